@@ -1,15 +1,8 @@
-// Copies node and credential icons next to the compiled files: n8n loads them from `dist/`.
+// Copies the icons next to the compiled files: n8n loads them from `dist/` by the relative path the
+// node or credential names (`file:../icons/leadflow.svg`).
 const path = require('node:path');
-const { task, src, dest } = require('gulp');
+const { task, src, dest, parallel } = require('gulp');
 
-task('build:icons', copyIcons);
+const copy = (from, to) => () => src(path.resolve(from), { encoding: false }).pipe(dest(path.resolve(to)));
 
-function copyIcons() {
-	const nodeIcons = src(path.resolve('nodes', '**', '*.{png,svg}'), { encoding: false }).pipe(
-		dest(path.resolve('dist', 'nodes')),
-	);
-	const credentialIcons = src(path.resolve('credentials', '**', '*.{png,svg}'), { encoding: false });
-	return credentialIcons.pipe(dest(path.resolve('dist', 'credentials')));
-}
-
-module.exports = { copyIcons, nodeIcons: undefined };
+task('build:icons', parallel(copy('icons/*.svg', 'dist/icons'), copy('nodes/**/*.{png,svg}', 'dist/nodes')));

@@ -1,0 +1,79 @@
+import { createHmac } from 'node:crypto';
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialTestRequest,
+	ICredentialType,
+	IHttpRequestOptions,
+	INodeProperties,
+} from 'n8n-workflow';
+
+/** A Facebook Page access token for the Messenger Send API. */
+export class LeadflowFacebookPageApi implements ICredentialType {
+	name = 'leadflowFacebookPageApi';
+
+	displayName = 'Leadflow Facebook Page API';
+
+	icon = { light: 'file:../icons/leadflow.svg', dark: 'file:../icons/leadflow.dark.svg' } as const;
+
+	documentationUrl = 'https://developers.facebook.com/docs/messenger-platform/reference/send-api/';
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'Page ID',
+			name: 'pageId',
+			type: 'string',
+			default: '',
+			required: true,
+			description: 'The numeric ID of the Facebook Page that sends the messages',
+		},
+		{
+			displayName: 'Page Access Token',
+			name: 'accessToken',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			required: true,
+			description: 'A Page access token with the pages_messaging permission',
+		},
+		{
+			displayName: 'App Secret',
+			name: 'appSecret',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description:
+				'Optional. When set, every call carries appsecret_proof (required by apps with “Require App Secret” on) and inbound webhook signatures can be verified.',
+		},
+		{
+			displayName: 'Graph API Version',
+			name: 'graphApiVersion',
+			type: 'string',
+			default: 'v25.0',
+			description: 'The Graph API version to call, e.g. v25.0',
+		},
+		{
+			displayName: 'Base URL',
+			name: 'baseUrl',
+			type: 'string',
+			default: 'https://graph.facebook.com',
+			description: 'Where the Graph API is reached. Change it only for a proxy or a local simulator.',
+		},
+	];
+
+	async authenticate(credentials: ICredentialDataDecryptedObject, requestOptions: IHttpRequestOptions): Promise<IHttpRequestOptions> {
+		const accessToken = String(credentials.accessToken ?? '');
+		const appSecret = String(credentials.appSecret ?? '');
+		const qs: Record<string, string> = { ...(requestOptions.qs as Record<string, string> | undefined), access_token: accessToken };
+		if (appSecret) qs.appsecret_proof = createHmac('sha256', appSecret).update(accessToken).digest('hex');
+		return { ...requestOptions, qs };
+	}
+
+	test: ICredentialTestRequest = {
+		request: {
+			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}/{{$credentials.graphApiVersion}}',
+			url: '/me',
+			method: 'GET',
+			qs: { fields: 'id,name' },
+		},
+	};
+}
