@@ -3,7 +3,6 @@
 import { startStack, type RunningStack } from '../../stack';
 
 declare global {
-	// eslint-disable-next-line no-var
 	var __LEADFLOW_STACK__: RunningStack | undefined;
 }
 
