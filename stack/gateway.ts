@@ -49,7 +49,7 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
 		}
 
 		url.searchParams.delete('apikey');
-		const headers = { ...req.headers, host: upstream.host };
+		const headers: Record<string, string | string[] | undefined> = { ...req.headers, host: upstream.host };
 		delete headers.apikey;
 		if (!headers.authorization) headers.authorization = `Bearer ${apiKey}`;
 		const forward = httpRequest(

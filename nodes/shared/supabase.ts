@@ -1,0 +1,88 @@
+// The one way our nodes reach Supabase: supabase-js with the service role key from the
+// `leadflowSupabaseApi` credential, loaded on first use (n8n requires every node file at start-up,
+// so nothing heavy is required at module load), and PostgREST errors turned into NodeApiErrors that
+// say what to do.
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { NodeApiError, type IExecuteFunctions, type JsonObject } from 'n8n-workflow';
+
+interface SupabaseCredentials {
+	url: string;
+	serviceRoleKey: string;
+}
+
+const clients = new Map<string, SupabaseClient>();
+
+export async function getSupabaseClient(context: IExecuteFunctions): Promise<SupabaseClient> {
+	const credentials = await context.getCredentials<SupabaseCredentials>('leadflowSupabaseApi');
+	const url = String(credentials.url ?? '').replace(/\/+$/, '');
+	const key = String(credentials.serviceRoleKey ?? '');
+	const cacheKey = `${url}\n${key}`;
+	const cached = clients.get(cacheKey);
+	if (cached) return cached;
+	const { createClient } = await import('@supabase/supabase-js');
+	const client = createClient(url, key, {
+		auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+		db: { schema: 'public' },
+	});
+	clients.set(cacheKey, client);
+	return client;
+}
+
+interface PostgrestErrorLike {
+	message: string;
+	code?: string;
+	details?: string | null;
+	hint?: string | null;
+}
+
+/** What a user should do about a PostgREST / Postgres error, in one sentence. */
+export function adviceFor(error: PostgrestErrorLike): string {
+	switch (error.code) {
+		case 'PGRST202':
+		case 'PGRST205':
+		case '42883':
+		case '42P01':
+			return 'The Leadflow tables or functions are missing from this Supabase project: apply the migrations (`npm run migrate -- --db-url <connection string>`, or paste supabase/migrations/*.sql into the SQL editor in file order).';
+		case 'PGRST301':
+		case 'PGRST302':
+		case '42501':
+			return 'Supabase refused the key: use the service_role key in the Leadflow Supabase credential.';
+		case '23505':
+			return 'A row with the same unique key already exists.';
+		case '23503':
+			return 'A referenced row does not exist (or belongs to another owner).';
+		case '23514':
+		case '22P02':
+		case '22023':
+			return 'A value was rejected by the database: check the fields named in the message.';
+		default:
+			return error.hint ?? 'Check the Supabase project URL and that the project is running.';
+	}
+}
+
+/** Calls a SQL function through PostgREST in one round trip and returns its result. */
+export async function callRpc<T>(
+	context: IExecuteFunctions,
+	functionName: string,
+	args: Record<string, unknown>,
+	itemIndex?: number,
+): Promise<T> {
+	const client = await getSupabaseClient(context);
+	const { data, error } = await client.rpc(functionName, args);
+	if (error) throw toNodeApiError(context, error, `${functionName} failed`, itemIndex);
+	return data as T;
+}
+
+export function toNodeApiError(
+	context: IExecuteFunctions,
+	error: PostgrestErrorLike,
+	what: string,
+	itemIndex?: number,
+): NodeApiError {
+	const details = [error.details, adviceFor(error)].filter(Boolean).join(' ');
+	return new NodeApiError(context.getNode(), { ...error } as unknown as JsonObject, {
+		message: `${what}: ${error.message}`,
+		description: details,
+		itemIndex,
+	});
+}
