@@ -39,6 +39,8 @@ export interface StackOptions {
 	fresh?: boolean;
 	/** The gateway's port (the project URL's); default: any free port. */
 	port?: number;
+	/** Postgres's port; default: any free port. */
+	dbPort?: number;
 	/** Faster, non-durable Postgres settings for tests and benchmarks. */
 	fast?: boolean;
 	log?: (line: string) => void;
@@ -46,6 +48,8 @@ export interface StackOptions {
 
 interface Secrets {
 	jwtSecret: string;
+	/** When the API keys were issued: kept so the keys stay the same across restarts. */
+	issuedAt: number;
 	superuserPassword: string;
 	authenticatorPassword: string;
 }
@@ -55,7 +59,10 @@ const randomSecret = (bytes: number) => randomBytes(bytes).toString('hex');
 function loadOrCreateSecrets(dataDir: string): Secrets {
 	const file = path.join(dataDir, 'stack.json');
 	if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Secrets;
-	const secrets = { jwtSecret: randomSecret(32), superuserPassword: randomSecret(16), authenticatorPassword: randomSecret(16) };
+	const secrets = {
+		jwtSecret: randomSecret(32),
+		issuedAt: Math.floor(Date.now() / 1000),
+		superuserPassword: randomSecret(16), authenticatorPassword: randomSecret(16) };
 	writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
 	return secrets;
 }
@@ -103,10 +110,10 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 
 	try {
 		const [pgPort, restPort, adminPort, gatewayPort] = await Promise.all([
+			options.dbPort ?? freePort(),
 			freePort(),
 			freePort(),
-			freePort(),
-			options.port ? Promise.resolve(options.port) : freePort(),
+			options.port ?? freePort(),
 		]);
 		const postgres = await startPostgres({
 			dataDir: path.join(dataDir, 'pgdata'),
@@ -128,7 +135,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 		});
 		stoppers.push(postgrest.stop);
 
-		const keys = projectKeys(secrets.jwtSecret);
+		const keys = projectKeys(secrets.jwtSecret, secrets.issuedAt);
 		const gateway = await startGateway({ port: gatewayPort, postgrestUrl: postgrest.url, apiKeys: [keys.anonKey, keys.serviceRoleKey] });
 		stoppers.push(gateway.stop);
 
@@ -148,11 +155,22 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 	}
 }
 
-async function prepareDatabase(superuserUrl: string, authenticatorPassword: string) {
-	const client = new Client({ connectionString: superuserUrl });
+/** Gives a database what every Supabase project's has: the API roles and the auth schema. */
+export async function installSupabaseCompat(dbUrl: string): Promise<void> {
+	const client = new Client({ connectionString: dbUrl });
 	await client.connect();
 	try {
 		await client.query(readFileSync(path.join(__dirname, 'supabase-compat.sql'), 'utf8'));
+	} finally {
+		await client.end();
+	}
+}
+
+async function prepareDatabase(superuserUrl: string, authenticatorPassword: string) {
+	await installSupabaseCompat(superuserUrl);
+	const client = new Client({ connectionString: superuserUrl });
+	await client.connect();
+	try {
 		await client.query(`alter role authenticator with password '${authenticatorPassword.replace(/'/g, "''")}'`);
 	} finally {
 		await client.end();

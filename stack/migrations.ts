@@ -46,6 +46,9 @@ export async function applyMigrations(
 	await client.connect();
 	const result: MigrationResult = { applied: [], alreadyApplied: [] };
 	try {
+		// `if not exists` is not safe against a concurrent run: take the lock first.
+		await client.query('begin');
+		await client.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]);
 		await client.query(`
 			create schema if not exists supabase_migrations;
 			create table if not exists supabase_migrations.schema_migrations (
@@ -53,6 +56,7 @@ export async function applyMigrations(
 				statements text[],
 				name text
 			);`);
+		await client.query('commit');
 		for (const migration of migrations) {
 			await client.query('begin');
 			try {

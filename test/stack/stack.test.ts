@@ -1,0 +1,139 @@
+// The local stack behaves like a Supabase project: addressed at {url}/rest/v1, API key checked by the
+// gateway, JWT roles switched by PostgREST, migrations recorded as the Supabase CLI records them.
+import { createClient } from '@supabase/supabase-js';
+import { Client } from 'pg';
+import { applyMigrations, listMigrations } from '../../stack/migrations';
+import { installSupabaseCompat } from '../../stack';
+import { signJwt, verifyJwt, userJwt } from '../../stack/jwt';
+import { testStack, withDb } from '../helpers/stack';
+
+describe('gateway', () => {
+	it('answers 401 without an API key, as Supabase does', async () => {
+		const response = await fetch(`${testStack().supabaseUrl}/rest/v1/tags`);
+		expect(response.status).toBe(401);
+		expect(await response.json()).toMatchObject({ message: 'No API key found in request' });
+	});
+
+	it('answers 401 for a key that is not one of the project keys, even if correctly signed', async () => {
+		const stack = testStack();
+		const forged = signJwt({ role: 'service_role' }, stack.jwtSecret);
+		const response = await fetch(`${stack.supabaseUrl}/rest/v1/tags`, { headers: { apikey: forged } });
+		expect(response.status).toBe(401);
+		expect(await response.json()).toMatchObject({ message: 'Invalid API key' });
+	});
+
+	it('accepts the key as a query parameter and forwards to PostgREST with the prefix stripped', async () => {
+		const stack = testStack();
+		const response = await fetch(`${stack.supabaseUrl}/rest/v1/tags?select=id&apikey=${stack.serviceRoleKey}`);
+		expect(response.status).toBe(200);
+		expect(Array.isArray(await response.json())).toBe(true);
+	});
+
+	it('lets a user token through with the anon key, and PostgREST rejects a token signed with another secret', async () => {
+		const stack = testStack();
+		const foreign = userJwt('6f1c2e0a-1111-4c1e-9a1e-000000000001', 'not-the-project-secret');
+		const response = await fetch(`${stack.supabaseUrl}/rest/v1/tags`, {
+			headers: { apikey: stack.anonKey, Authorization: `Bearer ${foreign}` },
+		});
+		expect(response.status).toBe(401);
+	});
+
+	it('answers 404 outside /rest/v1', async () => {
+		const response = await fetch(`${testStack().supabaseUrl}/storage/v1/bucket`, { headers: { apikey: testStack().anonKey } });
+		expect(response.status).toBe(404);
+	});
+});
+
+describe('project keys', () => {
+	it('are JWTs signed with the stack secret carrying the anon and service_role roles', () => {
+		const stack = testStack();
+		expect(verifyJwt(stack.anonKey, stack.jwtSecret)).toMatchObject({ role: 'anon' });
+		expect(verifyJwt(stack.serviceRoleKey, stack.jwtSecret)).toMatchObject({ role: 'service_role' });
+		expect(verifyJwt(stack.serviceRoleKey, 'another secret')).toBeUndefined();
+	});
+
+	it('work with supabase-js exactly as against supabase.com', async () => {
+		const stack = testStack();
+		const supabase = createClient(stack.supabaseUrl, stack.serviceRoleKey, { auth: { persistSession: false } });
+		const { data, error } = await supabase.from('tags').select('id').limit(1);
+		expect(error).toBeNull();
+		expect(Array.isArray(data)).toBe(true);
+	});
+});
+
+describe('auth schema', () => {
+	it('auth.uid(), auth.role() and auth.jwt() read the claims PostgREST sets for the request', async () => {
+		const rows = await withDb(async (db) => {
+			await db.query('begin');
+			await db.query(`select set_config('request.jwt.claims', $1, true)`, [
+				JSON.stringify({ sub: '6f1c2e0a-1111-4c1e-9a1e-000000000002', role: 'authenticated', email: 'a@b.c' }),
+			]);
+			const result = await db.query('select auth.uid() as uid, auth.role() as role, auth.jwt() ->> $1 as email', ['email']);
+			await db.query('rollback');
+			return result.rows;
+		});
+		expect(rows[0]).toEqual({ uid: '6f1c2e0a-1111-4c1e-9a1e-000000000002', role: 'authenticated', email: 'a@b.c' });
+	});
+
+	it('auth.uid() is null without claims, so owner policies match nothing', async () => {
+		const rows = await withDb((db) => db.query('select auth.uid() as uid').then((r) => r.rows));
+		expect(rows[0].uid).toBeNull();
+	});
+});
+
+describe('migrations', () => {
+	const scratchDb = `leadflow_migrate_${process.pid}`;
+
+	afterAll(async () => {
+		await withDb((db) => db.query(`drop database if exists ${scratchDb} with (force)`));
+	});
+
+	it('are recorded where the Supabase CLI records them', async () => {
+		const versions = await withDb((db) =>
+			db.query<{ version: string }>('select version from supabase_migrations.schema_migrations order by version').then((r) => r.rows.map((row) => row.version)),
+		);
+		expect(versions).toEqual(listMigrations().map((migration) => migration.version));
+	});
+
+	it('apply on an empty database, and applying again is a no-op', async () => {
+		await withDb((db) => db.query(`create database ${scratchDb} template template0`));
+		const url = new URL(testStack().dbUrl);
+		url.pathname = `/${scratchDb}`;
+		// A fresh database of the cluster: give it the auth schema every Supabase project has.
+		await installSupabaseCompat(url.toString());
+
+		const first = await applyMigrations(url.toString());
+		expect(first.applied.map((m) => m.version)).toEqual(listMigrations().map((m) => m.version));
+		expect(first.alreadyApplied).toEqual([]);
+
+		const tablesBefore = await countTables(url.toString());
+		const second = await applyMigrations(url.toString());
+		expect(second.applied).toEqual([]);
+		expect(second.alreadyApplied).toHaveLength(listMigrations().length);
+		expect(await countTables(url.toString())).toBe(tablesBefore);
+	});
+
+	it('two runs at once apply every file exactly once', async () => {
+		const url = new URL(testStack().dbUrl);
+		url.pathname = `/${scratchDb}_race`;
+		await withDb((db) => db.query(`create database ${scratchDb}_race template template0`));
+		try {
+			await installSupabaseCompat(url.toString());
+			const [a, b] = await Promise.all([applyMigrations(url.toString()), applyMigrations(url.toString())]);
+			expect(a.applied.length + b.applied.length).toBe(listMigrations().length);
+		} finally {
+			await withDb((db) => db.query(`drop database if exists ${scratchDb}_race with (force)`));
+		}
+	});
+});
+
+async function countTables(dbUrl: string): Promise<number> {
+	const client = new Client({ connectionString: dbUrl });
+	await client.connect();
+	try {
+		const { rows } = await client.query(`select count(*)::int as n from information_schema.tables where table_schema = 'public'`);
+		return rows[0].n;
+	} finally {
+		await client.end();
+	}
+}
