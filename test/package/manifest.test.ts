@@ -1,0 +1,67 @@
+// The package as n8n sees it: package.json's `n8n` section lists exactly the nodes and credentials
+// in the source tree, with the type names workflows and users refer to.
+import { readdirSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import type { ICredentialType, INodeType, INodeTypeDescription } from 'n8n-workflow';
+
+const root = path.resolve(__dirname, '..', '..');
+const pkg = require(path.join(root, 'package.json'));
+
+/** `dist/nodes/X/X.node.js` → `nodes/X/X.node.ts` */
+const sourceOf = (distFile: string) => path.join(root, distFile.replace(/^dist\//, '').replace(/\.js$/, '.ts'));
+
+const FIXED_NODE_NAMES: Record<string, string> = {
+	TagEligibility: 'tagEligibility',
+	GenerateFollowUp: 'generateFollowUp',
+	FacebookSend: 'facebookSend',
+	AutoAssignStage: 'autoAssignStage',
+	QueueLedger: 'queueLedger',
+	CampaignSessionCreate: 'campaignSessionCreate',
+};
+
+function loadClass<T>(file: string): T {
+	const exported = require(file) as Record<string, new () => T>;
+	const classes = Object.values(exported).filter((value) => typeof value === 'function');
+	expect(classes).toHaveLength(1);
+	return new classes[0]();
+}
+
+describe('package.json', () => {
+	it('is a community node package for self-hosted n8n', () => {
+		expect(pkg.name).toMatch(/^n8n-nodes-/);
+		expect(pkg.keywords).toContain('n8n-community-node-package');
+		expect(pkg.n8n.n8nNodesApiVersion).toBe(1);
+		expect(pkg.n8n.strict).toBe(false);
+		expect(pkg.peerDependencies).toHaveProperty('n8n-workflow');
+		expect(pkg.files).toEqual(['dist']);
+	});
+
+	it('lists every credential file, and each has a test request', () => {
+		const files = readdirSync(path.join(root, 'credentials')).filter((f) => f.endsWith('.credentials.ts'));
+		expect(pkg.n8n.credentials.map((f: string) => path.basename(sourceOf(f))).sort()).toEqual(files.sort());
+		for (const file of pkg.n8n.credentials as string[]) {
+			const credential = loadClass<ICredentialType>(sourceOf(file));
+			expect(credential.test).toBeDefined();
+			const secrets = credential.properties.filter((p) => /key|token|secret/i.test(p.name));
+			expect(secrets.length).toBeGreaterThan(0);
+			for (const secret of secrets) expect(secret.typeOptions?.password).toBe(true);
+		}
+	});
+
+	it('lists every node folder, each node with its fixed type name, usable as an AI tool', () => {
+		const folders = readdirSync(path.join(root, 'nodes'), { withFileTypes: true })
+			.filter((entry) => entry.isDirectory() && existsSync(path.join(root, 'nodes', entry.name, `${entry.name}.node.ts`)))
+			.map((entry) => entry.name);
+		const listed = (pkg.n8n.nodes as string[]).map((file) => path.basename(path.dirname(sourceOf(file))));
+		expect(listed.sort()).toEqual(folders.sort());
+		for (const file of pkg.n8n.nodes as string[]) {
+			const folder = path.basename(path.dirname(sourceOf(file)));
+			const node = loadClass<INodeType>(sourceOf(file));
+			const description = node.description as INodeTypeDescription;
+			expect(FIXED_NODE_NAMES[folder]).toBe(description.name);
+			expect(description.displayName).toMatch(/^Leadflow /);
+			expect(description.usableAsTool).toBe(true);
+			expect(existsSync(sourceOf(file).replace(/\.ts$/, '.json'))).toBe(true);
+		}
+	});
+});
