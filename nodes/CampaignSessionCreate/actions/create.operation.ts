@@ -1,0 +1,188 @@
+// create: a campaign launch from the webhook body → the campaign and one session per phone, made
+// by one SQL function call (one round trip, one transaction). The same request again creates
+// nothing and answers with the same sessions.
+import {
+	NodeOperationError,
+	updateDisplayOptions,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+} from 'n8n-workflow';
+import { callRpc } from '../../shared/supabase';
+import { checkLaunchRequest, type LaunchRequest } from '../helpers/launchRequest';
+import { readOwner } from '../helpers/owner';
+import { OUTPUT } from '../helpers/outputs';
+import { perItem, type Routed } from '../helpers/perItem';
+import { isCountryCode } from '../helpers/phone';
+import { invalidRequest, type Problem } from '../helpers/problems';
+import type { DroppedTask } from '../helpers/tasks';
+import { textProblem } from '../helpers/text';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Request Body',
+		name: 'requestBody',
+		type: 'json',
+		default: '={{ $json.body }}',
+		description:
+			'The launch request: {campaign, tasks: [{session?, phone_number, name?}], job_description, objectives}. `campaign` is a campaign ID like plumber-london_abc123xyz, or a name from which the ID is made.',
+	},
+	{
+		displayName: 'Idempotency Key',
+		name: 'idempotencyKey',
+		type: 'string',
+		default: '={{ $json.headers?.["idempotency-key"] ?? "" }}',
+		description:
+			'A key the caller sends with each launch (the Idempotency-Key header). The same key again answers with the first request\'s sessions and creates nothing; reused for a different campaign or set of phones, it is refused (422).',
+	},
+	{
+		displayName: 'Default Country',
+		name: 'defaultCountry',
+		type: 'string',
+		default: 'GB',
+		placeholder: 'GB',
+		description: 'Two-letter country code used for phone numbers written without +country code (07853 723604 in GB is +447853723604)',
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Max Tasks per Request',
+				name: 'maxTasks',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 10000,
+				description: 'Larger launches are refused with a problem asking to split them',
+			},
+		],
+	},
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['create'] } }, properties);
+
+interface CreatedSession {
+	task_index: number;
+	session: string;
+	phone_number: string;
+	name: string | null;
+	status: string;
+	created: boolean;
+}
+
+interface CreateResult {
+	outcome: 'ok' | 'idempotency_key_reused';
+	campaign?: { id: string; name: string; created: boolean; created_at: string };
+	created?: number;
+	existing?: number;
+	sessions?: CreatedSession[];
+	conflicts?: Array<{ task_index: number; phone_number: string }>;
+}
+
+const MAX_IDEMPOTENCY_KEY = 200;
+
+function readIdempotencyKey(context: IExecuteFunctions, itemIndex: number, problems: Problem[]): string | undefined {
+	const raw = context.getNodeParameter('idempotencyKey', itemIndex, '') as unknown;
+	if (raw === undefined || raw === null || raw === '') return undefined;
+	const key = String(raw).trim();
+	const problem = textProblem(key, { max: MAX_IDEMPOTENCY_KEY, min: 1 });
+	if (problem) {
+		problems.push({ path: 'headers.idempotency-key', message: problem });
+		return undefined;
+	}
+	return key;
+}
+
+function readCountry(context: IExecuteFunctions, itemIndex: number) {
+	const country = String(context.getNodeParameter('defaultCountry', itemIndex, 'GB')).trim().toUpperCase();
+	if (!isCountryCode(country)) {
+		throw new NodeOperationError(context.getNode(), `Default Country "${country}" is not a country code`, {
+			itemIndex,
+			description: 'Use a two-letter ISO 3166 code such as GB, US or DE.',
+		});
+	}
+	return country;
+}
+
+function summaryOf(request: LaunchRequest, result: CreateResult, dropped: DroppedTask[], idempotencyKey?: string): IDataObject {
+	return {
+		campaign: result.campaign?.id,
+		campaign_name: result.campaign?.name,
+		campaign_created: result.campaign?.created,
+		requested: request.tasks.length + request.dropped.length,
+		created: result.created,
+		existing: result.existing,
+		sessions: (result.sessions ?? []).map(({ session, phone_number, name, status, created }) => ({ session, phone_number, name, status, created })),
+		dropped: dropped.map((task) => ({ ...task })),
+		idempotency_key: idempotencyKey ?? null,
+	};
+}
+
+async function createOne(context: IExecuteFunctions, itemIndex: number): Promise<Routed[]> {
+	const owner = readOwner(context, itemIndex);
+	const defaultCountry = readCountry(context, itemIndex);
+	const options = context.getNodeParameter('options', itemIndex, {}) as { maxTasks?: number };
+	const problems: Problem[] = [];
+	const idempotencyKey = readIdempotencyKey(context, itemIndex, problems);
+	const body = context.getNodeParameter('requestBody', itemIndex, undefined) as unknown;
+	const checked = checkLaunchRequest(body, { defaultCountry, maxTasks: options.maxTasks ?? 10000, idempotencyKey });
+	if ('problems' in checked || problems.length) {
+		const all = [...problems, ...('problems' in checked ? checked.problems : [])];
+		return [{ output: OUTPUT.create.invalid, json: invalidRequest(400, all) }];
+	}
+	const { request } = checked;
+	const result = await callRpc<CreateResult>(
+		context,
+		'create_campaign_sessions',
+		{
+			p_owner: owner,
+			p_campaign: request.campaign,
+			p_tasks: request.tasks.map(({ phone, session, name }) => ({ phone, session, name })),
+			p_idempotency_key: idempotencyKey ?? null,
+		},
+		itemIndex,
+	);
+	if (result.outcome === 'idempotency_key_reused') {
+		return [
+			{
+				output: OUTPUT.create.invalid,
+				json: invalidRequest(422, [
+					{ path: 'headers.idempotency-key', message: 'was already used for a different campaign or set of phone numbers; send a new key for a new launch' },
+				]),
+			},
+		];
+	}
+	// The request's tasks by position, to point conflicts back at them.
+	const taskIndexOf = request.tasks.map((task) => task.task_index);
+	const dropped: DroppedTask[] = [
+		...request.dropped,
+		...(result.conflicts ?? []).map((conflict) => ({
+			path: `tasks[${taskIndexOf[conflict.task_index]}]`,
+			phone_number: conflict.phone_number,
+			reason: 'session_taken' as const,
+			message: 'its session id belongs to another session (another phone or campaign); the task was not created',
+		})),
+	];
+	const sessions: Routed[] = (result.sessions ?? []).map((session) => ({
+		output: OUTPUT.create.sessions,
+		json: {
+			campaign: result.campaign?.id,
+			campaign_name: result.campaign?.name,
+			session: session.session,
+			phone_number: session.phone_number,
+			name: session.name,
+			status: session.status,
+			created: session.created,
+			task_index: taskIndexOf[session.task_index],
+		},
+	}));
+	return [...sessions, { output: OUTPUT.create.summary, json: summaryOf(request, result, dropped, idempotencyKey) }];
+}
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	return await perItem(this, 3, (itemIndex) => createOne(this, itemIndex));
+}

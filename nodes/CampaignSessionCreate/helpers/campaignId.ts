@@ -1,0 +1,40 @@
+// The campaign id in the seed's format: a slug of the name, an underscore, a unique suffix
+// ("plumber-london_abc123xyz"). A request names its campaign either by that id or by a plain name;
+// an id is made from a name deterministically, so the same request again finds the same campaign.
+import { createHash } from 'node:crypto';
+
+/** Mirrors the check constraint on campaign_info.name_uid. */
+export const CAMPAIGN_ID = /^[a-z0-9]+(-[a-z0-9]+)*_[a-z0-9]{6,32}$/;
+export const MAX_CAMPAIGN_ID_LENGTH = 113;
+const MAX_SLUG_LENGTH = 60;
+
+export function isCampaignId(value: string): boolean {
+	return value.length <= MAX_CAMPAIGN_ID_LENGTH && CAMPAIGN_ID.test(value);
+}
+
+/** "Plumber - London" → "plumber-london"; a name with no Latin letters or digits → "campaign". */
+export function slugOf(name: string): string {
+	const slug = name
+		.normalize('NFKD')
+		.replace(/[\u0300-\u036f]/g, '')
+		.toLowerCase()
+		.replace(/[^a-z0-9]+/g, '-')
+		.replace(/^-+/, '')
+		.slice(0, MAX_SLUG_LENGTH)
+		.replace(/-+$/, '');
+	return slug || 'campaign';
+}
+
+/**
+ * The id for a campaign named `name`. The suffix hashes the name and the request's idempotency key:
+ * the same name without a key is always the same campaign (a repeated launch adds only new phones);
+ * a different key launches a separate campaign of the same name.
+ */
+export function campaignIdFor(name: string, idempotencyKey: string | undefined): string {
+	const digest = createHash('sha256')
+		.update(name.trim().toLowerCase())
+		.update('\n')
+		.update(idempotencyKey ?? '')
+		.digest('hex');
+	return `${slugOf(name)}_${digest.slice(0, 12)}`;
+}

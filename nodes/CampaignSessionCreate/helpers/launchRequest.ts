@@ -1,0 +1,136 @@
+// The webhook body of a campaign launch, as the recruiter's app sends it (seed 004):
+//   {campaign, tasks: [{session?, phone_number, name?}], job_description, objectives}
+// plus an optional `campaign_name` (a display name when `campaign` is an id). Everything is
+// checked and every problem reported at once; unknown fields are problems too, so a typo such as
+// `phone` for `phone_number` is caught instead of silently ignored.
+import type { CountryCode } from 'libphonenumber-js/max';
+import { campaignIdFor, isCampaignId } from './campaignId';
+import { collectJsonProblems, isPlainObject } from './jsonValue';
+import { shown, typeName, type Problem } from './problems';
+import { checkTasks, type DroppedTask, type LaunchTask } from './tasks';
+import { textProblem } from './text';
+
+export interface LaunchCampaign {
+	name_uid: string;
+	name: string;
+	job_description: string;
+	objectives: Record<string, unknown>;
+}
+
+export interface LaunchRequest {
+	campaign: LaunchCampaign;
+	tasks: LaunchTask[];
+	dropped: DroppedTask[];
+}
+
+export interface LaunchSettings {
+	defaultCountry: CountryCode;
+	maxTasks: number;
+	idempotencyKey?: string;
+}
+
+export type LaunchCheck = { request: LaunchRequest } | { problems: Problem[] };
+
+const BODY_FIELDS = ['campaign', 'campaign_name', 'tasks', 'job_description', 'objectives'];
+const OBJECTIVE_LIMITS = { maxDepth: 6, maxKeys: 100, maxStringLength: 5000 };
+const MAX_OBJECTIVES_BYTES = 64 * 1024;
+const MAX_JOB_DESCRIPTION = 50_000;
+const MAX_NAME = 200;
+
+function requiredString(body: Record<string, unknown>, field: string, problems: Problem[]): string | undefined {
+	const value = body[field];
+	if (value === undefined || value === null) problems.push({ path: field, message: 'is required' });
+	else if (typeof value !== 'string') problems.push({ path: field, message: `must be a string, got ${typeName(value)} ${shown(value)}` });
+	else return value;
+	return undefined;
+}
+
+function checkCampaign(body: Record<string, unknown>, settings: LaunchSettings, problems: Problem[]): { nameUid: string; name: string } | undefined {
+	const campaign = requiredString(body, 'campaign', problems);
+	let displayName: string | undefined;
+	if (body.campaign_name !== undefined && body.campaign_name !== null) {
+		const value = body.campaign_name;
+		const problem = typeof value === 'string' ? textProblem(value, { max: MAX_NAME, min: 1 }) : `must be a string, got ${typeName(value)}`;
+		if (problem) problems.push({ path: 'campaign_name', message: problem });
+		else displayName = (value as string).trim();
+	}
+	if (campaign === undefined) return undefined;
+	const problem = textProblem(campaign, { max: MAX_NAME, min: 1 });
+	if (problem) {
+		problems.push({ path: 'campaign', message: problem });
+		return undefined;
+	}
+	const trimmed = campaign.trim();
+	if (isCampaignId(trimmed)) return { nameUid: trimmed, name: displayName ?? trimmed };
+	return { nameUid: campaignIdFor(trimmed, settings.idempotencyKey), name: displayName ?? trimmed };
+}
+
+function checkObjectives(body: Record<string, unknown>, problems: Problem[]): Record<string, unknown> | undefined {
+	const value = body.objectives;
+	if (value === undefined || value === null) {
+		problems.push({ path: 'objectives', message: 'is required (an object of objective definitions; {} for none)' });
+		return undefined;
+	}
+	if (!isPlainObject(value)) {
+		problems.push({ path: 'objectives', message: `must be an object, got ${typeName(value)}` });
+		return undefined;
+	}
+	const before = problems.length;
+	collectJsonProblems(value, 'objectives', OBJECTIVE_LIMITS, problems);
+	if (problems.length > before) return undefined;
+	const bytes = Buffer.byteLength(JSON.stringify(value));
+	if (bytes > MAX_OBJECTIVES_BYTES) {
+		problems.push({ path: 'objectives', message: `is too large: ${bytes} bytes, at most ${MAX_OBJECTIVES_BYTES}` });
+		return undefined;
+	}
+	return value;
+}
+
+function checkTaskList(body: Record<string, unknown>, settings: LaunchSettings, problems: Problem[]) {
+	const value = body.tasks;
+	if (value === undefined || value === null) {
+		problems.push({ path: 'tasks', message: 'is required (an array of {"phone_number", "session"?, "name"?})' });
+		return undefined;
+	}
+	if (!Array.isArray(value)) {
+		problems.push({ path: 'tasks', message: `must be an array, got ${typeName(value)}` });
+		return undefined;
+	}
+	if (value.length === 0) {
+		problems.push({ path: 'tasks', message: 'is empty: a campaign needs at least one task' });
+		return undefined;
+	}
+	if (value.length > settings.maxTasks) {
+		problems.push({ path: 'tasks', message: `has ${value.length} tasks, at most ${settings.maxTasks} per request: split the campaign into several requests` });
+		return undefined;
+	}
+	return checkTasks(value, settings.defaultCountry, problems);
+}
+
+export function checkLaunchRequest(body: unknown, settings: LaunchSettings): LaunchCheck {
+	if (!isPlainObject(body)) {
+		const hint = typeof body === 'string' ? ' (was it sent with Content-Type: application/json?)' : '';
+		return { problems: [{ path: 'body', message: `must be a JSON object, got ${typeName(body)}${hint}` }] };
+	}
+	const problems: Problem[] = [];
+	for (const key of Object.keys(body)) {
+		if (!BODY_FIELDS.includes(key)) problems.push({ path: key.slice(0, 40), message: `is not a field of a launch request (known: ${BODY_FIELDS.join(', ')})` });
+	}
+	const campaign = checkCampaign(body, settings, problems);
+	const rawJobDescription = requiredString(body, 'job_description', problems);
+	const jobProblem = rawJobDescription === undefined ? undefined : textProblem(rawJobDescription, { max: MAX_JOB_DESCRIPTION, multiline: true });
+	if (jobProblem) problems.push({ path: 'job_description', message: jobProblem });
+	const objectives = checkObjectives(body, problems);
+	const checked = checkTaskList(body, settings, problems);
+
+	if (problems.length || !campaign || rawJobDescription === undefined || !objectives || !checked) {
+		return { problems };
+	}
+	return {
+		request: {
+			campaign: { name_uid: campaign.nameUid, name: campaign.name, job_description: rawJobDescription, objectives },
+			tasks: checked.tasks,
+			dropped: checked.dropped,
+		},
+	};
+}

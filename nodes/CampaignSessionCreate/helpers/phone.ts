@@ -1,0 +1,27 @@
+// Phone numbers to E.164 with libphonenumber-js's full metadata, so "valid" means the number fits
+// a real numbering plan (not just a plausible length). Numbers without a leading + are read in the
+// default country (the recruiter's own, e.g. 07853 723604 in GB).
+import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+
+export type PhoneResult = { e164: string } | { problem: string };
+
+/** Longer input is not a phone number; it is refused before it reaches the parser. */
+const MAX_INPUT_LENGTH = 40;
+
+export function isCountryCode(code: string): code is CountryCode {
+	return isSupportedCountry(code);
+}
+
+export function normalisePhone(raw: string, defaultCountry: CountryCode): PhoneResult {
+	const input = raw.trim();
+	if (input === '') return { problem: 'is empty' };
+	if (input.length > MAX_INPUT_LENGTH) return { problem: `is too long for a phone number (${input.length} characters)` };
+	const parsed = parsePhoneNumberFromString(input, defaultCountry);
+	if (!parsed) return { problem: `is not a phone number (${JSON.stringify(input)})` };
+	if (parsed.ext) return { problem: `has an extension (${JSON.stringify(input)}); send the number without it` };
+	if (!parsed.isValid()) {
+		const where = input.startsWith('+') ? '' : ` in ${defaultCountry} (no +country code was given)`;
+		return { problem: `is not a valid phone number${where} (${JSON.stringify(input)})` };
+	}
+	return { e164: parsed.number };
+}

@@ -1,0 +1,123 @@
+// The `tasks` of a launch: one candidate each (`phone_number`, optional `session` id and `name`).
+// Every task is checked and every problem kept; phones are normalised to E.164, and a phone seen
+// earlier in the same request is dropped (the first task with it wins) and reported as dropped.
+import type { CountryCode } from 'libphonenumber-js/max';
+import { isPlainObject } from './jsonValue';
+import { normalisePhone } from './phone';
+import { shown, typeName, type Problem } from './problems';
+import { textProblem } from './text';
+
+export interface LaunchTask {
+	/** The task's position in the request, kept so every answer can point back to it. */
+	task_index: number;
+	phone: string;
+	session?: string;
+	name?: string;
+}
+
+export interface DroppedTask {
+	path: string;
+	phone_number: string;
+	reason: 'duplicate_phone' | 'session_taken';
+	message: string;
+}
+
+const TASK_FIELDS = ['session', 'phone_number', 'name'];
+const SESSION_ID_MAX = 128;
+const NAME_MAX = 200;
+
+function optionalText(
+	task: Record<string, unknown>,
+	field: string,
+	path: string,
+	max: number,
+	problems: Problem[],
+	noSpaces = false,
+): string | undefined {
+	const value = task[field];
+	if (value === undefined || value === null) return undefined;
+	if (typeof value !== 'string') {
+		problems.push({ path: `${path}.${field}`, message: `must be a string, got ${typeName(value)}` });
+		return undefined;
+	}
+	const problem = textProblem(value, { max, min: 1 });
+	if (problem) {
+		problems.push({ path: `${path}.${field}`, message: problem });
+		return undefined;
+	}
+	if (noSpaces && /\s/.test(value)) {
+		problems.push({ path: `${path}.${field}`, message: `must not contain spaces (got ${shown(value)})` });
+		return undefined;
+	}
+	return value.trim();
+}
+
+function checkTask(raw: unknown, index: number, country: CountryCode, problems: Problem[]): LaunchTask | undefined {
+	const path = `tasks[${index}]`;
+	if (!isPlainObject(raw)) {
+		problems.push({ path, message: `must be an object like {"phone_number": "+447700900123"}, got ${typeName(raw)}` });
+		return undefined;
+	}
+	const before = problems.length;
+	for (const key of Object.keys(raw)) {
+		if (!TASK_FIELDS.includes(key)) {
+			problems.push({ path: `${path}.${key.slice(0, 40)}`, message: `is not a field of a task (known: ${TASK_FIELDS.join(', ')})` });
+		}
+	}
+	let phone: string | undefined;
+	const rawPhone = raw.phone_number;
+	if (rawPhone === undefined || rawPhone === null) {
+		problems.push({ path: `${path}.phone_number`, message: 'is required' });
+	} else if (typeof rawPhone !== 'string') {
+		problems.push({ path: `${path}.phone_number`, message: `must be a string like "+447700900123", got ${typeName(rawPhone)} ${shown(rawPhone)}` });
+	} else {
+		const textIssue = textProblem(rawPhone, { max: 1000 });
+		const result = textIssue ? { problem: textIssue } : normalisePhone(rawPhone, country);
+		if ('problem' in result) problems.push({ path: `${path}.phone_number`, message: result.problem });
+		else phone = result.e164;
+	}
+	const session = optionalText(raw, 'session', path, SESSION_ID_MAX, problems, true);
+	const name = optionalText(raw, 'name', path, NAME_MAX, problems);
+	if (problems.length > before || phone === undefined) return undefined;
+	return { task_index: index, phone, session, name };
+}
+
+export interface CheckedTasks {
+	tasks: LaunchTask[];
+	dropped: DroppedTask[];
+}
+
+export function checkTasks(raw: unknown[], country: CountryCode, problems: Problem[]): CheckedTasks {
+	const tasks: LaunchTask[] = [];
+	const dropped: DroppedTask[] = [];
+	const firstByPhone = new Map<string, number>();
+	const firstBySession = new Map<string, number>();
+	raw.forEach((element, index) => {
+		const task = checkTask(element, index, country, problems);
+		if (!task) return;
+		const earlier = firstByPhone.get(task.phone);
+		if (earlier !== undefined) {
+			dropped.push({
+				path: `tasks[${index}]`,
+				phone_number: task.phone,
+				reason: 'duplicate_phone',
+				message: `has the same phone number as tasks[${earlier}]; only the first is kept`,
+			});
+			return;
+		}
+		if (task.session !== undefined) {
+			const sameSession = firstBySession.get(task.session);
+			if (sameSession !== undefined) {
+				problems.push({
+					path: `tasks[${index}].session`,
+					message: `repeats the session id of tasks[${sameSession}] with a different phone number; each session is one candidate`,
+				});
+				return;
+			}
+			firstBySession.set(task.session, index);
+		}
+		firstByPhone.set(task.phone, index);
+		tasks.push(task);
+	});
+	return { tasks, dropped };
+}
