@@ -1,0 +1,239 @@
+// The request pipeline both simulators share: read and log the request, apply latency, let a fault
+// rule answer (or hold) it, else let the vendor handler answer; control requests under `/__sim` go
+// to the control routes. A vendor handler only knows its API's shapes.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { handleControl } from './control';
+import { FaultRules, type RequestFacts } from './faults';
+import { BodyTooLargeError, headerRecord, queryRecord, readBody, sendJson } from './http';
+import type { FaultEffect, LatencyConfig, LoggedRequest, SimulatedService } from './protocol';
+import { RequestLog } from './request-log';
+
+export const CONTROL_PREFIX = '/__sim';
+
+/** A timeout fault closes the socket after this long unless the rule says otherwise. */
+const DEFAULT_TIMEOUT_HOLD_MS = 300_000;
+
+export interface Answer {
+	status: number;
+	body: unknown;
+	headers?: Record<string, string>;
+}
+
+/** A vendor request, read and parsed, as the handler sees it. */
+export interface VendorRequest {
+	method: string;
+	url: URL;
+	headers: IncomingMessage['headers'];
+	rawBody: string;
+}
+
+/** What the handler found in a request: logged, and used to match fault rules. */
+export interface RequestDescription {
+	body: unknown;
+	key?: string;
+	model?: string;
+	recipient?: string;
+}
+
+export interface VendorHandler {
+	readonly service: SimulatedService;
+	describe(request: VendorRequest): RequestDescription;
+	/** The vendor's own answer (success, or its validation and auth errors). */
+	answer(request: VendorRequest, description: RequestDescription): Answer;
+	/** The vendor's answer for a fault effect that produces a response. */
+	answerFault(effect: Exclude<FaultEffect, { kind: 'timeout' | 'hold' }>, request: VendorRequest, description: RequestDescription): Answer;
+	/** The vendor's answer for a body too large to read. */
+	answerBodyTooLarge(): Answer;
+	/** Service-specific control routes (`config`, `window`, …); returns undefined when not one of them. */
+	control(method: string, route: string, body: unknown): Answer | undefined;
+	resetState(): void;
+}
+
+interface HeldRequest {
+	entry: LoggedRequest;
+	request: VendorRequest;
+	description: RequestDescription;
+	response: ServerResponse;
+	startedAt: number;
+}
+
+export class SimulatorEngine {
+	readonly faults: FaultRules;
+	readonly log = new RequestLog();
+	latency: LatencyConfig;
+	private readonly held = new Set<HeldRequest>();
+	private readonly timeouts = new Set<{ timer: NodeJS.Timeout; response: ServerResponse }>();
+	private readonly server: Server;
+
+	constructor(
+		readonly handler: VendorHandler,
+		private readonly defaultLatencyMs = 0,
+	) {
+		this.faults = new FaultRules(handler.service);
+		this.latency = { defaultMs: defaultLatencyMs, rules: [] };
+		this.server = createServer((request, response) => {
+			this.handle(request, response).catch((error: unknown) => {
+				if (!response.headersSent) sendJson(response, 500, { error: `simulator failure: ${(error as Error).message}` });
+				else response.destroy();
+			});
+		});
+		// Tests and benchmarks open many short connections; don't let idle keep-alive sockets linger.
+		this.server.keepAliveTimeout = 1_000;
+	}
+
+	async listen(port: number, host: string): Promise<string> {
+		await new Promise<void>((resolve, reject) => {
+			this.server.once('error', reject);
+			this.server.listen(port, host, () => {
+				this.server.off('error', reject);
+				resolve();
+			});
+		});
+		const address = this.server.address() as AddressInfo;
+		const hostInUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+		return `http://${hostInUrl}:${address.port}`;
+	}
+
+	/** Closes the server; requests still held are cut off, as a vendor outage would. */
+	async stop(): Promise<void> {
+		for (const timeout of this.timeouts) clearTimeout(timeout.timer);
+		this.timeouts.clear();
+		for (const held of this.held) held.response.destroy();
+		this.held.clear();
+		await new Promise<void>((resolve) => {
+			this.server.close(() => resolve());
+			this.server.closeAllConnections();
+		});
+	}
+
+	/** Answers held requests normally, oldest first; all of them unless `count` is given. */
+	release(count = Number.POSITIVE_INFINITY): number {
+		let released = 0;
+		for (const held of [...this.held]) {
+			if (released >= count) break;
+			this.held.delete(held);
+			released += 1;
+			const answer = this.handler.answer(held.request, held.description);
+			held.entry.outcome = 'released';
+			this.finish(held.entry, held.response, answer, held.startedAt);
+		}
+		return released;
+	}
+
+	heldCount(): number {
+		return this.held.size;
+	}
+
+	/** Back to a fresh start: held requests are answered (so no client hangs), then all state cleared. */
+	reset(): void {
+		this.release();
+		for (const timeout of this.timeouts) {
+			clearTimeout(timeout.timer);
+			timeout.response.destroy();
+		}
+		this.timeouts.clear();
+		this.faults.clear();
+		this.latency = { defaultMs: this.defaultLatencyMs, rules: [] };
+		this.log.clear();
+		this.handler.resetState();
+	}
+
+	private async handle(incoming: IncomingMessage, response: ServerResponse): Promise<void> {
+		const startedAt = performance.now();
+		const url = new URL(incoming.url ?? '/', 'http://simulator');
+		const method = incoming.method ?? 'GET';
+		let rawBody: string;
+		try {
+			rawBody = await readBody(incoming);
+		} catch (error) {
+			if (error instanceof BodyTooLargeError) {
+				const answer = this.handler.answerBodyTooLarge();
+				sendJson(response, answer.status, answer.body, answer.headers);
+				return;
+			}
+			throw error;
+		}
+
+		if (url.pathname === CONTROL_PREFIX || url.pathname.startsWith(`${CONTROL_PREFIX}/`)) {
+			const answer = handleControl(this, method, url.pathname.slice(CONTROL_PREFIX.length), url, rawBody);
+			sendJson(response, answer.status, answer.body);
+			return;
+		}
+
+		const request: VendorRequest = { method, url, headers: incoming.headers, rawBody };
+		const description = this.handler.describe(request);
+		const entry = this.log.record({
+			service: this.handler.service,
+			method,
+			path: url.pathname,
+			query: queryRecord(url),
+			headers: headerRecord(incoming),
+			body: description.body,
+			...(description.key !== undefined && { key: description.key }),
+			...(description.model !== undefined && { model: description.model }),
+			...(description.recipient !== undefined && { recipient: description.recipient }),
+			receivedAt: new Date().toISOString(),
+			outcome: 'held',
+		});
+		response.on('close', () => {
+			if (response.writableFinished) return;
+			entry.clientGaveUp = true;
+			if (entry.outcome === 'held') entry.outcome = 'client-gave-up';
+		});
+
+		const latencyMs = this.latencyFor(url.pathname);
+		if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
+
+		const facts: RequestFacts = { method, path: url.pathname, ...description };
+		const rule = this.faults.fire(facts);
+		if (!rule) {
+			entry.outcome = 'answered';
+			this.finish(entry, response, this.handler.answer(request, description), startedAt);
+			return;
+		}
+		entry.faultId = rule.id;
+		const effect = rule.effect;
+		if (effect.kind === 'hold') {
+			this.held.add({ entry, request, description, response, startedAt });
+			return;
+		}
+		if (effect.kind === 'timeout') {
+			this.holdUnanswered(entry, response, effect.holdMs ?? DEFAULT_TIMEOUT_HOLD_MS);
+			return;
+		}
+		entry.outcome = 'fault';
+		this.finish(entry, response, this.handler.answerFault(effect, request, description), startedAt);
+	}
+
+	/** Never answers: closes the socket when the client gives up or after `holdMs`. */
+	private holdUnanswered(entry: LoggedRequest, response: ServerResponse, holdMs: number): void {
+		const timeout = {
+			response,
+			timer: setTimeout(() => {
+				this.timeouts.delete(timeout);
+				if (entry.outcome === 'held') entry.outcome = 'dropped';
+				response.destroy();
+			}, holdMs),
+		};
+		this.timeouts.add(timeout);
+		response.on('close', () => {
+			clearTimeout(timeout.timer);
+			this.timeouts.delete(timeout);
+		});
+	}
+
+	private finish(entry: LoggedRequest, response: ServerResponse, answer: Answer, startedAt: number): void {
+		entry.status = answer.status;
+		entry.durationMs = Math.round((performance.now() - startedAt) * 1000) / 1000;
+		// A held request whose client left is still processed (a real vendor would have acted on it),
+		// but there is nobody to write to.
+		if (response.destroyed) return;
+		sendJson(response, answer.status, answer.body, answer.headers);
+	}
+
+	private latencyFor(path: string): number {
+		for (const rule of this.latency.rules) if (path.includes(rule.path ?? '')) return rule.ms;
+		return this.latency.defaultMs;
+	}
+}
