@@ -1,0 +1,81 @@
+// `npm run simulators` (scripts/simulators.ts) as a real child process: --json prints one line of
+// base URLs once ready, the ports flags are honoured, the banner names the URLs, and SIGTERM/SIGINT
+// close the servers and exit 0.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { freePort } from '../../stack/ports';
+
+const root = path.resolve(__dirname, '../..');
+const tsxCli = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+
+const children = new Set<ChildProcessWithoutNullStreams>();
+
+function startCli(args: string[]): ChildProcessWithoutNullStreams {
+	const child = spawn(process.execPath, [tsxCli, 'scripts/simulators.ts', ...args], { cwd: root });
+	children.add(child);
+	child.on('exit', () => children.delete(child));
+	return child;
+}
+
+/** The first stdout lines, until `enough` says so. */
+async function readLines(child: ChildProcessWithoutNullStreams, enough: (lines: string[]) => boolean): Promise<string[]> {
+	const lines: string[] = [];
+	const reader = createInterface({ input: child.stdout });
+	let stderr = '';
+	child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+	for await (const line of reader) {
+		lines.push(line);
+		if (enough(lines)) break;
+	}
+	if (!enough(lines)) throw new Error(`the CLI ended early: ${stderr}`);
+	return lines;
+}
+
+async function exitCode(child: ChildProcessWithoutNullStreams): Promise<number | null> {
+	if (child.exitCode !== null) return child.exitCode;
+	const [code] = (await once(child, 'exit')) as [number | null];
+	return code;
+}
+
+afterAll(() => {
+	// Only if a test failed half-way: never leave a simulator process behind.
+	for (const child of children) child.kill('SIGKILL');
+});
+
+it('prints one JSON line with working base URLs, honours the port flags, and exits 0 on SIGTERM', async () => {
+	const [geminiPort, graphPort] = await Promise.all([freePort(), freePort()]);
+	const child = startCli(['--json', '--gemini-port', String(geminiPort), '--graph-port', String(graphPort)]);
+	const [line] = await readLines(child, (lines) => lines.length >= 1);
+	const urls = JSON.parse(line) as { geminiBaseUrl: string; graphBaseUrl: string };
+	expect(urls).toEqual({ geminiBaseUrl: `http://127.0.0.1:${geminiPort}`, graphBaseUrl: `http://127.0.0.1:${graphPort}` });
+
+	const me = await fetch(`${urls.graphBaseUrl}/v25.0/me?access_token=cli-token`);
+	expect(me.status).toBe(200);
+	const health = await fetch(`${urls.geminiBaseUrl}/__sim/health`);
+	expect(await health.json()).toMatchObject({ ok: true, service: 'gemini' });
+
+	child.kill('SIGTERM');
+	expect(await exitCode(child)).toBe(0);
+	await expect(fetch(`${urls.graphBaseUrl}/__sim/health`)).rejects.toThrow();
+});
+
+it('prints a banner with the URLs and control routes, and exits 0 on SIGINT', async () => {
+	const child = startCli([]);
+	const lines = await readLines(child, (seen) => seen.some((line) => line.startsWith('Ctrl-C')));
+	const banner = lines.join('\n');
+	expect(banner).toMatch(/Gemini API\s+http:\/\/127\.0\.0\.1:\d+/);
+	expect(banner).toMatch(/Graph API\s+http:\/\/127\.0\.0\.1:\d+/);
+	expect(banner).toContain('/__sim/faults');
+	child.kill('SIGINT');
+	expect(await exitCode(child)).toBe(0);
+});
+
+it('refuses a bad port flag with exit code 1', async () => {
+	const child = startCli(['--graph-port', 'eighty']);
+	let stderr = '';
+	child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+	expect(await exitCode(child)).toBe(1);
+	expect(stderr).toContain('--graph-port');
+});
