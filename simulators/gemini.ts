@@ -29,6 +29,8 @@ export interface GeminiSimulatorOptions {
 }
 
 const GENERATE_PATH = /^\/(v1beta|v1|v1alpha)\/models\/([^/:]+):generateContent$/;
+// `GET /v1beta/models/{model}`: model metadata, what the Gemini credential's test request calls.
+const MODEL_PATH = /^\/(v1beta|v1|v1alpha)\/models\/([^/:]+)$/;
 
 interface GeminiConfig extends GeminiRuntimeConfig {
 	suspendedKeys: string[];
@@ -54,6 +56,8 @@ export class GeminiHandler implements VendorHandler {
 	}
 
 	answer(request: VendorRequest, description: RequestDescription): Answer {
+		const modelRoute = MODEL_PATH.exec(request.url.pathname);
+		if (modelRoute && request.method === 'GET') return this.describeModel(description.key, decodeURIComponent(modelRoute[2]), modelRoute[1]);
 		const route = GENERATE_PATH.exec(request.url.pathname);
 		if (!route || request.method !== 'POST') {
 			return googleError(404, `Method not found: ${request.method} ${request.url.pathname}. This simulator serves POST /v1beta/models/{model}:generateContent.`);
@@ -68,6 +72,24 @@ export class GeminiHandler implements VendorHandler {
 		const validated = validateGenerateContentBody(parsed.value);
 		if (!validated.ok) return googleError(400, validated.message);
 		return { status: 200, body: generateContentResponse(model, validated.body) };
+	}
+
+	private describeModel(key: string | undefined, rawModel: string, apiVersion: string): Answer {
+		const keyProblem = this.keyProblem(key);
+		if (keyProblem) return keyProblem;
+		const model = stripModelPrefix(rawModel);
+		if (this.config.models && !this.config.models.includes(model)) return modelNotFound(model, apiVersion);
+		return {
+			status: 200,
+			body: {
+				name: `models/${model}`,
+				version: '001',
+				displayName: model,
+				inputTokenLimit: 1_048_576,
+				outputTokenLimit: 65_536,
+				supportedGenerationMethods: ['generateContent', 'countTokens'],
+			},
+		};
 	}
 
 	answerFault(effect: Exclude<FaultEffect, { kind: 'timeout' | 'hold' }>, request: VendorRequest, description: RequestDescription): Answer {

@@ -2,9 +2,6 @@
 // fetch for what the client cannot send (missing key, broken bodies).
 import { ApiError, GoogleGenAI, Type } from '@google/genai';
 import { plainReplyText, simulatedReply, startSimulators, type GeminiRequestBody, type RunningSimulators } from '../../simulators';
-import { shareUndiciDispatcherWithJest } from './genai-in-jest';
-
-shareUndiciDispatcherWithJest();
 
 const MODEL = 'gemini-3-flash';
 let sims: RunningSimulators;
@@ -187,6 +184,19 @@ describe('keys and models', () => {
 		expect(status).toBe(404);
 		expect(body.error.status).toBe('NOT_FOUND');
 		expect(body.error.message).toContain('models/gemini-1.0-pro is not found for API version v1,');
+	});
+});
+
+describe('model metadata (the credential test request)', () => {
+	it('answers GET /v1beta/models/{model} for a good key, and the key and model errors otherwise', async () => {
+		await sims.gemini.control.configure({ apiKeys: ['good-key'], models: [MODEL] });
+		const get = (model: string, key: string) =>
+			fetch(`${sims.gemini.baseUrl}/v1beta/models/${model}`, { headers: { 'x-goog-api-key': key } });
+		const ok = await get(MODEL, 'good-key');
+		expect(ok.status).toBe(200);
+		expect(await ok.json()).toMatchObject({ name: `models/${MODEL}`, supportedGenerationMethods: expect.arrayContaining(['generateContent']) });
+		expect((await get(MODEL, 'bad-key')).status).toBe(400);
+		expect((await get('gemini-0-unknown', 'good-key')).status).toBe(404);
 	});
 });
 
