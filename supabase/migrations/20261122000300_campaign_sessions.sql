@@ -62,7 +62,8 @@ create table if not exists public.session_info (
   updated_at timestamptz not null default now(),
   unique (user_id, session_id),
   -- One session per phone per campaign: the key that makes a replayed launch create nothing.
-  unique (campaign_id, phone_e164),
+  -- user_id leads so that another owner's insert can never collide with (and so learn of) a row.
+  unique (user_id, campaign_id, phone_e164),
   unique (id, user_id),
   foreign key (campaign_id, user_id) references public.campaign_info (id, user_id) on delete cascade,
   foreign key (user_id, phone_e164) references public.numbers (user_id, phone_e164)
@@ -71,7 +72,6 @@ comment on table public.session_info is 'One candidate (phone number) in one cam
 comment on column public.session_info.status is 'Kept equal to session_status_for(objectives, contacted_at is not null) by a trigger.';
 comment on column public.session_info.objectives is 'The latest value of each objective reached, e.g. {"interested": true}.';
 
-create index if not exists session_info_owner_campaign_idx on public.session_info (user_id, campaign_id);
 create index if not exists session_info_owner_phone_idx on public.session_info (user_id, phone_e164);
 
 -- =============================================================================================
@@ -360,7 +360,7 @@ begin
            ins.id is not null as created
       from input i
       left join inserted ins on ins.phone_e164 = i.phone
-      left join public.session_info ex on ins.id is null and ex.campaign_id = v_campaign.id and ex.phone_e164 = i.phone
+      left join public.session_info ex on ins.id is null and ex.user_id = p_owner and ex.campaign_id = v_campaign.id and ex.phone_e164 = i.phone
   )
   select jsonb_build_object(
            'outcome', 'ok',
@@ -473,7 +473,7 @@ as $$
      where c.user_id = p_owner and c.name_uid = p_campaign
   ),
   sessions as (
-    select s.* from public.session_info s join campaign c on s.campaign_id = c.id
+    select s.* from public.session_info s join campaign c on s.campaign_id = c.id where s.user_id = p_owner
   )
   select case when not exists (select from campaign) then null else jsonb_build_object(
     'campaign', (select jsonb_build_object('id', c.name_uid, 'name', c.name, 'created_at', c.created_at) from campaign c),
