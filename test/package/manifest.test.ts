@@ -1,11 +1,11 @@
 // The package as n8n sees it: package.json's `n8n` section lists exactly the nodes and credentials
 // in the source tree, with the type names workflows and users refer to.
-import { readdirSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ICredentialType, INodeType, INodeTypeDescription } from 'n8n-workflow';
 
 const root = path.resolve(__dirname, '..', '..');
-const pkg = require(path.join(root, 'package.json'));
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 /** `dist/nodes/X/X.node.js` → `nodes/X/X.node.ts` */
 const sourceOf = (distFile: string) => path.join(root, distFile.replace(/^dist\//, '').replace(/\.js$/, '.ts'));
@@ -19,8 +19,8 @@ const FIXED_NODE_NAMES: Record<string, string> = {
 	CampaignSessionCreate: 'campaignSessionCreate',
 };
 
-function loadClass<T>(file: string): T {
-	const exported = require(file) as Record<string, new () => T>;
+async function loadClass<T>(file: string): Promise<T> {
+	const exported = (await import(file)) as Record<string, new () => T>;
 	const classes = Object.values(exported).filter((value) => typeof value === 'function');
 	expect(classes).toHaveLength(1);
 	return new classes[0]();
@@ -36,11 +36,11 @@ describe('package.json', () => {
 		expect(pkg.files).toEqual(['dist']);
 	});
 
-	it('lists every credential file, and each has a test request', () => {
+	it('lists every credential file, and each has a test request', async () => {
 		const files = readdirSync(path.join(root, 'credentials')).filter((f) => f.endsWith('.credentials.ts'));
 		expect(pkg.n8n.credentials.map((f: string) => path.basename(sourceOf(f))).sort()).toEqual(files.sort());
 		for (const file of pkg.n8n.credentials as string[]) {
-			const credential = loadClass<ICredentialType>(sourceOf(file));
+			const credential = await loadClass<ICredentialType>(sourceOf(file));
 			expect(credential.test).toBeDefined();
 			const secrets = credential.properties.filter((p) => /key|token|secret/i.test(p.name));
 			expect(secrets.length).toBeGreaterThan(0);
@@ -48,7 +48,7 @@ describe('package.json', () => {
 		}
 	});
 
-	it('lists every node folder, each node with its fixed type name, usable as an AI tool', () => {
+	it('lists every node folder, each node with its fixed type name, usable as an AI tool', async () => {
 		const folders = readdirSync(path.join(root, 'nodes'), { withFileTypes: true })
 			.filter((entry) => entry.isDirectory() && existsSync(path.join(root, 'nodes', entry.name, `${entry.name}.node.ts`)))
 			.map((entry) => entry.name);
@@ -56,7 +56,7 @@ describe('package.json', () => {
 		expect(listed.sort()).toEqual(folders.sort());
 		for (const file of pkg.n8n.nodes as string[]) {
 			const folder = path.basename(path.dirname(sourceOf(file)));
-			const node = loadClass<INodeType>(sourceOf(file));
+			const node = await loadClass<INodeType>(sourceOf(file));
 			const description = node.description as INodeTypeDescription;
 			expect(FIXED_NODE_NAMES[folder]).toBe(description.name);
 			expect(description.displayName).toMatch(/^Leadflow /);
