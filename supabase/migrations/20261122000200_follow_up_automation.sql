@@ -1,0 +1,483 @@
+-- Follow-up automation, part 1 of 3: the tables and the rules they keep by themselves.
+-- Tables: ai_automation_rules, ai_automation_contact_states, ai_automation_stage_events,
+-- ai_automation_executions, ai_automation_stops.
+-- A rule says which tagged contacts get an AI follow-up on Messenger and when. Each (rule,
+-- conversation) pair has one state row walking the stages queued → checking → eligible →
+-- generating → ready_to_send → sending → sent (→ completed), or failed / skipped. The database
+-- accepts only the transitions of that machine, writes every transition to the append-only event
+-- history, and holds the duplicate guard (one execution row per rule × conversation × follow-up
+-- number, taken before the Graph API is called).
+-- Every row belongs to an owner (`user_id`). Row level security lets a signed-in user read only
+-- their own rows; `anon` reaches nothing; `service_role` (n8n) reaches everything. The pipeline's
+-- writes go through the functions of 20261122000220_follow_up_automation_api.sql.
+-- Parts 2 and 3: 20261122000210 (the due judgement and the monitor's views), 20261122000220 (the
+-- RPC API the nodes call).
+
+-- =============================================================================================
+-- Stages and reasons
+-- =============================================================================================
+-- The stage machine. Everything else (the trigger below, the functions) asks this one function.
+--   queued        → checking                       a claim starts looking at the contact
+--   checking      → eligible | skipped | queued    judged due (claimed) / not due / lease expired
+--   eligible      → generating | skipped | failed | queued
+--   generating    → ready_to_send | failed | skipped | queued
+--   ready_to_send → sending | skipped | failed | queued
+--   sending       → sent | failed | skipped        the Graph API answered (or the lease expired:
+--                                                  failed, send_uncertain, never resent)
+--   sent          → checking | completed           the next follow-up / the maximum reached
+--   failed        → checking | sent                a retry / a late confirmation of an uncertain send
+--   skipped       → checking
+--   completed     → checking                       the rule's maximum was raised
+-- A new state row always starts as queued.
+create or replace function public.automation_transition_allowed(p_from text, p_to text)
+returns boolean
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  select (p_from, p_to) in (
+    ('queued', 'checking'),
+    ('checking', 'eligible'), ('checking', 'skipped'), ('checking', 'queued'),
+    ('eligible', 'generating'), ('eligible', 'skipped'), ('eligible', 'failed'), ('eligible', 'queued'),
+    ('generating', 'ready_to_send'), ('generating', 'failed'), ('generating', 'skipped'), ('generating', 'queued'),
+    ('ready_to_send', 'sending'), ('ready_to_send', 'skipped'), ('ready_to_send', 'failed'), ('ready_to_send', 'queued'),
+    ('sending', 'sent'), ('sending', 'failed'), ('sending', 'skipped'),
+    ('sent', 'checking'), ('sent', 'completed'),
+    ('failed', 'checking'), ('failed', 'sent'),
+    ('skipped', 'checking'),
+    ('completed', 'checking')
+  )
+$$;
+comment on function public.automation_transition_allowed(text, text) is
+  'The follow-up stage machine: true when a contact state may move from p_from to p_to.';
+
+-- =============================================================================================
+-- ai_automation_rules: which tagged contacts get a follow-up, when, how often, and what it says
+-- =============================================================================================
+create table if not exists public.ai_automation_rules (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
+  name text not null check (length(btrim(name)) between 1 and 200),
+  enabled boolean not null default true,
+  -- The Facebook Page whose conversations the rule follows up; null: every page of the owner.
+  page_id text check (page_id is null or page_id ~ '^[0-9]{1,32}$'),
+  -- Tags: a contact qualifies with any (or all, per tag_match) of include_tag_ids and none of
+  -- exclude_tag_ids. Arrays keep a rule one row (edited and read as one record); a trigger below
+  -- checks that every id is a tag of the same owner.
+  include_tag_ids uuid[] not null,
+  tag_match text not null default 'any' check (tag_match in ('any', 'all')),
+  exclude_tag_ids uuid[] not null default '{}',
+  -- Active hours in the rule's time zone. start = end: the whole day. start > end: the window
+  -- runs past midnight and belongs to the day it starts on. Days are ISO: 1 = Monday … 7 = Sunday.
+  active_hours_start time not null default '00:00',
+  active_hours_end time not null default '00:00',
+  time_zone text not null default 'UTC',
+  active_days smallint[] not null default '{1,2,3,4,5,6,7}'
+    check (cardinality(active_days) between 1 and 7 and active_days <@ '{1,2,3,4,5,6,7}'::smallint[]),
+  -- Sends per rule per local day (in time_zone), counted from the duplicate-guard ledger.
+  daily_limit integer not null default 100 check (daily_limit between 1 and 1000000),
+  max_follow_ups integer not null default 3 check (max_follow_ups between 1 and 100),
+  min_hours_between_follow_ups numeric(8, 2) not null default 24 check (min_hours_between_follow_ups >= 0),
+  stop_on_reply boolean not null default true,
+  -- The AI's instructions, an optional model (else the node's default), the reply language and
+  -- how many past messages the AI sees.
+  instructions text not null check (length(btrim(instructions)) between 1 and 20000),
+  model text check (model is null or length(btrim(model)) between 1 and 200),
+  language text check (language is null or length(btrim(language)) between 1 and 50),
+  context_message_count integer not null default 10 check (context_message_count between 0 and 100),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (id, user_id)
+);
+comment on table public.ai_automation_rules is 'An AI follow-up rule: which tagged Messenger contacts get a Gemini follow-up, in which hours, how many a day and per contact.';
+
+create index if not exists ai_automation_rules_owner_idx on public.ai_automation_rules (user_id);
+create index if not exists ai_automation_rules_enabled_idx on public.ai_automation_rules (id) where enabled;
+
+-- A rule is checked when it is written, so the claim never meets a zone Postgres cannot use or a
+-- tag of another owner.
+create or replace function public.ai_automation_rules_validate()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_unknown uuid;
+begin
+  if tg_op = 'INSERT' or new.time_zone is distinct from old.time_zone then
+    if not exists (select from pg_catalog.pg_timezone_names where name = new.time_zone) then
+      raise exception 'time zone "%" is not known to Postgres', new.time_zone
+        using errcode = '22023', hint = 'Use an IANA zone name such as Europe/London or America/New_York (see pg_timezone_names).';
+    end if;
+  end if;
+  if tg_op = 'INSERT' or new.include_tag_ids is distinct from old.include_tag_ids
+     or new.exclude_tag_ids is distinct from old.exclude_tag_ids or new.user_id is distinct from old.user_id then
+    if cardinality(new.include_tag_ids) = 0 then
+      raise exception 'a rule needs at least one tag to include' using errcode = '23514';
+    end if;
+    if (select count(distinct t) from unnest(new.include_tag_ids) t) <> cardinality(new.include_tag_ids)
+       or (select count(distinct t) from unnest(new.exclude_tag_ids) t) <> cardinality(new.exclude_tag_ids) then
+      raise exception 'a tag is listed twice in the rule' using errcode = '23514';
+    end if;
+    if new.include_tag_ids && new.exclude_tag_ids then
+      raise exception 'a tag cannot be both included and excluded' using errcode = '23514';
+    end if;
+    select t into v_unknown
+      from unnest(new.include_tag_ids || new.exclude_tag_ids) t
+     where not exists (select from public.tags g where g.id = t and g.user_id = new.user_id)
+     limit 1;
+    if v_unknown is not null then
+      raise exception 'tag % does not exist or belongs to another owner', v_unknown
+        using errcode = '23503', hint = 'Use ids from the owner''s tags table.';
+    end if;
+  end if;
+  new.updated_at := now();
+  return new;
+end;
+$$;
+
+drop trigger if exists ai_automation_rules_validate on public.ai_automation_rules;
+create trigger ai_automation_rules_validate
+  before insert or update on public.ai_automation_rules
+  for each row execute function public.ai_automation_rules_validate();
+
+-- =============================================================================================
+-- ai_automation_contact_states: one row per rule × conversation, the contact's place in the pipeline
+-- =============================================================================================
+create table if not exists public.ai_automation_contact_states (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  rule_id uuid not null,
+  conversation_id uuid not null,
+  current_stage text not null default 'queued' check (current_stage in (
+    'queued', 'checking', 'eligible', 'generating', 'ready_to_send', 'sending', 'sent', 'failed', 'skipped', 'completed'
+  )),
+  stage_entered_at timestamptz not null default now(),
+  -- Why the last transition happened (copied into its event), e.g. {"reason": "lease_expired"}.
+  stage_detail jsonb,
+  follow_up_count integer not null default 0 check (follow_up_count >= 0),
+  last_follow_up_at timestamptz,
+  -- The current cycle: when it was claimed and which follow-up it is.
+  claimed_at timestamptz,
+  claimed_follow_up_number integer check (claimed_follow_up_number is null or claimed_follow_up_number >= 1),
+  generated_message text check (generated_message is null or char_length(generated_message) between 1 and 2000),
+  generated_at timestamptz,
+  generation_ms integer check (generation_ms is null or generation_ms >= 0),
+  generation_model text,
+  generation_usage jsonb,
+  facebook_message_id text,
+  -- The duplicate-guard row (ai_automation_executions) of the send under way or last attempted.
+  attempt_id uuid,
+  error_code text,
+  error_message text,
+  -- A failed contact becomes claimable again at retry_at; null: never by itself (needs a person).
+  retry_at timestamptz,
+  skip_reason text,
+  -- The execution that last moved the contact, and the lease: who holds it and until when.
+  execution_id text,
+  locked_by text,
+  locked_until timestamptz,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (rule_id, conversation_id),
+  unique (id, user_id),
+  foreign key (rule_id, user_id) references public.ai_automation_rules (id, user_id) on delete cascade,
+  foreign key (conversation_id, user_id) references public.messenger_conversations (id, user_id) on delete cascade
+);
+comment on table public.ai_automation_contact_states is 'Where each contact is in a rule''s follow-up pipeline; only valid stage transitions are accepted.';
+
+create index if not exists ai_automation_contact_states_stage_idx on public.ai_automation_contact_states (rule_id, current_stage);
+create index if not exists ai_automation_contact_states_conversation_idx on public.ai_automation_contact_states (conversation_id);
+create index if not exists ai_automation_contact_states_owner_idx on public.ai_automation_contact_states (user_id);
+-- The reaper looks only at held rows whose lease ran out.
+create index if not exists ai_automation_contact_states_lease_idx on public.ai_automation_contact_states (locked_until)
+  where current_stage in ('checking', 'eligible', 'generating', 'ready_to_send', 'sending');
+
+-- =============================================================================================
+-- ai_automation_stage_events: the append-only history of every transition
+-- =============================================================================================
+create table if not exists public.ai_automation_stage_events (
+  id bigint generated always as identity primary key,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  state_id uuid not null,
+  rule_id uuid not null,
+  conversation_id uuid not null,
+  from_stage text,
+  to_stage text not null,
+  occurred_at timestamptz not null,
+  execution_id text,
+  detail jsonb,
+  foreign key (state_id, user_id) references public.ai_automation_contact_states (id, user_id) on delete cascade
+);
+comment on table public.ai_automation_stage_events is 'Every stage transition of every contact state (from, to, when, by which execution, why); written by a trigger, never changed.';
+
+create index if not exists ai_automation_stage_events_state_idx on public.ai_automation_stage_events (state_id, occurred_at, id);
+create index if not exists ai_automation_stage_events_rule_time_idx on public.ai_automation_stage_events (rule_id, occurred_at);
+create index if not exists ai_automation_stage_events_owner_idx on public.ai_automation_stage_events (user_id);
+
+-- =============================================================================================
+-- ai_automation_executions: the duplicate guard and send ledger, one row per follow-up attempted
+-- =============================================================================================
+create table if not exists public.ai_automation_executions (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  rule_id uuid not null,
+  conversation_id uuid not null,
+  state_id uuid,
+  follow_up_number integer not null check (follow_up_number >= 1),
+  execution_id text,
+  -- sending: the guard is taken and the Graph API is being called; sent; failed: permanently, the
+  -- follow-up number stays used; uncertain: the sender died mid-send (never resent automatically);
+  -- released: Facebook refused it without delivering (throttled, outside the window, person
+  -- unavailable), so the follow-up number may be tried again.
+  status text not null default 'sending' check (status in ('sending', 'sent', 'failed', 'uncertain', 'released')),
+  message text,
+  facebook_message_id text,
+  error_code text,
+  error_message text,
+  attempted_at timestamptz not null default now(),
+  finished_at timestamptz,
+  foreign key (rule_id, user_id) references public.ai_automation_rules (id, user_id) on delete cascade,
+  foreign key (conversation_id, user_id) references public.messenger_conversations (id, user_id) on delete cascade
+);
+comment on table public.ai_automation_executions is 'One row per follow-up sent or attempted; the unique (rule, conversation, follow-up number) key is taken before the Graph API is called.';
+
+-- The duplicate guard. Released attempts (Facebook delivered nothing) do not hold it.
+create unique index if not exists ai_automation_executions_guard_key
+  on public.ai_automation_executions (rule_id, conversation_id, follow_up_number) where status <> 'released';
+-- Sends today per rule (the daily limit).
+create index if not exists ai_automation_executions_rule_day_idx
+  on public.ai_automation_executions (rule_id, attempted_at) where status in ('sending', 'sent', 'uncertain');
+-- A contact's last execution and its sends in the last 7 days (the monitor).
+create index if not exists ai_automation_executions_contact_idx
+  on public.ai_automation_executions (conversation_id, rule_id, attempted_at desc);
+create index if not exists ai_automation_executions_owner_idx on public.ai_automation_executions (user_id);
+
+-- =============================================================================================
+-- ai_automation_stops: contacts that must not get follow-ups, for one rule or (rule_id null) all
+-- =============================================================================================
+create table if not exists public.ai_automation_stops (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null default auth.uid() references auth.users (id) on delete cascade,
+  conversation_id uuid not null,
+  rule_id uuid,
+  reason text not null check (reason in ('replied', 'human_takeover', 'unavailable', 'manual')),
+  note text check (note is null or length(note) <= 2000),
+  execution_id text,
+  created_at timestamptz not null default now(),
+  unique nulls not distinct (conversation_id, rule_id),
+  foreign key (conversation_id, user_id) references public.messenger_conversations (id, user_id) on delete cascade,
+  foreign key (rule_id, user_id) references public.ai_automation_rules (id, user_id) on delete cascade
+);
+comment on table public.ai_automation_stops is 'Contacts stopped for one rule (rule_id) or for every rule (rule_id null): replied, human takeover, unavailable, manual. Delete the row to resume.';
+
+create index if not exists ai_automation_stops_rule_idx on public.ai_automation_stops (rule_id);
+create index if not exists ai_automation_stops_owner_idx on public.ai_automation_stops (user_id);
+
+-- The claim walks an owner's conversations whose 24 h window is open, soonest-closing first.
+create index if not exists messenger_conversations_window_idx
+  on public.messenger_conversations (user_id, last_customer_message_at);
+
+-- =============================================================================================
+-- Stage machine enforcement and the event history (statement-level: one insert per statement)
+-- =============================================================================================
+create or replace function public.ai_automation_states_check_insert()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if exists (select from new_states n where n.current_stage <> 'queued') then
+    raise exception 'a contact state must start as queued' using errcode = '23514';
+  end if;
+  insert into public.ai_automation_stage_events (user_id, state_id, rule_id, conversation_id, from_stage, to_stage, occurred_at, execution_id, detail)
+  select n.user_id, n.id, n.rule_id, n.conversation_id, null, n.current_stage, n.stage_entered_at, n.execution_id, n.stage_detail
+    from new_states n;
+  return null;
+end;
+$$;
+
+create or replace function public.ai_automation_states_check_update()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_from text;
+  v_to text;
+begin
+  select o.current_stage, n.current_stage into v_from, v_to
+    from old_states o join new_states n on n.id = o.id
+   where n.current_stage <> o.current_stage
+     and not public.automation_transition_allowed(o.current_stage, n.current_stage)
+   limit 1;
+  if found then
+    raise exception 'invalid stage transition % → %', v_from, v_to
+      using errcode = '23514', hint = 'See public.automation_transition_allowed for the stage machine.';
+  end if;
+  if exists (select from old_states o join new_states n on n.id = o.id
+              where n.rule_id <> o.rule_id or n.conversation_id <> o.conversation_id or n.user_id <> o.user_id) then
+    raise exception 'a contact state cannot move to another rule, conversation or owner' using errcode = '23514';
+  end if;
+  insert into public.ai_automation_stage_events (user_id, state_id, rule_id, conversation_id, from_stage, to_stage, occurred_at, execution_id, detail)
+  select n.user_id, n.id, n.rule_id, n.conversation_id, o.current_stage, n.current_stage, n.stage_entered_at, n.execution_id, n.stage_detail
+    from old_states o join new_states n on n.id = o.id
+   where n.current_stage <> o.current_stage
+   order by n.id;
+  return null;
+end;
+$$;
+
+drop trigger if exists ai_automation_states_check_insert on public.ai_automation_contact_states;
+create trigger ai_automation_states_check_insert
+  after insert on public.ai_automation_contact_states
+  referencing new table as new_states
+  for each statement execute function public.ai_automation_states_check_insert();
+
+drop trigger if exists ai_automation_states_check_update on public.ai_automation_contact_states;
+create trigger ai_automation_states_check_update
+  after update on public.ai_automation_contact_states
+  referencing old table as old_states new table as new_states
+  for each statement execute function public.ai_automation_states_check_update();
+
+-- The history is append-only: no updates; deletes only by cascade, when the state itself is gone.
+create or replace function public.ai_automation_stage_events_append_only()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if tg_op = 'UPDATE' then
+    raise exception 'stage events are append-only' using errcode = '42501';
+  end if;
+  if exists (select from public.ai_automation_contact_states s where s.id = old.state_id) then
+    raise exception 'stage events are append-only (delete the contact state to drop its history)' using errcode = '42501';
+  end if;
+  return old;
+end;
+$$;
+
+drop trigger if exists ai_automation_stage_events_append_only on public.ai_automation_stage_events;
+create trigger ai_automation_stage_events_append_only
+  before update or delete on public.ai_automation_stage_events
+  for each row execute function public.ai_automation_stage_events_append_only();
+
+-- =============================================================================================
+-- Stop on reply: a customer message after a contact's last follow-up (or after it was claimed
+-- for one) stops the contact for every rule of its owner that has stop_on_reply on.
+-- =============================================================================================
+create or replace function public.ai_automation_stop_on_reply()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if new.direction <> 'inbound' then
+    return null;
+  end if;
+  insert into public.ai_automation_stops (user_id, conversation_id, rule_id, reason, note)
+  select s.user_id, s.conversation_id, s.rule_id, 'replied', 'customer message at ' || new.sent_at
+    from public.ai_automation_contact_states s
+    join public.ai_automation_rules r on r.id = s.rule_id
+   where s.conversation_id = new.conversation_id
+     and r.stop_on_reply
+     and new.sent_at > greatest(
+       s.last_follow_up_at,
+       case when s.current_stage in ('checking', 'eligible', 'generating', 'ready_to_send', 'sending') then s.claimed_at end
+     )
+  on conflict (conversation_id, rule_id) do nothing;
+  return null;
+end;
+$$;
+
+drop trigger if exists ai_automation_stop_on_reply on public.messenger_messages;
+create trigger ai_automation_stop_on_reply
+  after insert on public.messenger_messages
+  for each row execute function public.ai_automation_stop_on_reply();
+
+-- =============================================================================================
+-- Privileges and row level security
+-- =============================================================================================
+-- Signed-in users manage their rules and stops; they read (never write) states, events and
+-- executions, which only the pipeline's functions change. anon gets nothing; service_role all.
+revoke all on public.ai_automation_rules, public.ai_automation_contact_states, public.ai_automation_stage_events,
+  public.ai_automation_executions, public.ai_automation_stops from anon, authenticated;
+grant select, insert, update, delete on public.ai_automation_rules, public.ai_automation_stops to authenticated;
+grant select on public.ai_automation_contact_states, public.ai_automation_stage_events, public.ai_automation_executions to authenticated;
+grant all on public.ai_automation_rules, public.ai_automation_contact_states, public.ai_automation_executions,
+  public.ai_automation_stops to service_role;
+grant select, insert, delete on public.ai_automation_stage_events to service_role;
+
+revoke all on function public.ai_automation_rules_validate(), public.ai_automation_states_check_insert(),
+  public.ai_automation_states_check_update(), public.ai_automation_stage_events_append_only(),
+  public.ai_automation_stop_on_reply() from public, anon, authenticated, service_role;
+revoke all on function public.automation_transition_allowed(text, text) from public, anon;
+grant execute on function public.automation_transition_allowed(text, text) to authenticated, service_role;
+
+alter table public.ai_automation_rules enable row level security;
+alter table public.ai_automation_contact_states enable row level security;
+alter table public.ai_automation_stage_events enable row level security;
+alter table public.ai_automation_executions enable row level security;
+alter table public.ai_automation_stops enable row level security;
+
+-- ai_automation_rules -------------------------------------------------------------------------
+drop policy if exists "Owners can read their automation rules" on public.ai_automation_rules;
+create policy "Owners can read their automation rules" on public.ai_automation_rules
+  for select to authenticated using ((select auth.uid()) = user_id);
+drop policy if exists "Owners can create their automation rules" on public.ai_automation_rules;
+create policy "Owners can create their automation rules" on public.ai_automation_rules
+  for insert to authenticated with check ((select auth.uid()) = user_id);
+drop policy if exists "Owners can update their automation rules" on public.ai_automation_rules;
+create policy "Owners can update their automation rules" on public.ai_automation_rules
+  for update to authenticated using ((select auth.uid()) = user_id) with check ((select auth.uid()) = user_id);
+drop policy if exists "Owners can delete their automation rules" on public.ai_automation_rules;
+create policy "Owners can delete their automation rules" on public.ai_automation_rules
+  for delete to authenticated using ((select auth.uid()) = user_id);
+
+-- ai_automation_contact_states: read-only for owners (the monitor) ----------------------------
+drop policy if exists "Owners can read their contacts' automation states" on public.ai_automation_contact_states;
+create policy "Owners can read their contacts' automation states" on public.ai_automation_contact_states
+  for select to authenticated using ((select auth.uid()) = user_id);
+
+-- ai_automation_stage_events: read-only for owners (the timeline) -----------------------------
+drop policy if exists "Owners can read their automation stage events" on public.ai_automation_stage_events;
+create policy "Owners can read their automation stage events" on public.ai_automation_stage_events
+  for select to authenticated using ((select auth.uid()) = user_id);
+
+-- ai_automation_executions: read-only for owners (the send ledger) ----------------------------
+drop policy if exists "Owners can read their automation executions" on public.ai_automation_executions;
+create policy "Owners can read their automation executions" on public.ai_automation_executions
+  for select to authenticated using ((select auth.uid()) = user_id);
+
+-- ai_automation_stops: owners stop and resume their contacts ----------------------------------
+drop policy if exists "Owners can read their automation stops" on public.ai_automation_stops;
+create policy "Owners can read their automation stops" on public.ai_automation_stops
+  for select to authenticated using ((select auth.uid()) = user_id);
+drop policy if exists "Owners can stop their contacts" on public.ai_automation_stops;
+create policy "Owners can stop their contacts" on public.ai_automation_stops
+  for insert to authenticated with check ((select auth.uid()) = user_id);
+drop policy if exists "Owners can change their stops" on public.ai_automation_stops;
+create policy "Owners can change their stops" on public.ai_automation_stops
+  for update to authenticated using ((select auth.uid()) = user_id) with check ((select auth.uid()) = user_id);
+drop policy if exists "Owners can resume their contacts" on public.ai_automation_stops;
+create policy "Owners can resume their contacts" on public.ai_automation_stops
+  for delete to authenticated using ((select auth.uid()) = user_id);
+
+-- =============================================================================================
+-- Realtime: the live monitor follows contact states as they move.
+-- =============================================================================================
+do $$
+begin
+  if exists (select from pg_publication where pubname = 'supabase_realtime')
+     and not exists (
+       select from pg_publication_tables
+        where pubname = 'supabase_realtime' and schemaname = 'public' and tablename = 'ai_automation_contact_states'
+     ) then
+    alter publication supabase_realtime add table public.ai_automation_contact_states;
+  end if;
+end
+$$;

@@ -1,0 +1,821 @@
+-- Follow-up automation, part 3 of 3: the API the n8n nodes call, one `supabase.rpc` per batch.
+-- Functions:
+--   automation_reap             expired leases: not yet sending → queued; sending → failed send_uncertain
+--   automation_claim            atomically claim up to N due contacts (queued → checking → eligible, lease)
+--   automation_explain          the same judgement, without claiming, per contact with its reason
+--   automation_snapshot         the live monitor for one rule, as one JSON document
+--   automation_timeline         one contact's stage events
+--   automation_mark_generating  eligible → generating, for a batch
+--   automation_record_generation generating → ready_to_send (message) or failed (reason), for a batch
+--   automation_begin_send       duplicate guard + stop / window re-check + ready_to_send → sending, for a batch
+--   automation_record_send      sending → sent (→ completed) / skipped / failed, for a batch
+-- Every batch function takes all of a node's items at once: n items = one round trip.
+--
+-- Security: every function here is SECURITY INVOKER. The pipeline's functions (claim, reap, the
+-- transitions) are granted to service_role only, the role n8n's credential uses; it owns the
+-- writes, and no definer rights are needed, so a bug here cannot lend anyone more than they
+-- already have. explain, snapshot and timeline are also granted to authenticated: they only read,
+-- and row level security shows a signed-in user their own rules and contacts only. anon gets none.
+-- Each function takes p_now (default now()) so tests can fix the clock; production passes nothing.
+
+-- =============================================================================================
+-- automation_reap(p_now, p_rule_id) → (requeued, send_uncertain)
+-- =============================================================================================
+-- Leases that ran out mean the execution holding them died or stalled. Contacts not yet at the
+-- send step go back to queued (claimable again; the generated text, if any, is dropped). Contacts
+-- left in sending may or may not have received the message: they become failed with error_code
+-- send_uncertain, retry_at null, and their guard row becomes uncertain, so they are never resent
+-- automatically (a duplicate message to a lead is worse than a missed one). Rows another
+-- transaction holds are skipped, not waited for. Runs at the start of every claim.
+create or replace function public.automation_reap(p_now timestamptz default now(), p_rule_id uuid default null)
+returns table (requeued integer, send_uncertain integer)
+language sql
+volatile
+set search_path = ''
+as $$
+  with expired_held as (
+    select s.id from public.ai_automation_contact_states s
+     where s.current_stage in ('checking', 'eligible', 'generating', 'ready_to_send')
+       and s.locked_until <= p_now
+       and (p_rule_id is null or s.rule_id = p_rule_id)
+     for update skip locked
+  ),
+  requeued as (
+    update public.ai_automation_contact_states s
+       set current_stage = 'queued',
+           stage_entered_at = p_now,
+           stage_detail = jsonb_build_object('reason', 'lease_expired', 'held_by', s.locked_by, 'lease_until', s.locked_until),
+           locked_by = null,
+           locked_until = null,
+           generated_message = null,
+           updated_at = now()
+      from expired_held x
+     where s.id = x.id
+    returning s.id
+  ),
+  expired_sending as (
+    select s.id from public.ai_automation_contact_states s
+     where s.current_stage = 'sending'
+       and s.locked_until <= p_now
+       and (p_rule_id is null or s.rule_id = p_rule_id)
+     for update skip locked
+  ),
+  uncertain as (
+    update public.ai_automation_contact_states s
+       set current_stage = 'failed',
+           stage_entered_at = p_now,
+           stage_detail = jsonb_build_object('reason', 'send_uncertain', 'held_by', s.locked_by, 'lease_until', s.locked_until),
+           error_code = 'send_uncertain',
+           error_message = 'The sender stopped while the message was being sent; it may or may not have been delivered, so it is not resent automatically.',
+           retry_at = null,
+           locked_by = null,
+           locked_until = null,
+           updated_at = now()
+      from expired_sending x
+     where s.id = x.id
+    returning s.attempt_id
+  ),
+  ledger as (
+    update public.ai_automation_executions e
+       set status = 'uncertain', finished_at = p_now, error_code = 'send_uncertain'
+     where e.id in (select u.attempt_id from uncertain u) and e.status = 'sending'
+    returning e.id
+  )
+  select (select count(*) from requeued)::integer,
+         (select count(*) from uncertain)::integer
+$$;
+comment on function public.automation_reap(timestamptz, uuid) is
+  'Expired leases: contacts not yet sending become claimable again; contacts left in sending become failed send_uncertain (never resent).';
+
+-- =============================================================================================
+-- automation_claim(p_rule_id, p_limit, p_execution_id, p_lease_seconds, p_now) → claimed contacts
+-- =============================================================================================
+-- For one rule (p_rule_id) or every enabled rule, claims up to p_limit contacts that
+-- automation_evaluate judges due, soonest-closing Messenger window first. Per rule, in rule-id
+-- order: the rule row is locked (FOR UPDATE), so claims of the same rule run one after the other
+-- and its daily-limit count cannot race; the contacts' state rows are taken with SKIP LOCKED.
+-- Creates missing state rows (queued), moves them queued/sent/skipped/failed/completed → checking
+-- → eligible (an event each), and sets the lease (locked_by = p_execution_id, locked_until). Never
+-- claims more than the rule's daily limit leaves for today, nor outside its active hours. Non-due
+-- contacts are not written: their reasons are computed live (automation_evaluate and the views).
+-- Returns one row per claimed contact with what the next nodes need.
+create or replace function public.automation_claim(
+  p_rule_id uuid default null,
+  p_limit integer default 50,
+  p_execution_id text default null,
+  p_lease_seconds integer default 600,
+  p_now timestamptz default now()
+)
+returns table (
+  state_id uuid,
+  rule_id uuid,
+  user_id uuid,
+  conversation_id uuid,
+  page_id text,
+  recipient_id text,
+  sender_name text,
+  follow_up_number integer,
+  tags text[],
+  messages jsonb,
+  last_customer_message_at timestamptz,
+  window_closes_at timestamptz,
+  lease_expires_at timestamptz,
+  execution_id text,
+  rule jsonb
+)
+language plpgsql
+volatile
+set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  v_rule public.ai_automation_rules;
+  v_rule_json jsonb;
+  v_remaining integer := p_limit;
+  v_take integer;
+  v_candidates uuid[];
+  v_claimed uuid[];
+begin
+  if p_execution_id is null or length(btrim(p_execution_id)) = 0 then
+    raise exception 'p_execution_id is required: the claim records who holds each contact'
+      using errcode = '22023', hint = 'Pass the n8n execution id (or any unique id of this run).';
+  end if;
+  if p_limit is null or p_limit not between 1 and 10000 then
+    raise exception 'p_limit must be between 1 and 10000 (got %)', p_limit using errcode = '22023';
+  end if;
+  if p_lease_seconds is null or p_lease_seconds not between 5 and 86400 then
+    raise exception 'p_lease_seconds must be between 5 and 86400 (got %)', p_lease_seconds using errcode = '22023';
+  end if;
+  if p_rule_id is not null and not exists (select from public.ai_automation_rules r where r.id = p_rule_id) then
+    raise exception 'automation rule % does not exist', p_rule_id
+      using errcode = 'P0002', hint = 'Check the rule id (ai_automation_rules.id).';
+  end if;
+
+  perform public.automation_reap(p_now, p_rule_id);
+
+  for v_rule in
+    select r.* from public.ai_automation_rules r
+     where r.enabled and (p_rule_id is null or r.id = p_rule_id)
+     order by r.id
+     for update
+  loop
+    exit when v_remaining <= 0;
+    continue when not public.automation_in_active_hours(
+      v_rule.active_hours_start, v_rule.active_hours_end, v_rule.active_days, v_rule.time_zone, p_now);
+    v_take := least(v_remaining, v_rule.daily_limit - public.automation_rule_usage(v_rule.id, v_rule.time_zone, p_now));
+    continue when v_take <= 0;
+
+    -- The due contacts. The window predicate repeats what `reason is null` implies, so the
+    -- planner can walk the window index instead of every tagged contact.
+    select array_agg(d.conversation_id) into v_candidates
+      from (
+        select e.conversation_id
+          from public.automation_evaluate(v_rule.id, p_now) e
+         where e.reason is null
+           and e.last_customer_message_at > p_now - interval '24 hours'
+         order by e.last_customer_message_at, e.conversation_id
+         limit v_take
+      ) d;
+    continue when v_candidates is null;
+
+    insert into public.ai_automation_contact_states as s
+      (user_id, rule_id, conversation_id, current_stage, stage_entered_at, stage_detail, execution_id)
+    select v_rule.user_id, v_rule.id, c, 'queued', p_now, jsonb_build_object('reason', 'tagged'), p_execution_id
+      from unnest(v_candidates) c
+    on conflict (rule_id, conversation_id) do nothing;
+
+    with taken as (
+      select s.id from public.ai_automation_contact_states s
+       where s.rule_id = v_rule.id
+         and s.conversation_id = any (v_candidates)
+         and s.current_stage in ('queued', 'sent', 'skipped', 'failed', 'completed')
+       for update skip locked
+    ),
+    checking as (
+      update public.ai_automation_contact_states s
+         set current_stage = 'checking',
+             stage_entered_at = p_now,
+             stage_detail = null,
+             execution_id = p_execution_id,
+             locked_by = p_execution_id,
+             locked_until = p_now + make_interval(secs => p_lease_seconds),
+             claimed_at = p_now,
+             claimed_follow_up_number = s.follow_up_count + 1,
+             generated_message = null,
+             generated_at = null,
+             generation_ms = null,
+             generation_model = null,
+             generation_usage = null,
+             attempt_id = null,
+             error_code = null,
+             error_message = null,
+             retry_at = null,
+             skip_reason = null,
+             updated_at = now()
+        from taken t
+       where s.id = t.id
+      returning s.id
+    )
+    select array_agg(c.id) into v_claimed from checking c;
+    continue when v_claimed is null;
+
+    update public.ai_automation_contact_states s
+       set current_stage = 'eligible',
+           stage_entered_at = p_now,
+           stage_detail = jsonb_build_object('follow_up_number', s.claimed_follow_up_number)
+     where s.id = any (v_claimed);
+
+    v_rule_json := jsonb_build_object(
+      'id', v_rule.id,
+      'name', v_rule.name,
+      'page_id', v_rule.page_id,
+      'instructions', v_rule.instructions,
+      'model', v_rule.model,
+      'language', v_rule.language,
+      'context_message_count', v_rule.context_message_count,
+      'max_follow_ups', v_rule.max_follow_ups,
+      'min_hours_between_follow_ups', v_rule.min_hours_between_follow_ups,
+      'stop_on_reply', v_rule.stop_on_reply,
+      'daily_limit', v_rule.daily_limit,
+      'time_zone', v_rule.time_zone
+    );
+
+    return query
+      select s.id, s.rule_id, s.user_id, s.conversation_id, c.page_id, c.sender_id, c.sender_name,
+             s.claimed_follow_up_number,
+             array(select t.name from public.conversation_tags ct join public.tags t on t.id = ct.tag_id
+                    where ct.conversation_id = c.id order by t.name),
+             (select coalesce(jsonb_agg(jsonb_build_object('direction', m.direction, 'text', m.text, 'sent_at', m.sent_at)
+                                        order by m.sent_at, m.id), '[]'::jsonb)
+                from (select mm.id, mm.direction, mm.text, mm.sent_at from public.messenger_messages mm
+                       where mm.conversation_id = c.id
+                       order by mm.sent_at desc limit v_rule.context_message_count) m),
+             c.last_customer_message_at,
+             c.last_customer_message_at + interval '24 hours',
+             s.locked_until,
+             p_execution_id,
+             v_rule_json
+        from public.ai_automation_contact_states s
+        join public.messenger_conversations c on c.id = s.conversation_id
+       where s.id = any (v_claimed)
+       order by c.last_customer_message_at, c.id;
+
+    v_remaining := v_remaining - cardinality(v_claimed);
+  end loop;
+end;
+$$;
+comment on function public.automation_claim(uuid, integer, text, integer, timestamptz) is
+  'Atomically claims up to p_limit due contacts (one rule or every enabled rule) for an execution, within daily limits; returns what the AI and send steps need.';
+
+-- =============================================================================================
+-- automation_explain(p_rule_id, p_conversation_ids, p_limit, p_now) → one row per contact
+-- =============================================================================================
+-- The claim's judgement without claiming: every contact carrying the rule's tags (every enabled
+-- rule when p_rule_id is null), due ones first, with the reason it is not due and when it will be.
+create or replace function public.automation_explain(
+  p_rule_id uuid default null,
+  p_conversation_ids uuid[] default null,
+  p_limit integer default 1000,
+  p_now timestamptz default now()
+)
+returns table (
+  rule_id uuid,
+  rule_name text,
+  conversation_id uuid,
+  page_id text,
+  sender_id text,
+  sender_name text,
+  matching_tags text[],
+  due boolean,
+  contact_status text,
+  reason text,
+  stop_reason text,
+  due_at timestamptz,
+  current_stage text,
+  follow_up_count integer,
+  next_follow_up_number integer,
+  max_follow_ups integer,
+  last_follow_up_at timestamptz,
+  last_customer_message_at timestamptz,
+  window_closes_at timestamptz,
+  executions_last_7_days integer,
+  last_execution_at timestamptz
+)
+language sql
+stable
+set search_path = ''
+as $$
+  select e.rule_id, r.name, e.conversation_id, e.page_id, e.sender_id, e.sender_name, e.matching_tags,
+         e.reason is null, e.contact_status, e.reason, e.stop_reason, e.due_at, e.current_stage,
+         e.follow_up_count, e.follow_up_count + 1, r.max_follow_ups, e.last_follow_up_at,
+         e.last_customer_message_at, e.window_closes_at, e.executions_last_7_days, e.last_execution_at
+    from public.ai_automation_rules r
+   cross join lateral public.automation_evaluate(r.id, p_now) e
+   where (case when p_rule_id is null then r.enabled else r.id = p_rule_id end)
+     and (p_conversation_ids is null or e.conversation_id = any (p_conversation_ids))
+   order by r.id, e.reason is not null, e.due_at nulls last, e.conversation_id
+   limit greatest(1, least(coalesce(p_limit, 1000), 100000))
+$$;
+comment on function public.automation_explain(uuid, uuid[], integer, timestamptz) is
+  'Why each tagged contact is or is not due under a rule (or every enabled rule), without claiming anything.';
+
+-- =============================================================================================
+-- automation_snapshot(p_rule_id, p_contact_limit, p_now) → jsonb
+-- =============================================================================================
+-- The live monitor in one document, the shape seed 000's endpoint returns:
+-- { rule, generatedAt, stats (automation_monitor_summary's row), stages (automation_live_stats'
+--   rows), eligibleContacts (automation_eligible_contacts' rows), activeContacts
+--   (active_automation_contacts' rows) }. Contact lists hold at most p_contact_limit rows; stats
+-- count all. Null when the rule does not exist (or the caller may not see it).
+create or replace function public.automation_snapshot(
+  p_rule_id uuid,
+  p_contact_limit integer default 200,
+  p_now timestamptz default now()
+)
+returns jsonb
+language sql
+stable
+set search_path = ''
+as $$
+  select jsonb_build_object(
+    'rule', to_jsonb(r),
+    'generatedAt', p_now,
+    'stats', (select to_jsonb(m) from public.automation_rule_summary(r.id, p_now) m),
+    'stages', coalesce((select jsonb_agg(to_jsonb(st) order by st.stage_order)
+                          from public.automation_stage_stats(r.id, p_now) st), '[]'::jsonb),
+    'eligibleContacts', coalesce((
+      select jsonb_agg(to_jsonb(v) order by v.rank, v.due_at nulls last, v.sender_name, v.conversation_id)
+        from (
+          select case e.contact_status when 'eligible' then 0 when 'processing' then 1 when 'recently_sent' then 2
+                                       when 'skipped' then 3 else 4 end as rank,
+                 e.rule_id, r.name as rule_name, e.user_id, e.conversation_id, e.page_id, e.sender_id, e.sender_name,
+                 e.matching_tags, e.is_being_processed, e.current_stage, e.contact_status, e.reason as status_reason,
+                 e.stop_reason, e.due_at, e.follow_up_count, e.last_follow_up_at, e.last_customer_message_at,
+                 e.window_closes_at, e.stage_entered_at, e.error_code, e.executions_last_7_days, e.last_execution_at
+            from public.automation_evaluate(r.id, p_now) e
+           order by 1, e.due_at nulls last, e.sender_name, e.conversation_id
+           limit greatest(0, coalesce(p_contact_limit, 200))
+        ) v), '[]'::jsonb) ,
+    'activeContacts', coalesce((
+      select jsonb_agg(to_jsonb(a) order by a.stage_entered_at desc, a.state_id)
+        from (
+          select * from public.automation_active_contacts(r.id, p_now) x
+           order by x.stage_entered_at desc, x.state_id
+           limit greatest(0, coalesce(p_contact_limit, 200))
+        ) a), '[]'::jsonb)
+  )
+  from public.ai_automation_rules r
+  where r.id = p_rule_id
+$$;
+comment on function public.automation_snapshot(uuid, integer, timestamptz) is
+  'The live monitor for one rule as one JSON document: rule, stats, stages, eligibleContacts, activeContacts.';
+
+-- =============================================================================================
+-- automation_timeline(p_rule_id, p_conversation_id) → the contact's stage events, oldest first
+-- =============================================================================================
+create or replace function public.automation_timeline(p_rule_id uuid, p_conversation_id uuid)
+returns table (
+  event_id bigint,
+  state_id uuid,
+  rule_id uuid,
+  conversation_id uuid,
+  from_stage text,
+  to_stage text,
+  occurred_at timestamptz,
+  seconds_in_previous_stage numeric,
+  execution_id text,
+  detail jsonb
+)
+language sql
+stable
+set search_path = ''
+as $$
+  select ev.id, ev.state_id, ev.rule_id, ev.conversation_id, ev.from_stage, ev.to_stage, ev.occurred_at,
+         round(extract(epoch from ev.occurred_at - lag(ev.occurred_at) over (order by ev.occurred_at, ev.id))::numeric, 3),
+         ev.execution_id, ev.detail
+    from public.ai_automation_stage_events ev
+   where ev.state_id = (select s.id from public.ai_automation_contact_states s
+                         where s.rule_id = p_rule_id and s.conversation_id = p_conversation_id)
+   order by ev.occurred_at, ev.id
+$$;
+comment on function public.automation_timeline(uuid, uuid) is 'One contact''s stage events under a rule, oldest first.';
+
+-- =============================================================================================
+-- automation_mark_generating(p_execution_id, p_state_ids, p_lease_seconds, p_now)
+--   → (state_id, outcome: generating | lease_lost)
+-- =============================================================================================
+-- eligible → generating for every contact this execution holds; extends the lease so a slow model
+-- does not lose it. lease_lost: the contact is not (or no longer) this execution's, or not eligible.
+create or replace function public.automation_mark_generating(
+  p_execution_id text,
+  p_state_ids uuid[],
+  p_lease_seconds integer default 600,
+  p_now timestamptz default now()
+)
+returns table (state_id uuid, outcome text)
+language sql
+volatile
+set search_path = ''
+as $$
+  with moved as (
+    update public.ai_automation_contact_states s
+       set current_stage = 'generating',
+           stage_entered_at = p_now,
+           stage_detail = null,
+           execution_id = p_execution_id,
+           locked_until = greatest(s.locked_until, p_now + make_interval(secs => p_lease_seconds)),
+           updated_at = now()
+     where s.id = any (p_state_ids)
+       and s.current_stage = 'eligible'
+       and s.locked_by = p_execution_id
+    returning s.id
+  )
+  select i.id, case when m.id is null then 'lease_lost' else 'generating' end
+    from (select distinct u.id from unnest(p_state_ids) u (id)) i
+    left join moved m on m.id = i.id
+$$;
+comment on function public.automation_mark_generating(text, uuid[], integer, timestamptz) is
+  'Batch: eligible → generating for contacts the execution holds.';
+
+-- =============================================================================================
+-- automation_record_generation(p_execution_id, p_items, p_now)
+--   → (state_id, outcome: ready_to_send | failed | lease_lost)
+-- =============================================================================================
+-- p_items: [{state_id, message, generation_ms, model, usage}] for a generated message, or
+-- [{state_id, error_code, error_message, retry_after_seconds}] for a failure (error_code e.g.
+-- quota, blocked, timeout, gemini_error). A success whose message is empty or longer than 2,000
+-- characters becomes failed invalid_message. A failure with retry_after_seconds is claimable again
+-- after that long; without it, it waits for a person. Failures release the lease.
+create or replace function public.automation_record_generation(
+  p_execution_id text,
+  p_items jsonb,
+  p_now timestamptz default now()
+)
+returns table (state_id uuid, outcome text)
+language sql
+volatile
+set search_path = ''
+as $$
+  with items as (
+    select x.*,
+           case
+             when x.error_code is not null then x.error_code
+             when x.message is null or length(btrim(x.message)) = 0 or char_length(x.message) > 2000 then 'invalid_message'
+           end as failure
+      from jsonb_to_recordset(p_items) as x (
+        state_id uuid, message text, generation_ms integer, model text, usage jsonb,
+        error_code text, error_message text, retry_after_seconds integer
+      )
+  ),
+  moved as (
+    update public.ai_automation_contact_states s
+       set current_stage = case when i.failure is null then 'ready_to_send' else 'failed' end,
+           stage_entered_at = p_now,
+           stage_detail = case when i.failure is null
+                               then jsonb_build_object('generation_ms', i.generation_ms, 'model', i.model)
+                               else jsonb_build_object('error_code', i.failure) end,
+           execution_id = p_execution_id,
+           generated_message = case when i.failure is null then i.message end,
+           generated_at = p_now,
+           generation_ms = i.generation_ms,
+           generation_model = i.model,
+           generation_usage = i.usage,
+           error_code = i.failure,
+           error_message = case
+             when i.failure is null then null
+             when i.error_code is null then 'The model returned an empty message or one longer than 2,000 characters.'
+             else i.error_message
+           end,
+           retry_at = case when i.failure is not null and i.retry_after_seconds is not null
+                           then p_now + make_interval(secs => i.retry_after_seconds) end,
+           locked_by = case when i.failure is null then s.locked_by end,
+           locked_until = case when i.failure is null then s.locked_until end,
+           updated_at = now()
+      from items i
+     where s.id = i.state_id
+       and s.current_stage = 'generating'
+       and s.locked_by = p_execution_id
+    returning s.id, s.current_stage
+  )
+  select i.state_id, coalesce(m.current_stage, 'lease_lost')
+    from items i
+    left join moved m on m.id = i.state_id
+$$;
+comment on function public.automation_record_generation(text, jsonb, timestamptz) is
+  'Batch: generating → ready_to_send (message, time, model, usage) or failed (error code, optional retry).';
+
+-- =============================================================================================
+-- automation_begin_send(p_execution_id, p_state_ids, p_lease_seconds, p_now)
+--   → (state_id, outcome: send | duplicate | skipped | lease_lost, reason, attempt_id, …)
+-- =============================================================================================
+-- The last step before the Graph API, per contact (state ids sorted, so concurrent batches lock
+-- in the same order):
+--   duplicate   the guard for this follow-up number is already taken (reason: the guard's status):
+--               do not call the Graph API; nothing changes.
+--   lease_lost  not ready_to_send, or held by another execution (reason: the current stage).
+--   skipped     stopped (a stop row, or a customer message since the last follow-up / the claim
+--               with stop_on_reply on, which adds a `replied` stop), inactive, or outside_window:
+--               ready_to_send → skipped with that reason, lease released.
+--   send        the guard row is inserted (status sending; unique on rule × conversation ×
+--               follow-up number) and the contact moves to sending with a lease of
+--               p_lease_seconds: call the Graph API now, then automation_record_send.
+-- If the sender dies after this, the reaper turns the contact into failed send_uncertain.
+create or replace function public.automation_begin_send(
+  p_execution_id text,
+  p_state_ids uuid[],
+  p_lease_seconds integer default 120,
+  p_now timestamptz default now()
+)
+returns table (
+  state_id uuid,
+  outcome text,
+  reason text,
+  attempt_id uuid,
+  follow_up_number integer,
+  page_id text,
+  recipient_id text,
+  message text,
+  window_closes_at timestamptz
+)
+language plpgsql
+volatile
+set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  v_id uuid;
+  v record;
+  v_guard record;
+  v_stop text;
+  v_skip text;
+  v_attempt uuid;
+begin
+  for v_id in select distinct u from unnest(p_state_ids) u where u is not null order by u loop
+    select s.id, s.user_id, s.rule_id, s.conversation_id, s.current_stage, s.locked_by, s.claimed_at,
+           s.claimed_follow_up_number, s.last_follow_up_at, s.generated_message,
+           c.page_id, c.sender_id, c.is_active, c.last_customer_message_at, r.stop_on_reply
+      into v
+      from public.ai_automation_contact_states s
+      join public.messenger_conversations c on c.id = s.conversation_id
+      join public.ai_automation_rules r on r.id = s.rule_id
+     where s.id = v_id
+       for update of s;
+    if not found then
+      return query select v_id, 'lease_lost'::text, 'not_found'::text, null::uuid, null::integer, null::text, null::text, null::text, null::timestamptz;
+      continue;
+    end if;
+
+    select e.id, e.status into v_guard
+      from public.ai_automation_executions e
+     where e.rule_id = v.rule_id and e.conversation_id = v.conversation_id
+       and e.follow_up_number = v.claimed_follow_up_number and e.status <> 'released';
+    if found then
+      return query select v_id, 'duplicate'::text, v_guard.status, v_guard.id, v.claimed_follow_up_number,
+                          v.page_id, v.sender_id, null::text, v.last_customer_message_at + interval '24 hours';
+      continue;
+    end if;
+
+    if v.current_stage <> 'ready_to_send' or v.locked_by is distinct from p_execution_id then
+      return query select v_id, 'lease_lost'::text, v.current_stage, null::uuid, v.claimed_follow_up_number,
+                          v.page_id, v.sender_id, null::text, v.last_customer_message_at + interval '24 hours';
+      continue;
+    end if;
+
+    select st.reason into v_stop
+      from public.ai_automation_stops st
+     where st.conversation_id = v.conversation_id and (st.rule_id = v.rule_id or st.rule_id is null)
+     order by st.rule_id nulls first
+     limit 1;
+    if v_stop is null and v.stop_on_reply
+       and v.last_customer_message_at > greatest(v.last_follow_up_at, v.claimed_at) then
+      insert into public.ai_automation_stops (user_id, conversation_id, rule_id, reason, note, execution_id)
+      values (v.user_id, v.conversation_id, v.rule_id, 'replied', 'customer message at ' || v.last_customer_message_at, p_execution_id)
+      on conflict (conversation_id, rule_id) do nothing;
+      v_stop := 'replied';
+    end if;
+
+    v_skip := case
+      when v_stop is not null then 'stopped'
+      when not v.is_active then 'inactive'
+      when v.last_customer_message_at is null or v.last_customer_message_at <= p_now - interval '24 hours' then 'outside_window'
+    end;
+
+    if v_skip is null then
+      insert into public.ai_automation_executions
+        (user_id, rule_id, conversation_id, state_id, follow_up_number, execution_id, status, message, attempted_at)
+      values (v.user_id, v.rule_id, v.conversation_id, v.id, v.claimed_follow_up_number, p_execution_id, 'sending',
+              v.generated_message, p_now)
+      on conflict (rule_id, conversation_id, follow_up_number) where status <> 'released' do nothing
+      returning id into v_attempt;
+      if v_attempt is null then
+        return query select v_id, 'duplicate'::text, 'sending'::text, null::uuid, v.claimed_follow_up_number,
+                            v.page_id, v.sender_id, null::text, v.last_customer_message_at + interval '24 hours';
+        continue;
+      end if;
+      update public.ai_automation_contact_states s
+         set current_stage = 'sending',
+             stage_entered_at = p_now,
+             stage_detail = jsonb_build_object('attempt_id', v_attempt, 'follow_up_number', v.claimed_follow_up_number),
+             execution_id = p_execution_id,
+             attempt_id = v_attempt,
+             locked_until = p_now + make_interval(secs => p_lease_seconds),
+             updated_at = now()
+       where s.id = v_id;
+      return query select v_id, 'send'::text, null::text, v_attempt, v.claimed_follow_up_number,
+                          v.page_id, v.sender_id, v.generated_message, v.last_customer_message_at + interval '24 hours';
+    else
+      update public.ai_automation_contact_states s
+         set current_stage = 'skipped',
+             stage_entered_at = p_now,
+             stage_detail = jsonb_build_object('reason', v_skip, 'stop_reason', v_stop),
+             execution_id = p_execution_id,
+             skip_reason = v_skip,
+             error_message = case when v_stop is not null then 'stopped: ' || v_stop end,
+             locked_by = null,
+             locked_until = null,
+             updated_at = now()
+       where s.id = v_id;
+      return query select v_id, 'skipped'::text, v_skip, null::uuid, v.claimed_follow_up_number,
+                          v.page_id, v.sender_id, null::text, v.last_customer_message_at + interval '24 hours';
+    end if;
+  end loop;
+end;
+$$;
+comment on function public.automation_begin_send(text, uuid[], integer, timestamptz) is
+  'Batch: take the duplicate guard, re-check stop / active / window, and move ready_to_send → sending; per item send | duplicate | skipped | lease_lost.';
+
+-- =============================================================================================
+-- automation_record_send(p_execution_id, p_items, p_now)
+--   → (state_id, outcome: sent | completed | skipped | failed | lease_lost)
+-- =============================================================================================
+-- p_items: [{state_id, outcome: 'sent', facebook_message_id}]
+--        | [{state_id, outcome: 'skipped', reason, error_code, error_message}]
+--          reason outside_window (Graph code 10) or unavailable (551: also stops the contact for
+--          every rule); the guard is released (Facebook delivered nothing)
+--        | [{state_id, outcome: 'failed', error_code, error_message, retry_after_seconds}]
+--          with retry_after_seconds (throttled, temporary): the guard is released and the
+--          contact is claimable again after that long; without it (permanent, e.g. 100/2018001):
+--          the guard is kept (status failed) and the contact waits for a person.
+-- sent: follow_up_count + 1, last_follow_up_at, message id; the message is added to the
+-- conversation (messenger_messages, outbound); completed when the rule's maximum is reached.
+-- A sent report for a contact the reaper already marked send_uncertain is accepted (failed → sent):
+-- the truth beats the guess.
+create or replace function public.automation_record_send(
+  p_execution_id text,
+  p_items jsonb,
+  p_now timestamptz default now()
+)
+returns table (state_id uuid, outcome text)
+language plpgsql
+volatile
+set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  i record;
+  v record;
+begin
+  for i in
+    select x.* from jsonb_to_recordset(p_items) as x (
+      state_id uuid, outcome text, facebook_message_id text, reason text,
+      error_code text, error_message text, retry_after_seconds integer
+    )
+    order by x.state_id
+  loop
+    if i.state_id is null or i.outcome is null or i.outcome not in ('sent', 'skipped', 'failed') then
+      raise exception 'each item needs a state_id and an outcome of sent, skipped or failed (got %, %)', i.state_id, i.outcome
+        using errcode = '22023';
+    end if;
+
+    select s.id, s.user_id, s.rule_id, s.conversation_id, s.current_stage, s.locked_by, s.attempt_id,
+           s.error_code, s.follow_up_count, s.generated_message, r.max_follow_ups
+      into v
+      from public.ai_automation_contact_states s
+      join public.ai_automation_rules r on r.id = s.rule_id
+     where s.id = i.state_id
+       for update of s;
+
+    if not found
+       or v.attempt_id is null
+       or not (
+         (v.current_stage = 'sending' and v.locked_by = p_execution_id)
+         or (v.current_stage = 'failed' and v.error_code = 'send_uncertain' and i.outcome = 'sent')
+       ) then
+      return query select i.state_id, 'lease_lost'::text;
+      continue;
+    end if;
+
+    if i.outcome = 'sent' then
+      update public.ai_automation_executions e
+         set status = 'sent', facebook_message_id = i.facebook_message_id, finished_at = p_now,
+             error_code = null, error_message = null
+       where e.id = v.attempt_id;
+      update public.ai_automation_contact_states s
+         set current_stage = 'sent',
+             stage_entered_at = p_now,
+             stage_detail = jsonb_build_object('facebook_message_id', i.facebook_message_id),
+             execution_id = p_execution_id,
+             follow_up_count = s.follow_up_count + 1,
+             last_follow_up_at = p_now,
+             facebook_message_id = i.facebook_message_id,
+             error_code = null,
+             error_message = null,
+             retry_at = null,
+             locked_by = null,
+             locked_until = null,
+             updated_at = now()
+       where s.id = v.id;
+      insert into public.messenger_messages (user_id, conversation_id, direction, text, facebook_message_id, sent_at)
+      values (v.user_id, v.conversation_id, 'outbound', v.generated_message, i.facebook_message_id, p_now)
+      on conflict (facebook_message_id) do nothing;
+      if v.follow_up_count + 1 >= v.max_follow_ups then
+        update public.ai_automation_contact_states s
+           set current_stage = 'completed',
+               stage_detail = jsonb_build_object('reason', 'max_follow_ups', 'follow_up_count', s.follow_up_count)
+         where s.id = v.id;
+        return query select i.state_id, 'completed'::text;
+      else
+        return query select i.state_id, 'sent'::text;
+      end if;
+
+    elsif i.outcome = 'skipped' then
+      update public.ai_automation_executions e
+         set status = 'released', finished_at = p_now,
+             error_code = coalesce(i.error_code, i.reason), error_message = i.error_message
+       where e.id = v.attempt_id;
+      if i.reason = 'unavailable' then
+        insert into public.ai_automation_stops (user_id, conversation_id, rule_id, reason, note, execution_id)
+        values (v.user_id, v.conversation_id, null, 'unavailable', i.error_message, p_execution_id)
+        on conflict (conversation_id, rule_id) do nothing;
+      end if;
+      update public.ai_automation_contact_states s
+         set current_stage = 'skipped',
+             stage_entered_at = p_now,
+             stage_detail = jsonb_build_object('reason', coalesce(i.reason, 'skipped'), 'error_code', i.error_code),
+             execution_id = p_execution_id,
+             skip_reason = coalesce(i.reason, 'skipped'),
+             error_code = i.error_code,
+             error_message = i.error_message,
+             locked_by = null,
+             locked_until = null,
+             updated_at = now()
+       where s.id = v.id;
+      return query select i.state_id, 'skipped'::text;
+
+    else
+      update public.ai_automation_executions e
+         set status = case when i.retry_after_seconds is null then 'failed' else 'released' end,
+             finished_at = p_now, error_code = i.error_code, error_message = i.error_message
+       where e.id = v.attempt_id;
+      update public.ai_automation_contact_states s
+         set current_stage = 'failed',
+             stage_entered_at = p_now,
+             stage_detail = jsonb_build_object('error_code', i.error_code, 'retry_after_seconds', i.retry_after_seconds),
+             execution_id = p_execution_id,
+             error_code = coalesce(i.error_code, 'send_failed'),
+             error_message = i.error_message,
+             retry_at = case when i.retry_after_seconds is not null then p_now + make_interval(secs => i.retry_after_seconds) end,
+             locked_by = null,
+             locked_until = null,
+             updated_at = now()
+       where s.id = v.id;
+      return query select i.state_id, 'failed'::text;
+    end if;
+  end loop;
+end;
+$$;
+comment on function public.automation_record_send(text, jsonb, timestamptz) is
+  'Batch: sending → sent (→ completed) / skipped (outside_window, unavailable → stop) / failed (retryable or permanent).';
+
+-- =============================================================================================
+-- Privileges
+-- =============================================================================================
+revoke all on function
+  public.automation_reap(timestamptz, uuid),
+  public.automation_claim(uuid, integer, text, integer, timestamptz),
+  public.automation_explain(uuid, uuid[], integer, timestamptz),
+  public.automation_snapshot(uuid, integer, timestamptz),
+  public.automation_timeline(uuid, uuid),
+  public.automation_mark_generating(text, uuid[], integer, timestamptz),
+  public.automation_record_generation(text, jsonb, timestamptz),
+  public.automation_begin_send(text, uuid[], integer, timestamptz),
+  public.automation_record_send(text, jsonb, timestamptz)
+from public, anon, authenticated;
+
+grant execute on function
+  public.automation_reap(timestamptz, uuid),
+  public.automation_claim(uuid, integer, text, integer, timestamptz),
+  public.automation_explain(uuid, uuid[], integer, timestamptz),
+  public.automation_snapshot(uuid, integer, timestamptz),
+  public.automation_timeline(uuid, uuid),
+  public.automation_mark_generating(text, uuid[], integer, timestamptz),
+  public.automation_record_generation(text, jsonb, timestamptz),
+  public.automation_begin_send(text, uuid[], integer, timestamptz),
+  public.automation_record_send(text, jsonb, timestamptz)
+to service_role;
+
+grant execute on function
+  public.automation_explain(uuid, uuid[], integer, timestamptz),
+  public.automation_snapshot(uuid, integer, timestamptz),
+  public.automation_timeline(uuid, uuid)
+to authenticated;
