@@ -275,7 +275,7 @@ declare
   v_result jsonb;
 begin
   if p_owner is null or not exists (select from auth.users u where u.id = p_owner) then
-    raise exception 'owner % is not a user of this project', p_owner using errcode = '22023';
+    return jsonb_build_object('outcome', 'owner_not_found');
   end if;
   if jsonb_typeof(p_campaign) is distinct from 'object' or v_name_uid is null then
     raise exception 'p_campaign must be an object with a name_uid' using errcode = '22023';

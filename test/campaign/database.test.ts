@@ -110,7 +110,7 @@ describe('create_campaign_sessions', () => {
 	it('refuses what the node would have refused (the database mirrors the checks)', async () => {
 		await expect(create(owner, newCampaignId(), [{ phone: '07853723604' }])).rejects.toThrow(/check constraint/);
 		await expect(create(owner, 'Not An Id', [{ phone: '+447853723604' }])).rejects.toThrow(/check constraint/);
-		await expect(create(randomUUID(), newCampaignId(), [{ phone: '+447853723604' }])).rejects.toThrow(/not a user/);
+		expect(await create(randomUUID(), newCampaignId(), [{ phone: '+447853723604' }])).toEqual({ outcome: 'owner_not_found' });
 	});
 });
 

@@ -11,7 +11,7 @@ import {
 } from 'n8n-workflow';
 import { callRpc } from '../../shared/supabase';
 import { checkLaunchRequest, type LaunchRequest } from '../helpers/launchRequest';
-import { readOwner } from '../helpers/owner';
+import { readOwner, unknownOwner } from '../helpers/owner';
 import { OUTPUT } from '../helpers/outputs';
 import { perItem, type Routed } from '../helpers/perItem';
 import { isCountryCode } from '../helpers/phone';
@@ -75,7 +75,7 @@ interface CreatedSession {
 }
 
 interface CreateResult {
-	outcome: 'ok' | 'idempotency_key_reused';
+	outcome: 'ok' | 'idempotency_key_reused' | 'owner_not_found';
 	campaign?: { id: string; name: string; created: boolean; created_at: string };
 	created?: number;
 	existing?: number;
@@ -123,18 +123,20 @@ function summaryOf(request: LaunchRequest, result: CreateResult, dropped: Droppe
 }
 
 async function createOne(context: IExecuteFunctions, itemIndex: number): Promise<Routed[]> {
-	const owner = readOwner(context, itemIndex);
 	const defaultCountry = readCountry(context, itemIndex);
 	const options = context.getNodeParameter('options', itemIndex, {}) as { maxTasks?: number };
 	const problems: Problem[] = [];
+	const ownerResult = readOwner(context, itemIndex);
+	if ('problem' in ownerResult) problems.push(ownerResult.problem);
 	const idempotencyKey = readIdempotencyKey(context, itemIndex, problems);
 	const body = context.getNodeParameter('requestBody', itemIndex, undefined) as unknown;
 	const checked = checkLaunchRequest(body, { defaultCountry, maxTasks: options.maxTasks ?? 10000, idempotencyKey });
-	if ('problems' in checked || problems.length) {
+	if ('problems' in checked || problems.length || 'problem' in ownerResult) {
 		const all = [...problems, ...('problems' in checked ? checked.problems : [])];
 		return [{ output: OUTPUT.create.invalid, json: invalidRequest(400, all) }];
 	}
 	const { request } = checked;
+	const { owner } = ownerResult as { owner: string };
 	const result = await callRpc<CreateResult>(
 		context,
 		'create_campaign_sessions',
@@ -146,6 +148,7 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 		},
 		itemIndex,
 	);
+	if (result.outcome === 'owner_not_found') return [{ output: OUTPUT.create.invalid, json: invalidRequest(400, [unknownOwner]) }];
 	if (result.outcome === 'idempotency_key_reused') {
 		return [
 			{

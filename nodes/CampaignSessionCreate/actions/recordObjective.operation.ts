@@ -96,8 +96,9 @@ function readValue(context: IExecuteFunctions, itemIndex: number, problems: Prob
 }
 
 async function recordOne(context: IExecuteFunctions, itemIndex: number): Promise<Routed[]> {
-	const owner = readOwner(context, itemIndex);
 	const problems: Problem[] = [];
+	const ownerResult = readOwner(context, itemIndex);
+	if ('problem' in ownerResult) problems.push(ownerResult.problem);
 	const sessionId = String(context.getNodeParameter('sessionId', itemIndex, '') ?? '').trim();
 	const sessionProblem = textProblem(sessionId, { max: 128, min: 1 });
 	if (sessionProblem) problems.push({ path: 'session', message: sessionProblem });
@@ -113,7 +114,8 @@ async function recordOne(context: IExecuteFunctions, itemIndex: number): Promise
 	if (eventKeyProblem) problems.push({ path: 'event_key', message: eventKeyProblem });
 	const occurredAt = options.occurredAt ? new Date(options.occurredAt) : undefined;
 	if (occurredAt && Number.isNaN(occurredAt.getTime())) problems.push({ path: 'occurred_at', message: `is not a date (${shown(options.occurredAt)})` });
-	if (problems.length) return [{ output: OUTPUT.recordObjective.invalid, json: invalidRequest(400, problems) }];
+	if (problems.length || 'problem' in ownerResult) return [{ output: OUTPUT.recordObjective.invalid, json: invalidRequest(400, problems) }];
+	const { owner } = ownerResult;
 
 	const result = await callRpc<RecordResult>(
 		context,

@@ -6,7 +6,7 @@ import { isCampaignId } from '../helpers/campaignId';
 import { readOwner } from '../helpers/owner';
 import { OUTPUT } from '../helpers/outputs';
 import { perItem, type Routed } from '../helpers/perItem';
-import { invalidRequest, shown } from '../helpers/problems';
+import { invalidRequest, shown, type Problem } from '../helpers/problems';
 
 const properties: INodeProperties[] = [
 	{
@@ -23,12 +23,15 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['stats'] } }, properties);
 
 async function statsOne(context: IExecuteFunctions, itemIndex: number): Promise<Routed[]> {
-	const owner = readOwner(context, itemIndex);
+	const problems: Problem[] = [];
+	const ownerResult = readOwner(context, itemIndex);
+	if ('problem' in ownerResult) problems.push(ownerResult.problem);
 	const campaignId = String(context.getNodeParameter('campaignId', itemIndex, '') ?? '').trim();
 	if (!isCampaignId(campaignId)) {
-		const problem = { path: 'campaignId', message: `is not a campaign ID like plumber-london_abc123xyz (got ${shown(campaignId)})` };
-		return [{ output: OUTPUT.stats.invalid, json: invalidRequest(400, [problem]) }];
+		problems.push({ path: 'campaignId', message: `is not a campaign ID like plumber-london_abc123xyz (got ${shown(campaignId)})` });
 	}
+	if (problems.length || 'problem' in ownerResult) return [{ output: OUTPUT.stats.invalid, json: invalidRequest(400, problems) }];
+	const { owner } = ownerResult;
 	const stats = await callRpc<IDataObject | null>(context, 'campaign_session_stats', { p_owner: owner, p_campaign: campaignId }, itemIndex);
 	if (!stats) {
 		return [{ output: OUTPUT.stats.invalid, json: invalidRequest(404, [{ path: 'campaignId', message: `no campaign ${shown(campaignId)} for this owner` }]) }];

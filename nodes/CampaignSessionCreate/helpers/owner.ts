@@ -1,17 +1,21 @@
-// The owner of the rows the node writes. The node talks to Supabase with the service role, which
-// bypasses row level security, so whose campaign it is must be stated: the "Owner User ID"
-// parameter (an auth.users id; an expression can take it from the request or a lookup).
-import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
+// The owner of the rows the node reads and writes. The node talks to Supabase with the service
+// role, which bypasses row level security, so whose campaign it is must be stated: the "Owner User
+// ID" parameter (an auth.users id). In the shipped workflow it comes from the caller's
+// X-Leadflow-Owner header, so a wrong one is the caller's problem (400), not a crash.
+import type { IExecuteFunctions } from 'n8n-workflow';
+import { shown, type Problem } from './problems';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function readOwner(context: IExecuteFunctions, itemIndex: number): string {
-	const owner = String(context.getNodeParameter('ownerUserId', itemIndex, '')).trim();
+export type OwnerResult = { owner: string } | { problem: Problem };
+
+export function readOwner(context: IExecuteFunctions, itemIndex: number): OwnerResult {
+	const raw = context.getNodeParameter('ownerUserId', itemIndex, '') as unknown;
+	const owner = typeof raw === 'string' ? raw.trim() : '';
 	if (!UUID.test(owner)) {
-		throw new NodeOperationError(context.getNode(), `Owner User ID is not a user id: ${JSON.stringify(owner.slice(0, 60))}`, {
-			itemIndex,
-			description: 'Set "Owner User ID" to the Supabase Auth user (auth.users id, a UUID) who owns these campaigns.',
-		});
+		return { problem: { path: 'owner', message: `is not a user id (a UUID from auth.users), got ${shown(raw)}` } };
 	}
-	return owner.toLowerCase();
+	return { owner: owner.toLowerCase() };
 }
+
+export const unknownOwner: Problem = { path: 'owner', message: 'is not a user of this Supabase project' };
