@@ -1,0 +1,449 @@
+// The follow-up automation's SQL API (supabase/migrations/2026112200022*_follow_up_automation_api.sql)
+// as TypeScript: each function's name, its arguments (exactly as `supabase.rpc` sends them) and
+// the rows it returns. Nodes call these through `callRpc` (nodes/shared/supabase.ts), one call per
+// batch of items. Timestamps travel as ISO 8601 strings; `p_now` exists so tests can fix the
+// clock; production leaves it out.
+
+/** The stages a contact state walks through (the database accepts only the machine's transitions). */
+export const AUTOMATION_STAGES = [
+	'queued',
+	'checking',
+	'eligible',
+	'generating',
+	'ready_to_send',
+	'sending',
+	'sent',
+	'failed',
+	'skipped',
+	'completed',
+] as const;
+export type AutomationStage = (typeof AUTOMATION_STAGES)[number];
+
+/** Why a tagged contact is not due now (null in the API when it is due), in the order they are checked. */
+export const NOT_DUE_REASONS = [
+	'in_progress',
+	'rule_disabled',
+	'excluded_tag',
+	'inactive',
+	'stopped',
+	'failed',
+	'max_follow_ups',
+	'interval_not_elapsed',
+	'outside_window',
+	'outside_active_hours',
+	'daily_limit_reached',
+] as const;
+export type NotDueReason = (typeof NOT_DUE_REASONS)[number];
+
+/** The monitor's word for a tagged contact. */
+export type ContactStatus = 'eligible' | 'processing' | 'recently_sent' | 'stopped' | 'skipped';
+
+export type StopReason = 'replied' | 'human_takeover' | 'unavailable' | 'manual';
+
+// =============================================================================================
+// automation_claim
+// =============================================================================================
+export const CLAIM_FUNCTION = 'automation_claim';
+
+export interface ClaimArgs {
+	/** One rule; omit (null) for every enabled rule. */
+	p_rule_id?: string | null;
+	/** At most this many contacts in all (1–10,000). */
+	p_limit: number;
+	/** Who holds the claimed contacts: the n8n execution id. Every later call passes the same id. */
+	p_execution_id: string;
+	/** How long the claim holds a contact before another run may take it back (5–86,400 s). */
+	p_lease_seconds?: number;
+	p_now?: string;
+}
+
+/** The rule settings the AI and send steps need, as returned with each claimed contact. */
+export interface ClaimedRule {
+	id: string;
+	name: string;
+	page_id: string | null;
+	instructions: string;
+	model: string | null;
+	language: string | null;
+	context_message_count: number;
+	max_follow_ups: number;
+	min_hours_between_follow_ups: number;
+	stop_on_reply: boolean;
+	daily_limit: number;
+	time_zone: string;
+}
+
+export interface ContextMessage {
+	direction: 'inbound' | 'outbound';
+	text: string | null;
+	sent_at: string;
+}
+
+export interface ClaimedContact {
+	state_id: string;
+	rule_id: string;
+	user_id: string;
+	conversation_id: string;
+	page_id: string;
+	/** The PSID the Send API addresses. */
+	recipient_id: string;
+	sender_name: string | null;
+	/** 1 for the first follow-up: follow_up_count + 1. */
+	follow_up_number: number;
+	/** All the contact's tag names. */
+	tags: string[];
+	/** The last `rule.context_message_count` messages, oldest first. */
+	messages: ContextMessage[];
+	last_customer_message_at: string;
+	window_closes_at: string;
+	lease_expires_at: string;
+	execution_id: string;
+	rule: ClaimedRule;
+}
+
+// =============================================================================================
+// automation_explain
+// =============================================================================================
+export const EXPLAIN_FUNCTION = 'automation_explain';
+
+export interface ExplainArgs {
+	/** One rule; omit for every enabled rule. */
+	p_rule_id?: string | null;
+	/** Only these conversations. */
+	p_conversation_ids?: string[] | null;
+	p_limit?: number;
+	p_now?: string;
+}
+
+export interface ContactJudgement {
+	rule_id: string;
+	rule_name: string;
+	conversation_id: string;
+	page_id: string;
+	sender_id: string;
+	sender_name: string | null;
+	matching_tags: string[];
+	due: boolean;
+	contact_status: ContactStatus;
+	reason: NotDueReason | null;
+	stop_reason: StopReason | null;
+	/** When the reason stops applying, where there is such a time (now when due). */
+	due_at: string | null;
+	current_stage: AutomationStage | null;
+	follow_up_count: number;
+	next_follow_up_number: number;
+	max_follow_ups: number;
+	last_follow_up_at: string | null;
+	last_customer_message_at: string | null;
+	window_closes_at: string | null;
+	executions_last_7_days: number;
+	last_execution_at: string | null;
+}
+
+// =============================================================================================
+// automation_snapshot (the monitor) and automation_timeline
+// =============================================================================================
+export const SNAPSHOT_FUNCTION = 'automation_snapshot';
+
+export interface SnapshotArgs {
+	p_rule_id: string;
+	/** At most this many rows in each contact list (the stats count all). */
+	p_contact_limit?: number;
+	p_now?: string;
+}
+
+/** A row of the automation_monitor_summary view. */
+export interface MonitorSummary {
+	rule_id: string;
+	user_id: string;
+	rule_name: string;
+	enabled: boolean;
+	total_with_tags: number;
+	eligible_count: number;
+	active_count: number;
+	recently_sent_count: number;
+	stopped_count: number;
+	skipped_count: number;
+	failed_count: number;
+	skipped_by_reason: Partial<Record<NotDueReason, number>>;
+	sent_today_count: number;
+	sent_last_24h_count: number;
+	daily_limit: number;
+	in_active_hours: boolean;
+	next_active_at: string | null;
+	queued_count: number;
+	checking_count: number;
+	generating_count: number;
+	ready_to_send_count: number;
+	sending_count: number;
+	sent_count: number;
+	completed_count: number;
+	stage_failed_count: number;
+	stage_skipped_count: number;
+}
+
+/** A row of the automation_live_stats view. */
+export interface StageStats {
+	rule_id: string;
+	user_id: string;
+	stage: AutomationStage;
+	stage_order: number;
+	contact_count: number;
+	/** Average seconds contacts spent in the stage over the last 7 days; null when none left it. */
+	avg_seconds: number | null;
+}
+
+/** A row of the automation_eligible_contacts view. */
+export interface EligibleContact {
+	rule_id: string;
+	rule_name: string;
+	user_id: string;
+	conversation_id: string;
+	page_id: string;
+	sender_id: string;
+	sender_name: string | null;
+	matching_tags: string[];
+	is_being_processed: boolean;
+	current_stage: AutomationStage | null;
+	contact_status: ContactStatus;
+	status_reason: NotDueReason | null;
+	stop_reason: StopReason | null;
+	due_at: string | null;
+	follow_up_count: number;
+	last_follow_up_at: string | null;
+	last_customer_message_at: string | null;
+	window_closes_at: string | null;
+	stage_entered_at: string | null;
+	error_code: string | null;
+	executions_last_7_days: number;
+	last_execution_at: string | null;
+}
+
+/** A row of the active_automation_contacts view. */
+export interface ActiveContact {
+	state_id: string;
+	rule_id: string;
+	rule_name: string;
+	user_id: string;
+	conversation_id: string;
+	page_id: string;
+	sender_id: string;
+	sender_name: string | null;
+	current_stage: AutomationStage;
+	stage_entered_at: string;
+	seconds_in_stage: number;
+	is_in_flight: boolean;
+	follow_up_count: number;
+	max_follow_ups: number;
+	claimed_follow_up_number: number | null;
+	last_follow_up_at: string | null;
+	generated_message: string | null;
+	generation_ms: number | null;
+	generation_model: string | null;
+	facebook_message_id: string | null;
+	error_code: string | null;
+	error_message: string | null;
+	skip_reason: string | null;
+	retry_at: string | null;
+	execution_id: string | null;
+	locked_by: string | null;
+	locked_until: string | null;
+}
+
+/** The monitor for one rule: the shape seed 000's endpoint returns. Null when the rule does not exist. */
+export interface AutomationSnapshot {
+	rule: Record<string, unknown>;
+	generatedAt: string;
+	stats: MonitorSummary;
+	stages: StageStats[];
+	eligibleContacts: Array<EligibleContact & { rank: number }>;
+	activeContacts: ActiveContact[];
+}
+
+export const TIMELINE_FUNCTION = 'automation_timeline';
+
+export interface TimelineArgs {
+	p_rule_id: string;
+	p_conversation_id: string;
+}
+
+export interface StageEvent {
+	event_id: number;
+	state_id: string;
+	rule_id: string;
+	conversation_id: string;
+	from_stage: AutomationStage | null;
+	to_stage: AutomationStage;
+	occurred_at: string;
+	seconds_in_previous_stage: number | null;
+	execution_id: string | null;
+	detail: Record<string, unknown> | null;
+}
+
+// =============================================================================================
+// Batched transitions for GenerateFollowUp and FacebookSend (n items = one call each)
+// =============================================================================================
+/** Answered for an item whose contact this execution no longer holds (or that is not at the expected stage). */
+export type LeaseLost = 'lease_lost';
+
+export const MARK_GENERATING_FUNCTION = 'automation_mark_generating';
+
+export interface MarkGeneratingArgs {
+	p_execution_id: string;
+	p_state_ids: string[];
+	/** Extends the lease to at least now + this (default 600). */
+	p_lease_seconds?: number;
+	p_now?: string;
+}
+
+export interface MarkGeneratingResult {
+	state_id: string;
+	outcome: 'generating' | LeaseLost;
+}
+
+export const RECORD_GENERATION_FUNCTION = 'automation_record_generation';
+
+/** Error codes GenerateFollowUp reports; any short machine word is accepted. */
+export type GenerationErrorCode = 'quota' | 'blocked' | 'timeout' | 'gemini_error' | 'invalid_message' | (string & {});
+
+export interface GenerationSuccess {
+	state_id: string;
+	/** Non-empty, at most 2,000 characters (else the contact fails with invalid_message). */
+	message: string;
+	generation_ms: number;
+	model: string;
+	usage?: { promptTokenCount?: number; candidatesTokenCount?: number; totalTokenCount?: number } | null;
+}
+
+export interface GenerationFailure {
+	state_id: string;
+	error_code: GenerationErrorCode;
+	error_message?: string | null;
+	/** Claimable again after this many seconds; omit to leave the contact failed until a person acts. */
+	retry_after_seconds?: number | null;
+	generation_ms?: number | null;
+	model?: string | null;
+}
+
+export interface RecordGenerationArgs {
+	p_execution_id: string;
+	p_items: Array<GenerationSuccess | GenerationFailure>;
+	p_now?: string;
+}
+
+export interface RecordGenerationResult {
+	state_id: string;
+	outcome: 'ready_to_send' | 'failed' | LeaseLost;
+}
+
+export const BEGIN_SEND_FUNCTION = 'automation_begin_send';
+
+export interface BeginSendArgs {
+	p_execution_id: string;
+	p_state_ids: string[];
+	/** How long the send may take before the reaper calls it send_uncertain (default 120). */
+	p_lease_seconds?: number;
+	p_now?: string;
+}
+
+/** Why begin-send skipped a contact (it moved to `skipped` with this skip_reason). */
+export type BeginSendSkipReason = 'stopped' | 'inactive' | 'outside_window';
+
+export type BeginSendResult =
+	| {
+			state_id: string;
+			/** Call the Graph API now, then automation_record_send. */
+			outcome: 'send';
+			reason: null;
+			attempt_id: string;
+			follow_up_number: number;
+			page_id: string;
+			recipient_id: string;
+			message: string;
+			window_closes_at: string;
+	  }
+	| {
+			state_id: string;
+			/** The guard for this follow-up is taken already: do not call the Graph API. reason: the guard's status. */
+			outcome: 'duplicate';
+			reason: 'sending' | 'sent' | 'failed' | 'uncertain';
+			attempt_id: string | null;
+			follow_up_number: number;
+			page_id: string;
+			recipient_id: string;
+			message: null;
+			window_closes_at: string | null;
+	  }
+	| {
+			state_id: string;
+			outcome: 'skipped';
+			reason: BeginSendSkipReason;
+			attempt_id: null;
+			follow_up_number: number;
+			page_id: string;
+			recipient_id: string;
+			message: null;
+			window_closes_at: string | null;
+	  }
+	| {
+			state_id: string;
+			outcome: LeaseLost;
+			/** The contact's current stage, or not_found. */
+			reason: string;
+			attempt_id: null;
+			follow_up_number: number | null;
+			page_id: string | null;
+			recipient_id: string | null;
+			message: null;
+			window_closes_at: string | null;
+	  };
+
+export const RECORD_SEND_FUNCTION = 'automation_record_send';
+
+export type SendOutcomeItem =
+	| { state_id: string; outcome: 'sent'; facebook_message_id: string }
+	| {
+			state_id: string;
+			outcome: 'skipped';
+			/** outside_window (Graph code 10) or unavailable (551: also stops the contact for every rule). */
+			reason: 'outside_window' | 'unavailable' | (string & {});
+			error_code?: string | null;
+			error_message?: string | null;
+	  }
+	| {
+			state_id: string;
+			outcome: 'failed';
+			/** The Graph error as `<code>` or `<code>/<subcode>`, or a word such as throttled. */
+			error_code: string;
+			error_message?: string | null;
+			/** Retryable failures (throttled, temporary): claimable again after this long, guard released. Omit for permanent ones. */
+			retry_after_seconds?: number | null;
+	  };
+
+export interface RecordSendArgs {
+	p_execution_id: string;
+	p_items: SendOutcomeItem[];
+	p_now?: string;
+}
+
+export interface RecordSendResult {
+	state_id: string;
+	outcome: 'sent' | 'completed' | 'skipped' | 'failed' | LeaseLost;
+}
+
+// =============================================================================================
+// automation_reap (also run at the start of every claim)
+// =============================================================================================
+export const REAP_FUNCTION = 'automation_reap';
+
+export interface ReapArgs {
+	p_now?: string;
+	p_rule_id?: string | null;
+}
+
+export interface ReapResult {
+	/** Contacts not yet sending whose lease ran out: queued again. */
+	requeued: number;
+	/** Contacts left in sending whose lease ran out: failed send_uncertain, never resent. */
+	send_uncertain: number;
+}
