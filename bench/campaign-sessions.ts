@@ -1,0 +1,129 @@
+// Benchmark: a 10,000-task campaign launch (issue #4), on the local stack.
+//   tsx bench/campaign-sessions.ts [--tasks 10000] [--rest-rows 10000]
+// 1. The shipped workflow run in-process (Webhook → Create Sessions → Respond), as n8n runs it:
+//    the launch (every session created) and its replay (nothing created).
+// 2. The same launch as the seed's app does it: one REST insert per session (supabase-js, one
+//    request each, sequential), with the phone numbers inserted first in one call so the foreign
+//    key holds. Prints the figures; never a test, so a slow machine fails no build.
+import { randomUUID } from 'node:crypto';
+import { createClient } from '@supabase/supabase-js';
+import { Client } from 'pg';
+import { startStack, createAuthUser, type RunningStack } from '../stack';
+import { runWorkflow } from '../test/harness';
+
+const WORKFLOW = 'workflows/campaign-session-created.json';
+const HEADER = { name: 'X-Leadflow-Key', value: 'bench-key' };
+
+function argument(name: string, fallback: number): number {
+	const index = process.argv.indexOf(`--${name}`);
+	return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+}
+
+const phones = (count: number, offset: number) => Array.from({ length: count }, (_, i) => `+447853${String(offset + i).padStart(6, '0')}`);
+
+function launchBody(count: number, offset: number) {
+	const run = randomUUID().slice(0, 8);
+	return {
+		campaign: `bench-campaign_${run}`,
+		tasks: phones(count, offset).map((phone_number, i) => ({ session: `bench-${run}-${i}`, phone_number, name: `Candidate ${i}` })),
+		job_description: 'Plumber, London, £45k. '.repeat(20),
+		objectives: { interested: { weight: 1 }, started_work: { weight: 3 }, rejected: { weight: 0 } },
+	};
+}
+
+async function sessionCount(stack: RunningStack, campaign: string): Promise<number> {
+	const db = new Client({ connectionString: stack.dbUrl });
+	await db.connect();
+	try {
+		const { rows } = await db.query<{ n: string }>(
+			'select count(*) n from public.session_info s join public.campaign_info c on c.id = s.campaign_id where c.name_uid = $1',
+			[campaign],
+		);
+		return Number(rows[0].n);
+	} finally {
+		await db.end();
+	}
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+	const started = performance.now();
+	const value = await fn();
+	return [value, performance.now() - started];
+}
+
+async function main() {
+	const tasks = argument('tasks', 10_000);
+	const restRows = argument('rest-rows', tasks);
+	const stack = await startStack({ fast: true });
+	try {
+		const owner = await createAuthUser(stack.dbUrl, `bench-${randomUUID()}@leadflow.test`);
+		const credentials = {
+			httpHeaderAuth: HEADER,
+			leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
+		};
+		const post = (body: unknown) =>
+			runWorkflow(WORKFLOW, {
+				startNode: 'Session Created',
+				webhook: { method: 'POST', headers: { [HEADER.name]: HEADER.value, 'X-Leadflow-Owner': owner }, body },
+				credentials,
+			});
+
+		// Warm-up: loads n8n's node index and our node, and opens connections (not timed).
+		await post(launchBody(10, 900_000));
+
+		const body = launchBody(tasks, 0);
+		const [first, firstMs] = await timed(() => post(body));
+		const firstBody = first.response?.body as { created?: number } | undefined;
+		const [replay, replayMs] = await timed(() => post(body));
+		const replayBody = replay.response?.body as { created?: number; existing?: number } | undefined;
+		const stored = await sessionCount(stack, body.campaign);
+
+		// The seed's way: one POST /rest/v1/session_info per session.
+		const rest = createClient(stack.supabaseUrl, stack.serviceRoleKey, { auth: { persistSession: false } });
+		const restPhones = phones(restRows, 500_000);
+		const campaign = await rest
+			.from('campaign_info')
+			.insert({ user_id: owner, name_uid: `bench-rest_${randomUUID().slice(0, 8)}`, name: 'REST', job_description: '', objectives: {} })
+			.select('id, name_uid')
+			.single();
+		if (campaign.error) throw new Error(campaign.error.message);
+		const numbers = await rest.from('numbers').insert(restPhones.map((phone_e164) => ({ user_id: owner, phone_e164 })));
+		if (numbers.error) throw new Error(numbers.error.message);
+		const [, restMs] = await timed(async () => {
+			for (const [i, phone_e164] of restPhones.entries()) {
+				const { error } = await rest.from('session_info').insert({
+					user_id: owner,
+					session_id: `rest-${campaign.data.id}-${i}`,
+					campaign_id: campaign.data.id,
+					phone_e164,
+					display_name: `Candidate ${i}`,
+				});
+				if (error) throw new Error(error.message);
+			}
+		});
+		const restStored = await sessionCount(stack, campaign.data.name_uid);
+
+		const rows = [
+			['in-process workflow, launch', seconds(firstMs), `HTTP ${first.response?.statusCode}, created ${firstBody?.created}`],
+			['in-process workflow, replay', seconds(replayMs), `HTTP ${replay.response?.statusCode}, created ${replayBody?.created}, existing ${replayBody?.existing}`],
+			[`REST, one insert per session (${restRows})`, seconds(restMs), `${restStored} rows, ${(restMs / restRows).toFixed(2)} ms/row`],
+		];
+		console.log(`\nCampaign launch benchmark: ${tasks} tasks, local stack (Postgres 17 + PostgREST 12), Node ${process.versions.node}`);
+		for (const [what, time, note] of rows) console.log(`  ${what.padEnd(44)} ${time.padStart(9)}   ${note}`);
+		console.log(`  sessions stored for the launch: ${stored} (expected ${tasks})`);
+		if (restRows !== tasks) console.log(`  REST projected to ${tasks} sessions: ${seconds((restMs / restRows) * tasks)}`);
+		console.log(`  speed-up over one-row REST: ${((restMs / restRows) * tasks / firstMs).toFixed(1)}×\n`);
+		const ok = stored === tasks && firstBody?.created === tasks && replayBody?.created === 0 && firstMs <= 2000 && replayMs <= 2000;
+		console.log(ok ? 'PASS: launch and replay each within 2 s, exactly one set of sessions' : 'FAIL: see the figures above');
+		process.exitCode = ok ? 0 : 1;
+	} finally {
+		await stack.stop();
+	}
+}
+
+main().catch((error) => {
+	console.error(error);
+	process.exit(1);
+});
