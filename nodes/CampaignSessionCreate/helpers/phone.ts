@@ -7,6 +7,7 @@ export type PhoneResult = { e164: string } | { problem: string };
 
 /** Longer input is not a phone number; it is refused before it reaches the parser. */
 const MAX_INPUT_LENGTH = 40;
+const PHONE_CHARACTERS = /^\+?[0-9 ().\-/]+$/;
 
 export function isCountryCode(code: string): code is CountryCode {
 	return isSupportedCountry(code);
@@ -16,9 +17,13 @@ export function normalisePhone(raw: string, defaultCountry: CountryCode): PhoneR
 	const input = raw.trim();
 	if (input === '') return { problem: 'is empty' };
 	if (input.length > MAX_INPUT_LENGTH) return { problem: `is too long for a phone number (${input.length} characters)` };
+	// The parser would find a number inside any text ("call ☎ 07853 723604 x"); a field holding more
+	// than a number is a sign of a mapping error upstream, so it is refused rather than guessed at.
+	if (!PHONE_CHARACTERS.test(input)) {
+		return { problem: `may contain only digits, spaces, + ( ) - . and / (got ${JSON.stringify(input)})` };
+	}
 	const parsed = parsePhoneNumberFromString(input, defaultCountry);
 	if (!parsed) return { problem: `is not a phone number (${JSON.stringify(input)})` };
-	if (parsed.ext) return { problem: `has an extension (${JSON.stringify(input)}); send the number without it` };
 	if (!parsed.isValid()) {
 		const where = input.startsWith('+') ? '' : ` in ${defaultCountry} (no +country code was given)`;
 		return { problem: `is not a valid phone number${where} (${JSON.stringify(input)})` };

@@ -1,0 +1,46 @@
+// Every generated malformed launch whose body n8n's parser accepts (JSON sent as JSON), run
+// through the shipped workflow in-process: each is answered 4xx with its problems listed, and the
+// owner's rows are unchanged. The raw bodies, including the ones n8n's parser refuses or passes
+// on as text, go to real n8n in test/e2e/campaign-malformed.e2e.test.ts.
+import { randomUUID } from 'node:crypto';
+import { runWorkflow, type TestCredentials } from '../harness';
+import { createTestUser, testStack } from '../helpers/stack';
+import { rowCounts } from './counts';
+import { seedLaunch } from './fixtures';
+import { malformedLaunches } from './malformed';
+
+const WORKFLOW = 'workflows/campaign-session-created.json';
+const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
+
+test('at least 200 malformed launches answer 4xx with their problems, and write nothing', async () => {
+	const stack = testStack();
+	const credentials: TestCredentials = { httpHeaderAuth: KEY, leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } };
+	const owner = await createTestUser('recruiter');
+	const cases = malformedLaunches().filter((one) => one.json !== undefined);
+	expect(cases.length).toBeGreaterThanOrEqual(200);
+	const before = await rowCounts(owner);
+
+	const wrong: string[] = [];
+	for (const one of cases) {
+		const result = await runWorkflow(WORKFLOW, {
+			startNode: 'Session Created',
+			webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, 'X-Leadflow-Owner': owner, 'content-type': 'application/json' }, body: one.json },
+			credentials,
+		});
+		const status = result.response?.statusCode ?? 0;
+		const body = result.response?.body as { problems?: Array<{ path: string; message: string }> } | undefined;
+		if (status < 400 || status >= 500 || !body?.problems?.length || body.problems.some((p) => typeof p.path !== 'string' || !p.message)) {
+			wrong.push(`${one.label}: ${status} ${JSON.stringify(body).slice(0, 200)}`);
+		}
+	}
+	expect(wrong).toEqual([]);
+	expect(await rowCounts(owner)).toEqual(before);
+
+	// And the workflow still serves a good request afterwards.
+	const good = await runWorkflow(WORKFLOW, {
+		startNode: 'Session Created',
+		webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, 'X-Leadflow-Owner': owner }, body: seedLaunch() },
+		credentials,
+	});
+	expect(good.response?.statusCode).toBe(201);
+}, 300_000);

@@ -1,0 +1,248 @@
+// Generated malformed launch requests: missing and mistyped fields, empty and huge arrays, invalid
+// and duplicate phones, very long and broken Unicode strings, NUL bytes, nested junk, and wrong
+// content types. Each is the raw HTTP body and its content type, so the end-to-end test sends
+// exactly these bytes to real n8n; `json` is the parsed body where there is one (for the
+// in-process run, which starts after n8n's body parser).
+import { seedLaunch, ukMobiles } from './fixtures';
+
+export interface MalformedCase {
+	label: string;
+	contentType: string | undefined;
+	raw: string;
+	/** The body n8n's parser hands to the workflow, when the raw text is JSON sent as JSON. */
+	json?: unknown;
+}
+
+const FIELDS = ['campaign', 'tasks', 'job_description', 'objectives'] as const;
+const WRONG_TYPES: Array<[string, unknown]> = [
+	['null', null],
+	['zero', 0],
+	['a float', 1.5],
+	['true', true],
+	['false', false],
+	['an empty array', []],
+	['an array of junk', [1, 'x', null]],
+	['an object', { nested: { deeper: [1, 2, 3] } }],
+	['a number string', '123'],
+];
+
+function jsonCase(label: string, body: unknown): MalformedCase {
+	const raw = JSON.stringify(body);
+	return { label, contentType: 'application/json', raw, json: JSON.parse(raw) };
+}
+
+/** A raw JSON text with escapes JSON.stringify would not produce (lone surrogates stay escaped either way). */
+function rawJsonCase(label: string, raw: string): MalformedCase {
+	return { label, contentType: 'application/json', raw, json: JSON.parse(raw) };
+}
+
+const base = () => seedLaunch();
+type Body = Record<string, unknown> & { tasks: Array<Record<string, unknown>> };
+const edited = (edit: (body: Body) => void): Body => {
+	const body = base() as unknown as Body;
+	edit(body);
+	return body;
+};
+
+function missingFields(): MalformedCase[] {
+	const cases: MalformedCase[] = [];
+	for (const field of FIELDS) cases.push(jsonCase(`missing ${field}`, edited((body) => delete body[field])));
+	for (let mask = 3; mask < 16; mask++) {
+		if ([4, 8].includes(mask)) continue;
+		const missing = FIELDS.filter((_, bit) => mask & (1 << bit));
+		if (missing.length < 2) continue;
+		cases.push(jsonCase(`missing ${missing.join(' and ')}`, edited((body) => missing.forEach((field) => delete body[field]))));
+	}
+	cases.push(jsonCase('an empty object', {}));
+	cases.push(jsonCase('a task without phone_number', edited((body) => delete body.tasks[1].phone_number)));
+	cases.push(jsonCase('phone_number under another name', edited((body) => (body.tasks = [{ phone: '+447853723604' }]))));
+	return cases;
+}
+
+function mistypedFields(): MalformedCase[] {
+	const cases: MalformedCase[] = [];
+	for (const field of FIELDS) {
+		for (const [name, value] of WRONG_TYPES) {
+			// A non-empty object is what objectives should be; a string is what campaign/job_description should be.
+			if (field === 'objectives' && name === 'an object') continue;
+			if ((field === 'campaign' || field === 'job_description') && name === 'a number string') continue;
+			cases.push(jsonCase(`${field} is ${name}`, edited((body) => (body[field] = value))));
+		}
+	}
+	for (const [name, value] of WRONG_TYPES) {
+		if (name === 'a number string') continue;
+		cases.push(jsonCase(`phone_number is ${name}`, edited((body) => (body.tasks[0].phone_number = value))));
+		if (name !== 'null') {
+			cases.push(jsonCase(`session is ${name}`, edited((body) => (body.tasks[0].session = value))));
+			cases.push(jsonCase(`name is ${name}`, edited((body) => (body.tasks[0].name = value))));
+		}
+		cases.push(jsonCase(`a task is ${name}`, edited((body) => (body.tasks[1] = value as Record<string, unknown>))));
+	}
+	cases.push(jsonCase('phone_number as a number', edited((body) => (body.tasks[0].phone_number = 447853723604))));
+	return cases;
+}
+
+function arrays(): MalformedCase[] {
+	const huge = (count: number) => edited((body) => (body.tasks = ukMobiles(count).map((phone_number) => ({ phone_number }))));
+	return [
+		jsonCase('no tasks', edited((body) => (body.tasks = []))),
+		jsonCase('10,001 tasks (over the limit)', huge(10_001)),
+		jsonCase('25,000 tasks', huge(25_000)),
+		jsonCase('10,000 tasks, one of them broken', edited((body) => {
+			body.tasks = ukMobiles(10_000).map((phone_number) => ({ phone_number }));
+			body.tasks[9_999].phone_number = '12';
+		})),
+		jsonCase('1,000 tasks, all invalid', edited((body) => (body.tasks = Array.from({ length: 1000 }, (_, i) => ({ phone_number: `x${i}` }))))),
+		jsonCase('tasks of empty arrays', edited((body) => (body.tasks = [[], [], []] as unknown as Body['tasks']))),
+	];
+}
+
+const INVALID_PHONES = [
+	'', ' ', '12', 'abc', '+', '+0', '+44', '00', '+999999999999999999', '07700 900123', '+44 7853 72360', '+1 000 000 0000',
+	'tel:', '+447853723604 ext. 12', '447853723604447853723604', '9'.repeat(41), '+44-7853-ABCDEF', '(((())))', '+44 20 7946 095',
+	'+8860000000000', '0'.repeat(15), '+1 415 555 267', '☎️ 07853 723604?', '+44\u00007853723604', '+44 7853 723604\n',
+	'+44 7853 7236O4', '07853-72360', '+33 6', '+49 1', '+1 (212) 555-01', '+7 999', '+86 138 0013 800', '+91 98765 4321',
+	'+61 4 1234 567', '0044', '+++447853723604', '+44 7853 723604 x', '++', '+44 0000 000000', '1-800-FLOWERS-XL',
+];
+
+function phones(): MalformedCase[] {
+	const cases = INVALID_PHONES.map((phone, index) =>
+		jsonCase(`invalid phone #${index} ${JSON.stringify(phone).slice(0, 30)}`, edited((body) => (body.tasks[1].phone_number = phone))),
+	);
+	cases.push(
+		jsonCase('one session id for two phones', edited((body) => (body.tasks[1].session = body.tasks[0].session))),
+		jsonCase('duplicate phones and an invalid one', edited((body) => {
+			body.tasks.push({ phone_number: '07853 723604' }, { phone_number: 'nope' });
+		})),
+		jsonCase('every task duplicates the first and one is invalid', edited((body) => {
+			body.tasks = [...Array.from({ length: 50 }, () => ({ phone_number: '+447853723604' })), { phone_number: '+44' }];
+		})),
+	);
+	return cases;
+}
+
+function strings(): MalformedCase[] {
+	const long = (n: number) => 'x'.repeat(n);
+	const cases: MalformedCase[] = [
+		jsonCase('campaign of 201 characters', edited((body) => (body.campaign = long(201)))),
+		jsonCase('campaign of 1 MB', edited((body) => (body.campaign = long(1_000_000)))),
+		jsonCase('campaign of spaces', edited((body) => (body.campaign = '     '))),
+		jsonCase('campaign empty', edited((body) => (body.campaign = ''))),
+		jsonCase('job_description of 50,001 characters', edited((body) => (body.job_description = long(50_001)))),
+		jsonCase('job_description of 5 MB', edited((body) => (body.job_description = 'é'.repeat(2_500_000)))),
+		jsonCase('name of 201 characters', edited((body) => (body.tasks[0].name = long(201)))),
+		jsonCase('session of 129 characters', edited((body) => (body.tasks[0].session = long(129)))),
+		jsonCase('session with a space', edited((body) => (body.tasks[0].session = 'a b'))),
+		jsonCase('name with a bell character', edited((body) => (body.tasks[0].name = 'Ann\u0007'))),
+		jsonCase('campaign with a line break', edited((body) => (body.campaign = 'Plumber\nLondon'))),
+		jsonCase('campaign_name of 10,000 emoji', edited((body) => (body.campaign_name = '🔧'.repeat(10_000)))),
+		jsonCase('name of 300 emoji', edited((body) => (body.tasks[0].name = '👷🏽‍♀️'.repeat(50)))),
+	];
+	const template = JSON.stringify(seedLaunch('plumber-london_abc123xyz'));
+	for (const [field, value] of [
+		['campaign', 'plumber-london_abc123xyz'],
+		['job_description', 'Plumber, London, £45k, full time. Gas Safe registered; own van preferred.'],
+		['name', 'Alice Carter'],
+		['phone_number', '+447853723604'],
+	] as const) {
+		if (!template.includes(value)) throw new Error(`the template has no ${field} ${value}`);
+		cases.push(rawJsonCase(`${field} with a lone high surrogate`, template.replace(JSON.stringify(value).slice(1, -1), `${value.slice(0, 3)}\\ud800${value.slice(3)}`)));
+		cases.push(rawJsonCase(`${field} with a lone low surrogate`, template.replace(JSON.stringify(value).slice(1, -1), `\\udc00${value}`)));
+	}
+	return cases;
+}
+
+function fieldNames(): MalformedCase[] {
+	const cases: MalformedCase[] = [];
+	for (const [name, value] of WRONG_TYPES) {
+		if (name === 'null' || name === 'a number string') continue;
+		cases.push(jsonCase(`campaign_name is ${name}`, edited((body) => (body.campaign_name = value))));
+	}
+	for (const [wrong, right] of [
+		['Campaign', 'campaign'],
+		['task', 'tasks'],
+		['jobDescription', 'job_description'],
+		['objective', 'objectives'],
+		['campaign_id', 'campaign'],
+	]) {
+		cases.push(jsonCase(`${wrong} instead of ${right}`, edited((body) => {
+			body[wrong] = body[right];
+			delete body[right];
+		})));
+		cases.push(jsonCase(`${wrong} as well as ${right}`, edited((body) => (body[wrong] = body[right]))));
+	}
+	for (const [wrong, right] of [
+		['phoneNumber', 'phone_number'],
+		['session_id', 'session'],
+		['display_name', 'name'],
+	]) {
+		cases.push(jsonCase(`tasks use ${wrong} for ${right}`, edited((body) => {
+			body.tasks = body.tasks.map((task) => ({ [wrong]: task[right], ...(right === 'phone_number' ? {} : { phone_number: task.phone_number }) }));
+		})));
+	}
+	return cases;
+}
+
+function nulBytes(): MalformedCase[] {
+	return [
+		jsonCase('NUL in campaign', edited((body) => (body.campaign = 'plumber\u0000london'))),
+		jsonCase('NUL alone as campaign', edited((body) => (body.campaign = '\u0000'))),
+		jsonCase('NUL in job_description', edited((body) => (body.job_description = 'Plumber\u0000'))),
+		jsonCase('NUL in name', edited((body) => (body.tasks[0].name = 'Al\u0000ice'))),
+		jsonCase('NUL in session', edited((body) => (body.tasks[0].session = '\u0000'))),
+		jsonCase('NUL in phone_number', edited((body) => (body.tasks[0].phone_number = '\u0000'))),
+		jsonCase('NUL in an objective value', edited((body) => (body.objectives = { interested: { note: 'a\u0000b' } }))),
+		jsonCase('NUL in an objective key', edited((body) => (body.objectives = { 'inter\u0000ested': true }))),
+		jsonCase('NUL as a field name', edited((body) => (body['\u0000'] = 1))),
+		jsonCase('NUL as a task field name', edited((body) => (body.tasks[0]['\u0000'] = 1))),
+		jsonCase('NUL in campaign_name', edited((body) => (body.campaign_name = 'x\u0000'))),
+	];
+}
+
+function nestedJunk(): MalformedCase[] {
+	let deep: unknown = 'bottom';
+	for (let i = 0; i < 60; i++) deep = { level: deep };
+	let deepArray: unknown = [];
+	for (let i = 0; i < 500; i++) deepArray = [deepArray];
+	const manyKeys = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`k${i}`, i]));
+	return [
+		jsonCase('objectives nested 60 levels', edited((body) => (body.objectives = { interested: deep }))),
+		jsonCase('objectives with 1,000 keys', edited((body) => (body.objectives = manyKeys))),
+		jsonCase('objectives of 100 kB', edited((body) => (body.objectives = { blob: 'y'.repeat(4000), more: Array.from({ length: 30 }, () => 'z'.repeat(3500)) }))),
+		jsonCase('objectives with an empty key', edited((body) => (body.objectives = { '': true }))),
+		jsonCase('an unknown field with nested junk', edited((body) => (body.extra = { a: [{ b: { c: [null, { d: 1 }] } }] }))),
+		jsonCase('a task with nested junk', edited((body) => (body.tasks[0].meta = { deep }))),
+		jsonCase('tasks nested 500 levels', edited((body) => (body.tasks = deepArray as Body['tasks']))),
+		jsonCase('phone_number as an object', edited((body) => (body.tasks[0].phone_number = { number: '+447853723604' }))),
+		jsonCase('the seed payload wrapped in an array', [base()]),
+		jsonCase('the seed payload wrapped in an object', { payload: base() }),
+		jsonCase('__proto__ as a field', JSON.parse(`{"__proto__": {"campaign": "x"}, "tasks": []}`)),
+		jsonCase('constructor as a task field', edited((body) => (body.tasks[0] = JSON.parse('{"constructor": {"prototype": {}}, "phone_number": "+447853723604"}')))),
+	];
+}
+
+function contentTypes(): MalformedCase[] {
+	const json = JSON.stringify(base());
+	return [
+		{ label: 'JSON sent as text/plain', contentType: 'text/plain', raw: json },
+		{ label: 'JSON sent without a content type', contentType: undefined, raw: json },
+		{ label: 'form-urlencoded', contentType: 'application/x-www-form-urlencoded', raw: 'campaign=plumber-london_abc123xyz&tasks=%2B447853723604' },
+		{ label: 'XML', contentType: 'application/xml', raw: '<launch><campaign>x</campaign></launch>' },
+		{ label: 'JSON sent as octet-stream', contentType: 'application/octet-stream', raw: json },
+		{ label: 'truncated JSON', contentType: 'application/json', raw: json.slice(0, 40) },
+		{ label: 'JSON with a trailing comma', contentType: 'application/json', raw: '{"campaign": "x",}' },
+		{ label: 'an empty JSON body', contentType: 'application/json', raw: '' },
+		{ label: 'not JSON at all', contentType: 'application/json', raw: 'hello' },
+		{ label: 'JSON null', contentType: 'application/json', raw: 'null', json: null },
+		{ label: 'a JSON number', contentType: 'application/json', raw: '42', json: 42 },
+		{ label: 'a JSON string', contentType: 'application/json', raw: '"launch"', json: 'launch' },
+		{ label: 'JSON true', contentType: 'application/json', raw: 'true', json: true },
+		{ label: 'a JSON array', contentType: 'application/json', raw: '[]', json: [] },
+		{ label: 'binary junk', contentType: 'application/json', raw: '\u00ff\u00fe\u0000\u0001junk' },
+		{ label: 'a multipart form', contentType: 'multipart/form-data; boundary=xyz', raw: '--xyz\r\nContent-Disposition: form-data; name="campaign"\r\n\r\nx\r\n--xyz--\r\n' },
+	];
+}
+
+export function malformedLaunches(): MalformedCase[] {
+	return [...missingFields(), ...mistypedFields(), ...arrays(), ...phones(), ...strings(), ...fieldNames(), ...nulBytes(), ...nestedJunk(), ...contentTypes()];
+}
