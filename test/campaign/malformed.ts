@@ -66,7 +66,7 @@ function mistypedFields(): MalformedCase[] {
 			// A non-empty object is what objectives should be; a string is what campaign/job_description should be.
 			if (field === 'objectives' && name === 'an object') continue;
 			if ((field === 'campaign' || field === 'job_description') && name === 'a number string') continue;
-			cases.push(jsonCase(`${field} is ${name}`, edited((body) => (body[field] = value))));
+			cases.push(jsonCase(`${field} is ${name}`, edited((body) => ((body as Record<string, unknown>)[field] = value))));
 		}
 	}
 	for (const [name, value] of WRONG_TYPES) {
