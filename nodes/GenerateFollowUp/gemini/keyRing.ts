@@ -1,0 +1,102 @@
+// Which Gemini key to use next: round-robin over the credential's keys, skipping keys that rest
+// after Google throttled or refused them. The state is module-level so it outlasts one batch: n8n
+// keeps node modules loaded between executions, and a key Google throttled a second ago must not be
+// hammered again by the next run. Keys are known here only by a hash; the key text never enters
+// these maps, a log, an output or an error.
+import { createHash } from 'node:crypto';
+
+export type RestReason = 'throttled' | 'daily_quota' | 'refused';
+
+interface KeyRest {
+	until: number;
+	reason: RestReason;
+}
+
+const restsByKey = new Map<string, KeyRest>();
+const cursorsByRing = new Map<string, number>();
+
+export function fingerprint(text: string): string {
+	return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+export interface KeyChoice {
+	key: string;
+	/** 0-based position in the credential's list: what logs and outputs may show instead of the key. */
+	index: number;
+}
+
+export class KeyRing {
+	private readonly ids: string[];
+	private readonly ringId: string;
+
+	constructor(
+		private readonly keys: readonly string[],
+		private readonly now: () => number = Date.now,
+	) {
+		this.ids = keys.map(fingerprint);
+		this.ringId = fingerprint(this.ids.join(','));
+	}
+
+	get size(): number {
+		return this.keys.length;
+	}
+
+	/** The next key that is not resting, in turn; undefined when every key rests. */
+	next(): KeyChoice | undefined {
+		const start = cursorsByRing.get(this.ringId) ?? 0;
+		const now = this.now();
+		for (let step = 0; step < this.keys.length; step++) {
+			const index = (start + step) % this.keys.length;
+			if (this.restOf(index, now) === undefined) {
+				cursorsByRing.set(this.ringId, (index + 1) % this.keys.length);
+				return { key: this.keys[index], index };
+			}
+		}
+		return undefined;
+	}
+
+	/** Takes a key out of the rotation for `ms`; a longer rest already running is kept. */
+	rest(index: number, ms: number, reason: RestReason): void {
+		const until = this.now() + Math.max(0, ms);
+		const current = restsByKey.get(this.ids[index]);
+		if (current && current.until >= until) return;
+		restsByKey.set(this.ids[index], { until, reason });
+	}
+
+	/** How long until some key can be used again (0 when one can be used now). */
+	msUntilAvailable(): number {
+		const now = this.now();
+		let soonest = Infinity;
+		for (let index = 0; index < this.keys.length; index++) {
+			const rest = this.restOf(index, now);
+			if (rest === undefined) return 0;
+			soonest = Math.min(soonest, rest.until - now);
+		}
+		return soonest;
+	}
+
+	/** Why the keys rest right now: `refused` only when every resting key was refused (a bad key list, not a quota). */
+	restReason(): RestReason {
+		const now = this.now();
+		const reasons = this.ids.map((_, index) => this.restOf(index, now)?.reason).filter((reason) => reason !== undefined);
+		if (reasons.length > 0 && reasons.every((reason) => reason === 'refused')) return 'refused';
+		return reasons.includes('daily_quota') && reasons.every((reason) => reason !== 'throttled') ? 'daily_quota' : 'throttled';
+	}
+
+	private restOf(index: number, now: number): KeyRest | undefined {
+		const rest = restsByKey.get(this.ids[index]);
+		if (!rest) return undefined;
+		if (rest.until > now) return rest;
+		restsByKey.delete(this.ids[index]);
+		return undefined;
+	}
+}
+
+/** The credential's keys: one per line (commas too, as keys never contain them), trimmed, without repeats. */
+export function parseApiKeys(raw: unknown): string[] {
+	const keys = String(raw ?? '')
+		.split(/[\r\n,]+/)
+		.map((key) => key.trim())
+		.filter((key) => key !== '');
+	return [...new Set(keys)];
+}

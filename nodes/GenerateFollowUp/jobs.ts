@@ -1,0 +1,126 @@
+// An input item → everything needed to generate its follow-up: the prompt, the model call settings,
+// the retry policy and (when stages are recorded) which claimed contact it is. Parameters are read
+// per item; a missing or malformed value is a NodeOperationError for that item.
+import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
+import type { ModelRequest } from './gemini/client';
+import type { RetryPolicy } from './gemini/generate';
+import { buildPrompt, type ConversationMessage } from './prompt';
+import type { HeldContact } from './stages';
+
+export interface GenerationJob {
+	itemIndex: number;
+	request: ModelRequest;
+	policy: RetryPolicy;
+	/** Set when the contact's stages are recorded in Supabase. */
+	held?: HeldContact;
+}
+
+interface Options {
+	concurrency?: number;
+	keyRestSeconds?: number;
+	maxMessages?: number;
+	maxOutputTokens?: number;
+	maxRetries?: number;
+	maxQuotaWaitMs?: number;
+	retryDelayMs?: number;
+	temperature?: number;
+	timeoutMs?: number;
+	tooLongReply?: 'shorten' | 'fail';
+}
+
+export function readOptions(context: IExecuteFunctions, itemIndex: number): Options {
+	return context.getNodeParameter('options', itemIndex, {}) as Options;
+}
+
+function invalid(context: IExecuteFunctions, itemIndex: number, message: string, description: string): NodeOperationError {
+	return new NodeOperationError(context.getNode(), message, { itemIndex, description });
+}
+
+function text(context: IExecuteFunctions, name: string, itemIndex: number): string {
+	const value = context.getNodeParameter(name, itemIndex, '') as unknown;
+	return value === null || value === undefined ? '' : String(value).trim();
+}
+
+function readMessages(context: IExecuteFunctions, itemIndex: number): ConversationMessage[] {
+	let value = context.getNodeParameter('messages', itemIndex, []) as unknown;
+	if (typeof value === 'string') {
+		try {
+			value = value.trim() === '' ? [] : JSON.parse(value);
+		} catch {
+			throw invalid(context, itemIndex, 'Last Messages is not valid JSON', 'Give a list of {direction, text, sent_at}, e.g. the `messages` field a claim returns.');
+		}
+	}
+	if (value === null || value === undefined) return [];
+	if (!Array.isArray(value)) {
+		throw invalid(context, itemIndex, 'Last Messages must be a list', 'Give a list of {direction: "inbound" | "outbound", text, sent_at}, oldest first.');
+	}
+	return value
+		.filter((message): message is Record<string, unknown> => typeof message === 'object' && message !== null)
+		.map((message) => ({
+			direction: String(message.direction ?? ''),
+			text: typeof message.text === 'string' ? message.text : '',
+			...(typeof message.sent_at === 'string' && { sent_at: message.sent_at }),
+		}));
+}
+
+function readFollowUpNumber(context: IExecuteFunctions, itemIndex: number): number {
+	const raw = context.getNodeParameter('followUpNumber', itemIndex, 1) as unknown;
+	const value = raw === '' || raw === null || raw === undefined ? 1 : Number(raw);
+	if (!Number.isInteger(value) || value < 1) {
+		throw invalid(context, itemIndex, `Follow-Up Number must be a whole number of at least 1 (got ${value})`, 'Map it from the claim\'s follow_up_number, or set 1.');
+	}
+	return value;
+}
+
+function readHeld(context: IExecuteFunctions, itemIndex: number): HeldContact | undefined {
+	if (!context.getNodeParameter('recordStages', itemIndex, true)) return undefined;
+	const stateId = text(context, 'stateId', itemIndex);
+	const holder = text(context, 'leaseHolder', itemIndex);
+	if (!stateId || !holder) {
+		throw invalid(
+			context,
+			itemIndex,
+			`The item has no ${stateId ? 'claim holder (execution_id)' : 'contact state ID (state_id)'}`,
+			'Feed the node the contacts a Tag Eligibility claim returns, or turn off "Record Stages in Supabase" to generate without a database.',
+		);
+	}
+	return { stateId, holder };
+}
+
+export function readJob(context: IExecuteFunctions, itemIndex: number, defaultModel: string): GenerationJob {
+	const instructions = text(context, 'instructions', itemIndex);
+	if (!instructions) {
+		throw invalid(context, itemIndex, 'Instructions are empty', "Write what the follow-up should say, or map the rule's instructions ($json.rule.instructions).");
+	}
+	const model = text(context, 'model', itemIndex) || defaultModel.trim();
+	if (!model) throw invalid(context, itemIndex, 'No model is set', 'Set Model on the node, on the rule, or as the Default Model of the Gemini credential.');
+	const options = readOptions(context, itemIndex);
+	const prompt = buildPrompt({
+		instructions,
+		contactName: text(context, 'contactName', itemIndex),
+		followUpNumber: readFollowUpNumber(context, itemIndex),
+		messages: readMessages(context, itemIndex),
+		language: text(context, 'language', itemIndex),
+		maxMessages: options.maxMessages ?? 20,
+	});
+	const held = readHeld(context, itemIndex);
+	return {
+		itemIndex,
+		request: {
+			model,
+			systemInstruction: prompt.systemInstruction,
+			userText: prompt.userText,
+			temperature: options.temperature ?? 0.7,
+			...(options.maxOutputTokens ? { maxOutputTokens: options.maxOutputTokens } : {}),
+			timeoutMs: options.timeoutMs ?? 30_000,
+		},
+		policy: {
+			maxRetries: options.maxRetries ?? 3,
+			retryBaseMs: options.retryDelayMs ?? 1_000,
+			keyRestMs: (options.keyRestSeconds ?? 60) * 1_000,
+			maxQuotaWaitMs: options.maxQuotaWaitMs ?? 10_000,
+			tooLong: options.tooLongReply ?? 'shorten',
+		},
+		...(held && { held }),
+	};
+}

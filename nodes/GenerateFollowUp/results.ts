@@ -1,0 +1,61 @@
+// Each item's result → the node's outputs: the input's fields plus `followUp` on Generated, plus
+// `error: {code, message}` on Failed, each with `pairedItem`. Input items are never changed.
+import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
+import { OUTPUT } from './description';
+import type { Generation } from './gemini/generate';
+
+export interface ItemFailure {
+	code: string;
+	message: string;
+	retryAfterSeconds?: number;
+}
+
+export interface ItemResult {
+	generation?: Generation;
+	/** A failure before or after generation (bad input, lease lost, database). */
+	failure?: ItemFailure;
+	/** The stage recorded in Supabase, when stages are recorded. */
+	stage?: string;
+}
+
+function followUpOf(generation: Extract<Generation, { ok: true }>): IDataObject {
+	return {
+		message: generation.message,
+		model: generation.model,
+		generationMs: generation.generationMs,
+		tokens: { ...generation.tokens },
+		attempts: generation.attempts,
+		generatedAt: new Date().toISOString(),
+		...(generation.shortened && { shortened: true }),
+	};
+}
+
+function errorOf(result: ItemResult): IDataObject {
+	const generation = result.generation;
+	if (result.failure) return { ...result.failure };
+	if (generation && !generation.ok) {
+		return {
+			code: generation.code,
+			message: generation.message,
+			...(generation.retryAfterSeconds !== undefined && { retryAfterSeconds: generation.retryAfterSeconds }),
+			...(generation.status !== undefined && { status: generation.status }),
+			attempts: generation.attempts,
+		};
+	}
+	return { code: 'unknown', message: 'The item was not generated.' };
+}
+
+export function toOutputs(items: INodeExecutionData[], results: ItemResult[]): INodeExecutionData[][] {
+	const outputs: INodeExecutionData[][] = [[], []];
+	items.forEach((item, itemIndex) => {
+		const result = results[itemIndex] ?? {};
+		const stage = result.stage ? { stage: result.stage } : {};
+		const generation = result.generation;
+		if (generation?.ok && !result.failure) {
+			outputs[OUTPUT.generated].push({ json: { ...item.json, followUp: followUpOf(generation), ...stage }, pairedItem: { item: itemIndex } });
+		} else {
+			outputs[OUTPUT.failed].push({ json: { ...item.json, error: errorOf(result), ...stage }, pairedItem: { item: itemIndex } });
+		}
+	});
+	return outputs;
+}

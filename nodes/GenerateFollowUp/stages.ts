@@ -1,0 +1,76 @@
+// The contact's stage in Supabase, for the whole batch at once: one call moves every contact this
+// execution holds from eligible to generating before Gemini is asked, one call records every result
+// (ready_to_send with the message, or failed with the reason). n items = two round trips, per
+// execution holding them (a batch normally comes from one claim, so one holder).
+import type { IExecuteFunctions } from 'n8n-workflow';
+import {
+	MARK_GENERATING_FUNCTION,
+	RECORD_GENERATION_FUNCTION,
+	type GenerationFailure as RecordedFailure,
+	type GenerationSuccess as RecordedSuccess,
+	type MarkGeneratingArgs,
+	type MarkGeneratingResult,
+	type RecordGenerationArgs,
+	type RecordGenerationResult,
+} from '../shared/automation-api';
+import { callRpc } from '../shared/supabase';
+import type { Generation } from './gemini/generate';
+
+export interface HeldContact {
+	stateId: string;
+	/** The execution id the claim recorded as the lease holder. */
+	holder: string;
+}
+
+function byHolder<T extends HeldContact>(contacts: readonly T[]): Map<string, T[]> {
+	const groups = new Map<string, T[]>();
+	for (const contact of contacts) groups.set(contact.holder, [...(groups.get(contact.holder) ?? []), contact]);
+	return groups;
+}
+
+/** eligible → generating; answers the outcome per state id (generating, or lease_lost when another run holds it). */
+export async function markGenerating(context: IExecuteFunctions, contacts: readonly HeldContact[], leaseSeconds: number): Promise<Map<string, string>> {
+	const outcomes = new Map<string, string>();
+	for (const [holder, group] of byHolder(contacts)) {
+		const args: MarkGeneratingArgs = { p_execution_id: holder, p_state_ids: group.map((contact) => contact.stateId), p_lease_seconds: leaseSeconds };
+		const rows = await callRpc<MarkGeneratingResult[]>(context, MARK_GENERATING_FUNCTION, { ...args });
+		for (const row of rows ?? []) outcomes.set(row.state_id, row.outcome);
+	}
+	return outcomes;
+}
+
+export interface GeneratedContact extends HeldContact {
+	generation: Generation;
+}
+
+function recordedItem(contact: GeneratedContact): RecordedSuccess | RecordedFailure {
+	const { generation } = contact;
+	if (generation.ok) {
+		return {
+			state_id: contact.stateId,
+			message: generation.message,
+			generation_ms: generation.generationMs,
+			model: generation.model,
+			usage: { promptTokenCount: generation.tokens.prompt, candidatesTokenCount: generation.tokens.output, totalTokenCount: generation.tokens.total },
+		};
+	}
+	return {
+		state_id: contact.stateId,
+		error_code: generation.code,
+		error_message: generation.message,
+		retry_after_seconds: generation.retryAfterSeconds ?? null,
+		generation_ms: generation.generationMs,
+		model: generation.model,
+	};
+}
+
+/** generating → ready_to_send / failed; answers the stage per state id (or lease_lost). */
+export async function recordGenerations(context: IExecuteFunctions, contacts: readonly GeneratedContact[]): Promise<Map<string, string>> {
+	const outcomes = new Map<string, string>();
+	for (const [holder, group] of byHolder(contacts)) {
+		const args: RecordGenerationArgs = { p_execution_id: holder, p_items: group.map(recordedItem) };
+		const rows = await callRpc<RecordGenerationResult[]>(context, RECORD_GENERATION_FUNCTION, { ...args });
+		for (const row of rows ?? []) outcomes.set(row.state_id, row.outcome);
+	}
+	return outcomes;
+}
