@@ -1,0 +1,137 @@
+// What the editor shows for the node: where each item's contact and message come from, how fast
+// to send, and how hard to retry. Every value is read per item, so expressions work per item.
+import type { INodeProperties } from 'n8n-workflow';
+
+const recorded = { show: { recordInSupabase: [true] } };
+const standalone = { show: { recordInSupabase: [false] } };
+
+export const properties: INodeProperties[] = [
+	{
+		displayName: 'Record in Supabase',
+		name: 'recordInSupabase',
+		type: 'boolean',
+		default: true,
+		description:
+			'Whether the send goes through the follow-up pipeline: the duplicate guard is taken, stop and window are re-checked and the outcome is recorded, all in Supabase. Turn off to send a plain message (e.g. from an AI agent): then nothing guards against sending the same message twice.',
+	},
+	{
+		displayName: 'Contact State ID',
+		name: 'stateId',
+		type: 'string',
+		default: '={{ $json.state_id }}',
+		required: true,
+		displayOptions: recorded,
+		description: 'The ID of the claimed contact\'s follow-up state (state_id from the claim); the recipient and the generated message are read from it, so what is sent is what was recorded',
+	},
+	{
+		displayName: 'Claim Holder',
+		name: 'leaseHolder',
+		type: 'string',
+		default: '={{ $json.execution_id }}',
+		required: true,
+		displayOptions: recorded,
+		description: 'The execution ID the contact was claimed with (returned by the claim with each contact)',
+	},
+	{
+		displayName: 'Recipient PSID',
+		name: 'recipientId',
+		type: 'string',
+		default: '={{ $json.recipient_id }}',
+		required: true,
+		displayOptions: standalone,
+		description: 'The page-scoped ID of the person to write to',
+	},
+	{
+		displayName: 'Message',
+		name: 'message',
+		type: 'string',
+		typeOptions: { rows: 4 },
+		default: '={{ $json.followUp?.message }}',
+		required: true,
+		displayOptions: standalone,
+		description: 'The text to send: at most 2,000 characters',
+	},
+	{
+		displayName: 'Messaging Type',
+		name: 'messagingType',
+		type: 'options',
+		default: 'UPDATE',
+		options: [
+			{
+				name: 'Update: a Proactive Message',
+				value: 'UPDATE',
+				description: 'A message the Page starts itself, such as a follow-up to a lead who went quiet',
+			},
+			{
+				name: 'Response: a Reply to the Person',
+				value: 'RESPONSE',
+				description: 'A reply to a message the person just sent',
+			},
+		],
+		description:
+			'How Meta should classify the message. Both are allowed only inside the 24 h window after the person\'s last message; outside it the item is skipped (outside_window). Message tags are never used: an AI sales follow-up fits none of them.',
+	},
+	{
+		displayName: 'Messages per Second',
+		name: 'messagesPerSecond',
+		type: 'number',
+		typeOptions: { minValue: 0.1, numberPrecision: 2 },
+		default: 10,
+		description:
+			'At most this many Send API calls per second for the Page (retries count), shared by every execution of this n8n process sending for the same Page. Meta allows about 300 per second for text.',
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Backoff (Ms)',
+				name: 'backoffMs',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 1000,
+				description: 'The wait before the first retry; each further retry waits twice as long',
+			},
+			{
+				displayName: 'Request Timeout (Seconds)',
+				name: 'timeoutSeconds',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 30,
+				description: 'How long to wait for Facebook\'s answer. A send without an answer is send_uncertain and never resent.',
+			},
+			{
+				displayName: 'Retries',
+				name: 'retries',
+				type: 'number',
+				typeOptions: { minValue: 0, maxValue: 10 },
+				default: 3,
+				description:
+					'How many more times to try a message Facebook refused without delivering it for a passing reason (throttling 4/17/32/613, temporary error 2, connection refused). Never for an answer that may hide a delivery.',
+			},
+			{
+				displayName: 'Retry Later After (Minutes)',
+				name: 'retryLaterMinutes',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 15,
+				displayOptions: recorded,
+				description:
+					'When a message could not be delivered for a passing reason (throttled, temporary, unreachable, invalid token), the contact may be claimed again after this long',
+			},
+			{
+				displayName: 'Send Lease (Seconds)',
+				name: 'leaseSeconds',
+				type: 'number',
+				typeOptions: { minValue: 5 },
+				default: 120,
+				displayOptions: recorded,
+				description:
+					'How long the batch may take to send before a contact left in sending is declared send_uncertain (never resent). The time the rate setting needs for the batch is added.',
+			},
+		],
+	},
+];

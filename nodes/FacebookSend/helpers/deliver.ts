@@ -1,0 +1,96 @@
+// One message from "may be sent" to what became of it: calls Graph (each call paced), retries what
+// is safe to retry (a Graph error or a refused connection: nothing was delivered) a limited number
+// of times with exponential backoff, and never retries an answer that may hide a delivery.
+import { sleep } from 'n8n-workflow';
+import type { GraphAnswer } from '../transport/graphSend';
+import { reactionTo, type GraphError } from './graphErrors';
+
+export type FailureReason =
+	/** Throttled by Graph (4, 17, 32, 613) after every retry, or not tried because the batch backed off. */
+	| 'throttled'
+	/** Graph code 2 after every retry. */
+	| 'temporary'
+	/** Facebook could not be reached at all (connection refused, DNS): nothing was delivered. */
+	| 'unreachable'
+	/** Graph 100 / 2018001. */
+	| 'no_matching_user'
+	/** Any other Graph error: needs a person. */
+	| 'graph_error'
+	/** The request may have reached Facebook without an answer: never resent automatically. */
+	| 'send_uncertain'
+	/** The token was refused (190) for this or an earlier item of the batch. */
+	| 'invalid_token'
+	/** Not tried: the contact's conversation belongs to another Page than the credential's. */
+	| 'page_mismatch'
+	/** Not tried: the claim's send lease ran out before the item's turn. */
+	| 'lease_expired'
+	/** Not tried: the execution was cancelled. */
+	| 'cancelled';
+
+export type Delivery =
+	| { outcome: 'sent'; messageId: string; attempts: number }
+	| { outcome: 'skipped'; reason: 'outside_window' | 'unavailable'; error?: GraphError; attempts: number }
+	| { outcome: 'failed'; reason: FailureReason; retryLater: boolean; error?: GraphError; detail?: string; attempts: number };
+
+export interface RetryPolicy {
+	/** Extra attempts after the first, for throttling, code 2 and refused connections. */
+	retries: number;
+	/** The first backoff; each further one doubles. */
+	backoffMs: number;
+}
+
+/** What one item's delivery tells the rest of the batch. */
+export interface BatchSignal {
+	/** 190: stop calling Graph; the node ends with a credential error. */
+	invalidToken?: GraphError;
+	/** Throttling outlasted the retries: the rest of the batch is not tried now. */
+	throttled?: boolean;
+}
+
+export async function deliver(call: () => Promise<GraphAnswer>, policy: RetryPolicy, signal: BatchSignal): Promise<Delivery> {
+	for (let attempt = 1; ; attempt++) {
+		const answer = await call();
+		const canRetry = attempt <= policy.retries;
+		if (answer.kind === 'delivered') return { outcome: 'sent', messageId: answer.messageId, attempts: attempt };
+		if (answer.kind === 'uncertain') {
+			return { outcome: 'failed', reason: 'send_uncertain', retryLater: false, detail: answer.detail, attempts: attempt };
+		}
+		if (answer.kind === 'notSent') {
+			if (canRetry) {
+				await backOff(policy, attempt);
+				continue;
+			}
+			return { outcome: 'failed', reason: 'unreachable', retryLater: true, detail: answer.detail, attempts: attempt };
+		}
+		const { error } = answer;
+		switch (reactionTo(error)) {
+			case 'invalidToken':
+				signal.invalidToken = error;
+				return { outcome: 'failed', reason: 'invalid_token', retryLater: true, error, attempts: attempt };
+			case 'outsideWindow':
+				return { outcome: 'skipped', reason: 'outside_window', error, attempts: attempt };
+			case 'unavailable':
+				return { outcome: 'skipped', reason: 'unavailable', error, attempts: attempt };
+			case 'noMatchingUser':
+				return { outcome: 'failed', reason: 'no_matching_user', retryLater: false, error, attempts: attempt };
+			case 'rejected':
+				return { outcome: 'failed', reason: 'graph_error', retryLater: false, error, attempts: attempt };
+			case 'throttled':
+			case 'temporary': {
+				if (canRetry) {
+					await backOff(policy, attempt);
+					continue;
+				}
+				const throttled = reactionTo(error) === 'throttled';
+				if (throttled) signal.throttled = true;
+				return { outcome: 'failed', reason: throttled ? 'throttled' : 'temporary', retryLater: true, error, attempts: attempt };
+			}
+		}
+	}
+}
+
+/** Exponential with ±20 % jitter, so parallel senders that were throttled together do not return together. */
+async function backOff(policy: RetryPolicy, attempt: number): Promise<void> {
+	const base = policy.backoffMs * 2 ** (attempt - 1);
+	await sleep(Math.round(base * (0.8 + Math.random() * 0.4)));
+}

@@ -1,0 +1,67 @@
+// How the node reacts to each Graph API error (DOMAIN.md, "Errors a sender must map"). Decided by
+// Graph's `code` / `error_subcode`, never by HTTP status: Graph answers 400 for nearly everything.
+// Every reaction here follows from one fact: a Graph error body means Facebook did not deliver the
+// message, so the follow-up may be tried again unless trying again cannot help.
+
+export interface GraphError {
+	code: number;
+	subcode?: number;
+	message: string;
+	type?: string;
+	traceId?: string;
+}
+
+export type GraphErrorReaction =
+	/** 190: the token is invalid or expired; stop the batch, nothing else can succeed. */
+	| 'invalidToken'
+	/** 4, 17, 32, 613: throttled (app, user, page, custom); back off and retry a few times. */
+	| 'throttled'
+	/** 2: Graph's "temporary, retry later"; a few retries. */
+	| 'temporary'
+	/** 10 / 2018278: outside the 24 h window; skipped, never retried with a tag. */
+	| 'outsideWindow'
+	/** 551 / 1545041: the person is not available; skipped and the contact is stopped. */
+	| 'unavailable'
+	/** 100 / 2018001: no matching user; failed for good. */
+	| 'noMatchingUser'
+	/** Anything else: failed for good, the error kept for a person to read. */
+	| 'rejected';
+
+const THROTTLING_CODES = new Set([4, 17, 32, 613]);
+const OUTSIDE_WINDOW_SUBCODE = 2018278;
+const UNAVAILABLE_SUBCODE = 1545041;
+const NO_MATCHING_USER_SUBCODE = 2018001;
+// The subcode of "outside the window" is not confirmed by Meta's current docs, so the message is
+// matched too: a code 10 whose text speaks of the allowed window is the window refusal.
+const OUTSIDE_WINDOW_MESSAGE = /outside (of )?(the )?allowed window|24[- ]hour/i;
+
+export function reactionTo(error: GraphError): GraphErrorReaction {
+	const { code, subcode } = error;
+	if (code === 190) return 'invalidToken';
+	if (THROTTLING_CODES.has(code)) return 'throttled';
+	if (code === 2) return 'temporary';
+	if (code === 10 && (subcode === OUTSIDE_WINDOW_SUBCODE || OUTSIDE_WINDOW_MESSAGE.test(error.message))) return 'outsideWindow';
+	// 551 means "person not available" with or without its usual subcode.
+	if (code === 551 || subcode === UNAVAILABLE_SUBCODE) return 'unavailable';
+	if (code === 100 && subcode === NO_MATCHING_USER_SUBCODE) return 'noMatchingUser';
+	return 'rejected';
+}
+
+/** The Graph error in a response body, or undefined when the body is not one (e.g. a proxy's HTML page). */
+export function graphErrorOf(body: unknown, traceHeader?: unknown): GraphError | undefined {
+	if (typeof body !== 'object' || body === null || !('error' in body)) return undefined;
+	const error = (body as { error: unknown }).error;
+	if (typeof error !== 'object' || error === null) return undefined;
+	const fields = error as Record<string, unknown>;
+	const code = Number(fields.code);
+	if (!Number.isInteger(code)) return undefined;
+	const subcode = Number(fields.error_subcode);
+	const traceId = typeof fields.fbtrace_id === 'string' ? fields.fbtrace_id : typeof traceHeader === 'string' ? traceHeader : undefined;
+	return {
+		code,
+		...(Number.isInteger(subcode) && { subcode }),
+		message: typeof fields.message === 'string' ? fields.message : `Graph error ${code}`,
+		...(typeof fields.type === 'string' && { type: fields.type }),
+		...(traceId !== undefined && { traceId }),
+	};
+}

@@ -1,0 +1,67 @@
+// Each item's parameters, read and checked before anything is sent or written, so a bad item is
+// reported without touching the database or Facebook.
+import { NodeOperationError, type IDataObject, type IExecuteFunctions } from 'n8n-workflow';
+
+export const MAX_TEXT_CHARACTERS = 2000;
+
+export interface ItemSettings {
+	itemIndex: number;
+	messagingType: 'RESPONSE' | 'UPDATE';
+	messagesPerSecond: number;
+	retries: number;
+	backoffMs: number;
+	timeoutMs: number;
+	retryLaterSeconds: number;
+	leaseSeconds: number;
+	/** Recorded mode: the contact state and who holds its claim. */
+	stateId?: string;
+	leaseHolder?: string;
+	/** Standalone mode: what to send to whom. */
+	recipientId?: string;
+	message?: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const PSID = /^[0-9]{1,32}$/;
+
+export function readItemSettings(context: IExecuteFunctions, itemIndex: number, recordInSupabase: boolean): ItemSettings {
+	const options = context.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const messagingType = context.getNodeParameter('messagingType', itemIndex, 'UPDATE') as string;
+	const messagesPerSecond = Number(context.getNodeParameter('messagesPerSecond', itemIndex, 10));
+	const fail = (message: string, description: string) => new NodeOperationError(context.getNode(), message, { itemIndex, description });
+
+	if (messagingType !== 'RESPONSE' && messagingType !== 'UPDATE') {
+		throw fail(`Messaging type "${messagingType}" is not allowed`, 'Use UPDATE or RESPONSE; this node never sends message tags.');
+	}
+	if (!(messagesPerSecond > 0)) throw fail('Messages per Second must be above 0', 'Set a rate such as 10.');
+
+	const settings: ItemSettings = {
+		itemIndex,
+		messagingType,
+		messagesPerSecond,
+		retries: Math.max(0, Math.floor(Number(options.retries ?? 3))),
+		backoffMs: Math.max(0, Number(options.backoffMs ?? 1000)),
+		timeoutMs: Math.max(1, Number(options.timeoutSeconds ?? 30)) * 1000,
+		retryLaterSeconds: Math.round(Math.max(1, Number(options.retryLaterMinutes ?? 15)) * 60),
+		leaseSeconds: Math.max(5, Math.ceil(Number(options.leaseSeconds ?? 120))),
+	};
+
+	if (recordInSupabase) {
+		const stateId = String(context.getNodeParameter('stateId', itemIndex, '') ?? '').trim();
+		const leaseHolder = String(context.getNodeParameter('leaseHolder', itemIndex, '') ?? '').trim();
+		if (!UUID.test(stateId)) {
+			throw fail(`Contact State ID "${stateId}" is not a UUID`, 'Map it from the claimed contact (state_id), or turn off "Record in Supabase" to send a plain message.');
+		}
+		if (leaseHolder === '') throw fail('Claim Holder is empty', 'Map it from the claimed contact (execution_id): the database only lets the claim holder send.');
+		return { ...settings, stateId, leaseHolder };
+	}
+
+	const recipientId = String(context.getNodeParameter('recipientId', itemIndex, '') ?? '').trim();
+	const message = String(context.getNodeParameter('message', itemIndex, '') ?? '');
+	if (!PSID.test(recipientId)) throw fail(`Recipient PSID "${recipientId}" is not a page-scoped ID`, 'A PSID is the numeric sender ID of a Messenger conversation.');
+	if (message.trim() === '') throw fail('The message is empty', 'Map the text to send, e.g. {{ $json.followUp.message }}.');
+	if ([...message].length > MAX_TEXT_CHARACTERS) {
+		throw fail(`The message has ${[...message].length} characters`, `Messenger accepts at most ${MAX_TEXT_CHARACTERS}; shorten it.`);
+	}
+	return { ...settings, recipientId, message };
+}

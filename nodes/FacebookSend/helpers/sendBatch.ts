@@ -1,0 +1,179 @@
+// A batch of items, start to finish, with O(1) database round trips whatever its size:
+//   1. each item's parameters are read and checked;
+//   2. ONE automation_begin_send per claim holder (normally one): guard, stop / window re-check,
+//      ready_to_send → sending. Duplicates, stopped and closed-window contacts are settled here,
+//      without a Graph call;
+//   3. the Graph calls, paced, in item order (sendQueue.ts);
+//   4. ONE automation_record_send per claim holder for every contact moved to sending, also when
+//      the token was refused (190), so no contact is left in sending by a batch that ends normally.
+// If the process dies between 2 and 4, the reaper turns the contacts left in sending into failed
+// send_uncertain, never resent.
+import { NodeApiError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type JsonObject } from 'n8n-workflow';
+import type { BeginSendResult, SendOutcomeItem } from '../../shared/automation-api';
+import { readGraphTarget } from '../transport/graphSend';
+import { beginSend, recordSends } from '../transport/sendState';
+import type { Delivery } from './deliver';
+import { readItemSettings, type ItemSettings } from './itemSettings';
+import { ledgerItemOf, outputFor, reportOf, type SendReport } from './reports';
+import { sendAll, type PendingSend } from './sendQueue';
+
+type ItemResult = { report: SendReport } | { error: Error };
+
+interface QueuedItem {
+	pending: PendingSend;
+	begun?: Extract<BeginSendResult, { outcome: 'send' }>;
+}
+
+export async function sendBatch(context: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = context.getInputData();
+	const results: Array<ItemResult | undefined> = new Array(items.length);
+	const settings = readAll(context, items.length, results);
+
+	// The credential is read before anything is claimed, so a missing one changes nothing.
+	const target = settings.some(Boolean) ? await readGraphTarget(context) : undefined;
+	const queued = new Map<number, QueuedItem>();
+	for (const item of settings) {
+		if (item && item.recipientId !== undefined) queued.set(item.itemIndex, { pending: { settings: item, recipientId: item.recipientId, text: item.message ?? '' } });
+	}
+	await beginRecorded(context, settings, results, queued);
+
+	const order = [...queued.keys()].sort((a, b) => a - b);
+	const { deliveries, signal } = target ? await sendAll(context, target, order.map((index) => queued.get(index)!.pending)) : { deliveries: [], signal: {} };
+	const deliveryOf = new Map(order.map((index, position) => [index, deliveries[position]]));
+	for (const [index, delivery] of deliveryOf) results[index] = { report: reportOf(delivery) };
+
+	await recordOutcomes(context, queued, deliveryOf, results);
+
+	if (signal.invalidToken && !context.continueOnFail()) {
+		const first = order.find((index) => deliveryOf.get(index)?.outcome === 'failed' && (deliveryOf.get(index) as { reason?: string }).reason === 'invalid_token');
+		const notSent = order.filter((index) => deliveryOf.get(index)?.outcome === 'failed' && deliveryOf.get(index)?.attempts === 0).length;
+		const { code, subcode, message, type, traceId } = signal.invalidToken;
+		throw new NodeApiError(context.getNode(), { code, error_subcode: subcode ?? null, message, type: type ?? null, fbtrace_id: traceId ?? null } as JsonObject, {
+			message: 'The Page token is invalid or expired: reconnect the credential',
+			description: `Facebook answered ${code} (${message}). Generate a new Page access token with pages_messaging and save it in the Leadflow Facebook Page API credential. Messages already sent in this batch are recorded; ${notSent} were not tried and may be claimed again later.`,
+			itemIndex: first,
+		});
+	}
+	return buildOutputs(items, results);
+}
+
+function readAll(context: IExecuteFunctions, count: number, results: Array<ItemResult | undefined>): Array<ItemSettings | undefined> {
+	const settings: Array<ItemSettings | undefined> = [];
+	for (let itemIndex = 0; itemIndex < count; itemIndex++) {
+		try {
+			const record = context.getNodeParameter('recordInSupabase', itemIndex, true) as boolean;
+			settings.push(readItemSettings(context, itemIndex, record));
+		} catch (error) {
+			if (!context.continueOnFail()) throw error;
+			results[itemIndex] = { error: error as Error };
+			settings.push(undefined);
+		}
+	}
+	return settings;
+}
+
+/** Groups recorded items by claim holder, in first-seen order. */
+function byHolder(settings: Array<ItemSettings | undefined>): Map<string, ItemSettings[]> {
+	const groups = new Map<string, ItemSettings[]>();
+	for (const item of settings) {
+		if (!item?.stateId || !item.leaseHolder) continue;
+		const group = groups.get(item.leaseHolder) ?? [];
+		group.push(item);
+		groups.set(item.leaseHolder, group);
+	}
+	return groups;
+}
+
+async function beginRecorded(
+	context: IExecuteFunctions,
+	settings: Array<ItemSettings | undefined>,
+	results: Array<ItemResult | undefined>,
+	queued: Map<number, QueuedItem>,
+): Promise<void> {
+	for (const [holder, group] of byHolder(settings)) {
+		// The lease covers the configured time plus what the rate needs for the whole group.
+		const rate = Math.min(...group.map((item) => item.messagesPerSecond));
+		const leaseSeconds = Math.max(...group.map((item) => item.leaseSeconds)) + Math.ceil(group.length / rate);
+		const startedAt = Date.now();
+		let begun: Map<string, BeginSendResult>;
+		try {
+			begun = await beginSend(context, holder, [...new Set(group.map((item) => item.stateId!))], leaseSeconds);
+		} catch (error) {
+			if (!context.continueOnFail()) throw error;
+			for (const item of group) results[item.itemIndex] = { error: error as Error };
+			continue;
+		}
+		const seen = new Set<string>();
+		for (const item of group) {
+			const row = begun.get(item.stateId!);
+			// The same contact twice in one batch: the first item sends, the others are duplicates.
+			if (row?.outcome === 'send' && !seen.has(row.state_id)) {
+				seen.add(row.state_id);
+				queued.set(item.itemIndex, {
+					begun: row,
+					pending: {
+						settings: item,
+						recipientId: row.recipient_id,
+						text: row.message,
+						pageId: row.page_id,
+						windowClosesAt: row.window_closes_at ? Date.parse(row.window_closes_at) : undefined,
+						leaseUntil: startedAt + leaseSeconds * 1000,
+					},
+				});
+				continue;
+			}
+			results[item.itemIndex] = { report: settledAtBegin(row, seen.has(item.stateId!)) };
+		}
+	}
+}
+
+function settledAtBegin(row: BeginSendResult | undefined, repeatedInBatch: boolean): SendReport {
+	if (!row) return { outcome: 'lease_lost', reason: 'not_returned' };
+	if (repeatedInBatch) return { outcome: 'duplicate', reason: 'same_batch', followUpNumber: row.follow_up_number };
+	return {
+		outcome: row.outcome === 'send' ? 'duplicate' : row.outcome,
+		reason: row.reason,
+		...(row.follow_up_number !== null && { followUpNumber: row.follow_up_number }),
+	};
+}
+
+async function recordOutcomes(
+	context: IExecuteFunctions,
+	queued: Map<number, QueuedItem>,
+	deliveryOf: Map<number, Delivery>,
+	results: Array<ItemResult | undefined>,
+): Promise<void> {
+	const groups = new Map<string, Array<{ index: number; line: SendOutcomeItem }>>();
+	for (const [index, { begun, pending }] of queued) {
+		const delivery = deliveryOf.get(index);
+		if (!begun || !delivery || !pending.settings.leaseHolder) continue;
+		const group = groups.get(pending.settings.leaseHolder) ?? [];
+		group.push({ index, line: ledgerItemOf(begun.state_id, delivery, pending.settings.retryLaterSeconds) });
+		groups.set(pending.settings.leaseHolder, group);
+	}
+	for (const [holder, group] of groups) {
+		const recorded = await recordSends(context, holder, group.map((entry) => entry.line));
+		for (const { index, line } of group) {
+			const result = results[index];
+			const state = recorded.get(line.state_id);
+			const followUpNumber = queued.get(index)?.begun?.follow_up_number;
+			if (result && 'report' in result) {
+				results[index] = { report: { ...result.report, followUpNumber, recorded: state ?? 'not_returned', ...(state === 'completed' && { completed: true }) } };
+			}
+		}
+	}
+}
+
+function buildOutputs(items: INodeExecutionData[], results: Array<ItemResult | undefined>): INodeExecutionData[][] {
+	const outputs: INodeExecutionData[][] = [[], [], []];
+	results.forEach((result, itemIndex) => {
+		const input = items[itemIndex].json;
+		if (!result) return;
+		if ('error' in result) {
+			outputs[2].push({ json: { ...input, send: { outcome: 'failed', reason: 'item_error' }, error: result.error.message }, pairedItem: { item: itemIndex } });
+			return;
+		}
+		outputs[outputFor(result.report)].push({ json: { ...input, send: result.report as IDataObject }, pairedItem: { item: itemIndex } });
+	});
+	return outputs;
+}

@@ -1,0 +1,97 @@
+// One Messenger Send API call through n8n's request helper, so n8n's proxy settings, SSRF rules and
+// the credential's `authenticate` (access_token and appsecret_proof in the query string) apply as
+// for any n8n node. The answer is turned into what happened to the message, and nothing that holds
+// the request (its URL carries the token) leaves this file.
+import type { IDataObject, IExecuteFunctions, IHttpRequestOptions } from 'n8n-workflow';
+import { graphErrorOf, type GraphError } from '../helpers/graphErrors';
+
+export const FACEBOOK_CREDENTIAL = 'leadflowFacebookPageApi';
+
+export interface GraphTarget {
+	baseUrl: string;
+	version: string;
+	pageId: string;
+}
+
+export interface OutgoingMessage {
+	recipientId: string;
+	text: string;
+	messagingType: 'RESPONSE' | 'UPDATE';
+	timeoutMs: number;
+}
+
+export type GraphAnswer =
+	| { kind: 'delivered'; messageId: string }
+	| { kind: 'graphError'; error: GraphError; status: number }
+	/** The connection was never made: Facebook cannot have received the message. */
+	| { kind: 'notSent'; detail: string }
+	/** The request may have reached Facebook (timeout, reset, a gateway error): never resend. */
+	| { kind: 'uncertain'; detail: string };
+
+// Failures that happen before a connection exists. Anything else (timeouts, resets, aborted
+// executions) may have happened after Graph received the request.
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ERR_INVALID_URL']);
+
+interface FullResponse {
+	statusCode: number;
+	headers?: IDataObject;
+	body: unknown;
+}
+
+export async function sendText(context: IExecuteFunctions, target: GraphTarget, message: OutgoingMessage): Promise<GraphAnswer> {
+	const options: IHttpRequestOptions = {
+		method: 'POST',
+		url: `${target.baseUrl}/${target.version}/${encodeURIComponent(target.pageId)}/messages`,
+		body: { recipient: { id: message.recipientId }, messaging_type: message.messagingType, message: { text: message.text } },
+		json: true,
+		timeout: message.timeoutMs,
+		returnFullResponse: true,
+		ignoreHttpStatusErrors: true,
+	};
+	let response: FullResponse;
+	try {
+		response = (await context.helpers.httpRequestWithAuthentication.call(context, FACEBOOK_CREDENTIAL, options)) as FullResponse;
+	} catch (error) {
+		const code = networkCodeOf(error);
+		if (code !== undefined && NEVER_CONNECTED.has(code)) return { kind: 'notSent', detail: code };
+		return { kind: 'uncertain', detail: code ?? 'no answer' };
+	}
+	return answerOf(response);
+}
+
+export function answerOf(response: FullResponse): GraphAnswer {
+	const body = response.body as IDataObject | undefined;
+	if (response.statusCode >= 200 && response.statusCode < 300) {
+		const messageId = body?.message_id;
+		if (typeof messageId === 'string' && messageId !== '') return { kind: 'delivered', messageId };
+		// A success without a message id cannot be trusted either way.
+		return { kind: 'uncertain', detail: `HTTP ${response.statusCode} without a message id` };
+	}
+	const error = graphErrorOf(body, response.headers?.['x-fb-trace-id']);
+	if (error) return { kind: 'graphError', error, status: response.statusCode };
+	// No Graph error body: a gateway between n8n and Graph answered. After a 5xx from a gateway,
+	// Graph may still have processed the request.
+	if (response.statusCode >= 500) return { kind: 'uncertain', detail: `HTTP ${response.statusCode} without a Graph error` };
+	return { kind: 'notSent', detail: `HTTP ${response.statusCode} without a Graph error` };
+}
+
+/** The system error code (ECONNREFUSED, ETIMEDOUT, …) anywhere in the error's cause chain. */
+function networkCodeOf(error: unknown): string | undefined {
+	let current: unknown = error;
+	for (let depth = 0; depth < 6 && typeof current === 'object' && current !== null; depth++) {
+		const code = (current as { code?: unknown }).code;
+		if (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) return code;
+		current = (current as { cause?: unknown }).cause;
+	}
+	return undefined;
+}
+
+/** Where the credential sends: its base URL, Graph version and Page. */
+export async function readGraphTarget(context: IExecuteFunctions): Promise<GraphTarget> {
+	const credentials = await context.getCredentials<{ baseUrl?: string; graphApiVersion?: string; pageId?: string }>(FACEBOOK_CREDENTIAL);
+	return {
+		baseUrl: String(credentials.baseUrl || 'https://graph.facebook.com').replace(/\/+$/, ''),
+		version: String(credentials.graphApiVersion || 'v25.0').replace(/^\/+|\/+$/g, ''),
+		pageId: String(credentials.pageId ?? '').trim(),
+	};
+}
