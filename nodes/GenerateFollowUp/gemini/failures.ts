@@ -61,12 +61,22 @@ export function parseRetryDelay(value: unknown): number | undefined {
 const UNAVAILABLE = new Set([500, 502, 503, 504]);
 const KEY_REASONS = new Set(['API_KEY_INVALID', 'API_KEY_EXPIRED', 'CONSUMER_SUSPENDED', 'API_KEY_SERVICE_BLOCKED', 'SERVICE_DISABLED']);
 
+// The client's abort timer fired: thrown as the AbortError itself, or wrapped ("exception
+// AbortError: … sending request") with the AbortError as its cause.
+function isAbort(error: unknown): boolean {
+	if (typeof error !== 'object' || error === null) return false;
+	const { name } = error as { name?: unknown };
+	return name === 'AbortError' || name === 'TimeoutError';
+}
+
 export function describeFailure(error: unknown, cancelled: boolean): CallFailure {
 	if (cancelled) return { kind: 'cancelled', message: 'The execution was cancelled.', daily: false };
-	const name = error instanceof Error ? error.name : '';
-	const text = error instanceof Error ? error.message : String(error);
-	const status = typeof (error as { status?: unknown })?.status === 'number' ? (error as { status: number }).status : undefined;
-	if (name === 'AbortError' || name === 'TimeoutError') return { kind: 'timeout', message: 'Gemini did not answer within the timeout.', daily: false };
+	// Read by shape, not instanceof: a timeout's DOMException comes from another realm than this
+	// module's Error in some hosts (a vm context, as in tests).
+	const fields = (typeof error === 'object' && error !== null ? error : {}) as { name?: unknown; message?: unknown; status?: unknown; cause?: unknown };
+	const text = typeof fields.message === 'string' ? fields.message : String(error);
+	const status = typeof fields.status === 'number' ? fields.status : undefined;
+	if (isAbort(fields) || isAbort(fields.cause)) return { kind: 'timeout', message: 'Gemini did not answer within the timeout.', daily: false };
 	if (status === undefined) {
 		// fetch failed, connection reset or refused: the service was not reached or dropped us.
 		return { kind: 'unavailable', message: `Gemini could not be reached: ${text}`, daily: false };
