@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { plainReplyText, simulatedReply, startSimulators, type GeminiRequestBody, type LoggedRequest, type RunningSimulators } from '../../simulators';
-import { geminiCredentials, runGenerate } from './workflow';
+import { geminiCredentials, runGenerate } from './support/workflow';
 
 const MODEL = 'gemini-3-flash';
 let sims: RunningSimulators;

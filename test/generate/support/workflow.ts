@@ -2,7 +2,7 @@
 // Set (the contacts as raw JSON) → Split Out (one item per contact) → Generate Follow-Up. The
 // harness has no task runner, so the items come from core nodes rather than a Code node.
 import type { IDataObject } from 'n8n-workflow';
-import { runWorkflow, type RunResult, type TestCredentials, type WorkflowJson } from '../harness';
+import { runWorkflow, type RunResult, type TestCredentials, type WorkflowJson } from '../../harness';
 
 export interface GenerateRun {
 	result: RunResult;
