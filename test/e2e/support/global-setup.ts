@@ -1,0 +1,10 @@
+// Before the end-to-end tests: the run's local stack (as for `npm test`) and real n8n installed in
+// the cache (minutes the first time on a machine, so not inside any test's timeout).
+import stackSetup from '../../setup/global-setup';
+import { ensureN8n } from '../../../scripts/n8n/install';
+
+export default async function globalSetup() {
+	const installation = await ensureN8n({ log: (line) => process.stderr.write(`${line}\n`) });
+	if (installation.installedNow) process.stderr.write(`\nn8n ${installation.version} installed in ${installation.seconds.toFixed(0)} s\n`);
+	await stackSetup();
+}

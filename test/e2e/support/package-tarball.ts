@@ -1,0 +1,44 @@
+// This package as users get it: the tarball `npm pack` makes from the built `dist/`. Packing needs
+// a current build (`npm run test:e2e` builds first); a missing built file listed in package.json's
+// `n8n` section stops here with that sentence rather than as an unknown node type inside n8n.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { node24Env, run } from '../../../scripts/n8n/process';
+
+export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+interface Manifest {
+	name: string;
+	version: string;
+	n8n?: { nodes?: string[]; credentials?: string[] };
+}
+
+export function manifest(): Manifest {
+	return JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as Manifest;
+}
+
+export function assertBuilt() {
+	const { n8n } = manifest();
+	const missing = [...(n8n?.nodes ?? []), ...(n8n?.credentials ?? [])].filter((file) => !existsSync(path.join(PACKAGE_ROOT, file)));
+	if (missing.length > 0) {
+		throw new Error(`The package is not built (missing ${missing.join(', ')}): run \`npm run build\` (\`npm run test:e2e\` does).`);
+	}
+}
+
+let packing: Promise<string> | undefined;
+
+/** Packs once per test file; returns the tarball's path. */
+export function packedTarball(): Promise<string> {
+	packing ??= (async () => {
+		assertBuilt();
+		const destination = mkdtempSync(path.join(tmpdir(), 'leadflow-pack-'));
+		await run('npm', ['pack', '--pack-destination', destination, '--silent'], { cwd: PACKAGE_ROOT, env: node24Env() });
+		const { name, version } = manifest();
+		const tarball = path.join(destination, `${name}-${version}.tgz`);
+		if (!existsSync(tarball)) throw new Error(`npm pack did not produce ${tarball}`);
+		return tarball;
+	})();
+	packing.catch(() => (packing = undefined));
+	return packing;
+}

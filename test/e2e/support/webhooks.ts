@@ -1,0 +1,60 @@
+// Calling n8n's production webhooks, and knowing when they are registered. `/healthz/readiness`
+// answers before activation has finished, so readiness is probed on the webhook itself, with an
+// HTTP method it does not serve: n8n then answers "not registered for <method> requests" once the
+// path is registered (and "is not registered" before), and no execution is started.
+export interface WebhookCall {
+	method?: string;
+	headers?: Record<string, string>;
+	query?: Record<string, string>;
+	body?: unknown;
+}
+
+export interface WebhookAnswer {
+	statusCode: number;
+	headers: Record<string, string>;
+	/** Parsed JSON when the answer was JSON, else the text. */
+	body: unknown;
+	ms: number;
+}
+
+export async function callWebhook(baseUrl: string, webhookPath: string, call: WebhookCall = {}): Promise<WebhookAnswer> {
+	const url = new URL(`${baseUrl}/webhook/${webhookPath.replace(/^\/+/, '')}`);
+	for (const [name, value] of Object.entries(call.query ?? {})) url.searchParams.set(name, value);
+	const hasBody = call.body !== undefined;
+	const started = performance.now();
+	const response = await fetch(url, {
+		method: call.method ?? 'GET',
+		headers: { ...(hasBody && typeof call.body !== 'string' ? { 'content-type': 'application/json' } : {}), ...call.headers },
+		body: hasBody ? (typeof call.body === 'string' ? call.body : JSON.stringify(call.body)) : undefined,
+	});
+	const text = await response.text();
+	const ms = performance.now() - started;
+	let body: unknown = text;
+	if ((response.headers.get('content-type') ?? '').includes('json')) {
+		try {
+			body = JSON.parse(text);
+		} catch {
+			// keep the text
+		}
+	}
+	return { statusCode: response.status, headers: Object.fromEntries(response.headers), body, ms };
+}
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+export interface WebhookEndpoint {
+	path: string;
+	methods: string[];
+}
+
+/** True once n8n routes `endpoint` (probed without starting an execution). */
+export async function isRegistered(baseUrl: string, endpoint: WebhookEndpoint): Promise<boolean> {
+	const probe = METHODS.find((method) => !endpoint.methods.includes(method));
+	if (!probe) throw new Error(`Webhook ${endpoint.path} serves every method; it cannot be probed without running it.`);
+	try {
+		const answer = await callWebhook(baseUrl, endpoint.path, { method: probe });
+		return answer.statusCode === 404 && JSON.stringify(answer.body).includes(`not registered for ${probe} requests`);
+	} catch {
+		return false; // not listening yet
+	}
+}
