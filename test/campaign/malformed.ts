@@ -11,6 +11,8 @@ export interface MalformedCase {
 	raw: string;
 	/** The body n8n's parser hands to the workflow, when the raw text is JSON sent as JSON. */
 	json?: unknown;
+	/** Sent as JSON but not JSON: n8n's body parser answers 422 itself before any workflow runs. */
+	unparseable?: true;
 }
 
 const FIELDS = ['campaign', 'tasks', 'job_description', 'objectives'] as const;
@@ -229,16 +231,16 @@ function contentTypes(): MalformedCase[] {
 		{ label: 'form-urlencoded', contentType: 'application/x-www-form-urlencoded', raw: 'campaign=plumber-london_abc123xyz&tasks=%2B447853723604' },
 		{ label: 'XML', contentType: 'application/xml', raw: '<launch><campaign>x</campaign></launch>' },
 		{ label: 'JSON sent as octet-stream', contentType: 'application/octet-stream', raw: json },
-		{ label: 'truncated JSON', contentType: 'application/json', raw: json.slice(0, 40) },
-		{ label: 'JSON with a trailing comma', contentType: 'application/json', raw: '{"campaign": "x",}' },
+		{ label: 'truncated JSON', contentType: 'application/json', raw: json.slice(0, 40), unparseable: true },
+		{ label: 'JSON with a trailing comma', contentType: 'application/json', raw: '{"campaign": "x",}', unparseable: true },
 		{ label: 'an empty JSON body', contentType: 'application/json', raw: '' },
-		{ label: 'not JSON at all', contentType: 'application/json', raw: 'hello' },
+		{ label: 'not JSON at all', contentType: 'application/json', raw: 'hello', unparseable: true },
 		{ label: 'JSON null', contentType: 'application/json', raw: 'null', json: null },
 		{ label: 'a JSON number', contentType: 'application/json', raw: '42', json: 42 },
 		{ label: 'a JSON string', contentType: 'application/json', raw: '"launch"', json: 'launch' },
 		{ label: 'JSON true', contentType: 'application/json', raw: 'true', json: true },
 		{ label: 'a JSON array', contentType: 'application/json', raw: '[]', json: [] },
-		{ label: 'binary junk', contentType: 'application/json', raw: '\u00ff\u00fe\u0000\u0001junk' },
+		{ label: 'binary junk', contentType: 'application/json', raw: '\u00ff\u00fe\u0000\u0001junk', unparseable: true },
 		{ label: 'a multipart form', contentType: 'multipart/form-data; boundary=xyz', raw: '--xyz\r\nContent-Disposition: form-data; name="campaign"\r\n\r\nx\r\n--xyz--\r\n' },
 	];
 }

@@ -10,6 +10,7 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 import { callRpc } from '../../shared/supabase';
+import { isPlainObject } from '../helpers/jsonValue';
 import { checkLaunchRequest, type LaunchRequest } from '../helpers/launchRequest';
 import { readOwner, unknownOwner } from '../helpers/owner';
 import { OUTPUT } from '../helpers/outputs';
@@ -21,12 +22,13 @@ import { textProblem } from '../helpers/text';
 
 const properties: INodeProperties[] = [
 	{
-		displayName: 'Request Body',
-		name: 'requestBody',
-		type: 'json',
-		default: '={{ $json.body }}',
+		displayName: 'Request Body Field',
+		name: 'requestBodyField',
+		type: 'string',
+		default: 'body',
+		placeholder: 'body',
 		description:
-			'The launch request: {campaign, tasks: [{session?, phone_number, name?}], job_description, objectives}. `campaign` is a campaign ID like plumber-london_abc123xyz, or a name from which the ID is made.',
+			'The field of the incoming item holding the launch request (a Webhook node puts it in "body"): {campaign, tasks: [{session?, phone_number, name?}], job_description, objectives}. `campaign` is a campaign ID like plumber-london_abc123xyz, or a name from which the ID is made. Read directly, not through an expression, so any JSON a caller sends is checked by the node.',
 	},
 	{
 		displayName: 'Idempotency Key',
@@ -97,6 +99,20 @@ function readIdempotencyKey(context: IExecuteFunctions, itemIndex: number, probl
 	return key;
 }
 
+/**
+ * The request body from the incoming item. Not an expression parameter: n8n's expression sandbox
+ * refuses objects with keys such as "constructor", and a caller's body must never be able to turn
+ * a 400 into a workflow error.
+ */
+function readRequestBody(context: IExecuteFunctions, itemIndex: number): unknown {
+	const field = String(context.getNodeParameter('requestBodyField', itemIndex, 'body')).trim();
+	let value: unknown = context.getInputData()[itemIndex]?.json;
+	for (const key of field ? field.split('.') : []) {
+		value = isPlainObject(value) && Object.prototype.hasOwnProperty.call(value, key) ? value[key] : undefined;
+	}
+	return value;
+}
+
 function readCountry(context: IExecuteFunctions, itemIndex: number) {
 	const country = String(context.getNodeParameter('defaultCountry', itemIndex, 'GB')).trim().toUpperCase();
 	if (!isCountryCode(country)) {
@@ -129,7 +145,7 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 	const ownerResult = readOwner(context, itemIndex);
 	if ('problem' in ownerResult) problems.push(ownerResult.problem);
 	const idempotencyKey = readIdempotencyKey(context, itemIndex, problems);
-	const body = context.getNodeParameter('requestBody', itemIndex, undefined) as unknown;
+	const body = readRequestBody(context, itemIndex);
 	const checked = checkLaunchRequest(body, { defaultCountry, maxTasks: options.maxTasks ?? 10000, idempotencyKey });
 	if ('problems' in checked || problems.length || 'problem' in ownerResult) {
 		const all = [...problems, ...('problems' in checked ? checked.problems : [])];
