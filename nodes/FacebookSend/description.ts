@@ -4,6 +4,8 @@ import type { INodeProperties } from 'n8n-workflow';
 
 const recorded = { show: { recordInSupabase: [true] } };
 const standalone = { show: { recordInSupabase: [false] } };
+// Inside the Options collection a root parameter is named with a leading slash.
+const recordedOption = { show: { '/recordInSupabase': [true] } };
 
 export const properties: INodeProperties[] = [
 	{
@@ -118,7 +120,7 @@ export const properties: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 1 },
 				default: 15,
-				displayOptions: recorded,
+				displayOptions: recordedOption,
 				description:
 					'When a message could not be delivered for a passing reason (throttled, temporary, unreachable, invalid token), the contact may be claimed again after this long',
 			},
@@ -128,7 +130,7 @@ export const properties: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 5 },
 				default: 120,
-				displayOptions: recorded,
+				displayOptions: recordedOption,
 				description:
 					'How long the batch may take to send before a contact left in sending is declared send_uncertain (never resent). The time the rate setting needs for the batch is added.',
 			},
