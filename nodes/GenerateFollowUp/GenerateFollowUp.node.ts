@@ -12,6 +12,7 @@ import {
 import { properties } from './description';
 import { generateFollowUpText } from './gemini/generate';
 import { KeyRing, parseApiKeys } from './gemini/keyRing';
+import { parameterReader } from './itemFields';
 import { readJob, readOptions, type GenerationJob } from './jobs';
 import { mapWithConcurrency } from './pool';
 import { redactorFor } from './redact';
@@ -61,9 +62,10 @@ export class GenerateFollowUp implements INodeType {
 		const baseUrl = String(credentials.baseUrl || GOOGLE_BASE_URL).replace(/\/+$/, '');
 		const results: ItemResult[] = [];
 		const jobs: GenerationJob[] = [];
+		const read = parameterReader(this);
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			try {
-				jobs.push(readJob(this, itemIndex, String(credentials.model ?? '')));
+				jobs.push(readJob(this, read, itemIndex, String(credentials.model ?? '')));
 			} catch (error) {
 				if (!this.continueOnFail()) throw error;
 				results[itemIndex] = { failure: { code: 'invalid_input', message: (error as Error).message } };

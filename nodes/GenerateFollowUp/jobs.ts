@@ -4,6 +4,7 @@
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 import type { ModelRequest } from './gemini/client';
 import type { RetryPolicy } from './gemini/generate';
+import type { ParameterReader } from './itemFields';
 import { buildPrompt, type ConversationMessage } from './prompt';
 import type { HeldContact } from './stages';
 
@@ -36,13 +37,13 @@ function invalid(context: IExecuteFunctions, itemIndex: number, message: string,
 	return new NodeOperationError(context.getNode(), message, { itemIndex, description });
 }
 
-function text(context: IExecuteFunctions, name: string, itemIndex: number): string {
-	const value = context.getNodeParameter(name, itemIndex, '') as unknown;
+function text(read: ParameterReader, name: string, itemIndex: number): string {
+	const value = read(name, itemIndex, '');
 	return value === null || value === undefined ? '' : String(value).trim();
 }
 
-function readMessages(context: IExecuteFunctions, itemIndex: number): ConversationMessage[] {
-	let value = context.getNodeParameter('messages', itemIndex, []) as unknown;
+function readMessages(context: IExecuteFunctions, read: ParameterReader, itemIndex: number): ConversationMessage[] {
+	let value = read('messages', itemIndex, []);
 	if (typeof value === 'string') {
 		try {
 			value = value.trim() === '' ? [] : JSON.parse(value);
@@ -63,8 +64,8 @@ function readMessages(context: IExecuteFunctions, itemIndex: number): Conversati
 		}));
 }
 
-function readFollowUpNumber(context: IExecuteFunctions, itemIndex: number): number {
-	const raw = context.getNodeParameter('followUpNumber', itemIndex, 1) as unknown;
+function readFollowUpNumber(context: IExecuteFunctions, read: ParameterReader, itemIndex: number): number {
+	const raw = read('followUpNumber', itemIndex, 1);
 	const value = raw === '' || raw === null || raw === undefined ? 1 : Number(raw);
 	if (!Number.isInteger(value) || value < 1) {
 		throw invalid(context, itemIndex, `Follow-Up Number must be a whole number of at least 1 (got ${value})`, 'Map it from the claim\'s follow_up_number, or set 1.');
@@ -72,10 +73,10 @@ function readFollowUpNumber(context: IExecuteFunctions, itemIndex: number): numb
 	return value;
 }
 
-function readHeld(context: IExecuteFunctions, itemIndex: number): HeldContact | undefined {
+function readHeld(context: IExecuteFunctions, read: ParameterReader, itemIndex: number): HeldContact | undefined {
 	if (!context.getNodeParameter('recordStages', itemIndex, true)) return undefined;
-	const stateId = text(context, 'stateId', itemIndex);
-	const holder = text(context, 'leaseHolder', itemIndex);
+	const stateId = text(read, 'stateId', itemIndex);
+	const holder = text(read, 'leaseHolder', itemIndex);
 	if (!stateId || !holder) {
 		throw invalid(
 			context,
@@ -87,23 +88,23 @@ function readHeld(context: IExecuteFunctions, itemIndex: number): HeldContact | 
 	return { stateId, holder };
 }
 
-export function readJob(context: IExecuteFunctions, itemIndex: number, defaultModel: string): GenerationJob {
-	const instructions = text(context, 'instructions', itemIndex);
+export function readJob(context: IExecuteFunctions, read: ParameterReader, itemIndex: number, defaultModel: string): GenerationJob {
+	const instructions = text(read, 'instructions', itemIndex);
 	if (!instructions) {
 		throw invalid(context, itemIndex, 'Instructions are empty', "Write what the follow-up should say, or map the rule's instructions ($json.rule.instructions).");
 	}
-	const model = text(context, 'model', itemIndex) || defaultModel.trim();
+	const model = text(read, 'model', itemIndex) || defaultModel.trim();
 	if (!model) throw invalid(context, itemIndex, 'No model is set', 'Set Model on the node, on the rule, or as the Default Model of the Gemini credential.');
 	const options = readOptions(context, itemIndex);
 	const prompt = buildPrompt({
 		instructions,
-		contactName: text(context, 'contactName', itemIndex),
-		followUpNumber: readFollowUpNumber(context, itemIndex),
-		messages: readMessages(context, itemIndex),
-		language: text(context, 'language', itemIndex),
+		contactName: text(read, 'contactName', itemIndex),
+		followUpNumber: readFollowUpNumber(context, read, itemIndex),
+		messages: readMessages(context, read, itemIndex),
+		language: text(read, 'language', itemIndex),
 		maxMessages: options.maxMessages ?? 20,
 	});
-	const held = readHeld(context, itemIndex);
+	const held = readHeld(context, read, itemIndex);
 	return {
 		itemIndex,
 		request: {

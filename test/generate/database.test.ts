@@ -145,6 +145,14 @@ it('contacts this execution does not hold are not generated: lease_lost, the dat
 	expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['eligible', 'eligible']);
 });
 
+it('the contact state and holder may come from any expression', async () => {
+	const batch = await claimedContacts(2);
+	const parameters = { ...recorded(), stateId: '={{ $json["state_id"] }}', leaseHolder: '={{ $json["execution_id"] }}' };
+	const { generated } = await runGenerate(batch.items, parameters, credentials(1));
+	expect(generated.map((item) => item.stage)).toEqual(['ready_to_send', 'ready_to_send']);
+	expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['ready_to_send', 'ready_to_send']);
+});
+
 it('the same batch run twice generates once: the second run finds nothing eligible', async () => {
 	const batch = await claimedContacts(2);
 	await runGenerate(batch.items, recorded(), credentials(1));

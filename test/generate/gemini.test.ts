@@ -91,6 +91,31 @@ describe('the prompt and the reply', () => {
 		expect((await generateCalls()).map((call) => call.model).sort()).toEqual(['gemini-3-flash', 'gemini-3-pro']);
 	});
 
+	it('reads default fields straight from the item exactly as n8n evaluates the same expressions written another way', async () => {
+		const contacts = [
+			contact('Maria', { follow_up_number: 2, rule: { instructions: 'Offer a call.', model: 'gemini-3-pro', language: 'Spanish' } }),
+			{ sender_name: null, rule: { instructions: 'Be brief.', model: null } },
+		];
+		// The same fields, spelled so that they are not the defaults: n8n's expression engine evaluates these.
+		const spelledOut: IDataObject = {
+			instructions: '={{ $json["rule"]?.instructions ?? "" }}',
+			contactName: '={{ $json["sender_name"] ?? "" }}',
+			followUpNumber: '={{ $json["follow_up_number"] ?? 1 }}',
+			messages: '={{ $json["messages"] ?? [] }}',
+			model: '={{ $json["rule"]?.model ?? "" }}',
+			language: '={{ $json["rule"]?.language ?? "" }}',
+		};
+		const bodies = async (parameters: IDataObject) => {
+			await sims.gemini.control.clearRequests();
+			const { generated } = await runGenerate(contacts, { ...standalone({ concurrency: 1 }), ...parameters }, geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
+			expect(generated).toHaveLength(2);
+			return (await generateCalls()).map((call) => [call.path, call.body]);
+		};
+		const direct = await bodies({});
+		expect(direct.map(([path]) => path)).toEqual([`/v1beta/models/gemini-3-pro:generateContent`, `/v1beta/models/${MODEL}:generateContent`]);
+		expect(await bodies(spelledOut)).toEqual(direct);
+	});
+
 	it('greets without a name when none is known', async () => {
 		const { generated } = await runGenerate([contact('', { sender_name: null })], standalone(), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
 		expect(String((generated[0].followUp as IDataObject).message)).toMatch(/^Hi there! /);

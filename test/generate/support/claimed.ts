@@ -54,9 +54,9 @@ export async function claimedContacts(count: number, rule: { language?: string; 
 			[owner, ids],
 		);
 		const inserted = await db.query<{ id: string }>(
-			`insert into public.ai_automation_rules (user_id, name, page_id, include_tag_ids, instructions, language, model, min_hours_between_follow_ups)
-			 values ($1, 'Spring follow-up', $2, array[$3::uuid], $4, $5, $6, 0) returning id`,
-			[owner, PAGE_ID, tag.rows[0].id, RULE_INSTRUCTIONS, rule.language ?? null, rule.model ?? null],
+			`insert into public.ai_automation_rules (user_id, name, page_id, include_tag_ids, instructions, language, model, min_hours_between_follow_ups, daily_limit)
+			 values ($1, 'Spring follow-up', $2, array[$3::uuid], $4, $5, $6, 0, $7) returning id`,
+			[owner, PAGE_ID, tag.rows[0].id, RULE_INSTRUCTIONS, rule.language ?? null, rule.model ?? null, Math.max(100, count)],
 		);
 		return inserted.rows[0].id;
 	});
