@@ -23,7 +23,8 @@ beforeAll(async () => {
 			leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
 		},
 	});
-	process.stderr.write(`n8n answered its webhook ${n8n.startSeconds.toFixed(1)} s after \`n8n start\`\n`);
+	const setup = Object.entries(n8n.setupSeconds).map(([step, seconds]) => `${step} ${seconds.toFixed(1)} s`);
+	process.stderr.write(`setup: ${setup.join(', ')}; n8n answered its webhook ${n8n.startSeconds.toFixed(1)} s after \`n8n start\`\n`);
 }, 300_000);
 
 afterAll(async () => {
@@ -64,4 +65,19 @@ test('the execution is recorded with each node’s output', async () => {
 		{ name: 'Hot lead', color: '#ff0000' },
 	]);
 	expect(execution.lastNodeExecuted).toBe('Respond With Tags');
+});
+
+test('keeps answering: ten calls in a row, all 200, each recorded', async () => {
+	const [last] = (await n8n.executions()).slice(-1);
+	const times: number[] = [];
+	for (let call = 0; call < 10; call += 1) {
+		const answer = await n8n.callWebhook(WEBHOOK_PATH, { headers: { [HEADER.name]: HEADER.value }, query: { owner } });
+		expect(answer.statusCode).toBe(200);
+		times.push(answer.ms);
+	}
+	times.sort((a, b) => a - b);
+	process.stderr.write(`webhook latency over 10 calls: median ${times[5].toFixed(0)} ms, max ${times[9].toFixed(0)} ms\n`);
+	await n8n.waitForExecution((one) => one.id >= (last?.id ?? 0) + 10);
+	const recorded = await n8n.executions({ workflowId: 'LfFixtureTagsWf1', afterId: last?.id ?? 0 });
+	expect(recorded.filter((one) => one.status === 'success')).toHaveLength(10);
 });

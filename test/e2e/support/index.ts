@@ -38,6 +38,8 @@ export interface RunningN8n {
 	userFolder: string;
 	/** Seconds from `n8n start` to every published webhook answering. */
 	startSeconds: number;
+	/** Seconds spent in each step before that (n8n install check, npm pack, community package install, CLI imports). */
+	setupSeconds: { n8nInstall: number; pack: number; packageInstall: number; imports: number };
 	callWebhook(webhookPath: string, call?: WebhookCall): Promise<WebhookAnswer>;
 	/** Recorded executions, oldest first. */
 	executions(options?: { workflowId?: string; afterId?: number }): Promise<ExecutionRecord[]>;
@@ -70,8 +72,12 @@ function webhookEndpoints(workflow: E2eWorkflow): WebhookEndpoint[] {
 		});
 }
 
+const since = (started: number) => (performance.now() - started) / 1000;
+
 export async function startN8n(options: StartN8nOptions): Promise<RunningN8n> {
+	let step = performance.now();
 	const installation = await ensureN8n();
+	const setupSeconds = { n8nInstall: since(step), pack: 0, packageInstall: 0, imports: 0 };
 	const workflows = options.workflows.map(loadWorkflow);
 	const publish = options.publish ?? workflows.filter((workflow) => webhookEndpoints(workflow).length > 0).map((workflow) => workflow.id);
 	const credentials = credentialsFor(workflows, options.credentials ?? {});
@@ -89,8 +95,15 @@ export async function startN8n(options: StartN8nOptions): Promise<RunningN8n> {
 	try {
 		const ports = { http: await freePort(), taskBroker: await freePort() };
 		const env = n8nEnvironment(userFolder, ports, options.env);
-		await installCommunityPackage(userFolder, await packedTarball(), node24Env());
+		step = performance.now();
+		const tarball = await packedTarball();
+		setupSeconds.pack = since(step);
+		step = performance.now();
+		await installCommunityPackage(userFolder, tarball, node24Env());
+		setupSeconds.packageInstall = since(step);
+		step = performance.now();
 		await importIntoN8n({ n8nBin: installation.bin, workDir: userFolder, env, workflows, credentials, publish });
+		setupSeconds.imports = since(step);
 
 		const baseUrl = `http://127.0.0.1:${ports.http}`;
 		const started = performance.now();
@@ -105,7 +118,7 @@ export async function startN8n(options: StartN8nOptions): Promise<RunningN8n> {
 				await sleep(100);
 			}
 		}
-		const startSeconds = (performance.now() - started) / 1000;
+		const startSeconds = since(started);
 		const databaseFile = path.join(userFolder, '.n8n', 'database.sqlite');
 		const executions = (filter?: { workflowId?: string; afterId?: number }) => readExecutions(installation.dir, databaseFile, filter);
 
@@ -113,6 +126,7 @@ export async function startN8n(options: StartN8nOptions): Promise<RunningN8n> {
 			baseUrl,
 			userFolder,
 			startSeconds,
+			setupSeconds,
 			callWebhook: (webhookPath, call) => callWebhook(baseUrl, webhookPath, call),
 			executions,
 			async waitForExecution(predicate, timeoutMs = 15_000) {

@@ -34,7 +34,7 @@ export interface ImportedCredential {
 export async function installCommunityPackage(userFolder: string, tarball: string, env: NodeJS.ProcessEnv) {
 	const nodesDir = path.join(userFolder, '.n8n', 'nodes');
 	mkdirSync(nodesDir, { recursive: true });
-	await run('npm', ['install', tarball, '--ignore-scripts', '--omit=peer', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: nodesDir, env });
+	await run('npm', ['install', tarball, '--ignore-scripts', '--omit=peer', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: nodesDir, env });
 }
 
 /** One credential per id the workflows reference, filled with the data given for its type. */
