@@ -80,7 +80,7 @@ export async function readyContacts(options: ReadyOptions = {}): Promise<ReadyBa
 		p_execution_id: executionId,
 		p_items: claimed.map((row) => ({ state_id: row.state_id, message: messageFor(row), generation_ms: 5, model: 'gemini-3-flash' })),
 	});
-	const items = claimed.map((row) => ({ ...row, followUp: { message: messageFor(row), model: 'gemini-3-flash' } }));
+	const items: IDataObject[] = claimed.map((row) => ({ ...row, followUp: { message: messageFor(row), model: 'gemini-3-flash' } }));
 	// Claim order is soonest-closing window first; keep the items in that order and PSIDs to match.
 	return { owner, ruleId, executionId, items, psids: items.map((item) => String(item.recipient_id)), stateIds, conversationIds };
 }
