@@ -1,5 +1,5 @@
 // Benchmark: GenerateFollowUp (issue #3), in-process through n8n's engine with the Gemini simulator.
-//   tsx bench/generate.ts [--n 100] [--latency 800] [--concurrency 20] [--contacts 1000]
+//   tsx bench/generate.ts [--n 100] [--latency 800] [--concurrency 20] [--contacts 1000 (0 skips part 2)]
 // 1. Concurrency: n items, the model answering after `latency` ms, `concurrency` calls at once,
 //    Record Stages off. Target: within 1.3 × ⌈n / c⌉ × latency.
 // 2. Throughput: `contacts` claimed contacts on the local stack, the simulator answering at once,
@@ -48,6 +48,7 @@ async function main() {
 		console.log(`concurrency: n=${n}, latency ${latency} ms, c=${concurrency}: ${run.generated.length} generated, ${run.failed.length} failed`);
 		console.log(`  node ${measuredMs} ms (workflow ${wallMs} ms) vs ⌈n/c⌉×latency = ${idealMs} ms → ${(measuredMs / idealMs).toFixed(3)}× (target ≤ 1.3×)`);
 
+		if (contacts <= 0) return;
 		await sims.gemini.control.setLatency(0);
 		const stack = await startStack({ fast: true });
 		try {
