@@ -13,7 +13,7 @@ import { readExecutions, type ExecutionRecord } from './executions';
 import { n8nEnvironment } from './n8n-environment';
 import { credentialsFor, importIntoN8n, installCommunityPackage, type E2eWorkflow } from './n8n-import';
 import { spawnN8n } from './n8n-process';
-import { packedTarball, PACKAGE_ROOT } from './package-tarball';
+import { PACKAGE_ROOT, packTarball } from './package-tarball';
 import { callWebhook, isRegistered, type WebhookAnswer, type WebhookCall, type WebhookEndpoint } from './webhooks';
 
 export type { ExecutionRecord } from './executions';
@@ -96,7 +96,7 @@ export async function startN8n(options: StartN8nOptions): Promise<RunningN8n> {
 		const ports = { http: await freePort(), taskBroker: await freePort() };
 		const env = n8nEnvironment(userFolder, ports, options.env);
 		step = performance.now();
-		const tarball = await packedTarball();
+		const tarball = await packTarball(userFolder);
 		setupSeconds.pack = since(step);
 		step = performance.now();
 		await installCommunityPackage(userFolder, tarball, node24Env());

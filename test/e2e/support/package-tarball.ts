@@ -1,8 +1,7 @@
 // This package as users get it: the tarball `npm pack` makes from the built `dist/`. Packing needs
 // a current build (`npm run test:e2e` builds first); a missing built file listed in package.json's
 // `n8n` section stops here with that sentence rather than as an unknown node type inside n8n.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { node24Env, run } from '../../../scripts/n8n/process';
 
@@ -26,19 +25,12 @@ export function assertBuilt() {
 	}
 }
 
-let packing: Promise<string> | undefined;
-
-/** Packs once per test file; returns the tarball's path. */
-export function packedTarball(): Promise<string> {
-	packing ??= (async () => {
-		assertBuilt();
-		const destination = mkdtempSync(path.join(tmpdir(), 'leadflow-pack-'));
-		await run('npm', ['pack', '--pack-destination', destination, '--silent'], { cwd: PACKAGE_ROOT, env: node24Env() });
-		const { name, version } = manifest();
-		const tarball = path.join(destination, `${name}-${version}.tgz`);
-		if (!existsSync(tarball)) throw new Error(`npm pack did not produce ${tarball}`);
-		return tarball;
-	})();
-	packing.catch(() => (packing = undefined));
-	return packing;
+/** Packs the package into `destination` (the test's n8n folder, removed with it); returns the tarball's path. */
+export async function packTarball(destination: string): Promise<string> {
+	assertBuilt();
+	await run('npm', ['pack', '--pack-destination', destination, '--silent'], { cwd: PACKAGE_ROOT, env: node24Env() });
+	const { name, version } = manifest();
+	const tarball = path.join(destination, `${name}-${version}.tgz`);
+	if (!existsSync(tarball)) throw new Error(`npm pack did not produce ${tarball}`);
+	return tarball;
 }
