@@ -39,7 +39,13 @@ async function rpc<T>(name: string, args: Record<string, unknown>): Promise<T> {
 	return data as T;
 }
 
-export async function readyContacts(options: ReadyOptions = {}): Promise<ReadyBatch> {
+export interface ClaimedBatch extends Omit<ReadyBatch, 'items'> {
+	/** The claim's rows, as the claim step hands them to GenerateFollowUp. */
+	claimed: IDataObject[];
+}
+
+/** Contacts claimed (stage eligible), not yet generated. */
+export async function claimedContacts(options: ReadyOptions = {}): Promise<ClaimedBatch> {
 	const count = options.count ?? 3;
 	const owner = await createTestUser('sender');
 	const psids = Array.from({ length: count }, newPsid);
@@ -74,6 +80,14 @@ export async function readyContacts(options: ReadyOptions = {}): Promise<ReadyBa
 	});
 	if (claimed.length !== count) throw new Error(`claimed ${claimed.length} of ${count} contacts`);
 	const stateIds = claimed.map((row) => String(row.state_id));
+	const psidsInClaimOrder = claimed.map((row) => String(row.recipient_id));
+	return { owner, ruleId, executionId, claimed, psids: psidsInClaimOrder, stateIds, conversationIds };
+}
+
+/** Contacts ready to send (stage ready_to_send), with the items GenerateFollowUp would output. */
+export async function readyContacts(options: ReadyOptions = {}): Promise<ReadyBatch> {
+	const { claimed, ...batch } = await claimedContacts(options);
+	const { executionId, stateIds } = batch;
 	await rpc('automation_mark_generating', { p_execution_id: executionId, p_state_ids: stateIds });
 	const messageFor = (row: IDataObject) => `Hi ${String(row.sender_name)}, still interested? (${String(row.recipient_id)})`;
 	await rpc('automation_record_generation', {
@@ -81,8 +95,7 @@ export async function readyContacts(options: ReadyOptions = {}): Promise<ReadyBa
 		p_items: claimed.map((row) => ({ state_id: row.state_id, message: messageFor(row), generation_ms: 5, model: 'gemini-3-flash' })),
 	});
 	const items: IDataObject[] = claimed.map((row) => ({ ...row, followUp: { message: messageFor(row), model: 'gemini-3-flash' } }));
-	// Claim order is soonest-closing window first; keep the items in that order and PSIDs to match.
-	return { owner, ruleId, executionId, items, psids: items.map((item) => String(item.recipient_id)), stateIds, conversationIds };
+	return { ...batch, items };
 }
 
 export interface StateRow {
