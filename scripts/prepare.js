@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs after `npm install` with the project's own Node 24 (the `node` dev dependency puts it first on
+// Runs after `npm install` in this checkout (npm's `prepare`, which a user's install of the
+// published package does not run) with the project's own Node 24 (the `node` dev dependency puts it first on
 // PATH for npm scripts), so the native addons that the n8n engine needs are built for the Node that
 // will load them, whatever Node ran `npm install`.
 'use strict';
