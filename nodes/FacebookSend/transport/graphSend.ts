@@ -2,7 +2,7 @@
 // the credential's `authenticate` (access_token and appsecret_proof in the query string) apply as
 // for any n8n node. The answer is turned into what happened to the message, and nothing that holds
 // the request (its URL carries the token) leaves this file.
-import type { IDataObject, IExecuteFunctions, IHttpRequestOptions } from 'n8n-workflow';
+import { NodeOperationError, type IDataObject, type IExecuteFunctions, type IHttpRequestOptions } from 'n8n-workflow';
 import { graphErrorOf, type GraphError } from '../helpers/graphErrors';
 
 export const FACEBOOK_CREDENTIAL = 'leadflowFacebookPageApi';
@@ -89,9 +89,15 @@ function networkCodeOf(error: unknown): string | undefined {
 /** Where the credential sends: its base URL, Graph version and Page. */
 export async function readGraphTarget(context: IExecuteFunctions): Promise<GraphTarget> {
 	const credentials = await context.getCredentials<{ baseUrl?: string; graphApiVersion?: string; pageId?: string }>(FACEBOOK_CREDENTIAL);
+	const pageId = String(credentials.pageId ?? '').trim();
+	if (!/^[0-9]{1,32}$/.test(pageId)) {
+		throw new NodeOperationError(context.getNode(), 'The Facebook Page credential has no valid Page ID', {
+			description: 'Enter the numeric ID of the Page in the Leadflow Facebook Page API credential.',
+		});
+	}
 	return {
 		baseUrl: String(credentials.baseUrl || 'https://graph.facebook.com').replace(/\/+$/, ''),
 		version: String(credentials.graphApiVersion || 'v25.0').replace(/^\/+|\/+$/g, ''),
-		pageId: String(credentials.pageId ?? '').trim(),
+		pageId,
 	};
 }
