@@ -10,6 +10,7 @@ import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
 import { startStack, createAuthUser, type RunningStack } from '../stack';
 import { checkLaunchRequest } from '../nodes/CampaignSessionCreate/helpers/launchRequest';
+import { loadPhoneLibrary } from '../nodes/CampaignSessionCreate/helpers/phone';
 import { runWorkflow } from '../test/harness';
 
 const WORKFLOW = 'workflows/campaign-session-created.json';
@@ -56,6 +57,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 }
 
 async function main() {
+	await loadPhoneLibrary();
 	const tasks = argument('tasks', 10_000);
 	const restRows = argument('rest-rows', tasks);
 	const repeat = argument('repeat', 3);

@@ -2,6 +2,7 @@
 // path, phones normalised, duplicates dropped and said so, campaign ids made from names.
 import { campaignIdFor, isCampaignId, slugOf } from '../../nodes/CampaignSessionCreate/helpers/campaignId';
 import { checkLaunchRequest, type LaunchCheck } from '../../nodes/CampaignSessionCreate/helpers/launchRequest';
+import { loadPhoneLibrary } from '../../nodes/CampaignSessionCreate/helpers/phone';
 import { seedLaunch } from './fixtures';
 
 const settings = { defaultCountry: 'GB' as const, maxTasks: 10_000 };
@@ -15,6 +16,8 @@ function requestOf(check: LaunchCheck) {
 	if ('problems' in check) throw new Error(`expected a valid request, got ${JSON.stringify(check.problems)}`);
 	return check.request;
 }
+
+beforeAll(loadPhoneLibrary);
 
 describe('checkLaunchRequest', () => {
 	it('accepts seed 004\'s payload and normalises every phone to E.164', () => {

@@ -15,7 +15,7 @@ import { checkLaunchRequest, type LaunchRequest } from '../helpers/launchRequest
 import { readOwner, unknownOwner } from '../helpers/owner';
 import { OUTPUT } from '../helpers/outputs';
 import { perItem, type Routed } from '../helpers/perItem';
-import { isCountryCode } from '../helpers/phone';
+import { isCountryCode, loadPhoneLibrary } from '../helpers/phone';
 import { invalidRequest, type Problem } from '../helpers/problems';
 import type { DroppedTask } from '../helpers/tasks';
 import { textProblem } from '../helpers/text';
@@ -203,5 +203,6 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	await loadPhoneLibrary();
 	return await perItem(this, 3, (itemIndex) => createOne(this, itemIndex));
 }

@@ -1,7 +1,23 @@
 // Phone numbers to E.164 with libphonenumber-js's full metadata, so "valid" means the number fits
 // a real numbering plan (not just a plausible length). Numbers without a leading + are read in the
 // default country (the recruiter's own, e.g. 07853 723604 in GB).
-import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import type { CountryCode } from 'libphonenumber-js/max';
+
+type PhoneLibrary = typeof import('libphonenumber-js/max');
+let library: PhoneLibrary | undefined;
+
+/**
+ * Loads libphonenumber-js and its full metadata (about 90 modules) when the node first runs: n8n
+ * requires every node file at start-up, and that should stay cheap.
+ */
+export async function loadPhoneLibrary(): Promise<void> {
+	library ??= await import('libphonenumber-js/max');
+}
+
+function phoneLibrary(): PhoneLibrary {
+	if (!library) throw new Error('The phone library is not loaded: call loadPhoneLibrary() before checking phone numbers.');
+	return library;
+}
 
 export type PhoneResult = { e164: string } | { problem: string };
 
@@ -10,7 +26,7 @@ const MAX_INPUT_LENGTH = 40;
 const PHONE_CHARACTERS = /^\+?[0-9 ().\-/]+$/;
 
 export function isCountryCode(code: string): code is CountryCode {
-	return isSupportedCountry(code);
+	return phoneLibrary().isSupportedCountry(code);
 }
 
 export function normalisePhone(raw: string, defaultCountry: CountryCode): PhoneResult {
@@ -22,7 +38,7 @@ export function normalisePhone(raw: string, defaultCountry: CountryCode): PhoneR
 	if (!PHONE_CHARACTERS.test(input)) {
 		return { problem: `may contain only digits, spaces, + ( ) - . and / (got ${JSON.stringify(input)})` };
 	}
-	const parsed = parsePhoneNumberFromString(input, defaultCountry);
+	const parsed = phoneLibrary().parsePhoneNumberFromString(input, defaultCountry);
 	if (!parsed) return { problem: `is not a phone number (${JSON.stringify(input)})` };
 	if (!parsed.isValid()) {
 		const where = input.startsWith('+') ? '' : ` in ${defaultCountry} (no +country code was given)`;
