@@ -277,7 +277,7 @@ create index if not exists ai_automation_stops_owner_idx on public.ai_automation
 
 -- The claim walks an owner's conversations whose 24 h window is open, soonest-closing first.
 create index if not exists messenger_conversations_window_idx
-  on public.messenger_conversations (user_id, last_customer_message_at);
+  on public.messenger_conversations (user_id, last_customer_message_at, id);
 
 -- =============================================================================================
 -- Stage machine enforcement and the event history (statement-level: one insert per statement)

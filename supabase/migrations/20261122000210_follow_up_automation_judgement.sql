@@ -132,6 +132,7 @@ returns table (
   skip_reason text,
   stop_reason text,
   reason text,
+  due boolean,
   due_at timestamptz,
   contact_status text,
   is_being_processed boolean,
@@ -162,6 +163,7 @@ as $$
     s.skip_reason,
     f.stop_reason,
     x.reason,
+    x.reason is null,
     case
       when x.reason is null then p_now
       when x.reason = 'failed' then s.retry_at
@@ -195,6 +197,8 @@ as $$
       public.automation_next_active_start(r.active_hours_start, r.active_hours_end, r.active_days, r.time_zone, p_now) as next_active_at,
       public.automation_local_day_start(r.time_zone, p_now + interval '1 day') as next_day_at,
       public.automation_rule_usage(r.id, r.time_zone, p_now) as used_today
+    -- offset 0 keeps this a subquery evaluated once per rule, not an expression repeated per contact.
+    offset 0
   ) k
   join public.messenger_conversations c
     on c.user_id = r.user_id and (r.page_id is null or c.page_id = r.page_id)

@@ -135,6 +135,13 @@ declare
   v_take integer;
   v_candidates uuid[];
   v_claimed uuid[];
+  v_batch integer;
+  v_batch_ids uuid[];
+  v_found bigint;
+  v_after_at timestamptz;
+  v_after_id uuid;
+  v_last_at timestamptz;
+  v_last_id uuid;
 begin
   if p_execution_id is null or length(btrim(p_execution_id)) = 0 then
     raise exception 'p_execution_id is required: the claim records who holds each contact'
@@ -165,18 +172,51 @@ begin
     v_take := least(v_remaining, v_rule.daily_limit - public.automation_rule_usage(v_rule.id, v_rule.time_zone, p_now));
     continue when v_take <= 0;
 
-    -- The due contacts. The window predicate repeats what `reason is null` implies, so the
-    -- planner can walk the window index instead of every tagged contact.
-    select array_agg(d.conversation_id) into v_candidates
-      from (
+    -- The due contacts, soonest-closing window first. A cheap pre-filter walks the window index
+    -- for contacts that could be due (active, tagged, not excluded), a batch at a time; the one
+    -- judgement, automation_evaluate, decides among them. Only the pre-filter's conditions are
+    -- repeated here, and they only narrow the candidates: nothing is claimed that evaluate does
+    -- not call due.
+    v_candidates := null;
+    v_after_at := p_now - interval '24 hours';
+    v_after_id := null;
+    v_batch := greatest(4 * v_take, 200);
+    loop
+      select array_agg(p.id order by p.last_customer_message_at, p.id),
+             (array_agg(p.last_customer_message_at order by p.last_customer_message_at desc, p.id desc))[1],
+             (array_agg(p.id order by p.last_customer_message_at desc, p.id desc))[1],
+             count(*)
+        into v_batch_ids, v_last_at, v_last_id, v_found
+        from (
+          select c.id, c.last_customer_message_at
+            from public.messenger_conversations c
+           where c.user_id = v_rule.user_id
+             and (v_rule.page_id is null or c.page_id = v_rule.page_id)
+             and c.is_active
+             and (c.last_customer_message_at, c.id) > (v_after_at, coalesce(v_after_id, '00000000-0000-0000-0000-000000000000'::uuid))
+             and exists (select from public.conversation_tags ct
+                          where ct.conversation_id = c.id and ct.tag_id = any (v_rule.include_tag_ids))
+             and not exists (select from public.conversation_tags ct
+                              where ct.conversation_id = c.id and ct.tag_id = any (v_rule.exclude_tag_ids))
+           order by c.last_customer_message_at, c.id
+           limit v_batch
+        ) p;
+      exit when v_found = 0;
+      v_candidates := coalesce(v_candidates, '{}') || coalesce(array(
         select e.conversation_id
           from public.automation_evaluate(v_rule.id, p_now) e
-         where e.reason is null
-           and e.last_customer_message_at > p_now - interval '24 hours'
+         where e.conversation_id = any (v_batch_ids)
+           and e.due
          order by e.last_customer_message_at, e.conversation_id
-         limit v_take
-      ) d;
-    continue when v_candidates is null;
+         limit v_take - coalesce(cardinality(v_candidates), 0)
+      ), '{}');
+      exit when cardinality(v_candidates) >= v_take or v_found < v_batch;
+      v_after_at := v_last_at;
+      v_after_id := v_last_id;
+      v_batch := least(v_batch * 4, 100000);
+    end loop;
+    continue when coalesce(cardinality(v_candidates), 0) = 0;
+
 
     insert into public.ai_automation_contact_states as s
       (user_id, rule_id, conversation_id, current_stage, stage_entered_at, stage_detail, execution_id)
