@@ -178,7 +178,7 @@ as $$
       when x.reason = 'interval_not_elapsed' then 'recently_sent'
       else 'skipped'
     end,
-    x.reason = 'in_progress',
+    x.reason is not distinct from 'in_progress',
     array(
       select t.name from public.conversation_tags ct join public.tags t on t.id = ct.tag_id
        where ct.conversation_id = c.id and ct.tag_id = any (r.include_tag_ids)
