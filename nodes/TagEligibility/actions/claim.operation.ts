@@ -1,0 +1,68 @@
+// claim: atomically take up to N due contacts for one rule (or every enabled rule) in one round
+// trip per distinct set of parameters; one output item per claimed contact.
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { CLAIM_FUNCTION, type ClaimArgs, type ClaimedContact } from '../../shared/automation-api';
+import { callRpc } from '../../shared/supabase';
+import { readRuleId, ruleIdProperty } from './common';
+
+const properties: INodeProperties[] = [
+	ruleIdProperty(false),
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 10000 },
+		default: 50,
+		description: 'Max number of results to return',
+	},
+	{
+		displayName: 'Lease (Seconds)',
+		name: 'leaseSeconds',
+		type: 'number',
+		typeOptions: { minValue: 5, maxValue: 86400 },
+		default: 600,
+		description: 'How long this execution holds the claimed contacts before another run may take them back',
+	},
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['claim'] } }, properties);
+
+interface ClaimGroup {
+	args: ClaimArgs;
+	itemIndexes: number[];
+}
+
+export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
+	const executionId = `n8n-${this.getExecutionId() ?? 'manual'}`;
+	const groups = new Map<string, ClaimGroup>();
+	const output: INodeExecutionData[] = [];
+	for (let i = 0; i < items.length; i++) {
+		try {
+			const ruleId = readRuleId(this, i, false);
+			const limit = this.getNodeParameter('limit', i) as number;
+			const leaseSeconds = this.getNodeParameter('leaseSeconds', i) as number;
+			const key = `${ruleId}|${limit}|${leaseSeconds}`;
+			const group = groups.get(key) ?? {
+				args: { p_rule_id: ruleId, p_limit: limit, p_execution_id: executionId, p_lease_seconds: leaseSeconds },
+				itemIndexes: [],
+			};
+			group.itemIndexes.push(i);
+			groups.set(key, group);
+		} catch (error) {
+			if (!this.continueOnFail()) throw error;
+			output.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
+		}
+	}
+	// Items asking for the same claim share one call: claiming once per item would take N × limit.
+	for (const group of groups.values()) {
+		const pairedItem = group.itemIndexes.map((item) => ({ item }));
+		try {
+			const claimed = await callRpc<ClaimedContact[]>(this, CLAIM_FUNCTION, { ...group.args }, group.itemIndexes[0]);
+			for (const contact of claimed) output.push({ json: { ...contact } as unknown as IDataObject, pairedItem });
+		} catch (error) {
+			if (!this.continueOnFail()) throw error;
+			output.push({ json: { error: (error as Error).message }, pairedItem });
+		}
+	}
+	return output;
+}

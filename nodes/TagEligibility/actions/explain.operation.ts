@@ -1,0 +1,48 @@
+// explain: the claim's judgement without claiming: every tagged contact with its reason.
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { EXPLAIN_FUNCTION, type ContactJudgement } from '../../shared/automation-api';
+import { callRpc } from '../../shared/supabase';
+import { readRuleId, ruleIdProperty } from './common';
+
+const properties: INodeProperties[] = [
+	ruleIdProperty(false),
+	{
+		displayName: 'Only Due Contacts',
+		name: 'onlyDue',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to return only the contacts a claim would take now',
+	},
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 50,
+		description: 'Max number of results to return',
+	},
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['explain'] } }, properties);
+
+export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
+	const output: INodeExecutionData[] = [];
+	for (let i = 0; i < items.length; i++) {
+		try {
+			const rows = await callRpc<ContactJudgement[]>(
+				this,
+				EXPLAIN_FUNCTION,
+				{ p_rule_id: readRuleId(this, i, false), p_limit: this.getNodeParameter('limit', i) as number },
+				i,
+			);
+			const onlyDue = this.getNodeParameter('onlyDue', i) as boolean;
+			for (const row of rows) {
+				if (!onlyDue || row.due) output.push({ json: { ...row } as unknown as IDataObject, pairedItem: { item: i } });
+			}
+		} catch (error) {
+			if (!this.continueOnFail()) throw error;
+			output.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
+		}
+	}
+	return output;
+}

@@ -1,0 +1,45 @@
+// snapshot: the live monitor for one rule (summary, tagged contacts, active contacts, stages).
+import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { SNAPSHOT_FUNCTION, type AutomationSnapshot } from '../../shared/automation-api';
+import { callRpc } from '../../shared/supabase';
+import { readRuleId, ruleIdProperty } from './common';
+
+const properties: INodeProperties[] = [
+	ruleIdProperty(true),
+	{
+		displayName: 'Contacts per List',
+		name: 'contactLimit',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 200,
+		description: 'At most this many contacts in each list; the totals always count every contact',
+	},
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['snapshot'] } }, properties);
+
+export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
+	const output: INodeExecutionData[] = [];
+	for (let i = 0; i < items.length; i++) {
+		try {
+			const ruleId = readRuleId(this, i, true);
+			const snapshot = await callRpc<AutomationSnapshot | null>(
+				this,
+				SNAPSHOT_FUNCTION,
+				{ p_rule_id: ruleId, p_contact_limit: this.getNodeParameter('contactLimit', i) as number },
+				i,
+			);
+			if (!snapshot) {
+				throw new NodeOperationError(this.getNode(), `There is no automation rule with ID ${ruleId}`, {
+					itemIndex: i,
+					description: 'Check the rule ID against the ai_automation_rules table of this Supabase project.',
+				});
+			}
+			output.push({ json: { ...snapshot } as unknown as IDataObject, pairedItem: { item: i } });
+		} catch (error) {
+			if (!this.continueOnFail()) throw error;
+			output.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
+		}
+	}
+	return output;
+}
