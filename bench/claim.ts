@@ -1,0 +1,106 @@
+// `npx tsx bench/claim.ts`: the claim of 100 due contacts on 100,000 conversations, 1,000,000 tag
+// links and ~300,000 past executions, against the seeds' way (fetch tagged contacts over REST,
+// judge in JavaScript), side by side on one fast local stack. Prints the medians, their ratio and
+// the plans of the claim's core queries. A benchmark, never a unit test.
+import { createClient } from '@supabase/supabase-js';
+import { Client } from 'pg';
+import { startStack } from '../stack';
+import { seedClaimBench } from './claim-seed';
+import { dueTheSeedsWay } from './claim-seeds-way';
+
+const RUNS = 21;
+const SEEDS_WAY_RUNS = 5;
+const BATCH = 100;
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+
+async function main() {
+	const stack = await startStack({ fast: true });
+	const db = new Client({ connectionString: stack.dbUrl });
+	await db.connect();
+	try {
+		const now = new Date();
+		console.log('Seeding (set-based)…');
+		const data = await seedClaimBench(db, now, console.log);
+		await db.query('vacuum analyze');
+		const sizes = await db.query(`select (select count(*) from public.messenger_conversations) as conversations,
+		  (select count(*) from public.conversation_tags) as tag_links, (select count(*) from public.ai_automation_executions) as executions,
+		  (select count(*) from public.ai_automation_contact_states) as states`);
+		console.log('Data:', sizes.rows[0], `due now: ${data.dueNow}`);
+
+		const supabase = createClient(stack.supabaseUrl, stack.serviceRoleKey, { auth: { persistSession: false } });
+		// Each timed claim takes 100 contacts; putting them back (untimed) keeps the due set the same.
+		const release = (executionId: string) =>
+			db.query(`update public.ai_automation_contact_states set current_stage = 'queued', locked_by = null, locked_until = null where locked_by = $1`, [executionId]);
+		const inDb: number[] = [];
+		const overRest: number[] = [];
+		for (let run = -3; run < RUNS; run++) {
+			let started = performance.now();
+			const { rows } = await db.query('select count(*)::int as n from public.automation_claim($1, $2, $3, 600, $4)', [data.ruleId, BATCH, `bench-db-${run}`, now.toISOString()]);
+			const dbTime = performance.now() - started;
+			if (rows[0].n !== BATCH) throw new Error(`claimed ${rows[0].n}, expected ${BATCH}`);
+			await release(`bench-db-${run}`);
+			started = performance.now();
+			const { data: claimed, error } = await supabase.rpc('automation_claim', { p_rule_id: data.ruleId, p_limit: BATCH, p_execution_id: `bench-rest-${run}`, p_now: now.toISOString() });
+			const restTime = performance.now() - started;
+			if (error || (claimed as unknown[]).length !== BATCH) throw new Error(`REST claim failed: ${error?.message}`);
+			await release(`bench-rest-${run}`);
+			if (run >= 0) {
+				inDb.push(dbTime);
+				overRest.push(restTime);
+			}
+		}
+
+		const rule = { id: data.ruleId, include: [data.includeTagId], exclude: [data.excludeTagId], maxFollowUps: 10, minHours: 4, dailyLimit: 1_000_000 };
+		const seedsWay: number[] = [];
+		let fetched = 0;
+		for (let run = 0; run < SEEDS_WAY_RUNS; run++) {
+			const started = performance.now();
+			const result = await dueTheSeedsWay(supabase, rule, now, BATCH);
+			seedsWay.push(performance.now() - started);
+			fetched = result.fetchedRows;
+			if (result.due.length !== BATCH) throw new Error(`the seeds' way found ${result.due.length} due contacts`);
+		}
+
+		console.log(`\nClaim of ${BATCH} (median of ${RUNS}): ${ms(median(inDb))} in the database, ${ms(median(overRest))} over supabase.rpc`);
+		console.log(`Seeds' way (median of ${SEEDS_WAY_RUNS}): ${ms(median(seedsWay))} (${fetched} rows fetched over REST, judged in JavaScript, nothing claimed)`);
+		console.log(`Ratio (seeds' way / claim over REST): ${(median(seedsWay) / median(overRest)).toFixed(1)}×`);
+
+		const page = await db.query<{ ids: string[] }>(
+			`select array_agg(id) as ids from (select c.id from public.messenger_conversations c where c.user_id = $1
+			   and (c.last_customer_message_at, c.id) > ($2::timestamptz - interval '24 hours', '00000000-0000-0000-0000-000000000000'::uuid)
+			   and exists (select from public.conversation_tags ct where ct.conversation_id = c.id and ct.tag_id = any ($3::uuid[]))
+			 order by c.last_customer_message_at, c.id limit 400) p`,
+			[data.userId, now.toISOString(), [data.includeTagId]],
+		);
+		for (const [title, sql, params] of [
+			[
+				'candidate page (window index walk)',
+				`explain (analyze, buffers) select c.id from public.messenger_conversations c where c.user_id = $1 and c.is_active
+				   and (c.last_customer_message_at, c.id) > ($2::timestamptz - interval '24 hours', '00000000-0000-0000-0000-000000000000'::uuid)
+				   and exists (select from public.conversation_tags ct where ct.conversation_id = c.id and ct.tag_id = any ($3::uuid[]))
+				   and not exists (select from public.conversation_tags ct where ct.conversation_id = c.id and ct.tag_id = any ($4::uuid[]))
+				 order by c.last_customer_message_at, c.id limit 400`,
+				[data.userId, now.toISOString(), [data.includeTagId], [data.excludeTagId]],
+			],
+			[
+				'judgement of the page (automation_evaluate)',
+				`explain (analyze, buffers) select e.conversation_id from public.automation_evaluate($1, $2) e
+				  where e.conversation_id = any ($3::uuid[]) and e.due order by e.last_customer_message_at, e.conversation_id limit 100`,
+				[data.ruleId, now.toISOString(), page.rows[0].ids],
+			],
+		] as const) {
+			const plan = await db.query(sql, [...params]);
+			console.log(`\nEXPLAIN (ANALYZE, BUFFERS): ${title}\n${plan.rows.map((row) => row['QUERY PLAN']).join('\n')}`);
+		}
+	} finally {
+		await db.end();
+		await stack.stop();
+	}
+}
+
+main().catch((error) => {
+	console.error(error);
+	process.exitCode = 1;
+});
