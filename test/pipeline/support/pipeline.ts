@@ -1,0 +1,58 @@
+// The shipped follow-up workflows run in-process against the test stack and the simulators: the
+// credentials they need, "trigger now" and "monitor" calls, and what the Graph simulator received.
+import type { IDataObject } from 'n8n-workflow';
+import type { LoggedRequest, RunningSimulators } from '../../../simulators';
+import { runWorkflow, type RunResult, type TestCredentials, type WorkflowJson } from '../../harness';
+import { testStack } from '../../helpers/stack';
+
+export const TRIGGER_WORKFLOW = 'workflows/tag-monitor-send.json';
+export const MONITOR_WORKFLOW = 'workflows/automation-monitor.json';
+export const WEBHOOK_KEY = { name: 'X-Leadflow-Key', value: 'pipeline-test-key' };
+export const PAGE_TOKEN = 'page-token-pipeline';
+
+export function pipelineCredentials(sims: RunningSimulators, pageId: string): TestCredentials {
+	const stack = testStack();
+	return {
+		httpHeaderAuth: WEBHOOK_KEY,
+		leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
+		leadflowGeminiApi: { apiKeys: 'gemini-key-1\ngemini-key-2', baseUrl: sims.gemini.baseUrl, model: 'gemini-3-flash' },
+		leadflowFacebookPageApi: { pageId, accessToken: PAGE_TOKEN, appSecret: '', graphApiVersion: 'v25.0', baseUrl: sims.graph.baseUrl },
+	};
+}
+
+/** What POST /webhook/leadflow/trigger answers. */
+export interface RunSummary {
+	ruleId: string | null;
+	claimed: number;
+	sent: number;
+	skipped: number;
+	failed: number;
+	skippedByReason: Record<string, number>;
+	failedByReason: Record<string, number>;
+}
+
+export async function triggerNow(
+	credentials: TestCredentials,
+	body: IDataObject,
+	workflow: WorkflowJson | string = TRIGGER_WORKFLOW,
+): Promise<{ result: RunResult; summary: RunSummary }> {
+	const result = await runWorkflow(workflow, {
+		startNode: 'Trigger Now',
+		webhook: { method: 'POST', headers: { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value }, body },
+		credentials,
+	});
+	return { result, summary: result.response?.body as RunSummary };
+}
+
+export async function monitor(credentials: TestCredentials, ruleId: string): Promise<RunResult> {
+	return await runWorkflow(MONITOR_WORKFLOW, {
+		webhook: { method: 'GET', headers: { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value }, query: { ruleId } },
+		credentials,
+	});
+}
+
+/** The Send API calls the Graph simulator received (every POST …/messages, whatever it answered). */
+export async function graphSends(sims: RunningSimulators): Promise<LoggedRequest[]> {
+	const requests = await sims.graph.control.requests();
+	return requests.filter((request) => request.method === 'POST' && request.path.endsWith('/messages'));
+}

@@ -1,0 +1,114 @@
+// workflows/tag-monitor-send.json through n8n's engine in-process, "Trigger Now" webhook, against
+// the local stack and the Gemini and Graph simulators: seed 001's run, a run with nothing due, and
+// the webhook's Header Auth.
+import { startSimulators, type RunningSimulators } from '../../simulators';
+import { runWorkflow } from '../harness';
+import { withDb } from '../helpers/stack';
+import { graphSends, monitor, pipelineCredentials, triggerNow, WEBHOOK_KEY } from './support/pipeline';
+import { seed001, type Seed001 } from './support/seeds';
+
+let sims: RunningSimulators;
+
+beforeAll(async () => {
+	sims = await startSimulators();
+});
+
+afterAll(async () => {
+	await sims.stop();
+});
+
+beforeEach(async () => {
+	await sims.graph.control.reset();
+	await sims.gemini.control.reset();
+});
+
+interface Stats {
+	total_with_tags: number;
+	eligible_count: number;
+	recently_sent_count: number;
+	sent_today_count: number;
+	sent_count: number;
+	failed_count: number;
+	skipped_by_reason: Record<string, number>;
+}
+
+const statsOf = (body: unknown) => (body as { stats: Stats }).stats;
+
+async function explain(seed: Seed001): Promise<Map<string, string | null>> {
+	const { rows } = await withDb((db) =>
+		db.query<{ sender_id: string; reason: string | null }>(`select sender_id, reason from public.automation_explain($1)`, [seed.ruleId]),
+	);
+	return new Map(rows.map((row) => [row.sender_id, row.reason]));
+}
+
+test('seed 001: of 15 tagged contacts the 10 due are sent once each, the 5 others keep their reason, and the monitor agrees with Graph', async () => {
+	const seed = await seed001();
+	const credentials = pipelineCredentials(sims, seed.owner.pageId);
+	const notDueReasons = { outside_window: 2, excluded_tag: 1, stopped: 1, inactive: 1 };
+
+	const before = await monitor(credentials, seed.ruleId);
+	expect(before.response?.statusCode).toBe(200);
+	expect(statsOf(before.response?.body)).toMatchObject({ total_with_tags: 15, eligible_count: 10, skipped_by_reason: notDueReasons });
+
+	const { result, summary } = await triggerNow(credentials, { ruleId: seed.ruleId });
+
+	expect(result.error).toBeUndefined();
+	expect(result.response?.statusCode).toBe(200);
+	expect(summary).toMatchObject({ ruleId: seed.ruleId, claimed: 10, sent: 10, skipped: 0, failed: 0, skippedByReason: {}, failedByReason: {} });
+	const sends = await graphSends(sims);
+	expect(sends.map((send) => send.recipient).sort()).toEqual([...seed.duePsids].sort());
+	expect(sends.every((send) => send.status === 200)).toBe(true);
+
+	const after = statsOf((await monitor(credentials, seed.ruleId)).response?.body);
+	expect(after.sent_today_count).toBe(sends.length);
+	expect(after.sent_count).toBe(sends.length);
+	expect(after.failed_count).toBe(0);
+	// The 10 sent are now "recently sent" (24 h apart); the 5 others are still not due, for the same reasons.
+	expect(after).toMatchObject({ total_with_tags: 15, eligible_count: 0, recently_sent_count: 10, skipped_by_reason: { ...notDueReasons, interval_not_elapsed: 10 } });
+	const reasons = await explain(seed);
+	for (const [reason, psids] of Object.entries(seed.notDue)) for (const psid of psids) expect({ psid, reason: reasons.get(psid) }).toEqual({ psid, reason });
+});
+
+test('a run with nothing due still answers, with zeros, and calls neither Gemini nor Graph', async () => {
+	const seed = await seed001();
+	const credentials = pipelineCredentials(sims, seed.owner.pageId);
+	await triggerNow(credentials, { ruleId: seed.ruleId });
+	await sims.graph.control.clearRequests();
+	await sims.gemini.control.clearRequests();
+
+	const { result, summary } = await triggerNow(credentials, { ruleId: seed.ruleId });
+
+	expect(result.response?.statusCode).toBe(200);
+	expect(summary).toEqual({ ruleId: seed.ruleId, claimed: 0, sent: 0, skipped: 0, failed: 0, skippedByReason: {}, failedByReason: {}, executionId: expect.any(String) });
+	expect(result.executedNodes).not.toContain('Generate Follow-Up');
+	expect(await sims.gemini.control.requests()).toEqual([]);
+	expect(await graphSends(sims)).toEqual([]);
+});
+
+test('skips and failures are counted by reason: what Graph refused is reported, not lost', async () => {
+	const seed = await seed001();
+	const credentials = pipelineCredentials(sims, seed.owner.pageId);
+	const [gone, alsoGone, unknown] = seed.duePsids;
+	// 551: the person is not available (skipped, and stopped); 100/2018001: no such user (failed for good).
+	for (const recipient of [gone, alsoGone]) await sims.graph.control.addFault({ match: { recipient }, effect: { kind: 'graphError', code: 551, subcode: 1545041 } });
+	await sims.graph.control.addFault({ match: { recipient: unknown }, effect: { kind: 'graphError', code: 100, subcode: 2018001 } });
+
+	const { summary } = await triggerNow(credentials, { ruleId: seed.ruleId });
+
+	expect(summary).toMatchObject({ claimed: 10, sent: 7, skipped: 2, failed: 1, skippedByReason: { unavailable: 2 }, failedByReason: { no_matching_user: 1 } });
+	const delivered = await sims.graph.control.messages();
+	expect(delivered).toHaveLength(7);
+});
+
+test('without the webhook key n8n refuses (403) and claims nothing', async () => {
+	const seed = await seed001();
+	const result = await runWorkflow('workflows/tag-monitor-send.json', {
+		startNode: 'Trigger Now',
+		webhook: { method: 'POST', headers: { [WEBHOOK_KEY.name]: 'wrong' }, body: { ruleId: seed.ruleId } },
+		credentials: pipelineCredentials(sims, seed.owner.pageId),
+	});
+	expect(result.response?.statusCode).toBe(403);
+	expect(result.executedNodes).toEqual([]);
+	const { rows } = await withDb((db) => db.query(`select 1 from public.ai_automation_contact_states where rule_id = $1`, [seed.ruleId]));
+	expect(rows).toHaveLength(0);
+});
