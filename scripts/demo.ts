@@ -1,12 +1,13 @@
 // `npm run demo`: Leadflow's local stack and service simulators, checked end to end and left running
 // so that an n8n on this machine can use them. `--once` checks and exits (used by the tests).
-// The follow-up and campaign pipelines extend this demo as they land.
+// Once the checks pass, the follow-up pipeline runs on a seeded data set (scripts/demo/follow-up.ts).
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient } from '@supabase/supabase-js';
 import { GoogleGenAI } from '@google/genai';
 import { startStack, type RunningStack } from '../stack';
 import { startSimulators, type RunningSimulators } from '../simulators';
+import { printFollowUpDemo, runFollowUpDemo } from './demo/follow-up';
 
 async function main() {
 	const { values } = parseArgs({
@@ -31,9 +32,18 @@ async function main() {
 
 		const checks = await checkEverything(stack, simulators);
 		printHowToReach(stack, simulators, checks);
+		let demoOk = checks.every((check) => check.ok);
+		if (demoOk) {
+			try {
+				printFollowUpDemo(await runFollowUpDemo(stack, simulators));
+			} catch (error) {
+				demoOk = false;
+				console.log(`\nFAIL follow-up pipeline: ${error instanceof Error ? error.message : String(error)}`);
+			}
+		}
 		if (values.once) {
 			await stopAll();
-			process.exit(checks.every((check) => check.ok) ? 0 : 1);
+			process.exit(demoOk ? 0 : 1);
 		}
 		console.log('\nRunning. Press Ctrl-C to stop everything.');
 	} catch (error) {
