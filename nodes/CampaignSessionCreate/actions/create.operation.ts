@@ -14,7 +14,7 @@ import { isPlainObject } from '../helpers/jsonValue';
 import { checkLaunchRequest, type LaunchRequest } from '../helpers/launchRequest';
 import { readOwner, unknownOwner } from '../helpers/owner';
 import { OUTPUT } from '../helpers/outputs';
-import { perItem, type Routed } from '../helpers/perItem';
+import { perItem, type Routed } from '../../shared/per-item';
 import { isCountryCode, loadPhoneLibrary } from '../helpers/phone';
 import { invalidRequest, type Problem } from '../helpers/problems';
 import type { DroppedTask } from '../helpers/tasks';

@@ -5,7 +5,7 @@ import { callRpc } from '../../shared/supabase';
 import { isCampaignId } from '../helpers/campaignId';
 import { readOwner } from '../helpers/owner';
 import { OUTPUT } from '../helpers/outputs';
-import { perItem, type Routed } from '../helpers/perItem';
+import { perItem, type Routed } from '../../shared/per-item';
 import { invalidRequest, shown, type Problem } from '../helpers/problems';
 
 const properties: INodeProperties[] = [

@@ -1,6 +1,7 @@
 // explain: the claim's judgement without claiming: every tagged contact with its reason.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { EXPLAIN_FUNCTION, type ContactJudgement } from '../../shared/automation-api';
+import { perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { readRuleId, ruleIdProperty } from './common';
 
@@ -25,24 +26,16 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['explain'] } }, properties);
 
-export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
-	const output: INodeExecutionData[] = [];
-	for (let i = 0; i < items.length; i++) {
-		try {
-			const rows = await callRpc<ContactJudgement[]>(
-				this,
-				EXPLAIN_FUNCTION,
-				{ p_rule_id: readRuleId(this, i, false), p_limit: this.getNodeParameter('limit', i) as number },
-				i,
-			);
-			const onlyDue = this.getNodeParameter('onlyDue', i) as boolean;
-			for (const row of rows) {
-				if (!onlyDue || row.due) output.push({ json: { ...row } as unknown as IDataObject, pairedItem: { item: i } });
-			}
-		} catch (error) {
-			if (!this.continueOnFail()) throw error;
-			output.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
-		}
-	}
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const [output] = await perItem(this, 1, async (i) => {
+		const rows = await callRpc<ContactJudgement[]>(
+			this,
+			EXPLAIN_FUNCTION,
+			{ p_rule_id: readRuleId(this, i, false), p_limit: this.getNodeParameter('limit', i) as number },
+			i,
+		);
+		const onlyDue = this.getNodeParameter('onlyDue', i) as boolean;
+		return rows.filter((row) => !onlyDue || row.due).map((row) => ({ output: 0, json: { ...row } as unknown as IDataObject }));
+	});
 	return output;
 }

@@ -1,6 +1,7 @@
 // snapshot: the live monitor for one rule (summary, tagged contacts, active contacts, stages).
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { SNAPSHOT_FUNCTION, type AutomationSnapshot } from '../../shared/automation-api';
+import { perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { readRuleId, ruleIdProperty } from './common';
 
@@ -18,28 +19,22 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['snapshot'] } }, properties);
 
-export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
-	const output: INodeExecutionData[] = [];
-	for (let i = 0; i < items.length; i++) {
-		try {
-			const ruleId = readRuleId(this, i, true);
-			const snapshot = await callRpc<AutomationSnapshot | null>(
-				this,
-				SNAPSHOT_FUNCTION,
-				{ p_rule_id: ruleId, p_contact_limit: this.getNodeParameter('contactLimit', i) as number },
-				i,
-			);
-			if (!snapshot) {
-				throw new NodeOperationError(this.getNode(), `There is no automation rule with ID ${ruleId}`, {
-					itemIndex: i,
-					description: 'Check the rule ID against the ai_automation_rules table of this Supabase project.',
-				});
-			}
-			output.push({ json: { ...snapshot } as unknown as IDataObject, pairedItem: { item: i } });
-		} catch (error) {
-			if (!this.continueOnFail()) throw error;
-			output.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const [output] = await perItem(this, 1, async (i) => {
+		const ruleId = readRuleId(this, i, true);
+		const snapshot = await callRpc<AutomationSnapshot | null>(
+			this,
+			SNAPSHOT_FUNCTION,
+			{ p_rule_id: ruleId, p_contact_limit: this.getNodeParameter('contactLimit', i) as number },
+			i,
+		);
+		if (!snapshot) {
+			throw new NodeOperationError(this.getNode(), `There is no automation rule with ID ${ruleId}`, {
+				itemIndex: i,
+				description: 'Check the rule ID against the ai_automation_rules table of this Supabase project.',
+			});
 		}
-	}
+		return [{ output: 0, json: { ...snapshot } as unknown as IDataObject }];
+	});
 	return output;
 }

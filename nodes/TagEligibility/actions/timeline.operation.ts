@@ -1,6 +1,7 @@
 // timeline: one contact's stage events under a rule, oldest first.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { TIMELINE_FUNCTION, type StageEvent } from '../../shared/automation-api';
+import { perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { readRuleId, readUuid, ruleIdProperty } from './common';
 
@@ -18,21 +19,15 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['timeline'] } }, properties);
 
-export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
-	const output: INodeExecutionData[] = [];
-	for (let i = 0; i < items.length; i++) {
-		try {
-			const events = await callRpc<StageEvent[]>(
-				this,
-				TIMELINE_FUNCTION,
-				{ p_rule_id: readRuleId(this, i, true), p_conversation_id: readUuid(this, 'conversationId', 'conversation ID', i) },
-				i,
-			);
-			for (const event of events) output.push({ json: { ...event } as unknown as IDataObject, pairedItem: { item: i } });
-		} catch (error) {
-			if (!this.continueOnFail()) throw error;
-			output.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
-		}
-	}
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
+	const [output] = await perItem(this, 1, async (i) => {
+		const events = await callRpc<StageEvent[]>(
+			this,
+			TIMELINE_FUNCTION,
+			{ p_rule_id: readRuleId(this, i, true), p_conversation_id: readUuid(this, 'conversationId', 'conversation ID', i) },
+			i,
+		);
+		return events.map((event) => ({ output: 0, json: { ...event } as unknown as IDataObject }));
+	});
 	return output;
 }

@@ -1,4 +1,4 @@
-// The per-item loop every operation shares: parameters are read per item, each result goes to the
+// The per-item loop our operations share: parameters are read per item, each result goes to the
 // output the operation chooses, every output item carries `pairedItem`, and "Continue On Fail"
 // turns a failing item into an item with `error` on the first output.
 import { NodeApiError, NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
