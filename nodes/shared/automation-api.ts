@@ -418,6 +418,15 @@ export type SendOutcomeItem =
 			error_message?: string | null;
 			/** Retryable failures (throttled, temporary): claimable again after this long, guard released. Omit for permanent ones. */
 			retry_after_seconds?: number | null;
+	  }
+	| {
+			state_id: string;
+			/**
+			 * No answer (timeout, 5xx without a Graph error): the message may have been delivered. The guard is
+			 * kept with status uncertain and the contact becomes failed send_uncertain: never resent automatically.
+			 */
+			outcome: 'uncertain';
+			error_message?: string | null;
 	  };
 
 export interface RecordSendArgs {
@@ -428,7 +437,7 @@ export interface RecordSendArgs {
 
 export interface RecordSendResult {
 	state_id: string;
-	outcome: 'sent' | 'completed' | 'skipped' | 'failed' | LeaseLost;
+	outcome: 'sent' | 'completed' | 'skipped' | 'failed' | 'uncertain' | LeaseLost;
 }
 
 // =============================================================================================

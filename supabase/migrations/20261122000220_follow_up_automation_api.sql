@@ -8,7 +8,7 @@
 --   automation_mark_generating  eligible → generating, for a batch
 --   automation_record_generation generating → ready_to_send (message) or failed (reason), for a batch
 --   automation_begin_send       duplicate guard + stop / window re-check + ready_to_send → sending, for a batch
---   automation_record_send      sending → sent (→ completed) / skipped / failed, for a batch
+--   automation_record_send      sending → sent (→ completed) / skipped / failed / uncertain, for a batch
 -- Every batch function takes all of a node's items at once: n items = one round trip.
 --
 -- Security: every function here is SECURITY INVOKER. The pipeline's functions (claim, reap, the
@@ -686,7 +686,7 @@ comment on function public.automation_begin_send(text, uuid[], integer, timestam
 
 -- =============================================================================================
 -- automation_record_send(p_execution_id, p_items, p_now)
---   → (state_id, outcome: sent | completed | skipped | failed | lease_lost)
+--   → (state_id, outcome: sent | completed | skipped | failed | uncertain | lease_lost)
 -- =============================================================================================
 -- p_items: [{state_id, outcome: 'sent', facebook_message_id}]
 --        | [{state_id, outcome: 'skipped', reason, error_code, error_message}]
@@ -696,6 +696,12 @@ comment on function public.automation_begin_send(text, uuid[], integer, timestam
 --          with retry_after_seconds (throttled, temporary): the guard is released and the
 --          contact is claimable again after that long; without it (permanent, e.g. 100/2018001):
 --          the guard is kept (status failed) and the contact waits for a person.
+--        | [{state_id, outcome: 'uncertain', error_message}]
+--          the request may have reached Facebook but no answer came (a timeout, a 5xx without a
+--          Graph error): exactly what the reaper records for a sender that died mid-send. The
+--          guard is kept with status uncertain (so the ledger says "maybe delivered", not
+--          "failed"), the contact becomes failed send_uncertain with retry_at null: never resent
+--          automatically. A later sent report for it is still accepted (see below).
 -- sent: follow_up_count + 1, last_follow_up_at, message id; the message is added to the
 -- conversation (messenger_messages, outbound); completed when the rule's maximum is reached.
 -- A sent report for a contact the reaper already marked send_uncertain is accepted (failed → sent):
@@ -722,8 +728,8 @@ begin
     )
     order by x.state_id
   loop
-    if i.state_id is null or i.outcome is null or i.outcome not in ('sent', 'skipped', 'failed') then
-      raise exception 'each item needs a state_id and an outcome of sent, skipped or failed (got %, %)', i.state_id, i.outcome
+    if i.state_id is null or i.outcome is null or i.outcome not in ('sent', 'skipped', 'failed', 'uncertain') then
+      raise exception 'each item needs a state_id and an outcome of sent, skipped, failed or uncertain (got %, %)', i.state_id, i.outcome
         using errcode = '22023';
     end if;
 
@@ -802,6 +808,26 @@ begin
        where s.id = v.id;
       return query select i.state_id, 'skipped'::text;
 
+    elsif i.outcome = 'uncertain' then
+      -- Same end state as the reaper's: the guard stays held (uncertain), never resent.
+      update public.ai_automation_executions e
+         set status = 'uncertain', finished_at = p_now, error_code = 'send_uncertain', error_message = i.error_message
+       where e.id = v.attempt_id;
+      update public.ai_automation_contact_states s
+         set current_stage = 'failed',
+             stage_entered_at = p_now,
+             stage_detail = jsonb_build_object('reason', 'send_uncertain', 'detail', i.error_message),
+             execution_id = p_execution_id,
+             error_code = 'send_uncertain',
+             error_message = coalesce(i.error_message,
+               'No answer from Facebook: the message may or may not have been delivered, so it is not resent automatically.'),
+             retry_at = null,
+             locked_by = null,
+             locked_until = null,
+             updated_at = now()
+       where s.id = v.id;
+      return query select i.state_id, 'uncertain'::text;
+
     else
       update public.ai_automation_executions e
          set status = case when i.retry_after_seconds is null then 'failed' else 'released' end,
@@ -825,7 +851,7 @@ begin
 end;
 $$;
 comment on function public.automation_record_send(text, jsonb, timestamptz) is
-  'Batch: sending → sent (→ completed) / skipped (outside_window, unavailable → stop) / failed (retryable or permanent).';
+  'Batch: sending → sent (→ completed) / skipped (outside_window, unavailable → stop) / failed (retryable or permanent) / uncertain (no answer: guard kept, never resent).';
 
 -- =============================================================================================
 -- Privileges

@@ -161,6 +161,7 @@ test('no answer within the timeout: send_uncertain, guard kept, and the next run
 	expect(run.failed[0].send).toMatchObject({ outcome: 'failed', reason: 'send_uncertain', retryLater: false, attempts: 1 });
 	expect(calls).toHaveLength(1);
 	expect(await firstState(batch)).toMatchObject({ current_stage: 'failed', error_code: 'send_uncertain', retry_at: null });
+	expect((await ledgerOf(batch.ruleId)).map((row) => row.status)).toEqual(['uncertain']);
 
 	await sims.graph.control.clearFaults();
 	const again = await runSend(batch.items, FAST, credentials());

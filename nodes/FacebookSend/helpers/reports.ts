@@ -62,13 +62,15 @@ export function ledgerItemOf(stateId: string, delivery: Delivery, retryLaterSeco
 	if (delivery.outcome === 'skipped') {
 		return { state_id: stateId, outcome: 'skipped', reason: delivery.reason, error_code: delivery.reason, error_message: describeError(delivery) };
 	}
+	// No answer: maybe delivered. The ledger keeps the guard as uncertain (never resent), as the reaper does.
+	if (delivery.reason === 'send_uncertain') return { state_id: stateId, outcome: 'uncertain', error_message: describeError(delivery) };
 	return {
 		state_id: stateId,
 		outcome: 'failed',
 		error_code: delivery.reason,
 		error_message: describeError(delivery),
-		// A retryable failure releases the guard: Facebook delivered nothing. A permanent one (and
-		// send_uncertain) keeps it, so the follow-up is never sent again by itself.
+		// A retryable failure releases the guard: Facebook delivered nothing. A permanent one keeps
+		// it, so the follow-up is never sent again by itself.
 		retry_after_seconds: delivery.retryLater ? retryLaterSeconds : null,
 	};
 }
