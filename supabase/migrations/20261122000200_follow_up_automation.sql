@@ -78,7 +78,11 @@ create table if not exists public.ai_automation_rules (
   -- Sends per rule per local day (in time_zone), counted from the duplicate-guard ledger.
   daily_limit integer not null default 100 check (daily_limit between 1 and 1000000),
   max_follow_ups integer not null default 3 check (max_follow_ups between 1 and 100),
-  min_hours_between_follow_ups numeric(8, 2) not null default 24 check (min_hours_between_follow_ups >= 0),
+  -- Default 4 h, not 24: Messenger only lets a follow-up out inside the 24 h after the person's
+  -- last message, and with stop_on_reply a reply stops the contact instead of reopening the
+  -- window for more follow-ups. So every follow-up of a cycle has to fit in one 24 h window; at
+  -- 24 h apart the second could never be sent (the window has always closed by then).
+  min_hours_between_follow_ups numeric(8, 2) not null default 4 check (min_hours_between_follow_ups >= 0),
   stop_on_reply boolean not null default true,
   -- The AI's instructions, an optional model (else the node's default), the reply language and
   -- how many past messages the AI sees.
@@ -276,8 +280,10 @@ create index if not exists ai_automation_stops_rule_idx on public.ai_automation_
 create index if not exists ai_automation_stops_owner_idx on public.ai_automation_stops (user_id);
 
 -- The claim walks an owner's conversations whose 24 h window is open, soonest-closing first.
+-- page_id and is_active ride along so the walk can skip other pages and inactive contacts
+-- from the index alone (an index-only scan where the visibility map allows).
 create index if not exists messenger_conversations_window_idx
-  on public.messenger_conversations (user_id, last_customer_message_at, id);
+  on public.messenger_conversations (user_id, last_customer_message_at, id) include (page_id, is_active);
 
 -- =============================================================================================
 -- Stage machine enforcement and the event history (statement-level: one insert per statement)

@@ -1,12 +1,13 @@
 -- Follow-up automation, part 2 of 3: when a contact is due, why not, and the monitor's views.
 -- Functions: automation_in_active_hours, automation_next_active_start, automation_local_day_start,
--- automation_rule_usage, automation_evaluate (the one judgement of "due", used by the claim, explain, the views and the
--- snapshot), automation_rule_summary, automation_stage_stats, automation_active_contacts.
+-- automation_rule_usage, automation_judge_contact (the one judgement of "due", per contact: used by
+-- the claim and by automation_evaluate, which explain, the views and the snapshot use),
+-- automation_evaluate, automation_rule_summary, automation_stage_stats, automation_active_contacts.
 -- Views (security_invoker, so a signed-in user sees only their own rows): automation_eligible_contacts,
 -- active_automation_contacts, automation_monitor_summary, automation_live_stats.
--- All functions here are SECURITY INVOKER and have no SET clause, so the planner inlines them
--- into the query that calls them (the claim's plan uses the indexes directly) and row level
--- security applies to whoever calls them.
+-- All functions here are SECURITY INVOKER, so row level security applies to whoever calls them.
+-- The SQL ones have no SET clause, so the planner inlines them into the query that calls them
+-- (the claim's plan uses the indexes directly); automation_rule_usage is plpgsql (see there).
 
 -- =============================================================================================
 -- Clock helpers: a rule's active hours and local day, in its own time zone
@@ -74,29 +75,35 @@ comment on function public.automation_local_day_start(text, timestamptz) is
 -- except those Facebook refused or that failed for good) plus the contacts claimed and not yet at
 -- the send step (they will take a guard row). The claim reaps expired leases before counting, so a
 -- contact abandoned by a dead execution stops counting at the next claim.
+-- plpgsql rather than sql: it is called once per rule (never inlined: it has subqueries), and
+-- PostgreSQL 17 plans a SQL function's query on every call, while plpgsql keeps the plan for the
+-- session (the claim runs it on every call).
 create or replace function public.automation_rule_usage(p_rule_id uuid, p_time_zone text, p_now timestamptz)
 returns integer
-language sql
+language plpgsql
 stable
 parallel safe
+set search_path = ''
 as $$
-  select (
+begin
+  return (
     (select count(*) from public.ai_automation_executions e
       where e.rule_id = p_rule_id and e.status in ('sending', 'sent', 'uncertain')
         and e.attempted_at >= public.automation_local_day_start(p_time_zone, p_now))
     + (select count(*) from public.ai_automation_contact_states h
         where h.rule_id = p_rule_id and h.current_stage in ('checking', 'eligible', 'generating', 'ready_to_send'))
-  )::integer
+  )::integer;
+end;
 $$;
 comment on function public.automation_rule_usage(uuid, text, timestamptz) is
   'A rule''s use of its daily limit at p_now: sends since local midnight plus contacts claimed and not yet sending.';
 
 -- =============================================================================================
--- automation_evaluate: every contact carrying a rule's tags, with the first reason it is not due
+-- automation_judge_contact: the one judgement of "due", for one contact under one rule
 -- =============================================================================================
--- One row per conversation of the rule's owner (and page) that carries the rule's include tags
--- (any or all), whether or not it has a state row yet. `reason` is null when the contact is due
--- now, else the first of, in this order:
+-- One row when conversation p_conversation_id belongs to the rule's owner (and page) and carries
+-- the rule's include tags (any or all), whether or not it has a state row yet; no row otherwise.
+-- `reason` is null when the contact is due now, else the first of, in this order:
 --   in_progress           held by an execution (checking … ready_to_send with a live lease, or sending)
 --   rule_disabled         the rule is switched off
 --   excluded_tag          the contact carries one of the rule's excluded tags
@@ -108,10 +115,23 @@ comment on function public.automation_rule_usage(uuid, text, timestamptz) is
 --   interval_not_elapsed  the minimum hours since the last follow-up have not passed
 --   outside_window        the person's last message is more than 24 h old (Messenger's window)
 --   outside_active_hours  the rule is outside its active hours now
---   daily_limit_reached   the rule's sends today (plus contacts claimed and not yet sent) reach its limit
+--   daily_limit_reached   the rule's use of its daily limit (p_used_today) reaches the limit
 -- `due_at` is when that reason stops applying where there is such a time (p_now when due).
 -- `contact_status` is the monitor's word: eligible | processing | recently_sent | stopped | skipped.
-create or replace function public.automation_evaluate(p_rule_id uuid, p_now timestamptz default now())
+--
+-- p_used_today is automation_rule_usage(rule, time zone, p_now): a count over the day's ledger, the
+-- one per-rule input too costly to repeat per contact, so every caller computes it once per rule
+-- and passes it in (automation_evaluate below; the claim, which computes it under the rule's lock).
+--
+-- Why one contact at a time: every lookup here (the conversation, its state, its tags, its stops)
+-- is an index probe on the contact's key, whatever the planner estimates. The claim walks
+-- conversations soonest-closing first and calls this per contact until it has enough due ones,
+-- so its cost follows the batch size, not the rule's size. The final `limit 1` (a pair has at
+-- most one row anyway) keeps the planner from flattening this into the caller's query, where it
+-- used to join all of a rule's ~90,000 states by hash to judge a page of 400 contacts.
+create or replace function public.automation_judge_contact(
+  p_rule_id uuid, p_conversation_id uuid, p_now timestamptz, p_used_today integer
+)
 returns table (
   rule_id uuid,
   user_id uuid,
@@ -168,8 +188,9 @@ as $$
       when x.reason is null then p_now
       when x.reason = 'failed' then s.retry_at
       when x.reason = 'interval_not_elapsed' then s.last_follow_up_at + r.min_hours_between_follow_ups * interval '1 hour'
-      when x.reason = 'outside_active_hours' then k.next_active_at
-      when x.reason = 'daily_limit_reached' then k.next_day_at
+      when x.reason = 'outside_active_hours' then
+        public.automation_next_active_start(r.active_hours_start, r.active_hours_end, r.active_days, r.time_zone, p_now)
+      when x.reason = 'daily_limit_reached' then public.automation_local_day_start(r.time_zone, p_now + interval '1 day')
     end,
     case
       when x.reason is null then 'eligible'
@@ -190,18 +211,8 @@ as $$
     (select max(e.attempted_at) from public.ai_automation_executions e
       where e.conversation_id = c.id and e.rule_id = r.id)
   from public.ai_automation_rules r
-  -- The rule's clock, once per rule.
-  cross join lateral (
-    select
-      public.automation_in_active_hours(r.active_hours_start, r.active_hours_end, r.active_days, r.time_zone, p_now) as in_active_hours,
-      public.automation_next_active_start(r.active_hours_start, r.active_hours_end, r.active_days, r.time_zone, p_now) as next_active_at,
-      public.automation_local_day_start(r.time_zone, p_now + interval '1 day') as next_day_at,
-      public.automation_rule_usage(r.id, r.time_zone, p_now) as used_today
-    -- offset 0 keeps this a subquery evaluated once per rule, not an expression repeated per contact.
-    offset 0
-  ) k
   join public.messenger_conversations c
-    on c.user_id = r.user_id and (r.page_id is null or c.page_id = r.page_id)
+    on c.id = p_conversation_id and c.user_id = r.user_id and (r.page_id is null or c.page_id = r.page_id)
   left join public.ai_automation_contact_states s
     on s.rule_id = r.id and s.conversation_id = c.id
   cross join lateral (
@@ -229,8 +240,9 @@ as $$
       when coalesce(s.follow_up_count, 0) >= r.max_follow_ups then 'max_follow_ups'
       when s.last_follow_up_at + r.min_hours_between_follow_ups * interval '1 hour' > p_now then 'interval_not_elapsed'
       when c.last_customer_message_at is null or c.last_customer_message_at <= p_now - interval '24 hours' then 'outside_window'
-      when not k.in_active_hours then 'outside_active_hours'
-      when k.used_today >= r.daily_limit then 'daily_limit_reached'
+      when not public.automation_in_active_hours(r.active_hours_start, r.active_hours_end, r.active_days, r.time_zone, p_now)
+        then 'outside_active_hours'
+      when p_used_today >= r.daily_limit then 'daily_limit_reached'
     end as reason
   ) x
   where r.id = p_rule_id
@@ -248,9 +260,62 @@ as $$
          )
       )
     )
+  limit 1
+$$;
+comment on function public.automation_judge_contact(uuid, uuid, timestamptz, integer) is
+  'The one judgement of "due" for one contact under one rule (no row when the contact does not carry the rule''s tags): the first reason it is not due (null: due) and when it will be.';
+
+-- =============================================================================================
+-- automation_evaluate: every contact carrying a rule's tags, judged
+-- =============================================================================================
+-- automation_judge_contact for each conversation carrying any of the rule's include tags (the
+-- judgement itself drops those that lack one under tag_match = all), with the rule's usage of its
+-- daily limit counted once. Used by explain, the snapshot and the views; the claim calls
+-- automation_judge_contact directly, on the contacts it walks.
+create or replace function public.automation_evaluate(p_rule_id uuid, p_now timestamptz default now())
+returns table (
+  rule_id uuid,
+  user_id uuid,
+  conversation_id uuid,
+  page_id text,
+  sender_id text,
+  sender_name text,
+  last_customer_message_at timestamptz,
+  window_closes_at timestamptz,
+  state_id uuid,
+  current_stage text,
+  stage_entered_at timestamptz,
+  follow_up_count integer,
+  last_follow_up_at timestamptz,
+  locked_by text,
+  locked_until timestamptz,
+  error_code text,
+  skip_reason text,
+  stop_reason text,
+  reason text,
+  due boolean,
+  due_at timestamptz,
+  contact_status text,
+  is_being_processed boolean,
+  matching_tags text[],
+  executions_last_7_days integer,
+  last_execution_at timestamptz
+)
+language sql
+stable
+as $$
+  select j.*
+  from public.ai_automation_rules r
+  -- The rule's usage, once per rule; offset 0 keeps it a subquery evaluated once.
+  cross join lateral (select public.automation_rule_usage(r.id, r.time_zone, p_now) as used_today offset 0) k
+  cross join lateral (
+    select distinct ct.conversation_id from public.conversation_tags ct where ct.tag_id = any (r.include_tag_ids)
+  ) t
+  cross join lateral public.automation_judge_contact(r.id, t.conversation_id, p_now, k.used_today) j
+  where r.id = p_rule_id
 $$;
 comment on function public.automation_evaluate(uuid, timestamptz) is
-  'The one judgement of "due": every contact carrying the rule''s tags, with the first reason it is not due (null: due) and when it will be.';
+  'Every contact carrying the rule''s tags, judged by automation_judge_contact: the first reason it is not due (null: due) and when it will be.';
 
 -- =============================================================================================
 -- Monitor aggregates (parameterised by time so the snapshot and tests can fix "now")
@@ -502,6 +567,7 @@ revoke all on function public.automation_in_active_hours(time, time, smallint[],
   public.automation_next_active_start(time, time, smallint[], text, timestamptz),
   public.automation_local_day_start(text, timestamptz),
   public.automation_rule_usage(uuid, text, timestamptz),
+  public.automation_judge_contact(uuid, uuid, timestamptz, integer),
   public.automation_evaluate(uuid, timestamptz),
   public.automation_stage_stats(uuid, timestamptz),
   public.automation_active_contacts(uuid, timestamptz),
@@ -510,6 +576,7 @@ grant execute on function public.automation_in_active_hours(time, time, smallint
   public.automation_next_active_start(time, time, smallint[], text, timestamptz),
   public.automation_local_day_start(text, timestamptz),
   public.automation_rule_usage(uuid, text, timestamptz),
+  public.automation_judge_contact(uuid, uuid, timestamptz, integer),
   public.automation_evaluate(uuid, timestamptz),
   public.automation_stage_stats(uuid, timestamptz),
   public.automation_active_contacts(uuid, timestamptz),

@@ -27,12 +27,17 @@
 -- send_uncertain, retry_at null, and their guard row becomes uncertain, so they are never resent
 -- automatically (a duplicate message to a lead is worse than a missed one). Rows another
 -- transaction holds are skipped, not waited for. Runs at the start of every claim.
+-- plpgsql rather than sql: PostgreSQL 17 plans a SQL function's query on every call (~5 ms for
+-- this one), plpgsql keeps the plan for the session; the claim runs this on every call.
 create or replace function public.automation_reap(p_now timestamptz default now(), p_rule_id uuid default null)
 returns table (requeued integer, send_uncertain integer)
-language sql
+language plpgsql
 volatile
 set search_path = ''
 as $$
+#variable_conflict use_column
+begin
+  return query
   with expired_held as (
     select s.id from public.ai_automation_contact_states s
      where s.current_stage in ('checking', 'eligible', 'generating', 'ready_to_send')
@@ -82,7 +87,8 @@ as $$
     returning e.id
   )
   select (select count(*) from requeued)::integer,
-         (select count(*) from uncertain)::integer
+         (select count(*) from uncertain)::integer;
+end;
 $$;
 comment on function public.automation_reap(timestamptz, uuid) is
   'Expired leases: contacts not yet sending become claimable again; contacts left in sending become failed send_uncertain (never resent).';
@@ -91,13 +97,14 @@ comment on function public.automation_reap(timestamptz, uuid) is
 -- automation_claim(p_rule_id, p_limit, p_execution_id, p_lease_seconds, p_now) → claimed contacts
 -- =============================================================================================
 -- For one rule (p_rule_id) or every enabled rule, claims up to p_limit contacts that
--- automation_evaluate judges due, soonest-closing Messenger window first. Per rule, in rule-id
+-- automation_judge_contact judges due, soonest-closing Messenger window first. Per rule, in rule-id
 -- order: the rule row is locked (FOR UPDATE), so claims of the same rule run one after the other
 -- and its daily-limit count cannot race; the contacts' state rows are taken with SKIP LOCKED.
 -- Creates missing state rows (queued), moves them queued/sent/skipped/failed/completed → checking
 -- → eligible (an event each), and sets the lease (locked_by = p_execution_id, locked_until). Never
 -- claims more than the rule's daily limit leaves for today, nor outside its active hours. Non-due
--- contacts are not written: their reasons are computed live (automation_evaluate and the views).
+-- contacts are not written: their reasons are computed live (automation_evaluate and the views,
+-- by the same automation_judge_contact).
 -- Returns one row per claimed contact with what the next nodes need.
 create or replace function public.automation_claim(
   p_rule_id uuid default null,
@@ -126,22 +133,20 @@ returns table (
 language plpgsql
 volatile
 set search_path = ''
+-- Plan each statement once per session and keep it: planning the candidate walk (with the
+-- judgement inlined) costs more than running it, and its plan (a nested loop under the LIMIT,
+-- index probes per contact) does not depend on the parameters' values.
+set plan_cache_mode = force_generic_plan
 as $$
 #variable_conflict use_column
 declare
   v_rule public.ai_automation_rules;
   v_rule_json jsonb;
   v_remaining integer := p_limit;
+  v_used integer;
   v_take integer;
   v_candidates uuid[];
   v_claimed uuid[];
-  v_batch integer;
-  v_batch_ids uuid[];
-  v_found bigint;
-  v_after_at timestamptz;
-  v_after_id uuid;
-  v_last_at timestamptz;
-  v_last_id uuid;
 begin
   if p_execution_id is null or length(btrim(p_execution_id)) = 0 then
     raise exception 'p_execution_id is required: the claim records who holds each contact'
@@ -169,52 +174,40 @@ begin
     exit when v_remaining <= 0;
     continue when not public.automation_in_active_hours(
       v_rule.active_hours_start, v_rule.active_hours_end, v_rule.active_days, v_rule.time_zone, p_now);
-    v_take := least(v_remaining, v_rule.daily_limit - public.automation_rule_usage(v_rule.id, v_rule.time_zone, p_now));
+    -- Counted once, under the rule's lock, and handed to the judgement (see automation_judge_contact).
+    v_used := public.automation_rule_usage(v_rule.id, v_rule.time_zone, p_now);
+    v_take := least(v_remaining, v_rule.daily_limit - v_used);
     continue when v_take <= 0;
 
-    -- The due contacts, soonest-closing window first. A cheap pre-filter walks the window index
-    -- for contacts that could be due (active, tagged, not excluded), a batch at a time; the one
-    -- judgement, automation_evaluate, decides among them. Only the pre-filter's conditions are
-    -- repeated here, and they only narrow the candidates: nothing is claimed that evaluate does
-    -- not call due.
-    v_candidates := null;
-    v_after_at := p_now - interval '24 hours';
-    v_after_id := null;
-    v_batch := greatest(4 * v_take, 200);
-    loop
-      select array_agg(p.id order by p.last_customer_message_at, p.id),
-             (array_agg(p.last_customer_message_at order by p.last_customer_message_at desc, p.id desc))[1],
-             (array_agg(p.id order by p.last_customer_message_at desc, p.id desc))[1],
-             count(*)
-        into v_batch_ids, v_last_at, v_last_id, v_found
-        from (
-          select c.id, c.last_customer_message_at
-            from public.messenger_conversations c
-           where c.user_id = v_rule.user_id
-             and (v_rule.page_id is null or c.page_id = v_rule.page_id)
-             and c.is_active
-             and (c.last_customer_message_at, c.id) > (v_after_at, coalesce(v_after_id, '00000000-0000-0000-0000-000000000000'::uuid))
-             and exists (select from public.conversation_tags ct
-                          where ct.conversation_id = c.id and ct.tag_id = any (v_rule.include_tag_ids))
-             and not exists (select from public.conversation_tags ct
-                              where ct.conversation_id = c.id and ct.tag_id = any (v_rule.exclude_tag_ids))
-           order by c.last_customer_message_at, c.id
-           limit v_batch
-        ) p;
-      exit when v_found = 0;
-      v_candidates := coalesce(v_candidates, '{}') || coalesce(array(
-        select e.conversation_id
-          from public.automation_evaluate(v_rule.id, p_now) e
-         where e.conversation_id = any (v_batch_ids)
-           and e.due
-         order by e.last_customer_message_at, e.conversation_id
-         limit v_take - coalesce(cardinality(v_candidates), 0)
-      ), '{}');
-      exit when cardinality(v_candidates) >= v_take or v_found < v_batch;
-      v_after_at := v_last_at;
-      v_after_id := v_last_id;
-      v_batch := least(v_batch * 4, 100000);
-    end loop;
+    -- The due contacts, soonest-closing window first: walk the owner's conversations whose 24 h
+    -- window is open along messenger_conversations_window_idx, in the claim's order, and stop as
+    -- soon as v_take are due (the LIMIT). Each one is judged by automation_judge_contact, the one
+    -- judgement of "due" (index probes on the contact's key); the checks before it only skip
+    -- contacts the judgement would not return (no include tag) or would call excluded_tag or
+    -- inactive, so nothing is claimed that the judgement does not call due. Laterals with LIMIT are never
+    -- flattened, so the plan stays a nested loop under the LIMIT: its cost follows the batch, not
+    -- the rule (the bench prints it).
+    v_candidates := array(
+      select c.id
+        from public.messenger_conversations c
+       -- One probe of the contact's tag links (a leaf page of conversation_tags_pkey) answers
+       -- both "carries an include tag" and "carries no exclude tag".
+       cross join lateral (
+         select bool_or(ct.tag_id = any (v_rule.include_tag_ids)) as included,
+                bool_or(ct.tag_id = any (v_rule.exclude_tag_ids)) as excluded
+           from public.conversation_tags ct
+          where ct.conversation_id = c.id
+       ) t
+       cross join lateral public.automation_judge_contact(v_rule.id, c.id, p_now, v_used) j
+       where c.user_id = v_rule.user_id
+         and (v_rule.page_id is null or c.page_id = v_rule.page_id)
+         and c.last_customer_message_at > p_now - interval '24 hours'
+         and c.is_active
+         and t.included and not t.excluded
+         and j.due
+       order by c.last_customer_message_at, c.id
+       limit v_take
+    );
     continue when coalesce(cardinality(v_candidates), 0) = 0;
 
 
