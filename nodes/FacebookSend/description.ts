@@ -98,6 +98,15 @@ export const properties: INodeProperties[] = [
 				description: 'The wait before the first retry; each further retry waits twice as long',
 			},
 			{
+				displayName: 'Parallel Sends',
+				name: 'concurrency',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 100 },
+				default: 10,
+				description:
+					'How many Send API calls may wait for Facebook\'s answer at once. Messages per Second still caps how fast calls start. 1 sends strictly one after another: then the token refused or the lease run out stops exactly at the item that saw it.',
+			},
+			{
 				displayName: 'Request Timeout (Seconds)',
 				name: 'timeoutSeconds',
 				type: 'number',

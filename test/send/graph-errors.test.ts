@@ -5,7 +5,7 @@ import type { FaultEffect, FaultTrigger } from '../../simulators';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { testStack } from '../helpers/stack';
 import { ledgerOf, PAGE_ID, readyContacts, statesOf, stopsOf, type ReadyBatch } from './support/contacts';
-import { facebookCredential, FAST, PAGE_TOKEN, runSend } from './support/workflow';
+import { facebookCredential, FAST, PAGE_TOKEN, runSend, SEQUENTIAL } from './support/workflow';
 
 let sims: RunningSimulators;
 
@@ -105,7 +105,7 @@ test('throttling that outlasts the retries stops the batch: the rest is not trie
 	const batch = await readyContacts({ count: 3 });
 	await sims.graph.control.addFault({ effect: graphError(32) });
 
-	const run = await runSend(batch.items, FAST, credentials());
+	const run = await runSend(batch.items, SEQUENTIAL, credentials());
 
 	expect(await sims.graph.control.requests()).toHaveLength(3);
 	expect(run.failed.map((item) => (item.send as { attempts: number }).attempts)).toEqual([3, 0, 0]);
@@ -123,7 +123,7 @@ describe('Graph 190 (token invalid or expired)', () => {
 		const batch = await readyContacts({ count: 3 });
 		await sims.graph.control.addFault({ match: { recipient: batch.psids[1] }, effect: graphError(190) });
 
-		const run = await runSend(batch.items, FAST, credentials());
+		const run = await runSend(batch.items, SEQUENTIAL, credentials());
 
 		expect(run.result.status).toBe('error');
 		expect(run.result.error).toMatchObject({ message: 'The Page token is invalid or expired: reconnect the credential', node: 'Send' });
@@ -143,7 +143,7 @@ describe('Graph 190 (token invalid or expired)', () => {
 		const batch = await readyContacts({ count: 2 });
 		await sims.graph.control.addFault({ effect: graphError(190) });
 
-		const run = await runSend(batch.items, FAST, credentials(), { continueOnFail: true });
+		const run = await runSend(batch.items, SEQUENTIAL, credentials(), { continueOnFail: true });
 
 		expect(run.result.status).toBe('success');
 		expect(run.failed.map((item) => item.send)).toMatchObject([

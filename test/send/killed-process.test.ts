@@ -11,7 +11,7 @@ import path from 'node:path';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { serviceClient, testStack, withDb } from '../helpers/stack';
 import { ledgerOf, PAGE_ID, readyContacts, statesOf } from './support/contacts';
-import { facebookCredential, FAST, PAGE_TOKEN, runSend } from './support/workflow';
+import { facebookCredential, FAST, PAGE_TOKEN, runSend, SEQUENTIAL } from './support/workflow';
 
 const LEASE_SECONDS = 5;
 let sims: RunningSimulators;
@@ -55,7 +55,8 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Prom
 test('killed mid-send: nothing stuck, nothing resent, the contacts show send_uncertain', async () => {
 	const batch = await readyContacts({ count: 3 });
 	await sims.graph.control.addFault({ match: { path: '/messages' }, effect: { kind: 'hold' } });
-	const parameters = { ...FAST, options: { ...FAST.options, leaseSeconds: LEASE_SECONDS } };
+	// One call at a time, so exactly one send is held when the process dies.
+	const parameters = { ...SEQUENTIAL, options: { ...SEQUENTIAL.options, leaseSeconds: LEASE_SECONDS } };
 
 	child = startChild({ items: batch.items, parameters, credentials: credentials() });
 	const childExit = exited(child);

@@ -5,7 +5,7 @@
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { testStack, withDb } from '../helpers/stack';
 import { ledgerOf, PAGE_ID, readyContacts, statesOf, stopsOf } from './support/contacts';
-import { facebookCredential, FAST, PAGE_TOKEN, runSend } from './support/workflow';
+import { facebookCredential, FAST, PAGE_TOKEN, runSend, SEQUENTIAL } from './support/workflow';
 
 let sims: RunningSimulators;
 
@@ -86,7 +86,8 @@ test('the send lease running out before an item\'s turn: that item is not sent a
 	// The lease is 5 s (+1 s the rate needs for two items); Facebook never answers the first send,
 	// which the node gives up on after 7 s: by then the second item's lease is over.
 	await sims.graph.control.addFault({ match: { recipient: batch.psids[0] }, effect: { kind: 'timeout', holdMs: 15_000 } });
-	const run = await runSend(batch.items, { ...FAST, options: { ...FAST.options, leaseSeconds: 5, timeoutSeconds: 7 } }, credentials());
+	// One call at a time: the second item's turn comes only after the first call gave up.
+	const run = await runSend(batch.items, { ...SEQUENTIAL, options: { ...SEQUENTIAL.options, leaseSeconds: 5, timeoutSeconds: 7 } }, credentials());
 
 	expect(run.failed.map((item) => item.send)).toMatchObject([
 		{ outcome: 'failed', reason: 'send_uncertain', retryLater: false, attempts: 1 },

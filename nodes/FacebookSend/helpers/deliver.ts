@@ -1,6 +1,8 @@
 // One message from "may be sent" to what became of it: calls Graph (each call paced), retries what
 // is safe to retry (a Graph error or a refused connection: nothing was delivered) a limited number
-// of times with exponential backoff, and never retries an answer that may hide a delivery.
+// of times with exponential backoff, and never retries an answer that may hide a delivery. Other
+// sends run at the same time, so every attempt (the first and each retry) may be refused at the
+// last moment by what they learnt meanwhile (a refused token, a closed window, …).
 import { sleep } from 'n8n-workflow';
 import type { GraphAnswer } from '../transport/graphSend';
 import { reactionTo, type GraphError } from './graphErrors';
@@ -47,10 +49,20 @@ export interface BatchSignal {
 	throttled?: boolean;
 }
 
-export async function deliver(call: () => Promise<GraphAnswer>, policy: RetryPolicy, signal: BatchSignal): Promise<Delivery> {
+/** What one attempt gives: Graph's answer, or the item's end when the last-moment check refused the call. */
+export type AttemptResult = GraphAnswer | { kind: 'notCalled'; delivery: Delivery };
+
+export interface DeliveryHooks {
+	/** Graph throttled this Page: no call for it should start before `until` (epoch ms). */
+	throttledUntil?: (until: number) => void;
+}
+
+export async function deliver(call: () => Promise<AttemptResult>, policy: RetryPolicy, signal: BatchSignal, hooks: DeliveryHooks = {}): Promise<Delivery> {
 	for (let attempt = 1; ; attempt++) {
 		const answer = await call();
 		const canRetry = attempt <= policy.retries;
+		// Refused before calling: the attempts made so far are what the item reports.
+		if (answer.kind === 'notCalled') return { ...answer.delivery, attempts: attempt - 1 };
 		if (answer.kind === 'delivered') return { outcome: 'sent', messageId: answer.messageId, attempts: attempt };
 		if (answer.kind === 'uncertain') {
 			return { outcome: 'failed', reason: 'send_uncertain', retryLater: false, detail: answer.detail, attempts: attempt };
@@ -77,11 +89,11 @@ export async function deliver(call: () => Promise<GraphAnswer>, policy: RetryPol
 				return { outcome: 'failed', reason: 'graph_error', retryLater: false, error, attempts: attempt };
 			case 'throttled':
 			case 'temporary': {
+				const throttled = reactionTo(error) === 'throttled';
 				if (canRetry) {
-					await backOff(policy, attempt);
+					await backOff(policy, attempt, throttled ? hooks.throttledUntil : undefined);
 					continue;
 				}
-				const throttled = reactionTo(error) === 'throttled';
 				if (throttled) signal.throttled = true;
 				return { outcome: 'failed', reason: throttled ? 'throttled' : 'temporary', retryLater: true, error, attempts: attempt };
 			}
@@ -89,8 +101,13 @@ export async function deliver(call: () => Promise<GraphAnswer>, policy: RetryPol
 	}
 }
 
-/** Exponential with ±20 % jitter, so parallel senders that were throttled together do not return together. */
-async function backOff(policy: RetryPolicy, attempt: number): Promise<void> {
+/**
+ * Exponential with ±20 % jitter, so parallel senders that were throttled together do not return
+ * together. A throttle is the Page's, not the item's: the whole Page waits as long (`pause`).
+ */
+async function backOff(policy: RetryPolicy, attempt: number, pause?: (until: number) => void): Promise<void> {
 	const base = policy.backoffMs * 2 ** (attempt - 1);
-	await sleep(Math.round(base * (0.8 + Math.random() * 0.4)));
+	const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+	pause?.(Date.now() + delay);
+	await sleep(delay);
 }

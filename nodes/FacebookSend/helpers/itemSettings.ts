@@ -1,6 +1,8 @@
 // Each item's parameters, read and checked before anything is sent or written, so a bad item is
 // reported without touching the database or Facebook.
 import { NodeOperationError, type IDataObject, type IExecuteFunctions } from 'n8n-workflow';
+import { parameterReader, type ParameterReader } from '../../shared/default-fields';
+import { properties } from '../description';
 
 export const MAX_TEXT_CHARACTERS = 2000;
 
@@ -8,6 +10,8 @@ export interface ItemSettings {
 	itemIndex: number;
 	messagingType: 'RESPONSE' | 'UPDATE';
 	messagesPerSecond: number;
+	/** How many sends may be in flight when this item starts (1: one after another). */
+	concurrency: number;
 	retries: number;
 	backoffMs: number;
 	timeoutMs: number;
@@ -21,10 +25,25 @@ export interface ItemSettings {
 	message?: string;
 }
 
+export const DEFAULT_CONCURRENCY = 10;
+export const MAX_CONCURRENCY = 100;
+
+// The two recorded-mode parameters whose defaults read the claim's row: read straight from the item
+// while they hold those defaults (nodes/shared/default-fields.ts).
+const DEFAULT_FIELD_READERS = {
+	stateId: (json: IDataObject) => json.state_id,
+	leaseHolder: (json: IDataObject) => json.execution_id,
+};
+
+/** The reader a batch uses for every item's parameters. */
+export function itemParameterReader(context: IExecuteFunctions): ParameterReader {
+	return parameterReader(context, properties, DEFAULT_FIELD_READERS);
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PSID = /^[0-9]{1,32}$/;
 
-export function readItemSettings(context: IExecuteFunctions, itemIndex: number, recordInSupabase: boolean): ItemSettings {
+export function readItemSettings(context: IExecuteFunctions, read: ParameterReader, itemIndex: number, recordInSupabase: boolean): ItemSettings {
 	const options = context.getNodeParameter('options', itemIndex, {}) as IDataObject;
 	const messagingType = context.getNodeParameter('messagingType', itemIndex, 'UPDATE') as string;
 	const messagesPerSecond = Number(context.getNodeParameter('messagesPerSecond', itemIndex, 10));
@@ -39,6 +58,7 @@ export function readItemSettings(context: IExecuteFunctions, itemIndex: number, 
 		itemIndex,
 		messagingType,
 		messagesPerSecond,
+		concurrency: Math.min(MAX_CONCURRENCY, Math.max(1, Math.floor(Number(options.concurrency ?? DEFAULT_CONCURRENCY)) || 1)),
 		retries: Math.max(0, Math.floor(Number(options.retries ?? 3))),
 		backoffMs: Math.max(0, Number(options.backoffMs ?? 1000)),
 		timeoutMs: Math.max(1, Number(options.timeoutSeconds ?? 30)) * 1000,
@@ -47,8 +67,8 @@ export function readItemSettings(context: IExecuteFunctions, itemIndex: number, 
 	};
 
 	if (recordInSupabase) {
-		const stateId = String(context.getNodeParameter('stateId', itemIndex, '') ?? '').trim();
-		const leaseHolder = String(context.getNodeParameter('leaseHolder', itemIndex, '') ?? '').trim();
+		const stateId = String(read('stateId', itemIndex, '') ?? '').trim();
+		const leaseHolder = String(read('leaseHolder', itemIndex, '') ?? '').trim();
 		if (!UUID.test(stateId)) {
 			throw fail(`Contact State ID "${stateId}" is not a UUID`, 'Map it from the claimed contact (state_id), or turn off "Record in Supabase" to send a plain message.');
 		}

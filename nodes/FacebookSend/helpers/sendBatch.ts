@@ -3,7 +3,7 @@
 //   2. ONE automation_begin_send per claim holder (normally one): guard, stop / window re-check,
 //      ready_to_send → sending. Duplicates, stopped and closed-window contacts are settled here,
 //      without a Graph call;
-//   3. the Graph calls, paced, in item order (sendQueue.ts);
+//   3. the Graph calls, started in item order, several at a time, paced by the Page's rate (sendQueue.ts);
 //   4. ONE automation_record_send per claim holder for every contact moved to sending, also when
 //      the token was refused (190), so no contact is left in sending by a batch that ends normally.
 // If the process dies between 2 and 4, the reaper turns the contacts left in sending into failed
@@ -13,7 +13,7 @@ import type { BeginSendResult, SendOutcomeItem } from '../../shared/automation-a
 import { readGraphTarget } from '../transport/graphSend';
 import { beginSend, recordSends } from '../transport/sendState';
 import type { Delivery } from './deliver';
-import { readItemSettings, type ItemSettings } from './itemSettings';
+import { itemParameterReader, readItemSettings, type ItemSettings } from './itemSettings';
 import { ledgerItemOf, outputFor, reportOf, type SendReport } from './reports';
 import { sendAll, type PendingSend } from './sendQueue';
 
@@ -59,10 +59,11 @@ export async function sendBatch(context: IExecuteFunctions): Promise<INodeExecut
 
 function readAll(context: IExecuteFunctions, count: number, results: Array<ItemResult | undefined>): Array<ItemSettings | undefined> {
 	const settings: Array<ItemSettings | undefined> = [];
+	const read = itemParameterReader(context);
 	for (let itemIndex = 0; itemIndex < count; itemIndex++) {
 		try {
 			const record = context.getNodeParameter('recordInSupabase', itemIndex, true) as boolean;
-			settings.push(readItemSettings(context, itemIndex, record));
+			settings.push(readItemSettings(context, read, itemIndex, record));
 		} catch (error) {
 			if (!context.continueOnFail()) throw error;
 			results[itemIndex] = { error: error as Error };

@@ -1,10 +1,15 @@
-// The Graph calls of a batch, one after another in item order, each paced by the Page's rate.
-// Before each call the item is checked once more against what changed while earlier items were
-// sent: the token refused, throttling that outlasted the retries, the claim's lease run out, the
-// 24 h window closed, the execution cancelled. Such items are not tried, and say why.
+// The Graph calls of a batch: started in item order, up to each item's Parallel Sends at a time,
+// every call paced by the Page's rate (pacer.ts, shared per Page by the whole process). Parallel,
+// because a call waits on Facebook for 100 ms or more: one at a time, a batch could never reach the
+// rate it is allowed.
+// Just before each call (after its pacer slot came, and again before each retry) the item is
+// checked against what changed while other items were sent: the token refused, throttling that
+// outlasted the retries, the claim's lease run out, the 24 h window closed, the execution
+// cancelled. Such items are not called, and say why. Calls already in flight when the token is
+// refused finish (they cannot be recalled); none starts after.
 import type { IExecuteFunctions } from 'n8n-workflow';
 import { sendText, type GraphTarget } from '../transport/graphSend';
-import { deliver, type BatchSignal, type Delivery } from './deliver';
+import { deliver, type AttemptResult, type BatchSignal, type Delivery } from './deliver';
 import type { ItemSettings } from './itemSettings';
 import { pacerFor } from './pacer';
 
@@ -47,16 +52,19 @@ export async function sendAll(context: IExecuteFunctions, target: GraphTarget, q
 	const signal: BatchSignal = {};
 	const pacer = pacerFor(`${target.baseUrl}|${target.pageId}`);
 	const cancelSignal = context.getExecutionCancelSignal?.();
-	const deliveries: Delivery[] = [];
-	for (const pending of queue) {
+	const check = (pending: PendingSend) => preflight(pending, target, signal, cancelSignal?.aborted === true);
+	const deliveries = new Array<Delivery>(queue.length);
+
+	const sendOne = async (pending: PendingSend): Promise<Delivery> => {
 		const { settings } = pending;
-		const skipped = preflight(pending, target, signal, cancelSignal?.aborted === true);
-		if (skipped) {
-			deliveries.push(skipped);
-			continue;
-		}
-		const call = async () => {
+		const call = async (): Promise<AttemptResult> => {
+			// Checked before taking a slot, so an item that cannot be sent costs no slot of the rate…
+			const before = check(pending);
+			if (before) return { kind: 'notCalled', delivery: before };
 			await pacer.waitForSlot(settings.messagesPerSecond);
+			// …and again after the wait, as the last moment before Facebook is called.
+			const now = check(pending);
+			if (now) return { kind: 'notCalled', delivery: now };
 			return await sendText(context, target, {
 				recipientId: pending.recipientId,
 				text: pending.text,
@@ -64,7 +72,22 @@ export async function sendAll(context: IExecuteFunctions, target: GraphTarget, q
 				timeoutMs: settings.timeoutMs,
 			});
 		};
-		deliveries.push(await deliver(call, { retries: settings.retries, backoffMs: settings.backoffMs }, signal));
+		return await deliver(call, { retries: settings.retries, backoffMs: settings.backoffMs }, signal, {
+			throttledUntil: (until) => pacer.pauseUntil(until),
+		});
+	};
+
+	// Items start in item order; an item starts once fewer than its Parallel Sends are in flight,
+	// so with 1 the batch is strictly one call after another.
+	const inFlight = new Set<Promise<void>>();
+	for (const [position, pending] of queue.entries()) {
+		while (inFlight.size >= pending.settings.concurrency) await Promise.race(inFlight);
+		const running: Promise<void> = sendOne(pending).then((delivery) => {
+			deliveries[position] = delivery;
+			inFlight.delete(running);
+		});
+		inFlight.add(running);
 	}
+	await Promise.all(inFlight);
 	return { deliveries, signal };
 }

@@ -77,3 +77,11 @@ export function facebookCredential(baseUrl: string, overrides: Record<string, st
 
 /** Fast retries for tests: the backoff is real (n8n's sleep), only shorter. */
 export const FAST = { options: { retries: 2, backoffMs: 5, leaseSeconds: 60 }, messagesPerSecond: 200 };
+
+/**
+ * FAST, one call at a time (Parallel Sends 1): for tests whose assertion is about what a call
+ * changes for the calls after it (the token refused, throttling, a lease running out, a kill
+ * mid-send), which only strict sequencing makes exact. With parallel sends, calls already in
+ * flight finish: test/send/concurrency.test.ts covers that.
+ */
+export const SEQUENTIAL = { ...FAST, options: { ...FAST.options, concurrency: 1 } };
