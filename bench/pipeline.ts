@@ -1,11 +1,13 @@
 // Benchmark: the whole follow-up workflow (issue #3), workflows/tag-monitor-send.json through n8n's
 // engine in-process: claim → Gemini simulator → Graph simulator → the summary, on the local stack.
-//   tsx bench/pipeline.ts [--contacts 1000] [--rounds 3] [--rate 300]
+//   tsx bench/pipeline.ts [--contacts 1000] [--rounds 3] [--rate 300] [--parallel 10] [--graph-latency 0]
 // Each round seeds `contacts` due contacts for a new owner and rule (set-based, not timed) and times
 // one "Trigger Now" call, simulators answering at once. Target: ≥ 200 contacts/s.
 // Facebook Send paces its calls (messagesPerSecond, 300 in the workflow: about Meta's limit per
 // Page), so sending alone takes contacts / rate seconds; `--rate` runs a copy of the workflow with
-// another pace, to see what the rest of the pipeline costs.
+// another pace, to see what the rest of the pipeline costs. `--parallel` sets Facebook Send's
+// Parallel Sends and `--graph-latency` makes the Graph simulator answer after that many ms, to see
+// what parallel sends buy when Facebook is slow to answer (it is: ~100 ms and more).
 // Prints the figures; never a test, so a slow machine fails no build.
 import { startSimulators } from '../simulators';
 import { startStack } from '../stack';
@@ -30,7 +32,12 @@ async function main() {
 	const workflow: WorkflowJson = loadWorkflow('workflows/tag-monitor-send.json');
 	const send = workflow.nodes.find((node) => node.type === 'n8n-nodes-leadflow.facebookSend');
 	if (send && process.argv.includes('--rate')) send.parameters = { ...send.parameters, messagesPerSecond: argument('rate', 300) };
-	console.log(`Facebook Send paced at ${String(send?.parameters.messagesPerSecond)} messages/s`);
+	if (send && process.argv.includes('--parallel')) {
+		send.parameters = { ...send.parameters, options: { ...(send.parameters.options as object), concurrency: argument('parallel', 10) } };
+	}
+	const graphLatency = argument('graph-latency', 0);
+	const parallel = (send?.parameters.options as { concurrency?: number } | undefined)?.concurrency ?? 'default';
+	console.log(`Facebook Send paced at ${String(send?.parameters.messagesPerSecond)} messages/s, Parallel Sends ${parallel}, Graph answering after ${graphLatency} ms`);
 	const stack = await startStack({ fast: true });
 	const sims = await startSimulators();
 	try {
@@ -47,6 +54,7 @@ async function main() {
 		for (let round = 1; round <= rounds; round += 1) {
 			const seed = await dueContacts(contacts, contacts, `bench-${round}`);
 			await sims.graph.control.reset();
+			if (graphLatency > 0) await sims.graph.control.setLatency(graphLatency, '/messages');
 			const started = performance.now();
 			const { result, summary } = await triggerNow(pipelineCredentials(sims, seed.owner.pageId), { ruleId: seed.ruleId }, workflow);
 			const seconds = (performance.now() - started) / 1000;
