@@ -434,6 +434,19 @@ $$;
 comment on function public.automation_timeline(uuid, uuid) is 'One contact''s stage events under a rule, oldest first.';
 
 -- =============================================================================================
+-- How the batch functions below stay linear in the batch
+-- =============================================================================================
+-- A pipeline moves thousands of state rows a minute, so the planner's statistics on
+-- current_stage always lag behind: it may believe a stage holds one row when it holds thousands.
+-- A join between two derived sets (the batch's items and the rows an UPDATE returned, say) is
+-- then planned as a nested loop, n² comparisons: a million for 1,000 contacts, hundreds of
+-- milliseconds. So every function here:
+--   - reaches the state rows by key only (`s.id = any (ids)`, or a join on `s.id = i.state_id`
+--     that locks them), and checks stage and lease on the rows found, never as a way in;
+--   - never joins two derived sets: outcomes come from an UPDATE's RETURNING, and the rows it did
+--     not return are found with NOT IN over it (a hashed subplan, linear whatever the estimates).
+
+-- =============================================================================================
 -- automation_mark_generating(p_execution_id, p_state_ids, p_lease_seconds, p_now)
 --   → (state_id, outcome: generating | lease_lost)
 -- =============================================================================================
@@ -463,9 +476,11 @@ as $$
        and s.locked_by = p_execution_id
     returning s.id
   )
-  select i.id, case when m.id is null then 'lease_lost' else 'generating' end
-    from (select distinct u.id from unnest(p_state_ids) u (id)) i
-    left join moved m on m.id = i.id
+  select m.id, 'generating'::text from moved m
+  union all
+  select distinct u.id, 'lease_lost'::text
+    from unnest(p_state_ids) u (id)
+   where u.id is not null and u.id not in (select m.id from moved m)
 $$;
 comment on function public.automation_mark_generating(text, uuid[], integer, timestamptz) is
   'Batch: eligible → generating for contacts the execution holds.';
@@ -489,8 +504,8 @@ language sql
 volatile
 set search_path = ''
 as $$
-  with items as (
-    select x.*,
+  with items as materialized (
+    select distinct on (x.state_id) x.*,
            case
              when x.error_code is not null then x.error_code
              when x.message is null or length(btrim(x.message)) = 0 or char_length(x.message) > 2000 then 'invalid_message'
@@ -499,40 +514,50 @@ as $$
         state_id uuid, message text, generation_ms integer, model text, usage jsonb,
         error_code text, error_message text, retry_after_seconds integer
       )
+     where x.state_id is not null
+     order by x.state_id
+  ),
+  -- Locked by key; whether each is generating and this execution's is checked on the locked row.
+  held as materialized (
+    select i.*, s.current_stage, s.locked_by
+      from items i
+      join public.ai_automation_contact_states s on s.id = i.state_id
+     order by s.id
+       for update of s
   ),
   moved as (
     update public.ai_automation_contact_states s
-       set current_stage = case when i.failure is null then 'ready_to_send' else 'failed' end,
+       set current_stage = case when h.failure is null then 'ready_to_send' else 'failed' end,
            stage_entered_at = p_now,
-           stage_detail = case when i.failure is null
-                               then jsonb_build_object('generation_ms', i.generation_ms, 'model', i.model)
-                               else jsonb_build_object('error_code', i.failure) end,
+           stage_detail = case when h.failure is null
+                               then jsonb_build_object('generation_ms', h.generation_ms, 'model', h.model)
+                               else jsonb_build_object('error_code', h.failure) end,
            execution_id = p_execution_id,
-           generated_message = case when i.failure is null then i.message end,
+           generated_message = case when h.failure is null then h.message end,
            generated_at = p_now,
-           generation_ms = i.generation_ms,
-           generation_model = i.model,
-           generation_usage = i.usage,
-           error_code = i.failure,
+           generation_ms = h.generation_ms,
+           generation_model = h.model,
+           generation_usage = h.usage,
+           error_code = h.failure,
            error_message = case
-             when i.failure is null then null
-             when i.error_code is null then 'The model returned an empty message or one longer than 2,000 characters.'
-             else i.error_message
+             when h.failure is null then null
+             when h.error_code is null then 'The model returned an empty message or one longer than 2,000 characters.'
+             else h.error_message
            end,
-           retry_at = case when i.failure is not null and i.retry_after_seconds is not null
-                           then p_now + make_interval(secs => i.retry_after_seconds) end,
-           locked_by = case when i.failure is null then s.locked_by end,
-           locked_until = case when i.failure is null then s.locked_until end,
+           retry_at = case when h.failure is not null and h.retry_after_seconds is not null
+                           then p_now + make_interval(secs => h.retry_after_seconds) end,
+           locked_by = case when h.failure is null then s.locked_by end,
+           locked_until = case when h.failure is null then s.locked_until end,
            updated_at = now()
-      from items i
-     where s.id = i.state_id
-       and s.current_stage = 'generating'
-       and s.locked_by = p_execution_id
+      from held h
+     where s.id = h.state_id
+       and h.current_stage = 'generating'
+       and h.locked_by = p_execution_id
     returning s.id, s.current_stage
   )
-  select i.state_id, coalesce(m.current_stage, 'lease_lost')
-    from items i
-    left join moved m on m.id = i.state_id
+  select m.id, m.current_stage from moved m
+  union all
+  select i.state_id, 'lease_lost'::text from items i where i.state_id not in (select m.id from moved m)
 $$;
 comment on function public.automation_record_generation(text, jsonb, timestamptz) is
   'Batch: generating → ready_to_send (message, time, model, usage) or failed (error code, optional retry).';
@@ -541,11 +566,12 @@ comment on function public.automation_record_generation(text, jsonb, timestamptz
 -- automation_begin_send(p_execution_id, p_state_ids, p_lease_seconds, p_now)
 --   → (state_id, outcome: send | duplicate | skipped | lease_lost, reason, attempt_id, …)
 -- =============================================================================================
--- The last step before the Graph API, per contact (state ids sorted, so concurrent batches lock
--- in the same order):
+-- The last step before the Graph API, per contact (the batch's state rows are locked in id order,
+-- so concurrent batches never deadlock):
 --   duplicate   the guard for this follow-up number is already taken (reason: the guard's status):
 --               do not call the Graph API; nothing changes.
---   lease_lost  not ready_to_send, or held by another execution (reason: the current stage).
+--   lease_lost  not ready_to_send, or held by another execution (reason: the current stage), or
+--               no such contact (reason: not_found).
 --   skipped     stopped (a stop row, or a customer message since the last follow-up / the claim
 --               with stop_on_reply on, which adds a `replied` stop), inactive, or outside_window:
 --               ready_to_send → skipped with that reason, lease released.
@@ -553,6 +579,7 @@ comment on function public.automation_record_generation(text, jsonb, timestamptz
 --               follow-up number) and the contact moves to sending with a lease of
 --               p_lease_seconds: call the Graph API now, then automation_record_send.
 -- If the sender dies after this, the reaper turns the contact into failed send_uncertain.
+-- One statement: the guard rows, the stops and the transitions are written together or not at all.
 create or replace function public.automation_begin_send(
   p_execution_id text,
   p_state_ids uuid[],
@@ -570,109 +597,122 @@ returns table (
   message text,
   window_closes_at timestamptz
 )
-language plpgsql
+language sql
 volatile
 set search_path = ''
 as $$
-#variable_conflict use_column
-declare
-  v_id uuid;
-  v record;
-  v_guard record;
-  v_stop text;
-  v_skip text;
-  v_attempt uuid;
-begin
-  for v_id in select distinct u from unnest(p_state_ids) u where u is not null order by u loop
+  with locked as materialized (
     select s.id, s.user_id, s.rule_id, s.conversation_id, s.current_stage, s.locked_by, s.claimed_at,
-           s.claimed_follow_up_number, s.last_follow_up_at, s.generated_message,
-           c.page_id, c.sender_id, c.is_active, c.last_customer_message_at, r.stop_on_reply
-      into v
+           s.claimed_follow_up_number, s.last_follow_up_at, s.generated_message
       from public.ai_automation_contact_states s
-      join public.messenger_conversations c on c.id = s.conversation_id
-      join public.ai_automation_rules r on r.id = s.rule_id
-     where s.id = v_id
-       for update of s;
-    if not found then
-      return query select v_id, 'lease_lost'::text, 'not_found'::text, null::uuid, null::integer, null::text, null::text, null::text, null::timestamptz;
-      continue;
-    end if;
-
-    select e.id, e.status into v_guard
-      from public.ai_automation_executions e
-     where e.rule_id = v.rule_id and e.conversation_id = v.conversation_id
-       and e.follow_up_number = v.claimed_follow_up_number and e.status <> 'released';
-    if found then
-      return query select v_id, 'duplicate'::text, v_guard.status, v_guard.id, v.claimed_follow_up_number,
-                          v.page_id, v.sender_id, null::text, v.last_customer_message_at + interval '24 hours';
-      continue;
-    end if;
-
-    if v.current_stage <> 'ready_to_send' or v.locked_by is distinct from p_execution_id then
-      return query select v_id, 'lease_lost'::text, v.current_stage, null::uuid, v.claimed_follow_up_number,
-                          v.page_id, v.sender_id, null::text, v.last_customer_message_at + interval '24 hours';
-      continue;
-    end if;
-
-    select st.reason into v_stop
-      from public.ai_automation_stops st
-     where st.conversation_id = v.conversation_id and (st.rule_id = v.rule_id or st.rule_id is null)
-     order by st.rule_id nulls first
-     limit 1;
-    if v_stop is null and v.stop_on_reply
-       and v.last_customer_message_at > greatest(v.last_follow_up_at, v.claimed_at) then
-      insert into public.ai_automation_stops (user_id, conversation_id, rule_id, reason, note, execution_id)
-      values (v.user_id, v.conversation_id, v.rule_id, 'replied', 'customer message at ' || v.last_customer_message_at, p_execution_id)
-      on conflict (conversation_id, rule_id) do nothing;
-      v_stop := 'replied';
-    end if;
-
-    v_skip := case
-      when v_stop is not null then 'stopped'
-      when not v.is_active then 'inactive'
-      when v.last_customer_message_at is null or v.last_customer_message_at <= p_now - interval '24 hours' then 'outside_window'
-    end;
-
-    if v_skip is null then
-      insert into public.ai_automation_executions
-        (user_id, rule_id, conversation_id, state_id, follow_up_number, execution_id, status, message, attempted_at)
-      values (v.user_id, v.rule_id, v.conversation_id, v.id, v.claimed_follow_up_number, p_execution_id, 'sending',
-              v.generated_message, p_now)
-      on conflict (rule_id, conversation_id, follow_up_number) where status <> 'released' do nothing
-      returning id into v_attempt;
-      if v_attempt is null then
-        return query select v_id, 'duplicate'::text, 'sending'::text, null::uuid, v.claimed_follow_up_number,
-                            v.page_id, v.sender_id, null::text, v.last_customer_message_at + interval '24 hours';
-        continue;
-      end if;
-      update public.ai_automation_contact_states s
-         set current_stage = 'sending',
-             stage_entered_at = p_now,
-             stage_detail = jsonb_build_object('attempt_id', v_attempt, 'follow_up_number', v.claimed_follow_up_number),
-             execution_id = p_execution_id,
-             attempt_id = v_attempt,
-             locked_until = p_now + make_interval(secs => p_lease_seconds),
-             updated_at = now()
-       where s.id = v_id;
-      return query select v_id, 'send'::text, null::text, v_attempt, v.claimed_follow_up_number,
-                          v.page_id, v.sender_id, v.generated_message, v.last_customer_message_at + interval '24 hours';
-    else
-      update public.ai_automation_contact_states s
-         set current_stage = 'skipped',
-             stage_entered_at = p_now,
-             stage_detail = jsonb_build_object('reason', v_skip, 'stop_reason', v_stop),
-             execution_id = p_execution_id,
-             skip_reason = v_skip,
-             error_message = case when v_stop is not null then 'stopped: ' || v_stop end,
-             locked_by = null,
-             locked_until = null,
-             updated_at = now()
-       where s.id = v_id;
-      return query select v_id, 'skipped'::text, v_skip, null::uuid, v.claimed_follow_up_number,
-                          v.page_id, v.sender_id, null::text, v.last_customer_message_at + interval '24 hours';
-    end if;
-  end loop;
-end;
+     where s.id = any (p_state_ids)
+     order by s.id
+       for update
+  ),
+  judged as materialized (
+    select l.*, c.page_id, c.sender_id, c.is_active, c.last_customer_message_at,
+           g.id as guard_id, g.status as guard_status,
+           st.reason as stop_row_reason,
+           -- A customer message since the last follow-up (or since the claim) stops the contact.
+           st.reason is null and r.stop_on_reply
+             and c.last_customer_message_at > greatest(l.last_follow_up_at, l.claimed_at) as replied
+      from locked l
+      join public.messenger_conversations c on c.id = l.conversation_id
+      join public.ai_automation_rules r on r.id = l.rule_id
+      left join lateral (
+        select e.id, e.status from public.ai_automation_executions e
+         where e.rule_id = l.rule_id and e.conversation_id = l.conversation_id
+           and e.follow_up_number = l.claimed_follow_up_number and e.status <> 'released'
+         limit 1
+      ) g on true
+      left join lateral (
+        select st.reason from public.ai_automation_stops st
+         where st.conversation_id = l.conversation_id and (st.rule_id = l.rule_id or st.rule_id is null)
+         order by st.rule_id nulls first
+         limit 1
+      ) st on true
+  ),
+  decided as materialized (
+    select j.*,
+           coalesce(j.stop_row_reason, case when j.replied then 'replied' end) as stop_reason,
+           case
+             when j.guard_id is not null then 'duplicate'
+             when j.current_stage <> 'ready_to_send' or j.locked_by is distinct from p_execution_id then 'lease_lost'
+             when j.stop_row_reason is not null or j.replied or not j.is_active
+               or j.last_customer_message_at is null or j.last_customer_message_at <= p_now - interval '24 hours' then 'skipped'
+             else 'send'
+           end as outcome,
+           case
+             when j.stop_row_reason is not null or j.replied then 'stopped'
+             when not j.is_active then 'inactive'
+             when j.last_customer_message_at is null or j.last_customer_message_at <= p_now - interval '24 hours' then 'outside_window'
+           end as skip_reason,
+           -- The guard row's id, chosen here so the transition below can name it without a join.
+           gen_random_uuid() as new_attempt_id
+      from judged j
+  ),
+  replied_stops as (
+    insert into public.ai_automation_stops (user_id, conversation_id, rule_id, reason, note, execution_id)
+    select d.user_id, d.conversation_id, d.rule_id, 'replied', 'customer message at ' || d.last_customer_message_at, p_execution_id
+      from decided d
+     where d.outcome = 'skipped' and d.replied
+    on conflict (conversation_id, rule_id) do nothing
+  ),
+  guards as (
+    insert into public.ai_automation_executions
+      (id, user_id, rule_id, conversation_id, state_id, follow_up_number, execution_id, status, message, attempted_at)
+    select d.new_attempt_id, d.user_id, d.rule_id, d.conversation_id, d.id, d.claimed_follow_up_number, p_execution_id,
+           'sending', d.generated_message, p_now
+      from decided d
+     where d.outcome = 'send'
+    on conflict (rule_id, conversation_id, follow_up_number) where status <> 'released' do nothing
+    returning state_id
+  ),
+  moved as (
+    update public.ai_automation_contact_states s
+       set current_stage = case when d.outcome = 'send' then 'sending' else 'skipped' end,
+           stage_entered_at = p_now,
+           stage_detail = case when d.outcome = 'send'
+             then jsonb_build_object('attempt_id', d.new_attempt_id, 'follow_up_number', d.claimed_follow_up_number)
+             else jsonb_build_object('reason', d.skip_reason, 'stop_reason', d.stop_reason) end,
+           execution_id = p_execution_id,
+           attempt_id = case when d.outcome = 'send' then d.new_attempt_id else s.attempt_id end,
+           skip_reason = case when d.outcome = 'send' then s.skip_reason else d.skip_reason end,
+           error_message = case when d.outcome = 'send' then s.error_message
+                                when d.stop_reason is not null then 'stopped: ' || d.stop_reason end,
+           locked_by = case when d.outcome = 'send' then s.locked_by end,
+           locked_until = case when d.outcome = 'send' then p_now + make_interval(secs => p_lease_seconds) end,
+           updated_at = now()
+      from decided d
+     where s.id = d.id
+       and (d.outcome = 'skipped' or (d.outcome = 'send' and d.id in (select g.state_id from guards g)))
+  ),
+  -- A guard another execution took between our check and our insert: a duplicate after all.
+  settled as (
+    select d.*,
+           case when d.outcome = 'send' and d.id not in (select g.state_id from guards g) then 'duplicate'
+                else d.outcome end as final_outcome
+      from decided d
+  )
+  select t.id,
+         t.final_outcome,
+         case t.final_outcome
+           when 'duplicate' then coalesce(t.guard_status, 'sending')
+           when 'lease_lost' then t.current_stage
+           when 'skipped' then t.skip_reason
+         end,
+         case t.final_outcome when 'send' then t.new_attempt_id when 'duplicate' then t.guard_id end,
+         t.claimed_follow_up_number,
+         t.page_id,
+         t.sender_id,
+         case when t.final_outcome = 'send' then t.generated_message end,
+         t.last_customer_message_at + interval '24 hours'
+    from settled t
+  union all
+  select u.id, 'lease_lost', 'not_found', null, null, null, null, null, null
+    from (select distinct u.id from unnest(p_state_ids) u (id)) u
+   where u.id is not null and u.id not in (select l.id from locked l)
+  order by 1
 $$;
 comment on function public.automation_begin_send(text, uuid[], integer, timestamptz) is
   'Batch: take the duplicate guard, re-check stop / active / window, and move ready_to_send → sending; per item send | duplicate | skipped | lease_lost.';
@@ -699,6 +739,7 @@ comment on function public.automation_begin_send(text, uuid[], integer, timestam
 -- conversation (messenger_messages, outbound); completed when the rule's maximum is reached.
 -- A sent report for a contact the reaper already marked send_uncertain is accepted (failed → sent):
 -- the truth beats the guess.
+-- A malformed item fails the whole call before anything is written.
 create or replace function public.automation_record_send(
   p_execution_id text,
   p_items jsonb,
@@ -711,136 +752,136 @@ set search_path = ''
 as $$
 #variable_conflict use_column
 declare
-  i record;
-  v record;
+  v_bad record;
+  v_ids uuid[];
+  v_outcomes text[];
+  v_completed uuid[];
 begin
-  for i in
-    select x.* from jsonb_to_recordset(p_items) as x (
-      state_id uuid, outcome text, facebook_message_id text, reason text,
-      error_code text, error_message text, retry_after_seconds integer
-    )
-    order by x.state_id
-  loop
-    if i.state_id is null or i.outcome is null or i.outcome not in ('sent', 'skipped', 'failed', 'uncertain') then
-      raise exception 'each item needs a state_id and an outcome of sent, skipped, failed or uncertain (got %, %)', i.state_id, i.outcome
-        using errcode = '22023';
-    end if;
+  select x.state_id, x.outcome into v_bad
+    from jsonb_to_recordset(p_items) as x (state_id uuid, outcome text)
+   where x.state_id is null or x.outcome is null or x.outcome not in ('sent', 'skipped', 'failed', 'uncertain')
+   limit 1;
+  if found then
+    raise exception 'each item needs a state_id and an outcome of sent, skipped, failed or uncertain (got %, %)', v_bad.state_id, v_bad.outcome
+      using errcode = '22023';
+  end if;
 
-    select s.id, s.user_id, s.rule_id, s.conversation_id, s.current_stage, s.locked_by, s.attempt_id,
-           s.error_code, s.follow_up_count, s.generated_message, r.max_follow_ups
-      into v
-      from public.ai_automation_contact_states s
+  with items as materialized (
+    select distinct on (x.state_id) x.*
+      from jsonb_to_recordset(p_items) as x (
+        state_id uuid, outcome text, facebook_message_id text, reason text,
+        error_code text, error_message text, retry_after_seconds integer
+      )
+     order by x.state_id
+  ),
+  -- Locked by key, in id order; whether each may take this report is checked on the locked row.
+  locked as materialized (
+    select i.*, s.user_id, s.rule_id, s.conversation_id, s.current_stage, s.locked_by, s.attempt_id,
+           s.error_code as state_error_code, s.follow_up_count, s.generated_message, r.max_follow_ups
+      from items i
+      join public.ai_automation_contact_states s on s.id = i.state_id
       join public.ai_automation_rules r on r.id = s.rule_id
-     where s.id = i.state_id
-       for update of s;
+     order by s.id
+       for update of s
+  ),
+  reported as materialized (
+    select l.* from locked l
+     where l.attempt_id is not null
+       and ((l.current_stage = 'sending' and l.locked_by = p_execution_id)
+            or (l.current_stage = 'failed' and l.state_error_code = 'send_uncertain' and l.outcome = 'sent'))
+  ),
+  ledger as (
+    update public.ai_automation_executions e
+       set status = case v.outcome
+                      when 'sent' then 'sent'
+                      when 'skipped' then 'released'
+                      when 'uncertain' then 'uncertain'
+                      else case when v.retry_after_seconds is null then 'failed' else 'released' end
+                    end,
+           facebook_message_id = case when v.outcome = 'sent' then v.facebook_message_id else e.facebook_message_id end,
+           finished_at = p_now,
+           error_code = case v.outcome
+                          when 'sent' then null
+                          when 'skipped' then coalesce(v.error_code, v.reason)
+                          when 'uncertain' then 'send_uncertain'
+                          else v.error_code
+                        end,
+           error_message = case when v.outcome = 'sent' then null else v.error_message end
+      from reported v
+     where e.id = v.attempt_id
+  ),
+  unavailable as (
+    insert into public.ai_automation_stops (user_id, conversation_id, rule_id, reason, note, execution_id)
+    select distinct on (v.conversation_id) v.user_id, v.conversation_id, null, 'unavailable', v.error_message, p_execution_id
+      from reported v
+     where v.outcome = 'skipped' and v.reason = 'unavailable'
+    on conflict (conversation_id, rule_id) do nothing
+  ),
+  outbound as (
+    insert into public.messenger_messages (user_id, conversation_id, direction, text, facebook_message_id, sent_at)
+    select v.user_id, v.conversation_id, 'outbound', v.generated_message, v.facebook_message_id, p_now
+      from reported v
+     where v.outcome = 'sent'
+    on conflict (facebook_message_id) do nothing
+  ),
+  moved as (
+    update public.ai_automation_contact_states s
+       set current_stage = case v.outcome when 'sent' then 'sent' when 'skipped' then 'skipped' else 'failed' end,
+           stage_entered_at = p_now,
+           stage_detail = case v.outcome
+             when 'sent' then jsonb_build_object('facebook_message_id', v.facebook_message_id)
+             when 'skipped' then jsonb_build_object('reason', coalesce(v.reason, 'skipped'), 'error_code', v.error_code)
+             when 'uncertain' then jsonb_build_object('reason', 'send_uncertain', 'detail', v.error_message)
+             else jsonb_build_object('error_code', v.error_code, 'retry_after_seconds', v.retry_after_seconds)
+           end,
+           execution_id = p_execution_id,
+           follow_up_count = s.follow_up_count + case when v.outcome = 'sent' then 1 else 0 end,
+           last_follow_up_at = case when v.outcome = 'sent' then p_now else s.last_follow_up_at end,
+           facebook_message_id = case when v.outcome = 'sent' then v.facebook_message_id else s.facebook_message_id end,
+           skip_reason = case when v.outcome = 'skipped' then coalesce(v.reason, 'skipped') else s.skip_reason end,
+           error_code = case v.outcome
+                          when 'sent' then null
+                          when 'skipped' then v.error_code
+                          when 'uncertain' then 'send_uncertain'
+                          else coalesce(v.error_code, 'send_failed')
+                        end,
+           error_message = case v.outcome
+                             when 'sent' then null
+                             when 'uncertain' then coalesce(v.error_message,
+                               'No answer from Facebook: the message may or may not have been delivered, so it is not resent automatically.')
+                             else v.error_message
+                           end,
+           retry_at = case v.outcome
+                        when 'skipped' then s.retry_at
+                        when 'failed' then p_now + make_interval(secs => v.retry_after_seconds)
+                      end,
+           locked_by = null,
+           locked_until = null,
+           updated_at = now()
+      from reported v
+     where s.id = v.state_id
+    returning s.id,
+              case when v.outcome = 'sent' and v.follow_up_count + 1 >= v.max_follow_ups then 'completed' else v.outcome end
+                as outcome
+  )
+  select coalesce(array_agg(m.id), '{}'), coalesce(array_agg(m.outcome), '{}'),
+         coalesce(array_agg(m.id) filter (where m.outcome = 'completed'), '{}')
+    into v_ids, v_outcomes, v_completed
+    from moved m;
 
-    if not found
-       or v.attempt_id is null
-       or not (
-         (v.current_stage = 'sending' and v.locked_by = p_execution_id)
-         or (v.current_stage = 'failed' and v.error_code = 'send_uncertain' and i.outcome = 'sent')
-       ) then
-      return query select i.state_id, 'lease_lost'::text;
-      continue;
-    end if;
+  -- The rule's maximum reached: sent → completed (a second transition, so a second statement).
+  update public.ai_automation_contact_states s
+     set current_stage = 'completed',
+         stage_detail = jsonb_build_object('reason', 'max_follow_ups', 'follow_up_count', s.follow_up_count)
+   where s.id = any (v_completed);
 
-    if i.outcome = 'sent' then
-      update public.ai_automation_executions e
-         set status = 'sent', facebook_message_id = i.facebook_message_id, finished_at = p_now,
-             error_code = null, error_message = null
-       where e.id = v.attempt_id;
-      update public.ai_automation_contact_states s
-         set current_stage = 'sent',
-             stage_entered_at = p_now,
-             stage_detail = jsonb_build_object('facebook_message_id', i.facebook_message_id),
-             execution_id = p_execution_id,
-             follow_up_count = s.follow_up_count + 1,
-             last_follow_up_at = p_now,
-             facebook_message_id = i.facebook_message_id,
-             error_code = null,
-             error_message = null,
-             retry_at = null,
-             locked_by = null,
-             locked_until = null,
-             updated_at = now()
-       where s.id = v.id;
-      insert into public.messenger_messages (user_id, conversation_id, direction, text, facebook_message_id, sent_at)
-      values (v.user_id, v.conversation_id, 'outbound', v.generated_message, i.facebook_message_id, p_now)
-      on conflict (facebook_message_id) do nothing;
-      if v.follow_up_count + 1 >= v.max_follow_ups then
-        update public.ai_automation_contact_states s
-           set current_stage = 'completed',
-               stage_detail = jsonb_build_object('reason', 'max_follow_ups', 'follow_up_count', s.follow_up_count)
-         where s.id = v.id;
-        return query select i.state_id, 'completed'::text;
-      else
-        return query select i.state_id, 'sent'::text;
-      end if;
-
-    elsif i.outcome = 'skipped' then
-      update public.ai_automation_executions e
-         set status = 'released', finished_at = p_now,
-             error_code = coalesce(i.error_code, i.reason), error_message = i.error_message
-       where e.id = v.attempt_id;
-      if i.reason = 'unavailable' then
-        insert into public.ai_automation_stops (user_id, conversation_id, rule_id, reason, note, execution_id)
-        values (v.user_id, v.conversation_id, null, 'unavailable', i.error_message, p_execution_id)
-        on conflict (conversation_id, rule_id) do nothing;
-      end if;
-      update public.ai_automation_contact_states s
-         set current_stage = 'skipped',
-             stage_entered_at = p_now,
-             stage_detail = jsonb_build_object('reason', coalesce(i.reason, 'skipped'), 'error_code', i.error_code),
-             execution_id = p_execution_id,
-             skip_reason = coalesce(i.reason, 'skipped'),
-             error_code = i.error_code,
-             error_message = i.error_message,
-             locked_by = null,
-             locked_until = null,
-             updated_at = now()
-       where s.id = v.id;
-      return query select i.state_id, 'skipped'::text;
-
-    elsif i.outcome = 'uncertain' then
-      -- Same end state as the reaper's: the guard stays held (uncertain), never resent.
-      update public.ai_automation_executions e
-         set status = 'uncertain', finished_at = p_now, error_code = 'send_uncertain', error_message = i.error_message
-       where e.id = v.attempt_id;
-      update public.ai_automation_contact_states s
-         set current_stage = 'failed',
-             stage_entered_at = p_now,
-             stage_detail = jsonb_build_object('reason', 'send_uncertain', 'detail', i.error_message),
-             execution_id = p_execution_id,
-             error_code = 'send_uncertain',
-             error_message = coalesce(i.error_message,
-               'No answer from Facebook: the message may or may not have been delivered, so it is not resent automatically.'),
-             retry_at = null,
-             locked_by = null,
-             locked_until = null,
-             updated_at = now()
-       where s.id = v.id;
-      return query select i.state_id, 'uncertain'::text;
-
-    else
-      update public.ai_automation_executions e
-         set status = case when i.retry_after_seconds is null then 'failed' else 'released' end,
-             finished_at = p_now, error_code = i.error_code, error_message = i.error_message
-       where e.id = v.attempt_id;
-      update public.ai_automation_contact_states s
-         set current_stage = 'failed',
-             stage_entered_at = p_now,
-             stage_detail = jsonb_build_object('error_code', i.error_code, 'retry_after_seconds', i.retry_after_seconds),
-             execution_id = p_execution_id,
-             error_code = coalesce(i.error_code, 'send_failed'),
-             error_message = i.error_message,
-             retry_at = case when i.retry_after_seconds is not null then p_now + make_interval(secs => i.retry_after_seconds) end,
-             locked_by = null,
-             locked_until = null,
-             updated_at = now()
-       where s.id = v.id;
-      return query select i.state_id, 'failed'::text;
-    end if;
-  end loop;
+  return query
+    select u.id, u.outcome from unnest(v_ids, v_outcomes) u (id, outcome)
+    union all
+    select x.state_id, 'lease_lost'::text
+      from (select distinct y.state_id from jsonb_to_recordset(p_items) as y (state_id uuid)) x
+     where x.state_id not in (select unnest(v_ids))
+    order by 1;
 end;
 $$;
 comment on function public.automation_record_send(text, jsonb, timestamptz) is
