@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { createClient } from '@supabase/supabase-js';
 import { GoogleGenAI } from '@google/genai';
 import { startStack, type RunningStack } from '../stack';
+import { changedMigrationsWarning } from '../stack/migrations';
 import { startSimulators, type RunningSimulators } from '../simulators';
 import { printFollowUpDemo, runFollowUpDemo } from './demo/follow-up';
 
@@ -28,6 +29,8 @@ async function main() {
 		stack = await startStack(
 			values.once ? { fast: true } : { dataDir: path.resolve(__dirname, '..', '.stack'), fresh: values.fresh, port: 54321, dbPort: 54322 },
 		);
+		const warning = changedMigrationsWarning(stack.migrations.changed, 'demo');
+		if (warning) console.warn(`\n${warning}\n`);
 		simulators = await startSimulators(values.once ? {} : { geminiPort: 54331, graphPort: 54332 });
 
 		const checks = await checkEverything(stack, simulators);

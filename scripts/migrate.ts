@@ -2,7 +2,7 @@
 // Supabase project's database (or any Postgres with Supabase's roles), in order, each file once.
 // Use the direct connection or the session pooler (port 5432) from Project Settings → Database.
 import { parseArgs } from 'node:util';
-import { applyMigrations, listMigrations } from '../stack/migrations';
+import { applyMigrations, changedMigrationsWarning, listMigrations } from '../stack/migrations';
 
 async function main() {
 	const { values } = parseArgs({ options: { 'db-url': { type: 'string' } } });
@@ -16,6 +16,8 @@ async function main() {
 	const result = await applyMigrations(dbUrl, { log: (line) => console.log(`  ${line}`) });
 	for (const migration of result.alreadyApplied) console.log(`  already applied ${migration.version}_${migration.name}.sql`);
 	console.log(`Done: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied.`);
+	const warning = changedMigrationsWarning(result.changed, 'project');
+	if (warning) console.warn(`\n${warning}`);
 }
 
 main().catch((error) => {

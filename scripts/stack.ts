@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startStack } from '../stack';
+import { changedMigrationsWarning } from '../stack/migrations';
 
 async function main() {
 	const { values } = parseArgs({
@@ -26,6 +27,9 @@ async function main() {
 		dbPort,
 		log: (line) => (line.startsWith('applied ') ? log?.(`  ${line}`) : undefined),
 	});
+	// On stderr, so that --json still prints exactly one line on stdout.
+	const warning = changedMigrationsWarning(stack.migrations.changed, 'stack');
+	if (warning) console.error(`${warning}\n`);
 	const info = {
 		supabaseUrl: stack.supabaseUrl,
 		anonKey: stack.anonKey,
@@ -43,7 +47,7 @@ Local Supabase-compatible stack is running (data in ${stack.dataDir}).
   service_role key  ${info.serviceRoleKey}
   JWT secret        ${info.jwtSecret}
   Postgres          ${info.dbUrl}
-Migrations: ${stack.migrations.applied.length} applied now, ${stack.migrations.alreadyApplied.length} already applied.
+Migrations: ${stack.migrations.applied.length} applied now, ${stack.migrations.alreadyApplied.length} already applied${stack.migrations.changed.length ? `, ${stack.migrations.changed.length} of them changed since (see the warning above)` : ''}.
 In n8n, create a "Leadflow Supabase API" credential with the project URL and the service_role key.
 Press Ctrl-C to stop.`);
 	}

@@ -3,6 +3,8 @@
 // with `supabase db push` agree on what has been applied. Each file runs in its own transaction
 // under a transaction-scoped advisory lock: two runs at once apply every file exactly once, and it
 // works through Supabase's transaction pooler too (no session locks).
+// A file is applied once, never again: one edited after a database applied it is reported as
+// changed (the database keeps the old version), never silently re-run. See changedMigrationsWarning.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -20,6 +22,11 @@ export interface Migration {
 export interface MigrationResult {
 	applied: Migration[];
 	alreadyApplied: Migration[];
+	/**
+	 * Already applied, but the file has changed since (its text differs from what was recorded when
+	 * it was applied): the database still has the old version. A subset of alreadyApplied.
+	 */
+	changed: Migration[];
 }
 
 export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
@@ -44,7 +51,7 @@ export async function applyMigrations(
 	const migrations = listMigrations(options.dir);
 	const client = new Client({ connectionString: dbUrl, application_name: 'leadflow-migrate' });
 	await client.connect();
-	const result: MigrationResult = { applied: [], alreadyApplied: [] };
+	const result: MigrationResult = { applied: [], alreadyApplied: [], changed: [] };
 	try {
 		// `if not exists` is not safe against a concurrent run: take the lock first.
 		await client.query('begin');
@@ -61,15 +68,17 @@ export async function applyMigrations(
 			await client.query('begin');
 			try {
 				await client.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]);
-				const seen = await client.query('select 1 from supabase_migrations.schema_migrations where version = $1', [
-					migration.version,
-				]);
+				const sql = readFileSync(migration.file, 'utf8');
+				const seen = await client.query<{ statements: string[] | null }>(
+					'select statements from supabase_migrations.schema_migrations where version = $1',
+					[migration.version],
+				);
 				if (seen.rowCount) {
 					await client.query('commit');
 					result.alreadyApplied.push(migration);
+					if (changedSinceApplied(seen.rows[0].statements, sql)) result.changed.push(migration);
 					continue;
 				}
-				const sql = readFileSync(migration.file, 'utf8');
 				await client.query(sql);
 				await client.query(
 					'insert into supabase_migrations.schema_migrations (version, statements, name) values ($1, $2, $3)',
@@ -90,4 +99,43 @@ export async function applyMigrations(
 		await client.end();
 	}
 	return result;
+}
+
+/**
+ * Whether a migration's file differs from what was recorded when it was applied. This runner
+ * records the whole file as one statement; the Supabase CLI records it split at each `;`, every
+ * statement trimmed of its `;` and surrounding whitespace. So the two are compared without
+ * whitespace and semicolons, which works for both (an edit that only changes whitespace is not
+ * reported). A row without statements (e.g. `supabase migration repair`) cannot be compared.
+ */
+export function changedSinceApplied(statements: string[] | null, sql: string): boolean {
+	if (!statements || statements.length === 0) return false;
+	if (statements.length === 1 && statements[0] === sql) return false;
+	const bare = (text: string) => text.replace(/[\s;]+/g, '');
+	return bare(statements.join(';')) !== bare(sql);
+}
+
+/**
+ * The one warning the local tools print when migrations changed after this database applied them,
+ * or undefined when none did. `where` says whose database it is, which decides the fix:
+ * `stack` / `demo` the local stack's (start it over from the current files), `project` any
+ * database `npm run migrate` was pointed at (a real Supabase project: never edit an applied
+ * migration, add a new one).
+ */
+export function changedMigrationsWarning(changed: Migration[], where: 'stack' | 'demo' | 'project'): string | undefined {
+	if (changed.length === 0) return undefined;
+	const one = changed.length === 1;
+	const files = changed.map((migration) => `  ${path.relative(process.cwd(), migration.file) || migration.file}`).join('\n');
+	const newMigration = 'put the change in a new migration file (a later YYYYMMDDHHMMSS_name.sql)';
+	const fresh = where === 'demo' ? '`npm run demo -- --fresh` or `npm run stack -- --fresh`' : '`npm run stack -- --fresh`';
+	const fix =
+		where === 'project'
+			? `Never edit a migration a Supabase project has applied: undo the edit and ${newMigration}.\n` +
+				`If this is the local stack's database, \`npm run stack -- --fresh\` starts it over from the current files.`
+			: `Local stack: start it from an empty database so the current files are applied: ${fresh} (deletes the data in .stack/).\n` +
+				`A Supabase project that applied ${one ? 'this file' : 'these files'} will not get the edit either: never edit an applied migration, ${newMigration}.`;
+	const what = one
+		? '1 migration has changed since this database applied it; applied migrations are never run again, so the database still has the old version'
+		: `${changed.length} migrations have changed since this database applied them; applied migrations are never run again, so the database still has the old versions`;
+	return `WARNING: ${what}:\n${files}\n${fix}`;
 }

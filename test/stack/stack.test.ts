@@ -1,8 +1,13 @@
 // The local stack behaves like a Supabase project: addressed at {url}/rest/v1, API key checked by the
 // gateway, JWT roles switched by PostgREST, migrations recorded as the Supabase CLI records them.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
-import { applyMigrations, listMigrations } from '../../stack/migrations';
+import { applyMigrations, changedMigrationsWarning, changedSinceApplied, listMigrations } from '../../stack/migrations';
 import { installSupabaseCompat } from '../../stack';
 import { signJwt, verifyJwt, userJwt } from '../../stack/jwt';
 import { testStack, withDb } from '../helpers/stack';
@@ -110,6 +115,7 @@ describe('migrations', () => {
 		const second = await applyMigrations(url.toString());
 		expect(second.applied).toEqual([]);
 		expect(second.alreadyApplied).toHaveLength(listMigrations().length);
+		expect(second.changed).toEqual([]);
 		expect(await countTables(url.toString())).toBe(tablesBefore);
 	});
 
@@ -125,7 +131,103 @@ describe('migrations', () => {
 			await withDb((db) => db.query(`drop database if exists ${scratchDb}_race with (force)`));
 		}
 	});
+
+	it('report a file edited after the database applied it, and do not run it again', async () => {
+		const dir = mkdtempSync(path.join(tmpdir(), 'leadflow-migrations-'));
+		const url = new URL(testStack().dbUrl);
+		url.pathname = `/${scratchDb}_changed`;
+		await withDb((db) => db.query(`create database ${scratchDb}_changed template template0`));
+		const write = (file: string, sql: string) => writeFileSync(path.join(dir, file), sql);
+		try {
+			write('20260101000000_probe_table.sql', '-- A table.\ncreate table public.probe (id integer);\n');
+			write('20260101000100_probe_answer.sql', 'create function public.probe_answer() returns integer language sql as $$ select 1 $$;\n');
+			const first = await applyMigrations(url.toString(), { dir });
+			expect(first.applied.map((m) => m.name)).toEqual(['probe_table', 'probe_answer']);
+			expect(first.changed).toEqual([]);
+			expect((await applyMigrations(url.toString(), { dir })).changed).toEqual([]);
+
+			// Someone edits an applied migration instead of writing a new one.
+			write('20260101000100_probe_answer.sql', 'create or replace function public.probe_answer() returns integer language sql as $$ select 2 $$;\n');
+			const second = await applyMigrations(url.toString(), { dir });
+			expect(second.applied).toEqual([]);
+			expect(second.alreadyApplied.map((m) => m.name)).toEqual(['probe_table', 'probe_answer']);
+			expect(second.changed.map((m) => path.basename(m.file))).toEqual(['20260101000100_probe_answer.sql']);
+			// Still the old function: an applied migration is never run again.
+			expect(await rowsOf(url.toString(), 'select public.probe_answer() as answer')).toEqual([{ answer: 1 }]);
+
+			// The warning names the file and the fix: for the local stack, and for a real project.
+			const local = changedMigrationsWarning(second.changed, 'stack');
+			expect(local).toContain('20260101000100_probe_answer.sql');
+			expect(local).toContain('npm run stack -- --fresh');
+			expect(local).toContain('never edit an applied migration');
+			expect(changedMigrationsWarning(second.changed, 'demo')).toContain('npm run demo -- --fresh');
+			const project = changedMigrationsWarning(second.changed, 'project');
+			expect(project).toContain('20260101000100_probe_answer.sql');
+			expect(project).toMatch(/Never edit a migration a Supabase project has applied: .*new migration file/);
+			expect(changedMigrationsWarning([], 'stack')).toBeUndefined();
+		} finally {
+			await withDb((db) => db.query(`drop database if exists ${scratchDb}_changed with (force)`));
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
+	it('compare what the Supabase CLI recorded (one trimmed entry per statement) by its SQL, not its layout', () => {
+		const file = '-- Probe.\ncreate table public.a (id integer);\n\ncreate function public.f() returns integer language sql as $$ select 1; $$;\n';
+		const recordedByCli = ['-- Probe.\ncreate table public.a (id integer)', 'create function public.f() returns integer language sql as $$ select 1; $$'];
+		expect(changedSinceApplied(recordedByCli, file)).toBe(false);
+		expect(changedSinceApplied(recordedByCli, file.replace('select 1', 'select 2'))).toBe(true);
+		expect(changedSinceApplied([file], file)).toBe(false);
+		expect(changedSinceApplied([file], file.replace('id integer', 'id bigint'))).toBe(true);
+		// Nothing recorded to compare with (e.g. `supabase migration repair`): never reported.
+		expect(changedSinceApplied(null, file)).toBe(false);
+		expect(changedSinceApplied([], file)).toBe(false);
+	});
+
+	it('`npm run migrate` prints the warning and still succeeds', async () => {
+		const url = new URL(testStack().dbUrl);
+		url.pathname = `/${scratchDb}_cli`;
+		await withDb((db) => db.query(`create database ${scratchDb}_cli template template0`));
+		try {
+			// A database that applied every migration, one of them in an older version.
+			const migrations = listMigrations();
+			const edited = migrations[migrations.length - 1];
+			await rowsOf(
+				url.toString(),
+				`create schema supabase_migrations;
+				 create table supabase_migrations.schema_migrations (version text primary key, statements text[], name text)`,
+			);
+			for (const migration of migrations) {
+				const sql = readFileSync(migration.file, 'utf8');
+				await rowsOf(url.toString(), 'insert into supabase_migrations.schema_migrations values ($1, $2, $3)', [
+					migration.version,
+					[migration === edited ? sql.replace(/\bcreate\b/, 'create  -- an older version\n') : sql],
+					migration.name,
+				]);
+			}
+			const root = path.resolve(__dirname, '..', '..');
+			const { stdout, stderr } = await promisify(execFile)(path.join(root, 'node_modules', '.bin', 'tsx'), ['scripts/migrate.ts', '--db-url', url.toString()], {
+				cwd: root,
+				timeout: 30_000,
+			});
+			expect(stdout).toContain(`Done: 0 applied, ${migrations.length} already applied.`);
+			expect(stderr).toContain('WARNING: 1 migration has changed since this database applied it');
+			expect(stderr).toContain(`supabase/migrations/${edited.version}_${edited.name}.sql`);
+			expect(stderr).toContain('new migration file');
+		} finally {
+			await withDb((db) => db.query(`drop database if exists ${scratchDb}_cli with (force)`));
+		}
+	});
 });
+
+async function rowsOf(dbUrl: string, sql: string, values: unknown[] = []): Promise<unknown[]> {
+	const client = new Client({ connectionString: dbUrl });
+	await client.connect();
+	try {
+		return (await client.query(sql, values)).rows;
+	} finally {
+		await client.end();
+	}
+}
 
 async function countTables(dbUrl: string): Promise<number> {
 	const client = new Client({ connectionString: dbUrl });
