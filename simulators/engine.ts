@@ -58,11 +58,19 @@ interface HeldRequest {
 	startedAt: number;
 }
 
+/** A request in its latency wait: logged already, not yet matched against the fault rules. */
+interface DelayedRequest extends HeldRequest {
+	timer: NodeJS.Timeout;
+	/** Ends the wait: true to go on to the fault rules, false when reset() answered it meanwhile. */
+	resume: (goOn: boolean) => void;
+}
+
 export class SimulatorEngine {
 	readonly faults: FaultRules;
 	readonly log = new RequestLog();
 	latency: LatencyConfig;
 	private readonly held = new Set<HeldRequest>();
+	private readonly delayed = new Set<DelayedRequest>();
 	private readonly timeouts = new Set<{ timer: NodeJS.Timeout; response: ServerResponse }>();
 	private readonly server: Server;
 
@@ -78,8 +86,13 @@ export class SimulatorEngine {
 				else response.destroy();
 			});
 		});
-		// Tests and benchmarks open many short connections; don't let idle keep-alive sockets linger.
-		this.server.keepAliveTimeout = 1_000;
+		// Idle keep-alive sockets are kept long enough for clients to reuse them, as the vendors do.
+		// fetch (undici, under @google/genai) closes a socket after one response when the server's
+		// keep-alive hint is under 2 s (its safety margin), so with 1 s every Gemini call opened a new
+		// connection: about 0.8 ms of CPU per call, most of a 1,000-contact batch's generation time.
+		// Longer than the clients' own idle timeouts (undici: hint − 2 s, Node's agent: 5 s), so a
+		// client never sends on a socket the simulator is closing. stop() closes idle sockets too.
+		this.server.keepAliveTimeout = 10_000;
 	}
 
 	async listen(port: number, host: string): Promise<string> {
@@ -101,6 +114,12 @@ export class SimulatorEngine {
 		this.timeouts.clear();
 		for (const held of this.held) held.response.destroy();
 		this.held.clear();
+		for (const delayed of this.delayed) {
+			clearTimeout(delayed.timer);
+			delayed.response.destroy();
+			delayed.resume(false);
+		}
+		this.delayed.clear();
 		await new Promise<void>((resolve) => {
 			this.server.close(() => resolve());
 			this.server.closeAllConnections();
@@ -125,8 +144,18 @@ export class SimulatorEngine {
 		return this.held.size;
 	}
 
-	/** Back to a fresh start: held requests are answered (so no client hangs), then all state cleared. */
+	/**
+	 * Back to a fresh start: held requests, and requests still in their latency wait, are answered
+	 * (so no client hangs, and nothing they do lands after the reset), then all state cleared.
+	 */
 	reset(): void {
+		for (const delayed of this.delayed) {
+			clearTimeout(delayed.timer);
+			delayed.entry.outcome = 'answered';
+			this.finish(delayed.entry, delayed.response, this.handler.answer(delayed.request, delayed.description), delayed.startedAt);
+			delayed.resume(false);
+		}
+		this.delayed.clear();
 		this.release();
 		for (const timeout of this.timeouts) {
 			clearTimeout(timeout.timer);
@@ -183,7 +212,7 @@ export class SimulatorEngine {
 		});
 
 		const latencyMs = this.latencyFor(url.pathname);
-		if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
+		if (latencyMs > 0 && !(await this.delay({ entry, request, description, response, startedAt }, latencyMs))) return;
 
 		const facts: RequestFacts = { method, path: url.pathname, ...description };
 		const rule = this.faults.fire(facts);
@@ -204,6 +233,21 @@ export class SimulatorEngine {
 		}
 		entry.outcome = 'fault';
 		this.finish(entry, response, this.handler.answerFault(effect, request, description), startedAt);
+	}
+
+	/** Waits `ms`; false when reset() or stop() ended the wait (and dealt with the request). */
+	private delay(request: HeldRequest, ms: number): Promise<boolean> {
+		return new Promise((resolve) => {
+			const delayed: DelayedRequest = {
+				...request,
+				timer: setTimeout(() => {
+					this.delayed.delete(delayed);
+					resolve(true);
+				}, ms),
+				resume: resolve,
+			};
+			this.delayed.add(delayed);
+		});
 	}
 
 	/** Never answers: closes the socket when the client gives up or after `holdMs`. */
