@@ -1,9 +1,14 @@
 // GenerateFollowUp against the Gemini simulator through n8n's engine, without a database (Record
 // Stages off): what the prompt holds, key rotation, resting throttled keys, retries of 5xx and
 // timeouts, no retries of 4xx, blocked prompts, replies that cannot be sent, and no key in outputs.
+// The execution's cancel signal is tested on the generation function itself (n8n's engine gives a
+// test no handle on it).
 import { randomUUID } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import type { IDataObject } from 'n8n-workflow';
 import { plainReplyText, simulatedReply, startSimulators, type GeminiRequestBody, type LoggedRequest, type RunningSimulators } from '../../simulators';
+import { generateFollowUpText } from '../../nodes/GenerateFollowUp/gemini/generate';
+import { KeyRing } from '../../nodes/GenerateFollowUp/gemini/keyRing';
 import { geminiCredentials, runGenerate } from './support/workflow';
 
 const MODEL = 'gemini-3-flash';
@@ -317,5 +322,36 @@ describe('concurrency', () => {
 		const spans = (await generateCalls()).map((call) => ({ start: Date.parse(call.receivedAt), end: Date.parse(call.receivedAt) + (call.durationMs ?? 0) }));
 		const inFlightAt = (time: number) => spans.filter((span) => span.start <= time && time < span.end).length;
 		expect(Math.max(...spans.map((span) => inFlightAt(span.start)))).toBe(4);
+	});
+});
+
+describe("the execution's cancel signal", () => {
+	const request = { model: MODEL, systemInstruction: 'Remind them of the free trial.', userText: 'Contact name: Ana\nWrite the follow-up message now.', timeoutMs: 30_000 };
+	const policy = { maxRetries: 0, retryBaseMs: 10, keyRestMs: 60_000, maxQuotaWaitMs: 0, tooLong: 'shorten' as const };
+	const generationContext = (cancelSignal: AbortSignal) => ({
+		ring: new KeyRing(freshKeys(2)),
+		baseUrl: sims.gemini.baseUrl,
+		redact: (text: string) => text,
+		policy,
+		cancelSignal,
+	});
+
+	it('carries no listener once the calls are answered, however many there were', async () => {
+		const cancel = new AbortController();
+		const context = generationContext(cancel.signal);
+		const generations = await Promise.all(Array.from({ length: 40 }, () => generateFollowUpText(request, context)));
+		expect(generations.every((generation) => generation.ok)).toBe(true);
+		expect(getEventListeners(cancel.signal, 'abort')).toHaveLength(0);
+	});
+
+	it('aborts a call in flight when the execution is cancelled: cancelled, not retried', async () => {
+		await sims.gemini.control.addFault({ effect: { kind: 'hold' } });
+		const cancel = new AbortController();
+		const pending = generateFollowUpText(request, generationContext(cancel.signal));
+		await sims.gemini.control.waitForRequests(1);
+		cancel.abort();
+		await expect(pending).resolves.toMatchObject({ ok: false, code: 'cancelled', attempts: 1 });
+		expect(await generateCalls()).toHaveLength(1);
+		expect(getEventListeners(cancel.signal, 'abort')).toHaveLength(0);
 	});
 });

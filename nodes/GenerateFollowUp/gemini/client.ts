@@ -38,18 +38,36 @@ async function clientFor(apiKey: string, baseUrl: string, timeoutMs: number): Pr
 	return client;
 }
 
+/**
+ * A signal for one call that aborts when `shared` (the execution's cancel signal) does. The client
+ * adds an abort listener to the signal it is given and keeps it after a successful call, so given
+ * the execution's signal directly, a batch of n calls would leave n listeners on it, each added
+ * after a scan of those already there (n² / 2 steps in all). The link is removed by `release`.
+ */
+function callSignal(shared: AbortSignal | undefined): { signal?: AbortSignal; release: () => void } {
+	if (!shared) return { release: () => {} };
+	const controller = new AbortController();
+	if (shared.aborted) controller.abort(shared.reason);
+	const onAbort = () => controller.abort(shared.reason);
+	shared.addEventListener('abort', onAbort, { once: true });
+	return { signal: controller.signal, release: () => shared.removeEventListener('abort', onAbort) };
+}
+
 export async function generateOnce(apiKey: string, baseUrl: string, request: ModelRequest): Promise<ModelAnswer> {
 	const client = await clientFor(apiKey, baseUrl, request.timeoutMs);
-	const response = await client.models.generateContent({
-		model: request.model,
-		contents: [{ role: 'user', parts: [{ text: request.userText }] }],
-		config: {
-			systemInstruction: request.systemInstruction,
-			...(request.temperature !== undefined && { temperature: request.temperature }),
-			...(request.maxOutputTokens !== undefined && { maxOutputTokens: request.maxOutputTokens }),
-			...(request.abortSignal && { abortSignal: request.abortSignal }),
-		},
-	});
+	const { signal, release } = callSignal(request.abortSignal);
+	const response = await client.models
+		.generateContent({
+			model: request.model,
+			contents: [{ role: 'user', parts: [{ text: request.userText }] }],
+			config: {
+				systemInstruction: request.systemInstruction,
+				...(request.temperature !== undefined && { temperature: request.temperature }),
+				...(request.maxOutputTokens !== undefined && { maxOutputTokens: request.maxOutputTokens }),
+				...(signal && { abortSignal: signal }),
+			},
+		})
+		.finally(release);
 	const candidate = response.candidates?.[0];
 	// Thinking models may return thought parts; only the answer's text is the message.
 	const text = (candidate?.content?.parts ?? [])
