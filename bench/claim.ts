@@ -1,7 +1,7 @@
 // `npx tsx bench/claim.ts`: the claim of 100 due contacts on 100,000 conversations, 1,000,000 tag
 // links and ~300,000 past executions, against the seeds' way (fetch tagged contacts over REST,
 // judge in JavaScript), side by side on one fast local stack. Prints the medians, their ratio and
-// the plans of the claim's core queries. A benchmark, never a unit test.
+// the plan of the claim's candidate walk as it runs inside the function. A benchmark, never a unit test.
 import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
 import { startStack } from '../stack';
@@ -67,33 +67,25 @@ async function main() {
 		console.log(`Seeds' way (median of ${SEEDS_WAY_RUNS}): ${ms(median(seedsWay))} (${fetched} rows fetched over REST, judged in JavaScript, nothing claimed)`);
 		console.log(`Ratio (seeds' way / claim over REST): ${(median(seedsWay) / median(overRest)).toFixed(1)}×`);
 
-		const page = await db.query<{ ids: string[] }>(
-			`select array_agg(id) as ids from (select c.id from public.messenger_conversations c where c.user_id = $1
-			   and (c.last_customer_message_at, c.id) > ($2::timestamptz - interval '24 hours', '00000000-0000-0000-0000-000000000000'::uuid)
-			   and exists (select from public.conversation_tags ct where ct.conversation_id = c.id and ct.tag_id = any ($3::uuid[]))
-			 order by c.last_customer_message_at, c.id limit 400) p`,
-			[data.userId, now.toISOString(), [data.includeTagId]],
-		);
-		for (const [title, sql, params] of [
-			[
-				'candidate page (window index walk)',
-				`explain (analyze, buffers) select c.id from public.messenger_conversations c where c.user_id = $1 and c.is_active
-				   and (c.last_customer_message_at, c.id) > ($2::timestamptz - interval '24 hours', '00000000-0000-0000-0000-000000000000'::uuid)
-				   and exists (select from public.conversation_tags ct where ct.conversation_id = c.id and ct.tag_id = any ($3::uuid[]))
-				   and not exists (select from public.conversation_tags ct where ct.conversation_id = c.id and ct.tag_id = any ($4::uuid[]))
-				 order by c.last_customer_message_at, c.id limit 400`,
-				[data.userId, now.toISOString(), [data.includeTagId], [data.excludeTagId]],
-			],
-			[
-				'judgement of the page (automation_evaluate)',
-				`explain (analyze, buffers) select e.conversation_id from public.automation_evaluate($1, $2) e
-				  where e.conversation_id = any ($3::uuid[]) and e.due order by e.last_customer_message_at, e.conversation_id limit 100`,
-				[data.ruleId, now.toISOString(), page.rows[0].ids],
-			],
-		] as const) {
-			const plan = await db.query(sql, [...params]);
-			console.log(`\nEXPLAIN (ANALYZE, BUFFERS): ${title}\n${plan.rows.map((row) => row['QUERY PLAN']).join('\n')}`);
-		}
+		// The plan the claim really runs: auto_explain logs the statements inside the function
+		// (plpgsql plans are not visible to a plain EXPLAIN of the call). Printed: the candidate walk.
+		// --profile also lists every statement the claim runs, with its time.
+		const plans: string[] = [];
+		const profile: string[] = [];
+		const onNotice = (notice: { message?: string }) => {
+			if (notice.message?.includes('v_candidates')) plans.push(notice.message);
+			const match = /^duration: ([0-9.]+) ms\s+plan:\s+Query Text: ([^\n]*)/.exec(notice.message ?? '');
+			if (match) profile.push(`${match[1].padStart(9)} ms  ${match[2].trim().slice(0, 100)}`);
+		};
+		db.on('notice', onNotice);
+		await db.query(`load 'auto_explain'`);
+		await db.query(`set auto_explain.log_min_duration = 0; set auto_explain.log_analyze = on; set auto_explain.log_buffers = on;
+		  set auto_explain.log_nested_statements = on; set auto_explain.log_level = notice; set client_min_messages = notice`);
+		await db.query('select count(*) from public.automation_claim($1, $2, $3, 600, $4)', [data.ruleId, BATCH, 'bench-plan', now.toISOString()]);
+		await db.query('reset client_min_messages; reset auto_explain.log_min_duration');
+		db.off('notice', onNotice);
+		if (process.argv.includes('--profile')) console.log(`\nStatements inside one claim (auto_explain, analyze on):\n${profile.join('\n')}`);
+		console.log(`\nEXPLAIN (ANALYZE, BUFFERS) of the claim's candidate walk, as run inside automation_claim:\n${plans.join('\n') || '(not logged)'}`);
 	} finally {
 		await db.end();
 		await stack.stop();

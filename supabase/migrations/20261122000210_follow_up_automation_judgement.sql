@@ -73,8 +73,9 @@ comment on function public.automation_local_day_start(text, timestamptz) is
 
 -- What counts against a rule's daily limit: today's sends (guard rows taken since local midnight,
 -- except those Facebook refused or that failed for good) plus the contacts claimed and not yet at
--- the send step (they will take a guard row). The claim reaps expired leases before counting, so a
--- contact abandoned by a dead execution stops counting at the next claim.
+-- the send step (they will take a guard row) while their lease lasts: a contact abandoned by a dead
+-- execution stops counting when its lease runs out, for the monitor as for the claim (which
+-- reaps it before counting).
 -- plpgsql rather than sql: it is called once per rule (never inlined: it has subqueries), and
 -- PostgreSQL 17 plans a SQL function's query on every call, while plpgsql keeps the plan for the
 -- session (the claim runs it on every call).
@@ -91,7 +92,8 @@ begin
       where e.rule_id = p_rule_id and e.status in ('sending', 'sent', 'uncertain')
         and e.attempted_at >= public.automation_local_day_start(p_time_zone, p_now))
     + (select count(*) from public.ai_automation_contact_states h
-        where h.rule_id = p_rule_id and h.current_stage in ('checking', 'eligible', 'generating', 'ready_to_send'))
+        where h.rule_id = p_rule_id and h.current_stage in ('checking', 'eligible', 'generating', 'ready_to_send')
+          and h.locked_until > p_now)
   )::integer;
 end;
 $$;
@@ -108,8 +110,9 @@ comment on function public.automation_rule_usage(uuid, text, timestamptz) is
 --   rule_disabled         the rule is switched off
 --   excluded_tag          the contact carries one of the rule's excluded tags
 --   inactive              the conversation is not active
---   stopped               a stop for this rule or for all rules (stop_reason says which), or a
---                         customer message after the last follow-up while stop_on_reply is on
+--   stopped               a stop row for this rule or for all rules (stop_reason says which; a
+--                         customer reply adds one by trigger when stop_on_reply is on, and
+--                         deleting the row resumes the contact)
 --   failed                the last attempt failed; due again at retry_at, or never by itself
 --   max_follow_ups        follow_up_count has reached the rule's maximum
 --   interval_not_elapsed  the minimum hours since the last follow-up have not passed
@@ -221,12 +224,9 @@ as $$
         select from public.conversation_tags ct
          where ct.conversation_id = c.id and ct.tag_id = any (r.exclude_tag_ids)
       ) as excluded,
-      coalesce(
-        (select st.reason from public.ai_automation_stops st
-          where st.conversation_id = c.id and (st.rule_id = r.id or st.rule_id is null)
-          order by st.rule_id nulls first limit 1),
-        case when r.stop_on_reply and c.last_customer_message_at > s.last_follow_up_at then 'replied' end
-      ) as stop_reason
+      (select st.reason from public.ai_automation_stops st
+        where st.conversation_id = c.id and (st.rule_id = r.id or st.rule_id is null)
+        order by st.rule_id nulls first limit 1) as stop_reason
   ) f
   cross join lateral (
     select case

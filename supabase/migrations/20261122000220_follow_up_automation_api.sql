@@ -179,33 +179,27 @@ begin
     v_take := least(v_remaining, v_rule.daily_limit - v_used);
     continue when v_take <= 0;
 
-    -- The due contacts, soonest-closing window first: walk the owner's conversations whose 24 h
-    -- window is open along messenger_conversations_window_idx, in the claim's order, and stop as
-    -- soon as v_take are due (the LIMIT). Each one is judged by automation_judge_contact, the one
-    -- judgement of "due" (index probes on the contact's key); the checks before it only skip
-    -- contacts the judgement would not return (no include tag) or would call excluded_tag or
-    -- inactive, so nothing is claimed that the judgement does not call due. Laterals with LIMIT are never
-    -- flattened, so the plan stays a nested loop under the LIMIT: its cost follows the batch, not
-    -- the rule (the bench prints it).
+    -- The due contacts, soonest-closing window first: walk the rule's include tags' links whose
+    -- conversation's 24 h window is open, along conversation_tags_window_idx (tag, window time),
+    -- in the claim's order, and stop as soon as v_take are due (the LIMIT). Each one is judged by
+    -- automation_judge_contact, the one judgement of "due" (index probes on the contact's key:
+    -- owner, page, tags under tag_match, exclusions, stops, state, window): nothing is claimed
+    -- that it does not call due. A contact carrying two include tags is walked once (the
+    -- DISTINCT). The judgement is a lateral with LIMIT, never flattened, so the plan stays a
+    -- nested loop under the LIMIT over the sorted open-window links: its cost follows the batch
+    -- and the rule's open-window links, not the owner's contacts (bench/claim.ts prints it).
     v_candidates := array(
-      select c.id
-        from public.messenger_conversations c
-       -- One probe of the contact's tag links (a leaf page of conversation_tags_pkey) answers
-       -- both "carries an include tag" and "carries no exclude tag".
-       cross join lateral (
-         select bool_or(ct.tag_id = any (v_rule.include_tag_ids)) as included,
-                bool_or(ct.tag_id = any (v_rule.exclude_tag_ids)) as excluded
-           from public.conversation_tags ct
-          where ct.conversation_id = c.id
-       ) t
-       cross join lateral public.automation_judge_contact(v_rule.id, c.id, p_now, v_used) j
-       where c.user_id = v_rule.user_id
-         and (v_rule.page_id is null or c.page_id = v_rule.page_id)
-         and c.last_customer_message_at > p_now - interval '24 hours'
-         and c.is_active
-         and t.included and not t.excluded
-         and j.due
-       order by c.last_customer_message_at, c.id
+      select k.conversation_id
+        from (
+          select distinct ct.last_customer_message_at, ct.conversation_id
+            from public.conversation_tags ct
+           where ct.tag_id = any (v_rule.include_tag_ids)
+             and ct.last_customer_message_at > p_now - interval '24 hours'
+           order by ct.last_customer_message_at, ct.conversation_id
+        ) k
+       cross join lateral public.automation_judge_contact(v_rule.id, k.conversation_id, p_now, v_used) j
+       where j.due
+       order by k.last_customer_message_at, k.conversation_id
        limit v_take
     );
     continue when coalesce(cardinality(v_candidates), 0) = 0;

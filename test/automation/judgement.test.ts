@@ -144,6 +144,10 @@ describe('every reason a tagged contact is not due', () => {
 			expect(new Date(row.due_at!).toISOString()).toBe('2026-11-26T00:00:00.000Z');
 		}
 		expect(await claim(service, ruleId, 'exec-d3')).toEqual([]);
+		// An abandoned claim stops counting when its lease runs out, in the monitor as in the claim.
+		const later = plus(0.5);
+		const afterLease = await explain(service, ruleId, later);
+		expect(afterLease.filter((row) => row.reason === 'daily_limit_reached')).toHaveLength(0);
 		// Tomorrow the limit starts again (the windows are still open): 3 of the 5 now due, no more.
 		expect(await claim(service, ruleId, 'exec-d4', 10, new Date('2026-11-26T00:30:00Z'))).toHaveLength(3);
 	});
@@ -212,13 +216,29 @@ describe('tag matching', () => {
 		expect(rows[0].matching_tags).toEqual(['AI Lead', 'Hot']);
 	});
 
-	it('a reply after the last follow-up stops the contact even before any trigger fires (live judgement)', async () => {
+	it('a reply after the last follow-up stops the contact with a stop row; deleting the row resumes it', async () => {
 		const world = await createWorld();
 		const ruleId = await world.rule({ minHours: 1 });
 		const conversationId = await world.contact({ lastMessageHoursAgo: 2 });
 		await runPipeline(service, ruleId, 'exec-r1');
 		await addMessage(conversationId, 'inbound', at(0.5), 'thanks, not now');
-		const judgement = await judgementOf(service, ruleId, conversationId, plus(3));
-		expect(judgement).toMatchObject({ reason: 'stopped', stop_reason: 'replied' });
+		expect(await judgementOf(service, ruleId, conversationId, plus(3))).toMatchObject({ reason: 'stopped', stop_reason: 'replied' });
+		const stops = () => withDb((db) => db.query('select reason from public.ai_automation_stops where conversation_id = $1', [conversationId]));
+		expect((await stops()).rows).toEqual([{ reason: 'replied' }]);
+
+		// The owner resumes the contact: the judgement reads stop rows only, so it is due again.
+		await userClient(world.userId).from('ai_automation_stops').delete().eq('conversation_id', conversationId).throwOnError();
+		expect(await judgementOf(service, ruleId, conversationId, plus(3))).toMatchObject({ reason: null, due: true });
+
+		// The next follow-up goes out; then a reply recorded by an import (the conversation's time
+		// moved, no message row) stops the contact the same way.
+		const { sent } = await runPipeline(service, ruleId, 'exec-r2', plus(3));
+		expect(sent.map((item) => item.outcome)).toEqual(['sent']);
+		expect((await stops()).rows).toEqual([]);
+		await withDb((db) =>
+			db.query('update public.messenger_conversations set last_customer_message_at = $2 where id = $1', [conversationId, at(3.5)]),
+		);
+		expect((await stops()).rows).toEqual([{ reason: 'replied' }]);
+		expect(await judgementOf(service, ruleId, conversationId, plus(6))).toMatchObject({ reason: 'stopped', stop_reason: 'replied' });
 	});
 });

@@ -388,7 +388,12 @@ async function build(
 	for (const [key, group] of byPath) {
 		if (key === '') continue;
 		for (const stage of key.split('>')) {
-			await db.query('update public.ai_automation_contact_states set current_stage = $1 where id = any ($2::uuid[])', [stage, group]);
+			// A held stage needs a lease (a check constraint); the real one is set below.
+			await db.query(
+				`update public.ai_automation_contact_states set current_stage = $1, locked_by = coalesce(locked_by, 'fixture-walk'),
+				        locked_until = coalesce(locked_until, $3::timestamptz) where id = any ($2::uuid[])`,
+				[stage, group, iso(nowSeconds - 2 * DAY)],
+			);
 		}
 	}
 	await db.query(

@@ -38,9 +38,13 @@ describe('the stage machine', () => {
 			await expect(db.query(`update public.ai_automation_contact_states set current_stage = 'sent' where id = $1`, [claimed.state_id])).rejects.toThrow(
 				/invalid stage transition eligible → sent/,
 			);
+			// A contact in the pipeline without a lease could never be freed by the reaper.
+			await expect(db.query(`update public.ai_automation_contact_states set locked_until = null where id = $1`, [claimed.state_id])).rejects.toThrow(
+				/held_has_lease/,
+			);
 			await expect(db.query(`update public.ai_automation_contact_states set current_stage = 'queued' where id = $1`, [claimed.state_id])).resolves.toBeDefined();
 			await expect(
-				db.query(`insert into public.ai_automation_contact_states (user_id, rule_id, conversation_id, current_stage) select user_id, $1, id, 'sending' from public.messenger_conversations where id = $2`, [
+				db.query(`insert into public.ai_automation_contact_states (user_id, rule_id, conversation_id, current_stage, locked_by, locked_until) select user_id, $1, id, 'sending', 'exec-2', now() + interval '1 minute' from public.messenger_conversations where id = $2`, [
 					ruleId,
 					await world.contact(),
 				]),
