@@ -69,13 +69,15 @@ async function main() {
 
 		// The plan the claim really runs: auto_explain logs the statements inside the function
 		// (plpgsql plans are not visible to a plain EXPLAIN of the call). Printed: the candidate walk.
-		// --profile also lists every statement the claim runs, with its time.
+		// --profile also lists every statement the claim runs, with its time (--plans: and the plans of
+		// those over 2 ms).
 		const plans: string[] = [];
 		const profile: string[] = [];
 		const onNotice = (notice: { message?: string }) => {
 			if (notice.message?.includes('v_candidates')) plans.push(notice.message);
 			const match = /^duration: ([0-9.]+) ms\s+plan:\s+Query Text: ([^\n]*)/.exec(notice.message ?? '');
 			if (match) profile.push(`${match[1].padStart(9)} ms  ${match[2].trim().slice(0, 100)}`);
+			if (match && process.argv.includes('--plans') && Number(match[1]) > 2) profile.push(notice.message ?? '');
 		};
 		db.on('notice', onNotice);
 		await db.query(`load 'auto_explain'`);

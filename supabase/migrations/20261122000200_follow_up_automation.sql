@@ -197,7 +197,6 @@ create table if not exists public.ai_automation_contact_states (
     or (locked_by is not null and locked_until is not null)
   ),
   unique (rule_id, conversation_id),
-  unique (id, user_id),
   foreign key (rule_id, user_id) references public.ai_automation_rules (id, user_id) on delete cascade,
   foreign key (conversation_id, user_id) references public.messenger_conversations (id, user_id) on delete cascade
 );
@@ -215,19 +214,18 @@ create index if not exists ai_automation_contact_states_lease_idx on public.ai_a
 -- =============================================================================================
 create table if not exists public.ai_automation_stage_events (
   id bigint generated always as identity primary key,
-  -- The owner. No foreign key of its own: the composite key below (to the contact state, owned
-  -- by this user) already ties it to auth.users, cascade included, and each extra key is one more
-  -- check per row on every batch the pipeline writes.
+  -- The owner, copied from the state by the trigger that writes every event (RLS reads it). No
+  -- foreign key of its own: state_id's key ties the event to its state, whose keys tie it to the
+  -- owner, cascade included; each extra key is one more check per row on every batch.
   user_id uuid not null,
-  state_id uuid not null,
+  state_id uuid not null references public.ai_automation_contact_states (id) on delete cascade,
   rule_id uuid not null,
   conversation_id uuid not null,
   from_stage text,
   to_stage text not null,
   occurred_at timestamptz not null,
   execution_id text,
-  detail jsonb,
-  foreign key (state_id, user_id) references public.ai_automation_contact_states (id, user_id) on delete cascade
+  detail jsonb
 );
 comment on table public.ai_automation_stage_events is 'Every stage transition of every contact state (from, to, when, by which execution, why); written by a trigger, never changed.';
 

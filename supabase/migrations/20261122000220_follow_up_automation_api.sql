@@ -163,7 +163,13 @@ begin
       using errcode = 'P0002', hint = 'Check the rule id (ai_automation_rules.id).';
   end if;
 
-  perform public.automation_reap(p_now, p_rule_id);
+  -- Reap only when a lease has run out (one probe of the lease index; reaping is rare).
+  if exists (select from public.ai_automation_contact_states s
+              where s.current_stage in ('checking', 'eligible', 'generating', 'ready_to_send', 'sending')
+                and s.locked_until <= p_now
+                and (p_rule_id is null or s.rule_id = p_rule_id)) then
+    perform public.automation_reap(p_now, p_rule_id);
+  end if;
 
   for v_rule in
     select r.* from public.ai_automation_rules r
