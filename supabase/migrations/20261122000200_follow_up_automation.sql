@@ -29,6 +29,10 @@
 --   skipped       → checking
 --   completed     → checking                       the rule's maximum was raised
 -- A new state row always starts as queued.
+-- The claim judges and claims in one transaction, so no other session could ever see a contact in
+-- checking: it writes X → eligible once (X any stage that may go to checking) and the trigger
+-- records both steps, X → checking → eligible, at the same instant. One write per claimed contact
+-- instead of two, the same history.
 -- No SET clause, unlike every other function here: it reads no table and calls no function (only
 -- literals and text equality, which resolve in pg_catalog whatever the search path), and without
 -- one the planner inlines it into the trigger's check below. With one it was a function call per
@@ -399,7 +403,8 @@ begin
     from old_states o join new_states n on n.id = o.id
    where n.rule_id <> o.rule_id or n.conversation_id <> o.conversation_id or n.user_id <> o.user_id
       or (n.current_stage <> o.current_stage
-          and not public.automation_transition_allowed(o.current_stage, n.current_stage))
+          and not public.automation_transition_allowed(o.current_stage, n.current_stage)
+          and not (n.current_stage = 'eligible' and public.automation_transition_allowed(o.current_stage, 'checking')))
    limit 1;
   if found and v_bad.rekeyed then
     raise exception 'a contact state cannot move to another rule, conversation or owner' using errcode = '23514';
@@ -408,10 +413,18 @@ begin
       using errcode = '23514', hint = 'See public.automation_transition_allowed for the stage machine.';
   end if;
   insert into public.ai_automation_stage_events (user_id, state_id, rule_id, conversation_id, from_stage, to_stage, occurred_at, execution_id, detail)
-  select n.user_id, n.id, n.rule_id, n.conversation_id, o.current_stage, n.current_stage, n.stage_entered_at, n.execution_id, n.stage_detail
+  select n.user_id, n.id, n.rule_id, n.conversation_id, step.from_stage, step.to_stage, n.stage_entered_at, n.execution_id, step.detail
     from old_states o join new_states n on n.id = o.id
+   cross join lateral (
+     -- A claim's X → eligible is recorded as X → checking, then checking → eligible.
+     select o.current_stage as from_stage, 'checking' as to_stage, null::jsonb as detail, 1 as ord
+      where n.current_stage = 'eligible' and o.current_stage <> 'checking'
+     union all
+     select case when n.current_stage = 'eligible' and o.current_stage <> 'checking' then 'checking' else o.current_stage end,
+            n.current_stage, n.stage_detail, 2
+   ) step
    where n.current_stage <> o.current_stage
-   order by n.id;
+   order by n.id, step.ord;
   return null;
 end;
 $$;

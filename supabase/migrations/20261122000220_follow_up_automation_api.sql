@@ -101,7 +101,7 @@ comment on function public.automation_reap(timestamptz, uuid) is
 -- order: the rule row is locked (FOR UPDATE), so claims of the same rule run one after the other
 -- and its daily-limit count cannot race; the contacts' state rows are taken with SKIP LOCKED.
 -- Creates missing state rows (queued), moves them queued/sent/skipped/failed/completed → checking
--- → eligible (an event each), and sets the lease (locked_by = p_execution_id, locked_until). Never
+-- → eligible (one write; an event each), and sets the lease (locked_by = p_execution_id, locked_until). Never
 -- claims more than the rule's daily limit leaves for today, nor outside its active hours. Non-due
 -- contacts are not written: their reasons are computed live (automation_evaluate and the views,
 -- by the same automation_judge_contact).
@@ -217,6 +217,8 @@ begin
       from unnest(v_candidates) c
     on conflict (rule_id, conversation_id) do nothing;
 
+    -- One write per contact: X → eligible, which the stage trigger records as X → checking →
+    -- eligible (see automation_transition_allowed).
     with taken as (
       select s.id from public.ai_automation_contact_states s
        where s.rule_id = v_rule.id
@@ -224,11 +226,11 @@ begin
          and s.current_stage in ('queued', 'sent', 'skipped', 'failed', 'completed')
        for update skip locked
     ),
-    checking as (
+    claimed as (
       update public.ai_automation_contact_states s
-         set current_stage = 'checking',
+         set current_stage = 'eligible',
              stage_entered_at = p_now,
-             stage_detail = null,
+             stage_detail = jsonb_build_object('follow_up_number', s.follow_up_count + 1),
              execution_id = p_execution_id,
              locked_by = p_execution_id,
              locked_until = p_now + make_interval(secs => p_lease_seconds),
@@ -249,14 +251,8 @@ begin
        where s.id = t.id
       returning s.id
     )
-    select array_agg(c.id) into v_claimed from checking c;
+    select array_agg(c.id) into v_claimed from claimed c;
     continue when v_claimed is null;
-
-    update public.ai_automation_contact_states s
-       set current_stage = 'eligible',
-           stage_entered_at = p_now,
-           stage_detail = jsonb_build_object('follow_up_number', s.claimed_follow_up_number)
-     where s.id = any (v_claimed);
 
     v_rule_json := jsonb_build_object(
       'id', v_rule.id,
