@@ -8,7 +8,12 @@
 // another pace, to see what the rest of the pipeline costs. `--parallel` sets Facebook Send's
 // Parallel Sends and `--graph-latency` makes the Graph simulator answer after that many ms, to see
 // what parallel sends buy when Facebook is slow to answer (it is: ~100 ms and more).
+// The nodes reach Supabase through a pass-through that times each database round trip, so each
+// node's time is printed split into its round trips, Facebook Send's pacing and the rest (the
+// nodes' own work, the client libraries, n8n, the simulators); and the CPU the process used.
 // Prints the figures; never a test, so a slow machine fails no build.
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startSimulators } from '../simulators';
 import { startStack } from '../stack';
 import { loadWorkflow, type RunResult, type WorkflowJson } from '../test/harness';
@@ -18,10 +23,80 @@ function argument(name: string, fallback: number): number {
 	return index >= 0 ? Number(process.argv[index + 1]) : fallback;
 }
 
-/** Milliseconds each node took in the run, in the order they ran. */
-function breakdown(result: RunResult): string {
+interface RoundTrip {
+	/** The SQL function called (the path after /rest/v1/rpc/), or the path. */
+	name: string;
+	ms: number;
+}
+
+/** A pass-through in front of the stack's Supabase URL that times every request until its answer ends. */
+async function startRoundTripTimer(target: string): Promise<{ url: string; trips: RoundTrip[]; stop: () => Promise<void> }> {
+	const upstream = new URL(target);
+	const trips: RoundTrip[] = [];
+	const server: Server = createServer((incoming, outgoing) => {
+		const started = performance.now();
+		const path = (incoming.url ?? '').split('?')[0];
+		const forwarded = request(
+			{ host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: upstream.host } },
+			(answer) => {
+				outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+				answer.pipe(outgoing);
+				answer.on('end', () => trips.push({ name: path.replace(/^\/rest\/v1\/rpc\//, ''), ms: performance.now() - started }));
+			},
+		);
+		forwarded.on('error', (error) => {
+			outgoing.writeHead(502);
+			outgoing.end(String(error));
+		});
+		incoming.pipe(forwarded);
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const { port } = server.address() as AddressInfo;
+	return {
+		url: `http://127.0.0.1:${port}`,
+		trips,
+		stop: () =>
+			new Promise<void>((resolve) => {
+				server.closeAllConnections();
+				server.close(() => resolve());
+			}),
+	};
+}
+
+// Which node makes which database calls (workflows/tag-monitor-send.json).
+const CALLS_OF_NODE: Record<string, string[]> = {
+	'Claim Due Contacts': ['automation_claim'],
+	'Generate Follow-Up': ['automation_mark_generating', 'automation_record_generation'],
+	'Facebook Send': ['automation_begin_send', 'automation_record_send'],
+};
+
+/**
+ * Milliseconds each node took in the run: the nodes that call the database one line each, split into
+ * their round trips, Facebook Send's pacing and the rest; then the other nodes on one line.
+ */
+function breakdown(result: RunResult, trips: RoundTrip[], sends: number, rate: number): string[] {
 	const runData = result.run?.data.resultData.runData ?? {};
-	return result.executedNodes.map((name) => `${name} ${runData[name]?.[0]?.executionTime ?? '?'} ms`).join(', ');
+	const ms = (value: number) => `${value.toFixed(0)} ms`;
+	const lines: string[] = [];
+	const others: string[] = [];
+	for (const name of result.executedNodes) {
+		const total = runData[name]?.[0]?.executionTime;
+		const calls = trips.filter((trip) => CALLS_OF_NODE[name]?.includes(trip.name));
+		if (total === undefined || calls.length === 0) {
+			others.push(`${name} ${total ?? '?'} ms`);
+			continue;
+		}
+		const database = calls.reduce((sum, trip) => sum + trip.ms, 0);
+		// Facebook Send cannot be faster than its pace: the n-th call starts (n − 1) / rate s after the first.
+		const pacing = name === 'Facebook Send' && sends > 1 ? ((sends - 1) / rate) * 1000 : 0;
+		const parts = [
+			`database ${calls.map((trip) => `${trip.name.replace(/^automation_/, '')} ${ms(trip.ms)}`).join(' + ')}`,
+			...(pacing > 0 ? [`pacing ${ms(pacing)}`] : []),
+			`rest ${ms(total - database - pacing)}`,
+		];
+		lines.push(`${name} ${total} ms = ${parts.join(', ')}`);
+	}
+	return [...lines, `others: ${others.join(', ')}`];
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -38,13 +113,19 @@ async function main() {
 	const graphLatency = argument('graph-latency', 0);
 	const parallel = (send?.parameters.options as { concurrency?: number } | undefined)?.concurrency ?? 'default';
 	console.log(`Facebook Send paced at ${String(send?.parameters.messagesPerSecond)} messages/s, Parallel Sends ${parallel}, Graph answering after ${graphLatency} ms`);
+	const pace = Number(send?.parameters.messagesPerSecond ?? 10);
 	const stack = await startStack({ fast: true });
 	const sims = await startSimulators();
+	const timer = await startRoundTripTimer(stack.supabaseUrl);
 	try {
 		process.env.LEADFLOW_TEST_STACK = JSON.stringify(stack);
 		// Loaded once the stack is known: the helpers read it.
-		const { pipelineCredentials, triggerNow } = await import('../test/pipeline/support/pipeline');
+		const { pipelineCredentials: testCredentials, triggerNow } = await import('../test/pipeline/support/pipeline');
 		const { dueContacts } = await import('../test/pipeline/support/seeds');
+		const pipelineCredentials = (...args: Parameters<typeof testCredentials>) => {
+			const credentials = testCredentials(...args);
+			return { ...credentials, leadflowSupabaseApi: { ...credentials.leadflowSupabaseApi, url: timer.url } };
+		};
 
 		// Warm-up: loads n8n's nodes, the package's nodes and the clients, so none of that is timed.
 		const warm = await dueContacts(5, 100, 'bench-warm');
@@ -55,19 +136,24 @@ async function main() {
 			const seed = await dueContacts(contacts, contacts, `bench-${round}`);
 			await sims.graph.control.reset();
 			if (graphLatency > 0) await sims.graph.control.setLatency(graphLatency, '/messages');
+			timer.trips.splice(0);
 			const started = performance.now();
+			const cpu = process.cpuUsage();
 			const { result, summary } = await triggerNow(pipelineCredentials(sims, seed.owner.pageId), { ruleId: seed.ruleId }, workflow);
 			const seconds = (performance.now() - started) / 1000;
+			const { user, system } = process.cpuUsage(cpu);
 			const sends = (await sims.graph.control.messages()).length;
 			rates.push(summary.sent / seconds);
 			console.log(
 				`round ${round}: ${contacts} due → claimed ${summary.claimed}, sent ${summary.sent} (Graph received ${sends}), skipped ${summary.skipped}, failed ${summary.failed} in ${seconds.toFixed(2)} s = ${(summary.sent / seconds).toFixed(0)} contacts/s`,
 			);
-			console.log(`  ${breakdown(result)}`);
+			for (const line of breakdown(result, timer.trips, sends, pace)) console.log(`  ${line}`);
+			console.log(`  this process (n8n, the nodes, the simulators) used ${((user + system) / 1000).toFixed(0)} ms of CPU`);
 		}
 		const rate = median(rates);
 		console.log(`median: ${rate.toFixed(0)} contacts/s through the whole workflow (target ≥ 200) ${rate >= 200 ? 'OK' : 'BELOW TARGET'}`);
 	} finally {
+		await timer.stop();
 		await sims.stop();
 		await stack.stop();
 	}
