@@ -63,7 +63,8 @@ async function main() {
 			if (result.due.length !== BATCH) throw new Error(`the seeds' way found ${result.due.length} due contacts`);
 		}
 
-		console.log(`\nClaim of ${BATCH} (median of ${RUNS}): ${ms(median(inDb))} in the database, ${ms(median(overRest))} over supabase.rpc`);
+		const spread = (values: number[]) => `min ${ms(Math.min(...values))}, max ${ms(Math.max(...values))}`;
+		console.log(`\nClaim of ${BATCH} (median of ${RUNS}): ${ms(median(inDb))} in the database (${spread(inDb)}), ${ms(median(overRest))} over supabase.rpc (${spread(overRest)})`);
 		console.log(`Seeds' way (median of ${SEEDS_WAY_RUNS}): ${ms(median(seedsWay))} (${fetched} rows fetched over REST, judged in JavaScript, nothing claimed)`);
 		console.log(`Ratio (seeds' way / claim over REST): ${(median(seedsWay) / median(overRest)).toFixed(1)}×`);
 

@@ -194,20 +194,37 @@ begin
     -- DISTINCT). The judgement is a lateral with LIMIT, never flattened, so the plan stays a
     -- nested loop under the LIMIT over the sorted open-window links: its cost follows the batch
     -- and the rule's open-window links, not the owner's contacts (bench/claim.ts prints it).
-    v_candidates := array(
-      select k.conversation_id
-        from (
-          select distinct ct.last_customer_message_at, ct.conversation_id
-            from public.conversation_tags ct
-           where ct.tag_id = any (v_rule.include_tag_ids)
-             and ct.last_customer_message_at > p_now - interval '24 hours'
-           order by ct.last_customer_message_at, ct.conversation_id
-        ) k
-       cross join lateral public.automation_judge_contact(v_rule.id, k.conversation_id, p_now, v_used) j
-       where j.due
-       order by k.last_customer_message_at, k.conversation_id
-       limit v_take
-    );
+    if cardinality(v_rule.include_tag_ids) = 1 then
+      -- One include tag (most rules): the index hands its links over already in window order, so
+      -- the walk reads only as many as it judges.
+      v_candidates := array(
+        select ct.conversation_id
+          from public.conversation_tags ct
+         cross join lateral public.automation_judge_contact(v_rule.id, ct.conversation_id, p_now, v_used) j
+         where ct.tag_id = v_rule.include_tag_ids[1]
+           and ct.last_customer_message_at > p_now - interval '24 hours'
+           and j.due
+         order by ct.last_customer_message_at, ct.conversation_id
+         limit v_take
+      );
+    else
+      -- Several: their open-window links, each conversation once, sorted (a few thousand at most:
+      -- the 24 h window bounds them).
+      v_candidates := array(
+        select k.conversation_id
+          from (
+            select distinct ct.last_customer_message_at, ct.conversation_id
+              from public.conversation_tags ct
+             where ct.tag_id = any (v_rule.include_tag_ids)
+               and ct.last_customer_message_at > p_now - interval '24 hours'
+             order by ct.last_customer_message_at, ct.conversation_id
+          ) k
+         cross join lateral public.automation_judge_contact(v_rule.id, k.conversation_id, p_now, v_used) j
+         where j.due
+         order by k.last_customer_message_at, k.conversation_id
+         limit v_take
+      );
+    end if;
     continue when coalesce(cardinality(v_candidates), 0) = 0;
 
 
