@@ -72,6 +72,13 @@ const medianGapOf = (requests: LoggedRequest[]) => {
 	return gaps[Math.floor(gaps.length / 2)];
 };
 
+/**
+ * How much earlier the last of 10 paced calls may arrive relative to the first than the pacing
+ * alone says: the first call also opens the connection (the others reuse it), and on a busy machine
+ * an arrival lags its start by a few ms. 5 ms of slack failed about once in a dozen full runs.
+ */
+const ARRIVAL_SLACK_MS = 25;
+
 test('Facebook answering after 200 ms, 10 items at Parallel Sends 5: five calls overlap, never six, and the batch takes two rounds', async () => {
 	const batch = await readyContacts({ count: 10 });
 	await sims.graph.control.setLatency(200);
@@ -115,7 +122,7 @@ test('the rate caps how fast calls start however many are in flight: 10 items at
 	// …but they start 50 ms apart. Without the cap they would all arrive within a few ms.
 	expect(medianGapOf(sends)).toBeGreaterThanOrEqual(40);
 	const arrivals = sends.map((send) => Date.parse(send.receivedAt));
-	expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeGreaterThanOrEqual(9 * 50 - 5);
+	expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeGreaterThanOrEqual(9 * 50 - ARRIVAL_SLACK_MS);
 });
 
 test('two executions sending for the same Page at once share its rate', async () => {
@@ -129,7 +136,7 @@ test('two executions sending for the same Page at once share its rate', async ()
 	expect(sends).toHaveLength(10);
 	expect(medianGapOf(sends)).toBeGreaterThanOrEqual(40);
 	const arrivals = sends.map((send) => Date.parse(send.receivedAt));
-	expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeGreaterThanOrEqual(9 * 50 - 5);
+	expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeGreaterThanOrEqual(9 * 50 - ARRIVAL_SLACK_MS);
 });
 
 test('the same batch in two executions at once, in parallel: each contact reaches Facebook once', async () => {
