@@ -1,4 +1,4 @@
-// `npx tsx bench/claim.ts`: the claim of 100 due contacts on 100,000 conversations, 1,000,000 tag
+// Benchmark: the claim of 100 due contacts on 100,000 conversations, 1,000,000 tag
 // links and ~300,000 past executions, against the seeds' way (fetch tagged contacts over REST,
 // judge in JavaScript), side by side on one fast local stack. Prints the medians, their ratio and
 // the plan of the claim's candidate walk as it runs inside the function. A benchmark, never a unit test.

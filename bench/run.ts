@@ -1,0 +1,30 @@
+// `npm run bench -- <name> [options]`: runs bench/<name>.ts with the options (each starts its own
+// local stack and stops it). Without a name, lists the benchmarks and what each measures.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+const HELPERS = new Set(['run', 'claim-seed', 'claim-seeds-way']);
+
+function benchmarks(): Array<{ name: string; summary: string }> {
+	return readdirSync(__dirname)
+		.filter((file) => file.endsWith('.ts'))
+		.map((file) => path.basename(file, '.ts'))
+		.filter((name) => !HELPERS.has(name))
+		.sort()
+		.map((name) => {
+			const firstLine = readFileSync(path.join(__dirname, `${name}.ts`), 'utf8').split('\n')[0];
+			return { name, summary: firstLine.replace(/^\/\/\s*/, '') };
+		});
+}
+
+const [name, ...options] = process.argv.slice(2);
+const known = benchmarks();
+if (!name || !known.some((bench) => bench.name === name)) {
+	if (name) console.error(`No benchmark "${name}".`);
+	console.log('Usage: npm run bench -- <name> [options]\n');
+	for (const bench of known) console.log(`  ${bench.name.padEnd(18)} ${bench.summary}`);
+	process.exit(name ? 2 : 0);
+}
+const result = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, `${name}.ts`), ...options], { stdio: 'inherit' });
+process.exit(result.status ?? 1);
