@@ -73,11 +73,11 @@ const medianGapOf = (requests: LoggedRequest[]) => {
 };
 
 /**
- * How much earlier the last of 10 paced calls may arrive relative to the first than the pacing
- * alone says: the first call also opens the connection (the others reuse it), and on a busy machine
- * an arrival lags its start by a few ms. 5 ms of slack failed about once in a dozen full runs.
+ * The least time 10 calls paced 50 ms apart may span, as received: after a stall of the process
+ * (a starved CPU) the pacer lets late calls catch up at twice the rate, the first call also opens
+ * the connection, and an arrival lags its start. Without the cap the 10 would arrive within a few ms.
  */
-const ARRIVAL_SLACK_MS = 25;
+const LEAST_SPAN_MS = 9 * 50 * 0.8;
 
 test('Facebook answering after 200 ms, 10 items at Parallel Sends 5: five calls overlap, never six, and the batch takes two rounds', async () => {
 	const batch = await readyContacts({ count: 10 });
@@ -122,7 +122,7 @@ test('the rate caps how fast calls start however many are in flight: 10 items at
 	// …but they start 50 ms apart. Without the cap they would all arrive within a few ms.
 	expect(medianGapOf(sends)).toBeGreaterThanOrEqual(40);
 	const arrivals = sends.map((send) => Date.parse(send.receivedAt));
-	expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeGreaterThanOrEqual(9 * 50 - ARRIVAL_SLACK_MS);
+	expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeGreaterThanOrEqual(LEAST_SPAN_MS);
 });
 
 test('two executions sending for the same Page at once share its rate', async () => {
@@ -136,7 +136,7 @@ test('two executions sending for the same Page at once share its rate', async ()
 	expect(sends).toHaveLength(10);
 	expect(medianGapOf(sends)).toBeGreaterThanOrEqual(40);
 	const arrivals = sends.map((send) => Date.parse(send.receivedAt));
-	expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeGreaterThanOrEqual(9 * 50 - ARRIVAL_SLACK_MS);
+	expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeGreaterThanOrEqual(LEAST_SPAN_MS);
 });
 
 test('the same batch in two executions at once, in parallel: each contact reaches Facebook once', async () => {

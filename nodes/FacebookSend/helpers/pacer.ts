@@ -1,23 +1,33 @@
-// The rate setting: at most N Send API calls per second per Page. A token bucket holding one token
-// (each call reserves the next free slot, 1/N s after the previous one), kept per Page for the whole
-// n8n process, so two executions sending for the same Page share the budget instead of doubling it.
-// Slots are reserved synchronously, before any waiting, so concurrent callers never take the same
-// one: however many sends are in flight, their calls start at least 1/N s apart.
+// The rate setting: at most N Send API calls per second per Page, kept per Page for the whole n8n
+// process, so two executions sending for the same Page share the budget instead of doubling it.
+// Each call reserves the next free slot, 1/N s after the previous one, synchronously before any
+// waiting, so concurrent callers never take the same slot and the average rate is exactly N
+// however late timers fire.
 // A bucket of one, not of N: a burst of N calls at once is what Meta's "flooding" throttle punishes.
+// For the same reason a stalled process (a long GC pause, a starved CPU) must not wake up and fire
+// every slot that passed meanwhile at once: a call also waits until half an interval after the
+// last call actually started, so calls catch up at twice the rate at most, never all together.
 import { sleep } from 'n8n-workflow';
 
 class Pacer {
 	private nextSlotAt = 0;
 	private pausedUntil = 0;
+	private lastStartAt = -Infinity;
 
 	async waitForSlot(perSecond: number): Promise<void> {
+		const intervalMs = 1000 / perSecond;
+		const now = Date.now();
+		const slot = Math.max(now, this.nextSlotAt, this.pausedUntil);
+		this.nextSlotAt = slot + intervalMs;
 		for (;;) {
-			const now = Date.now();
-			const slot = Math.max(now, this.nextSlotAt, this.pausedUntil);
-			this.nextSlotAt = slot + 1000 / perSecond;
-			if (slot > now) await sleep(slot - now);
-			// A throttle that came back while this call waited for its slot: wait it out as well.
-			if (this.pausedUntil <= Date.now()) return;
+			const at = Math.max(slot, this.pausedUntil, this.lastStartAt + intervalMs / 2);
+			const current = Date.now();
+			// Checked again after every wait: a throttle may have come back, another call may have started.
+			if (at <= current) {
+				this.lastStartAt = current;
+				return;
+			}
+			await sleep(at - current);
 		}
 	}
 
