@@ -12,55 +12,20 @@
 // node's time is printed split into its round trips, Facebook Send's pacing and the rest (the
 // nodes' own work, the client libraries, n8n, the simulators); and the CPU the process used.
 // Prints the figures; never a test, so a slow machine fails no build.
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startSimulators } from '../simulators';
 import { startStack } from '../stack';
 import { loadWorkflow, type RunResult, type WorkflowJson } from '../test/harness';
+import { startRpcCounter } from '../test/send/support/rpc-counter';
 
 function argument(name: string, fallback: number): number {
 	const index = process.argv.indexOf(`--${name}`);
 	return index >= 0 ? Number(process.argv[index + 1]) : fallback;
 }
 
+/** A database round trip: the SQL function called (the path after /rest/v1/rpc/) and its time. */
 interface RoundTrip {
-	/** The SQL function called (the path after /rest/v1/rpc/), or the path. */
 	name: string;
 	ms: number;
-}
-
-/** A pass-through in front of the stack's Supabase URL that times every request until its answer ends. */
-async function startRoundTripTimer(target: string): Promise<{ url: string; trips: RoundTrip[]; stop: () => Promise<void> }> {
-	const upstream = new URL(target);
-	const trips: RoundTrip[] = [];
-	const server: Server = createServer((incoming, outgoing) => {
-		const started = performance.now();
-		const path = (incoming.url ?? '').split('?')[0];
-		const forwarded = request(
-			{ host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: upstream.host } },
-			(answer) => {
-				outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-				answer.pipe(outgoing);
-				answer.on('end', () => trips.push({ name: path.replace(/^\/rest\/v1\/rpc\//, ''), ms: performance.now() - started }));
-			},
-		);
-		forwarded.on('error', (error) => {
-			outgoing.writeHead(502);
-			outgoing.end(String(error));
-		});
-		incoming.pipe(forwarded);
-	});
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as AddressInfo;
-	return {
-		url: `http://127.0.0.1:${port}`,
-		trips,
-		stop: () =>
-			new Promise<void>((resolve) => {
-				server.closeAllConnections();
-				server.close(() => resolve());
-			}),
-	};
 }
 
 // Which node makes which database calls (workflows/tag-monitor-send.json).
@@ -116,7 +81,7 @@ async function main() {
 	const pace = Number(send?.parameters.messagesPerSecond ?? 10);
 	const stack = await startStack({ fast: true });
 	const sims = await startSimulators();
-	const timer = await startRoundTripTimer(stack.supabaseUrl);
+	const timer = await startRpcCounter(stack.supabaseUrl);
 	try {
 		process.env.LEADFLOW_TEST_STACK = JSON.stringify(stack);
 		// Loaded once the stack is known: the helpers read it.
@@ -136,7 +101,7 @@ async function main() {
 			const seed = await dueContacts(contacts, contacts, `bench-${round}`);
 			await sims.graph.control.reset();
 			if (graphLatency > 0) await sims.graph.control.setLatency(graphLatency, '/messages');
-			timer.trips.splice(0);
+			timer.reset();
 			const started = performance.now();
 			const cpu = process.cpuUsage();
 			const { result, summary } = await triggerNow(pipelineCredentials(sims, seed.owner.pageId), { ruleId: seed.ruleId }, workflow);
@@ -147,7 +112,7 @@ async function main() {
 			console.log(
 				`round ${round}: ${contacts} due → claimed ${summary.claimed}, sent ${summary.sent} (Graph received ${sends}), skipped ${summary.skipped}, failed ${summary.failed} in ${seconds.toFixed(2)} s = ${(summary.sent / seconds).toFixed(0)} contacts/s`,
 			);
-			for (const line of breakdown(result, timer.trips, sends, pace)) console.log(`  ${line}`);
+			for (const line of breakdown(result, timer.trips.map((trip) => ({ name: trip.path.replace(/^\/rest\/v1\/rpc\//, ''), ms: trip.ms })), sends, pace)) console.log(`  ${line}`);
 			console.log(`  this process (n8n, the nodes, the simulators) used ${((user + system) / 1000).toFixed(0)} ms of CPU`);
 		}
 		const rate = median(rates);

@@ -1,5 +1,6 @@
 // A counting pass-through in front of the stack's Supabase URL: the node's credential points here,
-// every request is forwarded unchanged, and the test reads how many database round trips a run made.
+// every request is forwarded unchanged, and the test reads how many database round trips a run made
+// (and bench/pipeline.ts how long each took, until its answer ended).
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -7,6 +8,8 @@ export interface RpcCounter {
 	url: string;
 	/** Paths requested so far, e.g. /rest/v1/rpc/automation_begin_send. */
 	paths: string[];
+	/** The round trips that have ended: path and milliseconds from request to the answer's end. */
+	trips: Array<{ path: string; ms: number }>;
 	reset(): void;
 	stop(): Promise<void>;
 }
@@ -14,8 +17,11 @@ export interface RpcCounter {
 export async function startRpcCounter(target: string): Promise<RpcCounter> {
 	const upstream = new URL(target);
 	const paths: string[] = [];
+	const trips: RpcCounter['trips'] = [];
 	const server: Server = createServer((incoming: IncomingMessage, outgoing) => {
-		paths.push((incoming.url ?? '').split('?')[0]);
+		const started = performance.now();
+		const path = (incoming.url ?? '').split('?')[0];
+		paths.push(path);
 		const forwarded = request(
 			{
 				host: upstream.hostname,
@@ -27,6 +33,7 @@ export async function startRpcCounter(target: string): Promise<RpcCounter> {
 			(answer) => {
 				outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
 				answer.pipe(outgoing);
+				answer.on('end', () => trips.push({ path, ms: performance.now() - started }));
 			},
 		);
 		forwarded.on('error', (error) => {
@@ -40,7 +47,11 @@ export async function startRpcCounter(target: string): Promise<RpcCounter> {
 	return {
 		url: `http://127.0.0.1:${port}`,
 		paths,
-		reset: () => void paths.splice(0),
+		trips,
+		reset: () => {
+			paths.splice(0);
+			trips.splice(0);
+		},
 		stop: () =>
 			new Promise<void>((resolve) => {
 				server.closeAllConnections();
