@@ -37,6 +37,14 @@ set search_path = ''
 as $$
 #variable_conflict use_column
 begin
+  -- Nothing expired (the usual case): one probe of the lease index, no writes.
+  if not exists (select from public.ai_automation_contact_states s
+                  where s.current_stage in ('checking', 'eligible', 'generating', 'ready_to_send', 'sending')
+                    and s.locked_until <= p_now
+                    and (p_rule_id is null or s.rule_id = p_rule_id)) then
+    return query select 0, 0;
+    return;
+  end if;
   return query
   with expired_held as (
     select s.id from public.ai_automation_contact_states s
@@ -163,13 +171,7 @@ begin
       using errcode = 'P0002', hint = 'Check the rule id (ai_automation_rules.id).';
   end if;
 
-  -- Reap only when a lease has run out (one probe of the lease index; reaping is rare).
-  if exists (select from public.ai_automation_contact_states s
-              where s.current_stage in ('checking', 'eligible', 'generating', 'ready_to_send', 'sending')
-                and s.locked_until <= p_now
-                and (p_rule_id is null or s.rule_id = p_rule_id)) then
-    perform public.automation_reap(p_now, p_rule_id);
-  end if;
+  perform public.automation_reap(p_now, p_rule_id);
 
   for v_rule in
     select r.* from public.ai_automation_rules r
@@ -651,18 +653,20 @@ as $$
            case
              when j.guard_id is not null then 'duplicate'
              when j.current_stage <> 'ready_to_send' or j.locked_by is distinct from p_execution_id then 'lease_lost'
-             when j.stop_row_reason is not null or j.replied or not j.is_active
-               or j.last_customer_message_at is null or j.last_customer_message_at <= p_now - interval '24 hours' then 'skipped'
+             when k.skip_reason is not null then 'skipped'
              else 'send'
            end as outcome,
-           case
-             when j.stop_row_reason is not null or j.replied then 'stopped'
-             when not j.is_active then 'inactive'
-             when j.last_customer_message_at is null or j.last_customer_message_at <= p_now - interval '24 hours' then 'outside_window'
-           end as skip_reason,
+           k.skip_reason,
            -- The guard row's id, chosen here so the transition below can name it without a join.
            gen_random_uuid() as new_attempt_id
       from judged j
+     cross join lateral (
+       select case
+         when j.stop_row_reason is not null or j.replied then 'stopped'
+         when not j.is_active then 'inactive'
+         when j.last_customer_message_at is null or j.last_customer_message_at <= p_now - interval '24 hours' then 'outside_window'
+       end as skip_reason
+     ) k
   ),
   replied_stops as (
     insert into public.ai_automation_stops (user_id, conversation_id, rule_id, reason, note, execution_id)
