@@ -72,7 +72,8 @@ comment on function public.automation_local_day_start(text, timestamptz) is
   'Midnight of p_at''s day in p_time_zone: where a rule''s daily limit starts counting.';
 
 -- What counts against a rule's daily limit: today's sends (guard rows taken since local midnight,
--- except those Facebook refused or that failed for good) plus the contacts claimed and not yet at
+-- except those Facebook refused or that failed for good: summed from the rule's quarter-hour send
+-- counts, which a trigger keeps from the ledger) plus the contacts claimed and not yet at
 -- the send step (they will take a guard row) while their lease lasts: a contact abandoned by a dead
 -- execution stops counting when its lease runs out, for the monitor as for the claim (which
 -- reaps it before counting).
@@ -88,9 +89,8 @@ set search_path = ''
 as $$
 begin
   return (
-    (select count(*) from public.ai_automation_executions e
-      where e.rule_id = p_rule_id and e.status in ('sending', 'sent', 'uncertain')
-        and e.attempted_at >= public.automation_local_day_start(p_time_zone, p_now))
+    (select coalesce(sum(k.sends), 0) from public.ai_automation_rule_send_counts k
+      where k.rule_id = p_rule_id and k.slot >= public.automation_local_day_start(p_time_zone, p_now))
     + (select count(*) from public.ai_automation_contact_states h
         where h.rule_id = p_rule_id and h.current_stage in ('checking', 'eligible', 'generating', 'ready_to_send')
           and h.locked_until > p_now)

@@ -54,6 +54,34 @@ describe('the stage machine', () => {
 		});
 		expect(conversationId).toBe(claimed.conversation_id);
 	});
+
+	// The history has no foreign key to its state (a per-row check on every event written): these
+	// are the guarantees the key gave, kept by the triggers and the grants instead.
+	it('keeps every event tied to a real state: only the triggers write history, and it goes with its state', async () => {
+		const world = await createWorld();
+		const ruleId = await world.rule();
+		const keptRuleId = await world.rule();
+		const conversationId = await world.contact();
+		const [claimed] = await claim(service, ruleId, 'exec-history');
+		const [kept] = await claim(service, keptRuleId, 'exec-history-kept');
+		const eventsOf = (stateId: string) =>
+			withDb(async (db) => (await db.query(`select count(*)::int as n from public.ai_automation_stage_events where state_id = $1`, [stateId])).rows[0].n);
+		expect(await eventsOf(claimed.state_id)).toBe(3);
+
+		const forged = await service.from('ai_automation_stage_events').insert({
+			user_id: world.userId, state_id: '00000000-0000-4000-8000-000000000000', rule_id: ruleId, conversation_id: conversationId,
+			to_stage: 'sent', occurred_at: NOW.toISOString(),
+		});
+		expect(forged.error?.code).toBe('42501');
+
+		// Deleting the rule cascades to its states, and their history goes with them; another
+		// rule's history of the same contact stays.
+		expect((await service.from('ai_automation_rules').delete().eq('id', ruleId)).error).toBeNull();
+		expect(await eventsOf(claimed.state_id)).toBe(0);
+		expect(await eventsOf(kept.state_id)).toBe(3);
+		await withDb((db) => db.query(`delete from public.messenger_conversations where id = $1`, [conversationId]));
+		expect(await eventsOf(kept.state_id)).toBe(0);
+	});
 });
 
 describe('the duplicate guard', () => {
