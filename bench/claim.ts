@@ -75,7 +75,7 @@ async function main() {
 		const plans: string[] = [];
 		const profile: string[] = [];
 		const onNotice = (notice: { message?: string }) => {
-			if (notice.message?.includes('v_candidates')) plans.push(notice.message);
+			if (notice.message?.includes('automation_judge_contact(')) plans.push(notice.message);
 			const match = /^duration: ([0-9.]+) ms\s+plan:\s+Query Text: ([^\n]*)/.exec(notice.message ?? '');
 			if (match) profile.push(`${match[1].padStart(9)} ms  ${match[2].trim().slice(0, 100)}`);
 			if (match && process.argv.includes('--plans') && Number(match[1]) > 2) profile.push(notice.message ?? '');

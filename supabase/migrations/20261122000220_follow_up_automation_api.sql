@@ -154,7 +154,8 @@ declare
   v_used integer;
   v_take integer;
   v_candidates uuid[];
-  v_claimed uuid[];
+  v_without_state uuid[];
+  v_claimed integer;
 begin
   if p_execution_id is null or length(btrim(p_execution_id)) = 0 then
     raise exception 'p_execution_id is required: the claim records who holds each contact'
@@ -199,79 +200,49 @@ begin
     if cardinality(v_rule.include_tag_ids) = 1 then
       -- One include tag (most rules): the index hands its links over already in window order, so
       -- the walk reads only as many as it judges.
-      v_candidates := array(
-        select ct.conversation_id
-          from public.conversation_tags ct
-         cross join lateral public.automation_judge_contact(v_rule.id, ct.conversation_id, p_now, v_used) j
-         where ct.tag_id = v_rule.include_tag_ids[1]
-           and ct.last_customer_message_at > p_now - interval '24 hours'
-           and j.due
-         order by ct.last_customer_message_at, ct.conversation_id
-         limit v_take
-      );
+      select array_agg(w.conversation_id), array_agg(w.conversation_id) filter (where w.state_id is null)
+        into v_candidates, v_without_state
+        from (
+          select ct.conversation_id, j.state_id
+            from public.conversation_tags ct
+           cross join lateral public.automation_judge_contact(v_rule.id, ct.conversation_id, p_now, v_used) j
+           where ct.tag_id = v_rule.include_tag_ids[1]
+             and ct.last_customer_message_at > p_now - interval '24 hours'
+             and j.due
+           order by ct.last_customer_message_at, ct.conversation_id
+           limit v_take
+        ) w;
     else
       -- Several: their open-window links, each conversation once, sorted (a few thousand at most:
       -- the 24 h window bounds them).
-      v_candidates := array(
-        select k.conversation_id
-          from (
-            select distinct ct.last_customer_message_at, ct.conversation_id
-              from public.conversation_tags ct
-             where ct.tag_id = any (v_rule.include_tag_ids)
-               and ct.last_customer_message_at > p_now - interval '24 hours'
-             order by ct.last_customer_message_at, ct.conversation_id
-          ) k
-         cross join lateral public.automation_judge_contact(v_rule.id, k.conversation_id, p_now, v_used) j
-         where j.due
-         order by k.last_customer_message_at, k.conversation_id
-         limit v_take
-      );
+      select array_agg(w.conversation_id), array_agg(w.conversation_id) filter (where w.state_id is null)
+        into v_candidates, v_without_state
+        from (
+          select k.conversation_id, j.state_id
+            from (
+              select distinct ct.last_customer_message_at, ct.conversation_id
+                from public.conversation_tags ct
+               where ct.tag_id = any (v_rule.include_tag_ids)
+                 and ct.last_customer_message_at > p_now - interval '24 hours'
+               order by ct.last_customer_message_at, ct.conversation_id
+            ) k
+           cross join lateral public.automation_judge_contact(v_rule.id, k.conversation_id, p_now, v_used) j
+           where j.due
+           order by k.last_customer_message_at, k.conversation_id
+           limit v_take
+        ) w;
     end if;
-    continue when coalesce(cardinality(v_candidates), 0) = 0;
+    continue when v_candidates is null;
 
-
-    insert into public.ai_automation_contact_states as s
-      (user_id, rule_id, conversation_id, current_stage, stage_entered_at, stage_detail, execution_id)
-    select v_rule.user_id, v_rule.id, c, 'queued', p_now, jsonb_build_object('reason', 'tagged'), p_execution_id
-      from unnest(v_candidates) c
-    on conflict (rule_id, conversation_id) do nothing;
-
-    -- One write per contact: X → eligible, which the stage trigger records as X → checking →
-    -- eligible (see automation_transition_allowed).
-    with taken as (
-      select s.id from public.ai_automation_contact_states s
-       where s.rule_id = v_rule.id
-         and s.conversation_id = any (v_candidates)
-         and s.current_stage in ('queued', 'sent', 'skipped', 'failed', 'completed')
-       for update skip locked
-    ),
-    claimed as (
-      update public.ai_automation_contact_states s
-         set current_stage = 'eligible',
-             stage_entered_at = p_now,
-             stage_detail = jsonb_build_object('follow_up_number', s.follow_up_count + 1),
-             execution_id = p_execution_id,
-             locked_by = p_execution_id,
-             locked_until = p_now + make_interval(secs => p_lease_seconds),
-             claimed_at = p_now,
-             claimed_follow_up_number = s.follow_up_count + 1,
-             generated_message = null,
-             generated_at = null,
-             generation_ms = null,
-             generation_model = null,
-             generation_usage = null,
-             attempt_id = null,
-             error_code = null,
-             error_message = null,
-             retry_at = null,
-             skip_reason = null,
-             updated_at = now()
-        from taken t
-       where s.id = t.id
-      returning s.id
-    )
-    select array_agg(c.id) into v_claimed from claimed c;
-    continue when v_claimed is null;
+    -- Contacts seen for the first time under this rule get their state row (queued, "tagged").
+    -- Only those the judgement found without one; another execution may create it meanwhile.
+    if v_without_state is not null then
+      insert into public.ai_automation_contact_states as s
+        (user_id, rule_id, conversation_id, current_stage, stage_entered_at, stage_detail, execution_id)
+      select v_rule.user_id, v_rule.id, c, 'queued', p_now, jsonb_build_object('reason', 'tagged'), p_execution_id
+        from unnest(v_without_state) c
+      on conflict (rule_id, conversation_id) do nothing;
+    end if;
 
     v_rule_json := jsonb_build_object(
       'id', v_rule.id,
@@ -288,11 +259,53 @@ begin
       'time_zone', v_rule.time_zone
     );
 
+    -- One write per contact: X → eligible, which the stage trigger records as X → checking →
+    -- eligible (see automation_transition_allowed). The same statement returns what the next nodes
+    -- need from the rows it wrote (no second read of the states), with each contact's tags
+    -- gathered for the whole batch at once.
     return query
-      select s.id, s.rule_id, s.user_id, s.conversation_id, c.page_id, c.sender_id, c.sender_name,
-             s.claimed_follow_up_number,
-             array(select t.name from public.conversation_tags ct join public.tags t on t.id = ct.tag_id
-                    where ct.conversation_id = c.id order by t.name),
+      with taken as (
+        select s.id from public.ai_automation_contact_states s
+         where s.rule_id = v_rule.id
+           and s.conversation_id = any (v_candidates)
+           and s.current_stage in ('queued', 'sent', 'skipped', 'failed', 'completed')
+         for update skip locked
+      ),
+      claimed as (
+        update public.ai_automation_contact_states s
+           set current_stage = 'eligible',
+               stage_entered_at = p_now,
+               stage_detail = jsonb_build_object('follow_up_number', s.follow_up_count + 1),
+               execution_id = p_execution_id,
+               locked_by = p_execution_id,
+               locked_until = p_now + make_interval(secs => p_lease_seconds),
+               claimed_at = p_now,
+               claimed_follow_up_number = s.follow_up_count + 1,
+               generated_message = null,
+               generated_at = null,
+               generation_ms = null,
+               generation_model = null,
+               generation_usage = null,
+               attempt_id = null,
+               error_code = null,
+               error_message = null,
+               retry_at = null,
+               skip_reason = null,
+               updated_at = now()
+          from taken t
+         where s.id = t.id
+        returning s.id, s.rule_id, s.user_id, s.conversation_id, s.claimed_follow_up_number, s.locked_until
+      ),
+      candidate_tags as (
+        select ct.conversation_id, array_agg(t.name order by t.name) as names
+          from public.conversation_tags ct
+          join public.tags t on t.id = ct.tag_id
+         where ct.conversation_id = any (v_candidates)
+         group by ct.conversation_id
+      )
+      select k.id, k.rule_id, k.user_id, k.conversation_id, c.page_id, c.sender_id, c.sender_name,
+             k.claimed_follow_up_number,
+             coalesce(tg.names, '{}'::text[]),
              (select coalesce(jsonb_agg(jsonb_build_object('direction', m.direction, 'text', m.text, 'sent_at', m.sent_at)
                                         order by m.sent_at, m.id), '[]'::jsonb)
                 from (select mm.id, mm.direction, mm.text, mm.sent_at from public.messenger_messages mm
@@ -300,15 +313,16 @@ begin
                        order by mm.sent_at desc limit v_rule.context_message_count) m),
              c.last_customer_message_at,
              c.last_customer_message_at + interval '24 hours',
-             s.locked_until,
+             k.locked_until,
              p_execution_id,
              v_rule_json
-        from public.ai_automation_contact_states s
-        join public.messenger_conversations c on c.id = s.conversation_id
-       where s.id = any (v_claimed)
+        from claimed k
+        join public.messenger_conversations c on c.id = k.conversation_id
+        left join candidate_tags tg on tg.conversation_id = k.conversation_id
        order by c.last_customer_message_at, c.id;
+    get diagnostics v_claimed = row_count;
 
-    v_remaining := v_remaining - cardinality(v_claimed);
+    v_remaining := v_remaining - v_claimed;
   end loop;
 end;
 $$;
