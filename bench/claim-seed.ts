@@ -2,7 +2,8 @@
 // 100,000 conversations, 1,000,000 tag links, about 300,000 past executions and 90,000 contact
 // states. One owner, one page, 100 tags; every conversation carries 10 of them. The rule follows
 // up the contacts tagged "tag-000" (10 %) unless they carry "tag-045" (half of those), at least 4 h
-// apart; about 30 % of conversations have their 24 h Messenger window open.
+// apart; about 30 % of conversations have their 24 h Messenger window open, and those have their
+// last five messages (what the claim hands to the AI).
 import type { Client, QueryResultRow } from 'pg';
 
 export const BENCH_SIZES = { conversations: 100_000, tags: 100, tagsPerConversation: 10 };
@@ -44,6 +45,23 @@ export async function seedClaimBench(db: Client, now: Date, log: (line: string) 
 		   from generate_series(1, ${BENCH_SIZES.conversations}) n`,
 		params,
 	);
+	// The conversation so far, for every one whose window is open (the only ones a claim can take,
+	// and it returns their last messages): five messages, alternating, the last one the person's
+	// message that opened the window. Their times never pass the conversation's, so the message
+	// triggers would only rewrite the same times (and the keys hold by construction): they are
+	// skipped to keep the seeding quick.
+	await db.query('set session_replication_role = replica');
+	await step('messages',
+		`insert into public.messenger_messages (user_id, conversation_id, direction, text, sent_at)
+		 select $1, c.id, case when k % 2 = 0 then 'inbound' else 'outbound' end,
+		        case when k % 2 = 0 then 'Question ' || k || ' about the offer?' else 'Answer ' || k || ', happy to help.' end,
+		        c.last_customer_message_at - k * interval '7 minutes'
+		   from public.messenger_conversations c
+		  cross join generate_series(0, 4) k
+		  where c.user_id = $1 and c.last_customer_message_at > $2::timestamptz - interval '24 hours'`,
+		params,
+	);
+	await db.query('reset session_replication_role');
 	// Ten distinct tags each: offset + 11 k (mod 100), k = 0 … 9.
 	await step('tag links',
 		`insert into public.conversation_tags (conversation_id, tag_id, user_id)

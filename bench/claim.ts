@@ -26,7 +26,7 @@ async function main() {
 		await db.query('vacuum analyze');
 		const sizes = await db.query(`select (select count(*) from public.messenger_conversations) as conversations,
 		  (select count(*) from public.conversation_tags) as tag_links, (select count(*) from public.ai_automation_executions) as executions,
-		  (select count(*) from public.ai_automation_contact_states) as states`);
+		  (select count(*) from public.ai_automation_contact_states) as states, (select count(*) from public.messenger_messages) as messages`);
 		console.log('Data:', sizes.rows[0], `due now: ${data.dueNow}`);
 
 		const supabase = createClient(stack.supabaseUrl, stack.serviceRoleKey, { auth: { persistSession: false } });
@@ -45,6 +45,7 @@ async function main() {
 			const { data: claimed, error } = await supabase.rpc('automation_claim', { p_rule_id: data.ruleId, p_limit: BATCH, p_execution_id: `bench-rest-${run}`, p_now: now.toISOString() });
 			const restTime = performance.now() - started;
 			if (error || (claimed as unknown[]).length !== BATCH) throw new Error(`REST claim failed: ${error?.message}`);
+			if ((claimed as Array<{ messages: unknown[] }>).some((row) => row.messages.length !== 5)) throw new Error('a claimed contact came without its last 5 messages');
 			await release(`bench-rest-${run}`);
 			if (run >= 0) {
 				inDb.push(dbTime);
