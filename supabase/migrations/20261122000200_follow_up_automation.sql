@@ -226,8 +226,9 @@ create table if not exists public.ai_automation_stage_events (
   user_id uuid not null,
   -- No foreign key, on purpose: a key is checked once per row, and a claim of 100 writes 200
   -- events (about a tenth of its time went to those checks). The same guarantee holds without it:
-  -- only the stage triggers write events (no API role, service_role included, may insert), always for the states they have
-  -- just written, and deleting states deletes their events (ai_automation_states_drop_history).
+  -- only the stage triggers write events (no API role may insert, service_role included), always
+  -- for the states they have just written, and deleting states deletes their events
+  -- (ai_automation_states_drop_history).
   state_id uuid not null,
   rule_id uuid not null,
   conversation_id uuid not null,
@@ -304,11 +305,6 @@ create table if not exists public.ai_automation_rule_send_counts (
 );
 comment on table public.ai_automation_rule_send_counts is 'Sends counted against each rule''s daily limit, per 15-minute slot; kept by a trigger on ai_automation_executions, never written directly.';
 
--- One statement-level trigger per event (a trigger with transition tables takes one event). The
--- net change per (rule, slot) is applied in key order, so two sessions never lock slots in
--- opposite orders; every statement that writes the ledger (begin_send, record_send, the reaper)
--- is alone in its transaction. Deletes (a conversation deleted with its ledger) only lower
--- existing slots: the rule's own deletion removes its slots by cascade.
 -- One counted send entering (+1) or leaving (-1) a rule's count.
 do $$
 begin
@@ -349,6 +345,11 @@ begin
 end;
 $$;
 
+-- One statement-level trigger per event (a trigger with transition tables takes one event). The
+-- net change per (rule, slot) is applied in key order, so two sessions never lock slots in
+-- opposite orders (begin_send and record_send each write the ledger in one statement; the
+-- reaper's sending → uncertain changes no count). Deletes (a conversation deleted with its ledger) only lower
+-- existing slots: the rule's own deletion removes its slots by cascade.
 create or replace function public.ai_automation_executions_count_sends()
 returns trigger
 language plpgsql
