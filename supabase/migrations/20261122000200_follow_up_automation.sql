@@ -658,6 +658,9 @@ grant all on public.ai_automation_rules, public.ai_automation_contact_states, pu
 -- tied to a real state. (Supabase's default privileges give service_role everything; take it back.)
 revoke all on public.ai_automation_stage_events from service_role;
 grant select on public.ai_automation_stage_events to service_role;
+-- TRUNCATE fires no delete trigger: on the states it would leave their history behind, on the
+-- ledger its send counts. The API roles may delete rows (the triggers follow), never truncate.
+revoke truncate on public.ai_automation_contact_states, public.ai_automation_executions from service_role;
 -- The send counts likewise: only their trigger writes them; owners may read theirs.
 revoke all on public.ai_automation_rule_send_counts from anon, authenticated, service_role;
 grant select on public.ai_automation_rule_send_counts to authenticated, service_role;

@@ -73,6 +73,16 @@ describe('the stage machine', () => {
 			to_stage: 'sent', occurred_at: NOW.toISOString(),
 		});
 		expect(forged.error?.code).toBe('42501');
+		// A truncate fires no delete trigger, so it would leave the history behind: not for service_role.
+		await withDb(async (db) => {
+			await db.query('begin');
+			try {
+				await db.query('set local role service_role');
+				await expect(db.query('truncate public.ai_automation_contact_states')).rejects.toMatchObject({ code: '42501' });
+			} finally {
+				await db.query('rollback');
+			}
+		});
 
 		// Deleting the rule cascades to its states, and their history goes with them; another
 		// rule's history of the same contact stays.

@@ -96,5 +96,15 @@ describe("a rule's send counts (the daily limit)", () => {
 		expect(stranger).toMatchObject({ error: null, data: [] });
 		const forged = await serviceClient().from('ai_automation_rule_send_counts').insert({ rule_id: ruleId, user_id: world.userId, slot: NOW.toISOString(), sends: 1000 });
 		expect(forged.error?.code).toBe('42501');
+		// A truncate of the ledger fires no delete trigger and would leave the counts behind.
+		await withDb(async (db) => {
+			await db.query('begin');
+			try {
+				await db.query('set local role service_role');
+				await expect(db.query('truncate public.ai_automation_executions')).rejects.toMatchObject({ code: '42501' });
+			} finally {
+				await db.query('rollback');
+			}
+		});
 	});
 });
