@@ -43,6 +43,12 @@ export interface StackOptions {
 	dbPort?: number;
 	/** Faster, non-durable Postgres settings for tests and benchmarks. */
 	fast?: boolean;
+	/**
+	 * Tests only: a request carrying `X-Leadflow-Now: <ISO instant>` is judged at that instant (the
+	 * header sets `leadflow.now` for the request's transaction; see leadflow_private.now()). Off
+	 * everywhere else, as on supabase.com, where no client can move the database's clock.
+	 */
+	clockHeader?: boolean;
 	log?: (line: string) => void;
 }
 
@@ -125,12 +131,14 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 
 		await prepareDatabase(postgres.superuserUrl, secrets.authenticatorPassword);
 		const migrations = await applyMigrations(postgres.superuserUrl, { log: options.log });
+		if (options.clockHeader) await runSqlFile(postgres.superuserUrl, 'test-clock.sql');
 
 		const postgrest = await startPostgrest({
 			port: restPort,
 			adminPort,
 			dbUrl: `postgres://authenticator:${secrets.authenticatorPassword}@127.0.0.1:${pgPort}/postgres`,
 			jwtSecret: secrets.jwtSecret,
+			preRequest: options.clockHeader ? TEST_CLOCK_PRE_REQUEST : undefined,
 			log: options.log,
 		});
 		stoppers.push(postgrest.stop);
@@ -155,15 +163,22 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 	}
 }
 
-/** Gives a database what every Supabase project's has: the API roles and the auth schema. */
-export async function installSupabaseCompat(dbUrl: string): Promise<void> {
+/** The pre-request function test-clock.sql creates (tests' stacks only). */
+const TEST_CLOCK_PRE_REQUEST = 'leadflow_test.clock_from_header';
+
+async function runSqlFile(dbUrl: string, file: string): Promise<void> {
 	const client = new Client({ connectionString: dbUrl });
 	await client.connect();
 	try {
-		await client.query(readFileSync(path.join(__dirname, 'supabase-compat.sql'), 'utf8'));
+		await client.query(readFileSync(path.join(__dirname, file), 'utf8'));
 	} finally {
 		await client.end();
 	}
+}
+
+/** Gives a database what every Supabase project's has: the API roles and the auth schema. */
+export function installSupabaseCompat(dbUrl: string): Promise<void> {
+	return runSqlFile(dbUrl, 'supabase-compat.sql');
 }
 
 async function prepareDatabase(superuserUrl: string, authenticatorPassword: string) {

@@ -9,6 +9,8 @@ export interface PostgrestOptions {
 	adminPort: number;
 	dbUrl: string;
 	jwtSecret: string;
+	/** A function PostgREST calls at the start of every request's transaction (its `db-pre-request`). */
+	preRequest?: string;
 	log?: (line: string) => void;
 }
 
@@ -41,6 +43,7 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Running
 			PGRST_DB_CHANNEL_ENABLED: 'true',
 			PGRST_DB_POOL: '20',
 			PGRST_LOG_LEVEL: 'error',
+			...(options.preRequest ? { PGRST_DB_PRE_REQUEST: options.preRequest } : {}),
 		},
 	});
 	let output = '';

@@ -14,7 +14,7 @@ import { NOW } from './fixtures';
 import { MIXED_RULES, seedMixedWorld, type MixedWorld } from './mixed-world';
 import { claim, rpc } from './pipeline-helpers';
 
-const service = serviceClient();
+const service = serviceClient({ now: NOW });
 const SEED = 20_261_125;
 const ENABLED_RULES = MIXED_RULES.filter((rule) => rule.enabled).map((rule) => rule.key);
 

@@ -1,11 +1,38 @@
 // Builds an owner's CRM and a follow-up rule straight in Postgres (set-based), so each test starts
 // from a known world; the code under test is then reached through supabase-js as n8n reaches it.
+import { DateTime } from 'luxon';
 import type { Client } from 'pg';
 import { createTestUser, withDb } from '../helpers/stack';
 
-/** A fixed "now" (Wednesday 25 Nov 2026, 12:00 UTC); every call passes it as p_now. */
-export const NOW = new Date('2026-11-25T12:00:00Z');
+/**
+ * The instant these suites judge at: a Wednesday, 12:00 UTC. Every call passes it as p_now, and the
+ * clients made with `{ now: NOW }` have views and defaults judge at it too, so the suites never read
+ * the real clock. jest.config.js runs them at several such Wednesdays (`globals.LEADFLOW_TEST_NOW`):
+ * a year ahead, and the weeks before each of Europe's DST changes; expected local times are computed
+ * in the rule's zone with luxon, never written as instants.
+ */
+export const NOW = testNow((globalThis as { LEADFLOW_TEST_NOW?: string }).LEADFLOW_TEST_NOW ?? '2026-11-25T12:00:00Z');
 export const at = (hoursFromNow: number) => new Date(NOW.getTime() + hoursFromNow * 3_600_000).toISOString();
+
+function testNow(iso: string): Date {
+	const now = DateTime.fromISO(iso, { zone: 'utc' });
+	if (!now.isValid || now.weekday !== 3 || now.hour !== 12 || now.minute !== 0 || now.second !== 0) {
+		throw new Error(`LEADFLOW_TEST_NOW must be a Wednesday at 12:00 UTC (the suites' active hours are written for it); got ${iso}`);
+	}
+	return now.toJSDate();
+}
+
+/** NOW's date in `zone` at the given local time (e.g. 09:00 in New York on NOW's day there), as an instant. */
+export function localTime(zone: string, time: string, daysFromNow = 0): Date {
+	const [hour, minute] = time.split(':').map(Number);
+	return DateTime.fromJSDate(NOW, { zone }).plus({ days: daysFromNow }).set({ hour, minute, second: 0, millisecond: 0 }).toJSDate();
+}
+
+/** The first day on or after NOW's (in `zone`) with ISO weekday `weekday` (1 = Monday), at `time` local. */
+export function nextWeekdayAt(zone: string, weekday: number, time: string): Date {
+	const today = DateTime.fromJSDate(NOW, { zone }).weekday;
+	return localTime(zone, time, (weekday - today + 7) % 7);
+}
 
 export interface RuleOptions {
 	name?: string;

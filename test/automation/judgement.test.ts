@@ -1,11 +1,11 @@
 // The due judgement: every reason a tagged contact is not due, with the time it will be, and the
 // seed 000 promise (a contact is visible the moment it is tagged, before any processing).
 import { serviceClient, userClient, withDb } from '../helpers/stack';
-import { addMessage, at, createWorld, NOW } from './fixtures';
+import { addMessage, at, createWorld, localTime, nextWeekdayAt, NOW } from './fixtures';
 import { claim, explain, generate, judgementOf, rpc, runPipeline } from './pipeline-helpers';
 import type { AutomationSnapshot, EligibleContact } from '../../nodes/shared/automation-api';
 
-const service = serviceClient();
+const service = serviceClient({ now: NOW });
 const plus = (hours: number) => new Date(NOW.getTime() + hours * 3_600_000);
 
 describe('a contact tagged a moment ago (seed 000)', () => {
@@ -14,7 +14,7 @@ describe('a contact tagged a moment ago (seed 000)', () => {
 		const ruleId = await world.rule();
 		const conversationId = await world.contact({ name: 'John Doe', tags: ['AI Lead', 'Hot'] });
 
-		const { data, error } = await userClient(world.userId).from('automation_eligible_contacts').select('*').eq('rule_id', ruleId);
+		const { data, error } = await userClient(world.userId, { now: NOW }).from('automation_eligible_contacts').select('*').eq('rule_id', ruleId);
 		expect(error).toBeNull();
 		const rows = data as EligibleContact[];
 		expect(rows).toHaveLength(1);
@@ -141,7 +141,7 @@ describe('every reason a tagged contact is not due', () => {
 		expect(notClaimed).toHaveLength(2);
 		for (const row of notClaimed) {
 			expect(row.reason).toBe('daily_limit_reached');
-			expect(new Date(row.due_at!).toISOString()).toBe('2026-11-26T00:00:00.000Z');
+			expect(new Date(row.due_at!).toISOString()).toBe(localTime('UTC', '00:00', 1).toISOString());
 		}
 		expect(await claim(service, ruleId, 'exec-d3')).toEqual([]);
 		// An abandoned claim stops counting when its lease runs out, in the monitor as in the claim.
@@ -149,19 +149,19 @@ describe('every reason a tagged contact is not due', () => {
 		const afterLease = await explain(service, ruleId, later);
 		expect(afterLease.filter((row) => row.reason === 'daily_limit_reached')).toHaveLength(0);
 		// Tomorrow the limit starts again (the windows are still open): 3 of the 5 now due, no more.
-		expect(await claim(service, ruleId, 'exec-d4', 10, new Date('2026-11-26T00:30:00Z'))).toHaveLength(3);
+		expect(await claim(service, ruleId, 'exec-d4', 10, localTime('UTC', '00:30', 1))).toHaveLength(3);
 	});
 });
 
 describe('active hours, time zones and days of week', () => {
 	it('judges hours in the rule\'s zone and says when they open', async () => {
 		const world = await createWorld();
-		// 12:00 UTC on Wednesday is 07:00 in New York.
+		// 12:00 UTC on Wednesday is 07:00 in New York (08:00 in summer time).
 		const ruleId = await world.rule({ activeHours: { start: '09:00', end: '17:00', timeZone: 'America/New_York' } });
 		const conversationId = await world.contact({ lastMessageHoursAgo: 0.5 });
 		const early = await judgementOf(service, ruleId, conversationId);
 		expect(early.reason).toBe('outside_active_hours');
-		expect(new Date(early.due_at!).toISOString()).toBe('2026-11-25T14:00:00.000Z');
+		expect(new Date(early.due_at!).toISOString()).toBe(localTime('America/New_York', '09:00').toISOString());
 		expect(await claim(service, ruleId, 'exec-h1')).toEqual([]);
 		expect((await judgementOf(service, ruleId, conversationId, plus(3))).reason).toBeNull();
 		expect(await claim(service, ruleId, 'exec-h2', 10, plus(3))).toHaveLength(1);
@@ -173,8 +173,8 @@ describe('active hours, time zones and days of week', () => {
 		const conversationId = await world.contact();
 		const judgement = await judgementOf(service, ruleId, conversationId);
 		expect(judgement.reason).toBe('outside_active_hours');
-		// Next Monday 09:00 in Paris (UTC+1 in November).
-		expect(new Date(judgement.due_at!).toISOString()).toBe('2026-11-30T08:00:00.000Z');
+		// Next Monday 09:00 in Paris, in the offset Paris has on that Monday (DST may change over the weekend).
+		expect(new Date(judgement.due_at!).toISOString()).toBe(nextWeekdayAt('Europe/Paris', 1, '09:00').toISOString());
 	});
 
 	it('an overnight window belongs to the day it starts on', async () => {
@@ -183,9 +183,9 @@ describe('active hours, time zones and days of week', () => {
 		// evening, not an active day) are not.
 		const ruleId = await world.rule({ activeHours: { start: '22:00', end: '02:00', timeZone: 'Europe/London', days: [2] } });
 		const conversationId = await world.contact({ lastMessageHoursAgo: 12 });
-		expect((await judgementOf(service, ruleId, conversationId, new Date('2026-11-25T01:00:00Z'))).reason).toBeNull();
-		expect((await judgementOf(service, ruleId, conversationId, new Date('2026-11-25T23:00:00Z'))).reason).toBe('outside_active_hours');
-		expect((await judgementOf(service, ruleId, conversationId, new Date('2026-11-25T03:00:00Z'))).reason).toBe('outside_active_hours');
+		expect((await judgementOf(service, ruleId, conversationId, localTime('Europe/London', '01:00'))).reason).toBeNull();
+		expect((await judgementOf(service, ruleId, conversationId, localTime('Europe/London', '23:00'))).reason).toBe('outside_active_hours');
+		expect((await judgementOf(service, ruleId, conversationId, localTime('Europe/London', '03:00'))).reason).toBe('outside_active_hours');
 	});
 
 	it('rejects a time zone Postgres does not know, and tags of another owner', async () => {
@@ -227,7 +227,7 @@ describe('tag matching', () => {
 		expect((await stops()).rows).toEqual([{ reason: 'replied' }]);
 
 		// The owner resumes the contact: the judgement reads stop rows only, so it is due again.
-		await userClient(world.userId).from('ai_automation_stops').delete().eq('conversation_id', conversationId).throwOnError();
+		await userClient(world.userId, { now: NOW }).from('ai_automation_stops').delete().eq('conversation_id', conversationId).throwOnError();
 		expect(await judgementOf(service, ruleId, conversationId, plus(3))).toMatchObject({ reason: null, due: true });
 
 		// The next follow-up goes out; then a reply recorded by an import (the conversation's time

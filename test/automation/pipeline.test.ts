@@ -5,7 +5,7 @@ import { anonClient, serviceClient, userClient, withDb } from '../helpers/stack'
 import { addMessage, at, createWorld, NOW } from './fixtures';
 import { beginSend, claim, generate, judgementOf, recordSend, rpc, runPipeline } from './pipeline-helpers';
 
-const service = serviceClient();
+const service = serviceClient({ now: NOW });
 const plus = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000);
 
 describe('the stage machine', () => {
@@ -193,7 +193,7 @@ describe('three overlapping executions over the same 500 due contacts', () => {
 		const worker = async (name: string) => {
 			const sentHere: string[] = [];
 			for (let round = 0; round < 20; round++) {
-				const { claimed, sent } = await runPipeline(serviceClient(), ruleId, `${name}-${round}`, NOW, 40);
+				const { claimed, sent } = await runPipeline(serviceClient({ now: NOW }), ruleId, `${name}-${round}`, NOW, 40);
 				if (!claimed.length) break;
 				sentHere.push(...sent.filter((row) => row.outcome === 'sent').map((row) => row.state_id));
 			}
@@ -220,8 +220,8 @@ describe('row level security', () => {
 		const ruleId = await world.rule();
 		await world.contact();
 		await runPipeline(service, ruleId, 'exec-rls');
-		const stranger = userClient((await createWorld()).userId);
-		const owner = userClient(world.userId);
+		const stranger = userClient((await createWorld()).userId, { now: NOW });
+		const owner = userClient(world.userId, { now: NOW });
 		const tables = ['ai_automation_rules', 'ai_automation_contact_states', 'ai_automation_stage_events', 'ai_automation_executions'];
 		const views = ['automation_eligible_contacts', 'active_automation_contacts', 'automation_monitor_summary', 'automation_live_stats'];
 		for (const relation of [...tables, ...views]) {
@@ -230,7 +230,7 @@ describe('row level security', () => {
 			expect({ relation, error: ownRows.error, some: (ownRows.data ?? []).length > 0 }).toEqual({ relation, error: null, some: true });
 			const theirs = await stranger.from(relation).select('*').eq(filter, ruleId);
 			expect({ relation, rows: theirs.data }).toEqual({ relation, rows: [] });
-			const anon = await anonClient().from(relation).select('*').eq(filter, ruleId);
+			const anon = await anonClient({ now: NOW }).from(relation).select('*').eq(filter, ruleId);
 			expect({ relation, denied: anon.error !== null || (anon.data ?? []).length === 0 }).toEqual({ relation, denied: true });
 			const all = await service.from(relation).select('*').eq(filter, ruleId);
 			expect({ relation, some: (all.data ?? []).length > 0 }).toEqual({ relation, some: true });

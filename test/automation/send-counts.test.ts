@@ -3,7 +3,7 @@
 // through every way the ledger changes, and in time zones whose midnight is not on the hour.
 import type { Client } from 'pg';
 import { serviceClient, userClient, withDb } from '../helpers/stack';
-import { at, createWorld, NOW } from './fixtures';
+import { at, createWorld, localTime, NOW } from './fixtures';
 
 const COUNTED = `status in ('sending', 'sent', 'uncertain')`;
 
@@ -62,13 +62,10 @@ describe("a rule's send counts (the daily limit)", () => {
 		const world = await createWorld();
 		const ruleId = await world.rule();
 		// Around each zone's midnight before NOW (12:00 UTC): one minute before it and one minute after.
-		const zones: Array<[string, string]> = [
-			['Asia/Kathmandu', '2026-11-24T18:15:00Z'], // +05:45
-			['Asia/Kolkata', '2026-11-24T18:30:00Z'], // +05:30
-			['Australia/Eucla', '2026-11-24T15:15:00Z'], // +08:45
-			['America/St_Johns', '2026-11-25T03:30:00Z'], // -03:30
-			['Europe/Paris', '2026-11-24T23:00:00Z'], // +01:00
-		];
+		// Offsets: Kathmandu +05:45, Kolkata +05:30, Eucla +08:45, St John's -03:30 (-02:30 in summer), Paris +01:00 (+02:00).
+		const zones: Array<[string, string]> = ['Asia/Kathmandu', 'Asia/Kolkata', 'Australia/Eucla', 'America/St_Johns', 'Europe/Paris'].map(
+			(zone) => [zone, localTime(zone, '00:00').toISOString()],
+		);
 		await withDb(async (db) => {
 			for (const [timeZone, midnight] of zones) {
 				const start = new Date(midnight).getTime();
@@ -90,11 +87,11 @@ describe("a rule's send counts (the daily limit)", () => {
 		const world = await createWorld();
 		const ruleId = await world.rule();
 		await withDb(async (db) => attempt(db, ruleId, await world.contacts(2), [at(-1), at(-1)]));
-		const own = await userClient(world.userId).from('ai_automation_rule_send_counts').select('sends').eq('rule_id', ruleId);
+		const own = await userClient(world.userId, { now: NOW }).from('ai_automation_rule_send_counts').select('sends').eq('rule_id', ruleId);
 		expect(own).toMatchObject({ error: null, data: [{ sends: 2 }] });
-		const stranger = await userClient((await createWorld()).userId).from('ai_automation_rule_send_counts').select('sends').eq('rule_id', ruleId);
+		const stranger = await userClient((await createWorld()).userId, { now: NOW }).from('ai_automation_rule_send_counts').select('sends').eq('rule_id', ruleId);
 		expect(stranger).toMatchObject({ error: null, data: [] });
-		const forged = await serviceClient().from('ai_automation_rule_send_counts').insert({ rule_id: ruleId, user_id: world.userId, slot: NOW.toISOString(), sends: 1000 });
+		const forged = await serviceClient({ now: NOW }).from('ai_automation_rule_send_counts').insert({ rule_id: ruleId, user_id: world.userId, slot: NOW.toISOString(), sends: 1000 });
 		expect(forged.error?.code).toBe('42501');
 		// A truncate of the ledger fires no delete trigger and would leave the counts behind.
 		await withDb(async (db) => {

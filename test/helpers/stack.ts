@@ -11,25 +11,36 @@ export function testStack(): StackInfo {
 	return JSON.parse(raw) as StackInfo;
 }
 
-const clientOptions = { auth: { persistSession: false, autoRefreshToken: false } };
-
-export function serviceClient(): SupabaseClient {
-	const stack = testStack();
-	return createClient(stack.supabaseUrl, stack.serviceRoleKey, clientOptions);
+export interface ClientOptions {
+	/**
+	 * Judge every request of this client at this instant: views and functions' `p_now` defaults read
+	 * it through leadflow_private.now() (the test stack's `X-Leadflow-Now` header). Without it the
+	 * database's own clock applies.
+	 */
+	now?: Date;
 }
 
-export function anonClient(): SupabaseClient {
+function options(headers: Record<string, string>, { now }: ClientOptions) {
+	return {
+		auth: { persistSession: false, autoRefreshToken: false },
+		global: { headers: { ...headers, ...(now ? { 'X-Leadflow-Now': now.toISOString() } : {}) } },
+	};
+}
+
+export function serviceClient(clientOptions: ClientOptions = {}): SupabaseClient {
 	const stack = testStack();
-	return createClient(stack.supabaseUrl, stack.anonKey, clientOptions);
+	return createClient(stack.supabaseUrl, stack.serviceRoleKey, options({}, clientOptions));
+}
+
+export function anonClient(clientOptions: ClientOptions = {}): SupabaseClient {
+	const stack = testStack();
+	return createClient(stack.supabaseUrl, stack.anonKey, options({}, clientOptions));
 }
 
 /** A client acting as a signed-in user: the anon key plus the user's access token, as in a browser. */
-export function userClient(userId: string): SupabaseClient {
+export function userClient(userId: string, clientOptions: ClientOptions = {}): SupabaseClient {
 	const stack = testStack();
-	return createClient(stack.supabaseUrl, stack.anonKey, {
-		...clientOptions,
-		global: { headers: { Authorization: `Bearer ${userJwt(userId, stack.jwtSecret)}` } },
-	});
+	return createClient(stack.supabaseUrl, stack.anonKey, options({ Authorization: `Bearer ${userJwt(userId, stack.jwtSecret)}` }, clientOptions));
 }
 
 /** A new user in auth.users with a unique email; returns its id. */

@@ -7,7 +7,7 @@ declare global {
 }
 
 export default async function globalSetup() {
-	const stack = await startStack({ fast: true });
+	const stack = await startStack({ fast: true, clockHeader: true });
 	globalThis.__LEADFLOW_STACK__ = stack;
 	const { supabaseUrl, anonKey, serviceRoleKey, jwtSecret, dbUrl } = stack;
 	process.env.LEADFLOW_TEST_STACK = JSON.stringify({ supabaseUrl, anonKey, serviceRoleKey, jwtSecret, dbUrl });
