@@ -36,10 +36,13 @@ async function main() {
 		serviceRoleKey: stack.serviceRoleKey,
 		jwtSecret: stack.jwtSecret,
 		dbUrl: stack.dbUrl,
+		dataDir: stack.dataDir,
+		...(stack.dataDirNote ? { dataDirNote: stack.dataDirNote } : {}),
 	};
 	if (values.json) {
 		process.stdout.write(JSON.stringify(info) + '\n');
 	} else {
+		for (const note of [stack.dataDirNote, stack.binariesNote]) if (note) console.log(note);
 		console.log(`
 Local Supabase-compatible stack is running (data in ${stack.dataDir}).
   Project URL       ${info.supabaseUrl}          (Data API: ${info.supabaseUrl}/rest/v1)

@@ -2,18 +2,19 @@
 // Supabase roles and `auth` schema, and this project's migrations applied. Used by `npm run stack`,
 // the demo, the tests and the benchmarks.
 import { randomBytes } from 'node:crypto';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { startGateway } from './gateway';
 import { projectKeys } from './jwt';
 import { applyMigrations, type MigrationResult } from './migrations';
 import { freePort } from './ports';
-import { startPostgres } from './postgres';
+import { placeData, serverUser, temporaryDataDir } from './placement';
+import { postgresBinaries, startPostgres } from './postgres';
 import { startPostgrest } from './postgrest';
 
 export { userJwt, signJwt, verifyJwt } from './jwt';
+export { StackSetupError } from './placement';
 
 export interface StackInfo {
 	/** The project URL, as in Supabase's settings: the Data API is under `{supabaseUrl}/rest/v1`. */
@@ -29,6 +30,10 @@ export interface RunningStack extends StackInfo {
 	migrations: MigrationResult;
 	/** Where the database lives (a temporary folder unless one was given). */
 	dataDir: string;
+	/** Set when the data is not in the folder asked for: where it is and why (see placement.ts). */
+	dataDirNote?: string;
+	/** Set when PostgreSQL runs from a copy of its binaries: where and why. */
+	binariesNote?: string;
 	stop(): Promise<void>;
 }
 
@@ -73,40 +78,18 @@ function loadOrCreateSecrets(dataDir: string): Secrets {
 	return secrets;
 }
 
-/** As root, Postgres runs as the `postgres` user, which must be able to walk down to its folder. */
-function reachableByOthers(dir: string): boolean {
-	let current = path.resolve(dir);
-	for (;;) {
-		if (existsSync(current) && (statSync(current).mode & 0o001) === 0) return false;
-		const parent = path.dirname(current);
-		if (parent === current) return true;
-		current = parent;
-	}
-}
-
-function resolveDataDir(requested: string | undefined, log?: (line: string) => void): { dir: string; temporary: boolean } {
-	if (!requested) {
-		const dir = mkdtempSync(path.join(tmpdir(), 'leadflow-stack-'));
-		chmodSync(dir, 0o755);
-		return { dir, temporary: true };
-	}
-	let dir = path.resolve(requested);
-	if (userInfo().uid === 0 && !reachableByOthers(path.dirname(dir))) {
-		const fallback = path.join(tmpdir(), `leadflow-stack-${Buffer.from(dir).toString('base64url').slice(-24)}`);
-		log?.(`${dir} is not reachable by the postgres user (a parent folder is private); keeping the data in ${fallback}`);
-		dir = fallback;
-	}
-	mkdirSync(dir, { recursive: true, mode: 0o755 });
-	accessSync(dir, constants.W_OK);
-	return { dir, temporary: false };
-}
-
 export async function startStack(options: StackOptions = {}): Promise<RunningStack> {
-	const { dir: dataDir, temporary } = resolveDataDir(options.dataDir, options.log);
+	const user = serverUser();
+	const { nativeDir, note: binariesNote } = postgresBinaries(user);
+	const temporary = !options.dataDir;
+	const { dir: dataDir, note: dataDirNote } = temporary ? { dir: temporaryDataDir(user), note: undefined } : placeData(options.dataDir!, user);
 	if (options.fresh && !temporary) {
 		rmSync(path.join(dataDir, 'pgdata'), { recursive: true, force: true });
 		rmSync(path.join(dataDir, 'stack.json'), { force: true });
 	}
+	mkdirSync(dataDir, { recursive: true });
+	if (user) chmodSync(dataDir, 0o755); // the server user walks through it to pgdata (0700, its own)
+	accessSync(dataDir, constants.W_OK);
 	const secrets = loadOrCreateSecrets(dataDir);
 	const stoppers: Array<() => Promise<void>> = [];
 	const stop = async () => {
@@ -125,6 +108,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 			dataDir: path.join(dataDir, 'pgdata'),
 			port: pgPort,
 			superuserPassword: secrets.superuserPassword,
+			nativeDir,
+			user,
 			fast: options.fast,
 		});
 		stoppers.push(postgres.stop);
@@ -155,6 +140,8 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 			dbUrl: postgres.superuserUrl,
 			migrations,
 			dataDir,
+			dataDirNote,
+			binariesNote,
 			stop,
 		};
 	} catch (error) {

