@@ -77,13 +77,14 @@ const describeFolder = (folder: string) => {
  * Root folders for what the stack keeps outside the project, in order of preference: system
  * folders first (they outlive a reboot, and only root can write them), the temp folder last.
  */
-function candidateRoots(kind: 'cache' | 'state'): string[] {
-	const system = kind === 'cache' ? '/var/cache/leadflow' : '/var/lib/leadflow';
-	return [system, path.join(tmpdir(), `leadflow-${kind}`), `/tmp/leadflow-${kind}`];
+function candidateRoots(kind: 'cache' | 'state' | 'temp'): string[] {
+	const temp = [path.join(tmpdir(), `leadflow-${kind}`), `/tmp/leadflow-${kind}`];
+	if (kind === 'temp') return temp;
+	return [kind === 'cache' ? '/var/cache/leadflow' : '/var/lib/leadflow', ...temp];
 }
 
 /** A folder root owns, others cannot write, and `user` can enter; created when missing. */
-function reachableRoot(user: ServerUser, kind: 'cache' | 'state'): string {
+function reachableRoot(user: ServerUser, kind: 'cache' | 'state' | 'temp'): string {
 	const tried: string[] = [];
 	for (const root of [...new Set(candidateRoots(kind))]) {
 		try {
@@ -188,7 +189,7 @@ export function placeData(requested: string, user: ServerUser | undefined): Data
 /** A fresh folder for a stack that lives only as long as its process (tests, benchmarks). */
 export function temporaryDataDir(user: ServerUser | undefined): string {
 	if (!user) return mkdtempSync(path.join(tmpdir(), 'leadflow-stack-'));
-	const dir = mkdtempSync(path.join(reachableRoot(user, 'state'), 'stack-tmp-'));
+	const dir = mkdtempSync(path.join(reachableRoot(user, 'temp'), 'stack-'));
 	chmodSync(dir, 0o755);
 	return dir;
 }
