@@ -41,3 +41,18 @@ if (fs.existsSync(path.join(root, 'node_modules', 'isolated-vm')) && !loads('iso
 	console.log('leadflow: building isolated-vm for Node ' + process.versions.node + ' (about a minute)…');
 	execFileSync('npm', ['rebuild', 'isolated-vm', '--foreground-scripts'], { cwd: root, env, stdio: 'inherit' });
 }
+
+// The one line a successful install prints (.npmrc keeps npm itself to errors only).
+let installer = '';
+try {
+	if (process.env.npm_node_execpath && process.env.npm_node_execpath !== process.execPath) {
+		installer = execFileSync(process.env.npm_node_execpath, ['--version']).toString().trim();
+	}
+} catch {
+	// not run by npm: nothing to compare
+}
+console.log(
+	`leadflow: installed. Its scripts and tests run on the Node ${process.versions.node} it brings` +
+		(installer ? ` (npm ran on Node ${installer.replace(/^v/, '')})` : '') +
+		'. Next: npm run demo',
+);
