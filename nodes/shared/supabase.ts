@@ -3,7 +3,7 @@
 // so nothing heavy is required at module load), and PostgREST errors turned into NodeApiErrors that
 // say what to do.
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { NodeApiError, type IExecuteFunctions, type JsonObject } from 'n8n-workflow';
+import { NodeApiError, type FunctionsBase, type IExecuteFunctions, type JsonObject } from 'n8n-workflow';
 
 interface SupabaseCredentials {
 	url: string;
@@ -12,7 +12,10 @@ interface SupabaseCredentials {
 
 const clients = new Map<string, SupabaseClient>();
 
-export async function getSupabaseClient(context: IExecuteFunctions): Promise<SupabaseClient> {
+/** What reaching Supabase needs of a context: a node run's, or the editor's list and options methods'. */
+export type SupabaseContext = Pick<FunctionsBase, 'getCredentials' | 'getNode'>;
+
+export async function getSupabaseClient(context: SupabaseContext): Promise<SupabaseClient> {
 	const credentials = await context.getCredentials<SupabaseCredentials>('leadflowSupabaseApi');
 	const url = String(credentials.url ?? '').replace(/\/+$/, '');
 	const key = String(credentials.serviceRoleKey ?? '');
@@ -74,7 +77,7 @@ export async function callRpc<T>(
 }
 
 export function toNodeApiError(
-	context: IExecuteFunctions,
+	context: SupabaseContext,
 	error: PostgrestErrorLike,
 	what: string,
 	itemIndex?: number,

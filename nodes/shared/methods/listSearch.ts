@@ -1,0 +1,141 @@
+// The editor's searchable lists, the "From List" mode of our resource locators: follow-up rules,
+// campaigns and Messenger contacts, read from the Supabase project behind the node's credential.
+// Each page is one PostgREST query: the filter is a case-insensitive `ilike` on the name, run by the
+// database; a page is a range of the list ordered by name, then id; the pagination token is the
+// offset of the next page. The credential's service role sees every owner's rows: when the node
+// states its owner as a fixed user ID (`ownerUserId`), the lists keep to that owner's rows.
+import type { ILoadOptionsFunctions, INodeListSearchItems, INodeListSearchResult } from 'n8n-workflow';
+import { UUID } from '../resource-locator';
+import { getSupabaseClient, toNodeApiError } from '../supabase';
+
+export const LIST_PAGE_SIZE = 50;
+
+/**
+ * An ilike pattern for names containing `filter`, whatever the case; null for an empty filter.
+ * LIKE's own wildcards typed in the filter are matched literally. PostgREST turns every `*` of a
+ * pattern into `%`, so a typed `*` stands for any one character.
+ */
+export function containsPattern(filter: string | undefined): string | null {
+	const text = (filter ?? '').trim();
+	if (!text) return null;
+	return `*${text.replace(/[\\%_]/g, (character) => `\\${character}`).replace(/\*/g, '_')}*`;
+}
+
+function offsetOf(paginationToken: string | undefined): number {
+	return paginationToken && /^\d{1,9}$/.test(paginationToken) ? Number(paginationToken) : 0;
+}
+
+/** Rows fetched with one extra row past the page: that row says whether another page follows. */
+function pageOf<Row>(rows: Row[], offset: number, toItem: (row: Row) => INodeListSearchItems): INodeListSearchResult {
+	const results = rows.slice(0, LIST_PAGE_SIZE).map(toItem);
+	return rows.length > LIST_PAGE_SIZE ? { results, paginationToken: String(offset + LIST_PAGE_SIZE) } : { results };
+}
+
+/** The node's owner when it is a fixed user ID (an expression is only known when the node runs). */
+export function fixedOwner(context: ILoadOptionsFunctions): string | undefined {
+	const raw = context.getCurrentNodeParameter('ownerUserId');
+	const owner = typeof raw === 'string' ? raw.trim() : '';
+	return UUID.test(owner) ? owner.toLowerCase() : undefined;
+}
+
+interface RuleRow {
+	id: string;
+	name: string;
+	enabled: boolean;
+}
+
+/** Follow-up rules (ai_automation_rules) by name; a disabled rule says so. */
+export async function searchRules(this: ILoadOptionsFunctions, filter?: string, paginationToken?: string): Promise<INodeListSearchResult> {
+	const client = await getSupabaseClient(this);
+	const offset = offsetOf(paginationToken);
+	const pattern = containsPattern(filter);
+	const owner = fixedOwner(this);
+	let query = client.from('ai_automation_rules').select('id, name, enabled');
+	if (pattern) query = query.ilike('name', pattern);
+	if (owner) query = query.eq('user_id', owner);
+	const { data, error } = await query.order('name').order('id').range(offset, offset + LIST_PAGE_SIZE);
+	if (error) throw toNodeApiError(this, error, 'Listing the follow-up rules failed');
+	return pageOf(data as RuleRow[], offset, (rule) => ({
+		name: rule.enabled ? rule.name : `${rule.name} (disabled)`,
+		value: rule.id,
+	}));
+}
+
+interface CampaignRow {
+	name_uid: string;
+	name: string;
+}
+
+/** Campaigns (campaign_info) by name; the value is the campaign ID the app and the webhook use (name_uid). */
+export async function searchCampaigns(this: ILoadOptionsFunctions, filter?: string, paginationToken?: string): Promise<INodeListSearchResult> {
+	const client = await getSupabaseClient(this);
+	const offset = offsetOf(paginationToken);
+	const pattern = containsPattern(filter);
+	const owner = fixedOwner(this);
+	let query = client.from('campaign_info').select('name_uid, name');
+	if (pattern) query = query.ilike('name', pattern);
+	if (owner) query = query.eq('user_id', owner);
+	const { data, error } = await query.order('name').order('id').range(offset, offset + LIST_PAGE_SIZE);
+	if (error) throw toNodeApiError(this, error, 'Listing the campaigns failed');
+	return pageOf(data as CampaignRow[], offset, (campaign) => ({
+		name: campaign.name,
+		value: campaign.name_uid,
+		description: campaign.name_uid,
+	}));
+}
+
+interface ConversationRow {
+	id: string;
+	sender_name: string | null;
+	sender_id: string;
+	page_id: string;
+}
+
+interface RuleScope {
+	user_id: string;
+	page_id: string | null;
+}
+
+/**
+ * Messenger contacts (messenger_conversations) by name, or by PSID when the filter is digits. With
+ * a rule chosen in the node, only the contacts that rule can follow up: its owner's, on its page.
+ */
+export async function searchConversations(
+	this: ILoadOptionsFunctions,
+	filter?: string,
+	paginationToken?: string,
+): Promise<INodeListSearchResult> {
+	const client = await getSupabaseClient(this);
+	const offset = offsetOf(paginationToken);
+	const pattern = containsPattern(filter);
+
+	let owner = fixedOwner(this);
+	let pageId: string | null = null;
+	const ruleId = this.getCurrentNodeParameter('ruleId', { extractValue: true });
+	if (typeof ruleId === 'string' && UUID.test(ruleId.trim())) {
+		const { data, error } = await client.from('ai_automation_rules').select('user_id, page_id').eq('id', ruleId.trim()).maybeSingle();
+		if (error) throw toNodeApiError(this, error, 'Reading the chosen follow-up rule failed');
+		const rule = data as RuleScope | null;
+		if (rule) {
+			owner = rule.user_id;
+			pageId = rule.page_id;
+		}
+	}
+
+	let query = client.from('messenger_conversations').select('id, sender_name, sender_id, page_id');
+	// Digits only: a PSID too. Digits need no quoting in PostgREST's or=(…) syntax.
+	if (pattern && /^\d+$/.test((filter ?? '').trim())) query = query.or(`sender_name.ilike.${pattern},sender_id.like.${pattern}`);
+	else if (pattern) query = query.ilike('sender_name', pattern);
+	if (owner) query = query.eq('user_id', owner);
+	if (pageId) query = query.eq('page_id', pageId);
+	const { data, error } = await query
+		.order('sender_name', { ascending: true, nullsFirst: false })
+		.order('id')
+		.range(offset, offset + LIST_PAGE_SIZE);
+	if (error) throw toNodeApiError(this, error, 'Listing the Messenger contacts failed');
+	return pageOf(data as ConversationRow[], offset, (conversation) => ({
+		name: conversation.sender_name ?? `PSID ${conversation.sender_id}`,
+		value: conversation.id,
+		description: `PSID ${conversation.sender_id} on page ${conversation.page_id}`,
+	}));
+}

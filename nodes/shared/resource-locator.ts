@@ -1,0 +1,13 @@
+// What our resource locators share. Each offers the modes n8n's own nodes (Postgres, Airtable,
+// Notion) offer: "From List", a searchable list the editor fills with a listSearch method
+// (nodes/shared/methods), and "By ID", a pasted id or an expression from an earlier node, checked
+// by a pattern in the editor (the node checks again when it runs). Nodes read the chosen id with
+// `getNodeParameter(name, i, '', { extractValue: true })`, which also returns the plain string that
+// workflows saved before these parameters were resource locators hold.
+
+/** A UUID as n8n writes a mode's pattern: unanchored (n8n matches it against the whole value). */
+export const UUID_PATTERN = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+export const UUID = new RegExp(`^${UUID_PATTERN}$`);
+
+/** A mode's pattern that also lets an empty value pass (an optional parameter left empty). */
+export const orEmpty = (pattern: string) => `(?:${pattern})?`;
