@@ -2,6 +2,8 @@
 // candidate phone number (once, however often it arrives); the outreach side records objectives
 // reached; the app reads live stats. Operations live in actions/, one file each.
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { searchCampaigns } from '../shared/methods/listSearch';
+import { getTags } from '../shared/methods/loadOptions';
 import * as create from './actions/create.operation';
 import * as recordObjective from './actions/recordObjective.operation';
 import { router } from './actions/router';
@@ -64,6 +66,11 @@ export class CampaignSessionCreate implements INodeType {
 			...recordObjective.description,
 			...stats.description,
 		],
+	};
+
+	methods = {
+		listSearch: { searchCampaigns },
+		loadOptions: { getTags },
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -5,6 +5,8 @@ import {
 	type INodeType,
 	type INodeTypeDescription,
 } from 'n8n-workflow';
+import { searchConversations, searchRules } from '../shared/methods/listSearch';
+import { getTags } from '../shared/methods/loadOptions';
 import * as claim from './actions/claim.operation';
 import * as explain from './actions/explain.operation';
 import { router } from './actions/router';
@@ -64,6 +66,11 @@ export class TagEligibility implements INodeType {
 			...snapshot.description,
 			...timeline.description,
 		],
+	};
+
+	methods = {
+		listSearch: { searchRules, searchConversations },
+		loadOptions: { getTags },
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -2,7 +2,7 @@
 // reached by kind), computed by one SQL query.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { callRpc } from '../../shared/supabase';
-import { isCampaignId } from '../helpers/campaignId';
+import { CAMPAIGN_ID_PATTERN, isCampaignId } from '../helpers/campaignId';
 import { readOwner } from '../helpers/owner';
 import { OUTPUT } from '../helpers/outputs';
 import { perItem, type Routed } from '../../shared/per-item';
@@ -10,13 +10,30 @@ import { invalidRequest, shown, type Problem } from '../helpers/problems';
 
 const properties: INodeProperties[] = [
 	{
-		displayName: 'Campaign ID',
+		displayName: 'Campaign',
 		name: 'campaignId',
-		type: 'string',
-		default: '={{ $json.params?.campaignId ?? $json.campaign ?? "" }}',
+		type: 'resourceLocator',
+		// By default the campaign of the request (the stats webhook's path) or of the item a Create
+		// Sessions node made, as before this parameter offered a list.
+		default: { mode: 'id', value: '={{ $json.params?.campaignId ?? $json.campaign ?? "" }}' },
 		required: true,
-		placeholder: 'plumber-london_abc123xyz',
-		description: 'The campaign\'s ID, as returned when it was created',
+		description: 'The campaign: pick it from the list (the owner\'s campaigns when Owner User ID is fixed), or its ID as returned when it was created',
+		modes: [
+			{
+				displayName: 'From List',
+				name: 'list',
+				type: 'list',
+				placeholder: 'Select a campaign...',
+				typeOptions: { searchListMethod: 'searchCampaigns', searchable: true },
+			},
+			{
+				displayName: 'By ID',
+				name: 'id',
+				type: 'string',
+				placeholder: 'e.g. plumber-london_abc123xyz',
+				validation: [{ type: 'regex', properties: { regex: CAMPAIGN_ID_PATTERN, errorMessage: 'Not a campaign ID like plumber-london_abc123xyz' } }],
+			},
+		],
 	},
 ];
 
@@ -26,7 +43,8 @@ async function statsOne(context: IExecuteFunctions, itemIndex: number): Promise<
 	const problems: Problem[] = [];
 	const ownerResult = readOwner(context, itemIndex);
 	if ('problem' in ownerResult) problems.push(ownerResult.problem);
-	const campaignId = String(context.getNodeParameter('campaignId', itemIndex, '') ?? '').trim();
+	// The resource locator's value, or the plain string of a workflow saved before it was one.
+	const campaignId = String(context.getNodeParameter('campaignId', itemIndex, '', { extractValue: true }) ?? '').trim();
 	if (!isCampaignId(campaignId)) {
 		problems.push({ path: 'campaignId', message: `is not a campaign ID like plumber-london_abc123xyz (got ${shown(campaignId)})` });
 	}

@@ -3,8 +3,9 @@
 // an id is made from a name deterministically, so the same request again finds the same campaign.
 import { createHash } from 'node:crypto';
 
-/** Mirrors the check constraint on campaign_info.name_uid. */
-export const CAMPAIGN_ID = /^[a-z0-9]+(-[a-z0-9]+)*_[a-z0-9]{6,32}$/;
+/** Mirrors the check constraint on campaign_info.name_uid (unanchored, as a resource locator mode's pattern). */
+export const CAMPAIGN_ID_PATTERN = '[a-z0-9]+(-[a-z0-9]+)*_[a-z0-9]{6,32}';
+export const CAMPAIGN_ID = new RegExp(`^${CAMPAIGN_ID_PATTERN}$`);
 export const MAX_CAMPAIGN_ID_LENGTH = 113;
 const MAX_SLUG_LENGTH = 60;
 

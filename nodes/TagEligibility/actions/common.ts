@@ -1,43 +1,72 @@
-// What every operation shares: the rule id parameter and its validation.
+// What every operation shares: the rule parameter (a resource locator: pick the rule from a list, or
+// give its ID, e.g. from the trigger) and the validation of the IDs the operations read.
 import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { orEmpty, UUID, UUID_PATTERN } from '../../shared/resource-locator';
 
 export function ruleIdProperty(required: boolean): INodeProperties {
 	return {
-		displayName: 'Rule ID',
+		displayName: 'Rule',
 		name: 'ruleId',
-		type: 'string',
-		default: '',
+		type: 'resourceLocator',
+		default: { mode: 'list', value: '' },
 		required,
-		placeholder: 'e.g. 0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f',
 		description: required
-			? 'The automation rule (ai_automation_rules.id)'
-			: 'The automation rule (ai_automation_rules.id); leave empty for every enabled rule',
+			? 'The follow-up rule (a row of ai_automation_rules)'
+			: 'The follow-up rule (a row of ai_automation_rules); leave empty for every enabled rule',
+		modes: [
+			{
+				displayName: 'From List',
+				name: 'list',
+				type: 'list',
+				placeholder: required ? 'Select a rule...' : 'Every enabled rule, or select one...',
+				typeOptions: { searchListMethod: 'searchRules', searchable: true },
+			},
+			{
+				displayName: 'By ID',
+				name: 'id',
+				type: 'string',
+				placeholder: 'e.g. 0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f',
+				validation: [
+					{
+						type: 'regex',
+						properties: {
+							regex: required ? UUID_PATTERN : orEmpty(UUID_PATTERN),
+							errorMessage: 'Not a rule ID: the id column of ai_automation_rules is a UUID',
+						},
+					},
+				],
+			},
+		],
 	};
+}
+
+/** The id chosen for parameter `name` of item i, from a resource locator or a plain (older) string. */
+function readId(context: IExecuteFunctions, name: string, itemIndex: number): string {
+	const value = context.getNodeParameter(name, itemIndex, '', { extractValue: true }) as unknown;
+	return typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
 }
 
 /** The rule id of item i: a UUID, or null when empty and allowed. */
 export function readRuleId(context: IExecuteFunctions, itemIndex: number, required: boolean): string | null {
-	const raw = String(context.getNodeParameter('ruleId', itemIndex, '') ?? '').trim();
+	const raw = readId(context, 'ruleId', itemIndex);
 	if (!raw && !required) return null;
 	if (!UUID.test(raw)) {
 		throw new NodeOperationError(context.getNode(), `The rule ID "${raw}" is not a UUID`, {
 			itemIndex,
 			description: required
-				? 'Use the id column of the ai_automation_rules table, e.g. {{ $json.ruleId }} from the trigger.'
-				: 'Use the id column of the ai_automation_rules table, or leave the field empty to process every enabled rule.',
+				? 'Pick the rule from the list, or use the id column of the ai_automation_rules table, e.g. {{ $json.ruleId }} from the trigger.'
+				: 'Pick the rule from the list, use the id column of the ai_automation_rules table, or leave the field empty to process every enabled rule.',
 		});
 	}
 	return raw.toLowerCase();
 }
 
 export function readUuid(context: IExecuteFunctions, name: string, label: string, itemIndex: number): string {
-	const raw = String(context.getNodeParameter(name, itemIndex, '') ?? '').trim();
+	const raw = readId(context, name, itemIndex);
 	if (!UUID.test(raw)) {
 		throw new NodeOperationError(context.getNode(), `The ${label} "${raw}" is not a UUID`, {
 			itemIndex,
-			description: `Use the ${label} from a previous Leadflow node, e.g. {{ $json.conversation_id }}.`,
+			description: `Pick it from the list, or use the ${label} from a previous Leadflow node, e.g. {{ $json.conversation_id }}.`,
 		});
 	}
 	return raw.toLowerCase();
