@@ -1,5 +1,7 @@
 // Real n8n for end-to-end tests: this package installed as a community package, workflows and
-// credentials imported, webhook workflows published, `n8n start` on a free loopback port.
+// credentials imported, webhook workflows published, `n8n start` on a free loopback port (the steps
+// `npm run editor` shares, in scripts/n8n/start.ts), in a temporary user folder, with the executions
+// read from n8n's database.
 //
 //   const n8n = await startN8n({ workflows: ['workflows/x.json'], credentials: { leadflowSupabaseApi: {…} } });
 //   try { const answer = await n8n.callWebhook('x/path', { method: 'POST', body }); … } finally { await n8n.stop(); }
@@ -7,18 +9,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureN8n } from '../../../scripts/n8n/install';
-import { node24Env } from '../../../scripts/n8n/process';
-import { freePort } from '../../../stack/ports';
+import { credentialsFor, type N8nWorkflow } from '../../../scripts/n8n/n8n-import';
+import { PACKAGE_ROOT } from '../../../scripts/n8n/package-tarball';
+import { startN8nWithPackage } from '../../../scripts/n8n/start';
+import { callWebhook, type WebhookAnswer, type WebhookCall } from '../../../scripts/n8n/webhooks';
 import { readExecutions, type ExecutionRecord } from './executions';
-import { n8nEnvironment } from './n8n-environment';
-import { credentialsFor, importIntoN8n, installCommunityPackage, type E2eWorkflow } from './n8n-import';
-import { spawnN8n } from './n8n-process';
-import { PACKAGE_ROOT, packTarball } from './package-tarball';
-import { callWebhook, isRegistered, type WebhookAnswer, type WebhookCall, type WebhookEndpoint } from './webhooks';
 
 export type { ExecutionRecord } from './executions';
-export type { WebhookAnswer, WebhookCall } from './webhooks';
-export type { E2eWorkflow } from './n8n-import';
+export type { WebhookAnswer, WebhookCall } from '../../../scripts/n8n/webhooks';
+export type E2eWorkflow = N8nWorkflow;
 
 export interface StartN8nOptions {
 	/** Workflow files (relative to the package root) or objects; each needs its `id`. */
@@ -58,28 +57,13 @@ function loadWorkflow(source: string | E2eWorkflow): E2eWorkflow {
 	return workflow;
 }
 
-/** The production webhook paths a workflow registers (a path with `:params` lives under the node's webhookId, as in n8n). */
-function webhookEndpoints(workflow: E2eWorkflow): WebhookEndpoint[] {
-	return workflow.nodes
-		.filter((node) => node.type === 'n8n-nodes-base.webhook' && !node.disabled)
-		.map((node) => {
-			const parameters = node.parameters ?? {};
-			const methods = parameters.multipleMethods ? ((parameters.httpMethod as string[] | undefined) ?? ['GET', 'POST']) : [String(parameters.httpMethod ?? 'GET')];
-			const nodePath = String(parameters.path ?? '').replace(/^\/+|\/+$/g, '');
-			const dynamic = nodePath.split('/').some((segment) => segment.startsWith(':'));
-			const probePath = dynamic ? `${node.webhookId}/${nodePath.replace(/:[^/]+/g, 'probe')}` : nodePath;
-			return { path: probePath, methods: methods.map((method) => method.toUpperCase()) };
-		});
-}
-
 const since = (started: number) => (performance.now() - started) / 1000;
 
 export async function startN8n(options: StartN8nOptions): Promise<RunningN8n> {
-	let step = performance.now();
+	const step = performance.now();
 	const installation = await ensureN8n();
-	const setupSeconds = { n8nInstall: since(step), pack: 0, packageInstall: 0, imports: 0 };
+	const n8nInstall = since(step);
 	const workflows = options.workflows.map(loadWorkflow);
-	const publish = options.publish ?? workflows.filter((workflow) => webhookEndpoints(workflow).length > 0).map((workflow) => workflow.id);
 	const credentials = credentialsFor(workflows, options.credentials ?? {});
 
 	const userFolder = mkdtempSync(path.join(tmpdir(), 'leadflow-n8n-e2e-'));
@@ -93,40 +77,25 @@ export async function startN8n(options: StartN8nOptions): Promise<RunningN8n> {
 		})());
 
 	try {
-		const ports = { http: await freePort(), taskBroker: await freePort() };
-		const env = n8nEnvironment(userFolder, ports, options.env);
-		step = performance.now();
-		const tarball = await packTarball(userFolder);
-		setupSeconds.pack = since(step);
-		step = performance.now();
-		await installCommunityPackage(userFolder, tarball, node24Env());
-		setupSeconds.packageInstall = since(step);
-		step = performance.now();
-		await importIntoN8n({ n8nBin: installation.bin, workDir: userFolder, env, workflows, credentials, publish });
-		setupSeconds.imports = since(step);
-
-		const baseUrl = `http://127.0.0.1:${ports.http}`;
-		const started = performance.now();
-		const n8n = spawnN8n(installation.bin, ['start'], env, userFolder);
-		stopProcess = () => n8n.stop();
-		const endpoints = workflows.filter((workflow) => publish.includes(workflow.id)).flatMap(webhookEndpoints);
-		const deadline = Date.now() + (options.startTimeoutMs ?? 90_000);
-		for (const endpoint of endpoints) {
-			while (!(await isRegistered(baseUrl, endpoint))) {
-				if (n8n.exited()) throw new Error(`n8n exited during start-up:\n${n8n.output().slice(-4000)}`);
-				if (Date.now() > deadline) throw new Error(`Webhook ${endpoint.path} was not registered in time:\n${n8n.output().slice(-4000)}`);
-				await sleep(100);
-			}
-		}
-		const startSeconds = since(started);
+		const n8n = await startN8nWithPackage({
+			installation,
+			userFolder,
+			workflows,
+			credentials,
+			publish: options.publish,
+			env: options.env,
+			startTimeoutMs: options.startTimeoutMs,
+		});
+		stopProcess = n8n.stop;
+		const { baseUrl } = n8n;
 		const databaseFile = path.join(userFolder, '.n8n', 'database.sqlite');
 		const executions = (filter?: { workflowId?: string; afterId?: number }) => readExecutions(installation.dir, databaseFile, filter);
 
 		return {
 			baseUrl,
 			userFolder,
-			startSeconds,
-			setupSeconds,
+			startSeconds: n8n.startSeconds,
+			setupSeconds: { n8nInstall, ...n8n.setupSeconds },
 			callWebhook: (webhookPath, call) => callWebhook(baseUrl, webhookPath, call),
 			executions,
 			async waitForExecution(predicate, timeoutMs = 15_000) {
@@ -138,7 +107,7 @@ export async function startN8n(options: StartN8nOptions): Promise<RunningN8n> {
 					await sleep(100);
 				}
 			},
-			logs: () => n8n.output(),
+			logs: () => n8n.process.output(),
 			stop,
 		};
 	} catch (error) {

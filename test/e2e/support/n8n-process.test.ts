@@ -1,9 +1,9 @@
-// The n8n process wrapper leaves nothing behind: stop() ends n8n and its children (n8n's task
-// runners), a process that ignores SIGTERM is killed, and if the test process dies without
-// stopping it, the watchdog ends the group. A stand-in script plays n8n.
+// The n8n process wrapper (scripts/n8n/n8n-process.ts) leaves nothing behind: stop() ends n8n and
+// its children (n8n's task runners), a process that ignores SIGTERM is killed, and if the test
+// process dies without stopping it, the watchdog ends the group. A stand-in script plays n8n.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { spawnN8n, type N8nProcess } from './n8n-process';
+import { spawnN8n, type N8nProcess } from '../../../scripts/n8n/n8n-process';
 
 const fixtures = path.resolve(__dirname, '..', '..', 'fixtures', 'fake-n8n');
 const fakeN8n = path.join(fixtures, 'fake-n8n.js');

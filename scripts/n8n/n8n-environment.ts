@@ -1,6 +1,7 @@
-// The environment n8n runs with in the tests: a clean one (no N8N_* or DB_* settings leak in from
-// the developer's shell or from the in-process harness), loopback only, no telemetry, this Node
-// first on PATH, and ports of its own so that parallel runs and a developer's n8n do not collide.
+// The environment n8n runs with in the end-to-end tests and `npm run editor`: a clean one (no N8N_*
+// or DB_* settings leak in from the developer's shell or from the in-process harness), loopback
+// only, no telemetry, this Node first on PATH, and ports of its own so that parallel runs and a
+// developer's n8n do not collide.
 import path from 'node:path';
 
 export interface N8nPorts {

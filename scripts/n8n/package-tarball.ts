@@ -3,9 +3,9 @@
 // `n8n` section stops here with that sentence rather than as an unknown node type inside n8n.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { node24Env, run } from '../../../scripts/n8n/process';
+import { node24Env, run } from './process';
 
-export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
+export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
 
 interface Manifest {
 	name: string;
@@ -25,7 +25,7 @@ export function assertBuilt() {
 	}
 }
 
-/** Packs the package into `destination` (the test's n8n folder, removed with it); returns the tarball's path. */
+/** Packs the package into `destination` (the n8n user folder, removed with it); returns the tarball's path. */
 export async function packTarball(destination: string): Promise<string> {
 	assertBuilt();
 	await run('npm', ['pack', '--pack-destination', destination, '--silent'], { cwd: PACKAGE_ROOT, env: node24Env() });

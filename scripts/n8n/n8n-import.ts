@@ -1,11 +1,12 @@
 // Prepares an n8n user folder the way a self-hosting user would: this package installed as a
 // community package into `.n8n/nodes`, credentials and workflows imported with n8n's CLI, webhook
-// workflows published (activated).
+// workflows published (activated). Used by the end-to-end tests and `npm run editor`.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { run } from '../../../scripts/n8n/process';
+import { run } from './process';
 
-export interface E2eWorkflow {
+/** A workflow as n8n exports it (the files in `workflows/`), with the fields used here. */
+export interface N8nWorkflow {
 	id: string;
 	name?: string;
 	nodes: Array<{
@@ -38,7 +39,7 @@ export async function installCommunityPackage(userFolder: string, tarball: strin
 }
 
 /** One credential per id the workflows reference, filled with the data given for its type. */
-export function credentialsFor(workflows: E2eWorkflow[], dataByType: Record<string, Record<string, unknown>>): ImportedCredential[] {
+export function credentialsFor(workflows: N8nWorkflow[], dataByType: Record<string, Record<string, unknown>>): ImportedCredential[] {
 	const byId = new Map<string, ImportedCredential>();
 	for (const workflow of workflows) {
 		for (const node of workflow.nodes) {
@@ -57,7 +58,7 @@ export async function importIntoN8n(options: {
 	n8nBin: string;
 	workDir: string;
 	env: NodeJS.ProcessEnv;
-	workflows: E2eWorkflow[];
+	workflows: N8nWorkflow[];
 	credentials: ImportedCredential[];
 	publish: string[];
 }) {

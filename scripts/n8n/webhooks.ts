@@ -2,6 +2,8 @@
 // answers before activation has finished, so readiness is probed on the webhook itself, with an
 // HTTP method it does not serve: n8n then answers "not registered for <method> requests" once the
 // path is registered (and "is not registered" before), and no execution is started.
+import type { N8nWorkflow } from './n8n-import';
+
 export interface WebhookCall {
 	method?: string;
 	headers?: Record<string, string>;
@@ -45,6 +47,20 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 export interface WebhookEndpoint {
 	path: string;
 	methods: string[];
+}
+
+/** The production webhook paths a workflow registers (a path with `:params` lives under the node's webhookId, as in n8n). */
+export function webhookEndpoints(workflow: N8nWorkflow): WebhookEndpoint[] {
+	return workflow.nodes
+		.filter((node) => node.type === 'n8n-nodes-base.webhook' && !node.disabled)
+		.map((node) => {
+			const parameters = node.parameters ?? {};
+			const methods = parameters.multipleMethods ? ((parameters.httpMethod as string[] | undefined) ?? ['GET', 'POST']) : [String(parameters.httpMethod ?? 'GET')];
+			const nodePath = String(parameters.path ?? '').replace(/^\/+|\/+$/g, '');
+			const dynamic = nodePath.split('/').some((segment) => segment.startsWith(':'));
+			const probePath = dynamic ? `${node.webhookId}/${nodePath.replace(/:[^/]+/g, 'probe')}` : nodePath;
+			return { path: probePath, methods: methods.map((method) => method.toUpperCase()) };
+		});
 }
 
 /** True once n8n routes `endpoint` (probed without starting an execution). */

@@ -1,10 +1,11 @@
-// Runs `n8n start` so that nothing outlives the tests: n8n is started under a small watchdog that
-// leads its own process group (n8n's task runners join it), and the whole group is killed on stop,
-// when this process exits, and by the watchdog itself if this process dies without cleaning up.
+// Runs `n8n start` so that nothing outlives the tests or `npm run editor`: n8n is started under a
+// small watchdog that leads its own process group (n8n's task runners join it), and the whole group
+// is killed on stop, when this process exits, and by the watchdog itself if this process dies
+// without cleaning up.
 import { spawn, type ChildProcess } from 'node:child_process';
 
-// Runs n8n as its child. When n8n exits (stopped, or crashed, e.g. on EPIPE once the test process
-// is gone), or when the test process is gone, it kills the whole group, itself included, so that
+// Runs n8n as its child. When n8n exits (stopped, or crashed, e.g. on EPIPE once the starting
+// process is gone), or when the starting process is gone, it kills the whole group, itself included, so that
 // n8n's task runners never outlive n8n.
 const WATCHDOG = `
 const { spawn } = require('node:child_process');
