@@ -1,5 +1,6 @@
 // `npm run demo`: Leadflow's local stack and service simulators, checked end to end and left running
 // so that an n8n on this machine can use them. `--once` checks and exits (used by the tests).
+// `--editor` opens the same in a real n8n editor instead (`npm run editor`, scripts/editor.ts).
 // Once the checks pass, the follow-up pipeline runs on a seeded data set (scripts/demo/follow-up.ts).
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,6 +10,9 @@ import { startStack, type RunningStack } from '../stack';
 import { changedMigrationsWarning } from '../stack/migrations';
 import { startSimulators, type RunningSimulators } from '../simulators';
 import { printFollowUpDemo, runFollowUpDemo } from './demo/follow-up';
+import { editorMain } from './editor';
+
+const EDITOR_HINT = 'To see the same in a real n8n editor: `npm run editor` (or `npm run demo -- --editor`).';
 
 async function main() {
 	const { values } = parseArgs({
@@ -45,10 +49,12 @@ async function main() {
 			}
 		}
 		if (values.once) {
+			console.log(`\n${EDITOR_HINT}`);
 			await stopAll();
 			process.exit(demoOk ? 0 : 1);
 		}
 		console.log('\nRunning. Press Ctrl-C to stop everything.');
+		console.log(`${EDITOR_HINT} Stop this one first: they use the same ports.`);
 	} catch (error) {
 		await stopAll();
 		throw error;
@@ -109,7 +115,9 @@ How to reach them (n8n credentials of this package):
   Simulator controls           ${simulators.gemini.baseUrl}/__sim/requests, ${simulators.graph.baseUrl}/__sim/requests`);
 }
 
-main().catch((error) => {
+// `--editor`: `npm run editor` (scripts/editor.ts) instead, with the editor's options.
+if (process.argv.slice(2).includes('--editor')) editorMain(process.argv.slice(2).filter((arg) => arg !== '--editor'));
+else main().catch((error) => {
 	console.error(`demo: ${error instanceof Error ? error.message : String(error)}`);
 	process.exit(1);
 });
