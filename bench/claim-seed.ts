@@ -114,7 +114,7 @@ export async function seedClaimBench(db: Client, now: Date, log: (line: string) 
 	);
 	await step('analyze', 'analyze');
 	const { rows: due } = await db.query<{ n: string }>(
-		`select count(*) as n from public.automation_evaluate($1, $2) where reason is null`,
+		`select count(*) as n from leadflow_private.automation_evaluate($1, $2) where reason is null`,
 		[ruleId, now.toISOString()],
 	);
 	return { userId, ruleId, includeTagId: tagId('tag-000'), excludeTagId: tagId('tag-045'), dueNow: Number(due[0].n) };

@@ -1,7 +1,7 @@
 -- Tests' stacks only (startStack({ clockHeader: true })): PostgREST calls this at the start of every
 -- request (its db-pre-request), and a request carrying `X-Leadflow-Now: <ISO instant>` is judged at
 -- that instant: the header sets `leadflow.now` for the request's transaction, which
--- leadflow_private.now() reads (supabase/migrations/20261201000100_follow_up_automation_clock.sql).
+-- leadflow_private.now() reads (supabase/migrations/20261122000050_leadflow_private.sql).
 -- Never part of the migrations: on a real project no client can move the database's clock.
 -- Idempotent: it runs at every start of a test stack.
 create schema if not exists leadflow_test;

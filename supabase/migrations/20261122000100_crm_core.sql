@@ -68,7 +68,7 @@ create index if not exists messenger_messages_owner_idx on public.messenger_mess
 
 -- A message keeps its conversation's times right, so the 24 h window never depends on a workflow
 -- remembering to update them.
-create or replace function public.messenger_messages_touch_conversation()
+create or replace function leadflow_private.messenger_messages_touch_conversation()
 returns trigger
 language plpgsql
 set search_path = ''
@@ -89,7 +89,7 @@ $$;
 drop trigger if exists messenger_messages_touch_conversation on public.messenger_messages;
 create trigger messenger_messages_touch_conversation
   after insert on public.messenger_messages
-  for each row execute function public.messenger_messages_touch_conversation();
+  for each row execute function leadflow_private.messenger_messages_touch_conversation();
 
 -- =============================================================================================
 -- conversation_tags
@@ -112,11 +112,17 @@ create index if not exists conversation_tags_owner_idx on public.conversation_ta
 -- =============================================================================================
 -- Privileges and row level security
 -- =============================================================================================
--- anon gets no table privileges at all (defence in depth behind RLS); signed-in users get CRUD,
--- narrowed to their own rows by the policies below; service_role bypasses RLS.
-revoke all on public.tags, public.messenger_conversations, public.messenger_messages, public.conversation_tags from anon;
-grant select, insert, update, delete on public.tags, public.messenger_conversations, public.messenger_messages, public.conversation_tags to authenticated;
-grant all on public.tags, public.messenger_conversations, public.messenger_messages, public.conversation_tags to service_role;
+-- anon gets no table privileges at all (defence in depth behind RLS); signed-in users get what the
+-- policies below let them do, narrowed to their own rows (a tag link is added or removed, never
+-- changed); service_role bypasses RLS. Nobody may TRUNCATE: it skips the row triggers and policies.
+-- (Supabase's default privileges give every API role everything on a new table: take it back first.)
+revoke all on public.tags, public.messenger_conversations, public.messenger_messages, public.conversation_tags
+  from anon, authenticated, service_role;
+grant select, insert, update, delete on public.tags, public.messenger_conversations, public.messenger_messages to authenticated;
+grant select, insert, delete on public.conversation_tags to authenticated;
+grant select, insert, update, delete on public.tags, public.messenger_conversations, public.messenger_messages,
+  public.conversation_tags to service_role;
+revoke all on function leadflow_private.messenger_messages_touch_conversation() from public, anon, authenticated, service_role;
 
 alter table public.tags enable row level security;
 alter table public.messenger_conversations enable row level security;

@@ -37,7 +37,7 @@
 -- literals and text equality, which resolve in pg_catalog whatever the search path), and without
 -- one the planner inlines it into the trigger's check below. With one it was a function call per
 -- row: 25 ms of a 1,000-contact batch.
-create or replace function public.automation_transition_allowed(p_from text, p_to text)
+create or replace function leadflow_private.automation_transition_allowed(p_from text, p_to text)
 returns boolean
 language sql
 immutable
@@ -56,7 +56,7 @@ as $$
     ('completed', 'checking')
   )
 $$;
-comment on function public.automation_transition_allowed(text, text) is
+comment on function leadflow_private.automation_transition_allowed(text, text) is
   'The follow-up stage machine: true when a contact state may move from p_from to p_to.';
 
 -- =============================================================================================
@@ -108,7 +108,7 @@ create index if not exists ai_automation_rules_enabled_idx on public.ai_automati
 
 -- A rule is checked when it is written, so the claim never meets a zone Postgres cannot use or a
 -- tag of another owner.
-create or replace function public.ai_automation_rules_validate()
+create or replace function leadflow_private.ai_automation_rules_validate()
 returns trigger
 language plpgsql
 set search_path = ''
@@ -151,7 +151,7 @@ $$;
 drop trigger if exists ai_automation_rules_validate on public.ai_automation_rules;
 create trigger ai_automation_rules_validate
   before insert or update on public.ai_automation_rules
-  for each row execute function public.ai_automation_rules_validate();
+  for each row execute function leadflow_private.ai_automation_rules_validate();
 
 -- =============================================================================================
 -- ai_automation_contact_states: one row per rule × conversation, the contact's place in the pipeline
@@ -316,7 +316,7 @@ $$;
 -- Adds the net change per (rule, slot), slot by slot in key order (a statement changes one or two
 -- slots per rule). Not one INSERT … ON CONFLICT for all: a new row's check (sends >= 0) is tested
 -- before the conflict is found, so a negative change to an existing slot would be refused.
-create or replace function public.automation_add_to_send_counts(p_changes public.automation_send_count_change[])
+create or replace function leadflow_private.automation_add_to_send_counts(p_changes public.automation_send_count_change[])
 returns void
 language plpgsql
 security definer
@@ -350,7 +350,7 @@ $$;
 -- opposite orders (begin_send and record_send each write the ledger in one statement; the
 -- reaper's sending → uncertain changes no count). Deletes (a conversation deleted with its ledger) only lower
 -- existing slots: the rule's own deletion removes its slots by cascade.
-create or replace function public.ai_automation_executions_count_sends()
+create or replace function leadflow_private.ai_automation_executions_count_sends()
 returns trigger
 language plpgsql
 security definer
@@ -359,11 +359,11 @@ as $$
 begin
   -- Each branch names only the transition tables its event has.
   if tg_op = 'INSERT' then
-    perform public.automation_add_to_send_counts(
+    perform leadflow_private.automation_add_to_send_counts(
       array(select row(n.rule_id, n.user_id, n.attempted_at, 1)::public.automation_send_count_change
               from new_rows n where n.status in ('sending', 'sent', 'uncertain')));
   elsif tg_op = 'UPDATE' then
-    perform public.automation_add_to_send_counts(
+    perform leadflow_private.automation_add_to_send_counts(
       array(select row(n.rule_id, n.user_id, n.attempted_at, 1)::public.automation_send_count_change
               from new_rows n where n.status in ('sending', 'sent', 'uncertain')
             union all
@@ -386,17 +386,17 @@ drop trigger if exists ai_automation_executions_count_inserted on public.ai_auto
 create trigger ai_automation_executions_count_inserted
   after insert on public.ai_automation_executions
   referencing new table as new_rows
-  for each statement execute function public.ai_automation_executions_count_sends();
+  for each statement execute function leadflow_private.ai_automation_executions_count_sends();
 drop trigger if exists ai_automation_executions_count_updated on public.ai_automation_executions;
 create trigger ai_automation_executions_count_updated
   after update on public.ai_automation_executions
   referencing old table as old_rows new table as new_rows
-  for each statement execute function public.ai_automation_executions_count_sends();
+  for each statement execute function leadflow_private.ai_automation_executions_count_sends();
 drop trigger if exists ai_automation_executions_count_deleted on public.ai_automation_executions;
 create trigger ai_automation_executions_count_deleted
   after delete on public.ai_automation_executions
   referencing old table as old_rows
-  for each statement execute function public.ai_automation_executions_count_sends();
+  for each statement execute function leadflow_private.ai_automation_executions_count_sends();
 
 -- =============================================================================================
 -- ai_automation_stops: contacts that must not get follow-ups, for one rule or (rule_id null) all
@@ -438,7 +438,7 @@ comment on column public.conversation_tags.last_customer_message_at is
 create index if not exists conversation_tags_window_idx
   on public.conversation_tags (tag_id, last_customer_message_at, conversation_id);
 
-create or replace function public.conversation_tags_copy_window()
+create or replace function leadflow_private.conversation_tags_copy_window()
 returns trigger
 language plpgsql
 set search_path = ''
@@ -454,11 +454,11 @@ $$;
 drop trigger if exists conversation_tags_copy_window on public.conversation_tags;
 create trigger conversation_tags_copy_window
   before insert or update of conversation_id, last_customer_message_at on public.conversation_tags
-  for each row execute function public.conversation_tags_copy_window();
+  for each row execute function leadflow_private.conversation_tags_copy_window();
 
 -- Security definer: signed-in users may tag and untag but not update tag links (no update policy);
 -- this only copies a conversation's own time onto its own links.
-create or replace function public.messenger_conversations_sync_tag_window()
+create or replace function leadflow_private.messenger_conversations_sync_tag_window()
 returns trigger
 language plpgsql
 security definer
@@ -476,7 +476,7 @@ drop trigger if exists messenger_conversations_sync_tag_window on public.messeng
 create trigger messenger_conversations_sync_tag_window
   after update of last_customer_message_at on public.messenger_conversations
   for each row when (old.last_customer_message_at is distinct from new.last_customer_message_at)
-  execute function public.messenger_conversations_sync_tag_window();
+  execute function leadflow_private.messenger_conversations_sync_tag_window();
 
 -- Links made before this migration.
 update public.conversation_tags ct
@@ -487,7 +487,7 @@ update public.conversation_tags ct
 -- =============================================================================================
 -- Stage machine enforcement and the event history (statement-level: one insert per statement)
 -- =============================================================================================
-create or replace function public.ai_automation_states_check_insert()
+create or replace function leadflow_private.ai_automation_states_check_insert()
 returns trigger
 language plpgsql
 security definer
@@ -507,7 +507,7 @@ $$;
 -- Transition tables carry no statistics: the planner guesses a handful of rows and joins old and
 -- new rows by nested loop, n² for a batch of n (a million comparisons, ~200 ms, for 1,000
 -- contacts). enable_nestloop = off makes it hash-join them, linear in the batch.
-create or replace function public.ai_automation_states_check_update()
+create or replace function leadflow_private.ai_automation_states_check_update()
 returns trigger
 language plpgsql
 security definer
@@ -523,14 +523,14 @@ begin
     from old_states o join new_states n on n.id = o.id
    where n.rule_id <> o.rule_id or n.conversation_id <> o.conversation_id or n.user_id <> o.user_id
       or (n.current_stage <> o.current_stage
-          and not public.automation_transition_allowed(o.current_stage, n.current_stage)
-          and not (n.current_stage = 'eligible' and public.automation_transition_allowed(o.current_stage, 'checking')))
+          and not leadflow_private.automation_transition_allowed(o.current_stage, n.current_stage)
+          and not (n.current_stage = 'eligible' and leadflow_private.automation_transition_allowed(o.current_stage, 'checking')))
    limit 1;
   if found and v_bad.rekeyed then
     raise exception 'a contact state cannot move to another rule, conversation or owner' using errcode = '23514';
   elsif found then
     raise exception 'invalid stage transition % → %', v_bad.from_stage, v_bad.to_stage
-      using errcode = '23514', hint = 'See public.automation_transition_allowed for the stage machine.';
+      using errcode = '23514', hint = 'See leadflow_private.automation_transition_allowed for the stage machine.';
   end if;
   insert into public.ai_automation_stage_events (user_id, state_id, rule_id, conversation_id, from_stage, to_stage, occurred_at, execution_id, detail)
   select n.user_id, n.id, n.rule_id, n.conversation_id, step.from_stage, step.to_stage, n.stage_entered_at, n.execution_id, step.detail
@@ -553,18 +553,18 @@ drop trigger if exists ai_automation_states_check_insert on public.ai_automation
 create trigger ai_automation_states_check_insert
   after insert on public.ai_automation_contact_states
   referencing new table as new_states
-  for each statement execute function public.ai_automation_states_check_insert();
+  for each statement execute function leadflow_private.ai_automation_states_check_insert();
 
 drop trigger if exists ai_automation_states_check_update on public.ai_automation_contact_states;
 create trigger ai_automation_states_check_update
   after update on public.ai_automation_contact_states
   referencing old table as old_states new table as new_states
-  for each statement execute function public.ai_automation_states_check_update();
+  for each statement execute function leadflow_private.ai_automation_states_check_update();
 
 -- A deleted state takes its history with it (what ON DELETE CASCADE would do, once per statement
 -- rather than once per row; the events table has no foreign key, see there). Runs for deletes
 -- cascaded from a rule or a conversation too.
-create or replace function public.ai_automation_states_drop_history()
+create or replace function leadflow_private.ai_automation_states_drop_history()
 returns trigger
 language plpgsql
 security definer
@@ -581,11 +581,11 @@ drop trigger if exists ai_automation_states_drop_history on public.ai_automation
 create trigger ai_automation_states_drop_history
   after delete on public.ai_automation_contact_states
   referencing old table as old_states
-  for each statement execute function public.ai_automation_states_drop_history();
+  for each statement execute function leadflow_private.ai_automation_states_drop_history();
 
 -- The history is append-only: no updates; deletes only together with their state (see
 -- ai_automation_states_drop_history above).
-create or replace function public.ai_automation_stage_events_append_only()
+create or replace function leadflow_private.ai_automation_stage_events_append_only()
 returns trigger
 language plpgsql
 set search_path = ''
@@ -604,7 +604,7 @@ $$;
 drop trigger if exists ai_automation_stage_events_append_only on public.ai_automation_stage_events;
 create trigger ai_automation_stage_events_append_only
   before update or delete on public.ai_automation_stage_events
-  for each row execute function public.ai_automation_stage_events_append_only();
+  for each row execute function leadflow_private.ai_automation_stage_events_append_only();
 
 -- =============================================================================================
 -- Stop on reply: when a conversation's last customer message moves past a contact's last
@@ -613,7 +613,7 @@ create trigger ai_automation_stage_events_append_only
 -- messenger_messages, so every way the time moves (an inbound message through crm_core's
 -- trigger, or an import updating the conversation) stops it the same way. The judgement reads
 -- stop rows only: deleting the stop resumes the contact, as the stops table promises.
-create or replace function public.ai_automation_stop_on_reply()
+create or replace function leadflow_private.ai_automation_stop_on_reply()
 returns trigger
 language plpgsql
 security definer
@@ -641,38 +641,38 @@ create trigger ai_automation_stop_on_reply
   after update of last_customer_message_at on public.messenger_conversations
   for each row when (new.last_customer_message_at > old.last_customer_message_at
                      or (old.last_customer_message_at is null and new.last_customer_message_at is not null))
-  execute function public.ai_automation_stop_on_reply();
+  execute function leadflow_private.ai_automation_stop_on_reply();
 
 -- =============================================================================================
 -- Privileges and row level security
 -- =============================================================================================
 -- Signed-in users manage their rules and stops; they read (never write) states, events and
--- executions, which only the pipeline's functions change. anon gets nothing; service_role all.
+-- executions, which only the pipeline's functions change. anon gets nothing. service_role (n8n)
+-- reads and writes rows. (Supabase's default privileges give every API role everything on a new
+-- table: take it back first.)
 revoke all on public.ai_automation_rules, public.ai_automation_contact_states, public.ai_automation_stage_events,
-  public.ai_automation_executions, public.ai_automation_stops from anon, authenticated;
+  public.ai_automation_executions, public.ai_automation_stops, public.ai_automation_rule_send_counts
+  from anon, authenticated, service_role;
 grant select, insert, update, delete on public.ai_automation_rules, public.ai_automation_stops to authenticated;
 grant select on public.ai_automation_contact_states, public.ai_automation_stage_events, public.ai_automation_executions to authenticated;
-grant all on public.ai_automation_rules, public.ai_automation_contact_states, public.ai_automation_executions,
-  public.ai_automation_stops to service_role;
+-- No role may TRUNCATE: it fires no delete trigger, so on the states it would leave their history
+-- behind, on the ledger its send counts. The API roles may delete rows (the triggers follow).
+grant select, insert, update, delete on public.ai_automation_rules, public.ai_automation_contact_states,
+  public.ai_automation_executions, public.ai_automation_stops to service_role;
 -- Events are written by the stage triggers only: with no foreign key, that is what keeps each one
--- tied to a real state. (Supabase's default privileges give service_role everything; take it back.)
-revoke all on public.ai_automation_stage_events from service_role;
-grant select on public.ai_automation_stage_events to service_role;
--- TRUNCATE fires no delete trigger: on the states it would leave their history behind, on the
--- ledger its send counts. The API roles may delete rows (the triggers follow), never truncate.
-revoke truncate on public.ai_automation_contact_states, public.ai_automation_executions from service_role;
--- The send counts likewise: only their trigger writes them; owners may read theirs.
-revoke all on public.ai_automation_rule_send_counts from anon, authenticated, service_role;
-grant select on public.ai_automation_rule_send_counts to authenticated, service_role;
+-- tied to a real state. The send counts likewise: only their trigger writes them.
+grant select on public.ai_automation_stage_events, public.ai_automation_rule_send_counts to service_role;
+-- Owners may read their send counts.
+grant select on public.ai_automation_rule_send_counts to authenticated;
 
-revoke all on function public.ai_automation_rules_validate(), public.ai_automation_states_check_insert(),
-  public.ai_automation_states_check_update(), public.ai_automation_states_drop_history(),
-  public.ai_automation_stage_events_append_only(), public.ai_automation_executions_count_sends(),
-  public.automation_add_to_send_counts(public.automation_send_count_change[]),
-  public.ai_automation_stop_on_reply(), public.conversation_tags_copy_window(),
-  public.messenger_conversations_sync_tag_window() from public, anon, authenticated, service_role;
-revoke all on function public.automation_transition_allowed(text, text) from public, anon;
-grant execute on function public.automation_transition_allowed(text, text) to authenticated, service_role;
+revoke all on function leadflow_private.ai_automation_rules_validate(), leadflow_private.ai_automation_states_check_insert(),
+  leadflow_private.ai_automation_states_check_update(), leadflow_private.ai_automation_states_drop_history(),
+  leadflow_private.ai_automation_stage_events_append_only(), leadflow_private.ai_automation_executions_count_sends(),
+  leadflow_private.automation_add_to_send_counts(public.automation_send_count_change[]),
+  leadflow_private.ai_automation_stop_on_reply(), leadflow_private.conversation_tags_copy_window(),
+  leadflow_private.messenger_conversations_sync_tag_window() from public, anon, authenticated, service_role;
+revoke all on function leadflow_private.automation_transition_allowed(text, text) from public, anon;
+grant execute on function leadflow_private.automation_transition_allowed(text, text) to authenticated, service_role;
 
 alter table public.ai_automation_rules enable row level security;
 alter table public.ai_automation_contact_states enable row level security;

@@ -12,7 +12,7 @@
 -- =============================================================================================
 -- Clock helpers: a rule's active hours and local day, in its own time zone
 -- =============================================================================================
-create or replace function public.automation_in_active_hours(
+create or replace function leadflow_private.automation_in_active_hours(
   p_start time, p_end time, p_days smallint[], p_time_zone text, p_at timestamptz
 )
 returns boolean
@@ -35,10 +35,10 @@ as $$
         and extract(isodow from (p_at at time zone p_time_zone) - interval '1 day')::smallint = any (p_days))
   end
 $$;
-comment on function public.automation_in_active_hours(time, time, smallint[], text, timestamptz) is
+comment on function leadflow_private.automation_in_active_hours(time, time, smallint[], text, timestamptz) is
   'True when p_at falls inside the active hours (start, end, ISO days 1 = Monday) in time zone p_time_zone.';
 
-create or replace function public.automation_next_active_start(
+create or replace function leadflow_private.automation_next_active_start(
   p_start time, p_end time, p_days smallint[], p_time_zone text, p_at timestamptz
 )
 returns timestamptz
@@ -47,7 +47,7 @@ stable
 parallel safe
 as $$
   select case
-    when public.automation_in_active_hours(p_start, p_end, p_days, p_time_zone, p_at) then p_at
+    when leadflow_private.automation_in_active_hours(p_start, p_end, p_days, p_time_zone, p_at) then p_at
     else (
       select min(((local_day + k) + p_start) at time zone p_time_zone)
         from (select (p_at at time zone p_time_zone)::date as local_day) d
@@ -57,10 +57,10 @@ as $$
     )
   end
 $$;
-comment on function public.automation_next_active_start(time, time, smallint[], text, timestamptz) is
+comment on function leadflow_private.automation_next_active_start(time, time, smallint[], text, timestamptz) is
   'When the active hours next begin (p_at itself when inside them).';
 
-create or replace function public.automation_local_day_start(p_time_zone text, p_at timestamptz)
+create or replace function leadflow_private.automation_local_day_start(p_time_zone text, p_at timestamptz)
 returns timestamptz
 language sql
 stable
@@ -68,7 +68,7 @@ parallel safe
 as $$
   select date_trunc('day', p_at at time zone p_time_zone) at time zone p_time_zone
 $$;
-comment on function public.automation_local_day_start(text, timestamptz) is
+comment on function leadflow_private.automation_local_day_start(text, timestamptz) is
   'Midnight of p_at''s day in p_time_zone: where a rule''s daily limit starts counting.';
 
 -- What counts against a rule's daily limit: today's sends (guard rows taken since local midnight,
@@ -80,7 +80,7 @@ comment on function public.automation_local_day_start(text, timestamptz) is
 -- plpgsql rather than sql: it is called once per rule (never inlined: it has subqueries), and
 -- PostgreSQL 17 plans a SQL function's query on every call, while plpgsql keeps the plan for the
 -- session (the claim runs it on every call).
-create or replace function public.automation_rule_usage(p_rule_id uuid, p_time_zone text, p_now timestamptz)
+create or replace function leadflow_private.automation_rule_usage(p_rule_id uuid, p_time_zone text, p_now timestamptz)
 returns integer
 language plpgsql
 stable
@@ -90,14 +90,14 @@ as $$
 begin
   return (
     (select coalesce(sum(k.sends), 0) from public.ai_automation_rule_send_counts k
-      where k.rule_id = p_rule_id and k.slot >= public.automation_local_day_start(p_time_zone, p_now))
+      where k.rule_id = p_rule_id and k.slot >= leadflow_private.automation_local_day_start(p_time_zone, p_now))
     + (select count(*) from public.ai_automation_contact_states h
         where h.rule_id = p_rule_id and h.current_stage in ('checking', 'eligible', 'generating', 'ready_to_send')
           and h.locked_until > p_now)
   )::integer;
 end;
 $$;
-comment on function public.automation_rule_usage(uuid, text, timestamptz) is
+comment on function leadflow_private.automation_rule_usage(uuid, text, timestamptz) is
   'A rule''s use of its daily limit at p_now: sends since local midnight plus contacts claimed and not yet sending.';
 
 -- =============================================================================================
@@ -132,7 +132,7 @@ comment on function public.automation_rule_usage(uuid, text, timestamptz) is
 -- so its cost follows the batch size, not the rule's size. The final `limit 1` (a pair has at
 -- most one row anyway) keeps the planner from flattening this into the caller's query, where it
 -- used to join all of a rule's ~90,000 states by hash to judge a page of 400 contacts.
-create or replace function public.automation_judge_contact(
+create or replace function leadflow_private.automation_judge_contact(
   p_rule_id uuid, p_conversation_id uuid, p_now timestamptz, p_used_today integer
 )
 returns table (
@@ -192,8 +192,8 @@ as $$
       when x.reason = 'failed' then s.retry_at
       when x.reason = 'interval_not_elapsed' then s.last_follow_up_at + r.min_hours_between_follow_ups * interval '1 hour'
       when x.reason = 'outside_active_hours' then
-        public.automation_next_active_start(r.active_hours_start, r.active_hours_end, r.active_days, r.time_zone, p_now)
-      when x.reason = 'daily_limit_reached' then public.automation_local_day_start(r.time_zone, p_now + interval '1 day')
+        leadflow_private.automation_next_active_start(r.active_hours_start, r.active_hours_end, r.active_days, r.time_zone, p_now)
+      when x.reason = 'daily_limit_reached' then leadflow_private.automation_local_day_start(r.time_zone, p_now + interval '1 day')
     end,
     case
       when x.reason is null then 'eligible'
@@ -240,7 +240,7 @@ as $$
       when coalesce(s.follow_up_count, 0) >= r.max_follow_ups then 'max_follow_ups'
       when s.last_follow_up_at + r.min_hours_between_follow_ups * interval '1 hour' > p_now then 'interval_not_elapsed'
       when c.last_customer_message_at is null or c.last_customer_message_at <= p_now - interval '24 hours' then 'outside_window'
-      when not public.automation_in_active_hours(r.active_hours_start, r.active_hours_end, r.active_days, r.time_zone, p_now)
+      when not leadflow_private.automation_in_active_hours(r.active_hours_start, r.active_hours_end, r.active_days, r.time_zone, p_now)
         then 'outside_active_hours'
       when p_used_today >= r.daily_limit then 'daily_limit_reached'
     end as reason
@@ -262,7 +262,7 @@ as $$
     )
   limit 1
 $$;
-comment on function public.automation_judge_contact(uuid, uuid, timestamptz, integer) is
+comment on function leadflow_private.automation_judge_contact(uuid, uuid, timestamptz, integer) is
   'The one judgement of "due" for one contact under one rule (no row when the contact does not carry the rule''s tags): the first reason it is not due (null: due) and when it will be.';
 
 -- =============================================================================================
@@ -272,7 +272,7 @@ comment on function public.automation_judge_contact(uuid, uuid, timestamptz, int
 -- judgement itself drops those that lack one under tag_match = all), with the rule's usage of its
 -- daily limit counted once. Used by explain, the snapshot and the views; the claim calls
 -- automation_judge_contact directly, on the contacts it walks.
-create or replace function public.automation_evaluate(p_rule_id uuid, p_now timestamptz default now())
+create or replace function leadflow_private.automation_evaluate(p_rule_id uuid, p_now timestamptz default leadflow_private.now())
 returns table (
   rule_id uuid,
   user_id uuid,
@@ -307,20 +307,20 @@ as $$
   select j.*
   from public.ai_automation_rules r
   -- The rule's usage, once per rule; offset 0 keeps it a subquery evaluated once.
-  cross join lateral (select public.automation_rule_usage(r.id, r.time_zone, p_now) as used_today offset 0) k
+  cross join lateral (select leadflow_private.automation_rule_usage(r.id, r.time_zone, p_now) as used_today offset 0) k
   cross join lateral (
     select distinct ct.conversation_id from public.conversation_tags ct where ct.tag_id = any (r.include_tag_ids)
   ) t
-  cross join lateral public.automation_judge_contact(r.id, t.conversation_id, p_now, k.used_today) j
+  cross join lateral leadflow_private.automation_judge_contact(r.id, t.conversation_id, p_now, k.used_today) j
   where r.id = p_rule_id
 $$;
-comment on function public.automation_evaluate(uuid, timestamptz) is
+comment on function leadflow_private.automation_evaluate(uuid, timestamptz) is
   'Every contact carrying the rule''s tags, judged by automation_judge_contact: the first reason it is not due (null: due) and when it will be.';
 
 -- =============================================================================================
 -- Monitor aggregates (parameterised by time so the snapshot and tests can fix "now")
 -- =============================================================================================
-create or replace function public.automation_stage_stats(p_rule_id uuid, p_now timestamptz default now())
+create or replace function leadflow_private.automation_stage_stats(p_rule_id uuid, p_now timestamptz default leadflow_private.now())
 returns table (rule_id uuid, user_id uuid, stage text, stage_order integer, contact_count integer, avg_seconds numeric)
 language sql
 stable
@@ -346,10 +346,10 @@ as $$
                           'failed', 'skipped', 'completed']) with ordinality as st (stage, ord)
   where r.id = p_rule_id
 $$;
-comment on function public.automation_stage_stats(uuid, timestamptz) is
+comment on function leadflow_private.automation_stage_stats(uuid, timestamptz) is
   'Per stage of a rule: contacts in it now, and the average seconds contacts spent in it over the last 7 days.';
 
-create or replace function public.automation_rule_summary(p_rule_id uuid, p_now timestamptz default now())
+create or replace function leadflow_private.automation_rule_summary(p_rule_id uuid, p_now timestamptz default leadflow_private.now())
 returns table (
   rule_id uuid,
   user_id uuid,
@@ -396,12 +396,12 @@ as $$
     coalesce(e.by_reason, '{}'::jsonb),
     (select count(*)::integer from public.ai_automation_executions x
       where x.rule_id = r.id and x.status = 'sent'
-        and x.attempted_at >= public.automation_local_day_start(r.time_zone, p_now)),
+        and x.attempted_at >= leadflow_private.automation_local_day_start(r.time_zone, p_now)),
     (select count(*)::integer from public.ai_automation_executions x
       where x.rule_id = r.id and x.status = 'sent' and x.attempted_at > p_now - interval '24 hours'),
     r.daily_limit,
-    public.automation_in_active_hours(r.active_hours_start, r.active_hours_end, r.active_days, r.time_zone, p_now),
-    public.automation_next_active_start(r.active_hours_start, r.active_hours_end, r.active_days, r.time_zone, p_now),
+    leadflow_private.automation_in_active_hours(r.active_hours_start, r.active_hours_end, r.active_days, r.time_zone, p_now),
+    leadflow_private.automation_next_active_start(r.active_hours_start, r.active_hours_end, r.active_days, r.time_zone, p_now),
     coalesce(s.queued, 0),
     coalesce(s.checking, 0),
     coalesce(s.generating, 0),
@@ -424,7 +424,7 @@ as $$
       jsonb_object_agg(g.reason, g.n) filter (where g.reason is not null and g.reason <> 'in_progress') as by_reason
     from (
       select v.reason, v.contact_status, count(*)::integer as n
-        from public.automation_evaluate(r.id, p_now) v
+        from leadflow_private.automation_evaluate(r.id, p_now) v
        group by v.reason, v.contact_status
     ) g
   ) e on true
@@ -444,10 +444,10 @@ as $$
   ) s on true
   where r.id = p_rule_id
 $$;
-comment on function public.automation_rule_summary(uuid, timestamptz) is
+comment on function leadflow_private.automation_rule_summary(uuid, timestamptz) is
   'A rule''s monitor totals: contacts with tags, eligible, processing, recently sent, stopped, skipped (by reason), failed, sends today, and contacts per stage.';
 
-create or replace function public.automation_active_contacts(p_rule_id uuid, p_now timestamptz default now())
+create or replace function leadflow_private.automation_active_contacts(p_rule_id uuid, p_now timestamptz default leadflow_private.now())
 returns table (
   state_id uuid,
   rule_id uuid,
@@ -495,7 +495,7 @@ as $$
     and (s.current_stage in ('checking', 'eligible', 'generating', 'ready_to_send', 'sending')
          or s.stage_entered_at > p_now - interval '24 hours')
 $$;
-comment on function public.automation_active_contacts(uuid, timestamptz) is
+comment on function leadflow_private.automation_active_contacts(uuid, timestamptz) is
   'A rule''s contacts in the pipeline at p_now, or whose stage changed in the 24 h before it.';
 
 -- =============================================================================================
@@ -528,7 +528,7 @@ select
   e.executions_last_7_days,
   e.last_execution_at
 from public.ai_automation_rules r
-cross join lateral public.automation_evaluate(r.id, now()) e;
+cross join lateral leadflow_private.automation_evaluate(r.id, leadflow_private.now()) e;
 comment on view public.automation_eligible_contacts is
   'Every contact carrying a rule''s tags, with its status (eligible, processing, recently_sent, stopped, skipped), the reason and when it will be due.';
 
@@ -537,7 +537,7 @@ create or replace view public.active_automation_contacts
 with (security_invoker = true) as
 select a.*
 from public.ai_automation_rules r
-cross join lateral public.automation_active_contacts(r.id, now()) a;
+cross join lateral leadflow_private.automation_active_contacts(r.id, leadflow_private.now()) a;
 comment on view public.active_automation_contacts is
   'Contacts in a follow-up pipeline now (or whose stage changed in the last 24 h), with their stage, message and errors.';
 
@@ -545,39 +545,39 @@ create or replace view public.automation_monitor_summary
 with (security_invoker = true) as
 select m.*
 from public.ai_automation_rules r
-cross join lateral public.automation_rule_summary(r.id, now()) m;
+cross join lateral leadflow_private.automation_rule_summary(r.id, leadflow_private.now()) m;
 comment on view public.automation_monitor_summary is 'One row per rule: the live monitor''s totals.';
 
 create or replace view public.automation_live_stats
 with (security_invoker = true) as
 select st.*
 from public.ai_automation_rules r
-cross join lateral public.automation_stage_stats(r.id, now()) st;
+cross join lateral leadflow_private.automation_stage_stats(r.id, leadflow_private.now()) st;
 comment on view public.automation_live_stats is 'One row per rule and stage: contacts in the stage now and the average seconds spent in it (last 7 days).';
 
 -- =============================================================================================
 -- Privileges: signed-in users may use the judgement on their own rows (RLS applies inside)
 -- =============================================================================================
 revoke all on public.automation_eligible_contacts, public.active_automation_contacts,
-  public.automation_monitor_summary, public.automation_live_stats from anon, authenticated;
+  public.automation_monitor_summary, public.automation_live_stats from anon, authenticated, service_role;
 grant select on public.automation_eligible_contacts, public.active_automation_contacts,
   public.automation_monitor_summary, public.automation_live_stats to authenticated, service_role;
 
-revoke all on function public.automation_in_active_hours(time, time, smallint[], text, timestamptz),
-  public.automation_next_active_start(time, time, smallint[], text, timestamptz),
-  public.automation_local_day_start(text, timestamptz),
-  public.automation_rule_usage(uuid, text, timestamptz),
-  public.automation_judge_contact(uuid, uuid, timestamptz, integer),
-  public.automation_evaluate(uuid, timestamptz),
-  public.automation_stage_stats(uuid, timestamptz),
-  public.automation_active_contacts(uuid, timestamptz),
-  public.automation_rule_summary(uuid, timestamptz) from public, anon;
-grant execute on function public.automation_in_active_hours(time, time, smallint[], text, timestamptz),
-  public.automation_next_active_start(time, time, smallint[], text, timestamptz),
-  public.automation_local_day_start(text, timestamptz),
-  public.automation_rule_usage(uuid, text, timestamptz),
-  public.automation_judge_contact(uuid, uuid, timestamptz, integer),
-  public.automation_evaluate(uuid, timestamptz),
-  public.automation_stage_stats(uuid, timestamptz),
-  public.automation_active_contacts(uuid, timestamptz),
-  public.automation_rule_summary(uuid, timestamptz) to authenticated, service_role;
+revoke all on function leadflow_private.automation_in_active_hours(time, time, smallint[], text, timestamptz),
+  leadflow_private.automation_next_active_start(time, time, smallint[], text, timestamptz),
+  leadflow_private.automation_local_day_start(text, timestamptz),
+  leadflow_private.automation_rule_usage(uuid, text, timestamptz),
+  leadflow_private.automation_judge_contact(uuid, uuid, timestamptz, integer),
+  leadflow_private.automation_evaluate(uuid, timestamptz),
+  leadflow_private.automation_stage_stats(uuid, timestamptz),
+  leadflow_private.automation_active_contacts(uuid, timestamptz),
+  leadflow_private.automation_rule_summary(uuid, timestamptz) from public, anon;
+grant execute on function leadflow_private.automation_in_active_hours(time, time, smallint[], text, timestamptz),
+  leadflow_private.automation_next_active_start(time, time, smallint[], text, timestamptz),
+  leadflow_private.automation_local_day_start(text, timestamptz),
+  leadflow_private.automation_rule_usage(uuid, text, timestamptz),
+  leadflow_private.automation_judge_contact(uuid, uuid, timestamptz, integer),
+  leadflow_private.automation_evaluate(uuid, timestamptz),
+  leadflow_private.automation_stage_stats(uuid, timestamptz),
+  leadflow_private.automation_active_contacts(uuid, timestamptz),
+  leadflow_private.automation_rule_summary(uuid, timestamptz) to authenticated, service_role;

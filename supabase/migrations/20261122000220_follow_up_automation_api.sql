@@ -16,7 +16,8 @@
 -- writes, and no definer rights are needed, so a bug here cannot lend anyone more than they
 -- already have. explain, snapshot and timeline are also granted to authenticated: they only read,
 -- and row level security shows a signed-in user their own rules and contacts only. anon gets none.
--- Each function takes p_now (default now()) so tests can fix the clock; production passes nothing.
+-- Each function takes p_now (default leadflow_private.now(), the clock every judgement of time reads)
+-- so tests can fix the clock; production passes nothing.
 
 -- =============================================================================================
 -- automation_reap(p_now, p_rule_id) → (requeued, send_uncertain)
@@ -29,7 +30,7 @@
 -- transaction holds are skipped, not waited for. Runs at the start of every claim.
 -- plpgsql rather than sql: PostgreSQL 17 plans a SQL function's query on every call (~5 ms for
 -- this one), plpgsql keeps the plan for the session; the claim runs this on every call.
-create or replace function public.automation_reap(p_now timestamptz default now(), p_rule_id uuid default null)
+create or replace function public.automation_reap(p_now timestamptz default leadflow_private.now(), p_rule_id uuid default null)
 returns table (requeued integer, send_uncertain integer)
 language plpgsql
 volatile
@@ -119,7 +120,7 @@ create or replace function public.automation_claim(
   p_limit integer default 50,
   p_execution_id text default null,
   p_lease_seconds integer default 600,
-  p_now timestamptz default now()
+  p_now timestamptz default leadflow_private.now()
 )
 returns table (
   state_id uuid,
@@ -181,10 +182,10 @@ begin
      for update
   loop
     exit when v_remaining <= 0;
-    continue when not public.automation_in_active_hours(
+    continue when not leadflow_private.automation_in_active_hours(
       v_rule.active_hours_start, v_rule.active_hours_end, v_rule.active_days, v_rule.time_zone, p_now);
     -- Counted once, under the rule's lock, and handed to the judgement (see automation_judge_contact).
-    v_used := public.automation_rule_usage(v_rule.id, v_rule.time_zone, p_now);
+    v_used := leadflow_private.automation_rule_usage(v_rule.id, v_rule.time_zone, p_now);
     v_take := least(v_remaining, v_rule.daily_limit - v_used);
     continue when v_take <= 0;
 
@@ -208,7 +209,7 @@ begin
         from (
           select ct.conversation_id, j.state_id
             from public.conversation_tags ct
-           cross join lateral public.automation_judge_contact(v_rule.id, ct.conversation_id, p_now, v_used) j
+           cross join lateral leadflow_private.automation_judge_contact(v_rule.id, ct.conversation_id, p_now, v_used) j
            where ct.tag_id = v_rule.include_tag_ids[1]
              and ct.last_customer_message_at > p_now - interval '24 hours'
              and not exists (select from public.conversation_tags x
@@ -233,7 +234,7 @@ begin
                                   where x.conversation_id = ct.conversation_id and x.tag_id = any (v_rule.exclude_tag_ids))
                order by ct.last_customer_message_at, ct.conversation_id
             ) k
-           cross join lateral public.automation_judge_contact(v_rule.id, k.conversation_id, p_now, v_used) j
+           cross join lateral leadflow_private.automation_judge_contact(v_rule.id, k.conversation_id, p_now, v_used) j
            where j.due
            order by k.last_customer_message_at, k.conversation_id
            limit v_take
@@ -345,7 +346,7 @@ create or replace function public.automation_explain(
   p_rule_id uuid default null,
   p_conversation_ids uuid[] default null,
   p_limit integer default 1000,
-  p_now timestamptz default now()
+  p_now timestamptz default leadflow_private.now()
 )
 returns table (
   rule_id uuid,
@@ -379,7 +380,7 @@ as $$
          e.follow_up_count, e.follow_up_count + 1, r.max_follow_ups, e.last_follow_up_at,
          e.last_customer_message_at, e.window_closes_at, e.executions_last_7_days, e.last_execution_at
     from public.ai_automation_rules r
-   cross join lateral public.automation_evaluate(r.id, p_now) e
+   cross join lateral leadflow_private.automation_evaluate(r.id, p_now) e
    where (case when p_rule_id is null then r.enabled else r.id = p_rule_id end)
      and (p_conversation_ids is null or e.conversation_id = any (p_conversation_ids))
    order by r.id, e.reason is not null, e.due_at nulls last, e.conversation_id
@@ -399,7 +400,7 @@ comment on function public.automation_explain(uuid, uuid[], integer, timestamptz
 create or replace function public.automation_snapshot(
   p_rule_id uuid,
   p_contact_limit integer default 200,
-  p_now timestamptz default now()
+  p_now timestamptz default leadflow_private.now()
 )
 returns jsonb
 language sql
@@ -409,9 +410,9 @@ as $$
   select jsonb_build_object(
     'rule', to_jsonb(r),
     'generatedAt', p_now,
-    'stats', (select to_jsonb(m) from public.automation_rule_summary(r.id, p_now) m),
+    'stats', (select to_jsonb(m) from leadflow_private.automation_rule_summary(r.id, p_now) m),
     'stages', coalesce((select jsonb_agg(to_jsonb(st) order by st.stage_order)
-                          from public.automation_stage_stats(r.id, p_now) st), '[]'::jsonb),
+                          from leadflow_private.automation_stage_stats(r.id, p_now) st), '[]'::jsonb),
     'eligibleContacts', coalesce((
       select jsonb_agg(to_jsonb(v) order by v.rank, v.due_at nulls last, v.sender_name, v.conversation_id)
         from (
@@ -421,14 +422,14 @@ as $$
                  e.matching_tags, e.is_being_processed, e.current_stage, e.contact_status, e.reason as status_reason,
                  e.stop_reason, e.due_at, e.follow_up_count, e.last_follow_up_at, e.last_customer_message_at,
                  e.window_closes_at, e.stage_entered_at, e.error_code, e.executions_last_7_days, e.last_execution_at
-            from public.automation_evaluate(r.id, p_now) e
+            from leadflow_private.automation_evaluate(r.id, p_now) e
            order by 1, e.due_at nulls last, e.sender_name, e.conversation_id
            limit greatest(0, coalesce(p_contact_limit, 200))
         ) v), '[]'::jsonb) ,
     'activeContacts', coalesce((
       select jsonb_agg(to_jsonb(a) order by a.stage_entered_at desc, a.state_id)
         from (
-          select * from public.automation_active_contacts(r.id, p_now) x
+          select * from leadflow_private.automation_active_contacts(r.id, p_now) x
            order by x.stage_entered_at desc, x.state_id
            limit greatest(0, coalesce(p_contact_limit, 200))
         ) a), '[]'::jsonb)
@@ -492,7 +493,7 @@ create or replace function public.automation_mark_generating(
   p_execution_id text,
   p_state_ids uuid[],
   p_lease_seconds integer default 600,
-  p_now timestamptz default now()
+  p_now timestamptz default leadflow_private.now()
 )
 returns table (state_id uuid, outcome text)
 language sql
@@ -533,7 +534,7 @@ comment on function public.automation_mark_generating(text, uuid[], integer, tim
 create or replace function public.automation_record_generation(
   p_execution_id text,
   p_items jsonb,
-  p_now timestamptz default now()
+  p_now timestamptz default leadflow_private.now()
 )
 returns table (state_id uuid, outcome text)
 language sql
@@ -620,7 +621,7 @@ create or replace function public.automation_begin_send(
   p_execution_id text,
   p_state_ids uuid[],
   p_lease_seconds integer default 120,
-  p_now timestamptz default now()
+  p_now timestamptz default leadflow_private.now()
 )
 returns table (
   state_id uuid,
@@ -781,7 +782,7 @@ comment on function public.automation_begin_send(text, uuid[], integer, timestam
 create or replace function public.automation_record_send(
   p_execution_id text,
   p_items jsonb,
-  p_now timestamptz default now()
+  p_now timestamptz default leadflow_private.now()
 )
 returns table (state_id uuid, outcome text)
 language plpgsql

@@ -177,7 +177,7 @@ create index if not exists campaign_session_requests_campaign_idx on public.camp
 -- =============================================================================================
 -- Precedence: starting work is the campaign's goal and an observed fact, so it wins; a rejection
 -- overrides earlier interest; interest beats merely having been contacted.
-create or replace function public.session_status_for(objectives jsonb, contacted boolean)
+create or replace function leadflow_private.session_status_for(objectives jsonb, contacted boolean)
 returns text
 language sql
 immutable
@@ -192,13 +192,13 @@ as $$
   end
 $$;
 
-create or replace function public.session_info_keep_status()
+create or replace function leadflow_private.session_info_keep_status()
 returns trigger
 language plpgsql
 set search_path = ''
 as $$
 begin
-  new.status := public.session_status_for(new.objectives, new.contacted_at is not null);
+  new.status := leadflow_private.session_status_for(new.objectives, new.contacted_at is not null);
   if tg_op = 'UPDATE' then
     new.updated_at := now();
   end if;
@@ -209,10 +209,10 @@ $$;
 drop trigger if exists session_info_keep_status on public.session_info;
 create trigger session_info_keep_status
   before insert or update of objectives, contacted_at, status on public.session_info
-  for each row execute function public.session_info_keep_status();
+  for each row execute function leadflow_private.session_info_keep_status();
 
 -- The first outbound message or call marks the session contacted, whoever writes it.
-create or replace function public.session_info_mark_contacted()
+create or replace function leadflow_private.session_info_mark_contacted()
 returns trigger
 language plpgsql
 set search_path = ''
@@ -239,12 +239,12 @@ $$;
 drop trigger if exists chat_history_mark_contacted on public.chat_history;
 create trigger chat_history_mark_contacted
   after insert on public.chat_history
-  for each row execute function public.session_info_mark_contacted();
+  for each row execute function leadflow_private.session_info_mark_contacted();
 
 drop trigger if exists call_info_mark_contacted on public.call_info;
 create trigger call_info_mark_contacted
   after insert on public.call_info
-  for each row execute function public.session_info_mark_contacted();
+  for each row execute function leadflow_private.session_info_mark_contacted();
 
 -- =============================================================================================
 -- create_campaign_sessions: the launch, in one transaction and one round trip
@@ -513,15 +513,15 @@ $$;
 -- Privileges and row level security
 -- =============================================================================================
 -- anon gets no table privileges at all (defence in depth behind RLS); signed-in users get CRUD,
--- narrowed to their own rows by the policies below; service_role bypasses RLS.
+-- narrowed to their own rows by the policies below; service_role bypasses RLS. Nobody may
+-- TRUNCATE (it skips the row triggers). (Supabase's default privileges give every API role
+-- everything on a new table: take it back first.)
 revoke all on public.campaign_info, public.numbers, public.session_info, public.campaigns, public.chat_history,
-  public.call_info, public.session_objective_events, public.campaign_session_requests from anon;
+  public.call_info, public.session_objective_events, public.campaign_session_requests from anon, authenticated, service_role;
 grant select, insert, update, delete on public.campaign_info, public.numbers, public.session_info, public.campaigns,
-  public.chat_history, public.call_info to authenticated;
+  public.chat_history, public.call_info to authenticated, service_role;
 -- The ledger and the idempotency keys are written by the functions only; owners may read them.
-grant select on public.session_objective_events, public.campaign_session_requests to authenticated;
-grant all on public.campaign_info, public.numbers, public.session_info, public.campaigns, public.chat_history,
-  public.call_info, public.session_objective_events, public.campaign_session_requests to service_role;
+grant select on public.session_objective_events, public.campaign_session_requests to authenticated, service_role;
 
 -- The functions take the owner as an argument, so only the service role (n8n) may call them.
 revoke all on function public.create_campaign_sessions(uuid, jsonb, jsonb, text) from public, anon, authenticated;
@@ -530,8 +530,11 @@ revoke all on function public.campaign_session_stats(uuid, text) from public, an
 grant execute on function public.create_campaign_sessions(uuid, jsonb, jsonb, text) to service_role;
 grant execute on function public.record_session_objective(uuid, text, text, jsonb, text, timestamptz, text) to service_role;
 grant execute on function public.campaign_session_stats(uuid, text) to service_role;
-revoke all on function public.session_info_keep_status() from public, anon, authenticated;
-revoke all on function public.session_info_mark_contacted() from public, anon, authenticated;
+revoke all on function leadflow_private.session_info_keep_status(), leadflow_private.session_info_mark_contacted()
+  from public, anon, authenticated, service_role;
+-- The status trigger runs as whoever writes the session: they need the mapping it calls.
+revoke all on function leadflow_private.session_status_for(jsonb, boolean) from public, anon;
+grant execute on function leadflow_private.session_status_for(jsonb, boolean) to authenticated, service_role;
 
 alter table public.campaign_info enable row level security;
 alter table public.numbers enable row level security;

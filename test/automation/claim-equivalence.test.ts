@@ -12,7 +12,7 @@ import type { ClaimedContact } from '../../nodes/shared/automation-api';
 import { serviceClient, withDb } from '../helpers/stack';
 import { NOW } from './fixtures';
 import { MIXED_RULES, seedMixedWorld, type MixedWorld } from './mixed-world';
-import { claim, rpc } from './pipeline-helpers';
+import { claim } from './pipeline-helpers';
 
 const service = serviceClient({ now: NOW });
 const SEED = 20_261_125;
@@ -32,7 +32,15 @@ interface Judged {
 	last_customer_message_at: string | null;
 }
 
-const evaluate = (ruleId: string) => rpc<Judged[]>(service, 'automation_evaluate', { p_rule_id: ruleId, p_now: NOW.toISOString() });
+/** The judgement of every tagged contact (an internal function: not callable through the Data API). */
+const evaluate = (ruleId: string) =>
+	withDb(async (db) => {
+		const { rows } = await db.query<{ judged: Judged }>('select to_jsonb(e) as judged from leadflow_private.automation_evaluate($1, $2) e', [
+			ruleId,
+			NOW.toISOString(),
+		]);
+		return rows.map((row) => row.judged);
+	});
 
 const idsOf = (rows: Array<{ conversation_id: string }>) => rows.map((row) => row.conversation_id).sort();
 const dueIds = (rows: Judged[]) => idsOf(rows.filter((row) => row.due));

@@ -10,9 +10,9 @@ const COUNTED = `status in ('sending', 'sent', 'uncertain')`;
 /** Sends since local midnight in `timeZone`: from the counts (what the claim uses) and from the ledger. */
 async function sendsToday(db: Client, ruleId: string, timeZone: string, now = NOW.toISOString()) {
 	const { rows } = await db.query<{ counted: number; ledger: number }>(
-		`select public.automation_rule_usage($1, $2, $3) as counted,
+		`select leadflow_private.automation_rule_usage($1, $2, $3) as counted,
 		        (select count(*)::int from public.ai_automation_executions e
-		          where e.rule_id = $1 and e.${COUNTED} and e.attempted_at >= public.automation_local_day_start($2, $3)) as ledger`,
+		          where e.rule_id = $1 and e.${COUNTED} and e.attempted_at >= leadflow_private.automation_local_day_start($2, $3)) as ledger`,
 		[ruleId, timeZone, now],
 	);
 	return rows[0];
@@ -71,7 +71,7 @@ describe("a rule's send counts (the daily limit)", () => {
 				const start = new Date(midnight).getTime();
 				const contacts = await world.contacts(2);
 				await attempt(db, ruleId, contacts, [new Date(start - 60_000).toISOString(), new Date(start + 60_000).toISOString()]);
-				const { rows } = await db.query('select public.automation_local_day_start($1, $2) as start', [timeZone, NOW.toISOString()]);
+				const { rows } = await db.query('select leadflow_private.automation_local_day_start($1, $2) as start', [timeZone, NOW.toISOString()]);
 				expect({ timeZone, start: rows[0].start.toISOString() }).toEqual({ timeZone, start: new Date(midnight).toISOString() });
 			}
 			for (const [timeZone] of zones) {
