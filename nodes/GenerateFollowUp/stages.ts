@@ -4,15 +4,11 @@
 // execution holding them (a batch normally comes from one claim, so one holder).
 import type { IExecuteFunctions } from 'n8n-workflow';
 import {
-	MARK_GENERATING_FUNCTION,
-	RECORD_GENERATION_FUNCTION,
-	type GenerationFailure as RecordedFailure,
-	type GenerationSuccess as RecordedSuccess,
+	type GenerationFailure,
+	type GenerationSuccess,
 	type MarkGeneratingArgs,
-	type MarkGeneratingResult,
 	type RecordGenerationArgs,
-	type RecordGenerationResult,
-} from '../shared/automation-api';
+} from '../shared/contract';
 import { callRpc } from '../shared/supabase';
 import type { Generation } from './gemini/generate';
 
@@ -33,7 +29,7 @@ export async function markGenerating(context: IExecuteFunctions, contacts: reado
 	const outcomes = new Map<string, string>();
 	for (const [holder, group] of byHolder(contacts)) {
 		const args: MarkGeneratingArgs = { p_execution_id: holder, p_state_ids: group.map((contact) => contact.stateId), p_lease_seconds: leaseSeconds };
-		const rows = await callRpc<MarkGeneratingResult[]>(context, MARK_GENERATING_FUNCTION, { ...args });
+		const rows = await callRpc(context, 'automation_mark_generating', args);
 		for (const row of rows ?? []) outcomes.set(row.state_id, row.outcome);
 	}
 	return outcomes;
@@ -43,7 +39,7 @@ export interface GeneratedContact extends HeldContact {
 	generation: Generation;
 }
 
-function recordedItem(contact: GeneratedContact): RecordedSuccess | RecordedFailure {
+function recordedItem(contact: GeneratedContact): GenerationSuccess | GenerationFailure {
 	const { generation } = contact;
 	if (generation.ok) {
 		return {
@@ -69,7 +65,7 @@ export async function recordGenerations(context: IExecuteFunctions, contacts: re
 	const outcomes = new Map<string, string>();
 	for (const [holder, group] of byHolder(contacts)) {
 		const args: RecordGenerationArgs = { p_execution_id: holder, p_items: group.map(recordedItem) };
-		const rows = await callRpc<RecordGenerationResult[]>(context, RECORD_GENERATION_FUNCTION, { ...args });
+		const rows = await callRpc(context, 'automation_record_generation', args);
 		for (const row of rows ?? []) outcomes.set(row.state_id, row.outcome);
 	}
 	return outcomes;

@@ -4,6 +4,7 @@
 // say what to do.
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { NodeApiError, type FunctionsBase, type IExecuteFunctions, type JsonObject } from 'n8n-workflow';
+import type { RpcArgs, RpcName, RpcResult } from './contract';
 
 interface SupabaseCredentials {
 	url: string;
@@ -63,17 +64,20 @@ export function adviceFor(error: PostgrestErrorLike): string {
 	}
 }
 
-/** Calls a SQL function through PostgREST in one round trip and returns its result. */
-export async function callRpc<T>(
+/**
+ * Calls one of the contract's SQL functions (nodes/shared/contract) through PostgREST in one round
+ * trip: only its name, only its arguments, and its result type.
+ */
+export async function callRpc<Name extends RpcName>(
 	context: IExecuteFunctions,
-	functionName: string,
-	args: Record<string, unknown>,
+	functionName: Name,
+	args: RpcArgs<Name>,
 	itemIndex?: number,
-): Promise<T> {
+): Promise<RpcResult<Name>> {
 	const client = await getSupabaseClient(context);
-	const { data, error } = await client.rpc(functionName, args);
+	const { data, error } = await client.rpc(functionName, args as Record<string, unknown>);
 	if (error) throw toNodeApiError(context, error, `${functionName} failed`, itemIndex);
-	return data as T;
+	return data as RpcResult<Name>;
 }
 
 export function toNodeApiError(

@@ -8,7 +8,7 @@
 //     and a second execution's claim of 7 the next 7, never one of the first;
 //   - afterwards evaluate shows the claimed contacts in_progress, held by their execution, and
 //     every other contact as before.
-import type { ClaimedContact } from '../../nodes/shared/automation-api';
+import type { ClaimedContact } from '../../nodes/shared/contract';
 import { serviceClient, withDb } from '../helpers/stack';
 import { NOW } from './fixtures';
 import { MIXED_RULES, seedMixedWorld, type MixedWorld } from './mixed-world';

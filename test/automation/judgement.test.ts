@@ -3,7 +3,7 @@
 import { serviceClient, userClient, withDb } from '../helpers/stack';
 import { addMessage, at, createWorld, localTime, nextWeekdayAt, NOW } from './fixtures';
 import { claim, explain, generate, judgementOf, rpc, runPipeline } from './pipeline-helpers';
-import type { AutomationSnapshot, EligibleContact } from '../../nodes/shared/automation-api';
+import type { AutomationSnapshot, EligibleContact } from '../../nodes/shared/contract';
 
 const service = serviceClient({ now: NOW });
 const plus = (hours: number) => new Date(NOW.getTime() + hours * 3_600_000);

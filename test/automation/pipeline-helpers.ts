@@ -8,7 +8,7 @@ import type {
 	MarkGeneratingResult,
 	RecordGenerationResult,
 	RecordSendResult,
-} from '../../nodes/shared/automation-api';
+} from '../../nodes/shared/contract';
 import { NOW } from './fixtures';
 
 export async function rpc<T>(client: SupabaseClient, name: string, args: Record<string, unknown>): Promise<T> {

@@ -9,6 +9,7 @@ import {
 	type INodeExecutionData,
 	type INodeProperties,
 } from 'n8n-workflow';
+import type { CreateCampaignSessionsResult } from '../../shared/contract';
 import { callRpc } from '../../shared/supabase';
 import { isPlainObject } from '../helpers/jsonValue';
 import { checkLaunchRequest, type LaunchRequest } from '../helpers/launchRequest';
@@ -67,24 +68,6 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['create'] } }, properties);
 
-interface CreatedSession {
-	task_index: number;
-	session: string;
-	phone_number: string;
-	name: string | null;
-	status: string;
-	created: boolean;
-}
-
-interface CreateResult {
-	outcome: 'ok' | 'idempotency_key_reused' | 'owner_not_found';
-	campaign?: { id: string; name: string; created: boolean; created_at: string };
-	created?: number;
-	existing?: number;
-	sessions?: CreatedSession[];
-	conflicts?: Array<{ task_index: number; phone_number: string }>;
-}
-
 const MAX_IDEMPOTENCY_KEY = 200;
 
 function readIdempotencyKey(context: IExecuteFunctions, itemIndex: number, problems: Problem[]): string | undefined {
@@ -124,7 +107,7 @@ function readCountry(context: IExecuteFunctions, itemIndex: number) {
 	return country;
 }
 
-function summaryOf(request: LaunchRequest, result: CreateResult, dropped: DroppedTask[], idempotencyKey?: string): IDataObject {
+function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult, dropped: DroppedTask[], idempotencyKey?: string): IDataObject {
 	return {
 		campaign: result.campaign?.id,
 		campaign_name: result.campaign?.name,
@@ -153,7 +136,7 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 	}
 	const { request } = checked;
 	const { owner } = ownerResult as { owner: string };
-	const result = await callRpc<CreateResult>(
+	const result = await callRpc(
 		context,
 		'create_campaign_sessions',
 		{

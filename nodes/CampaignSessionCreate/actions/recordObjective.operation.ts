@@ -76,14 +76,6 @@ export const description = updateDisplayOptions({ show: { operation: ['recordObj
 
 const OBJECTIVE = /^[a-z][a-z0-9_]{0,62}$/;
 
-interface RecordResult {
-	outcome: 'ok' | 'session_not_found';
-	recorded?: boolean;
-	session?: string;
-	status?: string;
-	objectives?: Record<string, unknown>;
-}
-
 function readValue(context: IExecuteFunctions, itemIndex: number, problems: Problem[]): unknown {
 	const raw = context.getNodeParameter('value', itemIndex, true) as unknown;
 	if (typeof raw !== 'string') return raw;
@@ -117,7 +109,7 @@ async function recordOne(context: IExecuteFunctions, itemIndex: number): Promise
 	if (problems.length || 'problem' in ownerResult) return [{ output: OUTPUT.recordObjective.invalid, json: invalidRequest(400, problems) }];
 	const { owner } = ownerResult;
 
-	const result = await callRpc<RecordResult>(
+	const result = await callRpc(
 		context,
 		'record_session_objective',
 		{

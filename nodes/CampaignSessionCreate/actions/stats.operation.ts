@@ -1,6 +1,6 @@
 // stats: a campaign's live numbers (sessions, contacted, statuses, messages, calls, objectives
 // reached by kind), computed by one SQL query.
-import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { callRpc } from '../../shared/supabase';
 import { CAMPAIGN_ID_PATTERN, isCampaignId } from '../helpers/campaignId';
 import { readOwner } from '../helpers/owner';
@@ -50,7 +50,7 @@ async function statsOne(context: IExecuteFunctions, itemIndex: number): Promise<
 	}
 	if (problems.length || 'problem' in ownerResult) return [{ output: OUTPUT.stats.invalid, json: invalidRequest(400, problems) }];
 	const { owner } = ownerResult;
-	const stats = await callRpc<IDataObject | null>(context, 'campaign_session_stats', { p_owner: owner, p_campaign: campaignId }, itemIndex);
+	const stats = await callRpc(context, 'campaign_session_stats', { p_owner: owner, p_campaign: campaignId }, itemIndex);
 	if (!stats) {
 		return [{ output: OUTPUT.stats.invalid, json: invalidRequest(404, [{ path: 'campaignId', message: `no campaign ${shown(campaignId)} for this owner` }]) }];
 	}

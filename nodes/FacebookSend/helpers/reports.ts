@@ -1,7 +1,7 @@
 // What each item says about its send (the `send` field of its output item), which output it goes
 // to, and what is written to the ledger for it.
 import type { IDataObject } from 'n8n-workflow';
-import type { SendOutcomeItem } from '../../shared/automation-api';
+import type { SendOutcomeItem } from '../../shared/contract';
 import type { Delivery } from './deliver';
 import type { GraphError } from './graphErrors';
 

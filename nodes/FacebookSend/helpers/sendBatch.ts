@@ -9,7 +9,7 @@
 // If the process dies between 2 and 4, the reaper turns the contacts left in sending into failed
 // send_uncertain, never resent.
 import { NodeApiError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type JsonObject } from 'n8n-workflow';
-import type { BeginSendResult, SendOutcomeItem } from '../../shared/automation-api';
+import type { BeginSendResult, SendOutcomeItem } from '../../shared/contract';
 import { readGraphTarget } from '../transport/graphSend';
 import { beginSend, recordSends } from '../transport/sendState';
 import type { Delivery } from './deliver';

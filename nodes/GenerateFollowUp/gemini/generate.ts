@@ -22,7 +22,7 @@ export interface RetryPolicy {
 
 export type FailureCode = 'quota' | 'blocked' | 'empty_reply' | 'too_long' | 'timeout' | 'unavailable' | 'rejected' | 'key_refused' | 'cancelled';
 
-export interface GenerationSuccess {
+export interface GeminiReply {
 	ok: true;
 	message: string;
 	model: string;
@@ -33,7 +33,7 @@ export interface GenerationSuccess {
 	shortened: boolean;
 }
 
-export interface GenerationFailure {
+export interface GeminiFailure {
 	ok: false;
 	code: FailureCode;
 	message: string;
@@ -45,7 +45,7 @@ export interface GenerationFailure {
 	attempts: number;
 }
 
-export type Generation = GenerationSuccess | GenerationFailure;
+export type Generation = GeminiReply | GeminiFailure;
 
 export interface GenerationContext {
 	ring: KeyRing;
@@ -71,7 +71,7 @@ export async function generateFollowUpText(request: ModelRequest, context: Gener
 	let attempts = 0;
 	let retries = 0;
 	let lastRefusal: CallFailure | undefined;
-	const fail = (code: FailureCode, message: string, extra: Partial<GenerationFailure> = {}): GenerationFailure => ({
+	const fail = (code: FailureCode, message: string, extra: Partial<GeminiFailure> = {}): GeminiFailure => ({
 		ok: false,
 		code,
 		message: redact(message),

@@ -1,7 +1,7 @@
 // claim: atomically take up to N due contacts for one rule (or every enabled rule) in one round
 // trip per distinct set of parameters; one output item per claimed contact.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { CLAIM_FUNCTION, type ClaimArgs, type ClaimedContact } from '../../shared/automation-api';
+import { type ClaimArgs } from '../../shared/contract';
 import { callRpc } from '../../shared/supabase';
 import { readRuleId, ruleIdProperty } from './common';
 
@@ -57,7 +57,7 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 	for (const group of groups.values()) {
 		const pairedItem = group.itemIndexes.map((item) => ({ item }));
 		try {
-			const claimed = await callRpc<ClaimedContact[]>(this, CLAIM_FUNCTION, { ...group.args }, group.itemIndexes[0]);
+			const claimed = await callRpc(this, 'automation_claim', group.args, group.itemIndexes[0]);
 			for (const contact of claimed) output.push({ json: { ...contact } as unknown as IDataObject, pairedItem });
 		} catch (error) {
 			if (!this.continueOnFail()) throw error;

@@ -47,6 +47,8 @@ function readId(context: IExecuteFunctions, name: string, itemIndex: number): st
 }
 
 /** The rule id of item i: a UUID, or null when empty and allowed. */
+export function readRuleId(context: IExecuteFunctions, itemIndex: number, required: true): string;
+export function readRuleId(context: IExecuteFunctions, itemIndex: number, required: boolean): string | null;
 export function readRuleId(context: IExecuteFunctions, itemIndex: number, required: boolean): string | null {
 	const raw = readId(context, 'ruleId', itemIndex);
 	if (!raw && !required) return null;

@@ -1,6 +1,5 @@
 // explain: the claim's judgement without claiming: every tagged contact with its reason.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { EXPLAIN_FUNCTION, type ContactJudgement } from '../../shared/automation-api';
 import { perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { readRuleId, ruleIdProperty } from './common';
@@ -28,9 +27,9 @@ export const description = updateDisplayOptions({ show: { operation: ['explain']
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const [output] = await perItem(this, 1, async (i) => {
-		const rows = await callRpc<ContactJudgement[]>(
+		const rows = await callRpc(
 			this,
-			EXPLAIN_FUNCTION,
+			'automation_explain',
 			{ p_rule_id: readRuleId(this, i, false), p_limit: this.getNodeParameter('limit', i) as number },
 			i,
 		);

@@ -1,6 +1,5 @@
 // snapshot: the live monitor for one rule (summary, tagged contacts, active contacts, stages).
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { SNAPSHOT_FUNCTION, type AutomationSnapshot } from '../../shared/automation-api';
 import { perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { readRuleId, ruleIdProperty } from './common';
@@ -22,9 +21,9 @@ export const description = updateDisplayOptions({ show: { operation: ['snapshot'
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const [output] = await perItem(this, 1, async (i) => {
 		const ruleId = readRuleId(this, i, true);
-		const snapshot = await callRpc<AutomationSnapshot | null>(
+		const snapshot = await callRpc(
 			this,
-			SNAPSHOT_FUNCTION,
+			'automation_snapshot',
 			{ p_rule_id: ruleId, p_contact_limit: this.getNodeParameter('contactLimit', i) as number },
 			i,
 		);

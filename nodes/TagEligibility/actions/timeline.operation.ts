@@ -1,6 +1,5 @@
 // timeline: one contact's stage events under a rule, oldest first.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { TIMELINE_FUNCTION, type StageEvent } from '../../shared/automation-api';
 import { perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { UUID_PATTERN } from '../../shared/resource-locator';
@@ -44,9 +43,9 @@ export const description = updateDisplayOptions({ show: { operation: ['timeline'
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
 	const [output] = await perItem(this, 1, async (i) => {
-		const events = await callRpc<StageEvent[]>(
+		const events = await callRpc(
 			this,
-			TIMELINE_FUNCTION,
+			'automation_timeline',
 			{ p_rule_id: readRuleId(this, i, true), p_conversation_id: readUuid(this, 'conversationId', 'conversation ID', i) },
 			i,
 		);

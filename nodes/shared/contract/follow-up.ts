@@ -1,11 +1,11 @@
-// The follow-up automation's SQL API (supabase/migrations/2026112200022*_follow_up_automation_api.sql)
-// as TypeScript: each function's name, its arguments (exactly as `supabase.rpc` sends them) and
-// the rows it returns. Nodes call these through `callRpc` (nodes/shared/supabase.ts), one call per
-// batch of items. Timestamps travel as ISO 8601 strings; `p_now` exists so tests can fix the
-// clock; production leaves it out.
+// The follow-up automation's SQL API (supabase/migrations/20261122000220_follow_up_automation_api.sql)
+// as TypeScript: each function's arguments (exactly as `supabase.rpc` sends them) and the rows it
+// returns. The names live in the map of index.ts; nodes call them through the typed `callRpc`
+// (nodes/shared/supabase.ts), one call per batch of items. Timestamps travel as ISO 8601 strings;
+// `p_now` exists so tests can fix the clock; production leaves it out.
 
 /** The stages a contact state walks through (the database accepts only the machine's transitions). */
-export const AUTOMATION_STAGES = [
+const AUTOMATION_STAGES = [
 	'queued',
 	'checking',
 	'eligible',
@@ -17,10 +17,10 @@ export const AUTOMATION_STAGES = [
 	'skipped',
 	'completed',
 ] as const;
-export type AutomationStage = (typeof AUTOMATION_STAGES)[number];
+type AutomationStage = (typeof AUTOMATION_STAGES)[number];
 
 /** Why a tagged contact is not due now (null in the API when it is due), in the order they are checked. */
-export const NOT_DUE_REASONS = [
+const NOT_DUE_REASONS = [
 	'in_progress',
 	'rule_disabled',
 	'excluded_tag',
@@ -33,18 +33,16 @@ export const NOT_DUE_REASONS = [
 	'outside_active_hours',
 	'daily_limit_reached',
 ] as const;
-export type NotDueReason = (typeof NOT_DUE_REASONS)[number];
+type NotDueReason = (typeof NOT_DUE_REASONS)[number];
 
 /** The monitor's word for a tagged contact. */
-export type ContactStatus = 'eligible' | 'processing' | 'recently_sent' | 'stopped' | 'skipped';
+type ContactStatus = 'eligible' | 'processing' | 'recently_sent' | 'stopped' | 'skipped';
 
-export type StopReason = 'replied' | 'human_takeover' | 'unavailable' | 'manual';
+type StopReason = 'replied' | 'human_takeover' | 'unavailable' | 'manual';
 
 // =============================================================================================
 // automation_claim
 // =============================================================================================
-export const CLAIM_FUNCTION = 'automation_claim';
-
 export interface ClaimArgs {
 	/** One rule; omit (null) for every enabled rule. */
 	p_rule_id?: string | null;
@@ -58,7 +56,7 @@ export interface ClaimArgs {
 }
 
 /** The rule settings the AI and send steps need, as returned with each claimed contact. */
-export interface ClaimedRule {
+interface ClaimedRule {
 	id: string;
 	name: string;
 	page_id: string | null;
@@ -73,7 +71,7 @@ export interface ClaimedRule {
 	time_zone: string;
 }
 
-export interface ContextMessage {
+interface ContextMessage {
 	direction: 'inbound' | 'outbound';
 	text: string | null;
 	sent_at: string;
@@ -104,8 +102,6 @@ export interface ClaimedContact {
 // =============================================================================================
 // automation_explain
 // =============================================================================================
-export const EXPLAIN_FUNCTION = 'automation_explain';
-
 export interface ExplainArgs {
 	/** One rule; omit for every enabled rule. */
 	p_rule_id?: string | null;
@@ -143,8 +139,6 @@ export interface ContactJudgement {
 // =============================================================================================
 // automation_snapshot (the monitor) and automation_timeline
 // =============================================================================================
-export const SNAPSHOT_FUNCTION = 'automation_snapshot';
-
 export interface SnapshotArgs {
 	p_rule_id: string;
 	/** At most this many rows in each contact list (the stats count all). */
@@ -153,7 +147,7 @@ export interface SnapshotArgs {
 }
 
 /** A row of the automation_monitor_summary view. */
-export interface MonitorSummary {
+interface MonitorSummary {
 	rule_id: string;
 	user_id: string;
 	rule_name: string;
@@ -183,7 +177,7 @@ export interface MonitorSummary {
 }
 
 /** A row of the automation_live_stats view. */
-export interface StageStats {
+interface StageStats {
 	rule_id: string;
 	user_id: string;
 	stage: AutomationStage;
@@ -220,7 +214,7 @@ export interface EligibleContact {
 }
 
 /** A row of the active_automation_contacts view. */
-export interface ActiveContact {
+interface ActiveContact {
 	state_id: string;
 	rule_id: string;
 	rule_name: string;
@@ -250,7 +244,7 @@ export interface ActiveContact {
 	locked_until: string | null;
 }
 
-/** The monitor for one rule: the shape seed 000's endpoint returns. Null when the rule does not exist. */
+/** The monitor for one rule (the live monitor's document). Null when the rule does not exist. */
 export interface AutomationSnapshot {
 	rule: Record<string, unknown>;
 	generatedAt: string;
@@ -259,8 +253,6 @@ export interface AutomationSnapshot {
 	eligibleContacts: Array<EligibleContact & { rank: number }>;
 	activeContacts: ActiveContact[];
 }
-
-export const TIMELINE_FUNCTION = 'automation_timeline';
 
 export interface TimelineArgs {
 	p_rule_id: string;
@@ -284,9 +276,7 @@ export interface StageEvent {
 // Batched transitions for GenerateFollowUp and FacebookSend (n items = one call each)
 // =============================================================================================
 /** Answered for an item whose contact this execution no longer holds (or that is not at the expected stage). */
-export type LeaseLost = 'lease_lost';
-
-export const MARK_GENERATING_FUNCTION = 'automation_mark_generating';
+type LeaseLost = 'lease_lost';
 
 export interface MarkGeneratingArgs {
 	p_execution_id: string;
@@ -301,10 +291,8 @@ export interface MarkGeneratingResult {
 	outcome: 'generating' | LeaseLost;
 }
 
-export const RECORD_GENERATION_FUNCTION = 'automation_record_generation';
-
 /** Error codes GenerateFollowUp reports; any short machine word is accepted. */
-export type GenerationErrorCode = 'quota' | 'blocked' | 'timeout' | 'gemini_error' | 'invalid_message' | (string & {});
+type GenerationErrorCode = 'quota' | 'blocked' | 'timeout' | 'gemini_error' | 'invalid_message' | (string & {});
 
 export interface GenerationSuccess {
 	state_id: string;
@@ -336,8 +324,6 @@ export interface RecordGenerationResult {
 	outcome: 'ready_to_send' | 'failed' | LeaseLost;
 }
 
-export const BEGIN_SEND_FUNCTION = 'automation_begin_send';
-
 export interface BeginSendArgs {
 	p_execution_id: string;
 	p_state_ids: string[];
@@ -347,7 +333,7 @@ export interface BeginSendArgs {
 }
 
 /** Why begin-send skipped a contact (it moved to `skipped` with this skip_reason). */
-export type BeginSendSkipReason = 'stopped' | 'inactive' | 'outside_window';
+type BeginSendSkipReason = 'stopped' | 'inactive' | 'outside_window';
 
 export type BeginSendResult =
 	| {
@@ -398,8 +384,6 @@ export type BeginSendResult =
 			window_closes_at: string | null;
 	  };
 
-export const RECORD_SEND_FUNCTION = 'automation_record_send';
-
 export type SendOutcomeItem =
 	| { state_id: string; outcome: 'sent'; facebook_message_id: string }
 	| {
@@ -438,21 +422,4 @@ export interface RecordSendArgs {
 export interface RecordSendResult {
 	state_id: string;
 	outcome: 'sent' | 'completed' | 'skipped' | 'failed' | 'uncertain' | LeaseLost;
-}
-
-// =============================================================================================
-// automation_reap (also run at the start of every claim)
-// =============================================================================================
-export const REAP_FUNCTION = 'automation_reap';
-
-export interface ReapArgs {
-	p_now?: string;
-	p_rule_id?: string | null;
-}
-
-export interface ReapResult {
-	/** Contacts not yet sending whose lease ran out: queued again. */
-	requeued: number;
-	/** Contacts left in sending whose lease ran out: failed send_uncertain, never resent. */
-	send_uncertain: number;
 }

@@ -1,0 +1,57 @@
+// The campaign functions' SQL API (supabase/migrations/20261122000300_campaign_sessions.sql) as
+// TypeScript: arguments exactly as `supabase.rpc` sends them, and the JSON each returns. All three
+// take the owner as an argument and are callable by the service role only (docs/database.md).
+
+export interface CreateCampaignSessionsArgs {
+	p_owner: string;
+	/** The campaign as checked by the node: id, name, job description, objectives. */
+	p_campaign: object;
+	/** One per phone, deduplicated: E.164 phone, optional session id and name (absent: null in SQL). */
+	p_tasks: Array<{ phone: string; session?: string; name?: string }>;
+	p_idempotency_key?: string | null;
+}
+
+export interface CreatedSession {
+	task_index: number;
+	session: string;
+	phone_number: string;
+	name: string | null;
+	status: string;
+	created: boolean;
+}
+
+export interface CreateCampaignSessionsResult {
+	outcome: 'ok' | 'idempotency_key_reused' | 'owner_not_found';
+	campaign?: { id: string; name: string; created: boolean; created_at: string };
+	created?: number;
+	existing?: number;
+	sessions?: CreatedSession[];
+	conflicts?: Array<{ task_index: number; phone_number: string }>;
+}
+
+export interface RecordSessionObjectiveArgs {
+	p_owner: string;
+	p_session_id: string;
+	p_objective: string;
+	p_value?: unknown;
+	p_source?: string;
+	p_occurred_at?: string | null;
+	p_event_key?: string | null;
+}
+
+export interface RecordSessionObjectiveResult {
+	outcome: 'ok' | 'session_not_found';
+	recorded?: boolean;
+	session?: string;
+	status?: string;
+	objectives?: Record<string, unknown>;
+}
+
+export interface CampaignSessionStatsArgs {
+	p_owner: string;
+	p_campaign: string;
+}
+
+/** Counts by status and objective; null when the owner has no such campaign. */
+export type CampaignSessionStats = { [key: string]: CampaignStatsValue } | null;
+type CampaignStatsValue = string | number | boolean | null | CampaignStatsValue[] | { [key: string]: CampaignStatsValue };

@@ -1,0 +1,75 @@
+// The typed database contract: every SQL function the nodes call through the Data API, with its
+// arguments and its result. `callRpc` (nodes/shared/supabase.ts) accepts only the names in RPC and,
+// for each, only its arguments, and returns its result type. The argument names are also kept at
+// run time, so test/db/contract.test.ts can compare them with the database's own catalog: a renamed
+// or retyped SQL argument fails there, not in a user's workflow. docs/database.md says who may call
+// each function and why.
+import type {
+	CampaignSessionStats,
+	CampaignSessionStatsArgs,
+	CreateCampaignSessionsArgs,
+	CreateCampaignSessionsResult,
+	RecordSessionObjectiveArgs,
+	RecordSessionObjectiveResult,
+} from './campaign';
+import type {
+	AutomationSnapshot,
+	BeginSendArgs,
+	BeginSendResult,
+	ClaimArgs,
+	ClaimedContact,
+	ContactJudgement,
+	ExplainArgs,
+	MarkGeneratingArgs,
+	MarkGeneratingResult,
+	RecordGenerationArgs,
+	RecordGenerationResult,
+	RecordSendArgs,
+	RecordSendResult,
+	SnapshotArgs,
+	StageEvent,
+	TimelineArgs,
+} from './follow-up';
+
+/** One function's signature: its argument names at run time, its argument and result types for the compiler. */
+export interface RpcSignature<Args, Result> {
+	/** In the order the SQL function declares them. */
+	readonly args: readonly string[];
+	/** Types only: never set. */
+	readonly types?: { args: Args; result: Result };
+}
+
+/** Every argument of Args must be listed once, in the SQL's order (the object's key order). */
+function rpc<Args, Result>(args: { [Name in keyof Required<Args>]: true }): RpcSignature<Args, Result> {
+	return { args: Object.keys(args) };
+}
+
+export const RPC = {
+	automation_claim: rpc<ClaimArgs, ClaimedContact[]>({ p_rule_id: true, p_limit: true, p_execution_id: true, p_lease_seconds: true, p_now: true }),
+	automation_explain: rpc<ExplainArgs, ContactJudgement[]>({ p_rule_id: true, p_conversation_ids: true, p_limit: true, p_now: true }),
+	automation_snapshot: rpc<SnapshotArgs, AutomationSnapshot | null>({ p_rule_id: true, p_contact_limit: true, p_now: true }),
+	automation_timeline: rpc<TimelineArgs, StageEvent[]>({ p_rule_id: true, p_conversation_id: true }),
+	automation_mark_generating: rpc<MarkGeneratingArgs, MarkGeneratingResult[]>({ p_execution_id: true, p_state_ids: true, p_lease_seconds: true, p_now: true }),
+	automation_record_generation: rpc<RecordGenerationArgs, RecordGenerationResult[]>({ p_execution_id: true, p_items: true, p_now: true }),
+	automation_begin_send: rpc<BeginSendArgs, BeginSendResult[]>({ p_execution_id: true, p_state_ids: true, p_lease_seconds: true, p_now: true }),
+	automation_record_send: rpc<RecordSendArgs, RecordSendResult[]>({ p_execution_id: true, p_items: true, p_now: true }),
+	create_campaign_sessions: rpc<CreateCampaignSessionsArgs, CreateCampaignSessionsResult>({ p_owner: true, p_campaign: true, p_tasks: true, p_idempotency_key: true }),
+	record_session_objective: rpc<RecordSessionObjectiveArgs, RecordSessionObjectiveResult>({
+		p_owner: true,
+		p_session_id: true,
+		p_objective: true,
+		p_value: true,
+		p_source: true,
+		p_occurred_at: true,
+		p_event_key: true,
+	}),
+	campaign_session_stats: rpc<CampaignSessionStatsArgs, CampaignSessionStats>({ p_owner: true, p_campaign: true }),
+} as const;
+
+export type RpcName = keyof typeof RPC;
+type SignatureOf<Name extends RpcName> = NonNullable<(typeof RPC)[Name]['types']>;
+export type RpcArgs<Name extends RpcName> = SignatureOf<Name>['args'];
+export type RpcResult<Name extends RpcName> = SignatureOf<Name>['result'];
+
+export type * from './campaign';
+export type * from './follow-up';
