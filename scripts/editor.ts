@@ -3,9 +3,10 @@
 //      is sent yet);
 //   2. real n8n from the end-to-end tests' cache (scripts/n8n/install.ts: installed once, about
 //      5 minutes the first time);
-//   3. this package built, packed and installed into n8n's user folder (`.n8n/nodes`) the way users
-//      install community nodes; the credentials pointing at the stack and the simulators and every
-//      workflow in `workflows/` imported, the ones with a webhook activated (scripts/n8n/start.ts);
+//   3. this package built (unless dist/ is newer than its sources), packed and installed into n8n's
+//      user folder (`.n8n/nodes`) the way users install community nodes; the credentials pointing
+//      at the stack and the simulators and every workflow in `workflows/` imported, the ones with a
+//      webhook activated (scripts/n8n/start.ts);
 //   4. the owner account created; the editor URL, the login and a curl line for the trigger webhook
 //      printed; then it runs until Ctrl-C / SIGTERM, which stops n8n, the stack and the simulators.
 // Options:
@@ -29,7 +30,7 @@ import { newOwnerLogin, setUpOwner } from './editor/owner';
 import { editorCopy, findWebhook, shippedWorkflows } from './editor/workflows';
 import { ensureN8n, isLoadable, n8nInstallDir, N8N_VERSION } from './n8n/install';
 import { credentialsFor } from './n8n/n8n-import';
-import { PACKAGE_ROOT } from './n8n/package-tarball';
+import { buildIsCurrent, PACKAGE_ROOT } from './n8n/package-tarball';
 import { assertNode24, node24Env, run, stopRunningCommands } from './n8n/process';
 import { startN8nWithPackage, workflowsWithWebhook, type N8nWithPackage } from './n8n/start';
 
@@ -153,8 +154,12 @@ export async function runEditor(argv: string[]): Promise<void> {
 		);
 		if (installation.installedNow) say(`n8n ${installation.version} installed in ${installation.seconds.toFixed(0)} s.`);
 
-		progress.step('Building the package (npm run build)');
-		await track(run('npm', ['run', 'build'], { cwd: PACKAGE_ROOT, env: node24Env() }));
+		if (buildIsCurrent()) {
+			progress.step('The package is built (dist/ is newer than its sources)');
+		} else {
+			progress.step('Building the package (npm run build)');
+			await track(run('npm', ['run', 'build'], { cwd: PACKAGE_ROOT, env: node24Env() }));
+		}
 
 		const userFolder = mkdtempSync(path.join(tmpdir(), 'leadflow-editor-'));
 		stoppers.push(async () => rmSync(userFolder, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 // This package as users get it: the tarball `npm pack` makes from the built `dist/`. Packing needs
 // a current build (`npm run test:e2e` builds first); a missing built file listed in package.json's
 // `n8n` section stops here with that sentence rather than as an unknown node type inside n8n.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { node24Env, run } from './process';
 
@@ -23,6 +23,31 @@ export function assertBuilt() {
 	if (missing.length > 0) {
 		throw new Error(`The package is not built (missing ${missing.join(', ')}): run \`npm run build\` (\`npm run test:e2e\` does).`);
 	}
+}
+
+/** Every file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+	if (!existsSync(dir)) return [];
+	return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+		const full = path.join(dir, entry.name);
+		return entry.isDirectory() ? filesUnder(full) : [full];
+	});
+}
+
+/**
+ * True when `dist/` is newer than everything `npm run build` reads (nodes/, credentials/, icons/,
+ * package.json, tsconfig.json, gulpfile.js), so that building again would change nothing.
+ */
+export function buildIsCurrent(): boolean {
+	const { n8n } = manifest();
+	const built = [...(n8n?.nodes ?? []), ...(n8n?.credentials ?? [])].map((file) => path.join(PACKAGE_ROOT, file));
+	if (built.length === 0 || !built.every((file) => existsSync(file))) return false;
+	const oldestBuilt = Math.min(...built.map((file) => statSync(file).mtimeMs));
+	const sources = [
+		...['nodes', 'credentials', 'icons'].flatMap((dir) => filesUnder(path.join(PACKAGE_ROOT, dir))),
+		...['package.json', 'tsconfig.json', 'gulpfile.js'].map((file) => path.join(PACKAGE_ROOT, file)),
+	];
+	return sources.every((file) => !existsSync(file) || statSync(file).mtimeMs < oldestBuilt);
 }
 
 /** Packs the package into `destination` (the n8n user folder, removed with it); returns the tarball's path. */
