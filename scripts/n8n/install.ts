@@ -1,6 +1,6 @@
 // Installs real n8n into a cache folder outside the package, for the end-to-end tests:
 //   tsx scripts/n8n/install.ts            (prints the folder; skips when already installed)
-// The recipe is the one that works with this registry mirror (see RUNTIME.md): overrides for xlsx
+// The recipe, found to work when npm installs n8n from a registry mirror: overrides for xlsx
 // and linkedom, `npm install --ignore-scripts` (the Kafka node's library would try to download and
 // build librdkafka), then `npm rebuild sqlite3` against Node 24's headers. A cold install takes
 // 4–5 minutes and 2.7 GB, so it is done once per machine and reused by every run.

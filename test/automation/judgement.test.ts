@@ -1,5 +1,5 @@
 // The due judgement: every reason a tagged contact is not due, with the time it will be, and the
-// seed 000 promise (a contact is visible the moment it is tagged, before any processing).
+// promise that a contact is visible the moment it is tagged, before any processing.
 import { serviceClient, userClient, withDb } from '../helpers/stack';
 import { addMessage, at, createWorld, localTime, nextWeekdayAt, NOW } from './fixtures';
 import { claim, explain, generate, judgementOf, rpc, runPipeline } from './pipeline-helpers';
@@ -8,7 +8,7 @@ import type { AutomationSnapshot, EligibleContact } from '../../nodes/shared/con
 const service = serviceClient({ now: NOW });
 const plus = (hours: number) => new Date(NOW.getTime() + hours * 3_600_000);
 
-describe('a contact tagged a moment ago (seed 000)', () => {
+describe('a contact tagged a moment ago (visible the moment it is tagged)', () => {
 	it('shows in automation_eligible_contacts and the snapshot before any processing', async () => {
 		const world = await createWorld();
 		const ruleId = await world.rule();

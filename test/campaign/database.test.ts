@@ -123,7 +123,7 @@ describe('record_session_objective and the status', () => {
 		sessions = result.sessions.map((s) => s.session);
 	});
 
-	it('follows the seed\'s mapping: interested, started work, rejected', async () => {
+	it('derives the session status from its objectives: interested, started work, rejected', async () => {
 		expect(await record(owner, sessions[0], 'interested')).toMatchObject({ recorded: true, status: 'interested', objectives: { interested: true } });
 		expect((await record(owner, sessions[0], 'rejected')).status).toBe('rejected');
 		expect((await record(owner, sessions[0], 'started_work')).status).toBe('started_work');

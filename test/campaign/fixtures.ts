@@ -1,4 +1,4 @@
-// Seed 004's launch request (the recruiter's app POSTs it to /webhook/session-created) and helpers
+// The example launch request (the recruiter's app POSTs it to /webhook/session-created) and helpers
 // to make more of them.
 import { randomUUID } from 'node:crypto';
 
@@ -9,7 +9,7 @@ export interface LaunchBody {
 	objectives: Record<string, unknown>;
 }
 
-/** The example of seed 004: `campaign` is a name_uid, tasks carry the app's session ids. */
+/** The example launch: `campaign` is a name_uid, tasks carry the app's session ids. */
 export function seedLaunch(campaign = `plumber-london_${randomUUID().slice(0, 8)}`): LaunchBody {
 	const run = randomUUID().slice(0, 8);
 	return {
@@ -28,7 +28,7 @@ export function seedLaunch(campaign = `plumber-london_${randomUUID().slice(0, 8)
 	};
 }
 
-/** `count` distinct valid UK mobile numbers in E.164 (07853 range, like the seed's number). */
+/** `count` distinct valid UK mobile numbers in E.164 (07853 range, like the example's first number). */
 export function ukMobiles(count: number, offset = 0): string[] {
 	return Array.from({ length: count }, (_, index) => `+447853${String(offset + index).padStart(6, '0')}`);
 }

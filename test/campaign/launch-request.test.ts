@@ -20,7 +20,7 @@ function requestOf(check: LaunchCheck) {
 beforeAll(loadPhoneLibrary);
 
 describe('checkLaunchRequest', () => {
-	it('accepts seed 004\'s payload and normalises every phone to E.164', () => {
+	it('accepts the example launch and normalises every phone to E.164', () => {
 		const request = requestOf(checkLaunchRequest(seedLaunch('plumber-london_abc123xyz'), settings));
 		expect(request.campaign.name_uid).toBe('plumber-london_abc123xyz');
 		expect(request.tasks.map((task) => task.phone)).toEqual(['+447853723604', '+447853723605', '+442079460958']);
@@ -115,7 +115,7 @@ describe('checkLaunchRequest', () => {
 });
 
 describe('campaign ids', () => {
-	it('recognises the seed\'s name_uid format', () => {
+	it('recognises the recruiter app\'s name_uid format', () => {
 		expect(isCampaignId('plumber-london_abc123xyz')).toBe(true);
 		expect(isCampaignId('Plumber - London')).toBe(false);
 		expect(isCampaignId('plumber-london')).toBe(false);

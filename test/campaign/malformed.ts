@@ -216,8 +216,8 @@ function nestedJunk(): MalformedCase[] {
 		jsonCase('a task with nested junk', edited((body) => (body.tasks[0].meta = { deep }))),
 		jsonCase('tasks nested 500 levels', edited((body) => (body.tasks = deepArray as Body['tasks']))),
 		jsonCase('phone_number as an object', edited((body) => (body.tasks[0].phone_number = { number: '+447853723604' }))),
-		jsonCase('the seed payload wrapped in an array', [base()]),
-		jsonCase('the seed payload wrapped in an object', { payload: base() }),
+		jsonCase('the example payload wrapped in an array', [base()]),
+		jsonCase('the example payload wrapped in an object', { payload: base() }),
 		jsonCase('__proto__ as a field', JSON.parse(`{"__proto__": {"campaign": "x"}, "tasks": []}`)),
 		jsonCase('constructor as a task field', edited((body) => (body.tasks[0] = JSON.parse('{"constructor": {"prototype": {}}, "phone_number": "+447853723604"}')))),
 	];

@@ -1,6 +1,6 @@
 // The shipped workflow workflows/campaign-session-created.json run with n8n's engine in-process
-// (test/harness) against the local stack: seed 004's launch, its replay, a bad request, the
-// missing header, and the stats path.
+// (test/harness) against the local stack: the example launch (fixtures.ts), its replay, a bad
+// request, the missing header, and the stats path.
 import { randomUUID } from 'node:crypto';
 import { runWorkflow, type TestCredentials } from '../harness';
 import { createTestUser, testStack, withDb } from '../helpers/stack';
@@ -34,7 +34,7 @@ const sessionsOf = (campaign: string) =>
 		return rows;
 	});
 
-test('seed 004\'s launch creates its sessions and answers 201; the same POST again creates none', async () => {
+test('the example launch creates its sessions and answers 201; the same POST again creates none', async () => {
 	const body = seedLaunch();
 	const first = await launch(body);
 	expect(first.error).toBeUndefined();

@@ -1,7 +1,8 @@
 // The shipped campaign workflow in real n8n 2.41.1 (this package installed from its tarball):
-// seed 004's launch and its replay, two identical launches at the same moment, the webhook key,
-// the stats path, and 211 generated malformed requests sent as raw bytes — every one 4xx, n8n
-// still answering, and the owner's row counts in all eight tables unchanged.
+// the example launch (test/campaign/fixtures.ts) and its replay, two identical launches at the
+// same moment, the webhook key, the stats path, and 211 generated malformed requests sent as raw
+// bytes — every one 4xx, n8n still answering, and the owner's row counts in all eight tables
+// unchanged.
 import { request } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { createTestUser, testStack, withDb } from '../helpers/stack';
@@ -59,7 +60,7 @@ const sessionCount = (campaign: string) =>
 		return Number(rows[0].n);
 	});
 
-test('seed 004\'s launch creates its sessions (201); the same POST again creates none', async () => {
+test('the example launch creates its sessions (201); the same POST again creates none', async () => {
 	const body = seedLaunch();
 	const first = await n8n.callWebhook('session-created', { method: 'POST', headers: headers(), body });
 	expect(first.statusCode).toBe(201);

@@ -1,6 +1,7 @@
 // The follow-up workflows in real n8n 2.41.1 (this package installed from its tarball) against the
-// local stack and the Gemini and Graph simulators: seed 001's "Trigger Now" run, a second run
-// with nothing due, and the monitor before and after, compared with what Graph received.
+// local stack and the Gemini and Graph simulators: the "Trigger Now" run on 15 tagged contacts
+// (seed001() in test/pipeline/support/seeds.ts), a second run with nothing due, and the monitor
+// before and after, compared with what Graph received.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startSimulators, type RunningSimulators } from '../../simulators';
@@ -57,7 +58,7 @@ const monitor = async () => {
 	return (answer.body as { stats: Stats }).stats;
 };
 
-test('seed 001 in real n8n: the monitor shows the 15 tagged contacts, Trigger Now sends the 10 due once, the monitor agrees with Graph', async () => {
+test('in real n8n: the monitor shows the 15 tagged contacts, Trigger Now sends the 10 due once, the monitor agrees with Graph', async () => {
 	const notDue = { outside_window: 2, excluded_tag: 1, stopped: 1, inactive: 1 };
 	expect(await monitor()).toMatchObject({ total_with_tags: 15, eligible_count: 10, skipped_by_reason: notDue });
 

@@ -17,7 +17,7 @@ const monitor = (ruleId: string, pageId: string, key = WEBHOOK_KEY.value) =>
 		credentials: pipelineCredentials(noSimulators, pageId),
 	});
 
-test('seed 000: a contact tagged a moment ago is in automation_eligible_contacts and in the snapshot, before any processing', async () => {
+test('visible the moment it is tagged: a contact tagged a moment ago is in automation_eligible_contacts and in the snapshot, before any processing', async () => {
 	const owner = await newOwner('seed000');
 	const { ruleId, psid } = await withDb(async (db) => {
 		const tags = await createTags(db, owner, ['AI', 'Lead']);

@@ -1,6 +1,6 @@
 // workflows/tag-monitor-send.json through n8n's engine in-process, "Trigger Now" webhook, against
-// the local stack and the Gemini and Graph simulators: seed 001's run, a run with nothing due, and
-// the webhook's Header Auth.
+// the local stack and the Gemini and Graph simulators: the 15-contact run (seed001() in
+// support/seeds.ts), a run with nothing due, and the webhook's Header Auth.
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { runWorkflow } from '../harness';
 import { withDb } from '../helpers/stack';
@@ -41,7 +41,7 @@ async function explain(seed: Seed001): Promise<Map<string, string | null>> {
 	return new Map(rows.map((row) => [row.sender_id, row.reason]));
 }
 
-test('seed 001: of 15 tagged contacts the 10 due are sent once each, the 5 others keep their reason, and the monitor agrees with Graph', async () => {
+test('of 15 tagged contacts the 10 due are sent once each, the 5 others keep their reason, and the monitor agrees with Graph', async () => {
 	const seed = await seed001();
 	const credentials = pipelineCredentials(sims, seed.owner.pageId);
 	const notDueReasons = { outside_window: 2, excluded_tag: 1, stopped: 1, inactive: 1 };

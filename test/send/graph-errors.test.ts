@@ -1,5 +1,5 @@
-// Every Graph error of DOMAIN.md's table reaches its outcome, item and database alike: the
-// simulator answers with the code (and subcode) for one recipient, the node runs through n8n's
+// Every Graph error of docs/graph-errors.md's table reaches its outcome, item and database alike:
+// the simulator answers with the code (and subcode) for one recipient, the node runs through n8n's
 // engine, and the contact's state, the duplicate guard and the stop list are read back.
 import type { FaultEffect, FaultTrigger } from '../../simulators';
 import { startSimulators, type RunningSimulators } from '../../simulators';

@@ -1,4 +1,4 @@
-// How the node reacts to each Graph API error (DOMAIN.md, "Errors a sender must map"). Decided by
+// How the node reacts to each Graph API error (the table in docs/graph-errors.md). Decided by
 // Graph's `code` / `error_subcode`, never by HTTP status: Graph answers 400 for nearly everything.
 // Every reaction here follows from one fact: a Graph error body means Facebook did not deliver the
 // message, so the follow-up may be tried again unless trying again cannot help.

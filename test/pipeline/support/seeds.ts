@@ -18,8 +18,8 @@ export interface Seed001 {
 }
 
 /**
- * Seed 001's run: 15 contacts carry the rule's tag. 10 wrote in the last 20 hours (due). 5 are not
- * due: two wrote 30 h and 3 days ago (outside Messenger's 24 h window), one also carries the
+ * The 15-contact run: 15 contacts carry the rule's tag. 10 wrote in the last 20 hours (due). 5 are
+ * not due: two wrote 30 h and 3 days ago (outside Messenger's 24 h window), one also carries the
  * excluded "Do not contact" tag, one was taken over by a person (a stop), one conversation is
  * archived.
  */
