@@ -1,39 +1,18 @@
 // What the editor shows for the node: where each item's contact and message come from, how fast
 // to send, and how hard to retry. Every value is read per item, so expressions work per item.
 import type { INodeProperties } from 'n8n-workflow';
+import { leaseHolderProperty, recordStagesProperty, stateIdProperty } from '../shared/properties';
 
-const recorded = { show: { recordInSupabase: [true] } };
-const standalone = { show: { recordInSupabase: [false] } };
+const standalone = { show: { recordStages: [false] } };
 // Inside the Options collection a root parameter is named with a leading slash.
-const recordedOption = { show: { '/recordInSupabase': [true] } };
+const recordedOption = { show: { '/recordStages': [true] } };
 
 export const properties: INodeProperties[] = [
-	{
-		displayName: 'Record in Supabase',
-		name: 'recordInSupabase',
-		type: 'boolean',
-		default: true,
-		description:
-			'Whether the send goes through the follow-up pipeline: the duplicate guard is taken, stop and window are re-checked and the outcome is recorded, all in Supabase. Turn off to send a plain message (e.g. from an AI agent): then nothing guards against sending the same message twice.',
-	},
-	{
-		displayName: 'Contact State ID',
-		name: 'stateId',
-		type: 'string',
-		default: '={{ $json.state_id }}',
-		required: true,
-		displayOptions: recorded,
-		description: 'The ID of the claimed contact\'s follow-up state (state_id from the claim); the recipient and the generated message are read from it, so what is sent is what was recorded',
-	},
-	{
-		displayName: 'Claim Holder',
-		name: 'leaseHolder',
-		type: 'string',
-		default: '={{ $json.execution_id }}',
-		required: true,
-		displayOptions: recorded,
-		description: 'The execution ID the contact was claimed with (returned by the claim with each contact)',
-	},
+	recordStagesProperty(
+		'Whether the send goes through the follow-up pipeline: the duplicate guard is taken, stop and window are re-checked and the outcome is recorded, all in Supabase. Turn off to send a plain message (e.g. from an AI agent): then nothing guards against sending the same message twice.',
+	),
+	stateIdProperty,
+	leaseHolderProperty,
 	{
 		displayName: 'Recipient PSID',
 		name: 'recipientId',

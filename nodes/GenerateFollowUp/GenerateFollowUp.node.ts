@@ -2,30 +2,10 @@
 // contact's name, the last messages and the follow-up number; keys rotated, throttled keys rested,
 // 5xx and timeouts retried; several calls at once. With stages recorded, the whole batch moves to
 // generating in one database call first and its results are recorded in one call after.
-import {
-	NodeOperationError,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeType,
-	type INodeTypeDescription,
-} from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { MAIN_INPUT, namedOutputs } from '../shared/outputs';
 import { properties } from './description';
-import { generateFollowUpText } from './gemini/generate';
-import { KeyRing, parseApiKeys } from './gemini/keyRing';
-import { parameterReader } from './itemFields';
-import { readJob, readOptions, type GenerationJob } from './jobs';
-import { mapWithConcurrency } from './pool';
-import { redactorFor } from './redact';
-import { toOutputs, type ItemResult } from './results';
-import { markGenerating, recordGenerations } from './stages';
-
-interface GeminiCredentials {
-	apiKeys: string;
-	baseUrl?: string;
-	model?: string;
-}
-
-const GOOGLE_BASE_URL = 'https://generativelanguage.googleapis.com';
+import { generateBatch } from './helpers/generateBatch';
 
 export class GenerateFollowUp implements INodeType {
 	description: INodeTypeDescription = {
@@ -38,11 +18,8 @@ export class GenerateFollowUp implements INodeType {
 		description: 'Write a personalised Messenger follow-up for each contact with Google Gemini, with key rotation and retries',
 		defaults: { name: 'Generate Follow-Up' },
 		usableAsTool: true,
-		inputs: ['main'],
-		outputs: [
-			{ type: 'main', displayName: 'Generated' },
-			{ type: 'main', displayName: 'Failed' },
-		],
+		inputs: MAIN_INPUT,
+		outputs: namedOutputs('Generated', 'Failed'),
 		credentials: [
 			{ name: 'leadflowGeminiApi', required: true },
 			{ name: 'leadflowSupabaseApi', required: true, displayOptions: { show: { recordStages: [true] } } },
@@ -51,88 +28,6 @@ export class GenerateFollowUp implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const items = this.getInputData();
-		const credentials = await this.getCredentials<GeminiCredentials>('leadflowGeminiApi');
-		const keys = parseApiKeys(credentials.apiKeys);
-		if (keys.length === 0) {
-			throw new NodeOperationError(this.getNode(), 'The Leadflow Gemini API credential has no API key', {
-				description: 'Add at least one Gemini API key to the credential, one per line.',
-			});
-		}
-		const baseUrl = String(credentials.baseUrl || GOOGLE_BASE_URL).replace(/\/+$/, '');
-		const results: ItemResult[] = [];
-		const jobs: GenerationJob[] = [];
-		const read = parameterReader(this);
-		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-			try {
-				jobs.push(readJob(this, read, itemIndex, String(credentials.model ?? '')));
-			} catch (error) {
-				if (!this.continueOnFail()) throw error;
-				results[itemIndex] = { failure: { code: 'invalid_input', message: (error as Error).message } };
-			}
-		}
-
-		const options = readOptions(this, 0);
-		const concurrency = options.concurrency ?? 5;
-		const runnable = await startGenerating(this, jobs, results, leaseSecondsFor(jobs, concurrency));
-		const context = { ring: new KeyRing(keys), baseUrl, redact: redactorFor(keys), cancelSignal: this.getExecutionCancelSignal() };
-		const generations = await mapWithConcurrency(runnable, concurrency, (job) => generateFollowUpText(job.request, { ...context, policy: job.policy }));
-		runnable.forEach((job, index) => (results[job.itemIndex] = { generation: generations[index] }));
-		await recordResults(this, runnable, results);
-		return toOutputs(items, results);
-	}
-}
-
-/** Long enough for the whole batch to be generated with every retry, so the claim is not reaped mid-batch. */
-function leaseSecondsFor(jobs: GenerationJob[], concurrency: number): number {
-	const slowest = Math.max(0, ...jobs.map((job) => job.request.timeoutMs * (job.policy.maxRetries + 1) + job.policy.maxQuotaWaitMs));
-	const seconds = Math.ceil((Math.ceil(jobs.length / Math.max(1, concurrency)) * slowest) / 1000) + 60;
-	return Math.min(86_400, seconds);
-}
-
-/** One database call: eligible → generating. Contacts another run holds now fail with lease_lost and are not generated. */
-async function startGenerating(context: IExecuteFunctions, jobs: GenerationJob[], results: ItemResult[], leaseSeconds: number): Promise<GenerationJob[]> {
-	const held = jobs.flatMap((job) => (job.held ? [job.held] : []));
-	if (held.length === 0) return jobs;
-	let outcomes: Map<string, string>;
-	try {
-		outcomes = await markGenerating(context, held, leaseSeconds);
-	} catch (error) {
-		if (!context.continueOnFail()) throw error;
-		for (const job of jobs) if (job.held) results[job.itemIndex] = { failure: { code: 'database', message: (error as Error).message } };
-		return jobs.filter((job) => !job.held);
-	}
-	return jobs.filter((job) => {
-		if (!job.held || outcomes.get(job.held.stateId) === 'generating') return true;
-		results[job.itemIndex] = {
-			failure: { code: 'lease_lost', message: 'This execution no longer holds the contact (another run claimed it, or it is not eligible); it was not generated.' },
-		};
-		return false;
-	});
-}
-
-/** One database call: generating → ready_to_send / failed, for every generated contact. */
-async function recordResults(context: IExecuteFunctions, jobs: GenerationJob[], results: ItemResult[]): Promise<void> {
-	const recorded = jobs.flatMap((job) => {
-		const generation = results[job.itemIndex].generation;
-		return job.held && generation ? [{ ...job.held, generation, itemIndex: job.itemIndex }] : [];
-	});
-	if (recorded.length === 0) return;
-	let stages: Map<string, string>;
-	try {
-		stages = await recordGenerations(context, recorded);
-	} catch (error) {
-		if (!context.continueOnFail()) throw error;
-		for (const contact of recorded) results[contact.itemIndex] = { ...results[contact.itemIndex], failure: { code: 'database', message: (error as Error).message } };
-		return;
-	}
-	for (const contact of recorded) {
-		const stage = stages.get(contact.stateId) ?? 'lease_lost';
-		const result = results[contact.itemIndex];
-		if (stage === 'lease_lost') {
-			result.failure = { code: 'lease_lost', message: 'The message was generated, but this execution no longer holds the contact, so it was not recorded and must not be sent.' };
-		} else {
-			result.stage = stage;
-		}
+		return await generateBatch.call(this);
 	}
 }

@@ -2,39 +2,17 @@
 // Eligibility claim returns), which model, how hard to retry and how many calls run at once. Every
 // value is read per item, so expressions work per item.
 import type { INodeProperties } from 'n8n-workflow';
+import { leaseHolderProperty, recordStagesProperty, stateIdProperty } from '../shared/properties';
 
 /** Generated items leave on the first output, failed ones on the second, so a workflow routes them without an IF node. */
 export const OUTPUT = { generated: 0, failed: 1 } as const;
 
-const recorded = { show: { recordStages: [true] } };
-
 export const properties: INodeProperties[] = [
-	{
-		displayName: 'Record Stages in Supabase',
-		name: 'recordStages',
-		type: 'boolean',
-		default: true,
-		description:
-			'Whether to move each claimed contact to generating, then to ready_to_send (with the message) or failed (with the reason) in Supabase, two database calls per batch. Turn off to use the node without a database, e.g. from an AI agent.',
-	},
-	{
-		displayName: 'Contact State ID',
-		name: 'stateId',
-		type: 'string',
-		default: '={{ $json.state_id }}',
-		required: true,
-		displayOptions: recorded,
-		description: 'The contact state (ai_automation_contact_states.ID) the claim returned for this contact',
-	},
-	{
-		displayName: 'Claim Holder',
-		name: 'leaseHolder',
-		type: 'string',
-		default: '={{ $json.execution_id }}',
-		required: true,
-		displayOptions: recorded,
-		description: 'The execution ID the contact was claimed with (returned by the claim with each contact)',
-	},
+	recordStagesProperty(
+		'Whether to move each claimed contact to generating, then to ready_to_send (with the message) or failed (with the reason) in Supabase, two database calls per batch. Turn off to use the node without a database, e.g. from an AI agent.',
+	),
+	stateIdProperty,
+	leaseHolderProperty,
 	{
 		displayName: 'Instructions',
 		name: 'instructions',

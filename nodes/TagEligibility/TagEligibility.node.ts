@@ -1,10 +1,5 @@
-import {
-	NodeConnectionTypes,
-	type IExecuteFunctions,
-	type INodeExecutionData,
-	type INodeType,
-	type INodeTypeDescription,
-} from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { MAIN_INPUT, namedOutputs } from '../shared/outputs';
 import { searchConversations, searchRules } from '../shared/methods/listSearch';
 import { getTags } from '../shared/methods/loadOptions';
 import * as claim from './actions/claim.operation';
@@ -24,8 +19,8 @@ export class TagEligibility implements INodeType {
 		description: 'Claim the tagged Messenger contacts due an AI follow-up, explain why others are not, and read the live monitor',
 		defaults: { name: 'Leadflow Tag Eligibility' },
 		usableAsTool: true,
-		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main],
+		inputs: MAIN_INPUT,
+		outputs: namedOutputs('Contacts'),
 		credentials: [{ name: 'leadflowSupabaseApi', required: true }],
 		properties: [
 			{

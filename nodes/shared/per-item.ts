@@ -1,17 +1,67 @@
-// The per-item loop our operations share: parameters are read per item, each result goes to the
-// output the operation chooses, every output item carries `pairedItem`, and "Continue On Fail"
-// turns a failing item into an item with `error` on the first output.
-import { NodeApiError, NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+// The per-item loop our operations share, and the one shape of a continue-on-fail item.
+// Parameters are read per item, each result goes to the output the operation chooses, every output
+// item carries `pairedItem`, and with "Continue On Fail" a failing item becomes `failedItem(…)` on
+// the node's failure output (docs/nodes.md, "When an item fails").
+import {
+	NodeApiError,
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type IPairedItemData,
+} from 'n8n-workflow';
 
 export interface Routed {
 	output: number;
 	json: IDataObject;
 }
 
+/** What failed, in a continue-on-fail item's `error`. */
+export interface ItemError {
+	/** invalid_input: a parameter or field of the item; service_error: Supabase, Gemini or the Graph API refused or failed. */
+	code: 'invalid_input' | 'service_error';
+	message: string;
+	/** What to do about it, when the error says. */
+	description?: string;
+}
+
+/** The error as n8n shows it: a NodeOperationError / NodeApiError kept, anything else wrapped. */
+export function asNodeError(context: IExecuteFunctions, error: unknown, itemIndex?: number): NodeOperationError | NodeApiError {
+	if (error instanceof NodeOperationError || error instanceof NodeApiError) return error;
+	return new NodeOperationError(context.getNode(), error instanceof Error ? error : new Error(String(error)), { itemIndex });
+}
+
+/**
+ * The package's one continue-on-fail item: `{ error: { code, message, description? } }` and
+ * nothing else (never the input's fields, which may hold a webhook's headers), with `pairedItem` to
+ * reach the input. A json holding only `error` is what n8n recognises as an error item, so "On
+ * Error: Continue (using error output)" routes it to the error output. (n8n's item-level `error`
+ * field is not set: the engine would replace the json with the bare message.)
+ */
+export function failedItem(
+	context: IExecuteFunctions,
+	error: unknown,
+	pairedItem: IPairedItemData | IPairedItemData[],
+): INodeExecutionData {
+	const itemIndex = Array.isArray(pairedItem) ? pairedItem[0]?.item : pairedItem.item;
+	const nodeError = asNodeError(context, error, itemIndex);
+	const json: ItemError = {
+		code: nodeError instanceof NodeApiError ? 'service_error' : 'invalid_input',
+		message: nodeError.message,
+		...(nodeError.description ? { description: nodeError.description } : {}),
+	};
+	return { json: { error: { ...json } }, pairedItem };
+}
+
+/**
+ * Runs `handle` for every input item. `failureOutput`: where continue-on-fail items go (the node's
+ * Invalid / Failed output; 0 for a node with one output).
+ */
 export async function perItem(
 	context: IExecuteFunctions,
 	outputCount: number,
 	handle: (itemIndex: number) => Promise<Routed[]>,
+	failureOutput = 0,
 ): Promise<INodeExecutionData[][]> {
 	const outputs: INodeExecutionData[][] = Array.from({ length: outputCount }, () => []);
 	const items = context.getInputData();
@@ -21,12 +71,8 @@ export async function perItem(
 				outputs[routed.output].push({ json: routed.json, pairedItem: { item: itemIndex } });
 			}
 		} catch (error) {
-			if (context.continueOnFail()) {
-				outputs[0].push({ json: { error: error instanceof Error ? error.message : String(error) }, pairedItem: { item: itemIndex } });
-				continue;
-			}
-			if (error instanceof NodeOperationError || error instanceof NodeApiError) throw error;
-			throw new NodeOperationError(context.getNode(), error as Error, { itemIndex });
+			if (!context.continueOnFail()) throw asNodeError(context, error, itemIndex);
+			outputs[failureOutput].push(failedItem(context, error, { item: itemIndex }));
 		}
 	}
 	return outputs;

@@ -1,12 +1,12 @@
 // The pure parts of GenerateFollowUp: reply limits, backoff, Google's error shapes, the key ring,
 // the prompt, the pool.
-import { backoffMs, msUntilMidnightPacific } from '../../nodes/GenerateFollowUp/gemini/backoff';
-import { describeFailure, parseRetryDelay } from '../../nodes/GenerateFollowUp/gemini/failures';
-import { KeyRing, parseApiKeys } from '../../nodes/GenerateFollowUp/gemini/keyRing';
-import { mapWithConcurrency } from '../../nodes/GenerateFollowUp/pool';
-import { buildPrompt } from '../../nodes/GenerateFollowUp/prompt';
-import { redactorFor } from '../../nodes/GenerateFollowUp/redact';
-import { checkReply, dropUnfinishedSentence, shortenTo } from '../../nodes/GenerateFollowUp/reply';
+import { backoffMs, msUntilMidnightPacific } from '../../nodes/shared/gemini/backoff';
+import { describeFailure, parseRetryDelay } from '../../nodes/shared/gemini/failures';
+import { KeyRing, parseApiKeys } from '../../nodes/shared/gemini/keyRing';
+import { mapWithConcurrency } from '../../nodes/GenerateFollowUp/helpers/pool';
+import { buildPrompt } from '../../nodes/GenerateFollowUp/helpers/prompt';
+import { redactorFor } from '../../nodes/shared/gemini/redact';
+import { checkReply, dropUnfinishedSentence, shortenTo } from '../../nodes/GenerateFollowUp/helpers/reply';
 
 describe('replies', () => {
 	it('cuts a long reply at the last sentence end within the limit', () => {

@@ -1,4 +1,4 @@
-// TagEligibility's read operations (explain, timeline) through n8n's engine, on seed 001's data:
+// TagEligibility's read operations (explain, timeline) through n8n's engine, on seed001()'s data:
 // per-contact reasons, one output item per contact paired with the input item, and bad input
 // reported per item (or as an error item with "Continue On Fail").
 import type { IDataObject } from 'n8n-workflow';
@@ -76,5 +76,8 @@ test('with Continue On Fail, the failing item becomes an error item and the run 
 		credentials: credentials(),
 	});
 	expect(result.error).toBeUndefined();
-	expect(result.nodeOutputs.Eligibility).toEqual([{ error: expect.stringMatching(/rule ID/i) }]);
+	// The package's one continue-on-fail item (nodes/shared/per-item.ts): only `error`, naming the field.
+	expect(result.nodeOutputs.Eligibility).toEqual([
+		{ error: { code: 'invalid_input', message: expect.stringMatching(/rule ID/i), description: expect.stringMatching(/rule/i) } },
+	]);
 });

@@ -21,7 +21,7 @@ beforeEach(async () => {
 	await sims.graph.control.reset();
 });
 
-const plain = { ...FAST, recordInSupabase: false };
+const plain = { ...FAST, recordStages: false };
 const items = [{ recipient_id: PSID, followUp: { message: 'Hi, is tomorrow at 10 still good?' } }];
 const facebookOnly = (overrides: Record<string, string> = {}) => ({ leadflowFacebookPageApi: facebookCredential(sims.graph.baseUrl, overrides) });
 
@@ -68,7 +68,8 @@ test('a message over 2,000 characters is refused before Facebook is called', asy
 	expect(stopped.result.error?.message).toBe('The message has 2001 characters');
 
 	const continued = await runSend(long, plain, facebookOnly(), { continueOnFail: true });
-	expect(continued.failed[0]).toMatchObject({ send: { outcome: 'failed', reason: 'item_error' }, error: 'The message has 2001 characters' });
+	// The package's one continue-on-fail item, on Failed.
+	expect(continued.failed).toEqual([{ error: expect.objectContaining({ code: 'invalid_input', message: 'The message has 2001 characters' }) }]);
 	expect(await sims.graph.control.requests()).toEqual([]);
 });
 

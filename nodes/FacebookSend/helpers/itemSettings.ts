@@ -3,6 +3,8 @@
 import { NodeOperationError, type IDataObject, type IExecuteFunctions } from 'n8n-workflow';
 import { parameterReader, type ParameterReader } from '../../shared/default-fields';
 import { properties } from '../description';
+// A recipient is a page-scoped id, the format of messenger_conversations.sender_id.
+import { MESSENGER_ID as PSID, UUID } from '../../shared/valid-input';
 
 export const MAX_TEXT_CHARACTERS = 2000;
 
@@ -40,10 +42,7 @@ export function itemParameterReader(context: IExecuteFunctions): ParameterReader
 	return parameterReader(context, properties, DEFAULT_FIELD_READERS);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const PSID = /^[0-9]{1,32}$/;
-
-export function readItemSettings(context: IExecuteFunctions, read: ParameterReader, itemIndex: number, recordInSupabase: boolean): ItemSettings {
+export function readItemSettings(context: IExecuteFunctions, read: ParameterReader, itemIndex: number, recordStages: boolean): ItemSettings {
 	const options = context.getNodeParameter('options', itemIndex, {}) as IDataObject;
 	const messagingType = context.getNodeParameter('messagingType', itemIndex, 'UPDATE') as string;
 	const messagesPerSecond = Number(context.getNodeParameter('messagesPerSecond', itemIndex, 10));
@@ -66,7 +65,7 @@ export function readItemSettings(context: IExecuteFunctions, read: ParameterRead
 		leaseSeconds: Math.max(5, Math.ceil(Number(options.leaseSeconds ?? 120))),
 	};
 
-	if (recordInSupabase) {
+	if (recordStages) {
 		const stateId = String(read('stateId', itemIndex, '') ?? '').trim();
 		const leaseHolder = String(read('leaseHolder', itemIndex, '') ?? '').trim();
 		if (!UUID.test(stateId)) {

@@ -14,7 +14,8 @@ import { readGraphTarget } from '../transport/graphSend';
 import { beginSend, recordSends } from '../transport/sendState';
 import type { Delivery } from './deliver';
 import { itemParameterReader, readItemSettings, type ItemSettings } from './itemSettings';
-import { ledgerItemOf, outputFor, reportOf, type SendReport } from './reports';
+import { asNodeError, failedItem } from '../../shared/per-item';
+import { ledgerItemOf, OUTPUT, outputFor, reportOf, type SendReport } from './reports';
 import { sendAll, type PendingSend } from './sendQueue';
 
 type ItemResult = { report: SendReport } | { error: Error };
@@ -54,7 +55,7 @@ export async function sendBatch(context: IExecuteFunctions): Promise<INodeExecut
 			itemIndex: first,
 		});
 	}
-	return buildOutputs(items, results);
+	return buildOutputs(context, items, results);
 }
 
 function readAll(context: IExecuteFunctions, count: number, results: Array<ItemResult | undefined>): Array<ItemSettings | undefined> {
@@ -62,10 +63,10 @@ function readAll(context: IExecuteFunctions, count: number, results: Array<ItemR
 	const read = itemParameterReader(context);
 	for (let itemIndex = 0; itemIndex < count; itemIndex++) {
 		try {
-			const record = context.getNodeParameter('recordInSupabase', itemIndex, true) as boolean;
+			const record = context.getNodeParameter('recordStages', itemIndex, true) as boolean;
 			settings.push(readItemSettings(context, read, itemIndex, record));
 		} catch (error) {
-			if (!context.continueOnFail()) throw error;
+			if (!context.continueOnFail()) throw asNodeError(context, error);
 			results[itemIndex] = { error: error as Error };
 			settings.push(undefined);
 		}
@@ -100,7 +101,7 @@ async function beginRecorded(
 		try {
 			begun = await beginSend(context, holder, [...new Set(group.map((item) => item.stateId!))], leaseSeconds);
 		} catch (error) {
-			if (!context.continueOnFail()) throw error;
+			if (!context.continueOnFail()) throw asNodeError(context, error);
 			for (const item of group) results[item.itemIndex] = { error: error as Error };
 			continue;
 		}
@@ -165,13 +166,13 @@ async function recordOutcomes(
 	}
 }
 
-function buildOutputs(items: INodeExecutionData[], results: Array<ItemResult | undefined>): INodeExecutionData[][] {
+function buildOutputs(context: IExecuteFunctions, items: INodeExecutionData[], results: Array<ItemResult | undefined>): INodeExecutionData[][] {
 	const outputs: INodeExecutionData[][] = [[], [], []];
 	results.forEach((result, itemIndex) => {
 		const input = items[itemIndex].json;
 		if (!result) return;
 		if ('error' in result) {
-			outputs[2].push({ json: { ...input, send: { outcome: 'failed', reason: 'item_error' }, error: result.error.message }, pairedItem: { item: itemIndex } });
+			outputs[OUTPUT.failed].push(failedItem(context, result.error, { item: itemIndex }));
 			return;
 		}
 		outputs[outputFor(result.report)].push({ json: { ...input, send: result.report as IDataObject }, pairedItem: { item: itemIndex } });

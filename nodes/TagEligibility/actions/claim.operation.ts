@@ -2,6 +2,7 @@
 // trip per distinct set of parameters; one output item per claimed contact.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { type ClaimArgs } from '../../shared/contract';
+import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { readRuleId, ruleIdProperty } from './common';
 
@@ -32,7 +33,8 @@ interface ClaimGroup {
 	itemIndexes: number[];
 }
 
-export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
 	const executionId = `n8n-${this.getExecutionId() ?? 'manual'}`;
 	const groups = new Map<string, ClaimGroup>();
 	const output: INodeExecutionData[] = [];
@@ -49,8 +51,8 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 			group.itemIndexes.push(i);
 			groups.set(key, group);
 		} catch (error) {
-			if (!this.continueOnFail()) throw error;
-			output.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
+			if (!this.continueOnFail()) throw asNodeError(this, error);
+			output.push(failedItem(this, error, { item: i }));
 		}
 	}
 	// Items asking for the same claim share one call: claiming once per item would take N × limit.
@@ -60,9 +62,9 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 			const claimed = await callRpc(this, 'automation_claim', group.args, group.itemIndexes[0]);
 			for (const contact of claimed) output.push({ json: { ...contact } as unknown as IDataObject, pairedItem });
 		} catch (error) {
-			if (!this.continueOnFail()) throw error;
-			output.push({ json: { error: (error as Error).message }, pairedItem });
+			if (!this.continueOnFail()) throw asNodeError(this, error);
+			output.push(failedItem(this, error, pairedItem));
 		}
 	}
-	return output;
+	return [output];
 }

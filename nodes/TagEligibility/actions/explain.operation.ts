@@ -25,8 +25,8 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['explain'] } }, properties);
 
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	const [output] = await perItem(this, 1, async (i) => {
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	return await perItem(this, 1, async (i) => {
 		const rows = await callRpc(
 			this,
 			'automation_explain',
@@ -36,5 +36,4 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		const onlyDue = this.getNodeParameter('onlyDue', i) as boolean;
 		return rows.filter((row) => !onlyDue || row.due).map((row) => ({ output: 0, json: { ...row } as unknown as IDataObject }));
 	});
-	return output;
 }

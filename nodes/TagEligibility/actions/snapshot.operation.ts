@@ -18,8 +18,8 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['snapshot'] } }, properties);
 
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	const [output] = await perItem(this, 1, async (i) => {
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	return await perItem(this, 1, async (i) => {
 		const ruleId = readRuleId(this, i, true);
 		const snapshot = await callRpc(
 			this,
@@ -35,5 +35,4 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		}
 		return [{ output: 0, json: { ...snapshot } as unknown as IDataObject }];
 	});
-	return output;
 }

@@ -41,8 +41,8 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['timeline'] } }, properties);
 
-export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[]> {
-	const [output] = await perItem(this, 1, async (i) => {
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	return await perItem(this, 1, async (i) => {
 		const events = await callRpc(
 			this,
 			'automation_timeline',
@@ -51,5 +51,4 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		);
 		return events.map((event) => ({ output: 0, json: { ...event } as unknown as IDataObject }));
 	});
-	return output;
 }

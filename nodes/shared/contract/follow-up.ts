@@ -5,35 +5,31 @@
 // `p_now` exists so tests can fix the clock; production leaves it out.
 
 /** The stages a contact state walks through (the database accepts only the machine's transitions). */
-const AUTOMATION_STAGES = [
-	'queued',
-	'checking',
-	'eligible',
-	'generating',
-	'ready_to_send',
-	'sending',
-	'sent',
-	'failed',
-	'skipped',
-	'completed',
-] as const;
-type AutomationStage = (typeof AUTOMATION_STAGES)[number];
+type AutomationStage =
+	| 'queued'
+	| 'checking'
+	| 'eligible'
+	| 'generating'
+	| 'ready_to_send'
+	| 'sending'
+	| 'sent'
+	| 'failed'
+	| 'skipped'
+	| 'completed';
 
 /** Why a tagged contact is not due now (null in the API when it is due), in the order they are checked. */
-const NOT_DUE_REASONS = [
-	'in_progress',
-	'rule_disabled',
-	'excluded_tag',
-	'inactive',
-	'stopped',
-	'failed',
-	'max_follow_ups',
-	'interval_not_elapsed',
-	'outside_window',
-	'outside_active_hours',
-	'daily_limit_reached',
-] as const;
-type NotDueReason = (typeof NOT_DUE_REASONS)[number];
+type NotDueReason =
+	| 'in_progress'
+	| 'rule_disabled'
+	| 'excluded_tag'
+	| 'inactive'
+	| 'stopped'
+	| 'failed'
+	| 'max_follow_ups'
+	| 'interval_not_elapsed'
+	| 'outside_window'
+	| 'outside_active_hours'
+	| 'daily_limit_reached';
 
 /** The monitor's word for a tagged contact. */
 type ContactStatus = 'eligible' | 'processing' | 'recently_sent' | 'stopped' | 'skipped';

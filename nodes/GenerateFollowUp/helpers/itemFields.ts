@@ -3,8 +3,8 @@
 // parameter holds its default (description.ts), the field is read straight from the item
 // (nodes/shared/default-fields.ts); test/generate proves the two agree.
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
-import { parameterReader as sharedReader, type FieldReader, type ParameterReader } from '../shared/default-fields';
-import { properties } from './description';
+import { parameterReader as sharedReader, type FieldReader, type ParameterReader } from '../../shared/default-fields';
+import { properties } from '../description';
 
 export type { ParameterReader };
 

@@ -2,11 +2,11 @@
 // the retry policy and (when stages are recorded) which claimed contact it is. Parameters are read
 // per item; a missing or malformed value is a NodeOperationError for that item.
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
-import type { ModelRequest } from './gemini/client';
-import type { RetryPolicy } from './gemini/generate';
+import type { ModelRequest } from '../../shared/gemini/client';
+import type { RetryPolicy } from '../transport/generateText';
 import type { ParameterReader } from './itemFields';
 import { buildPrompt, type ConversationMessage } from './prompt';
-import type { HeldContact } from './stages';
+import type { HeldContact } from '../transport/stages';
 
 export interface GenerationJob {
 	itemIndex: number;

@@ -3,11 +3,11 @@
 // off with jitter and retry after 5xx and timeouts, never retry a request Google rejected (4xx),
 // and give up with `quota` at once when every key rests for longer than the node may wait.
 import { sleep } from 'n8n-workflow';
-import { checkReply, dropUnfinishedSentence } from '../reply';
-import { backoffMs, msUntilMidnightPacific } from './backoff';
-import { generateOnce, type ModelRequest } from './client';
-import { describeFailure, type CallFailure } from './failures';
-import type { KeyRing } from './keyRing';
+import { checkReply, dropUnfinishedSentence } from '../helpers/reply';
+import { backoffMs, msUntilMidnightPacific } from '../../shared/gemini/backoff';
+import { generateOnce, type ModelRequest } from '../../shared/gemini/client';
+import { describeFailure, type CallFailure } from '../../shared/gemini/failures';
+import type { KeyRing } from '../../shared/gemini/keyRing';
 
 export interface RetryPolicy {
 	/** Retries after 5xx / timeouts / waiting for a resting key; the first call is not counted. */

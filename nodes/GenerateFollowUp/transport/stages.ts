@@ -8,9 +8,9 @@ import {
 	type GenerationSuccess,
 	type MarkGeneratingArgs,
 	type RecordGenerationArgs,
-} from '../shared/contract';
-import { callRpc } from '../shared/supabase';
-import type { Generation } from './gemini/generate';
+} from '../../shared/contract';
+import { callRpc } from '../../shared/supabase';
+import type { Generation } from './generateText';
 
 export interface HeldContact {
 	stateId: string;

@@ -1,8 +1,11 @@
 // Each item's result → the node's outputs: the input's fields plus `followUp` on Generated, plus
-// `error: {code, message}` on Failed, each with `pairedItem`. Input items are never changed.
-import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
-import { OUTPUT } from './description';
-import type { Generation } from './gemini/generate';
+// `error: {code, message}` on Failed (a generation that failed: quota, blocked, lease lost…), each
+// with `pairedItem`; an item that failed with Continue On Fail on is the package's failed item
+// (nodes/shared/per-item.ts) on Failed. Input items are never changed.
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { failedItem } from '../../shared/per-item';
+import { OUTPUT } from '../description';
+import type { Generation } from '../transport/generateText';
 
 export interface ItemFailure {
 	code: string;
@@ -16,6 +19,8 @@ export interface ItemResult {
 	failure?: ItemFailure;
 	/** The stage recorded in Supabase, when stages are recorded. */
 	stage?: string;
+	/** The error caught for this item with Continue On Fail on (bad input, the database failed). */
+	caught?: unknown;
 }
 
 function followUpOf(generation: Extract<Generation, { ok: true }>): IDataObject {
@@ -45,10 +50,14 @@ function errorOf(result: ItemResult): IDataObject {
 	return { code: 'unknown', message: 'The item was not generated.' };
 }
 
-export function toOutputs(items: INodeExecutionData[], results: ItemResult[]): INodeExecutionData[][] {
+export function toOutputs(context: IExecuteFunctions, items: INodeExecutionData[], results: ItemResult[]): INodeExecutionData[][] {
 	const outputs: INodeExecutionData[][] = [[], []];
 	items.forEach((item, itemIndex) => {
 		const result = results[itemIndex] ?? {};
+		if (result.caught !== undefined) {
+			outputs[OUTPUT.failed].push(failedItem(context, result.caught, { item: itemIndex }));
+			return;
+		}
 		const stage = result.stage ? { stage: result.stage } : {};
 		const generation = result.generation;
 		if (generation?.ok && !result.failure) {
