@@ -9,6 +9,7 @@ import * as recordObjective from './actions/recordObjective.operation';
 import { router } from './actions/router';
 import * as stats from './actions/stats.operation';
 import { configuredOutputs } from './helpers/outputs';
+import { MAIN_INPUT } from '../shared/outputs';
 
 export class CampaignSessionCreate implements INodeType {
 	description: INodeTypeDescription = {
@@ -21,7 +22,7 @@ export class CampaignSessionCreate implements INodeType {
 		description: 'Create outreach campaign sessions from a launch request, record objectives reached and read live campaign stats',
 		defaults: { name: 'Campaign Sessions' },
 		usableAsTool: true,
-		inputs: ['main'],
+		inputs: MAIN_INPUT,
 		outputs: `={{(${configuredOutputs})($parameter)}}`,
 		credentials: [{ name: 'leadflowSupabaseApi', required: true }],
 		properties: [

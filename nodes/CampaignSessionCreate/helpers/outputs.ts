@@ -10,7 +10,8 @@ export const OUTPUT = {
 } as const;
 
 // Serialised into the node description as an expression (n8n evaluates it with the parameters),
-// so it must not use anything from outside its own body.
+// so it must not use anything from outside its own body: the same configurations namedOutputs
+// (nodes/shared/outputs.ts) makes, written out.
 export const configuredOutputs = (parameters: INodeParameters): INodeOutputConfiguration[] => {
 	const main = (displayName: string) => ({ type: 'main' as const, displayName });
 	if (parameters.operation === 'recordObjective') return [main('Recorded'), main('Invalid')];
