@@ -1,7 +1,7 @@
 // What the editor shows for the node: where each item's contact and message come from, how fast
 // to send, and how hard to retry. Every value is read per item, so expressions work per item.
 import type { INodeProperties } from 'n8n-workflow';
-import { leaseHolderProperty, recordStagesProperty, stateIdProperty } from '../shared/properties';
+import { leaseHolderProperty, optionsCollection, recordStagesProperty, stateIdProperty } from '../shared/properties';
 
 const standalone = { show: { recordStages: [false] } };
 // Inside the Options collection a root parameter is named with a leading slash.
@@ -61,67 +61,60 @@ export const properties: INodeProperties[] = [
 		description:
 			'At most this many Send API calls per second for the Page (retries count), shared by every execution of this n8n process sending for the same Page. Meta allows about 300 per second for text.',
 	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		options: [
-			{
-				displayName: 'Backoff (Ms)',
-				name: 'backoffMs',
-				type: 'number',
-				typeOptions: { minValue: 0 },
-				default: 1000,
-				description: 'The wait before the first retry; each further retry waits twice as long',
-			},
-			{
-				displayName: 'Parallel Sends',
-				name: 'concurrency',
-				type: 'number',
-				typeOptions: { minValue: 1, maxValue: 100 },
-				default: 10,
-				description:
-					'How many Send API calls may wait for Facebook\'s answer at once. Messages per Second still caps how fast calls start. 1 sends strictly one after another: then the token refused or the lease run out stops exactly at the item that saw it.',
-			},
-			{
-				displayName: 'Request Timeout (Seconds)',
-				name: 'timeoutSeconds',
-				type: 'number',
-				typeOptions: { minValue: 1 },
-				default: 30,
-				description: 'How long to wait for Facebook\'s answer. A send without an answer is send_uncertain and never resent.',
-			},
-			{
-				displayName: 'Retries',
-				name: 'retries',
-				type: 'number',
-				typeOptions: { minValue: 0, maxValue: 10 },
-				default: 3,
-				description:
-					'How many more times to try a message Facebook refused without delivering it for a passing reason (throttling 4/17/32/613, temporary error 2, connection refused). Never for an answer that may hide a delivery.',
-			},
-			{
-				displayName: 'Retry Later After (Minutes)',
-				name: 'retryLaterMinutes',
-				type: 'number',
-				typeOptions: { minValue: 1 },
-				default: 15,
-				displayOptions: recordedOption,
-				description:
-					'When a message could not be delivered for a passing reason (throttled, temporary, unreachable, invalid token), the contact may be claimed again after this long',
-			},
-			{
-				displayName: 'Send Lease (Seconds)',
-				name: 'leaseSeconds',
-				type: 'number',
-				typeOptions: { minValue: 5 },
-				default: 120,
-				displayOptions: recordedOption,
-				description:
-					'How long the batch may take to send before a contact left in sending is declared send_uncertain (never resent). The time the rate setting needs for the batch is added.',
-			},
-		],
-	},
+	optionsCollection([
+		{
+			displayName: 'Backoff (Ms)',
+			name: 'backoffMs',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 1000,
+			description: 'The wait before the first retry; each further retry waits twice as long',
+		},
+		{
+			displayName: 'Parallel Sends',
+			name: 'concurrency',
+			type: 'number',
+			typeOptions: { minValue: 1, maxValue: 100 },
+			default: 10,
+			description:
+				'How many Send API calls may wait for Facebook\'s answer at once. Messages per Second still caps how fast calls start. 1 sends strictly one after another: then the token refused or the lease run out stops exactly at the item that saw it.',
+		},
+		{
+			displayName: 'Request Timeout (Seconds)',
+			name: 'timeoutSeconds',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: 30,
+			description: 'How long to wait for Facebook\'s answer. A send without an answer is send_uncertain and never resent.',
+		},
+		{
+			displayName: 'Retries',
+			name: 'retries',
+			type: 'number',
+			typeOptions: { minValue: 0, maxValue: 10 },
+			default: 3,
+			description:
+				'How many more times to try a message Facebook refused without delivering it for a passing reason (throttling 4/17/32/613, temporary error 2, connection refused). Never for an answer that may hide a delivery.',
+		},
+		{
+			displayName: 'Retry Later After (Minutes)',
+			name: 'retryLaterMinutes',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: 15,
+			displayOptions: recordedOption,
+			description:
+				'When a message could not be delivered for a passing reason (throttled, temporary, unreachable, invalid token), the contact may be claimed again after this long',
+		},
+		{
+			displayName: 'Send Lease (Seconds)',
+			name: 'leaseSeconds',
+			type: 'number',
+			typeOptions: { minValue: 5 },
+			default: 120,
+			displayOptions: recordedOption,
+			description:
+				'How long the batch may take to send before a contact left in sending is declared send_uncertain (never resent). The time the rate setting needs for the batch is added.',
+		},
+	]),
 ];

@@ -16,6 +16,11 @@ export interface Routed {
 	json: IDataObject;
 }
 
+/** Rows a database call returned, each as one item on `output`. */
+export function rowsTo(output: number, rows: readonly object[]): Routed[] {
+	return rows.map((row) => ({ output, json: { ...row } as IDataObject }));
+}
+
 /** What failed, in a continue-on-fail item's `error`. */
 export interface ItemError {
 	/** invalid_input: a parameter or field of the item; service_error: Supabase, Gemini or the Graph API refused or failed. */

@@ -1,6 +1,11 @@
-// Parameters more than one node shows, defined once: the follow-up pipeline's "Record in Supabase"
-// switch and the two fields that tie an item to its claimed contact.
+// Parameters more than one node shows, defined once: the Options collection, the follow-up
+// pipeline's "Record in Supabase" switch and the two fields that tie an item to its claimed contact.
 import type { INodeProperties } from 'n8n-workflow';
+
+/** The "Options" collection of less-used settings, as every node shows it. */
+export function optionsCollection(options: INodeProperties[]): INodeProperties {
+	return { displayName: 'Options', name: 'options', type: 'collection', placeholder: 'Add Option', default: {}, options };
+}
 
 /** Shown when the node records the pipeline's stages in Supabase. */
 export const WHEN_RECORDING = { show: { recordStages: [true] } };

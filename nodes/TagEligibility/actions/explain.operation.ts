@@ -1,6 +1,6 @@
 // explain: the claim's judgement without claiming: every tagged contact with its reason.
-import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { perItem } from '../../shared/per-item';
+import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { readRuleId, ruleIdProperty } from './common';
 
@@ -27,13 +27,9 @@ export const description = updateDisplayOptions({ show: { operation: ['explain']
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
-		const rows = await callRpc(
-			this,
-			'automation_explain',
-			{ p_rule_id: readRuleId(this, i, false), p_limit: this.getNodeParameter('limit', i) as number },
-			i,
-		);
+		const args = { p_rule_id: readRuleId(this, i, false), p_limit: this.getNodeParameter('limit', i) as number };
+		const rows = await callRpc(this, 'automation_explain', args, i);
 		const onlyDue = this.getNodeParameter('onlyDue', i) as boolean;
-		return rows.filter((row) => !onlyDue || row.due).map((row) => ({ output: 0, json: { ...row } as unknown as IDataObject }));
+		return rowsTo(0, onlyDue ? rows.filter((row) => row.due) : rows);
 	});
 }

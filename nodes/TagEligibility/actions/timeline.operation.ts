@@ -1,6 +1,6 @@
 // timeline: one contact's stage events under a rule, oldest first.
-import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { perItem } from '../../shared/per-item';
+import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { UUID_PATTERN } from '../../shared/resource-locator';
 import { readRuleId, readUuid, ruleIdProperty } from './common';
@@ -43,12 +43,7 @@ export const description = updateDisplayOptions({ show: { operation: ['timeline'
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
-		const events = await callRpc(
-			this,
-			'automation_timeline',
-			{ p_rule_id: readRuleId(this, i, true), p_conversation_id: readUuid(this, 'conversationId', 'conversation ID', i) },
-			i,
-		);
-		return events.map((event) => ({ output: 0, json: { ...event } as unknown as IDataObject }));
+		const args = { p_rule_id: readRuleId(this, i, true), p_conversation_id: readUuid(this, 'conversationId', 'conversation ID', i) };
+		return rowsTo(0, await callRpc(this, 'automation_timeline', args, i));
 	});
 }

@@ -38,6 +38,26 @@ export function fixedOwner(context: ILoadOptionsFunctions): string | undefined {
 	return UUID.test(owner) ? owner.toLowerCase() : undefined;
 }
 
+/** One page of an owner-scoped table listed by its `name` column, filtered by name. */
+async function searchByName<Row>(
+	context: ILoadOptionsFunctions,
+	list: { table: string; columns: string; what: string },
+	filter: string | undefined,
+	paginationToken: string | undefined,
+	toItem: (row: Row) => INodeListSearchItems,
+): Promise<INodeListSearchResult> {
+	const client = await getSupabaseClient(context);
+	const offset = offsetOf(paginationToken);
+	const pattern = containsPattern(filter);
+	const owner = fixedOwner(context);
+	let query = client.from(list.table).select(list.columns);
+	if (pattern) query = query.ilike('name', pattern);
+	if (owner) query = query.eq('user_id', owner);
+	const { data, error } = await query.order('name').order('id').range(offset, offset + LIST_PAGE_SIZE);
+	if (error) throw toNodeApiError(context, error, `Listing the ${list.what} failed`);
+	return pageOf(data as unknown as Row[], offset, toItem);
+}
+
 interface RuleRow {
 	id: string;
 	name: string;
@@ -46,16 +66,8 @@ interface RuleRow {
 
 /** Follow-up rules (ai_automation_rules) by name; a disabled rule says so. */
 export async function searchRules(this: ILoadOptionsFunctions, filter?: string, paginationToken?: string): Promise<INodeListSearchResult> {
-	const client = await getSupabaseClient(this);
-	const offset = offsetOf(paginationToken);
-	const pattern = containsPattern(filter);
-	const owner = fixedOwner(this);
-	let query = client.from('ai_automation_rules').select('id, name, enabled');
-	if (pattern) query = query.ilike('name', pattern);
-	if (owner) query = query.eq('user_id', owner);
-	const { data, error } = await query.order('name').order('id').range(offset, offset + LIST_PAGE_SIZE);
-	if (error) throw toNodeApiError(this, error, 'Listing the follow-up rules failed');
-	return pageOf(data as RuleRow[], offset, (rule) => ({
+	const list = { table: 'ai_automation_rules', columns: 'id, name, enabled', what: 'follow-up rules' };
+	return await searchByName<RuleRow>(this, list, filter, paginationToken, (rule) => ({
 		name: rule.enabled ? rule.name : `${rule.name} (disabled)`,
 		value: rule.id,
 	}));
@@ -68,16 +80,8 @@ interface CampaignRow {
 
 /** Campaigns (campaign_info) by name; the value is the campaign ID the app and the webhook use (name_uid). */
 export async function searchCampaigns(this: ILoadOptionsFunctions, filter?: string, paginationToken?: string): Promise<INodeListSearchResult> {
-	const client = await getSupabaseClient(this);
-	const offset = offsetOf(paginationToken);
-	const pattern = containsPattern(filter);
-	const owner = fixedOwner(this);
-	let query = client.from('campaign_info').select('name_uid, name');
-	if (pattern) query = query.ilike('name', pattern);
-	if (owner) query = query.eq('user_id', owner);
-	const { data, error } = await query.order('name').order('id').range(offset, offset + LIST_PAGE_SIZE);
-	if (error) throw toNodeApiError(this, error, 'Listing the campaigns failed');
-	return pageOf(data as CampaignRow[], offset, (campaign) => ({
+	const list = { table: 'campaign_info', columns: 'name_uid, name', what: 'campaigns' };
+	return await searchByName<CampaignRow>(this, list, filter, paginationToken, (campaign) => ({
 		name: campaign.name,
 		value: campaign.name_uid,
 		description: campaign.name_uid,
