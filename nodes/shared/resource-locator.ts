@@ -5,9 +5,8 @@
 // `getNodeParameter(name, i, '', { extractValue: true })`, which also returns the plain string that
 // workflows saved before these parameters were resource locators hold.
 
-/** A UUID as n8n writes a mode's pattern: unanchored (n8n matches it against the whole value). */
-export const UUID_PATTERN = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
-export const UUID = new RegExp(`^${UUID_PATTERN}$`);
+/** A UUID (unanchored as n8n writes a mode's pattern; UUID anchored), defined in valid-input.ts. */
+export { UUID, UUID_PATTERN } from './valid-input';
 
 /** A mode's pattern that also lets an empty value pass (an optional parameter left empty). */
 export const orEmpty = (pattern: string) => `(?:${pattern})?`;

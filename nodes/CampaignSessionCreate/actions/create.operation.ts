@@ -19,7 +19,7 @@ import { perItem, type Routed } from '../../shared/per-item';
 import { isCountryCode, loadPhoneLibrary } from '../helpers/phone';
 import { invalidRequest, type Problem } from '../helpers/problems';
 import type { DroppedTask } from '../helpers/tasks';
-import { textProblem } from '../helpers/text';
+import { TEXT, textProblem } from '../../shared/valid-input';
 
 const properties: INodeProperties[] = [
 	{
@@ -68,18 +68,17 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['create'] } }, properties);
 
-const MAX_IDEMPOTENCY_KEY = 200;
-
+/** The key as received is checked (a control character anywhere is refused, not trimmed away), then trimmed. */
 function readIdempotencyKey(context: IExecuteFunctions, itemIndex: number, problems: Problem[]): string | undefined {
 	const raw = context.getNodeParameter('idempotencyKey', itemIndex, '') as unknown;
 	if (raw === undefined || raw === null || raw === '') return undefined;
-	const key = String(raw).trim();
-	const problem = textProblem(key, { max: MAX_IDEMPOTENCY_KEY, min: 1 });
+	const key = String(raw);
+	const problem = textProblem(key, TEXT.idempotencyKey);
 	if (problem) {
 		problems.push({ path: 'headers.idempotency-key', message: problem });
 		return undefined;
 	}
-	return key;
+	return key.trim();
 }
 
 /**

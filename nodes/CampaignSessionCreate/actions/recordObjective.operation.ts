@@ -3,11 +3,12 @@
 // folds it into session_info.objectives; a trigger keeps the status consistent with them.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { callRpc } from '../../shared/supabase';
+import { collectJsonProblems, OBJECTIVE_JSON_LIMITS } from '../helpers/jsonValue';
 import { readOwner } from '../helpers/owner';
 import { OUTPUT } from '../helpers/outputs';
 import { perItem, type Routed } from '../../shared/per-item';
 import { invalidRequest, shown, type Problem } from '../helpers/problems';
-import { textProblem } from '../helpers/text';
+import { OBJECTIVE_KEY, OBJECTIVE_SOURCES, TEXT, textProblem, type TextRule } from '../../shared/valid-input';
 
 const properties: INodeProperties[] = [
 	{
@@ -74,39 +75,55 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['recordObjective'] } }, properties);
 
-const OBJECTIVE = /^[a-z][a-z0-9_]{0,62}$/;
-
 function readValue(context: IExecuteFunctions, itemIndex: number, problems: Problem[]): unknown {
 	const raw = context.getNodeParameter('value', itemIndex, true) as unknown;
-	if (typeof raw !== 'string') return raw;
-	try {
-		return JSON.parse(raw);
-	} catch {
-		problems.push({ path: 'value', message: `is not JSON (${shown(raw)}); use true, false, a number, a quoted string or an object` });
-		return undefined;
+	let value = raw;
+	if (typeof raw === 'string') {
+		try {
+			value = JSON.parse(raw);
+		} catch {
+			problems.push({ path: 'value', message: `is not JSON (${shown(raw)}); use true, false, a number, a quoted string or an object` });
+			return undefined;
+		}
 	}
+	// Stored as jsonb: strings it cannot hold (NUL, lone surrogates) are refused like the launch's objectives.
+	collectJsonProblems(value, 'value', OBJECTIVE_JSON_LIMITS, problems);
+	return value;
 }
+
+/** A text parameter checked as received (a control character anywhere is refused), then trimmed. */
+function readText(raw: unknown, path: string, rule: TextRule, problems: Problem[]): string | undefined {
+	const value = String(raw ?? '');
+	const problem = textProblem(value, rule);
+	if (problem) problems.push({ path, message: problem });
+	return problem ? undefined : value.trim();
+}
+
+/** Postgres's timestamptz reads years 1 to 9999 as JavaScript writes them (toISOString). */
+const isStorableDate = (date: Date) => !Number.isNaN(date.getTime()) && date.getUTCFullYear() >= 1 && date.getUTCFullYear() <= 9999;
 
 async function recordOne(context: IExecuteFunctions, itemIndex: number): Promise<Routed[]> {
 	const problems: Problem[] = [];
 	const ownerResult = readOwner(context, itemIndex);
 	if ('problem' in ownerResult) problems.push(ownerResult.problem);
-	const sessionId = String(context.getNodeParameter('sessionId', itemIndex, '') ?? '').trim();
-	const sessionProblem = textProblem(sessionId, { max: 128, min: 1 });
-	if (sessionProblem) problems.push({ path: 'session', message: sessionProblem });
-	const objective = String(context.getNodeParameter('objective', itemIndex, '')).trim();
-	if (!OBJECTIVE.test(objective)) {
+	const sessionId = readText(context.getNodeParameter('sessionId', itemIndex, ''), 'session', TEXT.sessionId, problems);
+	const objective = readText(context.getNodeParameter('objective', itemIndex, ''), 'objective', { kind: 'line', max: 100 }, problems);
+	if (objective !== undefined && !OBJECTIVE_KEY.test(objective)) {
 		problems.push({ path: 'objective', message: `must be a lowercase key like started_work (got ${shown(objective)})` });
 	}
 	const value = readValue(context, itemIndex, problems);
-	const source = context.getNodeParameter('source', itemIndex, 'other') as string;
-	const options = context.getNodeParameter('options', itemIndex, {}) as { eventKey?: string; occurredAt?: string };
-	const eventKey = options.eventKey ? String(options.eventKey).trim() : undefined;
-	const eventKeyProblem = eventKey === undefined ? undefined : textProblem(eventKey, { max: 200, min: 1 });
-	if (eventKeyProblem) problems.push({ path: 'event_key', message: eventKeyProblem });
-	const occurredAt = options.occurredAt ? new Date(options.occurredAt) : undefined;
-	if (occurredAt && Number.isNaN(occurredAt.getTime())) problems.push({ path: 'occurred_at', message: `is not a date (${shown(options.occurredAt)})` });
-	if (problems.length || 'problem' in ownerResult) return [{ output: OUTPUT.recordObjective.invalid, json: invalidRequest(400, problems) }];
+	const source = context.getNodeParameter('source', itemIndex, 'other') as unknown;
+	const isSource = (one: unknown): one is (typeof OBJECTIVE_SOURCES)[number] => OBJECTIVE_SOURCES.some((known) => known === one);
+	if (!isSource(source)) problems.push({ path: 'source', message: `must be one of ${OBJECTIVE_SOURCES.join(', ')} (got ${shown(source)})` });
+	const options = context.getNodeParameter('options', itemIndex, {}) as { eventKey?: unknown; occurredAt?: unknown };
+	const eventKey = options.eventKey ? readText(options.eventKey, 'event_key', TEXT.eventKey, problems) : undefined;
+	const occurredAt = options.occurredAt ? new Date(options.occurredAt as string) : undefined;
+	if (occurredAt && !isStorableDate(occurredAt)) {
+		problems.push({ path: 'occurred_at', message: `is not a date between the years 1 and 9999 (${shown(options.occurredAt)})` });
+	}
+	if (problems.length || 'problem' in ownerResult || sessionId === undefined || objective === undefined || !isSource(source)) {
+		return [{ output: OUTPUT.recordObjective.invalid, json: invalidRequest(400, problems) }];
+	}
 	const { owner } = ownerResult;
 
 	const result = await callRpc(

@@ -2,7 +2,7 @@
 // reached by kind), computed by one SQL query.
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { callRpc } from '../../shared/supabase';
-import { CAMPAIGN_ID_PATTERN, isCampaignId } from '../helpers/campaignId';
+import { CAMPAIGN_ID_PATTERN, isCampaignId } from '../../shared/valid-input';
 import { readOwner } from '../helpers/owner';
 import { OUTPUT } from '../helpers/outputs';
 import { perItem, type Routed } from '../../shared/per-item';

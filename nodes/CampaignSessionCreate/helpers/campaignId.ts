@@ -3,15 +3,10 @@
 // an id is made from a name deterministically, so the same request again finds the same campaign.
 import { createHash } from 'node:crypto';
 
-/** Mirrors the check constraint on campaign_info.name_uid (unanchored, as a resource locator mode's pattern). */
-export const CAMPAIGN_ID_PATTERN = '[a-z0-9]+(-[a-z0-9]+)*_[a-z0-9]{6,32}';
-export const CAMPAIGN_ID = new RegExp(`^${CAMPAIGN_ID_PATTERN}$`);
-export const MAX_CAMPAIGN_ID_LENGTH = 113;
-const MAX_SLUG_LENGTH = 60;
+// The format itself is defined with every other id the database checks.
+export { CAMPAIGN_ID, CAMPAIGN_ID_PATTERN, isCampaignId, MAX_CAMPAIGN_ID_LENGTH } from '../../shared/valid-input';
 
-export function isCampaignId(value: string): boolean {
-	return value.length <= MAX_CAMPAIGN_ID_LENGTH && CAMPAIGN_ID.test(value);
-}
+const MAX_SLUG_LENGTH = 60;
 
 /** "Plumber - London" → "plumber-london"; a name with no Latin letters or digits → "campaign". */
 export function slugOf(name: string): string {

@@ -1,8 +1,9 @@
-// Checks for free-form JSON the app sends (the objective definitions): bounded in size and depth,
-// and free of strings Postgres's jsonb refuses (NUL, lone surrogates), so a bad value is reported
-// with its path instead of failing the database call.
+// Checks for free-form JSON the app sends (the objective definitions, an objective's value):
+// bounded in size and depth, keys one line of text and strings valid multiline text
+// (nodes/shared/valid-input.ts), so nothing Postgres's jsonb refuses (NUL, lone surrogates) reaches
+// it: a bad value is reported with its path instead of failing the database call.
+import { textProblem } from '../../shared/valid-input';
 import type { Problem } from './problems';
-import { textProblem } from './text';
 
 export interface JsonLimits {
 	maxDepth: number;
@@ -10,10 +11,13 @@ export interface JsonLimits {
 	maxStringLength: number;
 }
 
+/** For a campaign's objective definitions and for the value an objective is recorded with. */
+export const OBJECTIVE_JSON_LIMITS: JsonLimits = { maxDepth: 6, maxKeys: 100, maxStringLength: 5000 };
+
 /** Appends the problems of `value` (at `path`) to `problems`. */
 export function collectJsonProblems(value: unknown, path: string, limits: JsonLimits, problems: Problem[], depth = 0): void {
 	if (typeof value === 'string') {
-		const problem = textProblem(value, { max: limits.maxStringLength, multiline: true });
+		const problem = textProblem(value, { kind: 'multiline', max: limits.maxStringLength });
 		if (problem) problems.push({ path, message: problem });
 		return;
 	}
@@ -33,7 +37,7 @@ export function collectJsonProblems(value: unknown, path: string, limits: JsonLi
 		return;
 	}
 	for (const [key, element] of entries) {
-		const keyProblem = textProblem(key, { max: 100, min: 1 });
+		const keyProblem = textProblem(key, { kind: 'line', max: 100, min: 1 });
 		const elementPath = `${path}.${key}`;
 		if (keyProblem) problems.push({ path: `${path}.${JSON.stringify(key)}`, message: `has a key that ${keyProblem}` });
 		else collectJsonProblems(element, elementPath, limits, problems, depth + 1);

@@ -2,13 +2,14 @@
 //   {campaign, tasks: [{session?, phone_number, name?}], job_description, objectives}
 // plus an optional `campaign_name` (a display name when `campaign` is an id). Everything is
 // checked and every problem reported at once; unknown fields are problems too, so a typo such as
-// `phone` for `phone_number` is caught instead of silently ignored.
+// `phone` for `phone_number` is caught instead of silently ignored. Text is checked with the rules
+// the database's constraints enforce (nodes/shared/valid-input.ts).
 import type { CountryCode } from 'libphonenumber-js/max';
+import { TEXT, textProblem } from '../../shared/valid-input';
 import { campaignIdFor, isCampaignId } from './campaignId';
-import { collectJsonProblems, isPlainObject } from './jsonValue';
+import { collectJsonProblems, isPlainObject, OBJECTIVE_JSON_LIMITS } from './jsonValue';
 import { shown, typeName, type Problem } from './problems';
 import { checkTasks, type DroppedTask, type LaunchTask } from './tasks';
-import { textProblem } from './text';
 
 export interface LaunchCampaign {
 	name_uid: string;
@@ -32,10 +33,7 @@ export interface LaunchSettings {
 export type LaunchCheck = { request: LaunchRequest } | { problems: Problem[] };
 
 const BODY_FIELDS = ['campaign', 'campaign_name', 'tasks', 'job_description', 'objectives'];
-const OBJECTIVE_LIMITS = { maxDepth: 6, maxKeys: 100, maxStringLength: 5000 };
 const MAX_OBJECTIVES_BYTES = 64 * 1024;
-const MAX_JOB_DESCRIPTION = 50_000;
-const MAX_NAME = 200;
 
 function requiredString(body: Record<string, unknown>, field: string, problems: Problem[]): string | undefined {
 	const value = body[field];
@@ -50,12 +48,12 @@ function checkCampaign(body: Record<string, unknown>, settings: LaunchSettings, 
 	let displayName: string | undefined;
 	if (body.campaign_name !== undefined && body.campaign_name !== null) {
 		const value = body.campaign_name;
-		const problem = typeof value === 'string' ? textProblem(value, { max: MAX_NAME, min: 1 }) : `must be a string, got ${typeName(value)}`;
+		const problem = typeof value === 'string' ? textProblem(value, TEXT.campaignName) : `must be a string, got ${typeName(value)}`;
 		if (problem) problems.push({ path: 'campaign_name', message: problem });
 		else displayName = (value as string).trim();
 	}
 	if (campaign === undefined) return undefined;
-	const problem = textProblem(campaign, { max: MAX_NAME, min: 1 });
+	const problem = textProblem(campaign, TEXT.campaignName);
 	if (problem) {
 		problems.push({ path: 'campaign', message: problem });
 		return undefined;
@@ -76,7 +74,7 @@ function checkObjectives(body: Record<string, unknown>, problems: Problem[]): Re
 		return undefined;
 	}
 	const before = problems.length;
-	collectJsonProblems(value, 'objectives', OBJECTIVE_LIMITS, problems);
+	collectJsonProblems(value, 'objectives', OBJECTIVE_JSON_LIMITS, problems);
 	if (problems.length > before) return undefined;
 	const bytes = Buffer.byteLength(JSON.stringify(value));
 	if (bytes > MAX_OBJECTIVES_BYTES) {
@@ -118,7 +116,7 @@ export function checkLaunchRequest(body: unknown, settings: LaunchSettings): Lau
 	}
 	const campaign = checkCampaign(body, settings, problems);
 	const rawJobDescription = requiredString(body, 'job_description', problems);
-	const jobProblem = rawJobDescription === undefined ? undefined : textProblem(rawJobDescription, { max: MAX_JOB_DESCRIPTION, multiline: true });
+	const jobProblem = rawJobDescription === undefined ? undefined : textProblem(rawJobDescription, TEXT.jobDescription);
 	if (jobProblem) problems.push({ path: 'job_description', message: jobProblem });
 	const objectives = checkObjectives(body, problems);
 	const checked = checkTaskList(body, settings, problems);

@@ -3,9 +3,8 @@
 // ID" parameter (an auth.users id). In the shipped workflow it comes from the caller's
 // X-Leadflow-Owner header, so a wrong one is the caller's problem (400), not a crash.
 import type { IExecuteFunctions } from 'n8n-workflow';
+import { UUID } from '../../shared/valid-input';
 import { shown, type Problem } from './problems';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type OwnerResult = { owner: string } | { problem: Problem };
 

@@ -2,6 +2,7 @@
 // a real numbering plan (not just a plausible length). Numbers without a leading + are read in the
 // default country (the recruiter's own, e.g. 07853 723604 in GB).
 import type { CountryCode } from 'libphonenumber-js/max';
+import { E164 } from '../../shared/valid-input';
 
 type PhoneLibrary = typeof import('libphonenumber-js/max');
 let library: PhoneLibrary | undefined;
@@ -44,5 +45,8 @@ export function normalisePhone(raw: string, defaultCountry: CountryCode): PhoneR
 		const where = input.startsWith('+') ? '' : ` in ${defaultCountry} (no +country code was given)`;
 		return { problem: `is not a valid phone number${where} (${JSON.stringify(input)})` };
 	}
+	// What the database stores (numbers.phone_e164): a number the library calls valid but that E.164
+	// cannot hold is refused here, not by the constraint.
+	if (!E164.test(parsed.number)) return { problem: `is not a phone number E.164 can hold (+ and 7 to 15 digits; got ${JSON.stringify(input)})` };
 	return { e164: parsed.number };
 }

@@ -2,10 +2,10 @@
 // Every task is checked and every problem kept; phones are normalised to E.164, and a phone seen
 // earlier in the same request is dropped (the first task with it wins) and reported as dropped.
 import type { CountryCode } from 'libphonenumber-js/max';
+import { TEXT, textProblem, type TextRule } from '../../shared/valid-input';
 import { isPlainObject } from './jsonValue';
 import { normalisePhone } from './phone';
 import { shown, typeName, type Problem } from './problems';
-import { textProblem } from './text';
 
 export interface LaunchTask {
 	/** The task's position in the request, kept so every answer can point back to it. */
@@ -23,30 +23,19 @@ export interface DroppedTask {
 }
 
 const TASK_FIELDS = ['session', 'phone_number', 'name'];
-const SESSION_ID_MAX = 128;
-const NAME_MAX = 200;
+/** Longer input is not a phone number: refused before it is parsed. */
+const PHONE_INPUT = { kind: 'line', max: 1000 } as const satisfies TextRule;
 
-function optionalText(
-	task: Record<string, unknown>,
-	field: string,
-	path: string,
-	max: number,
-	problems: Problem[],
-	noSpaces = false,
-): string | undefined {
+function optionalText(task: Record<string, unknown>, field: string, path: string, rule: TextRule, problems: Problem[]): string | undefined {
 	const value = task[field];
 	if (value === undefined || value === null) return undefined;
 	if (typeof value !== 'string') {
 		problems.push({ path: `${path}.${field}`, message: `must be a string, got ${typeName(value)}` });
 		return undefined;
 	}
-	const problem = textProblem(value, { max, min: 1 });
+	const problem = textProblem(value, rule);
 	if (problem) {
 		problems.push({ path: `${path}.${field}`, message: problem });
-		return undefined;
-	}
-	if (noSpaces && /\s/.test(value)) {
-		problems.push({ path: `${path}.${field}`, message: `must not contain spaces (got ${shown(value)})` });
 		return undefined;
 	}
 	return value.trim();
@@ -71,13 +60,13 @@ function checkTask(raw: unknown, index: number, country: CountryCode, problems: 
 	} else if (typeof rawPhone !== 'string') {
 		problems.push({ path: `${path}.phone_number`, message: `must be a string like "+447700900123", got ${typeName(rawPhone)} ${shown(rawPhone)}` });
 	} else {
-		const textIssue = textProblem(rawPhone, { max: 1000 });
+		const textIssue = textProblem(rawPhone, PHONE_INPUT);
 		const result = textIssue ? { problem: textIssue } : normalisePhone(rawPhone, country);
 		if ('problem' in result) problems.push({ path: `${path}.phone_number`, message: result.problem });
 		else phone = result.e164;
 	}
-	const session = optionalText(raw, 'session', path, SESSION_ID_MAX, problems, true);
-	const name = optionalText(raw, 'name', path, NAME_MAX, problems);
+	const session = optionalText(raw, 'session', path, TEXT.sessionId, problems);
+	const name = optionalText(raw, 'name', path, TEXT.personName, problems);
 	if (problems.length > before || phone === undefined) return undefined;
 	return { task_index: index, phone, session, name };
 }
