@@ -10,6 +10,7 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 import type { CreateCampaignSessionsResult } from '../../shared/contract';
+import { optionsCollection } from '../../shared/properties';
 import { callRpc } from '../../shared/supabase';
 import { isPlainObject } from '../helpers/jsonValue';
 import { checkLaunchRequest, type LaunchRequest } from '../helpers/launchRequest';
@@ -47,23 +48,16 @@ const properties: INodeProperties[] = [
 		placeholder: 'GB',
 		description: 'Two-letter country code used for phone numbers written without +country code (07853 723604 in GB is +447853723604)',
 	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		options: [
-			{
-				displayName: 'Max Tasks per Request',
-				name: 'maxTasks',
-				type: 'number',
-				typeOptions: { minValue: 1 },
-				default: 10000,
-				description: 'Larger launches are refused with a problem asking to split them',
-			},
-		],
-	},
+	optionsCollection([
+		{
+			displayName: 'Max Tasks per Request',
+			name: 'maxTasks',
+			type: 'number',
+			typeOptions: { minValue: 1 },
+			default: 10000,
+			description: 'Larger launches are refused with a problem asking to split them',
+		},
+	]),
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['create'] } }, properties);
@@ -186,5 +180,5 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	await loadPhoneLibrary();
-	return await perItem(this, 3, (itemIndex) => createOne(this, itemIndex));
+	return await perItem(this, 3, (itemIndex) => createOne(this, itemIndex), OUTPUT.create.invalid);
 }

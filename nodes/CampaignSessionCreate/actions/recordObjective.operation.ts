@@ -2,6 +2,7 @@
 // started work, rejected, or one of the campaign's own). The SQL function appends the event and
 // folds it into session_info.objectives; a trigger keeps the status consistent with them.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { optionsCollection } from '../../shared/properties';
 import { callRpc } from '../../shared/supabase';
 import { collectJsonProblems, OBJECTIVE_JSON_LIMITS } from '../helpers/jsonValue';
 import { readOwner } from '../helpers/owner';
@@ -48,29 +49,22 @@ const properties: INodeProperties[] = [
 		],
 		description: 'Where the objective was observed',
 	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		options: [
-			{
-				displayName: 'Event Key',
-				name: 'eventKey',
-				type: 'string',
-				default: '',
-				description: 'A unique key for this report (e.g. the message or call ID); the same key again records nothing new',
-			},
-			{
-				displayName: 'Occurred At',
-				name: 'occurredAt',
-				type: 'dateTime',
-				default: '',
-				description: 'When the objective was reached; default: now. The latest event of an objective is its value.',
-			},
-		],
-	},
+	optionsCollection([
+		{
+			displayName: 'Event Key',
+			name: 'eventKey',
+			type: 'string',
+			default: '',
+			description: 'A unique key for this report (e.g. the message or call ID); the same key again records nothing new',
+		},
+		{
+			displayName: 'Occurred At',
+			name: 'occurredAt',
+			type: 'dateTime',
+			default: '',
+			description: 'When the objective was reached; default: now. The latest event of an objective is its value.',
+		},
+	]),
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['recordObjective'] } }, properties);
@@ -152,5 +146,5 @@ async function recordOne(context: IExecuteFunctions, itemIndex: number): Promise
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	return await perItem(this, 2, (itemIndex) => recordOne(this, itemIndex));
+	return await perItem(this, 2, (itemIndex) => recordOne(this, itemIndex), OUTPUT.recordObjective.invalid);
 }

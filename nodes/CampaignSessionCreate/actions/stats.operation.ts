@@ -58,5 +58,5 @@ async function statsOne(context: IExecuteFunctions, itemIndex: number): Promise<
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	return await perItem(this, 2, (itemIndex) => statsOne(this, itemIndex));
+	return await perItem(this, 2, (itemIndex) => statsOne(this, itemIndex), OUTPUT.stats.invalid);
 }

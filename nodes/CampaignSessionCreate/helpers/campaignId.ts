@@ -1,4 +1,4 @@
-// The campaign id in the seed's format: a slug of the name, an underscore, a unique suffix
+// The campaign id in the recruiter app's format: a slug of the name, an underscore, a unique suffix
 // ("plumber-london_abc123xyz"). A request names its campaign either by that id or by a plain name;
 // an id is made from a name deterministically, so the same request again finds the same campaign.
 import { createHash } from 'node:crypto';
