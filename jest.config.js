@@ -1,7 +1,7 @@
 // `npm test`: unit tests, integration tests against the local stack and the simulators, and every
 // shipped workflow run through n8n's engine in-process. One local stack serves the whole run.
 //
-// The suites that judge time (test/automation) run again with their clock (test/automation/fixtures.ts
+// The suites that judge time (test/db/follow-up) run again with their clock (test/db/follow-up/fixtures.ts
 // NOW) moved: a year ahead, and to the Wednesdays before Europe's spring and autumn DST changes, so
 // a rule's "next Monday 09:00 in Paris" or "tomorrow's midnight" is judged across the change. Each
 // run passes only if the database judges at the suite's NOW, never at the real date.
@@ -35,7 +35,7 @@ module.exports = {
 		...movedClocks.map(([name, now]) => ({
 			...shared,
 			displayName: `clock ${name} (${now.slice(0, 10)})`,
-			testMatch: ['<rootDir>/test/automation/**/*.test.ts'],
+			testMatch: ['<rootDir>/test/db/follow-up/**/*.test.ts'],
 			globals: { LEADFLOW_TEST_NOW: now },
 		})),
 	],

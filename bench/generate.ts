@@ -10,7 +10,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { startSimulators } from '../simulators';
 import { startStack } from '../stack';
 import type { RunResult } from '../test/harness';
-import { runGenerate } from '../test/generate/support/workflow';
+import { runGenerate } from '../test/nodes/GenerateFollowUp/support/workflow';
 
 function argument(name: string, fallback: number): number {
 	const index = process.argv.indexOf(`--${name}`);
@@ -54,7 +54,7 @@ async function main() {
 		try {
 			process.env.LEADFLOW_TEST_STACK = JSON.stringify(stack);
 			// Loaded after the stack is known: the seeding helper reads it.
-			const { claimedContacts } = await import('../test/generate/support/claimed');
+			const { claimedContacts } = await import('../test/nodes/GenerateFollowUp/support/claimed');
 			const batch = await claimedContacts(contacts);
 			const credentials = { ...gemini, leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } };
 			const throughputStarted = Date.now();

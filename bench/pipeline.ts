@@ -15,7 +15,7 @@
 import { startSimulators } from '../simulators';
 import { startStack } from '../stack';
 import { loadWorkflow, type RunResult, type WorkflowJson } from '../test/harness';
-import { startRpcCounter } from '../test/send/support/rpc-counter';
+import { startRpcCounter } from '../test/nodes/FacebookSend/support/rpc-counter';
 
 function argument(name: string, fallback: number): number {
 	const index = process.argv.indexOf(`--${name}`);
@@ -85,8 +85,8 @@ async function main() {
 	try {
 		process.env.LEADFLOW_TEST_STACK = JSON.stringify(stack);
 		// Loaded once the stack is known: the helpers read it.
-		const { pipelineCredentials: testCredentials, triggerNow } = await import('../test/pipeline/support/pipeline');
-		const { dueContacts } = await import('../test/pipeline/support/seeds');
+		const { pipelineCredentials: testCredentials, triggerNow } = await import('../test/workflows/support/pipeline');
+		const { dueContacts } = await import('../test/workflows/support/seeds');
 		const pipelineCredentials = (...args: Parameters<typeof testCredentials>) => {
 			const credentials = testCredentials(...args);
 			return { ...credentials, leadflowSupabaseApi: { ...credentials.leadflowSupabaseApi, url: timer.url } };

@@ -29,7 +29,7 @@ async function main() {
 	const rounds = argument('rounds', 3);
 	const stack = await startStack({ fast: true });
 	process.env.LEADFLOW_TEST_STACK = JSON.stringify(stack);
-	const { dueContacts } = await import('../test/pipeline/support/seeds');
+	const { dueContacts } = await import('../test/workflows/support/seeds');
 	const db = new Client({ connectionString: stack.dbUrl });
 	await db.connect();
 	const times = new Map<string, number[]>();

@@ -1,14 +1,14 @@
 // The shipped campaign workflow in real n8n 2.41.1 (this package installed from its tarball):
-// the example launch (test/campaign/fixtures.ts) and its replay, two identical launches at the
+// the example launch (test/helpers/campaign.ts) and its replay, two identical launches at the
 // same moment, the webhook key, the stats path, and 211 generated malformed requests sent as raw
 // bytes — every one 4xx, n8n still answering, and the owner's row counts in all eight tables
 // unchanged.
 import { request } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { createTestUser, testStack, withDb } from '../helpers/stack';
-import { rowCounts } from '../campaign/counts';
-import { seedLaunch } from '../campaign/fixtures';
-import { malformedLaunches } from '../campaign/malformed';
+import { rowCounts } from '../helpers/campaign-counts';
+import { seedLaunch } from '../helpers/campaign';
+import { malformedLaunches } from '../nodes/CampaignSessionCreate/malformed';
 import { startN8n, type RunningN8n } from './support';
 
 const KEY = { name: 'X-Leadflow-Key', value: `e2e-${randomUUID()}` };

@@ -1,5 +1,5 @@
 // The webhook body of a campaign launch, as the recruiter's app sends it (an example: seedLaunch()
-// in test/campaign/fixtures.ts):
+// in test/helpers/campaign.ts):
 //   {campaign, tasks: [{session?, phone_number, name?}], job_description, objectives}
 // plus an optional `campaign_name` (a display name when `campaign` is an id). Everything is
 // checked and every problem reported at once; unknown fields are problems too, so a typo such as

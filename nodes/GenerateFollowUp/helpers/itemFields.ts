@@ -1,7 +1,7 @@
 // The parameters whose default reads a field of the claim's row (`={{ $json.state_id }}` …): eight
 // per item, most of this node's own time on a 1,000-contact batch when n8n evaluated them. While a
 // parameter holds its default (description.ts), the field is read straight from the item
-// (nodes/shared/default-fields.ts); test/generate proves the two agree.
+// (nodes/shared/default-fields.ts); test/nodes/GenerateFollowUp proves the two agree.
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { parameterReader as sharedReader, type FieldReader, type ParameterReader } from '../../shared/default-fields';
 import { properties } from '../description';

@@ -1,0 +1,239 @@
+// The campaign-session functions and tables on the local stack, through supabase-js as n8n (service
+// role) and the recruiter's app (a signed-in user) reach them: at-most-once creation even for two
+// identical launches at the same moment, idempotency keys, the objectives → status mapping, live
+// stats in one call, and row level security.
+import { randomUUID } from 'node:crypto';
+import { anonClient, createTestUser, serviceClient, userClient, withDb } from '../helpers/stack';
+import { ukMobiles } from '../helpers/campaign';
+
+interface CreateResult {
+	outcome: string;
+	campaign: { id: string; created: boolean };
+	created: number;
+	existing: number;
+	sessions: Array<{ session: string; phone_number: string; created: boolean; status: string; task_index: number }>;
+	conflicts: Array<{ task_index: number; phone_number: string }>;
+}
+
+const service = serviceClient();
+
+async function create(owner: string, nameUid: string, tasks: Array<{ phone: string; session?: string; name?: string }>, key?: string) {
+	const { data, error } = await service.rpc('create_campaign_sessions', {
+		p_owner: owner,
+		p_campaign: { name_uid: nameUid, name: 'Plumber - London', job_description: 'Plumber', objectives: { interested: {} } },
+		p_tasks: tasks,
+		p_idempotency_key: key ?? null,
+	});
+	if (error) throw new Error(`create_campaign_sessions: ${error.message}`);
+	return data as CreateResult;
+}
+
+async function record(owner: string, session: string, objective: string, value: unknown = true, extra: Record<string, unknown> = {}) {
+	const { data, error } = await service.rpc('record_session_objective', {
+		p_owner: owner,
+		p_session_id: session,
+		p_objective: objective,
+		p_value: value,
+		p_source: 'whatsapp',
+		...extra,
+	});
+	if (error) throw new Error(`record_session_objective: ${error.message}`);
+	return data as { outcome: string; recorded: boolean; status: string; objectives: Record<string, unknown> };
+}
+
+const countSessions = (campaignId: string) =>
+	withDb(async (db) => {
+		const { rows } = await db.query<{ n: string }>(
+			'select count(*) n from public.session_info s join public.campaign_info c on c.id = s.campaign_id where c.name_uid = $1',
+			[campaignId],
+		);
+		return Number(rows[0].n);
+	});
+
+const newCampaignId = () => `plumber-london_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+
+describe('create_campaign_sessions', () => {
+	let owner: string;
+	beforeAll(async () => {
+		owner = await createTestUser('recruiter');
+	});
+
+	it('creates the campaign and its sessions, and the same call again creates none and returns the same sessions', async () => {
+		const campaign = newCampaignId();
+		const tasks = [{ phone: '+447853723604', session: `s-${randomUUID()}`, name: 'Alice' }, { phone: '+447853723605' }];
+		const first = await create(owner, campaign, tasks);
+		expect(first).toMatchObject({ outcome: 'ok', campaign: { id: campaign, created: true }, created: 2, existing: 0, conflicts: [] });
+		expect(first.sessions.map((s) => s.status)).toEqual(['pending', 'pending']);
+
+		const again = await create(owner, campaign, tasks);
+		expect(again).toMatchObject({ campaign: { created: false }, created: 0, existing: 2 });
+		// The session made up for the task without one is found again by its phone.
+		expect(again.sessions.map((s) => s.session)).toEqual(first.sessions.map((s) => s.session));
+		expect(await countSessions(campaign)).toBe(2);
+		const links = await withDb((db) => db.query('select 1 from public.campaigns l join public.campaign_info c on c.id = l.campaign_id where c.name_uid = $1', [campaign]));
+		expect(links.rowCount).toBe(2);
+	});
+
+	it('creates one set of sessions when two identical launches arrive at the same moment', async () => {
+		for (let round = 0; round < 5; round++) {
+			const campaign = newCampaignId();
+			const tasks = ukMobiles(200, round * 1000).map((phone) => ({ phone }));
+			const results = await Promise.all([create(owner, campaign, tasks), create(owner, campaign, tasks), create(owner, campaign, tasks)]);
+			expect(results.map((r) => r.created).reduce((a, b) => a + b)).toBe(200);
+			expect(results.map((r) => r.campaign.created).filter(Boolean)).toHaveLength(1);
+			for (const result of results) expect(result.sessions).toHaveLength(200);
+			expect(await countSessions(campaign)).toBe(200);
+		}
+	});
+
+	it('answers a reused idempotency key with the first sessions, and refuses it for different phones', async () => {
+		const campaign = newCampaignId();
+		const key = `key-${randomUUID()}`;
+		const first = await create(owner, campaign, [{ phone: '+447853723604' }], key);
+		const retry = await create(owner, campaign, [{ phone: '+447853723604' }], key);
+		expect(retry).toMatchObject({ created: 0, existing: 1 });
+		expect(retry.sessions[0].session).toBe(first.sessions[0].session);
+		const misuse = await create(owner, campaign, [{ phone: '+447853723699' }], key);
+		expect(misuse).toEqual({ outcome: 'idempotency_key_reused' });
+		expect(await countSessions(campaign)).toBe(1);
+	});
+
+	it('reports a task whose session id another session already has, and creates the rest', async () => {
+		const taken = `s-${randomUUID()}`;
+		await create(owner, newCampaignId(), [{ phone: '+447853723604', session: taken }]);
+		const campaign = newCampaignId();
+		const result = await create(owner, campaign, [{ phone: '+447853723610', session: taken }, { phone: '+447853723611' }]);
+		expect(result.conflicts).toEqual([{ task_index: 0, phone_number: '+447853723610' }]);
+		expect(result.sessions.map((s) => s.phone_number)).toEqual(['+447853723611']);
+	});
+
+	it('refuses what the node would have refused (the database mirrors the checks)', async () => {
+		await expect(create(owner, newCampaignId(), [{ phone: '07853723604' }])).rejects.toThrow(/check constraint/);
+		await expect(create(owner, 'Not An Id', [{ phone: '+447853723604' }])).rejects.toThrow(/check constraint/);
+		expect(await create(randomUUID(), newCampaignId(), [{ phone: '+447853723604' }])).toEqual({ outcome: 'owner_not_found' });
+	});
+});
+
+describe('record_session_objective and the status', () => {
+	let owner: string;
+	let sessions: string[];
+	beforeAll(async () => {
+		owner = await createTestUser('recruiter');
+		const result = await create(owner, newCampaignId(), ukMobiles(4, 5000).map((phone) => ({ phone })));
+		sessions = result.sessions.map((s) => s.session);
+	});
+
+	it('derives the session status from its objectives: interested, started work, rejected', async () => {
+		expect(await record(owner, sessions[0], 'interested')).toMatchObject({ recorded: true, status: 'interested', objectives: { interested: true } });
+		expect((await record(owner, sessions[0], 'rejected')).status).toBe('rejected');
+		expect((await record(owner, sessions[0], 'started_work')).status).toBe('started_work');
+		expect((await record(owner, sessions[0], 'started_work', false)).status).toBe('rejected');
+		expect((await record(owner, sessions[0], 'rejected', false)).status).toBe('interested');
+		expect((await record(owner, sessions[1], 'salary_expectation', 45000)).objectives).toEqual({ salary_expectation: 45000 });
+		expect((await record(owner, sessions[1], 'salary_expectation', 45000)).status).toBe('pending');
+	});
+
+	it('records a report once per event key, and the latest event of an objective wins even out of order', async () => {
+		const first = await record(owner, sessions[2], 'interested', true, { p_event_key: 'msg-1', p_occurred_at: '2026-11-22T10:00:00Z' });
+		const retried = await record(owner, sessions[2], 'interested', true, { p_event_key: 'msg-1', p_occurred_at: '2026-11-22T10:00:00Z' });
+		expect([first.recorded, retried.recorded]).toEqual([true, false]);
+		const late = await record(owner, sessions[2], 'interested', false, { p_event_key: 'msg-0', p_occurred_at: '2026-11-22T09:00:00Z' });
+		expect(late).toMatchObject({ recorded: true, status: 'interested', objectives: { interested: true } });
+		const events = await withDb((db) => db.query('select 1 from public.session_objective_events e join public.session_info s on s.id = e.session_info_id where s.session_id = $1', [sessions[2]]));
+		expect(events.rowCount).toBe(2);
+	});
+
+	it('answers session_not_found for another owner\'s session', async () => {
+		const stranger = await createTestUser('stranger');
+		expect((await record(stranger, sessions[0], 'interested')).outcome).toBe('session_not_found');
+	});
+
+	it('keeps the status consistent even when a client writes it directly', async () => {
+		await withDb((db) => db.query(`update public.session_info set status = 'started_work' where session_id = $1`, [sessions[3]]));
+		const { rows } = await withDb((db) => db.query('select status from public.session_info where session_id = $1', [sessions[3]]));
+		expect(rows[0].status).toBe('pending');
+	});
+});
+
+describe('campaign_session_stats', () => {
+	it('counts sessions, contacted, messages, calls and objectives reached, in one call', async () => {
+		const owner = await createTestUser('recruiter');
+		const campaign = newCampaignId();
+		const { sessions } = await create(owner, campaign, ukMobiles(3, 7000).map((phone) => ({ phone })));
+		const ids = await withDb(async (db) => (await db.query<{ id: string }>('select id from public.session_info where session_id = any($1) order by phone_e164', [sessions.map((s) => s.session)])).rows.map((r) => r.id));
+		await withDb(async (db) => {
+			await db.query(`insert into public.chat_history (user_id, session_info_id, direction, body) values ($1, $2, 'outbound', 'Hi'), ($1, $2, 'inbound', 'Hello'), ($1, $3, 'outbound', 'Hi')`, [owner, ids[0], ids[1]]);
+			await db.query(`insert into public.call_info (user_id, session_info_id, direction, duration_seconds, outcome) values ($1, $2, 'outbound', 95, 'completed'), ($1, $2, 'outbound', 0, 'no_answer')`, [owner, ids[0]]);
+		});
+		await record(owner, sessions[0].session, 'interested');
+		await record(owner, sessions[1].session, 'rejected');
+
+		const { data, error } = await service.rpc('campaign_session_stats', { p_owner: owner, p_campaign: campaign });
+		expect(error).toBeNull();
+		expect(data).toMatchObject({
+			campaign: { id: campaign },
+			sessions: 3,
+			contacted: 2,
+			statuses: { pending: 1, contacted: 0, interested: 1, rejected: 1, started_work: 0 },
+			messages: { total: 3, outbound: 2, inbound: 1 },
+			calls: { total: 2, completed: 1, total_duration_seconds: 95 },
+			objectives: { interested: 1, rejected: 1 },
+		});
+		const missing = await service.rpc('campaign_session_stats', { p_owner: owner, p_campaign: newCampaignId() });
+		expect(missing.data).toBeNull();
+	});
+});
+
+describe('row level security', () => {
+	const tables = ['campaign_info', 'campaigns', 'session_info', 'numbers', 'chat_history', 'call_info', 'session_objective_events', 'campaign_session_requests'];
+	let owner: string;
+	let stranger: string;
+	beforeAll(async () => {
+		owner = await createTestUser('recruiter');
+		stranger = await createTestUser('stranger');
+		const { sessions } = await create(owner, newCampaignId(), [{ phone: '+447853723604' }], `key-${randomUUID()}`);
+		await withDb((db) =>
+			db.query(
+				`insert into public.chat_history (user_id, session_info_id, direction, body)
+				 select user_id, id, 'outbound', 'Hi' from public.session_info where session_id = $1`,
+				[sessions[0].session],
+			),
+		);
+		await withDb((db) =>
+			db.query(
+				`insert into public.call_info (user_id, session_info_id, direction, outcome)
+				 select user_id, id, 'outbound', 'completed' from public.session_info where session_id = $1`,
+				[sessions[0].session],
+			),
+		);
+		await record(owner, sessions[0].session, 'interested');
+	});
+
+	it.each(tables)('%s: the owner reads their rows, another user\'s JWT sees none, anonymous gets nothing', async (table) => {
+		const mine = await userClient(owner).from(table).select('*');
+		expect(mine.error).toBeNull();
+		expect(mine.data?.length).toBeGreaterThan(0);
+		const theirs = await userClient(stranger).from(table).select('*');
+		expect(theirs.error).toBeNull();
+		expect(theirs.data).toEqual([]);
+		const anonymous = await anonClient().from(table).select('*');
+		expect(anonymous.data ?? []).toEqual([]);
+	});
+
+	it('lets only the service role call the functions that take an owner', async () => {
+		for (const client of [userClient(stranger), anonClient()]) {
+			const { error } = await client.rpc('create_campaign_sessions', { p_owner: stranger, p_campaign: { name_uid: newCampaignId() }, p_tasks: [] });
+			expect(error?.code).toBe('42501');
+			const stats = await client.rpc('campaign_session_stats', { p_owner: owner, p_campaign: newCampaignId() });
+			expect(stats.error?.code).toBe('42501');
+		}
+	});
+
+	it('does not let a user file a session under another owner\'s campaign', async () => {
+		const [campaign] = (await userClient(owner).from('campaign_info').select('id')).data ?? [];
+		const { error } = await userClient(stranger).from('numbers').insert({ user_id: stranger, phone_e164: '+447853723604' });
+		expect(error).toBeNull();
+		const attempt = await userClient(stranger).from('session_info').insert({ user_id: stranger, session_id: `x-${randomUUID()}`, campaign_id: campaign.id, phone_e164: '+447853723604' });
+		expect(attempt.error?.code).toBe('23503');
+	});
+});

@@ -1,0 +1,137 @@
+// The launch request's checks, without the database: every problem reported at once with its
+// path, phones normalised, duplicates dropped and said so, campaign ids made from names.
+import { campaignIdFor, isCampaignId, slugOf } from '../../../nodes/CampaignSessionCreate/helpers/campaignId';
+import { checkLaunchRequest, type LaunchCheck } from '../../../nodes/CampaignSessionCreate/helpers/launchRequest';
+import { loadPhoneLibrary } from '../../../nodes/CampaignSessionCreate/helpers/phone';
+import { seedLaunch } from '../../helpers/campaign';
+
+const settings = { defaultCountry: 'GB' as const, maxTasks: 10_000 };
+
+function problemsOf(check: LaunchCheck) {
+	if (!('problems' in check)) throw new Error('expected problems, got a valid request');
+	return check.problems;
+}
+
+function requestOf(check: LaunchCheck) {
+	if ('problems' in check) throw new Error(`expected a valid request, got ${JSON.stringify(check.problems)}`);
+	return check.request;
+}
+
+beforeAll(loadPhoneLibrary);
+
+describe('checkLaunchRequest', () => {
+	it('accepts the example launch and normalises every phone to E.164', () => {
+		const request = requestOf(checkLaunchRequest(seedLaunch('plumber-london_abc123xyz'), settings));
+		expect(request.campaign.name_uid).toBe('plumber-london_abc123xyz');
+		expect(request.tasks.map((task) => task.phone)).toEqual(['+447853723604', '+447853723605', '+442079460958']);
+		expect(request.tasks[0]).toMatchObject({ task_index: 0, name: 'Alice Carter' });
+		expect(request.dropped).toEqual([]);
+	});
+
+	it('reports every problem at once, each with its path', () => {
+		const problems = problemsOf(
+			checkLaunchRequest(
+				{
+					campaign: 42,
+					tasks: [
+						{ phone_number: '+447853723604' },
+						{ phone_number: 'not a phone' },
+						'junk',
+						{ phone_number: 447853723604, name: { first: 'x' } },
+						{ phone: '+447853723606' },
+						{ phone_number: '12345', session: 'has space' },
+					],
+					objectives: [],
+					extra: true,
+				},
+				settings,
+			),
+		);
+		const paths = problems.map((problem) => problem.path);
+		expect(paths).toEqual(
+			expect.arrayContaining([
+				'extra',
+				'campaign',
+				'job_description',
+				'objectives',
+				'tasks[1].phone_number',
+				'tasks[2]',
+				'tasks[3].phone_number',
+				'tasks[3].name',
+				'tasks[4].phone',
+				'tasks[4].phone_number',
+				'tasks[5].phone_number',
+				'tasks[5].session',
+			]),
+		);
+		expect(paths).not.toContain('tasks[0].phone_number');
+		expect(problems.find((problem) => problem.path === 'job_description')?.message).toBe('is required');
+		expect(problems.find((problem) => problem.path === 'tasks[3].phone_number')?.message).toMatch(/must be a string/);
+	});
+
+	it('drops a phone seen earlier in the request (written differently) and says which task it repeats', () => {
+		const body = seedLaunch('plumber-london_abc123xyz');
+		body.tasks.push({ phone_number: '07853 723604', name: 'Alice again' });
+		const request = requestOf(checkLaunchRequest(body, settings));
+		expect(request.tasks).toHaveLength(3);
+		expect(request.dropped).toEqual([
+			{ path: 'tasks[3]', phone_number: '+447853723604', reason: 'duplicate_phone', message: expect.stringContaining('tasks[0]') },
+		]);
+	});
+
+	it('refuses one session id for two phones', () => {
+		const body = seedLaunch('plumber-london_abc123xyz');
+		body.tasks[1].session = body.tasks[0].session;
+		expect(problemsOf(checkLaunchRequest(body, settings))).toEqual([{ path: 'tasks[1].session', message: expect.stringContaining('tasks[0]') }]);
+	});
+
+	it.each([
+		['a NUL byte', 'Plumber\u0000London', /NUL/],
+		['a lone surrogate', 'Plumber \ud800', /Unicode/],
+		['a control character', 'Plumber\u0007', /control/],
+		['a very long name', 'x'.repeat(201), /too long/],
+		['an empty name', '   ', /empty/],
+	])('refuses a campaign with %s', (_label, campaign, message) => {
+		const problems = problemsOf(checkLaunchRequest({ ...seedLaunch(), campaign }, settings));
+		expect(problems).toEqual([{ path: 'campaign', message: expect.stringMatching(message) }]);
+	});
+
+	it('finds a NUL byte deep inside the objectives', () => {
+		const problems = problemsOf(checkLaunchRequest({ ...seedLaunch(), objectives: { interested: { note: ['ok', 'bad\u0000'] } } }, settings));
+		expect(problems).toEqual([{ path: 'objectives.interested.note[1]', message: expect.stringMatching(/NUL/) }]);
+	});
+
+	it('refuses more tasks than allowed, and no tasks at all', () => {
+		const many = { ...seedLaunch(), tasks: Array.from({ length: 11 }, () => ({ phone_number: '+447853723604' })) };
+		expect(problemsOf(checkLaunchRequest(many, { ...settings, maxTasks: 10 }))).toEqual([{ path: 'tasks', message: expect.stringMatching(/11 tasks, at most 10/) }]);
+		expect(problemsOf(checkLaunchRequest({ ...seedLaunch(), tasks: [] }, settings))).toEqual([{ path: 'tasks', message: expect.stringMatching(/empty/) }]);
+	});
+
+	it('refuses a body that is not an object, saying so', () => {
+		expect(problemsOf(checkLaunchRequest('campaign=x', settings))).toEqual([{ path: 'body', message: expect.stringMatching(/JSON object.*Content-Type/) }]);
+		expect(problemsOf(checkLaunchRequest([seedLaunch()], settings))[0].path).toBe('body');
+		expect(problemsOf(checkLaunchRequest(undefined, settings))[0].path).toBe('body');
+	});
+});
+
+describe('campaign ids', () => {
+	it('recognises the recruiter app\'s name_uid format', () => {
+		expect(isCampaignId('plumber-london_abc123xyz')).toBe(true);
+		expect(isCampaignId('Plumber - London')).toBe(false);
+		expect(isCampaignId('plumber-london')).toBe(false);
+	});
+
+	it('makes the same id from the same name and key, and a different one for another key', () => {
+		const id = campaignIdFor('Plumber - London', undefined);
+		expect(id).toMatch(/^plumber-london_[0-9a-f]{12}$/);
+		expect(isCampaignId(id)).toBe(true);
+		expect(campaignIdFor(' plumber - london ', undefined)).toBe(id);
+		expect(campaignIdFor('Plumber - London', 'launch-2')).not.toBe(id);
+	});
+
+	it('slugs names in any script', () => {
+		expect(slugOf('Électricien — Montréal')).toBe('electricien-montreal');
+		expect(slugOf('東京の配管工')).toBe('campaign');
+		expect(isCampaignId(campaignIdFor('東京の配管工', undefined))).toBe(true);
+	});
+});

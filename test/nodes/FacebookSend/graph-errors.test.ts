@@ -1,0 +1,183 @@
+// Every Graph error of docs/graph-errors.md's table reaches its outcome, item and database alike:
+// the simulator answers with the code (and subcode) for one recipient, the node runs through n8n's
+// engine, and the contact's state, the duplicate guard and the stop list are read back.
+import type { FaultEffect, FaultTrigger } from '../../../simulators';
+import { startSimulators, type RunningSimulators } from '../../../simulators';
+import { testStack } from '../../helpers/stack';
+import { ledgerOf, PAGE_ID, readyContacts, statesOf, stopsOf, type ReadyBatch } from './support/contacts';
+import { facebookCredential, FAST, PAGE_TOKEN, runSend, SEQUENTIAL } from './support/workflow';
+
+let sims: RunningSimulators;
+
+beforeAll(async () => {
+	sims = await startSimulators({ graph: { pageTokens: { [PAGE_ID]: PAGE_TOKEN } } });
+});
+
+afterAll(async () => {
+	await sims.stop();
+});
+
+beforeEach(async () => {
+	await sims.graph.control.reset();
+});
+
+const credentials = (baseUrl = sims.graph.baseUrl) => ({
+	leadflowFacebookPageApi: facebookCredential(baseUrl),
+	leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey },
+});
+
+// Retry Later After is 2 minutes here (15 by default), so the tests see the option reach the database.
+const parameters = { ...FAST, options: { ...FAST.options, retryLaterMinutes: 2 } };
+
+async function sendWithFault(effect: FaultEffect, trigger: FaultTrigger = { mode: 'always' }, count = 1) {
+	const batch = await readyContacts({ count });
+	await sims.graph.control.addFault({ match: { recipient: batch.psids[0] }, trigger, effect });
+	const run = await runSend(batch.items, parameters, credentials());
+	return { batch, run, calls: await sims.graph.control.requests() };
+}
+
+const graphError = (code: number, subcode?: number, message?: string): FaultEffect => ({
+	kind: 'graphError',
+	code,
+	...(subcode !== undefined && { subcode }),
+	...(message !== undefined && { message }),
+});
+
+const firstState = (batch: ReadyBatch) => statesOf(batch.stateIds).then((states) => states[0]);
+
+describe.each([
+	{ name: '10 / 2018278 outside the window', effect: graphError(10, 2018278), reason: 'outside_window' },
+	{ name: '10 without subcode, outside-window message', effect: graphError(10, undefined, '(#10) This message is sent outside of allowed window.'), reason: 'outside_window' },
+	{ name: '551 / 1545041 person not available', effect: graphError(551, 1545041), reason: 'unavailable' },
+])('Graph $name → skipped', ({ effect, reason }) => {
+	test(`skipped ${reason}, called once, guard released`, async () => {
+		const { batch, run, calls } = await sendWithFault(effect);
+		expect(run.skipped).toHaveLength(1);
+		expect(run.skipped[0].send).toMatchObject({ outcome: 'skipped', reason, code: (effect as { code: number }).code, attempts: 1 });
+		expect(calls).toHaveLength(1);
+		expect(await firstState(batch)).toMatchObject({ current_stage: 'skipped', skip_reason: reason, follow_up_count: 0 });
+		expect((await ledgerOf(batch.ruleId)).map((row) => row.status)).toEqual(['released']);
+	});
+});
+
+test('551 adds the contact to the stop list for every rule', async () => {
+	const { batch } = await sendWithFault(graphError(551, 1545041));
+	expect(await stopsOf(batch.conversationIds)).toEqual([{ conversation_id: batch.conversationIds[0], rule_id: null, reason: 'unavailable' }]);
+});
+
+describe.each([
+	{ name: '100 / 2018001 no matching user', effect: graphError(100, 2018001), reason: 'no_matching_user' },
+	{ name: '10 without the window (a permission error)', effect: graphError(10), reason: 'graph_error' },
+])('Graph $name → failed for good', ({ effect, reason }) => {
+	test(`failed ${reason}, called once, guard kept, never retried by itself`, async () => {
+		const { batch, run, calls } = await sendWithFault(effect);
+		expect(run.failed[0].send).toMatchObject({ outcome: 'failed', reason, retryLater: false, attempts: 1 });
+		expect(calls).toHaveLength(1);
+		expect(await firstState(batch)).toMatchObject({ current_stage: 'failed', error_code: reason, retry_at: null });
+		expect((await ledgerOf(batch.ruleId)).map((row) => row.status)).toEqual(['failed']);
+	});
+});
+
+describe.each([4, 17, 32, 613, 2])('Graph code %i', (code) => {
+	const reason = code === 2 ? 'temporary' : 'throttled';
+
+	test(`once: backs off, retries and sends`, async () => {
+		const { batch, run, calls } = await sendWithFault(graphError(code), { mode: 'count', count: 1 });
+		expect(run.sent[0].send).toMatchObject({ outcome: 'sent', attempts: 2 });
+		expect(calls.map((call) => call.outcome)).toEqual(['fault', 'answered']);
+		expect(await firstState(batch)).toMatchObject({ current_stage: 'sent', follow_up_count: 1 });
+	});
+
+	test(`every time: ${reason} after the retries, guard released, claimable again later`, async () => {
+		const before = Date.now();
+		const { batch, run, calls } = await sendWithFault(graphError(code));
+		expect(run.failed[0].send).toMatchObject({ outcome: 'failed', reason, code, retryLater: true, attempts: 3 });
+		expect(calls).toHaveLength(3);
+		const state = await firstState(batch);
+		expect(state).toMatchObject({ current_stage: 'failed', error_code: reason, follow_up_count: 0 });
+		expect(state.retry_at!.getTime()).toBeGreaterThanOrEqual(before + 119_000);
+		expect(state.retry_at!.getTime()).toBeLessThan(Date.now() + 121_000);
+		expect((await ledgerOf(batch.ruleId)).map((row) => row.status)).toEqual(['released']);
+	});
+});
+
+test('throttling that outlasts the retries stops the batch: the rest is not tried and waits for later', async () => {
+	const batch = await readyContacts({ count: 3 });
+	await sims.graph.control.addFault({ effect: graphError(32) });
+
+	const run = await runSend(batch.items, SEQUENTIAL, credentials());
+
+	expect(await sims.graph.control.requests()).toHaveLength(3);
+	expect(run.failed.map((item) => (item.send as { attempts: number }).attempts)).toEqual([3, 0, 0]);
+	expect(run.failed.every((item) => (item.send as { reason: string }).reason === 'throttled')).toBe(true);
+	const states = await statesOf(batch.stateIds);
+	expect(states.map((state) => [state.current_stage, state.error_code, state.retry_at !== null])).toEqual([
+		['failed', 'throttled', true],
+		['failed', 'throttled', true],
+		['failed', 'throttled', true],
+	]);
+});
+
+describe('Graph 190 (token invalid or expired)', () => {
+	test('stops the batch with a credential error; sent items stay recorded, the rest leave sending and wait for later', async () => {
+		const batch = await readyContacts({ count: 3 });
+		await sims.graph.control.addFault({ match: { recipient: batch.psids[1] }, effect: graphError(190) });
+
+		const run = await runSend(batch.items, SEQUENTIAL, credentials());
+
+		expect(run.result.status).toBe('error');
+		expect(run.result.error).toMatchObject({ message: 'The Page token is invalid or expired: reconnect the credential', node: 'Send' });
+		expect(run.result.error?.description).toContain('1 were not tried');
+		expect(await sims.graph.control.requests()).toHaveLength(2);
+		const states = await statesOf(batch.stateIds);
+		expect(states.map((state) => [state.current_stage, state.error_code])).toEqual([
+			['sent', null],
+			['failed', 'invalid_token'],
+			['failed', 'invalid_token'],
+		]);
+		expect(states.every((state) => state.locked_by === null)).toBe(true);
+		expect((await ledgerOf(batch.ruleId)).map((row) => row.status).sort()).toEqual(['released', 'released', 'sent']);
+	});
+
+	test('with Continue On Fail the items go to Failed instead', async () => {
+		const batch = await readyContacts({ count: 2 });
+		await sims.graph.control.addFault({ effect: graphError(190) });
+
+		const run = await runSend(batch.items, SEQUENTIAL, credentials(), { continueOnFail: true });
+
+		expect(run.result.status).toBe('success');
+		expect(run.failed.map((item) => item.send)).toMatchObject([
+			{ outcome: 'failed', reason: 'invalid_token', code: 190, attempts: 1 },
+			{ outcome: 'failed', reason: 'invalid_token', attempts: 0 },
+		]);
+	});
+});
+
+test('no answer within the timeout: send_uncertain, guard kept, and the next run does not resend', async () => {
+	const batch = await readyContacts({ count: 1 });
+	await sims.graph.control.addFault({ match: { recipient: batch.psids[0] }, effect: { kind: 'timeout', holdMs: 3000 } });
+	const run = await runSend(batch.items, { ...FAST, options: { ...FAST.options, timeoutSeconds: 1 } }, credentials());
+	const calls = await sims.graph.control.requests();
+	expect(run.failed[0].send).toMatchObject({ outcome: 'failed', reason: 'send_uncertain', retryLater: false, attempts: 1 });
+	expect(calls).toHaveLength(1);
+	expect(await firstState(batch)).toMatchObject({ current_stage: 'failed', error_code: 'send_uncertain', retry_at: null });
+	expect((await ledgerOf(batch.ruleId)).map((row) => row.status)).toEqual(['uncertain']);
+
+	await sims.graph.control.clearFaults();
+	const again = await runSend(batch.items, FAST, credentials());
+	expect(again.skipped[0].send).toMatchObject({ outcome: 'duplicate' });
+	expect(await sims.graph.control.requests()).toHaveLength(1);
+});
+
+test('Facebook unreachable (connection refused): failed unreachable after the retries, guard released', async () => {
+	const batch = await readyContacts({ count: 1 });
+	const closed = await startSimulators();
+	const closedUrl = closed.graph.baseUrl;
+	await closed.stop();
+
+	const run = await runSend(batch.items, FAST, credentials(closedUrl));
+
+	expect(run.failed[0].send).toMatchObject({ outcome: 'failed', reason: 'unreachable', retryLater: true, detail: 'ECONNREFUSED', attempts: 3 });
+	expect(await firstState(batch)).toMatchObject({ current_stage: 'failed', error_code: 'unreachable' });
+	expect((await ledgerOf(batch.ruleId)).map((row) => row.status)).toEqual(['released']);
+});

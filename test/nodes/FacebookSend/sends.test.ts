@@ -1,0 +1,128 @@
+// FacebookSend through n8n's engine against the Graph simulator and the local stack: sends are
+// recorded (message id, follow-up count, completed at the maximum), the same items again are
+// duplicates with no Graph call, a batch costs two database round trips whatever its size, and
+// the rate setting spaces the calls.
+import { startSimulators, type RunningSimulators } from '../../../simulators';
+import { testStack, withDb } from '../../helpers/stack';
+import { ledgerOf, PAGE_ID, readyContacts, statesOf } from './support/contacts';
+import { startRpcCounter, type RpcCounter } from './support/rpc-counter';
+import { facebookCredential, FAST, PAGE_TOKEN, runSend } from './support/workflow';
+
+let sims: RunningSimulators;
+let counter: RpcCounter;
+
+beforeAll(async () => {
+	sims = await startSimulators({ graph: { pageTokens: { [PAGE_ID]: PAGE_TOKEN } } });
+	counter = await startRpcCounter(testStack().supabaseUrl);
+});
+
+afterAll(async () => {
+	await counter.stop();
+	await sims.stop();
+});
+
+beforeEach(async () => {
+	await sims.graph.control.reset();
+	counter.reset();
+});
+
+const credentials = () => ({
+	leadflowFacebookPageApi: facebookCredential(sims.graph.baseUrl),
+	leadflowSupabaseApi: { url: counter.url, serviceRoleKey: testStack().serviceRoleKey },
+});
+
+test('sends each follow-up once, records message id, follow-up count and time, and completes a contact at the maximum', async () => {
+	const batch = await readyContacts({ count: 3, maxFollowUps: 1 });
+	const before = Date.now();
+
+	const run = await runSend(batch.items, FAST, credentials());
+
+	expect(run.result.status).toBe('success');
+	expect(run.sent).toHaveLength(3);
+	expect(run.skipped).toHaveLength(0);
+	expect(run.failed).toHaveLength(0);
+	const delivered = await sims.graph.control.messages();
+	expect(delivered.map((message) => message.recipientId).sort()).toEqual([...batch.psids].sort());
+	// A follow-up is proactive and inside the window: UPDATE, never a message tag.
+	expect(delivered.every((message) => message.messagingType === 'UPDATE' && message.tag === undefined)).toBe(true);
+	for (const [index, item] of run.sent.entries()) {
+		const message = delivered.find((one) => one.recipientId === batch.psids[index])!;
+		expect(item).toMatchObject({
+			state_id: batch.stateIds[index],
+			send: { outcome: 'sent', messageId: message.messageId, followUpNumber: 1, recorded: 'completed', completed: true, attempts: 1 },
+		});
+		expect(message.text).toBe((item.followUp as { message: string }).message);
+	}
+
+	const states = await statesOf(batch.stateIds);
+	for (const [index, state] of states.entries()) {
+		const message = delivered.find((one) => one.recipientId === batch.psids[index])!;
+		expect(state).toMatchObject({ current_stage: 'completed', follow_up_count: 1, facebook_message_id: message.messageId, locked_by: null });
+		expect(state.last_follow_up_at!.getTime()).toBeGreaterThanOrEqual(before - 1000);
+	}
+	const ledger = await ledgerOf(batch.ruleId);
+	expect(ledger.map((row) => row.status)).toEqual(['sent', 'sent', 'sent']);
+	const outbound = await withDb((db) =>
+		db.query(`select count(*)::int n from public.messenger_messages where direction = 'outbound' and conversation_id = any($1::uuid[])`, [batch.conversationIds]),
+	);
+	expect(outbound.rows[0].n).toBe(3);
+});
+
+test('below the maximum a contact is sent, not completed', async () => {
+	const batch = await readyContacts({ count: 1, maxFollowUps: 3 });
+	const run = await runSend(batch.items, FAST, credentials());
+	expect(run.sent[0].send).toMatchObject({ outcome: 'sent', recorded: 'sent', followUpNumber: 1 });
+	expect(run.sent[0].send).not.toHaveProperty('completed');
+	expect((await statesOf(batch.stateIds))[0]).toMatchObject({ current_stage: 'sent', follow_up_count: 1 });
+});
+
+test('the same items sent again are duplicates: no Graph call, nothing changes', async () => {
+	const batch = await readyContacts({ count: 3 });
+	await runSend(batch.items, FAST, credentials());
+	const callsAfterFirst = (await sims.graph.control.requests()).length;
+	const statesAfterFirst = await statesOf(batch.stateIds);
+	expect(callsAfterFirst).toBe(3);
+
+	const again = await runSend(batch.items, FAST, credentials());
+
+	expect(again.sent).toHaveLength(0);
+	expect(again.skipped.map((item) => item.send)).toEqual(batch.items.map(() => ({ outcome: 'duplicate', reason: 'sent', followUpNumber: 1 })));
+	expect(await sims.graph.control.requests()).toHaveLength(callsAfterFirst);
+	expect(await statesOf(batch.stateIds)).toEqual(statesAfterFirst);
+	expect(await ledgerOf(batch.ruleId)).toHaveLength(3);
+});
+
+test('one contact twice in the same batch is sent once', async () => {
+	const batch = await readyContacts({ count: 1 });
+	const run = await runSend([batch.items[0], batch.items[0]], FAST, credentials());
+	expect(run.sent).toHaveLength(1);
+	expect(run.skipped[0].send).toMatchObject({ outcome: 'duplicate', reason: 'same_batch' });
+	expect(await sims.graph.control.messages()).toHaveLength(1);
+});
+
+test('a batch makes two database round trips whether it has 2 items or 40', async () => {
+	const small = await readyContacts({ count: 2 });
+	await runSend(small.items, FAST, credentials());
+	const smallTrips = [...counter.paths];
+	counter.reset();
+
+	const large = await readyContacts({ count: 40 });
+	const run = await runSend(large.items, FAST, credentials());
+
+	expect(run.sent).toHaveLength(40);
+	expect(smallTrips).toEqual(['/rest/v1/rpc/automation_begin_send', '/rest/v1/rpc/automation_record_send']);
+	expect(counter.paths).toEqual(smallTrips);
+});
+
+test('the rate setting spaces Graph calls: 6 sends at 5 per second take at least a second', async () => {
+	const batch = await readyContacts({ count: 6 });
+	const started = Date.now();
+
+	const run = await runSend(batch.items, { ...FAST, messagesPerSecond: 5 }, credentials());
+
+	expect(run.sent).toHaveLength(6);
+	const received = (await sims.graph.control.requests()).map((request) => Date.parse(request.receivedAt));
+	// 5 gaps of 200 ms; generous tolerance for timer and clock granularity.
+	expect(Math.max(...received) - Math.min(...received)).toBeGreaterThanOrEqual(900);
+	expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+});

@@ -1,0 +1,164 @@
+// GenerateFollowUp with Record Stages on, against the local stack and the Gemini simulator: claimed
+// contacts move eligible → generating → ready_to_send (message, time, model, tokens) or failed
+// (reason), every transition in the event history, in two database round trips per batch however
+// many contacts it holds.
+import { randomUUID } from 'node:crypto';
+import type { IDataObject } from 'n8n-workflow';
+import { startSimulators, type GeminiRequestBody, type RunningSimulators } from '../../../simulators';
+import type { TestCredentials } from '../../harness';
+import { testStack } from '../../helpers/stack';
+import { startRpcCounter, type RpcCounter } from '../FacebookSend/support/rpc-counter';
+import { claimedContacts, eventsOf, RULE_INSTRUCTIONS, statesOf } from './support/claimed';
+import { runGenerate } from './support/workflow';
+
+const MODEL = 'gemini-3-flash';
+let sims: RunningSimulators;
+let counter: RpcCounter;
+
+beforeAll(async () => {
+	sims = await startSimulators();
+	counter = await startRpcCounter(testStack().supabaseUrl);
+});
+
+afterAll(async () => {
+	await sims.stop();
+	await counter.stop();
+});
+
+beforeEach(async () => {
+	await sims.gemini.control.reset();
+	counter.reset();
+});
+
+function credentials(keyCount = 2): TestCredentials {
+	const keys = Array.from({ length: keyCount }, () => `db-key-${randomUUID()}`);
+	return {
+		leadflowGeminiApi: { apiKeys: keys.join('\n'), baseUrl: sims.gemini.baseUrl, model: MODEL },
+		leadflowSupabaseApi: { url: counter.url, serviceRoleKey: testStack().serviceRoleKey },
+	};
+}
+
+const recorded = (options: IDataObject = {}): IDataObject => ({ options: { retryDelayMs: 10, ...options } });
+const rpcCalls = () => counter.paths.filter((path) => path.startsWith('/rest/v1/rpc/'));
+
+it('claimed contacts become ready_to_send with the message, model, time and tokens, in two round trips', async () => {
+	const batch = await claimedContacts(4, { language: 'English' });
+	const { result, generated, failed } = await runGenerate(batch.items, recorded(), credentials());
+
+	expect(result.error).toBeUndefined();
+	expect(failed).toEqual([]);
+	expect(generated).toHaveLength(4);
+	expect(rpcCalls()).toEqual(['/rest/v1/rpc/automation_mark_generating', '/rest/v1/rpc/automation_record_generation']);
+
+	// The prompt came from the claim: the rule's instructions and language, the name, the history.
+	const [body] = (await sims.gemini.control.requests()).map((request) => request.body as GeminiRequestBody);
+	expect(body.systemInstruction?.parts[0].text).toContain(RULE_INSTRUCTIONS);
+	expect(body.systemInstruction?.parts[0].text).toContain('Write in English.');
+	const user = body.contents[0].parts[0].text ?? '';
+	expect(user).toMatch(/^Contact name: An[a-z]+\n/);
+	expect(user).toContain('This is the 1st follow-up.');
+	expect(user).toMatch(/Contact \(.+\): Do you ship to Leeds\?\nBusiness \(.+\): We do, next day\.\nContact \(.+\): How much is it\?/);
+
+	const states = await statesOf(batch.stateIds);
+	generated.forEach((item, index) => {
+		const followUp = item.followUp as IDataObject;
+		expect(item.state_id).toBe(batch.stateIds[index]);
+		expect(item.stage).toBe('ready_to_send');
+		expect(followUp.message).toMatch(new RegExp(`^Hi ${String(item.sender_name)}! `));
+		expect(states[index]).toMatchObject({
+			current_stage: 'ready_to_send',
+			generated_message: followUp.message,
+			generation_model: MODEL,
+			generation_ms: followUp.generationMs,
+			error_code: null,
+			locked_by: batch.executionId,
+		});
+		const tokens = followUp.tokens as IDataObject;
+		expect(states[index].generation_usage).toEqual({ promptTokenCount: tokens.prompt, candidatesTokenCount: tokens.output, totalTokenCount: tokens.total });
+	});
+
+	const events = await eventsOf(batch.stateIds);
+	for (const stateId of batch.stateIds) {
+		const path = events.filter((event) => event.state_id === stateId).map((event) => `${event.from_stage ?? ''}→${event.to_stage}`);
+		expect(path.slice(-2)).toEqual(['eligible→generating', 'generating→ready_to_send']);
+	}
+});
+
+it('a batch of 60 still makes two round trips', async () => {
+	const batch = await claimedContacts(60);
+	const { generated } = await runGenerate(batch.items, recorded({ concurrency: 10 }), credentials(3));
+	expect(generated).toHaveLength(60);
+	expect(rpcCalls()).toEqual(['/rest/v1/rpc/automation_mark_generating', '/rest/v1/rpc/automation_record_generation']);
+	const stages = (await statesOf(batch.stateIds)).map((state) => state.current_stage);
+	expect(new Set(stages)).toEqual(new Set(['ready_to_send']));
+});
+
+it('every key throttled: the contacts fail with quota, claimable again when a key is back', async () => {
+	const batch = await claimedContacts(3);
+	await sims.gemini.control.addFault({ effect: { kind: 'http', status: 429, retryDelaySeconds: 45 } });
+	const { generated, failed } = await runGenerate(batch.items, recorded({ maxQuotaWaitMs: 1_000 }), credentials(2));
+
+	expect(generated).toEqual([]);
+	expect(failed.map((item) => [(item.error as IDataObject).code, item.stage])).toEqual(Array(3).fill(['quota', 'failed']));
+	expect(rpcCalls()).toHaveLength(2);
+	for (const state of await statesOf(batch.stateIds)) {
+		expect(state).toMatchObject({ current_stage: 'failed', error_code: 'quota', generated_message: null, locked_by: null });
+		expect(state.retry_after_seconds).toBeGreaterThanOrEqual(40);
+		expect(state.retry_after_seconds).toBeLessThanOrEqual(46);
+		expect(state.error_message).toMatch(/Every Gemini key of the credential \(2\) is throttled/);
+	}
+	const failedEvents = (await eventsOf(batch.stateIds)).filter((event) => event.to_stage === 'failed');
+	expect(failedEvents.map((event) => [event.from_stage, event.detail?.error_code])).toEqual(Array(3).fill(['generating', 'quota']));
+});
+
+it('a blocked prompt fails with blocked and waits for a person (no retry time)', async () => {
+	const batch = await claimedContacts(2);
+	await sims.gemini.control.addFault({ effect: { kind: 'blocked', blockReason: 'PROHIBITED_CONTENT' } });
+	const { failed } = await runGenerate(batch.items, recorded(), credentials(1));
+	expect(failed.map((item) => (item.error as IDataObject).code)).toEqual(['blocked', 'blocked']);
+	for (const state of await statesOf(batch.stateIds)) {
+		expect(state).toMatchObject({ current_stage: 'failed', error_code: 'blocked', retry_after_seconds: null });
+		expect(state.error_message).toContain('PROHIBITED_CONTENT');
+	}
+});
+
+it('some generated, some failed: one record call holds both', async () => {
+	const batch = await claimedContacts(4);
+	// With one call at a time, the first two contacts meet the blocked answers.
+	await sims.gemini.control.addFault({ trigger: { mode: 'count', count: 2 }, effect: { kind: 'blocked' } });
+	const { generated, failed } = await runGenerate(batch.items, recorded({ concurrency: 1 }), credentials(1));
+	expect(failed.map((item) => item.state_id)).toEqual(batch.stateIds.slice(0, 2));
+	expect(generated.map((item) => item.state_id)).toEqual(batch.stateIds.slice(2));
+	expect(rpcCalls()).toHaveLength(2);
+	expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['failed', 'failed', 'ready_to_send', 'ready_to_send']);
+});
+
+it('contacts this execution does not hold are not generated: lease_lost, the database unchanged', async () => {
+	const batch = await claimedContacts(2);
+	const otherRun = `someone-else-${randomUUID()}`;
+	const stolen = batch.items.map((item) => ({ ...item, execution_id: otherRun }));
+	const { generated, failed } = await runGenerate(stolen, recorded(), credentials(1));
+	expect(generated).toEqual([]);
+	expect(failed.map((item) => (item.error as IDataObject).code)).toEqual(['lease_lost', 'lease_lost']);
+	expect(await sims.gemini.control.requests()).toEqual([]);
+	expect(rpcCalls()).toEqual(['/rest/v1/rpc/automation_mark_generating']);
+	expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['eligible', 'eligible']);
+});
+
+it('the contact state and holder may come from any expression', async () => {
+	const batch = await claimedContacts(2);
+	const parameters = { ...recorded(), stateId: '={{ $json["state_id"] }}', leaseHolder: '={{ $json["execution_id"] }}' };
+	const { generated } = await runGenerate(batch.items, parameters, credentials(1));
+	expect(generated.map((item) => item.stage)).toEqual(['ready_to_send', 'ready_to_send']);
+	expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['ready_to_send', 'ready_to_send']);
+});
+
+it('the same batch run twice generates once: the second run finds nothing eligible', async () => {
+	const batch = await claimedContacts(2);
+	await runGenerate(batch.items, recorded(), credentials(1));
+	await sims.gemini.control.clearRequests();
+	const again = await runGenerate(batch.items, recorded(), credentials(1));
+	expect(again.failed.map((item) => (item.error as IDataObject).code)).toEqual(['lease_lost', 'lease_lost']);
+	expect(await sims.gemini.control.requests()).toEqual([]);
+	expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['ready_to_send', 'ready_to_send']);
+});

@@ -1,0 +1,83 @@
+// TagEligibility's read operations (explain, timeline) through n8n's engine, on seed001()'s data:
+// per-contact reasons, one output item per contact paired with the input item, and bad input
+// reported per item (or as an error item with "Continue On Fail").
+import type { IDataObject } from 'n8n-workflow';
+import { runWorkflow, type WorkflowJson } from '../../harness';
+import { testStack } from '../../helpers/stack';
+import { seed001, type Seed001 } from '../../workflows/support/seeds';
+
+function tagEligibilityWorkflow(parameters: IDataObject, continueOnFail = false): WorkflowJson {
+	return {
+		name: 'TagEligibility read operations',
+		nodes: [
+			{ id: 'start', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+			{
+				id: 'eligibility',
+				name: 'Eligibility',
+				type: 'n8n-nodes-leadflow.tagEligibility',
+				typeVersion: 1,
+				position: [200, 0],
+				parameters,
+				credentials: { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } },
+				...(continueOnFail && { onError: 'continueRegularOutput' }),
+			},
+		],
+		connections: { Start: { main: [[{ node: 'Eligibility', type: 'main', index: 0 }]] } },
+	} as unknown as WorkflowJson;
+}
+
+const credentials = () => ({ leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey } });
+
+let seed: Seed001;
+
+beforeAll(async () => {
+	seed = await seed001();
+});
+
+test('explain: every tagged contact with its reason, paired with the input item', async () => {
+	const result = await runWorkflow(tagEligibilityWorkflow({ operation: 'explain', ruleId: seed.ruleId, limit: 100 }), { credentials: credentials() });
+
+	expect(result.error).toBeUndefined();
+	const rows = result.nodeOutputs.Eligibility as Array<{ sender_id: string; due: boolean; reason: string | null }>;
+	expect(rows).toHaveLength(15);
+	const reasonOf = new Map(rows.map((row) => [row.sender_id, row.reason]));
+	for (const psid of seed.duePsids) expect(reasonOf.get(psid)).toBeNull();
+	for (const [reason, psids] of Object.entries(seed.notDue)) for (const psid of psids) expect(reasonOf.get(psid)).toBe(reason);
+	const items = result.run!.data.resultData.runData.Eligibility[0].data!.main[0]!;
+	expect(items.every((item) => (item.pairedItem as { item: number }).item === 0)).toBe(true);
+});
+
+test('explain with "only due": just the 10 due contacts', async () => {
+	const result = await runWorkflow(tagEligibilityWorkflow({ operation: 'explain', ruleId: seed.ruleId, limit: 100, onlyDue: true }), {
+		credentials: credentials(),
+	});
+	const rows = result.nodeOutputs.Eligibility as Array<{ sender_id: string; due: boolean }>;
+	expect(rows.map((row) => row.sender_id).sort()).toEqual([...seed.duePsids].sort());
+});
+
+test('timeline: a contact nobody has processed has no stage events yet', async () => {
+	const { rows } = await runWorkflow(tagEligibilityWorkflow({ operation: 'explain', ruleId: seed.ruleId, limit: 1 }), { credentials: credentials() }).then(
+		(result) => ({ rows: result.nodeOutputs.Eligibility as Array<{ conversation_id: string }> }),
+	);
+	const result = await runWorkflow(tagEligibilityWorkflow({ operation: 'timeline', ruleId: seed.ruleId, conversationId: rows[0].conversation_id }), {
+		credentials: credentials(),
+	});
+	expect(result.error).toBeUndefined();
+	expect(result.nodeOutputs.Eligibility).toEqual([]);
+});
+
+test('a rule ID that is not a UUID stops the node with a message naming the field', async () => {
+	const result = await runWorkflow(tagEligibilityWorkflow({ operation: 'snapshot', ruleId: 'rule-42', contactLimit: 10 }), { credentials: credentials() });
+	expect(result.error?.message).toMatch(/rule ID/i);
+});
+
+test('with Continue On Fail, the failing item becomes an error item and the run goes on', async () => {
+	const result = await runWorkflow(tagEligibilityWorkflow({ operation: 'snapshot', ruleId: 'rule-42', contactLimit: 10 }, true), {
+		credentials: credentials(),
+	});
+	expect(result.error).toBeUndefined();
+	// The package's one continue-on-fail item (nodes/shared/per-item.ts): only `error`, naming the field.
+	expect(result.nodeOutputs.Eligibility).toEqual([
+		{ error: { code: 'invalid_input', message: expect.stringMatching(/rule ID/i), description: expect.stringMatching(/rule/i) } },
+	]);
+});

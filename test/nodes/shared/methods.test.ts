@@ -1,0 +1,205 @@
+// The editor's lists behind the nodes' resource locators ("From List") and the tag options, called
+// through n8n's engine as the editor's requests call them (test/harness/node-methods.ts), against
+// the local stack. Two owners' rows are seeded; every name carries this run's token so that rows of
+// other test files on the same stack never match a filter.
+import { randomUUID } from 'node:crypto';
+import type { INodeListSearchItems, INodeListSearchResult, INodeParameters } from 'n8n-workflow';
+import { LIST_PAGE_SIZE } from '../../../nodes/shared/methods/listSearch';
+import { createWorld, type World } from '../../db/follow-up/fixtures';
+import { listSearch, loadOptions, type TestCredentials } from '../../harness';
+import { testStack, withDb } from '../../helpers/stack';
+
+const TAG_ELIGIBILITY = 'n8n-nodes-leadflow.tagEligibility';
+const CAMPAIGNS = 'n8n-nodes-leadflow.campaignSessionCreate';
+const run = randomUUID().slice(0, 8);
+
+const credentials = (): TestCredentials => ({ leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey } });
+
+const search = (nodeType: string, method: string, parameters: INodeParameters, filter?: string, token?: string) =>
+	listSearch({ nodeType, parameters, credentials: credentials() }, method, filter, token);
+
+/** Every page of a list, following the pagination tokens; the pages' sizes on the side. */
+async function allPages(page: (token?: string) => Promise<INodeListSearchResult>) {
+	const sizes: number[] = [];
+	const results: INodeListSearchItems[] = [];
+	let token: string | undefined;
+	do {
+		const next = await page(token);
+		sizes.push(next.results.length);
+		results.push(...next.results);
+		token = next.paginationToken;
+	} while (token !== undefined && sizes.length < 10);
+	return { sizes, results };
+}
+
+const byValue = (items: INodeListSearchItems[]) => [...items].sort((x, y) => String(x.value).localeCompare(String(y.value)));
+
+let a: World;
+let b: World;
+const rules: Record<string, string> = {};
+
+beforeAll(async () => {
+	[a, b] = await Promise.all([createWorld(['AI Lead', 'Hot']), createWorld(['AI Lead', 'VIP'])]);
+	const named: Array<[World, string, boolean]> = [
+		[a, `Zeta ${run} welcome`, true],
+		[b, `ZETA ${run} Reminder`, false],
+		[a, `Other ${run}`, true],
+		[a, `Promo ${run} 100% off`, false],
+		[a, `Promo ${run} 1000 off`, false],
+		[a, `Promo ${run} a_b`, false],
+		[a, `Promo ${run} axb`, false],
+	];
+	for (const [world, name, enabled] of named) rules[name] = await world.rule({ name, enabled });
+	// More than a page of rules under one name, split between the owners (disabled: they stay out of
+	// every "all enabled rules" run of other test files).
+	for (let n = 1; n <= LIST_PAGE_SIZE + 5; n++) {
+		const name = `Bulk ${run} ${String(n).padStart(2, '0')}`;
+		rules[name] = await (n % 2 ? a : b).rule({ name, enabled: false });
+	}
+});
+
+describe('searchRules (the Rule of Tag Eligibility)', () => {
+	test('the filter narrows by name in any case; results carry the name (and a disabled rule says so) and the rule ID', async () => {
+		const page = await search(TAG_ELIGIBILITY, 'searchRules', { operation: 'snapshot' }, `zEtA ${run.toUpperCase()}`);
+		expect(page.paginationToken).toBeUndefined();
+		expect(byValue(page.results)).toEqual(
+			byValue([
+				{ name: `Zeta ${run} welcome`, value: rules[`Zeta ${run} welcome`] },
+				{ name: `ZETA ${run} Reminder (disabled)`, value: rules[`ZETA ${run} Reminder`] },
+			]),
+		);
+	});
+
+	test('the filter is matched literally: % and _ are not wildcards', async () => {
+		const percent = await search(TAG_ELIGIBILITY, 'searchRules', {}, `${run} 100%`);
+		expect(percent.results.map((item) => item.value)).toEqual([rules[`Promo ${run} 100% off`]]);
+		const underscore = await search(TAG_ELIGIBILITY, 'searchRules', {}, `${run} A_B`);
+		expect(underscore.results.map((item) => item.value)).toEqual([rules[`Promo ${run} a_b`]]);
+	});
+
+	test('pages of LIST_PAGE_SIZE: the token brings the rest, every owner\'s rules, none twice', async () => {
+		const { sizes, results } = await allPages((token) => search(TAG_ELIGIBILITY, 'searchRules', { operation: 'claim' }, `bulk ${run}`, token));
+		expect(sizes).toEqual([LIST_PAGE_SIZE, 5]);
+		const bulk = Object.entries(rules).filter(([name]) => name.startsWith('Bulk'));
+		expect(byValue(results)).toEqual(byValue(bulk.map(([name, id]) => ({ name: `${name} (disabled)`, value: id }))));
+		expect(new Set(results.map((item) => item.value)).size).toBe(LIST_PAGE_SIZE + 5);
+	});
+
+	test('a refused key fails with a message saying what was being listed', async () => {
+		const refused = listSearch(
+			{ nodeType: TAG_ELIGIBILITY, credentials: { leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: 'not-the-key' } } },
+			'searchRules',
+		);
+		await expect(refused).rejects.toThrow(/Listing the follow-up rules failed/);
+	});
+});
+
+describe('searchCampaigns (the Campaign of Campaign Sessions\' stats)', () => {
+	const campaigns: Record<string, string[]> = {};
+
+	beforeAll(async () => {
+		const add = (owner: string, prefix: string, count: number) =>
+			withDb(async (db) => {
+				const { rows } = await db.query<{ name_uid: string }>(
+					`insert into public.campaign_info (user_id, name_uid, name)
+					 select $1, $2 || '_' || lpad(n::text, 6, '0'), $3 || ' ' || n from generate_series(1, $4) n
+					 returning name_uid`,
+					[owner, `recruit-${run}-${prefix}`, `${prefix === 'a' ? 'Recruit' : 'RECRUIT'} ${run}`, count],
+				);
+				return rows.map((row) => row.name_uid);
+			});
+		[campaigns.a, campaigns.b] = await Promise.all([add(a.userId, 'a', LIST_PAGE_SIZE + 2), add(b.userId, 'b', 3)]);
+	});
+
+	test('with a fixed owner, only that owner\'s campaigns, by name in any case, over two pages; the value is the campaign ID', async () => {
+		const parameters = { operation: 'stats', ownerUserId: a.userId };
+		const { sizes, results } = await allPages((token) => search(CAMPAIGNS, 'searchCampaigns', parameters, `rEcRuIt ${run}`, token));
+		expect(sizes).toEqual([LIST_PAGE_SIZE, 2]);
+		expect(results.map((item) => item.value).sort()).toEqual([...campaigns.a].sort());
+		expect(results).toContainEqual({ name: `Recruit ${run} 7`, value: `recruit-${run}-a_000007`, description: `recruit-${run}-a_000007` });
+	});
+
+	test('with the owner taken from the request (an expression), every owner\'s campaigns', async () => {
+		const parameters = { operation: 'stats', ownerUserId: '={{ $json.headers["x-leadflow-owner"] ?? "" }}' };
+		const { sizes, results } = await allPages((token) => search(CAMPAIGNS, 'searchCampaigns', parameters, `recruit ${run}`, token));
+		expect(sizes).toEqual([LIST_PAGE_SIZE, 5]);
+		expect(results.map((item) => item.value).sort()).toEqual([...campaigns.a, ...campaigns.b].sort());
+		expect(results).toContainEqual({ name: `RECRUIT ${run} 2`, value: `recruit-${run}-b_000002`, description: `recruit-${run}-b_000002` });
+	});
+
+	test('a filter that matches nothing: an empty page, no token', async () => {
+		expect(await search(CAMPAIGNS, 'searchCampaigns', { operation: 'stats', ownerUserId: a.userId }, `no such campaign ${run}`)).toEqual({ results: [] });
+	});
+});
+
+describe('searchConversations (the Contact of Tag Eligibility\'s timeline)', () => {
+	const contacts: Record<string, { id: string; psid: string }> = {};
+	const OTHER_PAGE = '42';
+
+	beforeAll(async () => {
+		const add = async (world: World, name: string) => {
+			const id = await world.contact({ name });
+			const psid = await withDb(async (db) => (await db.query<{ sender_id: string }>('select sender_id from public.messenger_conversations where id = $1', [id])).rows[0].sender_id);
+			contacts[name] = { id, psid };
+		};
+		await add(a, `Alice ${run}`);
+		await add(a, `Bob ${run}`);
+		await add(b, `ALICE ${run} Senior`);
+		// Owner a's contact on another of a's pages, which a's rules (set to a.pageId) do not follow up.
+		const elsewhere = await withDb(async (db) => {
+			const { rows } = await db.query<{ id: string; sender_id: string }>(
+				`insert into public.messenger_conversations (user_id, page_id, sender_id, sender_name) values ($1, $2, $3, $4) returning id, sender_id`,
+				[a.userId, OTHER_PAGE, String(Date.now()).slice(-12), `alice ${run} elsewhere`],
+			);
+			return rows[0];
+		});
+		contacts[`alice ${run} elsewhere`] = { id: elsewhere.id, psid: elsewhere.sender_id };
+	});
+
+	const item = (name: string, pageId: string) => ({ name, value: contacts[name].id, description: `PSID ${contacts[name].psid} on page ${pageId}` });
+
+	test('with no rule chosen, every owner\'s contacts whose name contains the filter, in any case', async () => {
+		const page = await search(TAG_ELIGIBILITY, 'searchConversations', { operation: 'timeline' }, `alice ${run}`);
+		expect(byValue(page.results)).toEqual(
+			byValue([item(`Alice ${run}`, a.pageId), item(`ALICE ${run} Senior`, b.pageId), item(`alice ${run} elsewhere`, OTHER_PAGE)]),
+		);
+	});
+
+	test('with a rule chosen, only the contacts it can follow up: its owner\'s, on its page', async () => {
+		const ruleId = { __rl: true, mode: 'list', value: rules[`Zeta ${run} welcome`], cachedResultName: `Zeta ${run} welcome` };
+		const page = await search(TAG_ELIGIBILITY, 'searchConversations', { operation: 'timeline', ruleId }, `ALICE ${run}`);
+		expect(page.results).toEqual([item(`Alice ${run}`, a.pageId)]);
+		const byId = { __rl: true, mode: 'id', value: rules[`ZETA ${run} Reminder`] };
+		expect((await search(TAG_ELIGIBILITY, 'searchConversations', { operation: 'timeline', ruleId: byId }, `alice ${run}`)).results).toEqual([
+			item(`ALICE ${run} Senior`, b.pageId),
+		]);
+	});
+
+	test('a filter of digits also finds a contact by its PSID', async () => {
+		const page = await search(TAG_ELIGIBILITY, 'searchConversations', { operation: 'timeline' }, contacts[`Bob ${run}`].psid);
+		expect(page.results).toEqual([item(`Bob ${run}`, a.pageId)]);
+	});
+});
+
+describe('getTags (loadOptions, for tag parameters)', () => {
+	test('with a fixed owner: exactly that owner\'s tags, names as labels and IDs as values, by name', async () => {
+		const options = await loadOptions({ nodeType: CAMPAIGNS, parameters: { operation: 'stats', ownerUserId: b.userId }, credentials: credentials() }, 'getTags');
+		expect(options).toEqual([
+			{ name: 'AI Lead', value: b.tags['AI Lead'] },
+			{ name: 'VIP', value: b.tags.VIP },
+		]);
+	});
+
+	test('without an owner: every owner\'s tags, each saying whose it is', async () => {
+		const options = await loadOptions({ nodeType: TAG_ELIGIBILITY, parameters: { operation: 'claim' }, credentials: credentials() }, 'getTags');
+		const ours = options.filter((option) => [...Object.values(a.tags), ...Object.values(b.tags)].includes(String(option.value)));
+		expect(byValue(ours)).toEqual(
+			byValue([
+				{ name: 'AI Lead', value: a.tags['AI Lead'], description: `Owner ${a.userId}` },
+				{ name: 'Hot', value: a.tags.Hot, description: `Owner ${a.userId}` },
+				{ name: 'AI Lead', value: b.tags['AI Lead'], description: `Owner ${b.userId}` },
+				{ name: 'VIP', value: b.tags.VIP, description: `Owner ${b.userId}` },
+			]),
+		);
+	});
+});
