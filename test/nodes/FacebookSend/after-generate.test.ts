@@ -74,7 +74,7 @@ test('claimed contacts are generated, sent once and recorded; the generated text
 
 	const result = await runWorkflow(pipeline(batch.claimed), { credentials });
 
-	expect(result.status).toBe('success');
+	expect({ status: result.status, error: result.error?.message }).toEqual({ status: "success", error: undefined });
 	const [sent = [], skipped = [], failed = []] = result.nodeBranches.Send ?? [];
 	expect([sent.length, skipped.length, failed.length]).toEqual([3, 0, 0]);
 	const delivered = await sims.graph.control.messages();

@@ -56,8 +56,11 @@ test('calls start one interval apart: 6 at 20 per second span 250 ms, and no mor
 	const span = spanOf(starts);
 	expect(span).toBeGreaterThanOrEqual(5 * INTERVAL - 5);
 	for (const gap of gapsOf(starts)) expect(gap).toBeGreaterThanOrEqual(INTERVAL / 2);
-	// A call that started late lets each later one catch up by half an interval at most.
-	expect(span).toBeLessThanOrEqual(spanOf(reference) + 5 * (INTERVAL / 2) + JITTER);
+	// The last call starts no later than the reference schedule's last timer, plus the catch-up the
+	// pacer may use after a late start (half an interval per call) and jitter. Compared as end times:
+	// when the event loop starts late, the reference's timers fire in a burst (a short span) while the
+	// pacer still spaces its calls, so spans alone are not comparable.
+	expect(Math.max(...starts)).toBeLessThanOrEqual(Math.max(...reference) + 5 * (INTERVAL / 2) + JITTER);
 });
 
 test('a stalled process does not fire the slots it missed all at once: late calls catch up twice as fast, no faster and no slower', async () => {
