@@ -25,7 +25,7 @@ function seededRandom(seed: number): () => number {
 }
 
 const effectsByService: Record<SimulatedService, ReadonlySet<FaultEffect['kind']>> = {
-	gemini: new Set(['http', 'blocked', 'finishReason', 'timeout', 'hold']),
+	gemini: new Set(['http', 'blocked', 'finishReason', 'text', 'timeout', 'hold']),
 	graph: new Set(['http', 'graphError', 'timeout', 'hold']),
 };
 
@@ -185,6 +185,11 @@ function validateEffect(value: unknown): FaultEffect {
 			if (!finishReason) throw new FaultInputError('effect.finishReason is required (e.g. SAFETY, MAX_TOKENS)');
 			return { kind: 'finishReason', finishReason };
 		}
+		case 'text': {
+			const text = optionalString(value.text, 'effect.text');
+			if (text === undefined) throw new FaultInputError('effect.text is required: the reply text the candidate holds');
+			return { kind: 'text', text };
+		}
 		case 'timeout': {
 			const holdMs = optionalNumber(value.holdMs, 'effect.holdMs');
 			return holdMs === undefined ? { kind: 'timeout' } : { kind: 'timeout', holdMs };
@@ -192,6 +197,6 @@ function validateEffect(value: unknown): FaultEffect {
 		case 'hold':
 			return { kind: 'hold' };
 		default:
-			throw new FaultInputError('effect.kind must be http, graphError, blocked, finishReason, timeout or hold');
+			throw new FaultInputError('effect.kind must be http, graphError, blocked, finishReason, text, timeout or hold');
 	}
 }

@@ -101,6 +101,8 @@ export class GeminiHandler implements VendorHandler {
 				return { status: 200, body: blockedResponse(model, promptWords(request), effect.blockReason ?? 'SAFETY') };
 			case 'finishReason':
 				return { status: 200, body: stoppedResponse(model, promptWords(request), effect.finishReason) };
+			case 'text':
+				return { status: 200, body: textResponse(model, promptWords(request), effect.text) };
 			case 'graphError':
 				return googleError(500, 'graphError faults belong to the Graph simulator');
 		}
@@ -198,6 +200,16 @@ function stoppedResponse(model: string, promptTokenCount: number, finishReason: 
 	return {
 		candidates: [{ finishReason, index: 0 }],
 		usageMetadata: { promptTokenCount, totalTokenCount: promptTokenCount },
+		modelVersion: model,
+		responseId: responseId(),
+	};
+}
+
+function textResponse(model: string, promptTokenCount: number, text: string) {
+	const candidatesTokenCount = text.split(/\s+/).filter(Boolean).length;
+	return {
+		candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason: 'STOP', index: 0 }],
+		usageMetadata: { promptTokenCount, candidatesTokenCount, totalTokenCount: promptTokenCount + candidatesTokenCount },
 		modelVersion: model,
 		responseId: responseId(),
 	};

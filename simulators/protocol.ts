@@ -34,6 +34,8 @@ export type FaultEffect =
 	| { kind: 'blocked'; blockReason?: string }
 	/** Gemini only: a 200 whose candidate stopped for this reason (e.g. SAFETY, MAX_TOKENS) with no text. */
 	| { kind: 'finishReason'; finishReason: string }
+	/** Gemini only: a 200 whose candidate's text is exactly `text` (e.g. JSON that is invalid or breaks the schema). */
+	| { kind: 'text'; text: string }
 	/** Never answer; the socket is closed after `holdMs` (default 300,000) or when the client gives up. */
 	| { kind: 'timeout'; holdMs?: number }
 	/** Hold the request until `POST /__sim/release`, then answer it as if there were no fault. */

@@ -6,7 +6,7 @@ import { generateFollowUpText } from '../transport/generateText';
 import { KeyRing, parseApiKeys } from '../../shared/gemini/keyRing';
 import { parameterReader } from './itemFields';
 import { readJob, readOptions, type GenerationJob } from './jobs';
-import { mapWithConcurrency } from './pool';
+import { mapWithConcurrency } from '../../shared/pool';
 import { redactorFor } from '../../shared/gemini/redact';
 import { asNodeError } from '../../shared/per-item';
 import { toOutputs, type ItemResult } from './results';

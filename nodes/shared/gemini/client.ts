@@ -11,6 +11,8 @@ export interface ModelRequest {
 	userText: string;
 	temperature?: number;
 	maxOutputTokens?: number;
+	/** A JSON reply shaped by this OpenAPI schema (responseMimeType application/json). */
+	responseSchema?: Record<string, unknown>;
 	timeoutMs: number;
 	abortSignal?: AbortSignal;
 }
@@ -64,6 +66,7 @@ export async function generateOnce(apiKey: string, baseUrl: string, request: Mod
 				systemInstruction: request.systemInstruction,
 				...(request.temperature !== undefined && { temperature: request.temperature }),
 				...(request.maxOutputTokens !== undefined && { maxOutputTokens: request.maxOutputTokens }),
+				...(request.responseSchema && { responseMimeType: 'application/json', responseSchema: request.responseSchema }),
 				...(signal && { abortSignal: signal }),
 			},
 		})

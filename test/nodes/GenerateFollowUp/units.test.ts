@@ -3,7 +3,7 @@
 import { backoffMs, msUntilMidnightPacific } from '../../../nodes/shared/gemini/backoff';
 import { describeFailure, parseRetryDelay } from '../../../nodes/shared/gemini/failures';
 import { KeyRing, parseApiKeys } from '../../../nodes/shared/gemini/keyRing';
-import { mapWithConcurrency } from '../../../nodes/GenerateFollowUp/helpers/pool';
+import { mapWithConcurrency } from '../../../nodes/shared/pool';
 import { buildPrompt } from '../../../nodes/GenerateFollowUp/helpers/prompt';
 import { redactorFor } from '../../../nodes/shared/gemini/redact';
 import { checkReply, dropUnfinishedSentence, shortenTo } from '../../../nodes/GenerateFollowUp/helpers/reply';

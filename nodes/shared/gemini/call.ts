@@ -1,0 +1,169 @@
+// One Gemini answer, whatever it takes within the limits: rotate keys, rest a key Google throttles
+// (for as long as its RetryInfo asks, or until midnight Pacific for a daily quota), back off with
+// jitter and retry after 5xx and timeouts, never retry a request Google rejected (4xx), and give up
+// with `quota` at once when every key rests for longer than the node may wait. What a usable answer
+// is belongs to the caller (`interpret`): a follow-up's text (GenerateFollowUp), a JSON analysis
+// (AutoAssignStage). Every node that calls Gemini goes through this one loop.
+import { sleep } from 'n8n-workflow';
+import { backoffMs, msUntilMidnightPacific } from './backoff';
+import { generateOnce, type ModelAnswer, type ModelRequest } from './client';
+import { describeFailure, type CallFailure } from './failures';
+import type { KeyRing } from './keyRing';
+
+export interface CallPolicy {
+	/** Retries after 5xx / timeouts / waiting for a resting key; the first call is not counted. */
+	maxRetries: number;
+	retryBaseMs: number;
+	/** How long a key rests after a 429 without RetryInfo. */
+	keyRestMs: number;
+	/** Wait for a resting key only when one is back within this long; otherwise fail with `quota`. */
+	maxQuotaWaitMs: number;
+}
+
+/** Failures of the call itself; `interpret` adds its own codes. */
+export type CallFailureCode = 'quota' | 'blocked' | 'timeout' | 'unavailable' | 'rejected' | 'key_refused' | 'cancelled';
+
+export interface CallContext {
+	ring: KeyRing;
+	baseUrl: string;
+	policy: CallPolicy;
+	/** Removes API keys from any text that leaves the node (Google quotes keys in some errors). */
+	redact: (text: string) => string;
+	cancelSignal?: AbortSignal;
+}
+
+/** What the caller makes of an answer Gemini gave (not blocked). */
+export type Interpreted<Value, Code extends string> =
+	| { ok: true; value: Value }
+	| { ok: false; code: Code; message: string; retryAfterSeconds?: number };
+
+export interface CallSuccess<Value> {
+	ok: true;
+	value: Value;
+	model: string;
+	generationMs: number;
+	tokens: ModelAnswer['tokens'];
+	attempts: number;
+	finishReason?: string;
+}
+
+export interface CallFailureResult<Code extends string> {
+	ok: false;
+	code: CallFailureCode | Code;
+	message: string;
+	/** When trying again could work (quota: when a key is back; transient failures: a few minutes). */
+	retryAfterSeconds?: number;
+	status?: number;
+	model: string;
+	generationMs: number;
+	attempts: number;
+}
+
+export type CallResult<Value, Code extends string> = CallSuccess<Value> | CallFailureResult<Code>;
+
+// A 429 with `retryDelay: "0s"` must not turn into a tight loop on one key.
+const MIN_KEY_REST_MS = 1_000;
+// A key Google refused (invalid, suspended) stays out long: it will not heal by itself soon.
+const REFUSED_KEY_REST_MS = 15 * 60_000;
+// Transient failures (5xx, timeouts) recorded in the database become claimable again after this.
+export const TRANSIENT_RETRY_AFTER_SECONDS = 300;
+// Finish reasons meaning the answer was withheld for its content.
+const BLOCKED_FINISH_REASONS = new Set(['SAFETY', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'RECITATION', 'IMAGE_SAFETY']);
+
+export async function callGemini<Value, Code extends string>(
+	request: ModelRequest,
+	context: CallContext,
+	interpret: (answer: ModelAnswer) => Interpreted<Value, Code>,
+): Promise<CallResult<Value, Code>> {
+	const { ring, policy, redact } = context;
+	const started = Date.now();
+	let attempts = 0;
+	let retries = 0;
+	let lastRefusal: CallFailure | undefined;
+	const fail = (code: CallFailureCode | Code, message: string, extra: Partial<CallFailureResult<Code>> = {}): CallFailureResult<Code> => ({
+		ok: false,
+		code,
+		message: redact(message),
+		model: request.model,
+		generationMs: Date.now() - started,
+		attempts,
+		...extra,
+	});
+
+	for (;;) {
+		if (context.cancelSignal?.aborted) return fail('cancelled', 'The execution was cancelled.');
+		const choice = ring.next();
+		if (!choice) {
+			const waitMs = ring.msUntilAvailable();
+			const reason = ring.restReason();
+			if (reason === 'refused') {
+				return fail('key_refused', `Google refused every Gemini key of the credential: ${lastRefusal?.message ?? 'invalid or suspended keys'}`, {
+					status: lastRefusal?.status,
+				});
+			}
+			if (waitMs <= policy.maxQuotaWaitMs && retries < policy.maxRetries) {
+				retries += 1;
+				await sleep(Math.max(waitMs, backoffMs(retries, policy.retryBaseMs)));
+				continue;
+			}
+			const what = reason === 'daily_quota' ? "reached its daily quota (it resets at midnight Pacific time)" : 'is throttled (429)';
+			return fail('quota', `Every Gemini key of the credential (${ring.size}) ${what}; the first is usable again in about ${Math.ceil(waitMs / 1000)} s.`, {
+				status: 429,
+				retryAfterSeconds: Math.ceil(waitMs / 1000),
+			});
+		}
+
+		attempts += 1;
+		let answer: ModelAnswer;
+		try {
+			answer = await generateOnce(choice.key, context.baseUrl, { ...request, abortSignal: context.cancelSignal });
+		} catch (error) {
+			const failure = describeFailure(error, context.cancelSignal?.aborted === true);
+			switch (failure.kind) {
+				case 'throttled': {
+					const restMs = failure.daily ? msUntilMidnightPacific(Date.now()) : (failure.retryDelayMs ?? policy.keyRestMs);
+					ring.rest(choice.index, Math.max(MIN_KEY_REST_MS, restMs), failure.daily ? 'daily_quota' : 'throttled');
+					continue;
+				}
+				case 'key_refused':
+					lastRefusal = failure;
+					ring.rest(choice.index, REFUSED_KEY_REST_MS, 'refused');
+					continue;
+				case 'unavailable':
+				case 'timeout':
+					if (retries >= policy.maxRetries) {
+						return fail(failure.kind, `${failure.message} (${attempts} attempts)`, { status: failure.status, retryAfterSeconds: TRANSIENT_RETRY_AFTER_SECONDS });
+					}
+					retries += 1;
+					await sleep(backoffMs(retries, policy.retryBaseMs));
+					continue;
+				case 'cancelled':
+					return fail('cancelled', failure.message);
+				case 'rejected':
+					return fail('rejected', `Gemini rejected the request (${failure.status}): ${failure.message}`, { status: failure.status });
+			}
+		}
+
+		const model = answer.modelVersion;
+		if (answer.blockReason) return fail('blocked', `Gemini blocked the prompt (${answer.blockReason}).`, { model });
+		if (answer.finishReason && BLOCKED_FINISH_REASONS.has(answer.finishReason)) {
+			return fail('blocked', `Gemini withheld the reply (finish reason ${answer.finishReason}).`, { model });
+		}
+		const interpreted = interpret(answer);
+		if (!interpreted.ok) {
+			return fail(interpreted.code, interpreted.message, {
+				model,
+				...(interpreted.retryAfterSeconds !== undefined && { retryAfterSeconds: interpreted.retryAfterSeconds }),
+			});
+		}
+		return {
+			ok: true,
+			value: interpreted.value,
+			model,
+			generationMs: Date.now() - started,
+			tokens: answer.tokens,
+			attempts,
+			finishReason: answer.finishReason,
+		};
+	}
+}
