@@ -143,3 +143,44 @@ export async function searchConversations(
 		description: `PSID ${conversation.sender_id} on page ${conversation.page_id}`,
 	}));
 }
+
+interface PipelineRow {
+	id: string;
+	name: string;
+}
+
+/** CRM pipelines (pipelines) by name. */
+export async function searchPipelines(this: ILoadOptionsFunctions, filter?: string, paginationToken?: string): Promise<INodeListSearchResult> {
+	const list = { table: 'pipelines', columns: 'id, name', what: 'pipelines' };
+	return await searchByName<PipelineRow>(this, list, filter, paginationToken, (pipeline) => ({ name: pipeline.name, value: pipeline.id }));
+}
+
+interface StageRow {
+	id: string;
+	name: string;
+	pipeline_id: string;
+	pipelines: { name: string } | null;
+}
+
+/**
+ * Pipeline stages (pipeline_stages) by name, in pipeline order; with a pipeline chosen in the node
+ * (`pipelineId`), only its stages. Each says which pipeline it belongs to.
+ */
+export async function searchStages(this: ILoadOptionsFunctions, filter?: string, paginationToken?: string): Promise<INodeListSearchResult> {
+	const client = await getSupabaseClient(this);
+	const offset = offsetOf(paginationToken);
+	const pattern = containsPattern(filter);
+	const owner = fixedOwner(this);
+	const pipelineId = this.getCurrentNodeParameter('pipelineId', { extractValue: true });
+	let query = client.from('pipeline_stages').select('id, name, pipeline_id, pipelines(name)');
+	if (pattern) query = query.ilike('name', pattern);
+	if (owner) query = query.eq('user_id', owner);
+	if (typeof pipelineId === 'string' && UUID.test(pipelineId.trim())) query = query.eq('pipeline_id', pipelineId.trim());
+	const { data, error } = await query.order('pipeline_id').order('stage_order').order('id').range(offset, offset + LIST_PAGE_SIZE);
+	if (error) throw toNodeApiError(this, error, 'Listing the pipeline stages failed');
+	return pageOf(data as unknown as StageRow[], offset, (stage) => ({
+		name: stage.name,
+		value: stage.id,
+		description: stage.pipelines ? `In ${stage.pipelines.name}` : `In pipeline ${stage.pipeline_id}`,
+	}));
+}

@@ -1,0 +1,70 @@
+// Places Messenger contacts in CRM pipeline stages: Analyze scores each conversation with Gemini
+// (or a deterministic fallback), Assign places a batch in one database call, Move is a manual move.
+// Webhook and notify actions the automations queue leave on the Automations output, once each.
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { MAIN_INPUT, namedOutputs } from '../shared/outputs';
+import { searchPipelines, searchStages } from '../shared/methods/listSearch';
+import * as analyze from './actions/analyze.operation';
+import * as assign from './actions/assign.operation';
+import * as move from './actions/move.operation';
+import { router } from './actions/router';
+
+export class AutoAssignStage implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Leadflow Auto Assign Stage',
+		name: 'autoAssignStage',
+		icon: { light: 'file:../../icons/leadflow.svg', dark: 'file:../../icons/leadflow.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{$parameter["operation"]}}',
+		description: 'Score Messenger contacts with Gemini and place them in CRM pipeline stages; move contacts by hand; hand out automation actions',
+		defaults: { name: 'Leadflow Auto Assign Stage' },
+		usableAsTool: true,
+		inputs: MAIN_INPUT,
+		outputs: namedOutputs('Contacts', 'Automations'),
+		credentials: [
+			{ name: 'leadflowSupabaseApi', required: true },
+			{ name: 'leadflowGeminiApi', required: true, displayOptions: { show: { operation: ['analyze'] } } },
+		],
+		properties: [
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{
+						name: 'Analyze',
+						value: 'analyze',
+						description: 'Score each conversation with Gemini (lead score, status, recommended stage), or a fallback score when the model fails',
+						action: 'Analyze conversations with AI',
+					},
+					{
+						name: 'Assign',
+						value: 'assign',
+						description: 'Place a batch of analysed contacts in their pipeline stages in one call',
+						action: 'Assign analysed contacts to stages',
+					},
+					{
+						name: 'Move',
+						value: 'move',
+						description: 'Move contacts to a stage by ID or name, with a reason',
+						action: 'Move a contact to a stage',
+					},
+				],
+				default: 'analyze',
+			},
+			...analyze.description,
+			...assign.description,
+			...move.description,
+		],
+	};
+
+	methods = {
+		listSearch: { searchPipelines, searchStages },
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return router.call(this);
+	}
+}

@@ -1,0 +1,164 @@
+// analyze: per item, a conversation's last messages → Gemini with a response schema → a validated
+// analysis (score, status, confidence, recommended stage), or the deterministic fallback score when
+// the model fails. Several contacts at once; keys, rests and retries as every Gemini call here.
+import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { KeyRing, parseApiKeys } from '../../shared/gemini/keyRing';
+import { redactorFor } from '../../shared/gemini/redact';
+import { asNodeError, failedItem } from '../../shared/per-item';
+import { mapWithConcurrency } from '../../shared/pool';
+import { buildAnalysisPrompt, ANALYSIS_SCHEMA, type ChatMessage } from '../helpers/analysis';
+import { checkUuid, CONTACTS, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
+import { analyzeContact } from '../transport/analyzeContact';
+import { readConversation, readStageNames } from '../transport/conversations';
+
+interface GeminiCredentials {
+	apiKeys: string;
+	baseUrl?: string;
+	model?: string;
+}
+
+interface AnalyzeOptions {
+	maxMessages?: number;
+	model?: string;
+	instructions?: string;
+	concurrency?: number;
+	timeoutMs?: number;
+	maxRetries?: number;
+	retryDelayMs?: number;
+	keyRestSeconds?: number;
+	maxQuotaWaitMs?: number;
+	temperature?: number;
+}
+
+const GOOGLE_BASE_URL = 'https://generativelanguage.googleapis.com';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Conversation ID',
+		name: 'conversationId',
+		type: 'string',
+		default: '={{ $json.conversation_id }}',
+		required: true,
+		description: 'The contact to analyse (an ID of messenger_conversations). When the item has a messages array (direction, text, sent_at), those are analysed; else the last messages are read from Supabase.',
+	},
+	pipelineProperty('The pipeline whose stage names the model may recommend, passed on to Assign; empty: the Page\'s pipeline'),
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add option',
+		default: {},
+		options: [
+			{ displayName: 'Concurrency', name: 'concurrency', type: 'number', typeOptions: { minValue: 1, maxValue: 50 }, default: 5, description: 'How many Gemini calls run at once' },
+			{ displayName: 'Instructions', name: 'instructions', type: 'string', typeOptions: { rows: 3 }, default: '', description: 'What a good lead is for this business, added to the prompt' },
+			{ displayName: 'Key Rest (Seconds)', name: 'keyRestSeconds', type: 'number', typeOptions: { minValue: 1 }, default: 60, description: 'How long a throttled key rests when Google does not say' },
+			{ displayName: 'Max Messages', name: 'maxMessages', type: 'number', typeOptions: { minValue: 1, maxValue: 200 }, default: 20, description: 'How many of the last messages the model sees' },
+			{ displayName: 'Max Quota Wait (Ms)', name: 'maxQuotaWaitMs', type: 'number', typeOptions: { minValue: 0 }, default: 10000, description: 'Wait for a resting key only when one is back within this long; else fall back' },
+			{ displayName: 'Max Retries', name: 'maxRetries', type: 'number', typeOptions: { minValue: 0, maxValue: 10 }, default: 3, description: 'Retries after 5xx, timeouts or waiting for a key' },
+			{ displayName: 'Model', name: 'model', type: 'string', default: '', description: 'The Gemini model; empty: the credential\'s default model' },
+			{ displayName: 'Retry Delay (Ms)', name: 'retryDelayMs', type: 'number', typeOptions: { minValue: 0 }, default: 1000, description: 'The first backoff; it doubles per retry, with jitter' },
+			{ displayName: 'Temperature', name: 'temperature', type: 'number', typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 }, default: 0.2 },
+			{ displayName: 'Timeout (Ms)', name: 'timeoutMs', type: 'number', typeOptions: { minValue: 1000 }, default: 30000, description: 'How long one Gemini call may take' },
+		],
+	},
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['analyze'] } }, properties);
+
+interface Job {
+	itemIndex: number;
+	conversationId: string;
+	pipelineId: string | null;
+	messages: ChatMessage[];
+	senderName: string;
+}
+
+/** The item's own messages (the output of a query), when it has them. */
+function messagesOf(json: IDataObject, limit: number): ChatMessage[] | undefined {
+	if (!Array.isArray(json.messages)) return undefined;
+	const messages = (json.messages as unknown[])
+		.filter((message): message is IDataObject => typeof message === 'object' && message !== null)
+		.map((message) => ({
+			direction: message.direction === 'outbound' ? ('outbound' as const) : ('inbound' as const),
+			text: typeof message.text === 'string' ? message.text : '',
+			...(typeof message.sent_at === 'string' && { sent_at: message.sent_at }),
+		}));
+	return messages.slice(-limit);
+}
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const credentials = await this.getCredentials<GeminiCredentials>('leadflowGeminiApi');
+	const keys = parseApiKeys(credentials.apiKeys);
+	if (keys.length === 0) {
+		throw new NodeOperationError(this.getNode(), 'The Leadflow Gemini API credential has no API key', {
+			description: 'Add at least one Gemini API key to the credential, one per line.',
+		});
+	}
+	const options = this.getNodeParameter('options', 0, {}) as AnalyzeOptions;
+	const model = String(options.model || credentials.model || '').trim();
+	if (!model) throw new NodeOperationError(this.getNode(), 'No model is set', { description: 'Set Model in the options, or the Default Model of the Gemini credential.' });
+	const maxMessages = options.maxMessages ?? 20;
+
+	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
+	const results: Array<INodeExecutionData | undefined> = new Array(items.length);
+	const jobs: Job[] = [];
+	const stageNames = new Map<string, string[]>();
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		try {
+			const conversationId = checkUuid(this, this.getNodeParameter('conversationId', itemIndex), 'conversation ID', itemIndex, 'Map the id of messenger_conversations, e.g. {{ $json.conversation_id }}.');
+			const pipelineId = readPipelineId(this, itemIndex);
+			const own = messagesOf(items[itemIndex].json, maxMessages);
+			const facts = own
+				? { messages: own, senderName: typeof items[itemIndex].json.sender_name === 'string' ? (items[itemIndex].json.sender_name as string) : '' }
+				: await readConversation(this, conversationId, maxMessages, itemIndex);
+			if (pipelineId && !stageNames.has(pipelineId)) stageNames.set(pipelineId, await readStageNames(this, pipelineId));
+			jobs.push({ itemIndex, conversationId, pipelineId, messages: facts.messages, senderName: facts.senderName });
+		} catch (error) {
+			if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
+			results[itemIndex] = failedItem(this, error, { item: itemIndex });
+		}
+	}
+
+	const context = {
+		ring: new KeyRing(keys),
+		baseUrl: String(credentials.baseUrl || GOOGLE_BASE_URL).replace(/\/+$/, ''),
+		redact: redactorFor(keys),
+		cancelSignal: this.getExecutionCancelSignal(),
+		policy: {
+			maxRetries: options.maxRetries ?? 3,
+			retryBaseMs: options.retryDelayMs ?? 1_000,
+			keyRestMs: (options.keyRestSeconds ?? 60) * 1_000,
+			maxQuotaWaitMs: options.maxQuotaWaitMs ?? 10_000,
+		},
+	};
+	const analyses = await mapWithConcurrency(jobs, options.concurrency ?? 5, (job) => {
+		const prompt = buildAnalysisPrompt({
+			contactName: job.senderName,
+			messages: job.messages,
+			stages: job.pipelineId ? (stageNames.get(job.pipelineId) ?? []) : [],
+			instructions: options.instructions ?? '',
+		});
+		const request = { model, ...prompt, temperature: options.temperature ?? 0.2, responseSchema: ANALYSIS_SCHEMA, timeoutMs: options.timeoutMs ?? 30_000 };
+		return analyzeContact(request, job.messages, context, () => Date.now());
+	});
+	jobs.forEach((job, index) => {
+		const outcome = analyses[index];
+		const lastMessageAt = job.messages.reduce<string | null>((latest, message) => (message.sent_at && (!latest || Date.parse(message.sent_at) > Date.parse(latest)) ? message.sent_at : latest), null);
+		results[job.itemIndex] = {
+			json: {
+				conversation_id: job.conversationId,
+				...outcome.analysis,
+				model: outcome.model,
+				fallback: outcome.fallback !== undefined,
+				...(outcome.fallback && { fallback_reason: outcome.fallback.code, fallback_message: outcome.fallback.message }),
+				last_message_at: lastMessageAt,
+				...(job.pipelineId && { pipeline_id: job.pipelineId }),
+				attempts: outcome.attempts,
+			},
+			pairedItem: { item: job.itemIndex },
+		};
+	});
+	for (const result of results) if (result) outputs[CONTACTS].push(result);
+	return outputs;
+}

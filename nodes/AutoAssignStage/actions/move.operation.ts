@@ -1,0 +1,105 @@
+// move: a manual move (from the user's app, or an AI agent using the node as a tool) of contacts to a
+// stage given by id or by name, with an optional reason, in one database call (pipeline_move). Every
+// item is checked before the call, so bad input writes nothing.
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import type { ManualMove } from '../../shared/contract';
+import { asNodeError, failedItem } from '../../shared/per-item';
+import { callRpc } from '../../shared/supabase';
+import { textProblem } from '../../shared/valid-input';
+import { handOutAutomations } from '../helpers/automations';
+import { automationsProperty, AUTOMATIONS, checkUuid, CONTACTS, invalid, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
+
+const BATCH = 1000;
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Conversation ID',
+		name: 'conversationId',
+		type: 'string',
+		default: '={{ $json.conversation_id }}',
+		required: true,
+		description: 'The contact to move (an ID of messenger_conversations)',
+	},
+	{
+		displayName: 'Stage',
+		name: 'stage',
+		type: 'resourceLocator',
+		default: { mode: 'list', value: '' },
+		required: true,
+		description: 'The stage to move the contact to',
+		modes: [
+			{ displayName: 'From List', name: 'list', type: 'list', placeholder: 'Select a stage...', typeOptions: { searchListMethod: 'searchStages', searchable: true } },
+			{ displayName: 'By ID', name: 'id', type: 'string', placeholder: 'e.g. 0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f' },
+			{ displayName: 'By Name', name: 'name', type: 'string', placeholder: 'e.g. Qualified' },
+		],
+	},
+	pipelineProperty('The pipeline of a stage given by name; empty: the one pipeline the contact is in'),
+	{ displayName: 'Reason', name: 'reason', type: 'string', default: '', description: 'Why the contact is moved (written to its activity)' },
+	{
+		displayName: 'Moved By',
+		name: 'actor',
+		type: 'options',
+		default: 'user',
+		options: [
+			{ name: 'A Person in the App', value: 'user' },
+			{ name: 'An AI Agent', value: 'ai' },
+		],
+	},
+	{ displayName: 'Mover ID', name: 'actorId', type: 'string', default: '', description: 'The user\'s ID, or the agent\'s name' },
+	automationsProperty,
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['move'] } }, properties);
+
+function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
+	const conversationId = checkUuid(context, context.getNodeParameter('conversationId', itemIndex), 'conversation ID', itemIndex, 'Map the id of messenger_conversations, e.g. {{ $json.conversationId }}.');
+	const stage = context.getNodeParameter('stage', itemIndex, { mode: 'id', value: '' }) as { mode?: string; value?: unknown };
+	const value = typeof stage.value === 'string' || typeof stage.value === 'number' ? String(stage.value).trim() : '';
+	if (!value) throw invalid(context, itemIndex, 'Stage is empty', 'Pick the stage from the list, or give its id or its name.');
+	const byName = stage.mode === 'name';
+	const stageId = byName ? null : checkUuid(context, value, 'stage ID', itemIndex, 'Pick the stage from the list, use the id column of pipeline_stages, or choose "By Name".');
+	const nameProblem = byName ? textProblem(value, { kind: 'line', max: 100 }) : undefined;
+	if (nameProblem) throw invalid(context, itemIndex, `The stage name ${nameProblem}`, 'Give the stage\'s name as the pipeline shows it.');
+	const reason = String(context.getNodeParameter('reason', itemIndex, '') ?? '').trim();
+	const reasonProblem = reason ? textProblem(reason, { kind: 'multiline', max: 2000 }) : undefined;
+	if (reasonProblem) throw invalid(context, itemIndex, `Reason ${reasonProblem}`, 'Write the reason as plain text of at most 2,000 characters.');
+	const actorId = String(context.getNodeParameter('actorId', itemIndex, '') ?? '').trim();
+	return {
+		conversation_id: conversationId,
+		stage_id: stageId,
+		stage_name: byName ? value : null,
+		pipeline_id: readPipelineId(context, itemIndex),
+		reason: reason || null,
+		actor: context.getNodeParameter('actor', itemIndex, 'user') as 'user' | 'ai',
+		actor_id: actorId || null,
+	};
+}
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
+	const moves: Array<{ itemIndex: number; move: ManualMove }> = [];
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		try {
+			moves.push({ itemIndex, move: readMove(this, itemIndex) });
+		} catch (error) {
+			if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
+			outputs[CONTACTS].push(failedItem(this, error, { item: itemIndex }));
+		}
+	}
+	for (let start = 0; start < moves.length; start += BATCH) {
+		const batch = moves.slice(start, start + BATCH);
+		try {
+			const rows = await callRpc(this, 'pipeline_move', { p_items: batch.map((entry) => entry.move) });
+			for (const row of rows) {
+				const itemIndex = batch[row.item_index].itemIndex;
+				outputs[CONTACTS].push({ json: { ...row, item_index: itemIndex } as unknown as IDataObject, pairedItem: { item: itemIndex } });
+			}
+		} catch (error) {
+			if (!this.continueOnFail()) throw asNodeError(this, error);
+			for (const entry of batch) outputs[CONTACTS].push(failedItem(this, error, { item: entry.itemIndex }));
+		}
+	}
+	if (items.length > 0 && this.getNodeParameter('handOutAutomations', 0, true)) outputs[AUTOMATIONS].push(...(await handOutAutomations(this, 0)));
+	return outputs;
+}

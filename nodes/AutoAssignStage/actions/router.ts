@@ -1,0 +1,6 @@
+import { operationRouter } from '../../shared/router';
+import * as analyze from './analyze.operation';
+import * as assign from './assign.operation';
+import * as move from './move.operation';
+
+export const router = operationRouter({ analyze, assign, move });

@@ -1,0 +1,129 @@
+// What an analysis is: the JSON Gemini must answer (the response schema), how a reply is checked
+// against it, the prompt, and the deterministic fallback score used when the model fails.
+import type { LeadStatus } from '../../shared/contract';
+
+export const LEAD_STATUSES: readonly LeadStatus[] = ['NEW', 'CONTACTED', 'QUALIFIED', 'PROPOSAL_SENT', 'NEGOTIATING', 'WON', 'LOST', 'UNRESPONSIVE'];
+
+/** The lowest score a fallback gives: a contact the model could not judge is never written off. */
+export const FALLBACK_MIN_SCORE = 15;
+
+export interface ChatMessage {
+	direction: 'inbound' | 'outbound';
+	text: string;
+	sent_at?: string;
+}
+
+export interface Analysis {
+	lead_score: number;
+	lead_status: LeadStatus;
+	confidence: number;
+	recommended_stage: string | null;
+	summary: string;
+	reasoning: string;
+}
+
+/** The response schema (OpenAPI subset Gemini accepts) every analysis reply must follow. */
+export const ANALYSIS_SCHEMA: Record<string, unknown> = {
+	type: 'OBJECT',
+	properties: {
+		lead_status: { type: 'STRING', enum: [...LEAD_STATUSES] },
+		lead_score: { type: 'INTEGER', minimum: 0, maximum: 100 },
+		confidence: { type: 'INTEGER', minimum: 0, maximum: 100 },
+		recommended_stage: { type: 'STRING', nullable: true },
+		summary: { type: 'STRING' },
+		reasoning: { type: 'STRING' },
+	},
+	required: ['lead_status', 'lead_score', 'confidence', 'summary', 'reasoning'],
+	propertyOrdering: ['lead_status', 'lead_score', 'confidence', 'recommended_stage', 'summary', 'reasoning'],
+};
+
+const isPercent = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 100;
+
+/** The reply as an analysis, or what is wrong with it (not JSON, or a field breaking the schema). */
+export function parseAnalysis(text: string): { ok: true; analysis: Analysis } | { ok: false; code: 'invalid_json' | 'schema_violation'; message: string } {
+	let value: unknown;
+	try {
+		value = JSON.parse(text);
+	} catch {
+		return { ok: false, code: 'invalid_json', message: 'The model\'s reply is not valid JSON.' };
+	}
+	if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+		return { ok: false, code: 'schema_violation', message: 'The model\'s reply is not a JSON object.' };
+	}
+	const reply = value as Record<string, unknown>;
+	const problems: string[] = [];
+	if (!isPercent(reply.lead_score)) problems.push(`lead_score must be a whole number from 0 to 100 (got ${JSON.stringify(reply.lead_score)})`);
+	if (!isPercent(reply.confidence)) problems.push(`confidence must be a whole number from 0 to 100 (got ${JSON.stringify(reply.confidence)})`);
+	const status = typeof reply.lead_status === 'string' ? reply.lead_status.toUpperCase() : '';
+	if (!LEAD_STATUSES.includes(status as LeadStatus)) problems.push(`lead_status must be one of ${LEAD_STATUSES.join(', ')} (got ${JSON.stringify(reply.lead_status)})`);
+	if (reply.recommended_stage !== undefined && reply.recommended_stage !== null && typeof reply.recommended_stage !== 'string') {
+		problems.push('recommended_stage must be a string or null');
+	}
+	if (problems.length > 0) return { ok: false, code: 'schema_violation', message: `The model's reply breaks the schema: ${problems.join('; ')}.` };
+	const stage = typeof reply.recommended_stage === 'string' ? reply.recommended_stage.trim() : '';
+	return {
+		ok: true,
+		analysis: {
+			lead_score: reply.lead_score as number,
+			lead_status: status as LeadStatus,
+			confidence: reply.confidence as number,
+			recommended_stage: stage || null,
+			summary: typeof reply.summary === 'string' ? reply.summary : '',
+			reasoning: typeof reply.reasoning === 'string' ? reply.reasoning : '',
+		},
+	};
+}
+
+export function buildAnalysisPrompt(input: { contactName: string; messages: ChatMessage[]; stages: string[]; instructions: string }): {
+	systemInstruction: string;
+	userText: string;
+} {
+	const systemInstruction = [
+		'You judge sales leads from their Messenger conversation with a business page.',
+		'Answer with JSON only, following the response schema:',
+		`lead_status: one of ${LEAD_STATUSES.join(', ')};`,
+		'lead_score: 0 (no interest) to 100 (ready to buy), a whole number;',
+		'confidence: how sure you are, 0 to 100;',
+		'recommended_stage: the pipeline stage that fits best, by name, or null;',
+		'summary: one sentence on where the lead stands; reasoning: why.',
+		input.stages.length > 0 ? `The pipeline's stages: ${input.stages.join(', ')}.` : '',
+		input.instructions,
+	]
+		.filter(Boolean)
+		.join('\n');
+	const transcript = input.messages.map((message) => `${message.direction === 'inbound' ? 'customer' : 'page'}: ${message.text}`).join('\n');
+	return { systemInstruction, userText: `Contact: ${input.contactName || 'unknown'}\nConversation (oldest first):\n${transcript || '(no messages)'}` };
+}
+
+const BUYING_WORDS = /\b(price|prices|cost|how much|buy|order|interested|available|book|schedule|quote|pay|deliver|delivery|when can)\b/i;
+const REFUSAL_WORDS = /\b(not interested|no thanks|stop|unsubscribe|too expensive|never mind)\b/i;
+
+/**
+ * A deterministic score from what can be counted: the customer's messages, how recent the last one
+ * is (relative to `now`), buying and refusal words. Never below FALLBACK_MIN_SCORE; status NEW
+ * when the customer never wrote, CONTACTED otherwise; confidence 0 (no model judged it).
+ */
+export function fallbackAnalysis(messages: ChatMessage[], now: number): Analysis {
+	const inbound = messages.filter((message) => message.direction === 'inbound');
+	let score = FALLBACK_MIN_SCORE + Math.min(inbound.length, 10) * 3;
+	const lastInbound = inbound
+		.map((message) => (message.sent_at ? Date.parse(message.sent_at) : NaN))
+		.filter((time) => !Number.isNaN(time))
+		.reduce((latest, time) => Math.max(latest, time), -Infinity);
+	if (Number.isFinite(lastInbound)) {
+		const days = (now - lastInbound) / 86_400_000;
+		score += days <= 1 ? 15 : days <= 7 ? 8 : days <= 30 ? 3 : 0;
+	}
+	const texts = inbound.map((message) => message.text);
+	if (texts.some((text) => BUYING_WORDS.test(text))) score += 15;
+	if (texts.some((text) => REFUSAL_WORDS.test(text))) score -= 20;
+	const leadScore = Math.max(FALLBACK_MIN_SCORE, Math.min(100, Math.round(score)));
+	return {
+		lead_score: leadScore,
+		lead_status: inbound.length > 0 ? 'CONTACTED' : 'NEW',
+		confidence: 0,
+		recommended_stage: null,
+		summary: `Fallback score from ${inbound.length} customer message(s), recency and keywords.`,
+		reasoning: 'The model could not analyse this conversation; the score is counted from the messages.',
+	};
+}

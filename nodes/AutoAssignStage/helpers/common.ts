@@ -1,0 +1,68 @@
+// What the operations share: the pipeline and stage parameters (resource locators), reading ids,
+// the Options of the Automations output, and the output numbers.
+import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import { orEmpty, UUID, UUID_PATTERN } from '../../shared/resource-locator';
+
+export const CONTACTS = 0;
+export const AUTOMATIONS = 1;
+export const OUTPUT_COUNT = 2;
+
+export function pipelineProperty(description: string): INodeProperties {
+	return {
+		displayName: 'Pipeline',
+		name: 'pipelineId',
+		type: 'resourceLocator',
+		default: { mode: 'list', value: '' },
+		description,
+		modes: [
+			{
+				displayName: 'From List',
+				name: 'list',
+				type: 'list',
+				placeholder: 'The Page\'s pipeline, or select one...',
+				typeOptions: { searchListMethod: 'searchPipelines', searchable: true },
+			},
+			{
+				displayName: 'By ID',
+				name: 'id',
+				type: 'string',
+				placeholder: 'e.g. 0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f',
+				validation: [{ type: 'regex', properties: { regex: orEmpty(UUID_PATTERN), errorMessage: 'Not a pipeline ID: the id column of pipelines is a UUID' } }],
+			},
+		],
+	};
+}
+
+/** The id or text chosen for a resource locator or string parameter of item i ('' when empty). */
+export function readLocator(context: IExecuteFunctions, name: string, itemIndex: number): string {
+	const value = context.getNodeParameter(name, itemIndex, '', { extractValue: true }) as unknown;
+	return typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
+}
+
+export function invalid(context: IExecuteFunctions, itemIndex: number, message: string, description: string): NodeOperationError {
+	return new NodeOperationError(context.getNode(), message, { itemIndex, description });
+}
+
+/** A UUID field, lower case; empty → null when optional. */
+export function checkUuid(context: IExecuteFunctions, raw: unknown, label: string, itemIndex: number, hint: string, optional: true): string | null;
+export function checkUuid(context: IExecuteFunctions, raw: unknown, label: string, itemIndex: number, hint: string, optional?: false): string;
+export function checkUuid(context: IExecuteFunctions, raw: unknown, label: string, itemIndex: number, hint: string, optional = false): string | null {
+	const text = typeof raw === 'string' ? raw.trim() : raw === undefined || raw === null ? '' : String(raw);
+	if (!text && optional) return null;
+	if (!UUID.test(text)) throw invalid(context, itemIndex, `The ${label} "${text}" is not a UUID`, hint);
+	return text.toLowerCase();
+}
+
+/** The pipeline chosen on the node for item i, or null (the Page's pipeline). */
+export function readPipelineId(context: IExecuteFunctions, itemIndex: number): string | null {
+	return checkUuid(context, readLocator(context, 'pipelineId', itemIndex), 'pipeline ID', itemIndex, 'Pick the pipeline from the list, use the id column of pipelines, or leave it empty for the Page\'s pipeline.', true);
+}
+
+export const automationsProperty: INodeProperties = {
+	displayName: 'Hand Out Automations',
+	name: 'handOutAutomations',
+	type: 'boolean',
+	default: true,
+	description:
+		'Whether to claim the webhook and notify actions waiting in the outbox after the call and put each on the Automations output, once (they are marked delivered as they are handed out)',
+};

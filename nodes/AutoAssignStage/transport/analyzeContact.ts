@@ -1,0 +1,34 @@
+// One contact's analysis from Gemini through the shared call loop (nodes/shared/gemini/call.ts:
+// key rotation, rest after 429, backoff, retries). A reply that is not valid JSON or breaks the
+// schema is asked once more; when the model still fails (or fails at all: quota, blocked, timeout),
+// the contact gets the deterministic fallback score, marked as such with the reason.
+import { callGemini, type CallContext, type CallFailureCode } from '../../shared/gemini/call';
+import type { ModelRequest } from '../../shared/gemini/client';
+import { fallbackAnalysis, parseAnalysis, type Analysis, type ChatMessage } from '../helpers/analysis';
+
+export type AnalysisFailureCode = CallFailureCode | 'invalid_json' | 'schema_violation';
+
+export interface AnalysisOutcome {
+	analysis: Analysis;
+	model: string;
+	/** Set when the analysis is the fallback score: why the model's could not be used. */
+	fallback?: { code: AnalysisFailureCode; message: string };
+	/** Gemini calls made, retries included. */
+	attempts: number;
+}
+
+export async function analyzeContact(request: ModelRequest, messages: ChatMessage[], context: CallContext, now: () => number): Promise<AnalysisOutcome> {
+	let attempts = 0;
+	// The first reply that is not a valid analysis is asked again once; a second one falls back.
+	for (let round = 0; ; round++) {
+		const result = await callGemini<Analysis, 'invalid_json' | 'schema_violation'>(request, context, (answer) => {
+			const parsed = parseAnalysis(answer.text);
+			return parsed.ok ? { ok: true, value: parsed.analysis } : parsed;
+		});
+		attempts += result.attempts;
+		if (result.ok) return { analysis: result.value, model: result.model, attempts };
+		const invalid = result.code === 'invalid_json' || result.code === 'schema_violation';
+		if (invalid && round === 0) continue;
+		return { analysis: fallbackAnalysis(messages, now()), model: result.model, fallback: { code: result.code, message: result.message }, attempts };
+	}
+}

@@ -1,0 +1,134 @@
+// AutoAssignStage's Analyze against the Gemini simulator through n8n's engine: the structured reply
+// validated, an invalid reply asked again once, the fallback score when the model fails (schema
+// broken twice, blocked, quota on every key), and a throttled key resting while the others carry on.
+// The items carry their messages, so no database read is needed.
+import { randomUUID } from 'node:crypto';
+import type { IDataObject } from 'n8n-workflow';
+import { startSimulators, type GeminiRequestBody, type LoggedRequest, type RunningSimulators } from '../../../simulators';
+import { FALLBACK_MIN_SCORE } from '../../../nodes/AutoAssignStage/helpers/analysis';
+import { geminiCredentials, runStage } from './support/workflow';
+
+let sims: RunningSimulators;
+
+beforeAll(async () => {
+	sims = await startSimulators();
+});
+
+afterAll(async () => {
+	await sims.stop();
+});
+
+beforeEach(async () => {
+	await sims.gemini.control.reset();
+});
+
+const freshKeys = (count: number) => Array.from({ length: count }, (_, index) => `test-key-${index + 1}-${randomUUID()}`);
+
+const conversation = (extra: IDataObject = {}): IDataObject => ({
+	conversation_id: randomUUID(),
+	sender_name: 'Maria',
+	messages: [
+		{ direction: 'inbound', text: 'Hi, how much is the premium plan? I want to order.', sent_at: '2026-11-20T10:00:00Z' },
+		{ direction: 'outbound', text: 'It is 49 a month.', sent_at: '2026-11-20T10:05:00Z' },
+	],
+	...extra,
+});
+
+const analyze = (options: IDataObject = {}): IDataObject => ({ operation: 'analyze', options: { retryDelayMs: 10, ...options } });
+
+const generateCalls = async (): Promise<LoggedRequest[]> => (await sims.gemini.control.requests()).filter((request) => request.path.endsWith(':generateContent'));
+
+const VALID = JSON.stringify({ lead_status: 'qualified', lead_score: 72, confidence: 85, recommended_stage: 'Qualified', summary: 'Wants the premium plan.', reasoning: 'Asked the price, ready to order.' });
+
+it('a valid structured reply becomes the analysis, asked with the response schema', async () => {
+	await sims.gemini.control.addFault({ effect: { kind: 'text', text: VALID } });
+	const item = conversation();
+	const { result, contacts, automations } = await runStage([item], analyze(), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
+
+	expect(result.error).toBeUndefined();
+	expect(automations).toEqual([]);
+	expect(contacts).toEqual([
+		expect.objectContaining({
+			conversation_id: item.conversation_id,
+			lead_score: 72,
+			lead_status: 'QUALIFIED',
+			confidence: 85,
+			recommended_stage: 'Qualified',
+			fallback: false,
+			last_message_at: '2026-11-20T10:05:00Z',
+			attempts: 1,
+		}),
+	]);
+	const [call] = await generateCalls();
+	const body = call.body as GeminiRequestBody;
+	expect(body.generationConfig).toMatchObject({ responseMimeType: 'application/json', responseSchema: expect.objectContaining({ required: expect.arrayContaining(['lead_score', 'lead_status', 'confidence']) }) });
+	expect(body.contents[0].parts[0].text).toContain('how much is the premium plan');
+});
+
+it('the simulator\'s own schema-shaped reply (score 0, the first status) is a valid analysis', async () => {
+	const { contacts } = await runStage([conversation()], analyze(), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
+	expect(contacts).toEqual([expect.objectContaining({ lead_score: 0, lead_status: 'NEW', confidence: 0, fallback: false })]);
+});
+
+it('a reply that is not JSON is asked again once, and the second, valid, is used', async () => {
+	await sims.gemini.control.addFault({ trigger: { mode: 'count', count: 1 }, effect: { kind: 'text', text: 'Sure! The score is 72.' } });
+	await sims.gemini.control.addFault({ effect: { kind: 'text', text: VALID } });
+	const { contacts } = await runStage([conversation()], analyze(), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
+
+	expect(contacts).toEqual([expect.objectContaining({ lead_score: 72, fallback: false, attempts: 2 })]);
+	expect(await generateCalls()).toHaveLength(2);
+});
+
+it('a reply breaking the schema twice falls back, marked with the reason', async () => {
+	await sims.gemini.control.addFault({ effect: { kind: 'text', text: JSON.stringify({ lead_status: 'HOT', lead_score: 140, confidence: 50, summary: '', reasoning: '' }) } });
+	const { contacts } = await runStage([conversation()], analyze(), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
+
+	expect(await generateCalls()).toHaveLength(2);
+	expect(contacts).toEqual([expect.objectContaining({ fallback: true, fallback_reason: 'schema_violation', fallback_message: expect.stringMatching(/lead_score.*140/) })]);
+	expect(contacts[0].lead_score).toBeGreaterThanOrEqual(FALLBACK_MIN_SCORE);
+});
+
+it('a blocked prompt falls back at once (no retry)', async () => {
+	await sims.gemini.control.addFault({ effect: { kind: 'blocked', blockReason: 'SAFETY' } });
+	const { contacts } = await runStage([conversation()], analyze(), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
+
+	expect(await generateCalls()).toHaveLength(1);
+	expect(contacts).toEqual([expect.objectContaining({ fallback: true, fallback_reason: 'blocked', lead_status: 'CONTACTED' })]);
+});
+
+it('quota on every key: every contact gets the fallback score, at least 15, marked as fallback', async () => {
+	await sims.gemini.control.addFault({ effect: { kind: 'http', status: 429, retryDelaySeconds: 60 } });
+	const silent = conversation({ messages: [{ direction: 'outbound', text: 'Hello!', sent_at: '2026-11-20T10:05:00Z' }] });
+	const { result, contacts } = await runStage([conversation(), silent], analyze({ maxQuotaWaitMs: 0 }), geminiCredentials(sims.gemini.baseUrl, freshKeys(2)));
+
+	expect(result.error).toBeUndefined();
+	expect(contacts).toHaveLength(2);
+	for (const contact of contacts) {
+		expect(contact).toMatchObject({ fallback: true, fallback_reason: 'quota', confidence: 0 });
+		expect(contact.lead_score).toBeGreaterThanOrEqual(FALLBACK_MIN_SCORE);
+	}
+	// The customer who asked to order scores above the one who never wrote, who gets the floor.
+	expect(contacts[1].lead_score).toBe(FALLBACK_MIN_SCORE);
+	expect(contacts[0].lead_score as number).toBeGreaterThan(FALLBACK_MIN_SCORE);
+	expect(JSON.stringify(contacts)).not.toContain('test-key-');
+});
+
+it('one key throttled: it rests and the others analyse every contact', async () => {
+	const keys = freshKeys(3);
+	await sims.gemini.control.addFault({ match: { key: keys[0] }, effect: { kind: 'http', status: 429, retryDelaySeconds: 60 } });
+	const entries = Array.from({ length: 6 }, () => conversation());
+	const { contacts } = await runStage(entries, analyze({ concurrency: 1 }), geminiCredentials(sims.gemini.baseUrl, keys));
+
+	expect(contacts).toHaveLength(6);
+	expect(contacts.every((contact) => contact.fallback === false)).toBe(true);
+	const calls = await generateCalls();
+	// The throttled key is asked once, then rests; the other two share the rest.
+	expect(calls.filter((call) => call.key === keys[0])).toHaveLength(1);
+	expect(calls.filter((call) => call.key !== keys[0])).toHaveLength(6);
+});
+
+it('a conversation ID that is not a UUID stops the node naming the field', async () => {
+	const { result } = await runStage([conversation({ conversation_id: 'conv-1' })], analyze(), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
+	expect(result.error?.message).toMatch(/conversation ID "conv-1" is not a UUID/);
+	expect(await generateCalls()).toEqual([]);
+});

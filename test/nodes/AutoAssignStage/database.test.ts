@@ -1,0 +1,119 @@
+// AutoAssignStage's Assign and Move through n8n's engine against the local stack: one database call
+// per batch, outcomes per contact with the priority that decided, moves by stage id or name, bad
+// input refused before anything is written, and the Automations output handing each webhook /
+// notify action out once.
+import type { IDataObject } from 'n8n-workflow';
+import { createPipelineWorld, places, type PipelineWorld } from '../../db/pipelines/fixtures';
+import { runStage, supabaseCredentials } from './support/workflow';
+
+let world: PipelineWorld;
+
+beforeAll(async () => {
+	world = await createPipelineWorld();
+});
+
+const analysed = (conversationId: string, score: number, extra: IDataObject = {}): IDataObject => ({
+	conversation_id: conversationId,
+	lead_score: score,
+	lead_status: 'CONTACTED',
+	confidence: 80,
+	summary: 'Asked the price.',
+	reasoning: 'Engaged.',
+	model: 'gemini-3-flash',
+	fallback: false,
+	...extra,
+});
+
+const assign = (extra: IDataObject = {}): IDataObject => ({ operation: 'assign', handOutAutomations: false, ...extra });
+
+it('assign: a batch placed in one call, each with its outcome and the priority that decided', async () => {
+	const [low, mid, won] = await world.contacts(3);
+	const { result, contacts } = await runStage(
+		[analysed(low, 10), analysed(mid, 50, { fallback: true }), analysed(won, 90, { lead_status: 'won' })],
+		assign(),
+		supabaseCredentials(),
+	);
+
+	expect(result.error).toBeUndefined();
+	expect(contacts).toEqual([
+		expect.objectContaining({ item_index: 0, conversation_id: low, outcome: 'assigned', stage_name: 'New Lead', priority: 'score_range' }),
+		expect.objectContaining({ item_index: 1, conversation_id: mid, outcome: 'assigned', stage_name: 'Qualified', priority: 'score_range' }),
+		expect.objectContaining({ item_index: 2, conversation_id: won, outcome: 'assigned', stage_name: 'Won', priority: 'status' }),
+	]);
+	const stored = (await places(world.userId)) as unknown as Array<{ conversation_id: string; analysis_is_fallback: boolean }>;
+	expect(stored.find((place) => place.conversation_id === mid)?.analysis_is_fallback).toBe(true);
+
+	const again = await runStage([analysed(low, 30), analysed(mid, 55)], assign(), supabaseCredentials());
+	expect(again.contacts).toEqual([
+		expect.objectContaining({ conversation_id: low, outcome: 'moved', from_stage_name: 'New Lead', stage_name: 'Contacted' }),
+		expect.objectContaining({ conversation_id: mid, outcome: 'kept', reason: 'same_stage', stage_name: 'Qualified' }),
+	]);
+});
+
+it('assign: one bad item stops the node naming it, and nothing of the batch is written', async () => {
+	const [good, other] = await world.contacts(2);
+	const { result } = await runStage([analysed(good, 50), analysed(other, 140)], assign(), supabaseCredentials());
+
+	expect(result.error?.message).toMatch(/lead_score must be a whole number from 0 to 100 \(got 140\)/);
+	const stored = (await places(world.userId)) as unknown as Array<{ conversation_id: string }>;
+	expect(stored.some((place) => place.conversation_id === good)).toBe(false);
+});
+
+it('move: by stage name and by stage id, with the reason; an unknown stage is refused', async () => {
+	const [contact] = await world.contacts(1);
+	await runStage([analysed(contact, 10)], assign(), supabaseCredentials());
+
+	const byName = await runStage(
+		[{ conversation_id: contact }],
+		{ operation: 'move', stage: { __rl: true, mode: 'name', value: 'proposal' }, reason: 'Asked for a quote on the phone', handOutAutomations: false },
+		supabaseCredentials(),
+	);
+	expect(byName.result.error).toBeUndefined();
+	expect(byName.contacts).toEqual([expect.objectContaining({ conversation_id: contact, outcome: 'moved', from_stage_name: 'New Lead', stage_name: 'Proposal' })]);
+
+	const byId = await runStage(
+		[{ conversation_id: contact }],
+		{ operation: 'move', stage: { __rl: true, mode: 'id', value: world.pipeline.stages.Won }, actor: 'ai', actorId: 'sales-agent', handOutAutomations: false },
+		supabaseCredentials(),
+	);
+	expect(byId.contacts).toEqual([expect.objectContaining({ outcome: 'moved', from_stage_name: 'Proposal', stage_name: 'Won' })]);
+
+	const unknown = await runStage([{ conversation_id: contact }], { operation: 'move', stage: { __rl: true, mode: 'name', value: 'Nowhere' } }, supabaseCredentials());
+	expect(unknown.result.error?.message).toMatch(/Nowhere/);
+});
+
+it('move: a stage ID that is not a UUID is refused before the database is asked', async () => {
+	const [contact] = await world.contacts(1);
+	const { result } = await runStage([{ conversation_id: contact }], { operation: 'move', stage: { __rl: true, mode: 'id', value: 'stage-7' } }, supabaseCredentials());
+	expect(result.error?.message).toMatch(/stage ID "stage-7" is not a UUID/);
+});
+
+it('the Automations output hands each webhook / notify action out once', async () => {
+	const automationWorld = await createPipelineWorld();
+	await automationWorld.automation({
+		trigger_type: 'ENTERED_PIPELINE',
+		actions: [
+			{ type: 'webhook', url: 'https://crm.example.test/leads', method: 'POST' },
+			{ type: 'notify', message: 'A new lead entered the pipeline' },
+		],
+	});
+	const [contact] = await automationWorld.contacts(1);
+
+	const first = await runStage([analysed(contact, 50)], assign({ handOutAutomations: true }), supabaseCredentials());
+	expect(first.result.error).toBeUndefined();
+	const mine = first.automations.filter((item) => (item.contact as IDataObject).conversation_id === contact);
+	expect(mine.map((item) => item.kind).sort()).toEqual(['notify', 'webhook']);
+	expect(mine.find((item) => item.kind === 'webhook')).toMatchObject({
+		action: { type: 'webhook', url: 'https://crm.example.test/leads', method: 'POST' },
+		pipeline: { id: automationWorld.pipeline.id },
+		change: expect.objectContaining({ trigger_type: 'ENTERED_PIPELINE', to_stage: expect.objectContaining({ name: 'Qualified' }) }),
+		attempt: 1,
+	});
+
+	// The next run (another contact's analysis, or none) does not hand the same actions out again.
+	const [other] = await automationWorld.contacts(1);
+	const second = await runStage([analysed(other, 50)], assign({ handOutAutomations: true }), supabaseCredentials());
+	const outboxIds = new Set(mine.map((item) => item.outbox_id));
+	expect(second.automations.some((item) => outboxIds.has(item.outbox_id as string))).toBe(false);
+	expect(second.automations.filter((item) => (item.contact as IDataObject).conversation_id === other)).toHaveLength(2);
+});
