@@ -30,6 +30,16 @@ import type {
 	StageEvent,
 	TimelineArgs,
 } from './follow-up';
+import type {
+	AssignArgs,
+	AssignResult,
+	ClaimedOutboxItem,
+	ClaimOutboxArgs,
+	CompleteOutboxArgs,
+	CompleteOutboxResult,
+	MoveArgs,
+	MoveResult,
+} from './pipelines';
 
 /** One function's signature: its argument names at run time, its argument and result types for the compiler. */
 export interface RpcSignature<Args, Result> {
@@ -64,6 +74,10 @@ export const RPC = {
 		p_event_key: true,
 	}),
 	campaign_session_stats: rpc<CampaignSessionStatsArgs, CampaignSessionStats>({ p_owner: true, p_campaign: true }),
+	pipeline_assign: rpc<AssignArgs, AssignResult[]>({ p_items: true, p_now: true }),
+	pipeline_move: rpc<MoveArgs, MoveResult[]>({ p_items: true, p_now: true }),
+	pipeline_claim_outbox: rpc<ClaimOutboxArgs, ClaimedOutboxItem[]>({ p_execution_id: true, p_limit: true, p_lease_seconds: true, p_now: true }),
+	pipeline_complete_outbox: rpc<CompleteOutboxArgs, CompleteOutboxResult[]>({ p_execution_id: true, p_items: true, p_now: true }),
 } as const;
 
 export type RpcName = keyof typeof RPC;
@@ -73,3 +87,4 @@ export type RpcResult<Name extends RpcName> = SignatureOf<Name>['result'];
 
 export type * from './campaign';
 export type * from './follow-up';
+export type * from './pipelines';

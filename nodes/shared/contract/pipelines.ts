@@ -1,0 +1,188 @@
+// The CRM pipelines' SQL API (supabase/migrations/20261201000310_crm_pipelines_api.sql) as
+// TypeScript: each function's arguments (exactly as `supabase.rpc` sends them) and the rows it
+// returns. The names live in the map of index.ts; nodes call them through the typed `callRpc`
+// (nodes/shared/supabase.ts), one call per batch of at most 1,000 items (the Data API answers at
+// most 1,000 rows; the functions refuse longer batches rather than have an answer cut). Timestamps
+// travel as ISO 8601 strings; `p_now` exists so tests can fix the clock; production leaves it out.
+// A malformed item fails the whole call (nothing written) with a message naming it and its field,
+// e.g. `p_items[3].lead_score: required, a whole number from 0 to 100 (got 120)`.
+
+/** The lead statuses a contact may have (leadflow_private.pipeline_lead_statuses()). */
+export type LeadStatus = 'NEW' | 'CONTACTED' | 'QUALIFIED' | 'PROPOSAL_SENT' | 'NEGOTIATING' | 'WON' | 'LOST' | 'UNRESPONSIVE';
+
+/** The Page setting (pipeline_page_settings.update_mode), or an item's own. */
+export type UpdateMode = 'SKIP_EXISTING' | 'UPDATE_EXISTING';
+
+/** Which of the seed's priorities chose the stage, first to last. */
+export type AssignPriority = 'status' | 'score_range' | 'ai_recommendation' | 'closest_score' | 'default_stage' | 'first_stage';
+
+// =============================================================================================
+// pipeline_assign
+// =============================================================================================
+/** The AI's analysis of one contact. Absent optional fields may also be null. */
+export interface AnalysedContact {
+	conversation_id: string;
+	/** 0–100, a whole number. */
+	lead_score: number;
+	/** Any case; stored upper case. Absent: the contact's current status (NEW for a new one). */
+	lead_status?: LeadStatus | null;
+	/** A stage name, matched case-insensitively (priority 3). */
+	recommended_stage?: string | null;
+	summary?: string | null;
+	/** 0–100. */
+	confidence?: number | null;
+	reasoning?: string | null;
+	model?: string | null;
+	/** The analysis is the fallback score (the model failed). Default false. */
+	is_fallback?: boolean | null;
+	/** The last message the analysis saw, an instant with its offset. */
+	last_message_at?: string | null;
+	/** Place the contact in this pipeline instead of its Page's (pipeline_page_settings). */
+	pipeline_id?: string | null;
+	/** Instead of the Page's update mode (default SKIP_EXISTING). */
+	update_mode?: UpdateMode | null;
+}
+
+export interface AssignArgs {
+	/** 1 to 1,000 analysed contacts, each conversation once. */
+	p_items: AnalysedContact[];
+	p_now?: string;
+}
+
+export interface AssignResult {
+	/** The item's position in p_items. */
+	item_index: number;
+	conversation_id: string;
+	/**
+	 * assigned: placed in the pipeline; moved: to another stage; kept: in its stage (reason);
+	 * skipped: its Page has no enabled auto-assignment and the item named no pipeline.
+	 */
+	outcome: 'assigned' | 'moved' | 'kept' | 'skipped';
+	/** kept: why; skipped: auto_assign_off; null otherwise. */
+	reason: 'downgrade_protected' | 'same_stage' | 'skip_existing' | 'auto_assign_off' | null;
+	/** The priority that chose the stage (for downgrade_protected: the stage refused); null when nothing was evaluated. */
+	priority: AssignPriority | null;
+	pipeline_id: string | null;
+	/** Where the contact is now. */
+	stage_id: string | null;
+	stage_name: string | null;
+	/** Where it was before this call (null: not in the pipeline). */
+	from_stage_id: string | null;
+	from_stage_name: string | null;
+	/** downgrade_protected: the lower stage the analysis proposed. */
+	proposed_stage_id: string | null;
+	proposed_stage_name: string | null;
+	/** The contact's score and status now (unchanged for skip_existing and skipped). */
+	lead_score: number | null;
+	lead_status: LeadStatus | null;
+	/** Automations fired for this contact by this call, chains included. */
+	automations_fired: number;
+}
+
+// =============================================================================================
+// pipeline_move
+// =============================================================================================
+/** A manual move: stage_id, or stage_name (in pipeline_id, or the one pipeline the contact is in). */
+export interface ManualMove {
+	conversation_id: string;
+	stage_id?: string | null;
+	stage_name?: string | null;
+	pipeline_id?: string | null;
+	/** Move from this pipeline (its place there is left; score, status and analysis come along). */
+	from_pipeline_id?: string | null;
+	/** Why: written to the MANUAL_MOVE activity. */
+	reason?: string | null;
+	/** Who asked: a person in the app (default) or an AI agent. */
+	actor?: 'user' | 'ai' | null;
+	/** The user's id, the agent's name. */
+	actor_id?: string | null;
+}
+
+export interface MoveArgs {
+	/** 1 to 1,000 moves, each conversation once. */
+	p_items: ManualMove[];
+	p_now?: string;
+}
+
+export interface MoveResult {
+	item_index: number;
+	conversation_id: string;
+	/** moved: to another stage (or from another pipeline); assigned: entered the pipeline; kept: already there. */
+	outcome: 'moved' | 'assigned' | 'kept';
+	reason: 'same_stage' | null;
+	pipeline_id: string;
+	stage_id: string;
+	stage_name: string;
+	from_stage_id: string | null;
+	from_stage_name: string | null;
+	/** The pipeline the contact left (from_pipeline_id), when it did. */
+	left_pipeline_id: string | null;
+	automations_fired: number;
+}
+
+// =============================================================================================
+// pipeline_claim_outbox / pipeline_complete_outbox: webhook and notify actions
+// =============================================================================================
+export interface ClaimOutboxArgs {
+	/** Who holds the claimed items: the n8n execution id. pipeline_complete_outbox passes the same. */
+	p_execution_id: string;
+	/** 1–1,000. */
+	p_limit?: number;
+	/** How long an item stays this execution's before it is handed out again (5–86,400 s). */
+	p_lease_seconds?: number;
+	p_now?: string;
+}
+
+/** What an automation's webhook / notify action is about. */
+export interface OutboxPayload {
+	/** The action as the automation declares it: {type: 'webhook', url, method?, body?} or {type: 'notify', message, channel?, to?}. */
+	action: { type: 'webhook' | 'notify'; [field: string]: unknown };
+	automation: { id: string; name: string };
+	contact: { conversation_id: string; page_id: string; sender_id: string; sender_name: string | null };
+	pipeline: { id: string; name: string };
+	change: {
+		trigger_type: 'STAGE_CHANGED' | 'ENTERED_PIPELINE' | 'STATUS_CHANGED' | 'SCORE_CROSSED';
+		/** 0: an analysis or a manual move; n: n automation steps after it. */
+		depth: number;
+		from_stage: { id: string; name: string } | null;
+		to_stage: { id: string; name: string } | null;
+		from_score: number | null;
+		to_score: number | null;
+		from_status: LeadStatus | null;
+		to_status: LeadStatus | null;
+	};
+	occurred_at: string;
+}
+
+export interface ClaimedOutboxItem {
+	outbox_id: string;
+	kind: 'webhook' | 'notify';
+	payload: OutboxPayload;
+	/** 1 the first time it is handed out; more after a lease ran out or a retry. */
+	attempt: number;
+	lease_expires_at: string;
+	run_id: string;
+	automation_id: string;
+	conversation_id: string;
+	created_at: string;
+}
+
+export interface OutboxReport {
+	outbox_id: string;
+	outcome: 'delivered' | 'failed';
+	error?: string | null;
+	/** failed: hand it out again after this many seconds (0–604,800); absent: failed for good. */
+	retry_after_seconds?: number | null;
+}
+
+export interface CompleteOutboxArgs {
+	p_execution_id: string;
+	p_items: OutboxReport[];
+	p_now?: string;
+}
+
+export interface CompleteOutboxResult {
+	outbox_id: string;
+	/** lease_lost: another execution holds it now, or it was already completed; not_found: no such item. */
+	outcome: 'delivered' | 'failed' | 'retrying' | 'lease_lost' | 'not_found';
+}
