@@ -9,7 +9,7 @@ import { mapWithConcurrency } from '../../shared/pool';
 import { buildAnalysisPrompt, ANALYSIS_SCHEMA, type ChatMessage } from '../helpers/analysis';
 import { checkUuid, CONTACTS, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
 import { analyzeContact } from '../transport/analyzeContact';
-import { readConversation, readStageNames } from '../transport/conversations';
+import { readConversation, readDueConversations, readMessages, readStageNames } from '../transport/conversations';
 
 interface GeminiCredentials {
 	apiKeys: string;
@@ -34,11 +34,44 @@ const GOOGLE_BASE_URL = 'https://generativelanguage.googleapis.com';
 
 const properties: INodeProperties[] = [
 	{
+		displayName: 'Conversations to Analyse',
+		name: 'source',
+		type: 'options',
+		default: 'input',
+		options: [
+			{ name: 'From the Input', value: 'input', description: 'One per input item: its conversation ID (and its messages, when it has them)' },
+			{
+				name: 'Due for Analysis',
+				value: 'due',
+				description: 'Read from Supabase: conversations on Pages with auto-assignment on that are not in the Page\'s pipeline yet, or (update mode UPDATE_EXISTING) have a customer message after their last analysis',
+			},
+		],
+	},
+	{
+		displayName: 'Max Conversations',
+		name: 'maxConversations',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 1000 },
+		default: 100,
+		description: 'How many due conversations one run analyses, oldest customer message first; the rest wait for the next run',
+		displayOptions: { show: { source: ['due'] } },
+	},
+	{
+		displayName: 'Owner User ID',
+		name: 'ownerUserId',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. 0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f',
+		description: 'Only this Supabase user\'s Pages; empty: every owner\'s (the credential\'s service role sees them all)',
+		displayOptions: { show: { source: ['due'] } },
+	},
+	{
 		displayName: 'Conversation ID',
 		name: 'conversationId',
 		type: 'string',
 		default: '={{ $json.conversation_id }}',
 		required: true,
+		displayOptions: { show: { source: ['input'] } },
 		description: 'The contact to analyse (an ID of messenger_conversations). When the item has a messages array (direction, text, sent_at), those are analysed; else the last messages are read from Supabase.',
 	},
 	pipelineProperty('The pipeline whose stage names the model may recommend, passed on to Assign; empty: the Page\'s pipeline'),
@@ -86,6 +119,17 @@ function messagesOf(json: IDataObject, limit: number): ChatMessage[] | undefined
 	return messages.slice(-limit);
 }
 
+async function readJob(context: IExecuteFunctions, json: IDataObject, itemIndex: number, maxMessages: number, stageNames: Map<string, string[]>): Promise<Job> {
+	const conversationId = checkUuid(context, context.getNodeParameter('conversationId', itemIndex), 'conversation ID', itemIndex, 'Map the id of messenger_conversations, e.g. {{ $json.conversation_id }}.');
+	const pipelineId = readPipelineId(context, itemIndex);
+	const own = messagesOf(json, maxMessages);
+	const facts = own
+		? { messages: own, senderName: typeof json.sender_name === 'string' ? json.sender_name : '' }
+		: await readConversation(context, conversationId, maxMessages, itemIndex);
+	if (pipelineId && !stageNames.has(pipelineId)) stageNames.set(pipelineId, await readStageNames(context, pipelineId));
+	return { itemIndex, conversationId, pipelineId, messages: facts.messages, senderName: facts.senderName };
+}
+
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const credentials = await this.getCredentials<GeminiCredentials>('leadflowGeminiApi');
@@ -101,22 +145,24 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const maxMessages = options.maxMessages ?? 20;
 
 	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
-	const results: Array<INodeExecutionData | undefined> = new Array(items.length);
+	const results: INodeExecutionData[] = [];
 	const jobs: Job[] = [];
 	const stageNames = new Map<string, string[]>();
-	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-		try {
-			const conversationId = checkUuid(this, this.getNodeParameter('conversationId', itemIndex), 'conversation ID', itemIndex, 'Map the id of messenger_conversations, e.g. {{ $json.conversation_id }}.');
-			const pipelineId = readPipelineId(this, itemIndex);
-			const own = messagesOf(items[itemIndex].json, maxMessages);
-			const facts = own
-				? { messages: own, senderName: typeof items[itemIndex].json.sender_name === 'string' ? (items[itemIndex].json.sender_name as string) : '' }
-				: await readConversation(this, conversationId, maxMessages, itemIndex);
-			if (pipelineId && !stageNames.has(pipelineId)) stageNames.set(pipelineId, await readStageNames(this, pipelineId));
-			jobs.push({ itemIndex, conversationId, pipelineId, messages: facts.messages, senderName: facts.senderName });
-		} catch (error) {
-			if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
-			results[itemIndex] = failedItem(this, error, { item: itemIndex });
+	if (items.length > 0 && this.getNodeParameter('source', 0, 'input') === 'due') {
+		const owner = checkUuid(this, this.getNodeParameter('ownerUserId', 0, ''), 'owner user ID', 0, 'Use the id of the Supabase user who owns the Pages, or leave it empty for every owner.', true);
+		const due = await readDueConversations(this, this.getNodeParameter('maxConversations', 0, 100) as number, owner);
+		const messages = await mapWithConcurrency(due, 10, (conversation) => readMessages(this, conversation.conversationId, maxMessages));
+		due.forEach((conversation, index) =>
+			jobs.push({ itemIndex: 0, conversationId: conversation.conversationId, pipelineId: null, messages: messages[index], senderName: conversation.senderName }),
+		);
+	} else {
+		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+			try {
+				jobs.push(await readJob(this, items[itemIndex].json, itemIndex, maxMessages, stageNames));
+			} catch (error) {
+				if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
+				results.push(failedItem(this, error, { item: itemIndex }));
+			}
 		}
 	}
 
@@ -145,7 +191,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	jobs.forEach((job, index) => {
 		const outcome = analyses[index];
 		const lastMessageAt = job.messages.reduce<string | null>((latest, message) => (message.sent_at && (!latest || Date.parse(message.sent_at) > Date.parse(latest)) ? message.sent_at : latest), null);
-		results[job.itemIndex] = {
+		results.push({
 			json: {
 				conversation_id: job.conversationId,
 				...outcome.analysis,
@@ -157,8 +203,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				attempts: outcome.attempts,
 			},
 			pairedItem: { item: job.itemIndex },
-		};
+		});
 	});
-	for (const result of results) if (result) outputs[CONTACTS].push(result);
+	outputs[CONTACTS].push(...results);
 	return outputs;
 }

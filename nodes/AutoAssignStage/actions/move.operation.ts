@@ -5,7 +5,7 @@ import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type IN
 import type { ManualMove } from '../../shared/contract';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
-import { textProblem } from '../../shared/valid-input';
+import { textProblem, UUID } from '../../shared/valid-input';
 import { handOutAutomations } from '../helpers/automations';
 import { automationsProperty, AUTOMATIONS, checkUuid, CONTACTS, invalid, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
 
@@ -26,11 +26,11 @@ const properties: INodeProperties[] = [
 		type: 'resourceLocator',
 		default: { mode: 'list', value: '' },
 		required: true,
-		description: 'The stage to move the contact to',
+		description: 'The stage to move the contact to; "By Name or ID" takes a name (any case) or a stage ID',
 		modes: [
 			{ displayName: 'From List', name: 'list', type: 'list', placeholder: 'Select a stage...', typeOptions: { searchListMethod: 'searchStages', searchable: true } },
 			{ displayName: 'By ID', name: 'id', type: 'string', placeholder: 'e.g. 0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f' },
-			{ displayName: 'By Name', name: 'name', type: 'string', placeholder: 'e.g. Qualified' },
+			{ displayName: 'By Name or ID', name: 'name', type: 'string', placeholder: 'e.g. Qualified' },
 		],
 	},
 	pipelineProperty('The pipeline of a stage given by name; empty: the one pipeline the contact is in'),
@@ -56,7 +56,8 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 	const stage = context.getNodeParameter('stage', itemIndex, { mode: 'id', value: '' }) as { mode?: string; value?: unknown };
 	const value = typeof stage.value === 'string' || typeof stage.value === 'number' ? String(stage.value).trim() : '';
 	if (!value) throw invalid(context, itemIndex, 'Stage is empty', 'Pick the stage from the list, or give its id or its name.');
-	const byName = stage.mode === 'name';
+	// "By Name or ID" (what a request names, e.g. the contact-move webhook's `stage`): a UUID is an id.
+	const byName = stage.mode === 'name' && !UUID.test(value);
 	const stageId = byName ? null : checkUuid(context, value, 'stage ID', itemIndex, 'Pick the stage from the list, use the id column of pipeline_stages, or choose "By Name".');
 	const nameProblem = byName ? textProblem(value, { kind: 'line', max: 100 }) : undefined;
 	if (nameProblem) throw invalid(context, itemIndex, `The stage name ${nameProblem}`, 'Give the stage\'s name as the pipeline shows it.');

@@ -1,0 +1,96 @@
+// workflows/auto-assign.json through n8n's engine in-process ("Analyse Now" webhook) against the
+// local stack and the Gemini simulator: the owner's conversations due an analysis are scored and
+// placed in one run, the answer counts them by outcome, the Automations output gets the pipeline's
+// webhook action once per contact, a run with nothing due answers zeros, and a new customer message
+// makes a placed contact due again.
+import { randomUUID } from 'node:crypto';
+import type { IDataObject } from 'n8n-workflow';
+import { startSimulators, type RunningSimulators } from '../../simulators';
+import { runWorkflow, type TestCredentials } from '../harness';
+import { testStack, withDb } from '../helpers/stack';
+import { createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
+
+const WORKFLOW = 'workflows/auto-assign.json';
+const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
+let sims: RunningSimulators;
+let credentials: TestCredentials;
+let world: PipelineWorld;
+
+const reply = (score: number, status = 'CONTACTED') =>
+	JSON.stringify({ lead_status: status, lead_score: score, confidence: 80, recommended_stage: null, summary: 'Asked the price.', reasoning: 'Engaged.' });
+
+beforeAll(async () => {
+	sims = await startSimulators();
+	const stack = testStack();
+	credentials = {
+		httpHeaderAuth: KEY,
+		leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
+		leadflowGeminiApi: { apiKeys: `key-a-${randomUUID()}\nkey-b-${randomUUID()}`, baseUrl: sims.gemini.baseUrl, model: 'gemini-3-flash' },
+	};
+	world = await createPipelineWorld();
+	await world.automation({ trigger_type: 'ENTERED_PIPELINE', actions: [{ type: 'webhook', url: 'https://crm.example.test/leads' }] });
+});
+
+afterAll(async () => {
+	await sims.stop();
+});
+
+beforeEach(async () => {
+	await sims.gemini.control.reset();
+});
+
+/** A customer message `secondsAgo` before the database's now (relative, never a date). */
+const customerWrites = (conversationId: string, text: string, secondsAgo: number) =>
+	withDb((db) =>
+		db.query(`insert into public.messenger_messages (user_id, conversation_id, direction, text, sent_at) values ($1, $2, 'inbound', $3, now() - make_interval(secs => $4))`, [
+			world.userId,
+			conversationId,
+			text,
+			secondsAgo,
+		]),
+	);
+
+const analyseNow = () =>
+	runWorkflow(WORKFLOW, { startNode: 'Analyse Now', webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, 'X-Leadflow-Owner': world.userId }, body: {} }, credentials });
+
+test('the due conversations are analysed and placed; the answer counts them; each automation is handed out once', async () => {
+	const [a, b, silent] = await world.contacts(3);
+	await customerWrites(a, 'How much is it?', 600);
+	await customerWrites(b, 'Can I order today?', 300);
+	await sims.gemini.control.addFault({ effect: { kind: 'text', text: reply(50) } });
+
+	const first = await analyseNow();
+	expect(first.error).toBeUndefined();
+	expect(first.response?.statusCode).toBe(200);
+	expect(first.response?.body).toEqual({ analysed: 2, fallback: 0, assigned: 2, moved: 0, kept: 0, skipped: 0, automations: expect.any(Number) });
+	const stored = (await places(world.userId)) as unknown as Array<{ conversation_id: string; stage_id: string }>;
+	expect(stored.filter((place) => [a, b].includes(place.conversation_id)).map((place) => place.stage_id)).toEqual([world.pipeline.stages.Qualified, world.pipeline.stages.Qualified]);
+	expect(stored.some((place) => place.conversation_id === silent)).toBe(false);
+	const automations = (first.nodeBranches['Assign Stages']?.[1] ?? []) as IDataObject[];
+	const mine = automations.filter((item) => [a, b].includes((item.contact as IDataObject).conversation_id as string));
+	expect(mine.map((item) => [(item.contact as IDataObject).conversation_id, item.kind]).sort()).toEqual([[a, 'webhook'], [b, 'webhook']].sort());
+	expect(first.executedNodes).toContain('Send automation (replace me)');
+
+	const nothingDue = await analyseNow();
+	expect(nothingDue.response?.statusCode).toBe(200);
+	// automations: the outbox is claimed for every owner, so another test's pending actions may be counted.
+	expect(nothingDue.response?.body).toEqual({ analysed: 0, fallback: 0, assigned: 0, moved: 0, kept: 0, skipped: 0, automations: expect.any(Number) });
+});
+
+test('a new customer message makes a placed contact due again; a model failure gives the fallback score', async () => {
+	const [contact] = await world.contacts(1);
+	await customerWrites(contact, 'Hello', 900);
+	await sims.gemini.control.addFault({ effect: { kind: 'text', text: reply(10) } });
+	expect((await analyseNow()).response?.body).toMatchObject({ analysed: 1, assigned: 1 });
+
+	await customerWrites(contact, 'Actually, what does it cost?', -1);
+	await sims.gemini.control.reset();
+	await sims.gemini.control.addFault({ effect: { kind: 'http', status: 429, retryDelaySeconds: 60 } });
+	const again = await analyseNow();
+	expect(again.response?.body).toMatchObject({ analysed: 1, fallback: 1, moved: 1 });
+	const place = ((await places(world.userId)) as unknown as Array<{ conversation_id: string; lead_score: number; analysis_is_fallback: boolean }>).find(
+		(row) => row.conversation_id === contact,
+	);
+	expect(place?.analysis_is_fallback).toBe(true);
+	expect(place?.lead_score).toBeGreaterThanOrEqual(15);
+});

@@ -1,0 +1,99 @@
+// workflows/contact-move.json through n8n's engine in-process against the local stack: a move by
+// stage name and by stage id answering 200 with the new stage and the automations it fired, 400 for
+// bad input, 404 for an unknown contact or stage, and nothing written for a refused request.
+import { randomUUID } from 'node:crypto';
+import type { IDataObject } from 'n8n-workflow';
+import { runWorkflow, type TestCredentials } from '../harness';
+import { testStack } from '../helpers/stack';
+import { analysis, assign, createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
+
+const WORKFLOW = 'workflows/contact-move.json';
+const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
+let credentials: TestCredentials;
+let world: PipelineWorld;
+
+beforeAll(async () => {
+	const stack = testStack();
+	credentials = { httpHeaderAuth: KEY, leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } };
+	world = await createPipelineWorld();
+	await world.automation({ trigger_type: 'STAGE_CHANGED', trigger_conditions: {}, actions: [{ type: 'notify', message: 'A lead changed stage' }] });
+});
+
+const move = (body: unknown, headers: Record<string, string> = { [KEY.name]: KEY.value }) =>
+	runWorkflow(WORKFLOW, { startNode: 'Move Request', webhook: { method: 'POST', headers, body }, credentials });
+
+async function placedContact(score = 10): Promise<string> {
+	const contact = await world.contact();
+	await assign([analysis(contact, score)]);
+	return contact;
+}
+
+const stageOf = async (contact: string) =>
+	((await places(world.userId)) as unknown as Array<{ conversation_id: string; stage_id: string }>).find((place) => place.conversation_id === contact)?.stage_id;
+
+test('a move by stage name answers 200 with the new stage, the one it left and the automations it fired', async () => {
+	const contact = await placedContact();
+	const result = await move({ conversationId: contact, stage: 'qualified', reason: 'Booked a demo' });
+
+	expect(result.error).toBeUndefined();
+	expect(result.response?.statusCode).toBe(200);
+	const body = result.response?.body as IDataObject;
+	expect(body).toMatchObject({
+		conversation_id: contact,
+		outcome: 'moved',
+		stage: { id: world.pipeline.stages.Qualified, name: 'Qualified', pipeline_id: world.pipeline.id },
+		from_stage: { id: world.pipeline.stages['New Lead'], name: 'New Lead' },
+		automations_fired: 1,
+	});
+	expect(body.automations).toEqual([expect.objectContaining({ kind: 'notify', action: expect.objectContaining({ type: 'notify', message: 'A lead changed stage' }) })]);
+	expect(await stageOf(contact)).toBe(world.pipeline.stages.Qualified);
+});
+
+test('a move by stage id answers 200; the same move again keeps the contact where it is', async () => {
+	const contact = await placedContact();
+	const first = await move({ conversationId: contact, stage: world.pipeline.stages.Proposal });
+	expect(first.response?.statusCode).toBe(200);
+	expect(first.response?.body).toMatchObject({ outcome: 'moved', stage: { name: 'Proposal' } });
+
+	const again = await move({ conversationId: contact, stage: world.pipeline.stages.Proposal });
+	expect(again.response?.statusCode).toBe(200);
+	expect(again.response?.body).toMatchObject({ outcome: 'kept', stage: { name: 'Proposal' }, automations: [] });
+});
+
+test('bad input answers 400 naming the problem, and writes nothing', async () => {
+	const contact = await placedContact();
+	const noId = await move({ stage: 'Qualified' });
+	expect(noId.response?.statusCode).toBe(400);
+	expect(noId.response?.body).toEqual({ status: 400, error: expect.stringMatching(/conversation ID "" is not a UUID/) });
+
+	const noStage = await move({ conversationId: contact });
+	expect(noStage.response?.statusCode).toBe(400);
+	expect((noStage.response?.body as IDataObject).error).toMatch(/Stage is empty/);
+
+	const longReason = await move({ conversationId: contact, stage: 'Won', reason: 'x'.repeat(2001) });
+	expect(longReason.response?.statusCode).toBe(400);
+	expect((longReason.response?.body as IDataObject).error).toMatch(/Reason is too long/);
+	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
+});
+
+test('an unknown contact or stage answers 404, and writes nothing', async () => {
+	const contact = await placedContact();
+	const unknownContact = await move({ conversationId: randomUUID(), stage: 'Qualified' });
+	expect(unknownContact.response?.statusCode).toBe(404);
+	expect((unknownContact.response?.body as IDataObject).error).toMatch(/does not exist/);
+
+	const unknownStage = await move({ conversationId: contact, stage: 'Nowhere' });
+	expect(unknownStage.response?.statusCode).toBe(404);
+	expect((unknownStage.response?.body as IDataObject).error).toMatch(/no stage named "Nowhere"/);
+
+	const unknownStageId = await move({ conversationId: contact, stage: randomUUID() });
+	expect(unknownStageId.response?.statusCode).toBe(404);
+	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
+});
+
+test('without the webhook key header the request is refused before the node runs', async () => {
+	const contact = await placedContact();
+	const result = await move({ conversationId: contact, stage: 'Won' }, {});
+	expect(result.response?.statusCode).toBe(403);
+	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
+});
