@@ -1,0 +1,41 @@
+// The pure parts of Analyze: what a valid reply is (schema checks naming the field), and the
+// fallback score (its floor, what raises and lowers it), judged at a fixed instant.
+import { FALLBACK_MIN_SCORE, fallbackAnalysis, parseAnalysis, type ChatMessage } from '../../../nodes/AutoAssignStage/helpers/analysis';
+
+const NOW = Date.parse('2026-11-25T12:00:00Z');
+const inbound = (text: string, sent_at = '2026-11-25T11:00:00Z'): ChatMessage => ({ direction: 'inbound', text, sent_at });
+
+describe('parseAnalysis', () => {
+	it('accepts a reply in the schema, the status in any case', () => {
+		const parsed = parseAnalysis(JSON.stringify({ lead_status: 'won', lead_score: 100, confidence: 0, recommended_stage: ' Won ', summary: 's', reasoning: 'r' }));
+		expect(parsed).toEqual({ ok: true, analysis: { lead_status: 'WON', lead_score: 100, confidence: 0, recommended_stage: 'Won', summary: 's', reasoning: 'r' } });
+	});
+
+	it.each([
+		['not JSON', '{"lead_score": 5', 'invalid_json', /not valid JSON/],
+		['an array', '[1]', 'schema_violation', /not a JSON object/],
+		['a score above 100', JSON.stringify({ lead_status: 'NEW', lead_score: 101, confidence: 5 }), 'schema_violation', /lead_score .*101/],
+		['a fractional confidence', JSON.stringify({ lead_status: 'NEW', lead_score: 5, confidence: 5.5 }), 'schema_violation', /confidence .*5\.5/],
+		['an unknown status', JSON.stringify({ lead_status: 'HOT', lead_score: 5, confidence: 5 }), 'schema_violation', /lead_status must be one of .*"HOT"/],
+	])('refuses %s, saying why', (_what, text, code, message) => {
+		const parsed = parseAnalysis(text);
+		expect(parsed).toEqual({ ok: false, code, message: expect.stringMatching(message) });
+	});
+});
+
+describe('fallbackAnalysis', () => {
+	it('gives a contact who never wrote the floor, status NEW, confidence 0', () => {
+		expect(fallbackAnalysis([{ direction: 'outbound', text: 'Hello!' }], NOW)).toMatchObject({ lead_score: FALLBACK_MIN_SCORE, lead_status: 'NEW', confidence: 0 });
+	});
+
+	it('never goes below the floor, even for a refusal', () => {
+		expect(fallbackAnalysis([inbound('Not interested, stop', '2025-01-01T00:00:00Z')], NOW).lead_score).toBe(FALLBACK_MIN_SCORE);
+	});
+
+	it('scores recent buying questions above old small talk', () => {
+		const recentBuyer = fallbackAnalysis([inbound('How much is it? I want to order')], NOW);
+		const oldTalk = fallbackAnalysis([inbound('hi', '2026-09-01T00:00:00Z')], NOW);
+		expect(recentBuyer).toMatchObject({ lead_score: FALLBACK_MIN_SCORE + 3 + 15 + 15, lead_status: 'CONTACTED' });
+		expect(oldTalk.lead_score).toBe(FALLBACK_MIN_SCORE + 3);
+	});
+});
