@@ -6,7 +6,7 @@ import type { AnalysedContact, LeadStatus, UpdateMode } from '../../shared/contr
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { LEAD_STATUSES } from '../helpers/analysis';
-import { handOutAutomations } from '../helpers/automations';
+import { changedConversations, handOutAutomations } from '../helpers/automations';
 import { automationsProperty, AUTOMATIONS, checkUuid, CONTACTS, invalid, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
 
 const BATCH = 1000;
@@ -88,6 +88,6 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			for (const entry of batch) outputs[CONTACTS].push(failedItem(this, error, { item: entry.itemIndex }));
 		}
 	}
-	if (items.length > 0 && this.getNodeParameter('handOutAutomations', 0, true)) outputs[AUTOMATIONS].push(...(await handOutAutomations(this, 0)));
+	if (items.length > 0 && this.getNodeParameter('handOutAutomations', 0, true)) outputs[AUTOMATIONS].push(...(await handOutAutomations(this, 0, changedConversations(outputs[CONTACTS]))));
 	return outputs;
 }

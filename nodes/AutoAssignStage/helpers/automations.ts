@@ -1,5 +1,5 @@
-// The Automations output: webhook and notify actions the database queued (pipeline_outbox), claimed
-// for this execution with pipeline_claim_outbox and completed with pipeline_complete_outbox as they
+// The Automations output: webhook and notify actions the database queued (pipeline_outbox) for the
+// contacts this run assigned or moved, claimed for this execution with pipeline_claim_outbox and completed with pipeline_complete_outbox as they
 // are handed to the workflow, so each leaves one execution once. Another execution claiming at the
 // same time gets other items (FOR UPDATE SKIP LOCKED); an item whose completion this execution lost
 // (lease ran out, another execution holds it) is not put on the output.
@@ -9,9 +9,16 @@ import { callRpc } from '../../shared/supabase';
 const CLAIM_LIMIT = 1000;
 const LEASE_SECONDS = 300;
 
-export async function handOutAutomations(context: IExecuteFunctions, pairedItem: number): Promise<INodeExecutionData[]> {
+/** Hands out the actions that the changes of `conversationIds` (this run's) fired: another workflow's stay its own. */
+export async function handOutAutomations(context: IExecuteFunctions, pairedItem: number, conversationIds: string[]): Promise<INodeExecutionData[]> {
+	if (conversationIds.length === 0) return [];
 	const executionId = `n8n-${context.getExecutionId() ?? 'manual'}-${context.getNode().id}`;
-	const claimed = await callRpc(context, 'pipeline_claim_outbox', { p_execution_id: executionId, p_limit: CLAIM_LIMIT, p_lease_seconds: LEASE_SECONDS });
+	const claimed = await callRpc(context, 'pipeline_claim_outbox', {
+		p_execution_id: executionId,
+		p_limit: CLAIM_LIMIT,
+		p_lease_seconds: LEASE_SECONDS,
+		p_conversation_ids: [...new Set(conversationIds)],
+	});
 	if (claimed.length === 0) return [];
 	const completed = await callRpc(context, 'pipeline_complete_outbox', {
 		p_execution_id: executionId,
@@ -35,4 +42,9 @@ export async function handOutAutomations(context: IExecuteFunctions, pairedItem:
 			},
 			pairedItem: { item: pairedItem },
 		}));
+}
+
+/** The conversations of the Contacts output's items that came back from the database (not failed items). */
+export function changedConversations(contacts: INodeExecutionData[]): string[] {
+	return contacts.flatMap((item) => (typeof item.json.conversation_id === 'string' ? [item.json.conversation_id] : []));
 }

@@ -131,6 +131,8 @@ export interface ClaimOutboxArgs {
 	/** How long an item stays this execution's before it is handed out again (5–86,400 s). */
 	p_lease_seconds?: number;
 	p_now?: string;
+	/** Only the items of these conversations (the ones this run changed); omit for every due item. */
+	p_conversation_ids?: string[] | null;
 }
 
 /** What an automation's webhook / notify action is about. */
