@@ -1,0 +1,67 @@
+// workflows/contact-move.json in real n8n 2.41.1 (this package installed from its tarball) against
+// the local stack: a move answers 200 with the new stage and the automation it fired, bad input 400,
+// an unknown stage 404, no key 403, and a refused request writes nothing.
+import { randomUUID } from 'node:crypto';
+import { testStack } from '../helpers/stack';
+import { analysis, assign, createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
+import { startN8n, type RunningN8n } from './support';
+
+const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
+const headers = { [KEY.name]: KEY.value };
+let n8n: RunningN8n;
+let world: PipelineWorld;
+
+beforeAll(async () => {
+	const stack = testStack();
+	world = await createPipelineWorld();
+	await world.automation({ trigger_type: 'STAGE_CHANGED', trigger_conditions: {}, actions: [{ type: 'notify', message: 'A lead changed stage' }] });
+	n8n = await startN8n({
+		workflows: ['workflows/contact-move.json'],
+		credentials: { httpHeaderAuth: KEY, leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } },
+	});
+}, 300_000);
+
+afterAll(async () => {
+	await n8n?.stop();
+});
+
+async function placedContact(): Promise<string> {
+	const contact = await world.contact();
+	await assign([analysis(contact, 10)]);
+	return contact;
+}
+
+const stageOf = async (contact: string) =>
+	((await places(world.userId)) as unknown as Array<{ conversation_id: string; stage_id: string }>).find((place) => place.conversation_id === contact)?.stage_id;
+
+const move = (body: unknown, withKey = true) =>
+	n8n.callWebhook('leadflow/contacts/move', { method: 'POST', headers: withKey ? headers : {}, body });
+
+test('in real n8n: a move by stage name answers 200 with the new stage and the automation it fired', async () => {
+	const contact = await placedContact();
+	const answer = await move({ conversationId: contact, stage: 'qualified', reason: 'Booked a demo' });
+	expect(answer.statusCode).toBe(200);
+	expect(answer.body).toMatchObject({
+		conversation_id: contact,
+		outcome: 'moved',
+		stage: { id: world.pipeline.stages.Qualified, name: 'Qualified' },
+		from_stage: { name: 'New Lead' },
+		automations_fired: 1,
+		automations: [expect.objectContaining({ kind: 'notify' })],
+	});
+	expect(await stageOf(contact)).toBe(world.pipeline.stages.Qualified);
+});
+
+test('in real n8n: bad input 400, an unknown stage 404, no key 403, and nothing written', async () => {
+	const contact = await placedContact();
+	const noId = await move({ stage: 'Qualified' });
+	expect(noId.statusCode).toBe(400);
+	expect(noId.body).toMatchObject({ status: 400, error: expect.stringMatching(/conversation ID "" is not a UUID/) });
+	const unknownStage = await move({ conversationId: contact, stage: 'Nowhere' });
+	expect(unknownStage.statusCode).toBe(404);
+	expect(unknownStage.body).toMatchObject({ error: expect.stringMatching(/no stage named "Nowhere"/) });
+	const noKey = await move({ conversationId: contact, stage: 'Won' }, false);
+	expect(noKey.statusCode).toBe(403);
+	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
+	for (const answer of [noId, unknownStage]) expect(JSON.stringify(answer.body)).not.toMatch(/at \S+\.(js|ts):\d+/);
+});
