@@ -3,13 +3,11 @@
 // that decided it. Every item is checked before the call, so bad input writes nothing.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { AnalysedContact, LeadStatus, UpdateMode } from '../../shared/contract';
-import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { LEAD_STATUSES } from '../helpers/analysis';
-import { changedConversations, handOutAutomations } from '../helpers/automations';
-import { automationsProperty, AUTOMATIONS, checkUuid, CONTACTS, invalid, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
+import { applyStageChanges } from '../helpers/stageChanges';
+import { automationsProperty, checkUuid, invalid, pipelineProperty, readPipelineId } from '../helpers/common';
 
-const BATCH = 1000;
 
 const properties: INodeProperties[] = [
 	pipelineProperty('Place every contact in this pipeline; empty: the item\'s pipeline_id, else its Page\'s pipeline'),
@@ -64,30 +62,12 @@ function readContact(context: IExecuteFunctions, json: IDataObject, itemIndex: n
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
-	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
-	const contacts: Array<{ itemIndex: number; contact: AnalysedContact }> = [];
-	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-		try {
+	return await applyStageChanges(
+		this,
+		(itemIndex) => {
 			const mode = this.getNodeParameter('updateMode', itemIndex, 'page') as string;
-			contacts.push({ itemIndex, contact: readContact(this, items[itemIndex].json, itemIndex, readPipelineId(this, itemIndex), mode === 'page' ? null : (mode as UpdateMode)) });
-		} catch (error) {
-			if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
-			outputs[CONTACTS].push(failedItem(this, error, { item: itemIndex }));
-		}
-	}
-	for (let start = 0; start < contacts.length; start += BATCH) {
-		const batch = contacts.slice(start, start + BATCH);
-		try {
-			const rows = await callRpc(this, 'pipeline_assign', { p_items: batch.map((entry) => entry.contact) });
-			for (const row of rows) {
-				const itemIndex = batch[row.item_index].itemIndex;
-				outputs[CONTACTS].push({ json: { ...row, item_index: itemIndex } as unknown as IDataObject, pairedItem: { item: itemIndex } });
-			}
-		} catch (error) {
-			if (!this.continueOnFail()) throw asNodeError(this, error);
-			for (const entry of batch) outputs[CONTACTS].push(failedItem(this, error, { item: entry.itemIndex }));
-		}
-	}
-	if (items.length > 0 && this.getNodeParameter('handOutAutomations', 0, true)) outputs[AUTOMATIONS].push(...(await handOutAutomations(this, 0, changedConversations(outputs[CONTACTS]))));
-	return outputs;
+			return readContact(this, items[itemIndex].json, itemIndex, readPipelineId(this, itemIndex), mode === 'page' ? null : (mode as UpdateMode));
+		},
+		async (contacts) => await callRpc(this, 'pipeline_assign', { p_items: contacts }),
+	);
 }

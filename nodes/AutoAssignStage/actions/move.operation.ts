@@ -1,15 +1,13 @@
 // move: a manual move (from the user's app, or an AI agent using the node as a tool) of contacts to a
 // stage given by id or by name, with an optional reason, in one database call (pipeline_move). Every
 // item is checked before the call, so bad input writes nothing.
-import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { ManualMove } from '../../shared/contract';
-import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { textProblem, UUID } from '../../shared/valid-input';
-import { changedConversations, handOutAutomations } from '../helpers/automations';
-import { automationsProperty, AUTOMATIONS, checkUuid, CONTACTS, invalid, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
+import { applyStageChanges } from '../helpers/stageChanges';
+import { automationsProperty, checkUuid, invalid, pipelineProperty, readPipelineId } from '../helpers/common';
 
-const BATCH = 1000;
 
 const properties: INodeProperties[] = [
 	{
@@ -77,30 +75,9 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const items = this.getInputData();
-	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
-	const moves: Array<{ itemIndex: number; move: ManualMove }> = [];
-	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-		try {
-			moves.push({ itemIndex, move: readMove(this, itemIndex) });
-		} catch (error) {
-			if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
-			outputs[CONTACTS].push(failedItem(this, error, { item: itemIndex }));
-		}
-	}
-	for (let start = 0; start < moves.length; start += BATCH) {
-		const batch = moves.slice(start, start + BATCH);
-		try {
-			const rows = await callRpc(this, 'pipeline_move', { p_items: batch.map((entry) => entry.move) });
-			for (const row of rows) {
-				const itemIndex = batch[row.item_index].itemIndex;
-				outputs[CONTACTS].push({ json: { ...row, item_index: itemIndex } as unknown as IDataObject, pairedItem: { item: itemIndex } });
-			}
-		} catch (error) {
-			if (!this.continueOnFail()) throw asNodeError(this, error);
-			for (const entry of batch) outputs[CONTACTS].push(failedItem(this, error, { item: entry.itemIndex }));
-		}
-	}
-	if (items.length > 0 && this.getNodeParameter('handOutAutomations', 0, true)) outputs[AUTOMATIONS].push(...(await handOutAutomations(this, 0, changedConversations(outputs[CONTACTS]))));
-	return outputs;
+	return await applyStageChanges(
+		this,
+		(itemIndex) => readMove(this, itemIndex),
+		async (moves) => await callRpc(this, 'pipeline_move', { p_items: moves }),
+	);
 }
