@@ -83,7 +83,8 @@ test('a new customer message makes a placed contact due again; a model failure g
 	await sims.gemini.control.addFault({ effect: { kind: 'text', text: reply(10) } });
 	expect((await analyseNow()).response?.body).toMatchObject({ analysed: 1, assigned: 1 });
 
-	await customerWrites(contact, 'Actually, what does it cost?', -1);
+	// After the last message the analysis saw (900 s ago): due again, whenever the analysis ran.
+	await customerWrites(contact, 'Actually, what does it cost?', 1);
 	await sims.gemini.control.reset();
 	await sims.gemini.control.addFault({ effect: { kind: 'http', status: 429, retryDelaySeconds: 60 } });
 	const again = await analyseNow();

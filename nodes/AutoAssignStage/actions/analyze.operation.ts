@@ -9,7 +9,7 @@ import { mapWithConcurrency } from '../../shared/pool';
 import { buildAnalysisPrompt, ANALYSIS_SCHEMA, type ChatMessage } from '../helpers/analysis';
 import { checkUuid, CONTACTS, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
 import { analyzeContact } from '../transport/analyzeContact';
-import { readConversation, readDueConversations, readMessages, readStageNames } from '../transport/conversations';
+import { readConversation, readDueConversations, readStageNames } from '../transport/conversations';
 
 interface GeminiCredentials {
 	apiKeys: string;
@@ -150,11 +150,17 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const stageNames = new Map<string, string[]>();
 	if (items.length > 0 && this.getNodeParameter('source', 0, 'input') === 'due') {
 		const owner = checkUuid(this, this.getNodeParameter('ownerUserId', 0, ''), 'owner user ID', 0, 'Use the id of the Supabase user who owns the Pages, or leave it empty for every owner.', true);
-		const due = await readDueConversations(this, this.getNodeParameter('maxConversations', 0, 100) as number, owner);
-		const messages = await mapWithConcurrency(due, 10, (conversation) => readMessages(this, conversation.conversationId, maxMessages));
-		due.forEach((conversation, index) =>
-			jobs.push({ itemIndex: 0, conversationId: conversation.conversationId, pipelineId: null, messages: messages[index], senderName: conversation.senderName }),
-		);
+		const due = await readDueConversations(this, this.getNodeParameter('maxConversations', 0, 100) as number, owner, maxMessages);
+		for (const conversation of due) {
+			if (!stageNames.has(conversation.pipeline_id)) stageNames.set(conversation.pipeline_id, await readStageNames(this, conversation.pipeline_id));
+			jobs.push({
+				itemIndex: 0,
+				conversationId: conversation.conversation_id,
+				pipelineId: conversation.pipeline_id,
+				messages: conversation.messages,
+				senderName: conversation.sender_name ?? '',
+			});
+		}
 	} else {
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			try {

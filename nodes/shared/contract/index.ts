@@ -37,6 +37,8 @@ import type {
 	ClaimOutboxArgs,
 	CompleteOutboxArgs,
 	CompleteOutboxResult,
+	DueConversation,
+	DueForAnalysisArgs,
 	MoveArgs,
 	MoveResult,
 } from './pipelines';
@@ -78,6 +80,7 @@ export const RPC = {
 	pipeline_move: rpc<MoveArgs, MoveResult[]>({ p_items: true, p_now: true }),
 	pipeline_claim_outbox: rpc<ClaimOutboxArgs, ClaimedOutboxItem[]>({ p_execution_id: true, p_limit: true, p_lease_seconds: true, p_now: true, p_conversation_ids: true }),
 	pipeline_complete_outbox: rpc<CompleteOutboxArgs, CompleteOutboxResult[]>({ p_execution_id: true, p_items: true, p_now: true }),
+	pipeline_due_for_analysis: rpc<DueForAnalysisArgs, DueConversation[]>({ p_limit: true, p_user_id: true, p_max_messages: true, p_now: true }),
 } as const;
 
 export type RpcName = keyof typeof RPC;

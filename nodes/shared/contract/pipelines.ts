@@ -188,3 +188,33 @@ export interface CompleteOutboxResult {
 	/** lease_lost: another execution holds it now, or it was already completed; not_found: no such item. */
 	outcome: 'delivered' | 'failed' | 'retrying' | 'lease_lost' | 'not_found';
 }
+
+// =============================================================================================
+// pipeline_due_for_analysis: the conversations an analysis is due for, with their messages
+// =============================================================================================
+export interface DueForAnalysisArgs {
+	/** 1–1,000: how many conversations one run analyses; the rest are due in the next. */
+	p_limit?: number;
+	/** Only this owner's Pages; omit for every owner's. */
+	p_user_id?: string | null;
+	/** 1–200: the last messages returned per conversation. */
+	p_max_messages?: number;
+	p_now?: string;
+}
+
+export interface DueConversation {
+	conversation_id: string;
+	user_id: string;
+	page_id: string;
+	sender_name: string | null;
+	/** The Page's pipeline (pipeline_page_settings). */
+	pipeline_id: string;
+	update_mode: UpdateMode;
+	/** not_in_pipeline: no place in the Page's pipeline yet; new_messages: the customer wrote after the last analysis. */
+	reason: 'not_in_pipeline' | 'new_messages';
+	last_customer_message_at: string;
+	/** The last message the last analysis saw (or when it ran); null when never analysed. */
+	last_analysed_message_at: string | null;
+	/** The last p_max_messages messages, oldest first. */
+	messages: Array<{ direction: 'inbound' | 'outbound'; text: string; sent_at: string }>;
+}
