@@ -23,8 +23,12 @@ export function rowsTo(output: number, rows: readonly object[]): Routed[] {
 
 /** What failed, in a continue-on-fail item's `error`. */
 export interface ItemError {
-	/** invalid_input: a parameter or field of the item; service_error: Supabase, Gemini or the Graph API refused or failed. */
-	code: 'invalid_input' | 'service_error';
+	/**
+	 * invalid_input: a parameter or field of the item (checked by the node, or refused by the
+	 * database's own checks); not_found: the database has no such row (an unknown contact, stage,
+	 * lead…); service_error: Supabase, Gemini or the Graph API refused or failed otherwise.
+	 */
+	code: 'invalid_input' | 'not_found' | 'service_error';
 	message: string;
 	/** What to do about it, when the error says. */
 	description?: string;
@@ -34,6 +38,20 @@ export interface ItemError {
 export function asNodeError(context: IExecuteFunctions, error: unknown, itemIndex?: number): NodeOperationError | NodeApiError {
 	if (error instanceof NodeOperationError || error instanceof NodeApiError) return error;
 	return new NodeOperationError(context.getNode(), error instanceof Error ? error : new Error(String(error)), { itemIndex });
+}
+
+/**
+ * What a database refusal means for the caller, from its SQLSTATE (the Data API passes Postgres's
+ * `code` through): P0002 (no_data_found, what our functions raise for an unknown id or name) is
+ * not_found; class 22 (data exception, e.g. 22023 for a bad argument) and 23 (a constraint) are
+ * invalid_input. Anything else, and every non-database error, is service_error.
+ */
+function serviceErrorCode(error: NodeApiError): ItemError['code'] {
+	const code = (error.errorResponse as { code?: unknown } | undefined)?.code;
+	if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return 'service_error';
+	if (code === 'P0002') return 'not_found';
+	if (code.startsWith('22') || code.startsWith('23')) return 'invalid_input';
+	return 'service_error';
 }
 
 /**
@@ -51,7 +69,7 @@ export function failedItem(
 	const itemIndex = Array.isArray(pairedItem) ? pairedItem[0]?.item : pairedItem.item;
 	const nodeError = asNodeError(context, error, itemIndex);
 	const json: ItemError = {
-		code: nodeError instanceof NodeApiError ? 'service_error' : 'invalid_input',
+		code: nodeError instanceof NodeApiError ? serviceErrorCode(nodeError) : 'invalid_input',
 		message: nodeError.message,
 		...(nodeError.description ? { description: nodeError.description } : {}),
 	};

@@ -1,0 +1,34 @@
+// The one continue-on-fail item: what its `code` says for each kind of failure, so a workflow can
+// answer 400 / 404 / 500 from the code instead of reading the message.
+import { NodeApiError, NodeOperationError, type IExecuteFunctions, type INode } from 'n8n-workflow';
+import { failedItem } from '../../../nodes/shared/per-item';
+
+const node: INode = { id: 'n1', name: 'Move Contact', type: 'n8n-nodes-leadflow.autoAssignStage', typeVersion: 1, position: [0, 0], parameters: {} };
+const context = { getNode: () => node } as unknown as IExecuteFunctions;
+
+/** A refusal as the Data API passes it on: Postgres's SQLSTATE in `code`. */
+const databaseError = (code: string, message: string) => new NodeApiError(node, { code, message, details: null, hint: null }, { message: `pipeline_move failed: ${message}` });
+
+test.each([
+	['P0002', 'not_found', 'p_items[0].conversation_id: no such conversation'],
+	['22023', 'invalid_input', 'p_items[0].lead_score: required, a whole number from 0 to 100'],
+	['23505', 'invalid_input', 'duplicate key value violates unique constraint'],
+	['40001', 'service_error', 'could not serialize access'],
+	['PGRST301', 'service_error', 'JWT expired'],
+])('a database refusal with SQLSTATE %s is %s', (sqlstate, code, message) => {
+	const item = failedItem(context, databaseError(sqlstate, message), { item: 3 });
+	expect(item.json).toMatchObject({ error: { code, message: `pipeline_move failed: ${message}` } });
+	expect(Object.keys(item.json)).toEqual(['error']);
+	expect(item.pairedItem).toEqual({ item: 3 });
+});
+
+test('a Graph API or Gemini error (a numeric or missing code) is service_error; a parameter the node refused is invalid_input', () => {
+	const graph = new NodeApiError(node, { code: 190, message: 'Invalid OAuth access token' }, { message: 'Facebook refused the send' });
+	expect(failedItem(context, graph, { item: 0 }).json).toMatchObject({ error: { code: 'service_error' } });
+	const http = new NodeApiError(node, { message: 'Service unavailable', httpCode: '503' }, { message: 'Gemini failed' });
+	expect(failedItem(context, http, { item: 0 }).json).toMatchObject({ error: { code: 'service_error' } });
+	const parameter = new NodeOperationError(node, 'The stage ID "x" is not a UUID', { description: 'Pick the stage from the list.' });
+	expect(failedItem(context, parameter, { item: 0 }).json).toEqual({
+		error: { code: 'invalid_input', message: 'The stage ID "x" is not a UUID', description: 'Pick the stage from the list.' },
+	});
+});
