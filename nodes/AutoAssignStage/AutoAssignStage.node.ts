@@ -1,11 +1,14 @@
 // Places Messenger contacts in CRM pipeline stages: Analyze scores each conversation with Gemini
 // (or a deterministic fallback), Assign places a batch in one database call, Move is a manual move.
-// Webhook and notify actions the automations queue leave on the Automations output, once each.
+// Webhook and notify actions the automations queue leave on the Automations output, once each;
+// Claim Automations sweeps the outbox, Complete Automations reports deliveries (at least once).
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { MAIN_INPUT, namedOutputs } from '../shared/outputs';
 import { searchPipelines, searchStages } from '../shared/methods/listSearch';
 import * as analyze from './actions/analyze.operation';
 import * as assign from './actions/assign.operation';
+import * as claimAutomations from './actions/claimAutomations.operation';
+import * as completeAutomations from './actions/completeAutomations.operation';
 import * as move from './actions/move.operation';
 import { router } from './actions/router';
 
@@ -46,6 +49,18 @@ export class AutoAssignStage implements INodeType {
 						action: 'Assign analysed contacts to stages',
 					},
 					{
+						name: 'Claim Automations',
+						value: 'claimAutomations',
+						description: 'Hand out the webhook and notify actions waiting in the outbox: left by a crashed run, due for a retry, or fired with Hand Out Automations off',
+						action: 'Claim waiting automation actions',
+					},
+					{
+						name: 'Complete Automations',
+						value: 'completeAutomations',
+						description: 'Report what became of handed-out actions after delivering them: delivered, retry later, or failed',
+						action: 'Report delivered automation actions',
+					},
+					{
 						name: 'Move',
 						value: 'move',
 						description: 'Move contacts to a stage by ID or name, with a reason',
@@ -57,6 +72,8 @@ export class AutoAssignStage implements INodeType {
 			...analyze.description,
 			...assign.description,
 			...move.description,
+			...claimAutomations.description,
+			...completeAutomations.description,
 		],
 	};
 

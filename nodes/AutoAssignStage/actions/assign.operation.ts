@@ -6,7 +6,7 @@ import type { AnalysedContact, LeadStatus, UpdateMode } from '../../shared/contr
 import { callRpc } from '../../shared/supabase';
 import { LEAD_STATUSES } from '../helpers/analysis';
 import { applyStageChanges } from '../helpers/stageChanges';
-import { automationsProperty, checkUuid, invalid, pipelineProperty, readPipelineId } from '../helpers/common';
+import { automationsProperties, checkUuid, invalid, pipelineProperty, readPipelineId } from '../helpers/common';
 
 
 const properties: INodeProperties[] = [
@@ -23,7 +23,7 @@ const properties: INodeProperties[] = [
 		],
 		description: 'What to do with a contact that already has a stage',
 	},
-	automationsProperty,
+	...automationsProperties,
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['assign'] } }, properties);

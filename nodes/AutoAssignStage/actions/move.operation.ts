@@ -6,7 +6,7 @@ import type { ManualMove } from '../../shared/contract';
 import { callRpc } from '../../shared/supabase';
 import { textProblem, UUID } from '../../shared/valid-input';
 import { applyStageChanges } from '../helpers/stageChanges';
-import { automationsProperty, checkUuid, invalid, pipelineProperty, readPipelineId } from '../helpers/common';
+import { automationsProperties, checkUuid, invalid, pipelineProperty, readPipelineId } from '../helpers/common';
 
 
 const properties: INodeProperties[] = [
@@ -44,7 +44,7 @@ const properties: INodeProperties[] = [
 		],
 	},
 	{ displayName: 'Mover ID', name: 'actorId', type: 'string', default: '', description: 'The user\'s ID, or the agent\'s name' },
-	automationsProperty,
+	...automationsProperties,
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['move'] } }, properties);

@@ -1,47 +1,116 @@
-// The Automations output: webhook and notify actions the database queued (pipeline_outbox) for the
-// contacts this run assigned or moved, claimed for this execution with pipeline_claim_outbox and completed with pipeline_complete_outbox as they
-// are handed to the workflow, so each leaves one execution once. Another execution claiming at the
-// same time gets other items (FOR UPDATE SKIP LOCKED); an item whose completion this execution lost
-// (lease ran out, another execution holds it) is not put on the output.
-import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+// The Automations output: webhook and notify actions the database queued (pipeline_outbox), claimed
+// for this execution with pipeline_claim_outbox (FOR UPDATE SKIP LOCKED and a lease), so another
+// execution claiming at the same time gets other items. Two ways to deliver:
+// - "mark delivered when handed out" (at most once): completed with pipeline_complete_outbox as
+//   they are put on the output; an item whose completion this execution lost (its lease ran out and
+//   another execution holds it) is not put on the output.
+// - "confirm delivery" (at least once): the items stay claimed by this execution for the lease; the
+//   workflow reports each with the Complete Automations operation after delivering it. An item not
+//   reported before its lease ends is handed out again (a crashed execution's included).
+import type { IDataObject, IDisplayOptions, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { ClaimedOutboxItem } from '../../shared/contract';
 import { callRpc } from '../../shared/supabase';
 
-const CLAIM_LIMIT = 1000;
-const LEASE_SECONDS = 300;
+export type Delivery = 'onHandOut' | 'confirm';
 
-/** Hands out the actions that the changes of `conversationIds` (this run's) fired: another workflow's stay its own. */
-export async function handOutAutomations(context: IExecuteFunctions, pairedItem: number, conversationIds: string[]): Promise<INodeExecutionData[]> {
-	if (conversationIds.length === 0) return [];
-	const executionId = `n8n-${context.getExecutionId() ?? 'manual'}-${context.getNode().id}`;
+export const CLAIM_LIMIT = 1000;
+const DEFAULT_LEASE_SECONDS = 300;
+
+/** How handed-out actions count as delivered; shown with Assign, Move and Claim Automations. */
+export function deliveryProperties(show: NonNullable<IDisplayOptions['show']>): INodeProperties[] {
+	return [
+		{
+			displayName: 'Delivery',
+			name: 'automationDelivery',
+			type: 'options',
+			default: 'onHandOut',
+			displayOptions: { show },
+			options: [
+				{
+					name: 'Mark Delivered When Handed Out',
+					value: 'onHandOut',
+					description: 'At most once: each action leaves the node once; one the workflow then fails to deliver is not handed out again',
+				},
+				{
+					name: 'Confirm With Complete Automations',
+					value: 'confirm',
+					description:
+						'At least once: each action stays this execution\'s for the lease; report it with the Complete Automations operation after delivering it, else it is handed out again when the lease ends',
+				},
+			],
+		},
+		{
+			displayName: 'Lease (Seconds)',
+			name: 'automationLeaseSeconds',
+			type: 'number',
+			typeOptions: { minValue: 5, maxValue: 86400 },
+			default: DEFAULT_LEASE_SECONDS,
+			displayOptions: { show: { ...show, automationDelivery: ['confirm'] } },
+			description: 'How long the workflow has to deliver and report an action before it is handed out again',
+		},
+	];
+}
+
+/** The claim holder of this node in this execution: Complete Automations must pass the same. */
+export function claimHolder(context: IExecuteFunctions): string {
+	return `n8n-${context.getExecutionId() ?? 'manual'}-${context.getNode().id}`;
+}
+
+function toItem(item: ClaimedOutboxItem, executionId: string, pairedItem: number): INodeExecutionData {
+	return {
+		json: {
+			outbox_id: item.outbox_id,
+			kind: item.kind,
+			action: item.payload.action,
+			automation: item.payload.automation,
+			contact: item.payload.contact,
+			pipeline: item.payload.pipeline,
+			change: item.payload.change,
+			occurred_at: item.payload.occurred_at,
+			attempt: item.attempt,
+			run_id: item.run_id,
+			execution_id: executionId,
+			lease_expires_at: item.lease_expires_at,
+		} as IDataObject,
+		pairedItem: { item: pairedItem },
+	};
+}
+
+/**
+ * Claims the due actions (only those the changes of `conversationIds` fired, when given: another
+ * workflow's stay its own; all of them when null, a sweep, of one owner when `owner` is given) and
+ * returns them as output items.
+ */
+export async function handOutAutomations(
+	context: IExecuteFunctions,
+	pairedItem: number,
+	conversationIds: string[] | null,
+	{ delivery, leaseSeconds, limit = CLAIM_LIMIT, owner = null }: { delivery: Delivery; leaseSeconds: number; limit?: number; owner?: string | null },
+): Promise<INodeExecutionData[]> {
+	if (conversationIds !== null && conversationIds.length === 0) return [];
+	const executionId = claimHolder(context);
 	const claimed = await callRpc(context, 'pipeline_claim_outbox', {
 		p_execution_id: executionId,
-		p_limit: CLAIM_LIMIT,
-		p_lease_seconds: LEASE_SECONDS,
-		p_conversation_ids: [...new Set(conversationIds)],
+		p_limit: limit,
+		p_lease_seconds: delivery === 'confirm' ? leaseSeconds : DEFAULT_LEASE_SECONDS,
+		p_conversation_ids: conversationIds === null ? null : [...new Set(conversationIds)],
+		p_user_id: owner,
 	});
 	if (claimed.length === 0) return [];
+	if (delivery === 'confirm') return claimed.map((item) => toItem(item, executionId, pairedItem));
 	const completed = await callRpc(context, 'pipeline_complete_outbox', {
 		p_execution_id: executionId,
 		p_items: claimed.map((item) => ({ outbox_id: item.outbox_id, outcome: 'delivered' as const })),
 	});
 	const handedOut = new Set(completed.filter((row) => row.outcome === 'delivered').map((row) => row.outbox_id));
-	return claimed
-		.filter((item) => handedOut.has(item.outbox_id))
-		.map((item) => ({
-			json: {
-				outbox_id: item.outbox_id,
-				kind: item.kind,
-				action: item.payload.action,
-				automation: item.payload.automation,
-				contact: item.payload.contact,
-				pipeline: item.payload.pipeline,
-				change: item.payload.change,
-				occurred_at: item.payload.occurred_at,
-				attempt: item.attempt,
-				run_id: item.run_id,
-			},
-			pairedItem: { item: pairedItem },
-		}));
+	return claimed.filter((item) => handedOut.has(item.outbox_id)).map((item) => toItem(item, executionId, pairedItem));
+}
+
+/** The delivery settings of item 0 (one claim per execution of the node). */
+export function readDelivery(context: IExecuteFunctions): { delivery: Delivery; leaseSeconds: number } {
+	const delivery = context.getNodeParameter('automationDelivery', 0, 'onHandOut') as Delivery;
+	const leaseSeconds = context.getNodeParameter('automationLeaseSeconds', 0, DEFAULT_LEASE_SECONDS) as number;
+	return { delivery, leaseSeconds };
 }
 
 /** The conversations of the Contacts output's items that came back from the database (not failed items). */

@@ -1,7 +1,8 @@
 // What the operations share: the pipeline and stage parameters (resource locators), reading ids,
-// the Options of the Automations output, and the output numbers.
+// the settings of the Automations output, and the output numbers.
 import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import { orEmpty, UUID, UUID_PATTERN } from '../../shared/resource-locator';
+import { deliveryProperties } from './automations';
 
 export const CONTACTS = 0;
 export const AUTOMATIONS = 1;
@@ -58,11 +59,15 @@ export function readPipelineId(context: IExecuteFunctions, itemIndex: number): s
 	return checkUuid(context, readLocator(context, 'pipelineId', itemIndex), 'pipeline ID', itemIndex, 'Pick the pipeline from the list, use the id column of pipelines, or leave it empty for the Page\'s pipeline.', true);
 }
 
-export const automationsProperty: INodeProperties = {
-	displayName: 'Hand Out Automations',
-	name: 'handOutAutomations',
-	type: 'boolean',
-	default: true,
-	description:
-		'Whether to claim the webhook and notify actions waiting in the outbox after the call and put each on the Automations output, once (they are marked delivered as they are handed out)',
-};
+/** Assign's and Move's Automations output: whether to hand out what the changes fired, and how it counts as delivered. */
+export const automationsProperties: INodeProperties[] = [
+	{
+		displayName: 'Hand Out Automations',
+		name: 'handOutAutomations',
+		type: 'boolean',
+		default: true,
+		description:
+			'Whether to claim the webhook and notify actions these changes fired and put each on the Automations output (others are left for the Claim Automations operation)',
+	},
+	...deliveryProperties({ handOutAutomations: [true] }),
+];

@@ -4,7 +4,7 @@
 // with its item, then hand out the automations those changes fired.
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { asNodeError, failedItem } from '../../shared/per-item';
-import { changedConversations, handOutAutomations } from './automations';
+import { changedConversations, handOutAutomations, readDelivery } from './automations';
 import { AUTOMATIONS, CONTACTS, OUTPUT_COUNT } from './common';
 
 const BATCH = 1000;
@@ -38,7 +38,7 @@ export async function applyStageChanges<Change>(
 		}
 	}
 	if (items.length > 0 && context.getNodeParameter('handOutAutomations', 0, true)) {
-		outputs[AUTOMATIONS].push(...(await handOutAutomations(context, 0, changedConversations(outputs[CONTACTS]))));
+		outputs[AUTOMATIONS].push(...(await handOutAutomations(context, 0, changedConversations(outputs[CONTACTS]), readDelivery(context))));
 	}
 	return outputs;
 }

@@ -78,7 +78,7 @@ export const RPC = {
 	campaign_session_stats: rpc<CampaignSessionStatsArgs, CampaignSessionStats>({ p_owner: true, p_campaign: true }),
 	pipeline_assign: rpc<AssignArgs, AssignResult[]>({ p_items: true, p_now: true }),
 	pipeline_move: rpc<MoveArgs, MoveResult[]>({ p_items: true, p_now: true }),
-	pipeline_claim_outbox: rpc<ClaimOutboxArgs, ClaimedOutboxItem[]>({ p_execution_id: true, p_limit: true, p_lease_seconds: true, p_now: true, p_conversation_ids: true }),
+	pipeline_claim_outbox: rpc<ClaimOutboxArgs, ClaimedOutboxItem[]>({ p_execution_id: true, p_limit: true, p_lease_seconds: true, p_now: true, p_conversation_ids: true, p_user_id: true }),
 	pipeline_complete_outbox: rpc<CompleteOutboxArgs, CompleteOutboxResult[]>({ p_execution_id: true, p_items: true, p_now: true }),
 	pipeline_due_for_analysis: rpc<DueForAnalysisArgs, DueConversation[]>({ p_limit: true, p_user_id: true, p_max_messages: true, p_now: true }),
 } as const;

@@ -133,6 +133,8 @@ export interface ClaimOutboxArgs {
 	p_now?: string;
 	/** Only the items of these conversations (the ones this run changed); omit for every due item. */
 	p_conversation_ids?: string[] | null;
+	/** Only this owner's items; omit for every owner's. */
+	p_user_id?: string | null;
 }
 
 /** What an automation's webhook / notify action is about. */

@@ -1,0 +1,38 @@
+// claimAutomations: hand out the webhook and notify actions waiting in the outbox, whatever change
+// fired them: a sweep for what a crashed execution left behind once its lease ran out, a retry
+// whose time came, or actions of changes made with Hand Out Automations off. One claim per run
+// (FOR UPDATE SKIP LOCKED and a lease), so overlapping runs never get the same action.
+import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { CLAIM_LIMIT, deliveryProperties, handOutAutomations, readDelivery } from '../helpers/automations';
+import { AUTOMATIONS, checkUuid, OUTPUT_COUNT } from '../helpers/common';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: CLAIM_LIMIT },
+		default: 50,
+		description: 'Max number of results to return',
+	},
+	{
+		displayName: 'Owner User ID',
+		name: 'ownerUserId',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. 0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f',
+		description: 'Only this Supabase user\'s actions; empty: every owner\'s (the credential\'s service role sees them all)',
+	},
+	...deliveryProperties({}),
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['claimAutomations'] } }, properties);
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
+	if (this.getInputData().length === 0) return outputs;
+	const limit = this.getNodeParameter('limit', 0, 50) as number;
+	const owner = checkUuid(this, this.getNodeParameter('ownerUserId', 0, ''), 'owner user ID', 0, 'Use the id of the Supabase user whose actions to hand out, or leave it empty for every owner.', true);
+	outputs[AUTOMATIONS].push(...(await handOutAutomations(this, 0, null, { ...readDelivery(this), limit, owner })));
+	return outputs;
+}

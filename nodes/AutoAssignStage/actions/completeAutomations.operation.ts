@@ -1,0 +1,118 @@
+// completeAutomations: after the workflow delivered the actions handed out with "Confirm With
+// Complete Automations", report each in one database call (pipeline_complete_outbox): delivered,
+// failed to retry later, or failed for good. Only the execution holding an action may report it;
+// one whose lease ran out and that another execution took since comes back `lease_lost`.
+import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import type { CompleteOutboxArgs } from '../../shared/contract';
+import { asNodeError, failedItem } from '../../shared/per-item';
+import { callRpc } from '../../shared/supabase';
+import { textProblem } from '../../shared/valid-input';
+import { AUTOMATIONS, checkUuid, invalid, OUTPUT_COUNT } from '../helpers/common';
+
+type Report = CompleteOutboxArgs['p_items'][number];
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Outbox Item ID',
+		name: 'outboxId',
+		type: 'string',
+		default: '={{ $json.outbox_id }}',
+		required: true,
+		description: 'The action handed out on the Automations output (its outbox_id)',
+	},
+	{
+		displayName: 'Claim Holder',
+		name: 'claimHolder',
+		type: 'string',
+		default: '={{ $json.execution_id }}',
+		required: true,
+		description: 'Who the action was handed out to (its execution_id): only the holder may report it',
+	},
+	{
+		displayName: 'Outcome',
+		name: 'outcome',
+		type: 'options',
+		default: 'delivered',
+		options: [
+			{ name: 'Delivered', value: 'delivered', description: 'Done: never handed out again' },
+			{ name: 'Failed, Retry Later', value: 'retry', description: 'Handed out again after the retry delay' },
+			{ name: 'Failed for Good', value: 'failed', description: 'Done, with the error: never handed out again' },
+		],
+		description: 'What became of the action; an expression can read it from the delivery step, e.g. retry when the step\'s output has an error',
+	},
+	{
+		displayName: 'Error',
+		name: 'error',
+		type: 'string',
+		default: '',
+		displayOptions: { show: { outcome: ['retry', 'failed'] } },
+		description: 'Why the delivery failed (kept with the action, at most 2,000 characters)',
+	},
+	{
+		displayName: 'Retry After (Seconds)',
+		name: 'retryAfterSeconds',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 604800 },
+		default: 300,
+		displayOptions: { show: { outcome: ['retry'] } },
+	},
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['completeAutomations'] } }, properties);
+
+function readReport(context: IExecuteFunctions, itemIndex: number): { holder: string; report: Report } {
+	const outboxId = checkUuid(context, context.getNodeParameter('outboxId', itemIndex), 'outbox item ID', itemIndex, 'Map the outbox_id of an item from the Automations output, e.g. {{ $json.outbox_id }}.');
+	const holder = String(context.getNodeParameter('claimHolder', itemIndex, '') ?? '').trim();
+	if (!holder) throw invalid(context, itemIndex, 'Claim Holder is empty', 'Map the execution_id of the item from the Automations output: only the execution holding an action may report it.');
+	const outcome = context.getNodeParameter('outcome', itemIndex, 'delivered') as string;
+	if (!['delivered', 'retry', 'failed'].includes(outcome)) {
+		throw invalid(context, itemIndex, `Outcome "${outcome}" is not one of delivered, retry, failed`, 'Choose an outcome, or make the expression give one of these three words.');
+	}
+	if (outcome === 'delivered') return { holder, report: { outbox_id: outboxId, outcome: 'delivered' } };
+	const error = String(context.getNodeParameter('error', itemIndex, '') ?? '').trim();
+	const problem = error ? textProblem(error, { kind: 'multiline', max: 2000 }) : undefined;
+	if (problem) throw invalid(context, itemIndex, `Error ${problem}`, 'Give the failure as plain text of at most 2,000 characters.');
+	const retryAfter = outcome === 'retry' ? Number(context.getNodeParameter('retryAfterSeconds', itemIndex, 300)) : null;
+	if (retryAfter !== null && !(Number.isFinite(retryAfter) && retryAfter >= 0 && retryAfter <= 604800)) {
+		throw invalid(context, itemIndex, `Retry After must be from 0 to 604,800 seconds (got ${String(retryAfter)})`, 'Give the delay before the action is handed out again, in seconds (at most 7 days).');
+	}
+	return {
+		holder,
+		report: { outbox_id: outboxId, outcome: 'failed', error: error || null, ...(retryAfter !== null && { retry_after_seconds: retryAfter }) },
+	};
+}
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
+	// One call per claim holder (an execution reports what it holds); reports keep their item.
+	const byHolder = new Map<string, Array<{ itemIndex: number; report: Report }>>();
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		try {
+			const { holder, report } = readReport(this, itemIndex);
+			byHolder.set(holder, [...(byHolder.get(holder) ?? []), { itemIndex, report }]);
+		} catch (error) {
+			if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
+			outputs[AUTOMATIONS].push(failedItem(this, error, { item: itemIndex }));
+		}
+	}
+	for (const [holder, reports] of byHolder) {
+		for (let start = 0; start < reports.length; start += 1000) {
+			const batch = reports.slice(start, start + 1000);
+			try {
+				const rows = await callRpc(this, 'pipeline_complete_outbox', { p_execution_id: holder, p_items: batch.map((entry) => entry.report) });
+				const outcomeOf = new Map(rows.map((row) => [row.outbox_id, row.outcome]));
+				for (const entry of batch) {
+					outputs[AUTOMATIONS].push({
+						json: { outbox_id: entry.report.outbox_id, outcome: outcomeOf.get(entry.report.outbox_id) ?? 'not_found', reported: entry.report.outcome },
+						pairedItem: { item: entry.itemIndex },
+					});
+				}
+			} catch (error) {
+				if (!this.continueOnFail()) throw asNodeError(this, error);
+				for (const entry of batch) outputs[AUTOMATIONS].push(failedItem(this, error, { item: entry.itemIndex }));
+			}
+		}
+	}
+	return outputs;
+}

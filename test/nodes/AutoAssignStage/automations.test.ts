@@ -1,0 +1,140 @@
+// Delivering automations' webhook / notify actions through n8n's engine against the local stack:
+// at least once with "Confirm With Complete Automations" (claimed for the lease, reported after the
+// delivery, handed out again when a crashed execution never reported), retries and failures
+// reported back, and Claim Automations sweeping one owner's waiting actions, never another's.
+import type { IDataObject } from 'n8n-workflow';
+import { createPipelineWorld, type PipelineWorld } from '../../db/pipelines/fixtures';
+import { withDb } from '../../helpers/stack';
+import { runStage, supabaseCredentials } from './support/workflow';
+
+const analysed = (conversationId: string, score: number): IDataObject => ({
+	conversation_id: conversationId,
+	lead_score: score,
+	lead_status: 'CONTACTED',
+	confidence: 80,
+	reasoning: 'Engaged.',
+	model: 'gemini-3-flash',
+	fallback: false,
+});
+
+/** An owner whose contacts entering the pipeline fire a webhook and a notify action. */
+async function worldWithActions(): Promise<PipelineWorld> {
+	const world = await createPipelineWorld();
+	await world.automation({
+		trigger_type: 'ENTERED_PIPELINE',
+		actions: [
+			{ type: 'webhook', url: 'https://crm.example.test/leads', method: 'POST' },
+			{ type: 'notify', message: 'A new lead entered the pipeline' },
+		],
+	});
+	return world;
+}
+
+const outbox = (ids: string[]) =>
+	withDb(async (db) =>
+		(
+			await db.query<{ id: string; kind: string; status: string; attempts: number; last_error: string | null; claimed_by: string | null }>(
+				'select id, kind, status, attempts, last_error, claimed_by from public.pipeline_outbox where id = any ($1) order by kind',
+				[ids],
+			)
+		).rows,
+	);
+
+const assignConfirming = (entries: IDataObject[]) =>
+	runStage(entries, { operation: 'assign', handOutAutomations: true, automationDelivery: 'confirm', automationLeaseSeconds: 120 }, supabaseCredentials());
+const claimAutomations = (owner: string, extra: IDataObject = {}) =>
+	runStage([{}], { operation: 'claimAutomations', ownerUserId: owner, limit: 100, ...extra }, supabaseCredentials());
+const completeAutomations = (reports: IDataObject[], parameters: IDataObject = {}, settings: { continueOnFail?: boolean } = {}) =>
+	runStage(reports, { operation: 'completeAutomations', ...parameters }, supabaseCredentials(), settings);
+
+it('confirm delivery: the actions stay claimed until Complete Automations reports them delivered, then are never handed out again', async () => {
+	const world = await worldWithActions();
+	const [contact] = await world.contacts(1);
+
+	const assigned = await assignConfirming([analysed(contact, 50)]);
+	expect(assigned.result.error).toBeUndefined();
+	expect(assigned.automations.map((item) => item.kind).sort()).toEqual(['notify', 'webhook']);
+	const holder = assigned.automations[0].execution_id as string;
+	expect(holder).toMatch(/^n8n-/);
+	expect(assigned.automations.every((item) => item.execution_id === holder && typeof item.lease_expires_at === 'string')).toBe(true);
+	const ids = assigned.automations.map((item) => item.outbox_id as string);
+	expect((await outbox(ids)).map((row) => [row.status, row.claimed_by])).toEqual([['claimed', holder], ['claimed', holder]]);
+
+	// The delivery step ran (the items pass through it); its output feeds Complete Automations.
+	const completed = await completeAutomations(assigned.automations);
+	expect(completed.result.error).toBeUndefined();
+	expect(completed.automations.map((item) => [item.outbox_id, item.outcome]).sort()).toEqual(ids.map((id) => [id, 'delivered']).sort());
+	expect((await outbox(ids)).map((row) => row.status)).toEqual(['delivered', 'delivered']);
+	expect((await claimAutomations(world.userId)).automations).toEqual([]);
+});
+
+it('a crashed execution\'s actions are handed out again once its lease ends; its late report is refused', async () => {
+	const world = await worldWithActions();
+	const [contact] = await world.contacts(1);
+	const crashed = await assignConfirming([analysed(contact, 50)]);
+	const ids = crashed.automations.map((item) => item.outbox_id as string);
+	expect(ids).toHaveLength(2);
+
+	// Within the lease, a sweep does not take them.
+	expect((await claimAutomations(world.userId)).automations).toEqual([]);
+	// The execution died without a report and its lease ran out.
+	await withDb((db) => db.query(`update public.pipeline_outbox set available_at = now() - interval '1 second' where id = any ($1)`, [ids]));
+
+	const swept = await claimAutomations(world.userId);
+	expect(swept.result.error).toBeUndefined();
+	expect(swept.automations.map((item) => [item.outbox_id, item.attempt]).sort()).toEqual(ids.map((id) => [id, 2]).sort());
+	expect((await outbox(ids)).map((row) => row.status)).toEqual(['delivered', 'delivered']);
+
+	const late = await completeAutomations(crashed.automations);
+	expect(late.automations.map((item) => item.outcome)).toEqual(['lease_lost', 'lease_lost']);
+});
+
+it('a failure reported to retry comes back after the delay; one failed for good keeps its error and never comes back', async () => {
+	const world = await worldWithActions();
+	const [contact] = await world.contacts(1);
+	const assigned = await assignConfirming([analysed(contact, 50)]);
+	const webhook = assigned.automations.find((item) => item.kind === 'webhook')!;
+	const notify = assigned.automations.find((item) => item.kind === 'notify')!;
+
+	const retry = await completeAutomations([webhook], { outcome: 'retry', error: 'The CRM answered 503', retryAfterSeconds: 0 });
+	expect(retry.automations).toEqual([{ outbox_id: webhook.outbox_id, outcome: 'retrying', reported: 'failed' }]);
+	const failed = await completeAutomations([notify], { outcome: 'failed', error: 'No channel configured' });
+	expect(failed.automations).toEqual([{ outbox_id: notify.outbox_id, outcome: 'failed', reported: 'failed' }]);
+	expect((await outbox([webhook.outbox_id as string, notify.outbox_id as string])).map((row) => [row.kind, row.status, row.last_error])).toEqual([
+		['notify', 'failed', 'No channel configured'],
+		['webhook', 'pending', 'The CRM answered 503'],
+	]);
+
+	const again = await claimAutomations(world.userId);
+	expect(again.automations.map((item) => [item.outbox_id, item.attempt])).toEqual([[webhook.outbox_id, 2]]);
+});
+
+it('Claim Automations hands out the actions of changes made without handing them out, of its owner only', async () => {
+	const [mine, theirs] = [await worldWithActions(), await worldWithActions()];
+	const [a] = await mine.contacts(1);
+	const [b] = await theirs.contacts(1);
+	for (const [world, contact] of [[mine, a], [theirs, b]] as const) {
+		const run = await runStage([analysed(contact, 50)], { operation: 'assign', handOutAutomations: false }, supabaseCredentials());
+		expect(run.automations).toEqual([]);
+	}
+
+	const swept = await claimAutomations(mine.userId);
+	expect(swept.automations.map((item) => [(item.contact as IDataObject).conversation_id, item.kind]).sort()).toEqual([[a, 'notify'], [a, 'webhook']]);
+	const theirsLeft = await withDb(async (db) =>
+		(await db.query<{ status: string }>('select status from public.pipeline_outbox where conversation_id = $1', [b])).rows.map((row) => row.status),
+	);
+	expect(theirsLeft).toEqual(['pending', 'pending']);
+	expect((await claimAutomations(theirs.userId)).automations).toHaveLength(2);
+});
+
+it('Complete Automations refuses a report without a valid outbox item ID or claim holder, naming the field', async () => {
+	const notAnId = await completeAutomations([{ outbox_id: 'outbox-7', execution_id: 'n8n-1-x' }]);
+	expect(notAnId.result.error?.message).toBe('The outbox item ID "outbox-7" is not a UUID');
+
+	const noHolder = await completeAutomations([{ outbox_id: '0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f' }], {}, { continueOnFail: true });
+	expect(noHolder.result.error).toBeUndefined();
+	expect(noHolder.automations).toEqual([{ error: expect.objectContaining({ code: 'invalid_input', message: 'Claim Holder is empty' }) }]);
+
+	const unknown = await completeAutomations([{ outbox_id: '0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f', execution_id: 'n8n-1-x' }]);
+	expect(unknown.automations).toEqual([{ outbox_id: '0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f', outcome: 'not_found', reported: 'delivered' }]);
+});
