@@ -1,0 +1,217 @@
+// The lead queue's SQL API (supabase/migrations/20261201000410_queue_ledger_api.sql) as TypeScript:
+// each function's arguments (exactly as `supabase.rpc` sends them) and the rows it returns. The
+// names live in the map of index.ts; the Queue Ledger node calls them through the typed `callRpc`
+// (nodes/shared/supabase.ts), one call per batch of at most 1,000 items (the Data API answers at
+// most 1,000 rows). Timestamps travel as ISO 8601 strings, days as YYYY-MM-DD; `p_now` exists so
+// tests can fix the clock; production leaves it out. A malformed item fails the whole call (nothing
+// written, SQLSTATE 22023) with a message naming it and its field, e.g. `p_items[3].phone: …`; an
+// unknown lead or owner is SQLSTATE P0002.
+
+/** leads.status: every value the check constraint accepts (docs/database.md says what each means). */
+export const LEAD_STATUSES = ['new', 'queued', 'contacted', 'engaged', 'booked', 'not_interested', 'human_controlled', 'do_not_contact', 'invalid'] as const;
+export type QueueLeadStatus = (typeof LEAD_STATUSES)[number];
+
+/** whatsapp_message_queue.status and lead_processing_queue.status. */
+export const QUEUE_ITEM_STATUSES = ['queued', 'claimed', 'sent', 'failed', 'cancelled', 'dead'] as const;
+export type QueueItemStatus = (typeof QUEUE_ITEM_STATUSES)[number];
+
+/** What a queued message says: the owner's settings' message, placeholders filled by the claim. */
+export type QueueMessage = { type: 'text'; text: string } | { type: 'template'; name: string; language: string };
+
+// =============================================================================================
+// queue_add_leads
+// =============================================================================================
+export interface NewLead {
+	user_id: string;
+	name: string | null;
+	/** E.164, or null for a lead reached otherwise (a Messenger conversation). */
+	phone: string | null;
+	conversation_id?: string | null;
+	campaign_session_id?: string | null;
+	source?: string | null;
+	/** 0–100, a whole number. */
+	lead_score?: number | null;
+}
+
+export interface AddLeadsArgs {
+	p_items: NewLead[];
+	p_now?: string;
+}
+
+export interface AddLeadsResult {
+	/** The item's position in p_items. */
+	item_index: number;
+	lead_id: string;
+	/** existing: a lead with the same phone, conversation or campaign session was there already (or earlier in the call). */
+	outcome: 'created' | 'existing';
+	status: QueueLeadStatus;
+}
+
+// =============================================================================================
+// queue_add_leads_from_crm
+// =============================================================================================
+export interface AddLeadsFromCrmArgs {
+	p_user_id: string;
+	/** The conversations carrying this tag (tags.id). Exactly one of tag and campaign. */
+	p_tag_id?: string | null;
+	/** The sessions of this campaign (campaign_info.id). */
+	p_campaign_id?: string | null;
+	p_now?: string;
+}
+
+export interface AddLeadsFromCrmResult {
+	lead_id: string;
+	outcome: 'created' | 'existing';
+	source: string;
+	conversation_id: string | null;
+	campaign_session_id: string | null;
+}
+
+// =============================================================================================
+// queue_prepare
+// =============================================================================================
+export interface PrepareArgs {
+	/** null: every owner with queue settings. */
+	p_user_id?: string | null;
+	p_now?: string;
+}
+
+export interface PrepareResult {
+	user_id: string;
+	/** The owner's tomorrow (the local day after p_now's local day). */
+	day: string;
+	time_zone: string;
+	capacity: number;
+	/** Queued by this call. */
+	queued: number;
+	/** Queued for that day before this call (a second run queues nothing more). */
+	already_queued: number;
+	/** Why leads were not queued, by reason: taken_over, contacted_today, no_phone, over_capacity, not_a_sending_day… */
+	skipped: Record<string, number>;
+}
+
+// =============================================================================================
+// queue_claim
+// =============================================================================================
+export interface QueueClaimArgs {
+	p_worker: string;
+	p_limit?: number;
+	p_lease_seconds?: number;
+	p_now?: string;
+	p_user_id?: string | null;
+}
+
+export interface ClaimedMessage {
+	item_id: string;
+	user_id: string;
+	lead_id: string;
+	lead_name: string | null;
+	/** E.164 */
+	phone: string;
+	message: QueueMessage;
+	/** 1 for the first try. */
+	attempt: number;
+	scheduled_for: string;
+	lease_expires_at: string;
+}
+
+// =============================================================================================
+// queue_complete
+// =============================================================================================
+export interface SendResult {
+	item_id: string;
+	outcome: 'sent' | 'failed';
+	message_id?: string | null;
+	error?: { code?: string | null; message: string } | null;
+}
+
+export interface QueueCompleteArgs {
+	p_worker: string;
+	p_results: SendResult[];
+	p_now?: string;
+}
+
+export interface QueueCompleteResult {
+	item_index: number;
+	item_id: string;
+	/** The item's status after the call. */
+	status: QueueItemStatus;
+	/** false: the worker no longer holds the item (reason: not_held, cancelled, lease_expired…); nothing was recorded. */
+	accepted: boolean;
+	reason: string | null;
+	/** A failed item queued again: when it is due. */
+	next_attempt_at: string | null;
+}
+
+// =============================================================================================
+// queue_take_lead
+// =============================================================================================
+export interface TakeLeadArgs {
+	p_lead_id: string;
+	/** The user who takes the lead over. */
+	p_actor_id?: string | null;
+	p_reason?: string | null;
+	p_now?: string;
+}
+
+export interface TakeLeadResult {
+	lead_id: string;
+	user_id: string;
+	status: QueueLeadStatus;
+	/** The lead was human-controlled already: nothing changed. */
+	already_taken: boolean;
+	cancelled: Array<{ queue: string; item_id: string; from_status: QueueItemStatus }>;
+	/** Messenger follow-up rules stopped for the lead's conversation. */
+	stopped_rules: number;
+}
+
+// =============================================================================================
+// queue_export
+// =============================================================================================
+export interface ExportArgs {
+	p_user_id: string;
+	p_from: string;
+	p_to: string;
+	p_statuses?: QueueItemStatus[] | null;
+	/** Keyset paging: the last item_id of the previous page. */
+	p_after?: string | null;
+	p_limit?: number;
+}
+
+export interface ExportRow {
+	item_id: string;
+	day: string;
+	status: QueueItemStatus;
+	scheduled_for: string | null;
+	attempts: number;
+	message_id: string | null;
+	last_error: string | null;
+	lead_id: string;
+	lead_name: string | null;
+	phone: string | null;
+	lead_status: QueueLeadStatus;
+	lead_score: number | null;
+	source: string | null;
+	created_at: string;
+	updated_at: string;
+}
+
+// =============================================================================================
+// queue_metrics
+// =============================================================================================
+export interface MetricsArgs {
+	p_user_id: string;
+	p_from: string;
+	p_to: string;
+}
+
+export interface DayMetrics {
+	day: string;
+	queued: number;
+	sent: number;
+	failed: number;
+	cancelled: number;
+	taken_over: number;
+	mean_wait_seconds: number | null;
+	mean_processing_seconds: number | null;
+}
