@@ -10,7 +10,7 @@ import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
 import { startStack, createAuthUser, type RunningStack } from '../stack';
 import { checkLaunchRequest } from '../nodes/CampaignSessionCreate/helpers/launchRequest';
-import { loadPhoneLibrary } from '../nodes/CampaignSessionCreate/helpers/phone';
+import { loadPhoneLibrary } from '../nodes/shared/phone';
 import { runWorkflow } from '../test/harness';
 
 const WORKFLOW = 'workflows/campaign-session-created.json';

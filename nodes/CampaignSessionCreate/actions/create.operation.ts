@@ -2,7 +2,6 @@
 // by one SQL function call (one round trip, one transaction). The same request again creates
 // nothing and answers with the same sessions.
 import {
-	NodeOperationError,
 	updateDisplayOptions,
 	type IDataObject,
 	type IExecuteFunctions,
@@ -17,7 +16,7 @@ import { checkLaunchRequest, type LaunchRequest } from '../helpers/launchRequest
 import { readOwner, unknownOwner } from '../helpers/owner';
 import { OUTPUT } from '../helpers/outputs';
 import { perItem, type Routed } from '../../shared/per-item';
-import { isCountryCode, loadPhoneLibrary } from '../helpers/phone';
+import { loadPhoneLibrary, readDefaultCountry } from '../../shared/phone';
 import { invalidRequest, type Problem } from '../helpers/problems';
 import type { DroppedTask } from '../helpers/tasks';
 import { TEXT, textProblem } from '../../shared/valid-input';
@@ -89,17 +88,6 @@ function readRequestBody(context: IExecuteFunctions, itemIndex: number): unknown
 	return value;
 }
 
-function readCountry(context: IExecuteFunctions, itemIndex: number) {
-	const country = String(context.getNodeParameter('defaultCountry', itemIndex, 'GB')).trim().toUpperCase();
-	if (!isCountryCode(country)) {
-		throw new NodeOperationError(context.getNode(), `Default Country "${country}" is not a country code`, {
-			itemIndex,
-			description: 'Use a two-letter ISO 3166 code such as GB, US or DE.',
-		});
-	}
-	return country;
-}
-
 function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult, dropped: DroppedTask[], idempotencyKey?: string): IDataObject {
 	return {
 		campaign: result.campaign?.id,
@@ -115,7 +103,7 @@ function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult,
 }
 
 async function createOne(context: IExecuteFunctions, itemIndex: number): Promise<Routed[]> {
-	const defaultCountry = readCountry(context, itemIndex);
+	const defaultCountry = readDefaultCountry(context, itemIndex);
 	const options = context.getNodeParameter('options', itemIndex, {}) as { maxTasks?: number };
 	const problems: Problem[] = [];
 	const ownerResult = readOwner(context, itemIndex);

@@ -4,7 +4,7 @@
 import type { CountryCode } from 'libphonenumber-js/max';
 import { TEXT, textProblem, type TextRule } from '../../shared/valid-input';
 import { isPlainObject } from './jsonValue';
-import { normalisePhone } from './phone';
+import { normalisePhone } from '../../shared/phone';
 import { shown, typeName, type Problem } from './problems';
 
 export interface LaunchTask {

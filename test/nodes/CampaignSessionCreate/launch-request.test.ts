@@ -2,7 +2,7 @@
 // path, phones normalised, duplicates dropped and said so, campaign ids made from names.
 import { campaignIdFor, isCampaignId, slugOf } from '../../../nodes/CampaignSessionCreate/helpers/campaignId';
 import { checkLaunchRequest, type LaunchCheck } from '../../../nodes/CampaignSessionCreate/helpers/launchRequest';
-import { loadPhoneLibrary } from '../../../nodes/CampaignSessionCreate/helpers/phone';
+import { loadPhoneLibrary } from '../../../nodes/shared/phone';
 import { seedLaunch } from '../../helpers/campaign';
 
 const settings = { defaultCountry: 'GB' as const, maxTasks: 10_000 };
