@@ -34,6 +34,8 @@ export interface RequestDescription {
 	key?: string;
 	model?: string;
 	recipient?: string;
+	/** Gemini: the prompt's text, for fault rules that match on it (computed only then; not logged: the body holds it). */
+	prompt?: () => string;
 }
 
 export interface VendorHandler {

@@ -10,6 +10,8 @@ export interface RequestFacts {
 	key?: string;
 	recipient?: string;
 	model?: string;
+	/** Gemini: the prompt's text (promptTranscript) of a generateContent request; read only when a rule matches on it. */
+	prompt?: () => string;
 }
 
 /** mulberry32: tiny, fast and good enough to make rate-triggered faults repeatable. */
@@ -102,6 +104,7 @@ function matches(match: FaultMatch, facts: RequestFacts): boolean {
 	if (match.key !== undefined && match.key !== facts.key) return false;
 	if (match.recipient !== undefined && match.recipient !== facts.recipient) return false;
 	if (match.model !== undefined && match.model !== facts.model) return false;
+	if (match.prompt !== undefined && !(facts.prompt?.() ?? '').includes(match.prompt)) return false;
 	if (match.method !== undefined && match.method.toUpperCase() !== facts.method) return false;
 	if (match.path !== undefined && !facts.path.includes(match.path)) return false;
 	return true;
@@ -123,7 +126,7 @@ function validateMatch(value: unknown): FaultMatch {
 	if (value === undefined) return {};
 	if (!isRecord(value)) throw new FaultInputError('match must be an object');
 	const match: FaultMatch = {};
-	for (const field of ['key', 'recipient', 'model', 'path', 'method'] as const) {
+	for (const field of ['key', 'recipient', 'model', 'prompt', 'path', 'method'] as const) {
 		const text = optionalString(value[field], `match.${field}`);
 		if (text !== undefined) match[field] = text;
 	}

@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Answer, RequestDescription, VendorHandler, VendorRequest } from './engine';
 import { apiKeyInvalid, apiKeyMissing, googleError, modelNotFound, quotaExceeded } from './gemini-errors';
-import { simulatedReply, stripModelPrefix, type GeminiRequestBody } from './gemini-reply';
+import { promptTranscript, simulatedReply, stripModelPrefix, type GeminiRequestBody } from './gemini-reply';
 import { validateGenerateContentBody } from './gemini-request';
 import { isRecord, parseJsonBody } from './http';
 import type { FaultEffect, GeminiRuntimeConfig } from './protocol';
@@ -52,6 +52,7 @@ export class GeminiHandler implements VendorHandler {
 			body: parsed.ok ? parsed.value : parsed.raw,
 			...(key !== undefined && { key }),
 			...(route && { model: stripModelPrefix(decodeURIComponent(route[2])) }),
+			...(route && parsed.ok && { prompt: () => promptOf(parsed.value) }),
 		};
 	}
 
@@ -162,6 +163,12 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 }
 
 const responseId = () => randomBytes(12).toString('base64url');
+
+/** The prompt's text a fault's `match.prompt` looks in; empty for a body the API would refuse. */
+function promptOf(body: unknown): string {
+	const validated = validateGenerateContentBody(body);
+	return validated.ok ? promptTranscript(validated.body) : '';
+}
 
 function generateContentResponse(model: string, body: GeminiRequestBody) {
 	const reply = simulatedReply(model, body);

@@ -11,6 +11,11 @@ export interface FaultMatch {
 	recipient?: string;
 	/** Gemini: the model, without the `models/` prefix. */
 	model?: string;
+	/**
+	 * Gemini: matches when the prompt contains this text (the system instruction and every turn's
+	 * text, as promptTranscript joins them), so a scripted reply answers one kind of conversation.
+	 */
+	prompt?: string;
 	/** Matches when the request path contains this text (versions differ, so a substring). */
 	path?: string;
 	method?: string;

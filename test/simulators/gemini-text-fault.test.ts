@@ -18,10 +18,10 @@ beforeEach(async () => {
 	await sims.gemini.control.reset();
 });
 
-const ask = () =>
+const ask = (contents = 'Score this lead.') =>
 	new GoogleGenAI({ apiKey: 'key-a', httpOptions: { baseUrl: sims.gemini.baseUrl } }).models.generateContent({
 		model: MODEL,
-		contents: 'Score this lead.',
+		contents,
 		config: { responseMimeType: 'application/json', responseSchema: { type: Type.OBJECT, properties: { score: { type: Type.INTEGER } } } },
 	});
 
@@ -34,6 +34,16 @@ it('answers the fault text verbatim, once for a count trigger, then the schema-s
 
 	const normal = await ask();
 	expect(JSON.parse(normal.text ?? '')).toEqual({ score: 0 });
+});
+
+it('a fault matched by prompt answers only the conversations whose prompt holds that text', async () => {
+	await sims.gemini.control.addFault({ match: { prompt: 'pay by card today' }, effect: { kind: 'text', text: '{"score": 90}' } });
+	await sims.gemini.control.addFault({ match: { prompt: 'just browsing' }, effect: { kind: 'text', text: '{"score": 10}' } });
+
+	expect((await ask('customer: Can I pay by card today?')).text).toBe('{"score": 90}');
+	expect((await ask('customer: I am just browsing, thanks')).text).toBe('{"score": 10}');
+	expect(JSON.parse((await ask('customer: Where are you based?')).text ?? '')).toEqual({ score: 0 });
+	expect((await sims.gemini.control.faults()).map((rule) => rule.hits)).toEqual([1, 1]);
 });
 
 it('refuses a text fault without its text, naming the field', async () => {
