@@ -9,6 +9,8 @@ import type {
 	LatencyConfig,
 	LoggedRequest,
 	SimulatedService,
+	WhatsAppMessage,
+	WhatsAppRuntimeConfig,
 } from './protocol';
 
 export class SimulatorControlError extends Error {
@@ -112,6 +114,20 @@ export class SimulatorControl {
 
 	async clearMessages(): Promise<void> {
 		await this.call('DELETE', '/messages');
+	}
+
+	/** Graph: the WhatsApp Cloud API's phone numbers (id → token), approved templates and numbers not on WhatsApp; null = accept any. */
+	configureWhatsApp(config: Partial<WhatsAppRuntimeConfig>): Promise<WhatsAppRuntimeConfig> {
+		return this.call('POST', '/whatsapp/config', config);
+	}
+
+	/** Graph: the WhatsApp messages the simulated business phone numbers accepted. */
+	async whatsappMessages(): Promise<WhatsAppMessage[]> {
+		return (await this.call<{ messages: WhatsAppMessage[] }>('GET', '/whatsapp/messages')).messages;
+	}
+
+	async clearWhatsAppMessages(): Promise<void> {
+		await this.call('DELETE', '/whatsapp/messages');
 	}
 
 	private async call<T>(method: string, route: string, body?: unknown): Promise<T> {

@@ -1,6 +1,8 @@
 // The Graph API simulator for the Messenger Send API:
 //   POST /{version}/{page-id}/messages and /{version}/me/messages → {recipient_id, message_id}
 //   GET  /{version}/me (and /{version}/{page-id})                 → {id, name} (credential test)
+// and for the WhatsApp Cloud API (whatsapp.ts): POST /{version}/{phone-number-id}/messages, GET
+// /{version}/{phone-number-id}.
 // The version (`v25.0`…) is optional, as on Graph. Parameters come from the query string and a JSON
 // or form-encoded body (JSON-looking form values are parsed, as Graph does). The token is the
 // `access_token` parameter or `Authorization: Bearer|OAuth <token>`; with an app secret configured,
@@ -13,6 +15,7 @@
 //   POST   /__sim/window     {recipient, lastCustomerMessageAt: ISO | epoch ms | null}
 //   GET    /__sim/messages   {messages: DeliveredMessage[]}
 //   DELETE /__sim/messages
+//   …/__sim/whatsapp/config and /__sim/whatsapp/messages (whatsapp.ts)
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Answer, RequestDescription, VendorHandler, VendorRequest } from './engine';
 import {
@@ -28,12 +31,16 @@ import {
 import { checkSend, recipientIdOf, windowRefusal } from './graph-send';
 import { isFormEncoded, isRecord, parseGraphFormBody, parseJsonBody } from './http';
 import type { DeliveredMessage, FaultEffect, GraphRuntimeConfig } from './protocol';
+import { WhatsAppCloud, type WhatsAppSimulatorOptions } from './whatsapp';
+import { whatsappError, whatsappErrorForStatus } from './whatsapp-errors';
 
 export interface GraphSimulatorOptions {
 	/** Page id → Page access token; default: any token is valid. */
 	pageTokens?: Record<string, string>;
-	/** When set, every call must carry a correct `appsecret_proof`. */
+	/** When set, every Messenger call must carry a correct `appsecret_proof`. */
 	appSecret?: string;
+	/** The WhatsApp Cloud API's phone numbers, templates and unreachable numbers. */
+	whatsapp?: WhatsAppSimulatorOptions;
 }
 
 const ROUTE = /^(?:\/(v\d+\.\d+))?\/([^/]+)(\/messages)?\/?$/;
@@ -55,15 +62,17 @@ export class GraphHandler implements VendorHandler {
 	private config: GraphRuntimeConfig;
 	private windows = new Map<string, number>();
 	private delivered: DeliveredMessage[] = [];
+	private readonly whatsapp: WhatsAppCloud;
 
 	constructor(private readonly options: GraphSimulatorOptions = {}) {
 		this.config = this.initialConfig();
+		this.whatsapp = new WhatsAppCloud(options.whatsapp);
 	}
 
 	describe(request: VendorRequest): RequestDescription {
 		const params = requestParams(request);
 		const key = tokenOf(request, params);
-		const recipient = recipientIdOf(params);
+		const recipient = recipientIdOf(params) ?? (typeof params.to === 'string' ? params.to : undefined);
 		return {
 			body: bodyForLog(request),
 			...(key !== undefined && { key }),
@@ -75,11 +84,14 @@ export class GraphHandler implements VendorHandler {
 		const route = ROUTE.exec(request.url.pathname);
 		if (!route) return unknownPath(request.url.pathname);
 		const [, , node, messagesEdge] = route;
+		const params = requestParams(request);
+		if (this.whatsapp.handles(request.method, node, messagesEdge !== undefined, params)) {
+			return this.whatsapp.answer(request.method, node, messagesEdge !== undefined, description.key, params, (number) => this.windows.get(number));
+		}
 		const isSend = messagesEdge !== undefined && request.method === 'POST';
 		const isRead = messagesEdge === undefined && request.method === 'GET';
 		if (!isSend && !isRead) return unsupportedObject(request.method, node);
 
-		const params = requestParams(request);
 		const token = description.key;
 		if (!token) {
 			return node === 'me' ? graphError({ code: 2500, message: 'An active access token must be used to query information about the current user.' }) : missingToken();
@@ -96,7 +108,13 @@ export class GraphHandler implements VendorHandler {
 		return this.send(resolvedPage, params);
 	}
 
-	answerFault(effect: Exclude<FaultEffect, { kind: 'timeout' | 'hold' }>): Answer {
+	answerFault(effect: Exclude<FaultEffect, { kind: 'timeout' | 'hold' }>, request: VendorRequest): Answer {
+		if (this.isWhatsApp(request)) {
+			if (effect.kind === 'graphError') {
+				return whatsappError({ code: effect.code, ...(effect.message !== undefined && { message: effect.message }), ...(effect.status !== undefined && { status: effect.status }), ...(effect.type !== undefined && { type: effect.type }) });
+			}
+			if (effect.kind === 'http') return whatsappErrorForStatus(effect.status, effect.message);
+		}
 		switch (effect.kind) {
 			case 'graphError':
 				return graphError(effect);
@@ -112,6 +130,8 @@ export class GraphHandler implements VendorHandler {
 	}
 
 	control(method: string, route: string, body: unknown): Answer | undefined {
+		const whatsapp = this.whatsapp.control(method, route, body);
+		if (whatsapp) return whatsapp;
 		switch (`${method} ${route}`) {
 			case 'GET /config':
 				return { status: 200, body: this.config };
@@ -138,6 +158,13 @@ export class GraphHandler implements VendorHandler {
 		this.config = this.initialConfig();
 		this.windows.clear();
 		this.delivered = [];
+		this.whatsapp.reset();
+	}
+
+	/** A request for the WhatsApp Cloud API rather than Messenger (whatsapp.ts says how it is told apart). */
+	private isWhatsApp(request: VendorRequest): boolean {
+		const route = ROUTE.exec(request.url.pathname);
+		return route !== null && this.whatsapp.handles(request.method, route[2], route[3] !== undefined, requestParams(request));
 	}
 
 	private initialConfig(): GraphRuntimeConfig {

@@ -1,4 +1,4 @@
-// Local stand-ins for the Gemini API and the Messenger Send API (Graph), on loopback only. The nodes
+// Local stand-ins for the Gemini API and the Graph API (the Messenger Send API and the WhatsApp Cloud API), on loopback only. The nodes
 // reach them the way they reach the real services: through a credential's base URL. Each server
 // also answers control routes under `/__sim` (see control.ts, gemini.ts, graph.ts), driven from
 // tests with `SimulatorControl`.
@@ -10,9 +10,12 @@ import { GraphHandler, type GraphSimulatorOptions } from './graph';
 export { SimulatorControl, SimulatorControlError } from './client';
 export { appSecretProof, pageIdForToken } from './graph';
 export { MAX_TEXT_CHARACTERS, MESSAGE_TAGS, MESSAGING_TYPES } from './graph-send';
+export { MAX_WHATSAPP_TEXT_CHARACTERS } from './whatsapp';
+export { WHATSAPP_ERRORS } from './whatsapp-errors';
 export { greetedName, plainReplyText, promptDigest, promptTranscript, simulatedReply, type GeminiRequestBody } from './gemini-reply';
 export type { GeminiSimulatorOptions } from './gemini';
 export type { GraphSimulatorOptions } from './graph';
+export type { WhatsAppSimulatorOptions } from './whatsapp';
 export type * from './protocol';
 
 export interface SimulatorsOptions {

@@ -7,7 +7,7 @@ export type SimulatedService = 'gemini' | 'graph';
 export interface FaultMatch {
 	/** Gemini: the API key. Graph: the access token. */
 	key?: string;
-	/** Graph: the recipient PSID of a send. */
+	/** Graph: the recipient PSID of a Messenger send, or the `to` number of a WhatsApp send as sent. */
 	recipient?: string;
 	/** Gemini: the model, without the `models/` prefix. */
 	model?: string;
@@ -140,4 +140,37 @@ export interface GraphRuntimeConfig {
 	pageTokens: Record<string, string> | null;
 	/** When set, every call must carry a matching `appsecret_proof`. */
 	appSecret: string | null;
+}
+
+/** Graph only: a template the simulated WhatsApp Business Account has approved. */
+export interface WhatsAppTemplate {
+	name: string;
+	/** The language code, e.g. en_US. */
+	language: string;
+}
+
+export interface WhatsAppRuntimeConfig {
+	/** Business phone number id → its access token; null accepts any token for any phone number id. */
+	phoneNumbers: Record<string, string> | null;
+	/** Approved templates; null accepts any template name and language. */
+	templates: WhatsAppTemplate[] | null;
+	/** Numbers (digits, with or without +) that are not WhatsApp accounts: sends to them fail with 131026. */
+	notOnWhatsApp: string[];
+}
+
+/** Graph only: a WhatsApp message the simulated business phone number accepted. */
+export interface WhatsAppMessage {
+	/** wamid.… */
+	messageId: string;
+	phoneNumberId: string;
+	/** The `to` number as sent. */
+	to: string;
+	/** The recipient's WhatsApp id (the number's digits). */
+	waId: string;
+	type: 'text' | 'template';
+	/** text messages */
+	text?: string;
+	/** template messages */
+	template?: { name: string; language: string };
+	deliveredAt: string;
 }
