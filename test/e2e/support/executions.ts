@@ -61,7 +61,8 @@ function open(n8nDir: string, file: string): Promise<{ db: SqliteDatabase; parse
 }
 
 function toRecord(row: Row, parse: (text: string) => unknown): ExecutionRecord {
-	const data = row.data ? (parse(row.data) as RunData) : {};
+	// A manual execution still running is saved with data that parses to nothing yet.
+	const data = (row.data ? (parse(row.data) as RunData | null | undefined) : undefined) ?? {};
 	const nodeOutputs: ExecutionRecord['nodeOutputs'] = {};
 	for (const [node, tasks] of Object.entries(data.resultData?.runData ?? {})) {
 		nodeOutputs[node] = tasks.flatMap((task) => (task.data?.main?.[0] ?? []).map((item) => item.json));

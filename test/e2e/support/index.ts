@@ -115,3 +115,5 @@ export async function startN8n(options: StartN8nOptions): Promise<RunningN8n> {
 		throw error;
 	}
 }
+
+export { signInAsOwner, type N8nRest } from './rest';
