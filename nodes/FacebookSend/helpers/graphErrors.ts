@@ -1,15 +1,11 @@
 // How the node reacts to each Graph API error (the table in docs/graph-errors.md). Decided by
 // Graph's `code` / `error_subcode`, never by HTTP status: Graph answers 400 for nearly everything.
 // Every reaction here follows from one fact: a Graph error body means Facebook did not deliver the
-// message, so the follow-up may be tried again unless trying again cannot help.
+// message, so the follow-up may be tried again unless trying again cannot help. Reading the error
+// out of a response is nodes/shared/graph.ts's (the WhatsApp sends read it the same way).
+import type { GraphError } from '../../shared/graph';
 
-export interface GraphError {
-	code: number;
-	subcode?: number;
-	message: string;
-	type?: string;
-	traceId?: string;
-}
+export { graphErrorOf, type GraphError } from '../../shared/graph';
 
 export type GraphErrorReaction =
 	/** 190: the token is invalid or expired; stop the batch, nothing else can succeed. */
@@ -45,23 +41,4 @@ export function reactionTo(error: GraphError): GraphErrorReaction {
 	if (code === 551 || subcode === UNAVAILABLE_SUBCODE) return 'unavailable';
 	if (code === 100 && subcode === NO_MATCHING_USER_SUBCODE) return 'noMatchingUser';
 	return 'rejected';
-}
-
-/** The Graph error in a response body, or undefined when the body is not one (e.g. a proxy's HTML page). */
-export function graphErrorOf(body: unknown, traceHeader?: unknown): GraphError | undefined {
-	if (typeof body !== 'object' || body === null || !('error' in body)) return undefined;
-	const error = (body as { error: unknown }).error;
-	if (typeof error !== 'object' || error === null) return undefined;
-	const fields = error as Record<string, unknown>;
-	const code = Number(fields.code);
-	if (!Number.isInteger(code)) return undefined;
-	const subcode = Number(fields.error_subcode);
-	const traceId = typeof fields.fbtrace_id === 'string' ? fields.fbtrace_id : typeof traceHeader === 'string' ? traceHeader : undefined;
-	return {
-		code,
-		...(Number.isInteger(subcode) && { subcode }),
-		message: typeof fields.message === 'string' ? fields.message : `Graph error ${code}`,
-		...(typeof fields.type === 'string' && { type: fields.type }),
-		...(traceId !== undefined && { traceId }),
-	};
 }

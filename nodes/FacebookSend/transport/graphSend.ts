@@ -3,7 +3,7 @@
 // for any n8n node. The answer is turned into what happened to the message, and nothing that holds
 // the request (its URL carries the token) leaves this file.
 import { NodeOperationError, type IDataObject, type IExecuteFunctions, type IHttpRequestOptions } from 'n8n-workflow';
-import { graphErrorOf, type GraphError } from '../helpers/graphErrors';
+import { graphErrorOf, NEVER_CONNECTED, networkCodeOf, type GraphError } from '../../shared/graph';
 
 export const FACEBOOK_CREDENTIAL = 'leadflowFacebookPageApi';
 
@@ -27,10 +27,6 @@ export type GraphAnswer =
 	| { kind: 'notSent'; detail: string }
 	/** The request may have reached Facebook (timeout, reset, a gateway error): never resend. */
 	| { kind: 'uncertain'; detail: string };
-
-// Failures that happen before a connection exists. Anything else (timeouts, resets, aborted
-// executions) may have happened after Graph received the request.
-const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ERR_INVALID_URL']);
 
 interface FullResponse {
 	statusCode: number;
@@ -73,17 +69,6 @@ export function answerOf(response: FullResponse): GraphAnswer {
 	// Graph may still have processed the request.
 	if (response.statusCode >= 500) return { kind: 'uncertain', detail: `HTTP ${response.statusCode} without a Graph error` };
 	return { kind: 'notSent', detail: `HTTP ${response.statusCode} without a Graph error` };
-}
-
-/** The system error code (ECONNREFUSED, ETIMEDOUT, …) anywhere in the error's cause chain. */
-function networkCodeOf(error: unknown): string | undefined {
-	let current: unknown = error;
-	for (let depth = 0; depth < 6 && typeof current === 'object' && current !== null; depth++) {
-		const code = (current as { code?: unknown }).code;
-		if (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) return code;
-		current = (current as { cause?: unknown }).cause;
-	}
-	return undefined;
 }
 
 /** Where the credential sends: its base URL, Graph version and Page. */
