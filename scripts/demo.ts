@@ -1,7 +1,8 @@
 // `npm run demo`: Leadflow's local stack and service simulators, checked end to end and left running
 // so that an n8n on this machine can use them. `--once` checks and exits (used by the tests).
 // `--editor` opens the same in a real n8n editor instead (`npm run editor`, scripts/editor.ts).
-// Once the checks pass, the follow-up pipeline runs on a seeded data set (scripts/demo/follow-up.ts).
+// Once the checks pass, the follow-up pipeline runs on a seeded data set (scripts/demo/follow-up.ts),
+// then the CRM pipeline's auto-assignment on the same owner's second Page (scripts/demo/pipeline.ts).
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient } from '@supabase/supabase-js';
@@ -9,7 +10,8 @@ import { GoogleGenAI } from '@google/genai';
 import { startStack, type RunningStack } from '../stack';
 import { changedMigrationsWarning } from '../stack/migrations';
 import { startSimulators, type RunningSimulators } from '../simulators';
-import { printFollowUpDemo, runFollowUpDemo } from './demo/follow-up';
+import { printFollowUpDemo, runFollowUpDemo, type FollowUpDemo } from './demo/follow-up';
+import { printPipelineDemo, runPipelineDemo } from './demo/pipeline';
 import { editorMain } from './editor';
 
 const EDITOR_HINT = 'To see the same in a real n8n editor: `npm run editor` (or `npm run demo -- --editor`).';
@@ -40,12 +42,22 @@ async function main() {
 		const checks = await checkEverything(stack, simulators);
 		printHowToReach(stack, simulators, checks);
 		let demoOk = checks.every((check) => check.ok);
+		let followUp: FollowUpDemo | undefined;
 		if (demoOk) {
 			try {
-				printFollowUpDemo(await runFollowUpDemo(stack, simulators));
+				followUp = await runFollowUpDemo(stack, simulators);
+				printFollowUpDemo(followUp);
 			} catch (error) {
 				demoOk = false;
 				console.log(`\nFAIL follow-up pipeline: ${error instanceof Error ? error.message : String(error)}`);
+			}
+		}
+		if (followUp) {
+			try {
+				printPipelineDemo(await runPipelineDemo(stack, simulators, followUp.dataSet));
+			} catch (error) {
+				demoOk = false;
+				console.log(`\nFAIL CRM pipeline: ${error instanceof Error ? error.message : String(error)}`);
 			}
 		}
 		if (values.once) {

@@ -6,7 +6,7 @@
 import type { RunningSimulators } from '../../simulators';
 import type { StackInfo } from '../../stack';
 import { runWorkflow } from '../../test/harness';
-import { addFacebookRefusals, seedDemoDataSet, WEBHOOK_KEY } from './data-set';
+import { addFacebookRefusals, seedDemoDataSet, WEBHOOK_KEY, type DemoDataSet } from './data-set';
 
 export interface RuleReport {
 	name: string;
@@ -24,6 +24,8 @@ export interface FollowUpDemo {
 	/** Messages the Graph simulator delivered during the run. */
 	delivered: number;
 	seconds: number;
+	/** The demo owner and the credentials that reach the stack and the simulators (the pipeline part uses them too). */
+	dataSet: DemoDataSet;
 }
 
 export async function runFollowUpDemo(stack: StackInfo, simulators: RunningSimulators): Promise<FollowUpDemo> {
@@ -58,7 +60,7 @@ export async function runFollowUpDemo(stack: StackInfo, simulators: RunningSimul
 		await removeRefusals();
 	}
 	const delivered = (await simulators.graph.control.messages()).length - deliveredBefore;
-	return { contacts: seeded.contacts, rules, delivered, seconds: (performance.now() - started) / 1000 };
+	return { contacts: seeded.contacts, rules, delivered, seconds: (performance.now() - started) / 1000, dataSet: seeded };
 }
 
 const byReason = (counts: Record<string, number>) =>

@@ -1,6 +1,7 @@
 // The README's first command ends in `npm run demo`: it must start the stack and the simulators,
 // prove each answers, run the follow-up pipeline on its seeded data set and report what happened
-// by outcome and reason, and (with --once) stop everything it started.
+// by outcome and reason, place the CRM pipeline's contacts and report where they landed and what
+// fired, and (with --once) stop everything it started.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -9,7 +10,7 @@ const run = promisify(execFile);
 const root = path.resolve(__dirname, '..', '..');
 
 describe('npm run demo', () => {
-	it('starts the stack and the simulators, checks each, runs the follow-up pipeline, and leaves no process behind', async () => {
+	it('starts the stack and the simulators, checks each, runs the follow-up pipeline and the CRM auto-assignment, and leaves no process behind', async () => {
 		const { stdout } = await run(path.join(root, 'node_modules', '.bin', 'tsx'), ['scripts/demo.ts', '--once'], {
 			cwd: root,
 			timeout: 60_000,
@@ -26,6 +27,19 @@ describe('npm run demo', () => {
 		expect(stdout).toMatch(/not due: outside_active_hours 60\n\s+run: claimed 0, sent 0/);
 		expect(stdout).toMatch(/run: claimed 70, sent 67, skipped 2 \(unavailable 2\), failed 1 \(no_matching_user 1\)/);
 		expect(stdout).toMatch(/Graph simulator delivered 127 messages; the runs report 127 sent/);
+		// scripts/demo/pipeline-data.ts: six kinds of conversation, each with the model's scripted analysis.
+		expect(stdout).toMatch(/CRM pipeline "Course sales" \(workflows\/auto-assign\.json.*\): 40 conversations/);
+		expect(stdout).toMatch(/ run: analysed 40 \(fallback 2\), assigned 40, moved 0, kept 0, skipped 0; automations handed out 13\n/);
+		expect(stdout).toMatch(/New Lead +14 +e\.g\. Browser 1, score 12: "Only greeted the page; no question about the course yet\."/);
+		expect(stdout).toMatch(/Qualified +10 +e\.g\. Price asker 1, score 48: /);
+		expect(stdout).toMatch(/Hot +8 +e\.g\. Ready buyer 1, score 86: "Asked for a place and how to pay today: ready to buy\."/);
+		expect(stdout).toMatch(/Won +5 +e\.g\. Student 1, score 97: /);
+		expect(stdout).toMatch(/Lost +3 +e\.g\. Declined 1, score 5: /);
+		expect(stdout).toMatch(/fallback: Unreadable 1, Unreadable 2: the model failed \(blocked\): scored 26 from the messages, in New Lead/);
+		expect(stdout).toMatch(/automations fired: "Hot: tag and alert sales" 8×, "Won: stop follow-ups, tell billing" 5× \(13 runs\)/);
+		expect(stdout).toMatch(/in the database: 8 contacts tagged "Ready to buy", 5 stopped for every follow-up rule/);
+		expect(stdout).toMatch(/on the Automations output: notify 8, webhook 5; outbox items: delivered 13/);
+		expect(stdout).toMatch(/a second run: analysed 0 \(fallback 0\), assigned 0, moved 0, kept 0, skipped 0; automations handed out 0/);
 		const urls = [...stdout.matchAll(/Base URL (http:\/\/127\.0\.0\.1:\d+)/g)].map((match) => match[1]);
 		expect(urls).toHaveLength(2);
 		for (const url of urls) await expect(fetch(`${url}/__sim/requests`)).rejects.toThrow();
