@@ -119,7 +119,7 @@ export interface ContactJudgement {
 	contact_status: ContactStatus;
 	reason: NotDueReason | null;
 	stop_reason: StopReason | null;
-	/** When the reason stops applying, where there is such a time (now when due). */
+	/** When the reason stops applying, where there is such a time (now when due; stopped: when a human takeover the rule resumes after ends). */
 	due_at: string | null;
 	current_stage: AutomationStage | null;
 	follow_up_count: number;

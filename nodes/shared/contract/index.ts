@@ -31,6 +31,16 @@ import type {
 	TimelineArgs,
 } from './follow-up';
 import type {
+	RecordedEvent,
+	RecordEventsArgs,
+	SyncBeginArgs,
+	SyncFailArgs,
+	SyncFailResult,
+	SyncJob,
+	SyncPageResult,
+	SyncRecordPageArgs,
+} from './messenger';
+import type {
 	AssignArgs,
 	AssignResult,
 	ClaimedOutboxItem,
@@ -81,6 +91,21 @@ export const RPC = {
 	pipeline_claim_outbox: rpc<ClaimOutboxArgs, ClaimedOutboxItem[]>({ p_execution_id: true, p_limit: true, p_lease_seconds: true, p_now: true, p_conversation_ids: true, p_user_id: true }),
 	pipeline_complete_outbox: rpc<CompleteOutboxArgs, CompleteOutboxResult[]>({ p_execution_id: true, p_items: true, p_now: true }),
 	pipeline_due_for_analysis: rpc<DueForAnalysisArgs, DueConversation[]>({ p_limit: true, p_user_id: true, p_max_messages: true, p_now: true }),
+	messenger_record_events: rpc<RecordEventsArgs, RecordedEvent[]>({ p_events: true, p_app_id: true, p_owner: true, p_now: true }),
+	messenger_sync_begin: rpc<SyncBeginArgs, SyncJob[]>({ p_page_id: true, p_holder: true, p_owner: true, p_full: true, p_lease_seconds: true, p_now: true }),
+	messenger_sync_record_page: rpc<SyncRecordPageArgs, SyncPageResult[]>({
+		p_job_id: true,
+		p_holder: true,
+		p_events: true,
+		p_next_cursor: true,
+		p_conversations: true,
+		p_newest_updated_at: true,
+		p_errors: true,
+		p_done: true,
+		p_lease_seconds: true,
+		p_now: true,
+	}),
+	messenger_sync_fail: rpc<SyncFailArgs, SyncFailResult[]>({ p_job_id: true, p_holder: true, p_error: true, p_errors: true, p_now: true }),
 } as const;
 
 export type RpcName = keyof typeof RPC;
@@ -90,4 +115,5 @@ export type RpcResult<Name extends RpcName> = SignatureOf<Name>['result'];
 
 export type * from './campaign';
 export type * from './follow-up';
+export type * from './messenger';
 export type * from './pipelines';

@@ -1,0 +1,169 @@
+// The sync job in the database: one unfinished job per Page, pages recorded with the cursor moving in
+// the same transaction, resumed at its cursor after a crash (lease run out) or a failure, incremental
+// from the last completed job, progress readable by the owner while it runs.
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { serviceClient, userClient, withDb } from '../../helpers/stack';
+import { NOW, createWorld } from '../follow-up/fixtures';
+import type { MessengerEvent, SyncJob, SyncPageResult } from '../../../nodes/shared/contract';
+import { connectPage, counts, echo, inbound } from './fixtures';
+
+const service = serviceClient({ now: NOW });
+const after = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
+
+async function rpc<T>(client: SupabaseClient, name: string, args: Record<string, unknown>): Promise<T> {
+	const { data, error } = await client.rpc(name, args);
+	if (error) throw Object.assign(new Error(`${name}: ${error.message}`), { code: error.code });
+	return data as T;
+}
+
+const begin = async (pageId: string, holder: string, options: { now?: Date; full?: boolean; owner?: string; lease?: number } = {}) =>
+	(
+		await rpc<SyncJob[]>(service, 'messenger_sync_begin', {
+			p_page_id: pageId,
+			p_holder: holder,
+			p_owner: options.owner ?? null,
+			p_full: options.full ?? false,
+			p_lease_seconds: options.lease ?? 60,
+			p_now: (options.now ?? NOW).toISOString(),
+		})
+	)[0];
+
+const recordPage = async (
+	job: SyncJob,
+	holder: string,
+	events: MessengerEvent[],
+	page: { next?: string | null; conversations?: number; newest?: Date; done?: boolean; errors?: number; now?: Date },
+) =>
+	(
+		await rpc<SyncPageResult[]>(service, 'messenger_sync_record_page', {
+			p_job_id: job.job_id,
+			p_holder: holder,
+			p_events: events,
+			p_next_cursor: page.next ?? null,
+			p_conversations: page.conversations ?? 0,
+			p_newest_updated_at: page.newest?.toISOString() ?? null,
+			p_errors: page.errors ?? 0,
+			p_done: page.done ?? false,
+			p_lease_seconds: 60,
+			p_now: (page.now ?? NOW).toISOString(),
+		})
+	)[0];
+
+let psid = 5_000_000_000 + (Date.now() % 1_000_000) * 100;
+const person = () => String(++psid);
+
+async function connectedWorld() {
+	const world = await createWorld();
+	await connectPage(world.pageId, world.userId);
+	return world;
+}
+
+describe('a sync job', () => {
+	it('records its pages, moves its cursor with them, and completes; the owner reads its progress', async () => {
+		const world = await connectedWorld();
+		const job = await begin(world.pageId, 'exec-1');
+		expect(job).toMatchObject({ status: 'running', resumed: false, since: null, cursor: null, pages_read: 0, user_id: world.userId });
+
+		const [a, b] = [person(), person()];
+		const page1 = await recordPage(job, 'exec-1', [inbound(world.pageId, a, -5), echo(world.pageId, a, -4, null), inbound(world.pageId, b, -3)], {
+			next: 'cursor-2',
+			conversations: 2,
+			newest: new Date(NOW.getTime() - 3 * 3_600_000),
+		});
+		expect(page1).toMatchObject({ status: 'running', pages_read: 1, conversations: 2, messages: 3, page_messages: 3, page_new_conversations: 2, cursor: 'cursor-2' });
+
+		const { data: progress } = await userClient(world.userId).from('messenger_sync_jobs').select('status, pages_read, messages, cursor').eq('id', job.job_id);
+		expect(progress).toEqual([{ status: 'running', pages_read: 1, messages: 3, cursor: 'cursor-2' }]);
+
+		const page2 = await recordPage(job, 'exec-1', [inbound(world.pageId, person(), -10)], { conversations: 1, done: true, newest: new Date(NOW.getTime() - 10 * 3_600_000) });
+		expect(page2).toMatchObject({ status: 'completed', pages_read: 2, conversations: 3, messages: 4, cursor: null });
+		// A sync never takes an echo for a person: the sending app is unknown.
+		expect((await counts(world.pageId)).stops).toBe(0);
+		const stored = await withDb((db) => db.query('select finished_at, newest_updated_at, holder from public.messenger_sync_jobs where id = $1', [job.job_id]));
+		expect(stored.rows[0]).toEqual({ finished_at: NOW, newest_updated_at: new Date(NOW.getTime() - 3 * 3_600_000), holder: null });
+	});
+
+	it('after a crash (its lease ran out) the next sync resumes at the cursor: page 3 after page 2', async () => {
+		const world = await connectedWorld();
+		const job = await begin(world.pageId, 'exec-crashed', { lease: 60 });
+		await recordPage(job, 'exec-crashed', [inbound(world.pageId, person(), -1)], { next: 'cursor-2', conversations: 1 });
+		await recordPage(job, 'exec-crashed', [inbound(world.pageId, person(), -2)], { next: 'cursor-3', conversations: 1 });
+
+		// While the lease lasts, another run may not take it.
+		await expect(begin(world.pageId, 'exec-next', { now: after(30) })).rejects.toMatchObject({ code: '55P03' });
+
+		const resumed = await begin(world.pageId, 'exec-next', { now: after(61 + 60) });
+		expect(resumed).toMatchObject({ job_id: job.job_id, resumed: true, cursor: 'cursor-3', pages_read: 2, conversations: 2, messages: 2 });
+		// The crashed run, if it comes back, no longer holds the job.
+		await expect(recordPage(job, 'exec-crashed', [], { next: 'cursor-4', now: after(125) })).rejects.toMatchObject({ code: '55P03' });
+	});
+
+	it('a failed job (e.g. a refused token) is resumed at its cursor by the next sync; a full sync starts over instead', async () => {
+		const world = await connectedWorld();
+		const job = await begin(world.pageId, 'exec-a');
+		await recordPage(job, 'exec-a', [inbound(world.pageId, person(), -1)], { next: 'cursor-2', conversations: 1, errors: 2 });
+		const [failed] = await rpc<Array<{ status: string; cursor: string; errors: number; last_error: string }>>(service, 'messenger_sync_fail', {
+			p_job_id: job.job_id,
+			p_holder: 'exec-a',
+			p_error: 'The Page token is invalid or expired (Graph 190)',
+			p_now: NOW.toISOString(),
+		});
+		expect(failed).toMatchObject({ status: 'failed', cursor: 'cursor-2', errors: 3, last_error: 'The Page token is invalid or expired (Graph 190)' });
+
+		const resumed = await begin(world.pageId, 'exec-b');
+		expect(resumed).toMatchObject({ job_id: job.job_id, resumed: true, status: 'running', cursor: 'cursor-2' });
+
+		const full = await begin(world.pageId, 'exec-b', { full: true });
+		expect(full).toMatchObject({ resumed: false, cursor: null, since: null, pages_read: 0 });
+		expect(full.job_id).not.toBe(job.job_id);
+		const old = await withDb((db) => db.query('select status from public.messenger_sync_jobs where id = $1', [job.job_id]));
+		expect(old.rows[0].status).toBe('cancelled');
+	});
+
+	it('the next job is incremental: it reads what changed after the newest conversation the last completed job saw', async () => {
+		const world = await connectedWorld();
+		const first = await begin(world.pageId, 'exec-1');
+		const newest = new Date(NOW.getTime() - 3_600_000);
+		await recordPage(first, 'exec-1', [], { conversations: 5, newest, done: true });
+
+		const second = await begin(world.pageId, 'exec-2', { now: after(3600) });
+		expect(second).toMatchObject({ resumed: false, since: newest.toISOString().replace('.000Z', '+00:00') });
+		expect(second.job_id).not.toBe(first.job_id);
+		// A full sync ignores it.
+		await recordPage(second, 'exec-2', [], { done: true, now: after(3601) });
+		expect((await begin(world.pageId, 'exec-3', { full: true, now: after(3700) })).since).toBeNull();
+	});
+
+	it('messages the webhook recorded already are duplicates, counted apart', async () => {
+		const world = await connectedWorld();
+		const someone = person();
+		const seen = inbound(world.pageId, someone, -2);
+		const { error } = await service.rpc('messenger_record_events', { p_events: [seen], p_now: NOW.toISOString() });
+		expect(error).toBeNull();
+		const job = await begin(world.pageId, 'exec-1');
+		const page = await recordPage(job, 'exec-1', [seen, inbound(world.pageId, someone, -1)], { conversations: 1, done: true });
+		expect(page).toMatchObject({ page_messages: 1, page_duplicates: 1, page_new_conversations: 0, messages: 1, duplicates: 1 });
+	});
+
+	it('a Page not connected cannot be synced without an owner; with one it is connected', async () => {
+		const world = await createWorld();
+		await expect(begin(world.pageId, 'exec-1')).rejects.toMatchObject({ code: 'P0002', message: expect.stringContaining('not connected') });
+		const job = await begin(world.pageId, 'exec-1', { owner: world.userId });
+		expect(job.user_id).toBe(world.userId);
+	});
+
+	it('refuses bad arguments by name', async () => {
+		const world = await connectedWorld();
+		await expect(begin('12x', 'exec')).rejects.toMatchObject({ code: '22023', message: expect.stringContaining('p_page_id') });
+		await expect(begin(world.pageId, ' ')).rejects.toMatchObject({ code: '22023', message: expect.stringContaining('p_holder') });
+		const job = await begin(world.pageId, 'exec');
+		await expect(recordPage(job, 'exec', [], { conversations: -1 })).rejects.toMatchObject({ code: '22023' });
+		await expect(recordPage(job, 'exec', [{ type: 'message', page_id: world.pageId, psid: 'x' } as unknown as MessengerEvent], {})).rejects.toMatchObject({
+			code: '22023',
+			message: expect.stringContaining('p_events[0].psid'),
+		});
+		// Nothing of the refused page counted.
+		const stored = await withDb((db) => db.query('select pages_read from public.messenger_sync_jobs where id = $1', [job.job_id]));
+		expect(stored.rows[0].pages_read).toBe(0);
+	});
+});
