@@ -128,6 +128,7 @@ test('in real n8n: without the key, or with a wrong one, 403; nothing is analyse
 	expect([noKey.statusCode, wrongKey.statusCode]).toEqual([403, 403]);
 	for (const answer of [noKey, wrongKey]) expect(JSON.stringify(answer.body)).not.toMatch(/at \S+\.(js|ts):\d+/);
 
+	expect(await n8n.executions({ workflowId: WEBHOOK_COPY.id })).toEqual([]);
 	expect(await modelCalls()).toEqual([]);
 	expect(await places(world.userId)).toEqual([]);
 	expect(await outbox(world.userId)).toEqual([]);
