@@ -82,6 +82,8 @@ function credentialsFor(stack: StackInfo, simulators: RunningSimulators, owner: 
 		leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
 		leadflowGeminiApi: { apiKeys: 'demo-gemini-key-1\ndemo-gemini-key-2', baseUrl: simulators.gemini.baseUrl, model: 'gemini-3-flash' },
 		leadflowFacebookPageApi: { pageId: owner.pageId, accessToken: 'demo-page-token', appSecret: '', graphApiVersion: 'v25.0', baseUrl: simulators.graph.baseUrl },
+		// The queue's WhatsApp sends (workflows/queue-run.json) reach the Graph simulator's Cloud API, which accepts any token.
+		leadflowWhatsAppApi: { phoneNumberId: '106540352242922', accessToken: 'demo-whatsapp-token', graphApiVersion: 'v25.0', baseUrl: simulators.graph.baseUrl },
 	};
 }
 
