@@ -52,6 +52,24 @@ import type {
 	MoveArgs,
 	MoveResult,
 } from './pipelines';
+import type {
+	AddLeadsArgs,
+	AddLeadsFromCrmArgs,
+	AddLeadsFromCrmResult,
+	AddLeadsResult,
+	ClaimedMessage,
+	DayMetrics,
+	ExportArgs,
+	ExportRow,
+	MetricsArgs,
+	PrepareArgs,
+	PrepareResult,
+	QueueClaimArgs,
+	QueueCompleteArgs,
+	QueueCompleteResult,
+	TakeLeadArgs,
+	TakeLeadResult,
+} from './queue';
 
 /** One function's signature: its argument names at run time, its argument and result types for the compiler. */
 export interface RpcSignature<Args, Result> {
@@ -106,6 +124,21 @@ export const RPC = {
 		p_now: true,
 	}),
 	messenger_sync_fail: rpc<SyncFailArgs, SyncFailResult[]>({ p_job_id: true, p_holder: true, p_error: true, p_errors: true, p_now: true }),
+	queue_add_leads: rpc<AddLeadsArgs, AddLeadsResult[]>({ p_items: true, p_now: true }),
+	queue_add_leads_from_crm: rpc<AddLeadsFromCrmArgs, AddLeadsFromCrmResult[]>({
+		p_user_id: true,
+		p_tag_id: true,
+		p_campaign_id: true,
+		p_now: true,
+		p_after: true,
+		p_limit: true,
+	}),
+	queue_prepare: rpc<PrepareArgs, PrepareResult[]>({ p_user_id: true, p_now: true }),
+	queue_claim: rpc<QueueClaimArgs, ClaimedMessage[]>({ p_worker: true, p_limit: true, p_lease_seconds: true, p_now: true, p_user_id: true }),
+	queue_complete: rpc<QueueCompleteArgs, QueueCompleteResult[]>({ p_worker: true, p_results: true, p_now: true }),
+	queue_take_lead: rpc<TakeLeadArgs, TakeLeadResult[]>({ p_lead_id: true, p_actor_id: true, p_reason: true, p_now: true, p_user_id: true }),
+	queue_export: rpc<ExportArgs, ExportRow[]>({ p_user_id: true, p_from: true, p_to: true, p_statuses: true, p_after: true, p_limit: true }),
+	queue_metrics: rpc<MetricsArgs, DayMetrics[]>({ p_user_id: true, p_from: true, p_to: true }),
 } as const;
 
 export type RpcName = keyof typeof RPC;
@@ -117,3 +150,4 @@ export type * from './campaign';
 export type * from './follow-up';
 export type * from './messenger';
 export type * from './pipelines';
+export type * from './queue';

@@ -57,6 +57,10 @@ export interface AddLeadsFromCrmArgs {
 	/** The sessions of this campaign (campaign_info.id). */
 	p_campaign_id?: string | null;
 	p_now?: string;
+	/** Paging: the last conversation_id / campaign_session_id of the previous page; rows are ordered by it. */
+	p_after?: string | null;
+	/** 1–1,000 (default 1,000): call again with p_after while a page is full. */
+	p_limit?: number;
 }
 
 export interface AddLeadsFromCrmResult {
@@ -120,9 +124,17 @@ export interface ClaimedMessage {
 // =============================================================================================
 export interface SendResult {
 	item_id: string;
-	outcome: 'sent' | 'failed';
+	/** released: not attempted (the batch stopped): back to the queue, no attempt counted. */
+	outcome: 'sent' | 'failed' | 'released';
 	message_id?: string | null;
-	error?: { code?: string | null; message: string } | null;
+	error?: {
+		code?: string | null;
+		message: string;
+		/** Trying again cannot help: dead at once. */
+		permanent?: boolean;
+		/** Not due again before this many seconds (rate limits). */
+		retry_after_seconds?: number;
+	} | null;
 }
 
 export interface QueueCompleteArgs {
@@ -134,12 +146,12 @@ export interface QueueCompleteArgs {
 export interface QueueCompleteResult {
 	item_index: number;
 	item_id: string;
-	/** The item's status after the call. */
+	/** The item's status after the call: sent, failed (to be tried again at next_attempt_at), dead (no attempt left) or queued (released). */
 	status: QueueItemStatus;
-	/** false: the worker no longer holds the item (reason: not_held, cancelled, lease_expired…); nothing was recorded. */
+	/** false: nothing was recorded (reason: not_found, not_held by this worker, cancelled, already_completed). */
 	accepted: boolean;
 	reason: string | null;
-	/** A failed item queued again: when it is due. */
+	/** A failed item: when it is due again. */
 	next_attempt_at: string | null;
 }
 
@@ -152,6 +164,8 @@ export interface TakeLeadArgs {
 	p_actor_id?: string | null;
 	p_reason?: string | null;
 	p_now?: string;
+	/** The owner the caller acts for: a lead of another owner is then unknown (P0002). */
+	p_user_id?: string | null;
 }
 
 export interface TakeLeadResult {
