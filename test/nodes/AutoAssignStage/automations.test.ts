@@ -113,7 +113,7 @@ it('Claim Automations hands out the actions of changes made without handing them
 	const [mine, theirs] = [await worldWithActions(), await worldWithActions()];
 	const [a] = await mine.contacts(1);
 	const [b] = await theirs.contacts(1);
-	for (const [world, contact] of [[mine, a], [theirs, b]] as const) {
+	for (const contact of [a, b]) {
 		const run = await runStage([analysed(contact, 50)], { operation: 'assign', handOutAutomations: false }, supabaseCredentials());
 		expect(run.automations).toEqual([]);
 	}
