@@ -23,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startSimulators, type RunningSimulators } from '../../simulators';
-import { testStack, withDb } from '../helpers/stack';
+import { serviceClient, testStack, withDb } from '../helpers/stack';
 import { activities, createPipelineWorld, places, runs, tagsOf, type PipelineWorld } from '../db/pipelines/fixtures';
 import { signInAsOwner, startN8n, type E2eWorkflow, type N8nRest, type RunningN8n } from './support';
 
@@ -211,6 +211,13 @@ test('in real n8n: the Schedule Trigger path analyses and places every owner\'s 
 	const [theirs] = await other.contacts(1);
 	await customerWrites(world, mine, 'How much is the course?', 30);
 	await customerWrites(other, theirs, 'Can I pay by card today?', 20);
+	// An action left waiting in the outbox (placed by another caller that did not hand its actions
+	// out): the schedule's sweep, Claim Waiting Automations, delivers it to the same node.
+	const [placedElsewhere] = await world.contacts(1);
+	const placed = await serviceClient().rpc('pipeline_assign', { p_items: [{ conversation_id: placedElsewhere, lead_score: 10, lead_status: 'NEW' }] });
+	expect(placed.error).toBeNull();
+	const [waiting] = (await outbox(world.userId)).filter((item) => item.conversation_id === placedElsewhere);
+	expect(waiting).toMatchObject({ kind: 'webhook', status: 'pending' });
 	const before = (await executionsOf(SCHEDULE_COPY.id)).length;
 
 	const executionId = await rest.runFromTrigger(SCHEDULE_COPY.id, SCHEDULE_TRIGGER);
@@ -233,7 +240,10 @@ test('in real n8n: the Schedule Trigger path analyses and places every owner\'s 
 	expect(theirItems.map((item) => [item.kind, item.status])).toEqual([['notify', 'delivered']]);
 	expect(myItems.map((item) => [item.kind, item.status])).toEqual([['webhook', 'delivered']]);
 	expect(handedOut).toEqual(expect.arrayContaining([...theirItems, ...myItems].map((item) => item.id)));
-	expect(execution.nodeOutputs['Summarise Run']?.[0]).toMatchObject({ assigned: expect.any(Number), automations: handedOut.length });
+	// The sweep handed out the waiting action, once; the summary counts what the run's own changes fired.
+	expect(handedOut.filter((id) => id === waiting.id)).toHaveLength(1);
+	expect((await outbox(world.userId)).find((item) => item.id === waiting.id)).toMatchObject({ status: 'delivered' });
+	expect(execution.nodeOutputs['Summarise Run']?.[0]).toMatchObject({ assigned: expect.any(Number), automations: theirItems.length + myItems.length });
 	expect(execution.nodeOutputs['Summarise Run']?.[0]?.assigned).toBeGreaterThanOrEqual(2);
 });
 
