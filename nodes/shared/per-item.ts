@@ -5,6 +5,7 @@
 import {
 	NodeApiError,
 	NodeOperationError,
+	type IBinaryKeyData,
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
@@ -14,6 +15,8 @@ import {
 export interface Routed {
 	output: number;
 	json: IDataObject;
+	/** Files the item carries (e.g. an export). */
+	binary?: IBinaryKeyData;
 }
 
 /** Rows a database call returned, each as one item on `output`. */
@@ -91,7 +94,7 @@ export async function perItem(
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
 			for (const routed of await handle(itemIndex)) {
-				outputs[routed.output].push({ json: routed.json, pairedItem: { item: itemIndex } });
+				outputs[routed.output].push({ json: routed.json, ...(routed.binary && { binary: routed.binary }), pairedItem: { item: itemIndex } });
 			}
 		} catch (error) {
 			if (!context.continueOnFail()) throw asNodeError(context, error, itemIndex);

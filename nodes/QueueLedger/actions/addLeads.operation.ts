@@ -1,0 +1,238 @@
+// addLeads: new leads for the queue, in one database call per batch of at most 1,000 (queue_add_leads,
+// which creates each lead once: a phone, conversation or campaign session already known returns the
+// existing lead). From the input items (each checked first: every problem with its field, phones to
+// E.164; refused items go to Invalid, or stop the node), or from the CRM (the conversations carrying
+// a tag, the sessions of a campaign: queue_add_leads_from_crm, page by page).
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import type { AddLeadsFromCrmResult, NewLead } from '../../shared/contract';
+import { parameterReader } from '../../shared/default-fields';
+import { asNodeError, failedItem, perItem, rowsTo } from '../../shared/per-item';
+import { loadPhoneLibrary, readDefaultCountry } from '../../shared/phone';
+import { optionsCollection } from '../../shared/properties';
+import { callRpc } from '../../shared/supabase';
+import { CAMPAIGN_ID_PATTERN } from '../../shared/valid-input';
+import { BATCH, invalid, ownerProperty, readOwner, readText, readUuid } from '../helpers/common';
+import { checkLead, problemsSentence, type LeadFields } from '../helpers/leads';
+import { OUTPUT } from '../helpers/outputs';
+import { campaignRowId } from '../transport/campaigns';
+
+const FROM_ITEMS = { show: { source: ['items'] } };
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Leads From',
+		name: 'source',
+		type: 'options',
+		noDataExpression: true,
+		default: 'items',
+		options: [
+			{ name: 'Input Items', value: 'items', description: 'One lead per input item: its name, phone, conversation or campaign session' },
+			{ name: 'Conversations With a Tag', value: 'tag', description: 'Every Messenger conversation of the owner that carries a tag' },
+			{ name: 'Sessions of a Campaign', value: 'campaign', description: 'Every session (candidate phone) of one of the owner\'s campaigns' },
+		],
+	},
+	ownerProperty(true, 'The Supabase Auth user (auth.users ID) who owns the leads. n8n reaches Supabase with the service role, which bypasses row level security, so the owner is stated here; an expression may take it from each item.'),
+	{
+		displayName: 'Name',
+		name: 'leadName',
+		type: 'string',
+		default: '={{ $json.name }}',
+		description: 'The person\'s name (at most 200 characters), or empty',
+		displayOptions: FROM_ITEMS,
+	},
+	{
+		displayName: 'Phone',
+		name: 'phone',
+		type: 'string',
+		default: '={{ $json.phone }}',
+		description: 'The number to reach the lead on WhatsApp, in any usual format: stored in E.164 (+447853723604). Needed unless the lead has a conversation or campaign session.',
+		displayOptions: FROM_ITEMS,
+	},
+	{
+		displayName: 'Default Country',
+		name: 'defaultCountry',
+		type: 'string',
+		default: 'GB',
+		placeholder: 'GB',
+		description: 'Two-letter country code used for phone numbers written without +country code (07853 723604 in GB is +447853723604)',
+		displayOptions: FROM_ITEMS,
+	},
+	{
+		displayName: 'Conversation ID',
+		name: 'conversationId',
+		type: 'string',
+		default: '={{ $json.conversation_id }}',
+		description: 'The lead\'s Messenger conversation (an ID of messenger_conversations), or empty',
+		displayOptions: FROM_ITEMS,
+	},
+	{
+		displayName: 'Campaign Session ID',
+		name: 'campaignSessionId',
+		type: 'string',
+		default: '={{ $json.campaign_session_id }}',
+		description: 'The lead\'s campaign session (the ID column of session_info), or empty',
+		displayOptions: FROM_ITEMS,
+	},
+	{
+		displayName: 'Lead Score',
+		name: 'leadScore',
+		type: 'string',
+		default: '={{ $json.lead_score }}',
+		description: 'A whole number from 0 to 100, or empty (then the CRM pipeline\'s score is used when the conversation has one). Tomorrow\'s queue takes the highest scores first.',
+		displayOptions: FROM_ITEMS,
+	},
+	{
+		displayName: 'Lead Source',
+		name: 'leadSource',
+		type: 'string',
+		default: 'n8n',
+		description: 'Where the leads come from (a word kept with each lead, e.g. website-form)',
+		displayOptions: FROM_ITEMS,
+	},
+	{
+		// eslint-disable-next-line n8n-nodes-base/node-param-display-name-wrong-for-dynamic-options
+		displayName: 'Tag',
+		name: 'tagId',
+		type: 'options',
+		typeOptions: { loadOptionsMethod: 'getTags', loadOptionsDependsOn: ['ownerUserId'] },
+		default: '',
+		required: true,
+		// eslint-disable-next-line n8n-nodes-base/node-param-description-wrong-for-dynamic-options
+		description: 'The tag whose conversations become leads (the owner\'s tags when Owner User ID is fixed); an expression may give a tag ID',
+		displayOptions: { show: { source: ['tag'] } },
+	},
+	{
+		displayName: 'Campaign',
+		name: 'campaignId',
+		type: 'resourceLocator',
+		default: { mode: 'list', value: '' },
+		required: true,
+		description: 'The campaign whose sessions become leads: pick it from the list, or its campaign ID',
+		displayOptions: { show: { source: ['campaign'] } },
+		modes: [
+			{ displayName: 'From List', name: 'list', type: 'list', placeholder: 'Select a campaign...', typeOptions: { searchListMethod: 'searchCampaigns', searchable: true } },
+			{
+				displayName: 'By ID',
+				name: 'id',
+				type: 'string',
+				placeholder: 'e.g. plumber-london_abc123xyz',
+				validation: [{ type: 'regex', properties: { regex: CAMPAIGN_ID_PATTERN, errorMessage: 'Not a campaign ID like plumber-london_abc123xyz' } }],
+			},
+		],
+	},
+	optionsCollection([
+		{
+			displayName: 'On Invalid Item',
+			name: 'onInvalid',
+			type: 'options',
+			default: 'output',
+			options: [
+				{ name: 'Send to the Invalid Output', value: 'output', description: 'The item leaves on Invalid with every problem and its field; the valid items are added' },
+				{ name: 'Stop the Node', value: 'error', description: 'The node fails naming the item and its problems (with Continue On Fail: a failed item on Invalid); nothing is added' },
+			],
+		},
+	]),
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['addLeads'] } }, properties);
+
+interface Pending {
+	itemIndex: number;
+	lead: NewLead;
+}
+
+/** The input items as leads: refused items to Invalid (or the node stops), then one call per batch. */
+async function fromItems(context: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	await loadPhoneLibrary();
+	const items = context.getInputData();
+	const outputs: INodeExecutionData[][] = [[], []];
+	const read = parameterReader(context, properties, {
+		leadName: (json) => json.name,
+		phone: (json) => json.phone,
+		conversationId: (json) => json.conversation_id,
+		campaignSessionId: (json) => json.campaign_session_id,
+		leadScore: (json) => json.lead_score,
+	});
+	const onInvalid = (context.getNodeParameter('options', 0, {}) as { onInvalid?: string }).onInvalid ?? 'output';
+	const pending: Pending[] = [];
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		try {
+			const fields: LeadFields = {
+				owner: context.getNodeParameter('ownerUserId', itemIndex, '') as unknown,
+				name: read('leadName', itemIndex, null),
+				phone: read('phone', itemIndex, null),
+				conversation_id: read('conversationId', itemIndex, null),
+				campaign_session_id: read('campaignSessionId', itemIndex, null),
+				source: context.getNodeParameter('leadSource', itemIndex, '') as unknown,
+				lead_score: read('leadScore', itemIndex, null),
+			};
+			const checked = checkLead(fields, readDefaultCountry(context, itemIndex));
+			if ('lead' in checked) {
+				pending.push({ itemIndex, lead: checked.lead });
+				continue;
+			}
+			const sentence = problemsSentence(checked.problems);
+			if (onInvalid === 'error') {
+				throw invalid(context, itemIndex, `Item ${itemIndex} is not a valid lead: ${sentence}`, 'Fix the fields named, or choose On Invalid Item: Send to the Invalid Output to add the other items.');
+			}
+			outputs[OUTPUT.addLeads.invalid].push({
+				json: { item_index: itemIndex, message: `Not a valid lead: ${sentence}`, problems: checked.problems.map((problem) => ({ ...problem })) },
+				pairedItem: { item: itemIndex },
+			});
+		} catch (error) {
+			if (!context.continueOnFail()) throw asNodeError(context, error, itemIndex);
+			outputs[OUTPUT.addLeads.invalid].push(failedItem(context, error, { item: itemIndex }));
+		}
+	}
+	for (let start = 0; start < pending.length; start += BATCH) {
+		const batch = pending.slice(start, start + BATCH);
+		try {
+			const rows = await callRpc(context, 'queue_add_leads', { p_items: batch.map((entry) => entry.lead) });
+			for (const row of rows) {
+				const { itemIndex, lead } = batch[row.item_index];
+				outputs[OUTPUT.addLeads.leads].push({
+					json: { ...row, item_index: itemIndex, user_id: lead.user_id, name: lead.name, phone: lead.phone, conversation_id: lead.conversation_id ?? null, campaign_session_id: lead.campaign_session_id ?? null } as IDataObject,
+					pairedItem: { item: itemIndex },
+				});
+			}
+		} catch (error) {
+			// The database names the batch's position (p_items[3]); the user knows the input item.
+			const nodeError = asNodeError(context, error);
+			nodeError.message = nodeError.message.replace(/p_items\[(\d+)\]/, (whole, index: string) => `item ${batch[Number(index)]?.itemIndex ?? index} (${whole})`);
+			if (!context.continueOnFail()) throw nodeError;
+			for (const entry of batch) outputs[OUTPUT.addLeads.invalid].push(failedItem(context, nodeError, { item: entry.itemIndex }));
+		}
+	}
+	return outputs;
+}
+
+/** Every conversation with the tag, or session of the campaign, as a lead: a page of 1,000 per call. */
+async function fromCrm(context: IExecuteFunctions, source: 'tag' | 'campaign'): Promise<INodeExecutionData[][]> {
+	return await perItem(
+		context,
+		2,
+		async (itemIndex) => {
+			const owner = readOwner(context, itemIndex);
+			const tagId = source === 'tag' ? readUuid(context, 'tagId', 'tag ID', itemIndex, 'Pick the tag from the list, or use the id column of tags.') : null;
+			const campaignId = source === 'campaign' ? await campaignRowId(context, owner, readText(context, 'campaignId', itemIndex, true), itemIndex) : null;
+			const rows: AddLeadsFromCrmResult[] = [];
+			let after: string | null = null;
+			for (;;) {
+				const page: AddLeadsFromCrmResult[] = await callRpc(context, 'queue_add_leads_from_crm', { p_user_id: owner, p_tag_id: tagId, p_campaign_id: campaignId, p_after: after, p_limit: BATCH }, itemIndex);
+				rows.push(...page);
+				const last = page.at(-1);
+				if (page.length < BATCH || !last) break;
+				after = (source === 'tag' ? last.conversation_id : last.campaign_session_id) ?? null;
+				if (!after) break;
+			}
+			return rowsTo(OUTPUT.addLeads.leads, rows);
+		},
+		OUTPUT.addLeads.invalid,
+	);
+}
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const source = this.getInputData().length > 0 ? (this.getNodeParameter('source', 0, 'items') as string) : 'items';
+	if (source === 'tag' || source === 'campaign') return await fromCrm(this, source);
+	return await fromItems(this);
+}

@@ -1,0 +1,91 @@
+// claim ("Start Automation"): takes up to N due WhatsApp messages in one database call (queue_claim:
+// queued or failed items whose time has come, inside their owner's sending hours, or claimed items
+// whose lease ran out; FOR UPDATE SKIP LOCKED, so workers running at once never take the same item),
+// each held under this run's worker name until Complete reports it. One output item per message,
+// with what the sender needs (phone, message with its placeholders filled) and the worker name.
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import type { QueueClaimArgs } from '../../shared/contract';
+import { asNodeError, failedItem } from '../../shared/per-item';
+import { optionsCollection } from '../../shared/properties';
+import { callRpc } from '../../shared/supabase';
+import { textProblem } from '../../shared/valid-input';
+import { defaultWorker, invalid, ownerProperty, readOptionalOwner } from '../helpers/common';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 1000 },
+		default: 50,
+		description: 'Max number of results to return',
+	},
+	ownerProperty(false, 'Only this Supabase user\'s messages (auth.users ID); empty: every owner\'s'),
+	optionsCollection([
+		{
+			displayName: 'Lease (Seconds)',
+			name: 'leaseSeconds',
+			type: 'number',
+			typeOptions: { minValue: 10, maxValue: 86400 },
+			default: 300,
+			description: 'How long this run holds the messages before another run may take them back; Complete is refused for a message another worker took meanwhile',
+		},
+		{
+			displayName: 'Worker Name',
+			name: 'worker',
+			type: 'string',
+			default: '',
+			description: 'The name the messages are held under (empty: n8n- and the execution ID). Complete must report with the same name; every output item carries it as worker.',
+		},
+	]),
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['claim'] } }, properties);
+
+interface ClaimGroup {
+	args: QueueClaimArgs;
+	itemIndexes: number[];
+}
+
+function readArgs(context: IExecuteFunctions, itemIndex: number): QueueClaimArgs {
+	const options = context.getNodeParameter('options', itemIndex, {}) as { leaseSeconds?: number; worker?: string };
+	const worker = String(options.worker ?? '').trim() || defaultWorker(context);
+	const problem = textProblem(worker, { kind: 'token', min: 1, max: 200 });
+	if (problem) throw invalid(context, itemIndex, `Worker Name ${problem}`, 'Use a short name without spaces, or leave it empty.');
+	return {
+		p_worker: worker,
+		p_limit: context.getNodeParameter('limit', itemIndex, 50) as number,
+		p_lease_seconds: options.leaseSeconds ?? 300,
+		p_user_id: readOptionalOwner(context, itemIndex),
+	};
+}
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const groups = new Map<string, ClaimGroup>();
+	const output: INodeExecutionData[] = [];
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		try {
+			const args = readArgs(this, itemIndex);
+			const key = JSON.stringify(args);
+			const group = groups.get(key) ?? { args, itemIndexes: [] };
+			group.itemIndexes.push(itemIndex);
+			groups.set(key, group);
+		} catch (error) {
+			if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
+			output.push(failedItem(this, error, { item: itemIndex }));
+		}
+	}
+	// Items asking for the same claim share one call: claiming once per item would take N × limit.
+	for (const group of groups.values()) {
+		const pairedItem = group.itemIndexes.map((item) => ({ item }));
+		try {
+			const claimed = await callRpc(this, 'queue_claim', group.args, group.itemIndexes[0]);
+			for (const message of claimed) output.push({ json: { ...message, worker: group.args.p_worker } as unknown as IDataObject, pairedItem });
+		} catch (error) {
+			if (!this.continueOnFail()) throw asNodeError(this, error);
+			output.push(failedItem(this, error, pairedItem));
+		}
+	}
+	return [output];
+}

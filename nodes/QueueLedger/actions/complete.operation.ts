@@ -1,0 +1,159 @@
+// complete: records what became of claimed messages in one database call per worker and batch of at
+// most 1,000 (queue_complete): sent (with Meta's message id; the lead becomes contacted), failed
+// (tried again after the owner's backoff until the attempts run out, then dead; at once dead when
+// the error is permanent), released (not attempted: back to the queue). A message the worker no
+// longer holds (taken over meanwhile, reported twice, claimed by another worker) is refused and
+// nothing is recorded for it: accepted false with the reason. One output item per input item.
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import type { SendResult } from '../../shared/contract';
+import { parameterReader } from '../../shared/default-fields';
+import { asNodeError, failedItem } from '../../shared/per-item';
+import { callRpc } from '../../shared/supabase';
+import { isControl, isLineBreak, textProblem, UUID } from '../../shared/valid-input';
+import { BATCH, invalid } from '../helpers/common';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Queue Item ID',
+		name: 'itemId',
+		type: 'string',
+		default: '={{ $json.item_id }}',
+		required: true,
+		description: 'The claimed message (item_id, as Claim and Send return it)',
+	},
+	{
+		displayName: 'Worker Name',
+		name: 'worker',
+		type: 'string',
+		default: '={{ $json.worker }}',
+		required: true,
+		description: 'The name the message was claimed under (Claim and Send put it on every item as worker)',
+	},
+	{
+		displayName: 'Outcome',
+		name: 'outcome',
+		type: 'string',
+		default: '={{ $json.outcome }}',
+		required: true,
+		description: 'What became of the message: sent, failed or released (not attempted), as Send returns it',
+	},
+	{
+		displayName: 'Message ID',
+		name: 'messageId',
+		type: 'string',
+		default: '={{ $json.message_id }}',
+		description: 'For a sent message: the ID WhatsApp gave it (wamid.…)',
+	},
+	{
+		displayName: 'Error',
+		name: 'error',
+		type: 'json',
+		default: '={{ $json.error }}',
+		description: 'For a failed message: {code, message, permanent?, retry_after_seconds?}, as Send returns it',
+	},
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['complete'] } }, properties);
+
+const OUTCOMES = ['sent', 'failed', 'released'] as const;
+
+interface Report {
+	itemIndex: number;
+	worker: string;
+	result: SendResult;
+}
+
+/** One line of at most `max` characters (code points), control characters as spaces: what the database keeps of a send's error. */
+function clip(text: string, max: number): string {
+	const characters = [...text]
+		.filter((character) => !(character.length === 1 && character.charCodeAt(0) >= 0xd800 && character.charCodeAt(0) <= 0xdfff))
+		.map((character) => {
+			const code = character.codePointAt(0) ?? 0;
+			return isControl(code) || isLineBreak(code) ? ' ' : character;
+		});
+	return characters.slice(0, max).join('').trim() || 'No message';
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function readError(context: IExecuteFunctions, raw: unknown, itemIndex: number): SendResult['error'] {
+	let value = raw;
+	if (typeof value === 'string' && value.trim() !== '') {
+		try {
+			value = JSON.parse(value) as unknown;
+		} catch {
+			value = { message: value };
+		}
+	}
+	if (value === undefined || value === null || value === '') return null;
+	if (!isRecord(value)) throw invalid(context, itemIndex, 'Error must be an object {code, message}', 'Map the error Send returns, e.g. {{ $json.error }}.');
+	const text = typeof value.message === 'string' && value.message.trim() !== '' ? value.message.trim() : 'No message';
+	// Meta's details (error_data.details) say more than its title: kept with it.
+	const details = typeof value.details === 'string' && value.details.trim() !== '' ? ` (${value.details.trim()})` : '';
+	const message = clip(`${text}${details}`, 2000);
+	const retryAfter = Number(value.retry_after_seconds);
+	return {
+		code: value.code === undefined || value.code === null || value.code === '' ? null : clip(String(value.code), 100),
+		message,
+		permanent: value.permanent === true,
+		...(Number.isInteger(retryAfter) && retryAfter > 0 && { retry_after_seconds: retryAfter }),
+	};
+}
+
+function readReport(context: IExecuteFunctions, read: ReturnType<typeof parameterReader>, itemIndex: number): Report {
+	const itemId = String(read('itemId', itemIndex, '') ?? '').trim();
+	if (!UUID.test(itemId)) throw invalid(context, itemIndex, `The queue item ID "${itemId}" is not a UUID`, 'Map the item_id Claim returns with each message, e.g. {{ $json.item_id }}.');
+	const worker = String(read('worker', itemIndex, '') ?? '').trim();
+	const workerProblem = textProblem(worker, { kind: 'token', min: 1, max: 200 });
+	if (workerProblem) throw invalid(context, itemIndex, `Worker Name ${worker ? workerProblem : 'is empty'}`, 'Map the worker name Claim puts on every item, e.g. {{ $json.worker }}.');
+	const outcome = String(read('outcome', itemIndex, '') ?? '').trim();
+	if (!(OUTCOMES as readonly string[]).includes(outcome)) {
+		throw invalid(context, itemIndex, `Outcome "${outcome}" is not one of sent, failed, released`, 'Map the outcome Send returns, e.g. {{ $json.outcome }}.');
+	}
+	const messageId = String(read('messageId', itemIndex, '') ?? '').trim();
+	if (outcome === 'sent' && !messageId) throw invalid(context, itemIndex, 'A sent message needs its Message ID', 'Map the message_id Send returns, e.g. {{ $json.message_id }}.');
+	const error = outcome === 'sent' ? null : readError(context, read('error', itemIndex, null), itemIndex);
+	return {
+		itemIndex,
+		worker,
+		result: { item_id: itemId.toLowerCase(), outcome: outcome as SendResult['outcome'], message_id: messageId || null, error: outcome === 'failed' ? (error ?? { message: 'Failed without an error message' }) : error },
+	};
+}
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const output: INodeExecutionData[] = [];
+	const read = parameterReader(this, properties, {
+		itemId: (json) => json.item_id,
+		worker: (json) => json.worker,
+		outcome: (json) => json.outcome,
+		messageId: (json) => json.message_id,
+		error: (json) => json.error,
+	});
+	const byWorker = new Map<string, Report[]>();
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		try {
+			const report = readReport(this, read, itemIndex);
+			byWorker.set(report.worker, [...(byWorker.get(report.worker) ?? []), report]);
+		} catch (error) {
+			if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
+			output.push(failedItem(this, error, { item: itemIndex }));
+		}
+	}
+	for (const [worker, reports] of byWorker) {
+		for (let start = 0; start < reports.length; start += BATCH) {
+			const batch = reports.slice(start, start + BATCH);
+			try {
+				const rows = await callRpc(this, 'queue_complete', { p_worker: worker, p_results: batch.map((report) => report.result) });
+				for (const row of rows) {
+					const { itemIndex, result } = batch[row.item_index];
+					output.push({ json: { ...row, item_index: itemIndex, worker, outcome: result.outcome } as unknown as IDataObject, pairedItem: { item: itemIndex } });
+				}
+			} catch (error) {
+				if (!this.continueOnFail()) throw asNodeError(this, error);
+				for (const report of batch) output.push(failedItem(this, error, { item: report.itemIndex }));
+			}
+		}
+	}
+	return [output];
+}

@@ -1,0 +1,85 @@
+// export ("Export Queue Data"): an owner's WhatsApp queue with each item's lead, for a range of days
+// and optionally some statuses, as a CSV file in the item's binary data (helpers/csv.ts says what
+// the file holds). The rows stream from the database page by page into n8n's binary data store, so
+// a large queue never sits in memory whole (with n8n's default filesystem binary mode). An empty
+// range gives a file with the header row only.
+import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { QUEUE_ITEM_STATUSES, type QueueItemStatus } from '../../shared/contract/queue';
+import { perItem } from '../../shared/per-item';
+import { optionsCollection } from '../../shared/properties';
+import { textProblem } from '../../shared/valid-input';
+import { dayRangeProperties, invalid, ownerProperty, readDayRange, readOwner } from '../helpers/common';
+import { csvStream } from '../helpers/csv';
+import { exportPages } from '../transport/exportPages';
+
+const properties: INodeProperties[] = [
+	ownerProperty(true, 'Whose queue (the Supabase Auth user ID); n8n uses the service role, so the owner is stated, e.g. from the request'),
+	...dayRangeProperties('export'),
+	{
+		displayName: 'Statuses',
+		name: 'statuses',
+		type: 'multiOptions',
+		default: [],
+		description: 'Only items in these statuses; none chosen: every status',
+		options: QUEUE_ITEM_STATUSES.map((status) => ({ name: status.charAt(0).toUpperCase() + status.slice(1), value: status })),
+	},
+	optionsCollection([
+		{
+			displayName: 'File Name',
+			name: 'fileName',
+			type: 'string',
+			default: '',
+			placeholder: 'e.g. queue.csv',
+			description: 'The file\'s name; empty: leadflow-queue-{from}-{to}.csv',
+		},
+		{
+			displayName: 'Put Output File in Field',
+			name: 'binaryPropertyName',
+			type: 'string',
+			default: 'data',
+			hint: 'The name of the output binary field to put the file in',
+		},
+		{
+			displayName: 'Byte Order Mark',
+			name: 'bom',
+			type: 'boolean',
+			default: true,
+			description: 'Whether the file starts with a UTF-8 byte order mark, which Excel needs to show accents and other non-English letters right',
+		},
+	]),
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['export'] } }, properties);
+
+interface ExportOptions {
+	fileName?: string;
+	binaryPropertyName?: string;
+	bom?: boolean;
+}
+
+function readStatuses(context: IExecuteFunctions, itemIndex: number): QueueItemStatus[] | null {
+	const raw = context.getNodeParameter('statuses', itemIndex, []) as unknown;
+	const list = (Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : []).map((status) => String(status).trim().toLowerCase()).filter(Boolean);
+	const unknown = list.filter((status) => !(QUEUE_ITEM_STATUSES as readonly string[]).includes(status));
+	if (unknown.length > 0) {
+		throw invalid(context, itemIndex, `Statuses: "${unknown[0]}" is not a queue status`, `Choose among ${QUEUE_ITEM_STATUSES.join(', ')}.`);
+	}
+	return list.length > 0 ? ([...new Set(list)] as QueueItemStatus[]) : null;
+}
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	return await perItem(this, 1, async (itemIndex) => {
+		const owner = readOwner(this, itemIndex);
+		const { from, to } = readDayRange(this, itemIndex);
+		const statuses = readStatuses(this, itemIndex);
+		const options = this.getNodeParameter('options', itemIndex, {}) as ExportOptions;
+		const fileName = String(options.fileName ?? '').trim() || `leadflow-queue-${from}-${to}.csv`;
+		const nameProblem = textProblem(fileName, { kind: 'line', max: 200 }) ?? (/[\\/"]/.test(fileName) ? 'must not contain / \\ or "' : undefined);
+		if (nameProblem) throw invalid(this, itemIndex, `File Name ${nameProblem}`, 'Use a plain file name such as queue.csv.');
+		const field = String(options.binaryPropertyName ?? 'data').trim() || 'data';
+
+		const csv = await csvStream(exportPages(this, { p_user_id: owner, p_from: from, p_to: to, p_statuses: statuses }, itemIndex), { bom: options.bom ?? true });
+		const binary = await this.helpers.prepareBinaryData(csv.stream, fileName, 'text/csv');
+		return [{ output: 0, json: { owner, from, to, statuses, rows: csv.rows(), file_name: fileName }, binary: { [field]: binary } }];
+	});
+}

@@ -1,0 +1,22 @@
+// metrics: the queue's numbers per day of a range for one owner, derived from the ledger
+// (queue_metrics): queued, sent, failed attempts, cancelled, taken over, mean wait (queued →
+// claimed) and mean processing time (claimed → final). One output item per day, zeros included.
+import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { perItem, rowsTo } from '../../shared/per-item';
+import { callRpc } from '../../shared/supabase';
+import { dayRangeProperties, ownerProperty, readDayRange, readOwner } from '../helpers/common';
+
+const properties: INodeProperties[] = [
+	ownerProperty(true, 'Whose queue (the Supabase Auth user ID); n8n uses the service role, so the owner is stated, e.g. from the request'),
+	...dayRangeProperties('metrics'),
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['metrics'] } }, properties);
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	return await perItem(this, 1, async (itemIndex) => {
+		const owner = readOwner(this, itemIndex);
+		const { from, to } = readDayRange(this, itemIndex);
+		return rowsTo(0, await callRpc(this, 'queue_metrics', { p_user_id: owner, p_from: from, p_to: to }, itemIndex));
+	});
+}

@@ -1,0 +1,52 @@
+// takeLead ("Take Lead"): a person takes a lead over, in one transaction (queue_take_lead): the lead
+// becomes human_controlled, every queued or claimed message of the lead is cancelled (a claimed one
+// is then refused at Complete, so a send in flight is never recorded as the automation's), the
+// lead's Messenger follow-ups are stopped (reason human_takeover), and the ledger records each
+// change. Taking a lead twice changes nothing more. An unknown lead fails as not_found (a 404).
+import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { perItem, rowsTo } from '../../shared/per-item';
+import { callRpc } from '../../shared/supabase';
+import { textProblem } from '../../shared/valid-input';
+import { invalid, ownerProperty, readOptionalOwner, readText, readUuid } from '../helpers/common';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Lead ID',
+		name: 'leadId',
+		type: 'string',
+		default: '={{ $json.lead_id }}',
+		required: true,
+		description: 'The lead to take over (an ID of leads, as Add Leads and Claim return it)',
+	},
+	ownerProperty(false, 'The Supabase user (auth.users ID) the lead must belong to, e.g. from the request; empty: any owner\'s lead'),
+	{
+		displayName: 'Taken By',
+		name: 'actorId',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. 7d0f4c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f',
+		description: 'The user who takes the lead over (an auth.users ID), kept in the ledger; empty: not recorded',
+	},
+	{
+		displayName: 'Reason',
+		name: 'reason',
+		type: 'string',
+		default: '',
+		description: 'Why the lead is taken over (kept in the ledger)',
+	},
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['takeLead'] } }, properties);
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	return await perItem(this, 1, async (itemIndex) => {
+		const leadId = readUuid(this, 'leadId', 'lead ID', itemIndex, 'Use the lead_id Add Leads or Claim returns, or the id column of leads.');
+		const owner = readOptionalOwner(this, itemIndex);
+		const actorId = readUuid(this, 'actorId', 'Taken By user ID', itemIndex, 'Use the id of the Supabase Auth user taking the lead over, or leave it empty.', true);
+		const reason = readText(this, 'reason', itemIndex);
+		const problem = reason ? textProblem(reason, { kind: 'multiline', max: 2000 }) : undefined;
+		if (problem) throw invalid(this, itemIndex, `Reason ${problem}`, 'Write the reason as plain text of at most 2,000 characters.');
+		const rows = await callRpc(this, 'queue_take_lead', { p_lead_id: leadId, p_actor_id: actorId, p_reason: reason || null, p_user_id: owner }, itemIndex);
+		return rowsTo(0, rows);
+	});
+}

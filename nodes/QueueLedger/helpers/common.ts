@@ -1,0 +1,111 @@
+// What the operations share: the owner parameter, reading ids and days, the worker name a claim is
+// held under, and the error a refused parameter throws.
+import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import { UUID } from '../../shared/valid-input';
+
+export function invalid(context: IExecuteFunctions, itemIndex: number, message: string, description: string): NodeOperationError {
+	return new NodeOperationError(context.getNode(), message, { itemIndex, description });
+}
+
+/** A parameter's text for item i ('' when empty or not text); `locator`: the value of a resource locator. */
+export function readText(context: IExecuteFunctions, name: string, itemIndex: number, locator = false): string {
+	const value = context.getNodeParameter(name, itemIndex, '', locator ? { extractValue: true } : undefined) as unknown;
+	return typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
+}
+
+/**
+ * The owner of the rows an operation reads or writes: n8n reaches Supabase with the service role,
+ * which bypasses row level security, so whose queue it is must be stated (an auth.users id).
+ */
+export function ownerProperty(required: boolean, description: string): INodeProperties {
+	return {
+		displayName: 'Owner User ID',
+		name: 'ownerUserId',
+		type: 'string',
+		default: '',
+		required,
+		placeholder: 'e.g. 7d0f4c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f',
+		description,
+	};
+}
+
+/** A UUID parameter of item i, lower case; empty → null when optional. */
+export function readUuid(context: IExecuteFunctions, name: string, label: string, itemIndex: number, hint: string, optional: true): string | null;
+export function readUuid(context: IExecuteFunctions, name: string, label: string, itemIndex: number, hint: string, optional?: false): string;
+export function readUuid(context: IExecuteFunctions, name: string, label: string, itemIndex: number, hint: string, optional = false): string | null {
+	const text = readText(context, name, itemIndex);
+	if (!text && optional) return null;
+	if (!UUID.test(text)) throw invalid(context, itemIndex, `The ${label} "${text}" is not a UUID`, hint);
+	return text.toLowerCase();
+}
+
+export const readOwner = (context: IExecuteFunctions, itemIndex: number): string =>
+	readUuid(context, 'ownerUserId', 'owner user ID', itemIndex, 'Use the id of the Supabase Auth user (auth.users) whose queue this is, e.g. from the X-Leadflow-Owner header.');
+
+export const readOptionalOwner = (context: IExecuteFunctions, itemIndex: number): string | null =>
+	readUuid(context, 'ownerUserId', 'owner user ID', itemIndex, 'Use the id of the Supabase Auth user (auth.users) whose queue this is, or leave it empty for every owner.', true);
+
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** A calendar day written YYYY-MM-DD, or undefined when it is not one (2026-02-30 is not). */
+export function calendarDay(text: string): string | undefined {
+	const match = DAY.exec(text);
+	if (!match) return undefined;
+	const date = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
+	return date.toISOString().slice(0, 10) === text ? text : undefined;
+}
+
+/** Days from `from` to `to`, both included. */
+export const daysBetween = (from: string, to: string) => Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1;
+
+export const MAX_RANGE_DAYS = 366;
+
+/** The From and To day parameters of item i: calendar days, From ≤ To, at most a year apart. */
+export function readDayRange(context: IExecuteFunctions, itemIndex: number): { from: string; to: string } {
+	const read = (name: string, label: string) => {
+		const text = readText(context, name, itemIndex);
+		const day = calendarDay(text);
+		if (!day) {
+			throw invalid(context, itemIndex, text ? `${label} "${text}" is not a day` : `${label} is empty`, `Write the day as YYYY-MM-DD, e.g. 2026-12-02 (the owner's local day the queue was prepared for).`);
+		}
+		return day;
+	};
+	const from = read('fromDay', 'From Day');
+	const to = read('toDay', 'To Day');
+	if (to < from) throw invalid(context, itemIndex, `To Day ${to} is before From Day ${from}`, 'Give the range with its first day in From Day.');
+	if (daysBetween(from, to) > MAX_RANGE_DAYS) {
+		throw invalid(context, itemIndex, `The range ${from} to ${to} is longer than ${MAX_RANGE_DAYS} days`, 'Ask for at most a year at a time.');
+	}
+	return { from, to };
+}
+
+export function dayRangeProperties(what: string): INodeProperties[] {
+	return [
+		{
+			displayName: 'From Day',
+			name: 'fromDay',
+			type: 'string',
+			default: '',
+			required: true,
+			placeholder: 'e.g. 2026-12-02',
+			description: `The first queue day of the ${what} (YYYY-MM-DD, the owner's local day the messages were prepared for)`,
+		},
+		{
+			displayName: 'To Day',
+			name: 'toDay',
+			type: 'string',
+			default: '',
+			required: true,
+			placeholder: 'e.g. 2026-12-08',
+			description: `The last queue day of the ${what}, included (YYYY-MM-DD); at most a year after From Day`,
+		},
+	];
+}
+
+/** The name a claim is held under; Complete must report with the same one (Claim puts it on every item as `worker`). */
+export function defaultWorker(context: IExecuteFunctions): string {
+	return `n8n-${context.getExecutionId() ?? 'manual'}`;
+}
+
+/** The most rows the Data API answers at once, so the most items one database call takes. */
+export const BATCH = 1000;
