@@ -1,0 +1,150 @@
+// Queue Ledger's Add Leads through n8n's engine against the local stack: items become leads in one
+// database call per batch of 1,000 (phones to E.164, duplicates returned as the lead that exists),
+// refused items leave on Invalid with every problem and its field (or stop the node, writing
+// nothing), a database refusal names the input item; and leads from the CRM (a tag's conversations,
+// a campaign's sessions), page by page, each once.
+import type { IDataObject } from 'n8n-workflow';
+import { randomUUID } from 'node:crypto';
+import { seedLaunch } from '../../helpers/campaign';
+import { serviceClient, testStack, withDb } from '../../helpers/stack';
+import { startRpcCounter, type RpcCounter } from '../FacebookSend/support/rpc-counter';
+import { queueOwner, runQueue, supabaseCredentials } from './support/queue';
+
+const leadsOf = (owner: string) =>
+	withDb(async (db) => (await db.query<{ id: string; name: string | null; phone: string | null; source: string | null; lead_score: number | null; status: string; conversation_id: string | null; campaign_session_id: string | null }>('select id, name, phone, source, lead_score, status, conversation_id, campaign_session_id from public.leads where user_id = $1 order by name, id', [owner])).rows);
+
+const addFromItems = (owner: string, extra: IDataObject = {}) => ({ resource: 'lead', operation: 'addLeads', source: 'items', ownerUserId: owner, defaultCountry: 'GB', leadSource: 'website-form', ...extra });
+
+let counter: RpcCounter;
+
+beforeAll(async () => {
+	counter = await startRpcCounter(testStack().supabaseUrl);
+});
+
+afterAll(async () => {
+	await counter.stop();
+});
+
+test('items become leads: phones in E.164, a duplicate is the lead that exists, bad items leave on Invalid with every problem and its field', async () => {
+	const owner = await queueOwner();
+	const { result, outputs } = await runQueue(
+		[
+			{ name: 'Maria López', phone: '07853 723604', lead_score: 80 },
+			{ name: 'Maria again', phone: '+44 7853 723604' },
+			{ name: 'Ana\nBob', phone: '0123', lead_score: 140 },
+			{ name: 'Tom', phone: '+1 415 555 2671', lead_score: '35' },
+		],
+		addFromItems(owner),
+	);
+	expect(result.error).toBeUndefined();
+	const [leads, invalid] = outputs;
+	expect(leads).toEqual([
+		expect.objectContaining({ item_index: 0, outcome: 'created', status: 'new', phone: '+447853723604', name: 'Maria López', user_id: owner }),
+		expect.objectContaining({ item_index: 1, outcome: 'existing', phone: '+447853723604' }),
+		expect.objectContaining({ item_index: 3, outcome: 'created', phone: '+14155552671' }),
+	]);
+	expect(leads[1].lead_id).toBe(leads[0].lead_id);
+	expect(invalid).toEqual([
+		{
+			item_index: 2,
+			message: expect.stringMatching(/^Not a valid lead: name contains a line break .*; phone is not a valid phone number in GB .*; lead_score must be a whole number from 0 to 100 \(got 140\)$/),
+			problems: [
+				{ field: 'name', message: expect.stringMatching(/line break/) },
+				{ field: 'phone', message: expect.stringMatching(/"0123"/) },
+				{ field: 'lead_score', message: 'must be a whole number from 0 to 100 (got 140)' },
+			],
+		},
+	]);
+	const pairs = result.run!.data.resultData.runData.Queue[0].data!.main.map((items) => (items ?? []).map((item) => (item.pairedItem as { item: number }).item));
+	expect(pairs).toEqual([[0, 1, 3], [2]]);
+	expect(await leadsOf(owner)).toEqual([
+		expect.objectContaining({ name: 'Maria López', phone: '+447853723604', source: 'website-form', lead_score: 80, status: 'new' }),
+		expect.objectContaining({ name: 'Tom', phone: '+14155552671', lead_score: 35 }),
+	]);
+});
+
+test('"Stop the Node": the first bad item fails the run naming it and its fields, and nothing is written', async () => {
+	const owner = await queueOwner();
+	const { result } = await runQueue([{ name: 'Good', phone: '07853 723604' }, { name: 'Bad', phone: 'call me' }], addFromItems(owner, { options: { onInvalid: 'error' } }));
+	expect(result.error?.message).toMatch(/^Item 1 is not a valid lead: phone may contain only digits/);
+	expect(await leadsOf(owner)).toEqual([]);
+});
+
+test('a refusal by the database (a conversation of another owner) names the input item; with Continue On Fail the batch is failed items, not_found', async () => {
+	const owner = await queueOwner();
+	const items = [{ name: 'Fine', phone: '07853 723604' }, { name: 'Stranger', conversation_id: randomUUID() }];
+	const stopped = await runQueue(items, addFromItems(owner));
+	expect(stopped.result.error?.message).toMatch(/item 1 \(p_items\[1\]\)\.conversation_id: conversation .* does not exist/);
+
+	const continued = await runQueue(items, addFromItems(owner), supabaseCredentials(), { continueOnFail: true });
+	const [leads, invalid] = continued.outputs;
+	expect(leads).toEqual([]);
+	expect(invalid).toEqual([
+		{ error: expect.objectContaining({ code: 'not_found', message: expect.stringMatching(/item 1 \(p_items\[1\]\)/) }) },
+		{ error: expect.objectContaining({ code: 'not_found' }) },
+	]);
+	expect(await leadsOf(owner)).toEqual([]);
+});
+
+test('1,500 items are two database calls (batches of 1,000), every lead paired with its item', async () => {
+	const owner = await queueOwner();
+	const items = Array.from({ length: 1500 }, (_, index) => ({ name: `Lead ${index}`, phone: `+447853${String(100_000 + index).padStart(6, '0')}` }));
+	counter.reset();
+	const { result, outputs } = await runQueue(items, addFromItems(owner), { leadflowSupabaseApi: { url: counter.url, serviceRoleKey: testStack().serviceRoleKey } });
+	expect(result.error).toBeUndefined();
+	expect(counter.paths.filter((path) => path === '/rest/v1/rpc/queue_add_leads')).toHaveLength(2);
+	expect(outputs[0]).toHaveLength(1500);
+	expect(outputs[0].every((lead, index) => lead.item_index === index && lead.outcome === 'created' && lead.name === `Lead ${index}`)).toBe(true);
+	expect(await leadsOf(owner)).toHaveLength(1500);
+});
+
+test('from the CRM: the conversations carrying a tag become leads once, page by page', async () => {
+	const owner = await queueOwner();
+	const tagId = await withDb(async (db) => {
+		const { rows } = await db.query<{ id: string }>('insert into public.tags (user_id, name) values ($1, $2) returning id', [owner, 'Hot lead']);
+		await db.query(
+			`with conversations as (
+			   insert into public.messenger_conversations (user_id, page_id, sender_id, sender_name)
+			   select $1, '104857600000777', (9000000 + n)::text, 'Sender ' || n from generate_series(1, 1003) n
+			   returning id)
+			 insert into public.conversation_tags (conversation_id, tag_id, user_id) select id, $2, $1 from conversations`,
+			[owner, rows[0].id],
+		);
+		return rows[0].id;
+	});
+	const parameters = { resource: 'lead', operation: 'addLeads', source: 'tag', ownerUserId: owner, tagId };
+	const first = await runQueue([{}], parameters);
+	expect(first.result.error).toBeUndefined();
+	expect(first.outputs[0]).toHaveLength(1003);
+	expect(first.outputs[0].every((lead) => lead.outcome === 'created' && lead.source === 'crm_tag' && typeof lead.conversation_id === 'string')).toBe(true);
+	expect(new Set(first.outputs[0].map((lead) => lead.conversation_id)).size).toBe(1003);
+
+	const again = await runQueue([{}], parameters);
+	expect(again.outputs[0].every((lead) => lead.outcome === 'existing')).toBe(true);
+	expect(await leadsOf(owner)).toHaveLength(1003);
+});
+
+test('from the CRM: a campaign\'s sessions by campaign ID (what the list offers), with their phones', async () => {
+	const owner = await queueOwner();
+	const launch = seedLaunch();
+	const { error } = await serviceClient().rpc('create_campaign_sessions', {
+		p_owner: owner,
+		p_campaign: { name_uid: launch.campaign, name: 'Plumbers', job_description: launch.job_description, objectives: launch.objectives },
+		p_tasks: [
+			{ phone: '+447853723604', session: `${launch.tasks[0].session}`, name: 'Alice Carter' },
+			{ phone: '+447853723605', session: `${launch.tasks[1].session}`, name: 'Bob Doyle' },
+		],
+		p_idempotency_key: null,
+	});
+	expect(error).toBeNull();
+	const { result, outputs } = await runQueue([{}], { resource: 'lead', operation: 'addLeads', source: 'campaign', ownerUserId: owner, campaignId: { __rl: true, mode: 'list', value: launch.campaign } });
+	expect(result.error).toBeUndefined();
+	expect(outputs[0]).toEqual([expect.objectContaining({ outcome: 'created', source: 'campaign' }), expect.objectContaining({ outcome: 'created', source: 'campaign' })]);
+	expect((await leadsOf(owner)).map((lead) => [lead.name, lead.phone]).sort()).toEqual([
+		['Alice Carter', '+447853723604'],
+		['Bob Doyle', '+447853723605'],
+	]);
+
+	const unknown = await runQueue([{}], { resource: 'lead', operation: 'addLeads', source: 'campaign', ownerUserId: owner, campaignId: { __rl: true, mode: 'id', value: 'nobody_abcdef123' } });
+	expect(unknown.result.error?.message).toBe('The owner has no campaign "nobody_abcdef123"');
+});

@@ -1,0 +1,202 @@
+// Claim → Send → Complete through n8n's engine against the local stack and the Graph simulator's
+// WhatsApp Cloud API (reached through the credential's base URL): each due message is sent once,
+// recorded with Meta's message id, its lead contacted; each of Meta's errors is recorded as what it
+// means (dead at once when a retry cannot help, due again later for a rate limit, released untried
+// when the batch stops); a message without an answer is never sent again; Complete is refused for a
+// worker that does not hold the message. The ledger has a row for every change.
+import type { IDataObject } from 'n8n-workflow';
+import { startSimulators, type RunningSimulators } from '../../../simulators';
+import { runWorkflow } from '../../harness';
+import {
+	chainWorkflow,
+	ledgerOf,
+	leadStatus,
+	leadsOf,
+	messagesOf,
+	prepareDue,
+	queueOwner,
+	runQueue,
+	supabaseCredentials,
+	whatsappCredentials,
+} from './support/queue';
+
+const PHONE_NUMBER_ID = '106540352242922';
+const TOKEN = 'EAAG-queue-token';
+let sims: RunningSimulators;
+
+beforeAll(async () => {
+	sims = await startSimulators();
+});
+
+afterAll(async () => {
+	await sims.stop();
+});
+
+beforeEach(async () => {
+	await sims.graph.control.reset();
+	await sims.graph.control.configureWhatsApp({ phoneNumbers: { [PHONE_NUMBER_ID]: TOKEN } });
+});
+
+const credentials = () => ({ ...supabaseCredentials(), ...whatsappCredentials(sims.graph.baseUrl, PHONE_NUMBER_ID, TOKEN) });
+
+async function runChain(owner: string, options: Parameters<typeof chainWorkflow>[1] = {}) {
+	const result = await runWorkflow(chainWorkflow(owner, options), { credentials: credentials() });
+	expect(result.error).toBeUndefined();
+	return { result, claimed: result.nodeOutputs.Claim ?? [], sent: result.nodeOutputs.Send ?? [], completed: result.nodeOutputs.Complete ?? [] };
+}
+
+async function dueQueue(count: number, settings: Parameters<typeof queueOwner>[0] = {}) {
+	const owner = await queueOwner(settings);
+	const leads = await leadsOf(owner, count);
+	expect((await prepareDue(owner)).queued).toBe(count);
+	return { owner, leads };
+}
+
+test('each due message is sent once over the Cloud API, recorded sent with Meta\'s id, its lead contacted; the next run finds nothing', async () => {
+	const { owner, leads } = await dueQueue(3, { message: { type: 'text', text: 'Hi {{name}}, thanks for your interest!' } });
+	const { claimed, sent, completed } = await runChain(owner);
+
+	expect(claimed).toHaveLength(3);
+	for (const message of claimed) {
+		const lead = leads.find((one) => one.leadId === message.lead_id)!;
+		expect(message).toMatchObject({ user_id: owner, phone: lead.phone, lead_name: lead.name, attempt: 1, worker: expect.stringMatching(/^n8n-/), message: { type: 'text', text: `Hi ${lead.name}, thanks for your interest!` } });
+	}
+	expect(sent.map((one) => one.outcome)).toEqual(['sent', 'sent', 'sent']);
+	expect(completed).toEqual(claimed.map((message, index) => expect.objectContaining({ item_index: index, item_id: message.item_id, accepted: true, status: 'sent', reason: null })));
+
+	const delivered = await sims.graph.control.whatsappMessages();
+	expect(delivered.map((one) => [one.to, one.type, one.text]).sort()).toEqual(leads.map((lead) => [lead.phone, 'text', `Hi ${lead.name}, thanks for your interest!`]).sort());
+	const rows = await messagesOf(owner);
+	expect(rows.map((row) => [row.status, row.message_id]).sort()).toEqual(delivered.map((one) => ['sent', one.messageId]).sort());
+	for (const lead of leads) expect(await leadStatus(lead.leadId)).toBe('contacted');
+	const ledger = (await ledgerOf(owner)).filter((row) => row.queue === 'whatsapp_message_queue');
+	for (const row of rows) {
+		expect(ledger.filter((entry) => entry.item_id === row.id).map((entry) => [entry.from_status, entry.to_status])).toEqual([
+			[null, 'queued'],
+			['queued', 'claimed'],
+			['claimed', 'sent'],
+		]);
+	}
+
+	const again = await runChain(owner);
+	expect(again.claimed).toEqual([]);
+	expect(again.result.executedNodes).not.toContain('Send');
+	expect(await sims.graph.control.whatsappMessages()).toHaveLength(3);
+});
+
+test('a template message goes as a template with its language', async () => {
+	await sims.graph.control.configureWhatsApp({ templates: [{ name: 'first_contact', language: 'en_GB' }] });
+	const { owner } = await dueQueue(1, { message: { type: 'template', name: 'first_contact', language: 'en_GB' } });
+	const { completed } = await runChain(owner);
+	expect(completed).toEqual([expect.objectContaining({ accepted: true, status: 'sent' })]);
+	const [delivered] = await sims.graph.control.whatsappMessages();
+	expect(delivered).toMatchObject({ type: 'template', template: { name: 'first_contact', language: 'en_GB' } });
+});
+
+test('Meta\'s errors by code: not on WhatsApp and outside the window are dead at once (lead invalid), a pair rate limit is due again after a rest', async () => {
+	const { owner, leads } = await dueQueue(4, { max_attempts: 5, retry_backoff_seconds: 10 });
+	const [notOnWhatsApp, outsideWindow, pairLimited, fine] = leads;
+	await sims.graph.control.configureWhatsApp({ notOnWhatsApp: [notOnWhatsApp.phone] });
+	await sims.graph.control.setLastCustomerMessageAt(outsideWindow.phone, Date.now() - 30 * 3_600_000);
+	await sims.graph.control.addFault({ match: { recipient: pairLimited.phone }, effect: { kind: 'graphError', code: 131056 } });
+	const before = Date.now();
+	const { sent, completed } = await runChain(owner, { send: { concurrency: 1 } });
+
+	const byPhone = new Map(sent.map((one) => [one.phone as string, one]));
+	expect(byPhone.get(notOnWhatsApp.phone)).toMatchObject({ outcome: 'failed', error: { code: '131026', permanent: true, details: expect.stringMatching(/not a WhatsApp phone number/) } });
+	expect(byPhone.get(outsideWindow.phone)).toMatchObject({ outcome: 'failed', error: { code: '131047', permanent: true } });
+	expect(byPhone.get(pairLimited.phone)).toMatchObject({ outcome: 'failed', error: { code: '131056', permanent: false, retry_after_seconds: 60 } });
+	expect(byPhone.get(fine.phone)).toMatchObject({ outcome: 'sent' });
+
+	const statusOf = new Map(completed.map((one) => [one.item_id as string, one]));
+	const rows = await messagesOf(owner);
+	const rowOf = (leadId: string) => rows.find((row) => row.lead_id === leadId)!;
+	expect(statusOf.get(rowOf(notOnWhatsApp.leadId).id)).toMatchObject({ accepted: true, status: 'dead' });
+	expect(statusOf.get(rowOf(outsideWindow.leadId).id)).toMatchObject({ accepted: true, status: 'dead' });
+	const limited = statusOf.get(rowOf(pairLimited.leadId).id) as IDataObject;
+	expect(limited).toMatchObject({ accepted: true, status: 'failed' });
+	expect(Date.parse(limited.next_attempt_at as string)).toBeGreaterThanOrEqual(before + 60_000);
+	expect(rowOf(notOnWhatsApp.leadId).last_error).toMatchObject({ code: '131026', message: expect.stringMatching(/^\(#131026\) Message undeliverable \(Unable to deliver message/), permanent: true });
+	expect(await leadStatus(notOnWhatsApp.leadId)).toBe('invalid');
+	expect(await leadStatus(pairLimited.leadId)).toBe('queued');
+	expect(await leadStatus(fine.leadId)).toBe('contacted');
+});
+
+test('the throughput limit (130429) stops the batch: the rest is released untried, its attempt not counted', async () => {
+	const { owner } = await dueQueue(3);
+	await sims.graph.control.addFault({ trigger: { mode: 'count', count: 1 }, effect: { kind: 'graphError', code: 130429 } });
+	const { sent, completed } = await runChain(owner, { send: { concurrency: 1 } });
+	expect(sent.map((one) => [one.outcome, (one.error as IDataObject).code])).toEqual([
+		['failed', '130429'],
+		['released', 'not_attempted'],
+		['released', 'not_attempted'],
+	]);
+	expect((await sims.graph.control.requests()).filter((request) => request.path.endsWith('/messages'))).toHaveLength(1);
+	expect(completed.map((one) => [one.accepted, one.status])).toEqual([
+		[true, 'failed'],
+		[true, 'queued'],
+		[true, 'queued'],
+	]);
+	const rows = await messagesOf(owner);
+	expect(rows.map((row) => [row.status, row.attempts]).sort()).toEqual([
+		['failed', 1],
+		['queued', 0],
+		['queued', 0],
+	]);
+});
+
+test('a refused token (190) sends nothing else: every message released, and the results say why', async () => {
+	const { owner } = await dueQueue(3);
+	await sims.graph.control.configureWhatsApp({ phoneNumbers: { [PHONE_NUMBER_ID]: 'another-token' } });
+	const { sent, completed } = await runChain(owner, { send: { concurrency: 1 } });
+	expect(sent[0]).toMatchObject({ outcome: 'released', error: { code: 'invalid_token', message: expect.stringMatching(/^The WhatsApp access token was refused \(190\)/) } });
+	expect(sent.slice(1).map((one) => (one.error as IDataObject).code)).toEqual(['not_attempted', 'not_attempted']);
+	expect((await sims.graph.control.requests()).filter((request) => request.path.endsWith('/messages'))).toHaveLength(1);
+	expect(completed.every((one) => one.accepted === true && one.status === 'queued')).toBe(true);
+	expect((await messagesOf(owner)).every((row) => row.status === 'queued' && row.attempts === 0)).toBe(true);
+});
+
+test('no answer from Meta: the message may have been delivered, so it is dead at once and never sent again', async () => {
+	const { owner } = await dueQueue(1);
+	await sims.graph.control.addFault({ effect: { kind: 'timeout', holdMs: 10_000 } });
+	const { sent, completed } = await runChain(owner, { send: { timeoutMs: 1000 } });
+	expect(sent).toEqual([expect.objectContaining({ outcome: 'failed', error: expect.objectContaining({ code: 'uncertain', permanent: true }) })]);
+	expect(completed).toEqual([expect.objectContaining({ accepted: true, status: 'dead' })]);
+	await sims.graph.control.clearFaults();
+	expect((await runChain(owner)).claimed).toEqual([]);
+});
+
+test('Complete is refused for a worker that does not hold the message, and for a report sent twice; nothing is recorded', async () => {
+	const { owner } = await dueQueue(1);
+	const claim = await runQueue([{}], { resource: 'message', operation: 'claim', limit: 10, ownerUserId: owner, options: { worker: 'worker-a' } });
+	const [message] = claim.outputs[0];
+	expect(message.worker).toBe('worker-a');
+	const report = { item_id: message.item_id, outcome: 'sent', message_id: 'wamid.TEST-1' };
+
+	const other = await runQueue([{ ...report, worker: 'worker-b' }], { resource: 'message', operation: 'complete' });
+	expect(other.outputs[0]).toEqual([expect.objectContaining({ accepted: false, reason: 'not_held', status: 'claimed' })]);
+
+	const first = await runQueue([{ ...report, worker: 'worker-a' }], { resource: 'message', operation: 'complete' });
+	expect(first.outputs[0]).toEqual([expect.objectContaining({ accepted: true, status: 'sent' })]);
+	const twice = await runQueue([{ ...report, worker: 'worker-a' }], { resource: 'message', operation: 'complete' });
+	expect(twice.outputs[0]).toEqual([expect.objectContaining({ accepted: false, reason: 'already_completed', status: 'sent' })]);
+	expect((await messagesOf(owner)).map((row) => [row.status, row.message_id])).toEqual([['sent', 'wamid.TEST-1']]);
+});
+
+test('bad reports are refused by the node, naming the field', async () => {
+	const bad = await runQueue(
+		[
+			{ item_id: 'nope', worker: 'w', outcome: 'sent', message_id: 'wamid.1' },
+			{ item_id: '00000000-0000-4000-8000-000000000001', worker: 'w', outcome: 'delivered' },
+			{ item_id: '00000000-0000-4000-8000-000000000001', worker: 'w', outcome: 'sent' },
+		],
+		{ resource: 'message', operation: 'complete' },
+		supabaseCredentials(),
+		{ continueOnFail: true },
+	);
+	expect(bad.outputs[0].map((one) => (one.error as IDataObject).message)).toEqual([
+		'The queue item ID "nope" is not a UUID',
+		'Outcome "delivered" is not one of sent, failed, released',
+		'A sent message needs its Message ID',
+	]);
+});
