@@ -55,12 +55,15 @@ export async function leadsOf(owner: string, count: number, name = (index: numbe
 	return rows.map((row) => ({ leadId: row.lead_id, phone: leads[row.item_index].phone, name: leads[row.item_index].name }));
 }
 
-/** The owner's queue prepared for a day that is over, so every message is due now. */
-export async function prepareDue(owner: string): Promise<PrepareResult> {
-	const { data, error } = await serviceClient({ now: new Date(Date.now() - 2 * DAY_MS) }).rpc('queue_prepare', { p_user_id: owner });
+/** The owner's queue prepared as of `daysAgo` days back: its tomorrow is then a day that is over (for 2 or more). */
+export async function prepareAsOf(owner: string, daysAgo: number): Promise<PrepareResult> {
+	const { data, error } = await serviceClient({ now: new Date(Date.now() - daysAgo * DAY_MS) }).rpc('queue_prepare', { p_user_id: owner });
 	if (error) throw new Error(`queue_prepare: ${error.message}`);
 	return (data as PrepareResult[])[0];
 }
+
+/** The owner's queue prepared for a day that is over, so every message is due now. */
+export const prepareDue = (owner: string) => prepareAsOf(owner, 2);
 
 export interface QueueRow {
 	id: string;

@@ -1,0 +1,107 @@
+// Queue Ledger's Export and Get Metrics through n8n's engine against the local stack: the queue with
+// its leads as a CSV file in the item's binary data (real rows, filtered by day and status, formula
+// cells neutralised, headers only when empty); the metrics per day equal what happened; bad ranges
+// are refused naming the field. (export-filesystem.test.ts: a large export streamed to a file.)
+import type { IDataObject } from 'n8n-workflow';
+import { EXPORT_COLUMNS } from '../../../nodes/QueueLedger/helpers/csv';
+import { startSimulators, type RunningSimulators } from '../../../simulators';
+import { runWorkflow } from '../../harness';
+import { exported, exportParameters } from './support/export';
+import { addLeads, chainWorkflow, DAY_MS, messagesOf, prepareAsOf, queueOwner, runQueue, supabaseCredentials, ukMobile, whatsappCredentials } from './support/queue';
+
+let sims: RunningSimulators;
+
+beforeAll(async () => {
+	sims = await startSimulators();
+});
+
+afterAll(async () => {
+	await sims.stop();
+});
+
+const day = (msAgo: number) => new Date(Date.now() - msAgo).toISOString().slice(0, 10);
+
+
+describe('export and metrics of a queue over two days', () => {
+	let owner: string;
+	let twoDaysBack: string;
+	let oneDayBack: string;
+
+	beforeAll(async () => {
+		owner = await queueOwner({ daily_capacity: 2 });
+		await addLeads([
+			{ user_id: owner, name: '=HYPERLINK("http://evil.example","Click")', phone: ukMobile(), lead_score: 90, source: '@import' },
+			{ user_id: owner, name: 'Zoë "the boss", Ltd', phone: ukMobile(), lead_score: 50 },
+			{ user_id: owner, name: 'Tom', phone: ukMobile(), lead_score: 10 },
+		]);
+		// Capacity 2: the two best for the day before yesterday, the third for yesterday.
+		twoDaysBack = (await prepareAsOf(owner, 3)).day;
+		oneDayBack = (await prepareAsOf(owner, 2)).day;
+		await sims.graph.control.configureWhatsApp({ notOnWhatsApp: [] });
+		const run = await runWorkflow(chainWorkflow(owner), { credentials: { ...supabaseCredentials(), ...whatsappCredentials(sims.graph.baseUrl) } });
+		expect(run.error).toBeUndefined();
+	});
+
+	test('the CSV holds every message with its lead, formula cells neutralised', async () => {
+		const { json, binary, records } = await exported(exportParameters(owner, twoDaysBack, oneDayBack));
+		expect(json).toEqual({ owner, from: twoDaysBack, to: oneDayBack, statuses: null, rows: 3, file_name: `leadflow-queue-${twoDaysBack}-${oneDayBack}.csv` });
+		expect(binary).toMatchObject({ mimeType: 'text/csv', fileName: `leadflow-queue-${twoDaysBack}-${oneDayBack}.csv`, fileExtension: 'csv' });
+		const [header, ...rows] = records;
+		expect(header).toEqual([...EXPORT_COLUMNS]);
+		const cell = (row: string[], column: (typeof EXPORT_COLUMNS)[number]) => row[EXPORT_COLUMNS.indexOf(column)];
+		const byName = new Map(rows.map((row) => [cell(row, 'lead_name'), row]));
+		expect([...byName.keys()].sort()).toEqual(["'=HYPERLINK(\"http://evil.example\",\"Click\")", 'Tom', 'Zoë "the boss", Ltd']);
+		const evil = byName.get("'=HYPERLINK(\"http://evil.example\",\"Click\")")!;
+		expect([cell(evil, 'day'), cell(evil, 'status'), cell(evil, 'lead_status'), cell(evil, 'lead_score'), cell(evil, 'source')]).toEqual([twoDaysBack, 'sent', 'contacted', '90', "'@import"]);
+		expect(cell(evil, 'message_id')).toMatch(/^wamid\./);
+		expect(cell(byName.get('Tom')!, 'day')).toBe(oneDayBack);
+		const messages = await messagesOf(owner);
+		expect(rows.map((row) => cell(row, 'item_id')).sort()).toEqual(messages.map((message) => message.id).sort());
+	});
+
+	test('filtered by day and status; an empty result is a file with the header row only', async () => {
+		const oneDay = await exported(exportParameters(owner, oneDayBack, oneDayBack));
+		expect(oneDay.records.slice(1).map((row) => row[EXPORT_COLUMNS.indexOf('lead_name')])).toEqual(['Tom']);
+		const notSent = await exported(exportParameters(owner, twoDaysBack, oneDayBack, { statuses: ['failed', 'dead', 'queued'] }));
+		expect(notSent.records).toEqual([[...EXPORT_COLUMNS]]);
+		expect(notSent.json.rows).toBe(0);
+		const future = await exported(exportParameters(owner, day(-30 * DAY_MS), day(-30 * DAY_MS)));
+		expect(future.records).toEqual([[...EXPORT_COLUMNS]]);
+	});
+
+	test('metrics per day equal what happened, zeros for a day without messages', async () => {
+		const { result, outputs } = await runQueue([{}], { resource: 'report', operation: 'metrics', ownerUserId: owner, fromDay: twoDaysBack, toDay: day(0) });
+		expect(result.error).toBeUndefined();
+		expect(outputs[0].map((row) => [row.day, row.queued, row.sent, row.failed, row.cancelled, row.taken_over])).toEqual([
+			[twoDaysBack, 2, 2, 0, 0, 0],
+			[oneDayBack, 1, 1, 0, 0, 0],
+			[day(0), 0, 0, 0, 0, 0],
+		]);
+		expect(Number(outputs[0][0].mean_wait_seconds)).toBeGreaterThan(0);
+	});
+});
+
+test('bad ranges and statuses are refused naming the field', async () => {
+	const owner = await queueOwner();
+	const refused = await runQueue(
+		[
+			{ from: '2026-12-05', to: '2026-12-01' },
+			{ from: '2026-02-30', to: '2026-03-01' },
+			{ from: '', to: '2026-03-01' },
+			{ from: '2025-01-01', to: '2026-03-01' },
+		],
+		{ resource: 'report', operation: 'metrics', ownerUserId: owner, fromDay: '={{ $json.from }}', toDay: '={{ $json.to }}' },
+		supabaseCredentials(),
+		{ continueOnFail: true },
+	);
+	expect(refused.outputs[0].map((one) => [(one.error as IDataObject).code, (one.error as IDataObject).message])).toEqual([
+		['invalid_input', 'To Day 2026-12-01 is before From Day 2026-12-05'],
+		['invalid_input', 'From Day "2026-02-30" is not a day'],
+		['invalid_input', 'From Day is empty'],
+		['invalid_input', 'The range 2025-01-01 to 2026-03-01 is longer than 366 days'],
+	]);
+	const status = await runQueue([{}], exportParameters(owner, '2026-12-01', '2026-12-01', { statuses: '={{ "sent,delivered" }}' }), supabaseCredentials(), { continueOnFail: true });
+	expect(status.outputs[0]).toEqual([{ error: expect.objectContaining({ code: 'invalid_input', message: 'Statuses: "delivered" is not a queue status' }) }]);
+	const owned = await runQueue([{}], exportParameters('someone', '2026-12-01', '2026-12-01'), supabaseCredentials(), { continueOnFail: true });
+	expect(owned.outputs[0]).toEqual([{ error: expect.objectContaining({ code: 'invalid_input', message: 'The owner user ID "someone" is not a UUID' }) }]);
+});
