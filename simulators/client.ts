@@ -1,7 +1,10 @@
 // A typed client for a simulator's control routes (`/__sim/…`), for tests, the demo and the
 // benchmark. Plain `fetch`, so it works from any process that can reach the simulator.
 import type {
+	ConversationInput,
+	ConversationStats,
 	DeliveredMessage,
+	GenerateConversationsInput,
 	FaultRule,
 	FaultRuleInput,
 	GeminiRuntimeConfig,
@@ -114,6 +117,34 @@ export class SimulatorControl {
 
 	async clearMessages(): Promise<void> {
 		await this.call('DELETE', '/messages');
+	}
+
+	/** Graph: adds (or replaces, by PSID) conversations of a Page for the Conversations endpoint. */
+	async addConversations(pageId: string, conversations: ConversationInput[]): Promise<void> {
+		await this.call('POST', '/conversations', { pageId, conversations });
+	}
+
+	/** Graph: `count` generated conversations of a Page, `messagesPerConversation` messages each. */
+	async generateConversations(input: GenerateConversationsInput): Promise<void> {
+		await this.call('POST', '/conversations/generate', input);
+	}
+
+	conversationStats(): Promise<ConversationStats> {
+		return this.call('GET', '/conversations/stats');
+	}
+
+	async clearConversations(): Promise<void> {
+		await this.call('DELETE', '/conversations');
+	}
+
+	/** Graph: the Conversations endpoint's calls per second per Page (0: no limit). */
+	async setConversationRate(perSecond: number): Promise<void> {
+		await this.call('POST', '/conversations/rate', { perSecond });
+	}
+
+	/** Graph: the webhook subscriptions apps and Pages made. */
+	subscriptions(): Promise<{ apps: Record<string, Array<{ object: string; callback_url: string; fields: Array<{ name: string }>; active: boolean; verify_token: string }>>; pages: Record<string, Array<{ id: string; subscribed_fields: string[] }>> }> {
+		return this.call('GET', '/subscriptions');
 	}
 
 	/** Graph: the WhatsApp Cloud API's phone numbers (id → token), approved templates and numbers not on WhatsApp; null = accept any. */

@@ -16,6 +16,9 @@
 //   GET    /__sim/messages   {messages: DeliveredMessage[]}
 //   DELETE /__sim/messages
 //   …/__sim/whatsapp/config and /__sim/whatsapp/messages (whatsapp.ts)
+// and for Messenger inbound: the Conversations endpoint with its per-Page rate
+// (messenger-conversations.ts, /__sim/conversations…) and the webhook subscription endpoints
+// (messenger-webhooks.ts, /__sim/subscriptions).
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Answer, RequestDescription, VendorHandler, VendorRequest } from './engine';
 import {
@@ -31,6 +34,8 @@ import {
 import { checkSend, recipientIdOf, windowRefusal } from './graph-send';
 import { isFormEncoded, isRecord, parseGraphFormBody, parseJsonBody } from './http';
 import type { DeliveredMessage, FaultEffect, GraphRuntimeConfig } from './protocol';
+import { MessengerConversations, type ConversationsOptions } from './messenger-conversations';
+import { WebhookSubscriptions } from './messenger-webhooks';
 import { WhatsAppCloud, type WhatsAppSimulatorOptions } from './whatsapp';
 import { whatsappError, whatsappErrorForStatus } from './whatsapp-errors';
 
@@ -41,6 +46,8 @@ export interface GraphSimulatorOptions {
 	appSecret?: string;
 	/** The WhatsApp Cloud API's phone numbers, templates and unreachable numbers. */
 	whatsapp?: WhatsAppSimulatorOptions;
+	/** The Conversations endpoint's per-Page rate (default 2 calls/s). */
+	conversations?: ConversationsOptions;
 }
 
 const ROUTE = /^(?:\/(v\d+\.\d+))?\/([^/]+)(\/messages)?\/?$/;
@@ -63,10 +70,13 @@ export class GraphHandler implements VendorHandler {
 	private windows = new Map<string, number>();
 	private delivered: DeliveredMessage[] = [];
 	private readonly whatsapp: WhatsAppCloud;
+	private readonly conversations: MessengerConversations;
+	private readonly subscriptions = new WebhookSubscriptions();
 
 	constructor(private readonly options: GraphSimulatorOptions = {}) {
 		this.config = this.initialConfig();
 		this.whatsapp = new WhatsAppCloud(options.whatsapp);
+		this.conversations = new MessengerConversations(options.conversations);
 	}
 
 	describe(request: VendorRequest): RequestDescription {
@@ -81,6 +91,8 @@ export class GraphHandler implements VendorHandler {
 	}
 
 	answer(request: VendorRequest, description: RequestDescription): Answer {
+		const inbound = this.answerMessengerInbound(request, description);
+		if (inbound) return inbound;
 		const route = ROUTE.exec(request.url.pathname);
 		if (!route) return unknownPath(request.url.pathname);
 		const [, , node, messagesEdge] = route;
@@ -132,6 +144,8 @@ export class GraphHandler implements VendorHandler {
 	control(method: string, route: string, body: unknown): Answer | undefined {
 		const whatsapp = this.whatsapp.control(method, route, body);
 		if (whatsapp) return whatsapp;
+		const inbound = this.conversations.control(method, route, body) ?? this.subscriptions.control(method, route);
+		if (inbound) return inbound;
 		switch (`${method} ${route}`) {
 			case 'GET /config':
 				return { status: 200, body: this.config };
@@ -159,6 +173,44 @@ export class GraphHandler implements VendorHandler {
 		this.windows.clear();
 		this.delivered = [];
 		this.whatsapp.reset();
+		this.conversations.reset();
+		this.subscriptions.reset();
+	}
+
+	/** The Conversations endpoint and the webhook subscriptions (messenger-conversations.ts, messenger-webhooks.ts), or undefined. */
+	private answerMessengerInbound(request: VendorRequest, description: RequestDescription): Answer | undefined {
+		const path = request.url.pathname;
+		const params = requestParams(request);
+		if (this.subscriptions.handles(path)) {
+			return this.subscriptions.answer(request.method, path, description.key, params, (token, proof, appId) => this.authorizeApp(token, proof, appId), (token, proof, pageId) =>
+				this.authorizePage(token, proof, pageId),
+			);
+		}
+		if (this.conversations.pageOf(path) === undefined) return undefined;
+		// Paging links carry the address the client used.
+		const url = new URL(`${path}${request.url.search}`, `http://${request.headers.host ?? 'graph.simulator'}`);
+		return this.conversations.answer(request.method, url, params, (pageId) => this.authorizePage(description.key, params.appsecret_proof, pageId));
+	}
+
+	/** A Page token (and its proof) that may act for `pageId`; undefined when it may. */
+	private authorizePage(token: string | undefined, proof: unknown, pageId: string): Answer | undefined {
+		if (!token) return missingToken();
+		if (token.includes('|')) return graphError({ code: 190, message: 'This method must be called with a Page Access Token' });
+		const tokenPage = this.pageFor(token);
+		if (tokenPage === undefined) return invalidToken();
+		const proofProblem = this.proofProblem(token, proof);
+		if (proofProblem) return proofProblem;
+		if (this.config.pageTokens && tokenPage !== pageId) return unsupportedObject('GET', pageId);
+		return undefined;
+	}
+
+	/** An app access token `{app-id}|{app-secret}` for `appId` (its secret the configured one, when one is). */
+	private authorizeApp(token: string | undefined, proof: unknown, appId: string): Answer | undefined {
+		if (!token) return missingToken();
+		const [tokenApp, secret] = token.split('|');
+		if (secret === undefined || tokenApp !== appId) return graphError({ code: 190, message: 'Invalid OAuth access token - an app access token of this app is required' });
+		if (this.config.appSecret !== null && secret !== this.config.appSecret) return invalidToken();
+		return this.proofProblem(token, proof);
 	}
 
 	/** A request for the WhatsApp Cloud API rather than Messenger (whatsapp.ts says how it is told apart). */

@@ -10,6 +10,8 @@ import { GraphHandler, type GraphSimulatorOptions } from './graph';
 export { SimulatorControl, SimulatorControlError } from './client';
 export { appSecretProof, pageIdForToken } from './graph';
 export { MAX_TEXT_CHARACTERS, MESSAGE_TAGS, MESSAGING_TYPES } from './graph-send';
+export { deliverWebhook, messengerDelivery, messengerEvents, signDelivery, type DeliverOptions, type DeliveryAnswer, type SubscriptionsState } from './messenger-webhooks';
+export { parseFields, type ConversationsOptions } from './messenger-conversations';
 export { MAX_WHATSAPP_TEXT_CHARACTERS } from './whatsapp';
 export { WHATSAPP_ERRORS } from './whatsapp-errors';
 export { greetedName, plainReplyText, promptDigest, promptTranscript, simulatedReply, type GeminiRequestBody } from './gemini-reply';

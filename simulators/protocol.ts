@@ -174,3 +174,33 @@ export interface WhatsAppMessage {
 	template?: { name: string; language: string };
 	deliveredAt: string;
 }
+
+/** Graph only: a Messenger conversation the simulated Page has (POST /__sim/conversations). */
+export interface ConversationInput {
+	psid: string;
+	name?: string;
+	/** ISO time or epoch ms; default: the newest message's time. */
+	updatedTime?: string | number;
+	messages: Array<{ id?: string; text: string; from: 'person' | 'page'; createdTime: string | number }>;
+}
+
+/** Graph only: generated conversations (POST /__sim/conversations/generate). */
+export interface GenerateConversationsInput {
+	pageId: string;
+	count: number;
+	messagesPerConversation: number;
+	/** The newest conversation's update time (ISO or epoch ms; default now); each next one `stepMs` older. */
+	newest?: string | number;
+	stepMs?: number;
+	psidStart?: number;
+}
+
+/** Graph only: what the Conversations endpoint holds and how it was called. */
+export interface ConversationStats {
+	pages: Record<string, { conversations: number; messages: number }>;
+	/** Calls answered, per Page. */
+	calls: Record<string, number>;
+	/** Calls refused for the Page's rate (code 32), per Page. */
+	throttled: Record<string, number>;
+	perSecond: number;
+}
