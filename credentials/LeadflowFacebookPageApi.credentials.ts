@@ -45,6 +45,23 @@ export class LeadflowFacebookPageApi implements ICredentialType {
 				'Optional. When set, every call carries appsecret_proof (required by apps with “Require App Secret” on) and inbound webhook signatures can be verified.',
 		},
 		{
+			displayName: 'App ID',
+			name: 'appId',
+			type: 'string',
+			default: '',
+			description:
+				'Optional. The ID of the Meta app the Page’s webhook belongs to. The Messenger Trigger needs it to tell the app’s own echoes from messages a person sent from the Page (a human takeover).',
+		},
+		{
+			displayName: 'Webhook Verify Token',
+			name: 'verifyToken',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description:
+				'Optional. The Verify Token entered in the app’s Webhooks settings; the Messenger Trigger answers Meta’s verification request only when it matches.',
+		},
+		{
 			displayName: 'Graph API Version',
 			name: 'graphApiVersion',
 			type: 'string',

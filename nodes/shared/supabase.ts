@@ -3,7 +3,7 @@
 // so nothing heavy is required at module load), and PostgREST errors turned into NodeApiErrors that
 // say what to do.
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { NodeApiError, type FunctionsBase, type IExecuteFunctions, type JsonObject } from 'n8n-workflow';
+import { NodeApiError, type FunctionsBase, type JsonObject } from 'n8n-workflow';
 import type { RpcArgs, RpcName, RpcResult } from './contract';
 
 interface SupabaseCredentials {
@@ -30,6 +30,12 @@ export async function getSupabaseClient(context: SupabaseContext): Promise<Supab
 	});
 	clients.set(cacheKey, client);
 	return client;
+}
+
+/** The project URL of the node's Supabase credential (what identifies the database). */
+export async function supabaseUrlOf(context: SupabaseContext): Promise<string> {
+	const credentials = await context.getCredentials<SupabaseCredentials>('leadflowSupabaseApi');
+	return String(credentials.url ?? '').replace(/\/+$/, '');
 }
 
 interface PostgrestErrorLike {
@@ -69,7 +75,7 @@ export function adviceFor(error: PostgrestErrorLike): string {
  * trip: only its name, only its arguments, and its result type.
  */
 export async function callRpc<Name extends RpcName>(
-	context: IExecuteFunctions,
+	context: SupabaseContext,
 	functionName: Name,
 	args: RpcArgs<Name>,
 	itemIndex?: number,

@@ -21,6 +21,9 @@ export const TRIGGER_NODE_TYPES: Record<TriggerKind, string> = {
 	webhook: 'n8n-nodes-base.webhook',
 };
 
+/** Node types a run starts from like a Webhook node: n8n's, and this package's webhook triggers. */
+export const WEBHOOK_TRIGGER_TYPES: readonly string[] = [TRIGGER_NODE_TYPES.webhook, 'n8n-nodes-leadflow.messengerTrigger'];
+
 /** A workflow object, its JSON text, or a file path (relative paths are from the package root). */
 export function loadWorkflow(source: WorkflowJson | string): WorkflowJson {
 	if (typeof source !== 'string') return source;
@@ -34,7 +37,8 @@ export function loadWorkflow(source: WorkflowJson | string): WorkflowJson {
 
 /** The trigger a run starts from: the named node, else the only enabled node of the kind asked for (or of any kind). */
 export function findStartNode(workflow: WorkflowJson, kind?: TriggerKind, nodeName?: string): { node: INode; kind: TriggerKind } {
-	const kindOf = (node: INode) => (Object.keys(TRIGGER_NODE_TYPES) as TriggerKind[]).find((one) => TRIGGER_NODE_TYPES[one] === node.type);
+	const kindOf = (node: INode) =>
+		WEBHOOK_TRIGGER_TYPES.includes(node.type) ? 'webhook' : (Object.keys(TRIGGER_NODE_TYPES) as TriggerKind[]).find((one) => TRIGGER_NODE_TYPES[one] === node.type);
 	if (nodeName) {
 		const node = workflow.nodes.find((one) => one.name === nodeName);
 		const nodeKind = node && kindOf(node);

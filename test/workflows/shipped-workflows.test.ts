@@ -8,7 +8,7 @@ import { HarnessCredentialTypes } from '../harness/credential-types';
 import { loaders } from '../harness/loaders';
 import { HarnessNodeTypes } from '../harness/node-types';
 import { PACKAGE_ROOT } from '../harness/package-entries';
-import { loadWorkflow, TRIGGER_NODE_TYPES } from '../harness/workflow-file';
+import { loadWorkflow, TRIGGER_NODE_TYPES, WEBHOOK_TRIGGER_TYPES } from '../harness/workflow-file';
 
 const WORKFLOWS_DIR = path.join(PACKAGE_ROOT, 'workflows');
 const shipped = readdirSync(WORKFLOWS_DIR).filter((file) => file.endsWith('.json'));
@@ -43,7 +43,7 @@ describe.each(shipped)('workflows/%s', (file) => {
 	});
 
 	test('has a trigger and no Code node', () => {
-		const triggers = Object.values(TRIGGER_NODE_TYPES);
+		const triggers = [...Object.values(TRIGGER_NODE_TYPES), ...WEBHOOK_TRIGGER_TYPES];
 		expect(workflow.nodes.some((node) => triggers.includes(node.type))).toBe(true);
 		expect(workflow.nodes.filter((node) => node.type === 'n8n-nodes-base.code').map((node) => node.name)).toEqual([]);
 	});

@@ -1,0 +1,59 @@
+// Starts a workflow when a person writes to a Facebook Page on Messenger (or the Page writes back):
+// Meta's webhook, its signature checked over the raw bytes, every event recorded in Supabase in one
+// call (conversations, messages once each, the 24 h window, stop on reply, human takeover), then one
+// item per event. How a request is handled: helpers/webhook.ts.
+import type { IHookFunctions, INodeType, INodeTypeDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+import { namedOutputs } from '../shared/outputs';
+import { properties } from './description';
+import { handleWebhook } from './helpers/webhook';
+import { subscribe, subscriptionExists, unsubscribe } from './transport/subscription';
+
+/** Whether activation manages the subscription (the node's Subscribe on Activation), and the URL to subscribe. */
+function managed(context: IHookFunctions): string | undefined {
+	if (!context.getNodeParameter('subscribe', true)) return undefined;
+	return context.getNodeWebhookUrl('default');
+}
+
+export class MessengerTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Leadflow Messenger Trigger',
+		name: 'messengerTrigger',
+		icon: { light: 'file:../../icons/leadflow.svg', dark: 'file:../../icons/leadflow.dark.svg' },
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{ $parameter["pages"] === "connectedPages" ? "Every connected Page" : "The credential’s Page" }}',
+		description: 'Records what people write to a Facebook Page on Messenger, verified and once each, and starts the workflow with each event',
+		defaults: { name: 'Messenger Trigger' },
+		inputs: [],
+		outputs: namedOutputs('Events'),
+		credentials: [
+			{ name: 'leadflowFacebookPageApi', required: true },
+			{ name: 'leadflowSupabaseApi', required: true },
+		],
+		// One path for both: Meta verifies with GET and delivers with POST to the same URL.
+		webhooks: [{ name: 'default', httpMethod: 'GET,POST', responseMode: 'onReceived', path: '={{$parameter["path"]}}', isFullPath: true }],
+		properties,
+	};
+
+	webhookMethods = {
+		default: {
+			async checkExists(this: IHookFunctions): Promise<boolean> {
+				const url = managed(this);
+				// Subscribed in the app's dashboard: nothing for n8n to check or create.
+				return url === undefined ? true : await subscriptionExists(this, url);
+			},
+			async create(this: IHookFunctions): Promise<boolean> {
+				const url = managed(this);
+				return url === undefined ? true : await subscribe(this, url);
+			},
+			async delete(this: IHookFunctions): Promise<boolean> {
+				const url = managed(this);
+				return url === undefined ? true : await unsubscribe(this, url);
+			},
+		},
+	};
+
+	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+		return await handleWebhook(this);
+	}
+}

@@ -1,0 +1,120 @@
+// What the Messenger Trigger does with a request:
+//   GET  Meta's verification: hub.mode=subscribe and the credential's verify token → hub.challenge
+//        as text/plain; anything else → 403.
+//   POST a delivery: the signature checked over the raw bytes (401 without one, 403 wrong: nothing
+//        recorded, nothing emitted), the body read (400 when it is not a delivery), every event
+//        recorded in one database call (500 if that fails, so Meta delivers it again), then 200 at
+//        once and one item per event for the workflow.
+// Answers never carry a secret, a stack trace or the database's words.
+import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+import type { RecordedEvent } from '../../shared/contract';
+import { recordEvents } from '../transport/recordEvents';
+import { readDelivery, type EventExtras, type IgnoredEvent } from './events';
+import { checkSignature, sameSecret } from './signature';
+
+export const FACEBOOK_CREDENTIAL = 'leadflowFacebookPageApi';
+
+interface PageCredential {
+	pageId?: string;
+	appSecret?: string;
+	appId?: string;
+	verifyToken?: string;
+}
+
+interface TriggerOptions {
+	includeDuplicates?: boolean;
+	includeIgnored?: boolean;
+	includeReceipts?: boolean;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function answer(context: IWebhookFunctions, status: number, body: IDataObject): IWebhookResponseData {
+	context.getResponseObject().status(status).json(body);
+	return { noWebhookResponse: true };
+}
+
+export async function handleWebhook(context: IWebhookFunctions): Promise<IWebhookResponseData> {
+	const request = context.getRequestObject();
+	const credentials = await context.getCredentials<PageCredential>(FACEBOOK_CREDENTIAL);
+	if (request.method === 'GET') return verify(context, String(credentials.verifyToken ?? ''));
+	if (request.method !== 'POST') return answer(context, 405, { error: 'method_not_allowed', message: 'Meta sends GET (verification) and POST (deliveries).' });
+
+	const appSecret = String(credentials.appSecret ?? '');
+	if (appSecret === '') {
+		return answer(context, 500, {
+			error: 'not_configured',
+			message: 'Deliveries cannot be verified: set the App Secret in the Leadflow Facebook Page API credential.',
+		});
+	}
+	if (request.rawBody === undefined) await request.readRawBody?.();
+	const rawBody = request.rawBody ?? Buffer.alloc(0);
+	const signature = checkSignature(rawBody, request.headers['x-hub-signature-256'], appSecret);
+	if (!signature.ok) return answer(context, signature.status, { error: signature.error, message: signature.message });
+
+	const owner = String(context.getNodeParameter('owner', '') ?? '').trim();
+	if (owner !== '' && !UUID.test(owner)) {
+		return answer(context, 500, { error: 'not_configured', message: 'The node’s Owner ID is not a user id (a UUID from Supabase Auth).' });
+	}
+	const pageId = String(credentials.pageId ?? '').trim();
+	const onlyCredentialPage = context.getNodeParameter('pages', 'credentialPage') === 'credentialPage';
+	if (onlyCredentialPage && !/^[0-9]{1,32}$/.test(pageId)) {
+		return answer(context, 500, { error: 'not_configured', message: 'The Leadflow Facebook Page API credential has no valid Page ID.' });
+	}
+	const appId = String(credentials.appId ?? '').trim();
+
+	const read = readDelivery(rawBody, onlyCredentialPage ? pageId : null);
+	if (!read.ok) return answer(context, read.problem.status, { error: read.problem.error, message: read.problem.message });
+	const options = context.getNodeParameter('options', {}) as TriggerOptions;
+	const { delivery } = read;
+
+	let rows: RecordedEvent[] = [];
+	if (delivery.events.length > 0) {
+		try {
+			rows = await recordEvents(context, delivery.events, /^[0-9]{1,32}$/.test(appId) ? appId : null, owner === '' ? null : owner);
+		} catch (error) {
+			context.logger.error('Leadflow Messenger Trigger: the delivery could not be recorded', { error: (error as Error).message });
+			return answer(context, 500, { error: 'not_recorded', message: 'The events could not be recorded; Meta delivers them again.' });
+		}
+	}
+
+	const items = itemsFor(rows, delivery.extras, read.object === 'page' ? delivery.ignored : [{ page_id: null, psid: null, type: read.object, reason: 'unsupported_event', detail: `object ${read.object}` }], options);
+	const summary = { received: true, recorded: rows.filter((row) => row.outcome === 'recorded').length, events: rows.length + delivery.ignored.length };
+	if (items.length === 0) return { webhookResponse: summary };
+	return { workflowData: [items] };
+}
+
+function verify(context: IWebhookFunctions, verifyToken: string): IWebhookResponseData {
+	const query = context.getQueryData() as Record<string, unknown>;
+	const mode = query['hub.mode'];
+	const token = query['hub.verify_token'];
+	const challenge = query['hub.challenge'];
+	const valid =
+		mode === 'subscribe' &&
+		typeof token === 'string' &&
+		sameSecret(token, verifyToken) &&
+		typeof challenge === 'string' &&
+		challenge.length > 0 &&
+		challenge.length <= 1000;
+	if (!valid) return answer(context, 403, { error: 'verification_failed', message: 'The verify token does not match the credential’s.' });
+	const response = context.getResponseObject();
+	response.status(200).setHeader('content-type', 'text/plain; charset=utf-8');
+	response.end(challenge);
+	return { noWebhookResponse: true };
+}
+
+/** One item per event the workflow should see: recorded ones always, the rest as the options say. */
+function itemsFor(rows: RecordedEvent[], extras: EventExtras[], ignored: IgnoredEvent[], options: TriggerOptions): INodeExecutionData[] {
+	const items: INodeExecutionData[] = [];
+	for (const row of rows) {
+		const isReceipt = row.type === 'delivery' || row.type === 'read';
+		if (isReceipt && !options.includeReceipts) continue;
+		if (row.outcome === 'duplicate' && !options.includeDuplicates) continue;
+		if (row.outcome === 'ignored' && !options.includeIgnored) continue;
+		items.push({ json: { ...row, ...extras[row.item_index] } as IDataObject });
+	}
+	if (options.includeIgnored) {
+		for (const event of ignored) items.push({ json: { ...event, outcome: 'ignored' } as unknown as IDataObject });
+	}
+	return items;
+}

@@ -1,0 +1,238 @@
+// The Messenger Trigger in n8n's engine against the local stack: Meta's verification, the signature
+// over the raw bytes (missing, wrong, another app's secret, re-serialised JSON: refused, nothing
+// written), bodies that are not deliveries, each event recorded once and emitted once, Pages and
+// owners, echoes, receipts, and a database that cannot record.
+import { createTestUser, withDb } from '../../helpers/stack';
+import { createWorld } from '../../db/follow-up/fixtures';
+import { connectPage, counts, senderOf } from '../../db/messenger/fixtures';
+import { messengerDelivery, messengerEvents, signDelivery } from '../../../simulators';
+import { APP_ID, APP_SECRET, credentials, post, verify, VERIFY_TOKEN } from './support';
+
+let psidCounter = 6_000_000_000 + (Date.now() % 1_000_000) * 100;
+const newPsid = () => String(++psidCounter);
+let midCounter = 0;
+const mid = () => `m_trigger_${process.pid}_${++midCounter}_${Math.random().toString(36).slice(2, 8)}`;
+const at = (minutesAgo: number) => Date.now() - minutesAgo * 60_000;
+
+async function connectedPage() {
+	const world = await createWorld();
+	await connectPage(world.pageId, world.userId);
+	return world;
+}
+
+const delivery = (pageId: string, events: unknown[]) => JSON.stringify(messengerDelivery([{ pageId, events }]));
+
+describe('verification (GET)', () => {
+	it('answers hub.challenge as text/plain when hub.mode is subscribe and the verify token matches', async () => {
+		const result = await verify('1', { 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY_TOKEN, 'hub.challenge': '1158201444' });
+		expect(result.response).toMatchObject({ statusCode: 200, body: '1158201444' });
+		expect(result.response?.headers['content-type']).toMatch(/^text\/plain/);
+		expect(result.executedNodes).toEqual([]);
+	});
+
+	it.each([
+		['a wrong token', { 'hub.mode': 'subscribe', 'hub.verify_token': 'guess', 'hub.challenge': '1' }],
+		['another mode', { 'hub.mode': 'unsubscribe', 'hub.verify_token': VERIFY_TOKEN, 'hub.challenge': '1' }],
+		['no challenge', { 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY_TOKEN }],
+		['nothing', {}],
+	])('refuses %s with 403 and echoes nothing', async (_case, query) => {
+		const result = await verify('1', query as Record<string, string>);
+		expect(result.response?.statusCode).toBe(403);
+		expect(result.response?.body).toEqual({ error: 'verification_failed', message: expect.any(String) });
+		expect(JSON.stringify(result.response?.body)).not.toContain(VERIFY_TOKEN);
+	});
+
+	it('refuses every token when the credential has none', async () => {
+		const result = await verify('1', { 'hub.mode': 'subscribe', 'hub.verify_token': '', 'hub.challenge': '1' }, {}, credentials('1', { verifyToken: '' }));
+		expect(result.response?.statusCode).toBe(403);
+	});
+});
+
+describe('signature (POST)', () => {
+	it('a delivery signed over its raw bytes is recorded and its message emitted once', async () => {
+		const world = await connectedPage();
+		const psid = newPsid();
+		// Spacing and escapes JSON.stringify would not write: only the raw bytes carry the signature.
+		const raw = `{"object":"page",  "entry":[{"id":"${world.pageId}","time":1,"messaging":[{"sender":{"id":"${psid}"},"recipient":{"id":"${world.pageId}"},"timestamp":${at(1)},"message":{"mid":"${mid()}","text":"caf\\u00e9 ?"}}]}]}`;
+		const result = await post(world.pageId, raw);
+		expect(result.response?.statusCode).toBe(200);
+		expect(result.nodeOutputs['Messenger Trigger']).toEqual([
+			expect.objectContaining({ type: 'message', outcome: 'recorded', psid, page_id: world.pageId, text: 'café ?', direction: 'inbound', new_conversation: true }),
+		]);
+		expect(await counts(world.pageId)).toMatchObject({ conversations: 1, messages: 1 });
+	});
+
+	it.each([
+		['missing', null, 401, 'missing_signature'],
+		['from another app secret', 'other-secret', 403, 'invalid_signature'],
+		['malformed', 'sha256=zz', 403, 'invalid_signature'],
+		['SHA-1 only', 'sha1=0000', 403, 'invalid_signature'],
+	])('a signature %s is refused (%s); nothing is written, nothing emitted', async (_case, signWith, status, error) => {
+		const world = await connectedPage();
+		const raw = delivery(world.pageId, [messengerEvents.message(world.pageId, { psid: newPsid(), mid: mid(), text: 'hi', timestamp: at(1) })]);
+		const signature = signWith === null ? null : signWith.startsWith('sha') ? signWith : signDelivery(raw, signWith);
+		const result = await post(world.pageId, raw, { signature });
+		expect(result.response?.statusCode).toBe(status);
+		expect(result.response?.body).toEqual({ error, message: expect.any(String) });
+		expect(result.executedNodes).toEqual([]);
+		expect(await counts(world.pageId)).toEqual({ conversations: 0, messages: 0, stops: 0 });
+	});
+
+	it('a signature computed over the JSON re-serialised instead of the raw bytes is refused', async () => {
+		const world = await connectedPage();
+		const raw = delivery(world.pageId, [messengerEvents.message(world.pageId, { psid: newPsid(), mid: mid(), text: 'héllo', timestamp: at(1) })]).replace('héllo', '\\u0068\\u00e9llo');
+		const reserialised = JSON.stringify(JSON.parse(raw));
+		expect(reserialised).not.toBe(raw);
+		const result = await post(world.pageId, raw, { signature: signDelivery(reserialised, APP_SECRET) });
+		expect(result.response?.statusCode).toBe(403);
+		expect(await counts(world.pageId)).toEqual({ conversations: 0, messages: 0, stops: 0 });
+	});
+
+	it('a body changed after signing is refused', async () => {
+		const world = await connectedPage();
+		const raw = delivery(world.pageId, [messengerEvents.message(world.pageId, { psid: newPsid(), mid: mid(), text: 'price?', timestamp: at(1) })]);
+		const result = await post(world.pageId, raw.replace('price?', 'free??'), { signature: signDelivery(raw, APP_SECRET) });
+		expect(result.response?.statusCode).toBe(403);
+		expect((await counts(world.pageId)).messages).toBe(0);
+	});
+
+	it('without an App Secret in the credential no delivery is accepted (500, not configured), nothing written', async () => {
+		const world = await connectedPage();
+		const raw = delivery(world.pageId, [messengerEvents.message(world.pageId, { psid: newPsid(), mid: mid(), text: 'hi', timestamp: at(1) })]);
+		const result = await post(world.pageId, raw, { credentials: credentials(world.pageId, { appSecret: '' }) });
+		expect(result.response?.statusCode).toBe(500);
+		expect(result.response?.body).toMatchObject({ error: 'not_configured', message: expect.stringContaining('App Secret') });
+		expect((await counts(world.pageId)).messages).toBe(0);
+	});
+});
+
+describe('bodies that are not Messenger deliveries', () => {
+	it('signed JSON that does not parse: 400 invalid_json, nothing written', async () => {
+		const world = await connectedPage();
+		const result = await post(world.pageId, '{"object":"page","entry":[');
+		expect(result.response).toMatchObject({ statusCode: 400, body: { error: 'invalid_json' } });
+	});
+
+	it('a body without object or entry: 400 invalid_delivery', async () => {
+		const world = await connectedPage();
+		expect((await post(world.pageId, '{"entry":[]}')).response).toMatchObject({ statusCode: 400, body: { error: 'invalid_delivery' } });
+		expect((await post(world.pageId, '{"object":"page","entry":{}}')).response).toMatchObject({ statusCode: 400, body: { error: 'invalid_delivery' } });
+	});
+
+	it('another object (an app also subscribed to Instagram): 200 and ignored, no run; with Include Ignored Events, one item with the reason', async () => {
+		const world = await connectedPage();
+		const raw = JSON.stringify({ object: 'instagram', entry: [{ id: '1', time: 1, messaging: [] }] });
+		const quiet = await post(world.pageId, raw);
+		expect(quiet.response?.statusCode).toBe(200);
+		expect(quiet.executedNodes).toEqual([]);
+		const told = await post(world.pageId, raw, { parameters: { options: { includeIgnored: true } } });
+		expect(told.nodeOutputs['Messenger Trigger']).toEqual([expect.objectContaining({ type: 'instagram', outcome: 'ignored', reason: 'unsupported_event' })]);
+	});
+});
+
+describe('events', () => {
+	it('a redelivery is recorded once and starts nothing twice; Include Duplicates emits it marked', async () => {
+		const world = await connectedPage();
+		const raw = delivery(world.pageId, [messengerEvents.message(world.pageId, { psid: newPsid(), mid: mid(), text: 'hi', timestamp: at(2) })]);
+		expect((await post(world.pageId, raw)).nodeOutputs['Messenger Trigger']).toHaveLength(1);
+		const again = await post(world.pageId, raw);
+		expect(again.response?.statusCode).toBe(200);
+		expect(again.executedNodes).toEqual([]);
+		const marked = await post(world.pageId, raw, { parameters: { options: { includeDuplicates: true } } });
+		expect(marked.nodeOutputs['Messenger Trigger']).toEqual([expect.objectContaining({ outcome: 'duplicate', new_conversation: false })]);
+		expect((await counts(world.pageId)).messages).toBe(1);
+	});
+
+	it('one item per event of a delivery, with attachments, quick replies and postbacks', async () => {
+		const world = await connectedPage();
+		const psid = newPsid();
+		const photo = { ...messengerEvents.message(world.pageId, { psid, mid: mid(), timestamp: at(3), attachments: [{ type: 'image', url: 'https://cdn.example/p.jpg' }] }) };
+		const button = messengerEvents.postback(world.pageId, { psid, mid: mid(), title: 'Book a call', payload: 'BOOK', timestamp: at(2) });
+		const result = await post(world.pageId, delivery(world.pageId, [photo, button]));
+		expect(result.nodeOutputs['Messenger Trigger']).toEqual([
+			expect.objectContaining({ type: 'message', text: null, attachments: [{ type: 'image', url: 'https://cdn.example/p.jpg' }], new_conversation: true }),
+			expect.objectContaining({ type: 'postback', text: 'Book a call', postback_payload: 'BOOK', direction: 'inbound' }),
+		]);
+	});
+
+	it("the app's own echo is recorded as outbound; a person's echo from the Page stops the follow-ups (human_takeover)", async () => {
+		const world = await connectedPage();
+		await world.rule();
+		const conversationId = await world.contact({ lastMessageHoursAgo: 2 });
+		const psid = await senderOf(conversationId);
+		const own = messengerEvents.echo(world.pageId, { psid, mid: mid(), text: 'Following up!', appId: APP_ID, timestamp: at(5) });
+		const human = messengerEvents.echo(world.pageId, { psid, mid: mid(), text: 'Hi, this is Sam', appId: '263902037430900', timestamp: at(1) });
+		const result = await post(world.pageId, delivery(world.pageId, [own, human]));
+		expect(result.nodeOutputs['Messenger Trigger']).toEqual([
+			expect.objectContaining({ type: 'echo', direction: 'outbound', app_id: APP_ID, stopped_automations: false }),
+			expect.objectContaining({ type: 'echo', direction: 'outbound', app_id: '263902037430900', stopped_automations: true, stop_reason: 'human_takeover' }),
+		]);
+		const stops = await withDb((db) => db.query('select reason, rule_id from public.ai_automation_stops where conversation_id = $1', [conversationId]));
+		expect(stops.rows).toEqual([{ reason: 'human_takeover', rule_id: null }]);
+	});
+
+	it('receipts are recorded and not emitted; Include Receipts emits them', async () => {
+		const world = await connectedPage();
+		const psid = newPsid();
+		await post(world.pageId, delivery(world.pageId, [messengerEvents.message(world.pageId, { psid, mid: mid(), text: 'hi', timestamp: at(10) })]));
+		const read = delivery(world.pageId, [messengerEvents.read(world.pageId, { psid, watermark: at(1) })]);
+		const quiet = await post(world.pageId, read);
+		expect(quiet.response?.statusCode).toBe(200);
+		expect(quiet.executedNodes).toEqual([]);
+		const { rows } = await withDb((db) => db.query('select read_until from public.messenger_conversations where page_id = $1', [world.pageId]));
+		expect(rows[0].read_until).toBeInstanceOf(Date);
+		const told = await post(world.pageId, read, { parameters: { options: { includeReceipts: true } } });
+		expect(told.nodeOutputs['Messenger Trigger']).toEqual([expect.objectContaining({ type: 'read', outcome: 'updated' })]);
+	});
+});
+
+describe('Pages and owners', () => {
+	it('events of another Page than the credential’s are ignored (other_page); Every Connected Page records them for their owner', async () => {
+		const world = await connectedPage();
+		const other = await connectedPage();
+		const raw = delivery(other.pageId, [messengerEvents.message(other.pageId, { psid: newPsid(), mid: mid(), text: 'hi', timestamp: at(1) })]);
+		const ignored = await post(world.pageId, raw, { parameters: { options: { includeIgnored: true } } });
+		expect(ignored.nodeOutputs['Messenger Trigger']).toEqual([expect.objectContaining({ outcome: 'ignored', reason: 'other_page', page_id: other.pageId })]);
+		expect((await counts(other.pageId)).messages).toBe(0);
+
+		const recorded = await post(world.pageId, raw, { parameters: { pages: 'connectedPages' } });
+		expect(recorded.nodeOutputs['Messenger Trigger']).toEqual([expect.objectContaining({ outcome: 'recorded', page_id: other.pageId })]);
+		const owner = await withDb((db) => db.query('select user_id from public.messenger_conversations where page_id = $1', [other.pageId]));
+		expect(owner.rows).toEqual([{ user_id: other.userId }]);
+	});
+
+	it('a Page not connected: ignored (page_not_connected) until the node names its owner, which connects it', async () => {
+		const world = await createWorld();
+		const raw = () => delivery(world.pageId, [messengerEvents.message(world.pageId, { psid: newPsid(), mid: mid(), text: 'hi', timestamp: at(1) })]);
+		const ignored = await post(world.pageId, raw(), { parameters: { options: { includeIgnored: true } } });
+		expect(ignored.response?.statusCode).toBe(200);
+		expect(ignored.nodeOutputs['Messenger Trigger']).toEqual([expect.objectContaining({ outcome: 'ignored', reason: 'page_not_connected' })]);
+		const connected = await post(world.pageId, raw(), { parameters: { owner: world.userId } });
+		expect(connected.nodeOutputs['Messenger Trigger']).toEqual([expect.objectContaining({ outcome: 'recorded' })]);
+		const stranger = await createTestUser('stranger');
+		const refused = await post(world.pageId, raw(), { parameters: { owner: stranger, options: { includeIgnored: true } } });
+		expect(refused.nodeOutputs['Messenger Trigger']).toEqual([expect.objectContaining({ outcome: 'ignored', reason: 'page_of_another_owner' })]);
+		expect((await counts(world.pageId)).messages).toBe(1);
+	});
+
+	it('an Owner ID that is not a UUID is a configuration error (500), nothing written', async () => {
+		const world = await connectedPage();
+		const raw = delivery(world.pageId, [messengerEvents.message(world.pageId, { psid: newPsid(), mid: mid(), text: 'hi', timestamp: at(1) })]);
+		const result = await post(world.pageId, raw, { parameters: { owner: 'me' } });
+		expect(result.response).toMatchObject({ statusCode: 500, body: { error: 'not_configured', message: expect.stringContaining('Owner ID') } });
+		expect((await counts(world.pageId)).messages).toBe(0);
+	});
+});
+
+describe('a database that cannot record', () => {
+	it('answers 500 (Meta delivers again), without the database’s words; nothing is emitted', async () => {
+		const world = await connectedPage();
+		const raw = delivery(world.pageId, [messengerEvents.message(world.pageId, { psid: newPsid(), mid: mid(), text: 'hi', timestamp: at(1) })]);
+		const creds = credentials(world.pageId);
+		creds.leadflowSupabaseApi = { ...creds.leadflowSupabaseApi, serviceRoleKey: 'not-the-key' };
+		const result = await post(world.pageId, raw, { credentials: creds });
+		expect(result.response).toEqual({ statusCode: 500, headers: expect.any(Object), body: { error: 'not_recorded', message: 'The events could not be recorded; Meta delivers them again.' } });
+		expect(result.executedNodes).toEqual([]);
+		expect((await counts(world.pageId)).messages).toBe(0);
+	});
+});

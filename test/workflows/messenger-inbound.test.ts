@@ -1,0 +1,111 @@
+// workflows/messenger-inbound.json through n8n's engine in-process, against the local stack and the
+// Gemini simulator: Meta's verification, a signed delivery recorded and its writers re-scored and
+// placed in the Page's pipeline (each conversation once, whatever it sent), the Page's own echoes
+// recorded without an analysis, and a wrongly signed delivery refused with nothing written.
+import { randomUUID } from 'node:crypto';
+import { messengerDelivery, messengerEvents, signDelivery, startSimulators, type RunningSimulators } from '../../simulators';
+import { runWorkflow, type TestCredentials } from '../harness';
+import { testStack, withDb } from '../helpers/stack';
+import { createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
+import { connectPage, counts } from '../db/messenger/fixtures';
+
+const WORKFLOW = 'workflows/messenger-inbound.json';
+const APP_ID = '515151515151';
+const APP_SECRET = `secret-${randomUUID()}`;
+const VERIFY_TOKEN = `verify-${randomUUID()}`;
+let sims: RunningSimulators;
+let world: PipelineWorld;
+let credentials: TestCredentials;
+let psid = 7_700_000_000 + (Date.now() % 1_000_000) * 10;
+let counter = 0;
+const mid = () => `m_inbound_${process.pid}_${++counter}_${randomUUID().slice(0, 8)}`;
+
+beforeAll(async () => {
+	sims = await startSimulators();
+	world = await createPipelineWorld();
+	await connectPage(world.pageId, world.userId);
+	const stack = testStack();
+	credentials = {
+		leadflowFacebookPageApi: { pageId: world.pageId, accessToken: 'page-token', appSecret: APP_SECRET, appId: APP_ID, verifyToken: VERIFY_TOKEN, baseUrl: sims.graph.baseUrl },
+		leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
+		leadflowGeminiApi: { apiKeys: `key-${randomUUID()}`, baseUrl: sims.gemini.baseUrl, model: 'gemini-3-flash' },
+	};
+});
+
+afterAll(async () => {
+	await sims.stop();
+});
+
+beforeEach(async () => {
+	await sims.gemini.control.reset();
+	await sims.gemini.control.addFault({
+		effect: { kind: 'text', text: JSON.stringify({ lead_status: 'QUALIFIED', lead_score: 55, confidence: 80, recommended_stage: null, summary: 'Wants a quote.', reasoning: 'Asked for a price.' }) },
+	});
+});
+
+const deliver = (raw: string, signature: string | null = signDelivery(raw, APP_SECRET)) =>
+	runWorkflow(WORKFLOW, {
+		webhook: { method: 'POST', path: 'leadflow/messenger', headers: { 'content-type': 'application/json', ...(signature !== null && { 'x-hub-signature-256': signature }) }, body: raw },
+		credentials,
+	});
+
+test("Meta's verification gets the challenge back", async () => {
+	const result = await runWorkflow(WORKFLOW, {
+		webhook: { method: 'GET', path: 'leadflow/messenger', query: { 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY_TOKEN, 'hub.challenge': '424242' } },
+		credentials,
+	});
+	expect(result.response).toMatchObject({ statusCode: 200, body: '424242' });
+});
+
+test('a signed delivery is recorded, and each person who wrote is analysed once and placed in the Page’s pipeline', async () => {
+	const [anna, ben] = [String(++psid), String(++psid)];
+	const now = Date.now();
+	const raw = JSON.stringify(
+		messengerDelivery([
+			{
+				pageId: world.pageId,
+				events: [
+					messengerEvents.message(world.pageId, { psid: anna, mid: mid(), text: 'How much for 3?', timestamp: now - 5000 }),
+					messengerEvents.message(world.pageId, { psid: anna, mid: mid(), text: 'And delivery?', timestamp: now - 4000 }),
+					messengerEvents.message(world.pageId, { psid: ben, mid: mid(), text: 'Hi', timestamp: now - 3000 }),
+					messengerEvents.echo(world.pageId, { psid: ben, mid: mid(), text: 'Hello Ben!', appId: APP_ID, timestamp: now - 2000 }),
+				],
+			},
+		]),
+	);
+	const result = await deliver(raw);
+	expect(result.error).toBeUndefined();
+	expect(result.response?.statusCode).toBe(200);
+	expect(result.nodeOutputs['Messenger Trigger']).toHaveLength(4);
+	expect(result.nodeOutputs['One Per Conversation']).toHaveLength(2);
+	expect(await sims.gemini.control.requests()).toHaveLength(2);
+	const conversations = await withDb((db) =>
+		db.query<{ id: string; sender_id: string }>('select id, sender_id from public.messenger_conversations where page_id = $1 and sender_id = any ($2)', [world.pageId, [anna, ben]]),
+	);
+	const placed = (await places(world.userId)) as unknown as Array<{ conversation_id: string; lead_score: number }>;
+	for (const conversation of conversations.rows) {
+		expect(placed.find((place) => place.conversation_id === conversation.id)).toMatchObject({ lead_score: 55 });
+	}
+	expect(result.nodeOutputs['Assign Stages']?.map((item) => item.outcome)).toEqual(['assigned', 'assigned']);
+});
+
+test('a delivery of the Page’s own echoes is recorded and analyses no one', async () => {
+	const someone = String(++psid);
+	const raw = JSON.stringify(messengerDelivery([{ pageId: world.pageId, events: [messengerEvents.echo(world.pageId, { psid: someone, mid: mid(), text: 'Still there?', appId: APP_ID, timestamp: Date.now() })] }]));
+	const result = await deliver(raw);
+	expect(result.response?.statusCode).toBe(200);
+	expect(result.executedNodes).not.toContain('Analyze Conversations');
+	expect(await sims.gemini.control.requests()).toHaveLength(0);
+	const stored = await withDb((db) => db.query(`select direction from public.messenger_messages m join public.messenger_conversations c on c.id = m.conversation_id where c.sender_id = $1`, [someone]));
+	expect(stored.rows).toEqual([{ direction: 'outbound' }]);
+});
+
+test('a wrongly signed delivery is refused with 403: nothing recorded, nothing analysed', async () => {
+	const before = await counts(world.pageId);
+	const raw = JSON.stringify(messengerDelivery([{ pageId: world.pageId, events: [messengerEvents.message(world.pageId, { psid: String(++psid), mid: mid(), text: 'hi', timestamp: Date.now() })] }]));
+	const result = await deliver(raw, signDelivery(raw, 'another-app-secret'));
+	expect(result.response?.statusCode).toBe(403);
+	expect(result.executedNodes).toEqual([]);
+	expect(await counts(world.pageId)).toEqual(before);
+	expect(await sims.gemini.control.requests()).toHaveLength(0);
+});
