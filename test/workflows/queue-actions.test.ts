@@ -1,0 +1,108 @@
+// workflows/queue-actions.json through n8n's engine in-process against the local stack: Take Lead
+// (POST leads/:leadId/take: 200 with what was cancelled, harmless twice, 404 unknown or another
+// owner's lead, 400 malformed), the export (GET leadflow/queue/export?day=…: the CSV as a download,
+// headers only when empty, 400 without a day) and the metrics (GET leadflow/queue/metrics: per day
+// and totals, 400 for a bad range); every call 403 without the key, and no answer holds a stack trace.
+import { parse } from 'csv-parse/sync';
+import { randomUUID } from 'node:crypto';
+import type { IDataObject } from 'n8n-workflow';
+import { EXPORT_COLUMNS } from '../../nodes/QueueLedger/helpers/csv';
+import { runWorkflow, type TestCredentials } from '../harness';
+import { leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, supabaseCredentials } from '../nodes/QueueLedger/support/queue';
+
+const WORKFLOW = 'workflows/queue-actions.json';
+const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
+const credentials = (): TestCredentials => ({ httpHeaderAuth: KEY, ...supabaseCredentials() });
+const headers = (owner: string, withKey = true) => ({ ...(withKey && { [KEY.name]: KEY.value }), 'X-Leadflow-Owner': owner });
+
+const take = (owner: string, leadId: string, body: IDataObject = {}, withKey = true) =>
+	runWorkflow(WORKFLOW, { startNode: 'Take Lead Request', webhook: { method: 'POST', path: `leads/${leadId}/take`, headers: headers(owner, withKey), body }, credentials: credentials() });
+const exportCsv = (owner: string, query: Record<string, string>, withKey = true) =>
+	runWorkflow(WORKFLOW, { startNode: 'Export Request', webhook: { method: 'GET', headers: headers(owner, withKey), query }, credentials: credentials() });
+const metrics = (owner: string, query: Record<string, string>, withKey = true) =>
+	runWorkflow(WORKFLOW, { startNode: 'Metrics Request', webhook: { method: 'GET', headers: headers(owner, withKey), query }, credentials: credentials() });
+
+const noStackTrace = (body: unknown) => expect(JSON.stringify(body)).not.toMatch(/at \S+ \(|\.(js|ts):\d+/);
+
+test('POST leads/:leadId/take: 200 with what was cancelled, harmless twice; 404 for an unknown or another owner\'s lead; 400 malformed', async () => {
+	const owner = await queueOwner();
+	const stranger = await queueOwner();
+	const [lead] = await leadsOf(owner, 1);
+	await prepareDue(owner);
+	const [message] = await messagesOf(owner);
+
+	const taken = await take(owner, lead.leadId, { reason: 'Customer called' });
+	expect(taken.error).toBeUndefined();
+	expect(taken.response?.statusCode).toBe(200);
+	expect(taken.response?.body).toEqual({
+		lead_id: lead.leadId,
+		status: 'human_controlled',
+		already_taken: false,
+		cancelled: expect.arrayContaining([{ queue: 'whatsapp_message_queue', item_id: message.id, from_status: 'queued' }]),
+		stopped_rules: 0,
+	});
+	expect((await messagesOf(owner))[0].status).toBe('cancelled');
+	const again = await take(owner, lead.leadId);
+	expect(again.response?.body).toMatchObject({ status: 'human_controlled', already_taken: true, cancelled: [] });
+
+	const [other] = await leadsOf(stranger, 1);
+	const foreign = await take(owner, other.leadId);
+	expect(foreign.response?.statusCode).toBe(404);
+	expect(foreign.response?.body).toMatchObject({ status: 404, error: expect.stringMatching(/does not exist for user/) });
+	expect(await leadStatus(other.leadId)).toBe('new');
+	const unknown = await take(owner, randomUUID());
+	expect(unknown.response?.statusCode).toBe(404);
+	const malformed = await take(owner, 'lead-42');
+	expect(malformed.response).toMatchObject({ statusCode: 400, body: { status: 400, error: 'The lead ID "lead-42" is not a UUID' } });
+	const noOwner = await runWorkflow(WORKFLOW, { startNode: 'Take Lead Request', webhook: { method: 'POST', path: `leads/${other.leadId}/take`, headers: { [KEY.name]: KEY.value }, body: {} }, credentials: credentials() });
+	expect(noOwner.response).toMatchObject({ statusCode: 400, body: { error: 'The owner user ID "(no X-Leadflow-Owner header)" is not a UUID' } });
+	expect(await leadStatus(other.leadId)).toBe('new');
+	for (const answer of [foreign, unknown, malformed, noOwner]) noStackTrace(answer.response?.body);
+});
+
+test('GET leadflow/queue/export?day=…: the CSV as a download; headers only for an empty day; 400 without a day or with a bad status', async () => {
+	const owner = await queueOwner();
+	const leads = await leadsOf(owner, 2, (index) => (index === 0 ? '=1+1' : 'Ana'));
+	const prepared = await prepareDue(owner);
+	const answer = await exportCsv(owner, { day: prepared.day });
+	expect(answer.error).toBeUndefined();
+	expect(answer.response?.statusCode).toBe(200);
+	expect(answer.response?.headers).toMatchObject({
+		'content-type': 'text/csv; charset=utf-8',
+		'content-disposition': `attachment; filename="leadflow-queue-${prepared.day}-${prepared.day}.csv"`,
+		'x-leadflow-rows': '2',
+	});
+	const records = parse(Buffer.from(answer.response?.body as Buffer).toString('utf8'), { bom: true }) as string[][];
+	expect(records[0]).toEqual([...EXPORT_COLUMNS]);
+	expect(records.slice(1).map((row) => row[EXPORT_COLUMNS.indexOf('lead_name')]).sort()).toEqual(["'=1+1", 'Ana']);
+	expect(records.slice(1).map((row) => row[EXPORT_COLUMNS.indexOf('lead_id')]).sort()).toEqual(leads.map((lead) => lead.leadId).sort());
+
+	const filtered = await exportCsv(owner, { day: prepared.day, status: 'sent' });
+	expect(parse(Buffer.from(filtered.response?.body as Buffer).toString('utf8'), { bom: true })).toEqual([[...EXPORT_COLUMNS]]);
+
+	const noDay = await exportCsv(owner, {});
+	expect(noDay.response).toMatchObject({ statusCode: 400, body: { status: 400, error: 'From Day is empty', hint: expect.stringMatching(/YYYY-MM-DD/) } });
+	const badStatus = await exportCsv(owner, { day: prepared.day, status: 'sent,lost' });
+	expect(badStatus.response).toMatchObject({ statusCode: 400, body: { error: 'Statuses: "lost" is not a queue status' } });
+	const noKey = await exportCsv(owner, { day: prepared.day }, false);
+	expect(noKey.response?.statusCode).toBe(403);
+	expect(noKey.executedNodes).toEqual([]);
+});
+
+test('GET leadflow/queue/metrics: per day with totals; the last 7 days by default; 400 for a bad range', async () => {
+	const owner = await queueOwner();
+	await leadsOf(owner, 2);
+	const prepared = await prepareDue(owner);
+	const answer = await metrics(owner, { from: prepared.day, to: prepared.day });
+	expect(answer.response?.statusCode).toBe(200);
+	expect(answer.response?.body).toEqual({
+		days: [expect.objectContaining({ day: prepared.day, queued: 2, sent: 0, cancelled: 0 })],
+		totals: { queued: 2, sent: 0, failed: 0, cancelled: 0, taken_over: 0 },
+	});
+	const week = await metrics(owner, {});
+	expect((week.response?.body as { days: unknown[] }).days).toHaveLength(7);
+	const backwards = await metrics(owner, { from: '2026-12-05', to: '2026-12-01' });
+	expect(backwards.response).toMatchObject({ statusCode: 400, body: { status: 400, error: 'To Day 2026-12-01 is before From Day 2026-12-05' } });
+	const noKey = await metrics(owner, {}, false);
+	expect(noKey.response?.statusCode).toBe(403);
+});

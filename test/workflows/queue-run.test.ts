@@ -1,0 +1,61 @@
+// workflows/queue-run.json through n8n's engine in-process against the local stack and the Graph
+// simulator's WhatsApp Cloud API, from its "Run Now" webhook for one owner (the app's Start
+// Automation button; the every-minute schedule runs the same nodes for every owner): the due
+// messages are claimed, sent at the credential's base URL and recorded, and the answer counts them
+// with the error codes seen; a second call finds nothing; 400 for a malformed owner, 403 without the key.
+import { randomUUID } from 'node:crypto';
+import { startSimulators, type RunningSimulators } from '../../simulators';
+import { runWorkflow, type TestCredentials } from '../harness';
+import { leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, supabaseCredentials, whatsappCredentials } from '../nodes/QueueLedger/support/queue';
+
+const WORKFLOW = 'workflows/queue-run.json';
+const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
+let sims: RunningSimulators;
+
+beforeAll(async () => {
+	sims = await startSimulators();
+});
+
+afterAll(async () => {
+	await sims.stop();
+});
+
+const credentials = (): TestCredentials => ({ httpHeaderAuth: KEY, ...supabaseCredentials(), ...whatsappCredentials(sims.graph.baseUrl) });
+
+const runNow = (headers: Record<string, string>) =>
+	runWorkflow(WORKFLOW, { startNode: 'Run Now', webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, ...headers }, body: {} }, credentials: credentials() });
+
+test('Run Now sends the owner\'s due messages over WhatsApp and answers with the counts; a second call finds nothing', async () => {
+	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}!' } });
+	const leads = await leadsOf(owner, 3);
+	await prepareDue(owner);
+	await sims.graph.control.configureWhatsApp({ notOnWhatsApp: [leads[2].phone] });
+
+	const first = await runNow({ 'X-Leadflow-Owner': owner });
+	expect(first.error).toBeUndefined();
+	expect(first.response?.statusCode).toBe(200);
+	expect(first.response?.body).toEqual({ claimed: 3, sent: 2, failed: 0, dead: 1, released: 0, refused: 0, errors: [{ code: '131026', count: 1 }] });
+	const delivered = await sims.graph.control.whatsappMessages();
+	expect(delivered.map((one) => one.text).sort()).toEqual([`Hi ${leads[0].name}!`, `Hi ${leads[1].name}!`]);
+	expect((await messagesOf(owner)).map((row) => row.status).sort()).toEqual(['dead', 'sent', 'sent']);
+	expect(await leadStatus(leads[2].leadId)).toBe('invalid');
+
+	const second = await runNow({ 'X-Leadflow-Owner': owner });
+	expect(second.response?.statusCode).toBe(200);
+	expect(second.response?.body).toEqual({ claimed: 0, sent: 0, failed: 0, dead: 0, released: 0, refused: 0, errors: [] });
+	expect(await sims.graph.control.whatsappMessages()).toHaveLength(2);
+});
+
+test('a malformed owner answers 400; without the key 403; nothing is sent', async () => {
+	const owner = await queueOwner();
+	await leadsOf(owner, 1);
+	await prepareDue(owner);
+	await sims.graph.control.clearWhatsAppMessages();
+	const malformed = await runNow({ 'X-Leadflow-Owner': 'someone' });
+	expect(malformed.response?.statusCode).toBe(400);
+	expect(malformed.response?.body).toMatchObject({ status: 400, error: 'The owner user ID "someone" is not a UUID' });
+	const noKey = await runWorkflow(WORKFLOW, { startNode: 'Run Now', webhook: { method: 'POST', headers: { 'X-Leadflow-Owner': owner }, body: {} }, credentials: credentials() });
+	expect(noKey.response?.statusCode).toBe(403);
+	expect(await sims.graph.control.whatsappMessages()).toEqual([]);
+	expect((await messagesOf(owner)).map((row) => row.status)).toEqual(['queued']);
+});
