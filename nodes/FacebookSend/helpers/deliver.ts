@@ -27,7 +27,9 @@ export type FailureReason =
 	/** Not tried: the claim's send lease ran out before the item's turn. */
 	| 'lease_expired'
 	/** Not tried: the execution was cancelled. */
-	| 'cancelled';
+	| 'cancelled'
+	/** Not tried: the Page's shared send rate could not be read from Supabase. */
+	| 'rate_limit_unavailable';
 
 export type Delivery =
 	| { outcome: 'sent'; messageId: string; attempts: number }
@@ -47,14 +49,16 @@ export interface BatchSignal {
 	invalidToken?: GraphError;
 	/** Throttling outlasted the retries: the rest of the batch is not tried now. */
 	throttled?: boolean;
+	/** The Page's send slots could not be taken from the database: no call starts after it. */
+	rateUnavailable?: string;
 }
 
 /** What one attempt gives: Graph's answer, or the item's end when the last-moment check refused the call. */
 export type AttemptResult = GraphAnswer | { kind: 'notCalled'; delivery: Delivery };
 
 export interface DeliveryHooks {
-	/** Graph throttled this Page: no call for it should start before `until` (epoch ms). */
-	throttledUntil?: (until: number) => void;
+	/** Graph throttled this Page: no call for it should start for `ms` (every worker's, not only this item's). */
+	throttled?: (ms: number, error: GraphError) => Promise<void>;
 }
 
 export async function deliver(call: () => Promise<AttemptResult>, policy: RetryPolicy, signal: BatchSignal, hooks: DeliveryHooks = {}): Promise<Delivery> {
@@ -91,7 +95,7 @@ export async function deliver(call: () => Promise<AttemptResult>, policy: RetryP
 			case 'temporary': {
 				const throttled = reactionTo(error) === 'throttled';
 				if (canRetry) {
-					await backOff(policy, attempt, throttled ? hooks.throttledUntil : undefined);
+					await backOff(policy, attempt, throttled && hooks.throttled ? (ms) => hooks.throttled!(ms, error) : undefined);
 					continue;
 				}
 				if (throttled) signal.throttled = true;
@@ -105,9 +109,8 @@ export async function deliver(call: () => Promise<AttemptResult>, policy: RetryP
  * Exponential with ±20 % jitter, so parallel senders that were throttled together do not return
  * together. A throttle is the Page's, not the item's: the whole Page waits as long (`pause`).
  */
-async function backOff(policy: RetryPolicy, attempt: number, pause?: (until: number) => void): Promise<void> {
+async function backOff(policy: RetryPolicy, attempt: number, pause?: (ms: number) => Promise<void>): Promise<void> {
 	const base = policy.backoffMs * 2 ** (attempt - 1);
 	const delay = Math.round(base * (0.8 + Math.random() * 0.4));
-	pause?.(Date.now() + delay);
-	await sleep(delay);
+	await Promise.all([pause?.(delay), sleep(delay)]);
 }

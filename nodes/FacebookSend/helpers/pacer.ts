@@ -1,56 +1,228 @@
-// The rate setting: at most N Send API calls per second per Page, kept per Page for the whole n8n
-// process, so two executions sending for the same Page share the budget instead of doubling it.
-// Each call reserves the next free slot, 1/N s after the previous one, synchronously before any
-// waiting, so concurrent callers never take the same slot and the average rate is exactly N
-// however late timers fire.
-// A bucket of one, not of N: a burst of N calls at once is what Meta's "flooding" throttle punishes.
-// For the same reason a stalled process (a long GC pause, a starved CPU) must not wake up and fire
-// every slot that passed meanwhile at once: a call also waits until half an interval after the
-// last call actually started, so calls catch up at twice the rate at most, never all together.
+// The rate setting: at most N Send API calls per second per Page. Where the start times come from
+// is a SlotSource; the Pacer only executes them:
+//   - the database (slotSources.ts, recorded mode): every worker and n8n instance takes its slots
+//     from the Page's row (limit_take_send_slots), so together they never exceed the Page's rate,
+//     and a throttle one of them sees pauses them all (limit_pause_sends);
+//   - this process (localSlotsFor, standalone mode without Supabase): the same schedule kept in
+//     memory, shared by every execution of the process sending for the Page.
+// Slots follow each other 1.05 / N s apart (a token bucket of one, not of N: a burst of N calls at
+// once is what Meta's "flooding" throttle punishes), so that any one-second window holds at most N
+// starts even when a start comes up to 50 ms after its slot. A call starts at its slot's time. A
+// database slot it could not start soon enough after its time (LATE_MS, less what the source is
+// unsure of the slot's time) is given up; this process's own schedule instead keeps each start one
+// spacing after the last. Either way a stalled process or a long GC pause never fires missed slots
+// together, and never makes a second hold more than N.
 import { sleep } from 'n8n-workflow';
 
-class Pacer {
-	private nextSlotAt = 0;
-	private pausedUntil = 0;
-	private lastStartAt = -Infinity;
+/** The spacing of slots: 5 % more than 1 / rate (see supabase/migrations/20261201000600_limits_send_rate.sql). */
+export const SLOT_SPACING = 1.05;
+/** A database slot not started within this many ms of its time is given up: of the 50 ms the spacing allows, the rest is the way to Facebook. */
+export const LATE_MS = 30;
+/** However unsure a source is of a slot's time, a call may start this late (timers fire a ms or two late). */
+export const MIN_LATE_MS = 5;
+/** A source hands out slots at most this far ahead (ms): a throttle reported by another worker holds this one back within it. */
+export const HORIZON_MS = 250;
 
-	async waitForSlot(perSecond: number): Promise<void> {
-		const intervalMs = 1000 / perSecond;
-		const now = Date.now();
-		const slot = Math.max(now, this.nextSlotAt, this.pausedUntil);
-		this.nextSlotAt = slot + intervalMs;
-		for (;;) {
-			const at = Math.max(slot, this.pausedUntil, this.lastStartAt + intervalMs / 2);
-			const current = Date.now();
-			// Checked again after every wait: a throttle may have come back, another call may have started.
-			if (at <= current) {
-				this.lastStartAt = current;
-				return;
+export interface Slot {
+	/** When the call may start: epoch ms, this machine's clock. */
+	at: number;
+	/** The last moment it may start; after that the slot is given up. */
+	latest: number;
+}
+
+export interface TakenSlots {
+	/** Ascending; may be fewer than asked for, or none (others took the next ones). */
+	slots: Slot[];
+	/** When none was handed out: when to ask again (epoch ms, this machine's clock). */
+	askAgainAt?: number;
+	/** A pause the source knows of (epoch ms, this machine's clock). */
+	pausedUntil?: number;
+}
+
+export interface SlotSource {
+	/** The most slots one take should ask for at this rate. */
+	chunk(perSecond: number): number;
+	/** The earliest the next call may start whatever its slot says (this process's own starts), epoch ms. */
+	notBefore?(): number;
+	/** A call started now at this rate. */
+	started?(at: number, perSecond: number): void;
+	take(count: number, perSecond: number): Promise<TakenSlots>;
+	/** Graph throttled the Page: no slot before `ms` from now, for every taker of this source. */
+	pause(ms: number, reason: string): Promise<void>;
+	/** A pause this process knows of (epoch ms; 0 for none). */
+	pausedUntil(): number;
+}
+
+/** At most `HORIZON_MS` of slots at a time, between 1 and 50. */
+export function chunkFor(perSecond: number, max = 50): number {
+	return Math.max(1, Math.min(max, Math.floor((perSecond * HORIZON_MS) / (1000 * SLOT_SPACING))));
+}
+
+/**
+ * Executes the start times a source hands out: each caller gets the earliest slot not given to
+ * another, waits for its time (and for any pause), and starts. Slots are asked for as callers need
+ * them: when fewer are in hand than callers waiting (and calls announced with `expect`), twice that
+ * many at most, never more than a chunk, one take in flight at a time. So a batch whose calls are
+ * slow (Facebook answering late, few Parallel Sends) never holds slots it cannot use, which other
+ * workers could.
+ */
+export class Pacer {
+	private slots: Slot[] = [];
+	private expected = 0;
+	private waiting = 0;
+	private pausedUntil = 0;
+	private taking: Promise<void> | undefined;
+	private askAgainAt = 0;
+	private failure: unknown;
+
+	constructor(private readonly source: SlotSource) {}
+
+	/** The batch will ask for `count` more slots (negative: fewer than it said). */
+	expect(count: number): void {
+		this.expected = Math.max(0, this.expected + count);
+	}
+
+	/**
+	 * Resolves when the caller may start its call; throws when the source cannot be read. `planned`:
+	 * this is one of the calls announced with `expect` (an item's first attempt, not a retry).
+	 */
+	async waitForSlot(perSecond: number, planned = false): Promise<void> {
+		this.waiting += 1;
+		if (planned && this.expected > 0) this.expected -= 1;
+		try {
+			for (;;) {
+				const slot = await this.reserve(perSecond);
+				// Re-checked after every wait: a throttle may have paused the Page meanwhile.
+				for (;;) {
+					const now = Date.now();
+					const paused = Math.max(this.pausedUntil, this.source.pausedUntil());
+					if (slot.at < paused) break;
+					const startAt = Math.max(slot.at, this.source.notBefore?.() ?? 0);
+					if (now < startAt) {
+						await sleep(startAt - now);
+						continue;
+					}
+					if (now > slot.latest) break;
+					this.source.started?.(now, perSecond);
+					return;
+				}
 			}
-			await sleep(at - current);
+		} finally {
+			this.waiting -= 1;
+		}
+	}
+
+	/** Graph throttled the Page: this pacer waits `ms`, and so does every taker of the source. */
+	async pause(ms: number, reason: string): Promise<void> {
+		this.pausedUntil = Math.max(this.pausedUntil, Date.now() + ms);
+		await this.source.pause(ms, reason);
+	}
+
+	private async reserve(perSecond: number): Promise<Slot> {
+		for (;;) {
+			if (this.failure !== undefined) throw this.failure;
+			const now = Date.now();
+			const paused = Math.max(this.pausedUntil, this.source.pausedUntil());
+			while (this.slots.length > 0 && (this.slots[0].latest < now || this.slots[0].at < paused)) this.slots.shift();
+			const slot = this.slots.shift();
+			if (slot !== undefined) {
+				// Ask for more while the calls after this one still have slots, so they never wait for the database.
+				if (this.source.chunk(perSecond) > 1) void this.refill(perSecond, 1);
+				return slot;
+			}
+			// Paused, or nothing free soon enough (other workers hold the next slots): ask again when
+			// slots can be had, not before (they would only be given up).
+			const askAt = Math.max(this.askAgainAt, paused - HORIZON_MS);
+			if (askAt > now && !this.taking) await sleep(askAt - now);
+			else await this.refill(perSecond);
 		}
 	}
 
 	/**
-	 * Graph throttled the Page: no call for it starts before `until` (epoch ms), whichever execution
-	 * or parallel send asks, including calls that already hold a slot. Without this, the other sends
-	 * in flight would keep calling a Page that is being throttled, each making the throttle last longer.
+	 * One take at a time, when the callers waiting (less `served`, those already given a slot) and
+	 * those the batch expects outnumber the slots in hand; a failed take is kept and thrown to every
+	 * caller after it.
 	 */
-	pauseUntil(until: number): void {
-		this.pausedUntil = Math.max(this.pausedUntil, until);
+	private refill(perSecond: number, served = 0): Promise<void> {
+		const demand = this.waiting - served + this.expected;
+		if (this.taking || this.slots.length >= demand || this.askAgainAt > Date.now()) return this.taking ?? Promise.resolve();
+		const wanted = Math.max(1, Math.min(this.source.chunk(perSecond), 2 * demand - this.slots.length));
+		this.taking = this.source
+			.take(wanted, perSecond)
+			.then(
+				({ slots, pausedUntil, askAgainAt }) => {
+					if (pausedUntil !== undefined) this.pausedUntil = Math.max(this.pausedUntil, pausedUntil);
+					this.askAgainAt = slots.length === 0 ? (askAgainAt ?? Date.now() + 1) : 0;
+					this.slots.push(...slots);
+					this.slots.sort((a, b) => a.at - b.at);
+				},
+				(error: unknown) => {
+					this.failure = error;
+				},
+			)
+			.finally(() => {
+				this.taking = undefined;
+			});
+		return this.taking;
 	}
 }
 
-const pacers = new Map<string, Pacer>();
+/**
+ * This process's own schedule for a Page: what the database does, kept in memory. It also knows
+ * when calls really started, so instead of giving up late slots it keeps every start one spacing
+ * after the one before: after a stall, calls go on at the rate, never faster.
+ */
+class LocalSlots implements SlotSource {
+	private nextSlotAt = 0;
+	private paused = 0;
+	private lastStartAt = -Infinity;
+	private lastSpacing = 0;
 
-/** The shared pacer of one Page (keyed by where its calls go, so a simulator and Graph never share). */
+	chunk(): number {
+		// Taking costs nothing here: one slot at a time, so none is ever left unused.
+		return 1;
+	}
+
+	async take(count: number, perSecond: number): Promise<TakenSlots> {
+		const spacing = (SLOT_SPACING * 1000) / perSecond;
+		const first = Math.max(Date.now(), this.nextSlotAt, this.paused);
+		this.nextSlotAt = first + count * spacing;
+		return { slots: Array.from({ length: count }, (_, k) => ({ at: first + k * spacing, latest: Infinity })) };
+	}
+
+	notBefore(): number {
+		return this.lastStartAt + this.lastSpacing;
+	}
+
+	started(at: number, perSecond: number): void {
+		this.lastStartAt = at;
+		this.lastSpacing = (SLOT_SPACING * 1000) / perSecond;
+		this.nextSlotAt = Math.max(this.nextSlotAt, at + this.lastSpacing);
+	}
+
+	async pause(ms: number): Promise<void> {
+		this.paused = Math.max(this.paused, Date.now() + ms);
+		this.nextSlotAt = Math.max(this.nextSlotAt, this.paused);
+	}
+
+	pausedUntil(): number {
+		return this.paused;
+	}
+}
+
+const localSources = new Map<string, LocalSlots>();
+
+/** The process's own schedule of one Page (keyed by where its calls go, so a simulator and Graph never share). */
+export function localSlotsFor(pageKey: string): SlotSource {
+	let source = localSources.get(pageKey);
+	if (!source) {
+		source = new LocalSlots();
+		localSources.set(pageKey, source);
+	}
+	return source;
+}
+
+/** A pacer over the process's own schedule of one Page (standalone sends, and tests of the executor). */
 export function pacerFor(pageKey: string): Pacer {
-	let pacer = pacers.get(pageKey);
-	if (!pacer) {
-		pacer = new Pacer();
-		pacers.set(pageKey, pacer);
-	}
-	return pacer;
+	return new Pacer(localSlotsFor(pageKey));
 }
-
-export type { Pacer };

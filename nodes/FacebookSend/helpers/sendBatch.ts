@@ -16,6 +16,7 @@ import type { Delivery } from './deliver';
 import { itemParameterReader, readItemSettings, type ItemSettings } from './itemSettings';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { ledgerItemOf, OUTPUT, outputFor, reportOf, type SendReport } from './reports';
+import { SLOT_SPACING } from './pacer';
 import { sendAll, type PendingSend } from './sendQueue';
 
 type ItemResult = { report: SendReport } | { error: Error };
@@ -93,9 +94,11 @@ async function beginRecorded(
 	queued: Map<number, QueuedItem>,
 ): Promise<void> {
 	for (const [holder, group] of byHolder(settings)) {
-		// The lease covers the configured time plus what the rate needs for the whole group.
+		// The lease covers the configured time plus what the rate needs for the whole group (slots are
+		// 1.05 / rate apart; other workers sending for the Page at the same time take their share of
+		// it too, which the configured time must cover).
 		const rate = Math.min(...group.map((item) => item.messagesPerSecond));
-		const leaseSeconds = Math.max(...group.map((item) => item.leaseSeconds)) + Math.ceil(group.length / rate);
+		const leaseSeconds = Math.max(...group.map((item) => item.leaseSeconds)) + Math.ceil((group.length * SLOT_SPACING) / rate);
 		const startedAt = Date.now();
 		let begun: Map<string, BeginSendResult>;
 		try {

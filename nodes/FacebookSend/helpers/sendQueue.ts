@@ -1,17 +1,21 @@
 // The Graph calls of a batch: started in item order, up to each item's Parallel Sends at a time,
-// every call paced by the Page's rate (pacer.ts, shared per Page by the whole process). Parallel,
-// because a call waits on Facebook for 100 ms or more: one at a time, a batch could never reach the
-// rate it is allowed.
+// every call paced by the Page's rate (pacer.ts): in recorded mode the start times come from the
+// database and are shared by every worker and n8n instance sending for the Page
+// (transport/sendSlots.ts); standalone, from this process's own schedule. Parallel, because a call
+// waits on Facebook for 100 ms or more: one at a time, a batch could never reach the rate it is
+// allowed.
 // Just before each call (after its pacer slot came, and again before each retry) the item is
 // checked against what changed while other items were sent: the token refused, throttling that
 // outlasted the retries, the claim's lease run out, the 24 h window closed, the execution
-// cancelled. Such items are not called, and say why. Calls already in flight when the token is
-// refused finish (they cannot be recalled); none starts after.
+// cancelled, the shared rate unreadable. Such items are not called, and say why. Calls already in
+// flight when the token is refused finish (they cannot be recalled); none starts after.
 import type { IExecuteFunctions } from 'n8n-workflow';
 import { sendText, type GraphTarget } from '../transport/graphSend';
 import { deliver, type AttemptResult, type BatchSignal, type Delivery } from './deliver';
 import type { ItemSettings } from './itemSettings';
-import { pacerFor } from './pacer';
+import { databaseSlots } from '../transport/sendSlots';
+import { supabaseUrlOf } from '../../shared/supabase';
+import { localSlotsFor, Pacer } from './pacer';
 
 export interface PendingSend {
 	settings: ItemSettings;
@@ -32,6 +36,7 @@ const notTried = (delivery: Omit<Extract<Delivery, { outcome: 'failed' }>, 'outc
 function preflight(pending: PendingSend, target: GraphTarget, signal: BatchSignal, cancelled: boolean): Delivery | undefined {
 	if (signal.invalidToken) return notTried({ reason: 'invalid_token', retryLater: true, detail: 'not sent: the Page token was refused earlier in this batch' });
 	if (signal.throttled) return notTried({ reason: 'throttled', retryLater: true, detail: 'not sent: Facebook throttled this batch' });
+	if (signal.rateUnavailable) return notTried({ reason: 'rate_limit_unavailable', retryLater: true, detail: `not sent: ${signal.rateUnavailable}` });
 	if (cancelled) return notTried({ reason: 'cancelled', retryLater: true, detail: 'not sent: the execution was cancelled' });
 	if (pending.pageId !== undefined && pending.pageId !== target.pageId) {
 		return notTried({
@@ -50,18 +55,28 @@ function preflight(pending: PendingSend, target: GraphTarget, signal: BatchSigna
 
 export async function sendAll(context: IExecuteFunctions, target: GraphTarget, queue: PendingSend[]): Promise<{ deliveries: Delivery[]; signal: BatchSignal }> {
 	const signal: BatchSignal = {};
-	const pacer = pacerFor(`${target.baseUrl}|${target.pageId}`);
+	// Recorded sends have Supabase: the Page's rate is the database's, shared by every worker.
+	const shared = queue.some((pending) => pending.settings.leaseHolder !== undefined);
+	const pacer = new Pacer(shared ? databaseSlots(context, target, await supabaseUrlOf(context)) : localSlotsFor(`${target.baseUrl}|${target.pageId}`));
 	const cancelSignal = context.getExecutionCancelSignal?.();
 	const check = (pending: PendingSend) => preflight(pending, target, signal, cancelSignal?.aborted === true);
 	const deliveries = new Array<Delivery>(queue.length);
 
 	const sendOne = async (pending: PendingSend): Promise<Delivery> => {
 		const { settings } = pending;
+		let asked = false;
 		const call = async (): Promise<AttemptResult> => {
 			// Checked before taking a slot, so an item that cannot be sent costs no slot of the rate…
 			const before = check(pending);
 			if (before) return { kind: 'notCalled', delivery: before };
-			await pacer.waitForSlot(settings.messagesPerSecond);
+			try {
+				await pacer.waitForSlot(settings.messagesPerSecond, !asked);
+			} catch (error) {
+				signal.rateUnavailable ??= `the Page's shared send rate could not be read from Supabase (${(error as Error).message})`;
+				return { kind: 'notCalled', delivery: preflight(pending, target, signal, false)! };
+			} finally {
+				asked = true;
+			}
 			// …and again after the wait, as the last moment before Facebook is called.
 			const now = check(pending);
 			if (now) return { kind: 'notCalled', delivery: now };
@@ -72,9 +87,14 @@ export async function sendAll(context: IExecuteFunctions, target: GraphTarget, q
 				timeoutMs: settings.timeoutMs,
 			});
 		};
-		return await deliver(call, { retries: settings.retries, backoffMs: settings.backoffMs }, signal, {
-			throttledUntil: (until) => pacer.pauseUntil(until),
-		});
+		try {
+			return await deliver(call, { retries: settings.retries, backoffMs: settings.backoffMs }, signal, {
+				throttled: (ms, error) => pacer.pause(ms, `Graph ${error.code}${error.subcode === undefined ? '' : `/${error.subcode}`}: ${error.message}`),
+			});
+		} finally {
+			// An item that never asked for a slot will not: the pacer stops counting on it.
+			if (!asked) pacer.expect(-1);
+		}
 	};
 
 	// Items start in item order; an item starts once fewer than its Parallel Sends are in flight,
@@ -82,6 +102,7 @@ export async function sendAll(context: IExecuteFunctions, target: GraphTarget, q
 	const inFlight = new Set<Promise<void>>();
 	for (const [position, pending] of queue.entries()) {
 		while (inFlight.size >= pending.settings.concurrency) await Promise.race(inFlight);
+		pacer.expect(1);
 		const running: Promise<void> = sendOne(pending).then((delivery) => {
 			deliveries[position] = delivery;
 			inFlight.delete(running);

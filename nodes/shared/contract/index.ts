@@ -70,6 +70,7 @@ import type {
 	TakeLeadArgs,
 	TakeLeadResult,
 } from './queue';
+import type { PauseSendsArgs, PauseSendsResult, SendSlots, TakeSendSlotsArgs } from './limits';
 
 /** One function's signature: its argument names at run time, its argument and result types for the compiler. */
 export interface RpcSignature<Args, Result> {
@@ -139,6 +140,8 @@ export const RPC = {
 	queue_take_lead: rpc<TakeLeadArgs, TakeLeadResult[]>({ p_lead_id: true, p_actor_id: true, p_reason: true, p_now: true, p_user_id: true }),
 	queue_export: rpc<ExportArgs, ExportRow[]>({ p_user_id: true, p_from: true, p_to: true, p_statuses: true, p_after: true, p_limit: true }),
 	queue_metrics: rpc<MetricsArgs, DayMetrics[]>({ p_user_id: true, p_from: true, p_to: true }),
+	limit_take_send_slots: rpc<TakeSendSlotsArgs, SendSlots[]>({ p_page_id: true, p_count: true, p_per_second: true, p_graph_url: true, p_now: true }),
+	limit_pause_sends: rpc<PauseSendsArgs, PauseSendsResult[]>({ p_page_id: true, p_pause_ms: true, p_reason: true, p_graph_url: true, p_now: true }),
 } as const;
 
 export type RpcName = keyof typeof RPC;
@@ -151,3 +154,4 @@ export type * from './follow-up';
 export type * from './messenger';
 export type * from './pipelines';
 export type * from './queue';
+export type * from './limits';

@@ -6,6 +6,8 @@ import { runWorkflow, type RunResult, type TestCredentials, type WorkflowJson } 
 import { PAGE_ID } from './contacts';
 
 export const PAGE_TOKEN = 'page-token-send-tests';
+/** The recipient of a sending process's warm-up (support/child-send.ts): not a contact of any test. */
+export const WARM_UP_PSID = '100000000000001';
 
 export interface SendRun {
 	result: RunResult;

@@ -1,0 +1,92 @@
+// The Page's send slots from the database (limit_take_send_slots, limit_pause_sends; see
+// supabase/migrations/20261201000600_limits_send_rate.sql): every worker and n8n instance sending
+// for the Page takes its start times from the same row, so together they keep to its rate, and a
+// throttle one of them sees pauses them all.
+// The slots are instants of the database's clock, kept as they are: servers keep their clocks in
+// step (NTP; Supabase's do), and "when the answer arrived" would place them wrong, because answers
+// take longer on a busy machine and two takes answered at different speeds would overlap. Each take
+// also checks that this machine's clock agrees with the database's (NTP's way: the database's now
+// against the middle of the round trip; the process keeps the measure of its fastest round trip,
+// clocks drift, so an old measure counts as a little slower). When they disagree by more than the
+// measure can tell, the measured offset is used instead, every slot half that round trip later so
+// it is never early, and what the offset leaves unsure is taken from the time a call may start
+// late, so a slot is never used later than the spacing allows for.
+import type { IExecuteFunctions } from 'n8n-workflow';
+import type { PauseSendsArgs, TakeSendSlotsArgs } from '../../shared/contract';
+import { callRpc } from '../../shared/supabase';
+import { chunkFor, HORIZON_MS, LATE_MS, MIN_LATE_MS, type SlotSource, type TakenSlots } from '../helpers/pacer';
+import type { GraphTarget } from './graphSend';
+
+/** One line of at most 500 characters, as limit_pause_sends keeps it (no C0, DEL, C1 or line separators). */
+function oneLine(text: string): string {
+	const isBreak = (code: number) => code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029;
+	return [...text]
+		.slice(0, 500)
+		.map((char) => (isBreak(char.codePointAt(0) ?? 0) ? ' ' : char))
+		.join('');
+}
+
+interface ClockMeasure {
+	/** The database's clock minus this machine's, ms. */
+	offset: number;
+	/** The round trip it was measured over, ms: the offset is right within it. */
+	roundTripMs: number;
+	measuredAt: number;
+}
+
+/** Per database (its URL): one measure serves every batch of the process. */
+const clocks = new Map<string, ClockMeasure>();
+/** How unsure an old measure becomes: clocks kept by NTP drift well under 0.1 ms a second. */
+const DRIFT_PER_MS = 1e-4;
+const unsureBy = (measure: ClockMeasure, now: number) => measure.roundTripMs + (now - measure.measuredAt) * DRIFT_PER_MS;
+/** Clocks kept by NTP agree within a few ms. */
+const CLOCK_TOLERANCE_MS = 5;
+
+export function databaseSlots(context: IExecuteFunctions, target: GraphTarget, databaseUrl: string): SlotSource {
+	let pausedUntil = 0;
+
+	return {
+		chunk: (perSecond) => chunkFor(perSecond),
+
+		async take(count: number, perSecond: number): Promise<TakenSlots> {
+			const args: TakeSendSlotsArgs = { p_page_id: target.pageId, p_count: count, p_per_second: perSecond, p_graph_url: target.baseUrl };
+			const sent = Date.now();
+			const [answer] = await callRpc(context, 'limit_take_send_slots', args);
+			const arrived = Date.now();
+			const databaseNow = Date.parse(answer.database_now);
+			const known = clocks.get(databaseUrl);
+			const measure = { offset: databaseNow - (sent + arrived) / 2, roundTripMs: arrived - sent, measuredAt: arrived };
+			const clock = known && unsureBy(known, arrived) <= measure.roundTripMs ? known : measure;
+			clocks.set(databaseUrl, clock);
+			const unsure = unsureBy(clock, arrived);
+			// In step: within what the round trip can tell, and a few ms a clock may be off.
+			const inStep = Math.abs(clock.offset) <= unsure / 2 + CLOCK_TOLERANCE_MS;
+			const local = (databaseMs: number) => (inStep ? databaseMs : databaseMs - clock.offset + unsure / 2);
+			const allowance = inStep ? LATE_MS : Math.max(MIN_LATE_MS, LATE_MS - unsure);
+			const slots = answer.starts_in_ms.map((ms) => {
+				const at = local(databaseNow + ms);
+				return { at, latest: at + allowance };
+			});
+			if (answer.paused_until) pausedUntil = Math.max(pausedUntil, local(Date.parse(answer.paused_until)));
+			return {
+				slots,
+				...(slots.length === 0 && { askAgainAt: local(databaseNow + answer.next_in_ms) - HORIZON_MS }),
+				...(pausedUntil > arrived && { pausedUntil }),
+			};
+		},
+
+		async pause(ms: number, reason: string): Promise<void> {
+			pausedUntil = Math.max(pausedUntil, Date.now() + ms);
+			const args: PauseSendsArgs = { p_page_id: target.pageId, p_pause_ms: Math.max(1, Math.round(ms)), p_reason: oneLine(reason), p_graph_url: target.baseUrl };
+			try {
+				await callRpc(context, 'limit_pause_sends', args);
+			} catch (error) {
+				// This batch pauses anyway; the other workers learn of the throttle from Facebook
+				// itself, and from the database once it answers again.
+				context.logger.warn(`Leadflow Facebook Send: the pause of Page ${target.pageId} could not be recorded in Supabase: ${(error as Error).message}`);
+			}
+		},
+
+		pausedUntil: () => pausedUntil,
+	};
+}

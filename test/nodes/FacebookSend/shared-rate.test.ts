@@ -1,0 +1,181 @@
+// Several workers sending for one Page share its rate through the database: three processes (each
+// its own n8n engine and Supabase client, as three queue-mode workers are) send at once for the same
+// Page at 20 messages a second, and the Graph simulator never receives more than 20 in any second;
+// a throttle Facebook answers one of them pauses all three. Read from the simulator's own log of
+// when each request arrived. And when the shared rate cannot be read, nothing is sent.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { LoggedRequest } from '../../../simulators';
+import { startSimulators, type RunningSimulators } from '../../../simulators';
+import { arrivalsBetween, mostInAnyWindow } from '../../helpers/arrivals';
+import { testStack, withDb } from '../../helpers/stack';
+import { PAGE_ID, readyContacts, statesOf, type ReadyBatch } from './support/contacts';
+import { facebookCredential, FAST, PAGE_TOKEN, runSend, WARM_UP_PSID } from './support/workflow';
+
+const RATE = 20;
+const WORKERS = 3;
+const PER_WORKER = 30;
+
+let sims: RunningSimulators;
+const children = new Set<ChildProcess>();
+const folders: string[] = [];
+
+beforeAll(async () => {
+	sims = await startSimulators({ graph: { pageTokens: { [PAGE_ID]: PAGE_TOKEN } } });
+});
+
+afterAll(async () => {
+	for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+	for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+	await sims.stop();
+});
+
+beforeEach(async () => {
+	await sims.graph.control.reset();
+	await sims.graph.control.setLatency(30);
+});
+
+const credentials = () => ({
+	leadflowFacebookPageApi: facebookCredential(sims.graph.baseUrl),
+	leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey },
+});
+
+interface Worker {
+	child: ChildProcess;
+	ready: Promise<void>;
+	done: Promise<{ status: string; sent: number; failed: unknown[] }>;
+}
+
+/** A sending process that loads everything, says `ready`, and sends when told to go. */
+function startWorker(batch: ReadyBatch, parameters: Record<string, unknown>): Worker {
+	const folder = mkdtempSync(path.join(tmpdir(), 'leadflow-shared-rate-'));
+	folders.push(folder);
+	const file = path.join(folder, 'job.json');
+	writeFileSync(file, JSON.stringify({ items: batch.items, parameters, credentials: credentials(), waitForGo: true }));
+	const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'support', 'child-send.ts'), file], {
+		cwd: path.resolve(__dirname, '..', '..', '..'),
+		stdio: ['pipe', 'pipe', 'pipe'],
+	});
+	children.add(child);
+	let output = '';
+	let errors = '';
+	child.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+	const ready = new Promise<void>((resolve, reject) => {
+		child.stdout?.on('data', (chunk: Buffer) => {
+			output += chunk.toString();
+			if (output.startsWith('ready\n')) resolve();
+		});
+		child.once('exit', (code) => reject(new Error(`the worker exited (${code}) before it was ready: ${errors}`)));
+	});
+	const done = new Promise<{ status: string; sent: number; failed: unknown[] }>((resolve, reject) =>
+		child.once('exit', (code) => {
+			children.delete(child);
+			if (code !== 0) return reject(new Error(`the worker exited with ${code}: ${errors}`));
+			resolve(JSON.parse(output.split('\n').filter(Boolean).at(-1) ?? '{}'));
+		}),
+	);
+	return { child, ready, done };
+}
+
+async function runWorkers(batches: ReadyBatch[], parameters: Record<string, unknown>) {
+	const workers = batches.map((batch) => startWorker(batch, parameters));
+	await Promise.all(workers.map((worker) => worker.ready));
+	for (const worker of workers) worker.child.stdin?.write('go\n');
+	return await Promise.all(workers.map((worker) => worker.done));
+}
+
+/** The workers' sends, without their warm-ups. */
+const sendsOf = (requests: LoggedRequest[]) =>
+	requests.filter((request) => request.method === 'POST' && request.path.endsWith('/messages') && request.recipient !== WARM_UP_PSID);
+const arrivalOf = (request: LoggedRequest) => Date.parse(request.receivedAt);
+
+test('three workers sending for one Page at once never exceed its 20 messages a second together, and each contact is sent once', async () => {
+	const batches = await Promise.all(Array.from({ length: WORKERS }, () => readyContacts({ count: PER_WORKER })));
+	const parameters = { ...FAST, messagesPerSecond: RATE, options: { ...FAST.options, concurrency: 10 } };
+
+	const results = await runWorkers(batches, parameters);
+
+	expect(results.map((result) => result.sent)).toEqual([PER_WORKER, PER_WORKER, PER_WORKER]);
+	const sends = sendsOf(await sims.graph.control.requests());
+	expect(sends).toHaveLength(WORKERS * PER_WORKER);
+	expect(new Set(sends.map((send) => send.recipient)).size).toBe(WORKERS * PER_WORKER);
+	const arrivals = sends.map(arrivalOf);
+	// Alone, each would send 20 a second: together they would send 60. Shared, never more than 20.
+	const busiest = mostInAnyWindow(arrivals);
+	expect(busiest.count).toBeLessThanOrEqual(RATE);
+	// They really ran at the same time: in the busiest second, sends of every worker arrived.
+	const workerOf = (request: LoggedRequest) => batches.findIndex((batch) => batch.psids.includes(request.recipient ?? ''));
+	const inBusiest = sends.filter((send) => arrivalOf(send) >= busiest.from && arrivalOf(send) < busiest.from + 1000);
+	expect(new Set(inBusiest.map(workerOf)).size).toBe(WORKERS);
+	// And the rate is shared, not divided: 90 sends 1.05 / 20 s apart take 4.7 s. A busy machine gives
+	// up slots it could not start in time, so allow up to twice that; three workers each held to a
+	// third of the rate would take three times as long.
+	expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeLessThan((2 * (WORKERS * PER_WORKER - 1) * 1.05 * 1000) / RATE);
+	expect((await statesOf(batches.flatMap((batch) => batch.stateIds))).every((state) => state.current_stage === 'sent')).toBe(true);
+});
+
+test('a throttle Facebook answers one worker pauses all three; afterwards every contact is still sent once', async () => {
+	const batches = await Promise.all(Array.from({ length: WORKERS }, () => readyContacts({ count: PER_WORKER })));
+	// The second worker's tenth contact is throttled once (Graph 613): the worker backs off 2 s (±20 %).
+	const throttled = batches[1].psids[9];
+	await sims.graph.control.addFault({ match: { recipient: throttled }, trigger: { mode: 'count', count: 1 }, effect: { kind: 'graphError', code: 613 } });
+	const parameters = { ...FAST, messagesPerSecond: RATE, options: { ...FAST.options, concurrency: 10, backoffMs: 2000, retries: 2 } };
+
+	const results = await runWorkers(batches, parameters);
+
+	expect(results.map((result) => result.sent)).toEqual([PER_WORKER, PER_WORKER, PER_WORKER]);
+	const sends = sendsOf(await sims.graph.control.requests());
+	const refusal = sends.find((send) => send.recipient === throttled && send.outcome === 'fault');
+	expect(refusal).toBeDefined();
+	const answeredAt = arrivalOf(refusal!) + (refusal!.durationMs ?? 0);
+	const arrivals = sends.map(arrivalOf);
+	// The pause lasts at least 1.6 s. Slots handed out before it was recorded may still be used (a
+	// worker holds at most a quarter of a second of them); after that, no worker sends until it ends.
+	expect(arrivalsBetween(arrivals, answeredAt + 400, answeredAt + 1500)).toEqual([]);
+	// Then the three resume, the throttled contact included, each delivered once, still within the rate.
+	const delivered = sends.filter((send) => send.outcome === 'answered' && send.status === 200);
+	expect(delivered).toHaveLength(WORKERS * PER_WORKER);
+	expect(new Set(delivered.map((send) => send.recipient)).size).toBe(WORKERS * PER_WORKER);
+	expect(mostInAnyWindow(arrivals).count).toBeLessThanOrEqual(RATE);
+	const { rows } = await withDb((db) =>
+		db.query(`select pause_reason from leadflow_private.limit_send_rates where graph_url = $1 and page_id = $2`, [sims.graph.baseUrl, PAGE_ID]),
+	);
+	expect(rows[0].pause_reason).toMatch(/^Graph 613: /);
+});
+
+test('when the Page\'s shared rate cannot be read, nothing is sent: each item fails rate_limit_unavailable and is claimable again later', async () => {
+	const batch = await readyContacts({ count: 3 });
+	// Supabase answers everything but the slots: a pass-through that refuses limit_take_send_slots.
+	const upstream = new URL(testStack().supabaseUrl);
+	const proxy = createServer((incoming, outgoing) => {
+		if ((incoming.url ?? '').includes('/rpc/limit_take_send_slots')) {
+			outgoing.writeHead(503, { 'content-type': 'application/json' });
+			outgoing.end(JSON.stringify({ message: 'the database is restarting' }));
+			return;
+		}
+		const forwarded = request({ host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: upstream.host } }, (answer) => {
+			outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+			answer.pipe(outgoing);
+		});
+		incoming.pipe(forwarded);
+	});
+	await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+	try {
+		const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+		const run = await runSend(batch.items, FAST, { ...credentials(), leadflowSupabaseApi: { url, serviceRoleKey: testStack().serviceRoleKey } });
+		expect(run.sent).toEqual([]);
+		expect(run.failed.map((item) => item.send)).toEqual(
+			batch.items.map(() => expect.objectContaining({ outcome: 'failed', reason: 'rate_limit_unavailable', retryLater: true, attempts: 0 })),
+		);
+		expect(sendsOf(await sims.graph.control.requests())).toEqual([]);
+		const states = await statesOf(batch.stateIds);
+		expect(states.map((state) => [state.current_stage, state.error_code, state.retry_at !== null])).toEqual(batch.items.map(() => ['failed', 'rate_limit_unavailable', true]));
+	} finally {
+		proxy.closeAllConnections();
+		await new Promise<void>((resolve) => proxy.close(() => resolve()));
+	}
+});
