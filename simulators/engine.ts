@@ -172,6 +172,8 @@ export class SimulatorEngine {
 
 	private async handle(incoming: IncomingMessage, response: ServerResponse): Promise<void> {
 		const startedAt = performance.now();
+		// The moment the request arrived (its headers), not when its body was read: what a rate is counted by.
+		const receivedAt = new Date().toISOString();
 		const url = new URL(incoming.url ?? '/', 'http://simulator');
 		const method = incoming.method ?? 'GET';
 		let rawBody: string;
@@ -204,7 +206,7 @@ export class SimulatorEngine {
 			...(description.key !== undefined && { key: description.key }),
 			...(description.model !== undefined && { model: description.model }),
 			...(description.recipient !== undefined && { recipient: description.recipient }),
-			receivedAt: new Date().toISOString(),
+			receivedAt,
 			outcome: 'held',
 		});
 		response.on('close', () => {
