@@ -1,5 +1,6 @@
 // claim: atomically take up to N due contacts for one rule (or every enabled rule) in one round
 // trip per distinct set of parameters; one output item per claimed contact.
+import { randomBytes } from 'node:crypto';
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { type ClaimArgs } from '../../shared/contract';
 import { asNodeError, failedItem } from '../../shared/per-item';
@@ -35,7 +36,10 @@ interface ClaimGroup {
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
-	const executionId = `n8n-${this.getExecutionId() ?? 'manual'}`;
+	// The claim's holder, which every later step passes back. Unique beyond this n8n: execution ids
+	// are unique within one n8n database only, and two n8n instances (each its own database) may
+	// claim from one Supabase; a run without an id (some manual runs) would otherwise share one.
+	const executionId = `n8n-${this.getExecutionId() ?? 'manual'}-${randomBytes(6).toString('hex')}`;
 	const groups = new Map<string, ClaimGroup>();
 	const output: INodeExecutionData[] = [];
 	for (let i = 0; i < items.length; i++) {
