@@ -2,7 +2,8 @@
 // so that an n8n on this machine can use them. `--once` checks and exits (used by the tests).
 // `--editor` opens the same in a real n8n editor instead (`npm run editor`, scripts/editor.ts).
 // Once the checks pass, the follow-up pipeline runs on a seeded data set (scripts/demo/follow-up.ts),
-// then the CRM pipeline's auto-assignment on the same owner's second Page (scripts/demo/pipeline.ts).
+// then the CRM pipeline's auto-assignment on the same owner's second Page (scripts/demo/pipeline.ts),
+// then the lead queue (scripts/demo/queue.ts).
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient } from '@supabase/supabase-js';
@@ -12,6 +13,7 @@ import { changedMigrationsWarning } from '../stack/migrations';
 import { startSimulators, type RunningSimulators } from '../simulators';
 import { printFollowUpDemo, runFollowUpDemo, type FollowUpDemo } from './demo/follow-up';
 import { printPipelineDemo, runPipelineDemo } from './demo/pipeline';
+import { printQueueDemo, runQueueDemo } from './demo/queue';
 import { editorMain } from './editor';
 
 const EDITOR_HINT = 'To see the same in a real n8n editor: `npm run editor` (or `npm run demo -- --editor`).';
@@ -58,6 +60,14 @@ async function main() {
 			} catch (error) {
 				demoOk = false;
 				console.log(`\nFAIL CRM pipeline: ${error instanceof Error ? error.message : String(error)}`);
+			}
+		}
+		if (followUp) {
+			try {
+				printQueueDemo(await runQueueDemo(stack, simulators, followUp.dataSet));
+			} catch (error) {
+				demoOk = false;
+				console.log(`\nFAIL lead queue: ${error instanceof Error ? error.message : String(error)}`);
 			}
 		}
 		if (values.once) {

@@ -1,7 +1,8 @@
 // The README's first command ends in `npm run demo`: it must start the stack and the simulators,
 // prove each answers, run the follow-up pipeline on its seeded data set and report what happened
 // by outcome and reason, place the CRM pipeline's contacts and report where they landed and what
-// fired, and (with --once) stop everything it started.
+// fired, run the lead queue (prepared, a take-over, a run, an export), and (with --once) stop
+// everything it started.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -40,6 +41,15 @@ describe('npm run demo', () => {
 		expect(stdout).toMatch(/in the database: 8 contacts tagged "Ready to buy", 5 stopped for every follow-up rule/);
 		expect(stdout).toMatch(/on the Automations output: notify 8, webhook 5; outbox items: delivered 13/);
 		expect(stdout).toMatch(/a second run: analysed 0 \(fallback 0\), assigned 0, moved 0, kept 0, skipped 0; automations handed out 0/);
+		// scripts/demo/queue.ts: the lead queue through the Queue Ledger node and the shipped queue workflows.
+		expect(stdout).toMatch(/leads added from 25 items: created 23, existing 1; refused 1: Not a valid lead: phone is not a valid phone number in GB/);
+		expect(stdout).toMatch(/yesterday's queue \(\d{4}-\d{2}-\d{2}, capacity 20\): queued 20; left out: over_capacity 3\n/);
+		expect(stdout).toMatch(/tomorrow's queue \(\d{4}-\d{2}-\d{2}, Prepare Now\): queued 3; left out: none\n/);
+		expect(stdout).toMatch(/taken over by a person: Lead \d+ \(2 waiting items cancelled\)/);
+		expect(stdout).toMatch(/run \(Run Now\): claimed 19, sent 17, failed 1 \(due again later\), dead 1, released 0, refused 0; Meta's errors: 131026 ×1, 131056 ×1/);
+		expect(stdout).toMatch(/yesterday's messages now: cancelled 1, dead 1, failed 1, sent 17\n/);
+		expect(stdout).toMatch(/export \(GET \/webhook\/leadflow\/queue\/export\?day=[\d-]+\): 20 rows\n\s+item_id,day,status,/);
+		expect(stdout).toMatch(/metrics for [\d-]+: queued 20, sent 17, failed 2, cancelled 1, taken over 1/);
 		const urls = [...stdout.matchAll(/Base URL (http:\/\/127\.0\.0\.1:\d+)/g)].map((match) => match[1]);
 		expect(urls).toHaveLength(2);
 		for (const url of urls) await expect(fetch(`${url}/__sim/requests`)).rejects.toThrow();

@@ -10,9 +10,9 @@ export const OUTPUT = {
 
 // Serialised into the node description as an expression (n8n evaluates it with the parameters), so
 // it must not use anything from outside its own body: the configurations namedOutputs
-// (nodes/shared/outputs.ts) makes, written out.
+// (nodes/shared/outputs.ts) makes, written out. No named function inside either: a bundler that
+// keeps function names (tsx, esbuild) wraps those in a helper the expression cannot reach.
 export const configuredOutputs = (parameters: INodeParameters): INodeOutputConfiguration[] => {
-	const main = (displayName: string) => ({ type: 'main' as const, displayName });
 	const names: Record<string, string[]> = {
 		addLeads: ['Leads', 'Invalid'],
 		prepareTomorrow: ['Prepared'],
@@ -23,5 +23,5 @@ export const configuredOutputs = (parameters: INodeParameters): INodeOutputConfi
 		export: ['File'],
 		metrics: ['Days'],
 	};
-	return (names[String(parameters.operation)] ?? ['Leads', 'Invalid']).map(main);
+	return (names[String(parameters.operation)] ?? ['Leads', 'Invalid']).map((displayName) => ({ type: 'main' as const, displayName }));
 };
