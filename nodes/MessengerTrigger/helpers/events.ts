@@ -2,6 +2,7 @@
 // the events the database records (messenger_record_events), and the events it does not record,
 // each with the reason. Pure: no I/O, so every shape Meta may send is tested on its own.
 import type { MessengerEvent } from '../../shared/contract';
+import { storableText } from '../../shared/messenger-text';
 
 /** An event the trigger does not record, and why. */
 export interface IgnoredEvent {
@@ -112,8 +113,7 @@ function readEvent(event: unknown, entryPage: string | null, onlyPage: string | 
 			const mid = message?.mid;
 			if (typeof mid !== 'string' || mid === '' || mid.length > 512 || /\s/.test(mid)) return ignore('no_message_id');
 			if (!validTime) return ignore('invalid_event', 'timestamp is not epoch milliseconds');
-			const text = typeof message?.text === 'string' ? message.text : null;
-			if (text !== null && text.length > MAX_TEXT) return ignore('invalid_event', `the text is longer than ${MAX_TEXT} characters`);
+			const text = typeof message?.text === 'string' ? storableText(message.text, MAX_TEXT) : null;
 			delivery.events.push({
 				type: kind,
 				page_id: pageId,
@@ -131,7 +131,7 @@ function readEvent(event: unknown, entryPage: string | null, onlyPage: string | 
 			const mid = postback.mid;
 			if (typeof mid !== 'string' || mid === '' || mid.length > 512 || /\s/.test(mid)) return ignore('no_message_id');
 			if (!validTime) return ignore('invalid_event', 'timestamp is not epoch milliseconds');
-			const title = typeof postback.title === 'string' ? postback.title.slice(0, MAX_TEXT) : null;
+			const title = typeof postback.title === 'string' ? storableText(postback.title, MAX_TEXT) : null;
 			delivery.events.push({ type: 'postback', page_id: pageId, psid, mid, text: title, timestamp });
 			delivery.extras.push(typeof postback.payload === 'string' ? { postback_payload: postback.payload } : {});
 			return;

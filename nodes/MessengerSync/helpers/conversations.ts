@@ -1,0 +1,92 @@
+// A page of the Conversations endpoint's answer, read (pure): each conversation's person (the
+// participant who is not the Page), its update time, and its messages as the events the database
+// records (a message from the Page is an echo; the sync cannot know which app sent it, so the
+// database records it as outbound and nothing else). Graph writes times as `2026-11-25T12:00:00+0000`.
+import type { MessengerEvent } from '../../shared/contract';
+import { storableName, storableText } from '../../shared/messenger-text';
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const DIGITS = /^[0-9]{1,32}$/;
+
+/** Epoch milliseconds of a Graph time, or undefined. */
+export function graphTimeMs(value: unknown): number | undefined {
+	if (typeof value !== 'string') return undefined;
+	const ms = Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+	return Number.isFinite(ms) ? ms : undefined;
+}
+
+export interface ReadConversation {
+	id: string;
+	psid: string | null;
+	name: string | null;
+	updatedMs: number | undefined;
+	events: MessengerEvent[];
+	/** The `after` cursor of the conversation's older messages, when there are more than the page held. */
+	moreMessagesAfter: string | null;
+	/** The oldest message read so far (epoch ms). */
+	oldestMs: number | undefined;
+	/** Messages Graph gave that could not be read (no id, no time). */
+	unreadable: number;
+}
+
+export interface ReadPage {
+	conversations: ReadConversation[];
+	/** The cursor of the next page, when Graph says there is one. */
+	nextAfter: string | null;
+}
+
+const cursorAfter = (edge: unknown): string | null => {
+	if (!isObject(edge) || !isObject(edge.paging)) return null;
+	const cursors = isObject(edge.paging.cursors) ? edge.paging.cursors : {};
+	return typeof edge.paging.next === 'string' && typeof cursors.after === 'string' ? cursors.after : null;
+};
+
+export function readConversationsPage(body: unknown, pageId: string): ReadPage {
+	const data = isObject(body) && Array.isArray(body.data) ? body.data : [];
+	return { conversations: data.filter(isObject).map((conversation) => readConversation(conversation, pageId)), nextAfter: cursorAfter(body) };
+}
+
+function readConversation(conversation: Json, pageId: string): ReadConversation {
+	const participants = isObject(conversation.participants) && Array.isArray(conversation.participants.data) ? conversation.participants.data.filter(isObject) : [];
+	const person = participants.find((participant) => String(participant.id) !== pageId);
+	const psid = person && DIGITS.test(String(person.id)) ? String(person.id) : null;
+	const name = person ? storableName(person.name) : null;
+	const read: ReadConversation = {
+		id: String(conversation.id ?? ''),
+		psid,
+		name,
+		updatedMs: graphTimeMs(conversation.updated_time),
+		events: [],
+		moreMessagesAfter: cursorAfter(conversation.messages),
+		oldestMs: undefined,
+		unreadable: 0,
+	};
+	addMessages(read, conversation.messages, pageId);
+	return read;
+}
+
+/** Adds a messages edge's page (the expansion's, or one read from the conversation's own edge). */
+export function addMessages(conversation: ReadConversation, edge: unknown, pageId: string): void {
+	const messages = isObject(edge) && Array.isArray(edge.data) ? edge.data.filter(isObject) : [];
+	for (const message of messages) {
+		const mid = typeof message.id === 'string' ? message.id : '';
+		const timestamp = graphTimeMs(message.created_time);
+		const from = isObject(message.from) ? String(message.from.id ?? '') : '';
+		if (mid === '' || mid.length > 512 || /\s/.test(mid) || timestamp === undefined || conversation.psid === null) {
+			conversation.unreadable += 1;
+			continue;
+		}
+		conversation.events.push({
+			type: from === pageId ? 'echo' : 'message',
+			page_id: pageId,
+			psid: conversation.psid,
+			mid,
+			text: typeof message.message === 'string' ? storableText(message.message) : null,
+			timestamp,
+			...(conversation.name !== null && { name: conversation.name }),
+		});
+		conversation.oldestMs = conversation.oldestMs === undefined ? timestamp : Math.min(conversation.oldestMs, timestamp);
+	}
+	conversation.moreMessagesAfter = cursorAfter(edge);
+}

@@ -1,0 +1,261 @@
+// The sync of one Page, as a job in the database (messenger_sync_jobs):
+//   1. begin: the Page's unfinished job at its cursor (a run that died, or failed), or a new one,
+//      incremental from the last completed sync unless Full;
+//   2. read the Conversations endpoint page by page, newest update first, each conversation's
+//      newest messages expanded in the same call (as many as allowed), the rest of a long
+//      conversation from its own messages edge; an incremental job stops at the first conversation
+//      not updated since the last sync;
+//   3. record each page with the cursor of the next in one database call, so a crash after page 2
+//      resumes at page 3 and a page is never half recorded;
+//   4. calls start no faster than the Page's rate (a setting: Meta allows the Conversations API
+//      about 2 calls/s per Page); throttling (codes 4, 17, 32, 613) and temporary errors (1, 2, no
+//      answer) back off and retry; a refused token (190) stops the job with a credential error, any
+//      other Graph error stops it too; a stopped job is resumed by the next sync.
+// One job per Page runs at a time (the database refuses a second runner), so the pacing needs no
+// sharing between executions.
+import { randomUUID } from 'node:crypto';
+import { NodeApiError, NodeOperationError, sleep, type IExecuteFunctions, type INodeExecutionData, type JsonObject } from 'n8n-workflow';
+import type { MessengerEvent, SyncPageResult } from '../../shared/contract';
+import type { GraphError } from '../../shared/graph';
+import { FACEBOOK_CREDENTIAL, conversationsQuery, readConversations, readMessages, type GraphAnswer, type GraphTarget } from '../transport/graph';
+import { asNodeError } from '../../shared/per-item';
+import { beginJob, failJob, recordPage } from '../transport/syncJobs';
+import { addMessages, readConversationsPage, type ReadConversation } from './conversations';
+
+export interface SyncSettings {
+	owner: string | null;
+	full: boolean;
+	requestsPerSecond: number;
+	pageSize: number;
+	messagesPerConversation: number;
+	maxRetries: number;
+	backoffMs: number;
+	timeoutMs: number;
+	leaseSeconds: number;
+}
+
+/** At most 10,000 events per database call (messenger_sync_record_page). */
+const MAX_EVENTS_PER_CALL = 10_000;
+const THROTTLING = new Set([4, 17, 32, 613]);
+const TEMPORARY = new Set([1, 2]);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Calls start `1.02 / rate` seconds apart at least (a little under the rate, so Meta's window never sees one too many). */
+class Pacer {
+	private next = 0;
+
+	constructor(private readonly intervalMs: number) {}
+
+	async wait(): Promise<void> {
+		const now = Date.now();
+		const at = Math.max(now, this.next);
+		this.next = at + this.intervalMs;
+		if (at > now) await sleep(at - now);
+	}
+
+	/** No call before `ms` from now. */
+	pause(ms: number): void {
+		this.next = Math.max(this.next, Date.now() + ms);
+	}
+}
+
+class StopSync extends Error {
+	constructor(
+		readonly kind: 'token' | 'throttled' | 'graph' | 'noAnswer',
+		message: string,
+		readonly graph?: GraphError,
+	) {
+		super(message);
+	}
+}
+
+interface Tally {
+	calls: number;
+	throttled: number;
+	retries: number;
+	/** Errors met while reading the page being read (recorded with it). */
+	pageErrors: number;
+	databaseMs: number;
+	parseMs: number;
+}
+
+export function readSettings(context: IExecuteFunctions): SyncSettings {
+	const owner = String(context.getNodeParameter('owner', 0, '') ?? '').trim();
+	if (owner !== '' && !UUID.test(owner)) {
+		throw new NodeOperationError(context.getNode(), `The Owner ID "${owner}" is not a user id`, {
+			description: 'Give the Supabase Auth user id (a UUID) the Page belongs to, or leave it empty when the Page is connected already.',
+		});
+	}
+	const options = context.getNodeParameter('options', 0, {}) as Partial<Omit<SyncSettings, 'owner' | 'full'>>;
+	const number = (name: keyof typeof options, fallback: number, min: number, max: number) => {
+		const value = options[name] ?? fallback;
+		if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+			throw new NodeOperationError(context.getNode(), `The option ${name} must be a number from ${min} to ${max} (got ${String(value)})`);
+		}
+		return value;
+	};
+	return {
+		owner: owner === '' ? null : owner,
+		full: context.getNodeParameter('mode', 0, 'incremental') === 'full',
+		requestsPerSecond: number('requestsPerSecond', 2, 0.1, 100),
+		pageSize: Math.floor(number('pageSize', 100, 1, 100)),
+		messagesPerConversation: Math.floor(number('messagesPerConversation', 100, 1, 100)),
+		maxRetries: Math.floor(number('maxRetries', 5, 0, 20)),
+		backoffMs: number('backoffMs', 5_000, 0, 600_000),
+		timeoutMs: number('timeoutMs', 30_000, 1_000, 300_000),
+		leaseSeconds: Math.floor(number('leaseSeconds', 300, 10, 86_400)),
+	};
+}
+
+async function readTarget(context: IExecuteFunctions): Promise<GraphTarget> {
+	const credentials = await context.getCredentials<{ baseUrl?: string; graphApiVersion?: string; pageId?: string }>(FACEBOOK_CREDENTIAL);
+	const pageId = String(credentials.pageId ?? '').trim();
+	if (!/^[0-9]{1,32}$/.test(pageId)) {
+		throw new NodeOperationError(context.getNode(), 'The Facebook Page credential has no valid Page ID', {
+			description: 'Enter the numeric ID of the Page in the Leadflow Facebook Page API credential.',
+		});
+	}
+	const base = String(credentials.baseUrl || 'https://graph.facebook.com').replace(/\/+$/, '');
+	const version = String(credentials.graphApiVersion || 'v25.0').replace(/^\/+|\/+$/g, '');
+	return { root: `${base}/${version}`, pageId };
+}
+
+const describe = (error: GraphError) => `Graph ${error.code}${error.subcode ? `/${error.subcode}` : ''}: ${error.message}`;
+
+/** One Graph call, paced, retried on throttling and temporary failures; a body or StopSync. */
+async function call(settings: SyncSettings, pacer: Pacer, tally: Tally, request: () => Promise<GraphAnswer>): Promise<unknown> {
+	for (let attempt = 0; ; attempt++) {
+		await pacer.wait();
+		tally.calls += 1;
+		const answer = await request();
+		if (answer.kind === 'ok') return answer.body;
+		tally.pageErrors += 1;
+		const retryable = answer.kind === 'noAnswer' || THROTTLING.has(answer.error.code) || TEMPORARY.has(answer.error.code);
+		if (answer.kind === 'graphError') {
+			if (answer.error.code === 190) throw new StopSync('token', 'The Page token is invalid or expired: reconnect the credential', answer.error);
+			if (THROTTLING.has(answer.error.code)) tally.throttled += 1;
+			if (!retryable) throw new StopSync('graph', `Facebook refused the Conversations request (${describe(answer.error)})`, answer.error);
+		}
+		if (attempt >= settings.maxRetries) {
+			const what = answer.kind === 'noAnswer' ? answer.detail : describe(answer.error);
+			throw new StopSync(answer.kind === 'graphError' && THROTTLING.has(answer.error.code) ? 'throttled' : 'noAnswer', `Facebook kept refusing after ${attempt + 1} tries (${what})`, answer.kind === 'graphError' ? answer.error : undefined);
+		}
+		tally.retries += 1;
+		pacer.pause(Math.min(settings.backoffMs * 2 ** attempt, 600_000));
+	}
+}
+
+export async function syncPage(context: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const started = performance.now();
+	const settings = readSettings(context);
+	const target = await readTarget(context);
+	const holder = `${context.getExecutionId() ?? 'run'}:${randomUUID()}`;
+	const job = await beginJob(context, target.pageId, holder, settings.owner, settings.full, settings.leaseSeconds);
+	const since = job.since === null ? undefined : Date.parse(job.since);
+	const pacer = new Pacer((1000 / settings.requestsPerSecond) * 1.02);
+	const tally: Tally = { calls: 0, throttled: 0, retries: 0, pageErrors: 0, databaseMs: 0, parseMs: 0 };
+	let cursor = job.cursor;
+	let last: SyncPageResult | undefined;
+	let newConversations = 0;
+
+	try {
+		for (;;) {
+			const body = await call(settings, pacer, tally, () =>
+				readConversations(context, target, conversationsQuery(settings.pageSize, settings.messagesPerConversation, cursor), settings.timeoutMs),
+			);
+			let parseStarted = performance.now();
+			const page = readConversationsPage(body, target.pageId);
+			// Newest update first: the first conversation not updated since the last sync ends an incremental job.
+			const changed: ReadConversation[] = [];
+			let reachedOld = false;
+			for (const conversation of page.conversations) {
+				if (since !== undefined && conversation.updatedMs !== undefined && conversation.updatedMs <= since) {
+					reachedOld = true;
+					break;
+				}
+				changed.push(conversation);
+			}
+			tally.parseMs += performance.now() - parseStarted;
+
+			// The older messages of conversations longer than the expansion's limit (only those not seen by the last sync).
+			for (const conversation of changed) {
+				while (conversation.moreMessagesAfter !== null && !(since !== undefined && conversation.oldestMs !== undefined && conversation.oldestMs <= since)) {
+					const after = conversation.moreMessagesAfter;
+					const more = await call(settings, pacer, tally, () => readMessages(context, target, conversation.id, after, settings.messagesPerConversation, settings.timeoutMs));
+					parseStarted = performance.now();
+					addMessages(conversation, more, target.pageId);
+					tally.parseMs += performance.now() - parseStarted;
+				}
+			}
+
+			const done = reachedOld || page.nextAfter === null;
+			const events: MessengerEvent[] = changed.flatMap((conversation) => conversation.events);
+			const newest = changed.reduce<number | undefined>((max, conversation) => (conversation.updatedMs !== undefined && (max === undefined || conversation.updatedMs > max) ? conversation.updatedMs : max), undefined);
+			const databaseStarted = performance.now();
+			// A page with more events than one call takes is recorded in parts; every part but the last
+			// keeps the cursor on this page, so a crash in between reads it again (each message once).
+			for (let start = 0; start < Math.max(events.length, 1); start += MAX_EVENTS_PER_CALL) {
+				const isLast = start + MAX_EVENTS_PER_CALL >= events.length;
+				last = await recordPage(context, job, holder, {
+					events: events.slice(start, start + MAX_EVENTS_PER_CALL),
+					nextCursor: isLast ? (done ? null : page.nextAfter) : cursor,
+					conversations: isLast ? changed.length : 0,
+					newestUpdatedAt: newest === undefined ? null : new Date(newest).toISOString(),
+					errors: isLast ? tally.pageErrors : 0,
+					done: isLast && done,
+				}, settings.leaseSeconds);
+				newConversations += last.page_new_conversations;
+			}
+			tally.databaseMs += performance.now() - databaseStarted;
+			tally.pageErrors = 0;
+			cursor = done ? null : page.nextAfter;
+			if (done) break;
+		}
+	} catch (error) {
+		// A database or n8n failure: the job stays this run's until its lease runs out, then resumes.
+		if (!(error instanceof StopSync)) throw asNodeError(context, error);
+		await failJob(context, job, holder, error.message, tally.pageErrors);
+		const detail = `The sync stopped at page ${(last?.pages_read ?? job.pages_read) + 1}; the next sync of the Page resumes there.`;
+		if (error.kind === 'token') {
+			throw new NodeApiError(context.getNode(), { ...(error.graph ?? {}) } as JsonObject, {
+				message: error.message,
+				description: `Generate a new Page access token (pages_messaging, from someone with the Page’s MESSAGING task) and save it in the Leadflow Facebook Page API credential. ${detail}`,
+				httpCode: '401',
+			});
+		}
+		throw new NodeApiError(context.getNode(), { ...(error.graph ?? {}) } as JsonObject, {
+			message: error.message,
+			description: error.kind === 'throttled' ? `Facebook is limiting calls for this Page; lower Requests per Second or run the sync later. ${detail}` : detail,
+		});
+	}
+
+	const result = last as SyncPageResult;
+	return [
+		[
+			{
+				json: {
+					job_id: job.job_id,
+					page_id: target.pageId,
+					status: result.status,
+					resumed: job.resumed,
+					since: job.since,
+					pages_read: result.pages_read,
+					conversations: result.conversations,
+					messages: result.messages,
+					duplicates: result.duplicates,
+					errors: result.errors,
+					this_run: {
+						calls: tally.calls,
+						throttled: tally.throttled,
+						retries: tally.retries,
+						new_conversations: newConversations,
+						seconds: Math.round(performance.now() - started) / 1000,
+						database_ms: Math.round(tally.databaseMs),
+						parse_ms: Math.round(tally.parseMs * 10) / 10,
+					},
+				},
+				pairedItem: { item: 0 },
+			},
+		],
+	];
+}

@@ -1,0 +1,49 @@
+// The Conversations endpoint through n8n's request helper and the Facebook Page credential (its
+// `authenticate` adds access_token and appsecret_proof), as FacebookSend's transport reaches the
+// Send API. Each answer becomes what happened: a page, a Graph error (by its code, never by the
+// HTTP status), or no answer at all.
+import type { IDataObject, IExecuteFunctions, IHttpRequestOptions } from 'n8n-workflow';
+import { graphErrorOf, networkCodeOf, type GraphError } from '../../shared/graph';
+
+export const FACEBOOK_CREDENTIAL = 'leadflowFacebookPageApi';
+
+export interface GraphTarget {
+	root: string;
+	pageId: string;
+}
+
+export type GraphAnswer = { kind: 'ok'; body: unknown } | { kind: 'graphError'; error: GraphError; status: number } | { kind: 'noAnswer'; detail: string };
+
+/** Messages asked for inside each conversation (field expansion), newest first. */
+export const MESSAGE_FIELDS = 'id,message,from,to,created_time';
+
+export function conversationsQuery(pageSize: number, messagesPerConversation: number, after: string | null): Record<string, string> {
+	return {
+		platform: 'messenger',
+		fields: `participants,updated_time,messages.limit(${messagesPerConversation}){${MESSAGE_FIELDS}}`,
+		limit: String(pageSize),
+		...(after !== null && { after }),
+	};
+}
+
+export async function readConversations(context: IExecuteFunctions, target: GraphTarget, qs: Record<string, string>, timeoutMs: number): Promise<GraphAnswer> {
+	return await get(context, `${target.root}/${encodeURIComponent(target.pageId)}/conversations`, qs, timeoutMs);
+}
+
+export async function readMessages(context: IExecuteFunctions, target: GraphTarget, conversationId: string, after: string, limit: number, timeoutMs: number): Promise<GraphAnswer> {
+	return await get(context, `${target.root}/${encodeURIComponent(conversationId)}/messages`, { fields: MESSAGE_FIELDS, limit: String(limit), after }, timeoutMs);
+}
+
+async function get(context: IExecuteFunctions, url: string, qs: Record<string, string>, timeoutMs: number): Promise<GraphAnswer> {
+	const options: IHttpRequestOptions = { method: 'GET', url, qs, json: true, timeout: timeoutMs, returnFullResponse: true, ignoreHttpStatusErrors: true };
+	let response: { statusCode: number; headers?: IDataObject; body: unknown };
+	try {
+		response = await context.helpers.httpRequestWithAuthentication.call(context, FACEBOOK_CREDENTIAL, options);
+	} catch (error) {
+		return { kind: 'noAnswer', detail: networkCodeOf(error) ?? 'no answer' };
+	}
+	if (response.statusCode >= 200 && response.statusCode < 300) return { kind: 'ok', body: response.body };
+	const error = graphErrorOf(response.body, response.headers?.['x-fb-trace-id']);
+	if (error) return { kind: 'graphError', error, status: response.statusCode };
+	return { kind: 'noAnswer', detail: `HTTP ${response.statusCode} without a Graph error` };
+}

@@ -1,0 +1,38 @@
+// The sync job's database calls (supabase/migrations/20261201000510_messenger_sync.sql): begin (or
+// resume) the Page's job, record a page and move the cursor in one transaction, fail it.
+import type { IExecuteFunctions } from 'n8n-workflow';
+import type { MessengerEvent, SyncJob, SyncPageResult } from '../../shared/contract';
+import { callRpc } from '../../shared/supabase';
+
+export async function beginJob(context: IExecuteFunctions, pageId: string, holder: string, owner: string | null, full: boolean, leaseSeconds: number): Promise<SyncJob> {
+	const [job] = await callRpc(context, 'messenger_sync_begin', { p_page_id: pageId, p_holder: holder, p_owner: owner, p_full: full, p_lease_seconds: leaseSeconds });
+	return job;
+}
+
+export interface PageRecord {
+	events: MessengerEvent[];
+	nextCursor: string | null;
+	conversations: number;
+	newestUpdatedAt: string | null;
+	errors: number;
+	done: boolean;
+}
+
+export async function recordPage(context: IExecuteFunctions, job: SyncJob, holder: string, page: PageRecord, leaseSeconds: number): Promise<SyncPageResult> {
+	const [result] = await callRpc(context, 'messenger_sync_record_page', {
+		p_job_id: job.job_id,
+		p_holder: holder,
+		p_events: page.events,
+		p_next_cursor: page.nextCursor,
+		p_conversations: page.conversations,
+		p_newest_updated_at: page.newestUpdatedAt,
+		p_errors: page.errors,
+		p_done: page.done,
+		p_lease_seconds: leaseSeconds,
+	});
+	return result;
+}
+
+export async function failJob(context: IExecuteFunctions, job: SyncJob, holder: string, error: string, errors: number): Promise<void> {
+	await callRpc(context, 'messenger_sync_fail', { p_job_id: job.job_id, p_holder: holder, p_error: error, p_errors: errors });
+}

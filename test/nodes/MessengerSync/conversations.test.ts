@@ -1,0 +1,56 @@
+// Reading a Conversations answer (pure): the person among the participants, the Page's own messages
+// as echoes, Graph's time format, the cursors, and what cannot be read; and storable text.
+import { addMessages, graphTimeMs, readConversationsPage } from '../../../nodes/MessengerSync/helpers/conversations';
+import { storableName, storableText } from '../../../nodes/shared/messenger-text';
+
+const PAGE = '111';
+const body = {
+	data: [
+		{
+			id: 't_1',
+			updated_time: '2026-11-25T12:00:00+0000',
+			participants: { data: [{ name: 'Ana\nSouza', id: '9' }, { name: 'The Page', id: PAGE }] },
+			messages: {
+				data: [
+					{ id: 'm_2', message: 'Yes, we ship', from: { id: PAGE }, created_time: '2026-11-25T12:00:00+0000' },
+					{ id: 'm_1', message: 'Do you ship?', from: { id: '9' }, created_time: '2026-11-25T11:59:00+0000' },
+					{ message: 'no id', from: { id: '9' }, created_time: '2026-11-25T11:58:00+0000' },
+				],
+				paging: { cursors: { before: 'b', after: 'older' }, next: 'https://graph.facebook.com/v25.0/t_1/messages?after=older' },
+			},
+		},
+		{ id: 't_2', updated_time: 'not a time', participants: { data: [{ id: PAGE }] } },
+	],
+	paging: { cursors: { before: 'x', after: 'page2' }, next: 'https://graph.facebook.com/…' },
+};
+
+test('reads conversations into events: the person’s messages, the Page’s as echoes, Graph times, the cursors', () => {
+	const page = readConversationsPage(body, PAGE);
+	expect(page.nextAfter).toBe('page2');
+	const [first, second] = page.conversations;
+	expect(first).toMatchObject({ id: 't_1', psid: '9', name: 'Ana Souza', updatedMs: Date.UTC(2026, 10, 25, 12), moreMessagesAfter: 'older', unreadable: 1, oldestMs: Date.UTC(2026, 10, 25, 11, 59) });
+	expect(first.events).toEqual([
+		{ type: 'echo', page_id: PAGE, psid: '9', mid: 'm_2', text: 'Yes, we ship', timestamp: Date.UTC(2026, 10, 25, 12), name: 'Ana Souza' },
+		{ type: 'message', page_id: PAGE, psid: '9', mid: 'm_1', text: 'Do you ship?', timestamp: Date.UTC(2026, 10, 25, 11, 59), name: 'Ana Souza' },
+	]);
+	expect(second).toMatchObject({ psid: null, updatedMs: undefined, events: [] });
+
+	addMessages(first, { data: [{ id: 'm_0', message: 'Hi', from: { id: '9' }, created_time: '2026-11-25T11:00:00+0000' }] }, PAGE);
+	expect(first.events).toHaveLength(3);
+	expect(first.moreMessagesAfter).toBeNull();
+	expect(readConversationsPage({ data: [] }, PAGE)).toEqual({ conversations: [], nextAfter: null });
+});
+
+test('Graph times with +0000 and +05:30 offsets', () => {
+	expect(graphTimeMs('2026-11-25T12:00:00+0000')).toBe(Date.UTC(2026, 10, 25, 12));
+	expect(graphTimeMs('2026-11-25T17:30:00+0530')).toBe(Date.UTC(2026, 10, 25, 12));
+	expect(graphTimeMs('yesterday')).toBeUndefined();
+});
+
+test('text Postgres cannot hold is replaced, never refused; names are one line', () => {
+	expect(storableText('a\u0000b\uD800c')).toBe('a\uFFFDb\uFFFDc');
+	expect(storableText('😀 ok')).toBe('😀 ok');
+	expect(Array.from(storableText('😀'.repeat(5), 3))).toHaveLength(3);
+	expect(storableName(' Ana\u2028Souza\t ')).toBe('Ana Souza');
+	expect(storableName('\u0001')).toBeNull();
+});

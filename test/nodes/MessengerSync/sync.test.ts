@@ -1,0 +1,215 @@
+// Leadflow Messenger Sync in n8n's engine against the local stack and the Graph simulator's
+// Conversations endpoint: pages read with their cursors and recorded, the progress row, a sync that
+// stopped after page 2 resumed at page 3, a second sync reading only what changed, long
+// conversations read from their own edge, throttling that backs off and completes, the Page's rate
+// kept, a refused token stopping with a credential error.
+import type { IDataObject, INode, INodeParameters } from 'n8n-workflow';
+import { startSimulators, type ConversationInput, type LoggedRequest, type RunningSimulators } from '../../../simulators';
+import { runWorkflow, type WorkflowJson } from '../../harness';
+import { testStack, withDb } from '../../helpers/stack';
+import { createWorld } from '../../db/follow-up/fixtures';
+import { connectPage, counts } from '../../db/messenger/fixtures';
+
+const TOKEN = 'sync-page-token';
+let sims: RunningSimulators;
+
+beforeAll(async () => {
+	sims = await startSimulators();
+});
+afterAll(async () => {
+	await sims.stop();
+});
+beforeEach(async () => {
+	await sims.graph.control.reset();
+	await sims.graph.control.setConversationRate(0);
+});
+
+function workflow(parameters: INodeParameters): WorkflowJson {
+	const start: INode = { id: 'start', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} };
+	const sync: INode = {
+		id: 'sync',
+		name: 'Messenger Sync',
+		type: 'n8n-nodes-leadflow.messengerSync',
+		typeVersion: 1,
+		position: [240, 0],
+		parameters,
+		credentials: { leadflowFacebookPageApi: { id: 'fb', name: 'Facebook Page' }, leadflowSupabaseApi: { id: 'sb', name: 'Supabase' } },
+	};
+	return { name: 'Messenger Sync test', nodes: [start, sync], connections: { Start: { main: [[{ node: 'Messenger Sync', type: 'main', index: 0 }]] } } };
+}
+
+const fast = { requestsPerSecond: 50, backoffMs: 20, timeoutMs: 2000 };
+
+async function runSync(pageId: string, options: INodeParameters = {}, parameters: INodeParameters = {}, token = TOKEN) {
+	const stack = testStack();
+	const result = await runWorkflow(workflow({ mode: 'incremental', options: { ...fast, ...options }, ...parameters }), {
+		credentials: {
+			leadflowFacebookPageApi: { pageId, accessToken: token, graphApiVersion: 'v25.0', baseUrl: sims.graph.baseUrl },
+			leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
+		},
+	});
+	return { result, output: result.nodeOutputs['Messenger Sync']?.[0] as IDataObject | undefined };
+}
+
+const conversationCalls = async (): Promise<LoggedRequest[]> => (await sims.graph.control.requests()).filter((request) => request.path.endsWith('/conversations'));
+
+let psid = 8_100_000_000 + (Date.now() % 1_000_000) * 100;
+
+/** Conversations updated `hoursAgo` before now, each with its messages (person first, the Page answering). */
+function conversation(hoursAgo: number, messages = 3, name = 'Ana Souza'): ConversationInput {
+	// Graph's times are whole seconds.
+	const updated = Math.floor((Date.now() - hoursAgo * 3_600_000) / 1000) * 1000;
+	const id = String(++psid);
+	return {
+		psid: id,
+		name,
+		updatedTime: updated,
+		messages: Array.from({ length: messages }, (_, k) => ({ id: `m_sync_${id}_${k}`, text: `message ${k}`, from: k % 2 === 0 ? 'person' : 'page', createdTime: updated - (messages - 1 - k) * 60_000 })),
+	};
+}
+
+async function connected() {
+	const world = await createWorld();
+	await connectPage(world.pageId, world.userId);
+	await sims.graph.control.configure({ pageTokens: { [world.pageId]: TOKEN } });
+	return world;
+}
+
+test('reads the Page page by page with the cursors, records every conversation and message once, and reports the job', async () => {
+	const world = await connected();
+	const input = [conversation(1), conversation(2), conversation(3), conversation(4), conversation(5)];
+	await sims.graph.control.addConversations(world.pageId, input);
+
+	const { result, output } = await runSync(world.pageId, { pageSize: 2 });
+	expect(result.error).toBeUndefined();
+	expect(output).toMatchObject({ status: 'completed', resumed: false, since: null, pages_read: 3, conversations: 5, messages: 15, duplicates: 0, errors: 0 });
+	const calls = await conversationCalls();
+	expect(calls.map((call) => call.query.after ?? null)).toEqual([null, expect.any(String), expect.any(String)]);
+	expect(calls[0].query).toMatchObject({ platform: 'messenger', limit: '2', fields: 'participants,updated_time,messages.limit(100){id,message,from,to,created_time}' });
+
+	const stored = await withDb((db) =>
+		db.query<{ sender_id: string; sender_name: string; inbound: number; outbound: number; last_customer_message_at: Date }>(
+			`select c.sender_id, c.sender_name, c.last_customer_message_at,
+			        count(*) filter (where m.direction = 'inbound')::int as inbound, count(*) filter (where m.direction = 'outbound')::int as outbound
+			   from public.messenger_conversations c join public.messenger_messages m on m.conversation_id = c.id
+			  where c.page_id = $1 group by c.id order by c.sender_id`,
+			[world.pageId],
+		),
+	);
+	expect(stored.rows.map((row) => [row.sender_id, row.sender_name, row.inbound, row.outbound])).toEqual(input.map((c) => [c.psid, 'Ana Souza', 2, 1]));
+	// The window is the person's last message (the first and third of each conversation are theirs).
+	expect(stored.rows[0].last_customer_message_at.getTime()).toBe(input[0].updatedTime);
+	expect((await counts(world.pageId)).stops).toBe(0);
+});
+
+test('a sync stopped by an error after page 2 is resumed at page 3 by the next run; nothing is recorded twice', async () => {
+	const world = await connected();
+	// Page 3 (conversations 5 and 6) holds a conversation longer than the expansion: its own
+	// messages edge fails with Facebook's temporary error, and this run has no retries.
+	const input = [conversation(1), conversation(2), conversation(3), conversation(4), conversation(5, 5), conversation(6)];
+	await sims.graph.control.addConversations(world.pageId, input);
+	await sims.graph.control.addFault({ match: { path: `t_${world.pageId}_${input[4].psid}/messages` }, trigger: { mode: 'always' }, effect: { kind: 'graphError', code: 2 } });
+
+	const stopped = await runSync(world.pageId, { pageSize: 2, messagesPerConversation: 3, maxRetries: 0 });
+	expect(stopped.result.error?.message).toMatch(/Facebook kept refusing after 1 tries \(Graph 2/);
+	expect(stopped.result.error?.description).toMatch(/stopped at page 3; the next sync of the Page resumes there/);
+	const job = await withDb((db) => db.query('select status, pages_read, cursor, errors, last_error from public.messenger_sync_jobs where page_id = $1', [world.pageId]));
+	expect(job.rows).toEqual([expect.objectContaining({ status: 'failed', pages_read: 2, errors: 1, last_error: expect.stringContaining('Graph 2') })]);
+	const calls = await conversationCalls();
+	expect(calls).toHaveLength(3);
+	expect(calls[2].query.after).toBe(job.rows[0].cursor);
+	expect((await counts(world.pageId)).messages).toBe(12);
+
+	await sims.graph.control.clearFaults();
+	await sims.graph.control.clearRequests();
+	const resumed = await runSync(world.pageId, { pageSize: 2, messagesPerConversation: 3 });
+	expect(resumed.output).toMatchObject({ status: 'completed', resumed: true, pages_read: 3, conversations: 6, messages: 20, duplicates: 0, errors: 1 });
+	const again = await conversationCalls();
+	expect(again.map((call) => call.query.after)).toEqual([job.rows[0].cursor]);
+	expect((await counts(world.pageId)).messages).toBe(20);
+});
+
+test('a second sync reads only what changed since the first', async () => {
+	const world = await connected();
+	const old = [conversation(5), conversation(6), conversation(7), conversation(8)];
+	await sims.graph.control.addConversations(world.pageId, old);
+	expect((await runSync(world.pageId, { pageSize: 2 })).output).toMatchObject({ status: 'completed', conversations: 4, messages: 12 });
+
+	// One person wrote again (their conversation moves to the top) and someone new wrote.
+	const again = { ...old[2], updatedTime: Date.now() - 60_000, messages: [...old[2].messages, { id: `m_sync_${old[2].psid}_new`, text: 'Still available?', from: 'person' as const, createdTime: Date.now() - 60_000 }] };
+	const fresh = conversation(0.5);
+	await sims.graph.control.addConversations(world.pageId, [again, fresh]);
+	await sims.graph.control.clearRequests();
+
+	const second = await runSync(world.pageId, { pageSize: 2 });
+	expect(second.output).toMatchObject({ status: 'completed', resumed: false, since: expect.any(String), pages_read: 2, conversations: 2 });
+	// Only the page holding the two changed conversations and the next (which starts with an older one) were read.
+	expect((await conversationCalls()).length).toBe(2);
+	expect(second.output).toMatchObject({ messages: 4, duplicates: 3 });
+	expect((await counts(world.pageId)).messages).toBe(12 + 4);
+});
+
+test('a conversation longer than the expansion: its older messages come from its own edge, every one recorded', async () => {
+	const world = await connected();
+	const long = conversation(1, 7);
+	await sims.graph.control.addConversations(world.pageId, [long, conversation(2, 2)]);
+	const { output } = await runSync(world.pageId, { messagesPerConversation: 3 });
+	expect(output).toMatchObject({ status: 'completed', conversations: 2, messages: 9 });
+	const edgeCalls = (await sims.graph.control.requests()).filter((request) => request.path.endsWith('/messages'));
+	expect(edgeCalls.map((call) => [call.path, call.query.limit])).toEqual([
+		[`/v25.0/t_${world.pageId}_${long.psid}/messages`, '3'],
+		[`/v25.0/t_${world.pageId}_${long.psid}/messages`, '3'],
+	]);
+});
+
+test('throttling mid-sync (613, then the Page’s own rate: 32) backs off and completes', async () => {
+	const world = await connected();
+	await sims.graph.control.addConversations(world.pageId, Array.from({ length: 8 }, (_, n) => conversation(n + 1, 1)));
+	await sims.graph.control.addFault({ match: { path: '/conversations' }, trigger: { mode: 'count', count: 2 }, effect: { kind: 'graphError', code: 613 } });
+	// The simulator allows 4 calls a second; the node is set to 20: Facebook refuses the excess with 32.
+	await sims.graph.control.setConversationRate(4);
+	const { result, output } = await runSync(world.pageId, { pageSize: 1, requestsPerSecond: 20, backoffMs: 100, maxRetries: 8 });
+	expect(result.error).toBeUndefined();
+	expect(output).toMatchObject({ status: 'completed', conversations: 8, messages: 8, pages_read: 8 });
+	const run = output?.this_run as IDataObject;
+	expect(run.throttled).toBeGreaterThanOrEqual(3);
+	expect(output?.errors).toBe(run.throttled);
+	const stats = await sims.graph.control.conversationStats();
+	expect(stats.throttled[world.pageId]).toBe((run.throttled as number) - 2);
+});
+
+test('at the Page’s rate (2 calls a second, the setting’s default) Facebook never throttles', async () => {
+	const world = await connected();
+	await sims.graph.control.addConversations(world.pageId, Array.from({ length: 4 }, (_, n) => conversation(n + 1, 1)));
+	await sims.graph.control.setConversationRate(2);
+	const { output } = await runSync(world.pageId, { pageSize: 1, requestsPerSecond: 2 });
+	expect(output).toMatchObject({ status: 'completed', conversations: 4, errors: 0 });
+	const times = (await conversationCalls()).map((call) => Date.parse(call.receivedAt));
+	expect(times).toHaveLength(4);
+	for (let k = 2; k < times.length; k++) expect(times[k] - times[k - 2]).toBeGreaterThanOrEqual(1000);
+	expect((await sims.graph.control.conversationStats()).throttled[world.pageId]).toBeUndefined();
+});
+
+test('a refused token (190) stops the sync with a credential error; the job is failed and resumable', async () => {
+	const world = await connected();
+	await sims.graph.control.addConversations(world.pageId, [conversation(1)]);
+	const { result } = await runSync(world.pageId, {}, {}, 'not-the-token');
+	expect(result.error?.message).toBe('The Page token is invalid or expired: reconnect the credential');
+	expect(result.error?.description).toMatch(/Generate a new Page access token/);
+	const job = await withDb((db) => db.query('select status, last_error from public.messenger_sync_jobs where page_id = $1', [world.pageId]));
+	expect(job.rows).toEqual([{ status: 'failed', last_error: 'The Page token is invalid or expired: reconnect the credential' }]);
+	expect((await conversationCalls())).toHaveLength(1);
+	expect((await runSync(world.pageId)).output).toMatchObject({ status: 'completed', resumed: true, conversations: 1 });
+});
+
+test('a Page not connected needs the Owner ID, which connects it', async () => {
+	const world = await createWorld();
+	await sims.graph.control.configure({ pageTokens: { [world.pageId]: TOKEN } });
+	await sims.graph.control.addConversations(world.pageId, [conversation(1)]);
+	const refused = await runSync(world.pageId);
+	expect(refused.result.error?.message).toMatch(/cannot be synced: it is not connected to an owner/);
+	const { output } = await runSync(world.pageId, {}, { owner: world.userId });
+	expect(output).toMatchObject({ status: 'completed', conversations: 1 });
+	const bad = await runSync(world.pageId, {}, { owner: 'someone' });
+	expect(bad.result.error?.message).toBe('The Owner ID "someone" is not a user id');
+});

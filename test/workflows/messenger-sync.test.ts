@@ -1,0 +1,79 @@
+// workflows/messenger-sync.json through n8n's engine in-process, against the local stack and the
+// Graph simulator: the webhook (header auth) answers the sync's counts, the owner header connects
+// the Page, a second call is incremental, `{"mode": "full"}` reads everything again, a refused token
+// answers 502 with why; the manual trigger runs the same sync.
+import { randomUUID } from 'node:crypto';
+import type { IDataObject } from 'n8n-workflow';
+import { startSimulators, type RunningSimulators } from '../../simulators';
+import { runWorkflow, type TestCredentials } from '../harness';
+import { testStack } from '../helpers/stack';
+import { createWorld, type World } from '../db/follow-up/fixtures';
+import { counts } from '../db/messenger/fixtures';
+
+const WORKFLOW = 'workflows/messenger-sync.json';
+const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
+const TOKEN = 'sync-workflow-token';
+let sims: RunningSimulators;
+let world: World;
+
+beforeAll(async () => {
+	sims = await startSimulators();
+	world = await createWorld();
+	await sims.graph.control.configure({ pageTokens: { [world.pageId]: TOKEN } });
+	// Three syncs one after the other: the Page's rate would throttle the next run's first call
+	// (pacing is per run; the node tests cover throttling).
+	await sims.graph.control.setConversationRate(0);
+	await sims.graph.control.generateConversations({ pageId: world.pageId, count: 30, messagesPerConversation: 4, newest: Date.now() - 60_000, stepMs: 60_000, psidStart: 8_300_000_000 + (Date.now() % 1_000_000) });
+});
+
+afterAll(async () => {
+	await sims.stop();
+});
+
+function credentials(token = TOKEN): TestCredentials {
+	const stack = testStack();
+	return {
+		httpHeaderAuth: KEY,
+		leadflowFacebookPageApi: { pageId: world.pageId, accessToken: token, graphApiVersion: 'v25.0', baseUrl: sims.graph.baseUrl },
+		leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
+	};
+}
+
+const request = (body: unknown, headers: Record<string, string> = {}, token = TOKEN) =>
+	runWorkflow(WORKFLOW, { startNode: 'Sync Request', webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, ...headers }, body }, credentials: credentials(token) });
+
+test('POST /webhook/leadflow/sync: the first sync connects the Page to the owner header and answers the counts; the next is incremental; full reads again', async () => {
+	const first = await request({}, { 'X-Leadflow-Owner': world.userId });
+	expect(first.error).toBeUndefined();
+	expect(first.response?.statusCode).toBe(200);
+	expect(first.response?.body).toMatchObject({ page_id: world.pageId, status: 'completed', resumed: false, since: null, pages_read: 1, conversations: 30, messages: 120, duplicates: 0, errors: 0 });
+	expect(await counts(world.pageId)).toMatchObject({ conversations: 30, messages: 120 });
+
+	const second = await request({});
+	expect(second.response?.body).toMatchObject({ status: 'completed', since: expect.any(String), conversations: 0, messages: 0 });
+
+	const full = await request({ mode: 'full' });
+	expect(full.response?.body).toMatchObject({ status: 'completed', since: null, conversations: 30, messages: 0, duplicates: 120 });
+	expect((full.response?.body as IDataObject).this_run).toMatchObject({ calls: 1, throttled: 0 });
+});
+
+test('a refused token answers 502 with why the sync stopped; no key is refused by n8n (403)', async () => {
+	const refused = await request({}, {}, 'revoked-token');
+	expect(refused.response?.statusCode).toBe(502);
+	expect(refused.response?.body).toMatchObject({
+		status: 502,
+		error: 'The Page token is invalid or expired: reconnect the credential',
+		description: expect.stringContaining('the next sync of the Page resumes there'),
+	});
+	expect(JSON.stringify(refused.response?.body)).not.toMatch(/at \S+\.(js|ts):\d+/);
+
+	const noKey = await runWorkflow(WORKFLOW, { startNode: 'Sync Request', webhook: { method: 'POST', body: {} }, credentials: credentials() });
+	expect(noKey.response?.statusCode).toBe(403);
+	expect(noKey.executedNodes).toEqual([]);
+});
+
+test('the manual trigger runs the same sync (it resumes the one the refused token stopped)', async () => {
+	const result = await runWorkflow(WORKFLOW, { trigger: 'manual', credentials: credentials() });
+	expect(result.error).toBeUndefined();
+	expect(result.nodeOutputs['Messenger Sync']).toEqual([expect.objectContaining({ status: 'completed', resumed: true })]);
+});
