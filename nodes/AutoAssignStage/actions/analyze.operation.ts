@@ -2,7 +2,8 @@
 // analysis (score, status, confidence, recommended stage), or the deterministic fallback score when
 // the model fails. Several contacts at once; keys, rests and retries as every Gemini call here.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { KeyRing, parseApiKeys } from '../../shared/gemini/keyRing';
+import { parseApiKeys } from '../../shared/gemini/keyRing';
+import { SharedKeyRing } from '../../shared/gemini/sharedKeyRing';
 import { redactorFor } from '../../shared/gemini/redact';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { mapWithConcurrency } from '../../shared/pool';
@@ -173,7 +174,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	}
 
 	const context = {
-		ring: new KeyRing(keys),
+		// The keys' turns and rests are the database's, shared by every worker (nodes/shared/gemini/sharedKeyRing.ts).
+		ring: new SharedKeyRing(this, keys),
 		baseUrl: String(credentials.baseUrl || GOOGLE_BASE_URL).replace(/\/+$/, ''),
 		redact: redactorFor(keys),
 		cancelSignal: this.getExecutionCancelSignal(),

@@ -4,6 +4,7 @@
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 import { generateFollowUpText } from '../transport/generateText';
 import { KeyRing, parseApiKeys } from '../../shared/gemini/keyRing';
+import { SharedKeyRing } from '../../shared/gemini/sharedKeyRing';
 import { parameterReader } from './itemFields';
 import { readJob, readOptions, type GenerationJob } from './jobs';
 import { mapWithConcurrency } from '../../shared/pool';
@@ -45,7 +46,10 @@ export async function generateBatch(this: IExecuteFunctions): Promise<INodeExecu
 	const options = readOptions(this, 0);
 	const concurrency = options.concurrency ?? 5;
 	const runnable = await startGenerating(this, jobs, results, leaseSecondsFor(jobs, concurrency));
-	const context = { ring: new KeyRing(keys), baseUrl, redact: redactorFor(keys), cancelSignal: this.getExecutionCancelSignal() };
+	// With Supabase (recorded stages), the keys' turns and rests are the database's, shared by every
+	// worker and n8n instance; without it, this process's.
+	const ring = jobs.some((job) => job.held) ? new SharedKeyRing(this, keys) : new KeyRing(keys);
+	const context = { ring, baseUrl, redact: redactorFor(keys), cancelSignal: this.getExecutionCancelSignal() };
 	const generations = await mapWithConcurrency(runnable, concurrency, (job) => generateFollowUpText(job.request, { ...context, policy: job.policy }));
 	runnable.forEach((job, index) => (results[job.itemIndex] = { generation: generations[index] }));
 	await recordResults(this, runnable, results);

@@ -70,7 +70,7 @@ import type {
 	TakeLeadArgs,
 	TakeLeadResult,
 } from './queue';
-import type { PauseSendsArgs, PauseSendsResult, SendSlots, TakeSendSlotsArgs } from './limits';
+import type { GeminiKeyRest, GeminiKeyTurns, PauseSendsArgs, PauseSendsResult, RestGeminiKeyArgs, SendSlots, TakeGeminiKeysArgs, TakeSendSlotsArgs } from './limits';
 
 /** One function's signature: its argument names at run time, its argument and result types for the compiler. */
 export interface RpcSignature<Args, Result> {
@@ -142,6 +142,8 @@ export const RPC = {
 	queue_metrics: rpc<MetricsArgs, DayMetrics[]>({ p_user_id: true, p_from: true, p_to: true }),
 	limit_take_send_slots: rpc<TakeSendSlotsArgs, SendSlots[]>({ p_page_id: true, p_count: true, p_per_second: true, p_graph_url: true, p_now: true }),
 	limit_pause_sends: rpc<PauseSendsArgs, PauseSendsResult[]>({ p_page_id: true, p_pause_ms: true, p_reason: true, p_graph_url: true, p_now: true }),
+	limit_take_gemini_keys: rpc<TakeGeminiKeysArgs, GeminiKeyTurns[]>({ p_key_ids: true, p_count: true, p_now: true }),
+	limit_rest_gemini_key: rpc<RestGeminiKeyArgs, GeminiKeyRest[]>({ p_key_id: true, p_rest_ms: true, p_reason: true, p_now: true }),
 } as const;
 
 export type RpcName = keyof typeof RPC;

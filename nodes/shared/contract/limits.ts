@@ -49,3 +49,43 @@ export interface PauseSendsResult {
 	paused_until: string;
 	paused_for_ms: number;
 }
+
+/** Why a Gemini key rests. */
+export type GeminiRestReason = 'throttled' | 'daily_quota' | 'refused';
+
+// =============================================================================================
+// limit_take_gemini_keys
+// =============================================================================================
+export interface TakeGeminiKeysArgs {
+	/** The credential's keys as ids (hex SHA-256, never the keys), in its order; 1–100, each once. */
+	p_key_ids: string[];
+	/** How many turns (1–1,000). */
+	p_count: number;
+	p_now?: string;
+}
+
+export interface GeminiKeyTurns {
+	/** The position in p_key_ids of the key each turn goes to, in turn order; empty when every key rests. */
+	key_indexes: number[];
+	/** When every key rests: ms until the first is back. */
+	wait_ms: number | null;
+	/** When every key rests: why. */
+	rest_reason: GeminiRestReason | null;
+}
+
+// =============================================================================================
+// limit_rest_gemini_key
+// =============================================================================================
+export interface RestGeminiKeyArgs {
+	p_key_id: string;
+	/** 1 ms – 48 h. */
+	p_rest_ms: number;
+	p_reason: GeminiRestReason;
+	p_now?: string;
+}
+
+export interface GeminiKeyRest {
+	/** The rest now running (a longer one already running is kept). */
+	rested_until: string;
+	rest_reason: GeminiRestReason;
+}

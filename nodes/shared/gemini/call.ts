@@ -8,7 +8,7 @@ import { sleep } from 'n8n-workflow';
 import { backoffMs, msUntilMidnightPacific } from './backoff';
 import { generateOnce, type ModelAnswer, type ModelRequest } from './client';
 import { describeFailure, type CallFailure } from './failures';
-import type { KeyRing } from './keyRing';
+import type { KeyTurns, RestReason } from './keyRing';
 
 export interface CallPolicy {
 	/** Retries after 5xx / timeouts / waiting for a resting key; the first call is not counted. */
@@ -24,7 +24,8 @@ export interface CallPolicy {
 export type CallFailureCode = 'quota' | 'blocked' | 'timeout' | 'unavailable' | 'rejected' | 'key_refused' | 'cancelled';
 
 export interface CallContext {
-	ring: KeyRing;
+	/** Where the keys' turns and rests are kept: the database (sharedKeyRing.ts) or this process (KeyRing). */
+	ring: KeyTurns;
 	baseUrl: string;
 	policy: CallPolicy;
 	/** Removes API keys from any text that leaves the node (Google quotes keys in some errors). */
@@ -90,12 +91,31 @@ export async function callGemini<Value, Code extends string>(
 		...extra,
 	});
 
+	// The shared turns and rests live in Supabase: when it cannot be reached, no key is called blind.
+	const unshared = (error: unknown) =>
+		fail('unavailable', `The Gemini keys' turns and rests could not be read from or written to Supabase: ${(error as Error).message}`, {
+			retryAfterSeconds: TRANSIENT_RETRY_AFTER_SECONDS,
+		});
+	/** Rests a key; answers the failure to return when the rest could not be recorded. */
+	const rest = async (index: number, ms: number, reason: RestReason): Promise<CallFailureResult<Code> | undefined> => {
+		try {
+			await ring.rest(index, ms, reason);
+			return undefined;
+		} catch (error) {
+			return unshared(error);
+		}
+	};
+
 	for (;;) {
 		if (context.cancelSignal?.aborted) return fail('cancelled', 'The execution was cancelled.');
-		const choice = ring.next();
-		if (!choice) {
-			const waitMs = ring.msUntilAvailable();
-			const reason = ring.restReason();
+		let choice;
+		try {
+			choice = await ring.take();
+		} catch (error) {
+			return unshared(error);
+		}
+		if (!choice.ok) {
+			const { waitMs, reason } = choice;
 			if (reason === 'refused') {
 				return fail('key_refused', `Google refused every Gemini key of the credential: ${lastRefusal?.message ?? 'invalid or suspended keys'}`, {
 					status: lastRefusal?.status,
@@ -122,13 +142,16 @@ export async function callGemini<Value, Code extends string>(
 			switch (failure.kind) {
 				case 'throttled': {
 					const restMs = failure.daily ? msUntilMidnightPacific(Date.now()) : (failure.retryDelayMs ?? policy.keyRestMs);
-					ring.rest(choice.index, Math.max(MIN_KEY_REST_MS, restMs), failure.daily ? 'daily_quota' : 'throttled');
+					const unrecorded = await rest(choice.index, Math.max(MIN_KEY_REST_MS, restMs), failure.daily ? 'daily_quota' : 'throttled');
+					if (unrecorded) return unrecorded;
 					continue;
 				}
-				case 'key_refused':
+				case 'key_refused': {
 					lastRefusal = failure;
-					ring.rest(choice.index, REFUSED_KEY_REST_MS, 'refused');
+					const unrecorded = await rest(choice.index, REFUSED_KEY_REST_MS, 'refused');
+					if (unrecorded) return unrecorded;
 					continue;
+				}
 				case 'unavailable':
 				case 'timeout':
 					if (retries >= policy.maxRetries) {

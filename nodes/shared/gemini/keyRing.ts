@@ -1,8 +1,13 @@
 // Which Gemini key to use next: round-robin over the credential's keys, skipping keys that rest
-// after Google throttled or refused them. The state is module-level so it outlasts one batch: n8n
-// keeps node modules loaded between executions, and a key Google throttled a second ago must not be
-// hammered again by the next run. Keys are known here only by a hash; the key text never enters
-// these maps, a log, an output or an error.
+// after Google throttled or refused them. Two places keep the turns and the rests:
+//   - the database (sharedKeyRing.ts), whenever the node has Supabase: every worker and n8n
+//     instance takes its turns from one cursor and sees the rests any of them recorded;
+//   - this process (KeyRing below), for a node without Supabase (Generate Follow-Up with Record in
+//     Supabase off): module-level state, so it outlasts one batch (n8n keeps node modules loaded
+//     between executions, and a key Google throttled a second ago must not be hammered again by the
+//     next run), but seen by this process only.
+// Keys are known here only by a hash; the key text never enters these maps, the database, a log,
+// an output or an error.
 import { createHash } from 'node:crypto';
 
 export type RestReason = 'throttled' | 'daily_quota' | 'refused';
@@ -19,13 +24,33 @@ export function fingerprint(text: string): string {
 	return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
+/**
+ * What identifies a key in the database: the hex SHA-256 of 'leadflow:gemini-key:' + key. Unsalted
+ * on purpose (supabase/migrations/20261201000610_limits_gemini_keys.sql says why): every worker and
+ * instance must compute the same id without a shared secret, and keys are too random to guess.
+ */
+export function keyIdOf(key: string): string {
+	return createHash('sha256').update(`leadflow:gemini-key:${key}`).digest('hex');
+}
+
+/** A turn: the key to call with, or why none can be used now. */
+export type KeyTake = ({ ok: true } & KeyChoice) | { ok: false; waitMs: number; reason: RestReason };
+
+/** Where the turns and rests of a credential's keys are kept (this process, or the database). */
+export interface KeyTurns {
+	readonly size: number;
+	take(): KeyTake | Promise<KeyTake>;
+	/** Takes a key out of the turns for `ms`; a longer rest already running is kept. */
+	rest(index: number, ms: number, reason: RestReason): void | Promise<void>;
+}
+
 export interface KeyChoice {
 	key: string;
 	/** 0-based position in the credential's list: what logs and outputs may show instead of the key. */
 	index: number;
 }
 
-export class KeyRing {
+export class KeyRing implements KeyTurns {
 	private readonly ids: string[];
 	private readonly ringId: string;
 
@@ -39,6 +64,11 @@ export class KeyRing {
 
 	get size(): number {
 		return this.keys.length;
+	}
+
+	take(): KeyTake {
+		const choice = this.next();
+		return choice ? { ok: true, ...choice } : { ok: false, waitMs: this.msUntilAvailable(), reason: this.restReason() };
 	}
 
 	/** The next key that is not resting, in turn; undefined when every key rests. */

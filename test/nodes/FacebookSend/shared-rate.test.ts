@@ -3,15 +3,12 @@
 // Page at 20 messages a second, and the Graph simulator never receives more than 20 in any second;
 // a throttle Facebook answers one of them pauses all three. Read from the simulator's own log of
 // when each request arrived. And when the shared rate cannot be read, nothing is sent.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { LoggedRequest } from '../../../simulators';
 import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { arrivalsBetween, mostInAnyWindow } from '../../helpers/arrivals';
+import { runChildWorkers, stopChildWorkers } from '../../helpers/child-workers';
 import { testStack, withDb } from '../../helpers/stack';
 import { PAGE_ID, readyContacts, statesOf, type ReadyBatch } from './support/contacts';
 import { facebookCredential, FAST, PAGE_TOKEN, runSend, WARM_UP_PSID } from './support/workflow';
@@ -21,16 +18,13 @@ const WORKERS = 3;
 const PER_WORKER = 30;
 
 let sims: RunningSimulators;
-const children = new Set<ChildProcess>();
-const folders: string[] = [];
 
 beforeAll(async () => {
 	sims = await startSimulators({ graph: { pageTokens: { [PAGE_ID]: PAGE_TOKEN } } });
 });
 
 afterAll(async () => {
-	for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-	for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+	stopChildWorkers();
 	await sims.stop();
 });
 
@@ -44,49 +38,17 @@ const credentials = () => ({
 	leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey },
 });
 
-interface Worker {
-	child: ChildProcess;
-	ready: Promise<void>;
-	done: Promise<{ status: string; sent: number; failed: unknown[] }>;
+interface SendResult {
+	status: string;
+	sent: number;
+	failed: unknown[];
 }
 
-/** A sending process that loads everything, says `ready`, and sends when told to go. */
-function startWorker(batch: ReadyBatch, parameters: Record<string, unknown>): Worker {
-	const folder = mkdtempSync(path.join(tmpdir(), 'leadflow-shared-rate-'));
-	folders.push(folder);
-	const file = path.join(folder, 'job.json');
-	writeFileSync(file, JSON.stringify({ items: batch.items, parameters, credentials: credentials(), waitForGo: true }));
-	const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'support', 'child-send.ts'), file], {
-		cwd: path.resolve(__dirname, '..', '..', '..'),
-		stdio: ['pipe', 'pipe', 'pipe'],
-	});
-	children.add(child);
-	let output = '';
-	let errors = '';
-	child.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-	const ready = new Promise<void>((resolve, reject) => {
-		child.stdout?.on('data', (chunk: Buffer) => {
-			output += chunk.toString();
-			if (output.startsWith('ready\n')) resolve();
-		});
-		child.once('exit', (code) => reject(new Error(`the worker exited (${code}) before it was ready: ${errors}`)));
-	});
-	const done = new Promise<{ status: string; sent: number; failed: unknown[] }>((resolve, reject) =>
-		child.once('exit', (code) => {
-			children.delete(child);
-			if (code !== 0) return reject(new Error(`the worker exited with ${code}: ${errors}`));
-			resolve(JSON.parse(output.split('\n').filter(Boolean).at(-1) ?? '{}'));
-		}),
+const runWorkers = (batches: ReadyBatch[], parameters: Record<string, unknown>) =>
+	runChildWorkers<SendResult>(
+		'test/nodes/FacebookSend/support/child-send.ts',
+		batches.map((batch) => ({ items: batch.items, parameters, credentials: credentials(), waitForGo: true })),
 	);
-	return { child, ready, done };
-}
-
-async function runWorkers(batches: ReadyBatch[], parameters: Record<string, unknown>) {
-	const workers = batches.map((batch) => startWorker(batch, parameters));
-	await Promise.all(workers.map((worker) => worker.ready));
-	for (const worker of workers) worker.child.stdin?.write('go\n');
-	return await Promise.all(workers.map((worker) => worker.done));
-}
 
 /** The workers' sends, without their warm-ups. */
 const sendsOf = (requests: LoggedRequest[]) =>

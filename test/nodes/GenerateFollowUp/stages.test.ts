@@ -1,7 +1,7 @@
 // GenerateFollowUp with Record Stages on, against the local stack and the Gemini simulator: claimed
 // contacts move eligible → generating → ready_to_send (message, time, model, tokens) or failed
 // (reason), every transition in the event history, in two database round trips per batch however
-// many contacts it holds.
+// many contacts it holds (the keys' turns and rests, shared by every worker, are counted apart).
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type GeminiRequestBody, type RunningSimulators } from '../../../simulators';
@@ -40,15 +40,21 @@ function credentials(keyCount = 2): TestCredentials {
 
 const recorded = (options: IDataObject = {}): IDataObject => ({ options: { retryDelayMs: 10, ...options } });
 const rpcCalls = () => counter.paths.filter((path) => path.startsWith('/rest/v1/rpc/'));
+/** The contacts' stages: the calls that are one per batch. */
+const stageCalls = () => rpcCalls().filter((path) => path.startsWith('/rest/v1/rpc/automation_'));
+/** The keys' turns and rests, shared by every worker through the database (nodes/shared/gemini/sharedKeyRing.ts). */
+const keyCalls = (name: 'limit_take_gemini_keys' | 'limit_rest_gemini_key') => rpcCalls().filter((path) => path === `/rest/v1/rpc/${name}`).length;
 
-it('claimed contacts become ready_to_send with the message, model, time and tokens, in two round trips', async () => {
+it('claimed contacts become ready_to_send with the message, model, time and tokens, in two round trips (and one for the keys\' turns)', async () => {
 	const batch = await claimedContacts(4, { language: 'English' });
 	const { result, generated, failed } = await runGenerate(batch.items, recorded(), credentials());
 
 	expect(result.error).toBeUndefined();
 	expect(failed).toEqual([]);
 	expect(generated).toHaveLength(4);
-	expect(rpcCalls()).toEqual(['/rest/v1/rpc/automation_mark_generating', '/rest/v1/rpc/automation_record_generation']);
+	expect(stageCalls()).toEqual(['/rest/v1/rpc/automation_mark_generating', '/rest/v1/rpc/automation_record_generation']);
+	// The four calls start together: their keys' turns are taken in one call.
+	expect(keyCalls('limit_take_gemini_keys')).toBe(1);
 
 	// The prompt came from the claim: the rule's instructions and language, the name, the history.
 	const [body] = (await sims.gemini.control.requests()).map((request) => request.body as GeminiRequestBody);
@@ -84,11 +90,13 @@ it('claimed contacts become ready_to_send with the message, model, time and toke
 	}
 });
 
-it('a batch of 60 still makes two round trips', async () => {
+it('a batch of 60 still makes two round trips for its stages; the keys\' turns of calls starting together are taken together', async () => {
 	const batch = await claimedContacts(60);
 	const { generated } = await runGenerate(batch.items, recorded({ concurrency: 10 }), credentials(3));
 	expect(generated).toHaveLength(60);
-	expect(rpcCalls()).toEqual(['/rest/v1/rpc/automation_mark_generating', '/rest/v1/rpc/automation_record_generation']);
+	expect(stageCalls()).toEqual(['/rest/v1/rpc/automation_mark_generating', '/rest/v1/rpc/automation_record_generation']);
+	expect(keyCalls('limit_take_gemini_keys')).toBeGreaterThanOrEqual(1);
+	expect(keyCalls('limit_take_gemini_keys')).toBeLessThan(60);
 	const stages = (await statesOf(batch.stateIds)).map((state) => state.current_stage);
 	expect(new Set(stages)).toEqual(new Set(['ready_to_send']));
 });
@@ -100,7 +108,9 @@ it('every key throttled: the contacts fail with quota, claimable again when a ke
 
 	expect(generated).toEqual([]);
 	expect(failed.map((item) => [(item.error as IDataObject).code, item.stage])).toEqual(Array(3).fill(['quota', 'failed']));
-	expect(rpcCalls()).toHaveLength(2);
+	expect(stageCalls()).toHaveLength(2);
+	// Each key was rested in the database, for every worker, once per 429 it answered.
+	expect(keyCalls('limit_rest_gemini_key')).toBeGreaterThanOrEqual(2);
 	for (const state of await statesOf(batch.stateIds)) {
 		expect(state).toMatchObject({ current_stage: 'failed', error_code: 'quota', generated_message: null, locked_by: null });
 		expect(state.retry_after_seconds).toBeGreaterThanOrEqual(40);
@@ -129,7 +139,7 @@ it('some generated, some failed: one record call holds both', async () => {
 	const { generated, failed } = await runGenerate(batch.items, recorded({ concurrency: 1 }), credentials(1));
 	expect(failed.map((item) => item.state_id)).toEqual(batch.stateIds.slice(0, 2));
 	expect(generated.map((item) => item.state_id)).toEqual(batch.stateIds.slice(2));
-	expect(rpcCalls()).toHaveLength(2);
+	expect(stageCalls()).toHaveLength(2);
 	expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['failed', 'failed', 'ready_to_send', 'ready_to_send']);
 });
 

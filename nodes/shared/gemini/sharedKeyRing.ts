@@ -1,0 +1,67 @@
+// The turns and rests of a credential's Gemini keys in the database (limit_take_gemini_keys,
+// limit_rest_gemini_key; see supabase/migrations/20261201000610_limits_gemini_keys.sql), shared by
+// every worker and n8n instance: a key one of them rested is not called by any of them before its
+// rest ends, and the round robin continues from where the last turn of any of them ended.
+// Each call asks for its turn just before it starts; the calls that start at the same moment (a
+// batch's first calls, the next ones when several answers came together) share one database call.
+// Keys are known to the database by their id (keyIdOf), never by their text.
+import type { IExecuteFunctions } from 'n8n-workflow';
+import type { RestGeminiKeyArgs, TakeGeminiKeysArgs } from '../contract';
+import { callRpc } from '../supabase';
+import { keyIdOf, type KeyTake, type KeyTurns, type RestReason } from './keyRing';
+
+interface Waiting {
+	resolve: (take: KeyTake) => void;
+	reject: (error: unknown) => void;
+}
+
+export class SharedKeyRing implements KeyTurns {
+	private readonly ids: string[];
+	private waiting: Waiting[] = [];
+
+	constructor(
+		private readonly context: IExecuteFunctions,
+		private readonly keys: readonly string[],
+	) {
+		this.ids = keys.map(keyIdOf);
+	}
+
+	get size(): number {
+		return this.keys.length;
+	}
+
+	take(): Promise<KeyTake> {
+		return new Promise<KeyTake>((resolve, reject) => {
+			this.waiting.push({ resolve, reject });
+			// The first caller of this moment asks for everyone who asks before the next turn of the event loop.
+			if (this.waiting.length === 1) setImmediate(() => void this.takeForWaiting());
+		});
+	}
+
+	async rest(index: number, ms: number, reason: RestReason): Promise<void> {
+		const args: RestGeminiKeyArgs = { p_key_id: this.ids[index], p_rest_ms: Math.min(172_800_000, Math.max(1, Math.round(ms))), p_reason: reason };
+		await callRpc(this.context, 'limit_rest_gemini_key', args);
+	}
+
+	private async takeForWaiting(): Promise<void> {
+		const waiting = this.waiting;
+		this.waiting = [];
+		for (let from = 0; from < waiting.length; from += 1000) {
+			const part = waiting.slice(from, from + 1000);
+			try {
+				const args: TakeGeminiKeysArgs = { p_key_ids: this.ids, p_count: part.length };
+				const [turns] = await callRpc(this.context, 'limit_take_gemini_keys', args);
+				part.forEach((caller, position) => {
+					const index = turns.key_indexes[position];
+					caller.resolve(
+						index === undefined
+							? { ok: false, waitMs: Math.max(0, turns.wait_ms ?? 0), reason: turns.rest_reason ?? 'throttled' }
+							: { ok: true, key: this.keys[index], index },
+					);
+				});
+			} catch (error) {
+				for (const caller of part) caller.reject(error);
+			}
+		}
+	}
+}

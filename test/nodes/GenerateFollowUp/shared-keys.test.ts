@@ -1,0 +1,90 @@
+// Gemini keys shared by several workers through the database: two processes (each its own n8n
+// engine and Supabase client, as two queue-mode workers are) generate for their own claimed
+// contacts with the same credential. A key Google throttles in one of them is called by neither
+// before its rest ends (the Gemini simulator's log says when each request came with which key), and
+// the round robin runs across both: every key carries its share.
+import { randomUUID } from 'node:crypto';
+import type { IDataObject } from 'n8n-workflow';
+import { startSimulators, type LoggedRequest, type RunningSimulators } from '../../../simulators';
+import { runChildWorkers, stopChildWorkers } from '../../helpers/child-workers';
+import { testStack } from '../../helpers/stack';
+import { claimedContacts, statesOf } from './support/claimed';
+
+const MODEL = 'gemini-3-flash';
+let sims: RunningSimulators;
+
+beforeAll(async () => {
+	sims = await startSimulators();
+});
+
+afterAll(async () => {
+	stopChildWorkers();
+	await sims.stop();
+});
+
+beforeEach(async () => {
+	await sims.gemini.control.reset();
+});
+
+const freshKeys = (count: number) => Array.from({ length: count }, (_, index) => `shared-key-${index + 1}-${randomUUID()}`);
+
+const credentials = (keys: string[]) => ({
+	leadflowGeminiApi: { apiKeys: keys.join('\n'), baseUrl: sims.gemini.baseUrl, model: MODEL },
+	leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey },
+});
+
+interface GenerateResult {
+	generated: number;
+	failed: IDataObject[];
+}
+
+async function generateInTwoWorkers(counts: [number, number], keys: string[], options: IDataObject) {
+	const batches = await Promise.all(counts.map((count) => claimedContacts(count)));
+	const results = await runChildWorkers<GenerateResult>(
+		'test/nodes/GenerateFollowUp/support/child-generate.ts',
+		batches.map((batch) => ({ items: batch.items, parameters: { options: { retryDelayMs: 10, ...options } }, credentials: credentials(keys) })),
+	);
+	return { batches, results };
+}
+
+const generateCalls = async (): Promise<LoggedRequest[]> =>
+	(await sims.gemini.control.requests()).filter((request) => request.method === 'POST' && request.path.includes(':generateContent'));
+const arrival = (request: LoggedRequest) => Date.parse(request.receivedAt);
+
+test('a key Google throttled in one worker is called by neither worker before its rest ends; then it takes its turns again', async () => {
+	const keys = freshKeys(3);
+	// Gemini answers after 200 ms, so the two workers keep calling for about 3 s. Once both have
+	// used the second key a few times, its next call is answered 429 with a RetryInfo of 2 s.
+	await sims.gemini.control.setLatency(200);
+	const running = generateInTwoWorkers([40, 40], keys, { concurrency: 3 });
+	await sims.gemini.control.waitForRequests((requests) => requests.filter((request) => request.key === keys[1]).length >= 4, { timeoutMs: 60_000 });
+	await sims.gemini.control.addFault({ match: { key: keys[1] }, trigger: { mode: 'count', count: 1 }, effect: { kind: 'http', status: 429, retryDelaySeconds: 2 } });
+	const { batches, results } = await running;
+
+	expect(results.map((result) => result.generated)).toEqual([40, 40]);
+	const calls = await generateCalls();
+	const refusal = calls.find((call) => call.key === keys[1] && call.status === 429);
+	expect(refusal).toBeDefined();
+	const answeredAt = arrival(refusal!) + (refusal!.durationMs ?? 0);
+	// Calls that had taken their turn before the rest was recorded may still arrive just after it
+	// (a few ms); after that, no call with the key from either worker until the 2 s are over.
+	const during = calls.filter((call) => call.key === keys[1] && arrival(call) > answeredAt + 100 && arrival(call) < answeredAt + 2000);
+	expect(during.map((call) => arrival(call) - answeredAt)).toEqual([]);
+	// Meanwhile the other keys carried the work, and the rested key was used again after its rest.
+	expect(calls.filter((call) => call.key !== keys[1] && arrival(call) > answeredAt + 100 && arrival(call) < answeredAt + 2000).length).toBeGreaterThan(0);
+	expect(calls.filter((call) => call.key === keys[1] && arrival(call) >= answeredAt + 2000).length).toBeGreaterThan(0);
+	const stages = await statesOf(batches.flatMap((batch) => batch.stateIds));
+	expect(new Set(stages.map((state) => state.current_stage))).toEqual(new Set(['ready_to_send']));
+});
+
+test('the round robin runs across both workers: 7 calls each over 3 keys gives the keys 5, 5 and 4 calls, not 6, 4, 4', async () => {
+	const keys = freshKeys(3);
+	await sims.gemini.control.setLatency(20);
+	const { results } = await generateInTwoWorkers([7, 7], keys, { concurrency: 1 });
+
+	expect(results.map((result) => result.generated)).toEqual([7, 7]);
+	const calls = await generateCalls();
+	const perKey = keys.map((key) => calls.filter((call) => call.key === key).length).sort((a, b) => b - a);
+	// Each worker starting its own turn at the first key would give it 3 + 3 calls.
+	expect(perKey).toEqual([5, 5, 4]);
+});
