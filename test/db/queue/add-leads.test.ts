@@ -1,0 +1,102 @@
+// Add Leads: from items or from the CRM (the conversations carrying a tag, the sessions of a
+// campaign), deduplicated by phone, conversation and campaign session, in one call; every new lead
+// waits in the backlog.
+import type { AddLeadsFromCrmResult } from '../../../nodes/shared/contract';
+import { withDb } from '../../helpers/stack';
+import { addLeads, createOwner, ledger, NOW, phone, rowCounts, rpc } from './fixtures';
+
+const fromCrm = (args: Record<string, unknown>) => rpc<AddLeadsFromCrmResult[]>('queue_add_leads_from_crm', { p_now: NOW, ...args });
+
+describe('queue_add_leads', () => {
+	it('deduplicates by phone, conversation and campaign session, against existing leads and inside the call', async () => {
+		const userId = await createOwner();
+		const conversation = await withDb(async (db) =>
+			(await db.query<{ id: string }>(`insert into public.messenger_conversations (user_id, page_id, sender_id) values ($1, '1', '2') returning id`, [userId])).rows[0].id,
+		);
+		const [p1, p2, p3] = [phone(), phone(), phone()];
+		const [existing] = await addLeads([{ user_id: userId, name: 'Existing', phone: p1 }]);
+		const rows = await addLeads([
+			{ user_id: userId, name: 'Same phone', phone: p1 }, // the existing lead
+			{ user_id: userId, name: 'New', phone: p2, lead_score: 70, source: 'fair' }, // created
+			{ user_id: userId, name: 'Via Messenger', phone: null, conversation_id: conversation }, // created
+			{ user_id: userId, name: 'New again', phone: p2 }, // item 1's lead
+			{ user_id: userId, name: 'Both', phone: p3, conversation_id: conversation }, // item 2's lead (its conversation)
+			{ user_id: userId, name: 'Third', phone: p3 }, // item 4's, so item 2's lead
+		]);
+		expect(rows.map((row) => row.outcome)).toEqual(['existing', 'created', 'created', 'existing', 'existing', 'existing']);
+		expect(rows[0].lead_id).toBe(existing.lead_id);
+		expect(rows[3].lead_id).toBe(rows[1].lead_id);
+		expect(rows[4].lead_id).toBe(rows[2].lead_id);
+		expect(rows[5].lead_id).toBe(rows[2].lead_id);
+		expect(rows.every((row) => row.status === 'new')).toBe(true);
+		expect(await rowCounts(userId)).toMatchObject({ leads: 3, backlog: 3 });
+		const lead = await withDb(async (db) => (await db.query('select name, phone, lead_score, source, status from public.leads where id = $1', [rows[1].lead_id])).rows[0]);
+		expect(lead).toEqual({ name: 'New', phone: p2, lead_score: 70, source: 'fair', status: 'new' });
+		// Every new lead and backlog item has its ledger row, actor automation.
+		const added = (await ledger(userId)).map((row) => [row.queue, row.to_status, row.actor, row.reason]);
+		expect(added.filter(([queue]) => queue === 'leads')).toHaveLength(3);
+		expect(new Set(added.map((row) => row.join(' ')))).toEqual(new Set(['leads new automation added', 'lead_processing_queue queued automation added']));
+	});
+
+	it('two calls adding the same phone at once make one lead', async () => {
+		const userId = await createOwner();
+		const shared = phone();
+		const results = await Promise.all(Array.from({ length: 4 }, (_, i) => addLeads([{ user_id: userId, name: `Caller ${i}`, phone: shared }])));
+		const ids = new Set(results.map(([row]) => row.lead_id));
+		expect(ids.size).toBe(1);
+		expect(results.filter(([row]) => row.outcome === 'created')).toHaveLength(1);
+		expect((await rowCounts(userId)).leads).toBe(1);
+	});
+});
+
+describe('queue_add_leads_from_crm', () => {
+	it('the conversations carrying a tag, a page at a time, named after the sender; a second call finds them all existing', async () => {
+		const userId = await createOwner();
+		const { tagId, conversations } = await withDb(async (db) => {
+			const tag = await db.query<{ id: string }>(`insert into public.tags (user_id, name) values ($1, 'Hot') returning id`, [userId]);
+			const rows = await db.query<{ id: string }>(
+				`insert into public.messenger_conversations (user_id, page_id, sender_id, sender_name)
+				 select $1, '77', (1000 + n)::text, case when n = 2 then e'bad\\u0007name' else 'Person ' || n end from generate_series(1, 5) n returning id`,
+				[userId],
+			);
+			// Four of the five carry the tag.
+			await db.query('insert into public.conversation_tags (conversation_id, tag_id, user_id) select unnest($1::uuid[]), $2, $3', [rows.rows.slice(0, 4).map((r) => r.id), tag.rows[0].id, userId]);
+			return { tagId: tag.rows[0].id, conversations: rows.rows.map((r) => r.id).slice(0, 4).sort() };
+		});
+		const first = await fromCrm({ p_user_id: userId, p_tag_id: tagId, p_limit: 3 });
+		expect(first.map((row) => row.conversation_id)).toEqual(conversations.slice(0, 3));
+		const second = await fromCrm({ p_user_id: userId, p_tag_id: tagId, p_limit: 3, p_after: first[2].conversation_id });
+		expect(second.map((row) => row.conversation_id)).toEqual(conversations.slice(3));
+		expect([...first, ...second].every((row) => row.outcome === 'created' && row.source === 'crm_tag' && row.campaign_session_id === null)).toBe(true);
+		const names = await withDb(async (db) => (await db.query('select name, phone from public.leads where user_id = $1 order by name nulls first', [userId])).rows);
+		// The sender name with a control character is not a valid name: the lead has none.
+		expect(names).toEqual([{ name: null, phone: null }, { name: 'Person 1', phone: null }, { name: 'Person 3', phone: null }, { name: 'Person 4', phone: null }]);
+		const again = await fromCrm({ p_user_id: userId, p_tag_id: tagId });
+		expect(again.map((row) => row.outcome)).toEqual(['existing', 'existing', 'existing', 'existing']);
+	});
+
+	it('the sessions of a campaign, with their phones; a phone already a lead is that lead', async () => {
+		const userId = await createOwner();
+		const [p1, p2] = [phone(), phone()];
+		const campaignId = await withDb(async (db) => {
+			await db.query('insert into public.numbers (user_id, phone_e164, contact_name) values ($1, $2, $3), ($1, $4, null)', [userId, p1, 'Carla', p2]);
+			const campaign = await db.query<{ id: string }>(
+				`insert into public.campaign_info (user_id, name_uid, name) values ($1, 'plumbers_abc123', 'Plumbers') returning id`,
+				[userId],
+			);
+			await db.query(
+				`insert into public.session_info (user_id, session_id, campaign_id, phone_e164, display_name) values ($1, 's1', $2, $3, null), ($1, 's2', $2, $4, 'Dario')`,
+				[userId, campaign.rows[0].id, p1, p2],
+			);
+			return campaign.rows[0].id;
+		});
+		const [known] = await addLeads([{ user_id: userId, name: 'Known', phone: p2 }]);
+		const rows = await fromCrm({ p_user_id: userId, p_campaign_id: campaignId });
+		expect(rows).toHaveLength(2);
+		const byPhone = await withDb(async (db) =>
+			Object.fromEntries((await db.query<{ phone: string; id: string; name: string; source: string; campaign_session_id: string | null }>('select * from public.leads where user_id = $1', [userId])).rows.map((row) => [row.phone, row])),
+		);
+		expect(byPhone[p1]).toMatchObject({ name: 'Carla', source: 'campaign', campaign_session_id: expect.any(String) });
+		expect(rows.find((row) => row.lead_id === known.lead_id)).toMatchObject({ outcome: 'existing', source: null, conversation_id: null });
+	});
+});

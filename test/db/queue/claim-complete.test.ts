@@ -1,0 +1,144 @@
+// Claim and Complete (the seed's "Start Automation"): due messages handed out with a lease and what
+// the sender needs; each outcome recorded only from the worker holding the message; a failure
+// retried with backoff until max_attempts, then dead; a lease that ran out handed out again.
+import type { ClaimedMessage, QueueCompleteResult } from '../../../nodes/shared/contract';
+import { serviceClient } from '../../helpers/stack';
+import { addLeads, claim, complete, createOwner, failed, ledger, messages, phone, prepare, preparedOwner, sent, TOMORROW } from './fixtures';
+
+const at = (time: string, day = TOMORROW) => `${day}T${time}:00.000Z`;
+const addSeconds = (iso: string, seconds: number) => new Date(Date.parse(iso) + seconds * 1000).toISOString();
+
+describe('queue_claim', () => {
+	it('hands out what is due, with the lead\'s name in the message (removed with its space when there is none) and a lease', async () => {
+		const userId = await createOwner({ daily_capacity: 2, message: { type: 'text', text: 'Hi {{name}}, see you soon {{name}}!' } });
+		await addLeads([
+			{ user_id: userId, name: 'Zoë', phone: phone(), lead_score: 90 },
+			{ user_id: userId, name: null, phone: phone(), lead_score: 10 },
+		]);
+		const [prepared] = await prepare(userId);
+		expect(prepared.queued).toBe(2);
+		// 09:00 the first is due, 13:00 the second.
+		const [first, ...none] = await claim('w-a', userId, at('12:59'), 10, 120);
+		expect(none).toEqual([]);
+		expect(first).toMatchObject({ lead_name: 'Zoë', attempt: 1, message: { type: 'text', text: 'Hi Zoë, see you soon Zoë!' } });
+		expect(first.lease_expires_at).toBe(at('13:01').replace('.000Z', '+00:00'));
+		const [second] = await claim('w-a', userId, at('13:00'));
+		expect(second).toMatchObject({ lead_name: null, message: { type: 'text', text: 'Hi, see you soon!' } });
+		// Template messages pass as they are.
+		const templated = await preparedOwner(1, { message: { type: 'template', name: 'first_contact', language: 'pt_BR' } });
+		const [item] = await claim('w-a', templated.userId, at('09:00'));
+		expect(item.message).toEqual({ type: 'template', name: 'first_contact', language: 'pt_BR' });
+	});
+
+	it('uses the stack\'s clock when no p_now is given (X-Leadflow-Now), never the real date', async () => {
+		const { userId } = await preparedOwner(1);
+		const early = await serviceClient({ now: new Date(at('08:59')) }).rpc('queue_claim', { p_worker: 'w-clock', p_user_id: userId });
+		expect(early).toMatchObject({ error: null, data: [] });
+		const due = await serviceClient({ now: new Date(at('09:00')) }).rpc('queue_claim', { p_worker: 'w-clock', p_user_id: userId });
+		expect((due.data as ClaimedMessage[]).map((row) => row.lease_expires_at)).toEqual([at('09:05').replace('.000Z', '+00:00')]);
+	});
+
+	it('hands a message out again when its lease ran out (attempt + 1), and then only the new holder may complete it', async () => {
+		const { userId } = await preparedOwner(1);
+		const [first] = await claim('w-dies', userId, at('09:00'), 1, 60);
+		expect(await claim('w-other', userId, addSeconds(at('09:00'), 59))).toEqual([]);
+		const [again] = await claim('w-other', userId, at('09:01'));
+		expect(again).toMatchObject({ item_id: first.item_id, attempt: 2 });
+		expect(await complete('w-dies', [sent(first)], at('09:02'))).toEqual([
+			{ item_index: 0, item_id: first.item_id, status: 'claimed', accepted: false, reason: 'not_held', next_attempt_at: null },
+		]);
+		expect((await complete('w-other', [sent(again)], at('09:02')))[0]).toMatchObject({ status: 'sent', accepted: true });
+		const rows = (await ledger(userId)).filter((row) => row.item_id === first.item_id).map((row) => [row.to_status, row.worker, row.reason]);
+		expect(rows).toEqual([
+			['queued', null, 'prepared'],
+			['claimed', 'w-dies', 'claimed'],
+			['claimed', 'w-other', 'lease_expired'],
+			['sent', 'w-other', 'sent'],
+		]);
+	});
+
+	it('accepts the holder\'s report after its lease ran out as long as nobody claimed the message since (it was sent)', async () => {
+		const { userId } = await preparedOwner(1);
+		const [item] = await claim('w-slow', userId, at('09:00'), 1, 60);
+		expect((await complete('w-slow', [sent(item)], at('09:30')))[0]).toMatchObject({ status: 'sent', accepted: true, reason: null });
+	});
+});
+
+describe('queue_complete', () => {
+	it('a failure is retried after the backoff, doubled each time, until max_attempts; then the message is dead and the lead invalid', async () => {
+		const { userId, leadIds } = await preparedOwner(1, { max_attempts: 3, retry_backoff_seconds: 600 });
+		let now = at('09:00');
+		const reports: QueueCompleteResult[] = [];
+		for (let attempt = 1; attempt <= 3; attempt++) {
+			const [item] = await claim('w-retry', userId, now);
+			expect(item).toMatchObject({ attempt });
+			const [report] = await complete('w-retry', [failed(item, { code: '131000', message: `attempt ${attempt} failed` })], now);
+			reports.push(report);
+			if (report.next_attempt_at) {
+				// Not a second before its time.
+				expect(await claim('w-retry', userId, addSeconds(report.next_attempt_at, -1))).toEqual([]);
+				now = new Date(report.next_attempt_at).toISOString();
+			}
+		}
+		expect(reports.map((report) => [report.status, report.next_attempt_at && (Date.parse(report.next_attempt_at) - Date.parse(at('09:00'))) / 60_000])).toEqual([
+			['failed', 10], // + 600 s
+			['failed', 30], // + 1,200 s after the second claim at 09:10
+			['dead', null],
+		]);
+		const [message] = await messages(userId);
+		expect(message).toMatchObject({ status: 'dead', attempts: 3, last_error: { code: '131000', message: 'attempt 3 failed' } });
+		const lead = (await ledger(userId)).filter((row) => row.queue === 'leads').at(-1);
+		expect(lead).toMatchObject({ item_id: leadIds[0], to_status: 'invalid', reason: 'message_dead' });
+		expect(await claim('w-retry', userId, at('16:00'))).toEqual([]);
+	});
+
+	it('a permanent error is dead at once; retry_after_seconds postpones beyond the backoff; a released message is queued again without an attempt', async () => {
+		const { userId } = await preparedOwner(3, { max_attempts: 5, retry_backoff_seconds: 60 });
+		const [a, b, c] = await claim('w-kinds', userId, at('16:00'));
+		const reports = await complete(
+			'w-kinds',
+			[
+				{ item_id: a.item_id, outcome: 'failed', error: { code: '131026', message: 'Message undeliverable', permanent: true } },
+				{ item_id: b.item_id, outcome: 'failed', error: { code: '130429', message: 'Rate limit hit', retry_after_seconds: 900 } },
+				{ item_id: c.item_id, outcome: 'released' },
+			],
+			at('16:00'),
+		);
+		expect(reports.map((report) => [report.status, report.next_attempt_at])).toEqual([
+			['dead', null],
+			['failed', at('16:15').replace('.000Z', '+00:00')],
+			['queued', null],
+		]);
+		const byId = new Map((await messages(userId)).map((row) => [row.id, row]));
+		expect(byId.get(c.item_id)).toMatchObject({ attempts: 0, lease_holder: null });
+		const [reclaimed] = await claim('w-kinds', userId, at('16:01'));
+		expect(reclaimed).toMatchObject({ item_id: c.item_id, attempt: 1 });
+		const reasons = new Map((await ledger(userId)).filter((row) => row.queue === 'whatsapp_message_queue' && row.from_status === 'claimed').map((row) => [row.item_id, row.reason]));
+		expect([a, b, c].map((item) => reasons.get(item.item_id))).toEqual(['permanent_error', 'send_failed', 'released']);
+	});
+
+	it('answers every report: not_found, not_held, already_completed (a report sent twice), and records nothing for them', async () => {
+		const { userId } = await preparedOwner(2);
+		const [a, b] = await claim('w-answers', userId, at('16:00'));
+		await complete('w-answers', [sent(a, 'wamid.first')], at('16:00'));
+		const before = await ledger(userId);
+		const unknown = '00000000-0000-4000-8000-00000000000f';
+		expect(
+			await complete('w-answers', [sent(a, 'wamid.second'), { item_id: unknown, outcome: 'sent', message_id: 'wamid.x' }, sent(b)], at('16:01')).then((rows) =>
+				rows.map((row) => [row.item_id, row.status, row.accepted, row.reason]),
+			),
+		).toEqual([
+			[a.item_id, 'sent', false, 'already_completed'],
+			[unknown, null, false, 'not_found'],
+			[b.item_id, 'sent', true, null],
+		]);
+		expect((await complete('w-intruder', [failed(b)], at('16:02')))[0]).toMatchObject({ accepted: false, reason: 'already_completed', status: 'sent' });
+		const after = await ledger(userId);
+		expect(after.slice(before.length).map((row) => [row.queue, row.to_status])).toEqual([
+			['whatsapp_message_queue', 'sent'],
+			['lead_processing_queue', 'sent'],
+			['leads', 'contacted'],
+		]);
+		expect((await messages(userId)).find((row) => row.id === a.item_id)?.message_id).toBe('wamid.first');
+	});
+});

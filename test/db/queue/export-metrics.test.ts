@@ -1,0 +1,52 @@
+// Export (the seed's third button) pages through the queue with its leads in item_id order, filtered
+// by day and status; the metrics are counted from the ledger, per queue day.
+import type { ExportRow } from '../../../nodes/shared/contract';
+import { claim, complete, exportQueue, failed, ledger, metrics, minutesAfter, prepare, preparedOwner, sent, takeLead, TOMORROW } from './fixtures';
+
+describe('queue_export', () => {
+	it('pages by item_id (p_after) without repeating or skipping a row, across days, filtered by status', async () => {
+		const { userId } = await preparedOwner(25, { daily_capacity: 10 });
+		await prepare(userId, minutesAfter(24 * 60)); // 10 more for Friday
+		const pages: ExportRow[][] = [];
+		let after: string | undefined;
+		do {
+			pages.push(await exportQueue(userId, TOMORROW, '2026-11-27', { after, limit: 7 }));
+			after = pages.at(-1)!.at(-1)?.item_id;
+		} while (pages.at(-1)!.length === 7);
+		const ids = pages.flat().map((row) => row.item_id);
+		expect(pages.map((page) => page.length)).toEqual([7, 7, 6]);
+		expect(ids).toEqual([...new Set(ids)].sort());
+		expect(new Set(pages.flat().map((row) => row.day))).toEqual(new Set([TOMORROW, '2026-11-27']));
+
+		const [item] = await claim('w-export', userId, `${TOMORROW}T09:00:00.000Z`, 1);
+		await complete('w-export', [failed(item, { code: '131000', message: 'Something went wrong' })], `${TOMORROW}T09:00:00.000Z`);
+		const failedRows = await exportQueue(userId, TOMORROW, TOMORROW, { statuses: ['failed', 'dead'] });
+		expect(failedRows).toEqual([expect.objectContaining({ item_id: item.item_id, status: 'failed', attempts: 1, last_error: '131000: Something went wrong' })]);
+		expect(await exportQueue(userId, '2026-11-28', '2026-11-30')).toEqual([]);
+	});
+});
+
+describe('queue_metrics', () => {
+	it('per queue day, from the ledger: queued, sent, failed attempts, cancelled, taken over, mean wait and processing; zeros for days without messages', async () => {
+		const { userId } = await preparedOwner(4, { daily_capacity: 4, send_from: '09:00', send_until: '17:00' });
+		// Slots 09:00, 11:00, 13:00, 15:00. Claimed at 09:30 (the first waited 30 min), 11:00 (on time).
+		const [first] = await claim('w-m', userId, `${TOMORROW}T09:30:00.000Z`);
+		await complete('w-m', [sent(first)], `${TOMORROW}T09:30:20.000Z`);
+		const [second] = await claim('w-m', userId, `${TOMORROW}T11:00:00.000Z`);
+		await complete('w-m', [failed(second)], `${TOMORROW}T11:00:40.000Z`);
+		const [third] = (await claim('w-m', userId, `${TOMORROW}T13:00:00.000Z`)).filter((c) => c.item_id !== second.item_id);
+		await takeLead(third.lead_id, { now: `${TOMORROW}T13:01:00.000Z` });
+		const rows = await metrics(userId, '2026-11-25', '2026-11-27');
+		expect(rows.map((row) => row.day)).toEqual(['2026-11-25', TOMORROW, '2026-11-27']);
+		expect(rows[0]).toEqual({ day: '2026-11-25', queued: 0, sent: 0, failed: 0, cancelled: 0, taken_over: 0, mean_wait_seconds: null, mean_processing_seconds: null });
+		expect(rows[1]).toMatchObject({ day: TOMORROW, queued: 4, sent: 1, failed: 1, cancelled: 1, taken_over: 1 });
+		// Waits: 1,800 s, 0 s, and the third (due 13:00) and the second's retry (due 11:01:40) claimed at 13:00.
+		const waits = [1800, 0, 0, 13 * 3600 - (11 * 3600 + 100)];
+		expect(Number(rows[1].mean_wait_seconds)).toBeCloseTo(waits.reduce((a, b) => a + b) / waits.length, 3);
+		expect(Number(rows[1].mean_processing_seconds)).toBeCloseTo((20 + 40) / 2, 3);
+		// The same counts as the ledger's rows.
+		const messageRows = (await ledger(userId)).filter((row) => row.queue === 'whatsapp_message_queue');
+		expect(rows[1].sent).toBe(messageRows.filter((row) => row.to_status === 'sent').length);
+		expect(rows[1].cancelled).toBe(messageRows.filter((row) => row.to_status === 'cancelled').length);
+	});
+});

@@ -1,0 +1,168 @@
+// Prepare Tomorrow (the seed's first button): the owner's tomorrow filled from the backlog, up to
+// the daily capacity, highest lead score first, spread over the sending hours; leads that cannot be
+// queued are counted by reason; run twice, the same queue.
+import { userClient, withDb } from '../../helpers/stack';
+import {
+	addLeads,
+	claim,
+	complete,
+	createOwner,
+	leadItems,
+	messages,
+	minutesAfter,
+	NOW,
+	phone,
+	prepare,
+	preparedOwner,
+	rpc,
+	sent,
+	takeLead,
+	TOMORROW,
+} from './fixtures';
+import type { PrepareResult } from '../../../nodes/shared/contract';
+
+const NO_SKIPS = { taken_over: 0, not_new: 0, no_phone: 0, contacted_today: 0, already_queued_that_day: 0, not_a_sending_day: 0, over_capacity: 0 };
+
+/** The owner's messages as [lead score, scheduled time], by schedule. */
+const schedule = (userId: string) =>
+	withDb(
+		async (db) =>
+			(
+				await db.query<{ score: number | null; at: string }>(
+					`select l.lead_score as score, to_char(q.scheduled_for at time zone 'UTC', 'HH24:MI') as at
+					   from public.whatsapp_message_queue q join public.leads l on l.id = q.lead_id
+					  where q.user_id = $1 order by q.scheduled_for`,
+					[userId],
+				)
+			).rows.map((row) => [row.score, row.at]),
+	);
+
+describe('queue_prepare', () => {
+	it('queues the highest scores first (no score last, then the oldest lead), each at its slot of the sending hours', async () => {
+		const userId = await createOwner({ daily_capacity: 4, send_from: '09:00', send_until: '17:00' });
+		await addLeads(leadItems(userId, 3, (i) => [40, null, 90][i]), minutesAfter(-60));
+		await addLeads(leadItems(userId, 3, (i) => [10, 90, null][i]), minutesAfter(-30));
+		const [result] = await prepare(userId);
+		expect(result).toEqual({
+			user_id: userId,
+			day: TOMORROW,
+			time_zone: 'UTC',
+			capacity: 4,
+			queued: 4,
+			already_queued: 0,
+			skipped: { ...NO_SKIPS, over_capacity: 2 },
+		});
+		// 8 hours for 4 messages: one every 2 hours from 09:00; the older 90 before the newer one.
+		expect(await schedule(userId)).toEqual([
+			[90, '09:00'],
+			[90, '11:00'],
+			[40, '13:00'],
+			[10, '15:00'],
+		]);
+		const [first] = await messages(userId);
+		const older = await withDb(async (db) => (await db.query('select id from public.leads where user_id = $1 and lead_score = 90 order by created_at limit 1', [userId])).rows[0].id);
+		expect(first.lead_id).toBe(older);
+	});
+
+	it('orders by the conversation\'s current pipeline score when the lead has one, and keeps it on the lead', async () => {
+		const userId = await createOwner({ daily_capacity: 1 });
+		const conversationId = await withDb(async (db) => {
+			const conversation = await db.query<{ id: string }>(`insert into public.messenger_conversations (user_id, page_id, sender_id) values ($1, '10', '20') returning id`, [userId]);
+			const pipeline = await db.query<{ id: string }>(`insert into public.pipelines (user_id, name) values ($1, 'Sales') returning id`, [userId]);
+			const stage = await db.query<{ id: string }>(
+				`insert into public.pipeline_stages (user_id, pipeline_id, name, stage_order) values ($1, $2, 'Hot', 1) returning id`,
+				[userId, pipeline.rows[0].id],
+			);
+			await db.query(
+				`insert into public.pipeline_contacts (user_id, conversation_id, pipeline_id, stage_id, lead_score, stage_entered_at) values ($1, $2, $3, $4, 95, now())`,
+				[userId, conversation.rows[0].id, pipeline.rows[0].id, stage.rows[0].id],
+			);
+			return conversation.rows[0].id;
+		});
+		await addLeads([
+			{ user_id: userId, name: 'Scored by the list', phone: phone(), lead_score: 80 },
+			{ user_id: userId, name: 'Scored by the AI', phone: phone(), conversation_id: conversationId, lead_score: 5 },
+		]);
+		expect((await prepare(userId))[0]).toMatchObject({ queued: 1, skipped: { ...NO_SKIPS, over_capacity: 1 } });
+		expect(await schedule(userId)).toEqual([[95, '09:00']]);
+	});
+
+	it('is idempotent: run twice, the same queue; a slot freed by a take-over is filled by the next run', async () => {
+		const { userId, prepared } = await preparedOwner(3, { daily_capacity: 3 });
+		expect(prepared.queued).toBe(3);
+		await addLeads(leadItems(userId, 2, () => 1));
+		const before = await messages(userId);
+		const [again] = await prepare(userId, minutesAfter(5));
+		expect(again).toMatchObject({ queued: 0, already_queued: 3, skipped: { ...NO_SKIPS, over_capacity: 2 } });
+		expect(await messages(userId)).toEqual(before);
+
+		await takeLead(before[1].lead_id, { now: minutesAfter(6) });
+		const [refill] = await prepare(userId, minutesAfter(7));
+		expect(refill).toMatchObject({ queued: 1, already_queued: 2, skipped: { ...NO_SKIPS, over_capacity: 1 } });
+		// The new message takes the slot after the day's live ones (the third: two messages may share a time).
+		const day = await messages(userId);
+		expect(day.map((row) => row.status).sort()).toEqual(['cancelled', 'queued', 'queued', 'queued']);
+		expect(day.filter((row) => row.status === 'queued').map((row) => row.scheduled_for.toISOString().slice(11, 16))).toEqual(['09:00', '14:20', '14:20']);
+	});
+
+	it('fills the next day from what is left: capacity per local day', async () => {
+		const { userId } = await preparedOwner(25, { daily_capacity: 10 });
+		const [thursday] = await prepare(userId);
+		expect(thursday).toMatchObject({ day: TOMORROW, queued: 0, already_queued: 10, skipped: { over_capacity: 15 } });
+		const [friday] = await prepare(userId, minutesAfter(24 * 60));
+		expect(friday).toMatchObject({ day: '2026-11-27', queued: 10, already_queued: 0, skipped: { over_capacity: 5 } });
+		const byDay = (await messages(userId)).reduce<Record<string, number>>((days, row) => ({ ...days, [row.day]: (days[row.day] ?? 0) + 1 }), {});
+		expect(byDay).toEqual({ [TOMORROW]: 10, '2026-11-27': 10 });
+	});
+
+	it('says why leads were not queued: no phone, contacted today, queued for that day already, not a sending day', async () => {
+		const userId = await createOwner({ daily_capacity: 10 });
+		const conversation = await withDb(async (db) =>
+			(await db.query<{ id: string }>(`insert into public.messenger_conversations (user_id, page_id, sender_id) values ($1, '10', '21') returning id`, [userId])).rows[0].id,
+		);
+		await addLeads([{ user_id: userId, name: 'Messenger only', conversation_id: conversation }, ...leadItems(userId, 2)], minutesAfter(-24 * 60));
+		// Yesterday (Tuesday) the two with phones were prepared for today; one was sent today, one cancelled.
+		await prepare(userId, minutesAfter(-24 * 60));
+		const [a, b] = await claim('w-prep', userId, minutesAfter(-60));
+		await complete('w-prep', [sent(a)], minutesAfter(-60));
+		const app = userClient(userId, { now: new Date(minutesAfter(-30)) });
+		await app.from('leads').update({ status: 'not_interested' }).eq('id', b.lead_id);
+		// The owner puts both back in the backlog, and prepares tomorrow twice: once normally, ...
+		await app.from('leads').update({ status: 'new' }).in('id', [a.lead_id, b.lead_id]);
+		const [result] = await prepare(userId);
+		expect(result).toMatchObject({ queued: 1, skipped: { ...NO_SKIPS, no_phone: 1, contacted_today: 1 } });
+		// ... and for a day that is not a sending day (Friday excluded), nothing is queued.
+		const other = await createOwner({ days_of_week: [1, 2, 3, 4, 6, 7] });
+		await addLeads(leadItems(other, 2));
+		expect((await prepare(other, minutesAfter(24 * 60)))[0]).toMatchObject({ day: '2026-11-27', queued: 0, skipped: { ...NO_SKIPS, not_a_sending_day: 2 } });
+		// A lead whose message for a day was cancelled, put back to new the same day, is not queued for that day again.
+		const third = await preparedOwner(1);
+		const [message] = await messages(third.userId);
+		const thirdApp = userClient(third.userId, { now: new Date(minutesAfter(1)) });
+		await thirdApp.from('leads').update({ status: 'do_not_contact' }).eq('id', message.lead_id);
+		await thirdApp.from('leads').update({ status: 'new' }).eq('id', message.lead_id);
+		expect((await prepare(third.userId, minutesAfter(2)))[0]).toMatchObject({ queued: 0, already_queued: 0, skipped: { ...NO_SKIPS, already_queued_that_day: 1 } });
+	});
+
+	it('prepares every owner with settings when no owner is named (one row each)', async () => {
+		const owners = [await createOwner({ daily_capacity: 2 }), await createOwner({ daily_capacity: 3 })];
+		for (const owner of owners) await addLeads(leadItems(owner, 4));
+		// In a transaction rolled back at the end: the other suites' owners are prepared too, and must not stay so.
+		const rows = await withDb(async (db) => {
+			await db.query('begin');
+			try {
+				return (await db.query<PrepareResult>('select * from public.queue_prepare(null, $1)', [NOW])).rows;
+			} finally {
+				await db.query('rollback');
+			}
+		});
+		expect(rows.map((row) => row.user_id)).toEqual([...rows.map((row) => row.user_id)].sort());
+		const mine = new Map(rows.map((row) => [row.user_id, [row.capacity, row.queued]]));
+		expect(owners.map((owner) => mine.get(owner))).toEqual([
+			[2, 2],
+			[3, 3],
+		]);
+		expect(await messages(owners[0])).toEqual([]);
+		expect(await rpc<PrepareResult[]>('queue_prepare', { p_user_id: owners[0], p_now: NOW })).toHaveLength(1);
+	});
+});

@@ -1,0 +1,153 @@
+// Take Lead (the seed's fourth button): in one transaction the lead becomes human-controlled, what
+// of it waits in the queues is cancelled, and its Messenger follow-ups are stopped. A worker that
+// holds the lead's message when it happens is refused at Complete: nothing is recorded as sent by
+// the automation, and the ledger shows the cancel. Taking a lead twice is harmless.
+import { userClient, withDb } from '../../helpers/stack';
+import {
+	addLeads,
+	claim,
+	complete,
+	createOwner,
+	failure,
+	ledger,
+	messages,
+	metrics,
+	phone,
+	preparedOwner,
+	sent,
+	takeLead,
+	TOMORROW,
+} from './fixtures';
+
+const AT = `${TOMORROW}T10:00:00.000Z`;
+const LATER = `${TOMORROW}T10:01:00.000Z`;
+
+describe('queue_take_lead', () => {
+	it('while a worker holds the lead\'s message: the worker\'s Complete is refused, nothing is recorded as sent, the ledger shows the cancel', async () => {
+		const { userId, leadIds } = await preparedOwner(1);
+		const [held] = await claim('worker-1', userId, AT);
+		expect(held.lead_id).toBe(leadIds[0]);
+
+		const [taken] = await takeLead(held.lead_id, { actorId: userId, reason: 'Customer called', now: LATER });
+		expect(taken).toMatchObject({ status: 'human_controlled', already_taken: false });
+		expect(taken.cancelled).toEqual(
+			expect.arrayContaining([
+				{ queue: 'whatsapp_message_queue', item_id: held.item_id, from_status: 'claimed' },
+				{ queue: 'lead_processing_queue', item_id: expect.any(String), from_status: 'claimed' },
+			]),
+		);
+
+		// The send went out meanwhile; the worker reports it: refused.
+		const [report] = await complete('worker-1', [sent(held, 'wamid.too-late')], LATER);
+		expect(report).toEqual({ item_index: 0, item_id: held.item_id, status: 'cancelled', accepted: false, reason: 'cancelled', next_attempt_at: null });
+
+		const [message] = await messages(userId);
+		expect(message).toMatchObject({ status: 'cancelled', message_id: null });
+		const lead = await withDb(async (db) => (await db.query('select status, taken_over_by, taken_over_at from public.leads where id = $1', [held.lead_id])).rows[0]);
+		expect(lead).toEqual({ status: 'human_controlled', taken_over_by: userId, taken_over_at: new Date(LATER) });
+
+		const rows = (await ledger(userId)).filter((row) => row.item_id === held.item_id);
+		expect(rows.map((row) => [row.from_status, row.to_status, row.actor, row.reason])).toEqual([
+			[null, 'queued', 'automation', 'prepared'],
+			['queued', 'claimed', 'automation', 'claimed'],
+			['claimed', 'cancelled', 'user', 'human_takeover'],
+		]);
+		expect((await ledger(userId)).some((row) => row.to_status === 'sent' || row.to_status === 'contacted')).toBe(false);
+		expect(await metrics(userId, TOMORROW, TOMORROW)).toEqual([
+			expect.objectContaining({ day: TOMORROW, queued: 1, sent: 0, failed: 0, cancelled: 1, taken_over: 1 }),
+		]);
+	});
+
+	it('while the worker\'s Complete is in flight: the take-over waits for it, then takes the contacted lead (nothing lost, nothing cancelled twice)', async () => {
+		const { userId } = await preparedOwner(1);
+		const [held] = await claim('worker-2', userId, AT);
+		const taken = await withDb(async (db) => {
+			await db.query('begin');
+			await db.query(`select * from public.queue_complete('worker-2', $1, $2)`, [JSON.stringify([sent(held)]), AT]);
+			const take = takeLead(held.lead_id, { now: LATER });
+			await new Promise((resolve) => setTimeout(resolve, 300)); // the take-over is waiting for the message's lock
+			await db.query('commit');
+			return take;
+		});
+		expect(taken[0]).toMatchObject({ status: 'human_controlled', already_taken: false, cancelled: [] });
+		const [message] = await messages(userId);
+		expect(message.status).toBe('sent');
+		const leadRows = (await ledger(userId)).filter((row) => row.queue === 'leads' && row.item_id === held.lead_id);
+		expect(leadRows.map((row) => row.to_status)).toEqual(['new', 'queued', 'contacted', 'human_controlled']);
+	});
+
+	it('taking a lead twice is harmless: the second says already_taken and changes nothing', async () => {
+		const { userId, leadIds } = await preparedOwner(2);
+		await takeLead(leadIds[0], { now: AT });
+		const before = await ledger(userId);
+		const [again] = await takeLead(leadIds[0], { now: LATER, reason: 'clicked twice' });
+		expect(again).toEqual({ lead_id: leadIds[0], user_id: userId, status: 'human_controlled', already_taken: true, cancelled: [], stopped_rules: 0 });
+		expect(await ledger(userId)).toEqual(before);
+	});
+
+	it('stops the lead\'s Messenger follow-ups: one stop for every rule, reason human_takeover, counted per rule that was running', async () => {
+		const userId = await createOwner();
+		const { conversationId, otherRule } = await withDb(async (db) => {
+			const conversation = await db.query<{ id: string }>(
+				`insert into public.messenger_conversations (user_id, page_id, sender_id, sender_name) values ($1, '111', '222', 'Ana') returning id`,
+				[userId],
+			);
+			const tag = await db.query<{ id: string }>(`insert into public.tags (user_id, name) values ($1, 'Lead') returning id`, [userId]);
+			const rules = await db.query<{ id: string }>(
+				`insert into public.ai_automation_rules (user_id, name, include_tag_ids, instructions, page_id, enabled)
+				 values ($1, 'All pages', $2, 'Be brief.', null, true), ($1, 'This page', $2, 'Be brief.', '111', true),
+				        ($1, 'Another page', $2, 'Be brief.', '999', true), ($1, 'Off', $2, 'Be brief.', null, false)
+				 returning id`,
+				[userId, [tag.rows[0].id]],
+			);
+			// The person already answered rule 2 (stopped for that rule): it is not counted again.
+			await db.query(`insert into public.ai_automation_stops (user_id, conversation_id, rule_id, reason) values ($1, $2, $3, 'replied')`, [
+				userId,
+				conversation.rows[0].id,
+				rules.rows[1].id,
+			]);
+			return { conversationId: conversation.rows[0].id, otherRule: rules.rows[2].id };
+		});
+		const [lead] = await addLeads([{ user_id: userId, name: 'Ana', phone: phone(), conversation_id: conversationId }]);
+		const [taken] = await takeLead(lead.lead_id, { reason: 'Sales took it', now: AT });
+		expect(taken.stopped_rules).toBe(1); // "All pages": "This page" was stopped already, "Another page" never followed it, "Off" is off
+		const stops = await withDb(async (db) =>
+			(await db.query('select rule_id, reason, note from public.ai_automation_stops where conversation_id = $1 order by reason', [conversationId])).rows,
+		);
+		expect(stops).toEqual([
+			{ rule_id: null, reason: 'human_takeover', note: 'Sales took it' },
+			{ rule_id: expect.any(String), reason: 'replied', note: null },
+		]);
+		expect(otherRule).toEqual(expect.any(String));
+		// Twice: the stop is there, nothing more.
+		expect((await takeLead(lead.lead_id, { now: LATER }))[0].stopped_rules).toBe(0);
+	});
+
+	it('with the owner named (p_user_id), another owner\'s lead is not found; an unknown actor is refused', async () => {
+		const { leadIds } = await preparedOwner(1);
+		const stranger = await createOwner();
+		const error = await failure(takeLead(leadIds[0], { userId: stranger }));
+		expect(error.code).toBe('P0002');
+		expect(error.message).toBe(`p_lead_id: lead ${leadIds[0]} does not exist for user ${stranger}`);
+		const actor = await failure(takeLead(leadIds[0], { actorId: '00000000-0000-4000-8000-000000000001' }));
+		expect(actor.code).toBe('22023');
+		expect(actor.message).toMatch(/^p_actor_id: user 00000000-0000-4000-8000-000000000001 does not exist/);
+		const reason = await failure(takeLead(leadIds[0], { reason: 'two\nlines' }));
+		expect(reason.message).toMatch(/^p_reason:/);
+		const lead = await withDb(async (db) => (await db.query('select status from public.leads where id = $1', [leadIds[0]])).rows[0]);
+		expect(lead.status).toBe('queued');
+	});
+
+	it('the owner\'s app taking the lead directly (status human_controlled) cancels its queue items too: the rule holds whoever writes', async () => {
+		const { userId, leadIds } = await preparedOwner(1);
+		const { error } = await userClient(userId, { now: new Date(AT) })
+			.from('leads')
+			.update({ status: 'human_controlled', taken_over_at: AT })
+			.eq('id', leadIds[0]);
+		expect(error).toBeNull();
+		expect((await messages(userId)).map((row) => row.status)).toEqual(['cancelled']);
+		const cancel = (await ledger(userId)).find((row) => row.queue === 'whatsapp_message_queue' && row.to_status === 'cancelled');
+		expect(cancel).toMatchObject({ actor: 'user', actor_id: userId, reason: 'human_takeover' });
+		expect(await claim('worker-3', userId, `${TOMORROW}T16:00:00.000Z`)).toEqual([]);
+	});
+});
