@@ -17,7 +17,7 @@ import { sleep } from 'n8n-workflow';
 /** The spacing of slots: 5 % more than 1 / rate (see supabase/migrations/20261201000600_limits_send_rate.sql). */
 export const SLOT_SPACING = 1.05;
 /** A database slot not started within this many ms of its time is given up: of the 50 ms the spacing allows, the rest is the way to Facebook. */
-export const LATE_MS = 30;
+export const LATE_MS = 20;
 /** However unsure a source is of a slot's time, a call may start this late (timers fire a ms or two late). */
 export const MIN_LATE_MS = 5;
 /** A source hands out slots at most this far ahead (ms): a throttle reported by another worker holds this one back within it. */

@@ -1,8 +1,17 @@
 // One Messenger Send API call through n8n's request helper, so n8n's proxy settings, SSRF rules and
 // the credential's `authenticate` (access_token and appsecret_proof in the query string) apply as
-// for any n8n node. The answer is turned into what happened to the message, and nothing that holds
-// the request (its URL carries the token) leaves this file.
-import { NodeOperationError, type IDataObject, type IExecuteFunctions, type IHttpRequestOptions } from 'n8n-workflow';
+// for any n8n node. The credential is read once per batch (readGraphTarget) and handed to every
+// call: n8n would otherwise read and decrypt it from its database on each call, between the moment
+// the Page's rate lets a call start and the moment it leaves (a variable delay that would bunch
+// calls together at Facebook). The answer is turned into what happened to the message, and nothing
+// that holds the request (its URL carries the token) leaves this file.
+import {
+	NodeOperationError,
+	type ICredentialDataDecryptedObject,
+	type IDataObject,
+	type IExecuteFunctions,
+	type IHttpRequestOptions,
+} from 'n8n-workflow';
 import { graphErrorOf, NEVER_CONNECTED, networkCodeOf, type GraphError } from '../../shared/graph';
 
 export const FACEBOOK_CREDENTIAL = 'leadflowFacebookPageApi';
@@ -11,6 +20,8 @@ export interface GraphTarget {
 	baseUrl: string;
 	version: string;
 	pageId: string;
+	/** The credential as n8n decrypted it for this batch (the token never leaves this file). */
+	credential?: { id: string; name: string; data: ICredentialDataDecryptedObject };
 }
 
 export interface OutgoingMessage {
@@ -46,7 +57,9 @@ export async function sendText(context: IExecuteFunctions, target: GraphTarget, 
 	};
 	let response: FullResponse;
 	try {
-		response = (await context.helpers.httpRequestWithAuthentication.call(context, FACEBOOK_CREDENTIAL, options)) as FullResponse;
+		const { credential } = target;
+		const decrypted = credential && { credentialsDecrypted: { ...credential, type: FACEBOOK_CREDENTIAL } };
+		response = (await context.helpers.httpRequestWithAuthentication.call(context, FACEBOOK_CREDENTIAL, options, decrypted)) as FullResponse;
 	} catch (error) {
 		const code = networkCodeOf(error);
 		if (code !== undefined && NEVER_CONNECTED.has(code)) return { kind: 'notSent', detail: code };
@@ -74,6 +87,7 @@ export function answerOf(response: FullResponse): GraphAnswer {
 /** Where the credential sends: its base URL, Graph version and Page. */
 export async function readGraphTarget(context: IExecuteFunctions): Promise<GraphTarget> {
 	const credentials = await context.getCredentials<{ baseUrl?: string; graphApiVersion?: string; pageId?: string }>(FACEBOOK_CREDENTIAL);
+	const reference = context.getNode().credentials?.[FACEBOOK_CREDENTIAL];
 	const pageId = String(credentials.pageId ?? '').trim();
 	if (!/^[0-9]{1,32}$/.test(pageId)) {
 		throw new NodeOperationError(context.getNode(), 'The Facebook Page credential has no valid Page ID', {
@@ -84,5 +98,6 @@ export async function readGraphTarget(context: IExecuteFunctions): Promise<Graph
 		baseUrl: String(credentials.baseUrl || 'https://graph.facebook.com').replace(/\/+$/, ''),
 		version: String(credentials.graphApiVersion || 'v25.0').replace(/^\/+|\/+$/g, ''),
 		pageId,
+		...(reference?.id && { credential: { id: reference.id, name: reference.name, data: credentials as ICredentialDataDecryptedObject } }),
 	};
 }
