@@ -46,7 +46,10 @@ describe('four concurrent workers', () => {
 				if (name === `worker-${WORKERS}` && batch % 7 === 3) continue;
 				const done = await client.rpc('queue_complete', { p_worker: name, p_results: items.map(outcome), p_now: at });
 				if (done.error) throw new RpcError(done.error);
-				for (const row of done.data as Array<{ accepted: boolean }>) row.accepted ? accepted++ : refused++;
+				for (const row of done.data as Array<{ accepted: boolean }>) {
+					if (row.accepted) accepted++;
+					else refused++;
+				}
 			}
 		};
 

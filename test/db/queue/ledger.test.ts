@@ -230,5 +230,12 @@ describe('the status machine', () => {
 		expect(skip.error?.message).toBe(`whatsapp_message_queue: item ${b.item_id} cannot go from queued to sent`);
 		const inserted = await service.from('lead_processing_queue').insert({ user_id: userId, lead_id: b.lead_id, status: 'sent', scheduled_for: at, dedupe_key: 'forged', created_at: at, updated_at: at });
 		expect(inserted.error?.code).toBe('23514');
+		// What a message says is checked when it is queued, and fixed from then on.
+		const rewrite = await service.from('whatsapp_message_queue').update({ message: { type: 'text', text: 'Something else' } }).eq('id', b.item_id);
+		expect(rewrite.error?.message).toBe(`whatsapp_message_queue: the message of item ${b.item_id} cannot change once queued`);
+		const bad = await service.from('whatsapp_message_queue').insert({
+			user_id: userId, lead_id: b.lead_id, day: '2026-11-27', phone: '+14155550100', message: { type: 'text', text: '' }, scheduled_for: at, dedupe_key: 'x:bad', created_at: at, updated_at: at,
+		});
+		expect(bad.error?.message).toMatch(/^message\.text: required/);
 	});
 });

@@ -1,0 +1,148 @@
+// Benchmark: Prepare Tomorrow (queue_prepare for every owner) over 100,000 leads of 100 owners (target ≤ 1 s).
+//   npm run bench -- queue-prepare [--owners 100] [--leads 1000] [--capacity 100] [--rounds 5]
+// Seeds, set-based and not timed, `owners` owners with queue settings (every day, 09:00–17:00, each
+// in one of five time zones, Kolkata's half hour included) and `leads` leads each with scores, every
+// tenth without a phone, a tenth with a Messenger conversation scored by a pipeline. Then per round,
+// in a transaction rolled back at the end (so every round prepares the same backlog):
+//   1. queue_prepare(null): every owner's tomorrow filled up to `capacity`, highest score first;
+//   2. the same call again: the idempotent run that finds every day full.
+// Then once for real over the Data API (supabase.rpc, as the node calls it), and a check that the
+// ledger holds a row for every change it made. Prints the medians, what was queued and skipped, the
+// machine's load (other work on it slows every figure), and a plain 10,000-row UPDATE of a table
+// with four indexes as a yardstick of the machine's speed. Never a test: a slow machine fails no build.
+import { loadavg } from 'node:os';
+import { createClient } from '@supabase/supabase-js';
+import { Client } from 'pg';
+import { startStack } from '../stack';
+
+function argument(name: string, fallback: number): number {
+	const index = process.argv.indexOf(`--${name}`);
+	return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const ms = (value: number) => `${value.toFixed(0)} ms`;
+const NOW = '2026-11-25T12:00:00.000Z';
+const ZONES = ['UTC', 'Europe/Paris', 'America/New_York', 'Asia/Kolkata', 'Australia/Sydney'];
+
+/** A plain UPDATE of 10,000 rows of a 100,000-row table with four indexes: the machine's yardstick. */
+async function yardstick(db: Client): Promise<number> {
+	await db.query('begin');
+	try {
+		await db.query(`create table bench_yardstick (id uuid primary key default gen_random_uuid(), user_id uuid, lead_id uuid, status text, key text, at timestamptz)`);
+		await db.query(`insert into bench_yardstick (user_id, lead_id, status, key, at) select gen_random_uuid(), gen_random_uuid(), 'queued', 'k' || n, now() from generate_series(1, 100000) n`);
+		await db.query('create index on bench_yardstick (lead_id); create unique index on bench_yardstick (user_id, key); create index on bench_yardstick (at) where status = \'queued\'');
+		const started = performance.now();
+		await db.query(`update bench_yardstick set status = 'claimed', at = now() where id in (select id from bench_yardstick limit 10000)`);
+		return performance.now() - started;
+	} finally {
+		await db.query('rollback');
+	}
+}
+
+async function main() {
+	const owners = argument('owners', 100);
+	const leadsPerOwner = argument('leads', 1000);
+	const capacity = argument('capacity', 100);
+	const rounds = argument('rounds', 5);
+	const stack = await startStack({ fast: true });
+	const db = new Client({ connectionString: stack.dbUrl });
+	await db.connect();
+	try {
+		console.log(`Seeding ${owners} owners × ${leadsPerOwner} leads (set-based, not timed)…`);
+		await db.query(`insert into auth.users (email) select 'bench-prepare-' || n || '-' || gen_random_uuid() || '@leadflow.test' from generate_series(1, $1) n`, [owners]);
+		await db.query(
+			`insert into public.user_queue_settings (user_id, daily_capacity, send_from, send_until, time_zone, days_of_week, message)
+			 select u.id, $1, '09:00', '17:00', ($2::text[])[1 + (row_number() over (order by u.id))::int % 5], '{1,2,3,4,5,6,7}',
+			        '{"type": "text", "text": "Hi {{name}}, thanks for your interest!"}'
+			   from auth.users u where u.email like 'bench-prepare-%'`,
+			[capacity, ZONES],
+		);
+		// Conversations (a tenth of the leads) with a pipeline score, for the score lookup.
+		await db.query(`
+			with o as (select user_id from public.user_queue_settings),
+			p as (insert into public.pipelines (user_id, name) select user_id, 'Sales' from o returning id, user_id),
+			s as (insert into public.pipeline_stages (user_id, pipeline_id, name, stage_order) select user_id, id, 'New', 1 from p returning id, pipeline_id, user_id)
+			select count(*) from s`);
+		await db.query(
+			`insert into public.messenger_conversations (user_id, page_id, sender_id, sender_name)
+			 select o.user_id, '100', (n)::text, 'Contact ' || n from public.user_queue_settings o cross join generate_series(1, $1 / 10) n`,
+			[leadsPerOwner],
+		);
+		await db.query(`
+			insert into public.pipeline_contacts (user_id, conversation_id, pipeline_id, stage_id, lead_score, stage_entered_at)
+			select c.user_id, c.id, s.pipeline_id, s.id, (hashtext(c.id::text) & 2147483647) % 101, now()
+			  from public.messenger_conversations c join public.pipeline_stages s on s.user_id = c.user_id`);
+		await db.query('begin');
+		await db.query(`select set_config('leadflow.now', $1, true)`, [new Date(Date.parse(NOW) - 86_400_000).toISOString()]);
+		await db.query(
+			`insert into public.leads (user_id, name, phone, conversation_id, source, lead_score)
+			 select o.user_id, 'Lead ' || n,
+			        case when n % 10 = 0 then null else '+44' || lpad((row_number() over ())::text, 10, '0') end,
+			        c.id, 'bench', case when n % 7 = 0 then null else (n * 37) % 101 end
+			   from public.user_queue_settings o
+			  cross join generate_series(1, $1) n
+			   left join lateral (select c.id from public.messenger_conversations c where c.user_id = o.user_id and c.sender_id = (n / 10 + 1)::text and n % 10 = 5) c on true`,
+			[leadsPerOwner],
+		);
+		await db.query('commit');
+		await db.query('vacuum analyze');
+		const sizes = await db.query(`select (select count(*) from public.leads)::int as leads, (select count(*) from public.lead_processing_queue where status = 'queued')::int as backlog,
+		                                     (select count(*) from public.pipeline_contacts)::int as scored_conversations`);
+		console.log('Data:', sizes.rows[0]);
+
+		const first: number[] = [];
+		const second: number[] = [];
+		let summary: { owners: number; queued: number; skipped: Record<string, number> } | undefined;
+		for (let round = 0; round <= rounds; round++) {
+			await db.query('begin');
+			try {
+				let started = performance.now();
+				const { rows } = await db.query<{ queued: number; skipped: Record<string, number> }>('select queued, skipped from public.queue_prepare(null, $1)', [NOW]);
+				const firstMs = performance.now() - started;
+				started = performance.now();
+				const again = await db.query<{ queued: number }>('select queued from public.queue_prepare(null, $1)', [NOW]);
+				const secondMs = performance.now() - started;
+				if (again.rows.some((row) => row.queued !== 0)) throw new Error('the second prepare queued more');
+				if (round > 0) {
+					first.push(firstMs);
+					second.push(secondMs);
+				}
+				const skipped: Record<string, number> = {};
+				for (const row of rows) for (const [reason, n] of Object.entries(row.skipped)) skipped[reason] = (skipped[reason] ?? 0) + n;
+				summary = { owners: rows.length, queued: rows.reduce((sum, row) => sum + row.queued, 0), skipped };
+			} finally {
+				await db.query('rollback');
+			}
+		}
+
+		// Once for real, over the Data API, as the node calls it.
+		const supabase = createClient(stack.supabaseUrl, stack.serviceRoleKey, { auth: { persistSession: false } });
+		const ledgerBefore = (await db.query<{ n: number }>('select count(*)::int as n from public.queue_ledger')).rows[0].n;
+		const started = performance.now();
+		const { data, error } = await supabase.rpc('queue_prepare', { p_now: NOW });
+		const restMs = performance.now() - started;
+		if (error) throw new Error(`queue_prepare over the Data API: ${error.message}`);
+		const queued = (data as Array<{ queued: number }>).reduce((sum, row) => sum + row.queued, 0);
+		const ledgerRows = (await db.query<{ n: number }>('select count(*)::int as n from public.queue_ledger')).rows[0].n - ledgerBefore;
+		const messages = (await db.query<{ n: number }>(`select count(*)::int as n from public.whatsapp_message_queue`)).rows[0].n;
+
+		const yard = await yardstick(db);
+		console.log(`\nqueue_prepare(null) over ${sizes.rows[0].leads} leads of ${owners} owners (capacity ${capacity}), median of ${rounds}:`);
+		console.log(`  first run  ${ms(median(first))} (${summary!.queued} messages queued for ${summary!.owners} owners; min ${ms(Math.min(...first))}, max ${ms(Math.max(...first))})`);
+		console.log(`  second run ${ms(median(second))} (idempotent: nothing more queued)`);
+		console.log(`  over the Data API, once: ${ms(restMs)} (${queued} queued, ${messages} messages in the table, ${ledgerRows} ledger rows: one per lead, backlog item and message changed = ${queued * 3})`);
+		console.log(`  skipped:`, summary!.skipped);
+		if (ledgerRows !== queued * 3) throw new Error(`expected ${queued * 3} ledger rows, found ${ledgerRows}`);
+		console.log(`  target ≤ 1,000 ms: ${median(first) <= 1000 ? 'met' : 'NOT met'} on this machine`);
+		console.log(`Machine: load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1/5/15 min); yardstick: a plain UPDATE of 10,000 rows with four indexes took ${ms(yard)}`);
+	} finally {
+		await db.end();
+		await stack.stop();
+	}
+}
+
+main().catch((error) => {
+	console.error(error);
+	process.exit(1);
+});
