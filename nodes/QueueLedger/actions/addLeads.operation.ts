@@ -11,7 +11,7 @@ import { loadPhoneLibrary, readDefaultCountry } from '../../shared/phone';
 import { optionsCollection } from '../../shared/properties';
 import { callRpc } from '../../shared/supabase';
 import { CAMPAIGN_ID_PATTERN } from '../../shared/valid-input';
-import { BATCH, invalid, ownerProperty, readOwner, readText, readUuid } from '../helpers/common';
+import { BATCH, invalid, ownerProperty, readOwner, readText, readUuid, retryOnConflict } from '../helpers/common';
 import { checkLead, problemsSentence, type LeadFields } from '../helpers/leads';
 import { OUTPUT } from '../helpers/outputs';
 import { campaignRowId } from '../transport/campaigns';
@@ -187,7 +187,7 @@ async function fromItems(context: IExecuteFunctions): Promise<INodeExecutionData
 	for (let start = 0; start < pending.length; start += BATCH) {
 		const batch = pending.slice(start, start + BATCH);
 		try {
-			const rows = await callRpc(context, 'queue_add_leads', { p_items: batch.map((entry) => entry.lead) });
+			const rows = await retryOnConflict(context, () => callRpc(context, 'queue_add_leads', { p_items: batch.map((entry) => entry.lead) }));
 			for (const row of rows) {
 				const { itemIndex, lead } = batch[row.item_index];
 				outputs[OUTPUT.addLeads.leads].push({
@@ -218,7 +218,8 @@ async function fromCrm(context: IExecuteFunctions, source: 'tag' | 'campaign'): 
 			const rows: AddLeadsFromCrmResult[] = [];
 			let after: string | null = null;
 			for (;;) {
-				const page: AddLeadsFromCrmResult[] = await callRpc(context, 'queue_add_leads_from_crm', { p_user_id: owner, p_tag_id: tagId, p_campaign_id: campaignId, p_after: after, p_limit: BATCH }, itemIndex);
+				const args = { p_user_id: owner, p_tag_id: tagId, p_campaign_id: campaignId, p_after: after, p_limit: BATCH };
+				const page: AddLeadsFromCrmResult[] = await retryOnConflict(context, () => callRpc(context, 'queue_add_leads_from_crm', args, itemIndex));
 				rows.push(...page);
 				const last = page.at(-1);
 				if (page.length < BATCH || !last) break;

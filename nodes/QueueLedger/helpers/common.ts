@@ -1,6 +1,7 @@
 // What the operations share: the owner parameter, reading ids and days, the worker name a claim is
 // held under, and the error a refused parameter throws.
-import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import { asNodeError } from '../../shared/per-item';
 import { UUID } from '../../shared/valid-input';
 
 export function invalid(context: IExecuteFunctions, itemIndex: number, message: string, description: string): NodeOperationError {
@@ -109,3 +110,17 @@ export function defaultWorker(context: IExecuteFunctions): string {
 
 /** The most rows the Data API answers at once, so the most items one database call takes. */
 export const BATCH = 1000;
+
+/**
+ * A database call, made once more when it failed with SQLSTATE 40001: a concurrent change (a lead
+ * taken over while tomorrow's queue was prepared, two runs adding the same lead at once) made the
+ * function write nothing and ask to be called again.
+ */
+export async function retryOnConflict<T>(context: IExecuteFunctions, call: () => Promise<T>): Promise<T> {
+	try {
+		return await call();
+	} catch (error) {
+		if (error instanceof NodeApiError && (error.errorResponse as { code?: unknown } | undefined)?.code === '40001') return await call();
+		throw asNodeError(context, error);
+	}
+}

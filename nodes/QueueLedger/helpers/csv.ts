@@ -1,9 +1,11 @@
-// The export's CSV, written by csv-stringify as the rows arrive: UTF-8 (with a byte order mark by
-// default, so spreadsheets read accents right), a header row always (a file with headers only when
-// there are no rows), RFC 4180 quoting, and every cell a spreadsheet would run as a formula
-// neutralised by the library's escape_formulas (a leading = + - @ tab or carriage return, and their
-// fullwidth forms, get a ' in front; numbers stay numbers). Pages are pulled one at a time, only
-// when the reader wants more bytes, so however many rows the queue holds, about one page is in memory.
+// The export's CSV, written by csv-stringify page by page as the rows arrive: UTF-8 (with a byte
+// order mark by default, so spreadsheets read accents right), a header row always (a file with
+// headers only when there are no rows), RFC 4180 quoting, and every cell a spreadsheet would run as
+// a formula neutralised by the library's escape_formulas (a leading = + - @ tab or carriage return,
+// and their fullwidth forms, get a ' in front; numbers stay numbers). Each page becomes one chunk of
+// the stream (the library's synchronous API per page: a stream of single rows costs ten times as
+// much), and the next page is pulled only when the reader wants more bytes, so however many rows the
+// queue holds, at most two pages are in memory (the one being written and the next).
 import type { Readable } from 'node:stream';
 import type { ExportRow } from '../../shared/contract';
 
@@ -39,18 +41,20 @@ export interface CsvExport {
 
 /** A CSV byte stream of the rows `pages` yields, page by page, pulled as the stream is read. */
 export async function csvStream(pages: AsyncIterable<readonly ExportRow[]>, options: CsvOptions): Promise<CsvExport> {
-	const [{ stringify }, { pipeline, Readable: ReadableStream }] = await Promise.all([import('csv-stringify'), import('node:stream')]);
+	const [{ stringify }, { Readable: ReadableStream }] = await Promise.all([import('csv-stringify/sync'), import('node:stream')]);
+	const columns = [...EXPORT_COLUMNS];
 	let count = 0;
-	async function* rows() {
+	async function* chunks() {
+		let first = true;
 		for await (const page of pages) {
-			for (const row of page) {
-				count++;
-				yield row;
-			}
+			if (page.length === 0) continue;
+			count += page.length;
+			yield stringify(page as ExportRow[], { header: first, bom: first && options.bom, columns, escape_formulas: true });
+			first = false;
 		}
+		// No rows: the header alone, a template to fill in.
+		if (first) yield stringify([], { header: true, bom: options.bom, columns });
 	}
-	const stringifier = stringify({ header: true, columns: [...EXPORT_COLUMNS], escape_formulas: true, bom: options.bom });
-	// pipeline, not pipe: a page that fails to load ends the file with that error instead of a truncated file.
-	pipeline(ReadableStream.from(rows()), stringifier, () => undefined);
-	return { stream: stringifier, rows: () => count };
+	// A page that fails to load ends the stream with that error instead of a truncated file.
+	return { stream: ReadableStream.from(chunks(), { objectMode: false }), rows: () => count };
 }
