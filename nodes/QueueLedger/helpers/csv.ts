@@ -4,8 +4,8 @@
 // a formula neutralised by the library's escape_formulas (a leading = + - @ tab or carriage return,
 // and their fullwidth forms, get a ' in front; numbers stay numbers). Each page becomes one chunk of
 // the stream (the library's synchronous API per page: a stream of single rows costs ten times as
-// much), and the next page is pulled only when the reader wants more bytes, so however many rows the
-// queue holds, at most two pages are in memory (the one being written and the next).
+// much), and pages are pulled only as the reader takes bytes, so however many rows the queue holds,
+// a few pages at most are in memory (the one being written, the next, and one asked for ahead).
 import type { Readable } from 'node:stream';
 import type { ExportRow } from '../../shared/contract';
 
