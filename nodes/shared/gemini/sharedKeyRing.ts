@@ -3,8 +3,12 @@
 // every worker and n8n instance: a key one of them rested is not called by any of them before its
 // rest ends, and the round robin continues from where the last turn of any of them ended.
 // Each call asks for its turn just before it starts; the calls that start at the same moment (a
-// batch's first calls, the next ones when several answers came together) share one database call.
-// Keys are known to the database by their id (keyIdOf), never by their text.
+// batch's first calls, the next ones when several answers came together) share one database call,
+// which also takes as many turns again for the calls about to follow. A spare turn is used only
+// within TURN_TTL_MS of being taken (and never for a key this process rested since): another
+// worker's rest may come later, so a key rested by one worker is called by no other more than that
+// long after the rest was recorded. Keys are known to the database by their id (keyIdOf), never
+// by their text.
 import type { IExecuteFunctions } from 'n8n-workflow';
 import type { RestGeminiKeyArgs, TakeGeminiKeysArgs } from '../contract';
 import { callRpc } from '../supabase';
@@ -15,9 +19,14 @@ interface Waiting {
 	reject: (error: unknown) => void;
 }
 
+/** How long a turn taken ahead may wait for its call. */
+export const TURN_TTL_MS = 50;
+
 export class SharedKeyRing implements KeyTurns {
 	private readonly ids: string[];
 	private waiting: Waiting[] = [];
+	/** Turns taken ahead, in turn order: the key's position and when the turn was taken. */
+	private spare: Array<{ index: number; takenAt: number }> = [];
 
 	constructor(
 		private readonly context: IExecuteFunctions,
@@ -30,7 +39,12 @@ export class SharedKeyRing implements KeyTurns {
 		return this.keys.length;
 	}
 
-	take(): Promise<KeyTake> {
+	take(): Promise<KeyTake> | KeyTake {
+		const now = Date.now();
+		while (this.spare.length > 0) {
+			const turn = this.spare.shift()!;
+			if (now - turn.takenAt <= TURN_TTL_MS) return { ok: true, key: this.keys[turn.index], index: turn.index };
+		}
 		return new Promise<KeyTake>((resolve, reject) => {
 			this.waiting.push({ resolve, reject });
 			// The first caller of this moment asks for everyone who asks before the next turn of the event loop.
@@ -39,6 +53,7 @@ export class SharedKeyRing implements KeyTurns {
 	}
 
 	async rest(index: number, ms: number, reason: RestReason): Promise<void> {
+		this.spare = this.spare.filter((turn) => turn.index !== index);
 		const args: RestGeminiKeyArgs = { p_key_id: this.ids[index], p_rest_ms: Math.min(172_800_000, Math.max(1, Math.round(ms))), p_reason: reason };
 		await callRpc(this.context, 'limit_rest_gemini_key', args);
 	}
@@ -46,11 +61,14 @@ export class SharedKeyRing implements KeyTurns {
 	private async takeForWaiting(): Promise<void> {
 		const waiting = this.waiting;
 		this.waiting = [];
-		for (let from = 0; from < waiting.length; from += 1000) {
-			const part = waiting.slice(from, from + 1000);
+		for (let from = 0; from < waiting.length; from += 500) {
+			const part = waiting.slice(from, from + 500);
 			try {
-				const args: TakeGeminiKeysArgs = { p_key_ids: this.ids, p_count: part.length };
+				// As many turns again for the calls about to follow (a call that ends starts the next).
+				const args: TakeGeminiKeysArgs = { p_key_ids: this.ids, p_count: part.length * 2 };
 				const [turns] = await callRpc(this.context, 'limit_take_gemini_keys', args);
+				const takenAt = Date.now();
+				this.spare.push(...turns.key_indexes.slice(part.length).map((index) => ({ index, takenAt })));
 				part.forEach((caller, position) => {
 					const index = turns.key_indexes[position];
 					caller.resolve(

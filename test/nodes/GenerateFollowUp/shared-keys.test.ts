@@ -66,8 +66,9 @@ test('a key Google throttled in one worker is called by neither worker before it
 	const refusal = calls.find((call) => call.key === keys[1] && call.status === 429);
 	expect(refusal).toBeDefined();
 	const answeredAt = arrival(refusal!) + (refusal!.durationMs ?? 0);
-	// Calls that had taken their turn before the rest was recorded may still arrive just after it
-	// (a few ms); after that, no call with the key from either worker until the 2 s are over.
+	// Calls that had taken their turn before the rest was recorded may still arrive just after it (a
+	// turn taken ahead is used within 50 ms, TURN_TTL_MS); after that, no call with the key from
+	// either worker until the 2 s are over.
 	const during = calls.filter((call) => call.key === keys[1] && arrival(call) > answeredAt + 100 && arrival(call) < answeredAt + 2000);
 	expect(during.map((call) => arrival(call) - answeredAt)).toEqual([]);
 	// Meanwhile the other keys carried the work, and the rested key was used again after its rest.
@@ -79,7 +80,8 @@ test('a key Google throttled in one worker is called by neither worker before it
 
 test('the round robin runs across both workers: 7 calls each over 3 keys gives the keys 5, 5 and 4 calls, not 6, 4, 4', async () => {
 	const keys = freshKeys(3);
-	await sims.gemini.control.setLatency(20);
+	// Gemini answering at once: each call's turn taken ahead is used (see TURN_TTL_MS), none expires.
+	await sims.gemini.control.setLatency(0);
 	const { results } = await generateInTwoWorkers([7, 7], keys, { concurrency: 1 });
 
 	expect(results.map((result) => result.generated)).toEqual([7, 7]);
