@@ -175,7 +175,7 @@ describe('npm run editor', () => {
 		const selected = shipped.flatMap((workflow) => workflow.nodes.flatMap((node) => Object.entries(node.credentials ?? {}).map(([type, { id }]) => ({ id, type }))));
 		expect(selected.length).toBeGreaterThan(0);
 		for (const one of selected) expect(credentials).toContainEqual(expect.objectContaining(one));
-		expect(new Set(credentials.map((one) => one.type))).toEqual(new Set(['leadflowSupabaseApi', 'leadflowGeminiApi', 'leadflowFacebookPageApi', 'httpHeaderAuth']));
+		expect(new Set(credentials.map((one) => one.type))).toEqual(new Set(['leadflowSupabaseApi', 'leadflowGeminiApi', 'leadflowFacebookPageApi', 'leadflowWhatsAppApi', 'httpHeaderAuth']));
 	});
 
 	test('the printed curl line runs the follow-up pipeline on the seeded contacts; n8n records the execution as a success', async () => {
