@@ -35,7 +35,7 @@ const properties: INodeProperties[] = [
 			name: 'worker',
 			type: 'string',
 			default: '',
-			description: 'The name the messages are held under (empty: n8n- and the execution ID). Complete must report with the same name; every output item carries it as worker.',
+			description: 'The name the messages are held under (empty: n8n-, the execution ID and a random suffix). Complete must report with the same name; every output item carries it as worker.',
 		},
 	]),
 ];
@@ -47,9 +47,9 @@ interface ClaimGroup {
 	itemIndexes: number[];
 }
 
-function readArgs(context: IExecuteFunctions, itemIndex: number): QueueClaimArgs {
+function readArgs(context: IExecuteFunctions, itemIndex: number, fallbackWorker: string): QueueClaimArgs {
 	const options = context.getNodeParameter('options', itemIndex, {}) as { leaseSeconds?: number; worker?: string };
-	const worker = String(options.worker ?? '').trim() || defaultWorker(context);
+	const worker = String(options.worker ?? '').trim() || fallbackWorker;
 	const problem = textProblem(worker, { kind: 'token', min: 1, max: 200 });
 	if (problem) throw invalid(context, itemIndex, `Worker Name ${problem}`, 'Use a short name without spaces, or leave it empty.');
 	return {
@@ -64,9 +64,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const items = this.getInputData();
 	const groups = new Map<string, ClaimGroup>();
 	const output: INodeExecutionData[] = [];
+	const fallbackWorker = defaultWorker(this);
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
-			const args = readArgs(this, itemIndex);
+			const args = readArgs(this, itemIndex, fallbackWorker);
 			const key = JSON.stringify(args);
 			const group = groups.get(key) ?? { args, itemIndexes: [] };
 			group.itemIndexes.push(itemIndex);

@@ -1,5 +1,6 @@
 // What the operations share: the owner parameter, reading ids and days, the worker name a claim is
 // held under, and the error a refused parameter throws.
+import { randomBytes } from 'node:crypto';
 import { NodeApiError, NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import { asNodeError } from '../../shared/per-item';
 import { UUID } from '../../shared/valid-input';
@@ -103,9 +104,14 @@ export function dayRangeProperties(what: string): INodeProperties[] {
 	];
 }
 
-/** The name a claim is held under; Complete must report with the same one (Claim puts it on every item as `worker`). */
+/**
+ * The name a claim is held under; Complete must report with the same one (Claim puts it on every
+ * item as `worker`). Unique beyond this n8n: execution ids are unique within one n8n database only,
+ * so two n8n instances on one Supabase would otherwise share names and complete each other's claims.
+ * Made once per execution of the node.
+ */
 export function defaultWorker(context: IExecuteFunctions): string {
-	return `n8n-${context.getExecutionId() ?? 'manual'}`;
+	return `n8n-${context.getExecutionId() ?? 'manual'}-${randomBytes(6).toString('hex')}`;
 }
 
 /** The most rows the Data API answers at once, so the most items one database call takes. */
