@@ -55,8 +55,8 @@ function breakdown(result: RunResult, trips: RoundTrip[], sends: number, rate: n
 		// The shared limits' calls run while the node's other calls wait (Gemini, the pacing): shown, not subtracted.
 		const overlapping = (trip: RoundTrip) => trip.name.startsWith('limit_');
 		const database = calls.filter((trip) => !overlapping(trip)).reduce((sum, trip) => sum + trip.ms, 0);
-		// Facebook Send cannot be faster than its pace: the n-th call starts (n − 1) × 1.05 / rate s
-		// after the first (slots are 5 % further apart than the rate: docs/scaling.md).
+		// Facebook Send cannot be faster than its pace: the n-th call starts (n − 1) × 1.1 / rate s
+		// after the first (slots are 10 % further apart than the rate: docs/scaling.md).
 		const pacing = name === 'Facebook Send' && sends > 1 ? ((sends - 1) * SLOT_SPACING * 1000) / rate : 0;
 		// Each function once, with how many calls it took when more than one (the shared limits are
 		// taken a few at a time while the node runs, overlapping its other work).

@@ -207,8 +207,10 @@ test('1,000 due contacts on 2 Pages, each trigger fired 5 times at once plus the
 
 test('a Gemini key throttled in one execution is called by no worker before its rest ends', async () => {
 	const { ruleId, psids } = await seedRule(pages.b, 200, 1000, 'Lead B2');
-	await sims.gemini.control.setLatency(800);
-	// The second key's first call is answered 429 with a RetryInfo of 2 s.
+	// Gemini answers after 1.5 s: each execution's 100 calls, 32 at a time, go in four rounds (0, 1.5,
+	// 3 and 4.5 s). The second key's first call is answered 429 with a RetryInfo of 2 s: it rests
+	// through the third round and takes its turns again in the fourth.
+	await sims.gemini.control.setLatency(1500);
 	await sims.gemini.control.addFault({ match: { key: geminiKeys[1] }, trigger: { mode: 'count', count: 1 }, effect: { kind: 'http', status: 429, retryDelaySeconds: 2 } });
 	const before = (await sims.gemini.control.requests()).length;
 

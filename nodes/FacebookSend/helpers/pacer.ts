@@ -5,18 +5,18 @@
 //     and a throttle one of them sees pauses them all (limit_pause_sends);
 //   - this process (localSlotsFor, standalone mode without Supabase): the same schedule kept in
 //     memory, shared by every execution of the process sending for the Page.
-// Slots follow each other 1.05 / N s apart (a token bucket of one, not of N: a burst of N calls at
+// Slots follow each other 1.1 / N s apart (a token bucket of one, not of N: a burst of N calls at
 // once is what Meta's "flooding" throttle punishes), so that any one-second window holds at most N
-// starts even when a start comes up to 50 ms after its slot. A call starts at its slot's time. A
+// starts even when a start comes up to 100 ms after its slot. A call starts at its slot's time. A
 // database slot it could not start soon enough after its time (LATE_MS, less what the source is
 // unsure of the slot's time) is given up; this process's own schedule instead keeps each start one
 // spacing after the last. Either way a stalled process or a long GC pause never fires missed slots
 // together, and never makes a second hold more than N.
 import { sleep } from 'n8n-workflow';
 
-/** The spacing of slots: 5 % more than 1 / rate (see supabase/migrations/20261201000600_limits_send_rate.sql). */
-export const SLOT_SPACING = 1.05;
-/** A database slot not started within this many ms of its time is given up: of the 50 ms the spacing allows, the rest is the way to Facebook. */
+/** The spacing of slots: 10 % more than 1 / rate (see supabase/migrations/20261201000630_limits_send_spacing.sql). */
+export const SLOT_SPACING = 1.1;
+/** A database slot not started within this many ms of its time is given up: of the 100 ms the spacing allows, the rest is the way to Facebook. */
 export const LATE_MS = 20;
 /** However unsure a source is of a slot's time, a call may start this late (timers fire a ms or two late). */
 export const MIN_LATE_MS = 5;

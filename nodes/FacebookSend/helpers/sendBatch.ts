@@ -95,7 +95,7 @@ async function beginRecorded(
 ): Promise<void> {
 	for (const [holder, group] of byHolder(settings)) {
 		// The lease covers the configured time plus what the rate needs for the whole group (slots are
-		// 1.05 / rate apart; other workers sending for the Page at the same time take their share of
+		// 1.1 / rate apart; other workers sending for the Page at the same time take their share of
 		// it too, which the configured time must cover).
 		const rate = Math.min(...group.map((item) => item.messagesPerSecond));
 		const leaseSeconds = Math.max(...group.map((item) => item.leaseSeconds)) + Math.ceil((group.length * SLOT_SPACING) / rate);

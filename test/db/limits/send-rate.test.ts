@@ -1,5 +1,5 @@
 // A Facebook Page's send rate in the database (limit_take_send_slots, limit_pause_sends): slots
-// 1.05 / rate apart, never before the database's now, never a burst after an idle time, a pause
+// 1.1 / rate apart, never before the database's now, never a burst after an idle time, a pause
 // that holds every taker back, separate connections taking turns without ever sharing a slot, and
 // bad input refused naming its argument with nothing written. Judged at fixed instants (p_now), so
 // nothing here depends on the machine's clock or how busy it is.
@@ -48,34 +48,37 @@ async function rowOf(page: string) {
 }
 
 describe('limit_take_send_slots', () => {
-	it('hands out slots 1.05 / rate apart, the first at now, and the next call continues where the last ended', async () => {
+	it('hands out slots 1.1 / rate apart, the first at now, and the next call continues where the last ended', async () => {
 		const page = newPage();
 		const first = await take(page, 3, 10);
-		expect(first).toEqual({ starts_in_ms: [0, 105, 210], database_now: expect.any(String), next_in_ms: 315, paused_until: null });
+		expect(first).toEqual({ starts_in_ms: [0, 110, 220], database_now: expect.any(String), next_in_ms: 330, paused_until: null });
 		expect(Date.parse(first.database_now)).toBe(NOW.getTime());
 		// 100 ms later: the next slot follows the last one handed out, counted from the new now.
 		const second = await take(page, 1, 10, 100);
-		expect(second).toMatchObject({ starts_in_ms: [215], next_in_ms: 320 });
+		expect(second).toMatchObject({ starts_in_ms: [230], next_in_ms: 340 });
 	});
 
 	it('only slots starting within 250 ms are handed out; with none free that soon, none, and when the next one is', async () => {
 		const page = newPage();
-		// 300 a second: slots 3.5 ms apart, 72 of them start within 250 ms.
+		// 300 a second: slots 3.667 ms apart, 69 of them start within 250 ms.
 		const many = await take(page, 1000, 300);
-		expect(many.starts_in_ms).toHaveLength(72);
-		expect(many.starts_in_ms.at(-1)).toBeCloseTo(71 * 3.5, 6);
-		many.starts_in_ms.slice(1).forEach((ms, index) => expect(ms - many.starts_in_ms[index]).toBeCloseTo(3.5, 6));
-		// Asked again at once: every slot within 250 ms is taken, so none, and the next is 252 ms away.
-		expect(await take(page, 10, 300)).toMatchObject({ starts_in_ms: [], next_in_ms: 252 });
-		// 10 ms later, 3 more fit (252, 255.5, 259 < 260).
+		expect(many.starts_in_ms).toHaveLength(69);
+		// (The database keeps intervals in microseconds: 3.667 ms.)
+		expect(many.starts_in_ms.at(-1)).toBeCloseTo(68 * 3.667, 6);
+		many.starts_in_ms.slice(1).forEach((ms, index) => expect(ms - many.starts_in_ms[index]).toBeCloseTo(3.667, 6));
+		// Asked again at once: every slot within 250 ms is taken, so none, and the next is 253 ms away.
+		const none = await take(page, 10, 300);
+		expect(none.starts_in_ms).toEqual([]);
+		expect(none.next_in_ms).toBeCloseTo(69 * 3.667, 6);
+		// 10 ms later, the two that start before 260 ms fit (253.0 and 256.7).
 		const later = await take(page, 10, 300, 10);
-		expect(later.starts_in_ms.map((ms) => Math.round((ms + 10) * 10) / 10)).toEqual([252, 255.5, 259]);
+		expect(later.starts_in_ms.map((ms) => Math.round((ms + 10) * 10) / 10)).toEqual([253, 256.7]);
 	});
 
 	it('no burst after an idle time: a Page unused for a minute starts again at now', async () => {
 		const page = newPage();
 		await take(page, 3, 10);
-		expect(offsets(await take(page, 3, 10, 60_000), 60_000)).toEqual([60_000, 60_105, 60_210]);
+		expect(offsets(await take(page, 3, 10, 60_000), 60_000)).toEqual([60_000, 60_110, 60_220]);
 	});
 
 	it('Pages are independent, and so are the same Page id at two Graph URLs', async () => {
@@ -92,9 +95,9 @@ describe('limit_take_send_slots', () => {
 		// 8 callers × 5 slots at 100 a second, all judged at one instant (so their offsets compare).
 		const calls = await Promise.all(Array.from({ length: 8 }, () => take(page, 5, 100)));
 		const times = calls.flatMap((taken) => taken.starts_in_ms).sort((x, y) => x - y);
-		expect(times).toHaveLength(24); // 250 ms / 10.5 ms: the 24 that fit; the rest get none
-		times.slice(1).forEach((time, index) => expect(time - times[index]).toBeCloseTo(10.5, 6));
-		expect(Number((await rowOf(page)).slots_taken)).toBe(24);
+		expect(times).toHaveLength(23); // 250 ms / 11 ms: the 23 that fit; the rest get none
+		times.slice(1).forEach((time, index) => expect(time - times[index]).toBeCloseTo(11, 6));
+		expect(Number((await rowOf(page)).slots_taken)).toBe(23);
 		// Taking on through 3 seconds, every 100 ms: never more than 100 slots in any second.
 		const run = [...times];
 		for (let now = 100; now <= 3000; now += 100) run.push(...offsets(await take(page, 50, 100, now), now));
@@ -114,7 +117,7 @@ describe('limit_pause_sends', () => {
 		// A second throttle asking for less keeps the longer pause and its reason.
 		expect(await pause(page, 500, 200, 'Graph 4: app limit')).toMatchObject({ paused_for_ms: 1850 });
 		expect(await rowOf(page)).toMatchObject({ pause_reason: 'Graph 613: rate limit' });
-		// Within 250 ms of its end, the first slot comes, starting when it ends (the next, at 2155, is
+		// Within 250 ms of its end, the first slot comes, starting when it ends (the next, at 2160, is
 		// more than 250 ms away).
 		expect(offsets(await take(page, 2, 10, 1900), 1900)).toEqual([2050]);
 		// Once it has ended, no pause is reported.
