@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type LoggedRequest, type RunningSimulators } from '../../../simulators';
 import { runChildWorkers, stopChildWorkers } from '../../helpers/child-workers';
-import { testStack } from '../../helpers/stack';
+import { keyIdOf } from '../../../nodes/shared/gemini/keyRing';
+import { testStack, withDb } from '../../helpers/stack';
 import { claimedContacts, statesOf } from './support/claimed';
 
 const MODEL = 'gemini-3-flash';
@@ -65,15 +66,18 @@ test('a key Google throttled in one worker is called by neither worker before it
 	const calls = await generateCalls();
 	const refusal = calls.find((call) => call.key === keys[1] && call.status === 429);
 	expect(refusal).toBeDefined();
-	const answeredAt = arrival(refusal!) + (refusal!.durationMs ?? 0);
-	// Calls that had taken their turn before the rest was recorded may still arrive just after it (a
-	// turn taken ahead is used within 50 ms, TURN_TTL_MS); after that, no call with the key from
-	// either worker until the 2 s are over.
-	const during = calls.filter((call) => call.key === keys[1] && arrival(call) > answeredAt + 100 && arrival(call) < answeredAt + 2000);
-	expect(during.map((call) => arrival(call) - answeredAt)).toEqual([]);
+	// From the moment the rest was recorded (the database's clock, this machine's), no call with the
+	// key arrives from either worker until it ends, but those that had taken their turn before: a
+	// turn is used within 50 ms of being taken (TURN_TTL_MS), and a request takes a few ms more.
+	const { rows } = await withDb((db) => db.query<{ rested_at: Date; rested_until: Date }>('select rested_at, rested_until from leadflow_private.limit_gemini_keys where key_id = $1', [keyIdOf(keys[1])]));
+	const [restedAt, restedUntil] = [rows[0].rested_at.getTime(), rows[0].rested_until.getTime()];
+	expect(restedUntil - restedAt).toBe(2000);
+	expect(restedAt).toBeGreaterThanOrEqual(arrival(refusal!));
+	const during = calls.filter((call) => call.key === keys[1] && arrival(call) > restedAt + 100 && arrival(call) < restedUntil);
+	expect(during.map((call) => arrival(call) - restedAt)).toEqual([]);
 	// Meanwhile the other keys carried the work, and the rested key was used again after its rest.
-	expect(calls.filter((call) => call.key !== keys[1] && arrival(call) > answeredAt + 100 && arrival(call) < answeredAt + 2000).length).toBeGreaterThan(0);
-	expect(calls.filter((call) => call.key === keys[1] && arrival(call) >= answeredAt + 2000).length).toBeGreaterThan(0);
+	expect(calls.filter((call) => call.key !== keys[1] && arrival(call) > restedAt + 100 && arrival(call) < restedUntil).length).toBeGreaterThan(0);
+	expect(calls.filter((call) => call.key === keys[1] && arrival(call) >= restedUntil).length).toBeGreaterThan(0);
 	const stages = await statesOf(batches.flatMap((batch) => batch.stateIds));
 	expect(new Set(stages.map((state) => state.current_stage))).toEqual(new Set(['ready_to_send']));
 });
