@@ -1,7 +1,7 @@
 // The CRM core tables through supabase-js against the local stack, as each kind of caller sees them:
 // the owner (their JWT), another signed-in user, anonymous, and n8n's service role.
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { anonClient, createTestUser, serviceClient, userClient } from '../helpers/stack';
+import { anonClient, createTestUser, serviceClient, userClient, withDb } from '../helpers/stack';
 
 const TABLES = ['tags', 'messenger_conversations', 'messenger_messages', 'conversation_tags'] as const;
 
@@ -89,6 +89,37 @@ describe('CRM core: constraints', () => {
 		const bob = await seedOwner(service, 'dave', `${Date.now()}4`);
 		const { error } = await service.from('conversation_tags').insert({ user_id: alice.userId, conversation_id: alice.conversationId, tag_id: bob.tagId });
 		expect(error?.code).toBe('23503');
+	});
+
+	it('a tag link or a follow-up stop belongs to its conversation\'s owner, and goes with the owner', async () => {
+		// Their user_id has no key of its own to auth.users: the key to the conversation, (conversation_id,
+		// user_id), says the same (20261201000330). Proven here: a user_id that is not the conversation's owner,
+		// or no user at all, is refused; deleting the owner deletes its links and stops with its conversations.
+		const service = serviceClient();
+		const owner = await seedOwner(service, 'gina', `${Date.now()}7`);
+		const stranger = await createTestUser('hank');
+		const tag = await service.from('tags').insert({ user_id: owner.userId, name: 'Hot' }).select('id').single();
+		expect(tag.error).toBeNull();
+		for (const userId of [stranger, '00000000-0000-4000-8000-000000000000']) {
+			const link = await service.from('conversation_tags').insert({ user_id: userId, conversation_id: owner.conversationId, tag_id: tag.data!.id });
+			expect(link.error?.code).toBe('23503');
+			const stop = await service.from('ai_automation_stops').insert({ user_id: userId, conversation_id: owner.conversationId, reason: 'manual' });
+			expect(stop.error?.code).toBe('23503');
+			expect(stop.error?.message).toContain('ai_automation_stops_conversation_id_user_id_fkey');
+		}
+		expect((await service.from('ai_automation_stops').insert({ user_id: owner.userId, conversation_id: owner.conversationId, reason: 'manual' })).error).toBeNull();
+		const counts = () =>
+			withDb(async (db) => {
+				const { rows } = await db.query<{ links: number; stops: number }>(
+					`select (select count(*)::int from public.conversation_tags where conversation_id = $1) as links,
+					        (select count(*)::int from public.ai_automation_stops where conversation_id = $1) as stops`,
+					[owner.conversationId],
+				);
+				return rows[0];
+			});
+		expect(await counts()).toEqual({ links: 1, stops: 1 });
+		await withDb((db) => db.query('delete from auth.users where id = $1', [owner.userId]));
+		expect(await counts()).toEqual({ links: 0, stops: 0 });
 	});
 
 	it('tag names are unique per owner whatever the case', async () => {
