@@ -1,6 +1,6 @@
 // Several workers sending for one Page share its rate through the database: three processes (each
 // its own n8n engine and Supabase client, as three queue-mode workers are) send at once for the same
-// Page at 20 messages a second, and the Graph simulator never receives more than 20 in any second;
+// Page at 10 messages a second, and the Graph simulator never receives more than 10 in any second;
 // a throttle Facebook answers one of them pauses all three. Read from the simulator's own log of
 // when each request arrived. And when the shared rate cannot be read, nothing is sent.
 import { createServer, request } from 'node:http';
@@ -14,9 +14,9 @@ import { PAGE_ID, readyContacts, statesOf, type ReadyBatch } from './support/con
 import { SLOT_SPACING } from '../../../nodes/FacebookSend/helpers/pacer';
 import { facebookCredential, FAST, PAGE_TOKEN, runSend, WARM_UP_PSID } from './support/workflow';
 
-const RATE = 20;
+const RATE = 10;
 const WORKERS = 3;
-const PER_WORKER = 30;
+const PER_WORKER = 20;
 
 let sims: RunningSimulators;
 
@@ -56,7 +56,7 @@ const sendsOf = (requests: LoggedRequest[]) =>
 	requests.filter((request) => request.method === 'POST' && request.path.endsWith('/messages') && request.recipient !== WARM_UP_PSID);
 const arrivalOf = (request: LoggedRequest) => Date.parse(request.receivedAt);
 
-test('three workers sending for one Page at once never exceed its 20 messages a second together, and each contact is sent once', async () => {
+test('three workers sending for one Page at once never exceed its 10 messages a second together, and each contact is sent once', async () => {
 	const batches = await Promise.all(Array.from({ length: WORKERS }, () => readyContacts({ count: PER_WORKER })));
 	const parameters = { ...FAST, messagesPerSecond: RATE, options: { ...FAST.options, concurrency: 10 } };
 
@@ -67,14 +67,14 @@ test('three workers sending for one Page at once never exceed its 20 messages a 
 	expect(sends).toHaveLength(WORKERS * PER_WORKER);
 	expect(new Set(sends.map((send) => send.recipient)).size).toBe(WORKERS * PER_WORKER);
 	const arrivals = sends.map(arrivalOf);
-	// Alone, each would send 20 a second: together they would send 60. Shared, never more than 20.
+	// Alone, each would send 10 a second: together they would send 30. Shared, never more than 10.
 	const busiest = mostInAnyWindow(arrivals);
 	expect(busiest.count).toBeLessThanOrEqual(RATE);
 	// They really ran at the same time: in the busiest second, sends of every worker arrived.
 	const workerOf = (request: LoggedRequest) => batches.findIndex((batch) => batch.psids.includes(request.recipient ?? ''));
 	const inBusiest = sends.filter((send) => arrivalOf(send) >= busiest.from && arrivalOf(send) < busiest.from + 1000);
 	expect(new Set(inBusiest.map(workerOf)).size).toBe(WORKERS);
-	// And the rate is shared, not divided: 90 sends 1.1 / 20 s apart take 4.9 s. A busy machine gives
+	// And the rate is shared, not divided: 60 sends 1.1 / 10 s apart take 6.5 s. A busy machine gives
 	// up slots it could not start in time, so allow up to twice that; three workers each held to a
 	// third of the rate would take three times as long.
 	expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeLessThan((2 * (WORKERS * PER_WORKER - 1) * SLOT_SPACING * 1000) / RATE);
