@@ -90,15 +90,14 @@ const properties: INodeProperties[] = [
 		displayOptions: FROM_ITEMS,
 	},
 	{
-		// eslint-disable-next-line n8n-nodes-base/node-param-display-name-wrong-for-dynamic-options
-		displayName: 'Tag',
+		displayName: 'Tag Name or ID',
 		name: 'tagId',
 		type: 'options',
 		typeOptions: { loadOptionsMethod: 'getTags', loadOptionsDependsOn: ['ownerUserId'] },
 		default: '',
 		required: true,
-		// eslint-disable-next-line n8n-nodes-base/node-param-description-wrong-for-dynamic-options
-		description: 'The tag whose conversations become leads (the owner\'s tags when Owner User ID is fixed); an expression may give a tag ID',
+		description:
+			'The tag whose conversations become leads (the owner\'s tags when Owner User ID is fixed). Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 		displayOptions: { show: { source: ['tag'] } },
 	},
 	{
