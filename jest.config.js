@@ -10,6 +10,8 @@ const shared = {
 	roots: ['<rootDir>/test'],
 	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }] },
 	setupFiles: ['<rootDir>/test/setup/each-file.ts'],
+	// Files that judge time run alone on the machine (test/helpers/quiet-machine.ts).
+	setupFilesAfterEnv: ['<rootDir>/test/setup/machine-share.ts'],
 };
 
 const movedClocks = [

@@ -7,6 +7,10 @@ import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type GeminiRequestBody, type LoggedRequest, type RunningSimulators } from '../../../simulators';
 import { FALLBACK_MIN_SCORE } from '../../../nodes/AutoAssignStage/helpers/analysis';
 import { geminiCredentials, runStage } from './support/workflow';
+import { runsAlone } from '../../helpers/quiet-machine';
+
+// Judges when requests arrive: alone on the machine (see the helper).
+runsAlone();
 
 let sims: RunningSimulators;
 

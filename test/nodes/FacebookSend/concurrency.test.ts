@@ -7,6 +7,10 @@ import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { testStack } from '../../helpers/stack';
 import { ledgerOf, PAGE_ID, readyContacts, statesOf } from './support/contacts';
 import { facebookCredential, FAST, PAGE_TOKEN, runSend } from './support/workflow';
+import { runsAlone } from '../../helpers/quiet-machine';
+
+// Judges when requests arrive: alone on the machine (see the helper).
+runsAlone();
 
 let sims: RunningSimulators;
 

@@ -7,6 +7,10 @@
 // reference: timer jitter.
 import { sleep } from 'n8n-workflow';
 import { pacerFor } from '../../../nodes/FacebookSend/helpers/pacer';
+import { runsAlone } from '../../helpers/quiet-machine';
+
+// Judges when requests arrive: alone on the machine (see the helper).
+runsAlone();
 
 let pageCounter = 0;
 const freshPacer = () => pacerFor(`pacer-test|${(pageCounter += 1)}`);

@@ -13,6 +13,10 @@ import { testStack, withDb } from '../../helpers/stack';
 import { PAGE_ID, readyContacts, statesOf, type ReadyBatch } from './support/contacts';
 import { SLOT_SPACING } from '../../../nodes/FacebookSend/helpers/pacer';
 import { facebookCredential, FAST, PAGE_TOKEN, runSend, WARM_UP_PSID } from './support/workflow';
+import { runsAlone } from '../../helpers/quiet-machine';
+
+// Judges when requests arrive: alone on the machine (see the helper).
+runsAlone();
 
 const RATE = 10;
 const WORKERS = 3;

@@ -10,6 +10,10 @@ import { runChildWorkers, stopChildWorkers } from '../../helpers/child-workers';
 import { keyIdOf } from '../../../nodes/shared/gemini/keyRing';
 import { testStack, withDb } from '../../helpers/stack';
 import { claimedContacts, statesOf } from './support/claimed';
+import { runsAlone } from '../../helpers/quiet-machine';
+
+// Judges when requests arrive: alone on the machine (see the helper).
+runsAlone();
 
 const MODEL = 'gemini-3-flash';
 let sims: RunningSimulators;
