@@ -7,6 +7,7 @@
 // - "confirm delivery" (at least once): the items stay claimed by this execution for the lease; the
 //   workflow reports each with the Complete Automations operation after delivering it. An item not
 //   reported before its lease ends is handed out again (a crashed execution's included).
+import { randomBytes } from 'node:crypto';
 import type { IDataObject, IDisplayOptions, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import type { ClaimedOutboxItem } from '../../shared/contract';
 import { callRpc } from '../../shared/supabase';
@@ -51,9 +52,13 @@ export function deliveryProperties(show: NonNullable<IDisplayOptions['show']>): 
 	];
 }
 
-/** The claim holder of this node in this execution: Complete Automations must pass the same. */
+/**
+ * The claim holder of this node in this execution: Complete Automations must pass the same (each
+ * item carries it as `execution_id`). Execution ids are unique within one n8n database only, so a
+ * random part keeps two n8n instances on one Supabase from acting on each other's claims.
+ */
 export function claimHolder(context: IExecuteFunctions): string {
-	return `n8n-${context.getExecutionId() ?? 'manual'}-${context.getNode().id}`;
+	return `n8n-${context.getExecutionId() ?? 'manual'}-${context.getNode().id}-${randomBytes(6).toString('hex')}`;
 }
 
 function toItem(item: ClaimedOutboxItem, executionId: string, pairedItem: number): INodeExecutionData {
