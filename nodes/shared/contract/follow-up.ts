@@ -18,7 +18,7 @@ type AutomationStage =
 	| 'completed';
 
 /** Why a tagged contact is not due now (null in the API when it is due), in the order they are checked. */
-type NotDueReason =
+export type NotDueReason =
 	| 'in_progress'
 	| 'rule_disabled'
 	| 'excluded_tag'
@@ -93,6 +93,55 @@ export interface ClaimedContact {
 	lease_expires_at: string;
 	execution_id: string;
 	rule: ClaimedRule;
+}
+
+// =============================================================================================
+// automation_claim_explained: the claim plus why nothing, or fewer than asked, was claimed
+// (supabase/migrations/20261201000700_follow_up_claim_explained.sql; docs/follow-up.md)
+// =============================================================================================
+/**
+ * Why a rule gave what it gave:
+ * - `filled`: as many as the call still wanted;
+ * - `no_tagged_contacts`: no conversation carries the rule's include tags;
+ * - `outside_active_hours`: the rule is outside its active hours now (`nextActiveAt`);
+ * - `daily_limit_reached`: today's limit is used (claimed, sending or sent), or ran out during this claim;
+ * - `no_more_due`: every due contact was claimed (perhaps none): `notClaimed` says why the others are not due;
+ * - `rule_disabled`: the rule asked for is switched off.
+ */
+export type ClaimRuleStatus = 'filled' | 'no_tagged_contacts' | 'outside_active_hours' | 'daily_limit_reached' | 'no_more_due' | 'rule_disabled';
+
+/** Tagged contacts not claimed, by the judgement's reason (outside_window: from the tag links, not judged further). */
+export type NotClaimedCounts = Partial<Record<NotDueReason, number>>;
+
+export interface ClaimRuleSummary {
+	ruleId: string;
+	ruleName: string;
+	status: ClaimRuleStatus;
+	claimed: number;
+	notClaimed: NotClaimedCounts;
+	dailyLimit: number;
+	/** Today's sends plus contacts claimed and not yet sending (null: the rule is switched off). */
+	usedToday: number | null;
+	inActiveHours: boolean | null;
+	/** When the rule's active hours next begin, when outside them now. */
+	nextActiveAt: string | null;
+}
+
+export interface ClaimSummary {
+	/** p_limit. */
+	requested: number;
+	claimed: number;
+	/** Null when `claimed` = `requested`; no_enabled_rules; the rules' status when they agree; else mixed. */
+	reason: Exclude<ClaimRuleStatus, 'filled'> | 'no_enabled_rules' | 'mixed' | null;
+	/** Every rule's notClaimed, added up. */
+	notClaimed: NotClaimedCounts;
+	/** The rules the claim went through, in id order (a disabled rule asked for by id first). */
+	rules: ClaimRuleSummary[];
+}
+
+export interface ClaimExplained {
+	contacts: ClaimedContact[];
+	summary: ClaimSummary;
 }
 
 // =============================================================================================
