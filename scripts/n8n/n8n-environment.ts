@@ -1,7 +1,8 @@
 // The environment n8n runs with in the end-to-end tests and `npm run editor`: a clean one (no N8N_*
 // or DB_* settings leak in from the developer's shell or from the in-process harness), loopback
 // only, no telemetry, this Node first on PATH, and ports of its own so that parallel runs and a
-// developer's n8n do not collide.
+// developer's n8n do not collide. NODE_ENV=production as in n8n's official image: without it n8n
+// counts as in development and puts stack traces in its own error answers (a body it cannot parse).
 import path from 'node:path';
 
 export interface N8nPorts {
@@ -17,6 +18,7 @@ export function n8nEnvironment(userFolder: string, ports: N8nPorts, extra: Recor
 	return {
 		...env,
 		PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
+		NODE_ENV: 'production',
 		N8N_USER_FOLDER: userFolder,
 		N8N_LISTEN_ADDRESS: '127.0.0.1',
 		N8N_HOST: '127.0.0.1',

@@ -106,7 +106,7 @@ test('211 malformed launches: every one 4xx, n8n still answering, the row counts
 	// Every request names `owner`, so anything written would be that owner's; other test files may
 	// be writing other owners' rows at the same time.
 	const before = await rowCounts(owner);
-	const outcomes: Array<{ label: string; statusCode: number; listed: boolean; text: string; unparseable: boolean }> = [];
+	const outcomes: Array<{ label: string; statusCode: number; listed: boolean; text: string; unparseable: boolean; stack: boolean }> = [];
 	for (const one of cases) {
 		const answer = await postRaw('session-created', one.raw, one.contentType);
 		let listed = false;
@@ -116,7 +116,7 @@ test('211 malformed launches: every one 4xx, n8n still answering, the row counts
 		} catch {
 			listed = false;
 		}
-		outcomes.push({ label: one.label, statusCode: answer.statusCode, listed, text: answer.text.slice(0, 160), unparseable: one.unparseable === true });
+		outcomes.push({ label: one.label, statusCode: answer.statusCode, listed, text: answer.text.slice(0, 160), unparseable: one.unparseable === true, stack: /stacktrace|\n\s+at /i.test(answer.text) });
 	}
 	const not4xx = outcomes.filter((o) => o.statusCode < 400 || o.statusCode >= 500);
 	const unlisted = outcomes.filter((o) => !o.listed);
@@ -128,6 +128,8 @@ test('211 malformed launches: every one 4xx, n8n still answering, the row counts
 	expect(not4xx.map((o) => `${o.label}: ${o.statusCode} ${o.text}`)).toEqual([]);
 	// Bytes that are not JSON never reach the workflow: n8n's body parser answers 422 with its reason.
 	expect(unlisted.filter((o) => !o.unparseable).map((o) => o.label)).toEqual([]);
+	// No answer carries a stack trace, n8n's own included (it adds one unless NODE_ENV=production).
+	expect(outcomes.filter((o) => o.stack).map((o) => o.label)).toEqual([]);
 	for (const o of outcomes.filter((one) => one.unparseable)) {
 		expect([o.label, o.statusCode, o.text]).toEqual([o.label, 422, expect.stringContaining('Failed to parse request body')]);
 	}
