@@ -1,10 +1,11 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
-import { MAIN_INPUT, namedOutputs } from '../shared/outputs';
+import { MAIN_INPUT } from '../shared/outputs';
 import { searchConversations, searchRules } from '../shared/methods/listSearch';
 import { getTags } from '../shared/methods/loadOptions';
 import * as claim from './actions/claim.operation';
 import * as explain from './actions/explain.operation';
 import { router } from './actions/router';
+import { configuredOutputs } from './helpers/outputs';
 import * as snapshot from './actions/snapshot.operation';
 import * as timeline from './actions/timeline.operation';
 
@@ -20,7 +21,7 @@ export class TagEligibility implements INodeType {
 		defaults: { name: 'Leadflow Tag Eligibility' },
 		usableAsTool: true,
 		inputs: MAIN_INPUT,
-		outputs: namedOutputs('Contacts'),
+		outputs: `={{(${configuredOutputs})($parameter)}}`,
 		credentials: [{ name: 'leadflowSupabaseApi', required: true }],
 		properties: [
 			{

@@ -32,6 +32,17 @@ test('three overlapping runs over 500 due contacts: each contact sent at most on
 	expect(total('sent')).toBe(dailyLimit);
 	expect(total('failed')).toBe(0);
 
+	// Each answer says why it claimed fewer than the 1,000 asked: the claims take turns on the rule,
+	// the first takes the limit's 300 and leaves 200 to the limit; the others find the 300 held by
+	// the first run (in_progress) or already sent by it (interval_not_elapsed), and the same 200.
+	const [first, ...others] = [...summaries].sort((a, b) => b.claimed - a.claimed);
+	expect(first).toMatchObject({ requested: 1000, claimed: dailyLimit, claimReason: 'daily_limit_reached', notClaimedByReason: { daily_limit_reached: 200 } });
+	for (const other of others) {
+		expect(other).toMatchObject({ claimed: 0, claimReason: 'daily_limit_reached' });
+		const { in_progress = 0, interval_not_elapsed = 0, daily_limit_reached, ...rest } = other.notClaimedByReason;
+		expect({ heldOrSent: in_progress + interval_not_elapsed, daily_limit_reached, rest }).toEqual({ heldOrSent: dailyLimit, daily_limit_reached: 200, rest: {} });
+	}
+
 	const sends = await graphSends(sims);
 	const recipients = sends.map((send) => String(send.recipient));
 	expect(new Set(recipients).size).toBe(recipients.length);

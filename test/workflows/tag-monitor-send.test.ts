@@ -5,7 +5,7 @@ import { startSimulators, type RunningSimulators } from '../../simulators';
 import { runWorkflow } from '../harness';
 import { withDb } from '../helpers/stack';
 import { graphSends, monitor, pipelineCredentials, triggerNow, WEBHOOK_KEY } from './support/pipeline';
-import { seed001, type Seed001 } from './support/seeds';
+import { dueContacts, seed001, type Seed001 } from './support/seeds';
 
 let sims: RunningSimulators;
 
@@ -55,6 +55,9 @@ test('of 15 tagged contacts the 10 due are sent once each, the 5 others keep the
 	expect(result.error).toBeUndefined();
 	expect(result.response?.statusCode).toBe(200);
 	expect(summary).toMatchObject({ ruleId: seed.ruleId, claimed: 10, sent: 10, skipped: 0, failed: 0, skippedByReason: {}, failedByReason: {} });
+	// Asked for 1,000: the 10 due were all there was; the 5 others are counted by the monitor's reasons.
+	expect(summary).toMatchObject({ requested: 1000, claimReason: 'no_more_due', notClaimedByReason: notDueReasons });
+	expect(summary.rules).toEqual([expect.objectContaining({ ruleId: seed.ruleId, status: 'no_more_due', claimed: 10, notClaimed: notDueReasons, dailyLimit: 50, usedToday: 0 })]);
 	const sends = await graphSends(sims);
 	expect(sends.map((send) => send.recipient).sort()).toEqual([...seed.duePsids].sort());
 	expect(sends.every((send) => send.status === 200)).toBe(true);
@@ -79,10 +82,57 @@ test('a run with nothing due still answers, with zeros, and calls neither Gemini
 	const { result, summary } = await triggerNow(credentials, { ruleId: seed.ruleId });
 
 	expect(result.response?.statusCode).toBe(200);
-	expect(summary).toEqual({ ruleId: seed.ruleId, claimed: 0, sent: 0, skipped: 0, failed: 0, skippedByReason: {}, failedByReason: {}, executionId: expect.any(String) });
+	// Nothing claimed, and why: the 10 were just sent (interval_not_elapsed), the 5 others as before.
+	expect(summary).toEqual({
+		ruleId: seed.ruleId,
+		requested: 1000,
+		claimed: 0,
+		claimReason: 'no_more_due',
+		notClaimedByReason: { outside_window: 2, excluded_tag: 1, stopped: 1, inactive: 1, interval_not_elapsed: 10 },
+		rules: [expect.objectContaining({ ruleId: seed.ruleId, status: 'no_more_due', claimed: 0, usedToday: 10 })],
+		sent: 0,
+		skipped: 0,
+		failed: 0,
+		skippedByReason: {},
+		failedByReason: {},
+		executionId: expect.any(String),
+	});
 	expect(result.executedNodes).not.toContain('Generate Follow-Up');
 	expect(await sims.gemini.control.requests()).toEqual([]);
 	expect(await graphSends(sims)).toEqual([]);
+});
+
+test('outside the rule\'s active hours nothing is claimed, and the answer says so, with when they begin', async () => {
+	const seed = await seed001();
+	const credentials = pipelineCredentials(sims, seed.owner.pageId);
+	// An hour of the day six hours from the database's now (UTC has no DST): never now.
+	await withDb((db) =>
+		db.query(
+			`update public.ai_automation_rules
+			    set time_zone = 'UTC',
+			        active_hours_start = make_time(((extract(hour from now() at time zone 'UTC')::int + 6) % 24), 0, 0),
+			        active_hours_end = make_time(((extract(hour from now() at time zone 'UTC')::int + 7) % 24), 0, 0)
+			  where id = $1`,
+			[seed.ruleId],
+		),
+	);
+
+	const { summary } = await triggerNow(credentials, { ruleId: seed.ruleId });
+
+	expect(summary).toMatchObject({
+		claimed: 0,
+		claimReason: 'outside_active_hours',
+		notClaimedByReason: { outside_active_hours: 10, outside_window: 2, excluded_tag: 1, stopped: 1, inactive: 1 },
+		sent: 0,
+	});
+	expect(summary.rules[0]).toMatchObject({ status: 'outside_active_hours', inActiveHours: false, nextActiveAt: expect.any(String) });
+	expect(await graphSends(sims)).toEqual([]);
+});
+
+test('a rule nobody is tagged for answers no_tagged_contacts', async () => {
+	const seed = await dueContacts(0, 10, 'untagged');
+	const { summary } = await triggerNow(pipelineCredentials(sims, seed.owner.pageId), { ruleId: seed.ruleId });
+	expect(summary).toMatchObject({ requested: 1000, claimed: 0, claimReason: 'no_tagged_contacts', notClaimedByReason: {}, sent: 0 });
 });
 
 test('skips and failures are counted by reason: what Graph refused is reported, not lost', async () => {

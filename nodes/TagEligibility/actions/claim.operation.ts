@@ -1,5 +1,6 @@
 // claim: atomically take up to N due contacts for one rule (or every enabled rule) in one round
-// trip per distinct set of parameters; one output item per claimed contact.
+// trip per distinct set of parameters; one output item per claimed contact, and on the Summary
+// output one item per call saying why nothing, or fewer than asked, was claimed (docs/follow-up.md).
 import { randomBytes } from 'node:crypto';
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { type ClaimArgs } from '../../shared/contract';
@@ -42,6 +43,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const executionId = `n8n-${this.getExecutionId() ?? 'manual'}-${randomBytes(6).toString('hex')}`;
 	const groups = new Map<string, ClaimGroup>();
 	const output: INodeExecutionData[] = [];
+	const summaries: INodeExecutionData[] = [];
 	for (let i = 0; i < items.length; i++) {
 		try {
 			const ruleId = readRuleId(this, i, false);
@@ -63,12 +65,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	for (const group of groups.values()) {
 		const pairedItem = group.itemIndexes.map((item) => ({ item }));
 		try {
-			const claimed = await callRpc(this, 'automation_claim', group.args, group.itemIndexes[0]);
-			for (const contact of claimed) output.push({ json: { ...contact } as unknown as IDataObject, pairedItem });
+			const { contacts, summary } = await callRpc(this, 'automation_claim_explained', group.args, group.itemIndexes[0]);
+			for (const contact of contacts) output.push({ json: { ...contact } as unknown as IDataObject, pairedItem });
+			summaries.push({ json: { ...summary } as unknown as IDataObject, pairedItem });
 		} catch (error) {
 			if (!this.continueOnFail()) throw asNodeError(this, error);
 			output.push(failedItem(this, error, pairedItem));
 		}
 	}
-	return [output];
+	return [output, summaries];
 }

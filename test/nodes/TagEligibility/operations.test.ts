@@ -1,7 +1,9 @@
-// TagEligibility's read operations (explain, timeline) through n8n's engine, on seed001()'s data:
-// per-contact reasons, one output item per contact paired with the input item, and bad input
-// reported per item (or as an error item with "Continue On Fail").
+// TagEligibility's operations through n8n's engine, on seed001()'s data: explain and timeline
+// (per-contact reasons, one output item per contact paired with the input item), claim (the
+// contacts, and on its Summary output why fewer than asked were claimed), and bad input reported
+// per item (or as an error item with "Continue On Fail").
 import type { IDataObject } from 'n8n-workflow';
+import { configuredOutputs } from '../../../nodes/TagEligibility/helpers/outputs';
 import { runWorkflow, type WorkflowJson } from '../../harness';
 import { testStack } from '../../helpers/stack';
 import { seed001, type Seed001 } from '../../workflows/support/seeds';
@@ -80,4 +82,35 @@ test('with Continue On Fail, the failing item becomes an error item and the run 
 	expect(result.nodeOutputs.Eligibility).toEqual([
 		{ error: { code: 'invalid_input', message: expect.stringMatching(/rule ID/i), description: expect.stringMatching(/rule/i) } },
 	]);
+});
+
+test('claim: the contacts on the first output, and on Summary one item saying why fewer than asked were claimed', async () => {
+	const own = await seed001();
+	const outputsOf = (result: Awaited<ReturnType<typeof runWorkflow>>) => result.run!.data.resultData.runData.Eligibility[0].data!.main;
+
+	const first = await runWorkflow(tagEligibilityWorkflow({ operation: 'claim', ruleId: own.ruleId, limit: 3 }), { credentials: credentials() });
+	expect(first.error).toBeUndefined();
+	const [contacts, summaries] = outputsOf(first);
+	expect(contacts!.map((item) => item.json.recipient_id).every((psid) => own.duePsids.includes(psid as string))).toBe(true);
+	expect(contacts).toHaveLength(3);
+	expect(summaries!.map((item) => item.json)).toEqual([
+		{ requested: 3, claimed: 3, reason: null, notClaimed: {}, rules: [expect.objectContaining({ ruleId: own.ruleId, status: 'filled', claimed: 3 })] },
+	]);
+	expect([...contacts!, ...summaries!].every((item) => (item.pairedItem as Array<{ item: number }>)[0].item === 0)).toBe(true);
+
+	// Another execution: the 7 left, and the 3 the first holds counted with the 5 not due.
+	const second = await runWorkflow(tagEligibilityWorkflow({ operation: 'claim', ruleId: own.ruleId, limit: 100 }), { credentials: credentials() });
+	const [more, secondSummaries] = outputsOf(second);
+	expect(more).toHaveLength(7);
+	expect(secondSummaries![0].json).toMatchObject({
+		requested: 100,
+		claimed: 7,
+		reason: 'no_more_due',
+		notClaimed: { in_progress: 3, outside_window: 2, excluded_tag: 1, stopped: 1, inactive: 1 },
+	});
+});
+
+test('the read operations have one output, Claim two (Contacts, Summary)', () => {
+	expect(configuredOutputs({ operation: 'claim' }).map((output) => output.displayName)).toEqual(['Contacts', 'Summary']);
+	expect(configuredOutputs({ operation: 'explain' }).map((output) => output.displayName)).toEqual(['Contacts']);
 });

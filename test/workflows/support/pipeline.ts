@@ -21,9 +21,16 @@ export function pipelineCredentials(sims: RunningSimulators, pageId: string): Te
 }
 
 /** What POST /webhook/leadflow/trigger answers. */
+/** The trigger's answer (docs/follow-up.md). */
 export interface RunSummary {
 	ruleId: string | null;
+	requested: number;
 	claimed: number;
+	/** Why fewer than requested were claimed (null: as many as requested). */
+	claimReason: string | null;
+	/** The tagged contacts not claimed, by reason. */
+	notClaimedByReason: Record<string, number>;
+	rules: Array<{ ruleId: string; status: string; claimed: number; notClaimed: Record<string, number>; dailyLimit: number; usedToday: number | null; inActiveHours: boolean | null; nextActiveAt: string | null }>;
 	sent: number;
 	skipped: number;
 	failed: number;
