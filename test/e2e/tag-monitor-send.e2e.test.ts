@@ -1,11 +1,13 @@
 // The follow-up workflows in real n8n 2.41.1 (this package installed from its tarball) against the
 // local stack and the Gemini and Graph simulators: the "Trigger Now" run on 15 tagged contacts
 // (seed001() in test/workflows/support/seeds.ts), a second run with nothing due, and the monitor
-// before and after, compared with what Graph received.
+// before and after, compared with what Graph received; three overlapping Trigger Now calls, whose
+// answers say why they claimed fewer than asked (docs/follow-up.md).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startSimulators, type RunningSimulators } from '../../simulators';
-import { testStack } from '../helpers/stack';
+import { addContacts, addRule, createTags } from '../../scripts/demo/seed';
+import { testStack, withDb } from '../helpers/stack';
 import { graphSends, PAGE_TOKEN, WEBHOOK_KEY, type RunSummary } from '../workflows/support/pipeline';
 import { seed001, type Seed001 } from '../workflows/support/seeds';
 import { startN8n, type E2eWorkflow, type RunningN8n } from './support';
@@ -79,7 +81,43 @@ test('a second Trigger Now finds nothing due and answers zeros; Graph receives n
 	const answer = await n8n.callWebhook('leadflow/trigger', { method: 'POST', headers, body: { ruleId: seed.ruleId } });
 	expect(answer.statusCode).toBe(200);
 	expect(answer.body).toMatchObject({ claimed: 0, sent: 0, skipped: 0, failed: 0 });
+	// And why: the 10 were just sent, the 5 others are not due, as the monitor says.
+	expect(answer.body).toMatchObject({
+		requested: 1000,
+		claimReason: 'no_more_due',
+		notClaimedByReason: { outside_window: 2, excluded_tag: 1, stopped: 1, inactive: 1, interval_not_elapsed: 10 },
+	} satisfies Partial<RunSummary>);
 	expect((await graphSends(sims)).length).toBe(before);
+});
+
+test('three overlapping Trigger Now calls: the daily limit is sent once, and the other answers say why they claimed nothing', async () => {
+	const dailyLimit = 5;
+	const { ruleId, psids } = await withDb(async (db) => {
+		const tags = await createTags(db, seed.owner, ['Overlap']);
+		const contacts = await addContacts(db, seed.owner, { label: 'Overlap', count: 12, tagIds: [tags.Overlap], lastMessageMinutesAgo: 10, spreadMinutes: 300 });
+		const id = await addRule(db, seed.owner, { name: 'Overlapping triggers', includeTagIds: [tags.Overlap], dailyLimit });
+		return { ruleId: id, psids: contacts.psids };
+	});
+
+	const answers = await Promise.all([1, 2, 3].map(() => n8n.callWebhook('leadflow/trigger', { method: 'POST', headers, body: { ruleId } })));
+
+	expect(answers.map((answer) => answer.statusCode)).toEqual([200, 200, 200]);
+	const bodies = answers.map((answer) => answer.body as RunSummary & { sent: number });
+	const sends = (await graphSends(sims)).filter((send) => psids.includes(String(send.recipient)));
+	expect(sends).toHaveLength(dailyLimit);
+	expect(bodies.reduce((sum, body) => sum + body.sent, 0)).toBe(dailyLimit);
+
+	// The claims take turns on the rule: the first takes the limit and leaves 7 to it; the others
+	// find those 5 held by the first run (in_progress), or already sent by it (interval_not_elapsed).
+	const [first, ...others] = [...bodies].sort((a, b) => b.claimed - a.claimed);
+	expect(first).toMatchObject({ requested: 1000, claimed: dailyLimit, claimReason: 'daily_limit_reached', notClaimedByReason: { daily_limit_reached: 7 } });
+	expect(others).toHaveLength(2);
+	for (const other of others) {
+		expect(other).toMatchObject({ claimed: 0, sent: 0, claimReason: 'daily_limit_reached' });
+		const { in_progress = 0, interval_not_elapsed = 0, ...rest } = other.notClaimedByReason;
+		expect({ heldOrSent: in_progress + interval_not_elapsed, rest }).toEqual({ heldOrSent: dailyLimit, rest: { daily_limit_reached: 7 } });
+		expect(other.rules).toEqual([expect.objectContaining({ ruleId, status: 'daily_limit_reached', claimed: 0, dailyLimit, usedToday: dailyLimit })]);
+	}
 });
 
 test('without the webhook key both webhooks answer 403', async () => {
