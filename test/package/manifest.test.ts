@@ -19,6 +19,7 @@ const FIXED_NODE_NAMES: Record<string, string> = {
 	CampaignSessionCreate: 'campaignSessionCreate',
 	MessengerTrigger: 'messengerTrigger',
 	MessengerSync: 'messengerSync',
+	LeadflowConsole: 'leadflowConsole',
 };
 
 async function loadClass<T>(file: string): Promise<T> {

@@ -12,6 +12,7 @@ import type {
 	RecordSessionObjectiveArgs,
 	RecordSessionObjectiveResult,
 } from './campaign';
+import type { MonitorPage, MonitorPageArgs } from './console';
 import type {
 	AutomationSnapshot,
 	BeginSendArgs,
@@ -92,6 +93,15 @@ export const RPC = {
 	automation_explain: rpc<ExplainArgs, ContactJudgement[]>({ p_rule_id: true, p_conversation_ids: true, p_limit: true, p_now: true }),
 	automation_snapshot: rpc<SnapshotArgs, AutomationSnapshot | null>({ p_rule_id: true, p_contact_limit: true, p_now: true }),
 	automation_timeline: rpc<TimelineArgs, StageEvent[]>({ p_rule_id: true, p_conversation_id: true }),
+	automation_monitor_page: rpc<MonitorPageArgs, MonitorPage | null>({
+		p_rule_id: true,
+		p_status: true,
+		p_reason: true,
+		p_search: true,
+		p_offset: true,
+		p_limit: true,
+		p_now: true,
+	}),
 	automation_mark_generating: rpc<MarkGeneratingArgs, MarkGeneratingResult[]>({ p_execution_id: true, p_state_ids: true, p_lease_seconds: true, p_now: true }),
 	automation_record_generation: rpc<RecordGenerationArgs, RecordGenerationResult[]>({ p_execution_id: true, p_items: true, p_now: true }),
 	automation_begin_send: rpc<BeginSendArgs, BeginSendResult[]>({ p_execution_id: true, p_state_ids: true, p_lease_seconds: true, p_now: true }),

@@ -1,0 +1,61 @@
+// Numbers, durations and times in the browser's locale (Intl), and the database's codes in words.
+const locale = navigator.languages?.[0] ?? navigator.language ?? 'en';
+const numbers = new Intl.NumberFormat(locale);
+const relative = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+
+export const formatNumber = (value: number) => numbers.format(value);
+
+/** "2 h 10 min", "45 s". */
+export function formatDuration(seconds: number): string {
+	const s = Math.max(0, Math.round(seconds));
+	if (s < 60) return `${numbers.format(s)} s`;
+	const minutes = Math.round(s / 60);
+	if (minutes < 60) return `${numbers.format(minutes)} min`;
+	const hours = Math.floor(minutes / 60);
+	if (hours < 48) return `${numbers.format(hours)} h${minutes % 60 ? ` ${numbers.format(minutes % 60)} min` : ''}`;
+	return `${numbers.format(Math.round(hours / 24))} d`;
+}
+
+/** "3 minutes ago", "in 2 hours", against the browser's clock. */
+export function formatRelative(iso: string, now = Date.now()): string {
+	const seconds = (Date.parse(iso) - now) / 1000;
+	const abs = Math.abs(seconds);
+	if (abs < 45) return relative.format(Math.round(seconds), 'second');
+	if (abs < 45 * 60) return relative.format(Math.round(seconds / 60), 'minute');
+	if (abs < 36 * 3600) {
+		// "in 2 h 10 min" reads better than "in 2 hours" for a send that is due later.
+		return seconds > 0 && abs >= 3600 ? `in ${formatDuration(abs)}` : relative.format(Math.round(seconds / 3600), 'hour');
+	}
+	return relative.format(Math.round(seconds / 86400), 'day');
+}
+
+const STATUSES: Record<string, string> = {
+	eligible: 'Eligible', processing: 'Processing', recently_sent: 'Recently sent', stopped: 'Stopped', skipped: 'Skipped',
+};
+export const statusInWords = (status: string) => STATUSES[status] ?? status;
+
+const REASONS: Record<string, string> = {
+	in_progress: 'Being processed now',
+	rule_disabled: 'The rule is switched off',
+	excluded_tag: 'Carries an excluded tag',
+	inactive: 'Conversation inactive',
+	stopped: 'Stopped',
+	failed: 'Last attempt failed, retry pending',
+	max_follow_ups: 'All follow-ups sent',
+	interval_not_elapsed: 'Too soon after the last follow-up',
+	outside_window: 'Outside the 24-hour messaging window',
+	outside_active_hours: 'Outside the rule\'s active hours',
+	daily_limit_reached: 'Today\'s limit is used',
+	replied: 'The person replied',
+	human_takeover: 'A person took over',
+	unavailable: 'Cannot be messaged',
+	manual: 'Stopped by hand',
+	held_by_another_execution: 'Held by another run',
+	not_tagged: 'Nobody is tagged',
+};
+
+/** A reason code in words; a stop says why it stopped. Unknown codes show as they are. */
+export function reasonInWords(reason: string, stopReason?: string | null): string {
+	if (reason === 'stopped' && stopReason) return `Stopped: ${(REASONS[stopReason] ?? stopReason).toLowerCase()}`;
+	return REASONS[reason] ?? reason.replace(/_/g, ' ');
+}

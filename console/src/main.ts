@@ -1,0 +1,287 @@
+// The Leadflow console in the browser: the follow-up monitor of one rule, polled every 2 s from the
+// console's JSON endpoints with the key the person gave in the address's fragment (#key=…), sent as
+// a header and never put in a query string. n8n serves webhook pages sandboxed (an opaque origin):
+// nothing here uses cookies or storage, and every request is a CORS request n8n answers.
+import { formatDuration, formatNumber, formatRelative, reasonInWords, statusInWords } from './format';
+
+interface Rule { id: string; name: string; enabled: boolean }
+interface Contact {
+	conversation_id: string; sender_id: string; sender_name: string | null; contact_status: string; status_reason: string | null;
+	stop_reason: string | null; due_at: string | null; follow_up_count: number; current_stage: string | null; matching_tags: string[];
+	last_customer_message_at: string | null;
+}
+interface Active {
+	state_id: string; conversation_id: string; sender_name: string | null; sender_id: string; current_stage: string; stage_entered_at: string;
+	follow_up_count: number; max_follow_ups: number; claimed_follow_up_number: number | null; generated_message: string | null;
+	generation_ms: number | null; error_code: string | null; error_message: string | null; skip_reason: string | null;
+}
+interface Stage { stage: string; contact_count: number; avg_seconds: number | string | null }
+interface Monitor {
+	rules: Rule[];
+	rule: (Rule & { daily_limit: number; max_follow_ups: number }) | null;
+	generatedAt: string;
+	stats?: Record<string, number | boolean | string | null | Record<string, number>>;
+	stages?: Stage[];
+	contacts?: { total: number; offset: number; limit: number; rows: Contact[] };
+	activeContacts?: Active[];
+}
+
+const PAGE_SIZE = 50;
+const POLL_MS = 2000;
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const fragment = new URLSearchParams(location.hash.replace(/^#/, ''));
+const key = fragment.get('key') ?? '';
+const keyHeader = fragment.get('header') ?? 'X-Leadflow-Key';
+// /webhook/leadflow/console → /webhook/leadflow/console/api/… and the trigger at /webhook/leadflow/trigger.
+const pagePath = location.pathname.replace(/\/+$/, '');
+const apiBase = `${pagePath}/api`;
+const triggerUrl = pagePath.replace(/\/console$/, '/trigger');
+
+const state = {
+	ruleId: fragment.get('rule') ?? '',
+	status: '',
+	search: '',
+	offset: 0,
+	lastOk: 0,
+	failed: false,
+	timer: 0 as number | undefined,
+	inFlight: false,
+	data: undefined as Monitor | undefined,
+};
+
+class HttpError extends Error {
+	constructor(readonly status: number, message: string) { super(message); }
+}
+
+async function api<T>(url: string, init: RequestInit = {}): Promise<T> {
+	const response = await fetch(url, { ...init, headers: { ...(init.headers ?? {}), [keyHeader]: key, Accept: 'application/json' }, cache: 'no-store' });
+	const body = await response.text();
+	let json: unknown;
+	try { json = body ? JSON.parse(body) : undefined; } catch { json = undefined; }
+	if (!response.ok) {
+		const message = (json as { error?: string; message?: string } | undefined)?.error ?? (json as { message?: string } | undefined)?.message;
+		throw new HttpError(response.status, message ?? `The console's server answered ${response.status}`);
+	}
+	return json as T;
+}
+
+const escape = (text: unknown) => String(text ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Replaces an element's content only when it changed, keeping the focused control (by its data-key). */
+function render(element: HTMLElement, html: string) {
+	if (element.dataset.rendered === html) return;
+	const focusedKey = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('[data-key]')?.dataset.key;
+	const hadFocus = element.contains(document.activeElement);
+	element.innerHTML = html;
+	element.dataset.rendered = html;
+	if (hadFocus && focusedKey) element.querySelector<HTMLElement>(`[data-key="${CSS.escape(focusedKey)}"]`)?.focus();
+}
+
+function setLive() {
+	const live = $('live');
+	const text = live.querySelector('.live-text') as HTMLElement;
+	if (!state.lastOk) { live.className = 'live'; text.textContent = 'Connecting…'; return; }
+	live.className = state.failed ? 'live off' : 'live on';
+	text.textContent = state.failed ? `Offline, retrying · last update ${formatRelative(new Date(state.lastOk).toISOString())}` : 'Live';
+}
+
+const STAGE_NAMES: Record<string, string> = {
+	queued: 'Queued', checking: 'Checking', eligible: 'Eligible', generating: 'Generating', ready_to_send: 'Ready to send',
+	sending: 'Sending', sent: 'Sent', failed: 'Failed', skipped: 'Skipped', completed: 'Completed',
+};
+const stageName = (stage: string | null) => (stage ? (STAGE_NAMES[stage] ?? stage) : '—');
+
+const TOTALS: Array<[string, string]> = [
+	['total_with_tags', 'With the tags'], ['eligible_count', 'Eligible now'], ['active_count', 'Processing'],
+	['recently_sent_count', 'Recently sent'], ['sent_today_count', 'Sent today'], ['daily_limit', 'Daily limit'],
+	['failed_count', 'Failed'], ['skipped_count', 'Skipped'], ['stopped_count', 'Stopped'],
+];
+
+function renderMonitor(data: Monitor) {
+	const picker = $<HTMLSelectElement>('rule-picker');
+	const options = data.rules.map((rule) => `<option value="${escape(rule.id)}">${escape(rule.name)}${rule.enabled ? '' : ' (off)'}</option>`).join('');
+	render(picker, options);
+	if (picker.value !== state.ruleId) picker.value = state.ruleId;
+	$('rule-empty').hidden = data.rules.length > 0;
+	$('monitor').hidden = !data.rule;
+	(document.getElementById('trigger-now') as HTMLButtonElement).disabled = !data.rule;
+	if (!data.rule || !data.stats || !data.contacts) return;
+	const stats = data.stats;
+
+	render($('stages'), (data.stages ?? []).map((stage) => `
+		<div class="stage" data-stage="${escape(stage.stage)}">
+			<div class="name">${escape(stageName(stage.stage))}</div>
+			<div class="count" data-value="${stage.contact_count}">${formatNumber(stage.contact_count)}</div>
+			<div class="avg">${stage.avg_seconds === null ? 'no time yet' : `avg ${escape(formatDuration(Number(stage.avg_seconds)))}`}</div>
+		</div>`).join(''));
+
+	const reasons = (stats.skipped_by_reason ?? {}) as Record<string, number>;
+	render($('totals'), [
+		...TOTALS.map(([field, label]) => `<div data-total="${field}"><dt>${label}</dt><dd data-value="${escape(stats[field])}">${formatNumber(Number(stats[field] ?? 0))}</dd></div>`),
+		...Object.keys(reasons).sort().map((reason) => `<div data-reason="${escape(reason)}"><dt>Not due: ${escape(reasonInWords(reason))}</dt><dd data-value="${reasons[reason]}">${formatNumber(reasons[reason])}</dd></div>`),
+	].join(''));
+
+	const { rows, total, offset } = data.contacts;
+	const filtered = state.status || state.search;
+	render($('contacts'), rows.length === 0
+		? `<p class="empty">${filtered ? 'No tagged contact matches these filters.' : 'No contact carries this rule\'s tags yet. Tag a conversation and it shows here within 2 seconds.'}</p>`
+		: `<table><thead><tr><th>Contact</th><th>Status</th><th>Why / when</th><th>Follow-ups</th><th>Stage</th></tr></thead><tbody>${rows.map((row) => `
+			<tr data-contact="${escape(row.conversation_id)}" data-status="${escape(row.contact_status)}" data-reason="${escape(row.status_reason ?? '')}">
+				<td data-label="Contact"><button class="row-button" type="button" data-key="c-${escape(row.conversation_id)}" data-timeline="${escape(row.conversation_id)}">${escape(row.sender_name ?? row.sender_id)}</button>
+					<div class="sub">${escape(row.matching_tags.join(', '))}</div></td>
+				<td data-label="Status"><span class="badge s-${escape(row.contact_status)}">${escape(statusInWords(row.contact_status))}</span></td>
+				<td data-label="Why">${row.status_reason && row.status_reason !== 'in_progress' ? escape(reasonInWords(row.status_reason, row.stop_reason)) : row.contact_status === 'eligible' ? 'Due now' : 'Being processed'}
+					${row.due_at && Date.parse(row.due_at) > Date.now() ? `<div class="sub">sends ${escape(formatRelative(row.due_at))}</div>` : ''}</td>
+				<td data-label="Follow-ups">${formatNumber(row.follow_up_count)} of ${formatNumber(data.rule!.max_follow_ups)}</td>
+				<td data-label="Stage">${escape(stageName(row.current_stage))}</td>
+			</tr>`).join('')}</tbody></table>`);
+	$('page-info').textContent = total === 0 ? '' : `${formatNumber(offset + 1)}–${formatNumber(offset + rows.length)} of ${formatNumber(total)}`;
+	$<HTMLButtonElement>('prev-page').disabled = offset === 0;
+	$<HTMLButtonElement>('next-page').disabled = offset + rows.length >= total;
+
+	const active = data.activeContacts ?? [];
+	render($('active'), active.length === 0
+		? '<p class="empty">No contact is in the pipeline now, and none moved in the last 24 hours.</p>'
+		: `<table><thead><tr><th>Contact</th><th>Stage</th><th>In stage</th><th>Follow-up</th><th>Message</th><th>AI time</th></tr></thead><tbody>${active.map((row) => `
+			<tr data-active="${escape(row.conversation_id)}" data-stage="${escape(row.current_stage)}">
+				<td data-label="Contact"><button class="row-button" type="button" data-key="a-${escape(row.conversation_id)}" data-timeline="${escape(row.conversation_id)}">${escape(row.sender_name ?? row.sender_id)}</button></td>
+				<td data-label="Stage">${escape(stageName(row.current_stage))}</td>
+				<td data-label="In stage">since ${escape(formatRelative(row.stage_entered_at))}</td>
+				<td data-label="Follow-up">${formatNumber(row.claimed_follow_up_number ?? row.follow_up_count)} of ${formatNumber(row.max_follow_ups)}</td>
+				<td data-label="Message"><div class="preview">${escape(row.generated_message ?? '')}</div>${row.error_code ? `<div class="error">${escape(row.error_code)}: ${escape(row.error_message ?? '')}</div>` : ''}${row.skip_reason ? `<div class="sub">${escape(reasonInWords(row.skip_reason))}</div>` : ''}</td>
+				<td data-label="AI time">${row.generation_ms === null ? '—' : `${formatNumber(row.generation_ms)} ms`}</td>
+			</tr>`).join('')}</tbody></table>`);
+}
+
+async function poll() {
+	window.clearTimeout(state.timer);
+	if (state.inFlight) return;
+	state.inFlight = true;
+	try {
+		const query = new URLSearchParams({ offset: String(state.offset), limit: String(PAGE_SIZE) });
+		if (state.ruleId) query.set('ruleId', state.ruleId);
+		if (state.status) query.set('status', state.status);
+		if (state.search) query.set('search', state.search);
+		const data = await api<Monitor>(`${apiBase}/monitor?${query}`);
+		if (!state.ruleId && data.rules.length > 0) {
+			state.ruleId = (data.rules.find((rule) => rule.enabled) ?? data.rules[0]).id;
+			state.inFlight = false;
+			return await poll();
+		}
+		state.data = data;
+		state.lastOk = Date.now();
+		state.failed = false;
+		renderMonitor(data);
+	} catch (error) {
+		state.failed = true;
+		if (error instanceof HttpError && (error.status === 401 || error.status === 403)) {
+			showKeyForm('That key was refused. Enter the key of the Leadflow Webhook Key credential.');
+			return;
+		}
+		if (error instanceof HttpError && error.status === 400 && state.ruleId) {
+			// The rule is gone: pick another next time.
+			state.ruleId = '';
+		}
+	} finally {
+		state.inFlight = false;
+		setLive();
+	}
+	if (!document.getElementById('panel-followups')!.hidden) state.timer = window.setTimeout(() => void poll(), POLL_MS);
+}
+
+function showKeyForm(message = '') {
+	window.clearTimeout(state.timer);
+	$('panel-followups').hidden = true;
+	$('key-form-section').hidden = false;
+	$('key-error').textContent = message;
+	$<HTMLInputElement>('key-input').focus();
+}
+
+async function showTimeline(conversationId: string) {
+	const dialog = $<HTMLDialogElement>('timeline-dialog');
+	const contact = state.data?.contacts?.rows.find((row) => row.conversation_id === conversationId)
+		?? state.data?.activeContacts?.find((row) => row.conversation_id === conversationId);
+	$('timeline-title').textContent = `Timeline: ${contact?.sender_name ?? contact?.sender_id ?? 'contact'}`;
+	$('timeline-body').textContent = 'Loading…';
+	dialog.showModal();
+	try {
+		const query = new URLSearchParams({ ruleId: state.ruleId, conversationId });
+		const { events } = await api<{ events: Array<{ from_stage: string | null; to_stage: string; occurred_at: string; seconds_in_previous_stage: number | null }> }>(`${apiBase}/timeline?${query}`);
+		$('timeline-body').innerHTML = events.length === 0
+			? '<p class="empty">No stage yet: this contact has not been picked up by a run.</p>'
+			: `<ol>${events.map((event) => `<li data-event="${escape(event.to_stage)}"><strong>${escape(stageName(event.to_stage))}</strong> · <time datetime="${escape(event.occurred_at)}" title="${escape(new Date(event.occurred_at).toLocaleString())}">${escape(formatRelative(event.occurred_at))}</time>${event.seconds_in_previous_stage === null ? '' : ` <span class="sub">(${escape(formatDuration(Number(event.seconds_in_previous_stage)))} in ${escape(stageName(event.from_stage))})</span>`}</li>`).join('')}</ol>`;
+	} catch (error) {
+		$('timeline-body').innerHTML = `<p class="error">${escape((error as Error).message)}</p>`;
+	}
+}
+
+async function triggerNow() {
+	const button = $<HTMLButtonElement>('trigger-now');
+	const result = $('trigger-result');
+	button.disabled = true;
+	result.textContent = 'Running…';
+	try {
+		const summary = await api<{ claimed: number; sent: number; skipped: number; failed: number; skippedByReason?: Record<string, number>; notClaimedByReason?: Record<string, number> }>(triggerUrl, {
+			method: 'POST',
+			headers: { 'Content-Type': 'application/json' },
+			body: JSON.stringify({ ruleId: state.ruleId }),
+		});
+		const why = { ...(summary.notClaimedByReason ?? {}), ...(summary.skippedByReason ?? {}) };
+		const reasons = Object.entries(why).filter(([, n]) => n > 0).map(([reason, n]) => `${formatNumber(n)} ${reasonInWords(reason).toLowerCase()}`);
+		result.textContent = `Claimed ${formatNumber(summary.claimed)}, sent ${formatNumber(summary.sent)}, skipped ${formatNumber(summary.skipped)}, failed ${formatNumber(summary.failed)}${reasons.length ? ` · ${reasons.join('; ')}` : ''}`;
+		result.dataset.sent = String(summary.sent);
+	} catch (error) {
+		result.textContent = `Trigger failed: ${(error as Error).message}`;
+	} finally {
+		button.disabled = false;
+		void poll();
+	}
+}
+
+function start() {
+	$('key-form').addEventListener('submit', (event) => {
+		event.preventDefault();
+		const value = $<HTMLInputElement>('key-input').value.trim();
+		if (!value) return;
+		const next = new URLSearchParams(fragment);
+		next.set('key', value);
+		location.hash = next.toString();
+		location.reload();
+	});
+	$('rule-picker').addEventListener('change', (event) => {
+		state.ruleId = (event.target as HTMLSelectElement).value;
+		state.offset = 0;
+		void poll();
+	});
+	$('status-filter').addEventListener('change', (event) => {
+		state.status = (event.target as HTMLSelectElement).value;
+		state.offset = 0;
+		void poll();
+	});
+	let searchTimer: number | undefined;
+	$('search').addEventListener('input', (event) => {
+		window.clearTimeout(searchTimer);
+		searchTimer = window.setTimeout(() => {
+			state.search = (event.target as HTMLInputElement).value.trim();
+			state.offset = 0;
+			void poll();
+		}, 250);
+	});
+	$('prev-page').addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE_SIZE); void poll(); });
+	$('next-page').addEventListener('click', () => { state.offset += PAGE_SIZE; void poll(); });
+	$('trigger-now').addEventListener('click', () => void triggerNow());
+	document.addEventListener('click', (event) => {
+		const target = (event.target as HTMLElement).closest<HTMLElement>('[data-timeline]');
+		if (target?.dataset.timeline) void showTimeline(target.dataset.timeline);
+	});
+	// The live indicator's "last update" stays true while offline.
+	window.setInterval(setLive, 1000);
+
+	if (!key) return showKeyForm();
+	$('panel-followups').hidden = false;
+	setLive();
+	void poll();
+}
+
+start();

@@ -1,0 +1,59 @@
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { MAIN_INPUT, namedOutputs } from '../shared/outputs';
+import * as monitor from './actions/monitor.operation';
+import * as page from './actions/page.operation';
+import { router } from './actions/router';
+import * as timeline from './actions/timeline.operation';
+
+export class LeadflowConsole implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Leadflow Console',
+		name: 'leadflowConsole',
+		icon: { light: 'file:../../icons/leadflow.svg', dark: 'file:../../icons/leadflow.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{$parameter["operation"]}}',
+		description: 'Serve the Leadflow console page and the follow-up monitor it shows, one page of contacts at a time',
+		defaults: { name: 'Leadflow Console' },
+		usableAsTool: true,
+		inputs: MAIN_INPUT,
+		outputs: namedOutputs('Result'),
+		credentials: [{ name: 'leadflowSupabaseApi', required: true, displayOptions: { show: { operation: ['monitor', 'timeline'] } } }],
+		properties: [
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{
+						name: 'Monitor Page',
+						value: 'monitor',
+						description: 'Read a rule\'s monitor: totals, stages, one page of tagged contacts (by status, reason, search), active contacts',
+						action: 'Read a page of a rule s monitor',
+					},
+					{
+						name: 'Contact Timeline',
+						value: 'timeline',
+						description: 'Read one contact\'s stage events under a rule, as one item with its events (none yet: an empty list)',
+						action: 'Read a contact s timeline',
+					},
+					{
+						name: 'Console Page',
+						value: 'page',
+						description: 'The console\'s web page (HTML with its script and styles, shipped in the package), as the item\'s html',
+						action: 'Get the console web page',
+					},
+				],
+				default: 'monitor',
+			},
+			...monitor.description,
+			...page.description,
+			...timeline.description,
+		],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return router.call(this);
+	}
+}

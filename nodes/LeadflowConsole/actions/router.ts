@@ -1,0 +1,7 @@
+// Dispatches to the operation chosen in the node (one file per operation, nodes/shared/router.ts).
+import { operationRouter } from '../../shared/router';
+import * as monitor from './monitor.operation';
+import * as page from './page.operation';
+import * as timeline from './timeline.operation';
+
+export const router = operationRouter({ page, monitor, timeline });

@@ -1,0 +1,55 @@
+// The console's database calls (workflows/leadflow-console.json through the Leadflow Console node).
+
+export interface MonitorPageArgs {
+	/** Null: the list of rules only. */
+	p_rule_id?: string | null;
+	/** eligible, processing, recently_sent, stopped or skipped; null for every status. */
+	p_status?: string | null;
+	/** A reason code (a key of stats.skipped_by_reason); null for every reason. */
+	p_reason?: string | null;
+	/** A part of the contact's name or Messenger id. */
+	p_search?: string | null;
+	p_offset?: number;
+	/** 1–500 contacts a page. */
+	p_limit?: number;
+	p_now?: string;
+}
+
+export interface MonitorPageRule {
+	id: string;
+	name: string;
+	enabled: boolean;
+	page_id: string | null;
+}
+
+export interface MonitorPageContact {
+	conversation_id: string;
+	page_id: string;
+	sender_id: string;
+	sender_name: string | null;
+	matching_tags: string[];
+	is_being_processed: boolean;
+	current_stage: string | null;
+	contact_status: 'eligible' | 'processing' | 'recently_sent' | 'stopped' | 'skipped';
+	status_reason: string | null;
+	stop_reason: string | null;
+	due_at: string | null;
+	follow_up_count: number;
+	last_follow_up_at: string | null;
+	last_customer_message_at: string | null;
+	window_closes_at: string | null;
+	stage_entered_at: string | null;
+	error_code: string | null;
+}
+
+/** automation_monitor_page's answer; null when the rule does not exist (or the caller may not see it). */
+export interface MonitorPage {
+	rules: MonitorPageRule[];
+	rule: (MonitorPageRule & { daily_limit: number; max_follow_ups: number; time_zone: string }) | null;
+	generatedAt: string;
+	/** automation_snapshot's stats, the same fields. */
+	stats?: Record<string, unknown>;
+	stages?: Array<{ stage: string; stage_order: number; contact_count: number; avg_seconds: number | null }>;
+	contacts?: { total: number; offset: number; limit: number; rows: MonitorPageContact[] };
+	activeContacts?: Array<Record<string, unknown>>;
+}
