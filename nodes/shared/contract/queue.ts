@@ -211,6 +211,28 @@ export interface ExportRow {
 }
 
 // =============================================================================================
+// queue_export_pages
+// =============================================================================================
+export interface ExportPagesArgs {
+	p_user_id: string;
+	p_from: string;
+	p_to: string;
+	p_statuses?: QueueItemStatus[] | null;
+	/** Rows per page (queue_export's p_limit), 1–1000. */
+	p_rows?: number;
+}
+
+/** Where one page of queue_export starts and ends. */
+export interface ExportPage {
+	/** From 1. */
+	page: number;
+	/** queue_export's p_after for this page; null for the first. */
+	after_item_id: string | null;
+	/** The page's last item id; null for the last page (it runs to the end). */
+	last_item_id: string | null;
+}
+
+// =============================================================================================
 // queue_metrics
 // =============================================================================================
 export interface MetricsArgs {

@@ -1,7 +1,7 @@
 // Export (the seed's third button) pages through the queue with its leads in item_id order, filtered
 // by day and status; the metrics are counted from the ledger, per queue day.
-import type { ExportRow } from '../../../nodes/shared/contract';
-import { claim, complete, exportQueue, failed, ledger, metrics, minutesAfter, prepare, preparedOwner, sent, takeLead, TOMORROW } from './fixtures';
+import type { ExportPage, ExportRow } from '../../../nodes/shared/contract';
+import { claim, complete, exportQueue, failed, failure, ledger, metrics, minutesAfter, prepare, preparedOwner, rpc, sent, takeLead, TOMORROW } from './fixtures';
 
 describe('queue_export', () => {
 	it('pages by item_id (p_after) without repeating or skipping a row, across days, filtered by status', async () => {
@@ -23,6 +23,47 @@ describe('queue_export', () => {
 		const failedRows = await exportQueue(userId, TOMORROW, TOMORROW, { statuses: ['failed', 'dead'] });
 		expect(failedRows).toEqual([expect.objectContaining({ item_id: item.item_id, status: 'failed', attempts: 1, last_error: '131000: Something went wrong' })]);
 		expect(await exportQueue(userId, '2026-11-28', '2026-11-30')).toEqual([]);
+	});
+});
+
+describe('queue_export_pages', () => {
+	it('says where each page of queue_export starts and ends, across days and filtered by status, as keyset paging finds them', async () => {
+		const { userId } = await preparedOwner(25, { daily_capacity: 10 });
+		await prepare(userId, minutesAfter(24 * 60)); // 10 more for Friday
+		const pagesOf = (statuses: string[] | null) =>
+			rpc<ExportPage[]>('queue_export_pages', { p_user_id: userId, p_from: TOMORROW, p_to: '2026-11-27', p_statuses: statuses, p_rows: 7 });
+		const ids = (await exportQueue(userId, TOMORROW, '2026-11-27')).map((row) => row.item_id);
+		expect(ids).toHaveLength(20);
+		expect(await pagesOf(null)).toEqual([
+			{ page: 1, after_item_id: null, last_item_id: ids[6] },
+			{ page: 2, after_item_id: ids[6], last_item_id: ids[13] },
+			{ page: 3, after_item_id: ids[13], last_item_id: null },
+		]);
+		// Each page read from its start and cut at its end: every row once, in order.
+		const read: string[] = [];
+		for (const one of await pagesOf(null)) {
+			const rows = await exportQueue(userId, TOMORROW, '2026-11-27', { after: one.after_item_id ?? undefined, limit: 7 });
+			read.push(...rows.map((row) => row.item_id).filter((id) => one.last_item_id === null || id <= one.last_item_id));
+		}
+		expect(read).toEqual(ids);
+
+		// Only the statuses asked for count; none: one page, open at both ends.
+		const [item] = await claim('w-pages', userId, `${TOMORROW}T09:00:00.000Z`, 1);
+		expect(await pagesOf(['claimed'])).toEqual([{ page: 1, after_item_id: null, last_item_id: null }]);
+		expect((await exportQueue(userId, TOMORROW, '2026-11-27', { statuses: ['claimed'], limit: 7 })).map((row) => row.item_id)).toEqual([item.item_id]);
+		expect(await rpc<ExportPage[]>('queue_export_pages', { p_user_id: userId, p_from: '2026-11-28', p_to: '2026-11-30', p_rows: 7 })).toEqual([
+			{ page: 1, after_item_id: null, last_item_id: null },
+		]);
+	});
+
+	it('refuses a page size out of range, a day range backwards, an unknown owner, naming the argument', async () => {
+		const { userId } = await preparedOwner(1);
+		const rows = await failure(rpc('queue_export_pages', { p_user_id: userId, p_from: TOMORROW, p_to: TOMORROW, p_rows: 1001 }));
+		expect([rows.code, rows.message]).toEqual(['22023', 'p_rows: must be between 1 and 1000 (got 1001)']);
+		const backwards = await failure(rpc('queue_export_pages', { p_user_id: userId, p_from: '2026-11-27', p_to: TOMORROW }));
+		expect(backwards.message).toMatch(/^p_from, p_to: required, p_from on or before p_to/);
+		const unknown = await failure(rpc('queue_export_pages', { p_user_id: '00000000-0000-4000-8000-0000000000aa', p_from: TOMORROW, p_to: TOMORROW }));
+		expect([unknown.code, unknown.message]).toEqual(['P0002', 'p_user_id: user 00000000-0000-4000-8000-0000000000aa does not exist']);
 	});
 });
 
