@@ -275,6 +275,8 @@ function start() {
 		const target = (event.target as HTMLElement).closest<HTMLElement>('[data-timeline]');
 		if (target?.dataset.timeline) void showTimeline(target.dataset.timeline);
 	});
+	// A new key or rule typed into the address starts again with it.
+	window.addEventListener('hashchange', () => location.reload());
 	// The live indicator's "last update" stays true while offline.
 	window.setInterval(setLive, 1000);
 

@@ -1,0 +1,267 @@
+// The Leadflow console in a real browser (Debian's Chromium driven by playwright-core) against real
+// n8n 2.41.1 with this package installed from its tarball, the local stack and the simulators:
+// every number on the page is the database's, a contact tagged a second ago shows, Trigger now
+// sends what the Graph simulator receives and the page follows, a sent contact's timeline, the
+// keyboard, 375 px, no console error or failed request, and no data without the key. Screenshots
+// (desktop and 375 px) are written to test/e2e/artifacts/ (not committed).
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startSimulators, type RunningSimulators } from '../../simulators';
+import { addContacts } from '../../scripts/demo/seed';
+import { ensureChromium } from '../../scripts/n8n/chromium';
+import { serviceClient, testStack, withDb } from '../helpers/stack';
+import { graphSends, PAGE_TOKEN, WEBHOOK_KEY } from '../workflows/support/pipeline';
+import { seed001, type Seed001 } from '../workflows/support/seeds';
+import { startN8n, type E2eWorkflow, type RunningN8n } from './support';
+
+// What the functions run in the page (page.evaluate) use of the browser: this project compiles
+// without the DOM library, which would clash with Node's types.
+interface BrowserElement {
+	dataset: Record<string, string | undefined>;
+	textContent: string | null;
+	querySelector(selector: string): BrowserElement | null;
+}
+declare const document: {
+	querySelectorAll(selector: string): ArrayLike<BrowserElement>;
+	getElementById(id: string): BrowserElement | null;
+	activeElement: BrowserElement | null;
+	documentElement: { scrollWidth: number };
+};
+declare const window: { scrollTo(x: number, y: number): void; scrollY: number };
+declare const location: { pathname: string };
+
+const ARTIFACTS = path.resolve(__dirname, 'artifacts');
+let n8n: RunningN8n;
+let sims: RunningSimulators;
+let seed: Seed001;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const problems: string[] = [];
+
+/** tag-monitor-send with its Schedule Trigger off, so that only the page's Trigger now runs it. */
+function withoutSchedule(file: string): E2eWorkflow {
+	const workflow = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', file), 'utf8')) as E2eWorkflow;
+	return { ...workflow, nodes: workflow.nodes.map((node) => (node.type === 'n8n-nodes-base.scheduleTrigger' ? { ...node, disabled: true } : node)) };
+}
+
+/** Records console errors, page errors, failed requests and error answers. */
+function watch(target: Page, into: string[]) {
+	target.on('console', (message) => {
+		if (message.type() === 'error') into.push(`console: ${message.text()}`);
+	});
+	target.on('pageerror', (error) => into.push(`page error: ${error.message}`));
+	target.on('requestfailed', (request) => into.push(`failed: ${request.method()} ${request.url()} ${request.failure()?.errorText}`));
+	target.on('response', (response) => {
+		if (response.status() >= 400) into.push(`answer ${response.status()}: ${response.request().method()} ${response.url()}`);
+	});
+}
+
+const consoleUrl = (fragment: string) => `${n8n.baseUrl}/webhook/leadflow/console${fragment}`;
+
+beforeAll(async () => {
+	const stack = testStack();
+	const executablePath = ensureChromium();
+	sims = await startSimulators();
+	seed = await seed001();
+	n8n = await startN8n({
+		workflows: [withoutSchedule('workflows/tag-monitor-send.json'), 'workflows/leadflow-console.json'],
+		credentials: {
+			httpHeaderAuth: WEBHOOK_KEY,
+			leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
+			leadflowGeminiApi: { apiKeys: 'e2e-gemini-key', baseUrl: sims.gemini.baseUrl, model: 'gemini-3-flash' },
+			leadflowFacebookPageApi: { pageId: seed.owner.pageId, accessToken: PAGE_TOKEN, appSecret: '', graphApiVersion: 'v25.0', baseUrl: sims.graph.baseUrl },
+		},
+	});
+	// --no-sandbox: Chromium's own sandbox cannot start as root (CI containers).
+	browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+	context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+	page = await context.newPage();
+	watch(page, problems);
+	mkdirSync(ARTIFACTS, { recursive: true });
+}, 300_000);
+
+afterAll(async () => {
+	await browser?.close();
+	await n8n?.stop();
+	await sims?.stop();
+});
+
+interface DbPage {
+	stats: Record<string, number> & { skipped_by_reason: Record<string, number> };
+	stages: Array<{ stage: string; contact_count: number }>;
+	contacts: { total: number; rows: Array<{ conversation_id: string; contact_status: string; status_reason: string | null }> };
+}
+
+async function database(): Promise<DbPage> {
+	const { data, error } = await serviceClient().rpc('automation_monitor_page', { p_rule_id: seed.ruleId, p_limit: 50 });
+	if (error) throw new Error(error.message);
+	return data as DbPage;
+}
+
+/** What the page shows: totals, reasons, stage counts (as displayed text), and each row's status. */
+async function shown() {
+	return await page.evaluate(() => {
+		const text = (element: BrowserElement | null) => element?.textContent?.trim() ?? '';
+		const all = (selector: string) => Array.from(document.querySelectorAll(selector));
+		const totals = Object.fromEntries(all('[data-total]').map((row) => [row.dataset.total, text(row.querySelector('dd'))]));
+		const reasons = Object.fromEntries(all('#totals [data-reason]').map((row) => [row.dataset.reason, text(row.querySelector('dd'))]));
+		const stages = Object.fromEntries(all('#stages [data-stage]').map((card) => [card.dataset.stage, text(card.querySelector('.count'))]));
+		const rows = all('#contacts tr[data-contact]').map((row) => ({
+			conversation_id: row.dataset.contact,
+			contact_status: row.dataset.status,
+			status_reason: row.dataset.reason || null,
+			statusText: text(row.querySelector('.badge')),
+			why: text(row.querySelector('td[data-label="Why"]')),
+		}));
+		return { totals, reasons, stages, rows, pageInfo: text(document.getElementById('page-info')) };
+	});
+}
+
+const en = (value: number) => new Intl.NumberFormat('en-US').format(value);
+const STATUS_WORDS: Record<string, string> = { eligible: 'Eligible', processing: 'Processing', recently_sent: 'Recently sent', stopped: 'Stopped', skipped: 'Skipped' };
+
+/** The page equals the database: every total, reason and stage count, every contact's status and reason. */
+async function expectPageEqualsDatabase() {
+	const db = await database();
+	const onPage = await shown();
+	for (const field of ['total_with_tags', 'eligible_count', 'active_count', 'recently_sent_count', 'sent_today_count', 'daily_limit', 'failed_count', 'skipped_count', 'stopped_count']) {
+		expect({ field, shown: onPage.totals[field] }).toEqual({ field, shown: en(db.stats[field]) });
+	}
+	expect(onPage.reasons).toEqual(Object.fromEntries(Object.entries(db.stats.skipped_by_reason).map(([reason, n]) => [reason, en(n)])));
+	expect(onPage.stages).toEqual(Object.fromEntries(db.stages.map((stage) => [stage.stage, en(stage.contact_count)])));
+	expect(onPage.rows.map(({ conversation_id, contact_status, status_reason }) => ({ conversation_id, contact_status, status_reason }))).toEqual(
+		db.contacts.rows.map(({ conversation_id, contact_status, status_reason }) => ({ conversation_id, contact_status, status_reason })),
+	);
+	for (const row of onPage.rows) expect(row.statusText).toBe(STATUS_WORDS[row.contact_status!]);
+	expect(onPage.pageInfo).toBe(`1–${en(db.contacts.rows.length)} of ${en(db.contacts.total)}`);
+	return { db, onPage };
+}
+
+/** Retries `check` until it passes (the page polls every 2 s), for at most `ms`. */
+async function eventually(check: () => Promise<unknown>, ms = 8000): Promise<void> {
+	const deadline = Date.now() + ms;
+	for (;;) {
+		try {
+			await check();
+			return;
+		} catch (error) {
+			if (Date.now() > deadline) throw error;
+			await new Promise((resolve) => setTimeout(resolve, 250));
+		}
+	}
+}
+
+test('every number on the page is the database\'s; a contact tagged a second ago shows within one poll', async () => {
+	await page.goto(consoleUrl(`#key=${encodeURIComponent(WEBHOOK_KEY.value)}&rule=${seed.ruleId}`));
+	await page.locator('#live.on').waitFor({ timeout: 15_000 });
+	await eventually(async () => {
+		const { db } = await expectPageEqualsDatabase();
+		expect(db.stats.total_with_tags).toBe(15);
+	});
+	// Reasons in words, not codes.
+	const shownWhy = (await shown()).rows.map((row) => row.why).join(' | ');
+	expect(shownWhy).toContain('Outside the 24-hour messaging window');
+	expect(shownWhy).toContain('Stopped: a person took over');
+	expect(shownWhy).not.toMatch(/outside_window|excluded_tag/);
+
+	// Tagged now, before any run (the monitor once said "No contacts" here): on the page at the next poll.
+	const tagged = await withDb(async (db) => {
+		const { rows } = await db.query<{ id: string }>(`select id from public.tags where user_id = $1 and name = 'AI follow-up'`, [seed.owner.userId]);
+		return await addContacts(db, seed.owner, { label: 'Tagged just now', count: 1, tagIds: [rows[0].id], lastMessageMinutesAgo: 1 });
+	});
+	const taggedAt = Date.now();
+	await page.locator(`#contacts tr[data-contact="${tagged.conversationIds[0]}"][data-status="eligible"]`).waitFor({ timeout: 6000 });
+	process.stderr.write(`a contact tagged now was on the page ${Date.now() - taggedAt} ms later\n`);
+	await eventually(async () => {
+		const { db } = await expectPageEqualsDatabase();
+		expect(db.stats.total_with_tags).toBe(16);
+		expect(db.stats.eligible_count).toBe(11);
+	});
+});
+
+test('Trigger now: the page shows the run\'s answer, and the sent count rises to what the Graph simulator received', async () => {
+	const before = (await graphSends(sims)).length;
+	await page.getByRole('button', { name: 'Trigger now' }).click();
+	await page.locator('#trigger-result[data-sent]').waitFor({ timeout: 60_000 });
+	const sends = (await graphSends(sims)).length - before;
+	expect(sends).toBe(11);
+	expect(await page.locator('#trigger-result').textContent()).toMatch(/^Claimed 11, sent 11, skipped 0, failed 0/);
+	await eventually(async () => {
+		const { db, onPage } = await expectPageEqualsDatabase();
+		expect(db.stats.sent_today_count).toBe(sends);
+		expect(onPage.totals.sent_today_count).toBe(en(sends));
+	});
+	await page.screenshot({ path: path.join(ARTIFACTS, 'console-desktop.png'), fullPage: true });
+	// The first screen, as docs/console.png shows it.
+	await page.screenshot({ path: path.join(ARTIFACTS, 'console-first-screen.png') });
+});
+
+test('a sent contact\'s timeline opens from the keyboard and shows its stages up to sent, with times', async () => {
+	const sent = (await database()).contacts.rows.find((row) => row.contact_status === 'recently_sent');
+	expect(sent).toBeDefined();
+	const button = page.locator(`#contacts [data-timeline="${sent!.conversation_id}"]`);
+	await button.focus();
+	// The 2-second refresh keeps the focused control.
+	await page.waitForTimeout(2500);
+	expect(await page.evaluate(() => document.activeElement?.dataset.timeline)).toBe(sent!.conversation_id);
+	await page.keyboard.press('Enter');
+	const dialog = page.locator('#timeline-dialog[open]');
+	await dialog.locator('li[data-event]').first().waitFor();
+	const events = await dialog.locator('li[data-event]').evaluateAll((items) => items.map((item) => (item as unknown as BrowserElement).dataset.event));
+	expect(events[events.length - 1]).toBe('sent');
+	expect(events).toEqual(expect.arrayContaining(['generating', 'ready_to_send', 'sending', 'sent']));
+	expect(await dialog.locator('time').count()).toBe(events.length);
+	await page.keyboard.press('Escape');
+	await expect(dialog.count()).resolves.toBe(0);
+});
+
+test('at 375 px the page fits the width (no sideways scroll); scroll position survives the refresh', async () => {
+	await page.setViewportSize({ width: 375, height: 812 });
+	await page.waitForTimeout(500);
+	expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+	await page.evaluate(() => window.scrollTo(0, 600));
+	await page.waitForTimeout(4500);
+	expect(await page.evaluate(() => window.scrollY)).toBe(600);
+	await page.screenshot({ path: path.join(ARTIFACTS, 'console-375.png'), fullPage: true });
+	await page.setViewportSize({ width: 1280, height: 900 });
+});
+
+test('no console error, no failed request, no error answer while the page ran', () => {
+	expect(problems).toEqual([]);
+});
+
+test('without the key there is no data: the endpoints answer 403, and the page asks for the key', async () => {
+	const stranger = await context.newPage();
+	const seen: string[] = [];
+	watch(stranger, seen);
+	await stranger.goto(consoleUrl(''));
+	await stranger.locator('#key-form-section:not([hidden])').waitFor();
+	expect(await stranger.locator('#contacts tr').count()).toBe(0);
+	// The page never called the API without a key.
+	expect(seen).toEqual([]);
+
+	const answers = await stranger.evaluate(async () => {
+		const call = async (url: string, headers: Record<string, string>) => {
+			const response = await fetch(url, { headers });
+			return { status: response.status, body: await response.text() };
+		};
+		const base = location.pathname;
+		return [
+			await call(`${base}/api/monitor`, {}),
+			await call(`${base}/api/monitor`, { 'X-Leadflow-Key': 'guess' }),
+			await call(`${base}/api/timeline?ruleId=x&conversationId=y`, {}),
+		];
+	});
+	for (const answer of answers) {
+		expect(answer.status).toBe(403);
+		expect(answer.body).not.toMatch(/total_with_tags|sender_|rules/);
+	}
+
+	// A wrong key in the address: refused, the key form again, no rows.
+	await stranger.goto(consoleUrl('#key=wrong-key'));
+	await stranger.locator('#key-error:has-text("refused")').waitFor();
+	expect(await stranger.locator('#contacts tr').count()).toBe(0);
+	await stranger.close();
+});
