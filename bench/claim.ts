@@ -1,7 +1,11 @@
 // Benchmark: the claim of 100 due contacts on 100,000 conversations, 1,000,000 tag
 // links and ~300,000 past executions, against the seeds' way (fetch tagged contacts over REST,
 // judge in JavaScript), side by side on one fast local stack. Prints the medians, their ratio and
-// the plan of the claim's candidate walk as it runs inside the function. A benchmark, never a unit test.
+// the plan of the claim's candidate walk as it runs inside the function. Then automation_claim beside
+// automation_claim_explained (the claim plus why fewer than asked were claimed: what the node calls),
+// alternately in one run: filled (100 of 100), short (asked for more than are due: every due
+// contact, and the others counted by reason) and zero (the daily limit used: only the counting).
+// A benchmark, never a unit test.
 import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
 import { startStack } from '../stack';
@@ -68,6 +72,51 @@ async function main() {
 		console.log(`\nClaim of ${BATCH} (median of ${RUNS}): ${ms(median(inDb))} in the database (${spread(inDb)}), ${ms(median(overRest))} over supabase.rpc (${spread(overRest)})`);
 		console.log(`Seeds' way (median of ${SEEDS_WAY_RUNS}): ${ms(median(seedsWay))} (${fetched} rows fetched over REST, judged in JavaScript, nothing claimed)`);
 		console.log(`Ratio (seeds' way / claim over REST): ${(median(seedsWay) / median(overRest)).toFixed(1)}×`);
+
+		// automation_claim and automation_claim_explained side by side, alternating, in the database.
+		const timeClaim = async (fn: string, limit: number, holder: string) => {
+			const started = performance.now();
+			const { rows } = await db.query(
+				fn === 'automation_claim'
+					? // Serialised as PostgREST would answer them: the rows as one JSON array, the document as text.
+						'select count(*)::int as n, length(coalesce(json_agg(c)::text, \'\')) as bytes from public.automation_claim($1, $2, $3, 600, $4) c'
+					: `select json_array_length(r -> 'contacts') as n, r -> 'summary' as summary, length(r::text) as bytes from public.automation_claim_explained($1, $2, $3, 600, $4) r`,
+				[data.ruleId, limit, holder, now.toISOString()],
+			);
+			const elapsed = performance.now() - started;
+			await release(holder);
+			return { ms: elapsed, n: rows[0].n as number, summary: rows[0].summary as unknown };
+		};
+		const setDailyLimit = (limit: number) => db.query('update public.ai_automation_rules set daily_limit = $2 where id = $1', [data.ruleId, limit]);
+		const cases: Array<{ name: string; limit: number; dailyLimit: number }> = [
+			{ name: `filled (${BATCH} of ${BATCH})`, limit: BATCH, dailyLimit: 1_000_000 },
+			{ name: 'short (10,000 asked, every due one claimed)', limit: 10_000, dailyLimit: 1_000_000 },
+			{ name: 'zero (daily limit used)', limit: BATCH, dailyLimit: 1 },
+		];
+		console.log('\nautomation_claim vs automation_claim_explained (medians, alternating in one run):');
+		for (const { name, limit, dailyLimit } of cases) {
+			await setDailyLimit(dailyLimit);
+			// daily limit 1: one contact held, so the rule's limit is used for every timed claim.
+			if (dailyLimit === 1) await db.query('select count(*) from public.automation_claim($1, 1, $2, 600, $3)', [data.ruleId, 'bench-holder', now.toISOString()]);
+			const rows: number[] = [];
+			const explained: number[] = [];
+			let last: { n: number; summary: unknown } | undefined;
+			for (let run = -2; run < RUNS; run++) {
+				const a = await timeClaim('automation_claim', limit, `bench-rows-${run}`);
+				const b = await timeClaim('automation_claim_explained', limit, `bench-explained-${run}`);
+				if (a.n !== b.n) throw new Error(`${name}: automation_claim took ${a.n}, automation_claim_explained ${b.n}`);
+				last = b;
+				if (run >= 0) {
+					rows.push(a.ms);
+					explained.push(b.ms);
+				}
+			}
+			if (dailyLimit === 1) await release('bench-holder');
+			console.log(
+				`  ${name}: ${ms(median(rows))} vs ${ms(median(explained))} (${(median(explained) / median(rows)).toFixed(2)}×), ${last!.n} claimed; summary ${JSON.stringify(last!.summary)}`,
+			);
+		}
+		await setDailyLimit(1_000_000);
 
 		// The plan the claim really runs: auto_explain logs the statements inside the function
 		// (plpgsql plans are not visible to a plain EXPLAIN of the call). Printed: the candidate walk.

@@ -31,7 +31,7 @@ interface RoundTrip {
 
 // Which node makes which database calls (workflows/tag-monitor-send.json).
 const CALLS_OF_NODE: Record<string, string[]> = {
-	'Claim Due Contacts': ['automation_claim'],
+	'Claim Due Contacts': ['automation_claim_explained'],
 	'Generate Follow-Up': ['automation_mark_generating', 'automation_record_generation', 'limit_take_gemini_keys', 'limit_rest_gemini_key'],
 	'Facebook Send': ['automation_begin_send', 'automation_record_send', 'limit_take_send_slots', 'limit_pause_sends'],
 };
