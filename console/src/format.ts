@@ -50,9 +50,20 @@ const REASONS: Record<string, string> = {
 	human_takeover: 'A person took over',
 	unavailable: 'Cannot be messaged',
 	manual: 'Stopped by hand',
-	held_by_another_execution: 'Held by another run',
-	not_tagged: 'Nobody is tagged',
 };
+
+/** The trigger's claimReason: why the run claimed fewer contacts than it asked for. */
+const CLAIM_REASONS: Record<string, string> = {
+	filled: 'Claimed as many as asked',
+	no_tagged_contacts: 'Nobody carries the rule\'s tags',
+	outside_active_hours: 'Outside the rule\'s active hours',
+	daily_limit_reached: 'Today\'s limit is used',
+	no_more_due: 'Nothing more was due',
+	rule_disabled: 'The rule is switched off',
+	no_enabled_rules: 'No rule is switched on',
+	mixed: 'The rules differ (see each rule)',
+};
+export const claimReasonInWords = (reason: string) => CLAIM_REASONS[reason] ?? reason.replace(/_/g, ' ');
 
 /** A reason code in words; a stop says why it stopped. Unknown codes show as they are. */
 export function reasonInWords(reason: string, stopReason?: string | null): string {

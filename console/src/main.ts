@@ -2,7 +2,7 @@
 // console's JSON endpoints with the key the person gave in the address's fragment (#key=…), sent as
 // a header and never put in a query string. n8n serves webhook pages sandboxed (an opaque origin):
 // nothing here uses cookies or storage, and every request is a CORS request n8n answers.
-import { formatDuration, formatNumber, formatRelative, reasonInWords, statusInWords } from './format';
+import { claimReasonInWords, formatDuration, formatNumber, formatRelative, reasonInWords, statusInWords } from './format';
 
 interface Rule { id: string; name: string; enabled: boolean }
 interface Contact {
@@ -222,14 +222,25 @@ async function triggerNow() {
 	button.disabled = true;
 	result.textContent = 'Running…';
 	try {
-		const summary = await api<{ claimed: number; sent: number; skipped: number; failed: number; skippedByReason?: Record<string, number>; notClaimedByReason?: Record<string, number> }>(triggerUrl, {
+		const summary = await api<{
+			claimed: number; sent: number; skipped: number; failed: number; claimReason?: string | null;
+			skippedByReason?: Record<string, number>; notClaimedByReason?: Record<string, number>;
+		}>(triggerUrl, {
 			method: 'POST',
 			headers: { 'Content-Type': 'application/json' },
 			body: JSON.stringify({ ruleId: state.ruleId }),
 		});
-		const why = { ...(summary.notClaimedByReason ?? {}), ...(summary.skippedByReason ?? {}) };
-		const reasons = Object.entries(why).filter(([, n]) => n > 0).map(([reason, n]) => `${formatNumber(n)} ${reasonInWords(reason).toLowerCase()}`);
-		result.textContent = `Claimed ${formatNumber(summary.claimed)}, sent ${formatNumber(summary.sent)}, skipped ${formatNumber(summary.skipped)}, failed ${formatNumber(summary.failed)}${reasons.length ? ` · ${reasons.join('; ')}` : ''}`;
+		// Why fewer were claimed than asked (the claim's one word and its counts by reason), then why
+		// claimed contacts were skipped.
+		const counts = (byReason: Record<string, number> | undefined) =>
+			Object.entries(byReason ?? {}).filter(([, n]) => n > 0).map(([reason, n]) => `${formatNumber(n)} ${reasonInWords(reason).toLowerCase()}`);
+		const notClaimed = counts(summary.notClaimedByReason);
+		const skipped = counts(summary.skippedByReason);
+		result.textContent = [
+			`Claimed ${formatNumber(summary.claimed)}, sent ${formatNumber(summary.sent)}, skipped ${formatNumber(summary.skipped)}, failed ${formatNumber(summary.failed)}`,
+			summary.claimReason ? `${claimReasonInWords(summary.claimReason)}${notClaimed.length ? `: ${notClaimed.join('; ')}` : ''}` : '',
+			skipped.length ? `skipped: ${skipped.join('; ')}` : '',
+		].filter(Boolean).join(' · ');
 		result.dataset.sent = String(summary.sent);
 	} catch (error) {
 		result.textContent = `Trigger failed: ${(error as Error).message}`;

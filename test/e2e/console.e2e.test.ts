@@ -188,6 +188,10 @@ test('Trigger now: the page shows the run\'s answer, and the sent count rises to
 	const sends = (await graphSends(sims)).length - before;
 	expect(sends).toBe(11);
 	expect(await page.locator('#trigger-result').textContent()).toMatch(/^Claimed 11, sent 11, skipped 0, failed 0/);
+	// Why not more: the claim's word and its counts by reason, in words.
+	const answerShown = await page.locator('#trigger-result').textContent();
+	expect(answerShown).toMatch(/ · Nothing more was due: /);
+	for (const part of ['2 outside the 24-hour messaging window', '1 carries an excluded tag', '1 conversation inactive', '1 stopped']) expect(answerShown).toContain(part);
 	await eventually(async () => {
 		const { db, onPage } = await expectPageEqualsDatabase();
 		expect(db.stats.sent_today_count).toBe(sends);
