@@ -53,3 +53,82 @@ export interface MonitorPage {
 	contacts?: { total: number; offset: number; limit: number; rows: MonitorPageContact[] };
 	activeContacts?: Array<Record<string, unknown>>;
 }
+
+/** The columns of ai_automation_rules the console may set (console_rule_write's p_settings). */
+export interface RuleSettings {
+	name?: string;
+	enabled?: boolean;
+	page_id?: string | null;
+	include_tag_ids?: string[];
+	tag_match?: 'any' | 'all';
+	exclude_tag_ids?: string[];
+	active_hours_start?: string;
+	active_hours_end?: string;
+	time_zone?: string;
+	active_days?: number[];
+	daily_limit?: number;
+	max_follow_ups?: number;
+	min_hours_between_follow_ups?: number;
+	stop_on_reply?: boolean;
+	instructions?: string;
+	model?: string | null;
+	language?: string | null;
+	context_message_count?: number;
+	resume_after_takeover_hours?: number | null;
+}
+
+/** A rule as written: every column. */
+export type RuleRow = Required<RuleSettings> & { id: string; user_id: string; created_at: string; updated_at: string };
+
+export interface RuleTag {
+	id: string;
+	name: string;
+}
+
+export interface ConsoleRulesArgs {
+	/** Null: every owner's rules and tags. */
+	p_user_id?: string | null;
+}
+
+export interface ConsoleRules {
+	rules: (RuleRow & { include_tags: RuleTag[]; exclude_tags: RuleTag[] })[];
+	tags: (RuleTag & { user_id: string })[];
+	owners: string[];
+}
+
+export interface RuleWriteArgs {
+	/** Null: a new rule of p_user_id. */
+	p_rule_id?: string | null;
+	p_user_id?: string | null;
+	p_settings: RuleSettings;
+	/** False: the preview only, nothing written. */
+	p_save?: boolean;
+	p_now?: string;
+}
+
+/** The claim's judgement of the rule's tagged contacts, counted. */
+export interface RuleExplain {
+	tagged: number;
+	due: number;
+	/** Contacts not due, by reason code. */
+	by_reason: Record<string, number>;
+}
+
+export interface RuleWriteResult {
+	saved: boolean;
+	rule?: RuleRow;
+	explain?: RuleExplain;
+	/** The database's refusal: the column it concerns (null when none), its message and hint. */
+	error?: { field: string | null; message: string; hint: string | null };
+	/** Set with error when the rule does not exist. */
+	not_found?: boolean;
+}
+
+export interface RuleDeleteArgs {
+	p_rule_id: string;
+}
+
+export interface RuleDeleteResult {
+	deleted: boolean;
+	id: string;
+}

@@ -12,7 +12,7 @@ import type {
 	RecordSessionObjectiveArgs,
 	RecordSessionObjectiveResult,
 } from './campaign';
-import type { MonitorPage, MonitorPageArgs } from './console';
+import type { ConsoleRules, ConsoleRulesArgs, MonitorPage, MonitorPageArgs, RuleDeleteArgs, RuleDeleteResult, RuleWriteArgs, RuleWriteResult } from './console';
 import type {
 	AutomationSnapshot,
 	BeginSendArgs,
@@ -104,6 +104,9 @@ export const RPC = {
 		p_limit: true,
 		p_now: true,
 	}),
+	console_rules: rpc<ConsoleRulesArgs, ConsoleRules>({ p_user_id: true }),
+	console_rule_write: rpc<RuleWriteArgs, RuleWriteResult>({ p_rule_id: true, p_user_id: true, p_settings: true, p_save: true, p_now: true }),
+	console_rule_delete: rpc<RuleDeleteArgs, RuleDeleteResult>({ p_rule_id: true }),
 	automation_mark_generating: rpc<MarkGeneratingArgs, MarkGeneratingResult[]>({ p_execution_id: true, p_state_ids: true, p_lease_seconds: true, p_now: true }),
 	automation_record_generation: rpc<RecordGenerationArgs, RecordGenerationResult[]>({ p_execution_id: true, p_items: true, p_now: true }),
 	automation_begin_send: rpc<BeginSendArgs, BeginSendResult[]>({ p_execution_id: true, p_state_ids: true, p_lease_seconds: true, p_now: true }),
