@@ -2,6 +2,9 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 import { MAIN_INPUT, namedOutputs } from '../shared/outputs';
 import * as monitor from './actions/monitor.operation';
 import * as page from './actions/page.operation';
+import * as ruleDelete from './actions/ruleDelete.operation';
+import * as rules from './actions/rules.operation';
+import * as ruleWrite from './actions/ruleWrite.operation';
 import { router } from './actions/router';
 import * as timeline from './actions/timeline.operation';
 
@@ -18,7 +21,7 @@ export class LeadflowConsole implements INodeType {
 		usableAsTool: true,
 		inputs: MAIN_INPUT,
 		outputs: namedOutputs('Result'),
-		credentials: [{ name: 'leadflowSupabaseApi', required: true, displayOptions: { show: { operation: ['monitor', 'timeline'] } } }],
+		credentials: [{ name: 'leadflowSupabaseApi', required: true, displayOptions: { show: { operation: ['monitor', 'timeline', 'rules', 'ruleWrite', 'ruleDelete'] } } }],
 		properties: [
 			{
 				displayName: 'Operation',
@@ -27,10 +30,10 @@ export class LeadflowConsole implements INodeType {
 				noDataExpression: true,
 				options: [
 					{
-						name: 'Monitor Page',
-						value: 'monitor',
-						description: 'Read a rule\'s monitor: totals, stages, one page of tagged contacts (by status, reason, search), active contacts',
-						action: 'Read a page of a rule s monitor',
+						name: 'Console Page',
+						value: 'page',
+						description: 'The console\'s web page (HTML with its script and styles, shipped in the package), as the item\'s html',
+						action: 'Get the console web page',
 					},
 					{
 						name: 'Contact Timeline',
@@ -39,10 +42,28 @@ export class LeadflowConsole implements INodeType {
 						action: 'Read a contact s timeline',
 					},
 					{
-						name: 'Console Page',
-						value: 'page',
-						description: 'The console\'s web page (HTML with its script and styles, shipped in the package), as the item\'s html',
-						action: 'Get the console web page',
+						name: 'Delete Rule',
+						value: 'ruleDelete',
+						description: 'Delete a follow-up rule with its contact states and history',
+						action: 'Delete a follow up rule',
+					},
+					{
+						name: 'List Rules',
+						value: 'rules',
+						description: 'Read the follow-up rules in full with their tags by name, and the tags to pick from',
+						action: 'List follow up rules and tags',
+					},
+					{
+						name: 'Monitor Page',
+						value: 'monitor',
+						description: 'Read a rule\'s monitor: totals, stages, one page of tagged contacts (by status, reason, search), active contacts',
+						action: 'Read a page of a rule s monitor',
+					},
+					{
+						name: 'Save Rule',
+						value: 'ruleWrite',
+						description: 'Create or change a follow-up rule (or preview its settings), judged by the database\'s own checks',
+						action: 'Save or preview a follow up rule',
 					},
 				],
 				default: 'monitor',
@@ -50,6 +71,9 @@ export class LeadflowConsole implements INodeType {
 			...monitor.description,
 			...page.description,
 			...timeline.description,
+			...rules.description,
+			...ruleWrite.description,
+			...ruleDelete.description,
 		],
 	};
 

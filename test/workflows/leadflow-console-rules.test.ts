@@ -1,0 +1,143 @@
+// The Rules endpoints of workflows/leadflow-console.json through n8n's engine in-process against the
+// local stack: the rules with their tags by name; a rule saved through the endpoint is the row
+// written; the preview is the database's judgement and writes nothing; an invalid rule is a 400
+// naming the field with the database's message, nothing written; delete; 403 without the key.
+import { randomUUID } from 'node:crypto';
+import { runWorkflow, type TestCredentials } from '../harness';
+import { serviceClient, testStack, withDb } from '../helpers/stack';
+import { createWorld, type World } from '../db/follow-up/fixtures';
+
+const WORKFLOW = 'workflows/leadflow-console.json';
+const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
+let credentials: TestCredentials;
+
+beforeAll(() => {
+	const stack = testStack();
+	credentials = { httpHeaderAuth: KEY, leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } };
+});
+
+const withKey = { [KEY.name]: KEY.value };
+const post = (startNode: string, body: unknown, headers: Record<string, string> = withKey) =>
+	runWorkflow(WORKFLOW, { startNode, webhook: { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body }, credentials });
+const get = (query: Record<string, string>, headers: Record<string, string> = withKey) =>
+	runWorkflow(WORKFLOW, { startNode: 'Rules Request', webhook: { method: 'GET', headers, query }, credentials });
+
+const rulesOf = (userId: string) =>
+	withDb(async (db) => (await db.query('select * from public.ai_automation_rules where user_id = $1 order by name', [userId])).rows);
+
+const settings = (world: World) => ({
+	name: 'Console form rule',
+	include_tag_ids: [world.tags['AI Lead'], world.tags.Hot],
+	tag_match: 'all',
+	exclude_tag_ids: [world.tags['Do Not Contact']],
+	active_hours_start: '08:30:00',
+	active_hours_end: '20:00:00',
+	time_zone: 'America/New_York',
+	active_days: [1, 3, 5],
+	daily_limit: 25,
+	max_follow_ups: 4,
+	min_hours_between_follow_ups: 2,
+	stop_on_reply: true,
+	instructions: 'Remind them of the quote, briefly.',
+});
+
+test('a rule saved through the endpoint equals the row written; the list shows it with its tags by name', async () => {
+	const world = await createWorld();
+	const saved = await post('Save Rule Request', { userId: world.userId, settings: settings(world) });
+	expect(saved.error).toBeUndefined();
+	expect(saved.response?.statusCode).toBe(200);
+	const body = saved.response?.body as { saved: boolean; rule: Record<string, unknown> };
+	expect(body.saved).toBe(true);
+	const [row] = await rulesOf(world.userId);
+	expect(body.rule).toEqual({ ...row, min_hours_between_follow_ups: 2, created_at: expect.any(String), updated_at: expect.any(String) });
+	expect(new Date(body.rule.created_at as string).getTime()).toBe(row.created_at.getTime());
+	expect(row).toMatchObject({ ...settings(world), min_hours_between_follow_ups: '2.00' });
+
+	const listed = await get({ userId: world.userId });
+	expect(listed.response?.statusCode).toBe(200);
+	const list = listed.response?.body as { rules: { id: string; include_tags: unknown; exclude_tags: unknown }[]; tags: { name: string }[] };
+	expect(list.rules.map((rule) => rule.id)).toEqual([row.id]);
+	expect(list.rules[0].include_tags).toEqual([
+		{ id: world.tags['AI Lead'], name: 'AI Lead' },
+		{ id: world.tags.Hot, name: 'Hot' },
+	]);
+	expect(list.tags.map((tag) => tag.name)).toEqual(['AI Lead', 'Do Not Contact', 'Hot']);
+
+	const toggled = await post('Save Rule Request', { ruleId: row.id, settings: { enabled: false } });
+	expect(toggled.response?.statusCode).toBe(200);
+	expect((await rulesOf(world.userId))[0]).toMatchObject({ enabled: false, daily_limit: 25 });
+
+	const deleted = await post('Delete Rule Request', { ruleId: row.id });
+	expect(deleted.response?.statusCode).toBe(200);
+	expect(deleted.response?.body).toEqual({ deleted: true, id: row.id });
+	expect(await rulesOf(world.userId)).toEqual([]);
+	const again = await post('Delete Rule Request', { ruleId: row.id });
+	expect(again.response?.statusCode).toBe(404);
+});
+
+test.each([
+	[{ daily_limit: 0 }, 'daily_limit', /daily_limit_check/],
+	[{ time_zone: 'Nowhere/Town' }, 'time_zone', /time zone "Nowhere\/Town" is not known/],
+	[{ include_tag_ids: [] }, 'include_tag_ids', /at least one tag/],
+	[{ max_follow_ups: 'three' }, 'max_follow_ups', /invalid input syntax for type integer/],
+])('an invalid rule %j is a 400 naming %s, nothing written', async (change, field, message) => {
+	const world = await createWorld();
+	const result = await post('Save Rule Request', { userId: world.userId, settings: { ...settings(world), ...change } });
+	expect(result.response?.statusCode).toBe(400);
+	expect(result.response?.body).toMatchObject({ saved: false, error: { field, message: expect.stringMatching(message) } });
+	expect(await rulesOf(world.userId)).toEqual([]);
+});
+
+test('the preview answers the database\'s judgement of unsaved settings and writes nothing', async () => {
+	const world = await createWorld();
+	await world.contacts(2, { name: 'Both Tags', tags: ['AI Lead', 'Hot'] });
+	await world.contacts(1, { name: 'Late', tags: ['AI Lead', 'Hot'], lastMessageHoursAgo: 30 });
+	await world.contacts(1, { name: 'One Tag', tags: ['AI Lead'] });
+	const open = { ...settings(world), active_hours_start: '00:00:00', active_hours_end: '00:00:00', active_days: [1, 2, 3, 4, 5, 6, 7] };
+	const preview = await post('Explain Rule Request', { userId: world.userId, settings: open });
+	expect(preview.response?.statusCode).toBe(200);
+	expect(preview.response?.statusCode).toBe(200);
+	const body = preview.response?.body as { saved: boolean; explain: { tagged: number; due: number; by_reason: Record<string, number> } };
+	expect(body.saved).toBe(false);
+	// tag_match all: the contact with one of the two tags is not the rule's.
+	expect(body.explain.tagged).toBe(3);
+	expect(await rulesOf(world.userId)).toEqual([]);
+
+	// The workflow judges at the database's clock: saved with the same settings, automation_explain at
+	// that clock counts the same.
+	const saved = await post('Save Rule Request', { userId: world.userId, settings: open });
+	const ruleId = (saved.response?.body as { rule: { id: string } }).rule.id;
+	const { data: rows, error } = await serviceClient().rpc('automation_explain', { p_rule_id: ruleId });
+	expect(error).toBeNull();
+	const byReason: Record<string, number> = {};
+	for (const row of rows as { reason: string | null }[]) if (row.reason) byReason[row.reason] = (byReason[row.reason] ?? 0) + 1;
+	expect(body.explain).toEqual({ tagged: rows.length, due: rows.filter((row: { due: boolean }) => row.due).length, by_reason: byReason });
+	await withDb((db) => db.query('delete from public.ai_automation_rules where id = $1', [ruleId]));
+	const refused = await post('Explain Rule Request', { userId: world.userId, settings: { ...open, active_days: [9] } });
+	expect(refused.response?.statusCode).toBe(400);
+	expect(refused.response?.body).toMatchObject({ error: { field: 'active_days' } });
+});
+
+test('bad input the node checks is a 400 naming it', async () => {
+	const bad = await post('Save Rule Request', { ruleId: 'rule-1', settings: {} });
+	expect(bad.response?.statusCode).toBe(400);
+	expect(bad.response?.body).toEqual({ status: 400, error: expect.stringMatching(/rule ID "rule-1" is not a UUID/) });
+	const notObject = await post('Save Rule Request', { userId: randomUUID(), settings: [1] });
+	expect(notObject.response?.statusCode).toBe(400);
+	expect(notObject.response?.body).toEqual({ status: 400, error: expect.stringMatching(/settings must be a JSON object/) });
+});
+
+test('without the key, or with a wrong one, n8n refuses (403) and nothing runs', async () => {
+	const world = await createWorld();
+	for (const headers of [{}, { [KEY.name]: 'guess' }]) {
+		const list = await get({}, headers);
+		expect(list.response?.statusCode).toBe(403);
+		expect(list.executedNodes).toEqual([]);
+		for (const node of ['Save Rule Request', 'Explain Rule Request', 'Delete Rule Request']) {
+			const result = await post(node, { userId: world.userId, settings: settings(world) }, headers);
+			expect(result.response?.statusCode).toBe(403);
+			expect(result.executedNodes).toEqual([]);
+		}
+	}
+	expect(await rulesOf(world.userId)).toEqual([]);
+});
