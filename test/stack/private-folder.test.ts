@@ -136,5 +136,7 @@ describe('the stack in a clone inside a private folder', () => {
 			await stop(fresh.child);
 		}
 		expect(processesUsing(first.line.dataDir)).toEqual([]);
-	});
+		// Three starts of a whole stack (two of them initialise a database and apply every migration):
+		// more than the default minute on a busy 2-core machine.
+	}, 240_000);
 });
