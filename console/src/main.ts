@@ -3,6 +3,7 @@
 // a header and never put in a query string. n8n serves webhook pages sandboxed (an opaque origin):
 // nothing here uses cookies or storage, and every request is a CORS request n8n answers.
 import { claimReasonInWords, formatDuration, formatNumber, formatRelative, reasonInWords, statusInWords } from './format';
+import { initRules } from './rules';
 
 interface Rule { id: string; name: string; enabled: boolean }
 interface Contact {
@@ -64,6 +65,15 @@ async function api<T>(url: string, init: RequestInit = {}): Promise<T> {
 		throw new HttpError(response.status, message ?? `The console's server answered ${response.status}`);
 	}
 	return json as T;
+}
+
+/** A call whose refusals are data (the Rules tab's 400s name a field): the status and the JSON. */
+async function request(url: string, init: RequestInit = {}): Promise<{ status: number; json: unknown }> {
+	const response = await fetch(url, { ...init, headers: { ...(init.headers ?? {}), [keyHeader]: key, Accept: 'application/json' }, cache: 'no-store' });
+	const body = await response.text();
+	let json: unknown;
+	try { json = body ? JSON.parse(body) : undefined; } catch { json = undefined; }
+	return { status: response.status, json };
 }
 
 const escape = (text: unknown) => String(text ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -193,6 +203,7 @@ async function poll() {
 function showKeyForm(message = '') {
 	window.clearTimeout(state.timer);
 	$('panel-followups').hidden = true;
+	$('panel-rules').hidden = true;
 	$('key-form-section').hidden = false;
 	$('key-error').textContent = message;
 	$<HTMLInputElement>('key-input').focus();
@@ -292,7 +303,39 @@ function start() {
 	window.setInterval(setLive, 1000);
 
 	if (!key) return showKeyForm();
-	$('panel-followups').hidden = false;
+	const rules = initRules({
+		apiBase,
+		request,
+		escape,
+		openMonitor: (ruleId) => {
+			state.ruleId = ruleId;
+			state.offset = 0;
+			selectTab('followups');
+			void poll();
+		},
+	});
+	const tabs = ['followups', 'rules'];
+	function selectTab(name: string) {
+		for (const tab of tabs) {
+			const button = $(`tab-${tab}`);
+			button.setAttribute('aria-selected', String(tab === name));
+			button.tabIndex = tab === name ? 0 : -1;
+			$(`panel-${tab}`).hidden = tab !== name;
+		}
+		if (name === 'rules') void rules.load();
+		else void poll();
+	}
+	for (const tab of tabs) {
+		$(`tab-${tab}`).addEventListener('click', () => selectTab(tab));
+		// Arrow keys move between the tabs (the tablist pattern).
+		$(`tab-${tab}`).addEventListener('keydown', (event) => {
+			if (event.key !== 'ArrowRight' && event.key !== 'ArrowLeft') return;
+			const next = tabs[(tabs.indexOf(tab) + (event.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length];
+			selectTab(next);
+			$(`tab-${next}`).focus();
+		});
+	}
+	selectTab(fragment.get('tab') === 'rules' ? 'rules' : 'followups');
 	setLive();
 	void poll();
 }

@@ -1,0 +1,244 @@
+// The Rules tab: the follow-up rules as cards (toggle, Monitor, Edit, Delete) and a form to create
+// or edit one with its tags by name. The database judges the settings: a refusal comes back with
+// the column it concerns, and its message is shown beside that field. Preview asks the database
+// what the unsaved settings would judge due now, without saving.
+import { formatNumber, reasonInWords } from './format';
+
+interface Tag { id: string; name: string; user_id?: string }
+interface RuleRow {
+	id: string; user_id: string; name: string; enabled: boolean; include_tag_ids: string[]; exclude_tag_ids: string[]; tag_match: 'any' | 'all';
+	active_hours_start: string; active_hours_end: string; time_zone: string; active_days: number[]; daily_limit: number; max_follow_ups: number;
+	min_hours_between_follow_ups: number | string; stop_on_reply: boolean; instructions: string; include_tags: Tag[]; exclude_tags: Tag[];
+}
+interface RulesList { rules: RuleRow[]; tags: Tag[]; owners: string[] }
+interface Explain { tagged: number; due: number; by_reason: Record<string, number> }
+interface WriteAnswer { saved: boolean; rule?: RuleRow; explain?: Explain; error?: { field: string | null; message: string; hint: string | null } }
+
+export interface RulesContext {
+	apiBase: string;
+	request: (url: string, init?: RequestInit) => Promise<{ status: number; json: unknown }>;
+	escape: (text: unknown) => string;
+	openMonitor: (ruleId: string) => void;
+}
+
+const DAYS: Array<[number, string]> = [[1, 'Mon'], [2, 'Tue'], [3, 'Wed'], [4, 'Thu'], [5, 'Fri'], [6, 'Sat'], [7, 'Sun']];
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+/** "With these settings 42 of 60 tagged contacts are due now; 13 outside the 24-hour messaging window; …" */
+export function explainInWords(explain: Explain): string {
+	const reasons = Object.entries(explain.by_reason).sort((a, b) => b[1] - a[1])
+		.map(([reason, n]) => `${formatNumber(n)} ${reasonInWords(reason).toLowerCase()}`);
+	return [`With these settings ${formatNumber(explain.due)} of ${formatNumber(explain.tagged)} tagged contacts are due now`, ...reasons].join('; ') + '.';
+}
+
+const hhmm = (time: string) => time.slice(0, 5);
+
+export function initRules(context: RulesContext) {
+	const { apiBase, request, escape } = context;
+	let list: RulesList = { rules: [], tags: [], owners: [] };
+	let editing: RuleRow | undefined;
+	const form = $<HTMLFormElement>('rule-form');
+
+	const zones = (() => {
+		const supported = (Intl as unknown as { supportedValuesOf?: (key: string) => string[] }).supportedValuesOf?.('timeZone') ?? [];
+		return Array.from(new Set(['UTC', ...supported]));
+	})();
+	const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+	$('f-days').innerHTML = DAYS.map(([day, name]) => `<label><input type="checkbox" name="active_days" value="${day}" checked> ${name}</label>`).join('');
+
+	const owner = () => editing?.user_id ?? ($<HTMLSelectElement>('owner-picker').value || list.owners[0] || '');
+
+	function renderTags(selectedInclude: string[], selectedExclude: string[]) {
+		const tags = list.tags.filter((tag) => !tag.user_id || tag.user_id === owner());
+		for (const [box, selected] of [['f-include', selectedInclude], ['f-exclude', selectedExclude]] as const) {
+			const column = $(box).dataset.tags ?? '';
+			$(box).innerHTML = tags.length === 0
+				? '<span class="sub">This owner has no tags yet.</span>'
+				: tags.map((tag) => `<label><input type="checkbox" name="${column}" value="${escape(tag.id)}"${selected.includes(tag.id) ? ' checked' : ''}> ${escape(tag.name)}</label>`).join('');
+		}
+	}
+
+	function renderZones(selected: string) {
+		const options = zones.includes(selected) ? zones : [selected, ...zones];
+		$<HTMLSelectElement>('f-zone').innerHTML = options.map((zone) => `<option${zone === selected ? ' selected' : ''}>${escape(zone)}</option>`).join('');
+	}
+
+	function renderCards() {
+		const cards = $('rule-cards');
+		const ownerBox = $('owner-box');
+		ownerBox.hidden = list.owners.length < 2;
+		const picker = $<HTMLSelectElement>('owner-picker');
+		const current = picker.value;
+		picker.innerHTML = list.owners.map((id) => `<option value="${escape(id)}">${escape(id)}</option>`).join('');
+		if (current) picker.value = current;
+		if (list.rules.length === 0) {
+			cards.innerHTML = '<div class="empty">No follow-up rules yet: New rule makes one.</div>';
+			return;
+		}
+		cards.innerHTML = list.rules.map((rule) => {
+			const days = rule.active_days.length === 7 ? 'every day' : DAYS.filter(([day]) => rule.active_days.includes(day)).map(([, name]) => name).join(', ');
+			const hours = rule.active_hours_start === rule.active_hours_end ? 'all day' : `${hhmm(rule.active_hours_start)}–${hhmm(rule.active_hours_end)}`;
+			const tags = rule.include_tags.map((tag) => escape(tag.name)).join(rule.tag_match === 'all' ? ' and ' : ' or ');
+			const without = rule.exclude_tags.length ? ` · not ${rule.exclude_tags.map((tag) => escape(tag.name)).join(', ')}` : '';
+			return `<article class="card rule-card" data-rule="${escape(rule.id)}" aria-label="${escape(rule.name)}">
+				<h3>${escape(rule.name)}</h3>
+				<label><input type="checkbox" data-toggle="${escape(rule.id)}"${rule.enabled ? ' checked' : ''}> Enabled</label>
+				<div class="sub" data-field="tags">Tags: ${tags}${without}</div>
+				<div class="sub" data-field="hours">${escape(hours)} ${escape(rule.time_zone)}, ${escape(days)}</div>
+				<div class="sub" data-field="limits">${formatNumber(rule.daily_limit)} a day · up to ${formatNumber(rule.max_follow_ups)} per contact, ${escape(formatNumber(Number(rule.min_hours_between_follow_ups)))} h apart${rule.stop_on_reply ? ' · stops on reply' : ''}</div>
+				<div class="actions">
+					<button type="button" data-monitor="${escape(rule.id)}">Monitor</button>
+					<button type="button" data-edit="${escape(rule.id)}">Edit</button>
+					<button type="button" data-delete="${escape(rule.id)}">Delete</button>
+				</div>
+			</article>`;
+		}).join('');
+	}
+
+	async function load() {
+		try {
+			const { status, json } = await request(`${apiBase}/rules`);
+			if (status !== 200) throw new Error((json as { error?: string })?.error ?? `The console's server answered ${status}`);
+			list = json as RulesList;
+			renderCards();
+		} catch (error) {
+			$('rules-status').textContent = `Could not read the rules: ${(error as Error).message}`;
+		}
+	}
+
+	function clearErrors() {
+		for (const element of form.querySelectorAll<HTMLElement>('[data-error]')) element.textContent = '';
+		for (const element of form.querySelectorAll<HTMLElement>('[aria-invalid]')) element.removeAttribute('aria-invalid');
+	}
+
+	function showError(field: string | null, message: string, hint: string | null) {
+		const target = form.querySelector<HTMLElement>(`[data-error="${CSS.escape(field ?? '')}"]`) ?? form.querySelector<HTMLElement>('[data-error=""]');
+		if (target) target.textContent = hint ? `${message}. ${hint}` : message;
+		const input = field ? form.querySelector<HTMLElement>(`[name="${CSS.escape(field)}"]`) : null;
+		if (input) {
+			input.setAttribute('aria-invalid', 'true');
+			input.focus();
+		}
+	}
+
+	function openForm(rule?: RuleRow) {
+		editing = rule;
+		clearErrors();
+		$('rule-preview').textContent = '';
+		$('rule-form-title').textContent = rule ? `Edit ${rule.name}` : 'New rule';
+		$<HTMLInputElement>('f-name').value = rule?.name ?? '';
+		renderTags(rule?.include_tag_ids ?? [], rule?.exclude_tag_ids ?? []);
+		for (const radio of form.querySelectorAll<HTMLInputElement>('[name="tag_match"]')) radio.checked = radio.value === (rule?.tag_match ?? 'any');
+		$<HTMLInputElement>('f-start').value = hhmm(rule?.active_hours_start ?? '00:00');
+		$<HTMLInputElement>('f-end').value = hhmm(rule?.active_hours_end ?? '00:00');
+		renderZones(rule?.time_zone ?? browserZone);
+		for (const box of form.querySelectorAll<HTMLInputElement>('[name="active_days"]')) box.checked = (rule?.active_days ?? [1, 2, 3, 4, 5, 6, 7]).includes(Number(box.value));
+		$<HTMLInputElement>('f-daily').value = String(rule?.daily_limit ?? 100);
+		$<HTMLInputElement>('f-max').value = String(rule?.max_follow_ups ?? 3);
+		$<HTMLInputElement>('f-interval').value = String(Number(rule?.min_hours_between_follow_ups ?? 4));
+		$<HTMLInputElement>('f-stop').checked = rule?.stop_on_reply ?? true;
+		$<HTMLInputElement>('f-enabled').checked = rule?.enabled ?? true;
+		$<HTMLTextAreaElement>('f-instructions').value = rule?.instructions ?? '';
+		form.hidden = false;
+		$('f-name').focus();
+	}
+
+	/** The form as the rule's columns; numbers the browser cannot read go as typed, for the database to refuse. */
+	function settings(): Record<string, unknown> {
+		const checked = (name: string) => Array.from(form.querySelectorAll<HTMLInputElement>(`[name="${name}"]:checked`)).map((box) => box.value);
+		const number = (id: string) => {
+			const raw = $<HTMLInputElement>(id).value.trim();
+			return raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+		};
+		return {
+			name: $<HTMLInputElement>('f-name').value,
+			include_tag_ids: checked('include_tag_ids'),
+			tag_match: checked('tag_match')[0] ?? 'any',
+			exclude_tag_ids: checked('exclude_tag_ids'),
+			active_hours_start: $<HTMLInputElement>('f-start').value || '00:00',
+			active_hours_end: $<HTMLInputElement>('f-end').value || '00:00',
+			time_zone: $<HTMLSelectElement>('f-zone').value,
+			active_days: checked('active_days').map(Number),
+			daily_limit: number('f-daily'),
+			max_follow_ups: number('f-max'),
+			min_hours_between_follow_ups: number('f-interval'),
+			stop_on_reply: $<HTMLInputElement>('f-stop').checked,
+			enabled: $<HTMLInputElement>('f-enabled').checked,
+			instructions: $<HTMLTextAreaElement>('f-instructions').value,
+		};
+	}
+
+	async function write(kind: 'save' | 'explain', body: Record<string, unknown>): Promise<WriteAnswer> {
+		const { status, json } = await request(`${apiBase}/rules/${kind}`, {
+			method: 'POST',
+			headers: { 'Content-Type': 'application/json' },
+			body: JSON.stringify(body),
+		});
+		const answer = json as WriteAnswer & { error?: unknown };
+		if (status === 200 || (answer && typeof answer.error === 'object' && answer.error)) return answer;
+		throw new Error(typeof answer?.error === 'string' ? answer.error : `The console's server answered ${status}`);
+	}
+
+	async function submit(kind: 'save' | 'explain') {
+		clearErrors();
+		const preview = $('rule-preview');
+		preview.textContent = kind === 'save' ? 'Saving…' : 'Asking the database…';
+		try {
+			const answer = await write(kind, { ruleId: editing?.id ?? '', userId: editing ? '' : owner(), settings: settings() });
+			if (answer.error) {
+				preview.textContent = kind === 'save' ? 'Not saved.' : '';
+				showError(answer.error.field, answer.error.message, answer.error.hint);
+				return;
+			}
+			if (kind === 'explain') {
+				preview.textContent = explainInWords(answer.explain as Explain);
+				preview.dataset.explain = JSON.stringify(answer.explain);
+				return;
+			}
+			form.hidden = true;
+			editing = undefined;
+			$('rules-status').textContent = `Saved ${answer.rule?.name ?? ''}.`;
+			await load();
+		} catch (error) {
+			preview.textContent = '';
+			showError(null, (error as Error).message, null);
+		}
+	}
+
+	$('rule-new').addEventListener('click', () => openForm());
+	$('owner-picker').addEventListener('change', () => { if (!form.hidden && !editing) renderTags([], []); });
+	$('rule-cancel').addEventListener('click', () => { form.hidden = true; editing = undefined; $('rule-new').focus(); });
+	$('rule-preview-button').addEventListener('click', () => void submit('explain'));
+	form.addEventListener('submit', (event) => { event.preventDefault(); void submit('save'); });
+	$('rule-cards').addEventListener('change', async (event) => {
+		const box = (event.target as HTMLElement).closest<HTMLInputElement>('[data-toggle]');
+		if (!box?.dataset.toggle) return;
+		box.disabled = true;
+		try {
+			const answer = await write('save', { ruleId: box.dataset.toggle, settings: { enabled: box.checked } });
+			$('rules-status').textContent = answer.error ? `Not changed: ${answer.error.message}` : `${answer.rule?.name} ${box.checked ? 'enabled' : 'switched off'}.`;
+		} catch (error) {
+			$('rules-status').textContent = `Not changed: ${(error as Error).message}`;
+		}
+		await load();
+	});
+	$('rule-cards').addEventListener('click', async (event) => {
+		const target = (event.target as HTMLElement).closest<HTMLElement>('button');
+		if (!target) return;
+		const rule = list.rules.find((row) => row.id === (target.dataset.edit ?? target.dataset.delete ?? target.dataset.monitor));
+		if (!rule) return;
+		if (target.dataset.monitor) context.openMonitor(rule.id);
+		if (target.dataset.edit) openForm(rule);
+		if (target.dataset.delete) {
+			if (!window.confirm(`Delete the rule "${rule.name}" with its contacts' follow-up history?`)) return;
+			const { status, json } = await request(`${apiBase}/rules/delete`, {
+				method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ruleId: rule.id }),
+			});
+			$('rules-status').textContent = status === 200 ? `Deleted ${rule.name}.` : `Not deleted: ${(json as { error?: string })?.error ?? status}`;
+			await load();
+		}
+	});
+
+	return { load };
+}

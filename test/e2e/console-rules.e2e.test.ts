@@ -1,0 +1,167 @@
+// The console's Rules tab in a real browser (Debian's Chromium driven by playwright-core) against
+// real n8n with this package installed from its tarball and the local stack: a rule created through
+// the form equals the row it wrote, its preview equals what automation_explain answers for it, an
+// invalid form shows the database's message beside the field with nothing saved, the toggle and
+// Monitor work, 375 px without sideways scrolling, no console error. Screenshots go to
+// test/e2e/artifacts/ (not committed).
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ensureChromium } from '../../scripts/n8n/chromium';
+import { createWorld, type World } from '../db/follow-up/fixtures';
+import { serviceClient, testStack, withDb } from '../helpers/stack';
+import { WEBHOOK_KEY } from '../workflows/support/pipeline';
+import { startN8n, type RunningN8n } from './support';
+
+interface BrowserElement {
+	dataset: Record<string, string | undefined>;
+	textContent: string | null;
+	value: string;
+	dispatchEvent(event: unknown): boolean;
+}
+declare const document: { getElementById(id: string): BrowserElement | null; documentElement: { scrollWidth: number } };
+declare const Event: new (type: string, init?: { bubbles?: boolean }) => unknown;
+
+const ARTIFACTS = path.resolve(__dirname, 'artifacts');
+let n8n: RunningN8n;
+let browser: Browser;
+let page: Page;
+let world: World;
+const problems: string[] = [];
+
+beforeAll(async () => {
+	const stack = testStack();
+	const executablePath = ensureChromium();
+	world = await createWorld();
+	await world.contacts(3, { name: 'Rules Due' });
+	await world.contacts(2, { name: 'Rules Late', lastMessageHoursAgo: 30 });
+	n8n = await startN8n({
+		workflows: ['workflows/leadflow-console.json'],
+		credentials: { httpHeaderAuth: WEBHOOK_KEY, leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } },
+	});
+	browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+	const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+	page = await context.newPage();
+	page.on('console', (message) => {
+		if (message.type() === 'error' && !/status of 400/.test(message.text())) problems.push(`console: ${message.text()}`);
+	});
+	page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+	page.on('requestfailed', (request) => problems.push(`failed: ${request.method()} ${request.url()}`));
+	page.on('response', (response) => {
+		// The refused rule below is a 400 by design; any other error answer is a problem.
+		if (response.status() >= 400 && !(response.status() === 400 && /\/api\/rules\/save$/.test(response.url()))) {
+			problems.push(`answer ${response.status()}: ${response.url()}`);
+		}
+	});
+	mkdirSync(ARTIFACTS, { recursive: true });
+}, 300_000);
+
+afterAll(async () => {
+	await browser?.close();
+	await n8n?.stop();
+});
+
+const rulesOf = () =>
+	withDb(async (db) => (await db.query('select * from public.ai_automation_rules where user_id = $1 order by created_at', [world.userId])).rows);
+
+async function chooseOwner() {
+	// The owner picker shows when the database has rules or tags of several owners.
+	await page.evaluate((owner) => {
+		const picker = document.getElementById('owner-picker');
+		if (picker) {
+			picker.value = owner;
+			picker.dispatchEvent(new Event('change', { bubbles: true }));
+		}
+	}, world.userId);
+}
+
+async function fillForm(values: { name: string; dailyLimit: string }) {
+	await page.click('#rule-new');
+	await page.fill('#f-name', values.name);
+	await page.locator('#f-include label', { hasText: 'AI Lead' }).locator('input').check();
+	await page.locator('#f-exclude label', { hasText: 'Do Not Contact' }).locator('input').check();
+	await page.locator('input[name="tag_match"][value="any"]').check();
+	await page.fill('#f-start', '00:00');
+	await page.fill('#f-end', '00:00');
+	await page.selectOption('#f-zone', 'Europe/Paris');
+	await page.fill('#f-daily', values.dailyLimit);
+	await page.fill('#f-max', '2');
+	await page.fill('#f-interval', '3.5');
+	await page.locator('#f-stop').uncheck();
+	await page.fill('#f-instructions', 'Ask kindly whether they still want the quote.');
+}
+
+test('a rule made with the form is the row it wrote, and its preview is automation_explain\'s judgement', async () => {
+	await page.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(WEBHOOK_KEY.value)}&tab=rules`);
+	await page.waitForSelector('#rule-cards .rule-card, #rule-cards .empty');
+	await chooseOwner();
+	await fillForm({ name: 'Made in the browser', dailyLimit: '30' });
+
+	await page.click('#rule-preview-button');
+	await page.waitForFunction(() => Boolean(document.getElementById('rule-preview')?.dataset.explain));
+	const preview = await page.evaluate(() => ({
+		explain: JSON.parse(document.getElementById('rule-preview')?.dataset.explain ?? '{}') as { tagged: number; due: number; by_reason: Record<string, number> },
+		text: document.getElementById('rule-preview')?.textContent ?? '',
+	}));
+	expect(await rulesOf()).toEqual([]);
+	expect(preview.text).toMatch(/^With these settings \d+ of 5 tagged contacts are due now/);
+	await page.screenshot({ path: path.join(ARTIFACTS, 'console-rules-form.png'), fullPage: true });
+
+	await page.click('#rule-save');
+	await page.waitForSelector('.rule-card[aria-label="Made in the browser"]');
+	const rows = await rulesOf();
+	expect(rows).toHaveLength(1);
+	const [row] = rows;
+	expect(row).toMatchObject({
+		name: 'Made in the browser',
+		enabled: true,
+		include_tag_ids: [world.tags['AI Lead']],
+		exclude_tag_ids: [world.tags['Do Not Contact']],
+		tag_match: 'any',
+		active_hours_start: '00:00:00',
+		active_hours_end: '00:00:00',
+		time_zone: 'Europe/Paris',
+		active_days: [1, 2, 3, 4, 5, 6, 7],
+		daily_limit: 30,
+		max_follow_ups: 2,
+		min_hours_between_follow_ups: '3.50',
+		stop_on_reply: false,
+		instructions: 'Ask kindly whether they still want the quote.',
+	});
+
+	// n8n judges at the database's clock: automation_explain at that clock, for the saved rule.
+	const { data: judged, error } = await serviceClient().rpc('automation_explain', { p_rule_id: row.id });
+	expect(error).toBeNull();
+	const byReason: Record<string, number> = {};
+	for (const contact of judged as { reason: string | null }[]) if (contact.reason) byReason[contact.reason] = (byReason[contact.reason] ?? 0) + 1;
+	expect(preview.explain).toEqual({ tagged: judged.length, due: judged.filter((contact: { due: boolean }) => contact.due).length, by_reason: byReason });
+
+	// The card: toggle off, then Monitor opens the Follow-ups tab on the rule.
+	const card = page.locator('.rule-card[aria-label="Made in the browser"]');
+	await card.locator('[data-toggle]').uncheck();
+	await page.waitForFunction(() => /switched off/.test(document.getElementById('rules-status')?.textContent ?? ''));
+	expect((await rulesOf())[0].enabled).toBe(false);
+	await page.locator('.rule-card[aria-label="Made in the browser"] [data-monitor]').click();
+	await page.waitForSelector('#panel-followups:not([hidden])');
+	// The Follow-ups tab polls the rule: its picker and its totals are the rule's.
+	await page.waitForFunction((id) => document.getElementById('rule-picker')?.value === id && Boolean(document.getElementById('totals')?.textContent), row.id);
+	expect(await page.evaluate(() => document.getElementById('rule-picker')?.value)).toBe(row.id);
+});
+
+test('an invalid form shows the database\'s message beside the field, nothing saved; 375 px fits', async () => {
+	await page.click('#tab-rules');
+	await page.waitForSelector('#panel-rules:not([hidden])');
+	await chooseOwner();
+	await fillForm({ name: 'Refused in the browser', dailyLimit: '0' });
+	await page.click('#rule-save');
+	const message = page.locator('[data-error="daily_limit"]');
+	await message.waitFor({ state: 'visible' });
+	expect(await message.textContent()).toMatch(/daily_limit_check/);
+	expect(await page.getAttribute('#f-daily', 'aria-invalid')).toBe('true');
+	expect((await rulesOf()).map((rule) => rule.name)).toEqual(['Made in the browser']);
+
+	await page.setViewportSize({ width: 375, height: 800 });
+	expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+	await page.screenshot({ path: path.join(ARTIFACTS, 'console-rules-375.png'), fullPage: true });
+	expect(problems).toEqual([]);
+});
