@@ -71,6 +71,17 @@ test.each([
 	expect(await rulesOf(world.userId)).toEqual([]);
 });
 
+test('a check constraint\'s refusal says what the column allows, from the constraint itself', async () => {
+	const world = await createWorld();
+	const { data } = await db().rpc('console_rule_write', { p_user_id: world.userId, p_settings: { ...settings(world.tags), daily_limit: 1_000_001 } });
+	expect(data.error).toEqual({
+		field: 'daily_limit',
+		message: expect.stringMatching(/daily_limit_check/),
+		hint: expect.stringMatching(/^Allowed: \(+daily_limit >= 1\) AND \(daily_limit <= 1000000\)+\.$/),
+	});
+	expect(await rulesOf(world.userId)).toEqual([]);
+});
+
 test('a tag both included and excluded is refused on the exclude field; an unknown excluded tag too', async () => {
 	const world = await createWorld();
 	const both = await db().rpc('console_rule_write', { p_user_id: world.userId, p_settings: { ...settings(world.tags), exclude_tag_ids: [world.tags['AI Lead']] } });
