@@ -165,3 +165,29 @@ test('an invalid form shows the database\'s message beside the field, nothing sa
 	await page.screenshot({ path: path.join(ARTIFACTS, 'console-rules-375.png'), fullPage: true });
 	expect(problems).toEqual([]);
 });
+
+test('from the keyboard: New rule opens the form on its first field; Edit saves a change; Delete asks, then deletes', async () => {
+	await page.setViewportSize({ width: 1280, height: 900 });
+	await page.click('#rule-cancel');
+	await page.focus('#rule-new');
+	await page.keyboard.press('Enter');
+	expect(await page.evaluate(() => (document as unknown as { activeElement: { id: string } }).activeElement.id)).toBe('f-name');
+	await page.keyboard.press('Escape');
+	await page.click('#rule-cancel');
+
+	const [row] = await rulesOf();
+	await page.locator(`.rule-card[data-rule="${row.id}"] [data-edit]`).focus();
+	await page.keyboard.press('Enter');
+	await page.fill('#f-daily', '45');
+	await page.focus('#f-daily');
+	await page.keyboard.press('Enter'); // submits the form
+	await page.waitForSelector('#rule-form[hidden]', { state: 'attached' });
+	const [edited] = await rulesOf();
+	expect(edited).toMatchObject({ id: row.id, daily_limit: 45, name: 'Made in the browser', time_zone: 'Europe/Paris' });
+
+	page.once('dialog', (dialog) => void dialog.accept());
+	await page.locator(`.rule-card[data-rule="${row.id}"] [data-delete]`).click();
+	await page.waitForFunction(() => /^Deleted /.test(document.getElementById('rules-status')?.textContent ?? ''));
+	expect(await rulesOf()).toEqual([]);
+	expect(problems).toEqual([]);
+});
