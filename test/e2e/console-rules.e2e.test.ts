@@ -35,6 +35,11 @@ beforeAll(async () => {
 	world = await createWorld();
 	await world.contacts(3, { name: 'Rules Due' });
 	await world.contacts(2, { name: 'Rules Late', lastMessageHoursAgo: 30 });
+	// n8n judges at the database's own clock, not the fixtures' instant: the due contacts wrote an
+	// hour before that clock.
+	await withDb((db) =>
+		db.query(`update public.messenger_conversations set last_customer_message_at = now() - interval '1 hour' where user_id = $1 and sender_name like 'Rules Due%'`, [world.userId]),
+	);
 	n8n = await startN8n({
 		workflows: ['workflows/leadflow-console.json'],
 		credentials: { httpHeaderAuth: WEBHOOK_KEY, leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } },
@@ -104,7 +109,8 @@ test('a rule made with the form is the row it wrote, and its preview is automati
 		text: document.getElementById('rule-preview')?.textContent ?? '',
 	}));
 	expect(await rulesOf()).toEqual([]);
-	expect(preview.text).toMatch(/^With these settings \d+ of 5 tagged contacts are due now/);
+	expect(preview.text).toMatch(/^With these settings 3 of 5 tagged contacts are due now; 2 outside the 24-hour messaging window/);
+	expect(preview.explain).toEqual({ tagged: 5, due: 3, by_reason: { outside_window: 2 } });
 	await page.screenshot({ path: path.join(ARTIFACTS, 'console-rules-form.png'), fullPage: true });
 
 	await page.click('#rule-save');
