@@ -16,7 +16,8 @@ import path from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
 import type { N8nWorkflow } from '../../scripts/n8n/n8n-import';
 import { addContacts, addRule, createTags, type Owner } from '../../scripts/demo/seed';
-import { startSimulators, type LoggedRequest, type RunningSimulators } from '../../simulators';
+import type { LoggedRequest, RunningSimulators } from '../../simulators';
+import { startSimulatorsProcess } from '../helpers/simulators-process';
 import { mostInAnyWindow } from '../helpers/arrivals';
 import { createTestUser, testStack, withDb } from '../helpers/stack';
 import type { RunSummary } from '../workflows/support/pipeline';
@@ -122,7 +123,8 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tim
 let firstRun: { a: { psids: string[]; dailyLimit: number }; b: { psids: string[]; dailyLimit: number } };
 
 beforeAll(async () => {
-	sims = await startSimulators();
+	// In a process of their own: the arrival times they log are what this file judges (see the helper).
+	sims = await startSimulatorsProcess();
 	const owners = { a: { userId: await createTestUser('queue-a'), pageId: '610000000000001' }, b: { userId: await createTestUser('queue-b'), pageId: '610000000000002' } };
 	// 1,000 due contacts: 600 on Page A under a daily limit of 450, 400 on Page B.
 	const seededA = await seedRule(owners.a, 600, 450, 'Lead A');

@@ -5,8 +5,8 @@
 // when each request arrived. And when the shared rate cannot be read, nothing is sent.
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LoggedRequest } from '../../../simulators';
-import { startSimulators, type RunningSimulators } from '../../../simulators';
+import type { LoggedRequest, RunningSimulators } from '../../../simulators';
+import { startSimulatorsProcess } from '../../helpers/simulators-process';
 import { arrivalsBetween, mostInAnyWindow } from '../../helpers/arrivals';
 import { runChildWorkers, stopChildWorkers } from '../../helpers/child-workers';
 import { testStack, withDb } from '../../helpers/stack';
@@ -25,7 +25,8 @@ const PER_WORKER = 20;
 let sims: RunningSimulators;
 
 beforeAll(async () => {
-	sims = await startSimulators({ graph: { pageTokens: { [PAGE_ID]: PAGE_TOKEN } } });
+	// In a process of their own: the arrival times they log are what this file judges (see the helper).
+	sims = await startSimulatorsProcess();
 });
 
 afterAll(async () => {
@@ -35,6 +36,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
 	await sims.graph.control.reset();
+	await sims.graph.control.configure({ pageTokens: { [PAGE_ID]: PAGE_TOKEN } });
 	await sims.graph.control.setLatency(30);
 });
 
