@@ -5,21 +5,23 @@
 // the round robin runs across both: every key carries its share.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
-import { startSimulators, type LoggedRequest, type RunningSimulators } from '../../../simulators';
+import type { LoggedRequest, RunningSimulators } from '../../../simulators';
 import { runChildWorkers, stopChildWorkers } from '../../helpers/child-workers';
 import { keyIdOf } from '../../../nodes/shared/gemini/keyRing';
 import { testStack, withDb } from '../../helpers/stack';
 import { claimedContacts, statesOf } from './support/claimed';
 import { runsAlone } from '../../helpers/quiet-machine';
+import { startSimulatorsProcess } from '../../helpers/simulators-process';
 
-// Judges when requests arrive: alone on the machine (see the helper).
+// Judges when requests arrive: alone on the machine, with the simulators in a process of their own
+// (see both helpers).
 runsAlone();
 
 const MODEL = 'gemini-3-flash';
 let sims: RunningSimulators;
 
 beforeAll(async () => {
-	sims = await startSimulators();
+	sims = await startSimulatorsProcess();
 });
 
 afterAll(async () => {
@@ -58,15 +60,17 @@ const arrival = (request: LoggedRequest) => Date.parse(request.receivedAt);
 
 test('a key Google throttled in one worker is called by neither worker before its rest ends; then it takes its turns again', async () => {
 	const keys = freshKeys(3);
-	// Gemini answers after 200 ms, so the two workers keep calling for about 3 s. Once both have
-	// used the second key a few times, its next call is answered 429 with a RetryInfo of 2 s.
+	// Gemini answers after 200 ms, so the two workers (3 calls at a time each) keep calling for
+	// about 4 s: 120 calls, 6 at a time. Once both have used the second key a few times (about
+	// 0.5 s in), its next call is answered 429 with a RetryInfo of 2 s, which leaves work for the
+	// key after its rest even on a fast machine.
 	await sims.gemini.control.setLatency(200);
-	const running = generateInTwoWorkers([40, 40], keys, { concurrency: 3 });
+	const running = generateInTwoWorkers([60, 60], keys, { concurrency: 3 });
 	await sims.gemini.control.waitForRequests((requests) => requests.filter((request) => request.key === keys[1]).length >= 4, { timeoutMs: 60_000 });
 	await sims.gemini.control.addFault({ match: { key: keys[1] }, trigger: { mode: 'count', count: 1 }, effect: { kind: 'http', status: 429, retryDelaySeconds: 2 } });
 	const { batches, results } = await running;
 
-	expect(results.map((result) => result.generated)).toEqual([40, 40]);
+	expect(results.map((result) => result.generated)).toEqual([60, 60]);
 	const calls = await generateCalls();
 	const refusal = calls.find((call) => call.key === keys[1] && call.status === 429);
 	expect(refusal).toBeDefined();
