@@ -1,7 +1,7 @@
 // Builds the console page (console/src) into one file, dist/console/console.html: the HTML with its
 // script (bundled by esbuild, minified, for browsers of the last few years) and styles inlined, so
 // n8n answers the whole page from the package in one response, with no CDN and no other request.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 
@@ -18,7 +18,9 @@ export function buildConsole(): { file: string; bytes: number } {
 		write: false,
 		legalComments: 'none',
 	});
-	const css = esbuild.transformSync(source('console.css'), { loader: 'css', minify: true, target: ['chrome111', 'firefox113', 'safari16.4'] }).code;
+	// console.css first, then each tab's own stylesheet (pipeline.css, queue.css, …) by name.
+	const sheets = ['console.css', ...readdirSync(path.join(root, 'console', 'src')).filter((file) => file.endsWith('.css') && file !== 'console.css').sort()];
+	const css = esbuild.transformSync(sheets.map(source).join('\n'), { loader: 'css', minify: true, target: ['chrome111', 'firefox113', 'safari16.4'] }).code;
 	// The script may not close its own <script> element.
 	const js = bundle.outputFiles[0].text.replace(/<\/script/gi, '<\\/script');
 	const html = source('console.html').replace('/*CONSOLE_CSS*/', () => css).replace('/*CONSOLE_JS*/', () => js);

@@ -3,7 +3,10 @@
 // a header and never put in a query string. n8n serves webhook pages sandboxed (an opaque origin):
 // nothing here uses cookies or storage, and every request is a CORS request n8n answers.
 import { claimReasonInWords, formatDuration, formatNumber, formatRelative, reasonInWords, statusInWords } from './format';
+import { initPipeline } from './pipeline';
+import { initQueue } from './queue';
 import { initRules } from './rules';
+import type { TabContext } from './tab';
 
 interface Rule { id: string; name: string; enabled: boolean }
 interface Contact {
@@ -314,7 +317,10 @@ function start() {
 			void poll();
 		},
 	});
-	const tabs = ['followups', 'rules'];
+	// The Pipeline and Queue tabs render their own panel and poll only while shown.
+	const context: TabContext = { apiBase, pagePath, api, request, escape, render };
+	const panels = { pipeline: initPipeline(context, $('panel-pipeline')), queue: initQueue(context, $('panel-queue')) };
+	const tabs = ['followups', 'rules', 'pipeline', 'queue'] as const;
 	function selectTab(name: string) {
 		for (const tab of tabs) {
 			const button = $(`tab-${tab}`);
@@ -322,7 +328,9 @@ function start() {
 			button.tabIndex = tab === name ? 0 : -1;
 			$(`panel-${tab}`).hidden = tab !== name;
 		}
+		for (const [tab, panel] of Object.entries(panels)) if (tab !== name) panel.hide();
 		if (name === 'rules') void rules.load();
+		else if (name === 'pipeline' || name === 'queue') panels[name].show();
 		else void poll();
 	}
 	for (const tab of tabs) {
@@ -335,7 +343,8 @@ function start() {
 			$(`tab-${next}`).focus();
 		});
 	}
-	selectTab(fragment.get('tab') === 'rules' ? 'rules' : 'followups');
+	const firstTab = fragment.get('tab');
+	selectTab(tabs.find((tab) => tab === firstTab) ?? 'followups');
 	setLive();
 	void poll();
 }

@@ -24,23 +24,62 @@ export class LeadflowConsole implements INodeType {
 		credentials: [{ name: 'leadflowSupabaseApi', required: true, displayOptions: { show: { operation: ['monitor', 'timeline', 'rules', 'ruleWrite', 'ruleDelete'] } } }],
 		properties: [
 			{
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'options',
+				noDataExpression: true,
+				default: 'followUp',
+				options: [
+					{ name: 'Console Page', value: 'console', description: 'The console\'s web page itself' },
+					{ name: 'Follow-Up Monitor', value: 'followUp', description: 'What a follow-up rule is doing: its stages, totals, contacts and timelines' },
+					{ name: 'Follow-Up Rule', value: 'rule', description: 'The follow-up rules: list, create, change, preview, delete' },
+				],
+			},
+			{
 				displayName: 'Operation',
 				name: 'operation',
 				type: 'options',
 				noDataExpression: true,
+				displayOptions: { show: { resource: ['console'] } },
 				options: [
 					{
-						name: 'Console Page',
+						name: 'Get Page',
 						value: 'page',
 						description: 'The console\'s web page (HTML with its script and styles, shipped in the package), as the item\'s html',
 						action: 'Get the console web page',
 					},
+				],
+				default: 'page',
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['followUp'] } },
+				options: [
 					{
 						name: 'Contact Timeline',
 						value: 'timeline',
 						description: 'Read one contact\'s stage events under a rule, as one item with its events (none yet: an empty list)',
 						action: 'Read a contact s timeline',
 					},
+					{
+						name: 'Monitor Page',
+						value: 'monitor',
+						description: 'Read a rule\'s monitor: totals, stages, one page of tagged contacts (by status, reason, search), active contacts',
+						action: 'Read a page of a rule s monitor',
+					},
+				],
+				default: 'monitor',
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['rule'] } },
+				options: [
 					{
 						name: 'Delete Rule',
 						value: 'ruleDelete',
@@ -54,19 +93,13 @@ export class LeadflowConsole implements INodeType {
 						action: 'List follow up rules and tags',
 					},
 					{
-						name: 'Monitor Page',
-						value: 'monitor',
-						description: 'Read a rule\'s monitor: totals, stages, one page of tagged contacts (by status, reason, search), active contacts',
-						action: 'Read a page of a rule s monitor',
-					},
-					{
 						name: 'Save Rule',
 						value: 'ruleWrite',
 						description: 'Create or change a follow-up rule (or preview its settings), judged by the database\'s own checks',
 						action: 'Save or preview a follow up rule',
 					},
 				],
-				default: 'monitor',
+				default: 'rules',
 			},
 			...monitor.description,
 			...page.description,

@@ -1,0 +1,21 @@
+// What main.ts hands to a tab that renders its own panel (Pipeline, Queue): where the console's
+// endpoints are, the two ways to call them with the key, and the page's escaping and rendering.
+export interface TabContext {
+	/** /webhook/leadflow/console/api */
+	apiBase: string;
+	/** /webhook/leadflow/console: other shipped webhooks sit beside it (…/leadflow/contacts/move). */
+	pagePath: string;
+	/** A call whose refusal is an error (HttpError with the status and the server's message). */
+	api: <T>(url: string, init?: RequestInit) => Promise<T>;
+	/** A call whose refusals are data: the status and the JSON. */
+	request: (url: string, init?: RequestInit) => Promise<{ status: number; json: unknown }>;
+	escape: (text: unknown) => string;
+	/** Replaces an element's content only when it changed, keeping the focused control (by data-key). */
+	render: (element: HTMLElement, html: string) => void;
+}
+
+/** A tab that renders its own panel: shown starts its work (and its polling), hidden stops it. */
+export interface Tab {
+	show(): void;
+	hide(): void;
+}
