@@ -12,6 +12,7 @@ import type {
 	RecordSessionObjectiveArgs,
 	RecordSessionObjectiveResult,
 } from './campaign';
+import type { QueuePage, QueuePageArgs } from './console-queue';
 import type { ConsoleRules, ConsoleRulesArgs, MonitorPage, MonitorPageArgs, RuleDeleteArgs, RuleDeleteResult, RuleWriteArgs, RuleWriteResult } from './console';
 import type {
 	AutomationSnapshot,
@@ -107,6 +108,7 @@ export const RPC = {
 	console_rules: rpc<ConsoleRulesArgs, ConsoleRules>({ p_user_id: true }),
 	console_rule_write: rpc<RuleWriteArgs, RuleWriteResult>({ p_rule_id: true, p_user_id: true, p_settings: true, p_save: true, p_now: true }),
 	console_rule_delete: rpc<RuleDeleteArgs, RuleDeleteResult>({ p_rule_id: true }),
+	console_queue_page: rpc<QueuePageArgs, QueuePage>({ p_user_id: true, p_day: true, p_status: true, p_search: true, p_offset: true, p_limit: true, p_now: true }),
 	automation_mark_generating: rpc<MarkGeneratingArgs, MarkGeneratingResult[]>({ p_execution_id: true, p_state_ids: true, p_lease_seconds: true, p_now: true }),
 	automation_record_generation: rpc<RecordGenerationArgs, RecordGenerationResult[]>({ p_execution_id: true, p_items: true, p_now: true }),
 	automation_begin_send: rpc<BeginSendArgs, BeginSendResult[]>({ p_execution_id: true, p_state_ids: true, p_lease_seconds: true, p_now: true }),
@@ -170,6 +172,7 @@ export type RpcArgs<Name extends RpcName> = SignatureOf<Name>['args'];
 export type RpcResult<Name extends RpcName> = SignatureOf<Name>['result'];
 
 export type * from './campaign';
+export type * from './console-queue';
 export type * from './follow-up';
 export type * from './messenger';
 export type * from './pipelines';
