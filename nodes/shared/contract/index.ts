@@ -12,6 +12,7 @@ import type {
 	RecordSessionObjectiveArgs,
 	RecordSessionObjectiveResult,
 } from './campaign';
+import type { PipelineBoard, PipelineBoardArgs } from './console-pipeline';
 import type { QueuePage, QueuePageArgs } from './console-queue';
 import type { ConsoleRules, ConsoleRulesArgs, MonitorPage, MonitorPageArgs, RuleDeleteArgs, RuleDeleteResult, RuleWriteArgs, RuleWriteResult } from './console';
 import type {
@@ -105,6 +106,14 @@ export const RPC = {
 		p_limit: true,
 		p_now: true,
 	}),
+	console_pipeline_board: rpc<PipelineBoardArgs, PipelineBoard | null>({
+		p_pipeline_id: true,
+		p_limit: true,
+		p_stage_id: true,
+		p_offset: true,
+		p_search: true,
+		p_now: true,
+	}),
 	console_rules: rpc<ConsoleRulesArgs, ConsoleRules>({ p_user_id: true }),
 	console_rule_write: rpc<RuleWriteArgs, RuleWriteResult>({ p_rule_id: true, p_user_id: true, p_settings: true, p_save: true, p_now: true }),
 	console_rule_delete: rpc<RuleDeleteArgs, RuleDeleteResult>({ p_rule_id: true }),
@@ -172,6 +181,7 @@ export type RpcArgs<Name extends RpcName> = SignatureOf<Name>['args'];
 export type RpcResult<Name extends RpcName> = SignatureOf<Name>['result'];
 
 export type * from './campaign';
+export type * from './console-pipeline';
 export type * from './console-queue';
 export type * from './follow-up';
 export type * from './messenger';
