@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 import { MAIN_INPUT, namedOutputs } from '../shared/outputs';
 import * as monitor from './actions/monitor.operation';
 import * as page from './actions/page.operation';
+import * as queuePage from './actions/queuePage.operation';
 import * as ruleDelete from './actions/ruleDelete.operation';
 import * as rules from './actions/rules.operation';
 import * as ruleWrite from './actions/ruleWrite.operation';
@@ -21,7 +22,7 @@ export class LeadflowConsole implements INodeType {
 		usableAsTool: true,
 		inputs: MAIN_INPUT,
 		outputs: namedOutputs('Result'),
-		credentials: [{ name: 'leadflowSupabaseApi', required: true, displayOptions: { show: { operation: ['monitor', 'timeline', 'rules', 'ruleWrite', 'ruleDelete'] } } }],
+		credentials: [{ name: 'leadflowSupabaseApi', required: true, displayOptions: { show: { operation: ['monitor', 'timeline', 'rules', 'ruleWrite', 'ruleDelete', 'queuePage'] } } }],
 		properties: [
 			{
 				displayName: 'Resource',
@@ -33,6 +34,7 @@ export class LeadflowConsole implements INodeType {
 					{ name: 'Console Page', value: 'console', description: 'The console\'s web page itself' },
 					{ name: 'Follow-Up Monitor', value: 'followUp', description: 'What a follow-up rule is doing: its stages, totals, contacts and timelines' },
 					{ name: 'Follow-Up Rule', value: 'rule', description: 'The follow-up rules: list, create, change, preview, delete' },
+					{ name: 'Lead Queue', value: 'queue', description: 'An owner\'s lead queue of the day: counts by status and its messages one page at a time' },
 				],
 			},
 			{
@@ -101,7 +103,24 @@ export class LeadflowConsole implements INodeType {
 				],
 				default: 'rules',
 			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['queue'] } },
+				options: [
+					{
+						name: 'Queue Page',
+						value: 'queuePage',
+						description: 'Read an owner\'s queue day (today in their time zone): counts by status and one page of messages (by status, search) with each lead and its last ledger row',
+						action: 'Read a page of the lead queue',
+					},
+				],
+				default: 'queuePage',
+			},
 			...monitor.description,
+			...queuePage.description,
 			...page.description,
 			...timeline.description,
 			...rules.description,

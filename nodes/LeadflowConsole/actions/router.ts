@@ -2,9 +2,10 @@
 import { operationRouter } from '../../shared/router';
 import * as monitor from './monitor.operation';
 import * as page from './page.operation';
+import * as queuePage from './queuePage.operation';
 import * as ruleDelete from './ruleDelete.operation';
 import * as rules from './rules.operation';
 import * as ruleWrite from './ruleWrite.operation';
 import * as timeline from './timeline.operation';
 
-export const router = operationRouter({ page, monitor, timeline, rules, ruleWrite, ruleDelete });
+export const router = operationRouter({ page, monitor, timeline, rules, ruleWrite, ruleDelete, queuePage });

@@ -1,0 +1,109 @@
+// queuePage: the console's Queue tab (console_queue_page): an owner's queue day (today in the
+// owner's time zone), its messages counted by status, and one page of them filtered by status and a
+// search, each with its lead, its take-over and the lead's last ledger row; the owners to pick from.
+import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { perItem } from '../../shared/per-item';
+import { callRpc } from '../../shared/supabase';
+import type { QueuePageArgs } from '../../shared/contract';
+import { optionalUuid } from './rule-input';
+
+const STATUSES = ['queued', 'claimed', 'sent', 'failed', 'cancelled', 'dead'] as const;
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Owner ID',
+		name: 'userId',
+		type: 'string',
+		default: '={{ $json.query?.userId ?? \'\' }}',
+		description: 'Whose queue (a user ID with queue settings); empty for the first owner of the answer\'s owners list',
+	},
+	{
+		displayName: 'Day',
+		name: 'day',
+		type: 'string',
+		default: '={{ $json.query?.day ?? \'\' }}',
+		description: 'The queue day as YYYY-MM-DD; empty for today in the owner\'s time zone',
+	},
+	{
+		displayName: 'Status',
+		name: 'status',
+		type: 'string',
+		default: '={{ $json.query?.status ?? \'\' }}',
+		description: 'Only messages with this status: queued, claimed, sent, failed, cancelled or dead; empty for all',
+	},
+	{
+		displayName: 'Search',
+		name: 'search',
+		type: 'string',
+		default: '={{ $json.query?.search ?? \'\' }}',
+		description: 'Only leads whose name or phone contains this text',
+	},
+	{
+		displayName: 'Offset',
+		name: 'offset',
+		type: 'string',
+		default: '={{ $json.query?.offset ?? \'0\' }}',
+		description: 'How many matching messages to pass over (0 for the first page)',
+	},
+	{
+		displayName: 'Messages per Page',
+		name: 'limit',
+		type: 'string',
+		default: '={{ $json.query?.limit ?? \'50\' }}',
+		description: 'How many messages in the page, 1 to 500',
+	},
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['queuePage'] } }, properties);
+
+function text(context: IExecuteFunctions, name: string, i: number): string {
+	const value = context.getNodeParameter(name, i, '') as unknown;
+	return value === null || value === undefined ? '' : String(value).trim();
+}
+
+function whole(context: IExecuteFunctions, name: string, label: string, i: number, min: number, max: number): number {
+	const raw = text(context, name, i);
+	const value = Number(raw);
+	if (!/^\d+$/.test(raw) || value < min || value > max) {
+		throw new NodeOperationError(context.getNode(), `${label} must be a whole number from ${min} to ${max} (got "${raw.slice(0, 40)}")`, {
+			itemIndex: i,
+			description: `Pass ${name}=${min === 0 ? 0 : 50} or another whole number in that range.`,
+		});
+	}
+	return value;
+}
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	return await perItem(this, 1, async (i) => {
+		const userId = optionalUuid(this, 'userId', 'owner ID', i);
+		const day = text(this, 'day', i);
+		if (day && (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)) || new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) !== day)) {
+			throw new NodeOperationError(this.getNode(), `The day "${day.slice(0, 40)}" is not a date as YYYY-MM-DD`, {
+				itemIndex: i,
+				description: 'Pass day=2026-12-02, or leave it out for today in the owner\'s time zone.',
+			});
+		}
+		const status = text(this, 'status', i);
+		if (status && !(STATUSES as readonly string[]).includes(status)) {
+			throw new NodeOperationError(this.getNode(), `The status "${status.slice(0, 40)}" is not one of ${STATUSES.join(', ')}`, {
+				itemIndex: i,
+				description: 'Leave status out for every status.',
+			});
+		}
+		const search = text(this, 'search', i);
+		if (search.length > 200) {
+			throw new NodeOperationError(this.getNode(), `The search must be at most 200 characters (got ${search.length})`, { itemIndex: i });
+		}
+		const args: QueuePageArgs = {
+			p_user_id: userId,
+			p_day: day || null,
+			p_status: (status || null) as QueuePageArgs['p_status'],
+			p_search: search || null,
+			p_offset: whole(this, 'offset', 'The offset', i, 0, 1_000_000),
+			p_limit: whole(this, 'limit', 'The page size (limit)', i, 1, 500),
+		};
+		const page = await callRpc(this, 'console_queue_page', args, i);
+		if (!page) throw new NodeOperationError(this.getNode(), 'The database answered no queue page', { itemIndex: i });
+		return [{ output: 0, json: { ...page } as unknown as IDataObject }];
+	});
+}

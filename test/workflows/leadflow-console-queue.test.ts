@@ -1,0 +1,72 @@
+// The Queue endpoint of workflows/leadflow-console.json (GET …/console/api/queue) through n8n's
+// engine in-process against the local stack: an owner's queue day counted by status with one page
+// of its messages, the database's answer; filters and paging pass through; bad input is a 400
+// naming it, an unknown owner a 404; without the key a 403 and nothing runs. The day is named in
+// the query (the prepared day of the queue fixtures), so nothing depends on today's date.
+import { randomUUID } from 'node:crypto';
+import { runWorkflow, type TestCredentials } from '../harness';
+import { serviceClient, testStack } from '../helpers/stack';
+import { claim, preparedOwner, TOMORROW } from '../db/queue/fixtures';
+import type { QueuePage } from '../../nodes/shared/contract';
+
+const WORKFLOW = 'workflows/leadflow-console.json';
+const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
+let credentials: TestCredentials;
+
+beforeAll(() => {
+	const stack = testStack();
+	credentials = { httpHeaderAuth: KEY, leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } };
+});
+
+const call = (query: Record<string, string>, headers: Record<string, string> = { [KEY.name]: KEY.value }) =>
+	runWorkflow(WORKFLOW, { startNode: 'Queue Request', webhook: { method: 'GET', headers, query }, credentials });
+
+test('the queue endpoint answers the database\'s counts and one page of rows, filtered and paged', async () => {
+	const { userId } = await preparedOwner(6);
+	const [claimed] = await claim('w-console-workflow', userId, `${TOMORROW}T10:00:00.000Z`, 1);
+
+	const result = await call({ userId, day: TOMORROW, limit: '4' });
+	expect(result.error).toBeUndefined();
+	expect(result.response?.statusCode).toBe(200);
+	expect(result.response?.headers?.['cache-control']).toBe('no-store');
+	const body = result.response?.body as QueuePage;
+	const { data, error } = await serviceClient().rpc('console_queue_page', { p_user_id: userId, p_day: TOMORROW, p_limit: 4 });
+	expect(error).toBeNull();
+	const expected = data as QueuePage;
+	expect(body).toMatchObject({ owner: userId, day: TOMORROW, counts: expected.counts, rows: expected.rows });
+	expect(body.counts).toMatchObject({ total: 6, queued: 5, claimed: 1 });
+	expect(body.rows?.rows).toHaveLength(4);
+
+	const filtered = (await call({ userId, day: TOMORROW, status: 'claimed' })).response?.body as QueuePage;
+	expect(filtered.rows?.rows.map((row) => row.item_id)).toEqual([claimed.item_id]);
+	const second = (await call({ userId, day: TOMORROW, limit: '4', offset: '4' })).response?.body as QueuePage;
+	expect(second.rows).toMatchObject({ total: 6, offset: 4 });
+	expect(second.rows?.rows).toHaveLength(2);
+	const found = (await call({ userId, day: TOMORROW, search: body.rows!.rows[2].phone })).response?.body as QueuePage;
+	expect(found.rows?.rows.map((row) => row.item_id)).toEqual([body.rows!.rows[2].item_id]);
+});
+
+test('without the key, or with a wrong one, n8n refuses (403) and nothing runs', async () => {
+	for (const headers of [{}, { [KEY.name]: 'guess' }]) {
+		const result = await call({}, headers);
+		expect(result.response?.statusCode).toBe(403);
+		expect(result.executedNodes).toEqual([]);
+	}
+});
+
+test.each([
+	[{ userId: 'owner-1' }, 400, /owner ID "owner-1" is not a UUID/],
+	[{ day: '2026-02-30' }, 400, /day "2026-02-30" is not a date as YYYY-MM-DD/],
+	[{ status: 'sending' }, 400, /status "sending" is not one of queued, claimed, sent, failed, cancelled, dead/],
+	[{ limit: '501' }, 400, /page size \(limit\) must be a whole number from 1 to 500/],
+	[{ offset: '-3' }, 400, /offset must be a whole number/],
+	[{ search: 'x'.repeat(201) }, 400, /search must be at most 200 characters/],
+	[{ userId: '00000000-0000-4000-8000-000000000000' }, 404, /p_user_id: user 00000000-0000-4000-8000-000000000000 does not exist/],
+])('bad input %j answers %i naming it', async (query, status, message) => {
+	const result = await call(query);
+	expect(result.response?.statusCode).toBe(status);
+	const body = result.response?.body as { status: number; error: string };
+	expect(body.status).toBe(status);
+	expect(body.error).toMatch(message);
+	expect(JSON.stringify(body)).not.toMatch(/stack|at .*\.ts/);
+});
