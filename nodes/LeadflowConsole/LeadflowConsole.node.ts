@@ -4,6 +4,7 @@ import * as monitor from './actions/monitor.operation';
 import * as page from './actions/page.operation';
 import * as queuePage from './actions/queuePage.operation';
 import * as ruleDelete from './actions/ruleDelete.operation';
+import * as rulePrompt from './actions/rulePrompt.operation';
 import * as rules from './actions/rules.operation';
 import * as ruleWrite from './actions/ruleWrite.operation';
 import { router } from './actions/router';
@@ -22,7 +23,7 @@ export class LeadflowConsole implements INodeType {
 		usableAsTool: true,
 		inputs: MAIN_INPUT,
 		outputs: namedOutputs('Result'),
-		credentials: [{ name: 'leadflowSupabaseApi', required: true, displayOptions: { show: { operation: ['monitor', 'timeline', 'rules', 'ruleWrite', 'ruleDelete', 'queuePage'] } } }],
+		credentials: [{ name: 'leadflowSupabaseApi', required: true, displayOptions: { show: { operation: ['monitor', 'timeline', 'rules', 'ruleWrite', 'ruleDelete', 'queuePage', 'rulePrompt'] } } }],
 		properties: [
 			{
 				displayName: 'Resource',
@@ -33,7 +34,7 @@ export class LeadflowConsole implements INodeType {
 				options: [
 					{ name: 'Console Page', value: 'console', description: 'The console\'s web page itself' },
 					{ name: 'Follow-Up Monitor', value: 'followUp', description: 'What a follow-up rule is doing: its stages, totals, contacts and timelines' },
-					{ name: 'Follow-Up Rule', value: 'rule', description: 'The follow-up rules: list, create, change, preview, delete' },
+					{ name: 'Follow-Up Rule', value: 'rule', description: 'The follow-up rules: list, create, change, preview (what is due, the prompt), delete' },
 					{ name: 'Lead Queue', value: 'queue', description: 'An owner\'s lead queue of the day: counts by status and its messages one page at a time' },
 				],
 			},
@@ -95,6 +96,12 @@ export class LeadflowConsole implements INodeType {
 						action: 'List follow up rules and tags',
 					},
 					{
+						name: 'Preview Prompt',
+						value: 'rulePrompt',
+						description: 'Show the prompt Generate Follow-Up would send Gemini for one of the rule\'s tagged contacts with unsaved settings (no Gemini call, nothing saved)',
+						action: 'Preview a follow up rule s prompt',
+					},
+					{
 						name: 'Save Rule',
 						value: 'ruleWrite',
 						description: 'Create or change a follow-up rule (or preview its settings), judged by the database\'s own checks',
@@ -126,6 +133,7 @@ export class LeadflowConsole implements INodeType {
 			...rules.description,
 			...ruleWrite.description,
 			...ruleDelete.description,
+			...rulePrompt.description,
 		],
 	};
 

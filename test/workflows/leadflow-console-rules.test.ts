@@ -1,19 +1,32 @@
 // The Rules endpoints of workflows/leadflow-console.json through n8n's engine in-process against the
 // local stack: the rules with their tags by name; a rule saved through the endpoint is the row
 // written; the preview is the database's judgement and writes nothing; an invalid rule is a 400
-// naming the field with the database's message, nothing written; delete; 403 without the key.
+// naming the field with the database's message and plain-words advice, nothing written; delete;
+// the prompt preview for one real contact equals what GenerateFollowUp then sends the Gemini
+// simulator for that contact; 403 without the key.
 import { randomUUID } from 'node:crypto';
+import { startSimulators, type RunningSimulators } from '../../simulators';
+import { addContacts, addRule, createTags } from '../../scripts/demo/seed';
 import { runWorkflow, type TestCredentials } from '../harness';
 import { serviceClient, testStack, withDb } from '../helpers/stack';
 import { createWorld, type World } from '../db/follow-up/fixtures';
+import { pipelineCredentials, triggerNow } from './support/pipeline';
+import { newOwner } from './support/seeds';
 
 const WORKFLOW = 'workflows/leadflow-console.json';
 const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
 let credentials: TestCredentials;
 
-beforeAll(() => {
+let sims: RunningSimulators;
+
+beforeAll(async () => {
 	const stack = testStack();
 	credentials = { httpHeaderAuth: KEY, leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } };
+	sims = await startSimulators();
+});
+
+afterAll(async () => {
+	await sims.stop();
 });
 
 const withKey = { [KEY.name]: KEY.value };
@@ -133,11 +146,126 @@ test('without the key, or with a wrong one, n8n refuses (403) and nothing runs',
 		const list = await get({}, headers);
 		expect(list.response?.statusCode).toBe(403);
 		expect(list.executedNodes).toEqual([]);
-		for (const node of ['Save Rule Request', 'Explain Rule Request', 'Delete Rule Request']) {
+		for (const node of ['Save Rule Request', 'Explain Rule Request', 'Delete Rule Request', 'Rule Prompt Request']) {
 			const result = await post(node, { userId: world.userId, settings: settings(world) }, headers);
 			expect(result.response?.statusCode).toBe(403);
 			expect(result.executedNodes).toEqual([]);
 		}
 	}
+	expect(await rulesOf(world.userId)).toEqual([]);
+});
+
+interface PromptAnswer {
+	tagged: number;
+	contacts: { conversation_id: string; sender_name: string | null; due: boolean; reason: string | null }[];
+	contact: { conversation_id: string; sender_name: string; follow_up_number: number; messages: { direction: string; text: string }[] } | null;
+	rule: { instructions: string; language: string | null; model: string | null; context_message_count: number };
+	prompt: { systemInstruction: string; userText: string; model: string | null; followUpNumber: number } | null;
+}
+
+test('the prompt preview for a real contact is what GenerateFollowUp sends Gemini for that contact once the settings are saved', async () => {
+	const owner = await newOwner('console-prompt');
+	const { ruleId, first, second } = await withDb(async (db) => {
+		const tags = await createTags(db, owner, ['Course lead']);
+		// Two due contacts: "Ann" wrote first (two hours ago), so the claim's order puts her first.
+		const ann = await addContacts(db, owner, { label: 'Ann', count: 1, tagIds: [tags['Course lead']], lastMessageMinutesAgo: 120 });
+		const bob = await addContacts(db, owner, { label: 'Bob', count: 1, tagIds: [tags['Course lead']], lastMessageMinutesAgo: 30 });
+		// Ann's conversation goes on: the Page answered, she asked again (times from the database's clock).
+		await db.query(
+			`insert into public.messenger_messages (user_id, conversation_id, direction, text, sent_at)
+			 values ($1, $2, 'outbound', 'It is 300 euros, with a payment plan.', now() - interval '110 minutes'),
+			        ($1, $2, 'inbound', 'Is there a discount for   students?', now() - interval '100 minutes')`,
+			[owner.userId, ann.conversationIds[0]],
+		);
+		const id = await addRule(db, owner, { name: 'Course follow-up', includeTagIds: [tags['Course lead']] });
+		return { ruleId: id, first: ann.conversationIds[0], second: bob.conversationIds[0] };
+	});
+	const unsaved = { instructions: 'Offer the early-bird price, in two sentences.', language: 'French', context_message_count: 2 };
+	const before = await withDb(async (db) => (await db.query('select * from public.ai_automation_rules where id = $1', [ruleId])).rows[0]);
+
+	const previewed = await post('Rule Prompt Request', { ruleId, settings: unsaved });
+	expect(previewed.error).toBeUndefined();
+	expect(previewed.response?.statusCode).toBe(200);
+	const preview = previewed.response?.body as PromptAnswer;
+	expect(preview.tagged).toBe(2);
+	expect(preview.contacts.map((contact) => [contact.conversation_id, contact.due])).toEqual([[first, true], [second, true]]);
+	expect(preview.contact).toMatchObject({ conversation_id: first, sender_name: 'Ann 1', follow_up_number: 1 });
+	// context_message_count 2 of Ann's three messages: the last two.
+	expect(preview.contact?.messages.map((message) => message.direction)).toEqual(['outbound', 'inbound']);
+	expect(preview.rule).toMatchObject(unsaved);
+	expect(preview.prompt?.systemInstruction).toContain('Offer the early-bird price');
+	expect(preview.prompt?.systemInstruction).toContain('Write in French.');
+	expect(preview.prompt?.userText).toContain('Contact name: Ann 1');
+	// A preview: nothing saved.
+	const after = await withDb(async (db) => (await db.query('select * from public.ai_automation_rules where id = $1', [ruleId])).rows[0]);
+	expect(after).toEqual(before);
+
+	// Another contact on request.
+	const other = await post('Rule Prompt Request', { ruleId, settings: unsaved, conversationId: second });
+	expect((other.response?.body as PromptAnswer).prompt?.userText).toContain('Contact name: Bob 1');
+
+	// Saved, then run for real: the follow-up workflow claims both and GenerateFollowUp asks the simulator.
+	const saved = await post('Save Rule Request', { ruleId, settings: unsaved });
+	expect(saved.response?.statusCode).toBe(200);
+	await sims.gemini.control.clearRequests();
+	const { result } = await triggerNow(pipelineCredentials(sims, owner.pageId), { ruleId });
+	expect(result.response?.statusCode).toBe(200);
+	const requests = await sims.gemini.control.requests();
+	type Body = { systemInstruction?: { parts: { text: string }[] }; contents: { parts: { text: string }[] }[] };
+	const sent = requests
+		.map((request) => request.body as Body)
+		.find((body) => body.contents[0].parts[0].text.startsWith('Contact name: Ann 1\n'));
+	expect(sent).toBeDefined();
+	expect(sent?.systemInstruction?.parts.map((part) => part.text).join('')).toBe(preview.prompt?.systemInstruction);
+	expect(sent?.contents.map((content) => content.parts.map((part) => part.text).join(''))).toEqual([preview.prompt?.userText]);
+
+	// The next preview for Ann is her second follow-up.
+	const next = await post('Rule Prompt Request', { ruleId, settings: {}, conversationId: first });
+	expect((next.response?.body as PromptAnswer).contact?.follow_up_number).toBe(2);
+	expect((next.response?.body as PromptAnswer).prompt?.userText).toContain('This is the 2nd follow-up (1 sent before without a reply).');
+});
+
+test.each([
+	[{ context_message_count: 101 }, 'context_message_count', /context_message_count_check/, /from 0 to 100/],
+	[{ language: ' ' }, 'language', /language_check/, /from 1 to 50 characters/],
+	[{ model: '' }, 'model', /model_check/, /credential's default/],
+	[{ page_id: 'my page' }, 'page_id', /page_id_check/, /Facebook Pages/],
+	[{ resume_after_takeover_hours: 0.1 }, 'resume_after_takeover_hours', /resume_after_takeover_hours_check/, /from 0.25 to 8,760/],
+	[{ daily_limit: 0 }, 'daily_limit', /daily_limit_check/, /from 1 to 1,000,000/],
+])('a refused setting %j is a 400 naming %s with advice in plain words, on save and on the prompt preview, nothing written', async (change, field, message, advice) => {
+	const world = await createWorld();
+	for (const node of ['Save Rule Request', 'Rule Prompt Request']) {
+		const result = await post(node, { userId: world.userId, settings: { ...settings(world), ...change } });
+		expect(result.response?.statusCode).toBe(400);
+		expect(result.response?.body).toMatchObject({ saved: false, error: { field, message: expect.stringMatching(message), advice: expect.stringMatching(advice) } });
+	}
+	expect(await rulesOf(world.userId)).toEqual([]);
+});
+
+test('the new fields saved through the endpoint are the row written', async () => {
+	const world = await createWorld();
+	const fields = { page_id: world.pageId, model: 'gemini-2.5-flash', language: 'Spanish', context_message_count: 25, resume_after_takeover_hours: 12.5 };
+	const saved = await post('Save Rule Request', { userId: world.userId, settings: { ...settings(world), ...fields } });
+	expect(saved.response?.statusCode).toBe(200);
+	const [row] = await rulesOf(world.userId);
+	expect(row).toMatchObject({ ...fields, resume_after_takeover_hours: '12.50' });
+	const list = (await get({ userId: world.userId })).response?.body as { pages: { page_id: string; user_id: string }[] };
+	expect(list.pages).toEqual([{ page_id: world.pageId, name: null, user_id: world.userId }]);
+});
+
+test('the prompt preview refuses a contact that is not the rule\'s, and bad input the node checks, naming them', async () => {
+	const world = await createWorld();
+	const [tagged] = await world.contacts(1, { name: 'Tagged', tags: ['AI Lead'] });
+	const [untagged] = await world.contacts(1, { name: 'Untagged', tags: ['Hot'] });
+	const base = { userId: world.userId, settings: { ...settings(world), tag_match: 'any', include_tag_ids: [world.tags['AI Lead']], exclude_tag_ids: [] } };
+	const ok = await post('Rule Prompt Request', { ...base, conversationId: tagged });
+	expect(ok.response?.statusCode).toBe(200);
+	expect((ok.response?.body as PromptAnswer).contact?.sender_name).toBe('Tagged');
+	const refused = await post('Rule Prompt Request', { ...base, conversationId: untagged });
+	expect(refused.response?.statusCode).toBe(400);
+	expect(refused.response?.body).toMatchObject({ error: { field: 'conversation_id', message: expect.stringMatching(/does not carry this rule's tags/), advice: expect.stringMatching(/tagged contacts/) } });
+	const bad = await post('Rule Prompt Request', { ...base, conversationId: 'contact-1' });
+	expect(bad.response?.statusCode).toBe(400);
+	expect(bad.response?.body).toEqual({ status: 400, error: expect.stringMatching(/conversation ID "contact-1" is not a UUID/) });
 	expect(await rulesOf(world.userId)).toEqual([]);
 });

@@ -5,7 +5,7 @@ import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 import type { ModelRequest } from '../../shared/gemini/client';
 import type { RetryPolicy } from '../transport/generateText';
 import type { ParameterReader } from './itemFields';
-import { buildPrompt, type ConversationMessage } from './prompt';
+import { buildPrompt, type ConversationMessage, type Prompt } from './prompt';
 import type { HeldContact } from '../transport/stages';
 
 export interface GenerationJob {
@@ -88,22 +88,31 @@ function readHeld(context: IExecuteFunctions, read: ParameterReader, itemIndex: 
 	return { stateId, holder };
 }
 
-export function readJob(context: IExecuteFunctions, read: ParameterReader, itemIndex: number, defaultModel: string): GenerationJob {
+/**
+ * The prompt an item makes: its instructions, contact name, follow-up number, messages and language
+ * (read with `read`, e.g. a claimed row's fields), the last `maxMessages` (option, default 20) shown.
+ * GenerateFollowUp sends it; the Leadflow Console's Preview Prompt shows it.
+ */
+export function readPrompt(context: IExecuteFunctions, read: ParameterReader, itemIndex: number): Prompt {
 	const instructions = text(read, 'instructions', itemIndex);
 	if (!instructions) {
 		throw invalid(context, itemIndex, 'Instructions are empty', "Write what the follow-up should say, or map the rule's instructions ($json.rule.instructions).");
 	}
-	const model = text(read, 'model', itemIndex) || defaultModel.trim();
-	if (!model) throw invalid(context, itemIndex, 'No model is set', 'Set Model on the node, on the rule, or as the Default Model of the Gemini credential.');
-	const options = readOptions(context, itemIndex);
-	const prompt = buildPrompt({
+	return buildPrompt({
 		instructions,
 		contactName: text(read, 'contactName', itemIndex),
 		followUpNumber: readFollowUpNumber(context, read, itemIndex),
 		messages: readMessages(context, read, itemIndex),
 		language: text(read, 'language', itemIndex),
-		maxMessages: options.maxMessages ?? 20,
+		maxMessages: readOptions(context, itemIndex).maxMessages ?? 20,
 	});
+}
+
+export function readJob(context: IExecuteFunctions, read: ParameterReader, itemIndex: number, defaultModel: string): GenerationJob {
+	const prompt = readPrompt(context, read, itemIndex);
+	const model = text(read, 'model', itemIndex) || defaultModel.trim();
+	if (!model) throw invalid(context, itemIndex, 'No model is set', 'Set Model on the node, on the rule, or as the Default Model of the Gemini credential.');
+	const options = readOptions(context, itemIndex);
 	const held = readHeld(context, read, itemIndex);
 	return {
 		itemIndex,

@@ -4,8 +4,9 @@ import * as monitor from './monitor.operation';
 import * as page from './page.operation';
 import * as queuePage from './queuePage.operation';
 import * as ruleDelete from './ruleDelete.operation';
+import * as rulePrompt from './rulePrompt.operation';
 import * as rules from './rules.operation';
 import * as ruleWrite from './ruleWrite.operation';
 import * as timeline from './timeline.operation';
 
-export const router = operationRouter({ page, monitor, timeline, rules, ruleWrite, ruleDelete, queuePage });
+export const router = operationRouter({ page, monitor, timeline, rules, ruleWrite, ruleDelete, queuePage, rulePrompt });

@@ -1,12 +1,14 @@
 // ruleWrite: create or change a follow-up rule from its settings (console_rule_write), or preview
 // them. The table's own checks judge the settings; a refusal is the item { saved: false, error:
-// { field, message, hint } } (the column it concerns), nothing written. The preview (Save off)
-// answers what the claim's judgement would make of the settings (explain) and writes nothing.
+// { field, message, hint, advice } } (the column it concerns; advice: plain words, rule-refusal.ts),
+// nothing written. The preview (Save off) answers what the claim's judgement would make of the
+// settings (explain) and writes nothing.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { RuleSettings } from '../../shared/contract/console';
 import { perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { optionalUuid, settingsObject } from './rule-input';
+import { withAdvice } from './rule-refusal';
 
 const properties: INodeProperties[] = [
 	{
@@ -50,6 +52,6 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			p_save: this.getNodeParameter('save', i, true) as boolean,
 		};
 		const result = await callRpc(this, 'console_rule_write', args, i);
-		return [{ output: 0, json: { ...result } as unknown as IDataObject }];
+		return [{ output: 0, json: { ...withAdvice(result) } as unknown as IDataObject }];
 	});
 }

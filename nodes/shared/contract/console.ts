@@ -94,6 +94,8 @@ export interface ConsoleRules {
 	rules: (RuleRow & { include_tags: RuleTag[]; exclude_tags: RuleTag[] })[];
 	tags: (RuleTag & { user_id: string })[];
 	owners: string[];
+	/** The owners' Facebook Pages (connected ones with their names, and those of their conversations). */
+	pages: Array<{ page_id: string; name: string | null; user_id: string }>;
 }
 
 export interface RuleWriteArgs {
@@ -131,4 +133,39 @@ export interface RuleDeleteArgs {
 export interface RuleDeleteResult {
 	deleted: boolean;
 	id: string;
+}
+
+export interface RulePromptArgs {
+	/** Null: a new rule of p_user_id (as console_rule_write). */
+	p_rule_id?: string | null;
+	p_user_id?: string | null;
+	/** The unsaved settings, judged by console_rule_write and rolled back. */
+	p_settings: RuleSettings;
+	/** One of the rule's tagged contacts; null: the first due one. */
+	p_conversation_id?: string | null;
+	/** How many tagged contacts to list for the picker (1–1000). */
+	p_contact_limit?: number;
+	p_now?: string;
+}
+
+/** A tagged contact of the rule, as the claim judges it now. */
+export interface RulePromptContact {
+	conversation_id: string;
+	sender_name: string | null;
+	due: boolean;
+	/** Why not due (null: due). */
+	reason: string | null;
+}
+
+export interface RulePromptResult {
+	tagged?: number;
+	/** The first p_contact_limit tagged contacts, due first, in the claim's order. */
+	contacts?: RulePromptContact[];
+	/** What the claim would hand GenerateFollowUp for the contact; null: nobody is tagged. */
+	contact?: (RulePromptContact & { follow_up_number: number; messages: Array<{ direction: string; text: string; sent_at: string }> }) | null;
+	rule?: { id: string | null; instructions: string; model: string | null; language: string | null; context_message_count: number };
+	/** Refused (a setting, or a contact not tagged): as console_rule_write. */
+	saved?: false;
+	error?: { field: string | null; message: string; hint: string | null };
+	not_found?: boolean;
 }

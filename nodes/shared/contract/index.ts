@@ -14,7 +14,7 @@ import type {
 } from './campaign';
 import type { PipelineBoard, PipelineBoardArgs } from './console-pipeline';
 import type { QueuePage, QueuePageArgs } from './console-queue';
-import type { ConsoleRules, ConsoleRulesArgs, MonitorPage, MonitorPageArgs, RuleDeleteArgs, RuleDeleteResult, RuleWriteArgs, RuleWriteResult } from './console';
+import type { ConsoleRules, ConsoleRulesArgs, MonitorPage, MonitorPageArgs, RuleDeleteArgs, RuleDeleteResult, RulePromptArgs, RulePromptResult, RuleWriteArgs, RuleWriteResult } from './console';
 import type {
 	AutomationSnapshot,
 	BeginSendArgs,
@@ -117,6 +117,14 @@ export const RPC = {
 	console_rules: rpc<ConsoleRulesArgs, ConsoleRules>({ p_user_id: true }),
 	console_rule_write: rpc<RuleWriteArgs, RuleWriteResult>({ p_rule_id: true, p_user_id: true, p_settings: true, p_save: true, p_now: true }),
 	console_rule_delete: rpc<RuleDeleteArgs, RuleDeleteResult>({ p_rule_id: true }),
+	console_rule_prompt: rpc<RulePromptArgs, RulePromptResult>({
+		p_rule_id: true,
+		p_user_id: true,
+		p_settings: true,
+		p_conversation_id: true,
+		p_contact_limit: true,
+		p_now: true,
+	}),
 	console_queue_page: rpc<QueuePageArgs, QueuePage>({ p_user_id: true, p_day: true, p_status: true, p_search: true, p_offset: true, p_limit: true, p_now: true }),
 	automation_mark_generating: rpc<MarkGeneratingArgs, MarkGeneratingResult[]>({ p_execution_id: true, p_state_ids: true, p_lease_seconds: true, p_now: true }),
 	automation_record_generation: rpc<RecordGenerationArgs, RecordGenerationResult[]>({ p_execution_id: true, p_items: true, p_now: true }),
