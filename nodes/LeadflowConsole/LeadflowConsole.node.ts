@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 import { MAIN_INPUT, namedOutputs } from '../shared/outputs';
 import * as monitor from './actions/monitor.operation';
 import * as page from './actions/page.operation';
+import * as pipelineBoard from './actions/pipelineBoard.operation';
 import * as queuePage from './actions/queuePage.operation';
 import * as ruleDelete from './actions/ruleDelete.operation';
 import * as rulePrompt from './actions/rulePrompt.operation';
@@ -23,7 +24,7 @@ export class LeadflowConsole implements INodeType {
 		usableAsTool: true,
 		inputs: MAIN_INPUT,
 		outputs: namedOutputs('Result'),
-		credentials: [{ name: 'leadflowSupabaseApi', required: true, displayOptions: { show: { operation: ['monitor', 'timeline', 'rules', 'ruleWrite', 'ruleDelete', 'queuePage', 'rulePrompt'] } } }],
+		credentials: [{ name: 'leadflowSupabaseApi', required: true, displayOptions: { show: { operation: ['pipelineBoard', 'monitor', 'timeline', 'rules', 'ruleWrite', 'ruleDelete', 'queuePage', 'rulePrompt'] } } }],
 		properties: [
 			{
 				displayName: 'Resource',
@@ -36,6 +37,7 @@ export class LeadflowConsole implements INodeType {
 					{ name: 'Follow-Up Monitor', value: 'followUp', description: 'What a follow-up rule is doing: its stages, totals, contacts and timelines' },
 					{ name: 'Follow-Up Rule', value: 'rule', description: 'The follow-up rules: list, create, change, preview (what is due, the prompt), delete' },
 					{ name: 'Lead Queue', value: 'queue', description: 'An owner\'s lead queue of the day: counts by status and its messages one page at a time' },
+					{ name: 'Pipeline Board', value: 'pipeline', description: 'A CRM pipeline as a board: its stages with counts and time in stage, and one page of contacts each' },
 				],
 			},
 			{
@@ -115,6 +117,22 @@ export class LeadflowConsole implements INodeType {
 				name: 'operation',
 				type: 'options',
 				noDataExpression: true,
+				displayOptions: { show: { resource: ['pipeline'] } },
+				options: [
+					{
+						name: 'Read Board',
+						value: 'pipelineBoard',
+						description: 'Read the pipelines and, for one, its stages in order with counts, mean time in stage and one page of cards each (lead score, status, last activity, the AI\'s reasoning)',
+						action: 'Read a pipeline board',
+					},
+				],
+				default: 'pipelineBoard',
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
 				displayOptions: { show: { resource: ['queue'] } },
 				options: [
 					{
@@ -133,6 +151,7 @@ export class LeadflowConsole implements INodeType {
 			...rules.description,
 			...ruleWrite.description,
 			...ruleDelete.description,
+			...pipelineBoard.description,
 			...rulePrompt.description,
 		],
 	};

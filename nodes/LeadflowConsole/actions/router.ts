@@ -2,6 +2,7 @@
 import { operationRouter } from '../../shared/router';
 import * as monitor from './monitor.operation';
 import * as page from './page.operation';
+import * as pipelineBoard from './pipelineBoard.operation';
 import * as queuePage from './queuePage.operation';
 import * as ruleDelete from './ruleDelete.operation';
 import * as rulePrompt from './rulePrompt.operation';
@@ -9,4 +10,4 @@ import * as rules from './rules.operation';
 import * as ruleWrite from './ruleWrite.operation';
 import * as timeline from './timeline.operation';
 
-export const router = operationRouter({ page, monitor, timeline, rules, ruleWrite, ruleDelete, queuePage, rulePrompt });
+export const router = operationRouter({ page, pipelineBoard, monitor, timeline, rules, ruleWrite, ruleDelete, queuePage, rulePrompt });

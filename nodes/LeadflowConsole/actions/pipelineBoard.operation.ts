@@ -1,0 +1,86 @@
+// pipelineBoard: the console's Pipeline tab (console_pipeline_board): the pipelines to pick from and,
+// for the chosen one, its stages in order with their counts, mean time in stage and one page of
+// cards each; one stage paged further; a search of name or Messenger ID. An unknown pipeline answers
+// the list with not_found (the page picks another; the workflow answers 404).
+import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { perItem } from '../../shared/per-item';
+import { callRpc } from '../../shared/supabase';
+import { optionalUuid } from './rule-input';
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Pipeline ID',
+		name: 'pipelineId',
+		type: 'string',
+		default: '={{ $json.query?.pipelineId ?? \'\' }}',
+		description: 'The pipeline to show (the ID column of pipelines); empty for the list of pipelines only',
+	},
+	{
+		displayName: 'Cards per Stage',
+		name: 'limit',
+		type: 'string',
+		default: '={{ $json.query?.limit ?? \'20\' }}',
+		description: 'How many cards each stage answers, 1 to 200',
+	},
+	{
+		displayName: 'Paged Stage ID',
+		name: 'stageId',
+		type: 'string',
+		default: '={{ $json.query?.stageId ?? \'\' }}',
+		description: 'The stage whose cards start at the offset; the other stages answer their first page',
+	},
+	{
+		displayName: 'Offset',
+		name: 'offset',
+		type: 'string',
+		default: '={{ $json.query?.offset ?? \'0\' }}',
+		description: 'How many of the paged stage\'s cards to pass over (0 for its first page)',
+	},
+	{
+		displayName: 'Search',
+		name: 'search',
+		type: 'string',
+		default: '={{ $json.query?.search ?? \'\' }}',
+		description: 'Only cards whose name or Messenger ID contains this text',
+	},
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['pipelineBoard'] } }, properties);
+
+function whole(context: IExecuteFunctions, name: string, label: string, i: number, min: number, max: number, example: number): number {
+	const value = context.getNodeParameter(name, i, '') as unknown;
+	const raw = value === null || value === undefined ? '' : String(value).trim();
+	if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+		throw new NodeOperationError(context.getNode(), `${label} must be a whole number from ${min} to ${max} (got "${raw.slice(0, 40)}")`, {
+			itemIndex: i,
+			description: `Pass ${name}=${example} or another whole number in that range.`,
+		});
+	}
+	return Number(raw);
+}
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	return await perItem(this, 1, async (i) => {
+		const pipelineId = optionalUuid(this, 'pipelineId', 'pipeline ID', i);
+		const stageId = optionalUuid(this, 'stageId', 'paged stage ID', i);
+		const search = String(this.getNodeParameter('search', i, '') ?? '').trim();
+		if (search.length > 200) {
+			throw new NodeOperationError(this.getNode(), `The search must be at most 200 characters (got ${search.length})`, { itemIndex: i });
+		}
+		const args = {
+			p_pipeline_id: pipelineId,
+			p_limit: whole(this, 'limit', 'The cards per stage (limit)', i, 1, 200, 20),
+			p_stage_id: stageId,
+			p_offset: whole(this, 'offset', 'The offset', i, 0, 1_000_000, 0),
+			p_search: search || null,
+		};
+		const board = await callRpc(this, 'console_pipeline_board', args, i);
+		if (board) return [{ output: 0, json: { ...board } as unknown as IDataObject }];
+		// The pipeline is gone (or was never there): the list, so the page can pick another.
+		const list = await callRpc(this, 'console_pipeline_board', { p_pipeline_id: null }, i);
+		return [{
+			output: 0,
+			json: { ...list, not_found: true, error: `There is no pipeline with ID ${pipelineId}: pick one of the pipelines listed` } as unknown as IDataObject,
+		}];
+	});
+}

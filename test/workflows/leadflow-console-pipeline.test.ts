@@ -1,0 +1,119 @@
+// The Pipeline endpoint of workflows/leadflow-console.json through n8n's engine in-process against the
+// local stack: the board equals console_pipeline_board's answer at the database's clock; a stage is
+// paged; an unknown pipeline is a 404 with the pipelines to pick from; bad input is a 400 naming
+// it; without the key, 403 and nothing runs. Moving a card goes through contact-move.json with the
+// same key (its own tests: test/workflows/contact-move.test.ts): here, a move through it is what
+// the board shows next.
+import { randomUUID } from 'node:crypto';
+import { runWorkflow, type TestCredentials } from '../harness';
+import { serviceClient, testStack } from '../helpers/stack';
+import { analysis, assign, createPipelineWorld } from '../db/pipelines/fixtures';
+import type { PipelineBoard } from '../../nodes/shared/contract';
+
+const WORKFLOW = 'workflows/leadflow-console.json';
+const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
+let credentials: TestCredentials;
+
+beforeAll(() => {
+	const stack = testStack();
+	credentials = { httpHeaderAuth: KEY, leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } };
+});
+
+const withKey = { [KEY.name]: KEY.value };
+const board = (query: Record<string, string>, headers: Record<string, string> = withKey) =>
+	runWorkflow(WORKFLOW, { startNode: 'Pipeline Request', webhook: { method: 'GET', headers, query }, credentials });
+
+/** The same call straight to the database, at the clock the workflow's call ran at. */
+async function direct(args: Record<string, unknown>, now: string): Promise<PipelineBoard> {
+	const { data, error } = await serviceClient().rpc('console_pipeline_board', { ...args, p_now: now });
+	expect(error).toBeNull();
+	return data as PipelineBoard;
+}
+
+test('the board is the database\'s: stages, counts and cards; a stage is paged', async () => {
+	const world = await createPipelineWorld();
+	const contacts = await world.contacts(5);
+	await assign(contacts.map((id, index) => analysis(id, index < 3 ? 30 : 60)));
+
+	const result = await board({ pipelineId: world.pipeline.id, limit: '2' });
+	expect(result.error).toBeUndefined();
+	expect(result.response?.statusCode).toBe(200);
+	const body = result.response?.body as PipelineBoard;
+	expect(body).toEqual(await direct({ p_pipeline_id: world.pipeline.id, p_limit: 2 }, body.generatedAt));
+	expect(body.stages.map((stage) => [stage.name, stage.contact_count, stage.cards.length])).toEqual([
+		['New Lead', 0, 0], ['Contacted', 3, 2], ['Qualified', 2, 2], ['Proposal', 0, 0], ['Won', 0, 0], ['Lost', 0, 0],
+	]);
+
+	const paged = await board({ pipelineId: world.pipeline.id, limit: '2', stageId: world.pipeline.stages.Contacted, offset: '2' });
+	expect(paged.response?.statusCode).toBe(200);
+	const contacted = (paged.response?.body as PipelineBoard).stages[1];
+	expect(contacted).toMatchObject({ offset: 2, contact_count: 3 });
+	expect(contacted.cards).toHaveLength(1);
+	const seen = [...body.stages[1].cards, ...contacted.cards].map((card) => card.conversation_id).sort();
+	expect(seen).toEqual(contacts.slice(0, 3).sort());
+});
+
+test('without a pipeline: the list; an unknown pipeline: 404 with the list to pick from', async () => {
+	const world = await createPipelineWorld();
+	const list = await board({});
+	expect(list.response?.statusCode).toBe(200);
+	const listed = list.response?.body as PipelineBoard;
+	expect(listed.pipeline).toBeNull();
+	expect(listed.pipelines.map((pipeline) => pipeline.id)).toContain(world.pipeline.id);
+
+	const gone = await board({ pipelineId: '00000000-0000-4000-8000-000000000000' });
+	expect(gone.response?.statusCode).toBe(404);
+	expect(gone.response?.body).toMatchObject({ not_found: true, pipeline: null, error: expect.stringMatching(/no pipeline with ID 00000000-0000-4000-8000-000000000000/) });
+	expect((gone.response?.body as PipelineBoard).pipelines.map((pipeline) => pipeline.id)).toContain(world.pipeline.id);
+});
+
+test.each([
+	['pipelineId=pipe-1', { pipelineId: 'pipe-1' }, /pipeline ID "pipe-1" is not a UUID/],
+	['limit=0', { limit: '0' }, /cards per stage \(limit\) must be a whole number from 1 to 200/],
+	['limit=201', { limit: '201' }, /cards per stage \(limit\) must be a whole number from 1 to 200/],
+	['offset=x', { offset: 'x' }, /offset must be a whole number from 0 to 1000000/],
+	['stageId=stage', { stageId: 'stage' }, /paged stage ID "stage" is not a UUID/],
+	['a search of 201 characters', { search: 'x'.repeat(201) }, /search must be at most 200 characters/],
+])('bad input (%s) answers 400 naming it', async (_label, query, message) => {
+	const result = await board(query);
+	expect(result.response?.statusCode).toBe(400);
+	expect(result.response?.body).toEqual({ status: 400, error: expect.stringMatching(message) });
+});
+
+test('the database\'s refusal is a 400 with its message: an offset without its stage, a stage of another pipeline', async () => {
+	const world = await createPipelineWorld();
+	const other = await world.addPipeline('Elsewhere', [{ name: 'Only' }]);
+	const offset = await board({ pipelineId: world.pipeline.id, offset: '20' });
+	expect(offset.response?.statusCode).toBe(400);
+	expect(offset.response?.body).toEqual({ status: 400, error: expect.stringMatching(/p_offset needs p_stage_id/) });
+	const foreign = await board({ pipelineId: world.pipeline.id, stageId: other.stages.Only });
+	expect(foreign.response?.statusCode).toBe(400);
+	expect(foreign.response?.body).toEqual({ status: 400, error: expect.stringMatching(/is not a stage of pipeline/) });
+});
+
+test('without the key, or with a wrong one, n8n refuses (403) and nothing runs', async () => {
+	const world = await createPipelineWorld();
+	for (const headers of [{}, { [KEY.name]: 'guess' }]) {
+		const result = await board({ pipelineId: world.pipeline.id }, headers);
+		expect(result.response?.statusCode).toBe(403);
+		expect(result.executedNodes).toEqual([]);
+	}
+});
+
+test('a move through contact-move.json with the same key is what the board shows next, with what it logged', async () => {
+	const world = await createPipelineWorld();
+	const [contact] = await world.contacts(1);
+	await assign([analysis(contact, 30)]);
+	const moved = await runWorkflow('workflows/contact-move.json', {
+		webhook: { method: 'POST', headers: { ...withKey, 'content-type': 'application/json' }, body: { conversationId: contact, stage: world.pipeline.stages.Won, reason: 'Signed' } },
+		credentials,
+	});
+	expect(moved.response?.statusCode).toBe(200);
+	expect(moved.response?.body).toMatchObject({ outcome: 'moved', stage: { id: world.pipeline.stages.Won, name: 'Won' }, from_stage: { name: 'Contacted' } });
+
+	const after = (await board({ pipelineId: world.pipeline.id })).response?.body as PipelineBoard;
+	const won = after.stages.find((stage) => stage.name === 'Won')!;
+	expect(won.contact_count).toBe(1);
+	expect(won.cards[0]).toMatchObject({ conversation_id: contact, last_activity: { type: 'MANUAL_MOVE', description: 'Signed', actor: 'user' } });
+	expect(after.stages.find((stage) => stage.name === 'Contacted')!.contact_count).toBe(0);
+});
