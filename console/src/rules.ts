@@ -1,7 +1,9 @@
 // The Rules tab: the follow-up rules as cards (toggle, Monitor, Edit, Delete) and a form to create
 // or edit one with its tags by name. The database judges the settings: a refusal comes back with
-// the column it concerns, and its message is shown beside that field. Preview asks the database
-// what the unsaved settings would judge due now, without saving.
+// the column it concerns, the database's message and advice in plain words (added by the Leadflow
+// Console node), shown beside that field with the database's own words as a detail. Preview asks
+// the database what the unsaved settings would judge due now; "Show the prompt" shows what
+// GenerateFollowUp would send Gemini for one real contact with them. Neither saves.
 import { formatNumber, reasonInWords } from './format';
 
 interface Tag { id: string; name: string; user_id?: string }
@@ -9,10 +11,20 @@ interface RuleRow {
 	id: string; user_id: string; name: string; enabled: boolean; include_tag_ids: string[]; exclude_tag_ids: string[]; tag_match: 'any' | 'all';
 	active_hours_start: string; active_hours_end: string; time_zone: string; active_days: number[]; daily_limit: number; max_follow_ups: number;
 	min_hours_between_follow_ups: number | string; stop_on_reply: boolean; instructions: string; include_tags: Tag[]; exclude_tags: Tag[];
+	page_id: string | null; model: string | null; language: string | null; context_message_count: number; resume_after_takeover_hours: number | string | null;
 }
-interface RulesList { rules: RuleRow[]; tags: Tag[]; owners: string[] }
+interface Page { page_id: string; name: string | null; user_id: string }
+interface RulesList { rules: RuleRow[]; tags: Tag[]; owners: string[]; pages?: Page[] }
+interface Refusal { field: string | null; message: string; hint: string | null; advice?: string }
+interface PromptContact { conversation_id: string; sender_name: string | null; due: boolean; reason: string | null }
+interface PromptAnswer {
+	tagged: number; contacts: PromptContact[]; contact: (PromptContact & { follow_up_number: number; messages: unknown[] }) | null;
+	rule: { model: string | null; language: string | null; context_message_count: number };
+	prompt: { systemInstruction: string; userText: string; model: string | null; followUpNumber: number } | null;
+	error?: Refusal;
+}
 interface Explain { tagged: number; due: number; by_reason: Record<string, number> }
-interface WriteAnswer { saved: boolean; rule?: RuleRow; explain?: Explain; error?: { field: string | null; message: string; hint: string | null } }
+interface WriteAnswer { saved: boolean; rule?: RuleRow; explain?: Explain; error?: Refusal }
 
 export interface RulesContext {
 	apiBase: string;
@@ -57,6 +69,13 @@ export function initRules(context: RulesContext) {
 				? '<span class="sub">This owner has no tags yet.</span>'
 				: tags.map((tag) => `<label><input type="checkbox" name="${column}" value="${escape(tag.id)}"${selected.includes(tag.id) ? ' checked' : ''}> ${escape(tag.name)}</label>`).join('');
 		}
+	}
+
+	function renderPages(selected: string | null) {
+		const pages = (list.pages ?? []).filter((one) => one.user_id === owner());
+		const options = selected && !pages.some((one) => one.page_id === selected) ? [{ page_id: selected, name: null, user_id: owner() }, ...pages] : pages;
+		$<HTMLSelectElement>('f-page').innerHTML = ['<option value="">Every Page</option>',
+			...options.map((one) => `<option value="${escape(one.page_id)}"${one.page_id === selected ? ' selected' : ''}>${escape(one.name ? `${one.name} (${one.page_id})` : one.page_id)}</option>`)].join('');
 	}
 
 	function renderZones(selected: string) {
@@ -112,9 +131,15 @@ export function initRules(context: RulesContext) {
 		for (const element of form.querySelectorAll<HTMLElement>('[aria-invalid]')) element.removeAttribute('aria-invalid');
 	}
 
-	function showError(field: string | null, message: string, hint: string | null) {
+	/** Beside the field: the advice in plain words; the database's own message (and hint) as a detail. */
+	function showError(field: string | null, message: string, hint: string | null, advice?: string) {
 		const target = form.querySelector<HTMLElement>(`[data-error="${CSS.escape(field ?? '')}"]`) ?? form.querySelector<HTMLElement>('[data-error=""]');
-		if (target) target.textContent = hint ? `${message}. ${hint}` : message;
+		if (target) {
+			const said = hint ? `${message}. ${hint}` : message;
+			target.innerHTML = advice && advice !== message
+				? `<span class="advice">${escape(advice)}</span> <details><summary>The database said</summary><span class="database-message">${escape(said)}</span></details>`
+				: `<span class="advice">${escape(said)}</span>`;
+		}
 		const input = field ? form.querySelector<HTMLElement>(`[name="${CSS.escape(field)}"]`) : null;
 		if (input) {
 			input.setAttribute('aria-invalid', 'true');
@@ -140,6 +165,14 @@ export function initRules(context: RulesContext) {
 		$<HTMLInputElement>('f-stop').checked = rule?.stop_on_reply ?? true;
 		$<HTMLInputElement>('f-enabled').checked = rule?.enabled ?? true;
 		$<HTMLTextAreaElement>('f-instructions').value = rule?.instructions ?? '';
+		renderPages(rule?.page_id ?? null);
+		$<HTMLInputElement>('f-model').value = rule?.model ?? '';
+		$<HTMLInputElement>('f-language').value = rule?.language ?? '';
+		$<HTMLInputElement>('f-context').value = String(rule?.context_message_count ?? 10);
+		$<HTMLInputElement>('f-resume').value = rule?.resume_after_takeover_hours === null || rule?.resume_after_takeover_hours === undefined ? '' : String(Number(rule.resume_after_takeover_hours));
+		$<HTMLSelectElement>('f-contact').innerHTML = '<option value="">the first contact due</option>';
+		$('rule-prompt').hidden = true;
+		$('rule-prompt-status').textContent = '';
 		form.hidden = false;
 		$('f-name').focus();
 	}
@@ -147,6 +180,8 @@ export function initRules(context: RulesContext) {
 	/** The form as the rule's columns; numbers the browser cannot read go as typed, for the database to refuse. */
 	function settings(): Record<string, unknown> {
 		const checked = (name: string) => Array.from(form.querySelectorAll<HTMLInputElement>(`[name="${name}"]:checked`)).map((box) => box.value);
+		// Text as typed (spaces included, for the database to judge); only an empty box means none.
+		const optional = (id: string) => ($<HTMLInputElement>(id).value === '' ? null : $<HTMLInputElement>(id).value);
 		const number = (id: string) => {
 			const raw = $<HTMLInputElement>(id).value.trim();
 			return raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
@@ -166,6 +201,12 @@ export function initRules(context: RulesContext) {
 			stop_on_reply: $<HTMLInputElement>('f-stop').checked,
 			enabled: $<HTMLInputElement>('f-enabled').checked,
 			instructions: $<HTMLTextAreaElement>('f-instructions').value,
+			// Empty: the column's "none" (every Page, the credential's model, the contact's language, never).
+			page_id: $<HTMLSelectElement>('f-page').value || null,
+			model: optional('f-model'),
+			language: optional('f-language'),
+			context_message_count: number('f-context'),
+			resume_after_takeover_hours: $<HTMLInputElement>('f-resume').value.trim() === '' ? null : number('f-resume'),
 		};
 	}
 
@@ -188,7 +229,7 @@ export function initRules(context: RulesContext) {
 			const answer = await write(kind, { ruleId: editing?.id ?? '', userId: editing ? '' : owner(), settings: settings() });
 			if (answer.error) {
 				preview.textContent = kind === 'save' ? 'Not saved.' : '';
-				showError(answer.error.field, answer.error.message, answer.error.hint);
+				showError(answer.error.field, answer.error.message, answer.error.hint, answer.error.advice);
 				return;
 			}
 			if (kind === 'explain') {
@@ -206,8 +247,58 @@ export function initRules(context: RulesContext) {
 		}
 	}
 
+	const reasonText = (contact: PromptContact) => (contact.due ? 'due now' : reasonInWords(contact.reason ?? '').toLowerCase());
+
+	/** The prompt GenerateFollowUp would send for the picked contact (or the first due) with the form's unsaved settings. */
+	async function showPrompt() {
+		clearErrors();
+		const status = $('rule-prompt-status');
+		const picker = $<HTMLSelectElement>('f-contact');
+		status.textContent = 'Building the prompt…';
+		try {
+			const { status: code, json } = await request(`${apiBase}/rules/prompt`, {
+				method: 'POST',
+				headers: { 'Content-Type': 'application/json' },
+				body: JSON.stringify({ ruleId: editing?.id ?? '', userId: editing ? '' : owner(), settings: settings(), conversationId: picker.value }),
+			});
+			const answer = json as PromptAnswer & { error?: Refusal | string };
+			if (answer?.error && typeof answer.error === 'object') {
+				status.textContent = 'No prompt: a setting needs changing.';
+				$('rule-prompt').hidden = true;
+				showError(answer.error.field, answer.error.message, answer.error.hint, answer.error.advice);
+				return;
+			}
+			if (code !== 200) throw new Error(typeof answer?.error === 'string' ? answer.error : `The console's server answered ${code}`);
+			const chosen = answer.contact?.conversation_id ?? '';
+			picker.innerHTML = ['<option value="">the first contact due</option>',
+				...answer.contacts.map((contact) => `<option value="${escape(contact.conversation_id)}"${contact.conversation_id === chosen ? ' selected' : ''}>${escape(contact.sender_name ?? 'No name')} · ${escape(reasonText(contact))}</option>`)].join('');
+			if (!answer.contact || !answer.prompt) {
+				status.textContent = 'No contact carries these tags yet: tag one to see its prompt.';
+				$('rule-prompt').hidden = true;
+				return;
+			}
+			status.textContent = '';
+			$('rule-prompt-meta').textContent = `For ${answer.contact.sender_name ?? 'a contact without a name'} (${reasonText(answer.contact)}): follow-up ${formatNumber(answer.prompt.followUpNumber)}, `
+				+ `${formatNumber(answer.contact.messages.length)} of up to ${formatNumber(answer.rule.context_message_count)} messages, model ${answer.prompt.model ?? "from the Gemini credential"}. `
+				+ `${formatNumber(answer.tagged)} tagged contacts.`;
+			$('rule-prompt-system').textContent = answer.prompt.systemInstruction;
+			$('rule-prompt-user').textContent = answer.prompt.userText;
+			$('rule-prompt').dataset.conversation = answer.contact.conversation_id;
+			$('rule-prompt').hidden = false;
+		} catch (error) {
+			status.textContent = `Could not build the prompt: ${(error as Error).message}`;
+		}
+	}
+
+	$('rule-prompt-button').addEventListener('click', () => void showPrompt());
+	$('f-contact').addEventListener('change', () => void showPrompt());
 	$('rule-new').addEventListener('click', () => openForm());
-	$('owner-picker').addEventListener('change', () => { if (!form.hidden && !editing) renderTags([], []); });
+	$('owner-picker').addEventListener('change', () => {
+		if (!form.hidden && !editing) {
+			renderTags([], []);
+			renderPages(null);
+		}
+	});
 	$('rule-cancel').addEventListener('click', () => { form.hidden = true; editing = undefined; $('rule-new').focus(); });
 	$('rule-preview-button').addEventListener('click', () => void submit('explain'));
 	form.addEventListener('submit', (event) => { event.preventDefault(); void submit('save'); });

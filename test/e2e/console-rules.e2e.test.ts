@@ -2,7 +2,10 @@
 // real n8n with this package installed from its tarball and the local stack: a rule created through
 // the form equals the row it wrote, its preview equals what automation_explain answers for it, an
 // invalid form shows the database's message beside the field with nothing saved, the toggle and
-// Monitor work, 375 px without sideways scrolling, no console error. Screenshots go to
+// Monitor work, 375 px without sideways scrolling, no console error; the Page, model, language,
+// history size and takeover-resume hours saved are the row written; the prompt shown is built for a
+// real tagged contact (the first due, or the one picked); a refused field shows advice in plain
+// words beside it with the database's words as a detail, nothing saved. Screenshots go to
 // test/e2e/artifacts/ (not committed).
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -195,5 +198,108 @@ test('from the keyboard: New rule opens the form on its first field; Edit saves 
 	await page.locator(`.rule-card[data-rule="${row.id}"] [data-delete]`).click();
 	await page.waitForFunction(() => /^Deleted /.test(document.getElementById('rules-status')?.textContent ?? ''));
 	expect(await rulesOf()).toEqual([]);
+	expect(problems).toEqual([]);
+});
+
+test('the new fields saved are the row written; the prompt shown is for a real contact, the first due by default, another when picked', async () => {
+	// Each due contact's conversation: an older question and a newer one, both before the database's clock.
+	const { rows: due } = await withDb((db) =>
+		db.query<{ id: string }>(`select id from public.messenger_conversations where user_id = $1 and sender_name like 'Rules Due%' order by id`, [world.userId]),
+	);
+	await withDb((db) =>
+		db.query(
+			`insert into public.messenger_messages (user_id, conversation_id, direction, text, sent_at)
+			 select $1, c, d, t, now() - make_interval(mins => m)
+			   from unnest($2::uuid[]) c
+			  cross join (values ('inbound', 'Do you deliver to Lyon?', 240), ('outbound', 'We do, in two days.', 200), ('inbound', 'Is the quote still valid?', 180)) v (d, t, m)`,
+			[world.userId, due.map((row) => row.id)],
+		),
+	);
+	await page.click('#tab-rules');
+	await page.waitForSelector('#panel-rules:not([hidden])');
+	await chooseOwner();
+	await fillForm({ name: 'Prompt in the browser', dailyLimit: '20' });
+	await page.selectOption('#f-page', world.pageId);
+	await page.fill('#f-model', 'gemini-2.5-flash');
+	await page.fill('#f-language', 'Italian');
+	await page.fill('#f-context', '2');
+	await page.fill('#f-resume', '6.5');
+
+	await page.click('#rule-prompt-button');
+	await page.waitForSelector('#rule-prompt:not([hidden])');
+	const shown = await page.evaluate(() => ({
+		conversation: document.getElementById('rule-prompt')?.dataset.conversation ?? '',
+		system: document.getElementById('rule-prompt-system')?.textContent ?? '',
+		user: document.getElementById('rule-prompt-user')?.textContent ?? '',
+	}));
+	// Nothing saved by the preview.
+	expect(await rulesOf()).toEqual([]);
+	// The first due contact in the claim's order (all three wrote at the same instant: by id).
+	expect(shown.conversation).toBe(due[0].id);
+	expect(shown.system).toContain('Ask kindly whether they still want the quote.');
+	expect(shown.system).toContain('Write in Italian.');
+	expect(shown.user).toMatch(/^Contact name: Rules Due\n/);
+	expect(shown.user).toContain('This is the 1st follow-up.');
+	// Two messages of history: the answer and the newer question, not the first question.
+	expect(shown.user).toContain('Business (');
+	expect(shown.user).toContain('Contact (');
+	expect(shown.user).toContain('Is the quote still valid?');
+	expect(shown.user).not.toContain('Do you deliver to Lyon?');
+
+	// Another real contact, picked in the list: a late one, with no messages on record.
+	const late = await page.locator('#f-contact option', { hasText: 'Rules Late' }).first().getAttribute('value');
+	expect(late).toBeTruthy();
+	await page.selectOption('#f-contact', late as string);
+	await page.waitForFunction((id) => document.getElementById('rule-prompt')?.dataset.conversation === id, late);
+	expect(await page.evaluate(() => document.getElementById('rule-prompt-user')?.textContent ?? '')).toContain('There are no earlier messages to show.');
+	await page.screenshot({ path: path.join(ARTIFACTS, 'console-rules-prompt.png'), fullPage: true });
+
+	await page.click('#rule-save');
+	await page.waitForSelector('.rule-card[aria-label="Prompt in the browser"]');
+	const [row] = await rulesOf();
+	expect(row).toMatchObject({
+		name: 'Prompt in the browser',
+		page_id: world.pageId,
+		model: 'gemini-2.5-flash',
+		language: 'Italian',
+		context_message_count: 2,
+		resume_after_takeover_hours: '6.50',
+		daily_limit: 20,
+	});
+	// Edit shows the saved values in their controls.
+	await page.locator(`.rule-card[data-rule="${row.id}"] [data-edit]`).click();
+	expect(await page.inputValue('#f-page')).toBe(world.pageId);
+	expect(await page.inputValue('#f-language')).toBe('Italian');
+	expect(await page.inputValue('#f-context')).toBe('2');
+	expect(await page.inputValue('#f-resume')).toBe('6.5');
+	await page.click('#rule-cancel');
+	expect(problems).toEqual([]);
+});
+
+test('a refused field shows the friendly message beside it, the database\'s words as a detail, and nothing is saved', async () => {
+	const before = await rulesOf();
+	await fillForm({ name: 'Too much history', dailyLimit: '20' });
+	await page.fill('#f-context', '500');
+	await page.click('#rule-save');
+	const message = page.locator('[data-error="context_message_count"]');
+	await message.waitFor({ state: 'visible' });
+	expect(await message.locator('.advice').textContent()).toBe('Messages of history is how many past messages the AI reads: a whole number, from 0 to 100.');
+	expect(await message.locator('.database-message').textContent()).toMatch(/context_message_count_check/);
+	expect(await page.getAttribute('#f-context', 'aria-invalid')).toBe('true');
+	expect(await rulesOf()).toEqual(before);
+
+	// The Page: a value not of digits is refused beside the Page control.
+	await page.fill('#f-context', '10');
+	await page.evaluate(() => {
+		const select = document.getElementById('f-page') as unknown as { innerHTML: string; value: string };
+		select.innerHTML += '<option value="my-page">my-page</option>';
+		select.value = 'my-page';
+	});
+	await page.click('#rule-save');
+	const pageMessage = page.locator('[data-error="page_id"] .advice');
+	await pageMessage.waitFor({ state: 'visible' });
+	expect(await pageMessage.textContent()).toMatch(/Pick one of your Facebook Pages/);
+	expect(await page.locator('[data-error="context_message_count"]').textContent()).toBe('');
+	expect(await rulesOf()).toEqual(before);
 	expect(problems).toEqual([]);
 });
