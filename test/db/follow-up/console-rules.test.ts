@@ -1,9 +1,10 @@
 // console_rules, console_rule_write, console_rule_delete (migration 20261201000760): a rule made from
 // a JSON object of its columns is the row written; a refusal names the column, the database's own
 // message, and writes nothing; the preview is automation_explain's judgement of the settings as if
-// saved, and leaves nothing written.
+// saved, and leaves nothing written. console_rule_prompt (migration 20261201000800): what the claim
+// would hand GenerateFollowUp for one tagged contact with unsaved settings, nothing written.
 import { serviceClient, withDb } from '../../helpers/stack';
-import { createWorld, NOW } from './fixtures';
+import { addMessage, at, createWorld, NOW } from './fixtures';
 
 const db = () => serviceClient({ now: NOW });
 
@@ -115,4 +116,69 @@ test('the preview counts what automation_explain judges once saved, and writes n
 	const narrowed = await db().rpc('console_rule_write', { p_rule_id: saved.data.rule.id, p_settings: { active_days: [7] }, p_save: false, p_now: NOW.toISOString() });
 	expect(narrowed.data.explain.due).toBe(0);
 	expect((await rulesOf(world.userId))[0].active_days).toEqual([1, 2, 3, 4, 5, 6, 7]);
+});
+
+test('console_rule_prompt answers the first due contact with its last messages and follow-up number under unsaved settings, or the one asked, and writes nothing', async () => {
+	const world = await createWorld();
+	const [later] = await world.contacts(1, { name: 'Wrote an hour ago', lastMessageHoursAgo: 1 });
+	const [first] = await world.contacts(1, { name: 'Wrote two hours ago', lastMessageHoursAgo: 2 });
+	const [late] = await world.contacts(1, { name: 'Wrote 30 hours ago', lastMessageHoursAgo: 30 });
+	await addMessage(first, 'inbound', at(-5), 'Do you deliver?');
+	await addMessage(first, 'outbound', at(-4.5), 'Yes, in two days.');
+	await addMessage(first, 'inbound', at(-4), 'How much is it?');
+	const open = { ...settings(world.tags), active_hours_start: '00:00:00', active_hours_end: '00:00:00', active_days: [1, 2, 3, 4, 5, 6, 7] };
+	const call = (args: Record<string, unknown>) => db().rpc('console_rule_prompt', { p_now: NOW.toISOString(), ...args });
+
+	const { data, error } = await call({ p_user_id: world.userId, p_settings: { ...open, context_message_count: 2, language: 'German', model: 'gemini-2.5-flash' } });
+	expect(error).toBeNull();
+	expect(await rulesOf(world.userId)).toEqual([]);
+	expect(data.tagged).toBe(3);
+	expect(data.contacts).toEqual([
+		{ conversation_id: first, sender_name: 'Wrote two hours ago', due: true, reason: null },
+		{ conversation_id: later, sender_name: 'Wrote an hour ago', due: true, reason: null },
+		{ conversation_id: late, sender_name: 'Wrote 30 hours ago', due: false, reason: 'outside_window' },
+	]);
+	expect(data.contact).toMatchObject({ conversation_id: first, sender_name: 'Wrote two hours ago', follow_up_number: 1, due: true });
+	expect(data.contact.messages.map((message: { direction: string; text: string }) => [message.direction, message.text])).toEqual([
+		['outbound', 'Yes, in two days.'],
+		['inbound', 'How much is it?'],
+	]);
+	expect(data.rule).toEqual({ id: null, instructions: open.instructions, model: 'gemini-2.5-flash', language: 'German', context_message_count: 2 });
+
+	const asked = await call({ p_user_id: world.userId, p_settings: open, p_conversation_id: late, p_contact_limit: 1 });
+	expect(asked.data.contacts).toHaveLength(1);
+	expect(asked.data.contact).toMatchObject({ conversation_id: late, due: false, reason: 'outside_window', messages: [] });
+
+	// A saved rule: the unsaved change shows, the row stays as it was; a contact followed up once is at its second.
+	const saved = await db().rpc('console_rule_write', { p_user_id: world.userId, p_settings: open, p_now: NOW.toISOString() });
+	const ruleId = saved.data.rule.id;
+	await withDb((client) =>
+		client.query(
+			`insert into public.ai_automation_contact_states (user_id, rule_id, conversation_id, follow_up_count, last_follow_up_at)
+			 values ($1, $2, $3, 1, $4)`,
+			[world.userId, ruleId, later, at(-30)],
+		),
+	);
+	const changed = await call({ p_rule_id: ruleId, p_settings: { language: 'Dutch' }, p_conversation_id: later });
+	expect(changed.data.rule).toMatchObject({ id: ruleId, language: 'Dutch' });
+	expect(changed.data.contact).toMatchObject({ conversation_id: later, follow_up_number: 2 });
+	expect((await rulesOf(world.userId))[0].language).toBeNull();
+});
+
+test('console_rule_prompt refuses a setting or a contact not of the rule naming it, and a bad contact limit, writing nothing', async () => {
+	const world = await createWorld();
+	const [untagged] = await world.contacts(1, { name: 'Only hot', tags: ['Hot'] });
+	const call = (args: Record<string, unknown>) => db().rpc('console_rule_prompt', { p_now: NOW.toISOString(), p_user_id: world.userId, ...args });
+
+	const history = await call({ p_settings: { ...settings(world.tags), context_message_count: 101 } });
+	expect(history.data).toMatchObject({ saved: false, error: { field: 'context_message_count', message: expect.stringMatching(/context_message_count_check/), hint: expect.stringMatching(/<= 100/) } });
+	const contact = await call({ p_settings: settings(world.tags), p_conversation_id: untagged });
+	expect(contact.data).toMatchObject({ saved: false, error: { field: 'conversation_id', message: expect.stringMatching(/does not carry this rule's tags/) } });
+	const limit = await call({ p_settings: settings(world.tags), p_contact_limit: 0 });
+	expect(limit.error).toMatchObject({ code: '22023', message: expect.stringMatching(/p_contact_limit must be between 1 and 1000/) });
+	expect(await rulesOf(world.userId)).toEqual([]);
+
+	const nobody = await call({ p_settings: settings(world.tags) });
+	expect(nobody.data).toMatchObject({ tagged: 0, contacts: [], contact: null });
+	expect(await rulesOf(world.userId)).toEqual([]);
 });
