@@ -1,11 +1,367 @@
-// The Pipeline tab (being built): its panel is rendered here, from the console's endpoints.
+// The Pipeline tab: a CRM pipeline as a board, one column per stage (its count and the mean time its
+// contacts have spent in it) with one page of cards each (lead score and status, time in stage,
+// the last activity, the AI's reasoning and confidence), polled every 2 s from
+// GET …/console/api/pipeline. A card moves by drag and drop, or from the keyboard with its
+// "Move to" picker and Move button: both call the move webhook (POST /webhook/leadflow/contacts/move,
+// workflows/contact-move.json) with the same key, and the answer (the new stage, the automations
+// that fired) or the refusal's message shows above the board. Times are counted at the database's
+// clock (the answer's generatedAt), not the browser's.
+import { formatDuration, formatNumber, formatRelative } from './format';
 import type { Tab, TabContext } from './tab';
 
+interface Card {
+	conversation_id: string; sender_id: string; sender_name: string | null; lead_score: number | null; lead_status: string;
+	stage_entered_at: string; seconds_in_stage: number;
+	analysis: { summary: string | null; reasoning: string | null; confidence: number | null; recommended_stage: string | null; model: string | null; is_fallback: boolean; analysed_at: string } | null;
+	last_activity: { type: string; title: string; description: string | null; actor: string; occurred_at: string } | null;
+}
+interface Stage {
+	id: string; name: string; stage_order: number; color: string | null; contact_count: number; matching_count: number;
+	avg_seconds_in_stage: number | null; offset: number; limit: number; cards: Card[];
+}
+interface Board {
+	pipelines: Array<{ id: string; name: string; contact_count: number }>;
+	pipeline: { id: string; name: string; description: string | null } | null;
+	generatedAt: string;
+	stages: Stage[];
+	not_found?: boolean;
+	error?: string;
+}
+interface MoveAnswer {
+	outcome?: string; stage?: { id: string; name: string }; from_stage?: { id: string; name: string } | null; automations_fired?: number;
+	automations?: Array<{ kind: string; automation?: { id: string; name: string } }>; error?: string;
+}
+
+const CARDS_PER_STAGE = 20;
+const POLL_MS = 2000;
+const STATUSES: Record<string, string> = {
+	NEW: 'New', CONTACTED: 'Contacted', QUALIFIED: 'Qualified', PROPOSAL_SENT: 'Proposal sent', NEGOTIATING: 'Negotiating',
+	WON: 'Won', LOST: 'Lost', UNRESPONSIVE: 'Unresponsive',
+};
+const ACTIVITIES: Record<string, string> = {
+	STAGE_CHANGED: 'Stage changed', SCORE_CHANGED: 'Score changed', STATUS_CHANGED: 'Status changed', ANALYSED: 'Analysed by the AI',
+	AUTOMATION_FIRED: 'Automation fired', MANUAL_MOVE: 'Moved by hand',
+};
+
 export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
+	const { escape, render, request } = context;
+	const moveUrl = `${context.pagePath.replace(/\/console$/, '')}/contacts/move`;
+	const fragment = new URLSearchParams(location.hash.replace(/^#/, ''));
+	const state = {
+		shown: false,
+		pipelineId: fragment.get('pipeline') ?? '',
+		search: '',
+		paged: { stageId: '', offset: 0 },
+		timer: undefined as number | undefined,
+		inFlight: false,
+		again: false,
+		board: undefined as Board | undefined,
+		/** A stage chosen in a card's "Move to" picker, kept across refreshes until it is moved. */
+		choices: new Map<string, string>(),
+		moving: new Set<string>(),
+		columnsKey: '',
+		dragging: false,
+		/** Cards whose reasoning is open, kept open across refreshes. */
+		open: new Set<string>(),
+	};
+
+	panel.innerHTML = `
+		<div class="toolbar pipeline-toolbar">
+			<label for="pipeline-picker">Pipeline</label>
+			<select id="pipeline-picker"></select>
+			<label for="pipeline-search">Search</label>
+			<input id="pipeline-search" type="search" placeholder="Name or Messenger ID" maxlength="200">
+			<span id="pipeline-updated" class="sub" aria-live="off"></span>
+		</div>
+		<p id="pipeline-move-result" class="move-result" role="status" aria-live="polite"></p>
+		<div id="pipeline-empty" class="empty" hidden></div>
+		<div id="pipeline-board" class="board" aria-label="Pipeline board"></div>`;
+	const picker = panel.querySelector<HTMLSelectElement>('#pipeline-picker')!;
+	const search = panel.querySelector<HTMLInputElement>('#pipeline-search')!;
+	const updated = panel.querySelector<HTMLElement>('#pipeline-updated')!;
+	const moveResult = panel.querySelector<HTMLElement>('#pipeline-move-result')!;
+	const empty = panel.querySelector<HTMLElement>('#pipeline-empty')!;
+	const boardElement = panel.querySelector<HTMLElement>('#pipeline-board')!;
+
+	const name = (card: Card) => card.sender_name ?? card.sender_id;
+	// Coarse under a minute, so a refresh every 2 s does not rewrite a card for its seconds.
+	const inStage = (seconds: number) => (seconds < 60 ? 'under a minute' : formatDuration(seconds));
+	const ago = (iso: string, now: number) => (Math.abs(now - Date.parse(iso)) < 60_000 ? 'just now' : formatRelative(iso, now));
+
+	function cardHtml(card: Card, stage: Stage, stages: Stage[], now: number): string {
+		const id = card.conversation_id;
+		const chosen = state.choices.get(id) ?? '';
+		const activity = card.last_activity;
+		const analysis = card.analysis;
+		const options = stages.filter((other) => other.id !== stage.id)
+			.map((other) => `<option value="${escape(other.id)}"${other.id === chosen ? ' selected' : ''}>${escape(other.name)}</option>`).join('');
+		return `
+			<li class="deal" draggable="true" data-card="${escape(id)}" data-stage="${escape(stage.id)}" data-score="${card.lead_score ?? ''}" data-status="${escape(card.lead_status)}" aria-label="${escape(name(card))}">
+				<div class="deal-head">
+					<strong class="deal-name">${escape(name(card))}</strong>
+					<span class="score" title="Lead score">${card.lead_score === null ? 'no score' : `Score ${formatNumber(card.lead_score)}`}</span>
+				</div>
+				<div class="deal-meta"><span class="lead-status">${escape(STATUSES[card.lead_status] ?? card.lead_status)}</span>
+					· <span class="in-stage" title="${escape(new Date(card.stage_entered_at).toLocaleString())}">${escape(inStage(Number(card.seconds_in_stage)))} in stage</span></div>
+				${activity ? `<div class="activity" data-activity="${escape(activity.type)}">${escape(ACTIVITIES[activity.type] ?? activity.title)}
+					<time datetime="${escape(activity.occurred_at)}">${escape(ago(activity.occurred_at, now))}</time>${activity.description && activity.actor !== 'ai' ? `<div class="sub">${escape(activity.description)}</div>` : ''}</div>` : ''}
+				${analysis ? `<details class="reasoning" data-reasoning="${escape(id)}"${state.open.has(id) ? ' open' : ''}${analysis.is_fallback ? ' data-fallback="true"' : ''}>
+					<summary>AI${analysis.confidence === null ? '' : `, ${escape(formatNumber(Number(analysis.confidence)))} % confident`}${analysis.is_fallback ? ' <span class="badge fallback">fallback score</span>' : ''}</summary>
+					<p>${escape(analysis.reasoning ?? analysis.summary ?? 'No reasoning given.')}</p></details>` : ''}
+				<div class="move-row">
+					<label class="visually-hidden" for="move-${escape(id)}">Move ${escape(name(card))} to</label>
+					<select id="move-${escape(id)}" data-key="move-${escape(id)}" data-move-choice="${escape(id)}"><option value="">Move to…</option>${options}</select>
+					<button type="button" data-key="go-${escape(id)}" data-move="${escape(id)}"${state.moving.has(id) ? ' disabled' : ''}>Move</button>
+				</div>
+			</li>`;
+	}
+
+	function columnBody(stage: Stage, stages: Stage[], now: number): string {
+		const filtered = Boolean(state.search);
+		const cards = stage.cards.length === 0
+			? `<li class="empty-stage">${filtered ? 'No contact here matches the search.' : 'No contacts in this stage.'}</li>`
+			: stage.cards.map((card) => cardHtml(card, stage, stages, now)).join('');
+		const pager = stage.matching_count > stage.limit
+			? `<div class="column-pager">
+				<button type="button" data-key="prev-${escape(stage.id)}" data-page="${escape(stage.id)}" data-dir="-1"${stage.offset === 0 ? ' disabled' : ''} aria-label="Previous contacts of ${escape(stage.name)}">‹</button>
+				<span>${formatNumber(stage.offset + 1)}–${formatNumber(stage.offset + stage.cards.length)} of ${formatNumber(stage.matching_count)}</span>
+				<button type="button" data-key="next-${escape(stage.id)}" data-page="${escape(stage.id)}" data-dir="1"${stage.offset + stage.cards.length >= stage.matching_count ? ' disabled' : ''} aria-label="Next contacts of ${escape(stage.name)}">›</button>
+			</div>`
+			: '';
+		return `<ul class="deals" aria-label="Contacts in ${escape(stage.name)}">${cards}</ul>${pager}`;
+	}
+
+	function columnHead(stage: Stage): string {
+		const matching = state.search ? ` <span class="sub">(${formatNumber(stage.matching_count)} match)</span>` : '';
+		return `<h3 id="col-${escape(stage.id)}"${stage.color ? ` style="border-color:${escape(stage.color)}"` : ''}>${escape(stage.name)}</h3>
+			<div class="column-stats"><span class="count" data-count="${stage.contact_count}">${formatNumber(stage.contact_count)}</span>${matching}
+			<span class="avg" data-avg="${stage.avg_seconds_in_stage ?? ''}">${stage.avg_seconds_in_stage === null ? 'no one yet' : `avg ${escape(formatDuration(Number(stage.avg_seconds_in_stage)))} in stage`}</span></div>`;
+	}
+
+	function renderBoard(board: Board) {
+		render(picker, board.pipelines.map((pipeline) => `<option value="${escape(pipeline.id)}">${escape(pipeline.name)} (${formatNumber(pipeline.contact_count)})</option>`).join(''));
+		if (picker.value !== state.pipelineId) picker.value = state.pipelineId;
+		const now = Date.parse(board.generatedAt);
+		updated.textContent = `Updated ${new Date(now).toLocaleTimeString()}`;
+		if (board.pipelines.length === 0 || !board.pipeline) {
+			empty.hidden = false;
+			empty.textContent = board.pipelines.length === 0
+				? 'No pipeline yet. A pipeline and its stages are rows of the pipelines and pipeline_stages tables; AutoAssignStage places analysed contacts in them.'
+				: 'Pick a pipeline.';
+			boardElement.hidden = true;
+			return;
+		}
+		if (board.stages.length === 0) {
+			empty.hidden = false;
+			empty.textContent = 'This pipeline has no stages yet: add rows to pipeline_stages.';
+			boardElement.hidden = true;
+			return;
+		}
+		empty.hidden = true;
+		boardElement.hidden = false;
+		// The columns are rebuilt only when the stages change; otherwise each column's head and cards
+		// are replaced only when they changed, so scrolling and focus stay where they are.
+		const columnsKey = board.stages.map((stage) => `${stage.id}:${stage.name}`).join('|');
+		if (columnsKey !== state.columnsKey) {
+			state.columnsKey = columnsKey;
+			boardElement.innerHTML = board.stages.map((stage) => `
+				<section class="column" data-stage-id="${escape(stage.id)}" aria-labelledby="col-${escape(stage.id)}">
+					<header class="column-head"></header><div class="column-body"></div>
+				</section>`).join('');
+		}
+		for (const stage of board.stages) {
+			const column = boardElement.querySelector<HTMLElement>(`[data-stage-id="${CSS.escape(stage.id)}"]`)!;
+			render(column.querySelector<HTMLElement>('.column-head')!, columnHead(stage));
+			const body = column.querySelector<HTMLElement>('.column-body')!;
+			// A picker in use keeps its column as it is until it is left (an open list would close).
+			if (document.activeElement instanceof HTMLSelectElement && body.contains(document.activeElement)) continue;
+			render(body, columnBody(stage, board.stages, now));
+		}
+	}
+
+	async function poll() {
+		window.clearTimeout(state.timer);
+		if (state.inFlight) { state.again = true; return; }
+		state.inFlight = true;
+		try {
+			const query = new URLSearchParams({ limit: String(CARDS_PER_STAGE) });
+			if (state.pipelineId) query.set('pipelineId', state.pipelineId);
+			if (state.pipelineId && state.paged.stageId && state.paged.offset > 0) {
+				query.set('stageId', state.paged.stageId);
+				query.set('offset', String(state.paged.offset));
+			}
+			if (state.search) query.set('search', state.search);
+			const { status, json } = await request(`${context.apiBase}/pipeline?${query}`);
+			const board = json as Board | undefined;
+			if (status === 401 || status === 403) {
+				boardElement.hidden = true;
+				empty.hidden = false;
+				empty.textContent = 'That key was refused: open the console with the key of the Leadflow Webhook Key credential (#key=…).';
+				return;
+			}
+			if ((status === 404 && board?.not_found) || (status === 200 && board && !state.pipelineId && board.pipelines.length > 0)) {
+				// No pipeline chosen yet, or the chosen one is gone: the first listed.
+				state.pipelineId = board!.pipelines[0]?.id ?? '';
+				state.paged = { stageId: '', offset: 0 };
+				if (state.pipelineId) { state.again = true; return; }
+			}
+			if (status === 400 && state.paged.offset > 0) {
+				// The paged stage is gone: back to every stage's first page.
+				state.paged = { stageId: '', offset: 0 };
+				state.again = true;
+				return;
+			}
+			if (status !== 200 || !board) {
+				updated.textContent = `Update failed (${status}): ${(json as { error?: string } | undefined)?.error ?? 'no answer'}; retrying`;
+				return;
+			}
+			state.board = board;
+			// Not while a card is dragged: its element would be replaced under the pointer.
+			if (!state.dragging) renderBoard(board);
+		} catch {
+			updated.textContent = 'Offline, retrying…';
+		} finally {
+			state.inFlight = false;
+			if (state.shown) {
+				const again = state.again;
+				state.again = false;
+				state.timer = window.setTimeout(() => void poll(), again ? 0 : POLL_MS);
+			}
+		}
+	}
+
+	async function move(conversationId: string, stageId: string) {
+		const card = state.board?.stages.flatMap((stage) => stage.cards).find((row) => row.conversation_id === conversationId);
+		// The stage may have left the board since it was picked: the webhook then says why it refuses.
+		const target = state.board?.stages.find((stage) => stage.id === stageId) ?? { name: 'the chosen stage' };
+		if (!card || state.moving.has(conversationId)) return;
+		state.moving.add(conversationId);
+		moveResult.className = 'move-result';
+		moveResult.textContent = `Moving ${name(card)} to ${target.name}…`;
+		try {
+			const { status, json } = await request(moveUrl, {
+				method: 'POST',
+				headers: { 'Content-Type': 'application/json' },
+				body: JSON.stringify({ conversationId, stage: stageId, reason: `Moved to ${target.name} on the console's board` }),
+			});
+			const answer = (json ?? {}) as MoveAnswer;
+			moveResult.dataset.status = String(status);
+			moveResult.dataset.card = conversationId;
+			if (status === 200) {
+				state.choices.delete(conversationId);
+				const named = (answer.automations ?? []).map((item) => item.automation?.name).filter(Boolean);
+				const fired = answer.automations_fired ?? 0;
+				moveResult.dataset.stage = answer.stage?.id ?? '';
+				moveResult.dataset.fired = String(fired);
+				moveResult.textContent = answer.outcome === 'kept'
+					? `${name(card)} is already in ${answer.stage?.name ?? target.name}.`
+					: `Moved ${name(card)} from ${answer.from_stage?.name ?? 'outside the pipeline'} to ${answer.stage?.name ?? target.name}. `
+						+ (fired === 0 ? 'No automation fired.' : `${formatNumber(fired)} ${fired === 1 ? 'automation' : 'automations'} fired${named.length ? `: ${Array.from(new Set(named)).join(', ')}` : ''}.`);
+			} else {
+				moveResult.className = 'move-result error';
+				moveResult.textContent = `${name(card)} was not moved: ${answer.error ?? (status === 403 ? 'the key was refused' : `the move webhook answered ${status}`)}`
+					+ (status === 404 && !answer.error ? ' (is the workflow "Leadflow: move a contact to a stage" active?)' : '');
+			}
+		} catch (error) {
+			moveResult.className = 'move-result error';
+			moveResult.textContent = `${name(card)} was not moved: ${(error as Error).message}`;
+		} finally {
+			state.moving.delete(conversationId);
+			void poll();
+		}
+	}
+
+	picker.addEventListener('change', () => {
+		state.pipelineId = picker.value;
+		state.paged = { stageId: '', offset: 0 };
+		state.columnsKey = '';
+		void poll();
+	});
+	let searchTimer: number | undefined;
+	search.addEventListener('input', () => {
+		window.clearTimeout(searchTimer);
+		searchTimer = window.setTimeout(() => {
+			state.search = search.value.trim();
+			state.paged = { stageId: '', offset: 0 };
+			void poll();
+		}, 250);
+	});
+	boardElement.addEventListener('change', (event) => {
+		const select = (event.target as HTMLElement).closest<HTMLSelectElement>('[data-move-choice]');
+		if (!select) return;
+		if (select.value) state.choices.set(select.dataset.moveChoice!, select.value);
+		else state.choices.delete(select.dataset.moveChoice!);
+	});
+	boardElement.addEventListener('click', (event) => {
+		const target = event.target as HTMLElement;
+		const go = target.closest<HTMLButtonElement>('[data-move]');
+		if (go) {
+			const id = go.dataset.move!;
+			const stageId = state.choices.get(id) ?? boardElement.querySelector<HTMLSelectElement>(`[data-move-choice="${CSS.escape(id)}"]`)?.value ?? '';
+			if (stageId) void move(id, stageId);
+			else boardElement.querySelector<HTMLSelectElement>(`[data-move-choice="${CSS.escape(id)}"]`)?.focus();
+			return;
+		}
+		const pager = target.closest<HTMLButtonElement>('[data-page]');
+		if (pager) {
+			const stage = state.board?.stages.find((row) => row.id === pager.dataset.page);
+			if (!stage) return;
+			// From the page asked for last (a second click may come before the board shows the first).
+			const current = state.paged.stageId === stage.id ? state.paged.offset : stage.offset;
+			const offset = Math.min(Math.max(0, current + Number(pager.dataset.dir) * stage.limit), Math.max(0, stage.matching_count - 1));
+			state.paged = { stageId: stage.id, offset };
+			void poll();
+		}
+	});
+	// toggle does not bubble: listened to on the way down.
+	boardElement.addEventListener('toggle', (event) => {
+		const details = event.target as HTMLDetailsElement;
+		const id = details.dataset?.reasoning;
+		if (!id) return;
+		if (details.open) state.open.add(id);
+		else state.open.delete(id);
+	}, true);
+	// Drag and drop: a card dropped on another column moves there.
+	boardElement.addEventListener('dragstart', (event) => {
+		const card = (event.target as HTMLElement).closest<HTMLElement>('[data-card]');
+		if (!card || !event.dataTransfer) return;
+		event.dataTransfer.setData('text/plain', card.dataset.card!);
+		event.dataTransfer.effectAllowed = 'move';
+		card.classList.add('dragging');
+		state.dragging = true;
+	});
+	boardElement.addEventListener('dragend', (event) => {
+		state.dragging = false;
+		(event.target as HTMLElement).closest<HTMLElement>('[data-card]')?.classList.remove('dragging');
+		for (const column of boardElement.querySelectorAll('.drop-target')) column.classList.remove('drop-target');
+	});
+	boardElement.addEventListener('dragover', (event) => {
+		const column = (event.target as HTMLElement).closest<HTMLElement>('[data-stage-id]');
+		if (!column) return;
+		event.preventDefault();
+		if (event.dataTransfer) event.dataTransfer.dropEffect = 'move';
+		for (const other of boardElement.querySelectorAll('.drop-target')) if (other !== column) other.classList.remove('drop-target');
+		column.classList.add('drop-target');
+	});
+	boardElement.addEventListener('drop', (event) => {
+		const column = (event.target as HTMLElement).closest<HTMLElement>('[data-stage-id]');
+		if (!column) return;
+		event.preventDefault();
+		column.classList.remove('drop-target');
+		state.dragging = false;
+		const id = event.dataTransfer?.getData('text/plain') ?? '';
+		const from = boardElement.querySelector<HTMLElement>(`[data-card="${CSS.escape(id)}"]`)?.dataset.stage;
+		if (id && from && from !== column.dataset.stageId) void move(id, column.dataset.stageId!);
+	});
+
 	return {
 		show() {
-			context.render(panel, '<div class="empty">The pipeline view is not built yet.</div>');
+			state.shown = true;
+			void poll();
 		},
-		hide() {},
+		hide() {
+			state.shown = false;
+			window.clearTimeout(state.timer);
+		},
 	};
 }

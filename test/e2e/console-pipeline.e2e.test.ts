@@ -1,0 +1,208 @@
+// The console's Pipeline tab in a real browser (Debian's Chromium driven by playwright-core) against
+// real n8n with this package installed from its tarball, workflows/leadflow-console.json and
+// workflows/contact-move.json, and the local stack: every column's count and every card equal the
+// database's; a stage of many contacts answers one page and is paged; a card moved from the
+// keyboard and one dragged to another column are moved in the database, logged as MANUAL_MOVE, and
+// shown in their new column with the automations that fired; a refused move shows the webhook's
+// message; refreshes keep the cards and the focus; 375 px without sideways scrolling; no console
+// error or failed request; without the key, 403. Times are the database's (n8n's calls run at its
+// clock). Screenshots go to test/e2e/artifacts/ (not committed).
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ensureChromium } from '../../scripts/n8n/chromium';
+import type { PipelineBoard } from '../../nodes/shared/contract';
+import { activities, analysis, assign, createPipelineWorld, type PipelineWorld } from '../db/pipelines/fixtures';
+import { serviceClient, testStack, withDb } from '../helpers/stack';
+import { startN8n, type RunningN8n } from './support';
+
+interface BrowserElement { dataset: Record<string, string | undefined> }
+declare const document: { activeElement: BrowserElement | null; documentElement: { scrollWidth: number } };
+
+const ARTIFACTS = path.resolve(__dirname, 'artifacts');
+const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
+let n8n: RunningN8n;
+let browser: Browser;
+let page: Page;
+let world: PipelineWorld;
+let many: string[];
+let few: string[];
+let automationId: string;
+const problems: string[] = [];
+/** Error answers the test causes on purpose (the refused move). */
+const expectedRefusals = new Set<string>();
+
+beforeAll(async () => {
+	const stack = testStack();
+	const executablePath = ensureChromium();
+	world = await createPipelineWorld();
+	// 45 contacts in Contacted (more than a page of 20), 3 in Qualified (one scored by the fallback).
+	many = await world.contacts(45);
+	await assign(many.map((id) => analysis(id, 30)));
+	few = await world.contacts(3);
+	await assign([
+		analysis(few[0], 50, { reasoning: 'Asked for a quote for 12 units.' }),
+		analysis(few[1], 60),
+		analysis(few[2], 55, { is_fallback: true, confidence: 0, reasoning: 'The model failed: scored by the rules.' }),
+	]);
+	await withDb((db) => db.query(`update public.messenger_conversations set sender_name = 'Quote Person' where id = $1`, [few[0]]));
+	automationId = await world.automation({
+		name: 'Celebrate a win',
+		trigger_type: 'STAGE_CHANGED',
+		trigger_conditions: { to_stage_id: world.pipeline.stages.Won },
+		actions: [{ type: 'add_tag', tag_id: world.tags.Hot }, { type: 'notify', message: 'A deal was won' }],
+	});
+	n8n = await startN8n({
+		workflows: ['workflows/leadflow-console.json', 'workflows/contact-move.json'],
+		credentials: { httpHeaderAuth: KEY, leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } },
+	});
+	browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+	const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+	page = await context.newPage();
+	page.on('console', (message) => {
+		// Chromium logs every error answer; the refused move's is expected (checked below).
+		if (message.type() === 'error' && !(expectedRefusals.size > 0 && /status of 404/.test(message.text()))) problems.push(`console: ${message.text()}`);
+	});
+	page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+	page.on('requestfailed', (request) => problems.push(`failed: ${request.method()} ${request.url()}`));
+	page.on('response', (response) => {
+		if (response.status() >= 400 && !expectedRefusals.has(`${response.status()} ${response.url()}`)) problems.push(`answer ${response.status()}: ${response.url()}`);
+	});
+	mkdirSync(ARTIFACTS, { recursive: true });
+}, 300_000);
+
+afterAll(async () => {
+	await browser?.close();
+	await n8n?.stop();
+});
+
+const column = (stage: string) => page.locator(`[data-stage-id="${world.pipeline.stages[stage]}"]`);
+const cardsIn = async (stage: string) => column(stage).locator('[data-card]').evaluateAll((cards) => cards.map((card) => (card as unknown as BrowserElement).dataset.card));
+
+/** The board as the database answers it now (n8n calls it at the database's clock). */
+async function databaseBoard(): Promise<PipelineBoard> {
+	const { data, error } = await serviceClient().rpc('console_pipeline_board', { p_pipeline_id: world.pipeline.id, p_limit: 20 });
+	expect(error).toBeNull();
+	return data as PipelineBoard;
+}
+
+const placeOf = (contact: string) =>
+	withDb(async (db) => (await db.query<{ stage_id: string }>('select stage_id from public.pipeline_contacts where conversation_id = $1', [contact])).rows[0]?.stage_id);
+
+test('every column\'s count and card is the database\'s; a stage of 45 answers 20 and pages on', async () => {
+	await page.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(KEY.value)}&tab=pipeline&pipeline=${world.pipeline.id}`);
+	await page.waitForSelector('#pipeline-board .column [data-card]');
+	const board = await databaseBoard();
+	for (const stage of board.stages) {
+		const shown = page.locator(`[data-stage-id="${stage.id}"]`);
+		expect(Number(await shown.locator('[data-count]').getAttribute('data-count'))).toBe(stage.contact_count);
+		expect(await shown.locator('.count').textContent()).toBe(stage.contact_count.toLocaleString('en-US'));
+		// The mean time in stage, computed by the database at its clock a moment before: at most
+		// the seconds between the two calls apart.
+		const avg = await shown.locator('[data-avg]').getAttribute('data-avg');
+		if (stage.avg_seconds_in_stage === null) expect(avg).toBe('');
+		else expect(Math.abs(Number(avg) - stage.avg_seconds_in_stage)).toBeLessThan(30);
+		const cards = await shown.locator('[data-card]').evaluateAll((elements) => elements.map((element) => ({ ...(element as unknown as BrowserElement).dataset })));
+		expect(cards.map((card) => card.card)).toEqual(stage.cards.map((card) => card.conversation_id));
+		expect(cards.map((card) => [Number(card.score), card.status])).toEqual(stage.cards.map((card) => [card.lead_score, card.lead_status]));
+	}
+	expect(board.stages.map((stage) => stage.contact_count)).toEqual([0, 45, 3, 0, 0, 0]);
+	expect(await cardsIn('Contacted')).toHaveLength(20);
+	await expect(column('Contacted').locator('.column-pager span').textContent()).resolves.toBe('1–20 of 45');
+
+	// The AI's reasoning, its confidence, and the fallback flag.
+	const quote = page.locator(`[data-card="${few[0]}"]`);
+	expect(await quote.locator('.deal-name').textContent()).toBe('Quote Person');
+	expect(await quote.locator('.reasoning summary').textContent()).toMatch(/^AI, 80 % confident$/);
+	expect(await quote.locator('.reasoning p').textContent()).toBe('Asked for a quote for 12 units.');
+	expect(await page.locator(`[data-card="${few[2]}"] .reasoning[data-fallback="true"] .fallback`).textContent()).toBe('fallback score');
+
+	// Paging one column: the next 20, then the last 5; the cards of the pages are the stage's 45.
+	const seen = new Set(await cardsIn('Contacted'));
+	await column('Contacted').locator('[data-dir="1"]').click();
+	await page.waitForFunction((id) => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector(`[data-stage-id="${id}"] .column-pager span`)?.textContent === '21–40 of 45', world.pipeline.stages.Contacted);
+	for (const id of await cardsIn('Contacted')) seen.add(id);
+	await column('Contacted').locator('[data-dir="1"]').click();
+	await page.waitForFunction((id) => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector(`[data-stage-id="${id}"] .column-pager span`)?.textContent === '41–45 of 45', world.pipeline.stages.Contacted);
+	for (const id of await cardsIn('Contacted')) seen.add(id);
+	expect([...seen].sort()).toEqual([...many].sort());
+	// Two clicks in a row, quicker than a refresh: back two pages, to the first.
+	await column('Contacted').locator('[data-dir="-1"]').click();
+	await column('Contacted').locator('[data-dir="-1"]').click();
+	await page.waitForFunction((id) => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector(`[data-stage-id="${id}"] .column-pager span`)?.textContent === '1–20 of 45', world.pipeline.stages.Contacted);
+	expect(await cardsIn('Contacted')).toEqual(board.stages[1].cards.map((card) => card.conversation_id));
+	await page.screenshot({ path: path.join(ARTIFACTS, 'console-pipeline.png'), fullPage: true });
+	expect(problems).toEqual([]);
+});
+
+test('from the keyboard: Move to Won moves the contact in the database, logs MANUAL_MOVE, and shows it in Won with what fired', async () => {
+	const contact = few[1];
+	await page.selectOption(`#move-${contact}`, world.pipeline.stages.Won);
+	await page.focus(`[data-move="${contact}"]`);
+	await page.keyboard.press('Enter');
+	await page.waitForSelector(`[data-stage-id="${world.pipeline.stages.Won}"] [data-card="${contact}"]`);
+	expect(await placeOf(contact)).toBe(world.pipeline.stages.Won);
+	const moves = (await activities(contact)).filter((activity) => activity.type === 'MANUAL_MOVE');
+	expect(moves).toHaveLength(1);
+	expect(moves[0]).toMatchObject({ from_stage_id: world.pipeline.stages.Qualified, to_stage_id: world.pipeline.stages.Won, actor: 'user', description: 'Moved to Won on the console\'s board' });
+	const { rows: runs } = await withDb((db) => db.query('select automation_id from public.pipeline_automation_runs where conversation_id = $1', [contact]));
+	expect(runs).toEqual([{ automation_id: automationId }]);
+	const result = page.locator('#pipeline-move-result');
+	expect(await result.textContent()).toBe('Moved Contact 1 from Qualified to Won. 1 automation fired: Celebrate a win.');
+	// The columns' counts follow (the next refresh).
+	await page.waitForSelector(`[data-stage-id="${world.pipeline.stages.Won}"] [data-count="1"]`);
+	await page.waitForSelector(`[data-stage-id="${world.pipeline.stages.Qualified}"] [data-count="2"]`);
+	expect(problems).toEqual([]);
+});
+
+test('by drag and drop: a card dropped on Proposal moves there in the database and on the board', async () => {
+	const contact = few[0];
+	await page.dragAndDrop(`[data-card="${contact}"]`, `[data-stage-id="${world.pipeline.stages.Proposal}"] .column-body`);
+	await page.waitForSelector(`[data-stage-id="${world.pipeline.stages.Proposal}"] [data-card="${contact}"]`);
+	expect(await placeOf(contact)).toBe(world.pipeline.stages.Proposal);
+	expect((await activities(contact)).filter((activity) => activity.type === 'MANUAL_MOVE')).toHaveLength(1);
+	expect(await page.locator('#pipeline-move-result').textContent()).toBe('Moved Quote Person from Qualified to Proposal. No automation fired.');
+	expect(problems).toEqual([]);
+});
+
+test('a refused move shows the webhook\'s message and moves nothing', async () => {
+	const contact = few[2];
+	await page.selectOption(`#move-${contact}`, world.pipeline.stages.Lost);
+	// The stage goes away before the move is sent (another user deleted it): the webhook refuses.
+	await withDb((db) => db.query('delete from public.pipeline_stages where id = $1', [world.pipeline.stages.Lost]));
+	expectedRefusals.add(`404 ${n8n.baseUrl}/webhook/leadflow/contacts/move`);
+	await page.click(`[data-move="${contact}"]`);
+	await page.waitForSelector('#pipeline-move-result.error');
+	expect(await page.locator('#pipeline-move-result').textContent()).toMatch(/^Contact 2 was not moved: .*stage .* does not exist/);
+	expect(await page.locator('#pipeline-move-result').getAttribute('data-status')).toBe('404');
+	expect(await placeOf(contact)).toBe(world.pipeline.stages.Qualified);
+	// The Lost column leaves the board with the next refresh.
+	await page.waitForSelector(`[data-stage-id="${world.pipeline.stages.Lost}"]`, { state: 'detached' });
+	expect(problems).toEqual([]);
+});
+
+test('refreshes keep the cards and the focus; 375 px fits without sideways scrolling; without the key, 403', async () => {
+	const contact = few[2];
+	await page.focus(`[data-move="${contact}"]`);
+	await page.evaluate((id) => {
+		const element = (globalThis as unknown as { document: { querySelector(s: string): { dataset: Record<string, string> } | null } }).document.querySelector(`[data-card="${id}"]`);
+		if (element) element.dataset.probe = 'kept';
+	}, contact);
+	// Three refreshes later, the same card element (nothing re-drawn) and the same focus.
+	await page.waitForTimeout(6500);
+	expect(await page.locator(`[data-card="${contact}"][data-probe="kept"]`).count()).toBe(1);
+	expect(await page.evaluate(() => document.activeElement?.dataset.key)).toBe(`go-${contact}`);
+
+	await page.setViewportSize({ width: 375, height: 800 });
+	await page.waitForTimeout(300);
+	expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+	await page.screenshot({ path: path.join(ARTIFACTS, 'console-pipeline-375.png'), fullPage: true });
+
+	const refused = await n8n.callWebhook(`leadflow/console/api/pipeline?pipelineId=${world.pipeline.id}`, { method: 'GET' });
+	expect(refused.statusCode).toBe(403);
+	expect(JSON.stringify(refused.body ?? '')).not.toContain(world.pipeline.id);
+	const wrong = await n8n.callWebhook(`leadflow/console/api/pipeline?pipelineId=${world.pipeline.id}`, { method: 'GET', headers: { [KEY.name]: 'guess' } });
+	expect(wrong.statusCode).toBe(403);
+	expect(problems).toEqual([]);
+});
