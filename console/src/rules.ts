@@ -308,7 +308,7 @@ export function initRules(context: RulesContext) {
 		box.disabled = true;
 		try {
 			const answer = await write('save', { ruleId: box.dataset.toggle, settings: { enabled: box.checked } });
-			$('rules-status').textContent = answer.error ? `Not changed: ${answer.error.message}` : `${answer.rule?.name} ${box.checked ? 'enabled' : 'switched off'}.`;
+			$('rules-status').textContent = answer.error ? `Not changed: ${answer.error.advice ?? answer.error.message}` : `${answer.rule?.name} ${box.checked ? 'enabled' : 'switched off'}.`;
 		} catch (error) {
 			$('rules-status').textContent = `Not changed: ${(error as Error).message}`;
 		}
