@@ -1,11 +1,391 @@
-// The Queue tab (being built): its panel is rendered here, from the console's endpoints.
+// The Queue tab: an owner's lead queue of the day (today in the owner's time zone, or tomorrow's as
+// prepared), counted by status, with its metrics and one page of its messages (by status and a
+// search), polled every 2 s from GET …/console/api/queue. Take Lead, Export CSV and the metrics call
+// the shipped queue webhooks (workflows/queue-actions.json) beside the console, with the same key
+// and the owner in X-Leadflow-Owner, as the owner's app would.
+import { formatDuration, formatNumber, formatRelative } from './format';
 import type { Tab, TabContext } from './tab';
 
+interface QueueRow {
+	item_id: string; lead_id: string; name: string | null; phone: string; lead_status: string; lead_score: number | null; status: string;
+	attempts: number; scheduled_for: string; completed_at: string | null; message_id: string | null; last_error: string | null;
+	taken_over_at: string | null; taken_over_by: string | null;
+	last_event: { queue: string; from_status: string | null; to_status: string; reason: string; actor: string; worker: string | null; at: string } | null;
+}
+interface QueuePage {
+	owners: string[];
+	owner: string | null;
+	generatedAt: string;
+	settings?: { time_zone: string; daily_capacity: number; send_from: string; send_until: string; max_attempts: number } | null;
+	timeZone?: string;
+	today?: string;
+	day?: string;
+	counts?: Record<string, number>;
+	rows?: { total: number; offset: number; limit: number; rows: QueueRow[] };
+}
+interface DayMetrics {
+	day: string; queued: number; sent: number; failed: number; cancelled: number; taken_over: number;
+	mean_wait_seconds: number | string | null; mean_processing_seconds: number | string | null;
+}
+interface TakeAnswer { lead_id: string; status: string; already_taken: boolean; cancelled: unknown[]; stopped_rules: number }
+
+const PAGE_SIZE = 25;
+const POLL_MS = 2000;
+/** The metrics are counted from the ledger: asked again when the day's counts change, else every 30 s. */
+const METRICS_MS = 30_000;
+
+const STATUSES: Array<[string, string]> = [
+	['queued', 'Queued'], ['claimed', 'Sending'], ['sent', 'Sent'], ['failed', 'Failed, will retry'], ['cancelled', 'Cancelled'], ['dead', 'Given up'],
+];
+const statusName = (status: string) => STATUSES.find(([value]) => value === status)?.[1] ?? status;
+
+const LEAD_STATUSES: Record<string, string> = {
+	new: 'New', queued: 'Queued', contacted: 'Contacted', engaged: 'Engaged', booked: 'Booked', not_interested: 'Not interested',
+	human_controlled: 'Taken over', do_not_contact: 'Do not contact', invalid: 'Invalid',
+};
+
+const REASONS: Record<string, string> = {
+	added: 'Added', prepared: 'Queued for the day', claimed: 'Picked up to send', lease_expired: 'Picked up again (a worker timed out)',
+	sent: 'Sent', send_failed: 'Sending failed', max_attempts: 'Given up after the last attempt', permanent_error: 'Given up (permanent error)',
+	released: 'Put back untried', human_takeover: 'Taken over', reopened: 'Back in the backlog', message_sent: 'First message sent',
+	message_dead: 'First message given up', updated: 'Changed',
+};
+function reasonInWords(reason: string): string {
+	if (REASONS[reason]) return REASONS[reason];
+	const lead = /^lead_(.+)$/.exec(reason);
+	if (lead) return `Lead marked ${(LEAD_STATUSES[lead[1]] ?? lead[1].replace(/_/g, ' ')).toLowerCase()}`;
+	return reason.replace(/_/g, ' ');
+}
+const ACTORS: Record<string, string> = { automation: 'by n8n', user: 'by a person', system: 'by the system' };
+
+// The key and its header, as the page was opened (#key=…&header=…): the CSV download needs the raw
+// answer, which the console's JSON helpers do not give.
+const fragment = new URLSearchParams(location.hash.replace(/^#/, ''));
+const key = fragment.get('key') ?? '';
+const keyHeader = fragment.get('header') ?? 'X-Leadflow-Key';
+
+const addDays = (day: string, days: number) => new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+const dayInWords = (day: string) => new Date(`${day}T12:00:00Z`).toLocaleDateString(undefined, { timeZone: 'UTC', weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+
 export function initQueue(context: TabContext, panel: HTMLElement): Tab {
+	const { api, request, escape, render } = context;
+	// /webhook/leadflow/console → /webhook/leadflow: the queue webhooks' base.
+	const webhooks = context.pagePath.replace(/\/console$/, '');
+	const state = {
+		shown: false,
+		built: false,
+		// #owner=… opens an owner's queue (a link from the owner's app); else the first owner.
+		owner: fragment.get('owner') ?? '',
+		day: '' as string,
+		status: '',
+		search: '',
+		offset: 0,
+		timer: undefined as number | undefined,
+		inFlight: false,
+		again: false,
+		lastOk: 0,
+		failed: false,
+		data: undefined as QueuePage | undefined,
+		metrics: undefined as DayMetrics | undefined,
+		metricsKey: '',
+		metricsAt: 0,
+		taking: new Set<string>(),
+	};
+	const el = <T extends HTMLElement>(id: string) => panel.querySelector<T>(`#${id}`)!;
+
+	function build() {
+		if (state.built) return;
+		state.built = true;
+		panel.innerHTML = `
+			<div class="toolbar queue-toolbar">
+				<span id="queue-owner-box" hidden><label for="queue-owner">Owner</label> <select id="queue-owner"></select></span>
+				<label for="queue-day">Day</label>
+				<select id="queue-day"><option value="">Today</option></select>
+				<button id="queue-export" type="button">Export CSV</button>
+				<span id="queue-live" class="live"><span class="dot" aria-hidden="true"></span><span class="live-text">Connecting…</span></span>
+			</div>
+			<p id="queue-message" class="queue-message" role="status" aria-live="polite"></p>
+			<div id="queue-empty" class="empty" hidden></div>
+			<div id="queue-body" hidden>
+				<p id="queue-day-info" class="sub"></p>
+				<div id="queue-counts" class="stages queue-counts"></div>
+				<h2 class="section-title">Metrics of the day</h2>
+				<dl id="queue-metrics" class="totals"></dl>
+				<h2 class="section-title">Messages</h2>
+				<div class="filters">
+					<label for="queue-status">Status</label>
+					<select id="queue-status"><option value="">All</option>${STATUSES.map(([value, name]) => `<option value="${value}">${name}</option>`).join('')}</select>
+					<label for="queue-search">Search</label>
+					<input id="queue-search" type="search" placeholder="Name or phone" maxlength="200">
+				</div>
+				<div id="queue-rows" class="queue-rows"></div>
+				<div class="pager">
+					<button id="queue-prev" type="button">Previous</button>
+					<span id="queue-page-info"></span>
+					<button id="queue-next" type="button">Next</button>
+				</div>
+			</div>`;
+		el<HTMLSelectElement>('queue-owner').addEventListener('change', (event) => {
+			state.owner = (event.target as HTMLSelectElement).value;
+			state.offset = 0;
+			state.day = '';
+			void poll();
+		});
+		el<HTMLSelectElement>('queue-day').addEventListener('change', (event) => {
+			state.day = (event.target as HTMLSelectElement).value;
+			state.offset = 0;
+			void poll();
+		});
+		el<HTMLSelectElement>('queue-status').addEventListener('change', (event) => {
+			state.status = (event.target as HTMLSelectElement).value;
+			state.offset = 0;
+			void poll();
+		});
+		let searchTimer: number | undefined;
+		el('queue-search').addEventListener('input', (event) => {
+			window.clearTimeout(searchTimer);
+			searchTimer = window.setTimeout(() => {
+				state.search = (event.target as HTMLInputElement).value.trim();
+				state.offset = 0;
+				void poll();
+			}, 250);
+		});
+		el('queue-prev').addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE_SIZE); void poll(); });
+		el('queue-next').addEventListener('click', () => { state.offset += PAGE_SIZE; void poll(); });
+		el('queue-export').addEventListener('click', () => void exportCsv());
+		el('queue-rows').addEventListener('click', (event) => {
+			const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-take]');
+			if (button?.dataset.take) void takeLead(button.dataset.take, button.dataset.name ?? 'the lead');
+		});
+	}
+
+	function say(text: string, kind: 'ok' | 'error' = 'ok') {
+		const message = el('queue-message');
+		message.textContent = text;
+		message.className = `queue-message ${kind === 'error' ? 'error' : ''}`;
+	}
+
+	function setLive() {
+		const live = el('queue-live');
+		const text = live.querySelector('.live-text') as HTMLElement;
+		if (!state.lastOk) { live.className = 'live'; text.textContent = 'Connecting…'; return; }
+		live.className = state.failed ? 'live off' : 'live on';
+		text.textContent = state.failed ? `Offline, retrying · last update ${formatRelative(new Date(state.lastOk).toISOString())}` : 'Live';
+	}
+
+	const ownerHeaders = () => ({ 'X-Leadflow-Owner': state.data?.owner ?? '' });
+
+	async function poll() {
+		window.clearTimeout(state.timer);
+		if (state.inFlight) { state.again = true; return; }
+		state.inFlight = true;
+		state.again = false;
+		try {
+			const query = new URLSearchParams({ offset: String(state.offset), limit: String(PAGE_SIZE) });
+			if (state.owner) query.set('userId', state.owner);
+			if (state.day) query.set('day', state.day);
+			if (state.status) query.set('status', state.status);
+			if (state.search) query.set('search', state.search);
+			const data = await api<QueuePage>(`${context.apiBase}/queue?${query}`);
+			state.data = data;
+			if (data.owner && !state.owner) state.owner = data.owner;
+			state.lastOk = Date.now();
+			state.failed = false;
+			renderPage(data);
+			await refreshMetrics(data);
+		} catch (error) {
+			state.failed = true;
+			const status = (error as { status?: number }).status;
+			if (status === 401 || status === 403) {
+				say('The key was refused: open the console again with the key of the Leadflow Webhook Key credential.', 'error');
+				return;
+			}
+			if (status === 404 && state.owner) {
+				// The owner is gone: start again with the first one.
+				state.owner = '';
+			}
+		} finally {
+			state.inFlight = false;
+			setLive();
+		}
+		if (!state.shown) return;
+		if (state.again) void poll();
+		else state.timer = window.setTimeout(() => void poll(), POLL_MS);
+	}
+
+	async function refreshMetrics(data: QueuePage, force = false) {
+		if (!data.owner || !data.day) return;
+		const countsKey = `${data.owner}|${data.day}|${JSON.stringify(data.counts)}`;
+		if (!force && countsKey === state.metricsKey && Date.now() - state.metricsAt < METRICS_MS) return;
+		const query = new URLSearchParams({ from: data.day, to: data.day });
+		try {
+			const answer = await api<{ days: DayMetrics[] }>(`${webhooks}/queue/metrics?${query}`, { headers: ownerHeaders() });
+			state.metrics = answer.days.find((day) => day.day === data.day);
+			state.metricsKey = countsKey;
+			state.metricsAt = Date.now();
+		} catch (error) {
+			state.metrics = undefined;
+			state.metricsKey = '';
+			render(el('queue-metrics'), `<div class="error">The metrics could not be read: ${escape((error as Error).message)} (is the workflow “Leadflow: take a lead, export the queue, queue metrics” active?)</div>`);
+			return;
+		}
+		renderMetrics();
+	}
+
+	function renderMetrics() {
+		const m = state.metrics;
+		if (!m) return;
+		const seconds = (value: number | string | null) => (value === null ? '—' : formatDuration(Number(value)));
+		const items: Array<[string, string, string]> = [
+			['queued', 'Queued', formatNumber(m.queued)], ['sent', 'Sent', formatNumber(m.sent)], ['failed', 'Failed attempts', formatNumber(m.failed)],
+			['cancelled', 'Cancelled', formatNumber(m.cancelled)], ['taken_over', 'Taken over', formatNumber(m.taken_over)],
+			['mean_wait_seconds', 'Mean wait (due → picked up)', seconds(m.mean_wait_seconds)],
+			['mean_processing_seconds', 'Mean processing (picked up → done)', seconds(m.mean_processing_seconds)],
+		];
+		render(el('queue-metrics'), items.map(([field, label, value]) =>
+			`<div data-metric="${field}"><dt>${label}</dt><dd data-value="${escape((m as unknown as Record<string, unknown>)[field] ?? '')}">${escape(value)}</dd></div>`).join(''));
+	}
+
+	function renderPage(data: QueuePage) {
+		const ownerBox = el('queue-owner-box');
+		ownerBox.hidden = data.owners.length < 2;
+		const ownerPicker = el<HTMLSelectElement>('queue-owner');
+		render(ownerPicker, data.owners.map((id) => `<option value="${escape(id)}">${escape(id)}</option>`).join(''));
+		if (data.owner && ownerPicker.value !== data.owner) ownerPicker.value = data.owner;
+		const exportButton = el<HTMLButtonElement>('queue-export');
+		if (!data.owner || !data.counts || !data.rows || !data.today || !data.day) {
+			el('queue-body').hidden = true;
+			exportButton.disabled = true;
+			const empty = el('queue-empty');
+			empty.hidden = false;
+			empty.textContent = 'No lead queue yet: no owner has queue settings. Give an owner a row in user_queue_settings (daily capacity, sending hours, the message) and add leads; the Queue: prepare workflow then fills each day from them.';
+			return;
+		}
+		exportButton.disabled = false;
+		const daySelect = el<HTMLSelectElement>('queue-day');
+		const tomorrow = addDays(data.today, 1);
+		const dayOptions: Array<[string, string]> = [['', `Today (${data.today})`], [tomorrow, `Tomorrow (${tomorrow})`]];
+		if (data.day !== data.today && data.day !== tomorrow) dayOptions.push([data.day, data.day]);
+		render(daySelect, dayOptions.map(([value, name]) => `<option value="${value}">${escape(name)}</option>`).join(''));
+		daySelect.value = data.day === data.today ? '' : data.day;
+
+		const counts = data.counts;
+		el('queue-empty').hidden = true;
+		el('queue-body').hidden = false;
+		const settings = data.settings;
+		el('queue-day-info').textContent = `${dayInWords(data.day)} in ${data.timeZone}${settings ? ` · sends ${settings.send_from.slice(0, 5)}–${settings.send_until.slice(0, 5)}, up to ${formatNumber(settings.daily_capacity)} a day` : ''}`;
+		render(el('queue-counts'), [['total', 'In the queue'], ...STATUSES].map(([field, label]) => `
+			<div class="stage" data-count="${field}">
+				<div class="name">${escape(label)}</div>
+				<div class="count" data-value="${counts[field] ?? 0}">${formatNumber(counts[field] ?? 0)}</div>
+			</div>`).join(''));
+
+		const { rows, total, offset } = data.rows;
+		const filtered = state.status || state.search;
+		const maxAttempts = settings?.max_attempts;
+		render(el('queue-rows'), rows.length === 0
+			? `<p class="empty">${filtered ? 'No message of this day matches these filters.'
+				: counts.total === 0 ? `Nothing is queued for ${data.day === data.today ? 'today' : escape(data.day)}. The evening before, Queue: prepare fills each day from the backlog (new leads with a phone), up to the daily capacity.`
+				: 'No more messages on this page.'}</p>`
+			: `<table class="queue-table"><thead><tr><th>Lead</th><th>Status</th><th>Due</th><th>Last event</th><th>Take over</th></tr></thead><tbody>${rows.map((row) => {
+				const name = row.name ?? row.phone;
+				const event = row.last_event;
+				const taken = row.lead_status === 'human_controlled';
+				const taking = state.taking.has(row.lead_id);
+				return `
+				<tr data-item="${escape(row.item_id)}" data-lead="${escape(row.lead_id)}" data-status="${escape(row.status)}" data-lead-status="${escape(row.lead_status)}">
+					<td data-label="Lead"><strong class="lead-name">${escape(name)}</strong>
+						<div class="sub"><a href="tel:${escape(row.phone)}">${escape(row.phone)}</a>${row.lead_score === null ? '' : ` · score ${formatNumber(row.lead_score)}`} · ${escape(LEAD_STATUSES[row.lead_status] ?? row.lead_status)}</div></td>
+					<td data-label="Status"><span class="badge q-${escape(row.status)}">${escape(statusName(row.status))}</span>
+						${row.attempts > 0 ? `<div class="sub">attempt ${formatNumber(row.attempts)}${maxAttempts ? ` of ${formatNumber(maxAttempts)}` : ''}</div>` : ''}
+						${row.last_error ? `<div class="error">${escape(row.last_error)}</div>` : ''}</td>
+					<td data-label="Due"><time datetime="${escape(row.scheduled_for)}" title="${escape(new Date(row.scheduled_for).toLocaleString())}">${escape(row.completed_at ? `done ${formatRelative(row.completed_at)}` : formatRelative(row.scheduled_for))}</time></td>
+					<td data-label="Last event">${event ? `${escape(reasonInWords(event.reason))} <span class="sub">${escape(ACTORS[event.actor] ?? event.actor)} · <time datetime="${escape(event.at)}" title="${escape(new Date(event.at).toLocaleString())}">${escape(formatRelative(event.at))}</time></span>` : '—'}</td>
+					<td data-label="Take over">${taken
+						? `<span class="taken" tabindex="-1" data-key="take-${escape(row.lead_id)}">Taken over${row.taken_over_at ? ` ${escape(formatRelative(row.taken_over_at))}` : ''}</span>`
+						: `<button type="button" class="take" data-key="take-${escape(row.lead_id)}" data-take="${escape(row.lead_id)}" data-name="${escape(name)}"${taking ? ' aria-disabled="true"' : ''} aria-label="Take Lead: ${escape(name)}">${taking ? 'Taking…' : 'Take Lead'}</button>`}</td>
+				</tr>`;
+			}).join('')}</tbody></table>`);
+		el('queue-page-info').textContent = total === 0 ? '' : `${formatNumber(offset + 1)}–${formatNumber(offset + rows.length)} of ${formatNumber(total)}`;
+		el<HTMLButtonElement>('queue-prev').disabled = offset === 0;
+		el<HTMLButtonElement>('queue-next').disabled = offset + rows.length >= total;
+	}
+
+	async function takeLead(leadId: string, name: string) {
+		if (state.taking.has(leadId)) return;
+		state.taking.add(leadId);
+		if (state.data) renderPage(state.data);
+		say(`Taking over ${name}…`);
+		try {
+			const { status, json } = await request(`${webhooks}/leads/${encodeURIComponent(leadId)}/take`, {
+				method: 'POST',
+				headers: { 'Content-Type': 'application/json', ...ownerHeaders() },
+				body: JSON.stringify({ reason: 'Taken over in the Leadflow console' }),
+			});
+			const answer = json as (TakeAnswer & { error?: string }) | undefined;
+			if (status === 200 && answer) {
+				if (answer.already_taken) {
+					say(`${name} was already taken over: nothing changed (someone took it before you).`, 'error');
+				} else {
+					const cancelled = answer.cancelled.length;
+					say(`${name} is yours now: ${formatNumber(cancelled)} waiting queue item${cancelled === 1 ? '' : 's'} cancelled${answer.stopped_rules ? `, follow-ups stopped for ${formatNumber(answer.stopped_rules)} rule${answer.stopped_rules === 1 ? '' : 's'}` : ''}.`);
+				}
+			} else {
+				say(`Could not take over ${name}: ${answer?.error ?? `the server answered ${status}`}`, 'error');
+			}
+		} catch (error) {
+			say(`Could not take over ${name}: ${(error as Error).message}`, 'error');
+		} finally {
+			state.taking.delete(leadId);
+			state.metricsKey = '';
+			void poll();
+		}
+	}
+
+	async function exportCsv() {
+		const data = state.data;
+		if (!data?.owner || !data.day) return;
+		const button = el<HTMLButtonElement>('queue-export');
+		button.disabled = true;
+		say('Exporting…');
+		try {
+			const query = new URLSearchParams({ day: data.day });
+			const response = await fetch(`${webhooks}/queue/export?${query}`, { headers: { [keyHeader]: key, ...ownerHeaders() }, cache: 'no-store' });
+			if (!response.ok) {
+				let message = `the server answered ${response.status}`;
+				try { message = ((await response.json()) as { error?: string }).error ?? message; } catch { /* not JSON */ }
+				say(`Export failed: ${message}`, 'error');
+				return;
+			}
+			const blob = await response.blob();
+			const file = `leadflow-queue-${data.day}.csv`;
+			const link = document.createElement('a');
+			link.href = URL.createObjectURL(blob);
+			link.download = file;
+			link.hidden = true;
+			panel.append(link);
+			link.click();
+			link.remove();
+			window.setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+			say(`Downloaded ${file}.`);
+		} catch (error) {
+			say(`Export failed: ${(error as Error).message}`, 'error');
+		} finally {
+			button.disabled = false;
+		}
+	}
+
+	window.setInterval(() => { if (state.shown && state.built) setLive(); }, 1000);
+
 	return {
 		show() {
-			context.render(panel, '<div class="empty">The queue view is not built yet.</div>');
+			state.shown = true;
+			build();
+			void poll();
 		},
-		hide() {},
+		hide() {
+			state.shown = false;
+			window.clearTimeout(state.timer);
+		},
 	};
 }

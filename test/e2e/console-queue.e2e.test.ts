@@ -1,0 +1,254 @@
+// The console's Queue tab in a real browser (Debian's Chromium driven by playwright-core) against
+// real n8n with this package installed from its tarball, the console and queue-actions workflows,
+// and the local stack. Every count and row on the page is the database's; Take Lead (by mouse and by
+// keyboard) takes the lead in the database, the page shows it taken, and a take of a lead someone
+// took meanwhile shows the refusal's message; Export CSV downloads what the export webhook answers;
+// the metrics are the metrics webhook's; 375 px without sideways scrolling; no console error and no
+// failed request; without the key, 403 and no data. Screenshots go to test/e2e/artifacts/.
+//
+// n8n judges at the database's own clock (now()), so the owner's time zone is chosen for that clock:
+// the one where it is about noon, inside the sending hours (09:00–17:00), so some messages are due
+// and claimed. The queue day is the database's, asked from the database; nothing here reads the
+// machine's date or time zone.
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ensureChromium } from '../../scripts/n8n/chromium';
+import { addLeads, claim, complete, createOwner, failed, leadItems, prepare, sent } from '../db/queue/fixtures';
+import { testStack, withDb } from '../helpers/stack';
+import { WEBHOOK_KEY } from '../workflows/support/pipeline';
+import { startN8n, type RunningN8n } from './support';
+
+interface BrowserElement {
+	dataset: Record<string, string | undefined>;
+	textContent: string | null;
+	querySelectorAll(selector: string): ArrayLike<BrowserElement>;
+}
+declare const document: {
+	getElementById(id: string): BrowserElement | null;
+	querySelectorAll(selector: string): ArrayLike<BrowserElement>;
+	documentElement: { scrollWidth: number };
+	activeElement: BrowserElement | null;
+};
+
+const ARTIFACTS = path.resolve(__dirname, 'artifacts');
+const LEADS = 8;
+let n8n: RunningN8n;
+let browser: Browser;
+let page: Page;
+let owner: string;
+let zone: string;
+let day: string;
+const problems: string[] = [];
+
+const ownerHeaders = () => ({ [WEBHOOK_KEY.name]: WEBHOOK_KEY.value, 'X-Leadflow-Owner': owner });
+const consoleUrl = (key = WEBHOOK_KEY.value) => `${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(key)}&tab=queue&owner=${owner}`;
+
+beforeAll(async () => {
+	const stack = testStack();
+	const executablePath = ensureChromium();
+	// The zone where the database's clock reads about noon (Etc/GMT-3 is UTC+3).
+	const { dbNow } = await withDb(async (db) => (await db.query<{ dbNow: Date }>('select now() as "dbNow"')).rows[0]);
+	const offset = 12 - dbNow.getUTCHours();
+	zone = offset === 0 ? 'Etc/GMT' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
+	owner = await createOwner({ time_zone: zone, daily_capacity: LEADS, send_from: '09:00', send_until: '17:00' });
+	await addLeads(leadItems(owner, LEADS, (i) => 90 - i).map((lead, i) => ({ ...lead, name: `Queue Person ${i}` })));
+	// Prepared the day before (as the evening's Queue: prepare does): the queue of the database's today.
+	await prepare(owner, new Date(dbNow.getTime() - 86_400_000).toISOString());
+	day = await withDb(async (db) => (await db.query<{ day: string }>(`select to_char((now() at time zone $1)::date, 'YYYY-MM-DD') as day`, [zone])).rows[0].day);
+	// At the database's clock three are due (09:00, 10:00, 11:00 local): one sent, one failed, one being sent.
+	const [first, second] = await claim('w-console-e2e', owner, dbNow.toISOString(), 3);
+	await complete('w-console-e2e', [sent(first), failed(second)], dbNow.toISOString());
+
+	n8n = await startN8n({
+		workflows: ['workflows/leadflow-console.json', 'workflows/queue-actions.json'],
+		credentials: { httpHeaderAuth: WEBHOOK_KEY, leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } },
+	});
+	browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+	const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+	page = await context.newPage();
+	page.on('console', (message) => {
+		if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+	});
+	page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+	page.on('requestfailed', (request) => problems.push(`failed: ${request.method()} ${request.url()} ${request.failure()?.errorText ?? ''}`));
+	page.on('response', (response) => {
+		if (response.status() >= 400) problems.push(`answer ${response.status()}: ${response.url()}`);
+	});
+	mkdirSync(ARTIFACTS, { recursive: true });
+}, 300_000);
+
+afterAll(async () => {
+	await browser?.close();
+	await n8n?.stop();
+});
+
+interface MessageRow { id: string; lead_id: string; status: string; lead_status: string }
+const dayRows = () =>
+	withDb(async (db) => (await db.query<MessageRow>(
+		`select q.id, q.lead_id, q.status, l.status as lead_status from public.whatsapp_message_queue q join public.leads l on l.id = q.lead_id
+		  where q.user_id = $1 and q.day = $2 order by q.scheduled_for, q.id`, [owner, day])).rows);
+
+/** What the page shows: its counts, its rows, its metrics. */
+const shown = () =>
+	page.evaluate(() => {
+		const values = (selector: string, key: string) =>
+			Object.fromEntries(Array.from(document.querySelectorAll(selector)).map((element) => [element.dataset[key] ?? '', Number(element.querySelectorAll('[data-value]')[0]?.dataset.value)]));
+		return {
+			counts: values('#queue-counts [data-count]', 'count'),
+			metrics: values('#queue-metrics [data-metric]', 'metric'),
+			rows: Array.from(document.querySelectorAll('#queue-rows tr[data-item]')).map((row) => ({
+				id: row.dataset.item, lead_id: row.dataset.lead, status: row.dataset.status, lead_status: row.dataset.leadStatus,
+			})),
+		};
+	});
+
+/** Waits until the page shows what the database holds now (the page polls every 2 s). */
+async function settled() {
+	const until = Date.now() + 15_000;
+	for (;;) {
+		const rows = await dayRows();
+		const view = await shown();
+		const counts: Record<string, number> = { total: rows.length };
+		for (const status of ['queued', 'claimed', 'sent', 'failed', 'cancelled', 'dead']) counts[status] = rows.filter((row) => row.status === status).length;
+		if (JSON.stringify(view.rows) === JSON.stringify(rows) && JSON.stringify(view.counts) === JSON.stringify(counts)) return { rows, counts, view };
+		if (Date.now() > until) {
+			expect(view).toEqual({ counts, rows, metrics: expect.anything() });
+		}
+		await page.waitForTimeout(250);
+	}
+}
+
+async function metricsOfWebhook() {
+	const answer = await n8n.callWebhook('leadflow/queue/metrics', { headers: ownerHeaders(), query: { from: day, to: day } });
+	expect(answer.statusCode).toBe(200);
+	return (answer.body as { days: Array<Record<string, number>> }).days[0];
+}
+
+test('every count and row on the page is the database\'s; the metrics are the metrics webhook\'s', async () => {
+	await page.goto(consoleUrl());
+	await page.waitForSelector('#queue-counts [data-count="total"]');
+	const { rows, counts, view } = await settled();
+	expect(counts).toMatchObject({ total: LEADS, sent: 1, failed: 1, claimed: 1, queued: LEADS - 3 });
+	expect(rows).toHaveLength(LEADS);
+	expect(await page.textContent('#queue-day-info')).toContain(zone);
+	const metrics = await metricsOfWebhook();
+	await page.waitForFunction(() => Boolean(document.getElementById('queue-metrics')?.textContent));
+	const { metrics: shownMetrics } = await shown();
+	expect(shownMetrics).toMatchObject({ queued: metrics.queued, sent: metrics.sent, failed: metrics.failed, cancelled: metrics.cancelled, taken_over: metrics.taken_over });
+	expect(metrics).toMatchObject({ queued: LEADS, sent: 1, failed: 1 });
+	expect(view.rows.map((row) => row.status)).toEqual(rows.map((row) => row.status));
+	expect(await page.locator('#queue-rows tr[data-status="failed"] .error').textContent()).toBe('131000: Something went wrong');
+	await page.screenshot({ path: path.join(ARTIFACTS, 'console-queue.png'), fullPage: true });
+
+	// The filter and the search ask the endpoint; the page shows only what matches.
+	await page.selectOption('#queue-status', 'sent');
+	await page.waitForFunction(() => Array.from(document.querySelectorAll('#queue-rows tr[data-item]')).every((row) => row.dataset.status === 'sent')
+		&& document.querySelectorAll('#queue-rows tr[data-item]').length === 1);
+	await page.selectOption('#queue-status', '');
+	await page.waitForFunction((n) => document.querySelectorAll('#queue-rows tr[data-item]').length === n, LEADS);
+	await page.fill('#queue-search', 'Queue Person 3');
+	await page.waitForFunction(() => document.querySelectorAll('#queue-rows tr[data-item]').length === 1
+		&& document.querySelectorAll('#queue-rows .lead-name')[0]?.textContent === 'Queue Person 3');
+	await page.fill('#queue-search', '');
+	await page.waitForFunction((n) => document.querySelectorAll('#queue-rows tr[data-item]').length === n, LEADS);
+	expect(problems).toEqual([]);
+});
+
+test('Take Lead by mouse and by keyboard takes the lead in the database; a lead taken meanwhile shows the refusal', async () => {
+	const queued = (await dayRows()).filter((row) => row.status === 'queued');
+	const [byMouse, byKeyboard, meanwhile] = queued;
+
+	await page.locator(`tr[data-lead="${byMouse.lead_id}"] button[data-take]`).click();
+	await page.waitForSelector(`tr[data-lead="${byMouse.lead_id}"][data-lead-status="human_controlled"]`);
+	expect(await page.textContent('#queue-message')).toMatch(/is yours now: 2 waiting queue items cancelled/);
+
+	await page.locator(`tr[data-lead="${byKeyboard.lead_id}"] button[data-take]`).focus();
+	await page.keyboard.press('Enter');
+	await page.waitForSelector(`tr[data-lead="${byKeyboard.lead_id}"][data-lead-status="human_controlled"]`);
+	// The focus stays on the row's take-over cell, where the button was.
+	expect(await page.evaluate(() => document.activeElement?.dataset.key)).toBe(`take-${byKeyboard.lead_id}`);
+
+	const taken = await withDb(async (db) => (await db.query<{ id: string; status: string; taken_over_at: Date | null }>(
+		'select id, status, taken_over_at from public.leads where id = any ($1) order by id', [[byMouse.lead_id, byKeyboard.lead_id]])).rows);
+	expect(taken.map((lead) => lead.status)).toEqual(['human_controlled', 'human_controlled']);
+	expect(taken.every((lead) => lead.taken_over_at !== null)).toBe(true);
+	const ledger = await withDb(async (db) => (await db.query<{ lead_id: string; queue: string; to_status: string; actor: string; detail: { note?: string } }>(
+		`select lead_id, queue, to_status, actor, detail from public.queue_ledger where lead_id = any ($1) and reason = 'human_takeover' order by id`,
+		[[byMouse.lead_id, byKeyboard.lead_id]])).rows);
+	for (const lead of [byMouse, byKeyboard]) {
+		expect(ledger.filter((row) => row.lead_id === lead.lead_id).map((row) => `${row.queue}:${row.to_status}`).sort())
+			.toEqual(['lead_processing_queue:cancelled', 'leads:human_controlled', 'whatsapp_message_queue:cancelled']);
+	}
+	expect(ledger.every((row) => row.actor === 'user' && row.detail?.note === 'Taken over in the Leadflow console')).toBe(true);
+	await settled();
+
+	// Someone else takes a lead while this page still shows its button (the page's poll held back).
+	let release: () => void = () => undefined;
+	const gate = new Promise<void>((resolve) => { release = resolve; });
+	let held = false;
+	await page.route('**/webhook/leadflow/console/api/queue?**', async (route) => {
+		held = true;
+		await gate;
+		await route.continue();
+	});
+	const until = Date.now() + 10_000;
+	while (!held && Date.now() < until) await page.waitForTimeout(100);
+	expect(held).toBe(true);
+	const elsewhere = await n8n.callWebhook(`leadflow/leads/${meanwhile.lead_id}/take`, { method: 'POST', headers: ownerHeaders(), body: { reason: 'Called from the phone' } });
+	expect(elsewhere.statusCode).toBe(200);
+	await page.locator(`tr[data-lead="${meanwhile.lead_id}"] button[data-take]`).click();
+	await page.waitForFunction(() => /already taken over/.test(document.getElementById('queue-message')?.textContent ?? ''));
+	expect(await page.textContent('#queue-message')).toBe('Queue Person ' + (await nameIndex(meanwhile.lead_id)) + ' was already taken over: nothing changed (someone took it before you).');
+	release();
+	await page.waitForSelector(`tr[data-lead="${meanwhile.lead_id}"][data-lead-status="human_controlled"]`);
+	// The held poll went on: the route comes off once its handlers have finished.
+	await page.unrouteAll({ behavior: 'wait' });
+	const { counts } = await settled();
+	expect(counts.cancelled).toBe(3);
+	const metrics = await metricsOfWebhook();
+	expect(metrics).toMatchObject({ taken_over: 3 });
+	await page.waitForFunction((n) => document.querySelectorAll('#queue-metrics [data-metric="taken_over"] [data-value]')[0]?.dataset.value === String(n), metrics.taken_over);
+	expect(problems).toEqual([]);
+});
+
+const nameIndex = (leadId: string) =>
+	withDb(async (db) => (await db.query<{ name: string }>('select name from public.leads where id = $1', [leadId])).rows[0].name.replace('Queue Person ', ''));
+
+test('Export CSV downloads what the export webhook answers', async () => {
+	const [download] = await Promise.all([page.waitForEvent('download'), page.click('#queue-export')]);
+	expect(download.suggestedFilename()).toBe(`leadflow-queue-${day}.csv`);
+	const file = readFileSync((await download.path())!);
+	// The webhook's bytes as they are (its UTF-8 byte order mark included, which a text decoder drops).
+	const answer = await fetch(`${n8n.baseUrl}/webhook/leadflow/queue/export?day=${day}`, { headers: ownerHeaders() });
+	expect(answer.status).toBe(200);
+	const bytes = Buffer.from(await answer.arrayBuffer());
+	expect(file.equals(bytes)).toBe(true);
+	expect(file.toString('utf8').trim().split('\n')).toHaveLength(LEADS + 1);
+	await page.waitForFunction(() => /^Downloaded /.test(document.getElementById('queue-message')?.textContent ?? ''));
+	expect(problems).toEqual([]);
+});
+
+test('375 px: no sideways scrolling; no console error or failed request', async () => {
+	await page.setViewportSize({ width: 375, height: 800 });
+	await page.waitForTimeout(300);
+	expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+	await page.screenshot({ path: path.join(ARTIFACTS, 'console-queue-375.png'), fullPage: true });
+	expect(problems).toEqual([]);
+});
+
+test('without the key: 403 and no data on the page', async () => {
+	const direct = await n8n.callWebhook('leadflow/console/api/queue', { query: { userId: owner } });
+	expect(direct.statusCode).toBe(403);
+	expect(JSON.stringify(direct.body)).not.toContain(owner);
+
+	const stranger = await browser.newPage();
+	const answers: number[] = [];
+	stranger.on('response', (response) => { if (/\/api\/queue/.test(response.url())) answers.push(response.status()); });
+	await stranger.goto(consoleUrl('not-the-key'));
+	await stranger.waitForFunction(() => /key was refused/.test(document.getElementById('queue-message')?.textContent ?? ''));
+	expect(answers).toContain(403);
+	expect(await stranger.locator('#queue-rows tr').count()).toBe(0);
+	expect(await stranger.isHidden('#queue-body')).toBe(true);
+	await stranger.close();
+});
