@@ -194,6 +194,15 @@ test('refreshes keep the cards and the focus; 375 px fits without sideways scrol
 	expect(await page.locator(`[data-card="${contact}"][data-probe="kept"]`).count()).toBe(1);
 	expect(await page.evaluate(() => document.activeElement?.dataset.key)).toBe(`go-${contact}`);
 
+	// The search narrows every column to the matching cards, and says how many match.
+	await page.fill('#pipeline-search', 'quote');
+	await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('#pipeline-board [data-card]').length === 1);
+	expect(await page.locator('#pipeline-board [data-card]').getAttribute('data-card')).toBe(few[0]);
+	expect(await column('Proposal').locator('.column-stats .sub').textContent()).toBe('(1 match)');
+	expect(await column('Contacted').locator('[data-count]').getAttribute('data-count')).toBe('45');
+	await page.fill('#pipeline-search', '');
+	await page.waitForSelector(`[data-card="${contact}"]`);
+
 	await page.setViewportSize({ width: 375, height: 800 });
 	await page.waitForTimeout(300);
 	expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
