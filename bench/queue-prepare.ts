@@ -1,5 +1,5 @@
 // Benchmark: Prepare Tomorrow (queue_prepare for every owner) over 100,000 leads of 100 owners (target ≤ 1 s).
-//   npm run bench -- queue-prepare [--owners 100] [--leads 1000] [--capacity 100] [--rounds 5]
+//   npm run bench -- queue-prepare [--owners 100] [--leads 1000] [--capacity 100] [--rounds 5] [--profile [--plans]]
 // Seeds, set-based and not timed, `owners` owners with queue settings (every day, 09:00–17:00, each
 // in one of five time zones, Kolkata's half hour included) and `leads` leads each with scores, every
 // tenth without a phone, a tenth with a Messenger conversation scored by a pipeline. Then per round,
@@ -9,7 +9,9 @@
 // Then once for real over the Data API (supabase.rpc, as the node calls it), and a check that the
 // ledger holds a row for every change it made. Prints the medians, what was queued and skipped, the
 // machine's load (other work on it slows every figure), and a plain 10,000-row UPDATE of a table
-// with four indexes as a yardstick of the machine's speed. Never a test: a slow machine fails no build.
+// with four indexes as a yardstick of the machine's speed. With --profile, every statement over 1 ms
+// inside one more (rolled-back) call, triggers included (auto_explain; --plans: with their plans).
+// Never a test: a slow machine fails no build.
 import { loadavg } from 'node:os';
 import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
@@ -114,6 +116,28 @@ async function main() {
 			} finally {
 				await db.query('rollback');
 			}
+		}
+
+		if (process.argv.includes('--profile')) {
+			const profile: string[] = [];
+			const onNotice = (notice: { message?: string }) => {
+				const match = /^duration: ([0-9.]+) ms\s+plan:\s+Query Text: ([^\n]*)/.exec(notice.message ?? '');
+				if (match) profile.push(`${match[1].padStart(9)} ms  ${match[2].trim().slice(0, 110)}`);
+				if (match && process.argv.includes('--plans') && Number(match[1]) > 20) profile.push(notice.message ?? '');
+			};
+			db.on('notice', onNotice);
+			await db.query('begin');
+			try {
+				await db.query(`load 'auto_explain'`);
+				const analyze = process.argv.includes('--plans') ? 'on' : 'off';
+				await db.query(`set local auto_explain.log_min_duration = 1; set local auto_explain.log_analyze = ${analyze}; set local auto_explain.log_nested_statements = on;
+				  set local auto_explain.log_triggers = on; set local auto_explain.log_level = notice; set local client_min_messages = notice`);
+				await db.query('select count(*) from public.queue_prepare(null, $1)', [NOW]);
+			} finally {
+				await db.query('rollback');
+				db.off('notice', onNotice);
+			}
+			console.log(`\nStatements over 1 ms inside one queue_prepare(null) (auto_explain; --plans: with their plans, analyze on):\n${profile.join('\n')}`);
 		}
 
 		// Once for real, over the Data API, as the node calls it.
