@@ -67,6 +67,14 @@ const keyHeader = fragment.get('header') ?? 'X-Leadflow-Key';
 const addDays = (day: string, days: number) => new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 const dayInWords = (day: string) => new Date(`${day}T12:00:00Z`).toLocaleDateString(undefined, { timeZone: 'UTC', weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
 
+const minutes = new Intl.RelativeTimeFormat(navigator.languages?.[0] ?? navigator.language ?? 'en', { numeric: 'auto' });
+/** "3 minutes ago", "in 2 h 10 min"; within a minute "now" or "in 1 minute" (so a row's text holds still between polls). */
+function when(iso: string): string {
+	const seconds = (Date.parse(iso) - Date.now()) / 1000;
+	if (Math.abs(seconds) < 60) return seconds > 0 ? minutes.format(1, 'minute') : minutes.format(0, 'second');
+	return formatRelative(iso);
+}
+
 export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 	const { api, request, escape, render } = context;
 	// /webhook/leadflow/console → /webhook/leadflow: the queue webhooks' base.
@@ -282,33 +290,63 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 
 		const { rows, total, offset } = data.rows;
 		const filtered = state.status || state.search;
-		const maxAttempts = settings?.max_attempts;
-		render(el('queue-rows'), rows.length === 0
-			? `<p class="empty">${filtered ? 'No message of this day matches these filters.'
-				: counts.total === 0 ? `Nothing is queued for ${data.day === data.today ? 'today' : escape(data.day)}. The evening before, Queue: prepare fills each day from the backlog (new leads with a phone), up to the daily capacity.`
-				: 'No more messages on this page.'}</p>`
-			: `<table class="queue-table"><thead><tr><th>Lead</th><th>Status</th><th>Due</th><th>Last event</th><th>Take over</th></tr></thead><tbody>${rows.map((row) => {
-				const name = row.name ?? row.phone;
-				const event = row.last_event;
-				const taken = row.lead_status === 'human_controlled';
-				const taking = state.taking.has(row.lead_id);
-				return `
-				<tr data-item="${escape(row.item_id)}" data-lead="${escape(row.lead_id)}" data-status="${escape(row.status)}" data-lead-status="${escape(row.lead_status)}">
-					<td data-label="Lead"><strong class="lead-name">${escape(name)}</strong>
-						<div class="sub"><a href="tel:${escape(row.phone)}">${escape(row.phone)}</a>${row.lead_score === null ? '' : ` · score ${formatNumber(row.lead_score)}`} · ${escape(LEAD_STATUSES[row.lead_status] ?? row.lead_status)}</div></td>
-					<td data-label="Status"><span class="badge q-${escape(row.status)}">${escape(statusName(row.status))}</span>
-						${row.attempts > 0 ? `<div class="sub">attempt ${formatNumber(row.attempts)}${maxAttempts ? ` of ${formatNumber(maxAttempts)}` : ''}</div>` : ''}
-						${row.last_error ? `<div class="error">${escape(row.last_error)}</div>` : ''}</td>
-					<td data-label="Due"><time datetime="${escape(row.scheduled_for)}" title="${escape(new Date(row.scheduled_for).toLocaleString())}">${escape(row.completed_at ? `done ${formatRelative(row.completed_at)}` : formatRelative(row.scheduled_for))}</time></td>
-					<td data-label="Last event">${event ? `${escape(reasonInWords(event.reason))} <span class="sub">${escape(ACTORS[event.actor] ?? event.actor)} · <time datetime="${escape(event.at)}" title="${escape(new Date(event.at).toLocaleString())}">${escape(formatRelative(event.at))}</time></span>` : '—'}</td>
-					<td data-label="Take over">${taken
-						? `<span class="taken" tabindex="-1" data-key="take-${escape(row.lead_id)}">Taken over${row.taken_over_at ? ` ${escape(formatRelative(row.taken_over_at))}` : ''}</span>`
-						: `<button type="button" class="take" data-key="take-${escape(row.lead_id)}" data-take="${escape(row.lead_id)}" data-name="${escape(name)}"${taking ? ' aria-disabled="true"' : ''} aria-label="Take Lead: ${escape(name)}">${taking ? 'Taking…' : 'Take Lead'}</button>`}</td>
-				</tr>`;
-			}).join('')}</tbody></table>`);
+		renderRows(el('queue-rows'), rows, settings?.max_attempts, `<p class="empty">${filtered ? 'No message of this day matches these filters.'
+			: counts.total === 0 ? `Nothing is queued for ${data.day === data.today ? 'today' : escape(data.day)}. The evening before, Queue: prepare fills each day from the backlog (new leads with a phone), up to the daily capacity.`
+			: 'No more messages on this page.'}</p>`);
 		el('queue-page-info').textContent = total === 0 ? '' : `${formatNumber(offset + 1)}–${formatNumber(offset + rows.length)} of ${formatNumber(total)}`;
 		el<HTMLButtonElement>('queue-prev').disabled = offset === 0;
 		el<HTMLButtonElement>('queue-next').disabled = offset + rows.length >= total;
+	}
+
+	/** A row's cells; its times to the minute, so a row changes only when something in it does. */
+	function rowCells(row: QueueRow, maxAttempts: number | undefined): string {
+		const name = row.name ?? row.phone;
+		const event = row.last_event;
+		const taken = row.lead_status === 'human_controlled';
+		const taking = state.taking.has(row.lead_id);
+		return `
+			<td data-label="Lead"><strong class="lead-name">${escape(name)}</strong>
+				<div class="sub"><a href="tel:${escape(row.phone)}">${escape(row.phone)}</a>${row.lead_score === null ? '' : ` · score ${formatNumber(row.lead_score)}`} · ${escape(LEAD_STATUSES[row.lead_status] ?? row.lead_status)}</div></td>
+			<td data-label="Status"><span class="badge q-${escape(row.status)}">${escape(statusName(row.status))}</span>
+				${row.attempts > 0 ? `<div class="sub">attempt ${formatNumber(row.attempts)}${maxAttempts ? ` of ${formatNumber(maxAttempts)}` : ''}</div>` : ''}
+				${row.last_error ? `<div class="error">${escape(row.last_error)}</div>` : ''}</td>
+			<td data-label="Due"><time datetime="${escape(row.scheduled_for)}" title="${escape(new Date(row.scheduled_for).toLocaleString())}">${escape(row.completed_at ? `done ${when(row.completed_at)}` : when(row.scheduled_for))}</time></td>
+			<td data-label="Last event">${event ? `${escape(reasonInWords(event.reason))} <span class="sub">${escape(ACTORS[event.actor] ?? event.actor)} · <time datetime="${escape(event.at)}" title="${escape(new Date(event.at).toLocaleString())}">${escape(when(event.at))}</time></span>` : '—'}</td>
+			<td data-label="Take over">${taken
+				? `<span class="taken" tabindex="-1" data-key="take-${escape(row.lead_id)}">Taken over${row.taken_over_at ? ` ${escape(when(row.taken_over_at))}` : ''}</span>`
+				: `<button type="button" class="take" data-key="take-${escape(row.lead_id)}" data-take="${escape(row.lead_id)}" data-name="${escape(name)}"${taking ? ' aria-disabled="true"' : ''} aria-label="Take Lead: ${escape(name)}">${taking ? 'Taking…' : 'Take Lead'}</button>`}</td>`;
+	}
+
+	/**
+	 * The rows by message: a row is rewritten only when its cells changed, added or removed when the
+	 * page's rows change, and moved only when out of place, so a poll neither flickers nor takes the
+	 * focus, the hover or a click in progress from a row that did not change.
+	 */
+	function renderRows(container: HTMLElement, rows: QueueRow[], maxAttempts: number | undefined, empty: string) {
+		if (rows.length === 0) {
+			render(container, empty);
+			return;
+		}
+		render(container, '<table class="queue-table"><thead><tr><th>Lead</th><th>Status</th><th>Due</th><th>Last event</th><th>Take over</th></tr></thead><tbody></tbody></table>');
+		const tbody = container.querySelector('tbody')!;
+		const existing = new Map(Array.from(tbody.children as HTMLCollectionOf<HTMLTableRowElement>).map((tr) => [tr.dataset.item ?? '', tr]));
+		const wanted = new Set(rows.map((row) => row.item_id));
+		for (const [id, tr] of existing) if (!wanted.has(id)) tr.remove();
+		let previous: HTMLTableRowElement | null = null;
+		for (const row of rows) {
+			let tr = existing.get(row.item_id);
+			if (!tr) {
+				tr = document.createElement('tr');
+				tr.dataset.item = row.item_id;
+			}
+			tr.dataset.lead = row.lead_id;
+			tr.dataset.status = row.status;
+			tr.dataset.leadStatus = row.lead_status;
+			render(tr, rowCells(row, maxAttempts));
+			const expected: Element | null = previous ? previous.nextElementSibling : tbody.firstElementChild;
+			if (expected !== tr) tbody.insertBefore(tr, expected);
+			previous = tr;
+		}
 	}
 
 	async function takeLead(leadId: string, name: string) {

@@ -141,6 +141,19 @@ test('every count and row on the page is the database\'s; the metrics are the me
 	expect(await page.locator('#queue-rows tr[data-status="failed"] .error').textContent()).toBe('131000: Something went wrong');
 	await page.screenshot({ path: path.join(ARTIFACTS, 'console-queue.png'), fullPage: true });
 
+	// Two refreshes keep the same row elements and the focused button (nothing rewritten that did not change).
+	await page.evaluate(() => { for (const row of Array.from(document.querySelectorAll('#queue-rows tr[data-item]'))) (row as unknown as { kept: boolean }).kept = true; });
+	const focused = `take-${rows[rows.length - 1].lead_id}`;
+	await page.locator(`[data-key="${focused}"]`).focus();
+	let polls = 0;
+	const countPoll = (request: { url(): string }) => { if (/\/console\/api\/queue\?/.test(request.url())) polls += 1; };
+	page.on('requestfinished', countPoll);
+	while (polls < 2) await page.waitForTimeout(250);
+	page.off('requestfinished', countPoll);
+	await page.waitForTimeout(300);
+	expect(await page.evaluate(() => Array.from(document.querySelectorAll('#queue-rows tr[data-item]')).every((row) => (row as unknown as { kept?: boolean }).kept === true))).toBe(true);
+	expect(await page.evaluate(() => document.activeElement?.dataset.key)).toBe(focused);
+
 	// The filter and the search ask the endpoint; the page shows only what matches.
 	await page.selectOption('#queue-status', 'sent');
 	await page.waitForFunction(() => Array.from(document.querySelectorAll('#queue-rows tr[data-item]')).every((row) => row.dataset.status === 'sent')
