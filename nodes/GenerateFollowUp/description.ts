@@ -2,6 +2,7 @@
 // Eligibility claim returns), which model, how hard to retry and how many calls run at once. Every
 // value is read per item, so expressions work per item.
 import type { INodeProperties } from 'n8n-workflow';
+import { DEFAULT_MAX_MESSAGES } from './helpers/prompt';
 import { leaseHolderProperty, optionsCollection, recordStagesProperty, stateIdProperty } from '../shared/properties';
 
 /** Generated items leave on the first output, failed ones on the second, so a workflow routes them without an IF node. */
@@ -84,8 +85,9 @@ export const properties: INodeProperties[] = [
 			name: 'maxMessages',
 			type: 'number',
 			typeOptions: { minValue: 0 },
-			default: 20,
-			description: 'Only the last this many messages of the conversation are shown to the model',
+			default: DEFAULT_MAX_MESSAGES,
+			description:
+				"Only the last this many messages of the conversation are shown to the model. A claimed contact already carries its rule's last Messages of history (0–100), so by default the rule decides.",
 		},
 		{
 			displayName: 'Max Output Tokens',

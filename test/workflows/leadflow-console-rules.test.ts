@@ -269,3 +269,37 @@ test('the prompt preview refuses a contact that is not the rule\'s, and bad inpu
 	expect(bad.response?.body).toEqual({ status: 400, error: expect.stringMatching(/conversation ID "contact-1" is not a UUID/) });
 	expect(await rulesOf(world.userId)).toEqual([]);
 });
+
+test("the rule's messages of history decides how much conversation the AI reads: 30 of 35 messages, in the preview and in what is sent", async () => {
+	const owner = await newOwner('console-history');
+	const { ruleId, conversationId } = await withDb(async (db) => {
+		const tags = await createTags(db, owner, ['Long talk']);
+		const dee = await addContacts(db, owner, { label: 'Dee', count: 1, tagIds: [tags['Long talk']], lastMessageMinutesAgo: 300 });
+		// 34 more messages, one a minute, the last 5 minutes ago (times from the database's clock).
+		await db.query(
+			`insert into public.messenger_messages (user_id, conversation_id, direction, text, sent_at)
+			 select $1, $2, case when n % 2 = 0 then 'outbound' else 'inbound' end, 'Message number ' || n, now() - (40 - n) * interval '1 minute'
+			   from generate_series(1, 34) n`,
+			[owner.userId, dee.conversationIds[0]],
+		);
+		const id = await addRule(db, owner, { name: 'Long history', includeTagIds: [tags['Long talk']] });
+		return { ruleId: id, conversationId: dee.conversationIds[0] };
+	});
+	const saved = await post('Save Rule Request', { ruleId, settings: { context_message_count: 30 } });
+	expect(saved.response?.statusCode).toBe(200);
+
+	const preview = (await post('Rule Prompt Request', { ruleId, settings: {}, conversationId })).response?.body as PromptAnswer;
+	expect(preview.contact?.messages).toHaveLength(30);
+	// The oldest of the 30 is message 5; 1 to 4 (and Dee's first) are left out.
+	expect(preview.prompt?.userText).toContain('Message number 5');
+	expect(preview.prompt?.userText).not.toContain('Message number 4\n');
+
+	await sims.gemini.control.clearRequests();
+	const { result } = await triggerNow(pipelineCredentials(sims, owner.pageId), { ruleId });
+	expect(result.response?.statusCode).toBe(200);
+	type Body = { contents: { parts: { text: string }[] }[] };
+	const sent = (await sims.gemini.control.requests())
+		.map((request) => request.body as Body)
+		.find((body) => body.contents[0].parts[0].text.startsWith('Contact name: Dee 1\n'));
+	expect(sent?.contents[0].parts.map((part) => part.text).join('')).toBe(preview.prompt?.userText);
+});

@@ -5,7 +5,7 @@ import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 import type { ModelRequest } from '../../shared/gemini/client';
 import type { RetryPolicy } from '../transport/generateText';
 import type { ParameterReader } from './itemFields';
-import { buildPrompt, type ConversationMessage, type Prompt } from './prompt';
+import { buildPrompt, DEFAULT_MAX_MESSAGES, type ConversationMessage, type Prompt } from './prompt';
 import type { HeldContact } from '../transport/stages';
 
 export interface GenerationJob {
@@ -90,7 +90,8 @@ function readHeld(context: IExecuteFunctions, read: ParameterReader, itemIndex: 
 
 /**
  * The prompt an item makes: its instructions, contact name, follow-up number, messages and language
- * (read with `read`, e.g. a claimed row's fields), the last `maxMessages` (option, default 20) shown.
+ * (read with `read`, e.g. a claimed row's fields), the last `maxMessages` (option, default
+ * DEFAULT_MAX_MESSAGES: the rule's own Messages of history decides) shown.
  * GenerateFollowUp sends it; the Leadflow Console's Preview Prompt shows it.
  */
 export function readPrompt(context: IExecuteFunctions, read: ParameterReader, itemIndex: number): Prompt {
@@ -104,7 +105,7 @@ export function readPrompt(context: IExecuteFunctions, read: ParameterReader, it
 		followUpNumber: readFollowUpNumber(context, read, itemIndex),
 		messages: readMessages(context, read, itemIndex),
 		language: text(read, 'language', itemIndex),
-		maxMessages: readOptions(context, itemIndex).maxMessages ?? 20,
+		maxMessages: readOptions(context, itemIndex).maxMessages ?? DEFAULT_MAX_MESSAGES,
 	});
 }
 

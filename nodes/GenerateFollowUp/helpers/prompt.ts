@@ -3,6 +3,13 @@
 // Message texts come from leads: they are quoted as conversation, never as instructions.
 import { MAX_MESSAGE_CHARACTERS } from './reply';
 
+/**
+ * The most messages a prompt shows unless the node's Max Messages in Prompt option says fewer: as many
+ * as a rule can ask for (its Messages of history, 0–100). The claim already hands over the rule's
+ * last Messages of history, so by default the rule decides.
+ */
+export const DEFAULT_MAX_MESSAGES = 100;
+
 export interface ConversationMessage {
 	/** inbound: from the contact; outbound: from the Page. */
 	direction: string;

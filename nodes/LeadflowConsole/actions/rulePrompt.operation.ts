@@ -11,6 +11,7 @@ import { perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { DEFAULT_FIELD_READERS } from '../../GenerateFollowUp/helpers/itemFields';
 import { readPrompt } from '../../GenerateFollowUp/helpers/jobs';
+import { DEFAULT_MAX_MESSAGES } from '../../GenerateFollowUp/helpers/prompt';
 import { optionalUuid, settingsObject } from './rule-input';
 import { withAdvice } from './rule-refusal';
 
@@ -55,8 +56,8 @@ const properties: INodeProperties[] = [
 				name: 'maxMessages',
 				type: 'number',
 				typeOptions: { minValue: 0 },
-				default: 20,
-				description: 'As set on the Generate Follow-Up node (its Max Messages in Prompt option): only the last this many messages are shown',
+				default: DEFAULT_MAX_MESSAGES,
+				description: 'As set on the Generate Follow-Up node (its Max Messages in Prompt option): only the last this many messages are shown. By default the rule\'s Messages of history decides.',
 			},
 		],
 	},
