@@ -197,6 +197,8 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 				boardElement.hidden = true;
 				empty.hidden = false;
 				empty.textContent = 'That key was refused: open the console with the key of the Leadflow Webhook Key credential (#key=…).';
+				// No more calls with a refused key (showing the tab again tries once more).
+				state.shown = false;
 				return;
 			}
 			if ((status === 404 && board?.not_found) || (status === 200 && board && !state.pipelineId && board.pipelines.length > 0)) {
@@ -204,6 +206,10 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 				state.pipelineId = board!.pipelines[0]?.id ?? '';
 				state.paged = { stageId: '', offset: 0 };
 				if (state.pipelineId) { state.again = true; return; }
+				// Every pipeline is gone: the list alone says so.
+				state.board = { ...board!, pipeline: null, stages: [] };
+				renderBoard(state.board);
+				return;
 			}
 			if (status === 400 && state.paged.offset > 0) {
 				// The paged stage is gone: back to every stage's first page.

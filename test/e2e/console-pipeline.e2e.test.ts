@@ -208,6 +208,20 @@ test('refreshes keep the cards and the focus; 375 px fits without sideways scrol
 	expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
 	await page.screenshot({ path: path.join(ARTIFACTS, 'console-pipeline-375.png'), fullPage: true });
 
+	// In the browser with a wrong key: the endpoint refuses, the tab says so, shows no card, and
+	// stops asking.
+	const stranger = await page.context().newPage();
+	const refusals: string[] = [];
+	stranger.on('response', (response) => { if (/\/api\/pipeline/.test(response.url())) refusals.push(String(response.status())); });
+	await stranger.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=guess&tab=pipeline&pipeline=${world.pipeline.id}`);
+	await stranger.waitForSelector('#pipeline-empty:not([hidden])');
+	expect(await stranger.locator('#pipeline-empty').textContent()).toMatch(/^That key was refused/);
+	await stranger.waitForTimeout(4500);
+	expect(refusals).toEqual(['403']);
+	expect(await stranger.locator('[data-card]').count()).toBe(0);
+	expect(await stranger.content()).not.toContain('Quote Person');
+	await stranger.close();
+
 	const refused = await n8n.callWebhook(`leadflow/console/api/pipeline?pipelineId=${world.pipeline.id}`, { method: 'GET' });
 	expect(refused.statusCode).toBe(403);
 	expect(JSON.stringify(refused.body ?? '')).not.toContain(world.pipeline.id);
