@@ -13,7 +13,8 @@ interface QueueRow {
 	last_event: { queue: string; from_status: string | null; to_status: string; reason: string; actor: string; worker: string | null; at: string } | null;
 }
 interface QueuePage {
-	owners: string[];
+	/** Only when asked (owners=1, the default): the poll asks every 30 s. */
+	owners?: string[];
 	owner: string | null;
 	generatedAt: string;
 	settings?: { time_zone: string; daily_capacity: number; send_from: string; send_until: string; max_attempts: number } | null;
@@ -33,6 +34,8 @@ const PAGE_SIZE = 25;
 const POLL_MS = 2000;
 /** The metrics are counted from the ledger: asked again when the day's counts change, else every 30 s. */
 const METRICS_MS = 30_000;
+/** The owners (for the picker) change rarely: asked for on the first poll, then every 30 s. */
+const OWNERS_MS = 30_000;
 
 const STATUSES: Array<[string, string]> = [
 	['queued', 'Queued'], ['claimed', 'Sending'], ['sent', 'Sent'], ['failed', 'Failed, will retry'], ['cancelled', 'Cancelled'], ['dead', 'Given up'],
@@ -97,6 +100,8 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		metrics: undefined as DayMetrics | undefined,
 		metricsKey: '',
 		metricsAt: 0,
+		owners: [] as string[],
+		ownersAt: 0,
 		taking: new Set<string>(),
 	};
 	const el = <T extends HTMLElement>(id: string) => panel.querySelector<T>(`#${id}`)!;
@@ -194,7 +199,12 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			if (state.day) query.set('day', state.day);
 			if (state.status) query.set('status', state.status);
 			if (state.search) query.set('search', state.search);
+			if (state.ownersAt && Date.now() - state.ownersAt < OWNERS_MS) query.set('owners', '0');
 			const data = await api<QueuePage>(`${context.apiBase}/queue?${query}`);
+			if (data.owners) {
+				state.owners = data.owners;
+				state.ownersAt = Date.now();
+			}
 			state.data = data;
 			if (data.owner && !state.owner) state.owner = data.owner;
 			state.lastOk = Date.now();
@@ -256,9 +266,9 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 
 	function renderPage(data: QueuePage) {
 		const ownerBox = el('queue-owner-box');
-		ownerBox.hidden = data.owners.length < 2;
+		ownerBox.hidden = state.owners.length < 2;
 		const ownerPicker = el<HTMLSelectElement>('queue-owner');
-		render(ownerPicker, data.owners.map((id) => `<option value="${escape(id)}">${escape(id)}</option>`).join(''));
+		render(ownerPicker, state.owners.map((id) => `<option value="${escape(id)}">${escape(id)}</option>`).join(''));
 		if (data.owner && ownerPicker.value !== data.owner) ownerPicker.value = data.owner;
 		const exportButton = el<HTMLButtonElement>('queue-export');
 		if (!data.owner || !data.counts || !data.rows || !data.today || !data.day) {

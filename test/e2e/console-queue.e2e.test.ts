@@ -146,13 +146,20 @@ test('every count and row on the page is the database\'s; the metrics are the me
 	const focused = `take-${rows[rows.length - 1].lead_id}`;
 	await page.locator(`[data-key="${focused}"]`).focus();
 	let polls = 0;
-	const countPoll = (request: { url(): string }) => { if (/\/console\/api\/queue\?/.test(request.url())) polls += 1; };
+	const pollUrls: string[] = [];
+	const countPoll = (request: { url(): string }) => {
+		if (!/\/console\/api\/queue\?/.test(request.url())) return;
+		polls += 1;
+		pollUrls.push(request.url());
+	};
 	page.on('requestfinished', countPoll);
 	while (polls < 2) await page.waitForTimeout(250);
 	page.off('requestfinished', countPoll);
 	await page.waitForTimeout(300);
 	expect(await page.evaluate(() => Array.from(document.querySelectorAll('#queue-rows tr[data-item]')).every((row) => (row as unknown as { kept?: boolean }).kept === true))).toBe(true);
 	expect(await page.evaluate(() => document.activeElement?.dataset.key)).toBe(focused);
+	// Between two refreshes of the owner picker (every 30 s) a poll leaves the owners list out.
+	expect(pollUrls.every((url) => new URL(url).searchParams.get('owners') === '0')).toBe(true);
 
 	// The filter and the search ask the endpoint; the page shows only what matches.
 	await page.selectOption('#queue-status', 'sent');

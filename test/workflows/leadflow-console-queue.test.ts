@@ -42,6 +42,10 @@ test('the queue endpoint answers the database\'s counts and one page of rows, fi
 	const second = (await call({ userId, day: TOMORROW, limit: '4', offset: '4' })).response?.body as QueuePage;
 	expect(second.rows).toMatchObject({ total: 6, offset: 4 });
 	expect(second.rows?.rows).toHaveLength(2);
+	expect(body.owners).toContain(userId);
+	const lean = (await call({ userId, day: TOMORROW, limit: '4', owners: '0' })).response?.body as QueuePage;
+	expect(lean).not.toHaveProperty('owners');
+	expect(lean).toMatchObject({ owner: userId, counts: body.counts, rows: body.rows });
 	const found = (await call({ userId, day: TOMORROW, search: body.rows!.rows[2].phone })).response?.body as QueuePage;
 	expect(found.rows?.rows.map((row) => row.item_id)).toEqual([body.rows!.rows[2].item_id]);
 });

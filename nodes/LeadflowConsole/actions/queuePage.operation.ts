@@ -52,6 +52,13 @@ const properties: INodeProperties[] = [
 		default: '={{ $json.query?.limit ?? \'50\' }}',
 		description: 'How many messages in the page, 1 to 500',
 	},
+	{
+		displayName: 'Include Owners',
+		name: 'owners',
+		type: 'boolean',
+		default: true,
+		description: 'Whether to answer the list of owners with a queue (for a picker); off for a poll between two refreshes of that list',
+	},
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['queuePage'] } }, properties);
@@ -101,6 +108,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			p_search: search || null,
 			p_offset: whole(this, 'offset', 'The offset', i, 0, 1_000_000),
 			p_limit: whole(this, 'limit', 'The page size (limit)', i, 1, 500),
+			p_owners: this.getNodeParameter('owners', i, true) !== false,
 		};
 		const page = await callRpc(this, 'console_queue_page', args, i);
 		if (!page) throw new NodeOperationError(this.getNode(), 'The database answered no queue page', { itemIndex: i });

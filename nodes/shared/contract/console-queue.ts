@@ -9,6 +9,8 @@ export interface QueuePageArgs {
 	p_search?: string | null;
 	p_offset?: number;
 	p_limit?: number;
+	/** false: leave the owners list out (the page's poll between two refreshes of its picker). */
+	p_owners?: boolean;
 	p_now?: string;
 }
 
@@ -33,7 +35,8 @@ export interface QueuePageRow {
 }
 
 export interface QueuePage {
-	owners: string[];
+	/** Left out when p_owners is false. */
+	owners?: string[];
 	owner: string | null;
 	generatedAt: string;
 	settings?: { time_zone: string; daily_capacity: number; send_from: string; send_until: string; days_of_week: number[]; max_attempts: number } | null;

@@ -125,7 +125,7 @@ export const RPC = {
 		p_contact_limit: true,
 		p_now: true,
 	}),
-	console_queue_page: rpc<QueuePageArgs, QueuePage>({ p_user_id: true, p_day: true, p_status: true, p_search: true, p_offset: true, p_limit: true, p_now: true }),
+	console_queue_page: rpc<QueuePageArgs, QueuePage>({ p_user_id: true, p_day: true, p_status: true, p_search: true, p_offset: true, p_limit: true, p_owners: true, p_now: true }),
 	automation_mark_generating: rpc<MarkGeneratingArgs, MarkGeneratingResult[]>({ p_execution_id: true, p_state_ids: true, p_lease_seconds: true, p_now: true }),
 	automation_record_generation: rpc<RecordGenerationArgs, RecordGenerationResult[]>({ p_execution_id: true, p_items: true, p_now: true }),
 	automation_begin_send: rpc<BeginSendArgs, BeginSendResult[]>({ p_execution_id: true, p_state_ids: true, p_lease_seconds: true, p_now: true }),

@@ -7,7 +7,7 @@ import { serviceClient, withDb } from '../../helpers/stack';
 import { claim, complete, createOwner, failed, local, NOW, preparedOwner, sent, takeLead, TOMORROW } from './fixtures';
 
 interface QueuePage {
-	owners: string[];
+	owners?: string[];
 	owner: string | null;
 	timeZone: string;
 	today: string;
@@ -101,6 +101,19 @@ test('the day is the owner\'s local date of the database\'s clock; another day c
 
 	const empty = await createOwner();
 	expect(await page({ p_user_id: empty })).toMatchObject({ owner: empty, counts: { total: 0 }, rows: { total: 0, rows: [] } });
+});
+
+test('with p_owners false the owners list is left out, the rest of the answer the same; without p_user_id the first owner by id', async () => {
+	const { userId } = await preparedOwner(3);
+	const full = await page({ p_user_id: userId });
+	const lean = await page({ p_user_id: userId, p_owners: false });
+	expect(full.owners).toContain(userId);
+	expect(lean).not.toHaveProperty('owners');
+	expect({ ...full, owners: undefined }).toEqual({ ...lean, owners: undefined });
+
+	const first = await page({});
+	expect(first.owner).toBe(first.owners![0]);
+	expect((await page({ p_owners: false })).owner).toBe(first.owner);
 });
 
 test('bad arguments are refused naming them; an unknown owner is not found', async () => {
