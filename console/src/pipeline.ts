@@ -26,6 +26,9 @@ interface Board {
 	stages: Stage[];
 	not_found?: boolean;
 	error?: string;
+	/** The board's version; the next poll sends it back and gets { unchanged: true } while nothing moves. */
+	version?: string;
+	unchanged?: boolean;
 }
 interface MoveAnswer {
 	outcome?: string; stage?: { id: string; name: string }; from_stage?: { id: string; name: string } | null; automations_fired?: number;
@@ -191,8 +194,28 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 				query.set('offset', String(state.paged.offset));
 			}
 			if (state.search) query.set('search', state.search);
+			if (state.board?.version) query.set('known', state.board.version);
 			const { status, json } = await request(`${context.apiBase}/pipeline?${query}`);
-			const board = json as Board | undefined;
+			let board = json as Board | undefined;
+			const shown = state.board;
+			if (status === 200 && board?.unchanged && shown && shown.version === board.version) {
+				// Nothing but the clock moved: the board shown, its times moved on by the clock's difference.
+				const seconds = (Date.parse(board.generatedAt) - Date.parse(shown.generatedAt)) / 1000;
+				board = {
+					...shown,
+					generatedAt: board.generatedAt,
+					stages: shown.stages.map((stage) => ({
+						...stage,
+						avg_seconds_in_stage: stage.avg_seconds_in_stage === null ? null : Number(stage.avg_seconds_in_stage) + seconds,
+						cards: stage.cards.map((card) => ({ ...card, seconds_in_stage: Number(card.seconds_in_stage) + seconds })),
+					})),
+				};
+			} else if (status === 200 && board?.unchanged) {
+				// An answer to a version no longer shown: ask again for the whole board.
+				state.board = undefined;
+				state.again = true;
+				return;
+			}
 			if (status === 401 || status === 403) {
 				boardElement.hidden = true;
 				empty.hidden = false;

@@ -189,8 +189,17 @@ test('refreshes keep the cards and the focus; 375 px fits without sideways scrol
 		const element = (globalThis as unknown as { document: { querySelector(s: string): { dataset: Record<string, string> } | null } }).document.querySelector(`[data-card="${id}"]`);
 		if (element) element.dataset.probe = 'kept';
 	}, contact);
-	// Three refreshes later, the same card element (nothing re-drawn) and the same focus.
+	// Three refreshes later, the same card element (nothing re-drawn) and the same focus; each
+	// refresh was answered "unchanged" in a few bytes, not the whole board.
+	const polls: Array<Promise<string>> = [];
+	const listen = (response: { url(): string; text(): Promise<string> }) => { if (/\/api\/pipeline\?/.test(response.url())) polls.push(response.text()); };
+	page.on('response', listen);
 	await page.waitForTimeout(6500);
+	page.off('response', listen);
+	const answers = await Promise.all(polls);
+	expect(answers.length).toBeGreaterThanOrEqual(2);
+	for (const answer of answers) expect(JSON.parse(answer)).toEqual({ unchanged: true, version: expect.stringMatching(/^[0-9a-f]{32}$/), generatedAt: expect.any(String) });
+	expect(Math.max(...answers.map((answer) => answer.length))).toBeLessThan(200);
 	expect(await page.locator(`[data-card="${contact}"][data-probe="kept"]`).count()).toBe(1);
 	expect(await page.evaluate(() => document.activeElement?.dataset.key)).toBe(`go-${contact}`);
 

@@ -44,6 +44,11 @@ test('the board is the database\'s: stages, counts and cards; a stage is paged',
 		['New Lead', 0, 0], ['Contacted', 3, 2], ['Qualified', 2, 2], ['Proposal', 0, 0], ['Won', 0, 0], ['Lost', 0, 0],
 	]);
 
+	// Asked again with the version it shows: unchanged, in a few bytes.
+	const again = await board({ pipelineId: world.pipeline.id, limit: '2', known: body.version! });
+	expect(again.response?.statusCode).toBe(200);
+	expect(again.response?.body).toEqual({ unchanged: true, version: body.version, generatedAt: expect.any(String) });
+
 	const paged = await board({ pipelineId: world.pipeline.id, limit: '2', stageId: world.pipeline.stages.Contacted, offset: '2' });
 	expect(paged.response?.statusCode).toBe(200);
 	const contacted = (paged.response?.body as PipelineBoard).stages[1];
@@ -74,6 +79,7 @@ test.each([
 	['offset=x', { offset: 'x' }, /offset must be a whole number from 0 to 1000000/],
 	['stageId=stage', { stageId: 'stage' }, /paged stage ID "stage" is not a UUID/],
 	['a search of 201 characters', { search: 'x'.repeat(201) }, /search must be at most 200 characters/],
+	['known=v1', { known: 'v1' }, /known version "v1" is not a version of the board/],
 ])('bad input (%s) answers 400 naming it', async (_label, query, message) => {
 	const result = await board(query);
 	expect(result.response?.statusCode).toBe(400);

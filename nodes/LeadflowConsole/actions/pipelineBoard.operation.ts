@@ -43,6 +43,13 @@ const properties: INodeProperties[] = [
 		default: '={{ $json.query?.search ?? \'\' }}',
 		description: 'Only cards whose name or Messenger ID contains this text',
 	},
+	{
+		displayName: 'Known Version',
+		name: 'known',
+		type: 'string',
+		default: '={{ $json.query?.known ?? \'\' }}',
+		description: 'The version of the board the caller shows (the last answer\'s version): when nothing but the clock moved, the answer is { unchanged: true } instead of the board',
+	},
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['pipelineBoard'] } }, properties);
@@ -67,12 +74,20 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		if (search.length > 200) {
 			throw new NodeOperationError(this.getNode(), `The search must be at most 200 characters (got ${search.length})`, { itemIndex: i });
 		}
+		const known = String(this.getNodeParameter('known', i, '') ?? '').trim().toLowerCase();
+		if (known && !/^[0-9a-f]{32}$/.test(known)) {
+			throw new NodeOperationError(this.getNode(), `The known version "${known.slice(0, 40)}" is not a version of the board (32 hexadecimal digits)`, {
+				itemIndex: i,
+				description: 'Send back the version of the last answer, or leave known out for the whole board.',
+			});
+		}
 		const args = {
 			p_pipeline_id: pipelineId,
 			p_limit: whole(this, 'limit', 'The cards per stage (limit)', i, 1, 200, 20),
 			p_stage_id: stageId,
 			p_offset: whole(this, 'offset', 'The offset', i, 0, 1_000_000, 0),
 			p_search: search || null,
+			p_known: known || null,
 		};
 		const board = await callRpc(this, 'console_pipeline_board', args, i);
 		if (board) return [{ output: 0, json: { ...board } as unknown as IDataObject }];

@@ -11,6 +11,8 @@ export interface PipelineBoardArgs {
 	p_offset?: number;
 	/** A part of the contact's name or Messenger id (wildcards taken literally). */
 	p_search?: string | null;
+	/** The version of an earlier answer: { unchanged: true } when the board is still the same. */
+	p_known?: string | null;
 	p_now?: string;
 }
 
@@ -80,4 +82,13 @@ export interface PipelineBoard {
 	generatedAt: string;
 	search?: boolean;
 	stages: BoardStage[];
+	/** An md5 of the answer without what only the clock moves (generatedAt, the seconds in stage). */
+	version?: string;
+}
+
+/** The answer when p_known is the board's version: nothing but the clock moved since. */
+export interface BoardUnchanged {
+	unchanged: true;
+	version: string;
+	generatedAt: string;
 }

@@ -12,7 +12,7 @@ import type {
 	RecordSessionObjectiveArgs,
 	RecordSessionObjectiveResult,
 } from './campaign';
-import type { PipelineBoard, PipelineBoardArgs } from './console-pipeline';
+import type { BoardUnchanged, PipelineBoard, PipelineBoardArgs } from './console-pipeline';
 import type { QueuePage, QueuePageArgs } from './console-queue';
 import type { ConsoleRules, ConsoleRulesArgs, MonitorPage, MonitorPageArgs, RuleDeleteArgs, RuleDeleteResult, RulePromptArgs, RulePromptResult, RuleWriteArgs, RuleWriteResult } from './console';
 import type {
@@ -106,12 +106,13 @@ export const RPC = {
 		p_limit: true,
 		p_now: true,
 	}),
-	console_pipeline_board: rpc<PipelineBoardArgs, PipelineBoard | null>({
+	console_pipeline_board: rpc<PipelineBoardArgs, PipelineBoard | BoardUnchanged | null>({
 		p_pipeline_id: true,
 		p_limit: true,
 		p_stage_id: true,
 		p_offset: true,
 		p_search: true,
+		p_known: true,
 		p_now: true,
 	}),
 	console_rules: rpc<ConsoleRulesArgs, ConsoleRules>({ p_user_id: true }),

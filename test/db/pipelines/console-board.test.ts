@@ -159,11 +159,42 @@ test('without a pipeline: the pipelines only; an unknown pipeline: null; bad arg
 		[{ p_offset: 20 }, /^p_offset needs p_stage_id/],
 		[{ p_stage_id: other.stages.Only }, new RegExp(`^p_stage_id: ${other.stages.Only} is not a stage of pipeline ${world.pipeline.id}`)],
 		[{ p_search: 'x'.repeat(201) }, /^p_search must be at most 200 characters \(got 201\)/],
+		[{ p_known: 'v1' }, /^p_known must be the version of an earlier answer, 32 hexadecimal digits \(got v1\)/],
 	];
 	for (const [args, message] of refusals) {
 		const error = await failure(board({ p_pipeline_id: world.pipeline.id, ...args }));
 		expect([error.code, error.message]).toEqual(['22023', expect.stringMatching(message)]);
 	}
+});
+
+test('the version comes back unchanged while only the clock moves; a move, a new card or another page changes it', async () => {
+	const world = await createPipelineWorld();
+	const [first, second] = await world.contacts(2);
+	await assign([analysis(first, 30)], minutesAfter(-60));
+	const answer = (await board({ p_pipeline_id: world.pipeline.id }))!;
+	expect(answer.version).toMatch(/^[0-9a-f]{32}$/);
+	// An hour later nothing moved but the clock: the short answer.
+	const later = minutesAfter(60);
+	const unchanged = await rpc<Record<string, unknown>>('console_pipeline_board', { p_pipeline_id: world.pipeline.id, p_known: answer.version, p_now: later });
+	expect(unchanged).toEqual({ unchanged: true, version: answer.version, generatedAt: expect.any(String) });
+	expect(Date.parse(unchanged.generatedAt as string)).toBe(Date.parse(later));
+	// The whole board an hour later has the same version, its times an hour on.
+	const whole = (await rpc<PipelineBoard>('console_pipeline_board', { p_pipeline_id: world.pipeline.id, p_now: later }))!;
+	expect(whole.version).toBe(answer.version);
+	expect(whole.stages[1].cards[0].seconds_in_stage).toBe(answer.stages[1].cards[0].seconds_in_stage + 3600);
+	expect(whole.stages[1].avg_seconds_in_stage).toBe(answer.stages[1].avg_seconds_in_stage! + 3600);
+
+	// Another page asked for, a move, a new contact: another version, and the whole board.
+	const other = (await board({ p_pipeline_id: world.pipeline.id, p_limit: 5, p_known: answer.version }))!;
+	expect(other.stages).toHaveLength(6);
+	expect(other.version).not.toBe(answer.version);
+	await move([{ conversation_id: first, stage_id: world.pipeline.stages.Won }], minutesAfter(-1));
+	const moved = (await board({ p_pipeline_id: world.pipeline.id, p_known: answer.version }))!;
+	expect(moved.stages.find((stage) => stage.name === 'Won')?.cards.map((card) => card.conversation_id)).toEqual([first]);
+	await assign([analysis(second, 30)], minutesAfter(-1));
+	const added = (await board({ p_pipeline_id: world.pipeline.id, p_known: moved.version }))!;
+	expect(added.version).not.toBe(moved.version);
+	expect(added.stages[1].cards.map((card) => card.conversation_id)).toEqual([second]);
 });
 
 test('a signed-in user sees their own pipelines only; anonymous callers may not call it', async () => {
