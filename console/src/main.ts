@@ -205,8 +205,8 @@ async function poll() {
 
 function showKeyForm(message = '') {
 	window.clearTimeout(state.timer);
-	$('panel-followups').hidden = true;
-	$('panel-rules').hidden = true;
+	// Every tab's panel: the Pipeline and Queue tabs stop their own polling on a refused key.
+	for (const panel of document.querySelectorAll<HTMLElement>('[role="tabpanel"]')) panel.hidden = true;
 	$('key-form-section').hidden = false;
 	$('key-error').textContent = message;
 	$<HTMLInputElement>('key-input').focus();
