@@ -1,6 +1,7 @@
 // Benchmark: the console's Queue tab poll for an owner's day of 10,000 messages: console_queue_page's first page (25 rows, and filtered, and searched) over the Data API, against reading the whole day through queue_export's pages; medians, answer sizes and the function's plan.
 //   npm run bench -- console-queue [--rows 10000]
-// One owner's day (today in UTC) prepared by queue_prepare the day before, a tenth of it claimed
+// One owner's day (today in UTC) prepared by queue_prepare the day before (beside their six days
+// before and another owner's day as large), a tenth of it claimed
 // and reported (sent, failed) so that the counts and the ledger are not trivial (not timed). The
 // plan is printed by auto_explain at NOTICE level for one call (nested statements included). A
 // benchmark, never a unit test.
@@ -21,22 +22,31 @@ async function main() {
 	const db = new Client({ connectionString: stack.dbUrl });
 	await db.connect();
 	try {
-		const { rows: [{ id: owner }] } = await db.query<{ id: string }>(`insert into auth.users (email) values ('bench-queue-' || gen_random_uuid() || '@leadflow.test') returning id`);
-		await db.query(
-			`insert into public.user_queue_settings (user_id, daily_capacity, send_from, send_until, time_zone, days_of_week, message)
-			 values ($1, $2, '00:00', '23:59', 'UTC', '{1,2,3,4,5,6,7}', '{"type": "text", "text": "Hi {{name}}!"}')`,
-			[owner, ROWS],
-		);
-		console.log(`Seeding one day of ${ROWS.toLocaleString('en')} messages…`);
-		await db.query(
-			`insert into public.leads (user_id, name, phone, source, lead_score)
-			 select $1, 'Lead ' || n, '+4478' || lpad(n::text, 8, '0'), 'web', n % 101 from generate_series(1, $2) n`,
-			[owner, ROWS],
-		);
-		await db.query('begin');
-		await db.query(`select set_config('leadflow.now', (now() - interval '1 day')::text, true)`);
-		await db.query('select public.queue_prepare($1)', [owner]);
-		await db.query('commit');
+		// The owner measured with the six days before, and another owner with a day as large: the day
+		// read is an eighth of the table, as in an account with a history, and the plan must find it.
+		const seedOwner = async (label: string, days: number) => {
+			const { rows: [{ id }] } = await db.query<{ id: string }>(`insert into auth.users (email) values ('bench-queue-${label}-' || gen_random_uuid() || '@leadflow.test') returning id`);
+			await db.query(
+				`insert into public.user_queue_settings (user_id, daily_capacity, send_from, send_until, time_zone, days_of_week, message)
+				 values ($1, $2, '00:00', '23:59', 'UTC', '{1,2,3,4,5,6,7}', '{"type": "text", "text": "Hi {{name}}!"}')`,
+				[id, ROWS],
+			);
+			await db.query(
+				`insert into public.leads (user_id, name, phone, source, lead_score)
+				 select $1, 'Lead ' || n, '+44' || $3::text || lpad(n::text, 8, '0'), 'web', n % 101 from generate_series(1, $2) n`,
+				[id, ROWS * days, label === 'measured' ? '78' : '79'],
+			);
+			for (let back = days; back >= 1; back--) {
+				await db.query('begin');
+				await db.query(`select set_config('leadflow.now', (now() - make_interval(days => $1))::text, true)`, [back]);
+				await db.query('select public.queue_prepare($1)', [id]);
+				await db.query('commit');
+			}
+			return id;
+		};
+		console.log(`Seeding 8 days of ${ROWS.toLocaleString('en')} messages (7 of the measured owner, 1 of another)…`);
+		const owner = await seedOwner('measured', 7);
+		await seedOwner('other', 1);
 		// A tenth of the day claimed and reported (at the end of the day, when all are due).
 		const { rows: claimed } = await db.query<{ item_id: string }>(
 			`select item_id from public.queue_claim('bench', $2, 300, date_trunc('day', now()) + interval '23 hours 58 minutes', $1)`, [owner, Math.min(1000, Math.floor(ROWS / 10))]);
