@@ -1,5 +1,5 @@
 // Benchmark: Claim + Complete of WhatsApp messages in batches of 100 by 4 concurrent workers over the Data API, items/s end to end, the ledger written for every transition (target ≥ 5,000 items/s).
-//   npm run bench -- queue-claim [--messages 20000] [--owners 10] [--workers 4] [--batch 100] [--rounds 3]
+//   npm run bench -- queue-claim [--messages 20000] [--owners 10] [--workers 4] [--batch 100] [--rounds 3] [--compare <file.sql>]
 // Seeds, set-based and not timed, `owners` owners whose messages of one day are all due (prepared
 // by queue_prepare), then per round: `workers` workers at once, each its own supabase-js client
 // (as n8n workers are), each looping queue_claim(batch) → queue_complete(all sent) until nothing is
@@ -9,6 +9,12 @@
 // twice. For comparison the same work through a direct Postgres connection per worker (the
 // database's own time, no HTTP). Prints the medians, the machine's load and a yardstick (a plain
 // 10,000-row UPDATE with four indexes). Never a test: a slow machine fails no build.
+// With --compare <file.sql> (a candidate migration) it measures instead, side by side on the same
+// messages, one connection claiming and completing every message in batches, inside a transaction
+// rolled back at the end: once as the database has it now, once with the file applied first in the
+// transaction, alternating which goes first; it checks both wrote the same ledger rows.
+import { readFileSync } from 'node:fs';
+import { backendCpuMs, backendPid } from './backend-cpu';
 import { loadavg } from 'node:os';
 import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
@@ -125,6 +131,55 @@ async function yardstick(db: Client): Promise<number> {
 	}
 }
 
+/** The current definitions against the candidate file: one connection, every message, rolled back. */
+async function compare(db: Client, candidate: string, messages: number, owners: number, batch: number, rounds: number) {
+	const ids = await seed(db, owners, Math.ceil(messages / owners), 'compare');
+	await db.query('vacuum analyze public.whatsapp_message_queue, public.leads, public.lead_processing_queue, public.queue_ledger');
+	const times: Record<'current' | 'candidate', number[]> = { current: [], candidate: [] };
+	const ledger: Record<string, string> = {};
+	const cpu: Record<'current' | 'candidate', number[]> = { current: [], candidate: [] };
+	const pid = await backendPid(db);
+	for (let r = 0; r <= rounds; r++) {
+		for (const variant of r % 2 === 0 ? (['current', 'candidate'] as const) : (['candidate', 'current'] as const)) {
+			await db.query('begin');
+			try {
+				if (variant === 'candidate') await db.query(candidate);
+				let items = 0;
+				const cpuBefore = backendCpuMs(pid);
+				const started = performance.now();
+				for (let n = 0; ; n++) {
+					const { rows } = await db.query<Claimed>('select item_id, attempt from public.queue_claim($1, $2, 300, $3)', [`bench-worker-${n % 4}`, batch, CLAIM_AT]);
+					if (rows.length === 0) break;
+					items += rows.length;
+					const results = rows.map((item) => ({ item_id: item.item_id, outcome: 'sent', message_id: `wamid.${item.item_id}` }));
+					await db.query('select count(*) from public.queue_complete($1, $2, $3)', [`bench-worker-${n % 4}`, JSON.stringify(results), CLAIM_AT]);
+				}
+				const elapsed = performance.now() - started;
+				if (r > 0) {
+					times[variant].push((items / elapsed) * 1000);
+					cpu[variant].push((items / (backendCpuMs(pid) - cpuBefore)) * 1000);
+				}
+				const { rows } = await db.query(
+					`select count(*)::int as n, md5(string_agg(concat_ws('|', g.queue, g.item_id, g.lead_id, g.day, g.from_status, g.to_status, g.attempt, g.worker, g.actor, g.reason, g.detail, g.scheduled_for, g.at), ',' order by g.queue, g.item_id, g.id)) as digest
+					   from public.queue_ledger g where g.user_id = any ($1)`,
+					[ids],
+				);
+				ledger[variant] ??= `${items} items, ${rows[0].n} ledger rows, ${rows[0].digest}`;
+			} finally {
+				await db.query('rollback');
+			}
+		}
+	}
+	const m = { current: median(times.current), candidate: median(times.candidate) };
+	console.log(`Side by side, one connection, ${rounds} rounds alternating, items/s (current ${times.current.map((t) => t.toFixed(0)).join(', ')}; candidate ${times.candidate.map((t) => t.toFixed(0)).join(', ')}):`);
+	const c = { current: median(cpu.current), candidate: median(cpu.candidate) };
+	console.log(`  current   ${m.current.toFixed(0)} items/s; per second of Postgres CPU ${c.current.toFixed(0)} items (all: ${cpu.current.map((t) => t.toFixed(0)).join(', ')})`);
+	console.log(`  candidate ${m.candidate.toFixed(0)} items/s; per second of Postgres CPU ${c.candidate.toFixed(0)} items (all: ${cpu.candidate.map((t) => t.toFixed(0)).join(', ')})`);
+	console.log(`  candidate / current: ${(m.candidate / m.current).toFixed(2)}x items/s, ${(c.candidate / c.current).toFixed(2)}x items per CPU second`);
+	console.log(`  same ledger rows: ${ledger.current === ledger.candidate ? 'yes' : 'NO'} (${ledger.current}); load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')}`);
+	if (ledger.current !== ledger.candidate) throw new Error(`the candidate wrote other ledger rows: ${ledger.candidate}`);
+}
+
 async function main() {
 	const messages = argument('messages', 20_000);
 	const owners = argument('owners', 10);
@@ -136,6 +191,11 @@ async function main() {
 	const db = new Client({ connectionString: stack.dbUrl });
 	await db.connect();
 	try {
+		const compareIndex = process.argv.indexOf('--compare');
+		if (compareIndex >= 0) {
+			await compare(db, readFileSync(process.argv[compareIndex + 1], 'utf8'), messages, owners, batch, rounds);
+			return;
+		}
 		console.log(`${workers} workers, batches of ${batch}, ${owners * perOwner} messages of ${owners} owners per round; ${rounds} rounds over the Data API, ${rounds} over direct connections, a warm-up first`);
 		const rest: Array<{ perSecond: number; ms: number }> = [];
 		const sql: Array<{ perSecond: number; ms: number }> = [];

@@ -1,5 +1,5 @@
 // Benchmark: Prepare Tomorrow (queue_prepare for every owner) over 100,000 leads of 100 owners (target ≤ 1 s).
-//   npm run bench -- queue-prepare [--owners 100] [--leads 1000] [--capacity 100] [--rounds 5] [--profile [--plans]]
+//   npm run bench -- queue-prepare [--owners 100] [--leads 1000] [--capacity 100] [--rounds 5] [--profile [--plans]] [--compare <file.sql> [--history <days>]]
 // Seeds, set-based and not timed, `owners` owners with queue settings (every day, 09:00–17:00, each
 // in one of five time zones, Kolkata's half hour included) and `leads` leads each with scores, every
 // tenth without a phone, a tenth with a Messenger conversation scored by a pipeline. Then per round,
@@ -11,7 +11,16 @@
 // machine's load (other work on it slows every figure), and a plain 10,000-row UPDATE of a table
 // with four indexes as a yardstick of the machine's speed. With --profile, every statement over 1 ms
 // inside one more (rolled-back) call, triggers included (auto_explain; --plans: with their plans).
+// With --compare <file.sql> (a candidate migration), the same call side by side on the same data:
+// each round runs it once as the database has it now and once with the file applied first inside
+// the transaction, alternating which goes first, each rolled back; it checks that both wrote the
+// same rows (messages, ledger, backlog, leads) and answered the same, and prints both medians
+// (wall time and the backend's CPU time); --profile then profiles the candidate. --history <days>
+// first commits that many earlier days' prepares (the tables as after days of use: leads queued,
+// messages and ledger rows of earlier days), then compares.
 // Never a test: a slow machine fails no build.
+import { readFileSync } from 'node:fs';
+import { backendCpuMs, backendPid } from './backend-cpu';
 import { loadavg } from 'node:os';
 import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
@@ -40,6 +49,53 @@ async function yardstick(db: Client): Promise<number> {
 	} finally {
 		await db.query('rollback');
 	}
+}
+
+/** What one queue_prepare wrote and answered, as digests (ids of new rows left out: they are random). */
+const WRITTEN = `
+	select (select md5(coalesce(string_agg(concat_ws('|', q.user_id, q.lead_id, q.day, q.phone, q.message, q.status, q.scheduled_for, q.dedupe_key, q.created_at), ',' order by q.lead_id, q.day), ''))
+	          from public.whatsapp_message_queue q) as messages,
+	       (select md5(coalesce(string_agg(concat_ws('|', g.user_id, g.queue, g.lead_id, g.day, g.from_status, g.to_status, g.attempt, g.worker, g.actor, g.actor_id, g.reason, g.detail, g.scheduled_for, g.at), ',' order by g.queue, g.lead_id, g.id), ''))
+	          from public.queue_ledger g) as ledger,
+	       (select md5(coalesce(string_agg(concat_ws('|', p.id, p.status, p.day, p.lease_holder, p.updated_at), ',' order by p.id), '')) from public.lead_processing_queue p) as backlog,
+	       (select md5(coalesce(string_agg(concat_ws('|', l.id, l.status, l.lead_score, l.updated_at), ',' order by l.id), '')) from public.leads l) as leads`;
+
+/** The current definition against the candidate file, alternating, on the same data, rolled back. */
+async function compare(db: Client, candidate: string, rounds: number) {
+	const times: Record<'current' | 'candidate', number[]> = { current: [], candidate: [] };
+	const cpu: Record<'current' | 'candidate', number[]> = { current: [], candidate: [] };
+	const seen: Record<string, string> = {};
+	const pid = await backendPid(db);
+	for (let round = 0; round <= rounds; round++) {
+		for (const variant of round % 2 === 0 ? (['current', 'candidate'] as const) : (['candidate', 'current'] as const)) {
+			// Each call on the same tables (see the rounds in main).
+			await db.query('vacuum public.leads, public.lead_processing_queue, public.whatsapp_message_queue, public.queue_ledger');
+			await db.query('begin');
+			try {
+				if (variant === 'candidate') await db.query(candidate);
+				const cpuBefore = backendCpuMs(pid);
+				const started = performance.now();
+				const { rows } = await db.query('select * from public.queue_prepare(null, $1) order by user_id', [NOW]);
+				const elapsed = performance.now() - started;
+				if (round > 0) {
+					times[variant].push(elapsed);
+					cpu[variant].push(backendCpuMs(pid) - cpuBefore);
+				}
+				const written = (await db.query(WRITTEN)).rows[0];
+				const digest = JSON.stringify({ answer: rows, written });
+				if (seen[variant] === undefined) seen[variant] = digest;
+			} finally {
+				await db.query('rollback');
+			}
+		}
+	}
+	const same = seen.current === seen.candidate;
+	console.log(`\nSide by side, ${rounds} rounds alternating (median; all: current ${times.current.map((t) => t.toFixed(0)).join(', ')}; candidate ${times.candidate.map((t) => t.toFixed(0)).join(', ')}):`);
+	console.log(`  current   ${ms(median(times.current))}, Postgres CPU ${ms(median(cpu.current))} (all: ${cpu.current.join(', ')})`);
+	console.log(`  candidate ${ms(median(times.candidate))}, Postgres CPU ${ms(median(cpu.candidate))} (all: ${cpu.candidate.join(', ')})`);
+	console.log(`  candidate / current: ${(median(times.candidate) / median(times.current)).toFixed(2)}x the time, ${(median(cpu.candidate) / median(cpu.current)).toFixed(2)}x the CPU`);
+	console.log(`  same answer and same rows written: ${same ? 'yes' : 'NO'}; load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')}`);
+	if (!same) throw new Error('the candidate wrote or answered something else');
 }
 
 async function main() {
@@ -97,6 +153,10 @@ async function main() {
 		const second: number[] = [];
 		let summary: { owners: number; queued: number; skipped: Record<string, number> } | undefined;
 		for (let round = 0; round <= rounds; round++) {
+			// Every round on the same tables: a rolled-back round leaves 60,000 dead row versions (and
+			// their index entries) that made each later round slower (measured: 970 ms → 1,650 ms of CPU
+			// over 8 rounds); one real prepare a day finds the tables vacuumed by autovacuum.
+			await db.query('vacuum public.leads, public.lead_processing_queue, public.whatsapp_message_queue, public.queue_ledger');
 			await db.query('begin');
 			try {
 				let started = performance.now();
@@ -118,6 +178,17 @@ async function main() {
 			}
 		}
 
+		const compareIndex = process.argv.indexOf('--compare');
+		const candidate = compareIndex >= 0 ? readFileSync(process.argv[compareIndex + 1], 'utf8') : undefined;
+		if (candidate !== undefined) {
+			const history = argument('history', 0);
+			for (let day = history; day >= 1; day--) {
+				await db.query('select count(*) from public.queue_prepare(null, $1)', [new Date(Date.parse(NOW) - day * 86_400_000).toISOString()]);
+			}
+			if (history > 0) await db.query('vacuum analyze');
+			await compare(db, candidate, rounds);
+		}
+
 		if (process.argv.includes('--profile')) {
 			const profile: string[] = [];
 			const onNotice = (notice: { message?: string }) => {
@@ -128,6 +199,7 @@ async function main() {
 			db.on('notice', onNotice);
 			await db.query('begin');
 			try {
+				if (candidate !== undefined) await db.query(candidate);
 				await db.query(`load 'auto_explain'`);
 				const analyze = process.argv.includes('--plans') ? 'on' : 'off';
 				await db.query(`set local auto_explain.log_min_duration = 1; set local auto_explain.log_analyze = ${analyze}; set local auto_explain.log_nested_statements = on;
@@ -142,6 +214,7 @@ async function main() {
 
 		// Once for real, over the Data API, as the node calls it.
 		const supabase = createClient(stack.supabaseUrl, stack.serviceRoleKey, { auth: { persistSession: false } });
+		await db.query('vacuum public.leads, public.lead_processing_queue, public.whatsapp_message_queue, public.queue_ledger');
 		const ledgerBefore = (await db.query<{ n: number }>('select count(*)::int as n from public.queue_ledger')).rows[0].n;
 		const started = performance.now();
 		const { data, error } = await supabase.rpc('queue_prepare', { p_now: NOW });

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-const HELPERS = new Set(['run', 'claim-seed', 'claim-seeds-way']);
+const HELPERS = new Set(['run', 'claim-seed', 'claim-seeds-way', 'backend-cpu']);
 
 function benchmarks(): Array<{ name: string; summary: string }> {
 	return readdirSync(__dirname)

@@ -1,0 +1,19 @@
+// Helper of the benchmarks (not one itself): the CPU time a Postgres backend has used so far, read
+// from /proc (Linux, the stack on this machine). Wall time on a shared machine measures the
+// neighbours as much as the query; the backend's own CPU time much less.
+import { readFileSync } from 'node:fs';
+import type { Client } from 'pg';
+
+const TICKS_PER_SECOND = 100;
+
+/** The backend's pid, to pass to backendCpuMs. */
+export async function backendPid(db: Client): Promise<number> {
+	return (await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0].pid;
+}
+
+/** User + system CPU milliseconds of the process `pid` (10 ms resolution). */
+export function backendCpuMs(pid: number): number {
+	const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+	const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+	return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
