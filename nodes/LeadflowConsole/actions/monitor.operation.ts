@@ -4,6 +4,7 @@
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
+import { textParameter, wholeNumber } from './rule-input';
 
 const STATUSES = ['eligible', 'processing', 'recently_sent', 'stopped', 'skipped'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -55,47 +56,32 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['monitor'] } }, properties);
 
-function text(context: IExecuteFunctions, name: string, i: number): string {
-	const value = context.getNodeParameter(name, i, '') as unknown;
-	return value === null || value === undefined ? '' : String(value).trim();
-}
 
-function whole(context: IExecuteFunctions, name: string, label: string, i: number, min: number, max: number): number {
-	const raw = text(context, name, i);
-	const value = Number(raw);
-	if (!/^\d+$/.test(raw) || value < min || value > max) {
-		throw new NodeOperationError(context.getNode(), `${label} must be a whole number from ${min} to ${max} (got "${raw.slice(0, 40)}")`, {
-			itemIndex: i,
-			description: `Pass ${name}=${min === 0 ? 0 : 50} or another whole number in that range.`,
-		});
-	}
-	return value;
-}
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
-		const ruleId = text(this, 'ruleId', i);
+		const ruleId = textParameter(this, 'ruleId', i);
 		if (ruleId && !UUID.test(ruleId)) {
 			throw new NodeOperationError(this.getNode(), `The rule ID "${ruleId.slice(0, 60)}" is not a UUID`, {
 				itemIndex: i,
 				description: 'Use the id of a rule from the answer\'s rules list, or leave ruleId out for the list only.',
 			});
 		}
-		const status = text(this, 'status', i);
+		const status = textParameter(this, 'status', i);
 		if (status && !STATUSES.includes(status)) {
 			throw new NodeOperationError(this.getNode(), `The status "${status.slice(0, 40)}" is not one of ${STATUSES.join(', ')}`, {
 				itemIndex: i,
 				description: 'Leave status out for every status.',
 			});
 		}
-		const reason = text(this, 'reason', i);
+		const reason = textParameter(this, 'reason', i);
 		if (reason && !/^[a-z_]{1,64}$/.test(reason)) {
 			throw new NodeOperationError(this.getNode(), `The reason "${reason.slice(0, 40)}" is not a reason code such as outside_window`, {
 				itemIndex: i,
 				description: 'Use a key of stats.skipped_by_reason, or leave reason out.',
 			});
 		}
-		const search = text(this, 'search', i);
+		const search = textParameter(this, 'search', i);
 		if (search.length > 200) {
 			throw new NodeOperationError(this.getNode(), `The search must be at most 200 characters (got ${search.length})`, { itemIndex: i });
 		}
@@ -104,8 +90,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			p_status: status || null,
 			p_reason: reason || null,
 			p_search: search || null,
-			p_offset: whole(this, 'offset', 'The offset', i, 0, 1_000_000),
-			p_limit: whole(this, 'limit', 'The page size (limit)', i, 1, 500),
+			p_offset: wholeNumber(this, 'offset', 'The offset', i, 0, 1_000_000),
+			p_limit: wholeNumber(this, 'limit', 'The page size (limit)', i, 1, 500),
 		};
 		const page = await callRpc(this, 'automation_monitor_page', args, i);
 		if (!page) {

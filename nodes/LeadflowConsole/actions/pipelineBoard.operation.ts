@@ -5,7 +5,7 @@
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
-import { optionalUuid } from './rule-input';
+import { optionalUuid, textParameter, wholeNumber } from './rule-input';
 
 const properties: INodeProperties[] = [
 	{
@@ -54,27 +54,16 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['pipelineBoard'] } }, properties);
 
-function whole(context: IExecuteFunctions, name: string, label: string, i: number, min: number, max: number, example: number): number {
-	const value = context.getNodeParameter(name, i, '') as unknown;
-	const raw = value === null || value === undefined ? '' : String(value).trim();
-	if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-		throw new NodeOperationError(context.getNode(), `${label} must be a whole number from ${min} to ${max} (got "${raw.slice(0, 40)}")`, {
-			itemIndex: i,
-			description: `Pass ${name}=${example} or another whole number in that range.`,
-		});
-	}
-	return Number(raw);
-}
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
 		const pipelineId = optionalUuid(this, 'pipelineId', 'pipeline ID', i);
 		const stageId = optionalUuid(this, 'stageId', 'paged stage ID', i);
-		const search = String(this.getNodeParameter('search', i, '') ?? '').trim();
+		const search = textParameter(this, 'search', i);
 		if (search.length > 200) {
 			throw new NodeOperationError(this.getNode(), `The search must be at most 200 characters (got ${search.length})`, { itemIndex: i });
 		}
-		const known = String(this.getNodeParameter('known', i, '') ?? '').trim().toLowerCase();
+		const known = textParameter(this, 'known', i).toLowerCase();
 		if (known && !/^[0-9a-f]{32}$/.test(known)) {
 			throw new NodeOperationError(this.getNode(), `The known version "${known.slice(0, 40)}" is not a version of the board (32 hexadecimal digits)`, {
 				itemIndex: i,
@@ -83,9 +72,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		}
 		const args = {
 			p_pipeline_id: pipelineId,
-			p_limit: whole(this, 'limit', 'The cards per stage (limit)', i, 1, 200, 20),
+			p_limit: wholeNumber(this, 'limit', 'The cards per stage (limit)', i, 1, 200, 20),
 			p_stage_id: stageId,
-			p_offset: whole(this, 'offset', 'The offset', i, 0, 1_000_000, 0),
+			p_offset: wholeNumber(this, 'offset', 'The offset', i, 0, 1_000_000, 0),
 			p_search: search || null,
 			p_known: known || null,
 		};

@@ -5,7 +5,7 @@ import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecu
 import { perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import type { QueuePageArgs } from '../../shared/contract';
-import { optionalUuid } from './rule-input';
+import { optionalUuid, textParameter, wholeNumber } from './rule-input';
 
 const STATUSES = ['queued', 'claimed', 'sent', 'failed', 'cancelled', 'dead'] as const;
 
@@ -63,41 +63,26 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['queuePage'] } }, properties);
 
-function text(context: IExecuteFunctions, name: string, i: number): string {
-	const value = context.getNodeParameter(name, i, '') as unknown;
-	return value === null || value === undefined ? '' : String(value).trim();
-}
 
-function whole(context: IExecuteFunctions, name: string, label: string, i: number, min: number, max: number): number {
-	const raw = text(context, name, i);
-	const value = Number(raw);
-	if (!/^\d+$/.test(raw) || value < min || value > max) {
-		throw new NodeOperationError(context.getNode(), `${label} must be a whole number from ${min} to ${max} (got "${raw.slice(0, 40)}")`, {
-			itemIndex: i,
-			description: `Pass ${name}=${min === 0 ? 0 : 50} or another whole number in that range.`,
-		});
-	}
-	return value;
-}
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
 		const userId = optionalUuid(this, 'userId', 'owner ID', i);
-		const day = text(this, 'day', i);
+		const day = textParameter(this, 'day', i);
 		if (day && (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)) || new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) !== day)) {
 			throw new NodeOperationError(this.getNode(), `The day "${day.slice(0, 40)}" is not a date as YYYY-MM-DD`, {
 				itemIndex: i,
 				description: 'Pass day=2026-12-02, or leave it out for today in the owner\'s time zone.',
 			});
 		}
-		const status = text(this, 'status', i);
+		const status = textParameter(this, 'status', i);
 		if (status && !(STATUSES as readonly string[]).includes(status)) {
 			throw new NodeOperationError(this.getNode(), `The status "${status.slice(0, 40)}" is not one of ${STATUSES.join(', ')}`, {
 				itemIndex: i,
 				description: 'Leave status out for every status.',
 			});
 		}
-		const search = text(this, 'search', i);
+		const search = textParameter(this, 'search', i);
 		if (search.length > 200) {
 			throw new NodeOperationError(this.getNode(), `The search must be at most 200 characters (got ${search.length})`, { itemIndex: i });
 		}
@@ -106,8 +91,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			p_day: day || null,
 			p_status: (status || null) as QueuePageArgs['p_status'],
 			p_search: search || null,
-			p_offset: whole(this, 'offset', 'The offset', i, 0, 1_000_000),
-			p_limit: whole(this, 'limit', 'The page size (limit)', i, 1, 500),
+			p_offset: wholeNumber(this, 'offset', 'The offset', i, 0, 1_000_000),
+			p_limit: wholeNumber(this, 'limit', 'The page size (limit)', i, 1, 500),
 			p_owners: this.getNodeParameter('owners', i, true) !== false,
 		};
 		const page = await callRpc(this, 'console_queue_page', args, i);
