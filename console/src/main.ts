@@ -6,7 +6,7 @@ import { claimReasonInWords, formatDuration, formatNumber, formatRelative, reaso
 import { initPipeline } from './pipeline';
 import { initQueue } from './queue';
 import { initRules } from './rules';
-import type { TabContext } from './tab';
+import { onSearchInput, type TabContext } from './tab';
 
 interface Rule { id: string; name: string; enabled: boolean }
 interface Contact {
@@ -169,6 +169,9 @@ function renderMonitor(data: Monitor) {
 
 async function poll() {
 	window.clearTimeout(state.timer);
+	// Only while the Follow-ups tab is shown: a refresh timer set before another tab was chosen
+	// asks for nothing (the tab polls again when it is shown).
+	if (document.getElementById('panel-followups')!.hidden) return;
 	if (state.inFlight) return;
 	state.inFlight = true;
 	try {
@@ -284,14 +287,10 @@ function start() {
 		state.offset = 0;
 		void poll();
 	});
-	let searchTimer: number | undefined;
-	$('search').addEventListener('input', (event) => {
-		window.clearTimeout(searchTimer);
-		searchTimer = window.setTimeout(() => {
-			state.search = (event.target as HTMLInputElement).value.trim();
-			state.offset = 0;
-			void poll();
-		}, 250);
+	onSearchInput($<HTMLInputElement>('search'), (text) => {
+		state.search = text;
+		state.offset = 0;
+		void poll();
 	});
 	$('prev-page').addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE_SIZE); void poll(); });
 	$('next-page').addEventListener('click', () => { state.offset += PAGE_SIZE; void poll(); });
@@ -315,6 +314,11 @@ function start() {
 			state.offset = 0;
 			selectTab('followups');
 			void poll();
+		},
+		ruleDeleted: (ruleId) => {
+			if (state.ruleId !== ruleId) return;
+			state.ruleId = '';
+			state.offset = 0;
 		},
 	});
 	// The Pipeline and Queue tabs render their own panel and poll only while shown.

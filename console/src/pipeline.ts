@@ -7,7 +7,7 @@
 // that fired) or the refusal's message shows above the board. Times are counted at the database's
 // clock (the answer's generatedAt), not the browser's.
 import { formatDuration, formatNumber, formatRelative } from './format';
-import type { Tab, TabContext } from './tab';
+import { onSearchInput, type Tab, type TabContext } from './tab';
 
 interface Card {
 	conversation_id: string; sender_id: string; sender_name: string | null; lead_score: number | null; lead_status: string;
@@ -306,14 +306,10 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		state.columnsKey = '';
 		void poll();
 	});
-	let searchTimer: number | undefined;
-	search.addEventListener('input', () => {
-		window.clearTimeout(searchTimer);
-		searchTimer = window.setTimeout(() => {
-			state.search = search.value.trim();
-			state.paged = { stageId: '', offset: 0 };
-			void poll();
-		}, 250);
+	onSearchInput(search, (text) => {
+		state.search = text;
+		state.paged = { stageId: '', offset: 0 };
+		void poll();
 	});
 	boardElement.addEventListener('change', (event) => {
 		const select = (event.target as HTMLElement).closest<HTMLSelectElement>('[data-move-choice]');

@@ -4,7 +4,7 @@
 // the shipped queue webhooks (workflows/queue-actions.json) beside the console, with the same key
 // and the owner in X-Leadflow-Owner, as the owner's app would.
 import { formatDuration, formatNumber, formatRelative } from './format';
-import type { Tab, TabContext } from './tab';
+import { onSearchInput, type Tab, type TabContext } from './tab';
 
 interface QueueRow {
 	item_id: string; lead_id: string; name: string | null; phone: string; lead_status: string; lead_score: number | null; status: string;
@@ -154,14 +154,10 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			state.offset = 0;
 			void poll();
 		});
-		let searchTimer: number | undefined;
-		el('queue-search').addEventListener('input', (event) => {
-			window.clearTimeout(searchTimer);
-			searchTimer = window.setTimeout(() => {
-				state.search = (event.target as HTMLInputElement).value.trim();
-				state.offset = 0;
-				void poll();
-			}, 250);
+		onSearchInput(el<HTMLInputElement>('queue-search'), (text) => {
+			state.search = text;
+			state.offset = 0;
+			void poll();
 		});
 		el('queue-prev').addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE_SIZE); void poll(); });
 		el('queue-next').addEventListener('click', () => { state.offset += PAGE_SIZE; void poll(); });

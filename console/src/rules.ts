@@ -31,6 +31,8 @@ export interface RulesContext {
 	request: (url: string, init?: RequestInit) => Promise<{ status: number; json: unknown }>;
 	escape: (text: unknown) => string;
 	openMonitor: (ruleId: string) => void;
+	/** A rule was deleted: the Follow-ups tab stops asking for it. */
+	ruleDeleted: (ruleId: string) => void;
 }
 
 const DAYS: Array<[number, string]> = [[1, 'Mon'], [2, 'Tue'], [3, 'Wed'], [4, 'Thu'], [5, 'Fri'], [6, 'Sat'], [7, 'Sun']];
@@ -327,6 +329,7 @@ export function initRules(context: RulesContext) {
 				method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ruleId: rule.id }),
 			});
 			$('rules-status').textContent = status === 200 ? `Deleted ${rule.name}.` : `Not deleted: ${(json as { error?: string })?.error ?? status}`;
+			if (status === 200) context.ruleDeleted(rule.id);
 			await load();
 		}
 	});

@@ -19,3 +19,12 @@ export interface Tab {
 	show(): void;
 	hide(): void;
 }
+
+/** Calls onSearch with the input's trimmed text once typing pauses for `ms` (each tab's search box). */
+export function onSearchInput(input: HTMLInputElement, onSearch: (text: string) => void, ms = 250): void {
+	let timer: number | undefined;
+	input.addEventListener('input', () => {
+		window.clearTimeout(timer);
+		timer = window.setTimeout(() => onSearch(input.value.trim()), ms);
+	});
+}
