@@ -1,7 +1,8 @@
 // The `additionalData` the engine passes to every node: credentials, hooks, and the instance URLs.
 // URLs must be absolute (nodes build webhook and resume URLs from them; a relative one makes
-// getNodeParameter throw `Invalid URL`). Services the harness does not provide (sub-workflows,
-// the Code node's task runner) fail with a sentence saying so instead of a mock's silence.
+// getNodeParameter throw `Invalid URL`). Sub-workflows run as n8n runs them (sub-workflows.ts);
+// services the harness does not provide (the Code node's task runner) fail with a sentence saying
+// so instead of a mock's silence.
 import { ExecutionLifecycleHooks, ExternalSecretsProxy } from 'n8n-core';
 import type { IWorkflowBase, IWorkflowExecuteAdditionalData, WorkflowExecuteMode } from 'n8n-workflow';
 import type { TestCredentialsHelper } from './credentials-helper';
@@ -37,6 +38,8 @@ export function createAdditionalData(options: {
 	executionId: string;
 	workflowId: string;
 	variables?: Record<string, string>;
+	/** How an Execute Workflow node's call runs (sub-workflows.ts); without it, such a call fails saying so. */
+	executeWorkflow?: IWorkflowExecuteAdditionalData['executeWorkflow'];
 }): IWorkflowExecuteAdditionalData {
 	const base = INSTANCE_BASE_URL;
 	return {
@@ -60,11 +63,11 @@ export function createAdditionalData(options: {
 		logAiEvent: () => undefined,
 		getRunExecutionData: async () => undefined,
 		getRuntimeCredential: async () => undefined,
-		executeWorkflow: async (workflowInfo) => {
-			throw new Error(
-				`Sub-workflow ${workflowInfo.id ?? workflowInfo.code?.name ?? ''} cannot run in-process: run the sub-workflow on its own, or test in real n8n (test/e2e).`,
-			);
-		},
+		executeWorkflow:
+			options.executeWorkflow ??
+			(async (workflowInfo) => {
+				throw new Error(`Sub-workflow ${workflowInfo.id ?? workflowInfo.code?.name ?? ''} cannot run here: this run has no sub-workflow host.`);
+			}),
 		startRunnerTask: async (_additionalData, jobType, _settings, _executeFunctions, _inputData, node) => {
 			throw new Error(
 				`Node "${node.name}" needs n8n's task runner (${jobType}), which the in-process harness does not have. A shipped workflow that needs a Code node usually means a Leadflow node is missing.`,

@@ -11,4 +11,5 @@ export { testCredential, type CredentialTestResult } from './test-credential';
 export { listSearch, loadOptions, type NodeMethodCall } from './node-methods';
 export { loadWorkflow, findStartNode, type WorkflowJson, type TriggerKind } from './workflow-file';
 export type { TestCredentials } from './credentials-helper';
+export type { SubExecution } from './sub-workflows';
 export type { WebhookRequest, CapturedResponse } from './webhook-http';

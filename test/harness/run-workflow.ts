@@ -26,6 +26,7 @@ import { HarnessCredentialTypes } from './credential-types';
 import { TestCredentialsHelper, type TestCredentials } from './credentials-helper';
 import { loaders } from './loaders';
 import { HarnessNodeTypes } from './node-types';
+import { executeWorkflowIn, type SubExecution, type SubWorkflowHost } from './sub-workflows';
 import { fakeRequest, RecordingResponse, type CapturedResponse, type WebhookRequest } from './webhook-http';
 import { findStartNode, loadWorkflow, type TriggerKind, type WorkflowJson } from './workflow-file';
 
@@ -42,6 +43,8 @@ export interface RunOptions {
 	variables?: Record<string, string>;
 	/** The community package whose nodes and credentials are loaded; default this one (the harness's own tests use a fixture package). */
 	packageRoot?: string;
+	/** Other workflows an Execute Workflow node may call by id (the running workflow can always call itself). */
+	workflows?: Array<WorkflowJson | string>;
 }
 
 export interface RunError {
@@ -65,6 +68,13 @@ export interface RunResult {
 	error?: RunError;
 	/** The engine's full result, for what the fields above leave out. */
 	run?: IRun;
+	/** Milliseconds from the start of the run to the end of this execution (the webhook's answer is sent by then). */
+	durationMs?: number;
+	/**
+	 * The sub-executions its Execute Workflow nodes started (nested ones too), in order. Those it did
+	 * not wait for may end after it; runWorkflow returns once every one of them has ended.
+	 */
+	subExecutions: SubExecution[];
 }
 
 let executionCounter = 0;
@@ -91,23 +101,51 @@ export async function runWorkflow(source: WorkflowJson | string, options: RunOpt
 	const mode: WorkflowExecuteMode = kind === 'manual' ? 'manual' : kind === 'schedule' ? 'trigger' : 'webhook';
 	const executionId = String(++executionCounter);
 	const hooks = createHooks(mode, executionId, workflowJson, workflowId);
-	const additionalData = createAdditionalData({ credentialsHelper, hooks, executionId, workflowId, variables: options.variables });
+	const host: SubWorkflowHost = {
+		workflows: new Map([...(options.workflows ?? []).map(loadWorkflow), workflowJson].map((one) => [one.id ?? workflowId, one])),
+		nodeTypes,
+		nextExecutionId: () => String(++executionCounter),
+		additionalDataFor: (subWorkflow, subWorkflowId, subExecutionId) =>
+			createAdditionalData({
+				credentialsHelper,
+				hooks: createHooks('integrated', subExecutionId, subWorkflow, subWorkflowId),
+				executionId: subExecutionId,
+				workflowId: subWorkflowId,
+				variables: options.variables,
+			}),
+		started: [],
+		running: [],
+		origin: performance.now(),
+	};
+	const additionalData = createAdditionalData({ credentialsHelper, hooks, executionId, workflowId, variables: options.variables, executeWorkflow: executeWorkflowIn(host) });
 
 	const executedNodes: string[] = [];
 	hooks.addHandler('nodeExecuteAfter', (nodeName) => void executedNodes.push(nodeName));
 	const responses: IExecuteResponsePromiseData[] = [];
 	hooks.addHandler('sendResponse', (response) => void responses.push(response));
 
+	let durationMs: number | undefined;
 	const execute = async (startData: INodeExecutionData[][]): Promise<IRun> => {
 		const runExecutionData = createRunExecutionData({
 			executionData: { nodeExecutionStack: [{ node, data: { main: startData }, source: null }] },
 		});
-		return await new WorkflowExecute(additionalData, mode, runExecutionData).processRunExecutionData(workflow);
+		try {
+			return await new WorkflowExecute(additionalData, mode, runExecutionData).processRunExecutionData(workflow);
+		} finally {
+			durationMs = performance.now() - host.origin;
+		}
 	};
-
-	if (kind === 'manual') return summarise(await execute([[{ json: {} }]]), executedNodes, mode);
-	if (kind === 'schedule') return summarise(await execute(await fireTrigger(workflow, node, additionalData)), executedNodes, mode);
-	return await runWebhook({ workflow, node, additionalData, request: options.webhook ?? {}, execute, responses, executedNodes, mode });
+	const started = async (): Promise<RunResult> => {
+		if (kind === 'manual') return summarise(await execute([[{ json: {} }]]), executedNodes, mode);
+		if (kind === 'schedule') return summarise(await execute(await fireTrigger(workflow, node, additionalData)), executedNodes, mode);
+		return await runWebhook({ workflow, node, additionalData, request: options.webhook ?? {}, execute, responses, executedNodes, mode });
+	};
+	try {
+		return { ...(await started()), durationMs, subExecutions: host.started };
+	} finally {
+		// Sub-executions the run did not wait for (and theirs) end before the harness hands back the result.
+		for (let settled = 0; settled < host.running.length; settled = host.running.length) await Promise.all(host.running.slice(settled));
+	}
 }
 
 /** What the trigger node emits when it fires once. */
@@ -264,7 +302,7 @@ function webhookAnswer(
 }
 
 function emptyResult(mode: WorkflowExecuteMode): RunResult {
-	return { status: 'success', mode, nodeOutputs: {}, nodeBranches: {}, executedNodes: [] };
+	return { status: 'success', mode, nodeOutputs: {}, nodeBranches: {}, executedNodes: [], subExecutions: [] };
 }
 
 function summarise(run: IRun, executedNodes: string[], mode: WorkflowExecuteMode): RunResult {
@@ -285,5 +323,5 @@ function summarise(run: IRun, executedNodes: string[], mode: WorkflowExecuteMode
 	const error: RunError | undefined = failure
 		? { message: failure.message, description: failure.description ?? undefined, node: (failure as { node?: INode }).node?.name ?? lastNodeExecuted }
 		: undefined;
-	return { status: run.status, mode, nodeOutputs, nodeBranches, executedNodes: [...executedNodes], error, run };
+	return { status: run.status, mode, nodeOutputs, nodeBranches, executedNodes: [...executedNodes], error, run, subExecutions: [] };
 }
