@@ -1,8 +1,11 @@
 // workflows/tag-monitor-send.json through n8n's engine in-process, "Trigger Now" webhook, against
 // the local stack and the Gemini and Graph simulators: the 15-contact run (seed001() in
-// support/seeds.ts), a run with nothing due, and the webhook's Header Auth.
+// support/seeds.ts), a run with nothing due, and the webhook's Header Auth; and the schedule's
+// path, which hands each generated batch to a sub-execution it does not wait for.
 import { startSimulators, type RunningSimulators } from '../../simulators';
-import { runWorkflow } from '../harness';
+import { runWorkflow, type WorkflowJson } from '../harness';
+import { loadWorkflow } from '../harness/workflow-file';
+import { mostInAnyWindow } from '../helpers/arrivals';
 import { withDb } from '../helpers/stack';
 import { graphSends, monitor, pipelineCredentials, triggerNow, WEBHOOK_KEY } from './support/pipeline';
 import { dueContacts, seed001, type Seed001 } from './support/seeds';
@@ -54,7 +57,9 @@ test('of 15 tagged contacts the 10 due are sent once each, the 5 others keep the
 
 	expect(result.error).toBeUndefined();
 	expect(result.response?.statusCode).toBe(200);
-	expect(summary).toMatchObject({ ruleId: seed.ruleId, claimed: 10, sent: 10, skipped: 0, failed: 0, skippedByReason: {}, failedByReason: {} });
+	expect(summary).toMatchObject({ ruleId: seed.ruleId, claimed: 10, sent: 10, skipped: 0, failed: 0, skippedByReason: {}, failedByReason: {}, dispatched: 0 });
+	// The webhook's run waits for its batch's sub-execution (one batch of 10), whose outcomes it counts.
+	expect(result.subExecutions.map((sub) => ({ waited: sub.waited, status: sub.run?.status }))).toEqual([{ waited: true, status: 'success' }]);
 	// Asked for 1,000: the 10 due were all there was; the 5 others are counted by the monitor's reasons.
 	expect(summary).toMatchObject({ requested: 1000, claimReason: 'no_more_due', notClaimedByReason: notDueReasons });
 	expect(summary.rules).toEqual([expect.objectContaining({ ruleId: seed.ruleId, status: 'no_more_due', claimed: 10, notClaimed: notDueReasons, dailyLimit: 50, usedToday: 0 })]);
@@ -95,9 +100,11 @@ test('a run with nothing due still answers, with zeros, and calls neither Gemini
 		failed: 0,
 		skippedByReason: {},
 		failedByReason: {},
+		dispatched: 0,
 		executionId: expect.any(String),
 	});
 	expect(result.executedNodes).not.toContain('Generate Follow-Up');
+	expect(result.subExecutions).toEqual([]);
 	expect(await sims.gemini.control.requests()).toEqual([]);
 	expect(await graphSends(sims)).toEqual([]);
 });
@@ -161,4 +168,66 @@ test('without the webhook key n8n refuses (403) and claims nothing', async () =>
 	expect(result.executedNodes).toEqual([]);
 	const { rows } = await withDb((db) => db.query(`select 1 from public.ai_automation_contact_states where rule_id = $1`, [seed.ruleId]));
 	expect(rows).toHaveLength(0);
+});
+
+/** The shipped workflow with its claim for one rule (the schedule claims for every enabled rule, other files' too) and Facebook Send at `rate`. */
+function scheduledFor(ruleId: string, rate: number): WorkflowJson {
+	const shipped = loadWorkflow('workflows/tag-monitor-send.json');
+	return {
+		...shipped,
+		nodes: shipped.nodes.map((node) => {
+			if (node.type === 'n8n-nodes-leadflow.tagEligibility') return { ...node, parameters: { ...node.parameters, ruleId: { __rl: true, mode: 'id', value: ruleId } } };
+			if (node.type === 'n8n-nodes-leadflow.facebookSend') return { ...node, parameters: { ...node.parameters, messagesPerSecond: rate } };
+			return node;
+		}),
+	};
+}
+
+test('the schedule hands each batch of 50 to a sub-execution it does not wait for: each contact sent once, the Page within its rate, the daily limit held', async () => {
+	const rate = 40;
+	const seed = await dueContacts(130, 110, 'scheduled');
+	const credentials = pipelineCredentials(sims, seed.owner.pageId);
+
+	const result = await runWorkflow(scheduledFor(seed.ruleId, rate), { trigger: 'schedule', credentials });
+
+	expect(result.error).toBeUndefined();
+	expect(result.mode).toBe('trigger');
+	// 110 claimed (the daily limit), generated 50 at a time, each batch sent by a sub-execution of
+	// the same workflow while the next is generated; the run counts them as dispatched.
+	expect(result.nodeOutputs['Summarise Run']).toEqual([
+		expect.objectContaining({ claimed: 110, claimReason: 'daily_limit_reached', dispatched: 110, sent: 0, skipped: 0, failed: 0 }),
+	]);
+	expect(result.run?.data.resultData.runData['Generate Follow-Up']).toHaveLength(3);
+	expect(result.subExecutions.map((sub) => ({ waited: sub.waited, workflowId: sub.workflowId, status: sub.run?.status, error: sub.error }))).toEqual(
+		Array.from({ length: 3 }, () => ({ waited: false, workflowId: 'LfTagMonitorSnd', status: 'success', error: undefined })),
+	);
+	// Each sub-execution started before the run had generated the next batch, and ended after it.
+	expect(result.subExecutions[0].startedAt).toBeLessThan(result.durationMs ?? 0);
+	const outcomes = result.subExecutions.flatMap((sub) => sub.run?.data.resultData.runData['Batch Outcomes'][0].data?.main[0] ?? []);
+	expect(outcomes.map((item) => (item.json.send as { outcome?: string } | undefined)?.outcome)).toEqual(Array.from({ length: 110 }, () => 'sent'));
+
+	const sends = await graphSends(sims);
+	const recipients = sends.map((send) => String(send.recipient));
+	expect(new Set(recipients).size).toBe(110);
+	expect(recipients.every((psid) => seed.psids.includes(psid))).toBe(true);
+	// The sub-executions take their send slots from the Page's row: together never more than the rate in a second.
+	expect(mostInAnyWindow(sends.map((send) => Date.parse(send.receivedAt))).count).toBeLessThanOrEqual(rate);
+	const after = statsOf((await monitor(credentials, seed.ruleId)).response?.body);
+	expect(after).toMatchObject({ sent_today_count: 110, sent_count: 110, failed_count: 0 });
+});
+
+test('a batch whose every generation failed still moves the loop on: the next batch is sent, the failures counted by reason', async () => {
+	const seed = await dueContacts(70, 100, 'blocked-batch');
+	const credentials = pipelineCredentials(sims, seed.owner.pageId);
+	// Gemini blocks the first 50 prompts: the whole first batch; the 20 of the second are written.
+	await sims.gemini.control.addFault({ trigger: { mode: 'count', count: 50 }, effect: { kind: 'blocked', blockReason: 'SAFETY' } });
+
+	const { result, summary } = await triggerNow(credentials, { ruleId: seed.ruleId });
+
+	expect(result.error).toBeUndefined();
+	expect(summary).toMatchObject({ claimed: 70, sent: 20, skipped: 0, failed: 50, dispatched: 0 });
+	expect(Object.values(summary.failedByReason)).toEqual([50]);
+	// One sub-execution: the first batch had nothing to send.
+	expect(result.subExecutions).toHaveLength(1);
+	expect(await graphSends(sims)).toHaveLength(20);
 });

@@ -36,6 +36,8 @@ export interface RunSummary {
 	failed: number;
 	skippedByReason: Record<string, number>;
 	failedByReason: Record<string, number>;
+	/** Generated contacts handed to a batch's sub-execution the run did not wait for (the schedule's path); 0 for the webhook. */
+	dispatched: number;
 }
 
 export async function triggerNow(
