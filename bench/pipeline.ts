@@ -1,6 +1,7 @@
 // Benchmark: the whole follow-up workflow (issue #3), workflows/tag-monitor-send.json through n8n's
 // engine in-process: claim → Gemini simulator → Graph simulator → the summary, on the local stack.
 //   tsx bench/pipeline.ts [--contacts 1000] [--rounds 3] [--rate 300] [--parallel 10] [--graph-latency 0]
+//                         [--compare <workflow.json>]
 // Each round seeds `contacts` due contacts for a new owner and rule (set-based, not timed) and times
 // one "Trigger Now" call, simulators answering at once. Target: ≥ 200 contacts/s.
 // Facebook Send paces its calls (messagesPerSecond, 300 in the workflow: about Meta's limit per
@@ -11,11 +12,19 @@
 // The nodes reach Supabase through a pass-through that times each database round trip, so each
 // node's time is printed split into its round trips, Facebook Send's pacing and the rest (the
 // nodes' own work, the client libraries, n8n, the simulators); and the CPU the process used.
+// `--compare <file>` runs, round after round, alternating which goes first, another copy of the
+// workflow (e.g. the one before a change: `git show <commit>:workflows/tag-monitor-send.json`)
+// from its schedule, and the shipped one from its schedule (batches sent by sub-executions it does
+// not wait for) and from its webhook (waiting for each batch, to answer with the counts); each on
+// its own Page, rule and seed, claiming for that rule. The time is until the last sub-execution
+// ended, with the load average at the start of each run.
 // Prints the figures; never a test, so a slow machine fails no build.
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { SLOT_SPACING } from '../nodes/FacebookSend/helpers/pacer';
 import { startSimulators } from '../simulators';
 import { startStack } from '../stack';
-import { loadWorkflow, type RunResult, type WorkflowJson } from '../test/harness';
+import { loadWorkflow, runWorkflow, type RunResult, type TestCredentials, type WorkflowJson } from '../test/harness';
 import { startRpcCounter } from '../test/nodes/FacebookSend/support/rpc-counter';
 
 function argument(name: string, fallback: number): number {
@@ -38,15 +47,23 @@ const CALLS_OF_NODE: Record<string, string[]> = {
 
 /**
  * Milliseconds each node took in the run: the nodes that call the database one line each, split into
- * their round trips, Facebook Send's pacing and the rest; then the other nodes on one line.
+ * their round trips, Facebook Send's pacing and the rest; then the other nodes on one line. A node
+ * that ran several times (once per batch, in the run or in its sub-executions) is summed: batches
+ * overlapping, the sum can be more than the run's time.
  */
 function breakdown(result: RunResult, trips: RoundTrip[], sends: number, rate: number): string[] {
-	const runData = result.run?.data.resultData.runData ?? {};
+	const runs = [result.run, ...result.subExecutions.map((sub) => sub.run)];
+	const timeOf = new Map<string, number>();
+	for (const run of runs) {
+		for (const [name, tasks] of Object.entries(run?.data.resultData.runData ?? {})) {
+			timeOf.set(name, (timeOf.get(name) ?? 0) + tasks.reduce((sum, task) => sum + task.executionTime, 0));
+		}
+	}
 	const ms = (value: number) => `${value.toFixed(0)} ms`;
 	const lines: string[] = [];
 	const others: string[] = [];
-	for (const name of result.executedNodes) {
-		const total = runData[name]?.[0]?.executionTime;
+	for (const name of timeOf.keys()) {
+		const total = timeOf.get(name);
 		const calls = trips.filter((trip) => CALLS_OF_NODE[name]?.includes(trip.name));
 		if (total === undefined || calls.length === 0) {
 			others.push(`${name} ${total ?? '?'} ms`);
@@ -78,6 +95,16 @@ function breakdown(result: RunResult, trips: RoundTrip[], sends: number, rate: n
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
+/** A copy of a workflow whose claim is for one rule (the schedule's claims for every enabled rule). */
+function forRule(workflow: WorkflowJson, ruleId: string): WorkflowJson {
+	return {
+		...workflow,
+		nodes: workflow.nodes.map((node) =>
+			node.type === 'n8n-nodes-leadflow.tagEligibility' ? { ...node, parameters: { ...node.parameters, ruleId: { __rl: true, mode: 'id', value: ruleId } } } : node,
+		),
+	};
+}
+
 async function main() {
 	const contacts = argument('contacts', 1000);
 	const rounds = argument('rounds', 3);
@@ -108,6 +135,11 @@ async function main() {
 		const warm = await dueContacts(5, 100, 'bench-warm');
 		await triggerNow(pipelineCredentials(sims, warm.owner.pageId), { ruleId: warm.ruleId }, workflow);
 
+		if (process.argv.includes('--compare')) {
+			const other = process.argv[process.argv.indexOf('--compare') + 1];
+			await compare({ workflow, other: loadWorkflow(readFileSync(other, 'utf8')), contacts, rounds, sims, credentialsFor: pipelineCredentials, triggerNow, dueContacts, timer, pace });
+			return;
+		}
 		const rates: number[] = [];
 		for (let round = 1; round <= rounds; round += 1) {
 			const seed = await dueContacts(contacts, contacts, `bench-${round}`);
@@ -134,6 +166,62 @@ async function main() {
 		await sims.stop();
 		await stack.stop();
 	}
+}
+
+interface CompareRun {
+	workflow: WorkflowJson;
+	other: WorkflowJson;
+	contacts: number;
+	rounds: number;
+	sims: Awaited<ReturnType<typeof startSimulators>>;
+	credentialsFor: (sims: CompareRun['sims'], pageId: string) => TestCredentials;
+	triggerNow: typeof import('../test/workflows/support/pipeline').triggerNow;
+	dueContacts: typeof import('../test/workflows/support/seeds').dueContacts;
+	timer: Awaited<ReturnType<typeof startRpcCounter>>;
+	pace: number;
+}
+
+type Variant = 'other, schedule' | 'shipped, schedule' | 'shipped, webhook';
+
+/** One run of a variant on a new seed: seconds until everything ended, what Graph received, and when the run's own execution ended. */
+async function runVariant(run: CompareRun, variant: Variant, label: string) {
+	const seed = await run.dueContacts(run.contacts, run.contacts, label);
+	const credentials = run.credentialsFor(run.sims, seed.owner.pageId);
+	await run.sims.graph.control.reset();
+	run.timer.reset();
+	const workflow = forRule(variant.startsWith('other') ? run.other : run.workflow, seed.ruleId);
+	const started = performance.now();
+	const result = variant.endsWith('webhook')
+		? (await run.triggerNow(credentials, { ruleId: seed.ruleId }, workflow)).result
+		: await runWorkflow(workflow, { trigger: 'schedule', credentials });
+	const seconds = (performance.now() - started) / 1000;
+	if (result.error) throw new Error(`${variant}: ${result.error.message}`);
+	const sent = (await run.sims.graph.control.messages()).length;
+	const lines = breakdown(result, run.timer.trips.map((trip) => ({ name: trip.path.replace(/^\/rest\/v1\/rpc\//, ''), ms: trip.ms })), sent, run.pace);
+	return { seconds, sent, own: (result.durationMs ?? 0) / 1000, subExecutions: result.subExecutions.length, lines };
+}
+
+/** The variants alternately, each on its own seed; seconds until all was sent. */
+async function compare(run: CompareRun): Promise<void> {
+	const variants: Variant[] = ['other, schedule', 'shipped, schedule', 'shipped, webhook'];
+	const seconds = new Map<Variant, number[]>(variants.map((variant) => [variant, []]));
+	for (const variant of variants) await runVariant(run, variant, `bench-warm-${variant}`);
+	for (let round = 1; round <= run.rounds; round += 1) {
+		// Each variant first, second and third in turn.
+		const order = variants.map((_, index) => variants[(index + round) % variants.length]);
+		for (const variant of order) {
+			const load = os.loadavg()[0].toFixed(1);
+			const { seconds: took, sent, own, subExecutions, lines } = await runVariant(run, variant, `bench-${round}-${variant}`);
+			seconds.get(variant)?.push(took);
+			console.log(
+				`round ${round} ${variant.padEnd(17)}: ${run.contacts} due → Graph received ${sent} in ${took.toFixed(2)} s = ${(sent / took).toFixed(0)} contacts/s (its own execution ended at ${own.toFixed(2)} s, ${subExecutions} sub-executions; load average ${load})`,
+			);
+			if (process.argv.includes('--breakdown')) for (const line of lines) console.log(`  ${line}`);
+		}
+	}
+	const bound = (1.15 * run.contacts) / 300;
+	const medians = variants.map((variant) => `${variant} ${median(seconds.get(variant) ?? []).toFixed(2)} s`);
+	console.log(`medians: ${medians.join(', ')}; the bound at 300/s: ${bound.toFixed(2)} s`);
 }
 
 main().catch((error) => {
