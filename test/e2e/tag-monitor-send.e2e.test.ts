@@ -2,10 +2,12 @@
 // local stack and the Gemini and Graph simulators: the "Trigger Now" run on 15 tagged contacts
 // (seed001() in test/workflows/support/seeds.ts), a second run with nothing due, and the monitor
 // before and after, compared with what Graph received; three overlapping Trigger Now calls, whose
-// answers say why they claimed fewer than asked (docs/follow-up.md).
+// answers say why they claimed fewer than asked (docs/follow-up.md); and the schedule's path, its
+// batches sent by sub-executions it does not wait for, on 1,000 contacts at 300 a second.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startSimulators, type RunningSimulators } from '../../simulators';
+import { mostInAnyWindow } from '../helpers/arrivals';
 import { addContacts, addRule, createTags } from '../../scripts/demo/seed';
 import { testStack, withDb } from '../helpers/stack';
 import { graphSends, PAGE_TOKEN, WEBHOOK_KEY, type RunSummary } from '../workflows/support/pipeline';
@@ -26,12 +28,46 @@ function withoutSchedule(file: string): E2eWorkflow {
 	return { ...workflow, nodes: workflow.nodes.map((node) => (node.type === 'n8n-nodes-base.scheduleTrigger' ? { ...node, disabled: true } : node)) };
 }
 
+/** The rule the scheduled copy claims for (created disabled, enabled once its contacts are tagged, so one claim sees them all) and its tag. */
+let scheduled: { ruleId: string; tagId: string };
+
+/**
+ * The shipped workflow as the schedule runs it, under another id: its webhook off, its Schedule
+ * Trigger every 2 seconds, its claim for one rule only (another file's rules stay theirs).
+ */
+function scheduledCopy(ruleId: string): E2eWorkflow {
+	const workflow = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'workflows/tag-monitor-send.json'), 'utf8')) as E2eWorkflow;
+	return {
+		...workflow,
+		id: 'LfTagMonitorSch',
+		name: `${String(workflow.name)} (scheduled copy)`,
+		nodes: workflow.nodes.map((node) => {
+			switch (node.type) {
+				case 'n8n-nodes-base.webhook':
+					return { ...node, disabled: true };
+				case 'n8n-nodes-base.scheduleTrigger':
+					return { ...node, parameters: { rule: { interval: [{ field: 'seconds', secondsInterval: 2 }] } } };
+				case 'n8n-nodes-leadflow.tagEligibility':
+					return { ...node, parameters: { ...node.parameters, ruleId: { __rl: true, mode: 'id', value: ruleId } } };
+				default:
+					return node;
+			}
+		}),
+	};
+}
+
 beforeAll(async () => {
 	const stack = testStack();
 	sims = await startSimulators();
 	seed = await seed001();
+	scheduled = await withDb(async (db) => {
+		const tags = await createTags(db, seed.owner, ['Scheduled']);
+		const ruleId = await addRule(db, seed.owner, { name: 'Scheduled batches', includeTagIds: [tags.Scheduled], dailyLimit: 1000, enabled: false });
+		return { ruleId, tagId: tags.Scheduled };
+	});
 	n8n = await startN8n({
-		workflows: [withoutSchedule('workflows/tag-monitor-send.json'), 'workflows/automation-monitor.json'],
+		workflows: [withoutSchedule('workflows/tag-monitor-send.json'), 'workflows/automation-monitor.json', scheduledCopy(scheduled.ruleId)],
+		publish: ['LfTagMonitorSnd', 'LfAutomationMon1', 'LfTagMonitorSch'],
 		credentials: {
 			httpHeaderAuth: WEBHOOK_KEY,
 			leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
@@ -125,3 +161,34 @@ test('without the webhook key both webhooks answer 403', async () => {
 	const snapshot = await n8n.callWebhook('leadflow/monitor', { headers: { [WEBHOOK_KEY.name]: 'guess' }, query: { ruleId: seed.ruleId } });
 	expect([trigger.statusCode, snapshot.statusCode]).toEqual([403, 403]);
 });
+
+test('the schedule sends 1,000 due contacts in batches by sub-executions: each once, the Page within 300 a second', async () => {
+	const { psids } = await withDb(async (db) => {
+		const contacts = await addContacts(db, seed.owner, { label: 'Scheduled', count: 1000, tagIds: [scheduled.tagId], lastMessageMinutesAgo: 10, spreadMinutes: 600 });
+		await db.query(`update public.ai_automation_rules set enabled = true where id = $1`, [scheduled.ruleId]);
+		return contacts;
+	});
+	const wanted = new Set(psids);
+	const sendsToThem = async () => (await graphSends(sims)).filter((send) => wanted.has(String(send.recipient)));
+
+	const deadline = Date.now() + 120_000;
+	while ((await sendsToThem()).length < 1000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 500));
+
+	const sends = await sendsToThem();
+	expect(new Set(sends.map((send) => send.recipient)).size).toBe(1000);
+	expect(sends).toHaveLength(1000);
+	expect(mostInAnyWindow(sends.map((send) => Date.parse(send.receivedAt))).count).toBeLessThanOrEqual(300);
+
+	// One schedule run claimed them all and handed 20 batches to sub-executions of the same workflow.
+	const run = await n8n.waitForExecution((one) => one.workflowId === 'LfTagMonitorSch' && one.mode === 'trigger' && one.nodeOutputs['Summarise Run']?.[0]?.claimed === 1000);
+	expect(run.nodeOutputs['Summarise Run'][0]).toMatchObject({ claimed: 1000, dispatched: 1000, failed: 0 });
+	const batches = (await n8n.executions({ workflowId: 'LfTagMonitorSch', afterId: run.id })).filter((one) => one.mode === 'integrated');
+	expect(batches).toHaveLength(20);
+	expect(batches.every((one) => one.status === 'success')).toBe(true);
+	const sent = batches.flatMap((one) => one.nodeOutputs['Batch Outcomes'] ?? []).filter((item) => (item.send as { outcome?: string } | undefined)?.outcome === 'sent');
+	expect(sent).toHaveLength(1000);
+	const ended = Math.max(...batches.map((one) => Date.parse(String(one.stoppedAt))));
+	const runSeconds = (ended - Date.parse(String(run.startedAt))) / 1000;
+	const sendSeconds = (Math.max(...sends.map((send) => Date.parse(send.receivedAt))) - Math.min(...sends.map((send) => Date.parse(send.receivedAt)))) / 1000;
+	process.stderr.write(`schedule run of 1,000 at 300/s in real n8n: ${runSeconds.toFixed(2)} s from its start to its last batch's end (the run's own execution ${((Date.parse(String(run.stoppedAt)) - Date.parse(String(run.startedAt))) / 1000).toFixed(2)} s; first to last send ${sendSeconds.toFixed(2)} s)\n`);
+}, 180_000);
