@@ -1,5 +1,5 @@
 // Benchmark: Messenger Trigger (issue 13) in real n8n: signed deliveries recorded per second, and the answer's p99 at 500 events/s.
-//   npm run build && tsx bench/messenger-inbound.ts [--events 6000] [--per-delivery 1,10,50] [--concurrency 8] [--rate 500] [--seconds 10] [--save all|none]
+//   npm run build && tsx bench/messenger-inbound.ts [--events 6000] [--per-delivery 1,10,50] [--concurrency 8] [--rate 500] [--seconds 10] [--save all|none] [--n8n-env NAME=value,...]
 // This package installed into real n8n (the end-to-end tests' installation) with a workflow that is
 // the trigger and a No Operation node, on the local stack. Deliveries signed like Meta's, each event
 // a new message (people reused across deliveries), verified, recorded with one database call each
@@ -9,7 +9,8 @@
 //   2. latency: deliveries sent at a steady `rate` events/s for `seconds` (10 events each: 50/s),
 //      whatever the answers do (an open loop, as Meta sends), with each answer's time.
 // Targets: ≥ 500 events/s recorded; p99 answer ≤ 200 ms. `--save none` runs n8n with
-// EXECUTIONS_DATA_SAVE_ON_SUCCESS=none (n8n's advice for busy production webhooks).
+// EXECUTIONS_DATA_SAVE_ON_SUCCESS=none (n8n's advice for busy production webhooks); `--n8n-env` passes
+// more of n8n's settings, e.g. N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true (docs/messenger.md, Throughput).
 // For scale, the same deliveries go to n8n's own Webhook node → No Operation in the same n8n (n8n's
 // cost alone: no signature, no database), and straight to messenger_record_events over the Data API
 // from this process (the trigger's database call alone, without n8n).
@@ -61,7 +62,7 @@ const workflow: E2eWorkflow = {
 			id: 'b1',
 			name: 'Messenger Trigger',
 			type: 'n8n-nodes-leadflow.messengerTrigger',
-			typeVersion: 1,
+			typeVersion: 2,
 			position: [0, 0],
 			parameters: { path: PATH, subscribe: false, pages: 'credentialPage', options: {} },
 			webhookId: 'c0ffee00-0000-4000-8000-000000000001',
@@ -100,6 +101,12 @@ async function main() {
 	const rate = Number(argument('rate', '500'));
 	const seconds = Number(argument('seconds', '10'));
 	const save = argument('save', 'all');
+	const n8nEnv = Object.fromEntries(
+		argument('n8n-env', '')
+			.split(',')
+			.filter((setting) => setting.includes('='))
+			.map((setting) => [setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]),
+	);
 	if (!buildIsCurrent()) throw new Error('dist/ is older than the sources: run `npm run build` first (the bench installs the packed package into n8n).');
 
 	const stack = await startStack({ fast: true });
@@ -117,7 +124,7 @@ async function main() {
 				leadflowFacebookPageApi: { pageId, accessToken: 'unused', appSecret: APP_SECRET, appId: APP_ID, verifyToken: 'unused', baseUrl: 'http://127.0.0.1:9' },
 				leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
 			},
-			env: save === 'none' ? { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none' } : {},
+			env: { ...(save === 'none' ? { EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none' } : {}), ...n8nEnv },
 		});
 		for (;;) {
 			const probe = await fetch(`${n8n.baseUrl}/webhook/${PATH}`, { method: 'PUT' }).then((r) => r.text()).catch(() => '');
@@ -137,7 +144,7 @@ async function main() {
 		// Warm-up: n8n's first executions, supabase-js's first calls.
 		for (let n = 0; n < 20; n++) await post(n8n, delivery(5), 5);
 
-		console.log(`messenger-inbound: real n8n, trigger → No Operation, executions saved: ${save} (load average ${loadavg()[0].toFixed(1)} on this machine)`);
+		console.log(`messenger-inbound: real n8n, trigger → No Operation, executions saved: ${save}${Object.keys(n8nEnv).length ? `, ${Object.entries(n8nEnv).map(([name, value]) => `${name}=${value}`).join(', ')}` : ''} (load average ${loadavg()[0].toFixed(1)} on this machine)`);
 		for (const size of sizes) {
 			const deliveries = Array.from({ length: Math.ceil(totalEvents / size) }, () => delivery(size));
 			const before = Number((await db.query('select count(*) from public.messenger_messages m join public.messenger_conversations c on c.id = m.conversation_id where c.page_id = $1', [pageId])).rows[0].count);

@@ -2,11 +2,26 @@
 // Meta's webhook, its signature checked over the raw bytes, every event recorded in Supabase in one
 // call (conversations, messages once each, the 24 h window, stop on reply, human takeover), then one
 // item per event. How a request is handled: helpers/webhook.ts.
-import type { IHookFunctions, INodeType, INodeTypeDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+import type { IHookFunctions, INodeParameters, INodeType, INodeTypeDescription, IWebhookDescription, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 import { namedOutputs } from '../shared/outputs';
 import { properties } from './description';
 import { handleWebhook } from './helpers/webhook';
 import { subscribe, subscriptionExists, unsubscribe } from './transport/subscription';
+
+// n8n (2.x) works out a trigger's webhook path on every request. Written as an expression, the path
+// would start an isolate of n8n's expression sandbox for each delivery, unless the description also
+// says how to read it without one: n8n-workflow's webhookDescriptionFields declares this for n8n's
+// own nodes under this global symbol (used directly, so the node still loads on an n8n without it).
+const WEBHOOK_RESOLVERS = Symbol.for('n8n.webhookDescriptionResolvers');
+const PATH = '={{$parameter["path"]}}';
+const webhook = {
+	name: 'default',
+	httpMethod: 'GET,POST',
+	responseMode: 'onReceived',
+	path: PATH,
+	isFullPath: true,
+	[WEBHOOK_RESOLVERS]: { path: { template: PATH, resolve: (parameters: INodeParameters) => parameters.path } },
+} as IWebhookDescription;
 
 /** Whether activation manages the subscription (the node's Subscribe on Activation), and the URL to subscribe. */
 function managed(context: IHookFunctions): string | undefined {
@@ -20,7 +35,12 @@ export class MessengerTrigger implements INodeType {
 		name: 'messengerTrigger',
 		icon: { light: 'file:../../icons/leadflow.svg', dark: 'file:../../icons/leadflow.dark.svg' },
 		group: ['trigger'],
-		version: 1,
+		// Version 2 does exactly what version 1 does. n8n (2.x) reads one more expression of a
+		// version-1 webhook node on every request (its binary-data option), and an expression starts
+		// an isolate of n8n's expression sandbox: more CPU than the rest of a delivery. A version-2
+		// node has no expression on its request path (see docs/messenger.md, Throughput).
+		version: [1, 2],
+		defaultVersion: 2,
 		subtitle: '={{ $parameter["pages"] === "connectedPages" ? "Every connected Page" : "The credential’s Page" }}',
 		description: 'Records what people write to a Facebook Page on Messenger, verified and once each, and starts the workflow with each event',
 		defaults: { name: 'Messenger Trigger' },
@@ -31,7 +51,7 @@ export class MessengerTrigger implements INodeType {
 			{ name: 'leadflowSupabaseApi', required: true },
 		],
 		// One path for both: Meta verifies with GET and delivers with POST to the same URL.
-		webhooks: [{ name: 'default', httpMethod: 'GET,POST', responseMode: 'onReceived', path: '={{$parameter["path"]}}', isFullPath: true }],
+		webhooks: [webhook],
 		properties,
 	};
 

@@ -34,7 +34,7 @@ export function triggerWorkflow(parameters: Record<string, unknown> = {}): Workf
 		id: 'trigger',
 		name: 'Messenger Trigger',
 		type: 'n8n-nodes-leadflow.messengerTrigger',
-		typeVersion: 1,
+		typeVersion: 2,
 		position: [0, 0],
 		parameters: { subscribe: false, ...parameters },
 		credentials: {
