@@ -1,7 +1,7 @@
 // Benchmark: the whole follow-up workflow (issue #3), workflows/tag-monitor-send.json through n8n's
 // engine in-process: claim → Gemini simulator → Graph simulator → the summary, on the local stack.
 //   tsx bench/pipeline.ts [--contacts 1000] [--rounds 3] [--rate 300] [--parallel 10] [--graph-latency 0]
-//                         [--compare <workflow.json>]
+//                         [--compare <workflow.json> [--batch 50] [--breakdown]]
 // Each round seeds `contacts` due contacts for a new owner and rule (set-based, not timed) and times
 // one "Trigger Now" call, simulators answering at once. Target: ≥ 200 contacts/s.
 // Facebook Send paces its calls (messagesPerSecond, 300 in the workflow: about Meta's limit per
@@ -137,6 +137,9 @@ async function main() {
 
 		if (process.argv.includes('--compare')) {
 			const other = process.argv[process.argv.indexOf('--compare') + 1];
+			// --batch: the shipped copy's batch size (Batches of 50), to see what the size costs.
+			const batches = workflow.nodes.find((node) => node.type === 'n8n-nodes-base.splitInBatches');
+			if (batches && process.argv.includes('--batch')) batches.parameters = { ...batches.parameters, batchSize: argument('batch', 50) };
 			await compare({ workflow, other: loadWorkflow(readFileSync(other, 'utf8')), contacts, rounds, sims, credentialsFor: pipelineCredentials, triggerNow, dueContacts, timer, pace });
 			return;
 		}
