@@ -137,7 +137,7 @@ async function main() {
 
 		if (process.argv.includes('--compare')) {
 			const other = process.argv[process.argv.indexOf('--compare') + 1];
-			// --batch: the shipped copy's batch size (Batches of 50), to see what the size costs.
+			// --batch: the shipped copy's batch size (Batches: 50 on the schedule), to see what the size costs.
 			const batches = workflow.nodes.find((node) => node.type === 'n8n-nodes-base.splitInBatches');
 			if (batches && process.argv.includes('--batch')) batches.parameters = { ...batches.parameters, batchSize: argument('batch', 50) };
 			await compare({ workflow, other: loadWorkflow(readFileSync(other, 'utf8')), contacts, rounds, sims, credentialsFor: pipelineCredentials, triggerNow, dueContacts, timer, pace });

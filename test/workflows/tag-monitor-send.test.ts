@@ -1,7 +1,8 @@
 // workflows/tag-monitor-send.json through n8n's engine in-process, "Trigger Now" webhook, against
 // the local stack and the Gemini and Graph simulators: the 15-contact run (seed001() in
-// support/seeds.ts), a run with nothing due, and the webhook's Header Auth; and the schedule's
-// path, which hands each generated batch to a sub-execution it does not wait for.
+// support/seeds.ts), a run with nothing due, and the webhook's Header Auth (the webhook's run takes
+// its contacts as one batch and waits for it); and the schedule's path, which hands each generated
+// batch of 50 to a sub-execution it does not wait for.
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { runWorkflow, type WorkflowJson } from '../harness';
 import { loadWorkflow } from '../harness/workflow-file';
@@ -216,18 +217,29 @@ test('the schedule hands each batch of 50 to a sub-execution it does not wait fo
 	expect(after).toMatchObject({ sent_today_count: 110, sent_count: 110, failed_count: 0 });
 });
 
-test('a batch whose every generation failed still moves the loop on: the next batch is sent, the failures counted by reason', async () => {
+test('on the schedule, a batch whose every generation failed still moves the loop on: the next batch is sent, the failures counted by reason', async () => {
 	const seed = await dueContacts(70, 100, 'blocked-batch');
 	const credentials = pipelineCredentials(sims, seed.owner.pageId);
 	// Gemini blocks the first 50 prompts: the whole first batch; the 20 of the second are written.
 	await sims.gemini.control.addFault({ trigger: { mode: 'count', count: 50 }, effect: { kind: 'blocked', blockReason: 'SAFETY' } });
 
-	const { result, summary } = await triggerNow(credentials, { ruleId: seed.ruleId });
+	const result = await runWorkflow(scheduledFor(seed.ruleId, 300), { trigger: 'schedule', credentials });
 
 	expect(result.error).toBeUndefined();
-	expect(summary).toMatchObject({ claimed: 70, sent: 20, skipped: 0, failed: 50, dispatched: 0 });
-	expect(Object.values(summary.failedByReason)).toEqual([50]);
+	const [summary] = result.nodeOutputs['Summarise Run'];
+	expect(summary).toMatchObject({ claimed: 70, dispatched: 20, sent: 0, skipped: 0, failed: 50 });
+	expect(Object.values(summary.failedByReason as Record<string, number>)).toEqual([50]);
 	// One sub-execution: the first batch had nothing to send.
-	expect(result.subExecutions).toHaveLength(1);
+	expect(result.subExecutions.map((sub) => sub.run?.status)).toEqual(['success']);
 	expect(await graphSends(sims)).toHaveLength(20);
+});
+
+test('the webhook takes every claimed contact as one batch and waits for its sub-execution', async () => {
+	const seed = await dueContacts(120, 200, 'webhook-one-batch');
+	const { result, summary } = await triggerNow(pipelineCredentials(sims, seed.owner.pageId), { ruleId: seed.ruleId });
+
+	expect(summary).toMatchObject({ claimed: 120, sent: 120, skipped: 0, failed: 0, dispatched: 0 });
+	expect(result.run?.data.resultData.runData['Generate Follow-Up']).toHaveLength(1);
+	expect(result.subExecutions.map((sub) => ({ waited: sub.waited, status: sub.run?.status }))).toEqual([{ waited: true, status: 'success' }]);
+	expect(new Set((await graphSends(sims)).map((send) => send.recipient)).size).toBe(120);
 });
