@@ -9,10 +9,13 @@
 // sampling pg_stat_activity each 2 ms while it runs (which call waited, for what). `--think-ms`
 // puts that pause between calls, as an execution spends its time with Gemini and Facebook.
 // On a machine with fewer cores than executions, the database time also grows with the CPU the
-// executions share: the lock samples tell that apart from waiting on each other.
+// executions share: the lock samples tell that apart from waiting on each other, and so does the
+// CPU time the executions' Postgres backends used per contact (from /proc, as bench/backend-cpu.ts
+// reads it), which does not grow with waiting for a core.
 // Prints the figures; never a test, so a slow machine fails no build.
 import { Client } from 'pg';
 import { startStack } from '../stack';
+import { backendCpuMs, backendPid } from './backend-cpu';
 
 function argument(name: string, fallback: number): number {
 	const index = process.argv.indexOf(`--${name}`);
@@ -86,6 +89,8 @@ async function main() {
 	};
 	const monitor = await connect('bench-monitor');
 	const pool = await Promise.all(Array.from({ length: 4 }, (_, index) => connect(`bench-worker-${index + 1}`)));
+	const pids = await Promise.all(pool.map((db) => backendPid(db)));
+	const cpuOf = (workers: number) => pids.slice(0, workers).reduce((sum, pid) => sum + backendCpuMs(pid), 0);
 	console.log(`${contacts} due contacts of one rule per run, claims of ${batch}, ${thinkMs} ms between calls`);
 	try {
 		// A warm-up run, not counted: plans and caches.
@@ -93,6 +98,7 @@ async function main() {
 		await execution(pool[0], 'warm', warm.ruleId, warm.owner.pageId, batch, 0);
 
 		let single = 0;
+		let singleCpu = 0;
 		for (const workers of [1, 2, 4]) {
 			const seed = await dueContacts(contacts, 100_000, `bench-workers-${workers}`);
 			const waits: Array<{ worker: string; event: string; query: string }> = [];
@@ -110,21 +116,28 @@ async function main() {
 					await sleep(2);
 				}
 			})();
+			const cpuBefore = cpuOf(workers);
 			const started = performance.now();
 			const runs = await Promise.all(pool.slice(0, workers).map((db, index) => execution(db, `run${workers}-w${index + 1}`, seed.ruleId, seed.owner.pageId, batch, thinkMs)));
 			const wall = (performance.now() - started) / 1000;
+			const cpu = cpuOf(workers) - cpuBefore;
 			sampling = false;
 			await sampler;
 
 			const done = runs.reduce((sum, run) => sum + run.contacts, 0);
 			const dbMs = runs.reduce((sum, run) => sum + run.dbMs, 0);
 			const perContact = dbMs / done;
-			if (workers === 1) single = perContact;
+			const cpuPerContact = cpu / done;
+			if (workers === 1) {
+				single = perContact;
+				singleCpu = cpuPerContact;
+			}
 			const byCall = new Map<string, number>();
 			for (const run of runs) for (const [fn, ms] of run.byCall) byCall.set(fn, (byCall.get(fn) ?? 0) + ms);
 			console.log(
 				`${workers} at once: ${done} contacts (${runs.map((run) => run.contacts).join(' + ')}) in ${wall.toFixed(2)} s = ${(done / wall).toFixed(0)} contacts/s; ` +
-					`database ${perContact.toFixed(3)} ms per contact (${(perContact / single).toFixed(2)}× one execution's)`,
+					`database ${perContact.toFixed(3)} ms per contact (${(perContact / single).toFixed(2)}× one execution's); ` +
+					`its backends' CPU ${cpuPerContact.toFixed(3)} ms per contact (${(cpuPerContact / singleCpu).toFixed(2)}×)`,
 			);
 			console.log(`  per contact: ${[...byCall].map(([fn, ms]) => `${fn} ${(ms / done).toFixed(3)}`).join(', ')} ms`);
 			const byQuery = new Map<string, number>();
