@@ -9,8 +9,8 @@
 //     simulator's arrival times), the daily limit held;
 //   - a Gemini key throttled: no worker calls it before its rest ends (the Gemini simulator's log);
 //   - a worker killed with SIGKILL mid-batch: nothing sent twice, the contacts it was sending end
-//     send_uncertain once their lease runs out (the reaper), those it had claimed but not begun to
-//     send (its next batch of 50) are claimed again and sent, the other worker's execution finishes.
+//     send_uncertain once their lease runs out (the reaper), any it had claimed but not begun to
+//     send are claimed again and sent, the other worker's execution finishes.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -245,7 +245,7 @@ test('a Gemini key throttled in one execution is called by no worker before its 
 	expect(sendsTo(await graphSends(), psids)).toHaveLength(200);
 });
 
-test('a worker killed with SIGKILL mid-batch: nothing sent twice, what it was sending ends send_uncertain, its next batch is sent by the next run, the other worker finishes its run', async () => {
+test('a worker killed with SIGKILL mid-batch: nothing sent twice, what it was sending ends send_uncertain, what it had not begun is sent by the next run, the other worker finishes its run', async () => {
 	const { ruleId, psids } = await seedRule(pages.a, 200, 1000, 'Lead A3');
 	const runs = [trigger(pages.a, { ruleId }), trigger(pages.a, { ruleId })];
 	// The killed run's webhook call never gets an answer from its worker: not waited for.
@@ -277,8 +277,9 @@ test('a worker killed with SIGKILL mid-batch: nothing sent twice, what it was se
 	expect(survivor.body).toMatchObject({ claimed: 100, sent: 100 });
 
 	// Once the killed run's leases have run out, the next claim's reaper settles its contacts: the
-	// batch it was sending (maybe delivered) fails send_uncertain, never sent again; what it had
-	// claimed but not begun to send (its next batch) is claimable again, and that claim takes it.
+	// batch it was sending (maybe delivered) fails send_uncertain, never sent again; anything it had
+	// claimed but not begun to send would be claimable again, and that claim would take it (the
+	// webhook's run sends its claim as one batch, so there is usually nothing such).
 	const leaseEnd = Math.max(...(await statesOf(ruleId)).filter((state) => state.execution_id === victimHolder).map((state) => state.locked_until?.getTime() ?? 0));
 	await new Promise((resolve) => setTimeout(resolve, Math.max(0, leaseEnd - Date.now() + 500)));
 	const after = await trigger(pages.a, { ruleId });
@@ -287,7 +288,7 @@ test('a worker killed with SIGKILL mid-batch: nothing sent twice, what it was se
 	const states = await statesOf(ruleId);
 	const killed = states.filter((state) => state.execution_id === victimHolder);
 	const uncertain = killed.filter((state) => state.current_stage === 'failed' && state.error_code === 'send_uncertain');
-	// At least the batch it was sending; an earlier batch of its run may have been sent in full.
+	// At least the batch it was sending; an earlier batch of its run would have been sent in full.
 	expect(uncertain.length).toBeGreaterThan(0);
 	expect(killed.filter((state) => !uncertain.includes(state)).map((state) => state.current_stage)).toEqual(Array(killed.length - uncertain.length).fill('sent'));
 	const reclaimed = 100 - killed.length;
