@@ -4,18 +4,20 @@
 // The items carry their messages, so no database read is needed.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
-import { startSimulators, type GeminiRequestBody, type LoggedRequest, type RunningSimulators } from '../../../simulators';
+import type { GeminiRequestBody, LoggedRequest, RunningSimulators } from '../../../simulators';
 import { FALLBACK_MIN_SCORE } from '../../../nodes/AutoAssignStage/helpers/analysis';
 import { geminiCredentials, runStage } from './support/workflow';
 import { runsAlone } from '../../helpers/quiet-machine';
+import { startSimulatorsProcess } from '../../helpers/simulators-process';
 
-// Judges when requests arrive: alone on the machine (see the helper).
+// Judges when requests arrive: alone on the machine, with the simulators in a process of their own
+// (see both helpers).
 runsAlone();
 
 let sims: RunningSimulators;
 
 beforeAll(async () => {
-	sims = await startSimulators();
+	sims = await startSimulatorsProcess();
 });
 
 afterAll(async () => {

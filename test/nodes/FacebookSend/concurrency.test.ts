@@ -3,19 +3,22 @@
 // token stops every call not yet started, and duplicates stay impossible. Read from the Graph
 // simulator's own log: when each request arrived and how long it was open.
 import type { LoggedRequest } from '../../../simulators';
-import { startSimulators, type RunningSimulators } from '../../../simulators';
+import type { RunningSimulators } from '../../../simulators';
 import { testStack } from '../../helpers/stack';
 import { ledgerOf, PAGE_ID, readyContacts, statesOf } from './support/contacts';
 import { facebookCredential, FAST, PAGE_TOKEN, runSend } from './support/workflow';
 import { runsAlone } from '../../helpers/quiet-machine';
+import { startSimulatorsProcess } from '../../helpers/simulators-process';
 
-// Judges when requests arrive: alone on the machine (see the helper).
+// Judges when requests arrive: alone on the machine, with the simulators in a process of their own
+// (see both helpers; in the test's process, a paused event loop stamped a call sent before a
+// throttle 93 ms after it, as if it had started after the back-off began).
 runsAlone();
 
 let sims: RunningSimulators;
 
 beforeAll(async () => {
-	sims = await startSimulators({ graph: { pageTokens: { [PAGE_ID]: PAGE_TOKEN } } });
+	sims = await startSimulatorsProcess();
 });
 
 afterAll(async () => {
@@ -24,6 +27,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
 	await sims.graph.control.reset();
+	await sims.graph.control.configure({ pageTokens: { [PAGE_ID]: PAGE_TOKEN } });
 	await sims.graph.control.setLatency(0);
 });
 
