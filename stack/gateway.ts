@@ -52,24 +52,38 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
 		const headers: Record<string, string | string[] | undefined> = { ...req.headers, host: upstream.host };
 		delete headers.apikey;
 		if (!headers.authorization) headers.authorization = `Bearer ${apiKey}`;
-		const forward = httpRequest(
-			{
-				hostname: upstream.hostname,
-				port: upstream.port,
-				method: req.method,
-				path: (url.pathname.slice(REST_PREFIX.length) || '/') + url.search,
-				headers,
-			},
-			(upstreamRes) => {
-				res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-				upstreamRes.pipe(res);
-			},
-		);
-		forward.on('error', (error) => {
-			if (!res.headersSent) sendJson(res, 502, { message: `The Data API is not answering: ${error.message}` });
-			else res.destroy(error);
+		// The body is read first, so that a request PostgREST never answered can be sent again: a
+		// kept-alive connection PostgREST closes just as the next request goes out on it fails with
+		// "socket hang up" before any answer (Node's advice: retry when `reusedSocket` is set).
+		const chunks: Buffer[] = [];
+		req.on('data', (chunk: Buffer) => chunks.push(chunk));
+		req.on('end', () => {
+			const body = Buffer.concat(chunks);
+			const send = (retried: boolean) => {
+				const forward = httpRequest(
+					{
+						hostname: upstream.hostname,
+						port: upstream.port,
+						method: req.method,
+						path: (url.pathname.slice(REST_PREFIX.length) || '/') + url.search,
+						headers,
+						// The second try on a connection of its own.
+						...(retried ? { agent: false } : {}),
+					},
+					(upstreamRes) => {
+						res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+						upstreamRes.pipe(res);
+					},
+				);
+				forward.on('error', (error: NodeJS.ErrnoException) => {
+					if (!retried && forward.reusedSocket && !res.headersSent && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) return send(true);
+					if (!res.headersSent) sendJson(res, 502, { message: `The Data API is not answering: ${error.message}` });
+					else res.destroy(error);
+				});
+				forward.end(body);
+			};
+			send(false);
 		});
-		req.pipe(forward);
 	});
 	server.keepAliveTimeout = 5_000;
 
