@@ -27,7 +27,10 @@ beforeAll(async () => {
 		const body = await readBody(req);
 		received.push({ body, socketRequest });
 		// Every connection answers once; a second request on it is dropped unanswered.
-		if (socketRequest > 1) return req.socket.destroy();
+		if (socketRequest > 1) {
+			req.socket.destroy();
+			return;
+		}
 		res.writeHead(200, { 'content-type': 'application/json' });
 		res.end(JSON.stringify({ echoed: body }));
 	});
