@@ -28,7 +28,7 @@ import { loaders } from './loaders';
 import { HarnessNodeTypes } from './node-types';
 import { executeWorkflowIn, type SubExecution, type SubWorkflowHost } from './sub-workflows';
 import { fakeRequest, RecordingResponse, type CapturedResponse, type WebhookRequest } from './webhook-http';
-import { findStartNode, loadWorkflow, type TriggerKind, type WorkflowJson } from './workflow-file';
+import { findStartNode, loadWorkflow, workflowOf, type TriggerKind, type WorkflowJson } from './workflow-file';
 
 export interface RunOptions {
 	/** Which trigger to start from; default: the workflow's only trigger (webhook when `webhook` is given). */
@@ -87,15 +87,7 @@ export async function runWorkflow(source: WorkflowJson | string, options: RunOpt
 	const credentialsHelper = new TestCredentialsHelper(new HarnessCredentialTypes(loaded), options.credentials ?? {});
 
 	const workflowId = workflowJson.id ?? 'harness';
-	const workflow = new Workflow({
-		id: workflowId,
-		name: workflowJson.name,
-		nodes: workflowJson.nodes,
-		connections: workflowJson.connections,
-		settings: workflowJson.settings,
-		active: kind !== 'manual',
-		nodeTypes,
-	});
+	const workflow = workflowOf(workflowJson, workflowId, nodeTypes, kind !== 'manual');
 	// The Workflow holds its own copies of the nodes (with parameter defaults applied).
 	const node = workflow.getNode(startNode.name) as INode;
 	const mode: WorkflowExecuteMode = kind === 'manual' ? 'manual' : kind === 'schedule' ? 'trigger' : 'webhook';

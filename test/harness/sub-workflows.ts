@@ -8,7 +8,7 @@
 import { WorkflowExecute } from 'n8n-core';
 import {
 	createRunExecutionData,
-	Workflow,
+	type Workflow,
 	type ExecuteWorkflowData,
 	type ExecuteWorkflowOptions,
 	type IExecuteWorkflowInfo,
@@ -17,7 +17,7 @@ import {
 	type IRun,
 	type IWorkflowExecuteAdditionalData,
 } from 'n8n-workflow';
-import type { WorkflowJson } from './workflow-file';
+import { workflowOf, type WorkflowJson } from './workflow-file';
 
 export const SUB_WORKFLOW_TRIGGER = 'n8n-nodes-base.executeWorkflowTrigger';
 
@@ -72,15 +72,7 @@ export function executeWorkflowIn(host: SubWorkflowHost): IWorkflowExecuteAdditi
 		}
 		const start = subWorkflowStart(workflowJson, workflowId);
 		const executionId = host.nextExecutionId();
-		const workflow = new Workflow({
-			id: workflowId,
-			name: workflowJson.name,
-			nodes: workflowJson.nodes,
-			connections: workflowJson.connections,
-			settings: workflowJson.settings,
-			active: true,
-			nodeTypes: host.nodeTypes,
-		});
+		const workflow = workflowOf(workflowJson, workflowId, host.nodeTypes, true);
 		const additionalData = host.additionalDataFor(workflowJson, workflowId, executionId);
 		// Nested calls go through the same function, as n8n passes its executeWorkflow on.
 		additionalData.executeWorkflow = execute;

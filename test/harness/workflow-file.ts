@@ -2,7 +2,7 @@
 // node a run starts from.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { IConnections, INode, IWorkflowSettings } from 'n8n-workflow';
+import { Workflow, type IConnections, type INode, type INodeTypes, type IWorkflowSettings } from 'n8n-workflow';
 import { PACKAGE_ROOT } from './package-entries';
 
 export interface WorkflowJson {
@@ -55,4 +55,17 @@ export function findStartNode(workflow: WorkflowJson, kind?: TriggerKind, nodeNa
 		);
 	}
 	return { node: candidates[0], kind: kindOf(candidates[0]) as TriggerKind };
+}
+
+/** n8n's Workflow for a workflow file, as n8n builds one to run it (parameter defaults applied to its nodes). */
+export function workflowOf(workflowJson: WorkflowJson, id: string, nodeTypes: INodeTypes, active: boolean): Workflow {
+	return new Workflow({
+		id,
+		name: workflowJson.name,
+		nodes: workflowJson.nodes,
+		connections: workflowJson.connections,
+		settings: workflowJson.settings,
+		active,
+		nodeTypes,
+	});
 }
