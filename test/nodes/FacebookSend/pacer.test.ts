@@ -6,7 +6,7 @@
 // GC pause), so the upper bound does not depend on how busy the machine is. Allowed beyond that
 // reference: timer jitter.
 import { sleep } from 'n8n-workflow';
-import { pacerFor } from '../../../nodes/FacebookSend/helpers/pacer';
+import { pacerFor, SLOT_SPACING } from '../../../nodes/FacebookSend/helpers/pacer';
 import { runsAlone } from '../../helpers/quiet-machine';
 
 // Judges when requests arrive: alone on the machine (see the helper).
@@ -17,7 +17,9 @@ const freshPacer = () => pacerFor(`pacer-test|${(pageCounter += 1)}`);
 
 const PER_SECOND = 20;
 /** Slots are 10 % further apart than 1 / rate, so that one second never holds more than the rate. */
-const SPACING = (1000 / PER_SECOND) * 1.1;
+// As the pacer computes it: (1000 / 20) * 1.1 is 55.00000000000001 in floating point, which made a
+// gap of 54 ms fail "at least one spacing less a ms".
+const SPACING = (SLOT_SPACING * 1000) / PER_SECOND;
 /** Timer jitter between two timer chains of one event loop (ms): five times the largest measured (9 ms). */
 const JITTER = 50;
 
