@@ -204,6 +204,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 				board = {
 					...shown,
 					generatedAt: board.generatedAt,
+					pipelines: board.pipelines ?? shown.pipelines,
 					stages: shown.stages.map((stage) => ({
 						...stage,
 						avg_seconds_in_stage: stage.avg_seconds_in_stage === null ? null : Number(stage.avg_seconds_in_stage) + seconds,

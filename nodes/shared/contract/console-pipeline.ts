@@ -82,7 +82,8 @@ export interface PipelineBoard {
 	generatedAt: string;
 	search?: boolean;
 	stages: BoardStage[];
-	/** An md5 of the answer without what only the clock moves (generatedAt, the seconds in stage). */
+	/** An md5 of the chosen pipeline's board without what only the clock moves (generatedAt, the
+	 * seconds in stage); the pipelines to pick from are not part of it (migration 20261201000830). */
 	version?: string;
 }
 
@@ -91,4 +92,6 @@ export interface BoardUnchanged {
 	unchanged: true;
 	version: string;
 	generatedAt: string;
+	/** The pipelines to pick from, fresh on every answer (their counts move with other pipelines). */
+	pipelines: BoardPipeline[];
 }

@@ -176,8 +176,17 @@ test('the version comes back unchanged while only the clock moves; a move, a new
 	// An hour later nothing moved but the clock: the short answer.
 	const later = minutesAfter(60);
 	const unchanged = await rpc<Record<string, unknown>>('console_pipeline_board', { p_pipeline_id: world.pipeline.id, p_known: answer.version, p_now: later });
-	expect(unchanged).toEqual({ unchanged: true, version: answer.version, generatedAt: expect.any(String) });
+	expect(unchanged).toEqual({ unchanged: true, version: answer.version, generatedAt: expect.any(String), pipelines: expect.any(Array) });
 	expect(Date.parse(unchanged.generatedAt as string)).toBe(Date.parse(later));
+	// Another pipeline filled meanwhile: the picker's counts move, the board shown does not (its version
+	// stays), and the short answer carries the fresh picker.
+	const elsewhere = await createPipelineWorld();
+	const [placed] = await elsewhere.contacts(1);
+	await assign([analysis(placed, 30)], minutesAfter(-30));
+	const picker = await rpc<{ version: string; pipelines: Array<{ id: string; contact_count: number }> }>('console_pipeline_board', { p_pipeline_id: world.pipeline.id, p_known: answer.version, p_now: later });
+	expect(picker).toMatchObject({ unchanged: true, version: answer.version });
+	expect(picker.pipelines.find((pipeline) => pipeline.id === elsewhere.pipeline.id)).toMatchObject({ contact_count: 1 });
+	expect(picker.pipelines.find((pipeline) => pipeline.id === world.pipeline.id)).toMatchObject({ contact_count: 1 });
 	// The whole board an hour later has the same version, its times an hour on.
 	const whole = (await rpc<PipelineBoard>('console_pipeline_board', { p_pipeline_id: world.pipeline.id, p_now: later }))!;
 	expect(whole.version).toBe(answer.version);
