@@ -1,10 +1,11 @@
 // `npm run bench -- <name> [options]`: runs bench/<name>.ts with the options (each starts its own
-// local stack and stops it). Without a name, lists the benchmarks and what each measures.
-import { spawnSync } from 'node:child_process';
+// local stack and stops it, on Ctrl-C or SIGTERM too: bench/stop-on-signal.ts). Without a name,
+// lists the benchmarks and what each measures.
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-const HELPERS = new Set(['run', 'claim-seed', 'claim-seeds-way', 'backend-cpu']);
+const HELPERS = new Set(['run', 'claim-seed', 'claim-seeds-way', 'backend-cpu', 'stop-on-signal']);
 
 function benchmarks(): Array<{ name: string; summary: string }> {
 	return readdirSync(__dirname)
@@ -26,5 +27,11 @@ if (!name || !known.some((bench) => bench.name === name)) {
 	for (const bench of known) console.log(`  ${bench.name.padEnd(18)} ${bench.summary}`);
 	process.exit(name ? 2 : 0);
 }
-const result = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, `${name}.ts`), ...options], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+const child = spawn(
+	process.execPath,
+	[...process.execArgv, '--import', path.join(__dirname, 'stop-on-signal.ts'), path.join(__dirname, `${name}.ts`), ...options],
+	{ stdio: 'inherit' },
+);
+// A signal to this process (npm passes it on) goes to the benchmark, which stops its stack and ends.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(code ?? (signal === 'SIGINT' ? 130 : signal ? 143 : 1)));

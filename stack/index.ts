@@ -78,6 +78,17 @@ function loadOrCreateSecrets(dataDir: string): Secrets {
 	return secrets;
 }
 
+/** The stacks this process started and has not stopped yet (stopEveryStack stops them). */
+const runningStacks = new Set<() => Promise<void>>();
+
+/**
+ * Stops every stack this process started and has not stopped: for a process ended by a signal,
+ * whose `finally` blocks never run (bench/stop-on-signal.ts), so no PostgreSQL is left behind.
+ */
+export async function stopEveryStack(): Promise<void> {
+	await Promise.all([...runningStacks].map((stopOne) => stopOne()));
+}
+
 export async function startStack(options: StackOptions = {}): Promise<RunningStack> {
 	const user = serverUser();
 	const { nativeDir, note: binariesNote } = postgresBinaries(user);
@@ -93,9 +104,11 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 	const secrets = loadOrCreateSecrets(dataDir);
 	const stoppers: Array<() => Promise<void>> = [];
 	const stop = async () => {
+		runningStacks.delete(stop);
 		for (const stopOne of stoppers.splice(0).reverse()) await stopOne().catch(() => undefined);
 		if (temporary) rmSync(dataDir, { recursive: true, force: true });
 	};
+	runningStacks.add(stop);
 
 	try {
 		const [pgPort, restPort, adminPort, gatewayPort] = await Promise.all([

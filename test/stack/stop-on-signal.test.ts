@@ -1,0 +1,36 @@
+// A benchmark ended by Ctrl-C or SIGTERM stops its local stack (bench/stop-on-signal.ts, which
+// bench/run.ts loads before each benchmark): no PostgreSQL left running, no data folder left behind.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+const root = path.resolve(__dirname, '..', '..');
+
+const alive = (pid: number) => {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+};
+
+test.each([['SIGTERM', 143], ['SIGINT', 130]] as const)('%s: the stack is stopped and its folder removed before the process ends (exit %i)', async (signal, code) => {
+	const child = spawn(process.execPath, ['--import', 'tsx', '--import', path.join(root, 'bench', 'stop-on-signal.ts'), path.join(root, 'test', 'fixtures', 'signals', 'stack-until-signal.ts')], {
+		cwd: root,
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
+	const exited = new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)));
+	const started = await new Promise<{ dataDir: string; postgresPid: number }>((resolve, reject) => {
+		createInterface({ input: child.stdout! }).on('line', (line) => { if (line.startsWith('{')) resolve(JSON.parse(line) as { dataDir: string; postgresPid: number }); });
+		child.on('exit', (exitCode) => reject(new Error(`the fixture ended (${exitCode}) before its stack started`)));
+	});
+	expect(alive(started.postgresPid)).toBe(true);
+	expect(existsSync(started.dataDir)).toBe(true);
+
+	child.kill(signal);
+	expect(await exited).toBe(code);
+	expect(alive(started.postgresPid)).toBe(false);
+	expect(existsSync(started.dataDir)).toBe(false);
+}, 120_000);
