@@ -4,17 +4,9 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { isAlive as alive } from '../helpers/process-alive';
 
 const root = path.resolve(__dirname, '..', '..');
-
-const alive = (pid: number) => {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
-	}
-};
 
 test.each([['SIGTERM', 143], ['SIGINT', 130]] as const)('%s: the stack is stopped and its folder removed before the process ends (exit %i)', async (signal, code) => {
 	const child = spawn(process.execPath, ['--import', 'tsx', '--import', path.join(root, 'bench', 'stop-on-signal.ts'), path.join(root, 'test', 'fixtures', 'signals', 'stack-until-signal.ts')], {

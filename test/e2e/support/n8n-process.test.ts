@@ -4,18 +4,10 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { spawnN8n, type N8nProcess } from '../../../scripts/n8n/n8n-process';
+import { isAlive as alive } from '../../helpers/process-alive';
 
 const fixtures = path.resolve(__dirname, '..', '..', 'fixtures', 'fake-n8n');
 const fakeN8n = path.join(fixtures, 'fake-n8n.js');
-
-const alive = (pid: number) => {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
-	}
-};
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
 	const deadline = Date.now() + timeoutMs;
