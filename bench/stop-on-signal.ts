@@ -1,7 +1,10 @@
-// Loaded before each benchmark (`--import`, by bench/run.ts): Ctrl-C or a SIGTERM (a `timeout`, a
-// CI's cancel) stops the local stacks the benchmark started, and the n8n processes and commands it
-// runs, before the process ends. Without it a benchmark ended by a signal never reached its
-// `finally`, and its PostgreSQL, PostgREST and n8n went on running.
+// Loaded before each benchmark (`--import`, by bench/run.ts): Ctrl-C, or a SIGINT/SIGTERM sent to
+// `tsx bench/run.ts` (which passes it on), stops the local stacks the benchmark started and the
+// commands it is waiting for (an n8n install), then ends the process. Without it a benchmark ended
+// by a signal never reached its `finally`, and its PostgreSQL and PostgREST went on running. (An
+// n8n it started ends with it: scripts/n8n/n8n-process.ts's watchdog kills n8n's process group
+// when this process exits. npm does not pass a SIGTERM on to its script: `timeout … npm run bench`
+// ends npm, and the benchmark runs on to its end, where it stops its stack itself.)
 import { stopEveryStack } from '../stack';
 import { stopRunningCommands } from '../scripts/n8n/process';
 
