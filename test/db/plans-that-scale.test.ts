@@ -1,5 +1,5 @@
-// Plans that follow the tables as they grow: pipeline_assign (migration 20261201000840) and
-// messenger_record (20261201000850).
+// Plans that follow the tables as they grow: pipeline_assign (migration 20261201000840),
+// messenger_record (20261201000850) and the pipeline outbox's report (20261201000860).
 //
 // A connection plans a function's statements once and keeps the plans. Planned while the tables
 // were empty (a new project), a plan could read all of a table for each item: pipeline_assign's
@@ -94,7 +94,7 @@ test('messenger_record: a connection that planned on an empty project reads conv
 	}
 }, 120_000);
 
-test('pipeline_assign: a connection that planned on empty pipelines reads by key once they have grown', async () => {
+test('pipeline_assign and the outbox report: a connection that planned on empty pipelines reads by key once they have grown', async () => {
 	const owner = await newOwner();
 	const { rows: created } = await loader.query<{ id: string }>(
 		`insert into public.messenger_conversations (user_id, page_id, sender_id, sender_name)
@@ -116,11 +116,11 @@ test('pipeline_assign: a connection that planned on empty pipelines reads by key
 	await loader.query(
 		`insert into public.pipeline_automations (user_id, pipeline_id, name, trigger_type, trigger_conditions, actions) values
 		   ($1, $2, 'Tag', 'ENTERED_PIPELINE', '{}', $3::jsonb),
-		   ($1, $2, 'Won', 'STAGE_CHANGED', $4::jsonb, '[{"type": "stop_follow_up"}]')`,
+		   ($1, $2, 'Won', 'STAGE_CHANGED', $4::jsonb, '[{"type": "stop_follow_up"}, {"type": "webhook", "url": "https://crm.example.test/won"}]')`,
 		[owner, pipelineId, JSON.stringify([{ type: 'add_tag', tag_id: tags[0].id }]), JSON.stringify({ to_stage_id: stages.find((stage) => stage.name === 'Won')!.id })],
 	);
 	// The statistics of a new project: the tables the calls write, analysed while empty.
-	await loader.query('vacuum analyze public.pipeline_contacts, public.conversation_tags, public.ai_automation_stops');
+	await loader.query('vacuum analyze public.pipeline_contacts, public.conversation_tags, public.ai_automation_stops, public.pipeline_outbox');
 
 	const analysis = (i: number, again?: { update_mode: 'UPDATE_EXISTING' }) => ({
 		conversation_id: conversations[i],
@@ -141,9 +141,22 @@ test('pipeline_assign: a connection that planned on empty pipelines reads by key
 			)
 		).rows;
 
-	// One connection's first call: its plans are made now, on empty tables.
+	/** The Automations output's round: claim the owner's webhook items, report them delivered. */
+	const deliver = async (db: Client, execution: string, limit: number, measure = false) => {
+		const { rows: items } = await db.query<{ outbox_id: string }>('select outbox_id from public.pipeline_claim_outbox($1, $2, 300, $3, null, $4)', [execution, limit, NOW, owner]);
+		const before = measure ? await readOn(db, ['public.pipeline_outbox']) : 0;
+		const { rows: reports } = await db.query<{ outcome: string }>('select outcome from public.pipeline_complete_outbox($1, $2, $3)', [
+			execution,
+			JSON.stringify(items.map((item) => ({ outbox_id: item.outbox_id, outcome: 'delivered' }))),
+			NOW,
+		]);
+		return { delivered: reports.filter((report) => report.outcome === 'delivered').length, read: measure ? (await readOn(db, ['public.pipeline_outbox'])) - before : 0 };
+	};
+
+	// One connection's first calls: its plans are made now, on empty tables.
 	const planner = await connect();
 	expect(await assign(planner, 0, 10)).toEqual([{ outcome: 'assigned', n: 10 }]);
+	for (let round = 0; round < 6; round++) await deliver(planner, `first-${round}`, 1);
 	// Another connection places 2,000 more contacts (2,000 more tag links, 400 more stops).
 	expect(await assign(loader, 10, 1010)).toEqual([{ outcome: 'assigned', n: 1000 }]);
 	expect(await assign(loader, 1010, 2010)).toEqual([{ outcome: 'assigned', n: 1000 }]);
@@ -154,6 +167,7 @@ test('pipeline_assign: a connection that planned on empty pipelines reads by key
 		[owner],
 	);
 	expect(counts[0]).toEqual({ places: 2010, links: 2010, stops: 402 });
+	expect((await deliver(loader, 'loader', 200)).delivered).toBe(200); // 200 of the 400 new webhook items stay pending
 
 	// The first connection again: 30 new contacts, and 30 placed ones analysed again (moved or
 	// kept, tagged already, some stopped). Each is looked up by key: a few index entries each. With
@@ -170,6 +184,11 @@ test('pipeline_assign: a connection that planned on empty pipelines reads by key
 		const read = (await readOn(planner, tables)) - before;
 		expect(read).toBeGreaterThanOrEqual(30); // the placed contacts' places, at least, were found
 		expect(read).toBeLessThan(60 * 5);
+		// Reporting 10 delivered webhook items reads those 10 by key (the outbox holds over 400 rows;
+		// with the plans kept from the small outbox, 434 read).
+		const round = await deliver(planner, 'again', 10, true);
+		expect(round.delivered).toBe(10);
+		expect(round.read).toBeLessThan(10 * 5);
 	} finally {
 		await planner.query('rollback');
 	}
