@@ -156,4 +156,54 @@ describe('pipeline_outbox', () => {
 		expect(await statusOf([item.outbox_id])).toEqual([{ status: 'claimed', n: 1 }]);
 		await complete('exec-bad', [{ outbox_id: item.outbox_id, outcome: 'delivered' }], minutesAfter(3, at));
 	});
+
+	it('reads only the items of the contacts or the owner it claims for, however many others wait', async () => {
+		const at = '2000-01-01T00:00:00.000Z';
+		const many = await queued(300, at);
+		const few = await queued(3, at);
+		/** One claim, with the index entries and rows it read on pipeline_outbox (the difference around it, in one transaction). */
+		const claimReading = (execution: string, conversationIds: string[] | null, userId: string | null, limit: number) =>
+			withDb(async (db) => {
+				const read = async () =>
+					Number(
+						(
+							await db.query<{ n: string }>(
+								`select coalesce(sum(pg_stat_get_xact_tuples_returned(r.oid)), 0)::bigint as n from pg_class r
+								  where r.oid = 'public.pipeline_outbox'::regclass
+								     or r.oid in (select i.indexrelid from pg_index i where i.indrelid = 'public.pipeline_outbox'::regclass)`,
+							)
+						).rows[0].n,
+					);
+				await db.query('begin');
+				try {
+					const before = await read();
+					const { rows } = await db.query<{ outbox_id: string; conversation_id: string }>(
+						'select outbox_id, conversation_id from public.pipeline_claim_outbox($1, $2, 300, $3, $4::uuid[], $5)',
+						[execution, limit, minutesAfter(1, at), conversationIds, userId],
+					);
+					const entries = (await read()) - before;
+					await db.query('commit');
+					return { claimed: rows, entries };
+				} catch (error) {
+					await db.query('rollback');
+					throw error;
+				}
+			});
+
+		// The Assign operation's claim: the contacts of its batch. 303 items wait before it.
+		const byContacts = await claimReading('exec-contacts', many.contacts.slice(0, 2), many.world.userId, 50);
+		expect(byContacts.claimed.map((item) => item.conversation_id).sort()).toEqual(many.contacts.slice(0, 2).sort());
+		expect(byContacts.entries).toBeLessThan(2 * 10); // was every due item: over 300
+		// A sweep of one owner: the 3 of the owner with few, never the 298 of the other.
+		const byOwner = await claimReading('exec-owner', null, few.world.userId, 50);
+		expect(byOwner.claimed.map((item) => item.conversation_id).sort()).toEqual([...few.contacts].sort());
+		expect(byOwner.entries).toBeLessThan(3 * 10);
+
+		// Everything else, delivered, so no later claim sees this test's items.
+		const rest = await claim('exec-rest', minutesAfter(2, at), 1000);
+		expect(rest).toHaveLength(298);
+		const reports = [...byContacts.claimed, ...byOwner.claimed, ...rest].map((item) => ({ outbox_id: item.outbox_id, outcome: 'delivered' }));
+		for (const execution of ['exec-contacts', 'exec-owner', 'exec-rest']) await complete(execution, reports, minutesAfter(3, at));
+		expect(await claim('exec-none', minutesAfter(60 * 24 * 365, at), 1000)).toEqual([]);
+	});
 });

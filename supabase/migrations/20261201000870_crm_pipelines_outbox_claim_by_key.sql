@@ -1,0 +1,117 @@
+-- CRM pipelines: a claim of the outbox reads the items it may hand out, not every pending item.
+-- New: indexes pipeline_outbox_contact_idx, pipeline_outbox_owner_idx. Re-created:
+-- pipeline_claim_outbox (one statement per way of asking; otherwise as in 20261201000860).
+--
+-- Why: the claim walked the due items of every owner in (available_at, id) order and kept those of
+-- the contacts (p_conversation_ids) or the owner (p_user_id) asked for: one statement for the three
+-- ways of asking, so no index could serve the contacts or the owner. With ~9,000 items pending,
+-- claiming 50 read 9,151 index entries; the Assign operation's claim (the contacts of its batch)
+-- read every pending item of the outbox, whoever they were for.
+--
+-- Now:
+--   - by contacts: their pending items through pipeline_outbox_contact_idx (a probe per contact),
+--     then, by key, the due ones in (available_at, id) order;
+--   - by owner only: pipeline_outbox_owner_idx (user_id, available_at, id), walked in order;
+--   - neither (a sweep of every owner): pipeline_outbox_available_idx, as before.
+-- Each way is its own statement, so each plan fits its way whatever the session planned first. The
+-- ids are taken (FOR UPDATE SKIP LOCKED) first, then updated by key. Same items, order, leases and
+-- results as before. test/db/pipelines/outbox.test.ts: claiming the items of 2 contacts while 303
+-- wait reads 6 index entries (305 before); an owner's 3 items beside another owner's 298, 6.
+
+create index if not exists pipeline_outbox_contact_idx on public.pipeline_outbox (conversation_id)
+  where status in ('pending', 'claimed');
+create index if not exists pipeline_outbox_owner_idx on public.pipeline_outbox (user_id, available_at, id)
+  where status in ('pending', 'claimed');
+
+create or replace function public.pipeline_claim_outbox(
+  p_execution_id text,
+  p_limit integer default 50,
+  p_lease_seconds integer default 300,
+  p_now timestamptz default leadflow_private.now(),
+  p_conversation_ids uuid[] default null,
+  p_user_id uuid default null
+)
+returns table (
+  outbox_id uuid,
+  kind text,
+  payload jsonb,
+  attempt integer,
+  lease_expires_at timestamptz,
+  run_id uuid,
+  automation_id uuid,
+  conversation_id uuid,
+  created_at timestamptz
+)
+language plpgsql
+volatile
+set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  v_ids uuid[];
+begin
+  perform leadflow_private.plans_follow_sizes('leadflow.outbox_plan_sizes', 'public.pipeline_outbox');
+  if p_execution_id is null or length(btrim(p_execution_id)) = 0 then
+    raise exception 'p_execution_id is required: the claim records who holds each item'
+      using errcode = '22023', hint = 'Pass the n8n execution id (or any unique id of this run).';
+  end if;
+  if p_limit is null or p_limit not between 1 and 1000 then
+    raise exception 'p_limit must be between 1 and 1000 (got %)', p_limit using errcode = '22023';
+  end if;
+  if p_lease_seconds is null or p_lease_seconds not between 5 and 86400 then
+    raise exception 'p_lease_seconds must be between 5 and 86400 (got %)', p_lease_seconds using errcode = '22023';
+  end if;
+
+  if p_conversation_ids is not null then
+    -- The contacts' items first (by pipeline_outbox_contact_idx), then the due ones in order: a
+    -- walk of the due items in order, keeping the contacts', would read every due item before them.
+    v_ids := array(
+      select o.id from public.pipeline_outbox o
+       where o.id = any (array(
+               select c.id from public.pipeline_outbox c
+                where c.conversation_id = any (p_conversation_ids) and c.status in ('pending', 'claimed')))
+         and o.status in ('pending', 'claimed') and o.available_at <= p_now
+         and (p_user_id is null or o.user_id = p_user_id)
+       order by o.available_at, o.id
+       limit p_limit
+         for update skip locked
+    );
+  elsif p_user_id is not null then
+    v_ids := array(
+      select o.id from public.pipeline_outbox o
+       where o.user_id = p_user_id
+         and o.status in ('pending', 'claimed') and o.available_at <= p_now
+       order by o.user_id, o.available_at, o.id
+       limit p_limit
+         for update skip locked
+    );
+  else
+    v_ids := array(
+      select o.id from public.pipeline_outbox o
+       where o.status in ('pending', 'claimed') and o.available_at <= p_now
+       order by o.available_at, o.id
+       limit p_limit
+         for update skip locked
+    );
+  end if;
+
+  return query
+    with claimed as (
+      update public.pipeline_outbox o
+         set status = 'claimed',
+             claimed_by = p_execution_id,
+             claimed_at = p_now,
+             available_at = p_now + make_interval(secs => p_lease_seconds),
+             attempts = o.attempts + 1
+       where o.id = any (v_ids)
+      returning o.id, o.kind, o.payload, o.attempts, o.available_at, o.run_id, o.automation_id, o.conversation_id, o.created_at
+    )
+    select c.id, c.kind, c.payload, c.attempts, c.available_at, c.run_id, c.automation_id, c.conversation_id, c.created_at
+      from claimed c
+     order by c.created_at, c.id;
+end;
+$$;
+comment on function public.pipeline_claim_outbox(text, integer, integer, timestamptz, uuid[], uuid) is
+  'Hands out due webhook / notify actions with a lease (FOR UPDATE SKIP LOCKED); only those of p_conversation_ids, and of p_user_id, when given.';
+revoke all on function public.pipeline_claim_outbox(text, integer, integer, timestamptz, uuid[], uuid) from public, anon, authenticated;
+grant execute on function public.pipeline_claim_outbox(text, integer, integer, timestamptz, uuid[], uuid) to service_role;
