@@ -200,7 +200,7 @@ describe('migrations', () => {
 				const sql = readFileSync(migration.file, 'utf8');
 				await rowsOf(url.toString(), 'insert into supabase_migrations.schema_migrations values ($1, $2, $3)', [
 					migration.version,
-					[migration === edited ? sql.replace(/\bcreate\b/, 'create  -- an older version\n') : sql],
+					[migration === edited ? `-- an older version\n${sql}` : sql],
 					migration.name,
 				]);
 			}
