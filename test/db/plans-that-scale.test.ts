@@ -11,6 +11,7 @@
 // the backend's own statistics (pg_stat_get_xact_tuples_returned), never a time.
 import { Client } from 'pg';
 import { startStack, type RunningStack } from '../../stack';
+import { entriesRead } from '../helpers/reads';
 
 const NOW = '2026-11-25T12:00:00.000Z';
 
@@ -23,22 +24,6 @@ async function connect(): Promise<Client> {
 	await db.connect();
 	opened.push(db);
 	return db;
-}
-
-/**
- * Rows (by scans) and index entries read on the tables and their indexes, as the backend counts
- * them: counts not yet flushed to the shared statistics, which can include earlier transactions'
- * (so the tests take the difference around a call, inside one transaction).
- */
-async function readOn(db: Client, tables: string[]): Promise<number> {
-	const { rows } = await db.query<{ n: string }>(
-		`select coalesce(sum(pg_stat_get_xact_tuples_returned(r.oid)), 0)::bigint as n
-		   from pg_class r
-		  where r.oid = any ($1::regclass[])
-		     or r.oid in (select i.indexrelid from pg_index i where i.indrelid = any ($1::regclass[]))`,
-		[tables],
-	);
-	return Number(rows[0].n);
 }
 
 async function newOwner(): Promise<string> {
@@ -84,9 +69,9 @@ test('messenger_record: a connection that planned on an empty project reads conv
 	await planner.query('begin');
 	try {
 		const tables = ['public.messenger_conversations', 'public.messenger_messages', 'public.ai_automation_stops'];
-		const before = await readOn(planner, tables);
+		const before = await entriesRead(planner, tables);
 		expect(await record(planner, [...range(5000, 5), ...range(1000, 5)])).toEqual([{ outcome: 'recorded', n: 10 }]);
-		const read = (await readOn(planner, tables)) - before;
+		const read = (await entriesRead(planner, tables)) - before;
 		expect(read).toBeGreaterThanOrEqual(5); // the known contacts were found
 		expect(read).toBeLessThan(10 * 40);
 	} finally {
@@ -144,13 +129,13 @@ test('pipeline_assign and the outbox report: a connection that planned on empty 
 	/** The Automations output's round: claim the owner's webhook items, report them delivered. */
 	const deliver = async (db: Client, execution: string, limit: number, measure = false) => {
 		const { rows: items } = await db.query<{ outbox_id: string }>('select outbox_id from public.pipeline_claim_outbox($1, $2, 300, $3, null, $4)', [execution, limit, NOW, owner]);
-		const before = measure ? await readOn(db, ['public.pipeline_outbox']) : 0;
+		const before = measure ? await entriesRead(db, ['public.pipeline_outbox']) : 0;
 		const { rows: reports } = await db.query<{ outcome: string }>('select outcome from public.pipeline_complete_outbox($1, $2, $3)', [
 			execution,
 			JSON.stringify(items.map((item) => ({ outbox_id: item.outbox_id, outcome: 'delivered' }))),
 			NOW,
 		]);
-		return { delivered: reports.filter((report) => report.outcome === 'delivered').length, read: measure ? (await readOn(db, ['public.pipeline_outbox'])) - before : 0 };
+		return { delivered: reports.filter((report) => report.outcome === 'delivered').length, read: measure ? (await entriesRead(db, ['public.pipeline_outbox'])) - before : 0 };
 	};
 
 	// One connection's first calls: its plans are made now, on empty tables.
@@ -176,12 +161,12 @@ test('pipeline_assign and the outbox report: a connection that planned on empty 
 	await planner.query('begin');
 	try {
 		const tables = ['public.pipeline_contacts', 'public.conversation_tags', 'public.ai_automation_stops'];
-		const before = await readOn(planner, tables);
+		const before = await entriesRead(planner, tables);
 		expect(await assign(planner, 2010, 2040)).toEqual([{ outcome: 'assigned', n: 30 }]);
 		const placed = await assign(planner, 1000, 1030, { update_mode: 'UPDATE_EXISTING' });
 		expect(placed.reduce((sum, row) => sum + row.n, 0)).toBe(30);
 		expect(placed.map((row) => row.outcome)).toEqual(['kept', 'moved']);
-		const read = (await readOn(planner, tables)) - before;
+		const read = (await entriesRead(planner, tables)) - before;
 		expect(read).toBeGreaterThanOrEqual(30); // the placed contacts' places, at least, were found
 		expect(read).toBeLessThan(60 * 5);
 		// Reporting 10 delivered webhook items reads those 10 by key (the outbox holds over 400 rows;

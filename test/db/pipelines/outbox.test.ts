@@ -8,6 +8,7 @@
 // every item it claimed before it ends, so none is left for another test to claim (and the later
 // a test comes in this file, the earlier its instant), and nothing depends on today's date.
 import type { ClaimedOutboxItem, CompleteOutboxResult } from '../../../nodes/shared/contract';
+import { entriesRead } from '../../helpers/reads';
 import { serviceClient, withDb } from '../../helpers/stack';
 import { analysis, assign, createPipelineWorld, failure, minutesAfter, rpc } from './fixtures';
 
@@ -164,16 +165,7 @@ describe('pipeline_outbox', () => {
 		/** One claim, with the index entries and rows it read on pipeline_outbox (the difference around it, in one transaction). */
 		const claimReading = (execution: string, conversationIds: string[] | null, userId: string | null, limit: number) =>
 			withDb(async (db) => {
-				const read = async () =>
-					Number(
-						(
-							await db.query<{ n: string }>(
-								`select coalesce(sum(pg_stat_get_xact_tuples_returned(r.oid)), 0)::bigint as n from pg_class r
-								  where r.oid = 'public.pipeline_outbox'::regclass
-								     or r.oid in (select i.indexrelid from pg_index i where i.indrelid = 'public.pipeline_outbox'::regclass)`,
-							)
-						).rows[0].n,
-					);
+				const read = () => entriesRead(db, ['public.pipeline_outbox']);
 				await db.query('begin');
 				try {
 					const before = await read();
