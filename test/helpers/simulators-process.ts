@@ -1,26 +1,40 @@
-// The Gemini and Graph simulators in a process of their own (`scripts/simulators.ts --json`), for
-// tests that judge when requests arrive. In the test's own process the simulators stamp a request
-// when that process's event loop gets to it, and a jest worker's event loop pauses (garbage
+// The Gemini and Graph simulators each in a process of its own (`scripts/simulators.ts --json`),
+// for tests that judge when requests arrive. In the test's own process the simulators stamp a
+// request when that process's event loop gets to it, and a jest worker's event loop pauses (garbage
 // collection of its large heap, compiling the next module) long enough to stamp requests that
-// arrived 100 ms apart as if they came together. A small process of their own answers at once.
-// On a machine this busy (n8n, workers, Postgres on 2 cores) even that process can wait for a core
-// and stamp requests late and together: it runs at a higher priority where the system allows it (as
-// root, as CI runs), as a measuring instrument should; elsewhere at the normal one.
-// Same shape as startSimulators(); stop() ends the process (SIGTERM, then SIGKILL).
+// arrived 100 ms apart as if they came together. Graph's arrivals are the measure of a Page's rate,
+// so Graph gets a process that does nothing else: Gemini's answers (a thousand prompts while the
+// sends go out) are another process's work and garbage.
+// On a machine this busy (n8n, workers, Postgres on 2 cores) even such a process can wait for a
+// core and stamp requests late and together: it runs at a higher priority where the system allows
+// it (as root, as CI runs), as a measuring instrument should; elsewhere at the normal one. The
+// process spawned is the simulator itself (`node --import tsx`), not tsx's command line, which would
+// run it in a child of its own that the priority never reaches.
+// Same shape as startSimulators(); stop() ends the processes (SIGTERM, then SIGKILL).
 import { spawn } from 'node:child_process';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import { once } from 'node:events';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SimulatorControl, type RunningSimulators } from '../../simulators';
 
 const root = path.resolve(__dirname, '../..');
-const tsxCli = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
-export async function startSimulatorsProcess(): Promise<RunningSimulators> {
-	const child = spawn(process.execPath, [tsxCli, 'scripts/simulators.ts', '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+interface SimulatorsChild {
+	geminiBaseUrl: string;
+	graphBaseUrl: string;
+	pid: number | undefined;
+	/** The priority it was given: -10, or the normal one where raising is not allowed. */
+	priority: number;
+	stop(): Promise<void>;
+}
+
+async function spawnSimulators(): Promise<SimulatorsChild> {
+	const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/simulators.ts', '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+	let priority = getPriority();
 	try {
 		if (child.pid !== undefined) setPriority(child.pid, -10);
+		priority = -10;
 	} catch {
 		// Not allowed for this user (EACCES): the normal priority.
 	}
@@ -43,13 +57,36 @@ export async function startSimulatorsProcess(): Promise<RunningSimulators> {
 		}
 		if (first === undefined) throw new Error(`the simulators' process ended before it was ready: ${stderr}`);
 		const { geminiBaseUrl, graphBaseUrl } = JSON.parse(first) as { geminiBaseUrl: string; graphBaseUrl: string };
-		return {
-			gemini: { baseUrl: geminiBaseUrl, control: new SimulatorControl(geminiBaseUrl) },
-			graph: { baseUrl: graphBaseUrl, control: new SimulatorControl(graphBaseUrl) },
-			stop,
-		};
+		return { geminiBaseUrl, graphBaseUrl, pid: child.pid, priority, stop };
 	} catch (error) {
 		await stop();
 		throw error;
 	}
+}
+
+interface Measured {
+	/** The processes answering for Gemini and Graph, and the priority each was given. */
+	processes: { gemini: { pid?: number; priority: number }; graph: { pid?: number; priority: number } };
+}
+
+/** The simulators in processes of their own. */
+export async function startSimulatorsProcess(): Promise<RunningSimulators & Measured> {
+	const started = await Promise.allSettled([spawnSimulators(), spawnSimulators()]);
+	const children = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+	const stop = async () => {
+		await Promise.all(children.map((child) => child.stop()));
+	};
+	const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+	if (failed) {
+		await stop();
+		throw failed.reason;
+	}
+	// The first answers for Gemini, the second for Graph; each leaves the other's simulator idle.
+	const [forGemini, forGraph] = children;
+	return {
+		gemini: { baseUrl: forGemini.geminiBaseUrl, control: new SimulatorControl(forGemini.geminiBaseUrl) },
+		graph: { baseUrl: forGraph.graphBaseUrl, control: new SimulatorControl(forGraph.graphBaseUrl) },
+		processes: { gemini: { pid: forGemini.pid, priority: forGemini.priority }, graph: { pid: forGraph.pid, priority: forGraph.priority } },
+		stop,
+	};
 }
