@@ -61,6 +61,37 @@ describe('first contact and redeliveries', () => {
 		expect((await conversation(world.pageId, psid)).last_customer_message_at.toISOString()).toBe(new Date(ms(-0.5)).toISOString());
 	});
 
+	it('a new conversation is written once, with its times; a message older than its newest writes nothing to it', async () => {
+		const world = await createWorld();
+		await connectPage(world.pageId, world.userId);
+		const psid = newPsid();
+		// Rows of messenger_conversations inserted and updated by one call, counted in its transaction.
+		const writes = (events: MessengerEvent[]) =>
+			withDb(async (db) => {
+				await db.query('begin');
+				try {
+					await db.query('select * from public.messenger_record_events($1::jsonb, $2, null, $3)', [JSON.stringify(events), APP_ID, NOW.toISOString()]);
+					const { rows } = await db.query<{ inserted: number; updated: number }>(
+						`select n_tup_ins::int as inserted, n_tup_upd::int as updated from pg_stat_xact_user_tables where relid = 'public.messenger_conversations'::regclass`,
+					);
+					await db.query('commit');
+					return rows[0];
+				} catch (error) {
+					await db.query('rollback');
+					throw error;
+				}
+			});
+		// First contact: two messages and an echo; the conversation takes the newest of each.
+		expect(await writes([inbound(world.pageId, psid, -3), inbound(world.pageId, psid, -2), echo(world.pageId, psid, -1, APP_ID)])).toEqual({ inserted: 1, updated: 0 });
+		const stored = await conversation(world.pageId, psid);
+		expect([stored.last_customer_message_at.toISOString(), stored.last_message_at.toISOString()]).toEqual([new Date(ms(-2)).toISOString(), new Date(ms(-1)).toISOString()]);
+		// History filled in later moves nothing: nothing written to the conversation.
+		expect(await writes([inbound(world.pageId, psid, -5)])).toEqual({ inserted: 0, updated: 0 });
+		// A newer message moves its times: one update.
+		expect(await writes([inbound(world.pageId, psid, -0.5)])).toEqual({ inserted: 0, updated: 1 });
+		expect((await conversation(world.pageId, psid)).last_customer_message_at.toISOString()).toBe(new Date(ms(-0.5)).toISOString());
+	});
+
 	it('an event listed twice in one delivery is recorded once; the second is the duplicate', async () => {
 		const world = await createWorld();
 		await connectPage(world.pageId, world.userId);
@@ -134,12 +165,28 @@ describe('bad input', () => {
 		['timestamp', { timestamp: '2026-11-25' }, /p_events\[1\]\.timestamp/],
 		['type', { type: 'reaction' }, /p_events\[1\]\.type/],
 		['name', { name: 'two\nlines' }, /p_events\[1\]\.name/],
+		['psid (digits that are not ASCII)', { psid: '\u0663\u0664\u0665' }, /p_events\[1\]\.psid/],
+		['psid (33 digits)', { psid: '1'.repeat(33) }, /p_events\[1\]\.psid/],
+		['page_id (empty)', { page_id: '' }, /p_events\[1\]\.page_id/],
+		['mid (a space)', { mid: 'm_1 2' }, /p_events\[1\]\.mid/],
+		['mid (a no-break space)', { mid: 'm_1\u00a02' }, /p_events\[1\]\.mid/],
 	])('an event with a bad %s fails the whole call, naming it, and nothing is written', async (_field, change, message) => {
 		const world = await createWorld();
 		await connectPage(world.pageId, world.userId);
 		const good = inbound(world.pageId, newPsid(), -1);
 		const bad = { ...inbound(world.pageId, newPsid(), -1), ...change } as unknown as MessengerEvent;
 		await expect(recordEvents(service, [good, bad])).rejects.toMatchObject({ code: '22023', message: expect.stringMatching(message) });
+		expect(await counts(world.pageId)).toEqual({ conversations: 0, messages: 0, stops: 0 });
+	});
+
+	it('among several bad texts the first is named, by its event and field', async () => {
+		const world = await createWorld();
+		await connectPage(world.pageId, world.userId);
+		const good = () => inbound(world.pageId, newPsid(), -1);
+		const badName = { ...good(), name: 'a\u2028b' } as MessengerEvent;
+		const badMid = { ...good(), mid: 'm\tx' } as MessengerEvent;
+		await expect(recordEvents(service, [good(), good(), badName, badMid])).rejects.toMatchObject({ code: '22023', message: expect.stringMatching(/: p_events\[2\]\.name/) });
+		await expect(recordEvents(service, [good(), badMid, good(), badName])).rejects.toMatchObject({ code: '22023', message: expect.stringMatching(/: p_events\[1\]\.mid/) });
 		expect(await counts(world.pageId)).toEqual({ conversations: 0, messages: 0, stops: 0 });
 	});
 
