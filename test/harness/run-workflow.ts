@@ -251,17 +251,21 @@ async function runWebhook(run: WebhookRun): Promise<RunResult> {
 		await Promise.allSettled(closeFunctions.map(async (close) => await close()));
 	}
 
-	// The node answered by itself (e.g. 403 for a wrong Header Auth value): no execution.
-	if (webhookResult.noWebhookResponse === true || response.headersSent) return refused(response.captured());
+	// As n8n's webhook layer does: a node that answered by itself (noWebhookResponse) has been
+	// answered; without workflow data there is no execution (e.g. 403 for a wrong Header Auth value),
+	// with it the run starts all the same and its answer is the node's.
+	const answeredByNode = webhookResult.noWebhookResponse === true || response.headersSent;
 	if (webhookResult.workflowData === undefined) {
+		if (answeredByNode) return refused(response.captured());
 		return refused(json(200, webhookResult.webhookResponse ?? { message: 'Webhook call received' }));
 	}
 
 	const responseMode = String(describe(workflow, node, 'responseMode', 'onReceived'));
 	const responseCode = Number(describe(workflow, node, 'responseCode', 200));
+	const answered = answeredByNode ? response.captured() : undefined;
 	const finished = await run.execute(webhookResult.workflowData);
 	const result = summarise(finished, run.executedNodes, run.mode);
-	result.response = webhookAnswer(responseMode, responseCode, finished, run.responses, webhookResult, workflow, node);
+	result.response = answered ?? webhookAnswer(responseMode, responseCode, finished, run.responses, webhookResult, workflow, node);
 	return result;
 }
 

@@ -80,8 +80,12 @@ export async function handleWebhook(context: IWebhookFunctions): Promise<IWebhoo
 
 	const items = itemsFor(rows, delivery.extras, read.object === 'page' ? delivery.ignored : [{ page_id: null, psid: null, type: read.object, reason: 'unsupported_event', detail: `object ${read.object}` }], options);
 	const summary = { received: true, recorded: rows.filter((row) => row.outcome === 'recorded').length, events: rows.length + delivery.ignored.length };
-	if (items.length === 0) return { webhookResponse: summary };
-	return { workflowData: [items] };
+	// The delivery is recorded: Meta gets its 200 now, from here, not once n8n has created the
+	// execution (its bookkeeping, which a busy n8n does more slowly than it records deliveries).
+	// n8n starts the workflow with the items all the same.
+	answer(context, 200, summary);
+	if (items.length === 0) return { noWebhookResponse: true };
+	return { workflowData: [items], noWebhookResponse: true };
 }
 
 function verify(context: IWebhookFunctions, verifyToken: string): IWebhookResponseData {
