@@ -6,7 +6,7 @@
 import { unsafeUniformIntDistribution, xoroshiro128plus, type RandomGenerator } from 'pure-rand';
 import type { ClaimedMessage, SendResult } from '../../../nodes/shared/contract';
 import { anonClient, serviceClient, userClient, withDb } from '../../helpers/stack';
-import { addLeads, claim, complete, createOwner, ledger, leadItems, NOW, phone, prepare, takeLead } from './fixtures';
+import { addLeads, claim, complete, createOwner, ledger, leadItems, messages, NOW, phone, prepare, takeLead } from './fixtures';
 
 /** The random operations of one run, applied to a new owner; returns the owner. */
 async function randomRun(seed: number, steps: number): Promise<{ userId: string; log: string[] }> {
@@ -155,6 +155,10 @@ describe('the ledger is complete', () => {
 		expect(rows[3].detail).toEqual({ message_id: 'wamid.abc' });
 		expect(rows[4]).toMatchObject({ actor_id: userId, detail: { note: 'Called back', take_over_id: expect.any(String) } });
 		expect(rows[3].at.toISOString()).toBe(at);
+		// A message cancelled by its lead's change carries the lead's time.
+		expect(rows[4].at.toISOString()).toBe(at);
+		const cancelled = (await messages(userId)).find((message) => message.id === rows[4].item_id)!;
+		expect({ status: cancelled.status, completed_at: cancelled.completed_at?.toISOString() }).toEqual({ status: 'cancelled', completed_at: at });
 		// The owner's app changing a lead directly: actor user, their id.
 		await userClient(userId, { now: new Date(at) }).from('leads').update({ status: 'booked' }).eq('id', item.lead_id);
 		const last = (await ledger(userId)).at(-1)!;
