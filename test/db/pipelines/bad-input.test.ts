@@ -20,13 +20,24 @@ describe('pipeline_assign refuses bad input, and writes nothing', () => {
 		['a control character in the reasoning', (id: string) => [analysis(id, 50, { reasoning: 'fine\u0007' })], 'p_items[0].reasoning: must be a text of at most 10000 characters without control characters'],
 		['an unknown update mode', (id: string) => [{ ...analysis(id, 50), update_mode: 'ALWAYS' }], 'p_items[0].update_mode: must be SKIP_EXISTING or UPDATE_EXISTING (got "ALWAYS")'],
 		['a conversation id that is not a uuid', () => [{ conversation_id: 'c-1', lead_score: 5 }], 'p_items[0].conversation_id: required, a conversation id (uuid) (got "c-1")'],
+		// The batch is first checked field by field as one string (the ids, the times, the texts): a value
+		// holding two, or a character that is wrong only in one item, is still refused by its item and field.
+		['two conversation ids in one, joined by a comma', (id: string) => [{ ...analysis(id, 50), conversation_id: `${id},${id}` }], `p_items[0].conversation_id: required, a conversation id (uuid) (got "BAD,BAD")`],
+		['a conversation id as a number', (id: string) => [{ ...analysis(id, 50), conversation_id: 42 }], 'p_items[0].conversation_id: required, a conversation id (uuid) (got 42)'],
+		['a conversation id that is null', (id: string) => [{ ...analysis(id, 50), conversation_id: null }], 'p_items[0].conversation_id: required, a conversation id (uuid) (got null)'],
+		['two times in one, joined by a comma', (id: string) => [analysis(id, 50, { last_message_at: '2026-11-25T11:00:00Z,2026-11-25T12:00:00Z' })], /^p_items\[0\]\.last_message_at: must be an ISO 8601 instant with its offset/],
+		['two pipeline ids in one, joined by a comma', (id: string) => [analysis(id, 50, { pipeline_id: `${UNKNOWN},${UNKNOWN}` })], /^p_items\[0\]\.pipeline_id: must be a pipeline id \(uuid\)/],
+		['a line break in the recommended stage', (id: string) => [{ ...analysis(id, 50), recommended_stage: 'Won\nLost' }], 'p_items[0].recommended_stage: must be a stage name: one line of at most 200 characters'],
+		['a tab in the model name', (id: string) => [analysis(id, 50, { model: 'gemini\t3' })], 'p_items[0].model: must be a model name: one line of 1 to 200 characters'],
+		['a control character in the summary', (id: string) => [analysis(id, 50, { summary: 'ok\u001b' })], 'p_items[0].summary: must be a text of at most 10000 characters without control characters'],
+		['a fallback flag as text', (id: string) => [{ ...analysis(id, 50), is_fallback: 'yes' }], 'p_items[0].is_fallback: must be true or false (got "yes")'],
 	])('%s', async (_what, items, message) => {
 		const world = await createPipelineWorld();
 		const [good, bad] = await world.contacts(2);
 		// A valid item first: it must not be written either.
 		const error = await failure(assign([analysis(good, 50), ...(items as (id: string) => never[])(bad)]));
 		expect(error.code).toBe('22023');
-		const expected = typeof message === 'string' ? message.replace('p_items[0]', 'p_items[1]') : new RegExp(message.source.replace('p_items\\[0\\]', 'p_items\\[1\\]'));
+		const expected = typeof message === 'string' ? message.replace('p_items[0]', 'p_items[1]').replaceAll('BAD', bad) : new RegExp(message.source.replace('p_items\\[0\\]', 'p_items\\[1\\]'));
 		expect(error.message).toEqual(typeof expected === 'string' ? expected : expect.stringMatching(expected));
 		expect(await places(world.userId)).toEqual([]);
 	});
