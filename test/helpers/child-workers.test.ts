@@ -4,6 +4,7 @@
 import { getPriority } from 'node:os';
 import { isAlive } from './process-alive';
 import { runChildWorkers, startChildWorker, stopChildWorkers } from './child-workers';
+import { WORKER_PRIORITY } from './priority';
 
 afterAll(() => stopChildWorkers());
 
@@ -11,7 +12,7 @@ test('a child worker runs the script itself at the priority it was given, and is
 	const worker = startChildWorker<{ pid: number; priority: number }>('test/helpers/support/child-priority.ts', {});
 	await worker.ready;
 	expect(getPriority(worker.child.pid!)).toBe(worker.priority);
-	if (process.getuid?.() === 0) expect(worker.priority).toBe(-5);
+	if (process.getuid?.() === 0) expect(worker.priority).toBe(WORKER_PRIORITY);
 	worker.child.stdin?.write('go\n');
 	const seen = await worker.done;
 	// The script's own process reports it, so the priority reached the script and not a launcher.

@@ -8,13 +8,12 @@
 // holds 100 ms of margin in all. With two busy loops beside the stack, the shortest gap between
 // arrivals at 110 ms spacing (test/nodes/FacebookSend/shared-rate.test.ts, 5 runs each) was 77-84 ms
 // at the normal priority and 87-102 ms at -5. The simulator that stamps the arrivals runs higher
-// still (-10, test/helpers/simulators-process.ts): the instrument before what it measures.
+// still (test/helpers/priority.ts): the instrument before what it measures.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { getPriority, setPriority, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-
-const WORKER_PRIORITY = -5;
+import { raisePriority, WORKER_PRIORITY } from './priority';
 
 export interface ChildWorker<Result> {
 	child: ChildProcess;
@@ -37,13 +36,7 @@ export function startChildWorker<Result>(script: string, job: unknown): ChildWor
 	// the CLI would leave running.
 	const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(ROOT, script), file], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
 	running.add(child);
-	let priority = getPriority();
-	try {
-		if (child.pid !== undefined) setPriority(child.pid, WORKER_PRIORITY);
-		priority = WORKER_PRIORITY;
-	} catch {
-		// Not allowed for this user (EACCES): the normal priority.
-	}
+	const priority = raisePriority(child.pid, WORKER_PRIORITY);
 	let output = '';
 	let errors = '';
 	child.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));

@@ -12,11 +12,11 @@
 // run it in a child of its own that the priority never reaches.
 // Same shape as startSimulators(); stop() ends the processes (SIGTERM, then SIGKILL).
 import { spawn } from 'node:child_process';
-import { getPriority, setPriority } from 'node:os';
 import { once } from 'node:events';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SimulatorControl, type RunningSimulators } from '../../simulators';
+import { raisePriority, SIMULATOR_PRIORITY } from './priority';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -24,20 +24,14 @@ interface SimulatorsChild {
 	geminiBaseUrl: string;
 	graphBaseUrl: string;
 	pid: number | undefined;
-	/** The priority it was given: -10, or the normal one where raising is not allowed. */
+	/** The priority it was given: SIMULATOR_PRIORITY, or the normal one where raising is not allowed. */
 	priority: number;
 	stop(): Promise<void>;
 }
 
 async function spawnSimulators(): Promise<SimulatorsChild> {
 	const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/simulators.ts', '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-	let priority = getPriority();
-	try {
-		if (child.pid !== undefined) setPriority(child.pid, -10);
-		priority = -10;
-	} catch {
-		// Not allowed for this user (EACCES): the normal priority.
-	}
+	const priority = raisePriority(child.pid, SIMULATOR_PRIORITY);
 	let stderr = '';
 	child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
 	const stop = async () => {
