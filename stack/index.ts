@@ -12,6 +12,7 @@ import { freePort } from './ports';
 import { placeData, serverUser, temporaryDataDir } from './placement';
 import { postgresBinaries, startPostgres } from './postgres';
 import { startPostgrest } from './postgrest';
+import { startWatchdog } from './watchdog';
 
 export { userJwt, signJwt, verifyJwt } from './jwt';
 export { StackSetupError } from './placement';
@@ -102,11 +103,15 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 	if (user) chmodSync(dataDir, 0o755); // the server user walks through it to pgdata (0700, its own)
 	accessSync(dataDir, constants.W_OK);
 	const secrets = loadOrCreateSecrets(dataDir);
+	// Stops the servers should this process die without stopping them (SIGKILL, a crash).
+	const watchdog = startWatchdog();
+	if (temporary) watchdog.remove(dataDir);
 	const stoppers: Array<() => Promise<void>> = [];
 	const stop = async () => {
 		runningStacks.delete(stop);
 		for (const stopOne of stoppers.splice(0).reverse()) await stopOne().catch(() => undefined);
 		if (temporary) rmSync(dataDir, { recursive: true, force: true });
+		watchdog.done();
 	};
 	runningStacks.add(stop);
 
@@ -124,6 +129,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 			nativeDir,
 			user,
 			fast: options.fast,
+			onSpawn: (pid) => watchdog.watch(pid, 'SIGINT'),
 		});
 		stoppers.push(postgres.stop);
 
@@ -138,6 +144,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 			jwtSecret: secrets.jwtSecret,
 			preRequest: options.clockHeader ? TEST_CLOCK_PRE_REQUEST : undefined,
 			log: options.log,
+			onSpawn: (pid) => watchdog.watch(pid, 'SIGTERM'),
 		});
 		stoppers.push(postgrest.stop);
 

@@ -12,6 +12,8 @@ export interface PostgrestOptions {
 	/** A function PostgREST calls at the start of every request's transaction (its `db-pre-request`). */
 	preRequest?: string;
 	log?: (line: string) => void;
+	/** Called with PostgREST's process id as soon as it is spawned (the stack's watchdog, stack/watchdog.ts). */
+	onSpawn?: (pid: number) => void;
 }
 
 export interface RunningPostgrest {
@@ -46,6 +48,7 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Running
 			...(options.preRequest ? { PGRST_DB_PRE_REQUEST: options.preRequest } : {}),
 		},
 	});
+	if (child.pid !== undefined) options.onSpawn?.(child.pid);
 	let output = '';
 	const collect = (chunk: Buffer) => {
 		output += chunk.toString('utf8');
