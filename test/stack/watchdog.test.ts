@@ -7,24 +7,9 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { startStack } from '../../stack';
+import { isRunning as running } from '../helpers/process-alive';
 
 const root = path.resolve(__dirname, '..', '..');
-
-/** The process's state letter from /proc, or null once it is gone. */
-function stateOf(pid: number): string | null {
-	try {
-		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-		return stat[stat.lastIndexOf(')') + 2];
-	} catch {
-		return null;
-	}
-}
-
-/** Running: present and not a zombie (an ended process its new parent has not collected yet). */
-const running = (pid: number) => {
-	const state = stateOf(pid);
-	return state !== null && state !== 'Z';
-};
 
 /** The running processes whose parent is `parent`, with their command lines. */
 function childrenOf(parent: number): Array<{ pid: number; command: string }> {
