@@ -1,25 +1,40 @@
 // What Assign and Move share: read every item into one change (a bad item stops the node, or with
-// Continue On Fail becomes a failed item), send the changes in batches of at most 1,000 (the most
-// rows the Data API returns) with one database call each, put each returned row on Contacts paired
-// with its item, then hand out the automations those changes fired.
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+// Continue On Fail becomes a failed item), refuse a conversation listed twice in the input (each
+// call refuses one listed twice in its batch; this makes it so across batches too, before anything
+// is written), send the changes in batches of at most 1,000 (the most rows the Data API returns)
+// with one database call each, put each returned row on Contacts paired with its item, then hand
+// out the automations those changes fired. A change the database refuses is reported for its input
+// item; with Continue On Fail it alone fails and the rest of its batch is written
+// (nodes/shared/batch-refusals.ts).
+import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import { sendBatch, type BatchEntry } from '../../shared/batch-refusals';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { changedConversations, handOutAutomations, readDelivery } from './automations';
 import { AUTOMATIONS, CONTACTS, OUTPUT_COUNT } from './common';
 
 const BATCH = 1000;
 
-export async function applyStageChanges<Change>(
+export async function applyStageChanges<Change extends { conversation_id: string }>(
 	context: IExecuteFunctions,
 	read: (itemIndex: number) => Change,
 	send: (changes: Change[]) => Promise<ReadonlyArray<{ item_index: number }>>,
 ): Promise<INodeExecutionData[][]> {
 	const items = context.getInputData();
 	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
-	const changes: Array<{ itemIndex: number; change: Change }> = [];
+	const changes: Array<BatchEntry<Change>> = [];
+	const firstItemOf = new Map<string, number>();
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
-			changes.push({ itemIndex, change: read(itemIndex) });
+			const change = read(itemIndex);
+			const first = firstItemOf.get(change.conversation_id.toLowerCase());
+			if (first !== undefined) {
+				throw new NodeOperationError(context.getNode(), `conversation_id: conversation ${change.conversation_id} is listed twice (also item ${first})`, {
+					itemIndex,
+					description: 'Give each conversation once per run: the first item of it is the one applied.',
+				});
+			}
+			firstItemOf.set(change.conversation_id.toLowerCase(), itemIndex);
+			changes.push({ itemIndex, payload: change });
 		} catch (error) {
 			if (!context.continueOnFail()) throw asNodeError(context, error, itemIndex);
 			outputs[CONTACTS].push(failedItem(context, error, { item: itemIndex }));
@@ -28,8 +43,11 @@ export async function applyStageChanges<Change>(
 	for (let start = 0; start < changes.length; start += BATCH) {
 		const batch = changes.slice(start, start + BATCH);
 		try {
-			for (const row of await send(batch.map((entry) => entry.change))) {
-				const itemIndex = batch[row.item_index].itemIndex;
+			const { rows, sent } = await sendBatch(context, batch, send as (changes: Change[]) => Promise<Array<{ item_index: number }>>, (entry, error) => {
+				outputs[CONTACTS].push(failedItem(context, error, { item: entry.itemIndex }));
+			});
+			for (const row of rows) {
+				const itemIndex = sent[row.item_index].itemIndex;
 				outputs[CONTACTS].push({ json: { ...row, item_index: itemIndex } as IDataObject, pairedItem: { item: itemIndex } });
 			}
 		} catch (error) {

@@ -5,6 +5,7 @@
 // a tag, the sessions of a campaign: queue_add_leads_from_crm, page by page).
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { AddLeadsFromCrmResult, NewLead } from '../../shared/contract';
+import { sendBatch } from '../../shared/batch-refusals';
 import { parameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem, perItem, rowsTo } from '../../shared/per-item';
 import { loadPhoneLibrary, readDefaultCountry } from '../../shared/phone';
@@ -184,22 +185,26 @@ async function fromItems(context: IExecuteFunctions): Promise<INodeExecutionData
 		}
 	}
 	for (let start = 0; start < pending.length; start += BATCH) {
-		const batch = pending.slice(start, start + BATCH);
+		const batch = pending.slice(start, start + BATCH).map((entry) => ({ itemIndex: entry.itemIndex, payload: entry.lead }));
 		try {
-			const rows = await retryOnConflict(context, () => callRpc(context, 'queue_add_leads', { p_items: batch.map((entry) => entry.lead) }));
+			// A lead the database refuses is named by its input item; with Continue On Fail it alone
+			// fails and the batch's other leads are added (nodes/shared/batch-refusals.ts).
+			const { rows, sent } = await sendBatch(
+				context,
+				batch,
+				async (leads) => await retryOnConflict(context, () => callRpc(context, 'queue_add_leads', { p_items: leads })),
+				(entry, error) => outputs[OUTPUT.addLeads.invalid].push(failedItem(context, error, { item: entry.itemIndex })),
+			);
 			for (const row of rows) {
-				const { itemIndex, lead } = batch[row.item_index];
+				const { itemIndex, payload: lead } = sent[row.item_index];
 				outputs[OUTPUT.addLeads.leads].push({
 					json: { ...row, item_index: itemIndex, user_id: lead.user_id, name: lead.name, phone: lead.phone, conversation_id: lead.conversation_id ?? null, campaign_session_id: lead.campaign_session_id ?? null } as IDataObject,
 					pairedItem: { item: itemIndex },
 				});
 			}
 		} catch (error) {
-			// The database names the batch's position (p_items[3]); the user knows the input item.
-			const nodeError = asNodeError(context, error);
-			nodeError.message = nodeError.message.replace(/p_items\[(\d+)\]/, (whole, index: string) => `item ${batch[Number(index)]?.itemIndex ?? index} (${whole})`);
-			if (!context.continueOnFail()) throw nodeError;
-			for (const entry of batch) outputs[OUTPUT.addLeads.invalid].push(failedItem(context, nodeError, { item: entry.itemIndex }));
+			if (!context.continueOnFail()) throw asNodeError(context, error);
+			for (const entry of batch) outputs[OUTPUT.addLeads.invalid].push(failedItem(context, error, { item: entry.itemIndex }));
 		}
 	}
 	return outputs;

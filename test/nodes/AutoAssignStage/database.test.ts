@@ -59,6 +59,41 @@ it('assign: one bad item stops the node naming it, and nothing of the batch is w
 	expect(stored.some((place) => place.conversation_id === good)).toBe(false);
 });
 
+it('assign: a conversation listed twice is refused for its second item, before anything is written; with Continue On Fail the others are placed', async () => {
+	const [first, second] = await world.contacts(2);
+	const items = [analysed(first, 10), analysed(second, 50), analysed(first.toUpperCase(), 90)];
+	const stopped = await runStage(items, assign(), supabaseCredentials());
+	expect(stopped.result.error?.message).toBe(`conversation_id: conversation ${first} is listed twice (also item 0)`);
+	const placedIds = async () => ((await places(world.userId)) as unknown as Array<{ conversation_id: string }>).map((place) => place.conversation_id);
+	expect(await placedIds()).not.toEqual(expect.arrayContaining([first]));
+	expect(await placedIds()).not.toEqual(expect.arrayContaining([second]));
+
+	const continued = await runStage(items, assign(), supabaseCredentials(), { continueOnFail: true });
+	expect(continued.contacts).toEqual([
+		{ error: expect.objectContaining({ code: 'invalid_input', message: `conversation_id: conversation ${first} is listed twice (also item 0)` }) },
+		expect.objectContaining({ item_index: 0, conversation_id: first, outcome: 'assigned', stage_name: 'New Lead' }),
+		expect.objectContaining({ item_index: 1, conversation_id: second, outcome: 'assigned', stage_name: 'Qualified' }),
+	]);
+});
+
+it('assign: a contact the database refuses is named by its input item; with Continue On Fail it alone fails and the rest of the batch is written', async () => {
+	const [good, alsoGood] = await world.contacts(2);
+	const unknown = '0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f';
+	const items = [analysed(good, 10), analysed(unknown, 50), analysed(alsoGood, 50)];
+	const stopped = await runStage(items, assign(), supabaseCredentials());
+	expect(stopped.result.error?.message).toBe(`pipeline_assign failed: item 1 (p_items[1]).conversation_id: conversation ${unknown} does not exist`);
+	const placedIds = async () => ((await places(world.userId)) as unknown as Array<{ conversation_id: string }>).map((place) => place.conversation_id);
+	expect(await placedIds()).not.toEqual(expect.arrayContaining([good]));
+
+	const continued = await runStage(items, assign(), supabaseCredentials(), { continueOnFail: true });
+	expect(continued.contacts).toEqual([
+		{ error: expect.objectContaining({ code: 'not_found', message: `pipeline_assign failed: item 1 (p_items[1]).conversation_id: conversation ${unknown} does not exist` }) },
+		expect.objectContaining({ item_index: 0, conversation_id: good, outcome: 'assigned' }),
+		expect.objectContaining({ item_index: 2, conversation_id: alsoGood, outcome: 'assigned' }),
+	]);
+	expect(await placedIds()).toEqual(expect.arrayContaining([good, alsoGood]));
+});
+
 it('move: by stage name and by stage id, with the reason; an unknown stage is refused', async () => {
 	const [contact] = await world.contacts(1);
 	await runStage([analysed(contact, 10)], assign(), supabaseCredentials());

@@ -70,20 +70,20 @@ test('"Stop the Node": the first bad item fails the run naming it and its fields
 	expect(await leadsOf(owner)).toEqual([]);
 });
 
-test('a refusal by the database (a conversation of another owner) names the input item; with Continue On Fail the batch is failed items, not_found', async () => {
+test('a refusal by the database (a conversation of another owner) names the input item; with Continue On Fail that item alone fails, not_found, and the others are added', async () => {
 	const owner = await queueOwner();
-	const items = [{ name: 'Fine', phone: '07853 723604' }, { name: 'Stranger', conversation_id: randomUUID() }];
+	const items = [{ name: 'Fine', phone: '07853 723604' }, { name: 'Stranger', conversation_id: randomUUID() }, { name: 'Also fine', phone: '+14155552671' }];
 	const stopped = await runQueue(items, addFromItems(owner));
 	expect(stopped.result.error?.message).toMatch(/item 1 \(p_items\[1\]\)\.conversation_id: conversation .* does not exist/);
+	expect(await leadsOf(owner)).toEqual([]);
 
 	const continued = await runQueue(items, addFromItems(owner), supabaseCredentials(), { continueOnFail: true });
 	const [leads, invalid] = continued.outputs;
-	expect(leads).toEqual([]);
 	expect(invalid).toEqual([
-		{ error: expect.objectContaining({ code: 'not_found', message: expect.stringMatching(/item 1 \(p_items\[1\]\)/) }) },
-		{ error: expect.objectContaining({ code: 'not_found' }) },
+		{ error: expect.objectContaining({ code: 'not_found', message: expect.stringMatching(/item 1 \(p_items\[1\]\)\.conversation_id: conversation .* does not exist/) }) },
 	]);
-	expect(await leadsOf(owner)).toEqual([]);
+	expect(leads.map((lead) => [lead.item_index, lead.name])).toEqual([[0, 'Fine'], [2, 'Also fine']]);
+	expect((await leadsOf(owner)).map((lead) => lead.name).sort()).toEqual(['Also fine', 'Fine']);
 });
 
 test('1,500 items are two database calls (batches of 1,000), every lead paired with its item', async () => {
