@@ -38,7 +38,8 @@ export function forItem(context: IExecuteFunctions, error: NodeApiError, positio
 }
 
 /**
- * Sends `batch` in one call. A refusal naming one entry: without Continue On Fail it is thrown for
+ * Sends `batch` in one call (`argument`: the name of the function's array argument, which its
+ * refusals name). A refusal naming one entry: without Continue On Fail it is thrown for
  * that item; with it, `onRefused` gets the entry and its error and the others are sent again (one
  * more call per refused entry). Returns the rows with the entries they answer (a row's item_index is
  * a position in `sent`). Other errors are thrown (as n8n errors): the caller fails the whole batch.
@@ -48,15 +49,16 @@ export async function sendBatch<Payload, Row>(
 	batch: ReadonlyArray<BatchEntry<Payload>>,
 	send: (payloads: Payload[]) => Promise<Row[]>,
 	onRefused: (entry: BatchEntry<Payload>, error: NodeApiError) => void,
+	argument = 'p_items',
 ): Promise<{ rows: Row[]; sent: ReadonlyArray<BatchEntry<Payload>> }> {
 	let sent = batch;
 	while (sent.length > 0) {
 		try {
 			return { rows: await send(sent.map((entry) => entry.payload)), sent };
 		} catch (error) {
-			const position = refusedPosition(error, sent.length);
+			const position = refusedPosition(error, sent.length, argument);
 			if (position === undefined) throw asNodeError(context, error);
-			const refusal = forItem(context, error as NodeApiError, position, sent[position].itemIndex);
+			const refusal = forItem(context, error as NodeApiError, position, sent[position].itemIndex, argument);
 			if (!context.continueOnFail()) throw asNodeError(context, refusal, sent[position].itemIndex);
 			onRefused(sent[position], refusal);
 			sent = sent.filter((_, index) => index !== position);

@@ -3,6 +3,7 @@
 // failed to retry later, or failed for good. Only the execution holding an action may report it;
 // one whose lease ran out and that another execution took since comes back `lease_lost`.
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { sendBatch } from '../../shared/batch-refusals';
 import type { CompleteOutboxArgs } from '../../shared/contract';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
@@ -98,13 +99,20 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	}
 	for (const [holder, reports] of byHolder) {
 		for (let start = 0; start < reports.length; start += 1000) {
-			const batch = reports.slice(start, start + 1000);
+			const batch = reports.slice(start, start + 1000).map((entry) => ({ itemIndex: entry.itemIndex, payload: entry.report }));
 			try {
-				const rows = await callRpc(this, 'pipeline_complete_outbox', { p_execution_id: holder, p_items: batch.map((entry) => entry.report) });
+				// A report the database refuses is named by its input item; with Continue On Fail it
+				// alone fails and the batch's other reports are recorded (nodes/shared/batch-refusals.ts).
+				const { rows, sent } = await sendBatch(
+					this,
+					batch,
+					async (payloads) => await callRpc(this, 'pipeline_complete_outbox', { p_execution_id: holder, p_items: payloads }),
+					(entry, error) => outputs[AUTOMATIONS].push(failedItem(this, error, { item: entry.itemIndex })),
+				);
 				const outcomeOf = new Map(rows.map((row) => [row.outbox_id, row.outcome]));
-				for (const entry of batch) {
+				for (const entry of sent) {
 					outputs[AUTOMATIONS].push({
-						json: { outbox_id: entry.report.outbox_id, outcome: outcomeOf.get(entry.report.outbox_id) ?? 'not_found', reported: entry.report.outcome },
+						json: { outbox_id: entry.payload.outbox_id, outcome: outcomeOf.get(entry.payload.outbox_id) ?? 'not_found', reported: entry.payload.outcome },
 						pairedItem: { item: entry.itemIndex },
 					});
 				}

@@ -5,6 +5,7 @@
 // longer holds (taken over meanwhile, reported twice, claimed by another worker) is refused and
 // nothing is recorded for it: accepted false with the reason. One output item per input item.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { sendBatch } from '../../shared/batch-refusals';
 import type { SendResult } from '../../shared/contract';
 import { parameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem } from '../../shared/per-item';
@@ -142,11 +143,19 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	}
 	for (const [worker, reports] of byWorker) {
 		for (let start = 0; start < reports.length; start += BATCH) {
-			const batch = reports.slice(start, start + BATCH);
+			const batch = reports.slice(start, start + BATCH).map((report) => ({ itemIndex: report.itemIndex, payload: report.result }));
 			try {
-				const rows = await callRpc(this, 'queue_complete', { p_worker: worker, p_results: batch.map((report) => report.result) });
+				// A report the database refuses is named by its input item; with Continue On Fail it
+				// alone fails and the batch's other reports are recorded (nodes/shared/batch-refusals.ts).
+				const { rows, sent } = await sendBatch(
+					this,
+					batch,
+					async (results) => await callRpc(this, 'queue_complete', { p_worker: worker, p_results: results }),
+					(entry, error) => output.push(failedItem(this, error, { item: entry.itemIndex })),
+					'p_results',
+				);
 				for (const row of rows) {
-					const { itemIndex, result } = batch[row.item_index];
+					const { itemIndex, payload: result } = sent[row.item_index];
 					output.push({ json: { ...row, item_index: itemIndex, worker, outcome: result.outcome } as unknown as IDataObject, pairedItem: { item: itemIndex } });
 				}
 			} catch (error) {

@@ -183,6 +183,29 @@ test('Complete is refused for a worker that does not hold the message, and for a
 	expect((await messagesOf(owner)).map((row) => [row.status, row.message_id])).toEqual([['sent', 'wamid.TEST-1']]);
 });
 
+test('a report the database refuses (the same message twice) is named by its item; with Continue On Fail it alone fails and the others are recorded', async () => {
+	const { owner } = await dueQueue(2);
+	const claim = await runQueue([{}], { resource: 'message', operation: 'claim', limit: 10, ownerUserId: owner, options: { worker: 'worker-a' } });
+	const [first, second] = claim.outputs[0];
+	const reports = [
+		{ item_id: first.item_id, worker: 'worker-a', outcome: 'sent', message_id: 'wamid.TEST-1' },
+		{ item_id: first.item_id, worker: 'worker-a', outcome: 'sent', message_id: 'wamid.TEST-1' },
+		{ item_id: second.item_id, worker: 'worker-a', outcome: 'sent', message_id: 'wamid.TEST-2' },
+	];
+	const refusal = `queue_complete failed: item 1 (p_results[1]).item_id: item ${String(first.item_id)} is listed twice (also p_results[0])`;
+	const stopped = await runQueue(reports, { resource: 'message', operation: 'complete' });
+	expect(stopped.result.error?.message).toBe(refusal);
+	expect((await messagesOf(owner)).map((row) => row.status)).toEqual(['claimed', 'claimed']);
+
+	const continued = await runQueue(reports, { resource: 'message', operation: 'complete' }, supabaseCredentials(), { continueOnFail: true });
+	expect(continued.outputs[0]).toEqual([
+		{ error: expect.objectContaining({ code: 'invalid_input', message: refusal }) },
+		expect.objectContaining({ item_index: 0, item_id: first.item_id, accepted: true, status: 'sent' }),
+		expect.objectContaining({ item_index: 2, item_id: second.item_id, accepted: true, status: 'sent' }),
+	]);
+	expect((await messagesOf(owner)).map((row) => [row.status, row.message_id]).sort()).toEqual([['sent', 'wamid.TEST-1'], ['sent', 'wamid.TEST-2']]);
+});
+
 test('bad reports are refused by the node, naming the field', async () => {
 	const bad = await runQueue(
 		[
