@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { startSimulators, type RunningSimulators } from '../simulators';
 import { startStack, type RunningStack } from '../stack';
 import { changedMigrationsWarning } from '../stack/migrations';
-import { freePort } from '../stack/ports';
+import { freePort, isPortTaken } from '../stack/ports';
 import { addFacebookRefusals, seedDemoDataSet, WEBHOOK_KEY } from './demo/data-set';
 import { Progress } from './editor/progress';
 import { newOwnerLogin, setUpOwner } from './editor/owner';
@@ -227,7 +227,7 @@ export async function runEditor(argv: string[]): Promise<void> {
 		if (stopping) return; // a signal arrived during the set-up: the stop is under way
 		const message = error instanceof Error ? error.message : String(error);
 		say(`\neditor: ${message}`);
-		if (/EADDRINUSE|could not bind|Address already in use/i.test(message)) {
+		if (isPortTaken(error)) {
 			say('A port is taken: is `npm run demo`, `npm run stack` or another `npm run editor` running? Stop it, or add --temporary (free ports).');
 		}
 		await stopEverything(1);

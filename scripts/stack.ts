@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startStack } from '../stack';
 import { changedMigrationsWarning } from '../stack/migrations';
+import { isPortTaken } from '../stack/ports';
 
 async function main() {
 	const { values } = parseArgs({
@@ -75,7 +76,7 @@ function portOption(flag: string, value: string | undefined, fallback: number): 
 main().catch((error) => {
 	const message = error instanceof Error ? error.message : String(error);
 	console.error(`stack: ${message}`);
-	if (/EADDRINUSE|could not bind|Address already in use/i.test(message)) {
+	if (isPortTaken(error)) {
 		console.error('A port is taken (another `npm run stack` still running?): stop it, or choose others with --port and --db-port.');
 	}
 	process.exit(1);

@@ -8,7 +8,7 @@ import { Client } from 'pg';
 import { startGateway } from './gateway';
 import { projectKeys } from './jwt';
 import { applyMigrations, type MigrationResult } from './migrations';
-import { freePort } from './ports';
+import { freePortBut, onFreePort } from './ports';
 import { placeData, serverUser, temporaryDataDir } from './placement';
 import { postgresBinaries, startPostgres } from './postgres';
 import { startPostgrest } from './postgrest';
@@ -116,40 +116,40 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 	runningStacks.add(stop);
 
 	try {
-		const [pgPort, restPort, adminPort, gatewayPort] = await Promise.all([
-			options.dbPort ?? freePort(),
-			freePort(),
-			freePort(),
-			options.port ?? freePort(),
-		]);
-		const postgres = await startPostgres({
-			dataDir: path.join(dataDir, 'pgdata'),
-			port: pgPort,
-			superuserPassword: secrets.superuserPassword,
-			nativeDir,
-			user,
-			fast: options.fast,
-			onSpawn: (pid) => watchdog.watch(pid, 'SIGINT'),
-		});
+		const postgres = await onFreePort(options.dbPort, (port) =>
+			startPostgres({
+				dataDir: path.join(dataDir, 'pgdata'),
+				port,
+				superuserPassword: secrets.superuserPassword,
+				nativeDir,
+				user,
+				fast: options.fast,
+				onSpawn: (child) => watchdog.watch(child, 'SIGINT'),
+			}),
+		);
 		stoppers.push(postgres.stop);
 
 		await prepareDatabase(postgres.superuserUrl, secrets.authenticatorPassword);
 		const migrations = await applyMigrations(postgres.superuserUrl, { log: options.log });
 		if (options.clockHeader) await runSqlFile(postgres.superuserUrl, 'test-clock.sql');
 
-		const postgrest = await startPostgrest({
-			port: restPort,
-			adminPort,
-			dbUrl: `postgres://authenticator:${secrets.authenticatorPassword}@127.0.0.1:${pgPort}/postgres`,
-			jwtSecret: secrets.jwtSecret,
-			preRequest: options.clockHeader ? TEST_CLOCK_PRE_REQUEST : undefined,
-			log: options.log,
-			onSpawn: (pid) => watchdog.watch(pid, 'SIGTERM'),
-		});
+		const postgrest = await onFreePort(undefined, async (port) =>
+			startPostgrest({
+				port,
+				adminPort: await freePortBut(port),
+				dbUrl: `postgres://authenticator:${secrets.authenticatorPassword}@127.0.0.1:${postgres.port}/postgres`,
+				jwtSecret: secrets.jwtSecret,
+				preRequest: options.clockHeader ? TEST_CLOCK_PRE_REQUEST : undefined,
+				log: options.log,
+				onSpawn: (child) => watchdog.watch(child, 'SIGTERM'),
+			}),
+		);
 		stoppers.push(postgrest.stop);
 
 		const keys = projectKeys(secrets.jwtSecret, secrets.issuedAt);
-		const gateway = await startGateway({ port: gatewayPort, postgrestUrl: postgrest.url, apiKeys: [keys.anonKey, keys.serviceRoleKey] });
+		const gateway = await onFreePort(options.port, (port) =>
+			startGateway({ port, postgrestUrl: postgrest.url, apiKeys: [keys.anonKey, keys.serviceRoleKey] }),
+		);
 		stoppers.push(gateway.stop);
 
 		return {

@@ -12,3 +12,35 @@ export function freePort(): Promise<number> {
 		});
 	});
 }
+
+/** Whether a server failed to start because its port is taken (Postgres, PostgREST, Node's listen). */
+export function isPortTaken(error: unknown): boolean {
+	const message = error instanceof Error ? `${error.message} ${(error as NodeJS.ErrnoException).code ?? ''}` : String(error);
+	return /EADDRINUSE|Address already in use|could not bind/i.test(message);
+}
+
+/**
+ * Starts a server on the port asked for, else on a free one. A free port is free when chosen, not
+ * necessarily when the server binds it: another process (an outgoing connection's local port
+ * comes from the same range) can take it in between, and the server fails with "address already
+ * in use". Then it starts again on another free port, up to three tries. A port asked for is not
+ * changed: that failure is the user's to see.
+ */
+export async function onFreePort<T>(asked: number | undefined, start: (port: number) => Promise<T>): Promise<T> {
+	for (let attempt = 1; ; attempt++) {
+		const port = asked ?? (await freePort());
+		try {
+			return await start(port);
+		} catch (error) {
+			if (asked !== undefined || attempt >= 3 || !isPortTaken(error)) throw error;
+		}
+	}
+}
+
+/** A free port other than `taken` (chosen, not yet bound). */
+export async function freePortBut(taken: number): Promise<number> {
+	for (;;) {
+		const port = await freePort();
+		if (port !== taken) return port;
+	}
+}

@@ -28,8 +28,8 @@ export interface PostgresOptions {
 	/** Trade durability for speed (tests and benchmarks): fsync and synchronous commit off. */
 	fast?: boolean;
 	log?: (line: string) => void;
-	/** Called with the server's process id as soon as it is spawned (the stack's watchdog, stack/watchdog.ts). */
-	onSpawn?: (pid: number) => void;
+	/** Called with the server's process as soon as it is spawned (the stack's watchdog, stack/watchdog.ts). */
+	onSpawn?: (child: ChildProcess) => void;
 }
 
 export interface RunningPostgres {
@@ -102,7 +102,7 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
 		...(ids ?? {}),
 		env: { ...process.env, LC_ALL: 'C' },
 	});
-	if (child.pid !== undefined) options.onSpawn?.(child.pid);
+	options.onSpawn?.(child);
 	await waitUntilReady(child, options.log);
 	return {
 		port: options.port,

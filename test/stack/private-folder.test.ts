@@ -37,8 +37,22 @@ function privateClone(): { parent: string; clone: string } {
 	return { parent, clone };
 }
 
-/** `npm run stack -- --json [--fresh]` in `cwd`; resolves with its JSON line and the running process. */
+/**
+ * `npm run stack -- --json [--fresh]` in `cwd` on two free ports; resolves with its JSON line and the
+ * running process. Ports asked for are the user's and never swapped by the stack, so should another
+ * process take one between its choice and the bind, this starts again on others (up to three tries).
+ */
 async function startStackIn(cwd: string, extra: string[] = []): Promise<{ child: ChildProcess; line: StackLine; stderr: () => string }> {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await startStackOnFreePorts(cwd, extra);
+		} catch (error) {
+			if (attempt >= 3 || !/A port is taken/.test((error as Error).message)) throw error;
+		}
+	}
+}
+
+async function startStackOnFreePorts(cwd: string, extra: string[]): Promise<{ child: ChildProcess; line: StackLine; stderr: () => string }> {
 	const [port, dbPort] = [await freePort(), await freePort()];
 	const tsx = require.resolve('tsx/cli', { paths: [root] });
 	const child = spawn(process.execPath, [tsx, 'scripts/stack.ts', '--json', '--port', String(port), '--db-port', String(dbPort), ...extra], {
