@@ -4,6 +4,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 export interface GatewayOptions {
+	/** 0: any free port, chosen by the system as it binds (no window for another process to take it). */
 	port: number;
 	postgrestUrl: string;
 	apiKeys: string[];
@@ -90,8 +91,10 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
 	return new Promise((resolve, reject) => {
 		server.once('error', reject);
 		server.listen(options.port, '127.0.0.1', () => {
+			const address = server.address();
+			const port = typeof address === 'object' && address ? address.port : options.port;
 			resolve({
-				url: `http://127.0.0.1:${options.port}`,
+				url: `http://127.0.0.1:${port}`,
 				stop: () =>
 					new Promise<void>((done) => {
 						server.close(() => done());

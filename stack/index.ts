@@ -147,9 +147,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 		stoppers.push(postgrest.stop);
 
 		const keys = projectKeys(secrets.jwtSecret, secrets.issuedAt);
-		const gateway = await onFreePort(options.port, (port) =>
-			startGateway({ port, postgrestUrl: postgrest.url, apiKeys: [keys.anonKey, keys.serviceRoleKey] }),
-		);
+		const gateway = await startGateway({ port: options.port ?? 0, postgrestUrl: postgrest.url, apiKeys: [keys.anonKey, keys.serviceRoleKey] });
 		stoppers.push(gateway.stop);
 
 		return {

@@ -47,10 +47,10 @@ export function forItem(context: IExecuteFunctions, error: NodeApiError, positio
 export async function sendBatch<Payload, Row>(
 	context: IExecuteFunctions,
 	batch: ReadonlyArray<BatchEntry<Payload>>,
-	send: (payloads: Payload[]) => Promise<Row[]>,
+	send: (payloads: Payload[]) => Promise<ReadonlyArray<Row>>,
 	onRefused: (entry: BatchEntry<Payload>, error: NodeApiError) => void,
 	argument = 'p_items',
-): Promise<{ rows: Row[]; sent: ReadonlyArray<BatchEntry<Payload>> }> {
+): Promise<{ rows: ReadonlyArray<Row>; sent: ReadonlyArray<BatchEntry<Payload>> }> {
 	let sent = batch;
 	while (sent.length > 0) {
 		try {
@@ -59,7 +59,7 @@ export async function sendBatch<Payload, Row>(
 			const position = refusedPosition(error, sent.length, argument);
 			if (position === undefined) throw asNodeError(context, error);
 			const refusal = forItem(context, error as NodeApiError, position, sent[position].itemIndex, argument);
-			if (!context.continueOnFail()) throw asNodeError(context, refusal, sent[position].itemIndex);
+			if (!context.continueOnFail()) throw refusal;
 			onRefused(sent[position], refusal);
 			sent = sent.filter((_, index) => index !== position);
 		}

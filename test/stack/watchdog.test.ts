@@ -8,6 +8,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { startStack } from '../../stack';
 import { isRunning as running } from '../helpers/process-alive';
+import { until } from '../helpers/until';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -26,15 +27,6 @@ function childrenOf(parent: number): Array<{ pid: number; command: string }> {
 		}
 	}
 	return children;
-}
-
-async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
-	const deadline = Date.now() + timeoutMs;
-	while (!check()) {
-		if (Date.now() > deadline) return false;
-		await new Promise((resolve) => setTimeout(resolve, 50));
-	}
-	return true;
 }
 
 /** What the stack runs: PostgreSQL, PostgREST and the watchdog (tsx's esbuild service, also a child of the fixture, is not the stack's). */
@@ -66,8 +58,8 @@ test('the process that started the stack is killed (SIGKILL): its servers, their
 		child.kill('SIGKILL');
 		await exited;
 		// Fast shutdown of the database after PostgREST's: well within 30 s on a busy machine.
-		expect(await waitFor(() => left.every(({ pid }) => !running(pid)), 30_000)).toBe(true);
-		expect(await waitFor(() => !existsSync(started.dataDir), 5_000)).toBe(true);
+		expect(await until(() => left.every(({ pid }) => !running(pid)), 30_000)).toBe(true);
+		expect(await until(() => !existsSync(started.dataDir), 5_000)).toBe(true);
 	} finally {
 		// Should this fail, what the fixture left is not left to the machine.
 		for (const { pid } of left) if (running(pid)) process.kill(pid, 'SIGKILL');
@@ -85,6 +77,6 @@ test('a stack stopped as usual leaves no watchdog waiting', async () => {
 	} finally {
 		await stack.stop();
 	}
-	expect(await waitFor(() => mine.every(({ pid }) => !running(pid)), 10_000)).toBe(true);
+	expect(await until(() => mine.every(({ pid }) => !running(pid)), 10_000)).toBe(true);
 	expect(existsSync(stack.dataDir)).toBe(false);
 }, 120_000);

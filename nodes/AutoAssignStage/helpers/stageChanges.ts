@@ -26,14 +26,15 @@ export async function applyStageChanges<Change extends { conversation_id: string
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
 			const change = read(itemIndex);
-			const first = firstItemOf.get(change.conversation_id.toLowerCase());
+			// Ids come from checkUuid, in lower case: one spelling per conversation.
+			const first = firstItemOf.get(change.conversation_id);
 			if (first !== undefined) {
 				throw new NodeOperationError(context.getNode(), `conversation_id: conversation ${change.conversation_id} is listed twice (also item ${first})`, {
 					itemIndex,
 					description: 'Give each conversation once per run: the first item of it is the one applied.',
 				});
 			}
-			firstItemOf.set(change.conversation_id.toLowerCase(), itemIndex);
+			firstItemOf.set(change.conversation_id, itemIndex);
 			changes.push({ itemIndex, payload: change });
 		} catch (error) {
 			if (!context.continueOnFail()) throw asNodeError(context, error, itemIndex);
@@ -43,7 +44,7 @@ export async function applyStageChanges<Change extends { conversation_id: string
 	for (let start = 0; start < changes.length; start += BATCH) {
 		const batch = changes.slice(start, start + BATCH);
 		try {
-			const { rows, sent } = await sendBatch(context, batch, send as (changes: Change[]) => Promise<Array<{ item_index: number }>>, (entry, error) => {
+			const { rows, sent } = await sendBatch(context, batch, send, (entry, error) => {
 				outputs[CONTACTS].push(failedItem(context, error, { item: entry.itemIndex }));
 			});
 			for (const row of rows) {

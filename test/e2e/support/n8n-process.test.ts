@@ -5,18 +5,10 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { spawnN8n, type N8nProcess } from '../../../scripts/n8n/n8n-process';
 import { isAlive as alive } from '../../helpers/process-alive';
+import { until } from '../../helpers/until';
 
 const fixtures = path.resolve(__dirname, '..', '..', 'fixtures', 'fake-n8n');
 const fakeN8n = path.join(fixtures, 'fake-n8n.js');
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-	const deadline = Date.now() + timeoutMs;
-	while (!condition()) {
-		if (Date.now() > deadline) return false;
-		await new Promise((resolve) => setTimeout(resolve, 50));
-	}
-	return true;
-}
 
 async function pidsOf(fake: N8nProcess): Promise<{ main: number; runner: number }> {
 	await until(() => fake.output().includes('}'), 10_000);
