@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../stack/ports';
+import { onFreePort } from '../../stack/ports';
 
 const CANDIDATES = ['/usr/bin/redis-server', '/usr/sbin/redis-server', '/usr/local/bin/redis-server'];
 
@@ -86,7 +86,11 @@ function ping(port: number): Promise<boolean> {
 
 export async function startRedis(options: { log?: (line: string) => void } = {}): Promise<RunningRedis> {
 	const server = ensureRedisServer(options.log);
-	const port = await freePort();
+	// A free port can be taken before redis-server binds it: then it starts again on another.
+	return onFreePort(undefined, (port) => startRedisOn(server, port));
+}
+
+async function startRedisOn(server: string, port: number): Promise<RunningRedis> {
 	const dir = mkdtempSync(path.join(tmpdir(), 'leadflow-redis-'));
 	const args = ['--bind', '127.0.0.1', '--port', String(port), '--protected-mode', 'yes', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'];
 	const child: ChildProcess = spawn(process.execPath, ['-e', WATCHDOG, String(process.pid), server, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -8,6 +8,7 @@ import type { N8nInstallation } from './install';
 import { n8nEnvironment } from './n8n-environment';
 import { importIntoN8n, installCommunityPackage, type ImportedCredential, type N8nWorkflow } from './n8n-import';
 import { spawnN8n, type N8nProcess } from './n8n-process';
+import { startOnFreePorts } from './n8n-ports';
 import { packTarball } from './package-tarball';
 import { node24Env } from './process';
 import { isRegistered, webhookEndpoints } from './webhooks';
@@ -56,8 +57,8 @@ export async function startN8nWithPackage(options: StartWithPackageOptions): Pro
 	const { installation, userFolder, workflows, credentials } = options;
 	const onStep = options.onStep ?? (() => undefined);
 	const publish = options.publish ?? workflowsWithWebhook(workflows);
-	const ports = { http: options.port ?? (await freePort()), taskBroker: await freePort() };
-	const env = n8nEnvironment(userFolder, ports, options.env);
+	// The CLI imports bind no port; `n8n start` gets its own, chosen when it starts.
+	const env = n8nEnvironment(userFolder, { http: options.port ?? (await freePort()), taskBroker: await freePort() }, options.env);
 	const setupSeconds = { pack: 0, packageInstall: 0, imports: 0 };
 
 	let step = performance.now();
@@ -75,23 +76,26 @@ export async function startN8nWithPackage(options: StartWithPackageOptions): Pro
 	await importIntoN8n({ n8nBin: installation.bin, workDir: userFolder, env, workflows, credentials, publish });
 	setupSeconds.imports = since(step);
 
-	const baseUrl = `http://127.0.0.1:${ports.http}`;
 	const started = performance.now();
 	onStep('starting n8n (n8n start) and waiting for its webhooks');
-	const n8n = spawnN8n(installation.bin, ['start'], env, userFolder);
-	try {
-		const endpoints = workflows.filter((workflow) => publish.includes(workflow.id)).flatMap(webhookEndpoints);
-		const deadline = Date.now() + (options.startTimeoutMs ?? 90_000);
-		for (const endpoint of endpoints) {
-			while (!(await isRegistered(baseUrl, endpoint))) {
-				if (n8n.exited()) throw new Error(`n8n exited during start-up:\n${n8n.output().slice(-4000)}`);
-				if (Date.now() > deadline) throw new Error(`Webhook ${endpoint.path} was not registered in time:\n${n8n.output().slice(-4000)}`);
-				await sleep(100);
+	const endpoints = workflows.filter((workflow) => publish.includes(workflow.id)).flatMap(webhookEndpoints);
+	const { n8n, baseUrl } = await startOnFreePorts({
+		count: 1,
+		askedHttpPort: options.port,
+		spawn: ([ports]) => [spawnN8n(installation.bin, ['start'], n8nEnvironment(userFolder, ports, options.env), userFolder)],
+		stop: async ([n8n]) => n8n.stop(),
+		ready: async ([n8n], [ports]) => {
+			const baseUrl = `http://127.0.0.1:${ports.http}`;
+			const deadline = Date.now() + (options.startTimeoutMs ?? 90_000);
+			for (const endpoint of endpoints) {
+				while (!(await isRegistered(baseUrl, endpoint))) {
+					if (n8n.exited()) throw new Error(`n8n exited during start-up:\n${n8n.output().slice(-4000)}`);
+					if (Date.now() > deadline) throw new Error(`Webhook ${endpoint.path} was not registered in time:\n${n8n.output().slice(-4000)}`);
+					await sleep(100);
+				}
 			}
-		}
-	} catch (error) {
-		await n8n.stop();
-		throw error;
-	}
+			return { n8n, baseUrl };
+		},
+	});
 	return { baseUrl, userFolder, process: n8n, setupSeconds, startSeconds: since(started), stop: () => n8n.stop() };
 }

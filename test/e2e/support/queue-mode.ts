@@ -16,6 +16,7 @@ import { ensureN8n } from '../../../scripts/n8n/install';
 import { n8nEnvironment } from '../../../scripts/n8n/n8n-environment';
 import { importIntoN8n, installCommunityPackage, type ImportedCredential, type N8nWorkflow } from '../../../scripts/n8n/n8n-import';
 import { spawnN8n, type N8nProcess } from '../../../scripts/n8n/n8n-process';
+import { startOnFreePorts } from '../../../scripts/n8n/n8n-ports';
 import { packTarball } from '../../../scripts/n8n/package-tarball';
 import { node24Env } from '../../../scripts/n8n/process';
 import { startRedis, type RunningRedis } from '../../../scripts/n8n/redis';
@@ -127,40 +128,53 @@ export async function startQueueCluster(options: QueueClusterOptions): Promise<Q
 			// Every process must answer its webhooks with the execution's own data.
 			EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'all',
 		};
-		const mainEnv = n8nEnvironment(userFolder, { http: await freePort(), taskBroker: await freePort() }, shared);
-		const workerEnvs = [];
-		for (let index = 0; index < (options.workers ?? 2); index++) {
-			workerEnvs.push(n8nEnvironment(userFolder, { http: await freePort(), taskBroker: await freePort() }, shared));
-		}
+		// The CLI imports bind no port; the processes get theirs, chosen when they start.
+		const importEnv = n8nEnvironment(userFolder, { http: await freePort(), taskBroker: await freePort() }, shared);
 
 		const tarball = await packTarball(userFolder);
 		await installCommunityPackage(userFolder, tarball, node24Env());
 		const { credentials } = options;
 		const publish = options.workflows.filter((workflow) => webhookEndpoints(workflow).length > 0).map((workflow) => workflow.id);
-		await importIntoN8n({ n8nBin: installation.bin, workDir: userFolder, env: mainEnv, workflows: options.workflows, credentials, publish });
+		await importIntoN8n({ n8nBin: installation.bin, workDir: userFolder, env: importEnv, workflows: options.workflows, credentials, publish });
 		const setupSeconds = (performance.now() - setupStarted) / 1000;
 
 		const started = performance.now();
-		processes.push(spawnN8n(installation.bin, ['start'], mainEnv, userFolder));
-		for (const env of workerEnvs) processes.push(spawnN8n(installation.bin, ['worker', `--concurrency=${options.workerConcurrency ?? 10}`], env, userFolder));
+		const endpoints = options.workflows.filter((workflow) => publish.includes(workflow.id)).flatMap(webhookEndpoints);
+		const baseUrl = await startOnFreePorts({
+			count: 1 + (options.workers ?? 2),
+			spawn: ([mainPorts, ...workerPorts]) => {
+				processes.push(spawnN8n(installation.bin, ['start'], n8nEnvironment(userFolder, mainPorts, shared), userFolder));
+				for (const ports of workerPorts) {
+					processes.push(spawnN8n(installation.bin, ['worker', `--concurrency=${options.workerConcurrency ?? 10}`], n8nEnvironment(userFolder, ports, shared), userFolder));
+				}
+				return processes;
+			},
+			stop: async (tried) => {
+				await Promise.all(tried.map((process) => process.stop(10_000)));
+				processes.length = 0;
+			},
+			ready: async ([main, ...workerProcesses], [mainPorts]) => {
+				const baseUrl = `http://127.0.0.1:${mainPorts.http}`;
+				const deadline = Date.now() + (options.startTimeoutMs ?? 180_000);
+				const failIfExited = () => {
+					const gone = [main, ...workerProcesses].find((process) => process.exited());
+					if (gone) throw new Error(`an n8n process exited during start-up:\n${gone.output().slice(-4000)}`);
+					if (Date.now() > deadline) throw new Error(`n8n queue mode was not up in time:\n${main.output().slice(-3000)}\n${workerProcesses.map((worker) => worker.output().slice(-2000)).join('\n')}`);
+				};
+				for (const endpoint of endpoints) {
+					while (!(await isRegistered(baseUrl, endpoint))) {
+						failIfExited();
+						await sleep(200);
+					}
+				}
+				while (!workerProcesses.every((worker) => worker.output().includes('n8n worker is now ready'))) {
+					failIfExited();
+					await sleep(200);
+				}
+				return baseUrl;
+			},
+		});
 		const [main, ...workerProcesses] = processes;
-		const baseUrl = `http://127.0.0.1:${mainEnv.N8N_PORT}`;
-		const deadline = Date.now() + (options.startTimeoutMs ?? 180_000);
-		const failIfExited = () => {
-			const gone = processes.find((process) => process.exited());
-			if (gone) throw new Error(`an n8n process exited during start-up:\n${gone.output().slice(-4000)}`);
-			if (Date.now() > deadline) throw new Error(`n8n queue mode was not up in time:\n${main.output().slice(-3000)}\n${workerProcesses.map((worker) => worker.output().slice(-2000)).join('\n')}`);
-		};
-		for (const endpoint of options.workflows.filter((workflow) => publish.includes(workflow.id)).flatMap(webhookEndpoints)) {
-			while (!(await isRegistered(baseUrl, endpoint))) {
-				failIfExited();
-				await sleep(200);
-			}
-		}
-		while (!workerProcesses.every((worker) => worker.output().includes('n8n worker is now ready'))) {
-			failIfExited();
-			await sleep(200);
-		}
 
 		const workers: QueueWorker[] = workerProcesses.map((worker) => {
 			const pid = childOf(worker.pid);
