@@ -54,7 +54,9 @@ export async function startOnFreePorts<T>(options: StartOnFreePortsOptions<T>): 
 		const watcher = (async () => {
 			while (watching) {
 				const port = takenPort(processes);
-				if (port !== undefined) throw new Error(`n8n's port ${port} was taken before n8n bound it`);
+				if (port !== undefined) {
+					throw new Error(`n8n could not listen on port ${port}: another process holds it.\n${processes.map((process) => process.output().slice(-2000)).join('\n')}`);
+				}
 				await new Promise((resolve) => setTimeout(resolve, 100));
 			}
 		})();
@@ -64,12 +66,7 @@ export async function startOnFreePorts<T>(options: StartOnFreePortsOptions<T>): 
 		} catch (error) {
 			await options.stop(processes);
 			const port = takenPort(processes);
-			if (port === undefined || port === options.askedHttpPort || attempt >= TRIES) {
-				if (port !== undefined && error instanceof Error && !error.message.includes('already in use')) {
-					error.message += `\n${processes.map((process) => process.output().slice(-2000)).join('\n')}`;
-				}
-				throw error;
-			}
+			if (port === undefined || port === options.askedHttpPort || attempt >= TRIES) throw error;
 		} finally {
 			watching = false;
 			await watcher.catch(() => undefined);
