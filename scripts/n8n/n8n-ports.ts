@@ -32,8 +32,8 @@ export interface StartOnFreePortsOptions<T> {
 	spawn: (ports: N8nPorts[]) => N8nProcess[];
 	/** Resolves once the processes are ready; throws when they cannot be (exited, timed out). */
 	ready: (processes: N8nProcess[], ports: N8nPorts[]) => Promise<T>;
-	/** Stops the processes of a failed try. */
-	stop: (processes: N8nProcess[]) => Promise<void>;
+	/** Stops the processes of a failed try; default: each process's stop(). */
+	stop?: (processes: N8nProcess[]) => Promise<void>;
 	/** Where free ports come from (tests give a taken one). */
 	choosePort?: () => Promise<number>;
 }
@@ -64,7 +64,7 @@ export async function startOnFreePorts<T>(options: StartOnFreePortsOptions<T>): 
 			// The watcher ends without a value only after this race (below): the value is ready's.
 			return (await Promise.race([options.ready(processes, ports), watcher])) as T;
 		} catch (error) {
-			await options.stop(processes);
+			await (options.stop ? options.stop(processes) : Promise.all(processes.map((process) => process.stop())));
 			const port = takenPort(processes);
 			if (port === undefined || port === options.askedHttpPort || attempt >= TRIES) throw error;
 		} finally {

@@ -11,7 +11,7 @@ import { spawnN8n, type N8nProcess } from './n8n-process';
 import { startOnFreePorts } from './n8n-ports';
 import { packTarball } from './package-tarball';
 import { node24Env } from './process';
-import { isRegistered, webhookEndpoints } from './webhooks';
+import { untilRegistered, webhookEndpoints } from './webhooks';
 
 export interface StartWithPackageOptions {
 	installation: N8nInstallation;
@@ -45,7 +45,6 @@ export interface N8nWithPackage {
 	stop(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const since = (started: number) => (performance.now() - started) / 1000;
 
 /** The workflows n8n can activate for their webhooks. */
@@ -83,17 +82,13 @@ export async function startN8nWithPackage(options: StartWithPackageOptions): Pro
 		count: 1,
 		askedHttpPort: options.port,
 		spawn: ([ports]) => [spawnN8n(installation.bin, ['start'], n8nEnvironment(userFolder, ports, options.env), userFolder)],
-		stop: async ([n8n]) => n8n.stop(),
 		ready: async ([n8n], [ports]) => {
 			const baseUrl = `http://127.0.0.1:${ports.http}`;
 			const deadline = Date.now() + (options.startTimeoutMs ?? 90_000);
-			for (const endpoint of endpoints) {
-				while (!(await isRegistered(baseUrl, endpoint))) {
-					if (n8n.exited()) throw new Error(`n8n exited during start-up:\n${n8n.output().slice(-4000)}`);
-					if (Date.now() > deadline) throw new Error(`Webhook ${endpoint.path} was not registered in time:\n${n8n.output().slice(-4000)}`);
-					await sleep(100);
-				}
-			}
+			await untilRegistered(baseUrl, endpoints, (endpoint) => {
+				if (n8n.exited()) throw new Error(`n8n exited during start-up:\n${n8n.output().slice(-4000)}`);
+				if (Date.now() > deadline) throw new Error(`Webhook ${endpoint.path} was not registered in time:\n${n8n.output().slice(-4000)}`);
+			});
 			return { n8n, baseUrl };
 		},
 	});

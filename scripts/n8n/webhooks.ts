@@ -74,3 +74,16 @@ export async function isRegistered(baseUrl: string, endpoint: WebhookEndpoint): 
 		return false; // not listening yet
 	}
 }
+
+/**
+ * Waits until every endpoint is registered, probing every `pollMs`. `giveUp` is asked before each
+ * wait and throws to stop (the process gone, a deadline passed), naming the endpoint still waited for.
+ */
+export async function untilRegistered(baseUrl: string, endpoints: WebhookEndpoint[], giveUp: (endpoint: WebhookEndpoint) => void, pollMs = 100): Promise<void> {
+	for (const endpoint of endpoints) {
+		while (!(await isRegistered(baseUrl, endpoint))) {
+			giveUp(endpoint);
+			await new Promise((resolve) => setTimeout(resolve, pollMs));
+		}
+	}
+}

@@ -20,7 +20,7 @@ import { startOnFreePorts } from '../../../scripts/n8n/n8n-ports';
 import { packTarball } from '../../../scripts/n8n/package-tarball';
 import { node24Env } from '../../../scripts/n8n/process';
 import { startRedis, type RunningRedis } from '../../../scripts/n8n/redis';
-import { callWebhook, isRegistered, webhookEndpoints, type WebhookAnswer, type WebhookCall } from '../../../scripts/n8n/webhooks';
+import { callWebhook, untilRegistered, webhookEndpoints, type WebhookAnswer, type WebhookCall } from '../../../scripts/n8n/webhooks';
 import { freePort } from '../../../stack/ports';
 import { testStack } from '../../helpers/stack';
 
@@ -161,12 +161,7 @@ export async function startQueueCluster(options: QueueClusterOptions): Promise<Q
 					if (gone) throw new Error(`an n8n process exited during start-up:\n${gone.output().slice(-4000)}`);
 					if (Date.now() > deadline) throw new Error(`n8n queue mode was not up in time:\n${main.output().slice(-3000)}\n${workerProcesses.map((worker) => worker.output().slice(-2000)).join('\n')}`);
 				};
-				for (const endpoint of endpoints) {
-					while (!(await isRegistered(baseUrl, endpoint))) {
-						failIfExited();
-						await sleep(200);
-					}
-				}
+				await untilRegistered(baseUrl, endpoints, failIfExited, 200);
 				while (!workerProcesses.every((worker) => worker.output().includes('n8n worker is now ready'))) {
 					failIfExited();
 					await sleep(200);
