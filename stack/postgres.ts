@@ -7,6 +7,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { exitedAndRead } from './child-exit';
 import { packageDir } from './package-dir';
 import { packageVersion, postgresNativeDir, StackSetupError, type ServerUser } from './placement';
 
@@ -123,7 +124,7 @@ function waitUntilReady(child: ChildProcess, log?: (line: string) => void): Prom
 		child.stderr?.on('data', onData);
 		child.stdout?.on('data', onData);
 		child.once('error', reject);
-		child.once('exit', (code) => reject(new Error(`PostgreSQL exited during start-up (code ${code}):\n${output.slice(-2000)}`)));
+		void exitedAndRead(child).then(() => reject(new Error(`PostgreSQL exited during start-up (code ${child.exitCode}):\n${output.slice(-2000)}`)));
 	});
 }
 

