@@ -1,5 +1,6 @@
 // Plans that follow the tables as they grow: pipeline_assign (migration 20261201000840),
-// messenger_record (20261201000850) and the pipeline outbox's report (20261201000860).
+// messenger_record (20261201000850), the pipeline outbox's report (20261201000860) and the
+// follow-up claims (20261201000950).
 //
 // A connection plans a function's statements once and keeps the plans. Planned while the tables
 // were empty (a new project), a plan could read all of a table for each item: pipeline_assign's
@@ -176,5 +177,73 @@ test('pipeline_assign and the outbox report: a connection that planned on empty 
 		expect(round.read).toBeLessThan(10 * 10);
 	} finally {
 		await planner.query('rollback');
+	}
+}, 120_000);
+
+test('the follow-up claims: a connection that planned while the rule had no contact states reads them by key once it has thousands', async () => {
+	const owner = await newOwner();
+	const { rows: tags } = await loader.query<{ id: string }>(`insert into public.tags (user_id, name) values ($1, 'Follow up'), ($1, 'Do not contact') returning id`, [owner]);
+	// 3,000 contacts of the Page, every one tagged, their 24 h windows open (closing a minute apart).
+	const { rows: created } = await loader.query<{ id: string }>(
+		`insert into public.messenger_conversations (user_id, page_id, sender_id, sender_name, last_customer_message_at, last_message_at)
+		 select $1, '5550003', (6000000000 + n)::text, 'Contact ' || n, $2::timestamptz - (1400 - n * 0.4) * interval '1 minute',
+		        $2::timestamptz - (1400 - n * 0.4) * interval '1 minute'
+		   from generate_series(1, 3000) n order by n
+		 returning id`,
+		[owner, NOW],
+	);
+	await loader.query(`insert into public.conversation_tags (conversation_id, tag_id, user_id) select unnest($1::uuid[]), $2, $3`, [created.map((row) => row.id), tags[0].id, owner]);
+	const { rows: rules } = await loader.query<{ id: string }>(
+		`insert into public.ai_automation_rules (user_id, name, page_id, include_tag_ids, exclude_tag_ids, daily_limit, max_follow_ups,
+		                                         min_hours_between_follow_ups, active_hours_start, active_hours_end, time_zone, instructions)
+		 values ($1, 'Follow-up', '5550003', array[$2::uuid], array[$3::uuid], 1000000, 10, 4, '00:00', '00:00', 'UTC', 'Follow up kindly.')
+		 returning id`,
+		[owner, tags[0].id, tags[1].id],
+	);
+	const ruleId = rules[0].id;
+	// The statistics of a new project: no contact state, no past send.
+	await loader.query('vacuum analyze public.ai_automation_contact_states, public.ai_automation_executions, public.ai_automation_stops');
+
+	const claim = async (db: Client, fn: 'automation_claim' | 'automation_claim_explained', execution: string, limit: number) => {
+		if (fn === 'automation_claim') {
+			const { rows } = await db.query<{ n: number }>('select count(*)::int as n from public.automation_claim($1, $2, $3, 600, $4)', [ruleId, limit, execution, NOW]);
+			return rows[0].n;
+		}
+		const { rows } = await db.query<{ j: { summary: { claimed: number } } }>('select public.automation_claim_explained($1, $2, $3, 600, $4) as j', [ruleId, limit, execution, NOW]);
+		return rows[0].j.summary.claimed;
+	};
+
+	// One connection's first claims (a contact each, put back after): its plans are made now.
+	const planner = await connect();
+	for (let call = 0; call < 6; call++) {
+		for (const fn of ['automation_claim', 'automation_claim_explained'] as const) {
+			expect(await claim(planner, fn, `first-${fn}-${call}`, 1)).toBe(1);
+			await loader.query(`update public.ai_automation_contact_states set current_stage = 'queued', locked_by = null, locked_until = null where rule_id = $1`, [ruleId]);
+		}
+	}
+	// A day's sends, through other connections: 2,900 contacts followed up an hour ago (their state
+	// rows say "not yet": the walk passes over each with one probe of its row).
+	await loader.query(
+		`insert into public.ai_automation_contact_states (user_id, rule_id, conversation_id, current_stage, stage_entered_at, follow_up_count, last_follow_up_at, execution_id)
+		 select $1, $2, c, 'queued', $3::timestamptz - interval '1 hour', 1, $3::timestamptz - interval '1 hour', 'earlier'
+		   from unnest($4::uuid[]) c
+		 on conflict (rule_id, conversation_id) do update set follow_up_count = 1, last_follow_up_at = excluded.last_follow_up_at`,
+		[owner, ruleId, NOW, created.slice(0, 2900).map((row) => row.id)],
+	);
+
+	// The first connection claims 10 again, with each function: the walk passes over 2,900 links
+	// with a probe of each one's state row (a few entries each). With plans kept from the empty
+	// states, each probe read every state row: millions of rows.
+	for (const fn of ['automation_claim', 'automation_claim_explained'] as const) {
+		await planner.query('begin');
+		try {
+			const before = await entriesRead(planner, ['public.ai_automation_contact_states']);
+			expect(await claim(planner, fn, `again-${fn}`, 10)).toBe(10);
+			const read = (await entriesRead(planner, ['public.ai_automation_contact_states'])) - before;
+			expect({ fn, read: read >= 2900 }).toEqual({ fn, read: true }); // every passed-over link's state was read
+			expect({ fn, read: read < 2910 * 10 }).toEqual({ fn, read: true });
+		} finally {
+			await planner.query('rollback');
+		}
 	}
 }, 120_000);
