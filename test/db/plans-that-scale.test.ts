@@ -1,6 +1,6 @@
 // Plans that follow the tables as they grow: pipeline_assign (migration 20261201000840),
-// messenger_record (20261201000850), the pipeline outbox's report (20261201000860) and the
-// follow-up claims (20261201000950).
+// messenger_record (20261201000850), the pipeline outbox's report (20261201000860), the
+// follow-up claims (20261201000950) and pipeline_move (20261201000960).
 //
 // A connection plans a function's statements once and keeps the plans. Planned while the tables
 // were empty (a new project), a plan could read all of a table for each item: pipeline_assign's
@@ -80,7 +80,7 @@ test('messenger_record: a connection that planned on an empty project reads conv
 	}
 }, 120_000);
 
-test('pipeline_assign and the outbox report: a connection that planned on empty pipelines reads by key once they have grown', async () => {
+test('pipeline_assign, pipeline_move and the outbox report: a connection that planned on empty pipelines reads by key once they have grown', async () => {
 	const owner = await newOwner();
 	const { rows: created } = await loader.query<{ id: string }>(
 		`insert into public.messenger_conversations (user_id, page_id, sender_id, sender_name)
@@ -139,10 +139,23 @@ test('pipeline_assign and the outbox report: a connection that planned on empty 
 		return { delivered: reports.filter((report) => report.outcome === 'delivered').length, read: measure ? (await entriesRead(db, ['public.pipeline_outbox'])) - before : 0 };
 	};
 
+	/** Manual moves (the contact-move workflow's call) of contacts from..to-1 to a stage by name. */
+	const move = async (db: Client, from: number, to: number, stage: string) =>
+		(
+			await db.query<{ outcome: string; n: number }>(
+				'select outcome, count(*)::int as n from public.pipeline_move($1::jsonb, $2) group by 1 order by 1',
+				[JSON.stringify(conversations.slice(from, to).map((id) => ({ conversation_id: id, stage_name: stage, reason: 'Called back' }))), NOW],
+			)
+		).rows;
+
 	// One connection's first calls: its plans are made now, on empty tables.
 	const planner = await connect();
 	expect(await assign(planner, 0, 10)).toEqual([{ outcome: 'assigned', n: 10 }]);
 	for (let round = 0; round < 6; round++) await deliver(planner, `first-${round}`, 1);
+	for (let round = 0; round < 6; round++) {
+		const moved = await move(planner, 0, 10, round % 2 === 0 ? 'Qualified' : 'New');
+		expect(moved.reduce((sum, row) => sum + row.n, 0)).toBe(10);
+	}
 	// Another connection places 2,000 more contacts (2,000 more tag links, 400 more stops).
 	expect(await assign(loader, 10, 1010)).toEqual([{ outcome: 'assigned', n: 1000 }]);
 	expect(await assign(loader, 1010, 2010)).toEqual([{ outcome: 'assigned', n: 1000 }]);
@@ -170,6 +183,17 @@ test('pipeline_assign and the outbox report: a connection that planned on empty 
 		const read = (await entriesRead(planner, tables)) - before;
 		expect(read).toBeGreaterThanOrEqual(30); // the placed contacts' places, at least, were found
 		expect(read).toBeLessThan(60 * 5);
+		// 20 placed contacts moved by hand to Won, 4 of them there already (the automation stops the
+		// others' follow-ups and queues a webhook each): read by key as well (56 entries; when its
+		// lookups were joins, 2,178, whether the connection's plans were old or new).
+		const beforeMoves = await entriesRead(planner, tables);
+		expect(await move(planner, 1100, 1120, 'Won')).toEqual([
+			{ outcome: 'kept', n: 4 },
+			{ outcome: 'moved', n: 16 },
+		]);
+		const movesRead = (await entriesRead(planner, tables)) - beforeMoves;
+		expect(movesRead).toBeGreaterThanOrEqual(20);
+		expect(movesRead).toBeLessThan(20 * 5);
 		// Reporting 10 delivered webhook items reads those 10 by key (the outbox holds over 400 rows;
 		// with the plans kept from the small outbox, 434 read).
 		const round = await deliver(planner, 'again', 10, true);
