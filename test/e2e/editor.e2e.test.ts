@@ -8,6 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { EditorReady } from '../../scripts/editor';
+import { until } from '../helpers/until';
 
 const root = path.resolve(__dirname, '..', '..');
 const env = { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}` };
@@ -55,15 +56,6 @@ function descendants(pid: number): Proc[] {
 function stillRunning(procs: Proc[]): Proc[] {
 	const now = new Map(processes().map((one) => [one.pid, one.args]));
 	return procs.filter((one) => now.get(one.pid) === one.args);
-}
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 250): Promise<boolean> {
-	const deadline = Date.now() + timeoutMs;
-	while (!(await condition())) {
-		if (Date.now() > deadline) return false;
-		await new Promise((resolve) => setTimeout(resolve, intervalMs));
-	}
-	return true;
 }
 
 /** The URL, headers and body of a printed `curl -X M 'url' -H 'a: b' -d '…'` line (single-quoted words). */
@@ -147,7 +139,7 @@ describe('npm run editor', () => {
 		if (child && child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
 			const tree = descendants(child.pid);
 			child.kill('SIGTERM');
-			await until(() => stillRunning(tree).length === 0 && child.exitCode !== null, 60_000);
+			await until(() => stillRunning(tree).length === 0 && child.exitCode !== null, 60_000, 250);
 			for (const one of stillRunning(tree)) process.kill(one.pid, 'SIGKILL');
 		}
 	}, 90_000);
@@ -217,7 +209,7 @@ describe('npm run editor', () => {
 		const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 		child.kill('SIGTERM');
 		await exited;
-		expect(await until(() => stillRunning(tree).length === 0, 30_000)).toBe(true);
+		expect(await until(() => stillRunning(tree).length === 0, 30_000, 250)).toBe(true);
 		expect(stillRunning(tree).map((one) => one.args)).toEqual([]);
 		await expect(fetch(ready.editorUrl)).rejects.toThrow();
 		expect(progress).toMatch(/Stopped\./);
