@@ -1,6 +1,6 @@
 // The run's shared local stack (started by test/setup/global-setup.ts) and helpers to act on it as
 // Supabase clients do: service role, a signed-in user, or anonymous.
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
 import { createAuthUser, userJwt, type StackInfo } from '../../stack';
@@ -46,6 +46,15 @@ export function userClient(userId: string, clientOptions: ClientOptions = {}): S
 /** A new user in auth.users with a unique email; returns its id. */
 export function createTestUser(label = 'user'): Promise<string> {
 	return createAuthUser(testStack().dbUrl, `${label}-${randomUUID()}@leadflow.test`);
+}
+
+/**
+ * A Facebook Page id no other test will draw: 15 digits, 48 random bits (a clash is about one in
+ * 10^14 per pair, where six random digits clashed in a full run). It stays below 2^53, so code that
+ * reads it as a number keeps it exact.
+ */
+export function uniquePageId(): string {
+	return String(100_000_000_000_000 + randomInt(2 ** 48 - 1));
 }
 
 /** Runs `fn` with a direct Postgres connection as the `postgres` role. */

@@ -2,7 +2,7 @@
 // from a known world; the code under test is then reached through supabase-js as n8n reaches it.
 import { DateTime } from 'luxon';
 import type { Client } from 'pg';
-import { createTestUser, withDb } from '../../helpers/stack';
+import { createTestUser, uniquePageId, withDb } from '../../helpers/stack';
 
 /**
  * The instant these suites judge at: a Wednesday, 12:00 UTC. Every call passes it as p_now, and the
@@ -69,7 +69,7 @@ let senderCounter = Date.now() % 1_000_000_000;
 
 export async function createWorld(tagNames: string[] = ['AI Lead', 'Hot', 'Do Not Contact']): Promise<World> {
 	const userId = await createTestUser('automation');
-	const pageId = String(100_000 + Math.floor(Math.random() * 900_000));
+	const pageId = uniquePageId();
 	const tags: Record<string, string> = {};
 	await withDb(async (db) => {
 		for (const name of tagNames) {

@@ -3,7 +3,7 @@
 // the clock passed as p_now (never today's date).
 import type { PostgrestError } from '@supabase/supabase-js';
 import type { AnalysedContact, AssignResult, ManualMove, MoveResult } from '../../../nodes/shared/contract';
-import { createTestUser, serviceClient, withDb } from '../../helpers/stack';
+import { createTestUser, serviceClient, uniquePageId, withDb } from '../../helpers/stack';
 
 /** The instant these suites judge at. Any fixed instant would do: nothing here depends on the date. */
 export const NOW = '2026-11-25T12:00:00.000Z';
@@ -74,7 +74,7 @@ async function insertPipeline(userId: string, name: string, stages: StageSpec[])
 
 export async function createPipelineWorld(options: { stages?: StageSpec[]; mode?: 'SKIP_EXISTING' | 'UPDATE_EXISTING'; tags?: string[] } = {}): Promise<PipelineWorld> {
 	const userId = await createTestUser('pipelines');
-	const pageId = String(100_000 + Math.floor(Math.random() * 900_000));
+	const pageId = uniquePageId();
 	const pipeline = await insertPipeline(userId, 'Sales', options.stages ?? SALES);
 	const tags: Record<string, string> = {};
 	await withDb(async (db) => {

@@ -1,11 +1,10 @@
 // The data sets the pipeline tests run on, seeded set-based (scripts/demo/seed.ts) for a new owner
 // each time, so test files share the stack without seeing each other's contacts.
-import { randomInt } from 'node:crypto';
 import { addContacts, addRule, addStops, createTags, type Owner } from '../../../scripts/demo/seed';
-import { createTestUser, withDb } from '../../helpers/stack';
+import { createTestUser, uniquePageId, withDb } from '../../helpers/stack';
 
 export async function newOwner(label: string): Promise<Owner> {
-	return { userId: await createTestUser(label), pageId: String(100_000_000_000 + randomInt(1e9)) };
+	return { userId: await createTestUser(label), pageId: uniquePageId() };
 }
 
 export interface Seed001 {
