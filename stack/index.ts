@@ -8,7 +8,7 @@ import { Client } from 'pg';
 import { startGateway } from './gateway';
 import { projectKeys } from './jwt';
 import { applyMigrations, type MigrationResult } from './migrations';
-import { freePortBut, onFreePort } from './ports';
+import { freePortOutside, onFreePort } from './ports';
 import { placeData, serverUser, temporaryDataDir } from './placement';
 import { postgresBinaries, startPostgres } from './postgres';
 import { startPostgrest } from './postgrest';
@@ -136,7 +136,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 		const postgrest = await onFreePort(undefined, async (port) =>
 			startPostgrest({
 				port,
-				adminPort: await freePortBut(port),
+				adminPort: await freePortOutside(new Set([port])),
 				dbUrl: `postgres://authenticator:${secrets.authenticatorPassword}@127.0.0.1:${postgres.port}/postgres`,
 				jwtSecret: secrets.jwtSecret,
 				preRequest: options.clockHeader ? TEST_CLOCK_PRE_REQUEST : undefined,

@@ -37,10 +37,13 @@ export async function onFreePort<T>(asked: number | undefined, start: (port: num
 	}
 }
 
-/** A free port other than `taken` (chosen, not yet bound). */
-export async function freePortBut(taken: number): Promise<number> {
+/**
+ * A free port none of `taken` (chosen, not yet bound): for servers that start together, each on
+ * its own port. `choose` picks a candidate (freePort; a test may pass its own).
+ */
+export async function freePortOutside(taken: ReadonlySet<number>, choose: () => Promise<number> = freePort): Promise<number> {
 	for (;;) {
-		const port = await freePort();
-		if (port !== taken) return port;
+		const port = await choose();
+		if (!taken.has(port)) return port;
 	}
 }

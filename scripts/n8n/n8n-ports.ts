@@ -5,7 +5,7 @@
 // instance of n8n running already?", or "n8n Task Broker's port …"). The local stack's servers have
 // the same guard (stack/ports.ts onFreePort); n8n needs its own because it takes two ports per
 // process and says "taken" in its own words, sometimes without exiting.
-import { freePort } from '../../stack/ports';
+import { freePort, freePortOutside } from '../../stack/ports';
 import type { N8nPorts } from './n8n-environment';
 import type { N8nProcess } from './n8n-process';
 
@@ -78,13 +78,9 @@ export async function startOnFreePorts<T>(options: StartOnFreePortsOptions<T>): 
 async function distinctPorts(options: { count: number; askedHttpPort?: number }, choosePort: () => Promise<number>): Promise<N8nPorts[]> {
 	const used = new Set<number>(options.askedHttpPort === undefined ? [] : [options.askedHttpPort]);
 	const next = async () => {
-		for (;;) {
-			const port = await choosePort();
-			if (!used.has(port)) {
-				used.add(port);
-				return port;
-			}
-		}
+		const port = await freePortOutside(used, choosePort);
+		used.add(port);
+		return port;
 	};
 	const ports: N8nPorts[] = [];
 	for (let index = 0; index < options.count; index++) {

@@ -2,7 +2,7 @@
 // the server starts again on another free port; a port the user asked for is never swapped.
 import { createServer, type Server } from 'node:net';
 import { startStack } from '../../stack';
-import { freePort, isPortTaken, onFreePort } from '../../stack/ports';
+import { freePort, freePortOutside, isPortTaken, onFreePort } from '../../stack/ports';
 
 const taken = () => Object.assign(new Error('listen EADDRINUSE: address already in use 127.0.0.1:5000'), { code: 'EADDRINUSE' });
 
@@ -15,6 +15,15 @@ test('a free port taken before the server binds it: the server starts on another
 	});
 	expect(tried).toHaveLength(2);
 	expect(started).toBe(`listening on ${tried[1]}`);
+});
+
+test('freePortOutside passes over the ports already given out and answers the first other one', async () => {
+	const candidates = [40001, 40002, 40001, 40003];
+	const choose = async () => candidates.shift()!;
+	expect(await freePortOutside(new Set([40001, 40002]), choose)).toBe(40003);
+	expect(candidates).toEqual([]);
+	const port = await freePortOutside(new Set([1]));
+	expect(port).toBeGreaterThan(1);
 });
 
 test('a port asked for is not swapped: its failure is thrown as it is', async () => {
