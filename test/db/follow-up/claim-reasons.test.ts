@@ -134,9 +134,25 @@ describe('automation_claim_explained: why nothing, or fewer than asked, was clai
 		});
 	});
 
-	it('refuses what automation_claim refuses, naming the argument', async () => {
-		await expect(claimExplained(null, ' ')).rejects.toThrow(/p_execution_id is required.*22023/);
-		await expect(claimExplained(null, 'exec', 0)).rejects.toThrow(/p_limit must be between 1 and 10000 \(got 0\).*22023/);
+	it('refuses what automation_claim refuses, naming the argument, and claims nothing', async () => {
+		const world = await createWorld();
+		const ruleId = await world.rule();
+		const conversationId = await world.contact();
+		const cases: Array<{ args: Record<string, unknown>; error: RegExp }> = [
+			{ args: { p_execution_id: ' ' }, error: /^p_execution_id is required: .* \(22023\)$/ },
+			{ args: { p_limit: 0 }, error: /^p_limit must be between 1 and 10000 \(got 0\) \(22023\)$/ },
+			{ args: { p_limit: 10_001 }, error: /^p_limit must be between 1 and 10000 \(got 10001\) \(22023\)$/ },
+			{ args: { p_lease_seconds: 4 }, error: /^p_lease_seconds must be between 5 and 86400 \(got 4\) \(22023\)$/ },
+			{ args: { p_rule_id: '00000000-0000-4000-8000-000000000000' }, error: /^automation rule 00000000-0000-4000-8000-000000000000 does not exist \(P0002\)$/ },
+		];
+		for (const name of ['automation_claim', 'automation_claim_explained']) {
+			for (const { args, error } of cases) {
+				const call = rpc(service, name, { p_rule_id: ruleId, p_limit: 10, p_execution_id: 'exec-refused', p_lease_seconds: 600, p_now: NOW.toISOString(), ...args });
+				await expect(call).rejects.toThrow(new RegExp(`^${name}: ${error.source.slice(1)}`));
+			}
+		}
+		const states = await withDb((db) => db.query('select 1 from public.ai_automation_contact_states where conversation_id = $1', [conversationId]));
+		expect(states.rowCount).toBe(0);
 	});
 
 	it('counts, for every rule of the mixed world, the reasons the judgement gives', async () => {
