@@ -153,6 +153,52 @@ describe('every reason a tagged contact is not due', () => {
 	});
 });
 
+describe('what a state row alone says (the claims pass those contacts over unjudged)', () => {
+	// Every kind of state: each stage (and none), a lease running or run out, a retry pending or due,
+	// under, at and over the maximum, inside and past the interval. The rule is otherwise open, so
+	// the judgement's reason is the state's own or none.
+	const grid = `
+		select g.*,
+		       leadflow_private.automation_state_reason($1::timestamptz, g.stage, g.locked_until, g.retry_at, g.follow_up_count, g.last_follow_up_at, 3, 24) as state_reason,
+		       leadflow_private.automation_reason_of($1::timestamptz, g.stage, g.locked_until, g.retry_at, g.follow_up_count, g.last_follow_up_at,
+		                                             true, 3, 24, 10, true, 0, false, true, null, $1::timestamptz - interval '1 hour') as judged
+		  from unnest(array[null, 'queued', 'checking', 'eligible', 'generating', 'ready_to_send', 'sending', 'sent', 'failed', 'skipped', 'completed']) stage
+		 cross join unnest(array[null, $1::timestamptz - interval '1 minute', $1::timestamptz + interval '1 minute']::timestamptz[]) locked_until
+		 cross join unnest(array[null, $1::timestamptz - interval '1 minute', $1::timestamptz + interval '1 minute']::timestamptz[]) retry_at
+		 cross join unnest(array[null, 0, 2, 3, 4]::integer[]) follow_up_count
+		 cross join unnest(array[null, $1::timestamptz - interval '24 hours', $1::timestamptz - interval '23 hours']::timestamptz[]) last_follow_up_at
+		 cross join lateral (select stage, locked_until, retry_at, follow_up_count, last_follow_up_at) g`;
+
+	it('gives the judgement\'s reason for every kind of state, and no reason where the judgement finds none', async () => {
+		const { rows } = await withDb((db) => db.query<{ state_reason: string | null; judged: string | null }>(grid, [NOW.toISOString()]));
+		expect(rows).toHaveLength(11 * 3 * 3 * 5 * 3);
+		const disagreeing = rows.filter((row) => row.state_reason !== row.judged);
+		expect(disagreeing).toEqual([]);
+		// The grid reaches each of the state's reasons, and states that give none.
+		expect(new Set(rows.map((row) => row.state_reason))).toEqual(new Set([null, 'in_progress', 'failed', 'max_follow_ups', 'interval_not_elapsed']));
+	});
+
+	it('is inlined into the claims\' statements (the planner writes it out), run as the service role', async () => {
+		const plan = await withDb(async (db) => {
+			await db.query('begin');
+			try {
+				await db.query('set local role service_role');
+				const { rows } = await db.query<{ 'QUERY PLAN': unknown }>(
+					`explain (verbose, format json)
+					 select leadflow_private.automation_state_reason($1, s.current_stage, s.locked_until, s.retry_at, s.follow_up_count, s.last_follow_up_at, 3, 24)
+					   from public.ai_automation_contact_states s`,
+					[NOW.toISOString()],
+				);
+				return JSON.stringify(rows[0]['QUERY PLAN']);
+			} finally {
+				await db.query('rollback');
+			}
+		});
+		expect(plan).toContain('interval_not_elapsed');
+		expect(plan).not.toContain('automation_state_reason');
+	});
+});
+
 describe('active hours, time zones and days of week', () => {
 	it('judges hours in the rule\'s zone and says when they open', async () => {
 		const world = await createWorld();
