@@ -65,8 +65,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	for (const group of groups.values()) {
 		const pairedItem = group.itemIndexes.map((item) => ({ item }));
 		try {
-			const { contacts, summary } = await callRpc(this, 'automation_claim_explained', group.args, group.itemIndexes[0]);
-			for (const contact of contacts) output.push({ json: { ...contact } as unknown as IDataObject, pairedItem });
+			const { contacts, claimedRules, summary } = await callRpc(this, 'automation_claim_explained', group.args, group.itemIndexes[0]);
+			// Each item carries its rule's settings (what Generate Follow-Up reads); the answer has them once per rule.
+			for (const contact of contacts) output.push({ json: { ...contact, rule: claimedRules[contact.rule_id] } as unknown as IDataObject, pairedItem });
 			summaries.push({ json: { ...summary } as unknown as IDataObject, pairedItem });
 		} catch (error) {
 			if (!this.continueOnFail()) throw asNodeError(this, error);

@@ -139,8 +139,13 @@ export interface ClaimSummary {
 	rules: ClaimRuleSummary[];
 }
 
+/** A claimed contact in automation_claim_explained's answer: its rule's settings are in `claimedRules`. */
+export type ExplainedClaimedContact = Omit<ClaimedContact, 'rule'>;
+
 export interface ClaimExplained {
-	contacts: ClaimedContact[];
+	contacts: ExplainedClaimedContact[];
+	/** The settings of each rule with a contact in `contacts`, once, by rule id (`contacts[].rule_id`). */
+	claimedRules: Record<string, ClaimedRule>;
 	summary: ClaimSummary;
 }
 

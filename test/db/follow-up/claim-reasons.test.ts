@@ -39,10 +39,14 @@ describe('automation_claim_explained: why nothing, or fewer than asked, was clai
 		expect(result.summary).toMatchObject({ requested: 2, claimed: 2, reason: null });
 		expect(result.summary.rules).toEqual([expect.objectContaining({ ruleId, status: 'filled', claimed: 2, dailyLimit: 100, usedToday: 0, inActiveHours: true })]);
 
-		// The next 2 through automation_claim: the same fields, the same kind of values.
+		// The next 2 through automation_claim: the same fields, the same kind of values, except the
+		// rule's settings, which come once per rule (claimedRules) instead of on every contact.
 		const rows = await claim(service, ruleId, 'exec-rows', 2);
-		const shape = (contact: ClaimedContact) => Object.fromEntries(Object.entries(contact).map(([key, value]) => [key, Array.isArray(value) ? 'array' : typeof value]));
-		expect(shape(result.contacts[0])).toEqual(shape(rows[0]));
+		const shape = (contact: object) => Object.fromEntries(Object.entries(contact).map(([key, value]) => [key, Array.isArray(value) ? 'array' : typeof value]));
+		const { rule, ...withoutRule } = rows[0] as ClaimedContact;
+		expect(result.contacts.every((contact) => !('rule' in contact))).toBe(true);
+		expect(shape(result.contacts[0])).toEqual(shape(withoutRule));
+		expect(result.claimedRules).toEqual({ [ruleId]: rule });
 		expect(result.contacts.map((contact) => contact.conversation_id)).not.toContain(rows[0].conversation_id);
 	});
 
@@ -52,6 +56,7 @@ describe('automation_claim_explained: why nothing, or fewer than asked, was clai
 		await world.contacts(3); // tagged AI Lead, not Hot
 		const result = await claimExplained(ruleId, 'exec-untagged');
 		expect(result.contacts).toEqual([]);
+		expect(result.claimedRules).toEqual({});
 		expect(result.summary).toEqual({
 			requested: 100,
 			claimed: 0,

@@ -93,6 +93,12 @@ test('claim: the contacts on the first output, and on Summary one item saying wh
 	const [contacts, summaries] = outputsOf(first);
 	expect(contacts!.map((item) => item.json.recipient_id).every((psid) => own.duePsids.includes(psid as string))).toBe(true);
 	expect(contacts).toHaveLength(3);
+	// Each item carries its rule's settings (the claim's answer has them once per rule).
+	for (const item of contacts!) {
+		expect(item.json.rule).toEqual(
+			expect.objectContaining({ id: own.ruleId, instructions: expect.any(String), context_message_count: expect.any(Number), max_follow_ups: expect.any(Number) }),
+		);
+	}
 	expect(summaries!.map((item) => item.json)).toEqual([
 		{ requested: 3, claimed: 3, reason: null, notClaimed: {}, rules: [expect.objectContaining({ ruleId: own.ruleId, status: 'filled', claimed: 3 })] },
 	]);
