@@ -1,7 +1,8 @@
 // Benchmark: the claim of 100 due contacts on 100,000 conversations, 1,000,000 tag
 // links and ~300,000 past executions, against the seeds' way (fetch tagged contacts over REST,
-// judge in JavaScript), side by side on one fast local stack. Prints the medians, their ratio and
-// the plan of the claim's candidate walk as it runs inside the function. Then automation_claim beside
+// judge in JavaScript), side by side on one fast local stack. Prints the medians (also of the
+// explained claim over rpc, as the Tag Eligibility node calls it), their ratio and the plan of the
+// claim's candidate walk as it runs inside the function. Then automation_claim beside
 // automation_claim_explained (the claim plus why fewer than asked were claimed: what the node calls),
 // alternately in one run: filled (100 of 100), short (asked for more than are due: every due
 // contact, and the others counted by reason) and zero (the daily limit used: only the counting).
@@ -39,6 +40,7 @@ async function main() {
 			db.query(`update public.ai_automation_contact_states set current_stage = 'queued', locked_by = null, locked_until = null where locked_by = $1`, [executionId]);
 		const inDb: number[] = [];
 		const overRest: number[] = [];
+		const asTheNode: number[] = [];
 		for (let run = -3; run < RUNS; run++) {
 			let started = performance.now();
 			const { rows } = await db.query('select count(*)::int as n from public.automation_claim($1, $2, $3, 600, $4)', [data.ruleId, BATCH, `bench-db-${run}`, now.toISOString()]);
@@ -51,9 +53,16 @@ async function main() {
 			if (error || (claimed as unknown[]).length !== BATCH) throw new Error(`REST claim failed: ${error?.message}`);
 			if ((claimed as Array<{ messages: unknown[] }>).some((row) => row.messages.length !== 5)) throw new Error('a claimed contact came without its last 5 messages');
 			await release(`bench-rest-${run}`);
+			// As the Tag Eligibility node calls it: the explained claim, over supabase.rpc.
+			started = performance.now();
+			const node = await supabase.rpc('automation_claim_explained', { p_rule_id: data.ruleId, p_limit: BATCH, p_execution_id: `bench-node-${run}`, p_now: now.toISOString() });
+			const nodeTime = performance.now() - started;
+			if (node.error || (node.data as { contacts: unknown[] }).contacts.length !== BATCH) throw new Error(`the node's claim failed: ${node.error?.message}`);
+			await release(`bench-node-${run}`);
 			if (run >= 0) {
 				inDb.push(dbTime);
 				overRest.push(restTime);
+				asTheNode.push(nodeTime);
 			}
 		}
 
@@ -70,6 +79,7 @@ async function main() {
 
 		const spread = (values: number[]) => `min ${ms(Math.min(...values))}, max ${ms(Math.max(...values))}`;
 		console.log(`\nClaim of ${BATCH} (median of ${RUNS}): ${ms(median(inDb))} in the database (${spread(inDb)}), ${ms(median(overRest))} over supabase.rpc (${spread(overRest)})`);
+		console.log(`As the node calls it (automation_claim_explained over supabase.rpc): ${ms(median(asTheNode))} (${spread(asTheNode)})`);
 		console.log(`Seeds' way (median of ${SEEDS_WAY_RUNS}): ${ms(median(seedsWay))} (${fetched} rows fetched over REST, judged in JavaScript, nothing claimed)`);
 		console.log(`Ratio (seeds' way / claim over REST): ${(median(seedsWay) / median(overRest)).toFixed(1)}×`);
 
