@@ -45,6 +45,10 @@ interface PostgrestErrorLike {
 	hint?: string | null;
 }
 
+/** What to do when this Supabase project's Leadflow tables or functions are missing or older than the package. */
+export const APPLY_MIGRATIONS =
+	'apply the migrations (`npm run migrate -- --db-url <connection string>`, or paste supabase/migrations/*.sql into the SQL editor in file order)';
+
 /** What a user should do about a PostgREST / Postgres error, in one sentence. */
 export function adviceFor(error: PostgrestErrorLike): string {
 	switch (error.code) {
@@ -52,7 +56,7 @@ export function adviceFor(error: PostgrestErrorLike): string {
 		case 'PGRST205':
 		case '42883':
 		case '42P01':
-			return 'The Leadflow tables or functions are missing from this Supabase project: apply the migrations (`npm run migrate -- --db-url <connection string>`, or paste supabase/migrations/*.sql into the SQL editor in file order).';
+			return `The Leadflow tables or functions are missing from this Supabase project: ${APPLY_MIGRATIONS}.`;
 		case 'PGRST301':
 		case 'PGRST302':
 		case '42501':

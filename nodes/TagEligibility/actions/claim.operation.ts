@@ -6,6 +6,7 @@ import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type IN
 import { type ClaimArgs } from '../../shared/contract';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
+import { contactsWithRules } from '../helpers/claimed';
 import { readRuleId, ruleIdProperty } from './common';
 
 const properties: INodeProperties[] = [
@@ -65,10 +66,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	for (const group of groups.values()) {
 		const pairedItem = group.itemIndexes.map((item) => ({ item }));
 		try {
-			const { contacts, claimedRules, summary } = await callRpc(this, 'automation_claim_explained', group.args, group.itemIndexes[0]);
-			// Each item carries its rule's settings (what Generate Follow-Up reads); the answer has them once per rule.
-			for (const contact of contacts) output.push({ json: { ...contact, rule: claimedRules[contact.rule_id] } as unknown as IDataObject, pairedItem });
-			summaries.push({ json: { ...summary } as unknown as IDataObject, pairedItem });
+			const answer = await callRpc(this, 'automation_claim_explained', group.args, group.itemIndexes[0]);
+			for (const contact of contactsWithRules(answer)) output.push({ json: contact as unknown as IDataObject, pairedItem });
+			summaries.push({ json: { ...answer.summary } as unknown as IDataObject, pairedItem });
 		} catch (error) {
 			if (!this.continueOnFail()) throw asNodeError(this, error);
 			output.push(failedItem(this, error, pairedItem));
