@@ -17,3 +17,13 @@ export function backendCpuMs(pid: number): number {
 	const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 	return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 }
+
+/**
+ * Minor page faults of the process `pid` so far. A backend faults once on each page of shared memory
+ * (shared_buffers) it touches for the first time, so a new connection's first large call pays for
+ * every buffer page it reads, where a connection that has read them before does not.
+ */
+export function backendMinorFaults(pid: number): number {
+	const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+	return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+}
