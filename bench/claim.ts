@@ -2,7 +2,8 @@
 // links and ~300,000 past executions, against the seeds' way (fetch tagged contacts over REST,
 // judge in JavaScript), side by side on one fast local stack. Prints the medians (also of the
 // explained claim over rpc, as the Tag Eligibility node calls it), their ratio and the plan of the
-// claim's candidate walk as it runs inside the function. Then automation_claim beside
+// claim's candidate walk as it runs inside the function. The node's call is also taken apart: the
+// explained claim in the database and at PostgREST without the gateway, beside supabase.rpc. Then automation_claim beside
 // automation_claim_explained (the claim plus why fewer than asked were claimed: what the node calls),
 // alternately in one run: filled (100 of 100), short (asked for more than are due: every due
 // contact, and the others counted by reason) and zero (the daily limit used: only the counting).
@@ -41,6 +42,11 @@ async function main() {
 		const inDb: number[] = [];
 		const overRest: number[] = [];
 		const asTheNode: number[] = [];
+		// The node's call taken apart: the explained claim in the database, then at PostgREST directly
+		// (the Data API without the gateway), beside asTheNode (supabase.rpc through the gateway).
+		const explainedInDb: number[] = [];
+		const explainedAtPostgrest: number[] = [];
+		const explainArgs = (executionId: string) => ({ p_rule_id: data.ruleId, p_limit: BATCH, p_execution_id: executionId, p_now: now.toISOString() });
 		for (let run = -3; run < RUNS; run++) {
 			let started = performance.now();
 			const { rows } = await db.query('select count(*)::int as n from public.automation_claim($1, $2, $3, 600, $4)', [data.ruleId, BATCH, `bench-db-${run}`, now.toISOString()]);
@@ -55,14 +61,36 @@ async function main() {
 			await release(`bench-rest-${run}`);
 			// As the Tag Eligibility node calls it: the explained claim, over supabase.rpc.
 			started = performance.now();
-			const node = await supabase.rpc('automation_claim_explained', { p_rule_id: data.ruleId, p_limit: BATCH, p_execution_id: `bench-node-${run}`, p_now: now.toISOString() });
+			const node = await supabase.rpc('automation_claim_explained', explainArgs(`bench-node-${run}`));
 			const nodeTime = performance.now() - started;
 			if (node.error || (node.data as { contacts: unknown[] }).contacts.length !== BATCH) throw new Error(`the node's claim failed: ${node.error?.message}`);
 			await release(`bench-node-${run}`);
+			started = performance.now();
+			const explained = await db.query(`select json_array_length(public.automation_claim_explained($1, $2, $3, 600, $4)::json -> 'contacts') as n`, [
+				data.ruleId,
+				BATCH,
+				`bench-explained-db-${run}`,
+				now.toISOString(),
+			]);
+			const explainedDbTime = performance.now() - started;
+			if (explained.rows[0].n !== BATCH) throw new Error(`the explained claim took ${explained.rows[0].n} in the database`);
+			await release(`bench-explained-db-${run}`);
+			started = performance.now();
+			const direct = await fetch(`${stack.postgrestUrl}/rpc/automation_claim_explained`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.serviceRoleKey}` },
+				body: JSON.stringify(explainArgs(`bench-postgrest-${run}`)),
+			});
+			const directBody = (await direct.json()) as { contacts?: unknown[] };
+			const postgrestTime = performance.now() - started;
+			if (!direct.ok || directBody.contacts?.length !== BATCH) throw new Error(`the explained claim at PostgREST failed: ${direct.status}`);
+			await release(`bench-postgrest-${run}`);
 			if (run >= 0) {
 				inDb.push(dbTime);
 				overRest.push(restTime);
 				asTheNode.push(nodeTime);
+				explainedInDb.push(explainedDbTime);
+				explainedAtPostgrest.push(postgrestTime);
 			}
 		}
 
@@ -80,6 +108,10 @@ async function main() {
 		const spread = (values: number[]) => `min ${ms(Math.min(...values))}, max ${ms(Math.max(...values))}`;
 		console.log(`\nClaim of ${BATCH} (median of ${RUNS}): ${ms(median(inDb))} in the database (${spread(inDb)}), ${ms(median(overRest))} over supabase.rpc (${spread(overRest)})`);
 		console.log(`As the node calls it (automation_claim_explained over supabase.rpc): ${ms(median(asTheNode))} (${spread(asTheNode)})`);
+		console.log(
+			`  taken apart (medians): ${ms(median(explainedInDb))} in the database, ${ms(median(explainedAtPostgrest))} at PostgREST directly, ` +
+				`${ms(median(asTheNode))} through the gateway with supabase-js`,
+		);
 		console.log(`Seeds' way (median of ${SEEDS_WAY_RUNS}): ${ms(median(seedsWay))} (${fetched} rows fetched over REST, judged in JavaScript, nothing claimed)`);
 		console.log(`Ratio (seeds' way / claim over REST): ${(median(seedsWay) / median(overRest)).toFixed(1)}×`);
 

@@ -35,6 +35,8 @@ export interface RunningStack extends StackInfo {
 	dataDirNote?: string;
 	/** Set when PostgreSQL runs from a copy of its binaries: where and why. */
 	binariesNote?: string;
+	/** PostgREST itself, behind the gateway: for benchmarks that tell the two apart. Clients use supabaseUrl. */
+	postgrestUrl: string;
 	stop(): Promise<void>;
 }
 
@@ -160,6 +162,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 			dataDir,
 			dataDirNote,
 			binariesNote,
+			postgrestUrl: postgrest.url,
 			stop,
 		};
 	} catch (error) {
