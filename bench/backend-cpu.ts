@@ -11,10 +11,15 @@ export async function backendPid(db: Client): Promise<number> {
 	return (await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0].pid;
 }
 
+/** The fields of /proc/<pid>/stat after the process name (state first: field 3 of proc(5) is [0]). */
+function statFields(pid: number): string[] {
+	const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+	return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** User + system CPU milliseconds of the process `pid` (10 ms resolution). */
 export function backendCpuMs(pid: number): number {
-	const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-	const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+	const fields = statFields(pid);
 	return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 }
 
@@ -24,6 +29,5 @@ export function backendCpuMs(pid: number): number {
  * every buffer page it reads, where a connection that has read them before does not.
  */
 export function backendMinorFaults(pid: number): number {
-	const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-	return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+	return Number(statFields(pid)[7]);
 }

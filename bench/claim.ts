@@ -3,7 +3,8 @@
 // judge in JavaScript), side by side on one fast local stack. Prints the medians (also of the
 // explained claim over rpc, as the Tag Eligibility node calls it), their ratio and the plan of the
 // claim's candidate walk as it runs inside the function. The node's call is also taken apart: the
-// explained claim in the database and at PostgREST without the gateway, beside supabase.rpc. Then automation_claim beside
+// explained claim in the database and at PostgREST without the gateway, beside supabase.rpc. Then
+// automation_claim beside
 // automation_claim_explained (the claim plus why fewer than asked were claimed: what the node calls),
 // alternately in one run: filled (100 of 100), short (asked for more than are due: every due
 // contact, and the others counted by reason) and zero (the daily limit used: only the counting).
@@ -39,6 +40,20 @@ async function main() {
 		// Each timed claim takes 100 contacts; putting them back (untimed) keeps the due set the same.
 		const release = (executionId: string) =>
 			db.query(`update public.ai_automation_contact_states set current_stage = 'queued', locked_by = null, locked_until = null where locked_by = $1`, [executionId]);
+		// One claim in the database (put back after), its time, how many it took and its summary.
+		const timeClaim = async (fn: string, limit: number, holder: string) => {
+			const started = performance.now();
+			const { rows } = await db.query(
+				fn === 'automation_claim'
+					? // Serialised as PostgREST would answer them: the rows as one JSON array, the document as text.
+						'select count(*)::int as n, length(coalesce(json_agg(c)::text, \'\')) as bytes from public.automation_claim($1, $2, $3, 600, $4) c'
+					: `select json_array_length(r -> 'contacts') as n, r -> 'summary' as summary, length(r::text) as bytes from public.automation_claim_explained($1, $2, $3, 600, $4) r`,
+				[data.ruleId, limit, holder, now.toISOString()],
+			);
+			const elapsed = performance.now() - started;
+			await release(holder);
+			return { ms: elapsed, n: rows[0].n as number, summary: rows[0].summary as unknown };
+		};
 		const inDb: number[] = [];
 		const overRest: number[] = [];
 		const asTheNode: number[] = [];
@@ -65,16 +80,8 @@ async function main() {
 			const nodeTime = performance.now() - started;
 			if (node.error || (node.data as { contacts: unknown[] }).contacts.length !== BATCH) throw new Error(`the node's claim failed: ${node.error?.message}`);
 			await release(`bench-node-${run}`);
-			started = performance.now();
-			const explained = await db.query(`select json_array_length(public.automation_claim_explained($1, $2, $3, 600, $4)::json -> 'contacts') as n`, [
-				data.ruleId,
-				BATCH,
-				`bench-explained-db-${run}`,
-				now.toISOString(),
-			]);
-			const explainedDbTime = performance.now() - started;
-			if (explained.rows[0].n !== BATCH) throw new Error(`the explained claim took ${explained.rows[0].n} in the database`);
-			await release(`bench-explained-db-${run}`);
+			const explained = await timeClaim('automation_claim_explained', BATCH, `bench-explained-db-${run}`);
+			if (explained.n !== BATCH) throw new Error(`the explained claim took ${explained.n} in the database`);
 			started = performance.now();
 			const direct = await fetch(`${stack.postgrestUrl}/rpc/automation_claim_explained`, {
 				method: 'POST',
@@ -89,7 +96,7 @@ async function main() {
 				inDb.push(dbTime);
 				overRest.push(restTime);
 				asTheNode.push(nodeTime);
-				explainedInDb.push(explainedDbTime);
+				explainedInDb.push(explained.ms);
 				explainedAtPostgrest.push(postgrestTime);
 			}
 		}
@@ -116,19 +123,6 @@ async function main() {
 		console.log(`Ratio (seeds' way / claim over REST): ${(median(seedsWay) / median(overRest)).toFixed(1)}×`);
 
 		// automation_claim and automation_claim_explained side by side, alternating, in the database.
-		const timeClaim = async (fn: string, limit: number, holder: string) => {
-			const started = performance.now();
-			const { rows } = await db.query(
-				fn === 'automation_claim'
-					? // Serialised as PostgREST would answer them: the rows as one JSON array, the document as text.
-						'select count(*)::int as n, length(coalesce(json_agg(c)::text, \'\')) as bytes from public.automation_claim($1, $2, $3, 600, $4) c'
-					: `select json_array_length(r -> 'contacts') as n, r -> 'summary' as summary, length(r::text) as bytes from public.automation_claim_explained($1, $2, $3, 600, $4) r`,
-				[data.ruleId, limit, holder, now.toISOString()],
-			);
-			const elapsed = performance.now() - started;
-			await release(holder);
-			return { ms: elapsed, n: rows[0].n as number, summary: rows[0].summary as unknown };
-		};
 		const setDailyLimit = (limit: number) => db.query('update public.ai_automation_rules set daily_limit = $2 where id = $1', [data.ruleId, limit]);
 		const cases: Array<{ name: string; limit: number; dailyLimit: number }> = [
 			{ name: `filled (${BATCH} of ${BATCH})`, limit: BATCH, dailyLimit: 1_000_000 },

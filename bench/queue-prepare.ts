@@ -184,29 +184,30 @@ async function main() {
 		// The first call on a new connection, as a daily prepare's usually is (PostgREST closes a
 		// connection idle for 30 s): the backend touches each shared buffer page it reads for the
 		// first time (a page fault each), which a connection that has run it before does not.
+		// One prepare on `connection` (vacuumed first, rolled back): its time, the backend's CPU and faults.
+		const measure = async (connection: Client) => {
+			await db.query('vacuum public.leads, public.lead_processing_queue, public.whatsapp_message_queue, public.queue_ledger');
+			const pid = await backendPid(connection);
+			await connection.query('begin');
+			try {
+				const [cpu, faults, started] = [backendCpuMs(pid), backendMinorFaults(pid), performance.now()];
+				await connection.query('select queued from public.queue_prepare(null, $1)', [NOW]);
+				return { ms: performance.now() - started, cpu: backendCpuMs(pid) - cpu, faults: backendMinorFaults(pid) - faults };
+			} finally {
+				await connection.query('rollback');
+			}
+		};
 		const fresh: Array<{ ms: number; cpu: number; faults: number }> = [];
 		for (let round = 0; round < 3; round++) {
-			await db.query('vacuum public.leads, public.lead_processing_queue, public.whatsapp_message_queue, public.queue_ledger');
 			const connection = new Client({ connectionString: stack.dbUrl });
 			await connection.connect();
 			try {
-				const pid = await backendPid(connection);
-				await connection.query('begin');
-				const [cpu, faults, started] = [backendCpuMs(pid), backendMinorFaults(pid), performance.now()];
-				await connection.query('select queued from public.queue_prepare(null, $1)', [NOW]);
-				fresh.push({ ms: performance.now() - started, cpu: backendCpuMs(pid) - cpu, faults: backendMinorFaults(pid) - faults });
-				await connection.query('rollback');
+				fresh.push(await measure(connection));
 			} finally {
 				await connection.end();
 			}
 		}
-		const pid = await backendPid(db);
-		await db.query('vacuum public.leads, public.lead_processing_queue, public.whatsapp_message_queue, public.queue_ledger');
-		await db.query('begin');
-		const [warmCpu, warmFaults] = [backendCpuMs(pid), backendMinorFaults(pid)];
-		await db.query('select queued from public.queue_prepare(null, $1)', [NOW]);
-		const warm = { cpu: backendCpuMs(pid) - warmCpu, faults: backendMinorFaults(pid) - warmFaults };
-		await db.query('rollback');
+		const warm = await measure(db);
 
 		const compareIndex = process.argv.indexOf('--compare');
 		const candidate = compareIndex >= 0 ? readFileSync(process.argv[compareIndex + 1], 'utf8') : undefined;
