@@ -6,6 +6,11 @@
 // loaded, and one standalone send to WARM_UP_PSID made (the first request of a process takes a few
 // hundred ms more on its way out, modules and connections being set up); then it prints `ready` and
 // waits for a line on stdin before it sends, so that several processes start sending at once.
+// Its result says when each of its Send API calls left it (`starts`, epoch ms): the moment its
+// request was handed whole to the socket, read from Node's `http.client.request.start` channel, so
+// a test can judge the spacing the workers kept apart from the way to the simulator.
+import { subscribe } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { runSend, WARM_UP_PSID } from './workflow';
@@ -19,8 +24,13 @@ async function main(): Promise<void> {
 		await new Promise<void>((resolve) => lines.once('line', () => resolve()));
 		lines.close();
 	}
+	const starts: number[] = [];
+	subscribe('http.client.request.start', (message) => {
+		const { request } = message as { request: ClientRequest };
+		if (request.method === 'POST' && request.path.split('?')[0].endsWith('/messages')) starts.push(Date.now());
+	});
 	const run = await runSend(job.items, job.parameters, job.credentials);
-	process.stdout.write(`${JSON.stringify({ status: run.result.status, sent: run.sent.length, failed: run.failed.map((item) => item.send) })}\n`);
+	process.stdout.write(`${JSON.stringify({ status: run.result.status, sent: run.sent.length, failed: run.failed.map((item) => item.send), starts })}\n`);
 }
 
 main().catch((error: unknown) => {
