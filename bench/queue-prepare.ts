@@ -11,8 +11,9 @@
 // page it reads first (its CPU time and faults are printed against a warm connection's).
 // Then once for real over the Data API (supabase.rpc, as the node calls it), and a check that the
 // ledger holds a row for every change it made. Prints the medians, what was queued and skipped, the
-// machine's load (other work on it slows every figure), and a plain 10,000-row UPDATE of a table
-// with four indexes as a yardstick of the machine's speed. With --profile, every statement over 1 ms
+// machine's load (other work on it slows every figure), a plain 10,000-row UPDATE of a table with
+// four indexes as a yardstick of the machine's speed, what mapping a page of memory costs it, and
+// whether Postgres got huge pages for its shared buffers. With --profile, every statement over 1 ms
 // inside one more (rolled-back) call, triggers included (auto_explain; --plans: with their plans).
 // With --compare <file.sql> (a candidate migration), the same call side by side on the same data:
 // each round runs it once as the database has it now and once with the file applied first inside
@@ -23,7 +24,7 @@
 // messages and ledger rows of earlier days), then compares.
 // Never a test: a slow machine fails no build.
 import { readFileSync } from 'node:fs';
-import { backendCpuMs, backendMinorFaults, backendPid } from './backend-cpu';
+import { backendCpuMs, backendMinorFaults, backendPid, pageMappingMicros } from './backend-cpu';
 import { loadavg } from 'node:os';
 import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
@@ -272,6 +273,11 @@ async function main() {
 				`${verdict(median(fresh.map((f) => f.ms)))} on a new one (${verdict(restMs)} over the Data API)`,
 		);
 		console.log(`Machine: load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1/5/15 min); yardstick: a plain UPDATE of 10,000 rows with four indexes took ${ms(yard)}`);
+		const hugePages = (await db.query<{ huge_pages_status: string }>('show huge_pages_status')).rows[0].huge_pages_status;
+		console.log(
+			`  mapping a new 4 KB page of memory takes ${pageMappingMicros().toFixed(1)} µs here; Postgres's shared buffers in huge pages: ${hugePages} ` +
+				`(docs/scaling.md: what a new connection pays)`,
+		);
 	} finally {
 		await db.end();
 		await stack.stop();
