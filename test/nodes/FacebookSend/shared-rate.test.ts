@@ -58,9 +58,9 @@ interface SendResult {
  * Slots 110 ms apart leave 100 ms in each second for a call to start late (at most LATE_MS, 20 ms)
  * and for the way to Facebook to vary. On this 2-core machine, three n8n workers, Postgres,
  * PostgREST and the simulator share the cores, and the way from a worker to the simulator has
- * varied by more than the 80 ms left for it: one CI run in about ten counted 11 arrivals in a second whose
- * starts were spaced right. So the rate is judged on the starts, strictly, and the arrivals, as
- * Facebook counts them, in windows this much shorter than a second.
+ * varied by more than the 80 ms left for it: one CI run in about ten counted 11 arrivals in a
+ * second whose starts were spaced right. So the rate is judged on the starts, strictly, and the
+ * arrivals, as Facebook counts them, in windows this much shorter than a second.
  */
 const WAY_VARIES_MS = 100;
 
