@@ -4,10 +4,10 @@
 // explained claim over rpc, as the Tag Eligibility node calls it), their ratio and the plan of the
 // claim's candidate walk as it runs inside the function. The node's call is also taken apart: the
 // explained claim in the database and at PostgREST without the gateway, beside supabase.rpc. Then
-// automation_claim beside
-// automation_claim_explained (the claim plus why fewer than asked were claimed: what the node calls),
-// alternately in one run: filled (100 of 100), short (asked for more than are due: every due
-// contact, and the others counted by reason) and zero (the daily limit used: only the counting).
+// automation_claim beside automation_claim_explained (the claim plus why fewer than asked were
+// claimed: what the node calls), alternately in one run: filled (100 of 100), short (asked for
+// more than are due: every due contact, and the others counted by reason) and zero (the daily
+// limit used: only the counting).
 // A benchmark, never a unit test.
 import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';

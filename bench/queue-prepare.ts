@@ -7,8 +7,9 @@
 //   1. queue_prepare(null): every owner's tomorrow filled up to `capacity`, highest score first;
 //   2. the same call again: the idempotent run that finds every day full.
 // Then three times as the first call of a new connection (rolled back): a daily prepare usually
-// finds no connection that has run it, and a new backend pays a page fault for each shared buffer
-// page it reads first (its CPU time and faults are printed against a warm connection's).
+// finds no connection that has run it, and a new backend pays a page fault for each page of memory
+// it touches first, shared buffers and its own (its CPU time and faults are printed against a warm
+// connection's).
 // Then once for real over the Data API (supabase.rpc, as the node calls it), and a check that the
 // ledger holds a row for every change it made. Prints the medians, what was queued and skipped, the
 // machine's load (other work on it slows every figure), a plain 10,000-row UPDATE of a table with
@@ -183,8 +184,9 @@ async function main() {
 		}
 
 		// The first call on a new connection, as a daily prepare's usually is (PostgREST closes a
-		// connection idle for 30 s): the backend touches each shared buffer page it reads for the
-		// first time (a page fault each), which a connection that has run it before does not.
+		// connection idle for 30 s): the backend maps each page of memory it touches for the first
+		// time, shared buffers and its own (a page fault each), which a connection that has run it
+		// before does not.
 		// One prepare on `connection` (vacuumed first, rolled back): its time, the backend's CPU and faults.
 		const measure = async (connection: Client) => {
 			await db.query('vacuum public.leads, public.lead_processing_queue, public.whatsapp_message_queue, public.queue_ledger');
