@@ -24,9 +24,19 @@ export function postgresBinaries(user: ServerUser | undefined): { nativeDir: str
  * its private memory, a large sort's or hash's included, 2 MB at a time rather than 4 KB. Mapping
  * pages is what a new connection's first large call pays most for (docs/scaling.md: Queue Ledger's
  * Prepare Tomorrow on a new connection takes about 20,000 page faults without it, 8,000 with it).
- * A GLIBC_TUNABLES of the caller's own is passed on instead; other C libraries ignore the variable.
+ * Other C libraries ignore the variable.
  */
 const MALLOC_HUGE_PAGES = 'glibc.malloc.hugetlb=1';
+
+/**
+ * The server's GLIBC_TUNABLES: the caller's own (a colon-separated list of name=value) with
+ * MALLOC_HUGE_PAGES added, unless it already sets glibc.malloc.hugetlb, whose value is then kept.
+ */
+export function serverGlibcTunables(callers: string | undefined): string {
+	const own = (callers ?? '').split(':').filter((tunable) => tunable.trim() !== '');
+	if (own.some((tunable) => tunable.startsWith('glibc.malloc.hugetlb='))) return own.join(':');
+	return [...own, MALLOC_HUGE_PAGES].join(':');
+}
 
 export interface PostgresOptions {
 	dataDir: string;
@@ -111,7 +121,7 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
 	const child = spawn(path.join(bin, 'postgres'), ['-D', options.dataDir, ...settings], {
 		stdio: ['ignore', 'pipe', 'pipe'],
 		...(ids ?? {}),
-		env: { ...process.env, LC_ALL: 'C', GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? MALLOC_HUGE_PAGES },
+		env: { ...process.env, LC_ALL: 'C', GLIBC_TUNABLES: serverGlibcTunables(process.env.GLIBC_TUNABLES) },
 	});
 	options.onSpawn?.(child);
 	await waitUntilReady(child, options.log);
