@@ -18,6 +18,7 @@
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
 import { startStack } from '../stack';
+import { explainStatements, statementLine } from './statements';
 
 function argument(name: string, fallback: number): number {
 	const index = process.argv.indexOf(`--${name}`);
@@ -297,20 +298,13 @@ async function main() {
 
 		if (process.argv.includes('--profile')) {
 			const world = await seedWorld(db, contacts, 'UPDATE_EXISTING');
-			const profile: string[] = [];
-			const onNotice = (notice: { message?: string }) => {
-				const match = /^duration: ([0-9.]+) ms\s+plan:\s+Query Text: ([^\n]*)/.exec(notice.message ?? '');
-				if (match) profile.push(`${match[1].padStart(9)} ms  ${match[2].trim().slice(0, 110)}`);
-				if (match && process.argv.includes('--plans') && Number(match[1]) > 20) profile.push(notice.message ?? '');
-			};
-			db.on('notice', onNotice);
-			await db.query(`load 'auto_explain'`);
-			const analyze = process.argv.includes('--plans') ? 'on' : 'off';
-			await db.query(`set auto_explain.log_min_duration = 1; set auto_explain.log_analyze = ${analyze}; set auto_explain.log_nested_statements = on;
-			  set auto_explain.log_level = notice; set client_min_messages = notice`);
-			await db.query('select count(*) from public.pipeline_assign($1::jsonb, $2)', [JSON.stringify(analyses(world, now, 0).slice(0, BATCH)), now.toISOString()]);
-			await db.query('reset client_min_messages; reset auto_explain.log_min_duration');
-			db.off('notice', onNotice);
+			const plans = process.argv.includes('--plans');
+			const statements = await explainStatements(
+				db,
+				() => db.query('select count(*) from public.pipeline_assign($1::jsonb, $2)', [JSON.stringify(analyses(world, now, 0).slice(0, BATCH)), now.toISOString()]),
+				{ minMs: 1, analyze: plans },
+			);
+			const profile = statements.flatMap((statement) => [statementLine(statement), ...(plans && statement.ms > 20 ? [statement.entry] : [])]);
 			console.log(`\nStatements over 1 ms inside one pipeline_assign of ${BATCH} (auto_explain; --plans: with their plans, analyze on):\n${profile.join('\n')}`);
 		}
 	} finally {

@@ -8,16 +8,21 @@
 // claimed: what the node calls), alternately in one run: filled (100 of 100), short (asked for
 // more than are due: every due contact, and the others counted by reason) and zero (the daily
 // limit used: only the counting).
+//   npm run bench -- claim [--profile [--plans]]
+// --profile: each statement inside the explained claim with its median time over 11 calls (where
+// the database's part of the node's call goes); --plans: their plans, one call, with actual times.
 // A benchmark, never a unit test.
 import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
 import { startStack } from '../stack';
 import { seedClaimBench } from './claim-seed';
 import { dueTheSeedsWay } from './claim-seeds-way';
+import { explainStatements, statementLine, statementMedians } from './statements';
 
 const RUNS = 21;
 const SEEDS_WAY_RUNS = 5;
 const BATCH = 100;
+const PROFILE_RUNS = 11;
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const ms = (value: number) => `${value.toFixed(1)} ms`;
@@ -156,25 +161,31 @@ async function main() {
 
 		// The plan the claim really runs: auto_explain logs the statements inside the function
 		// (plpgsql plans are not visible to a plain EXPLAIN of the call). Printed: the candidate walk.
-		// --profile also lists every statement the claim runs, with its time (--plans: and the plans of
-		// those over 2 ms).
-		const plans: string[] = [];
-		const profile: string[] = [];
-		const onNotice = (notice: { message?: string }) => {
-			if (notice.message?.includes('automation_judge_contact(')) plans.push(notice.message);
-			const match = /^duration: ([0-9.]+) ms\s+plan:\s+Query Text: ([^\n]*)/.exec(notice.message ?? '');
-			if (match) profile.push(`${match[1].padStart(9)} ms  ${match[2].trim().slice(0, 100)}`);
-			if (match && process.argv.includes('--plans') && Number(match[1]) > 2) profile.push(notice.message ?? '');
-		};
-		db.on('notice', onNotice);
-		await db.query(`load 'auto_explain'`);
-		await db.query(`set auto_explain.log_min_duration = 0; set auto_explain.log_analyze = on; set auto_explain.log_buffers = on;
-		  set auto_explain.log_nested_statements = on; set auto_explain.log_level = notice; set client_min_messages = notice`);
-		await db.query('select count(*) from public.automation_claim($1, $2, $3, 600, $4)', [data.ruleId, BATCH, 'bench-plan', now.toISOString()]);
-		await db.query('reset client_min_messages; reset auto_explain.log_min_duration');
-		db.off('notice', onNotice);
-		if (process.argv.includes('--profile')) console.log(`\nStatements inside one claim (auto_explain, analyze on):\n${profile.join('\n')}`);
-		console.log(`\nEXPLAIN (ANALYZE, BUFFERS) of the claim's candidate walk, as run inside automation_claim:\n${plans.join('\n') || '(not logged)'}`);
+		const walk = await explainStatements(
+			db,
+			() => db.query('select count(*) from public.automation_claim($1, $2, $3, 600, $4)', [data.ruleId, BATCH, 'bench-plan', now.toISOString()]),
+			{ minMs: 0, analyze: true, buffers: true },
+		);
+		await release('bench-plan');
+		// --profile: the statements of the explained claim (what the node calls), each with its
+		// median time over PROFILE_RUNS calls, without per-node timing (which would inflate them);
+		// --plans: and one call's plans with their actual times and buffers.
+		if (process.argv.includes('--profile')) {
+			const explained = (holder: string) =>
+				db.query('select public.automation_claim_explained($1, $2, $3, 600, $4)::text', [data.ruleId, BATCH, holder, now.toISOString()]);
+			const statements = await statementMedians(db, PROFILE_RUNS, (run) => explained(`bench-profile-${run}`), (run) => release(`bench-profile-${run}`), { minMs: 0 });
+			console.log(
+				`\nStatements of 0.1 ms or more inside automation_claim_explained of ${BATCH} (auto_explain, medians of ${PROFILE_RUNS} calls; the last is the call itself; its logging slows each call, so read the times as shares):\n` +
+					statements.filter((statement) => statement.ms >= 0.1).map((statement) => statementLine(statement, 100)).join('\n'),
+			);
+			if (process.argv.includes('--plans')) {
+				const statements = await explainStatements(db, () => explained('bench-plans'), { minMs: 0.5, analyze: true, buffers: true });
+				await release('bench-plans');
+				console.log(`\nTheir plans, one call (analyze on):\n${statements.map((statement) => statement.entry).join('\n')}`);
+			}
+		}
+		const walkPlan = walk.find((statement) => statement.entry.includes('automation_judge_contact('));
+		console.log(`\nEXPLAIN (ANALYZE, BUFFERS) of the claim's candidate walk, as run inside automation_claim:\n${walkPlan?.entry ?? '(not logged)'}`);
 	} finally {
 		await db.end();
 		await stack.stop();

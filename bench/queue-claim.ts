@@ -1,5 +1,5 @@
 // Benchmark: Claim + Complete of WhatsApp messages in batches of 100 by 4 concurrent workers over the Data API, items/s end to end, the ledger written for every transition (target ≥ 5,000 items/s).
-//   npm run bench -- queue-claim [--messages 20000] [--owners 10] [--workers 4] [--batch 100] [--rounds 3] [--compare <file.sql>]
+//   npm run bench -- queue-claim [--messages 20000] [--owners 10] [--workers 4] [--batch 100] [--rounds 3] [--compare <file.sql>] [--profile]
 // Seeds, set-based and not timed, `owners` owners whose messages of one day are all due (prepared
 // by queue_prepare), then per round: `workers` workers at once, each its own supabase-js client
 // (as n8n workers are), each looping queue_claim(batch) → queue_complete(all sent) until nothing is
@@ -8,13 +8,16 @@
 // one claimed and one sent row, its backlog item and lead one row each, and nothing was claimed
 // twice. For comparison the same work through a direct Postgres connection per worker (the
 // database's own time, no HTTP). Prints the medians, the machine's load and a yardstick (a plain
-// 10,000-row UPDATE with four indexes). Never a test: a slow machine fails no build.
+// 10,000-row UPDATE with four indexes). With --profile, each statement inside one worker's
+// queue_claim and queue_complete of a batch, with its median time (auto_explain). Never a test: a
+// slow machine fails no build.
 // With --compare <file.sql> (a candidate migration) it measures instead, side by side on the same
 // messages, one connection claiming and completing every message in batches, inside a transaction
 // rolled back at the end: once as the database has it now, once with the file applied first in the
 // transaction, alternating which goes first; it checks both wrote the same ledger rows.
 import { readFileSync } from 'node:fs';
 import { backendCpuMs, backendPid } from './backend-cpu';
+import { statementLine, statementMedians } from './statements';
 import { loadavg } from 'node:os';
 import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
@@ -28,6 +31,8 @@ function argument(name: string, fallback: number): number {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 /** Every message of the seeded day is due at this instant (the day after it, within the hours). */
 const CLAIM_AT = '2026-11-27T12:00:00.000Z';
+/** --profile: the claims and reports whose statements are timed, after 5 untimed. */
+const PROFILE_RUNS = 11;
 
 interface Claimed {
 	item_id: string;
@@ -222,6 +227,25 @@ async function main() {
 		console.log(`  every message: one claimed and one sent ledger row, its backlog item and lead one row each; none claimed twice`);
 		console.log(`  target ≥ 5,000 items/s over the Data API: ${restMedian >= 5000 ? 'met' : 'NOT met'} on this machine`);
 		console.log(`Machine: load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1/5/15 min); yardstick: a plain UPDATE of 10,000 rows with four indexes took ${yard.toFixed(0)} ms`);
+
+		// --profile: where one worker's claim and report of a batch spend the database's time.
+		if (process.argv.includes('--profile')) {
+			const [owner] = await seed(db, 1, batch * (PROFILE_RUNS + 5), 'profile');
+			await db.query('vacuum analyze public.whatsapp_message_queue, public.leads, public.lead_processing_queue, public.queue_ledger');
+			const claimAndReport = async () => {
+				const { rows } = await db.query<Claimed>('select item_id, attempt from public.queue_claim($1, $2, 300, $3)', ['bench-profile', batch, CLAIM_AT]);
+				const results = rows.map((item) => ({ item_id: item.item_id, outcome: 'sent', message_id: `wamid.${item.item_id}` }));
+				await db.query('select count(*) from public.queue_complete($1, $2, $3)', ['bench-profile', JSON.stringify(results), CLAIM_AT]);
+			};
+			for (let warm = 0; warm < 5; warm++) await claimAndReport();
+			const statements = await statementMedians(db, PROFILE_RUNS, claimAndReport, async () => undefined, { minMs: 0 });
+			console.log(
+				`\nStatements of 0.1 ms or more inside queue_claim and queue_complete of ${batch} (auto_explain, one connection, medians of ${PROFILE_RUNS}; each call last, its statements above it; its logging slows each call, so read the times as shares):\n` +
+					statements.filter((statement) => statement.ms >= 0.1).map((statement) => statementLine(statement)).join('\n'),
+			);
+			const left = await db.query<{ n: number }>(`select count(*)::int as n from public.whatsapp_message_queue where user_id = $1 and status <> 'sent'`, [owner]);
+			if (left.rows[0].n !== 0) throw new Error(`the profile left ${left.rows[0].n} messages unsent`);
+		}
 	} finally {
 		await db.end();
 		await stack.stop();

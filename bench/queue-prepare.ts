@@ -26,6 +26,7 @@
 // Never a test: a slow machine fails no build.
 import { readFileSync } from 'node:fs';
 import { backendCpuMs, backendMinorFaults, backendPid, pageMappingMicros } from './backend-cpu';
+import { explainStatements, statementLine, type LoggedStatement } from './statements';
 import { loadavg } from 'node:os';
 import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
@@ -224,25 +225,20 @@ async function main() {
 		}
 
 		if (process.argv.includes('--profile')) {
-			const profile: string[] = [];
-			const onNotice = (notice: { message?: string }) => {
-				const match = /^duration: ([0-9.]+) ms\s+plan:\s+Query Text: ([^\n]*)/.exec(notice.message ?? '');
-				if (match) profile.push(`${match[1].padStart(9)} ms  ${match[2].trim().slice(0, 110)}`);
-				if (match && process.argv.includes('--plans') && Number(match[1]) > 20) profile.push(notice.message ?? '');
-			};
-			db.on('notice', onNotice);
+			const plans = process.argv.includes('--plans');
+			let statements: LoggedStatement[];
 			await db.query('begin');
 			try {
 				if (candidate !== undefined) await db.query(candidate);
-				await db.query(`load 'auto_explain'`);
-				const analyze = process.argv.includes('--plans') ? 'on' : 'off';
-				await db.query(`set local auto_explain.log_min_duration = 1; set local auto_explain.log_analyze = ${analyze}; set local auto_explain.log_nested_statements = on;
-				  set local auto_explain.log_triggers = on; set local auto_explain.log_level = notice; set local client_min_messages = notice`);
-				await db.query('select count(*) from public.queue_prepare(null, $1)', [NOW]);
+				statements = await explainStatements(db, () => db.query('select count(*) from public.queue_prepare(null, $1)', [NOW]), {
+					minMs: 1,
+					analyze: plans,
+					triggers: true,
+				});
 			} finally {
 				await db.query('rollback');
-				db.off('notice', onNotice);
 			}
+			const profile = statements.flatMap((statement) => [statementLine(statement), ...(plans && statement.ms > 20 ? [statement.entry] : [])]);
 			console.log(`\nStatements over 1 ms inside one queue_prepare(null) (auto_explain; --plans: with their plans, analyze on):\n${profile.join('\n')}`);
 		}
 
