@@ -18,7 +18,7 @@
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
 import { startStack } from '../stack';
-import { explainStatements, statementLine } from './statements';
+import { explainStatements, statementLines } from './statements';
 
 function argument(name: string, fallback: number): number {
 	const index = process.argv.indexOf(`--${name}`);
@@ -304,7 +304,7 @@ async function main() {
 				() => db.query('select count(*) from public.pipeline_assign($1::jsonb, $2)', [JSON.stringify(analyses(world, now, 0).slice(0, BATCH)), now.toISOString()]),
 				{ minMs: 1, analyze: plans },
 			);
-			const profile = statements.flatMap((statement) => [statementLine(statement), ...(plans && statement.ms > 20 ? [statement.entry] : [])]);
+			const profile = statementLines(statements, plans ? 20 : Infinity);
 			console.log(`\nStatements over 1 ms inside one pipeline_assign of ${BATCH} (auto_explain; --plans: with their plans, analyze on):\n${profile.join('\n')}`);
 		}
 	} finally {

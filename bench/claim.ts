@@ -173,7 +173,7 @@ async function main() {
 		if (process.argv.includes('--profile')) {
 			const explained = (holder: string) =>
 				db.query('select public.automation_claim_explained($1, $2, $3, 600, $4)::text', [data.ruleId, BATCH, holder, now.toISOString()]);
-			const statements = await statementMedians(db, PROFILE_RUNS, (run) => explained(`bench-profile-${run}`), (run) => release(`bench-profile-${run}`), { minMs: 0 });
+			const statements = await statementMedians(db, PROFILE_RUNS, (run) => explained(`bench-profile-${run}`), { minMs: 0 }, (run) => release(`bench-profile-${run}`));
 			console.log(
 				`\nStatements of 0.1 ms or more inside automation_claim_explained of ${BATCH} (auto_explain, medians of ${PROFILE_RUNS} calls; the last is the call itself; its logging slows each call, so read the times as shares):\n` +
 					statements.filter((statement) => statement.ms >= 0.1).map((statement) => statementLine(statement, 100)).join('\n'),

@@ -238,7 +238,7 @@ async function main() {
 				await db.query('select count(*) from public.queue_complete($1, $2, $3)', ['bench-profile', JSON.stringify(results), CLAIM_AT]);
 			};
 			for (let warm = 0; warm < 5; warm++) await claimAndReport();
-			const statements = await statementMedians(db, PROFILE_RUNS, claimAndReport, async () => undefined, { minMs: 0 });
+			const statements = await statementMedians(db, PROFILE_RUNS, claimAndReport, { minMs: 0 });
 			console.log(
 				`\nStatements of 0.1 ms or more inside queue_claim and queue_complete of ${batch} (auto_explain, one connection, medians of ${PROFILE_RUNS}; each call last, its statements above it; its logging slows each call, so read the times as shares):\n` +
 					statements.filter((statement) => statement.ms >= 0.1).map((statement) => statementLine(statement)).join('\n'),

@@ -26,7 +26,7 @@
 // Never a test: a slow machine fails no build.
 import { readFileSync } from 'node:fs';
 import { backendCpuMs, backendMinorFaults, backendPid, pageMappingMicros } from './backend-cpu';
-import { explainStatements, statementLine, type LoggedStatement } from './statements';
+import { explainStatements, statementLines, type LoggedStatement } from './statements';
 import { loadavg } from 'node:os';
 import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
@@ -238,7 +238,7 @@ async function main() {
 			} finally {
 				await db.query('rollback');
 			}
-			const profile = statements.flatMap((statement) => [statementLine(statement), ...(plans && statement.ms > 20 ? [statement.entry] : [])]);
+			const profile = statementLines(statements, plans ? 20 : Infinity);
 			console.log(`\nStatements over 1 ms inside one queue_prepare(null) (auto_explain; --plans: with their plans, analyze on):\n${profile.join('\n')}`);
 		}
 

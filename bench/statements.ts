@@ -54,25 +54,34 @@ export async function explainStatements(db: Client, call: () => Promise<unknown>
 }
 
 /** A statement's time and the start of its text, on one line. */
-export function statementLine(statement: LoggedStatement, width = 110): string {
+export function statementLine(statement: StatementTime, width = 110): string {
 	return `${statement.ms.toFixed(3).padStart(9)} ms  ${statement.text.slice(0, width)}`;
 }
 
+/** One line per statement, each followed by its log entry (its plan) when it took over `plansOverMs`. */
+export function statementLines(statements: LoggedStatement[], plansOverMs = Infinity): string[] {
+	return statements.flatMap((statement) => [statementLine(statement), ...(statement.ms > plansOverMs ? [statement.entry] : [])]);
+}
+
+/** A statement's text and a time of it (a median, in statementMedians). */
+export type StatementTime = Pick<LoggedStatement, 'ms' | 'text'>;
+
 /**
- * Each statement inside `call` with its median time over `runs` calls (`after` runs between them,
- * not logged), matched from call to call by its position and text, in the order they ran.
+ * Each statement inside `call` with its median time over `runs` calls (`after`, when given, runs
+ * between them, not logged), matched from call to call by its position and text, in the order
+ * they ran.
  */
 export async function statementMedians(
 	db: Client,
 	runs: number,
 	call: (run: number) => Promise<unknown>,
-	after: (run: number) => Promise<unknown>,
 	options: ExplainOptions,
-): Promise<LoggedStatement[]> {
+	after?: (run: number) => Promise<unknown>,
+): Promise<StatementTime[]> {
 	const times = new Map<string, { text: string; ms: number[] }>();
 	for (let run = 0; run < runs; run++) {
 		const statements = await explainStatements(db, () => call(run), options);
-		await after(run);
+		await after?.(run);
 		statements.forEach((statement, i) => {
 			const key = `${i} ${statement.text}`;
 			const seen = times.get(key) ?? { text: statement.text, ms: [] };
@@ -81,5 +90,5 @@ export async function statementMedians(
 		});
 	}
 	const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-	return [...times.values()].map((seen) => ({ ms: median(seen.ms), text: seen.text, entry: '' }));
+	return [...times.values()].map((seen) => ({ ms: median(seen.ms), text: seen.text }));
 }
