@@ -1,7 +1,8 @@
 // The claim's way in: every tag link carries its conversation's last customer message time, and the
 // database alone keeps that copy right (the claim walks (tag, time) and would miss a contact whose
 // copy lagged behind).
-import { withDb } from '../../helpers/stack';
+import { userClient, withDb } from '../../helpers/stack';
+import { analysis, assign, createPipelineWorld } from '../pipelines/fixtures';
 import { addMessage, at, createWorld, tagContacts } from './fixtures';
 
 const linkTimes = (conversationId: string) =>
@@ -51,5 +52,46 @@ describe('the tag links\' copy of the conversation\'s last customer message time
 			);
 		});
 		for (const link of await linkTimes(conversationId)) expect(link.copy).toBe(at(-2));
+	});
+
+	it('is the conversation\'s time on the links the owner\'s app inserts, whatever time it sends', async () => {
+		const world = await createWorld();
+		const [sent, none] = await world.contacts(2, { lastMessageHoursAgo: 3, tags: [] });
+		const { error } = await userClient(world.userId)
+			.from('conversation_tags')
+			.insert([
+				{ conversation_id: sent, tag_id: world.tags['Hot'], user_id: world.userId, last_customer_message_at: at(9) },
+				{ conversation_id: none, tag_id: world.tags['Hot'], user_id: world.userId },
+			]);
+		expect(error).toBeNull();
+		for (const conversationId of [sent, none]) expect(await linkTimes(conversationId)).toEqual([{ name: 'Hot', copy: at(-3), actual: at(-3) }]);
+	});
+
+	it('is right after one statement whose links came with the right time, a wrong one and none', async () => {
+		const world = await createWorld();
+		const [right, wrong, none] = await world.contacts(3, { lastMessageHoursAgo: 4, tags: [] });
+		const [other] = await world.contacts(1, { lastMessageHoursAgo: 6, tags: [] });
+		await withDb(async (db) => {
+			await db.query(
+				`insert into public.conversation_tags (conversation_id, tag_id, user_id, last_customer_message_at)
+				 select unnest($1::uuid[]), $2, $3, unnest($4::timestamptz[])`,
+				[[right, wrong, none], world.tags['AI Lead'], world.userId, [at(-4), at(-40), null]],
+			);
+		});
+		for (const conversationId of [right, wrong, none]) expect(await linkTimes(conversationId)).toEqual([{ name: 'AI Lead', copy: at(-4), actual: at(-4) }]);
+
+		// A link moved to another conversation takes that conversation's time.
+		await withDb((db) => db.query('update public.conversation_tags set conversation_id = $2 where conversation_id = $1', [none, other]));
+		expect(await linkTimes(other)).toEqual([{ name: 'AI Lead', copy: at(-6), actual: at(-6) }]);
+	});
+
+	it('is the conversation\'s time on the links an automation\'s add_tag makes', async () => {
+		const world = await createPipelineWorld();
+		await world.automation({ trigger_type: 'ENTERED_PIPELINE', actions: [{ type: 'add_tag', tag_id: world.tags['In pipeline'] }] });
+		const [withWindow, withoutWindow] = [await world.contact(), await world.contact()];
+		await withDb((db) => db.query('update public.messenger_conversations set last_customer_message_at = $2 where id = $1', [withWindow, at(-5)]));
+		await assign([analysis(withWindow, 50), analysis(withoutWindow, 50)]);
+		expect(await linkTimes(withWindow)).toEqual([{ name: 'In pipeline', copy: at(-5), actual: at(-5) }]);
+		expect(await linkTimes(withoutWindow)).toEqual([{ name: 'In pipeline', copy: null, actual: null }]);
 	});
 });
