@@ -8,11 +8,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { startSimulators } from '../simulators';
 import type { RunResult } from '../test/harness';
 import { runStage } from '../test/nodes/AutoAssignStage/support/workflow';
-
-function argument(name: string, fallback: number): number {
-	const index = process.argv.indexOf(`--${name}`);
-	return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-}
+import { argument } from './common';
 
 const nodeMs = (result: RunResult) => result.run?.data.resultData.runData.Stage?.[0]?.executionTime ?? NaN;
 

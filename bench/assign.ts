@@ -19,11 +19,7 @@ import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
 import { startStack } from '../stack';
 import { explainStatements, statementLines } from './statements';
-
-function argument(name: string, fallback: number): number {
-	const index = process.argv.indexOf(`--${name}`);
-	return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-}
+import { argument, median } from './common';
 
 const BATCH = 1000;
 const batches = <T>(items: T[]) => Array.from({ length: Math.ceil(items.length / BATCH) }, (_, i) => items.slice(i * BATCH, (i + 1) * BATCH));
@@ -44,7 +40,6 @@ export async function assignInDb(db: Client, items: Analysis[], now: Date, group
 	return counts;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const ms = (value: number) => `${value.toFixed(0)} ms`;
 
 interface Stage {

@@ -12,14 +12,10 @@ import { startStack, createAuthUser, type RunningStack } from '../stack';
 import { checkLaunchRequest } from '../nodes/CampaignSessionCreate/helpers/launchRequest';
 import { loadPhoneLibrary } from '../nodes/shared/phone';
 import { runWorkflow } from '../test/harness';
+import { argument, median } from './common';
 
 const WORKFLOW = 'workflows/campaign-session-created.json';
 const HEADER = { name: 'X-Leadflow-Key', value: 'bench-key' };
-
-function argument(name: string, fallback: number): number {
-	const index = process.argv.indexOf(`--${name}`);
-	return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-}
 
 const phones = (count: number, offset: number) => Array.from({ length: count }, (_, i) => `+447853${String(offset + i).padStart(6, '0')}`);
 
@@ -47,7 +43,6 @@ async function sessionCount(stack: RunningStack, campaign: string): Promise<numb
 	}
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {

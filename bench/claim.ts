@@ -18,13 +18,13 @@ import { startStack } from '../stack';
 import { seedClaimBench } from './claim-seed';
 import { dueTheSeedsWay } from './claim-seeds-way';
 import { explainStatements, statementLine, statementMedians } from './statements';
+import { median } from './common';
 
 const RUNS = 21;
 const SEEDS_WAY_RUNS = 5;
 const BATCH = 100;
 const PROFILE_RUNS = 11;
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 
 async function main() {

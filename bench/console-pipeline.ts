@@ -4,10 +4,10 @@
 import { loadavg } from 'node:os';
 import { Client } from 'pg';
 import { startStack } from '../stack';
+import { median } from './common';
 
 const CONTACTS = Number(process.env.CONTACTS ?? 10_000);
 const RUNS = 21;
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function main() {
 	const stack = await startStack({ fast: true });

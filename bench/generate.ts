@@ -11,11 +11,7 @@ import { startSimulators } from '../simulators';
 import { startStack } from '../stack';
 import type { RunResult } from '../test/harness';
 import { runGenerate } from '../test/nodes/GenerateFollowUp/support/workflow';
-
-function argument(name: string, fallback: number): number {
-	const index = process.argv.indexOf(`--${name}`);
-	return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-}
+import { argument } from './common';
 
 const nodeMs = (result: RunResult) => result.run?.data.resultData.runData.Generate?.[0]?.executionTime ?? NaN;
 

@@ -12,13 +12,8 @@ import { createHash, randomInt } from 'node:crypto';
 import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
 import { startStack } from '../stack';
+import { argument, median } from './common';
 
-function argument(name: string, fallback: number): number {
-	const index = process.argv.indexOf(`--${name}`);
-	return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const p95 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length * 0.95)];
 const ms = (value: number) => `${value.toFixed(3)} ms`;
 const newPage = () => String(900_000_000_000 + randomInt(1e9));

@@ -12,11 +12,7 @@ import { Client } from 'pg';
 import { startSimulators } from '../simulators';
 import { createAuthUser, startStack } from '../stack';
 import { runWorkflow, type WorkflowJson } from '../test/harness';
-
-function argument(name: string, fallback: number): number {
-	const index = process.argv.indexOf(`--${name}`);
-	return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-}
+import { argument } from './common';
 
 const TOKEN = 'bench-page-token';
 

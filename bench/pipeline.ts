@@ -26,11 +26,7 @@ import { startSimulators } from '../simulators';
 import { startStack } from '../stack';
 import { loadWorkflow, runWorkflow, type RunResult, type TestCredentials, type WorkflowJson } from '../test/harness';
 import { startRpcCounter } from '../test/nodes/FacebookSend/support/rpc-counter';
-
-function argument(name: string, fallback: number): number {
-	const index = process.argv.indexOf(`--${name}`);
-	return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-}
+import { argument, median } from './common';
 
 /** A database round trip: the SQL function called (the path after /rest/v1/rpc/) and its time. */
 interface RoundTrip {
@@ -93,7 +89,6 @@ function breakdown(result: RunResult, trips: RoundTrip[], sends: number, rate: n
 	return [...lines, `others: ${others.join(', ')}`];
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /** A copy of a workflow whose claim is for one rule (the schedule's claims for every enabled rule). */
 function forRule(workflow: WorkflowJson, ruleId: string): WorkflowJson {

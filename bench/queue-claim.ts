@@ -22,13 +22,8 @@ import { loadavg } from 'node:os';
 import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
 import { startStack, type StackInfo } from '../stack';
+import { argument, median } from './common';
 
-function argument(name: string, fallback: number): number {
-	const index = process.argv.indexOf(`--${name}`);
-	return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 /** Every message of the seeded day is due at this instant (the day after it, within the hours). */
 const CLAIM_AT = '2026-11-27T12:00:00.000Z';
 /** --profile: the claims and reports whose statements are timed, after 5 untimed. */

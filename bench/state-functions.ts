@@ -7,13 +7,8 @@
 // Prints the figures; never a test, so a slow machine fails no build.
 import { Client } from 'pg';
 import { startStack } from '../stack';
+import { argument, median } from './common';
 
-function argument(name: string, fallback: number): number {
-	const index = process.argv.indexOf(`--${name}`);
-	return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 async function timed<T>(times: Map<string, number[]>, name: string, fn: () => Promise<T>): Promise<T> {
 	const started = performance.now();

@@ -3,6 +3,7 @@
 // shows only the call; auto_explain with log_nested_statements logs every statement of a PL/pgSQL
 // function (and of the triggers it fires, with `triggers`), at NOTICE level to this client.
 import type { Client } from 'pg';
+import { median } from './common';
 
 export interface LoggedStatement {
 	/** Its time, as auto_explain measured it. */
@@ -89,6 +90,5 @@ export async function statementMedians(
 			times.set(key, seen);
 		});
 	}
-	const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 	return [...times.values()].map((seen) => ({ ms: median(seen.ms), text: seen.text }));
 }

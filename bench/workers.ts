@@ -16,11 +16,7 @@
 import { Client } from 'pg';
 import { startStack } from '../stack';
 import { backendCpuMs, backendPid } from './backend-cpu';
-
-function argument(name: string, fallback: number): number {
-	const index = process.argv.indexOf(`--${name}`);
-	return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-}
+import { argument } from './common';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
