@@ -12,14 +12,14 @@
 // Then a second pipeline_assign of the first owner's contacts (UPDATE_EXISTING, new scores): the
 // re-evaluation, with moves, kept contacts and the automations they fire. And the first assignment
 // once more for a fourth owner whose automations are switched off: what the automations cost.
-// Prints the medians, the ratio, what the calls did (outcomes by priority, runs, outbox items) and
+// Prints the medians, the ratio, the machine's yardstick (bench/common.ts), what the calls did (outcomes by priority, runs, outbox items) and
 // with --profile every statement inside one call (auto_explain). Never a test: a slow machine
 // fails no build.
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
 import { startStack } from '../stack';
 import { explainStatements, statementLines } from './statements';
-import { argument, median } from './common';
+import { argument, machineLine, median } from './common';
 
 const BATCH = 1000;
 const batches = <T>(items: T[]) => Array.from({ length: Math.ceil(items.length / BATCH) }, (_, i) => items.slice(i * BATCH, (i + 1) * BATCH));
@@ -290,6 +290,7 @@ async function main() {
 		console.log(`The first assignment with the 5 automations switched off: ${ms(median(withoutAutomations))} in the database`);
 		console.log(`Seed's way (median of ${rounds}): ${(median(seedsWay) / 1000).toFixed(1)} s (${contacts * 2} REST requests, no history, no automations)`);
 		console.log(`Ratio (seed's way / pipeline_assign over supabase.rpc): ${(median(seedsWay) / median(overRest)).toFixed(1)}×`);
+		console.log(await machineLine(db));
 
 		if (process.argv.includes('--profile')) {
 			const world = await seedWorld(db, contacts, 'UPDATE_EXISTING');

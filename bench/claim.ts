@@ -1,13 +1,14 @@
 // Benchmark: the claim of 100 due contacts on 100,000 conversations, 1,000,000 tag
 // links and ~300,000 past executions, against the seeds' way (fetch tagged contacts over REST,
 // judge in JavaScript), side by side on one fast local stack. Prints the medians (also of the
-// explained claim over rpc, as the Tag Eligibility node calls it), their ratio and the plan of the
-// claim's candidate walk as it runs inside the function. The node's call is also taken apart: the
-// explained claim in the database and at PostgREST without the gateway, beside supabase.rpc. Then
-// automation_claim beside automation_claim_explained (the claim plus why fewer than asked were
-// claimed: what the node calls), alternately in one run: filled (100 of 100), short (asked for
-// more than are due: every due contact, and the others counted by reason) and zero (the daily
-// limit used: only the counting).
+// explained claim over rpc, as the Tag Eligibility node calls it), their ratio, the machine's
+// yardstick (bench/common.ts) and the plan of the claim's candidate walk as it runs inside the
+// function. The node's call is also taken apart: the explained claim in the database and at
+// PostgREST without the gateway, beside supabase.rpc. Then automation_claim beside
+// automation_claim_explained (the claim plus why fewer than asked were claimed: what the node
+// calls), alternately in one run: filled (100 of 100), short (asked for more than are due: every
+// due contact, and the others counted by reason) and zero (the daily limit used: only the
+// counting).
 //   npm run bench -- claim [--profile [--plans]]
 // --profile: each statement inside the explained claim with its median time over 11 calls (where
 // the database's part of the node's call goes); --plans: their plans, one call, with actual times.
@@ -18,7 +19,7 @@ import { startStack } from '../stack';
 import { seedClaimBench } from './claim-seed';
 import { dueTheSeedsWay } from './claim-seeds-way';
 import { explainStatements, statementLine, statementMedians } from './statements';
-import { median } from './common';
+import { machineLine, median } from './common';
 
 const RUNS = 21;
 const SEEDS_WAY_RUNS = 5;
@@ -126,6 +127,7 @@ async function main() {
 		);
 		console.log(`Seeds' way (median of ${SEEDS_WAY_RUNS}): ${ms(median(seedsWay))} (${fetched} rows fetched over REST, judged in JavaScript, nothing claimed)`);
 		console.log(`Ratio (seeds' way / claim over REST): ${(median(seedsWay) / median(overRest)).toFixed(1)}×`);
+		console.log(await machineLine(db));
 
 		// automation_claim and automation_claim_explained side by side, alternating, in the database.
 		const setDailyLimit = (limit: number) => db.query('update public.ai_automation_rules set daily_limit = $2 where id = $1', [data.ruleId, limit]);

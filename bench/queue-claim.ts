@@ -22,7 +22,7 @@ import { loadavg } from 'node:os';
 import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
 import { startStack, type StackInfo } from '../stack';
-import { argument, median } from './common';
+import { argument, machineLine, median } from './common';
 
 /** Every message of the seeded day is due at this instant (the day after it, within the hours). */
 const CLAIM_AT = '2026-11-27T12:00:00.000Z';
@@ -117,20 +117,6 @@ async function round(db: Client, owners: string[], workers: number, make: Worker
 	return { perSecond: (c.messages / elapsed) * 1000, ms: elapsed, items: c.messages };
 }
 
-async function yardstick(db: Client): Promise<number> {
-	await db.query('begin');
-	try {
-		await db.query(`create table bench_yardstick (id uuid primary key default gen_random_uuid(), user_id uuid, lead_id uuid, status text, key text, at timestamptz)`);
-		await db.query(`insert into bench_yardstick (user_id, lead_id, status, key, at) select gen_random_uuid(), gen_random_uuid(), 'queued', 'k' || n, now() from generate_series(1, 100000) n`);
-		await db.query('create index on bench_yardstick (lead_id); create unique index on bench_yardstick (user_id, key); create index on bench_yardstick (at) where status = \'queued\'');
-		const started = performance.now();
-		await db.query(`update bench_yardstick set status = 'claimed', at = now() where id in (select id from bench_yardstick limit 10000)`);
-		return performance.now() - started;
-	} finally {
-		await db.query('rollback');
-	}
-}
-
 /** The current definitions against the candidate file: one connection, every message, rolled back. */
 async function compare(db: Client, candidate: string, messages: number, owners: number, batch: number, rounds: number) {
 	const ids = await seed(db, owners, Math.ceil(messages / owners), 'compare');
@@ -214,14 +200,14 @@ async function main() {
 				}
 			}
 		}
-		const yard = await yardstick(db);
+		const machine = await machineLine(db);
 		const restMedian = median(rest.map((r) => r.perSecond));
 		console.log(`\nClaim + Complete, ${workers} workers, batches of ${batch} (median of ${rounds}):`);
 		console.log(`  over the Data API (supabase.rpc, as the node calls it): ${restMedian.toFixed(0)} items/s`);
 		console.log(`  direct connections (the database's time, no HTTP): ${median(sql.map((r) => r.perSecond)).toFixed(0)} items/s`);
 		console.log(`  every message: one claimed and one sent ledger row, its backlog item and lead one row each; none claimed twice`);
 		console.log(`  target ≥ 5,000 items/s over the Data API: ${restMedian >= 5000 ? 'met' : 'NOT met'} on this machine`);
-		console.log(`Machine: load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1/5/15 min); yardstick: a plain UPDATE of 10,000 rows with four indexes took ${yard.toFixed(0)} ms`);
+		console.log(machine);
 
 		// --profile: where one worker's claim and report of a batch spend the database's time.
 		if (process.argv.includes('--profile')) {

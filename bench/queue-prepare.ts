@@ -31,26 +31,11 @@ import { loadavg } from 'node:os';
 import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
 import { startStack } from '../stack';
-import { argument, median } from './common';
+import { argument, machineLine, median } from './common';
 
 const ms = (value: number) => `${value.toFixed(0)} ms`;
 const NOW = '2026-11-25T12:00:00.000Z';
 const ZONES = ['UTC', 'Europe/Paris', 'America/New_York', 'Asia/Kolkata', 'Australia/Sydney'];
-
-/** A plain UPDATE of 10,000 rows of a 100,000-row table with four indexes: the machine's yardstick. */
-async function yardstick(db: Client): Promise<number> {
-	await db.query('begin');
-	try {
-		await db.query(`create table bench_yardstick (id uuid primary key default gen_random_uuid(), user_id uuid, lead_id uuid, status text, key text, at timestamptz)`);
-		await db.query(`insert into bench_yardstick (user_id, lead_id, status, key, at) select gen_random_uuid(), gen_random_uuid(), 'queued', 'k' || n, now() from generate_series(1, 100000) n`);
-		await db.query('create index on bench_yardstick (lead_id); create unique index on bench_yardstick (user_id, key); create index on bench_yardstick (at) where status = \'queued\'');
-		const started = performance.now();
-		await db.query(`update bench_yardstick set status = 'claimed', at = now() where id in (select id from bench_yardstick limit 10000)`);
-		return performance.now() - started;
-	} finally {
-		await db.query('rollback');
-	}
-}
 
 /** What one queue_prepare wrote and answered, as digests (ids of new rows left out: they are random). */
 const WRITTEN = `
@@ -249,7 +234,7 @@ async function main() {
 		const ledgerRows = (await db.query<{ n: number }>('select count(*)::int as n from public.queue_ledger')).rows[0].n - ledgerBefore;
 		const messages = (await db.query<{ n: number }>(`select count(*)::int as n from public.whatsapp_message_queue`)).rows[0].n;
 
-		const yard = await yardstick(db);
+		const machine = await machineLine(db);
 		console.log(`\nqueue_prepare(null) over ${sizes.rows[0].leads} leads of ${owners} owners (capacity ${capacity}), median of ${rounds}:`);
 		console.log(`  first run  ${ms(median(first))} (${summary!.queued} messages queued for ${summary!.owners} owners; min ${ms(Math.min(...first))}, max ${ms(Math.max(...first))})`);
 		console.log(`  second run ${ms(median(second))} (idempotent: nothing more queued)`);
@@ -265,7 +250,7 @@ async function main() {
 			`  target ≤ 1,000 ms on this machine: ${verdict(median(first))} on a connection that has run it before, ` +
 				`${verdict(median(fresh.map((f) => f.ms)))} on a new one (${verdict(restMs)} over the Data API)`,
 		);
-		console.log(`Machine: load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1/5/15 min); yardstick: a plain UPDATE of 10,000 rows with four indexes took ${ms(yard)}`);
+		console.log(machine);
 		const hugePages = (await db.query<{ huge_pages_status: string }>('show huge_pages_status')).rows[0].huge_pages_status;
 		console.log(
 			`  mapping a new 4 KB page of memory takes ${pageMappingMicros().toFixed(1)} µs here; Postgres's shared buffers in huge pages: ${hugePages} ` +
