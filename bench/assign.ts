@@ -12,9 +12,9 @@
 // Then a second pipeline_assign of the first owner's contacts (UPDATE_EXISTING, new scores): the
 // re-evaluation, with moves, kept contacts and the automations they fire. And the first assignment
 // once more for a fourth owner whose automations are switched off: what the automations cost.
-// Prints the medians, the ratio, the machine's yardstick (bench/common.ts), what the calls did (outcomes by priority, runs, outbox items) and
-// with --profile every statement inside one call (auto_explain). Never a test: a slow machine
-// fails no build.
+// Prints the medians, the ratio, the machine's yardstick (bench/common.ts), what the calls did
+// (outcomes by priority, runs, outbox items) and with --profile every statement inside one call
+// (auto_explain). Never a test: a slow machine fails no build.
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
 import { startStack } from '../stack';

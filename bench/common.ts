@@ -21,7 +21,7 @@ const YARDSTICK_RUNS = 3;
  * the median of three (each rolled back), in a transaction rolled back at the end. A benchmark's
  * figures are read against it: the same code takes twice as long on a day the yardstick does.
  */
-export async function yardstick(db: Client): Promise<number> {
+async function yardstick(db: Client): Promise<number> {
 	await db.query('begin');
 	try {
 		await db.query(`create table bench_yardstick (id uuid primary key default gen_random_uuid(), user_id uuid, lead_id uuid, status text, key text, at timestamptz)`);
@@ -41,8 +41,13 @@ export async function yardstick(db: Client): Promise<number> {
 	}
 }
 
+/** The machine's load averages over 1, 5 and 15 minutes, as "1.2 / 1.1 / 1.0". */
+export function loadAverage(): string {
+	return loadavg().map((l) => l.toFixed(1)).join(' / ');
+}
+
 /** One line on the machine: its load and its yardstick (above), to print beside a run's figures. */
 export async function machineLine(db: Client): Promise<string> {
 	const yard = await yardstick(db);
-	return `Machine: load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1/5/15 min); yardstick: a plain UPDATE of 10,000 rows with four indexes took ${yard.toFixed(0)} ms (median of ${YARDSTICK_RUNS})`;
+	return `Machine: load average ${loadAverage()} (1/5/15 min); yardstick: a plain UPDATE of 10,000 rows with four indexes took ${yard.toFixed(0)} ms (median of ${YARDSTICK_RUNS})`;
 }

@@ -18,11 +18,10 @@
 import { readFileSync } from 'node:fs';
 import { backendCpuMs, backendPid } from './backend-cpu';
 import { statementLine, statementMedians } from './statements';
-import { loadavg } from 'node:os';
 import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
 import { startStack, type StackInfo } from '../stack';
-import { argument, machineLine, median } from './common';
+import { argument, loadAverage, machineLine, median } from './common';
 
 /** Every message of the seeded day is due at this instant (the day after it, within the hours). */
 const CLAIM_AT = '2026-11-27T12:00:00.000Z';
@@ -162,7 +161,7 @@ async function compare(db: Client, candidate: string, messages: number, owners: 
 	console.log(`  current   ${m.current.toFixed(0)} items/s; per second of Postgres CPU ${c.current.toFixed(0)} items (all: ${cpu.current.map((t) => t.toFixed(0)).join(', ')})`);
 	console.log(`  candidate ${m.candidate.toFixed(0)} items/s; per second of Postgres CPU ${c.candidate.toFixed(0)} items (all: ${cpu.candidate.map((t) => t.toFixed(0)).join(', ')})`);
 	console.log(`  candidate / current: ${(m.candidate / m.current).toFixed(2)}x items/s, ${(c.candidate / c.current).toFixed(2)}x items per CPU second`);
-	console.log(`  same ledger rows: ${ledger.current === ledger.candidate ? 'yes' : 'NO'} (${ledger.current}); load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')}`);
+	console.log(`  same ledger rows: ${ledger.current === ledger.candidate ? 'yes' : 'NO'} (${ledger.current}); load average ${loadAverage()}`);
 	if (ledger.current !== ledger.candidate) throw new Error(`the candidate wrote other ledger rows: ${ledger.candidate}`);
 }
 

@@ -27,11 +27,10 @@
 import { readFileSync } from 'node:fs';
 import { backendCpuMs, backendMinorFaults, backendPid, pageMappingMicros } from './backend-cpu';
 import { explainStatements, statementLines, type LoggedStatement } from './statements';
-import { loadavg } from 'node:os';
 import { createClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
 import { startStack } from '../stack';
-import { argument, machineLine, median } from './common';
+import { argument, loadAverage, machineLine, median } from './common';
 
 const ms = (value: number) => `${value.toFixed(0)} ms`;
 const NOW = '2026-11-25T12:00:00.000Z';
@@ -80,7 +79,7 @@ async function compare(db: Client, candidate: string, rounds: number) {
 	console.log(`  current   ${ms(median(times.current))}, Postgres CPU ${ms(median(cpu.current))} (all: ${cpu.current.join(', ')})`);
 	console.log(`  candidate ${ms(median(times.candidate))}, Postgres CPU ${ms(median(cpu.candidate))} (all: ${cpu.candidate.join(', ')})`);
 	console.log(`  candidate / current: ${(median(times.candidate) / median(times.current)).toFixed(2)}x the time, ${(median(cpu.candidate) / median(cpu.current)).toFixed(2)}x the CPU`);
-	console.log(`  same answer and same rows written: ${same ? 'yes' : 'NO'}; load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')}`);
+	console.log(`  same answer and same rows written: ${same ? 'yes' : 'NO'}; load average ${loadAverage()}`);
 	if (!same) throw new Error('the candidate wrote or answered something else');
 }
 
