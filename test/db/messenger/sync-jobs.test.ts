@@ -98,6 +98,27 @@ describe('a sync job', () => {
 		await expect(recordPage(job, 'exec-crashed', [], { next: 'cursor-4', now: after(125) })).rejects.toMatchObject({ code: '55P03' });
 	});
 
+	it('a full sync does not replace a sync another run holds: refused (55P03) while its lease lasts, started over once it ran out', async () => {
+		const world = await connectedWorld();
+		const job = await begin(world.pageId, 'exec-running', { lease: 60 });
+		await recordPage(job, 'exec-running', [inbound(world.pageId, person(), -1)], { next: 'cursor-2', conversations: 1 });
+
+		await expect(begin(world.pageId, 'exec-full', { full: true, now: after(30) })).rejects.toMatchObject({
+			code: '55P03',
+			message: expect.stringMatching(/full sync .* cannot start: a sync of it is running \(held by exec-running until /),
+		});
+		const untouched = await withDb((db) => db.query('select status, holder, held_until, cursor, finished_at from public.messenger_sync_jobs where id = $1', [job.job_id]));
+		expect(untouched.rows[0]).toEqual({ status: 'running', holder: 'exec-running', held_until: after(60), cursor: 'cursor-2', finished_at: null });
+
+		const full = await begin(world.pageId, 'exec-full', { full: true, now: after(61) });
+		expect(full).toMatchObject({ status: 'running', resumed: false, cursor: null, since: null, pages_read: 0 });
+		expect(full.job_id).not.toBe(job.job_id);
+		const replaced = await withDb((db) => db.query('select status, holder, finished_at from public.messenger_sync_jobs where id = $1', [job.job_id]));
+		expect(replaced.rows[0]).toEqual({ status: 'cancelled', holder: null, finished_at: after(61) });
+		// The replaced run, if it comes back, no longer holds anything.
+		await expect(recordPage(job, 'exec-running', [], { next: 'cursor-3', now: after(62) })).rejects.toMatchObject({ code: '55P03' });
+	});
+
 	it('a failed job (e.g. a refused token) is resumed at its cursor by the next sync; a full sync starts over instead', async () => {
 		const world = await connectedWorld();
 		const job = await begin(world.pageId, 'exec-a');
