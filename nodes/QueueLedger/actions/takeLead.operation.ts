@@ -32,7 +32,7 @@ const properties: INodeProperties[] = [
 		name: 'reason',
 		type: 'string',
 		default: '',
-		description: 'Why the lead is taken over (kept in the ledger)',
+		description: 'Why the lead is taken over (kept in the ledger): text, line breaks allowed, at most 2,000 characters',
 	},
 ];
 

@@ -132,10 +132,34 @@ describe('queue_take_lead', () => {
 		const actor = await failure(takeLead(leadIds[0], { actorId: '00000000-0000-4000-8000-000000000001' }));
 		expect(actor.code).toBe('22023');
 		expect(actor.message).toMatch(/^p_actor_id: user 00000000-0000-4000-8000-000000000001 does not exist/);
-		const reason = await failure(takeLead(leadIds[0], { reason: 'two\nlines' }));
-		expect(reason.message).toMatch(/^p_reason:/);
 		const lead = await withDb(async (db) => (await db.query('select status from public.leads where id = $1', [leadIds[0]])).rows[0]);
 		expect(lead.status).toBe('queued');
+	});
+
+	// The node's rule (Take Lead, test/nodes/QueueLedger/take-lead.test.ts): text with line breaks, at
+	// most 2,000 characters once trimmed. What an app's text box sends must never stop a take-over.
+	it('takes the lead with a reason of several lines or of 600 characters, keeping it trimmed as the note', async () => {
+		const { userId, leadIds } = await preparedOwner(2);
+		const reasons = ['Customer called back.\r\nWants a quote by Friday.', 'x'.repeat(600)];
+		for (const [index, reason] of reasons.entries()) {
+			const [taken] = await takeLead(leadIds[index], { actorId: userId, reason: `  ${reason}\n`, now: AT });
+			expect(taken).toMatchObject({ lead_id: leadIds[index], status: 'human_controlled', already_taken: false });
+			const notes = (await ledger(userId)).filter((row) => row.lead_id === leadIds[index] && row.reason === 'human_takeover').map((row) => row.detail?.note);
+			expect(notes).toEqual([reason, reason, reason]); // the lead, its backlog item and its message
+		}
+		expect((await messages(userId)).map((row) => row.status)).toEqual(['cancelled', 'cancelled']);
+	});
+
+	it('refuses a reason the node refuses, naming p_reason, before anything is written: over 2,000 characters, blank, a control character', async () => {
+		const { userId, leadIds } = await preparedOwner(1);
+		const before = await ledger(userId);
+		for (const reason of ['x'.repeat(2001), ' \n ', 'bell\u0007']) {
+			const error = await failure(takeLead(leadIds[0], { actorId: userId, reason, now: AT }));
+			expect(error.code).toBe('22023');
+			expect(error.message).toBe('p_reason: must be text of 1 to 2000 characters (line breaks allowed), or null');
+		}
+		expect(await ledger(userId)).toEqual(before);
+		expect((await messages(userId)).map((row) => row.status)).toEqual(['queued']);
 	});
 
 	it('the owner\'s app taking the lead directly (status human_controlled) cancels its queue items too: the rule holds whoever writes', async () => {

@@ -80,6 +80,38 @@ test('an unknown lead, or another owner\'s, is not_found; a malformed id or reas
 	expect(await leadStatus(lead.leadId)).toBe('new');
 });
 
+// The node and queue_take_lead apply one rule to the reason (test/db/queue/take-lead.test.ts): text
+// with line breaks, at most 2,000 characters once trimmed. A reason from an app's text box takes the
+// lead over; one the node refuses never reaches the database.
+test('a reason of several lines, or of 600 characters, takes the lead over and is kept as the note; one of 2,001 is refused naming the reason', async () => {
+	const owner = await queueOwner();
+	const leads = await leadsOf(owner, 3);
+	const reasons = ['Customer called back.\nWants a quote by Friday.', 'y'.repeat(600), 'z'.repeat(2001)];
+	const { outputs } = await take(
+		leads.map((lead, index) => ({ lead_id: lead.leadId, reason: reasons[index] })),
+		{ ownerUserId: owner, reason: '={{ $json.reason }}' },
+		true,
+	);
+	expect(outputs[0].slice(0, 2)).toEqual([
+		expect.objectContaining({ lead_id: leads[0].leadId, status: 'human_controlled', already_taken: false }),
+		expect.objectContaining({ lead_id: leads[1].leadId, status: 'human_controlled', already_taken: false }),
+	]);
+	expect(outputs[0][2].error).toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/^Reason is too long: 2001 characters/) });
+	expect(await Promise.all(leads.map((lead) => leadStatus(lead.leadId)))).toEqual(['human_controlled', 'human_controlled', 'new']);
+	const notes = await withDb(async (db) =>
+		(
+			await db.query<{ item_id: string; note: string }>(
+				`select item_id, detail ->> 'note' as note from public.queue_ledger where user_id = $1 and queue = 'leads' and reason = 'human_takeover' order by id`,
+				[owner],
+			)
+		).rows,
+	);
+	expect(notes).toEqual([
+		{ item_id: leads[0].leadId, note: reasons[0] },
+		{ item_id: leads[1].leadId, note: reasons[1] },
+	]);
+});
+
 test('Prepare Tomorrow fills the owner\'s tomorrow once: the same queue when run again', async () => {
 	const owner = await queueOwner({ daily_capacity: 2 });
 	await leadsOf(owner, 3);
