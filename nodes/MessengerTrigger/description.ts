@@ -71,7 +71,7 @@ export const properties: INodeProperties[] = [
 				name: 'includeReceipts',
 				type: 'boolean',
 				default: false,
-				description: 'Whether to emit delivery and read receipts (always recorded on their conversation)',
+				description: 'Whether to emit delivery and read receipts (recorded on their conversation when it is known; one for an unknown conversation or a Page not connected is ignored: see Include Ignored Events)',
 			},
 		],
 	},
