@@ -3,7 +3,7 @@
 // placed in the Page's pipeline (each conversation once, whatever it sent), the Page's own echoes
 // recorded without an analysis, and a wrongly signed delivery refused with nothing written.
 import { randomUUID } from 'node:crypto';
-import { messengerDelivery, messengerEvents, signDelivery, startSimulators, type RunningSimulators } from '../../simulators';
+import { messengerDelivery, messengerEvents, signDelivery, startSimulators, type GeminiRequestBody, type RunningSimulators } from '../../simulators';
 import { runWorkflow, type TestCredentials } from '../harness';
 import { testStack, withDb } from '../helpers/stack';
 import { createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
@@ -78,7 +78,12 @@ test('a signed delivery is recorded, and each person who wrote is analysed once 
 	expect(result.response?.statusCode).toBe(200);
 	expect(result.nodeOutputs['Messenger Trigger']).toHaveLength(4);
 	expect(result.nodeOutputs['One Per Conversation']).toHaveLength(2);
-	expect(await sims.gemini.control.requests()).toHaveLength(2);
+	const requests = await sims.gemini.control.requests();
+	expect(requests).toHaveLength(2);
+	// Analyze's Pipeline is empty in this workflow: the model is offered the Page's pipeline's stages.
+	for (const request of requests) {
+		expect(JSON.stringify((request.body as GeminiRequestBody).systemInstruction)).toContain("The pipeline's stages: New Lead, Contacted, Qualified, Proposal, Won, Lost.");
+	}
 	const conversations = await withDb((db) =>
 		db.query<{ id: string; sender_id: string }>('select id, sender_id from public.messenger_conversations where page_id = $1 and sender_id = any ($2)', [world.pageId, [anna, ben]]),
 	);

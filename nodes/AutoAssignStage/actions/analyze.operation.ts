@@ -1,6 +1,8 @@
 // analyze: per item, a conversation's last messages → Gemini with a response schema → a validated
 // analysis (score, status, confidence, recommended stage), or the deterministic fallback score when
 // the model fails. Several contacts at once; keys, rests and retries as every Gemini call here.
+// The stage names the model may recommend are those of the chosen pipeline, else of each
+// conversation's Page pipeline, read for the whole batch at once.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { parseApiKeys } from '../../shared/gemini/keyRing';
 import { SharedKeyRing } from '../../shared/gemini/sharedKeyRing';
@@ -10,7 +12,7 @@ import { mapWithConcurrency } from '../../shared/pool';
 import { buildAnalysisPrompt, ANALYSIS_SCHEMA, type ChatMessage } from '../helpers/analysis';
 import { checkUuid, CONTACTS, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
 import { analyzeContact } from '../transport/analyzeContact';
-import { readConversation, readDueConversations, readStageNames } from '../transport/conversations';
+import { readConversation, readDueConversations, readPagePipelines, readStageNames } from '../transport/conversations';
 
 interface GeminiCredentials {
 	apiKeys: string;
@@ -75,7 +77,11 @@ const properties: INodeProperties[] = [
 		displayOptions: { show: { source: ['input'] } },
 		description: 'The contact to analyse (an ID of messenger_conversations). When the item has a messages array (direction, text, sent_at), those are analysed; else the last messages are read from Supabase.',
 	},
-	pipelineProperty('The pipeline whose stage names the model may recommend, passed on to Assign; empty: the Page\'s pipeline'),
+	{
+		...pipelineProperty('The pipeline whose stage names the model may recommend, passed on to Assign; empty: the conversation\'s Page\'s pipeline (pipeline_page_settings, when enabled; none: no stage names)'),
+		// Due for Analysis always uses each conversation's Page pipeline.
+		displayOptions: { show: { source: ['input'] } },
+	},
 	{
 		displayName: 'Options',
 		name: 'options',
@@ -102,7 +108,10 @@ export const description = updateDisplayOptions({ show: { operation: ['analyze']
 interface Job {
 	itemIndex: number;
 	conversationId: string;
+	/** The pipeline chosen on the node (passed on to Assign), or the Page's in Due for Analysis. */
 	pipelineId: string | null;
+	/** Whose stage names the prompt lists: pipelineId, else the conversation's Page pipeline; null: none. */
+	stagesOf: string | null;
 	messages: ChatMessage[];
 	senderName: string;
 }
@@ -120,15 +129,28 @@ function messagesOf(json: IDataObject, limit: number): ChatMessage[] | undefined
 	return messages.slice(-limit);
 }
 
-async function readJob(context: IExecuteFunctions, json: IDataObject, itemIndex: number, maxMessages: number, stageNames: Map<string, string[]>): Promise<Job> {
+async function readJob(context: IExecuteFunctions, json: IDataObject, itemIndex: number, maxMessages: number): Promise<Job> {
 	const conversationId = checkUuid(context, context.getNodeParameter('conversationId', itemIndex), 'conversation ID', itemIndex, 'Map the id of messenger_conversations, e.g. {{ $json.conversation_id }}.');
 	const pipelineId = readPipelineId(context, itemIndex);
 	const own = messagesOf(json, maxMessages);
 	const facts = own
 		? { messages: own, senderName: typeof json.sender_name === 'string' ? json.sender_name : '' }
 		: await readConversation(context, conversationId, maxMessages, itemIndex);
-	if (pipelineId && !stageNames.has(pipelineId)) stageNames.set(pipelineId, await readStageNames(context, pipelineId));
-	return { itemIndex, conversationId, pipelineId, messages: facts.messages, senderName: facts.senderName };
+	return { itemIndex, conversationId, pipelineId, stagesOf: pipelineId, messages: facts.messages, senderName: facts.senderName };
+}
+
+/** The jobs without a chosen pipeline take their conversation's Page pipeline's stage names (one read for the batch). */
+async function addPagePipelines(context: IExecuteFunctions, jobs: Job[]): Promise<void> {
+	const open = jobs.filter((job) => !job.stagesOf);
+	if (open.length === 0) return;
+	const pagePipelines = await readPagePipelines(context, open.map((job) => job.conversationId));
+	for (const job of open) job.stagesOf = pagePipelines.get(job.conversationId) ?? null;
+}
+
+/** The stage names of every pipeline the jobs' prompts list, by pipeline (one read for the batch). */
+async function readStageLists(context: IExecuteFunctions, jobs: Job[]): Promise<Map<string, string[]>> {
+	const pipelines = [...new Set(jobs.flatMap((job) => (job.stagesOf ? [job.stagesOf] : [])))];
+	return pipelines.length > 0 ? await readStageNames(context, pipelines) : new Map();
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -147,29 +169,39 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 
 	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
 	const results: INodeExecutionData[] = [];
-	const jobs: Job[] = [];
-	const stageNames = new Map<string, string[]>();
+	let jobs: Job[] = [];
+	let stageNames = new Map<string, string[]>();
 	if (items.length > 0 && this.getNodeParameter('source', 0, 'input') === 'due') {
 		const owner = checkUuid(this, this.getNodeParameter('ownerUserId', 0, ''), 'owner user ID', 0, 'Use the id of the Supabase user who owns the Pages, or leave it empty for every owner.', true);
 		const due = await readDueConversations(this, this.getNodeParameter('maxConversations', 0, 100) as number, owner, maxMessages);
 		for (const conversation of due) {
-			if (!stageNames.has(conversation.pipeline_id)) stageNames.set(conversation.pipeline_id, await readStageNames(this, conversation.pipeline_id));
 			jobs.push({
 				itemIndex: 0,
 				conversationId: conversation.conversation_id,
 				pipelineId: conversation.pipeline_id,
+				stagesOf: conversation.pipeline_id,
 				messages: conversation.messages,
 				senderName: conversation.sender_name ?? '',
 			});
 		}
+		stageNames = await readStageLists(this, jobs);
 	} else {
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			try {
-				jobs.push(await readJob(this, items[itemIndex].json, itemIndex, maxMessages, stageNames));
+				jobs.push(await readJob(this, items[itemIndex].json, itemIndex, maxMessages));
 			} catch (error) {
 				if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
 				results.push(failedItem(this, error, { item: itemIndex }));
 			}
+		}
+		try {
+			await addPagePipelines(this, jobs);
+			stageNames = await readStageLists(this, jobs);
+		} catch (error) {
+			// Reads for the whole batch: when they fail, every item does.
+			if (!this.continueOnFail()) throw asNodeError(this, error);
+			results.push(...jobs.map((job) => failedItem(this, error, { item: job.itemIndex })));
+			jobs = [];
 		}
 	}
 
@@ -190,7 +222,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		const prompt = buildAnalysisPrompt({
 			contactName: job.senderName,
 			messages: job.messages,
-			stages: job.pipelineId ? (stageNames.get(job.pipelineId) ?? []) : [],
+			stages: job.stagesOf ? (stageNames.get(job.stagesOf) ?? []) : [],
 			instructions: options.instructions ?? '',
 		});
 		const request = { model, ...prompt, temperature: options.temperature ?? 0.2, responseSchema: ANALYSIS_SCHEMA, timeoutMs: options.timeoutMs ?? 30_000 };

@@ -1,12 +1,17 @@
 // AutoAssignStage's Analyze against the Gemini simulator through n8n's engine: the structured reply
 // validated, an invalid reply asked again once, the fallback score when the model fails (schema
-// broken twice, blocked, quota on every key), and a throttled key resting while the others carry on.
-// The items carry their messages, so no database read is needed.
+// broken twice, blocked, quota on every key), a throttled key resting while the others carry on, and
+// the stage names the prompt offers (the chosen pipeline's, else the conversation's Page pipeline's).
+// The items carry their messages, so only the Page pipelines and their stages are read from the
+// local stack.
 import { randomUUID } from 'node:crypto';
-import type { IDataObject } from 'n8n-workflow';
+import { Workflow, type IDataObject, type INode } from 'n8n-workflow';
 import type { GeminiRequestBody, LoggedRequest, RunningSimulators } from '../../../simulators';
 import { FALLBACK_MIN_SCORE } from '../../../nodes/AutoAssignStage/helpers/analysis';
+import { createPipelineWorld } from '../../db/pipelines/fixtures';
 import { geminiCredentials, runStage } from './support/workflow';
+import { HarnessNodeTypes } from '../../harness/node-types';
+import { loaders } from '../../harness/loaders';
 import { runsAlone } from '../../helpers/quiet-machine';
 import { startSimulatorsProcess } from '../../helpers/simulators-process';
 
@@ -137,4 +142,92 @@ it('a conversation ID that is not a UUID stops the node naming the field', async
 	const { result } = await runStage([conversation({ conversation_id: 'conv-1' })], analyze(), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
 	expect(result.error?.message).toMatch(/conversation ID "conv-1" is not a UUID/);
 	expect(await generateCalls()).toEqual([]);
+});
+
+describe('the stage names the model may recommend (From the Input)', () => {
+	const STAGES_LINE = 'The pipeline\'s stages:';
+	const SALES_LINE = 'The pipeline\'s stages: New Lead, Contacted, Qualified, Proposal, Won, Lost.';
+
+	/** Each generate call's system instruction, by the contact named in its prompt. */
+	const instructionsByContact = async (): Promise<Map<string, string>> =>
+		new Map(
+			(await generateCalls()).map((call) => {
+				const body = call.body as GeminiRequestBody;
+				const contact = /^Contact: (.*)$/m.exec(body.contents[0].parts[0].text ?? '')?.[1] ?? '';
+				return [contact, body.systemInstruction?.parts.map((part) => part.text ?? '').join('\n') ?? ''];
+			}),
+		);
+
+	it('Pipeline empty: each conversation\'s Page pipeline; a Page without an enabled pipeline gets none and is still analysed', async () => {
+		const [withPage, again] = await (await createPipelineWorld()).contacts(2);
+		const off = await createPipelineWorld({ stages: [{ name: 'Never Offered', min: 0, max: 100 }] });
+		await off.settings({ enabled: false });
+		const [noPipeline] = await off.contacts(1);
+		const items = [
+			conversation({ conversation_id: withPage, sender_name: 'Paged' }),
+			conversation({ conversation_id: noPipeline, sender_name: 'Unpaged' }),
+			conversation({ conversation_id: again, sender_name: 'Paged Again' }),
+		];
+		const { result, contacts } = await runStage(items, analyze(), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
+
+		expect(result.error).toBeUndefined();
+		expect(contacts.map((contact) => [contact.conversation_id, contact.fallback])).toEqual([
+			[withPage, false],
+			[noPipeline, false],
+			[again, false],
+		]);
+		// The Page's pipeline only chose the names: Assign still finds the Page's pipeline itself.
+		expect(contacts.every((contact) => contact.pipeline_id === undefined)).toBe(true);
+		const instructions = await instructionsByContact();
+		expect(instructions.get('Paged')).toContain(SALES_LINE);
+		expect(instructions.get('Paged Again')).toContain(SALES_LINE);
+		expect(instructions.get('Unpaged')).toBeDefined();
+		expect(instructions.get('Unpaged')).not.toContain(STAGES_LINE);
+	});
+
+	it('a batch over one read\'s 100 ids (150 conversations on two Pages): each gets its own Page\'s names', async () => {
+		const [sales, support] = await Promise.all([createPipelineWorld(), createPipelineWorld({ stages: [{ name: 'Open', min: 0, max: 50 }, { name: 'Solved', min: 51, max: 100 }] })]);
+		const [salesContacts, supportContacts] = await Promise.all([sales.contacts(75), support.contacts(75)]);
+		const items = salesContacts.flatMap((id, index) => [
+			conversation({ conversation_id: id, sender_name: `sales ${index}` }),
+			conversation({ conversation_id: supportContacts[index], sender_name: `support ${index}` }),
+		]);
+		const { result, contacts } = await runStage(items, analyze({ concurrency: 20 }), geminiCredentials(sims.gemini.baseUrl, freshKeys(2)));
+
+		expect(result.error).toBeUndefined();
+		expect(contacts).toHaveLength(150);
+		const instructions = await instructionsByContact();
+		expect(instructions.size).toBe(150);
+		for (const [contact, instruction] of instructions) {
+			expect([contact, instruction]).toEqual([contact, expect.stringContaining(contact.startsWith('sales') ? SALES_LINE : 'The pipeline\'s stages: Open, Solved.')]);
+		}
+	});
+
+	it('Pipeline set: that pipeline\'s names, not the Page\'s, and its id passed on to Assign', async () => {
+		const world = await createPipelineWorld();
+		const other = await world.addPipeline('Support', [{ name: 'Open', min: 0, max: 50 }, { name: 'Solved', min: 51, max: 100 }]);
+		const [contact] = await world.contacts(1);
+		const { result, contacts } = await runStage(
+			[conversation({ conversation_id: contact, sender_name: 'Chosen' })],
+			{ ...analyze(), pipelineId: { __rl: true, mode: 'id', value: other.id } },
+			geminiCredentials(sims.gemini.baseUrl, freshKeys(1)),
+		);
+
+		expect(result.error).toBeUndefined();
+		expect(contacts).toEqual([expect.objectContaining({ conversation_id: contact, pipeline_id: other.id, fallback: false })]);
+		const instruction = (await instructionsByContact()).get('Chosen');
+		expect(instruction).toContain('The pipeline\'s stages: Open, Solved.');
+		expect(instruction).not.toContain('New Lead');
+	});
+});
+
+it('the Pipeline parameter is shown for From the Input only: Due for Analysis always uses the Page\'s pipeline', async () => {
+	const nodeTypes = new HarnessNodeTypes(await loaders());
+	const saved = async (source: string) => {
+		const parameters = { operation: 'analyze', source, pipelineId: { __rl: true, mode: 'id', value: randomUUID() } };
+		const node: INode = { id: 'n', name: 'Node', type: 'n8n-nodes-leadflow.autoAssignStage', typeVersion: 1, position: [0, 0], parameters };
+		return new Workflow({ nodes: [node], connections: {}, active: false, nodeTypes }).nodes.Node.parameters;
+	};
+	expect(await saved('input')).toHaveProperty('pipelineId');
+	expect(await saved('due')).not.toHaveProperty('pipelineId');
 });
