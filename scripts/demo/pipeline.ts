@@ -3,7 +3,8 @@
 // automations), scripts the model's answers in the Gemini simulator, and runs the shipped workflow
 // workflows/auto-assign.json through n8n's engine in-process ("Analyse Now", for the demo owner),
 // twice: the first run analyses and places every contact and hands out the automations' actions,
-// the second finds nothing new. What it reports is read back from the database.
+// the second finds nothing new but asks the model again about the two placed by the fallback score
+// (still refused: kept where they are). What it reports is read back from the database.
 import { Client } from 'pg';
 import type { IDataObject } from 'n8n-workflow';
 import type { RunningSimulators } from '../../simulators';

@@ -1,17 +1,19 @@
 // workflows/auto-assign.json through n8n's engine in-process ("Analyse Now" webhook) against the
 // local stack and the Gemini simulator: the owner's conversations due an analysis are scored and
 // placed in one run, the answer counts them by outcome, the Automations output gets the pipeline's
-// webhook action once per contact, a run with nothing due answers zeros, and a new customer message
-// makes a placed contact due again.
+// webhook action once per contact, a run with nothing due answers zeros, a new customer message
+// makes a placed contact due again, and a model failure leaves a placed contact as the model put it.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
+import { keyIdOf } from '../../nodes/shared/gemini/keyRing';
 import { runWorkflow, type TestCredentials } from '../harness';
 import { testStack, withDb } from '../helpers/stack';
 import { createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
 
 const WORKFLOW = 'workflows/auto-assign.json';
 const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
+const keys = [`key-a-${randomUUID()}`, `key-b-${randomUUID()}`];
 let sims: RunningSimulators;
 let credentials: TestCredentials;
 let world: PipelineWorld;
@@ -25,7 +27,7 @@ beforeAll(async () => {
 	credentials = {
 		httpHeaderAuth: KEY,
 		leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
-		leadflowGeminiApi: { apiKeys: `key-a-${randomUUID()}\nkey-b-${randomUUID()}`, baseUrl: sims.gemini.baseUrl, model: 'gemini-3-flash' },
+		leadflowGeminiApi: { apiKeys: keys.join('\n'), baseUrl: sims.gemini.baseUrl, model: 'gemini-3-flash' },
 	};
 	world = await createPipelineWorld();
 	await world.automation({ trigger_type: 'ENTERED_PIPELINE', actions: [{ type: 'webhook', url: 'https://crm.example.test/leads' }] });
@@ -77,21 +79,32 @@ test('the due conversations are analysed and placed; the answer counts them; eac
 	expect(nothingDue.response?.body).toEqual({ analysed: 0, fallback: 0, assigned: 0, moved: 0, kept: 0, skipped: 0, automations: 0 });
 });
 
-test('a new customer message makes a placed contact due again; a model failure gives the fallback score', async () => {
+test('a new customer message makes a placed contact due again; a model failure changes nothing placed, and the model is asked again', async () => {
 	const [contact] = await world.contacts(1);
 	await customerWrites(contact, 'Hello', 900);
 	await sims.gemini.control.addFault({ effect: { kind: 'text', text: reply(10) } });
 	expect((await analyseNow()).response?.body).toMatchObject({ analysed: 1, assigned: 1 });
+	const placeOf = async () =>
+		((await places(world.userId)) as unknown as Array<{ conversation_id: string; stage_id: string; lead_score: number; analysis_is_fallback: boolean }>).find(
+			(row) => row.conversation_id === contact,
+		);
+	const placed = await placeOf();
 
 	// After the last message the analysis saw (900 s ago): due again, whenever the analysis ran.
 	await customerWrites(contact, 'Actually, what does it cost?', 1);
 	await sims.gemini.control.reset();
 	await sims.gemini.control.addFault({ effect: { kind: 'http', status: 429, retryDelaySeconds: 60 } });
 	const again = await analyseNow();
-	expect(again.response?.body).toMatchObject({ analysed: 1, fallback: 1, moved: 1 });
-	const place = ((await places(world.userId)) as unknown as Array<{ conversation_id: string; lead_score: number; analysis_is_fallback: boolean }>).find(
-		(row) => row.conversation_id === contact,
-	);
-	expect(place?.analysis_is_fallback).toBe(true);
-	expect(place?.lead_score).toBeGreaterThanOrEqual(15);
+	// The fallback score is kept out of a place the model made: same stage, same score.
+	expect(again.response?.body).toMatchObject({ analysed: 1, fallback: 1, assigned: 0, moved: 0, kept: 1 });
+	expect(await placeOf()).toEqual(placed);
+
+	// The message is still unseen by the model, so the next run asks it again, once the keys' rest
+	// (60 s, shared in the database) is over: ended here rather than waited for.
+	await withDb((db) => db.query('update leadflow_private.limit_gemini_keys set rested_until = rested_at where key_id = any ($1)', [keys.map(keyIdOf)]));
+	await sims.gemini.control.reset();
+	await sims.gemini.control.addFault({ effect: { kind: 'text', text: reply(50) } });
+	const answered = await analyseNow();
+	expect(answered.response?.body).toMatchObject({ analysed: 1, fallback: 0, moved: 1 });
+	expect(await placeOf()).toMatchObject({ stage_id: world.pipeline.stages.Qualified, lead_score: 50, analysis_is_fallback: false });
 });

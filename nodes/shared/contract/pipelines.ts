@@ -55,11 +55,12 @@ export interface AssignResult {
 	conversation_id: string;
 	/**
 	 * assigned: placed in the pipeline; moved: to another stage; kept: in its stage (reason);
-	 * skipped: its Page has no enabled auto-assignment and the item named no pipeline.
+	 * skipped: its Page has no enabled auto-assignment and the item named no pipeline, or it was moved
+	 * out of the pipeline (left_pipeline: pipeline and stage say where it is now, if anywhere).
 	 */
 	outcome: 'assigned' | 'moved' | 'kept' | 'skipped';
-	/** kept: why; skipped: auto_assign_off; null otherwise. */
-	reason: 'downgrade_protected' | 'same_stage' | 'skip_existing' | 'auto_assign_off' | null;
+	/** kept: why (fallback_analysis: the fallback score changes nothing placed); skipped: auto_assign_off or left_pipeline; null otherwise. */
+	reason: 'downgrade_protected' | 'same_stage' | 'skip_existing' | 'fallback_analysis' | 'auto_assign_off' | 'left_pipeline' | null;
 	/** The priority that chose the stage (for downgrade_protected: the stage refused); null when nothing was evaluated. */
 	priority: AssignPriority | null;
 	pipeline_id: string | null;
@@ -72,7 +73,7 @@ export interface AssignResult {
 	/** downgrade_protected: the lower stage the analysis proposed. */
 	proposed_stage_id: string | null;
 	proposed_stage_name: string | null;
-	/** The contact's score and status now (unchanged for skip_existing and skipped). */
+	/** The contact's score and status now (unchanged for skip_existing, fallback_analysis and skipped). */
 	lead_score: number | null;
 	lead_status: LeadStatus | null;
 	/** Automations fired for this contact by this call, chains included. */
@@ -212,8 +213,11 @@ export interface DueConversation {
 	/** The Page's pipeline (pipeline_page_settings). */
 	pipeline_id: string;
 	update_mode: UpdateMode;
-	/** not_in_pipeline: no place in the Page's pipeline yet; new_messages: the customer wrote after the last analysis. */
-	reason: 'not_in_pipeline' | 'new_messages';
+	/**
+	 * not_in_pipeline: not in the Page's pipeline yet (and never moved out of it); new_messages: the customer wrote after the
+	 * last analysis; fallback_analysis: placed by the fallback score, the model's analysis still to come.
+	 */
+	reason: 'not_in_pipeline' | 'new_messages' | 'fallback_analysis';
 	last_customer_message_at: string;
 	/** The last message the last analysis saw (or when it ran); null when never analysed. */
 	last_analysed_message_at: string | null;

@@ -1,6 +1,7 @@
 // pipeline_assign through supabase-js, as the node calls it: the seed's priorities (status, score
 // range, the AI's recommendation, the closest range, then the default or first stage), downgrade
 // protection, both update modes, and the history that keeps the AI's reasoning.
+import { withDb } from '../../helpers/stack';
 import { activities, analysis, assign, createPipelineWorld, minutesAfter, move, NOW, places, type StageSpec } from './fixtures';
 
 const byConversation = <T extends { conversation_id: string }>(rows: T[]) => new Map(rows.map((row) => [row.conversation_id, row]));
@@ -218,5 +219,90 @@ describe('pipeline_assign: the history', () => {
 			to_stage_id: world.pipeline.stages.Proposal,
 			metadata: expect.objectContaining({ outcome: 'kept', reason: 'downgrade_protected', priority: 'status', proposed_stage_id: world.pipeline.stages.Nurture }),
 		});
+	});
+});
+
+describe('pipeline_assign: the fallback score', () => {
+	const fallback = (conversationId: string, score: number, extra: Parameters<typeof analysis>[2] = {}) =>
+		analysis(conversationId, score, { is_fallback: true, confidence: 0, model: null, lead_status: 'NEW', reasoning: 'Keyword score: the model did not answer.', ...extra });
+
+	it('never moves or rescores a contact the model placed: kept, fallback_analysis, nothing written', async () => {
+		const world = await createPipelineWorld({ mode: 'UPDATE_EXISTING' });
+		const contact = await world.contact();
+		await assign([analysis(contact, 80, { lead_status: 'NEGOTIATING' })]);
+		const before = { place: await places(world.userId), history: await activities(contact) };
+		// 15 is New Lead's range, below Proposal's minimum: the model's analysis would have moved it down.
+		const [result] = await assign([fallback(contact, 15)], minutesAfter(60));
+		expect(result).toMatchObject({
+			outcome: 'kept',
+			reason: 'fallback_analysis',
+			priority: null,
+			stage_name: 'Proposal',
+			from_stage_name: 'Proposal',
+			lead_score: 80,
+			lead_status: 'NEGOTIATING',
+			automations_fired: 0,
+		});
+		expect(await places(world.userId)).toEqual(before.place);
+		expect(await activities(contact)).toEqual(before.history);
+	});
+
+	it('places a new contact, provisionally: the model\'s next analysis re-evaluates it even under SKIP_EXISTING', async () => {
+		const world = await createPipelineWorld({ mode: 'SKIP_EXISTING' });
+		const contact = await world.contact();
+		const [placed] = await assign([fallback(contact, 15)]);
+		expect(placed).toMatchObject({ outcome: 'assigned', stage_name: 'New Lead', lead_score: 15 });
+		expect((await places(world.userId))[0].analysis_is_fallback).toBe(true);
+
+		// Still the fallback: the place stays as it is.
+		const [again] = await assign([fallback(contact, 30)], minutesAfter(30));
+		expect(again).toMatchObject({ outcome: 'kept', reason: 'fallback_analysis', stage_name: 'New Lead', lead_score: 15 });
+
+		// The model answers: the provisional place is re-evaluated (moved), and is the model's from then on.
+		const [scored] = await assign([analysis(contact, 80, { lead_status: 'QUALIFIED' })], minutesAfter(60));
+		expect(scored).toMatchObject({ outcome: 'moved', reason: null, priority: 'score_range', from_stage_name: 'New Lead', stage_name: 'Proposal', lead_score: 80 });
+		expect((await places(world.userId))[0]).toMatchObject({ analysis_is_fallback: false, lead_score: 80 });
+		const [skipped] = await assign([analysis(contact, 50)], minutesAfter(90));
+		expect(skipped).toMatchObject({ outcome: 'kept', reason: 'skip_existing', stage_name: 'Proposal', lead_score: 80 });
+	});
+});
+
+describe('pipeline_assign: a contact moved out of the pipeline', () => {
+	const outbox = (userId: string) =>
+		withDb(async (db) => (await db.query<{ id: string }>('select id from public.pipeline_outbox where user_id = $1', [userId])).rows);
+
+	it('stays out: skipped, left_pipeline, with where it is now, and its automations do not fire again', async () => {
+		const world = await createPipelineWorld({ mode: 'UPDATE_EXISTING' });
+		const onboarding = await world.addPipeline('Onboarding', [{ name: 'Welcome', isDefault: true }]);
+		// Won moves the contact to Onboarding; entering the Sales pipeline tags it.
+		await world.automation({ name: 'won', trigger_type: 'STAGE_CHANGED', trigger_conditions: { to_stage_id: world.pipeline.stages.Won }, actions: [{ type: 'move_to_pipeline', pipeline_id: onboarding.id }] });
+		await world.automation({ name: 'entered', trigger_type: 'ENTERED_PIPELINE', actions: [{ type: 'webhook', url: 'https://hooks.example.com/entered' }] });
+		const [won, other] = await world.contacts(2);
+
+		const [first] = await assign([analysis(won, 90, { lead_status: 'WON' })]);
+		expect(first).toMatchObject({ outcome: 'assigned', stage_name: 'Won' });
+		expect((await places(world.userId)).map((place) => [place.pipeline_id, place.stage_id])).toEqual([[onboarding.id, onboarding.stages.Welcome]]);
+		const before = { history: await activities(won), outbox: await outbox(world.userId) };
+
+		const results = await assign([analysis(won, 90, { lead_status: 'WON' }), analysis(other, 30)], minutesAfter(60));
+		expect(results[0]).toMatchObject({
+			outcome: 'skipped',
+			reason: 'left_pipeline',
+			priority: null,
+			pipeline_id: onboarding.id,
+			stage_id: onboarding.stages.Welcome,
+			stage_name: 'Welcome',
+			automations_fired: 0,
+		});
+		// Another contact of the same call is placed as usual.
+		expect(results[1]).toMatchObject({ outcome: 'assigned', stage_name: 'Contacted', automations_fired: 1 });
+		expect(await activities(won)).toEqual(before.history);
+		expect((await outbox(world.userId)).length).toBe(before.outbox.length + 1);
+		expect((await places(world.userId)).filter((place) => place.conversation_id === won).map((place) => place.pipeline_id)).toEqual([onboarding.id]);
+
+		// Moved back by a person: assigned again as any contact in the pipeline.
+		await move([{ conversation_id: won, stage_name: 'Qualified', pipeline_id: world.pipeline.id }], minutesAfter(90));
+		const [back] = await assign([analysis(won, 50, { lead_status: 'QUALIFIED' })], minutesAfter(120));
+		expect(back).toMatchObject({ outcome: 'kept', reason: 'same_stage', stage_name: 'Qualified' });
 	});
 });

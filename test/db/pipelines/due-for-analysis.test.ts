@@ -79,6 +79,46 @@ describe('pipeline_due_for_analysis', () => {
 		expect(byContact.get(never)).toMatchObject({ reason: 'new_messages', last_analysed_message_at: null });
 	});
 
+	it('does not return a contact moved out of the Page\'s pipeline; it does return one a person added to another pipeline', async () => {
+		const support = await world.addPipeline('Support', [{ name: 'Inbox', isDefault: true }]);
+		const [movedOut, alsoInSupport] = await world.contacts(2);
+		for (const contact of [movedOut, alsoInSupport]) await say(contact, world.userId, [{ direction: 'inbound', text: 'Hello', at: minutesAfter(-60) }]);
+		await assign([analysis(movedOut, 50, { last_message_at: minutesAfter(-60) })], minutesAfter(-55));
+		await move([
+			{ conversation_id: movedOut, stage_id: support.stages.Inbox, from_pipeline_id: world.pipeline.id },
+			{ conversation_id: alsoInSupport, stage_id: support.stages.Inbox },
+		], minutesAfter(-50));
+		// The customer writes again: still not due, it stays where it was moved.
+		await say(movedOut, world.userId, [{ direction: 'inbound', text: 'Any news?', at: minutesAfter(-20) }]);
+
+		const rows = await due({ p_user_id: world.userId });
+		expect(rows.map((row) => [row.conversation_id, row.reason])).toEqual([[alsoInSupport, 'not_in_pipeline']]);
+	});
+
+	it('returns a place made by the fallback score again, in either mode, after the other due contacts', async () => {
+		await world.settings({ mode: 'SKIP_EXISTING' });
+		const [provisional, fresh, scored] = await world.contacts(3);
+		await say(provisional, world.userId, [{ direction: 'inbound', text: 'Hello', at: minutesAfter(-90) }]);
+		await say(scored, world.userId, [{ direction: 'inbound', text: 'Hello', at: minutesAfter(-80) }]);
+		await say(fresh, world.userId, [{ direction: 'inbound', text: 'Hi there', at: minutesAfter(-10) }]);
+		await assign([
+			analysis(provisional, 15, { is_fallback: true, confidence: 0, last_message_at: minutesAfter(-90) }),
+			analysis(scored, 50, { last_message_at: minutesAfter(-80) }),
+		], minutesAfter(-85));
+
+		// The provisional place waited longest, yet comes after the new contact.
+		let rows = await due({ p_user_id: world.userId });
+		expect(rows.map((row) => [row.conversation_id, row.reason])).toEqual([
+			[fresh, 'not_in_pipeline'],
+			[provisional, 'fallback_analysis'],
+		]);
+
+		// The model's analysis replaces it: due no more.
+		await assign([analysis(provisional, 60, { last_message_at: minutesAfter(-90) })], minutesAfter(-5));
+		rows = await due({ p_user_id: world.userId });
+		expect(rows.map((row) => row.conversation_id)).toEqual([fresh]);
+	});
+
 	it('never returns a placed contact of a SKIP_EXISTING Page, nor any of a Page whose auto-assignment is off', async () => {
 		const [placed, unplaced] = await world.contacts(2);
 		for (const contact of [placed, unplaced]) await say(contact, world.userId, [{ direction: 'inbound', text: 'Hello', at: minutesAfter(-60) }]);
