@@ -31,7 +31,11 @@ export interface SendOutcome {
 /** Why the rest of a batch is not attempted. */
 export type BatchStop = 'invalid_token' | 'throughput';
 
-/** Recipient, message or template problems: a retry sends the same thing and fails the same way. */
+/**
+ * Recipient, message or template problems: a retry sends the same thing and fails the same way.
+ * Complete gives the message up (dead); only 131026 (the recipient cannot be reached) makes its lead
+ * invalid: for the others, the owner's setup, the lead is new again (docs/whatsapp.md).
+ */
 const PERMANENT_CODES = new Set([100, 131008, 131009, 131021, 131026, 131047, 131051, 131052, 132000, 132001, 132005, 132007, 132012, 132015, 132016, 133010]);
 /** The app's or the number's throughput (130429, Graph's 4 and 80007): stop sending for now. */
 const THROUGHPUT_CODES = new Set([4, 80007, 130429]);

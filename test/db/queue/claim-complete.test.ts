@@ -2,7 +2,7 @@
 // the sender needs; each outcome recorded only from the worker holding the message; a failure
 // retried with backoff until max_attempts, then dead; a lease that ran out handed out again.
 import type { ClaimedMessage, QueueCompleteResult } from '../../../nodes/shared/contract';
-import { serviceClient } from '../../helpers/stack';
+import { serviceClient, withDb } from '../../helpers/stack';
 import { addLeads, claim, complete, createOwner, failed, ledger, messages, phone, prepare, preparedOwner, sent, TOMORROW } from './fixtures';
 
 const at = (time: string, day = TOMORROW) => `${day}T${time}:00.000Z`;
@@ -65,7 +65,7 @@ describe('queue_claim', () => {
 });
 
 describe('queue_complete', () => {
-	it('a failure is retried after the backoff, doubled each time, until max_attempts; then the message is dead and the lead invalid', async () => {
+	it('a failure is retried after the backoff, doubled each time, until max_attempts; then the message is dead and the lead new again (Meta\'s trouble, not the lead\'s)', async () => {
 		const { userId, leadIds } = await preparedOwner(1, { max_attempts: 3, retry_backoff_seconds: 600 });
 		let now = at('09:00');
 		const reports: QueueCompleteResult[] = [];
@@ -88,8 +88,63 @@ describe('queue_complete', () => {
 		const [message] = await messages(userId);
 		expect(message).toMatchObject({ status: 'dead', attempts: 3, last_error: { code: '131000', message: 'attempt 3 failed' } });
 		const lead = (await ledger(userId)).filter((row) => row.queue === 'leads').at(-1);
-		expect(lead).toMatchObject({ item_id: leadIds[0], to_status: 'invalid', reason: 'message_dead' });
+		expect(lead).toMatchObject({ item_id: leadIds[0], from_status: 'queued', to_status: 'new', reason: 'message_dead' });
 		expect(await claim('w-retry', userId, at('16:00'))).toEqual([]);
+	});
+
+	// Only the recipient's fault makes a lead invalid (docs/whatsapp.md): 131026. The owner's setup
+	// errors (a template, the 24-hour window) put the lead back for the next Prepare; a send that may
+	// have gone out (uncertain) is never sent again by itself, and the lead is not invalid either.
+	it('a dead message: 131026 makes the lead invalid; a template error (132001) puts it back for the next Prepare; an uncertain send keeps it queued, never re-sent', async () => {
+		const { userId } = await preparedOwner(3, { max_attempts: 5 });
+		const [a, b, c] = await claim('w-dead', userId, at('16:00'));
+		const reports = await complete(
+			'w-dead',
+			[
+				failed(a, { code: '131026', message: 'Message undeliverable', permanent: true }),
+				failed(b, { code: '132001', message: 'Template name does not exist in the translation', permanent: true }),
+				failed(c, { code: 'uncertain', message: 'No answer from the WhatsApp Cloud API (timeout): the message may have been delivered', permanent: true }),
+			],
+			at('16:00'),
+		);
+		expect(reports.map((report) => [report.status, report.accepted])).toEqual([
+			['dead', true],
+			['dead', true],
+			['dead', true],
+		]);
+		const state = () =>
+			withDb(async (db) =>
+				(
+					await db.query<{ lead_id: string; lead: string; backlog: string }>(
+						`select l.id as lead_id, l.status as lead, p.status as backlog
+						   from public.leads l join public.lead_processing_queue p on p.lead_id = l.id where l.user_id = $1`,
+						[userId],
+					)
+				).rows.reduce<Record<string, { lead: string; backlog: string }>>((all, row) => ({ ...all, [row.lead_id]: { lead: row.lead, backlog: row.backlog } }), {}),
+			);
+		expect(await state()).toEqual({
+			[a.lead_id]: { lead: 'invalid', backlog: 'dead' },
+			[b.lead_id]: { lead: 'new', backlog: 'queued' },
+			[c.lead_id]: { lead: 'queued', backlog: 'dead' },
+		});
+		// Why each message died, in its row and its ledger row.
+		const dead = new Map((await ledger(userId)).filter((row) => row.queue === 'whatsapp_message_queue' && row.to_status === 'dead').map((row) => [row.item_id, row.detail?.code]));
+		expect([a, b, c].map((item) => dead.get(item.item_id))).toEqual(['131026', '132001', 'uncertain']);
+		const leadRows = (await ledger(userId)).filter((row) => row.queue === 'leads' && row.reason === 'message_dead').map((row) => [row.item_id, row.from_status, row.to_status]);
+		expect(leadRows).toEqual(expect.arrayContaining([
+			[a.lead_id, 'queued', 'invalid'],
+			[b.lead_id, 'queued', 'new'],
+		]));
+		expect(leadRows).toHaveLength(2);
+
+		// The owner fixes the template; the next Prepare (for Friday) takes the template's lead only.
+		const [next] = await prepare(userId, at('18:00'));
+		expect(next).toMatchObject({ day: '2026-11-27', queued: 1 }); // the others are not in the backlog any more
+		const friday = await claim('w-dead', userId, at('16:00', '2026-11-27'));
+		expect(friday.map((item) => item.lead_id)).toEqual([b.lead_id]);
+		expect(await state()).toMatchObject({ [b.lead_id]: { lead: 'queued', backlog: 'claimed' }, [c.lead_id]: { lead: 'queued', backlog: 'dead' } });
+		// The uncertain one's message is never handed out again.
+		expect((await messages(userId)).filter((row) => row.lead_id === c.lead_id).map((row) => row.status)).toEqual(['dead']);
 	});
 
 	it('a permanent error is dead at once; retry_after_seconds postpones beyond the backoff; a released message is queued again without an attempt', async () => {

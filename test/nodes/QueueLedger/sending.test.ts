@@ -93,7 +93,7 @@ test('a template message goes as a template with its language', async () => {
 	expect(delivered).toMatchObject({ type: 'template', template: { name: 'first_contact', language: 'en_GB' } });
 });
 
-test('Meta\'s errors by code: not on WhatsApp and outside the window are dead at once (lead invalid), a pair rate limit is due again after a rest', async () => {
+test('Meta\'s errors by code: not on WhatsApp and outside the window are dead at once (the lead invalid only for not on WhatsApp), a pair rate limit is due again after a rest', async () => {
 	const { owner, leads } = await dueQueue(4, { max_attempts: 5, retry_backoff_seconds: 10 });
 	const [notOnWhatsApp, outsideWindow, pairLimited, fine] = leads;
 	await sims.graph.control.configureWhatsApp({ notOnWhatsApp: [notOnWhatsApp.phone] });
@@ -118,6 +118,8 @@ test('Meta\'s errors by code: not on WhatsApp and outside the window are dead at
 	expect(Date.parse(limited.next_attempt_at as string)).toBeGreaterThanOrEqual(before + 60_000);
 	expect(rowOf(notOnWhatsApp.leadId).last_error).toMatchObject({ code: '131026', message: expect.stringMatching(/^\(#131026\) Message undeliverable \(Unable to deliver message/), permanent: true });
 	expect(await leadStatus(notOnWhatsApp.leadId)).toBe('invalid');
+	// The owner's setup (a text outside the window), not the lead's fault: back for the next Prepare.
+	expect(await leadStatus(outsideWindow.leadId)).toBe('new');
 	expect(await leadStatus(pairLimited.leadId)).toBe('queued');
 	expect(await leadStatus(fine.leadId)).toBe('contacted');
 });
@@ -156,14 +158,16 @@ test('a refused token (190) sends nothing else: every message released, and the 
 	expect((await messagesOf(owner)).every((row) => row.status === 'queued' && row.attempts === 0)).toBe(true);
 });
 
-test('no answer from Meta: the message may have been delivered, so it is dead at once and never sent again', async () => {
-	const { owner } = await dueQueue(1);
+test('no answer from Meta: the message may have been delivered, so it is dead at once and never sent again; the lead is not invalid', async () => {
+	const { owner, leads } = await dueQueue(1);
 	await sims.graph.control.addFault({ effect: { kind: 'timeout', holdMs: 10_000 } });
 	const { sent, completed } = await runChain(owner, { send: { timeoutMs: 1000 } });
 	expect(sent).toEqual([expect.objectContaining({ outcome: 'failed', error: expect.objectContaining({ code: 'uncertain', permanent: true }) })]);
 	expect(completed).toEqual([expect.objectContaining({ accepted: true, status: 'dead' })]);
 	await sims.graph.control.clearFaults();
 	expect((await runChain(owner)).claimed).toEqual([]);
+	// Out of Prepare's reach (queued, its backlog item dead) until the owner decides.
+	expect(await leadStatus(leads[0].leadId)).toBe('queued');
 });
 
 test('Complete is refused for a worker that does not hold the message, and for a report sent twice; nothing is recorded', async () => {
