@@ -29,9 +29,11 @@ export interface ItemError {
 	/**
 	 * invalid_input: a parameter or field of the item (checked by the node, or refused by the
 	 * database's own checks); not_found: the database has no such row (an unknown contact, stage,
-	 * lead…); service_error: Supabase, Gemini or the Graph API refused or failed otherwise.
+	 * lead…); busy: another run holds what the call needs (a sync of the Page is running), try
+	 * again once it is over; service_error: Supabase, Gemini or the Graph API refused or failed
+	 * otherwise.
 	 */
-	code: 'invalid_input' | 'not_found' | 'service_error';
+	code: 'invalid_input' | 'not_found' | 'busy' | 'service_error';
 	message: string;
 	/** What to do about it, when the error says. */
 	description?: string;
@@ -47,12 +49,15 @@ export function asNodeError(context: IExecuteFunctions, error: unknown, itemInde
  * What a database refusal means for the caller, from its SQLSTATE (the Data API passes Postgres's
  * `code` through): P0002 (no_data_found, what our functions raise for an unknown id or name) is
  * not_found; class 22 (data exception, e.g. 22023 for a bad argument) and 23 (a constraint) are
- * invalid_input. Anything else, and every non-database error, is service_error.
+ * invalid_input; 55P03 (lock_not_available, what our functions raise when another run holds the
+ * job, e.g. messenger_sync_begin while a sync of the Page runs) is busy. Anything else, and every
+ * non-database error, is service_error.
  */
 function serviceErrorCode(error: NodeApiError): ItemError['code'] {
 	const code = (error.errorResponse as { code?: unknown } | undefined)?.code;
 	if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return 'service_error';
 	if (code === 'P0002') return 'not_found';
+	if (code === '55P03') return 'busy';
 	if (code.startsWith('22') || code.startsWith('23')) return 'invalid_input';
 	return 'service_error';
 }

@@ -1,12 +1,13 @@
 // workflows/messenger-sync.json through n8n's engine in-process, against the local stack and the
 // Graph simulator: the webhook (header auth) answers the sync's counts, the owner header connects
 // the Page, a second call is incremental, `{"mode": "full"}` reads everything again, a refused token
-// answers 502 with why; the manual trigger runs the same sync.
+// answers 502 with why; the manual trigger runs the same sync; while another run's sync of the Page
+// runs, an incremental and a full sync are both answered 409 with who holds it, and it is untouched.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { runWorkflow, type TestCredentials } from '../harness';
-import { testStack } from '../helpers/stack';
+import { testStack, withDb } from '../helpers/stack';
 import { createWorld, type World } from '../db/follow-up/fixtures';
 import { counts } from '../db/messenger/fixtures';
 
@@ -76,4 +77,25 @@ test('the manual trigger runs the same sync (it resumes the one the refused toke
 	const result = await runWorkflow(WORKFLOW, { trigger: 'manual', credentials: credentials() });
 	expect(result.error).toBeUndefined();
 	expect(result.nodeOutputs['Messenger Sync']).toEqual([expect.objectContaining({ status: 'completed', resumed: true })]);
+});
+
+test('while a sync of the Page held by another run is running, an incremental and a full sync are answered 409 with who holds it; that sync is untouched', async () => {
+	// Another run holds the Page's job (the database's clock, as the workflow's calls; a lease of 10 minutes).
+	const held = await withDb((db) => db.query("select job_id from public.messenger_sync_begin($1, 'other-run', null, false, 600)", [world.pageId]));
+	const jobId: string = held.rows[0].job_id;
+	try {
+		const answers = [
+			[{}, `messenger_sync_begin failed: a sync of Page ${world.pageId} is already running (held by other-run until `],
+			[{ mode: 'full' }, `messenger_sync_begin failed: a full sync of Page ${world.pageId} cannot start: a sync of it is running (held by other-run until `],
+		] as const;
+		for (const [body, error] of answers) {
+			const refused = await request(body);
+			expect(refused.response?.statusCode).toBe(409);
+			expect(refused.response?.body).toMatchObject({ status: 409, error: expect.stringContaining(error), description: expect.stringContaining('Wait for') });
+		}
+		const job = await withDb((db) => db.query('select status, holder, finished_at from public.messenger_sync_jobs where id = $1', [jobId]));
+		expect(job.rows[0]).toEqual({ status: 'running', holder: 'other-run', finished_at: null });
+	} finally {
+		await withDb((db) => db.query("select public.messenger_sync_fail($1, 'other-run', 'test over')", [jobId]));
+	}
 });

@@ -1,5 +1,5 @@
 // The one continue-on-fail item: what its `code` says for each kind of failure, so a workflow can
-// answer 400 / 404 / 500 from the code instead of reading the message.
+// answer 400 / 404 / 409 / 500 from the code instead of reading the message.
 import { NodeApiError, NodeOperationError, type IExecuteFunctions, type INode } from 'n8n-workflow';
 import { failedItem } from '../../../nodes/shared/per-item';
 
@@ -13,6 +13,7 @@ test.each([
 	['P0002', 'not_found', 'p_items[0].conversation_id: no such conversation'],
 	['22023', 'invalid_input', 'p_items[0].lead_score: required, a whole number from 0 to 100'],
 	['23505', 'invalid_input', 'duplicate key value violates unique constraint'],
+	['55P03', 'busy', 'a sync of Page 1234 is already running (held by exec-1 until 2026-12-01 12:05:00+00)'],
 	['40001', 'service_error', 'could not serialize access'],
 	['PGRST301', 'service_error', 'JWT expired'],
 ])('a database refusal with SQLSTATE %s is %s', (sqlstate, code, message) => {
