@@ -1,11 +1,13 @@
 // Benchmark: AutoAssignStage's Analyze (issue 11), in-process through n8n's engine with the Gemini simulator.
 //   tsx bench/analyze.ts [--n 100] [--latency 800] [--concurrency 20]
-// n conversations (their messages on the items, so no database read), the model answering after
-// `latency` ms with a valid structured reply, `concurrency` calls at once.
+// n conversations (their messages on the items), the model answering after `latency` ms with a
+// valid structured reply, `concurrency` calls at once, on the fast local stack: Analyze reads the
+// Page pipelines' stage names and shares its Gemini keys through the database.
 // Target: within 1.2 × ⌈n / c⌉ × latency. Prints the figures; never a test, so a slow machine fails no build.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators } from '../simulators';
+import { startStack } from '../stack';
 import type { RunResult } from '../test/harness';
 import { runStage } from '../test/nodes/AutoAssignStage/support/workflow';
 import { argument } from './common';
@@ -27,12 +29,12 @@ async function main() {
 	const n = argument('n', 100);
 	const latency = argument('latency', 800);
 	const concurrency = argument('concurrency', 20);
+	const stack = await startStack({ fast: true });
 	const sims = await startSimulators();
 	const keys = Array.from({ length: 4 }, () => `bench-key-${randomUUID()}`).join('\n');
-	// Analyze with items that carry their messages never reads Supabase; the credential is only declared.
 	const credentials = {
 		leadflowGeminiApi: { apiKeys: keys, baseUrl: sims.gemini.baseUrl, model: 'gemini-3-flash' },
-		leadflowSupabaseApi: { url: 'http://127.0.0.1:9', serviceRoleKey: 'unused' },
+		leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
 	};
 	try {
 		await sims.gemini.control.addFault({ effect: { kind: 'text', text: REPLY } });
@@ -51,6 +53,7 @@ async function main() {
 		console.log(`  node ${measuredMs} ms (workflow ${wallMs} ms) vs ⌈n/c⌉×latency = ${idealMs} ms → ${(measuredMs / idealMs).toFixed(3)}× (target ≤ 1.2×)`);
 	} finally {
 		await sims.stop();
+		await stack.stop();
 	}
 }
 
