@@ -108,3 +108,22 @@ test('a new customer message makes a placed contact due again; a model failure c
 	expect(answered.response?.body).toMatchObject({ analysed: 1, fallback: 0, moved: 1 });
 	expect(await placeOf()).toMatchObject({ stage_id: world.pipeline.stages.Qualified, lead_score: 50, analysis_is_fallback: false });
 });
+
+test('a reply whose free text the database would refuse still places the contact, its text kept within the limits', async () => {
+	const [contact] = await world.contacts(1);
+	await customerWrites(contact, 'Do you ship abroad?', 60);
+	const odd = JSON.stringify({
+		lead_status: 'QUALIFIED',
+		lead_score: 60,
+		confidence: 70,
+		recommended_stage: `Qualified\nsince ${'they asked '.repeat(30)}`,
+		summary: 'Asks about\u0007 shipping.',
+		reasoning: 'r'.repeat(12_000),
+	});
+	await sims.gemini.control.addFault({ effect: { kind: 'text', text: odd } });
+	const run = await analyseNow();
+	expect(run.response?.body).toMatchObject({ analysed: 1, fallback: 0, assigned: 1 });
+	const place = ((await places(world.userId)) as unknown as Array<Record<string, unknown>>).find((row) => row.conversation_id === contact);
+	expect(place).toMatchObject({ stage_id: world.pipeline.stages.Qualified, analysis_summary: 'Asks about shipping.', analysis_recommended_stage: null, analysis_is_fallback: false });
+	expect((place!.analysis_reasoning as string).length).toBe(10_000);
+});

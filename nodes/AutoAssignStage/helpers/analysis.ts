@@ -1,8 +1,13 @@
 // What an analysis is: the JSON Gemini must answer (the response schema), how a reply is checked
 // against it, the prompt, and the deterministic fallback score used when the model fails.
 import type { LeadStatus } from '../../shared/contract';
+import { cleanText, textProblem } from '../../shared/valid-input';
 
 export const LEAD_STATUSES: readonly LeadStatus[] = ['NEW', 'CONTACTED', 'QUALIFIED', 'PROPOSAL_SENT', 'NEGOTIATING', 'WON', 'LOST', 'UNRESPONSIVE'];
+
+/** What a place stores of an analysis (pipeline_contacts' checks): a recommendation is one line of at most 200 characters, the summary and reasoning at most 10,000. */
+const MAX_RECOMMENDED_STAGE = 200;
+const MAX_ANALYSIS_TEXT = 10_000;
 
 /** The lowest score a fallback gives: a contact the model could not judge is never written off. */
 export const FALLBACK_MIN_SCORE = 15;
@@ -67,9 +72,12 @@ export function parseAnalysis(text: string): { ok: true; analysis: Analysis } | 
 			lead_score: reply.lead_score as number,
 			lead_status: status as LeadStatus,
 			confidence: reply.confidence as number,
-			recommended_stage: stage || null,
-			summary: typeof reply.summary === 'string' ? reply.summary : '',
-			reasoning: typeof reply.reasoning === 'string' ? reply.reasoning : '',
+			// A recommendation names a stage (one line, at most 200 characters, as a stage's name): any
+			// other text names none.
+			recommended_stage: stage && !textProblem(stage, { kind: 'line', max: MAX_RECOMMENDED_STAGE }) ? stage : null,
+			// Free text as the places store it (the model's, kept when it is all that is wrong).
+			summary: typeof reply.summary === 'string' ? cleanText(reply.summary, 'multiline', MAX_ANALYSIS_TEXT) : '',
+			reasoning: typeof reply.reasoning === 'string' ? cleanText(reply.reasoning, 'multiline', MAX_ANALYSIS_TEXT) : '',
 		},
 	};
 }

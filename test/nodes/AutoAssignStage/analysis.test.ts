@@ -11,6 +11,28 @@ describe('parseAnalysis', () => {
 		expect(parsed).toEqual({ ok: true, analysis: { lead_status: 'WON', lead_score: 100, confidence: 0, recommended_stage: 'Won', summary: 's', reasoning: 'r' } });
 	});
 
+	it('keeps the model\'s free text within what a place stores: no control character, at most 10,000 characters; a recommendation naming no stage is none', () => {
+		const parsed = parseAnalysis(
+			JSON.stringify({
+				lead_status: 'QUALIFIED',
+				lead_score: 60,
+				confidence: 70,
+				recommended_stage: `Qualified\nbecause they asked ${'x'.repeat(300)}`,
+				summary: 'Asked\u0007 the price.\nTwice.\u0000',
+				reasoning: '😀'.repeat(10_050),
+			}),
+		);
+		if (!parsed.ok) throw new Error(parsed.message);
+		expect(parsed.analysis.summary).toBe('Asked the price.\nTwice.');
+		// Characters as Postgres counts them: an emoji is one.
+		expect(parsed.analysis.reasoning).toBe('😀'.repeat(10_000));
+		expect(parsed.analysis.recommended_stage).toBeNull();
+		const long = parseAnalysis(JSON.stringify({ lead_status: 'NEW', lead_score: 5, confidence: 5, recommended_stage: 'N'.repeat(201), summary: '', reasoning: '' }));
+		expect(long.ok && long.analysis.recommended_stage).toBeNull();
+		const longest = parseAnalysis(JSON.stringify({ lead_status: 'NEW', lead_score: 5, confidence: 5, recommended_stage: 'N'.repeat(200), summary: '', reasoning: '' }));
+		expect(longest.ok && longest.analysis.recommended_stage).toBe('N'.repeat(200));
+	});
+
 	it.each([
 		['not JSON', '{"lead_score": 5', 'invalid_json', /not valid JSON/],
 		['an array', '[1]', 'schema_violation', /not a JSON object/],
