@@ -17,6 +17,9 @@ describe('pipeline_assign refuses bad input, and writes nothing', () => {
 		['an unknown status', (id: string) => [{ ...analysis(id, 50), lead_status: 'MAYBE' }], /^p_items\[0\]\.lead_status: must be one of NEW, CONTACTED, .* \(got "MAYBE"\)$/],
 		['a confidence over 100', (id: string) => [analysis(id, 50, { confidence: 101 })], 'p_items[0].confidence: must be a number from 0 to 100 (got 101)'],
 		['a time without its offset', (id: string) => [analysis(id, 50, { last_message_at: '2026-11-25 11:00' })], /^p_items\[0\]\.last_message_at: must be an ISO 8601 instant with its offset/],
+		// The pattern of a time lets these through; no calendar has them.
+		['a day no month has', (id: string) => [analysis(id, 50, { last_message_at: '2026-02-30T10:00:00Z' })], /^p_items\[0\]\.last_message_at: must be an ISO 8601 instant with its offset.* \(got "2026-02-30T10:00:00Z"\)$/],
+		['an hour past 24', (id: string) => [analysis(id, 50, { last_message_at: '2026-11-25T25:00:00Z' })], /^p_items\[0\]\.last_message_at: must be an ISO 8601 instant with its offset.* \(got "2026-11-25T25:00:00Z"\)$/],
 		['a control character in the reasoning', (id: string) => [analysis(id, 50, { reasoning: 'fine\u0007' })], 'p_items[0].reasoning: must be a text of at most 10000 characters without control characters'],
 		['an unknown update mode', (id: string) => [{ ...analysis(id, 50), update_mode: 'ALWAYS' }], 'p_items[0].update_mode: must be SKIP_EXISTING or UPDATE_EXISTING (got "ALWAYS")'],
 		['a conversation id that is not a uuid', () => [{ conversation_id: 'c-1', lead_score: 5 }], 'p_items[0].conversation_id: required, a conversation id (uuid) (got "c-1")'],
