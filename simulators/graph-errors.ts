@@ -30,6 +30,10 @@ const MESSAGES: Record<string, string> = {
 	'551': '(#551) This person isn\'t available right now.',
 	'551/1545041': '(#551) This person isn\'t available right now.',
 	'613': '(#613) Calls to this api have exceeded the rate limit.',
+	// Business Use Case rate limits (Meta's rate-limiting page): 80001 as Meta's sample words it;
+	// 80006's wording is the simulator's own.
+	'80001': '(#80001) There have been too many calls to this Page account. Wait a bit and try again.',
+	'80006': '(#80006) There have been too many Messenger calls for this Page. Wait a bit and try again.',
 };
 
 export function graphHttpStatus(code: number): number {

@@ -94,7 +94,7 @@ export const properties: INodeProperties[] = [
 			typeOptions: { minValue: 0, maxValue: 10 },
 			default: 3,
 			description:
-				'How many more times to try a message Facebook refused without delivering it for a passing reason (throttling 4/17/32/613, temporary error 2, connection refused). Never for an answer that may hide a delivery.',
+				'How many more times to try a message Facebook refused without delivering it for a passing reason (throttling 4/17/32/613/80001/80006, temporary error 2, connection refused). Never for an answer that may hide a delivery.',
 		},
 		{
 			displayName: 'Retry Later After (Minutes)',

@@ -81,7 +81,7 @@ export const properties: INodeProperties[] = [
 				type: 'number',
 				typeOptions: { minValue: 0, maxValue: 20 },
 				default: 5,
-				description: 'How many times a throttled (codes 4, 17, 32, 613) or temporary failure is tried again, with backoff, before the sync stops (to be resumed later)',
+				description: 'How many times a throttled (codes 4, 17, 32, 613, 80001, 80006) or temporary failure is tried again, with backoff, before the sync stops (to be resumed later)',
 			},
 			{
 				displayName: 'Timeout (Ms)',

@@ -1,6 +1,7 @@
-// What every call to Meta's Graph API shares (the Messenger Send API in FacebookSend, the WhatsApp
-// Cloud API in QueueLedger): reading a Graph error out of a response body, and telling a request
-// that never reached Meta from one that may have.
+// What every call to Meta's Graph API shares (the Messenger Send API in FacebookSend, the
+// Conversations API in MessengerSync, the WhatsApp Cloud API in QueueLedger): reading a Graph error
+// out of a response body, telling a request that never reached Meta from one that may have, and
+// which Page-token answers mean "too many calls, wait" (docs/graph-errors.md).
 
 export interface GraphError {
 	code: number;
@@ -33,6 +34,18 @@ export function graphErrorOf(body: unknown, traceHeader?: unknown): GraphError |
 		...(typeof details === 'string' && details !== '' && { details }),
 	};
 }
+
+/**
+ * The codes a Page's calls (a Page access token: the Send API, the Conversations API) are throttled
+ * with: the Platform rate limits (4 the app's, 17 the user's, 32 the Page's with a user token, 613 a
+ * custom one) and the Business Use Case rate limits a Page token is held to (80001 the Pages API's,
+ * 80006 the Messenger Platform's). Each means "too many calls: wait, then call again"; nothing was
+ * done. The WhatsApp Cloud API has limits of its own (QueueLedger's sendResults).
+ */
+export const PAGE_THROTTLING_CODES: ReadonlySet<number> = new Set([4, 17, 32, 613, 80001, 80006]);
+
+/** Graph throttled a Page-token call: back off and try again. */
+export const isPageThrottling = (error: Pick<GraphError, 'code'>): boolean => PAGE_THROTTLING_CODES.has(error.code);
 
 /**
  * Failures that happen before a connection exists: Meta cannot have received the request. Anything

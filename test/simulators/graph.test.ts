@@ -229,6 +229,8 @@ describe('Graph errors from fault rules', () => {
 		[17, undefined, 400, '(#17) User request limit reached'],
 		[32, undefined, 400, '(#32) Page request limit reached'],
 		[613, undefined, 400, '(#613) Calls to this api have exceeded the rate limit.'],
+		[80001, undefined, 400, '(#80001) There have been too many calls to this Page account.'],
+		[80006, undefined, 400, '(#80006) There have been too many Messenger calls'],
 		[10, 2018278, 400, '(#10) This message is sent outside of allowed window.'],
 		[551, 1545041, 400, "This person isn't available right now."],
 		[100, 2018001, 400, '(#100) No matching user found'],

@@ -8,7 +8,7 @@ import type { GraphAnswer } from '../transport/graphSend';
 import { reactionTo, type GraphError } from './graphErrors';
 
 export type FailureReason =
-	/** Throttled by Graph (4, 17, 32, 613) after every retry, or not tried because the batch backed off. */
+	/** Throttled by Graph (4, 17, 32, 613, 80001, 80006) after every retry, or not tried because the batch backed off. */
 	| 'throttled'
 	/** Graph code 2 after every retry. */
 	| 'temporary'

@@ -3,14 +3,14 @@
 // Every reaction here follows from one fact: a Graph error body means Facebook did not deliver the
 // message, so the follow-up may be tried again unless trying again cannot help. Reading the error
 // out of a response is nodes/shared/graph.ts's (the WhatsApp sends read it the same way).
-import type { GraphError } from '../../shared/graph';
+import { isPageThrottling, type GraphError } from '../../shared/graph';
 
 export { graphErrorOf, type GraphError } from '../../shared/graph';
 
 export type GraphErrorReaction =
 	/** 190: the token is invalid or expired; stop the batch, nothing else can succeed. */
 	| 'invalidToken'
-	/** 4, 17, 32, 613: throttled (app, user, page, custom); back off and retry a few times. */
+	/** 4, 17, 32, 613, 80001, 80006: throttled (app, user, Page, custom; the Pages and Messenger use-case limits); back off and retry a few times. */
 	| 'throttled'
 	/** 2: Graph's "temporary, retry later"; a few retries. */
 	| 'temporary'
@@ -23,7 +23,6 @@ export type GraphErrorReaction =
 	/** Anything else: failed for good, the error kept for a person to read. */
 	| 'rejected';
 
-const THROTTLING_CODES = new Set([4, 17, 32, 613]);
 const OUTSIDE_WINDOW_SUBCODE = 2018278;
 const UNAVAILABLE_SUBCODE = 1545041;
 const NO_MATCHING_USER_SUBCODE = 2018001;
@@ -34,7 +33,7 @@ const OUTSIDE_WINDOW_MESSAGE = /outside (of )?(the )?allowed window|24[- ]hour/i
 export function reactionTo(error: GraphError): GraphErrorReaction {
 	const { code, subcode } = error;
 	if (code === 190) return 'invalidToken';
-	if (THROTTLING_CODES.has(code)) return 'throttled';
+	if (isPageThrottling(error)) return 'throttled';
 	if (code === 2) return 'temporary';
 	if (code === 10 && (subcode === OUTSIDE_WINDOW_SUBCODE || OUTSIDE_WINDOW_MESSAGE.test(error.message))) return 'outsideWindow';
 	// 551 means "person not available" with or without its usual subcode.

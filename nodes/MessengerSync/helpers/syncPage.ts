@@ -8,15 +8,16 @@
 //   3. record each page with the cursor of the next in one database call, so a crash after page 2
 //      resumes at page 3 and a page is never half recorded;
 //   4. calls start no faster than the Page's rate (a setting: Meta allows the Conversations API
-//      about 2 calls/s per Page); throttling (codes 4, 17, 32, 613) and temporary errors (1, 2, no
-//      answer) back off and retry; a refused token (190) stops the job with a credential error, any
-//      other Graph error stops it too; a stopped job is resumed by the next sync.
+//      about 2 calls/s per Page); throttling (codes 4, 17, 32, 613 and the use-case limits 80001,
+//      80006: nodes/shared/graph.ts) and temporary errors (1, 2, no answer) back off and retry; a
+//      refused token (190) stops the job with a credential error, any other Graph error stops it
+//      too; a stopped job is resumed by the next sync.
 // One job per Page runs at a time (the database refuses a second runner), so the pacing needs no
 // sharing between executions.
 import { randomUUID } from 'node:crypto';
 import { NodeApiError, NodeOperationError, sleep, type IExecuteFunctions, type INodeExecutionData, type JsonObject } from 'n8n-workflow';
 import type { MessengerEvent, SyncPageResult } from '../../shared/contract';
-import type { GraphError } from '../../shared/graph';
+import { isPageThrottling, type GraphError } from '../../shared/graph';
 import { FACEBOOK_CREDENTIAL, conversationsQuery, readConversations, readMessages, type GraphAnswer, type GraphTarget } from '../transport/graph';
 import { asNodeError } from '../../shared/per-item';
 import { beginJob, failJob, recordPage } from '../transport/syncJobs';
@@ -36,7 +37,6 @@ export interface SyncSettings {
 
 /** At most 10,000 events per database call (messenger_sync_record_page). */
 const MAX_EVENTS_PER_CALL = 10_000;
-const THROTTLING = new Set([4, 17, 32, 613]);
 const TEMPORARY = new Set([1, 2]);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -134,15 +134,15 @@ async function call(settings: SyncSettings, pacer: Pacer, tally: Tally, request:
 		const answer = await request();
 		if (answer.kind === 'ok') return answer.body;
 		tally.pageErrors += 1;
-		const retryable = answer.kind === 'noAnswer' || THROTTLING.has(answer.error.code) || TEMPORARY.has(answer.error.code);
+		const retryable = answer.kind === 'noAnswer' || isPageThrottling(answer.error) || TEMPORARY.has(answer.error.code);
 		if (answer.kind === 'graphError') {
 			if (answer.error.code === 190) throw new StopSync('token', 'The Page token is invalid or expired: reconnect the credential', answer.error);
-			if (THROTTLING.has(answer.error.code)) tally.throttled += 1;
+			if (isPageThrottling(answer.error)) tally.throttled += 1;
 			if (!retryable) throw new StopSync('graph', `Facebook refused the Conversations request (${describe(answer.error)})`, answer.error);
 		}
 		if (attempt >= settings.maxRetries) {
 			const what = answer.kind === 'noAnswer' ? answer.detail : describe(answer.error);
-			throw new StopSync(answer.kind === 'graphError' && THROTTLING.has(answer.error.code) ? 'throttled' : 'noAnswer', `Facebook kept refusing after ${attempt + 1} tries (${what})`, answer.kind === 'graphError' ? answer.error : undefined);
+			throw new StopSync(answer.kind === 'graphError' && isPageThrottling(answer.error) ? 'throttled' : 'noAnswer', `Facebook kept refusing after ${attempt + 1} tries (${what})`, answer.kind === 'graphError' ? answer.error : undefined);
 		}
 		tally.retries += 1;
 		pacer.pause(Math.min(settings.backoffMs * 2 ** attempt, 600_000));

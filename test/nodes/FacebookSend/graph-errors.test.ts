@@ -78,7 +78,7 @@ describe.each([
 	});
 });
 
-describe.each([4, 17, 32, 613, 2])('Graph code %i', (code) => {
+describe.each([4, 17, 32, 613, 80001, 80006, 2])('Graph code %i', (code) => {
 	const reason = code === 2 ? 'temporary' : 'throttled';
 
 	test(`once: backs off, retries and sends`, async () => {

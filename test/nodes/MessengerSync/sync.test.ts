@@ -178,6 +178,32 @@ test('throttling mid-sync (613, then the Page’s own rate: 32) backs off and co
 	expect(stats.throttled[world.pageId]).toBe((run.throttled as number) - 2);
 });
 
+test('the use-case limits a Page token meets (80001 Pages, then 80006 Messenger) back off, retry and the sync completes', async () => {
+	const world = await connected();
+	await sims.graph.control.addConversations(world.pageId, [conversation(1), conversation(2), conversation(3)]);
+	for (const code of [80001, 80006]) {
+		await sims.graph.control.addFault({ match: { path: '/conversations' }, trigger: { mode: 'count', count: 1 }, effect: { kind: 'graphError', code } });
+	}
+	const { result, output } = await runSync(world.pageId, { pageSize: 1, backoffMs: 200, maxRetries: 2 });
+	expect(result.error).toBeUndefined();
+	expect(output).toMatchObject({ status: 'completed', conversations: 3, messages: 9, pages_read: 3, errors: 2 });
+	expect(output?.this_run).toMatchObject({ calls: 5, throttled: 2, retries: 2 });
+	const calls = await conversationCalls();
+	expect(calls.map((call) => [call.outcome, call.query.after ?? null])).toEqual([
+		['fault', null],
+		['fault', null],
+		['answered', null],
+		['answered', expect.any(String)],
+		['answered', expect.any(String)],
+	]);
+	// Each retry waited out its backoff: 200 ms, then twice that.
+	const at = calls.map((call) => Date.parse(call.receivedAt));
+	expect(at[1] - at[0]).toBeGreaterThanOrEqual(200);
+	expect(at[2] - at[1]).toBeGreaterThanOrEqual(400);
+	const job = await withDb((db) => db.query('select status, errors from public.messenger_sync_jobs where page_id = $1', [world.pageId]));
+	expect(job.rows).toEqual([{ status: 'completed', errors: 2 }]);
+});
+
 test('at the Page’s rate (2 calls a second, the setting’s default) Facebook never throttles', async () => {
 	const world = await connected();
 	await sims.graph.control.addConversations(world.pageId, Array.from({ length: 4 }, (_, n) => conversation(n + 1, 1)));
