@@ -1,15 +1,19 @@
-// Text from Messenger (a webhook's message, a sync's message or participant name), made storable:
-// Postgres text cannot hold NUL or a lone surrogate (half a UTF-16 pair), and a name is one line
-// (nodes/shared/valid-input.ts, the database's check). One bad character must not fail a whole
-// delivery (Meta would deliver it again and again): it is replaced, never refused.
+// Text from outside that no one can be asked to send again (a webhook's message, a sync's message
+// or participant name, a model's free text), made storable: Postgres text cannot hold NUL or a
+// lone surrogate (half a UTF-16 pair), a name is one line, and a checked free text holds no control
+// character but tab and line breaks (nodes/shared/valid-input.ts, the database's checks). One bad
+// character must not fail a whole delivery (Meta would deliver it again and again) or a whole
+// batch: it is replaced, never refused.
+import { isAllowedCharacter } from './valid-input';
 
 const REPLACEMENT = '\uFFFD';
 
-/** C0, DEL, C1 and the line and paragraph separators: what one line may not hold. */
-const breaksLine = (code: number) => code <= 0x1f || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029;
-
-/** The text with NUL and lone surrogates replaced by U+FFFD (and, for one line, line breaks and controls by spaces), at most `max` code points. */
-function clean(text: string, max: number, oneLine: boolean): string {
+/**
+ * The text with NUL and lone surrogates replaced by U+FFFD and, for one line or checked free text,
+ * the characters that kind may not hold (controls; for one line, line breaks too) by spaces, at most
+ * `max` code points.
+ */
+function clean(text: string, max: number, kind?: 'line' | 'multiline'): string {
 	let out = '';
 	let points = 0;
 	for (let index = 0; index < text.length && points < max; index++, points++) {
@@ -20,8 +24,8 @@ function clean(text: string, max: number, oneLine: boolean): string {
 				out += text[index] + text[index + 1];
 				index++;
 			} else out += REPLACEMENT;
-		} else if (code === 0) out += oneLine ? ' ' : REPLACEMENT;
-		else if (oneLine && breaksLine(code)) out += ' ';
+		} else if (code === 0) out += kind === 'line' ? ' ' : REPLACEMENT;
+		else if (kind && !isAllowedCharacter(code, kind)) out += ' ';
 		else out += text[index];
 	}
 	return out;
@@ -29,12 +33,17 @@ function clean(text: string, max: number, oneLine: boolean): string {
 
 /** The text with NUL and lone surrogates replaced by U+FFFD, at most `max` characters (code points). */
 export function storableText(text: string, max = 20_000): string {
-	return clean(text, max, false);
+	return clean(text, max);
+}
+
+/** Free text for a column checked as multiline text (a model's summary): also controls but tab and line breaks replaced by spaces, at most `max` code points. */
+export function storableFreeText(text: string, max: number): string {
+	return clean(text, max, 'multiline');
 }
 
 /** A name as one line (controls and separators become spaces), trimmed, at most 200 characters; null when empty. */
 export function storableName(name: unknown): string | null {
 	if (typeof name !== 'string') return null;
-	const line = clean(name, 200, true).trim();
+	const line = clean(name, 200, 'line').trim();
 	return line === '' ? null : line;
 }

@@ -154,32 +154,6 @@ function characterProblem(value: string, kind: TextKind): string | undefined {
 	return undefined;
 }
 
-/**
- * Text from a source we cannot ask again for a valid value (a model's free text): the characters
- * `kind` may not hold removed (NUL and lone surrogates too), then cut at `max` characters, so that
- * what a constraint would refuse is never stored nor refused.
- */
-export function cleanText(value: string, kind: TextKind, max: number): string {
-	let out = '';
-	let count = 0;
-	for (let index = 0; index < value.length && count < max; index++) {
-		const code = value.charCodeAt(index);
-		if (code >= 0xd800 && code <= 0xdfff) {
-			const next = value.charCodeAt(index + 1);
-			if (code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-				out += value[index] + value[index + 1];
-				index++;
-				count++;
-			}
-			continue;
-		}
-		if (code === 0 || !isAllowedCharacter(code, kind)) continue;
-		out += value[index];
-		count++;
-	}
-	return out;
-}
-
 /** What is wrong with a text value under `rule`, in words for the caller, or undefined when it is valid. */
 export function textProblem(value: string, rule: TextRule): string | undefined {
 	const problem = characterProblem(value, rule.kind ?? 'line');

@@ -117,7 +117,7 @@ test('a reply whose free text the database would refuse still places the contact
 		lead_score: 60,
 		confidence: 70,
 		recommended_stage: `Qualified\nsince ${'they asked '.repeat(30)}`,
-		summary: 'Asks about\u0007 shipping.',
+		summary: 'Asks about\u0007shipping.',
 		reasoning: 'r'.repeat(12_000),
 	});
 	await sims.gemini.control.addFault({ effect: { kind: 'text', text: odd } });

@@ -1,7 +1,8 @@
 // What an analysis is: the JSON Gemini must answer (the response schema), how a reply is checked
 // against it, the prompt, and the deterministic fallback score used when the model fails.
 import type { LeadStatus } from '../../shared/contract';
-import { cleanText, textProblem } from '../../shared/valid-input';
+import { storableFreeText } from '../../shared/messenger-text';
+import { textProblem } from '../../shared/valid-input';
 
 export const LEAD_STATUSES: readonly LeadStatus[] = ['NEW', 'CONTACTED', 'QUALIFIED', 'PROPOSAL_SENT', 'NEGOTIATING', 'WON', 'LOST', 'UNRESPONSIVE'];
 
@@ -76,8 +77,8 @@ export function parseAnalysis(text: string): { ok: true; analysis: Analysis } | 
 			// other text names none.
 			recommended_stage: stage && !textProblem(stage, { kind: 'line', max: MAX_RECOMMENDED_STAGE }) ? stage : null,
 			// Free text as the places store it (the model's, kept when it is all that is wrong).
-			summary: typeof reply.summary === 'string' ? cleanText(reply.summary, 'multiline', MAX_ANALYSIS_TEXT) : '',
-			reasoning: typeof reply.reasoning === 'string' ? cleanText(reply.reasoning, 'multiline', MAX_ANALYSIS_TEXT) : '',
+			summary: typeof reply.summary === 'string' ? storableFreeText(reply.summary, MAX_ANALYSIS_TEXT) : '',
+			reasoning: typeof reply.reasoning === 'string' ? storableFreeText(reply.reasoning, MAX_ANALYSIS_TEXT) : '',
 		},
 	};
 }

@@ -11,19 +11,19 @@ describe('parseAnalysis', () => {
 		expect(parsed).toEqual({ ok: true, analysis: { lead_status: 'WON', lead_score: 100, confidence: 0, recommended_stage: 'Won', summary: 's', reasoning: 'r' } });
 	});
 
-	it('keeps the model\'s free text within what a place stores: no control character, at most 10,000 characters; a recommendation naming no stage is none', () => {
+	it('keeps the model\'s free text within what a place stores: controls replaced, at most 10,000 characters; a recommendation naming no stage is none', () => {
 		const parsed = parseAnalysis(
 			JSON.stringify({
 				lead_status: 'QUALIFIED',
 				lead_score: 60,
 				confidence: 70,
 				recommended_stage: `Qualified\nbecause they asked ${'x'.repeat(300)}`,
-				summary: 'Asked\u0007 the price.\nTwice.\u0000',
+				summary: 'Asked\u0007the price.\nTwice.\u0000',
 				reasoning: '😀'.repeat(10_050),
 			}),
 		);
 		if (!parsed.ok) throw new Error(parsed.message);
-		expect(parsed.analysis.summary).toBe('Asked the price.\nTwice.');
+		expect(parsed.analysis.summary).toBe('Asked the price.\nTwice.\uFFFD');
 		// Characters as Postgres counts them: an emoji is one.
 		expect(parsed.analysis.reasoning).toBe('😀'.repeat(10_000));
 		expect(parsed.analysis.recommended_stage).toBeNull();
