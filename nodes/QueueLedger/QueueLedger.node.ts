@@ -31,7 +31,7 @@ export class QueueLedger implements INodeType {
 		inputs: MAIN_INPUT,
 		outputs: `={{(${configuredOutputs})($parameter)}}`,
 		credentials: [
-			{ name: 'leadflowSupabaseApi', required: true, displayOptions: { hide: { operation: ['send'] } } },
+			{ name: 'leadflowSupabaseApi', required: true },
 			{ name: 'leadflowWhatsAppApi', required: true, displayOptions: { show: { operation: ['send'] } } },
 		],
 		properties: [

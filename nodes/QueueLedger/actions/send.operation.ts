@@ -4,12 +4,18 @@
 // attempted because the batch stopped), ready for Complete. A refused token or the number's
 // throughput limit stops the batch: the messages not yet attempted are released, never sent into
 // an error. Nothing is thrown once a message may have gone out, so Complete always records it.
+// Just before each group of messages (as many as Parallel Sends) goes out, one database call
+// (queue_begin_send) renews the lease of those the worker still holds and refuses the others: a
+// message claimed again by another run after this one's lease ran out, or whose lead was taken over
+// meanwhile, is not sent (released, its error saying why: not_held, cancelled …), so it never goes
+// out twice nor to a lead a person has taken.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { QueueMessage } from '../../shared/contract';
 import { parameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { mapWithConcurrency } from '../../shared/pool';
 import { optionsCollection } from '../../shared/properties';
+import { callRpc } from '../../shared/supabase';
 import { E164, UUID } from '../../shared/valid-input';
 import { invalid } from '../helpers/common';
 import { readMessage } from '../helpers/messages';
@@ -56,6 +62,14 @@ const properties: INodeProperties[] = [
 			typeOptions: { minValue: 1, maxValue: 50 },
 			default: 10,
 			description: 'How many messages may wait for Meta\'s answer at once',
+		},
+		{
+			displayName: 'Lease (Seconds)',
+			name: 'leaseSeconds',
+			type: 'number',
+			typeOptions: { minValue: 5, maxValue: 86400 },
+			default: 300,
+			description: 'How long each message stays held for this run from just before it is sent (checked and renewed for every group of Parallel Sends): a message another run claimed meanwhile, or whose lead was taken over, is not sent',
 		},
 		{
 			displayName: 'Timeout (Ms)',
@@ -108,20 +122,48 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	}
 	if (jobs.length === 0) return [output];
 
-	const options = this.getNodeParameter('options', 0, {}) as { concurrency?: number; timeoutMs?: number };
+	const options = this.getNodeParameter('options', 0, {}) as { concurrency?: number; leaseSeconds?: number; timeoutMs?: number };
 	const target = await readWhatsAppTarget(this);
 	const cancelSignal = this.getExecutionCancelSignal();
+	const concurrency = Math.max(1, Math.floor(options.concurrency ?? 10) || 1);
 	let stopped: BatchStop | undefined;
-	const outcomes = await mapWithConcurrency(jobs, options.concurrency ?? 10, async (job): Promise<SendOutcome> => {
-		if (job.problem || !job.message) {
-			return { outcome: 'failed', message_id: null, error: { code: 'invalid_message', message: job.problem ?? 'The message is missing', permanent: true } };
+	let databaseProblem: string | undefined;
+	const outcomes = new Array<SendOutcome>(jobs.length);
+	for (let start = 0; start < jobs.length; start += concurrency) {
+		const group = jobs.slice(start, start + concurrency);
+		const sendable = group.filter((job) => !job.problem && job.message);
+		// The database says which of the group this worker still holds (one call per worker).
+		const refusals = new Map<string, SendOutcome>();
+		if (!stopped && !databaseProblem && !cancelSignal?.aborted) {
+			for (const [worker, ids] of groupByWorker(sendable)) {
+				if (!worker) {
+					for (const id of ids) refusals.set(id, notSent('not_held', 'no worker name, so whether this run still holds it cannot be checked'));
+					continue;
+				}
+				try {
+					const rows = await callRpc(this, 'queue_begin_send', { p_worker: worker, p_item_ids: ids, p_lease_seconds: options.leaseSeconds ?? 300 });
+					for (const row of rows) if (!row.send) refusals.set(row.item_id, notSent(row.reason ?? 'not_held', REFUSED[row.reason ?? 'not_held']));
+				} catch (error) {
+					// Messages may have gone out already: nothing is thrown; the rest is not sent.
+					databaseProblem = error instanceof Error ? error.message : String(error);
+				}
+			}
 		}
-		if (stopped) return notAttempted(stopped);
-		if (cancelSignal?.aborted) return notAttempted('cancelled');
-		const { outcome, stop } = outcomeOf(await sendMessage(this, target, job.phone, job.message, options.timeoutMs ?? 30_000));
-		if (stop) stopped ??= stop;
-		return outcome;
-	});
+		const results = await mapWithConcurrency(group, concurrency, async (job): Promise<SendOutcome> => {
+			if (job.problem || !job.message) {
+				return { outcome: 'failed', message_id: null, error: { code: 'invalid_message', message: job.problem ?? 'The message is missing', permanent: true } };
+			}
+			if (stopped) return notAttempted(stopped);
+			if (databaseProblem) return notSent('not_attempted', `whether this run still holds it could not be checked (${databaseProblem})`);
+			if (cancelSignal?.aborted) return notAttempted('cancelled');
+			const refused = refusals.get(job.itemId);
+			if (refused) return refused;
+			const { outcome, stop } = outcomeOf(await sendMessage(this, target, job.phone, job.message, options.timeoutMs ?? 30_000));
+			if (stop) stopped ??= stop;
+			return outcome;
+		});
+		results.forEach((outcome, index) => (outcomes[start + index] = outcome));
+	}
 	jobs.forEach((job, index) => {
 		output.push({
 			json: { item_id: job.itemId, worker: job.worker, lead_id: items[job.itemIndex].json.lead_id ?? null, phone: job.phone, ...outcomes[index] } as unknown as IDataObject,
@@ -129,4 +171,21 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		});
 	});
 	return [output];
+}
+
+/** Why the database refused to let a message go (queue_begin_send's reasons). */
+const REFUSED: Record<string, string> = {
+	not_held: 'this run no longer holds it (its lease ran out and another run claimed it, or it was released)',
+	cancelled: 'it was cancelled after the claim (its lead was taken over or stopped)',
+	already_completed: 'it was already completed',
+	not_found: 'there is no such queued message',
+};
+
+/** Not sent: released (Complete records nothing for a message this run does not hold), the reason as its code. */
+const notSent = (code: string, why: string): SendOutcome => ({ outcome: 'released', message_id: null, error: { code, message: `Not sent: ${why}`, permanent: false } });
+
+function groupByWorker(jobs: Job[]): Map<string, string[]> {
+	const byWorker = new Map<string, string[]>();
+	for (const job of jobs) byWorker.set(job.worker, [...(byWorker.get(job.worker) ?? []), job.itemId]);
+	return byWorker;
 }

@@ -156,6 +156,29 @@ export interface QueueCompleteResult {
 }
 
 // =============================================================================================
+// queue_begin_send
+// =============================================================================================
+export interface BeginQueueSendArgs {
+	p_worker: string;
+	/** The messages about to be sent (at most 1000). */
+	p_item_ids: string[];
+	/** How long the lease of each message still held runs from now. */
+	p_lease_seconds?: number;
+	p_now?: string;
+}
+
+export interface BeginQueueSendResult {
+	item_id: string;
+	/** true: still held by the worker, its lease renewed: send it. false: do not send (reason). */
+	send: boolean;
+	/** The message's status now ('not_found' when there is none). */
+	status: QueueItemStatus | 'not_found';
+	/** Why it must not be sent: not_held (claimed by another worker, or released), cancelled (its lead taken over or stopped), already_completed, not_found. */
+	reason: 'not_held' | 'cancelled' | 'already_completed' | 'not_found' | null;
+	lease_expires_at: string | null;
+}
+
+// =============================================================================================
 // queue_take_lead
 // =============================================================================================
 export interface TakeLeadArgs {

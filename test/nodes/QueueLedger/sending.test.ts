@@ -7,6 +7,7 @@
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow } from '../../harness';
+import { serviceClient } from '../../helpers/stack';
 import {
 	chainWorkflow,
 	ledgerOf,
@@ -168,6 +169,63 @@ test('no answer from Meta: the message may have been delivered, so it is dead at
 	expect((await runChain(owner)).claimed).toEqual([]);
 	// Out of Prepare's reach (queued, its backlog item dead) until the owner decides.
 	expect(await leadStatus(leads[0].leadId)).toBe('queued');
+});
+
+test('a message whose lease ran out before Send reached it and that another run claimed is not sent by the first run: it goes out once', async () => {
+	const { owner } = await dueQueue(2);
+	// Run A claimed ten minutes ago with a five-minute lease, and is slow: its lease ran out.
+	const stale = await serviceClient({ now: new Date(Date.now() - 10 * 60_000) }).rpc('queue_claim', { p_worker: 'worker-a', p_user_id: owner, p_lease_seconds: 300 });
+	expect(stale.error).toBeNull();
+	const slow = stale.data as IDataObject[];
+	expect(slow).toHaveLength(2);
+	// The next run claims them again.
+	const next = await runQueue([{}], { resource: 'message', operation: 'claim', limit: 10, ownerUserId: owner, options: { worker: 'worker-b' } });
+	expect(next.outputs[0].map((one) => one.attempt)).toEqual([2, 2]);
+
+	// Run A's Send reaches them now: nothing goes out, and its Complete records nothing.
+	const late = await runQueue(slow.map((one) => ({ ...one, worker: 'worker-a' })), { resource: 'message', operation: 'send' }, credentials());
+	expect(late.outputs[0].map((one) => [one.outcome, (one.error as IDataObject).code])).toEqual([
+		['released', 'not_held'],
+		['released', 'not_held'],
+	]);
+	expect(await sims.graph.control.whatsappMessages()).toEqual([]);
+	const lateComplete = await runQueue(late.outputs[0], { resource: 'message', operation: 'complete' });
+	expect(lateComplete.outputs[0].map((one) => [one.accepted, one.reason])).toEqual([
+		[false, 'not_held'],
+		[false, 'not_held'],
+	]);
+
+	// Run B sends them: each once.
+	const sentByB = await runQueue(next.outputs[0], { resource: 'message', operation: 'send' }, credentials());
+	expect(sentByB.outputs[0].map((one) => one.outcome)).toEqual(['sent', 'sent']);
+	await runQueue(sentByB.outputs[0], { resource: 'message', operation: 'complete' });
+	const delivered = await sims.graph.control.whatsappMessages();
+	expect(delivered).toHaveLength(2);
+	expect(new Set(delivered.map((one) => one.to)).size).toBe(2);
+	expect((await messagesOf(owner)).map((row) => [row.status, row.attempts])).toEqual([
+		['sent', 2],
+		['sent', 2],
+	]);
+});
+
+test('a lead taken over after Claim gets nothing: its message is not sent, and Complete refuses it as cancelled', async () => {
+	const { owner, leads } = await dueQueue(2);
+	const claim = await runQueue([{}], { resource: 'message', operation: 'claim', limit: 10, ownerUserId: owner, options: { worker: 'worker-a' } });
+	const taken = leads[0];
+	const { error } = await serviceClient().rpc('queue_take_lead', { p_lead_id: taken.leadId, p_reason: 'I will call them' });
+	expect(error).toBeNull();
+
+	const send = await runQueue(claim.outputs[0], { resource: 'message', operation: 'send' }, credentials());
+	const byLead = new Map(send.outputs[0].map((one) => [one.lead_id as string, one]));
+	expect(byLead.get(taken.leadId)).toMatchObject({ outcome: 'released', message_id: null, error: { code: 'cancelled', permanent: false } });
+	expect(byLead.get(leads[1].leadId)).toMatchObject({ outcome: 'sent' });
+	expect((await sims.graph.control.whatsappMessages()).map((one) => one.to)).toEqual([leads[1].phone]);
+
+	const completed = await runQueue(send.outputs[0], { resource: 'message', operation: 'complete' });
+	const completedOf = new Map(completed.outputs[0].map((one) => [one.item_id as string, one]));
+	expect(completedOf.get(byLead.get(taken.leadId)!.item_id as string)).toMatchObject({ accepted: false, reason: 'cancelled', status: 'cancelled' });
+	expect(await leadStatus(taken.leadId)).toBe('human_controlled');
+	expect(await leadStatus(leads[1].leadId)).toBe('contacted');
 });
 
 test('Complete is refused for a worker that does not hold the message, and for a report sent twice; nothing is recorded', async () => {
