@@ -2,14 +2,16 @@
 // Graph simulator: the webhook (header auth) answers the sync's counts, the owner header connects
 // the Page, a second call is incremental, `{"mode": "full"}` reads everything again, a refused token
 // answers 502 with why; the manual trigger runs the same sync; while another run's sync of the Page
-// runs, an incremental and a full sync are both answered 409 with who holds it, and it is untouched.
+// runs, an incremental and a full sync are both answered 409 with who holds it, and it is untouched;
+// a Page not connected (or another owner's) answers 404 and an Owner ID that is no user 400, each
+// naming the problem without a stack trace or a secret, and nothing is synced.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { runWorkflow, type TestCredentials } from '../harness';
 import { testStack, withDb } from '../helpers/stack';
 import { createWorld, type World } from '../db/follow-up/fixtures';
-import { counts } from '../db/messenger/fixtures';
+import { connectPage, counts } from '../db/messenger/fixtures';
 
 const WORKFLOW = 'workflows/messenger-sync.json';
 const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
@@ -31,17 +33,27 @@ afterAll(async () => {
 	await sims.stop();
 });
 
-function credentials(token = TOKEN): TestCredentials {
+function credentials(token = TOKEN, pageId = world.pageId): TestCredentials {
 	const stack = testStack();
 	return {
 		httpHeaderAuth: KEY,
-		leadflowFacebookPageApi: { pageId: world.pageId, accessToken: token, graphApiVersion: 'v25.0', baseUrl: sims.graph.baseUrl },
+		leadflowFacebookPageApi: { pageId, accessToken: token, graphApiVersion: 'v25.0', baseUrl: sims.graph.baseUrl },
 		leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
 	};
 }
 
-const request = (body: unknown, headers: Record<string, string> = {}, token = TOKEN) =>
-	runWorkflow(WORKFLOW, { startNode: 'Sync Request', webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, ...headers }, body }, credentials: credentials(token) });
+const request = (body: unknown, headers: Record<string, string> = {}, token = TOKEN, pageId = world.pageId) =>
+	runWorkflow(WORKFLOW, { startNode: 'Sync Request', webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, ...headers }, body }, credentials: credentials(token, pageId) });
+
+/** A problem answer: the status, what went wrong and what to do, and nothing else (no stack trace, no secret). */
+function expectProblem(body: unknown, status: number): { error: string; description: string | null } {
+	expect(Object.keys(body as object).sort()).toEqual(['description', 'error', 'status']);
+	expect(body).toMatchObject({ status });
+	for (const value of Object.values(body as object)) if (typeof value === 'string') expect(value).not.toMatch(/\bat \S+\.(js|ts):\d+|\n\s*at /);
+	const text = JSON.stringify(body);
+	for (const secret of [TOKEN, KEY.value, testStack().serviceRoleKey]) expect(text).not.toContain(secret);
+	return body as { error: string; description: string | null };
+}
 
 test('POST /webhook/leadflow/sync: the first sync connects the Page to the owner header and answers the counts; the next is incremental; full reads again', async () => {
 	const first = await request({}, { 'X-Leadflow-Owner': world.userId });
@@ -98,4 +110,48 @@ test('while a sync of the Page held by another run is running, an incremental an
 	} finally {
 		await withDb((db) => db.query("select public.messenger_sync_fail($1, 'other-run', 'test over')", [jobId]));
 	}
+});
+
+test('a Page not connected answers 404, an Owner ID that is no user 400, another owner’s Page 404: each names the problem, and nothing is synced', async () => {
+	const lone = await createWorld(); // its Page is connected to no one
+	const taken = await createWorld();
+	await connectPage(taken.pageId, taken.userId);
+	const unknownUser = randomUUID();
+	await sims.graph.control.clearRequests();
+
+	const notConnected = await request({}, {}, TOKEN, lone.pageId);
+	expect(notConnected.response?.statusCode).toBe(404);
+	expect(expectProblem(notConnected.response?.body, 404)).toEqual({
+		status: 404,
+		error: expect.stringContaining(`Page ${lone.pageId} cannot be synced: it is not connected to an owner`),
+		description: expect.stringContaining('Give the owner'),
+	});
+
+	const notAnId = await request({}, { 'X-Leadflow-Owner': 'someone' }, TOKEN, lone.pageId);
+	expect(notAnId.response?.statusCode).toBe(400);
+	expect(expectProblem(notAnId.response?.body, 400)).toEqual({
+		status: 400,
+		error: 'The Owner ID "someone" is not a user id',
+		description: expect.stringContaining('Supabase Auth user id'),
+	});
+
+	const noSuchUser = await request({}, { 'X-Leadflow-Owner': unknownUser }, TOKEN, lone.pageId);
+	expect(noSuchUser.response?.statusCode).toBe(400);
+	expect(expectProblem(noSuchUser.response?.body, 400)).toMatchObject({ error: expect.stringContaining(`p_owner: ${unknownUser} is not a user of this project`) });
+
+	const anotherOwner = await request({}, { 'X-Leadflow-Owner': lone.userId }, TOKEN, taken.pageId);
+	expect(anotherOwner.response?.statusCode).toBe(404);
+	expect(expectProblem(anotherOwner.response?.body, 404)).toMatchObject({ error: expect.stringContaining(`Page ${taken.pageId} cannot be synced: it is connected to another owner`) });
+
+	// Refused before Facebook was called or anything was written.
+	expect(await sims.graph.control.requests()).toEqual([]);
+	const rows = await withDb((db) =>
+		db.query(
+			`select (select count(*)::int from public.messenger_pages where page_id = $1) as lone_pages,
+			        (select user_id from public.messenger_pages where page_id = $2) as taken_owner,
+			        (select count(*)::int from public.messenger_sync_jobs where page_id in ($1, $2)) as jobs`,
+			[lone.pageId, taken.pageId],
+		),
+	);
+	expect(rows.rows[0]).toEqual({ lone_pages: 0, taken_owner: taken.userId, jobs: 0 });
 });
