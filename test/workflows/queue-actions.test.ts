@@ -2,12 +2,14 @@
 // (POST leads/:leadId/take: 200 with what was cancelled, harmless twice, 404 unknown or another
 // owner's lead, 400 malformed), the export (GET leadflow/queue/export?day=…: the CSV as a download,
 // headers only when empty, 400 without a day) and the metrics (GET leadflow/queue/metrics: per day
-// and totals, 400 for a bad range); every call 403 without the key, and no answer holds a stack trace.
+// and totals, by default the owner's last 7 local days, 400 for a bad range); every call 403 without
+// the key, and no answer holds a stack trace.
 import { parse } from 'csv-parse/sync';
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { EXPORT_COLUMNS } from '../../nodes/QueueLedger/helpers/csv';
 import { runWorkflow, type TestCredentials } from '../harness';
+import { withDb } from '../helpers/stack';
 import { leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, supabaseCredentials } from '../nodes/QueueLedger/support/queue';
 
 const WORKFLOW = 'workflows/queue-actions.json';
@@ -101,6 +103,19 @@ test('GET leadflow/queue/metrics: per day with totals; the last 7 days by defaul
 	});
 	const week = await metrics(owner, {});
 	expect((week.response?.body as { days: unknown[] }).days).toHaveLength(7);
+	// The default week ends on the owner's today in their time zone, not n8n's: Kiritimati (UTC+14)
+	// and Pago Pago (UTC-11) are 25 hours apart, so their todays differ by 1 or 2 days at any instant.
+	const lastDay = async (zone: string) => {
+		const someone = await queueOwner();
+		await withDb((db) => db.query('update public.user_queue_settings set time_zone = $2 where user_id = $1', [someone, zone]));
+		const answer = await metrics(someone, {});
+		expect(answer.response?.statusCode).toBe(200);
+		const days = (answer.response?.body as { days: Array<{ day: string }> }).days.map((one) => one.day);
+		expect(days).toHaveLength(7);
+		return Date.parse(days[6]);
+	};
+	const [east, west] = [await lastDay('Pacific/Kiritimati'), await lastDay('Pacific/Pago_Pago')];
+	expect([1, 2]).toContain((east - west) / 86_400_000);
 	const backwards = await metrics(owner, { from: '2026-12-05', to: '2026-12-01' });
 	expect(backwards.response).toMatchObject({ statusCode: 400, body: { status: 400, error: 'To Day 2026-12-01 is before From Day 2026-12-05' } });
 	const noKey = await metrics(owner, {}, false);

@@ -1,6 +1,7 @@
 // metrics: the queue's numbers per day of a range for one owner, derived from the ledger
 // (queue_metrics): queued, sent, failed attempts, cancelled, taken over, mean wait (queued →
 // claimed) and mean processing time (claimed → final). One output item per day, zeros included.
+// Without days, the owner's last 7 local days ending today (their time zone), decided by the database.
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
@@ -8,7 +9,7 @@ import { dayRangeProperties, ownerProperty, readDayRange, readOwner } from '../h
 
 const properties: INodeProperties[] = [
 	ownerProperty(true, 'Whose queue (the Supabase Auth user ID); n8n uses the service role, so the owner is stated, e.g. from the request'),
-	...dayRangeProperties('metrics'),
+	...dayRangeProperties('metrics', true),
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['metrics'] } }, properties);
@@ -16,7 +17,7 @@ export const description = updateDisplayOptions({ show: { operation: ['metrics']
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (itemIndex) => {
 		const owner = readOwner(this, itemIndex);
-		const { from, to } = readDayRange(this, itemIndex);
+		const { from, to } = readDayRange(this, itemIndex, true);
 		return rowsTo(0, await callRpc(this, 'queue_metrics', { p_user_id: owner, p_from: from, p_to: to }, itemIndex));
 	});
 }

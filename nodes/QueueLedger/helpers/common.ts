@@ -63,9 +63,13 @@ export const daysBetween = (from: string, to: string) => Math.round((Date.parse(
 export const MAX_RANGE_DAYS = 366;
 
 /** The From and To day parameters of item i: calendar days, From ≤ To, at most a year apart. */
-export function readDayRange(context: IExecuteFunctions, itemIndex: number): { from: string; to: string } {
+export function readDayRange(context: IExecuteFunctions, itemIndex: number): { from: string; to: string };
+export function readDayRange(context: IExecuteFunctions, itemIndex: number, optional: true): { from: string | null; to: string | null };
+/** With `optional`, an empty day is null: the database fills it (the owner's last 7 local days). */
+export function readDayRange(context: IExecuteFunctions, itemIndex: number, optional = false): { from: string | null; to: string | null } {
 	const read = (name: string, label: string) => {
 		const text = readText(context, name, itemIndex);
+		if (optional && !text) return null;
 		const day = calendarDay(text);
 		if (!day) {
 			throw invalid(context, itemIndex, text ? `${label} "${text}" is not a day` : `${label} is empty`, `Write the day as YYYY-MM-DD, e.g. 2026-12-02 (the owner's local day the queue was prepared for).`);
@@ -74,6 +78,7 @@ export function readDayRange(context: IExecuteFunctions, itemIndex: number): { f
 	};
 	const from = read('fromDay', 'From Day');
 	const to = read('toDay', 'To Day');
+	if (from === null || to === null) return { from, to };
 	if (to < from) throw invalid(context, itemIndex, `To Day ${to} is before From Day ${from}`, 'Give the range with its first day in From Day.');
 	if (daysBetween(from, to) > MAX_RANGE_DAYS) {
 		throw invalid(context, itemIndex, `The range ${from} to ${to} is longer than ${MAX_RANGE_DAYS} days`, 'Ask for at most a year at a time.');
@@ -81,25 +86,25 @@ export function readDayRange(context: IExecuteFunctions, itemIndex: number): { f
 	return { from, to };
 }
 
-export function dayRangeProperties(what: string): INodeProperties[] {
+export function dayRangeProperties(what: string, optional = false): INodeProperties[] {
 	return [
 		{
 			displayName: 'From Day',
 			name: 'fromDay',
 			type: 'string',
 			default: '',
-			required: true,
+			required: !optional,
 			placeholder: 'e.g. 2026-12-02',
-			description: `The first queue day of the ${what} (YYYY-MM-DD, the owner's local day the messages were prepared for)`,
+			description: `The first queue day of the ${what} (YYYY-MM-DD, the owner's local day the messages were prepared for)${optional ? '; empty: 6 days before To Day' : ''}`,
 		},
 		{
 			displayName: 'To Day',
 			name: 'toDay',
 			type: 'string',
 			default: '',
-			required: true,
+			required: !optional,
 			placeholder: 'e.g. 2026-12-08',
-			description: `The last queue day of the ${what}, included (YYYY-MM-DD); at most a year after From Day`,
+			description: `The last queue day of the ${what}, included (YYYY-MM-DD); at most a year after From Day${optional ? '; empty: the owner\'s today in their time zone' : ''}`,
 		},
 	];
 }

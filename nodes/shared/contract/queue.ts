@@ -260,8 +260,11 @@ export interface ExportPage {
 // =============================================================================================
 export interface MetricsArgs {
 	p_user_id: string;
-	p_from: string;
-	p_to: string;
+	/** Null: 6 days before p_to. */
+	p_from?: string | null;
+	/** Null: the owner's local day at p_now (their time zone), so both null are the owner's last 7 days. */
+	p_to?: string | null;
+	p_now?: string;
 }
 
 export interface DayMetrics {

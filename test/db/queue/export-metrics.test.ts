@@ -1,7 +1,7 @@
 // Export (the seed's third button) pages through the queue with its leads in item_id order, filtered
 // by day and status; the metrics are counted from the ledger, per queue day.
-import type { ExportPage, ExportRow } from '../../../nodes/shared/contract';
-import { claim, complete, exportQueue, failed, failure, ledger, metrics, minutesAfter, prepare, preparedOwner, rpc, sent, takeLead, TOMORROW } from './fixtures';
+import type { DayMetrics, ExportPage, ExportRow } from '../../../nodes/shared/contract';
+import { addLeads, claim, complete, createOwner, exportQueue, failed, failure, leadItems, ledger, metrics, minutesAfter, NOW, prepare, preparedOwner, rpc, sent, takeLead, TOMORROW } from './fixtures';
 
 describe('queue_export', () => {
 	it('pages by item_id (p_after) without repeating or skipping a row, across days, filtered by status', async () => {
@@ -89,5 +89,31 @@ describe('queue_metrics', () => {
 		const messageRows = (await ledger(userId)).filter((row) => row.queue === 'whatsapp_message_queue');
 		expect(rows[1].sent).toBe(messageRows.filter((row) => row.to_status === 'sent').length);
 		expect(rows[1].cancelled).toBe(messageRows.filter((row) => row.to_status === 'cancelled').length);
+	});
+
+	it('without days: the owner\'s last 7 local days ending today at p_now in the owner\'s time zone, not UTC\'s', async () => {
+		const days = (rows: DayMetrics[]) => rows.map((row) => row.day);
+		// NOW, 2026-11-25 12:00 UTC, is 2026-11-26 01:00 in Auckland (UTC+13): its today is UTC's tomorrow.
+		const auckland = await createOwner({ time_zone: 'Pacific/Auckland', daily_capacity: 2 });
+		await addLeads(leadItems(auckland, 2));
+		// Prepared a day earlier (Auckland's 2026-11-25): for its tomorrow, 2026-11-26, today at NOW.
+		const [prepared] = await prepare(auckland, minutesAfter(-24 * 60));
+		expect(prepared.day).toBe('2026-11-26');
+		const week = await rpc<DayMetrics[]>('queue_metrics', { p_user_id: auckland, p_now: NOW });
+		expect(days(week)).toEqual(['2026-11-20', '2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24', '2026-11-25', '2026-11-26']);
+		expect(week[6]).toMatchObject({ day: '2026-11-26', queued: 2 });
+		// 2026-11-26 05:00 UTC is still 2026-11-25 in Los Angeles (UTC-8).
+		const losAngeles = await createOwner({ time_zone: 'America/Los_Angeles' });
+		const laWeek = await rpc<DayMetrics[]>('queue_metrics', { p_user_id: losAngeles, p_now: '2026-11-26T05:00:00.000Z' });
+		expect([laWeek[0].day, laWeek[6].day, laWeek.length]).toEqual(['2026-11-19', '2026-11-25', 7]);
+		// An owner without queue settings: UTC's day.
+		const unset = await createOwner(null);
+		expect(days(await rpc<DayMetrics[]>('queue_metrics', { p_user_id: unset, p_now: '2026-11-26T05:00:00.000Z' })).at(-1)).toBe('2026-11-26');
+		// One day given: p_to alone takes the 7 days ending it; p_from alone runs to the owner's today.
+		expect(days(await rpc<DayMetrics[]>('queue_metrics', { p_user_id: auckland, p_to: '2026-11-10', p_now: NOW }))).toEqual(['2026-11-04', '2026-11-05', '2026-11-06', '2026-11-07', '2026-11-08', '2026-11-09', '2026-11-10']);
+		expect(days(await rpc<DayMetrics[]>('queue_metrics', { p_user_id: auckland, p_from: '2026-11-25', p_now: NOW }))).toEqual(['2026-11-25', '2026-11-26']);
+		// A p_from after the owner's today is refused, naming the range it made.
+		const ahead = await failure(rpc('queue_metrics', { p_user_id: auckland, p_from: '2026-11-28', p_now: NOW }));
+		expect([ahead.code, ahead.message]).toEqual(['22023', 'p_from, p_to: p_from on or before p_to, at most 366 days (got 2026-11-28 to 2026-11-26)']);
 	});
 });
