@@ -12,7 +12,7 @@ import { mapWithConcurrency } from '../../shared/pool';
 import { buildAnalysisPrompt, ANALYSIS_SCHEMA, type ChatMessage } from '../helpers/analysis';
 import { checkUuid, CONTACTS, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
 import { analyzeContact } from '../transport/analyzeContact';
-import { readConversation, readDueConversations, readPagePipelines, readStageNames } from '../transport/conversations';
+import { readConversation, readDueConversations, readStageChoices } from '../transport/conversations';
 
 interface GeminiCredentials {
 	apiKeys: string;
@@ -139,18 +139,17 @@ async function readJob(context: IExecuteFunctions, json: IDataObject, itemIndex:
 	return { itemIndex, conversationId, pipelineId, stagesOf: pipelineId, messages: facts.messages, senderName: facts.senderName };
 }
 
-/** The jobs without a chosen pipeline take their conversation's Page pipeline's stage names (one read for the batch). */
-async function addPagePipelines(context: IExecuteFunctions, jobs: Job[]): Promise<void> {
-	const open = jobs.filter((job) => !job.stagesOf);
-	if (open.length === 0) return;
-	const pagePipelines = await readPagePipelines(context, open.map((job) => job.conversationId));
-	for (const job of open) job.stagesOf = pagePipelines.get(job.conversationId) ?? null;
-}
-
-/** The stage names of every pipeline the jobs' prompts list, by pipeline (one read for the batch). */
+/**
+ * The stage names each job's prompt lists, by pipeline: its chosen pipeline's, else (a job without
+ * one takes it here) its conversation's Page pipeline's. One call for the batch.
+ */
 async function readStageLists(context: IExecuteFunctions, jobs: Job[]): Promise<Map<string, string[]>> {
-	const pipelines = [...new Set(jobs.flatMap((job) => (job.stagesOf ? [job.stagesOf] : [])))];
-	return pipelines.length > 0 ? await readStageNames(context, pipelines) : new Map();
+	const open = jobs.filter((job) => !job.stagesOf);
+	const chosen = jobs.flatMap((job) => (job.stagesOf ? [job.stagesOf] : []));
+	if (jobs.length === 0) return new Map();
+	const { stageNames, pagePipelineOf } = await readStageChoices(context, chosen, open.map((job) => job.conversationId));
+	for (const job of open) job.stagesOf = pagePipelineOf.get(job.conversationId) ?? null;
+	return stageNames;
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -195,10 +194,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			}
 		}
 		try {
-			await addPagePipelines(this, jobs);
 			stageNames = await readStageLists(this, jobs);
 		} catch (error) {
-			// Reads for the whole batch: when they fail, every item does.
+			// A read for the whole batch: when it fails, every item does.
 			if (!this.continueOnFail()) throw asNodeError(this, error);
 			results.push(...jobs.map((job) => failedItem(this, error, { item: job.itemIndex })));
 			jobs = [];

@@ -55,6 +55,8 @@ import type {
 	DueForAnalysisArgs,
 	MoveArgs,
 	MoveResult,
+	PipelineStageNames,
+	StageNamesArgs,
 } from './pipelines';
 import type {
 	AddLeadsArgs,
@@ -149,6 +151,7 @@ export const RPC = {
 	pipeline_claim_outbox: rpc<ClaimOutboxArgs, ClaimedOutboxItem[]>({ p_execution_id: true, p_limit: true, p_lease_seconds: true, p_now: true, p_conversation_ids: true, p_user_id: true }),
 	pipeline_complete_outbox: rpc<CompleteOutboxArgs, CompleteOutboxResult[]>({ p_execution_id: true, p_items: true, p_now: true }),
 	pipeline_due_for_analysis: rpc<DueForAnalysisArgs, DueConversation[]>({ p_limit: true, p_user_id: true, p_max_messages: true, p_now: true }),
+	pipeline_stage_names: rpc<StageNamesArgs, PipelineStageNames[]>({ p_pipeline_ids: true, p_conversation_ids: true }),
 	messenger_record_events: rpc<RecordEventsArgs, RecordedEvent[]>({ p_events: true, p_app_id: true, p_owner: true, p_now: true }),
 	messenger_sync_begin: rpc<SyncBeginArgs, SyncJob[]>({ p_page_id: true, p_holder: true, p_owner: true, p_full: true, p_lease_seconds: true, p_now: true }),
 	messenger_sync_record_page: rpc<SyncRecordPageArgs, SyncPageResult[]>({

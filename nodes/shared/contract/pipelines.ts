@@ -224,3 +224,21 @@ export interface DueConversation {
 	/** The last p_max_messages messages, oldest first. */
 	messages: Array<{ direction: 'inbound' | 'outbound'; text: string; sent_at: string }>;
 }
+
+// =============================================================================================
+// pipeline_stage_names: the stage names the analyses of a batch may recommend
+// =============================================================================================
+export interface StageNamesArgs {
+	/** Pipelines named by the caller. */
+	p_pipeline_ids?: string[];
+	/** Conversations whose Page pipeline (pipeline_page_settings, when enabled) is wanted. */
+	p_conversation_ids?: string[];
+}
+
+export interface PipelineStageNames {
+	pipeline_id: string;
+	/** Its stages' names in stage_order (empty for an unknown pipeline). */
+	stage_names: string[];
+	/** The conversations asked for whose Page pipeline this is. */
+	conversation_ids: string[];
+}
