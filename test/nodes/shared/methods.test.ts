@@ -2,7 +2,7 @@
 // through n8n's engine as the editor's requests call them (test/harness/node-methods.ts), against
 // the local stack. Two owners' rows are seeded; every name carries this run's token so that rows of
 // other test files on the same stack never match a filter.
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { INodeListSearchItems, INodeListSearchResult, INodeParameters } from 'n8n-workflow';
 import { LIST_PAGE_SIZE } from '../../../nodes/shared/methods/listSearch';
 import { createWorld, type World } from '../../db/follow-up/fixtures';
@@ -144,6 +144,11 @@ describe('searchConversations (the Contact of Tag Eligibility\'s timeline)', () 
 		};
 		await add(a, `Alice ${run}`);
 		await add(a, `Bob ${run}`);
+		// The fixtures number their PSIDs from the clock, ten digits, so another file running at the same time can
+		// hold Bob's PSID on another page. A real-length (17-digit) random PSID is contained in no other test's.
+		const bob = contacts[`Bob ${run}`];
+		bob.psid = `7${String(randomInt(1e8)).padStart(8, '0')}${String(randomInt(1e8)).padStart(8, '0')}`;
+		await withDb((db) => db.query('update public.messenger_conversations set sender_id = $2 where id = $1', [bob.id, bob.psid]));
 		await add(b, `ALICE ${run} Senior`);
 		// Owner a's contact on another of a's pages, which a's rules (set to a.pageId) do not follow up.
 		const elsewhere = await withDb(async (db) => {
