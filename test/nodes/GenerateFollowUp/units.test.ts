@@ -54,6 +54,20 @@ describe('backoff', () => {
 		// 2026-01-15 00:00:30 PST (UTC−8): almost a full day left.
 		expect(msUntilMidnightPacific(Date.parse('2026-01-15T08:00:30Z'))).toBe(86_400_000 - 30_000);
 	});
+
+	it('finds the next midnight Pacific on the calendar when the clocks change that day (23- and 25-hour days)', () => {
+		// 2026-11-01 01:30 PDT, before the clocks go back at 02:00: the day has 25 hours, the reset is at 00:00 PST = 08:00 UTC.
+		const fallBack = Date.parse('2026-11-01T08:30:00Z');
+		expect(fallBack + msUntilMidnightPacific(fallBack)).toBe(Date.parse('2026-11-02T08:00:00Z'));
+		// 2026-03-08 01:30 PST, before the clocks go forward at 02:00: 23 hours, the reset is at 00:00 PDT = 07:00 UTC.
+		const springForward = Date.parse('2026-03-08T09:30:00Z');
+		expect(springForward + msUntilMidnightPacific(springForward)).toBe(Date.parse('2026-03-09T07:00:00Z'));
+		// After the change the same day: the offset of midnight is the one now.
+		const afterChange = Date.parse('2026-11-01T20:00:00Z');
+		expect(afterChange + msUntilMidnightPacific(afterChange)).toBe(Date.parse('2026-11-02T08:00:00Z'));
+		// Half a second into the last minute of the day: still at least a minute of rest.
+		expect(msUntilMidnightPacific(Date.parse('2026-07-02T06:59:59.500Z'))).toBe(60_000);
+	});
 });
 
 describe("Google's errors", () => {
