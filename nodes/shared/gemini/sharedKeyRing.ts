@@ -22,6 +22,23 @@ interface Waiting {
 /** How long a turn taken ahead may wait for its call. */
 export const TURN_TTL_MS = 50;
 
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
+ * How many turns one database call takes for `callers` calls starting now over `keys` keys: as
+ * many again for the calls about to follow, and one more while that count and the number of keys
+ * have a common divisor. The shared round robin moves on by every turn taken, used or not, so the
+ * first turn of successive takes moves by this count: with 2 keys and one caller at a time, taking
+ * 2 would give the first key every call whenever the spare turn expires unused (Gemini answering
+ * later than TURN_TTL_MS, as it does); taking 3 alternates them. Coprime with the number of keys,
+ * the first turns pass over every key in turn.
+ */
+export function turnsToTake(callers: number, keys: number): number {
+	let count = callers * 2;
+	while (gcd(count, keys) !== 1) count += 1;
+	return Math.min(1000, count);
+}
+
 export class SharedKeyRing implements KeyTurns {
 	private readonly ids: string[];
 	private waiting: Waiting[] = [];
@@ -65,7 +82,7 @@ export class SharedKeyRing implements KeyTurns {
 			const part = waiting.slice(from, from + 500);
 			try {
 				// As many turns again for the calls about to follow (a call that ends starts the next).
-				const args: TakeGeminiKeysArgs = { p_key_ids: this.ids, p_count: part.length * 2 };
+				const args: TakeGeminiKeysArgs = { p_key_ids: this.ids, p_count: turnsToTake(part.length, this.keys.length) };
 				const [turns] = await callRpc(this.context, 'limit_take_gemini_keys', args);
 				const takenAt = Date.now();
 				this.spare.push(...turns.key_indexes.slice(part.length).map((index) => ({ index, takenAt })));

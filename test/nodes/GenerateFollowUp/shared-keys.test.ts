@@ -102,3 +102,15 @@ test('the round robin runs across both workers: 7 calls each over 3 keys gives t
 	// Each worker starting its own turn at the first key would give it 3 + 3 calls.
 	expect(perKey).toEqual([5, 5, 4]);
 });
+
+test('with an even number of keys and Gemini slower than a turn taken ahead lives, every key still carries its share: 2 keys, two workers of 5 calls one at a time, 5 and 5', async () => {
+	const keys = freshKeys(2);
+	// Each call's spare turn expires before the next call starts (TURN_TTL_MS): the round robin
+	// moves on by the turns taken, used or not.
+	await sims.gemini.control.setLatency(150);
+	const { results } = await generateInTwoWorkers([5, 5], keys, { concurrency: 1 });
+
+	expect(results.map((result) => result.generated)).toEqual([5, 5]);
+	const calls = await generateCalls();
+	expect(keys.map((key) => calls.filter((call) => call.key === key).length)).toEqual([5, 5]);
+});

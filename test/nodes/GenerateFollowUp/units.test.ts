@@ -1,6 +1,7 @@
 // The pure parts of GenerateFollowUp: reply limits, backoff, Google's error shapes, the key ring,
 // the prompt, the pool.
 import { backoffMs, msUntilMidnightPacific } from '../../../nodes/shared/gemini/backoff';
+import { turnsToTake } from '../../../nodes/shared/gemini/sharedKeyRing';
 import { describeFailure, parseRetryDelay } from '../../../nodes/shared/gemini/failures';
 import { KeyRing, parseApiKeys } from '../../../nodes/shared/gemini/keyRing';
 import { mapWithConcurrency } from '../../../nodes/shared/pool';
@@ -128,6 +129,18 @@ describe('the key ring', () => {
 		expect(new KeyRing(keys, () => now).msUntilAvailable()).toBe(0);
 		ring.rest(0, 60_000, 'refused');
 		expect(new KeyRing([keys[1]], () => now).msUntilAvailable()).toBe(3_000);
+	});
+
+	it('takes, per database call, a number of turns coprime with the number of keys, so the first turns pass over every key', () => {
+		expect([1, 2, 3, 4, 5, 6].map((keys) => turnsToTake(1, keys))).toEqual([2, 3, 2, 3, 2, 5]);
+		expect(turnsToTake(10, 1)).toBe(20);
+		expect(turnsToTake(10, 4)).toBe(21);
+		expect(turnsToTake(500, 3)).toBe(1000);
+		// Whatever the key count, the first turns of successive takes of one caller visit every key.
+		for (const keys of [2, 3, 4, 6, 8]) {
+			const step = turnsToTake(1, keys);
+			expect(new Set(Array.from({ length: keys }, (_, take) => (take * step) % keys)).size).toBe(keys);
+		}
 	});
 });
 
