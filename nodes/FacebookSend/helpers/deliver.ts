@@ -94,11 +94,18 @@ export async function deliver(call: () => Promise<AttemptResult>, policy: RetryP
 			case 'throttled':
 			case 'temporary': {
 				const throttled = reactionTo(error) === 'throttled';
+				const pause = throttled && hooks.throttled ? (ms: number) => hooks.throttled!(ms, error) : undefined;
 				if (canRetry) {
-					await backOff(policy, attempt, throttled && hooks.throttled ? (ms) => hooks.throttled!(ms, error) : undefined);
+					await backOff(policy, attempt, pause);
 					continue;
 				}
-				if (throttled) signal.throttled = true;
+				// The last try was throttled: this item stops here, but the throttle is still the Page's,
+				// so every worker pauses as long as the next backoff would have been (this one does not
+				// wait it out: the rest of its batch is not tried now).
+				if (throttled) {
+					signal.throttled = true;
+					await pause?.(backoffDelay(policy, attempt));
+				}
 				return { outcome: 'failed', reason: throttled ? 'throttled' : 'temporary', retryLater: true, error, attempts: attempt };
 			}
 		}
@@ -110,7 +117,12 @@ export async function deliver(call: () => Promise<AttemptResult>, policy: RetryP
  * together. A throttle is the Page's, not the item's: the whole Page waits as long (`pause`).
  */
 async function backOff(policy: RetryPolicy, attempt: number, pause?: (ms: number) => Promise<void>): Promise<void> {
-	const base = policy.backoffMs * 2 ** (attempt - 1);
-	const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+	const delay = backoffDelay(policy, attempt);
 	await Promise.all([pause?.(delay), sleep(delay)]);
+}
+
+/** The wait after the `attempt`-th try: *Backoff* doubled per try before it, ±20 %. */
+function backoffDelay(policy: RetryPolicy, attempt: number): number {
+	const base = policy.backoffMs * 2 ** (attempt - 1);
+	return Math.round(base * (0.8 + Math.random() * 0.4));
 }

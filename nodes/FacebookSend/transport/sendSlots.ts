@@ -39,6 +39,8 @@ const clocks = new Map<string, ClockMeasure>();
 /** How unsure an old measure becomes: clocks kept by NTP drift well under 0.1 ms a second. */
 const DRIFT_PER_MS = 1e-4;
 const unsureBy = (measure: ClockMeasure, now: number) => measure.roundTripMs + (now - measure.measuredAt) * DRIFT_PER_MS;
+/** The longest pause limit_pause_sends records (a day, ms). */
+export const MAX_PAUSE_MS = 86_400_000;
 /** Clocks kept by NTP agree within a few ms. */
 const CLOCK_TOLERANCE_MS = 5;
 
@@ -76,8 +78,11 @@ export function databaseSlots(context: IExecuteFunctions, target: GraphTarget, d
 		},
 
 		async pause(ms: number, reason: string): Promise<void> {
-			pausedUntil = Math.max(pausedUntil, Date.now() + ms);
-			const args: PauseSendsArgs = { p_page_id: target.pageId, p_pause_ms: Math.max(1, Math.round(ms)), p_reason: oneLine(reason), p_graph_url: target.baseUrl };
+			// limit_pause_sends takes 1 ms to a day: a long Backoff doubled over many retries can ask
+			// for more, and is paused a day rather than not at all.
+			const pauseMs = Math.min(MAX_PAUSE_MS, Math.max(1, Math.round(ms)));
+			pausedUntil = Math.max(pausedUntil, Date.now() + pauseMs);
+			const args: PauseSendsArgs = { p_page_id: target.pageId, p_pause_ms: pauseMs, p_reason: oneLine(reason), p_graph_url: target.baseUrl };
 			try {
 				await callRpc(context, 'limit_pause_sends', args);
 			} catch (error) {

@@ -139,6 +139,67 @@ test('a throttle Facebook answers one worker pauses all three; afterwards every 
 	expect(rows[0].pause_reason).toMatch(/^Graph 613: /);
 });
 
+/** The Page's pause as the database holds it. */
+async function pauseOfPage(): Promise<{ paused_until: Date | null; pause_reason: string | null }> {
+	const { rows } = await withDb((db) =>
+		db.query(`select paused_until, pause_reason from leadflow_private.limit_send_rates where graph_url = $1 and page_id = $2`, [sims.graph.baseUrl, PAGE_ID]),
+	);
+	return rows[0];
+}
+
+test('with Retries 0, a throttle on the only try still pauses the Page for every worker (the pause the next backoff would have been)', async () => {
+	const batches = await Promise.all(Array.from({ length: WORKERS }, () => readyContacts({ count: PER_WORKER })));
+	// The second worker's tenth contact is throttled (Graph 613) on its only try: no retry follows,
+	// so nothing waits for a backoff, yet the Page is Facebook's to rest for 2 s (±20 %).
+	const throttled = batches[1].psids[9];
+	await sims.graph.control.addFault({ match: { recipient: throttled }, trigger: { mode: 'count', count: 1 }, effect: { kind: 'graphError', code: 613 } });
+	const parameters = { ...FAST, messagesPerSecond: RATE, options: { ...FAST.options, concurrency: 10, backoffMs: 2000, retries: 0 } };
+
+	const results = await runWorkers(batches, parameters);
+
+	const sends = sendsOf(await sims.graph.control.requests());
+	const refusal = sends.find((send) => send.recipient === throttled && send.outcome === 'fault');
+	expect(refusal).toBeDefined();
+	const answeredAt = arrivalOf(refusal!) + (refusal!.durationMs ?? 0);
+	// Recorded in the database for every worker: at least 1.6 s from the refusal.
+	const pause = await pauseOfPage();
+	expect(pause.pause_reason).toMatch(/^Graph 613: /);
+	expect(pause.paused_until!.getTime()).toBeGreaterThanOrEqual(answeredAt + 1500);
+	// The other two workers: nothing arrives while the Page rests (slots handed out before the pause
+	// was recorded start within a quarter of a second), and afterwards every one of their contacts is sent.
+	const others = new Set([...batches[0].psids, ...batches[2].psids]);
+	const othersArrivals = sends.filter((send) => others.has(send.recipient ?? '')).map(arrivalOf);
+	expect(arrivalsBetween(othersArrivals, answeredAt + 400, answeredAt + 1500)).toEqual([]);
+	expect([results[0].sent, results[2].sent]).toEqual([PER_WORKER, PER_WORKER]);
+	// The throttled worker ends its batch: the throttled contact and those it had not tried fail
+	// throttled, claimable again later.
+	expect(results[1].sent + results[1].failed.length).toBe(PER_WORKER);
+	expect(results[1].failed).toContainEqual(expect.objectContaining({ reason: 'throttled', retryLater: true, attempts: 1 }));
+	const [state] = await statesOf([batches[1].stateIds[batches[1].psids.indexOf(throttled)]]);
+	expect([state.current_stage, state.error_code, state.retry_at !== null]).toEqual(['failed', 'throttled', true]);
+});
+
+test('a throttle whose backoff would be longer than a day pauses the Page a day (the longest pause the database records), not not at all', async () => {
+	const batch = await readyContacts({ count: 1 });
+	await sims.graph.control.addFault({ match: { recipient: batch.psids[0] }, trigger: { mode: 'count', count: 1 }, effect: { kind: 'graphError', code: 613 } });
+	// Backoff 200,000,000 ms (±20 %): 1.6 to 2.4 × 10^8 ms, above limit_pause_sends' 86,400,000.
+	const parameters = { ...FAST, messagesPerSecond: RATE, options: { ...FAST.options, backoffMs: 200_000_000, retries: 0 } };
+	try {
+		const before = Date.now();
+		const run = await runSend(batch.items, parameters, credentials());
+		const after = Date.now();
+
+		expect(run.failed.map((item) => item.send)).toEqual([expect.objectContaining({ reason: 'throttled', attempts: 1 })]);
+		const pause = await pauseOfPage();
+		expect(pause.pause_reason).toMatch(/^Graph 613: /);
+		expect(pause.paused_until!.getTime()).toBeGreaterThanOrEqual(before + 86_400_000 - 1000);
+		expect(pause.paused_until!.getTime()).toBeLessThanOrEqual(after + 86_400_000 + 1000);
+	} finally {
+		// The Page must send again in the tests after this one.
+		await withDb((db) => db.query(`update leadflow_private.limit_send_rates set paused_until = null where graph_url = $1 and page_id = $2`, [sims.graph.baseUrl, PAGE_ID]));
+	}
+});
+
 test('when the Page\'s shared rate cannot be read, nothing is sent: each item fails rate_limit_unavailable and is claimable again later', async () => {
 	const batch = await readyContacts({ count: 3 });
 	// Supabase answers everything but the slots: a pass-through that refuses limit_take_send_slots.
