@@ -56,10 +56,10 @@ export const properties: INodeProperties[] = [
 		displayName: 'Messages per Second',
 		name: 'messagesPerSecond',
 		type: 'number',
-		typeOptions: { minValue: 0.1, numberPrecision: 2 },
+		typeOptions: { minValue: 0.1, maxValue: 10000, numberPrecision: 2 },
 		default: 10,
 		description:
-			'At most this many Send API calls per second for the Page (retries count). With Record in Supabase on, the rate is kept in Supabase and shared by every execution, n8n worker and n8n instance sending for the Page; off, by this n8n process only. Meta allows about 300 per second for text.',
+			'At most this many Send API calls per second for the Page (retries count). With Record in Supabase on, the rate is kept in Supabase and shared by every execution, n8n worker and n8n instance sending for the Page; off, by this n8n process only. Meta allows about 300 per second for text; at most 10,000.',
 	},
 	optionsCollection([
 		{

@@ -27,6 +27,8 @@ export interface ItemSettings {
 	message?: string;
 }
 
+/** The highest rate the Page's shared schedule takes (limit_take_send_slots' p_per_second). */
+export const MAX_MESSAGES_PER_SECOND = 10_000;
 export const DEFAULT_CONCURRENCY = 10;
 export const MAX_CONCURRENCY = 100;
 
@@ -51,7 +53,15 @@ export function readItemSettings(context: IExecuteFunctions, read: ParameterRead
 	if (messagingType !== 'RESPONSE' && messagingType !== 'UPDATE') {
 		throw fail(`Messaging type "${messagingType}" is not allowed`, 'Use UPDATE or RESPONSE; this node never sends message tags.');
 	}
-	if (!(messagesPerSecond > 0)) throw fail('Messages per Second must be above 0', 'Set a rate such as 10.');
+	// Checked here, before anything is claimed: the database's schedule (limit_take_send_slots)
+	// refuses more, and every contact would be begun, refused rate_limit_unavailable and claimed
+	// again, run after run.
+	if (!(messagesPerSecond > 0 && messagesPerSecond <= MAX_MESSAGES_PER_SECOND)) {
+		throw fail(
+			`Messages per Second must be above 0 and at most ${MAX_MESSAGES_PER_SECOND.toLocaleString('en-US')} (got ${String(messagesPerSecond)})`,
+			`Item ${itemIndex + 1}: set a rate such as 10; Meta allows about 300 per second for text.`,
+		);
+	}
 
 	const settings: ItemSettings = {
 		itemIndex,

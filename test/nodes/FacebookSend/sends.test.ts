@@ -134,3 +134,19 @@ test('the rate setting spaces Graph calls: 6 sends at 5 per second take at least
 	expect(Math.max(...received) - Math.min(...received)).toBeGreaterThanOrEqual(900);
 	expect(Date.now() - started).toBeGreaterThanOrEqual(900);
 });
+
+test.each([
+	['20000', 20000],
+	['Infinity (an expression)', '={{ Infinity }}'],
+])('Messages per Second of %s is refused before anything is begun: no begin_send, no Graph call, the contact stays ready_to_send', async (_, rate) => {
+	const batch = await readyContacts({ count: 2 });
+
+	const run = await runSend(batch.items, { ...FAST, messagesPerSecond: rate }, credentials());
+
+	expect(run.result.status).toBe('error');
+	expect(run.result.error?.message).toMatch(/^Messages per Second must be above 0 and at most 10,000 \(got (20000|Infinity)\)$/);
+	expect(run.result.error?.description).toMatch(/^Item 1: /);
+	expect(counter.paths.filter((path) => path.includes('/rpc/automation_'))).toEqual([]);
+	expect(await sims.graph.control.requests()).toEqual([]);
+	expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['ready_to_send', 'ready_to_send']);
+});
