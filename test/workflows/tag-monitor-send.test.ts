@@ -2,7 +2,9 @@
 // the local stack and the Gemini and Graph simulators: the 15-contact run (seed001() in
 // support/seeds.ts), a run with nothing due, and the webhook's Header Auth (the webhook's run takes
 // its contacts as one batch and waits for it); and the schedule's path, which hands each generated
-// batch of 50 to a sub-execution it does not wait for.
+// batch of 50 to a sub-execution it does not wait for. A claim that fails answers the webhook 400 /
+// 404 naming ruleId, and ends a scheduled run in error.
+import { randomUUID } from 'node:crypto';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { runWorkflow, type WorkflowJson } from '../harness';
 import { loadWorkflow } from '../harness/workflow-file';
@@ -242,4 +244,45 @@ test('the webhook takes every claimed contact as one batch and waits for its sub
 	expect(result.run?.data.resultData.runData['Generate Follow-Up']).toHaveLength(1);
 	expect(result.subExecutions.map((sub) => ({ waited: sub.waited, status: sub.run?.status }))).toEqual([{ waited: true, status: 'success' }]);
 	expect(new Set((await graphSends(sims)).map((send) => send.recipient)).size).toBe(120);
+});
+
+test('"Trigger now" with a ruleId that is not a UUID answers 400 naming ruleId, with the message only; nothing is claimed or summarised', async () => {
+	const seed = await seed001();
+	const { result } = await triggerNow(pipelineCredentials(sims, seed.owner.pageId), { ruleId: 'abc' });
+
+	expect(result.response?.statusCode).toBe(400);
+	expect(result.response?.body).toEqual({ status: 400, error: 'The rule ID "abc" is not a UUID', field: 'ruleId', hint: expect.stringMatching(/ruleId .*ai_automation_rules/) });
+	expect(result.error).toBeUndefined();
+	expect(result.executedNodes).not.toContain('Respond With Summary');
+	const { rows } = await withDb((db) => db.query(`select 1 from public.ai_automation_contact_states where rule_id = $1`, [seed.ruleId]));
+	expect(rows).toHaveLength(0);
+});
+
+test('"Trigger now" with the id of no rule answers 404 naming ruleId', async () => {
+	const seed = await seed001();
+	const unknown = randomUUID();
+	const { result } = await triggerNow(pipelineCredentials(sims, seed.owner.pageId), { ruleId: unknown });
+
+	expect(result.response?.statusCode).toBe(404);
+	expect(result.response?.body).toEqual({
+		status: 404,
+		error: expect.stringContaining(`automation rule ${unknown} does not exist`),
+		field: 'ruleId',
+		hint: expect.stringMatching(/ruleId/),
+	});
+	expect(result.executedNodes).not.toContain('Respond With Summary');
+	expect(await graphSends(sims)).toEqual([]);
+});
+
+test('a scheduled run whose claim fails ends in error with the claim\'s message (so n8n records it and calls the Error Workflow)', async () => {
+	const seed = await seed001();
+	const unknown = randomUUID();
+
+	const result = await runWorkflow(scheduledFor(unknown, 300), { trigger: 'schedule', credentials: pipelineCredentials(sims, seed.owner.pageId) });
+
+	expect(result.mode).toBe('trigger');
+	expect(result.status).toBe('error');
+	expect(result.error).toMatchObject({ message: expect.stringContaining(`automation rule ${unknown} does not exist`), node: 'Fail The Scheduled Run' });
+	expect(result.executedNodes).not.toContain('Summarise Run');
+	expect(await graphSends(sims)).toEqual([]);
 });
