@@ -1,7 +1,9 @@
 // claim ("Start Automation"): takes up to N due WhatsApp messages in one database call (queue_claim:
 // queued or failed items whose time has come, inside their owner's sending hours, or claimed items
-// whose lease ran out; FOR UPDATE SKIP LOCKED, so workers running at once never take the same item),
-// each held under this run's worker name until Complete reports it. One output item per message,
+// whose lease ran out before Send began them; FOR UPDATE SKIP LOCKED, so workers running at once
+// never take the same item), each held under this run's worker name until Complete reports it. A
+// claimed item Send began (it may have been delivered) whose lease ran out is never taken again: the
+// database ends it dead, uncertain, for the owner to judge. One output item per message,
 // with what the sender needs (phone, message with its placeholders filled) and the worker name.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { QueueClaimArgs } from '../../shared/contract';
@@ -28,7 +30,7 @@ const properties: INodeProperties[] = [
 			type: 'number',
 			typeOptions: { minValue: 10, maxValue: 86400 },
 			default: 300,
-			description: 'How long this run holds the messages before another run may take them back; Complete is refused for a message another worker took meanwhile',
+			description: 'How long this run holds the messages before another run may take them back (one whose sending began is never taken back: it ends dead, uncertain); Complete is refused for a message another worker took meanwhile',
 		},
 		{
 			displayName: 'Worker Name',

@@ -1,9 +1,12 @@
 // queue_begin_send, asked by Send just before each group of messages goes out: the messages the
 // worker still holds get their lease renewed (also one that ran out while nobody claimed it since);
 // one another worker claimed after the lease ran out, one whose lead was taken over, one already
-// completed or unknown are refused with the reason, and nothing is written for them.
+// completed or unknown are refused with the reason, and nothing is written for them. A message it
+// let go may have been delivered: if its run never reports, Claim never hands it out again but ends
+// it dead, uncertain, once its lease ran out (one never let go is handed out again, as before).
 import type { BeginQueueSendResult } from '../../../nodes/shared/contract';
-import { claim, complete, failure, ledger, messages, preparedOwner, rpc, sent, takeLead, TOMORROW } from './fixtures';
+import { withDb } from '../../helpers/stack';
+import { claim, complete, failed, failure, ledger, messages, preparedOwner, rpc, sent, takeLead, TOMORROW } from './fixtures';
 
 const at = (time: string, day = TOMORROW) => `${day}T${time}:00.000Z`;
 const beginSend = (worker: string, ids: string[], now: string, leaseSeconds = 300) =>
@@ -53,6 +56,67 @@ describe('queue_begin_send', () => {
 			{ item_id: done.item_id, send: false, status: 'sent', reason: 'already_completed', lease_expires_at: null },
 			{ item_id: unknown, send: false, status: 'not_found', reason: 'not_found', lease_expires_at: null },
 		]);
+	});
+
+	it('a message it let go is never handed out again: once its lease ran out, Claim ends it dead, uncertain, with its ledger row; one never let go is handed out again', async () => {
+		const { userId } = await preparedOwner(3, { max_attempts: 5, retry_backoff_seconds: 60 });
+		// 09:00, 11:40 and 14:20 are due; w-dies holds them until 15:05.
+		const [a, b, c] = await claim('w-dies', userId, at('15:00'));
+		// Send lets a and c go (a reaches Meta; c's connection is refused: failed, due again at 15:02);
+		// then the run dies before recording a. b was never let go.
+		expect((await beginSend('w-dies', [a.item_id, c.item_id], at('15:01'))).map((row) => row.send)).toEqual([true, true]);
+		expect((await complete('w-dies', [failed(c, { code: 'not_sent', message: 'connection refused' })], at('15:01')))[0]).toMatchObject({ status: 'failed', accepted: true });
+
+		// 15:07: a's lease (15:06) ran out after its send began: never handed out again. b (never let
+		// go) and c (failed, its retry due) are handed out, attempt 2.
+		const next = await claim('w-next', userId, at('15:07'));
+		expect(next.map((item) => [item.item_id, item.attempt])).toEqual([
+			[b.item_id, 2],
+			[c.item_id, 2],
+		]);
+		const rowA = (await messages(userId)).find((row) => row.id === a.item_id)!;
+		expect(rowA).toMatchObject({ status: 'dead', lease_holder: 'w-dies', lease_expires_at: null, completed_at: new Date(at('15:07')), message_id: null });
+		expect(rowA.last_error).toEqual({
+			code: 'uncertain',
+			permanent: true,
+			message: `No outcome recorded: the run of worker w-dies began sending it at ${TOMORROW}T15:01:00Z and its lease ran out without a report; it may have been delivered, so it is not sent again`,
+		});
+		// Its last ledger rows: the message and its backlog item, with the run's worker and why.
+		const history = (await ledger(userId)).filter((row) => row.lead_id === a.lead_id && row.queue !== 'leads');
+		expect(history.slice(-3).map((row) => [row.queue, row.from_status, row.to_status, row.worker, row.actor, row.reason])).toEqual([
+			['whatsapp_message_queue', 'queued', 'claimed', 'w-dies', 'automation', 'claimed'],
+			['whatsapp_message_queue', 'claimed', 'dead', 'w-dies', 'automation', 'send_uncertain'],
+			['lead_processing_queue', 'claimed', 'dead', 'queue_prepare', 'automation', 'send_uncertain'],
+		]);
+		expect(history.at(-2)).toMatchObject({ at: new Date(at('15:07')), detail: { code: 'uncertain', permanent: true } });
+		// The lead stays queued (Prepare never takes it; the owner decides), its backlog item dead.
+		const state = await withDb(async (db) =>
+			(await db.query<{ lead: string; backlog: string }>('select l.status as lead, p.status as backlog from public.leads l join public.lead_processing_queue p on p.lead_id = l.id where l.id = $1', [a.lead_id])).rows,
+		);
+		expect(state).toEqual([{ lead: 'queued', backlog: 'dead' }]);
+		// The dead run's report, arriving now, is refused: the message is the owner's to judge.
+		expect((await complete('w-dies', [sent(a)], at('15:08')))[0]).toMatchObject({ accepted: false, reason: 'already_completed', status: 'dead' });
+
+		// w-next dies before letting b or c go (c's earlier send attempt does not count: each claim
+		// starts afresh): both are handed out again once its lease ran out; a never.
+		expect((await claim('w-third', userId, at('15:13'))).map((item) => [item.item_id, item.attempt])).toEqual([
+			[b.item_id, 3],
+			[c.item_id, 3],
+		]);
+		expect((await messages(userId)).map((row) => [row.id, row.status])).toEqual([
+			[a.item_id, 'dead'],
+			[b.item_id, 'claimed'],
+			[c.item_id, 'claimed'],
+		]);
+	});
+
+	it('Claim ends such a message whatever the owner\'s sending hours: after they close it is not left claimed', async () => {
+		const { userId } = await preparedOwner(1);
+		const [item] = await claim('w-late', userId, at('16:58'));
+		expect((await beginSend('w-late', [item.item_id], at('16:58')))[0]).toMatchObject({ send: true });
+		// 17:10: the hours (until 17:00) are closed and the lease (17:03) ran out.
+		expect(await claim('w-evening', userId, at('17:10'))).toEqual([]);
+		expect((await messages(userId)).map((row) => [row.status, row.last_error?.code, row.completed_at])).toEqual([['dead', 'uncertain', new Date(at('17:10'))]]);
 	});
 
 	it('refuses bad arguments naming them', async () => {
