@@ -3,9 +3,13 @@
 // Automation button; the every-minute schedule runs the same nodes for every owner): the due
 // messages are claimed, sent at the credential's base URL and recorded, and the answer counts them
 // with the error codes seen; a second call finds nothing; 400 for a malformed owner, 403 without the key.
+// A Supabase blip on Record Outcomes is retried: what was sent is recorded, never left to be re-sent.
 import { randomUUID } from 'node:crypto';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { runWorkflow, type TestCredentials } from '../harness';
+import { testStack } from '../helpers/stack';
 import { leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, supabaseCredentials, whatsappCredentials } from '../nodes/QueueLedger/support/queue';
 
 const WORKFLOW = 'workflows/queue-run.json';
@@ -58,4 +62,60 @@ test('a malformed owner answers 400; without the key 403; nothing is sent', asyn
 	expect(noKey.response?.statusCode).toBe(403);
 	expect(await sims.graph.control.whatsappMessages()).toEqual([]);
 	expect((await messagesOf(owner)).map((row) => row.status)).toEqual(['queued']);
+});
+
+/** The stack's Supabase URL through a pass-through that answers the first queue_complete call 502 without forwarding it (a blip). */
+async function blipOnFirstComplete(): Promise<{ url: string; completes: () => number; stop: () => Promise<void> }> {
+	const upstream = new URL(testStack().supabaseUrl);
+	let completes = 0;
+	const server = createServer((incoming, outgoing) => {
+		if ((incoming.url ?? '').split('?')[0] === '/rest/v1/rpc/queue_complete' && ++completes === 1) {
+			incoming.resume();
+			outgoing.writeHead(502, { 'content-type': 'application/json' });
+			outgoing.end(JSON.stringify({ message: 'upstream connect error' }));
+			return;
+		}
+		const forwarded = request({ host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: upstream.host } }, (answer) => {
+			outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+			answer.pipe(outgoing);
+		});
+		forwarded.on('error', (error) => {
+			outgoing.writeHead(502);
+			outgoing.end(String(error));
+		});
+		incoming.pipe(forwarded);
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	return {
+		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+		completes: () => completes,
+		stop: () =>
+			new Promise<void>((resolve) => {
+				server.closeAllConnections();
+				server.close(() => resolve());
+			}),
+	};
+}
+
+test('a Supabase blip on Record Outcomes is retried: the messages sent are recorded sent, not left claimed to go out again', async () => {
+	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}!' } });
+	const leads = await leadsOf(owner, 2);
+	await prepareDue(owner);
+	await sims.graph.control.clearWhatsAppMessages();
+	const blip = await blipOnFirstComplete();
+	try {
+		const run = await runWorkflow(WORKFLOW, {
+			startNode: 'Run Now',
+			webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, 'X-Leadflow-Owner': owner }, body: {} },
+			credentials: { ...credentials(), leadflowSupabaseApi: { url: blip.url, serviceRoleKey: testStack().serviceRoleKey } },
+		});
+		expect(run.error).toBeUndefined();
+		expect(blip.completes()).toBe(2);
+		expect(run.response?.body).toEqual({ claimed: 2, sent: 2, failed: 0, dead: 0, released: 0, refused: 0, errors: [] });
+	} finally {
+		await blip.stop();
+	}
+	expect((await messagesOf(owner)).map((row) => row.status)).toEqual(['sent', 'sent']);
+	expect(await Promise.all(leads.map((lead) => leadStatus(lead.leadId)))).toEqual(['contacted', 'contacted']);
+	expect((await sims.graph.control.whatsappMessages()).map((one) => one.text).sort()).toEqual(leads.map((lead) => `Hi ${lead.name}!`).sort());
 });

@@ -172,6 +172,33 @@ describe('queue_complete', () => {
 		expect([a, b, c].map((item) => reasons.get(item.item_id))).toEqual(['permanent_error', 'send_failed', 'released']);
 	});
 
+	it('the same batch reported again (Record Outcomes retried after its answer was lost) records nothing the second time', async () => {
+		const { userId } = await preparedOwner(4, { max_attempts: 5 });
+		const items = await claim('w-retried', userId, at('16:00'));
+		const batch = [
+			sent(items[0]),
+			failed(items[1]),
+			failed(items[2], { code: '131026', message: 'Message undeliverable', permanent: true }),
+			{ item_id: items[3].item_id, outcome: 'released' as const },
+		];
+		expect((await complete('w-retried', batch, at('16:00'))).map((row) => [row.status, row.accepted])).toEqual([
+			['sent', true],
+			['failed', true],
+			['dead', true],
+			['queued', true],
+		]);
+		const rows = await messages(userId);
+		const before = await ledger(userId);
+		expect((await complete('w-retried', batch, at('16:00'))).map((row) => [row.status, row.accepted, row.reason])).toEqual([
+			['sent', false, 'already_completed'],
+			['failed', false, 'already_completed'],
+			['dead', false, 'already_completed'],
+			['queued', false, 'not_held'],
+		]);
+		expect(await messages(userId)).toEqual(rows);
+		expect(await ledger(userId)).toEqual(before);
+	});
+
 	it('answers every report: not_found, not_held, already_completed (a report sent twice), and records nothing for them', async () => {
 		const { userId } = await preparedOwner(2);
 		const [a, b] = await claim('w-answers', userId, at('16:00'));
