@@ -29,15 +29,22 @@ export interface ItemError {
 	/**
 	 * invalid_input: a parameter or field of the item (checked by the node, or refused by the
 	 * database's own checks); not_found: the database has no such row (an unknown contact, stage,
-	 * lead…); busy: another run holds what the call needs (a sync of the Page is running), try
-	 * again once it is over; service_error: Supabase, Gemini or the Graph API refused or failed
-	 * otherwise.
+	 * lead…, or a NotFoundError the node threw); busy: another run holds what the call needs (a
+	 * sync of the Page is running), try again once it is over; service_error: Supabase, Gemini or
+	 * the Graph API refused or failed otherwise.
 	 */
 	code: 'invalid_input' | 'not_found' | 'busy' | 'service_error';
 	message: string;
 	/** What to do about it, when the error says. */
 	description?: string;
 }
+
+/**
+ * A row the node looked up that does not exist, found by the node rather than raised by the
+ * database (e.g. a snapshot of an unknown rule, which automation_snapshot answers with null): a
+ * failed item's code is not_found, as for the database's P0002.
+ */
+export class NotFoundError extends NodeOperationError {}
 
 /** The error as n8n shows it: a NodeOperationError / NodeApiError kept, anything else wrapped. */
 export function asNodeError(context: IExecuteFunctions, error: unknown, itemIndex?: number): NodeOperationError | NodeApiError {
@@ -77,7 +84,7 @@ export function failedItem(
 	const itemIndex = Array.isArray(pairedItem) ? pairedItem[0]?.item : pairedItem.item;
 	const nodeError = asNodeError(context, error, itemIndex);
 	const json: ItemError = {
-		code: nodeError instanceof NodeApiError ? serviceErrorCode(nodeError) : 'invalid_input',
+		code: nodeError instanceof NodeApiError ? serviceErrorCode(nodeError) : nodeError instanceof NotFoundError ? 'not_found' : 'invalid_input',
 		message: nodeError.message,
 		...(nodeError.description ? { description: nodeError.description } : {}),
 	};

@@ -3,6 +3,7 @@
 // placed in one run, the answer counts them by outcome, the Automations output gets the pipeline's
 // webhook action once per contact, a run with nothing due answers zeros, a new customer message
 // makes a placed contact due again, and a model failure leaves a placed contact as the model put it.
+// A malformed owner header answers 400 naming it; a scheduled run whose analysis fails ends in error.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
@@ -126,4 +127,23 @@ test('a reply whose free text the database would refuse still places the contact
 	const place = ((await places(world.userId)) as unknown as Array<Record<string, unknown>>).find((row) => row.conversation_id === contact);
 	expect(place).toMatchObject({ stage_id: world.pipeline.stages.Qualified, analysis_summary: 'Asks about shipping.', analysis_recommended_stage: null, analysis_is_fallback: false });
 	expect((place!.analysis_reasoning as string).length).toBe(10_000);
+});
+
+test('a malformed X-Leadflow-Owner answers 400 naming it, with the message only; nothing is analysed or summarised', async () => {
+	const run = await runWorkflow(WORKFLOW, { startNode: 'Analyse Now', webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, 'X-Leadflow-Owner': 'abc' }, body: {} }, credentials });
+	expect(run.response?.statusCode).toBe(400);
+	expect(run.response?.body).toEqual({ status: 400, error: 'The owner user ID "abc" is not a UUID', field: 'X-Leadflow-Owner', hint: expect.stringMatching(/X-Leadflow-Owner/) });
+	expect(run.error).toBeUndefined();
+	expect(run.executedNodes).not.toContain('Assign Stages');
+	expect(await sims.gemini.control.requests()).toEqual([]);
+});
+
+test('a scheduled run whose analysis fails ends in error with its message (so n8n records it and calls the Error Workflow)', async () => {
+	// Supabase unreachable (nothing listens on port 9): the due read fails, for every owner.
+	const unreachable = { ...credentials, leadflowSupabaseApi: { url: 'http://127.0.0.1:9', serviceRoleKey: testStack().serviceRoleKey } };
+	const run = await runWorkflow(WORKFLOW, { trigger: 'schedule', credentials: unreachable });
+	expect(run.mode).toBe('trigger');
+	expect(run.status).toBe('error');
+	expect(run.error).toMatchObject({ node: 'Fail The Scheduled Run', message: expect.any(String) });
+	expect(run.executedNodes).not.toContain('Assign Stages');
 });

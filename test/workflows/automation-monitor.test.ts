@@ -1,6 +1,8 @@
 // workflows/automation-monitor.json through n8n's engine in-process against the local stack. A
 // contact tagged a moment ago must show (in automation_eligible_contacts and in the monitor's
-// snapshot) before any run has processed it, not "no contacts".
+// snapshot) before any run has processed it, not "no contacts". A ruleId missing or malformed
+// answers 400, one of no rule 404, naming ruleId.
+import { randomUUID } from 'node:crypto';
 import { runWorkflow } from '../harness';
 import { withDb } from '../helpers/stack';
 import { addContacts, addRule, createTags } from '../../scripts/demo/seed';
@@ -51,4 +53,26 @@ test('without the webhook key n8n refuses (403)', async () => {
 	const result = await monitor('00000000-0000-4000-8000-000000000000', owner.pageId, 'guess');
 	expect(result.response?.statusCode).toBe(403);
 	expect(result.executedNodes).toEqual([]);
+});
+
+test.each([
+	['not a UUID', { ruleId: 'abc' }, 'The rule ID "abc" is not a UUID'],
+	['missing', {}, 'The rule ID "" is not a UUID'],
+])('a ruleId %s answers 400 naming ruleId, with the message only', async (_label, query, message) => {
+	const owner = await newOwner('monitor-bad-rule');
+	const result = await runWorkflow('workflows/automation-monitor.json', {
+		webhook: { method: 'GET', headers: { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value }, query },
+		credentials: pipelineCredentials(noSimulators, owner.pageId),
+	});
+	expect(result.response?.statusCode).toBe(400);
+	expect(result.response?.body).toEqual({ status: 400, error: message, field: 'ruleId', hint: expect.stringMatching(/ruleId=.*ai_automation_rules/) });
+	expect(result.error).toBeUndefined();
+});
+
+test('the id of no rule answers 404 naming ruleId', async () => {
+	const owner = await newOwner('monitor-no-rule');
+	const unknown = randomUUID();
+	const result = await monitor(unknown, owner.pageId);
+	expect(result.response?.statusCode).toBe(404);
+	expect(result.response?.body).toEqual({ status: 404, error: `There is no automation rule with ID ${unknown}`, field: 'ruleId', hint: expect.stringMatching(/ruleId/) });
 });

@@ -171,19 +171,27 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	let jobs: Job[] = [];
 	let stageNames = new Map<string, string[]>();
 	if (items.length > 0 && this.getNodeParameter('source', 0, 'input') === 'due') {
-		const owner = checkUuid(this, this.getNodeParameter('ownerUserId', 0, ''), 'owner user ID', 0, 'Use the id of the Supabase user who owns the Pages, or leave it empty for every owner.', true);
-		const due = await readDueConversations(this, this.getNodeParameter('maxConversations', 0, 100) as number, owner, maxMessages);
-		for (const conversation of due) {
-			jobs.push({
-				itemIndex: 0,
-				conversationId: conversation.conversation_id,
-				pipelineId: conversation.pipeline_id,
-				stagesOf: conversation.pipeline_id,
-				messages: conversation.messages,
-				senderName: conversation.sender_name ?? '',
-			});
+		// One read for the run, from the first item: when the owner is refused or the read fails,
+		// that item fails (with Continue On Fail, the one failed item, so a webhook answers 400).
+		try {
+			const owner = checkUuid(this, this.getNodeParameter('ownerUserId', 0, ''), 'owner user ID', 0, 'Use the id of the Supabase user who owns the Pages, or leave it empty for every owner.', true);
+			const due = await readDueConversations(this, this.getNodeParameter('maxConversations', 0, 100) as number, owner, maxMessages);
+			for (const conversation of due) {
+				jobs.push({
+					itemIndex: 0,
+					conversationId: conversation.conversation_id,
+					pipelineId: conversation.pipeline_id,
+					stagesOf: conversation.pipeline_id,
+					messages: conversation.messages,
+					senderName: conversation.sender_name ?? '',
+				});
+			}
+			stageNames = await readStageLists(this, jobs);
+		} catch (error) {
+			if (!this.continueOnFail()) throw asNodeError(this, error, 0);
+			results.push(failedItem(this, error, { item: 0 }));
+			jobs = [];
 		}
-		stageNames = await readStageLists(this, jobs);
 	} else {
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			try {

@@ -1,6 +1,6 @@
 // snapshot: the live monitor for one rule (summary, tagged contacts, active contacts, stages).
-import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { perItem } from '../../shared/per-item';
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { NotFoundError, perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { readRuleId, ruleIdProperty } from './common';
 
@@ -28,7 +28,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			i,
 		);
 		if (!snapshot) {
-			throw new NodeOperationError(this.getNode(), `There is no automation rule with ID ${ruleId}`, {
+			throw new NotFoundError(this.getNode(), `There is no automation rule with ID ${ruleId}`, {
 				itemIndex: i,
 				description: 'Check the rule ID against the ai_automation_rules table of this Supabase project.',
 			});

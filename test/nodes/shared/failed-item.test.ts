@@ -1,7 +1,7 @@
 // The one continue-on-fail item: what its `code` says for each kind of failure, so a workflow can
 // answer 400 / 404 / 409 / 500 from the code instead of reading the message.
 import { NodeApiError, NodeOperationError, type IExecuteFunctions, type INode } from 'n8n-workflow';
-import { failedItem } from '../../../nodes/shared/per-item';
+import { failedItem, NotFoundError } from '../../../nodes/shared/per-item';
 
 const node: INode = { id: 'n1', name: 'Move Contact', type: 'n8n-nodes-leadflow.autoAssignStage', typeVersion: 1, position: [0, 0], parameters: {} };
 const context = { getNode: () => node } as unknown as IExecuteFunctions;
@@ -31,5 +31,13 @@ test('a Graph API or Gemini error (a numeric or missing code) is service_error; 
 	const parameter = new NodeOperationError(node, 'The stage ID "x" is not a UUID', { description: 'Pick the stage from the list.' });
 	expect(failedItem(context, parameter, { item: 0 }).json).toEqual({
 		error: { code: 'invalid_input', message: 'The stage ID "x" is not a UUID', description: 'Pick the stage from the list.' },
+	});
+});
+
+test('a NotFoundError the node threw (a row it looked up does not exist) is not_found', () => {
+	const missing = new NotFoundError(node, 'There is no automation rule with ID 0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f', { description: 'Check the rule ID.' });
+	expect(failedItem(context, missing, { item: 1 })).toEqual({
+		json: { error: { code: 'not_found', message: 'There is no automation rule with ID 0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f', description: 'Check the rule ID.' } },
+		pairedItem: { item: 1 },
 	});
 });
