@@ -6,6 +6,7 @@ import type { IHookFunctions, INodeParameters, INodeType, INodeTypeDescription, 
 import { namedOutputs } from '../shared/outputs';
 import { properties } from './description';
 import { handleWebhook } from './helpers/webhook';
+import { checkPageCanBeRecorded } from './transport/pages';
 import { subscribe, subscriptionExists, unsubscribe } from './transport/subscription';
 
 // n8n (2.x) works out a trigger's webhook path on every request. Written as an expression, the path
@@ -57,7 +58,10 @@ export class MessengerTrigger implements INodeType {
 
 	webhookMethods = {
 		default: {
+			// n8n calls checkExists first on every activation (and for a test listen), create only
+			// when it answers false: the Page is checked there, before anything is subscribed.
 			async checkExists(this: IHookFunctions): Promise<boolean> {
+				await checkPageCanBeRecorded(this);
 				const url = managed(this);
 				// Subscribed in the app's dashboard: nothing for n8n to check or create.
 				return url === undefined ? true : await subscriptionExists(this, url);

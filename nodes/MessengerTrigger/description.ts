@@ -32,7 +32,7 @@ export const properties: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. 6f1c2a9e-…',
 		description:
-			'The Supabase Auth user the Page belongs to. Connects the Page to this owner the first time; events of a Page connected to another owner are then ignored. Leave empty once the Page is connected (a row of messenger_pages).',
+			'The Supabase Auth user the Page belongs to. Connects the Page to this owner the first time; events of a Page connected to another owner are then ignored. Leave empty once the Page is connected (a row of messenger_pages). Empty while the Page is not connected: activation is refused (its messages would be acknowledged and not recorded).',
 	},
 	{
 		displayName: 'Pages',

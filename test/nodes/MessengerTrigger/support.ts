@@ -1,9 +1,16 @@
 // A workflow holding only the Messenger Trigger (and a No-Op after it), run in-process with n8n's
 // engine the way n8n runs a webhook trigger: the request goes to the node's webhook(), the answer is
 // what the caller receives, and the node's items start the run.
-import type { INode } from 'n8n-workflow';
+import { HookContext } from 'n8n-core';
+import { resolveWebhookDescriptionField, type INode, type IWebhookData, type IWebhookDescription } from 'n8n-workflow';
 import type { WorkflowJson } from '../../harness';
 import { runWorkflow, type RunResult, type TestCredentials } from '../../harness';
+import { createAdditionalData, createHooks } from '../../harness/additional-data';
+import { HarnessCredentialTypes } from '../../harness/credential-types';
+import { TestCredentialsHelper } from '../../harness/credentials-helper';
+import { loaders } from '../../harness/loaders';
+import { HarnessNodeTypes } from '../../harness/node-types';
+import { workflowOf } from '../../harness/workflow-file';
 import { testStack } from '../../helpers/stack';
 import { signDelivery } from '../../../simulators';
 
@@ -69,4 +76,53 @@ export function post(pageId: string, raw: string, options: PostOptions = {}): Pr
 
 export function verify(pageId: string, query: Record<string, string>, parameters: Record<string, unknown> = {}, creds?: TestCredentials): Promise<RunResult> {
 	return runWorkflow(triggerWorkflow(parameters), { webhook: { method: 'GET', path: PATH, query }, credentials: creds ?? credentials(pageId) });
+}
+
+export interface Activation {
+	/** The webhook methods n8n called, in order. */
+	called: Array<'checkExists' | 'create'>;
+	/** What n8n would show when activation is refused. */
+	error?: { message: string; description?: string | null };
+}
+
+/**
+ * Activates a workflow holding the trigger the way n8n does (packages/cli WebhookService
+ * createWebhookIfNotExists): the node's webhookMethods.default.checkExists with n8n-core's
+ * HookContext, then create when it answered false. A thrown error refuses the activation.
+ */
+export async function activate(creds: TestCredentials, parameters: Record<string, unknown> = {}): Promise<Activation> {
+	const workflowJson = triggerWorkflow(parameters);
+	// A saved workflow's webhook node has a webhookId; with a full path, its production URL is then <base>/webhook/<path>.
+	workflowJson.nodes[0].webhookId = 'messenger-trigger-activation';
+	const nodeTypes = new HarnessNodeTypes(await loaders());
+	const workflow = workflowOf(workflowJson, 'activation', nodeTypes, true);
+	const node = workflow.getNode('Messenger Trigger') as INode;
+	const nodeType = nodeTypes.getByNameAndVersion(node.type, node.typeVersion);
+	const description = nodeType.description.webhooks?.find((webhook) => webhook.name === 'default') as IWebhookDescription;
+	const path = resolveWebhookDescriptionField(node, description, 'path');
+	const credentialsHelper = new TestCredentialsHelper(new HarnessCredentialTypes(await loaders()), creds);
+	const additionalData = createAdditionalData({ credentialsHelper, hooks: createHooks('trigger', 'activation', workflowJson, 'activation'), executionId: 'activation', workflowId: 'activation' });
+	const webhookData: IWebhookData = {
+		httpMethod: 'POST',
+		node: node.name,
+		path: String(path.resolved ? path.value : PATH),
+		webhookDescription: description,
+		workflowId: 'activation',
+		workflowExecuteAdditionalData: additionalData,
+	};
+	const methods = nodeType.webhookMethods?.default;
+	if (!methods?.checkExists || !methods.create) throw new Error('The Messenger Trigger has no webhook methods');
+	const context = new HookContext(workflow, node, additionalData, 'trigger', 'activate', webhookData);
+	const called: Activation['called'] = [];
+	try {
+		called.push('checkExists');
+		if (!(await methods.checkExists.call(context))) {
+			called.push('create');
+			await methods.create.call(context);
+		}
+		return { called };
+	} catch (error) {
+		const { message, description: why } = error as { message: string; description?: string | null };
+		return { called, error: { message, description: why } };
+	}
 }

@@ -1,0 +1,62 @@
+// Whether the trigger's Page can be recorded at all, checked when the workflow is activated: events
+// of a Page without a row in messenger_pages are ignored by messenger_record_events
+// (page_not_connected) unless the node names the owner, and those of a Page connected to another
+// owner than the node's are ignored too (page_of_another_owner). Meta is answered 200 for both (see
+// docs/messenger.md, "A Page that is not connected"), so a workflow activated that way would
+// acknowledge every message and record none. Activation is refused instead, with what to do.
+import { NodeOperationError, type IHookFunctions } from 'n8n-workflow';
+import { getSupabaseClient, toNodeApiError } from '../../shared/supabase';
+import { FACEBOOK_CREDENTIAL } from '../helpers/webhook';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const PAGE_ID = /^[0-9]{1,32}$/;
+
+/** What to do about a Page that is not connected, in the words of the node's fields. */
+export const CONNECT_THE_PAGE =
+	'Set the node’s Owner ID to the Supabase Auth user the Page belongs to (the first delivery then connects it), or connect the Page first: run Messenger Sync with that Owner ID, or add its row to messenger_pages (page_id, user_id).';
+
+/** The owner a Page is connected to (its row of messenger_pages), or null: one read by primary key. */
+export async function ownerOfPage(context: IHookFunctions, pageId: string): Promise<string | null> {
+	const client = await getSupabaseClient(context);
+	const { data, error } = await client.from('messenger_pages').select('user_id').eq('page_id', pageId).maybeSingle();
+	if (error) throw toNodeApiError(context, error, `Reading whether Page ${pageId} is connected (messenger_pages) failed`);
+	return (data as { user_id: string } | null)?.user_id ?? null;
+}
+
+/**
+ * Refuses activation when the events this node receives would all be ignored: the Owner ID is not
+ * a user id, or the Page it receives (the credential's; with Every Connected Page, the credential's
+ * when this node subscribes it) is not connected and no Owner ID is set, or is connected to another
+ * owner than the node's. Every Connected Page without Subscribe on Activation receives the Pages the
+ * app's dashboard subscribed: nothing to check here; the run logs what it ignores.
+ */
+export async function checkPageCanBeRecorded(context: IHookFunctions): Promise<void> {
+	const node = context.getNode();
+	const owner = String(context.getNodeParameter('owner', '') ?? '').trim();
+	if (owner !== '' && !UUID.test(owner)) {
+		throw new NodeOperationError(node, 'The Owner ID is not a user id', {
+			description: 'Owner ID takes the id of a Supabase Auth user (a UUID, Authentication → Users in Supabase), or stays empty once the Page is connected.',
+		});
+	}
+	const onlyCredentialPage = context.getNodeParameter('pages', 'credentialPage') === 'credentialPage';
+	if (!onlyCredentialPage && !context.getNodeParameter('subscribe', true)) return;
+
+	const credentials = await context.getCredentials<{ pageId?: string }>(FACEBOOK_CREDENTIAL);
+	const pageId = String(credentials.pageId ?? '').trim();
+	if (!PAGE_ID.test(pageId)) {
+		throw new NodeOperationError(node, 'The Facebook Page credential has no valid Page ID', {
+			description: 'Put the Page’s numeric id (Page → About → Page transparency, or the Graph API’s /me with the Page token) in the Leadflow Facebook Page API credential.',
+		});
+	}
+	const connectedTo = await ownerOfPage(context, pageId);
+	if (connectedTo === null && owner === '') {
+		throw new NodeOperationError(node, `Page ${pageId} is not connected to an owner, and the node has no Owner ID: its messages would be acknowledged to Meta and not recorded`, {
+			description: CONNECT_THE_PAGE,
+		});
+	}
+	if (connectedTo !== null && owner !== '' && connectedTo.toLowerCase() !== owner.toLowerCase()) {
+		throw new NodeOperationError(node, `Page ${pageId} is connected to another owner than the node’s Owner ID: its messages would be acknowledged to Meta and not recorded`, {
+			description: `Set Owner ID to the Page’s owner (${connectedTo}) or leave it empty. To move the Page to another owner, change its row of messenger_pages.`,
+		});
+	}
+}
