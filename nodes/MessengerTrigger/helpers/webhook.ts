@@ -78,6 +78,7 @@ export async function handleWebhook(context: IWebhookFunctions): Promise<IWebhoo
 		}
 	}
 
+	warnAboutUnownedPages(context, rows);
 	const items = itemsFor(rows, delivery.extras, read.object === 'page' ? delivery.ignored : [{ page_id: null, psid: null, type: read.object, reason: 'unsupported_event', detail: `object ${read.object}` }], options);
 	const summary = { received: true, recorded: rows.filter((row) => row.outcome === 'recorded').length, events: rows.length + delivery.ignored.length };
 	// The delivery is recorded: Meta gets its 200 now, from here, not once n8n has created the
@@ -86,6 +87,38 @@ export async function handleWebhook(context: IWebhookFunctions): Promise<IWebhoo
 	answer(context, 200, summary);
 	if (items.length === 0) return { noWebhookResponse: true };
 	return { workflowData: [items], noWebhookResponse: true };
+}
+
+/** Why the database ignores events of a whole Page, and what to do about it. */
+const PAGE_REASONS: Record<string, string> = {
+	page_not_connected:
+		'the Page is not connected to an owner (no row in messenger_pages) and the node has no Owner ID: set the Messenger Trigger’s Owner ID to the Page owner’s Supabase Auth user id, or connect the Page (Messenger Sync with an Owner ID, or a row of messenger_pages)',
+	page_of_another_owner: 'the Page is connected to another owner than the node’s Owner ID: set Owner ID to the Page’s owner or leave it empty',
+};
+
+/**
+ * Events ignored because of their Page (not connected, or another owner's) are answered 200 like
+ * the rest (see docs/messenger.md): never silently. One warning per Page and reason in n8n's log,
+ * whether or not Include Ignored Events emits them.
+ */
+function warnAboutUnownedPages(context: IWebhookFunctions, rows: RecordedEvent[]): void {
+	const ignored = new Map<string, { pageId: string; reason: string; events: number }>();
+	for (const row of rows) {
+		if (row.outcome !== 'ignored' || row.reason === null || !(row.reason in PAGE_REASONS)) continue;
+		const key = `${row.page_id}\n${row.reason}`;
+		const seen = ignored.get(key) ?? { pageId: row.page_id, reason: row.reason, events: 0 };
+		seen.events += 1;
+		ignored.set(key, seen);
+	}
+	for (const { pageId, reason, events } of ignored.values()) {
+		context.logger.warn(`Leadflow Messenger Trigger: ${events} event(s) of Page ${pageId} not recorded (${reason}): ${PAGE_REASONS[reason]}. Meta was answered 200 and will not deliver them again.`, {
+			pageId,
+			reason,
+			events,
+			node: context.getNode().name,
+			workflowId: context.getWorkflow().id,
+		});
+	}
 }
 
 function verify(context: IWebhookFunctions, verifyToken: string): IWebhookResponseData {

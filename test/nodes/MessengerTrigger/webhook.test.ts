@@ -2,6 +2,8 @@
 // over the raw bytes (missing, wrong, another app's secret, re-serialised JSON: refused, nothing
 // written), bodies that are not deliveries, each event recorded once and emitted once, Pages and
 // owners, echoes, receipts, and a database that cannot record.
+import { Logger } from '@n8n/backend-common';
+import { Container } from '@n8n/di';
 import { createTestUser, withDb } from '../../helpers/stack';
 import { createWorld } from '../../db/follow-up/fixtures';
 import { connectPage, counts, senderOf } from '../../db/messenger/fixtures';
@@ -215,6 +217,45 @@ describe('Pages and owners', () => {
 		const refused = await post(world.pageId, raw(), { parameters: { owner: stranger, options: { includeIgnored: true } } });
 		expect(refused.nodeOutputs['Messenger Trigger']).toEqual([expect.objectContaining({ outcome: 'ignored', reason: 'page_of_another_owner' })]);
 		expect((await counts(world.pageId)).messages).toBe(1);
+	});
+
+	it('a delivery whose events are all ignored because the Page is not connected is answered 200 and not silent: n8n’s log warns, naming the Page, the reason and what to do', async () => {
+		const world = await createWorld();
+		const raw = delivery(world.pageId, [
+			messengerEvents.message(world.pageId, { psid: newPsid(), mid: mid(), text: 'hi', timestamp: at(2) }),
+			messengerEvents.message(world.pageId, { psid: newPsid(), mid: mid(), text: 'hello', timestamp: at(1) }),
+		]);
+		// n8n's logger, the one every node context's `this.logger` is (the test's log level keeps it quiet).
+		const warn = jest.spyOn(Container.get(Logger), 'warn');
+		try {
+			const ignored = await post(world.pageId, raw);
+			expect(ignored.response).toMatchObject({ statusCode: 200, body: { received: true, recorded: 0, events: 2 } });
+			expect(ignored.executedNodes).toEqual([]);
+			const warnings = warn.mock.calls.filter(([message]) => String(message).startsWith('Leadflow Messenger Trigger'));
+			expect(warnings).toEqual([
+				[
+					expect.stringMatching(new RegExp(`^Leadflow Messenger Trigger: 2 event\\(s\\) of Page ${world.pageId} not recorded \\(page_not_connected\\): .*Owner ID`)),
+					expect.objectContaining({ pageId: world.pageId, reason: 'page_not_connected', events: 2, node: 'Messenger Trigger' }),
+				],
+			]);
+
+			// A Page connected to another owner than the node's is as loud.
+			warn.mockClear();
+			await connectPage(world.pageId, world.userId);
+			const stranger = await createTestUser('stranger');
+			await post(world.pageId, raw, { parameters: { owner: stranger } });
+			expect(warn.mock.calls.filter(([message]) => String(message).startsWith('Leadflow Messenger Trigger'))).toEqual([
+				[expect.stringContaining('(page_of_another_owner)'), expect.objectContaining({ pageId: world.pageId, reason: 'page_of_another_owner', events: 2 })],
+			]);
+
+			// Recorded events warn of nothing.
+			warn.mockClear();
+			await post(world.pageId, raw);
+			expect(warn.mock.calls.filter(([message]) => String(message).startsWith('Leadflow Messenger Trigger'))).toEqual([]);
+		} finally {
+			warn.mockRestore();
+		}
+		expect((await counts(world.pageId)).messages).toBe(2);
 	});
 
 	it('an Owner ID that is not a UUID is a configuration error (500), nothing written', async () => {
