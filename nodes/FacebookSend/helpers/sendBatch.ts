@@ -5,13 +5,15 @@
 //      without a Graph call;
 //   3. the Graph calls, started in item order, several at a time, paced by the Page's rate (sendQueue.ts);
 //   4. ONE automation_record_send per claim holder for every contact moved to sending, also when
-//      the token was refused (190), so no contact is left in sending by a batch that ends normally.
+//      the token was refused (190), so no contact is left in sending by a batch that ends normally;
+//      repeated a few times when Supabase fails for a moment, and if it still fails the node's error
+//      (or, with Continue On Fail, each item on Failed) says what Facebook delivered.
 // If the process dies between 2 and 4, the reaper turns the contacts left in sending into failed
 // send_uncertain, never resent.
 import { NodeApiError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type JsonObject } from 'n8n-workflow';
-import type { BeginSendResult, SendOutcomeItem } from '../../shared/contract';
+import type { BeginSendResult, RecordSendResult, SendOutcomeItem } from '../../shared/contract';
 import { readGraphTarget } from '../transport/graphSend';
-import { beginSend, recordSends } from '../transport/sendState';
+import { beginSend, RECORD_RETRY_WAITS_MS, recordSends } from '../transport/sendState';
 import type { Delivery } from './deliver';
 import { itemParameterReader, readItemSettings, type ItemSettings } from './itemSettings';
 import { asNodeError, failedItem } from '../../shared/per-item';
@@ -19,7 +21,8 @@ import { ledgerItemOf, OUTPUT, outputFor, reportOf, type SendReport } from './re
 import { SLOT_SPACING } from './pacer';
 import { sendAll, type PendingSend } from './sendQueue';
 
-type ItemResult = { report: SendReport } | { error: Error };
+/** `unrecorded`: delivered or not, the outcome could not be recorded (Continue On Fail): to Failed. */
+type ItemResult = { report: SendReport; unrecorded?: boolean } | { error: Error };
 
 interface QueuedItem {
 	pending: PendingSend;
@@ -157,7 +160,24 @@ async function recordOutcomes(
 		groups.set(pending.settings.leaseHolder, group);
 	}
 	for (const [holder, group] of groups) {
-		const recorded = await recordSends(context, holder, group.map((entry) => entry.line));
+		let recorded: Map<string, RecordSendResult['outcome']>;
+		try {
+			recorded = await recordSends(context, holder, group.map((entry) => entry.line));
+		} catch (error) {
+			const failure = unrecordedError(context, error, group.map(({ index }) => ({ index, delivery: deliveryOf.get(index)! })));
+			if (!context.continueOnFail()) throw failure;
+			// Each item to Failed with what Facebook did for it, so the messages sent are known.
+			for (const { index } of group) {
+				const result = results[index];
+				if (result && 'report' in result) {
+					results[index] = {
+						report: { ...result.report, followUpNumber: queued.get(index)?.begun?.follow_up_number, recorded: 'not_recorded', recordError: failure.message },
+						unrecorded: true,
+					};
+				}
+			}
+			continue;
+		}
 		for (const { index, line } of group) {
 			const result = results[index];
 			const state = recorded.get(line.state_id);
@@ -169,6 +189,26 @@ async function recordOutcomes(
 	}
 }
 
+/**
+ * automation_record_send failed after its retries: the batch's contacts stay in sending until the
+ * reaper turns them into send_uncertain (never resent). What Facebook did is only in this error, so
+ * it lists the messages that were delivered.
+ */
+function unrecordedError(context: IExecuteFunctions, error: unknown, group: Array<{ index: number; delivery: Delivery }>): NodeApiError {
+	const sent = group.filter(({ delivery }) => delivery.outcome === 'sent') as Array<{ index: number; delivery: Extract<Delivery, { outcome: 'sent' }> }>;
+	const notCalled = group.filter(({ delivery }) => delivery.attempts === 0).length;
+	const cause = error instanceof NodeApiError ? error : asNodeError(context, error);
+	const list = sent.map(({ index, delivery }) => `item ${index + 1}: ${delivery.messageId}`).join(', ');
+	return new NodeApiError(context.getNode(), { message: cause.message } as JsonObject, {
+		message: `The outcome of ${group.length} sends could not be recorded in Supabase: ${sent.length} messages were delivered`,
+		description:
+			`automation_record_send failed after ${RECORD_RETRY_WAITS_MS.length + 1} tries (${cause.message}). ` +
+			(sent.length > 0 ? `Delivered by Facebook: ${list}. ` : '') +
+			`${notCalled} were not sent. The contacts stay in sending until their send lease ends, then become send_uncertain and are not resent automatically: check the Supabase project, then requeue those not delivered.`,
+		itemIndex: group[0]?.index,
+	});
+}
+
 function buildOutputs(context: IExecuteFunctions, items: INodeExecutionData[], results: Array<ItemResult | undefined>): INodeExecutionData[][] {
 	const outputs: INodeExecutionData[][] = [[], [], []];
 	results.forEach((result, itemIndex) => {
@@ -178,7 +218,7 @@ function buildOutputs(context: IExecuteFunctions, items: INodeExecutionData[], r
 			outputs[OUTPUT.failed].push(failedItem(context, result.error, { item: itemIndex }));
 			return;
 		}
-		outputs[outputFor(result.report)].push({ json: { ...input, send: result.report as IDataObject }, pairedItem: { item: itemIndex } });
+		outputs[result.unrecorded ? OUTPUT.failed : outputFor(result.report)].push({ json: { ...input, send: result.report as IDataObject }, pairedItem: { item: itemIndex } });
 	});
 	return outputs;
 }

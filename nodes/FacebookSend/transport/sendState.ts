@@ -1,7 +1,7 @@
 // The two database calls around a batch of sends (automation_begin_send and automation_record_send,
 // see supabase/migrations/20261122000220_follow_up_automation_api.sql): one round trip each,
 // whatever the number of items.
-import type { IExecuteFunctions } from 'n8n-workflow';
+import { sleep, type IExecuteFunctions } from 'n8n-workflow';
 import {
 	type BeginSendArgs,
 	type BeginSendResult,
@@ -9,6 +9,7 @@ import {
 	type RecordSendResult,
 	type SendOutcomeItem,
 } from '../../shared/contract';
+import { asNodeError } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 
 /** Takes the duplicate guard, re-checks stop and window, and moves ready_to_send → sending, for every contact at once. */
@@ -18,10 +19,42 @@ export async function beginSend(context: IExecuteFunctions, leaseHolder: string,
 	return new Map(rows.map((row) => [row.state_id, row]));
 }
 
-/** Records what became of every contact that was moved to sending. */
+/**
+ * The waits before each retry of automation_record_send (ms): a pooler or PostgREST blip of a few
+ * seconds must not lose what the Graph calls did (the contacts would stay in sending until the
+ * reaper turns them into send_uncertain, never resent, even those never called).
+ */
+export const RECORD_RETRY_WAITS_MS = [250, 500, 1000, 2000];
+
+/**
+ * Whether a failed database call may succeed when repeated: no SQLSTATE (the request did not reach
+ * Postgres: refused, reset, a gateway's 5xx), PostgREST's connection errors (PGRST0xx), and
+ * Postgres's connection (08), transaction rollback (40: serialization, deadlock), resources (53),
+ * operator intervention (57: shutdown, statement timeout) and lock-not-available (55P03). Not a bad
+ * argument (22), a constraint (23), a missing function or refused key (42, PGRST2xx, PGRST3xx).
+ */
+export function isTransient(error: unknown): boolean {
+	const code = (error as { errorResponse?: { code?: unknown } }).errorResponse?.code;
+	if (typeof code !== 'string' || code === '') return true;
+	return /^(PGRST0|08|40|53|57)/.test(code) || code === '55P03';
+}
+
+/**
+ * Records what became of every contact that was moved to sending. Repeated on a transient failure:
+ * safe, because the function applies a report only to contacts still in sending and held by this
+ * execution, so a report a lost answer hid is not applied twice (the repeat answers lease_lost for it).
+ */
 export async function recordSends(context: IExecuteFunctions, leaseHolder: string, items: SendOutcomeItem[]): Promise<Map<string, RecordSendResult['outcome']>> {
 	if (items.length === 0) return new Map();
 	const args: RecordSendArgs = { p_execution_id: leaseHolder, p_items: items };
-	const rows = await callRpc(context, 'automation_record_send', args);
-	return new Map(rows.map((row) => [row.state_id, row.outcome]));
+	for (let retry = 0; ; retry++) {
+		try {
+			const rows = await callRpc(context, 'automation_record_send', args);
+			return new Map(rows.map((row) => [row.state_id, row.outcome]));
+		} catch (error) {
+			if (retry >= RECORD_RETRY_WAITS_MS.length || !isTransient(error)) throw asNodeError(context, error);
+			context.logger.warn(`Leadflow Facebook Send: recording ${items.length} sends in Supabase failed (${(error as Error).message}); trying again`);
+			await sleep(RECORD_RETRY_WAITS_MS[retry]);
+		}
+	}
 }

@@ -6,7 +6,7 @@ import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { testStack, withDb } from '../../helpers/stack';
 import { ledgerOf, PAGE_ID, readyContacts, statesOf } from './support/contacts';
 import { startRpcCounter, type RpcCounter } from './support/rpc-counter';
-import { facebookCredential, FAST, PAGE_TOKEN, runSend } from './support/workflow';
+import { facebookCredential, FAST, PAGE_TOKEN, runSend, SEQUENTIAL } from './support/workflow';
 
 let sims: RunningSimulators;
 let counter: RpcCounter;
@@ -149,4 +149,69 @@ test.each([
 	expect(counter.paths.filter((path) => path.includes('/rpc/automation_'))).toEqual([]);
 	expect(await sims.graph.control.requests()).toEqual([]);
 	expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['ready_to_send', 'ready_to_send']);
+});
+
+describe('automation_record_send failing after the Graph calls (a gateway answering 503)', () => {
+	/** Three contacts one after another: the first delivered, the second throttled on its only try, the third not called. */
+	async function sentThrottledNotCalled() {
+		const batch = await readyContacts({ count: 3 });
+		await sims.graph.control.addFault({ match: { recipient: batch.psids[1] }, effect: { kind: 'graphError', code: 613 } });
+		return { batch, parameters: { ...SEQUENTIAL, options: { ...SEQUENTIAL.options, retries: 0 } } };
+	}
+	const recordTrips = () => counter.paths.filter((path) => path.endsWith('/rpc/automation_record_send')).length;
+
+	test('once: the record is tried again and every contact is recorded, the one never called claimable again', async () => {
+		const { batch, parameters } = await sentThrottledNotCalled();
+		counter.failNext('/rpc/automation_record_send', 1);
+
+		const run = await runSend(batch.items, parameters, credentials());
+
+		expect(run.result.status).toBe('success');
+		expect(recordTrips()).toBe(2);
+		const [message] = await sims.graph.control.messages();
+		expect(run.sent.map((item) => item.send)).toEqual([expect.objectContaining({ outcome: 'sent', messageId: message.messageId, recorded: 'sent' })]);
+		expect(run.failed.map((item) => item.send)).toEqual([
+			expect.objectContaining({ reason: 'throttled', attempts: 1, recorded: 'failed' }),
+			expect.objectContaining({ reason: 'throttled', attempts: 0, recorded: 'failed' }),
+		]);
+		const states = await statesOf(batch.stateIds);
+		expect(states.map((state) => [state.current_stage, state.error_code, state.retry_at !== null, state.locked_by])).toEqual([
+			['sent', null, false, null],
+			['failed', 'throttled', true, null],
+			['failed', 'throttled', true, null],
+		]);
+		expect(states[0].facebook_message_id).toBe(message.messageId);
+	});
+
+	test('every try: the node stops with an error that lists the message delivered; the contacts are left to the reaper', async () => {
+		const { batch, parameters } = await sentThrottledNotCalled();
+		counter.failNext('/rpc/automation_record_send', 100);
+
+		const run = await runSend(batch.items, parameters, credentials());
+
+		expect(run.result.status).toBe('error');
+		const [message] = await sims.graph.control.messages();
+		expect(run.result.error?.message).toBe('The outcome of 3 sends could not be recorded in Supabase: 1 messages were delivered');
+		expect(run.result.error?.description).toContain(`Delivered by Facebook: item 1: ${message.messageId}. 1 were not sent.`);
+		expect(recordTrips()).toBe(5);
+		// Left to the reaper, as before: still in sending, held by the claim.
+		expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['sending', 'sending', 'sending']);
+	});
+
+	test('every try, with Continue On Fail: each item goes to Failed with what Facebook did for it', async () => {
+		const { batch, parameters } = await sentThrottledNotCalled();
+		counter.failNext('/rpc/automation_record_send', 100);
+
+		const run = await runSend(batch.items, parameters, credentials(), { continueOnFail: true });
+
+		expect(run.result.status).toBe('success');
+		const [message] = await sims.graph.control.messages();
+		expect(run.sent).toEqual([]);
+		const notRecorded = { recorded: 'not_recorded', recordError: expect.stringMatching(/^The outcome of 3 sends could not be recorded in Supabase/) };
+		expect(run.failed.map((item) => [item.state_id, item.send])).toEqual([
+			[batch.stateIds[0], expect.objectContaining({ outcome: 'sent', messageId: message.messageId, ...notRecorded })],
+			[batch.stateIds[1], expect.objectContaining({ outcome: 'failed', reason: 'throttled', attempts: 1, ...notRecorded })],
+			[batch.stateIds[2], expect.objectContaining({ outcome: 'failed', reason: 'throttled', attempts: 0, ...notRecorded })],
+		]);
+	});
 });

@@ -1,6 +1,7 @@
 // A counting pass-through in front of the stack's Supabase URL: the node's credential points here,
 // every request is forwarded unchanged, and the test reads how many database round trips a run made
-// (and bench/pipeline.ts how long each took, until its answer ended).
+// (and bench/pipeline.ts how long each took, until its answer ended). It can also stand in for a
+// gateway that fails: the next calls of one path answered 503 without reaching the database.
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -10,6 +11,8 @@ export interface RpcCounter {
 	paths: string[];
 	/** The round trips that have ended: path and milliseconds from request to the answer's end. */
 	trips: Array<{ path: string; ms: number }>;
+	/** The next `times` requests whose path ends with `pathEnd` are answered 503 (not forwarded: the database never sees them). */
+	failNext(pathEnd: string, times: number): void;
 	reset(): void;
 	stop(): Promise<void>;
 }
@@ -18,10 +21,19 @@ export async function startRpcCounter(target: string): Promise<RpcCounter> {
 	const upstream = new URL(target);
 	const paths: string[] = [];
 	const trips: RpcCounter['trips'] = [];
+	const failures = new Map<string, number>();
 	const server: Server = createServer((incoming: IncomingMessage, outgoing) => {
 		const started = performance.now();
 		const path = (incoming.url ?? '').split('?')[0];
 		paths.push(path);
+		const failing = [...failures.keys()].find((end) => path.endsWith(end) && failures.get(end)! > 0);
+		if (failing !== undefined) {
+			failures.set(failing, failures.get(failing)! - 1);
+			incoming.resume();
+			outgoing.writeHead(503, { 'content-type': 'application/json' });
+			outgoing.end(JSON.stringify({ message: 'upstream connect error: the pooler is restarting' }));
+			return;
+		}
 		const forwarded = request(
 			{
 				host: upstream.hostname,
@@ -48,9 +60,13 @@ export async function startRpcCounter(target: string): Promise<RpcCounter> {
 		url: `http://127.0.0.1:${port}`,
 		paths,
 		trips,
+		failNext: (pathEnd, times) => {
+			failures.set(pathEnd, times);
+		},
 		reset: () => {
 			paths.splice(0);
 			trips.splice(0);
+			failures.clear();
 		},
 		stop: () =>
 			new Promise<void>((resolve) => {
