@@ -1,12 +1,17 @@
 // workflows/queue-prepare.json through n8n's engine in-process against the local stack, from its
 // "Prepare Now" webhook for one owner (the app's Prepare Tomorrow's Queue button): 200 with tomorrow's
 // numbers, the same queue when called again, 400 for a malformed owner, 403 without the key. (The
-// daily schedule runs the same node for every owner; it is not fired here, since it would prepare
-// the queues of every other test's owners too.)
+// hourly schedule runs the same node for every owner; it is not fired here, since it would prepare
+// the queues of every other test's owners too: its instants, from the shipped rule as n8n turns it
+// into cron, are replayed as queue_prepare's p_now for one owner instead.)
 import { randomUUID } from 'node:crypto';
+import { DateTime } from 'luxon';
 import type { IDataObject } from 'n8n-workflow';
+import { toCronExpression, withIntervalDefaults } from 'n8n-nodes-base/dist/nodes/Schedule/GenericFunctions';
+import type { RawScheduleInterval } from 'n8n-nodes-base/dist/nodes/Schedule/SchedulerInterface';
 import { runWorkflow, type TestCredentials } from '../harness';
-import { createTestUser } from '../helpers/stack';
+import { loadWorkflow } from '../harness/workflow-file';
+import { createTestUser, serviceClient, withDb } from '../helpers/stack';
 import { leadsOf, messagesOf, queueOwner, supabaseCredentials } from '../nodes/QueueLedger/support/queue';
 
 const WORKFLOW = 'workflows/queue-prepare.json';
@@ -52,4 +57,64 @@ test('a malformed owner answers 400 naming it; without the key 403; nothing is p
 	expect(noKey.response?.statusCode).toBe(403);
 	expect(noKey.executedNodes).toEqual([]);
 	expect(await messagesOf(owner)).toEqual([]);
+});
+
+/** The shipped workflow's schedule: its trigger node and the cron expressions n8n runs it by. */
+function shippedSchedule() {
+	const trigger = loadWorkflow(WORKFLOW).nodes.find((node) => node.type === 'n8n-nodes-base.scheduleTrigger');
+	if (!trigger) throw new Error(`${WORKFLOW} has no Schedule Trigger`);
+	const intervals = (trigger.parameters.rule as { interval: RawScheduleInterval[] }).interval;
+	return { trigger, intervals, crons: intervals.map((interval) => toCronExpression(withIntervalDefaults(interval), trigger.id)) };
+}
+
+// Whether a cron field (a number, an asterisk, or an asterisk and "/n": every n) matches a value.
+const fieldMatches = (field: string, value: number) => field === '*' || (field.startsWith('*/') ? value % Number(field.slice(2)) === 0 : Number(field) === value);
+
+/** The minutes in [from, to) at which the cron expressions (second minute hour, every day) fire on a clock in `zone`. */
+function firings(crons: string[], zone: string, from: string, to: string): string[] {
+	const fired: string[] = [];
+	for (let at = Date.parse(from); at < Date.parse(to); at += 60_000) {
+		const local = DateTime.fromMillis(at, { zone });
+		const due = crons.some((cron) => {
+			const [, minute, hour, dayOfMonth, month, dayOfWeek] = cron.split(' ');
+			if ([dayOfMonth, month, dayOfWeek].some((field) => field !== '*')) throw new Error(`Not a daily-or-finer cron: ${cron}`);
+			return fieldMatches(minute, local.minute) && fieldMatches(hour, local.hour);
+		});
+		if (due) fired.push(new Date(at).toISOString());
+	}
+	return fired;
+}
+
+test('the schedule runs every hour', () => {
+	const { trigger, intervals } = shippedSchedule();
+	expect(trigger.name).toBe('Every Hour');
+	expect(intervals).toEqual([{ field: 'hours', hoursInterval: 1, triggerAtMinute: 0 }]);
+});
+
+test('the schedule prepares every day of an owner whose clocks change on another day than n8n\'s: Berlin\'s Monday 2 November 2026 with n8n in New York', async () => {
+	// n8n (GENERIC_TIMEZONE) in New York; the owner in Berlin, whose clocks went back on 25 October,
+	// New York's on 1 November: from then on New York's 18:00 is Berlin's midnight.
+	const fired = firings(shippedSchedule().crons, 'America/New_York', '2026-10-30T04:00:00Z', '2026-11-03T05:00:00Z');
+	expect(fired.length).toBeGreaterThan(0);
+	const owner = await queueOwner({ daily_capacity: 1 });
+	await withDb((db) => db.query(`update public.user_queue_settings set time_zone = 'Europe/Berlin' where user_id = $1`, [owner]));
+	await leadsOf(owner, 8);
+
+	const prepared: string[] = [];
+	for (const now of fired) {
+		const { data, error } = await serviceClient().rpc('queue_prepare', { p_user_id: owner, p_now: now });
+		if (error) throw new Error(`queue_prepare at ${now}: ${error.message}`);
+		prepared.push((data as Array<{ day: string }>)[0].day);
+	}
+
+	// Every Berlin day from the first prepared to the last has its queue, each lead queued once.
+	const days = [...new Set(prepared)].sort();
+	const everyDay = Array.from({ length: DateTime.fromISO(days.at(-1)!).diff(DateTime.fromISO(days[0]), 'days').days + 1 }, (_, index) =>
+		DateTime.fromISO(days[0]).plus({ days: index }).toISODate(),
+	);
+	expect(days).toEqual(everyDay);
+	expect(days).toContain('2026-11-02');
+	const queue = await messagesOf(owner);
+	expect(queue.map((row) => row.day).sort()).toEqual(everyDay);
+	expect(new Set(queue.map((row) => row.lead_id)).size).toBe(queue.length);
 });
