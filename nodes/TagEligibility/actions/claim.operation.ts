@@ -1,16 +1,27 @@
-// claim: atomically take up to N due contacts for one rule (or every enabled rule) in one round
-// trip per distinct set of parameters; one output item per claimed contact, and on the Summary
-// output one item per call saying why nothing, or fewer than asked, was claimed (docs/follow-up.md).
+// claim: atomically take up to N due contacts for one rule (or every enabled rule), of one Page or
+// of every Page, in one round trip per distinct set of parameters; one output item per claimed
+// contact, and on the Summary output one item per call saying which Page it kept to and why
+// nothing, or fewer than asked, was claimed (docs/follow-up.md).
 import { randomBytes } from 'node:crypto';
-import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { type ClaimArgs } from '../../shared/contract';
+import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { type ClaimExplainedArgs } from '../../shared/contract';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
+import { MESSENGER_ID } from '../../shared/valid-input';
 import { contactsWithRules } from '../helpers/claimed';
 import { readRuleId, ruleIdProperty } from './common';
 
 const properties: INodeProperties[] = [
 	ruleIdProperty(false),
+	{
+		displayName: 'Page ID',
+		name: 'pageId',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. 104857392019283',
+		description:
+			'Claim only the contacts of this Facebook Page (its numeric ID), for the rules of this Page or of every Page. Set it to the Page ID of the Facebook credential that sends when the owner has several Pages: a contact of another Page would fail at Facebook Send (page_mismatch) for good. Several Pages: one copy of the workflow per Page credential, each with its Page ID here. Empty: every Page.',
+	},
 	{
 		displayName: 'Limit',
 		name: 'limit',
@@ -32,8 +43,23 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['claim'] } }, properties);
 
 interface ClaimGroup {
-	args: ClaimArgs;
+	args: ClaimExplainedArgs;
 	itemIndexes: number[];
+}
+
+/** The Page ID of item i: its digits, or null (empty: every Page). */
+function readPageId(context: IExecuteFunctions, itemIndex: number): string | null {
+	const value = context.getNodeParameter('pageId', itemIndex, '') as unknown;
+	const raw = typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
+	if (raw === '') return null;
+	if (!MESSENGER_ID.test(raw)) {
+		// Not echoed: a token pasted here by mistake must not end up in the execution's error.
+		throw new NodeOperationError(context.getNode(), 'The Page ID is not a Facebook Page ID: it must be 1 to 32 digits', {
+			itemIndex,
+			description: 'Use the numeric ID of the Page (1 to 32 digits), as in the Facebook credential that sends, or leave the field empty for every Page.',
+		});
+	}
+	return raw;
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -50,9 +76,17 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const ruleId = readRuleId(this, i, false);
 			const limit = this.getNodeParameter('limit', i) as number;
 			const leaseSeconds = this.getNodeParameter('leaseSeconds', i) as number;
-			const key = `${ruleId}|${limit}|${leaseSeconds}`;
+			const pageId = readPageId(this, i);
+			const key = `${ruleId}|${limit}|${leaseSeconds}|${pageId}`;
 			const group = groups.get(key) ?? {
-				args: { p_rule_id: ruleId, p_limit: limit, p_execution_id: executionId, p_lease_seconds: leaseSeconds },
+				args: {
+					p_rule_id: ruleId,
+					p_limit: limit,
+					p_execution_id: executionId,
+					p_lease_seconds: leaseSeconds,
+					// Only when set: without it the call is the one databases before migration …1110 know.
+					...(pageId !== null && { p_page_id: pageId }),
+				},
 				itemIndexes: [],
 			};
 			group.itemIndexes.push(i);

@@ -51,6 +51,15 @@ export interface ClaimArgs {
 	p_now?: string;
 }
 
+/** automation_claim_explained's arguments: automation_claim's, and the Page to keep to. */
+export interface ClaimExplainedArgs extends ClaimArgs {
+	/**
+	 * Only the contacts of this Facebook Page (1–32 digits), for the rules of this Page or of every
+	 * Page; omit (null) for every Page. A workflow that sends as one Page sets it to that Page.
+	 */
+	p_page_id?: string | null;
+}
+
 /** The rule settings the AI and send steps need, as returned with each claimed contact. */
 interface ClaimedRule {
 	id: string;
@@ -130,6 +139,8 @@ export interface ClaimRuleSummary {
 export interface ClaimSummary {
 	/** p_limit. */
 	requested: number;
+	/** p_page_id: the Page the claim kept to (null: every Page). */
+	pageId: string | null;
 	claimed: number;
 	/** Null when `claimed` = `requested`; no_enabled_rules; the rules' status when they agree; else mixed. */
 	reason: Exclude<ClaimRuleStatus, 'filled'> | 'no_enabled_rules' | 'mixed' | null;

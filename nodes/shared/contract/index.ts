@@ -22,6 +22,7 @@ import type {
 	ClaimArgs,
 	ClaimedContact,
 	ClaimExplained,
+	ClaimExplainedArgs,
 	ContactJudgement,
 	ExplainArgs,
 	MarkGeneratingArgs,
@@ -97,7 +98,14 @@ function rpc<Args, Result>(args: { [Name in keyof Required<Args>]: true }): RpcS
 
 export const RPC = {
 	automation_claim: rpc<ClaimArgs, ClaimedContact[]>({ p_rule_id: true, p_limit: true, p_execution_id: true, p_lease_seconds: true, p_now: true }),
-	automation_claim_explained: rpc<ClaimArgs, ClaimExplained>({ p_rule_id: true, p_limit: true, p_execution_id: true, p_lease_seconds: true, p_now: true }),
+	automation_claim_explained: rpc<ClaimExplainedArgs, ClaimExplained>({
+		p_rule_id: true,
+		p_limit: true,
+		p_execution_id: true,
+		p_lease_seconds: true,
+		p_now: true,
+		p_page_id: true,
+	}),
 	automation_explain: rpc<ExplainArgs, ContactJudgement[]>({ p_rule_id: true, p_conversation_ids: true, p_limit: true, p_now: true }),
 	automation_snapshot: rpc<SnapshotArgs, AutomationSnapshot | null>({ p_rule_id: true, p_contact_limit: true, p_now: true }),
 	automation_timeline: rpc<TimelineArgs, StageEvent[]>({ p_rule_id: true, p_conversation_id: true }),

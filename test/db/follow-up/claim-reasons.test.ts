@@ -59,6 +59,7 @@ describe('automation_claim_explained: why nothing, or fewer than asked, was clai
 		expect(result.claimedRules).toEqual({});
 		expect(result.summary).toEqual({
 			requested: 100,
+			pageId: null,
 			claimed: 0,
 			reason: 'no_tagged_contacts',
 			notClaimed: {},
@@ -132,6 +133,7 @@ describe('automation_claim_explained: why nothing, or fewer than asked, was clai
 		const result = await claimExplained(ruleId, 'exec-off');
 		expect(result.summary).toEqual({
 			requested: 100,
+			pageId: null,
 			claimed: 0,
 			reason: 'rule_disabled',
 			notClaimed: {},

@@ -46,6 +46,8 @@ export interface RuleOptions {
 	stopOnReply?: boolean;
 	activeHours?: { start: string; end: string; timeZone: string; days?: number[] };
 	contextMessages?: number;
+	/** The Page the rule sends as: the world's Page unless given; null: every Page of the owner. */
+	pageId?: string | null;
 }
 
 export interface ContactOptions {
@@ -54,6 +56,8 @@ export interface ContactOptions {
 	/** Hours before NOW of the person's last message (null: never wrote). */
 	lastMessageHoursAgo?: number | null;
 	isActive?: boolean;
+	/** The conversation's Page: the world's Page unless given (an owner's second Page). */
+	pageId?: string;
 }
 
 export interface World {
@@ -88,7 +92,7 @@ export async function createWorld(tagNames: string[] = ['AI Lead', 'Hot', 'Do No
 				        case when $6::float8 is null then null else $7::timestamptz - $6::float8 * interval '1 hour' end
 				   from generate_series(0, $8 - 1) n
 				 returning id`,
-				[userId, pageId, 9_000_000_000 + first, options.name ?? null, options.isActive ?? true, hours, NOW.toISOString(), count],
+				[userId, options.pageId ?? pageId, 9_000_000_000 + first, options.name ?? null, options.isActive ?? true, hours, NOW.toISOString(), count],
 			);
 			const ids = rows.map((row) => row.id);
 			for (const tag of options.tags ?? ['AI Lead']) await tagContacts(db, userId, tags[tag], ids);
@@ -115,7 +119,7 @@ export async function createWorld(tagNames: string[] = ['AI Lead', 'Hot', 'Do No
 						userId,
 						options.name ?? 'Follow-up rule',
 						options.enabled ?? true,
-						pageId,
+						options.pageId === undefined ? pageId : options.pageId,
 						(options.include ?? ['AI Lead']).map((name) => tags[name]),
 						options.tagMatch ?? 'any',
 						(options.exclude ?? []).map((name) => tags[name]),

@@ -35,7 +35,7 @@ const contact = (conversationId: string, ruleId: string) => ({
 	execution_id: 'exec-1',
 });
 
-const summary: ClaimExplained['summary'] = { requested: 3, claimed: 3, reason: null, notClaimed: {}, rules: [] };
+const summary: ClaimExplained['summary'] = { requested: 3, pageId: null, claimed: 3, reason: null, notClaimed: {}, rules: [] };
 
 test('each contact carries its own rule\'s settings, in the answer\'s order', () => {
 	const answer: ClaimExplained = {

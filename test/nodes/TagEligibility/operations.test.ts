@@ -1,12 +1,13 @@
 // TagEligibility's operations through n8n's engine, on seed001()'s data: explain and timeline
 // (per-contact reasons, one output item per contact paired with the input item), claim (the
-// contacts, and on its Summary output why fewer than asked were claimed), and bad input reported
-// per item (or as an error item with "Continue On Fail").
+// contacts, and on its Summary output why fewer than asked were claimed; with a Page ID, only that
+// Page's contacts), and bad input reported per item (or as an error item with "Continue On Fail").
 import type { IDataObject } from 'n8n-workflow';
 import { configuredOutputs } from '../../../nodes/TagEligibility/helpers/outputs';
+import { addContacts, addRule, createTags } from '../../../scripts/demo/seed';
 import { runWorkflow, type WorkflowJson } from '../../harness';
-import { testStack } from '../../helpers/stack';
-import { seed001, type Seed001 } from '../../workflows/support/seeds';
+import { testStack, uniquePageId, withDb } from '../../helpers/stack';
+import { newOwner, seed001, type Seed001 } from '../../workflows/support/seeds';
 
 function tagEligibilityWorkflow(parameters: IDataObject, continueOnFail = false): WorkflowJson {
 	return {
@@ -100,7 +101,7 @@ test('claim: the contacts on the first output, and on Summary one item saying wh
 		);
 	}
 	expect(summaries!.map((item) => item.json)).toEqual([
-		{ requested: 3, claimed: 3, reason: null, notClaimed: {}, rules: [expect.objectContaining({ ruleId: own.ruleId, status: 'filled', claimed: 3 })] },
+		{ requested: 3, pageId: null, claimed: 3, reason: null, notClaimed: {}, rules: [expect.objectContaining({ ruleId: own.ruleId, status: 'filled', claimed: 3 })] },
 	]);
 	expect([...contacts!, ...summaries!].every((item) => (item.pairedItem as Array<{ item: number }>)[0].item === 0)).toBe(true);
 
@@ -114,6 +115,44 @@ test('claim: the contacts on the first output, and on Summary one item saying wh
 		reason: 'no_more_due',
 		notClaimed: { in_progress: 3, outside_window: 2, excluded_tag: 1, stopped: 1, inactive: 1 },
 	});
+});
+
+test('claim with a Page ID: only that Page\'s contacts under a rule for every Page, the Summary naming the Page; the other Page\'s are left for its own claim', async () => {
+	// One owner, two Pages, one rule for every Page (page_id null, as the console offers).
+	const owner = await newOwner('claim-page');
+	const otherPage = { ...owner, pageId: uniquePageId() };
+	const world = await withDb(async (db) => {
+		const tags = await createTags(db, owner, ['AI follow-up']);
+		const tagIds = [tags['AI follow-up']];
+		const onA = await addContacts(db, owner, { label: 'Page A lead', count: 3, tagIds, lastMessageMinutesAgo: 30, spreadMinutes: 60 });
+		const onB = await addContacts(db, otherPage, { label: 'Page B lead', count: 2, tagIds, lastMessageMinutesAgo: 30, spreadMinutes: 60 });
+		const ruleId = await addRule(db, owner, { name: 'Every Page', includeTagIds: tagIds });
+		await db.query('update public.ai_automation_rules set page_id = null where id = $1', [ruleId]);
+		return { ruleId, psidsA: onA.psids, psidsB: onB.psids };
+	});
+	const outputsOf = (result: Awaited<ReturnType<typeof runWorkflow>>) => result.run!.data.resultData.runData.Eligibility[0].data!.main;
+
+	const forA = await runWorkflow(tagEligibilityWorkflow({ operation: 'claim', ruleId: world.ruleId, pageId: owner.pageId, limit: 100 }), { credentials: credentials() });
+	expect(forA.error).toBeUndefined();
+	const [contactsA, summariesA] = outputsOf(forA);
+	expect(contactsA!.map((item) => item.json.recipient_id).sort()).toEqual([...world.psidsA].sort());
+	expect(contactsA!.every((item) => item.json.page_id === owner.pageId)).toBe(true);
+	expect(summariesA!.map((item) => item.json)).toEqual([
+		{ requested: 100, pageId: owner.pageId, claimed: 3, reason: 'no_more_due', notClaimed: {}, rules: [expect.objectContaining({ ruleId: world.ruleId, claimed: 3 })] },
+	]);
+
+	// The copy of the workflow that sends as Page B: B's two, still due.
+	const forB = await runWorkflow(tagEligibilityWorkflow({ operation: 'claim', ruleId: world.ruleId, pageId: otherPage.pageId, limit: 100 }), { credentials: credentials() });
+	const [contactsB, summariesB] = outputsOf(forB);
+	expect(contactsB!.map((item) => item.json.recipient_id).sort()).toEqual([...world.psidsB].sort());
+	expect(summariesB![0].json).toMatchObject({ pageId: otherPage.pageId, claimed: 2, notClaimed: {} });
+});
+
+test('a Page ID that is not a Facebook Page ID stops the Claim with a message naming the field, before any claim', async () => {
+	const result = await runWorkflow(tagEligibilityWorkflow({ operation: 'claim', ruleId: seed.ruleId, pageId: 'my-page', limit: 1 }), { credentials: credentials() });
+	expect(result.error?.message).toBe('The Page ID is not a Facebook Page ID: it must be 1 to 32 digits');
+	const states = await withDb((db) => db.query('select 1 from public.ai_automation_contact_states where rule_id = $1', [seed.ruleId]));
+	expect(states.rowCount).toBe(0);
 });
 
 test('the read operations have one output, Claim two (Contacts, Summary)', () => {
