@@ -114,7 +114,7 @@ export const properties: INodeProperties[] = [
 			default: 120,
 			displayOptions: recordedOption,
 			description:
-				'How long the batch may take to send before a contact left in sending is declared send_uncertain (never resent). The time the rate setting needs for the batch is added.',
+				'How long the batch may keep starting sends; the time the rate setting needs for the batch is added. A contact whose turn comes later is not sent (lease_expired, claimable again). The claim is held a Timeout and 5 s longer, to record the outcomes; a contact still in sending after that (its sender died) is declared send_uncertain (never resent).',
 		},
 	]),
 ];

@@ -19,7 +19,7 @@ import { itemParameterReader, readItemSettings, type ItemSettings } from './item
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { ledgerItemOf, OUTPUT, outputFor, reportOf, type SendReport } from './reports';
 import { SLOT_SPACING } from './pacer';
-import { sendAll, type PendingSend } from './sendQueue';
+import { RECORD_MARGIN_MS, sendAll, type PendingSend } from './sendQueue';
 
 /** `unrecorded`: delivered or not, the outcome could not be recorded (Continue On Fail): to Failed. */
 type ItemResult = { report: SendReport; unrecorded?: boolean } | { error: Error };
@@ -97,11 +97,14 @@ async function beginRecorded(
 	queued: Map<number, QueuedItem>,
 ): Promise<void> {
 	for (const [holder, group] of byHolder(settings)) {
-		// The lease covers the configured time plus what the rate needs for the whole group (slots are
-		// 1.1 / rate apart; other workers sending for the Page at the same time take their share of
-		// it too, which the configured time must cover).
+		// Calls may start during the configured time plus what the rate needs for the whole group
+		// (slots are 1.1 / rate apart; other workers sending for the Page at the same time take their
+		// share of it too, which the configured time must cover). The lease also covers the last
+		// call's timeout and the record after it, so the outcomes are recorded while it holds
+		// (sendQueue.ts stops starting calls that long before it ends).
 		const rate = Math.min(...group.map((item) => item.messagesPerSecond));
-		const leaseSeconds = Math.max(...group.map((item) => item.leaseSeconds)) + Math.ceil((group.length * SLOT_SPACING) / rate);
+		const startingSeconds = Math.max(...group.map((item) => item.leaseSeconds)) + Math.ceil((group.length * SLOT_SPACING) / rate);
+		const leaseSeconds = startingSeconds + Math.ceil((Math.max(...group.map((item) => item.timeoutMs)) + RECORD_MARGIN_MS) / 1000);
 		const startedAt = Date.now();
 		let begun: Map<string, BeginSendResult>;
 		try {

@@ -6,7 +6,8 @@
 // allowed.
 // Just before each call (after its pacer slot came, and again before each retry) the item is
 // checked against what changed while other items were sent: the token refused, throttling that
-// outlasted the retries, the claim's lease run out, the 24 h window closed, the execution
+// outlasted the retries, the claim's lease too close to its end (less than the call's timeout and
+// the time to record the batch left), the 24 h window closed, the execution
 // cancelled, the shared rate unreadable. Such items are not called, and say why. Calls already in
 // flight when the token is refused finish (they cannot be recalled); none starts after.
 import type { IExecuteFunctions } from 'n8n-workflow';
@@ -27,6 +28,12 @@ export interface PendingSend {
 	leaseUntil?: number;
 }
 
+/**
+ * What a batch keeps of its send lease after its last call can end: for automation_record_send,
+ * its retries included (transport/sendState.ts, 3.75 s of waits) and the round trips.
+ */
+export const RECORD_MARGIN_MS = 5000;
+
 const notTried = (delivery: Omit<Extract<Delivery, { outcome: 'failed' }>, 'outcome' | 'attempts'>): Delivery => ({
 	outcome: 'failed',
 	attempts: 0,
@@ -46,7 +53,10 @@ function preflight(pending: PendingSend, target: GraphTarget, signal: BatchSigna
 		});
 	}
 	const now = Date.now();
-	if (pending.leaseUntil !== undefined && now >= pending.leaseUntil) {
+	// The last moment a call may start: its answer (or its timeout) and the record of the batch
+	// must both come while the lease holds, or the reaper may declare the contacts send_uncertain
+	// first (and the not-called ones would never be sent again).
+	if (pending.leaseUntil !== undefined && now >= pending.leaseUntil - pending.settings.timeoutMs - RECORD_MARGIN_MS) {
 		return notTried({ reason: 'lease_expired', retryLater: true, detail: 'not sent: the send lease ran out before this item\'s turn' });
 	}
 	if (pending.windowClosesAt !== undefined && now >= pending.windowClosesAt) return { outcome: 'skipped', reason: 'outside_window', attempts: 0 };

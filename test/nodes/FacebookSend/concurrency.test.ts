@@ -4,7 +4,7 @@
 // simulator's own log: when each request arrived and how long it was open.
 import type { LoggedRequest } from '../../../simulators';
 import type { RunningSimulators } from '../../../simulators';
-import { testStack } from '../../helpers/stack';
+import { testStack, withDb } from '../../helpers/stack';
 import { ledgerOf, PAGE_ID, readyContacts, statesOf } from './support/contacts';
 import { facebookCredential, FAST, PAGE_TOKEN, runSend } from './support/workflow';
 import { runsAlone } from '../../helpers/quiet-machine';
@@ -214,3 +214,45 @@ test('throttled in parallel: the Page pauses for the back-off, then every item i
 	expect(afterwards.length).toBeGreaterThanOrEqual(1);
 	for (const send of afterwards) expect(Date.parse(send.receivedAt) - throttledAt).toBeGreaterThanOrEqual(backoffMs * 0.8 - 5);
 });
+
+test('a slow Facebook near the end of a short send lease: calls stop starting in time for the outcomes to be recorded while the lease holds, so a contact never called is claimable again, not send_uncertain', async () => {
+	const batch = await readyContacts({ count: 4 });
+	// Every answer takes 2.5 s; the calls start for 6 s (5 s of Send Lease + 1 s for the rate), one
+	// after another: at 0, 2.5 and 5 s. The fourth contact's turn comes at 7.5 s: not called.
+	await sims.graph.control.setLatency(2500);
+	const parameters = { ...FAST, options: { ...FAST.options, concurrency: 1, leaseSeconds: 5, timeoutSeconds: 3 } };
+	// The next claim's reaper, as another execution would run it: as soon as a contact still in
+	// sending is past its lease.
+	let running = true;
+	const reaper = (async () => {
+		while (running) {
+			const { rows } = await withDb((db) =>
+				db.query(`select count(*)::int n from public.ai_automation_contact_states where id = any($1::uuid[]) and current_stage = 'sending' and locked_until <= now()`, [
+					batch.stateIds,
+				]),
+			);
+			if (rows[0].n > 0) {
+				await withDb((db) => db.query(`select * from public.automation_reap(p_rule_id => $1)`, [batch.ruleId]));
+				return true;
+			}
+			await new Promise((resolve) => setTimeout(resolve, 50));
+		}
+		return false;
+	})();
+
+	const run = await runSend(batch.items, parameters, credentials());
+	running = false;
+	const reaped = await reaper;
+	expect(sendsOf(await sims.graph.control.requests())).toHaveLength(3);
+	expect(run.sent.map((item) => item.send)).toEqual(batch.items.slice(0, 3).map(() => expect.objectContaining({ outcome: 'sent', recorded: 'sent' })));
+	expect(run.failed.map((item) => item.send)).toEqual([expect.objectContaining({ reason: 'lease_expired', retryLater: true, attempts: 0, recorded: 'failed' })]);
+	const states = await statesOf(batch.stateIds);
+	expect(states.map((state) => [state.current_stage, state.error_code, state.retry_at !== null])).toEqual([
+		['sent', null, false],
+		['sent', null, false],
+		['sent', null, false],
+		['failed', 'lease_expired', true],
+	]);
+	// The reaper never found a contact in sending past its lease.
+	expect(reaped).toBe(false);
+}, 30_000);

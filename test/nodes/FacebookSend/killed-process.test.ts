@@ -56,7 +56,8 @@ test('killed mid-send: nothing stuck, nothing resent, the contacts show send_unc
 	const batch = await readyContacts({ count: 3 });
 	await sims.graph.control.addFault({ match: { path: '/messages' }, effect: { kind: 'hold' } });
 	// One call at a time, so exactly one send is held when the process dies.
-	const parameters = { ...SEQUENTIAL, options: { ...SEQUENTIAL.options, leaseSeconds: LEASE_SECONDS } };
+	// The claim is held the Timeout and 5 s longer than calls may start (to record them): 5 s keeps it short.
+	const parameters = { ...SEQUENTIAL, options: { ...SEQUENTIAL.options, leaseSeconds: LEASE_SECONDS, timeoutSeconds: 5 } };
 
 	child = startChild({ items: batch.items, parameters, credentials: credentials() });
 	const childExit = exited(child);
@@ -77,7 +78,7 @@ test('killed mid-send: nothing stuck, nothing resent, the contacts show send_unc
 	await sims.graph.control.clearFaults();
 	expect(await sims.graph.control.messages()).toHaveLength(1);
 
-	// The lease runs out (5 s + 1 s for the rate)…
+	// The lease runs out (5 s + 1 s for the rate + 5 s of Timeout + 5 s to record)…
 	await waitUntil(async () => {
 		const { rows } = await withDb((db) =>
 			db.query(`select count(*)::int n from public.ai_automation_contact_states where id = any($1::uuid[]) and locked_until > now()`, [batch.stateIds]),
