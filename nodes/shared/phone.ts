@@ -26,7 +26,20 @@ export type PhoneResult = { e164: string } | { problem: string };
 
 /** Longer input is not a phone number; it is refused before it reaches the parser. */
 const MAX_INPUT_LENGTH = 40;
-const PHONE_CHARACTERS = /^\+?[0-9 ().\-/]+$/;
+/** Digits and the usual separators; a leading + may sit inside an opening bracket: "(+44) 7853 723604". */
+const PHONE_CHARACTERS = /^(?:\+|\(\+)?[0-9 ().\-/]+$/;
+/** Unicode's space separators (Zs): no-break and narrow spaces pasted from spreadsheets and documents. */
+const SPACE_SEPARATORS = /\p{Zs}/gu;
+/**
+ * Invisible bidirectional marks (U+200E, U+200F, U+202A–U+202E, U+2066–U+2069): WhatsApp and other
+ * apps wrap a copied number in them. They carry nothing, so they are removed, not refused.
+ */
+const DIRECTION_MARKS = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** A number as people paste it, with the characters that only look like nothing or a space made plain. */
+function plainPhoneText(raw: string): string {
+	return raw.replace(DIRECTION_MARKS, '').replace(SPACE_SEPARATORS, ' ').trim();
+}
 
 export function isCountryCode(code: string): code is CountryCode {
 	return phoneLibrary().isSupportedCountry(code);
@@ -45,7 +58,7 @@ export function readDefaultCountry(context: IExecuteFunctions, itemIndex: number
 }
 
 export function normalisePhone(raw: string, defaultCountry: CountryCode): PhoneResult {
-	const input = raw.trim();
+	const input = plainPhoneText(raw);
 	if (input === '') return { problem: 'is empty' };
 	if (input.length > MAX_INPUT_LENGTH) return { problem: `is too long for a phone number (${input.length} characters)` };
 	// The parser would find a number inside any text ("call ☎ 07853 723604 x"); a field holding more

@@ -135,3 +135,24 @@ describe('campaign ids', () => {
 		expect(isCampaignId(campaignIdFor('東京の配管工', undefined))).toBe(true);
 	});
 });
+
+describe('phone numbers as people paste them', () => {
+	it.each([
+		['a country code in brackets', '(+44) 7853 723604'],
+		['non-breaking spaces (from a spreadsheet)', '+44\u00a07853\u00a0723604'],
+		['invisible direction marks (copied from WhatsApp)', '\u202a+44 7853 723604\u202c'],
+		['left-to-right marks and narrow no-break spaces', '\u200e+44\u202f7853\u2009723604\u200f'],
+	])('reads %s as E.164', (_label, phone) => {
+		const request = requestOf(checkLaunchRequest({ ...seedLaunch(), tasks: [{ phone_number: phone }] }, settings));
+		expect(request.tasks.map((task) => task.phone)).toEqual(['+447853723604']);
+	});
+
+	it.each([
+		['letters', '+44 7853 ABC604'],
+		['an extension', '+44 7853 723604 ext. 12'],
+		['a + inside the number', '+44 (+7853) 723604'],
+	])('still refuses %s, naming the field', (_label, phone) => {
+		const problems = problemsOf(checkLaunchRequest({ ...seedLaunch(), tasks: [{ phone_number: '+447853723605' }, { phone_number: phone }] }, settings));
+		expect(problems).toEqual([{ path: 'tasks[1].phone_number', message: expect.stringMatching(/may contain only digits/) }]);
+	});
+});
