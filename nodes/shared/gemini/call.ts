@@ -68,6 +68,9 @@ const MIN_KEY_REST_MS = 1_000;
 const REFUSED_KEY_REST_MS = 15 * 60_000;
 // Transient failures (5xx, timeouts) recorded in the database become claimable again after this.
 export const TRANSIENT_RETRY_AFTER_SECONDS = 300;
+// A cancelled execution (Stop, or n8n's workflow timeout) says nothing about the contact: the calls it
+// did not make are made by a later run, not left failed waiting for a person.
+export const CANCELLED_RETRY_AFTER_SECONDS = TRANSIENT_RETRY_AFTER_SECONDS;
 // Finish reasons meaning the answer was withheld for its content.
 const BLOCKED_FINISH_REASONS = new Set(['SAFETY', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'RECITATION', 'IMAGE_SAFETY']);
 
@@ -91,6 +94,8 @@ export async function callGemini<Value, Code extends string>(
 		...extra,
 	});
 
+	const cancelled = (message: string) => fail('cancelled', message, { retryAfterSeconds: CANCELLED_RETRY_AFTER_SECONDS });
+
 	// The shared turns and rests live in Supabase: when it cannot be reached, no key is called blind.
 	const unshared = (error: unknown) =>
 		fail('unavailable', `The Gemini keys' turns and rests could not be read from or written to Supabase: ${(error as Error).message}`, {
@@ -107,7 +112,7 @@ export async function callGemini<Value, Code extends string>(
 	};
 
 	for (;;) {
-		if (context.cancelSignal?.aborted) return fail('cancelled', 'The execution was cancelled.');
+		if (context.cancelSignal?.aborted) return cancelled('The execution was cancelled.');
 		let choice;
 		try {
 			choice = await ring.take();
@@ -161,7 +166,7 @@ export async function callGemini<Value, Code extends string>(
 					await sleep(backoffMs(retries, policy.retryBaseMs));
 					continue;
 				case 'cancelled':
-					return fail('cancelled', failure.message);
+					return cancelled(failure.message);
 				case 'rejected':
 					return fail('rejected', `Gemini rejected the request (${failure.status}): ${failure.message}`, { status: failure.status });
 			}

@@ -345,13 +345,15 @@ describe("the execution's cancel signal", () => {
 		expect(getEventListeners(cancel.signal, 'abort')).toHaveLength(0);
 	});
 
-	it('aborts a call in flight when the execution is cancelled: cancelled, not retried', async () => {
+	it('aborts a call in flight when the execution is cancelled: cancelled, not retried here, claimable again later', async () => {
 		await sims.gemini.control.addFault({ effect: { kind: 'hold' } });
 		const cancel = new AbortController();
 		const pending = generateFollowUpText(request, generationContext(cancel.signal));
 		await sims.gemini.control.waitForRequests(1);
 		cancel.abort();
-		await expect(pending).resolves.toMatchObject({ ok: false, code: 'cancelled', attempts: 1 });
+		await expect(pending).resolves.toMatchObject({ ok: false, code: 'cancelled', attempts: 1, retryAfterSeconds: 300 });
+		// A call not started once the execution is cancelled is not made, and comes back later too.
+		await expect(generateFollowUpText(request, generationContext(cancel.signal))).resolves.toMatchObject({ ok: false, code: 'cancelled', attempts: 0, retryAfterSeconds: 300 });
 		expect(await generateCalls()).toHaveLength(1);
 		expect(getEventListeners(cancel.signal, 'abort')).toHaveLength(0);
 	});

@@ -6,8 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type GeminiRequestBody, type RunningSimulators } from '../../../simulators';
 import type { TestCredentials } from '../../harness';
-import { testStack } from '../../helpers/stack';
+import { serviceClient, testStack } from '../../helpers/stack';
 import { startRpcCounter, type RpcCounter } from '../FacebookSend/support/rpc-counter';
+import { startGenerate } from './support/cancelled-run';
 import { claimedContacts, eventsOf, RULE_INSTRUCTIONS, statesOf } from './support/claimed';
 import { runGenerate } from './support/workflow';
 
@@ -171,4 +172,38 @@ it('the same batch run twice generates once: the second run finds nothing eligib
 	expect(again.failed.map((item) => (item.error as IDataObject).code)).toEqual(['lease_lost', 'lease_lost']);
 	expect(await sims.gemini.control.requests()).toEqual([]);
 	expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['ready_to_send', 'ready_to_send']);
+});
+
+it('the execution stopped mid-batch (Stop, or the workflow timeout): the contacts not generated are claimable again, not failed for good', async () => {
+	const batch = await claimedContacts(6);
+	await sims.gemini.control.setLatency(400, ':generateContent');
+	const run = await startGenerate(batch.items, recorded({ concurrency: 2 }), credentials(2));
+	// Two calls at a time: the third starts once one of the first two is answered.
+	await sims.gemini.control.waitForRequests(3);
+	run.cancel();
+	await run.finished;
+
+	const states = await statesOf(batch.stateIds);
+	const generated = states.filter((state) => state.current_stage === 'ready_to_send');
+	const notGenerated = states.filter((state) => state.current_stage !== 'ready_to_send');
+	expect(generated.length).toBeGreaterThanOrEqual(1);
+	expect(notGenerated.length).toBeGreaterThanOrEqual(2);
+	for (const state of notGenerated) {
+		expect(state).toMatchObject({ current_stage: 'failed', error_code: 'cancelled', generated_message: null, locked_by: null });
+		// retry_at set: the next claim takes them again once it has passed.
+		expect(state.retry_after_seconds).toBeGreaterThan(0);
+		expect(state.retry_after_seconds).toBeLessThanOrEqual(300);
+	}
+	// Every contact was recorded after the cancel: none is left generating for the reaper.
+	expect(stageCalls()).toEqual(['/rest/v1/rpc/automation_mark_generating', '/rest/v1/rpc/automation_record_generation']);
+	// Once their retry time has passed, the next run claims them again (and only them).
+	const { data, error } = await serviceClient().rpc('automation_claim', {
+		p_rule_id: batch.ruleId,
+		p_limit: 10,
+		p_execution_id: `exec-${randomUUID()}`,
+		p_now: new Date(Date.now() + 301_000).toISOString(),
+	});
+	expect(error).toBeNull();
+	const notGeneratedIds = batch.stateIds.filter((_, index) => states[index].current_stage !== 'ready_to_send');
+	expect((data as IDataObject[]).map((item) => item.state_id).sort()).toEqual(notGeneratedIds.sort());
 });
