@@ -11,7 +11,7 @@ const properties: INodeProperties[] = [
 		name: 'onlyDue',
 		type: 'boolean',
 		default: false,
-		description: 'Whether to return only the contacts a claim would take now',
+		description: 'Whether to return only the contacts a claim would take now (the limit then counts those). Due contacts come first either way.',
 	},
 	{
 		displayName: 'Limit',
@@ -27,9 +27,13 @@ export const description = updateDisplayOptions({ show: { operation: ['explain']
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
-		const args = { p_rule_id: readRuleId(this, i, false), p_limit: this.getNodeParameter('limit', i) as number };
-		const rows = await callRpc(this, 'automation_explain', args, i);
-		const onlyDue = this.getNodeParameter('onlyDue', i) as boolean;
-		return rowsTo(0, onlyDue ? rows.filter((row) => row.due) : rows);
+		// The database filters (p_only_due), so the limit counts due contacts: filtered here, a limit
+		// filled by contacts not due left nothing while other contacts were due.
+		const args = {
+			p_rule_id: readRuleId(this, i, false),
+			p_limit: this.getNodeParameter('limit', i) as number,
+			p_only_due: this.getNodeParameter('onlyDue', i) as boolean,
+		};
+		return rowsTo(0, await callRpc(this, 'automation_explain', args, i));
 	});
 }

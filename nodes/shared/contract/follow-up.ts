@@ -168,8 +168,11 @@ export interface ExplainArgs {
 	p_rule_id?: string | null;
 	/** Only these conversations. */
 	p_conversation_ids?: string[] | null;
+	/** Due contacts first; at most this many rows. */
 	p_limit?: number;
 	p_now?: string;
+	/** Only the due contacts (the limit counts those); default false: every tagged contact. */
+	p_only_due?: boolean;
 }
 
 export interface ContactJudgement {

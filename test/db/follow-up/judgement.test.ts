@@ -3,7 +3,7 @@
 import { serviceClient, userClient, withDb } from '../../helpers/stack';
 import { addMessage, at, createWorld, localTime, nextWeekdayAt, NOW } from './fixtures';
 import { claim, explain, generate, judgementOf, rpc, runPipeline } from './stage-helpers';
-import type { AutomationSnapshot, EligibleContact } from '../../../nodes/shared/contract';
+import type { AutomationSnapshot, ContactJudgement, EligibleContact } from '../../../nodes/shared/contract';
 
 const service = serviceClient({ now: NOW });
 const plus = (hours: number) => new Date(NOW.getTime() + hours * 3_600_000);
@@ -286,5 +286,31 @@ describe('tag matching', () => {
 		);
 		expect((await stops()).rows).toEqual([{ reason: 'replied' }]);
 		expect(await judgementOf(service, ruleId, conversationId, plus(6))).toMatchObject({ reason: 'stopped', stop_reason: 'replied' });
+	});
+});
+
+describe('explain across rules: the due contacts are never hidden by a limit filled with others', () => {
+	it('only due: the limit counts due contacts; without the filter the due ones of every rule come first', async () => {
+		const world = await createWorld();
+		// Two rules of different tags. The contacts of the rule whose id sorts first are all not due
+		// (60, more than the limit), the other rule's 10 are due: before, the rows went rule by rule,
+		// so a limit of 50 held only the first rule's, and none was due.
+		const byTag = { 'AI Lead': await world.rule({ include: ['AI Lead'] }), Hot: await world.rule({ include: ['Hot'] }) };
+		const [firstTag, secondTag] = (Object.keys(byTag) as Array<keyof typeof byTag>).sort((a, b) => (byTag[a] < byTag[b] ? -1 : 1));
+		const notDue = await world.contacts(60, { tags: [firstTag], lastMessageHoursAgo: 30 });
+		const due = await world.contacts(10, { tags: [secondTag] });
+		const args = { p_rule_id: null, p_conversation_ids: [...notDue, ...due], p_limit: 50, p_now: NOW.toISOString() };
+
+		const onlyDue = await rpc<ContactJudgement[]>(service, 'automation_explain', { ...args, p_only_due: true });
+		expect(onlyDue.map((row) => row.conversation_id).sort()).toEqual([...due].sort());
+		expect(onlyDue.every((row) => row.due && row.rule_id === byTag[secondTag])).toBe(true);
+
+		const all = await rpc<ContactJudgement[]>(service, 'automation_explain', args);
+		expect(all).toHaveLength(50);
+		expect(all.slice(0, 10).map((row) => row.conversation_id).sort()).toEqual([...due].sort());
+		expect(all.slice(10).every((row) => row.reason === 'outside_window' && row.rule_id === byTag[firstTag])).toBe(true);
+
+		// A call naming only the old arguments is the same function, unfiltered.
+		expect(await rpc<ContactJudgement[]>(service, 'automation_explain', { ...args, p_rule_id: byTag[firstTag] })).toHaveLength(50);
 	});
 });

@@ -2,6 +2,7 @@
 // (per-contact reasons, one output item per contact paired with the input item), claim (the
 // contacts, and on its Summary output why fewer than asked were claimed; with a Page ID, only that
 // Page's contacts), and bad input reported per item (or as an error item with "Continue On Fail").
+import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { configuredOutputs } from '../../../nodes/TagEligibility/helpers/outputs';
 import { addContacts, addRule, createTags } from '../../../scripts/demo/seed';
@@ -56,6 +57,36 @@ test('explain with "only due": just the 10 due contacts', async () => {
 	});
 	const rows = result.nodeOutputs.Eligibility as Array<{ sender_id: string; due: boolean }>;
 	expect(rows.map((row) => row.sender_id).sort()).toEqual([...seed.duePsids].sort());
+});
+
+test('explain with "only due" and no rule: the due contacts of a rule whose id sorts after one with more not-due contacts than the limit', async () => {
+	// Every enabled rule's contacts are explained, and the rows went rule by rule: with the rule
+	// whose id sorts first holding 60 contacts not due (more than the limit of 50), the node got
+	// those 50, dropped them as not due, and answered nothing while another rule's 10 were due.
+	// The ids put these two rules before every rule with a random id (the last 12 digits are random,
+	// so another run on the same stack draws others).
+	const owner = await newOwner('explain-two-rules');
+	const suffix = randomUUID().slice(-12);
+	const [first, second] = [`00000000-0000-4000-8000-${suffix}`, `00000000-0000-4000-8001-${suffix}`];
+	const duePsids = await withDb(async (db) => {
+		const tags = await createTags(db, owner, ['Cold', 'Warm']);
+		await addContacts(db, owner, { label: 'Quiet', count: 60, tagIds: [tags.Cold], lastMessageMinutesAgo: 30 * 60 });
+		const due = await addContacts(db, owner, { label: 'Lead', count: 10, tagIds: [tags.Warm], lastMessageMinutesAgo: 30 });
+		await db.query(
+			`insert into public.ai_automation_rules (id, user_id, name, page_id, include_tag_ids, instructions)
+			 values ($1, $3, 'Cold leads', $4, array[$5::uuid], 'Follow up.'), ($2, $3, 'Warm leads', $4, array[$6::uuid], 'Follow up.')`,
+			[first, second, owner.userId, owner.pageId, tags.Cold, tags.Warm],
+		);
+		return due.psids;
+	});
+
+	const result = await runWorkflow(tagEligibilityWorkflow({ operation: 'explain', onlyDue: true }), { credentials: credentials() });
+
+	expect(result.error).toBeUndefined();
+	const rows = result.nodeOutputs.Eligibility as Array<{ sender_id: string; due: boolean }>;
+	expect(rows.every((row) => row.due)).toBe(true);
+	const senders = new Set(rows.map((row) => row.sender_id));
+	for (const psid of duePsids) expect(senders).toContain(psid);
 });
 
 test('timeline: a contact nobody has processed has no stage events yet', async () => {
