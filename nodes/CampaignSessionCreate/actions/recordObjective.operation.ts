@@ -1,6 +1,7 @@
 // recordObjective: the outreach side reports an objective reached on a session (interested,
 // started work, rejected, or one of the campaign's own). The SQL function appends the event and
 // folds it into session_info.objectives; a trigger keeps the status consistent with them.
+import { DateTime } from 'luxon';
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { optionsCollection } from '../../shared/properties';
 import { callRpc } from '../../shared/supabase';
@@ -62,7 +63,8 @@ const properties: INodeProperties[] = [
 			name: 'occurredAt',
 			type: 'dateTime',
 			default: '',
-			description: 'When the objective was reached; default: now. The latest event of an objective is its value.',
+			description:
+				"When the objective was reached; default: now. A time without an offset (2026-07-01T09:00) is read in the workflow's time zone (its settings, else the instance's). The latest event of an objective is its value.",
 		},
 	]),
 ];
@@ -96,6 +98,25 @@ function readText(raw: unknown, path: string, rule: TextRule, problems: Problem[
 /** Postgres's timestamptz reads years 1 to 9999 as JavaScript writes them (toISOString). */
 const isStorableDate = (date: Date) => !Number.isNaN(date.getTime()) && date.getUTCFullYear() >= 1 && date.getUTCFullYear() <= 9999;
 
+/**
+ * Occurred At as an instant. A time written without an offset is read in the workflow's time zone
+ * (`getTimezone()`: the workflow's setting, else GENERIC_TIMEZONE), never in the n8n process's own
+ * zone, which in Docker is UTC: the events of an objective are ordered by it. An offset or Z given
+ * in the value wins. Invalid: undefined.
+ */
+function readOccurredAt(context: IExecuteFunctions, value: unknown): Date | undefined {
+	if (value instanceof Date) return value;
+	if (DateTime.isDateTime(value)) return value.toJSDate();
+	if (typeof value !== 'string') return undefined;
+	const text = value.trim();
+	const zone = context.getTimezone();
+	for (const parse of [DateTime.fromISO, DateTime.fromSQL, DateTime.fromRFC2822]) {
+		const parsed = parse(text, { zone });
+		if (parsed.isValid) return parsed.toJSDate();
+	}
+	return undefined;
+}
+
 async function recordOne(context: IExecuteFunctions, itemIndex: number): Promise<Routed[]> {
 	const problems: Problem[] = [];
 	const ownerResult = readOwner(context, itemIndex);
@@ -111,9 +132,12 @@ async function recordOne(context: IExecuteFunctions, itemIndex: number): Promise
 	if (!isSource(source)) problems.push({ path: 'source', message: `must be one of ${OBJECTIVE_SOURCES.join(', ')} (got ${shown(source)})` });
 	const options = context.getNodeParameter('options', itemIndex, {}) as { eventKey?: unknown; occurredAt?: unknown };
 	const eventKey = options.eventKey ? readText(options.eventKey, 'event_key', TEXT.eventKey, problems) : undefined;
-	const occurredAt = options.occurredAt ? new Date(options.occurredAt as string) : undefined;
-	if (occurredAt && !isStorableDate(occurredAt)) {
-		problems.push({ path: 'occurred_at', message: `is not a date between the years 1 and 9999 (${shown(options.occurredAt)})` });
+	const occurredAt = options.occurredAt ? readOccurredAt(context, options.occurredAt) : undefined;
+	if (options.occurredAt && (!occurredAt || !isStorableDate(occurredAt))) {
+		problems.push({
+			path: 'occurred_at',
+			message: `(Occurred At) is not a date between the years 1 and 9999 (${shown(options.occurredAt)}); use ISO 8601 such as 2026-07-01T09:00:00, with an offset (+01:00, Z) or in the workflow's time zone`,
+		});
 	}
 	if (problems.length || 'problem' in ownerResult || sessionId === undefined || objective === undefined || !isSource(source)) {
 		return [{ output: OUTPUT.recordObjective.invalid, json: invalidRequest(400, problems) }];

@@ -3,7 +3,7 @@
 // recordObjective per session item (parameters read per item, pairedItem kept) → stats.
 import type { INode } from 'n8n-workflow';
 import { runWorkflow, type TestCredentials, type WorkflowJson } from '../../harness';
-import { createTestUser, testStack } from '../../helpers/stack';
+import { createTestUser, testStack, withDb } from '../../helpers/stack';
 import { seedLaunch } from '../../helpers/campaign';
 
 const CREDENTIAL = { leadflowSupabaseApi: { id: 'LfSupabaseApi001', name: 'Leadflow Supabase' } };
@@ -100,4 +100,49 @@ test('an unknown session goes to the Invalid output with 404; a bad objective ke
 		expect.objectContaining({ status_code: 404, problems: [expect.objectContaining({ path: 'session' })] }),
 		expect.objectContaining({ status_code: 400, problems: [expect.objectContaining({ path: 'objective' })] }),
 	]);
+});
+
+describe('Occurred At without an offset', () => {
+	const storedEvents = (sessions: string[]) =>
+		withDb(async (db) => {
+			const { rows } = await db.query<{ session_id: string; occurred_at: Date }>(
+				`select s.session_id, e.occurred_at from public.session_objective_events e
+				   join public.session_info s on s.id = e.session_info_id
+				  where s.session_id = any($1) order by s.session_id`,
+				[sessions],
+			);
+			return rows.map((row) => ({ session: row.session_id, at: row.occurred_at.toISOString() }));
+		});
+
+	// Two workflow zones far apart: whatever zone the machine running the test is in, reading the
+	// value in the process's zone instead of the workflow's gets at least one of them wrong.
+	test.each([
+		['Asia/Tokyo', '2026-07-01T00:00:00.000Z'],
+		['America/Los_Angeles', '2026-07-01T16:00:00.000Z'],
+	])("is read in the workflow's time zone (%s); with an offset it is that instant; an invalid one is refused naming it", async (timezone, nineInZone) => {
+		const stack = testStack();
+		const credentials: TestCredentials = { leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } };
+		const owner = await createTestUser('recruiter');
+		const workflow = chain(owner, seedLaunch());
+		workflow.settings = { ...workflow.settings, timezone };
+		const record = workflow.nodes.find((one) => one.name === 'Record Objective') as INode;
+		record.parameters.options = {
+			eventKey: '={{ "call-" + $json.session }}',
+			occurredAt: '={{ ["2026-07-01T09:00:00", "2026-07-01T09:00:00+01:00", "not a date"][$json.task_index] }}',
+		};
+		const result = await runWorkflow(workflow, { credentials });
+		expect(result.error).toBeUndefined();
+		const sessions = result.nodeBranches['Create Sessions'][0].map((item) => String(item.session));
+		expect(await storedEvents(sessions)).toEqual(
+			[
+				{ session: sessions[0], at: nineInZone }, // 09:00 in the workflow's zone
+				{ session: sessions[1], at: '2026-07-01T08:00:00.000Z' }, // 09:00 at UTC+1, whatever the zone
+			].sort((a, b) => a.session.localeCompare(b.session)),
+		);
+		const [recorded, invalid] = result.nodeBranches['Record Objective'];
+		expect(recorded).toHaveLength(2);
+		expect(invalid).toEqual([
+			expect.objectContaining({ status_code: 400, problems: [{ path: 'occurred_at', message: expect.stringMatching(/Occurred At.*not a date/) }] }),
+		]);
+	});
 });
