@@ -8,6 +8,10 @@ export type ReplyCheck =
 	| { ok: true; message: string; shortened: boolean }
 	| { ok: false; code: 'empty_reply' | 'too_long'; message: string };
 
+// A sentence ends at . ! ? … before a space or the end, or at a CJK full stop, exclamation or
+// question mark (written without a space after them).
+const SENTENCE_END = /[.!?…](?=\s|$)|[。！？]/gu;
+
 // Models sometimes wrap the whole message in quotes although told not to.
 const WRAPPING_QUOTES = /^(["“”'])([\s\S]*)(["“”'])$/u;
 
@@ -22,18 +26,21 @@ export function shortenTo(text: string, limit: number): string {
 	const characters = Array.from(text);
 	if (characters.length <= limit) return text;
 	const head = characters.slice(0, limit).join('');
-	const sentenceEnds = [...head.matchAll(/[.!?…](?=\s|$)/gu)];
+	const sentenceEnds = [...head.matchAll(SENTENCE_END)];
 	const lastSentenceEnd = sentenceEnds.at(-1);
 	if (lastSentenceEnd?.index !== undefined && lastSentenceEnd.index + 1 >= head.length / 2) return head.slice(0, lastSentenceEnd.index + 1).trim();
 	const lastSpace = head.search(/\s\S*$/u);
 	return (lastSpace > head.length / 2 ? head.slice(0, lastSpace) : head).trim();
 }
 
-/** A reply that ran into the output-token limit stops mid-sentence: keep its complete sentences. */
+/**
+ * A reply that ran into the output-token limit stops mid-sentence: its complete sentences, or ''
+ * when it has none (not one sentence was finished: nothing of it can be sent).
+ */
 export function dropUnfinishedSentence(text: string): string {
-	const ends = [...text.matchAll(/[.!?…](?=\s|$)/gu)];
+	const ends = [...text.matchAll(SENTENCE_END)];
 	const last = ends.at(-1);
-	return last?.index !== undefined ? text.slice(0, last.index + 1).trim() : text;
+	return last?.index !== undefined ? text.slice(0, last.index + 1).trim() : '';
 }
 
 export function checkReply(raw: string, tooLong: 'shorten' | 'fail', limit = MAX_MESSAGE_CHARACTERS): ReplyCheck {

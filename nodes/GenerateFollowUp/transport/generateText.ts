@@ -1,7 +1,8 @@
 // One follow-up from Gemini through the shared call loop (nodes/shared/gemini/call.ts: key
 // rotation, rest after 429, backoff and retries); what this node adds is what a sendable reply is:
-// an unfinished sentence cut at MAX_TOKENS is dropped, an empty reply fails, a too long one is
-// shortened or fails (policy.tooLong).
+// an unfinished sentence cut at MAX_TOKENS is dropped (a reply cut before its first sentence ended,
+// or empty because a thinking model spent the limit, fails with `truncated`: raise Max Output
+// Tokens), an empty reply fails, a too long one is shortened or fails (policy.tooLong).
 import { checkReply, dropUnfinishedSentence } from '../helpers/reply';
 import { callGemini, TRANSIENT_RETRY_AFTER_SECONDS, type CallContext, type CallFailureCode, type CallPolicy } from '../../shared/gemini/call';
 import type { ModelRequest } from '../../shared/gemini/client';
@@ -10,7 +11,8 @@ export interface RetryPolicy extends CallPolicy {
 	tooLong: 'shorten' | 'fail';
 }
 
-export type FailureCode = CallFailureCode | 'empty_reply' | 'too_long';
+export type FailureCode = CallFailureCode | ReplyFailureCode;
+type ReplyFailureCode = 'empty_reply' | 'too_long' | 'truncated';
 
 export interface GeminiReply {
 	ok: true;
@@ -42,9 +44,13 @@ export interface GenerationContext extends CallContext {
 }
 
 export async function generateFollowUpText(request: ModelRequest, context: GenerationContext): Promise<Generation> {
-	const result = await callGemini<{ message: string; shortened: boolean }, 'empty_reply' | 'too_long'>(request, context, (answer) => {
-		const text = answer.finishReason === 'MAX_TOKENS' ? dropUnfinishedSentence(answer.text) : answer.text;
+	const result = await callGemini<{ message: string; shortened: boolean }, ReplyFailureCode>(request, context, (answer) => {
+		const cut = answer.finishReason === 'MAX_TOKENS';
+		const text = cut ? dropUnfinishedSentence(answer.text) : answer.text;
 		const reply = checkReply(text, context.policy.tooLong);
+		// Cut before one sentence was finished, or before any text: not retried, the same limit cuts
+		// the same reply again (and each try is paid for).
+		if (cut && !reply.ok && reply.code === 'empty_reply') return { ok: false, code: 'truncated', message: truncatedMessage(answer.text, request.maxOutputTokens) };
 		if (!reply.ok) {
 			return { ok: false, code: reply.code, message: reply.message, ...(reply.code === 'empty_reply' && { retryAfterSeconds: TRANSIENT_RETRY_AFTER_SECONDS }) };
 		}
@@ -53,4 +59,10 @@ export async function generateFollowUpText(request: ModelRequest, context: Gener
 	if (!result.ok) return result;
 	const { value, ...rest } = result;
 	return { ...rest, message: value.message, shortened: value.shortened };
+}
+
+function truncatedMessage(text: string, maxOutputTokens: number | undefined): string {
+	const limit = maxOutputTokens ? `its output-token limit, Max Output Tokens (${maxOutputTokens} tokens),` : "its default output-token limit (Max Output Tokens 0: the model's default)";
+	const what = text.trim() === '' ? 'before writing any reply (thinking models count their thinking against it)' : 'before finishing its first sentence';
+	return `The model reached ${limit} ${what}, so nothing of it can be sent. Raise Max Output Tokens in the node's options.`;
 }

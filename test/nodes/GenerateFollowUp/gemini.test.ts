@@ -279,6 +279,36 @@ describe('replies that cannot be sent', () => {
 		expect(failed[0].error).toMatchObject({ code: 'empty_reply' });
 	});
 
+	it('a reply cut by the output-token limit keeps its complete sentences; cut before one ended, it fails with truncated, not retried', async () => {
+		const keys = freshKeys(1);
+		// The simulator's reply is "Hi Ana! Just following up …", one token a word, cut at Max Output Tokens.
+		const cut = await runGenerate([contact('Ana')], standalone({ maxOutputTokens: 3 }), geminiCredentials(sims.gemini.baseUrl, keys));
+		expect((cut.generated[0].followUp as IDataObject).message).toBe('Hi Ana!');
+
+		const unfinished = await runGenerate([contact('Ana')], standalone({ maxOutputTokens: 1 }), geminiCredentials(sims.gemini.baseUrl, keys));
+		expect(unfinished.generated).toEqual([]);
+		const error = unfinished.failed[0].error as IDataObject;
+		expect(error).toMatchObject({ code: 'truncated', attempts: 1 });
+		expect(error.retryAfterSeconds).toBeUndefined();
+		expect(String(error.message)).toMatch(/Max Output Tokens \(1 tokens\).*Raise Max Output Tokens/);
+	});
+
+	it('an empty reply cut by the output-token limit (a thinking model spent it) fails with truncated, not retried every 5 minutes', async () => {
+		await sims.gemini.control.addFault({ effect: { kind: 'finishReason', finishReason: 'MAX_TOKENS' } });
+		const { failed } = await runGenerate([contact('Ana')], standalone(), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
+		const error = failed[0].error as IDataObject;
+		expect(error).toMatchObject({ code: 'truncated', attempts: 1 });
+		expect(error.retryAfterSeconds).toBeUndefined();
+		expect(String(error.message)).toMatch(/before writing any reply.*Raise Max Output Tokens/);
+		expect(await generateCalls()).toHaveLength(1);
+	});
+
+	it('a finished reply (STOP) without a sentence end is sent as it is', async () => {
+		await sims.gemini.control.addFault({ effect: { kind: 'text', text: 'Hi Ana, still keen on the trial' } });
+		const { generated } = await runGenerate([contact('Ana')], standalone(), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
+		expect((generated[0].followUp as IDataObject).message).toBe('Hi Ana, still keen on the trial');
+	});
+
 	it('a reply over 2,000 characters is shortened, or fails with too_long when so set', async () => {
 		// The simulator greets the name it is given: a 2,500-letter name makes a reply too long for Messenger.
 		const longName = 'A'.repeat(2_500);

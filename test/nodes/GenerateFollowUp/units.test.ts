@@ -35,9 +35,19 @@ describe('replies', () => {
 		expect(checkReply(' \n ', 'shorten')).toMatchObject({ ok: false, code: 'empty_reply' });
 	});
 
-	it('drops the unfinished sentence of a reply cut by the token limit', () => {
+	it('drops the unfinished sentence of a reply cut by the token limit; nothing is left when no sentence was finished', () => {
 		expect(dropUnfinishedSentence('Hi Ana! Are you still looking for a')).toBe('Hi Ana!');
-		expect(dropUnfinishedSentence('no sentence end at all')).toBe('no sentence end at all');
+		expect(dropUnfinishedSentence('Hi Ana, I wanted to follow up on the apartment you asked about and see whether')).toBe('');
+		expect(dropUnfinishedSentence('')).toBe('');
+		// A finished reply without a sentence end is not cut (only MAX_TOKENS replies go through dropUnfinishedSentence).
+		expect(checkReply('no sentence end at all', 'fail')).toEqual({ ok: true, message: 'no sentence end at all', shortened: false });
+	});
+
+	it('knows the CJK sentence ends (。！？), written without a space after them', () => {
+		expect(dropUnfinishedSentence('アナさん、こんにちは。まだお部屋をお探しでしょうか？先日の')).toBe('アナさん、こんにちは。まだお部屋をお探しでしょうか？');
+		expect(dropUnfinishedSentence('安娜你好！你还在找')).toBe('安娜你好！');
+		const chinese = `${'你好。'.repeat(30)}这是一个很长的句子没有结束`;
+		expect(shortenTo(chinese, 100)).toBe('你好。'.repeat(30));
 	});
 });
 
