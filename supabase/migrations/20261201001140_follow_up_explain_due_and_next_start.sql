@@ -1,7 +1,8 @@
 -- automation_explain can return only the due contacts, its limit counting those, and puts the due
--- contacts of every rule first. Re-created: public.automation_explain (otherwise as in
--- 20261122000220), with a new last argument, p_only_due (default false: every tagged contact, as
--- before).
+-- contacts of every rule first; and active hours whose start equals their end (the whole day) next
+-- begin at midnight. Re-created: public.automation_explain (otherwise as in 20261122000220), with a
+-- new last argument, p_only_due (default false: every tagged contact, as before), and
+-- leadflow_private.automation_next_active_start (otherwise as in 20261122000210).
 --
 -- Why: the Tag Eligibility node's Explain with "Only Due Contacts" asked for p_limit rows (50 by
 -- default) and dropped the contacts that were not due afterwards. With no rule chosen the rows were
@@ -69,3 +70,35 @@ comment on function public.automation_explain(uuid, uuid[], integer, timestamptz
 
 revoke all on function public.automation_explain(uuid, uuid[], integer, timestamptz, boolean) from public, anon, authenticated;
 grant execute on function public.automation_explain(uuid, uuid[], integer, timestamptz, boolean) to service_role, authenticated;
+
+-- =============================================================================================
+-- automation_next_active_start: start = end begins at midnight
+-- =============================================================================================
+-- Why: automation_in_active_hours reads start = end as the whole of each active day, but this gave
+-- the next active day at the start time. For 09:00-09:00 on weekdays, on a Saturday the contacts'
+-- due_at (explain, the monitor) and the claim summary's nextActiveAt said Monday 09:00 while the
+-- claims take them from Monday 00:00. Now start = end gives the next active day's 00:00, the
+-- instant automation_in_active_hours first says true. Other hours are judged as before. Still SQL
+-- with no SET clause, as before.
+create or replace function leadflow_private.automation_next_active_start(
+  p_start time, p_end time, p_days smallint[], p_time_zone text, p_at timestamptz
+)
+returns timestamptz
+language sql
+stable
+parallel safe
+as $$
+  select case
+    when leadflow_private.automation_in_active_hours(p_start, p_end, p_days, p_time_zone, p_at) then p_at
+    else (
+      select min(((local_day + k) + b.day_start) at time zone p_time_zone)
+        from (select (p_at at time zone p_time_zone)::date as local_day) d
+       cross join (select case when p_start = p_end then time '00:00' else p_start end as day_start) b
+       cross join generate_series(0, 8) k
+       where extract(isodow from local_day + k)::smallint = any (p_days)
+         and ((local_day + k) + b.day_start) at time zone p_time_zone > p_at
+    )
+  end
+$$;
+comment on function leadflow_private.automation_next_active_start(time, time, smallint[], text, timestamptz) is
+  'When the active hours next begin (p_at itself when inside them; start = end, the whole day: the next active day''s midnight).';

@@ -3,7 +3,7 @@
 import { serviceClient, userClient, withDb } from '../../helpers/stack';
 import { addMessage, at, createWorld, localTime, nextWeekdayAt, NOW } from './fixtures';
 import { claim, explain, generate, judgementOf, rpc, runPipeline } from './stage-helpers';
-import type { AutomationSnapshot, ContactJudgement, EligibleContact } from '../../../nodes/shared/contract';
+import type { AutomationSnapshot, ClaimExplained, ContactJudgement, EligibleContact } from '../../../nodes/shared/contract';
 
 const service = serviceClient({ now: NOW });
 const plus = (hours: number) => new Date(NOW.getTime() + hours * 3_600_000);
@@ -232,6 +232,47 @@ describe('active hours, time zones and days of week', () => {
 		expect((await judgementOf(service, ruleId, conversationId, localTime('Europe/London', '01:00'))).reason).toBeNull();
 		expect((await judgementOf(service, ruleId, conversationId, localTime('Europe/London', '23:00'))).reason).toBe('outside_active_hours');
 		expect((await judgementOf(service, ruleId, conversationId, localTime('Europe/London', '03:00'))).reason).toBe('outside_active_hours');
+	});
+
+	it('start = end is the whole day: an inactive day ends at the next active day\'s midnight, not at the start time', async () => {
+		// 09:00–09:00 is the whole of each active day (automation_in_active_hours), so the claims begin
+		// at midnight; the next start used to be said at 09:00.
+		const nextStart = (zone: string, at: string) =>
+			withDb((db) =>
+				db.query<{ next: Date; inside: boolean; before: boolean }>(
+					`select leadflow_private.automation_next_active_start('09:00', '09:00', '{1,2,3,4,5}', $1, $2) as next,
+					        leadflow_private.automation_in_active_hours('09:00', '09:00', '{1,2,3,4,5}', $1,
+					          leadflow_private.automation_next_active_start('09:00', '09:00', '{1,2,3,4,5}', $1, $2)) as inside,
+					        leadflow_private.automation_in_active_hours('09:00', '09:00', '{1,2,3,4,5}', $1,
+					          leadflow_private.automation_next_active_start('09:00', '09:00', '{1,2,3,4,5}', $1, $2) - interval '1 second') as before`,
+					[zone, at],
+				),
+			).then(({ rows }) => ({ ...rows[0], next: rows[0].next.toISOString() }));
+		// Saturday 28 November 2026 → Monday 30 November, 00:00 in Paris (UTC+1) and in New York (UTC-5).
+		expect(await nextStart('Europe/Paris', '2026-11-28T12:00:00Z')).toEqual({ next: '2026-11-29T23:00:00.000Z', inside: true, before: false });
+		expect(await nextStart('America/New_York', '2026-11-28T12:00:00Z')).toEqual({ next: '2026-11-30T05:00:00.000Z', inside: true, before: false });
+		// Saturday 27 March 2027, the night before Paris moves to summer time: Monday 00:00 is UTC+2.
+		expect(await nextStart('Europe/Paris', '2027-03-27T12:00:00Z')).toEqual({ next: '2027-03-28T22:00:00.000Z', inside: true, before: false });
+		// Inside the hours (Monday 05:00 in Paris), the instant itself.
+		expect(await nextStart('Europe/Paris', '2026-11-30T04:00:00Z')).toEqual({ next: '2026-11-30T04:00:00.000Z', inside: true, before: true });
+
+		// What the judgement and the claim's summary say: NOW is a Wednesday; Monday and Tuesday only.
+		const world = await createWorld();
+		const ruleId = await world.rule({ activeHours: { start: '09:00', end: '09:00', timeZone: 'Europe/Paris', days: [1, 2] } });
+		const conversationId = await world.contact();
+		const monday = nextWeekdayAt('Europe/Paris', 1, '00:00').toISOString();
+		const judgement = await judgementOf(service, ruleId, conversationId);
+		expect(judgement.reason).toBe('outside_active_hours');
+		expect(new Date(judgement.due_at!).toISOString()).toBe(monday);
+		const explained = await rpc<ClaimExplained>(service, 'automation_claim_explained', {
+			p_rule_id: ruleId,
+			p_limit: 10,
+			p_execution_id: 'exec-whole-day',
+			p_now: NOW.toISOString(),
+		});
+		expect(explained.summary.claimed).toBe(0);
+		expect(explained.summary.rules).toEqual([expect.objectContaining({ status: 'outside_active_hours', inActiveHours: false })]);
+		expect(new Date(explained.summary.rules[0].nextActiveAt!).toISOString()).toBe(monday);
 	});
 
 	it('rejects a time zone Postgres does not know, and tags of another owner', async () => {
