@@ -122,8 +122,11 @@ export async function callGemini<Value, Code extends string>(
 		if (!choice.ok) {
 			const { waitMs, reason } = choice;
 			if (reason === 'refused') {
+				// Claimable again when the first key's rest ends (15 minutes after it was refused): once the
+				// owner has fixed the credential, the contacts come back without a manual reset.
 				return fail('key_refused', `Google refused every Gemini key of the credential: ${lastRefusal?.message ?? 'invalid or suspended keys'}`, {
 					status: lastRefusal?.status,
+					retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
 				});
 			}
 			if (waitMs <= policy.maxQuotaWaitMs && retries < policy.maxRetries) {

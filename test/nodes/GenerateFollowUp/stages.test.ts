@@ -122,6 +122,22 @@ it('every key throttled: the contacts fail with quota, claimable again when a ke
 	expect(failedEvents.map((event) => [event.from_stage, event.detail?.error_code])).toEqual(Array(3).fill(['generating', 'quota']));
 });
 
+it('every key refused (an invalid key): the contacts fail with key_refused, claimable again when the keys\' 15-minute rest ends', async () => {
+	const batch = await claimedContacts(3);
+	// The simulator knows none of the credential's keys: Google's 400 API_KEY_INVALID.
+	await sims.gemini.control.configure({ apiKeys: ['a-key-the-credential-does-not-hold'] });
+	const { generated, failed } = await runGenerate(batch.items, recorded(), credentials(2));
+
+	expect(generated).toEqual([]);
+	expect(failed.map((item) => [(item.error as IDataObject).code, item.stage])).toEqual(Array(3).fill(['key_refused', 'failed']));
+	for (const state of await statesOf(batch.stateIds)) {
+		expect(state).toMatchObject({ current_stage: 'failed', error_code: 'key_refused', generated_message: null, locked_by: null });
+		expect(state.retry_after_seconds).toBeGreaterThanOrEqual(890);
+		expect(state.retry_after_seconds).toBeLessThanOrEqual(900);
+		expect(state.error_message).toMatch(/Google refused every Gemini key of the credential/);
+	}
+});
+
 it('a blocked prompt fails with blocked and waits for a person (no retry time)', async () => {
 	const batch = await claimedContacts(2);
 	await sims.gemini.control.addFault({ effect: { kind: 'blocked', blockReason: 'PROHIBITED_CONTENT' } });
