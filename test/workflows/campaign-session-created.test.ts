@@ -3,7 +3,7 @@
 // request, the missing header, and the stats path.
 import { randomUUID } from 'node:crypto';
 import { runWorkflow, type TestCredentials } from '../harness';
-import { createTestUser, testStack, withDb } from '../helpers/stack';
+import { createTestUser, serviceClient, testStack, withDb } from '../helpers/stack';
 import { seedLaunch } from '../helpers/campaign';
 
 const WORKFLOW = 'workflows/campaign-session-created.json';
@@ -49,6 +49,65 @@ test('the example launch creates its sessions and answers 201; the same POST aga
 	expect(again.response?.statusCode).toBe(201);
 	expect(again.response?.body).toMatchObject({ created: 0, existing: 3 });
 	expect(await sessionsOf(body.campaign)).toEqual(stored);
+});
+
+// Outreach started on a session: an objective recorded (interested; or one of the campaign's own,
+// which leaves the status pending), or an outbound message sent.
+async function startOutreach(sessions: string[]) {
+	const service = serviceClient();
+	for (const [session, objective] of [
+		[sessions[0], 'interested'],
+		[sessions[1], 'answered_screening'],
+	]) {
+		const { error } = await service.rpc('record_session_objective', { p_owner: owner, p_session_id: session, p_objective: objective, p_source: 'whatsapp' });
+		if (error) throw new Error(error.message);
+	}
+	await withDb((db) =>
+		db.query(
+			`insert into public.chat_history (user_id, session_info_id, direction, body, sent_at)
+			 select s.user_id, s.id, 'outbound', 'Hello', '2026-07-01T09:00:00Z' from public.session_info s where s.user_id = $1 and s.session_id = $2`,
+			[owner, sessions[2]],
+		),
+	);
+}
+
+const emitted = (result: Awaited<ReturnType<typeof launch>>) => (result.nodeBranches['Create Sessions'][0] ?? []).map((item) => item.phone_number);
+
+test('a replayed launch emits nothing on Sessions for sessions whose outreach started; a new phone emits only itself', async () => {
+	const key = `launch-${randomUUID()}`;
+	const body = seedLaunch();
+	const first = await launch(body, { 'Idempotency-Key': key });
+	expect(emitted(first)).toEqual(['+447853723604', '+447853723605', '+442079460958']);
+	await startOutreach(first.nodeBranches['Create Sessions'][0].map((item) => String(item.session)));
+
+	for (const headers of [{ 'Idempotency-Key': key }, {}] as Array<Record<string, string>>) {
+		const replay = await launch(body, headers);
+		expect(replay.response?.statusCode).toBe(201);
+		expect(emitted(replay)).toEqual([]);
+		expect(replay.response?.body).toMatchObject({
+			created: 0,
+			existing: 3,
+			emitted: 0,
+			sessions: body.tasks.map(() => ({ created: false, outreach_started: true })),
+		});
+	}
+
+	const more = { ...body, tasks: [...body.tasks, { phone_number: '07853 723606' }] };
+	const added = await launch(more);
+	expect(added.response?.body).toMatchObject({ created: 1, existing: 3, emitted: 1 });
+	expect(emitted(added)).toEqual(['+447853723606']);
+	expect(added.nodeBranches['Create Sessions'][0]).toEqual([expect.objectContaining({ created: true, outreach_started: false, task_index: 3 })]);
+});
+
+test('a replay after a first run that wrote the sessions but reached no outreach emits them again', async () => {
+	const body = seedLaunch();
+	const first = await launch(body);
+	expect(emitted(first)).toHaveLength(3);
+	const replay = await launch(body);
+	expect(replay.response?.body).toMatchObject({ created: 0, existing: 3, emitted: 3 });
+	expect(replay.nodeBranches['Create Sessions'][0]).toEqual(
+		first.nodeBranches['Create Sessions'][0].map((item) => ({ ...item, created: false, outreach_started: false })),
+	);
 });
 
 test('a duplicate phone is dropped and the answer says so', async () => {

@@ -1,6 +1,7 @@
 // create: a campaign launch from the webhook body → the campaign and one session per phone, made
 // by one SQL function call (one round trip, one transaction). The same request again creates
-// nothing and answers with the same sessions.
+// nothing and answers with the same sessions; on Sessions it puts only those whose outreach has not
+// started, so a replay never has a candidate contacted twice.
 import {
 	updateDisplayOptions,
 	type IDataObject,
@@ -22,6 +23,13 @@ import type { DroppedTask } from '../helpers/tasks';
 import { TEXT, textProblem } from '../../shared/valid-input';
 
 const properties: INodeProperties[] = [
+	{
+		displayName:
+			'Sessions has one item per session to contact: each one this request created, and each existing one whose outreach has not started (never contacted, no objective reached), e.g. after a run that died before its outreach. A replayed launch puts no session whose outreach started on Sessions; Summary lists them all (created, outreach_started).',
+		name: 'sessionsNotice',
+		type: 'notice',
+		default: '',
+	},
 	{
 		displayName: 'Request Body Field',
 		name: 'requestBodyField',
@@ -88,7 +96,7 @@ function readRequestBody(context: IExecuteFunctions, itemIndex: number): unknown
 	return value;
 }
 
-function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult, dropped: DroppedTask[], idempotencyKey?: string): IDataObject {
+function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult, dropped: DroppedTask[], emitted: number, idempotencyKey?: string): IDataObject {
 	return {
 		campaign: result.campaign?.id,
 		campaign_name: result.campaign?.name,
@@ -96,7 +104,16 @@ function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult,
 		requested: request.tasks.length + request.dropped.length,
 		created: result.created,
 		existing: result.existing,
-		sessions: (result.sessions ?? []).map(({ session, phone_number, name, status, created }) => ({ session, phone_number, name, status, created })),
+		outreach_started: result.outreach_started,
+		emitted,
+		sessions: (result.sessions ?? []).map(({ session, phone_number, name, status, created, outreach_started }) => ({
+			session,
+			phone_number,
+			name,
+			status,
+			created,
+			outreach_started,
+		})),
 		dropped: dropped.map((task) => ({ ...task })),
 		idempotency_key: idempotencyKey ?? null,
 	};
@@ -150,7 +167,11 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 			message: 'its session id belongs to another session (another phone or campaign); the task was not created',
 		})),
 	];
-	const sessions: Routed[] = (result.sessions ?? []).map((session) => ({
+	// Sessions carries what the outreach should contact: sessions created now and existing ones whose
+	// outreach has not started (a first run that wrote them and died before contacting anyone). A
+	// replay never hands the outreach a session that was already contacted or reached an objective.
+	const toContact = (result.sessions ?? []).filter((session) => !session.outreach_started);
+	const sessions: Routed[] = toContact.map((session) => ({
 		output: OUTPUT.create.sessions,
 		json: {
 			campaign: result.campaign?.id,
@@ -160,10 +181,11 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 			name: session.name,
 			status: session.status,
 			created: session.created,
+			outreach_started: session.outreach_started,
 			task_index: taskIndexOf[session.task_index],
 		},
 	}));
-	return [...sessions, { output: OUTPUT.create.summary, json: summaryOf(request, result, dropped, idempotencyKey) }];
+	return [...sessions, { output: OUTPUT.create.summary, json: summaryOf(request, result, dropped, sessions.length, idempotencyKey) }];
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -18,6 +18,8 @@ export interface CreatedSession {
 	name: string | null;
 	status: string;
 	created: boolean;
+	/** An existing session that was contacted or reached an objective (false for one created now). */
+	outreach_started: boolean;
 }
 
 export interface CreateCampaignSessionsResult {
@@ -25,6 +27,8 @@ export interface CreateCampaignSessionsResult {
 	campaign?: { id: string; name: string; created: boolean; created_at: string };
 	created?: number;
 	existing?: number;
+	/** How many of the sessions had their outreach started already. */
+	outreach_started?: number;
 	sessions?: CreatedSession[];
 	conflicts?: Array<{ task_index: number; phone_number: string }>;
 }
