@@ -11,10 +11,13 @@ export const OUTPUT = {
 
 // Serialised into the node description as an expression (n8n evaluates it with the parameters),
 // so it must not use anything from outside its own body: the same configurations namedOutputs
-// (nodes/shared/outputs.ts) makes, written out.
+// (nodes/shared/outputs.ts) makes, written out. No named function inside either: a bundler that
+// keeps function names (tsx, esbuild) wraps those in a helper the expression cannot reach, and
+// n8n then knows no output of the node (test/package/output-expressions.test.ts).
 export const configuredOutputs = (parameters: INodeParameters): INodeOutputConfiguration[] => {
-	const main = (displayName: string) => ({ type: 'main' as const, displayName });
-	if (parameters.operation === 'recordObjective') return [main('Recorded'), main('Invalid')];
-	if (parameters.operation === 'stats') return [main('Stats'), main('Invalid')];
-	return [main('Sessions'), main('Summary'), main('Invalid')];
+	const names: Record<string, string[]> = {
+		recordObjective: ['Recorded', 'Invalid'],
+		stats: ['Stats', 'Invalid'],
+	};
+	return (names[String(parameters.operation)] ?? ['Sessions', 'Summary', 'Invalid']).map((displayName) => ({ type: 'main' as const, displayName }));
 };

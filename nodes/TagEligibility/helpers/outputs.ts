@@ -7,9 +7,11 @@ export const OUTPUT = { contacts: 0, summary: 1 } as const;
 
 // Serialised into the node description as an expression (n8n evaluates it with the parameters),
 // so it must not use anything from outside its own body: the same configurations namedOutputs
-// (nodes/shared/outputs.ts) makes, written out.
-export const configuredOutputs = (parameters: INodeParameters): INodeOutputConfiguration[] => {
-	const main = (displayName: string) => ({ type: 'main' as const, displayName });
-	if (parameters.operation === 'claim' || parameters.operation === undefined) return [main('Contacts'), main('Summary')];
-	return [main('Contacts')];
-};
+// (nodes/shared/outputs.ts) makes, written out. No named function inside either: a bundler that
+// keeps function names (tsx, esbuild) wraps those in a helper the expression cannot reach, and
+// n8n then knows no output of the node (test/package/output-expressions.test.ts).
+export const configuredOutputs = (parameters: INodeParameters): INodeOutputConfiguration[] =>
+	(parameters.operation === 'claim' || parameters.operation === undefined ? ['Contacts', 'Summary'] : ['Contacts']).map((displayName) => ({
+		type: 'main' as const,
+		displayName,
+	}));
