@@ -51,6 +51,10 @@ const state = {
 	failed: false,
 	timer: 0 as number | undefined,
 	inFlight: false,
+	/** A filter, search, page or rule changed while a poll was under way: poll again when it ends. */
+	again: false,
+	/** Trigger now's run is under way (its button stays disabled until it ends). */
+	triggering: false,
 	data: undefined as Monitor | undefined,
 };
 
@@ -118,7 +122,7 @@ function renderMonitor(data: Monitor) {
 	if (picker.value !== state.ruleId) picker.value = state.ruleId;
 	$('rule-empty').hidden = data.rules.length > 0;
 	$('monitor').hidden = !data.rule;
-	(document.getElementById('trigger-now') as HTMLButtonElement).disabled = !data.rule;
+	updateTrigger();
 	if (!data.rule || !data.stats || !data.contacts) return;
 	const stats = data.stats;
 
@@ -167,43 +171,104 @@ function renderMonitor(data: Monitor) {
 			</tr>`).join('')}</tbody></table>`);
 }
 
+/** Trigger now only with a rule chosen and shown, and not while its run is under way. */
+function updateTrigger() {
+	$<HTMLButtonElement>('trigger-now').disabled = state.triggering || !state.ruleId || !state.data?.rule;
+}
+
+/** The monitor's refusal of the filters (e.g. a search too long), beside them; '' clears it. */
+function showMonitorError(message: string) {
+	$('monitor-error').textContent = message;
+}
+
+function monitorQuery(): URLSearchParams {
+	const query = new URLSearchParams({ offset: String(state.offset), limit: String(PAGE_SIZE) });
+	if (state.ruleId) query.set('ruleId', state.ruleId);
+	if (state.status) query.set('status', state.status);
+	if (state.search) query.set('search', state.search);
+	return query;
+}
+
+/**
+ * Whether the monitor refused `ruleId` because the rule is gone (deleted in another tab) rather
+ * than for another input (a search too long): a 404, or a 400 while the rules list (asked without
+ * the filters) no longer has it.
+ */
+async function ruleIsGone(error: HttpError, ruleId: string): Promise<boolean> {
+	if (error.status === 404) return true;
+	if (error.status !== 400) return false;
+	try {
+		const { rules } = await api<Monitor>(`${apiBase}/monitor?${new URLSearchParams({ limit: '1' })}`);
+		return !rules.some((rule) => rule.id.toLowerCase() === ruleId.toLowerCase());
+	} catch {
+		return false;
+	}
+}
+
 async function poll() {
 	window.clearTimeout(state.timer);
 	// Only while the Follow-ups tab is shown: a refresh timer set before another tab was chosen
 	// asks for nothing (the tab polls again when it is shown).
 	if (document.getElementById('panel-followups')!.hidden) return;
-	if (state.inFlight) return;
+	// A change while a poll is under way is asked for as soon as that poll ends.
+	if (state.inFlight) { state.again = true; return; }
 	state.inFlight = true;
+	state.again = false;
+	let stop = false;
+	const query = monitorQuery();
+	const ruleId = state.ruleId;
+	// Still what the page asks for (nothing changed while the answer came)?
+	const current = () => monitorQuery().toString() === query.toString();
 	try {
-		const query = new URLSearchParams({ offset: String(state.offset), limit: String(PAGE_SIZE) });
-		if (state.ruleId) query.set('ruleId', state.ruleId);
-		if (state.status) query.set('status', state.status);
-		if (state.search) query.set('search', state.search);
 		const data = await api<Monitor>(`${apiBase}/monitor?${query}`);
-		if (!state.ruleId && data.rules.length > 0) {
-			state.ruleId = (data.rules.find((rule) => rule.enabled) ?? data.rules[0]).id;
-			state.inFlight = false;
-			return await poll();
-		}
-		state.data = data;
 		state.lastOk = Date.now();
 		state.failed = false;
-		renderMonitor(data);
-	} catch (error) {
-		state.failed = true;
-		if (error instanceof HttpError && (error.status === 401 || error.status === 403)) {
-			showKeyForm('That key was refused. Enter the key of the Leadflow Webhook Key credential.');
-			return;
+		if (!current()) {
+			// Changed meanwhile: the answer is not what is asked for now (the change polls again).
+			state.again = true;
+		} else if (!state.ruleId && data.rules.length > 0) {
+			state.ruleId = (data.rules.find((rule) => rule.enabled) ?? data.rules[0]).id;
+			state.again = true;
+		} else if (data.contacts && data.contacts.rows.length === 0 && data.contacts.offset > 0) {
+			// A page past the end (contacts left the tags or the filter meanwhile): the last page with
+			// contacts, the first when none is left.
+			state.offset = Math.max(0, Math.floor((data.contacts.total - 1) / PAGE_SIZE) * PAGE_SIZE);
+			state.again = true;
+		} else {
+			state.data = data;
+			showMonitorError('');
+			renderMonitor(data);
 		}
-		if (error instanceof HttpError && error.status === 400 && state.ruleId) {
-			// The rule is gone: pick another next time.
-			state.ruleId = '';
+	} catch (error) {
+		if (error instanceof HttpError && (error.status === 401 || error.status === 403)) {
+			state.failed = true;
+			showKeyForm('That key was refused. Enter the key of the Leadflow Webhook Key credential.');
+			stop = true;
+		} else if (!current()) {
+			state.again = true;
+		} else if (error instanceof HttpError && ruleId && (await ruleIsGone(error, ruleId))) {
+			// The rule is gone: none until the next answer picks another (Trigger now waits for it).
+			if (state.ruleId === ruleId) {
+				state.ruleId = '';
+				state.offset = 0;
+				state.data = undefined;
+				updateTrigger();
+			}
+			state.again = true;
+		} else if (error instanceof HttpError && error.status === 400) {
+			// Bad input (e.g. a search over 200 characters): the server's message beside the
+			// filters; the rule stays chosen.
+			showMonitorError(error.message);
+		} else {
+			state.failed = true;
 		}
 	} finally {
 		state.inFlight = false;
 		setLive();
 	}
-	if (!document.getElementById('panel-followups')!.hidden) state.timer = window.setTimeout(() => void poll(), POLL_MS);
+	if (stop || document.getElementById('panel-followups')!.hidden) return;
+	if (state.again) void poll();
+	else state.timer = window.setTimeout(() => void poll(), POLL_MS);
 }
 
 function showKeyForm(message = '') {
@@ -234,9 +299,18 @@ async function showTimeline(conversationId: string) {
 }
 
 async function triggerNow() {
-	const button = $<HTMLButtonElement>('trigger-now');
 	const result = $('trigger-result');
-	button.disabled = true;
+	// Never without a rule: an empty ruleId would make tag-monitor-send run every enabled rule.
+	const ruleId = state.ruleId;
+	if (state.triggering) return;
+	if (!ruleId || !state.data?.rule) {
+		result.textContent = 'Pick a rule first.';
+		updateTrigger();
+		return;
+	}
+	state.triggering = true;
+	updateTrigger();
+	delete result.dataset.sent;
 	result.textContent = 'Running…';
 	try {
 		const summary = await api<{
@@ -245,7 +319,7 @@ async function triggerNow() {
 		}>(triggerUrl, {
 			method: 'POST',
 			headers: { 'Content-Type': 'application/json' },
-			body: JSON.stringify({ ruleId: state.ruleId }),
+			body: JSON.stringify({ ruleId }),
 		});
 		// Why fewer were claimed than asked (the claim's one word and its counts by reason), then why
 		// claimed contacts were skipped.
@@ -262,7 +336,8 @@ async function triggerNow() {
 	} catch (error) {
 		result.textContent = `Trigger failed: ${(error as Error).message}`;
 	} finally {
-		button.disabled = false;
+		state.triggering = false;
+		updateTrigger();
 		void poll();
 	}
 }
@@ -313,12 +388,13 @@ function start() {
 			state.ruleId = ruleId;
 			state.offset = 0;
 			selectTab('followups');
-			void poll();
 		},
 		ruleDeleted: (ruleId) => {
 			if (state.ruleId !== ruleId) return;
 			state.ruleId = '';
 			state.offset = 0;
+			state.data = undefined;
+			updateTrigger();
 		},
 	});
 	// The Pipeline and Queue tabs render their own panel and poll only while shown.
@@ -350,7 +426,6 @@ function start() {
 	const firstTab = fragment.get('tab');
 	selectTab(tabs.find((tab) => tab === firstTab) ?? 'followups');
 	setLive();
-	void poll();
 }
 
 start();

@@ -20,7 +20,9 @@ import { startN8n, type E2eWorkflow, type RunningN8n } from './support';
 interface BrowserElement {
 	dataset: Record<string, string | undefined>;
 	textContent: string | null;
+	value?: string;
 	querySelector(selector: string): BrowserElement | null;
+	dispatchEvent(event: unknown): boolean;
 }
 declare const document: {
 	querySelectorAll(selector: string): ArrayLike<BrowserElement>;
@@ -28,8 +30,9 @@ declare const document: {
 	activeElement: BrowserElement | null;
 	documentElement: { scrollWidth: number };
 };
-declare const window: { scrollTo(x: number, y: number): void; scrollY: number };
-declare const location: { pathname: string };
+declare const window: { scrollTo(x: number, y: number): void; scrollY: number; probe?: string };
+declare const location: { pathname: string; hash: string; href: string };
+declare const Event: new (type: string, init?: { bubbles?: boolean }) => unknown;
 
 const ARTIFACTS = path.resolve(__dirname, 'artifacts');
 let n8n: RunningN8n;
@@ -268,4 +271,108 @@ test('without the key there is no data: the endpoints answer 403, and the page a
 	await stranger.locator('#key-error:has-text("refused")').waitFor();
 	expect(await stranger.locator('#contacts tr').count()).toBe(0);
 	await stranger.close();
+});
+
+/** A new tab of the same browser, opened on the console with the key and the seed's rule. */
+async function openConsole(fragment = `#key=${encodeURIComponent(WEBHOOK_KEY.value)}&rule=${seed.ruleId}`): Promise<Page> {
+	const visitor = await context.newPage();
+	await visitor.goto(consoleUrl(fragment));
+	return visitor;
+}
+
+/** Types into the search box past its maxlength (as a script or an old browser could), then waits out its pause. */
+async function searchFor(target: Page, text: string) {
+	await target.evaluate((value) => {
+		const input = document.getElementById('search')!;
+		input.value = value;
+		input.dispatchEvent(new Event('input', { bubbles: true }));
+	}, text);
+}
+
+test('a search the server refuses (over 200 characters) shows its message, keeps the rule, and Trigger now still names the rule', async () => {
+	const visitor = await openConsole();
+	// Trigger now answered here (nothing sent): what matters is the ruleId the page posts.
+	const posted: Array<{ ruleId?: string }> = [];
+	await visitor.route((url) => url.pathname.endsWith('/webhook/leadflow/trigger'), async (route) => {
+		if (route.request().method() !== 'POST') return await route.continue();
+		posted.push(JSON.parse(route.request().postData() ?? '{}') as { ruleId?: string });
+		await route.fulfill({ status: 200, headers: { 'Access-Control-Allow-Origin': '*' }, contentType: 'application/json', body: JSON.stringify({ claimed: 0, sent: 0, skipped: 0, failed: 0 }) });
+	});
+	await visitor.locator('#contacts tr[data-contact]').first().waitFor({ timeout: 15_000 });
+	expect(await visitor.locator('#search').getAttribute('maxlength')).toBe('200');
+
+	await searchFor(visitor, 'x'.repeat(201));
+	await visitor.locator('#monitor-error:has-text("at most 200 characters")').waitFor({ timeout: 8000 });
+	// Two polls later: still the same rule, still the message.
+	await visitor.waitForTimeout(4500);
+	expect(await visitor.locator('#rule-picker').inputValue()).toBe(seed.ruleId);
+	expect(await visitor.locator('#monitor-error').textContent()).toMatch(/at most 200 characters/);
+	await visitor.getByRole('button', { name: 'Trigger now' }).click();
+	await visitor.locator('#trigger-result[data-sent]').waitFor({ timeout: 15_000 });
+	expect(posted).toEqual([{ ruleId: seed.ruleId }]);
+
+	// A search the server takes: the message goes, the rows come back.
+	await searchFor(visitor, '');
+	await eventually(async () => expect(await visitor.locator('#monitor-error').textContent()).toBe(''));
+	await visitor.locator('#contacts tr[data-contact]').first().waitFor({ timeout: 8000 });
+	await visitor.close();
+});
+
+test('a filter changed while a poll is under way is asked for as soon as that poll ends, not a refresh later', async () => {
+	const visitor = await openConsole();
+	await visitor.locator('#contacts tr[data-contact]').first().waitFor({ timeout: 15_000 });
+	let release: () => void = () => undefined;
+	const gate = new Promise<void>((resolve) => { release = resolve; });
+	let holding = true;
+	let held: (() => void) | undefined;
+	const heldSeen = new Promise<void>((resolve) => { held = resolve; });
+	const asked: Array<{ url: string; at: number }> = [];
+	let heldRequest: unknown;
+	let heldEnded = 0;
+	await visitor.route((url) => url.pathname.endsWith('/api/monitor'), async (route) => {
+		asked.push({ url: route.request().url(), at: Date.now() });
+		if (holding) {
+			holding = false;
+			heldRequest = route.request();
+			held?.();
+			await gate;
+		}
+		await route.continue();
+	});
+	visitor.on('requestfinished', (request) => {
+		if (request === heldRequest) heldEnded = Date.now();
+	});
+	await heldSeen;
+	await visitor.selectOption('#status-filter', 'stopped');
+	release();
+	const filteredCall = () => asked.find((call) => call.url.includes('status=stopped'));
+	await eventually(async () => expect(filteredCall()).toBeDefined(), 15_000);
+	const filtered = filteredCall();
+	await eventually(async () => expect(heldEnded).toBeGreaterThan(0));
+	// Then, not the 2-second refresh later.
+	expect(filtered!.at - heldEnded).toBeLessThan(1000);
+	await eventually(async () => {
+		const statuses = await visitor.locator('#contacts tr[data-contact]').evaluateAll((rows) => rows.map((row) => (row as unknown as BrowserElement).dataset.status));
+		expect(statuses.length).toBeGreaterThan(0);
+		expect(new Set(statuses)).toEqual(new Set(['stopped']));
+	});
+	await visitor.close();
+});
+
+test('Follow-ups: a page past the end (contacts untagged meanwhile) moves back to the last page with contacts', async () => {
+	const tagId = await withDb(async (db) => (await db.query<{ id: string }>(`select id from public.tags where user_id = $1 and name = 'AI follow-up'`, [seed.owner.userId])).rows[0].id);
+	const added = await withDb((db) => addContacts(db, seed.owner, { label: 'Second page', count: 40, tagIds: [tagId], lastMessageMinutesAgo: 1 }));
+	const total = (await database()).contacts.total;
+	expect(total).toBeGreaterThan(50);
+	const visitor = await openConsole();
+	await visitor.locator(`#page-info:has-text("1–50 of ${en(total)}")`).waitFor({ timeout: 15_000 });
+	await visitor.click('#next-page');
+	await visitor.locator(`#page-info:has-text("51–${en(total)} of ${en(total)}")`).waitFor({ timeout: 8000 });
+	// Untagged in another tab until 45 are left: the second page is past the end.
+	const untag = added.conversationIds.slice(0, total - 45);
+	await withDb((db) => db.query('delete from public.conversation_tags where conversation_id = any($1::uuid[])', [untag]));
+	await visitor.locator('#page-info:has-text("1–45 of 45")').waitFor({ timeout: 8000 });
+	expect(await visitor.locator('#contacts tr[data-contact]').count()).toBe(45);
+	expect(await visitor.locator('#contacts').textContent()).not.toMatch(/No contact carries/);
+	await visitor.close();
 });
