@@ -124,10 +124,11 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		const cards = stage.cards.length === 0
 			? `<li class="empty-stage">${filtered ? 'No contact here matches the search.' : 'No contacts in this stage.'}</li>`
 			: stage.cards.map((card) => cardHtml(card, stage, stages, now)).join('');
-		const pager = stage.matching_count > stage.limit
+		// Whenever the column is paged on, so that a way back is always there.
+		const pager = stage.matching_count > stage.limit || stage.offset > 0
 			? `<div class="column-pager">
 				<button type="button" data-key="prev-${escape(stage.id)}" data-page="${escape(stage.id)}" data-dir="-1"${stage.offset === 0 ? ' disabled' : ''} aria-label="Previous contacts of ${escape(stage.name)}">‹</button>
-				<span>${formatNumber(stage.offset + 1)}–${formatNumber(stage.offset + stage.cards.length)} of ${formatNumber(stage.matching_count)}</span>
+				<span>${stage.cards.length === 0 ? `none past ${formatNumber(stage.offset)}` : `${formatNumber(stage.offset + 1)}–${formatNumber(stage.offset + stage.cards.length)}`} of ${formatNumber(stage.matching_count)}</span>
 				<button type="button" data-key="next-${escape(stage.id)}" data-page="${escape(stage.id)}" data-dir="1"${stage.offset + stage.cards.length >= stage.matching_count ? ' disabled' : ''} aria-label="Next contacts of ${escape(stage.name)}">›</button>
 			</div>`
 			: '';
@@ -243,6 +244,15 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 			}
 			if (status !== 200 || !board) {
 				updated.textContent = `Update failed (${status}): ${(json as { error?: string } | undefined)?.error ?? 'no answer'}; retrying`;
+				return;
+			}
+			const paged = board.stages.find((stage) => stage.id === state.paged.stageId);
+			if (paged && paged.cards.length === 0 && paged.offset > 0) {
+				// Paged past its last card (contacts left the stage or the search meanwhile): its last
+				// page with cards, the first page when that is all there is.
+				const offset = Math.floor((paged.matching_count - 1) / paged.limit) * paged.limit;
+				state.paged = offset > 0 ? { stageId: paged.id, offset } : { stageId: '', offset: 0 };
+				state.again = true;
 				return;
 			}
 			state.board = board;

@@ -240,3 +240,28 @@ test('refreshes keep the cards and the focus; 375 px fits without sideways scrol
 	expect(wrong.statusCode).toBe(403);
 	expect(problems).toEqual([]);
 });
+
+test('a column paged past its last card (contacts moved away meanwhile) goes back to its last page with cards', async () => {
+	await page.setViewportSize({ width: 1280, height: 900 });
+	const pagerText = (text: string) =>
+		page.waitForFunction(([id, wanted]) => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector(`[data-stage-id="${id}"] .column-pager span`)?.textContent === wanted, [world.pipeline.stages.Contacted, text] as const);
+	const board = await databaseBoard();
+	const contacted = board.stages.find((stage) => stage.id === world.pipeline.stages.Contacted)!;
+	expect(contacted.contact_count).toBe(45);
+	await column('Contacted').locator('[data-dir="1"]').click();
+	await pagerText('21–40 of 45');
+	await column('Contacted').locator('[data-dir="1"]').click();
+	await pagerText('41–45 of 45');
+	// Ten leave the stage (another user's moves): the page at 41 has no card now.
+	const leaving = many.slice(0, 10);
+	await withDb((db) => db.query('delete from public.pipeline_contacts where conversation_id = any($1::uuid[])', [leaving]));
+	await pagerText('21–35 of 35');
+	expect(await cardsIn('Contacted')).toHaveLength(15);
+	// Twenty more leave: 15, one page; the page at 21 is past the end, and the first page shows.
+	await withDb((db) => db.query('delete from public.pipeline_contacts where conversation_id = any($1::uuid[])', [many.slice(10, 30)]));
+	await page.waitForFunction(([id]) => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll(`[data-stage-id="${id}"] [data-card]`).length === 15
+		&& (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector(`[data-stage-id="${id}"] [data-count]`)?.textContent === '15', [world.pipeline.stages.Contacted] as const);
+	expect((await cardsIn('Contacted')).sort()).toEqual(many.slice(30).sort());
+	expect(await column('Contacted').locator('.empty-stage').count()).toBe(0);
+	expect(problems).toEqual([]);
+});
