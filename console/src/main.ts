@@ -1,7 +1,8 @@
 // The Leadflow console in the browser: the follow-up monitor of one rule, polled every 2 s from the
-// console's JSON endpoints with the key the person gave in the address's fragment (#key=…), sent as
-// a header and never put in a query string. n8n serves webhook pages sandboxed (an opaque origin):
-// nothing here uses cookies or storage, and every request is a CORS request n8n answers.
+// console's JSON endpoints with the key the person gave in the address's fragment (#key=…, taken out
+// of the address as soon as it is read) or typed into the key form, kept in memory only and sent as
+// a header, never in a query string. n8n serves webhook pages sandboxed (an opaque origin): nothing
+// here uses cookies or storage, and every request is a CORS request n8n answers.
 import { claimReasonInWords, formatDuration, formatNumber, formatRelative, reasonInWords, statusInWords } from './format';
 import { initPipeline } from './pipeline';
 import { initQueue } from './queue';
@@ -35,8 +36,22 @@ const POLL_MS = 2000;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 const fragment = new URLSearchParams(location.hash.replace(/^#/, ''));
-const key = fragment.get('key') ?? '';
+/** The key, in memory only: from #key=… (then taken out of the address) or the key form. */
+let key = fragment.get('key') ?? '';
 const keyHeader = fragment.get('header') ?? 'X-Leadflow-Key';
+if (fragment.has('key')) {
+	// Out of the address bar, the history and a bookmark (the rest of the fragment stays); a
+	// replaceState fires no hashchange, so the page does not start again.
+	const rest = new URLSearchParams(fragment);
+	rest.delete('key');
+	const hash = rest.toString();
+	try {
+		history.replaceState(history.state, '', `${location.pathname}${location.search}${hash ? `#${hash}` : ''}`);
+	} catch {
+		// A browser that refuses: the key stays in the address, as it was typed.
+	}
+}
+const authHeaders = (): Record<string, string> => ({ [keyHeader]: key });
 // /webhook/leadflow/console → /webhook/leadflow/console/api/… and the trigger at /webhook/leadflow/trigger.
 const pagePath = location.pathname.replace(/\/+$/, '');
 const apiBase = `${pagePath}/api`;
@@ -63,7 +78,7 @@ class HttpError extends Error {
 }
 
 async function api<T>(url: string, init: RequestInit = {}): Promise<T> {
-	const response = await fetch(url, { ...init, headers: { ...(init.headers ?? {}), [keyHeader]: key, Accept: 'application/json' }, cache: 'no-store' });
+	const response = await fetch(url, { ...init, headers: { ...(init.headers ?? {}), ...authHeaders(), Accept: 'application/json' }, cache: 'no-store' });
 	const body = await response.text();
 	let json: unknown;
 	try { json = body ? JSON.parse(body) : undefined; } catch { json = undefined; }
@@ -76,7 +91,7 @@ async function api<T>(url: string, init: RequestInit = {}): Promise<T> {
 
 /** A call whose refusals are data (the Rules tab's 400s name a field): the status and the JSON. */
 async function request(url: string, init: RequestInit = {}): Promise<{ status: number; json: unknown }> {
-	const response = await fetch(url, { ...init, headers: { ...(init.headers ?? {}), [keyHeader]: key, Accept: 'application/json' }, cache: 'no-store' });
+	const response = await fetch(url, { ...init, headers: { ...(init.headers ?? {}), ...authHeaders(), Accept: 'application/json' }, cache: 'no-store' });
 	const body = await response.text();
 	let json: unknown;
 	try { json = body ? JSON.parse(body) : undefined; } catch { json = undefined; }
@@ -342,15 +357,22 @@ async function triggerNow() {
 	}
 }
 
+/** The tabs, once a key is known (the first key, from the address or the form, builds them). */
+let tabsReady: { selectTab(name: string): void; current(): string } | undefined;
+
 function start() {
 	$('key-form').addEventListener('submit', (event) => {
 		event.preventDefault();
-		const value = $<HTMLInputElement>('key-input').value.trim();
+		const input = $<HTMLInputElement>('key-input');
+		const value = input.value.trim();
 		if (!value) return;
-		const next = new URLSearchParams(fragment);
-		next.set('key', value);
-		location.hash = next.toString();
-		location.reload();
+		// In memory only: not in the address (no #key=, no reload), not stored.
+		key = value;
+		input.value = '';
+		$('key-error').textContent = '';
+		$('key-form-section').hidden = true;
+		if (tabsReady) tabsReady.selectTab(tabsReady.current());
+		else begin();
 	});
 	$('rule-picker').addEventListener('change', (event) => {
 		state.ruleId = (event.target as HTMLSelectElement).value;
@@ -380,6 +402,11 @@ function start() {
 	window.setInterval(setLive, 1000);
 
 	if (!key) return showKeyForm();
+	begin();
+}
+
+/** Builds the tabs and shows the first (#tab=…, else Follow-ups); their calls carry the key. */
+function begin() {
 	const rules = initRules({
 		apiBase,
 		request,
@@ -398,10 +425,12 @@ function start() {
 		},
 	});
 	// The Pipeline and Queue tabs render their own panel and poll only while shown.
-	const context: TabContext = { apiBase, pagePath, api, request, escape, render };
+	const context: TabContext = { apiBase, pagePath, api, request, authHeaders, escape, render };
 	const panels = { pipeline: initPipeline(context, $('panel-pipeline')), queue: initQueue(context, $('panel-queue')) };
 	const tabs = ['followups', 'rules', 'pipeline', 'queue'] as const;
+	let shown: string = tabs[0];
 	function selectTab(name: string) {
+		shown = name;
 		for (const tab of tabs) {
 			const button = $(`tab-${tab}`);
 			button.setAttribute('aria-selected', String(tab === name));
@@ -423,6 +452,7 @@ function start() {
 			$(`tab-${next}`).focus();
 		});
 	}
+	tabsReady = { selectTab, current: () => shown };
 	const firstTab = fragment.get('tab');
 	selectTab(tabs.find((tab) => tab === firstTab) ?? 'followups');
 	setLive();

@@ -61,11 +61,8 @@ function reasonInWords(reason: string): string {
 }
 const ACTORS: Record<string, string> = { automation: 'by n8n', user: 'by a person', system: 'by the system' };
 
-// The key and its header, as the page was opened (#key=…&header=…): the CSV download needs the raw
-// answer, which the console's JSON helpers do not give.
+// #owner=… as the page was opened.
 const fragment = new URLSearchParams(location.hash.replace(/^#/, ''));
-const key = fragment.get('key') ?? '';
-const keyHeader = fragment.get('header') ?? 'X-Leadflow-Key';
 
 const addDays = (day: string, days: number) => new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 const dayInWords = (day: string) => new Date(`${day}T12:00:00Z`).toLocaleDateString(undefined, { timeZone: 'UTC', weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
@@ -394,7 +391,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		say('Exporting…');
 		try {
 			const query = new URLSearchParams({ day: data.day });
-			const response = await fetch(`${webhooks}/queue/export?${query}`, { headers: { [keyHeader]: key, ...ownerHeaders() }, cache: 'no-store' });
+			const response = await fetch(`${webhooks}/queue/export?${query}`, { headers: { ...context.authHeaders(), ...ownerHeaders() }, cache: 'no-store' });
 			if (!response.ok) {
 				let message = `the server answered ${response.status}`;
 				try { message = ((await response.json()) as { error?: string }).error ?? message; } catch { /* not JSON */ }

@@ -9,6 +9,8 @@ export interface TabContext {
 	api: <T>(url: string, init?: RequestInit) => Promise<T>;
 	/** A call whose refusals are data: the status and the JSON. */
 	request: (url: string, init?: RequestInit) => Promise<{ status: number; json: unknown }>;
+	/** The key's header, for a call that needs the raw answer (the Queue tab's CSV download). */
+	authHeaders: () => Record<string, string>;
 	escape: (text: unknown) => string;
 	/** Replaces an element's content only when it changed, keeping the focused control (by data-key). */
 	render: (element: HTMLElement, html: string) => void;

@@ -289,6 +289,28 @@ async function searchFor(target: Page, text: string) {
 	}, text);
 }
 
+test('the key leaves the address once read; a key typed in the form is kept in memory only (no reload, no #key=)', async () => {
+	const visitor = await openConsole();
+	await visitor.locator('#live.on').waitFor({ timeout: 15_000 });
+	const hash = await visitor.evaluate(() => location.hash);
+	expect(hash).not.toMatch(/key=/);
+	// The rest of the fragment stays.
+	expect(hash).toContain(`rule=${seed.ruleId}`);
+	await visitor.close();
+
+	const typed = await openConsole(`#rule=${seed.ruleId}`);
+	await typed.locator('#key-form-section:not([hidden])').waitFor();
+	await typed.evaluate(() => { window.probe = 'the same document'; });
+	await typed.fill('#key-input', WEBHOOK_KEY.value);
+	await typed.press('#key-input', 'Enter');
+	await typed.locator('#contacts tr[data-contact]').first().waitFor({ timeout: 15_000 });
+	expect(await typed.evaluate(() => location.href)).not.toMatch(/key=/);
+	// No reload: the page's own state is still there.
+	expect(await typed.evaluate(() => window.probe)).toBe('the same document');
+	expect(await typed.locator('#key-form-section').isHidden()).toBe(true);
+	await typed.close();
+});
+
 test('a search the server refuses (over 200 characters) shows its message, keeps the rule, and Trigger now still names the rule', async () => {
 	const visitor = await openConsole();
 	// Trigger now answered here (nothing sent): what matters is the ruleId the page posts.
