@@ -6,10 +6,8 @@
 // acknowledge every message and record none. Activation is refused instead, with what to do.
 import { NodeOperationError, type IHookFunctions } from 'n8n-workflow';
 import { getSupabaseClient, toNodeApiError } from '../../shared/supabase';
+import { MESSENGER_ID, UUID } from '../../shared/valid-input';
 import { FACEBOOK_CREDENTIAL } from '../helpers/webhook';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const PAGE_ID = /^[0-9]{1,32}$/;
 
 /** What to do about a Page that is not connected, in the words of the node's fields. */
 export const CONNECT_THE_PAGE =
@@ -43,7 +41,7 @@ export async function checkPageCanBeRecorded(context: IHookFunctions): Promise<v
 
 	const credentials = await context.getCredentials<{ pageId?: string }>(FACEBOOK_CREDENTIAL);
 	const pageId = String(credentials.pageId ?? '').trim();
-	if (!PAGE_ID.test(pageId)) {
+	if (!MESSENGER_ID.test(pageId)) {
 		throw new NodeOperationError(node, 'The Facebook Page credential has no valid Page ID', {
 			description: 'Put the Page’s numeric id (Page → About → Page transparency, or the Graph API’s /me with the Page token) in the Leadflow Facebook Page API credential.',
 		});
