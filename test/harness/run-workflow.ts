@@ -45,6 +45,11 @@ export interface RunOptions {
 	packageRoot?: string;
 	/** Other workflows an Execute Workflow node may call by id (the running workflow can always call itself). */
 	workflows?: Array<WorkflowJson | string>;
+	/**
+	 * Aborting it cancels the execution as n8n does when a user presses Stop or the workflow timeout
+	 * ends the run: the engine aborts the execution's cancel signal and the node's code goes on.
+	 */
+	cancel?: AbortSignal;
 }
 
 export interface RunError {
@@ -121,9 +126,13 @@ export async function runWorkflow(source: WorkflowJson | string, options: RunOpt
 		const runExecutionData = createRunExecutionData({
 			executionData: { nodeExecutionStack: [{ node, data: { main: startData }, source: null }] },
 		});
+		const execution = new WorkflowExecute(additionalData, mode, runExecutionData).processRunExecutionData(workflow);
+		const cancel = () => execution.cancel();
+		options.cancel?.addEventListener('abort', cancel, { once: true });
 		try {
-			return await new WorkflowExecute(additionalData, mode, runExecutionData).processRunExecutionData(workflow);
+			return await execution;
 		} finally {
+			options.cancel?.removeEventListener('abort', cancel);
 			durationMs = performance.now() - host.origin;
 		}
 	};

@@ -5,12 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type GeminiRequestBody, type RunningSimulators } from '../../../simulators';
-import type { TestCredentials } from '../../harness';
+import { runWorkflow, type TestCredentials } from '../../harness';
 import { serviceClient, testStack } from '../../helpers/stack';
 import { startRpcCounter, type RpcCounter } from '../FacebookSend/support/rpc-counter';
-import { startGenerate } from './support/cancelled-run';
 import { claimedContacts, eventsOf, RULE_INSTRUCTIONS, statesOf } from './support/claimed';
-import { runGenerate } from './support/workflow';
+import { generateWorkflow, runGenerate } from './support/workflow';
 
 const MODEL = 'gemini-3-flash';
 let sims: RunningSimulators;
@@ -193,11 +192,12 @@ it('the same batch run twice generates once: the second run finds nothing eligib
 it('the execution stopped mid-batch (Stop, or the workflow timeout): the contacts not generated are claimable again, not failed for good', async () => {
 	const batch = await claimedContacts(6);
 	await sims.gemini.control.setLatency(400, ':generateContent');
-	const run = await startGenerate(batch.items, recorded({ concurrency: 2 }), credentials(2));
+	const stop = new AbortController();
+	const run = runWorkflow(generateWorkflow(batch.items, recorded({ concurrency: 2 })), { credentials: credentials(2), cancel: stop.signal });
 	// Two calls at a time: the third starts once one of the first two is answered.
 	await sims.gemini.control.waitForRequests(3);
-	run.cancel();
-	await run.finished;
+	stop.abort();
+	await run;
 
 	const states = await statesOf(batch.stateIds);
 	const generated = states.filter((state) => state.current_stage === 'ready_to_send');
