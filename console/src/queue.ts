@@ -181,29 +181,48 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 
 	const ownerHeaders = () => ({ 'X-Leadflow-Owner': state.data?.owner ?? '' });
 
+	/** The page's query: the owner, day, filters and page asked for. */
+	function pageQuery(): URLSearchParams {
+		const query = new URLSearchParams({ offset: String(state.offset), limit: String(PAGE_SIZE) });
+		if (state.owner) query.set('userId', state.owner);
+		if (state.day) query.set('day', state.day);
+		if (state.status) query.set('status', state.status);
+		if (state.search) query.set('search', state.search);
+		return query;
+	}
+
 	async function poll() {
 		window.clearTimeout(state.timer);
 		if (state.inFlight) { state.again = true; return; }
 		state.inFlight = true;
 		state.again = false;
+		// What the page asks for; still the same when the answer comes (nothing changed meanwhile)?
+		const asked = pageQuery().toString();
+		const current = () => pageQuery().toString() === asked;
 		try {
-			const query = new URLSearchParams({ offset: String(state.offset), limit: String(PAGE_SIZE) });
-			if (state.owner) query.set('userId', state.owner);
-			if (state.day) query.set('day', state.day);
-			if (state.status) query.set('status', state.status);
-			if (state.search) query.set('search', state.search);
+			const query = pageQuery();
 			if (state.ownersAt && Date.now() - state.ownersAt < OWNERS_MS) query.set('owners', '0');
 			const data = await api<QueuePage>(`${context.apiBase}/queue?${query}`);
 			if (data.owners) {
 				state.owners = data.owners;
 				state.ownersAt = Date.now();
 			}
-			state.data = data;
-			if (data.owner && !state.owner) state.owner = data.owner;
 			state.lastOk = Date.now();
 			state.failed = false;
-			renderPage(data);
-			await refreshMetrics(data);
+			if (!current()) {
+				// Changed meanwhile (a filter, the page, the owner): not what is asked for now.
+				state.again = true;
+			} else if (data.rows && data.rows.rows.length === 0 && data.rows.offset > 0) {
+				// A page past the end (messages sent or taken meanwhile, out of the filter): the last
+				// page with messages, the first when none is left.
+				state.offset = Math.max(0, Math.floor((data.rows.total - 1) / PAGE_SIZE) * PAGE_SIZE);
+				state.again = true;
+			} else {
+				state.data = data;
+				if (data.owner && !state.owner) state.owner = data.owner;
+				renderPage(data);
+				await refreshMetrics(data);
+			}
 		} catch (error) {
 			state.failed = true;
 			const status = (error as { status?: number }).status;

@@ -249,6 +249,29 @@ test('Export CSV downloads what the export webhook answers', async () => {
 	expect(problems).toEqual([]);
 });
 
+test('a page past the end (messages picked up meanwhile, out of the filter) moves back to the last page with messages', async () => {
+	// Another owner whose day has two pages of queued messages (25 a page).
+	const { dbNow } = await withDb(async (db) => (await db.query<{ dbNow: Date }>('select now() as "dbNow"')).rows[0]);
+	const busy = await createOwner({ time_zone: zone, daily_capacity: 30, send_from: '09:00', send_until: '17:00' });
+	await addLeads(leadItems(busy, 30).map((lead, i) => ({ ...lead, name: `Busy Person ${i}` })));
+	await prepare(busy, new Date(dbNow.getTime() - 86_400_000).toISOString());
+	const visitor = await browser.newPage();
+	await visitor.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(WEBHOOK_KEY.value)}&tab=queue&owner=${busy}`);
+	await visitor.waitForSelector('#queue-counts [data-count="total"]');
+	await visitor.selectOption('#queue-status', 'queued');
+	await visitor.locator('#queue-page-info:has-text("1–25 of 30")').waitFor({ timeout: 15_000 });
+	await visitor.click('#queue-next');
+	await visitor.locator('#queue-page-info:has-text("26–30 of 30")').waitFor({ timeout: 8000 });
+	// A worker picks up the due ones (about noon local: those of 09:00–12:00): page 2 of "queued" is past the end.
+	const picked = await claim('w-console-past-end', busy, dbNow.toISOString(), 10);
+	expect(picked.length).toBeGreaterThanOrEqual(5);
+	const queued = 30 - picked.length;
+	await visitor.locator(`#queue-page-info:has-text("1–${queued} of ${queued}")`).waitFor({ timeout: 8000 });
+	expect(await visitor.locator('#queue-rows tr[data-item]').count()).toBe(queued);
+	expect(await visitor.locator('#queue-rows').textContent()).not.toMatch(/No more messages on this page/);
+	await visitor.close();
+});
+
 test('375 px: no sideways scrolling; no console error or failed request', async () => {
 	await page.setViewportSize({ width: 375, height: 800 });
 	await page.waitForTimeout(300);
