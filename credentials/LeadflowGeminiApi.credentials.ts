@@ -23,7 +23,7 @@ export class LeadflowGeminiApi implements ICredentialType {
 			default: '',
 			required: true,
 			description:
-				'One or more Gemini API keys, one per line. Keys from different Google Cloud projects have separate quotas; the nodes rotate through them.',
+				'One or more Gemini API keys, one per line (or separated by commas). Keys from different Google Cloud projects have separate quotas; the nodes rotate through them.',
 		},
 		{
 			displayName: 'Base URL',
@@ -41,11 +41,13 @@ export class LeadflowGeminiApi implements ICredentialType {
 		},
 	];
 
-	// Only the credential test uses this (the nodes pick a key per request for rotation).
+	// Only the credential test uses this (the nodes pick a key per request for rotation). The keys
+	// are split as the nodes split them (parseApiKeys: lines or commas), so the test sends the
+	// first key the nodes would use.
 	authenticate: IAuthenticateGeneric = {
 		type: 'generic',
 		properties: {
-			headers: { 'x-goog-api-key': '={{$credentials.apiKeys.split(/\\r?\\n/).map(k => k.trim()).filter(Boolean)[0]}}' },
+			headers: { 'x-goog-api-key': '={{$credentials.apiKeys.split(/[\\r\\n,]+/).map(k => k.trim()).filter(Boolean)[0]}}' },
 		},
 	};
 

@@ -31,6 +31,15 @@ test('sends GET /v1beta/models/{model} with the first of the rotating keys, and 
 	expect(requests[0].headers['x-goog-api-key']).toBe('key-one');
 });
 
+test('keys separated by commas, as the nodes accept them: the test sends the first key alone, and passes', async () => {
+	const result = await testCredential('leadflowGeminiApi', { apiKeys: 'key-one, key-two', baseUrl: sims.gemini.baseUrl, model: 'gemini-3-flash' });
+
+	expect(result.status).toBe('OK');
+	const requests = await sims.gemini.control.requests();
+	expect(requests).toHaveLength(1);
+	expect(requests[0].headers['x-goog-api-key']).toBe('key-one');
+});
+
 test('fails for a key Google does not know', async () => {
 	const result = await testCredential('leadflowGeminiApi', { apiKeys: 'stolen-key', baseUrl: sims.gemini.baseUrl, model: 'gemini-3-flash' });
 	expect(result.status).toBe('Error');
