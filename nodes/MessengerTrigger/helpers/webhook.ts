@@ -94,6 +94,8 @@ const PAGE_REASONS: Record<string, string> = {
 	page_not_connected:
 		'the Page is not connected to an owner (no row in messenger_pages) and the node has no Owner ID: set the Messenger Trigger’s Owner ID to the Page owner’s Supabase Auth user id, or connect the Page (Messenger Sync with an Owner ID, or a row of messenger_pages)',
 	page_of_another_owner: 'the Page is connected to another owner than the node’s Owner ID: set Owner ID to the Page’s owner or leave it empty',
+	owner_not_a_user:
+		'the Page is not connected and the node’s Owner ID is not a user of this Supabase project (a typo, another project’s user, or a deleted user): set Owner ID to the Page owner’s Supabase Auth user id (Authentication → Users)',
 };
 
 /**

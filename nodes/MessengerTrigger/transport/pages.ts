@@ -5,7 +5,7 @@
 // docs/messenger.md, "A Page that is not connected"), so a workflow activated that way would
 // acknowledge every message and record none. Activation is refused instead, with what to do.
 import { NodeOperationError, type IHookFunctions } from 'n8n-workflow';
-import { getSupabaseClient, toNodeApiError } from '../../shared/supabase';
+import { callRpc, getSupabaseClient, toNodeApiError } from '../../shared/supabase';
 import { MESSENGER_ID, UUID } from '../../shared/valid-input';
 import { FACEBOOK_CREDENTIAL } from '../helpers/webhook';
 
@@ -21,9 +21,15 @@ export async function ownerOfPage(context: IHookFunctions, pageId: string): Prom
 	return (data as { user_id: string } | null)?.user_id ?? null;
 }
 
+/** Whether the Owner ID is a user of this project (auth.users): one call. */
+async function ownerIsUser(context: IHookFunctions, owner: string): Promise<boolean> {
+	const [row] = await callRpc(context, 'messenger_owner_is_user', { p_owner: owner });
+	return row?.owner_is_user === true;
+}
+
 /**
  * Refuses activation when the events this node receives would all be ignored: the Owner ID is not
- * a user id, or the Page it receives (the credential's; with Every Connected Page, the credential's
+ * a user id or not a user of this project, or the Page it receives (the credential's; with Every Connected Page, the credential's
  * when this node subscribes it) is not connected and no Owner ID is set, or is connected to another
  * owner than the node's. Every Connected Page without Subscribe on Activation receives the Pages the
  * app's dashboard subscribed: nothing to check here; the run logs what it ignores.
@@ -34,6 +40,11 @@ export async function checkPageCanBeRecorded(context: IHookFunctions): Promise<v
 	if (owner !== '' && !UUID.test(owner)) {
 		throw new NodeOperationError(node, 'The Owner ID is not a user id', {
 			description: 'Owner ID takes the id of a Supabase Auth user (a UUID, Authentication → Users in Supabase), or stays empty once the Page is connected.',
+		});
+	}
+	if (owner !== '' && !(await ownerIsUser(context, owner))) {
+		throw new NodeOperationError(node, `The Owner ID ${owner} is not a user of this Supabase project: the messages of a Page it would connect would be acknowledged to Meta and not recorded`, {
+			description: 'Set Owner ID to the Page owner’s user id from this project (Supabase → Authentication → Users; not another project’s, not a deleted user’s), or leave it empty once the Page is connected.',
 		});
 	}
 	const onlyCredentialPage = context.getNodeParameter('pages', 'credentialPage') === 'credentialPage';

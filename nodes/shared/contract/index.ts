@@ -36,6 +36,8 @@ import type {
 	TimelineArgs,
 } from './follow-up';
 import type {
+	OwnerIsUser,
+	OwnerIsUserArgs,
 	RecordedEvent,
 	RecordEventsArgs,
 	SyncBeginArgs,
@@ -161,6 +163,7 @@ export const RPC = {
 	pipeline_due_for_analysis: rpc<DueForAnalysisArgs, DueConversation[]>({ p_limit: true, p_user_id: true, p_max_messages: true, p_now: true }),
 	pipeline_stage_names: rpc<StageNamesArgs, PipelineStageNames[]>({ p_pipeline_ids: true, p_conversation_ids: true }),
 	messenger_record_events: rpc<RecordEventsArgs, RecordedEvent[]>({ p_events: true, p_app_id: true, p_owner: true, p_now: true }),
+	messenger_owner_is_user: rpc<OwnerIsUserArgs, OwnerIsUser[]>({ p_owner: true }),
 	messenger_sync_begin: rpc<SyncBeginArgs, SyncJob[]>({ p_page_id: true, p_holder: true, p_owner: true, p_full: true, p_lease_seconds: true, p_now: true }),
 	messenger_sync_record_page: rpc<SyncRecordPageArgs, SyncPageResult[]>({
 		p_job_id: true,
@@ -175,7 +178,7 @@ export const RPC = {
 		p_now: true,
 	}),
 	messenger_sync_fail: rpc<SyncFailArgs, SyncFailResult[]>({ p_job_id: true, p_holder: true, p_error: true, p_errors: true, p_now: true }),
-	queue_add_leads: rpc<AddLeadsArgs, AddLeadsResult[]>({ p_items: true, p_now: true }),
+	queue_add_leads: rpc<AddLeadsArgs, AddLeadsResult[]>({ p_items: true, p_now: true, p_refused: true }),
 	queue_add_leads_from_crm: rpc<AddLeadsFromCrmArgs, AddLeadsFromCrmResult[]>({
 		p_user_id: true,
 		p_tag_id: true,

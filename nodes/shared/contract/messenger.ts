@@ -59,7 +59,7 @@ export type RecordedEventOutcome =
 	/** Nothing written; `reason` says why. */
 	| 'ignored';
 
-export type IgnoredEventReason = 'page_not_connected' | 'page_of_another_owner' | 'unknown_conversation';
+export type IgnoredEventReason = 'page_not_connected' | 'page_of_another_owner' | 'owner_not_a_user' | 'unknown_conversation';
 
 export interface RecordedEvent {
 	/** The event's position in p_events. */
@@ -79,6 +79,15 @@ export interface RecordedEvent {
 	/** This event stopped the contact's follow-ups (on the conversation's newest such event of the call). */
 	stopped_automations: boolean;
 	stop_reason: 'replied' | 'human_takeover' | null;
+}
+
+// messenger_owner_is_user: whether an Owner ID is a user of this project (the Trigger's activation check).
+export interface OwnerIsUserArgs {
+	p_owner: string;
+}
+
+export interface OwnerIsUser {
+	owner_is_user: boolean;
 }
 
 // =============================================================================================

@@ -148,12 +148,31 @@ describe('Pages and owners', () => {
 		await expect(connectPage(world.pageId, stranger)).rejects.toThrow(/messenger_pages_pkey/);
 	});
 
-	it('an owner that is not a user is an error naming p_owner', async () => {
+	it('an owner that is not a user: the Page’s events are ignored (owner_not_a_user), nothing written, the other Pages’ events of the call recorded', async () => {
 		const world = await createWorld();
-		await expect(recordEvents(service, [inbound(world.pageId, newPsid(), -1)], { owner: '00000000-0000-0000-0000-00000000beef' })).rejects.toMatchObject({
-			code: '22023',
-			message: expect.stringContaining('p_owner'),
-		});
+		const other = await createWorld();
+		await connectPage(other.pageId, other.userId);
+		const rows = await recordEvents(service, [inbound(world.pageId, newPsid(), -1), inbound(other.pageId, newPsid(), -1)], { owner: '00000000-0000-0000-0000-00000000beef' });
+		expect(rows.map((r) => [r.page_id, r.outcome, r.reason])).toEqual([
+			[world.pageId, 'ignored', 'owner_not_a_user'],
+			// Connected to another owner than the call's: ignored as before, not an error either.
+			[other.pageId, 'ignored', 'page_of_another_owner'],
+		]);
+		const [recorded] = await recordEvents(service, [inbound(other.pageId, newPsid(), -1)]);
+		expect(recorded.outcome).toBe('recorded');
+		expect(await counts(world.pageId)).toEqual({ conversations: 0, messages: 0, stops: 0 });
+		const pages = await withDb((db) => db.query('select 1 from public.messenger_pages where page_id = $1', [world.pageId]));
+		expect(pages.rowCount).toBe(0);
+	});
+
+	it('an owner deleted after connecting the Page (its row goes with it): the events are ignored (owner_not_a_user), not an error', async () => {
+		const world = await createWorld();
+		const owner = await createTestUser('deleted-owner');
+		await connectPage(world.pageId, owner);
+		await withDb((db) => db.query('delete from auth.users where id = $1', [owner]));
+		const [row] = await recordEvents(service, [inbound(world.pageId, newPsid(), -1)], { owner });
+		expect(row).toMatchObject({ outcome: 'ignored', reason: 'owner_not_a_user', conversation_id: null });
+		expect(await counts(world.pageId)).toEqual({ conversations: 0, messages: 0, stops: 0 });
 	});
 });
 

@@ -43,6 +43,12 @@ describe('activation', () => {
 		const owner = await createTestUser('page-owner');
 		const notUuid = await activate(credentials(pageId), { owner: 'me' });
 		expect(notUuid.error).toEqual(expect.objectContaining({ message: 'The Owner ID is not a user id' }));
+		// A well-formed id of no user of this project (a typo, another project's, a deleted user): refused too, naming Owner ID.
+		const noUser = '00000000-0000-4000-8000-00000000beef';
+		const notAUser = await activate(credentials(pageId), { owner: noUser });
+		expect(notAUser.error).toEqual(
+			expect.objectContaining({ message: expect.stringMatching(new RegExp(`^The Owner ID ${noUser} is not a user of this Supabase project`)), description: expect.stringContaining('Owner ID') }),
+		);
 
 		expect(await activate(credentials(pageId), { owner })).toEqual({ called: ['checkExists'] });
 		// Activation only checks: nothing is connected before the first delivery.

@@ -258,6 +258,40 @@ describe('Pages and owners', () => {
 		expect((await counts(world.pageId)).messages).toBe(2);
 	});
 
+	it('an Owner ID that is a UUID but no user of the project: 200, the Page’s events ignored (owner_not_a_user) with a warning naming Owner ID, never 500; the other Pages of the delivery answered the same', async () => {
+		const world = await createWorld();
+		const other = await connectedPage();
+		const noUser = '00000000-0000-4000-8000-00000000beef';
+		const raw = JSON.stringify(
+			messengerDelivery([
+				{ pageId: world.pageId, events: [messengerEvents.message(world.pageId, { psid: newPsid(), mid: mid(), text: 'hi', timestamp: at(1) })] },
+				{ pageId: other.pageId, events: [messengerEvents.message(other.pageId, { psid: newPsid(), mid: mid(), text: 'hello', timestamp: at(1) })] },
+			]),
+		);
+		const warn = jest.spyOn(Container.get(Logger), 'warn');
+		try {
+			const result = await post(world.pageId, raw, { parameters: { owner: noUser, pages: 'connectedPages', options: { includeIgnored: true } } });
+			expect(result.response).toMatchObject({ statusCode: 200, body: { received: true, recorded: 0, events: 2 } });
+			expect(result.nodeOutputs['Messenger Trigger']).toEqual([
+				expect.objectContaining({ outcome: 'ignored', reason: 'owner_not_a_user', page_id: world.pageId }),
+				expect.objectContaining({ outcome: 'ignored', reason: 'page_of_another_owner', page_id: other.pageId }),
+			]);
+			expect(warn.mock.calls.filter(([message]) => String(message).startsWith('Leadflow Messenger Trigger'))).toEqual(
+				expect.arrayContaining([
+					[
+						expect.stringMatching(new RegExp(`^Leadflow Messenger Trigger: 1 event\\(s\\) of Page ${world.pageId} not recorded \\(owner_not_a_user\\): .*Owner ID`)),
+						expect.objectContaining({ pageId: world.pageId, reason: 'owner_not_a_user', events: 1 }),
+					],
+				]),
+			);
+		} finally {
+			warn.mockRestore();
+		}
+		expect((await counts(world.pageId)).messages).toBe(0);
+		const pages = await withDb((db) => db.query('select 1 from public.messenger_pages where page_id = $1', [world.pageId]));
+		expect(pages.rowCount).toBe(0);
+	});
+
 	it('an Owner ID that is not a UUID is a configuration error (500), nothing written', async () => {
 		const world = await connectedPage();
 		const raw = delivery(world.pageId, [messengerEvents.message(world.pageId, { psid: newPsid(), mid: mid(), text: 'hi', timestamp: at(1) })]);
