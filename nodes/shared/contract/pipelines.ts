@@ -59,8 +59,11 @@ export interface AssignResult {
 	 * out of the pipeline (left_pipeline: pipeline and stage say where it is now, if anywhere).
 	 */
 	outcome: 'assigned' | 'moved' | 'kept' | 'skipped';
-	/** kept: why (fallback_analysis: the fallback score changes nothing placed); skipped: auto_assign_off or left_pipeline; null otherwise. */
-	reason: 'downgrade_protected' | 'same_stage' | 'skip_existing' | 'fallback_analysis' | 'auto_assign_off' | 'left_pipeline' | null;
+	/**
+	 * kept: why (fallback_analysis: the fallback score changes nothing placed; stale_analysis: the analysis is of older messages than
+	 * the place's, nothing written); skipped: auto_assign_off or left_pipeline; null otherwise.
+	 */
+	reason: 'downgrade_protected' | 'same_stage' | 'skip_existing' | 'fallback_analysis' | 'stale_analysis' | 'auto_assign_off' | 'left_pipeline' | null;
 	/** The priority that chose the stage (for downgrade_protected: the stage refused); null when nothing was evaluated. */
 	priority: AssignPriority | null;
 	pipeline_id: string | null;
@@ -73,7 +76,7 @@ export interface AssignResult {
 	/** downgrade_protected: the lower stage the analysis proposed. */
 	proposed_stage_id: string | null;
 	proposed_stage_name: string | null;
-	/** The contact's score and status now (unchanged for skip_existing, fallback_analysis and skipped). */
+	/** The contact's score and status now (unchanged for skip_existing, fallback_analysis, stale_analysis and skipped). */
 	lead_score: number | null;
 	lead_status: LeadStatus | null;
 	/** Automations fired for this contact by this call, chains included. */

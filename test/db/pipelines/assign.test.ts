@@ -2,7 +2,7 @@
 // range, the AI's recommendation, the closest range, then the default or first stage), downgrade
 // protection, both update modes, and the history that keeps the AI's reasoning.
 import { withDb } from '../../helpers/stack';
-import { activities, analysis, assign, createPipelineWorld, minutesAfter, move, NOW, places, type StageSpec } from './fixtures';
+import { activities, analysis, assign, createPipelineWorld, minutesAfter, move, NOW, places, runs, type StageSpec } from './fixtures';
 
 const byConversation = <T extends { conversation_id: string }>(rows: T[]) => new Map(rows.map((row) => [row.conversation_id, row]));
 
@@ -304,5 +304,44 @@ describe('pipeline_assign: a contact moved out of the pipeline', () => {
 		await move([{ conversation_id: won, stage_name: 'Qualified', pipeline_id: world.pipeline.id }], minutesAfter(90));
 		const [back] = await assign([analysis(won, 50, { lead_status: 'QUALIFIED' })], minutesAfter(120));
 		expect(back).toMatchObject({ outcome: 'kept', reason: 'same_stage', stage_name: 'Qualified' });
+	});
+});
+
+describe('pipeline_assign: an older analysis assigned last', () => {
+	it('is kept, stale_analysis, writing nothing: the contact is not moved back and nothing fires twice', async () => {
+		const world = await createPipelineWorld({ mode: 'UPDATE_EXISTING' });
+		const toProposal = await world.automation({
+			name: 'to Proposal',
+			trigger_type: 'STAGE_CHANGED',
+			trigger_conditions: { to_stage_id: world.pipeline.stages.Proposal },
+			actions: [{ type: 'notify', message: 'Proposal' }],
+		});
+		const contact = await world.contact();
+		await assign([analysis(contact, 30, { last_message_at: '2026-11-25T10:50:00Z' })], minutesAfter(-60));
+
+		// Two executions analysed the contact: the newer (11:05) is assigned first.
+		const [newer] = await assign([analysis(contact, 85, { last_message_at: '2026-11-25T11:05:00Z' })], minutesAfter(-10));
+		expect(newer).toMatchObject({ outcome: 'moved', stage_name: 'Proposal', automations_fired: 1 });
+		const before = await activities(contact);
+
+		const [older] = await assign([analysis(contact, 35, { last_message_at: '2026-11-25T11:00:00Z' })], minutesAfter(-5));
+		expect(older).toMatchObject({
+			outcome: 'kept',
+			reason: 'stale_analysis',
+			priority: null,
+			stage_name: 'Proposal',
+			from_stage_name: 'Proposal',
+			lead_score: 85,
+			automations_fired: 0,
+		});
+		const [place] = await places(world.userId);
+		expect(place).toMatchObject({ stage_id: world.pipeline.stages.Proposal, lead_score: 85 });
+		expect(place.analysis_last_message_at!.toISOString()).toBe('2026-11-25T11:05:00.000Z');
+		expect(await activities(contact)).toHaveLength(before.length);
+
+		// The newer analysis again (an equal time is not stale): kept in its stage, nothing fired.
+		const [again] = await assign([analysis(contact, 85, { last_message_at: '2026-11-25T11:05:00Z' })]);
+		expect(again).toMatchObject({ outcome: 'kept', reason: 'same_stage', automations_fired: 0 });
+		expect((await runs(world.userId)).filter((run) => run.automation_id === toProposal)).toHaveLength(1);
 	});
 });
