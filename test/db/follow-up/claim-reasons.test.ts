@@ -181,10 +181,14 @@ describe('automation_claim_explained: why nothing, or fewer than asked, was clai
 				return rows;
 			});
 			const closed = await withDb(async (db) => {
+				// The rule's contacts (of its Page, carrying its tags as tag_match says) whose window is closed.
 				const { rows } = await db.query<{ n: number }>(
-					`select count(distinct ct.conversation_id)::int as n from public.conversation_tags ct
-					   join public.ai_automation_rules r on ct.tag_id = any (r.include_tag_ids)
-					  where r.id = $1 and (ct.last_customer_message_at is null or ct.last_customer_message_at <= $2::timestamptz - interval '24 hours')`,
+					`select count(*)::int as n from public.messenger_conversations c
+					   join public.ai_automation_rules r on r.id = $1 and c.user_id = r.user_id and (r.page_id is null or c.page_id = r.page_id)
+					  where (c.last_customer_message_at is null or c.last_customer_message_at <= $2::timestamptz - interval '24 hours')
+					    and (select count(distinct ct.tag_id) from public.conversation_tags ct
+					          where ct.conversation_id = c.id and ct.tag_id = any (r.include_tag_ids))
+					        >= case r.tag_match when 'all' then cardinality(r.include_tag_ids) else 1 end`,
 					[ruleId, NOW.toISOString()],
 				);
 				return rows[0].n;
