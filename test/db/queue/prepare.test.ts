@@ -105,6 +105,41 @@ describe('queue_prepare', () => {
 		expect(day.filter((row) => row.status === 'queued').map((row) => row.scheduled_for.toISOString().slice(11, 16))).toEqual(['09:00', '14:20', '14:20']);
 	});
 
+	it('run twice at the same time (n8n fires twice): the call that waited for the first queues nothing more, the day holds its capacity at distinct slots', async () => {
+		const userId = await createOwner({ daily_capacity: 3, send_from: '09:00', send_until: '17:00' });
+		await addLeads(leadItems(userId, 10, (i) => i));
+		const call = 'select queue_prepare.queued, queue_prepare.already_queued from public.queue_prepare($1, $2)';
+		const [first, second] = await withDb((a) =>
+			withDb(async (b) => {
+				await a.query('begin');
+				const first = (await a.query<{ queued: number; already_queued: number }>(call, [userId, NOW])).rows[0];
+				// The second call, on its own connection, waits for the first's lock on the owner.
+				const pid = (await b.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0].pid;
+				const second = b.query<{ queued: number; already_queued: number }>(call, [userId, NOW]);
+				await withDb(async (watch) => {
+					for (let waited = 0; ; waited += 20) {
+						const state = await watch.query<{ wait: string | null }>('select wait_event_type as wait from pg_stat_activity where pid = $1', [pid]);
+						if (state.rows[0]?.wait === 'Lock') return;
+						if (waited > 10_000) throw new Error('the second queue_prepare never waited for the first');
+						await new Promise((resolve) => setTimeout(resolve, 20));
+					}
+				});
+				await a.query('commit');
+				return [first, (await second).rows[0]];
+			}),
+		);
+		expect(first).toEqual({ queued: 3, already_queued: 0 });
+		expect(second).toEqual({ queued: 0, already_queued: 3 });
+		const day = await messages(userId);
+		expect(day.map((row) => [row.day, row.status])).toEqual(Array(3).fill([TOMORROW, 'queued']));
+		expect(day.map((row) => row.scheduled_for.toISOString().slice(11, 16))).toEqual(['09:00', '11:40', '14:20']);
+		expect(await schedule(userId)).toEqual([
+			[9, '09:00'],
+			[8, '11:40'],
+			[7, '14:20'],
+		]);
+	});
+
 	it('fills the next day from what is left: capacity per local day', async () => {
 		const { userId } = await preparedOwner(25, { daily_capacity: 10 });
 		const [thursday] = await prepare(userId);
