@@ -28,7 +28,7 @@ function seededRandom(seed: number): () => number {
 
 const effectsByService: Record<SimulatedService, ReadonlySet<FaultEffect['kind']>> = {
 	gemini: new Set(['http', 'blocked', 'finishReason', 'text', 'timeout', 'hold']),
-	graph: new Set(['http', 'graphError', 'timeout', 'hold']),
+	graph: new Set(['http', 'graphError', 'answer', 'timeout', 'hold']),
 };
 
 export class FaultRules {
@@ -179,6 +179,14 @@ function validateEffect(value: unknown): FaultEffect {
 				...(type !== undefined && { type }),
 			};
 		}
+		case 'answer': {
+			const status = optionalNumber(value.status, 'effect.status');
+			if (status !== undefined && (!Number.isInteger(status) || status < 200 || status > 299)) {
+				throw new FaultInputError('effect.status of an answer must be a success status (200–299)');
+			}
+			if (value.body === undefined) throw new FaultInputError('effect.body is required: the answer’s body');
+			return { kind: 'answer', body: value.body, ...(status !== undefined && { status }) };
+		}
 		case 'blocked': {
 			const blockReason = optionalString(value.blockReason, 'effect.blockReason');
 			return { kind: 'blocked', blockReason: blockReason ?? 'SAFETY' };
@@ -200,6 +208,6 @@ function validateEffect(value: unknown): FaultEffect {
 		case 'hold':
 			return { kind: 'hold' };
 		default:
-			throw new FaultInputError('effect.kind must be http, graphError, blocked, finishReason, text, timeout or hold');
+			throw new FaultInputError('effect.kind must be http, graphError, answer, blocked, finishReason, text, timeout or hold');
 	}
 }

@@ -106,6 +106,8 @@ export class GeminiHandler implements VendorHandler {
 				return { status: 200, body: textResponse(model, promptWords(request), effect.text) };
 			case 'graphError':
 				return googleError(500, 'graphError faults belong to the Graph simulator');
+			case 'answer':
+				return googleError(500, 'answer faults belong to the Graph simulator');
 		}
 	}
 

@@ -132,6 +132,8 @@ export class GraphHandler implements VendorHandler {
 				return graphError(effect);
 			case 'http':
 				return graphErrorForStatus(effect.status, effect.message);
+			case 'answer':
+				return { status: effect.status ?? 200, body: effect.body };
 			default:
 				return graphError({ code: 1, message: `${effect.kind} faults belong to the Gemini simulator` });
 		}

@@ -35,6 +35,12 @@ export type FaultEffect =
 	| { kind: 'http'; status: number; message?: string; /** Gemini 429: the RetryInfo delay. */ retryDelaySeconds?: number }
 	/** Graph only: a Graph error with this code and subcode; HTTP status and message as Graph uses. */
 	| { kind: 'graphError'; code: number; subcode?: number; message?: string; status?: number; type?: string }
+	/**
+	 * Graph only: a successful answer (status 200 to 299, default 200) with this body instead of the
+	 * endpoint's, as a proxy or a changed API might give: JSON that is not what was asked for, or a
+	 * string (sent as a JSON string, which a client reads back as text).
+	 */
+	| { kind: 'answer'; status?: number; body: unknown }
 	/** Gemini only: a 200 with `promptFeedback.blockReason` and no candidates. */
 	| { kind: 'blocked'; blockReason?: string }
 	/** Gemini only: a 200 whose candidate stopped for this reason (e.g. SAFETY, MAX_TOKENS) with no text. */

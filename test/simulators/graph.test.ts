@@ -257,6 +257,16 @@ describe('Graph errors from fault rules', () => {
 		expect((await send()).status).toBe(200);
 	});
 
+	it('an answer fault gives a success status with another body than the endpoint’s (a proxy’s page, JSON that is no list); other statuses are refused', async () => {
+		await sims.graph.control.addFault({ trigger: { mode: 'count', count: 1 }, effect: { kind: 'answer', body: '<html>proxy</html>' } });
+		await sims.graph.control.addFault({ trigger: { mode: 'count', count: 1 }, effect: { kind: 'answer', status: 201, body: { ok: true } } });
+		expect(await send()).toEqual({ status: 200, json: '<html>proxy</html>' });
+		expect(await send()).toEqual({ status: 201, json: { ok: true } });
+		expect((await send()).json.recipient_id).toBe('psid-1');
+		await expect(sims.graph.control.addFault({ effect: { kind: 'answer', status: 500, body: {} } })).rejects.toThrow(/success status/);
+		await expect(sims.graph.control.addFault({ effect: { kind: 'answer' } as never })).rejects.toThrow(/effect.body is required/);
+	});
+
 	it('lets a fault override the HTTP status and message', async () => {
 		await sims.graph.control.addFault({ effect: { kind: 'graphError', code: 613, status: 429, message: 'slow down' } });
 		expect(expectGraphError(await send(), 429, 613).message).toBe('slow down');

@@ -9,7 +9,7 @@
 //      resumes at page 3 and a page is never half recorded;
 //   4. calls start no faster than the Page's rate (a setting: Meta allows the Conversations API
 //      about 2 calls/s per Page); throttling (codes 4, 17, 32, 613 and the use-case limits 80001,
-//      80006: nodes/shared/graph.ts) and temporary errors (1, 2, no answer) back off and retry; a
+//      80006: nodes/shared/graph.ts) and temporary errors (1, 2, no answer, a 2xx that is no list) back off and retry; a
 //      refused token (190) stops the job with a credential error, any other Graph error stops it
 //      too; a stopped job is resumed by the next sync.
 // One job per Page runs at a time (the database refuses a second runner), so the pacing needs no
@@ -142,7 +142,8 @@ async function call(settings: SyncSettings, pacer: Pacer, tally: Tally, request:
 		}
 		if (attempt >= settings.maxRetries) {
 			const what = answer.kind === 'noAnswer' ? answer.detail : describe(answer.error);
-			throw new StopSync(answer.kind === 'graphError' && isPageThrottling(answer.error) ? 'throttled' : 'noAnswer', `Facebook kept refusing after ${attempt + 1} tries (${what})`, answer.kind === 'graphError' ? answer.error : undefined);
+			const failed = answer.kind === 'noAnswer' ? `Facebook gave no usable answer after ${attempt + 1} tries (${what})` : `Facebook kept refusing after ${attempt + 1} tries (${what})`;
+			throw new StopSync(answer.kind === 'graphError' && isPageThrottling(answer.error) ? 'throttled' : 'noAnswer', failed, answer.kind === 'graphError' ? answer.error : undefined);
 		}
 		tally.retries += 1;
 		pacer.pause(Math.min(settings.backoffMs * 2 ** attempt, 600_000));

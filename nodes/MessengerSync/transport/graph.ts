@@ -1,7 +1,9 @@
 // The Conversations endpoint through n8n's request helper and the Facebook Page credential (its
 // `authenticate` adds access_token and appsecret_proof), as FacebookSend's transport reaches the
 // Send API. Each answer becomes what happened: a page, a Graph error (by its code, never by the
-// HTTP status), or no answer at all.
+// HTTP status), or no answer at all. Both endpoints answer a list (`data`, an array): a 2xx
+// without one (a proxy's page, an API that changed) is no answer, retried like one, never an
+// empty page (which would end the list and complete the job with the rest unread).
 import type { IDataObject, IExecuteFunctions, IHttpRequestOptions } from 'n8n-workflow';
 import { graphErrorOf, networkCodeOf, type GraphError } from '../../shared/graph';
 
@@ -42,7 +44,11 @@ async function get(context: IExecuteFunctions, url: string, qs: Record<string, s
 	} catch (error) {
 		return { kind: 'noAnswer', detail: networkCodeOf(error) ?? 'no answer' };
 	}
-	if (response.statusCode >= 200 && response.statusCode < 300) return { kind: 'ok', body: response.body };
+	if (response.statusCode >= 200 && response.statusCode < 300) {
+		const body = response.body;
+		if (typeof body === 'object' && body !== null && Array.isArray((body as { data?: unknown }).data)) return { kind: 'ok', body };
+		return { kind: 'noAnswer', detail: `HTTP ${response.statusCode} without a list of ${url.endsWith('/messages') ? 'messages' : 'conversations'} (no data array)` };
+	}
 	const error = graphErrorOf(response.body, response.headers?.['x-fb-trace-id']);
 	if (error) return { kind: 'graphError', error, status: response.statusCode };
 	return { kind: 'noAnswer', detail: `HTTP ${response.statusCode} without a Graph error` };

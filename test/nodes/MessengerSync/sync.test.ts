@@ -216,6 +216,34 @@ test('at the Page’s rate (2 calls a second, the setting’s default) Facebook 
 	expect((await sims.graph.control.conversationStats()).throttled[world.pageId]).toBeUndefined();
 });
 
+test('a 2xx answer that is no list (a proxy’s page, other JSON) is no answer: retried, then the job fails saying so, never completed with the rest unread', async () => {
+	const world = await connected();
+	const long = conversation(2, 5);
+	await sims.graph.control.addConversations(world.pageId, [conversation(1), long, conversation(3)]);
+	// Once: retried, and the sync completes with everything.
+	await sims.graph.control.addFault({ match: { path: '/conversations' }, trigger: { mode: 'count', count: 1 }, effect: { kind: 'answer', body: '<html>Gateway says hi</html>' } });
+	const retried = await runSync(world.pageId, { pageSize: 2, maxRetries: 1 }, { mode: 'full' });
+	expect(retried.result.error).toBeUndefined();
+	expect(retried.output).toMatchObject({ status: 'completed', conversations: 3, messages: 11, errors: 1 });
+	expect(retried.output?.this_run).toMatchObject({ retries: 1 });
+
+	// Always, on a long conversation's own edge: the job fails, its older messages not taken as none.
+	await sims.graph.control.clearFaults();
+	await sims.graph.control.addFault({ match: { path: `t_${world.pageId}_${long.psid}/messages` }, trigger: { mode: 'always' }, effect: { kind: 'answer', body: { something: 'else' } } });
+	const edge = await runSync(world.pageId, { pageSize: 2, messagesPerConversation: 3, maxRetries: 1 }, { mode: 'full' });
+	expect(edge.result.error?.message).toBe('Facebook gave no usable answer after 2 tries (HTTP 200 without a list of messages (no data array))');
+	let jobs = await withDb((db) => db.query(`select status, last_error from public.messenger_sync_jobs where page_id = $1 and status <> 'completed'`, [world.pageId]));
+	expect(jobs.rows).toEqual([{ status: 'failed', last_error: edge.result.error?.message }]);
+
+	// Always, on the list itself: the job fails; it is not completed as an empty list.
+	await sims.graph.control.clearFaults();
+	await sims.graph.control.addFault({ match: { path: '/conversations' }, trigger: { mode: 'always' }, effect: { kind: 'answer', body: { unexpected: true } } });
+	const list = await runSync(world.pageId, { pageSize: 2, maxRetries: 1 }, { mode: 'full' });
+	expect(list.result.error?.message).toBe('Facebook gave no usable answer after 2 tries (HTTP 200 without a list of conversations (no data array))');
+	jobs = await withDb((db) => db.query(`select status from public.messenger_sync_jobs where page_id = $1 and status in ('running', 'failed')`, [world.pageId]));
+	expect(jobs.rows).toEqual([{ status: 'failed' }]);
+});
+
 test('a refused token (190) stops the sync with a credential error; the job is failed and resumable', async () => {
 	const world = await connected();
 	await sims.graph.control.addConversations(world.pageId, [conversation(1)]);
