@@ -3,7 +3,8 @@
 // support/seeds.ts), a run with nothing due, and the webhook's Header Auth (the webhook's run takes
 // its contacts as one batch and waits for it); and the schedule's path, which hands each generated
 // batch of 50 to a sub-execution it does not wait for. A claim that fails answers the webhook 400 /
-// 404 naming ruleId, and ends a scheduled run in error.
+// 404 naming ruleId, and ends a scheduled run in error; a body the webhook cannot read (another key,
+// ruleId null or empty, JSON sent as a form) answers 400 naming the field before anything is claimed.
 import { randomUUID } from 'node:crypto';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { runWorkflow, type WorkflowJson } from '../harness';
@@ -285,4 +286,46 @@ test('a scheduled run whose claim fails ends in error with the claim\'s message 
 	expect(result.error).toMatchObject({ message: expect.stringContaining(`automation rule ${unknown} does not exist`), node: 'Fail The Scheduled Run' });
 	expect(result.executedNodes).not.toContain('Summarise Run');
 	expect(await graphSends(sims)).toEqual([]);
+});
+
+test('"Trigger now" with a body it cannot read (a misspelt or unknown key, ruleId null or empty, JSON sent as a form) answers 400 naming the field; nothing is claimed or sent. Only {} runs every enabled rule', async () => {
+	const first = await seed001();
+	const second = await seed001();
+	const credentials = pipelineCredentials(sims, first.owner.pageId);
+	const claimedRows = async () =>
+		(await withDb((db) => db.query(`select rule_id from public.ai_automation_contact_states where rule_id = any($1::uuid[])`, [[first.ruleId, second.ruleId]]))).rows;
+	const asJson = [
+		{ body: { ruleID: first.ruleId }, field: 'ruleID' },
+		{ body: { rule_id: first.ruleId }, field: 'rule_id' },
+		{ body: { ruleId: first.ruleId, dryRun: true }, field: 'dryRun' },
+		{ body: { ruleId: null }, field: 'ruleId' },
+		{ body: { ruleId: '' }, field: 'ruleId' },
+		{ body: { ruleId: '   ' }, field: 'ruleId' },
+		{ body: { ruleId: 42 }, field: 'ruleId' },
+	];
+	for (const { body, field } of asJson) {
+		const { result } = await triggerNow(credentials, body);
+		expect({ body, status: result.response?.statusCode }).toEqual({ body, status: 400 });
+		expect(result.response?.body).toEqual({ status: 400, error: expect.stringContaining(field), field, hint: expect.stringMatching(/ruleId.*Content-Type: application\/json.*\{\}/) });
+		expect(result.executedNodes).not.toContain('Claim Due Contacts');
+	}
+	// curl -d '{"ruleId":"…"}' without Content-Type: application/json is a form: n8n reads one key, the whole text.
+	const formKey = JSON.stringify({ ruleId: first.ruleId });
+	const form = await runWorkflow('workflows/tag-monitor-send.json', {
+		startNode: 'Trigger Now',
+		webhook: { method: 'POST', headers: { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value, 'content-type': 'application/x-www-form-urlencoded' }, body: { [formKey]: '' } },
+		credentials,
+	});
+	expect(form.response?.statusCode).toBe(400);
+	expect(form.response?.body).toEqual({ status: 400, error: expect.stringMatching(/^Unknown field "\{\\"ruleId\\":/), field: formKey, hint: expect.stringMatching(/Content-Type: application\/json/) });
+	expect(form.executedNodes).not.toContain('Claim Due Contacts');
+
+	expect(await claimedRows()).toEqual([]);
+	expect(await graphSends(sims)).toEqual([]);
+
+	// {} is every enabled rule: both seeds' due contacts are claimed.
+	const { result, summary } = await triggerNow(credentials, {});
+	expect(result.response?.statusCode).toBe(200);
+	expect(summary.ruleId).toBeNull();
+	expect(new Set((await claimedRows()).map((row) => row.rule_id))).toEqual(new Set([first.ruleId, second.ruleId]));
 });
