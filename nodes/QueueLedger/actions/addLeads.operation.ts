@@ -4,7 +4,7 @@
 // E.164; refused items go to Invalid, or stop the node), or from the CRM (the conversations carrying
 // a tag, the sessions of a campaign: queue_add_leads_from_crm, page by page).
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import type { AddLeadsFromCrmResult, NewLead } from '../../shared/contract';
+import type { AddLeadsFromCrmResult, AddLeadsResult, NewLead } from '../../shared/contract';
 import { sendBatch } from '../../shared/batch-refusals';
 import { parameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem, perItem, rowsTo } from '../../shared/per-item';
@@ -141,6 +141,29 @@ interface Pending {
 	lead: NewLead;
 }
 
+const STORED_FIELDS = ['name', 'phone', 'conversation_id', 'campaign_session_id'] as const;
+
+/**
+ * A lead added or found, as stored (an existing lead keeps what it had and takes only what it
+ * lacked): not_stored names each field the item gave that the lead does not hold, with the value
+ * given (a lead that already had another phone, or a phone another lead holds).
+ */
+function leadOut(itemIndex: number, lead: NewLead, row: AddLeadsResult): IDataObject {
+	const notStored = STORED_FIELDS.filter((field) => (lead[field] ?? null) !== null && lead[field] !== row[field]).map((field) => ({ field, given: lead[field] ?? null }));
+	return {
+		item_index: itemIndex,
+		lead_id: row.lead_id,
+		outcome: row.outcome,
+		status: row.status,
+		user_id: lead.user_id,
+		name: row.name,
+		phone: row.phone,
+		conversation_id: row.conversation_id,
+		campaign_session_id: row.campaign_session_id,
+		not_stored: notStored,
+	};
+}
+
 /** The input items as leads: refused items to Invalid (or the node stops), then one call per batch. */
 async function fromItems(context: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	await loadPhoneLibrary();
@@ -197,10 +220,9 @@ async function fromItems(context: IExecuteFunctions): Promise<INodeExecutionData
 			);
 			for (const row of rows) {
 				const { itemIndex, payload: lead } = sent[row.item_index];
-				outputs[OUTPUT.addLeads.leads].push({
-					json: { ...row, item_index: itemIndex, user_id: lead.user_id, name: lead.name, phone: lead.phone, conversation_id: lead.conversation_id ?? null, campaign_session_id: lead.campaign_session_id ?? null } as IDataObject,
-					pairedItem: { item: itemIndex },
-				});
+				// p_refused raise (the default) refuses by an error, never by a row.
+				if (row.outcome === 'refused') throw new Error(`item ${itemIndex}: ${row.field}: ${row.message}`);
+				outputs[OUTPUT.addLeads.leads].push({ json: leadOut(itemIndex, lead, row), pairedItem: { item: itemIndex } });
 			}
 		} catch (error) {
 			if (!context.continueOnFail()) throw asNodeError(context, error);

@@ -65,7 +65,7 @@ import type {
 	AddLeadsArgs,
 	AddLeadsFromCrmArgs,
 	AddLeadsFromCrmResult,
-	AddLeadsResult,
+	AddLeadsRow,
 	BeginQueueSendArgs,
 	BeginQueueSendResult,
 	ClaimedMessage,
@@ -178,7 +178,7 @@ export const RPC = {
 		p_now: true,
 	}),
 	messenger_sync_fail: rpc<SyncFailArgs, SyncFailResult[]>({ p_job_id: true, p_holder: true, p_error: true, p_errors: true, p_now: true }),
-	queue_add_leads: rpc<AddLeadsArgs, AddLeadsResult[]>({ p_items: true, p_now: true, p_refused: true }),
+	queue_add_leads: rpc<AddLeadsArgs, AddLeadsRow[]>({ p_items: true, p_now: true, p_refused: true }),
 	queue_add_leads_from_crm: rpc<AddLeadsFromCrmArgs, AddLeadsFromCrmResult[]>({
 		p_user_id: true,
 		p_tag_id: true,

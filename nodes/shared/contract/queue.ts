@@ -36,16 +36,51 @@ export interface NewLead {
 export interface AddLeadsArgs {
 	p_items: NewLead[];
 	p_now?: string;
+	/**
+	 * An item the database refuses (unknown owner, a conversation or campaign session that is not the
+	 * owner's): raise (default) fails the call on the first, nothing written; answer makes each a row
+	 * (outcome refused, field, message) and adds the others; check writes nothing and answers only them.
+	 */
+	p_refused?: 'raise' | 'answer' | 'check';
 }
 
+/** A lead added or found (what p_refused raise answers for every item). */
 export interface AddLeadsResult {
 	/** The item's position in p_items. */
 	item_index: number;
 	lead_id: string;
-	/** existing: a lead with the same phone, conversation or campaign session was there already (or earlier in the call). */
+	/**
+	 * existing: a lead with the same phone, conversation or campaign session was there already (or
+	 * earlier in the call); it took the name, phone, conversation and session it lacked (never
+	 * overwriting one, never taking one another lead holds).
+	 */
 	outcome: 'created' | 'existing';
 	status: QueueLeadStatus;
+	/** The stored lead's fields, after the fill (not necessarily the item's). */
+	name: string | null;
+	phone: string | null;
+	conversation_id: string | null;
+	campaign_session_id: string | null;
+	field: null;
+	message: null;
 }
+
+/** An item the database refused (p_refused answer or check): the field and why; nothing written for it. */
+export interface AddLeadsRefused {
+	item_index: number;
+	lead_id: null;
+	outcome: 'refused';
+	status: null;
+	name: null;
+	phone: null;
+	conversation_id: null;
+	campaign_session_id: null;
+	/** user_id, conversation_id or campaign_session_id. */
+	field: string;
+	message: string;
+}
+
+export type AddLeadsRow = AddLeadsResult | AddLeadsRefused;
 
 // =============================================================================================
 // queue_add_leads_from_crm

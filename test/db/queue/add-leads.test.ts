@@ -3,7 +3,7 @@
 // waits in the backlog.
 import type { AddLeadsFromCrmResult } from '../../../nodes/shared/contract';
 import { withDb } from '../../helpers/stack';
-import { addLeads, createOwner, ledger, NOW, phone, rowCounts, rpc } from './fixtures';
+import { addLeads, createOwner, ledger, NOW, phone, prepare, rowCounts, rpc } from './fixtures';
 
 const fromCrm = (args: Record<string, unknown>) => rpc<AddLeadsFromCrmResult[]>('queue_add_leads_from_crm', { p_now: NOW, ...args });
 
@@ -45,6 +45,81 @@ describe('queue_add_leads', () => {
 		const ids = new Set(results.map(([row]) => row.lead_id));
 		expect(ids.size).toBe(1);
 		expect(results.filter(([row]) => row.outcome === 'created')).toHaveLength(1);
+		expect((await rowCounts(userId)).leads).toBe(1);
+	});
+});
+
+describe('queue_add_leads: an existing lead takes the fields it lacks', () => {
+	const conversationOf = (userId: string, sender: string) =>
+		withDb(async (db) => (await db.query<{ id: string }>(`insert into public.messenger_conversations (user_id, page_id, sender_id) values ($1, '1', $2) returning id`, [userId, sender])).rows[0].id);
+	const leadRow = (id: string) => withDb(async (db) => (await db.query('select name, phone, conversation_id from public.leads where id = $1', [id])).rows[0]);
+
+	it('a Messenger lead given its phone later keeps it (queue_prepare queues it), never overwriting a stored value', async () => {
+		const userId = await createOwner();
+		const conversation = await conversationOf(userId, '2');
+		const [first] = await addLeads([{ user_id: userId, name: null, phone: null, conversation_id: conversation }]);
+		const [again] = await addLeads([{ user_id: userId, name: 'Maria', phone: '+447853723604', conversation_id: conversation }]);
+		expect(again).toMatchObject({ lead_id: first.lead_id, outcome: 'existing', name: 'Maria', phone: '+447853723604', conversation_id: conversation });
+		expect(await leadRow(first.lead_id)).toEqual({ name: 'Maria', phone: '+447853723604', conversation_id: conversation });
+		expect((await prepare(userId))[0]).toMatchObject({ queued: 1, skipped: expect.objectContaining({ no_phone: 0 }) });
+
+		// Stored values stay: the answer is the stored lead, not the item.
+		const [third] = await addLeads([{ user_id: userId, name: 'Someone else', phone: '+447853723699', conversation_id: conversation }]);
+		expect(third).toMatchObject({ lead_id: first.lead_id, outcome: 'existing', name: 'Maria', phone: '+447853723604' });
+		expect(await leadRow(first.lead_id)).toEqual({ name: 'Maria', phone: '+447853723604', conversation_id: conversation });
+	});
+
+	it('a phone another lead holds, or that two leads are offered, is stored once (the unique keys hold)', async () => {
+		const userId = await createOwner();
+		const [c1, c2, c3] = [await conversationOf(userId, '11'), await conversationOf(userId, '12'), await conversationOf(userId, '13')];
+		const [taken, shared] = [phone(), phone()];
+		const [holder] = await addLeads([{ user_id: userId, name: 'Holder', phone: taken }]);
+		const before = await addLeads([c1, c2, c3].map((conversation_id) => ({ user_id: userId, name: null, phone: null, conversation_id })));
+		const rows = await addLeads([
+			{ user_id: userId, name: null, phone: null, conversation_id: c1 }, // no phone given
+			{ user_id: userId, name: null, phone: shared, conversation_id: c2 }, // c2's lead takes it
+			{ user_id: userId, name: null, phone: shared, conversation_id: c3 }, // offered the same phone: item 1's lead takes it
+		]);
+		expect(rows.map((row) => [row.lead_id, row.phone])).toEqual([
+			[before[0].lead_id, null],
+			[before[1].lead_id, shared],
+			[before[2].lead_id, null],
+		]);
+		// Matched by conversation (no lead had the phone yet); the earlier item's lead takes it.
+		expect(await leadRow(before[1].lead_id)).toMatchObject({ phone: shared });
+		expect(await leadRow(before[2].lead_id)).toMatchObject({ phone: null });
+		const [theirs] = await addLeads([{ user_id: userId, name: null, phone: taken, conversation_id: c3 }]);
+		expect(theirs).toMatchObject({ lead_id: holder.lead_id, phone: taken, conversation_id: null }); // matched by phone first
+		expect(await rowCounts(userId)).toMatchObject({ leads: 4 });
+	});
+});
+
+describe('queue_add_leads: p_refused', () => {
+	it('answer: each refused item is a row naming its field, the others are added; check: only the refusals, nothing written; raise: the first, nothing written', async () => {
+		const userId = await createOwner();
+		const stranger = '00000000-0000-4000-8000-000000000001';
+		const items = [
+			{ user_id: userId, name: 'Fine', phone: phone() },
+			{ user_id: userId, name: 'Stranger', phone: null, conversation_id: stranger },
+			{ user_id: stranger, name: 'Nobody', phone: phone() },
+			{ user_id: userId, name: 'Session', phone: null, campaign_session_id: stranger },
+		];
+		const refusals = [
+			{ item_index: 1, outcome: 'refused', lead_id: null, field: 'conversation_id', message: `conversation ${stranger} does not exist for user ${userId}` },
+			{ item_index: 2, outcome: 'refused', lead_id: null, field: 'user_id', message: `user ${stranger} does not exist` },
+			{ item_index: 3, outcome: 'refused', lead_id: null, field: 'campaign_session_id', message: `campaign session ${stranger} does not exist for user ${userId}` },
+		];
+		const checked = await rpc<Record<string, unknown>[]>('queue_add_leads', { p_items: items, p_now: NOW, p_refused: 'check' });
+		expect(checked).toEqual(refusals.map((refusal) => expect.objectContaining(refusal)));
+		expect((await rowCounts(userId)).leads).toBe(0);
+		await expect(addLeads(items)).rejects.toThrow(/p_items\[1\]\.conversation_id: conversation .* does not exist/);
+		expect((await rowCounts(userId)).leads).toBe(0);
+
+		const answered = await rpc<Record<string, unknown>[]>('queue_add_leads', { p_items: items, p_now: NOW, p_refused: 'answer' });
+		expect([...answered].sort((a, b) => Number(a.item_index) - Number(b.item_index))).toEqual([
+			expect.objectContaining({ item_index: 0, outcome: 'created', name: 'Fine', field: null, message: null }),
+			...refusals.map((refusal) => expect.objectContaining(refusal)),
+		]);
 		expect((await rowCounts(userId)).leads).toBe(1);
 	});
 });

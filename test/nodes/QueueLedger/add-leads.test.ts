@@ -63,6 +63,37 @@ test('items become leads: phones in E.164, a duplicate is the lead that exists, 
 	]);
 });
 
+test('a phone given for a lead already known by its conversation is stored, and the output shows the stored lead (a value it could not take is named)', async () => {
+	const owner = await queueOwner();
+	const conversation = await withDb(
+		async (db) => (await db.query<{ id: string }>(`insert into public.messenger_conversations (user_id, page_id, sender_id) values ($1, '104857600000777', '9000001') returning id`, [owner])).rows[0].id,
+	);
+	const first = await runQueue([{ conversation_id: conversation }], addFromItems(owner));
+	expect(first.outputs[0]).toEqual([expect.objectContaining({ outcome: 'created', phone: null, name: null, not_stored: [] })]);
+
+	const { result, outputs } = await runQueue([{ name: 'Maria', phone: '07853 723604', conversation_id: conversation }], addFromItems(owner));
+	expect(result.error).toBeUndefined();
+	expect(outputs[0]).toEqual([
+		expect.objectContaining({ lead_id: first.outputs[0][0].lead_id, outcome: 'existing', name: 'Maria', phone: '+447853723604', conversation_id: conversation, not_stored: [] }),
+	]);
+	expect(await leadsOf(owner)).toEqual([expect.objectContaining({ name: 'Maria', phone: '+447853723604', conversation_id: conversation })]);
+
+	// A lead keeps the phone it has: the output shows it, and names the phone given that was not stored.
+	const other = await runQueue([{ name: 'Not Maria', phone: '+14155552671', conversation_id: conversation }], addFromItems(owner));
+	expect(other.outputs[0]).toEqual([
+		expect.objectContaining({
+			outcome: 'existing',
+			name: 'Maria',
+			phone: '+447853723604',
+			not_stored: [
+				{ field: 'name', given: 'Not Maria' },
+				{ field: 'phone', given: '+14155552671' },
+			],
+		}),
+	]);
+	expect(await leadsOf(owner)).toEqual([expect.objectContaining({ name: 'Maria', phone: '+447853723604' })]);
+});
+
 test('"Stop the Node": the first bad item fails the run naming it and its fields, and nothing is written', async () => {
 	const owner = await queueOwner();
 	const { result } = await runQueue([{ name: 'Good', phone: '07853 723604' }, { name: 'Bad', phone: 'call me' }], addFromItems(owner, { options: { onInvalid: 'error' } }));
