@@ -3,7 +3,7 @@
 // error (23503, no item named) but carry on without the stage, as if it had never been there.
 import type { Client } from 'pg';
 import { withDb } from '../../helpers/stack';
-import { analysis, assign, createPipelineWorld, failure, move, places } from './fixtures';
+import { analysis, assign, createPipelineWorld, failure, move, NOW, places } from './fixtures';
 
 /** Runs `call` while `db` holds an uncommitted delete of the stage; commits once the call waits for it. */
 async function whileStageDeleted<T>(db: Client, stageId: string, call: () => Promise<T>): Promise<T> {
@@ -46,5 +46,31 @@ describe('a stage deleted while contacts are placed in it', () => {
 		);
 		expect(error).toMatchObject({ code: 'P0002', message: `p_items[0].stage_id: stage ${world.pipeline.stages.Qualified} does not exist (for this conversation's owner)` });
 		expect((await places(world.userId)).map((place) => place.stage_id)).toEqual([world.pipeline.stages['New Lead']]);
+	});
+
+	it('a delete that comes while pipeline_assign holds the stages waits, then is refused: the stage holds the contact', async () => {
+		const world = await createPipelineWorld();
+		const contact = await world.contact();
+		const refused = await withDb(async (call) => {
+			await call.query('begin');
+			await call.query('select * from public.pipeline_assign($1::jsonb, $2)', [JSON.stringify([analysis(contact, 30)]), NOW]);
+			const { rows } = await call.query<{ pid: number }>('select pg_backend_pid() as pid');
+			return withDb(async (owner) => {
+				const deleting = owner.query('delete from public.pipeline_stages where id = $1', [world.pipeline.stages.Contacted]).then(
+					() => null,
+					(error: { code?: string; message?: string }) => ({ code: error.code, message: error.message }),
+				);
+				for (let waited = 0; ; waited += 20) {
+					const blocking = await withDb(async (other) => (await other.query('select count(*)::int as n from pg_stat_activity where $1 = any (pg_blocking_pids(pid))', [rows[0].pid])).rows[0].n);
+					if (blocking > 0) break;
+					if (waited > 10_000) throw new Error('the delete never waited for the call');
+					await new Promise((resolve) => setTimeout(resolve, 20));
+				}
+				await call.query('commit');
+				return deleting;
+			});
+		});
+		expect(refused).toEqual({ code: '23503', message: 'stage "Contacted" still holds contacts: move them to another stage first' });
+		expect((await places(world.userId)).map((place) => place.stage_id)).toEqual([world.pipeline.stages.Contacted]);
 	});
 });
