@@ -6,7 +6,7 @@
 // never taken over.
 import { createHmac } from 'node:crypto';
 import { NodeApiError, NodeOperationError, type IHookFunctions, type IHttpRequestOptions, type JsonObject } from 'n8n-workflow';
-import { graphErrorOf } from '../../shared/graph';
+import { graphErrorOf, networkCodeOf } from '../../shared/graph';
 import { FACEBOOK_CREDENTIAL } from '../helpers/webhook';
 
 /** The Messenger fields the trigger records. */
@@ -66,7 +66,8 @@ async function appCall(context: IHookFunctions, target: Target, method: 'GET' | 
 		returnFullResponse: true,
 		ignoreHttpStatusErrors: true,
 	};
-	return answerOf(context, await context.helpers.httpRequest(options), `${method} /{app-id}/subscriptions`);
+	const what = `${method} /{app-id}/subscriptions`;
+	return answerOf(context, await reached(context, what, () => context.helpers.httpRequest(options)), what);
 }
 
 /** A call on the Page's subscribed apps, with the Page token (added by the credential). */
@@ -79,7 +80,24 @@ async function pageCall(context: IHookFunctions, target: Target, method: 'GET' |
 		returnFullResponse: true,
 		ignoreHttpStatusErrors: true,
 	};
-	return answerOf(context, await context.helpers.httpRequestWithAuthentication.call(context, FACEBOOK_CREDENTIAL, options), `${method} /{page-id}/subscribed_apps`);
+	const what = `${method} /{page-id}/subscribed_apps`;
+	return answerOf(context, await reached(context, what, () => context.helpers.httpRequestWithAuthentication.call(context, FACEBOOK_CREDENTIAL, options)), what);
+}
+
+/**
+ * The call's answer, or an error of its own when Facebook was not reached (refused connection, DNS,
+ * timeout). The request library's error carries the request, whose query holds the app access
+ * token `{app-id}|{app-secret}` (and the Page token): only its network code goes out, as Facebook
+ * Send and Messenger Sync report theirs.
+ */
+async function reached(context: IHookFunctions, what: string, call: () => Promise<unknown>): Promise<{ statusCode: number; body: unknown }> {
+	try {
+		return (await call()) as { statusCode: number; body: unknown };
+	} catch (error) {
+		throw new NodeOperationError(context.getNode(), `Facebook could not be reached for ${what}`, {
+			description: `${networkCodeOf(error) ?? 'No answer'}. Check the credential’s Base URL and that this n8n can reach it, then activate again.`,
+		});
+	}
 }
 
 function answerOf(context: IHookFunctions, response: { statusCode: number; body: unknown }, what: string): unknown {

@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { pageIdForToken, startSimulators, type RunningSimulators } from '../../../simulators';
 import { createTestUser, uniquePageId, withDb } from '../../helpers/stack';
 import { connectPage } from '../../db/messenger/fixtures';
-import { activate, APP_ID, APP_SECRET, credentials } from './support';
+import { inspect } from 'node:util';
+import { activate, APP_ID, APP_SECRET, credentials, lastActivationError } from './support';
 
 let sims: RunningSimulators;
 
@@ -77,6 +78,22 @@ describe('activation', () => {
 		const subscriptions = await sims.graph.control.subscriptions();
 		expect(subscriptions.apps[APP_ID]).toEqual([expect.objectContaining({ object: 'page', callback_url: 'http://127.0.0.1:5678/webhook/leadflow/messenger' })]);
 		expect(subscriptions.pages[pageId]).toEqual([expect.objectContaining({ id: APP_ID })]);
+	});
+
+	it('with Subscribe on Activation and Facebook out of reach, the refusal says so and carries neither the app secret nor the Page token', async () => {
+		const token = `page-token-${randomUUID()}`;
+		const pageId = pageIdForToken(token);
+		await connectPage(pageId, await createTestUser('page-owner'));
+		// Nothing listens on port 9: the connection is refused.
+		const refused = await activate(credentials(pageId, { accessToken: token, baseUrl: 'http://127.0.0.1:9' }), { subscribe: true });
+		expect(refused.error).toEqual({
+			message: 'Facebook could not be reached for GET /{app-id}/subscriptions',
+			description: expect.stringMatching(/^ECONNREFUSED\. Check the credential’s Base URL/),
+		});
+		// Everything the thrown error reaches (its cause, the request it wraps), as a log line would print it.
+		const everything = inspect(lastActivationError, { depth: 20, showHidden: true });
+		expect(everything).not.toContain(APP_SECRET);
+		expect(everything).not.toContain(token);
 	});
 
 	it('Every Connected Page checks the credential’s Page when it subscribes it, and nothing when the app’s dashboard chose the Pages', async () => {

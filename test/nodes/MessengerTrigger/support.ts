@@ -90,6 +90,9 @@ export interface Activation {
  * createWebhookIfNotExists): the node's webhookMethods.default.checkExists with n8n-core's
  * HookContext, then create when it answered false. A thrown error refuses the activation.
  */
+/** The error the last refused activation threw, as n8n receives it (to check what it carries). */
+export let lastActivationError: unknown;
+
 export async function activate(creds: TestCredentials, parameters: Record<string, unknown> = {}): Promise<Activation> {
 	const workflowJson = triggerWorkflow(parameters);
 	// A saved workflow's webhook node has a webhookId; with a full path, its production URL is then <base>/webhook/<path>.
@@ -122,6 +125,7 @@ export async function activate(creds: TestCredentials, parameters: Record<string
 		}
 		return { called };
 	} catch (error) {
+		lastActivationError = error;
 		const { message, description: why } = error as { message: string; description?: string | null };
 		return { called, error: { message, description: why } };
 	}
