@@ -42,7 +42,7 @@ export class LeadflowFacebookPageApi implements ICredentialType {
 			typeOptions: { password: true },
 			default: '',
 			description:
-				'Optional. When set, every call carries appsecret_proof (required by apps with “Require App Secret” on) and inbound webhook signatures can be verified.',
+				'Optional for sending; the Messenger Trigger needs it. When set, every call carries appsecret_proof (required by apps with “Require App Secret” on) and inbound webhook signatures can be verified.',
 		},
 		{
 			displayName: 'App ID',

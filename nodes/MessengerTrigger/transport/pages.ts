@@ -28,7 +28,8 @@ async function ownerIsUser(context: IHookFunctions, owner: string): Promise<bool
 }
 
 /**
- * Refuses activation when the events this node receives would all be ignored: the Owner ID is not
+ * Refuses activation when the events this node receives would all be refused or ignored: the
+ * credential has no App Secret (no signature can be checked), the Owner ID is not
  * a user id or not a user of this project, or the Page it receives (the credential's; with Every Connected Page, the credential's
  * when this node subscribes it) is not connected and no Owner ID is set, or is connected to another
  * owner than the node's. Every Connected Page without Subscribe on Activation receives the Pages the
@@ -36,6 +37,14 @@ async function ownerIsUser(context: IHookFunctions, owner: string): Promise<bool
  */
 export async function checkPageCanBeRecorded(context: IHookFunctions): Promise<void> {
 	const node = context.getNode();
+	// Without the App Secret no delivery can be verified: each would be answered 500 (not recorded)
+	// while Meta's own verification request, which needs only the verify token, succeeds.
+	const { appSecret } = await context.getCredentials<{ appSecret?: string }>(FACEBOOK_CREDENTIAL);
+	if (String(appSecret ?? '') === '') {
+		throw new NodeOperationError(node, 'The Facebook Page credential has no App Secret: Meta’s deliveries could not be verified, and every one would be refused', {
+			description: 'Put the Meta app’s App Secret (the app’s dashboard → App settings → Basic) in the Leadflow Facebook Page API credential, then activate again.',
+		});
+	}
 	const owner = String(context.getNodeParameter('owner', '') ?? '').trim();
 	if (owner !== '' && !UUID.test(owner)) {
 		throw new NodeOperationError(node, 'The Owner ID is not a user id', {

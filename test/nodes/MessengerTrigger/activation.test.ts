@@ -80,6 +80,20 @@ describe('activation', () => {
 		expect(subscriptions.pages[pageId]).toEqual([expect.objectContaining({ id: APP_ID })]);
 	});
 
+	it('is refused without an App Secret in the credential (no delivery could be verified), whatever the Pages and Subscribe say', async () => {
+		const pageId = uniquePageId();
+		await connectPage(pageId, await createTestUser('page-owner'));
+		const noSecret = credentials(pageId, { appSecret: '' });
+		for (const parameters of [{}, { pages: 'connectedPages', subscribe: false }, { subscribe: true }]) {
+			const refused = await activate(noSecret, parameters);
+			expect(refused).toEqual({
+				called: ['checkExists'],
+				error: { message: expect.stringMatching(/^The Facebook Page credential has no App Secret/), description: expect.stringContaining('App Secret') },
+			});
+		}
+		expect(await activate(credentials(pageId))).toEqual({ called: ['checkExists'] });
+	});
+
 	it('with Subscribe on Activation and Facebook out of reach, the refusal says so and carries neither the app secret nor the Page token', async () => {
 		const token = `page-token-${randomUUID()}`;
 		const pageId = pageIdForToken(token);
