@@ -245,3 +245,22 @@ export interface PipelineStageNames {
 	/** The conversations asked for whose Page pipeline this is. */
 	conversation_ids: string[];
 }
+
+// =============================================================================================
+// pipeline_analysis_unused: the conversations of a batch whose analysis Assign would not use
+// =============================================================================================
+export interface AnalysisUnusedArgs {
+	/** The conversations to analyse, at most 1,000. */
+	p_conversation_ids: string[];
+	/** The pipeline named for each (null: its Page's pipeline), in the same order; empty: every one its Page's. */
+	p_pipeline_ids?: Array<string | null>;
+}
+
+export interface AnalysisUnused {
+	/** The position in p_conversation_ids (from 0). */
+	item_index: number;
+	conversation_id: string;
+	/** What pipeline_assign would answer: skipped (auto_assign_off, left_pipeline) or kept (skip_existing). */
+	outcome: 'skipped' | 'kept';
+	reason: 'auto_assign_off' | 'left_pipeline' | 'skip_existing';
+}
