@@ -94,6 +94,39 @@ test('a signed delivery is recorded, and each person who wrote is analysed once 
 	expect(result.nodeOutputs['Assign Stages']?.map((item) => item.outcome)).toEqual(['assigned', 'assigned']);
 });
 
+test('no Gemini call for a writer whose analysis Assign would drop: a Page with auto-assignment off, a contact already placed on a SKIP_EXISTING Page', async () => {
+	const carla = String(++psid);
+	const message = (text: string) =>
+		JSON.stringify(messengerDelivery([{ pageId: world.pageId, events: [messengerEvents.message(world.pageId, { psid: carla, mid: mid(), text, timestamp: Date.now() })] }]));
+	const NOT_ANALYSED = 'Not Analysed (kept or skipped)';
+
+	await world.settings({ enabled: false });
+	try {
+		const off = await deliver(message('How much for 3?'));
+		expect(off.error).toBeUndefined();
+		expect(off.response?.statusCode).toBe(200);
+		expect(await sims.gemini.control.requests()).toHaveLength(0);
+		expect(off.nodeOutputs[NOT_ANALYSED]).toEqual([expect.objectContaining({ analysed: false, outcome: 'skipped', reason: 'auto_assign_off' })]);
+		expect(off.executedNodes).not.toContain('Assign Stages');
+	} finally {
+		await world.settings({ enabled: true });
+	}
+
+	await world.settings({ mode: 'SKIP_EXISTING' });
+	try {
+		const first = await deliver(message('I want to order.'));
+		expect(first.nodeOutputs['Assign Stages']?.map((item) => item.outcome)).toEqual(['assigned']);
+		expect(await sims.gemini.control.requests()).toHaveLength(1);
+		// Placed, on a Page that skips placed contacts: the next message costs no Gemini call.
+		const again = await deliver(message('When can you deliver?'));
+		expect(again.error).toBeUndefined();
+		expect(await sims.gemini.control.requests()).toHaveLength(1);
+		expect(again.nodeOutputs[NOT_ANALYSED]).toEqual([expect.objectContaining({ analysed: false, outcome: 'kept', reason: 'skip_existing' })]);
+	} finally {
+		await world.settings({ mode: 'UPDATE_EXISTING' });
+	}
+});
+
 test('a delivery of the Page’s own echoes is recorded and analyses no one', async () => {
 	const someone = String(++psid);
 	const raw = JSON.stringify(messengerDelivery([{ pageId: world.pageId, events: [messengerEvents.echo(world.pageId, { psid: someone, mid: mid(), text: 'Still there?', appId: APP_ID, timestamp: Date.now() })] }]));

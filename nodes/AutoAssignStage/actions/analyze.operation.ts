@@ -2,7 +2,10 @@
 // analysis (score, status, confidence, recommended stage), or the deterministic fallback score when
 // the model fails. Several contacts at once; keys, rests and retries as every Gemini call here.
 // The stage names the model may recommend are those of the chosen pipeline, else of each
-// conversation's Page pipeline, read for the whole batch at once.
+// conversation's Page pipeline, read for the whole batch at once. From the Input, with Skip Analyses
+// Assign Would Not Use on, the conversations whose analysis Assign would drop (auto-assignment off,
+// already placed on a SKIP_EXISTING Page, moved out of the pipeline) are found first, in one call for
+// the batch, and come out with analysed false, the outcome and the reason, without a Gemini call.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { parseApiKeys } from '../../shared/gemini/keyRing';
 import { SharedKeyRing } from '../../shared/gemini/sharedKeyRing';
@@ -12,7 +15,7 @@ import { mapWithConcurrency } from '../../shared/pool';
 import { buildAnalysisPrompt, ANALYSIS_SCHEMA, type ChatMessage } from '../helpers/analysis';
 import { checkUuid, CONTACTS, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
 import { analyzeContact } from '../transport/analyzeContact';
-import { readConversation, readDueConversations, readStageChoices } from '../transport/conversations';
+import { readConversation, readDueConversations, readStageChoices, readUnusedAnalyses } from '../transport/conversations';
 
 interface GeminiCredentials {
 	apiKeys: string;
@@ -78,6 +81,15 @@ const properties: INodeProperties[] = [
 		description: 'The contact to analyse (an ID of messenger_conversations). When the item has a messages array (direction, text, sent_at), those are analysed; else the last messages are read from Supabase.',
 	},
 	{
+		displayName: 'Skip Analyses Assign Would Not Use',
+		name: 'skipUnused',
+		type: 'boolean',
+		default: false,
+		displayOptions: { show: { source: ['input'] } },
+		description:
+			'Whether to leave out of the Gemini calls a conversation whose analysis Assign would drop, by the Pipeline here (else the Page\'s) and the Page\'s update mode in pipeline_page_settings: no pipeline (auto-assignment off: skipped, auto_assign_off), already placed on a SKIP_EXISTING Page (kept, skip_existing), moved out of the pipeline (skipped, left_pipeline). Such an item comes out with analysed false, outcome and reason, and no score: Assign takes only analysed items, so route it around Assign (an If on analysed). Leave off to analyse every conversation, e.g. when Assign\'s Update Mode re-evaluates contacts on SKIP_EXISTING Pages.',
+	},
+	{
 		...pipelineProperty('The pipeline whose stage names the model may recommend, passed on to Assign; empty: the conversation\'s Page\'s pipeline (pipeline_page_settings, when enabled; none: no stage names)'),
 		// Due for Analysis always uses each conversation's Page pipeline.
 		displayOptions: { show: { source: ['input'] } },
@@ -105,6 +117,13 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['analyze'] } }, properties);
 
+/** An input item's conversation, checked, before its messages are read. */
+interface Asked {
+	itemIndex: number;
+	conversationId: string;
+	pipelineId: string | null;
+}
+
 interface Job {
 	itemIndex: number;
 	conversationId: string;
@@ -129,9 +148,12 @@ function messagesOf(json: IDataObject, limit: number): ChatMessage[] | undefined
 	return messages.slice(-limit);
 }
 
-async function readJob(context: IExecuteFunctions, json: IDataObject, itemIndex: number, maxMessages: number): Promise<Job> {
+function readAsked(context: IExecuteFunctions, itemIndex: number): Asked {
 	const conversationId = checkUuid(context, context.getNodeParameter('conversationId', itemIndex), 'conversation ID', itemIndex, 'Map the id of messenger_conversations, e.g. {{ $json.conversation_id }}.');
-	const pipelineId = readPipelineId(context, itemIndex);
+	return { itemIndex, conversationId, pipelineId: readPipelineId(context, itemIndex) };
+}
+
+async function readJob(context: IExecuteFunctions, json: IDataObject, { itemIndex, conversationId, pipelineId }: Asked, maxMessages: number): Promise<Job> {
 	const own = messagesOf(json, maxMessages);
 	const facts = own
 		? { messages: own, senderName: typeof json.sender_name === 'string' ? json.sender_name : '' }
@@ -193,12 +215,46 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			jobs = [];
 		}
 	} else {
+		let asked: Asked[] = [];
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			try {
-				jobs.push(await readJob(this, items[itemIndex].json, itemIndex, maxMessages));
+				asked.push(readAsked(this, itemIndex));
 			} catch (error) {
 				if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
 				results.push(failedItem(this, error, { item: itemIndex }));
+			}
+		}
+		if (asked.length > 0 && this.getNodeParameter('skipUnused', 0, false)) {
+			try {
+				const unused = await readUnusedAnalyses(this, asked);
+				asked.forEach((entry, index) => {
+					const row = unused.get(index);
+					if (!row) return;
+					results.push({
+						json: {
+							conversation_id: entry.conversationId,
+							analysed: false,
+							outcome: row.outcome,
+							reason: row.reason,
+							...(entry.pipelineId && { pipeline_id: entry.pipelineId }),
+						},
+						pairedItem: { item: entry.itemIndex },
+					});
+				});
+				asked = asked.filter((_, index) => !unused.has(index));
+			} catch (error) {
+				// A read for the whole batch: when it fails, every item does.
+				if (!this.continueOnFail()) throw asNodeError(this, error);
+				results.push(...asked.map((entry) => failedItem(this, error, { item: entry.itemIndex })));
+				asked = [];
+			}
+		}
+		for (const entry of asked) {
+			try {
+				jobs.push(await readJob(this, items[entry.itemIndex].json, entry, maxMessages));
+			} catch (error) {
+				if (!this.continueOnFail()) throw asNodeError(this, error, entry.itemIndex);
+				results.push(failedItem(this, error, { item: entry.itemIndex }));
 			}
 		}
 		try {
@@ -240,6 +296,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		results.push({
 			json: {
 				conversation_id: job.conversationId,
+				analysed: true,
 				...outcome.analysis,
 				model: outcome.model,
 				fallback: outcome.fallback !== undefined,

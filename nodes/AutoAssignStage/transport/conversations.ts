@@ -1,8 +1,8 @@
 // Reads the Analyze operation needs besides Gemini, through supabase-js: a conversation's last
 // messages, the stage names the analyses of a batch may recommend (with its conversations' Page
-// pipelines), and the conversations due an analysis.
+// pipelines), the conversations due an analysis, and those whose analysis Assign would not use.
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
-import type { DueConversation } from '../../shared/contract';
+import type { AnalysisUnused, DueConversation } from '../../shared/contract';
 import { callRpc, getSupabaseClient, toNodeApiError } from '../../shared/supabase';
 import type { ChatMessage } from '../helpers/analysis';
 
@@ -51,6 +51,27 @@ export async function readStageChoices(context: IExecuteFunctions, pipelineIds: 
 		for (const conversationId of row.conversation_ids) choices.pagePipelineOf.set(conversationId, row.pipeline_id);
 	}
 	return choices;
+}
+
+/** The most conversations one pipeline_analysis_unused call takes (the Data API's max-rows). */
+const UNUSED_BATCH = 1000;
+
+/**
+ * Of the conversations asked (each with the pipeline named for it, or null: its Page's), those
+ * whose analysis Assign would not use, by position in `asked`, with the outcome and reason it would
+ * answer (pipeline_analysis_unused, which says the rules): one call per 1,000.
+ */
+export async function readUnusedAnalyses(context: IExecuteFunctions, asked: ReadonlyArray<{ conversationId: string; pipelineId: string | null }>): Promise<Map<number, AnalysisUnused>> {
+	const unused = new Map<number, AnalysisUnused>();
+	for (let start = 0; start < asked.length; start += UNUSED_BATCH) {
+		const batch = asked.slice(start, start + UNUSED_BATCH);
+		const rows = await callRpc(context, 'pipeline_analysis_unused', {
+			p_conversation_ids: batch.map((entry) => entry.conversationId),
+			p_pipeline_ids: batch.map((entry) => entry.pipelineId),
+		});
+		for (const row of rows) unused.set(start + row.item_index, row);
+	}
+	return unused;
 }
 
 /**

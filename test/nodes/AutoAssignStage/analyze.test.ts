@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Workflow, type IDataObject, type INode } from 'n8n-workflow';
 import type { GeminiRequestBody, LoggedRequest, RunningSimulators } from '../../../simulators';
 import { FALLBACK_MIN_SCORE } from '../../../nodes/AutoAssignStage/helpers/analysis';
-import { createPipelineWorld } from '../../db/pipelines/fixtures';
+import { analysis, assign, createPipelineWorld } from '../../db/pipelines/fixtures';
 import { geminiCredentials, runStage } from './support/workflow';
 import { HarnessNodeTypes } from '../../harness/node-types';
 import { loaders } from '../../harness/loaders';
@@ -218,6 +218,83 @@ describe('the stage names the model may recommend (From the Input)', () => {
 		const instruction = (await instructionsByContact()).get('Chosen');
 		expect(instruction).toContain('The pipeline\'s stages: Open, Solved.');
 		expect(instruction).not.toContain('New Lead');
+	});
+});
+
+describe('Skip Analyses Assign Would Not Use (From the Input)', () => {
+	/** The contacts named in the generate calls' prompts. */
+	const analysedContacts = async (): Promise<string[]> =>
+		(await generateCalls()).map((call) => /^Contact: (.*)$/m.exec((call.body as GeminiRequestBody).contents[0].parts[0].text ?? '')?.[1] ?? '').sort();
+
+	it('no Gemini call for a conversation Assign would drop: it comes out with analysed false and the outcome and reason Assign answers', async () => {
+		// A SKIP_EXISTING Page: a new contact, one placed by the model, one placed by the fallback
+		// score, and one an automation moved out of the pipeline (Won → Onboarding).
+		const skipPage = await createPipelineWorld({ mode: 'SKIP_EXISTING' });
+		const onboarding = await skipPage.addPipeline('Onboarding', [{ name: 'Welcome', isDefault: true }]);
+		await skipPage.automation({ trigger_type: 'STAGE_CHANGED', trigger_conditions: { to_stage_id: skipPage.pipeline.stages.Won }, actions: [{ type: 'move_to_pipeline', pipeline_id: onboarding.id }] });
+		const [fresh, placed, provisional, left] = await skipPage.contacts(4);
+		await assign([analysis(placed, 40), analysis(provisional, 15, { is_fallback: true, confidence: 0 }), analysis(left, 90, { lead_status: 'WON' })]);
+		// An UPDATE_EXISTING Page: a placed contact is re-evaluated.
+		const updatePage = await createPipelineWorld({ mode: 'UPDATE_EXISTING' });
+		const [rescored] = await updatePage.contacts(1);
+		await assign([analysis(rescored, 40)]);
+		// A Page with auto-assignment off.
+		const offPage = await createPipelineWorld();
+		await offPage.settings({ enabled: false });
+		const [off] = await offPage.contacts(1);
+		const unknown = randomUUID();
+		const named: Array<[string, string]> = [
+			[fresh, 'Fresh'], [placed, 'Placed'], [provisional, 'Provisional'], [left, 'Left'], [rescored, 'Rescored'], [off, 'Off'], [unknown, 'Unknown'],
+		];
+		await sims.gemini.control.addFault({ effect: { kind: 'text', text: VALID } });
+		const { result, contacts } = await runStage(
+			named.map(([id, name]) => conversation({ conversation_id: id, sender_name: name })),
+			{ ...analyze(), skipUnused: true },
+			geminiCredentials(sims.gemini.baseUrl, freshKeys(1)),
+		);
+
+		expect(result.error).toBeUndefined();
+		// The model is asked only about those whose analysis Assign uses; an unknown conversation is
+		// analysed as before (Assign names it).
+		expect(await analysedContacts()).toEqual(['Fresh', 'Provisional', 'Rescored', 'Unknown']);
+		const byId = new Map(contacts.map((contact) => [contact.conversation_id, contact]));
+		expect(byId.size).toBe(7);
+		expect(byId.get(placed)).toEqual({ conversation_id: placed, analysed: false, outcome: 'kept', reason: 'skip_existing' });
+		expect(byId.get(left)).toEqual({ conversation_id: left, analysed: false, outcome: 'skipped', reason: 'left_pipeline' });
+		expect(byId.get(off)).toEqual({ conversation_id: off, analysed: false, outcome: 'skipped', reason: 'auto_assign_off' });
+		for (const id of [fresh, provisional, rescored, unknown]) {
+			expect(byId.get(id)).toEqual(expect.objectContaining({ conversation_id: id, analysed: true, lead_score: 72, fallback: false }));
+		}
+		// Assign answers the same for them: the reasons are its own.
+		const answers = await assign([analysis(placed, 72), analysis(left, 72), analysis(off, 72)], '2026-11-25T13:00:00.000Z');
+		expect(answers.map((answer) => [answer.conversation_id, answer.outcome, answer.reason])).toEqual([
+			[placed, 'kept', 'skip_existing'],
+			[left, 'skipped', 'left_pipeline'],
+			[off, 'skipped', 'auto_assign_off'],
+		]);
+	});
+
+	it('a Pipeline named on the node decides, not the Page: a contact of a Page with auto-assignment off is analysed for it', async () => {
+		const offPage = await createPipelineWorld();
+		await offPage.settings({ enabled: false });
+		const [off] = await offPage.contacts(1);
+		const { result, contacts } = await runStage(
+			[conversation({ conversation_id: off, sender_name: 'Named' })],
+			{ ...analyze(), skipUnused: true, pipelineId: { __rl: true, mode: 'id', value: offPage.pipeline.id } },
+			geminiCredentials(sims.gemini.baseUrl, freshKeys(1)),
+		);
+		expect(result.error).toBeUndefined();
+		expect(contacts).toEqual([expect.objectContaining({ conversation_id: off, analysed: true, pipeline_id: offPage.pipeline.id })]);
+		expect(await analysedContacts()).toEqual(['Named']);
+	});
+
+	it('off (the default): every conversation is analysed, as Assign with its own Update Mode may use any', async () => {
+		const offPage = await createPipelineWorld();
+		await offPage.settings({ enabled: false });
+		const [off] = await offPage.contacts(1);
+		const { contacts } = await runStage([conversation({ conversation_id: off, sender_name: 'Forced' })], analyze(), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
+		expect(contacts).toEqual([expect.objectContaining({ conversation_id: off, analysed: true })]);
+		expect(await analysedContacts()).toEqual(['Forced']);
 	});
 });
 
