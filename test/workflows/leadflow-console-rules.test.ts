@@ -3,7 +3,8 @@
 // written; the preview is the database's judgement and writes nothing; an invalid rule is a 400
 // naming the field with the database's message and plain-words advice, nothing written; delete;
 // the prompt preview for one real contact equals what GenerateFollowUp then sends the Gemini
-// simulator for that contact; 403 without the key.
+// simulator for that contact; 403 without the key; a body with a column beside settings, or without
+// settings, is a 400 naming it before anything runs.
 import { randomUUID } from 'node:crypto';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { addContacts, addRule, createTags } from '../../scripts/demo/seed';
@@ -302,4 +303,35 @@ test("the rule's messages of history decides how much conversation the AI reads:
 		.map((request) => request.body as Body)
 		.find((body) => body.contents[0].parts[0].text.startsWith('Contact name: Dee 1\n'));
 	expect(sent?.contents[0].parts.map((part) => part.text).join('')).toBe(preview.prompt?.userText);
+});
+
+test('save, explain and the prompt preview refuse a body whose settings are not inside settings (400 naming the stray key or settings), nothing written; settings {} on purpose still saves', async () => {
+	const world = await createWorld();
+	const saved = await post('Save Rule Request', { userId: world.userId, settings: settings(world) });
+	const ruleId = (saved.response?.body as { rule: { id: string } }).rule.id;
+	const [before] = await rulesOf(world.userId);
+	const hint = expect.stringMatching(/inside settings.*"settings": \{"enabled": false\}/);
+
+	for (const startNode of ['Save Rule Request', 'Explain Rule Request', 'Rule Prompt Request']) {
+		const stray = await post(startNode, { ruleId, enabled: false });
+		expect({ startNode, status: stray.response?.statusCode }).toEqual({ startNode, status: 400 });
+		expect(stray.response?.body).toEqual({ status: 400, error: expect.stringMatching(/^Unknown field "enabled": the body takes ruleId, userId(,| and) settings.*\(a rule.s columns go inside settings\)/), field: 'enabled', hint });
+		expect(stray.response?.headers?.['cache-control']).toBe('no-store');
+		for (const body of [{ ruleId }, { ruleId, settings: null }]) {
+			const missing = await post(startNode, body);
+			expect({ startNode, body, status: missing.response?.statusCode }).toEqual({ startNode, body, status: 400 });
+			expect(missing.response?.body).toEqual({ status: 400, error: expect.stringMatching(/^settings is missing/), field: 'settings', hint });
+		}
+		const both = await post(startNode, { ruleId, settings: { enabled: false }, daily_limit: 1 });
+		expect(both.response?.body).toMatchObject({ status: 400, field: 'daily_limit' });
+		expect(both.executedNodes.filter((name) => ['Save Rule', 'Explain Rule', 'Preview Rule Prompt'].includes(name))).toEqual([]);
+	}
+	expect(await rulesOf(world.userId)).toEqual([before]);
+
+	const empty = await post('Save Rule Request', { ruleId, settings: {} });
+	expect(empty.response?.statusCode).toBe(200);
+	expect(empty.response?.body).toMatchObject({ saved: true, rule: { id: ruleId, enabled: true } });
+	const off = await post('Save Rule Request', { ruleId, settings: { enabled: false } });
+	expect(off.response?.statusCode).toBe(200);
+	expect((await rulesOf(world.userId))[0]).toMatchObject({ id: ruleId, enabled: false });
 });
