@@ -11,7 +11,11 @@
 //      about 2 calls/s per Page); throttling (codes 4, 17, 32, 613 and the use-case limits 80001,
 //      80006: nodes/shared/graph.ts) and temporary errors (1, 2, no answer, a 2xx that is no list) back off and retry; a
 //      refused token (190) stops the job with a credential error, any other Graph error stops it
-//      too; a stopped job is resumed by the next sync.
+//      too; a stopped job is resumed by the next sync;
+//   5. a cursor Graph refuses (code 100 naming the cursor: Meta invalidates cursors when their item
+//      is deleted, and advises not to keep them long, as a failed job does) starts the job again
+//      from the first page, with the same `since`, once per run: the messages read again come back
+//      as duplicates, nothing is lost, and the job is never stuck on a cursor no sync can use.
 // One job per Page runs at a time (the database refuses a second runner), so the pacing needs no
 // sharing between executions.
 import { randomUUID } from 'node:crypto';
@@ -124,10 +128,16 @@ async function readTarget(context: IExecuteFunctions): Promise<GraphTarget> {
 	return { root: `${base}/${version}`, pageId };
 }
 
+/** Graph refused the `after` cursor itself (code 100, e.g. "(#100) The after cursor is not valid"). */
+const refusesCursor = (error: GraphError | undefined) => error?.code === 100 && /cursor|\bafter\b/i.test(error.message);
+
 const describe = (error: GraphError) => `Graph ${error.code}${error.subcode ? `/${error.subcode}` : ''}: ${error.message}`;
 
+/** What `call` answers, when asked to, for a cursor Graph refuses (instead of a StopSync). */
+const CURSOR_REFUSED = Symbol('cursor refused');
+
 /** One Graph call, paced, retried on throttling and temporary failures; a body or StopSync. */
-async function call(settings: SyncSettings, pacer: Pacer, tally: Tally, request: () => Promise<GraphAnswer>): Promise<unknown> {
+async function call(settings: SyncSettings, pacer: Pacer, tally: Tally, request: () => Promise<GraphAnswer>, onRefusedCursor?: (error: GraphError) => void): Promise<unknown> {
 	for (let attempt = 0; ; attempt++) {
 		await pacer.wait();
 		tally.calls += 1;
@@ -138,6 +148,10 @@ async function call(settings: SyncSettings, pacer: Pacer, tally: Tally, request:
 		if (answer.kind === 'graphError') {
 			if (answer.error.code === 190) throw new StopSync('token', 'The Page token is invalid or expired: reconnect the credential', answer.error);
 			if (isPageThrottling(answer.error)) tally.throttled += 1;
+			if (onRefusedCursor !== undefined && refusesCursor(answer.error)) {
+				onRefusedCursor(answer.error);
+				return CURSOR_REFUSED;
+			}
 			if (!retryable) throw new StopSync('graph', `Facebook refused the Conversations request (${describe(answer.error)})`, answer.error);
 		}
 		if (attempt >= settings.maxRetries) {
@@ -162,12 +176,29 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 	let cursor = job.cursor;
 	let last: SyncPageResult | undefined;
 	let newConversations = 0;
+	let restartedFromFirstPage = false;
 
 	try {
 		for (;;) {
-			const body = await call(settings, pacer, tally, () =>
-				readConversations(context, target, conversationsQuery(settings.pageSize, settings.messagesPerConversation, cursor), settings.timeoutMs),
+			const after = cursor;
+			// A cursor Graph no longer accepts: the job starts again from the first page (same since), once a run.
+			const warnRestart = (error: GraphError) =>
+				context.logger.warn(`Leadflow Messenger Sync: Facebook refused the job's cursor (${describe(error)}); reading Page ${target.pageId} again from the first page`, {
+					pageId: target.pageId,
+					jobId: job.job_id,
+				});
+			const body = await call(
+				settings,
+				pacer,
+				tally,
+				() => readConversations(context, target, conversationsQuery(settings.pageSize, settings.messagesPerConversation, after), settings.timeoutMs),
+				after !== null && !restartedFromFirstPage ? warnRestart : undefined,
 			);
+			if (body === CURSOR_REFUSED) {
+				restartedFromFirstPage = true;
+				cursor = null;
+				continue;
+			}
 			let parseStarted = performance.now();
 			const page = readConversationsPage(body, target.pageId);
 			// Newest update first: the first conversation not updated since the last sync ends an incremental job.
@@ -220,7 +251,9 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 		// A database or n8n failure: the job stays this run's until its lease runs out, then resumes.
 		if (!(error instanceof StopSync)) throw asNodeError(context, error);
 		await failJob(context, job, holder, error.message, tally.pageErrors);
-		const detail = `The sync stopped at page ${(last?.pages_read ?? job.pages_read) + 1}; the next sync of the Page resumes there.`;
+		const detail = refusesCursor(error.graph)
+			? 'Facebook no longer accepts the job’s cursor; the next sync of the Page reads it again from the first page (messages already recorded come back as duplicates).'
+			: `The sync stopped at page ${(last?.pages_read ?? job.pages_read) + 1}; the next sync of the Page resumes there.`;
 		if (error.kind === 'token') {
 			throw new NodeApiError(context.getNode(), { ...(error.graph ?? {}) } as JsonObject, {
 				message: error.message,
@@ -254,6 +287,7 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 						throttled: tally.throttled,
 						retries: tally.retries,
 						new_conversations: newConversations,
+						restarted_from_first_page: restartedFromFirstPage,
 						seconds: Math.round(performance.now() - started) / 1000,
 						database_ms: Math.round(tally.databaseMs),
 						parse_ms: Math.round(tally.parseMs * 10) / 10,

@@ -129,6 +129,34 @@ test('a sync stopped by an error after page 2 is resumed at page 3 by the next r
 	expect((await counts(world.pageId)).messages).toBe(20);
 });
 
+test('a failed job whose cursor Graph no longer accepts (#100) starts again from the first page with its since, and completes; nothing is recorded twice', async () => {
+	const world = await connected();
+	const input = [conversation(1), conversation(2), conversation(3), conversation(4), conversation(5)];
+	await sims.graph.control.addConversations(world.pageId, input);
+	await sims.graph.control.addFault({ match: { path: '/conversations' }, trigger: { mode: 'count', count: 1 }, effect: { kind: 'graphError', code: 2 } });
+	// The first call fails (Facebook's temporary error, no retries): the job is failed, to be resumed.
+	const first = await runSync(world.pageId, { pageSize: 2, maxRetries: 0 });
+	expect(first.output).toBeUndefined();
+	await sims.graph.control.clearFaults();
+	// The failed job's cursor is one Graph has since invalidated (its conversation deleted, or kept too long).
+	await withDb((db) => db.query(`update public.messenger_sync_jobs set cursor = 'no-longer-valid' where page_id = $1 and status = 'failed'`, [world.pageId]));
+	await sims.graph.control.clearRequests();
+
+	const resumed = await runSync(world.pageId, { pageSize: 2 });
+	expect(resumed.result.error).toBeUndefined();
+	expect(resumed.output).toMatchObject({ status: 'completed', resumed: true, since: null, conversations: 5, messages: 15 });
+	expect(resumed.output?.this_run).toMatchObject({ restarted_from_first_page: true });
+	const calls = await conversationCalls();
+	// Graph answers the bad cursor with (#100) The after cursor is not valid (HTTP 400).
+	expect(calls.map((call) => [call.status, call.query.after ?? null])).toEqual([
+		[400, 'no-longer-valid'],
+		[200, null],
+		[200, expect.any(String)],
+		[200, expect.any(String)],
+	]);
+	expect((await counts(world.pageId)).messages).toBe(15);
+});
+
 test('a second sync reads only what changed since the first', async () => {
 	const world = await connected();
 	const old = [conversation(5), conversation(6), conversation(7), conversation(8)];
