@@ -4,10 +4,10 @@
 // E.164; refused items go to Invalid, or stop the node), or from the CRM (the conversations carrying
 // a tag, the sessions of a campaign: queue_add_leads_from_crm, page by page).
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import type { AddLeadsFromCrmResult, AddLeadsResult, NewLead } from '../../shared/contract';
-import { sendBatch } from '../../shared/batch-refusals';
+import type { AddLeadsFromCrmResult, AddLeadsRefused, AddLeadsResult, NewLead } from '../../shared/contract';
+import { sendBatch, type BatchEntry } from '../../shared/batch-refusals';
 import { parameterReader } from '../../shared/default-fields';
-import { asNodeError, failedItem, perItem, rowsTo } from '../../shared/per-item';
+import { asNodeError, failedItem, NotFoundError, perItem, rowsTo } from '../../shared/per-item';
 import { loadPhoneLibrary, readDefaultCountry } from '../../shared/phone';
 import { optionsCollection } from '../../shared/properties';
 import { callRpc } from '../../shared/supabase';
@@ -164,6 +164,15 @@ function leadOut(itemIndex: number, lead: NewLead, row: AddLeadsResult): IDataOb
 	};
 }
 
+/** A lead the database refuses (its owner, conversation or session), named by its input item. */
+function refusal(context: IExecuteFunctions, batch: ReadonlyArray<BatchEntry<NewLead>>, row: AddLeadsRefused): NotFoundError {
+	const { itemIndex } = batch[row.item_index];
+	return new NotFoundError(context.getNode(), `item ${itemIndex} (p_items[${row.item_index}]).${row.field}: ${row.message}`, {
+		itemIndex,
+		description: 'Use the owner\'s own conversation or campaign session (or leave it empty), and an owner that exists; or choose On Invalid Item: Send to the Invalid Output to add the other items.',
+	});
+}
+
 /** The input items as leads: refused items to Invalid (or the node stops), then one call per batch. */
 async function fromItems(context: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	await loadPhoneLibrary();
@@ -207,22 +216,54 @@ async function fromItems(context: IExecuteFunctions): Promise<INodeExecutionData
 			outputs[OUTPUT.addLeads.invalid].push(failedItem(context, error, { item: itemIndex }));
 		}
 	}
+	const stop = onInvalid === 'error' && !context.continueOnFail();
+	const batches: Array<Array<BatchEntry<NewLead>>> = [];
 	for (let start = 0; start < pending.length; start += BATCH) {
-		const batch = pending.slice(start, start + BATCH).map((entry) => ({ itemIndex: entry.itemIndex, payload: entry.lead }));
+		batches.push(pending.slice(start, start + BATCH).map((entry) => ({ itemIndex: entry.itemIndex, payload: entry.lead })));
+	}
+	// "Stop the Node" adds nothing when any item is refused, also across batches: with more than one
+	// batch every batch is checked first (p_refused check, nothing written), and the first refusal
+	// stops the node before any batch is written. One batch is refused by its own call (p_refused
+	// raise), which writes nothing either.
+	if (stop && batches.length > 1) {
+		for (const batch of batches) {
+			const rows = await retryOnConflict(context, () => callRpc(context, 'queue_add_leads', { p_items: batch.map((entry) => entry.payload), p_refused: 'check' }));
+			const refused = rows.find((row) => row.outcome === 'refused');
+			if (refused) throw refusal(context, batch, refused);
+		}
+	}
+	for (const batch of batches) {
 		try {
-			// A lead the database refuses is named by its input item; with Continue On Fail it alone
-			// fails and the batch's other leads are added (nodes/shared/batch-refusals.ts).
-			const { rows, sent } = await sendBatch(
-				context,
-				batch,
-				async (leads) => await retryOnConflict(context, () => callRpc(context, 'queue_add_leads', { p_items: leads })),
-				(entry, error) => outputs[OUTPUT.addLeads.invalid].push(failedItem(context, error, { item: entry.itemIndex })),
-			);
+			if (stop) {
+				// A refusal names its input item and stops the node (nodes/shared/batch-refusals.ts).
+				const { rows, sent } = await sendBatch(
+					context,
+					batch,
+					async (leads) => await retryOnConflict(context, () => callRpc(context, 'queue_add_leads', { p_items: leads, p_refused: 'raise' })),
+					() => undefined,
+				);
+				for (const row of rows) {
+					const entry = sent[row.item_index];
+					if (row.outcome === 'refused') throw refusal(context, sent, row);
+					outputs[OUTPUT.addLeads.leads].push({ json: leadOut(entry.itemIndex, entry.payload, row), pairedItem: { item: entry.itemIndex } });
+				}
+				continue;
+			}
+			// Send to the Invalid Output (or Continue On Fail): the database answers each item it
+			// refuses (p_refused answer) and adds the others, in the same call.
+			const rows = await retryOnConflict(context, () => callRpc(context, 'queue_add_leads', { p_items: batch.map((entry) => entry.payload), p_refused: 'answer' }));
 			for (const row of rows) {
-				const { itemIndex, payload: lead } = sent[row.item_index];
-				// p_refused raise (the default) refuses by an error, never by a row.
-				if (row.outcome === 'refused') throw new Error(`item ${itemIndex}: ${row.field}: ${row.message}`);
-				outputs[OUTPUT.addLeads.leads].push({ json: leadOut(itemIndex, lead, row), pairedItem: { item: itemIndex } });
+				const entry = batch[row.item_index];
+				if (row.outcome !== 'refused') {
+					outputs[OUTPUT.addLeads.leads].push({ json: leadOut(entry.itemIndex, entry.payload, row), pairedItem: { item: entry.itemIndex } });
+				} else if (onInvalid === 'output') {
+					outputs[OUTPUT.addLeads.invalid].push({
+						json: { item_index: entry.itemIndex, message: `Not a valid lead: ${row.field}: ${row.message}`, problems: [{ field: row.field, message: row.message }] },
+						pairedItem: { item: entry.itemIndex },
+					});
+				} else {
+					outputs[OUTPUT.addLeads.invalid].push(failedItem(context, refusal(context, batch, row), { item: entry.itemIndex }));
+				}
 			}
 		} catch (error) {
 			if (!context.continueOnFail()) throw asNodeError(context, error);

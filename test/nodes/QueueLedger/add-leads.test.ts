@@ -1,8 +1,8 @@
 // Queue Ledger's Add Leads through n8n's engine against the local stack: items become leads in one
 // database call per batch of 1,000 (phones to E.164, duplicates returned as the lead that exists),
 // refused items leave on Invalid with every problem and its field (or stop the node, writing
-// nothing), a database refusal names the input item; and leads from the CRM (a tag's conversations,
-// a campaign's sessions), page by page, each once.
+// nothing, also across batches), and so does an item the database refuses, named by its input
+// item; and leads from the CRM (a tag's conversations, a campaign's sessions), page by page, each once.
 import type { IDataObject } from 'n8n-workflow';
 import { randomUUID } from 'node:crypto';
 import { seedLaunch } from '../../helpers/campaign';
@@ -101,20 +101,50 @@ test('"Stop the Node": the first bad item fails the run naming it and its fields
 	expect(await leadsOf(owner)).toEqual([]);
 });
 
-test('a refusal by the database (a conversation of another owner) names the input item; with Continue On Fail that item alone fails, not_found, and the others are added', async () => {
+test('a refusal by the database (a conversation of another owner) leaves on Invalid naming its field, the others added; "Stop the Node" stops naming the input item, nothing written; with Continue On Fail that item alone fails, not_found', async () => {
 	const owner = await queueOwner();
 	const items = [{ name: 'Fine', phone: '07853 723604' }, { name: 'Stranger', conversation_id: randomUUID() }, { name: 'Also fine', phone: '+14155552671' }];
-	const stopped = await runQueue(items, addFromItems(owner));
+	const stopped = await runQueue(items, addFromItems(owner, { options: { onInvalid: 'error' } }));
 	expect(stopped.result.error?.message).toMatch(/item 1 \(p_items\[1\]\)\.conversation_id: conversation .* does not exist/);
 	expect(await leadsOf(owner)).toEqual([]);
 
-	const continued = await runQueue(items, addFromItems(owner), supabaseCredentials(), { continueOnFail: true });
-	const [leads, invalid] = continued.outputs;
-	expect(invalid).toEqual([
+	const continued = await runQueue(items, addFromItems(owner, { options: { onInvalid: 'error' } }), supabaseCredentials(), { continueOnFail: true });
+	expect(continued.result.error).toBeUndefined();
+	expect(continued.outputs[1]).toEqual([
 		{ error: expect.objectContaining({ code: 'not_found', message: expect.stringMatching(/item 1 \(p_items\[1\]\)\.conversation_id: conversation .* does not exist/) }) },
+	]);
+	expect(continued.outputs[0].map((lead) => [lead.item_index, lead.name])).toEqual([[0, 'Fine'], [2, 'Also fine']]);
+	await withDb((db) => db.query('delete from public.leads where user_id = $1', [owner]));
+
+	const routed = await runQueue(items, addFromItems(owner));
+	expect(routed.result.error).toBeUndefined();
+	const [leads, invalid] = routed.outputs;
+	expect(invalid).toEqual([
+		{
+			item_index: 1,
+			message: expect.stringMatching(/^Not a valid lead: conversation_id: conversation .* does not exist for user /),
+			problems: [{ field: 'conversation_id', message: expect.stringMatching(/^conversation .* does not exist for user /) }],
+		},
 	]);
 	expect(leads.map((lead) => [lead.item_index, lead.name])).toEqual([[0, 'Fine'], [2, 'Also fine']]);
 	expect((await leadsOf(owner)).map((lead) => lead.name).sort()).toEqual(['Also fine', 'Fine']);
+	const pairs = routed.result.run!.data.resultData.runData.Queue[0].data!.main.map((out) => (out ?? []).map((item) => (item.pairedItem as { item: number }).item));
+	expect(pairs).toEqual([[0, 2], [1]]);
+});
+
+test('1,500 items with a refused one at item 1,200: "Stop the Node" writes no batch; Send to the Invalid Output adds the 1,499 others', async () => {
+	const owner = await queueOwner();
+	const items: IDataObject[] = Array.from({ length: 1500 }, (_, index) => ({ name: `Lead ${index}`, phone: `+447853${String(200_000 + index).padStart(6, '0')}` }));
+	items[1200] = { name: 'Stranger', conversation_id: randomUUID() };
+	const stopped = await runQueue(items, addFromItems(owner, { options: { onInvalid: 'error' } }));
+	expect(stopped.result.error?.message).toMatch(/item 1200 \(p_items\[200\]\)\.conversation_id: conversation .* does not exist/);
+	expect(await leadsOf(owner)).toEqual([]);
+
+	const routed = await runQueue(items, addFromItems(owner));
+	expect(routed.result.error).toBeUndefined();
+	expect(routed.outputs[1]).toEqual([expect.objectContaining({ item_index: 1200, problems: [expect.objectContaining({ field: 'conversation_id' })] })]);
+	expect(routed.outputs[0]).toHaveLength(1499);
+	expect(await leadsOf(owner)).toHaveLength(1499);
 });
 
 test('1,500 items are two database calls (batches of 1,000), every lead paired with its item', async () => {
