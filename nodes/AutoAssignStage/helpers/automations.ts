@@ -82,25 +82,32 @@ function toItem(item: ClaimedOutboxItem, executionId: string, pairedItem: number
 }
 
 /**
- * Claims the due actions (only those the changes of `conversationIds` fired, when given: another
- * workflow's stay its own; all of them when null, a sweep, of one owner when `owner` is given) and
- * returns them as output items.
+ * Claims the due actions and returns them as output items: exactly `outboxIds` when given (what the
+ * node's own calls queued: another run's items, a retry, a crashed run's, stay for Claim
+ * Automations), in claims of at most CLAIM_LIMIT; all of them when null, a sweep of at most
+ * `limit`, of one owner when `owner` is given.
  */
 export async function handOutAutomations(
 	context: IExecuteFunctions,
 	pairedItem: number,
-	conversationIds: string[] | null,
+	outboxIds: string[] | null,
 	{ delivery, leaseSeconds, limit = CLAIM_LIMIT, owner = null }: { delivery: Delivery; leaseSeconds: number; limit?: number; owner?: string | null },
 ): Promise<INodeExecutionData[]> {
-	if (conversationIds !== null && conversationIds.length === 0) return [];
 	const executionId = claimHolder(context);
-	const claimed = await callRpc(context, 'pipeline_claim_outbox', {
-		p_execution_id: executionId,
-		p_limit: limit,
-		p_lease_seconds: delivery === 'confirm' ? leaseSeconds : DEFAULT_LEASE_SECONDS,
-		p_conversation_ids: conversationIds === null ? null : [...new Set(conversationIds)],
-		p_user_id: owner,
-	});
+	const claim = async (ids: string[] | null) =>
+		await callRpc(context, 'pipeline_claim_outbox', {
+			p_execution_id: executionId,
+			p_limit: ids === null ? limit : ids.length,
+			p_lease_seconds: delivery === 'confirm' ? leaseSeconds : DEFAULT_LEASE_SECONDS,
+			p_user_id: owner,
+			p_outbox_ids: ids,
+		});
+	const claimed: ClaimedOutboxItem[] = [];
+	if (outboxIds === null) claimed.push(...(await claim(null)));
+	else {
+		const ids = [...new Set(outboxIds)];
+		for (let start = 0; start < ids.length; start += CLAIM_LIMIT) claimed.push(...(await claim(ids.slice(start, start + CLAIM_LIMIT))));
+	}
 	if (claimed.length === 0) return [];
 	if (delivery === 'confirm') return claimed.map((item) => toItem(item, executionId, pairedItem));
 	const completed = await callRpc(context, 'pipeline_complete_outbox', {
@@ -118,7 +125,7 @@ export function readDelivery(context: IExecuteFunctions): { delivery: Delivery; 
 	return { delivery, leaseSeconds };
 }
 
-/** The conversations of the Contacts output's items that came back from the database (not failed items). */
-export function changedConversations(contacts: INodeExecutionData[]): string[] {
-	return contacts.flatMap((item) => (typeof item.json.conversation_id === 'string' ? [item.json.conversation_id] : []));
+/** The outbox items the database answered a call queued (each row's outbox_ids). */
+export function queuedOutboxIds(rows: ReadonlyArray<{ outbox_ids?: string[] | null }>): string[] {
+	return rows.flatMap((row) => row.outbox_ids ?? []);
 }

@@ -3,13 +3,14 @@
 // call refuses one listed twice in its batch; this makes it so across batches too, before anything
 // is written), send the changes in batches of at most 1,000 (the most rows the Data API returns)
 // with one database call each, put each returned row on Contacts paired with its item, then hand
-// out the automations those changes fired. A change the database refuses is reported for its input
+// out the automations those changes fired: exactly the outbox items the calls answered they queued
+// (outbox_ids), not other items of the same contacts. A change the database refuses is reported for its input
 // item; with Continue On Fail it alone fails and the rest of its batch is written
 // (nodes/shared/batch-refusals.ts).
 import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 import { sendBatch, type BatchEntry } from '../../shared/batch-refusals';
 import { asNodeError, failedItem } from '../../shared/per-item';
-import { changedConversations, handOutAutomations, readDelivery } from './automations';
+import { handOutAutomations, queuedOutboxIds, readDelivery } from './automations';
 import { AUTOMATIONS, CONTACTS, OUTPUT_COUNT } from './common';
 
 const BATCH = 1000;
@@ -17,12 +18,13 @@ const BATCH = 1000;
 export async function applyStageChanges<Change extends { conversation_id: string }>(
 	context: IExecuteFunctions,
 	read: (itemIndex: number) => Change,
-	send: (changes: Change[]) => Promise<ReadonlyArray<{ item_index: number }>>,
+	send: (changes: Change[]) => Promise<ReadonlyArray<{ item_index: number; outbox_ids?: string[] | null }>>,
 ): Promise<INodeExecutionData[][]> {
 	const items = context.getInputData();
 	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
 	const changes: Array<BatchEntry<Change>> = [];
 	const firstItemOf = new Map<string, number>();
+	const outboxIds: string[] = [];
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
 			const change = read(itemIndex);
@@ -47,9 +49,13 @@ export async function applyStageChanges<Change extends { conversation_id: string
 			const { rows, sent } = await sendBatch(context, batch, send, (entry, error) => {
 				outputs[CONTACTS].push(failedItem(context, error, { item: entry.itemIndex }));
 			});
+			outboxIds.push(...queuedOutboxIds(rows));
 			for (const row of rows) {
 				const itemIndex = sent[row.item_index].itemIndex;
-				outputs[CONTACTS].push({ json: { ...row, item_index: itemIndex } as IDataObject, pairedItem: { item: itemIndex } });
+				// The queued actions leave on Automations, not on Contacts.
+				const json = { ...row, item_index: itemIndex } as IDataObject;
+				delete json.outbox_ids;
+				outputs[CONTACTS].push({ json, pairedItem: { item: itemIndex } });
 			}
 		} catch (error) {
 			if (!context.continueOnFail()) throw asNodeError(context, error);
@@ -57,7 +63,7 @@ export async function applyStageChanges<Change extends { conversation_id: string
 		}
 	}
 	if (items.length > 0 && context.getNodeParameter('handOutAutomations', 0, true)) {
-		outputs[AUTOMATIONS].push(...(await handOutAutomations(context, 0, changedConversations(outputs[CONTACTS]), readDelivery(context))));
+		if (outboxIds.length > 0) outputs[AUTOMATIONS].push(...(await handOutAutomations(context, 0, outboxIds, readDelivery(context))));
 	}
 	return outputs;
 }

@@ -81,6 +81,8 @@ export interface AssignResult {
 	lead_status: LeadStatus | null;
 	/** Automations fired for this contact by this call, chains included. */
 	automations_fired: number;
+	/** The webhook / notify actions this call queued for the contact (pipeline_claim_outbox's p_outbox_ids); empty when none. */
+	outbox_ids: string[];
 }
 
 // =============================================================================================
@@ -122,6 +124,8 @@ export interface MoveResult {
 	/** The pipeline the contact left (from_pipeline_id), when it did. */
 	left_pipeline_id: string | null;
 	automations_fired: number;
+	/** The webhook / notify actions this call queued for the contact (pipeline_claim_outbox's p_outbox_ids); empty when none. */
+	outbox_ids: string[];
 }
 
 // =============================================================================================
@@ -135,10 +139,12 @@ export interface ClaimOutboxArgs {
 	/** How long an item stays this execution's before it is handed out again (5–86,400 s). */
 	p_lease_seconds?: number;
 	p_now?: string;
-	/** Only the items of these conversations (the ones this run changed); omit for every due item. */
+	/** Only the items of these conversations (whoever queued them); omit for every due item. */
 	p_conversation_ids?: string[] | null;
 	/** Only this owner's items; omit for every owner's. */
 	p_user_id?: string | null;
+	/** Only these items (the outbox_ids a pipeline_assign / pipeline_move call answered: what it queued); omit for any. */
+	p_outbox_ids?: string[] | null;
 }
 
 /** What an automation's webhook / notify action is about. */

@@ -7,7 +7,7 @@
 // its available_at has come, so these claims never see another suite's items. Each test reports
 // every item it claimed before it ends, so none is left for another test to claim (and the later
 // a test comes in this file, the earlier its instant), and nothing depends on today's date.
-import type { ClaimedOutboxItem, CompleteOutboxResult } from '../../../nodes/shared/contract';
+import type { ClaimedOutboxItem, CompleteOutboxResult, MoveResult } from '../../../nodes/shared/contract';
 import { entriesRead } from '../../helpers/reads';
 import { serviceClient, withDb } from '../../helpers/stack';
 import { analysis, assign, createPipelineWorld, failure, minutesAfter, rpc } from './fixtures';
@@ -197,5 +197,44 @@ describe('pipeline_outbox', () => {
 		const reports = [...byContacts.claimed, ...byOwner.claimed, ...rest].map((item) => ({ outbox_id: item.outbox_id, outcome: 'delivered' }));
 		for (const execution of ['exec-contacts', 'exec-owner', 'exec-rest']) await complete(execution, reports, minutesAfter(3, at));
 		expect(await claim('exec-none', minutesAfter(60 * 24 * 365, at), 1000)).toEqual([]);
+	});
+
+	it('answers the items each call queued (outbox_ids), and p_outbox_ids claims exactly those', async () => {
+		const at = '1999-01-01T00:00:00.000Z';
+		const world = await createPipelineWorld();
+		await world.automation({ name: 'entered', trigger_type: 'ENTERED_PIPELINE', actions: [{ type: 'webhook', url: 'https://crm.example.test/leads' }] });
+		await world.automation({
+			name: 'qualified',
+			trigger_type: 'STAGE_CHANGED',
+			trigger_conditions: { to_stage_id: world.pipeline.stages.Qualified },
+			actions: [{ type: 'add_tag', tag_id: world.tags['In pipeline'] }, { type: 'notify', message: 'Qualified' }, { type: 'webhook', url: 'https://crm.example.test/qualified' }],
+		});
+		const [contact, quiet] = await world.contacts(2);
+		// The first call queues the webhook of entering; nobody hands it out.
+		const [placed, other] = await assign([analysis(contact, 30), analysis(quiet, 10)], at);
+		expect(placed.outbox_ids).toHaveLength(1);
+		expect(other.outbox_ids).toHaveLength(1);
+		// The second queues the notify and the webhook of Qualified (the tag is done in the database).
+		const [moved] = await rpc<MoveResult[]>('pipeline_move', { p_items: [{ conversation_id: contact, stage_name: 'Qualified' }], p_now: minutesAfter(1, at) });
+		expect(moved.outbox_ids).toHaveLength(2);
+		const [kept] = await rpc<MoveResult[]>('pipeline_move', { p_items: [{ conversation_id: contact, stage_name: 'Qualified' }], p_now: minutesAfter(1, at) });
+		expect(kept).toMatchObject({ outcome: 'kept', outbox_ids: [] });
+
+		const own = await rpc<ClaimedOutboxItem[]>('pipeline_claim_outbox', {
+			p_execution_id: 'exec-own',
+			p_limit: 10,
+			p_now: minutesAfter(2, at),
+			p_outbox_ids: moved.outbox_ids,
+		});
+		expect(own.map((item) => item.outbox_id).sort()).toEqual([...moved.outbox_ids].sort());
+		expect(own.map((item) => item.kind).sort()).toEqual(['notify', 'webhook']);
+		expect(await statusOf(placed.outbox_ids)).toEqual([{ status: 'pending', n: 1 }]);
+		// Claimed already: not again within the lease, though asked for by id.
+		expect(await rpc('pipeline_claim_outbox', { p_execution_id: 'exec-again', p_now: minutesAfter(3, at), p_outbox_ids: moved.outbox_ids })).toEqual([]);
+
+		const rest = await rpc<ClaimedOutboxItem[]>('pipeline_claim_outbox', { p_execution_id: 'exec-rest', p_now: minutesAfter(2, at), p_outbox_ids: [...placed.outbox_ids, ...other.outbox_ids] });
+		expect(rest.map((item) => item.conversation_id).sort()).toEqual([contact, quiet].sort());
+		await complete('exec-own', own.map((item) => ({ outbox_id: item.outbox_id, outcome: 'delivered' })), minutesAfter(3, at));
+		await complete('exec-rest', rest.map((item) => ({ outbox_id: item.outbox_id, outcome: 'delivered' })), minutesAfter(3, at));
 	});
 });

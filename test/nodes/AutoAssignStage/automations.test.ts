@@ -128,6 +128,40 @@ it('Claim Automations hands out the actions of changes made without handing them
 	expect((await claimAutomations(theirs.userId)).automations).toHaveLength(2);
 });
 
+it('Move and Assign hand out only the actions their own changes queued: another run\'s waiting actions stay for Claim Automations', async () => {
+	const world = await worldWithActions();
+	await world.automation({
+		name: 'qualified',
+		trigger_type: 'STAGE_CHANGED',
+		trigger_conditions: { to_stage_id: world.pipeline.stages.Qualified },
+		actions: [{ type: 'notify', message: 'Qualified' }],
+	});
+	const [contact] = await world.contacts(1);
+	// Another run placed the contact and left its two actions waiting (Hand Out Automations off).
+	const placed = await runStage([analysed(contact, 30)], { operation: 'assign', handOutAutomations: false }, supabaseCredentials());
+	expect(placed.contacts).toEqual([expect.objectContaining({ outcome: 'assigned', stage_name: 'Contacted', automations_fired: 1 })]);
+	expect(placed.contacts[0]).not.toHaveProperty('outbox_ids');
+
+	// A move that fires nothing hands out nothing.
+	const toProposal = await runStage([{ conversation_id: contact }], { operation: 'move', stage: { __rl: true, mode: 'name', value: 'Proposal' } }, supabaseCredentials());
+	expect(toProposal.result.error).toBeUndefined();
+	expect(toProposal.contacts).toEqual([expect.objectContaining({ outcome: 'moved', stage_name: 'Proposal', automations_fired: 0 })]);
+	expect(toProposal.automations).toEqual([]);
+
+	// A move that fires its own action hands out that one only.
+	const toQualified = await runStage([{ conversation_id: contact }], { operation: 'move', stage: { __rl: true, mode: 'name', value: 'Qualified' } }, supabaseCredentials());
+	expect(toQualified.automations.map((item) => [item.kind, (item.automation as IDataObject).name])).toEqual([['notify', 'qualified']]);
+	// So does an Assign of another analysis (a score of 30: back to Contacted under UPDATE_EXISTING fires nothing).
+	await world.settings({ mode: 'UPDATE_EXISTING' });
+	const reassigned = await runStage([analysed(contact, 30)], { operation: 'assign', handOutAutomations: true }, supabaseCredentials());
+	expect(reassigned.contacts).toEqual([expect.objectContaining({ outcome: 'moved', stage_name: 'Contacted', automations_fired: 0 })]);
+	expect(reassigned.automations).toEqual([]);
+
+	// The other run's actions are still waiting, for its sweep.
+	const swept = await claimAutomations(world.userId);
+	expect(swept.automations.map((item) => item.kind).sort()).toEqual(['notify', 'webhook']);
+});
+
 it('Complete Automations refuses a report without a valid outbox item ID or claim holder, naming the field', async () => {
 	const notAnId = await completeAutomations([{ outbox_id: 'outbox-7', execution_id: 'n8n-1-x' }]);
 	expect(notAnId.result.error?.message).toBe('The outbox item ID "outbox-7" is not a UUID');
