@@ -26,7 +26,7 @@ export interface ReadConversation {
 	moreMessagesAfter: string | null;
 	/** The oldest message read so far (epoch ms). */
 	oldestMs: number | undefined;
-	/** Messages Graph gave that could not be read (no id, no time). */
+	/** Messages Graph gave that could not be read (no usable id, no time, no person): not recorded, counted in the page's errors. */
 	unreadable: number;
 }
 

@@ -83,6 +83,8 @@ interface Tally {
 	retries: number;
 	/** Errors met while reading the page being read (recorded with it). */
 	pageErrors: number;
+	/** Messages Graph gave that could not be read (no id, no time, no person), this run: counted in the job's errors too. */
+	unreadable: number;
 	databaseMs: number;
 	parseMs: number;
 }
@@ -172,7 +174,7 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 	const job = await beginJob(context, target.pageId, holder, settings.owner, settings.full, settings.leaseSeconds);
 	const since = job.since === null ? undefined : Date.parse(job.since);
 	const pacer = new Pacer((1000 / settings.requestsPerSecond) * 1.05);
-	const tally: Tally = { calls: 0, throttled: 0, retries: 0, pageErrors: 0, databaseMs: 0, parseMs: 0 };
+	const tally: Tally = { calls: 0, throttled: 0, retries: 0, pageErrors: 0, unreadable: 0, databaseMs: 0, parseMs: 0 };
 	let cursor = job.cursor;
 	let last: SyncPageResult | undefined;
 	let newConversations = 0;
@@ -225,6 +227,8 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 			}
 
 			const done = reachedOld || page.nextAfter === null;
+			// Messages that could not be read are not recorded, never silently: each is an error of the page.
+			const unreadable = changed.reduce((sum, conversation) => sum + conversation.unreadable, 0);
 			const events: MessengerEvent[] = changed.flatMap((conversation) => conversation.events);
 			const newest = changed.reduce<number | undefined>((max, conversation) => (conversation.updatedMs !== undefined && (max === undefined || conversation.updatedMs > max) ? conversation.updatedMs : max), undefined);
 			const databaseStarted = performance.now();
@@ -237,13 +241,14 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 					nextCursor: isLast ? (done ? null : page.nextAfter) : cursor,
 					conversations: isLast ? changed.length : 0,
 					newestUpdatedAt: newest === undefined ? null : new Date(newest).toISOString(),
-					errors: isLast ? tally.pageErrors : 0,
+					errors: isLast ? tally.pageErrors + unreadable : 0,
 					done: isLast && done,
 				}, settings.leaseSeconds);
 				newConversations += last.page_new_conversations;
 			}
 			tally.databaseMs += performance.now() - databaseStarted;
 			tally.pageErrors = 0;
+			tally.unreadable += unreadable;
 			cursor = done ? null : page.nextAfter;
 			if (done) break;
 		}
@@ -288,6 +293,7 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 						retries: tally.retries,
 						new_conversations: newConversations,
 						restarted_from_first_page: restartedFromFirstPage,
+						unreadable_messages: tally.unreadable,
 						seconds: Math.round(performance.now() - started) / 1000,
 						database_ms: Math.round(tally.databaseMs),
 						parse_ms: Math.round(tally.parseMs * 10) / 10,

@@ -272,6 +272,24 @@ test('a 2xx answer that is no list (a proxy’s page, other JSON) is no answer: 
 	expect(jobs.rows).toEqual([{ status: 'failed' }]);
 });
 
+test('messages Graph gives that cannot be read (an id with a space, one too long, a conversation without its person) are not recorded and are counted in the errors, never silently dropped', async () => {
+	const world = await connected();
+	const fine = conversation(1);
+	const odd = conversation(2);
+	odd.messages[0] = { ...odd.messages[0], id: 'm with spaces' };
+	odd.messages[1] = { ...odd.messages[1], id: `m_${'x'.repeat(600)}` };
+	// The Page talking to itself: no participant but the Page, so no person to record its messages for.
+	const alone = { ...conversation(3, 2), psid: world.pageId };
+	await sims.graph.control.addConversations(world.pageId, [fine, odd, alone]);
+	const { result, output } = await runSync(world.pageId);
+	expect(result.error).toBeUndefined();
+	expect(output).toMatchObject({ status: 'completed', conversations: 3, messages: 4, errors: 4 });
+	expect(output?.this_run).toMatchObject({ unreadable_messages: 4 });
+	const job = await withDb((db) => db.query('select status, errors from public.messenger_sync_jobs where page_id = $1', [world.pageId]));
+	expect(job.rows).toEqual([{ status: 'completed', errors: 4 }]);
+	expect((await counts(world.pageId)).messages).toBe(4);
+});
+
 test('a refused token (190) stops the sync with a credential error; the job is failed and resumable', async () => {
 	const world = await connected();
 	await sims.graph.control.addConversations(world.pageId, [conversation(1)]);
