@@ -4,7 +4,8 @@
 // answers 502 with why; the manual trigger runs the same sync; while another run's sync of the Page
 // runs, an incremental and a full sync are both answered 409 with who holds it, and it is untouched;
 // a Page not connected (or another owner's) answers 404 and an Owner ID that is no user 400, each
-// naming the problem without a stack trace or a secret, and nothing is synced.
+// naming the problem without a stack trace or a secret, and nothing is synced; a mode other than
+// "full" or "incremental" ("Full", "ful") or another body key answers 400 naming it, nothing synced.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
@@ -154,4 +155,32 @@ test('a Page not connected answers 404, an Owner ID that is no user 400, another
 		),
 	);
 	expect(rows.rows[0]).toEqual({ lone_pages: 0, taken_owner: taken.userId, jobs: 0 });
+});
+
+test('a mode other than "full" or "incremental" ("Full", "ful", null), or another body key, answers 400 naming it and the allowed values; nothing is synced', async () => {
+	const other = await createWorld();
+	await connectPage(other.pageId, other.userId);
+	await sims.graph.control.clearRequests();
+	const refusals: Array<[unknown, string, RegExp]> = [
+		[{ mode: 'Full' }, 'mode', /^mode must be "full" or "incremental" \(lower case\), not "Full"$/],
+		[{ mode: 'ful' }, 'mode', /^mode must be "full" or "incremental" \(lower case\), not "ful"$/],
+		[{ mode: null }, 'mode', /^mode must be "full" or "incremental" \(lower case\), not null$/],
+		[{ Mode: 'full' }, 'Mode', /^Unknown field "Mode": the body takes mode only$/],
+		[{ mode: 'full', since: '2026-01-01' }, 'since', /^Unknown field "since": the body takes mode only$/],
+		[{ [JSON.stringify({ mode: 'full' })]: '' }, '{"mode":"full"}', /^Unknown field/],
+	];
+	for (const [body, field, error] of refusals) {
+		const refused = await request(body, {}, TOKEN, other.pageId);
+		expect({ body, status: refused.response?.statusCode }).toEqual({ body, status: 400 });
+		expect(refused.response?.body).toEqual({ status: 400, error: expect.stringMatching(error), field, description: expect.stringMatching(/\{"mode": "full"\}.*\{"mode": "incremental"\}/) });
+		expect(refused.executedNodes).not.toContain('Messenger Sync');
+	}
+	expect(await sims.graph.control.requests()).toEqual([]);
+	const jobs = await withDb((db) => db.query('select count(*)::int as jobs from public.messenger_sync_jobs where page_id = $1', [other.pageId]));
+	expect(jobs.rows[0]).toEqual({ jobs: 0 });
+
+	// {"mode": "incremental"}, as documented, is the default sync.
+	const incremental = await request({ mode: 'incremental' });
+	expect(incremental.response?.body).toMatchObject({ page_id: world.pageId, status: 'completed', since: expect.any(String) });
+	expect(incremental.response?.statusCode).toBe(200);
 });
