@@ -1,8 +1,8 @@
 // workflows/queue-actions.json through n8n's engine in-process against the local stack: Take Lead
 // (POST leads/:leadId/take: 200 with what was cancelled, harmless twice, 404 unknown or another
-// owner's lead, 400 malformed), the export (GET leadflow/queue/export?day=…: the CSV as a download,
+// owner's lead, 400 malformed or an unknown Taken By), the export (GET leadflow/queue/export?day=…: the CSV as a download,
 // headers only when empty, 400 without a day) and the metrics (GET leadflow/queue/metrics: per day
-// and totals, by default the owner's last 7 local days, 400 for a bad range); every call 403 without
+// and totals, by default the owner's last 7 local days, 400 for a bad range, naming From Day); every call 403 without
 // the key, and no answer holds a stack trace.
 import { parse } from 'csv-parse/sync';
 import { randomUUID } from 'node:crypto';
@@ -26,6 +26,29 @@ const metrics = (owner: string, query: Record<string, string>, withKey = true) =
 
 const noStackTrace = (body: unknown) => expect(JSON.stringify(body)).not.toMatch(/at \S+ \(|\.(js|ts):\d+/);
 
+test('POST leads/:leadId/take while its message is being sent: 200 saying so in sending, the message left to its run', async () => {
+	const owner = await queueOwner();
+	const [lead] = await leadsOf(owner, 1);
+	await prepareDue(owner);
+	const [message] = await messagesOf(owner);
+	// A run claimed it and Send's begin_send let it go (at its slot, inside the sending hours).
+	await withDb(async (db) => {
+		const at = new Date(message.scheduled_for).toISOString();
+		await db.query(`select * from public.queue_claim('run-1', 1, 300, $1, $2)`, [at, owner]);
+		await db.query(`select * from public.queue_begin_send('run-1', $1, 300, $2)`, [[message.id], at]);
+	});
+
+	const taken = await take(owner, lead.leadId);
+	expect(taken.response?.statusCode).toBe(200);
+	expect(taken.response?.body).toMatchObject({
+		status: 'human_controlled',
+		already_taken: false,
+		cancelled: [],
+		sending: [{ item_id: message.id, send_started_at: expect.any(String), worker: 'run-1' }],
+	});
+	expect((await messagesOf(owner))[0]).toMatchObject({ status: 'claimed', lease_holder: 'run-1' });
+});
+
 test('POST leads/:leadId/take: 200 with what was cancelled, harmless twice; 404 for an unknown or another owner\'s lead; 400 malformed', async () => {
 	const owner = await queueOwner();
 	const stranger = await queueOwner();
@@ -42,6 +65,7 @@ test('POST leads/:leadId/take: 200 with what was cancelled, harmless twice; 404 
 		already_taken: false,
 		cancelled: expect.arrayContaining([{ queue: 'whatsapp_message_queue', item_id: message.id, from_status: 'queued' }]),
 		stopped_rules: 0,
+		sending: [],
 	});
 	expect((await messagesOf(owner))[0].status).toBe('cancelled');
 	const again = await take(owner, lead.leadId);
@@ -59,7 +83,14 @@ test('POST leads/:leadId/take: 200 with what was cancelled, harmless twice; 404 
 	const noOwner = await runWorkflow(WORKFLOW, { startNode: 'Take Lead Request', webhook: { method: 'POST', path: `leads/${other.leadId}/take`, headers: { [KEY.name]: KEY.value }, body: {} }, credentials: credentials() });
 	expect(noOwner.response).toMatchObject({ statusCode: 400, body: { error: 'The owner user ID "(no X-Leadflow-Owner header)" is not a UUID' } });
 	expect(await leadStatus(other.leadId)).toBe('new');
-	for (const answer of [foreign, unknown, malformed, noOwner]) noStackTrace(answer.response?.body);
+	// A takenBy that is no user is named as the caller set it (Taken By), not as the database's argument.
+	const strangerActor = randomUUID();
+	const [third] = await leadsOf(owner, 1);
+	const unknownActor = await take(owner, third.leadId, { takenBy: strangerActor });
+	expect(unknownActor.response).toMatchObject({ statusCode: 400, body: { status: 400, error: `Taken By: user ${strangerActor} does not exist`, hint: expect.stringMatching(/Taken By/) } });
+	expect(JSON.stringify(unknownActor.response?.body)).not.toMatch(/p_actor_id/);
+	expect(await leadStatus(third.leadId)).toBe('new');
+	for (const answer of [foreign, unknown, malformed, noOwner, unknownActor]) noStackTrace(answer.response?.body);
 });
 
 test('GET leadflow/queue/export?day=…: the CSV as a download; headers only for an empty day; 400 without a day or with a bad status', async () => {
@@ -118,6 +149,12 @@ test('GET leadflow/queue/metrics: per day with totals; the last 7 days by defaul
 	expect([1, 2]).toContain((east - west) / 86_400_000);
 	const backwards = await metrics(owner, { from: '2026-12-05', to: '2026-12-01' });
 	expect(backwards.response).toMatchObject({ statusCode: 400, body: { status: 400, error: 'To Day 2026-12-01 is before From Day 2026-12-05' } });
+	// A From Day after the owner's today (To Day left empty: the database's today) is named as the caller set it.
+	const future = await metrics(owner, { from: '2100-01-01' });
+	expect(future.response).toMatchObject({
+		statusCode: 400,
+		body: { status: 400, error: expect.stringMatching(/^From Day, To Day: From Day on or before To Day, at most 366 days \(got 2100-01-01 to \d{4}-\d{2}-\d{2}\)$/), hint: expect.stringMatching(/empty To Day is the owner's today/) },
+	});
 	const noKey = await metrics(owner, {}, false);
 	expect(noKey.response?.statusCode).toBe(403);
 });

@@ -5,6 +5,7 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
+import { inParameterNames } from '../helpers/caller-fields';
 import { dayRangeProperties, ownerProperty, readDayRange, readOwner } from '../helpers/common';
 
 const properties: INodeProperties[] = [
@@ -18,6 +19,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	return await perItem(this, 1, async (itemIndex) => {
 		const owner = readOwner(this, itemIndex);
 		const { from, to } = readDayRange(this, itemIndex, true);
-		return rowsTo(0, await callRpc(this, 'queue_metrics', { p_user_id: owner, p_from: from, p_to: to }, itemIndex));
+		try {
+			return rowsTo(0, await callRpc(this, 'queue_metrics', { p_user_id: owner, p_from: from, p_to: to }, itemIndex));
+		} catch (error) {
+			// Without To Day the database takes the owner's today (their time zone): a From Day after it is refused.
+			const hint = to ? undefined : 'An empty To Day is the owner\'s today in their time zone: choose a From Day on or before it.';
+			throw inParameterNames(this, error, itemIndex, { p_from: 'From Day', p_to: 'To Day' }, hint);
+		}
 	});
 }

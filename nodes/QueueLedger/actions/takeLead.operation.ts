@@ -7,6 +7,7 @@ import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, 
 import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { textProblem } from '../../shared/valid-input';
+import { inParameterNames } from '../helpers/caller-fields';
 import { invalid, ownerProperty, readOptionalOwner, readText, readUuid } from '../helpers/common';
 
 const properties: INodeProperties[] = [
@@ -46,7 +47,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		const reason = readText(this, 'reason', itemIndex);
 		const problem = reason ? textProblem(reason, { kind: 'multiline', max: 2000 }) : undefined;
 		if (problem) throw invalid(this, itemIndex, `Reason ${problem}`, 'Write the reason as plain text of at most 2,000 characters.');
-		const rows = await callRpc(this, 'queue_take_lead', { p_lead_id: leadId, p_actor_id: actorId, p_reason: reason || null, p_user_id: owner }, itemIndex);
-		return rowsTo(0, rows);
+		try {
+			const rows = await callRpc(this, 'queue_take_lead', { p_lead_id: leadId, p_actor_id: actorId, p_reason: reason || null, p_user_id: owner }, itemIndex);
+			return rowsTo(0, rows);
+		} catch (error) {
+			// The caller set Taken By (the webhook's takenBy), not p_actor_id: a refusal of it names Taken By.
+			throw inParameterNames(this, error, itemIndex, { p_actor_id: 'Taken By' }, 'Use the ID of a Supabase Auth user of this project (auth.users) as Taken By, or leave it empty.');
+		}
 	});
 }
