@@ -28,7 +28,8 @@ interface DayMetrics {
 	day: string; queued: number; sent: number; failed: number; cancelled: number; taken_over: number;
 	mean_wait_seconds: number | string | null; mean_processing_seconds: number | string | null;
 }
-interface TakeAnswer { lead_id: string; status: string; already_taken: boolean; cancelled: unknown[]; stopped_rules: number }
+/** `sending`: the lead's messages whose send had begun, left to their run (they may have reached the lead). */
+interface TakeAnswer { lead_id: string; status: string; already_taken: boolean; cancelled: unknown[]; stopped_rules: number; sending?: unknown[] }
 
 const PAGE_SIZE = 25;
 const POLL_MS = 2000;
@@ -388,7 +389,13 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 					say(`${name} was already taken over: nothing changed (someone took it before you).`, 'error');
 				} else {
 					const cancelled = answer.cancelled.length;
-					say(`${name} is yours now: ${formatNumber(cancelled)} waiting queue item${cancelled === 1 ? '' : 's'} cancelled${answer.stopped_rules ? `, follow-ups stopped for ${formatNumber(answer.stopped_rules)} rule${answer.stopped_rules === 1 ? '' : 's'}` : ''}.`);
+					const sending = answer.sending?.length ?? 0;
+					say(
+						`${name} is yours now: ${formatNumber(cancelled)} waiting queue item${cancelled === 1 ? '' : 's'} cancelled${answer.stopped_rules ? `, follow-ups stopped for ${formatNumber(answer.stopped_rules)} rule${answer.stopped_rules === 1 ? '' : 's'}` : ''}.` +
+							(sending
+								? ` ${formatNumber(sending)} message${sending === 1 ? ' was' : 's were'} already being sent and may have reached them: check the queue before you call.`
+								: ''),
+					);
 				}
 			} else {
 				say(`Could not take over ${name}: ${answer?.error ?? `the server answered ${status}`}`, 'error');

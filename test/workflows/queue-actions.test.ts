@@ -26,6 +26,29 @@ const metrics = (owner: string, query: Record<string, string>, withKey = true) =
 
 const noStackTrace = (body: unknown) => expect(JSON.stringify(body)).not.toMatch(/at \S+ \(|\.(js|ts):\d+/);
 
+test('POST leads/:leadId/take while its message is being sent: 200 saying so in sending, the message left to its run', async () => {
+	const owner = await queueOwner();
+	const [lead] = await leadsOf(owner, 1);
+	await prepareDue(owner);
+	const [message] = await messagesOf(owner);
+	// A run claimed it and Send's begin_send let it go (at its slot, inside the sending hours).
+	await withDb(async (db) => {
+		const at = new Date(message.scheduled_for).toISOString();
+		await db.query(`select * from public.queue_claim('run-1', 1, 300, $1, $2)`, [at, owner]);
+		await db.query(`select * from public.queue_begin_send('run-1', $1, 300, $2)`, [[message.id], at]);
+	});
+
+	const taken = await take(owner, lead.leadId);
+	expect(taken.response?.statusCode).toBe(200);
+	expect(taken.response?.body).toMatchObject({
+		status: 'human_controlled',
+		already_taken: false,
+		cancelled: [],
+		sending: [{ item_id: message.id, send_started_at: expect.any(String), worker: 'run-1' }],
+	});
+	expect((await messagesOf(owner))[0]).toMatchObject({ status: 'claimed', lease_holder: 'run-1' });
+});
+
 test('POST leads/:leadId/take: 200 with what was cancelled, harmless twice; 404 for an unknown or another owner\'s lead; 400 malformed', async () => {
 	const owner = await queueOwner();
 	const stranger = await queueOwner();
@@ -42,6 +65,7 @@ test('POST leads/:leadId/take: 200 with what was cancelled, harmless twice; 404 
 		already_taken: false,
 		cancelled: expect.arrayContaining([{ queue: 'whatsapp_message_queue', item_id: message.id, from_status: 'queued' }]),
 		stopped_rules: 0,
+		sending: [],
 	});
 	expect((await messagesOf(owner))[0].status).toBe('cancelled');
 	const again = await take(owner, lead.leadId);

@@ -1,8 +1,9 @@
 // takeLead ("Take Lead"): a person takes a lead over, in one transaction (queue_take_lead): the lead
-// becomes human_controlled, every queued or claimed message of the lead is cancelled (a claimed one
-// is then refused at Complete, so a send in flight is never recorded as the automation's), the
-// lead's Messenger follow-ups are stopped (reason human_takeover), and the ledger records each
-// change. Taking a lead twice changes nothing more. An unknown lead fails as not_found (a 404).
+// becomes human_controlled, every queued or claimed message of the lead whose send has not begun is
+// cancelled (a claimed one is then refused at Complete: nothing is recorded as the automation's),
+// one whose send began (queue_begin_send) is left to its run, which records it sent with its wamid
+// (the item's `sending` lists it: it may have reached the lead), the lead's Messenger follow-ups
+// are stopped (reason human_takeover), and the ledger records each change. Taking a lead twice
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';

@@ -232,9 +232,16 @@ export interface TakeLeadResult {
 	status: QueueLeadStatus;
 	/** The lead was human-controlled already: nothing changed. */
 	already_taken: boolean;
+	/** What the take-over cancelled: the lead's messages and backlog item that had not begun sending. */
 	cancelled: Array<{ queue: string; item_id: string; from_status: QueueItemStatus }>;
 	/** Messenger follow-up rules stopped for the lead's conversation. */
 	stopped_rules: number;
+	/**
+	 * The lead's messages whose send had begun (queue_begin_send let them go): not cancelled, they
+	 * may have reached the lead; their worker's Complete records them (sent, or cancelled if the
+	 * send failed). [] when none.
+	 */
+	sending: Array<{ item_id: string; send_started_at: string; worker: string }>;
 }
 
 // =============================================================================================

@@ -1,19 +1,24 @@
 // Take Lead (the seed's fourth button): in one transaction the lead becomes human-controlled, what
 // of it waits in the queues is cancelled, and its Messenger follow-ups are stopped. A worker that
-// holds the lead's message when it happens is refused at Complete: nothing is recorded as sent by
-// the automation, and the ledger shows the cancel. Taking a lead twice is harmless.
+// holds the lead's message when it happens, its send not begun, is refused at Complete: nothing is
+// recorded as sent by the automation, and the ledger shows the cancel. A message whose send began
+// (queue_begin_send) may be out: it is left to its worker's Complete (sent with its wamid, or
+// cancelled if it failed), and the answer lists it in `sending`. Taking a lead twice is harmless.
+import type { BeginQueueSendResult } from '../../../nodes/shared/contract';
 import { userClient, withDb } from '../../helpers/stack';
 import {
 	addLeads,
 	claim,
 	complete,
 	createOwner,
+	failed,
 	failure,
 	ledger,
 	messages,
 	metrics,
 	phone,
 	preparedOwner,
+	rpc,
 	sent,
 	takeLead,
 	TOMORROW,
@@ -21,6 +26,8 @@ import {
 
 const AT = `${TOMORROW}T10:00:00.000Z`;
 const LATER = `${TOMORROW}T10:01:00.000Z`;
+const beginSend = (worker: string, ids: string[], now: string) =>
+	rpc<BeginQueueSendResult[]>('queue_begin_send', { p_worker: worker, p_item_ids: ids, p_lease_seconds: 300, p_now: now });
 
 describe('queue_take_lead', () => {
 	it('while a worker holds the lead\'s message: the worker\'s Complete is refused, nothing is recorded as sent, the ledger shows the cancel', async () => {
@@ -76,12 +83,102 @@ describe('queue_take_lead', () => {
 		expect(leadRows.map((row) => row.to_status)).toEqual(['new', 'queued', 'contacted', 'human_controlled']);
 	});
 
+	it('during a send (begin_send let it go): the message is left to its worker, Complete records it sent with its wamid, the answer says it was being sent', async () => {
+		const { userId } = await preparedOwner(1);
+		const [held] = await claim('worker-s', userId, AT);
+		expect((await beginSend('worker-s', [held.item_id], AT))[0]).toMatchObject({ send: true });
+
+		const [taken] = await takeLead(held.lead_id, { actorId: userId, reason: 'Customer called', now: LATER });
+		expect(taken).toMatchObject({ status: 'human_controlled', already_taken: false, cancelled: [] });
+		expect(taken.sending).toEqual([{ item_id: held.item_id, send_started_at: AT.replace('.000Z', '+00:00'), worker: 'worker-s' }]);
+		// Still the worker's: the message and its backlog item wait for its report.
+		expect((await messages(userId)).map((row) => [row.status, row.lease_holder])).toEqual([['claimed', 'worker-s']]);
+
+		const [report] = await complete('worker-s', [sent(held, 'wamid.X')], LATER);
+		expect(report).toMatchObject({ item_id: held.item_id, status: 'sent', accepted: true, reason: null });
+		expect((await messages(userId))[0]).toMatchObject({ status: 'sent', message_id: 'wamid.X' });
+		const state = await withDb(
+			async (db) =>
+				(
+					await db.query(
+						`select l.status as lead, p.status as backlog, p.message_id from public.leads l join public.lead_processing_queue p on p.lead_id = l.id where l.id = $1`,
+						[held.lead_id],
+					)
+				).rows[0],
+		);
+		expect(state).toEqual({ lead: 'human_controlled', backlog: 'sent', message_id: 'wamid.X' });
+		const rows = (await ledger(userId)).filter((row) => row.item_id === held.item_id);
+		expect(rows.map((row) => [row.from_status, row.to_status, row.reason, row.detail])).toEqual([
+			[null, 'queued', 'prepared', null],
+			['queued', 'claimed', 'claimed', null],
+			['claimed', 'sent', 'sent', { message_id: 'wamid.X' }],
+		]);
+		expect(await metrics(userId, TOMORROW, TOMORROW)).toEqual([
+			expect.objectContaining({ day: TOMORROW, queued: 1, sent: 1, failed: 0, cancelled: 0, taken_over: 0 }),
+		]);
+		// Asked again, the lead is taken already and nothing is being sent.
+		expect((await takeLead(held.lead_id, { now: LATER }))[0]).toMatchObject({ already_taken: true, cancelled: [], sending: [] });
+	});
+
+	it('during a send that then fails or is released: the messages are cancelled, not retried, with their backlog items', async () => {
+		const { userId } = await preparedOwner(2);
+		const items = await claim('worker-f', userId, `${TOMORROW}T13:00:00.000Z`);
+		expect(items).toHaveLength(2);
+		await beginSend('worker-f', items.map((item) => item.item_id), AT);
+		for (const item of items) expect((await takeLead(item.lead_id, { now: LATER }))[0].sending).toHaveLength(1);
+
+		const reports = await complete('worker-f', [failed(items[0]), { item_id: items[1].item_id, outcome: 'released' }], LATER);
+		expect(reports.map((row) => [row.status, row.accepted, row.next_attempt_at])).toEqual([
+			['cancelled', true, null],
+			['cancelled', true, null],
+		]);
+		const day = await messages(userId);
+		expect(day.map((row) => row.status)).toEqual(['cancelled', 'cancelled']);
+		expect(day.find((row) => row.id === items[0].item_id)?.last_error).toMatchObject({ code: '131000' });
+		const backlog = await withDb(async (db) => (await db.query('select status from public.lead_processing_queue where user_id = $1', [userId])).rows);
+		expect(backlog).toEqual([{ status: 'cancelled' }, { status: 'cancelled' }]);
+		const cancels = (await ledger(userId)).filter((row) => row.queue === 'whatsapp_message_queue' && row.to_status === 'cancelled');
+		expect(cancels.map((row) => [row.from_status, row.reason, row.worker])).toEqual([
+			['claimed', 'human_takeover', 'worker-f'],
+			['claimed', 'human_takeover', 'worker-f'],
+		]);
+		// Nothing comes back for them, even once every retry would be due.
+		expect(await claim('worker-g', userId, `${TOMORROW}T16:00:00.000Z`)).toEqual([]);
+	});
+
+	it('while a send\'s failure is being recorded: the take-over waits for it, then cancels the failed message (never retried)', async () => {
+		const { userId } = await preparedOwner(1);
+		const [held] = await claim('worker-r', userId, AT);
+		await beginSend('worker-r', [held.item_id], AT);
+		const taken = await withDb(async (db) => {
+			await db.query('begin');
+			await db.query(`select * from public.queue_complete('worker-r', $1, $2)`, [JSON.stringify([failed(held)]), AT]);
+			const take = takeLead(held.lead_id, { now: LATER });
+			// The take-over waits for the Complete's lock on the lead (or, were it not to, it would
+			// have finished by now, seeing the message still being sent).
+			let done = false;
+			void take.then(() => (done = true)).catch(() => (done = true));
+			await withDb(async (watch) => {
+				for (let waited = 0; waited < 3_000 && !done; waited += 20) {
+					const waiting = await watch.query(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%queue_take_lead%'`);
+					if (waiting.rowCount) return;
+					await new Promise((resolve) => setTimeout(resolve, 20));
+				}
+			});
+			await db.query('commit');
+			return take;
+		});
+		expect((await messages(userId)).map((row) => row.status)).toEqual(['cancelled']);
+		expect(taken[0]).toMatchObject({ status: 'human_controlled', already_taken: false, sending: [] });
+		expect(await claim('worker-s', userId, `${TOMORROW}T16:00:00.000Z`)).toEqual([]);
+	});
+
 	it('taking a lead twice is harmless: the second says already_taken and changes nothing', async () => {
 		const { userId, leadIds } = await preparedOwner(2);
 		await takeLead(leadIds[0], { now: AT });
 		const before = await ledger(userId);
 		const [again] = await takeLead(leadIds[0], { now: LATER, reason: 'clicked twice' });
-		expect(again).toEqual({ lead_id: leadIds[0], user_id: userId, status: 'human_controlled', already_taken: true, cancelled: [], stopped_rules: 0 });
+		expect(again).toEqual({ lead_id: leadIds[0], user_id: userId, status: 'human_controlled', already_taken: true, cancelled: [], stopped_rules: 0, sending: [] });
 		expect(await ledger(userId)).toEqual(before);
 	});
 
