@@ -4,10 +4,14 @@
 // is written), send the changes in batches of at most 1,000 (the most rows the Data API returns)
 // with one database call each, put each returned row on Contacts paired with its item, then hand
 // out the automations those changes fired: exactly the outbox items the calls answered they queued
-// (outbox_ids), not other items of the same contacts. A change the database refuses is reported for its input
-// item; with Continue On Fail it alone fails and the rest of its batch is written
-// (nodes/shared/batch-refusals.ts).
-import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+// (outbox_ids), not other items of the same contacts. A change the database refuses is reported for
+// its input item; with Continue On Fail it alone fails and the rest of its batch is written
+// (nodes/shared/batch-refusals.ts). Each call is its own transaction: only the node's own checks
+// (above) cover the whole input before anything is written. Without Continue On Fail, a call refused
+// after earlier calls were written stops the node, its error saying which items were written and
+// that their automations wait in the outbox for Claim Automations: a failed node's outputs reach no
+// one, so they are not claimed (at most once, they would be marked delivered and lost).
+import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type NodeApiError } from 'n8n-workflow';
 import { sendBatch, type BatchEntry } from '../../shared/batch-refusals';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { handOutAutomations, queuedOutboxIds, readDelivery } from './automations';
@@ -58,7 +62,7 @@ export async function applyStageChanges<Change extends { conversation_id: string
 				outputs[CONTACTS].push({ json, pairedItem: { item: itemIndex } });
 			}
 		} catch (error) {
-			if (!context.continueOnFail()) throw asNodeError(context, error);
+			if (!context.continueOnFail()) throw withWritten(asNodeError(context, error), changes.slice(0, start), outboxIds.length);
 			for (const entry of batch) outputs[CONTACTS].push(failedItem(context, error, { item: entry.itemIndex }));
 		}
 	}
@@ -66,4 +70,17 @@ export async function applyStageChanges<Change extends { conversation_id: string
 		if (outboxIds.length > 0) outputs[AUTOMATIONS].push(...(await handOutAutomations(context, 0, outboxIds, readDelivery(context))));
 	}
 	return outputs;
+}
+
+/** The node's error, saying what earlier calls wrote (nothing to add when none did). */
+function withWritten<E extends NodeOperationError | NodeApiError>(error: E, written: ReadonlyArray<{ itemIndex: number }>, queued: number): E {
+	if (written.length === 0) return error;
+	const items = written.length === 1 ? `Item ${written[0].itemIndex}` : `Items ${written[0].itemIndex}–${written[written.length - 1].itemIndex}`;
+	const note =
+		`${items} of the input (${written.length}) were written by earlier calls and stay written` +
+		(queued > 0
+			? `; the ${queued} webhook / notify actions they fired were not handed out: the Claim Automations operation hands them out.`
+			: '; they fired no webhook or notify action.');
+	error.description = error.description ? `${error.description} ${note}` : note;
+	return error;
 }

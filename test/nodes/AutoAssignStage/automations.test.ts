@@ -162,6 +162,21 @@ it('Move and Assign hand out only the actions their own changes queued: another 
 	expect(swept.automations.map((item) => item.kind).sort()).toEqual(['notify', 'webhook']);
 });
 
+it('more than 1,000 items: a later call refused stops the node saying which items were written, their actions left for Claim Automations', async () => {
+	const world = await createPipelineWorld();
+	await world.automation({ trigger_type: 'ENTERED_PIPELINE', actions: [{ type: 'notify', message: 'A new lead entered the pipeline' }] });
+	const contacts = await world.contacts(1000);
+	const unknown = '0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f';
+	const run = await runStage([...contacts.map((id) => analysed(id, 30)), analysed(unknown, 30)], { operation: 'assign', handOutAutomations: true }, supabaseCredentials());
+	expect(run.result.error?.message).toContain(`item 1000 (p_items[0]).conversation_id: conversation ${unknown} does not exist`);
+	expect(run.result.error?.description).toContain(
+		'Items 0–999 of the input (1000) were written by earlier calls and stay written; the 1000 webhook / notify actions they fired were not handed out: the Claim Automations operation hands them out.',
+	);
+	const placed = await withDb(async (db) => (await db.query<{ n: number }>('select count(*)::int as n from public.pipeline_contacts where user_id = $1', [world.userId])).rows[0].n);
+	expect(placed).toBe(1000);
+	expect((await claimAutomations(world.userId, { limit: 1000 })).automations).toHaveLength(1000);
+});
+
 it('Complete Automations refuses a report without a valid outbox item ID or claim holder, naming the field', async () => {
 	const notAnId = await completeAutomations([{ outbox_id: 'outbox-7', execution_id: 'n8n-1-x' }]);
 	expect(notAnId.result.error?.message).toBe('The outbox item ID "outbox-7" is not a UUID');
