@@ -15,7 +15,10 @@
 //   5. a cursor Graph refuses (code 100 naming the cursor: Meta invalidates cursors when their item
 //      is deleted, and advises not to keep them long, as a failed job does) starts the job again
 //      from the first page, with the same `since`, once per run: the messages read again come back
-//      as duplicates, nothing is lost, and the job is never stuck on a cursor no sync can use.
+//      as duplicates, nothing is lost, and the job is never stuck on a cursor no sync can use;
+//   6. the lease (Lease Seconds) is renewed with each recorded page and, in a long page (long
+//      conversations, backoff), by a heartbeat before a Graph call or during a wait once half of it
+//      has passed, so no other start takes the job over while this run still reads.
 // One job per Page runs at a time (the database refuses a second runner), so the pacing needs no
 // sharing between executions.
 import { randomUUID } from 'node:crypto';
@@ -24,7 +27,7 @@ import type { MessengerEvent, SyncPageResult } from '../../shared/contract';
 import { isPageThrottling, type GraphError } from '../../shared/graph';
 import { FACEBOOK_CREDENTIAL, conversationsQuery, readConversations, readMessages, type GraphAnswer, type GraphTarget } from '../transport/graph';
 import { asNodeError } from '../../shared/per-item';
-import { beginJob, failJob, recordPage } from '../transport/syncJobs';
+import { beginJob, failJob, recordPage, renewLease } from '../transport/syncJobs';
 import { addMessages, readConversationsPage, type ReadConversation } from './conversations';
 
 export interface SyncSettings {
@@ -52,18 +55,62 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 class Pacer {
 	private next = 0;
 
-	constructor(private readonly intervalMs: number) {}
+	constructor(
+		private readonly intervalMs: number,
+		private readonly lease?: Lease,
+	) {}
 
+	/** Until the next call may start; the lease is kept on the way (a backoff may be longer than it). */
 	async wait(): Promise<void> {
-		const now = Date.now();
-		const at = Math.max(now, this.next);
+		const at = Math.max(Date.now(), this.next);
 		this.next = at + this.intervalMs;
-		if (at > now) await sleep(at - now);
+		for (let left = at - Date.now(); left > 0; left = at - Date.now()) {
+			await this.lease?.keep();
+			await sleep(Math.min(left, this.lease?.dueInMs() ?? left));
+		}
+		await this.lease?.keep();
 	}
 
 	/** No call before `ms` from now. */
 	pause(ms: number): void {
 		this.next = Math.max(this.next, Date.now() + ms);
+	}
+}
+
+/**
+ * The job's lease, renewed by recording a page and, in a long page, by a heartbeat
+ * (messenger_sync_renew_lease) before a Graph call or during a wait once half the lease has passed
+ * since the last renewal: another start takes a job over only when its runner stopped.
+ */
+class Lease {
+	private renewedAt: number;
+	renewals = 0;
+
+	constructor(
+		private readonly leaseMs: number,
+		private readonly renew: () => Promise<void>,
+		startedAt: number,
+	) {
+		this.renewedAt = startedAt;
+	}
+
+	/** The lease was renewed by a call that started at `at` (recording a page). */
+	renewedBy(at: number): void {
+		this.renewedAt = Math.max(this.renewedAt, at);
+	}
+
+	/** How long until the next heartbeat is due. */
+	dueInMs(): number {
+		return Math.max(0, this.renewedAt + this.leaseMs / 2 - Date.now());
+	}
+
+	/** Renews the lease when half of it has passed (55P03 when another run took the job: this run stops). */
+	async keep(): Promise<void> {
+		if (this.dueInMs() > 0) return;
+		const at = Date.now();
+		await this.renew();
+		this.renewals += 1;
+		this.renewedBy(at);
 	}
 }
 
@@ -171,9 +218,11 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 	const settings = readSettings(context);
 	const target = await readTarget(context);
 	const holder = `${context.getExecutionId() ?? 'run'}:${randomUUID()}`;
+	const beganAt = Date.now();
 	const job = await beginJob(context, target.pageId, holder, settings.owner, settings.full, settings.leaseSeconds);
+	const lease = new Lease(settings.leaseSeconds * 1000, async () => await renewLease(context, job, holder, settings.leaseSeconds), beganAt);
 	const since = job.since === null ? undefined : Date.parse(job.since);
-	const pacer = new Pacer((1000 / settings.requestsPerSecond) * 1.05);
+	const pacer = new Pacer((1000 / settings.requestsPerSecond) * 1.05, lease);
 	const tally: Tally = { calls: 0, throttled: 0, retries: 0, pageErrors: 0, unreadable: 0, databaseMs: 0, parseMs: 0 };
 	let cursor = job.cursor;
 	let last: SyncPageResult | undefined;
@@ -236,6 +285,7 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 			// keeps the cursor on this page, so a crash in between reads it again (each message once).
 			for (let start = 0; start < Math.max(events.length, 1); start += MAX_EVENTS_PER_CALL) {
 				const isLast = start + MAX_EVENTS_PER_CALL >= events.length;
+				const recordedAt = Date.now();
 				last = await recordPage(context, job, holder, {
 					events: events.slice(start, start + MAX_EVENTS_PER_CALL),
 					nextCursor: isLast ? (done ? null : page.nextAfter) : cursor,
@@ -244,6 +294,7 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 					errors: isLast ? tally.pageErrors + unreadable : 0,
 					done: isLast && done,
 				}, settings.leaseSeconds);
+				lease.renewedBy(recordedAt);
 				newConversations += last.page_new_conversations;
 			}
 			tally.databaseMs += performance.now() - databaseStarted;
@@ -294,6 +345,7 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 						new_conversations: newConversations,
 						restarted_from_first_page: restartedFromFirstPage,
 						unreadable_messages: tally.unreadable,
+						lease_renewals: lease.renewals,
 						seconds: Math.round(performance.now() - started) / 1000,
 						database_ms: Math.round(tally.databaseMs),
 						parse_ms: Math.round(tally.parseMs * 10) / 10,

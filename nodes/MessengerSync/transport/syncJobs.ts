@@ -33,6 +33,11 @@ export async function recordPage(context: IExecuteFunctions, job: SyncJob, holde
 	return result;
 }
 
+/** The holder's heartbeat: the lease ends leaseSeconds from now (55P03 when another run took the job). */
+export async function renewLease(context: IExecuteFunctions, job: SyncJob, holder: string, leaseSeconds: number): Promise<void> {
+	await callRpc(context, 'messenger_sync_renew_lease', { p_job_id: job.job_id, p_holder: holder, p_lease_seconds: leaseSeconds });
+}
+
 export async function failJob(context: IExecuteFunctions, job: SyncJob, holder: string, error: string, errors: number): Promise<void> {
 	await callRpc(context, 'messenger_sync_fail', { p_job_id: job.job_id, p_holder: holder, p_error: error, p_errors: errors });
 }

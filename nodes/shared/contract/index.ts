@@ -44,8 +44,10 @@ import type {
 	SyncFailArgs,
 	SyncFailResult,
 	SyncJob,
+	SyncLease,
 	SyncPageResult,
 	SyncRecordPageArgs,
+	SyncRenewLeaseArgs,
 } from './messenger';
 import type {
 	AssignArgs,
@@ -189,6 +191,7 @@ export const RPC = {
 		p_now: true,
 	}),
 	messenger_sync_fail: rpc<SyncFailArgs, SyncFailResult[]>({ p_job_id: true, p_holder: true, p_error: true, p_errors: true, p_now: true }),
+	messenger_sync_renew_lease: rpc<SyncRenewLeaseArgs, SyncLease[]>({ p_job_id: true, p_holder: true, p_lease_seconds: true, p_now: true }),
 	queue_add_leads: rpc<AddLeadsArgs, AddLeadsRow[]>({ p_items: true, p_now: true, p_refused: true }),
 	queue_add_leads_from_crm: rpc<AddLeadsFromCrmArgs, AddLeadsFromCrmResult[]>({
 		p_user_id: true,

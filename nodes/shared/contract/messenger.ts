@@ -167,3 +167,16 @@ export interface SyncFailResult {
 	errors: number;
 	last_error: string | null;
 }
+
+/** messenger_sync_renew_lease: the running job's holder keeps it (55P03 for anyone else). */
+export interface SyncRenewLeaseArgs {
+	p_job_id: string;
+	p_holder: string;
+	p_lease_seconds?: number;
+	p_now?: string;
+}
+
+export interface SyncLease {
+	job_id: string;
+	held_until: string;
+}

@@ -98,6 +98,28 @@ describe('a sync job', () => {
 		await expect(recordPage(job, 'exec-crashed', [], { next: 'cursor-4', now: after(125) })).rejects.toMatchObject({ code: '55P03' });
 	});
 
+	it('its holder renews the lease mid-page (messenger_sync_renew_lease), so no other start takes the job over; anyone else, or a job no longer running, is refused (55P03)', async () => {
+		const world = await connectedWorld();
+		const job = await begin(world.pageId, 'exec-long-page', { lease: 60 });
+		const renew = (holder: string, now: Date) =>
+			rpc<Array<{ job_id: string; held_until: string }>>(service, 'messenger_sync_renew_lease', { p_job_id: job.job_id, p_holder: holder, p_lease_seconds: 60, p_now: now.toISOString() });
+		expect(await renew('exec-long-page', after(40))).toEqual([{ job_id: job.job_id, held_until: expect.any(String) }]);
+		expect(new Date((await renew('exec-long-page', after(90)))[0].held_until).getTime()).toBe(after(150).getTime());
+		// Past the first lease (60 s) the job is still its runner's.
+		await expect(begin(world.pageId, 'exec-next', { now: after(120) })).rejects.toMatchObject({ code: '55P03' });
+		await expect(renew('exec-next', after(121))).rejects.toMatchObject({ code: '55P03', message: expect.stringContaining('is not held by exec-next') });
+		// The runner records its page, held all along.
+		expect(await recordPage(job, 'exec-long-page', [inbound(world.pageId, person(), -1)], { next: 'cursor-2', conversations: 1, now: after(140) })).toMatchObject({ pages_read: 1 });
+
+		// Once its lease ran out, another start takes the job, and the old runner's heartbeat is refused.
+		const taken = await begin(world.pageId, 'exec-next', { now: after(140 + 61) });
+		expect(taken).toMatchObject({ job_id: job.job_id, resumed: true });
+		await expect(renew('exec-long-page', after(202))).rejects.toMatchObject({ code: '55P03' });
+		await expect(
+			rpc(service, 'messenger_sync_renew_lease', { p_job_id: job.job_id, p_holder: 'exec-next', p_lease_seconds: 5, p_now: after(203).toISOString() }),
+		).rejects.toMatchObject({ code: '22023' });
+	});
+
 	it('a full sync does not replace a sync another run holds: refused (55P03) while its lease lasts, started over once it ran out', async () => {
 		const world = await connectedWorld();
 		const job = await begin(world.pageId, 'exec-running', { lease: 60 });

@@ -6,7 +6,7 @@
 import type { IDataObject, INode, INodeParameters } from 'n8n-workflow';
 import { startSimulators, type ConversationInput, type LoggedRequest, type RunningSimulators } from '../../../simulators';
 import { runWorkflow, type WorkflowJson } from '../../harness';
-import { testStack, withDb } from '../../helpers/stack';
+import { serviceClient, testStack, withDb } from '../../helpers/stack';
 import { createWorld } from '../../db/follow-up/fixtures';
 import { connectPage, counts } from '../../db/messenger/fixtures';
 
@@ -289,6 +289,26 @@ test('messages Graph gives that cannot be read (an id with a space, one too long
 	expect(job.rows).toEqual([{ status: 'completed', errors: 4 }]);
 	expect((await counts(world.pageId)).messages).toBe(4);
 });
+
+test('a page that takes longer than the lease (a long conversation read slowly) keeps the job: the lease is renewed mid-page, another start is refused, the page is recorded', async () => {
+	const world = await connected();
+	// One conversation of 8 messages read one at a time at half a call a second: 8 calls, about 17 s, for one page; the lease is 10 s.
+	await sims.graph.control.addConversations(world.pageId, [conversation(1, 8)]);
+	const running = runSync(world.pageId, { requestsPerSecond: 0.5, messagesPerConversation: 1, leaseSeconds: 10 });
+	const started = Date.now();
+	const job = async () => (await withDb((db) => db.query<{ id: string; status: string }>('select id, status from public.messenger_sync_jobs where page_id = $1', [world.pageId]))).rows[0];
+	while ((await job()) === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
+	// Past the first lease, before the page is recorded: another start (another n8n execution) is refused.
+	await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + 12_000 - Date.now())));
+	expect((await job()).status).toBe('running');
+	const { error } = await serviceClient().rpc('messenger_sync_begin', { p_page_id: world.pageId, p_holder: 'another-execution', p_lease_seconds: 60 });
+	expect(error).toMatchObject({ code: '55P03' });
+
+	const { result, output } = await running;
+	expect(result.error).toBeUndefined();
+	expect(output).toMatchObject({ status: 'completed', pages_read: 1, conversations: 1, messages: 8 });
+	expect((output?.this_run as IDataObject).lease_renewals).toBeGreaterThanOrEqual(2);
+}, 60_000);
 
 test('a refused token (190) stops the sync with a credential error; the job is failed and resumable', async () => {
 	const world = await connected();
