@@ -4,6 +4,7 @@
 // one whose send began (queue_begin_send) is left to its run, which records it sent with its wamid
 // (the item's `sending` lists it: it may have reached the lead), the lead's Messenger follow-ups
 // are stopped (reason human_takeover), and the ledger records each change. Taking a lead twice
+// changes nothing more. An unknown lead fails as not_found (a 404).
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
