@@ -218,7 +218,7 @@ export class SimulatorEngine {
 		const latencyMs = this.latencyFor(url.pathname);
 		if (latencyMs > 0 && !(await this.delay({ entry, request, description, response, startedAt }, latencyMs))) return;
 
-		const facts: RequestFacts = { method, path: url.pathname, ...description };
+		const facts: RequestFacts = { method, path: url.pathname, params: url.searchParams, ...description };
 		const rule = this.faults.fire(facts);
 		if (!rule) {
 			entry.outcome = 'answered';

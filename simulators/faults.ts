@@ -10,6 +10,8 @@ export interface RequestFacts {
 	key?: string;
 	recipient?: string;
 	model?: string;
+	/** The query string's parameters. */
+	params?: URLSearchParams;
 	/** Gemini: the prompt's text (promptTranscript) of a generateContent request; read only when a rule matches on it. */
 	prompt?: () => string;
 }
@@ -107,6 +109,7 @@ function matches(match: FaultMatch, facts: RequestFacts): boolean {
 	if (match.prompt !== undefined && !(facts.prompt?.() ?? '').includes(match.prompt)) return false;
 	if (match.method !== undefined && match.method.toUpperCase() !== facts.method) return false;
 	if (match.path !== undefined && !facts.path.includes(match.path)) return false;
+	if (match.param !== undefined && !(facts.params?.has(match.param) ?? false)) return false;
 	return true;
 }
 
@@ -126,7 +129,7 @@ function validateMatch(value: unknown): FaultMatch {
 	if (value === undefined) return {};
 	if (!isRecord(value)) throw new FaultInputError('match must be an object');
 	const match: FaultMatch = {};
-	for (const field of ['key', 'recipient', 'model', 'prompt', 'path', 'method'] as const) {
+	for (const field of ['key', 'recipient', 'model', 'prompt', 'path', 'method', 'param'] as const) {
 		const text = optionalString(value[field], `match.${field}`);
 		if (text !== undefined) match[field] = text;
 	}

@@ -18,6 +18,8 @@ export interface FaultMatch {
 	prompt?: string;
 	/** Matches when the request path contains this text (versions differ, so a substring). */
 	path?: string;
+	/** Matches when the request's query string carries this parameter (e.g. `after`: a page read with a cursor). */
+	param?: string;
 	method?: string;
 }
 

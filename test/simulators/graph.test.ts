@@ -267,6 +267,12 @@ describe('Graph errors from fault rules', () => {
 		await expect(sims.graph.control.addFault({ effect: { kind: 'answer' } as never })).rejects.toThrow(/effect.body is required/);
 	});
 
+	it('matches a fault by a query parameter the request carries (param)', async () => {
+		await sims.graph.control.addFault({ match: { param: 'after' }, effect: { kind: 'graphError', code: 100, message: '(#100) The after cursor is not valid' } });
+		expect(expectGraphError(await send({ query: { after: 'abc' } }), 400, 100).message).toBe('(#100) The after cursor is not valid');
+		expect((await send()).status).toBe(200);
+	});
+
 	it('lets a fault override the HTTP status and message', async () => {
 		await sims.graph.control.addFault({ effect: { kind: 'graphError', code: 613, status: 429, message: 'slow down' } });
 		expect(expectGraphError(await send(), 429, 613).message).toBe('slow down');

@@ -116,7 +116,7 @@ class Lease {
 
 class StopSync extends Error {
 	constructor(
-		readonly kind: 'token' | 'throttled' | 'graph' | 'noAnswer',
+		readonly kind: 'token' | 'throttled' | 'graph' | 'noAnswer' | 'cursor',
 		message: string,
 		readonly graph?: GraphError,
 	) {
@@ -228,6 +228,8 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 	let last: SyncPageResult | undefined;
 	let newConversations = 0;
 	let restartedFromFirstPage = false;
+	/** Pages recorded since this run started over from the first page. */
+	let pagesSinceRestart = 0;
 
 	try {
 		for (;;) {
@@ -238,15 +240,20 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 					pageId: target.pageId,
 					jobId: job.job_id,
 				});
+			// Refused again after starting over (the restart is once a run): the job stops, saying so.
+			const refusedAgain = (error: GraphError) => {
+				throw new StopSync('cursor', `Facebook refused the Conversations cursor again after this run started over from the first page (${describe(error)})`, error);
+			};
 			const body = await call(
 				settings,
 				pacer,
 				tally,
 				() => readConversations(context, target, conversationsQuery(settings.pageSize, settings.messagesPerConversation, after), settings.timeoutMs),
-				after !== null && !restartedFromFirstPage ? warnRestart : undefined,
+				after === null ? undefined : restartedFromFirstPage ? refusedAgain : warnRestart,
 			);
 			if (body === CURSOR_REFUSED) {
 				restartedFromFirstPage = true;
+				pagesSinceRestart = 0;
 				cursor = null;
 				continue;
 			}
@@ -300,6 +307,7 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 			tally.databaseMs += performance.now() - databaseStarted;
 			tally.pageErrors = 0;
 			tally.unreadable += unreadable;
+			pagesSinceRestart += 1;
 			cursor = done ? null : page.nextAfter;
 			if (done) break;
 		}
@@ -307,9 +315,10 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 		// A database or n8n failure: the job stays this run's until its lease runs out, then resumes.
 		if (!(error instanceof StopSync)) throw asNodeError(context, error);
 		await failJob(context, job, holder, error.message, tally.pageErrors);
-		const detail = refusesCursor(error.graph)
-			? 'Facebook no longer accepts the job’s cursor; the next sync of the Page reads it again from the first page (messages already recorded come back as duplicates).'
-			: `The sync stopped at page ${(last?.pages_read ?? job.pages_read) + 1}; the next sync of the Page resumes there.`;
+		const detail =
+			error.kind === 'cursor'
+				? `The sync stopped at page ${pagesSinceRestart + 1} counted from the first page. The next sync of the Page tries the cursor it stopped at and, if Facebook refuses it, reads the job again from the first page (messages already recorded come back as duplicates).`
+				: `The sync stopped at page ${(last?.pages_read ?? job.pages_read) + 1}; the next sync of the Page resumes there.`;
 		if (error.kind === 'token') {
 			throw new NodeApiError(context.getNode(), { ...(error.graph ?? {}) } as JsonObject, {
 				message: error.message,

@@ -157,6 +157,34 @@ test('a failed job whose cursor Graph no longer accepts (#100) starts again from
 	expect((await counts(world.pageId)).messages).toBe(15);
 });
 
+test('a cursor refused again after the restart (once a run) fails the job saying so, and what the next sync does; the next sync resumes at the cursor it stopped at', async () => {
+	const world = await connected();
+	await sims.graph.control.addConversations(world.pageId, [conversation(1), conversation(2), conversation(3), conversation(4), conversation(5)]);
+	await sims.graph.control.addFault({ match: { path: '/conversations' }, trigger: { mode: 'count', count: 1 }, effect: { kind: 'graphError', code: 2 } });
+	await runSync(world.pageId, { pageSize: 2, maxRetries: 0 });
+	await withDb((db) => db.query(`update public.messenger_sync_jobs set cursor = 'no-longer-valid' where page_id = $1 and status = 'failed'`, [world.pageId]));
+	// Every page read with a cursor is refused this time: the job's, then page 2's after the restart.
+	await sims.graph.control.clearFaults();
+	await sims.graph.control.addFault({ match: { path: '/conversations', param: 'after' }, effect: { kind: 'graphError', code: 100, message: '(#100) The after cursor is not valid' } });
+	await sims.graph.control.clearRequests();
+
+	const refused = await runSync(world.pageId, { pageSize: 2 });
+	expect(refused.result.error?.message).toBe('Facebook refused the Conversations cursor again after this run started over from the first page (Graph 100: (#100) The after cursor is not valid)');
+	expect(refused.result.error?.description).toBe(
+		'The sync stopped at page 2 counted from the first page. The next sync of the Page tries the cursor it stopped at and, if Facebook refuses it, reads the job again from the first page (messages already recorded come back as duplicates).',
+	);
+	expect((await conversationCalls()).map((call) => call.query.after ?? null)).toEqual(['no-longer-valid', null, expect.any(String)]);
+	const job = await withDb((db) => db.query(`select status, pages_read, cursor from public.messenger_sync_jobs where page_id = $1 and status = 'failed'`, [world.pageId]));
+	expect(job.rows).toEqual([{ status: 'failed', pages_read: 1, cursor: expect.any(String) }]);
+
+	await sims.graph.control.clearFaults();
+	await sims.graph.control.clearRequests();
+	const next = await runSync(world.pageId, { pageSize: 2 });
+	expect(next.output).toMatchObject({ status: 'completed', resumed: true, conversations: 5, messages: 15 });
+	expect((await conversationCalls()).map((call) => call.query.after ?? null)).toEqual([job.rows[0].cursor, expect.any(String)]);
+	expect((await counts(world.pageId)).messages).toBe(15);
+});
+
 test('a second sync reads only what changed since the first', async () => {
 	const world = await connected();
 	const old = [conversation(5), conversation(6), conversation(7), conversation(8)];
