@@ -12,6 +12,7 @@ import { loadWorkflow } from '../harness/workflow-file';
 import { mostInAnyWindow } from '../helpers/arrivals';
 import { withDb } from '../helpers/stack';
 import { graphSends, monitor, pipelineCredentials, triggerNow, WEBHOOK_KEY } from './support/pipeline';
+import { addRule } from '../../scripts/demo/seed';
 import { dueContacts, seed001, type Seed001 } from './support/seeds';
 
 let sims: RunningSimulators;
@@ -290,7 +291,13 @@ test('a scheduled run whose claim fails ends in error with the claim\'s message 
 
 test('"Trigger now" with a body it cannot read (a misspelt or unknown key, ruleId null or empty, JSON sent as a form) answers 400 naming the field; nothing is claimed or sent. Only {} runs every enabled rule', async () => {
 	const first = await seed001();
-	const second = await seed001();
+	// A second rule of the same owner and Page, on the same tag: {} claims for both.
+	const second = {
+		ruleId: await withDb(async (db) => {
+			const { rows } = await db.query<{ id: string }>(`select id from public.tags where user_id = $1 and name = 'AI follow-up'`, [first.owner.userId]);
+			return addRule(db, first.owner, { name: 'Second rule', includeTagIds: [rows[0].id], dailyLimit: 50 });
+		}),
+	};
 	const credentials = pipelineCredentials(sims, first.owner.pageId);
 	const claimedRows = async () =>
 		(await withDb((db) => db.query(`select rule_id from public.ai_automation_contact_states where rule_id = any($1::uuid[])`, [[first.ruleId, second.ruleId]]))).rows;
@@ -323,8 +330,16 @@ test('"Trigger now" with a body it cannot read (a misspelt or unknown key, ruleI
 	expect(await claimedRows()).toEqual([]);
 	expect(await graphSends(sims)).toEqual([]);
 
-	// {} is every enabled rule: both seeds' due contacts are claimed.
-	const { result, summary } = await triggerNow(credentials, {});
+	// {} is every enabled rule: both rules' due contacts are claimed. Kept to this Page (the Claim's
+	// Page ID), as a copy per Page is set up: every enabled rule of every Page would also take other
+	// test files' contacts, which share the database.
+	const shipped = loadWorkflow('workflows/tag-monitor-send.json');
+	const onePage: WorkflowJson = {
+		...shipped,
+		nodes: shipped.nodes.map((node) =>
+			node.type === 'n8n-nodes-leadflow.tagEligibility' ? { ...node, parameters: { ...node.parameters, pageId: first.owner.pageId } } : node),
+	};
+	const { result, summary } = await triggerNow(credentials, {}, onePage);
 	expect(result.response?.statusCode).toBe(200);
 	expect(summary.ruleId).toBeNull();
 	expect(new Set((await claimedRows()).map((row) => row.rule_id))).toEqual(new Set([first.ruleId, second.ruleId]));
