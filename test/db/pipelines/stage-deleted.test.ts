@@ -3,7 +3,7 @@
 // error (23503, no item named) but carry on without the stage, as if it had never been there.
 import type { Client } from 'pg';
 import { withDb } from '../../helpers/stack';
-import { analysis, assign, createPipelineWorld, failure, move, NOW, places } from './fixtures';
+import { analysis, assign, createPipelineWorld, failure, move, NOW, places, runs } from './fixtures';
 
 /** Runs `call` while `db` holds an uncommitted delete of the stage; commits once the call waits for it. */
 async function whileStageDeleted<T>(db: Client, stageId: string, call: () => Promise<T>): Promise<T> {
@@ -46,6 +46,35 @@ describe('a stage deleted while contacts are placed in it', () => {
 		);
 		expect(error).toMatchObject({ code: 'P0002', message: `p_items[0].stage_id: stage ${world.pipeline.stages.Qualified} does not exist (for this conversation's owner)` });
 		expect((await places(world.userId)).map((place) => place.stage_id)).toEqual([world.pipeline.stages['New Lead']]);
+	});
+
+	// An automation's move may go to a stage the call itself did not lock (another pipeline's): the
+	// automation engine locks its moves' stages the same way before reading them.
+	it("pipeline_assign: an automation's move_to_stage into another pipeline waits for the delete, then fails as stage_not_found, the call does not", async () => {
+		const world = await createPipelineWorld();
+		const onboarding = await world.addPipeline('Onboarding', [{ name: 'Welcome' }, { name: 'Kick-off' }]);
+		const automation = await world.automation({ name: 'to onboarding', trigger_type: 'ENTERED_PIPELINE', actions: [{ type: 'move_to_stage', stage_id: onboarding.stages.Welcome }] });
+		const contact = await world.contact();
+		const [result] = await withDb((db) => whileStageDeleted(db, onboarding.stages.Welcome, () => assign([analysis(contact, 30)])));
+		expect(result).toMatchObject({ outcome: 'assigned', stage_name: 'Contacted', automations_fired: 1 });
+		const [run] = (await runs(world.userId)).filter((row) => row.automation_id === automation);
+		expect(run.results).toEqual([{ index: 0, type: 'move_to_stage', status: 'failed', reason: 'stage_not_found' }]);
+		expect((await places(world.userId)).map((place) => place.stage_id)).toEqual([world.pipeline.stages.Contacted]);
+	});
+
+	it("pipeline_move: an automation's move_to_pipeline waits for the delete of the pipeline's first stage, then takes the next one", async () => {
+		const world = await createPipelineWorld();
+		const onboarding = await world.addPipeline('Onboarding', [{ name: 'Kick-off' }, { name: 'Welcome', isDefault: true }]);
+		const automation = await world.automation({ name: 'won', trigger_type: 'STAGE_CHANGED', trigger_conditions: { to_stage_id: world.pipeline.stages.Won }, actions: [{ type: 'move_to_pipeline', pipeline_id: onboarding.id }] });
+		const contact = await world.contact();
+		await move([{ conversation_id: contact, stage_name: 'New Lead', pipeline_id: world.pipeline.id }]);
+		const [result] = await withDb((db) => whileStageDeleted(db, onboarding.stages.Welcome, () => move([{ conversation_id: contact, stage_id: world.pipeline.stages.Won }])));
+		expect(result).toMatchObject({ outcome: 'moved', stage_name: 'Won', automations_fired: 1 });
+		const [run] = (await runs(world.userId)).filter((row) => row.automation_id === automation);
+		expect(run.results).toEqual([
+			{ index: 0, type: 'move_to_pipeline', status: 'applied', pipeline_id: onboarding.id, stage_id: onboarding.stages['Kick-off'], left_pipeline_id: world.pipeline.id },
+		]);
+		expect((await places(world.userId)).map((place) => [place.pipeline_id, place.stage_id])).toEqual([[onboarding.id, onboarding.stages['Kick-off']]]);
 	});
 
 	it('a delete that comes while pipeline_assign holds the stages waits, then is refused: the stage holds the contact', async () => {
