@@ -290,8 +290,7 @@ async function fromCrm(context: IExecuteFunctions, source: 'tag' | 'campaign'): 
 				rows.push(...page);
 				const last = page.at(-1);
 				if (page.length < BATCH || !last) break;
-				after = (source === 'tag' ? last.conversation_id : last.campaign_session_id) ?? null;
-				if (!after) break;
+				after = last.from_id;
 			}
 			return rowsTo(OUTPUT.addLeads.leads, rows);
 		},

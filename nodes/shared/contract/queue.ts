@@ -92,16 +92,27 @@ export interface AddLeadsFromCrmArgs {
 	/** The sessions of this campaign (campaign_info.id). */
 	p_campaign_id?: string | null;
 	p_now?: string;
-	/** Paging: the last conversation_id / campaign_session_id of the previous page; rows are ordered by it. */
+	/** Paging: the from_id of the previous page's last row; rows are ordered by it. */
 	p_after?: string | null;
 	/** 1–1,000 (default 1,000): call again with p_after while a page is full. */
 	p_limit?: number;
 }
 
+/** A lead added or found from a CRM row, as stored (like AddLeadsResult). */
 export interface AddLeadsFromCrmResult {
+	/** The conversation (tag) or campaign session (campaign) the row comes from: the next page's p_after. */
+	from_id: string;
 	lead_id: string;
+	/**
+	 * existing: the lead was there (by phone, conversation or session); it took the name,
+	 * conversation or session it lacked (never overwriting one, never taking one another lead holds).
+	 */
 	outcome: 'created' | 'existing';
-	source: string;
+	status: QueueLeadStatus;
+	source: string | null;
+	/** The stored lead's fields, after the fill (the campaign_session_id is not from_id when the lead held another session). */
+	name: string | null;
+	phone: string | null;
 	conversation_id: string | null;
 	campaign_session_id: string | null;
 }

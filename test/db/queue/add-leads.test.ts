@@ -122,6 +122,46 @@ describe('queue_add_leads: p_refused', () => {
 		]);
 		expect((await rowCounts(userId)).leads).toBe(1);
 	});
+	it('answer reads the refusals once: a conversation created right after they are read leaves its item refused, not also added', async () => {
+		const userId = await createOwner();
+		const late = '00000000-0000-4000-8000-0000000000a7';
+		// Stands in for another session creating the conversation just after this call read the
+		// refusals: the read is wrapped, and the wrapper creates it once the read is done.
+		await withDb(async (db) => {
+			await db.query('alter function leadflow_private.queue_add_lead_refusals(leadflow_private.queue_new_lead[]) rename to queue_add_lead_refusals_read');
+			await db.query(`
+				create function leadflow_private.queue_add_lead_refusals(p_items leadflow_private.queue_new_lead[])
+				returns table (item_index integer, field text, message text, hint text)
+				language plpgsql volatile set search_path = '' as $fn$
+				begin
+				  return query select * from leadflow_private.queue_add_lead_refusals_read(p_items);
+				  insert into public.messenger_conversations (id, user_id, page_id, sender_id)
+				  select i.conversation_id, i.user_id, '1', '987654' from unnest(p_items) i where i.conversation_id = '${late}'
+				  on conflict do nothing;
+				end $fn$`);
+			await db.query('grant execute on function leadflow_private.queue_add_lead_refusals(leadflow_private.queue_new_lead[]) to service_role');
+		});
+		try {
+			const answered = await rpc<Record<string, unknown>[]>('queue_add_leads', {
+				p_items: [
+					{ user_id: userId, name: 'Fine', phone: phone() },
+					{ user_id: userId, name: 'Arrives late', phone: null, conversation_id: late },
+				],
+				p_now: NOW,
+				p_refused: 'answer',
+			});
+			expect([...answered].sort((a, b) => Number(a.item_index) - Number(b.item_index))).toEqual([
+				expect.objectContaining({ item_index: 0, outcome: 'created', name: 'Fine' }),
+				expect.objectContaining({ item_index: 1, outcome: 'refused', field: 'conversation_id', lead_id: null }),
+			]);
+			expect((await rowCounts(userId)).leads).toBe(1);
+		} finally {
+			await withDb(async (db) => {
+				await db.query('drop function leadflow_private.queue_add_lead_refusals(leadflow_private.queue_new_lead[])');
+				await db.query('alter function leadflow_private.queue_add_lead_refusals_read(leadflow_private.queue_new_lead[]) rename to queue_add_lead_refusals');
+			});
+		}
+	});
 });
 
 describe('queue_add_leads_from_crm', () => {
@@ -173,5 +213,48 @@ describe('queue_add_leads_from_crm', () => {
 		);
 		expect(byPhone[p1]).toMatchObject({ name: 'Carla', source: 'campaign', campaign_session_id: expect.any(String) });
 		expect(rows.find((row) => row.lead_id === known.lead_id)).toMatchObject({ outcome: 'existing', source: null, conversation_id: null });
+	});
+	it('an existing lead takes the name, conversation or campaign session it lacks; each row is the stored lead, from_id the CRM row', async () => {
+		const userId = await createOwner();
+		const [p1, p2, p3] = [phone(), phone(), phone()];
+		const { campaignId, sessions, otherSession, conversation, tagId } = await withDb(async (db) => {
+			await db.query('insert into public.numbers (user_id, phone_e164, contact_name) values ($1, $2, $3), ($1, $4, null), ($1, $5, null)', [userId, p1, 'Carla', p2, p3]);
+			const campaigns = await db.query<{ id: string }>(
+				`insert into public.campaign_info (user_id, name_uid, name) values ($1, 'plumbers_fill01', 'Plumbers'), ($1, 'roofers_fill01', 'Roofers') returning id`,
+				[userId],
+			);
+			const rows = await db.query<{ id: string }>(
+				`insert into public.session_info (user_id, session_id, campaign_id, phone_e164, display_name)
+				 values ($1, 'f1', $2, $3, null), ($1, 'f2', $2, $4, 'Dario'), ($1, 'f3', $2, $5, 'Eva'), ($1, 'f0', $6, $4, null) returning id`,
+				[userId, campaigns.rows[0].id, p1, p2, p3, campaigns.rows[1].id],
+			);
+			const conversations = await db.query<{ id: string }>(`insert into public.messenger_conversations (user_id, page_id, sender_id, sender_name) values ($1, '1', '31', 'Fatima') returning id`, [userId]);
+			const tag = await db.query<{ id: string }>(`insert into public.tags (user_id, name) values ($1, 'Warm') returning id`, [userId]);
+			await db.query('insert into public.conversation_tags (conversation_id, tag_id, user_id) values ($1, $2, $3)', [conversations.rows[0].id, tag.rows[0].id, userId]);
+			return { campaignId: campaigns.rows[0].id, sessions: rows.rows.slice(0, 3).map((r) => r.id), otherSession: rows.rows[3].id, conversation: conversations.rows[0].id, tagId: tag.rows[0].id };
+		});
+		const [bare, holder, messenger] = await addLeads([
+			{ user_id: userId, name: null, phone: p1 }, // no name, no session
+			{ user_id: userId, name: 'Known', phone: p2, campaign_session_id: otherSession }, // another campaign's session
+			{ user_id: userId, name: null, phone: null, conversation_id: conversation }, // no name
+		]);
+		const rows = await fromCrm({ p_user_id: userId, p_campaign_id: campaignId });
+		const [s1, s2, s3] = sessions;
+		const byFrom = Object.fromEntries(rows.map((row) => [row.from_id, row]));
+		expect(rows.map((row) => row.from_id)).toEqual([...sessions].sort());
+		// The lead found by its phone takes the session and the name it lacked.
+		expect(byFrom[s1]).toEqual({ from_id: s1, lead_id: bare.lead_id, outcome: 'existing', status: 'new', source: null, name: 'Carla', phone: p1, conversation_id: null, campaign_session_id: s1 });
+		// One holding another session and a name keeps them: the answer is what it holds.
+		expect(byFrom[s2]).toEqual({ from_id: s2, lead_id: holder.lead_id, outcome: 'existing', status: 'new', source: null, name: 'Known', phone: p2, conversation_id: null, campaign_session_id: otherSession });
+		expect(byFrom[s3]).toMatchObject({ from_id: s3, outcome: 'created', source: 'campaign', name: 'Eva', phone: p3, campaign_session_id: s3 });
+		const stored = await withDb(async (db) => (await db.query('select id, name, campaign_session_id from public.leads where id = any ($1) order by name', [[bare.lead_id, holder.lead_id]])).rows);
+		expect(stored).toEqual([
+			{ id: bare.lead_id, name: 'Carla', campaign_session_id: s1 },
+			{ id: holder.lead_id, name: 'Known', campaign_session_id: otherSession },
+		]);
+
+		// A tag's conversation gives the lead found by it the sender's name it lacked.
+		const tagged = await fromCrm({ p_user_id: userId, p_tag_id: tagId });
+		expect(tagged).toEqual([{ from_id: conversation, lead_id: messenger.lead_id, outcome: 'existing', status: 'new', source: null, name: 'Fatima', phone: null, conversation_id: conversation, campaign_session_id: null }]);
 	});
 });
