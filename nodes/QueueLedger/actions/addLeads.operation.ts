@@ -3,7 +3,7 @@
 // existing lead). From the input items (each checked first: every problem with its field, phones to
 // E.164; refused items go to Invalid, or stop the node), or from the CRM (the conversations carrying
 // a tag, the sessions of a campaign: queue_add_leads_from_crm, page by page).
-import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type NodeApiError, type NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { AddLeadsFromCrmResult, AddLeadsRefused, AddLeadsResult, NewLead } from '../../shared/contract';
 import { sendBatch, type BatchEntry } from '../../shared/batch-refusals';
 import { parameterReader } from '../../shared/default-fields';
@@ -128,7 +128,7 @@ const properties: INodeProperties[] = [
 			default: 'output',
 			options: [
 				{ name: 'Send to the Invalid Output', value: 'output', description: 'The item leaves on Invalid with every problem and its field; the valid items are added' },
-				{ name: 'Stop the Node', value: 'error', description: 'The node fails naming the item and its problems (with Continue On Fail: a failed item on Invalid); nothing is added' },
+				{ name: 'Stop the Node', value: 'error', description: 'The node fails naming the item and its problems (with Continue On Fail: a failed item on Invalid); nothing is added, except over 1,000 items when the database refuses an item only after every batch was checked: the error then names the items already added' },
 			],
 		},
 	]),
@@ -171,6 +171,26 @@ function refusal(context: IExecuteFunctions, batch: ReadonlyArray<BatchEntry<New
 		itemIndex,
 		description: 'Use the owner\'s own conversation or campaign session (or leave it empty), and an owner that exists; or choose On Invalid Item: Send to the Invalid Output to add the other items.',
 	});
+}
+
+/**
+ * The node's error, saying which items earlier calls wrote (nothing to add when none did): each
+ * call is its own transaction, so a later call's refusal or failure leaves the earlier batches
+ * written (the wording of nodes/AutoAssignStage/helpers/stageChanges.ts).
+ */
+function withWritten(error: NodeOperationError | NodeApiError, written: ReadonlyArray<{ itemIndex: number }>): NodeOperationError | NodeApiError {
+	if (written.length === 0) return error;
+	const first = written[0].itemIndex;
+	const last = written[written.length - 1].itemIndex;
+	const items =
+		written.length === 1
+			? `Item ${first} of the input (1) was`
+			: last - first + 1 === written.length
+				? `Items ${first}–${last} of the input (${written.length}) were`
+				: `${written.length} items of the input, from item ${first} to item ${last},`;
+	const note = `${items} written by earlier calls and stay written (added or found as leads); the later items were not.`;
+	error.description = error.description ? `${error.description} ${note}` : note;
+	return error;
 }
 
 /** The input items as leads: refused items to Invalid (or the node stops), then one call per batch. */
@@ -225,6 +245,9 @@ async function fromItems(context: IExecuteFunctions): Promise<INodeExecutionData
 	// batch every batch is checked first (p_refused check, nothing written), and the first refusal
 	// stops the node before any batch is written. One batch is refused by its own call (p_refused
 	// raise), which writes nothing either.
+	// Each call is its own transaction: a refusal that appears between the check and the write (a
+	// conversation deleted meanwhile), or a call that fails, stops the node after the batches before
+	// it were written, and the error names them.
 	if (stop && batches.length > 1) {
 		for (const batch of batches) {
 			const rows = await retryOnConflict(context, () => callRpc(context, 'queue_add_leads', { p_items: batch.map((entry) => entry.payload), p_refused: 'check' }));
@@ -232,6 +255,7 @@ async function fromItems(context: IExecuteFunctions): Promise<INodeExecutionData
 			if (refused) throw refusal(context, batch, refused);
 		}
 	}
+	const written: Array<BatchEntry<NewLead>> = [];
 	for (const batch of batches) {
 		try {
 			if (stop) {
@@ -247,6 +271,7 @@ async function fromItems(context: IExecuteFunctions): Promise<INodeExecutionData
 					if (row.outcome === 'refused') throw refusal(context, sent, row);
 					outputs[OUTPUT.addLeads.leads].push({ json: leadOut(entry.itemIndex, entry.payload, row), pairedItem: { item: entry.itemIndex } });
 				}
+				written.push(...batch);
 				continue;
 			}
 			// Send to the Invalid Output (or Continue On Fail): the database answers each item it
@@ -265,8 +290,10 @@ async function fromItems(context: IExecuteFunctions): Promise<INodeExecutionData
 					outputs[OUTPUT.addLeads.invalid].push(failedItem(context, refusal(context, batch, row), { item: entry.itemIndex }));
 				}
 			}
+			const refused = new Set(rows.filter((row) => row.outcome === 'refused').map((row) => row.item_index));
+			written.push(...batch.filter((_, index) => !refused.has(index)));
 		} catch (error) {
-			if (!context.continueOnFail()) throw asNodeError(context, error);
+			if (!context.continueOnFail()) throw withWritten(asNodeError(context, error), written);
 			for (const entry of batch) outputs[OUTPUT.addLeads.invalid].push(failedItem(context, error, { item: entry.itemIndex }));
 		}
 	}

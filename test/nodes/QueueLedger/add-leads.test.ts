@@ -5,6 +5,8 @@
 // item; and leads from the CRM (a tag's conversations, a campaign's sessions), page by page, each once.
 import type { IDataObject } from 'n8n-workflow';
 import { randomUUID } from 'node:crypto';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { seedLaunch } from '../../helpers/campaign';
 import { serviceClient, testStack, withDb } from '../../helpers/stack';
 import { startRpcCounter, type RpcCounter } from '../FacebookSend/support/rpc-counter';
@@ -145,6 +147,53 @@ test('1,500 items with a refused one at item 1,200: "Stop the Node" writes no ba
 	expect(routed.outputs[1]).toEqual([expect.objectContaining({ item_index: 1200, problems: [expect.objectContaining({ field: 'conversation_id' })] })]);
 	expect(routed.outputs[0]).toHaveLength(1499);
 	expect(await leadsOf(owner)).toHaveLength(1499);
+});
+
+/**
+ * A pass-through in front of the stack that runs `before` (awaited) ahead of forwarding the nth
+ * queue_add_leads call: another session's change landing between two of the node's calls.
+ */
+async function beforeNthAddLeads(n: number, before: () => Promise<unknown>): Promise<{ url: string; stop: () => Promise<void> }> {
+	const upstream = new URL(testStack().supabaseUrl);
+	let calls = 0;
+	const server = createServer((incoming, outgoing) => {
+		const isAddLeads = (incoming.url ?? '').split('?')[0] === '/rest/v1/rpc/queue_add_leads';
+		if (isAddLeads) calls++;
+		const ready = isAddLeads && calls === n ? before() : Promise.resolve();
+		void ready.then(() => {
+			const forwarded = request({ host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: upstream.host } }, (answer) => {
+				outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+				answer.pipe(outgoing);
+			});
+			incoming.pipe(forwarded);
+		});
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	return {
+		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+		stop: () =>
+			new Promise<void>((resolve) => {
+				server.closeAllConnections();
+				server.close(() => resolve());
+			}),
+	};
+}
+
+test('"Stop the Node" over two batches: a refusal that appears after the check (a conversation deleted meanwhile) stops the node naming the items the first batch wrote', async () => {
+	const owner = await queueOwner();
+	const conversation = await withDb(async (db) => (await db.query<{ id: string }>(`insert into public.messenger_conversations (user_id, page_id, sender_id) values ($1, '1', '424242') returning id`, [owner])).rows[0].id);
+	const items: IDataObject[] = Array.from({ length: 1500 }, (_, index) => ({ name: `Lead ${index}`, phone: `+447853${String(300_000 + index).padStart(6, '0')}` }));
+	items[1200] = { name: 'Deleted meanwhile', conversation_id: conversation };
+	// Calls: check batch 1, check batch 2, write batch 1, write batch 2: the conversation goes before the last.
+	const proxy = await beforeNthAddLeads(4, () => withDb((db) => db.query('delete from public.messenger_conversations where id = $1', [conversation])));
+	try {
+		const stopped = await runQueue(items, addFromItems(owner, { options: { onInvalid: 'error' } }), { leadflowSupabaseApi: { url: proxy.url, serviceRoleKey: testStack().serviceRoleKey } });
+		expect(stopped.result.error?.message).toMatch(/item 1200 \(p_items\[200\]\)\.conversation_id: conversation .* does not exist/);
+		expect(stopped.result.error?.description).toContain('Items 0–999 of the input (1000) were written by earlier calls and stay written (added or found as leads); the later items were not.');
+		expect(await leadsOf(owner)).toHaveLength(1000);
+	} finally {
+		await proxy.stop();
+	}
 });
 
 test('1,500 items are two database calls (batches of 1,000), every lead paired with its item', async () => {
