@@ -66,3 +66,23 @@ export async function sendBatch<Payload, Row>(
 	}
 	return { rows: [], sent };
 }
+
+/**
+ * A node's error raised after earlier calls of the same run were committed (each batch is its own
+ * transaction): its description says which input items those calls wrote, then `after` (what
+ * became of them). Nothing is added when none did.
+ */
+export function withWritten<E extends { description?: string | null }>(error: E, written: ReadonlyArray<{ itemIndex: number }>, after: string): E {
+	if (written.length === 0) return error;
+	const first = written[0].itemIndex;
+	const last = written[written.length - 1].itemIndex;
+	const items =
+		written.length === 1
+			? `Item ${first} of the input (1) was`
+			: last - first + 1 === written.length
+				? `Items ${first}–${last} of the input (${written.length}) were`
+				: `${written.length} items of the input, from item ${first} to item ${last},`;
+	const note = `${items} written by earlier calls and stay written${after}`;
+	error.description = error.description ? `${error.description} ${note}` : note;
+	return error;
+}

@@ -11,8 +11,8 @@
 // after earlier calls were written stops the node, its error saying which items were written and
 // that their automations wait in the outbox for Claim Automations: a failed node's outputs reach no
 // one, so they are not claimed (at most once, they would be marked delivered and lost).
-import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type NodeApiError } from 'n8n-workflow';
-import { sendBatch, type BatchEntry } from '../../shared/batch-refusals';
+import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import { sendBatch, withWritten, type BatchEntry } from '../../shared/batch-refusals';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { handOutAutomations, queuedOutboxIds, readDelivery } from './automations';
 import { AUTOMATIONS, CONTACTS, OUTPUT_COUNT } from './common';
@@ -62,7 +62,9 @@ export async function applyStageChanges<Change extends { conversation_id: string
 				outputs[CONTACTS].push({ json, pairedItem: { item: itemIndex } });
 			}
 		} catch (error) {
-			if (!context.continueOnFail()) throw withWritten(asNodeError(context, error), changes.slice(0, start), outboxIds.length);
+			if (!context.continueOnFail()) throw withWritten(asNodeError(context, error), changes.slice(0, start), outboxIds.length > 0
+				? `; the ${outboxIds.length} webhook / notify actions they fired were not handed out: the Claim Automations operation hands them out.`
+				: '; they fired no webhook or notify action.');
 			for (const entry of batch) outputs[CONTACTS].push(failedItem(context, error, { item: entry.itemIndex }));
 		}
 	}
@@ -72,15 +74,3 @@ export async function applyStageChanges<Change extends { conversation_id: string
 	return outputs;
 }
 
-/** The node's error, saying what earlier calls wrote (nothing to add when none did). */
-function withWritten<E extends NodeOperationError | NodeApiError>(error: E, written: ReadonlyArray<{ itemIndex: number }>, queued: number): E {
-	if (written.length === 0) return error;
-	const items = written.length === 1 ? `Item ${written[0].itemIndex}` : `Items ${written[0].itemIndex}–${written[written.length - 1].itemIndex}`;
-	const note =
-		`${items} of the input (${written.length}) were written by earlier calls and stay written` +
-		(queued > 0
-			? `; the ${queued} webhook / notify actions they fired were not handed out: the Claim Automations operation hands them out.`
-			: '; they fired no webhook or notify action.');
-	error.description = error.description ? `${error.description} ${note}` : note;
-	return error;
-}

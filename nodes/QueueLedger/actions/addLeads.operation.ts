@@ -3,9 +3,9 @@
 // existing lead). From the input items (each checked first: every problem with its field, phones to
 // E.164; refused items go to Invalid, or stop the node), or from the CRM (the conversations carrying
 // a tag, the sessions of a campaign: queue_add_leads_from_crm, page by page).
-import { updateDisplayOptions, type IDataObject, type NodeApiError, type NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { AddLeadsFromCrmResult, AddLeadsRefused, AddLeadsResult, NewLead } from '../../shared/contract';
-import { sendBatch, type BatchEntry } from '../../shared/batch-refusals';
+import { sendBatch, withWritten, type BatchEntry } from '../../shared/batch-refusals';
 import { parameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem, NotFoundError, perItem, rowsTo } from '../../shared/per-item';
 import { loadPhoneLibrary, readDefaultCountry } from '../../shared/phone';
@@ -173,26 +173,6 @@ function refusal(context: IExecuteFunctions, batch: ReadonlyArray<BatchEntry<New
 	});
 }
 
-/**
- * The node's error, saying which items earlier calls wrote (nothing to add when none did): each
- * call is its own transaction, so a later call's refusal or failure leaves the earlier batches
- * written (the wording of nodes/AutoAssignStage/helpers/stageChanges.ts).
- */
-function withWritten(error: NodeOperationError | NodeApiError, written: ReadonlyArray<{ itemIndex: number }>): NodeOperationError | NodeApiError {
-	if (written.length === 0) return error;
-	const first = written[0].itemIndex;
-	const last = written[written.length - 1].itemIndex;
-	const items =
-		written.length === 1
-			? `Item ${first} of the input (1) was`
-			: last - first + 1 === written.length
-				? `Items ${first}–${last} of the input (${written.length}) were`
-				: `${written.length} items of the input, from item ${first} to item ${last},`;
-	const note = `${items} written by earlier calls and stay written (added or found as leads); the later items were not.`;
-	error.description = error.description ? `${error.description} ${note}` : note;
-	return error;
-}
-
 /** The input items as leads: refused items to Invalid (or the node stops), then one call per batch. */
 async function fromItems(context: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	await loadPhoneLibrary();
@@ -293,7 +273,7 @@ async function fromItems(context: IExecuteFunctions): Promise<INodeExecutionData
 			const refused = new Set(rows.filter((row) => row.outcome === 'refused').map((row) => row.item_index));
 			written.push(...batch.filter((_, index) => !refused.has(index)));
 		} catch (error) {
-			if (!context.continueOnFail()) throw withWritten(asNodeError(context, error), written);
+			if (!context.continueOnFail()) throw withWritten(asNodeError(context, error), written, ' (added or found as leads); the later items were not.');
 			for (const entry of batch) outputs[OUTPUT.addLeads.invalid].push(failedItem(context, error, { item: entry.itemIndex }));
 		}
 	}
