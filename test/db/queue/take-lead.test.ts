@@ -4,6 +4,7 @@
 // recorded as sent by the automation, and the ledger shows the cancel. A message whose send began
 // (queue_begin_send) may be out: it is left to its worker's Complete (sent with its wamid, or
 // cancelled if it failed), and the answer lists it in `sending`. Taking a lead twice is harmless.
+import type { Client } from 'pg';
 import type { BeginQueueSendResult } from '../../../nodes/shared/contract';
 import { userClient, withDb } from '../../helpers/stack';
 import {
@@ -28,6 +29,18 @@ const AT = `${TOMORROW}T10:00:00.000Z`;
 const LATER = `${TOMORROW}T10:01:00.000Z`;
 const beginSend = (worker: string, ids: string[], now: string) =>
 	rpc<BeginQueueSendResult[]>('queue_begin_send', { p_worker: worker, p_item_ids: ids, p_lease_seconds: 300, p_now: now });
+
+/** Polls until check is true (a connection seen waiting for a lock, a call done), at most 5 s. */
+const until = async (check: () => Promise<boolean>) => {
+	for (let waited = 0; waited < 5_000; waited += 20) {
+		if (await check()) return;
+		await new Promise((resolve) => setTimeout(resolve, 20));
+	}
+	throw new Error('timed out waiting');
+};
+/** Whether a backend other than those given waits for a lock while running a query like the pattern. */
+const waitingFor = async (db: Client, pattern: string, except: number[] = []) =>
+	(await db.query(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query ilike $1 and not pid = any ($2)`, [pattern, except])).rowCount === 1;
 
 describe('queue_take_lead', () => {
 	it('while a worker holds the lead\'s message: the worker\'s Complete is refused, nothing is recorded as sent, the ledger shows the cancel', async () => {
@@ -171,6 +184,107 @@ describe('queue_take_lead', () => {
 		expect((await messages(userId)).map((row) => row.status)).toEqual(['cancelled']);
 		expect(taken[0]).toMatchObject({ status: 'human_controlled', already_taken: false, sending: [] });
 		expect(await claim('worker-s', userId, `${TOMORROW}T16:00:00.000Z`)).toEqual([]);
+	});
+
+	it.each(['released', 'failed', 'sent'] as const)(
+		'the owner\'s app taking a lead while a worker\'s Complete reports its claimed message %s (send not begun): neither waits for the other in a circle (no deadlock, 40P01), both are kept',
+		async (outcome) => {
+			// Complete locks the lead before the message (the order the leads' trigger takes them in):
+			// it used to lock the message, then the lead (failed, released: its trigger,
+			// 20261201001160; sent: the lead made contacted), while the app's update held the lead and
+			// its trigger waited for the message.
+			const { userId } = await preparedOwner(2);
+			const REPORTED = `${TOMORROW}T13:01:00.000Z`;
+			const items = (await claim('worker-d', userId, `${TOMORROW}T13:00:00.000Z`)).sort((a, b) => (a.item_id < b.item_id ? -1 : 1));
+			expect(items).toHaveLength(2);
+			const [mine, other] = items;
+			const report = (item: { item_id: string }) => (outcome === 'failed' ? failed(item) : outcome === 'sent' ? sent(item) : { item_id: item.item_id, outcome });
+			const waiting = (db: Client, pids: number[]) =>
+				db.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and pid = any ($1)`, [pids]).then((r) => r.rows[0].n as number);
+			const outcomes = await withDb((gate) =>
+				withDb((worker) =>
+					withDb(async (watch) => {
+						// A take-over of the other lead holds its message (and lead) for a moment, so the
+						// worker's Complete stops half-way, at that message: the real timing made repeatable.
+						await gate.query('begin');
+						await gate.query(`select * from public.queue_take_lead($1, null, null, $2, null)`, [other.lead_id, REPORTED]);
+						const workerPid = (await worker.query('select pg_backend_pid() as pid')).rows[0].pid as number;
+						const completing = worker
+							.query(`select * from public.queue_complete('worker-d', $1, $2)`, [JSON.stringify([report(mine), report(other)]), REPORTED])
+							.then((r) => ({ rows: r.rows, code: null as string | null }), (error: { code?: string }) => ({ rows: [], code: error.code ?? 'error' }));
+						await until(async () => (await waiting(watch, [workerPid])) === 1);
+						// The owner's app takes the worker's lead meanwhile.
+						let appDone = false;
+						const app = userClient(userId, { now: new Date(REPORTED) })
+							.from('leads')
+							.update({ status: 'human_controlled', taken_over_at: REPORTED })
+							.eq('id', mine.lead_id)
+							.then((r) => {
+								appDone = true;
+								return r.error;
+							});
+						await until(async () => {
+							if (appDone) return true;
+							const r = await watch.query(
+								`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and pid <> $1 and query ilike '%update%leads%'`,
+								[workerPid],
+							);
+							return r.rows[0].n === 1;
+						});
+						await gate.query('commit');
+						return { complete: await completing, app: await app };
+					}),
+				),
+			);
+			expect(outcomes.app).toBeNull();
+			expect(outcomes.complete.code).toBeNull();
+			// Whichever went first, nothing waits to be sent to either lead; a sent report is kept if
+			// it came first, refused (cancelled) if the take-over did.
+			const [reportMine, reportOther] = outcomes.complete.rows as { item_id: string; status: string; accepted: boolean }[];
+			expect(reportOther).toMatchObject({ item_id: other.item_id, status: 'cancelled', accepted: false });
+			expect(reportMine.item_id).toBe(mine.item_id);
+			const day = await messages(userId);
+			expect(day.find((row) => row.id === other.item_id)?.status).toBe('cancelled');
+			expect(day.find((row) => row.id === mine.item_id)?.status).toBe(outcome === 'sent' && reportMine.accepted ? 'sent' : 'cancelled');
+			const leads = await withDb(async (db) => (await db.query('select status from public.leads where user_id = $1', [userId])).rows);
+			expect(leads).toEqual([{ status: 'human_controlled' }, { status: 'human_controlled' }]);
+			expect(await claim('worker-e', userId, `${TOMORROW}T16:00:00.000Z`)).toEqual([]);
+		},
+	);
+
+	it('the owner\'s app and queue_take_lead taking the same lead at once: no deadlock (40P01), the lead taken once, its message cancelled once', async () => {
+		// queue_take_lead locks the lead first, as the app's update (and its trigger after it) does.
+		// It used to lock the lead's message, then its backlog item, then the lead: stopped at the
+		// backlog item (held a moment by another writer), it held the message the app's trigger
+		// waited for, while the app held the lead it waited for.
+		const { userId, leadIds } = await preparedOwner(1);
+		const outcome = await withDb((gate) =>
+			withDb(async (watch) => {
+				await gate.query('begin');
+				await gate.query(`select 1 from public.lead_processing_queue where lead_id = $1 for no key update`, [leadIds[0]]);
+				let takeDone = false;
+				const take = takeLead(leadIds[0], { actorId: userId, now: AT }).then(
+					(rows) => ((takeDone = true), { rows, code: null as string | null }),
+					(error: { code?: string }) => ((takeDone = true), { rows: [], code: error.code ?? 'error' }),
+				);
+				await until(async () => takeDone || (await waitingFor(watch, '%queue_take_lead%')));
+				let appDone = false;
+				const app = userClient(userId, { now: new Date(AT) })
+					.from('leads')
+					.update({ status: 'human_controlled', taken_over_at: AT })
+					.eq('id', leadIds[0])
+					.then((r) => ((appDone = true), r.error));
+				await until(async () => appDone || (await waitingFor(watch, '%update "public"."leads"%')));
+				await gate.query('commit');
+				return { take: await take, app: await app };
+			}),
+		);
+		expect(outcome.app).toBeNull();
+		expect(outcome.take.code).toBeNull();
+		expect((await messages(userId)).map((row) => row.status)).toEqual(['cancelled']);
+		const rows = await ledger(userId);
+		expect(rows.filter((row) => row.to_status === 'cancelled' && row.queue === 'whatsapp_message_queue')).toHaveLength(1);
+		expect(rows.filter((row) => row.to_status === 'human_controlled')).toHaveLength(1);
 	});
 
 	it('taking a lead twice is harmless: the second says already_taken and changes nothing', async () => {
