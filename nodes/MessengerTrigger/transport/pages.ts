@@ -39,8 +39,8 @@ export async function checkPageCanBeRecorded(context: IHookFunctions): Promise<v
 	const node = context.getNode();
 	// Without the App Secret no delivery can be verified: each would be answered 500 (not recorded)
 	// while Meta's own verification request, which needs only the verify token, succeeds.
-	const { appSecret } = await context.getCredentials<{ appSecret?: string }>(FACEBOOK_CREDENTIAL);
-	if (String(appSecret ?? '') === '') {
+	const credentials = await context.getCredentials<{ appSecret?: string; pageId?: string }>(FACEBOOK_CREDENTIAL);
+	if (String(credentials.appSecret ?? '') === '') {
 		throw new NodeOperationError(node, 'The Facebook Page credential has no App Secret: Meta’s deliveries could not be verified, and every one would be refused', {
 			description: 'Put the Meta app’s App Secret (the app’s dashboard → App settings → Basic) in the Leadflow Facebook Page API credential, then activate again.',
 		});
@@ -59,7 +59,6 @@ export async function checkPageCanBeRecorded(context: IHookFunctions): Promise<v
 	const onlyCredentialPage = context.getNodeParameter('pages', 'credentialPage') === 'credentialPage';
 	if (!onlyCredentialPage && !context.getNodeParameter('subscribe', true)) return;
 
-	const credentials = await context.getCredentials<{ pageId?: string }>(FACEBOOK_CREDENTIAL);
 	const pageId = String(credentials.pageId ?? '').trim();
 	if (!MESSENGER_ID.test(pageId)) {
 		throw new NodeOperationError(node, 'The Facebook Page credential has no valid Page ID', {
