@@ -1,6 +1,7 @@
-// analyze: per item, a conversation's last messages → Gemini with a response schema → a validated
-// analysis (score, status, confidence, recommended stage), or the deterministic fallback score when
-// the model fails. Several contacts at once; keys, rests and retries as every Gemini call here.
+// analyze: per item, a conversation's last messages (the item's own, else read for the whole batch
+// at once) → Gemini with a response schema → a validated analysis (score, status, confidence,
+// recommended stage), or the deterministic fallback score when the model fails. Several contacts at
+// once; keys, rests and retries as every Gemini call here.
 // The stage names the model may recommend are those of the chosen pipeline, else of each
 // conversation's Page pipeline, read for the whole batch at once. From the Input, with Skip Analyses
 // Assign Would Not Use on, the conversations whose analysis Assign would drop (auto-assignment off,
@@ -15,7 +16,7 @@ import { mapWithConcurrency } from '../../shared/pool';
 import { buildAnalysisPrompt, ANALYSIS_SCHEMA, type ChatMessage } from '../helpers/analysis';
 import { checkUuid, CONTACTS, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
 import { analyzeContact } from '../transport/analyzeContact';
-import { readConversation, readDueConversations, readStageChoices, readUnusedAnalyses } from '../transport/conversations';
+import { readConversations, readDueConversations, readStageChoices, readUnusedAnalyses, unknownConversation, type ConversationFacts } from '../transport/conversations';
 
 interface GeminiCredentials {
 	apiKeys: string;
@@ -153,12 +154,40 @@ function readAsked(context: IExecuteFunctions, itemIndex: number): Asked {
 	return { itemIndex, conversationId, pipelineId: readPipelineId(context, itemIndex) };
 }
 
-async function readJob(context: IExecuteFunctions, json: IDataObject, { itemIndex, conversationId, pipelineId }: Asked, maxMessages: number): Promise<Job> {
-	const own = messagesOf(json, maxMessages);
-	const facts = own
-		? { messages: own, senderName: typeof json.sender_name === 'string' ? json.sender_name : '' }
-		: await readConversation(context, conversationId, maxMessages, itemIndex);
-	return { itemIndex, conversationId, pipelineId, stagesOf: pipelineId, messages: facts.messages, senderName: facts.senderName };
+/**
+ * The job of each asked item, in order: its own messages when it has them, else its conversation's
+ * sender name and last messages, read for all such items at once (one call per 1,000
+ * conversations). An item whose conversation does not exist fails alone, naming its Conversation ID.
+ */
+async function readJobs(context: IExecuteFunctions, items: INodeExecutionData[], asked: Asked[], maxMessages: number, results: INodeExecutionData[]): Promise<Job[]> {
+	const own = new Map(asked.map((entry) => [entry, messagesOf(items[entry.itemIndex].json, maxMessages)]));
+	const toRead = asked.filter((entry) => !own.get(entry));
+	let read = new Map<string, ConversationFacts>();
+	if (toRead.length > 0) {
+		try {
+			read = await readConversations(context, toRead.map((entry) => entry.conversationId), maxMessages);
+		} catch (error) {
+			// A read for the whole batch: when it fails, every item it was for does.
+			if (!context.continueOnFail()) throw asNodeError(context, error);
+			results.push(...toRead.map((entry) => failedItem(context, error, { item: entry.itemIndex })));
+			asked = asked.filter((entry) => own.get(entry));
+		}
+	}
+	const jobs: Job[] = [];
+	for (const entry of asked) {
+		const { itemIndex, conversationId, pipelineId } = entry;
+		const messages = own.get(entry);
+		const json = items[itemIndex].json;
+		const facts = messages ? { messages, senderName: typeof json.sender_name === 'string' ? json.sender_name : '' } : read.get(conversationId);
+		if (!facts) {
+			const error = unknownConversation(context, conversationId, itemIndex);
+			if (!context.continueOnFail()) throw error;
+			results.push(failedItem(context, error, { item: itemIndex }));
+			continue;
+		}
+		jobs.push({ itemIndex, conversationId, pipelineId, stagesOf: pipelineId, messages: facts.messages, senderName: facts.senderName });
+	}
+	return jobs;
 }
 
 /**
@@ -249,14 +278,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				asked = [];
 			}
 		}
-		for (const entry of asked) {
-			try {
-				jobs.push(await readJob(this, items[entry.itemIndex].json, entry, maxMessages));
-			} catch (error) {
-				if (!this.continueOnFail()) throw asNodeError(this, error, entry.itemIndex);
-				results.push(failedItem(this, error, { item: entry.itemIndex }));
-			}
-		}
+		jobs = await readJobs(this, items, asked, maxMessages, results);
 		try {
 			stageNames = await readStageLists(this, jobs);
 		} catch (error) {

@@ -1,9 +1,10 @@
-// Reads the Analyze operation needs besides Gemini, through supabase-js: a conversation's last
-// messages, the stage names the analyses of a batch may recommend (with its conversations' Page
-// pipelines), the conversations due an analysis, and those whose analysis Assign would not use.
+// Reads the Analyze operation needs besides Gemini, each one call for a batch (of up to 1,000): the
+// conversations' sender names and last messages, the stage names the analyses may recommend (with
+// the conversations' Page pipelines), the conversations due an analysis, and those whose analysis
+// Assign would not use.
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 import type { AnalysisUnused, DueConversation } from '../../shared/contract';
-import { callRpc, getSupabaseClient, toNodeApiError } from '../../shared/supabase';
+import { callRpc } from '../../shared/supabase';
 import type { ChatMessage } from '../helpers/analysis';
 
 export interface ConversationFacts {
@@ -13,22 +14,36 @@ export interface ConversationFacts {
 	messages: ChatMessage[];
 }
 
-/** The last `limit` messages of each conversation (one query per conversation, oldest first). */
-export async function readConversation(context: IExecuteFunctions, conversationId: string, limit: number, itemIndex: number): Promise<ConversationFacts> {
-	const client = await getSupabaseClient(context);
-	const conversation = await client.from('messenger_conversations').select('id, sender_name').eq('id', conversationId).maybeSingle();
-	if (conversation.error) throw toNodeApiError(context, conversation.error, 'Reading the conversation failed', itemIndex);
-	if (!conversation.data) {
-		throw new NodeOperationError(context.getNode(), `Conversation ID "${conversationId}" does not exist`, {
-			itemIndex,
-			description: 'Use an id of messenger_conversations, e.g. {{ $json.conversation_id }}.',
-		});
+/** The most conversations one pipeline_conversation_messages call takes (the Data API's max-rows: one row each). */
+const MESSAGES_BATCH = 1000;
+
+/**
+ * The sender name and last `limit` messages (oldest first) of each conversation asked, by id: one
+ * call per 1,000 distinct conversations (pipeline_conversation_messages). An unknown conversation is
+ * not in the map.
+ */
+export async function readConversations(context: IExecuteFunctions, conversationIds: readonly string[], limit: number): Promise<Map<string, ConversationFacts>> {
+	const distinct = [...new Set(conversationIds)];
+	const facts = new Map<string, ConversationFacts>();
+	for (let start = 0; start < distinct.length; start += MESSAGES_BATCH) {
+		const rows = await callRpc(context, 'pipeline_conversation_messages', { p_conversation_ids: distinct.slice(start, start + MESSAGES_BATCH), p_max_messages: limit });
+		for (const row of rows) {
+			facts.set(row.conversation_id, {
+				conversationId: row.conversation_id,
+				senderName: row.sender_name ?? '',
+				messages: row.messages.map((message) => ({ direction: message.direction, text: message.text, sent_at: message.sent_at })),
+			});
+		}
 	}
-	return {
-		conversationId,
-		senderName: (conversation.data as { sender_name: string | null }).sender_name ?? '',
-		messages: await readMessages(context, conversationId, limit),
-	};
+	return facts;
+}
+
+/** The error of an item whose conversation does not exist, naming the field. */
+export function unknownConversation(context: IExecuteFunctions, conversationId: string, itemIndex: number): NodeOperationError {
+	return new NodeOperationError(context.getNode(), `Conversation ID "${conversationId}" does not exist`, {
+		itemIndex,
+		description: 'Use an id of messenger_conversations, e.g. {{ $json.conversation_id }}.',
+	});
 }
 
 /** The stage names the prompts may list, by pipeline, and each conversation's Page pipeline. */
@@ -81,18 +96,4 @@ export async function readUnusedAnalyses(context: IExecuteFunctions, asked: Read
  */
 export async function readDueConversations(context: IExecuteFunctions, max: number, owner: string | null, maxMessages: number): Promise<DueConversation[]> {
 	return await callRpc(context, 'pipeline_due_for_analysis', { p_limit: max, p_user_id: owner, p_max_messages: maxMessages });
-}
-
-/** The last `limit` messages of a conversation, oldest first. */
-export async function readMessages(context: IExecuteFunctions, conversationId: string, limit: number): Promise<ChatMessage[]> {
-	const client = await getSupabaseClient(context);
-	const { data, error } = await client
-		.from('messenger_messages')
-		.select('direction, text, sent_at')
-		.eq('conversation_id', conversationId)
-		.order('sent_at', { ascending: false })
-		.limit(limit);
-	if (error) throw toNodeApiError(context, error, 'Reading the conversation\'s messages failed');
-	const rows = (data ?? []) as Array<{ direction: 'inbound' | 'outbound'; text: string | null; sent_at: string }>;
-	return rows.reverse().map((row) => ({ direction: row.direction, text: row.text ?? '', sent_at: row.sent_at }));
 }

@@ -64,6 +64,8 @@ import type {
 	StageNamesArgs,
 	AnalysisUnused,
 	AnalysisUnusedArgs,
+	ConversationMessages,
+	ConversationMessagesArgs,
 } from './pipelines';
 import type {
 	AddLeadsArgs,
@@ -175,6 +177,7 @@ export const RPC = {
 	pipeline_due_for_analysis: rpc<DueForAnalysisArgs, DueConversation[]>({ p_limit: true, p_user_id: true, p_max_messages: true, p_now: true }),
 	pipeline_stage_names: rpc<StageNamesArgs, PipelineStageNames[]>({ p_pipeline_ids: true, p_conversation_ids: true }),
 	pipeline_analysis_unused: rpc<AnalysisUnusedArgs, AnalysisUnused[]>({ p_conversation_ids: true, p_pipeline_ids: true }),
+	pipeline_conversation_messages: rpc<ConversationMessagesArgs, ConversationMessages[]>({ p_conversation_ids: true, p_max_messages: true, p_user_id: true }),
 	messenger_record_events: rpc<RecordEventsArgs, RecordedEvent[]>({ p_events: true, p_app_id: true, p_owner: true, p_now: true }),
 	messenger_owner_is_user: rpc<OwnerIsUserArgs, OwnerIsUser[]>({ p_owner: true }),
 	messenger_sync_begin: rpc<SyncBeginArgs, SyncJob[]>({ p_page_id: true, p_holder: true, p_owner: true, p_full: true, p_lease_seconds: true, p_now: true }),

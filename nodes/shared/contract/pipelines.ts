@@ -270,3 +270,22 @@ export interface AnalysisUnused {
 	outcome: 'skipped' | 'kept';
 	reason: 'auto_assign_off' | 'left_pipeline' | 'skip_existing';
 }
+
+// =============================================================================================
+// pipeline_conversation_messages: the sender names and last messages of a batch of conversations
+// =============================================================================================
+export interface ConversationMessagesArgs {
+	/** The conversations to read, at most 1,000. */
+	p_conversation_ids: string[];
+	/** 1–200: the last messages returned per conversation. */
+	p_max_messages?: number;
+	/** Only this owner's conversations; omit for every owner's. */
+	p_user_id?: string | null;
+}
+
+export interface ConversationMessages {
+	conversation_id: string;
+	sender_name: string | null;
+	/** The last p_max_messages messages, oldest first. */
+	messages: Array<{ direction: 'inbound' | 'outbound'; text: string; sent_at: string }>;
+}
