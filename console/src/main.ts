@@ -204,22 +204,6 @@ function monitorQuery(): URLSearchParams {
 	return query;
 }
 
-/**
- * Whether the monitor refused `ruleId` because the rule is gone (deleted in another tab) rather
- * than for another input (a search too long): a 404, or a 400 while the rules list (asked without
- * the filters) no longer has it.
- */
-async function ruleIsGone(error: HttpError, ruleId: string): Promise<boolean> {
-	if (error.status === 404) return true;
-	if (error.status !== 400) return false;
-	try {
-		const { rules } = await api<Monitor>(`${apiBase}/monitor?${new URLSearchParams({ limit: '1' })}`);
-		return !rules.some((rule) => rule.id.toLowerCase() === ruleId.toLowerCase());
-	} catch {
-		return false;
-	}
-}
-
 async function poll() {
 	window.clearTimeout(state.timer);
 	// Only while the Follow-ups tab is shown: a refresh timer set before another tab was chosen
@@ -261,7 +245,7 @@ async function poll() {
 			stop = true;
 		} else if (!current()) {
 			state.again = true;
-		} else if (error instanceof HttpError && ruleId && (await ruleIsGone(error, ruleId))) {
+		} else if (error instanceof HttpError && ruleId && error.status === 404) {
 			// The rule is gone: none until the next answer picks another (Trigger now waits for it).
 			if (state.ruleId === ruleId) {
 				state.ruleId = '';

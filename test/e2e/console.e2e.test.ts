@@ -398,3 +398,27 @@ test('Follow-ups: a page past the end (contacts untagged meanwhile) moves back t
 	expect(await visitor.locator('#contacts').textContent()).not.toMatch(/No contact carries/);
 	await visitor.close();
 });
+
+test('Follow-ups: a rule deleted in another tab is let go at its 404: the page picks another rule, with no error shown', async () => {
+	const ruleId = await withDb(async (db) => (await db.query<{ id: string }>(
+		`insert into public.ai_automation_rules
+		 select (jsonb_populate_record(null::public.ai_automation_rules, to_jsonb(r) || jsonb_build_object('id', gen_random_uuid(), 'name', 'Deleted in another tab'))).*
+		   from public.ai_automation_rules r where r.id = $1
+		 returning id`, [seed.ruleId])).rows[0].id);
+	const visitor = await openConsole(`#key=${encodeURIComponent(WEBHOOK_KEY.value)}&rule=${ruleId}`);
+	const seen: string[] = [];
+	watch(visitor, seen);
+	await eventually(async () => expect(await visitor.locator('#rule-picker').inputValue()).toBe(ruleId), 15_000);
+	await withDb((db) => db.query('delete from public.ai_automation_rules where id = $1', [ruleId]));
+	await eventually(async () => {
+		const chosen = await visitor.locator('#rule-picker').inputValue();
+		expect(chosen).toMatch(/^[0-9a-f-]{36}$/);
+		expect(chosen).not.toBe(ruleId);
+	}, 15_000);
+	expect(await visitor.locator('#monitor-error').textContent()).toBe('');
+	// The deleted rule's monitor answered 404 (the browser logs it), and nothing else failed.
+	const monitor404 = (line: string) => new RegExp(`answer 404: GET .*/api/monitor\\?.*ruleId=${ruleId}`).test(line);
+	expect(seen.some(monitor404)).toBe(true);
+	expect(seen.filter((line) => !monitor404(line) && !/^console: Failed to load resource: the server responded with a status of 404/.test(line))).toEqual([]);
+	await visitor.close();
+});

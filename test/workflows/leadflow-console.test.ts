@@ -71,11 +71,16 @@ test.each([
 	[{ status: 'sent' }, /status "sent" is not one of/],
 	[{ limit: '501' }, /page size \(limit\) must be a whole number from 1 to 500/],
 	[{ offset: '-3' }, /offset must be a whole number/],
-	[{ ruleId: '00000000-0000-4000-8000-000000000000' }, /no automation rule with ID/],
 ])('bad input %j answers 400 naming it', async (query, message) => {
 	const result = await call('Monitor Request', query);
 	expect(result.response?.statusCode).toBe(400);
 	expect(result.response?.body).toEqual({ status: 400, error: expect.stringMatching(message) });
+});
+
+test('a rule that does not exist (e.g. deleted in another tab) answers 404 naming it, not a 400', async () => {
+	const result = await call('Monitor Request', { ruleId: '00000000-0000-4000-8000-000000000000' });
+	expect(result.response?.statusCode).toBe(404);
+	expect(result.response?.body).toEqual({ status: 404, error: expect.stringMatching(/no automation rule with ID 00000000-0000-4000-8000-000000000000/) });
 });
 
 test('the timeline answers a contact\'s stage events; a bad contact id is a 400', async () => {

@@ -2,7 +2,7 @@
 // of automation_snapshot, one page of the tagged contacts filtered by status, reason and a search,
 // the most recent active contacts, and the list of rules.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { perItem } from '../../shared/per-item';
+import { NotFoundError, perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { textParameter, wholeNumber } from './rule-input';
 
@@ -95,7 +95,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		};
 		const page = await callRpc(this, 'automation_monitor_page', args, i);
 		if (!page) {
-			throw new NodeOperationError(this.getNode(), `There is no automation rule with ID ${args.p_rule_id}`, {
+			// Not found (the workflow answers 404): a rule deleted in another tab, told apart from bad input.
+			throw new NotFoundError(this.getNode(), `There is no automation rule with ID ${args.p_rule_id}`, {
 				itemIndex: i,
 				description: 'Pick a rule from the answer\'s rules list (ask without ruleId).',
 			});
