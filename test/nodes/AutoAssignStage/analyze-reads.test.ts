@@ -116,3 +116,31 @@ it('an unknown conversation among known ones fails alone, naming its Conversatio
 	const stopped = await runStage(entries, analyze(), credentials());
 	expect(stopped.result.error?.message).toBe(`Conversation ID "${unknown}" does not exist`);
 });
+
+it('a failed read fails every item it was for (Continue On Fail); items with their own messages are still analysed', async () => {
+	const [known] = await world.contacts(1);
+	const own = { conversation_id: randomUUID(), sender_name: 'Own', messages: [{ direction: 'inbound', text: 'Own: price please', sent_at: '2026-11-20T10:00:00Z' }] };
+	counter.failNext('/rpc/pipeline_conversation_messages', 1);
+	const { result, contacts } = await runStage([{ conversation_id: known }, own], analyze(), credentials(), { continueOnFail: true });
+
+	expect(result.error).toBeUndefined();
+	expect(contacts).toEqual([
+		{ error: expect.objectContaining({ code: 'service_error', message: expect.stringMatching(/^pipeline_conversation_messages failed/) }) },
+		expect.objectContaining({ conversation_id: own.conversation_id, analysed: true }),
+	]);
+	expect([...(await promptsByContact()).keys()]).toEqual(['Own']);
+});
+
+it('over 1,000 conversations: one read per 1,000 (the Data API\'s max-rows), every item analysed', async () => {
+	const ids = await world.contacts(1001);
+	const { result, contacts } = await runStage(
+		ids.map((id) => ({ conversation_id: id })),
+		analyze({ concurrency: 50 }),
+		credentials(),
+	);
+
+	expect(result.error).toBeUndefined();
+	expect(contacts.map((contact) => contact.conversation_id)).toEqual(ids);
+	expect(contacts.every((contact) => contact.analysed === true)).toBe(true);
+	expect(conversationReads()).toEqual(['/rest/v1/rpc/pipeline_conversation_messages', '/rest/v1/rpc/pipeline_conversation_messages']);
+});
