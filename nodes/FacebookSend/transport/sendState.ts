@@ -42,7 +42,9 @@ export function isTransient(error: unknown): boolean {
 /**
  * Records what became of every contact that was moved to sending. Repeated on a transient failure:
  * safe, because the function applies a report only to contacts still in sending and held by this
- * execution, so a report a lost answer hid is not applied twice (the repeat answers lease_lost for it).
+ * execution, so a report a lost answer hid is not applied twice; the repeat finds each contact where
+ * that report left it and answers as the first call did (sent, completed, skipped, failed or
+ * uncertain), writing nothing (20261201001300_follow_up_record_send_repeated.sql).
  */
 export async function recordSends(context: IExecuteFunctions, leaseHolder: string, items: SendOutcomeItem[]): Promise<Map<string, RecordSendResult['outcome']>> {
 	if (items.length === 0) return new Map();

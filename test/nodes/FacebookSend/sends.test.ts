@@ -151,7 +151,7 @@ test.each([
 	expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['ready_to_send', 'ready_to_send']);
 });
 
-describe('automation_record_send failing after the Graph calls (a gateway answering 503)', () => {
+describe('automation_record_send failing after the Graph calls (a gateway answering 503, or 504 once the database recorded it)', () => {
 	/** Three contacts one after another: the first delivered, the second throttled on its only try, the third not called. */
 	async function sentThrottledNotCalled() {
 		const batch = await readyContacts({ count: 3 });
@@ -181,6 +181,40 @@ describe('automation_record_send failing after the Graph calls (a gateway answer
 			['failed', 'throttled', true, null],
 		]);
 		expect(states[0].facebook_message_id).toBe(message.messageId);
+	});
+
+	test('its answer lost after the database recorded it: the repeat answers as recorded, the run says sent and failed, nothing is written twice', async () => {
+		const { batch, parameters } = await sentThrottledNotCalled();
+		counter.loseNextAnswers('/rpc/automation_record_send', 1);
+
+		const run = await runSend(batch.items, parameters, credentials());
+
+		expect(run.result.status).toBe('success');
+		expect(recordTrips()).toBe(2);
+		const [message] = await sims.graph.control.messages();
+		expect(run.sent.map((item) => item.send)).toEqual([expect.objectContaining({ outcome: 'sent', messageId: message.messageId, recorded: 'sent' })]);
+		expect(run.failed.map((item) => item.send)).toEqual([
+			expect.objectContaining({ reason: 'throttled', attempts: 1, recorded: 'failed' }),
+			expect.objectContaining({ reason: 'throttled', attempts: 0, recorded: 'failed' }),
+		]);
+		expect(run.skipped).toEqual([]);
+		expect((await statesOf(batch.stateIds)).map((state) => [state.current_stage, state.follow_up_count, state.locked_by])).toEqual([
+			['sent', 1, null],
+			['failed', 0, null],
+			['failed', 0, null],
+		]);
+		expect((await ledgerOf(batch.ruleId)).map((row) => [row.state_id, row.status])).toEqual(
+			expect.arrayContaining([
+				[batch.stateIds[0], 'sent'],
+				[batch.stateIds[1], 'released'],
+				[batch.stateIds[2], 'released'],
+			]),
+		);
+		expect(await ledgerOf(batch.ruleId)).toHaveLength(3);
+		const outbound = await withDb((db) =>
+			db.query(`select count(*)::int n from public.messenger_messages where direction = 'outbound' and conversation_id = any($1::uuid[])`, [batch.conversationIds]),
+		);
+		expect(outbound.rows[0].n).toBe(1);
 	});
 
 	test('every try: the node stops with an error that lists the message delivered; the contacts are left to the reaper', async () => {

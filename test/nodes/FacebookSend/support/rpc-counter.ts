@@ -1,7 +1,8 @@
 // A counting pass-through in front of the stack's Supabase URL: the node's credential points here,
 // every request is forwarded unchanged, and the test reads how many database round trips a run made
 // (and bench/pipeline.ts how long each took, until its answer ended). It can also stand in for a
-// gateway that fails: the next calls of one path answered 503 without reaching the database.
+// gateway that fails: the next calls of one path answered 503 without reaching the database, or
+// forwarded and then answered 504 (the database did the work, the answer was lost on the way).
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -13,6 +14,8 @@ export interface RpcCounter {
 	trips: Array<{ path: string; ms: number }>;
 	/** The next `times` requests whose path ends with `pathEnd` are answered 503 (not forwarded: the database never sees them). */
 	failNext(pathEnd: string, times: number): void;
+	/** The next `times` requests whose path ends with `pathEnd` reach the database (which commits them), then the caller gets a 504 instead of the answer. */
+	loseNextAnswers(pathEnd: string, times: number): void;
 	reset(): void;
 	stop(): Promise<void>;
 }
@@ -22,6 +25,7 @@ export async function startRpcCounter(target: string): Promise<RpcCounter> {
 	const paths: string[] = [];
 	const trips: RpcCounter['trips'] = [];
 	const failures = new Map<string, number>();
+	const losses = new Map<string, number>();
 	const server: Server = createServer((incoming: IncomingMessage, outgoing) => {
 		const started = performance.now();
 		const path = (incoming.url ?? '').split('?')[0];
@@ -34,6 +38,8 @@ export async function startRpcCounter(target: string): Promise<RpcCounter> {
 			outgoing.end(JSON.stringify({ message: 'upstream connect error: the pooler is restarting' }));
 			return;
 		}
+		const losing = [...losses.keys()].find((end) => path.endsWith(end) && losses.get(end)! > 0);
+		if (losing !== undefined) losses.set(losing, losses.get(losing)! - 1);
 		const forwarded = request(
 			{
 				host: upstream.hostname,
@@ -43,6 +49,15 @@ export async function startRpcCounter(target: string): Promise<RpcCounter> {
 				headers: { ...incoming.headers, host: upstream.host },
 			},
 			(answer) => {
+				if (losing !== undefined) {
+					// Read to its end (the function has committed by then), then lost.
+					answer.resume();
+					answer.on('end', () => {
+						outgoing.writeHead(504, { 'content-type': 'application/json' });
+						outgoing.end(JSON.stringify({ message: 'The upstream server is timing out' }));
+					});
+					return;
+				}
 				outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
 				answer.pipe(outgoing);
 				answer.on('end', () => trips.push({ path, ms: performance.now() - started }));
@@ -63,10 +78,14 @@ export async function startRpcCounter(target: string): Promise<RpcCounter> {
 		failNext: (pathEnd, times) => {
 			failures.set(pathEnd, times);
 		},
+		loseNextAnswers: (pathEnd, times) => {
+			losses.set(pathEnd, times);
+		},
 		reset: () => {
 			paths.splice(0);
 			trips.splice(0);
 			failures.clear();
+			losses.clear();
 		},
 		stop: () =>
 			new Promise<void>((resolve) => {
