@@ -2,8 +2,10 @@
 // most 1,000 (queue_complete): sent (with Meta's message id; the lead becomes contacted), failed
 // (tried again after the owner's backoff until the attempts run out, then dead; at once dead when
 // the error is permanent), released (not attempted: back to the queue). A message the worker no
-// longer holds (taken over meanwhile, reported twice, claimed by another worker) is refused and
-// nothing is recorded for it: accepted false with the reason. One output item per input item.
+// longer holds (taken over meanwhile, claimed by another worker, reported otherwise before) is
+// refused and nothing is recorded for it: accepted false with the reason. The same report again from
+// the same worker (Retry On Fail after an answer lost on its way back) gets the first call's answer,
+// accepted, and nothing is recorded twice (20261201001305). One output item per input item.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { sendBatch } from '../../shared/batch-refusals';
 import type { SendResult } from '../../shared/contract';

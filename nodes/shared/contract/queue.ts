@@ -194,7 +194,10 @@ export interface QueueCompleteResult {
 	item_id: string;
 	/** The item's status after the call: sent, failed (to be tried again at next_attempt_at), dead (no attempt left) or queued (released). */
 	status: QueueItemStatus;
-	/** false: nothing was recorded (reason: not_found, not_held by this worker, cancelled, already_completed). */
+	/**
+	 * false: nothing was recorded (reason: not_found, not_held by this worker, cancelled, already_completed).
+	 * The same report again from the same worker, the message still as it left it: the first answer again (true, reason null), nothing recorded twice.
+	 */
 	accepted: boolean;
 	reason: string | null;
 	/** A failed item: when it is due again. */

@@ -172,7 +172,7 @@ describe('queue_complete', () => {
 		expect([a, b, c].map((item) => reasons.get(item.item_id))).toEqual(['permanent_error', 'send_failed', 'released']);
 	});
 
-	it('the same batch reported again (Record Outcomes retried after its answer was lost) records nothing the second time', async () => {
+	it('the same batch reported again (Record Outcomes retried after its answer was lost): the first answer again, nothing recorded the second time', async () => {
 		const { userId } = await preparedOwner(4, { max_attempts: 5 });
 		const items = await claim('w-retried', userId, at('16:00'));
 		const batch = [
@@ -190,10 +190,10 @@ describe('queue_complete', () => {
 		const rows = await messages(userId);
 		const before = await ledger(userId);
 		expect((await complete('w-retried', batch, at('16:00'))).map((row) => [row.status, row.accepted, row.reason])).toEqual([
-			['sent', false, 'already_completed'],
-			['failed', false, 'already_completed'],
-			['dead', false, 'already_completed'],
-			['queued', false, 'not_held'],
+			['sent', true, null],
+			['failed', true, null],
+			['dead', true, null],
+			['queued', true, null],
 		]);
 		expect(await messages(userId)).toEqual(rows);
 		expect(await ledger(userId)).toEqual(before);

@@ -7,7 +7,8 @@
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow } from '../../harness';
-import { serviceClient } from '../../helpers/stack';
+import { serviceClient, testStack } from '../../helpers/stack';
+import { startRpcCounter } from '../FacebookSend/support/rpc-counter';
 import {
 	chainWorkflow,
 	ledgerOf,
@@ -228,7 +229,7 @@ test('a lead taken over after Claim gets nothing: its message is not sent, and C
 	expect(await leadStatus(leads[1].leadId)).toBe('contacted');
 });
 
-test('Complete is refused for a worker that does not hold the message, and for a report sent twice; nothing is recorded', async () => {
+test('Complete is refused for a worker that does not hold the message; a report sent twice is answered as recorded; nothing is recorded again', async () => {
 	const { owner } = await dueQueue(1);
 	const claim = await runQueue([{}], { resource: 'message', operation: 'claim', limit: 10, ownerUserId: owner, options: { worker: 'worker-a' } });
 	const [message] = claim.outputs[0];
@@ -240,9 +241,58 @@ test('Complete is refused for a worker that does not hold the message, and for a
 
 	const first = await runQueue([{ ...report, worker: 'worker-a' }], { resource: 'message', operation: 'complete' });
 	expect(first.outputs[0]).toEqual([expect.objectContaining({ accepted: true, status: 'sent' })]);
+	const ledger = await ledgerOf(owner);
 	const twice = await runQueue([{ ...report, worker: 'worker-a' }], { resource: 'message', operation: 'complete' });
-	expect(twice.outputs[0]).toEqual([expect.objectContaining({ accepted: false, reason: 'already_completed', status: 'sent' })]);
+	expect(twice.outputs[0]).toEqual([expect.objectContaining({ accepted: true, reason: null, status: 'sent' })]);
+	// Another message id, or another worker: refused.
+	const other2 = await runQueue([{ ...report, message_id: 'wamid.TEST-2', worker: 'worker-a' }, { ...report, worker: 'worker-b' }], { resource: 'message', operation: 'complete' });
+	expect(other2.outputs[0]).toEqual([
+		expect.objectContaining({ accepted: false, reason: 'already_completed', status: 'sent' }),
+		expect.objectContaining({ accepted: false, reason: 'already_completed', status: 'sent' }),
+	]);
 	expect((await messagesOf(owner)).map((row) => [row.status, row.message_id])).toEqual([['sent', 'wamid.TEST-1']]);
+	expect(await ledgerOf(owner)).toEqual(ledger);
+});
+
+test('Complete retried (Retry On Fail) after the answer to a call the database recorded was lost: the retry answers as recorded, nothing twice', async () => {
+	const counter = await startRpcCounter(testStack().supabaseUrl);
+	try {
+		const { owner } = await dueQueue(2);
+		const claim = await runQueue([{}], { resource: 'message', operation: 'claim', limit: 10, ownerUserId: owner, options: { worker: 'worker-r' } });
+		const [a, b] = claim.outputs[0];
+		const reports = [
+			{ item_id: a.item_id, worker: 'worker-r', outcome: 'sent', message_id: 'wamid.LOST-ANSWER' },
+			{ item_id: b.item_id, worker: 'worker-r', outcome: 'failed', error: { code: '131000', message: 'Something went wrong' } },
+		];
+		counter.loseNextAnswers('/rpc/queue_complete', 1);
+
+		const run = await runQueue(
+			reports,
+			{ resource: 'message', operation: 'complete' },
+			{ leadflowSupabaseApi: { url: counter.url, serviceRoleKey: testStack().serviceRoleKey } },
+			{ retryOnFail: true },
+		);
+
+		expect(run.result.error).toBeUndefined();
+		expect(counter.paths.filter((path) => path.endsWith('/rpc/queue_complete'))).toHaveLength(2);
+		expect(run.outputs[0]).toEqual([
+			expect.objectContaining({ item_id: a.item_id, accepted: true, reason: null, status: 'sent' }),
+			expect.objectContaining({ item_id: b.item_id, accepted: true, reason: null, status: 'failed', next_attempt_at: expect.any(String) }),
+		]);
+		const byId = new Map((await messagesOf(owner)).map((row) => [row.id, row]));
+		expect([byId.get(a.item_id as string), byId.get(b.item_id as string)].map((row) => [row?.status, row?.attempts, row?.message_id])).toEqual([
+			['sent', 1, 'wamid.LOST-ANSWER'],
+			['failed', 1, null],
+		]);
+		// One ledger row per change: claimed, then sent / failed once each; the sent lead contacted once.
+		const rows = await ledgerOf(owner);
+		const reported = rows.filter((row) => row.queue === 'whatsapp_message_queue' && row.from_status === 'claimed').map((row) => `${row.item_id} ${row.to_status}`);
+		expect(reported.sort()).toEqual([`${String(a.item_id)} sent`, `${String(b.item_id)} failed`].sort());
+		expect(rows.filter((row) => row.queue === 'leads' && row.to_status === 'contacted')).toHaveLength(1);
+		expect(await leadStatus(a.lead_id as string)).toBe('contacted');
+	} finally {
+		await counter.stop();
+	}
 });
 
 test('a report the database refuses (the same message twice) is named by its item; with Continue On Fail it alone fails and the others are recorded', async () => {

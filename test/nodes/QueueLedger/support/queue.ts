@@ -91,7 +91,13 @@ export const whatsappCredentials = (baseUrl: string, phoneNumberId = '1065403522
 	leadflowWhatsAppApi: { phoneNumberId, accessToken, graphApiVersion: 'v25.0', baseUrl },
 });
 
-export function queueWorkflow(entries: IDataObject[], parameters: IDataObject, settings: { continueOnFail?: boolean } = {}): WorkflowJson {
+/** continueOnFail: the node's On Error "continue"; retryOnFail: its Retry On Fail, 3 tries 10 ms apart (as workflows/queue-run.json, faster). */
+export interface QueueNodeSettings {
+	continueOnFail?: boolean;
+	retryOnFail?: boolean;
+}
+
+export function queueWorkflow(entries: IDataObject[], parameters: IDataObject, settings: QueueNodeSettings = {}): WorkflowJson {
 	return {
 		name: 'Queue Ledger fixture',
 		nodes: [
@@ -107,6 +113,7 @@ export function queueWorkflow(entries: IDataObject[], parameters: IDataObject, s
 				parameters,
 				credentials: { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' }, leadflowWhatsAppApi: { id: 'whatsapp', name: 'WhatsApp' } },
 				...(settings.continueOnFail && { onError: 'continueRegularOutput' }),
+				...(settings.retryOnFail && { retryOnFail: true, maxTries: 3, waitBetweenTries: 10 }),
 			},
 		],
 		connections: {
@@ -124,7 +131,7 @@ export interface QueueRun {
 	outputs: IDataObject[][];
 }
 
-export async function runQueue(entries: IDataObject[], parameters: IDataObject, credentials: TestCredentials = supabaseCredentials(), settings: { continueOnFail?: boolean } = {}): Promise<QueueRun> {
+export async function runQueue(entries: IDataObject[], parameters: IDataObject, credentials: TestCredentials = supabaseCredentials(), settings: QueueNodeSettings = {}): Promise<QueueRun> {
 	const result = await runWorkflow(queueWorkflow(entries, parameters, settings), { credentials });
 	return { result, outputs: result.nodeBranches.Queue ?? [] };
 }
