@@ -355,6 +355,22 @@ export interface MarkGeneratingResult {
 	outcome: 'generating' | LeaseLost;
 }
 
+/** The heartbeat of a generating batch: the holder's still-generating contacts are held longer. */
+export interface RenewGeneratingArgs {
+	p_execution_id: string;
+	p_state_ids: string[];
+	/** The lease ends this long after p_now (5–86400, default 180), never earlier than it did. */
+	p_lease_seconds?: number;
+	p_now?: string;
+}
+
+export interface RenewGeneratingResult {
+	state_id: string;
+	/** generating: renewed until locked_until; lease_lost: not this execution's generating contact (left as it is). */
+	outcome: 'generating' | LeaseLost;
+	locked_until: string | null;
+}
+
 /** Error codes GenerateFollowUp reports; any short machine word is accepted. */
 type GenerationErrorCode = 'quota' | 'blocked' | 'timeout' | 'gemini_error' | 'invalid_message' | (string & {});
 
