@@ -81,6 +81,15 @@ export const properties: INodeProperties[] = [
 				'How long a key Google throttled is left out of the rotation when Google does not say how long to wait. A daily quota rests the key until midnight Pacific time.',
 		},
 		{
+			displayName: 'Lease (Seconds)',
+			name: 'leaseSeconds',
+			type: 'number',
+			typeOptions: { minValue: 5, maxValue: 86400 },
+			default: 180,
+			description:
+				'With Record Stages in Supabase on: how long the contacts stay held if this worker stops (read from the first item). Renewed every third of it while the node works, so a dead worker frees its contacts after this long (or the claim\'s lease, if later), not after the whole batch.',
+		},
+		{
 			displayName: 'Max Messages in Prompt',
 			name: 'maxMessages',
 			type: 'number',

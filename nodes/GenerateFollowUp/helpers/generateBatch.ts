@@ -1,8 +1,9 @@
 // One run of the node: read every item's job, move the held contacts to generating (one database
-// call), generate with Gemini (keys rotated, throttled keys rested, retries, several calls at once),
-// record the results (one database call), and route each item to Generated or Failed.
+// call), generate with Gemini (keys rotated, throttled keys rested, retries, several calls at once)
+// while a heartbeat renews their short lease (one database call per renewal), record the results
+// (one database call), and route each item to Generated or Failed.
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
-import { generateFollowUpText } from '../transport/generateText';
+import { generateFollowUpText, type Generation } from '../transport/generateText';
 import { KeyRing, parseApiKeys } from '../../shared/gemini/keyRing';
 import { SharedKeyRing } from '../../shared/gemini/sharedKeyRing';
 import { parameterReader } from './itemFields';
@@ -12,6 +13,7 @@ import { redactorFor } from '../../shared/gemini/redact';
 import { asNodeError } from '../../shared/per-item';
 import { toOutputs, type ItemResult } from './results';
 import { markGenerating, recordGenerations } from '../transport/stages';
+import { DEFAULT_LEASE_SECONDS, startHeartbeat } from './heartbeat';
 
 interface GeminiCredentials {
 	apiKeys: string;
@@ -45,22 +47,39 @@ export async function generateBatch(this: IExecuteFunctions): Promise<INodeExecu
 
 	const options = readOptions(this, 0);
 	const concurrency = options.concurrency ?? 5;
-	const runnable = await startGenerating(this, jobs, results, leaseSecondsFor(jobs, concurrency));
+	const leaseSeconds = jobs.some((job) => job.held) ? readLeaseSeconds(this, options.leaseSeconds) : DEFAULT_LEASE_SECONDS;
+	const runnable = await startGenerating(this, jobs, results, leaseSeconds);
 	// With Supabase (recorded stages), the keys' turns and rests are the database's, shared by every
 	// worker and n8n instance; without it, this process's.
 	const ring = jobs.some((job) => job.held) ? new SharedKeyRing(this, keys) : new KeyRing(keys);
 	const context = { ring, baseUrl, redact: redactorFor(keys), cancelSignal: this.getExecutionCancelSignal() };
-	const generations = await mapWithConcurrency(runnable, concurrency, (job) => generateFollowUpText(job.request, { ...context, policy: job.policy }));
+	// Until every contact is generated, the heartbeat keeps their short lease; it stops (even when
+	// the generation throws) before the results are recorded.
+	const heartbeat = startHeartbeat(this, runnable.flatMap((job) => (job.held ? [job.held] : [])), leaseSeconds);
+	let generations: Generation[];
+	try {
+		generations = await mapWithConcurrency(runnable, concurrency, (job) => generateFollowUpText(job.request, { ...context, policy: job.policy }));
+	} finally {
+		await heartbeat.stop();
+	}
 	runnable.forEach((job, index) => (results[job.itemIndex] = { generation: generations[index] }));
 	await recordResults(this, runnable, results);
 	return toOutputs(this, items, results);
 }
 
-/** Long enough for the whole batch to be generated with every retry, so the claim is not reaped mid-batch. */
-function leaseSecondsFor(jobs: GenerationJob[], concurrency: number): number {
-	const slowest = Math.max(0, ...jobs.map((job) => job.request.timeoutMs * (job.policy.maxRetries + 1) + job.policy.maxQuotaWaitMs));
-	const seconds = Math.ceil((Math.ceil(jobs.length / Math.max(1, concurrency)) * slowest) / 1000) + 60;
-	return Math.min(86_400, seconds);
+/**
+ * The contacts' lease while they generate (option Lease, read from the first item), renewed every
+ * third of it: short, so that a worker that dies frees its contacts soon, whatever the batch's size.
+ */
+function readLeaseSeconds(context: IExecuteFunctions, value: unknown): number {
+	if (value === undefined || value === null || value === '') return DEFAULT_LEASE_SECONDS;
+	const seconds = Number(value);
+	if (!Number.isInteger(seconds) || seconds < 5 || seconds > 86_400) {
+		throw new NodeOperationError(context.getNode(), `Lease (Seconds) must be a whole number from 5 to 86400 (got ${JSON.stringify(value)})`, {
+			description: `How long a worker that stops holds its contacts before another run may take them (renewed every third of it while this node works). Leave it at ${DEFAULT_LEASE_SECONDS}.`,
+		});
+	}
+	return seconds;
 }
 
 /** One database call: eligible → generating. Contacts another run holds now fail with lease_lost and are not generated. */

@@ -19,6 +19,7 @@ export interface GenerationJob {
 interface Options {
 	concurrency?: number;
 	keyRestSeconds?: number;
+	leaseSeconds?: number;
 	maxMessages?: number;
 	maxOutputTokens?: number;
 	maxRetries?: number;

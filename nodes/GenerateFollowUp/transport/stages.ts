@@ -1,13 +1,15 @@
 // The contact's stage in Supabase, for the whole batch at once: one call moves every contact this
 // execution holds from eligible to generating before Gemini is asked, one call records every result
 // (ready_to_send with the message, or failed with the reason). n items = two round trips, per
-// execution holding them (a batch normally comes from one claim, so one holder).
+// execution holding them (a batch normally comes from one claim, so one holder). In between, one
+// call per renewal keeps the batch's short lease (helpers/heartbeat.ts).
 import type { IExecuteFunctions } from 'n8n-workflow';
 import {
 	type GenerationFailure,
 	type GenerationSuccess,
 	type MarkGeneratingArgs,
 	type RecordGenerationArgs,
+	type RenewGeneratingArgs,
 } from '../../shared/contract';
 import { callRpc } from '../../shared/supabase';
 import type { Generation } from './generateText';
@@ -33,6 +35,21 @@ export async function markGenerating(context: IExecuteFunctions, contacts: reado
 		for (const row of rows ?? []) outcomes.set(row.state_id, row.outcome);
 	}
 	return outcomes;
+}
+
+/**
+ * The heartbeat: the leases of the contacts still generating end leaseSeconds from the database's
+ * now, one call per holder for all of them. Answers the state ids whose lease is lost (another run
+ * took them over after it ran out, or they are no longer generating): those are not renewed.
+ */
+export async function renewGenerating(context: IExecuteFunctions, contacts: readonly HeldContact[], leaseSeconds: number): Promise<Set<string>> {
+	const lost = new Set<string>();
+	for (const [holder, group] of byHolder(contacts)) {
+		const args: RenewGeneratingArgs = { p_execution_id: holder, p_state_ids: group.map((contact) => contact.stateId), p_lease_seconds: leaseSeconds };
+		const rows = await callRpc(context, 'automation_renew_generating', args);
+		for (const row of rows ?? []) if (row.outcome === 'lease_lost') lost.add(row.state_id);
+	}
+	return lost;
 }
 
 export interface GeneratedContact extends HeldContact {

@@ -33,7 +33,8 @@ function nameFor(index: number): string {
 	return `An${letters}`;
 }
 
-export async function claimedContacts(count: number, rule: { language?: string; model?: string } = {}): Promise<ClaimedBatch> {
+/** `claimLeaseSeconds`: the claim's lease (automation_claim's default, 600 s, unless given). */
+export async function claimedContacts(count: number, rule: { language?: string; model?: string } = {}, claimLeaseSeconds?: number): Promise<ClaimedBatch> {
 	const owner = await createTestUser('generator');
 	const psids = Array.from({ length: count }, newPsid);
 	const executionId = `exec-${randomUUID()}`;
@@ -60,7 +61,12 @@ export async function claimedContacts(count: number, rule: { language?: string; 
 		);
 		return inserted.rows[0].id;
 	});
-	const { data, error } = await serviceClient().rpc('automation_claim', { p_rule_id: ruleId, p_limit: count, p_execution_id: executionId });
+	const { data, error } = await serviceClient().rpc('automation_claim', {
+		p_rule_id: ruleId,
+		p_limit: count,
+		p_execution_id: executionId,
+		...(claimLeaseSeconds !== undefined && { p_lease_seconds: claimLeaseSeconds }),
+	});
 	if (error) throw new Error(`automation_claim: ${error.message}`);
 	const items = data as IDataObject[];
 	if (items.length !== count) throw new Error(`claimed ${items.length} of ${count} contacts`);
