@@ -143,6 +143,50 @@ describe('record_session_objective and the status', () => {
 		expect(events.rowCount).toBe(2);
 	});
 
+	const eventRows = (session: string) =>
+		withDb(async (db) => {
+			const { rows } = await db.query<{ objective: string; value: unknown; event_key: string | null }>(
+				`select e.objective, e.value, e.event_key from public.session_objective_events e
+				   join public.session_info s on s.id = e.session_info_id where s.session_id = $1 order by e.created_at, e.objective`,
+				[session],
+			);
+			return rows;
+		});
+
+	it('records an explicit null as null (not reached), never as true', async () => {
+		const [session] = (await create(owner, newCampaignId(), ukMobiles(1, 5100).map((phone) => ({ phone })))).sessions.map((s) => s.session);
+		expect(await record(owner, session, 'interested', null)).toMatchObject({ recorded: true, status: 'pending', objectives: { interested: null } });
+		expect(await eventRows(session)).toEqual([{ objective: 'interested', value: null, event_key: null }]);
+		// Omitting the value is the argument's default, true (the node never omits it).
+		const { data } = await service.rpc('record_session_objective', { p_owner: owner, p_session_id: session, p_objective: 'interested', p_source: 'manual' });
+		expect(data).toMatchObject({ status: 'interested', objectives: { interested: true } });
+	});
+
+	it('records each objective one event key reports; the same key and objective with another value is refused, writing nothing', async () => {
+		const [session] = (await create(owner, newCampaignId(), ukMobiles(1, 5200).map((phone) => ({ phone })))).sessions.map((s) => s.session);
+		const at = { p_event_key: 'msg-1', p_occurred_at: '2026-11-22T10:00:00Z' };
+		expect(await record(owner, session, 'interested', true, at)).toMatchObject({ recorded: true, status: 'interested' });
+		expect(await record(owner, session, 'rejected', true, at)).toMatchObject({ recorded: true, status: 'rejected', objectives: { interested: true, rejected: true } });
+		// A retry of either: recorded once.
+		expect(await record(owner, session, 'rejected', true, at)).toMatchObject({ outcome: 'ok', recorded: false, status: 'rejected' });
+		expect(await record(owner, session, 'interested', true, at)).toMatchObject({ outcome: 'ok', recorded: false });
+		// The same key and objective with another value: not a retry, not silently dropped.
+		expect(await record(owner, session, 'rejected', false, at)).toEqual({
+			outcome: 'event_key_reused',
+			session,
+			objective: 'rejected',
+			event_key: 'msg-1',
+			recorded_value: true,
+		});
+		expect(await record(owner, session, 'interested', null, at)).toMatchObject({ outcome: 'event_key_reused', recorded_value: true });
+		expect(await eventRows(session)).toEqual([
+			{ objective: 'interested', value: true, event_key: 'msg-1' },
+			{ objective: 'rejected', value: true, event_key: 'msg-1' },
+		]);
+		const { rows } = await withDb((db) => db.query('select status, objectives from public.session_info where session_id = $1', [session]));
+		expect(rows).toEqual([{ status: 'rejected', objectives: { interested: true, rejected: true } }]);
+	});
+
 	it('answers session_not_found for another owner\'s session', async () => {
 		const stranger = await createTestUser('stranger');
 		expect((await record(stranger, sessions[0], 'interested')).outcome).toBe('session_not_found');
@@ -180,6 +224,7 @@ describe('campaign_session_stats', () => {
 			objectives: { interested: 1, rejected: 1 },
 		});
 		const missing = await service.rpc('campaign_session_stats', { p_owner: owner, p_campaign: newCampaignId() });
+		expect(missing.error).toBeNull();
 		expect(missing.data).toBeNull();
 	});
 });

@@ -35,7 +35,8 @@ const properties: INodeProperties[] = [
 		name: 'value',
 		type: 'json',
 		default: 'true',
-		description: 'What was reached: true, false to withdraw it, or any JSON value (e.g. an answer)',
+		description:
+			'What was reached: true (reached), false to withdraw it, null (not reached), or any JSON value (e.g. an answer, recorded but not reached: only true reaches an objective and counts in the status and the stats). An expression that gives nothing (a field the item lacks) is refused, never taken as true.',
 	},
 	{
 		displayName: 'Source',
@@ -56,7 +57,8 @@ const properties: INodeProperties[] = [
 			name: 'eventKey',
 			type: 'string',
 			default: '',
-			description: 'A unique key for this report (e.g. the message or call ID); the same key again records nothing new',
+			description:
+				'A key for this report (e.g. the message or call ID), per objective: one message may report several objectives under its ID. The same key and objective again with the same value records nothing new; with another value it is refused (send a new key for a new report).',
 		},
 		{
 			displayName: 'Occurred At',
@@ -72,7 +74,16 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['recordObjective'] } }, properties);
 
 function readValue(context: IExecuteFunctions, itemIndex: number, problems: Problem[]): unknown {
-	const raw = context.getNodeParameter('value', itemIndex, true) as unknown;
+	const raw = context.getNodeParameter('value', itemIndex, 'true') as unknown;
+	// An expression that gives undefined (e.g. {{ $json.interested }} on an item without the field)
+	// is a report without a value: refused, never recorded as the parameter's default true.
+	if (raw === undefined) {
+		problems.push({
+			path: 'value',
+			message: '(Value) is missing: its expression gave nothing (a field the item does not have?); give true, false, null or another JSON value',
+		});
+		return undefined;
+	}
 	let value = raw;
 	if (typeof raw === 'string') {
 		try {
@@ -151,7 +162,8 @@ async function recordOne(context: IExecuteFunctions, itemIndex: number): Promise
 			p_owner: owner,
 			p_session_id: sessionId,
 			p_objective: objective,
-			p_value: value === undefined ? true : value,
+			// null stays null (recorded, not reached); undefined was refused above.
+			p_value: value,
 			p_source: source,
 			p_occurred_at: occurredAt?.toISOString() ?? null,
 			p_event_key: eventKey ?? null,
@@ -160,6 +172,19 @@ async function recordOne(context: IExecuteFunctions, itemIndex: number): Promise
 	);
 	if (result.outcome === 'session_not_found') {
 		return [{ output: OUTPUT.recordObjective.invalid, json: invalidRequest(404, [{ path: 'session', message: `no session ${shown(sessionId)} for this owner` }]) }];
+	}
+	if (result.outcome === 'event_key_reused') {
+		return [
+			{
+				output: OUTPUT.recordObjective.invalid,
+				json: invalidRequest(422, [
+					{
+						path: 'event_key',
+						message: `(Event Key) ${shown(eventKey)} already recorded ${objective} = ${shown(result.recorded_value)} on this session; another value (${shown(value)}) is a new report: send it with a new event key, or the same value to retry`,
+					},
+				]),
+			},
+		];
 	}
 	return [
 		{

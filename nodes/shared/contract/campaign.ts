@@ -44,8 +44,11 @@ export interface RecordSessionObjectiveArgs {
 }
 
 export interface RecordSessionObjectiveResult {
-	outcome: 'ok' | 'session_not_found';
+	/** event_key_reused: the event key already recorded this objective with another value; nothing written. */
+	outcome: 'ok' | 'session_not_found' | 'event_key_reused';
 	recorded?: boolean;
+	/** event_key_reused: the value first recorded under the key. */
+	recorded_value?: unknown;
 	session?: string;
 	status?: string;
 	objectives?: Record<string, unknown>;
