@@ -229,6 +229,21 @@ describe('campaign_session_stats', () => {
 	});
 });
 
+describe('an objective reached: one rule (value true) for the status and the stats', () => {
+	it('counts only true as reached, as the status does: not 0, "no", "", false, null or an answer', async () => {
+		const owner = await createTestUser('recruiter');
+		const campaign = newCampaignId();
+		const values: unknown[] = [true, 0, 'no', '', false, null, { answer: 'yes' }];
+		const { sessions } = await create(owner, campaign, ukMobiles(values.length, 7100).map((phone) => ({ phone })));
+		for (const [index, value] of values.entries()) await record(owner, sessions[index].session, 'interested', value);
+		await record(owner, sessions[1].session, 'salary_expectation', 45000);
+		const { data, error } = await service.rpc('campaign_session_stats', { p_owner: owner, p_campaign: campaign });
+		expect(error).toBeNull();
+		expect(data.statuses).toEqual({ pending: values.length - 1, contacted: 0, interested: 1, rejected: 0, started_work: 0 });
+		expect(data.objectives).toEqual({ interested: 1 });
+	});
+});
+
 describe('row level security', () => {
 	const tables = ['campaign_info', 'campaigns', 'session_info', 'numbers', 'chat_history', 'call_info', 'session_objective_events', 'campaign_session_requests'];
 	let owner: string;
