@@ -67,8 +67,11 @@ test('the example launch creates its sessions (201); the same POST again creates
 	expect(first.body).toMatchObject({ campaign: body.campaign, created: 3, existing: 0, dropped: [] });
 	const again = await n8n.callWebhook('session-created', { method: 'POST', headers: headers(), body });
 	expect(again.statusCode).toBe(201);
-	expect(again.body).toMatchObject({ created: 0, existing: 3 });
-	expect((again.body as { sessions: unknown[] }).sessions).toEqual((first.body as { sessions: Array<Record<string, unknown>> }).sessions.map((s) => ({ ...s, created: false })));
+	// Within the hour (Re-Emit After) the replay hands nothing to the outreach: every session was handed out by the first.
+	expect(again.body).toMatchObject({ created: 0, existing: 3, emitted: 0, already_emitted: 3 });
+	expect((again.body as { sessions: unknown[] }).sessions).toEqual(
+		(first.body as { sessions: Array<Record<string, unknown>> }).sessions.map((s) => ({ ...s, created: false, emitted: false })),
+	);
 	expect(await sessionCount(body.campaign)).toBe(3);
 });
 
@@ -79,6 +82,8 @@ test('two identical launches at the same moment create one set of sessions', asy
 		const answers = await Promise.all([1, 2].map(() => n8n.callWebhook('session-created', { method: 'POST', headers: { ...headers(), ...extra }, body })));
 		expect(answers.map((a) => a.statusCode)).toEqual([201, 201]);
 		expect(answers.map((a) => (a.body as { created: number }).created).sort()).toEqual([0, 300]);
+		// Each session handed to the outreach once, by one of the two.
+		expect(answers.map((a) => (a.body as { emitted: number }).emitted).sort()).toEqual([0, 300]);
 		expect(await sessionCount(body.campaign)).toBe(300);
 	}
 });

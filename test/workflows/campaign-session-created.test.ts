@@ -99,15 +99,57 @@ test('a replayed launch emits nothing on Sessions for sessions whose outreach st
 	expect(added.nodeBranches['Create Sessions'][0]).toEqual([expect.objectContaining({ created: true, outreach_started: false, task_index: 3 })]);
 });
 
-test('a replay after a first run that wrote the sessions but reached no outreach emits them again', async () => {
+test('a replay within the lease emits nothing; after it, a first run that wrote the sessions but reached no outreach has them emitted again', async () => {
 	const body = seedLaunch();
 	const first = await launch(body);
 	expect(emitted(first)).toHaveLength(3);
+	const soon = await launch(body);
+	expect(soon.response?.body).toMatchObject({ created: 0, existing: 3, emitted: 0, already_emitted: 3 });
+	expect(emitted(soon)).toEqual([]);
+
+	// The lease (Re-Emit After, an hour) ran out: the hand-outs are moved two hours back.
+	await withDb((db) =>
+		db.query(
+			`update public.session_info s set outreach_emitted_at = s.outreach_emitted_at - interval '2 hours'
+			   from public.campaign_info c where c.id = s.campaign_id and c.name_uid = $1`,
+			[body.campaign],
+		),
+	);
 	const replay = await launch(body);
-	expect(replay.response?.body).toMatchObject({ created: 0, existing: 3, emitted: 3 });
+	expect(replay.response?.body).toMatchObject({ created: 0, existing: 3, emitted: 3, already_emitted: 0 });
 	expect(replay.nodeBranches['Create Sessions'][0]).toEqual(
 		first.nodeBranches['Create Sessions'][0].map((item) => ({ ...item, created: false, outreach_started: false })),
 	);
+});
+
+// A launch of 50 phones (07853 724000 …).
+const bigLaunch = () => ({ ...seedLaunch(), tasks: Array.from({ length: 50 }, (_, i) => ({ phone_number: `+447853${String(724_000 + i)}` })) });
+
+test('the same launch delivered twice at the same moment (a trigger firing twice, two workers): each session on Sessions once, 50 in all', async () => {
+	for (const headers of [{ 'Idempotency-Key': `launch-${randomUUID()}` }, {}] as Array<Record<string, string>>) {
+		const body = bigLaunch();
+		const answers = await Promise.all([launch(body, headers), launch(body, headers)]);
+		expect(answers.map((a) => a.response?.statusCode)).toEqual([201, 201]);
+		const bodies = answers.map((a) => a.response?.body as { created: number; emitted: number; already_emitted: number });
+		expect(bodies.map((b) => b.created).sort((a, b) => a - b)).toEqual([0, 50]);
+		expect(bodies.map((b) => b.emitted).sort((a, b) => a - b)).toEqual([0, 50]);
+		expect(bodies.map((b) => b.already_emitted).sort((a, b) => a - b)).toEqual([0, 50]);
+		const sessions = answers.flatMap((a) => (a.nodeBranches['Create Sessions'][0] ?? []).map((item) => String(item.session)));
+		expect(sessions).toHaveLength(50);
+		expect(new Set(sessions).size).toBe(50);
+	}
+});
+
+test('the same launch again with the same Idempotency-Key (a caller retrying after a timeout): nothing on Sessions, the answer says why', async () => {
+	const key = `launch-${randomUUID()}`;
+	const body = bigLaunch();
+	const first = await launch(body, { 'Idempotency-Key': key });
+	expect(first.response?.body).toMatchObject({ created: 50, emitted: 50, already_emitted: 0 });
+	const again = await launch(body, { 'Idempotency-Key': key });
+	expect(again.response?.statusCode).toBe(201);
+	expect(again.response?.body).toMatchObject({ created: 0, existing: 50, outreach_started: 0, emitted: 0, already_emitted: 50 });
+	expect((again.response?.body as { sessions: Array<{ emitted: boolean }> }).sessions.every((s) => s.emitted === false)).toBe(true);
+	expect(emitted(again)).toEqual([]);
 });
 
 test('a duplicate phone is dropped and the answer says so', async () => {

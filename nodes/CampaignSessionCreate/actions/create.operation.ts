@@ -1,8 +1,10 @@
 // create: a campaign launch from the webhook body → the campaign and one session per phone, made
 // by one SQL function call (one round trip, one transaction). The same request again creates
-// nothing and answers with the same sessions; on Sessions it puts only those whose outreach has not
-// started, so a replay never has a candidate contacted twice.
+// nothing and answers with the same sessions; on Sessions it puts only the sessions the database
+// handed to this call (created now, or not started and last handed out longer ago than the lease),
+// so a launch delivered twice, at once or one after the other, has no candidate contacted twice.
 import {
+	NodeOperationError,
 	updateDisplayOptions,
 	type IDataObject,
 	type IExecuteFunctions,
@@ -25,7 +27,7 @@ import { TEXT, textProblem } from '../../shared/valid-input';
 const properties: INodeProperties[] = [
 	{
 		displayName:
-			'Sessions has one item per session to contact: each one this request created, and each existing one whose outreach has not started (never contacted, no objective reached), e.g. after a run that died before its outreach. A replayed launch puts no session whose outreach started on Sessions; Summary lists them all (created, outreach_started).',
+			'Sessions has one item per session to contact, each handed out once by the database: the sessions this request created, and existing ones whose outreach has not started (never contacted, no objective reached) and that no launch handed out within the Re-Emit After time (a run that died before its outreach). A launch delivered twice, at once or within that time, puts nothing on Sessions the second time; Summary lists every session (created, outreach_started, emitted) and counts already_emitted.',
 		name: 'sessionsNotice',
 		type: 'notice',
 		default: '',
@@ -63,6 +65,15 @@ const properties: INodeProperties[] = [
 			typeOptions: { minValue: 1 },
 			default: 10000,
 			description: 'Larger launches are refused with a problem asking to split them',
+		},
+		{
+			displayName: 'Re-Emit After (Minutes)',
+			name: 'emitLeaseMinutes',
+			type: 'number',
+			typeOptions: { minValue: 1, maxValue: 43200 },
+			default: 60,
+			description:
+				'A session handed to the outreach is handed out again by a replayed launch only after this long, and only if it was never contacted and reached no objective (the run that had it died before its outreach). Within it, a duplicate delivery hands out nothing. Keep it longer than the outreach takes to contact a launch.',
 		},
 	]),
 ];
@@ -106,13 +117,15 @@ function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult,
 		existing: result.existing,
 		outreach_started: result.outreach_started,
 		emitted,
-		sessions: (result.sessions ?? []).map(({ session, phone_number, name, status, created, outreach_started }) => ({
+		already_emitted: result.already_emitted ?? 0,
+		sessions: (result.sessions ?? []).map(({ session, phone_number, name, status, created, outreach_started, emitted: handedOut }) => ({
 			session,
 			phone_number,
 			name,
 			status,
 			created,
 			outreach_started,
+			emitted: handedOut,
 		})),
 		dropped: dropped.map((task) => ({ ...task })),
 		idempotency_key: idempotencyKey ?? null,
@@ -121,12 +134,16 @@ function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult,
 
 async function createOne(context: IExecuteFunctions, itemIndex: number): Promise<Routed[]> {
 	const defaultCountry = readDefaultCountry(context, itemIndex);
-	const options = context.getNodeParameter('options', itemIndex, {}) as { maxTasks?: number };
+	const options = context.getNodeParameter('options', itemIndex, {}) as { maxTasks?: number; emitLeaseMinutes?: number };
 	const problems: Problem[] = [];
 	const ownerResult = readOwner(context, itemIndex);
 	if ('problem' in ownerResult) problems.push(ownerResult.problem);
 	const idempotencyKey = readIdempotencyKey(context, itemIndex, problems);
 	const body = readRequestBody(context, itemIndex);
+	const emitLeaseMinutes = options.emitLeaseMinutes ?? 60;
+	if (typeof emitLeaseMinutes !== 'number' || !Number.isInteger(emitLeaseMinutes) || emitLeaseMinutes < 1 || emitLeaseMinutes > 43200) {
+		throw new NodeOperationError(context.getNode(), 'Re-Emit After (Minutes) must be a whole number of minutes from 1 to 43200 (30 days)', { itemIndex });
+	}
 	const checked = checkLaunchRequest(body, { defaultCountry, maxTasks: options.maxTasks ?? 10000, idempotencyKey });
 	if ('problems' in checked || problems.length || 'problem' in ownerResult) {
 		const all = [...problems, ...('problems' in checked ? checked.problems : [])];
@@ -142,6 +159,8 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 			p_campaign: request.campaign,
 			p_tasks: request.tasks.map(({ phone, session, name }) => ({ phone, session, name })),
 			p_idempotency_key: idempotencyKey ?? null,
+			p_emit_lease_seconds: emitLeaseMinutes * 60,
+			p_holder: `n8n-${context.getExecutionId() ?? 'manual'}-${context.getNode().id}`.slice(0, 200),
 		},
 		itemIndex,
 	);
@@ -167,10 +186,11 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 			message: 'its session id belongs to another session (another phone or campaign); the task was not created',
 		})),
 	];
-	// Sessions carries what the outreach should contact: sessions created now and existing ones whose
-	// outreach has not started (a first run that wrote them and died before contacting anyone). A
-	// replay never hands the outreach a session that was already contacted or reached an objective.
-	const toContact = (result.sessions ?? []).filter((session) => !session.outreach_started);
+	// Sessions carries what the database handed to this call, and only that: sessions created now,
+	// and existing ones not contacted, without objectives and last handed out longer ago than the
+	// lease (a run that died before its outreach). Another delivery of the same launch, at the same
+	// moment or within the lease, is handed nothing, so nobody is contacted twice.
+	const toContact = (result.sessions ?? []).filter((session) => session.emitted === true);
 	const sessions: Routed[] = toContact.map((session) => ({
 		output: OUTPUT.create.sessions,
 		json: {

@@ -9,6 +9,12 @@ export interface CreateCampaignSessionsArgs {
 	/** One per phone, deduplicated: E.164 phone, optional session id and name (absent: null in SQL). */
 	p_tasks: Array<{ phone: string; session?: string; name?: string }>;
 	p_idempotency_key?: string | null;
+	/** The instant the hand-outs are judged by (default: the database's clock). */
+	p_now?: string | null;
+	/** An existing session not contacted and without objectives is handed out again only when its last hand-out is older than this (60 to 2,592,000; default 3600). */
+	p_emit_lease_seconds?: number;
+	/** Who hands the sessions out (the n8n execution), stored for diagnosis. */
+	p_holder?: string | null;
 }
 
 export interface CreatedSession {
@@ -20,6 +26,8 @@ export interface CreatedSession {
 	created: boolean;
 	/** An existing session that was contacted or reached an objective (false for one created now). */
 	outreach_started: boolean;
+	/** Handed to the outreach by this call: created now, or not started and last handed out longer ago than the lease. */
+	emitted: boolean;
 }
 
 export interface CreateCampaignSessionsResult {
@@ -29,6 +37,10 @@ export interface CreateCampaignSessionsResult {
 	existing?: number;
 	/** How many of the sessions had their outreach started already. */
 	outreach_started?: number;
+	/** How many sessions this call hands to the outreach. */
+	emitted?: number;
+	/** Not started, but handed out by another call within the lease: not handed out again. */
+	already_emitted?: number;
 	sessions?: CreatedSession[];
 	conflicts?: Array<{ task_index: number; phone_number: string }>;
 }

@@ -154,7 +154,15 @@ export const RPC = {
 	automation_record_generation: rpc<RecordGenerationArgs, RecordGenerationResult[]>({ p_execution_id: true, p_items: true, p_now: true }),
 	automation_begin_send: rpc<BeginSendArgs, BeginSendResult[]>({ p_execution_id: true, p_state_ids: true, p_lease_seconds: true, p_now: true }),
 	automation_record_send: rpc<RecordSendArgs, RecordSendResult[]>({ p_execution_id: true, p_items: true, p_now: true }),
-	create_campaign_sessions: rpc<CreateCampaignSessionsArgs, CreateCampaignSessionsResult>({ p_owner: true, p_campaign: true, p_tasks: true, p_idempotency_key: true }),
+	create_campaign_sessions: rpc<CreateCampaignSessionsArgs, CreateCampaignSessionsResult>({
+		p_owner: true,
+		p_campaign: true,
+		p_tasks: true,
+		p_idempotency_key: true,
+		p_now: true,
+		p_emit_lease_seconds: true,
+		p_holder: true,
+	}),
 	record_session_objective: rpc<RecordSessionObjectiveArgs, RecordSessionObjectiveResult>({
 		p_owner: true,
 		p_session_id: true,
