@@ -152,6 +152,34 @@ test('the same launch again with the same Idempotency-Key (a caller retrying aft
 	expect(emitted(again)).toEqual([]);
 });
 
+test('a launch whose every session id belongs to another campaign answers 409 naming each task; one with some left answers 201 and lists the rest', async () => {
+	const first = seedLaunch();
+	expect((await launch(first)).response?.statusCode).toBe(201);
+	// Another campaign, other phones, the first campaign's session ids.
+	const other = seedLaunch();
+	const taken = {
+		...other,
+		tasks: [
+			{ session: first.tasks[0].session, phone_number: '+447853729001' },
+			{ session: first.tasks[2].session, phone_number: '+447853729002' },
+		],
+	};
+	const refused = await launch(taken);
+	expect(refused.response?.statusCode).toBe(409);
+	expect(refused.response?.body).toMatchObject({
+		status_code: 409,
+		problem_count: 2,
+		problems: [{ path: 'tasks[0].session' }, { path: 'tasks[1].session' }],
+	});
+	expect(refused.executedNodes).toEqual(['Session Created', 'Create Sessions', 'Respond With Problems']);
+	expect(refused.nodeBranches['Create Sessions'][0] ?? []).toEqual([]);
+	expect(await sessionsOf(other.campaign)).toEqual([]);
+
+	const some = await launch({ ...taken, tasks: [...taken.tasks, { phone_number: '+447853729003' }] });
+	expect(some.response?.statusCode).toBe(201);
+	expect(some.response?.body).toMatchObject({ created: 1, emitted: 1, dropped: [{ path: 'tasks[0]', reason: 'session_taken' }, { path: 'tasks[1]', reason: 'session_taken' }] });
+});
+
 test('a duplicate phone is dropped and the answer says so', async () => {
 	const body = seedLaunch();
 	body.tasks.push({ phone_number: '07853 723604' });

@@ -177,6 +177,24 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 	}
 	// The request's tasks by position, to point conflicts back at them.
 	const taskIndexOf = request.tasks.map((task) => task.task_index);
+	// Not one session to run: every task's session id belongs to another session (another phone or
+	// campaign). Nothing for the outreach, so the caller hears it as a conflict (409) naming each task,
+	// not as a launch that succeeded with everything dropped.
+	if ((result.sessions ?? []).length === 0 && (result.conflicts ?? []).length > 0) {
+		return [
+			{
+				output: OUTPUT.create.invalid,
+				json: invalidRequest(
+					409,
+					(result.conflicts ?? []).map((conflict) => ({
+						path: `tasks[${taskIndexOf[conflict.task_index]}].session`,
+						message:
+							'belongs to another session (another phone or campaign), so no session was created for this launch; send a session id not used elsewhere, or leave it out to have one made',
+					})),
+				),
+			},
+		];
+	}
 	const dropped: DroppedTask[] = [
 		...request.dropped,
 		...(result.conflicts ?? []).map((conflict) => ({
