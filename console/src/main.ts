@@ -74,7 +74,12 @@ const state = {
 };
 
 class HttpError extends Error {
-	constructor(readonly status: number, message: string) { super(message); }
+	/**
+	 * `refusal`: the answer is the workflow's own `{ status, error }` (e.g. the monitor's 404 for a
+	 * rule that is gone), not n8n's (a 404 for a webhook not registered while the workflow is
+	 * inactive or being activated, which says nothing of the rule).
+	 */
+	constructor(readonly status: number, message: string, readonly refusal = false) { super(message); }
 }
 
 async function api<T>(url: string, init: RequestInit = {}): Promise<T> {
@@ -84,7 +89,8 @@ async function api<T>(url: string, init: RequestInit = {}): Promise<T> {
 	try { json = body ? JSON.parse(body) : undefined; } catch { json = undefined; }
 	if (!response.ok) {
 		const message = (json as { error?: string; message?: string } | undefined)?.error ?? (json as { message?: string } | undefined)?.message;
-		throw new HttpError(response.status, message ?? `The console's server answered ${response.status}`);
+		const refusal = typeof (json as { status?: unknown } | undefined)?.status === 'number' && typeof (json as { error?: unknown }).error === 'string';
+		throw new HttpError(response.status, message ?? `The console's server answered ${response.status}`, refusal);
 	}
 	return json as T;
 }
@@ -245,7 +251,7 @@ async function poll() {
 			stop = true;
 		} else if (!current()) {
 			state.again = true;
-		} else if (error instanceof HttpError && ruleId && error.status === 404) {
+		} else if (error instanceof HttpError && ruleId && error.status === 404 && error.refusal) {
 			// The rule is gone: none until the next answer picks another (Trigger now waits for it).
 			if (state.ruleId === ruleId) {
 				state.ruleId = '';

@@ -422,3 +422,36 @@ test('Follow-ups: a rule deleted in another tab is let go at its 404: the page p
 	expect(seen.filter((line) => !monitor404(line) && !/^console: Failed to load resource: the server responded with a status of 404/.test(line))).toEqual([]);
 	await visitor.close();
 });
+
+test('Follow-ups: n8n\'s own 404 (the console workflow not registered, e.g. while it is re-activated) keeps the chosen rule', async () => {
+	// A switched-off copy of the seed's rule: were it let go, the page would pick the enabled one.
+	const ruleId = await withDb(async (db) => (await db.query<{ id: string }>(
+		`insert into public.ai_automation_rules
+		 select (jsonb_populate_record(null::public.ai_automation_rules, to_jsonb(r) || jsonb_build_object('id', gen_random_uuid(), 'name', 'Kept through a 404', 'enabled', false))).*
+		   from public.ai_automation_rules r where r.id = $1
+		 returning id`, [seed.ruleId])).rows[0].id);
+	try {
+		const visitor = await openConsole(`#key=${encodeURIComponent(WEBHOOK_KEY.value)}&rule=${ruleId}`);
+		await eventually(async () => expect(await visitor.locator('#rule-picker').inputValue()).toBe(ruleId), 15_000);
+		let answered = 0;
+		// Two polls answered as n8n answers a webhook that is not registered, then the real ones again.
+		await visitor.route('**/api/monitor?**', async (route) => {
+			if (answered >= 2) return route.continue();
+			answered += 1;
+			await route.fulfill({
+				status: 404,
+				headers: { 'Access-Control-Allow-Origin': '*' },
+				contentType: 'application/json',
+				body: JSON.stringify({ code: 404, message: 'The requested webhook "GET leadflow/console/api/monitor" is not registered.' }),
+			});
+		});
+		await eventually(async () => expect(answered).toBe(2), 15_000);
+		await visitor.unroute('**/api/monitor?**');
+		// Two real polls later: still the chosen rule.
+		await visitor.waitForTimeout(4500);
+		expect(await visitor.locator('#rule-picker').inputValue()).toBe(ruleId);
+		await visitor.close();
+	} finally {
+		await withDb((db) => db.query('delete from public.ai_automation_rules where id = $1', [ruleId]));
+	}
+});
