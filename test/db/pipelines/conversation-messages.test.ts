@@ -63,10 +63,23 @@ describe('pipeline_conversation_messages', () => {
 		const [all] = await read({ p_conversation_ids: [contact], p_max_messages: 200 });
 		expect(all.messages).toHaveLength(6);
 
-		const [tied] = await world.contacts(1);
-		await say(tied, world.userId, Array.from({ length: 4 }, (_, n) => ({ direction: 'inbound' as const, text: `tied ${n}`, at: minutesAfter(-1) })));
-		const answers = await Promise.all([1, 2, 3].map(() => read({ p_conversation_ids: [tied], p_max_messages: 2 })));
-		expect(new Set(answers.map(([answer]) => JSON.stringify(answer.messages))).size).toBe(1);
+		// Equal times: the two of highest id, the lower first, whichever order they were written in
+		// (highest id first in one conversation, last in the other, so that neither the insert order
+		// nor its reverse gives the answer in both).
+		for (const order of ['highest first', 'highest last'] as const) {
+			const [tied] = await world.contacts(1);
+			const ids = Array.from({ length: 4 }, () => randomUUID()).sort();
+			if (order === 'highest first') ids.reverse();
+			await withDb((db) =>
+				db.query(
+					`insert into public.messenger_messages (id, user_id, conversation_id, direction, text, sent_at)
+					 select i.id, $1, $2, 'inbound', i.id::text, $3 from unnest($4::uuid[]) with ordinality i (id, n) order by i.n`,
+					[world.userId, tied, minutesAfter(-1), ids],
+				),
+			);
+			const [answer] = await read({ p_conversation_ids: [tied], p_max_messages: 2 });
+			expect({ order, texts: answer.messages.map((message) => message.text) }).toEqual({ order, texts: [...ids].sort().slice(2) });
+		}
 	});
 
 	it('with p_user_id, only that owner\'s conversations: another owner\'s is not answered', async () => {
