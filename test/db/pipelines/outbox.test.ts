@@ -162,6 +162,10 @@ describe('pipeline_outbox', () => {
 		const at = '2000-01-01T00:00:00.000Z';
 		const many = await queued(300, at);
 		const few = await queued(3, at);
+		// The table's statistics as autovacuum keeps them (it analyses a table that grew): whether it
+		// had run since the items above were queued, or since other test files filled the table, made
+		// the planner choose a sequential scan now and then (every item read).
+		await withDb((db) => db.query('analyze public.pipeline_outbox'));
 		/** One claim, with the index entries and rows it read on pipeline_outbox (the difference around it, in one transaction). */
 		const claimReading = (execution: string, conversationIds: string[] | null, userId: string | null, limit: number) =>
 			withDb(async (db) => {
