@@ -150,6 +150,15 @@ test('the same launch again with the same Idempotency-Key (a caller retrying aft
 	expect(again.response?.body).toMatchObject({ created: 0, existing: 50, outreach_started: 0, emitted: 0, already_emitted: 50 });
 	expect((again.response?.body as { sessions: Array<{ emitted: boolean }> }).sessions.every((s) => s.emitted === false)).toBe(true);
 	expect(emitted(again)).toEqual([]);
+	// If the first run failed after its hand-out, the answer says when a replay gets the sessions
+	// back: the first hand-out plus Re-Emit After (an hour).
+	const handedOutAt = await withDb(async (db) => (await db.query<{ at: Date }>(
+		`select min(s.outreach_emitted_at) as at from public.session_info s join public.campaign_info c on c.id = s.campaign_id where c.name_uid = $1`,
+		[body.campaign],
+	)).rows[0].at);
+	expect(first.response?.body).toMatchObject({ emit_again_after: null });
+	const againAfter = (again.response?.body as { emit_again_after: string }).emit_again_after;
+	expect(new Date(againAfter).toISOString()).toBe(new Date(handedOutAt.getTime() + 3600_000).toISOString());
 });
 
 test('a launch whose every session id belongs to another campaign answers 409 naming each task; one with some left answers 201 and lists the rest', async () => {
@@ -175,7 +184,27 @@ test('a launch whose every session id belongs to another campaign answers 409 na
 	expect(refused.nodeBranches['Create Sessions'][0] ?? []).toEqual([]);
 	expect(await sessionsOf(other.campaign)).toEqual([]);
 
-	const some = await launch({ ...taken, tasks: [...taken.tasks, { phone_number: '+447853729003' }] });
+	// The refused launch wrote nothing: a corrected retry with the same Idempotency-Key and other
+	// phones is a new launch, and its campaign has the retry's details.
+	const key = `launch-${randomUUID()}`;
+	const refusedWithKey = await launch(taken, { 'Idempotency-Key': key });
+	expect(refusedWithKey.response?.statusCode).toBe(409);
+	const written = await withDb(async (db) => ({
+		campaigns: (await db.query('select 1 from public.campaign_info where user_id = $1 and name_uid = $2', [owner, other.campaign])).rowCount,
+		keys: (await db.query('select 1 from public.campaign_session_requests where user_id = $1 and idempotency_key = $2', [owner, key])).rowCount,
+		numbers: (await db.query(`select 1 from public.numbers where user_id = $1 and phone_e164 in ('+447853729001', '+447853729002')`, [owner])).rowCount,
+	}));
+	expect(written).toEqual({ campaigns: 0, keys: 0, numbers: 0 });
+	const corrected = await launch(
+		{ ...taken, job_description: 'Plumber, Leeds, corrected', tasks: [{ phone_number: '+447853729011' }, { phone_number: '+447853729012' }] },
+		{ 'Idempotency-Key': key },
+	);
+	expect(corrected.response?.statusCode).toBe(201);
+	expect(corrected.response?.body).toMatchObject({ campaign: other.campaign, campaign_created: true, created: 2, emitted: 2 });
+	const details = await withDb(async (db) => (await db.query('select job_description from public.campaign_info where user_id = $1 and name_uid = $2', [owner, other.campaign])).rows);
+	expect(details).toEqual([{ job_description: 'Plumber, Leeds, corrected' }]);
+
+	const some = await launch({ ...seedLaunch(), tasks: [...taken.tasks, { phone_number: '+447853729003' }] });
 	expect(some.response?.statusCode).toBe(201);
 	expect(some.response?.body).toMatchObject({ created: 1, emitted: 1, dropped: [{ path: 'tasks[0]', reason: 'session_taken' }, { path: 'tasks[1]', reason: 'session_taken' }] });
 });

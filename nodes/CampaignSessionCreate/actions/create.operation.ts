@@ -27,7 +27,7 @@ import { TEXT, textProblem } from '../../shared/valid-input';
 const properties: INodeProperties[] = [
 	{
 		displayName:
-			'Sessions has one item per session to contact, each handed out once by the database: the sessions this request created, and existing ones whose outreach has not started (never contacted, no objective reached) and that no launch handed out within the Re-Emit After time (a run that died before its outreach). A launch delivered twice, at once or within that time, puts nothing on Sessions the second time; Summary lists every session (created, outreach_started, emitted) and counts already_emitted.',
+			'Sessions has one item per session to contact, each handed out once by the database: the sessions this request created, and existing ones whose outreach has not started (never contacted, no objective reached, not on the Queue Ledger) and that no launch handed out within the Re-Emit After time. Within Re-Emit After a delivery hands out nothing again (duplicates, retries); a run that failed after the hand-out gets its unconfirmed sessions back by a replay after emit_again_after. Summary lists every session (created, outreach_started, emitted), counts already_emitted and gives emit_again_after.',
 		name: 'sessionsNotice',
 		type: 'notice',
 		default: '',
@@ -73,7 +73,7 @@ const properties: INodeProperties[] = [
 			typeOptions: { minValue: 1, maxValue: 43200 },
 			default: 60,
 			description:
-				'A session handed to the outreach is handed out again by a replayed launch only after this long, and only if it was never contacted and reached no objective (the run that had it died before its outreach). Within it, a duplicate delivery hands out nothing. Keep it longer than the outreach takes to contact a launch.',
+				'A session handed to the outreach is handed out again by a replayed launch only after this long, and only if it was never contacted, reached no objective and is not on the Queue Ledger. Within it, a delivery hands out nothing again (duplicates, retries); a run that failed after the hand-out gets its unconfirmed sessions back by a replay after Summary\'s emit_again_after. Keep it longer than the outreach takes to contact a launch.',
 		},
 	]),
 ];
@@ -118,6 +118,7 @@ function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult,
 		outreach_started: result.outreach_started,
 		emitted,
 		already_emitted: result.already_emitted ?? 0,
+		emit_again_after: result.emit_again_after ?? null,
 		sessions: (result.sessions ?? []).map(({ session, phone_number, name, status, created, outreach_started, emitted: handedOut }) => ({
 			session,
 			phone_number,
@@ -178,9 +179,9 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 	// The request's tasks by position, to point conflicts back at them.
 	const taskIndexOf = request.tasks.map((task) => task.task_index);
 	// Not one session to run: every task's session id belongs to another session (another phone or
-	// campaign). Nothing for the outreach, so the caller hears it as a conflict (409) naming each task,
-	// not as a launch that succeeded with everything dropped.
-	if ((result.sessions ?? []).length === 0 && (result.conflicts ?? []).length > 0) {
+	// campaign). The database wrote nothing (no campaign, no key, no numbers), so the caller hears it
+	// as a conflict (409) naming each task and may send a corrected launch, even with the same key.
+	if (result.outcome === 'all_conflict') {
 		return [
 			{
 				output: OUTPUT.create.invalid,
@@ -205,8 +206,8 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 		})),
 	];
 	// Sessions carries what the database handed to this call, and only that: sessions created now,
-	// and existing ones not contacted, without objectives and last handed out longer ago than the
-	// lease (a run that died before its outreach). Another delivery of the same launch, at the same
+	// and existing ones not contacted, without objectives, not on the Queue Ledger and last handed
+	// out longer ago than the lease (a run that failed after its hand-out). Another delivery of the same launch, at the same
 	// moment or within the lease, is handed nothing, so nobody is contacted twice.
 	const toContact = (result.sessions ?? []).filter((session) => session.emitted === true);
 	const sessions: Routed[] = toContact.map((session) => ({

@@ -24,14 +24,15 @@ export interface CreatedSession {
 	name: string | null;
 	status: string;
 	created: boolean;
-	/** An existing session that was contacted or reached an objective (false for one created now). */
+	/** An existing session that was contacted, reached an objective or is on the Queue Ledger (false for one created now). */
 	outreach_started: boolean;
 	/** Handed to the outreach by this call: created now, or not started and last handed out longer ago than the lease. */
 	emitted: boolean;
 }
 
 export interface CreateCampaignSessionsResult {
-	outcome: 'ok' | 'idempotency_key_reused' | 'owner_not_found';
+	/** all_conflict: tasks were given and every one's session id belongs to another session; nothing was written (only `conflicts`). */
+	outcome: 'ok' | 'idempotency_key_reused' | 'owner_not_found' | 'all_conflict';
 	campaign?: { id: string; name: string; created: boolean; created_at: string };
 	created?: number;
 	existing?: number;
@@ -41,6 +42,8 @@ export interface CreateCampaignSessionsResult {
 	emitted?: number;
 	/** Not started, but handed out by another call within the lease: not handed out again. */
 	already_emitted?: number;
+	/** The earliest instant one of the already_emitted sessions may be handed out again (its last hand-out + the lease); null when none. */
+	emit_again_after?: string | null;
 	sessions?: CreatedSession[];
 	conflicts?: Array<{ task_index: number; phone_number: string }>;
 }
