@@ -1,11 +1,16 @@
 // automation_record_send called again with the same report by the same execution (Facebook Send
 // repeats the call when its answer was lost, though the database had committed it): the answer is
 // the first call's and nothing more is written; any other report is still lease_lost.
+import { randomUUID } from 'node:crypto';
 import { serviceClient, withDb } from '../../helpers/stack';
 import { createWorld, NOW } from './fixtures';
 import { beginSend, claim, generate, recordSend } from './stage-helpers';
 
 const service = serviceClient({ now: NOW });
+// Message ids unique to this run: the clock projects run this file on one database, where a
+// message id is unique (a second run's outbound message would be dropped as already recorded).
+const RUN = randomUUID().slice(0, 8);
+const mid = (name: string) => `${name}_${RUN}`;
 const plus = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000);
 
 /** `count` contacts of a new rule, each moved to sending by `executionId`. */
@@ -35,7 +40,7 @@ it('the same batch recorded twice by the same execution: the second answer is th
 	const { ruleId, ids, conversationIds } = await sending(5, 'exec-lost-answer');
 	const [sentId, failedId, retryId, skippedId, uncertainId] = ids;
 	const report = [
-		{ state_id: sentId, outcome: 'sent', facebook_message_id: 'm_once' },
+		{ state_id: sentId, outcome: 'sent', facebook_message_id: mid('m_once') },
 		{ state_id: failedId, outcome: 'failed', error_code: '100/2018001', error_message: 'No matching user found' },
 		{ state_id: retryId, outcome: 'failed', error_code: 'throttled', error_message: 'Graph 613', retry_after_seconds: 900 },
 		{ state_id: skippedId, outcome: 'skipped', reason: 'unavailable', error_code: '551', error_message: 'This person isn\'t available right now.' },
@@ -63,7 +68,7 @@ it('the same batch recorded twice by the same execution: the second answer is th
 
 it('a contact completed by the first call is answered completed again; its count is not raised twice', async () => {
 	const { ruleId, ids, conversationIds } = await sending(1, 'exec-complete', 1);
-	const report = [{ state_id: ids[0], outcome: 'sent', facebook_message_id: 'm_last' }];
+	const report = [{ state_id: ids[0], outcome: 'sent', facebook_message_id: mid('m_last') }];
 	expect(await recordSend(service, 'exec-complete', report, plus(1))).toEqual([{ state_id: ids[0], outcome: 'completed' }]);
 	const before = await written(ruleId, ids, conversationIds);
 	expect(before.states[0]).toMatchObject({ current_stage: 'completed', follow_up_count: 1 });
@@ -79,7 +84,7 @@ it('a different report, or the same one from another execution, is still lease_l
 		service,
 		'exec-first',
 		[
-			{ state_id: a, outcome: 'sent', facebook_message_id: 'm_a' },
+			{ state_id: a, outcome: 'sent', facebook_message_id: mid('m_a') },
 			{ state_id: b, outcome: 'failed', error_code: 'throttled', retry_after_seconds: 900 },
 			{ state_id: c, outcome: 'skipped', reason: 'outside_window', error_code: '10' },
 		],
@@ -95,7 +100,7 @@ it('a different report, or the same one from another execution, is still lease_l
 				service,
 				'exec-other',
 				[
-					{ state_id: a, outcome: 'sent', facebook_message_id: 'm_a' },
+					{ state_id: a, outcome: 'sent', facebook_message_id: mid('m_a') },
 					{ state_id: b, outcome: 'failed', error_code: 'throttled', retry_after_seconds: 900 },
 					{ state_id: c, outcome: 'skipped', reason: 'outside_window', error_code: '10' },
 				],
@@ -108,9 +113,9 @@ it('a different report, or the same one from another execution, is still lease_l
 		service,
 		'exec-first',
 		[
-			{ state_id: a, outcome: 'sent', facebook_message_id: 'm_other' },
+			{ state_id: a, outcome: 'sent', facebook_message_id: mid('m_other') },
 			{ state_id: b, outcome: 'failed', error_code: 'throttled', retry_after_seconds: 60 },
-			{ state_id: c, outcome: 'sent', facebook_message_id: 'm_c' },
+			{ state_id: c, outcome: 'sent', facebook_message_id: mid('m_c') },
 		],
 		plus(2),
 	);
