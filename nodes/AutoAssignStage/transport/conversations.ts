@@ -2,10 +2,11 @@
 // conversations' sender names and last messages, the stage names the analyses may recommend (with
 // the conversations' Page pipelines), the conversations due an analysis, and those whose analysis
 // Assign would not use.
-import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
+import type { IExecuteFunctions } from 'n8n-workflow';
 import type { AnalysisUnused, DueConversation } from '../../shared/contract';
 import { callRpc } from '../../shared/supabase';
 import type { ChatMessage } from '../helpers/analysis';
+import { NotFoundError } from '../../shared/per-item';
 
 export interface ConversationFacts {
 	conversationId: string;
@@ -38,9 +39,12 @@ export async function readConversations(context: IExecuteFunctions, conversation
 	return facts;
 }
 
-/** The error of an item whose conversation does not exist, naming the field. */
-export function unknownConversation(context: IExecuteFunctions, conversationId: string, itemIndex: number): NodeOperationError {
-	return new NodeOperationError(context.getNode(), `Conversation ID "${conversationId}" does not exist`, {
+/**
+ * The error of an item whose conversation does not exist, naming the field: a NotFoundError, so a
+ * continue-on-fail item's code is not_found, as for Assign's and Move's unknown conversation (P0002).
+ */
+export function unknownConversation(context: IExecuteFunctions, conversationId: string, itemIndex: number): NotFoundError {
+	return new NotFoundError(context.getNode(), `Conversation ID "${conversationId}" does not exist`, {
 		itemIndex,
 		description: 'Use an id of messenger_conversations, e.g. {{ $json.conversation_id }}.',
 	});

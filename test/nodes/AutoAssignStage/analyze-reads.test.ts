@@ -105,7 +105,7 @@ it('an unknown conversation among known ones fails alone, naming its Conversatio
 	expect(result.error).toBeUndefined();
 	expect(contacts).toHaveLength(4);
 	expect(contacts.find((contact) => contact.error)).toEqual({
-		error: expect.objectContaining({ message: `Conversation ID "${unknown}" does not exist`, description: expect.stringContaining('messenger_conversations') }),
+		error: { code: 'not_found', message: `Conversation ID "${unknown}" does not exist`, description: expect.stringContaining('messenger_conversations') },
 	});
 	expect(contacts.filter((contact) => !contact.error).map((contact) => contact.conversation_id)).toEqual([first, own.conversation_id, second]);
 	expect([...(await promptsByContact()).keys()].sort()).toEqual(['Gina', 'Hugo', 'Own']);
