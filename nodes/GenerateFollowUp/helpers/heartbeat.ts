@@ -19,15 +19,20 @@ export function startHeartbeat(context: IExecuteFunctions, contacts: readonly He
 	let held = [...contacts];
 	if (held.length === 0) return { stop: async () => undefined };
 	let underWay: Promise<void> | undefined;
+	// A failed renewal: the next beat tries again; if none gets through before the lease ends, the
+	// results are recorded as lease_lost and never sent.
+	const warn = (error: unknown, holder?: string) =>
+		context.logger.warn(
+			`Generate Follow-Up could not renew the lease of its contacts${holder ? ` held by ${holder}` : ''}: ${error instanceof Error ? error.message : String(error)}`,
+		);
 	const renew = async (): Promise<void> => {
 		try {
-			const lost = await renewGenerating(context, held, leaseSeconds);
+			const { lost, failed } = await renewGenerating(context, held, leaseSeconds);
 			// Another run holds these now: renewing them again would only be refused again.
 			if (lost.size > 0) held = held.filter((contact) => !lost.has(contact.stateId));
+			for (const failure of failed) warn(failure.error, failure.holder);
 		} catch (error) {
-			// The next beat tries again; if none gets through before the lease ends, the results are
-			// recorded as lease_lost and never sent.
-			context.logger.warn(`Generate Follow-Up could not renew the lease of its contacts: ${error instanceof Error ? error.message : String(error)}`);
+			warn(error);
 		}
 	};
 	const timer = setInterval(

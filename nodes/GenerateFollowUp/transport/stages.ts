@@ -37,19 +37,32 @@ export async function markGenerating(context: IExecuteFunctions, contacts: reado
 	return outcomes;
 }
 
+/** What one heartbeat's renewals came to. */
+export interface Renewal {
+	/** The state ids whose lease is lost (another run took them over after it ran out, or they are no longer generating): not renewed again. */
+	lost: Set<string>;
+	/** The holders whose call failed (the database or the gateway did not answer): their contacts are tried again at the next beat. */
+	failed: Array<{ holder: string; error: unknown }>;
+}
+
 /**
  * The heartbeat: the leases of the contacts still generating end leaseSeconds from the database's
- * now, one call per holder for all of them. Answers the state ids whose lease is lost (another run
- * took them over after it ran out, or they are no longer generating): those are not renewed.
+ * now, one call per holder for all of them. Every holder's call is made, whichever fails: a batch
+ * holds contacts of several claims (items merged from runs) and one failed call must not leave the
+ * others' leases to run out.
  */
-export async function renewGenerating(context: IExecuteFunctions, contacts: readonly HeldContact[], leaseSeconds: number): Promise<Set<string>> {
-	const lost = new Set<string>();
+export async function renewGenerating(context: IExecuteFunctions, contacts: readonly HeldContact[], leaseSeconds: number): Promise<Renewal> {
+	const renewal: Renewal = { lost: new Set(), failed: [] };
 	for (const [holder, group] of byHolder(contacts)) {
 		const args: RenewGeneratingArgs = { p_execution_id: holder, p_state_ids: group.map((contact) => contact.stateId), p_lease_seconds: leaseSeconds };
-		const rows = await callRpc(context, 'automation_renew_generating', args);
-		for (const row of rows ?? []) if (row.outcome === 'lease_lost') lost.add(row.state_id);
+		try {
+			const rows = await callRpc(context, 'automation_renew_generating', args);
+			for (const row of rows ?? []) if (row.outcome === 'lease_lost') renewal.lost.add(row.state_id);
+		} catch (error) {
+			renewal.failed.push({ holder, error });
+		}
 	}
-	return lost;
+	return renewal;
 }
 
 export interface GeneratedContact extends HeldContact {

@@ -197,3 +197,24 @@ it('a renewal that fails (the gateway answers 503) does not fail the batch: the 
 		expect(lease.lockedUntil).toBeGreaterThan(claimEnds + 3_000);
 	}
 });
+
+it('a batch of two claims: when the renewal of one holder fails, the other holder is still renewed in the same beat', async () => {
+	// Items merged from two runs' claims: two holders, one renewal call each per beat, the first
+	// holder's first.
+	const first = await claimedContacts(1, {}, CLAIM_LEASE_SECONDS);
+	const second = await claimedContacts(1, {}, CLAIM_LEASE_SECONDS);
+	await sims.gemini.control.setLatency(2_500, ':generateContent');
+	counter.failNext('automation_renew_generating', 1);
+	const { generated, failed } = await runGenerate([...first.items, ...second.items], parameters({ timeoutMs: 20_000 }), credentials(counter.url));
+
+	expect(failed).toEqual([]);
+	expect(generated.map((item) => item.stage)).toEqual(['ready_to_send', 'ready_to_send']);
+	// The renewals in the order they were asked: the first beat asked for the first holder (answered
+	// 503) and then for the second, rather than giving up on the beat at the first failure.
+	const holders = counter.requests
+		.filter((request) => request.path.endsWith('/rpc/automation_renew_generating'))
+		.map((request) => (JSON.parse(request.body) as { p_execution_id: string }).p_execution_id);
+	expect(holders.slice(0, 2)).toEqual([first.executionId, second.executionId]);
+	expect(holders.length).toBeGreaterThanOrEqual(4);
+	expect((await statesOf([...first.stateIds, ...second.stateIds])).map((state) => state.current_stage)).toEqual(['ready_to_send', 'ready_to_send']);
+});

@@ -10,6 +10,8 @@ export interface RpcCounter {
 	url: string;
 	/** Paths requested so far, e.g. /rest/v1/rpc/automation_begin_send. */
 	paths: string[];
+	/** The requests received so far, in order, with their bodies (those answered 503 too). */
+	requests: Array<{ path: string; body: string }>;
 	/** The round trips that have ended: path and milliseconds from request to the answer's end. */
 	trips: Array<{ path: string; ms: number }>;
 	/** The next `times` requests whose path ends with `pathEnd` are answered 503 (not forwarded: the database never sees them). */
@@ -23,6 +25,7 @@ export interface RpcCounter {
 export async function startRpcCounter(target: string): Promise<RpcCounter> {
 	const upstream = new URL(target);
 	const paths: string[] = [];
+	const requests: RpcCounter['requests'] = [];
 	const trips: RpcCounter['trips'] = [];
 	const failures = new Map<string, number>();
 	const losses = new Map<string, number>();
@@ -30,6 +33,11 @@ export async function startRpcCounter(target: string): Promise<RpcCounter> {
 		const started = performance.now();
 		const path = (incoming.url ?? '').split('?')[0];
 		paths.push(path);
+		const received = { path, body: '' };
+		requests.push(received);
+		const chunks: Buffer[] = [];
+		incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+		incoming.on('end', () => (received.body = Buffer.concat(chunks).toString('utf8')));
 		const failing = [...failures.keys()].find((end) => path.endsWith(end) && failures.get(end)! > 0);
 		if (failing !== undefined) {
 			failures.set(failing, failures.get(failing)! - 1);
@@ -74,6 +82,7 @@ export async function startRpcCounter(target: string): Promise<RpcCounter> {
 	return {
 		url: `http://127.0.0.1:${port}`,
 		paths,
+		requests,
 		trips,
 		failNext: (pathEnd, times) => {
 			failures.set(pathEnd, times);
@@ -83,6 +92,7 @@ export async function startRpcCounter(target: string): Promise<RpcCounter> {
 		},
 		reset: () => {
 			paths.splice(0);
+			requests.splice(0);
 			trips.splice(0);
 			failures.clear();
 			losses.clear();
