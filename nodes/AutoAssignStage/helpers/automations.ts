@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { IDataObject, IDisplayOptions, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import type { ClaimedOutboxItem } from '../../shared/contract';
 import { callRpc } from '../../shared/supabase';
+import { asNodeError } from '../../shared/per-item';
 
 export type Delivery = 'onHandOut' | 'confirm';
 
@@ -102,20 +103,43 @@ export async function handOutAutomations(
 			p_user_id: owner,
 			p_outbox_ids: ids,
 		});
-	const claimed: ClaimedOutboxItem[] = [];
-	if (outboxIds === null) claimed.push(...(await claim(null)));
+	// Claimed in pieces of at most CLAIM_LIMIT; with "Mark Delivered When Handed Out", each piece is
+	// reported delivered by its own call: the Data API answers at most 1,000 rows (max-rows), so one
+	// report of more would be applied whole but answered cut, and the items past the first 1,000
+	// would be delivered in the database without ever reaching the output.
+	const pieces: Array<string[] | null> = [];
+	if (outboxIds === null) pieces.push(null);
 	else {
 		const ids = [...new Set(outboxIds)];
-		for (let start = 0; start < ids.length; start += CLAIM_LIMIT) claimed.push(...(await claim(ids.slice(start, start + CLAIM_LIMIT))));
+		for (let start = 0; start < ids.length; start += CLAIM_LIMIT) pieces.push(ids.slice(start, start + CLAIM_LIMIT));
 	}
-	if (claimed.length === 0) return [];
-	if (delivery === 'confirm') return claimed.map((item) => toItem(item, executionId, pairedItem));
-	const completed = await callRpc(context, 'pipeline_complete_outbox', {
-		p_execution_id: executionId,
-		p_items: claimed.map((item) => ({ outbox_id: item.outbox_id, outcome: 'delivered' as const })),
-	});
-	const handedOut = new Set(completed.filter((row) => row.outcome === 'delivered').map((row) => row.outbox_id));
-	return claimed.filter((item) => handedOut.has(item.outbox_id)).map((item) => toItem(item, executionId, pairedItem));
+	const handedOut: INodeExecutionData[] = [];
+	for (const [index, piece] of pieces.entries()) {
+		try {
+			const claimed = await claim(piece);
+			if (claimed.length === 0) continue;
+			if (delivery === 'confirm') {
+				handedOut.push(...claimed.map((item) => toItem(item, executionId, pairedItem)));
+				continue;
+			}
+			const completed = await callRpc(context, 'pipeline_complete_outbox', {
+				p_execution_id: executionId,
+				p_items: claimed.map((item) => ({ outbox_id: item.outbox_id, outcome: 'delivered' as const })),
+			});
+			const delivered = new Set(completed.filter((row) => row.outcome === 'delivered').map((row) => row.outbox_id));
+			handedOut.push(...claimed.filter((item) => delivered.has(item.outbox_id)).map((item) => toItem(item, executionId, pairedItem)));
+		} catch (error) {
+			// Nothing handed out yet: the node fails, and every action waits for Claim Automations (a
+			// claimed one once its lease ends). Some already handed out (delivered): failing would
+			// lose them, so they leave on the output and the rest wait for Claim Automations.
+			if (handedOut.length === 0) throw asNodeError(context, error);
+			context.logger.warn(
+				`Leadflow Auto Assign Stage: handing out automations stopped after ${handedOut.length} (${pieces.length - index} of ${pieces.length} claims left for Claim Automations): ${error instanceof Error ? error.message : String(error)}`,
+			);
+			break;
+		}
+	}
+	return handedOut;
 }
 
 /** The delivery settings of item 0 (one claim per execution of the node). */

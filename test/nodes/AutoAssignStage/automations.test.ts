@@ -4,7 +4,8 @@
 // reported back, and Claim Automations sweeping one owner's waiting actions, never another's.
 import type { IDataObject } from 'n8n-workflow';
 import { createPipelineWorld, type PipelineWorld } from '../../db/pipelines/fixtures';
-import { withDb } from '../../helpers/stack';
+import { testStack, withDb } from '../../helpers/stack';
+import { startRpcCounter } from '../FacebookSend/support/rpc-counter';
 import { runStage, supabaseCredentials } from './support/workflow';
 
 const analysed = (conversationId: string, score: number): IDataObject => ({
@@ -175,6 +176,78 @@ it('more than 1,000 items: a later call refused stops the node saying which item
 	const placed = await withDb(async (db) => (await db.query<{ n: number }>('select count(*)::int as n from public.pipeline_contacts where user_id = $1', [world.userId])).rows[0].n);
 	expect(placed).toBe(1000);
 	expect((await claimAutomations(world.userId, { limit: 1000 })).automations).toHaveLength(1000);
+});
+
+it('more than 1,000 actions in one run (Mark Delivered When Handed Out): every one leaves on the output, once, and is delivered', async () => {
+	// 600 contacts entering the pipeline, two actions each: 1,200 outbox items from one Assign call,
+	// more than the Data API answers rows for in one report.
+	const world = await createPipelineWorld();
+	await world.automation({
+		trigger_type: 'ENTERED_PIPELINE',
+		actions: [
+			{ type: 'notify', message: 'A new lead entered the pipeline' },
+			{ type: 'webhook', url: 'https://crm.example.test/hooks/new-lead' },
+		],
+	});
+	const contacts = await world.contacts(600);
+	const run = await runStage(contacts.map((id) => analysed(id, 30)), { operation: 'assign', handOutAutomations: true }, supabaseCredentials());
+	expect(run.result.error).toBeUndefined();
+	expect(run.contacts).toHaveLength(600);
+	const handedOut = run.automations.map((item) => String(item.outbox_id));
+	expect(handedOut).toHaveLength(1200);
+	expect(new Set(handedOut).size).toBe(1200);
+	const byStatus = await withDb(async (db) =>
+		(
+			await db.query<{ status: string; n: number; handed: number }>(
+				`select status, count(*)::int as n, count(*) filter (where id = any ($2::uuid[]))::int as handed
+				   from public.pipeline_outbox where user_id = $1 group by status`,
+				[world.userId, handedOut],
+			)
+		).rows,
+	);
+	expect(byStatus).toEqual([{ status: 'delivered', n: 1200, handed: 1200 }]);
+	// Nothing is left for a sweep: it was all handed out here.
+	expect((await claimAutomations(world.userId, { limit: 1000 })).automations).toEqual([]);
+});
+
+it('more than 1,000 actions, the second report lost on the way: the first 1,000 leave on the output, the rest wait for Claim Automations', async () => {
+	const world = await createPipelineWorld();
+	await world.automation({
+		trigger_type: 'ENTERED_PIPELINE',
+		actions: [
+			{ type: 'notify', message: 'A new lead entered the pipeline' },
+			{ type: 'webhook', url: 'https://crm.example.test/hooks/new-lead' },
+		],
+	});
+	const contacts = await world.contacts(600);
+	// The first delivery report goes through; the second is answered 503 by a gateway in between.
+	const counter = await startRpcCounter(testStack().supabaseUrl);
+	try {
+		counter.failNext('/rpc/pipeline_complete_outbox', 1, { after: 1 });
+		const run = await runStage(contacts.map((id) => analysed(id, 30)), { operation: 'assign', handOutAutomations: true }, {
+			leadflowSupabaseApi: { url: counter.url, serviceRoleKey: testStack().serviceRoleKey },
+		});
+		// The node does not fail (that would lose the 1,000 already delivered): they are on the output.
+		expect(run.result.error).toBeUndefined();
+		const handedOut = run.automations.map((item) => String(item.outbox_id));
+		expect(handedOut).toHaveLength(1000);
+		const byStatus = await withDb(async (db) =>
+			(
+				await db.query<{ status: string; n: number; handed: number }>(
+					`select status, count(*)::int as n, count(*) filter (where id = any ($2::uuid[]))::int as handed
+					   from public.pipeline_outbox where user_id = $1 group by status order by status`,
+					[world.userId, handedOut],
+				)
+			).rows,
+		);
+		// The other 200: claimed by this run, whose report never arrived; handed out again once the lease ends.
+		expect(byStatus).toEqual([
+			{ status: 'claimed', n: 200, handed: 0 },
+			{ status: 'delivered', n: 1000, handed: 1000 },
+		]);
+	} finally {
+		await counter.stop();
+	}
 });
 
 it('Complete Automations refuses a report without a valid outbox item ID or claim holder, naming the field', async () => {

@@ -14,8 +14,11 @@ export interface RpcCounter {
 	requests: Array<{ path: string; body: string }>;
 	/** The round trips that have ended: path and milliseconds from request to the answer's end. */
 	trips: Array<{ path: string; ms: number }>;
-	/** The next `times` requests whose path ends with `pathEnd` are answered 503 (not forwarded: the database never sees them). */
-	failNext(pathEnd: string, times: number): void;
+	/**
+	 * The next `times` requests whose path ends with `pathEnd` are answered 503 (not forwarded: the
+	 * database never sees them); with `after`, the first `after` such requests are forwarded first.
+	 */
+	failNext(pathEnd: string, times: number, options?: { after?: number }): void;
 	/** The next `times` requests whose path ends with `pathEnd` reach the database (which commits them), then the caller gets a 504 instead of the answer. */
 	loseNextAnswers(pathEnd: string, times: number): void;
 	reset(): void;
@@ -27,7 +30,7 @@ export async function startRpcCounter(target: string): Promise<RpcCounter> {
 	const paths: string[] = [];
 	const requests: RpcCounter['requests'] = [];
 	const trips: RpcCounter['trips'] = [];
-	const failures = new Map<string, number>();
+	const failures = new Map<string, { times: number; after: number }>();
 	const losses = new Map<string, number>();
 	const server: Server = createServer((incoming: IncomingMessage, outgoing) => {
 		const started = performance.now();
@@ -38,9 +41,11 @@ export async function startRpcCounter(target: string): Promise<RpcCounter> {
 		const chunks: Buffer[] = [];
 		incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
 		incoming.on('end', () => (received.body = Buffer.concat(chunks).toString('utf8')));
-		const failing = [...failures.keys()].find((end) => path.endsWith(end) && failures.get(end)! > 0);
-		if (failing !== undefined) {
-			failures.set(failing, failures.get(failing)! - 1);
+		const failing = [...failures.keys()].find((end) => path.endsWith(end) && failures.get(end)!.times > 0);
+		const failure = failing === undefined ? undefined : failures.get(failing)!;
+		if (failure && failure.after > 0) failure.after -= 1;
+		else if (failure) {
+			failure.times -= 1;
 			incoming.resume();
 			outgoing.writeHead(503, { 'content-type': 'application/json' });
 			outgoing.end(JSON.stringify({ message: 'upstream connect error: the pooler is restarting' }));
@@ -84,8 +89,8 @@ export async function startRpcCounter(target: string): Promise<RpcCounter> {
 		paths,
 		requests,
 		trips,
-		failNext: (pathEnd, times) => {
-			failures.set(pathEnd, times);
+		failNext: (pathEnd, times, options = {}) => {
+			failures.set(pathEnd, { times, after: options.after ?? 0 });
 		},
 		loseNextAnswers: (pathEnd, times) => {
 			losses.set(pathEnd, times);
