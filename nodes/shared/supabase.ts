@@ -75,6 +75,20 @@ export function adviceFor(error: PostgrestErrorLike): string {
 }
 
 /**
+ * The most rows the Data API answers one request with (PostgREST's max-rows: 1,000 on Supabase and
+ * the local stack). A function that answers one row per item must be called with at most this many
+ * items: it would apply them all, but the rows past it would be cut from the answer.
+ */
+export const DATA_API_MAX_ROWS = 1000;
+
+/** `items` in pieces of at most `size` (DATA_API_MAX_ROWS), in order. */
+export function piecesOf<T>(items: readonly T[], size = DATA_API_MAX_ROWS): T[][] {
+	const pieces: T[][] = [];
+	for (let start = 0; start < items.length; start += size) pieces.push(items.slice(start, start + size));
+	return pieces;
+}
+
+/**
  * Calls one of the contract's SQL functions (nodes/shared/contract) through PostgREST in one round
  * trip: only its name, only its arguments, and its result type.
  */

@@ -1,8 +1,8 @@
 // The contact's stage in Supabase, for the whole batch at once: one call moves every contact this
 // execution holds from eligible to generating before Gemini is asked, one call records every result
 // (ready_to_send with the message, or failed with the reason). n items = two round trips, per
-// execution holding them (a batch normally comes from one claim, so one holder). In between, one
-// call per renewal keeps the batch's short lease (helpers/heartbeat.ts).
+// execution holding them (a batch normally comes from one claim, so one holder) and per 1,000
+// contacts. In between, one call per renewal keeps the batch's short lease (helpers/heartbeat.ts).
 import type { IExecuteFunctions } from 'n8n-workflow';
 import {
 	type GenerationFailure,
@@ -11,7 +11,7 @@ import {
 	type RecordGenerationArgs,
 	type RenewGeneratingArgs,
 } from '../../shared/contract';
-import { callRpc } from '../../shared/supabase';
+import { callRpc, piecesOf } from '../../shared/supabase';
 import type { Generation } from './generateText';
 
 export interface HeldContact {
@@ -20,10 +20,19 @@ export interface HeldContact {
 	holder: string;
 }
 
-function byHolder<T extends HeldContact>(contacts: readonly T[]): Map<string, T[]> {
+/**
+ * The contacts by holder, in first-seen order, each holder's in pieces of at most 1,000 (the Data
+ * API's max-rows: the calls answer one row per contact, and an answer cut short would leave the
+ * contacts past it moved in the database but unknown to the node): one call per piece.
+ */
+function byHolder<T extends HeldContact>(contacts: readonly T[]): Array<[string, T[]]> {
 	const groups = new Map<string, T[]>();
-	for (const contact of contacts) groups.set(contact.holder, [...(groups.get(contact.holder) ?? []), contact]);
-	return groups;
+	for (const contact of contacts) {
+		const group = groups.get(contact.holder);
+		if (group) group.push(contact);
+		else groups.set(contact.holder, [contact]);
+	}
+	return [...groups].flatMap(([holder, group]) => piecesOf(group).map((piece): [string, T[]] => [holder, piece]));
 }
 
 /** eligible → generating; answers the outcome per state id (generating, or lease_lost when another run holds it). */

@@ -101,6 +101,22 @@ it('a batch of 60 still makes two round trips for its stages; the keys\' turns o
 	expect(new Set(stages)).toEqual(new Set(['ready_to_send']));
 });
 
+it('a batch of 1,001 from one claim: every contact generated and recorded, in calls of at most 1,000 (the Data API answers at most 1,000 rows)', async () => {
+	const batch = await claimedContacts(1001);
+	const { generated, failed } = await runGenerate(batch.items, recorded({ concurrency: 32 }), credentials(3));
+	expect(failed).toEqual([]);
+	expect(generated).toHaveLength(1001);
+	expect(new Set(generated.map((item) => item.stage))).toEqual(new Set(['ready_to_send']));
+	expect(stageCalls()).toEqual([
+		'/rest/v1/rpc/automation_mark_generating',
+		'/rest/v1/rpc/automation_mark_generating',
+		'/rest/v1/rpc/automation_record_generation',
+		'/rest/v1/rpc/automation_record_generation',
+	]);
+	const stages = (await statesOf(batch.stateIds)).map((state) => state.current_stage);
+	expect(stages.filter((stage) => stage === 'ready_to_send')).toHaveLength(1001);
+});
+
 it('every key throttled: the contacts fail with quota, claimable again when a key is back', async () => {
 	const batch = await claimedContacts(3);
 	await sims.gemini.control.addFault({ effect: { kind: 'http', status: 429, retryDelaySeconds: 45 } });

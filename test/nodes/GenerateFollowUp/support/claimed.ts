@@ -61,14 +61,27 @@ export async function claimedContacts(count: number, rule: { language?: string; 
 		);
 		return inserted.rows[0].id;
 	});
-	const { data, error } = await serviceClient().rpc('automation_claim', {
-		p_rule_id: ruleId,
-		p_limit: count,
-		p_execution_id: executionId,
-		...(claimLeaseSeconds !== undefined && { p_lease_seconds: claimLeaseSeconds }),
-	});
-	if (error) throw new Error(`automation_claim: ${error.message}`);
-	const items = data as IDataObject[];
+	let items: IDataObject[];
+	if (count > 1000) {
+		// More rows than the Data API answers (max-rows 1,000): the same claim over Postgres, its rows as
+		// the Data API writes them (JSON).
+		items = await withDb(async (db) => {
+			const { rows } = await db.query<{ items: IDataObject[] }>(
+				`select coalesce(json_agg(c), '[]') as items from public.automation_claim($1, $2, $3, $4) c`,
+				[ruleId, count, executionId, claimLeaseSeconds ?? 600],
+			);
+			return rows[0].items;
+		});
+	} else {
+		const { data, error } = await serviceClient().rpc('automation_claim', {
+			p_rule_id: ruleId,
+			p_limit: count,
+			p_execution_id: executionId,
+			...(claimLeaseSeconds !== undefined && { p_lease_seconds: claimLeaseSeconds }),
+		});
+		if (error) throw new Error(`automation_claim: ${error.message}`);
+		items = data as IDataObject[];
+	}
 	if (items.length !== count) throw new Error(`claimed ${items.length} of ${count} contacts`);
 	return { owner, ruleId, executionId, items, stateIds: items.map((item) => String(item.state_id)) };
 }
