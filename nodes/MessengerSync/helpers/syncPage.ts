@@ -4,7 +4,11 @@
 //   2. read the Conversations endpoint page by page, newest update first, each conversation's
 //      newest messages expanded in the same call (as many as allowed), the rest of a long
 //      conversation from its own messages edge; an incremental job stops at the first conversation
-//      not updated since the last sync;
+//      not updated since the last sync, and reads a conversation's older messages down to the
+//      earlier of that `since` and how far a sync has read it whole (messenger_sync_read_until): to
+//      its first message when none has. A conversation that gets a message while later pages are
+//      read moves to the top, read already, and this sync does not see it; the next one does, and
+//      reads all of it that is not recorded (its history too, which `since` alone would leave out);
 //   3. record each page with the cursor of the next in one database call, so a crash after page 2
 //      resumes at page 3 and a page is never half recorded;
 //   4. calls start no faster than the Page's rate (a setting: Meta allows the Conversations API
@@ -27,7 +31,7 @@ import type { MessengerEvent, SyncPageResult } from '../../shared/contract';
 import { isPageThrottling, type GraphError } from '../../shared/graph';
 import { FACEBOOK_CREDENTIAL, conversationsQuery, readConversations, readMessages, type GraphAnswer, type GraphTarget } from '../transport/graph';
 import { asNodeError } from '../../shared/per-item';
-import { beginJob, failJob, recordPage, renewLease } from '../transport/syncJobs';
+import { beginJob, failJob, readUntil, recordPage, renewLease } from '../transport/syncJobs';
 import { addMessages, readConversationsPage, type ReadConversation } from './conversations';
 
 export interface SyncSettings {
@@ -271,9 +275,24 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 			}
 			tally.parseMs += performance.now() - parseStarted;
 
-			// The older messages of conversations longer than the expansion's limit (only those not seen by the last sync).
+			// The older messages of conversations longer than the expansion's limit: those not recorded
+			// yet. An incremental job reads each down to the earlier of its since and how far a sync has
+			// read the conversation whole; one never read whole (a sync skipped it when it moved to the
+			// top, or only the webhook recorded it), to its first message. A full job reads every one whole.
+			const floors = new Map<ReadConversation, number | undefined>();
+			const long = changed.filter((conversation) => conversation.moreMessagesAfter !== null && conversation.psid !== null);
+			if (since !== undefined && long.length > 0) {
+				const databaseStarted = performance.now();
+				const readTo = await readUntil(context, job, [...new Set(long.map((conversation) => conversation.psid as string))]);
+				tally.databaseMs += performance.now() - databaseStarted;
+				for (const conversation of long) {
+					const until = readTo.get(conversation.psid as string);
+					floors.set(conversation, until === undefined ? undefined : Math.min(since, until));
+				}
+			}
 			for (const conversation of changed) {
-				while (conversation.moreMessagesAfter !== null && !(since !== undefined && conversation.oldestMs !== undefined && conversation.oldestMs <= since)) {
+				const floor = floors.has(conversation) ? floors.get(conversation) : since;
+				while (conversation.moreMessagesAfter !== null && !(floor !== undefined && conversation.oldestMs !== undefined && conversation.oldestMs <= floor)) {
 					const after = conversation.moreMessagesAfter;
 					const more = await call(settings, pacer, tally, () => readMessages(context, target, conversation.id, after, settings.messagesPerConversation, settings.timeoutMs));
 					parseStarted = performance.now();
@@ -286,6 +305,10 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 			// Messages that could not be read are not recorded, never silently: each is an error of the page.
 			const unreadable = changed.reduce((sum, conversation) => sum + conversation.unreadable, 0);
 			const events: MessengerEvent[] = changed.flatMap((conversation) => conversation.events);
+			// Read whole: every message of theirs up to their updated_time is recorded with this page.
+			const read = changed.flatMap((conversation) =>
+				conversation.psid !== null && conversation.updatedMs !== undefined ? [{ psid: conversation.psid, updated_at: new Date(conversation.updatedMs).toISOString() }] : [],
+			);
 			const newest = changed.reduce<number | undefined>((max, conversation) => (conversation.updatedMs !== undefined && (max === undefined || conversation.updatedMs > max) ? conversation.updatedMs : max), undefined);
 			const databaseStarted = performance.now();
 			// A page with more events than one call takes is recorded in parts; every part but the last
@@ -297,6 +320,7 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 					events: events.slice(start, start + MAX_EVENTS_PER_CALL),
 					nextCursor: isLast ? (done ? null : page.nextAfter) : cursor,
 					conversations: isLast ? changed.length : 0,
+					read: isLast ? read : [],
 					newestUpdatedAt: newest === undefined ? null : new Date(newest).toISOString(),
 					errors: isLast ? tally.pageErrors + unreadable : 0,
 					done: isLast && done,

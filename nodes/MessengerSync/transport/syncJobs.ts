@@ -1,7 +1,8 @@
 // The sync job's database calls (supabase/migrations/20261201000510_messenger_sync.sql): begin (or
-// resume) the Page's job, record a page and move the cursor in one transaction, fail it.
+// resume) the Page's job, record a page and move the cursor in one transaction, fail it; how far
+// the sync has read some conversations (20261201001370_messenger_sync_moved_conversations.sql).
 import type { IExecuteFunctions } from 'n8n-workflow';
-import type { MessengerEvent, SyncJob, SyncPageResult } from '../../shared/contract';
+import type { MessengerEvent, SyncJob, SyncPageResult, SyncRead } from '../../shared/contract';
 import { callRpc } from '../../shared/supabase';
 
 export async function beginJob(context: IExecuteFunctions, pageId: string, holder: string, owner: string | null, full: boolean, leaseSeconds: number): Promise<SyncJob> {
@@ -13,6 +14,8 @@ export interface PageRecord {
 	events: MessengerEvent[];
 	nextCursor: string | null;
 	conversations: number;
+	/** The conversations read whole (every message not recorded before), with their updated_time. */
+	read: SyncRead[];
 	newestUpdatedAt: string | null;
 	errors: number;
 	done: boolean;
@@ -25,12 +28,19 @@ export async function recordPage(context: IExecuteFunctions, job: SyncJob, holde
 		p_events: page.events,
 		p_next_cursor: page.nextCursor,
 		p_conversations: page.conversations,
+		p_read: page.read,
 		p_newest_updated_at: page.newestUpdatedAt,
 		p_errors: page.errors,
 		p_done: page.done,
 		p_lease_seconds: leaseSeconds,
 	});
 	return result;
+}
+
+/** How far the sync has read these conversations of the job's Page (epoch ms by PSID); a PSID absent has never been read whole. */
+export async function readUntil(context: IExecuteFunctions, job: SyncJob, psids: string[]): Promise<Map<string, number>> {
+	const rows = await callRpc(context, 'messenger_sync_read_until', { p_job_id: job.job_id, p_psids: psids });
+	return new Map(rows.map((row) => [row.psid, Date.parse(row.read_until)]));
 }
 
 /** The holder's heartbeat: the lease ends leaseSeconds from now (55P03 when another run took the job). */

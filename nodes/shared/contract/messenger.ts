@@ -131,11 +131,31 @@ export interface SyncRecordPageArgs {
 	p_events: MessengerEvent[];
 	p_next_cursor?: string | null;
 	p_conversations?: number;
+	/** The page's conversations read whole (every message not recorded before): how far the sync has read them. */
+	p_read?: SyncRead[] | null;
 	p_newest_updated_at?: string | null;
 	p_errors?: number;
 	p_done?: boolean;
 	p_lease_seconds?: number;
 	p_now?: string;
+}
+
+/** A conversation read whole by the sync: its person and its updated_time when read. */
+export interface SyncRead {
+	psid: string;
+	updated_at: string;
+}
+
+export interface SyncReadUntilArgs {
+	p_job_id: string;
+	/** At most 1,000. */
+	p_psids: string[];
+}
+
+/** How far the sync has read a conversation (every message up to read_until is recorded); a PSID without a row has never been read whole. */
+export interface SyncReadUntil {
+	psid: string;
+	read_until: string;
 }
 
 export interface SyncPageResult {

@@ -32,7 +32,7 @@ const recordPage = async (
 	job: SyncJob,
 	holder: string,
 	events: MessengerEvent[],
-	page: { next?: string | null; conversations?: number; newest?: Date; done?: boolean; errors?: number; now?: Date },
+	page: { next?: string | null; conversations?: number; read?: Array<{ psid: string; updated_at: string }>; newest?: Date; done?: boolean; errors?: number; now?: Date },
 ) =>
 	(
 		await rpc<SyncPageResult[]>(service, 'messenger_sync_record_page', {
@@ -41,6 +41,7 @@ const recordPage = async (
 			p_events: events,
 			p_next_cursor: page.next ?? null,
 			p_conversations: page.conversations ?? 0,
+			...(page.read !== undefined && { p_read: page.read }),
 			p_newest_updated_at: page.newest?.toISOString() ?? null,
 			p_errors: page.errors ?? 0,
 			p_done: page.done ?? false,
@@ -81,6 +82,32 @@ describe('a sync job', () => {
 		expect((await counts(world.pageId)).stops).toBe(0);
 		const stored = await withDb((db) => db.query('select finished_at, newest_updated_at, holder from public.messenger_sync_jobs where id = $1', [job.job_id]));
 		expect(stored.rows[0]).toEqual({ finished_at: NOW, newest_updated_at: new Date(NOW.getTime() - 3 * 3_600_000), holder: null });
+	});
+
+	it('keeps how far it has read each conversation whole (p_read), only forward, with the page; messenger_sync_read_until answers it, nothing for a conversation never read whole', async () => {
+		const world = await connectedWorld();
+		const [a, b, webhookOnly, unknown] = [person(), person(), person(), person()];
+		// A conversation only the webhook recorded has no read_until.
+		await recordPage(await begin(world.pageId, 'exec-read'), 'exec-read', [inbound(world.pageId, webhookOnly, -9)], { conversations: 1, done: true });
+		const job = await begin(world.pageId, 'exec-read-2');
+		const readUntil = async (psids: string[]) =>
+			(await rpc<Array<{ psid: string; read_until: string }>>(service, 'messenger_sync_read_until', { p_job_id: job.job_id, p_psids: psids }))
+				.map((row) => [row.psid, new Date(row.read_until).getTime()])
+				.sort();
+		const at = (hours: number) => new Date(NOW.getTime() + hours * 3_600_000).toISOString();
+		await recordPage(job, 'exec-read-2', [inbound(world.pageId, a, -2), inbound(world.pageId, b, -3)], {
+			next: 'cursor-2',
+			conversations: 2,
+			read: [{ psid: a, updated_at: at(-2) }, { psid: b, updated_at: at(-3) }, { psid: unknown, updated_at: at(-1) }],
+		});
+		expect(await readUntil([a, b, webhookOnly, unknown])).toEqual([[a, Date.parse(at(-2))], [b, Date.parse(at(-3))]].sort());
+		// Read again, at a later update, or an earlier one (never backwards).
+		await recordPage(job, 'exec-read-2', [inbound(world.pageId, a, -1)], { next: 'cursor-3', conversations: 2, read: [{ psid: a, updated_at: at(-1) }, { psid: b, updated_at: at(-4) }] });
+		expect(await readUntil([a, b])).toEqual([[a, Date.parse(at(-1))], [b, Date.parse(at(-3))]].sort());
+		await expect(recordPage(job, 'exec-read-2', [], { read: { psid: a } as never })).rejects.toMatchObject({ code: '22023' });
+		// Gone with its conversation.
+		await withDb((db) => db.query('delete from public.messenger_conversations where page_id = $1 and sender_id = $2', [world.pageId, a]));
+		expect(await readUntil([a, b])).toEqual([[b, Date.parse(at(-3))]]);
 	});
 
 	it('after a crash (its lease ran out) the next sync resumes at the cursor: page 3 after page 2', async () => {

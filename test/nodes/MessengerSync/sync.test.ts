@@ -1,7 +1,8 @@
 // Leadflow Messenger Sync in n8n's engine against the local stack and the Graph simulator's
 // Conversations endpoint: pages read with their cursors and recorded, the progress row, a sync that
 // stopped after page 2 resumed at page 3, a second sync reading only what changed, long
-// conversations read from their own edge, throttling that backs off and completes, the Page's rate
+// conversations read from their own edge, a long conversation a full sync skipped (it moved to the
+// top meanwhile) read whole by the next, throttling that backs off and completes, the Page's rate
 // kept, a refused token stopping with a credential error.
 import type { IDataObject, INode, INodeParameters } from 'n8n-workflow';
 import { startSimulators, type ConversationInput, type LoggedRequest, type RunningSimulators } from '../../../simulators';
@@ -337,6 +338,58 @@ test('a page that takes longer than the lease (a long conversation read slowly) 
 	expect(output).toMatchObject({ status: 'completed', pages_read: 1, conversations: 1, messages: 8 });
 	expect((output?.this_run as IDataObject).lease_renewals).toBeGreaterThanOrEqual(2);
 }, 60_000);
+
+test('a long conversation that gets a message while a full sync reads later pages is skipped by it (it moved to the top, already read); the next incremental reads its whole history', async () => {
+	const world = await connected();
+	// Six conversations, two per call: the long one (150 messages, more than one call holds) on page 3.
+	// The newest (page 1) is long too, read whole by the full sync.
+	const input = [conversation(1, 150), conversation(2), conversation(3), conversation(4), conversation(5, 150), conversation(6)];
+	const [first, , , , moving] = input;
+	await sims.graph.control.addConversations(world.pageId, input);
+	/** The same conversation with one new message from the person, now: it moves to the top of the list. */
+	const wroteAgain = (c: ConversationInput, label: string): ConversationInput => {
+		const at = Math.floor(Date.now() / 1000) * 1000;
+		return { ...c, updatedTime: at, messages: [...c.messages, { id: `m_sync_${c.psid}_${label}`, text: 'Still there?', from: 'person', createdTime: at }] };
+	};
+	const stored = async () =>
+		Object.fromEntries(
+			(
+				await withDb((db) =>
+					db.query<{ sender_id: string; n: number }>(
+						`select c.sender_id, count(m.id)::int as n from public.messenger_conversations c join public.messenger_messages m on m.conversation_id = c.id
+						  where c.page_id = $1 group by c.sender_id`,
+						[world.pageId],
+					),
+				)
+			).rows.map((row) => [row.sender_id, row.n]),
+		);
+
+	// One call a second: once page 1 is recorded, the person of page 3's conversation writes again.
+	const full = runSync(world.pageId, { pageSize: 2, requestsPerSecond: 1 }, { mode: 'full' });
+	const pagesRead = async () => (await withDb((db) => db.query<{ pages_read: number }>('select pages_read from public.messenger_sync_jobs where page_id = $1', [world.pageId]))).rows[0]?.pages_read ?? 0;
+	while ((await pagesRead()) < 1) await new Promise((resolve) => setTimeout(resolve, 20));
+	await sims.graph.control.addConversations(world.pageId, [wroteAgain(moving, 'during')]);
+	const fullRun = await full;
+	expect(fullRun.result.error).toBeUndefined();
+	// The full sync completes without it: its new place (the top) was read before it moved there.
+	expect(fullRun.output).toMatchObject({ status: 'completed', pages_read: 3, conversations: 5, errors: 0 });
+	expect((await stored())[moving.psid]).toBeUndefined();
+	expect((await stored())[first.psid]).toBe(150);
+
+	// The newest conversation gets a message too; the incremental sync reads both changed conversations.
+	await sims.graph.control.addConversations(world.pageId, [wroteAgain(first, 'after')]);
+	await sims.graph.control.clearRequests();
+	const incremental = await runSync(world.pageId, { pageSize: 2 });
+	expect(incremental.result.error).toBeUndefined();
+	expect(incremental.output).toMatchObject({ status: 'completed', conversations: 2, errors: 0 });
+	expect(Date.parse(incremental.output?.since as string)).toBe(first.updatedTime);
+	// Every message of the skipped conversation, its older ones included; the other one's new message.
+	expect(await stored()).toMatchObject({ [moving.psid]: 151, [first.psid]: 151 });
+	expect(incremental.output).toMatchObject({ messages: 152 });
+	// Its older messages from its own edge; the conversation the full sync had read whole needs none.
+	const edgeCalls = (await sims.graph.control.requests()).filter((request) => request.path.endsWith('/messages'));
+	expect(edgeCalls.map((call) => call.path)).toEqual([`/v25.0/t_${world.pageId}_${moving.psid}/messages`]);
+});
 
 test('a refused token (190) stops the sync with a credential error; the job is failed and resumable', async () => {
 	const world = await connected();
