@@ -2,7 +2,8 @@
 //   1. each item's parameters are read and checked;
 //   2. ONE automation_begin_send per claim holder (normally one): guard, stop / window re-check,
 //      ready_to_send → sending. Duplicates, stopped and closed-window contacts are settled here,
-//      without a Graph call;
+//      without a Graph call. Repeated with the same begin key when Supabase fails for a moment, so
+//      a begin whose answer was lost still sends the contacts it began;
 //   3. the Graph calls, started in item order, several at a time, paced by the Page's rate (sendQueue.ts);
 //   4. ONE automation_record_send per claim holder for every contact moved to sending, also when
 //      the token was refused (190), so no contact is left in sending by a batch that ends normally;
@@ -13,7 +14,7 @@
 import { NodeApiError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type JsonObject } from 'n8n-workflow';
 import type { BeginSendResult, RecordSendResult, SendOutcomeItem } from '../../shared/contract';
 import { readGraphTarget } from '../transport/graphSend';
-import { beginSend, RECORD_RETRY_WAITS_MS, recordSends } from '../transport/sendState';
+import { beginSend, RETRY_WAITS_MS, recordSends } from '../transport/sendState';
 import type { Delivery } from './deliver';
 import { itemParameterReader, readItemSettings, type ItemSettings } from './itemSettings';
 import { asNodeError, failedItem } from '../../shared/per-item';
@@ -205,7 +206,7 @@ function unrecordedError(context: IExecuteFunctions, error: unknown, group: Arra
 	return new NodeApiError(context.getNode(), { message: cause.message } as JsonObject, {
 		message: `The outcome of ${group.length} sends could not be recorded in Supabase: ${sent.length} messages were delivered`,
 		description:
-			`automation_record_send failed after ${RECORD_RETRY_WAITS_MS.length + 1} tries (${cause.message}). ` +
+			`automation_record_send failed after ${RETRY_WAITS_MS.length + 1} tries (${cause.message}). ` +
 			(sent.length > 0 ? `Delivered by Facebook: ${list}. ` : '') +
 			`${notCalled} were not sent. The contacts stay in sending until their send lease ends, then become send_uncertain and are not resent automatically: check the Supabase project, then requeue those not delivered.`,
 		itemIndex: group[0]?.index,

@@ -1,6 +1,7 @@
 // The two database calls around a batch of sends (automation_begin_send and automation_record_send,
 // see supabase/migrations/20261122000220_follow_up_automation_api.sql): one round trip each,
-// whatever the number of items.
+// whatever the number of items, repeated only when Supabase fails for a moment.
+import { randomUUID } from 'node:crypto';
 import { sleep, type IExecuteFunctions } from 'n8n-workflow';
 import {
 	type BeginSendArgs,
@@ -12,19 +13,36 @@ import {
 import { asNodeError } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 
-/** Takes the duplicate guard, re-checks stop and window, and moves ready_to_send → sending, for every contact at once. */
+/**
+ * Takes the duplicate guard, re-checks stop and window, and moves ready_to_send → sending, for every
+ * contact at once. Repeated on a transient failure, with the same key: when the database committed
+ * the first call and only its answer was lost (a gateway's 502/504, a reset connection), the repeat
+ * finds the contacts this key began where it left them and answers as the first call did (send,
+ * skipped), writing nothing; without that the contacts stayed in sending, unsent, until the reaper
+ * made them send_uncertain (20261201001380_follow_up_begin_send_repeated.sql). The key is this
+ * call's own, not the holder's: every sub-execution of a run shares the claim's holder.
+ */
 export async function beginSend(context: IExecuteFunctions, leaseHolder: string, stateIds: string[], leaseSeconds: number): Promise<Map<string, BeginSendResult>> {
-	const args: BeginSendArgs = { p_execution_id: leaseHolder, p_state_ids: stateIds, p_lease_seconds: leaseSeconds };
-	const rows = await callRpc(context, 'automation_begin_send', args);
-	return new Map(rows.map((row) => [row.state_id, row]));
+	const args: BeginSendArgs = { p_execution_id: leaseHolder, p_state_ids: stateIds, p_lease_seconds: leaseSeconds, p_begin_key: randomUUID() };
+	for (let retry = 0; ; retry++) {
+		try {
+			const rows = await callRpc(context, 'automation_begin_send', args);
+			return new Map(rows.map((row) => [row.state_id, row]));
+		} catch (error) {
+			if (retry >= RETRY_WAITS_MS.length || !isTransient(error)) throw asNodeError(context, error);
+			context.logger.warn(`Leadflow Facebook Send: beginning ${stateIds.length} sends in Supabase failed (${(error as Error).message}); trying again`);
+			await sleep(RETRY_WAITS_MS[retry]);
+		}
+	}
 }
 
 /**
- * The waits before each retry of automation_record_send (ms): a pooler or PostgREST blip of a few
- * seconds must not lose what the Graph calls did (the contacts would stay in sending until the
- * reaper turns them into send_uncertain, never resent, even those never called).
+ * The waits before each retry of automation_begin_send and automation_record_send (ms): a pooler or
+ * PostgREST blip of a few seconds must not lose what the Graph calls did (the contacts would stay in
+ * sending until the reaper turns them into send_uncertain, never resent, even those never called),
+ * nor stop a batch whose begin the database committed.
  */
-export const RECORD_RETRY_WAITS_MS = [250, 500, 1000, 2000];
+export const RETRY_WAITS_MS = [250, 500, 1000, 2000];
 
 /**
  * Whether a failed database call may succeed when repeated: no SQLSTATE (the request did not reach
@@ -54,9 +72,9 @@ export async function recordSends(context: IExecuteFunctions, leaseHolder: strin
 			const rows = await callRpc(context, 'automation_record_send', args);
 			return new Map(rows.map((row) => [row.state_id, row.outcome]));
 		} catch (error) {
-			if (retry >= RECORD_RETRY_WAITS_MS.length || !isTransient(error)) throw asNodeError(context, error);
+			if (retry >= RETRY_WAITS_MS.length || !isTransient(error)) throw asNodeError(context, error);
 			context.logger.warn(`Leadflow Facebook Send: recording ${items.length} sends in Supabase failed (${(error as Error).message}); trying again`);
-			await sleep(RECORD_RETRY_WAITS_MS[retry]);
+			await sleep(RETRY_WAITS_MS[retry]);
 		}
 	}
 }

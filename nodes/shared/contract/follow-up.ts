@@ -410,6 +410,12 @@ export interface BeginSendArgs {
 	/** How long the send may take before the reaper calls it send_uncertain (default 120). */
 	p_lease_seconds?: number;
 	p_now?: string;
+	/**
+	 * This begin's own key (a random UUID), the same when the call is repeated: the contacts this key
+	 * began and left where they are get the first answer again (send, skipped), nothing written.
+	 * Null (the default): every contact is judged as new (duplicate or lease_lost once begun).
+	 */
+	p_begin_key?: string | null;
 }
 
 /** Why begin-send skipped a contact (it moved to `skipped` with this skip_reason). */

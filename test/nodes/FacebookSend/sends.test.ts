@@ -151,6 +151,44 @@ test.each([
 	expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['ready_to_send', 'ready_to_send']);
 });
 
+describe('automation_begin_send\'s answer lost after the database began the sends (a gateway answering 504)', () => {
+	const beginTrips = () => counter.paths.filter((path) => path.endsWith('/rpc/automation_begin_send')).length;
+
+	test('the begin is repeated with its key: each contact it began is sent once and recorded, the one it skipped is skipped; nothing duplicate or send_uncertain', async () => {
+		const batch = await readyContacts({ count: 3 });
+		// The third contact is stopped by a person after the claim: the begin skips it.
+		await withDb((db) =>
+			db.query(`insert into public.ai_automation_stops (user_id, conversation_id, rule_id, reason) values ($1, $2, $3, 'manual')`, [
+				batch.owner,
+				batch.items[2].conversation_id,
+				batch.ruleId,
+			]),
+		);
+		counter.loseNextAnswers('/rpc/automation_begin_send', 1);
+
+		const run = await runSend(batch.items, FAST, credentials());
+
+		expect(run.result.status).toBe('success');
+		expect(beginTrips()).toBe(2);
+		const delivered = await sims.graph.control.messages();
+		expect(delivered.map((message) => message.recipientId).sort()).toEqual(batch.psids.slice(0, 2).sort());
+		expect(run.sent.map((item) => [item.state_id, item.send])).toEqual(
+			batch.stateIds.slice(0, 2).map((id, index) => [
+				id,
+				expect.objectContaining({ outcome: 'sent', messageId: delivered.find((message) => message.recipientId === batch.psids[index])!.messageId, recorded: 'sent' }),
+			]),
+		);
+		expect(run.skipped.map((item) => [item.state_id, item.send])).toEqual([[batch.stateIds[2], { outcome: 'skipped', reason: 'stopped', followUpNumber: 1 }]]);
+		expect(run.failed).toEqual([]);
+		expect((await statesOf(batch.stateIds)).map((state) => [state.current_stage, state.follow_up_count, state.error_code, state.locked_by])).toEqual([
+			['sent', 1, null, null],
+			['sent', 1, null, null],
+			['skipped', 0, null, null],
+		]);
+		expect((await ledgerOf(batch.ruleId)).map((row) => [row.state_id, row.status]).sort()).toEqual(batch.stateIds.slice(0, 2).map((id) => [id, 'sent']).sort());
+	});
+});
+
 describe('automation_record_send failing after the Graph calls (a gateway answering 503, or 504 once the database recorded it)', () => {
 	/** Three contacts one after another: the first delivered, the second throttled on its only try, the third not called. */
 	async function sentThrottledNotCalled() {
