@@ -1,4 +1,5 @@
-// A batch of items, start to finish, with O(1) database round trips whatever its size:
+// A batch of items, start to finish, with one database round trip per step and 1,000 contacts (the
+// Data API answers at most 1,000 rows), whatever its size:
 //   1. each item's parameters are read and checked;
 //   2. ONE automation_begin_send per claim holder (normally one): guard, stop / window re-check,
 //      ready_to_send → sending. Duplicates, stopped and closed-window contacts are settled here,
@@ -18,6 +19,7 @@ import { beginSend, RETRY_WAITS_MS, recordSends } from '../transport/sendState';
 import type { Delivery } from './deliver';
 import { itemParameterReader, readItemSettings, type ItemSettings } from './itemSettings';
 import { asNodeError, failedItem } from '../../shared/per-item';
+import { piecesOf } from '../../shared/supabase';
 import { ledgerItemOf, OUTPUT, outputFor, reportOf, type SendReport } from './reports';
 import { SLOT_SPACING } from './pacer';
 import { RECORD_MARGIN_MS, sendAll, type PendingSend } from './sendQueue';
@@ -109,7 +111,13 @@ async function beginRecorded(
 		const startedAt = Date.now();
 		let begun: Map<string, BeginSendResult>;
 		try {
-			begun = await beginSend(context, holder, [...new Set(group.map((item) => item.stateId!))], leaseSeconds);
+			// One call per 1,000 contacts (the Data API answers at most 1,000 rows: a longer answer
+			// would be cut, the contacts past it left in sending unknown to the node), each piece with
+			// its own begin key; the lease covers the whole group.
+			begun = new Map();
+			for (const piece of piecesOf([...new Set(group.map((item) => item.stateId!))])) {
+				for (const [stateId, row] of await beginSend(context, holder, piece, leaseSeconds)) begun.set(stateId, row);
+			}
 		} catch (error) {
 			if (!context.continueOnFail()) throw asNodeError(context, error);
 			for (const item of group) results[item.itemIndex] = { error: error as Error };
@@ -163,7 +171,8 @@ async function recordOutcomes(
 		group.push({ index, line: ledgerItemOf(begun.state_id, delivery, pending.settings.retryLaterSeconds) });
 		groups.set(pending.settings.leaseHolder, group);
 	}
-	for (const [holder, group] of groups) {
+	// One record per holder and 1,000 contacts (the Data API's max-rows, as for the begin).
+	for (const [holder, group] of [...groups].flatMap(([holder, all]) => piecesOf(all).map((piece) => [holder, piece] as const))) {
 		let recorded: Map<string, RecordSendResult['outcome']>;
 		try {
 			recorded = await recordSends(context, holder, group.map((entry) => entry.line));

@@ -122,6 +122,28 @@ test('a batch makes one begin_send and one record_send whether it has 2 items or
 	expect(slotTakes(counter.paths)).toBeLessThan(40);
 });
 
+test('a batch of 1,001 from one claim: every contact sent once and recorded, in begins and records of at most 1,000 (the Data API answers at most 1,000 rows)', async () => {
+	const batch = await readyContacts({ count: 1001 });
+	counter.reset();
+	const run = await runSend(batch.items, { ...FAST, messagesPerSecond: 5000 }, credentials());
+
+	expect(run.result.status).toBe('success');
+	expect(run.sent).toHaveLength(1001);
+	expect(run.failed).toHaveLength(0);
+	const delivered = await sims.graph.control.messages();
+	expect(new Set(delivered.map((message) => message.recipientId))).toEqual(new Set(batch.psids));
+	expect(delivered).toHaveLength(1001);
+	expect(counter.paths.filter((path) => !path.endsWith('/limit_take_send_slots'))).toEqual([
+		'/rest/v1/rpc/automation_begin_send',
+		'/rest/v1/rpc/automation_begin_send',
+		'/rest/v1/rpc/automation_record_send',
+		'/rest/v1/rpc/automation_record_send',
+	]);
+	const ledger = await ledgerOf(batch.ruleId);
+	expect(ledger.filter((row) => row.status === 'sent')).toHaveLength(1001);
+	expect(new Set((await statesOf(batch.stateIds)).map((state) => state.current_stage))).toEqual(new Set(['sent']));
+});
+
 test('the rate setting spaces Graph calls: 6 sends at 5 per second take at least a second', async () => {
 	const batch = await readyContacts({ count: 6 });
 	const started = Date.now();

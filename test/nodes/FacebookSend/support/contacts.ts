@@ -65,19 +65,25 @@ export async function claimedContacts(options: ReadyOptions = {}): Promise<Claim
 			[owner, ids, options.lastMessageAgoMinutes ?? 60],
 		);
 		const rule = await db.query<{ id: string }>(
-			`insert into public.ai_automation_rules (user_id, name, page_id, include_tag_ids, instructions, max_follow_ups, min_hours_between_follow_ups)
-			 values ($1, 'Follow up leads', $2, array[$3::uuid], 'Be brief and friendly.', $4, 0) returning id`,
-			[owner, PAGE_ID, tag.rows[0].id, options.maxFollowUps ?? 3],
+			`insert into public.ai_automation_rules (user_id, name, page_id, include_tag_ids, instructions, max_follow_ups, min_hours_between_follow_ups, daily_limit)
+			 values ($1, 'Follow up leads', $2, array[$3::uuid], 'Be brief and friendly.', $4, 0, $5) returning id`,
+			[owner, PAGE_ID, tag.rows[0].id, options.maxFollowUps ?? 3, Math.max(100, count)],
 		);
 		return { ruleId: rule.rows[0].id, conversationIds: ids };
 	});
 
-	const claimed = await rpc<IDataObject[]>('automation_claim', {
-		p_rule_id: ruleId,
-		p_limit: count,
-		p_execution_id: executionId,
-		p_lease_seconds: options.leaseSeconds ?? 600,
-	});
+	// Claims of at most 1,000 (the Data API answers at most 1,000 rows), all for the same execution.
+	const claimed: IDataObject[] = [];
+	while (claimed.length < count) {
+		const more = await rpc<IDataObject[]>('automation_claim', {
+			p_rule_id: ruleId,
+			p_limit: Math.min(1000, count - claimed.length),
+			p_execution_id: executionId,
+			p_lease_seconds: options.leaseSeconds ?? 600,
+		});
+		if (more.length === 0) break;
+		claimed.push(...more);
+	}
 	if (claimed.length !== count) throw new Error(`claimed ${claimed.length} of ${count} contacts`);
 	const stateIds = claimed.map((row) => String(row.state_id));
 	const psidsInClaimOrder = claimed.map((row) => String(row.recipient_id));
@@ -87,13 +93,16 @@ export async function claimedContacts(options: ReadyOptions = {}): Promise<Claim
 /** Contacts ready to send (stage ready_to_send), with the items GenerateFollowUp would output. */
 export async function readyContacts(options: ReadyOptions = {}): Promise<ReadyBatch> {
 	const { claimed, ...batch } = await claimedContacts(options);
-	const { executionId, stateIds } = batch;
-	await rpc('automation_mark_generating', { p_execution_id: executionId, p_state_ids: stateIds });
+	const { executionId } = batch;
 	const messageFor = (row: IDataObject) => `Hi ${String(row.sender_name)}, still interested? (${String(row.recipient_id)})`;
-	await rpc('automation_record_generation', {
-		p_execution_id: executionId,
-		p_items: claimed.map((row) => ({ state_id: row.state_id, message: messageFor(row), generation_ms: 5, model: 'gemini-3-flash' })),
-	});
+	for (let start = 0; start < claimed.length; start += 1000) {
+		const piece = claimed.slice(start, start + 1000);
+		await rpc('automation_mark_generating', { p_execution_id: executionId, p_state_ids: piece.map((row) => String(row.state_id)) });
+		await rpc('automation_record_generation', {
+			p_execution_id: executionId,
+			p_items: piece.map((row) => ({ state_id: row.state_id, message: messageFor(row), generation_ms: 5, model: 'gemini-3-flash' })),
+		});
+	}
 	const items: IDataObject[] = claimed.map((row) => ({ ...row, followUp: { message: messageFor(row), model: 'gemini-3-flash' } }));
 	return { ...batch, items };
 }
