@@ -43,7 +43,7 @@ export async function sendBatch(context: IExecuteFunctions): Promise<INodeExecut
 	for (const item of settings) {
 		if (item && item.recipientId !== undefined) queued.set(item.itemIndex, { pending: { settings: item, recipientId: item.recipientId, text: item.message ?? '' } });
 	}
-	await beginRecorded(context, settings, results, queued);
+	const beginFailure = await beginRecorded(context, settings, results, queued);
 
 	const order = [...queued.keys()].sort((a, b) => a - b);
 	const { deliveries, signal } = target ? await sendAll(context, target, order.map((index) => queued.get(index)!.pending)) : { deliveries: [], signal: {} };
@@ -62,6 +62,7 @@ export async function sendBatch(context: IExecuteFunctions): Promise<INodeExecut
 			itemIndex: first,
 		});
 	}
+	if (beginFailure !== undefined && !context.continueOnFail()) throw asNodeError(context, beginFailure);
 	return buildOutputs(context, items, results);
 }
 
@@ -98,7 +99,11 @@ async function beginRecorded(
 	settings: Array<ItemSettings | undefined>,
 	results: Array<ItemResult | undefined>,
 	queued: Map<number, QueuedItem>,
-): Promise<void> {
+): Promise<unknown> {
+	// The first begin call that failed (after its repeats), thrown once what the others began is sent
+	// and recorded (without Continue On Fail): failing at once would leave their contacts in sending.
+	let failure: unknown;
+	let begunAny = false;
 	for (const [holder, group] of byHolder(settings)) {
 		// Calls may start during the configured time plus what the rate needs for the whole group
 		// (slots are 1.1 / rate apart; other workers sending for the Page at the same time take their
@@ -109,22 +114,26 @@ async function beginRecorded(
 		const startingSeconds = Math.max(...group.map((item) => item.leaseSeconds)) + Math.ceil((group.length * SLOT_SPACING) / rate);
 		const leaseSeconds = startingSeconds + Math.ceil((Math.max(...group.map((item) => item.timeoutMs)) + RECORD_MARGIN_MS) / 1000);
 		const startedAt = Date.now();
-		let begun: Map<string, BeginSendResult>;
-		try {
-			// One call per 1,000 contacts (the Data API answers at most 1,000 rows: a longer answer
-			// would be cut, the contacts past it left in sending unknown to the node), each piece with
-			// its own begin key; the lease covers the whole group.
-			begun = new Map();
-			for (const piece of piecesOf([...new Set(group.map((item) => item.stateId!))])) {
+		// One call per 1,000 contacts (the Data API answers at most 1,000 rows: a longer answer would
+		// be cut, the contacts past it left in sending unknown to the node), each piece with its own
+		// begin key; the lease covers the whole group. A piece whose call fails began nothing the node
+		// knows of; the others' contacts are sent.
+		const begun = new Map<string, BeginSendResult>();
+		const refused = new Map<string, unknown>();
+		for (const piece of piecesOf([...new Set(group.map((item) => item.stateId!))])) {
+			try {
 				for (const [stateId, row] of await beginSend(context, holder, piece, leaseSeconds)) begun.set(stateId, row);
+			} catch (error) {
+				failure ??= error;
+				for (const stateId of piece) refused.set(stateId, error);
 			}
-		} catch (error) {
-			if (!context.continueOnFail()) throw asNodeError(context, error);
-			for (const item of group) results[item.itemIndex] = { error: error as Error };
-			continue;
 		}
 		const seen = new Set<string>();
 		for (const item of group) {
+			if (refused.has(item.stateId!)) {
+				results[item.itemIndex] = { error: asNodeError(context, refused.get(item.stateId!), item.itemIndex) };
+				continue;
+			}
 			const row = begun.get(item.stateId!);
 			// The same contact twice in one batch: the first item sends, the others are duplicates.
 			if (row?.outcome === 'send' && !seen.has(row.state_id)) {
@@ -144,7 +153,11 @@ async function beginRecorded(
 			}
 			results[item.itemIndex] = { report: settledAtBegin(row, seen.has(item.stateId!)) };
 		}
+		if (begun.size > 0) begunAny = true;
 	}
+	// Nothing begun: fail at once, before any Graph call, as a single begin does.
+	if (failure !== undefined && !begunAny && !context.continueOnFail()) throw asNodeError(context, failure);
+	return failure;
 }
 
 function settledAtBegin(row: BeginSendResult | undefined, repeatedInBatch: boolean): SendReport {
@@ -171,14 +184,23 @@ async function recordOutcomes(
 		group.push({ index, line: ledgerItemOf(begun.state_id, delivery, pending.settings.retryLaterSeconds) });
 		groups.set(pending.settings.leaseHolder, group);
 	}
-	// One record per holder and 1,000 contacts (the Data API's max-rows, as for the begin).
+	// One record per holder and 1,000 contacts (the Data API's max-rows, as for the begin). Every
+	// one is tried; without Continue On Fail, one error then lists what Facebook delivered for all
+	// those that could not be recorded.
+	const unrecorded: Array<{ index: number; delivery: Delivery }> = [];
+	let firstError: unknown;
 	for (const [holder, group] of [...groups].flatMap(([holder, all]) => piecesOf(all).map((piece) => [holder, piece] as const))) {
 		let recorded: Map<string, RecordSendResult['outcome']>;
 		try {
 			recorded = await recordSends(context, holder, group.map((entry) => entry.line));
 		} catch (error) {
-			const failure = unrecordedError(context, error, group.map(({ index }) => ({ index, delivery: deliveryOf.get(index)! })));
-			if (!context.continueOnFail()) throw failure;
+			const entries = group.map(({ index }) => ({ index, delivery: deliveryOf.get(index)! }));
+			if (!context.continueOnFail()) {
+				firstError ??= error;
+				unrecorded.push(...entries);
+				continue;
+			}
+			const failure = unrecordedError(context, error, entries);
 			// Each item to Failed with what Facebook did for it, so the messages sent are known.
 			for (const { index } of group) {
 				const result = results[index];
@@ -200,6 +222,7 @@ async function recordOutcomes(
 			}
 		}
 	}
+	if (unrecorded.length > 0) throw unrecordedError(context, firstError, unrecorded);
 }
 
 /**

@@ -144,6 +144,38 @@ test('a batch of 1,001 from one claim: every contact sent once and recorded, in 
 	expect(new Set((await statesOf(batch.stateIds)).map((state) => state.current_stage))).toEqual(new Set(['sent']));
 });
 
+test('1,001 contacts, the second begin refused after its repeats: the 1,000 the first began are sent and recorded, then the node fails', async () => {
+	const batch = await readyContacts({ count: 1001 });
+	counter.reset();
+	// The second begin call (the 1,001st contact), and its four repeats, answered 503.
+	counter.failNext('/rpc/automation_begin_send', 5, { after: 1 });
+	const run = await runSend(batch.items, { ...FAST, messagesPerSecond: 5000 }, credentials());
+
+	expect(run.result.error?.message).toContain('automation_begin_send failed');
+	const delivered = await sims.graph.control.messages();
+	expect(delivered).toHaveLength(1000);
+	expect(new Set(delivered.map((message) => message.recipientId))).toEqual(new Set(batch.psids.slice(0, 1000)));
+	const stages = (await statesOf(batch.stateIds)).map((state) => state.current_stage);
+	expect(stages.slice(0, 1000).every((stage) => stage === 'sent')).toBe(true);
+	// Never begun: still ready to send, for the next run (not left in sending to become send_uncertain).
+	expect(stages[1000]).toBe('ready_to_send');
+	expect((await ledgerOf(batch.ruleId)).filter((row) => row.status === 'sent')).toHaveLength(1000);
+});
+
+test('1,001 contacts, the first record refused after its repeats: the second is still recorded, and the error lists what Facebook delivered for the first', async () => {
+	const batch = await readyContacts({ count: 1001 });
+	counter.reset();
+	counter.failNext('/rpc/automation_record_send', 5);
+	const run = await runSend(batch.items, { ...FAST, messagesPerSecond: 5000 }, credentials());
+
+	expect(run.result.error?.message).toBe('The outcome of 1000 sends could not be recorded in Supabase: 1000 messages were delivered');
+	expect(await sims.graph.control.messages()).toHaveLength(1001);
+	const stages = (await statesOf(batch.stateIds)).map((state) => state.current_stage);
+	// The first 1,000 stay in sending (the error lists their message ids); the last is recorded.
+	expect(stages.slice(0, 1000).every((stage) => stage === 'sending')).toBe(true);
+	expect(stages[1000]).toBe('sent');
+});
+
 test('the rate setting spaces Graph calls: 6 sends at 5 per second take at least a second', async () => {
 	const batch = await readyContacts({ count: 6 });
 	const started = Date.now();
