@@ -86,15 +86,15 @@ function readLeaseSeconds(context: IExecuteFunctions, value: unknown): number {
 async function startGenerating(context: IExecuteFunctions, jobs: GenerationJob[], results: ItemResult[], leaseSeconds: number): Promise<GenerationJob[]> {
 	const held = jobs.flatMap((job) => (job.held ? [job.held] : []));
 	if (held.length === 0) return jobs;
-	let outcomes: Map<string, string>;
-	try {
-		outcomes = await markGenerating(context, held, leaseSeconds);
-	} catch (error) {
-		if (!context.continueOnFail()) throw asNodeError(context, error);
-		for (const job of jobs) if (job.held) results[job.itemIndex] = { caught: error };
-		return jobs.filter((job) => !job.held);
-	}
+	const { outcomes, failed } = await markGenerating(context, held, leaseSeconds);
+	// A call that failed: its contacts are not generated (those of the other calls are); they are
+	// claimable again once their lease ends.
+	if (failed.size > 0 && !context.continueOnFail()) throw asNodeError(context, failed.values().next().value);
 	return jobs.filter((job) => {
+		if (job.held && failed.has(job.held.stateId)) {
+			results[job.itemIndex] = { caught: failed.get(job.held.stateId) };
+			return false;
+		}
 		if (!job.held || outcomes.get(job.held.stateId) === 'generating') return true;
 		results[job.itemIndex] = {
 			failure: { code: 'lease_lost', message: 'This execution no longer holds the contact (another run claimed it, or it is not eligible); it was not generated.' },
@@ -110,15 +110,14 @@ async function recordResults(context: IExecuteFunctions, jobs: GenerationJob[], 
 		return job.held && generation ? [{ ...job.held, generation, itemIndex: job.itemIndex }] : [];
 	});
 	if (recorded.length === 0) return;
-	let stages: Map<string, string>;
-	try {
-		stages = await recordGenerations(context, recorded);
-	} catch (error) {
-		if (!context.continueOnFail()) throw asNodeError(context, error);
-		for (const contact of recorded) results[contact.itemIndex] = { caught: error };
-		return;
-	}
+	// Every call is made whichever fails: the contacts of the others are recorded and reported as such.
+	const { outcomes: stages, failed } = await recordGenerations(context, recorded);
+	if (failed.size > 0 && !context.continueOnFail()) throw asNodeError(context, failed.values().next().value);
 	for (const contact of recorded) {
+		if (failed.has(contact.stateId)) {
+			results[contact.itemIndex] = { caught: failed.get(contact.stateId) };
+			continue;
+		}
 		const stage = stages.get(contact.stateId) ?? 'lease_lost';
 		const result = results[contact.itemIndex];
 		if (stage === 'lease_lost') {

@@ -35,15 +35,34 @@ function byHolder<T extends HeldContact>(contacts: readonly T[]): Array<[string,
 	return [...groups].flatMap(([holder, group]) => piecesOf(group).map((piece): [string, T[]] => [holder, piece]));
 }
 
-/** eligible → generating; answers the outcome per state id (generating, or lease_lost when another run holds it). */
-export async function markGenerating(context: IExecuteFunctions, contacts: readonly HeldContact[], leaseSeconds: number): Promise<Map<string, string>> {
-	const outcomes = new Map<string, string>();
+/**
+ * What a stage step's calls (one per holder and 1,000 contacts) answered: the outcome per state id,
+ * and, for the contacts of a call that failed, its error. Every call is made whichever fails, so
+ * what the others did is known.
+ */
+export interface StageAnswers {
+	outcomes: Map<string, string>;
+	failed: Map<string, unknown>;
+}
+
+async function eachCall<T extends HeldContact>(contacts: readonly T[], call: (holder: string, group: T[]) => Promise<Array<{ state_id: string; outcome: string }> | null>): Promise<StageAnswers> {
+	const answers: StageAnswers = { outcomes: new Map(), failed: new Map() };
 	for (const [holder, group] of byHolder(contacts)) {
-		const args: MarkGeneratingArgs = { p_execution_id: holder, p_state_ids: group.map((contact) => contact.stateId), p_lease_seconds: leaseSeconds };
-		const rows = await callRpc(context, 'automation_mark_generating', args);
-		for (const row of rows ?? []) outcomes.set(row.state_id, row.outcome);
+		try {
+			for (const row of (await call(holder, group)) ?? []) answers.outcomes.set(row.state_id, row.outcome);
+		} catch (error) {
+			for (const contact of group) answers.failed.set(contact.stateId, error);
+		}
 	}
-	return outcomes;
+	return answers;
+}
+
+/** eligible → generating; answers the outcome per state id (generating, or lease_lost when another run holds it). */
+export async function markGenerating(context: IExecuteFunctions, contacts: readonly HeldContact[], leaseSeconds: number): Promise<StageAnswers> {
+	return await eachCall(contacts, async (holder, group) => {
+		const args: MarkGeneratingArgs = { p_execution_id: holder, p_state_ids: group.map((contact) => contact.stateId), p_lease_seconds: leaseSeconds };
+		return await callRpc(context, 'automation_mark_generating', args);
+	});
 }
 
 /** What one heartbeat's renewals came to. */
@@ -100,12 +119,9 @@ function recordedItem(contact: GeneratedContact): GenerationSuccess | Generation
 }
 
 /** generating → ready_to_send / failed; answers the stage per state id (or lease_lost). */
-export async function recordGenerations(context: IExecuteFunctions, contacts: readonly GeneratedContact[]): Promise<Map<string, string>> {
-	const outcomes = new Map<string, string>();
-	for (const [holder, group] of byHolder(contacts)) {
+export async function recordGenerations(context: IExecuteFunctions, contacts: readonly GeneratedContact[]): Promise<StageAnswers> {
+	return await eachCall(contacts, async (holder, group) => {
 		const args: RecordGenerationArgs = { p_execution_id: holder, p_items: group.map(recordedItem) };
-		const rows = await callRpc(context, 'automation_record_generation', args);
-		for (const row of rows ?? []) outcomes.set(row.state_id, row.outcome);
-	}
-	return outcomes;
+		return await callRpc(context, 'automation_record_generation', args);
+	});
 }
