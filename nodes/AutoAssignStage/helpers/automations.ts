@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IDataObject, IDisplayOptions, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import type { ClaimedOutboxItem } from '../../shared/contract';
-import { callRpc } from '../../shared/supabase';
+import { callRpc, piecesOf } from '../../shared/supabase';
 import { asNodeError } from '../../shared/per-item';
 
 export type Delivery = 'onHandOut' | 'confirm';
@@ -107,12 +107,7 @@ export async function handOutAutomations(
 	// reported delivered by its own call: the Data API answers at most 1,000 rows (max-rows), so one
 	// report of more would be applied whole but answered cut, and the items past the first 1,000
 	// would be delivered in the database without ever reaching the output.
-	const pieces: Array<string[] | null> = [];
-	if (outboxIds === null) pieces.push(null);
-	else {
-		const ids = [...new Set(outboxIds)];
-		for (let start = 0; start < ids.length; start += CLAIM_LIMIT) pieces.push(ids.slice(start, start + CLAIM_LIMIT));
-	}
+	const pieces: Array<string[] | null> = outboxIds === null ? [null] : piecesOf([...new Set(outboxIds)], CLAIM_LIMIT);
 	const handedOut: INodeExecutionData[] = [];
 	for (const [index, piece] of pieces.entries()) {
 		try {

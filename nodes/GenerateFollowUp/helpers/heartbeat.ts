@@ -19,20 +19,16 @@ export function startHeartbeat(context: IExecuteFunctions, contacts: readonly He
 	let held = [...contacts];
 	if (held.length === 0) return { stop: async () => undefined };
 	let underWay: Promise<void> | undefined;
-	// A failed renewal: the next beat tries again; if none gets through before the lease ends, the
-	// results are recorded as lease_lost and never sent.
-	const warn = (error: unknown, holder?: string) =>
-		context.logger.warn(
-			`Generate Follow-Up could not renew the lease of its contacts${holder ? ` held by ${holder}` : ''}: ${error instanceof Error ? error.message : String(error)}`,
-		);
 	const renew = async (): Promise<void> => {
-		try {
-			const { lost, failed } = await renewGenerating(context, held, leaseSeconds);
-			// Another run holds these now: renewing them again would only be refused again.
-			if (lost.size > 0) held = held.filter((contact) => !lost.has(contact.stateId));
-			for (const failure of failed) warn(failure.error, failure.holder);
-		} catch (error) {
-			warn(error);
+		const { outcomes, failed } = await renewGenerating(context, held, leaseSeconds);
+		// Another run holds these now: renewing them again would only be refused again.
+		held = held.filter((contact) => outcomes.get(contact.stateId) !== 'lease_lost');
+		// A failed call (one per holder and 1,000 contacts): the next beat tries again; if none gets
+		// through before the lease ends, the results are recorded as lease_lost and never sent.
+		const contactsOf = new Map<unknown, number>();
+		for (const error of failed.values()) contactsOf.set(error, (contactsOf.get(error) ?? 0) + 1);
+		for (const [error, count] of contactsOf) {
+			context.logger.warn(`Generate Follow-Up could not renew the lease of ${count} of its contacts: ${error instanceof Error ? error.message : String(error)}`);
 		}
 	};
 	const timer = setInterval(

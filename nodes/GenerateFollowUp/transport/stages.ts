@@ -65,32 +65,18 @@ export async function markGenerating(context: IExecuteFunctions, contacts: reado
 	});
 }
 
-/** What one heartbeat's renewals came to. */
-export interface Renewal {
-	/** The state ids whose lease is lost (another run took them over after it ran out, or they are no longer generating): not renewed again. */
-	lost: Set<string>;
-	/** The holders whose call failed (the database or the gateway did not answer): their contacts are tried again at the next beat. */
-	failed: Array<{ holder: string; error: unknown }>;
-}
-
 /**
  * The heartbeat: the leases of the contacts still generating end leaseSeconds from the database's
  * now, one call per holder for all of them. Every holder's call is made, whichever fails: a batch
  * holds contacts of several claims (items merged from runs) and one failed call must not leave the
- * others' leases to run out.
+ * others' leases to run out. An outcome lease_lost: another run took the contact over after its lease
+ * ran out, or it is no longer generating.
  */
-export async function renewGenerating(context: IExecuteFunctions, contacts: readonly HeldContact[], leaseSeconds: number): Promise<Renewal> {
-	const renewal: Renewal = { lost: new Set(), failed: [] };
-	for (const [holder, group] of byHolder(contacts)) {
+export async function renewGenerating(context: IExecuteFunctions, contacts: readonly HeldContact[], leaseSeconds: number): Promise<StageAnswers> {
+	return await eachCall(contacts, async (holder, group) => {
 		const args: RenewGeneratingArgs = { p_execution_id: holder, p_state_ids: group.map((contact) => contact.stateId), p_lease_seconds: leaseSeconds };
-		try {
-			const rows = await callRpc(context, 'automation_renew_generating', args);
-			for (const row of rows ?? []) if (row.outcome === 'lease_lost') renewal.lost.add(row.state_id);
-		} catch (error) {
-			renewal.failed.push({ holder, error });
-		}
-	}
-	return renewal;
+		return await callRpc(context, 'automation_renew_generating', args);
+	});
 }
 
 export interface GeneratedContact extends HeldContact {

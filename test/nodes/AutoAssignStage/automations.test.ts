@@ -181,14 +181,7 @@ it('more than 1,000 items: a later call refused stops the node saying which item
 it('more than 1,000 actions in one run (Mark Delivered When Handed Out): every one leaves on the output, once, and is delivered', async () => {
 	// 600 contacts entering the pipeline, two actions each: 1,200 outbox items from one Assign call,
 	// more than the Data API answers rows for in one report.
-	const world = await createPipelineWorld();
-	await world.automation({
-		trigger_type: 'ENTERED_PIPELINE',
-		actions: [
-			{ type: 'notify', message: 'A new lead entered the pipeline' },
-			{ type: 'webhook', url: 'https://crm.example.test/hooks/new-lead' },
-		],
-	});
+	const world = await worldWithActions();
 	const contacts = await world.contacts(600);
 	const run = await runStage(contacts.map((id) => analysed(id, 30)), { operation: 'assign', handOutAutomations: true }, supabaseCredentials());
 	expect(run.result.error).toBeUndefined();
@@ -211,14 +204,7 @@ it('more than 1,000 actions in one run (Mark Delivered When Handed Out): every o
 });
 
 it('more than 1,000 actions, the second report lost on the way: the first 1,000 leave on the output, the rest wait for Claim Automations', async () => {
-	const world = await createPipelineWorld();
-	await world.automation({
-		trigger_type: 'ENTERED_PIPELINE',
-		actions: [
-			{ type: 'notify', message: 'A new lead entered the pipeline' },
-			{ type: 'webhook', url: 'https://crm.example.test/hooks/new-lead' },
-		],
-	});
+	const world = await worldWithActions();
 	const contacts = await world.contacts(600);
 	// The first delivery report goes through; the second is answered 503 by a gateway in between.
 	const counter = await startRpcCounter(testStack().supabaseUrl);
