@@ -4,20 +4,24 @@
 // automations, set-based, not timed) and places the same N analysed contacts:
 //   1. pipeline_assign over a direct Postgres connection, one call per batch of 1,000 (the most a
 //      call takes: the Data API answers at most 1,000 rows): the time in the database;
-//   2. pipeline_assign over supabase.rpc, one round trip per batch of 1,000, as the node calls it;
-//   3. the seed's way (src/lib/pipelines/auto-assign.ts in the product specification): per contact,
+//   2. pipeline_assign over supabase.rpc, one round trip per batch of 1,000, one call at a time;
+//   3. the same two ways with two calls at a time (two connections; over the Data API as the node
+//      calls it: CALLS_AT_ONCE in nodes/AutoAssignStage/helpers/stageChanges.ts);
+//   4. the seed's way (src/lib/pipelines/auto-assign.ts in the product specification): per contact,
 //      one read of its place over REST and one upsert, sequentially, the stage chosen in JavaScript
 //      with the stages read once. It logs no activity and fires no automation, so it does less
 //      than pipeline_assign; the ratio is what the batch saves even so.
 // Then a second pipeline_assign of the first owner's contacts (UPDATE_EXISTING, new scores): the
 // re-evaluation, with moves, kept contacts and the automations they fire. And the first assignment
 // once more for a fourth owner whose automations are switched off: what the automations cost.
-// Prints the medians, the ratio, the machine's yardstick (bench/common.ts), what the calls did
+// Prints the medians, the ratios (against one call at a time and against the node's way), the machine's yardstick (bench/common.ts), what the calls did
 // (outcomes by priority, runs, outbox items) and with --profile every statement inside one call
 // (auto_explain). Never a test: a slow machine fails no build.
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
 import { startStack } from '../stack';
+import { CALLS_AT_ONCE } from '../nodes/AutoAssignStage/helpers/stageChanges';
+import { eachPieceAtOnce } from '../nodes/shared/supabase';
 import { explainStatements, statementLines } from './statements';
 import { argument, machineLine, median } from './common';
 
@@ -38,6 +42,41 @@ export async function assignInDb(db: Client, items: Analysis[], now: Date, group
 		}
 	}
 	return counts;
+}
+
+/** pipeline_assign over one connection per lane, CALLS_AT_ONCE batches at a time, as the node sends them. */
+async function assignAtOnce(dbs: Client[], items: Analysis[], now: Date): Promise<void> {
+	const free = [...dbs];
+	const outcomes = await eachPieceAtOnce(
+		batches(items),
+		dbs.length,
+		async (batch) => {
+			const db = free.pop()!;
+			try {
+				await db.query('select count(*) from public.pipeline_assign($1::jsonb, $2)', [JSON.stringify(batch), now.toISOString()]);
+			} finally {
+				free.push(db);
+			}
+		},
+		true,
+	);
+	const failure = outcomes.find((outcome) => outcome?.status === 'rejected') as PromiseRejectedResult | undefined;
+	if (failure) throw failure.reason;
+}
+
+/** pipeline_assign over supabase.rpc, `atOnce` calls in flight. */
+async function assignOverRest(supabase: SupabaseClient, items: Analysis[], now: Date, atOnce: number): Promise<void> {
+	const outcomes = await eachPieceAtOnce(
+		batches(items),
+		atOnce,
+		async (batch) => {
+			const { data, error } = await supabase.rpc('pipeline_assign', { p_items: batch, p_now: now.toISOString() });
+			if (error || (data as unknown[]).length !== batch.length) throw new Error(`pipeline_assign over REST: ${error?.message ?? (data as unknown[]).length}`);
+		},
+		true,
+	);
+	const failure = outcomes.find((outcome) => outcome?.status === 'rejected') as PromiseRejectedResult | undefined;
+	if (failure) throw failure.reason;
 }
 
 const ms = (value: number) => `${value.toFixed(0)} ms`;
@@ -206,6 +245,8 @@ async function main() {
 	const stack = await startStack({ fast: true });
 	const db = new Client({ connectionString: stack.dbUrl });
 	await db.connect();
+	const lanes = Array.from({ length: CALLS_AT_ONCE }, () => new Client({ connectionString: stack.dbUrl }));
+	for (const lane of lanes) await lane.connect();
 	const supabase = createClient(stack.supabaseUrl, stack.serviceRoleKey, { auth: { persistSession: false } });
 	// The seed's way writes places directly, which the migrations let only the functions do: this
 	// throwaway stack lets the service role write them, for the comparison only.
@@ -214,6 +255,8 @@ async function main() {
 	const later = new Date('2026-11-25T13:00:00Z');
 	const inDb: number[] = [];
 	const overRest: number[] = [];
+	const inDbAtOnce: number[] = [];
+	const overRestAtOnce: number[] = [];
 	const reassess: number[] = [];
 	const withoutAutomations: number[] = [];
 	const seedsWay: number[] = [];
@@ -225,6 +268,8 @@ async function main() {
 			const viaRest = await seedWorld(db, size, 'UPDATE_EXISTING');
 			const seeds = await seedWorld(db, size, 'UPDATE_EXISTING');
 			const quiet = await seedWorld(db, size, 'UPDATE_EXISTING');
+			const directAtOnce = await seedWorld(db, size, 'UPDATE_EXISTING');
+			const viaRestAtOnce = await seedWorld(db, size, 'UPDATE_EXISTING');
 			await db.query('update public.pipeline_automations set is_active = false where user_id = $1', [quiet.userId]);
 			await db.query('analyze');
 
@@ -232,13 +277,20 @@ async function main() {
 			const firstOutcomes = await assignInDb(db, analyses(direct, now, 0), now, 'priority');
 			const dbTime = performance.now() - started;
 
-			const restBatches = batches(analyses(viaRest, now, 0));
+			let items = analyses(viaRest, now, 0);
 			started = performance.now();
-			for (const batch of restBatches) {
-				const { data, error } = await supabase.rpc('pipeline_assign', { p_items: batch, p_now: now.toISOString() });
-				if (error || (data as unknown[]).length !== batch.length) throw new Error(`pipeline_assign over REST: ${error?.message ?? (data as unknown[]).length}`);
-			}
+			await assignOverRest(supabase, items, now, 1);
 			const restTime = performance.now() - started;
+
+			items = analyses(directAtOnce, now, 0);
+			started = performance.now();
+			await assignAtOnce(lanes, items, now);
+			const dbAtOnceTime = performance.now() - started;
+
+			items = analyses(viaRestAtOnce, now, 0);
+			started = performance.now();
+			await assignOverRest(supabase, items, now, CALLS_AT_ONCE);
+			const restAtOnceTime = performance.now() - started;
 
 			started = performance.now();
 			const againOutcomes = await assignInDb(db, analyses(direct, later, 1), later, 'reason');
@@ -274,11 +326,13 @@ async function main() {
 			if (round >= 0) {
 				inDb.push(dbTime);
 				overRest.push(restTime);
+				inDbAtOnce.push(dbAtOnceTime);
+				overRestAtOnce.push(restAtOnceTime);
 				reassess.push(reassessTime);
 				withoutAutomations.push(quietTime);
 				seedsWay.push(seedsTime);
 				console.log(
-					`round ${round + 1}: ${ms(dbTime)} in the database, ${ms(restTime)} over supabase.rpc, re-evaluation ${ms(reassessTime)}, ` +
+					`round ${round + 1}: ${ms(dbTime)} in the database, ${ms(restTime)} over supabase.rpc; ${CALLS_AT_ONCE} at a time ${ms(dbAtOnceTime)} and ${ms(restAtOnceTime)}; re-evaluation ${ms(reassessTime)}, ` +
 						`automations off ${ms(quietTime)}, the seed's way ${(seedsTime / 1000).toFixed(1)} s`,
 				);
 			}
@@ -286,10 +340,15 @@ async function main() {
 
 		const calls = Math.ceil(contacts / BATCH);
 		console.log(`\npipeline_assign of ${contacts} (median of ${rounds}): ${ms(median(inDb))} in the database (${calls} calls of up to ${BATCH}), ${ms(median(overRest))} over supabase.rpc (${calls} round trips)`);
+		console.log(
+			`${CALLS_AT_ONCE} calls at a time (median of ${rounds}): ${ms(median(inDbAtOnce))} in the database (${CALLS_AT_ONCE} connections), ` +
+				`${ms(median(overRestAtOnce))} over supabase.rpc, as the node sends them`,
+		);
 		console.log(`Re-evaluation of the same ${contacts} (UPDATE_EXISTING): ${ms(median(reassess))} in the database`);
 		console.log(`The first assignment with the 5 automations switched off: ${ms(median(withoutAutomations))} in the database`);
 		console.log(`Seed's way (median of ${rounds}): ${(median(seedsWay) / 1000).toFixed(1)} s (${contacts * 2} REST requests, no history, no automations)`);
-		console.log(`Ratio (seed's way / pipeline_assign over supabase.rpc): ${(median(seedsWay) / median(overRest)).toFixed(1)}×`);
+		console.log(`Ratio (seed's way / pipeline_assign over supabase.rpc, one call at a time): ${(median(seedsWay) / median(overRest)).toFixed(1)}×`);
+		console.log(`Ratio (seed's way / pipeline_assign over supabase.rpc as the node sends them, ${CALLS_AT_ONCE} at a time): ${(median(seedsWay) / median(overRestAtOnce)).toFixed(1)}×`);
 		console.log(await machineLine(db));
 
 		if (process.argv.includes('--profile')) {
@@ -304,6 +363,7 @@ async function main() {
 			console.log(`\nStatements over 1 ms inside one pipeline_assign of ${BATCH} (auto_explain; --plans: with their plans, analyze on):\n${profile.join('\n')}`);
 		}
 	} finally {
+		for (const lane of lanes) await lane.end();
 		await db.end();
 		await stack.stop();
 	}

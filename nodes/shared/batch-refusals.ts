@@ -68,11 +68,16 @@ export async function sendBatch<Payload, Row>(
 }
 
 /**
- * A node's error raised after earlier calls of the same run were committed (each batch is its own
- * transaction): its description says which input items those calls wrote, then `after` (what
- * became of them). Nothing is added when none did.
+ * A node's error raised after other calls of the same run were committed (each batch is its own
+ * transaction): its description says which input items those calls wrote (`by`: which calls they
+ * were), then `after` (what became of them). Nothing is added when none did.
  */
-export function withWritten<E extends { description?: string | null }>(error: E, written: ReadonlyArray<{ itemIndex: number }>, after: string): E {
+export function withWritten<E extends { description?: string | null }>(
+	error: E,
+	written: ReadonlyArray<{ itemIndex: number }>,
+	after: string,
+	by = 'earlier calls',
+): E {
 	if (written.length === 0) return error;
 	const first = written[0].itemIndex;
 	const last = written[written.length - 1].itemIndex;
@@ -82,7 +87,7 @@ export function withWritten<E extends { description?: string | null }>(error: E,
 			: last - first + 1 === written.length
 				? `Items ${first}–${last} of the input (${written.length}) were`
 				: `${written.length} items of the input, from item ${first} to item ${last},`;
-	const note = `${items} written by earlier calls and stay written${after}`;
+	const note = `${items} written by ${by} and stay written${after}`;
 	error.description = error.description ? `${error.description} ${note}` : note;
 	return error;
 }

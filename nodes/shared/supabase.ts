@@ -89,6 +89,38 @@ export function piecesOf<T>(items: readonly T[], size = DATA_API_MAX_ROWS): T[][
 }
 
 /**
+ * Runs `call` on each piece with at most `atOnce` calls in flight, and answers each piece's outcome
+ * in the pieces' order (whatever order they ended in). After a call fails, with `stopOnFailure`, no
+ * further piece is started (the calls already in flight finish: their outcomes are there); the pieces
+ * never started are `undefined`. For calls that are each their own transaction on rows no other
+ * piece touches (the database works on two at once on two cores, where one call at a time leaves a
+ * core idle while the other waits for the network).
+ */
+export async function eachPieceAtOnce<Piece, Result>(
+	pieces: readonly Piece[],
+	atOnce: number,
+	call: (piece: Piece, index: number) => Promise<Result>,
+	stopOnFailure: boolean,
+): Promise<Array<PromiseSettledResult<Result> | undefined>> {
+	const outcomes: Array<PromiseSettledResult<Result> | undefined> = new Array(pieces.length).fill(undefined);
+	let next = 0;
+	let failed = false;
+	const lane = async () => {
+		while (next < pieces.length && !(stopOnFailure && failed)) {
+			const index = next++;
+			try {
+				outcomes[index] = { status: 'fulfilled', value: await call(pieces[index], index) };
+			} catch (reason) {
+				outcomes[index] = { status: 'rejected', reason };
+				failed = true;
+			}
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(Math.max(1, atOnce), pieces.length) }, lane));
+	return outcomes;
+}
+
+/**
  * Calls one of the contract's SQL functions (nodes/shared/contract) through PostgREST in one round
  * trip: only its name, only its arguments, and its result type.
  */

@@ -171,10 +171,49 @@ it('more than 1,000 items: a later call refused stops the node saying which item
 	const run = await runStage([...contacts.map((id) => analysed(id, 30)), analysed(unknown, 30)], { operation: 'assign', handOutAutomations: true }, supabaseCredentials());
 	expect(run.result.error?.message).toContain(`item 1000 (p_items[0]).conversation_id: conversation ${unknown} does not exist`);
 	expect(run.result.error?.description).toContain(
-		'Items 0–999 of the input (1000) were written by earlier calls and stay written; the 1000 webhook / notify actions they fired were not handed out: the Claim Automations operation hands them out.',
+		'Items 0–999 of the input (1000) were written by the run\'s other calls and stay written; the 1000 webhook / notify actions they fired were not handed out: the Claim Automations operation hands them out.',
 	);
 	const placed = await withDb(async (db) => (await db.query<{ n: number }>('select count(*)::int as n from public.pipeline_contacts where user_id = $1', [world.userId])).rows[0].n);
 	expect(placed).toBe(1000);
+	expect((await claimAutomations(world.userId, { limit: 1000 })).automations).toHaveLength(1000);
+});
+
+it('2,500 items: three calls, two in flight at once and never more; the output in the input\'s order, every contact placed', async () => {
+	const world = await createPipelineWorld();
+	const contacts = await world.contacts(2500);
+	const counter = await startRpcCounter(testStack().supabaseUrl);
+	try {
+		const run = await runStage(contacts.map((id) => analysed(id, 30)), { operation: 'assign', handOutAutomations: false }, {
+			leadflowSupabaseApi: { url: counter.url, serviceRoleKey: testStack().serviceRoleKey },
+		});
+		expect(run.result.error).toBeUndefined();
+		expect(counter.paths.filter((path) => path.endsWith('/rpc/pipeline_assign'))).toHaveLength(3);
+		expect(counter.peakInFlight('/rpc/pipeline_assign')).toBe(2);
+		expect(run.contacts.map((item) => item.item_index)).toEqual(contacts.map((_, index) => index));
+		expect(run.contacts.map((item) => item.conversation_id)).toEqual(contacts);
+		expect(new Set(run.contacts.map((item) => item.outcome))).toEqual(new Set(['assigned']));
+	} finally {
+		await counter.stop();
+	}
+	const placed = await withDb(async (db) => (await db.query<{ n: number }>('select count(*)::int as n from public.pipeline_contacts where user_id = $1', [world.userId])).rows[0].n);
+	expect(placed).toBe(2500);
+});
+
+it('the first call refused while the second is in flight: the second\'s items are written and named in the error, the refused call\'s are not', async () => {
+	const world = await createPipelineWorld();
+	await world.automation({ trigger_type: 'ENTERED_PIPELINE', actions: [{ type: 'notify', message: 'A new lead entered the pipeline' }] });
+	const contacts = await world.contacts(1999);
+	const unknown = '0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f';
+	const entries = [...contacts.slice(0, 5), unknown, ...contacts.slice(5)].map((id) => analysed(id, 30));
+	const run = await runStage(entries, { operation: 'assign', handOutAutomations: true }, supabaseCredentials());
+	expect(run.result.error?.message).toContain(`item 5 (p_items[5]).conversation_id: conversation ${unknown} does not exist`);
+	expect(run.result.error?.description).toContain(
+		'Items 1000–1999 of the input (1000) were written by the run\'s other calls and stay written; the 1000 webhook / notify actions they fired were not handed out: the Claim Automations operation hands them out.',
+	);
+	const placed = await withDb(async (db) =>
+		(await db.query<{ conversation_id: string }>('select conversation_id from public.pipeline_contacts where user_id = $1', [world.userId])).rows.map((row) => row.conversation_id),
+	);
+	expect(placed.sort()).toEqual(contacts.slice(999).sort());
 	expect((await claimAutomations(world.userId, { limit: 1000 })).automations).toHaveLength(1000);
 });
 

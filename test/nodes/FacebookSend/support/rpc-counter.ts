@@ -14,6 +14,8 @@ export interface RpcCounter {
 	requests: Array<{ path: string; body: string }>;
 	/** The round trips that have ended: path and milliseconds from request to the answer's end. */
 	trips: Array<{ path: string; ms: number }>;
+	/** The most requests whose path ends with `pathEnd` that were in flight at one moment (received, their answer not yet ended). */
+	peakInFlight(pathEnd: string): number;
 	/**
 	 * The next `times` requests whose path ends with `pathEnd` are answered 503 (not forwarded: the
 	 * database never sees them); with `after`, the first `after` such requests are forwarded first.
@@ -32,10 +34,18 @@ export async function startRpcCounter(target: string): Promise<RpcCounter> {
 	const trips: RpcCounter['trips'] = [];
 	const failures = new Map<string, { times: number; after: number }>();
 	const losses = new Map<string, number>();
+	// Each request's path while it is in flight; the peaks by path.
+	const inFlight = new Map<number, string>();
+	const peaks = new Map<string, number>();
+	let nextRequest = 0;
 	const server: Server = createServer((incoming: IncomingMessage, outgoing) => {
 		const started = performance.now();
 		const path = (incoming.url ?? '').split('?')[0];
 		paths.push(path);
+		const requestNumber = nextRequest++;
+		inFlight.set(requestNumber, path);
+		peaks.set(path, Math.max(peaks.get(path) ?? 0, [...inFlight.values()].filter((other) => other === path).length));
+		outgoing.on('close', () => inFlight.delete(requestNumber));
 		const received = { path, body: '' };
 		requests.push(received);
 		const chunks: Buffer[] = [];
@@ -89,6 +99,7 @@ export async function startRpcCounter(target: string): Promise<RpcCounter> {
 		paths,
 		requests,
 		trips,
+		peakInFlight: (pathEnd) => Math.max(0, ...[...peaks].filter(([path]) => path.endsWith(pathEnd)).map(([, peak]) => peak)),
 		failNext: (pathEnd, times, options = {}) => {
 			failures.set(pathEnd, { times, after: options.after ?? 0 });
 		},
@@ -99,6 +110,7 @@ export async function startRpcCounter(target: string): Promise<RpcCounter> {
 			paths.splice(0);
 			requests.splice(0);
 			trips.splice(0);
+			peaks.clear();
 			failures.clear();
 			losses.clear();
 		},
