@@ -200,4 +200,56 @@ describe('queue_prepare', () => {
 		expect(await messages(owners[0])).toEqual([]);
 		expect(await rpc<PrepareResult[]>('queue_prepare', { p_user_id: owners[0], p_now: NOW })).toHaveLength(1);
 	});
+
+	it('takes the owners a page at a time: after p_after_user_id, at most p_owner_limit, each owner in one page only', async () => {
+		const owners = [await createOwner({ daily_capacity: 2 }), await createOwner({ daily_capacity: 2 }), await createOwner({ daily_capacity: 2 })];
+		for (const owner of owners) await addLeads(leadItems(owner, 3));
+		// Every owner of the database, paged by 2, in a transaction rolled back at the end (the other suites' owners are paged too).
+		const pages = await withDb(async (db) => {
+			await db.query('begin');
+			try {
+				const all: PrepareResult[][] = [];
+				let after: string | null = null;
+				for (;;) {
+					const { rows }: { rows: PrepareResult[] } = await db.query<PrepareResult>('select * from public.queue_prepare(null, $1, $2, 2)', [NOW, after]);
+					all.push(rows);
+					if (rows.length < 2) return all;
+					after = rows[rows.length - 1].user_id;
+				}
+			} finally {
+				await db.query('rollback');
+			}
+		});
+		expect(pages.slice(0, -1).every((page) => page.length === 2)).toBe(true);
+		const ids = pages.flat().map((row) => row.user_id);
+		expect(ids).toEqual([...ids].sort());
+		expect(new Set(ids).size).toBe(ids.length);
+		const mine = new Map(pages.flat().map((row) => [row.user_id, [row.queued, row.skipped.over_capacity]]));
+		expect(owners.map((owner) => mine.get(owner))).toEqual([
+			[2, 1],
+			[2, 1],
+			[2, 1],
+		]);
+		// A page after the last owner is empty; one owner and a page combine (after it: nothing of it).
+		const sorted = [...owners].sort();
+		expect(await rpc<PrepareResult[]>('queue_prepare', { p_user_id: sorted[0], p_now: NOW, p_after_user_id: sorted[0], p_owner_limit: 1 })).toEqual([]);
+		expect(await messages(sorted[0])).toEqual([]);
+	});
+
+	it('refuses a page of 0 or more than 1,000 owners, naming p_owner_limit, and prepares nothing', async () => {
+		const owner = await createOwner({ daily_capacity: 2 });
+		await addLeads(leadItems(owner, 1));
+		for (const limit of [0, 1001]) {
+			const refused = await withDb(async (db) => {
+				try {
+					await db.query('select * from public.queue_prepare($1, $2, null, $3)', [owner, NOW, limit]);
+					return null;
+				} catch (error) {
+					return error as { code: string; message: string };
+				}
+			});
+			expect(refused).toMatchObject({ code: '22023', message: `p_owner_limit: must be from 1 to 1000 owners per call (got ${limit})` });
+		}
+		expect(await messages(owner)).toEqual([]);
+	});
 });

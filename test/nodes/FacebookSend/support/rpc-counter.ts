@@ -27,7 +27,8 @@ export interface RpcCounter {
 	stop(): Promise<void>;
 }
 
-export async function startRpcCounter(target: string): Promise<RpcCounter> {
+/** `headers`: added to every forwarded request (e.g. a test stack's X-Leadflow-Now, which a node never sends). */
+export async function startRpcCounter(target: string, options: { headers?: Record<string, string> } = {}): Promise<RpcCounter> {
 	const upstream = new URL(target);
 	const paths: string[] = [];
 	const requests: RpcCounter['requests'] = [];
@@ -69,7 +70,7 @@ export async function startRpcCounter(target: string): Promise<RpcCounter> {
 				port: upstream.port,
 				method: incoming.method,
 				path: incoming.url,
-				headers: { ...incoming.headers, host: upstream.host },
+				headers: { ...incoming.headers, ...options.headers, host: upstream.host },
 			},
 			(answer) => {
 				if (losing !== undefined) {
