@@ -1,6 +1,6 @@
--- Prepare Tomorrow answers every owner: the owners can be taken a page at a time. Re-created:
--- public.queue_prepare, with two more arguments, p_after_user_id and p_owner_limit (otherwise as in
--- 20261201001150).
+-- Prepare Tomorrow answers every owner: the owners can be taken a page at a time, and a range of
+-- them. Re-created: public.queue_prepare, with three more arguments, p_after_user_id,
+-- p_until_user_id and p_owner_limit (otherwise as in 20261201001150).
 --
 -- Why: queue_prepare(null) prepares every owner with queue settings and answers one row per owner.
 -- Over the Data API (PostgREST's max-rows, 1,000 on Supabase and the local stack) the answer of an
@@ -9,9 +9,11 @@
 -- workflow's answer, with no error. And one call for every owner made one transaction of every
 -- owner's backlog, however many.
 --
--- Now a call takes the owners after p_after_user_id (by user_id), at most p_owner_limit of them
--- (1 to 1,000; null: every owner, as before, for callers in SQL). Queue Ledger's Prepare Tomorrow,
--- for every owner, calls it a page of 1,000 owners at a time, each page its own transaction, the
+-- Now a call takes the owners after p_after_user_id and up to p_until_user_id (by user_id, each
+-- null: no bound), at most p_owner_limit of them (1 to 1,000; null: every owner, as before, for
+-- callers in SQL). Queue Ledger's Prepare Tomorrow, for every owner, takes the two halves of the
+-- user_id space at once (owners are disjoint, so the two transactions never wait for each other,
+-- and the database works on both), each a page of 1,000 owners at a time, its own transaction, the
 -- next after the last user_id answered, until a page answers fewer. The lock statement now collects
 -- the owners it locked and the next statement reads exactly those (before, it read every settings
 -- row again, so a row inserted in between was read unlocked; with a limit, it could also have read
@@ -23,6 +25,7 @@ create function public.queue_prepare(
   p_user_id uuid default null,
   p_now timestamptz default leadflow_private.now(),
   p_after_user_id uuid default null,
+  p_until_user_id uuid default null,
   p_owner_limit integer default null
 )
 returns table (user_id uuid, day date, time_zone text, capacity integer, queued integer, already_queued integer, skipped jsonb)
@@ -51,7 +54,8 @@ begin
       using errcode = '22023', hint = 'Page through the owners: the Data API answers at most 1000 rows (max-rows), one per owner; pass the last user_id answered as p_after_user_id.';
   end if;
 
-  -- The owners' settings (this page of them: after p_after_user_id, at most p_owner_limit),
+  -- The owners' settings (this page of them: after p_after_user_id, up to p_until_user_id, at
+  -- most p_owner_limit),
   -- locked (one prepare per owner at a time), in user_id order, in a statement of their own: the
   -- next statements' snapshots are taken once the lock is held, so they see what a call that held
   -- it before committed. The next statements read exactly the owners locked here.
@@ -59,6 +63,7 @@ begin
     from (select s.user_id from public.user_queue_settings s
            where (p_user_id is null or s.user_id = p_user_id)
              and (p_after_user_id is null or s.user_id > p_after_user_id)
+             and (p_until_user_id is null or s.user_id <= p_until_user_id)
            order by s.user_id
            limit p_owner_limit
              for no key update) s;
@@ -172,8 +177,8 @@ begin
 end;
 $$;
 
-comment on function public.queue_prepare(uuid, timestamptz, uuid, integer) is
-  'Fills each owner''s queue for their tomorrow (local day) from the backlog: up to the daily capacity, highest lead score first, spread over the sending hours; says why other leads were skipped. Idempotent. A page of owners with p_after_user_id and p_owner_limit (at most 1000).';
+comment on function public.queue_prepare(uuid, timestamptz, uuid, uuid, integer) is
+  'Fills each owner''s queue for their tomorrow (local day) from the backlog: up to the daily capacity, highest lead score first, spread over the sending hours; says why other leads were skipped. Idempotent. A page of owners with p_after_user_id, p_until_user_id and p_owner_limit (at most 1000).';
 
-revoke all on function public.queue_prepare(uuid, timestamptz, uuid, integer) from public, anon, authenticated;
-grant execute on function public.queue_prepare(uuid, timestamptz, uuid, integer) to service_role;
+revoke all on function public.queue_prepare(uuid, timestamptz, uuid, uuid, integer) from public, anon, authenticated;
+grant execute on function public.queue_prepare(uuid, timestamptz, uuid, uuid, integer) to service_role;

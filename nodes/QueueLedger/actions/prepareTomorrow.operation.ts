@@ -3,8 +3,10 @@
 // sending hours, highest lead score first, never a lead already queued, taken over or contacted
 // today. Running it twice gives the same queue. One output item per owner: how many were queued and
 // why the others were not. A lead changing under it (SQLSTATE 40001: nothing written) is retried once.
-// Every owner: a page of 1,000 owners per call (the most rows the Data API answers), each its own
-// transaction, the next page after the last owner answered, until a page comes back short.
+// Every owner: the two halves of the user_id space at once (disjoint owners: the two calls never
+// wait for each other, and the database works on both), each a page of 1,000 owners per call (the
+// most rows the Data API answers), its own transaction, the next page after the last owner
+// answered, until a page comes back short. The items come out by user ID.
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { PrepareResult } from '../../shared/contract';
 import { asNodeError, perItem, rowsTo } from '../../shared/per-item';
@@ -17,28 +19,50 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['prepareTomorrow'] } }, properties);
 
+/** The owners by user_id in two halves: [after, until], null for no bound. */
+export const HALVES: Array<[string | null, string | null]> = [
+	[null, '7fffffff-ffff-ffff-ffff-ffffffffffff'],
+	['7fffffff-ffff-ffff-ffff-ffffffffffff', null],
+];
+
+async function prepareEveryOwner(context: IExecuteFunctions, itemIndex: number): Promise<PrepareResult[]> {
+	const prepared: PrepareResult[][] = HALVES.map(() => []);
+	let failure: unknown;
+	await Promise.all(
+		HALVES.map(async ([after, until], half) => {
+			const mine = prepared[half];
+			// A failed call stops both halves before their next page.
+			while (failure === undefined) {
+				const from = mine.length > 0 ? mine[mine.length - 1].user_id : after;
+				try {
+					const page = await retryOnConflict(context, () =>
+						callRpc(context, 'queue_prepare', { p_user_id: null, p_after_user_id: from, p_until_user_id: until, p_owner_limit: DATA_API_MAX_ROWS }, itemIndex),
+					);
+					mine.push(...page);
+					if (page.length < DATA_API_MAX_ROWS) return;
+				} catch (error) {
+					failure ??= error;
+					return;
+				}
+			}
+		}),
+	);
+	const owners = prepared.flat();
+	if (failure !== undefined) {
+		const failed = asNodeError(context, failure, itemIndex);
+		if (owners.length > 0) {
+			const note = `${owners.length} owners were prepared by the run's other calls and stay prepared; running Prepare Tomorrow again prepares the others (it queues nothing twice).`;
+			failed.description = failed.description ? `${failed.description} ${note}` : note;
+		}
+		throw failed;
+	}
+	return owners;
+}
+
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (itemIndex) => {
 		const owner = readOptionalOwner(this, itemIndex);
 		if (owner !== null) return rowsTo(0, await retryOnConflict(this, () => callRpc(this, 'queue_prepare', { p_user_id: owner }, itemIndex)));
-		const prepared: PrepareResult[] = [];
-		for (;;) {
-			const after = prepared.length > 0 ? prepared[prepared.length - 1].user_id : null;
-			let page: PrepareResult[];
-			try {
-				page = await retryOnConflict(this, () =>
-					callRpc(this, 'queue_prepare', { p_user_id: null, p_after_user_id: after, p_owner_limit: DATA_API_MAX_ROWS }, itemIndex),
-				);
-			} catch (error) {
-				const failed = asNodeError(this, error, itemIndex);
-				if (prepared.length > 0) {
-					const note = `The first ${prepared.length} owners (by user ID, up to ${after}) were prepared by earlier calls and stay prepared; running Prepare Tomorrow again prepares the others (it queues nothing twice).`;
-					failed.description = failed.description ? `${failed.description} ${note}` : note;
-				}
-				throw failed;
-			}
-			prepared.push(...page);
-			if (page.length < DATA_API_MAX_ROWS) return rowsTo(0, prepared);
-		}
+		return rowsTo(0, await prepareEveryOwner(this, itemIndex));
 	});
 }

@@ -219,7 +219,7 @@ export const RPC = {
 		p_after: true,
 		p_limit: true,
 	}),
-	queue_prepare: rpc<PrepareArgs, PrepareResult[]>({ p_user_id: true, p_now: true, p_after_user_id: true, p_owner_limit: true }),
+	queue_prepare: rpc<PrepareArgs, PrepareResult[]>({ p_user_id: true, p_now: true, p_after_user_id: true, p_until_user_id: true, p_owner_limit: true }),
 	queue_claim: rpc<QueueClaimArgs, ClaimedMessage[]>({ p_worker: true, p_limit: true, p_lease_seconds: true, p_now: true, p_user_id: true }),
 	queue_begin_send: rpc<BeginQueueSendArgs, BeginQueueSendResult[]>({ p_worker: true, p_item_ids: true, p_lease_seconds: true, p_now: true }),
 	queue_complete: rpc<QueueCompleteArgs, QueueCompleteResult[]>({ p_worker: true, p_results: true, p_now: true }),

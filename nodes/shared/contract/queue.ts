@@ -126,6 +126,8 @@ export interface PrepareArgs {
 	p_now?: string;
 	/** A page of owners: those after this user_id (by user_id). */
 	p_after_user_id?: string | null;
+	/** Up to and including this user_id. */
+	p_until_user_id?: string | null;
 	/** At most this many owners (1 to 1000; null: all). Over the Data API an answer has at most 1,000 rows. */
 	p_owner_limit?: number | null;
 }

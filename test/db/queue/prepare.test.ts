@@ -211,7 +211,7 @@ describe('queue_prepare', () => {
 				const all: PrepareResult[][] = [];
 				let after: string | null = null;
 				for (;;) {
-					const { rows }: { rows: PrepareResult[] } = await db.query<PrepareResult>('select * from public.queue_prepare(null, $1, $2, 2)', [NOW, after]);
+					const { rows }: { rows: PrepareResult[] } = await db.query<PrepareResult>('select * from public.queue_prepare(null, $1, p_after_user_id => $2, p_owner_limit => 2)', [NOW, after]);
 					all.push(rows);
 					if (rows.length < 2) return all;
 					after = rows[rows.length - 1].user_id;
@@ -242,7 +242,7 @@ describe('queue_prepare', () => {
 		for (const limit of [0, 1001]) {
 			const refused = await withDb(async (db) => {
 				try {
-					await db.query('select * from public.queue_prepare($1, $2, null, $3)', [owner, NOW, limit]);
+					await db.query('select * from public.queue_prepare($1, $2, p_owner_limit => $3)', [owner, NOW, limit]);
 					return null;
 				} catch (error) {
 					return error as { code: string; message: string };

@@ -1,6 +1,7 @@
 // Prepare Tomorrow for every owner of an installation with more than 1,000 of them: one output item
 // per owner, every one (the Data API answers at most 1,000 rows a call, so the node takes the owners
-// a page of 1,000 at a time). Preparing every owner commits for every owner of the database, so this
+// a page of 1,000 at a time, the two halves of the user_id space at once). Preparing every owner
+// commits for every owner of the database, so this
 // file starts a stack of its own (and stops it); its requests are judged at a fixed instant (the
 // test stack's clock header, added by the pass-through in front of it), never the real date.
 import { Client } from 'pg';
@@ -9,7 +10,9 @@ import { startRpcCounter, type RpcCounter } from '../FacebookSend/support/rpc-co
 import { runQueue } from './support/queue';
 
 const NOW = '2026-11-25T12:00:00.000Z';
-const OWNERS = 1001;
+// 1,001 owners whose user_id is in the lower half (two pages there) and one in the upper half.
+const LOWER = 1001;
+const OWNERS = LOWER + 1;
 
 let stack: RunningStack;
 let db: Client;
@@ -21,10 +24,12 @@ beforeAll(async () => {
 	db = new Client({ connectionString: stack.dbUrl });
 	await db.connect();
 	counter = await startRpcCounter(stack.supabaseUrl, { headers: { 'X-Leadflow-Now': NOW } });
-	// 1,001 owners, each sending every day in UTC with a capacity of 1 and one new lead with a phone.
+	// The owners, each sending every day in UTC with a capacity of 1 and one new lead with a phone.
 	const { rows } = await db.query<{ id: string }>(
-		`insert into auth.users (email) select 'pages-' || n || '@leadflow.test' from generate_series(1, $1) n returning id`,
-		[OWNERS],
+		`insert into auth.users (id, email)
+		 select (case when n <= $1 then '0' else 'f' end || substr(gen_random_uuid()::text, 2))::uuid, 'pages-' || n || '@leadflow.test'
+		   from generate_series(1, $2) n returning id`,
+		[LOWER, OWNERS],
 	);
 	owners = rows.map((row) => row.id).sort();
 	await db.query(
@@ -49,23 +54,28 @@ const prepareEveryOwner = () => runQueue([{}], { resource: 'message', operation:
 const queuedPerOwner = async () =>
 	(await db.query<{ n: number }>(`select count(*)::int as n from public.whatsapp_message_queue where day = '2026-11-26' group by user_id`)).rows.map((row) => row.n);
 
-it('a later page refused: the owners prepared before it are named in the error, and a run again prepares the others, nothing twice', async () => {
-	counter.failNext('/rpc/queue_prepare', 1, { after: 1 });
+it('a later page refused: the owners the other calls prepared are counted in the error, and a run again prepares the others, nothing twice', async () => {
+	// The lower half's first page and the upper half's only page go at once; the third call is the
+	// lower half's second page (the upper half's page came back short): it is refused.
+	counter.failNext('/rpc/queue_prepare', 1, { after: 2 });
 	const stopped = await prepareEveryOwner();
 	expect(stopped.result.error?.description).toContain(
-		`The first 1000 owners (by user ID, up to ${owners[999]}) were prepared by earlier calls and stay prepared; running Prepare Tomorrow again prepares the others (it queues nothing twice).`,
+		'1001 owners were prepared by the run\'s other calls and stay prepared; running Prepare Tomorrow again prepares the others (it queues nothing twice).',
 	);
-	expect((await queuedPerOwner()).length).toBe(1000);
+	expect((await queuedPerOwner()).length).toBe(1001);
 
 	counter.reset();
 	const again = await prepareEveryOwner();
 	expect(again.result.error).toBeUndefined();
-	expect(counter.paths.filter((path) => path.endsWith('/rpc/queue_prepare'))).toHaveLength(2);
+	expect(counter.paths.filter((path) => path.endsWith('/rpc/queue_prepare'))).toHaveLength(3);
+	expect(counter.peakInFlight('/rpc/queue_prepare')).toBe(2);
 	const items = again.outputs[0] ?? [];
 	expect(items.map((item) => item.user_id)).toEqual(owners);
+	// Only the lower half's 1,001st owner was left; it comes before the upper half's owner.
 	expect(items.map((item) => [item.day, item.queued, item.already_queued])).toEqual([
 		...Array.from({ length: 1000 }, () => ['2026-11-26', 0, 1]),
 		['2026-11-26', 1, 0],
+		['2026-11-26', 0, 1],
 	]);
 	const perOwner = await queuedPerOwner();
 	expect(perOwner).toHaveLength(OWNERS);
