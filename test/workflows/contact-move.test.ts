@@ -91,6 +91,39 @@ test('an unknown contact or stage answers 404, and writes nothing', async () => 
 	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
 });
 
+test('pipelineId: a name is looked up in that pipeline, for a contact in several pipelines or in none yet', async () => {
+	const partners = await world.addPipeline('Partners', [{ name: 'Qualified', isDefault: true }, { name: 'Signed' }]);
+	// In two pipelines: without pipelineId the name is ambiguous, and nothing moves.
+	const both = await world.contact();
+	await assign([analysis(both, 10)]);
+	await assign([analysis(both, 10, { pipeline_id: partners.id })]);
+	const ambiguous = await move({ conversationId: both, stage: 'Qualified' });
+	expect(ambiguous.response?.statusCode).toBe(404);
+	expect((ambiguous.response?.body as IDataObject).error).toMatch(/pipeline_id: required with stage_name, the contact is in 2 pipelines/);
+	const inPartners = await move({ conversationId: both, stage: 'signed', pipelineId: partners.id });
+	expect(inPartners.response?.statusCode).toBe(200);
+	expect(inPartners.response?.body).toMatchObject({ outcome: 'moved', stage: { id: partners.stages.Signed, name: 'Signed', pipeline_id: partners.id }, from_stage: { name: 'Qualified' } });
+	// Its place in Sales stays where it was.
+	const bothPlaces = ((await places(world.userId)) as unknown as Array<{ conversation_id: string; pipeline_id: string; stage_id: string }>).filter((place) => place.conversation_id === both);
+	expect(Object.fromEntries(bothPlaces.map((place) => [place.pipeline_id, place.stage_id]))).toEqual({
+		[world.pipeline.id]: world.pipeline.stages['New Lead'],
+		[partners.id]: partners.stages.Signed,
+	});
+
+	// In no pipeline yet: placed in the one named.
+	const fresh = await world.contact();
+	const placed = await move({ conversationId: fresh, stage: 'Signed', pipelineId: partners.id });
+	expect(placed.response?.statusCode).toBe(200);
+	expect(placed.response?.body).toMatchObject({ outcome: 'assigned', stage: { id: partners.stages.Signed, pipeline_id: partners.id } });
+
+	// Not a UUID: 400 naming it, nothing written.
+	const other = await world.contact();
+	const bad = await move({ conversationId: other, stage: 'Signed', pipelineId: 'partners' });
+	expect(bad.response?.statusCode).toBe(400);
+	expect((bad.response?.body as IDataObject).error).toMatch(/pipeline ID "partners" is not a UUID/);
+	expect(((await places(world.userId)) as unknown as Array<{ conversation_id: string }>).some((place) => place.conversation_id === other)).toBe(false);
+});
+
 test('without the webhook key header the request is refused before the node runs', async () => {
 	const contact = await placedContact();
 	const result = await move({ conversationId: contact, stage: 'Won' }, {});
