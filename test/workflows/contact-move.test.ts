@@ -116,12 +116,21 @@ test('pipelineId: a name is looked up in that pipeline, for a contact in several
 	expect(placed.response?.statusCode).toBe(200);
 	expect(placed.response?.body).toMatchObject({ outcome: 'assigned', stage: { id: partners.stages.Signed, pipeline_id: partners.id } });
 
-	// Not a UUID: 400 naming it, nothing written.
+	// Not a UUID (a name, a list holding the id, an object, true): 400 naming it, nothing written.
 	const other = await world.contact();
-	const bad = await move({ conversationId: other, stage: 'Signed', pipelineId: 'partners' });
-	expect(bad.response?.statusCode).toBe(400);
-	expect((bad.response?.body as IDataObject).error).toMatch(/pipeline ID "partners" is not a UUID/);
-	expect(((await places(world.userId)) as unknown as Array<{ conversation_id: string }>).some((place) => place.conversation_id === other)).toBe(false);
+	await assign([analysis(other, 10)]);
+	for (const [pipelineId, shown] of [
+		['partners', 'partners'],
+		[[partners.id], `["${partners.id}"]`],
+		[{ id: partners.id }, `{"id":"${partners.id}"}`],
+		[true, 'true'],
+	] as const) {
+		const bad = await move({ conversationId: other, stage: 'Qualified', pipelineId });
+		expect(bad.response?.statusCode).toBe(400);
+		expect((bad.response?.body as IDataObject).error).toBe(`The pipeline ID "${shown}" is not a UUID`);
+	}
+	expect(await stageOf(other)).toBe(world.pipeline.stages['New Lead']);
+	expect(((await places(world.userId)) as unknown as Array<{ conversation_id: string }>).filter((place) => place.conversation_id === other)).toHaveLength(1);
 });
 
 test('without the webhook key header the request is refused before the node runs', async () => {

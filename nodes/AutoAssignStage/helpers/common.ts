@@ -1,7 +1,7 @@
 // What the operations share: the pipeline and stage parameters (resource locators), reading ids,
 // the settings of the Automations output, and the output numbers.
 import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
-import { orEmpty, UUID, UUID_PATTERN } from '../../shared/resource-locator';
+import { orEmpty, parameterText, UUID, UUID_PATTERN } from '../../shared/resource-locator';
 import { deliveryProperties } from './automations';
 
 export const CONTACTS = 0;
@@ -37,7 +37,7 @@ export function pipelineProperty(description: string): INodeProperties {
 /** The id or text chosen for a resource locator or string parameter of item i ('' when empty). */
 export function readLocator(context: IExecuteFunctions, name: string, itemIndex: number): string {
 	const value = context.getNodeParameter(name, itemIndex, '', { extractValue: true }) as unknown;
-	return typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
+	return parameterText(value);
 }
 
 export function invalid(context: IExecuteFunctions, itemIndex: number, message: string, description: string): NodeOperationError {

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { NodeApiError, NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import { asNodeError } from '../../shared/per-item';
+import { parameterText } from '../../shared/resource-locator';
 import { UUID } from '../../shared/valid-input';
 
 export function invalid(context: IExecuteFunctions, itemIndex: number, message: string, description: string): NodeOperationError {
@@ -12,7 +13,7 @@ export function invalid(context: IExecuteFunctions, itemIndex: number, message: 
 /** A parameter's text for item i ('' when empty or not text); `locator`: the value of a resource locator. */
 export function readText(context: IExecuteFunctions, name: string, itemIndex: number, locator = false): string {
 	const value = context.getNodeParameter(name, itemIndex, '', locator ? { extractValue: true } : undefined) as unknown;
-	return typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
+	return parameterText(value);
 }
 
 /**

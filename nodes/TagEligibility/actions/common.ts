@@ -1,7 +1,7 @@
 // What every operation shares: the rule parameter (a resource locator: pick the rule from a list, or
 // give its ID, e.g. from the trigger) and the validation of the IDs the operations read.
 import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
-import { orEmpty, UUID, UUID_PATTERN } from '../../shared/resource-locator';
+import { orEmpty, parameterText, UUID, UUID_PATTERN } from '../../shared/resource-locator';
 
 export function ruleIdProperty(required: boolean): INodeProperties {
 	return {
@@ -43,7 +43,7 @@ export function ruleIdProperty(required: boolean): INodeProperties {
 /** The id chosen for parameter `name` of item i, from a resource locator or a plain (older) string. */
 function readId(context: IExecuteFunctions, name: string, itemIndex: number): string {
 	const value = context.getNodeParameter(name, itemIndex, '', { extractValue: true }) as unknown;
-	return typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
+	return parameterText(value);
 }
 
 /** The rule id of item i: a UUID, or null when empty and allowed. */
