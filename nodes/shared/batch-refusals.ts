@@ -79,14 +79,22 @@ export function withWritten<E extends { description?: string | null }>(
 	by = 'earlier calls',
 ): E {
 	if (written.length === 0) return error;
-	const first = written[0].itemIndex;
-	const last = written[written.length - 1].itemIndex;
+	const indexes = written.map((entry) => entry.itemIndex).sort((a, b) => a - b);
+	// The runs of consecutive items: with calls running side by side the written ones need not be
+	// one block (a later call may have ended before an earlier one was refused).
+	const runs: Array<[number, number]> = [];
+	for (const index of indexes) {
+		const run = runs[runs.length - 1];
+		if (run && index === run[1] + 1) run[1] = index;
+		else runs.push([index, index]);
+	}
+	const runText = ([from, to]: [number, number]) => (from === to ? `${from}` : `${from}–${to}`);
 	const items =
-		written.length === 1
-			? `Item ${first} of the input (1) was`
-			: last - first + 1 === written.length
-				? `Items ${first}–${last} of the input (${written.length}) were`
-				: `${written.length} items of the input, from item ${first} to item ${last},`;
+		indexes.length === 1
+			? `Item ${indexes[0]} of the input (1) was`
+			: runs.length <= 4
+				? `Items ${runs.length === 1 ? runText(runs[0]) : `${runs.slice(0, -1).map(runText).join(', ')} and ${runText(runs[runs.length - 1])}`} of the input (${indexes.length}) were`
+				: `${indexes.length} items of the input, from item ${indexes[0]} to item ${indexes[indexes.length - 1]},`;
 	const note = `${items} written by ${by} and stay written${after}`;
 	error.description = error.description ? `${error.description} ${note}` : note;
 	return error;
