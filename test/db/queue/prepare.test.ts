@@ -1,6 +1,7 @@
 // Prepare Tomorrow (the seed's first button): the owner's tomorrow filled from the backlog, up to
 // the daily capacity, highest lead score first, spread over the sending hours; leads that cannot be
 // queued are counted by reason; run twice, the same queue.
+import { randomUUID } from 'node:crypto';
 import { userClient, withDb } from '../../helpers/stack';
 import {
 	addLeads,
@@ -16,6 +17,7 @@ import {
 	preparedOwner,
 	rpc,
 	sent,
+	setSettings,
 	takeLead,
 	TOMORROW,
 } from './fixtures';
@@ -201,39 +203,35 @@ describe('queue_prepare', () => {
 		expect(await rpc<PrepareResult[]>('queue_prepare', { p_user_id: owners[0], p_now: NOW })).toHaveLength(1);
 	});
 
-	it('takes the owners a page at a time: after p_after_user_id, at most p_owner_limit, each owner in one page only', async () => {
-		const owners = [await createOwner({ daily_capacity: 2 }), await createOwner({ daily_capacity: 2 }), await createOwner({ daily_capacity: 2 })];
-		for (const owner of owners) await addLeads(leadItems(owner, 3));
-		// Every owner of the database, paged by 2, in a transaction rolled back at the end (the other suites' owners are paged too).
-		const pages = await withDb(async (db) => {
-			await db.query('begin');
-			try {
-				const all: PrepareResult[][] = [];
-				let after: string | null = null;
-				for (;;) {
-					const { rows }: { rows: PrepareResult[] } = await db.query<PrepareResult>('select * from public.queue_prepare(null, $1, p_after_user_id => $2, p_owner_limit => 2)', [NOW, after]);
-					all.push(rows);
-					if (rows.length < 2) return all;
-					after = rows[rows.length - 1].user_id;
-				}
-			} finally {
-				await db.query('rollback');
-			}
-		});
-		expect(pages.slice(0, -1).every((page) => page.length === 2)).toBe(true);
-		const ids = pages.flat().map((row) => row.user_id);
-		expect(ids).toEqual([...ids].sort());
-		expect(new Set(ids).size).toBe(ids.length);
-		const mine = new Map(pages.flat().map((row) => [row.user_id, [row.queued, row.skipped.over_capacity]]));
-		expect(owners.map((owner) => mine.get(owner))).toEqual([
-			[2, 1],
-			[2, 1],
-			[2, 1],
+	it('takes the owners a page at a time: after p_after_user_id, up to p_until_user_id, at most p_owner_limit, each owner in one page only', async () => {
+		// Five owners whose ids share a prefix drawn for this run: the pages cover that range only, so
+		// no other suite's owner is prepared (they share the database).
+		const prefix = randomUUID().slice(0, 8);
+		const ids = ['0', '3', '7', 'b', 'f'].map((digit) => `${prefix}-${digit}000-4000-8000-000000000000`);
+		const [low, high] = [`${prefix}-0000-0000-0000-000000000000`, `${prefix}-ffff-ffff-ffff-ffffffffffff`];
+		await withDb((db) => db.query(`insert into auth.users (id, email) select u, u || '@leadflow.test' from unnest($1::uuid[]) u`, [ids]));
+		for (const id of ids) {
+			await setSettings(id, { daily_capacity: 2 });
+			await addLeads(leadItems(id, 3));
+		}
+		const pages: PrepareResult[][] = [];
+		let after = low;
+		for (;;) {
+			const page = await rpc<PrepareResult[]>('queue_prepare', { p_now: NOW, p_after_user_id: after, p_until_user_id: high, p_owner_limit: 2 });
+			pages.push(page);
+			if (page.length < 2) break;
+			after = page[page.length - 1].user_id;
+		}
+		expect(pages.map((page) => page.map((row) => row.user_id))).toEqual([[ids[0], ids[1]], [ids[2], ids[3]], [ids[4]]]);
+		expect(pages.flat().map((row) => [row.queued, row.skipped.over_capacity])).toEqual(ids.map(() => [2, 1]));
+		// The bounds: after the last one, nothing; up to the second, the first two only (prepared already: nothing more).
+		expect(await rpc<PrepareResult[]>('queue_prepare', { p_now: NOW, p_after_user_id: ids[4], p_until_user_id: high })).toEqual([]);
+		expect((await rpc<PrepareResult[]>('queue_prepare', { p_now: NOW, p_after_user_id: low, p_until_user_id: ids[1] })).map((row) => [row.user_id, row.queued, row.already_queued])).toEqual([
+			[ids[0], 0, 2],
+			[ids[1], 0, 2],
 		]);
-		// A page after the last owner is empty; one owner and a page combine (after it: nothing of it).
-		const sorted = [...owners].sort();
-		expect(await rpc<PrepareResult[]>('queue_prepare', { p_user_id: sorted[0], p_now: NOW, p_after_user_id: sorted[0], p_owner_limit: 1 })).toEqual([]);
-		expect(await messages(sorted[0])).toEqual([]);
+		// One owner and a page combine: after it, nothing of it.
+		expect(await rpc<PrepareResult[]>('queue_prepare', { p_user_id: ids[2], p_now: NOW, p_after_user_id: ids[2], p_owner_limit: 1 })).toEqual([]);
 	});
 
 	it('refuses a page of 0 or more than 1,000 owners, naming p_owner_limit, and prepares nothing', async () => {
