@@ -74,31 +74,20 @@ export async function applyStageChanges<Change extends { conversation_id: string
 		},
 		!continueOnFail,
 	);
-	if (!continueOnFail) {
-		const failure = outcomes.find((outcome) => outcome?.status === 'rejected') as PromiseRejectedResult | undefined;
-		if (failure) {
-			// Every other call that ended wrote its items: the one in flight beside the refused call
-			// may be a later one. No call was started after the refusal.
-			const done = pieces.flatMap((_, index) => (outcomes[index]?.status === 'fulfilled' ? [index] : []));
-			const written = done.flatMap((index) => pieces[index]);
-			const queued = done.flatMap((index) => queuedOutboxIds((outcomes[index] as PromiseFulfilledResult<{ rows: ReadonlyArray<{ outbox_ids?: string[] | null }> }>).value.rows));
-			throw withWritten(
-				asNodeError(context, failure.reason),
-				written,
-				queued.length > 0
-					? `; the ${queued.length} webhook / notify actions they fired were not handed out: the Claim Automations operation hands them out.`
-					: '; they fired no webhook or notify action.',
-				"the run's other calls",
-			);
-		}
-	}
+	// Each call's answer in the input's order of batches. A batch never started (after a refusal
+	// without Continue On Fail) has no outcome.
+	let failure: PromiseRejectedResult | undefined;
+	const written: Array<BatchEntry<Change>> = [];
 	pieces.forEach((batch, index) => {
-		const outcome = outcomes[index]!;
+		const outcome = outcomes[index];
+		if (outcome === undefined) return;
 		if (outcome.status === 'rejected') {
+			failure ??= outcome;
 			for (const entry of batch) outputs[CONTACTS].push(failedItem(context, outcome.reason, { item: entry.itemIndex }));
 			return;
 		}
 		const { rows, sent, refused } = outcome.value;
+		written.push(...sent);
 		outputs[CONTACTS].push(...refused);
 		outboxIds.push(...queuedOutboxIds(rows));
 		for (const row of rows) {
@@ -109,6 +98,18 @@ export async function applyStageChanges<Change extends { conversation_id: string
 			outputs[CONTACTS].push({ json, pairedItem: { item: itemIndex } });
 		}
 	});
+	if (failure && !continueOnFail) {
+		// Every other call that ended wrote its items: the one in flight beside the refused call may
+		// be a later one. No call was started after the refusal.
+		throw withWritten(
+			asNodeError(context, failure.reason),
+			written,
+			outboxIds.length > 0
+				? `; the ${outboxIds.length} webhook / notify actions they fired were not handed out: the Claim Automations operation hands them out.`
+				: '; they fired no webhook or notify action.',
+			"the run's other calls",
+		);
+	}
 	if (items.length > 0 && context.getNodeParameter('handOutAutomations', 0, true)) {
 		if (outboxIds.length > 0) outputs[AUTOMATIONS].push(...(await handOutAutomations(context, 0, outboxIds, readDelivery(context))));
 	}
