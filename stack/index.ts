@@ -57,6 +57,8 @@ export interface StackOptions {
 	 * everywhere else, as on supabase.com, where no client can move the database's clock.
 	 */
 	clockHeader?: boolean;
+	/** Tests only: the Data API's Max Rows (default 1,000, Supabase's), to see a project that lowered it. */
+	maxRows?: number;
 	log?: (line: string) => void;
 }
 
@@ -142,6 +144,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 				dbUrl: `postgres://authenticator:${secrets.authenticatorPassword}@127.0.0.1:${postgres.port}/postgres`,
 				jwtSecret: secrets.jwtSecret,
 				preRequest: options.clockHeader ? TEST_CLOCK_PRE_REQUEST : undefined,
+				maxRows: options.maxRows,
 				log: options.log,
 				onSpawn: (child) => watchdog.watch(child, 'SIGTERM'),
 			}),

@@ -12,6 +12,8 @@ export interface PostgrestOptions {
 	jwtSecret: string;
 	/** A function PostgREST calls at the start of every request's transaction (its `db-pre-request`). */
 	preRequest?: string;
+	/** Rows per answer at most (PostgREST's `db-max-rows`); default 1,000, as on supabase.com. */
+	maxRows?: number;
 	log?: (line: string) => void;
 	/** Called with PostgREST's process as soon as it is spawned (the stack's watchdog, stack/watchdog.ts). */
 	onSpawn?: (child: ChildProcess) => void;
@@ -42,7 +44,7 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Running
 			PGRST_SERVER_PORT: String(options.port),
 			PGRST_ADMIN_SERVER_PORT: String(options.adminPort),
 			// As on supabase.com: at most 1,000 rows a request, schema reloads on NOTIFY pgrst.
-			PGRST_DB_MAX_ROWS: '1000',
+			PGRST_DB_MAX_ROWS: String(options.maxRows ?? 1000),
 			PGRST_DB_CHANNEL_ENABLED: 'true',
 			PGRST_DB_POOL: '20',
 			PGRST_LOG_LEVEL: 'error',

@@ -131,9 +131,33 @@ export async function callRpc<Name extends RpcName>(
 	itemIndex?: number,
 ): Promise<RpcResult<Name>> {
 	const client = await getSupabaseClient(context);
-	const { data, error } = await client.rpc(functionName, args as Record<string, unknown>);
+	// With the count, PostgREST says how many rows the function answered in all (the same single
+	// execution; about 0.1 ms), so an answer cut by the project's Max Rows is an error, not rows
+	// missing from the node's output without a word.
+	const { data, error, count } = await client.rpc(functionName, args as Record<string, unknown>, { count: 'exact' });
 	if (error) throw toNodeApiError(context, error, `${functionName} failed`, itemIndex);
+	if (Array.isArray(data) && typeof count === 'number' && count > data.length) {
+		throw cutAnswerError(context, functionName, data.length, count, itemIndex);
+	}
 	return data as RpcResult<Name>;
+}
+
+/** What Supabase's setting is called, and what the node needs of it. */
+export const MAX_ROWS_ADVICE =
+	`Raise the Data API's Max Rows to ${DATA_API_MAX_ROWS.toLocaleString('en-US')} or more (Supabase: Project Settings → Data API → Max Rows; PostgREST: db-max-rows).`;
+
+/**
+ * A function's answer cut short by the Data API (its Max Rows below the rows answered): what the
+ * call did is committed, but some of its rows never reached the node.
+ */
+function cutAnswerError(context: SupabaseContext, functionName: string, answered: number, total: number, itemIndex?: number): NodeApiError {
+	return new NodeApiError(context.getNode(), { code: 'max_rows', answered, total } as JsonObject, {
+		message: `${functionName} answered ${answered} of its ${total} rows: the Data API's Max Rows cut the answer`,
+		description:
+			`Leadflow sends at most ${DATA_API_MAX_ROWS.toLocaleString('en-US')} items a call and reads one answered row per item. ` +
+			`${MAX_ROWS_ADVICE} What the call did is saved in the database; the rows past the cut are not on the node's output.`,
+		itemIndex,
+	});
 }
 
 export function toNodeApiError(
