@@ -12,7 +12,7 @@ export type GraphErrorReaction =
 	| 'invalidToken'
 	/** 4, 17, 32, 613, 80001, 80006: throttled (app, user, Page, custom; the Pages and Messenger use-case limits); back off and retry a few times. */
 	| 'throttled'
-	/** 2: Graph's "temporary, retry later"; a few retries. */
+	/** 2: Graph's "temporary, retry later"; 1200: Messenger's "temporary send message failure, please try again later"; a few retries. */
 	| 'temporary'
 	/** 10 / 2018278: outside the 24 h window; skipped, never retried with a tag. */
 	| 'outsideWindow'
@@ -23,6 +23,7 @@ export type GraphErrorReaction =
 	/** Anything else: failed for good, the error kept for a person to read. */
 	| 'rejected';
 
+const TEMPORARY_SEND_FAILURE = 1200;
 const OUTSIDE_WINDOW_SUBCODE = 2018278;
 const UNAVAILABLE_SUBCODE = 1545041;
 const NO_MATCHING_USER_SUBCODE = 2018001;
@@ -34,7 +35,9 @@ export function reactionTo(error: GraphError): GraphErrorReaction {
 	const { code, subcode } = error;
 	if (code === 190) return 'invalidToken';
 	if (isPageThrottling(error)) return 'throttled';
-	if (code === 2) return 'temporary';
+	// Code 1 is not among them: Meta lists 1 / 1357046 for messages that were all sent although the
+	// answer is an error, so trying again could send twice.
+	if (code === 2 || code === TEMPORARY_SEND_FAILURE) return 'temporary';
 	if (code === 10 && (subcode === OUTSIDE_WINDOW_SUBCODE || OUTSIDE_WINDOW_MESSAGE.test(error.message))) return 'outsideWindow';
 	// 551 means "person not available" with or without its usual subcode.
 	if (code === 551 || subcode === UNAVAILABLE_SUBCODE) return 'unavailable';
