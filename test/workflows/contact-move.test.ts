@@ -98,7 +98,7 @@ test('pipelineId: a name is looked up in that pipeline, for a contact in several
 	await assign([analysis(both, 10)]);
 	await assign([analysis(both, 10, { pipeline_id: partners.id })]);
 	const ambiguous = await move({ conversationId: both, stage: 'Qualified' });
-	expect(ambiguous.response?.statusCode).toBe(404);
+	expect(ambiguous.response?.statusCode).toBe(400);
 	expect((ambiguous.response?.body as IDataObject).error).toMatch(/pipeline_id: required with stage_name, the contact is in 2 pipelines/);
 	const inPartners = await move({ conversationId: both, stage: 'signed', pipelineId: partners.id });
 	expect(inPartners.response?.statusCode).toBe(200);

@@ -71,7 +71,7 @@ describe('pipeline_move', () => {
 
 		// By name without a pipeline: only when the contact is in exactly one.
 		const twoPipelines = await failure(move([{ conversation_id: joins, stage_name: 'Inbox' }]));
-		expect(twoPipelines).toMatchObject({ code: 'P0002', message: 'p_items[0].pipeline_id: required with stage_name, the contact is in 2 pipelines' });
+		expect(twoPipelines).toMatchObject({ code: '22023', message: 'p_items[0].pipeline_id: required with stage_name, the contact is in 2 pipelines' });
 		const [byNameOnly] = await move([{ conversation_id: switches, stage_name: 'waiting' }], minutesAfter(5));
 		expect(byNameOnly).toMatchObject({ outcome: 'moved', stage_name: 'Waiting', pipeline_id: support.id });
 
