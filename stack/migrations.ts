@@ -21,6 +21,8 @@ export interface Migration {
 
 export interface MigrationResult {
 	applied: Migration[];
+	/** Recorded as applied without being run (`markAppliedThrough`): the database had them already. */
+	marked: Migration[];
 	alreadyApplied: Migration[];
 	/**
 	 * Already applied, but the file has changed since (its text differs from what was recorded when
@@ -44,14 +46,43 @@ export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
 		});
 }
 
-export async function applyMigrations(
-	dbUrl: string,
-	options: { dir?: string; log?: (line: string) => void } = {},
-): Promise<MigrationResult> {
+export interface ApplyOptions {
+	dir?: string;
+	log?: (line: string) => void;
+	/**
+	 * The version (its 14 digits) of the last file the database already has although nothing recorded
+	 * it (files pasted into Supabase's SQL editor): that file and every earlier one not recorded are
+	 * recorded as applied without being run, as `supabase migration repair --status applied` does.
+	 */
+	markAppliedThrough?: string;
+}
+
+/**
+ * What a database that has Leadflow's objects (its first migration's schema) but none of its
+ * migrations recorded is told: running every file again would put older versions of functions back
+ * over newer ones, or stop half-way on one whose result type has changed since.
+ */
+export function unrecordedInstallError(latest: string): string {
+	return (
+		"This database already has Leadflow's tables and functions (the schema leadflow_private), but none of its migrations " +
+		'is recorded in supabase_migrations.schema_migrations: they were applied another way, such as pasting the files into ' +
+		"Supabase's SQL editor. Running every file again would put older versions of the functions back, so nothing was run. " +
+		'Say which files it has: run again with `--mark-applied-through <version>`, the 14 digits that start the name of the ' +
+		`last file applied (the latest is ${latest}); those files are recorded without being run, and the ones after it are applied.`
+	);
+}
+
+export async function applyMigrations(dbUrl: string, options: ApplyOptions = {}): Promise<MigrationResult> {
 	const migrations = listMigrations(options.dir);
+	const through = options.markAppliedThrough;
+	if (through !== undefined && !migrations.some((migration) => migration.version === through)) {
+		throw new Error(
+			`--mark-applied-through ${through}: no migration has that version. Give the 14 digits that start a file name in supabase/migrations (the latest is ${migrations[migrations.length - 1]?.version}).`,
+		);
+	}
 	const client = new Client({ connectionString: dbUrl, application_name: 'leadflow-migrate' });
 	await client.connect();
-	const result: MigrationResult = { applied: [], alreadyApplied: [], changed: [] };
+	const result: MigrationResult = { applied: [], marked: [], alreadyApplied: [], changed: [] };
 	try {
 		// `if not exists` is not safe against a concurrent run: take the lock first.
 		await client.query('begin');
@@ -63,6 +94,26 @@ export async function applyMigrations(
 				statements text[],
 				name text
 			);`);
+		const state = await client.query<{ installed: boolean; recorded: boolean }>(
+			`select to_regnamespace('leadflow_private') is not null as installed,
+			        exists (select from supabase_migrations.schema_migrations where version = any($1::text[])) as recorded`,
+			[migrations.map((migration) => migration.version)],
+		);
+		if (state.rows[0].installed && !state.rows[0].recorded && through === undefined) {
+			throw new Error(unrecordedInstallError(migrations[migrations.length - 1]?.version ?? ''));
+		}
+		if (through !== undefined) {
+			for (const migration of migrations.filter((one) => one.version <= through)) {
+				const marked = await client.query(
+					'insert into supabase_migrations.schema_migrations (version, statements, name) values ($1, null, $2) on conflict (version) do nothing',
+					[migration.version, migration.name],
+				);
+				if (marked.rowCount) {
+					result.marked.push(migration);
+					options.log?.(`recorded as applied, not run: ${path.basename(migration.file)}`);
+				}
+			}
+		}
 		await client.query('commit');
 		for (const migration of migrations) {
 			await client.query('begin');
@@ -75,6 +126,7 @@ export async function applyMigrations(
 				);
 				if (seen.rowCount) {
 					await client.query('commit');
+					if (result.marked.includes(migration)) continue;
 					result.alreadyApplied.push(migration);
 					if (changedSinceApplied(seen.rows[0].statements, sql)) result.changed.push(migration);
 					continue;

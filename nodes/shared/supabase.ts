@@ -47,7 +47,7 @@ interface PostgrestErrorLike {
 
 /** What to do when this Supabase project's Leadflow tables or functions are missing or older than the package. */
 export const APPLY_MIGRATIONS =
-	'apply the migrations (`npm run migrate -- --db-url <connection string>`, or paste supabase/migrations/*.sql into the SQL editor in file order)';
+	'apply the migrations (`npm run migrate -- --db-url <connection string>`, or paste the supabase/migrations/*.sql files this database does not have yet into the SQL editor, in file order)';
 
 /** What a user should do about a PostgREST / Postgres error, in one sentence. */
 export function adviceFor(error: PostgrestErrorLike): string {

@@ -183,6 +183,58 @@ describe('migrations', () => {
 		expect(changedSinceApplied([], file)).toBe(false);
 	});
 
+	it('refuse a database that has Leadflow but nothing recorded (files pasted), until told which files it has', async () => {
+		const dir = mkdtempSync(path.join(tmpdir(), 'leadflow-migrations-'));
+		const url = new URL(testStack().dbUrl);
+		url.pathname = `/${scratchDb}_pasted`;
+		await withDb((db) => db.query(`create database ${scratchDb}_pasted template template0`));
+		const write = (file: string, sql: string) => writeFileSync(path.join(dir, file), sql);
+		try {
+			write('20260101000000_probe_schema.sql', 'create schema leadflow_private;\ncreate function leadflow_private.answer() returns integer language sql as $$ select 1 $$;\n');
+			write('20260101000100_probe_answer.sql', 'create or replace function leadflow_private.answer() returns integer language sql as $$ select 2 $$;\n');
+			// Both pasted into the SQL editor: run, nothing recorded.
+			for (const file of ['20260101000000_probe_schema.sql', '20260101000100_probe_answer.sql']) await rowsOf(url.toString(), readFileSync(path.join(dir, file), 'utf8'));
+
+			await expect(applyMigrations(url.toString(), { dir })).rejects.toThrow(
+				/none of its migrations is recorded in supabase_migrations\.schema_migrations.*nothing was run.*--mark-applied-through <version>.*the latest is 20260101000100/,
+			);
+			// Nothing ran again: the first file would have put the older function back (or failed).
+			expect(await rowsOf(url.toString(), 'select leadflow_private.answer() as answer')).toEqual([{ answer: 2 }]);
+			await expect(applyMigrations(url.toString(), { dir, markAppliedThrough: '20260101000099' })).rejects.toThrow(/--mark-applied-through 20260101000099: no migration has that version/);
+
+			// A newer file arrives; the database says it has the first two.
+			write('20260101000200_probe_table.sql', 'create table public.probe_pasted (id integer);\n');
+			const marked = await applyMigrations(url.toString(), { dir, markAppliedThrough: '20260101000100' });
+			expect(marked.marked.map((m) => m.name)).toEqual(['probe_schema', 'probe_answer']);
+			expect(marked.applied.map((m) => m.name)).toEqual(['probe_table']);
+			expect(marked.alreadyApplied).toEqual([]);
+			expect(await rowsOf(url.toString(), 'select leadflow_private.answer() as answer')).toEqual([{ answer: 2 }]);
+			expect(await rowsOf(url.toString(), 'select version, statements is null as unrun from supabase_migrations.schema_migrations order by version')).toEqual([
+				{ version: '20260101000000', unrun: true },
+				{ version: '20260101000100', unrun: true },
+				{ version: '20260101000200', unrun: false },
+			]);
+			// From then on, a plain run.
+			const again = await applyMigrations(url.toString(), { dir });
+			expect(again.applied).toEqual([]);
+			expect(again.alreadyApplied).toHaveLength(3);
+
+			// `npm run migrate` on such a database (here: the schema alone, pasted) says so and exits 1, running nothing.
+			await rowsOf(url.toString(), 'drop schema supabase_migrations cascade');
+			const root = path.resolve(__dirname, '..', '..');
+			const cli = await promisify(execFile)(path.join(root, 'node_modules', '.bin', 'tsx'), ['scripts/migrate.ts', '--db-url', url.toString()], { cwd: root, timeout: 30_000 }).then(
+				() => ({ code: 0, stderr: '' }),
+				(error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr }),
+			);
+			expect(cli.code).toBe(1);
+			expect(cli.stderr).toMatch(/^migrate: This database already has Leadflow's tables and functions .*--mark-applied-through <version>/);
+			expect(await rowsOf(url.toString(), "select to_regclass('supabase_migrations.schema_migrations') is null as untouched")).toEqual([{ untouched: true }]);
+		} finally {
+			await withDb((db) => db.query(`drop database if exists ${scratchDb}_pasted with (force)`));
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
 	it('`npm run migrate` prints the warning and still succeeds', async () => {
 		const url = new URL(testStack().dbUrl);
 		url.pathname = `/${scratchDb}_cli`;
