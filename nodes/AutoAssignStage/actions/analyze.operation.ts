@@ -50,7 +50,8 @@ const properties: INodeProperties[] = [
 			{
 				name: 'Due for Analysis',
 				value: 'due',
-				description: 'Read from Supabase: conversations on Pages with auto-assignment on that are not in the Page\'s pipeline yet, or (update mode UPDATE_EXISTING) have a customer message after their last analysis',
+				description:
+					'Read from Supabase: conversations on Pages with auto-assignment on that are not in the Page\'s pipeline yet (and were never moved out of it), were placed by the fallback score, or (update mode UPDATE_EXISTING) have a customer message after their last analysis',
 			},
 		],
 	},
@@ -60,7 +61,7 @@ const properties: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 1, maxValue: 1000 },
 		default: 100,
-		description: 'How many due conversations one run analyses, oldest customer message first; the rest wait for the next run',
+		description: 'How many due conversations one run analyses, oldest customer message first and those placed by the fallback score last; the rest wait for the next run',
 		displayOptions: { show: { source: ['due'] } },
 	},
 	{
