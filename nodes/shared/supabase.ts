@@ -70,7 +70,8 @@ export function adviceFor(error: PostgrestErrorLike): string {
 		case '22023':
 			return 'A value was rejected by the database: check the fields named in the message.';
 		default:
-			return error.hint ?? 'Check the Supabase project URL and that the project is running.';
+			// postgrest-js gives an empty hint when the request never reached the database.
+			return error.hint || 'Check the Supabase project URL and that the project is running.';
 	}
 }
 
@@ -166,7 +167,11 @@ export function toNodeApiError(
 	what: string,
 	itemIndex?: number,
 ): NodeApiError {
-	const details = [error.details, adviceFor(error)].filter(Boolean).join(' ');
+	// The database's and PostgREST's details say which row or value; when the request failed on the
+	// way (postgrest-js fills details with the fetch error's stack then: lines of code and the
+	// address it could not reach), they are no answer for a caller and are left out.
+	const fromServer = /^([0-9A-Z]{5}|PGRST\d+)$/.test(error.code ?? '');
+	const details = [fromServer ? error.details : undefined, adviceFor(error)].filter(Boolean).join(' ');
 	return new NodeApiError(context.getNode(), { ...error } as unknown as JsonObject, {
 		message: `${what}: ${error.message}`,
 		description: details,
