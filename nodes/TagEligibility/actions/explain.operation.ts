@@ -1,7 +1,9 @@
-// explain: the claim's judgement without claiming: every tagged contact with its reason.
+// explain: the claim's judgement without claiming: every tagged contact with its reason. No contacts
+// for a rule named: one read says whether the rule exists (not_found, as Snapshot, when it does not).
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
+import { findRule, noSuchRule } from '../transport/rules';
 import { readRuleId, ruleIdProperty } from './common';
 
 const properties: INodeProperties[] = [
@@ -34,6 +36,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			p_limit: this.getNodeParameter('limit', i) as number,
 			p_only_due: this.getNodeParameter('onlyDue', i) as boolean,
 		};
-		return rowsTo(0, await callRpc(this, 'automation_explain', args, i));
+		const rows = await callRpc(this, 'automation_explain', args, i);
+		if (rows.length === 0 && args.p_rule_id && !(await findRule(this, args.p_rule_id, i)).exists) throw noSuchRule(this, args.p_rule_id, i);
+		return rowsTo(0, rows);
 	});
 }

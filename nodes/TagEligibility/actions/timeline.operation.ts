@@ -1,8 +1,11 @@
-// timeline: one contact's stage events under a rule, oldest first.
+// timeline: one contact's stage events under a rule, oldest first. No events: one read says why, a
+// rule that does not exist (not_found, as Snapshot) or a contact the rule never took (not_found,
+// naming both IDs); a contact with a state and no events has an empty timeline.
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { perItem, rowsTo } from '../../shared/per-item';
+import { NotFoundError, perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { UUID_PATTERN } from '../../shared/resource-locator';
+import { findRule, noSuchRule } from '../transport/rules';
 import { readRuleId, readUuid, ruleIdProperty } from './common';
 
 const properties: INodeProperties[] = [
@@ -44,6 +47,19 @@ export const description = updateDisplayOptions({ show: { operation: ['timeline'
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
 		const args = { p_rule_id: readRuleId(this, i, true), p_conversation_id: readUuid(this, 'conversationId', 'conversation ID', i) };
-		return rowsTo(0, await callRpc(this, 'automation_timeline', args, i));
+		const events = await callRpc(this, 'automation_timeline', args, i);
+		if (events.length === 0) {
+			// No events: say whether the rule or the contact's place in it is missing, else none yet.
+			const found = await findRule(this, args.p_rule_id, i, args.p_conversation_id);
+			if (!found.exists) throw noSuchRule(this, args.p_rule_id, i);
+			if (!found.hasState) {
+				throw new NotFoundError(this.getNode(), `Contact ${args.p_conversation_id} has no stage under rule ${args.p_rule_id}: no claim of the rule has taken it`, {
+					itemIndex: i,
+					description:
+						'A contact enters a rule\'s stages when a claim takes it. Explain with this rule says why it is not due yet (or leaves it out when it is not tagged for the rule); check the contact ID against messenger_conversations.',
+				});
+			}
+		}
+		return rowsTo(0, events);
 	});
 }

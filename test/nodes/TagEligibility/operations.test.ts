@@ -1,14 +1,15 @@
 // TagEligibility's operations through n8n's engine, on seed001()'s data: explain and timeline
-// (per-contact reasons, one output item per contact paired with the input item), claim (the
-// contacts, and on its Summary output why fewer than asked were claimed; with a Page ID, only that
-// Page's contacts), and bad input reported per item (or as an error item with "Continue On Fail").
+// (per-contact reasons, one output item per contact paired with the input item; a rule that does not
+// exist, or a contact the rule never took, fails as not_found rather than answering no items), claim
+// (the contacts, and on its Summary output why fewer than asked were claimed; with a Page ID, only
+// that Page's contacts), and bad input reported per item (or as an error item with "Continue On Fail").
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { configuredOutputs } from '../../../nodes/TagEligibility/helpers/outputs';
 import { addContacts, addRule, createTags } from '../../../scripts/demo/seed';
 import { runWorkflow, type WorkflowJson } from '../../harness';
 import { testStack, uniquePageId, withDb } from '../../helpers/stack';
-import { newOwner, seed001, type Seed001 } from '../../workflows/support/seeds';
+import { dueContacts, newOwner, seed001, type Seed001 } from '../../workflows/support/seeds';
 
 function tagEligibilityWorkflow(parameters: IDataObject, continueOnFail = false): WorkflowJson {
 	return {
@@ -89,15 +90,58 @@ test('explain with "only due" and no rule: the due contacts of a rule whose id s
 	for (const psid of duePsids) expect(senders).toContain(psid);
 });
 
-test('timeline: a contact nobody has processed has no stage events yet', async () => {
-	const { rows } = await runWorkflow(tagEligibilityWorkflow({ operation: 'explain', ruleId: seed.ruleId, limit: 1 }), { credentials: credentials() }).then(
-		(result) => ({ rows: result.nodeOutputs.Eligibility as Array<{ conversation_id: string }> }),
-	);
-	const result = await runWorkflow(tagEligibilityWorkflow({ operation: 'timeline', ruleId: seed.ruleId, conversationId: rows[0].conversation_id }), {
-		credentials: credentials(),
+describe('a rule that does not exist, and a contact a rule never took', () => {
+	// Before, Explain and Timeline answered no items for both, exactly as for a rule with nothing to
+	// show: a person saw "No output data", an AI agent "[]".
+	const run = (parameters: IDataObject, continueOnFail = false) => runWorkflow(tagEligibilityWorkflow(parameters, continueOnFail), { credentials: credentials() });
+	const noRule = (ruleId: string) => ({ code: 'not_found', message: `There is no automation rule with ID ${ruleId}`, description: expect.stringContaining('ai_automation_rules') });
+
+	test('explain and timeline of a rule that does not exist fail as Snapshot does: not_found, naming the rule ID', async () => {
+		const ruleId = randomUUID();
+		const [contact] = await withDb(async (db) => (await addContacts(db, seed.owner, { label: 'Asked about', count: 1, tagIds: [], lastMessageMinutesAgo: 30 })).conversationIds);
+		for (const parameters of [
+			{ operation: 'snapshot', ruleId, contactLimit: 10 },
+			{ operation: 'explain', ruleId, limit: 10 },
+			{ operation: 'explain', ruleId, limit: 10, onlyDue: true },
+			{ operation: 'timeline', ruleId, conversationId: contact },
+		]) {
+			const stopped = await run(parameters);
+			expect([parameters, stopped.error?.message]).toEqual([parameters, `There is no automation rule with ID ${ruleId}`]);
+			const failed = await run(parameters, true);
+			expect([parameters, failed.nodeOutputs.Eligibility]).toEqual([parameters, [{ error: noRule(ruleId) }]]);
+		}
 	});
-	expect(result.error).toBeUndefined();
-	expect(result.nodeOutputs.Eligibility).toEqual([]);
+
+	test('explain of a rule that exists with no contact (none tagged, or none due) still answers no items', async () => {
+		const owner = await newOwner('explain-empty-rule');
+		const ruleId = await withDb(async (db) => addRule(db, owner, { name: 'Nobody tagged', includeTagIds: [(await createTags(db, owner, ['Unused']))['Unused']] }));
+		for (const parameters of [{ operation: 'explain', ruleId, limit: 10 }, { operation: 'explain', ruleId, limit: 10, onlyDue: true }]) {
+			const result = await run(parameters);
+			expect([parameters, result.error, result.nodeOutputs.Eligibility]).toEqual([parameters, undefined, []]);
+		}
+	});
+
+	test('timeline of a contact the rule never took (tagged, not claimed yet): not_found naming the contact and the rule', async () => {
+		const [{ conversation_id: contact }] = (await run({ operation: 'explain', ruleId: seed.ruleId, limit: 1 })).nodeOutputs.Eligibility as Array<{ conversation_id: string }>;
+		const message = `Contact ${contact} has no stage under rule ${seed.ruleId}: no claim of the rule has taken it`;
+
+		expect((await run({ operation: 'timeline', ruleId: seed.ruleId, conversationId: contact })).error?.message).toBe(message);
+		expect((await run({ operation: 'timeline', ruleId: seed.ruleId, conversationId: contact }, true)).nodeOutputs.Eligibility).toEqual([
+			{ error: { code: 'not_found', message, description: expect.stringContaining('Explain') } },
+		]);
+	});
+
+	test('timeline of a contact a claim took: its stage events', async () => {
+		const { ruleId } = await dueContacts(1, 50, 'timeline-claimed');
+		const claimed = await run({ operation: 'claim', ruleId, limit: 1 });
+		const [{ conversation_id: contact }] = claimed.nodeOutputs.Eligibility as Array<{ conversation_id: string }>;
+
+		const result = await run({ operation: 'timeline', ruleId, conversationId: contact });
+		expect(result.error).toBeUndefined();
+		const events = result.nodeOutputs.Eligibility as Array<{ conversation_id: string; rule_id: string }>;
+		expect(events.length).toBeGreaterThan(0);
+		expect(events.every((event) => event.conversation_id === contact && event.rule_id === ruleId)).toBe(true);
+	});
 });
 
 test('a rule ID that is not a UUID stops the node with a message naming the field', async () => {
