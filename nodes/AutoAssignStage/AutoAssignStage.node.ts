@@ -3,7 +3,7 @@
 // Webhook and notify actions the automations queue leave on the Automations output, once each;
 // Claim Automations sweeps the outbox, Complete Automations reports deliveries (at least once).
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
-import { MAIN_INPUT, namedOutputs } from '../shared/outputs';
+import { MAIN_INPUT, forAgent, namedOutputs } from '../shared/outputs';
 import { searchPipelines, searchStages } from '../shared/methods/listSearch';
 import * as analyze from './actions/analyze.operation';
 import * as assign from './actions/assign.operation';
@@ -82,6 +82,6 @@ export class AutoAssignStage implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return router.call(this);
+		return forAgent(this, await router.call(this));
 	}
 }

@@ -9,7 +9,7 @@ import * as recordObjective from './actions/recordObjective.operation';
 import { router } from './actions/router';
 import * as stats from './actions/stats.operation';
 import { configuredOutputs } from './helpers/outputs';
-import { MAIN_INPUT } from '../shared/outputs';
+import { MAIN_INPUT, forAgent } from '../shared/outputs';
 
 export class CampaignSessionCreate implements INodeType {
 	description: INodeTypeDescription = {
@@ -75,6 +75,6 @@ export class CampaignSessionCreate implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return await router.call(this);
+		return forAgent(this, await router.call(this));
 	}
 }

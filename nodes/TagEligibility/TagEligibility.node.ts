@@ -1,5 +1,5 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
-import { MAIN_INPUT } from '../shared/outputs';
+import { MAIN_INPUT, forAgent } from '../shared/outputs';
 import { searchConversations, searchRules } from '../shared/methods/listSearch';
 import { getTags } from '../shared/methods/loadOptions';
 import * as claim from './actions/claim.operation';
@@ -70,6 +70,6 @@ export class TagEligibility implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return router.call(this);
+		return forAgent(this, await router.call(this));
 	}
 }

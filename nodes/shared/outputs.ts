@@ -1,11 +1,29 @@
 // How every node declares its connections: `inputs: [NodeConnectionTypes.Main]`, and outputs as
 // named output configurations, so the editor labels each one. A node whose outputs depend on a
 // parameter returns the same configurations from an expression (CampaignSessionCreate).
-import { NodeConnectionTypes, type INodeOutputConfiguration } from 'n8n-workflow';
+import { NodeConnectionTypes, type INode, type INodeExecutionData, type INodeOutputConfiguration } from 'n8n-workflow';
 
 export const MAIN_INPUT = [NodeConnectionTypes.Main];
 
 /** One main output per name, in order. */
 export function namedOutputs(...names: string[]): INodeOutputConfiguration[] {
 	return names.map((displayName) => ({ type: NodeConnectionTypes.Main, displayName }));
+}
+
+/**
+ * Whether the node runs as an AI agent's tool: n8n makes the tool from the node (`usableAsTool`)
+ * under the node's type with `Tool` appended.
+ */
+export function runsAsTool(context: { getNode(): INode }): boolean {
+	return context.getNode().type.endsWith('Tool');
+}
+
+/**
+ * What the node returns, as an agent can read it: an agent gets only a tool's first output, so as a
+ * tool every output's items go there, in output order (each item says what it is: a refused item its
+ * problems, a failed send its outcome, a claim's summary its counts); in a workflow, unchanged.
+ */
+export function forAgent(context: { getNode(): INode }, outputs: INodeExecutionData[][]): INodeExecutionData[][] {
+	if (!runsAsTool(context) || outputs.length < 2) return outputs;
+	return [outputs.flat(), ...outputs.slice(1).map(() => [])];
 }

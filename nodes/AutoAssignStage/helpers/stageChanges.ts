@@ -15,6 +15,7 @@
 // one, so they are not claimed (at most once, they would be marked delivered and lost).
 import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 import { sendBatch, withWritten, type BatchEntry } from '../../shared/batch-refusals';
+import { runsAsTool } from '../../shared/outputs';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { DATA_API_MAX_ROWS, eachPieceAtOnce, piecesOf } from '../../shared/supabase';
 import { handOutAutomations, queuedOutboxIds, readDelivery } from './automations';
@@ -78,6 +79,9 @@ export async function applyStageChanges<Change extends { conversation_id: string
 	// without Continue On Fail) has no outcome.
 	let failure: PromiseRejectedResult | undefined;
 	const written: Array<BatchEntry<Change>> = [];
+	// An agent receives no Automations output, so a tool hands nothing out: the actions wait for a
+	// workflow's Claim Automations, and each contact says how many of its actions wait.
+	const asTool = runsAsTool(context);
 	pieces.forEach((batch, index) => {
 		const outcome = outcomes[index];
 		if (outcome === undefined) return;
@@ -94,6 +98,7 @@ export async function applyStageChanges<Change extends { conversation_id: string
 			const itemIndex = sent[row.item_index].itemIndex;
 			// The queued actions leave on Automations, not on Contacts.
 			const json = { ...row, item_index: itemIndex } as IDataObject;
+			if (asTool) json.automations_waiting = row.outbox_ids?.length ?? 0;
 			delete json.outbox_ids;
 			outputs[CONTACTS].push({ json, pairedItem: { item: itemIndex } });
 		}
@@ -110,7 +115,7 @@ export async function applyStageChanges<Change extends { conversation_id: string
 			"the run's other calls",
 		);
 	}
-	if (items.length > 0 && context.getNodeParameter('handOutAutomations', 0, true)) {
+	if (items.length > 0 && !asTool && context.getNodeParameter('handOutAutomations', 0, true)) {
 		if (outboxIds.length > 0) outputs[AUTOMATIONS].push(...(await handOutAutomations(context, 0, outboxIds, readDelivery(context))));
 	}
 	return outputs;
