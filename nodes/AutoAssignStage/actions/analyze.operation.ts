@@ -1,7 +1,8 @@
 // analyze: per item, a conversation's last messages (the item's own, else read for the whole batch
 // at once) → Gemini with a response schema → a validated analysis (score, status, confidence,
 // recommended stage), or the deterministic fallback score when the model fails. Several contacts at
-// once; keys, rests and retries as every Gemini call here.
+// once; keys, rests and retries as every Gemini call here. An item's own messages say whose each is
+// by direction, inbound or outbound (any case); any other direction fails the item, naming it.
 // The stage names the model may recommend are those of the chosen pipeline, else of each
 // conversation's Page pipeline, read for the whole batch at once. From the Input, with Skip Analyses
 // Assign Would Not Use on, the conversations whose analysis Assign would drop (auto-assignment off,
@@ -14,7 +15,7 @@ import { redactorFor } from '../../shared/gemini/redact';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { mapWithConcurrency } from '../../shared/pool';
 import { buildAnalysisPrompt, ANALYSIS_SCHEMA, type ChatMessage } from '../helpers/analysis';
-import { checkUuid, CONTACTS, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
+import { checkUuid, CONTACTS, invalid, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
 import { analyzeContact } from '../transport/analyzeContact';
 import { readConversations, readDueConversations, readStageChoices, readUnusedAnalyses, unknownConversation, type ConversationFacts } from '../transport/conversations';
 
@@ -80,7 +81,7 @@ const properties: INodeProperties[] = [
 		default: '={{ $json.conversation_id }}',
 		required: true,
 		displayOptions: { show: { source: ['input'] } },
-		description: 'The contact to analyse (an ID of messenger_conversations). When the item has a messages array (direction, text, sent_at), those are analysed; else the last messages are read from Supabase.',
+		description: 'The contact to analyse (an ID of messenger_conversations). When the item has a messages array (direction inbound or outbound, text, sent_at), those are analysed; else the last messages are read from Supabase.',
 	},
 	{
 		displayName: 'Skip Analyses Assign Would Not Use',
@@ -124,6 +125,8 @@ interface Asked {
 	itemIndex: number;
 	conversationId: string;
 	pipelineId: string | null;
+	/** The item's own messages, checked, when it has them; else they are read from Supabase. */
+	own: ChatMessage[] | undefined;
 }
 
 interface Job {
@@ -137,22 +140,43 @@ interface Job {
 	senderName: string;
 }
 
-/** The item's own messages (the output of a query), when it has them. */
-function messagesOf(json: IDataObject, limit: number): ChatMessage[] | undefined {
+/**
+ * Whose a message is: "inbound" (the customer's) or "outbound" (the Page's), in any case, trimmed.
+ * Anything else is refused, naming the message: read as the customer's, a Page's "OUTBOUND" or
+ * "sent" message would put the Page's own words in the customer's mouth (in the transcript the
+ * model scores, and in the fallback score's count of customer messages).
+ */
+function directionOf(context: IExecuteFunctions, raw: unknown, position: number, itemIndex: number): ChatMessage['direction'] {
+	const text = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
+	if (text === 'inbound' || text === 'outbound') return text;
+	const shown = typeof raw === 'string' ? raw : raw === undefined ? '' : JSON.stringify(raw);
+	throw invalid(
+		context,
+		itemIndex,
+		`The messages[${position}].direction "${shown.slice(0, 60)}" is neither inbound nor outbound`,
+		'Give each message of the item\'s messages array a direction: "inbound" for what the customer wrote, "outbound" for what the Page sent (as messenger_messages.direction).',
+	);
+}
+
+/** The item's own messages (the output of a query), when it has them, each direction checked. */
+function messagesOf(context: IExecuteFunctions, json: IDataObject, itemIndex: number, limit: number): ChatMessage[] | undefined {
 	if (!Array.isArray(json.messages)) return undefined;
-	const messages = (json.messages as unknown[])
-		.filter((message): message is IDataObject => typeof message === 'object' && message !== null)
-		.map((message) => ({
-			direction: message.direction === 'outbound' ? ('outbound' as const) : ('inbound' as const),
+	const messages: ChatMessage[] = [];
+	(json.messages as unknown[]).forEach((entry, position) => {
+		if (typeof entry !== 'object' || entry === null) return;
+		const message = entry as IDataObject;
+		messages.push({
+			direction: directionOf(context, message.direction, position, itemIndex),
 			text: typeof message.text === 'string' ? message.text : '',
 			...(typeof message.sent_at === 'string' && { sent_at: message.sent_at }),
-		}));
+		});
+	});
 	return messages.slice(-limit);
 }
 
-function readAsked(context: IExecuteFunctions, itemIndex: number): Asked {
+function readAsked(context: IExecuteFunctions, json: IDataObject, itemIndex: number, maxMessages: number): Asked {
 	const conversationId = checkUuid(context, context.getNodeParameter('conversationId', itemIndex), 'conversation ID', itemIndex, 'Map the id of messenger_conversations, e.g. {{ $json.conversation_id }}.');
-	return { itemIndex, conversationId, pipelineId: readPipelineId(context, itemIndex) };
+	return { itemIndex, conversationId, pipelineId: readPipelineId(context, itemIndex), own: messagesOf(context, json, itemIndex, maxMessages) };
 }
 
 /**
@@ -161,8 +185,7 @@ function readAsked(context: IExecuteFunctions, itemIndex: number): Asked {
  * conversations). An item whose conversation does not exist fails alone, naming its Conversation ID.
  */
 async function readJobs(context: IExecuteFunctions, items: INodeExecutionData[], asked: Asked[], maxMessages: number, results: INodeExecutionData[]): Promise<Job[]> {
-	const own = new Map(asked.map((entry) => [entry, messagesOf(items[entry.itemIndex].json, maxMessages)]));
-	const toRead = asked.filter((entry) => !own.get(entry));
+	const toRead = asked.filter((entry) => !entry.own);
 	let read = new Map<string, ConversationFacts>();
 	if (toRead.length > 0) {
 		try {
@@ -171,13 +194,13 @@ async function readJobs(context: IExecuteFunctions, items: INodeExecutionData[],
 			// A read for the whole batch: when it fails, every item it was for does.
 			if (!context.continueOnFail()) throw asNodeError(context, error);
 			results.push(...toRead.map((entry) => failedItem(context, error, { item: entry.itemIndex })));
-			asked = asked.filter((entry) => own.get(entry));
+			asked = asked.filter((entry) => entry.own);
 		}
 	}
 	const jobs: Job[] = [];
 	for (const entry of asked) {
 		const { itemIndex, conversationId, pipelineId } = entry;
-		const messages = own.get(entry);
+		const messages = entry.own;
 		const json = items[itemIndex].json;
 		const facts = messages ? { messages, senderName: typeof json.sender_name === 'string' ? json.sender_name : '' } : read.get(conversationId);
 		if (!facts) {
@@ -248,7 +271,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		let asked: Asked[] = [];
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			try {
-				asked.push(readAsked(this, itemIndex));
+				asked.push(readAsked(this, items[itemIndex].json, itemIndex, maxMessages));
 			} catch (error) {
 				if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
 				results.push(failedItem(this, error, { item: itemIndex }));

@@ -1,7 +1,8 @@
 // AutoAssignStage's Analyze against the Gemini simulator through n8n's engine: the structured reply
 // validated, an invalid reply asked again once, the fallback score when the model fails (schema
-// broken twice, blocked, quota on every key), a throttled key resting while the others carry on, and
-// the stage names the prompt offers (the chosen pipeline's, else the conversation's Page pipeline's).
+// broken twice, blocked, quota on every key), a throttled key resting while the others carry on, the
+// items' own messages by direction (inbound or outbound in any case; any other refused), and the
+// stage names the prompt offers (the chosen pipeline's, else the conversation's Page pipeline's).
 // The items carry their messages, so only the Page pipelines and their stages are read from the
 // local stack.
 import { randomUUID } from 'node:crypto';
@@ -141,6 +142,48 @@ it('one key throttled: it rests and the others analyse every contact', async () 
 it('a conversation ID that is not a UUID stops the node naming the field', async () => {
 	const { result } = await runStage([conversation({ conversation_id: 'conv-1' })], analyze(), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
 	expect(result.error?.message).toMatch(/conversation ID "conv-1" is not a UUID/);
+	expect(await generateCalls()).toEqual([]);
+});
+
+it('an item\'s own messages: a direction in any case is read as such; any other direction fails the item, naming messages[i].direction', async () => {
+	// Before, every direction but exactly "outbound" was the customer's: the Page's "OUTBOUND" pitch
+	// reached the model as the customer's words, and "page" was not refused.
+	const pitch = 'Our premium plan is the best deal, order it today';
+	const cased = conversation({
+		sender_name: 'Cased',
+		messages: [
+			{ direction: ' Inbound ', text: 'Do you deliver on Sundays?', sent_at: '2026-11-20T10:00:00Z' },
+			{ direction: 'OUTBOUND', text: pitch, sent_at: '2026-11-20T10:05:00Z' },
+		],
+	});
+	const refused = conversation({
+		sender_name: 'Refused',
+		messages: [
+			{ direction: 'inbound', text: 'Hello', sent_at: '2026-11-20T10:00:00Z' },
+			{ direction: 'page', text: pitch, sent_at: '2026-11-20T10:05:00Z' },
+		],
+	});
+	const message = 'The messages[1].direction "page" is neither inbound nor outbound';
+	await sims.gemini.control.addFault({ effect: { kind: 'text', text: VALID } });
+
+	const { result, contacts } = await runStage([cased, refused], analyze(), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)), { continueOnFail: true });
+	expect(result.error).toBeUndefined();
+	expect(contacts).toEqual([
+		{ error: { code: 'invalid_input', message, description: expect.stringContaining('"inbound"') } },
+		expect.objectContaining({ conversation_id: cased.conversation_id, analysed: true, lead_score: 72 }),
+	]);
+	const calls = await generateCalls();
+	expect(calls).toHaveLength(1);
+	const prompt = (calls[0].body as GeminiRequestBody).contents[0].parts[0].text ?? '';
+	expect(prompt).toContain('Contact: Cased');
+	expect(prompt).toContain('customer: Do you deliver on Sundays?');
+	expect(prompt).toContain(`page: ${pitch}`);
+	expect(prompt).not.toContain(`customer: ${pitch}`);
+
+	// Without Continue On Fail the node stops, naming the field, before any Gemini call.
+	await sims.gemini.control.reset();
+	const stopped = await runStage([cased, refused], analyze(), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
+	expect(stopped.result.error?.message).toBe(message);
 	expect(await generateCalls()).toEqual([]);
 });
 
