@@ -1,6 +1,7 @@
 // snapshot: the live monitor for one rule (summary, tagged contacts, active contacts, stages).
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { NotFoundError, perItem } from '../../shared/per-item';
+import { perItem } from '../../shared/per-item';
+import { noSuchRule } from '../transport/rules';
 import { callRpc } from '../../shared/supabase';
 import { readRuleId, ruleIdProperty } from './common';
 
@@ -28,10 +29,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			i,
 		);
 		if (!snapshot) {
-			throw new NotFoundError(this.getNode(), `There is no automation rule with ID ${ruleId}`, {
-				itemIndex: i,
-				description: 'Check the rule ID against the ai_automation_rules table of this Supabase project.',
-			});
+			throw noSuchRule(this, ruleId, i);
 		}
 		return [{ output: 0, json: { ...snapshot } as unknown as IDataObject }];
 	});
