@@ -5,6 +5,12 @@
 //        recorded, nothing emitted), the body read (400 when it is not a delivery), every event
 //        recorded in one database call (500 if that fails, so Meta delivers it again), then 200 at
 //        once and one item per event for the workflow.
+//        Before webhook() runs, n8n (2.41) parses the body itself: sent as application/json (as
+//        Meta sends it), bytes that are not JSON are answered 422 by n8n ("Failed to parse request
+//        body"), so before the signature is checked (no header: 422 as well). The 400 here for a
+//        body that is not JSON (invalid_json) is reached only under a content type n8n does not
+//        parse as JSON (text/plain, application/octet-stream, none), once the signature matches;
+//        JSON without an `object` or an `entry` array is 400 (invalid_delivery) under any type.
 // Answers never carry a secret, a stack trace or the database's words.
 import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 import type { RecordedEvent } from '../../shared/contract';

@@ -58,6 +58,8 @@ export interface PostOptions {
 	signature?: string | null;
 	parameters?: Record<string, unknown>;
 	credentials?: TestCredentials;
+	/** Default: application/json, as Meta sends. */
+	contentType?: string;
 }
 
 /** POSTs `raw` (the exact bytes) as Meta does, to a workflow holding the trigger. */
@@ -67,7 +69,7 @@ export function post(pageId: string, raw: string, options: PostOptions = {}): Pr
 		webhook: {
 			method: 'POST',
 			path: PATH,
-			headers: { 'content-type': 'application/json', ...(signature !== null && { 'x-hub-signature-256': signature }) },
+			headers: { 'content-type': options.contentType ?? 'application/json', ...(signature !== null && { 'x-hub-signature-256': signature }) },
 			body: raw,
 		},
 		credentials: options.credentials ?? credentials(pageId),
