@@ -1,6 +1,7 @@
 // workflows/queue-actions.json through n8n's engine in-process against the local stack: Take Lead
 // (POST leads/:leadId/take: 200 with what was cancelled, harmless twice, 404 unknown or another
-// owner's lead, 400 malformed or an unknown Taken By), the export (GET leadflow/queue/export?day=…: the CSV as a download,
+// owner's lead, 400 malformed or an unknown Taken By; an empty or blank X-Leadflow-Owner is refused
+// on every call like a missing one), the export (GET leadflow/queue/export?day=…: the CSV as a download,
 // headers only when empty, 400 without a day) and the metrics (GET leadflow/queue/metrics: per day
 // and totals, by default the owner's last 7 local days, 400 for a bad range, naming From Day); every call 403 without
 // the key, and no answer holds a stack trace.
@@ -157,4 +158,24 @@ test('GET leadflow/queue/metrics: per day with totals; the last 7 days by defaul
 	});
 	const noKey = await metrics(owner, {}, false);
 	expect(noKey.response?.statusCode).toBe(403);
+});
+
+// An empty or blank X-Leadflow-Owner is no owner: Take Lead with an empty owner would take any
+// owner's lead, so the webhooks refuse it as they refuse a missing header, never as "every owner".
+test('an empty or blank X-Leadflow-Owner answers 400 naming the header, as a missing one: nothing is taken, exported or counted', async () => {
+	const stranger = await queueOwner();
+	const [lead] = await leadsOf(stranger, 1);
+	await prepareDue(stranger);
+	const missing = 'The owner user ID "(no X-Leadflow-Owner header)" is not a UUID';
+	for (const owner of ['', '   ']) {
+		const taken = await take(owner, lead.leadId, { reason: 'Not my lead' });
+		expect({ owner, answer: taken.response }).toMatchObject({ owner, answer: { statusCode: 400, body: { status: 400, error: missing, hint: expect.stringMatching(/X-Leadflow-Owner/) } } });
+		expect((taken.response?.body as { hint: string }).hint).not.toMatch(/every owner|leave it empty/);
+		for (const answer of [await exportCsv(owner, { day: '2026-12-02' }), await metrics(owner, {})]) {
+			expect({ owner, answer: answer.response }).toMatchObject({ owner, answer: { statusCode: 400, body: { status: 400, error: missing } } });
+		}
+	}
+	// Prepared, not taken over: its message is still queued.
+	expect(await leadStatus(lead.leadId)).toBe('queued');
+	expect((await messagesOf(stranger)).map((message) => message.status)).toEqual(['queued']);
 });

@@ -10,7 +10,7 @@ import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { textProblem } from '../../shared/valid-input';
 import { inParameterNames } from '../helpers/caller-fields';
-import { invalid, ownerProperty, readOptionalOwner, readText, readUuid } from '../helpers/common';
+import { invalid, ownerProperty, readText, readUuid } from '../helpers/common';
 
 const properties: INodeProperties[] = [
 	{
@@ -44,7 +44,8 @@ export const description = updateDisplayOptions({ show: { operation: ['takeLead'
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (itemIndex) => {
 		const leadId = readUuid(this, 'leadId', 'lead ID', itemIndex, 'Use the lead_id Add Leads or Claim returns, or the id column of leads.');
-		const owner = readOptionalOwner(this, itemIndex);
+		// Not "leave it empty for every owner": the lead's owner, as the Take Lead webhook requires it.
+		const owner = readUuid(this, 'ownerUserId', 'owner user ID', itemIndex, 'Use the id of the Supabase Auth user (auth.users) whose lead this is, e.g. from the X-Leadflow-Owner header.', true);
 		const actorId = readUuid(this, 'actorId', 'Taken By user ID', itemIndex, 'Use the id of the Supabase Auth user taking the lead over, or leave it empty.', true);
 		const reason = readText(this, 'reason', itemIndex);
 		const problem = reason ? textProblem(reason, { kind: 'multiline', max: 2000 }) : undefined;
