@@ -1,11 +1,12 @@
 // workflows/contact-move.json through n8n's engine in-process against the local stack: a move by
 // stage name and by stage id answering 200 with the new stage and the automations it fired, 400 for
-// bad input, 404 for an unknown contact or stage, and nothing written for a refused request.
+// bad input (a reason that is not text among it), 404 for an unknown contact or stage, and nothing
+// written for a refused request.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { runWorkflow, type TestCredentials } from '../harness';
 import { testStack } from '../helpers/stack';
-import { analysis, assign, createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
+import { activities, analysis, assign, createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
 
 const WORKFLOW = 'workflows/contact-move.json';
 const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
@@ -74,6 +75,17 @@ test('bad input answers 400 naming the problem, and writes nothing', async () =>
 	expect(longReason.response?.statusCode).toBe(400);
 	expect((longReason.response?.body as IDataObject).error).toMatch(/Reason is too long/);
 	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
+});
+
+test('a reason that is not text (an object, an array, a number) answers 400 naming Reason; nothing is moved or written', async () => {
+	const contact = await placedContact();
+	const before = await activities(contact);
+	for (const reason of [{ text: 'Booked a demo' }, ['Booked a demo'], 42]) {
+		const refused = await move({ conversationId: contact, stage: 'Qualified', reason });
+		expect({ reason, answer: refused.response }).toEqual({ reason, answer: expect.objectContaining({ statusCode: 400, body: { status: 400, error: expect.stringMatching(/^Reason must be text \(got /) } }) });
+	}
+	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
+	expect(await activities(contact)).toEqual(before);
 });
 
 test('an unknown contact or stage answers 404, and writes nothing', async () => {

@@ -1,7 +1,7 @@
 // workflows/queue-actions.json through n8n's engine in-process against the local stack: Take Lead
 // (POST leads/:leadId/take: 200 with what was cancelled, harmless twice, 404 unknown or another
-// owner's lead, 400 malformed or an unknown Taken By; an empty or blank X-Leadflow-Owner is refused
-// on every call like a missing one), the export (GET leadflow/queue/export?day=…: the CSV as a download,
+// owner's lead, 400 malformed, an unknown Taken By or a reason that is not text; an empty or blank
+// X-Leadflow-Owner is refused on every call like a missing one), the export (GET leadflow/queue/export?day=…: the CSV as a download,
 // headers only when empty, 400 without a day) and the metrics (GET leadflow/queue/metrics: per day
 // and totals, by default the owner's last 7 local days, 400 for a bad range, naming From Day); every call 403 without
 // the key, and no answer holds a stack trace.
@@ -11,7 +11,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { EXPORT_COLUMNS } from '../../nodes/QueueLedger/helpers/csv';
 import { runWorkflow, type TestCredentials } from '../harness';
 import { withDb } from '../helpers/stack';
-import { leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, supabaseCredentials } from '../nodes/QueueLedger/support/queue';
+import { ledgerOf, leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, supabaseCredentials } from '../nodes/QueueLedger/support/queue';
 
 const WORKFLOW = 'workflows/queue-actions.json';
 const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
@@ -178,4 +178,18 @@ test('an empty or blank X-Leadflow-Owner answers 400 naming the header, as a mis
 	// Prepared, not taken over: its message is still queued.
 	expect(await leadStatus(lead.leadId)).toBe('queued');
 	expect((await messagesOf(stranger)).map((message) => message.status)).toEqual(['queued']);
+});
+
+test('POST leads/:leadId/take with a reason that is not text answers 400 naming Reason; nothing is taken or kept', async () => {
+	const owner = await queueOwner();
+	const [lead] = await leadsOf(owner, 1);
+	for (const reason of [{ text: 'Customer called' }, ['Customer called'], 42]) {
+		const refused = await take(owner, lead.leadId, { reason } as IDataObject);
+		expect({ reason, answer: refused.response }).toMatchObject({
+			reason,
+			answer: { statusCode: 400, body: { status: 400, error: expect.stringMatching(/^Reason must be text \(got /), hint: expect.stringMatching(/as text/) } },
+		});
+	}
+	expect(await leadStatus(lead.leadId)).toBe('new');
+	expect((await ledgerOf(owner)).filter((row) => row.reason === 'human_takeover')).toEqual([]);
 });

@@ -1,6 +1,7 @@
 // move: a manual move (from the user's app, or an AI agent using the node as a tool) of contacts to a
 // stage given by id or by name, with an optional reason, in one database call (pipeline_move). Every
-// item is checked before the call, so bad input writes nothing.
+// item is checked before the call, so bad input writes nothing. A reason that is not text (an object
+// or a number from a request's JSON) is refused, never written as "[object Object]".
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { ManualMove } from '../../shared/contract';
 import { callRpc } from '../../shared/supabase';
@@ -59,7 +60,12 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 	const stageId = byName ? null : checkUuid(context, value, 'stage ID', itemIndex, 'Pick the stage from the list, use the id column of pipeline_stages, or choose "By Name".');
 	const nameProblem = byName ? textProblem(value, { kind: 'line', max: 100 }) : undefined;
 	if (nameProblem) throw invalid(context, itemIndex, `The stage name ${nameProblem}`, 'Give the stage\'s name as the pipeline shows it.');
-	const reason = String(context.getNodeParameter('reason', itemIndex, '') ?? '').trim();
+	const rawReason = context.getNodeParameter('reason', itemIndex, '') as unknown;
+	if (rawReason !== undefined && rawReason !== null && typeof rawReason !== 'string') {
+		const got = Array.isArray(rawReason) ? 'an array' : typeof rawReason === 'object' ? 'an object' : JSON.stringify(rawReason) ?? typeof rawReason;
+		throw invalid(context, itemIndex, `Reason must be text (got ${got})`, 'Send the reason as text, a JSON string, e.g. {"reason": "Booked a demo"}: at most 2,000 characters.');
+	}
+	const reason = (rawReason ?? '').trim();
 	const reasonProblem = reason ? textProblem(reason, { kind: 'multiline', max: 2000 }) : undefined;
 	if (reasonProblem) throw invalid(context, itemIndex, `Reason ${reasonProblem}`, 'Write the reason as plain text of at most 2,000 characters.');
 	const actorId = String(context.getNodeParameter('actorId', itemIndex, '') ?? '').trim();

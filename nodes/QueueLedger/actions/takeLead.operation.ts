@@ -4,13 +4,15 @@
 // one whose send began (queue_begin_send) is left to its run, which records it sent with its wamid
 // (the item's `sending` lists it: it may have reached the lead), the lead's Messenger follow-ups
 // are stopped (reason human_takeover), and the ledger records each change. Taking a lead twice
-// changes nothing more. An unknown lead fails as not_found (a 404).
+// changes nothing more. An unknown lead fails as not_found (a 404). A Reason that is not text (an
+// object or a number from a request's JSON) is refused, never kept as its JSON text.
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { textProblem } from '../../shared/valid-input';
 import { inParameterNames } from '../helpers/caller-fields';
-import { invalid, ownerProperty, readText, readUuid } from '../helpers/common';
+import { invalid, ownerProperty, readUuid } from '../helpers/common';
+import { shown } from '../helpers/leads';
 
 const properties: INodeProperties[] = [
 	{
@@ -41,13 +43,23 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['takeLead'] } }, properties);
 
+/** The Reason of item i, trimmed ('' when empty); a value that is not text is refused, naming it. */
+function readReason(context: IExecuteFunctions, itemIndex: number): string {
+	const value = context.getNodeParameter('reason', itemIndex, '') as unknown;
+	if (value === undefined || value === null) return '';
+	if (typeof value !== 'string') {
+		throw invalid(context, itemIndex, `Reason must be text (got ${shown(value)})`, 'Send the reason as text, a JSON string, e.g. {"reason": "Customer called back"}: at most 2,000 characters.');
+	}
+	return value.trim();
+}
+
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (itemIndex) => {
 		const leadId = readUuid(this, 'leadId', 'lead ID', itemIndex, 'Use the lead_id Add Leads or Claim returns, or the id column of leads.');
 		// Not "leave it empty for every owner": the lead's owner, as the Take Lead webhook requires it.
 		const owner = readUuid(this, 'ownerUserId', 'owner user ID', itemIndex, 'Use the id of the Supabase Auth user (auth.users) whose lead this is, e.g. from the X-Leadflow-Owner header.', true);
 		const actorId = readUuid(this, 'actorId', 'Taken By user ID', itemIndex, 'Use the id of the Supabase Auth user taking the lead over, or leave it empty.', true);
-		const reason = readText(this, 'reason', itemIndex);
+		const reason = readReason(this, itemIndex);
 		const problem = reason ? textProblem(reason, { kind: 'multiline', max: 2000 }) : undefined;
 		if (problem) throw invalid(this, itemIndex, `Reason ${problem}`, 'Write the reason as plain text of at most 2,000 characters.');
 		try {
