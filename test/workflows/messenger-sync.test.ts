@@ -5,7 +5,8 @@
 // runs, an incremental and a full sync are both answered 409 with who holds it, and it is untouched;
 // a Page not connected (or another owner's) answers 404 and an Owner ID that is no user 400, each
 // naming the problem without a stack trace or a secret, and nothing is synced; a mode other than
-// "full" or "incremental" ("Full", "ful") or another body key answers 400 naming it, nothing synced.
+// "full" or "incremental" ("Full", "ful"), another body key or a query parameter (?mode=full)
+// answers 400 naming it, nothing synced.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
@@ -183,4 +184,35 @@ test('a mode other than "full" or "incremental" ("Full", "ful", null), or anothe
 	const incremental = await request({ mode: 'incremental' });
 	expect(incremental.response?.body).toMatchObject({ page_id: world.pageId, status: 'completed', since: expect.any(String) });
 	expect(incremental.response?.statusCode).toBe(200);
+});
+
+// POST /webhook/leadflow/sync?mode=full read nothing from the query: it ran an incremental sync. A
+// query parameter is refused, naming it, before anything is synced.
+test('a query parameter (?mode=full, with or without a body) answers 400 naming it and saying to send it in the JSON body; nothing is synced', async () => {
+	const other = await createWorld();
+	await connectPage(other.pageId, other.userId);
+	await sims.graph.control.clearRequests();
+	const requests: Array<{ query: Record<string, string>; body?: IDataObject; field: string }> = [
+		{ query: { mode: 'full' }, field: 'mode' },
+		{ query: { mode: 'full' }, body: { mode: 'full' }, field: 'mode' },
+		{ query: { since: '2026-01-01' }, body: {}, field: 'since' },
+	];
+	for (const { query, body, field } of requests) {
+		const refused = await runWorkflow(WORKFLOW, {
+			startNode: 'Sync Request',
+			webhook: { method: 'POST', headers: { [KEY.name]: KEY.value }, query, ...(body !== undefined && { body }) },
+			credentials: credentials(TOKEN, other.pageId),
+		});
+		expect({ query, status: refused.response?.statusCode }).toEqual({ query, status: 400 });
+		expect(refused.response?.body).toEqual({
+			status: 400,
+			error: `Query parameter "${field}": this webhook reads only the JSON body; send it there`,
+			field,
+			description: expect.stringMatching(/\{"mode": "full"\}.*as JSON/),
+		});
+		expect(refused.executedNodes).not.toContain('Messenger Sync');
+	}
+	expect(await sims.graph.control.requests()).toEqual([]);
+	const jobs = await withDb((db) => db.query('select count(*)::int as jobs from public.messenger_sync_jobs where page_id = $1', [other.pageId]));
+	expect(jobs.rows[0]).toEqual({ jobs: 0 });
 });

@@ -4,8 +4,10 @@
 // its contacts as one batch and waits for it); and the schedule's path, which hands each generated
 // batch of 50 to a sub-execution it does not wait for. A claim that fails answers the webhook 400 /
 // 404 naming ruleId, and ends a scheduled run in error; a body the webhook cannot read (another key,
-// ruleId null or empty, JSON sent as a form) answers 400 naming the field before anything is claimed.
+// ruleId null or empty, JSON sent as a form) or a query parameter (?ruleId=…) answers 400 naming the
+// field before anything is claimed.
 import { randomUUID } from 'node:crypto';
+import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { runWorkflow, type WorkflowJson } from '../harness';
 import { loadWorkflow } from '../harness/workflow-file';
@@ -343,4 +345,42 @@ test('"Trigger now" with a body it cannot read (a misspelt or unknown key, ruleI
 	expect(result.response?.statusCode).toBe(200);
 	expect(summary.ruleId).toBeNull();
 	expect(new Set((await claimedRows()).map((row) => row.rule_id))).toEqual(new Set([first.ruleId, second.ruleId]));
+});
+
+// POST /webhook/leadflow/trigger?ruleId=… read nothing from the query: with no body it ran every
+// enabled rule. A query parameter is refused, naming it, before anything is claimed.
+test('"Trigger now" with a query parameter (?ruleId=…, with or without a body) answers 400 naming it and saying to send it in the JSON body; nothing is claimed or sent', async () => {
+	const seed = await seed001();
+	const credentials = pipelineCredentials(sims, seed.owner.pageId);
+	// Kept to this Page, as in the test above: were the query ignored, {} would claim every enabled
+	// rule's contacts, other test files' among them.
+	const shipped = loadWorkflow('workflows/tag-monitor-send.json');
+	const onePage: WorkflowJson = {
+		...shipped,
+		nodes: shipped.nodes.map((node) =>
+			node.type === 'n8n-nodes-leadflow.tagEligibility' ? { ...node, parameters: { ...node.parameters, pageId: seed.owner.pageId } } : node),
+	};
+	const requests: Array<{ query: Record<string, string>; body?: IDataObject; field: string }> = [
+		{ query: { ruleId: seed.ruleId }, field: 'ruleId' },
+		{ query: { ruleId: seed.ruleId }, body: { ruleId: seed.ruleId }, field: 'ruleId' },
+		{ query: { dryRun: 'true' }, body: {}, field: 'dryRun' },
+	];
+	for (const { query, body, field } of requests) {
+		const result = await runWorkflow(onePage, {
+			startNode: 'Trigger Now',
+			webhook: { method: 'POST', headers: { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value }, query, ...(body !== undefined && { body }) },
+			credentials,
+		});
+		expect({ query, status: result.response?.statusCode }).toEqual({ query, status: 400 });
+		expect(result.response?.body).toEqual({
+			status: 400,
+			error: `Query parameter "${field}": this webhook reads only the JSON body; send it there`,
+			field,
+			hint: expect.stringMatching(/ruleId.*Content-Type: application\/json/),
+		});
+		expect(result.executedNodes).not.toContain('Claim Due Contacts');
+	}
+	const claimed = await withDb((db) => db.query('select count(*)::int as claimed from public.ai_automation_contact_states where rule_id = $1', [seed.ruleId]));
+	expect(claimed.rows[0]).toEqual({ claimed: 0 });
+	expect(await graphSends(sims)).toEqual([]);
 });
