@@ -1,6 +1,7 @@
 // workflows/queue-prepare.json through n8n's engine in-process against the local stack, from its
 // "Prepare Now" webhook for one owner (the app's Prepare Tomorrow's Queue button): 200 with tomorrow's
-// numbers, the same queue when called again, 400 for a malformed owner, 403 without the key. (The
+// numbers, the same queue when called again, 400 for a malformed owner, 403 without the key; for
+// every owner where nobody has queue settings (a stack of its own) 200 with no owners. (The
 // hourly schedule runs the same node for every owner; it is not fired here, since it would prepare
 // the queues of every other test's owners too: its instants, from the shipped rule as n8n turns it
 // into cron, are replayed as queue_prepare's p_now for one owner instead.)
@@ -11,7 +12,8 @@ import { toCronExpression, withIntervalDefaults } from 'n8n-nodes-base/dist/node
 import type { RawScheduleInterval } from 'n8n-nodes-base/dist/nodes/Schedule/SchedulerInterface';
 import { runWorkflow, type TestCredentials } from '../harness';
 import { loadWorkflow } from '../harness/workflow-file';
-import { createTestUser, serviceClient, withDb } from '../helpers/stack';
+import { startStack } from '../../stack';
+import { createTestUser, serviceClient, testStack, withDb } from '../helpers/stack';
 import { leadsOf, messagesOf, queueOwner, supabaseCredentials } from '../nodes/QueueLedger/support/queue';
 
 const WORKFLOW = 'workflows/queue-prepare.json';
@@ -45,6 +47,38 @@ test('an owner without queue settings answers 404 saying what to do', async () =
 	const owner = await createTestUser('no-settings');
 	const answer = await prepare({ 'X-Leadflow-Owner': owner });
 	expect(answer.response).toMatchObject({ statusCode: 404, body: { status: 404, error: expect.stringMatching(/has no queue settings/), hint: expect.stringMatching(/user_queue_settings/) } });
+});
+
+// Every owner (no X-Leadflow-Owner) on an installation where nobody has queue settings yet: Prepare
+// Tomorrow prepares nobody, and the webhook still answers, with no owners (it answered 200 with an
+// empty body: no item reached Respond Prepared). Every owner is the whole database, so this test
+// starts a stack of its own, with no queue settings, and stops it.
+test('Prepare Now with no owner who has queue settings answers 200 {owners: []}', async () => {
+	const empty = await startStack({ fast: true });
+	try {
+		const answer = await runWorkflow(WORKFLOW, {
+			startNode: 'Prepare Now',
+			webhook: { method: 'POST', headers: { [KEY.name]: KEY.value }, body: {} },
+			credentials: { httpHeaderAuth: KEY, leadflowSupabaseApi: { url: empty.supabaseUrl, serviceRoleKey: empty.serviceRoleKey } },
+		});
+		expect(answer.error).toBeUndefined();
+		expect(answer.response).toMatchObject({ statusCode: 200, body: { owners: [] } });
+	} finally {
+		await empty.stop();
+	}
+}, 180_000);
+
+// Prepare Tomorrow always outputs an item (so that nobody prepared is answered too): a failure sends
+// one to the error output and an empty one to Respond Prepared's branch, which must not answer 200.
+test('a failed Prepare Tomorrow is answered by Respond With Problem alone', async () => {
+	const failed = await runWorkflow(WORKFLOW, {
+		startNode: 'Prepare Now',
+		webhook: { method: 'POST', headers: { [KEY.name]: KEY.value }, body: {} },
+		credentials: { httpHeaderAuth: KEY, leadflowSupabaseApi: { url: 'http://127.0.0.1:9', serviceRoleKey: testStack().serviceRoleKey } },
+	});
+	expect(failed.response?.statusCode).toBe(500);
+	expect(failed.executedNodes).toContain('Respond With Problem');
+	expect(failed.executedNodes).not.toContain('Respond Prepared');
 });
 
 test('a malformed owner answers 400 naming it; without the key 403; nothing is prepared', async () => {
