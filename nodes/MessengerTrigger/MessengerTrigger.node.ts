@@ -7,7 +7,7 @@ import { namedOutputs } from '../shared/outputs';
 import { properties } from './description';
 import { handleWebhook } from './helpers/webhook';
 import { checkPageCanBeRecorded } from './transport/pages';
-import { subscribe, subscriptionExists, unsubscribe } from './transport/subscription';
+import { activationStarted, activationSucceeded, activationUnfinished, subscribe, subscriptionExists, unsubscribe } from './transport/subscription';
 
 // n8n (2.x) works out a trigger's webhook path on every request. Written as an expression, the path
 // would start an isolate of n8n's expression sandbox for each delivery, unless the description also
@@ -61,18 +61,32 @@ export class MessengerTrigger implements INodeType {
 			// n8n calls checkExists first on every activation (and for a test listen), create only
 			// when it answers false: the Page is checked there, before anything is subscribed.
 			async checkExists(this: IHookFunctions): Promise<boolean> {
-				await checkPageCanBeRecorded(this);
 				const url = managed(this);
-				// Subscribed in the app's dashboard: nothing for n8n to check or create.
-				return url === undefined ? true : await subscriptionExists(this, url);
+				if (url === undefined) {
+					await checkPageCanBeRecorded(this);
+					// Subscribed in the app's dashboard: nothing for n8n to check or create.
+					return true;
+				}
+				activationStarted(this, url);
+				await checkPageCanBeRecorded(this);
+				const exists = await subscriptionExists(this, url);
+				if (exists) activationSucceeded(this, url);
+				return exists;
 			},
 			async create(this: IHookFunctions): Promise<boolean> {
 				const url = managed(this);
-				return url === undefined ? true : await subscribe(this, url);
+				if (url === undefined) return true;
+				await subscribe(this, url);
+				activationSucceeded(this, url);
+				return true;
 			},
+			// n8n calls delete on deactivation, and also after checkExists threw or create failed:
+			// then it leaves Meta alone (the subscription found may be the live one, see
+			// transport/subscription.ts). Otherwise only a subscription sending to this URL is removed.
 			async delete(this: IHookFunctions): Promise<boolean> {
 				const url = managed(this);
-				return url === undefined ? true : await unsubscribe(this, url);
+				if (url === undefined || activationUnfinished(this, url)) return true;
+				return await unsubscribe(this, url);
 			},
 		},
 	};

@@ -23,7 +23,7 @@ export const properties: INodeProperties[] = [
 		type: 'boolean',
 		default: true,
 		description:
-			'Whether activating the workflow subscribes the Page’s webhook to this node’s URL (the app’s Page subscription and the Page’s subscription to the app; needs the credential’s App ID, App Secret and Webhook Verify Token), and deactivating it unsubscribes. Off: subscribe in the app’s dashboard.',
+			'Whether activating the workflow subscribes the Page’s webhook to this node’s URL (the app’s Page subscription and the Page’s subscription to the app; needs the credential’s App ID, App Secret and Webhook Verify Token), and deactivating it unsubscribes them when the app’s webhooks still go to this URL. Off: subscribe in the app’s dashboard.',
 	},
 	{
 		displayName: 'Owner ID',

@@ -3,14 +3,19 @@
 // token, fields; with the app access token `{app-id}|{app-secret}`) and the Page's subscription to
 // the app (`/{page-id}/subscribed_apps`, with the Page token through the credential). One app has
 // one callback URL per object, so an app already sending its Page webhooks elsewhere is reported,
-// never taken over.
+// never taken over. A subscription counts as there only with every field the trigger records, on
+// the app and on the Page (one set up by hand with fewer is completed). Removing it touches only a
+// subscription that sends to this node's URL, and nothing while an activation of this node is
+// unfinished: n8n calls delete after a refused checkExists or a failed create (a test listen on the
+// active workflow, a Page not connected, Supabase out of reach at start-up), and the live
+// subscription must survive that.
 import { createHmac } from 'node:crypto';
 import { NodeApiError, NodeOperationError, type IHookFunctions, type IHttpRequestOptions, type JsonObject } from 'n8n-workflow';
 import { graphErrorOf, networkCodeOf } from '../../shared/graph';
 import { FACEBOOK_CREDENTIAL } from '../helpers/webhook';
 
-/** The Messenger fields the trigger records. */
-export const SUBSCRIBED_FIELDS = ['messages', 'messaging_postbacks', 'message_echoes', 'message_deliveries', 'message_reads'];
+/** The Messenger fields the trigger records (`standby`: the person's messages while another app controls the conversation). */
+export const SUBSCRIBED_FIELDS = ['messages', 'messaging_postbacks', 'message_echoes', 'message_deliveries', 'message_reads', 'standby'];
 
 interface AppCredential {
 	pageId?: string;
@@ -33,6 +38,14 @@ interface AppSubscription {
 	object?: string;
 	callback_url?: string;
 	active?: boolean;
+	/** Graph answers `[{name, version}]`. */
+	fields?: unknown;
+}
+
+interface SubscribedApp {
+	id?: unknown;
+	/** Graph answers the names. */
+	subscribed_fields?: unknown;
 }
 
 async function targetOf(context: IHookFunctions): Promise<Target> {
@@ -118,18 +131,36 @@ const dataOf = (body: unknown): unknown[] => {
 	return Array.isArray(data) ? data : [];
 };
 
-export async function subscriptionExists(context: IHookFunctions, callbackUrl: string): Promise<boolean> {
-	const target = await targetOf(context);
-	const pageSubscription = dataOf(await appCall(context, target, 'GET', {})).find(
+/** Whether a subscription's fields (names, or Graph's `{name, version}`) hold every field the trigger records. */
+function hasEveryField(fields: unknown): boolean {
+	const names = new Set((Array.isArray(fields) ? fields : []).map((field) => (typeof field === 'string' ? field : String((field as { name?: unknown } | null)?.name ?? ''))));
+	return SUBSCRIBED_FIELDS.every((field) => names.has(field));
+}
+
+/** The app's active subscription for Pages, if any. */
+async function pageSubscriptionOf(context: IHookFunctions, target: Target): Promise<AppSubscription | undefined> {
+	return dataOf(await appCall(context, target, 'GET', {})).find(
 		(entry): entry is AppSubscription => (entry as AppSubscription).object === 'page' && (entry as AppSubscription).active !== false,
 	);
+}
+
+/**
+ * True when the app sends its Page webhooks to this URL and the Page is subscribed to the app, both
+ * with every field of SUBSCRIBED_FIELDS; false when something is missing (create then subscribes
+ * all of them). Throws when the app sends them to another URL.
+ */
+export async function subscriptionExists(context: IHookFunctions, callbackUrl: string): Promise<boolean> {
+	const target = await targetOf(context);
+	const pageSubscription = await pageSubscriptionOf(context, target);
 	if (!pageSubscription) return false;
 	if (pageSubscription.callback_url !== callbackUrl) {
 		throw new NodeOperationError(context.getNode(), `The Meta app ${target.appId} already sends its Page webhooks to another URL`, {
 			description: `It sends them to ${pageSubscription.callback_url}. An app has one callback URL for Pages: remove that subscription in the app’s dashboard (or deactivate the workflow that made it), or switch Subscribe on Activation off.`,
 		});
 	}
-	return dataOf(await pageCall(context, target, 'GET')).some((app) => String((app as { id?: unknown }).id) === target.appId);
+	if (!hasEveryField(pageSubscription.fields)) return false;
+	const app = dataOf(await pageCall(context, target, 'GET')).find((entry): entry is SubscribedApp => String((entry as SubscribedApp).id) === target.appId);
+	return app !== undefined && hasEveryField(app.subscribed_fields);
 }
 
 export async function subscribe(context: IHookFunctions, callbackUrl: string): Promise<boolean> {
@@ -139,14 +170,52 @@ export async function subscribe(context: IHookFunctions, callbackUrl: string): P
 	return true;
 }
 
+/**
+ * Removes the Page's subscription to the app and the app's Page subscription (active or disabled by
+ * Meta), only when the app sends its Page webhooks to this URL: one that sends them elsewhere
+ * (another workflow's, the production URL while this is a test listen, one changed by hand) is not
+ * this node's to remove.
+ */
 export async function unsubscribe(context: IHookFunctions, callbackUrl: string): Promise<boolean> {
 	const target = await targetOf(context);
 	try {
+		const appSubscription = dataOf(await appCall(context, target, 'GET', {})).find((entry): entry is AppSubscription => (entry as AppSubscription).object === 'page');
+		if (appSubscription?.callback_url !== callbackUrl) return true;
 		await pageCall(context, target, 'DELETE');
-		const pageSubscription = dataOf(await appCall(context, target, 'GET', {})).find((entry) => (entry as AppSubscription).object === 'page') as AppSubscription | undefined;
-		if (pageSubscription?.callback_url === callbackUrl) await appCall(context, target, 'DELETE', { object: 'page' });
+		await appCall(context, target, 'DELETE', { object: 'page' });
 	} catch {
 		return false;
 	}
 	return true;
+}
+
+// n8n calls a webhook node's delete when its checkExists throws or its create fails, to undo what
+// the activation did (n8n 2.41: ActiveWorkflowManager.addWebhooks → clearWebhooks, for every webhook
+// of the workflow, GET and POST; WebhookTriggerRegistrar.register → clearRegisteredWebhook;
+// TestWebhooks.needsWebhook → deactivateWebhooks), through the same delete it calls on
+// deactivation, with nothing to tell them apart (clearWebhooks reloads the workflow from the
+// database, so its static data cannot carry the difference either). A refused or failed activation
+// subscribed nothing complete, and what it found may be the live subscription (the active
+// workflow's during a test listen, this workflow's when its re-activation at start-up fails), so
+// this process remembers each activation under way, from checkExists until it answers true or
+// create has subscribed, and delete leaves Meta alone while it is unfinished. n8n may call delete
+// twice for one refusal (once per HTTP method), so the mark stays until an activation of the same
+// workflow, node and URL succeeds.
+const unfinished = new Set<string>();
+
+const activationKey = (context: IHookFunctions, callbackUrl: string) => JSON.stringify([context.getWorkflow().id ?? '', context.getNode().name, callbackUrl]);
+
+/** checkExists starts an activation of this node for this URL. */
+export function activationStarted(context: IHookFunctions, callbackUrl: string): void {
+	unfinished.add(activationKey(context, callbackUrl));
+}
+
+/** checkExists found the subscription complete, or create made it. */
+export function activationSucceeded(context: IHookFunctions, callbackUrl: string): void {
+	unfinished.delete(activationKey(context, callbackUrl));
+}
+
+/** Whether the last activation of this node for this URL was refused or failed: its delete is n8n undoing it. */
+export function activationUnfinished(context: IHookFunctions, callbackUrl: string): boolean {
+	return unfinished.has(activationKey(context, callbackUrl));
 }

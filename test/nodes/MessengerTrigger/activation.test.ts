@@ -1,13 +1,16 @@
 // Activating a workflow with the Messenger Trigger, as n8n does (checkExists, then create): a Page
 // whose events the database would ignore — not connected and no Owner ID, or connected to another
 // owner than the node's — refuses the activation with what to do, before anything is subscribed at
-// Meta; a connected Page, or an Owner ID that will connect it, activates.
-import { randomUUID } from 'node:crypto';
+// Meta; a connected Page, or an Owner ID that will connect it, activates. With Subscribe on
+// Activation, the subscription at Meta (the Graph simulator): every field the trigger records, on
+// the app and on the Page; a refused activation or test listen (after which n8n calls delete) and a
+// deactivation leave alone what does not send to this node's URL or is the live subscription.
+import { createHmac, randomUUID } from 'node:crypto';
 import { pageIdForToken, startSimulators, type RunningSimulators } from '../../../simulators';
 import { createTestUser, uniquePageId, withDb } from '../../helpers/stack';
 import { connectPage } from '../../db/messenger/fixtures';
 import { inspect } from 'node:util';
-import { activate, APP_ID, APP_SECRET, credentials, lastActivationError } from './support';
+import { activate, APP_ID, APP_SECRET, credentials, deactivate, lastActivationError } from './support';
 
 let sims: RunningSimulators;
 
@@ -23,6 +26,24 @@ beforeEach(async () => {
 	await sims.graph.control.reset();
 });
 
+const PRODUCTION_URL = 'http://127.0.0.1:5678/webhook/leadflow/messenger';
+/** Every field the trigger records, `standby` (the person's messages while another app has the conversation) included. */
+const FIELDS = ['messages', 'messaging_postbacks', 'message_echoes', 'message_deliveries', 'message_reads', 'standby'];
+
+/** The simulator's state once the app sends its Page webhooks to `url` and the Page is subscribed, both with every field. */
+function subscribedTo(url: string, pageId: string) {
+	return {
+		apps: { [APP_ID]: [expect.objectContaining({ object: 'page', callback_url: url, active: true, fields: FIELDS.map((name) => ({ name, version: 'v25.0' })) })] },
+		pages: { [pageId]: [{ id: APP_ID, subscribed_fields: FIELDS }] },
+	};
+}
+
+// n8n calls the webhook methods once per HTTP method of the webhook (GET, then POST), and after a
+// refusal delete for both, to undo the activation.
+const ACTIVE = ['checkExists', 'checkExists'];
+const SUBSCRIBED = ['checkExists', 'create', 'checkExists'];
+const REFUSED = ['checkExists', 'delete', 'delete'];
+
 const notConnected = expect.objectContaining({
 	message: expect.stringMatching(/^Page \d+ is not connected to an owner, and the node has no Owner ID/),
 	description: expect.stringMatching(/Owner ID.*Messenger Sync.*messenger_pages/),
@@ -36,7 +57,7 @@ describe('activation', () => {
 		expect(refused.error?.message).toContain(pageId);
 
 		await connectPage(pageId, await createTestUser('page-owner'));
-		expect(await activate(credentials(pageId))).toEqual({ called: ['checkExists'] });
+		expect(await activate(credentials(pageId))).toEqual({ called: ACTIVE });
 	});
 
 	it('an Owner ID activates a Page not connected yet (its first delivery connects it); one that is not a user id, or another owner than the connected Page’s, is refused', async () => {
@@ -51,13 +72,13 @@ describe('activation', () => {
 			expect.objectContaining({ message: expect.stringMatching(new RegExp(`^The Owner ID ${noUser} is not a user of this Supabase project`)), description: expect.stringContaining('Owner ID') }),
 		);
 
-		expect(await activate(credentials(pageId), { owner })).toEqual({ called: ['checkExists'] });
+		expect(await activate(credentials(pageId), { owner })).toEqual({ called: ACTIVE });
 		// Activation only checks: nothing is connected before the first delivery.
 		const rows = await withDb((db) => db.query('select 1 from public.messenger_pages where page_id = $1', [pageId]));
 		expect(rows.rowCount).toBe(0);
 
 		await connectPage(pageId, owner);
-		expect(await activate(credentials(pageId), { owner })).toEqual({ called: ['checkExists'] });
+		expect(await activate(credentials(pageId), { owner })).toEqual({ called: ACTIVE });
 		const stranger = await activate(credentials(pageId), { owner: await createTestUser('stranger') });
 		expect(stranger.error).toEqual(
 			expect.objectContaining({ message: expect.stringContaining(`Page ${pageId} is connected to another owner than the node’s Owner ID`), description: expect.stringContaining(owner) }),
@@ -70,14 +91,12 @@ describe('activation', () => {
 		const creds = credentials(pageId, { accessToken: token, baseUrl: sims.graph.baseUrl });
 
 		const refused = await activate(creds, { subscribe: true });
-		expect(refused).toEqual({ called: ['checkExists'], error: notConnected });
+		expect(refused).toEqual({ called: REFUSED, error: notConnected });
 		expect(await sims.graph.control.subscriptions()).toEqual({ apps: {}, pages: {} });
 
 		await connectPage(pageId, await createTestUser('page-owner'));
-		expect(await activate(creds, { subscribe: true })).toEqual({ called: ['checkExists', 'create'] });
-		const subscriptions = await sims.graph.control.subscriptions();
-		expect(subscriptions.apps[APP_ID]).toEqual([expect.objectContaining({ object: 'page', callback_url: 'http://127.0.0.1:5678/webhook/leadflow/messenger' })]);
-		expect(subscriptions.pages[pageId]).toEqual([expect.objectContaining({ id: APP_ID })]);
+		expect(await activate(creds, { subscribe: true })).toEqual({ called: SUBSCRIBED });
+		expect(await sims.graph.control.subscriptions()).toEqual(subscribedTo(PRODUCTION_URL, pageId));
 	});
 
 	it('is refused without an App Secret in the credential (no delivery could be verified), whatever the Pages and Subscribe say', async () => {
@@ -87,11 +106,11 @@ describe('activation', () => {
 		for (const parameters of [{}, { pages: 'connectedPages', subscribe: false }, { subscribe: true }]) {
 			const refused = await activate(noSecret, parameters);
 			expect(refused).toEqual({
-				called: ['checkExists'],
+				called: REFUSED,
 				error: { message: expect.stringMatching(/^The Facebook Page credential has no App Secret/), description: expect.stringContaining('App Secret') },
 			});
 		}
-		expect(await activate(credentials(pageId))).toEqual({ called: ['checkExists'] });
+		expect(await activate(credentials(pageId))).toEqual({ called: ACTIVE });
 	});
 
 	it('with Subscribe on Activation and Facebook out of reach, the refusal says so and carries neither the app secret nor the Page token', async () => {
@@ -116,9 +135,96 @@ describe('activation', () => {
 		const creds = credentials(pageId, { accessToken: token, baseUrl: sims.graph.baseUrl });
 
 		const refused = await activate(creds, { pages: 'connectedPages', subscribe: true });
-		expect(refused).toEqual({ called: ['checkExists'], error: notConnected });
+		expect(refused).toEqual({ called: REFUSED, error: notConnected });
 		expect(await sims.graph.control.subscriptions()).toEqual({ apps: {}, pages: {} });
 
-		expect(await activate(creds, { pages: 'connectedPages', subscribe: false })).toEqual({ called: ['checkExists'] });
+		expect(await activate(creds, { pages: 'connectedPages', subscribe: false })).toEqual({ called: ACTIVE });
+	});
+});
+
+describe('the subscription at Meta (Subscribe on Activation)', () => {
+	/** A connected Page whose token the Graph simulator knows, and the credential for it. */
+	async function connectedPage() {
+		const token = `page-token-${randomUUID()}`;
+		const pageId = pageIdForToken(token);
+		await connectPage(pageId, await createTestUser('page-owner'));
+		return { token, pageId, creds: credentials(pageId, { accessToken: token, baseUrl: sims.graph.baseUrl }) };
+	}
+
+	/** What someone sets up in the app's dashboard: the app's Page subscription to `url` with `appFields`, and the Page's with `pageFields`. */
+	async function subscribeByHand(page: { token: string; pageId: string }, url: string, appFields: string[], pageFields?: string[]) {
+		const root = `${sims.graph.baseUrl}/v25.0`;
+		const appToken = `${APP_ID}|${APP_SECRET}`;
+		const proof = (token: string) => createHmac('sha256', APP_SECRET).update(token).digest('hex');
+		const post = async (url: string, query: Record<string, string>) => expect((await fetch(`${url}?${new URLSearchParams(query)}`, { method: 'POST' })).status).toBe(200);
+		await post(`${root}/${APP_ID}/subscriptions`, { object: 'page', callback_url: url, verify_token: 'set-by-hand', fields: appFields.join(','), access_token: appToken, appsecret_proof: proof(appToken) });
+		if (pageFields) await post(`${root}/${page.pageId}/subscribed_apps`, { subscribed_fields: pageFields.join(','), access_token: page.token, appsecret_proof: proof(page.token) });
+	}
+
+	it('one already in place counts only with every field on the app and on the Page: one with fewer is subscribed again with all of them', async () => {
+		const page = await connectedPage();
+		const without = (field: string) => FIELDS.filter((one) => one !== field);
+		for (const [appFields, pageFields] of [
+			[['messages'], ['messages']],
+			[FIELDS, ['messages']],
+			[without('message_echoes'), FIELDS],
+			[FIELDS, without('standby')],
+		]) {
+			await sims.graph.control.reset();
+			await subscribeByHand(page, PRODUCTION_URL, appFields, pageFields);
+			expect(await activate(page.creds, { subscribe: true })).toEqual({ called: SUBSCRIBED });
+			expect(await sims.graph.control.subscriptions()).toEqual(subscribedTo(PRODUCTION_URL, page.pageId));
+		}
+		// Complete: nothing to create.
+		await sims.graph.control.reset();
+		await subscribeByHand(page, PRODUCTION_URL, FIELDS, FIELDS);
+		expect(await activate(page.creds, { subscribe: true })).toEqual({ called: ACTIVE });
+	});
+
+	it('a test listen on the active workflow is refused (the app sends to the production URL) and leaves the live subscription as it was', async () => {
+		const page = await connectedPage();
+		expect(await activate(page.creds, { subscribe: true })).toEqual({ called: SUBSCRIBED });
+		const live = await sims.graph.control.subscriptions();
+		expect(live).toEqual(subscribedTo(PRODUCTION_URL, page.pageId));
+
+		const listen = await activate(page.creds, { subscribe: true }, { test: true });
+		expect(listen).toEqual({
+			called: ['checkExists', 'delete'],
+			error: expect.objectContaining({ message: `The Meta app ${APP_ID} already sends its Page webhooks to another URL`, description: expect.stringContaining(PRODUCTION_URL) }),
+		});
+		expect(await sims.graph.control.subscriptions()).toEqual(live);
+	});
+
+	it('a re-activation refused (Supabase out of reach at start-up, the Page no longer connected) leaves the live subscription; once activated, deactivating removes it', async () => {
+		const page = await connectedPage();
+		expect(await activate(page.creds, { subscribe: true })).toEqual({ called: SUBSCRIBED });
+		const live = await sims.graph.control.subscriptions();
+
+		// Nothing listens on port 9: the Page cannot be checked.
+		const supabaseDown = { ...page.creds, leadflowSupabaseApi: { ...page.creds.leadflowSupabaseApi, url: 'http://127.0.0.1:9' } };
+		const down = await activate(supabaseDown, { subscribe: true });
+		expect(down).toEqual({ called: REFUSED, error: expect.objectContaining({ message: expect.stringContaining(`Reading whether Page ${page.pageId} is connected`) }) });
+		expect(await sims.graph.control.subscriptions()).toEqual(live);
+
+		await withDb((db) => db.query('delete from public.messenger_pages where page_id = $1', [page.pageId]));
+		expect(await activate(page.creds, { subscribe: true })).toEqual({ called: REFUSED, error: notConnected });
+		expect(await sims.graph.control.subscriptions()).toEqual(live);
+
+		await connectPage(page.pageId, await createTestUser('page-owner'));
+		expect(await activate(page.creds, { subscribe: true })).toEqual({ called: ACTIVE });
+		expect(await deactivate(page.creds, { subscribe: true })).toEqual(['delete', 'delete']);
+		expect(await sims.graph.control.subscriptions()).toEqual({ apps: { [APP_ID]: [] }, pages: { [page.pageId]: [] } });
+	});
+
+	it('deactivating leaves a subscription that no longer sends to this workflow’s URL', async () => {
+		const page = await connectedPage();
+		expect(await activate(page.creds, { subscribe: true })).toEqual({ called: SUBSCRIBED });
+		// The app's callback changed in its dashboard since: another workflow's, another n8n's.
+		await subscribeByHand(page, 'https://elsewhere.example/webhook/leadflow/messenger', FIELDS);
+		const elsewhere = await sims.graph.control.subscriptions();
+		expect(elsewhere).toEqual(subscribedTo('https://elsewhere.example/webhook/leadflow/messenger', page.pageId));
+
+		expect(await deactivate(page.creds, { subscribe: true })).toEqual(['delete', 'delete']);
+		expect(await sims.graph.control.subscriptions()).toEqual(elsewhere);
 	});
 });

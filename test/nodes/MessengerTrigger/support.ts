@@ -2,7 +2,7 @@
 // engine the way n8n runs a webhook trigger: the request goes to the node's webhook(), the answer is
 // what the caller receives, and the node's items start the run.
 import { HookContext } from 'n8n-core';
-import { resolveWebhookDescriptionField, type INode, type IWebhookData, type IWebhookDescription } from 'n8n-workflow';
+import { resolveWebhookDescriptionField, type INode, type IWebhookData, type IWebhookDescription, type WorkflowActivateMode, type WorkflowExecuteMode } from 'n8n-workflow';
 import type { WorkflowJson } from '../../harness';
 import { runWorkflow, type RunResult, type TestCredentials } from '../../harness';
 import { createAdditionalData, createHooks } from '../../harness/additional-data';
@@ -80,22 +80,26 @@ export function verify(pageId: string, query: Record<string, string>, parameters
 	return runWorkflow(triggerWorkflow(parameters), { webhook: { method: 'GET', path: PATH, query }, credentials: creds ?? credentials(pageId) });
 }
 
+/** A webhook method of the trigger, as n8n calls it. */
+export type HookCall = 'checkExists' | 'create' | 'delete';
+
 export interface Activation {
-	/** The webhook methods n8n called, in order. */
-	called: Array<'checkExists' | 'create'>;
+	/** The webhook methods n8n called, in order (once per HTTP method of the webhook: GET, then POST). */
+	called: HookCall[];
 	/** What n8n would show when activation is refused. */
 	error?: { message: string; description?: string | null };
 }
 
-/**
- * Activates a workflow holding the trigger the way n8n does (packages/cli WebhookService
- * createWebhookIfNotExists): the node's webhookMethods.default.checkExists with n8n-core's
- * HookContext, then create when it answered false. A thrown error refuses the activation.
- */
+export interface HookOptions {
+	/** A test listen ("Listen for test event"): the test URL (<base>/webhook-test/<path>), n8n's TestWebhooks. */
+	test?: boolean;
+}
+
 /** The error the last refused activation threw, as n8n receives it (to check what it carries). */
 export let lastActivationError: unknown;
 
-export async function activate(creds: TestCredentials, parameters: Record<string, unknown> = {}): Promise<Activation> {
+/** The trigger's webhooks as n8n lists them for a saved workflow (one per HTTP method), and a HookContext for each. */
+async function webhooksOf(creds: TestCredentials, parameters: Record<string, unknown>, options: HookOptions) {
 	const workflowJson = triggerWorkflow(parameters);
 	// A saved workflow's webhook node has a webhookId; with a full path, its production URL is then <base>/webhook/<path>.
 	workflowJson.nodes[0].webhookId = 'messenger-trigger-activation';
@@ -107,28 +111,64 @@ export async function activate(creds: TestCredentials, parameters: Record<string
 	const path = resolveWebhookDescriptionField(node, description, 'path');
 	const credentialsHelper = new TestCredentialsHelper(new HarnessCredentialTypes(await loaders()), creds);
 	const additionalData = createAdditionalData({ credentialsHelper, hooks: createHooks('trigger', 'activation', workflowJson, 'activation'), executionId: 'activation', workflowId: 'activation' });
-	const webhookData: IWebhookData = {
-		httpMethod: 'POST',
-		node: node.name,
-		path: String(path.resolved ? path.value : PATH),
-		webhookDescription: description,
-		workflowId: 'activation',
-		workflowExecuteAdditionalData: additionalData,
-	};
 	const methods = nodeType.webhookMethods?.default;
-	if (!methods?.checkExists || !methods.create) throw new Error('The Messenger Trigger has no webhook methods');
-	const context = new HookContext(workflow, node, additionalData, 'trigger', 'activate', webhookData);
-	const called: Activation['called'] = [];
-	try {
-		called.push('checkExists');
-		if (!(await methods.checkExists.call(context))) {
-			called.push('create');
-			await methods.create.call(context);
+	if (!methods?.checkExists || !methods.create || !methods.delete) throw new Error('The Messenger Trigger has no webhook methods');
+	// n8n (WebhookService.getNodeWebhooks) splits the description's `GET,POST` into one webhook per method.
+	const webhooks: IWebhookData[] = String(description.httpMethod)
+		.split(',')
+		.map((httpMethod) => ({
+			httpMethod: httpMethod.trim() as IWebhookData['httpMethod'],
+			node: node.name,
+			path: String(path.resolved ? path.value : PATH),
+			webhookDescription: description,
+			workflowId: 'activation',
+			workflowExecuteAdditionalData: additionalData,
+			...(options.test && { isTest: true }),
+		}));
+	const context = (webhook: IWebhookData, mode: WorkflowExecuteMode, activation: WorkflowActivateMode) => new HookContext(workflow, node, additionalData, mode, activation, webhook);
+	return { methods: { checkExists: methods.checkExists, create: methods.create, delete: methods.delete }, webhooks, context };
+}
+
+/**
+ * Activates a workflow holding the trigger the way n8n 2.41 does: for each of its webhooks (GET,
+ * then POST) the node's checkExists with n8n-core's HookContext, then create when it answered false
+ * (WebhookService.createWebhookIfNotExists). A thrown error refuses the activation, and n8n then
+ * calls delete to undo it: for every webhook of the workflow (ActiveWorkflowManager.addWebhooks →
+ * clearWebhooks), or for a test listen for those registered so far (TestWebhooks.needsWebhook →
+ * deactivateWebhooks), in mode internal / update.
+ */
+export async function activate(creds: TestCredentials, parameters: Record<string, unknown> = {}, options: HookOptions = {}): Promise<Activation> {
+	const { methods, webhooks, context } = await webhooksOf(creds, parameters, options);
+	const mode: WorkflowExecuteMode = options.test ? 'manual' : 'trigger';
+	const activation: WorkflowActivateMode = options.test ? 'manual' : 'activate';
+	const called: HookCall[] = [];
+	for (const [index, webhook] of webhooks.entries()) {
+		try {
+			called.push('checkExists');
+			if (!(await methods.checkExists.call(context(webhook, mode, activation)))) {
+				called.push('create');
+				await methods.create.call(context(webhook, mode, activation));
+			}
+		} catch (error) {
+			lastActivationError = error;
+			for (const registered of options.test ? webhooks.slice(0, index + 1) : webhooks) {
+				called.push('delete');
+				await methods.delete.call(context(registered, 'internal', 'update'));
+			}
+			const { message, description: why } = error as { message: string; description?: string | null };
+			return { called, error: { message, description: why } };
 		}
-		return { called };
-	} catch (error) {
-		lastActivationError = error;
-		const { message, description: why } = error as { message: string; description?: string | null };
-		return { called, error: { message, description: why } };
 	}
+	return { called };
+}
+
+/** Deactivates it (or ends a test listen) the way n8n does: delete for each webhook, in mode internal / update. */
+export async function deactivate(creds: TestCredentials, parameters: Record<string, unknown> = {}, options: HookOptions = {}): Promise<HookCall[]> {
+	const { methods, webhooks, context } = await webhooksOf(creds, parameters, options);
+	const called: HookCall[] = [];
+	for (const webhook of webhooks) {
+		called.push('delete');
+		await methods.delete.call(context(webhook, 'internal', 'update'));
+	}
+	return called;
 }
