@@ -66,8 +66,8 @@ test('in real n8n: activation subscribed the app’s Page webhook to the product
 	expect(subscriptions.apps[APP_ID]).toEqual([
 		expect.objectContaining({ object: 'page', callback_url: `${n8n.baseUrl}/webhook/${PATH}`, verify_token: VERIFY_TOKEN, active: true }),
 	]);
-	expect(subscriptions.apps[APP_ID][0].fields.map((field) => field.name)).toEqual(['messages', 'messaging_postbacks', 'message_echoes', 'message_deliveries', 'message_reads']);
-	expect(subscriptions.pages[world.pageId]).toEqual([{ id: APP_ID, subscribed_fields: ['messages', 'messaging_postbacks', 'message_echoes', 'message_deliveries', 'message_reads'] }]);
+	expect(subscriptions.apps[APP_ID][0].fields.map((field) => field.name)).toEqual(['messages', 'messaging_postbacks', 'message_echoes', 'message_deliveries', 'message_reads', 'standby']);
+	expect(subscriptions.pages[world.pageId]).toEqual([{ id: APP_ID, subscribed_fields: ['messages', 'messaging_postbacks', 'message_echoes', 'message_deliveries', 'message_reads', 'standby'] }]);
 });
 
 test("in real n8n: Meta's verification gets its challenge back as text; a wrong token 403", async () => {
