@@ -133,11 +133,12 @@ export async function callRpc<Name extends RpcName>(
 ): Promise<RpcResult<Name>> {
 	const client = await getSupabaseClient(context);
 	// With the count, PostgREST says how many rows the function answered in all (the same single
-	// execution; about 0.1 ms), so an answer cut by the project's Max Rows is an error, not rows
-	// missing from the node's output without a word.
-	const { data, error, count } = await client.rpc(functionName, args as Record<string, unknown>, { count: 'exact' });
+	// execution; about 0.1 ms) and answers 206 when it sent fewer, so an answer cut by the project's
+	// Max Rows is an error, not rows missing from the node's output without a word. (A function that
+	// answers one value counts 1 whatever the value, an empty JSON array included: only 206 says cut.)
+	const { data, error, count, status } = await client.rpc(functionName, args as Record<string, unknown>, { count: 'exact' });
 	if (error) throw toNodeApiError(context, error, `${functionName} failed`, itemIndex);
-	if (Array.isArray(data) && typeof count === 'number' && count > data.length) {
+	if (status === 206 && Array.isArray(data) && typeof count === 'number' && count > data.length) {
 		throw cutAnswerError(context, functionName, data.length, count, itemIndex);
 	}
 	return data as RpcResult<Name>;

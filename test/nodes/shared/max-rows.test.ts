@@ -3,6 +3,8 @@
 // where the rows past the cut used to be missing from the output without a word. This file starts a
 // stack of its own with Max Rows at 5 (and stops it).
 import { Client } from 'pg';
+import type { INode } from 'n8n-workflow';
+import { callRpc, type SupabaseContext } from '../../../nodes/shared/supabase';
 import { createAuthUser, startStack, type RunningStack } from '../../../stack';
 import { runQueue } from '../QueueLedger/support/queue';
 
@@ -59,4 +61,27 @@ it("Prepare Tomorrow for every owner: a page cut by Max Rows is an error, not th
 	);
 	const { result } = await runQueue([{}], { resource: 'message', operation: 'prepareTomorrow' }, credentials());
 	expect(result.error?.message).toMatch(/^queue_prepare answered 5 of its 7 rows: the Data API's Max Rows cut the answer/);
+});
+
+it('a function answering one value is read whole, an empty JSON array or one longer than Max Rows included (PostgREST counts it as one row)', async () => {
+	await db.query(`create function public.leadflow_test_value(n integer) returns jsonb language sql as $$ select coalesce(jsonb_agg(g), '[]'::jsonb) from generate_series(1, n) g $$;
+		grant execute on function public.leadflow_test_value(integer) to service_role; notify pgrst, 'reload schema'`);
+	const context: SupabaseContext = {
+		getCredentials: async <T extends object>() => ({ url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey }) as unknown as T,
+		getNode: () => ({ name: 'Test', type: 'test', typeVersion: 1, position: [0, 0], parameters: {} }) as unknown as INode,
+	};
+	const call = (n: number) => callRpc(context, 'leadflow_test_value' as never, { n } as never) as Promise<unknown>;
+	// PostgREST reloads its schema cache on the notify: the first calls may not see the function yet.
+	const deadline = Date.now() + 10_000;
+	for (;;) {
+		try {
+			await call(0);
+			break;
+		} catch (error) {
+			if (!/Could not find the function/.test(String((error as Error).message)) || Date.now() > deadline) throw error;
+			await new Promise((resolve) => setTimeout(resolve, 100));
+		}
+	}
+	expect(await call(0)).toEqual([]);
+	expect(await call(MAX_ROWS + 3)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
 });
