@@ -156,8 +156,8 @@ function cutAnswerError(context: SupabaseContext, functionName: string, answered
 	return new NodeApiError(context.getNode(), { code: 'max_rows', answered, total } as JsonObject, {
 		message: `${functionName} answered ${answered} of its ${total} rows: the Data API's Max Rows cut the answer`,
 		description:
-			`Leadflow sends at most ${DATA_API_MAX_ROWS.toLocaleString('en-US')} items a call and reads one answered row per item. ` +
-			`${MAX_ROWS_ADVICE} What the call did is saved in the database; the rows past the cut are not on the node's output.`,
+			`The Data API answers at most ${answered.toLocaleString('en-US')} rows a call here. Leadflow's calls need up to ${DATA_API_MAX_ROWS.toLocaleString('en-US')} (one row per item of a batch): ` +
+			`${answered < DATA_API_MAX_ROWS ? MAX_ROWS_ADVICE : 'ask this operation for fewer rows.'} What the call did is saved in the database; the rows past the cut are not on the node's output.`,
 		itemIndex,
 	});
 }

@@ -1,8 +1,8 @@
 // explain: the claim's judgement without claiming: every tagged contact with its reason. No contacts
 // for a rule named: one read says whether the rule exists (not_found, as Snapshot, when it does not).
-import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem, rowsTo } from '../../shared/per-item';
-import { callRpc } from '../../shared/supabase';
+import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
 import { findRule, noSuchRule } from '../transport/rules';
 import { readRuleId, ruleIdProperty } from './common';
 
@@ -19,7 +19,7 @@ const properties: INodeProperties[] = [
 		displayName: 'Limit',
 		name: 'limit',
 		type: 'number',
-		typeOptions: { minValue: 1 },
+		typeOptions: { minValue: 1, maxValue: DATA_API_MAX_ROWS },
 		default: 50,
 		description: 'Max number of results to return',
 	},
@@ -27,13 +27,25 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['explain'] } }, properties);
 
+/** The Limit, a whole number from 1 to 1,000 (an expression escapes the editor's bounds: checked here). */
+function readLimit(context: IExecuteFunctions, itemIndex: number): number {
+	const limit = context.getNodeParameter('limit', itemIndex) as unknown;
+	if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > DATA_API_MAX_ROWS) {
+		throw new NodeOperationError(context.getNode(), `The Limit ${JSON.stringify(limit)} is not a whole number from 1 to 1,000`, {
+			itemIndex,
+			description: 'Explain answers one row per contact and the Data API answers up to 1,000 rows a call: ask for at most 1,000 (the contacts due come first).',
+		});
+	}
+	return limit;
+}
+
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
 		// The database filters (p_only_due), so the limit counts due contacts: filtered here, a limit
 		// filled by contacts not due left nothing while other contacts were due.
 		const args = {
 			p_rule_id: readRuleId(this, i, false),
-			p_limit: this.getNodeParameter('limit', i) as number,
+			p_limit: readLimit(this, i),
 			p_only_due: this.getNodeParameter('onlyDue', i) as boolean,
 		};
 		const rows = await callRpc(this, 'automation_explain', args, i);

@@ -52,6 +52,16 @@ test('explain: every tagged contact with its reason, paired with the input item'
 	expect(items.every((item) => (item.pairedItem as { item: number }).item === 0)).toBe(true);
 });
 
+test('explain refuses a Limit over 1,000 (one row per contact; the Data API answers up to 1,000 a call), naming the Limit, before any call', async () => {
+	for (const limit of [1001, 0, 2.5]) {
+		const result = await runWorkflow(tagEligibilityWorkflow({ operation: 'explain', ruleId: seed.ruleId, limit }), { credentials: credentials() });
+		expect(result.error?.message).toBe(`The Limit ${limit} is not a whole number from 1 to 1,000`);
+	}
+	const atMost = await runWorkflow(tagEligibilityWorkflow({ operation: 'explain', ruleId: seed.ruleId, limit: 1000 }), { credentials: credentials() });
+	expect(atMost.error).toBeUndefined();
+	expect(atMost.nodeOutputs.Eligibility).toHaveLength(15);
+});
+
 test('explain with "only due": just the 10 due contacts', async () => {
 	const result = await runWorkflow(tagEligibilityWorkflow({ operation: 'explain', ruleId: seed.ruleId, limit: 100, onlyDue: true }), {
 		credentials: credentials(),
