@@ -164,3 +164,22 @@ export function textProblem(value: string, rule: TextRule): string | undefined {
 	if (min > 0 && characterCount(value.trim()) < min) return min === 1 ? 'is empty' : `is shorter than ${min} characters`;
 	return undefined;
 }
+
+/** A value as a refusal shows it: short, and never the whole of a long text or an object. */
+export function shown(value: unknown): string {
+	if (value === undefined) return 'nothing';
+	if (value === null) return 'null';
+	if (Array.isArray(value)) return `an array of ${value.length}`;
+	if (typeof value === 'object') return 'an object';
+	const text = JSON.stringify(value) ?? String(value);
+	return text.length > 42 ? `${text.slice(0, 40)}…"` : text;
+}
+
+/**
+ * What is wrong with an optional text field of a request ("must be text (got an object)"), or
+ * undefined when it is text or absent: a number or an object from a request's JSON is refused, never
+ * written as "[object Object]" or as its JSON text.
+ */
+export function notTextProblem(value: unknown): string | undefined {
+	return value === undefined || value === null || typeof value === 'string' ? undefined : `must be text (got ${shown(value)})`;
+}

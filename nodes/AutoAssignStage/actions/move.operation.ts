@@ -5,7 +5,7 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { ManualMove } from '../../shared/contract';
 import { callRpc } from '../../shared/supabase';
-import { textProblem, UUID } from '../../shared/valid-input';
+import { notTextProblem, textProblem, UUID } from '../../shared/valid-input';
 import { applyStageChanges } from '../helpers/stageChanges';
 import { automationsProperties, checkUuid, invalid, pipelineProperty, readPipelineId } from '../helpers/common';
 
@@ -61,11 +61,9 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 	const nameProblem = byName ? textProblem(value, { kind: 'line', max: 100 }) : undefined;
 	if (nameProblem) throw invalid(context, itemIndex, `The stage name ${nameProblem}`, 'Give the stage\'s name as the pipeline shows it.');
 	const rawReason = context.getNodeParameter('reason', itemIndex, '') as unknown;
-	if (rawReason !== undefined && rawReason !== null && typeof rawReason !== 'string') {
-		const got = Array.isArray(rawReason) ? 'an array' : typeof rawReason === 'object' ? 'an object' : JSON.stringify(rawReason) ?? typeof rawReason;
-		throw invalid(context, itemIndex, `Reason must be text (got ${got})`, 'Send the reason as text, a JSON string, e.g. {"reason": "Booked a demo"}: at most 2,000 characters.');
-	}
-	const reason = (rawReason ?? '').trim();
+	const notText = notTextProblem(rawReason);
+	if (notText) throw invalid(context, itemIndex, `Reason ${notText}`, 'Send the reason as text, a JSON string, e.g. {"reason": "Booked a demo"}: at most 2,000 characters.');
+	const reason = ((rawReason as string | null | undefined) ?? '').trim();
 	const reasonProblem = reason ? textProblem(reason, { kind: 'multiline', max: 2000 }) : undefined;
 	if (reasonProblem) throw invalid(context, itemIndex, `Reason ${reasonProblem}`, 'Write the reason as plain text of at most 2,000 characters.');
 	const actorId = String(context.getNodeParameter('actorId', itemIndex, '') ?? '').trim();

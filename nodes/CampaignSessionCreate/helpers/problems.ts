@@ -31,14 +31,7 @@ export function invalidRequest(statusCode: number, problems: Problem[]): Invalid
 }
 
 /** A short, safe rendering of a received value for a problem message. */
-export function shown(value: unknown): string {
-	if (value === undefined) return 'nothing';
-	if (value === null) return 'null';
-	if (Array.isArray(value)) return `an array of ${value.length}`;
-	if (typeof value === 'object') return 'an object';
-	const text = JSON.stringify(value) ?? String(value);
-	return text.length > 42 ? `${text.slice(0, 40)}…"` : text;
-}
+export { shown } from '../../shared/valid-input';
 
 export function typeName(value: unknown): string {
 	if (value === null) return 'null';

@@ -9,10 +9,9 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
-import { textProblem } from '../../shared/valid-input';
+import { notTextProblem, textProblem } from '../../shared/valid-input';
 import { inParameterNames } from '../helpers/caller-fields';
 import { invalid, ownerProperty, readUuid } from '../helpers/common';
-import { shown } from '../helpers/leads';
 
 const properties: INodeProperties[] = [
 	{
@@ -46,11 +45,9 @@ export const description = updateDisplayOptions({ show: { operation: ['takeLead'
 /** The Reason of item i, trimmed ('' when empty); a value that is not text is refused, naming it. */
 function readReason(context: IExecuteFunctions, itemIndex: number): string {
 	const value = context.getNodeParameter('reason', itemIndex, '') as unknown;
-	if (value === undefined || value === null) return '';
-	if (typeof value !== 'string') {
-		throw invalid(context, itemIndex, `Reason must be text (got ${shown(value)})`, 'Send the reason as text, a JSON string, e.g. {"reason": "Customer called back"}: at most 2,000 characters.');
-	}
-	return value.trim();
+	const problem = notTextProblem(value);
+	if (problem) throw invalid(context, itemIndex, `Reason ${problem}`, 'Send the reason as text, a JSON string, e.g. {"reason": "Customer called back"}: at most 2,000 characters.');
+	return ((value as string | null | undefined) ?? '').trim();
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -5,7 +5,7 @@
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { NewLead } from '../../shared/contract';
 import { normalisePhone } from '../../shared/phone';
-import { textProblem, TEXT, UUID, type TextRule } from '../../shared/valid-input';
+import { shown, textProblem, TEXT, UUID, type TextRule } from '../../shared/valid-input';
 
 /** What an item says about its lead, as read (any type). */
 export interface LeadFields {
@@ -30,14 +30,6 @@ export type CheckedLead = { lead: NewLead } | { problems: Problem[] };
 export const SOURCE_RULE: TextRule = { kind: 'line', min: 1, max: 100 };
 
 const isEmpty = (value: unknown) => value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
-
-/** A short, safe rendering of a received value for a problem message. */
-export function shown(value: unknown): string {
-	if (Array.isArray(value)) return `an array of ${value.length}`;
-	if (typeof value === 'object' && value !== null) return 'an object';
-	const text = JSON.stringify(value) ?? String(value);
-	return text.length > 42 ? `${text.slice(0, 40)}…"` : text;
-}
 
 function checkText(field: 'name' | 'source', value: unknown, rule: TextRule, problems: Problem[]): string | null {
 	if (isEmpty(value)) return null;
