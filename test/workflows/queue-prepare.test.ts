@@ -93,6 +93,33 @@ test('a malformed owner answers 400 naming it; without the key 403; nothing is p
 	expect(await messagesOf(owner)).toEqual([]);
 });
 
+// The webhook's one input is the X-Leadflow-Owner header; without it every owner is prepared. So an
+// owner sent anywhere else (a query parameter, the body), or a header left empty, is refused with
+// what to do, before anything is prepared: it would otherwise prepare every owner's tomorrow.
+test.each([
+	['a query parameter', 'query', 'owner', /^Query parameter "owner": this webhook reads no query/],
+	['a body field', 'body', 'ownerUserId', /^Unknown field "ownerUserId": this webhook takes no body/],
+	['a body that is not an object', 'array', 'body', /^The body is not a JSON object$/],
+	['an empty X-Leadflow-Owner', 'header', 'X-Leadflow-Owner', /^The X-Leadflow-Owner header is empty$/],
+])('%s answers 400 naming it, and nobody is prepared', async (_case, where, field, error) => {
+	const owner = await queueOwner();
+	await leadsOf(owner, 1);
+	const refused = await runWorkflow(WORKFLOW, {
+		startNode: 'Prepare Now',
+		webhook: {
+			method: 'POST',
+			headers: { [KEY.name]: KEY.value, ...(where === 'header' ? { 'X-Leadflow-Owner': ' ' } : {}) },
+			query: where === 'query' ? { owner } : undefined,
+			body: where === 'body' ? { ownerUserId: owner } : where === 'array' ? [owner] : {},
+		},
+		credentials: credentials(),
+	});
+	expect(refused.response?.statusCode).toBe(400);
+	expect(refused.response?.body).toEqual({ status: 400, field, error: expect.stringMatching(error), hint: expect.stringMatching(/X-Leadflow-Owner/) });
+	expect(refused.executedNodes).not.toContain('Prepare Tomorrow');
+	expect(await messagesOf(owner)).toEqual([]);
+});
+
 /** The shipped workflow's schedule: its trigger node and the cron expressions n8n runs it by. */
 function shippedSchedule() {
 	const trigger = loadWorkflow(WORKFLOW).nodes.find((node) => node.type === 'n8n-nodes-base.scheduleTrigger');
