@@ -3,7 +3,8 @@
 // placed in one run, the answer counts them by outcome, the Automations output gets the pipeline's
 // webhook action once per contact, a run with nothing due answers zeros, a new customer message
 // makes a placed contact due again, and a model failure leaves a placed contact as the model put it.
-// A malformed owner header answers 400 naming it; a scheduled run whose analysis fails ends in error.
+// A malformed owner header answers 400 naming it, and so does an owner sent in the query or the body,
+// or an empty header (never every owner); a scheduled run whose analysis fails ends in error.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
@@ -135,6 +136,30 @@ test('a malformed X-Leadflow-Owner answers 400 naming it, with the message only;
 	expect(run.response?.body).toEqual({ status: 400, error: 'The owner user ID "abc" is not a UUID', field: 'X-Leadflow-Owner', hint: expect.stringMatching(/X-Leadflow-Owner/) });
 	expect(run.error).toBeUndefined();
 	expect(run.executedNodes).not.toContain('Assign Stages');
+	expect(await sims.gemini.control.requests()).toEqual([]);
+});
+
+// The webhook's one input is X-Leadflow-Owner; without it every owner's due conversations are
+// analysed. So an owner sent anywhere else, or a header left empty, is refused before anything runs.
+test.each([
+	['a query parameter', 'query', 'owner', /^Query parameter "owner": this webhook reads no query/],
+	['a body field', 'body', 'ownerUserId', /^Unknown field "ownerUserId": this webhook takes no body/],
+	['a body that is not an object', 'array', 'body', /^The body is not a JSON object$/],
+	['an empty X-Leadflow-Owner', 'header', 'X-Leadflow-Owner', /^The X-Leadflow-Owner header is empty$/],
+])('%s answers 400 naming it; nothing is analysed', async (_case, where, field, error) => {
+	const run = await runWorkflow(WORKFLOW, {
+		startNode: 'Analyse Now',
+		webhook: {
+			method: 'POST',
+			headers: { [KEY.name]: KEY.value, ...(where === 'header' ? { 'X-Leadflow-Owner': ' ' } : {}) },
+			query: where === 'query' ? { owner: world.userId } : undefined,
+			body: where === 'body' ? { ownerUserId: world.userId } : where === 'array' ? [world.userId] : {},
+		},
+		credentials,
+	});
+	expect(run.response?.statusCode).toBe(400);
+	expect(run.response?.body).toEqual({ status: 400, field, error: expect.stringMatching(error), hint: expect.stringMatching(/X-Leadflow-Owner/) });
+	expect(run.executedNodes).not.toContain('Analyze Due Conversations');
 	expect(await sims.gemini.control.requests()).toEqual([]);
 });
 
