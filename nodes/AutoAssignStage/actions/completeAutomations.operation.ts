@@ -7,7 +7,7 @@ import { sendBatch } from '../../shared/batch-refusals';
 import type { CompleteOutboxArgs } from '../../shared/contract';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
-import { textProblem } from '../../shared/valid-input';
+import { shown, textProblem } from '../../shared/valid-input';
 import { AUTOMATIONS, checkUuid, invalid, OUTPUT_COUNT } from '../helpers/common';
 
 type Report = CompleteOutboxArgs['p_items'][number];
@@ -61,6 +61,24 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['completeAutomations'] } }, properties);
 
+/** The default delay before a retry, in seconds: also what an empty Retry After means. */
+const DEFAULT_RETRY_AFTER = 300;
+
+/**
+ * Retry After in seconds. Empty (an expression or an agent's `$fromAI` giving '' or nothing) means
+ * the default, never 0 (handed out again at once); a number or a numeric text from 0 to 7 days is
+ * taken; anything else (a word, true, a list) is refused, showing what came.
+ */
+function readRetryAfter(context: IExecuteFunctions, itemIndex: number): number {
+	const raw = context.getNodeParameter('retryAfterSeconds', itemIndex, DEFAULT_RETRY_AFTER) as unknown;
+	if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return DEFAULT_RETRY_AFTER;
+	const seconds = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw.trim()) : Number.NaN;
+	if (!(Number.isFinite(seconds) && seconds >= 0 && seconds <= 604800)) {
+		throw invalid(context, itemIndex, `Retry After must be from 0 to 604,800 seconds (got ${shown(raw)})`, 'Give the delay before the action is handed out again, in seconds (at most 7 days), or leave it empty for 300.');
+	}
+	return seconds;
+}
+
 function readReport(context: IExecuteFunctions, itemIndex: number): { holder: string; report: Report } {
 	const outboxId = checkUuid(context, context.getNodeParameter('outboxId', itemIndex), 'outbox item ID', itemIndex, 'Map the outbox_id of an item from the Automations output, e.g. {{ $json.outbox_id }}.');
 	const holder = String(context.getNodeParameter('claimHolder', itemIndex, '') ?? '').trim();
@@ -73,10 +91,7 @@ function readReport(context: IExecuteFunctions, itemIndex: number): { holder: st
 	const error = String(context.getNodeParameter('error', itemIndex, '') ?? '').trim();
 	const problem = error ? textProblem(error, { kind: 'multiline', max: 2000 }) : undefined;
 	if (problem) throw invalid(context, itemIndex, `Error ${problem}`, 'Give the failure as plain text of at most 2,000 characters.');
-	const retryAfter = outcome === 'retry' ? Number(context.getNodeParameter('retryAfterSeconds', itemIndex, 300)) : null;
-	if (retryAfter !== null && !(Number.isFinite(retryAfter) && retryAfter >= 0 && retryAfter <= 604800)) {
-		throw invalid(context, itemIndex, `Retry After must be from 0 to 604,800 seconds (got ${String(retryAfter)})`, 'Give the delay before the action is handed out again, in seconds (at most 7 days).');
-	}
+	const retryAfter = outcome === 'retry' ? readRetryAfter(context, itemIndex) : null;
 	return {
 		holder,
 		report: { outbox_id: outboxId, outcome: 'failed', error: error || null, ...(retryAfter !== null && { retry_after_seconds: retryAfter }) },

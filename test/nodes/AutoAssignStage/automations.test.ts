@@ -111,6 +111,31 @@ it('a failure reported to retry comes back after the delay; one failed for good 
 	expect(again.automations.map((item) => [item.outbox_id, item.attempt])).toEqual([[webhook.outbox_id, 2]]);
 });
 
+// An agent's $fromAI (or an expression) gives '' for a delay it was not told: that is the default
+// 300 s, not 0, which would hand the action out again at once to be retried in a loop. A word is
+// refused naming Retry After, nothing reported.
+it('an empty Retry After means the default 300 s; one that is not a number is refused, nothing reported', async () => {
+	const world = await worldWithActions();
+	const [contact] = await world.contacts(1);
+	const assigned = await assignConfirming([analysed(contact, 50)]);
+	const webhook = assigned.automations.find((item) => item.kind === 'webhook')!;
+	const notify = assigned.automations.find((item) => item.kind === 'notify')!;
+
+	const word = await completeAutomations([notify], { outcome: 'retry', error: 'Down', retryAfterSeconds: 'soon' }, { continueOnFail: true });
+	expect(word.automations).toEqual([
+		{ error: expect.objectContaining({ code: 'invalid_input', message: 'Retry After must be from 0 to 604,800 seconds (got "soon")' }) },
+	]);
+	expect((await outbox([notify.outbox_id as string])).map((row) => row.status)).toEqual(['claimed']);
+
+	const empty = await completeAutomations([webhook], { outcome: 'retry', error: 'The CRM answered 503', retryAfterSeconds: '' });
+	expect(empty.automations).toEqual([{ outbox_id: webhook.outbox_id, outcome: 'retrying', reported: 'failed' }]);
+	const delay = await withDb(async (db) =>
+		(await db.query<{ seconds: number }>('select extract(epoch from available_at - now())::float8 as seconds from public.pipeline_outbox where id = $1', [webhook.outbox_id])).rows[0].seconds,
+	);
+	expect(delay).toBeGreaterThan(290);
+	expect(delay).toBeLessThanOrEqual(300);
+});
+
 it('Claim Automations hands out the actions of changes made without handing them out, of its owner only', async () => {
 	const [mine, theirs] = [await worldWithActions(), await worldWithActions()];
 	const [a] = await mine.contacts(1);
