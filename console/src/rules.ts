@@ -3,7 +3,9 @@
 // the column it concerns, the database's message and advice in plain words (added by the Leadflow
 // Console node), shown beside that field with the database's own words as a detail. Preview asks
 // the database what the unsaved settings would judge due now; "Show the prompt" shows what
-// GenerateFollowUp would send Gemini for one real contact with them. Neither saves.
+// GenerateFollowUp would send Gemini for one real contact with them. Neither saves. A new rule's
+// form draws one key when it opens and sends it with every save of it (the Idempotency-Key header):
+// a save delivered twice (a double click, a retry after a lost answer) creates one rule.
 import { formatNumber, reasonInWords } from './format';
 
 interface Tag { id: string; name: string; user_id?: string }
@@ -24,7 +26,8 @@ interface PromptAnswer {
 	error?: Refusal;
 }
 interface Explain { tagged: number; due: number; by_reason: Record<string, number> }
-interface WriteAnswer { saved: boolean; rule?: RuleRow; explain?: Explain; error?: Refusal }
+/** repeat: a create whose key was used already; rule is the rule that key created. */
+interface WriteAnswer { saved: boolean; rule?: RuleRow; explain?: Explain; error?: Refusal; repeat?: boolean }
 
 export interface RulesContext {
 	apiBase: string;
@@ -47,10 +50,22 @@ export function explainInWords(explain: Explain): string {
 
 const hhmm = (time: string) => time.slice(0, 5);
 
+/** A random UUID (v4): crypto.randomUUID where the browser offers it (secure contexts only), else from getRandomValues. */
+export function newCreateKey(): string {
+	if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+	const bytes = crypto.getRandomValues(new Uint8Array(16));
+	bytes[6] = (bytes[6] & 0x0f) | 0x40;
+	bytes[8] = (bytes[8] & 0x3f) | 0x80;
+	const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+	return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 export function initRules(context: RulesContext) {
 	const { apiBase, request, escape } = context;
 	let list: RulesList = { rules: [], tags: [], owners: [] };
 	let editing: RuleRow | undefined;
+	/** The open new-rule form's key: the same for every save of it, so a repeated save creates one rule. */
+	let createKey: string | undefined;
 	const form = $<HTMLFormElement>('rule-form');
 
 	const zones = (() => {
@@ -151,6 +166,7 @@ export function initRules(context: RulesContext) {
 
 	function openForm(rule?: RuleRow) {
 		editing = rule;
+		createKey = rule ? undefined : newCreateKey();
 		clearErrors();
 		$('rule-preview').textContent = '';
 		$('rule-form-title').textContent = rule ? `Edit ${rule.name}` : 'New rule';
@@ -212,10 +228,10 @@ export function initRules(context: RulesContext) {
 		};
 	}
 
-	async function write(kind: 'save' | 'explain', body: Record<string, unknown>): Promise<WriteAnswer> {
+	async function write(kind: 'save' | 'explain', body: Record<string, unknown>, key?: string): Promise<WriteAnswer> {
 		const { status, json } = await request(`${apiBase}/rules/${kind}`, {
 			method: 'POST',
-			headers: { 'Content-Type': 'application/json' },
+			headers: { 'Content-Type': 'application/json', ...(key ? { 'Idempotency-Key': key } : {}) },
 			body: JSON.stringify(body),
 		});
 		const answer = json as WriteAnswer & { error?: unknown };
@@ -228,9 +244,18 @@ export function initRules(context: RulesContext) {
 		const preview = $('rule-preview');
 		preview.textContent = kind === 'save' ? 'Saving…' : 'Asking the database…';
 		try {
-			const answer = await write(kind, { ruleId: editing?.id ?? '', userId: editing ? '' : owner(), settings: settings() });
+			const answer = await write(kind, { ruleId: editing?.id ?? '', userId: editing ? '' : owner(), settings: settings() },
+				kind === 'save' && !editing ? createKey : undefined);
 			if (answer.error) {
 				preview.textContent = kind === 'save' ? 'Not saved.' : '';
+				if (answer.repeat && answer.rule) {
+					// An earlier save of this form created the rule (its answer was lost) with another
+					// value: the form, as typed, now edits that rule, so saving again applies it.
+					editing = answer.rule;
+					createKey = undefined;
+					$('rule-form-title').textContent = `Edit ${answer.rule.name}`;
+					preview.textContent = 'Not saved: this rule was already created.';
+				}
 				showError(answer.error.field, answer.error.message, answer.error.hint, answer.error.advice);
 				return;
 			}
@@ -241,6 +266,7 @@ export function initRules(context: RulesContext) {
 			}
 			form.hidden = true;
 			editing = undefined;
+			createKey = undefined;
 			$('rules-status').textContent = `Saved ${answer.rule?.name ?? ''}.`;
 			await load();
 		} catch (error) {
@@ -301,7 +327,7 @@ export function initRules(context: RulesContext) {
 			renderPages(null);
 		}
 	});
-	$('rule-cancel').addEventListener('click', () => { form.hidden = true; editing = undefined; $('rule-new').focus(); });
+	$('rule-cancel').addEventListener('click', () => { form.hidden = true; editing = undefined; createKey = undefined; $('rule-new').focus(); });
 	$('rule-preview-button').addEventListener('click', () => void submit('explain'));
 	form.addEventListener('submit', (event) => { event.preventDefault(); void submit('save'); });
 	$('rule-cards').addEventListener('change', async (event) => {

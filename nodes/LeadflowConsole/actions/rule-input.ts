@@ -23,15 +23,15 @@ export function wholeNumber(context: IExecuteFunctions, name: string, label: str
 	return value;
 }
 
-/** A UUID parameter, or null when it is empty. */
-export function optionalUuid(context: IExecuteFunctions, name: string, label: string, i: number): string | null {
+/** A UUID parameter, or null when it is empty; `hint`: what to do instead (default: the rules list's ID). */
+export function optionalUuid(context: IExecuteFunctions, name: string, label: string, i: number, hint?: string): string | null {
 	const value = context.getNodeParameter(name, i, '') as unknown;
 	const raw = value === null || value === undefined ? '' : String(value).trim();
 	if (!raw) return null;
 	if (!UUID.test(raw)) {
 		throw new NodeOperationError(context.getNode(), `The ${label} "${raw.slice(0, 60)}" is not a UUID`, {
 			itemIndex: i,
-			description: `Use the ${label} from the rules list (GET …/api/rules).`,
+			description: hint ?? `Use the ${label} from the rules list (GET …/api/rules).`,
 		});
 	}
 	return raw.toLowerCase();

@@ -36,6 +36,10 @@ const withBounds = (text: string, bounds: string) =>
 /** Plain words for a refusal of the field. */
 export function adviceFor(refusal: Refusal): string {
 	const { field, message, hint } = refusal;
+	// console_rule_write: a create repeated with its key (the answer's rule is the one it made).
+	if (/^the rule this key created \(/.test(message)) {
+		return 'An earlier save of this new rule already created it, with another value here; nothing was changed. Save again as a change of that rule (its ID is in the answer; the console now edits it) to apply this value.';
+	}
 	const bounds = boundsInWords(hint);
 	switch (field) {
 		case 'name':
@@ -84,6 +88,8 @@ export function adviceFor(refusal: Refusal): string {
 			return 'Pick one of the rule\'s tagged contacts from the list.';
 		case 'user_id':
 			return 'Choose the owner of the new rule.';
+		case 'create_key':
+			return 'The rule an earlier save of this form created was deleted meanwhile: save again to create it anew.';
 		default:
 			return /there is no automation rule/.test(message) ? 'This rule no longer exists (deleted elsewhere?): reload the page.' : message;
 	}

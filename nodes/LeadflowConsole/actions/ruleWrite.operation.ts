@@ -2,7 +2,10 @@
 // them. The table's own checks judge the settings; a refusal is the item { saved: false, error:
 // { field, message, hint, advice } } (the column it concerns; advice: plain words, rule-refusal.ts),
 // nothing written. The preview (Save off) answers what the claim's judgement would make of the
-// settings (explain) and writes nothing.
+// settings (explain) and writes nothing. A new rule's save carries its form's key (Create Key, the
+// Idempotency-Key header): the same create delivered again (a double click, a retry, a proxy)
+// answers the rule the first made, { saved: true, repeat: true, rule }, and writes nothing; with a
+// setting changed it is refused naming it, with the rule (repeat: true) to change by its ID.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { RuleSettings } from '../../shared/contract/console';
 import { perItem } from '../../shared/per-item';
@@ -33,6 +36,14 @@ const properties: INodeProperties[] = [
 		description: 'A JSON object of the rule\'s columns to set (name, include_tag_ids, daily_limit, …); those left out keep their value',
 	},
 	{
+		displayName: 'Create Key',
+		name: 'createKey',
+		type: 'string',
+		default: '={{ $json.headers?.["idempotency-key"] ?? "" }}',
+		description:
+			'For a new rule (no Rule ID): a UUID naming this create, the same for every save of one new-rule form (the console sends it as the Idempotency-Key header). The same key and owner again answers the rule the first save created and writes nothing; with a setting changed it is refused naming the setting. Empty: every save creates a rule. Ignored when Rule ID is set or Save is off.',
+	},
+	{
 		displayName: 'Save',
 		name: 'save',
 		type: 'boolean',
@@ -50,6 +61,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			p_user_id: optionalUuid(this, 'userId', 'owner ID', i),
 			p_settings: settingsObject(this, 'settings', i) as RuleSettings,
 			p_save: this.getNodeParameter('save', i, true) as boolean,
+			p_create_key: optionalUuid(this, 'createKey', 'create key (Idempotency-Key header)', i,
+				'Send one random UUID per new-rule form (crypto.randomUUID()), the same for every save of that form, or no key.'),
 		};
 		const result = await callRpc(this, 'console_rule_write', args, i);
 		return [{ output: 0, json: { ...withAdvice(result) } as unknown as IDataObject }];

@@ -78,7 +78,14 @@ export interface RuleSettings {
 }
 
 /** A rule as written: every column. */
-export type RuleRow = Required<RuleSettings> & { id: string; user_id: string; created_at: string; updated_at: string };
+export type RuleRow = Required<RuleSettings> & {
+	id: string;
+	user_id: string;
+	/** The key of the console save that created it (console_rule_write's p_create_key), or null. */
+	create_key: string | null;
+	created_at: string;
+	updated_at: string;
+};
 
 export interface RuleTag {
 	id: string;
@@ -106,6 +113,11 @@ export interface RuleWriteArgs {
 	/** False: the preview only, nothing written. */
 	p_save?: boolean;
 	p_now?: string;
+	/**
+	 * A new rule's create key (one per new-rule form): a create with the key the owner already used
+	 * answers the rule it made (repeat), nothing written. Ignored with p_rule_id or p_save false.
+	 */
+	p_create_key?: string | null;
 }
 
 /** The claim's judgement of the rule's tagged contacts, counted. */
@@ -124,6 +136,11 @@ export interface RuleWriteResult {
 	error?: { field: string | null; message: string; hint: string | null };
 	/** Set with error when the rule does not exist. */
 	not_found?: boolean;
+	/**
+	 * A create whose key the owner already used: rule is the rule that key created, nothing
+	 * written (saved true: the same settings; else error names the first setting that differs).
+	 */
+	repeat?: boolean;
 }
 
 export interface RuleDeleteArgs {

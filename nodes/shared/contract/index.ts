@@ -140,7 +140,7 @@ export const RPC = {
 		p_now: true,
 	}),
 	console_rules: rpc<ConsoleRulesArgs, ConsoleRules>({ p_user_id: true }),
-	console_rule_write: rpc<RuleWriteArgs, RuleWriteResult>({ p_rule_id: true, p_user_id: true, p_settings: true, p_save: true, p_now: true }),
+	console_rule_write: rpc<RuleWriteArgs, RuleWriteResult>({ p_rule_id: true, p_user_id: true, p_settings: true, p_save: true, p_now: true, p_create_key: true }),
 	console_rule_delete: rpc<RuleDeleteArgs, RuleDeleteResult>({ p_rule_id: true }),
 	console_rule_prompt: rpc<RulePromptArgs, RulePromptResult>({
 		p_rule_id: true,
