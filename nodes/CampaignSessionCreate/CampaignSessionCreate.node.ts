@@ -1,6 +1,9 @@
 // Campaign sessions for outbound recruiting: a launch request becomes a campaign and one session per
 // candidate phone number (once, however often it arrives); the outreach side records objectives
-// reached; the app reads live stats. Operations live in actions/, one file each.
+// reached; the app reads live stats. Operations live in actions/, one file each, under one resource,
+// Campaign, so that n8n describes each operation to an AI agent by its action (n8n reads an
+// operation's action only under a resource: docs/nodes.md#conventions); a workflow saved without the
+// resource key gets the default, so it runs as before.
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { searchCampaigns } from '../shared/methods/listSearch';
 import { getTags } from '../shared/methods/loadOptions';
@@ -27,10 +30,25 @@ export class CampaignSessionCreate implements INodeType {
 		credentials: [{ name: 'leadflowSupabaseApi', required: true }],
 		properties: [
 			{
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'options',
+				noDataExpression: true,
+				default: 'campaign',
+				options: [
+					{
+						name: 'Campaign',
+						value: 'campaign',
+						description: 'An outreach campaign: its sessions, one per phone number, the objectives they reach, its stats',
+					},
+				],
+			},
+			{
 				displayName: 'Operation',
 				name: 'operation',
 				type: 'options',
 				noDataExpression: true,
+				displayOptions: { show: { resource: ['campaign'] } },
 				default: 'create',
 				options: [
 					{

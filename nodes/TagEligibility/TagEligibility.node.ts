@@ -1,3 +1,8 @@
+// Which tagged Messenger contacts are due a follow-up under a rule: Claim (atomic), Explain (every
+// contact's reason), Snapshot (the live monitor) and Timeline (one contact's stages), one file each in
+// actions/. One resource, Tagged Contact, so that n8n describes each operation to an AI agent by its
+// action (n8n reads an operation's action only under a resource: docs/nodes.md#conventions); a
+// workflow saved without the resource key gets the default, so it runs as before.
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { MAIN_INPUT, forAgent } from '../shared/outputs';
 import { searchConversations, searchRules } from '../shared/methods/listSearch';
@@ -25,34 +30,49 @@ export class TagEligibility implements INodeType {
 		credentials: [{ name: 'leadflowSupabaseApi', required: true }],
 		properties: [
 			{
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'options',
+				noDataExpression: true,
+				default: 'taggedContact',
+				options: [
+					{
+						name: 'Tagged Contact',
+						value: 'taggedContact',
+						description: 'The Messenger contacts a follow-up rule\'s tags select, and their stages under the rule',
+					},
+				],
+			},
+			{
 				displayName: 'Operation',
 				name: 'operation',
 				type: 'options',
 				noDataExpression: true,
+				displayOptions: { show: { resource: ['taggedContact'] } },
 				options: [
 					{
 						name: 'Claim',
 						value: 'claim',
 						description: 'Atomically claim the contacts due a follow-up now, within each rule\'s limits',
-						action: 'Claim the contacts due a follow up',
+						action: 'Claim the tagged contacts due a follow up now',
 					},
 					{
 						name: 'Explain',
 						value: 'explain',
 						description: 'Judge every tagged contact without claiming, with the reason it is or is not due',
-						action: 'Explain why contacts are or are not due',
+						action: 'Explain why each tagged contact is or is not due a follow up',
 					},
 					{
 						name: 'Snapshot',
 						value: 'snapshot',
 						description: 'Read the live monitor of a rule: totals, tagged contacts, active contacts, stage times',
-						action: 'Read the live monitor of a rule',
+						action: 'Read the live monitor of a follow up rule',
 					},
 					{
 						name: 'Timeline',
 						value: 'timeline',
 						description: 'Read one contact\'s stage history under a rule',
-						action: 'Read a contact s stage timeline',
+						action: 'Read the stage timeline of one contact under a rule',
 					},
 				],
 				default: 'claim',
