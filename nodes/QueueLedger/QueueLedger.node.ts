@@ -92,7 +92,7 @@ export class QueueLedger implements INodeType {
 					{
 						name: 'Prepare Tomorrow',
 						value: 'prepareTomorrow',
-						action: 'Prepare tomorrow s queue',
+						action: 'Prepare the queue of tomorrow',
 						description: 'Fill each owner\'s queue for their tomorrow, up to the daily capacity, highest lead score first',
 					},
 					{
@@ -120,7 +120,7 @@ export class QueueLedger implements INodeType {
 					{
 						name: 'Get Metrics',
 						value: 'metrics',
-						action: 'Get the queue s metrics per day',
+						action: 'Get the metrics of the queue per day',
 						description: 'Queued, sent, failed, cancelled, taken over, mean wait and processing time per day',
 					},
 				],
