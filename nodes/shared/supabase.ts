@@ -69,6 +69,10 @@ export function adviceFor(error: PostgrestErrorLike): string {
 		case '22P02':
 		case '22023':
 			return 'A value was rejected by the database: check the fields named in the message.';
+		case 'P0002':
+			// What our functions raise for an unknown id or name (a 404 in a webhook): the database
+			// answered, so the project URL is not the problem.
+			return error.hint || 'Use an id or name that exists: the one the message names is not in the database (mistyped, deleted meanwhile, or another owner\'s).';
 		default:
 			// postgrest-js gives an empty hint when the request never reached the database.
 			return error.hint || 'Check the Supabase project URL and that the project is running.';

@@ -4,8 +4,9 @@
 // database's; a stage of many contacts answers one page and is paged; a card moved from the
 // keyboard and one dragged to another column are moved in the database, logged as MANUAL_MOVE, and
 // shown in their new column with the automations that fired; a refused move shows the webhook's
-// message; refreshes keep the cards and the focus; 375 px without sideways scrolling; no console
-// error or failed request; without the key, 403. Times are the database's (n8n's calls run at its
+// message (and the webhook's answer says what to do: `hint`); a board call refused for bad input
+// answers what to do too; refreshes keep the cards and the focus; 375 px without sideways
+// scrolling; no console error or failed request; without the key, 403. Times are the database's (n8n's calls run at its
 // clock). Screenshots go to test/e2e/artifacts/ (not committed).
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -177,6 +178,21 @@ test('a refused move shows the webhook\'s message and moves nothing', async () =
 	expect(await page.locator('#pipeline-move-result').textContent()).toMatch(/^Contact 2 was not moved: .*stage .* does not exist/);
 	expect(await page.locator('#pipeline-move-result').getAttribute('data-status')).toBe('404');
 	expect(await placeOf(contact)).toBe(world.pipeline.stages.Qualified);
+	// The same refusal, asked directly: what is wrong and what to do.
+	const answer = await n8n.callWebhook('leadflow/contacts/move', {
+		method: 'POST',
+		headers: { [KEY.name]: KEY.value },
+		body: { conversationId: contact, stage: world.pipeline.stages.Lost, reason: 'Moved to Lost on the console\'s board' },
+	});
+	expect({ status: answer.statusCode, body: answer.body }).toEqual({
+		status: 404,
+		body: {
+			status: 404,
+			error: expect.stringMatching(/stage .* does not exist/),
+			hint: "Use an id or name that exists: the one the message names is not in the database (mistyped, deleted meanwhile, or another owner's).",
+		},
+	});
+	expect(await placeOf(contact)).toBe(world.pipeline.stages.Qualified);
 	// The Lost column leaves the board with the next refresh.
 	await page.waitForSelector(`[data-stage-id="${world.pipeline.stages.Lost}"]`, { state: 'detached' });
 	expect(problems).toEqual([]);
@@ -264,4 +280,12 @@ test('a column paged past its last card (contacts moved away meanwhile) goes bac
 	expect((await cardsIn('Contacted')).sort()).toEqual(many.slice(30).sort());
 	expect(await column('Contacted').locator('.empty-stage').count()).toBe(0);
 	expect(problems).toEqual([]);
+});
+
+test('a board call refused for bad input answers what is wrong and what to do: { status, error, hint }', async () => {
+	const answer = await n8n.callWebhook('leadflow/console/api/pipeline', { headers: { [KEY.name]: KEY.value }, query: { pipelineId: world.pipeline.id, limit: '0' } });
+	expect({ status: answer.statusCode, body: answer.body }).toEqual({
+		status: 400,
+		body: { status: 400, error: expect.stringMatching(/cards per stage \(limit\) must be a whole number from 1 to 200/), hint: 'Pass limit=20 or another whole number in that range.' },
+	});
 });

@@ -4,7 +4,7 @@
 // keyboard) takes the lead in the database, the page shows it taken, and a take of a lead someone
 // took meanwhile shows the refusal's message; Export CSV downloads what the export webhook answers;
 // the metrics are the metrics webhook's; 375 px without sideways scrolling; no console error and no
-// failed request; without the key, 403 and no data. Screenshots go to test/e2e/artifacts/.
+// failed request; without the key, 403 and no data; a refused call answers what to do (`hint`). Screenshots go to test/e2e/artifacts/.
 //
 // n8n judges at the database's own clock (now()), so the owner's time zone is chosen for that clock:
 // the one where it is about noon, inside the sending hours (09:00–17:00), so some messages are due
@@ -294,4 +294,18 @@ test('without the key: 403 and no data on the page', async () => {
 	expect(await stranger.locator('#queue-rows tr').count()).toBe(0);
 	expect(await stranger.isHidden('#queue-body')).toBe(true);
 	await stranger.close();
+});
+
+test('a refused queue call answers what is wrong and what to do: { status, error, hint }', async () => {
+	const headers = { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value };
+	const bad = await n8n.callWebhook('leadflow/console/api/queue', { headers, query: { userId: owner, status: 'sending' } });
+	expect({ status: bad.statusCode, body: bad.body }).toEqual({
+		status: 400,
+		body: { status: 400, error: expect.stringMatching(/status "sending" is not one of queued, claimed, sent, failed, cancelled, dead/), hint: 'Leave status out for every status.' },
+	});
+	const unknown = await n8n.callWebhook('leadflow/console/api/queue', { headers, query: { userId: '00000000-0000-4000-8000-000000000000' } });
+	expect({ status: unknown.statusCode, body: unknown.body }).toEqual({
+		status: 404,
+		body: { status: 404, error: expect.stringMatching(/user 00000000-0000-4000-8000-000000000000 does not exist/), hint: 'Use an id from the answer\'s owners (ask without p_user_id).' },
+	});
 });

@@ -5,7 +5,8 @@
 // Monitor work, 375 px without sideways scrolling, no console error; the Page, model, language,
 // history size and takeover-resume hours saved are the row written; the prompt shown is built for a
 // real tagged contact (the first due, or the one picked); a refused field shows advice in plain
-// words beside it with the database's words as a detail, nothing saved. Screenshots go to
+// words beside it with the database's words as a detail, nothing saved; a call the node refuses
+// answers what to do (`hint`) on every Rules endpoint. Screenshots go to
 // test/e2e/artifacts/ (not committed).
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -302,4 +303,32 @@ test('a refused field shows the friendly message beside it, the database\'s word
 	expect(await page.locator('[data-error="context_message_count"]').textContent()).toBe('');
 	expect(await rulesOf()).toEqual(before);
 	expect(problems).toEqual([]);
+});
+
+test('a call the node refuses answers what is wrong and what to do on every Rules endpoint: { status, error, hint }', async () => {
+	const headers = { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value, 'content-type': 'application/json' };
+	const ruleIdHint = 'Use the rule ID from the rules list (GET …/api/rules).';
+	const notUuid = { status: 400, error: expect.stringMatching(/rule ID "rule-1" is not a UUID/), hint: ruleIdHint };
+	for (const [endpoint, body] of [
+		['save', { ruleId: 'rule-1', settings: {} }],
+		['explain', { ruleId: 'rule-1', settings: {} }],
+		['delete', { ruleId: 'rule-1' }],
+	] as const) {
+		const answer = await n8n.callWebhook(`leadflow/console/api/rules/${endpoint}`, { method: 'POST', headers, body });
+		expect({ endpoint, status: answer.statusCode, body: answer.body }).toEqual({ endpoint, status: 400, body: notUuid });
+	}
+	const prompt = await n8n.callWebhook('leadflow/console/api/rules/prompt', {
+		method: 'POST',
+		headers,
+		body: { userId: world.userId, settings: {}, conversationId: 'contact-1' },
+	});
+	expect({ status: prompt.statusCode, body: prompt.body }).toEqual({
+		status: 400,
+		body: { status: 400, error: expect.stringMatching(/conversation ID "contact-1" is not a UUID/), hint: expect.stringMatching(/\S/) },
+	});
+	const list = await n8n.callWebhook('leadflow/console/api/rules', { headers: { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value }, query: { userId: 'owner-1' } });
+	expect({ status: list.statusCode, body: list.body }).toEqual({
+		status: 400,
+		body: { status: 400, error: 'The owner ID "owner-1" is not a UUID', hint: 'Use the owner ID from the rules list (GET …/api/rules).' },
+	});
 });

@@ -2,7 +2,8 @@
 // n8n 2.41.1 with this package installed from its tarball, the local stack and the simulators:
 // every number on the page is the database's, a contact tagged a second ago shows, Trigger now
 // sends what the Graph simulator receives and the page follows, a sent contact's timeline, the
-// keyboard, 375 px, no console error or failed request, and no data without the key. Screenshots
+// keyboard, 375 px, no console error or failed request, no data without the key, and a refused
+// call answers what to do (the monitor's and the timeline's `hint`). Screenshots
 // (desktop and 375 px) are written to test/e2e/artifacts/ (not committed).
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -454,4 +455,24 @@ test('Follow-ups: n8n\'s own 404 (the console workflow not registered, e.g. whil
 	} finally {
 		await withDb((db) => db.query('delete from public.ai_automation_rules where id = $1', [ruleId]));
 	}
+});
+
+test('a refused monitor or timeline call answers what is wrong and what to do: { status, error, hint }', async () => {
+	const headers = { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value };
+	const monitor = (query: Record<string, string>) => n8n.callWebhook('leadflow/console/api/monitor', { headers, query });
+	const bad = await monitor({ ruleId: 'rule-1' });
+	expect({ status: bad.statusCode, body: bad.body }).toEqual({
+		status: 400,
+		body: { status: 400, error: expect.stringMatching(/rule ID "rule-1" is not a UUID/), hint: 'Use the id of a rule from the answer\'s rules list, or leave ruleId out for the list only.' },
+	});
+	const gone = await monitor({ ruleId: '00000000-0000-4000-8000-000000000000' });
+	expect({ status: gone.statusCode, body: gone.body }).toEqual({
+		status: 404,
+		body: { status: 404, error: expect.stringMatching(/no automation rule with ID 00000000-0000-4000-8000-000000000000/), hint: 'Pick a rule from the answer\'s rules list (ask without ruleId).' },
+	});
+	const timeline = await n8n.callWebhook('leadflow/console/api/timeline', { headers, query: { ruleId: seed.ruleId, conversationId: 'nope' } });
+	expect({ status: timeline.statusCode, body: timeline.body }).toEqual({
+		status: 400,
+		body: { status: 400, error: expect.stringMatching(/conversation ID "nope" is not a UUID/), hint: 'Use the conversation ID from the monitor\'s answer.' },
+	});
 });

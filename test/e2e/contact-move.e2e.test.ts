@@ -1,6 +1,7 @@
 // workflows/contact-move.json in real n8n 2.41.1 (this package installed from its tarball) against
 // the local stack: a move answers 200 with the new stage and the automation it fired, bad input 400,
-// an unknown stage 404, no key 403, and a refused request writes nothing.
+// an unknown stage 404, each with a hint saying what to do, no key 403, and a refused request writes
+// nothing.
 import { randomUUID } from 'node:crypto';
 import { testStack } from '../helpers/stack';
 import { analysis, assign, createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
@@ -56,10 +57,18 @@ test('in real n8n: bad input 400, an unknown stage 404, no key 403, and nothing 
 	const contact = await placedContact();
 	const noId = await move({ stage: 'Qualified' });
 	expect(noId.statusCode).toBe(400);
-	expect(noId.body).toMatchObject({ status: 400, error: expect.stringMatching(/conversation ID "" is not a UUID/) });
+	expect(noId.body).toEqual({
+		status: 400,
+		error: expect.stringMatching(/conversation ID "" is not a UUID/),
+		hint: 'Map the id of messenger_conversations, e.g. {{ $json.conversationId }}.',
+	});
 	const unknownStage = await move({ conversationId: contact, stage: 'Nowhere' });
 	expect(unknownStage.statusCode).toBe(404);
-	expect(unknownStage.body).toMatchObject({ error: expect.stringMatching(/no stage named "Nowhere"/) });
+	expect(unknownStage.body).toEqual({
+		status: 404,
+		error: expect.stringMatching(/no stage named "Nowhere"/),
+		hint: "Use an id or name that exists: the one the message names is not in the database (mistyped, deleted meanwhile, or another owner's).",
+	});
 	const noKey = await move({ conversationId: contact, stage: 'Won' }, false);
 	expect(noKey.statusCode).toBe(403);
 	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);

@@ -1,7 +1,7 @@
 // workflows/contact-move.json through n8n's engine in-process against the local stack: a move by
 // stage name and by stage id answering 200 with the new stage and the automations it fired, 400 for
-// bad input (a reason that is not text among it), 404 for an unknown contact or stage, and nothing
-// written for a refused request.
+// bad input (a reason that is not text among it), 404 for an unknown contact or stage, each problem
+// with its hint (what to do), and nothing written for a refused request.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { runWorkflow, type TestCredentials } from '../harness';
@@ -28,6 +28,9 @@ async function placedContact(score = 10): Promise<string> {
 	await assign([analysis(contact, score)]);
 	return contact;
 }
+
+/** The hint of a name or id the database does not have (nodes/shared/supabase.ts, adviceFor). */
+const NOT_FOUND_HINT = "Use an id or name that exists: the one the message names is not in the database (mistyped, deleted meanwhile, or another owner's).";
 
 const stageOf = async (contact: string) =>
 	((await places(world.userId)) as unknown as Array<{ conversation_id: string; stage_id: string }>).find((place) => place.conversation_id === contact)?.stage_id;
@@ -65,15 +68,23 @@ test('bad input answers 400 naming the problem, and writes nothing', async () =>
 	const contact = await placedContact();
 	const noId = await move({ stage: 'Qualified' });
 	expect(noId.response?.statusCode).toBe(400);
-	expect(noId.response?.body).toEqual({ status: 400, error: expect.stringMatching(/conversation ID "" is not a UUID/) });
+	expect(noId.response?.body).toEqual({
+		status: 400,
+		error: expect.stringMatching(/conversation ID "" is not a UUID/),
+		hint: 'Map the id of messenger_conversations, e.g. {{ $json.conversationId }}.',
+	});
 
 	const noStage = await move({ conversationId: contact });
 	expect(noStage.response?.statusCode).toBe(400);
-	expect((noStage.response?.body as IDataObject).error).toMatch(/Stage is empty/);
+	expect(noStage.response?.body).toEqual({ status: 400, error: 'Stage is empty', hint: 'Pick the stage from the list, or give its id or its name.' });
 
 	const longReason = await move({ conversationId: contact, stage: 'Won', reason: 'x'.repeat(2001) });
 	expect(longReason.response?.statusCode).toBe(400);
-	expect((longReason.response?.body as IDataObject).error).toMatch(/Reason is too long/);
+	expect(longReason.response?.body).toEqual({
+		status: 400,
+		error: expect.stringMatching(/^Reason is too long/),
+		hint: 'Write the reason as plain text of at most 2,000 characters.',
+	});
 	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
 });
 
@@ -82,7 +93,17 @@ test('a reason that is not text (an object, an array, a number) answers 400 nami
 	const before = await activities(contact);
 	for (const reason of [{ text: 'Booked a demo' }, ['Booked a demo'], 42]) {
 		const refused = await move({ conversationId: contact, stage: 'Qualified', reason });
-		expect({ reason, answer: refused.response }).toEqual({ reason, answer: expect.objectContaining({ statusCode: 400, body: { status: 400, error: expect.stringMatching(/^Reason must be text \(got /) } }) });
+		expect({ reason, answer: refused.response }).toEqual({
+			reason,
+			answer: expect.objectContaining({
+				statusCode: 400,
+				body: {
+					status: 400,
+					error: expect.stringMatching(/^Reason must be text \(got /),
+					hint: 'Send the reason as text, a JSON string, e.g. {"reason": "Booked a demo"}: at most 2,000 characters.',
+				},
+			}),
+		});
 	}
 	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
 	expect(await activities(contact)).toEqual(before);
@@ -92,14 +113,16 @@ test('an unknown contact or stage answers 404, and writes nothing', async () => 
 	const contact = await placedContact();
 	const unknownContact = await move({ conversationId: randomUUID(), stage: 'Qualified' });
 	expect(unknownContact.response?.statusCode).toBe(404);
-	expect((unknownContact.response?.body as IDataObject).error).toMatch(/does not exist/);
+	expect(unknownContact.response?.body).toEqual({ status: 404, error: expect.stringMatching(/does not exist/), hint: 'Use ids from messenger_conversations.' });
 
 	const unknownStage = await move({ conversationId: contact, stage: 'Nowhere' });
 	expect(unknownStage.response?.statusCode).toBe(404);
-	expect((unknownStage.response?.body as IDataObject).error).toMatch(/no stage named "Nowhere"/);
+	// Not "check the Supabase project URL": the database answered, the name is not there.
+	expect(unknownStage.response?.body).toEqual({ status: 404, error: expect.stringMatching(/no stage named "Nowhere"/), hint: NOT_FOUND_HINT });
 
 	const unknownStageId = await move({ conversationId: contact, stage: randomUUID() });
 	expect(unknownStageId.response?.statusCode).toBe(404);
+	expect(unknownStageId.response?.body).toEqual({ status: 404, error: expect.stringMatching(/stage \S+ does not exist/), hint: NOT_FOUND_HINT });
 	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
 });
 
@@ -111,7 +134,7 @@ test('pipelineId: a name is looked up in that pipeline, for a contact in several
 	await assign([analysis(both, 10, { pipeline_id: partners.id })]);
 	const ambiguous = await move({ conversationId: both, stage: 'Qualified' });
 	expect(ambiguous.response?.statusCode).toBe(400);
-	expect((ambiguous.response?.body as IDataObject).error).toMatch(/pipeline_id: required with stage_name, the contact is in 2 pipelines/);
+	expect(ambiguous.response?.body).toEqual({ status: 400, error: expect.stringMatching(/pipeline_id: required with stage_name, the contact is in 2 pipelines/), hint: 'A value was rejected by the database: check the fields named in the message.' });
 	const inPartners = await move({ conversationId: both, stage: 'signed', pipelineId: partners.id });
 	expect(inPartners.response?.statusCode).toBe(200);
 	expect(inPartners.response?.body).toMatchObject({ outcome: 'moved', stage: { id: partners.stages.Signed, name: 'Signed', pipeline_id: partners.id }, from_stage: { name: 'Qualified' } });
@@ -139,7 +162,11 @@ test('pipelineId: a name is looked up in that pipeline, for a contact in several
 	] as const) {
 		const bad = await move({ conversationId: other, stage: 'Qualified', pipelineId });
 		expect(bad.response?.statusCode).toBe(400);
-		expect((bad.response?.body as IDataObject).error).toBe(`The pipeline ID "${shown}" is not a UUID`);
+		expect(bad.response?.body).toEqual({
+			status: 400,
+			error: `The pipeline ID "${shown}" is not a UUID`,
+			hint: 'Pick the pipeline from the list, use the id column of pipelines, or leave it empty for the Page\'s pipeline.',
+		});
 	}
 	expect(await stageOf(other)).toBe(world.pipeline.stages['New Lead']);
 	expect(((await places(world.userId)) as unknown as Array<{ conversation_id: string }>).filter((place) => place.conversation_id === other)).toHaveLength(1);

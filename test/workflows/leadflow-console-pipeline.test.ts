@@ -1,7 +1,7 @@
 // The Pipeline endpoint of workflows/leadflow-console.json through n8n's engine in-process against the
 // local stack: the board equals console_pipeline_board's answer at the database's clock; a stage is
 // paged; an unknown pipeline is a 404 with the pipelines to pick from; bad input is a 400 naming
-// it; without the key, 403 and nothing runs. Moving a card goes through contact-move.json with the
+// it, with the hint; without the key, 403 and nothing runs. Moving a card goes through contact-move.json with the
 // same key (its own tests: test/workflows/contact-move.test.ts): here, a move through it is what
 // the board shows next.
 import { randomUUID } from 'node:crypto';
@@ -78,18 +78,21 @@ test('without a pipeline: the list; an unknown pipeline: 404 with the list to pi
 	expect((gone.response?.body as PipelineBoard).pipelines.map((pipeline) => pipeline.id)).toContain(world.pipeline.id);
 });
 
+// The hint is the node's description of the problem (nodes/LeadflowConsole), or null when it has
+// none (the search's length).
+const ANY_HINT = expect.stringMatching(/\S/);
 test.each([
-	['pipelineId=pipe-1', { pipelineId: 'pipe-1' }, /pipeline ID "pipe-1" is not a UUID/],
-	['limit=0', { limit: '0' }, /cards per stage \(limit\) must be a whole number from 1 to 200/],
-	['limit=201', { limit: '201' }, /cards per stage \(limit\) must be a whole number from 1 to 200/],
-	['offset=x', { offset: 'x' }, /offset must be a whole number from 0 to 1000000/],
-	['stageId=stage', { stageId: 'stage' }, /paged stage ID "stage" is not a UUID/],
-	['a search of 201 characters', { search: 'x'.repeat(201) }, /search must be at most 200 characters/],
-	['known=v1', { known: 'v1' }, /known version "v1" is not a version of the board/],
-])('bad input (%s) answers 400 naming it', async (_label, query, message) => {
+	['pipelineId=pipe-1', { pipelineId: 'pipe-1' }, /pipeline ID "pipe-1" is not a UUID/, ANY_HINT],
+	['limit=0', { limit: '0' }, /cards per stage \(limit\) must be a whole number from 1 to 200/, 'Pass limit=20 or another whole number in that range.'],
+	['limit=201', { limit: '201' }, /cards per stage \(limit\) must be a whole number from 1 to 200/, 'Pass limit=20 or another whole number in that range.'],
+	['offset=x', { offset: 'x' }, /offset must be a whole number from 0 to 1000000/, 'Pass offset=0 or another whole number in that range.'],
+	['stageId=stage', { stageId: 'stage' }, /paged stage ID "stage" is not a UUID/, ANY_HINT],
+	['a search of 201 characters', { search: 'x'.repeat(201) }, /search must be at most 200 characters/, null],
+	['known=v1', { known: 'v1' }, /known version "v1" is not a version of the board/, 'Send back the version of the last answer, or leave known out for the whole board.'],
+])('bad input (%s) answers 400 naming it, with the hint', async (_label, query, message, hint) => {
 	const result = await board(query);
 	expect(result.response?.statusCode).toBe(400);
-	expect(result.response?.body).toEqual({ status: 400, error: expect.stringMatching(message) });
+	expect(result.response?.body).toEqual({ status: 400, error: expect.stringMatching(message), hint });
 });
 
 test('the database\'s refusal is a 400 with its message: an offset without its stage, a stage of another pipeline', async () => {
@@ -97,10 +100,11 @@ test('the database\'s refusal is a 400 with its message: an offset without its s
 	const other = await world.addPipeline('Elsewhere', [{ name: 'Only' }]);
 	const offset = await board({ pipelineId: world.pipeline.id, offset: '20' });
 	expect(offset.response?.statusCode).toBe(400);
-	expect(offset.response?.body).toEqual({ status: 400, error: expect.stringMatching(/p_offset needs p_stage_id/) });
+	const refusedHint = 'A value was rejected by the database: check the fields named in the message.';
+	expect(offset.response?.body).toEqual({ status: 400, error: expect.stringMatching(/p_offset needs p_stage_id/), hint: refusedHint });
 	const foreign = await board({ pipelineId: world.pipeline.id, stageId: other.stages.Only });
 	expect(foreign.response?.statusCode).toBe(400);
-	expect(foreign.response?.body).toEqual({ status: 400, error: expect.stringMatching(/is not a stage of pipeline/) });
+	expect(foreign.response?.body).toEqual({ status: 400, error: expect.stringMatching(/is not a stage of pipeline/), hint: refusedHint });
 });
 
 test('without the key, or with a wrong one, n8n refuses (403) and nothing runs', async () => {

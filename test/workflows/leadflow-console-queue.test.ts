@@ -1,7 +1,7 @@
 // The Queue endpoint of workflows/leadflow-console.json (GET …/console/api/queue) through n8n's
 // engine in-process against the local stack: an owner's queue day counted by status with one page
 // of its messages, the database's answer; filters and paging pass through; bad input is a 400
-// naming it, an unknown owner a 404; without the key a 403 and nothing runs. The day is named in
+// naming it, an unknown owner a 404, each with its hint; without the key a 403 and nothing runs. The day is named in
 // the query (the prepared day of the queue fixtures), so nothing depends on today's date.
 import { randomUUID } from 'node:crypto';
 import { runWorkflow, type TestCredentials } from '../harness';
@@ -58,19 +58,28 @@ test('without the key, or with a wrong one, n8n refuses (403) and nothing runs',
 	}
 });
 
+// The hint is the node's (or the database's) description of the problem, or null when it has none
+// (the search's length).
 test.each([
-	[{ userId: 'owner-1' }, 400, /owner ID "owner-1" is not a UUID/],
-	[{ day: '2026-02-30' }, 400, /day "2026-02-30" is not a date as YYYY-MM-DD/],
-	[{ status: 'sending' }, 400, /status "sending" is not one of queued, claimed, sent, failed, cancelled, dead/],
-	[{ limit: '501' }, 400, /page size \(limit\) must be a whole number from 1 to 500/],
-	[{ offset: '-3' }, 400, /offset must be a whole number/],
-	[{ search: 'x'.repeat(201) }, 400, /search must be at most 200 characters/],
-	[{ userId: '00000000-0000-4000-8000-000000000000' }, 404, /p_user_id: user 00000000-0000-4000-8000-000000000000 does not exist/],
-])('bad input %j answers %i naming it', async (query, status, message) => {
+	[{ userId: 'owner-1' }, 400, /owner ID "owner-1" is not a UUID/, 'Use the owner ID from the rules list (GET …/api/rules).'],
+	// The example day is the owner's today: only its shape is the test's.
+	[{ day: '2026-02-30' }, 400, /day "2026-02-30" is not a date as YYYY-MM-DD/, expect.stringMatching(/^Pass day=\d{4}-\d{2}-\d{2}, or leave it out for today in the owner's time zone\.$/)],
+	[{ status: 'sending' }, 400, /status "sending" is not one of queued, claimed, sent, failed, cancelled, dead/, 'Leave status out for every status.'],
+	[{ limit: '501' }, 400, /page size \(limit\) must be a whole number from 1 to 500/, 'Pass limit=50 or another whole number in that range.'],
+	[{ offset: '-3' }, 400, /offset must be a whole number/, 'Pass offset=0 or another whole number in that range.'],
+	[{ search: 'x'.repeat(201) }, 400, /search must be at most 200 characters/, null],
+	[
+		{ userId: '00000000-0000-4000-8000-000000000000' },
+		404,
+		/p_user_id: user 00000000-0000-4000-8000-000000000000 does not exist/,
+		'Use an id from the answer\'s owners (ask without p_user_id).',
+	],
+])('bad input %j answers %i naming it, with the hint', async (query, status, message, hint) => {
 	const result = await call(query);
 	expect(result.response?.statusCode).toBe(status);
-	const body = result.response?.body as { status: number; error: string };
+	const body = result.response?.body as { status: number; error: string; hint: string | null };
 	expect(body.status).toBe(status);
 	expect(body.error).toMatch(message);
+	expect(body.hint).toEqual(hint);
 	expect(JSON.stringify(body)).not.toMatch(/stack|at .*\.ts/);
 });

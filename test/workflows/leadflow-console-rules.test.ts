@@ -4,7 +4,7 @@
 // naming the field with the database's message and plain-words advice, nothing written; delete;
 // the prompt preview for one real contact equals what GenerateFollowUp then sends the Gemini
 // simulator for that contact; 403 without the key; a body with a column beside settings, or without
-// settings, is a 400 naming it before anything runs.
+// settings, is a 400 naming it before anything runs; bad input a node checks is a 400 with its hint.
 import { randomUUID } from 'node:crypto';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { addContacts, addRule, createTags } from '../../scripts/demo/seed';
@@ -132,13 +132,25 @@ test('the preview answers the database\'s judgement of unsaved settings and writ
 	expect(refused.response?.body).toMatchObject({ error: { field: 'active_days' } });
 });
 
-test('bad input the node checks is a 400 naming it', async () => {
-	const bad = await post('Save Rule Request', { ruleId: 'rule-1', settings: {} });
-	expect(bad.response?.statusCode).toBe(400);
-	expect(bad.response?.body).toEqual({ status: 400, error: expect.stringMatching(/rule ID "rule-1" is not a UUID/) });
+test('bad input the node checks is a 400 naming it, with what to do, on every Rules endpoint', async () => {
+	const ruleIdHint = 'Use the rule ID from the rules list (GET …/api/rules).';
+	for (const startNode of ['Save Rule Request', 'Explain Rule Request']) {
+		const bad = await post(startNode, { ruleId: 'rule-1', settings: {} });
+		expect({ startNode, status: bad.response?.statusCode, body: bad.response?.body }).toEqual({
+			startNode,
+			status: 400,
+			body: { status: 400, error: expect.stringMatching(/rule ID "rule-1" is not a UUID/), hint: ruleIdHint },
+		});
+	}
 	const notObject = await post('Save Rule Request', { userId: randomUUID(), settings: [1] });
 	expect(notObject.response?.statusCode).toBe(400);
-	expect(notObject.response?.body).toEqual({ status: 400, error: expect.stringMatching(/settings must be a JSON object/) });
+	expect(notObject.response?.body).toEqual({ status: 400, error: expect.stringMatching(/settings must be a JSON object/), hint: 'Send e.g. {"name": "Follow-up", "daily_limit": 50}.' });
+	const badDelete = await post('Delete Rule Request', { ruleId: 'rule-1' });
+	expect(badDelete.response?.statusCode).toBe(400);
+	expect(badDelete.response?.body).toEqual({ status: 400, error: expect.stringMatching(/rule ID "rule-1" is not a UUID/), hint: ruleIdHint });
+	const badList = await get({ userId: 'owner-1' });
+	expect(badList.response?.statusCode).toBe(400);
+	expect(badList.response?.body).toEqual({ status: 400, error: 'The owner ID "owner-1" is not a UUID', hint: 'Use the owner ID from the rules list (GET …/api/rules).' });
 });
 
 test('without the key, or with a wrong one, n8n refuses (403) and nothing runs', async () => {
@@ -267,7 +279,7 @@ test('the prompt preview refuses a contact that is not the rule\'s, and bad inpu
 	expect(refused.response?.body).toMatchObject({ error: { field: 'conversation_id', message: expect.stringMatching(/does not carry this rule's tags/), advice: expect.stringMatching(/tagged contacts/) } });
 	const bad = await post('Rule Prompt Request', { ...base, conversationId: 'contact-1' });
 	expect(bad.response?.statusCode).toBe(400);
-	expect(bad.response?.body).toEqual({ status: 400, error: expect.stringMatching(/conversation ID "contact-1" is not a UUID/) });
+	expect(bad.response?.body).toEqual({ status: 400, error: expect.stringMatching(/conversation ID "contact-1" is not a UUID/), hint: expect.stringMatching(/\S/) });
 	expect(await rulesOf(world.userId)).toEqual([]);
 });
 

@@ -1,6 +1,7 @@
 // workflows/leadflow-console.json through n8n's engine in-process against the local stack: the page
 // is public and holds no data or key; the JSON endpoints answer only with the webhook key (403
-// without, and nothing runs), their numbers are the database's, and bad input is a 400 naming it.
+// without, and nothing runs), their numbers are the database's, and bad input is a 400 naming it,
+// with the node's hint: what to do.
 import { randomUUID } from 'node:crypto';
 import { runWorkflow, type TestCredentials } from '../harness';
 import { serviceClient, testStack } from '../helpers/stack';
@@ -67,20 +68,24 @@ test('without the key, or with a wrong one, n8n refuses (403) and nothing runs',
 });
 
 test.each([
-	[{ ruleId: 'rule-1' }, /rule ID "rule-1" is not a UUID/],
-	[{ status: 'sent' }, /status "sent" is not one of/],
-	[{ limit: '501' }, /page size \(limit\) must be a whole number from 1 to 500/],
-	[{ offset: '-3' }, /offset must be a whole number/],
-])('bad input %j answers 400 naming it', async (query, message) => {
+	[{ ruleId: 'rule-1' }, /rule ID "rule-1" is not a UUID/, 'Use the id of a rule from the answer\'s rules list, or leave ruleId out for the list only.'],
+	[{ status: 'sent' }, /status "sent" is not one of/, 'Leave status out for every status.'],
+	[{ limit: '501' }, /page size \(limit\) must be a whole number from 1 to 500/, 'Pass limit=50 or another whole number in that range.'],
+	[{ offset: '-3' }, /offset must be a whole number/, 'Pass offset=0 or another whole number in that range.'],
+])('bad input %j answers 400 naming it, with what to do', async (query, message, hint) => {
 	const result = await call('Monitor Request', query);
 	expect(result.response?.statusCode).toBe(400);
-	expect(result.response?.body).toEqual({ status: 400, error: expect.stringMatching(message) });
+	expect(result.response?.body).toEqual({ status: 400, error: expect.stringMatching(message), hint });
 });
 
 test('a rule that does not exist (e.g. deleted in another tab) answers 404 naming it, not a 400', async () => {
 	const result = await call('Monitor Request', { ruleId: '00000000-0000-4000-8000-000000000000' });
 	expect(result.response?.statusCode).toBe(404);
-	expect(result.response?.body).toEqual({ status: 404, error: expect.stringMatching(/no automation rule with ID 00000000-0000-4000-8000-000000000000/) });
+	expect(result.response?.body).toEqual({
+		status: 404,
+		error: expect.stringMatching(/no automation rule with ID 00000000-0000-4000-8000-000000000000/),
+		hint: 'Pick a rule from the answer\'s rules list (ask without ruleId).',
+	});
 });
 
 test('the timeline answers a contact\'s stage events; a bad contact id is a 400', async () => {
@@ -92,5 +97,5 @@ test('the timeline answers a contact\'s stage events; a bad contact id is a 400'
 	expect(empty.response?.body).toEqual({ events: [] });
 	const bad = await call('Timeline Request', { ruleId, conversationId: 'nope' });
 	expect(bad.response?.statusCode).toBe(400);
-	expect(bad.response?.body).toEqual({ status: 400, error: expect.stringMatching(/conversation ID "nope" is not a UUID/) });
+	expect(bad.response?.body).toEqual({ status: 400, error: expect.stringMatching(/conversation ID "nope" is not a UUID/), hint: 'Use the conversation ID from the monitor\'s answer.' });
 });
