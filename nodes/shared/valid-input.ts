@@ -183,3 +183,23 @@ export function shown(value: unknown): string {
 export function notTextProblem(value: unknown): string | undefined {
 	return value === undefined || value === null || typeof value === 'string' ? undefined : `must be text (got ${shown(value)})`;
 }
+
+export interface WholeNumberRule {
+	min: number;
+	max: number;
+	/** What an empty value ('' or nothing, as an expression or an agent's $fromAI may give) stands for; without it, empty is refused. */
+	fallback?: number;
+}
+
+/**
+ * The whole number a parameter's value stands for, or what is wrong with it ("must be a whole number
+ * from 1 to 500 (got "x")"): a number, or its digits as text (a query parameter, an expression); an
+ * editor's bounds do not hold for an expression, so every reader checks them here, the same way.
+ */
+export function wholeNumber(raw: unknown, rule: WholeNumberRule): { value: number; problem?: undefined } | { value?: undefined; problem: string } {
+	const text = typeof raw === 'string' ? raw.trim() : undefined;
+	if ((raw === undefined || raw === null || text === '') && rule.fallback !== undefined) return { value: rule.fallback };
+	const value = typeof raw === 'number' ? raw : text !== undefined && /^\d+$/.test(text) ? Number(text) : Number.NaN;
+	if (Number.isInteger(value) && value >= rule.min && value <= rule.max) return { value };
+	return { problem: `must be a whole number from ${rule.min} to ${rule.max} (got ${shown(raw)})` };
+}

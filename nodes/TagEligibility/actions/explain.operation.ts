@@ -3,6 +3,7 @@
 import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
+import { wholeNumber } from '../../shared/valid-input';
 import { findRule, noSuchRule } from '../transport/rules';
 import { readRuleId, ruleIdProperty } from './common';
 
@@ -29,14 +30,14 @@ export const description = updateDisplayOptions({ show: { operation: ['explain']
 
 /** The Limit, a whole number from 1 to 1,000 (an expression escapes the editor's bounds: checked here). */
 function readLimit(context: IExecuteFunctions, itemIndex: number): number {
-	const limit = context.getNodeParameter('limit', itemIndex) as unknown;
-	if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > DATA_API_MAX_ROWS) {
-		throw new NodeOperationError(context.getNode(), `The Limit ${JSON.stringify(limit)} is not a whole number from 1 to 1,000`, {
+	const { value, problem } = wholeNumber(context.getNodeParameter('limit', itemIndex) as unknown, { min: 1, max: DATA_API_MAX_ROWS });
+	if (problem !== undefined) {
+		throw new NodeOperationError(context.getNode(), `Limit ${problem}`, {
 			itemIndex,
 			description: 'Explain answers one row per contact and the Data API answers up to 1,000 rows a call: ask for at most 1,000 (the contacts due come first).',
 		});
 	}
-	return limit;
+	return value;
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -136,6 +136,20 @@ it('an empty Retry After means the default 300 s; one that is not a number is re
 	expect(delay).toBeLessThanOrEqual(300);
 });
 
+it('Claim Automations refuses a Limit that is not a whole number, naming it, before handing anything out; an empty Limit is 50', async () => {
+	const world = await worldWithActions();
+	const [contact] = await world.contacts(1);
+	const run = await runStage([analysed(contact, 50)], { operation: 'assign', handOutAutomations: false }, supabaseCredentials());
+	expect(run.automations).toEqual([]);
+	for (const [limit, shown] of [['ten', '"ten"'], [2.5, '2.5'], [0, '0']]) {
+		const refused = await claimAutomations(world.userId, { limit });
+		expect(refused.result.error?.message).toBe(`Limit must be a whole number from 1 to 1000 (got ${shown})`);
+	}
+	const left = await withDb(async (db) => (await db.query<{ status: string }>('select status from public.pipeline_outbox where conversation_id = $1', [contact])).rows);
+	expect(left.map((row) => row.status)).toEqual(['pending', 'pending']);
+	expect((await claimAutomations(world.userId, { limit: '' })).automations).toHaveLength(2);
+});
+
 it('Claim Automations hands out the actions of changes made without handing them out, of its owner only', async () => {
 	const [mine, theirs] = [await worldWithActions(), await worldWithActions()];
 	const [a] = await mine.contacts(1);

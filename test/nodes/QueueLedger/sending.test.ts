@@ -318,6 +318,21 @@ test('a report the database refuses (the same message twice) is named by its ite
 	expect((await messagesOf(owner)).map((row) => [row.status, row.message_id]).sort()).toEqual([['sent', 'wamid.TEST-1'], ['sent', 'wamid.TEST-2']]);
 });
 
+// An expression or an agent's $fromAI escapes the editor's bounds: the database refused such a Limit
+// in its own words (an integer cast); the node now names the Limit, before any claim, and an empty
+// one (what $fromAI gives for a value it was not told) is the default, 50.
+test('Claim refuses a Limit that is not a whole number, naming it, before any claim; an empty Limit is 50', async () => {
+	const { owner } = await dueQueue(2);
+	for (const [limit, shown] of [['ten', '"ten"'], [2.5, '2.5'], [1001, '1001']]) {
+		const refused = await runQueue([{}], { resource: 'message', operation: 'claim', limit, ownerUserId: owner });
+		expect(refused.result.error?.message).toBe(`Limit must be a whole number from 1 to 1000 (got ${shown})`);
+	}
+	expect((await messagesOf(owner)).map((row) => row.status)).toEqual(['queued', 'queued']);
+	const empty = await runQueue([{}], { resource: 'message', operation: 'claim', limit: '', ownerUserId: owner });
+	expect(empty.result.error).toBeUndefined();
+	expect(empty.outputs[0]).toHaveLength(2);
+});
+
 test('bad reports are refused by the node, naming the field', async () => {
 	const bad = await runQueue(
 		[

@@ -53,9 +53,9 @@ test('explain: every tagged contact with its reason, paired with the input item'
 });
 
 test('explain refuses a Limit over 1,000 (one row per contact; the Data API answers up to 1,000 a call), naming the Limit, before any call', async () => {
-	for (const limit of [1001, 0, 2.5]) {
+	for (const [limit, shown] of [[1001, '1001'], [0, '0'], [2.5, '2.5'], ['ten', '"ten"']]) {
 		const result = await runWorkflow(tagEligibilityWorkflow({ operation: 'explain', ruleId: seed.ruleId, limit }), { credentials: credentials() });
-		expect(result.error?.message).toBe(`The Limit ${limit} is not a whole number from 1 to 1,000`);
+		expect(result.error?.message).toBe(`Limit must be a whole number from 1 to 1000 (got ${shown})`);
 	}
 	const atMost = await runWorkflow(tagEligibilityWorkflow({ operation: 'explain', ruleId: seed.ruleId, limit: 1000 }), { credentials: credentials() });
 	expect(atMost.error).toBeUndefined();
@@ -238,6 +238,23 @@ test('a Page ID that is not a Facebook Page ID stops the Claim with a message na
 	expect(result.error?.message).toBe('The Page ID is not a Facebook Page ID: it must be 1 to 32 digits');
 	const states = await withDb((db) => db.query('select 1 from public.ai_automation_contact_states where rule_id = $1', [seed.ruleId]));
 	expect(states.rowCount).toBe(0);
+});
+
+// An expression or an agent's $fromAI escapes the editor's bounds: a Limit that is not a whole number
+// from 1 to 10,000 is refused naming it, before any claim; an empty one (what $fromAI gives for a
+// value it was not told) is the default, 50.
+test('claim refuses a Limit that is not a whole number, naming it, before any claim; an empty Limit claims up to 50', async () => {
+	const own = await seed001();
+	for (const [limit, shown] of [['ten', '"ten"'], [2.5, '2.5'], [0, '0'], [10_001, '10001']]) {
+		const refused = await runWorkflow(tagEligibilityWorkflow({ operation: 'claim', ruleId: own.ruleId, limit }), { credentials: credentials() });
+		expect(refused.error?.message).toBe(`Limit must be a whole number from 1 to 10000 (got ${shown})`);
+	}
+	const states = await withDb((db) => db.query('select 1 from public.ai_automation_contact_states where rule_id = $1', [own.ruleId]));
+	expect(states.rowCount).toBe(0);
+
+	const empty = await runWorkflow(tagEligibilityWorkflow({ operation: 'claim', ruleId: own.ruleId, limit: '' }), { credentials: credentials() });
+	expect(empty.error).toBeUndefined();
+	expect(empty.nodeOutputs.Eligibility).toHaveLength(own.duePsids.length);
 });
 
 test('the read operations have one output, Claim two (Contacts, Summary)', () => {
