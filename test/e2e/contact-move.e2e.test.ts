@@ -1,7 +1,7 @@
 // workflows/contact-move.json in real n8n 2.41.1 (this package installed from its tarball) against
-// the local stack: a move answers 200 with the new stage and the automation it fired, bad input 400,
-// an unknown stage 404, each with a hint saying what to do, no key 403, and a refused request writes
-// nothing.
+// the local stack: a move answers 200 with the new stage and the automation it fired, bad input 400
+// (a conversationId that is a list holding the id among it), an unknown stage 404, each with a hint
+// saying what to do, no key 403, and a refused request writes nothing.
 import { randomUUID } from 'node:crypto';
 import { testStack } from '../helpers/stack';
 import { analysis, assign, createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
@@ -62,6 +62,13 @@ test('in real n8n: bad input 400, an unknown stage 404, no key 403, and nothing 
 		error: expect.stringMatching(/conversation ID "" is not a UUID/),
 		hint: 'Map the id of messenger_conversations, e.g. {{ $json.conversationId }}.',
 	});
+	const listed = await move({ conversationId: [contact], stage: 'Won' });
+	expect(listed.statusCode).toBe(400);
+	expect(listed.body).toEqual({
+		status: 400,
+		error: 'Conversation ID must be text (got an array of 1)',
+		hint: expect.stringContaining('Send one contact\'s id as text, e.g. {"conversationId": "'),
+	});
 	const unknownStage = await move({ conversationId: contact, stage: 'Nowhere' });
 	expect(unknownStage.statusCode).toBe(404);
 	expect(unknownStage.body).toEqual({
@@ -72,5 +79,5 @@ test('in real n8n: bad input 400, an unknown stage 404, no key 403, and nothing 
 	const noKey = await move({ conversationId: contact, stage: 'Won' }, false);
 	expect(noKey.statusCode).toBe(403);
 	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
-	for (const answer of [noId, unknownStage]) expect(JSON.stringify(answer.body)).not.toMatch(/at \S+\.(js|ts):\d+/);
+	for (const answer of [noId, listed, unknownStage]) expect(JSON.stringify(answer.body)).not.toMatch(/at \S+\.(js|ts):\d+/);
 });

@@ -1,7 +1,7 @@
 // workflows/contact-move.json through n8n's engine in-process against the local stack: a move by
 // stage name and by stage id answering 200 with the new stage and the automations it fired, 400 for
-// bad input (a reason that is not text among it), 404 for an unknown contact or stage, each problem
-// with its hint (what to do), and nothing written for a refused request.
+// bad input (a reason or a conversationId that is not text among it), 404 for an unknown contact or
+// stage, each problem with its hint (what to do), and nothing written for a refused request.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { runWorkflow, type TestCredentials } from '../harness';
@@ -101,6 +101,31 @@ test('a reason that is not text (an object, an array, a number) answers 400 nami
 					status: 400,
 					error: expect.stringMatching(/^Reason must be text \(got /),
 					hint: 'Send the reason as text, a JSON string, e.g. {"reason": "Booked a demo"}: at most 2,000 characters.',
+				},
+			}),
+		});
+	}
+	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
+	expect(await activities(contact)).toEqual(before);
+});
+
+test('a conversationId that is not text (a list holding the id, an object, a number) answers 400 naming it, with what to send; nothing is moved or written', async () => {
+	const contact = await placedContact();
+	const before = await activities(contact);
+	for (const [conversationId, got] of [
+		[[contact], 'an array of 1'],
+		[{ id: contact }, 'an object'],
+		[42, '42'],
+	] as const) {
+		const refused = await move({ conversationId, stage: 'Qualified', reason: 'Booked a demo' });
+		expect({ conversationId, answer: refused.response }).toEqual({
+			conversationId,
+			answer: expect.objectContaining({
+				statusCode: 400,
+				body: {
+					status: 400,
+					error: `Conversation ID must be text (got ${got})`,
+					hint: expect.stringContaining('Send one contact\'s id as text, e.g. {"conversationId": "'),
 				},
 			}),
 		});

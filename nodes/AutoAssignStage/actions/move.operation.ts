@@ -1,7 +1,8 @@
 // move: a manual move (from the user's app, or an AI agent using the node as a tool) of contacts to a
 // stage given by id or by name, with an optional reason, in one database call (pipeline_move). Every
 // item is checked before the call, so bad input writes nothing. A reason that is not text (an object
-// or a number from a request's JSON) is refused, never written as "[object Object]".
+// or a number from a request's JSON) is refused, never written as "[object Object]"; so is a
+// conversation ID that is not text (a list holding one id is not read as that id).
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { ManualMove } from '../../shared/contract';
 import { callRpc } from '../../shared/supabase';
@@ -51,7 +52,18 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['move'] } }, properties);
 
 function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
-	const conversationId = checkUuid(context, context.getNodeParameter('conversationId', itemIndex), 'conversation ID', itemIndex, 'Map the id of messenger_conversations, e.g. {{ $json.conversationId }}.');
+	// Text only: a list holding one id would otherwise pass as that id (String(['…']) is the id).
+	const rawConversationId = context.getNodeParameter('conversationId', itemIndex) as unknown;
+	const conversationNotText = notTextProblem(rawConversationId);
+	if (conversationNotText) {
+		throw invalid(
+			context,
+			itemIndex,
+			`Conversation ID ${conversationNotText}`,
+			'Send one contact\'s id as text, e.g. {"conversationId": "0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f"} (the id column of messenger_conversations): a list or an object is not read, and one move moves one contact.',
+		);
+	}
+	const conversationId = checkUuid(context, rawConversationId, 'conversation ID', itemIndex, 'Map the id of messenger_conversations, e.g. {{ $json.conversationId }}.');
 	const stage = context.getNodeParameter('stage', itemIndex, { mode: 'id', value: '' }) as { mode?: string; value?: unknown };
 	const value = typeof stage.value === 'string' || typeof stage.value === 'number' ? String(stage.value).trim() : '';
 	if (!value) throw invalid(context, itemIndex, 'Stage is empty', 'Pick the stage from the list, or give its id or its name.');
