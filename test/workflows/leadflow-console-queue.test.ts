@@ -67,7 +67,7 @@ test.each([
 	[{ status: 'sending' }, 400, /status "sending" is not one of queued, claimed, sent, failed, cancelled, dead/, 'Leave status out for every status.'],
 	[{ limit: '501' }, 400, /page size \(limit\) must be a whole number from 1 to 500/, 'Pass limit=50 or another whole number in that range.'],
 	[{ offset: '-3' }, 400, /offset must be a whole number/, 'Pass offset=0 or another whole number in that range.'],
-	[{ search: 'x'.repeat(201) }, 400, /search must be at most 200 characters/, null],
+	[{ search: 'x'.repeat(201) }, 400, /search must be at most 200 characters/, 'Send a shorter search, at most 200 characters: a part of a name or an id finds it.'],
 	[
 		{ userId: '00000000-0000-4000-8000-000000000000' },
 		404,

@@ -279,7 +279,7 @@ test('the prompt preview refuses a contact that is not the rule\'s, and bad inpu
 	expect(refused.response?.body).toMatchObject({ error: { field: 'conversation_id', message: expect.stringMatching(/does not carry this rule's tags/), advice: expect.stringMatching(/tagged contacts/) } });
 	const bad = await post('Rule Prompt Request', { ...base, conversationId: 'contact-1' });
 	expect(bad.response?.statusCode).toBe(400);
-	expect(bad.response?.body).toEqual({ status: 400, error: expect.stringMatching(/conversation ID "contact-1" is not a UUID/), hint: expect.stringMatching(/\S/) });
+	expect(bad.response?.body).toEqual({ status: 400, error: expect.stringMatching(/conversation ID "contact-1" is not a UUID/), hint: expect.stringMatching(/^Use the conversation id of one of the rule's tagged contacts, as the monitor lists them/) });
 	expect(await rulesOf(world.userId)).toEqual([]);
 });
 

@@ -57,11 +57,11 @@ export const description = updateDisplayOptions({ show: { operation: ['pipelineB
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
-		const pipelineId = optionalUuid(this, 'pipelineId', 'pipeline ID', i);
-		const stageId = optionalUuid(this, 'stageId', 'paged stage ID', i);
+		const pipelineId = optionalUuid(this, 'pipelineId', 'pipeline ID', i, 'Use the id of one of the pipelines the board lists (GET …/api/pipeline without pipelineId), or leave it out for the list.');
+		const stageId = optionalUuid(this, 'stageId', 'paged stage ID', i, 'Use the id of one of the pipeline\'s stages, as the board answers them (GET …/api/pipeline?pipelineId=…), or leave it out.');
 		const search = textParameter(this, 'search', i);
 		if (search.length > 200) {
-			throw new NodeOperationError(this.getNode(), `The search must be at most 200 characters (got ${search.length})`, { itemIndex: i });
+			throw new NodeOperationError(this.getNode(), `The search must be at most 200 characters (got ${search.length})`, { itemIndex: i, description: 'Send a shorter search, at most 200 characters: a part of a name or an id finds it.' });
 		}
 		const known = textParameter(this, 'known', i).toLowerCase();
 		if (known && !/^[0-9a-f]{32}$/.test(known)) {

@@ -84,7 +84,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		}
 		const search = textParameter(this, 'search', i);
 		if (search.length > 200) {
-			throw new NodeOperationError(this.getNode(), `The search must be at most 200 characters (got ${search.length})`, { itemIndex: i });
+			throw new NodeOperationError(this.getNode(), `The search must be at most 200 characters (got ${search.length})`, { itemIndex: i, description: 'Send a shorter search, at most 200 characters: a part of a name or an id finds it.' });
 		}
 		const args: QueuePageArgs = {
 			p_user_id: userId,

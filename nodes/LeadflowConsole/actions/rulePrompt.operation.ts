@@ -74,7 +74,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			p_rule_id: optionalUuid(this, 'ruleId', 'rule ID', i),
 			p_user_id: optionalUuid(this, 'userId', 'owner ID', i),
 			p_settings: settingsObject(this, 'settings', i) as RuleSettings,
-			p_conversation_id: optionalUuid(this, 'conversationId', 'conversation ID', i),
+			p_conversation_id: optionalUuid(this, 'conversationId', 'conversation ID', i, 'Use the conversation id of one of the rule\'s tagged contacts, as the monitor lists them (GET …/api/monitor?ruleId=…), or leave it out for the first due one.'),
 			p_contact_limit: CONTACT_LIMIT,
 		};
 		const result = await callRpc(this, 'console_rule_prompt', args, i);
