@@ -17,7 +17,8 @@
 // from its schedule, and the shipped one from its schedule (batches sent by sub-executions it does
 // not wait for) and from its webhook (waiting for each batch, to answer with the counts); each on
 // its own Page, rule and seed, claiming for that rule. The time is until the last sub-execution
-// ended, with the load average at the start of each run.
+// ended, with the load average at the start of each run; with --breakdown, also when Graph received
+// the first and the last send and the gaps in the pace between them.
 // Prints the figures; never a test, so a slow machine fails no build.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -89,6 +90,30 @@ function breakdown(result: RunResult, trips: RoundTrip[], sends: number, rate: n
 	return [...lines, `others: ${others.join(', ')}`];
 }
 
+
+/**
+ * When Graph received the sends (epoch ms, the simulator's clock, which is this machine's), from the
+ * run's start: the first and the last, and the gaps between two in a row longer than two slots'
+ * spacing, with the time they held beyond one spacing (the pace lost: slots given up late, or no
+ * batch ready to send; a late send followed by one on time counts its gap too).
+ */
+function arrivals(times: number[], startedAt: number, rate: number): string {
+	if (times.length === 0) return 'Graph received nothing';
+	const sorted = [...times].sort((a, b) => a - b);
+	const spacing = (SLOT_SPACING * 1000) / rate;
+	let gaps = 0;
+	let beyond = 0;
+	for (let index = 1; index < sorted.length; index += 1) {
+		const gap = sorted[index] - sorted[index - 1];
+		if (gap > 2 * spacing) {
+			gaps += 1;
+			beyond += gap - spacing;
+		}
+	}
+	const at = (ms: number) => `${((ms - startedAt) / 1000).toFixed(2)} s`;
+	const ideal = ((sorted.length - 1) * spacing) / 1000;
+	return `Graph received the first at ${at(sorted[0])}, the last at ${at(sorted[sorted.length - 1])} (the pace alone: ${ideal.toFixed(2)} s from first to last); ${gaps} gaps over two slots, ${beyond.toFixed(0)} ms beyond one slot in them`;
+}
 
 /** A copy of a workflow whose claim is for one rule (the schedule's claims for every enabled rule). */
 function forRule(workflow: WorkflowJson, ruleId: string): WorkflowJson {
@@ -189,13 +214,15 @@ async function runVariant(run: CompareRun, variant: Variant, label: string) {
 	run.timer.reset();
 	const workflow = forRule(variant.startsWith('other') ? run.other : run.workflow, seed.ruleId);
 	const started = performance.now();
+	const startedAt = Date.now();
 	const result = variant.endsWith('webhook')
 		? (await run.triggerNow(credentials, { ruleId: seed.ruleId }, workflow)).result
 		: await runWorkflow(workflow, { trigger: 'schedule', credentials });
 	const seconds = (performance.now() - started) / 1000;
 	if (result.error) throw new Error(`${variant}: ${result.error.message}`);
-	const sent = (await run.sims.graph.control.messages()).length;
-	const lines = breakdown(result, run.timer.trips.map((trip) => ({ name: trip.path.replace(/^\/rest\/v1\/rpc\//, ''), ms: trip.ms })), sent, run.pace);
+	const delivered = await run.sims.graph.control.messages();
+	const sent = delivered.length;
+	const lines = [arrivals(delivered.map((message) => Date.parse(message.deliveredAt)), startedAt, run.pace), ...breakdown(result, run.timer.trips.map((trip) => ({ name: trip.path.replace(/^\/rest\/v1\/rpc\//, ''), ms: trip.ms })), sent, run.pace)];
 	return { seconds, sent, own: (result.durationMs ?? 0) / 1000, subExecutions: result.subExecutions.length, lines };
 }
 
