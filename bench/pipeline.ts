@@ -1,7 +1,7 @@
 // Benchmark: the whole follow-up workflow (issue #3), workflows/tag-monitor-send.json through n8n's
 // engine in-process: claim → Gemini simulator → Graph simulator → the summary, on the local stack.
 //   tsx bench/pipeline.ts [--contacts 1000] [--rounds 3] [--rate 300] [--parallel 10] [--graph-latency 0]
-//                         [--compare <workflow.json> [--batch 50] [--breakdown]]
+//                         [--compare <workflow.json> [--batch 50] [--breakdown]] [--simulators-apart]
 // Each round seeds `contacts` due contacts for a new owner and rule (set-based, not timed) and times
 // one "Trigger Now" call, simulators answering at once. Target: ≥ 200 contacts/s.
 // Facebook Send paces its calls (messagesPerSecond, 300 in the workflow: about Meta's limit per
@@ -19,11 +19,16 @@
 // its own Page, rule and seed, claiming for that rule. The time is until the last sub-execution
 // ended, with the load average at the start of each run; with --breakdown, also when Graph received
 // the first and the last send and the gaps in the pace between them.
+// `--simulators-apart` runs the simulators in a process of their own (as Gemini and Graph are other
+// machines for a real n8n), so their work takes no time from the event loop that paces the sends.
 // Prints the figures; never a test, so a slow machine fails no build.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import os from 'node:os';
 import { SLOT_SPACING } from '../nodes/FacebookSend/helpers/pacer';
-import { startSimulators } from '../simulators';
+import { SimulatorControl, startSimulators, type RunningSimulators } from '../simulators';
 import { startStack } from '../stack';
 import { loadWorkflow, runWorkflow, type RunResult, type TestCredentials, type WorkflowJson } from '../test/harness';
 import { startRpcCounter } from '../test/nodes/FacebookSend/support/rpc-counter';
@@ -115,6 +120,28 @@ function arrivals(times: number[], startedAt: number, rate: number): string {
 	return `Graph received the first at ${at(sorted[0])}, the last at ${at(sorted[sorted.length - 1])} (the pace alone: ${ideal.toFixed(2)} s from first to last); ${gaps} gaps over two slots, ${beyond.toFixed(0)} ms beyond one slot in them`;
 }
 
+/**
+ * The simulators in a process of their own (`npm run simulators -- --json`), reached as before through
+ * their base URLs and control routes: Gemini and Graph are other machines for a real n8n, so their
+ * work then takes no time from this process's event loop, which paces the sends.
+ */
+async function simulatorsApart(): Promise<RunningSimulators> {
+	const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/simulators.ts', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+	const lines = createInterface({ input: child.stdout });
+	const [line] = (await once(lines, 'line')) as [string];
+	const { geminiBaseUrl, graphBaseUrl } = JSON.parse(line) as { geminiBaseUrl: string; graphBaseUrl: string };
+	return {
+		gemini: { baseUrl: geminiBaseUrl, control: new SimulatorControl(geminiBaseUrl) },
+		graph: { baseUrl: graphBaseUrl, control: new SimulatorControl(graphBaseUrl) },
+		stop: async () => {
+			if (child.exitCode !== null) return;
+			const exited = once(child, 'exit');
+			child.kill('SIGTERM');
+			await exited;
+		},
+	};
+}
+
 /** A copy of a workflow whose claim is for one rule (the schedule's claims for every enabled rule). */
 function forRule(workflow: WorkflowJson, ruleId: string): WorkflowJson {
 	return {
@@ -139,7 +166,9 @@ async function main() {
 	console.log(`Facebook Send paced at ${String(send?.parameters.messagesPerSecond)} messages/s, Parallel Sends ${parallel}, Graph answering after ${graphLatency} ms`);
 	const pace = Number(send?.parameters.messagesPerSecond ?? 10);
 	const stack = await startStack({ fast: true });
-	const sims = await startSimulators();
+	const apart = process.argv.includes('--simulators-apart');
+	const sims = apart ? await simulatorsApart() : await startSimulators();
+	console.log(`the simulators run ${apart ? 'in a process of their own' : 'in this process'}`);
 	const timer = await startRpcCounter(stack.supabaseUrl);
 	try {
 		process.env.LEADFLOW_TEST_STACK = JSON.stringify(stack);
