@@ -60,7 +60,7 @@ test('in real n8n: bad input 400, an unknown stage 404, no key 403, and nothing 
 	expect(noId.body).toEqual({
 		status: 400,
 		error: expect.stringMatching(/conversation ID "" is not a UUID/),
-		hint: 'Map the id of messenger_conversations, e.g. {{ $json.conversationId }}.',
+		hint: 'Give the contact\'s id (the id column of messenger_conversations): a webhook caller sends it as {"conversationId": "…"}, a workflow maps it, e.g. {{ $json.conversationId }}.',
 	});
 	const listed = await move({ conversationId: [contact], stage: 'Won' });
 	expect(listed.statusCode).toBe(400);

@@ -71,12 +71,12 @@ test('bad input answers 400 naming the problem, and writes nothing', async () =>
 	expect(noId.response?.body).toEqual({
 		status: 400,
 		error: expect.stringMatching(/conversation ID "" is not a UUID/),
-		hint: 'Map the id of messenger_conversations, e.g. {{ $json.conversationId }}.',
+		hint: 'Give the contact\'s id (the id column of messenger_conversations): a webhook caller sends it as {"conversationId": "…"}, a workflow maps it, e.g. {{ $json.conversationId }}.',
 	});
 
 	const noStage = await move({ conversationId: contact });
 	expect(noStage.response?.statusCode).toBe(400);
-	expect(noStage.response?.body).toEqual({ status: 400, error: 'Stage is empty', hint: 'Pick the stage from the list, or give its id or its name.' });
+	expect(noStage.response?.body).toEqual({ status: 400, error: 'Stage is empty', hint: 'Give the stage\'s id or its name: a webhook caller sends it as {"stage": "Qualified"}, a workflow picks it from the list or maps it.' });
 
 	const longReason = await move({ conversationId: contact, stage: 'Won', reason: 'x'.repeat(2001) });
 	expect(longReason.response?.statusCode).toBe(400);

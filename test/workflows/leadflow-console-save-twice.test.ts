@@ -96,3 +96,25 @@ test('a key that is not a UUID is a 400 naming the Idempotency-Key header, nothi
 	expect(String((bad.response?.body as { error: string }).error)).toContain('create key (Idempotency-Key header) "save-1" is not a UUID');
 	expect(await rulesOf(world.userId)).toEqual([]);
 });
+
+// The key names a create: a change by ruleId and the preview (Explain Rule, Save off) ignore it, so
+// a client or gateway that adds its own Idempotency-Key (a ULID, "req_…") to every POST is not
+// refused for them.
+test('a change by ruleId and a preview ignore an Idempotency-Key that is not a UUID', async () => {
+	const world = await createWorld();
+	const created = await saveNew({ userId: world.userId, settings: settings(world) }, randomUUID());
+	const ruleId = (created.response?.body as SaveAnswer).rule.id;
+
+	const change = await saveNew({ ruleId, settings: { daily_limit: 30 } }, 'req_01HZX3');
+	expect(change.response?.statusCode).toBe(200);
+	expect(change.response?.body).toMatchObject({ saved: true, rule: { id: ruleId, daily_limit: 30 } });
+
+	const preview = await runWorkflow(WORKFLOW, {
+		startNode: 'Explain Rule Request',
+		webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, 'content-type': 'application/json', 'Idempotency-Key': 'req_01HZX4' }, body: { ruleId, settings: { daily_limit: 40 } } },
+		credentials,
+	});
+	expect(preview.response?.statusCode).toBe(200);
+	expect(preview.response?.body).toMatchObject({ saved: false });
+	expect((await rulesOf(world.userId)).map((row) => [row.id, row.daily_limit])).toEqual([[ruleId, 30]]);
+});

@@ -63,10 +63,10 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 			'Send one contact\'s id as text, e.g. {"conversationId": "0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f"} (the id column of messenger_conversations): a list or an object is not read, and one move moves one contact.',
 		);
 	}
-	const conversationId = checkUuid(context, rawConversationId, 'conversation ID', itemIndex, 'Map the id of messenger_conversations, e.g. {{ $json.conversationId }}.');
+	const conversationId = checkUuid(context, rawConversationId, 'conversation ID', itemIndex, 'Give the contact\'s id (the id column of messenger_conversations): a webhook caller sends it as {"conversationId": "…"}, a workflow maps it, e.g. {{ $json.conversationId }}.');
 	const stage = context.getNodeParameter('stage', itemIndex, { mode: 'id', value: '' }) as { mode?: string; value?: unknown };
 	const value = typeof stage.value === 'string' || typeof stage.value === 'number' ? String(stage.value).trim() : '';
-	if (!value) throw invalid(context, itemIndex, 'Stage is empty', 'Pick the stage from the list, or give its id or its name.');
+	if (!value) throw invalid(context, itemIndex, 'Stage is empty', 'Give the stage\'s id or its name: a webhook caller sends it as {"stage": "Qualified"}, a workflow picks it from the list or maps it.');
 	// "By Name or ID" (what a request names, e.g. the contact-move webhook's `stage`): a UUID is an id.
 	const byName = stage.mode === 'name' && !UUID.test(value);
 	const stageId = byName ? null : checkUuid(context, value, 'stage ID', itemIndex, 'Pick the stage from the list, use the id column of pipeline_stages, or choose "By Name".');

@@ -56,13 +56,21 @@ export const description = updateDisplayOptions({ show: { operation: ['ruleWrite
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
+		const ruleId = optionalUuid(this, 'ruleId', 'rule ID', i);
+		const save = this.getNodeParameter('save', i, true) as boolean;
+		// Read only for a create: a change by Rule ID and a preview ignore the key, so a client that
+		// sends its own Idempotency-Key (a ULID, "req_…") with every POST is not refused for them.
+		const createKey =
+			ruleId === null && save
+				? optionalUuid(this, 'createKey', 'create key (Idempotency-Key header)', i, 'Send one random UUID per new-rule form (crypto.randomUUID()), the same for every save of that form, or no key.')
+				: null;
 		const args = {
-			p_rule_id: optionalUuid(this, 'ruleId', 'rule ID', i),
+			p_rule_id: ruleId,
 			p_user_id: optionalUuid(this, 'userId', 'owner ID', i),
 			p_settings: settingsObject(this, 'settings', i) as RuleSettings,
-			p_save: this.getNodeParameter('save', i, true) as boolean,
-			p_create_key: optionalUuid(this, 'createKey', 'create key (Idempotency-Key header)', i,
-				'Send one random UUID per new-rule form (crypto.randomUUID()), the same for every save of that form, or no key.'),
+			p_save: save,
+			// Only when set: without it the call is the one a database before migration …1410 knows.
+			...(createKey !== null && { p_create_key: createKey }),
 		};
 		const result = await callRpc(this, 'console_rule_write', args, i);
 		return [{ output: 0, json: { ...withAdvice(result) } as unknown as IDataObject }];

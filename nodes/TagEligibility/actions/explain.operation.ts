@@ -28,9 +28,9 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['explain'] } }, properties);
 
-/** The Limit, a whole number from 1 to 1,000 (an expression escapes the editor's bounds: checked here). */
+/** The Limit, a whole number from 1 to 1,000 (an expression escapes the editor's bounds: checked here); empty: 50, its default. */
 function readLimit(context: IExecuteFunctions, itemIndex: number): number {
-	const { value, problem } = wholeNumber(context.getNodeParameter('limit', itemIndex) as unknown, { min: 1, max: DATA_API_MAX_ROWS });
+	const { value, problem } = wholeNumber(context.getNodeParameter('limit', itemIndex) as unknown, { min: 1, max: DATA_API_MAX_ROWS, fallback: 50 });
 	if (problem !== undefined) {
 		throw new NodeOperationError(context.getNode(), `Limit ${problem}`, {
 			itemIndex,

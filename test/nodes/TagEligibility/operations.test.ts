@@ -60,6 +60,10 @@ test('explain refuses a Limit over 1,000 (one row per contact; the Data API answ
 	const atMost = await runWorkflow(tagEligibilityWorkflow({ operation: 'explain', ruleId: seed.ruleId, limit: 1000 }), { credentials: credentials() });
 	expect(atMost.error).toBeUndefined();
 	expect(atMost.nodeOutputs.Eligibility).toHaveLength(15);
+	// Empty (what an agent's $fromAI gives for a value it was not told) is the default, 50.
+	const empty = await runWorkflow(tagEligibilityWorkflow({ operation: 'explain', ruleId: seed.ruleId, limit: '' }), { credentials: credentials() });
+	expect(empty.error).toBeUndefined();
+	expect(empty.nodeOutputs.Eligibility).toHaveLength(15);
 });
 
 test('explain with "only due": just the 10 due contacts', async () => {
