@@ -19,6 +19,8 @@
 // the Basic Multilingual Plane is one character, not two UTF-16 units). Values are checked as
 // received, then trimmed (String.prototype.trim) before they are stored.
 
+import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
+
 export type TextKind = 'line' | 'multiline' | 'token';
 
 export interface TextRule {
@@ -202,4 +204,18 @@ export function wholeNumber(raw: unknown, rule: WholeNumberRule): { value: numbe
 	const value = typeof raw === 'number' ? raw : text !== undefined && /^\d+$/.test(text) ? Number(text) : Number.NaN;
 	if (Number.isInteger(value) && value >= rule.min && value <= rule.max) return { value };
 	return { problem: `must be a whole number from ${rule.min} to ${rule.max} (got ${shown(raw)})` };
+}
+
+export interface WholeNumberParameter extends WholeNumberRule {
+	/** How the message names it ("Limit", "The offset"). */
+	label: string;
+	/** What to do instead: the error's description. */
+	hint: string;
+}
+
+/** A whole-number parameter of item `itemIndex`, read by `wholeNumber`; refused naming it ("Limit must be …"), with the hint. */
+export function readWholeNumber(context: IExecuteFunctions, name: string, itemIndex: number, parameter: WholeNumberParameter): number {
+	const { value, problem } = wholeNumber(context.getNodeParameter(name, itemIndex, '') as unknown, parameter);
+	if (problem !== undefined) throw new NodeOperationError(context.getNode(), `${parameter.label} ${problem}`, { itemIndex, description: parameter.hint });
+	return value;
 }

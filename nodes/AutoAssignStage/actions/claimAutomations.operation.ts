@@ -5,8 +5,8 @@
 import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { runsAsTool } from '../../shared/outputs';
 import { CLAIM_LIMIT, deliveryProperties, handOutAutomations, readDelivery } from '../helpers/automations';
-import { wholeNumber } from '../../shared/valid-input';
-import { AUTOMATIONS, checkUuid, invalid, OUTPUT_COUNT } from '../helpers/common';
+import { readWholeNumber } from '../../shared/valid-input';
+import { AUTOMATIONS, checkUuid, OUTPUT_COUNT } from '../helpers/common';
 
 const properties: INodeProperties[] = [
 	{
@@ -41,8 +41,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		});
 	}
 	if (this.getInputData().length === 0) return outputs;
-	const { value: limit, problem } = wholeNumber(this.getNodeParameter('limit', 0, 50) as unknown, { min: 1, max: CLAIM_LIMIT, fallback: 50 });
-	if (problem !== undefined) throw invalid(this, 0, `Limit ${problem}`, 'Give how many waiting actions to hand out at most, or leave it empty for 50.');
+	const limit = readWholeNumber(this, 'limit', 0, { label: 'Limit', min: 1, max: CLAIM_LIMIT, fallback: 50, hint: 'Give how many waiting actions to hand out at most, or leave it empty for 50.' });
 	const owner = checkUuid(this, this.getNodeParameter('ownerUserId', 0, ''), 'owner user ID', 0, 'Use the id of the Supabase user whose actions to hand out, or leave it empty for every owner.', true);
 	outputs[AUTOMATIONS].push(...(await handOutAutomations(this, 0, null, { ...readDelivery(this), limit, owner })));
 	return outputs;

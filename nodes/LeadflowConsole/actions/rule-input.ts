@@ -1,7 +1,7 @@
 // The console's operations read the same kinds of input: text and whole-number query parameters,
 // optional UUIDs and a rule's settings object.
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
-import { wholeNumber as readWholeNumber } from '../../shared/valid-input';
+import { readWholeNumber } from '../../shared/valid-input';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -13,14 +13,7 @@ export function textParameter(context: IExecuteFunctions, name: string, i: numbe
 
 /** A whole-number parameter from min to max (query parameters come as text); a 400 naming it otherwise. */
 export function wholeNumber(context: IExecuteFunctions, name: string, label: string, i: number, min: number, max: number, example = min === 0 ? 0 : 50): number {
-	const { value, problem } = readWholeNumber(context.getNodeParameter(name, i, '') as unknown, { min, max });
-	if (problem !== undefined) {
-		throw new NodeOperationError(context.getNode(), `${label} ${problem}`, {
-			itemIndex: i,
-			description: `Pass ${name}=${example} or another whole number in that range.`,
-		});
-	}
-	return value;
+	return readWholeNumber(context, name, i, { label, min, max, hint: `Pass ${name}=${example} or another whole number in that range.` });
 }
 
 /** A UUID parameter, or null when it is empty; `hint`: what to do instead (default: the rules list's ID). */

@@ -10,7 +10,7 @@ import type { QueueClaimArgs } from '../../shared/contract';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { optionsCollection } from '../../shared/properties';
 import { callRpc } from '../../shared/supabase';
-import { textProblem, wholeNumber } from '../../shared/valid-input';
+import { readWholeNumber, textProblem } from '../../shared/valid-input';
 import { defaultWorker, invalid, ownerProperty, readOptionalOwner } from '../helpers/common';
 
 const properties: INodeProperties[] = [
@@ -49,13 +49,6 @@ interface ClaimGroup {
 	itemIndexes: number[];
 }
 
-/** The Limit, a whole number from 1 to 1,000 (an expression escapes the editor's bounds); empty (an agent's $fromAI left blank): 50. */
-function readLimit(context: IExecuteFunctions, itemIndex: number): number {
-	const { value, problem } = wholeNumber(context.getNodeParameter('limit', itemIndex, 50) as unknown, { min: 1, max: 1000, fallback: 50 });
-	if (problem !== undefined) throw invalid(context, itemIndex, `Limit ${problem}`, 'Give how many due messages to claim at most, or leave it empty for 50.');
-	return value;
-}
-
 function readArgs(context: IExecuteFunctions, itemIndex: number, fallbackWorker: string): QueueClaimArgs {
 	const options = context.getNodeParameter('options', itemIndex, {}) as { leaseSeconds?: number; worker?: string };
 	const worker = String(options.worker ?? '').trim() || fallbackWorker;
@@ -63,7 +56,8 @@ function readArgs(context: IExecuteFunctions, itemIndex: number, fallbackWorker:
 	if (problem) throw invalid(context, itemIndex, `Worker Name ${problem}`, 'Use a short name without spaces, or leave it empty.');
 	return {
 		p_worker: worker,
-		p_limit: readLimit(context, itemIndex),
+		// 1 to 1,000 (an expression escapes the editor's bounds); empty (an agent's $fromAI left blank): 50.
+		p_limit: readWholeNumber(context, 'limit', itemIndex, { label: 'Limit', min: 1, max: 1000, fallback: 50, hint: 'Give how many due messages to claim at most, or leave it empty for 50.' }),
 		p_lease_seconds: options.leaseSeconds ?? 300,
 		p_user_id: readOptionalOwner(context, itemIndex),
 	};

@@ -7,7 +7,7 @@ import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecu
 import { type ClaimExplainedArgs } from '../../shared/contract';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
-import { MESSENGER_ID, wholeNumber } from '../../shared/valid-input';
+import { MESSENGER_ID, readWholeNumber } from '../../shared/valid-input';
 import { contactsWithRules } from '../helpers/claimed';
 import { readRuleId, ruleIdProperty } from './common';
 
@@ -62,15 +62,6 @@ function readPageId(context: IExecuteFunctions, itemIndex: number): string | nul
 	return raw;
 }
 
-/** The Limit, a whole number from 1 to 10,000 (an expression escapes the editor's bounds); empty (an agent's $fromAI left blank): 50. */
-function readLimit(context: IExecuteFunctions, itemIndex: number): number {
-	const { value, problem } = wholeNumber(context.getNodeParameter('limit', itemIndex) as unknown, { min: 1, max: 10_000, fallback: 50 });
-	if (problem !== undefined) {
-		throw new NodeOperationError(context.getNode(), `Limit ${problem}`, { itemIndex, description: 'Give how many due contacts to claim at most, or leave it empty for 50.' });
-	}
-	return value;
-}
-
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	// The claim's holder, which every later step passes back. Unique beyond this n8n: execution ids
@@ -83,7 +74,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	for (let i = 0; i < items.length; i++) {
 		try {
 			const ruleId = readRuleId(this, i, false);
-			const limit = readLimit(this, i);
+			// 1 to 10,000 (an expression escapes the editor's bounds); empty (an agent's $fromAI left blank): 50.
+			const limit = readWholeNumber(this, 'limit', i, { label: 'Limit', min: 1, max: 10_000, fallback: 50, hint: 'Give how many due contacts to claim at most, or leave it empty for 50.' });
 			const leaseSeconds = this.getNodeParameter('leaseSeconds', i) as number;
 			const pageId = readPageId(this, i);
 			const key = `${ruleId}|${limit}|${leaseSeconds}|${pageId}`;

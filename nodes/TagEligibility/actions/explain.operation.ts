@@ -1,9 +1,9 @@
 // explain: the claim's judgement without claiming: every tagged contact with its reason. No contacts
 // for a rule named: one read says whether the rule exists (not_found, as Snapshot, when it does not).
-import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
-import { wholeNumber } from '../../shared/valid-input';
+import { readWholeNumber } from '../../shared/valid-input';
 import { findRule, noSuchRule } from '../transport/rules';
 import { readRuleId, ruleIdProperty } from './common';
 
@@ -28,25 +28,20 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['explain'] } }, properties);
 
-/** The Limit, a whole number from 1 to 1,000 (an expression escapes the editor's bounds: checked here); empty: 50, its default. */
-function readLimit(context: IExecuteFunctions, itemIndex: number): number {
-	const { value, problem } = wholeNumber(context.getNodeParameter('limit', itemIndex) as unknown, { min: 1, max: DATA_API_MAX_ROWS, fallback: 50 });
-	if (problem !== undefined) {
-		throw new NodeOperationError(context.getNode(), `Limit ${problem}`, {
-			itemIndex,
-			description: 'Explain answers one row per contact and the Data API answers up to 1,000 rows a call: ask for at most 1,000 (the contacts due come first).',
-		});
-	}
-	return value;
-}
-
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
 		// The database filters (p_only_due), so the limit counts due contacts: filtered here, a limit
 		// filled by contacts not due left nothing while other contacts were due.
 		const args = {
 			p_rule_id: readRuleId(this, i, false),
-			p_limit: readLimit(this, i),
+			// The Limit, 1 to 1,000 (an expression escapes the editor's bounds); empty: 50, its default.
+			p_limit: readWholeNumber(this, 'limit', i, {
+				label: 'Limit',
+				min: 1,
+				max: DATA_API_MAX_ROWS,
+				fallback: 50,
+				hint: 'Explain answers one row per contact and the Data API answers up to 1,000 rows a call: ask for at most 1,000 (the contacts due come first).',
+			}),
 			p_only_due: this.getNodeParameter('onlyDue', i) as boolean,
 		};
 		const rows = await callRpc(this, 'automation_explain', args, i);
