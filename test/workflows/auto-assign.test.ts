@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { keyIdOf } from '../../nodes/shared/gemini/keyRing';
+import { OWNER_ELSEWHERE, ownerElsewhere } from './support/owner-elsewhere';
 import { runWorkflow, type TestCredentials } from '../harness';
 import { testStack, withDb } from '../helpers/stack';
 import { createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
@@ -141,20 +142,10 @@ test('a malformed X-Leadflow-Owner answers 400 naming it, with the message only;
 
 // The webhook's one input is X-Leadflow-Owner; without it every owner's due conversations are
 // analysed. So an owner sent anywhere else, or a header left empty, is refused before anything runs.
-test.each([
-	['a query parameter', 'query', 'owner', /^Query parameter "owner": this webhook reads no query/],
-	['a body field', 'body', 'ownerUserId', /^Unknown field "ownerUserId": this webhook takes no body/],
-	['a body that is not an object', 'array', 'body', /^The body is not a JSON object$/],
-	['an empty X-Leadflow-Owner', 'header', 'X-Leadflow-Owner', /^The X-Leadflow-Owner header is empty$/],
-])('%s answers 400 naming it; nothing is analysed', async (_case, where, field, error) => {
+test.each(OWNER_ELSEWHERE)('%s answers 400 naming it; nothing is analysed', async (_case, where, field, error) => {
 	const run = await runWorkflow(WORKFLOW, {
 		startNode: 'Analyse Now',
-		webhook: {
-			method: 'POST',
-			headers: { [KEY.name]: KEY.value, ...(where === 'header' ? { 'X-Leadflow-Owner': ' ' } : {}) },
-			query: where === 'query' ? { owner: world.userId } : undefined,
-			body: where === 'body' ? { ownerUserId: world.userId } : where === 'array' ? [world.userId] : {},
-		},
+		webhook: ownerElsewhere(where, KEY, world.userId),
 		credentials,
 	});
 	expect(run.response?.statusCode).toBe(400);

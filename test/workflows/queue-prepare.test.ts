@@ -10,6 +10,7 @@ import { DateTime } from 'luxon';
 import type { IDataObject } from 'n8n-workflow';
 import { toCronExpression, withIntervalDefaults } from 'n8n-nodes-base/dist/nodes/Schedule/GenericFunctions';
 import type { RawScheduleInterval } from 'n8n-nodes-base/dist/nodes/Schedule/SchedulerInterface';
+import { OWNER_ELSEWHERE, ownerElsewhere } from './support/owner-elsewhere';
 import { runWorkflow, type TestCredentials } from '../harness';
 import { loadWorkflow } from '../harness/workflow-file';
 import { startStack } from '../../stack';
@@ -96,22 +97,12 @@ test('a malformed owner answers 400 naming it; without the key 403; nothing is p
 // The webhook's one input is the X-Leadflow-Owner header; without it every owner is prepared. So an
 // owner sent anywhere else (a query parameter, the body), or a header left empty, is refused with
 // what to do, before anything is prepared: it would otherwise prepare every owner's tomorrow.
-test.each([
-	['a query parameter', 'query', 'owner', /^Query parameter "owner": this webhook reads no query/],
-	['a body field', 'body', 'ownerUserId', /^Unknown field "ownerUserId": this webhook takes no body/],
-	['a body that is not an object', 'array', 'body', /^The body is not a JSON object$/],
-	['an empty X-Leadflow-Owner', 'header', 'X-Leadflow-Owner', /^The X-Leadflow-Owner header is empty$/],
-])('%s answers 400 naming it, and nobody is prepared', async (_case, where, field, error) => {
+test.each(OWNER_ELSEWHERE)('%s answers 400 naming it, and nobody is prepared', async (_case, where, field, error) => {
 	const owner = await queueOwner();
 	await leadsOf(owner, 1);
 	const refused = await runWorkflow(WORKFLOW, {
 		startNode: 'Prepare Now',
-		webhook: {
-			method: 'POST',
-			headers: { [KEY.name]: KEY.value, ...(where === 'header' ? { 'X-Leadflow-Owner': ' ' } : {}) },
-			query: where === 'query' ? { owner } : undefined,
-			body: where === 'body' ? { ownerUserId: owner } : where === 'array' ? [owner] : {},
-		},
+		webhook: ownerElsewhere(where, KEY, owner),
 		credentials: credentials(),
 	});
 	expect(refused.response?.statusCode).toBe(400);

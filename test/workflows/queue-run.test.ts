@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startSimulators, type RunningSimulators } from '../../simulators';
+import { OWNER_ELSEWHERE, ownerElsewhere } from './support/owner-elsewhere';
 import { runWorkflow, type TestCredentials } from '../harness';
 import { testStack } from '../helpers/stack';
 import { leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, supabaseCredentials, whatsappCredentials } from '../nodes/QueueLedger/support/queue';
@@ -67,24 +68,14 @@ test('a malformed owner answers 400; without the key 403; nothing is sent', asyn
 // The webhook's one input is the X-Leadflow-Owner header; without it every owner's due messages are
 // claimed. So an owner sent anywhere else (a query parameter, the body), or a header left empty, is
 // refused with what to do, before anything is claimed: it would otherwise run every owner's queue.
-test.each([
-	['a query parameter', 'query', 'owner', /^Query parameter "owner": this webhook reads no query/],
-	['a body field', 'body', 'ownerUserId', /^Unknown field "ownerUserId": this webhook takes no body/],
-	['a body that is not an object', 'array', 'body', /^The body is not a JSON object$/],
-	['an empty X-Leadflow-Owner', 'header', 'X-Leadflow-Owner', /^The X-Leadflow-Owner header is empty$/],
-])('%s answers 400 naming it, and nothing is claimed for anyone', async (_case, where, field, error) => {
+test.each(OWNER_ELSEWHERE)('%s answers 400 naming it, and nothing is claimed for anyone', async (_case, where, field, error) => {
 	const owner = await queueOwner();
 	await leadsOf(owner, 1);
 	await prepareDue(owner);
 	await sims.graph.control.clearWhatsAppMessages();
 	const refused = await runWorkflow(WORKFLOW, {
 		startNode: 'Run Now',
-		webhook: {
-			method: 'POST',
-			headers: { [KEY.name]: KEY.value, ...(where === 'header' ? { 'X-Leadflow-Owner': ' ' } : {}) },
-			query: where === 'query' ? { owner } : undefined,
-			body: where === 'body' ? { ownerUserId: owner } : where === 'array' ? [owner] : {},
-		},
+		webhook: ownerElsewhere(where, KEY, owner),
 		credentials: credentials(),
 	});
 	expect(refused.response?.statusCode).toBe(400);
