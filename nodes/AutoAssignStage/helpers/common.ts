@@ -2,6 +2,7 @@
 // the settings of the Automations output, and the output numbers.
 import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import { orEmpty, parameterText, UUID, UUID_PATTERN } from '../../shared/resource-locator';
+import { notTextProblem } from '../../shared/valid-input';
 import { deliveryProperties } from './automations';
 
 export const CONTACTS = 0;
@@ -44,11 +45,17 @@ export function invalid(context: IExecuteFunctions, itemIndex: number, message: 
 	return new NodeOperationError(context.getNode(), message, { itemIndex, description });
 }
 
-/** A UUID field, lower case; empty → null when optional. */
+/**
+ * A UUID field, lower case; empty → null when optional. Text only: a list holding one id (an
+ * expression mapping an array, a request's JSON) is refused, never read as that id (String(['…']) is
+ * the id), and an object is not shown as "[object Object]".
+ */
 export function checkUuid(context: IExecuteFunctions, raw: unknown, label: string, itemIndex: number, hint: string, optional: true): string | null;
 export function checkUuid(context: IExecuteFunctions, raw: unknown, label: string, itemIndex: number, hint: string, optional?: false): string;
 export function checkUuid(context: IExecuteFunctions, raw: unknown, label: string, itemIndex: number, hint: string, optional = false): string | null {
-	const text = typeof raw === 'string' ? raw.trim() : raw === undefined || raw === null ? '' : String(raw);
+	const notText = notTextProblem(raw);
+	if (notText) throw invalid(context, itemIndex, `${label.charAt(0).toUpperCase()}${label.slice(1)} ${notText}`, hint);
+	const text = typeof raw === 'string' ? raw.trim() : '';
 	if (!text && optional) return null;
 	if (!UUID.test(text)) throw invalid(context, itemIndex, `The ${label} "${text}" is not a UUID`, hint);
 	return text.toLowerCase();

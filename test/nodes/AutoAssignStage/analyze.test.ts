@@ -145,6 +145,14 @@ it('a conversation ID that is not a UUID stops the node naming the field', async
 	expect(await generateCalls()).toEqual([]);
 });
 
+// The node's ids are text: Analyze's Conversation ID mapped from a list holding one id is refused,
+// not read as that id (as Move's was, 4581f27: the check now lives in checkUuid, for every id).
+it('a conversation ID that is not text (a list holding one id) stops the node naming the field, nothing analysed', async () => {
+	const { result } = await runStage([conversation({ conversation_id: ['0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f'] })], analyze(), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
+	expect(result.error?.message).toBe('Conversation ID must be text (got an array of 1)');
+	expect(await generateCalls()).toEqual([]);
+});
+
 it('an item\'s own messages: a direction in any case is read as such; any other direction fails the item, naming messages[i].direction', async () => {
 	// Before, every direction but exactly "outbound" was the customer's: the Page's "OUTBOUND" pitch
 	// reached the model as the customer's words, and "page" was not refused.
