@@ -12,7 +12,8 @@ import { loadPhoneLibrary, readDefaultCountry } from '../../shared/phone';
 import { optionsCollection } from '../../shared/properties';
 import { callRpc } from '../../shared/supabase';
 import { CAMPAIGN_ID_PATTERN } from '../../shared/valid-input';
-import { BATCH, invalid, ownerProperty, readOwner, readText, readUuid, retryOnConflict } from '../helpers/common';
+import { inOwnerField } from '../helpers/caller-fields';
+import { BATCH, invalid, OWNER_FIELD, ownerProperty, readOwner, readText, readUuid, retryOnConflict } from '../helpers/common';
 import { checkLead, problemsSentence, type LeadFields } from '../helpers/leads';
 import { OUTPUT } from '../helpers/outputs';
 import { campaignRowId } from '../transport/campaigns';
@@ -293,7 +294,12 @@ async function fromCrm(context: IExecuteFunctions, source: 'tag' | 'campaign'): 
 			let after: string | null = null;
 			for (;;) {
 				const args = { p_user_id: owner, p_tag_id: tagId, p_campaign_id: campaignId, p_after: after, p_limit: BATCH };
-				const page: AddLeadsFromCrmResult[] = await retryOnConflict(context, () => callRpc(context, 'queue_add_leads_from_crm', args, itemIndex));
+				let page: AddLeadsFromCrmResult[];
+				try {
+					page = await retryOnConflict(context, () => callRpc(context, 'queue_add_leads_from_crm', args, itemIndex));
+				} catch (error) {
+					throw inOwnerField(context, error, itemIndex, `Set ${OWNER_FIELD} to the ID of a Supabase Auth user of this project (auth.users): the owner whose CRM the leads come from.`);
+				}
 				rows.push(...page);
 				const last = page.at(-1);
 				if (page.length < BATCH || !last) break;

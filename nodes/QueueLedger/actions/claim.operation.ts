@@ -11,7 +11,8 @@ import { asNodeError, failedItem } from '../../shared/per-item';
 import { optionsCollection } from '../../shared/properties';
 import { callRpc } from '../../shared/supabase';
 import { readWholeNumber, textProblem } from '../../shared/valid-input';
-import { defaultWorker, invalid, ownerProperty, readOptionalOwner } from '../helpers/common';
+import { inOwnerField } from '../helpers/caller-fields';
+import { defaultWorker, invalid, OWNER_FIELD, ownerProperty, readOptionalOwner } from '../helpers/common';
 
 const properties: INodeProperties[] = [
 	{
@@ -86,7 +87,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		try {
 			const claimed = await callRpc(this, 'queue_claim', group.args, group.itemIndexes[0]);
 			for (const message of claimed) output.push({ json: { ...message, worker: group.args.p_worker } as unknown as IDataObject, pairedItem });
-		} catch (error) {
+		} catch (caught) {
+			const hint = `Set ${OWNER_FIELD} to the ID of a Supabase Auth user of this project (auth.users), or leave it empty to claim every owner's messages.`;
+			const error = inOwnerField(this, caught, group.itemIndexes[0], hint);
 			if (!this.continueOnFail()) throw asNodeError(this, error);
 			output.push(failedItem(this, error, pairedItem));
 		}

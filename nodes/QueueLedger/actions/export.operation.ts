@@ -3,11 +3,12 @@
 // the file holds). The rows stream from the database page by page into n8n's binary data store, so
 // a large queue never sits in memory whole (with n8n's default filesystem binary mode). An empty
 // range gives a file with the header row only.
-import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IBinaryData, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { QUEUE_ITEM_STATUSES, type QueueItemStatus } from '../../shared/contract/queue';
 import { perItem } from '../../shared/per-item';
 import { optionsCollection } from '../../shared/properties';
 import { textProblem } from '../../shared/valid-input';
+import { inOwnerField } from '../helpers/caller-fields';
 import { dayRangeProperties, invalid, ownerProperty, readDayRange, readOwner } from '../helpers/common';
 import { csvStream } from '../helpers/csv';
 import { exportPages } from '../transport/exportPages';
@@ -79,7 +80,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		const field = String(options.binaryPropertyName ?? 'data').trim() || 'data';
 
 		const csv = await csvStream(exportPages(this, { p_user_id: owner, p_from: from, p_to: to, p_statuses: statuses }, itemIndex), { bom: options.bom ?? true });
-		const binary = await this.helpers.prepareBinaryData(csv.stream, fileName, 'text/csv');
+		let binary: IBinaryData;
+		try {
+			// The pages are read here: an owner the database refuses fails the first one.
+			binary = await this.helpers.prepareBinaryData(csv.stream, fileName, 'text/csv');
+		} catch (error) {
+			throw inOwnerField(this, error, itemIndex);
+		}
 		return [{ output: 0, json: { owner, from, to, statuses, rows: csv.rows(), file_name: fileName }, binary: { [field]: binary } }];
 	});
 }

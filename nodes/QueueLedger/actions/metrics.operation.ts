@@ -5,7 +5,7 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
-import { inParameterNames } from '../helpers/caller-fields';
+import { inOwnerField, inParameterNames } from '../helpers/caller-fields';
 import { dayRangeProperties, ownerProperty, readDayRange, readOwner } from '../helpers/common';
 
 const properties: INodeProperties[] = [
@@ -24,7 +24,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		} catch (error) {
 			// Without To Day the database takes the owner's today (their time zone): a From Day after it is refused.
 			const hint = to ? undefined : 'An empty To Day is the owner\'s today in their time zone: choose a From Day on or before it.';
-			throw inParameterNames(this, error, itemIndex, { p_from: 'From Day', p_to: 'To Day' }, hint);
+			throw inParameterNames(this, inOwnerField(this, error, itemIndex), itemIndex, { p_from: 'From Day', p_to: 'To Day' }, hint);
 		}
 	});
 }

@@ -11,13 +11,17 @@ import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, 
 import type { PrepareResult } from '../../shared/contract';
 import { asNodeError, perItem, rowsTo } from '../../shared/per-item';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
-import { ownerProperty, readOptionalOwner, retryOnConflict } from '../helpers/common';
+import { inOwnerField } from '../helpers/caller-fields';
+import { OWNER_FIELD, ownerProperty, readOptionalOwner, retryOnConflict } from '../helpers/common';
 
 const properties: INodeProperties[] = [
 	ownerProperty(false, 'Only this Supabase user\'s queue (auth.users ID); empty: every owner who has queue settings'),
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['prepareTomorrow'] } }, properties);
+
+const OWNER_FOR_PREPARE =
+	`Set ${OWNER_FIELD} to the ID of a Supabase Auth user of this project (auth.users) who has queue settings (their row in user_queue_settings: capacity, hours, time zone, message), or leave it empty to prepare every owner who has them.`;
 
 /** The owners by user_id in two halves: [after, until], null for no bound. */
 export const HALVES: Array<[string | null, string | null]> = [
@@ -62,7 +66,14 @@ async function prepareEveryOwner(context: IExecuteFunctions, itemIndex: number):
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (itemIndex) => {
 		const owner = readOptionalOwner(this, itemIndex);
-		if (owner !== null) return rowsTo(0, await retryOnConflict(this, () => callRpc(this, 'queue_prepare', { p_user_id: owner }, itemIndex)));
+		if (owner !== null) {
+			try {
+				return rowsTo(0, await retryOnConflict(this, () => callRpc(this, 'queue_prepare', { p_user_id: owner }, itemIndex)));
+			} catch (error) {
+				// No such user, or one without queue settings (whom every owner's run leaves out).
+				throw inOwnerField(this, error, itemIndex, OWNER_FOR_PREPARE);
+			}
+		}
 		return rowsTo(0, await prepareEveryOwner(this, itemIndex));
 	});
 }

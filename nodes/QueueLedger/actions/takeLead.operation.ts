@@ -11,7 +11,7 @@ import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { notTextProblem, textProblem } from '../../shared/valid-input';
 import { inParameterNames } from '../helpers/caller-fields';
-import { invalid, ownerProperty, readUuid } from '../helpers/common';
+import { invalid, OWNER_FIELD, ownerProperty, readUuid } from '../helpers/common';
 
 const properties: INodeProperties[] = [
 	{
@@ -63,8 +63,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const rows = await callRpc(this, 'queue_take_lead', { p_lead_id: leadId, p_actor_id: actorId, p_reason: reason || null, p_user_id: owner }, itemIndex);
 			return rowsTo(0, rows);
 		} catch (error) {
-			// The caller set Taken By (the webhook's takenBy), not p_actor_id: a refusal of it names Taken By.
-			throw inParameterNames(this, error, itemIndex, { p_actor_id: 'Taken By' }, 'Use the ID of a Supabase Auth user of this project (auth.users) as Taken By, or leave it empty.');
+			// The caller set Taken By (the webhook's takenBy) and Lead ID, not p_actor_id and p_lead_id: a
+			// refusal names them (an unknown lead, or one of another owner than Owner User ID).
+			const named = inParameterNames(this, error, itemIndex, { p_actor_id: 'Taken By' }, 'Use the ID of a Supabase Auth user of this project (auth.users) as Taken By, or leave it empty.');
+			throw inParameterNames(this, named, itemIndex, { p_lead_id: 'Lead ID' }, `Use the lead_id Add Leads or Claim returns, of the owner in ${OWNER_FIELD} (or leave ${OWNER_FIELD} empty for any owner's lead).`);
 		}
 	});
 }

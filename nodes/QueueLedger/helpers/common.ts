@@ -16,13 +16,16 @@ export function readText(context: IExecuteFunctions, name: string, itemIndex: nu
 	return parameterText(value);
 }
 
+/** The owner parameter's name as the editor shows it (what a refusal of the owner names: helpers/caller-fields.ts). */
+export const OWNER_FIELD = 'Owner User ID';
+
 /**
  * The owner of the rows an operation reads or writes: n8n reaches Supabase with the service role,
  * which bypasses row level security, so whose queue it is must be stated (an auth.users id).
  */
 export function ownerProperty(required: boolean, description: string): INodeProperties {
 	return {
-		displayName: 'Owner User ID',
+		displayName: OWNER_FIELD,
 		name: 'ownerUserId',
 		type: 'string',
 		default: '',
