@@ -5,7 +5,8 @@
 // the database what the unsaved settings would judge due now; "Show the prompt" shows what
 // GenerateFollowUp would send Gemini for one real contact with them. Neither saves. A new rule's
 // form draws one key when it opens and sends it with every save of it (the Idempotency-Key header):
-// a save delivered twice (a double click, a retry after a lost answer) creates one rule.
+// a save delivered twice (a double click, a retry after a lost answer) creates one rule. A delete
+// delivered twice finds the rule gone (404 { deleted: false }): the page says it was already deleted.
 import { formatNumber, reasonInWords } from './format';
 
 interface Tag { id: string; name: string; user_id?: string }
@@ -354,8 +355,11 @@ export function initRules(context: RulesContext) {
 			const { status, json } = await request(`${apiBase}/rules/delete`, {
 				method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ruleId: rule.id }),
 			});
-			$('rules-status').textContent = status === 200 ? `Deleted ${rule.name}.` : `Not deleted: ${(json as { error?: string })?.error ?? status}`;
-			if (status === 200) context.ruleDeleted(rule.id);
+			// The delete's own 404, { deleted: false }: no such rule any more. A delete sent twice (a double
+			// click, a retry after a lost answer) finds it gone: what the user asked for is done.
+			const gone = status === 404 && (json as { deleted?: unknown } | undefined)?.deleted === false;
+			$('rules-status').textContent = status === 200 ? `Deleted ${rule.name}.` : gone ? `${rule.name} was already deleted.` : `Not deleted: ${(json as { error?: string })?.error ?? status}`;
+			if (status === 200 || gone) context.ruleDeleted(rule.id);
 			await load();
 		}
 	});

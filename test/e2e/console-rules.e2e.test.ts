@@ -6,7 +6,8 @@
 // history size and takeover-resume hours saved are the row written; the prompt shown is built for a
 // real tagged contact (the first due, or the one picked); a refused field shows advice in plain
 // words beside it with the database's words as a detail, nothing saved; a call the node refuses
-// answers what to do (`hint`) on every Rules endpoint. Screenshots go to
+// answers what to do (`hint`) on every Rules endpoint; a Delete sent twice (a double click, a retry
+// after a lost answer) ends with the rule gone and the page saying so, not an error. Screenshots go to
 // test/e2e/artifacts/ (not committed).
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { ensureChromium } from '../../scripts/n8n/chromium';
 import { createWorld, type World } from '../db/follow-up/fixtures';
 import { serviceClient, testStack, withDb } from '../helpers/stack';
+import { until } from '../helpers/until';
 import { WEBHOOK_KEY } from '../workflows/support/pipeline';
 import { startN8n, type RunningN8n } from './support';
 
@@ -200,6 +202,43 @@ test('from the keyboard: New rule opens the form on its first field; Edit saves 
 	await page.waitForFunction(() => /^Deleted /.test(document.getElementById('rules-status')?.textContent ?? ''));
 	expect(await rulesOf()).toEqual([]);
 	expect(problems).toEqual([]);
+});
+
+test('Delete twice (a double click, or a retry after the answer was lost): the second finds the rule gone (404), and the page says it is deleted, no error', async () => {
+	const ruleId = await world.rule({ name: 'Deleted twice' });
+	await page.click('#tab-rules');
+	await page.waitForSelector('.rule-card[aria-label="Deleted twice"]');
+	// The first delete is held a moment on its way: the second (the card is still there) deletes the
+	// rule, then the first reaches n8n and finds no rule.
+	let deletes = 0;
+	let answered = 0;
+	const counted = (response: { url(): string }) => { if (/\/api\/rules\/delete$/.test(response.url())) answered += 1; };
+	page.on('response', counted);
+	await page.route('**/api/rules/delete', async (route) => {
+		if ((deletes += 1) === 1) await new Promise((resolve) => setTimeout(resolve, 500));
+		await route.continue();
+	});
+	const accept = (dialog: { accept(): Promise<void> }) => void dialog.accept();
+	page.on('dialog', accept);
+	const before = problems.length;
+	try {
+		const button = page.locator(`.rule-card[data-rule="${ruleId}"] [data-delete]`);
+		await button.click();
+		await button.click();
+		expect(await until(() => answered === 2, 10_000)).toBe(true);
+		// What the page made of the later answer, the 404.
+		await page.waitForFunction(() => /already deleted|Not deleted/.test(document.getElementById('rules-status')?.textContent ?? ''));
+	} finally {
+		page.off('dialog', accept);
+		page.off('response', counted);
+		await page.unroute('**/api/rules/delete');
+	}
+	// The browser logs the 404 the later delete answered (taken out here, so the tests after this one
+	// judge only their own); nothing else went wrong.
+	expect(problems.splice(before).sort()).toEqual([expect.stringMatching(/^answer 404: .*\/api\/rules\/delete$/), expect.stringMatching(/^console: .*404/)]);
+	await page.waitForSelector(`.rule-card[data-rule="${ruleId}"]`, { state: 'detached' });
+	expect(await page.textContent('#rules-status')).toBe('Deleted twice was already deleted.');
+	expect((await rulesOf()).filter((row) => row.id === ruleId)).toEqual([]);
 });
 
 test('the new fields saved are the row written; the prompt shown is for a real contact, the first due by default, another when picked', async () => {
