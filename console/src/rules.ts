@@ -249,15 +249,17 @@ export function initRules(context: RulesContext) {
 				kind === 'save' && !editing ? createKey : undefined);
 			if (answer.error) {
 				preview.textContent = kind === 'save' ? 'Not saved.' : '';
+				showError(answer.error.field, answer.error.message, answer.error.hint, answer.error.advice);
 				if (answer.repeat && answer.rule) {
 					// An earlier save of this form created the rule (its answer was lost) with another
-					// value: the form, as typed, now edits that rule, so saving again applies it.
+					// value: the form, as typed, now edits that rule, so saving again applies it. The
+					// list never heard of that rule (its answer was lost): read it again.
 					editing = answer.rule;
 					createKey = undefined;
 					$('rule-form-title').textContent = `Edit ${answer.rule.name}`;
 					preview.textContent = 'Not saved: this rule was already created.';
+					await load();
 				}
-				showError(answer.error.field, answer.error.message, answer.error.hint, answer.error.advice);
 				return;
 			}
 			if (kind === 'explain') {

@@ -3,7 +3,8 @@
 // stack: the form sends one key (the Idempotency-Key header) with every save of it, so a double
 // click on Save, and a Save repeated after an answer lost on the way back, make one rule. A save
 // whose answer was lost, then the form changed and saved again, is refused beside the changed field
-// and the form then edits the rule created: Save again applies the change to that rule.
+// and the form then edits the rule created, which the list then shows: Save again applies the change
+// to that rule.
 import { chromium, type Browser, type Page, type Route } from 'playwright-core';
 import { ensureChromium } from '../../scripts/n8n/chromium';
 import { createWorld, type World } from '../db/follow-up/fixtures';
@@ -145,6 +146,9 @@ test('changed after a lost answer: refused beside the field, then Save again cha
 	expect(await message.textContent()).toMatch(/already created it/);
 	expect(await page.textContent('#rule-form-title')).toBe('Edit Changed after');
 	expect((await rulesOf()).filter((row) => row.name === 'Changed after').map((row) => row.daily_limit)).toEqual([30]);
+	// The rule the form now edits is in the list (the lost answer never reloaded it), the refusal still shown.
+	await page.waitForSelector(`.rule-card[data-rule="${created.id}"]`, { timeout: 5_000 });
+	expect(await message.textContent()).toMatch(/already created it/);
 
 	await page.click('#rule-save');
 	await page.waitForSelector('#rule-form[hidden]', { state: 'attached' });
