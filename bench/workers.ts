@@ -1,6 +1,6 @@
 // Benchmark: nothing serialises the workers: 1, 2 and 4 executions at once on the same rule's due
 // contacts, each on its own connection as queue-mode workers are, making the pipeline's database
-// calls batch after batch (claim 100 → mark_generating → record_generation → the Page's send slots
+// calls batch after batch (claim 100 as the node claims, automation_claim_explained → mark_generating → record_generation → the Page's send slots
 // at a rate set high → begin_send → record_send) until nothing is due.
 //   tsx bench/workers.ts [--contacts 2000] [--batch 100] [--think-ms 0]
 // For each run: the database time per contact (each call's time inside the database, from the
@@ -50,7 +50,8 @@ async function execution(db: Client, name: string, ruleId: string, page: string,
 	};
 	for (let round = 0; ; round++) {
 		const holder = `${name}-${round}`;
-		const claimed = await call<{ state_id: string }>(db, 'automation_claim', [ruleId, batch, holder], 'state_id');
+		// As Tag Eligibility's Claim calls it: automation_claim_explained, its contacts' state ids.
+		const claimed = await call<{ state_id: string }>(db, 'automation_claim_explained', [ruleId, batch, holder], `json_array_elements(automation_claim_explained -> 'contacts') ->> 'state_id' as state_id`);
 		add('claim', claimed.ms);
 		const ids = claimed.rows.map((row) => row.state_id);
 		if (ids.length === 0) return result;
