@@ -71,8 +71,8 @@ test.each([
 	[
 		{ userId: '00000000-0000-4000-8000-000000000000' },
 		404,
-		/p_user_id: user 00000000-0000-4000-8000-000000000000 does not exist/,
-		'Use an id from the answer\'s owners (ask without p_user_id).',
+		/^Owner ID: user 00000000-0000-4000-8000-000000000000 does not exist$/,
+		'Use an owner ID from the answer\'s owners: ask without one (no userId) to get them.',
 	],
 ])('bad input %j answers %i naming it, with the hint', async (query, status, message, hint) => {
 	const result = await call(query);

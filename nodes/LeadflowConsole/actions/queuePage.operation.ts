@@ -3,6 +3,7 @@
 // search, each with its lead, its take-over and the lead's last ledger row; the owners to pick from.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem } from '../../shared/per-item';
+import { inParameterNames } from '../../shared/caller-fields';
 import { callRpc } from '../../shared/supabase';
 import type { QueuePageArgs } from '../../shared/contract';
 import { optionalUuid, textParameter, wholeNumber } from './rule-input';
@@ -63,8 +64,6 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['queuePage'] } }, properties);
 
-
-
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
 		const userId = optionalUuid(this, 'userId', 'owner ID', i);
@@ -95,7 +94,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			p_limit: wholeNumber(this, 'limit', 'The page size (limit)', i, 1, 500),
 			p_owners: this.getNodeParameter('owners', i, true) !== false,
 		};
-		const page = await callRpc(this, 'console_queue_page', args, i);
+		// An owner with no user behind it is refused by the database as p_user_id's: said as Owner ID's.
+		const page = await callRpc(this, 'console_queue_page', args, i).catch((error: unknown) => {
+			throw inParameterNames(this, error, i, { p_user_id: 'Owner ID' }, 'Use an owner ID from the answer\'s owners: ask without one (no userId) to get them.');
+		});
 		if (!page) throw new NodeOperationError(this.getNode(), 'The database answered no queue page', { itemIndex: i });
 		return [{ output: 0, json: { ...page } as unknown as IDataObject }];
 	});

@@ -5,7 +5,8 @@
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
-import { inOwnerField, inParameterNames } from '../helpers/caller-fields';
+import { inParameterNames } from '../../shared/caller-fields';
+import { inOwnerField } from '../helpers/caller-fields';
 import { dayRangeProperties, ownerProperty, readDayRange, readOwner } from '../helpers/common';
 
 const properties: INodeProperties[] = [

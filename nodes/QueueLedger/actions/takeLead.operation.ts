@@ -10,7 +10,7 @@ import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, 
 import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { notTextProblem, textProblem } from '../../shared/valid-input';
-import { inParameterNames } from '../helpers/caller-fields';
+import { inParameterNames } from '../../shared/caller-fields';
 import { invalid, OWNER_FIELD, ownerProperty, readUuid } from '../helpers/common';
 
 const properties: INodeProperties[] = [
