@@ -3,7 +3,7 @@
 // existing lead). From the input items (each checked first: every problem with its field, phones to
 // E.164; refused items go to Invalid, or stop the node), or from the CRM (the conversations carrying
 // a tag, the sessions of a campaign: queue_add_leads_from_crm, page by page).
-import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { NodeApiError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { AddLeadsFromCrmResult, AddLeadsRefused, AddLeadsResult, NewLead } from '../../shared/contract';
 import { sendBatch, withWritten, type BatchEntry } from '../../shared/batch-refusals';
 import { parameterReader } from '../../shared/default-fields';
@@ -165,10 +165,19 @@ function leadOut(itemIndex: number, lead: NewLead, row: AddLeadsResult): IDataOb
 	};
 }
 
+/** The refused field as the node's own checks name it (helpers/leads.ts): the database's user_id is the owner. */
+const leadField = (field: string) => (field === 'user_id' ? 'owner' : field);
+
+/** A refusal the database raised for one lead (`p_items[3].user_id: …`), its field named as leadField names it. */
+function withLeadField(error: unknown): unknown {
+	if (error instanceof NodeApiError) error.message = error.message.replace(/(p_items\[\d+\])\.user_id: /, '$1.owner: ');
+	return error;
+}
+
 /** A lead the database refuses (its owner, conversation or session), named by its input item. */
 function refusal(context: IExecuteFunctions, batch: ReadonlyArray<BatchEntry<NewLead>>, row: AddLeadsRefused): NotFoundError {
 	const { itemIndex } = batch[row.item_index];
-	return new NotFoundError(context.getNode(), `item ${itemIndex} (p_items[${row.item_index}]).${row.field}: ${row.message}`, {
+	return new NotFoundError(context.getNode(), `item ${itemIndex} (p_items[${row.item_index}]).${leadField(row.field)}: ${row.message}`, {
 		itemIndex,
 		description: 'Use the owner\'s own conversation or campaign session (or leave it empty), and an owner that exists; or choose On Invalid Item: Send to the Invalid Output to add the other items.',
 	});
@@ -244,7 +253,10 @@ async function fromItems(context: IExecuteFunctions): Promise<INodeExecutionData
 				const { rows, sent } = await sendBatch(
 					context,
 					batch,
-					async (leads) => await retryOnConflict(context, () => callRpc(context, 'queue_add_leads', { p_items: leads, p_refused: 'raise' })),
+					async (leads) =>
+						await retryOnConflict(context, () => callRpc(context, 'queue_add_leads', { p_items: leads, p_refused: 'raise' })).catch((error: unknown) => {
+							throw withLeadField(error);
+						}),
 					() => undefined,
 				);
 				for (const row of rows) {
@@ -264,7 +276,7 @@ async function fromItems(context: IExecuteFunctions): Promise<INodeExecutionData
 					outputs[OUTPUT.addLeads.leads].push({ json: leadOut(entry.itemIndex, entry.payload, row), pairedItem: { item: entry.itemIndex } });
 				} else if (onInvalid === 'output') {
 					outputs[OUTPUT.addLeads.invalid].push({
-						json: { item_index: entry.itemIndex, message: `Not a valid lead: ${row.field}: ${row.message}`, problems: [{ field: row.field, message: row.message }] },
+						json: { item_index: entry.itemIndex, message: `Not a valid lead: ${leadField(row.field)}: ${row.message}`, problems: [{ field: leadField(row.field), message: row.message }] },
 						pairedItem: { item: entry.itemIndex },
 					});
 				} else {

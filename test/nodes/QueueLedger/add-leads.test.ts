@@ -134,6 +134,20 @@ test('a refusal by the database (a conversation of another owner) leaves on Inva
 	expect(pairs).toEqual([[0, 2], [1]]);
 });
 
+// The node's own checks call the owner field "owner" (an owner that is not a UUID); the database's
+// refusal of an owner with no user behind it says user_id: given again as owner, like the node's.
+test('an owner with no user behind it is refused naming owner, as the node\'s own checks name it, on Invalid and when stopping', async () => {
+	const nobody = randomUUID();
+	const routed = await runQueue([{ name: 'Lead', phone: '+14155552671' }], addFromItems(nobody));
+	expect(routed.result.error).toBeUndefined();
+	expect(routed.outputs[1]).toEqual([
+		{ item_index: 0, message: `Not a valid lead: owner: user ${nobody} does not exist`, problems: [{ field: 'owner', message: `user ${nobody} does not exist` }] },
+	]);
+	const stopped = await runQueue([{ name: 'Lead', phone: '+14155552671' }], addFromItems(nobody, { options: { onInvalid: 'error' } }));
+	expect(stopped.result.error?.message).toMatch(/item 0 \(p_items\[0\]\)\.owner: user .* does not exist/);
+	expect(stopped.result.error?.message).not.toMatch(/user_id/);
+});
+
 test('1,500 items with a refused one at item 1,200: "Stop the Node" writes no batch; Send to the Invalid Output adds the 1,499 others', async () => {
 	const owner = await queueOwner();
 	const items: IDataObject[] = Array.from({ length: 1500 }, (_, index) => ({ name: `Lead ${index}`, phone: `+447853${String(200_000 + index).padStart(6, '0')}` }));
