@@ -354,14 +354,20 @@ export function initRules(context: RulesContext) {
 		if (target.dataset.edit) openForm(rule);
 		if (target.dataset.delete) {
 			if (!window.confirm(`Delete the rule "${rule.name}" with its contacts' follow-up history?`)) return;
-			const { status, json } = await request(`${apiBase}/rules/delete`, {
-				method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ruleId: rule.id }),
-			});
-			// The delete's own 404, { deleted: false }: no such rule any more. A delete sent twice (a double
-			// click, a retry after a lost answer) finds it gone: what the user asked for is done.
-			const gone = status === 404 && (json as { deleted?: unknown } | undefined)?.deleted === false;
-			$('rules-status').textContent = status === 200 ? `Deleted ${rule.name}.` : gone ? `${rule.name} was already deleted.` : `Not deleted: ${(json as { error?: string })?.error ?? status}`;
-			if (status === 200 || gone) context.ruleDeleted(rule.id);
+			try {
+				const { status, json } = await request(`${apiBase}/rules/delete`, {
+					method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ruleId: rule.id }),
+				});
+				// The delete's own 404, { deleted: false }: no such rule any more. A delete sent twice (a double
+				// click, a retry after a lost answer) finds it gone: what the user asked for is done.
+				const gone = status === 404 && (json as { deleted?: unknown } | undefined)?.deleted === false;
+				$('rules-status').textContent = status === 200 ? `Deleted ${rule.name}.` : gone ? `${rule.name} was already deleted.` : `Not deleted: ${(json as { error?: string })?.error ?? status}`;
+				if (status === 200 || gone) context.ruleDeleted(rule.id);
+			} catch (error) {
+				// No answer (the network, n8n restarting): the delete may or may not have been made. The list,
+				// loaded again below, shows which; Delete again is harmless either way.
+				$('rules-status').textContent = `No answer to the delete of ${rule.name} (${(error as Error).message}): the list shows whether it is gone; Delete again if it is still there.`;
+			}
 			await load();
 		}
 	});

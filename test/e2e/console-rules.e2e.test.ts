@@ -241,6 +241,33 @@ test('Delete twice (a double click, or a retry after the answer was lost): the s
 	expect((await rulesOf()).filter((row) => row.id === ruleId)).toEqual([]);
 });
 
+test('a delete whose answer is lost: the page says so and shows the list as it is (the rule gone), no silent click', async () => {
+	const ruleId = await world.rule({ name: 'Answer lost' });
+	await page.click('#tab-rules');
+	await page.waitForSelector('.rule-card[aria-label="Answer lost"]');
+	// The delete reaches n8n and is made; its answer never reaches the page.
+	await page.route('**/api/rules/delete', async (route) => {
+		await route.fetch();
+		await route.abort('connectionreset');
+	});
+	const accept = (dialog: { accept(): Promise<void> }) => void dialog.accept();
+	page.on('dialog', accept);
+	const before = problems.length;
+	try {
+		await page.locator(`.rule-card[data-rule="${ruleId}"] [data-delete]`).click();
+		await page.waitForFunction(() => /^No answer to the delete of Answer lost/.test(document.getElementById('rules-status')?.textContent ?? ''));
+	} finally {
+		page.off('dialog', accept);
+		await page.unroute('**/api/rules/delete');
+	}
+	expect(await page.textContent('#rules-status')).toMatch(/the list shows whether it is gone; Delete again if it is still there\.$/);
+	await page.waitForSelector(`.rule-card[data-rule="${ruleId}"]`, { state: 'detached' });
+	expect((await rulesOf()).filter((row) => row.id === ruleId)).toEqual([]);
+	// The browser reports the failed request, and logs it (taken out here, so the tests after this one
+	// judge only their own); nothing else.
+	expect(problems.splice(before).sort()).toEqual([expect.stringMatching(/^console: .*ERR_CONNECTION_RESET/), expect.stringMatching(/^failed: POST .*\/api\/rules\/delete$/)]);
+});
+
 test('the new fields saved are the row written; the prompt shown is for a real contact, the first due by default, another when picked', async () => {
 	// Each due contact's conversation: an older question and a newer one, both before the database's clock.
 	const { rows: due } = await withDb((db) =>
