@@ -122,6 +122,40 @@ describe('claims of one rule side by side', () => {
 	});
 });
 
+describe('a rule deleted while one of its claims runs', () => {
+	it('a claim that starts during the delete waits for it, then passes the rule over: no error, nothing claimed', async () => {
+		const world = await createWorld();
+		const ruleId = await world.rule();
+		await world.contacts(5);
+		const deleting = await connect();
+		const claiming = await connect();
+		await deleting.query('begin');
+		await deleting.query('delete from public.ai_automation_rules where id = $1', [ruleId]);
+		const claimingPid = await pidOf(claiming);
+		const answer = claimOn(claiming, ruleId, 5, 'exec-during-delete');
+		await waitingForLock(claimingPid);
+		await deleting.query('commit');
+		// Without its lock on the rule, the claim wrote new states for a rule being deleted: 23503.
+		expect((await answer).summary).toMatchObject({ claimed: 0, reason: 'no_enabled_rules' });
+	});
+
+	it('a delete that starts during a claim waits for it (with the states the claim wrote), then deletes everything', async () => {
+		const world = await createWorld();
+		const ruleId = await world.rule();
+		await world.contacts(5);
+		const claiming = await connect();
+		const deleting = await connect();
+		await claiming.query('begin');
+		expect((await claimOn(claiming, ruleId, 5, 'exec-before-delete')).summary.claimed).toBe(5);
+		const deletingPid = await pidOf(deleting);
+		const deleted = deleting.query('delete from public.ai_automation_rules where id = $1', [ruleId]);
+		await waitingForLock(deletingPid);
+		await claiming.query('commit');
+		expect((await deleted).rowCount).toBe(1);
+		expect(await withDb(async (db) => (await db.query('select from public.ai_automation_contact_states where rule_id = $1', [ruleId])).rowCount)).toBe(0);
+	});
+});
+
 describe('automation_claim_hold', () => {
 	it('holds only candidates still due on their state, read again, and free: not one sent meanwhile, in progress, or held by another claim', async () => {
 		const world = await createWorld();
