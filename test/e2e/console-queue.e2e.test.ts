@@ -306,6 +306,6 @@ test('a refused queue call answers what is wrong and what to do: { status, error
 	const unknown = await n8n.callWebhook('leadflow/console/api/queue', { headers, query: { userId: '00000000-0000-4000-8000-000000000000' } });
 	expect({ status: unknown.statusCode, body: unknown.body }).toEqual({
 		status: 404,
-		body: { status: 404, error: expect.stringMatching(/user 00000000-0000-4000-8000-000000000000 does not exist/), hint: 'Use an id from the answer\'s owners (ask without p_user_id).' },
+		body: { status: 404, error: 'Owner ID: user 00000000-0000-4000-8000-000000000000 does not exist', hint: 'Use an owner ID from the answer\'s owners: ask without one (no userId) to get them.' },
 	});
 });
