@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from 'pg';
 import { Client as PgClient } from 'pg';
-import { serviceClient, testStack, withDb } from '../helpers/stack';
+import { serviceClient, testStack, untilWaitingForLock, withDb } from '../helpers/stack';
 import { createWorld, NOW } from './follow-up/fixtures';
 
 const db = () => serviceClient({ now: NOW });
@@ -67,14 +67,7 @@ test('two creates with one key at the same moment on two connections make one ru
 		expect(answerA).toMatchObject({ saved: true, rule: { create_key: key } });
 		const pid = (await b.query('select pg_backend_pid() as pid')).rows[0].pid as number;
 		const pendingB = b.query(call, args);
-		await withDb(async (client) => {
-			for (let tries = 0; tries < 200; tries += 1) {
-				const { rows } = await client.query("select wait_event_type from pg_stat_activity where pid = $1", [pid]);
-				if (rows[0]?.wait_event_type === 'Lock') return;
-				await new Promise((resolve) => setTimeout(resolve, 25));
-			}
-			throw new Error('the second create never waited for the first');
-		});
+		await untilWaitingForLock(pid, 'the second create never waited for the first');
 		await a.query('commit');
 		const answerB = (await pendingB).rows[0].answer;
 		expect(answerB).toMatchObject({ saved: true, repeat: true, rule: { id: answerA.rule.id } });

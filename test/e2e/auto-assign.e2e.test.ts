@@ -25,13 +25,13 @@ import path from 'node:path';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { serviceClient, testStack, withDb } from '../helpers/stack';
 import { activities, createPipelineWorld, places, runs, tagsOf, type PipelineWorld } from '../db/pipelines/fixtures';
-import { signInAsOwner, startN8n, type E2eWorkflow, type N8nRest, type RunningN8n } from './support';
+import { signInAsOwner, startN8n, withoutSchedule, type E2eWorkflow, type N8nRest, type RunningN8n } from './support';
 
 const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
 const GEMINI_KEYS = [`e2e-a-${randomUUID()}`, `e2e-b-${randomUUID()}`];
 const SHIPPED: E2eWorkflow = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'workflows', 'auto-assign.json'), 'utf8')) as E2eWorkflow;
 /** Published for the webhook, its schedule off. */
-const WEBHOOK_COPY: E2eWorkflow = { ...SHIPPED, nodes: SHIPPED.nodes.map((node) => (node.type === 'n8n-nodes-base.scheduleTrigger' ? { ...node, disabled: true } : node)) };
+const WEBHOOK_COPY: E2eWorkflow = withoutSchedule(SHIPPED);
 /** The shipped nodes as they are, under another id, never published: run from its Schedule Trigger. */
 const SCHEDULE_COPY: E2eWorkflow = { ...SHIPPED, id: 'LfAutoAssignSch1', name: `${SHIPPED.name} (schedule run)` };
 const SCHEDULE_TRIGGER = SHIPPED.nodes.find((node) => node.type === 'n8n-nodes-base.scheduleTrigger')!.name;

@@ -5,7 +5,7 @@
 // keyboard, 375 px, no console error or failed request, no data without the key, and a refused
 // call answers what to do (the monitor's and the timeline's `hint`). Screenshots
 // (desktop and 375 px) are written to test/e2e/artifacts/ (not committed).
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startSimulators, type RunningSimulators } from '../../simulators';
@@ -14,7 +14,7 @@ import { ensureChromium } from '../../scripts/n8n/chromium';
 import { serviceClient, testStack, withDb } from '../helpers/stack';
 import { graphSends, PAGE_TOKEN, WEBHOOK_KEY } from '../workflows/support/pipeline';
 import { seed001, type Seed001 } from '../workflows/support/seeds';
-import { startN8n, type E2eWorkflow, type RunningN8n } from './support';
+import { startN8n, withoutSchedule, type RunningN8n } from './support';
 
 // What the functions run in the page (page.evaluate) use of the browser: this project compiles
 // without the DOM library, which would clash with Node's types.
@@ -43,12 +43,6 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 const problems: string[] = [];
-
-/** tag-monitor-send with its Schedule Trigger off, so that only the page's Trigger now runs it. */
-function withoutSchedule(file: string): E2eWorkflow {
-	const workflow = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', file), 'utf8')) as E2eWorkflow;
-	return { ...workflow, nodes: workflow.nodes.map((node) => (node.type === 'n8n-nodes-base.scheduleTrigger' ? { ...node, disabled: true } : node)) };
-}
 
 /** Records console errors, page errors, failed requests and error answers. */
 function watch(target: Page, into: string[]) {

@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { testStack } from '../helpers/stack';
 import { leadStatus, leadsOf, ledgerOf, messagesOf, prepareDue, queueOwner } from '../nodes/QueueLedger/support/queue';
-import { startN8n, type E2eWorkflow, type RunningN8n } from './support';
+import { startN8n, withoutSchedule, type E2eWorkflow, type RunningN8n } from './support';
 
 const KEY = { name: 'X-Leadflow-Key', value: `e2e-${randomUUID()}` };
 const PHONE_NUMBER_ID = '106540352242922';
@@ -26,11 +26,6 @@ let sims: RunningSimulators;
 let scheduledOwner: string;
 
 const load = (file: string) => JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', file), 'utf8')) as E2eWorkflow;
-
-function withoutSchedule(file: string): E2eWorkflow {
-	const workflow = load(file);
-	return { ...workflow, nodes: workflow.nodes.map((node) => (node.type === 'n8n-nodes-base.scheduleTrigger' ? { ...node, disabled: true } : node)) };
-}
 
 /** queue-run.json as its schedule runs it, under another id: the webhook off, every 2 seconds, one owner's queue. */
 function scheduledCopy(owner: string): E2eWorkflow {

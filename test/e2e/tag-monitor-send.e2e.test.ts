@@ -12,21 +12,12 @@ import { addContacts, addRule, createTags } from '../../scripts/demo/seed';
 import { testStack, withDb } from '../helpers/stack';
 import { graphSends, PAGE_TOKEN, WEBHOOK_KEY, type RunSummary } from '../workflows/support/pipeline';
 import { seed001, type Seed001 } from '../workflows/support/seeds';
-import { startN8n, type E2eWorkflow, type RunningN8n } from './support';
+import { startN8n, withoutSchedule, type E2eWorkflow, type RunningN8n } from './support';
 
 let n8n: RunningN8n;
 let sims: RunningSimulators;
 let seed: Seed001;
 const headers = { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value };
-
-/**
- * The shipped workflow with its Schedule Trigger switched off: once published, n8n would otherwise
- * claim every enabled rule every 5 minutes, racing the test's own "Trigger Now" call.
- */
-function withoutSchedule(file: string): E2eWorkflow {
-	const workflow = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', file), 'utf8')) as E2eWorkflow;
-	return { ...workflow, nodes: workflow.nodes.map((node) => (node.type === 'n8n-nodes-base.scheduleTrigger' ? { ...node, disabled: true } : node)) };
-}
 
 /** The rule the scheduled copy claims for (created disabled, enabled once its contacts are tagged, so one claim sees them all) and its tag. */
 let scheduled: { ruleId: string; tagId: string };

@@ -67,3 +67,14 @@ export async function withDb<T>(fn: (db: Client) => Promise<T>): Promise<T> {
 		await db.end();
 	}
 }
+
+/** Resolves once the backend `pid` waits for a lock (a concurrent test's way of knowing where another call stands); throws `message` after `timeoutMs`. */
+export async function untilWaitingForLock(pid: number, message = `backend ${pid} never waited for a lock`, timeoutMs = 10_000): Promise<void> {
+	await withDb(async (db) => {
+		for (const until = Date.now() + timeoutMs; Date.now() < until; await new Promise((resolve) => setTimeout(resolve, 20))) {
+			const { rows } = await db.query<{ wait_event_type: string | null }>('select wait_event_type from pg_stat_activity where pid = $1', [pid]);
+			if (rows[0]?.wait_event_type === 'Lock') return;
+		}
+		throw new Error(message);
+	});
+}

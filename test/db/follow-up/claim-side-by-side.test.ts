@@ -4,7 +4,7 @@
 // transaction open on its own connection, so what the second one does meanwhile can be seen.
 import { Client } from 'pg';
 import type { ClaimExplained } from '../../../nodes/shared/contract';
-import { serviceClient, testStack, withDb } from '../../helpers/stack';
+import { serviceClient, testStack, untilWaitingForLock, withDb } from '../../helpers/stack';
 import { createWorld, NOW } from './fixtures';
 import { beginSend, claim, generate, recordSend } from './stage-helpers';
 
@@ -20,25 +20,12 @@ afterEach(async () => {
 	for (const db of connections.splice(0)) await db.end();
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 async function claimOn(db: Client, ruleId: string, limit: number, executionId: string): Promise<ClaimExplained> {
 	const { rows } = await db.query<{ answer: ClaimExplained }>('select public.automation_claim_explained($1, $2, $3, 600, $4) as answer', [ruleId, limit, executionId, NOW.toISOString()]);
 	return rows[0].answer;
 }
 
 const pidOf = async (db: Client) => (await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0].pid;
-
-/** Waits until the backend `pid` is waiting for a lock. */
-async function waitingForLock(pid: number): Promise<void> {
-	const until = Date.now() + 10_000;
-	for (;;) {
-		const waiting = await withDb(async (db) => (await db.query('select from pg_stat_activity where pid = $1 and wait_event_type = $2', [pid, 'Lock'])).rowCount);
-		if (waiting) return;
-		if (Date.now() > until) throw new Error(`backend ${pid} never waited for a lock`);
-		await sleep(20);
-	}
-}
 
 const claimedIds = (answer: ClaimExplained) => answer.contacts.map((contact) => contact.conversation_id);
 
@@ -58,7 +45,7 @@ describe('claims of one rule side by side', () => {
 
 		const secondPid = await pidOf(second);
 		const secondClaim = claimOn(second, ruleId, 4, 'exec-second');
-		await waitingForLock(secondPid);
+		await untilWaitingForLock(secondPid);
 		// While it waits, the second claim already holds the conversations of its 4: with the first
 		// claim's 4, 8 of the 10 are held, and only 2 can be locked by anyone else.
 		const free = await withDb(async (db) => {
@@ -90,7 +77,7 @@ describe('claims of one rule side by side', () => {
 
 		const secondPid = await pidOf(second);
 		const secondClaim = claimOn(second, ruleId, 4, 'exec-second');
-		await waitingForLock(secondPid);
+		await untilWaitingForLock(secondPid);
 		await first.query('commit');
 		const secondAnswer = await secondClaim;
 		// 4 + 4 would pass 6: the second claim's first write is rolled back, and under the lock it takes 2.
@@ -111,7 +98,7 @@ describe('claims of one rule side by side', () => {
 
 		const secondPid = await pidOf(second);
 		const secondClaim = claimOn(second, ruleId, 4, 'exec-second');
-		await waitingForLock(secondPid);
+		await untilWaitingForLock(secondPid);
 		await first.query('update public.ai_automation_rules set daily_limit = 5 where id = $1', [ruleId]);
 		await first.query('commit');
 		const secondAnswer = await secondClaim;
@@ -133,7 +120,7 @@ describe('a rule deleted while one of its claims runs', () => {
 		await deleting.query('delete from public.ai_automation_rules where id = $1', [ruleId]);
 		const claimingPid = await pidOf(claiming);
 		const answer = claimOn(claiming, ruleId, 5, 'exec-during-delete');
-		await waitingForLock(claimingPid);
+		await untilWaitingForLock(claimingPid);
 		await deleting.query('commit');
 		// Without its lock on the rule, the claim wrote new states for a rule being deleted: 23503.
 		expect((await answer).summary).toMatchObject({ claimed: 0, reason: 'no_enabled_rules' });
@@ -149,7 +136,7 @@ describe('a rule deleted while one of its claims runs', () => {
 		expect((await claimOn(claiming, ruleId, 5, 'exec-before-delete')).summary.claimed).toBe(5);
 		const deletingPid = await pidOf(deleting);
 		const deleted = deleting.query('delete from public.ai_automation_rules where id = $1', [ruleId]);
-		await waitingForLock(deletingPid);
+		await untilWaitingForLock(deletingPid);
 		await claiming.query('commit');
 		expect((await deleted).rowCount).toBe(1);
 		expect(await withDb(async (db) => (await db.query('select from public.ai_automation_contact_states where rule_id = $1', [ruleId])).rowCount)).toBe(0);

@@ -59,6 +59,17 @@ function loadWorkflow(source: string | E2eWorkflow): E2eWorkflow {
 
 const since = (started: number) => (performance.now() - started) / 1000;
 
+/**
+ * A workflow (a file relative to the package root, or an object) with its Schedule Triggers switched
+ * off: published, n8n would otherwise run the shipped schedule for every owner or rule of the
+ * stack, racing the test's own calls.
+ */
+export function withoutSchedule(source: string | E2eWorkflow): E2eWorkflow {
+	const workflow = loadWorkflow(source);
+	return { ...workflow, nodes: workflow.nodes.map((node) => (node.type === 'n8n-nodes-base.scheduleTrigger' ? { ...node, disabled: true } : node)) };
+}
+
+
 export async function startN8n(options: StartN8nOptions): Promise<RunningN8n> {
 	const step = performance.now();
 	const installation = await ensureN8n();
