@@ -193,3 +193,34 @@ test('POST leads/:leadId/take with a reason that is not text answers 400 naming 
 	expect(await leadStatus(lead.leadId)).toBe('new');
 	expect((await ledgerOf(owner)).filter((row) => row.reason === 'human_takeover')).toEqual([]);
 });
+
+// What a call does not read is refused, never ignored: a misspelt query parameter (?date= for
+// ?day=) would otherwise export or count another range than the one asked for, and a misspelt body
+// field (taken_by) would take the lead without saying who took it.
+test('a query parameter or body field the call does not read answers 400 naming it; nothing is taken', async () => {
+	const owner = await queueOwner();
+	const [lead] = await leadsOf(owner, 1);
+	const takeWith = (query: Record<string, string>, body: unknown) =>
+		runWorkflow(WORKFLOW, {
+			startNode: 'Take Lead Request',
+			webhook: { method: 'POST', path: `leads/${lead.leadId}/take`, headers: headers(owner), query, body: body as IDataObject },
+			credentials: credentials(),
+		});
+	const refusals = [
+		{ answer: await takeWith({ reason: 'Customer called' }, {}), field: 'reason', error: /^Query parameter "reason": this webhook reads no query$/ },
+		{ answer: await takeWith({}, { taken_by: owner, reason: 'Customer called' }), field: 'taken_by', error: /^Unknown field "taken_by": the body takes takenBy and reason$/ },
+		{ answer: await takeWith({}, ['Customer called']), field: 'body', error: /^The body is not a JSON object$/ },
+		{ answer: await exportCsv(owner, { date: '2026-12-02' }), field: 'date', error: /^Unknown query parameter "date": the export reads day, from, to and status$/ },
+		{ answer: await exportCsv(owner, { day: '2026-12-02', to: '2026-12-03' }), field: 'day', error: /^Both day and from\/to are set/ },
+		{ answer: await metrics(owner, { from: '2026-12-01', until: '2026-12-03' }), field: 'until', error: /^Unknown query parameter "until": the metrics read day, from and to$/ },
+	];
+	for (const { answer, field, error } of refusals) {
+		expect({ field, answer: answer.response }).toMatchObject({ field, answer: { statusCode: 400, body: { status: 400, field, error: expect.stringMatching(error), hint: expect.stringMatching(/X-Leadflow-Owner/) } } });
+		expect(answer.executedNodes).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(Take Lead|Export Queue|Get Metrics)$/)]));
+		noStackTrace(answer.response?.body);
+	}
+	expect(await leadStatus(lead.leadId)).toBe('new');
+	// The calls as documented still pass the check.
+	expect((await takeWith({}, { takenBy: owner, reason: 'Customer called' })).response?.statusCode).toBe(200);
+	expect((await metrics(owner, { from: '2026-12-01', to: '2026-12-03' })).response?.statusCode).toBe(200);
+});
