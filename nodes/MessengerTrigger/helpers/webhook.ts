@@ -148,13 +148,18 @@ function verify(context: IWebhookFunctions, verifyToken: string): IWebhookRespon
 	return { noWebhookResponse: true };
 }
 
-/** One item per event the workflow should see: recorded ones always, the rest as the options say. */
+/**
+ * One item per event the workflow should see: recorded ones always, the rest as the options say. A
+ * duplicate that stopped the follow-ups is emitted too: a person's echo whose message a sync
+ * recorded first took the contact over. A redelivery of an echo already taken over stops nothing,
+ * so it still starts nothing twice.
+ */
 function itemsFor(rows: RecordedEvent[], extras: EventExtras[], ignored: IgnoredEvent[], options: TriggerOptions): INodeExecutionData[] {
 	const items: INodeExecutionData[] = [];
 	for (const row of rows) {
 		const isReceipt = row.type === 'delivery' || row.type === 'read';
 		if (isReceipt && !options.includeReceipts) continue;
-		if (row.outcome === 'duplicate' && !options.includeDuplicates) continue;
+		if (row.outcome === 'duplicate' && !row.stopped_automations && !options.includeDuplicates) continue;
 		if (row.outcome === 'ignored' && !options.includeIgnored) continue;
 		items.push({ json: { ...row, ...extras[row.item_index] } as IDataObject });
 	}

@@ -52,7 +52,7 @@ export interface RecordEventsArgs {
 export type RecordedEventOutcome =
 	/** A message seen for the first time. */
 	| 'recorded'
-	/** A message recorded before (a redelivery, or an event listed twice). */
+	/** A message recorded before (a redelivery, an event listed twice, or a message Messenger Sync or automation_record_send recorded first). */
 	| 'duplicate'
 	/** A receipt that moved its conversation's watermark. */
 	| 'updated'
@@ -76,7 +76,10 @@ export interface RecordedEvent {
 	direction: 'inbound' | 'outbound' | null;
 	text: string | null;
 	sent_at: string | null;
-	/** This event stopped the contact's follow-ups (on the conversation's newest such event of the call). */
+	/**
+	 * This event stopped the contact's follow-ups (on the conversation's newest such event of the call).
+	 * A `duplicate` echo may: a person's echo whose message a sync recorded first takes the contact over.
+	 */
 	stopped_automations: boolean;
 	stop_reason: 'replied' | 'human_takeover' | null;
 }

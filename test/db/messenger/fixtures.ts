@@ -48,6 +48,30 @@ export async function recordEvents(
 	return data as RecordedEvent[];
 }
 
+/**
+ * Messenger Sync reading some of a Page's messages back, as its node records a page: a job begun
+ * (messenger_sync_begin) and its one and last page recorded (messenger_sync_record_page). A message
+ * of the Page comes as an echo without app_id: Graph does not say which app sent it.
+ */
+export async function syncRecords(client: SupabaseClient, pageId: string, events: MessengerEvent[], now: Date = NOW): Promise<{ status: string; page_messages: number }> {
+	const begun = await client.rpc('messenger_sync_begin', { p_page_id: pageId, p_holder: 'exec-sync', p_owner: null, p_full: true, p_lease_seconds: 60, p_now: now.toISOString() });
+	if (begun.error) throw new Error(`messenger_sync_begin: ${begun.error.message}`);
+	const page = await client.rpc('messenger_sync_record_page', {
+		p_job_id: begun.data[0].job_id,
+		p_holder: 'exec-sync',
+		p_events: events,
+		p_next_cursor: null,
+		p_conversations: 1,
+		p_newest_updated_at: null,
+		p_errors: 0,
+		p_done: true,
+		p_lease_seconds: 60,
+		p_now: now.toISOString(),
+	});
+	if (page.error) throw new Error(`messenger_sync_record_page: ${page.error.message}`);
+	return page.data[0];
+}
+
 /** Connects a Page to an owner, as n8n (service_role) does. */
 export async function connectPage(pageId: string, userId: string): Promise<void> {
 	await withDb((db) => db.query('insert into public.messenger_pages (page_id, user_id) values ($1, $2)', [pageId, userId]));

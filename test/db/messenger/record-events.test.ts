@@ -6,7 +6,7 @@ import { serviceClient, createTestUser, withDb } from '../../helpers/stack';
 import { NOW, createWorld } from '../follow-up/fixtures';
 import { beginSend, claim, explain, generate, judgementOf, runPipeline } from '../follow-up/stage-helpers';
 import type { MessengerEvent } from '../../../nodes/shared/contract';
-import { APP_ID, connectPage, counts, echo, inbound, mid, ms, recordEvents, senderOf } from './fixtures';
+import { APP_ID, INBOX_APP_ID, connectPage, counts, echo, inbound, mid, ms, recordEvents, senderOf, syncRecords } from './fixtures';
 
 const service = serviceClient({ now: NOW });
 const iso = (epochMs: number) => new Date(epochMs).toISOString().replace('.000Z', '+00:00');
@@ -353,6 +353,84 @@ describe('echoes and human takeover', () => {
 		const [row] = await recordEvents(service, [echo(second.world.pageId, second.psid, -1, '263902037430900')], { appId: null });
 		expect(row).toMatchObject({ outcome: 'recorded', direction: 'outbound', stopped_automations: false });
 		expect((await counts(second.world.pageId)).stops).toBe(0);
+	});
+
+	/** A message of the Page as the sync reads it back: an echo without an app (Graph does not say which app sent it). */
+	const readBack = (pageId: string, psid: string, hours: number, id: string): MessengerEvent => ({ type: 'echo', page_id: pageId, psid, mid: id, text: 'read back', timestamp: ms(hours) });
+	const stopsOf = async (conversationId: string) =>
+		(await withDb((db) => db.query('select rule_id, reason, note, last_human_message_at from public.ai_automation_stops where conversation_id = $1', [conversationId]))).rows;
+
+	it("a person's echo delivered after a sync recorded its message still takes the contact over; its redelivery changes nothing", async () => {
+		const { world, ruleId, conversationId, psid } = await followedUpContact();
+		const id = mid('inbox');
+		const human = echo(world.pageId, psid, -0.5, INBOX_APP_ID, 'Hi, Anna here, I can help', id);
+		// The person typed in the Page inbox; a sync read the conversation before the webhook delivered the echo.
+		expect(await syncRecords(service, world.pageId, [readBack(world.pageId, psid, -0.5, id)])).toMatchObject({ status: 'completed', page_messages: 1 });
+		expect(await stopsOf(conversationId)).toEqual([]);
+
+		// The message is recorded already (a duplicate), but its app is not ours: a person wrote.
+		const [row] = await recordEvents(service, [human]);
+		expect(row).toMatchObject({ type: 'echo', outcome: 'duplicate', conversation_id: conversationId, direction: 'outbound', stopped_automations: true, stop_reason: 'human_takeover' });
+		const stops = await stopsOf(conversationId);
+		expect(stops).toEqual([{ rule_id: null, reason: 'human_takeover', note: expect.any(String), last_human_message_at: new Date(ms(-0.5)) }]);
+		expect(await judgementOf(service, ruleId, conversationId)).toMatchObject({ reason: 'stopped', stop_reason: 'human_takeover', due_at: null });
+		expect(await claim(service, ruleId, 'exec-after-sync-takeover')).toEqual([]);
+
+		// Meta delivers it again: nothing changes, no second takeover.
+		expect((await recordEvents(service, [human]))[0]).toMatchObject({ outcome: 'duplicate', stopped_automations: false, stop_reason: null });
+		expect(await stopsOf(conversationId)).toEqual(stops);
+		expect((await counts(world.pageId)).stops).toBe(1);
+	});
+
+	it("the app's own echo of a message a sync or automation_record_send recorded first stays a duplicate: no takeover", async () => {
+		const { world, ruleId, conversationId, psid } = await followedUpContact();
+		const { begun } = await runPipeline(service, ruleId, 'exec-own-synced');
+		const sentId = `m_${begun?.[0].attempt_id}`;
+		const ownId = mid('own');
+		// The sync reads back the follow-up and another message the app sent; the webhook then delivers their echoes, with our App ID.
+		await syncRecords(service, world.pageId, [readBack(world.pageId, psid, 0, sentId), readBack(world.pageId, psid, -0.2, ownId)]);
+		const rows = await recordEvents(service, [echo(world.pageId, psid, 0, APP_ID, 'the follow-up', sentId), echo(world.pageId, psid, -0.2, APP_ID, 'ours', ownId)]);
+		expect(rows.map((r) => [r.outcome, r.stopped_automations, r.stop_reason])).toEqual([
+			['duplicate', false, null],
+			['duplicate', false, null],
+		]);
+		expect(await stopsOf(conversationId)).toEqual([]);
+	});
+
+	it("the takeover is reported on the person's echo, not on a newer echo of the app's own in the same delivery", async () => {
+		const { world, conversationId, psid } = await followedUpContact();
+		const id = mid('inbox');
+		await syncRecords(service, world.pageId, [readBack(world.pageId, psid, -0.5, id)]);
+		const rows = await recordEvents(service, [echo(world.pageId, psid, -0.5, INBOX_APP_ID, 'Anna here', id), echo(world.pageId, psid, -0.2, APP_ID, 'ours')]);
+		expect(rows.map((r) => [r.outcome, r.stopped_automations, r.stop_reason])).toEqual([
+			['duplicate', true, 'human_takeover'],
+			['recorded', false, null],
+		]);
+		expect((await stopsOf(conversationId)).map((stop) => stop.last_human_message_at)).toEqual([new Date(ms(-0.5))]);
+	});
+
+	it("an echo whose id is recorded in another conversation, or as the person's message, is not taken for a person's", async () => {
+		const { world, conversationId, psid } = await followedUpContact();
+		const otherPsid = newPsid();
+		const elsewhere = mid('elsewhere');
+		const inboundId = mid('inbound');
+		await syncRecords(service, world.pageId, [readBack(world.pageId, otherPsid, -1, elsewhere), inbound(world.pageId, psid, -1, 'from the person', inboundId)]);
+		const rows = await recordEvents(service, [echo(world.pageId, psid, -0.5, INBOX_APP_ID, 'x', elsewhere), echo(world.pageId, psid, -0.4, INBOX_APP_ID, 'y', inboundId)]);
+		expect(rows.map((r) => [r.outcome, r.stopped_automations])).toEqual([
+			['duplicate', false],
+			['duplicate', false],
+		]);
+		expect(await stopsOf(conversationId)).toEqual([]);
+		expect((await counts(world.pageId)).stops).toBe(0);
+	});
+
+	it('without p_app_id an echo of a message the sync recorded is not taken for a person’s either', async () => {
+		const { world, conversationId, psid } = await followedUpContact();
+		const id = mid('synced');
+		await syncRecords(service, world.pageId, [readBack(world.pageId, psid, -0.5, id)]);
+		const [row] = await recordEvents(service, [echo(world.pageId, psid, -0.5, INBOX_APP_ID, 'x', id)], { appId: null });
+		expect(row).toMatchObject({ outcome: 'duplicate', stopped_automations: false });
+		expect(await stopsOf(conversationId)).toEqual([]);
 	});
 
 	it('a takeover claimed mid-send: the claimed follow-up is not sent', async () => {

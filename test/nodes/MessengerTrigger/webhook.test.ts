@@ -4,9 +4,9 @@
 // owners, echoes, receipts, and a database that cannot record.
 import { Logger } from '@n8n/backend-common';
 import { Container } from '@n8n/di';
-import { createTestUser, withDb } from '../../helpers/stack';
+import { createTestUser, serviceClient, withDb } from '../../helpers/stack';
 import { createWorld } from '../../db/follow-up/fixtures';
-import { connectPage, counts, senderOf } from '../../db/messenger/fixtures';
+import { connectPage, counts, senderOf, syncRecords } from '../../db/messenger/fixtures';
 import { messengerDelivery, messengerEvents, signDelivery } from '../../../simulators';
 import { APP_ID, APP_SECRET, credentials, post, verify, VERIFY_TOKEN } from './support';
 
@@ -177,6 +177,27 @@ describe('events', () => {
 			expect.objectContaining({ type: 'echo', direction: 'outbound', app_id: APP_ID, stopped_automations: false }),
 			expect.objectContaining({ type: 'echo', direction: 'outbound', app_id: '263902037430900', stopped_automations: true, stop_reason: 'human_takeover' }),
 		]);
+		const stops = await withDb((db) => db.query('select reason, rule_id from public.ai_automation_stops where conversation_id = $1', [conversationId]));
+		expect(stops.rows).toEqual([{ reason: 'human_takeover', rule_id: null }]);
+	});
+
+	it("a person's echo whose message a sync recorded first is emitted, a duplicate that took the contact over; its redelivery is not", async () => {
+		const world = await connectedPage();
+		await world.rule();
+		const conversationId = await world.contact({ lastMessageHoursAgo: 2 });
+		const psid = await senderOf(conversationId);
+		const id = mid();
+		// Messenger Sync read the person's message back (without its app) before Meta delivered the echo.
+		await syncRecords(serviceClient(), world.pageId, [{ type: 'echo', page_id: world.pageId, psid, mid: id, text: 'Hi, this is Sam', timestamp: at(1) }], new Date());
+		const raw = delivery(world.pageId, [messengerEvents.echo(world.pageId, { psid, mid: id, text: 'Hi, this is Sam', appId: '263902037430900', timestamp: at(1) })]);
+		const result = await post(world.pageId, raw);
+		expect(result.response).toMatchObject({ statusCode: 200, body: { received: true, recorded: 0, events: 1 } });
+		expect(result.nodeOutputs['Messenger Trigger']).toEqual([
+			expect.objectContaining({ type: 'echo', outcome: 'duplicate', direction: 'outbound', stopped_automations: true, stop_reason: 'human_takeover' }),
+		]);
+		const again = await post(world.pageId, raw);
+		expect(again.response).toMatchObject({ statusCode: 200, body: { received: true, recorded: 0, events: 1 } });
+		expect(again.executedNodes).toEqual([]);
 		const stops = await withDb((db) => db.query('select reason, rule_id from public.ai_automation_stops where conversation_id = $1', [conversationId]));
 		expect(stops.rows).toEqual([{ reason: 'human_takeover', rule_id: null }]);
 	});
