@@ -190,7 +190,8 @@ test('pipelineId: a name is looked up in that pipeline, for a contact in several
 		expect(bad.response?.body).toEqual({
 			status: 400,
 			error: `The pipeline ID "${shown}" is not a UUID`,
-			hint: 'Pick the pipeline from the list, use the id column of pipelines, or leave it empty for the Page\'s pipeline.',
+			// Empty means the one pipeline the contact is in for a move (Analyze and Assign: the Page's).
+			hint: 'Pick the pipeline from the list, use the id column of pipelines, or leave it empty for the one pipeline the contact is in.',
 		});
 	}
 	expect(await stageOf(other)).toBe(world.pipeline.stages['New Lead']);
@@ -201,5 +202,40 @@ test('without the webhook key header the request is refused before the node runs
 	const contact = await placedContact();
 	const result = await move({ conversationId: contact, stage: 'Won' }, {});
 	expect(result.response?.statusCode).toBe(403);
+	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
+});
+
+// An automation the move sets off may move the contact on: the answer's stage is the one asked for,
+// and its automations are every action handed out for the contact, the chained move's included.
+test('a move that sets off another move answers every automation handed out for the contact, not only those of the stage asked for', async () => {
+	const own = await createPipelineWorld();
+	const { stages } = own.pipeline;
+	await own.automation({ name: 'qualified → proposal', trigger_type: 'STAGE_CHANGED', trigger_conditions: { to_stage_id: stages.Qualified }, actions: [{ type: 'move_to_stage', stage_id: stages.Proposal }] });
+	await own.automation({ name: 'tell the team', trigger_type: 'STAGE_CHANGED', trigger_conditions: {}, actions: [{ type: 'notify', message: 'A lead changed stage' }] });
+	const contact = await own.contact();
+	await assign([analysis(contact, 10)]);
+
+	const result = await move({ conversationId: contact, stage: 'Qualified' });
+	expect(result.response?.statusCode).toBe(200);
+	const body = result.response?.body as IDataObject;
+	expect(body).toMatchObject({ outcome: 'moved', stage: { id: stages.Qualified, name: 'Qualified' }, automations_fired: 3 });
+	// The notify of the move to Qualified and the one of the automation's move on to Proposal.
+	expect(body.automations).toEqual([
+		expect.objectContaining({ kind: 'notify', automation: expect.objectContaining({ name: 'tell the team' }) }),
+		expect.objectContaining({ kind: 'notify', automation: expect.objectContaining({ name: 'tell the team' }) }),
+	]);
+	const placed = (await places(own.userId)) as unknown as Array<{ conversation_id: string; stage_id: string }>;
+	expect(placed.find((place) => place.conversation_id === contact)?.stage_id).toBe(stages.Proposal);
+});
+
+test('a stage that is not text (an object, a list, a boolean) answers 400 saying so, not "Stage is empty"; nothing is moved', async () => {
+	const contact = await placedContact();
+	for (const stage of [{ name: 'Qualified' }, ['Qualified'], true]) {
+		const refused = await move({ conversationId: contact, stage });
+		expect({ stage, answer: refused.response }).toMatchObject({
+			stage,
+			answer: { statusCode: 400, body: { status: 400, error: expect.stringMatching(/^Stage must be text \(got /), hint: expect.stringMatching(/name or id as text/) } },
+		});
+	}
 	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
 });

@@ -65,6 +65,17 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 	}
 	const conversationId = checkUuid(context, rawConversationId, 'conversation ID', itemIndex, 'Give the contact\'s id (the id column of messenger_conversations): a webhook caller sends it as {"conversationId": "…"}, a workflow maps it, e.g. {{ $json.conversationId }}.');
 	const stage = context.getNodeParameter('stage', itemIndex, { mode: 'id', value: '' }) as { mode?: string; value?: unknown };
+	// A number is a name or an id typed as one; anything else that is not text (an object, a list, a
+	// boolean from a request's JSON) is refused as such, not as an empty stage.
+	const stageNotText = typeof stage.value === 'number' ? undefined : notTextProblem(stage.value);
+	if (stageNotText) {
+		throw invalid(
+			context,
+			itemIndex,
+			`Stage ${stageNotText}`,
+			'Send the stage\'s name or id as text, e.g. {"stage": "Qualified"}: a list or an object is not read, and one move goes to one stage.',
+		);
+	}
 	const value = typeof stage.value === 'string' || typeof stage.value === 'number' ? String(stage.value).trim() : '';
 	if (!value) throw invalid(context, itemIndex, 'Stage is empty', 'Give the stage\'s id or its name: a webhook caller sends it as {"stage": "Qualified"}, a workflow picks it from the list or maps it.');
 	// "By Name or ID" (what a request names, e.g. the contact-move webhook's `stage`): a UUID is an id.
@@ -78,12 +89,15 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 	const reason = ((rawReason as string | null | undefined) ?? '').trim();
 	const reasonProblem = reason ? textProblem(reason, { kind: 'multiline', max: 2000 }) : undefined;
 	if (reasonProblem) throw invalid(context, itemIndex, `Reason ${reasonProblem}`, 'Write the reason as plain text of at most 2,000 characters.');
-	const actorId = String(context.getNodeParameter('actorId', itemIndex, '') ?? '').trim();
+	const rawActorId = context.getNodeParameter('actorId', itemIndex, '') as unknown;
+	const actorNotText = typeof rawActorId === 'number' ? undefined : notTextProblem(rawActorId);
+	if (actorNotText) throw invalid(context, itemIndex, `Mover ID ${actorNotText}`, 'Give the mover\'s user id or the agent\'s name as text, or leave it empty.');
+	const actorId = String(rawActorId ?? '').trim();
 	return {
 		conversation_id: conversationId,
 		stage_id: stageId,
 		stage_name: byName ? value : null,
-		pipeline_id: readPipelineId(context, itemIndex),
+		pipeline_id: readPipelineId(context, itemIndex, 'leave it empty for the one pipeline the contact is in'),
 		reason: reason || null,
 		actor: context.getNodeParameter('actor', itemIndex, 'user') as 'user' | 'ai',
 		actor_id: actorId || null,

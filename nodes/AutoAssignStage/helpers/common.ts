@@ -61,9 +61,13 @@ export function checkUuid(context: IExecuteFunctions, raw: unknown, label: strin
 	return text.toLowerCase();
 }
 
-/** The pipeline chosen on the node for item i, or null (the Page's pipeline). */
-export function readPipelineId(context: IExecuteFunctions, itemIndex: number): string | null {
-	return checkUuid(context, readLocator(context, 'pipelineId', itemIndex), 'pipeline ID', itemIndex, 'Pick the pipeline from the list, use the id column of pipelines, or leave it empty for the Page\'s pipeline.', true);
+/**
+ * The pipeline chosen on the node for item i, or null: what empty means is the operation's (the
+ * Page's pipeline for Analyze and Assign; for Move, the one pipeline the contact is in), and the
+ * refusal's hint says it.
+ */
+export function readPipelineId(context: IExecuteFunctions, itemIndex: number, empty = 'leave it empty for the Page\'s pipeline'): string | null {
+	return checkUuid(context, readLocator(context, 'pipelineId', itemIndex), 'pipeline ID', itemIndex, `Pick the pipeline from the list, use the id column of pipelines, or ${empty}.`, true);
 }
 
 /** Assign's and Move's Automations output: whether to hand out what the changes fired, and how it counts as delivered. */

@@ -123,6 +123,19 @@ it('move: a stage ID that is not a UUID is refused before the database is asked'
 	expect(result.error?.message).toMatch(/stage ID "stage-7" is not a UUID/);
 });
 
+it('move: a Mover ID that is not text (an agent\'s $fromAI object) is refused naming it, not written as "[object Object]"', async () => {
+	const [contact] = await world.contacts(1);
+	await runStage([analysed(contact, 10)], assign(), supabaseCredentials());
+	const { result } = await runStage(
+		[{ conversation_id: contact }],
+		{ operation: 'move', stage: { __rl: true, mode: 'name', value: 'Proposal' }, actor: 'ai', actorId: { name: 'sales-agent' } },
+		supabaseCredentials(),
+	);
+	expect(result.error?.message).toBe('Mover ID must be text (got an object)');
+	const placed = ((await places(world.userId)) as unknown as Array<{ conversation_id: string; stage_id: string }>).find((place) => place.conversation_id === contact);
+	expect(placed?.stage_id).toBe(world.pipeline.stages['New Lead']);
+});
+
 it('the Automations output hands each webhook / notify action out once', async () => {
 	const automationWorld = await createPipelineWorld();
 	await automationWorld.automation({
