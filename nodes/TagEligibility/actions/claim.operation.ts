@@ -76,7 +76,15 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const ruleId = readRuleId(this, i, false);
 			// 1 to 10,000 (an expression escapes the editor's bounds); empty (an agent's $fromAI left blank): 50.
 			const limit = readWholeNumber(this, 'limit', i, { label: 'Limit', min: 1, max: 10_000, fallback: 50, hint: 'Give how many due contacts to claim at most, or leave it empty for 50.' });
-			const leaseSeconds = this.getNodeParameter('leaseSeconds', i) as number;
+			// 5 to 86,400 like Limit: an expression escapes the editor's bounds, and the database's refusal
+			// would name p_lease_seconds (which a webhook's answer would pin on its request).
+			const leaseSeconds = readWholeNumber(this, 'leaseSeconds', i, {
+				label: 'Lease (Seconds)',
+				min: 5,
+				max: 86_400,
+				fallback: 600,
+				hint: 'Give how long this run holds the claimed contacts, in seconds (5 to 86,400), or leave it empty for 600.',
+			});
 			const pageId = readPageId(this, i);
 			const key = `${ruleId}|${limit}|${leaseSeconds}|${pageId}`;
 			const group = groups.get(key) ?? {
@@ -102,7 +110,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		const pairedItem = group.itemIndexes.map((item) => ({ item }));
 		try {
 			const answer = await callRpc(this, 'automation_claim_explained', group.args, group.itemIndexes[0]);
-			for (const contact of contactsWithRules(answer)) output.push({ json: contact as unknown as IDataObject, pairedItem });
+			for (const contact of contactsWithRules(this, answer)) output.push({ json: contact as unknown as IDataObject, pairedItem });
 			summaries.push({ json: { ...answer.summary } as unknown as IDataObject, pairedItem });
 		} catch (error) {
 			if (!this.continueOnFail()) throw asNodeError(this, error);

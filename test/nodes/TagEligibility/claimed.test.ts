@@ -1,7 +1,13 @@
 // The Claim operation's contact items get their rule's settings from the answer's claimedRules; an
 // answer from a database older than the package (no claimedRules) stops the node saying what to do.
+import type { IExecuteFunctions, INode } from 'n8n-workflow';
 import type { ClaimedContact, ClaimExplained } from '../../../nodes/shared/contract';
+import { failedItem } from '../../../nodes/shared/per-item';
 import { contactsWithRules } from '../../../nodes/TagEligibility/helpers/claimed';
+
+// The node the errors are raised for: all these functions ask of their context.
+const node: INode = { id: 'claim', name: 'Claim Due Contacts', type: 'n8n-nodes-leadflow.tagEligibility', typeVersion: 1, position: [0, 0], parameters: {} };
+const context = { getNode: () => node } as unknown as IExecuteFunctions;
 
 const rule = (id: string, instructions: string): ClaimedContact['rule'] => ({
 	id,
@@ -43,7 +49,7 @@ test('each contact carries its own rule\'s settings, in the answer\'s order', ()
 		claimedRules: { r1: rule('r1', 'Be brief.'), r2: rule('r2', 'Be warm.') },
 		summary,
 	};
-	const items = contactsWithRules(answer);
+	const items = contactsWithRules(context, answer);
 	expect(items.map((item) => [item.conversation_id, item.rule.id, item.rule.instructions])).toEqual([
 		['c1', 'r1', 'Be brief.'],
 		['c2', 'r2', 'Be warm.'],
@@ -53,5 +59,14 @@ test('each contact carries its own rule\'s settings, in the answer\'s order', ()
 
 test('an answer without claimedRules (migrations older than the package) says to apply the migrations', () => {
 	const older = { contacts: [{ ...contact('c1', 'r1'), rule: rule('r1', 'Be brief.') }], summary } as unknown as ClaimExplained;
-	expect(() => contactsWithRules(older)).toThrow(/without claimedRules: .*migrations are older than the Leadflow package; apply the migrations \(`npm run migrate/);
+	let thrown: unknown;
+	try {
+		contactsWithRules(context, older);
+	} catch (error) {
+		thrown = error;
+	}
+	expect((thrown as Error).message).toMatch(/without claimedRules: .*migrations are older than the Leadflow package; apply the migrations \(`npm run migrate/);
+	// The service's fault, not the request's: a service_error (500 in the trigger webhook's answer),
+	// never invalid_input, which the webhook answers as a refused ruleId.
+	expect(failedItem(context, thrown, { item: 0 }).json).toEqual({ error: expect.objectContaining({ code: 'service_error' }) });
 });

@@ -261,6 +261,18 @@ test('claim refuses a Limit that is not a whole number, naming it, before any cl
 	expect(empty.nodeOutputs.Eligibility).toHaveLength(own.duePsids.length);
 });
 
+// Lease (Seconds) likewise: checked by the node, so its refusal names it (the database's would name
+// p_lease_seconds, which the trigger webhook's answer pinned on the request's ruleId).
+test('claim refuses a Lease (Seconds) that is not a whole number from 5 to 86,400, naming it, before any claim', async () => {
+	const own = await seed001();
+	for (const [leaseSeconds, shown] of [[3, '3'], [86_401, '86401'], ['soon', '"soon"']]) {
+		const refused = await runWorkflow(tagEligibilityWorkflow({ operation: 'claim', ruleId: own.ruleId, limit: 1, leaseSeconds }), { credentials: credentials() });
+		expect(refused.error?.message).toBe(`Lease (Seconds) must be a whole number from 5 to 86400 (got ${shown})`);
+	}
+	const states = await withDb((db) => db.query('select 1 from public.ai_automation_contact_states where rule_id = $1', [own.ruleId]));
+	expect(states.rowCount).toBe(0);
+});
+
 test('the read operations have one output, Claim two (Contacts, Summary)', () => {
 	expect(configuredOutputs({ operation: 'claim' }).map((output) => output.displayName)).toEqual(['Contacts', 'Summary']);
 	expect(configuredOutputs({ operation: 'explain' }).map((output) => output.displayName)).toEqual(['Contacts']);
