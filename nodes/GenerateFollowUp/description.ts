@@ -87,7 +87,7 @@ export const properties: INodeProperties[] = [
 			typeOptions: { minValue: 5, maxValue: 86400 },
 			default: 180,
 			description:
-				'With Record Stages in Supabase on: how long the contacts stay held if this worker stops (read from the first item). Renewed every third of it while the node works, so a dead worker frees its contacts after this long (or the claim\'s lease, if later), not after the whole batch.',
+				'With Record in Supabase on: how long the contacts stay held if this worker stops (read from the first item). Renewed every third of it while the node works, so a dead worker frees its contacts after this long (or the claim\'s lease, if later), not after the whole batch.',
 		},
 		{
 			displayName: 'Max Messages in Prompt',

@@ -83,7 +83,7 @@ function readHeld(context: IExecuteFunctions, read: ParameterReader, itemIndex: 
 			context,
 			itemIndex,
 			`The item has no ${stateId ? 'claim holder (execution_id)' : 'contact state ID (state_id)'}`,
-			'Feed the node the contacts a Tag Eligibility claim returns, or turn off "Record Stages in Supabase" to generate without a database.',
+			'Feed the node the contacts a Tag Eligibility claim returns, or turn off "Record in Supabase" to generate without a database.',
 		);
 	}
 	return { stateId, holder };

@@ -341,7 +341,7 @@ describe('inputs', () => {
 	it('with Record Stages on, an item without a contact state says how to fix it', async () => {
 		const { result } = await runGenerate([contact('Ana')], { options: {} }, geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
 		expect(result.error?.message).toBe('The item has no contact state ID (state_id)');
-		expect(result.error?.description).toContain('Record Stages in Supabase');
+		expect(result.error?.description).toContain('Record in Supabase');
 	});
 });
 
