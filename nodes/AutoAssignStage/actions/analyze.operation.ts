@@ -158,7 +158,7 @@ function directionOf(context: IExecuteFunctions, raw: unknown, position: number,
 	);
 }
 
-/** The item's own messages (the output of a query), when it has them, each direction checked. */
+/** The item's own messages (the output of a query), when it has them, each direction checked; the last `limit`, oldest first. */
 function messagesOf(context: IExecuteFunctions, json: IDataObject, itemIndex: number, limit: number): ChatMessage[] | undefined {
 	if (!Array.isArray(json.messages)) return undefined;
 	const messages: ChatMessage[] = [];
@@ -171,6 +171,13 @@ function messagesOf(context: IExecuteFunctions, json: IDataObject, itemIndex: nu
 			...(typeof message.sent_at === 'string' && { sent_at: message.sent_at }),
 		});
 	});
+	// Oldest first, as the prompt reads them: when every message has a time, by it (a query or the
+	// Graph API may list newest first, and the slice must keep the last ones); otherwise as given.
+	const times = messages.map((message) => (message.sent_at === undefined ? Number.NaN : Date.parse(message.sent_at)));
+	if (times.every((time) => !Number.isNaN(time))) {
+		const order = messages.map((_, index) => index).sort((a, b) => times[a] - times[b] || a - b);
+		return order.map((index) => messages[index]).slice(-limit);
+	}
 	return messages.slice(-limit);
 }
 

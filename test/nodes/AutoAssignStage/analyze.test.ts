@@ -195,6 +195,24 @@ it('an item\'s own messages: a direction in any case is read as such; any other 
 	expect(await generateCalls()).toEqual([]);
 });
 
+it('an item\'s own messages listed newest first (as the Graph API lists them) are put in time order: the model sees the last Max Messages, oldest first', async () => {
+	const item = conversation({
+		messages: [
+			{ direction: 'inbound', text: 'Third: can I pay on delivery?', sent_at: '2026-11-20T10:10:00Z' },
+			{ direction: 'outbound', text: 'Second: it is 49 a month.', sent_at: '2026-11-20T10:05:00Z' },
+			{ direction: 'inbound', text: 'First: how much is premium?', sent_at: '2026-11-20T10:00:00Z' },
+		],
+	});
+	await sims.gemini.control.addFault({ effect: { kind: 'text', text: VALID } });
+	const { result, contacts } = await runStage([item], analyze({ maxMessages: 2 }), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
+	expect(result.error).toBeUndefined();
+	expect(contacts).toEqual([expect.objectContaining({ conversation_id: item.conversation_id, last_message_at: '2026-11-20T10:10:00Z' })]);
+	const prompt = ((await generateCalls())[0].body as GeminiRequestBody).contents[0].parts[0].text ?? '';
+	expect(prompt).not.toContain('First:');
+	expect(prompt.indexOf('Second:')).toBeGreaterThan(-1);
+	expect(prompt.indexOf('Third:')).toBeGreaterThan(prompt.indexOf('Second:'));
+});
+
 describe('the stage names the model may recommend (From the Input)', () => {
 	const STAGES_LINE = 'The pipeline\'s stages:';
 	const SALES_LINE = 'The pipeline\'s stages: New Lead, Contacted, Qualified, Proposal, Won, Lost.';
