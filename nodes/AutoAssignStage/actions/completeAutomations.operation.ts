@@ -1,7 +1,11 @@
 // completeAutomations: after the workflow delivered the actions handed out with "Confirm With
 // Complete Automations", report each in one database call (pipeline_complete_outbox): delivered,
 // failed to retry later, or failed for good. Only the execution holding an action may report it;
-// one whose lease ran out and that another execution took since comes back `lease_lost`.
+// one whose lease ran out and that another execution took since comes back `lease_lost`. The same
+// report sent again by its holder (n8n's Retry On Fail after a call whose answer was lost) comes back
+// with the first answer (`delivered`, `failed`, `retrying`), nothing written; another report of an
+// action it already completed comes back `already_completed`, the first report kept. Every answer
+// leaves as an item of the Automations output with `outcome` and `reported`, never as a failed item.
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { sendBatch } from '../../shared/batch-refusals';
 import type { CompleteOutboxArgs } from '../../shared/contract';

@@ -197,8 +197,15 @@ export interface CompleteOutboxArgs {
 
 export interface CompleteOutboxResult {
 	outbox_id: string;
-	/** lease_lost: another execution holds it now, or it was already completed; not_found: no such item. */
-	outcome: 'delivered' | 'failed' | 'retrying' | 'lease_lost' | 'not_found';
+	/**
+	 * delivered, failed, retrying: recorded now, or by this holder's same report before (a repeat,
+	 * e.g. n8n's Retry On Fail after a lost answer, gets the first answer and writes nothing).
+	 * already_completed: this holder completed the item before with another report, which stands
+	 * (a delivered item is never made failed, nor a failed one delivered); nothing written.
+	 * lease_lost: no longer this execution's: another execution claimed it after the lease ran out,
+	 * or this one gave it back for a retry; whoever holds it now reports it. not_found: no such item.
+	 */
+	outcome: 'delivered' | 'failed' | 'retrying' | 'already_completed' | 'lease_lost' | 'not_found';
 }
 
 // =============================================================================================

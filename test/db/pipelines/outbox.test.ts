@@ -125,8 +125,8 @@ describe('pipeline_outbox', () => {
 				['00000000-0000-4000-8000-000000000000', 'not_found'],
 			]),
 		);
-		// A second report of a finished item changes nothing.
-		expect(await complete('exec-next', [{ outbox_id: ids[0], outcome: 'failed' }], minutesAfter(13, at))).toEqual([{ outbox_id: ids[0], outcome: 'lease_lost' }]);
+		// Another report of an item its holder completed changes nothing, and says so.
+		expect(await complete('exec-next', [{ outbox_id: ids[0], outcome: 'failed' }], minutesAfter(13, at))).toEqual([{ outbox_id: ids[0], outcome: 'already_completed' }]);
 		// The retry waits its 120 s; delivered and failed ones never come back.
 		expect(await claim('exec-retry', minutesAfter(13.9, at))).toEqual([]);
 		const retried = await claim('exec-retry', minutesAfter(14.1, at));
@@ -240,5 +240,113 @@ describe('pipeline_outbox', () => {
 		expect(rest.map((item) => item.conversation_id).sort()).toEqual([contact, quiet].sort());
 		await complete('exec-own', own.map((item) => ({ outbox_id: item.outbox_id, outcome: 'delivered' })), minutesAfter(3, at));
 		await complete('exec-rest', rest.map((item) => ({ outbox_id: item.outbox_id, outcome: 'delivered' })), minutesAfter(3, at));
+	});
+
+	// n8n retries Complete Automations (Retry On Fail, a network cut) after a call that committed but
+	// whose answer was lost: the same reports again, from the same holder.
+	it('answers a report its holder sends again as the first time, writing nothing; another report of a completed item is already_completed; another holder\'s item stays lease_lost', async () => {
+		const at = '1998-01-01T00:00:00.000Z';
+		await queued(4, at);
+		const claimed = await claim('holder-A', minutesAfter(1, at));
+		expect(claimed).toHaveLength(4);
+		const ids = claimed.map((item) => item.outbox_id);
+		const answers = (rows: CompleteOutboxResult[]) => new Map(rows.map((row) => [row.outbox_id, row.outcome]));
+		const rows = () =>
+			withDb(async (db) =>
+				(
+					await db.query(
+						'select id, status, available_at, completed_at, claimed_by, claimed_at, attempts, last_error from public.pipeline_outbox where id = any ($1) order by id',
+						[ids],
+					)
+				).rows,
+			);
+		const reports = [
+			{ outbox_id: ids[0], outcome: 'delivered' },
+			{ outbox_id: ids[1], outcome: 'failed', error: 'HTTP 410 Gone' },
+			{ outbox_id: ids[2], outcome: 'failed', error: 'HTTP 503', retry_after_seconds: 120 },
+		];
+		const first = new Map([
+			[ids[0], 'delivered'],
+			[ids[1], 'failed'],
+			[ids[2], 'retrying'],
+		]);
+		expect(answers(await complete('holder-A', reports, minutesAfter(2, at)))).toEqual(first);
+		const recorded = await rows();
+
+		// The same call again, twice: the first answer, nothing written (no new time, no retry moved).
+		expect(answers(await complete('holder-A', reports, minutesAfter(3, at)))).toEqual(first);
+		expect(answers(await complete('holder-A', reports, minutesAfter(3.5, at)))).toEqual(first);
+		// A retry repeated with another delay keeps the first report's time.
+		expect(await complete('holder-A', [{ ...reports[2], retry_after_seconds: 600 }], minutesAfter(3.5, at))).toEqual([{ outbox_id: ids[2], outcome: 'retrying' }]);
+		expect(await rows()).toEqual(recorded);
+
+		// Another report of an item the holder completed: refused as already_completed, the first kept
+		// (delivered never becomes failed, nor failed delivered). One it gave back for a retry is no
+		// longer its own: lease_lost, as before.
+		expect(
+			answers(
+				await complete(
+					'holder-A',
+					[
+						{ outbox_id: ids[0], outcome: 'failed', error: 'HTTP 500' },
+						{ outbox_id: ids[1], outcome: 'delivered' },
+						{ outbox_id: ids[2], outcome: 'delivered' },
+					],
+					minutesAfter(4, at),
+				),
+			),
+		).toEqual(
+			new Map([
+				[ids[0], 'already_completed'],
+				[ids[1], 'already_completed'],
+				[ids[2], 'lease_lost'],
+			]),
+		);
+		expect(
+			answers(
+				await complete(
+					'holder-A',
+					[
+						{ outbox_id: ids[0], outcome: 'failed', retry_after_seconds: 60 },
+						{ outbox_id: ids[1], outcome: 'failed', error: 'Timeout' },
+					],
+					minutesAfter(4, at),
+				),
+			),
+		).toEqual(
+			new Map([
+				[ids[0], 'already_completed'],
+				[ids[1], 'already_completed'],
+			]),
+		);
+		expect(await complete('holder-A', [{ ...reports[1], retry_after_seconds: 60 }], minutesAfter(4, at))).toEqual([
+			{ outbox_id: ids[1], outcome: 'already_completed' },
+		]);
+		expect(await rows()).toEqual(recorded);
+
+		// Really taken by another holder: the retry once its time came, the fourth item once A's lease
+		// ran out. A's reports, repeated or late, are lease_lost, before B reports and after.
+		const taken = await claim('holder-B', minutesAfter(7, at));
+		expect(taken.map((item) => [item.outbox_id, item.attempt]).sort()).toEqual(
+			[
+				[ids[2], 2],
+				[ids[3], 2],
+			].sort(),
+		);
+		const late = [reports[2], { outbox_id: ids[3], outcome: 'delivered' }];
+		const lost = new Map([
+			[ids[2], 'lease_lost'],
+			[ids[3], 'lease_lost'],
+		]);
+		expect(answers(await complete('holder-A', late, minutesAfter(7.5, at)))).toEqual(lost);
+		const byB = taken.map((item) => ({ outbox_id: item.outbox_id, outcome: 'delivered' }));
+		const delivered = new Map(taken.map((item) => [item.outbox_id, 'delivered']));
+		expect(answers(await complete('holder-B', byB, minutesAfter(8, at)))).toEqual(delivered);
+		expect(answers(await complete('holder-A', late, minutesAfter(9, at)))).toEqual(lost);
+		expect(answers(await complete('holder-B', byB, minutesAfter(9, at)))).toEqual(delivered);
+		expect(await statusOf(ids)).toEqual([
+			{ status: 'delivered', n: 3 },
+			{ status: 'failed', n: 1 },
+		]);
 	});
 });

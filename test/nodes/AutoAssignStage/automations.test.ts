@@ -111,6 +111,32 @@ it('a failure reported to retry comes back after the delay; one failed for good 
 	expect(again.automations.map((item) => [item.outbox_id, item.attempt])).toEqual([[webhook.outbox_id, 2]]);
 });
 
+// n8n's Retry On Fail runs Complete Automations again when the call's answer was lost after the
+// database committed it: the repeat is answered as the first time, an item like any other on the
+// Automations output, never a failed item or lease_lost.
+it('Complete Automations run again with the same reports answers as the first time; another report of a completed action is already_completed', async () => {
+	const world = await worldWithActions();
+	const [contact] = await world.contacts(1);
+	const assigned = await assignConfirming([analysed(contact, 50)]);
+	const webhook = assigned.automations.find((item) => item.kind === 'webhook')!;
+	const notify = assigned.automations.find((item) => item.kind === 'notify')!;
+	const ids = [webhook.outbox_id as string, notify.outbox_id as string];
+
+	const first = await completeAutomations(assigned.automations);
+	const again = await completeAutomations(assigned.automations);
+	expect(again.result.error).toBeUndefined();
+	expect(again.automations).toEqual(first.automations);
+	expect(again.automations.map((item) => [item.outbox_id, item.outcome, item.reported]).sort()).toEqual(ids.map((id) => [id, 'delivered', 'delivered']).sort());
+	expect((await outbox(ids)).map((row) => row.status)).toEqual(['delivered', 'delivered']);
+
+	const otherwise = await completeAutomations([webhook], { outcome: 'failed', error: 'The CRM answered 500' }, { continueOnFail: true });
+	expect(otherwise.automations).toEqual([{ outbox_id: webhook.outbox_id, outcome: 'already_completed', reported: 'failed' }]);
+	expect((await outbox(ids)).map((row) => [row.status, row.last_error])).toEqual([
+		['delivered', null],
+		['delivered', null],
+	]);
+});
+
 // An agent's $fromAI (or an expression) gives '' for a delay it was not told: that is the default
 // 300 s, not 0, which would hand the action out again at once to be retried in a loop. A word is
 // refused naming Retry After, nothing reported.
