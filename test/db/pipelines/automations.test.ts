@@ -1,6 +1,7 @@
 // The automation engine, in the transaction of the change that fires it: exactly the matching
 // automations fire, once per change, also when two executions handle the same contacts at once;
-// their database actions are written with the move or not at all; chains stop at the depth limit.
+// their database actions are written with the move or not at all; chains stop at the depth limit;
+// a contact's follow-up stops and resumes apply in their order, each result saying what it did.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'pg';
 import type { AssignResult } from '../../../nodes/shared/contract';
@@ -318,5 +319,114 @@ describe('two executions at once', () => {
 		const fired = await runs(world.userId);
 		expect(fired).toHaveLength(200);
 		expect(new Set(fired.map((run) => run.conversation_id)).size).toBe(200);
+	});
+});
+
+describe('follow-up stops and resumes', () => {
+	interface Rules {
+		x: string;
+		y: string;
+	}
+	type Stop = { rule_id: string | null; reason: string };
+
+	/**
+	 * A contact with the given stops (rule_id null: every rule) moved to Won, which fires the given
+	 * automations (each a list of actions), created in that order. Two follow-up rules, x and y.
+	 */
+	async function fire(automations: (rules: Rules) => Array<Array<Record<string, unknown>>>, stops: (rules: Rules) => Stop[] = () => []) {
+		const world = await createPipelineWorld();
+		const rules = { x: await world.rule(), y: await world.rule() };
+		const ids: string[] = [];
+		for (const [i, actions] of automations(rules).entries()) {
+			ids.push(await world.automation({ name: `automation ${i}`, trigger_type: 'STAGE_CHANGED', trigger_conditions: { to_stage_id: world.pipeline.stages.Won }, actions }));
+		}
+		const contact = await world.contact();
+		for (const stop of stops(rules)) {
+			await withDb((db) =>
+				db.query(`insert into public.ai_automation_stops (user_id, conversation_id, rule_id, reason) values ($1, $2, $3, $4)`, [world.userId, contact, stop.rule_id, stop.reason]),
+			);
+		}
+		const [moved] = await move([{ conversation_id: contact, stage_id: world.pipeline.stages.Won }]);
+		expect(moved.automations_fired).toBe(ids.length);
+		const fired = await runs(world.userId);
+		return { ...rules, ids, results: ids.map((id) => fired.find((run) => run.automation_id === id)?.results), stops: await stopsOf(contact) };
+	}
+
+	it('a resume of every rule before a stop of rule X lifts the stops found, and the stop of X stands', async () => {
+		const { x, ids, results, stops } = await fire(
+			({ x }) => [[{ type: 'resume_follow_up' }, { type: 'stop_follow_up', rule_id: x }]],
+			({ y }) => [{ rule_id: y, reason: 'replied' }],
+		);
+		expect(results[0]).toEqual([
+			{ index: 0, type: 'resume_follow_up', rule_id: null, status: 'applied' },
+			{ index: 1, type: 'stop_follow_up', rule_id: x, status: 'applied' },
+		]);
+		expect(stops).toEqual([{ rule_id: x, reason: 'manual', note: `pipeline automation "automation 0" (${ids[0]})` }]);
+	});
+
+	it('a resume of every rule after a stop of rule X lifts it: the last action holds', async () => {
+		const { x, results, stops } = await fire(({ x }) => [[{ type: 'stop_follow_up', rule_id: x }, { type: 'resume_follow_up' }]]);
+		expect(results[0]).toEqual([
+			{ index: 0, type: 'stop_follow_up', rule_id: x, status: 'applied' },
+			{ index: 1, type: 'resume_follow_up', rule_id: null, status: 'applied' },
+		]);
+		expect(stops).toEqual([]);
+	});
+
+	it('applies in order across the automations of one change, and across levels', async () => {
+		// Two automations for the same change, in the order they were created: the second's resume
+		// lifts the first's stop; a stop that finds its rule stopped already is unchanged.
+		const same = await fire(({ x }) => [[{ type: 'stop_follow_up', rule_id: x }, { type: 'stop_follow_up', rule_id: x }], [{ type: 'resume_follow_up' }]]);
+		expect(same.results).toEqual([
+			[
+				{ index: 0, type: 'stop_follow_up', rule_id: same.x, status: 'applied' },
+				{ index: 1, type: 'stop_follow_up', rule_id: same.x, status: 'unchanged', reason: 'already_stopped' },
+			],
+			[{ index: 0, type: 'resume_follow_up', rule_id: null, status: 'applied' }],
+		]);
+		expect(same.stops).toEqual([]);
+
+		// A stop at depth 0; one level deeper (its move fires it) a resume of every rule lifts it, and
+		// the every-rule stop after that stands.
+		const world = await createPipelineWorld();
+		const x = await world.rule();
+		const { Won, Lost } = world.pipeline.stages;
+		await world.automation({ name: 'won', trigger_type: 'STAGE_CHANGED', trigger_conditions: { to_stage_id: Won }, actions: [{ type: 'stop_follow_up', rule_id: x }, { type: 'move_to_stage', stage_id: Lost }] });
+		const lost = await world.automation({ name: 'lost', trigger_type: 'STAGE_CHANGED', trigger_conditions: { to_stage_id: Lost }, actions: [{ type: 'resume_follow_up' }, { type: 'stop_follow_up' }] });
+		const contact = await world.contact();
+		await move([{ conversation_id: contact, stage_id: Won }]);
+		expect((await runs(world.userId)).map((run) => [run.depth, run.results.map((result) => [result.type, result.rule_id ?? null, result.status])])).toEqual([
+			[0, [['stop_follow_up', x, 'applied'], ['move_to_stage', null, 'applied']]],
+			[1, [['resume_follow_up', null, 'applied'], ['stop_follow_up', null, 'applied']]],
+		]);
+		expect(await stopsOf(contact)).toEqual([{ rule_id: null, reason: 'manual', note: `pipeline automation "lost" (${lost})` }]);
+	});
+
+	it('a resume of rule X on a contact stopped for every rule says so, and leaves that stop', async () => {
+		const takeover = { rule_id: null, reason: 'human_takeover', note: null };
+		const only = await fire(({ x }) => [[{ type: 'resume_follow_up', rule_id: x }]], () => [takeover]);
+		expect(only.results[0]).toEqual([{ index: 0, type: 'resume_follow_up', rule_id: only.x, status: 'unchanged', reason: 'stopped_for_every_rule' }]);
+		expect(only.stops).toEqual([takeover]);
+
+		// Stopped for X too: that stop is lifted, the every-rule one stays.
+		const both = await fire(({ x }) => [[{ type: 'resume_follow_up', rule_id: x }]], ({ x }) => [takeover, { rule_id: x, reason: 'replied' }]);
+		expect(both.results[0]).toEqual([{ index: 0, type: 'resume_follow_up', rule_id: both.x, status: 'applied' }]);
+		expect(both.stops).toEqual([takeover]);
+	});
+
+	it('a plain stop and a plain resume still apply, and a resume with nothing to lift says so', async () => {
+		const stop = await fire(({ x }) => [[{ type: 'stop_follow_up', rule_id: x }]], ({ y }) => [{ rule_id: y, reason: 'replied' }]);
+		expect(stop.results[0]).toEqual([{ index: 0, type: 'stop_follow_up', rule_id: stop.x, status: 'applied' }]);
+		expect(stop.stops.map((row) => `${row.rule_id} ${row.reason}`).sort()).toEqual([`${stop.x} manual`, `${stop.y} replied`].sort());
+
+		const resume = await fire(({ x }) => [[{ type: 'resume_follow_up', rule_id: x }]], ({ x, y }) => [{ rule_id: x, reason: 'replied' }, { rule_id: y, reason: 'replied' }]);
+		expect(resume.results[0]).toEqual([{ index: 0, type: 'resume_follow_up', rule_id: resume.x, status: 'applied' }]);
+		expect(resume.stops.map((row) => row.rule_id)).toEqual([resume.y]);
+
+		const nothing = await fire(({ x }) => [[{ type: 'resume_follow_up', rule_id: x }, { type: 'resume_follow_up' }]]);
+		expect(nothing.results[0]).toEqual([
+			{ index: 0, type: 'resume_follow_up', rule_id: nothing.x, status: 'unchanged', reason: 'not_stopped' },
+			{ index: 1, type: 'resume_follow_up', rule_id: null, status: 'unchanged', reason: 'not_stopped' },
+		]);
 	});
 });
