@@ -132,7 +132,9 @@ const stageName = (stage: string | null) => (stage ? (STAGE_NAMES[stage] ?? stag
 
 const TOTALS: Array<[string, string]> = [
 	['total_with_tags', 'With the tags'], ['eligible_count', 'Eligible now'], ['active_count', 'Processing'],
-	['recently_sent_count', 'Recently sent'], ['sent_today_count', 'Sent today'], ['daily_limit', 'Daily limit'],
+	['recently_sent_count', 'Recently sent'], ['sent_today_count', 'Sent today'],
+	// What the daily limit counts (also sends in progress or uncertain, and contacts claimed): beside the limit.
+	['used_today', 'Daily limit used'], ['daily_limit', 'Daily limit'],
 	['failed_count', 'Failed'], ['skipped_count', 'Skipped'], ['stopped_count', 'Stopped'],
 ];
 

@@ -124,7 +124,7 @@ const STATUS_WORDS: Record<string, string> = { eligible: 'Eligible', processing:
 async function expectPageEqualsDatabase() {
 	const db = await database();
 	const onPage = await shown();
-	for (const field of ['total_with_tags', 'eligible_count', 'active_count', 'recently_sent_count', 'sent_today_count', 'daily_limit', 'failed_count', 'skipped_count', 'stopped_count']) {
+	for (const field of ['total_with_tags', 'eligible_count', 'active_count', 'recently_sent_count', 'sent_today_count', 'used_today', 'daily_limit', 'failed_count', 'skipped_count', 'stopped_count']) {
 		expect({ field, shown: onPage.totals[field] }).toEqual({ field, shown: en(db.stats[field]) });
 	}
 	expect(onPage.reasons).toEqual(Object.fromEntries(Object.entries(db.stats.skipped_by_reason).map(([reason, n]) => [reason, en(n)])));
@@ -194,6 +194,8 @@ test('Trigger now: the page shows the run\'s answer, and the sent count rises to
 		const { db, onPage } = await expectPageEqualsDatabase();
 		expect(db.stats.sent_today_count).toBe(sends);
 		expect(onPage.totals.sent_today_count).toBe(en(sends));
+		// Every send counts against the daily limit (nothing else is claimed now).
+		expect(db.stats.used_today).toBe(sends);
 	});
 	await page.screenshot({ path: path.join(ARTIFACTS, 'console-desktop.png'), fullPage: true });
 	// The first screen, as docs/console.png shows it.

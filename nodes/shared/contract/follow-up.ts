@@ -224,7 +224,14 @@ interface MonitorSummary {
 	skipped_count: number;
 	failed_count: number;
 	skipped_by_reason: Partial<Record<NotDueReason, number>>;
+	/** Guard rows sent since the rule's local midnight. */
 	sent_today_count: number;
+	/**
+	 * What the daily limit counts at this moment (automation_rule_usage): sends since local midnight,
+	 * also in progress or uncertain, plus contacts claimed and not yet sending. Contacts are refused
+	 * daily_limit_reached once it reaches daily_limit.
+	 */
+	used_today: number;
 	sent_last_24h_count: number;
 	daily_limit: number;
 	in_active_hours: boolean;
