@@ -240,7 +240,7 @@ function unrecordedError(context: IExecuteFunctions, error: unknown, group: Arra
 		description:
 			`automation_record_send failed after ${RETRY_WAITS_MS.length + 1} tries (${cause.message}). ` +
 			(sent.length > 0 ? `Delivered by Facebook: ${list}. ` : '') +
-			`${notCalled} were not sent. The contacts stay in sending until their send lease ends, then become send_uncertain and are not resent automatically: check the Supabase project, then requeue those not delivered.`,
+			`${notCalled} were not sent. The contacts stay in sending until their send lease ends, then become send_uncertain and are not resent automatically: check the Supabase project, then requeue those not delivered (Leadflow Tag Eligibility → Requeue, Uncertain Sends: Requeue Them).`,
 		itemIndex: group[0]?.index,
 	});
 }

@@ -2,7 +2,8 @@
 import { operationRouter } from '../../shared/router';
 import * as claim from './claim.operation';
 import * as explain from './explain.operation';
+import * as requeue from './requeue.operation';
 import * as snapshot from './snapshot.operation';
 import * as timeline from './timeline.operation';
 
-export const router = operationRouter({ claim, explain, snapshot, timeline });
+export const router = operationRouter({ claim, explain, requeue, snapshot, timeline });

@@ -13,6 +13,7 @@ import type {
 	RecordSessionObjectiveResult,
 } from './campaign';
 import type { BoardUnchanged, PipelineBoard, PipelineBoardArgs } from './console-pipeline';
+import type { RequeueArgs, RequeueResult } from './requeue';
 import type { QueuePage, QueuePageArgs } from './console-queue';
 import type { ConsoleRules, ConsoleRulesArgs, MonitorPage, MonitorPageArgs, RuleDeleteArgs, RuleDeleteResult, RulePromptArgs, RulePromptResult, RuleWriteArgs, RuleWriteResult } from './console';
 import type {
@@ -121,6 +122,7 @@ export const RPC = {
 	automation_explain: rpc<ExplainArgs, ContactJudgement[]>({ p_rule_id: true, p_conversation_ids: true, p_limit: true, p_now: true, p_only_due: true }),
 	automation_snapshot: rpc<SnapshotArgs, AutomationSnapshot | null>({ p_rule_id: true, p_contact_limit: true, p_now: true }),
 	automation_timeline: rpc<TimelineArgs, StageEvent[]>({ p_rule_id: true, p_conversation_id: true }),
+	automation_requeue: rpc<RequeueArgs, RequeueResult[]>({ p_rule_id: true, p_conversation_ids: true, p_uncertain: true, p_now: true }),
 	automation_monitor_page: rpc<MonitorPageArgs, MonitorPage | null>({
 		p_rule_id: true,
 		p_status: true,
@@ -246,3 +248,4 @@ export type * from './messenger';
 export type * from './pipelines';
 export type * from './queue';
 export type * from './limits';
+export type * from './requeue';

@@ -1,0 +1,144 @@
+// requeue: a rule's failed contacts due again now, on the owner's word (automation_requeue, migration
+// …1500): every failed contact of the rule, or the contact each item names. A contact whose send may
+// have been delivered (send_uncertain) is requeued only when Uncertain Sends says it was checked.
+// Items asking the same rule the same way share one call (1,000 contacts a call at most); the
+// database answers one JSON array, so nothing is cut by the Data API's max rows.
+import {
+	NodeOperationError,
+	updateDisplayOptions,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+	type IPairedItemData,
+} from 'n8n-workflow';
+import type { RequeueArgs } from '../../shared/contract';
+import { asNodeError, failedItem } from '../../shared/per-item';
+import { parameterText, UUID_PATTERN } from '../../shared/resource-locator';
+import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
+import { UUID } from '../../shared/valid-input';
+import { readRuleId, ruleIdProperty } from './common';
+
+const properties: INodeProperties[] = [
+	ruleIdProperty(true),
+	{
+		displayName: 'Contact',
+		name: 'conversationId',
+		type: 'resourceLocator',
+		default: { mode: 'id', value: '' },
+		description:
+			'The failed contact to requeue (its conversation_id, as Explain or the monitor shows it); leave empty for every failed contact of the rule',
+		modes: [
+			{
+				displayName: 'From List',
+				name: 'list',
+				type: 'list',
+				placeholder: 'Select a contact...',
+				typeOptions: { searchListMethod: 'searchConversations', searchable: true },
+			},
+			{
+				displayName: 'By ID',
+				name: 'id',
+				type: 'string',
+				placeholder: 'e.g. 5f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b',
+				validation: [
+					{
+						type: 'regex',
+						properties: { regex: `^$|${UUID_PATTERN}`, errorMessage: 'Not a conversation ID: the id column of messenger_conversations is a UUID' },
+					},
+				],
+			},
+		],
+	},
+	{
+		displayName: 'Uncertain Sends',
+		name: 'uncertain',
+		type: 'options',
+		default: 'leave',
+		description: 'What to do with contacts whose last send may have reached them (send_uncertain: the sender stopped mid-send, or Facebook gave no usable answer)',
+		options: [
+			{ name: 'Leave Them', value: 'leave', description: 'They stay failed, so nobody gets the same follow-up twice' },
+			{
+				name: 'Requeue Them (Checked Not Delivered)',
+				value: 'requeue',
+				description: 'You checked the Page inbox: the message did not arrive. Their duplicate guard is released and the same follow-up is sent again.',
+			},
+		],
+	},
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['requeue'] } }, properties);
+
+interface RequeueGroup {
+	args: RequeueArgs;
+	/** The items asking for each contact (empty for a whole-rule call). */
+	askedBy: Map<string, number[]>;
+	itemIndexes: number[];
+}
+
+function readContact(context: IExecuteFunctions, itemIndex: number): string | null {
+	const raw = parameterText(context.getNodeParameter('conversationId', itemIndex, '', { extractValue: true }) as unknown);
+	if (raw === '') return null;
+	if (!UUID.test(raw)) {
+		throw new NodeOperationError(context.getNode(), `The conversation ID "${raw}" is not a UUID`, {
+			itemIndex,
+			description: 'Use the contact\'s conversation_id (from Explain, the monitor or a claim), or leave the field empty for every failed contact of the rule.',
+		});
+	}
+	return raw.toLowerCase();
+}
+
+function readUncertain(context: IExecuteFunctions, itemIndex: number): RequeueArgs['p_uncertain'] {
+	const value = context.getNodeParameter('uncertain', itemIndex, 'leave') as unknown;
+	if (value === 'leave' || value === 'requeue') return value;
+	throw new NodeOperationError(context.getNode(), `Uncertain Sends must be leave or requeue (got ${JSON.stringify(value)})`, {
+		itemIndex,
+		description: 'leave: contacts whose send may have reached them stay failed; requeue: you checked they were not delivered.',
+	});
+}
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const output: INodeExecutionData[] = [];
+	const groups = new Map<string, RequeueGroup>();
+	for (let i = 0; i < items.length; i++) {
+		try {
+			const ruleId = readRuleId(this, i, true);
+			const uncertain = readUncertain(this, i);
+			const contact = readContact(this, i);
+			// A whole-rule call answers every failed contact: one per rule and choice, whatever else asks.
+			const key = contact === null ? `${ruleId}|${uncertain}|all` : `${ruleId}|${uncertain}`;
+			const group: RequeueGroup = groups.get(key) ?? {
+				args: { p_rule_id: ruleId, p_uncertain: uncertain, p_conversation_ids: contact === null ? null : [] },
+				askedBy: new Map<string, number[]>(),
+				itemIndexes: [],
+			};
+			group.itemIndexes.push(i);
+			if (contact !== null) group.askedBy.set(contact, [...(group.askedBy.get(contact) ?? []), i]);
+			groups.set(key, group);
+		} catch (error) {
+			if (!this.continueOnFail()) throw asNodeError(this, error, i);
+			output.push(failedItem(this, error, { item: i }));
+		}
+	}
+	for (const group of groups.values()) {
+		const contacts = [...group.askedBy.keys()];
+		// A whole-rule call once; contacts by 1,000 (the function's bound).
+		const calls = group.args.p_conversation_ids === null ? [null] : Array.from({ length: Math.ceil(contacts.length / DATA_API_MAX_ROWS) }, (_, n) => contacts.slice(n * DATA_API_MAX_ROWS, (n + 1) * DATA_API_MAX_ROWS));
+		for (const ids of calls) {
+			const asking = ids === null ? group.itemIndexes : ids.flatMap((id) => group.askedBy.get(id) ?? []);
+			try {
+				const answer = await callRpc(this, 'automation_requeue', { ...group.args, p_conversation_ids: ids }, asking[0]);
+				for (const row of answer) {
+					const by = ids === null ? group.itemIndexes : (group.askedBy.get(row.conversation_id) ?? asking);
+					const pairedItem: IPairedItemData[] = by.map((item) => ({ item }));
+					output.push({ json: { rule_id: group.args.p_rule_id, ...row } as IDataObject, pairedItem });
+				}
+			} catch (error) {
+				if (!this.continueOnFail()) throw asNodeError(this, error, asking[0]);
+				output.push(failedItem(this, error, asking.map((item) => ({ item }))));
+			}
+		}
+	}
+	return [output];
+}

@@ -1,0 +1,84 @@
+// TagEligibility's Requeue through n8n's engine: a rule's failed contacts due again. Every failed
+// contact of the rule (one call), or the contact each item names (the items of one rule share a
+// call, each answer paired with the items that asked for it); sends that may have arrived stay
+// unless Uncertain Sends says they were checked; a contact ID that is not a UUID is refused naming it.
+import type { IDataObject } from 'n8n-workflow';
+import { runWorkflow, type WorkflowJson } from '../../harness';
+import { serviceClient, testStack } from '../../helpers/stack';
+import { createWorld, NOW } from '../../db/follow-up/fixtures';
+import { beginSend, claim, generate, recordSend } from '../../db/follow-up/stage-helpers';
+
+const service = serviceClient({ now: NOW });
+const plus = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000);
+const credentials = () => ({ leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey } });
+
+function requeueWorkflow(items: IDataObject[], parameters: IDataObject): WorkflowJson {
+	return {
+		name: 'Requeue failed contacts',
+		nodes: [
+			{ id: 'start', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+			{ id: 'entries', name: 'Entries', type: 'n8n-nodes-base.set', typeVersion: 3.4, position: [200, 0], parameters: { mode: 'raw', jsonOutput: JSON.stringify({ entries: items }), options: {} } },
+			{ id: 'items', name: 'Items', type: 'n8n-nodes-base.splitOut', typeVersion: 1, position: [300, 0], parameters: { fieldToSplitOut: 'entries', options: {} } },
+			{
+				id: 'requeue',
+				name: 'Requeue',
+				type: 'n8n-nodes-leadflow.tagEligibility',
+				typeVersion: 1,
+				position: [400, 0],
+				parameters: { operation: 'requeue', ...parameters },
+				credentials: { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } },
+			},
+		],
+		connections: {
+			Start: { main: [[{ node: 'Entries', type: 'main', index: 0 }]] },
+			Entries: { main: [[{ node: 'Items', type: 'main', index: 0 }]] },
+			Items: { main: [[{ node: 'Requeue', type: 'main', index: 0 }]] },
+		},
+		settings: { executionOrder: 'v1' },
+	} as unknown as WorkflowJson;
+}
+
+/** Two failed contacts of one rule: one Facebook refused for good, one whose send may have arrived. */
+async function failedWorld() {
+	const world = await createWorld();
+	const ruleId = await world.rule();
+	const [first, second] = await world.contacts(2);
+	const claimed = await claim(service, ruleId, 'exec-1', 2);
+	const ids = claimed.map((contact) => contact.state_id);
+	await generate(service, 'exec-1', ids);
+	await beginSend(service, 'exec-1', ids, NOW, 30);
+	const refused = claimed.find((contact) => contact.conversation_id === first)!;
+	await recordSend(service, 'exec-1', [{ state_id: refused.state_id, outcome: 'failed', error_code: '10', error_message: 'Permission denied' }], plus(0.1));
+	// The other's sender died: the next claim reaps it into send_uncertain.
+	expect(await claim(service, ruleId, 'exec-reaper', 10, plus(5))).toEqual([]);
+	return { ruleId, refused: first, uncertain: second };
+}
+
+const rule = (ruleId: string) => ({ __rl: true, mode: 'id', value: ruleId });
+
+test('every failed contact of the rule: the refused one requeued, the uncertain one left; then that one, checked, requeued', async () => {
+	const { ruleId, refused, uncertain } = await failedWorld();
+	const all = await runWorkflow(requeueWorkflow([{}], { ruleId: rule(ruleId) }), { credentials: credentials() });
+	expect(all.error).toBeUndefined();
+	const outcomes = (all.nodeOutputs.Requeue as IDataObject[]).map((row) => [row.conversation_id, row.outcome, row.error_code, row.released_guard, row.rule_id]);
+	expect(outcomes.sort()).toEqual(
+		[
+			[refused, 'requeued', '10', true, ruleId],
+			[uncertain, 'uncertain_left', 'send_uncertain', false, ruleId],
+		].sort(),
+	);
+
+	const checked = await runWorkflow(
+		requeueWorkflow([{ id: uncertain }, { id: 'not-a-contact' }], { ruleId: rule(ruleId), conversationId: { __rl: true, mode: 'id', value: '={{ $json.id }}' }, uncertain: 'requeue' }),
+		{ credentials: credentials() },
+	);
+	expect(checked.error?.message).toBe('The conversation ID "not-a-contact" is not a UUID');
+	const one = await runWorkflow(
+		requeueWorkflow([{ id: uncertain }, { id: uncertain }], { ruleId: rule(ruleId), conversationId: { __rl: true, mode: 'id', value: '={{ $json.id }}' }, uncertain: 'requeue' }),
+		{ credentials: credentials() },
+	);
+	expect(one.error).toBeUndefined();
+	expect(one.nodeOutputs.Requeue).toEqual([expect.objectContaining({ conversation_id: uncertain, outcome: 'requeued', released_guard: true })]);
+	const paired = one.run!.data.resultData.runData.Requeue[0].data!.main[0]![0].pairedItem;
+	expect(paired).toEqual([{ item: 0 }, { item: 1 }]);
+});
