@@ -3,6 +3,45 @@
 import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import { orEmpty, parameterText, UUID, UUID_PATTERN } from '../../shared/resource-locator';
 
+/**
+ * The Contact parameter: a conversation picked from the chosen rule's contacts or given by ID;
+ * `required` false: empty allowed (the operation's description says what empty means).
+ */
+export function contactProperty(required: boolean, description: string): INodeProperties {
+	return {
+		displayName: 'Contact',
+		name: 'conversationId',
+		type: 'resourceLocator',
+		default: { mode: required ? 'list' : 'id', value: '' },
+		required,
+		description,
+		modes: [
+			{
+				displayName: 'From List',
+				name: 'list',
+				type: 'list',
+				placeholder: 'Select a contact...',
+				typeOptions: { searchListMethod: 'searchConversations', searchable: true },
+			},
+			{
+				displayName: 'By ID',
+				name: 'id',
+				type: 'string',
+				placeholder: 'e.g. 5f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b',
+				validation: [
+					{
+						type: 'regex',
+						properties: {
+							regex: required ? UUID_PATTERN : orEmpty(UUID_PATTERN),
+							errorMessage: 'Not a conversation ID: the id column of messenger_conversations is a UUID',
+						},
+					},
+				],
+			},
+		],
+	};
+}
+
 export function ruleIdProperty(required: boolean): INodeProperties {
 	return {
 		displayName: 'Rule',

@@ -14,42 +14,17 @@ import {
 } from 'n8n-workflow';
 import type { RequeueArgs } from '../../shared/contract';
 import { asNodeError, failedItem } from '../../shared/per-item';
-import { parameterText, UUID_PATTERN } from '../../shared/resource-locator';
+import { parameterText } from '../../shared/resource-locator';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
-import { readRuleId, ruleIdProperty } from './common';
+import { contactProperty, readRuleId, ruleIdProperty } from './common';
 
 const properties: INodeProperties[] = [
 	ruleIdProperty(true),
-	{
-		displayName: 'Contact',
-		name: 'conversationId',
-		type: 'resourceLocator',
-		default: { mode: 'id', value: '' },
-		description:
-			'The failed contact to requeue (its conversation_id, as Explain or the monitor shows it); leave empty for every failed contact of the rule',
-		modes: [
-			{
-				displayName: 'From List',
-				name: 'list',
-				type: 'list',
-				placeholder: 'Select a contact...',
-				typeOptions: { searchListMethod: 'searchConversations', searchable: true },
-			},
-			{
-				displayName: 'By ID',
-				name: 'id',
-				type: 'string',
-				placeholder: 'e.g. 5f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b',
-				validation: [
-					{
-						type: 'regex',
-						properties: { regex: `^$|${UUID_PATTERN}`, errorMessage: 'Not a conversation ID: the id column of messenger_conversations is a UUID' },
-					},
-				],
-			},
-		],
-	},
+	contactProperty(
+		false,
+		'The failed contact to requeue (its conversation_id, as Explain or the monitor shows it); leave empty for every failed contact of the rule',
+	),
 	{
 		displayName: 'Uncertain Sends',
 		name: 'uncertain',
