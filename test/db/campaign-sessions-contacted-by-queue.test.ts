@@ -1,10 +1,12 @@
 // A lead of a campaign session sent by the Queue Ledger (queue_add_leads_from_crm, queue_prepare,
 // queue_claim, queue_complete) marks the session contacted: its status, the campaign stats, and a
-// replayed launch that no longer hands it to the outreach. Real Postgres through PostgREST, fixed
+// replayed launch that no longer hands it to the outreach. The send counts, whatever the lead's
+// status: one taken over or moved on by the owner while its message went out (migration
+// 20261201001510). Real Postgres through PostgREST, fixed
 // instants (p_now), never the machine's clock.
 import { randomUUID } from 'node:crypto';
 import { serviceClient, withDb } from '../helpers/stack';
-import { addLeads, claim, complete, createOwner, failed, prepare, rpc, sent, NOW, TOMORROW } from './queue/fixtures';
+import { addLeads, claim, complete, createOwner, failed, prepare, rpc, sent, takeLead, NOW, TOMORROW } from './queue/fixtures';
 
 interface Launched {
 	created: number;
@@ -64,5 +66,46 @@ describe('a campaign lead the Queue Ledger sends marks its session contacted', (
 		expect(replay).toMatchObject({ created: 0, emitted: 1, outreach_started: 2 });
 		expect(launched.emitted).toBe(3);
 	});
-});
 
+	it('a message sent while its lead was taken over or moved to engaged marks the session contacted too (the earliest contact kept)', async () => {
+		const owner = await createOwner({ daily_capacity: 10 });
+		const campaign = newCampaignId();
+		await launch(owner, campaign, phones(3), NOW);
+		const campaignId = await withDb(async (db) => (await db.query<{ id: string }>('select id from public.campaign_info where user_id = $1 and name_uid = $2', [owner, campaign])).rows[0].id);
+		const fromCrm = await rpc<Array<{ lead_id: string; campaign_session_id: string }>>('queue_add_leads_from_crm', { p_user_id: owner, p_campaign_id: campaignId, p_now: NOW });
+		expect(fromCrm).toHaveLength(3);
+		const sessionOfLead = new Map(fromCrm.map((row) => [row.lead_id, row.campaign_session_id]));
+		await prepare(owner, NOW);
+		const at = `${TOMORROW}T16:00:00.000Z`;
+		const items = await claim('w-inflight', owner, at);
+		expect(items).toHaveLength(3);
+		await rpc('queue_begin_send', { p_worker: 'w-inflight', p_item_ids: items.map((item) => item.item_id), p_lease_seconds: 300, p_now: at });
+		const [takenOver, engaged, earlier] = items;
+		// While the messages go out: a person takes the first lead over, the owner moves the second to
+		// engaged, and the third's session was contacted before (a call, say) at NOW.
+		expect((await takeLead(takenOver.lead_id, { now: after(1, at) }))[0].sending).toHaveLength(1);
+		await withDb(async (db) => {
+			await db.query(`update public.leads set status = 'engaged' where id = $1`, [engaged.lead_id]);
+			await db.query('update public.session_info set contacted_at = $1 where id = $2', [NOW, sessionOfLead.get(earlier.lead_id)]);
+		});
+		const sentAt = after(2, at);
+		const reports = await complete('w-inflight', items.map((item) => sent(item)), sentAt);
+		expect(reports.map((report) => [report.status, report.accepted])).toEqual([
+			['sent', true],
+			['sent', true],
+			['sent', true],
+		]);
+
+		const rows = await withDb(async (db) => (await db.query<{ lead_id: string; lead: string; status: string; contacted_at: Date | null }>(
+			`select l.id as lead_id, l.status as lead, s.status, s.contacted_at
+			   from public.leads l join public.session_info s on s.id = l.campaign_session_id where l.user_id = $1`, [owner])).rows);
+		const byLead = new Map(rows.map((row) => [row.lead_id, row]));
+		expect(byLead.get(takenOver.lead_id)).toMatchObject({ lead: 'human_controlled', status: 'contacted', contacted_at: new Date(sentAt) });
+		expect(byLead.get(engaged.lead_id)).toMatchObject({ lead: 'engaged', status: 'contacted', contacted_at: new Date(sentAt) });
+		expect(byLead.get(earlier.lead_id)).toMatchObject({ lead: 'contacted', status: 'contacted', contacted_at: new Date(NOW) });
+
+		const { data: stats, error } = await service.rpc('campaign_session_stats', { p_owner: owner, p_campaign: campaign });
+		expect(error).toBeNull();
+		expect(stats).toMatchObject({ sessions: 3, contacted: 3, statuses: { contacted: 3 } });
+	});
+});

@@ -312,7 +312,8 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 			const newest = changed.reduce<number | undefined>((max, conversation) => (conversation.updatedMs !== undefined && (max === undefined || conversation.updatedMs > max) ? conversation.updatedMs : max), undefined);
 			const databaseStarted = performance.now();
 			// A page with more events than one call takes is recorded in parts; every part but the last
-			// keeps the cursor on this page, so a crash in between reads it again (each message once).
+			// keeps the cursor on this page, so a crash in between reads it again (each message once),
+			// and only the last counts the page in pages_read.
 			for (let start = 0; start < Math.max(events.length, 1); start += MAX_EVENTS_PER_CALL) {
 				const isLast = start + MAX_EVENTS_PER_CALL >= events.length;
 				const recordedAt = Date.now();
@@ -324,6 +325,7 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 					newestUpdatedAt: newest === undefined ? null : new Date(newest).toISOString(),
 					errors: isLast ? tally.pageErrors + unreadable : 0,
 					done: isLast && done,
+					pageDone: isLast,
 				}, settings.leaseSeconds);
 				lease.renewedBy(recordedAt);
 				newConversations += last.page_new_conversations;

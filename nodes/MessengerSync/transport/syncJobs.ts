@@ -1,6 +1,7 @@
 // The sync job's database calls (supabase/migrations/20261201000510_messenger_sync.sql): begin (or
 // resume) the Page's job, record a page and move the cursor in one transaction, fail it; how far
-// the sync has read some conversations (20261201001370_messenger_sync_moved_conversations.sql).
+// the sync has read some conversations (20261201001370_messenger_sync_moved_conversations.sql); a
+// page recorded in parts counted once (20261201001530_messenger_sync_pages_read_once.sql).
 import type { IExecuteFunctions } from 'n8n-workflow';
 import type { MessengerEvent, SyncJob, SyncPageResult, SyncRead } from '../../shared/contract';
 import { callRpc } from '../../shared/supabase';
@@ -19,6 +20,8 @@ export interface PageRecord {
 	newestUpdatedAt: string | null;
 	errors: number;
 	done: boolean;
+	/** This call holds the page's last part (or all of it): only it counts the page in pages_read. */
+	pageDone: boolean;
 }
 
 export async function recordPage(context: IExecuteFunctions, job: SyncJob, holder: string, page: PageRecord, leaseSeconds: number): Promise<SyncPageResult> {
@@ -32,6 +35,7 @@ export async function recordPage(context: IExecuteFunctions, job: SyncJob, holde
 		p_newest_updated_at: page.newestUpdatedAt,
 		p_errors: page.errors,
 		p_done: page.done,
+		p_page_done: page.pageDone,
 		p_lease_seconds: leaseSeconds,
 	});
 	return result;

@@ -206,6 +206,7 @@ export const RPC = {
 		p_newest_updated_at: true,
 		p_errors: true,
 		p_done: true,
+		p_page_done: true,
 		p_lease_seconds: true,
 		p_now: true,
 	}),

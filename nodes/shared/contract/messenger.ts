@@ -138,7 +138,10 @@ export interface SyncRecordPageArgs {
 	p_read?: SyncRead[] | null;
 	p_newest_updated_at?: string | null;
 	p_errors?: number;
+	/** The job is complete after this page (p_page_done must be true). */
 	p_done?: boolean;
+	/** This call holds the page's last part, or all of it (the default): only it counts the page in pages_read. */
+	p_page_done?: boolean;
 	p_lease_seconds?: number;
 	p_now?: string;
 }

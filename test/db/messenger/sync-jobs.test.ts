@@ -32,7 +32,17 @@ const recordPage = async (
 	job: SyncJob,
 	holder: string,
 	events: MessengerEvent[],
-	page: { next?: string | null; conversations?: number; read?: Array<{ psid: string; updated_at: string }>; newest?: Date; done?: boolean; errors?: number; now?: Date },
+	page: {
+		next?: string | null;
+		conversations?: number;
+		read?: Array<{ psid: string; updated_at: string }>;
+		newest?: Date;
+		done?: boolean;
+		/** false: a part of the page that is not its last (p_page_done). */
+		pageDone?: boolean | null;
+		errors?: number;
+		now?: Date;
+	},
 ) =>
 	(
 		await rpc<SyncPageResult[]>(service, 'messenger_sync_record_page', {
@@ -45,6 +55,7 @@ const recordPage = async (
 			p_newest_updated_at: page.newest?.toISOString() ?? null,
 			p_errors: page.errors ?? 0,
 			p_done: page.done ?? false,
+			...(page.pageDone !== undefined && { p_page_done: page.pageDone }),
 			p_lease_seconds: 60,
 			p_now: (page.now ?? NOW).toISOString(),
 		})
@@ -82,6 +93,29 @@ describe('a sync job', () => {
 		expect((await counts(world.pageId)).stops).toBe(0);
 		const stored = await withDb((db) => db.query('select finished_at, newest_updated_at, holder from public.messenger_sync_jobs where id = $1', [job.job_id]));
 		expect(stored.rows[0]).toEqual({ finished_at: NOW, newest_updated_at: new Date(NOW.getTime() - 3 * 3_600_000), holder: null });
+	});
+
+	it('counts a page recorded in parts (more than 10,000 messages) once, with its last part (p_page_done); only a last part completes the job', async () => {
+		const world = await connectedWorld();
+		const job = await begin(world.pageId, 'exec-parts', { full: true });
+		const [a, b, c] = [person(), person(), person()];
+		// Page 1 in two parts: the first keeps the cursor on the page (the first page: null).
+		const part1 = await recordPage(job, 'exec-parts', [inbound(world.pageId, a, -6), echo(world.pageId, a, -5, null)], { pageDone: false });
+		expect(part1).toMatchObject({ status: 'running', pages_read: 0, conversations: 0, messages: 2, page_messages: 2, cursor: null });
+		const part2 = await recordPage(job, 'exec-parts', [inbound(world.pageId, b, -4)], { next: 'cursor-2', conversations: 2, pageDone: true });
+		expect(part2).toMatchObject({ status: 'running', pages_read: 1, conversations: 2, messages: 3, page_messages: 1, cursor: 'cursor-2' });
+
+		// A part that is not the page's last cannot complete the job; p_page_done is true or false.
+		await expect(recordPage(job, 'exec-parts', [inbound(world.pageId, c, -3)], { done: true, pageDone: false })).rejects.toMatchObject({
+			code: '22023',
+			message: expect.stringContaining('p_done'),
+		});
+		await expect(recordPage(job, 'exec-parts', [], { next: 'cursor-2', pageDone: null })).rejects.toMatchObject({ code: '22023', message: expect.stringContaining('p_page_done') });
+
+		// Page 2, the last, in two parts (the second without p_page_done: true by default).
+		expect(await recordPage(job, 'exec-parts', [inbound(world.pageId, c, -3)], { next: 'cursor-2', pageDone: false })).toMatchObject({ pages_read: 1, messages: 4, cursor: 'cursor-2' });
+		const last = await recordPage(job, 'exec-parts', [inbound(world.pageId, c, -2)], { conversations: 1, done: true });
+		expect(last).toMatchObject({ status: 'completed', pages_read: 2, conversations: 3, messages: 5, duplicates: 0, cursor: null });
 	});
 
 	it('keeps how far it has read each conversation whole (p_read), only forward, with the page; messenger_sync_read_until answers it, nothing for a conversation never read whole', async () => {

@@ -147,6 +147,69 @@ describe('queue_complete', () => {
 		expect((await messages(userId)).filter((row) => row.lead_id === c.lead_id).map((row) => row.status)).toEqual(['dead']);
 	});
 
+	// docs/database.md: `new` means the lead has a queued backlog item. A lead set back to new while
+	// its message waits for a retry keeps its backlog item claimed (the leads' trigger re-queues
+	// only a finished one); when that message then dies, Complete queues the item again, as it does
+	// for a queued lead it puts back to new (migration 20261201001510). Not after an uncertain send.
+	it('a lead set back to new while its message waits for a retry: when the message dies, its backlog item is queued again for the next Prepare (not after an uncertain send)', async () => {
+		const { userId } = await preparedOwner(3, { max_attempts: 2, retry_backoff_seconds: 60 });
+		const [a, b, c] = await claim('w-renew', userId, at('16:00'));
+		expect((await complete('w-renew', [failed(a), failed(b), failed(c)], at('16:00'))).map((report) => report.status)).toEqual(['failed', 'failed', 'failed']);
+		// The owner sets a and b back to new while their messages wait; c stays queued (the plain path).
+		await withDb((db) => db.query(`update public.leads set status = 'new' where id = any ($1)`, [[a.lead_id, b.lead_id]]));
+		const state = () =>
+			withDb(async (db) =>
+				(
+					await db.query<{ lead_id: string; lead: string; backlog: string }>(
+						`select l.id as lead_id, l.status as lead, p.status as backlog
+						   from public.leads l join public.lead_processing_queue p on p.lead_id = l.id where l.user_id = $1`,
+						[userId],
+					)
+				).rows.reduce<Record<string, { lead: string; backlog: string }>>((all, row) => ({ ...all, [row.lead_id]: { lead: row.lead, backlog: row.backlog } }), {}),
+			);
+		expect(await state()).toEqual({
+			[a.lead_id]: { lead: 'new', backlog: 'claimed' },
+			[b.lead_id]: { lead: 'new', backlog: 'claimed' },
+			[c.lead_id]: { lead: 'queued', backlog: 'claimed' },
+		});
+
+		// The retries (attempt 2 of 2) die: a and c of Meta's trouble, b of an uncertain send.
+		const retried = await claim('w-renew', userId, at('16:05'));
+		expect(retried.map((item) => item.attempt)).toEqual([2, 2, 2]);
+		const uncertain = { code: 'uncertain', message: 'No answer from the WhatsApp Cloud API (timeout): the message may have been delivered', permanent: true };
+		const reports = await complete('w-renew', [failed(a), failed(b, uncertain), failed(c)], at('16:05'));
+		expect(reports.map((report) => [report.status, report.accepted])).toEqual([
+			['dead', true],
+			['dead', true],
+			['dead', true],
+		]);
+		expect(await state()).toEqual({
+			[a.lead_id]: { lead: 'new', backlog: 'queued' },
+			[b.lead_id]: { lead: 'new', backlog: 'dead' },
+			[c.lead_id]: { lead: 'new', backlog: 'queued' },
+		});
+		// Every change has its ledger row: a's backlog item moves as c's does (dead, then queued again
+		// by the automation, reason message_dead), and a's lead has no new row (it was new already).
+		const rows = await ledger(userId);
+		const backlogRows = (leadId: string) =>
+			rows.filter((row) => row.queue === 'lead_processing_queue' && row.lead_id === leadId).map((row) => [row.from_status, row.to_status, row.actor, row.reason]);
+		expect(backlogRows(a.lead_id)).toEqual(backlogRows(c.lead_id));
+		expect(backlogRows(a.lead_id).slice(-2)).toEqual([
+			['claimed', 'dead', 'automation', 'max_attempts'],
+			['dead', 'queued', 'automation', 'message_dead'],
+		]);
+		expect(backlogRows(b.lead_id).at(-1)).toEqual(['claimed', 'dead', 'automation', 'max_attempts']);
+		expect(rows.filter((row) => row.queue === 'leads' && row.reason === 'message_dead').map((row) => [row.item_id, row.from_status, row.to_status])).toEqual([
+			[c.lead_id, 'queued', 'new'],
+		]);
+
+		// The next Prepare (for Friday) queues a and c; b's message may have been delivered: never sent again by itself.
+		const [next] = await prepare(userId, at('18:00'));
+		expect(next).toMatchObject({ day: '2026-11-27', queued: 2 });
+		const friday = await claim('w-renew', userId, at('16:00', '2026-11-27'));
+		expect(friday.map((item) => item.lead_id).sort()).toEqual([a.lead_id, c.lead_id].sort());
+	});
+
 	it('a permanent error is dead at once; retry_after_seconds postpones beyond the backoff; a released message is queued again without an attempt', async () => {
 		const { userId } = await preparedOwner(3, { max_attempts: 5, retry_backoff_seconds: 60 });
 		const [a, b, c] = await claim('w-kinds', userId, at('16:00'));

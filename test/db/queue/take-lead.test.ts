@@ -159,6 +159,44 @@ describe('queue_take_lead', () => {
 		expect(await claim('worker-g', userId, `${TOMORROW}T16:00:00.000Z`)).toEqual([]);
 	});
 
+	// The take-over undone (the lead set back to new) while the message's send had begun: its backlog
+	// item stays claimed, so the leads' trigger cannot re-queue it. When the message then dies, Complete
+	// queues it again for the next Prepare (migration 20261201001510); sent, the lead is contacted.
+	it('undone while a send had begun (the lead set back to new): a message that then dies puts the lead back in the backlog; one sent makes it contacted', async () => {
+		const { userId } = await preparedOwner(2);
+		const claimedAt = `${TOMORROW}T13:00:00.000Z`;
+		const items = await claim('worker-u', userId, claimedAt);
+		expect(items).toHaveLength(2);
+		await beginSend('worker-u', items.map((item) => item.item_id), claimedAt);
+		for (const item of items) expect((await takeLead(item.lead_id, { now: claimedAt }))[0].sending).toHaveLength(1);
+		await withDb((db) => db.query(`update public.leads set status = 'new' where id = any ($1)`, [items.map((item) => item.lead_id)]));
+		const state = () =>
+			withDb(async (db) =>
+				(
+					await db.query<{ id: string; lead: string; backlog: string }>(
+						`select l.id, l.status as lead, p.status as backlog from public.leads l join public.lead_processing_queue p on p.lead_id = l.id where l.user_id = $1`,
+						[userId],
+					)
+				).rows.reduce<Record<string, [string, string]>>((all, row) => ({ ...all, [row.id]: [row.lead, row.backlog] }), {}),
+			);
+		expect(await state()).toEqual({ [items[0].lead_id]: ['new', 'claimed'], [items[1].lead_id]: ['new', 'claimed'] });
+
+		const reports = await complete(
+			'worker-u',
+			[failed(items[0], { code: '132001', message: 'Template name does not exist in the translation', permanent: true }), sent(items[1], 'wamid.U')],
+			`${TOMORROW}T13:01:00.000Z`,
+		);
+		expect(reports.map((row) => [row.status, row.accepted])).toEqual([
+			['dead', true],
+			['sent', true],
+		]);
+		expect(await state()).toEqual({ [items[0].lead_id]: ['new', 'queued'], [items[1].lead_id]: ['contacted', 'sent'] });
+		const requeued = (await ledger(userId)).filter((row) => row.queue === 'lead_processing_queue' && row.lead_id === items[0].lead_id).at(-1);
+		expect(requeued).toMatchObject({ from_status: 'dead', to_status: 'queued', actor: 'automation', reason: 'message_dead' });
+		const [next] = await rpc<Array<{ day: string; queued: number }>>('queue_prepare', { p_user_id: userId, p_now: `${TOMORROW}T18:00:00.000Z` });
+		expect(next).toMatchObject({ day: '2026-11-27', queued: 1 });
+	});
+
 	it('while a send\'s failure is being recorded: the take-over waits for it, then cancels the failed message (never retried)', async () => {
 		const { userId } = await preparedOwner(1);
 		const [held] = await claim('worker-r', userId, AT);

@@ -2,8 +2,9 @@
 // Conversations endpoint: pages read with their cursors and recorded, the progress row, a sync that
 // stopped after page 2 resumed at page 3, a second sync reading only what changed, long
 // conversations read from their own edge, a long conversation a full sync skipped (it moved to the
-// top meanwhile) read whole by the next, throttling that backs off and completes, the Page's rate
-// kept, a refused token stopping with a credential error.
+// top meanwhile) read whole by the next, a page of more than 10,000 messages recorded in parts and
+// counted once, throttling that backs off and completes, the Page's rate kept, a refused token
+// stopping with a credential error.
 import type { IDataObject, INode, INodeParameters } from 'n8n-workflow';
 import { startSimulators, type ConversationInput, type LoggedRequest, type RunningSimulators } from '../../../simulators';
 import { runWorkflow, type WorkflowJson } from '../../harness';
@@ -129,6 +130,27 @@ test('a sync stopped by an error after page 2 is resumed at page 3 by the next r
 	expect(again.map((call) => call.query.after)).toEqual([job.rows[0].cursor]);
 	expect((await counts(world.pageId)).messages).toBe(20);
 });
+
+test('a page of more than 10,000 messages (recorded in two database calls) counts as one page read: in the output, the job row, and where a stopped sync says it stopped', async () => {
+	const world = await connected();
+	// One conversation a call: page 1 is a conversation of 10,001 messages (two calls of at most
+	// 10,000 events), page 2 a short one, whose list call (the one with a cursor) fails and is not retried.
+	const input = [conversation(1, 10_001), conversation(2)];
+	await sims.graph.control.addConversations(world.pageId, input);
+	await sims.graph.control.addFault({ match: { path: `${world.pageId}/conversations`, param: 'after' }, trigger: { mode: 'always' }, effect: { kind: 'graphError', code: 2 } });
+	const options = { pageSize: 1, requestsPerSecond: 100, maxRetries: 0 };
+
+	const stopped = await runSync(world.pageId, options, { mode: 'full' });
+	expect(stopped.result.error?.description).toMatch(/stopped at page 2; the next sync of the Page resumes there/);
+	const job = await withDb((db) => db.query('select status, pages_read, conversations, messages from public.messenger_sync_jobs where page_id = $1', [world.pageId]));
+	expect(job.rows).toEqual([{ status: 'failed', pages_read: 1, conversations: 1, messages: 10_001 }]);
+
+	await sims.graph.control.clearFaults();
+	await sims.graph.control.clearRequests();
+	const resumed = await runSync(world.pageId, options);
+	expect(resumed.output).toMatchObject({ status: 'completed', resumed: true, pages_read: 2, conversations: 2, messages: 10_004, duplicates: 0 });
+	expect(await conversationCalls()).toHaveLength(1);
+}, 60_000);
 
 test('a failed job whose cursor Graph no longer accepts (#100) starts again from the first page with its since, and completes; nothing is recorded twice', async () => {
 	const world = await connected();
