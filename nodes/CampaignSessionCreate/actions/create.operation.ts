@@ -27,7 +27,7 @@ import { TEXT, textProblem } from '../../shared/valid-input';
 const properties: INodeProperties[] = [
 	{
 		displayName:
-			'Sessions has one item per session to contact, each handed out once by the database: the sessions this request created, and existing ones whose outreach has not started (never contacted, no objective reached, not on the Queue Ledger) and that no launch handed out within the Re-Emit After time. Within Re-Emit After a delivery hands out nothing again (duplicates, retries); a run that failed after the hand-out gets its unconfirmed sessions back by a replay after emit_again_after. Summary lists every session (created, outreach_started, emitted), counts already_emitted and gives emit_again_after.',
+			'Sessions has one item per session to contact, each handed out once by the database: the sessions this request created, and existing ones whose outreach has not started (never contacted, no objective reached, not on the Queue Ledger) and that no launch handed out within the Re-Emit After time. Within Re-Emit After a delivery hands out nothing again (duplicates, retries); a run that failed after the hand-out gets its unconfirmed sessions back by a replay after emit_again_after. Each item carries campaign_session_id, the session\'s row ID, to map into the Queue Ledger\'s Add Leads (Campaign Session ID). Summary lists every session (created, outreach_started, emitted), counts already_emitted and gives emit_again_after.',
 		name: 'sessionsNotice',
 		type: 'notice',
 		default: '',
@@ -119,7 +119,8 @@ function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult,
 		emitted,
 		already_emitted: result.already_emitted ?? 0,
 		emit_again_after: result.emit_again_after ?? null,
-		sessions: (result.sessions ?? []).map(({ session, phone_number, name, status, created, outreach_started, emitted: handedOut }) => ({
+		sessions: (result.sessions ?? []).map(({ campaign_session_id, session, phone_number, name, status, created, outreach_started, emitted: handedOut }) => ({
+			campaign_session_id,
 			session,
 			phone_number,
 			name,
@@ -215,6 +216,8 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 		json: {
 			campaign: result.campaign?.id,
 			campaign_name: result.campaign?.name,
+			// The session's row (session_info.id): what the Queue Ledger's Add Leads takes as Campaign Session ID.
+			campaign_session_id: session.campaign_session_id,
 			session: session.session,
 			phone_number: session.phone_number,
 			name: session.name,

@@ -2,7 +2,9 @@
 // which creates each lead once: a phone, conversation or campaign session already known returns the
 // existing lead). From the input items (each checked first: every problem with its field, phones to
 // E.164; refused items go to Invalid, or stop the node), or from the CRM (the conversations carrying
-// a tag, the sessions of a campaign: queue_add_leads_from_crm, page by page).
+// a tag, the sessions of a campaign: queue_add_leads_from_crm, page by page; a session whose outreach
+// started is not added, its row says skipped and why). A lead given only its campaign session takes
+// the session's phone and name in the database.
 import { NodeApiError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { AddLeadsFromCrmResult, AddLeadsRefused, AddLeadsResult, NewLead } from '../../shared/contract';
 import { sendBatch, withWritten, type BatchEntry } from '../../shared/batch-refusals';
@@ -30,7 +32,7 @@ const properties: INodeProperties[] = [
 		options: [
 			{ name: 'Input Items', value: 'items', description: 'One lead per input item: its name, phone, conversation or campaign session' },
 			{ name: 'Conversations With a Tag', value: 'tag', description: 'Every Messenger conversation of the owner that carries a tag' },
-			{ name: 'Sessions of a Campaign', value: 'campaign', description: 'Every session (candidate phone) of one of the owner\'s campaigns' },
+			{ name: 'Sessions of a Campaign', value: 'campaign', description: 'Every session (candidate phone) of one of the owner\'s campaigns; one already contacted, or with an objective recorded (e.g. rejected), comes out skipped with its reason' },
 		],
 	},
 	ownerProperty(true, 'The Supabase Auth user (auth.users ID) who owns the leads. n8n reaches Supabase with the service role, which bypasses row level security, so the owner is stated here; an expression may take it from each item.'),
@@ -47,7 +49,7 @@ const properties: INodeProperties[] = [
 		name: 'phone',
 		type: 'string',
 		default: '={{ $json.phone }}',
-		description: 'The number to reach the lead on WhatsApp, in any usual format: stored in E.164 (+447853723604). Needed unless the lead has a conversation or campaign session.',
+		description: 'The number to reach the lead on WhatsApp, in any usual format: stored in E.164 (+447853723604). Needed unless the lead has a conversation or campaign session; empty with a campaign session, the session\'s phone is used.',
 		displayOptions: FROM_ITEMS,
 	},
 	{
@@ -72,7 +74,7 @@ const properties: INodeProperties[] = [
 		name: 'campaignSessionId',
 		type: 'string',
 		default: '={{ $json.campaign_session_id }}',
-		description: 'The lead\'s campaign session (the ID column of session_info), or empty',
+		description: 'The lead\'s campaign session (the ID column of session_info: campaign_session_id on Campaign Session Create\'s Sessions items), or empty',
 		displayOptions: FROM_ITEMS,
 	},
 	{

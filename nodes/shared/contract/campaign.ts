@@ -19,6 +19,9 @@ export interface CreateCampaignSessionsArgs {
 
 export interface CreatedSession {
 	task_index: number;
+	/** The session's row (session_info.id): what queue_add_leads takes as campaign_session_id. */
+	campaign_session_id: string;
+	/** The session's text id: the app's, or a random UUID made when the app sent none. */
 	session: string;
 	phone_number: string;
 	name: string | null;

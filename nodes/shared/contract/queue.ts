@@ -99,7 +99,7 @@ export interface AddLeadsFromCrmArgs {
 }
 
 /** A lead added or found from a CRM row, as stored (like AddLeadsResult). */
-export interface AddLeadsFromCrmResult {
+export interface AddLeadsFromCrmLead {
 	/** The conversation (tag) or campaign session (campaign) the row comes from: the next page's p_after. */
 	from_id: string;
 	lead_id: string;
@@ -115,7 +115,31 @@ export interface AddLeadsFromCrmResult {
 	phone: string | null;
 	conversation_id: string | null;
 	campaign_session_id: string | null;
+	reason: null;
 }
+
+/**
+ * A session of the campaign whose outreach started (contacted, or an objective recorded) that no
+ * lead holds: not added, so nobody already contacted, or who said no, is queued.
+ */
+export interface AddLeadsFromCrmSkipped {
+	/** The campaign session. */
+	from_id: string;
+	lead_id: null;
+	outcome: 'skipped';
+	status: null;
+	source: null;
+	/** The session's name and phone. */
+	name: string | null;
+	phone: string | null;
+	conversation_id: null;
+	campaign_session_id: string;
+	/** session_contacted, session_interested, session_started_work, session_rejected, or session_objective_recorded (pending, a campaign's own objective recorded). */
+	reason: 'session_contacted' | 'session_interested' | 'session_started_work' | 'session_rejected' | 'session_objective_recorded';
+}
+
+/** One row of queue_add_leads_from_crm: a lead added or found, or a campaign session skipped. */
+export type AddLeadsFromCrmResult = AddLeadsFromCrmLead | AddLeadsFromCrmSkipped;
 
 // =============================================================================================
 // queue_prepare

@@ -243,9 +243,9 @@ describe('queue_add_leads_from_crm', () => {
 		const byFrom = Object.fromEntries(rows.map((row) => [row.from_id, row]));
 		expect(rows.map((row) => row.from_id)).toEqual([...sessions].sort());
 		// The lead found by its phone takes the session and the name it lacked.
-		expect(byFrom[s1]).toEqual({ from_id: s1, lead_id: bare.lead_id, outcome: 'existing', status: 'new', source: null, name: 'Carla', phone: p1, conversation_id: null, campaign_session_id: s1 });
+		expect(byFrom[s1]).toEqual({ from_id: s1, lead_id: bare.lead_id, outcome: 'existing', status: 'new', source: null, name: 'Carla', phone: p1, conversation_id: null, campaign_session_id: s1, reason: null });
 		// One holding another session and a name keeps them: the answer is what it holds.
-		expect(byFrom[s2]).toEqual({ from_id: s2, lead_id: holder.lead_id, outcome: 'existing', status: 'new', source: null, name: 'Known', phone: p2, conversation_id: null, campaign_session_id: otherSession });
+		expect(byFrom[s2]).toEqual({ from_id: s2, lead_id: holder.lead_id, outcome: 'existing', status: 'new', source: null, name: 'Known', phone: p2, conversation_id: null, campaign_session_id: otherSession, reason: null });
 		expect(byFrom[s3]).toMatchObject({ from_id: s3, outcome: 'created', source: 'campaign', name: 'Eva', phone: p3, campaign_session_id: s3 });
 		const stored = await withDb(async (db) => (await db.query('select id, name, campaign_session_id from public.leads where id = any ($1) order by name', [[bare.lead_id, holder.lead_id]])).rows);
 		expect(stored).toEqual([
@@ -255,6 +255,98 @@ describe('queue_add_leads_from_crm', () => {
 
 		// A tag's conversation gives the lead found by it the sender's name it lacked.
 		const tagged = await fromCrm({ p_user_id: userId, p_tag_id: tagId });
-		expect(tagged).toEqual([{ from_id: conversation, lead_id: messenger.lead_id, outcome: 'existing', status: 'new', source: null, name: 'Fatima', phone: null, conversation_id: conversation, campaign_session_id: null }]);
+		expect(tagged).toEqual([{ from_id: conversation, lead_id: messenger.lead_id, outcome: 'existing', status: 'new', source: null, name: 'Fatima', phone: null, conversation_id: conversation, campaign_session_id: null, reason: null }]);
+	});
+});
+
+/** A campaign of the owner with one session per [phone, display name]; returns the campaign and session ids in that order. */
+const campaignWith = (userId: string, nameUid: string, sessions: Array<[string, string | null]>) =>
+	withDb(async (db) => {
+		const campaign = await db.query<{ id: string }>(`insert into public.campaign_info (user_id, name_uid, name) values ($1, $2, 'Plumbers') returning id`, [userId, nameUid]);
+		const ids: string[] = [];
+		for (const [index, [number, name]] of sessions.entries()) {
+			await db.query('insert into public.numbers (user_id, phone_e164) values ($1, $2) on conflict do nothing', [userId, number]);
+			const row = await db.query<{ id: string }>(
+				'insert into public.session_info (user_id, session_id, campaign_id, phone_e164, display_name) values ($1, $2, $3, $4, $5) returning id',
+				[userId, `${nameUid}-${index}`, campaign.rows[0].id, number, name],
+			);
+			ids.push(row.rows[0].id);
+		}
+		return { campaignId: campaign.rows[0].id, sessions: ids };
+	});
+
+describe('queue_add_leads: a lead given only its campaign session (or conversation) takes what it names', () => {
+	it('the session\'s phone and name, so Prepare queues it; a phone another lead holds finds that lead; a conversation gives its sender\'s name', async () => {
+		const userId = await createOwner();
+		const [p1, p2, p3] = [phone(), phone(), phone()];
+		await withDb((db) => db.query('insert into public.numbers (user_id, phone_e164, contact_name) values ($1, $2, $3)', [userId, p2, 'Bea']));
+		const { sessions } = await campaignWith(userId, 'plumbers_only01', [[p1, 'Ann'], [p2, null], [p3, null]]);
+		const [s1, s2, s3] = sessions;
+		const conversation = await withDb(async (db) =>
+			(await db.query<{ id: string }>(`insert into public.messenger_conversations (user_id, page_id, sender_id, sender_name) values ($1, '1', '41', 'Fatima') returning id`, [userId])).rows[0].id,
+		);
+		const [holder] = await addLeads([{ user_id: userId, name: 'Holder', phone: p3 }]);
+		const rows = await addLeads([
+			{ user_id: userId, name: null, phone: null, campaign_session_id: s1 }, // the session's phone and display name
+			{ user_id: userId, name: 'Given', phone: null, campaign_session_id: s2 }, // its phone; the name given stays
+			{ user_id: userId, name: null, phone: null, campaign_session_id: s3 }, // its phone is the holder's: that lead, which takes the session
+			{ user_id: userId, name: null, phone: null, conversation_id: conversation }, // the sender's name; Messenger has no phone
+		]);
+		expect(rows.map((row) => [row.outcome, row.name, row.phone, row.campaign_session_id, row.conversation_id])).toEqual([
+			['created', 'Ann', p1, s1, null],
+			['created', 'Given', p2, s2, null],
+			['existing', 'Holder', p3, s3, null],
+			['created', 'Fatima', null, null, conversation],
+		]);
+		expect(rows[2].lead_id).toBe(holder.lead_id);
+		const [onlySession] = await addLeads([{ user_id: userId, name: null, phone: null, campaign_session_id: s1 }]);
+		expect(onlySession).toMatchObject({ lead_id: rows[0].lead_id, outcome: 'existing', phone: p1 });
+		expect(await rowCounts(userId)).toMatchObject({ leads: 4 });
+		const [prepared] = await prepare(userId);
+		expect(prepared).toMatchObject({ queued: 3, skipped: expect.objectContaining({ no_phone: 1 }) });
+	});
+});
+
+describe('queue_add_leads_from_crm: a campaign\'s sessions whose outreach started are skipped', () => {
+	it('contacted, rejected or with an objective: a skipped row with the reason, no lead; one a lead holds is that lead; Prepare queues only the untouched', async () => {
+		const userId = await createOwner();
+		const numbers = [phone(), phone(), phone(), phone(), phone()];
+		const { campaignId, sessions } = await campaignWith(userId, 'plumbers_saidno01', [
+			[numbers[0], 'Ann'],
+			[numbers[1], 'Bob'],
+			[numbers[2], 'Cleo'],
+			[numbers[3], 'Dan'],
+			[numbers[4], 'Eve'],
+		]);
+		const [untouched, saidNo, contacted, objective, queued] = sessions;
+		// Eve's session is already the Queue Ledger's lead, and the outreach contacted it since.
+		const [eve] = await addLeads([{ user_id: userId, name: null, phone: null, campaign_session_id: queued }]);
+		await withDb(async (db) => {
+			await db.query(`update public.session_info set contacted_at = '2026-11-24T09:00:00Z', objectives = '{"rejected": true}' where id = $1`, [saidNo]);
+			await db.query(`update public.session_info set contacted_at = '2026-11-24T09:00:00Z' where id = any ($1)`, [[contacted, queued]]);
+			await db.query(`update public.session_info set objectives = '{"answered_screening": "yes"}' where id = $1`, [objective]);
+		});
+
+		const rows = await fromCrm({ p_user_id: userId, p_campaign_id: campaignId });
+		expect(rows.map((row) => row.from_id)).toEqual([...sessions].sort());
+		const byFrom = Object.fromEntries(rows.map((row) => [row.from_id, row]));
+		const skipped = (from: string, name: string, number: string, reason: string) =>
+			({ from_id: from, lead_id: null, outcome: 'skipped', status: null, source: null, name, phone: number, conversation_id: null, campaign_session_id: from, reason });
+		expect(byFrom[saidNo]).toEqual(skipped(saidNo, 'Bob', numbers[1], 'session_rejected'));
+		expect(byFrom[contacted]).toEqual(skipped(contacted, 'Cleo', numbers[2], 'session_contacted'));
+		expect(byFrom[objective]).toEqual(skipped(objective, 'Dan', numbers[3], 'session_objective_recorded'));
+		expect(byFrom[untouched]).toMatchObject({ outcome: 'created', source: 'campaign', name: 'Ann', phone: numbers[0], campaign_session_id: untouched, reason: null });
+		expect(byFrom[queued]).toMatchObject({ lead_id: eve.lead_id, outcome: 'existing', campaign_session_id: queued, reason: null });
+
+		// Nobody who was contacted or said no became a lead; Prepare queues Ann and Eve only.
+		const leads = await withDb(async (db) => (await db.query<{ phone: string }>('select phone from public.leads where user_id = $1 order by phone', [userId])).rows);
+		expect(leads.map((lead) => lead.phone)).toEqual([numbers[0], numbers[4]].sort());
+		expect((await prepare(userId))[0]).toMatchObject({ queued: 2 });
+
+		// Pages: skipped rows count and order like the others, so p_after pages through them all.
+		const first = await fromCrm({ p_user_id: userId, p_campaign_id: campaignId, p_limit: 2 });
+		const second = await fromCrm({ p_user_id: userId, p_campaign_id: campaignId, p_limit: 2, p_after: first[1].from_id });
+		const third = await fromCrm({ p_user_id: userId, p_campaign_id: campaignId, p_limit: 2, p_after: second[1].from_id });
+		expect([...first, ...second, ...third].map((row) => [row.from_id, row.outcome])).toEqual(rows.map((row) => [row.from_id, row.outcome === 'created' ? 'existing' : row.outcome]));
 	});
 });

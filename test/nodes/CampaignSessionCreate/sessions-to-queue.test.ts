@@ -1,0 +1,68 @@
+// Campaign Session Create's Sessions wired straight into the Queue Ledger's Add Leads (from input
+// items, its parameters left at their defaults), run by n8n's engine in-process: each Sessions item
+// carries campaign_session_id (session_info.id), which Add Leads takes as the lead's campaign
+// session; the lead gets the session's phone and name from the database.
+import type { INode } from 'n8n-workflow';
+import { runWorkflow, type TestCredentials, type WorkflowJson } from '../../harness';
+import { createTestUser, testStack, withDb } from '../../helpers/stack';
+import { seedLaunch } from '../../helpers/campaign';
+
+const CREDENTIAL = { leadflowSupabaseApi: { id: 'LfSupabaseApi001', name: 'Leadflow Supabase' } };
+const node = (name: string, x: number, type: string, typeVersion: number, parameters: INode['parameters'], credentials = {}): INode => ({
+	id: `00000000-0000-4000-8000-00000000001${x}`,
+	name,
+	type,
+	typeVersion,
+	position: [x * 220, 0],
+	parameters,
+	credentials,
+});
+
+function chain(owner: string, body: unknown): WorkflowJson {
+	return {
+		name: 'sessions to the queue',
+		nodes: [
+			node('Start', 1, 'n8n-nodes-base.manualTrigger', 1, {}),
+			node('Launch Body', 2, 'n8n-nodes-base.set', 3.4, { mode: 'raw', jsonOutput: JSON.stringify({ body }), options: {} }),
+			node('Create Sessions', 3, 'n8n-nodes-leadflow.campaignSessionCreate', 1, { operation: 'create', ownerUserId: owner, requestBodyField: 'body', defaultCountry: 'GB', options: {} }, CREDENTIAL),
+			node('Add Leads', 4, 'n8n-nodes-leadflow.queueLedger', 1, { resource: 'lead', operation: 'addLeads', source: 'items', ownerUserId: owner }, CREDENTIAL),
+		],
+		connections: {
+			Start: { main: [[{ node: 'Launch Body', type: 'main', index: 0 }]] },
+			'Launch Body': { main: [[{ node: 'Create Sessions', type: 'main', index: 0 }]] },
+			'Create Sessions': { main: [[{ node: 'Add Leads', type: 'main', index: 0 }]] },
+		},
+		settings: { executionOrder: 'v1' },
+	};
+}
+
+test('each Sessions item carries campaign_session_id; Add Leads with its defaults makes each a lead with the session, its phone and name', async () => {
+	const stack = testStack();
+	const credentials: TestCredentials = { leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } };
+	const owner = await createTestUser('recruiter');
+	const body = seedLaunch();
+	// The third task has no session id: the database makes one (a random text id, not the row's id).
+	delete body.tasks[2].session;
+	const result = await runWorkflow(chain(owner, body), { credentials });
+	expect(result.error).toBeUndefined();
+
+	const rows = await withDb(async (db) =>
+		(await db.query<{ id: string; session_id: string; phone_e164: string }>('select id, session_id, phone_e164 from public.session_info where user_id = $1', [owner])).rows,
+	);
+	const idOf = new Map(rows.map((row) => [row.phone_e164, row.id]));
+	const [sessions, summary] = result.nodeBranches['Create Sessions'];
+	expect(sessions.map((item) => [item.phone_number, item.campaign_session_id])).toEqual(
+		['+447853723604', '+447853723605', '+442079460958'].map((phone) => [phone, idOf.get(phone)]),
+	);
+	expect(sessions[2].session).not.toBe(idOf.get('+442079460958'));
+	const listed = (summary[0].sessions as Array<{ phone_number: string; campaign_session_id: string }>).map((s) => [s.phone_number, s.campaign_session_id]);
+	expect(listed).toEqual(sessions.map((item) => [item.phone_number, item.campaign_session_id]));
+
+	const [leads, invalid] = result.nodeBranches['Add Leads'];
+	expect(invalid ?? []).toEqual([]);
+	expect(leads.map((lead) => ({ outcome: lead.outcome, campaign_session_id: lead.campaign_session_id, phone: lead.phone, name: lead.name }))).toEqual([
+		{ outcome: 'created', campaign_session_id: idOf.get('+447853723604'), phone: '+447853723604', name: 'Alice Carter' },
+		{ outcome: 'created', campaign_session_id: idOf.get('+447853723605'), phone: '+447853723605', name: 'Bob Doyle' },
+		{ outcome: 'created', campaign_session_id: idOf.get('+442079460958'), phone: '+442079460958', name: null },
+	]);
+});
