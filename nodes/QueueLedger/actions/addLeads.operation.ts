@@ -82,7 +82,8 @@ const properties: INodeProperties[] = [
 		name: 'leadScore',
 		type: 'string',
 		default: '={{ $json.lead_score }}',
-		description: 'A whole number from 0 to 100, or empty (then the CRM pipeline\'s score is used when the conversation has one). Tomorrow\'s queue takes the highest scores first.',
+		description:
+			'A whole number from 0 to 100, or empty. When the lead\'s conversation has a score in a CRM pipeline (Auto Assign Stage), Prepare Tomorrow uses that one instead, as it is kept up to date. Tomorrow\'s queue takes the highest scores first.',
 		displayOptions: FROM_ITEMS,
 	},
 	{
