@@ -33,6 +33,12 @@ interface Monitor {
 
 const PAGE_SIZE = 50;
 const POLL_MS = 2000;
+/** A call not answered by then is given up (an error), so a hung poll ends and the next one is asked. */
+const REQUEST_MS = 15_000;
+/** No answer for this long while the tab polls: not Live, even while a poll is still waiting. */
+const STALE_MS = 5 * POLL_MS;
+/** Trigger now's run, waited for longer (it generates and sends). */
+const TRIGGER_MS = 10 * 60_000;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 const fragment = new URLSearchParams(location.hash.replace(/^#/, ''));
@@ -59,10 +65,16 @@ const triggerUrl = pagePath.replace(/\/console$/, '/trigger');
 
 const state = {
 	ruleId: fragment.get('rule') ?? '',
+	/** The rule from the address (#rule=…) until an answer takes it: a 400 for it lets it go. */
+	addressRule: fragment.get('rule') ?? '',
+	/** Why the address's rule was let go (the server's message and hint), shown until another rule is picked. */
+	addressError: '',
 	status: '',
 	search: '',
 	offset: 0,
 	lastOk: 0,
+	/** When the tab was last shown: its first answer is waited for from then, not from the last one. */
+	shownAt: 0,
 	failed: false,
 	timer: 0 as number | undefined,
 	inFlight: false,
@@ -71,33 +83,43 @@ const state = {
 	/** Trigger now's run is under way (its button stays disabled until it ends). */
 	triggering: false,
 	data: undefined as Monitor | undefined,
+	/** The Timeline asked for last: an earlier one's answer, come later, is not shown. */
+	timelineSeq: 0,
 };
 
 class HttpError extends Error {
 	/**
 	 * `refusal`: the answer is the workflow's own `{ status, error }` (e.g. the monitor's 404 for a
 	 * rule that is gone), not n8n's (a 404 for a webhook not registered while the workflow is
-	 * inactive or being activated, which says nothing of the rule).
+	 * inactive or being activated, which says nothing of the rule). `hint`: the refusal's advice.
 	 */
-	constructor(readonly status: number, message: string, readonly refusal = false) { super(message); }
+	constructor(readonly status: number, message: string, readonly refusal = false, readonly hint: string | null = null) { super(message); }
 }
 
+/** The refusal's message and what to do ("…is not a UUID. Use the id of a rule from …"). */
+const withHint = (error: HttpError) => (error.hint ? `${error.message.replace(/\.$/, '')}. ${error.hint}` : error.message);
+
+/** Every call with the key, and given up after REQUEST_MS unless the caller gives its own signal. */
+const send = (url: string, init: RequestInit) =>
+	fetch(url, { ...init, headers: { ...(init.headers ?? {}), ...authHeaders(), Accept: 'application/json' }, cache: 'no-store', signal: init.signal ?? AbortSignal.timeout(REQUEST_MS) });
+
 async function api<T>(url: string, init: RequestInit = {}): Promise<T> {
-	const response = await fetch(url, { ...init, headers: { ...(init.headers ?? {}), ...authHeaders(), Accept: 'application/json' }, cache: 'no-store' });
+	const response = await send(url, init);
 	const body = await response.text();
 	let json: unknown;
 	try { json = body ? JSON.parse(body) : undefined; } catch { json = undefined; }
 	if (!response.ok) {
 		const message = (json as { error?: string; message?: string } | undefined)?.error ?? (json as { message?: string } | undefined)?.message;
 		const refusal = typeof (json as { status?: unknown } | undefined)?.status === 'number' && typeof (json as { error?: unknown }).error === 'string';
-		throw new HttpError(response.status, message ?? `The console's server answered ${response.status}`, refusal);
+		const hint = refusal ? (json as { hint?: unknown }).hint : null;
+		throw new HttpError(response.status, message ?? `The console's server answered ${response.status}`, refusal, typeof hint === 'string' ? hint : null);
 	}
 	return json as T;
 }
 
 /** A call whose refusals are data (the Rules tab's 400s name a field): the status and the JSON. */
 async function request(url: string, init: RequestInit = {}): Promise<{ status: number; json: unknown }> {
-	const response = await fetch(url, { ...init, headers: { ...(init.headers ?? {}), ...authHeaders(), Accept: 'application/json' }, cache: 'no-store' });
+	const response = await send(url, init);
 	const body = await response.text();
 	let json: unknown;
 	try { json = body ? JSON.parse(body) : undefined; } catch { json = undefined; }
@@ -116,12 +138,18 @@ function render(element: HTMLElement, html: string) {
 	if (hadFocus && focusedKey) element.querySelector<HTMLElement>(`[data-key="${CSS.escape(focusedKey)}"]`)?.focus();
 }
 
+/**
+ * Live while the polls answer; offline when the last one failed, or when none answered for
+ * STALE_MS while the tab is shown (a poll that hangs, until its time-out ends it).
+ */
 function setLive() {
 	const live = $('live');
 	const text = live.querySelector('.live-text') as HTMLElement;
 	if (!state.lastOk) { live.className = 'live'; text.textContent = 'Connecting…'; return; }
-	live.className = state.failed ? 'live off' : 'live on';
-	text.textContent = state.failed ? `Offline, retrying · last update ${formatRelative(new Date(state.lastOk).toISOString())}` : 'Live';
+	const stale = !$('panel-followups').hidden && Date.now() - Math.max(state.lastOk, state.shownAt) > STALE_MS;
+	const offline = state.failed || stale;
+	live.className = offline ? 'live off' : 'live on';
+	text.textContent = offline ? `Offline, retrying · last update ${formatRelative(new Date(state.lastOk).toISOString())}` : 'Live';
 }
 
 const STAGE_NAMES: Record<string, string> = {
@@ -230,6 +258,8 @@ async function poll() {
 		const data = await api<Monitor>(`${apiBase}/monitor?${query}`);
 		state.lastOk = Date.now();
 		state.failed = false;
+		// The address's rule is one: kept like a picked one from now on.
+		if (ruleId && ruleId === state.addressRule && data.rule) state.addressRule = '';
 		if (!current()) {
 			// Changed meanwhile: the answer is not what is asked for now (the change polls again).
 			state.again = true;
@@ -243,7 +273,7 @@ async function poll() {
 			state.again = true;
 		} else {
 			state.data = data;
-			showMonitorError('');
+			showMonitorError(state.addressError);
 			renderMonitor(data);
 		}
 	} catch (error) {
@@ -261,6 +291,17 @@ async function poll() {
 				state.data = undefined;
 				updateTrigger();
 			}
+			state.again = true;
+		} else if (error instanceof HttpError && error.status === 400 && ruleId && ruleId === state.addressRule) {
+			// The address's rule is no rule ID (mistyped, cut off): let go, its message shown, and the
+			// list asked for, which picks a rule (as for a rule that is gone).
+			state.ruleId = '';
+			state.addressRule = '';
+			state.addressError = withHint(error);
+			state.offset = 0;
+			state.data = undefined;
+			showMonitorError(state.addressError);
+			updateTrigger();
 			state.again = true;
 		} else if (error instanceof HttpError && error.status === 400) {
 			// Bad input (e.g. a search over 200 characters): the server's message beside the
@@ -294,13 +335,17 @@ async function showTimeline(conversationId: string) {
 	$('timeline-title').textContent = `Timeline: ${contact?.sender_name ?? contact?.sender_id ?? 'contact'}`;
 	$('timeline-body').textContent = 'Loading…';
 	dialog.showModal();
+	// Only the contact asked for last: an answer for another one, come late, is dropped.
+	const seq = ++state.timelineSeq;
 	try {
 		const query = new URLSearchParams({ ruleId: state.ruleId, conversationId });
 		const { events } = await api<{ events: Array<{ from_stage: string | null; to_stage: string; occurred_at: string; seconds_in_previous_stage: number | null }> }>(`${apiBase}/timeline?${query}`);
+		if (seq !== state.timelineSeq) return;
 		$('timeline-body').innerHTML = events.length === 0
 			? '<p class="empty">No stage yet: this contact has not been picked up by a run.</p>'
 			: `<ol>${events.map((event) => `<li data-event="${escape(event.to_stage)}"><strong>${escape(stageName(event.to_stage))}</strong> · <time datetime="${escape(event.occurred_at)}" title="${escape(new Date(event.occurred_at).toLocaleString())}">${escape(formatRelative(event.occurred_at))}</time>${event.seconds_in_previous_stage === null ? '' : ` <span class="sub">(${escape(formatDuration(Number(event.seconds_in_previous_stage)))} in ${escape(stageName(event.from_stage))})</span>`}</li>`).join('')}</ol>`;
 	} catch (error) {
+		if (seq !== state.timelineSeq) return;
 		$('timeline-body').innerHTML = `<p class="error">${escape((error as Error).message)}</p>`;
 	}
 }
@@ -327,6 +372,8 @@ async function triggerNow() {
 			method: 'POST',
 			headers: { 'Content-Type': 'application/json' },
 			body: JSON.stringify({ ruleId }),
+			// A run generates and sends: it may take longer than a poll is waited for.
+			signal: AbortSignal.timeout(TRIGGER_MS),
 		});
 		// Why fewer were claimed than asked (the claim's one word and its counts by reason), then why
 		// claimed contacts were skipped.
@@ -368,6 +415,8 @@ function start() {
 	});
 	$('rule-picker').addEventListener('change', (event) => {
 		state.ruleId = (event.target as HTMLSelectElement).value;
+		state.addressRule = '';
+		state.addressError = '';
 		state.offset = 0;
 		void poll();
 	});
@@ -405,6 +454,8 @@ function begin() {
 		escape,
 		openMonitor: (ruleId) => {
 			state.ruleId = ruleId;
+			state.addressRule = '';
+			state.addressError = '';
 			state.offset = 0;
 			selectTab('followups');
 		},
@@ -432,7 +483,10 @@ function begin() {
 		for (const [tab, panel] of Object.entries(panels)) if (tab !== name) panel.hide();
 		if (name === 'rules') void rules.load();
 		else if (name === 'pipeline' || name === 'queue') panels[name].show();
-		else void poll();
+		else {
+			state.shownAt = Date.now();
+			void poll();
+		}
 	}
 	for (const tab of tabs) {
 		$(`tab-${tab}`).addEventListener('click', () => selectTab(tab));

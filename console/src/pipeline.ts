@@ -53,6 +53,8 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 	const state = {
 		shown: false,
 		pipelineId: fragment.get('pipeline') ?? '',
+		/** The pipeline from the address until an answer takes it: a 400 for it (no pipeline ID) lets it go. */
+		addressPipeline: fragment.get('pipeline') ?? '',
 		search: '',
 		paged: { stageId: '', offset: 0 },
 		timer: undefined as number | undefined,
@@ -76,6 +78,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 			<input id="pipeline-search" type="search" placeholder="Name or Messenger ID" maxlength="200">
 			<span id="pipeline-updated" class="sub" aria-live="off"></span>
 		</div>
+		<p id="pipeline-error" class="error" role="alert"></p>
 		<p id="pipeline-move-result" class="move-result" role="status" aria-live="polite"></p>
 		<div id="pipeline-empty" class="empty" hidden></div>
 		<div id="pipeline-board" class="board" aria-label="Pipeline board"></div>`;
@@ -83,6 +86,8 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 	const search = panel.querySelector<HTMLInputElement>('#pipeline-search')!;
 	const updated = panel.querySelector<HTMLElement>('#pipeline-updated')!;
 	const moveResult = panel.querySelector<HTMLElement>('#pipeline-move-result')!;
+	/** Why the address's pipeline was let go (the server's message and hint), until another is picked. */
+	const addressError = panel.querySelector<HTMLElement>('#pipeline-error')!;
 	const empty = panel.querySelector<HTMLElement>('#pipeline-empty')!;
 	const boardElement = panel.querySelector<HTMLElement>('#pipeline-board')!;
 
@@ -183,21 +188,35 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		}
 	}
 
+	/** The board asked for: the pipeline, the stage paged on and the search. */
+	function boardQuery(): URLSearchParams {
+		const query = new URLSearchParams({ limit: String(CARDS_PER_STAGE) });
+		if (state.pipelineId) query.set('pipelineId', state.pipelineId);
+		if (state.pipelineId && state.paged.stageId && state.paged.offset > 0) {
+			query.set('stageId', state.paged.stageId);
+			query.set('offset', String(state.paged.offset));
+		}
+		if (state.search) query.set('search', state.search);
+		return query;
+	}
+
 	async function poll() {
 		window.clearTimeout(state.timer);
 		if (state.inFlight) { state.again = true; return; }
 		state.inFlight = true;
 		try {
-			const query = new URLSearchParams({ limit: String(CARDS_PER_STAGE) });
-			if (state.pipelineId) query.set('pipelineId', state.pipelineId);
-			if (state.pipelineId && state.paged.stageId && state.paged.offset > 0) {
-				query.set('stageId', state.paged.stageId);
-				query.set('offset', String(state.paged.offset));
-			}
-			if (state.search) query.set('search', state.search);
+			const query = boardQuery();
+			const asked = query.toString();
 			if (state.board?.version) query.set('known', state.board.version);
 			const { status, json } = await request(`${context.apiBase}/pipeline?${query}`);
+			if (boardQuery().toString() !== asked) {
+				// Another pipeline, search or page was chosen meanwhile: this answer is not what is
+				// asked for now (e.g. a late 404 for a pipeline left would undo the pick); ask again.
+				state.again = true;
+				return;
+			}
 			let board = json as Board | undefined;
+			if (status === 200 && state.pipelineId && state.pipelineId === state.addressPipeline) state.addressPipeline = '';
 			const shown = state.board;
 			if (status === 200 && board?.unchanged && shown && shown.version === board.version) {
 				// Nothing but the clock moved: the board shown, its times moved on by the clock's difference.
@@ -234,6 +253,18 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 				// Every pipeline is gone: the list alone says so.
 				state.board = { ...board!, pipeline: null, stages: [] };
 				renderBoard(state.board);
+				return;
+			}
+			if (status === 400 && state.pipelineId && state.pipelineId === state.addressPipeline) {
+				// The address's pipeline is no pipeline ID (mistyped, cut off): let go, the server's
+				// message and hint shown, and the first pipeline listed asked for (as for one that is gone).
+				const refusal = (json ?? {}) as { error?: string; hint?: string };
+				const message = refusal.error ?? 'The pipeline in the address was refused';
+				addressError.textContent = refusal.hint ? `${message.replace(/\.$/, '')}. ${refusal.hint}` : message;
+				state.pipelineId = '';
+				state.addressPipeline = '';
+				state.paged = { stageId: '', offset: 0 };
+				state.again = true;
 				return;
 			}
 			if (status === 400 && state.paged.offset > 0) {
@@ -313,6 +344,8 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 
 	picker.addEventListener('change', () => {
 		state.pipelineId = picker.value;
+		state.addressPipeline = '';
+		addressError.textContent = '';
 		state.paged = { stageId: '', offset: 0 };
 		state.columnsKey = '';
 		void poll();

@@ -33,6 +33,8 @@ interface TakeAnswer { lead_id: string; status: string; already_taken: boolean; 
 
 const PAGE_SIZE = 25;
 const POLL_MS = 2000;
+/** No answer for this long while the tab polls: not Live, even while a poll is still waiting (it times out at 15 s). */
+const STALE_MS = 5 * POLL_MS;
 /** The metrics are counted from the ledger: asked again when the day's counts change, else every 30 s. */
 const METRICS_MS = 30_000;
 /** The owners (for the picker) change rarely: asked for on the first poll, then every 30 s. */
@@ -85,6 +87,10 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		built: false,
 		// #owner=… opens an owner's queue (a link from the owner's app); else the first owner.
 		owner: fragment.get('owner') ?? '',
+		/** The owner from the address until an answer takes it: a 400 for it (no owner ID) lets it go. */
+		addressOwner: fragment.get('owner') ?? '',
+		/** "The key was refused…" is shown: the next answer takes it away. */
+		keyRefused: false,
 		day: '' as string,
 		status: '',
 		search: '',
@@ -93,6 +99,8 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		inFlight: false,
 		again: false,
 		lastOk: 0,
+		/** When the tab was last shown: its first answer is waited for from then. */
+		shownAt: 0,
 		failed: false,
 		data: undefined as QueuePage | undefined,
 		metrics: undefined as DayMetrics | undefined,
@@ -138,6 +146,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			</div>`;
 		el<HTMLSelectElement>('queue-owner').addEventListener('change', (event) => {
 			state.owner = (event.target as HTMLSelectElement).value;
+			state.addressOwner = '';
 			state.offset = 0;
 			state.day = '';
 			void poll();
@@ -172,12 +181,14 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		message.className = `queue-message ${kind === 'error' ? 'error' : ''}`;
 	}
 
+	/** Live while the polls answer; offline when the last failed or none answered for STALE_MS while shown. */
 	function setLive() {
 		const live = el('queue-live');
 		const text = live.querySelector('.live-text') as HTMLElement;
 		if (!state.lastOk) { live.className = 'live'; text.textContent = 'Connecting…'; return; }
-		live.className = state.failed ? 'live off' : 'live on';
-		text.textContent = state.failed ? `Offline, retrying · last update ${formatRelative(new Date(state.lastOk).toISOString())}` : 'Live';
+		const offline = state.failed || (state.shown && Date.now() - Math.max(state.lastOk, state.shownAt) > STALE_MS);
+		live.className = offline ? 'live off' : 'live on';
+		text.textContent = offline ? `Offline, retrying · last update ${formatRelative(new Date(state.lastOk).toISOString())}` : 'Live';
 	}
 
 	const ownerHeaders = () => ({ 'X-Leadflow-Owner': state.data?.owner ?? '' });
@@ -210,6 +221,11 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			}
 			state.lastOk = Date.now();
 			state.failed = false;
+			if (state.keyRefused) {
+				state.keyRefused = false;
+				say('');
+			}
+			if (data.owner && data.owner === state.addressOwner) state.addressOwner = '';
 			if (!current()) {
 				// Changed meanwhile (a filter, the page, the owner): not what is asked for now.
 				state.again = true;
@@ -225,15 +241,29 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 				await refreshMetrics(data);
 			}
 		} catch (error) {
-			state.failed = true;
-			const status = (error as { status?: number }).status;
-			if (status === 401 || status === 403) {
-				say('The key was refused: open the console again with the key of the Leadflow Webhook Key credential.', 'error');
-				return;
-			}
-			if (status === 404 && state.owner) {
-				// The owner is gone: start again with the first one.
+			const { status, hint } = error as { status?: number; hint?: string | null };
+			if (status === 400 && current() && state.owner && state.owner === state.addressOwner) {
+				// The address's owner is no owner ID (mistyped, cut off): let go, the server's message
+				// and hint shown, and the first owner asked for (as for an owner that is gone).
+				const message = (error as Error).message;
+				say(hint ? `${message.replace(/\.$/, '')}. ${hint}` : message, 'error');
 				state.owner = '';
+				state.addressOwner = '';
+				state.offset = 0;
+				state.day = '';
+				// An answer, not an outage: the list's answer, asked for now, says Live.
+				state.again = true;
+			} else {
+				state.failed = true;
+				if (status === 401 || status === 403) {
+					say('The key was refused: open the console again with the key of the Leadflow Webhook Key credential.', 'error');
+					state.keyRefused = true;
+					return;
+				}
+				if (status === 404 && state.owner) {
+					// The owner is gone: start again with the first one.
+					state.owner = '';
+				}
 			}
 		} finally {
 			state.inFlight = false;
@@ -447,6 +477,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 	return {
 		show() {
 			state.shown = true;
+			state.shownAt = Date.now();
 			build();
 			void poll();
 		},

@@ -133,14 +133,20 @@ export function initRules(context: RulesContext) {
 		}).join('');
 	}
 
+	/** The last "Could not read the rules" shown: the next list read takes it away (not a later action's words). */
+	let readError = '';
+
 	async function load() {
 		try {
 			const { status, json } = await request(`${apiBase}/rules`);
 			if (status !== 200) throw new Error((json as { error?: string })?.error ?? `The console's server answered ${status}`);
 			list = json as RulesList;
 			renderCards();
+			if (readError && $('rules-status').textContent === readError) $('rules-status').textContent = '';
+			readError = '';
 		} catch (error) {
-			$('rules-status').textContent = `Could not read the rules: ${(error as Error).message}`;
+			readError = `Could not read the rules: ${(error as Error).message}`;
+			$('rules-status').textContent = readError;
 		}
 	}
 

@@ -282,6 +282,51 @@ test('a column paged past its last card (contacts moved away meanwhile) goes bac
 	expect(problems).toEqual([]);
 });
 
+test('a pipeline ID cut off in the address (#pipeline=…) is let go at its 400: its message shows, and the board of the first pipeline listed', async () => {
+	const visitor = await browser.newPage();
+	await visitor.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(KEY.value)}&tab=pipeline&pipeline=${world.pipeline.id.slice(0, 20)}`);
+	// Not "Update failed (400) …; retrying" for ever: a pipeline is picked and its board drawn.
+	await visitor.waitForFunction(() => /^[0-9a-f-]{36}$/.test((globalThis as unknown as { document: { querySelector(s: string): { value: string } | null } }).document.querySelector('#pipeline-picker')?.value ?? ''), undefined, { timeout: 15_000 });
+	await visitor.locator('#pipeline-updated:has-text("Updated")').waitFor({ timeout: 8000 });
+	expect(await visitor.locator('#pipeline-error').textContent()).toMatch(/pipeline ID "[0-9a-f-]+" is not a UUID\. Use the id of one of the pipelines the board lists/);
+	await visitor.close();
+});
+
+test('an answer for a pipeline no longer asked for is not drawn: a late 404 for a pipeline deleted meanwhile keeps the pick made since', async () => {
+	const leaving = await world.addPipeline('Deleted meanwhile', [{ name: 'Only' }]);
+	// Listed last (by name): the first pipeline listed, which a 404 falls back to, is another.
+	const picked = await world.addPipeline('Zzz picked meanwhile', [{ name: 'First' }, { name: 'Second' }]);
+	const visitor = await browser.newPage();
+	let release: () => void = () => undefined;
+	const gate = new Promise<void>((resolve) => { release = resolve; });
+	let holding = false;
+	let heldSeen: () => void = () => undefined;
+	const held = new Promise<void>((resolve) => { heldSeen = resolve; });
+	await visitor.route('**/api/pipeline?**', async (route) => {
+		if (holding && route.request().url().includes(`pipelineId=${leaving.id}`)) {
+			holding = false;
+			heldSeen();
+			await gate;
+		}
+		await route.continue();
+	});
+	await visitor.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(KEY.value)}&tab=pipeline&pipeline=${leaving.id}`);
+	await visitor.locator(`[data-stage-id="${leaving.stages.Only}"]`).waitFor({ timeout: 15_000 });
+	await visitor.locator(`#pipeline-picker option[value="${picked.id}"]`).waitFor({ state: 'attached' });
+	// The next poll of the board shown is held; meanwhile its pipeline is deleted and another picked.
+	holding = true;
+	await held;
+	await withDb((db) => db.query('delete from public.pipelines where id = $1', [leaving.id]));
+	await visitor.selectOption('#pipeline-picker', picked.id);
+	release();
+	await visitor.locator(`[data-stage-id="${picked.stages.Second}"]`).waitFor({ timeout: 15_000 });
+	// Two polls later: still the pick (the held 404 did not put the first pipeline listed back).
+	await visitor.waitForTimeout(4500);
+	expect(await visitor.locator('#pipeline-picker').inputValue()).toBe(picked.id);
+	expect(await visitor.locator(`[data-stage-id="${picked.stages.Second}"]`).count()).toBe(1);
+	await visitor.close();
+});
+
 test('a board call refused for bad input answers what is wrong and what to do: { status, error, hint }', async () => {
 	const answer = await n8n.callWebhook('leadflow/console/api/pipeline', { headers: { [KEY.name]: KEY.value }, query: { pipelineId: world.pipeline.id, limit: '0' } });
 	expect({ status: answer.statusCode, body: answer.body }).toEqual({

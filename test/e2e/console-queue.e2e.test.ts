@@ -296,6 +296,36 @@ test('without the key: 403 and no data on the page', async () => {
 	await stranger.close();
 });
 
+test('an owner ID cut off in the address (#owner=…) is let go at its 400: its message shows, and a queue, not "Connecting…"', async () => {
+	const visitor = await browser.newPage();
+	const cut = owner.slice(0, 20);
+	await visitor.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(WEBHOOK_KEY.value)}&tab=queue&owner=${cut}`);
+	await visitor.waitForFunction(() => /owner ID "[0-9a-f-]+" is not a UUID\. Use /.test(document.getElementById('queue-message')?.textContent ?? ''), undefined, { timeout: 15_000 });
+	// The first owner's queue is asked for and shown: live, not "Connecting…" for ever.
+	await visitor.locator('#queue-live.on').waitFor({ timeout: 15_000 });
+	expect(await visitor.locator('#queue-live .live-text').textContent()).toBe('Live');
+	expect(await visitor.locator('#queue-owner').inputValue()).toMatch(/^[0-9a-f-]{36}$/);
+	expect(await visitor.locator('#queue-message').textContent()).toMatch(/is not a UUID/);
+	await visitor.close();
+});
+
+test('"The key was refused" goes once a good key is given (the key form) and the queue answers', async () => {
+	const visitor = await browser.newPage();
+	await visitor.goto(consoleUrl('not-the-key'));
+	await visitor.waitForFunction(() => /key was refused/.test(document.getElementById('queue-message')?.textContent ?? ''));
+	// The Follow-ups tab asks for a key; the good one, typed in, then the Queue tab again.
+	await visitor.click('#tab-followups');
+	await visitor.locator('#key-form-section:not([hidden])').waitFor();
+	await visitor.fill('#key-input', WEBHOOK_KEY.value);
+	await visitor.press('#key-input', 'Enter');
+	await visitor.locator('#key-form-section[hidden]').waitFor({ state: 'attached' });
+	await visitor.click('#tab-queue');
+	await visitor.locator('#queue-rows tr[data-item]').first().waitFor({ timeout: 15_000 });
+	await visitor.locator('#queue-live.on').waitFor({ timeout: 8000 });
+	expect(await visitor.locator('#queue-message').textContent()).toBe('');
+	await visitor.close();
+});
+
 test('a refused queue call answers what is wrong and what to do: { status, error, hint }', async () => {
 	const headers = { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value };
 	const bad = await n8n.callWebhook('leadflow/console/api/queue', { headers, query: { userId: owner, status: 'sending' } });

@@ -371,6 +371,25 @@ test('a refused field shows the friendly message beside it, the database\'s word
 	expect(problems).toEqual([]);
 });
 
+test('"Could not read the rules" goes once the rules are read again', async () => {
+	const visitor = await browser.newPage();
+	// The first read of the list fails (the server is down a moment), the next ones are answered.
+	let refused = 0;
+	await visitor.route((url) => url.pathname.endsWith('/api/rules'), async (route) => {
+		if (refused > 0) return await route.continue();
+		refused += 1;
+		await route.fulfill({ status: 503, headers: { 'Access-Control-Allow-Origin': '*' }, contentType: 'application/json', body: JSON.stringify({ error: 'Down for a moment' }) });
+	});
+	await visitor.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(WEBHOOK_KEY.value)}&tab=rules`);
+	await visitor.waitForFunction(() => /^Could not read the rules: Down for a moment/.test(document.getElementById('rules-status')?.textContent ?? ''));
+	// The tab shown again reads the list again.
+	await visitor.click('#tab-followups');
+	await visitor.click('#tab-rules');
+	await visitor.locator('#rule-cards .rule-card').first().waitFor({ timeout: 15_000 });
+	await visitor.waitForFunction(() => (document.getElementById('rules-status')?.textContent ?? '') === '', undefined, { timeout: 8000 });
+	await visitor.close();
+});
+
 test('a call the node refuses answers what is wrong and what to do on every Rules endpoint: { status, error, hint }', async () => {
 	const headers = { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value, 'content-type': 'application/json' };
 	const ruleIdHint = 'Use the rule ID from the rules list (GET …/api/rules).';

@@ -3,7 +3,9 @@
 // every number on the page is the database's, a contact tagged a second ago shows, Trigger now
 // sends what the Graph simulator receives and the page follows, a sent contact's timeline, the
 // keyboard, 375 px, no console error or failed request, no data without the key, and a refused
-// call answers what to do (the monitor's and the timeline's `hint`). Screenshots
+// call answers what to do (the monitor's and the timeline's `hint`); a rule ID cut off in the
+// address is let go with its message, a poll the server holds is not shown as Live, and a late
+// Timeline answer for another contact is not drawn. Screenshots
 // (desktop and 375 px) are written to test/e2e/artifacts/ (not committed).
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -451,6 +453,80 @@ test('Follow-ups: n8n\'s own 404 (the console workflow not registered, e.g. whil
 	} finally {
 		await withDb((db) => db.query('delete from public.ai_automation_rules where id = $1', [ruleId]));
 	}
+});
+
+test('Follow-ups: a rule ID cut off in the address (#rule=…) is let go at its 400: its message shows, the page picks a rule, and asks for the cut one once', async () => {
+	const cut = seed.ruleId.slice(0, 20);
+	const visitor = await context.newPage();
+	const asked: string[] = [];
+	visitor.on('request', (request) => { if (/\/api\/monitor\?/.test(request.url())) asked.push(request.url()); });
+	await visitor.goto(consoleUrl(`#key=${encodeURIComponent(WEBHOOK_KEY.value)}&rule=${cut}`));
+	await eventually(async () => expect(await visitor.locator('#rule-picker').inputValue()).toMatch(/^[0-9a-f-]{36}$/), 15_000);
+	await visitor.locator('#contacts tr[data-contact], #contacts .empty').first().waitFor({ timeout: 8000 });
+	// The server's message and its hint, beside the filters; the page is live, Trigger now can run.
+	expect(await visitor.locator('#monitor-error').textContent()).toMatch(/rule ID "[0-9a-f-]+" is not a UUID\. Use the id of a rule from the answer's rules list/);
+	expect(await visitor.locator('#trigger-now').isDisabled()).toBe(false);
+	await visitor.locator('#live.on').waitFor({ timeout: 8000 });
+	// Two polls later: the cut ID was asked for once, not again every 2 s.
+	await visitor.waitForTimeout(4500);
+	expect(asked.filter((url) => new URL(url).searchParams.get('ruleId') === cut)).toHaveLength(1);
+	await visitor.close();
+});
+
+test('Live: a poll the server does not answer turns the indicator to "Offline, retrying" (no frozen Live); answers bring Live back', async () => {
+	const visitor = await openConsole();
+	await visitor.locator('#live.on').waitFor({ timeout: 15_000 });
+	let holding = true;
+	const held: Array<() => void> = [];
+	await visitor.route('**/api/monitor?**', async (route) => {
+		if (holding) await new Promise<void>((resolve) => held.push(resolve));
+		// The page may have given the call up meanwhile (its time-out): nothing to continue then.
+		await route.continue().catch(() => undefined);
+	});
+	const hungAt = Date.now();
+	await visitor.locator('#live.off').waitFor({ timeout: 20_000 });
+	expect(await visitor.locator('#live .live-text').textContent()).toMatch(/^Offline, retrying · last update /);
+	// Within a few polls, not only once the call's time-out (15 s) ends it.
+	expect(Date.now() - hungAt).toBeLessThan(14_000);
+	holding = false;
+	for (const release of held) release();
+	await visitor.locator('#live.on').waitFor({ timeout: 20_000 });
+	await visitor.close();
+});
+
+test('Timeline: the answer for a contact asked for earlier, come late, does not replace the one asked for last', async () => {
+	const visitor = await openConsole();
+	const buttons = visitor.locator('#contacts [data-timeline]');
+	await buttons.nth(1).waitFor({ timeout: 15_000 });
+	const [first, second] = await buttons.evaluateAll((items) => items.slice(0, 2).map((item) => (item as unknown as BrowserElement).dataset.timeline ?? ''));
+	let release: () => void = () => undefined;
+	const gate = new Promise<void>((resolve) => { release = resolve; });
+	let lateAnswered = false;
+	await visitor.route('**/api/timeline?**', async (route) => {
+		if (!route.request().url().includes(`conversationId=${first}`)) return await route.continue();
+		await gate;
+		// The first contact's answer, come after the second's: marked, so that it shows if drawn.
+		await route.fulfill({
+			status: 200,
+			headers: { 'Access-Control-Allow-Origin': '*' },
+			contentType: 'application/json',
+			body: JSON.stringify({ events: [{ from_stage: null, to_stage: 'late-answer', occurred_at: new Date().toISOString(), seconds_in_previous_stage: null }] }),
+		});
+		lateAnswered = true;
+	});
+	await visitor.locator(`#contacts [data-timeline="${first}"]`).click();
+	await visitor.locator('#timeline-dialog[open]').waitFor();
+	await visitor.keyboard.press('Escape');
+	await visitor.locator(`#contacts [data-timeline="${second}"]`).click();
+	await visitor.locator('#timeline-dialog[open]').waitFor();
+	await visitor.waitForFunction(() => document.getElementById('timeline-body')?.textContent !== 'Loading…');
+	const secondBody = await visitor.locator('#timeline-body').innerHTML();
+	release();
+	await eventually(async () => expect(lateAnswered).toBe(true));
+	await visitor.waitForTimeout(500);
+	expect(await visitor.locator('#timeline-body [data-event="late-answer"]').count()).toBe(0);
+	expect(await visitor.locator('#timeline-body').innerHTML()).toBe(secondBody);
+	await visitor.close();
 });
 
 test('a refused monitor or timeline call answers what is wrong and what to do: { status, error, hint }', async () => {
