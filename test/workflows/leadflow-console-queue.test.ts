@@ -61,7 +61,7 @@ test('without the key, or with a wrong one, n8n refuses (403) and nothing runs',
 // The hint is the node's (or the database's) description of the problem, or null when it has none
 // (the search's length).
 test.each([
-	[{ userId: 'owner-1' }, 400, /owner ID "owner-1" is not a UUID/, 'Use the owner ID from the rules list (GET …/api/rules).'],
+	[{ userId: 'owner-1' }, 400, /owner ID "owner-1" is not a UUID/, 'Use an owner ID from the answer\'s owners: ask without one (no userId) to get them.'],
 	// The example day is the owner's today: only its shape is the test's.
 	[{ day: '2026-02-30' }, 400, /day "2026-02-30" is not a date as YYYY-MM-DD/, expect.stringMatching(/^Pass day=\d{4}-\d{2}-\d{2}, or leave it out for today in the owner's time zone\.$/)],
 	[{ status: 'sending' }, 400, /status "sending" is not one of queued, claimed, sent, failed, cancelled, dead/, 'Leave status out for every status.'],

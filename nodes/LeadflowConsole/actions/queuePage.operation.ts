@@ -66,7 +66,7 @@ export const description = updateDisplayOptions({ show: { operation: ['queuePage
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
-		const userId = optionalUuid(this, 'userId', 'owner ID', i);
+		const userId = optionalUuid(this, 'userId', 'owner ID', i, 'Use an owner ID from the answer\'s owners: ask without one (no userId) to get them.');
 		const day = textParameter(this, 'day', i);
 		if (day && (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)) || new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) !== day)) {
 			throw new NodeOperationError(this.getNode(), `The day "${day.slice(0, 40)}" is not a date as YYYY-MM-DD`, {
