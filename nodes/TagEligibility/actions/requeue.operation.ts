@@ -45,7 +45,10 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['requeue'] } }, properties);
 
 interface RequeueGroup {
-	args: RequeueArgs;
+	ruleId: string;
+	uncertain: RequeueArgs['p_uncertain'];
+	/** Every failed contact of the rule (one call), or the contacts in askedBy. */
+	wholeRule: boolean;
 	/** The items asking for each contact (empty for a whole-rule call). */
 	askedBy: Map<string, number[]>;
 	itemIndexes: number[];
@@ -83,11 +86,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const contact = readContact(this, i);
 			// A whole-rule call answers every failed contact: one per rule and choice, whatever else asks.
 			const key = contact === null ? `${ruleId}|${uncertain}|all` : `${ruleId}|${uncertain}`;
-			const group: RequeueGroup = groups.get(key) ?? {
-				args: { p_rule_id: ruleId, p_uncertain: uncertain, p_conversation_ids: contact === null ? null : [] },
-				askedBy: new Map<string, number[]>(),
-				itemIndexes: [],
-			};
+			const group: RequeueGroup = groups.get(key) ?? { ruleId, uncertain, wholeRule: contact === null, askedBy: new Map<string, number[]>(), itemIndexes: [] };
 			group.itemIndexes.push(i);
 			if (contact !== null) group.askedBy.set(contact, [...(group.askedBy.get(contact) ?? []), i]);
 			groups.set(key, group);
@@ -99,15 +98,15 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	for (const group of groups.values()) {
 		const contacts = [...group.askedBy.keys()];
 		// A whole-rule call once; contacts by 1,000 (the function's bound).
-		const calls = group.args.p_conversation_ids === null ? [null] : Array.from({ length: Math.ceil(contacts.length / DATA_API_MAX_ROWS) }, (_, n) => contacts.slice(n * DATA_API_MAX_ROWS, (n + 1) * DATA_API_MAX_ROWS));
+		const calls = group.wholeRule ? [null] : Array.from({ length: Math.ceil(contacts.length / DATA_API_MAX_ROWS) }, (_, n) => contacts.slice(n * DATA_API_MAX_ROWS, (n + 1) * DATA_API_MAX_ROWS));
 		for (const ids of calls) {
 			const asking = ids === null ? group.itemIndexes : ids.flatMap((id) => group.askedBy.get(id) ?? []);
 			try {
-				const answer = await callRpc(this, 'automation_requeue', { ...group.args, p_conversation_ids: ids }, asking[0]);
+				const answer = await callRpc(this, 'automation_requeue', { p_rule_id: group.ruleId, p_conversation_ids: ids, p_uncertain: group.uncertain }, asking[0]);
 				for (const row of answer) {
 					const by = ids === null ? group.itemIndexes : (group.askedBy.get(row.conversation_id) ?? asking);
 					const pairedItem: IPairedItemData[] = by.map((item) => ({ item }));
-					output.push({ json: { rule_id: group.args.p_rule_id, ...row } as IDataObject, pairedItem });
+					output.push({ json: { rule_id: group.ruleId, ...row } as IDataObject, pairedItem });
 				}
 			} catch (error) {
 				if (!this.continueOnFail()) throw asNodeError(this, error, asking[0]);

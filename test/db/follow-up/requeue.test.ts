@@ -3,6 +3,7 @@
 // out; a send that may have arrived (send_uncertain) stays unless the owner says it was checked; the
 // contacts asked for that had not failed, or were never claimed, say so; bad arguments are refused
 // naming them.
+import type { RequeueResult } from '../../../nodes/shared/contract';
 import { serviceClient, withDb } from '../../helpers/stack';
 import { createWorld, NOW } from './fixtures';
 import { beginSend, claim, generate, judgementOf, recordSend, rpc } from './stage-helpers';
@@ -10,17 +11,8 @@ import { beginSend, claim, generate, judgementOf, recordSend, rpc } from './stag
 const service = serviceClient({ now: NOW });
 const plus = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000);
 
-interface Requeued {
-	conversation_id: string;
-	state_id: string | null;
-	outcome: string;
-	stage: string | null;
-	error_code: string | null;
-	released_guard: boolean;
-}
-
 const requeue = (ruleId: string, conversationIds: string[] | null, uncertain: string, now: Date) =>
-	rpc<Requeued[]>(service, 'automation_requeue', { p_rule_id: ruleId, p_conversation_ids: conversationIds, p_uncertain: uncertain, p_now: now.toISOString() });
+	rpc<RequeueResult[]>(service, 'automation_requeue', { p_rule_id: ruleId, p_conversation_ids: conversationIds, p_uncertain: uncertain, p_now: now.toISOString() });
 
 const guards = (conversationId: string) =>
 	withDb(async (db) => (await db.query<{ follow_up_number: number; status: string }>(

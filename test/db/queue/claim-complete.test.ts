@@ -8,6 +8,18 @@ import { addLeads, claim, complete, createOwner, failed, ledger, messages, phone
 const at = (time: string, day = TOMORROW) => `${day}T${time}:00.000Z`;
 const addSeconds = (iso: string, seconds: number) => new Date(Date.parse(iso) + seconds * 1000).toISOString();
 
+/** Each lead of the owner: its status and its backlog item's, by lead id. */
+const leadsAndBacklog = (userId: string) =>
+	withDb(async (db) =>
+		(
+			await db.query<{ lead_id: string; lead: string; backlog: string }>(
+				`select l.id as lead_id, l.status as lead, p.status as backlog
+				   from public.leads l join public.lead_processing_queue p on p.lead_id = l.id where l.user_id = $1`,
+				[userId],
+			)
+		).rows.reduce<Record<string, { lead: string; backlog: string }>>((all, row) => ({ ...all, [row.lead_id]: { lead: row.lead, backlog: row.backlog } }), {}),
+	);
+
 describe('queue_claim', () => {
 	it('hands out what is due, with the lead\'s name in the message (removed with its space when there is none) and a lease', async () => {
 		const userId = await createOwner({ daily_capacity: 2, message: { type: 'text', text: 'Hi {{name}}, see you soon {{name}}!' } });
@@ -112,16 +124,7 @@ describe('queue_complete', () => {
 			['dead', true],
 			['dead', true],
 		]);
-		const state = () =>
-			withDb(async (db) =>
-				(
-					await db.query<{ lead_id: string; lead: string; backlog: string }>(
-						`select l.id as lead_id, l.status as lead, p.status as backlog
-						   from public.leads l join public.lead_processing_queue p on p.lead_id = l.id where l.user_id = $1`,
-						[userId],
-					)
-				).rows.reduce<Record<string, { lead: string; backlog: string }>>((all, row) => ({ ...all, [row.lead_id]: { lead: row.lead, backlog: row.backlog } }), {}),
-			);
+		const state = () => leadsAndBacklog(userId);
 		expect(await state()).toEqual({
 			[a.lead_id]: { lead: 'invalid', backlog: 'dead' },
 			[b.lead_id]: { lead: 'new', backlog: 'queued' },
@@ -157,16 +160,7 @@ describe('queue_complete', () => {
 		expect((await complete('w-renew', [failed(a), failed(b), failed(c)], at('16:00'))).map((report) => report.status)).toEqual(['failed', 'failed', 'failed']);
 		// The owner sets a and b back to new while their messages wait; c stays queued (the plain path).
 		await withDb((db) => db.query(`update public.leads set status = 'new' where id = any ($1)`, [[a.lead_id, b.lead_id]]));
-		const state = () =>
-			withDb(async (db) =>
-				(
-					await db.query<{ lead_id: string; lead: string; backlog: string }>(
-						`select l.id as lead_id, l.status as lead, p.status as backlog
-						   from public.leads l join public.lead_processing_queue p on p.lead_id = l.id where l.user_id = $1`,
-						[userId],
-					)
-				).rows.reduce<Record<string, { lead: string; backlog: string }>>((all, row) => ({ ...all, [row.lead_id]: { lead: row.lead, backlog: row.backlog } }), {}),
-			);
+		const state = () => leadsAndBacklog(userId);
 		expect(await state()).toEqual({
 			[a.lead_id]: { lead: 'new', backlog: 'claimed' },
 			[b.lead_id]: { lead: 'new', backlog: 'claimed' },

@@ -5,17 +5,8 @@ import type { INode } from 'n8n-workflow';
 import { runWorkflow, type TestCredentials, type WorkflowJson } from '../../harness';
 import { createTestUser, testStack, withDb } from '../../helpers/stack';
 import { seedLaunch } from '../../helpers/campaign';
+import { CREDENTIAL, node } from './workflow-node';
 
-const CREDENTIAL = { leadflowSupabaseApi: { id: 'LfSupabaseApi001', name: 'Leadflow Supabase' } };
-const node = (name: string, x: number, type: string, typeVersion: number, parameters: INode['parameters'], credentials = {}): INode => ({
-	id: `00000000-0000-4000-8000-00000000000${x}`,
-	name,
-	type,
-	typeVersion,
-	position: [x * 220, 0],
-	parameters,
-	credentials,
-});
 
 function chain(owner: string, body: unknown): WorkflowJson {
 	const ours = 'n8n-nodes-leadflow.campaignSessionCreate';

@@ -2,21 +2,11 @@
 // items, its parameters left at their defaults), run by n8n's engine in-process: each Sessions item
 // carries campaign_session_id (session_info.id), which Add Leads takes as the lead's campaign
 // session; the lead gets the session's phone and name from the database.
-import type { INode } from 'n8n-workflow';
 import { runWorkflow, type TestCredentials, type WorkflowJson } from '../../harness';
 import { createTestUser, testStack, withDb } from '../../helpers/stack';
 import { seedLaunch } from '../../helpers/campaign';
+import { CREDENTIAL, node } from './workflow-node';
 
-const CREDENTIAL = { leadflowSupabaseApi: { id: 'LfSupabaseApi001', name: 'Leadflow Supabase' } };
-const node = (name: string, x: number, type: string, typeVersion: number, parameters: INode['parameters'], credentials = {}): INode => ({
-	id: `00000000-0000-4000-8000-00000000001${x}`,
-	name,
-	type,
-	typeVersion,
-	position: [x * 220, 0],
-	parameters,
-	credentials,
-});
 
 function chain(owner: string, body: unknown): WorkflowJson {
 	return {
