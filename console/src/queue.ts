@@ -39,6 +39,8 @@ const STALE_MS = 5 * POLL_MS;
 const METRICS_MS = 30_000;
 /** The owners (for the picker) change rarely: asked for on the first poll, then every 30 s. */
 const OWNERS_MS = 30_000;
+/** An export is a download of the whole day: waited for longer than a poll, but not for ever. */
+const EXPORT_MS = 2 * 60_000;
 
 const STATUSES: Array<[string, string]> = [
 	['queued', 'Queued'], ['claimed', 'Sending'], ['sent', 'Sent'], ['failed', 'Failed, will retry'], ['cancelled', 'Cancelled'], ['dead', 'Given up'],
@@ -447,10 +449,19 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		say('Exporting…');
 		try {
 			const query = new URLSearchParams({ day: data.day });
-			const response = await fetch(`${webhooks}/queue/export?${query}`, { headers: { ...context.authHeaders(), ...ownerHeaders() }, cache: 'no-store' });
+			// Given up after EXPORT_MS like every other call after its own time-out: a hung export must
+			// not leave the button disabled for good.
+			const response = await fetch(`${webhooks}/queue/export?${query}`, {
+				headers: { ...context.authHeaders(), ...ownerHeaders() },
+				cache: 'no-store',
+				signal: AbortSignal.timeout(EXPORT_MS),
+			});
 			if (!response.ok) {
 				let message = `the server answered ${response.status}`;
-				try { message = ((await response.json()) as { error?: string }).error ?? message; } catch { /* not JSON */ }
+				try {
+					const refusal = (await response.json()) as { error?: string; hint?: string };
+					message = refusal.error ? `${refusal.error.replace(/\.$/, '')}${refusal.hint ? `. ${refusal.hint}` : ''}` : message;
+				} catch { /* not JSON */ }
 				say(`Export failed: ${message}`, 'error');
 				return;
 			}
@@ -466,7 +477,8 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			window.setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
 			say(`Downloaded ${file}.`);
 		} catch (error) {
-			say(`Export failed: ${(error as Error).message}`, 'error');
+			const timedOut = (error as Error).name === 'TimeoutError';
+			say(`Export failed: ${timedOut ? `no answer within ${EXPORT_MS / 60_000} minutes; try a shorter range or again later` : (error as Error).message}`, 'error');
 		} finally {
 			button.disabled = false;
 		}

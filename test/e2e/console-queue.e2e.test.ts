@@ -249,6 +249,21 @@ test('Export CSV downloads what the export webhook answers', async () => {
 	expect(problems).toEqual([]);
 });
 
+test('a refused export says what is wrong and what to do, and the button can be pressed again', async () => {
+	// A page of its own: the refusal it provokes is not one of the main page's problems.
+	const visitor = await browser.newPage();
+	await visitor.route('**/webhook/leadflow/queue/export?**', (route) =>
+		route.fulfill({ status: 400, contentType: 'application/json', body: JSON.stringify({ status: 400, error: 'Query parameter "x": this webhook reads no query.', field: 'x', hint: 'Send day=YYYY-MM-DD.' }) }),
+	);
+	await visitor.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(WEBHOOK_KEY.value)}&tab=queue&owner=${owner}`);
+	await visitor.locator('#queue-live.on').waitFor({ timeout: 15_000 });
+	await visitor.click('#queue-export');
+	await visitor.waitForFunction(() => /^Export failed: /.test(document.getElementById('queue-message')?.textContent ?? ''));
+	expect(await visitor.locator('#queue-message').textContent()).toBe('Export failed: Query parameter "x": this webhook reads no query. Send day=YYYY-MM-DD.');
+	expect(await visitor.locator('#queue-export').isDisabled()).toBe(false);
+	await visitor.close();
+});
+
 test('a page past the end (messages picked up meanwhile, out of the filter) moves back to the last page with messages', async () => {
 	// Another owner whose day has two pages of queued messages (25 a page).
 	const { dbNow } = await withDb(async (db) => (await db.query<{ dbNow: Date }>('select now() as "dbNow"')).rows[0]);
