@@ -37,22 +37,29 @@ describe('automation_claim with nothing to take', () => {
 	});
 
 	it('reaps and answers no rows when the day\'s limit is used, and claims again once another rule can', async () => {
+		// A claim of every rule reaches every rule in the database, other test files' too: run at an
+		// instant 5 weeks after NOW (a Wednesday 12:00 UTC as well), when only this test's contacts
+		// wrote within 24 hours, it can neither take another suite's contacts nor be kept from
+		// these by theirs.
+		const base = new Date(NOW.getTime() + 35 * 24 * 3_600_000);
+		const at = (seconds: number) => new Date(base.getTime() + seconds * 1000);
+		const lastMessageHoursAgo = 1 - 35 * 24;
 		const world = await createWorld();
 		const full = await world.rule({ dailyLimit: 1 });
-		await world.contacts(3);
-		const held = await claim(service, full, 'exec-one', 1, NOW, 5);
+		await world.contacts(3, { lastMessageHoursAgo });
+		const held = await claim(service, full, 'exec-one', 1, base, 5);
 		expect(held).toHaveLength(1);
 		const first = held[0].conversation_id;
 		// The lease runs out: the contact is back (first in the claim's order again), and the day's
 		// limit counts only live leases and sends, so the rule may take one again: that one.
-		expect((await claim(service, full, 'exec-two', 1, later(60), 600)).map((contact) => contact.conversation_id)).toEqual([first]);
+		expect((await claim(service, full, 'exec-two', 1, at(60), 600)).map((contact) => contact.conversation_id)).toEqual([first]);
 		// Now the limit is used by a live lease: no rows, for the rule and for every rule.
-		expect(await claim(service, full, 'exec-three', 5, later(120))).toEqual([]);
+		expect(await claim(service, full, 'exec-three', 5, at(120))).toEqual([]);
 		// Every rule: another owner's rule with room is claimed from, the full one still not.
 		const other = await createWorld();
 		const open = await other.rule();
-		const [theirs] = await other.contacts(1);
-		const everyRule = await claim(service, null, 'exec-every-rule', 10_000, later(180));
+		const [theirs] = await other.contacts(1, { lastMessageHoursAgo });
+		const everyRule = await claim(service, null, 'exec-every-rule', 10_000, at(180));
 		expect(everyRule.filter((contact) => contact.rule_id === full)).toEqual([]);
 		expect(everyRule.filter((contact) => contact.rule_id === open).map((contact) => contact.conversation_id)).toEqual([theirs]);
 	});
