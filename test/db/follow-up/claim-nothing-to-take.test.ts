@@ -2,6 +2,8 @@
 // hours, the day's limit used): it answers no rows at once (migration …1450), without the explained
 // claim's walk, but still does what every claim does first: its arguments checked, expired leases
 // reaped. And it still claims once one rule can, however many others cannot.
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { startStack, type RunningStack } from '../../../stack';
 import { serviceClient, withDb } from '../../helpers/stack';
 import { createWorld, NOW } from './fixtures';
 import { claim } from './stage-helpers';
@@ -36,34 +38,6 @@ describe('automation_claim with nothing to take', () => {
 		expect(await stageOf(first, ruleId)).toEqual({ current_stage: 'queued', locked_by: null, reason: 'lease_expired' });
 	});
 
-	it('reaps and answers no rows when the day\'s limit is used, and claims again once another rule can', async () => {
-		// A claim of every rule reaches every rule in the database, other test files' too: run at an
-		// instant 5 weeks after NOW (a Wednesday 12:00 UTC as well), when only this test's contacts
-		// wrote within 24 hours, it can neither take another suite's contacts nor be kept from
-		// these by theirs.
-		const base = new Date(NOW.getTime() + 35 * 24 * 3_600_000);
-		const at = (seconds: number) => new Date(base.getTime() + seconds * 1000);
-		const lastMessageHoursAgo = 1 - 35 * 24;
-		const world = await createWorld();
-		const full = await world.rule({ dailyLimit: 1 });
-		await world.contacts(3, { lastMessageHoursAgo });
-		const held = await claim(service, full, 'exec-one', 1, base, 5);
-		expect(held).toHaveLength(1);
-		const first = held[0].conversation_id;
-		// The lease runs out: the contact is back (first in the claim's order again), and the day's
-		// limit counts only live leases and sends, so the rule may take one again: that one.
-		expect((await claim(service, full, 'exec-two', 1, at(60), 600)).map((contact) => contact.conversation_id)).toEqual([first]);
-		// Now the limit is used by a live lease: no rows, for the rule and for every rule.
-		expect(await claim(service, full, 'exec-three', 5, at(120))).toEqual([]);
-		// Every rule: another owner's rule with room is claimed from, the full one still not.
-		const other = await createWorld();
-		const open = await other.rule();
-		const [theirs] = await other.contacts(1, { lastMessageHoursAgo });
-		const everyRule = await claim(service, null, 'exec-every-rule', 10_000, at(180));
-		expect(everyRule.filter((contact) => contact.rule_id === full)).toEqual([]);
-		expect(everyRule.filter((contact) => contact.rule_id === open).map((contact) => contact.conversation_id)).toEqual([theirs]);
-	});
-
 	it('checks its arguments as before when nothing can be taken', async () => {
 		const world = await createWorld();
 		const off = await world.rule({ enabled: false });
@@ -72,5 +46,50 @@ describe('automation_claim with nothing to take', () => {
 		await expect(claim(service, off, 'exec-off', 0)).rejects.toThrow(/p_limit must be between 1 and 10000 \(got 0\).*22023/);
 		await expect(claim(service, off, ' ')).rejects.toThrow(/p_execution_id is required.*22023/);
 		await expect(claim(service, '00000000-0000-4000-8000-000000000000', 'exec-none')).rejects.toThrow(/automation rule .* does not exist.*P0002/);
+	});
+});
+
+// A claim of every rule reaches every rule in the database: it takes every due contact it finds
+// and, first, reaps every expired lease, at its own p_now. On the run's shared stack that would
+// take, or reset, other test files' contacts (they all judge at fixed instants), whatever instant
+// it ran at. So this test has a stack of its own, started and stopped here.
+describe('automation_claim of every rule with nothing to take in one rule', () => {
+	let stack: RunningStack;
+	let shared: string | undefined;
+	let own: SupabaseClient;
+
+	beforeAll(async () => {
+		stack = await startStack({ fast: true, clockHeader: true });
+		shared = process.env.LEADFLOW_TEST_STACK;
+		const { supabaseUrl, anonKey, serviceRoleKey, jwtSecret, dbUrl } = stack;
+		// createWorld and withDb reach the stack named here (this file's copy of the environment).
+		process.env.LEADFLOW_TEST_STACK = JSON.stringify({ supabaseUrl, anonKey, serviceRoleKey, jwtSecret, dbUrl });
+		own = serviceClient({ now: NOW });
+	}, 180_000);
+
+	afterAll(async () => {
+		process.env.LEADFLOW_TEST_STACK = shared;
+		await stack?.stop();
+	});
+
+	it('reaps and answers no rows when the day\'s limit is used, and claims again once another rule can', async () => {
+		const world = await createWorld();
+		const full = await world.rule({ dailyLimit: 1 });
+		await world.contacts(3);
+		const held = await claim(own, full, 'exec-one', 1, NOW, 5);
+		expect(held).toHaveLength(1);
+		const first = held[0].conversation_id;
+		// The lease runs out: the contact is back (first in the claim's order again), and the day's
+		// limit counts only live leases and sends, so the rule may take one again: that one.
+		expect((await claim(own, full, 'exec-two', 1, later(60), 600)).map((contact) => contact.conversation_id)).toEqual([first]);
+		// Now the limit is used by a live lease: no rows, for the rule and for every rule.
+		expect(await claim(own, full, 'exec-three', 5, later(120))).toEqual([]);
+		// Every rule: another owner's rule with room is claimed from, the full one still not.
+		const other = await createWorld();
+		const open = await other.rule();
+		const [theirs] = await other.contacts(1);
+		const everyRule = await claim(own, null, 'exec-every-rule', 10_000, later(180));
+		expect(everyRule.filter((contact) => contact.rule_id === full)).toEqual([]);
+		expect(everyRule.filter((contact) => contact.rule_id === open).map((contact) => contact.conversation_id)).toEqual([theirs]);
 	});
 });
