@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-const HELPERS = new Set(['run', 'claim-seed', 'claim-seeds-way', 'backend-cpu', 'stop-on-signal']);
+const HELPERS = new Set(['run', 'common', 'statements', 'claim-seed', 'claim-seeds-way', 'backend-cpu', 'stop-on-signal']);
 
 function benchmarks(): Array<{ name: string; summary: string }> {
 	return readdirSync(__dirname)

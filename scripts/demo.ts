@@ -132,6 +132,7 @@ How to reach them (n8n credentials of this package):
                                Service Role Key ${stack.serviceRoleKey}
   Leadflow Gemini API          Base URL ${simulators.gemini.baseUrl}   API Keys: any text, one per line
   Leadflow Facebook Page API   Base URL ${simulators.graph.baseUrl}   Page ID and token: any digits / text
+  Leadflow WhatsApp Cloud API  Base URL ${simulators.graph.baseUrl}   Phone Number ID and token: any digits / text
   Postgres                     ${stack.dbUrl}
   Data                         ${stack.dataDir}${stack.dataDirNote ? `\n                               ${stack.dataDirNote}` : ''}
   Simulator controls           ${simulators.gemini.baseUrl}/__sim/requests, ${simulators.graph.baseUrl}/__sim/requests`);
