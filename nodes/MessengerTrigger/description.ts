@@ -40,7 +40,7 @@ export const properties: INodeProperties[] = [
 		type: 'options',
 		default: 'credentialPage',
 		options: [
-			{ name: 'The Credential’s Page', value: 'credentialPage', description: 'Events of other Pages are ignored (reason other_page)' },
+			{ name: 'The Credential’s Page', value: 'credentialPage', description: 'Events of other Pages are ignored (reason other_page), with a warning in n8n’s log' },
 			{ name: 'Every Connected Page', value: 'connectedPages', description: 'An app subscribed for several Pages: each event goes to its Page’s owner' },
 		],
 		description: 'Which Pages’ events are recorded',

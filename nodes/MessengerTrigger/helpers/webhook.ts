@@ -84,7 +84,7 @@ export async function handleWebhook(context: IWebhookFunctions): Promise<IWebhoo
 		}
 	}
 
-	warnAboutUnownedPages(context, rows);
+	warnAboutIgnoredPages(context, rows, delivery.ignored);
 	const items = itemsFor(rows, delivery.extras, read.object === 'page' ? delivery.ignored : [{ page_id: null, psid: null, type: read.object, reason: 'unsupported_event', detail: `object ${read.object}` }], options);
 	const summary = { received: true, recorded: rows.filter((row) => row.outcome === 'recorded').length, events: rows.length + delivery.ignored.length };
 	// The delivery is recorded: Meta gets its 200 now, from here, not once n8n has created the
@@ -95,8 +95,10 @@ export async function handleWebhook(context: IWebhookFunctions): Promise<IWebhoo
 	return { workflowData: [items], noWebhookResponse: true };
 }
 
-/** Why the database ignores events of a whole Page, and what to do about it. */
+/** Why events of a whole Page are ignored (by the node: other_page; by the database: the rest), and what to do about it. */
 const PAGE_REASONS: Record<string, string> = {
+	other_page:
+		'the node receives only its credential’s Page (Pages: The Credential’s Page), and the Meta app sends the events of every Page subscribed to it to this one callback URL: set the Messenger Trigger’s Pages to Every Connected Page to record each connected Page’s events for its owner, or give this Page a workflow of its own whose Leadflow Facebook Page API credential is that Page’s (through another Meta app: an app has one callback URL)',
 	page_not_connected:
 		'the Page is not connected to an owner (no row in messenger_pages) and the node has no Owner ID: set the Messenger Trigger’s Owner ID to the Page owner’s Supabase Auth user id, or connect the Page (Messenger Sync with an Owner ID, or a row of messenger_pages)',
 	page_of_another_owner: 'the Page is connected to another owner than the node’s Owner ID: set Owner ID to the Page’s owner or leave it empty',
@@ -105,19 +107,20 @@ const PAGE_REASONS: Record<string, string> = {
 };
 
 /**
- * Events ignored because of their Page (not connected, or another owner's) are answered 200 like
- * the rest (see docs/messenger.md): never silently. One warning per Page and reason in n8n's log,
- * whether or not Include Ignored Events emits them.
+ * Events ignored because of their Page (another Page than the credential's, not connected, or
+ * another owner's) are answered 200 like the rest (see docs/messenger.md): never silently. One
+ * warning per Page and reason in n8n's log, whether or not Include Ignored Events emits them.
  */
-function warnAboutUnownedPages(context: IWebhookFunctions, rows: RecordedEvent[]): void {
+function warnAboutIgnoredPages(context: IWebhookFunctions, rows: RecordedEvent[], ignoredHere: IgnoredEvent[]): void {
 	const ignored = new Map<string, { pageId: string; reason: string; events: number }>();
-	for (const row of rows) {
-		if (row.outcome !== 'ignored' || row.reason === null || !(row.reason in PAGE_REASONS)) continue;
-		const key = `${row.page_id}\n${row.reason}`;
-		const seen = ignored.get(key) ?? { pageId: row.page_id, reason: row.reason, events: 0 };
+	const count = (pageId: string, reason: string) => {
+		const key = `${pageId}\n${reason}`;
+		const seen = ignored.get(key) ?? { pageId, reason, events: 0 };
 		seen.events += 1;
 		ignored.set(key, seen);
-	}
+	};
+	for (const event of ignoredHere) if (event.reason === 'other_page' && event.page_id !== null) count(event.page_id, event.reason);
+	for (const row of rows) if (row.outcome === 'ignored' && row.reason !== null && row.reason in PAGE_REASONS) count(row.page_id, row.reason);
 	for (const { pageId, reason, events } of ignored.values()) {
 		context.logger.warn(`Leadflow Messenger Trigger: ${events} event(s) of Page ${pageId} not recorded (${reason}): ${PAGE_REASONS[reason]}. Meta was answered 200 and will not deliver them again.`, {
 			pageId,

@@ -232,6 +232,48 @@ describe('Pages and owners', () => {
 		expect(owner.rows).toEqual([{ user_id: other.userId }]);
 	});
 
+	it('events of another Page than the credential’s are not silent either: n8n’s log warns once per Page, with how many, that Meta will not deliver them again, and what to do', async () => {
+		const world = await connectedPage();
+		const other = await connectedPage();
+		const raw = JSON.stringify(
+			messengerDelivery([
+				{ pageId: world.pageId, events: [messengerEvents.message(world.pageId, { psid: newPsid(), mid: mid(), text: 'to the credential’s Page', timestamp: at(2) })] },
+				{
+					pageId: other.pageId,
+					events: [
+						messengerEvents.message(other.pageId, { psid: newPsid(), mid: mid(), text: 'to Page B', timestamp: at(2) }),
+						messengerEvents.message(other.pageId, { psid: newPsid(), mid: mid(), text: 'to Page B again', timestamp: at(1) }),
+					],
+				},
+			]),
+		);
+		const warn = jest.spyOn(Container.get(Logger), 'warn');
+		try {
+			// The default (The Credential's Page), without Include Ignored Events: Page B's events are in no item.
+			const result = await post(world.pageId, raw);
+			expect(result.response).toMatchObject({ statusCode: 200, body: { received: true, recorded: 1, events: 3 } });
+			expect(result.nodeOutputs['Messenger Trigger']).toEqual([expect.objectContaining({ outcome: 'recorded', page_id: world.pageId })]);
+			expect(warn.mock.calls.filter(([message]) => String(message).startsWith('Leadflow Messenger Trigger'))).toEqual([
+				[
+					expect.stringMatching(
+						new RegExp(`^Leadflow Messenger Trigger: 2 event\\(s\\) of Page ${other.pageId} not recorded \\(other_page\\): .*Every Connected Page.*Meta was answered 200 and will not deliver them again\\.$`),
+					),
+					expect.objectContaining({ pageId: other.pageId, reason: 'other_page', events: 2, node: 'Messenger Trigger' }),
+				],
+			]);
+			expect((await counts(other.pageId)).messages).toBe(0);
+
+			// Every Connected Page records them: nothing to warn of.
+			warn.mockClear();
+			const every = await post(world.pageId, raw, { parameters: { pages: 'connectedPages' } });
+			expect(every.response).toMatchObject({ statusCode: 200, body: { received: true, recorded: 2, events: 3 } });
+			expect(warn.mock.calls.filter(([message]) => String(message).startsWith('Leadflow Messenger Trigger'))).toEqual([]);
+		} finally {
+			warn.mockRestore();
+		}
+		expect((await counts(other.pageId)).messages).toBe(2);
+	});
+
 	it('a Page not connected: ignored (page_not_connected) until the node names its owner, which connects it', async () => {
 		const world = await createWorld();
 		const raw = () => delivery(world.pageId, [messengerEvents.message(world.pageId, { psid: newPsid(), mid: mid(), text: 'hi', timestamp: at(1) })]);
