@@ -85,12 +85,29 @@ export class LeadflowFacebookPageApi implements ICredentialType {
 		return { ...requestOptions, qs };
 	}
 
+	// The Page's own conversations: only a token of that Page (with pages_messaging) may read them,
+	// so a wrong or empty Page ID, a token of another Page or a wrong App Secret fails the test,
+	// not every send after it (page_mismatch).
 	test: ICredentialTestRequest = {
 		request: {
 			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}/{{$credentials.graphApiVersion}}',
-			url: '/me',
+			url: '=/{{String($credentials.pageId).trim()}}/conversations',
 			method: 'GET',
-			qs: { fields: 'id,name' },
+			qs: { fields: 'id', limit: 1 },
 		},
+		rules: [
+			{
+				type: 'responseCode',
+				properties: {
+					value: 400,
+					message:
+						'Facebook refused it: the Page Access Token must be a token of this Page ID (its numeric ID) with pages_messaging, and the App Secret the app\'s own (or empty when the app does not require appsecret_proof)',
+				},
+			},
+			{
+				type: 'responseCode',
+				properties: { value: 404, message: 'No Page at this Page ID: set the numeric ID of your Facebook Page' },
+			},
+		],
 	};
 }

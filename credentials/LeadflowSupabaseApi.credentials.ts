@@ -42,11 +42,32 @@ export class LeadflowSupabaseApi implements ICredentialType {
 		},
 	};
 
+	// A read only the service role may make (anon has no grant on messenger_pages): the anon or
+	// publishable key, which sits beside the service role key in Supabase's settings, fails here
+	// instead of at the first node; a project without Leadflow's migrations fails too.
 	test: ICredentialTestRequest = {
 		request: {
 			baseURL: '={{$credentials.url.replace(/\\/+$/, "")}}',
-			url: '/rest/v1/',
+			url: '/rest/v1/messenger_pages',
 			method: 'GET',
+			qs: { select: 'page_id', limit: 1 },
 		},
+		rules: [
+			{
+				type: 'responseCode',
+				properties: {
+					value: 401,
+					message:
+						'The key was refused or may not read Leadflow\'s tables: use the service_role key (Project Settings → API Keys), not the anon or publishable key',
+				},
+			},
+			{
+				type: 'responseCode',
+				properties: {
+					value: 404,
+					message: 'Leadflow\'s tables are not in this project: apply the migrations (supabase/migrations, README step 2) and check the Project URL',
+				},
+			},
+		],
 	};
 }

@@ -17,9 +17,26 @@ test('a trailing slash on the project URL does not matter', async () => {
 	expect(result.status).toBe('OK');
 });
 
-test('a wrong key fails the way n8n reports the gateway’s 401', async () => {
+const NOT_SERVICE_ROLE =
+	'The key was refused or may not read Leadflow\'s tables: use the service_role key (Project Settings → API Keys), not the anon or publishable key';
+
+test('a wrong key fails, naming the key to use', async () => {
 	const result = await testCredential('leadflowSupabaseApi', { url: testStack().supabaseUrl, serviceRoleKey: 'wrong-key' });
-	expect(result).toEqual({ status: 'Error', message: 'Unauthorized' });
+	expect(result).toEqual({ status: 'Error', message: NOT_SERVICE_ROLE });
+});
+
+test('the anon key (beside the service role key in Supabase\'s settings) fails: it may not read Leadflow\'s tables', async () => {
+	const stack = testStack();
+	const result = await testCredential('leadflowSupabaseApi', { url: stack.supabaseUrl, serviceRoleKey: stack.anonKey });
+	expect(result).toEqual({ status: 'Error', message: NOT_SERVICE_ROLE });
+});
+
+test('a URL where no Leadflow tables are found fails, saying to apply the migrations and check the URL', async () => {
+	const result = await testCredential('leadflowSupabaseApi', { url: `${testStack().supabaseUrl}/not-a-project`, serviceRoleKey: testStack().serviceRoleKey });
+	expect(result).toEqual({
+		status: 'Error',
+		message: 'Leadflow\'s tables are not in this project: apply the migrations (supabase/migrations, README step 2) and check the Project URL',
+	});
 });
 
 test('an unreachable project URL fails with the network error', async () => {
