@@ -1,8 +1,15 @@
 // A webhook delivery's body, read: `{object: 'page', entry: [{id, time, messaging: [...]}]}` into
 // the events the database records (messenger_record_events), and the events it does not record,
 // each with the reason. Pure: no I/O, so every shape Meta may send is tested on its own.
+// An event is recorded only when the database takes every field of it (leadflow_private.
+// messenger_record, supabase/migrations/20261201001440_messenger_echo_takeover_after_sync.sql,
+// refuses the whole call with 22023 otherwise): ids of digits, a message id of 1 to 512 characters
+// without whitespace or control characters, a time or watermark from 0 to the year 3000, a text of
+// at most 20,000 characters. Anything else is ignored here with its reason, so one odd event never
+// fails the delivery's other events (a 500 Meta would deliver again and again).
 import type { MessengerEvent } from '../../shared/contract';
 import { storableText } from '../../shared/messenger-text';
+import { textProblem, type TextRule } from '../../shared/valid-input';
 
 /** An event the trigger does not record, and why. */
 export interface IgnoredEvent {
@@ -37,6 +44,10 @@ export type DeliveryRead = { ok: true; object: string; delivery: ReadDelivery } 
 
 const DIGITS = /^[0-9]{1,32}$/;
 const MAX_TEXT = 20_000;
+/** A message id as the database checks it: a token (no whitespace, no control character) of 1 to 512 characters. */
+const MESSAGE_ID: TextRule = { kind: 'token', min: 1, max: 512 };
+/** The latest time the database records (3000-01-01T00:00:00Z in epoch milliseconds), for timestamps and watermarks alike. */
+const LAST_TIME = 32_503_680_000_000;
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -105,14 +116,21 @@ function readEvent(event: unknown, entryPage: string | null, onlyPage: string | 
 	if (psid === null) return ignore('invalid_event', isEcho ? 'recipient.id is not a page-scoped id' : 'sender.id is not a page-scoped id');
 
 	const timestamp = event.timestamp;
-	const validTime = typeof timestamp === 'number' && Number.isSafeInteger(timestamp) && timestamp >= 0;
+	const validTime = typeof timestamp === 'number' && Number.isSafeInteger(timestamp) && timestamp >= 0 && timestamp <= LAST_TIME;
+	/** What is wrong with a message id, or undefined when the database takes it. */
+	const midProblem = (mid: string, field: string) => {
+		const problem = textProblem(mid, MESSAGE_ID);
+		return problem === undefined ? undefined : `${field} ${problem}`;
+	};
 
 	switch (kind) {
 		case 'message':
 		case 'echo': {
 			const mid = message?.mid;
-			if (typeof mid !== 'string' || mid === '' || mid.length > 512 || /\s/.test(mid)) return ignore('no_message_id');
-			if (!validTime) return ignore('invalid_event', 'timestamp is not epoch milliseconds');
+			if (typeof mid !== 'string' || mid === '') return ignore('no_message_id');
+			const badMid = midProblem(mid, 'message.mid');
+			if (badMid !== undefined) return ignore('invalid_event', badMid);
+			if (!validTime) return ignore('invalid_event', 'timestamp is not epoch milliseconds up to the year 3000');
 			const text = typeof message?.text === 'string' ? storableText(message.text, MAX_TEXT) : null;
 			delivery.events.push({
 				type: kind,
@@ -129,8 +147,10 @@ function readEvent(event: unknown, entryPage: string | null, onlyPage: string | 
 		case 'postback': {
 			const postback = event.postback as Json;
 			const mid = postback.mid;
-			if (typeof mid !== 'string' || mid === '' || mid.length > 512 || /\s/.test(mid)) return ignore('no_message_id');
-			if (!validTime) return ignore('invalid_event', 'timestamp is not epoch milliseconds');
+			if (typeof mid !== 'string' || mid === '') return ignore('no_message_id');
+			const badMid = midProblem(mid, 'postback.mid');
+			if (badMid !== undefined) return ignore('invalid_event', badMid);
+			if (!validTime) return ignore('invalid_event', 'timestamp is not epoch milliseconds up to the year 3000');
 			const title = typeof postback.title === 'string' ? storableText(postback.title, MAX_TEXT) : null;
 			delivery.events.push({ type: 'postback', page_id: pageId, psid, mid, text: title, timestamp });
 			delivery.extras.push(typeof postback.payload === 'string' ? { postback_payload: postback.payload } : {});
@@ -139,7 +159,9 @@ function readEvent(event: unknown, entryPage: string | null, onlyPage: string | 
 		case 'delivery':
 		case 'read': {
 			const watermark = (event[kind] as Json).watermark;
-			if (typeof watermark !== 'number' || !Number.isFinite(watermark) || watermark < 0) return ignore('invalid_event', 'watermark is not epoch milliseconds');
+			if (typeof watermark !== 'number' || !Number.isFinite(watermark) || watermark < 0 || watermark > LAST_TIME) {
+				return ignore('invalid_event', 'watermark is not epoch milliseconds up to the year 3000');
+			}
 			delivery.events.push({ type: kind, page_id: pageId, psid, watermark: Math.floor(watermark) });
 			delivery.extras.push({});
 			return;

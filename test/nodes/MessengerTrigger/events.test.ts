@@ -61,6 +61,47 @@ describe('readDelivery', () => {
 		]);
 	});
 
+	it('ignores as invalid_event, before anything is sent, every message id, time and watermark the database refuses (messenger_record’s checks), and takes what it accepts', () => {
+		const YEAR_3000 = Date.UTC(3000, 0, 1);
+		const message = (mid: string, timestamp = 1) => ({ sender: { id: '9' }, recipient: { id: PAGE }, timestamp, message: { mid, text: 'x' } });
+		const refused: Array<[string, unknown]> = [
+			['a C0 control', message('m_\u0001x')],
+			['unit separator', message('m_\u001fx')],
+			['DEL', message('m_\u007fx')],
+			['a C1 control (NEL, not \\s)', message('m_\u0085x')],
+			['the last C1 control', message('m_\u009fx')],
+			['NUL', message('m_\u0000x')],
+			['a lone surrogate', message('m_\ud800x')],
+			['a space', message('m_ x')],
+			['513 characters', message('m'.repeat(513))],
+			['a postback id with a control', { sender: { id: '9' }, recipient: { id: PAGE }, timestamp: 1, postback: { mid: 'm_\u0002', title: 'Yes', payload: 'Y' } }],
+			['an echo id with a C1 control', messengerEvents.echo(PAGE, { psid: '9', mid: 'm_\u0090', appId: 1, timestamp: 1 })],
+			['a time after the year 3000', message('m_late', YEAR_3000 + 1)],
+			['a fractional time', message('m_half', 1.5)],
+			['a negative time', message('m_early', -1)],
+			['a delivery watermark after the year 3000', messengerEvents.delivery(PAGE, { psid: '9', watermark: YEAR_3000 + 1 })],
+			['a read watermark after the year 3000', messengerEvents.read(PAGE, { psid: '9', watermark: 1e300 })],
+		];
+		const delivery = read(refused.map(([, event]) => event));
+		expect(delivery.events).toEqual([]);
+		expect(delivery.ignored.map((event, index) => [refused[index][0], event.reason])).toEqual(refused.map(([name]) => [name, 'invalid_event']));
+		expect(delivery.ignored[0].detail).toMatch(/^message\.mid contains a control character \(U\+0001 at character 3\)/);
+
+		// The bounds themselves are taken, and a length counts characters as the database does (code points).
+		const astral = '😀'.repeat(512);
+		const taken = read([
+			message(astral, YEAR_3000),
+			messengerEvents.read(PAGE, { psid: '9', watermark: YEAR_3000 }),
+			message('m_ok', 0),
+		]);
+		expect(taken.ignored).toEqual([]);
+		expect(taken.events).toEqual([
+			expect.objectContaining({ type: 'message', mid: astral, timestamp: YEAR_3000 }),
+			{ type: 'read', page_id: PAGE, psid: '9', watermark: YEAR_3000 },
+			expect.objectContaining({ type: 'message', mid: 'm_ok', timestamp: 0 }),
+		]);
+	});
+
 	it('keeps only the credential’s Page unless every Page is accepted', () => {
 		const body = messengerDelivery([{ pageId: '222', events: [messengerEvents.message('222', { psid: '9', mid: 'm_1', timestamp: 1 })] }]);
 		const raw = Buffer.from(JSON.stringify(body));

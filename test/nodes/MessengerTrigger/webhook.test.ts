@@ -202,6 +202,39 @@ describe('events', () => {
 		expect(stops.rows).toEqual([{ reason: 'human_takeover', rule_id: null }]);
 	});
 
+	it('an event the database would refuse (a message id with a control character, a time or watermark after the year 3000) is ignored as invalid_event; the rest of the delivery is recorded and answered 200', async () => {
+		const world = await connectedPage();
+		const psid = newPsid();
+		const good = mid();
+		const YEAR_3000 = Date.UTC(3000, 0, 1);
+		const raw = delivery(world.pageId, [
+			messengerEvents.message(world.pageId, { psid, mid: good, text: 'the good one', timestamp: at(3) }),
+			// \s does not match these; the database's token check refuses them (22023).
+			messengerEvents.message(world.pageId, { psid, mid: `${mid()}\u0001`, text: 'C0 control', timestamp: at(2) }),
+			messengerEvents.message(world.pageId, { psid, mid: `${mid()}\u0085`, text: 'C1 control (NEL)', timestamp: at(2) }),
+			messengerEvents.postback(world.pageId, { psid, mid: `${mid()}\u007f`, title: 'DEL', payload: 'P', timestamp: at(2) }),
+			// Postgres text cannot hold NUL: the call failed before the database even checked it.
+			messengerEvents.echo(world.pageId, { psid, mid: `${mid()}\u0000`, text: 'NUL', appId: APP_ID, timestamp: at(2) }),
+			messengerEvents.message(world.pageId, { psid, mid: mid(), text: 'too late', timestamp: YEAR_3000 + 1 }),
+			messengerEvents.read(world.pageId, { psid, watermark: YEAR_3000 + 1 }),
+		]);
+		const result = await post(world.pageId, raw, { parameters: { options: { includeIgnored: true } } });
+		expect(result.response).toMatchObject({ statusCode: 200, body: { received: true, recorded: 1, events: 7 } });
+		expect(result.nodeOutputs['Messenger Trigger']).toEqual([
+			expect.objectContaining({ type: 'message', outcome: 'recorded', facebook_message_id: good, text: 'the good one' }),
+			expect.objectContaining({ type: 'message', outcome: 'ignored', reason: 'invalid_event', detail: expect.stringContaining('message.mid contains a control character (U+0001') }),
+			expect.objectContaining({ type: 'message', outcome: 'ignored', reason: 'invalid_event', detail: expect.stringContaining('message.mid contains a control character (U+0085') }),
+			expect.objectContaining({ type: 'postback', outcome: 'ignored', reason: 'invalid_event', detail: expect.stringContaining('postback.mid contains a control character (U+007F') }),
+			expect.objectContaining({ type: 'echo', outcome: 'ignored', reason: 'invalid_event', detail: expect.stringContaining('message.mid contains a NUL character') }),
+			expect.objectContaining({ type: 'message', outcome: 'ignored', reason: 'invalid_event', detail: expect.stringContaining('timestamp') }),
+			expect.objectContaining({ type: 'read', outcome: 'ignored', reason: 'invalid_event', detail: expect.stringContaining('watermark') }),
+		]);
+		const { rows } = await withDb((db) =>
+			db.query('select m.facebook_message_id, m.text, c.read_until from public.messenger_messages m join public.messenger_conversations c on c.id = m.conversation_id where c.page_id = $1', [world.pageId]),
+		);
+		expect(rows).toEqual([{ facebook_message_id: good, text: 'the good one', read_until: null }]);
+	});
+
 	it('receipts are recorded and not emitted; Include Receipts emits them', async () => {
 		const world = await connectedPage();
 		const psid = newPsid();
