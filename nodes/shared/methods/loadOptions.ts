@@ -2,12 +2,18 @@
 // project behind the node's credential. `getTags` is for the tag parameters of the nodes to come:
 // a node offers it with `methods = { loadOptions: { getTags } }` and a parameter of type 'options'
 // (or 'multiOptions') with `typeOptions: { loadOptionsMethod: 'getTags' }`.
+// The tags are read a batch at a time by key (name, then id, after the last one read), never by
+// offset: a tag added or deleted between two requests would shift an offset's rows, so that one
+// came twice or not at all.
 import type { ILoadOptionsFunctions, INodePropertyOptions } from 'n8n-workflow';
 import { getSupabaseClient, toNodeApiError } from '../supabase';
 import { fixedOwner } from './listSearch';
 
-/** Rows per request; the count of the first answer says whether more requests are needed (a project's PostgREST may also cap rows per answer, max-rows). */
+/** Rows per request; each answer's count (the rows after the key) says whether more requests are needed (a project's PostgREST may also cap rows per answer, max-rows). */
 const TAG_BATCH = 1000;
+
+/** A value in a PostgREST logic tree (`or=(…)`): quoted, so a name's commas, dots or parentheses stay its own. */
+const quoted = (value: string) => `"${value.replace(/["\\]/g, (character) => `\\${character}`)}"`;
 
 interface TagRow {
 	id: string;
@@ -27,11 +33,14 @@ export async function getTags(this: ILoadOptionsFunctions): Promise<INodePropert
 	for (;;) {
 		let query = client.from('tags').select('id, name, user_id', { count: 'exact' });
 		if (owner) query = query.eq('user_id', owner);
-		const { data, error, count } = await query.order('name').order('id').range(tags.length, tags.length + TAG_BATCH - 1);
+		// After the last tag read, in the list's order (name, then id).
+		const last = tags.at(-1);
+		if (last) query = query.or(`name.gt.${quoted(last.name)},and(name.eq.${quoted(last.name)},id.gt.${last.id})`);
+		const { data, error, count } = await query.order('name').order('id').limit(TAG_BATCH);
 		if (error) throw toNodeApiError(this, error, 'Listing the tags failed');
 		const batch = data as TagRow[];
 		tags.push(...batch);
-		if (batch.length === 0 || tags.length >= (count ?? 0)) break;
+		if (batch.length === 0 || batch.length >= (count ?? 0)) break;
 	}
 	return tags.map((tag) => (owner ? { name: tag.name, value: tag.id } : { name: tag.name, value: tag.id, description: `Owner ${tag.user_id}` }));
 }

@@ -3,11 +3,13 @@
 // the local stack. Two owners' rows are seeded; every name carries this run's token so that rows of
 // other test files on the same stack never match a filter.
 import { randomInt, randomUUID } from 'node:crypto';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { INodeListSearchItems, INodeListSearchResult, INodeParameters } from 'n8n-workflow';
 import { LIST_PAGE_SIZE } from '../../../nodes/shared/methods/listSearch';
 import { createWorld, type World } from '../../db/follow-up/fixtures';
 import { listSearch, loadOptions, type TestCredentials } from '../../harness';
-import { testStack, withDb } from '../../helpers/stack';
+import { createTestUser, testStack, withDb } from '../../helpers/stack';
 
 const TAG_ELIGIBILITY = 'n8n-nodes-leadflow.tagEligibility';
 const CAMPAIGNS = 'n8n-nodes-leadflow.campaignSessionCreate';
@@ -186,6 +188,36 @@ describe('searchConversations (the Contact of Tag Eligibility\'s timeline)', () 
 	});
 });
 
+/**
+ * A pass-through to the stack's Supabase URL that runs `meanwhile` once, when the second request of
+ * `path` arrives, before passing it on: what another user's write between two requests of one list
+ * does. `requests()`: how many requests of `path` came.
+ */
+async function writeBetweenRequests(path: string, meanwhile: () => Promise<void>) {
+	const upstream = new URL(testStack().supabaseUrl);
+	let seen = 0;
+	const server = createServer((incoming, outgoing) => {
+		const second = (incoming.url ?? '').startsWith(path) && ++seen === 2;
+		void (second ? meanwhile() : Promise.resolve()).then(() => {
+			const forwarded = request(
+				{ host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: upstream.host } },
+				(answer) => {
+					outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+					answer.pipe(outgoing);
+				},
+			);
+			forwarded.on('error', (error) => outgoing.writeHead(502).end(String(error)));
+			incoming.pipe(forwarded);
+		}, (error: unknown) => outgoing.writeHead(500).end(String(error)));
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	return {
+		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+		requests: () => seen,
+		stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+	};
+}
+
 describe('getTags (loadOptions, for tag parameters)', () => {
 	test('with a fixed owner: exactly that owner\'s tags, names as labels and IDs as values, by name', async () => {
 		const options = await loadOptions({ nodeType: CAMPAIGNS, parameters: { operation: 'stats', ownerUserId: b.userId }, credentials: credentials() }, 'getTags');
@@ -206,5 +238,42 @@ describe('getTags (loadOptions, for tag parameters)', () => {
 				{ name: 'VIP', value: b.tags.VIP, description: `Owner ${b.userId}` },
 			]),
 		);
+	});
+
+	// Read 1,000 at a time: by offset, a tag added before the second batch's start between the two
+	// requests moved the first batch's last tag into the second, listed twice (and a tag deleted
+	// there hid the second batch's first).
+	test('without an owner, more than a batch of tags: one added meanwhile before the next batch repeats none and hides none', async () => {
+		const owner = await createTestUser('tag-batches');
+		// 1,001 tags that come first in the list (the stack's collation is C: "!" before digits and
+		// letters), so a batch ends on one of them; names with the characters PostgREST reads in a filter.
+		const names = Array.from({ length: 1001 }, (_, n) => `!${run} "tag", (a).\\ ${String(n).padStart(4, '0')}`);
+		const ours = await withDb(async (db) => {
+			const { rows } = await db.query<{ id: string; name: string }>(
+				'insert into public.tags (user_id, name) select $1, unnest($2::text[]) returning id, name',
+				[owner, names],
+			);
+			return rows.sort((x, y) => names.indexOf(x.name) - names.indexOf(y.name));
+		});
+		// Added between the first and the second request, before every tag above (a space is before "!").
+		const proxy = await writeBetweenRequests('/rest/v1/tags', () =>
+			withDb(async (db) => {
+				await db.query('insert into public.tags (user_id, name) values ($1, $2)', [owner, ` ${run} added meanwhile`]);
+			}),
+		);
+		try {
+			const options = await loadOptions(
+				{ nodeType: TAG_ELIGIBILITY, parameters: { operation: 'claim' }, credentials: { leadflowSupabaseApi: { url: proxy.url, serviceRoleKey: testStack().serviceRoleKey } } },
+				'getTags',
+			);
+			expect(proxy.requests()).toBeGreaterThanOrEqual(2);
+			const values = options.map((option) => String(option.value));
+			expect(values.length - new Set(values).size).toBe(0);
+			const mine = new Set(ours.map((tag) => tag.id));
+			expect(options.filter((option) => mine.has(String(option.value)))).toEqual(ours.map((tag) => ({ name: tag.name, value: tag.id, description: `Owner ${owner}` })));
+		} finally {
+			await proxy.stop();
+			await withDb((db) => db.query('delete from public.tags where user_id = $1', [owner]));
+		}
 	});
 });
