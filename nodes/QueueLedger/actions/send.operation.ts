@@ -8,7 +8,11 @@
 // (queue_begin_send) renews the lease of those the worker still holds and refuses the others: a
 // message claimed again by another run after this one's lease ran out, or whose lead was taken over
 // meanwhile, is not sent (released, its error saying why: not_held, cancelled …), so it never goes
-// out twice nor to a lead a person has taken.
+// out twice nor to a lead a person has taken. The same call also renews the lease of every message
+// of the earlier groups whose send it let go: those are reported by Complete only after the last
+// group, and a slow Meta (groups × the timeout) could otherwise outlast their lease, after which
+// any run's Claim ends them dead, `uncertain`, and Complete is refused (already_completed) even for
+// a message Meta accepted.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { QueueMessage } from '../../shared/contract';
 import { parameterReader } from '../../shared/default-fields';
@@ -69,7 +73,7 @@ const properties: INodeProperties[] = [
 			type: 'number',
 			typeOptions: { minValue: 5, maxValue: 86400 },
 			default: 300,
-			description: 'How long each message stays held for this run from just before it is sent (checked and renewed for every group of Parallel Sends): a message another run claimed meanwhile, or whose lead was taken over, is not sent',
+			description: 'How long each message stays held for this run from just before it is sent (checked and renewed for every group of Parallel Sends, with the earlier groups\' messages, until Complete reports them): a message another run claimed meanwhile, or whose lead was taken over, is not sent',
 		},
 		{
 			displayName: 'Timeout (Ms)',
@@ -129,10 +133,14 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	let stopped: BatchStop | undefined;
 	let databaseProblem: string | undefined;
 	const outcomes = new Array<SendOutcome>(jobs.length);
+	// Per worker, the messages whose send queue_begin_send let go in this run: their leases are
+	// renewed with each later group, so they are still held when Complete reports them.
+	const begun = new Map<string, Set<string>>();
 	for (let start = 0; start < jobs.length; start += concurrency) {
 		const group = jobs.slice(start, start + concurrency);
 		const sendable = group.filter((job) => !job.problem && job.message);
-		// The database says which of the group this worker still holds (one call per worker).
+		// The database says which of the group this worker still holds (one call per worker, the
+		// earlier groups' messages renewed in it).
 		const refusals = new Map<string, SendOutcome>();
 		if (!stopped && !databaseProblem && !cancelSignal?.aborted) {
 			for (const [worker, ids] of groupByWorker(sendable)) {
@@ -140,9 +148,20 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					for (const id of ids) refusals.set(id, notSent('not_held', 'no worker name, so whether this run still holds it cannot be checked'));
 					continue;
 				}
+				const mine = begun.get(worker) ?? new Set<string>();
+				begun.set(worker, mine);
+				const renewed = [...mine].filter((id) => !ids.includes(id));
+				const asked = new Set(ids);
 				try {
-					const rows = await callRpc(this, 'queue_begin_send', { p_worker: worker, p_item_ids: ids, p_lease_seconds: options.leaseSeconds ?? 300 });
-					for (const row of rows) if (!row.send) refusals.set(row.item_id, notSent(row.reason ?? 'not_held', REFUSED[row.reason ?? 'not_held']));
+					for (const batch of beginSendCalls(ids, renewed)) {
+						const rows = await callRpc(this, 'queue_begin_send', { p_worker: worker, p_item_ids: batch, p_lease_seconds: options.leaseSeconds ?? 300 });
+						// Only the group's answers decide; an earlier message no longer held has gone out already.
+						for (const row of rows) {
+							if (!asked.has(row.item_id)) continue;
+							if (row.send) mine.add(row.item_id);
+							else refusals.set(row.item_id, notSent(row.reason ?? 'not_held', REFUSED[row.reason ?? 'not_held']));
+						}
+					}
 				} catch (error) {
 					// Messages may have gone out already: nothing is thrown; the rest is not sent.
 					databaseProblem = error instanceof Error ? error.message : String(error);
@@ -173,6 +192,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	return [output];
 }
 
+/** The most item ids queue_begin_send takes in one call. */
+const MAX_IDS = 1000;
+
 /** Why the database refused to let a message go (queue_begin_send's reasons). */
 const REFUSED: Record<string, string> = {
 	not_held: 'this run no longer holds it (its lease ran out and another run claimed it, or it was released)',
@@ -183,6 +205,14 @@ const REFUSED: Record<string, string> = {
 
 /** Not sent: released (Complete records nothing for a message this run does not hold), the reason as its code. */
 const notSent = (code: string, why: string): SendOutcome => ({ outcome: 'released', message_id: null, error: { code, message: `Not sent: ${why}`, permanent: false } });
+
+/** The group's ids, then the earlier groups' to renew, in calls of at most MAX_IDS (the group's in the first). */
+function beginSendCalls(ids: string[], renewed: string[]): string[][] {
+	const all = [...ids, ...renewed];
+	const calls: string[][] = [];
+	for (let at = 0; at < all.length; at += MAX_IDS) calls.push(all.slice(at, at + MAX_IDS));
+	return calls;
+}
 
 function groupByWorker(jobs: Job[]): Map<string, string[]> {
 	const byWorker = new Map<string, string[]>();

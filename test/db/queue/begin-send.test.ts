@@ -1,5 +1,6 @@
 // queue_begin_send, asked by Send just before each group of messages goes out: the messages the
-// worker still holds get their lease renewed (also one that ran out while nobody claimed it since);
+// worker still holds get their lease renewed (also one that ran out while nobody claimed it since,
+// and one whose send it began already: Send renews the earlier groups' with each group);
 // one another worker claimed after the lease ran out, one whose lead was taken over, one already
 // completed or unknown are refused with the reason, and nothing is written for them. A message it
 // let go may have been delivered: if its run never reports, Claim never hands it out again but ends
@@ -28,6 +29,28 @@ describe('queue_begin_send', () => {
 			['claimed', 'w-a', 1],
 		]);
 		expect(await ledger(userId)).toHaveLength(before);
+	});
+
+	it('renews again a message the worker holds whose send it began (Send renews the earlier groups with each group): the lease moves, the send\'s start stays, no ledger row', async () => {
+		const { userId } = await preparedOwner(2);
+		const [a, b] = await claim('w-a', userId, at('13:00'));
+		expect((await beginSend('w-a', [a.item_id], at('13:01')))[0]).toMatchObject({ send: true });
+		const before = (await ledger(userId)).length;
+		// 13:04: the next group (b) goes, a renewed with it.
+		expect(await beginSend('w-a', [b.item_id, a.item_id], at('13:04'))).toEqual([b, a].map((item) => ({ item_id: item.item_id, send: true, status: 'claimed', reason: null, lease_expires_at: at('13:09').replace('.000Z', '+00:00') })));
+		const started = await withDb(async (db) => (await db.query<{ id: string; send_started_at: Date }>('select id, send_started_at from public.whatsapp_message_queue where user_id = $1', [userId])).rows);
+		expect(new Map(started.map((row) => [row.id, row.send_started_at.toISOString()]))).toEqual(new Map([[a.item_id, at('13:01')], [b.item_id, at('13:04')]]));
+		expect(await ledger(userId)).toHaveLength(before);
+		// 13:07: a's first lease (13:06) is over, but it is held until 13:09: another claim ends nothing.
+		expect(await claim('w-b', userId, at('13:07'))).toEqual([]);
+		expect((await messages(userId)).map((row) => [row.status, row.lease_holder])).toEqual([
+			['claimed', 'w-a'],
+			['claimed', 'w-a'],
+		]);
+		expect((await complete('w-a', [sent(a), sent(b)], at('13:08'))).map((row) => [row.accepted, row.status])).toEqual([
+			[true, 'sent'],
+			[true, 'sent'],
+		]);
 	});
 
 	it('refuses a message another worker claimed after the lease ran out: the first worker never sends it', async () => {
