@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
+import { startStack, type RunningStack } from '../../stack';
 import { runWorkflow, type WorkflowJson } from '../harness';
 import { loadWorkflow } from '../harness/workflow-file';
 import { mostInAnyWindow } from '../helpers/arrivals';
@@ -291,60 +292,74 @@ test('a scheduled run whose claim fails ends in error with the claim\'s message 
 	expect(await graphSends(sims)).toEqual([]);
 });
 
-test('"Trigger now" with a body it cannot read (a misspelt or unknown key, ruleId null or empty, JSON sent as a form) answers 400 naming the field; nothing is claimed or sent. Only {} runs every enabled rule', async () => {
-	const first = await seed001();
-	// A second rule of the same owner and Page, on the same tag: {} claims for both.
-	const second = {
-		ruleId: await withDb(async (db) => {
-			const { rows } = await db.query<{ id: string }>(`select id from public.tags where user_id = $1 and name = 'AI follow-up'`, [first.owner.userId]);
-			return addRule(db, first.owner, { name: 'Second rule', includeTagIds: [rows[0].id], dailyLimit: 50 });
-		}),
-	};
-	const credentials = pipelineCredentials(sims, first.owner.pageId);
-	const claimedRows = async () =>
-		(await withDb((db) => db.query(`select rule_id from public.ai_automation_contact_states where rule_id = any($1::uuid[])`, [[first.ruleId, second.ruleId]]))).rows;
-	const asJson = [
-		{ body: { ruleID: first.ruleId }, field: 'ruleID' },
-		{ body: { rule_id: first.ruleId }, field: 'rule_id' },
-		{ body: { ruleId: first.ruleId, dryRun: true }, field: 'dryRun' },
-		{ body: { ruleId: null }, field: 'ruleId' },
-		{ body: { ruleId: '' }, field: 'ruleId' },
-		{ body: { ruleId: '   ' }, field: 'ruleId' },
-		{ body: { ruleId: 42 }, field: 'ruleId' },
-	];
-	for (const { body, field } of asJson) {
-		const { result } = await triggerNow(credentials, body);
-		expect({ body, status: result.response?.statusCode }).toEqual({ body, status: 400 });
-		expect(result.response?.body).toEqual({ status: 400, error: expect.stringContaining(field), field, hint: expect.stringMatching(/ruleId.*Content-Type: application\/json.*\{\}/) });
-		expect(result.executedNodes).not.toContain('Claim Due Contacts');
-	}
-	// curl -d '{"ruleId":"…"}' without Content-Type: application/json is a form: n8n reads one key, the whole text.
-	const formKey = JSON.stringify({ ruleId: first.ruleId });
-	const form = await runWorkflow('workflows/tag-monitor-send.json', {
-		startNode: 'Trigger Now',
-		webhook: { method: 'POST', headers: { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value, 'content-type': 'application/x-www-form-urlencoded' }, body: { [formKey]: '' } },
-		credentials,
+// {} claims for every enabled rule of every Page: it reaches every rule in the database and, first,
+// reaps every expired lease at the real clock (automation_claim_explained with no rule), which on the
+// run's shared stack resets other test files' claimed contacts (they judge at fixed instants, long
+// past), and takes their due ones. So this test has a stack of its own, started and stopped here.
+describe('"Trigger now" with {} on a stack of its own', () => {
+	let stack: RunningStack;
+	let shared: string | undefined;
+
+	beforeAll(async () => {
+		stack = await startStack({ fast: true, clockHeader: true });
+		shared = process.env.LEADFLOW_TEST_STACK;
+		const { supabaseUrl, anonKey, serviceRoleKey, jwtSecret, dbUrl } = stack;
+		// The seeds, withDb and pipelineCredentials reach the stack named here (this file's copy of the environment).
+		process.env.LEADFLOW_TEST_STACK = JSON.stringify({ supabaseUrl, anonKey, serviceRoleKey, jwtSecret, dbUrl });
+	}, 180_000);
+
+	afterAll(async () => {
+		process.env.LEADFLOW_TEST_STACK = shared;
+		await stack?.stop();
 	});
-	expect(form.response?.statusCode).toBe(400);
-	expect(form.response?.body).toEqual({ status: 400, error: expect.stringMatching(/^Unknown field "\{\\"ruleId\\":/), field: formKey, hint: expect.stringMatching(/Content-Type: application\/json/) });
-	expect(form.executedNodes).not.toContain('Claim Due Contacts');
 
-	expect(await claimedRows()).toEqual([]);
-	expect(await graphSends(sims)).toEqual([]);
+	test('"Trigger now" with a body it cannot read (a misspelt or unknown key, ruleId null or empty, JSON sent as a form) answers 400 naming the field; nothing is claimed or sent. Only {} runs every enabled rule', async () => {
+		const first = await seed001();
+		// A second rule of the same owner and Page, on the same tag: {} claims for both.
+		const second = {
+			ruleId: await withDb(async (db) => {
+				const { rows } = await db.query<{ id: string }>(`select id from public.tags where user_id = $1 and name = 'AI follow-up'`, [first.owner.userId]);
+				return addRule(db, first.owner, { name: 'Second rule', includeTagIds: [rows[0].id], dailyLimit: 50 });
+			}),
+		};
+		const credentials = pipelineCredentials(sims, first.owner.pageId);
+		const claimedRows = async () =>
+			(await withDb((db) => db.query(`select rule_id from public.ai_automation_contact_states where rule_id = any($1::uuid[])`, [[first.ruleId, second.ruleId]]))).rows;
+		const asJson = [
+			{ body: { ruleID: first.ruleId }, field: 'ruleID' },
+			{ body: { rule_id: first.ruleId }, field: 'rule_id' },
+			{ body: { ruleId: first.ruleId, dryRun: true }, field: 'dryRun' },
+			{ body: { ruleId: null }, field: 'ruleId' },
+			{ body: { ruleId: '' }, field: 'ruleId' },
+			{ body: { ruleId: '   ' }, field: 'ruleId' },
+			{ body: { ruleId: 42 }, field: 'ruleId' },
+		];
+		for (const { body, field } of asJson) {
+			const { result } = await triggerNow(credentials, body);
+			expect({ body, status: result.response?.statusCode }).toEqual({ body, status: 400 });
+			expect(result.response?.body).toEqual({ status: 400, error: expect.stringContaining(field), field, hint: expect.stringMatching(/ruleId.*Content-Type: application\/json.*\{\}/) });
+			expect(result.executedNodes).not.toContain('Claim Due Contacts');
+		}
+		// curl -d '{"ruleId":"…"}' without Content-Type: application/json is a form: n8n reads one key, the whole text.
+		const formKey = JSON.stringify({ ruleId: first.ruleId });
+		const form = await runWorkflow('workflows/tag-monitor-send.json', {
+			startNode: 'Trigger Now',
+			webhook: { method: 'POST', headers: { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value, 'content-type': 'application/x-www-form-urlencoded' }, body: { [formKey]: '' } },
+			credentials,
+		});
+		expect(form.response?.statusCode).toBe(400);
+		expect(form.response?.body).toEqual({ status: 400, error: expect.stringMatching(/^Unknown field "\{\\"ruleId\\":/), field: formKey, hint: expect.stringMatching(/Content-Type: application\/json/) });
+		expect(form.executedNodes).not.toContain('Claim Due Contacts');
 
-	// {} is every enabled rule: both rules' due contacts are claimed. Kept to this Page (the Claim's
-	// Page ID), as a copy per Page is set up: every enabled rule of every Page would also take other
-	// test files' contacts, which share the database.
-	const shipped = loadWorkflow('workflows/tag-monitor-send.json');
-	const onePage: WorkflowJson = {
-		...shipped,
-		nodes: shipped.nodes.map((node) =>
-			node.type === 'n8n-nodes-leadflow.tagEligibility' ? { ...node, parameters: { ...node.parameters, pageId: first.owner.pageId } } : node),
-	};
-	const { result, summary } = await triggerNow(credentials, {}, onePage);
-	expect(result.response?.statusCode).toBe(200);
-	expect(summary.ruleId).toBeNull();
-	expect(new Set((await claimedRows()).map((row) => row.rule_id))).toEqual(new Set([first.ruleId, second.ruleId]));
+		expect(await claimedRows()).toEqual([]);
+		expect(await graphSends(sims)).toEqual([]);
+
+		// {} is every enabled rule: both rules' due contacts are claimed, by the shipped workflow as it is.
+		const { result, summary } = await triggerNow(credentials, {});
+		expect(result.response?.statusCode).toBe(200);
+		expect(summary.ruleId).toBeNull();
+		expect(new Set((await claimedRows()).map((row) => row.rule_id))).toEqual(new Set([first.ruleId, second.ruleId]));
+	});
 });
 
 // POST /webhook/leadflow/trigger?ruleId=… read nothing from the query: with no body it ran every
@@ -352,7 +367,7 @@ test('"Trigger now" with a body it cannot read (a misspelt or unknown key, ruleI
 test('"Trigger now" with a query parameter (?ruleId=…, with or without a body) answers 400 naming it and saying to send it in the JSON body; nothing is claimed or sent', async () => {
 	const seed = await seed001();
 	const credentials = pipelineCredentials(sims, seed.owner.pageId);
-	// Kept to this Page, as in the test above: were the query ignored, {} would claim every enabled
+	// Kept to this Page (the Claim's Page ID): were the query ignored, {} would claim every enabled
 	// rule's contacts, other test files' among them.
 	const shipped = loadWorkflow('workflows/tag-monitor-send.json');
 	const onePage: WorkflowJson = {
