@@ -115,12 +115,19 @@ export interface AddLeadsFromCrmLead {
 	phone: string | null;
 	conversation_id: string | null;
 	campaign_session_id: string | null;
-	reason: null;
+	/**
+	 * phone_holds_other_session: a campaign's session found as the lead of its phone, which holds
+	 * another session (a phone in two campaigns of the owner has one lead). That lead is this
+	 * session's lead all the same: its answers, its outreach's first contact and the queue's send
+	 * follow it. Otherwise null.
+	 */
+	reason: 'phone_holds_other_session' | null;
 }
 
 /**
- * A session of the campaign whose outreach started (contacted, or an objective recorded) that no
- * lead holds: not added, so nobody already contacted, or who said no, is queued.
+ * A session of the campaign whose outreach started (contacted, or an objective recorded) that has
+ * no lead (none holds it, none has its phone): not added, so nobody already contacted, or who said
+ * no, is queued.
  */
 export interface AddLeadsFromCrmSkipped {
 	/** The campaign session. */

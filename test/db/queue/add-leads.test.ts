@@ -244,8 +244,9 @@ describe('queue_add_leads_from_crm', () => {
 		expect(rows.map((row) => row.from_id)).toEqual([...sessions].sort());
 		// The lead found by its phone takes the session and the name it lacked.
 		expect(byFrom[s1]).toEqual({ from_id: s1, lead_id: bare.lead_id, outcome: 'existing', status: 'new', source: null, name: 'Carla', phone: p1, conversation_id: null, campaign_session_id: s1, reason: null });
-		// One holding another session and a name keeps them: the answer is what it holds.
-		expect(byFrom[s2]).toEqual({ from_id: s2, lead_id: holder.lead_id, outcome: 'existing', status: 'new', source: null, name: 'Known', phone: p2, conversation_id: null, campaign_session_id: otherSession, reason: null });
+		// One holding another session and a name keeps them: the answer is what it holds, and says
+		// why its session is not from_id (20261201001570: that lead is this session's lead all the same).
+		expect(byFrom[s2]).toEqual({ from_id: s2, lead_id: holder.lead_id, outcome: 'existing', status: 'new', source: null, name: 'Known', phone: p2, conversation_id: null, campaign_session_id: otherSession, reason: 'phone_holds_other_session' });
 		expect(byFrom[s3]).toMatchObject({ from_id: s3, outcome: 'created', source: 'campaign', name: 'Eva', phone: p3, campaign_session_id: s3 });
 		const stored = await withDb(async (db) => (await db.query('select id, name, campaign_session_id from public.leads where id = any ($1) order by name', [[bare.lead_id, holder.lead_id]])).rows);
 		expect(stored).toEqual([
