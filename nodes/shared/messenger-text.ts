@@ -4,7 +4,7 @@
 // character but tab and line breaks (nodes/shared/valid-input.ts, the database's checks). One bad
 // character must not fail a whole delivery (Meta would deliver it again and again) or a whole
 // batch: it is replaced, never refused.
-import { isAllowedCharacter } from './valid-input';
+import { isAllowedCharacter, textProblem, type TextRule } from './valid-input';
 
 const REPLACEMENT = '\uFFFD';
 
@@ -47,3 +47,15 @@ export function storableName(name: unknown): string | null {
 	const line = clean(name, 200, 'line').trim();
 	return line === '' ? null : line;
 }
+
+/** A Messenger message id as the database records it (messenger_record): a token (no whitespace, no control character) of 1 to 512 characters. */
+const MESSAGE_ID: TextRule = { kind: 'token', min: 1, max: 512 };
+
+/** What is wrong with a Messenger message id for the database, or undefined when it takes it. */
+export const messageIdProblem = (mid: string): string | undefined => textProblem(mid, MESSAGE_ID);
+
+/** The latest time the database records (3000-01-01T00:00:00Z in epoch milliseconds), for timestamps and watermarks alike. */
+export const LAST_MESSENGER_TIME = 32_503_680_000_000;
+
+/** Whether `ms` is a time the database records: whole epoch milliseconds from 0 to LAST_MESSENGER_TIME. */
+export const isRecordableTime = (ms: unknown): ms is number => typeof ms === 'number' && Number.isSafeInteger(ms) && ms >= 0 && ms <= LAST_MESSENGER_TIME;

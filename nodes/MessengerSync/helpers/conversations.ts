@@ -3,7 +3,7 @@
 // records (a message from the Page is an echo; the sync cannot know which app sent it, so the
 // database records it as outbound and nothing else). Graph writes times as `2026-11-25T12:00:00+0000`.
 import type { MessengerEvent } from '../../shared/contract';
-import { storableName, storableText } from '../../shared/messenger-text';
+import { isRecordableTime, messageIdProblem, storableName, storableText } from '../../shared/messenger-text';
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -73,7 +73,8 @@ export function addMessages(conversation: ReadConversation, edge: unknown, pageI
 		const mid = typeof message.id === 'string' ? message.id : '';
 		const timestamp = graphTimeMs(message.created_time);
 		const from = isObject(message.from) ? String(message.from.id ?? '') : '';
-		if (mid === '' || mid.length > 512 || /\s/.test(mid) || timestamp === undefined || conversation.psid === null) {
+		// What the database would refuse (and refuse the whole page's call for) is counted unreadable.
+		if (messageIdProblem(mid) !== undefined || !isRecordableTime(timestamp) || conversation.psid === null) {
 			conversation.unreadable += 1;
 			continue;
 		}

@@ -8,8 +8,7 @@
 // at most 20,000 characters. Anything else is ignored here with its reason, so one odd event never
 // fails the delivery's other events (a 500 Meta would deliver again and again).
 import type { MessengerEvent } from '../../shared/contract';
-import { storableText } from '../../shared/messenger-text';
-import { textProblem, type TextRule } from '../../shared/valid-input';
+import { isRecordableTime, LAST_MESSENGER_TIME, messageIdProblem, storableText } from '../../shared/messenger-text';
 
 /** An event the trigger does not record, and why. */
 export interface IgnoredEvent {
@@ -44,10 +43,6 @@ export type DeliveryRead = { ok: true; object: string; delivery: ReadDelivery } 
 
 const DIGITS = /^[0-9]{1,32}$/;
 const MAX_TEXT = 20_000;
-/** A message id as the database checks it: a token (no whitespace, no control character) of 1 to 512 characters. */
-const MESSAGE_ID: TextRule = { kind: 'token', min: 1, max: 512 };
-/** The latest time the database records (3000-01-01T00:00:00Z in epoch milliseconds), for timestamps and watermarks alike. */
-const LAST_TIME = 32_503_680_000_000;
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -116,10 +111,10 @@ function readEvent(event: unknown, entryPage: string | null, onlyPage: string | 
 	if (psid === null) return ignore('invalid_event', isEcho ? 'recipient.id is not a page-scoped id' : 'sender.id is not a page-scoped id');
 
 	const timestamp = event.timestamp;
-	const validTime = typeof timestamp === 'number' && Number.isSafeInteger(timestamp) && timestamp >= 0 && timestamp <= LAST_TIME;
+	const validTime = isRecordableTime(timestamp);
 	/** What is wrong with a message id, or undefined when the database takes it. */
 	const midProblem = (mid: string, field: string) => {
-		const problem = textProblem(mid, MESSAGE_ID);
+		const problem = messageIdProblem(mid);
 		return problem === undefined ? undefined : `${field} ${problem}`;
 	};
 
@@ -159,7 +154,7 @@ function readEvent(event: unknown, entryPage: string | null, onlyPage: string | 
 		case 'delivery':
 		case 'read': {
 			const watermark = (event[kind] as Json).watermark;
-			if (typeof watermark !== 'number' || !Number.isFinite(watermark) || watermark < 0 || watermark > LAST_TIME) {
+			if (typeof watermark !== 'number' || !Number.isFinite(watermark) || watermark < 0 || watermark > LAST_MESSENGER_TIME) {
 				return ignore('invalid_event', 'watermark is not epoch milliseconds up to the year 3000');
 			}
 			delivery.events.push({ type: kind, page_id: pageId, psid, watermark: Math.floor(watermark) });

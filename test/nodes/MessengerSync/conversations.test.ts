@@ -54,3 +54,17 @@ test('text Postgres cannot hold is replaced, never refused; names are one line',
 	expect(storableName(' Ana\u2028Souza\t ')).toBe('Ana Souza');
 	expect(storableName('\u0001')).toBeNull();
 });
+
+test('a message the database would refuse (a control character in its id, a time after the year 3000) is counted unreadable, not sent', () => {
+	const conversation = readConversationsPage({ data: [{ id: 't_3', participants: { data: [{ name: 'Bo', id: '10' }, { id: PAGE }] } }] }, PAGE).conversations[0];
+	addMessages(conversation, {
+		data: [
+			{ id: 'm_\u0001', message: 'control character', from: { id: '10' }, created_time: '2026-11-25T11:00:00+0000' },
+			{ id: 'm_\u0085', message: 'C1 control', from: { id: '10' }, created_time: '2026-11-25T11:00:00+0000' },
+			{ id: 'm_late', message: 'after the year 3000', from: { id: '10' }, created_time: '3001-01-01T00:00:00+0000' },
+			{ id: 'm_ok', message: 'fine', from: { id: '10' }, created_time: '2026-11-25T11:00:00+0000' },
+		],
+	}, PAGE);
+	expect(conversation.events.map((event) => ('mid' in event ? event.mid : null))).toEqual(['m_ok']);
+	expect(conversation.unreadable).toBe(3);
+});
