@@ -2,7 +2,9 @@
 // the daily capacity, highest lead score first, spread over the sending hours; leads that cannot be
 // queued are counted by reason; run twice, the same queue.
 import { randomUUID } from 'node:crypto';
-import { userClient, withDb } from '../../helpers/stack';
+import type { SupabaseClient } from '@supabase/supabase-js';
+import { startStack, type RunningStack } from '../../../stack';
+import { serviceClient, userClient, withDb } from '../../helpers/stack';
 import {
 	addLeads,
 	claim,
@@ -181,26 +183,44 @@ describe('queue_prepare', () => {
 		expect((await prepare(third.userId, minutesAfter(2)))[0]).toMatchObject({ queued: 0, already_queued: 0, skipped: { ...NO_SKIPS, already_queued_that_day: 1 } });
 	});
 
-	it('prepares every owner with settings when no owner is named (one row each)', async () => {
-		const owners = [await createOwner({ daily_capacity: 2 }), await createOwner({ daily_capacity: 3 })];
-		for (const owner of owners) await addLeads(leadItems(owner, 4));
-		// In a transaction rolled back at the end: the other suites' owners are prepared too, and must not stay so.
-		const rows = await withDb(async (db) => {
-			await db.query('begin');
-			try {
-				return (await db.query<PrepareResult>('select * from public.queue_prepare(null, $1)', [NOW])).rows;
-			} finally {
-				await db.query('rollback');
-			}
+	// queue_prepare with no owner prepares every owner of the database. On the run's shared stack that
+	// was every other test file's owner too, even in a transaction rolled back: it locked their
+	// settings (their own prepares waited) and failed (40001) when one of them changed a lead it had
+	// picked. So this test has a stack of its own, started and stopped here: its owners are the only ones.
+	describe('with no owner named', () => {
+		let stack: RunningStack;
+		let shared: string | undefined;
+		let own: SupabaseClient;
+
+		beforeAll(async () => {
+			stack = await startStack({ fast: true, clockHeader: true });
+			shared = process.env.LEADFLOW_TEST_STACK;
+			const { supabaseUrl, anonKey, serviceRoleKey, jwtSecret, dbUrl } = stack;
+			// createOwner, withDb and messages reach the stack named here (this file's copy of the environment).
+			process.env.LEADFLOW_TEST_STACK = JSON.stringify({ supabaseUrl, anonKey, serviceRoleKey, jwtSecret, dbUrl });
+			own = serviceClient();
+		}, 180_000);
+
+		afterAll(async () => {
+			process.env.LEADFLOW_TEST_STACK = shared;
+			await stack?.stop();
 		});
-		expect(rows.map((row) => row.user_id)).toEqual([...rows.map((row) => row.user_id)].sort());
-		const mine = new Map(rows.map((row) => [row.user_id, [row.capacity, row.queued]]));
-		expect(owners.map((owner) => mine.get(owner))).toEqual([
-			[2, 2],
-			[3, 3],
-		]);
-		expect(await messages(owners[0])).toEqual([]);
-		expect(await rpc<PrepareResult[]>('queue_prepare', { p_user_id: owners[0], p_now: NOW })).toHaveLength(1);
+
+		it('prepares every owner with settings when no owner is named (one row each)', async () => {
+			const owners = [await createOwner({ daily_capacity: 2 }), await createOwner({ daily_capacity: 3 })];
+			for (const owner of owners) expect((await own.rpc('queue_add_leads', { p_items: leadItems(owner, 4), p_now: NOW })).error).toBeNull();
+			const { data, error } = await own.rpc('queue_prepare', { p_now: NOW });
+			expect(error).toBeNull();
+			const rows = data as PrepareResult[];
+			// One row per owner, by owner: here, only this test's.
+			expect(rows.map((row) => row.user_id)).toEqual([...owners].sort());
+			const mine = new Map(rows.map((row) => [row.user_id, [row.capacity, row.queued]]));
+			expect(owners.map((owner) => mine.get(owner))).toEqual([
+				[2, 2],
+				[3, 3],
+			]);
+			expect(await messages(owners[0])).toHaveLength(2);
+		});
 	});
 
 	it('takes the owners a page at a time: after p_after_user_id, up to p_until_user_id, at most p_owner_limit, each owner in one page only', async () => {
