@@ -8,11 +8,11 @@
 // (queue_begin_send) renews the lease of those the worker still holds and refuses the others: a
 // message claimed again by another run after this one's lease ran out, or whose lead was taken over
 // meanwhile, is not sent (released, its error saying why: not_held, cancelled …), so it never goes
-// out twice nor to a lead a person has taken. The same call also renews the lease of every message
-// of the earlier groups whose send it let go: those are reported by Complete only after the last
-// group, and a slow Meta (groups × the timeout) could otherwise outlast their lease, after which
-// any run's Claim ends them dead, `uncertain`, and Complete is refused (already_completed) even for
-// a message Meta accepted.
+// out twice nor to a lead a person has taken. Once a third of the lease has passed, the same call
+// also renews the lease of every message of the earlier groups whose send it let go: those are
+// reported by Complete only after the last group, and a slow Meta (groups × the timeout) could
+// otherwise outlast their lease, after which any run's Claim ends them dead, `uncertain`, and
+// Complete is refused (already_completed) even for a message Meta accepted.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { QueueMessage } from '../../shared/contract';
 import { parameterReader } from '../../shared/default-fields';
@@ -133,9 +133,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	let stopped: BatchStop | undefined;
 	let databaseProblem: string | undefined;
 	const outcomes = new Array<SendOutcome>(jobs.length);
-	// Per worker, the messages whose send queue_begin_send let go in this run: their leases are
-	// renewed with each later group, so they are still held when Complete reports them.
-	const begun = new Map<string, Set<string>>();
+	// Per worker, the messages whose send queue_begin_send let go in this run, and when the oldest of
+	// their leases was set: once a third of the lease has passed since, a group's call renews them
+	// all, so they are still held when Complete reports them (and a long run renews each a few times
+	// per lease, not once per group).
+	const leaseMs = (options.leaseSeconds ?? 300) * 1000;
+	const begun = new Map<string, { ids: Set<string>; leasedAt: number }>();
 	for (let start = 0; start < jobs.length; start += concurrency) {
 		const group = jobs.slice(start, start + concurrency);
 		const sendable = group.filter((job) => !job.problem && job.message);
@@ -148,20 +151,23 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					for (const id of ids) refusals.set(id, notSent('not_held', 'no worker name, so whether this run still holds it cannot be checked'));
 					continue;
 				}
-				const mine = begun.get(worker) ?? new Set<string>();
-				begun.set(worker, mine);
-				const renewed = [...mine].filter((id) => !ids.includes(id));
 				const asked = new Set(ids);
+				const now = Date.now();
+				const mine = begun.get(worker) ?? { ids: new Set<string>(), leasedAt: now };
+				begun.set(worker, mine);
+				const renew = mine.ids.size > 0 && now - mine.leasedAt >= leaseMs / 3;
+				const renewed = renew ? [...mine.ids].filter((id) => !asked.has(id)) : [];
 				try {
 					for (const batch of beginSendCalls(ids, renewed)) {
 						const rows = await callRpc(this, 'queue_begin_send', { p_worker: worker, p_item_ids: batch, p_lease_seconds: options.leaseSeconds ?? 300 });
 						// Only the group's answers decide; an earlier message no longer held has gone out already.
 						for (const row of rows) {
 							if (!asked.has(row.item_id)) continue;
-							if (row.send) mine.add(row.item_id);
+							if (row.send) mine.ids.add(row.item_id);
 							else refusals.set(row.item_id, notSent(row.reason ?? 'not_held', REFUSED[row.reason ?? 'not_held']));
 						}
 					}
+					if (renew) mine.leasedAt = now;
 				} catch (error) {
 					// Messages may have gone out already: nothing is thrown; the rest is not sent.
 					databaseProblem = error instanceof Error ? error.message : String(error);

@@ -1,5 +1,6 @@
-// Send holds every message it let go until Complete reports it, however slow Meta is: each group's
-// queue_begin_send also renews the lease of the messages the earlier groups sent. Against the local
+// Send holds every message it let go until Complete reports it, however slow Meta is: once a third
+// of the lease has passed, a group's queue_begin_send also renews the lease of the messages the
+// earlier groups sent. Against the local
 // stack and the Graph simulator's WhatsApp Cloud API made slow (through the credential's base URL):
 // an overlapping run's Claim, after the first group's lease as its own begin_send set it would have
 // run out and before the last group's, ends nothing dead (`uncertain`), and Complete records every
@@ -15,8 +16,12 @@ import { leadStatus, messagesOf, prepareDue, queueOwner, leadsOf, runQueue, supa
 
 const PHONE_NUMBER_ID = '106540352242922';
 const TOKEN = 'EAAG-queue-token';
-/** The shipped lease of workflows/queue-run.json (Claim's, and Send's default). */
+/** The shipped lease of workflows/queue-run.json (Claim's). */
 const LEASE_SECONDS = 300;
+/** Send's lease here: short, so that three slow groups outlast it (a third of it, 3 s, passes between two groups). */
+const SEND_LEASE_SECONDS = 9;
+/** How long Meta takes to answer each send. */
+const LATENCY_MS = 3_500;
 let sims: RunningSimulators;
 
 beforeAll(async () => {
@@ -47,15 +52,16 @@ test('a slow Meta: every message sent is still held when Complete reports it; an
 	const claim = await runQueue([{}], { resource: 'message', operation: 'claim', limit: 10, ownerUserId: owner, options: { worker: 'worker-slow', leaseSeconds: LEASE_SECONDS } });
 	expect(claim.outputs[0]).toHaveLength(3);
 
-	// Meta answers each send after 400 ms; one message per group: three groups, one after the other.
-	await sims.graph.control.setLatency(400, '/messages');
-	const send = await runQueue(claim.outputs[0], { resource: 'message', operation: 'send', options: { concurrency: 1, leaseSeconds: LEASE_SECONDS } }, credentials());
+	// Meta answers each send after 3.5 s; one message per group: three groups, one after the other,
+	// 7 s from the first to the last, past the first group's own 9 s lease by the time Complete runs.
+	await sims.graph.control.setLatency(LATENCY_MS, '/messages');
+	const send = await runQueue(claim.outputs[0], { resource: 'message', operation: 'send', options: { concurrency: 1, leaseSeconds: SEND_LEASE_SECONDS } }, credentials());
 	expect(send.outputs[0].map((one) => one.outcome)).toEqual(['sent', 'sent', 'sent']);
 
 	// Each group's send began after the one before.
 	const held = () => withDb(async (db) => (await db.query<Held>('select id, send_started_at, lease_expires_at from public.whatsapp_message_queue where user_id = $1 order by send_started_at', [owner])).rows);
 	const [first, , last] = (await held()).map((row) => row.send_started_at.getTime());
-	expect(last - first).toBeGreaterThanOrEqual(700);
+	expect(last - first).toBeGreaterThanOrEqual(2 * LATENCY_MS - 100);
 
 	// The next minute's run claims after the first group's lease (from its own begin) ran out, while
 	// the last group's holds: half way between the two lease ends.
@@ -67,7 +73,7 @@ test('a slow Meta: every message sent is still held when Complete reports it; an
 					   (select min(send_started_at) + (max(send_started_at) - min(send_started_at)) / 2 + make_interval(secs => $2)
 					      from public.whatsapp_message_queue where user_id = $1),
 					   $1)`,
-					[owner, LEASE_SECONDS],
+					[owner, SEND_LEASE_SECONDS],
 				)
 			).rows,
 	);
@@ -78,7 +84,7 @@ test('a slow Meta: every message sent is still held when Complete reports it; an
 		['claimed', null],
 	]);
 	// Every message is held until a lease after the last group's send began.
-	for (const row of await held()) expect(row.lease_expires_at.getTime()).toBeGreaterThanOrEqual(last + LEASE_SECONDS * 1_000);
+	for (const row of await held()) expect(row.lease_expires_at.getTime()).toBeGreaterThanOrEqual(last + SEND_LEASE_SECONDS * 1_000);
 
 	// Complete records each as Meta answered it.
 	const completed = await runQueue(send.outputs[0], { resource: 'message', operation: 'complete' });
@@ -91,4 +97,4 @@ test('a slow Meta: every message sent is still held when Complete reports it; an
 	expect((await messagesOf(owner)).map((row) => [row.status, row.message_id]).sort()).toEqual(delivered.map((one) => ['sent', one.messageId]).sort());
 	for (const lead of leads) expect(await leadStatus(lead.leadId)).toBe('contacted');
 	expect(send.outputs[0].every((one) => typeof (one as IDataObject).message_id === 'string')).toBe(true);
-});
+}, 60_000);
