@@ -2,30 +2,49 @@
 // its leads as a CSV file in the item's binary data (real rows, filtered by day and status, formula
 // cells neutralised, headers only when empty); the metrics per day equal what happened; bad ranges
 // are refused naming the field. (export-filesystem.test.ts: a large export streamed to a file.)
+// The queue is prepared, sent and read at fixed instants and days, never the machine's clock: the
+// days of a run that crossed midnight UTC were two different "todays".
 import type { IDataObject } from 'n8n-workflow';
 import { EXPORT_COLUMNS } from '../../../nodes/QueueLedger/helpers/csv';
+import type { PrepareResult } from '../../../nodes/shared/contract';
 import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow } from '../../harness';
+import { serviceClient, testStack } from '../../helpers/stack';
+import { startRpcCounter, type RpcCounter } from '../FacebookSend/support/rpc-counter';
 import { exported, exportParameters } from './support/export';
-import { addLeads, chainWorkflow, DAY_MS, messagesOf, prepareAsOf, queueOwner, runQueue, supabaseCredentials, ukMobile, whatsappCredentials } from './support/queue';
+import { addLeads, chainWorkflow, DAY_MS, messagesOf, queueOwner, runQueue, supabaseCredentials, ukMobile, whatsappCredentials } from './support/queue';
+
+/** When the queue is sent: a Wednesday, noon UTC. The owners send all day, every day, in UTC. */
+const NOW = '2026-11-25T12:00:00.000Z';
+const TODAY = '2026-11-25';
+/** A day nothing is queued for. */
+const LATER = '2026-12-25';
 
 let sims: RunningSimulators;
+/** In front of the stack: every request of the node judged at NOW (the test stack's clock header). */
+let atNow: RpcCounter;
 
 beforeAll(async () => {
-	sims = await startSimulators();
+	[sims, atNow] = await Promise.all([startSimulators(), startRpcCounter(testStack().supabaseUrl, { headers: { 'X-Leadflow-Now': NOW } })]);
 });
 
 afterAll(async () => {
-	await sims.stop();
+	await Promise.all([sims?.stop(), atNow?.stop()]);
 });
 
-const day = (msAgo: number) => new Date(Date.now() - msAgo).toISOString().slice(0, 10);
+/** The owner's queue prepared at `daysBefore` days before NOW: for the day after. */
+async function prepareBefore(owner: string, daysBefore: number): Promise<PrepareResult> {
+	const { data, error } = await serviceClient({ now: new Date(Date.parse(NOW) - daysBefore * DAY_MS) }).rpc('queue_prepare', { p_user_id: owner });
+	if (error) throw new Error(`queue_prepare: ${error.message}`);
+	return (data as PrepareResult[])[0];
+}
 
 
 describe('export and metrics of a queue over two days', () => {
 	let owner: string;
-	let twoDaysBack: string;
-	let oneDayBack: string;
+	// The days before TODAY: prepared three and two days before NOW, each for its next day.
+	const twoDaysBack = '2026-11-23';
+	const oneDayBack = '2026-11-24';
 
 	beforeAll(async () => {
 		owner = await queueOwner({ daily_capacity: 2 });
@@ -35,10 +54,12 @@ describe('export and metrics of a queue over two days', () => {
 			{ user_id: owner, name: 'Tom', phone: ukMobile(), lead_score: 10 },
 		]);
 		// Capacity 2: the two best for the day before yesterday, the third for yesterday.
-		twoDaysBack = (await prepareAsOf(owner, 3)).day;
-		oneDayBack = (await prepareAsOf(owner, 2)).day;
+		expect((await prepareBefore(owner, 3)).day).toBe(twoDaysBack);
+		expect((await prepareBefore(owner, 2)).day).toBe(oneDayBack);
 		await sims.graph.control.configureWhatsApp({ notOnWhatsApp: [] });
-		const run = await runWorkflow(chainWorkflow(owner), { credentials: { ...supabaseCredentials(), ...whatsappCredentials(sims.graph.baseUrl) } });
+		// Claimed, sent and completed at NOW: both days' messages are due.
+		const atNowCredentials = { leadflowSupabaseApi: { url: atNow.url, serviceRoleKey: testStack().serviceRoleKey } };
+		const run = await runWorkflow(chainWorkflow(owner), { credentials: { ...atNowCredentials, ...whatsappCredentials(sims.graph.baseUrl) } });
 		expect(run.error).toBeUndefined();
 	});
 
@@ -65,17 +86,17 @@ describe('export and metrics of a queue over two days', () => {
 		const notSent = await exported(exportParameters(owner, twoDaysBack, oneDayBack, { statuses: ['failed', 'dead', 'queued'] }));
 		expect(notSent.records).toEqual([[...EXPORT_COLUMNS]]);
 		expect(notSent.json.rows).toBe(0);
-		const future = await exported(exportParameters(owner, day(-30 * DAY_MS), day(-30 * DAY_MS)));
+		const future = await exported(exportParameters(owner, LATER, LATER));
 		expect(future.records).toEqual([[...EXPORT_COLUMNS]]);
 	});
 
 	test('metrics per day equal what happened, zeros for a day without messages', async () => {
-		const { result, outputs } = await runQueue([{}], { resource: 'report', operation: 'metrics', ownerUserId: owner, fromDay: twoDaysBack, toDay: day(0) });
+		const { result, outputs } = await runQueue([{}], { resource: 'report', operation: 'metrics', ownerUserId: owner, fromDay: twoDaysBack, toDay: TODAY });
 		expect(result.error).toBeUndefined();
 		expect(outputs[0].map((row) => [row.day, row.queued, row.sent, row.failed, row.cancelled, row.taken_over])).toEqual([
 			[twoDaysBack, 2, 2, 0, 0, 0],
 			[oneDayBack, 1, 1, 0, 0, 0],
-			[day(0), 0, 0, 0, 0, 0],
+			[TODAY, 0, 0, 0, 0, 0],
 		]);
 		expect(Number(outputs[0][0].mean_wait_seconds)).toBeGreaterThan(0);
 	});
