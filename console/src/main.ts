@@ -13,7 +13,7 @@ interface Rule { id: string; name: string; enabled: boolean }
 interface Contact {
 	conversation_id: string; sender_id: string; sender_name: string | null; contact_status: string; status_reason: string | null;
 	stop_reason: string | null; due_at: string | null; follow_up_count: number; current_stage: string | null; matching_tags: string[];
-	last_customer_message_at: string | null;
+	last_customer_message_at: string | null; error_code: string | null;
 }
 interface Active {
 	state_id: string; conversation_id: string; sender_name: string | null; sender_id: string; current_stage: string; stage_entered_at: string;
@@ -37,6 +37,8 @@ const POLL_MS = 2000;
 const REQUEST_MS = 15_000;
 /** No answer for this long while the tab polls: not Live, even while a poll is still waiting. */
 const STALE_MS = 5 * POLL_MS;
+/** A failed contact's send that may have reached the person: requeued only once the owner checked. */
+const UNCERTAIN = 'send_uncertain';
 /** Trigger now's run, waited for longer (it generates and sends). */
 const TRIGGER_MS = 10 * 60_000;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -82,6 +84,10 @@ const state = {
 	again: false,
 	/** Trigger now's run is under way (its button stays disabled until it ends). */
 	triggering: false,
+	/** A Requeue is under way (the Requeue buttons stay disabled until it ends). */
+	requeuing: false,
+	/** What the open Requeue dialog asks for: the rule's failed contacts (null), or one contact. */
+	requeueAsk: undefined as { ruleId: string; conversationId: string | null } | undefined,
 	data: undefined as Monitor | undefined,
 	/** The Timeline asked for last: an earlier one's answer, come later, is not shown. */
 	timelineSeq: 0,
@@ -202,7 +208,7 @@ function renderMonitor(data: Monitor) {
 				<td data-label="Why">${row.status_reason && row.status_reason !== 'in_progress' ? escape(reasonInWords(row.status_reason, row.stop_reason)) : row.contact_status === 'eligible' ? 'Due now' : 'Being processed'}
 					${row.due_at && Date.parse(row.due_at) > Date.now() ? `<div class="sub">sends ${escape(formatRelative(row.due_at))}</div>` : ''}</td>
 				<td data-label="Follow-ups">${formatNumber(row.follow_up_count)} of ${formatNumber(data.rule!.max_follow_ups)}</td>
-				<td data-label="Stage">${escape(stageName(row.current_stage))}</td>
+				<td data-label="Stage">${escape(stageName(row.current_stage))}${failedNow(row) ? ` <button class="row-action" type="button" data-key="r-${escape(row.conversation_id)}" data-requeue="${escape(row.conversation_id)}"${state.requeuing ? ' disabled' : ''}>Requeue</button>${row.error_code === UNCERTAIN ? '<div class="sub">Its last send may have been delivered</div>' : ''}` : ''}</td>
 			</tr>`).join('')}</tbody></table>`);
 	$('page-info').textContent = total === 0 ? '' : `${formatNumber(offset + 1)}–${formatNumber(offset + rows.length)} of ${formatNumber(total)}`;
 	$<HTMLButtonElement>('prev-page').disabled = offset === 0;
@@ -222,9 +228,17 @@ function renderMonitor(data: Monitor) {
 			</tr>`).join('')}</tbody></table>`);
 }
 
-/** Trigger now only with a rule chosen and shown, and not while its run is under way. */
+/** A contact that failed and is not due (no retry of its own, or one later): what Requeue makes due now. */
+const failedNow = (row: Contact) => row.current_stage === 'failed' && row.status_reason === 'failed';
+
+/**
+ * Trigger now only with a rule chosen and shown, and not while its run is under way; Requeue failed
+ * likewise, and only while the rule has failed contacts.
+ */
 function updateTrigger() {
 	$<HTMLButtonElement>('trigger-now').disabled = state.triggering || !state.ruleId || !state.data?.rule;
+	$<HTMLButtonElement>('requeue-failed').disabled = state.requeuing || !state.ruleId || !state.data?.rule || !(Number(state.data.stats?.failed_count ?? 0) > 0);
+	for (const button of document.querySelectorAll<HTMLButtonElement>('[data-requeue]')) button.disabled = state.requeuing;
 }
 
 /** The monitor's refusal of the filters (e.g. a search too long), beside them; '' clears it. */
@@ -396,6 +410,70 @@ async function triggerNow() {
 	}
 }
 
+/**
+ * Requeue's confirmation: what will happen, and the second choice for contacts whose send may have
+ * reached them (left unticked: they stay failed). conversationId null: every failed contact of the rule.
+ */
+function openRequeue(conversationId: string | null) {
+	const rule = state.data?.rule;
+	if (state.requeuing || !state.ruleId || !rule) return;
+	const contact = conversationId ? state.data?.contacts?.rows.find((row) => row.conversation_id === conversationId) : undefined;
+	if (conversationId && !contact) return;
+	state.requeueAsk = { ruleId: state.ruleId, conversationId };
+	const name = contact ? (contact.sender_name ?? contact.sender_id) : '';
+	const due = 'the next run (or Trigger now) sends the follow-up, within the rule\'s active hours, interval and daily limit';
+	$('requeue-title').textContent = contact ? `Requeue ${name}` : 'Requeue failed contacts';
+	$('requeue-text').textContent = contact
+		? `${name}'s follow-up failed${contact.error_code ? ` (${contact.error_code})` : ''}. Requeued, the contact is due now: ${due}.`
+		: `Every failed contact of "${rule.name}" (${formatNumber(Number(state.data?.stats?.failed_count ?? 0))} now) becomes due now: ${due}.`;
+	// One contact: the second choice only when its send may have arrived; the rule's: always.
+	$('requeue-uncertain-box').hidden = contact !== undefined && contact.error_code !== UNCERTAIN;
+	$<HTMLInputElement>('requeue-uncertain').checked = false;
+	$('requeue-uncertain-label').textContent = contact ? 'I checked it was not delivered: requeue it too' : 'I checked they were not delivered: requeue them too';
+	$<HTMLDialogElement>('requeue-dialog').showModal();
+}
+
+/** The answer's counts in words: "3 requeued, 1 left uncertain (may have been delivered)". */
+function requeuedInWords(counts: Record<string, number>): string {
+	const n = (outcome: string) => counts[outcome] ?? 0;
+	if (n('requeued') + n('uncertain_left') + n('not_failed') + n('not_found') === 0) return 'Nothing to requeue: no contact of this rule has failed.';
+	const parts = [
+		`${formatNumber(n('requeued'))} requeued${n('requeued') ? ' (due now)' : ''}`,
+		n('uncertain_left') ? `${formatNumber(n('uncertain_left'))} left uncertain (may have been delivered: check the Page inbox, then requeue with "I checked…")` : '',
+		n('not_failed') ? `${formatNumber(n('not_failed'))} no longer failed` : '',
+		n('not_found') ? `${formatNumber(n('not_found'))} not found under this rule` : '',
+	];
+	return parts.filter(Boolean).join(', ');
+}
+
+async function confirmRequeue() {
+	const ask = state.requeueAsk;
+	if (!ask || state.requeuing) return;
+	const uncertain = !$('requeue-uncertain-box').hidden && $<HTMLInputElement>('requeue-uncertain').checked ? 'requeue' : 'leave';
+	state.requeueAsk = undefined;
+	$<HTMLDialogElement>('requeue-dialog').close();
+	state.requeuing = true;
+	updateTrigger();
+	const result = $('requeue-result');
+	delete result.dataset.requeued;
+	result.textContent = 'Requeuing…';
+	try {
+		const answer = await api<{ counts: Record<string, number> }>(`${apiBase}/requeue`, {
+			method: 'POST',
+			headers: { 'Content-Type': 'application/json' },
+			body: JSON.stringify({ ruleId: ask.ruleId, ...(ask.conversationId ? { conversationIds: [ask.conversationId] } : {}), uncertain }),
+		});
+		result.textContent = requeuedInWords(answer.counts);
+		result.dataset.requeued = String(answer.counts.requeued ?? 0);
+	} catch (error) {
+		result.textContent = `Could not requeue: ${error instanceof HttpError ? withHint(error) : (error as Error).message}`;
+	} finally {
+		state.requeuing = false;
+		updateTrigger();
+		void poll();
+	}
+}
+
 /** The tabs, once a key is known (the first key, from the address or the form, builds them). */
 let tabsReady: { selectTab(name: string): void; current(): string } | undefined;
 
@@ -433,9 +511,15 @@ function start() {
 	$('prev-page').addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE_SIZE); void poll(); });
 	$('next-page').addEventListener('click', () => { state.offset += PAGE_SIZE; void poll(); });
 	$('trigger-now').addEventListener('click', () => void triggerNow());
+	$('requeue-failed').addEventListener('click', () => openRequeue(null));
+	$('requeue-confirm').addEventListener('click', () => void confirmRequeue());
+	$('requeue-cancel').addEventListener('click', () => $<HTMLDialogElement>('requeue-dialog').close());
+	$('requeue-dialog').addEventListener('close', () => { state.requeueAsk = undefined; });
 	document.addEventListener('click', (event) => {
 		const target = (event.target as HTMLElement).closest<HTMLElement>('[data-timeline]');
 		if (target?.dataset.timeline) void showTimeline(target.dataset.timeline);
+		const requeue = (event.target as HTMLElement).closest<HTMLElement>('[data-requeue]');
+		if (requeue?.dataset.requeue) openRequeue(requeue.dataset.requeue);
 	});
 	// A new key or rule typed into the address starts again with it.
 	window.addEventListener('hashchange', () => location.reload());

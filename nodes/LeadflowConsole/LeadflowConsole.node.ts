@@ -4,6 +4,7 @@ import * as monitor from './actions/monitor.operation';
 import * as page from './actions/page.operation';
 import * as pipelineBoard from './actions/pipelineBoard.operation';
 import * as queuePage from './actions/queuePage.operation';
+import * as requeue from './actions/requeue.operation';
 import * as ruleDelete from './actions/ruleDelete.operation';
 import * as rulePrompt from './actions/rulePrompt.operation';
 import * as rules from './actions/rules.operation';
@@ -24,7 +25,7 @@ export class LeadflowConsole implements INodeType {
 		usableAsTool: true,
 		inputs: MAIN_INPUT,
 		outputs: namedOutputs('Result'),
-		credentials: [{ name: 'leadflowSupabaseApi', required: true, displayOptions: { show: { operation: ['pipelineBoard', 'monitor', 'timeline', 'rules', 'ruleWrite', 'ruleDelete', 'queuePage', 'rulePrompt'] } } }],
+		credentials: [{ name: 'leadflowSupabaseApi', required: true, displayOptions: { show: { operation: ['pipelineBoard', 'monitor', 'timeline', 'rules', 'ruleWrite', 'ruleDelete', 'queuePage', 'rulePrompt', 'requeue'] } } }],
 		properties: [
 			{
 				displayName: 'Resource',
@@ -34,7 +35,7 @@ export class LeadflowConsole implements INodeType {
 				default: 'followUp',
 				options: [
 					{ name: 'Console Page', value: 'console', description: 'The console\'s web page itself' },
-					{ name: 'Follow-Up Monitor', value: 'followUp', description: 'What a follow-up rule is doing: its stages, totals, contacts and timelines' },
+					{ name: 'Follow-Up Monitor', value: 'followUp', description: 'What a follow-up rule is doing: its stages, totals, contacts and timelines; its failed contacts requeued' },
 					{ name: 'Follow-Up Rule', value: 'rule', description: 'The follow-up rules: list, create, change, preview (what is due, the prompt), delete' },
 					{ name: 'Lead Queue', value: 'queue', description: 'An owner\'s lead queue of the day: counts by status and its messages one page at a time' },
 					{ name: 'Pipeline Board', value: 'pipeline', description: 'A CRM pipeline as a board: its stages with counts and time in stage, and one page of contacts each' },
@@ -74,6 +75,12 @@ export class LeadflowConsole implements INodeType {
 						value: 'monitor',
 						description: 'Read a rule\'s monitor: totals, stages, one page of tagged contacts (by status, reason, search), active contacts',
 						action: 'Read a page of a rule s monitor',
+					},
+					{
+						name: 'Requeue Failed',
+						value: 'requeue',
+						description: 'Make a rule\'s failed contacts (all, or those listed) due again now, as one item with each contact\'s outcome and the counts; sends that may have arrived only once checked',
+						action: 'Requeue a rule s failed contacts',
 					},
 				],
 				default: 'monitor',
@@ -153,6 +160,7 @@ export class LeadflowConsole implements INodeType {
 			...ruleDelete.description,
 			...pipelineBoard.description,
 			...rulePrompt.description,
+			...requeue.description,
 		],
 	};
 

@@ -548,3 +548,80 @@ test('a refused monitor or timeline call answers what is wrong and what to do: {
 		body: { status: 400, error: expect.stringMatching(/conversation ID "nope" is not a UUID/), hint: 'Use the conversation ID from the monitor\'s answer.' },
 	});
 });
+
+test('Requeue: a failed contact\'s Requeue makes it due (the answer shown, the row eligible); Requeue failed leaves the uncertain one; checked, it is requeued; Trigger now sends both', async () => {
+	const headers = { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value };
+	const tagId = await withDb(async (db) => (await db.query<{ id: string }>(`select id from public.tags where user_id = $1 and name = 'AI follow-up'`, [seed.owner.userId])).rows[0].id);
+	const added = await withDb((db) => addContacts(db, seed.owner, { label: 'Requeue me', count: 2, tagIds: [tagId], lastMessageMinutesAgo: 1 }));
+	const [refused, uncertain] = added.conversationIds;
+	const [refusedPsid, uncertainPsid] = added.psids;
+	// Graph refuses one for good (no such user) and answers the other without a message id (send_uncertain).
+	await sims.graph.control.addFault({ match: { recipient: refusedPsid }, effect: { kind: 'graphError', code: 100, subcode: 2018001 } });
+	await sims.graph.control.addFault({ match: { recipient: uncertainPsid }, effect: { kind: 'answer', status: 200, body: { recipient_id: uncertainPsid } } });
+	try {
+		const run = await n8n.callWebhook('leadflow/trigger', { method: 'POST', headers, body: { ruleId: seed.ruleId } });
+		expect(run.statusCode).toBe(200);
+		expect((run.body as { failed: number }).failed).toBe(2);
+	} finally {
+		await sims.graph.control.clearFaults();
+	}
+
+	const visitor = await openConsole();
+	const seen: string[] = [];
+	watch(visitor, seen);
+	const row = (id: string) => visitor.locator(`#contacts tr[data-contact="${id}"]`);
+	await row(refused).locator('[data-requeue]').waitFor({ timeout: 15_000 });
+	await row(uncertain).locator('[data-requeue]').waitFor();
+	expect(await row(uncertain).textContent()).toContain('Its last send may have been delivered');
+	expect(await visitor.locator('#requeue-failed').isDisabled()).toBe(false);
+
+	// One contact: the confirmation says what happens; no second choice for a send Facebook refused.
+	await row(refused).locator('[data-requeue]').click();
+	const dialog = visitor.locator('#requeue-dialog[open]');
+	await dialog.waitFor();
+	expect(await visitor.locator('#requeue-text').textContent()).toMatch(/follow-up failed \(no_matching_user\)\. Requeued, the contact is due now: the next run \(or Trigger now\) sends the follow-up/);
+	expect(await visitor.locator('#requeue-uncertain-box').isHidden()).toBe(true);
+	await dialog.getByRole('button', { name: 'Requeue' }).click();
+	await visitor.locator('#requeue-result[data-requeued]').waitFor({ timeout: 15_000 });
+	expect(await visitor.locator('#requeue-result').textContent()).toBe('1 requeued (due now)');
+	// The list refreshed: the contact is due now, without a Requeue button; the database agrees.
+	await visitor.locator(`#contacts tr[data-contact="${refused}"][data-status="eligible"]`).waitFor({ timeout: 8000 });
+	expect(await row(refused).locator('[data-requeue]').count()).toBe(0);
+	const states = await withDb(async (db) => (await db.query<{ conversation_id: string; current_stage: string; requeued: boolean }>(
+		`select conversation_id, current_stage, (stage_detail ? 'requeued_at') as requeued from public.ai_automation_contact_states where rule_id = $1 and conversation_id = any($2::uuid[]) order by conversation_id`,
+		[seed.ruleId, added.conversationIds],
+	)).rows);
+	expect(states.find((state) => state.conversation_id === refused)).toMatchObject({ current_stage: 'failed', requeued: true });
+	expect(states.find((state) => state.conversation_id === uncertain)).toMatchObject({ current_stage: 'failed', requeued: false });
+
+	// The rule's Requeue failed, the second choice left as it is: the uncertain contact stays.
+	await visitor.locator('#requeue-failed').click();
+	await dialog.waitFor();
+	expect(await visitor.locator('#requeue-uncertain-box').isHidden()).toBe(false);
+	expect(await visitor.locator('#requeue-uncertain').isChecked()).toBe(false);
+	expect(await visitor.locator('#requeue-uncertain-box').textContent()).toContain('I checked they were not delivered: requeue them too');
+	await dialog.getByRole('button', { name: 'Requeue' }).click();
+	await visitor.locator('#requeue-result:has-text("left uncertain")').waitFor({ timeout: 15_000 });
+	// The refused contact, still failed until a claim takes it, is requeued again; the uncertain one left.
+	expect(await visitor.locator('#requeue-result').textContent()).toMatch(/^1 requeued \(due now\), 1 left uncertain \(may have been delivered/);
+	await visitor.waitForTimeout(2500);
+	expect(await row(uncertain).locator('[data-requeue]').count()).toBe(1);
+
+	// Checked in the Page inbox: the uncertain contact's own Requeue, the box ticked.
+	await row(uncertain).locator('[data-requeue]').click();
+	await dialog.waitFor();
+	await visitor.getByLabel('I checked it was not delivered: requeue it too').check();
+	await dialog.getByRole('button', { name: 'Requeue' }).click();
+	await visitor.locator('#requeue-result:has-text("1 requeued (due now)")').waitFor({ timeout: 15_000 });
+	await visitor.locator(`#contacts tr[data-contact="${uncertain}"][data-status="eligible"]`).waitFor({ timeout: 8000 });
+
+	// Due: Trigger now sends both.
+	const before = (await graphSends(sims)).length;
+	await visitor.getByRole('button', { name: 'Trigger now' }).click();
+	await visitor.locator('#trigger-result[data-sent]').waitFor({ timeout: 60_000 });
+	const recipients = (await graphSends(sims)).slice(before).map((request) => (request.body as { recipient?: { id?: string } }).recipient?.id);
+	expect(recipients.sort()).toEqual([refusedPsid, uncertainPsid].sort());
+	await visitor.locator(`#contacts tr[data-contact="${refused}"][data-status="recently_sent"]`).waitFor({ timeout: 8000 });
+	expect(seen).toEqual([]);
+	await visitor.close();
+});

@@ -1,0 +1,99 @@
+// requeue: the console's Requeue on the Follow-ups tab: a rule's failed contacts (all of them, or
+// those of Conversation IDs) due again now, in one automation_requeue call (migration …1500, what
+// Tag Eligibility → Requeue calls), answered as one item { ruleId, uncertain, results, counts }: one
+// result per contact (requeued, uncertain_left, not_failed, not_found), so a webhook answers a rule
+// with nothing failed too ({ results: [], counts: zeros }), where Tag Eligibility gives no item.
+// Contacts whose send may have arrived (send_uncertain) are requeued only with Uncertain Sends
+// `requeue` (the owner checked the Page inbox); an unknown rule fails the item not_found (404).
+import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import type { RequeueArgs, RequeueResult } from '../../shared/contract';
+import { perItem } from '../../shared/per-item';
+import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
+import { optionalUuid, textParameter } from './rule-input';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const OUTCOMES = ['requeued', 'uncertain_left', 'not_failed', 'not_found'] as const;
+
+const properties: INodeProperties[] = [
+	{
+		displayName: 'Rule ID',
+		name: 'ruleId',
+		type: 'string',
+		default: '={{ $json.body?.ruleId ?? \'\' }}',
+		description: 'The follow-up rule whose failed contacts are requeued (the ID column of ai_automation_rules)',
+	},
+	{
+		displayName: 'Conversation IDs',
+		name: 'conversationIds',
+		type: 'json',
+		default: '={{ $json.body?.conversationIds ?? null }}',
+		description: 'A list of the contacts to requeue (their conversation_id, 1 to 1,000); empty (null) for every failed contact of the rule',
+	},
+	{
+		displayName: 'Uncertain Sends',
+		name: 'uncertain',
+		type: 'string',
+		default: '={{ $json.body?.uncertain ?? \'leave\' }}',
+		description:
+			'Leave (the default): contacts whose last send may have reached them (send_uncertain) stay failed, so nobody gets the same follow-up twice; requeue: you checked the Page inbox and it did not arrive, so they are sent again',
+	},
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['requeue'] } }, properties);
+
+/** The contacts asked for: null for every failed contact of the rule; else 1 to 1,000 UUIDs, lower case, each once. */
+function conversationIds(context: IExecuteFunctions, i: number): string[] | null {
+	let value = context.getNodeParameter('conversationIds', i, null) as unknown;
+	if (typeof value === 'string') {
+		const text = value.trim();
+		if (text === '' || text === 'null') return null;
+		try {
+			value = JSON.parse(text);
+		} catch {
+			value = text;
+		}
+	}
+	if (value === null || value === undefined) return null;
+	const hint = 'Send conversationIds as a list of the contacts\' conversation_id (from the monitor\'s rows), e.g. ["5f1d2c3b-…"], or leave it out for every failed contact of the rule.';
+	if (!Array.isArray(value)) {
+		throw new NodeOperationError(context.getNode(), 'conversationIds must be a list of conversation IDs', { itemIndex: i, description: hint });
+	}
+	if (value.length < 1 || value.length > DATA_API_MAX_ROWS) {
+		throw new NodeOperationError(context.getNode(), `conversationIds must hold 1 to ${DATA_API_MAX_ROWS} conversation IDs (got ${value.length})`, {
+			itemIndex: i,
+			description: value.length === 0 ? hint : `Send at most ${DATA_API_MAX_ROWS} a call, or leave conversationIds out for every failed contact of the rule.`,
+		});
+	}
+	const ids = value.map((id: unknown, n) => {
+		if (typeof id !== 'string' || !UUID.test(id.trim())) {
+			const shown = typeof id === 'string' ? id.slice(0, 60) : JSON.stringify(id)?.slice(0, 60);
+			throw new NodeOperationError(context.getNode(), `conversationIds[${n}] "${shown}" is not a conversation ID (a UUID)`, { itemIndex: i, description: hint });
+		}
+		return id.trim().toLowerCase();
+	});
+	return [...new Set(ids)];
+}
+
+function uncertainChoice(context: IExecuteFunctions, i: number): RequeueArgs['p_uncertain'] {
+	const value = textParameter(context, 'uncertain', i) || 'leave';
+	if (value === 'leave' || value === 'requeue') return value;
+	throw new NodeOperationError(context.getNode(), `uncertain must be leave or requeue (got "${value.slice(0, 40)}")`, {
+		itemIndex: i,
+		description: 'leave (the default): contacts whose send may have reached them stay failed; requeue: you checked in the Page inbox that they were not delivered.',
+	});
+}
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	return await perItem(this, 1, async (i) => {
+		const ruleId = optionalUuid(this, 'ruleId', 'rule ID', i, 'Use the id of a rule from the monitor\'s rules list.');
+		if (!ruleId) {
+			throw new NodeOperationError(this.getNode(), 'The rule ID is missing', { itemIndex: i, description: 'Send { "ruleId": "…" }: the rule whose failed contacts are requeued.' });
+		}
+		const uncertain = uncertainChoice(this, i);
+		const args = { p_rule_id: ruleId, p_conversation_ids: conversationIds(this, i), p_uncertain: uncertain };
+		// One JSON array (never cut by the Data API's max rows); an unknown rule is P0002: not_found.
+		const results: RequeueResult[] = await callRpc(this, 'automation_requeue', args, i);
+		const counts = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, results.filter((row) => row.outcome === outcome).length]));
+		return [{ output: 0, json: { ruleId, uncertain, results, counts } as unknown as IDataObject }];
+	});
+}
