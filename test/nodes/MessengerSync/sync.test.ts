@@ -4,19 +4,27 @@
 // conversations read from their own edge, a long conversation a full sync skipped (it moved to the
 // top meanwhile) read whole by the next, a page of more than 10,000 messages recorded in parts and
 // counted once, throttling that backs off and completes, the Page's rate kept, a refused token
-// stopping with a credential error.
+// stopping with a credential error. The rate and the backoffs are judged by when the calls reach the
+// Graph simulator, as Facebook judges them: the file runs alone on the machine, the simulators in
+// processes of their own (test/helpers/quiet-machine.ts, test/helpers/simulators-process.ts).
 import type { IDataObject, INode, INodeParameters } from 'n8n-workflow';
-import { startSimulators, type ConversationInput, type LoggedRequest, type RunningSimulators } from '../../../simulators';
+import type { ConversationInput, LoggedRequest, RunningSimulators } from '../../../simulators';
 import { runWorkflow, type WorkflowJson } from '../../harness';
+import { runsAlone } from '../../helpers/quiet-machine';
+import { startSimulatorsProcess } from '../../helpers/simulators-process';
 import { serviceClient, testStack, withDb } from '../../helpers/stack';
 import { createWorld } from '../../db/follow-up/fixtures';
 import { connectPage, counts } from '../../db/messenger/fixtures';
+
+// Judges when requests arrive: alone on the machine (see the helper).
+runsAlone();
 
 const TOKEN = 'sync-page-token';
 let sims: RunningSimulators;
 
 beforeAll(async () => {
-	sims = await startSimulators();
+	// In a process of their own: the arrival times they log are what this file judges (see the helper).
+	sims = await startSimulatorsProcess();
 });
 afterAll(async () => {
 	await sims.stop();
