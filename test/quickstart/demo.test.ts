@@ -51,8 +51,11 @@ describe('npm run demo', () => {
 		expect(stdout).toMatch(/yesterday's messages now: cancelled 1, dead 1, failed 1, sent 17\n/);
 		expect(stdout).toMatch(/export \(GET \/webhook\/leadflow\/queue\/export\?day=[\d-]+\): 20 rows\n\s+item_id,day,status,/);
 		expect(stdout).toMatch(/metrics for [\d-]+: queued 20, sent 17, failed 2, cancelled 1, taken over 1/);
-		const urls = [...stdout.matchAll(/Base URL (http:\/\/127\.0\.0\.1:\d+)/g)].map((match) => match[1]);
-		expect(urls).toHaveLength(2);
-		for (const url of urls) await expect(fetch(`${url}/__sim/requests`)).rejects.toThrow();
+		// The credentials' base URLs: Gemini's simulator, and the Graph simulator's for the Facebook
+		// Page and WhatsApp credentials; each stopped with the demo.
+		const urls = [...stdout.matchAll(/Leadflow (Gemini|Facebook Page|WhatsApp Cloud) API +Base URL (http:\/\/127\.0\.0\.1:\d+)/g)].map((match) => [match[1], match[2]]);
+		expect(urls.map(([credential]) => credential)).toEqual(['Gemini', 'Facebook Page', 'WhatsApp Cloud']);
+		expect(urls[2][1]).toBe(urls[1][1]);
+		for (const [, url] of urls) await expect(fetch(`${url}/__sim/requests`)).rejects.toThrow();
 	});
 });
