@@ -3,7 +3,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { Client } from 'pg';
-import { createAuthUser, userJwt, type StackInfo } from '../../stack';
+import { createAuthUser, startStack, userJwt, type RunningStack, type StackInfo } from '../../stack';
 
 export function testStack(): StackInfo {
 	const raw = process.env.LEADFLOW_TEST_STACK;
@@ -76,5 +76,27 @@ export async function untilWaitingForLock(pid: number, message = `backend ${pid}
 			if (rows[0]?.wait_event_type === 'Lock') return;
 		}
 		throw new Error(message);
+	});
+}
+
+/**
+ * For the describe block it is called in: a stack of its own, started before its tests and stopped
+ * after them, which testStack() (so withDb, the clients and the fixtures) names meanwhile (this
+ * test file's copy of the environment). For a test whose call reaches every owner, rule or Page of
+ * the database (a claim of every rule reaps every expired lease; a prepare of every owner locks
+ * every owner's settings): on the run's shared stack it would reach other test files' rows.
+ */
+export function useStackOfItsOwn(): void {
+	let stack: RunningStack | undefined;
+	let shared: string | undefined;
+	beforeAll(async () => {
+		stack = await startStack({ fast: true, clockHeader: true });
+		shared = process.env.LEADFLOW_TEST_STACK;
+		const { supabaseUrl, anonKey, serviceRoleKey, jwtSecret, dbUrl } = stack;
+		process.env.LEADFLOW_TEST_STACK = JSON.stringify({ supabaseUrl, anonKey, serviceRoleKey, jwtSecret, dbUrl });
+	}, 180_000);
+	afterAll(async () => {
+		process.env.LEADFLOW_TEST_STACK = shared;
+		await stack?.stop();
 	});
 }

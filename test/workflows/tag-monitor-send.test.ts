@@ -9,11 +9,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
-import { startStack, type RunningStack } from '../../stack';
 import { runWorkflow, type WorkflowJson } from '../harness';
 import { loadWorkflow } from '../harness/workflow-file';
 import { mostInAnyWindow } from '../helpers/arrivals';
-import { withDb } from '../helpers/stack';
+import { useStackOfItsOwn, withDb } from '../helpers/stack';
 import { graphSends, monitor, pipelineCredentials, triggerNow, WEBHOOK_KEY } from './support/pipeline';
 import { addRule } from '../../scripts/demo/seed';
 import { dueContacts, seed001, type Seed001 } from './support/seeds';
@@ -297,21 +296,7 @@ test('a scheduled run whose claim fails ends in error with the claim\'s message 
 // run's shared stack resets other test files' claimed contacts (they judge at fixed instants, long
 // past), and takes their due ones. So this test has a stack of its own, started and stopped here.
 describe('"Trigger now" with {} on a stack of its own', () => {
-	let stack: RunningStack;
-	let shared: string | undefined;
-
-	beforeAll(async () => {
-		stack = await startStack({ fast: true, clockHeader: true });
-		shared = process.env.LEADFLOW_TEST_STACK;
-		const { supabaseUrl, anonKey, serviceRoleKey, jwtSecret, dbUrl } = stack;
-		// The seeds, withDb and pipelineCredentials reach the stack named here (this file's copy of the environment).
-		process.env.LEADFLOW_TEST_STACK = JSON.stringify({ supabaseUrl, anonKey, serviceRoleKey, jwtSecret, dbUrl });
-	}, 180_000);
-
-	afterAll(async () => {
-		process.env.LEADFLOW_TEST_STACK = shared;
-		await stack?.stop();
-	});
+	useStackOfItsOwn();
 
 	test('"Trigger now" with a body it cannot read (a misspelt or unknown key, ruleId null or empty, JSON sent as a form) answers 400 naming the field; nothing is claimed or sent. Only {} runs every enabled rule', async () => {
 		const first = await seed001();

@@ -3,8 +3,7 @@
 // claim's walk, but still does what every claim does first: its arguments checked, expired leases
 // reaped. And it still claims once one rule can, however many others cannot.
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { startStack, type RunningStack } from '../../../stack';
-import { serviceClient, withDb } from '../../helpers/stack';
+import { serviceClient, useStackOfItsOwn, withDb } from '../../helpers/stack';
 import { createWorld, NOW } from './fixtures';
 import { claim } from './stage-helpers';
 
@@ -54,22 +53,11 @@ describe('automation_claim with nothing to take', () => {
 // take, or reset, other test files' contacts (they all judge at fixed instants), whatever instant
 // it ran at. So this test has a stack of its own, started and stopped here.
 describe('automation_claim of every rule with nothing to take in one rule', () => {
-	let stack: RunningStack;
-	let shared: string | undefined;
+	useStackOfItsOwn();
+	// Made once that stack runs: a client reaches the stack testStack() names when it is made.
 	let own: SupabaseClient;
-
-	beforeAll(async () => {
-		stack = await startStack({ fast: true, clockHeader: true });
-		shared = process.env.LEADFLOW_TEST_STACK;
-		const { supabaseUrl, anonKey, serviceRoleKey, jwtSecret, dbUrl } = stack;
-		// createWorld and withDb reach the stack named here (this file's copy of the environment).
-		process.env.LEADFLOW_TEST_STACK = JSON.stringify({ supabaseUrl, anonKey, serviceRoleKey, jwtSecret, dbUrl });
+	beforeAll(() => {
 		own = serviceClient({ now: NOW });
-	}, 180_000);
-
-	afterAll(async () => {
-		process.env.LEADFLOW_TEST_STACK = shared;
-		await stack?.stop();
 	});
 
 	it('reaps and answers no rows when the day\'s limit is used, and claims again once another rule can', async () => {

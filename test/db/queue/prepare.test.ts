@@ -3,8 +3,7 @@
 // queued are counted by reason; run twice, the same queue.
 import { randomUUID } from 'node:crypto';
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { startStack, type RunningStack } from '../../../stack';
-import { serviceClient, userClient, withDb } from '../../helpers/stack';
+import { serviceClient, userClient, useStackOfItsOwn, withDb } from '../../helpers/stack';
 import {
 	addLeads,
 	claim,
@@ -188,22 +187,11 @@ describe('queue_prepare', () => {
 	// settings (their own prepares waited) and failed (40001) when one of them changed a lead it had
 	// picked. So this test has a stack of its own, started and stopped here: its owners are the only ones.
 	describe('with no owner named', () => {
-		let stack: RunningStack;
-		let shared: string | undefined;
+		useStackOfItsOwn();
+		// Made once that stack runs: a client reaches the stack testStack() names when it is made.
 		let own: SupabaseClient;
-
-		beforeAll(async () => {
-			stack = await startStack({ fast: true, clockHeader: true });
-			shared = process.env.LEADFLOW_TEST_STACK;
-			const { supabaseUrl, anonKey, serviceRoleKey, jwtSecret, dbUrl } = stack;
-			// createOwner, withDb and messages reach the stack named here (this file's copy of the environment).
-			process.env.LEADFLOW_TEST_STACK = JSON.stringify({ supabaseUrl, anonKey, serviceRoleKey, jwtSecret, dbUrl });
+		beforeAll(() => {
 			own = serviceClient();
-		}, 180_000);
-
-		afterAll(async () => {
-			process.env.LEADFLOW_TEST_STACK = shared;
-			await stack?.stop();
 		});
 
 		it('prepares every owner with settings when no owner is named (one row each)', async () => {
