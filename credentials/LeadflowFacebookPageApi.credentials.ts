@@ -90,7 +90,8 @@ export class LeadflowFacebookPageApi implements ICredentialType {
 	// not every send after it (page_mismatch).
 	test: ICredentialTestRequest = {
 		request: {
-			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}/{{$credentials.graphApiVersion}}',
+			baseURL:
+				'={{String($credentials.baseUrl || "https://graph.facebook.com").replace(/\\/+$/, "")}}/{{String($credentials.graphApiVersion || "v25.0").replace(/^\\/+|\\/+$/g, "")}}',
 			url: '=/{{String($credentials.pageId).trim()}}/conversations',
 			method: 'GET',
 			qs: { fields: 'id', limit: 1 },

@@ -52,12 +52,29 @@ export class LeadflowWhatsAppApi implements ICredentialType {
 		},
 	};
 
+	// The address Send uses (readWhatsAppTarget): the ID trimmed, an empty Base URL or version as
+	// their defaults, so the Test passes exactly when Send can reach the number.
 	test: ICredentialTestRequest = {
 		request: {
-			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}/{{$credentials.graphApiVersion}}',
-			url: '={{"/" + $credentials.phoneNumberId}}',
+			baseURL:
+				'={{String($credentials.baseUrl || "https://graph.facebook.com").replace(/\\/+$/, "")}}/{{String($credentials.graphApiVersion || "v25.0").replace(/^\\/+|\\/+$/g, "")}}',
+			url: '={{"/" + String($credentials.phoneNumberId).trim()}}',
 			method: 'GET',
 			qs: { fields: 'display_phone_number,verified_name' },
 		},
+		rules: [
+			{
+				type: 'responseCode',
+				properties: { value: 401, message: 'The Access Token was refused: use a System User token with whatsapp_business_messaging' },
+			},
+			{
+				type: 'responseCode',
+				properties: {
+					value: 400,
+					message:
+						'WhatsApp refused it: the Phone Number ID must be the numeric ID of the business number (WhatsApp Manager → API Setup, not the number itself) that this token may use',
+				},
+			},
+		],
 	};
 }

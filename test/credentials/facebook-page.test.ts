@@ -61,8 +61,13 @@ test('a Page ID other than the token\'s Page fails (every send would be page_mis
 	expect(request.path).toBe('/v25.0/104857600000002/conversations');
 });
 
-test('a Page ID with spaces around it is read as the ID', async () => {
-	await expect(testCredential('leadflowFacebookPageApi', credential({ pageId: ` ${PAGE_ID} ` }))).resolves.toEqual({ status: 'OK', message: 'Connection successful!' });
+test('a Page ID with spaces around it, an empty version or one with slashes: read as the nodes read them', async () => {
+	for (const overrides of [{ pageId: ` ${PAGE_ID} ` }, { graphApiVersion: '' }, { graphApiVersion: '/v25.0/' }] as Array<Record<string, string>>) {
+		await sims.graph.control.clearRequests();
+		await expect(testCredential('leadflowFacebookPageApi', credential(overrides))).resolves.toEqual({ status: 'OK', message: 'Connection successful!' });
+		const [request] = await sims.graph.control.requests();
+		expect(request.path).toBe(`/v25.0/${PAGE_ID}/conversations`);
+	}
 });
 
 test('a wrong app secret fails (the proof does not match)', async () => {

@@ -43,13 +43,28 @@ test('the version and base URL defaults apply when the test data leaves them out
 	expect(request.path).toBe(`/v25.0/${PHONE_NUMBER_ID}`);
 });
 
-test('a wrong token fails with the Cloud API\'s 401', async () => {
-	await expect(testCredential('leadflowWhatsAppApi', credential({ accessToken: 'not-the-token' }))).resolves.toEqual({ status: 'Error', message: 'Unauthorized' });
+test('a wrong token fails with the Cloud API\'s 401, saying which token to use', async () => {
+	await expect(testCredential('leadflowWhatsAppApi', credential({ accessToken: 'not-the-token' }))).resolves.toEqual({
+		status: 'Error',
+		message: 'The Access Token was refused: use a System User token with whatsapp_business_messaging',
+	});
+});
+
+test('a Phone Number ID with spaces around it, an empty version or one with slashes: read as Send reads them', async () => {
+	for (const overrides of [{ phoneNumberId: ` ${PHONE_NUMBER_ID} ` }, { graphApiVersion: '' }, { graphApiVersion: '/v25.0/' }] as Array<Record<string, string>>) {
+		await sims.graph.control.clearRequests();
+		await expect(testCredential('leadflowWhatsAppApi', credential(overrides))).resolves.toEqual({ status: 'OK', message: 'Connection successful!' });
+		const [request] = await sims.graph.control.requests();
+		expect(request.path).toBe(`/v25.0/${PHONE_NUMBER_ID}`);
+	}
 });
 
 test('a phone number id the token does not reach fails', async () => {
 	const result = await testCredential('leadflowWhatsAppApi', credential({ phoneNumberId: '999999999999999' }));
-	expect(result).toEqual({ status: 'Error', message: 'Bad Request' });
+	expect(result).toEqual({
+		status: 'Error',
+		message: 'WhatsApp refused it: the Phone Number ID must be the numeric ID of the business number (WhatsApp Manager → API Setup, not the number itself) that this token may use',
+	});
 	const [request] = await sims.graph.control.requests();
 	expect(request.path).toBe('/v25.0/999999999999999');
 });
