@@ -54,14 +54,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * Calls start `1.05 / rate` seconds apart at least: a little under the rate, so that a call that
  * reaches Facebook up to 5 % of an interval late (a busy network or machine) still finds the
- * previous calls outside Meta's one-second window.
+ * previous calls outside Meta's one-second window. Counted from when each call really starts (when
+ * wait() returns), not from when it was planned: a lease renewal on the way (a database call) must
+ * not bring the next call closer than the interval.
  */
-class Pacer {
+export class Pacer {
 	private next = 0;
 
 	constructor(
 		private readonly intervalMs: number,
-		private readonly lease?: Lease,
+		private readonly lease?: Pick<Lease, 'keep' | 'dueInMs'>,
 	) {}
 
 	/** Until the next call may start; the lease is kept on the way (a backoff may be longer than it). */
@@ -73,6 +75,7 @@ class Pacer {
 			await sleep(Math.min(left, this.lease?.dueInMs() ?? left));
 		}
 		await this.lease?.keep();
+		this.next = Math.max(this.next, Date.now() + this.intervalMs);
 	}
 
 	/** No call before `ms` from now. */
