@@ -1,9 +1,13 @@
 // The editor's searchable lists, the "From List" mode of our resource locators: follow-up rules,
 // campaigns and Messenger contacts, read from the Supabase project behind the node's credential.
 // Each page is one PostgREST query: the filter is a case-insensitive `ilike` on the name, run by the
-// database; a page is a range of the list ordered by name, then id; the pagination token is the
-// offset of the next page. The credential's service role sees every owner's rows: when the node
-// states its owner as a fixed user ID (`ownerUserId`), the lists keep to that owner's rows.
+// database; the list is ordered by name, then id (contacts: by name with the nameless last, then
+// id). Rules, campaigns, pipelines and contacts are paged by key, never by offset: the pagination
+// token carries the last row's sort key (base64url JSON) and the next page is the rows after it in
+// the same order, so a row added or deleted between two requests makes no entry come twice or not
+// at all (an offset token of an editor opened before, all digits, reads as the first page). The
+// stages are still paged by offset. The credential's service role sees every owner's rows: when the
+// node states its owner as a fixed user ID (`ownerUserId`), the lists keep to that owner's rows.
 import type { ILoadOptionsFunctions, INodeListSearchItems, INodeListSearchResult } from 'n8n-workflow';
 import { UUID } from '../resource-locator';
 import { getSupabaseClient, toNodeApiError } from '../supabase';
@@ -31,6 +35,52 @@ function pageOf<Row>(rows: Row[], offset: number, toItem: (row: Row) => INodeLis
 	return rows.length > LIST_PAGE_SIZE ? { results, paginationToken: String(offset + LIST_PAGE_SIZE) } : { results };
 }
 
+/** A page's sort key: the last row's name (null: a contact without one) and id. */
+interface PageKey {
+	name: string | null;
+	id: string;
+}
+
+/** The token of the page after `key`: base64url JSON, so any name travels whole. */
+function tokenOf(key: PageKey): string {
+	return Buffer.from(JSON.stringify([key.name, key.id])).toString('base64url');
+}
+
+/** The key a token carries; undefined for the first page, an offset token of before (digits) or anything unreadable. */
+function keyOf(paginationToken: string | undefined): PageKey | undefined {
+	if (!paginationToken || /^\d+$/.test(paginationToken)) return undefined;
+	try {
+		const parsed: unknown = JSON.parse(Buffer.from(paginationToken, 'base64url').toString('utf8'));
+		if (!Array.isArray(parsed) || parsed.length !== 2) return undefined;
+		const [name, id] = parsed as unknown[];
+		if ((typeof name !== 'string' && name !== null) || typeof id !== 'string' || !UUID.test(id)) return undefined;
+		return { name, id: id.toLowerCase() };
+	} catch {
+		return undefined;
+	}
+}
+
+/** A value in a PostgREST logic tree (`or=(…)`): quoted, so a name's commas, dots or parentheses stay its own. */
+const quoted = (value: string) => `"${value.replace(/["\\]/g, (character) => `\\${character}`)}"`;
+
+/**
+ * The rows after `key` in the order `column` (nulls last), then id: PostgREST's
+ * `or=(column.gt."…",and(column.eq."…",id.gt.…)[,column.is.null])`, or for a null name the nameless
+ * rows after its id.
+ */
+function afterKey(column: string, key: PageKey, nullable: boolean): string {
+	if (key.name === null) return `and(${column}.is.null,id.gt.${key.id})`;
+	const name = quoted(key.name);
+	return `${column}.gt.${name},and(${column}.eq.${name},id.gt.${key.id})${nullable ? `,${column}.is.null` : ''}`;
+}
+
+/** Rows fetched by key with one extra row past the page: that row says whether another page follows; the token is the page's last key. */
+function keyedPageOf<Row>(rows: Row[], keyOfRow: (row: Row) => PageKey, toItem: (row: Row) => INodeListSearchItems): INodeListSearchResult {
+	const page = rows.slice(0, LIST_PAGE_SIZE);
+	const results = page.map(toItem);
+	return rows.length > LIST_PAGE_SIZE ? { results, paginationToken: tokenOf(keyOfRow(page[page.length - 1])) } : { results };
+}
+
 /** The node's owner when it is a fixed user ID (an expression is only known when the node runs). */
 export function fixedOwner(context: ILoadOptionsFunctions): string | undefined {
 	const raw = context.getCurrentNodeParameter('ownerUserId');
@@ -38,8 +88,8 @@ export function fixedOwner(context: ILoadOptionsFunctions): string | undefined {
 	return UUID.test(owner) ? owner.toLowerCase() : undefined;
 }
 
-/** One page of an owner-scoped table listed by its `name` column, filtered by name. */
-async function searchByName<Row>(
+/** One page of an owner-scoped table listed by its `name` column, filtered by name (`columns` include `id` and `name`: the key). */
+async function searchByName<Row extends { id: string; name: string }>(
 	context: ILoadOptionsFunctions,
 	list: { table: string; columns: string; what: string },
 	filter: string | undefined,
@@ -47,15 +97,17 @@ async function searchByName<Row>(
 	toItem: (row: Row) => INodeListSearchItems,
 ): Promise<INodeListSearchResult> {
 	const client = await getSupabaseClient(context);
-	const offset = offsetOf(paginationToken);
+	const key = keyOf(paginationToken);
 	const pattern = containsPattern(filter);
 	const owner = fixedOwner(context);
 	let query = client.from(list.table).select(list.columns);
 	if (pattern) query = query.ilike('name', pattern);
 	if (owner) query = query.eq('user_id', owner);
-	const { data, error } = await query.order('name').order('id').range(offset, offset + LIST_PAGE_SIZE);
+	// After the previous page's last row, in the list's order (name, then id).
+	if (key?.name != null) query = query.or(afterKey('name', key, false));
+	const { data, error } = await query.order('name').order('id').limit(LIST_PAGE_SIZE + 1);
 	if (error) throw toNodeApiError(context, error, `Listing the ${list.what} failed`);
-	return pageOf(data as unknown as Row[], offset, toItem);
+	return keyedPageOf(data as unknown as Row[], (row) => ({ name: row.name, id: row.id }), toItem);
 }
 
 interface RuleRow {
@@ -74,13 +126,14 @@ export async function searchRules(this: ILoadOptionsFunctions, filter?: string, 
 }
 
 interface CampaignRow {
+	id: string;
 	name_uid: string;
 	name: string;
 }
 
 /** Campaigns (campaign_info) by name; the value is the campaign ID the app and the webhook use (name_uid). */
 export async function searchCampaigns(this: ILoadOptionsFunctions, filter?: string, paginationToken?: string): Promise<INodeListSearchResult> {
-	const list = { table: 'campaign_info', columns: 'name_uid, name', what: 'campaigns' };
+	const list = { table: 'campaign_info', columns: 'id, name_uid, name', what: 'campaigns' };
 	return await searchByName<CampaignRow>(this, list, filter, paginationToken, (campaign) => ({
 		name: campaign.name,
 		value: campaign.name_uid,
@@ -110,7 +163,7 @@ export async function searchConversations(
 	paginationToken?: string,
 ): Promise<INodeListSearchResult> {
 	const client = await getSupabaseClient(this);
-	const offset = offsetOf(paginationToken);
+	const key = keyOf(paginationToken);
 	const pattern = containsPattern(filter);
 
 	let owner = fixedOwner(this);
@@ -132,12 +185,16 @@ export async function searchConversations(
 	else if (pattern) query = query.ilike('sender_name', pattern);
 	if (owner) query = query.eq('user_id', owner);
 	if (pageId) query = query.eq('page_id', pageId);
+	// After the previous page's last contact, in the list's order (name with the nameless last, then
+	// id). A second or=(…) is and-ed with the filter's.
+	if (key) query = query.or(afterKey('sender_name', key, true));
 	const { data, error } = await query
 		.order('sender_name', { ascending: true, nullsFirst: false })
 		.order('id')
-		.range(offset, offset + LIST_PAGE_SIZE);
+		.limit(LIST_PAGE_SIZE + 1);
 	if (error) throw toNodeApiError(this, error, 'Listing the Messenger contacts failed');
-	return pageOf(data as ConversationRow[], offset, (conversation) => ({
+	const keyOfContact = (conversation: ConversationRow) => ({ name: conversation.sender_name, id: conversation.id });
+	return keyedPageOf(data as ConversationRow[], keyOfContact, (conversation) => ({
 		name: conversation.sender_name ?? `PSID ${conversation.sender_id}`,
 		value: conversation.id,
 		description: `PSID ${conversation.sender_id} on page ${conversation.page_id}`,

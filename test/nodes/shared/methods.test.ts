@@ -189,16 +189,16 @@ describe('searchConversations (the Contact of Tag Eligibility\'s timeline)', () 
 });
 
 /**
- * A pass-through to the stack's Supabase URL that runs `meanwhile` once, when the second request of
- * `path` arrives, before passing it on: what another user's write between two requests of one list
- * does. `requests()`: how many requests of `path` came.
+ * A pass-through to the stack's Supabase URL that runs `meanwhile` when the second request of `path`
+ * arrives (or each request numbered in `at`), before passing it on: what another user's write
+ * between two requests of one list does. `requests()`: how many requests of `path` came.
  */
-async function writeBetweenRequests(path: string, meanwhile: () => Promise<void>) {
+async function writeBetweenRequests(path: string, meanwhile: (request: number) => Promise<void>, at: number[] = [2]) {
 	const upstream = new URL(testStack().supabaseUrl);
 	let seen = 0;
 	const server = createServer((incoming, outgoing) => {
-		const second = (incoming.url ?? '').startsWith(path) && ++seen === 2;
-		void (second ? meanwhile() : Promise.resolve()).then(() => {
+		const number = (incoming.url ?? '').startsWith(path) ? ++seen : 0;
+		void (at.includes(number) ? meanwhile(number) : Promise.resolve()).then(() => {
 			const forwarded = request(
 				{ host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: upstream.host } },
 				(answer) => {
@@ -275,5 +275,153 @@ describe('getTags (loadOptions, for tag parameters)', () => {
 			await proxy.stop();
 			await withDb((db) => db.query('delete from public.tags where user_id = $1', [owner]));
 		}
+	});
+});
+
+// The "From List" lists page by key: the token carries the last row's name and id, the next page is
+// the rows after it. By offset, a row added before the next page's start between two requests
+// brought the last row of the page before back (listed twice), and rows deleted there hid the next
+// page's first rows.
+describe('paging by key: rows added or deleted between two pages repeat none and hide none', () => {
+	// Names with the characters PostgREST reads in a filter; four rows to a name (pipelines: one), so a
+	// page ends inside a run of equal names, where the id decides.
+	const awkward = (n: number) => `"keyed ${run}", (a).\\ ${String(n).padStart(3, '0')}`;
+	const COUNT = 2 * LIST_PAGE_SIZE + 10;
+
+	const lists = [
+		{
+			what: 'searchRules',
+			nodeType: TAG_ELIGIBILITY,
+			parameters: { operation: 'claim' } as INodeParameters,
+			table: 'ai_automation_rules',
+			names: Array.from({ length: COUNT }, (_, n) => awkward(Math.floor(n / 4))),
+			insert: async (world: World, names: string[]) =>
+				withDb(async (db) => {
+					await db.query(
+						`insert into public.ai_automation_rules (user_id, name, enabled, include_tag_ids, instructions)
+						 select $1, unnest($2::text[]), false, array[$3::uuid], 'Write a short, friendly follow-up.'`,
+						[world.userId, names, world.tags['AI Lead']],
+					);
+				}),
+			item: (row: { id: string; name: string }) => ({ name: `${row.name} (disabled)`, value: row.id }),
+		},
+		{
+			what: 'searchCampaigns',
+			nodeType: CAMPAIGNS,
+			parameters: { operation: 'stats' } as INodeParameters,
+			table: 'campaign_info',
+			names: Array.from({ length: COUNT }, (_, n) => awkward(Math.floor(n / 4))),
+			insert: async (world: World, names: string[]) =>
+				withDb(async (db) => {
+					await db.query(
+						`insert into public.campaign_info (user_id, name_uid, name)
+						 select $1, 'keyed-' || $3 || '_' || lpad(n::text, 6, '0') || substr(md5(random()::text), 1, 6), name
+						   from unnest($2::text[]) with ordinality as named(name, n)`,
+						[world.userId, names, run],
+					);
+				}),
+			item: (row: { id: string; name: string; name_uid: string }) => ({ name: row.name, value: row.name_uid, description: row.name_uid }),
+		},
+		{
+			what: 'searchPipelines',
+			nodeType: 'n8n-nodes-leadflow.autoAssignStage',
+			parameters: { operation: 'move' } as INodeParameters,
+			table: 'pipelines',
+			names: Array.from({ length: COUNT }, (_, n) => awkward(n)),
+			insert: async (world: World, names: string[]) =>
+				withDb(async (db) => {
+					await db.query('insert into public.pipelines (user_id, name) select $1, unnest($2::text[])', [world.userId, names]);
+				}),
+			item: (row: { id: string; name: string }) => ({ name: row.name, value: row.id }),
+		},
+	];
+
+	test.each(lists)('$what: a row added before the second page, two deleted before the third', async (list) => {
+		const world = await createWorld(['AI Lead']);
+		await list.insert(world, list.names);
+		const columns = list.table === 'campaign_info' ? 'id, name, name_uid' : 'id, name';
+		const ours = await withDb(async (db) => (await db.query<{ id: string; name: string; name_uid: string }>(`select ${columns} from public.${list.table} where user_id = $1 order by name, id`, [world.userId])).rows);
+		// Before the second request: a row before every one above (the stack's collation is C: "!" is
+		// before the quote). Before the third: the first two rows, listed on the first page, deleted.
+		const proxy = await writeBetweenRequests(
+			`/rest/v1/${list.table}`,
+			async (request) => {
+				if (request === 2) await list.insert(world, [`!keyed ${run} added meanwhile`]);
+				else await withDb((db) => db.query(`delete from public.${list.table} where id = any($1::uuid[])`, [[ours[0].id, ours[1].id]]));
+			},
+			[2, 3],
+		);
+		try {
+			const { sizes, results } = await allPages((token) =>
+				listSearch(
+					{ nodeType: list.nodeType, parameters: list.parameters, credentials: { leadflowSupabaseApi: { url: proxy.url, serviceRoleKey: testStack().serviceRoleKey } } },
+					list.what,
+					`keyed ${run}`,
+					token,
+				),
+			);
+			expect(proxy.requests()).toBe(3);
+			const values = results.map((item) => String(item.value));
+			expect(values.filter((value, n) => values.indexOf(value) !== n)).toEqual([]);
+			expect(results).toEqual(ours.map(list.item));
+			expect(sizes).toEqual([LIST_PAGE_SIZE, LIST_PAGE_SIZE, 10]);
+		} finally {
+			await proxy.stop();
+			await withDb((db) => db.query(`delete from public.${list.table} where user_id = $1`, [world.userId]));
+		}
+	});
+
+	test('searchConversations, by name with the nameless last (a filter of digits finds them by PSID): a contact added before the second page, two deleted before the third', async () => {
+		const world = await createWorld(['AI Lead']);
+		// One PSID prefix of 12 random digits for this test's contacts: the filter finds them by it.
+		const prefix = `8${String(randomInt(1e11)).padStart(11, '0')}`;
+		const named = LIST_PAGE_SIZE + 10;
+		const insert = (names: Array<string | null>, from: number) =>
+			withDb((db) =>
+				db.query(
+					`insert into public.messenger_conversations (user_id, page_id, sender_id, sender_name)
+					 select $1, $2, $3 || lpad((n - 1 + $5)::text, 4, '0'), name from unnest($4::text[]) with ordinality as named(name, n)`,
+					[world.userId, world.pageId, prefix, names, from],
+				),
+			);
+		// Sixty named (four to a name), then fifty without a name: the second page ends among the nameless.
+		await insert([...Array.from({ length: named }, (_, n) => awkward(Math.floor(n / 4))), ...Array.from({ length: 50 }, () => null)], 0);
+		const ours = await withDb(async (db) => (await db.query<{ id: string; sender_name: string | null; sender_id: string }>(
+			'select id, sender_name, sender_id from public.messenger_conversations where user_id = $1 order by sender_name nulls last, id',
+			[world.userId],
+		)).rows);
+		const proxy = await writeBetweenRequests(
+			'/rest/v1/messenger_conversations',
+			async (request) => {
+				if (request === 2) await insert([`!keyed ${run} added meanwhile`], 9000);
+				else await withDb((db) => db.query('delete from public.messenger_conversations where id = any($1::uuid[])', [[ours[0].id, ours[named].id]]));
+			},
+			[2, 3],
+		);
+		try {
+			const { sizes, results } = await allPages((token) =>
+				listSearch(
+					{ nodeType: TAG_ELIGIBILITY, parameters: { operation: 'timeline' }, credentials: { leadflowSupabaseApi: { url: proxy.url, serviceRoleKey: testStack().serviceRoleKey } } },
+					'searchConversations',
+					prefix,
+					token,
+				),
+			);
+			expect(proxy.requests()).toBe(3);
+			const values = results.map((item) => String(item.value));
+			expect(values.filter((value, n) => values.indexOf(value) !== n)).toEqual([]);
+			expect(results).toEqual(
+				ours.map((row) => ({ name: row.sender_name ?? `PSID ${row.sender_id}`, value: row.id, description: `PSID ${row.sender_id} on page ${world.pageId}` })),
+			);
+			expect(sizes).toEqual([LIST_PAGE_SIZE, LIST_PAGE_SIZE, 10]);
+		} finally {
+			await proxy.stop();
+			await withDb((db) => db.query('delete from public.messenger_conversations where user_id = $1', [world.userId]));
+		}
+	});
+
+	test('a token of before (an offset) reads as the first page', async () => {
+		const first = await search(TAG_ELIGIBILITY, 'searchRules', { operation: 'claim' }, `bulk ${run}`);
+		expect(await search(TAG_ELIGIBILITY, 'searchRules', { operation: 'claim' }, `bulk ${run}`, String(LIST_PAGE_SIZE))).toEqual(first);
 	});
 });
