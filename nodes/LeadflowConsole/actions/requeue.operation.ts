@@ -9,9 +9,9 @@ import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecu
 import type { RequeueArgs, RequeueResult } from '../../shared/contract';
 import { perItem } from '../../shared/per-item';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
+import { UUID } from '../../shared/valid-input';
 import { optionalUuid, textParameter } from './rule-input';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const OUTCOMES = ['requeued', 'uncertain_left', 'not_failed', 'not_found'] as const;
 
 const properties: INodeProperties[] = [

@@ -36,7 +36,7 @@ function pageOf<Row>(rows: Row[], offset: number, toItem: (row: Row) => INodeLis
 }
 
 /** A page's sort key: the last row's name (null: a contact without one) and id. */
-interface PageKey {
+export interface PageKey {
 	name: string | null;
 	id: string;
 }
@@ -68,7 +68,7 @@ const quoted = (value: string) => `"${value.replace(/["\\]/g, (character) => `\\
  * `or=(column.gt."…",and(column.eq."…",id.gt.…)[,column.is.null])`, or for a null name the nameless
  * rows after its id.
  */
-function afterKey(column: string, key: PageKey, nullable: boolean): string {
+export function afterKey(column: string, key: PageKey, nullable: boolean): string {
 	if (key.name === null) return `and(${column}.is.null,id.gt.${key.id})`;
 	const name = quoted(key.name);
 	return `${column}.gt.${name},and(${column}.eq.${name},id.gt.${key.id})${nullable ? `,${column}.is.null` : ''}`;

@@ -7,13 +7,10 @@
 // came twice or not at all.
 import type { ILoadOptionsFunctions, INodePropertyOptions } from 'n8n-workflow';
 import { getSupabaseClient, toNodeApiError } from '../supabase';
-import { fixedOwner } from './listSearch';
+import { afterKey, fixedOwner } from './listSearch';
 
 /** Rows per request; each answer's count (the rows after the key) says whether more requests are needed (a project's PostgREST may also cap rows per answer, max-rows). */
 const TAG_BATCH = 1000;
-
-/** A value in a PostgREST logic tree (`or=(…)`): quoted, so a name's commas, dots or parentheses stay its own. */
-const quoted = (value: string) => `"${value.replace(/["\\]/g, (character) => `\\${character}`)}"`;
 
 interface TagRow {
 	id: string;
@@ -35,7 +32,7 @@ export async function getTags(this: ILoadOptionsFunctions): Promise<INodePropert
 		if (owner) query = query.eq('user_id', owner);
 		// After the last tag read, in the list's order (name, then id).
 		const last = tags.at(-1);
-		if (last) query = query.or(`name.gt.${quoted(last.name)},and(name.eq.${quoted(last.name)},id.gt.${last.id})`);
+		if (last) query = query.or(afterKey('name', last, false));
 		const { data, error, count } = await query.order('name').order('id').limit(TAG_BATCH);
 		if (error) throw toNodeApiError(this, error, 'Listing the tags failed');
 		const batch = data as TagRow[];
