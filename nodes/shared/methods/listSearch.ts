@@ -2,11 +2,11 @@
 // campaigns and Messenger contacts, read from the Supabase project behind the node's credential.
 // Each page is one PostgREST query: the filter is a case-insensitive `ilike` on the name, run by the
 // database; the list is ordered by name, then id (contacts: by name with the nameless last, then
-// id). Rules, campaigns, pipelines and contacts are paged by key, never by offset: the pagination
-// token carries the last row's sort key (base64url JSON) and the next page is the rows after it in
-// the same order, so a row added or deleted between two requests makes no entry come twice or not
-// at all (an offset token of an editor opened before, all digits, reads as the first page). The
-// stages are still paged by offset. The credential's service role sees every owner's rows: when the
+// id; stages: by pipeline, then their order in it). Every list is paged by key, never by offset: the
+// pagination token carries the last row's sort key (base64url JSON) and the next page is the rows
+// after it in the same order, so a row added or deleted between two requests makes no entry come
+// twice or not at all (an offset token of an editor opened before, all digits, reads as the first
+// page). The credential's service role sees every owner's rows: when the
 // node states its owner as a fixed user ID (`ownerUserId`), the lists keep to that owner's rows.
 import type { ILoadOptionsFunctions, INodeListSearchItems, INodeListSearchResult } from 'n8n-workflow';
 import { UUID } from '../resource-locator';
@@ -25,39 +25,33 @@ export function containsPattern(filter: string | undefined): string | null {
 	return `*${text.replace(/[\\%_]/g, (character) => `\\${character}`).replace(/\*/g, '_')}*`;
 }
 
-function offsetOf(paginationToken: string | undefined): number {
-	return paginationToken && /^\d{1,9}$/.test(paginationToken) ? Number(paginationToken) : 0;
-}
-
-/** Rows fetched with one extra row past the page: that row says whether another page follows. */
-function pageOf<Row>(rows: Row[], offset: number, toItem: (row: Row) => INodeListSearchItems): INodeListSearchResult {
-	const results = rows.slice(0, LIST_PAGE_SIZE).map(toItem);
-	return rows.length > LIST_PAGE_SIZE ? { results, paginationToken: String(offset + LIST_PAGE_SIZE) } : { results };
-}
-
 /** A page's sort key: the last row's name (null: a contact without one) and id. */
 export interface PageKey {
 	name: string | null;
 	id: string;
 }
 
-/** The token of the page after `key`: base64url JSON, so any name travels whole. */
-function tokenOf(key: PageKey): string {
-	return Buffer.from(JSON.stringify([key.name, key.id])).toString('base64url');
+/** The token of the page after a row: its sort key's values as base64url JSON, so any name travels whole. */
+function tokenOf(values: ReadonlyArray<string | number | null>): string {
+	return Buffer.from(JSON.stringify(values)).toString('base64url');
 }
 
-/** The key a token carries; undefined for the first page, an offset token of before (digits) or anything unreadable. */
-function keyOf(paginationToken: string | undefined): PageKey | undefined {
+/** The two values a token carries; undefined for the first page, an offset token of before (digits) or anything unreadable. */
+function tokenValues(paginationToken: string | undefined): [unknown, unknown] | undefined {
 	if (!paginationToken || /^\d+$/.test(paginationToken)) return undefined;
 	try {
 		const parsed: unknown = JSON.parse(Buffer.from(paginationToken, 'base64url').toString('utf8'));
-		if (!Array.isArray(parsed) || parsed.length !== 2) return undefined;
-		const [name, id] = parsed as unknown[];
-		if ((typeof name !== 'string' && name !== null) || typeof id !== 'string' || !UUID.test(id)) return undefined;
-		return { name, id: id.toLowerCase() };
+		return Array.isArray(parsed) && parsed.length === 2 ? [parsed[0], parsed[1]] : undefined;
 	} catch {
 		return undefined;
 	}
+}
+
+/** The name-and-id key a token carries, or undefined (see tokenValues). */
+function keyOf(paginationToken: string | undefined): PageKey | undefined {
+	const [name, id] = tokenValues(paginationToken) ?? [];
+	if ((typeof name !== 'string' && name !== null) || typeof id !== 'string' || !UUID.test(id)) return undefined;
+	return { name, id: id.toLowerCase() };
 }
 
 /** A value in a PostgREST logic tree (`or=(…)`): quoted, so a name's commas, dots or parentheses stay its own. */
@@ -75,7 +69,7 @@ export function afterKey(column: string, key: PageKey, nullable: boolean): strin
 }
 
 /** Rows fetched by key with one extra row past the page: that row says whether another page follows; the token is the page's last key. */
-function keyedPageOf<Row>(rows: Row[], keyOfRow: (row: Row) => PageKey, toItem: (row: Row) => INodeListSearchItems): INodeListSearchResult {
+function keyedPageOf<Row>(rows: Row[], keyOfRow: (row: Row) => ReadonlyArray<string | number | null>, toItem: (row: Row) => INodeListSearchItems): INodeListSearchResult {
 	const page = rows.slice(0, LIST_PAGE_SIZE);
 	const results = page.map(toItem);
 	return rows.length > LIST_PAGE_SIZE ? { results, paginationToken: tokenOf(keyOfRow(page[page.length - 1])) } : { results };
@@ -107,7 +101,7 @@ async function searchByName<Row extends { id: string; name: string }>(
 	if (key?.name != null) query = query.or(afterKey('name', key, false));
 	const { data, error } = await query.order('name').order('id').limit(LIST_PAGE_SIZE + 1);
 	if (error) throw toNodeApiError(context, error, `Listing the ${list.what} failed`);
-	return keyedPageOf(data as unknown as Row[], (row) => ({ name: row.name, id: row.id }), toItem);
+	return keyedPageOf(data as unknown as Row[], (row) => [row.name, row.id], toItem);
 }
 
 interface RuleRow {
@@ -193,7 +187,7 @@ export async function searchConversations(
 		.order('id')
 		.limit(LIST_PAGE_SIZE + 1);
 	if (error) throw toNodeApiError(this, error, 'Listing the Messenger contacts failed');
-	const keyOfContact = (conversation: ConversationRow) => ({ name: conversation.sender_name, id: conversation.id });
+	const keyOfContact = (conversation: ConversationRow) => [conversation.sender_name, conversation.id];
 	return keyedPageOf(data as ConversationRow[], keyOfContact, (conversation) => ({
 		name: conversation.sender_name ?? `PSID ${conversation.sender_id}`,
 		value: conversation.id,
@@ -216,6 +210,7 @@ interface StageRow {
 	id: string;
 	name: string;
 	pipeline_id: string;
+	stage_order: number;
 	pipelines: { name: string } | null;
 }
 
@@ -225,19 +220,29 @@ interface StageRow {
  */
 export async function searchStages(this: ILoadOptionsFunctions, filter?: string, paginationToken?: string): Promise<INodeListSearchResult> {
 	const client = await getSupabaseClient(this);
-	const offset = offsetOf(paginationToken);
+	const key = stageKeyOf(paginationToken);
 	const pattern = containsPattern(filter);
 	const owner = fixedOwner(this);
 	const pipelineId = this.getCurrentNodeParameter('pipelineId', { extractValue: true });
-	let query = client.from('pipeline_stages').select('id, name, pipeline_id, pipelines(name)');
+	let query = client.from('pipeline_stages').select('id, name, pipeline_id, stage_order, pipelines(name)');
 	if (pattern) query = query.ilike('name', pattern);
 	if (owner) query = query.eq('user_id', owner);
 	if (typeof pipelineId === 'string' && UUID.test(pipelineId.trim())) query = query.eq('pipeline_id', pipelineId.trim());
-	const { data, error } = await query.order('pipeline_id').order('stage_order').order('id').range(offset, offset + LIST_PAGE_SIZE);
+	// After the previous page's last stage: a later pipeline, or a later place in the same one
+	// (stage_order is unique per pipeline, so the two make the key).
+	if (key) query = query.or(`pipeline_id.gt.${key.pipelineId},and(pipeline_id.eq.${key.pipelineId},stage_order.gt.${key.order})`);
+	const { data, error } = await query.order('pipeline_id').order('stage_order').limit(LIST_PAGE_SIZE + 1);
 	if (error) throw toNodeApiError(this, error, 'Listing the pipeline stages failed');
-	return pageOf(data as unknown as StageRow[], offset, (stage) => ({
+	return keyedPageOf(data as unknown as StageRow[], (stage) => [stage.pipeline_id, stage.stage_order], (stage) => ({
 		name: stage.name,
 		value: stage.id,
 		description: stage.pipelines ? `In ${stage.pipelines.name}` : `In pipeline ${stage.pipeline_id}`,
 	}));
+}
+
+/** The stage key a token carries (its pipeline and order), or undefined (see tokenValues). */
+function stageKeyOf(paginationToken: string | undefined): { pipelineId: string; order: number } | undefined {
+	const [pipelineId, order] = tokenValues(paginationToken) ?? [];
+	if (typeof pipelineId !== 'string' || !UUID.test(pipelineId) || typeof order !== 'number' || !Number.isSafeInteger(order)) return undefined;
+	return { pipelineId: pipelineId.toLowerCase(), order };
 }

@@ -420,6 +420,55 @@ describe('paging by key: rows added or deleted between two pages repeat none and
 		}
 	});
 
+	test('searchStages, by pipeline then place in it: a stage added before the second page, two deleted before the third', async () => {
+		const userId = await createTestUser('stage-lists');
+		// Two pipelines of sixty stages: the second page ends in the second pipeline (by id).
+		const pipelines = await withDb(async (db) => {
+			const { rows } = await db.query<{ id: string; name: string }>(
+				`insert into public.pipelines (user_id, name) select $1, 'Stages ' || $2 || ' ' || n from generate_series(1, 2) n returning id, name`,
+				[userId, run],
+			);
+			await db.query(
+				`insert into public.pipeline_stages (user_id, pipeline_id, name, stage_order)
+				 select $1, p.id, $3 || ' ' || p.name || ' ' || lpad(n::text, 3, '0'), n from unnest($2::uuid[]) as p(id), generate_series(1, 60) n`,
+				[userId, rows.map((row) => row.id), awkward(0)],
+			);
+			return new Map(rows.map((row) => [row.id, row.name]));
+		});
+		const ours = await withDb(async (db) => (await db.query<{ id: string; name: string; pipeline_id: string }>(
+			'select id, name, pipeline_id from public.pipeline_stages where user_id = $1 order by pipeline_id, stage_order',
+			[userId],
+		)).rows);
+		const first = ours[0].pipeline_id;
+		const proxy = await writeBetweenRequests(
+			'/rest/v1/pipeline_stages',
+			async (request) => {
+				// Before the second: a stage at place 0 of the first pipeline, before every one listed.
+				if (request === 2) await withDb((db) => db.query(`insert into public.pipeline_stages (user_id, pipeline_id, name, stage_order) values ($1, $2, $3, 0)`, [userId, first, `${awkward(0)} added meanwhile`]));
+				else await withDb((db) => db.query('delete from public.pipeline_stages where id = any($1::uuid[])', [[ours[0].id, ours[1].id]]));
+			},
+			[2, 3],
+		);
+		try {
+			const { sizes, results } = await allPages((token) =>
+				listSearch(
+					{ nodeType: 'n8n-nodes-leadflow.autoAssignStage', parameters: { operation: 'move' }, credentials: { leadflowSupabaseApi: { url: proxy.url, serviceRoleKey: testStack().serviceRoleKey } } },
+					'searchStages',
+					awkward(0),
+					token,
+				),
+			);
+			expect(proxy.requests()).toBe(3);
+			const values = results.map((item) => String(item.value));
+			expect(values.filter((value, n) => values.indexOf(value) !== n)).toEqual([]);
+			expect(results).toEqual(ours.map((row) => ({ name: row.name, value: row.id, description: `In ${pipelines.get(row.pipeline_id)}` })));
+			expect(sizes).toEqual([LIST_PAGE_SIZE, LIST_PAGE_SIZE, 20]);
+		} finally {
+			await proxy.stop();
+			await withDb((db) => db.query('delete from public.pipelines where user_id = $1', [userId]));
+		}
+	});
+
 	test('a token of before (an offset) reads as the first page', async () => {
 		const first = await search(TAG_ELIGIBILITY, 'searchRules', { operation: 'claim' }, `bulk ${run}`);
 		expect(await search(TAG_ELIGIBILITY, 'searchRules', { operation: 'claim' }, `bulk ${run}`, String(LIST_PAGE_SIZE))).toEqual(first);
