@@ -4,10 +4,10 @@
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { NotFoundError, perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
+import { UUID } from '../../shared/valid-input';
 import { textParameter, wholeNumber } from './rule-input';
 
 const STATUSES = ['eligible', 'processing', 'recently_sent', 'stopped', 'skipped'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const properties: INodeProperties[] = [
 	{

@@ -1,9 +1,7 @@
 // The console's operations read the same kinds of input: text and whole-number query parameters,
 // optional UUIDs and a rule's settings object.
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
-import { readWholeNumber } from '../../shared/valid-input';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { readWholeNumber, UUID } from '../../shared/valid-input';
 
 /** A parameter as trimmed text ('' when it is empty). */
 export function textParameter(context: IExecuteFunctions, name: string, i: number): string {

@@ -31,6 +31,7 @@ import type { MessengerEvent, SyncPageResult } from '../../shared/contract';
 import { isPageThrottling, type GraphError } from '../../shared/graph';
 import { FACEBOOK_CREDENTIAL, conversationsQuery, readConversations, readMessages, type GraphAnswer, type GraphTarget } from '../transport/graph';
 import { asNodeError } from '../../shared/per-item';
+import { UUID } from '../../shared/valid-input';
 import { beginJob, failJob, readUntil, recordPage, renewLease } from '../transport/syncJobs';
 import { addMessages, readConversationsPage, type ReadConversation } from './conversations';
 
@@ -49,7 +50,6 @@ export interface SyncSettings {
 /** At most 10,000 events per database call (messenger_sync_record_page). */
 const MAX_EVENTS_PER_CALL = 10_000;
 const TEMPORARY = new Set([1, 2]);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Calls start `1.05 / rate` seconds apart at least: a little under the rate, so that a call that

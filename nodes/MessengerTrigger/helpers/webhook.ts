@@ -15,6 +15,7 @@
 import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 import type { RecordedEvent } from '../../shared/contract';
 import { recordEvents } from '../transport/recordEvents';
+import { UUID } from '../../shared/valid-input';
 import { readDelivery, type EventExtras, type IgnoredEvent } from './events';
 import { checkSignature, sameSecret } from './signature';
 
@@ -32,8 +33,6 @@ interface TriggerOptions {
 	includeIgnored?: boolean;
 	includeReceipts?: boolean;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function answer(context: IWebhookFunctions, status: number, body: IDataObject): IWebhookResponseData {
 	context.getResponseObject().status(status).json(body);
