@@ -74,8 +74,14 @@ export function adviceFor(error: PostgrestErrorLike): string {
 			// answered, so the project URL is not the problem.
 			return error.hint || 'Use an id or name that exists: the one the message names is not in the database (mistyped, deleted meanwhile, or another owner\'s).';
 		default:
-			// postgrest-js gives an empty hint when the request never reached the database.
-			return error.hint || 'Check the Supabase project URL and that the project is running.';
+			if (error.hint) return error.hint;
+			// Any other data exception (class 22: a date out of range, a number too large…) or
+			// integrity violation (class 23): the database read the request and refused a value.
+			if (/^2[23][0-9A-Z]{3}$/.test(error.code ?? '')) return 'A value was rejected by the database: check the fields named in the message.';
+			// Another code: the database or PostgREST answered, so the address is right.
+			if (error.code) return 'Supabase answered with an error: the message says what went wrong; if it names no field of yours, see the project\'s logs.';
+			// postgrest-js gives no code when the request never reached the database.
+			return 'Check the Supabase project URL and that the project is running.';
 	}
 }
 

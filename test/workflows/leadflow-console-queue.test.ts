@@ -64,6 +64,9 @@ test.each([
 	[{ userId: 'owner-1' }, 400, /owner ID "owner-1" is not a UUID/, 'Use an owner ID from the answer\'s owners: ask without one (no userId) to get them.'],
 	// The example day is the owner's today: only its shape is the test's.
 	[{ day: '2026-02-30' }, 400, /day "2026-02-30" is not a date as YYYY-MM-DD/, expect.stringMatching(/^Pass day=\d{4}-\d{2}-\d{2}, or leave it out for today in the owner's time zone\.$/)],
+	// A day the database cannot hold (year 0): refused by the database, whose answer says nothing of
+	// the project's address.
+	[{ day: '0000-01-01' }, 400, /date\/time field value out of range/, 'A value was rejected by the database: check the fields named in the message.'],
 	[{ status: 'sending' }, 400, /status "sending" is not one of queued, claimed, sent, failed, cancelled, dead/, 'Leave status out for every status.'],
 	[{ limit: '501' }, 400, /page size \(limit\) must be a whole number from 1 to 500/, 'Pass limit=50 or another whole number in that range.'],
 	[{ offset: '-3' }, 400, /offset must be a whole number/, 'Pass offset=0 or another whole number in that range.'],
