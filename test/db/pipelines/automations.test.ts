@@ -125,8 +125,15 @@ describe('which automations fire', () => {
 			],
 		});
 		const entered = await world.automation({ name: 'entered onboarding', pipelineId: onboarding.id, trigger_type: 'ENTERED_PIPELINE', trigger_conditions: { stage_id: onboarding.stages.Welcome }, actions: [{ type: 'add_tag', tag_id: world.tags['In pipeline'] }] });
-		// The tag is deleted after the automation was written: that action fails, the others run.
-		await withDb((db) => db.query('delete from public.tags where id = $1', [doomed]));
+		// The tag is deleted after the automation was written (as a delete could before migration
+		// 20261201001670, which now refuses it; triggers off for this one transaction): that action
+		// fails, the others run.
+		await withDb(async (db) => {
+			await db.query('begin');
+			await db.query('set local session_replication_role = replica');
+			await db.query('delete from public.tags where id = $1', [doomed]);
+			await db.query('commit');
+		});
 
 		await assign([analysis(contact, 30), analysis(tagged, 30)], minutesAfter(-10));
 		const results = await move([
