@@ -1,5 +1,6 @@
 // Numbers, durations and times in the browser's locale (Intl), and the database's codes in words.
-const locale = navigator.languages?.[0] ?? navigator.language ?? 'en';
+// No DOM beyond navigator's language (English without one, as under jest): unit tested in test/console.
+const locale = (typeof navigator === 'undefined' ? undefined : navigator.languages?.[0] ?? navigator.language) ?? 'en';
 const numbers = new Intl.NumberFormat(locale);
 const relative = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
 
@@ -40,7 +41,8 @@ const REASONS: Record<string, string> = {
 	excluded_tag: 'Carries an excluded tag',
 	inactive: 'Conversation inactive',
 	stopped: 'Stopped',
-	failed: 'Last attempt failed, retry pending',
+	// A count of failed contacts (the totals, Trigger now) holds both kinds: see contactReasonInWords.
+	failed: 'Last attempt failed',
 	max_follow_ups: 'All follow-ups sent',
 	interval_not_elapsed: 'Too soon after the last follow-up',
 	outside_window: 'Outside the 24-hour messaging window',
@@ -69,4 +71,40 @@ export const claimReasonInWords = (reason: string) => CLAIM_REASONS[reason] ?? r
 export function reasonInWords(reason: string, stopReason?: string | null): string {
 	if (reason === 'stopped' && stopReason) return `Stopped: ${(REASONS[stopReason] ?? stopReason).toLowerCase()}`;
 	return REASONS[reason] ?? reason.replace(/_/g, ' ');
+}
+
+/**
+ * One contact's reason in words (its row's "Why / when"). `failed` is two cases the database tells
+ * apart by due_at only: a retry of its own later (retry_at, so due_at set), or none at all (a send
+ * refused for good, retries used up: due_at null), which never comes back by itself
+ * (docs/follow-up.md, Requeue): the owner is told to Requeue it rather than wait.
+ */
+export function contactReasonInWords(reason: string, stopReason: string | null, dueAt: string | null): string {
+	if (reason === 'failed') return dueAt ? 'Last attempt failed, retry pending' : 'Failed, no retry: Requeue it once the cause is fixed';
+	return reasonInWords(reason, stopReason);
+}
+
+/**
+ * How many contacts the rule's Requeue failed takes: every state in the Failed stage
+ * (stage_failed_count, what automation_requeue takes and the Failed stage card shows), not
+ * failed_count (contacts whose first reason is failed: not one of a rule switched off, nor one
+ * that carries an excluded tag too).
+ */
+export const failedToRequeue = (stats: Record<string, unknown> | undefined) => Number(stats?.stage_failed_count ?? 0);
+
+/**
+ * The Requeue answer's counts in words: "3 requeued, 1 left uncertain (may have been delivered…)".
+ * Requeued is not "due now": the answer does not say so, and a requeued contact the rule does not
+ * allow now (an excluded tag, the rule off, outside the window) is not; the list shows each one.
+ */
+export function requeuedInWords(counts: Record<string, number>): string {
+	const n = (outcome: string) => counts[outcome] ?? 0;
+	if (n('requeued') + n('uncertain_left') + n('not_failed') + n('not_found') === 0) return 'Nothing to requeue: no contact of this rule has failed.';
+	const parts = [
+		`${formatNumber(n('requeued'))} requeued`,
+		n('uncertain_left') ? `${formatNumber(n('uncertain_left'))} left uncertain (may have been delivered: check the Page inbox, then requeue with "I checked…")` : '',
+		n('not_failed') ? `${formatNumber(n('not_failed'))} no longer failed` : '',
+		n('not_found') ? `${formatNumber(n('not_found'))} not found under this rule` : '',
+	];
+	return parts.filter(Boolean).join(', ');
 }

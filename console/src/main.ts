@@ -3,7 +3,8 @@
 // of the address as soon as it is read) or typed into the key form, kept in memory only and sent as
 // a header, never in a query string. n8n serves webhook pages sandboxed (an opaque origin): nothing
 // here uses cookies or storage, and every request is a CORS request n8n answers.
-import { claimReasonInWords, formatDuration, formatNumber, formatRelative, reasonInWords, statusInWords } from './format';
+import { claimReasonInWords, contactReasonInWords, failedToRequeue, formatDuration, formatNumber, formatRelative, reasonInWords, requeuedInWords, statusInWords } from './format';
+import { fragmentWithout, parseFragment } from './fragment';
 import { initPipeline } from './pipeline';
 import { initQueue } from './queue';
 import { initRules } from './rules';
@@ -43,16 +44,15 @@ const UNCERTAIN = 'send_uncertain';
 const TRIGGER_MS = 10 * 60_000;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-const fragment = new URLSearchParams(location.hash.replace(/^#/, ''));
+// Read by hand (fragment.ts): '+' stays '+' in a key, only %xx is decoded.
+const fragment = parseFragment(location.hash);
 /** The key, in memory only: from #key=… (then taken out of the address) or the key form. */
 let key = fragment.get('key') ?? '';
 const keyHeader = fragment.get('header') ?? 'X-Leadflow-Key';
 if (fragment.has('key')) {
-	// Out of the address bar, the history and a bookmark (the rest of the fragment stays); a
-	// replaceState fires no hashchange, so the page does not start again.
-	const rest = new URLSearchParams(fragment);
-	rest.delete('key');
-	const hash = rest.toString();
+	// Out of the address bar, the history and a bookmark (the rest of the fragment stays, as it was
+	// typed); a replaceState fires no hashchange, so the page does not start again.
+	const hash = fragmentWithout(location.hash, 'key');
 	try {
 		history.replaceState(history.state, '', `${location.pathname}${location.search}${hash ? `#${hash}` : ''}`);
 	} catch {
@@ -205,7 +205,7 @@ function renderMonitor(data: Monitor) {
 				<td data-label="Contact"><button class="row-button" type="button" data-key="c-${escape(row.conversation_id)}" data-timeline="${escape(row.conversation_id)}">${escape(row.sender_name ?? row.sender_id)}</button>
 					<div class="sub">${escape(row.matching_tags.join(', '))}</div></td>
 				<td data-label="Status"><span class="badge s-${escape(row.contact_status)}">${escape(statusInWords(row.contact_status))}</span></td>
-				<td data-label="Why">${row.status_reason && row.status_reason !== 'in_progress' ? escape(reasonInWords(row.status_reason, row.stop_reason)) : row.contact_status === 'eligible' ? 'Due now' : 'Being processed'}
+				<td data-label="Why">${row.status_reason && row.status_reason !== 'in_progress' ? escape(contactReasonInWords(row.status_reason, row.stop_reason, row.due_at)) : row.contact_status === 'eligible' ? 'Due now' : 'Being processed'}
 					${row.due_at && Date.parse(row.due_at) > Date.now() ? `<div class="sub">sends ${escape(formatRelative(row.due_at))}</div>` : ''}</td>
 				<td data-label="Follow-ups">${formatNumber(row.follow_up_count)} of ${formatNumber(data.rule!.max_follow_ups)}</td>
 				<td data-label="Stage">${escape(stageName(row.current_stage))}${failedNow(row) ? ` <button class="row-action" type="button" data-key="r-${escape(row.conversation_id)}" data-requeue="${escape(row.conversation_id)}"${state.requeuing ? ' disabled' : ''}>Requeue</button>${row.error_code === UNCERTAIN ? '<div class="sub">Its last send may have been delivered</div>' : ''}` : ''}</td>
@@ -233,11 +233,11 @@ const failedNow = (row: Contact) => row.current_stage === 'failed' && row.status
 
 /**
  * Trigger now only with a rule chosen and shown, and not while its run is under way; Requeue failed
- * likewise, and only while the rule has failed contacts.
+ * likewise, and only while the rule has failed contacts (its Failed stage: also a rule switched off).
  */
 function updateTrigger() {
 	$<HTMLButtonElement>('trigger-now').disabled = state.triggering || !state.ruleId || !state.data?.rule;
-	$<HTMLButtonElement>('requeue-failed').disabled = state.requeuing || !state.ruleId || !state.data?.rule || !(Number(state.data.stats?.failed_count ?? 0) > 0);
+	$<HTMLButtonElement>('requeue-failed').disabled = state.requeuing || !state.ruleId || !state.data?.rule || !(failedToRequeue(state.data.stats) > 0);
 	for (const button of document.querySelectorAll<HTMLButtonElement>('[data-requeue]')) button.disabled = state.requeuing;
 }
 
@@ -425,25 +425,12 @@ function openRequeue(conversationId: string | null) {
 	$('requeue-title').textContent = contact ? `Requeue ${name}` : 'Requeue failed contacts';
 	$('requeue-text').textContent = contact
 		? `${name}'s follow-up failed${contact.error_code ? ` (${contact.error_code})` : ''}. Requeued, the contact is due now: ${due}.`
-		: `Every failed contact of "${rule.name}" (${formatNumber(Number(state.data?.stats?.failed_count ?? 0))} now) becomes due now: ${due}.`;
+		: `Every failed contact of "${rule.name}" (${formatNumber(failedToRequeue(state.data?.stats))} now) is requeued: the next run (or Trigger now) sends the follow-up to each one the rule allows then (switched on, no excluded tag, within its active hours, interval and daily limit).`;
 	// One contact: the second choice only when its send may have arrived; the rule's: always.
 	$('requeue-uncertain-box').hidden = contact !== undefined && contact.error_code !== UNCERTAIN;
 	$<HTMLInputElement>('requeue-uncertain').checked = false;
 	$('requeue-uncertain-label').textContent = contact ? 'I checked it was not delivered: requeue it too' : 'I checked they were not delivered: requeue them too';
 	$<HTMLDialogElement>('requeue-dialog').showModal();
-}
-
-/** The answer's counts in words: "3 requeued, 1 left uncertain (may have been delivered)". */
-function requeuedInWords(counts: Record<string, number>): string {
-	const n = (outcome: string) => counts[outcome] ?? 0;
-	if (n('requeued') + n('uncertain_left') + n('not_failed') + n('not_found') === 0) return 'Nothing to requeue: no contact of this rule has failed.';
-	const parts = [
-		`${formatNumber(n('requeued'))} requeued${n('requeued') ? ' (due now)' : ''}`,
-		n('uncertain_left') ? `${formatNumber(n('uncertain_left'))} left uncertain (may have been delivered: check the Page inbox, then requeue with "I checked…")` : '',
-		n('not_failed') ? `${formatNumber(n('not_failed'))} no longer failed` : '',
-		n('not_found') ? `${formatNumber(n('not_found'))} not found under this rule` : '',
-	];
-	return parts.filter(Boolean).join(', ');
 }
 
 async function confirmRequeue() {

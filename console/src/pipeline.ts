@@ -7,6 +7,7 @@
 // that fired) or the refusal's message shows above the board. Times are counted at the database's
 // clock (the answer's generatedAt), not the browser's.
 import { formatDuration, formatNumber, formatRelative } from './format';
+import { parseFragment } from './fragment';
 import { onSearchInput, type Tab, type TabContext } from './tab';
 
 interface Card {
@@ -49,7 +50,7 @@ const ACTIVITIES: Record<string, string> = {
 export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 	const { escape, render, request } = context;
 	const moveUrl = `${context.pagePath.replace(/\/console$/, '')}/contacts/move`;
-	const fragment = new URLSearchParams(location.hash.replace(/^#/, ''));
+	const fragment = parseFragment(location.hash);
 	const state = {
 		shown: false,
 		pipelineId: fragment.get('pipeline') ?? '',

@@ -4,6 +4,7 @@
 // the shipped queue webhooks (workflows/queue-actions.json) beside the console, with the same key
 // and the owner in X-Leadflow-Owner, as the owner's app would.
 import { formatDuration, formatNumber, formatRelative } from './format';
+import { parseFragment } from './fragment';
 import { onSearchInput, type Tab, type TabContext } from './tab';
 
 interface QueueRow {
@@ -67,7 +68,7 @@ function reasonInWords(reason: string): string {
 const ACTORS: Record<string, string> = { automation: 'by n8n', user: 'by a person', system: 'by the system' };
 
 // #owner=… as the page was opened.
-const fragment = new URLSearchParams(location.hash.replace(/^#/, ''));
+const fragment = parseFragment(location.hash);
 
 const addDays = (day: string, days: number) => new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 const dayInWords = (day: string) => new Date(`${day}T12:00:00Z`).toLocaleDateString(undefined, { timeZone: 'UTC', weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });

@@ -573,6 +573,9 @@ test('Requeue: a failed contact\'s Requeue makes it due (the answer shown, the r
 	await row(refused).locator('[data-requeue]').waitFor({ timeout: 15_000 });
 	await row(uncertain).locator('[data-requeue]').waitFor();
 	expect(await row(uncertain).textContent()).toContain('Its last send may have been delivered');
+	// Failed for good (no retry of its own): the row says so and points at Requeue, no retry promised.
+	expect(await row(refused).locator('td[data-label="Why"]').textContent()).toContain('Failed, no retry: Requeue it once the cause is fixed');
+	expect(await row(refused).textContent()).not.toContain('retry pending');
 	expect(await visitor.locator('#requeue-failed').isDisabled()).toBe(false);
 
 	// One contact: the confirmation says what happens; no second choice for a send Facebook refused.
@@ -583,7 +586,7 @@ test('Requeue: a failed contact\'s Requeue makes it due (the answer shown, the r
 	expect(await visitor.locator('#requeue-uncertain-box').isHidden()).toBe(true);
 	await dialog.getByRole('button', { name: 'Requeue' }).click();
 	await visitor.locator('#requeue-result[data-requeued]').waitFor({ timeout: 15_000 });
-	expect(await visitor.locator('#requeue-result').textContent()).toBe('1 requeued (due now)');
+	expect(await visitor.locator('#requeue-result').textContent()).toBe('1 requeued');
 	// The list refreshed: the contact is due now, without a Requeue button; the database agrees.
 	await visitor.locator(`#contacts tr[data-contact="${refused}"][data-status="eligible"]`).waitFor({ timeout: 8000 });
 	expect(await row(refused).locator('[data-requeue]').count()).toBe(0);
@@ -594,16 +597,19 @@ test('Requeue: a failed contact\'s Requeue makes it due (the answer shown, the r
 	expect(states.find((state) => state.conversation_id === refused)).toMatchObject({ current_stage: 'failed', requeued: true });
 	expect(states.find((state) => state.conversation_id === uncertain)).toMatchObject({ current_stage: 'failed', requeued: false });
 
-	// The rule's Requeue failed, the second choice left as it is: the uncertain contact stays.
+	// The rule's Requeue failed, the second choice left as it is: the uncertain contact stays. Its
+	// count is the Failed stage's, what Requeue takes: both (the requeued one stays Failed until a
+	// claim takes it), though only the uncertain one's reason is still failed.
 	await visitor.locator('#requeue-failed').click();
 	await dialog.waitFor();
+	expect(await visitor.locator('#requeue-text').textContent()).toMatch(/^Every failed contact of ".+" \(2 now\) is requeued: the next run \(or Trigger now\) sends the follow-up to each one the rule allows then/);
 	expect(await visitor.locator('#requeue-uncertain-box').isHidden()).toBe(false);
 	expect(await visitor.locator('#requeue-uncertain').isChecked()).toBe(false);
 	expect(await visitor.locator('#requeue-uncertain-box').textContent()).toContain('I checked they were not delivered: requeue them too');
 	await dialog.getByRole('button', { name: 'Requeue' }).click();
 	await visitor.locator('#requeue-result:has-text("left uncertain")').waitFor({ timeout: 15_000 });
 	// The refused contact, still failed until a claim takes it, is requeued again; the uncertain one left.
-	expect(await visitor.locator('#requeue-result').textContent()).toMatch(/^1 requeued \(due now\), 1 left uncertain \(may have been delivered/);
+	expect(await visitor.locator('#requeue-result').textContent()).toMatch(/^1 requeued, 1 left uncertain \(may have been delivered/);
 	await visitor.waitForTimeout(2500);
 	expect(await row(uncertain).locator('[data-requeue]').count()).toBe(1);
 
@@ -612,7 +618,7 @@ test('Requeue: a failed contact\'s Requeue makes it due (the answer shown, the r
 	await dialog.waitFor();
 	await visitor.getByLabel('I checked it was not delivered: requeue it too').check();
 	await dialog.getByRole('button', { name: 'Requeue' }).click();
-	await visitor.locator('#requeue-result:has-text("1 requeued (due now)")').waitFor({ timeout: 15_000 });
+	await visitor.locator('#requeue-result:text-is("1 requeued")').waitFor({ timeout: 15_000 });
 	await visitor.locator(`#contacts tr[data-contact="${uncertain}"][data-status="eligible"]`).waitFor({ timeout: 8000 });
 
 	// Due: Trigger now sends both.

@@ -1,0 +1,77 @@
+// The console page's pure parts (console/src), run by jest without a browser: the address's fragment
+// read by hand (a key's '+' kept), a failed contact's reason in words (a retry pending only when it
+// has one), and Requeue failed's count and answer in words. The page in Chromium: test/e2e/console.e2e.test.ts.
+import { contactReasonInWords, failedToRequeue, reasonInWords, requeuedInWords } from '../../console/src/format';
+import { fragmentWithout, parseFragment } from '../../console/src/fragment';
+
+describe('the address fragment', () => {
+	it('keeps a base64-style key as it was typed: "+" is not a space, "/" and "=" stay', () => {
+		const fragment = parseFragment('#key=Zm9v+YmFy/9k=&tab=queue');
+		expect(fragment.get('key')).toBe('Zm9v+YmFy/9k=');
+		expect(fragment.get('tab')).toBe('queue');
+	});
+
+	it('decodes %xx escapes only, so an encoded key holding "&", "%", "#" or "+" arrives whole', () => {
+		const key = 'a&b%c#d+e f=g';
+		expect(parseFragment(`#key=${encodeURIComponent(key)}&rule=r-1`).get('key')).toBe(key);
+		expect(parseFragment('#key=a%2Bb').get('key')).toBe('a+b');
+	});
+
+	it('keeps a malformed escape as it was typed, and splits each part at its first "=" only', () => {
+		expect(parseFragment('#key=50%zz%&header=X-Other').get('key')).toBe('50%zz%');
+		expect(parseFragment('#key=50%zz%&header=X-Other').get('header')).toBe('X-Other');
+		expect(parseFragment('#key==abc==').get('key')).toBe('=abc==');
+	});
+
+	it('takes a name without "=" as empty, skips empty parts, keeps the first of a name given twice', () => {
+		const fragment = parseFragment('#&key&&rule=one&rule=two&');
+		expect([...fragment]).toEqual([['key', ''], ['rule', 'one']]);
+		expect(parseFragment('').size).toBe(0);
+		expect(parseFragment('#').size).toBe(0);
+	});
+
+	it('leaves the rest of the fragment as it was typed once the key is taken out', () => {
+		expect(fragmentWithout('#key=Zm9v+YmFy/9k=&rule=r-1&tab=queue', 'key')).toBe('rule=r-1&tab=queue');
+		expect(fragmentWithout('#rule=a%20b&key=x', 'key')).toBe('rule=a%20b');
+		expect(fragmentWithout('#key=x', 'key')).toBe('');
+	});
+});
+
+describe('a failed contact in words', () => {
+	it('says a retry is pending only when the contact has one (due_at set)', () => {
+		expect(contactReasonInWords('failed', null, '2026-12-05T10:00:00Z')).toBe('Last attempt failed, retry pending');
+	});
+
+	it('tells the owner to Requeue a contact that failed for good (no retry: due_at null)', () => {
+		const words = contactReasonInWords('failed', null, null);
+		expect(words).not.toMatch(/retry pending/);
+		expect(words).toBe('Failed, no retry: Requeue it once the cause is fixed');
+	});
+
+	it('promises no retry in a count of failed contacts (the totals, Trigger now), which holds both kinds', () => {
+		expect(reasonInWords('failed')).toBe('Last attempt failed');
+	});
+
+	it('words other reasons as before', () => {
+		expect(contactReasonInWords('outside_window', null, '2026-12-05T10:00:00Z')).toBe('Outside the 24-hour messaging window');
+		expect(contactReasonInWords('stopped', 'replied', null)).toBe('Stopped: the person replied');
+	});
+});
+
+describe('Requeue failed', () => {
+	it('counts every contact in the Failed stage, as automation_requeue takes them, not those whose first reason is failed', () => {
+		// Two failed for good, one of them then given the rule's excluded tag.
+		expect(failedToRequeue({ failed_count: 1, stage_failed_count: 2 })).toBe(2);
+		// A rule switched off: every contact's first reason is rule_disabled.
+		expect(failedToRequeue({ failed_count: 0, stage_failed_count: 3 })).toBe(3);
+		expect(failedToRequeue({ failed_count: 0, stage_failed_count: 0 })).toBe(0);
+		expect(failedToRequeue(undefined)).toBe(0);
+	});
+
+	it('says how many were requeued, not that they are due now (the answer does not say so)', () => {
+		const counts = { requeued: 2, uncertain_left: 0, not_failed: 0, not_found: 0 };
+		expect(requeuedInWords(counts)).toBe('2 requeued');
+		expect(requeuedInWords({ ...counts, requeued: 1, uncertain_left: 1 })).toMatch(/^1 requeued, 1 left uncertain \(may have been delivered/);
+		expect(requeuedInWords({ requeued: 0, uncertain_left: 0, not_failed: 0, not_found: 0 })).toBe('Nothing to requeue: no contact of this rule has failed.');
+	});
+});
