@@ -3,11 +3,13 @@
 // all the same (migration 20261201001570): a campaign session's lead is the owner's lead holding it,
 // or else the owner's lead with its phone. So the second campaign's import says why its row holds
 // the other session, its "no" and its outreach's first message move the lead, the queue's send
-// marks both sessions contacted, and a replay never hands the second session out again. Real
-// Postgres through PostgREST, fixed instants (p_now, the stack's clock header), never the machine's clock.
+// marks both sessions contacted, and a replay never hands the second session out again. A session
+// a lead holds stays that lead's when another lead has its phone (the pairing is the view
+// leadflow_private.campaign_session_leads since migration 20261201001630). Real Postgres through
+// PostgREST, fixed instants (p_now, the stack's clock header), never the machine's clock.
 import { randomUUID } from 'node:crypto';
 import { serviceClient, userClient, withDb } from '../helpers/stack';
-import { claim, complete, createOwner, ledger, messages, prepare, rpc, sent, takeLead, NOW, TOMORROW } from './queue/fixtures';
+import { addLeads, claim, complete, createOwner, ledger, messages, prepare, rpc, sent, takeLead, NOW, TOMORROW } from './queue/fixtures';
 
 interface LaunchedSession {
 	campaign_session_id: string;
@@ -208,5 +210,52 @@ describe('two campaigns\' sessions for one phone share its one lead', () => {
 			expect(replay).toMatchObject({ emitted: 0, outreach_started: 1 });
 			expect(replay.sessions[0]).toMatchObject({ emitted: false, outreach_started: true });
 		}
+	});
+});
+
+describe('a session a lead holds is that lead\'s even when another lead has its phone', () => {
+	// Add Leads can give a lead a campaign session and another phone, and the session's phone be
+	// another lead's: the held pairing wins (20261201001570; the view since 20261201001630).
+	it('its answer and its outreach move the lead holding it; the lead with its phone, sent by the queue, leaves the session as it was', async () => {
+		const owner = await createOwner({ daily_capacity: 10 });
+		const [answeredPhone, reachedPhone, holderPhone, otherHolderPhone] = phones(4);
+		const { sessions } = await launch(owner, campaignUid('plumber'), [answeredPhone, reachedPhone], NOW);
+		const answered = sessions.find((s) => s.phone_number === answeredPhone)!;
+		const reached = sessions.find((s) => s.phone_number === reachedPhone)!;
+		const added = await addLeads([
+			{ user_id: owner, name: 'Holds the answered session', phone: holderPhone, campaign_session_id: answered.campaign_session_id, source: 'test' },
+			{ user_id: owner, name: 'Holds the reached session', phone: otherHolderPhone, campaign_session_id: reached.campaign_session_id, source: 'test' },
+			{ user_id: owner, name: 'Has the answered session\'s phone', phone: answeredPhone, source: 'test' },
+			{ user_id: owner, name: 'Has the reached session\'s phone', phone: reachedPhone, source: 'test' },
+		]);
+		expect(added.map((row) => [row.outcome, row.campaign_session_id])).toEqual([
+			['created', answered.campaign_session_id], ['created', reached.campaign_session_id], ['created', null], ['created', null],
+		]);
+		const leads = added.map((row) => row.lead_id);
+		const [, , byPhone, otherByPhone] = leads;
+		await prepare(owner, NOW);
+
+		// The answer moves the lead holding the session; the outreach's first message makes the
+		// lead holding its session contacted. The leads with their phones stay queued.
+		const { data, error } = await serviceClient({ now: new Date(after(10)) }).rpc('record_session_objective', {
+			p_owner: owner, p_session_id: answered.session, p_objective: 'rejected', p_value: true, p_source: 'whatsapp', p_event_key: 'evt-held',
+		});
+		expect(error).toBeNull();
+		expect(data).toMatchObject({ outcome: 'ok', status: 'rejected' });
+		await withDb((db) => db.query(
+			`insert into public.chat_history (user_id, session_info_id, direction, body, sent_at) values ($1, $2, 'outbound', 'Hi', $3)`,
+			[owner, reached.campaign_session_id, after(15)]));
+		expect(await Promise.all(leads.map(leadStatus))).toEqual(['not_interested', 'contacted', 'queued', 'queued']);
+
+		// The queue sends the leads with the sessions' phones: neither session is theirs.
+		const at = tomorrowAt('16:00');
+		const items = await claim('w-held', owner, at);
+		expect(items.map((item) => item.lead_id).sort()).toEqual([byPhone, otherByPhone].sort());
+		const reports = await complete('w-held', items.map((item) => sent(item)), after(2, at));
+		expect(reports.map((report) => [report.status, report.accepted])).toEqual([['sent', true], ['sent', true]]);
+		expect(await Promise.all(leads.map(leadStatus))).toEqual(['not_interested', 'contacted', 'contacted', 'contacted']);
+		const rows = await sessionRows(owner);
+		expect(rows.get(answered.campaign_session_id)).toMatchObject({ status: 'rejected', contacted_at: null });
+		expect(rows.get(reached.campaign_session_id)).toMatchObject({ status: 'contacted', contacted_at: new Date(after(15)) });
 	});
 });
