@@ -4,8 +4,7 @@
 // or else the owner's lead with its phone. So the second campaign's import says why its row holds
 // the other session, its "no" and its outreach's first message move the lead, the queue's send
 // marks both sessions contacted, and a replay never hands the second session out again. A session
-// a lead holds stays that lead's when another lead has its phone (the pairing is the view
-// leadflow_private.campaign_session_leads since migration 20261201001630). Real Postgres through
+// a lead holds stays that lead's when another lead has its phone. Real Postgres through
 // PostgREST, fixed instants (p_now, the stack's clock header), never the machine's clock.
 import { randomUUID } from 'node:crypto';
 import { serviceClient, userClient, withDb } from '../helpers/stack';
@@ -215,7 +214,7 @@ describe('two campaigns\' sessions for one phone share its one lead', () => {
 
 describe('a session a lead holds is that lead\'s even when another lead has its phone', () => {
 	// Add Leads can give a lead a campaign session and another phone, and the session's phone be
-	// another lead's: the held pairing wins (20261201001570; the view since 20261201001630).
+	// another lead's: the held pairing wins (20261201001570).
 	it('its answer and its outreach move the lead holding it; the lead with its phone, sent by the queue, leaves the session as it was', async () => {
 		const owner = await createOwner({ daily_capacity: 10 });
 		const [answeredPhone, reachedPhone, holderPhone, otherHolderPhone] = phones(4);
