@@ -2,8 +2,9 @@
 // local stack and the Gemini and Graph simulators: the "Trigger Now" run on 15 tagged contacts
 // (seed001() in test/workflows/support/seeds.ts), a second run with nothing due, and the monitor
 // before and after, compared with what Graph received; three overlapping Trigger Now calls, whose
-// answers say why they claimed fewer than asked (docs/follow-up.md); and the schedule's path, its
-// batches sent by sub-executions it does not wait for, on 1,000 contacts at 300 a second.
+// answers say why they claimed fewer than asked (docs/follow-up.md); a Page token Facebook refuses,
+// answered 500 with Facebook Send's message; and the schedule's path, its batches sent by
+// sub-executions it does not wait for, on 1,000 contacts at 300 a second.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startSimulators, type RunningSimulators } from '../../simulators';
@@ -150,6 +151,29 @@ test('without the webhook key both webhooks answer 403', async () => {
 	const trigger = await n8n.callWebhook('leadflow/trigger', { method: 'POST', headers: { [WEBHOOK_KEY.name]: 'guess' }, body: { ruleId: seed.ruleId } });
 	const snapshot = await n8n.callWebhook('leadflow/monitor', { headers: { [WEBHOOK_KEY.name]: 'guess' }, query: { ruleId: seed.ruleId } });
 	expect([trigger.statusCode, snapshot.statusCode]).toEqual([403, 403]);
+});
+
+test('a Page token Facebook refuses (190): Trigger Now answers 500 with Facebook Send\'s message and a hint, not n8n\'s "Error in workflow"', async () => {
+	const { ruleId, psids } = await withDb(async (db) => {
+		const tags = await createTags(db, seed.owner, ['Token refused']);
+		const contacts = await addContacts(db, seed.owner, { label: 'Token refused', count: 3, tagIds: [tags['Token refused']], lastMessageMinutesAgo: 10, spreadMinutes: 30 });
+		return { ruleId: await addRule(db, seed.owner, { name: 'Token refused', includeTagIds: [tags['Token refused']], dailyLimit: 10 }), psids: contacts.psids };
+	});
+	const faults = await Promise.all(psids.map((recipient) => sims.graph.control.addFault({ match: { recipient }, effect: { kind: 'graphError', code: 190 } })));
+	try {
+		const answer = await n8n.callWebhook('leadflow/trigger', { method: 'POST', headers, body: { ruleId } });
+
+		expect(answer.statusCode).toBe(500);
+		expect(answer.body).toEqual({
+			status: 500,
+			error: 'The Page token is invalid or expired: reconnect the credential',
+			field: null,
+			hint: expect.stringMatching(/the monitor \(GET \/webhook\/leadflow\/monitor/),
+		});
+		expect((await graphSends(sims)).filter((send) => psids.includes(String(send.recipient))).length).toBeGreaterThan(0);
+	} finally {
+		for (const fault of faults) await sims.graph.control.removeFault(fault.id);
+	}
 });
 
 test('the schedule sends 1,000 due contacts in batches by sub-executions: each once, the Page within 300 a second', async () => {

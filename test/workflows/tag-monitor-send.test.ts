@@ -5,7 +5,9 @@
 // batch of 50 to a sub-execution it does not wait for. A claim that fails answers the webhook 400 /
 // 404 naming ruleId, and ends a scheduled run in error; a body the webhook cannot read (another key,
 // ruleId null or empty, JSON sent as a form) or a query parameter (?ruleId=…) answers 400 naming the
-// field before anything is claimed.
+// field before anything is claimed. Generate Follow-Up or the batch's execution failing as a node (a
+// Gemini credential with no key, a Page token Facebook refuses) answers 500 with the node's message
+// and a hint, and ends a scheduled run (or its batch's execution) in error.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
@@ -383,4 +385,79 @@ test('"Trigger now" with a query parameter (?ruleId=…, with or without a body)
 	const claimed = await withDb((db) => db.query('select count(*)::int as claimed from public.ai_automation_contact_states where rule_id = $1', [seed.ruleId]));
 	expect(claimed.rows[0]).toEqual({ claimed: 0 });
 	expect(await graphSends(sims)).toEqual([]);
+});
+
+// Generate Follow-Up and Send Batch failing as a node (not an item): their error outputs take the
+// claim's path, so the webhook answers 500 with the node's message and what to do, never n8n's
+// "Error in workflow", and a scheduled run still ends in error.
+describe('a node that fails answers the webhook with its message, and fails a scheduled run', () => {
+	const noKey = (credentials: ReturnType<typeof pipelineCredentials>) => ({ ...credentials, leadflowGeminiApi: { ...credentials.leadflowGeminiApi, apiKeys: '' } });
+	const NO_KEY = 'The Leadflow Gemini API credential has no API key';
+	const TOKEN = 'The Page token is invalid or expired: reconnect the credential';
+
+	test('"Trigger now" whose every send Facebook refuses with 190 (the Page token) answers 500 with Facebook Send\'s message and where to see what was sent, no stack', async () => {
+		const seed = await seed001();
+		await sims.graph.control.addFault({ effect: { kind: 'graphError', code: 190 } });
+
+		const { result } = await triggerNow(pipelineCredentials(sims, seed.owner.pageId), { ruleId: seed.ruleId });
+
+		expect(result.response?.statusCode).toBe(500);
+		expect(result.response?.body).toEqual({ status: 500, error: TOKEN, field: null, hint: expect.stringMatching(/sent before it are recorded: the monitor \(GET \/webhook\/leadflow\/monitor/) });
+		expect(JSON.stringify(result.response?.body)).not.toMatch(/stack|\bat \S+ \(|\.[jt]s:\d+/);
+		// The batch's execution is the one that failed, on Facebook Send; the run answered from Batch Failed?.
+		expect(result.subExecutions.map((sub) => ({ waited: sub.waited, error: sub.error }))).toEqual([{ waited: true, error: TOKEN }]);
+		expect(result.executedNodes).toContain('Respond With Problem');
+		expect((await graphSends(sims)).length).toBeGreaterThan(0);
+	});
+
+	test('"Trigger now" with a Gemini credential without a key answers 500 with Generate Follow-Up\'s message and what to do; nothing is sent, and the contacts stay held by their claim', async () => {
+		const seed = await seed001();
+		const credentials = pipelineCredentials(sims, seed.owner.pageId);
+
+		const { result } = await triggerNow(noKey(credentials), { ruleId: seed.ruleId });
+
+		expect(result.response?.statusCode).toBe(500);
+		expect(result.response?.body).toEqual({ status: 500, error: NO_KEY, field: null, hint: 'Add at least one Gemini API key to the credential, one per line.' });
+		expect(result.executedNodes).not.toContain('Send Batch');
+		expect(result.subExecutions).toEqual([]);
+		expect(await sims.gemini.control.requests()).toEqual([]);
+		expect(await graphSends(sims)).toEqual([]);
+		// Nothing releases a claim: the 10 stay claimed under the claim's lease (600 s), so the run
+		// after the key is added finds them in progress until it ends (docs/follow-up.md).
+		const { rows } = await withDb((db) =>
+			db.query<{ stage: string; lease: number }>(
+				`select current_stage as stage, extract(epoch from locked_until - claimed_at)::int as lease from public.ai_automation_contact_states where rule_id = $1`,
+				[seed.ruleId],
+			),
+		);
+		expect(rows).toEqual(Array.from({ length: 10 }, () => ({ stage: 'eligible', lease: 600 })));
+		// The monitor shows them held, in the eligible stage, counted in today's use of the daily limit.
+		const held = (await monitor(credentials, seed.ruleId)).response?.body as { stats: Stats & { active_count: number; used_today: number }; stages: Array<{ stage: string; contact_count: number }> };
+		expect(held.stats).toMatchObject({ active_count: 10, used_today: 10, eligible_count: 0, sent_count: 0, failed_count: 0 });
+		expect(held.stages.find((one) => one.stage === 'eligible')?.contact_count).toBe(10);
+		const { summary } = await triggerNow(credentials, { ruleId: seed.ruleId });
+		expect(summary).toMatchObject({ claimed: 0, notClaimedByReason: { in_progress: 10 }, sent: 0 });
+	});
+
+	test('a scheduled run whose Generate Follow-Up fails as a node ends in error with its message and description (so n8n calls the Error Workflow)', async () => {
+		const seed = await seed001();
+
+		const result = await runWorkflow(scheduledFor(seed.ruleId, 300), { trigger: 'schedule', credentials: noKey(pipelineCredentials(sims, seed.owner.pageId)) });
+
+		expect(result.status).toBe('error');
+		expect(result.error).toEqual({ message: NO_KEY, description: 'Add at least one Gemini API key to the credential, one per line.', node: 'Fail The Scheduled Run' });
+		expect(result.executedNodes).not.toContain('Send Batch');
+		expect(result.executedNodes).not.toContain('Summarise Run');
+	});
+
+	test('on the schedule a batch whose sends Facebook refuses with 190 fails its own execution with Facebook Send\'s message', async () => {
+		const seed = await seed001();
+		await sims.graph.control.addFault({ effect: { kind: 'graphError', code: 190 } });
+
+		const result = await runWorkflow(scheduledFor(seed.ruleId, 300), { trigger: 'schedule', credentials: pipelineCredentials(sims, seed.owner.pageId) });
+
+		// The run hands the batch over without waiting; the batch's execution ends in error, which n8n records.
+		expect(result.subExecutions.map((sub) => ({ waited: sub.waited, status: sub.run?.status, error: sub.error }))).toEqual([{ waited: false, status: 'error', error: TOKEN }]);
+		expect(result.nodeOutputs['Summarise Run']).toEqual([expect.objectContaining({ claimed: 10, dispatched: 10 })]);
+	});
 });

@@ -1,7 +1,8 @@
 // One run of the node: read every item's job, move the held contacts to generating (one database
 // call), generate with Gemini (keys rotated, throttled keys rested, retries, several calls at once)
 // while a heartbeat renews their short lease (one database call per renewal), record the results
-// (one database call), and route each item to Generated or Failed.
+// (one database call), and route each item to Generated or Failed. A credential with no key fails
+// the node, or with Continue On Fail every item, before anything is moved.
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 import { generateFollowUpText, type Generation } from '../transport/generateText';
 import { KeyRing, parseApiKeys } from '../../shared/gemini/keyRing';
@@ -28,9 +29,14 @@ export async function generateBatch(this: IExecuteFunctions): Promise<INodeExecu
 	const credentials = await this.getCredentials<GeminiCredentials>('leadflowGeminiApi');
 	const keys = parseApiKeys(credentials.apiKeys);
 	if (keys.length === 0) {
-		throw new NodeOperationError(this.getNode(), 'The Leadflow Gemini API credential has no API key', {
+		const noKey = new NodeOperationError(this.getNode(), 'The Leadflow Gemini API credential has no API key', {
 			description: 'Add at least one Gemini API key to the credential, one per line.',
 		});
+		// With Continue On Fail, every item fails with it (the package's failed item, which n8n's error
+		// output takes); thrown, n8n would pass the input items on to Generated as if written. Nothing
+		// was moved to generating: the contacts stay held by their claim until its lease ends.
+		if (!this.continueOnFail()) throw noKey;
+		return toOutputs(this, items, items.map((): ItemResult => ({ caught: noKey })));
 	}
 	const baseUrl = String(credentials.baseUrl || GOOGLE_BASE_URL).replace(/\/+$/, '');
 	const results: ItemResult[] = [];
