@@ -90,7 +90,7 @@ const properties: INodeProperties[] = [
 		default: false,
 		displayOptions: { show: { source: ['input'] } },
 		description:
-			'Whether to leave out of the Gemini calls a conversation whose analysis Assign would drop, by the Pipeline here (else the Page\'s) and the Page\'s update mode in pipeline_page_settings: no pipeline (auto-assignment off: skipped, auto_assign_off), already placed on a SKIP_EXISTING Page (kept, skip_existing), moved out of the pipeline (skipped, left_pipeline). Such an item comes out with analysed false, outcome and reason, and no score: Assign takes only analysed items, so route it around Assign (an If on analysed). Leave off to analyse every conversation, e.g. when Assign\'s Update Mode re-evaluates contacts on SKIP_EXISTING Pages.',
+			'Whether to leave out of the Gemini calls a conversation whose analysis Assign would drop, by the Pipeline here (else the Page\'s) and the Page\'s update mode in pipeline_page_settings: no pipeline (auto-assignment off: skipped, auto_assign_off), already placed on a SKIP_EXISTING Page (kept, skip_existing), moved out of the pipeline (skipped, left_pipeline), a pipeline with no stages yet (skipped, pipeline_has_no_stages). Such an item comes out with analysed false, outcome and reason, and no score: Assign takes only analysed items, so route it around Assign (an If on analysed). Leave off to analyse every conversation, e.g. when Assign\'s Update Mode re-evaluates contacts on SKIP_EXISTING Pages.',
 	},
 	{
 		...pipelineProperty('The pipeline whose stage names the model may recommend, passed on to Assign; empty: the conversation\'s Page\'s pipeline (pipeline_page_settings, when enabled; none: no stage names)'),

@@ -1,6 +1,8 @@
 // assign: a batch of analysed contacts (Analyze's output) placed in their pipelines in one database
-// call (pipeline_assign): each comes out assigned, moved or kept (with the reason) and the priority
-// that decided it. Every item is checked before the call, so bad input writes nothing.
+// call (pipeline_assign): each comes out assigned, moved, kept or skipped (with the reason: e.g.
+// already_applied for an analysis the place already holds, pipeline_has_no_stages for a pipeline
+// with no stages yet, which fails nothing else of the batch) and the priority that decided it.
+// Every item is checked before the call, so bad input writes nothing.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { AnalysedContact, LeadStatus, UpdateMode } from '../../shared/contract';
 import { callRpc } from '../../shared/supabase';

@@ -55,15 +55,28 @@ export interface AssignResult {
 	conversation_id: string;
 	/**
 	 * assigned: placed in the pipeline; moved: to another stage; kept: in its stage (reason);
-	 * skipped: its Page has no enabled auto-assignment and the item named no pipeline, or it was moved
-	 * out of the pipeline (left_pipeline: pipeline and stage say where it is now, if anywhere).
+	 * skipped: its Page has no enabled auto-assignment and the item named no pipeline, it was moved
+	 * out of the pipeline (left_pipeline: pipeline and stage say where it is now, if anywhere), or the
+	 * pipeline has no stages yet (pipeline_has_no_stages: stage null, nothing written).
 	 */
 	outcome: 'assigned' | 'moved' | 'kept' | 'skipped';
 	/**
 	 * kept: why (fallback_analysis: the fallback score changes nothing placed; stale_analysis: the analysis is of older messages than
-	 * the place's, nothing written); skipped: auto_assign_off or left_pipeline; null otherwise.
+	 * the place's, nothing written; already_applied: the place already holds this very analysis (a retry or replay), nothing
+	 * written or fired; skip_existing: nothing written, except the model's score and summary over a fallback score's place a
+	 * person has moved since); skipped: auto_assign_off, left_pipeline or pipeline_has_no_stages; null otherwise.
 	 */
-	reason: 'downgrade_protected' | 'same_stage' | 'skip_existing' | 'fallback_analysis' | 'stale_analysis' | 'auto_assign_off' | 'left_pipeline' | null;
+	reason:
+		| 'downgrade_protected'
+		| 'same_stage'
+		| 'skip_existing'
+		| 'fallback_analysis'
+		| 'stale_analysis'
+		| 'already_applied'
+		| 'auto_assign_off'
+		| 'left_pipeline'
+		| 'pipeline_has_no_stages'
+		| null;
 	/** The priority that chose the stage (for downgrade_protected: the stage refused); null when nothing was evaluated. */
 	priority: AssignPriority | null;
 	pipeline_id: string | null;
@@ -76,7 +89,7 @@ export interface AssignResult {
 	/** downgrade_protected: the lower stage the analysis proposed. */
 	proposed_stage_id: string | null;
 	proposed_stage_name: string | null;
-	/** The contact's score and status now (unchanged for skip_existing, fallback_analysis, stale_analysis and skipped). */
+	/** The contact's score and status now (unchanged for fallback_analysis, stale_analysis, already_applied, skipped and skip_existing of a place the model scored). */
 	lead_score: number | null;
 	lead_status: LeadStatus | null;
 	/** Automations fired for this contact by this call, chains included. */
@@ -273,9 +286,9 @@ export interface AnalysisUnused {
 	/** The position in p_conversation_ids (from 0). */
 	item_index: number;
 	conversation_id: string;
-	/** What pipeline_assign would answer: skipped (auto_assign_off, left_pipeline) or kept (skip_existing). */
+	/** What pipeline_assign would answer: skipped (auto_assign_off, left_pipeline, pipeline_has_no_stages) or kept (skip_existing). */
 	outcome: 'skipped' | 'kept';
-	reason: 'auto_assign_off' | 'left_pipeline' | 'skip_existing';
+	reason: 'auto_assign_off' | 'left_pipeline' | 'pipeline_has_no_stages' | 'skip_existing';
 }
 
 // =============================================================================================

@@ -339,9 +339,9 @@ describe('pipeline_assign: an older analysis assigned last', () => {
 		expect(place.analysis_last_message_at!.toISOString()).toBe('2026-11-25T11:05:00.000Z');
 		expect(await activities(contact)).toHaveLength(before.length);
 
-		// The newer analysis again (an equal time is not stale): kept in its stage, nothing fired.
+		// The newer analysis again (an equal time is not stale; the very same analysis is already applied): kept in its stage, nothing fired.
 		const [again] = await assign([analysis(contact, 85, { last_message_at: '2026-11-25T11:05:00Z' })]);
-		expect(again).toMatchObject({ outcome: 'kept', reason: 'same_stage', automations_fired: 0 });
+		expect(again).toMatchObject({ outcome: 'kept', reason: 'already_applied', automations_fired: 0 });
 		expect((await runs(world.userId)).filter((run) => run.automation_id === toProposal)).toHaveLength(1);
 	});
 });

@@ -57,9 +57,9 @@ describe('which automations fire', () => {
 		const t2 = minutesAfter(20);
 		expect((await assign([analysis(contact, 80, { lead_status: 'WON' })], t2))[0].automations_fired).toBe(3);
 		expect(await firedAt(t2)).toEqual(['anyStage', 'hot', 'won']);
-		// The same analysis again: nothing changes, nothing fires.
+		// The same analysis again (a replay): nothing changes, nothing fires.
 		const t3 = minutesAfter(30);
-		expect((await assign([analysis(contact, 80, { lead_status: 'WON' })], t3))[0]).toMatchObject({ outcome: 'kept', reason: 'same_stage', automations_fired: 0 });
+		expect((await assign([analysis(contact, 80, { lead_status: 'WON' })], t3))[0]).toMatchObject({ outcome: 'kept', reason: 'already_applied', automations_fired: 0 });
 		expect(await firedAt(t3)).toEqual([]);
 		// Won stays (a stage without a range protects nothing, but WON routes there); 80 → 40 crosses 50 down.
 		const t4 = minutesAfter(40);
@@ -298,7 +298,8 @@ describe('two executions at once', () => {
 			await db.query('commit');
 		});
 		const secondResults = await second!;
-		expect(new Set(secondResults.map((row) => `${row.outcome} ${row.reason}`))).toEqual(new Set(['kept same_stage']));
+		// The same analyses: the second execution finds them applied.
+		expect(new Set(secondResults.map((row) => `${row.outcome} ${row.reason}`))).toEqual(new Set(['kept already_applied']));
 		expect(secondResults.every((row) => row.automations_fired === 0)).toBe(true);
 
 		const fired = await runs(world.userId);

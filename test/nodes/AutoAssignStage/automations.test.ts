@@ -217,9 +217,10 @@ it('Move and Assign hand out only the actions their own changes queued: another 
 	// A move that fires its own action hands out that one only.
 	const toQualified = await runStage([{ conversation_id: contact }], { operation: 'move', stage: { __rl: true, mode: 'name', value: 'Qualified' } }, supabaseCredentials());
 	expect(toQualified.automations.map((item) => [item.kind, (item.automation as IDataObject).name])).toEqual([['notify', 'qualified']]);
-	// So does an Assign of another analysis (a score of 30: back to Contacted under UPDATE_EXISTING fires nothing).
+	// So does an Assign of another analysis (a score of 30: back to Contacted under UPDATE_EXISTING fires nothing; another
+	// reasoning than the first's, which the place holds: the very same analysis again would be kept, already_applied).
 	await world.settings({ mode: 'UPDATE_EXISTING' });
-	const reassigned = await runStage([analysed(contact, 30)], { operation: 'assign', handOutAutomations: true }, supabaseCredentials());
+	const reassigned = await runStage([{ ...analysed(contact, 30), reasoning: 'Cooled down.' }], { operation: 'assign', handOutAutomations: true }, supabaseCredentials());
 	expect(reassigned.contacts).toEqual([expect.objectContaining({ outcome: 'moved', stage_name: 'Contacted', automations_fired: 0 })]);
 	expect(reassigned.automations).toEqual([]);
 

@@ -94,6 +94,20 @@ it('assign: a contact the database refuses is named by its input item; with Cont
 	expect(await placedIds()).toEqual(expect.arrayContaining([good, alsoGood]));
 });
 
+it('assign: a contact of a Page whose pipeline has no stages yet is skipped, pipeline_has_no_stages; the other owner\'s contact of the batch is placed and the node does not fail', async () => {
+	const setUp = await createPipelineWorld({ stages: [] });
+	const [waiting] = await setUp.contacts(1);
+	const [ready] = await world.contacts(1);
+	const { result, contacts } = await runStage([analysed(waiting, 50), analysed(ready, 50)], assign(), supabaseCredentials());
+
+	expect(result.error).toBeUndefined();
+	expect(contacts).toEqual([
+		expect.objectContaining({ item_index: 0, conversation_id: waiting, outcome: 'skipped', reason: 'pipeline_has_no_stages', pipeline_id: setUp.pipeline.id, stage_id: null }),
+		expect.objectContaining({ item_index: 1, conversation_id: ready, outcome: 'assigned', stage_name: 'Qualified' }),
+	]);
+	expect(await places(setUp.userId)).toEqual([]);
+});
+
 it('move: by stage name and by stage id, with the reason; an unknown stage is refused', async () => {
 	const [contact] = await world.contacts(1);
 	await runStage([analysed(contact, 10)], assign(), supabaseCredentials());
