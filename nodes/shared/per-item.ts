@@ -80,11 +80,13 @@ export function failedItem(
 	context: IExecuteFunctions,
 	error: unknown,
 	pairedItem: IPairedItemData | IPairedItemData[],
+	/** The code when the error's kind does not say it (a credential the node cannot use: service_error, not the item's fault). */
+	code?: ItemError['code'],
 ): INodeExecutionData {
 	const itemIndex = Array.isArray(pairedItem) ? pairedItem[0]?.item : pairedItem.item;
 	const nodeError = asNodeError(context, error, itemIndex);
 	const json: ItemError = {
-		code: nodeError instanceof NodeApiError ? serviceErrorCode(nodeError) : nodeError instanceof NotFoundError ? 'not_found' : 'invalid_input',
+		code: code ?? (nodeError instanceof NodeApiError ? serviceErrorCode(nodeError) : nodeError instanceof NotFoundError ? 'not_found' : 'invalid_input'),
 		message: nodeError.message,
 		...(nodeError.description ? { description: nodeError.description } : {}),
 	};

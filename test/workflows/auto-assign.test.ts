@@ -163,3 +163,23 @@ test('a scheduled run whose analysis fails ends in error with its message (so n8
 	expect(run.error).toMatchObject({ node: 'Fail The Scheduled Run', message: expect.any(String) });
 	expect(run.executedNodes).not.toContain('Assign Stages');
 });
+
+// A Gemini credential without a key, or without a model: the Analyze node's own message and what to
+// do reach the caller (500) and the scheduled run's error; nothing is assigned. Thrown with an error
+// output, n8n would pass the webhook's item on to Assign Stages as if it were an analysis.
+test.each([
+	['no API key', { apiKeys: ' \n ' }, 'The Leadflow Gemini API credential has no API key', 'Add at least one Gemini API key to the credential, one per line.'],
+	['no model', { model: '' }, 'No model is set', 'Set Model in the options, or the Default Model of the Gemini credential.'],
+])('a Gemini credential with %s answers 500 with the node\'s message and what to do; a scheduled run fails with it', async (_case, change, message, hint) => {
+	const broken = { ...credentials, leadflowGeminiApi: { ...credentials.leadflowGeminiApi, ...change } };
+	const run = await runWorkflow(WORKFLOW, { startNode: 'Analyse Now', webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, 'X-Leadflow-Owner': world.userId }, body: {} }, credentials: broken });
+	expect(run.response?.statusCode).toBe(500);
+	expect(run.response?.body).toMatchObject({ error: message, hint });
+	expect(run.executedNodes).not.toContain('Assign Stages');
+	expect(await sims.gemini.control.requests()).toEqual([]);
+
+	const scheduled = await runWorkflow(WORKFLOW, { trigger: 'schedule', credentials: broken });
+	expect(scheduled.status).toBe('error');
+	expect(scheduled.error).toMatchObject({ node: 'Fail The Scheduled Run', message: expect.stringContaining(message) });
+	expect(scheduled.executedNodes).not.toContain('Assign Stages');
+});

@@ -238,17 +238,25 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const items = this.getInputData();
 	const credentials = await this.getCredentials<GeminiCredentials>('leadflowGeminiApi');
 	const keys = parseApiKeys(credentials.apiKeys);
-	if (keys.length === 0) {
-		throw new NodeOperationError(this.getNode(), 'The Leadflow Gemini API credential has no API key', {
-			description: 'Add at least one Gemini API key to the credential, one per line.',
-		});
-	}
 	const options = this.getNodeParameter('options', 0, {}) as AnalyzeOptions;
 	const model = String(options.model || credentials.model || '').trim();
-	if (!model) throw new NodeOperationError(this.getNode(), 'No model is set', { description: 'Set Model in the options, or the Default Model of the Gemini credential.' });
+	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
+	const setupProblem =
+		keys.length === 0
+			? new NodeOperationError(this.getNode(), 'The Leadflow Gemini API credential has no API key', { description: 'Add at least one Gemini API key to the credential, one per line.' })
+			: !model
+				? new NodeOperationError(this.getNode(), 'No model is set', { description: 'Set Model in the options, or the Default Model of the Gemini credential.' })
+				: undefined;
+	if (setupProblem) {
+		// With Continue On Fail every item fails with it (service_error: the credential, not the item),
+		// so the error output (a webhook's answer, a scheduled run's error) gets the message and what
+		// to do; thrown, n8n would pass the input items on to the Contacts output as if analysed.
+		if (!this.continueOnFail()) throw setupProblem;
+		outputs[CONTACTS].push(...items.map((_, item) => failedItem(this, setupProblem, { item }, 'service_error')));
+		return outputs;
+	}
 	const maxMessages = options.maxMessages ?? 20;
 
-	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
 	const results: INodeExecutionData[] = [];
 	let jobs: Job[] = [];
 	let stageNames = new Map<string, string[]>();
