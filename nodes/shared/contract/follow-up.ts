@@ -119,8 +119,12 @@ export interface ClaimedContact {
  */
 export type ClaimRuleStatus = 'filled' | 'no_tagged_contacts' | 'outside_active_hours' | 'daily_limit_reached' | 'no_more_due' | 'rule_disabled';
 
-/** Tagged contacts not claimed, by the judgement's reason (outside_window: from the tag links, not judged further). */
-export type NotClaimedCounts = Partial<Record<NotDueReason, number>>;
+/**
+ * Tagged contacts not claimed, by the judgement's reason (outside_window: from the tag links, not judged further), and
+ * page_of_another_owner, the claim's own: on a Page messenger_pages connects to another owner than the rule's (migration
+ * 20261201001620_claim_page_of_owner.sql), never claimed.
+ */
+export type NotClaimedCounts = Partial<Record<NotDueReason | 'page_of_another_owner', number>>;
 
 export interface ClaimRuleSummary {
 	ruleId: string;
