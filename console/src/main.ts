@@ -402,7 +402,8 @@ async function triggerNow() {
 		].filter(Boolean).join(' · ');
 		result.dataset.sent = String(summary.sent);
 	} catch (error) {
-		result.textContent = `Trigger failed: ${(error as Error).message}`;
+		// The run's own message and what to do (an expired Page token, a Gemini credential without a key…).
+		result.textContent = `Trigger failed: ${error instanceof HttpError ? withHint(error) : (error as Error).message}`;
 	} finally {
 		state.triggering = false;
 		updateTrigger();

@@ -339,6 +339,23 @@ test('a search the server refuses (over 200 characters) shows its message, keeps
 	await visitor.close();
 });
 
+test('Trigger now that fails shows the run\'s own message and what to do', async () => {
+	const visitor = await openConsole();
+	// The answer tag-monitor-send.json gives when Facebook Send fails as a node (Page token expired).
+	await visitor.route((url) => url.pathname.endsWith('/webhook/leadflow/trigger'), async (route) => {
+		if (route.request().method() !== 'POST') return await route.continue();
+		const body = { status: 500, error: 'The Page token is invalid or expired: reconnect the credential', field: null, hint: 'Sending the batch failed in its own execution.' };
+		await route.fulfill({ status: 500, headers: { 'Access-Control-Allow-Origin': '*' }, contentType: 'application/json', body: JSON.stringify(body) });
+	});
+	await visitor.locator('#contacts tr[data-contact]').first().waitFor({ timeout: 15_000 });
+	await visitor.getByRole('button', { name: 'Trigger now' }).click();
+	await visitor.locator('#trigger-result:has-text("Trigger failed")').waitFor({ timeout: 15_000 });
+	expect(await visitor.locator('#trigger-result').textContent()).toBe(
+		'Trigger failed: The Page token is invalid or expired: reconnect the credential. Sending the batch failed in its own execution.',
+	);
+	await visitor.close();
+});
+
 test('a filter changed while a poll is under way is asked for as soon as that poll ends, not a refresh later', async () => {
 	const visitor = await openConsole();
 	await visitor.locator('#contacts tr[data-contact]').first().waitFor({ timeout: 15_000 });
