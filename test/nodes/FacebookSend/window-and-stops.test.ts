@@ -1,9 +1,9 @@
 // What changes between the claim and the send is checked at the last moment: a window the
 // database knows is closed is skipped without a Graph call; a window only Facebook knows is closed
-// comes back as Graph 10 / 2018278, skipped too; a customer reply stops the contact (`replied`)
-// and nothing is sent.
+// comes back as Graph 10 / 2018278, skipped too, and the contact is not claimed again until the
+// person writes; a customer reply stops the contact (`replied`) and nothing is sent.
 import { startSimulators, type RunningSimulators } from '../../../simulators';
-import { testStack, withDb } from '../../helpers/stack';
+import { serviceClient, testStack, withDb } from '../../helpers/stack';
 import { ledgerOf, PAGE_ID, readyContacts, statesOf, stopsOf } from './support/contacts';
 import { facebookCredential, FAST, PAGE_TOKEN, runSend, SEQUENTIAL } from './support/workflow';
 
@@ -58,6 +58,14 @@ test('a window only Facebook knows is closed: Graph 10 / 2018278, skipped outsid
 	expect(await sims.graph.control.messages()).toEqual([]);
 	expect((await statesOf(batch.stateIds))[0]).toMatchObject({ current_stage: 'skipped', skip_reason: 'outside_window' });
 	expect((await ledgerOf(batch.ruleId)).map((row) => row.status)).toEqual(['released']);
+
+	// The database's window still looks open (the person wrote an hour ago), but the contact is not
+	// claimed again (a new generation, another Graph call) until the person writes again.
+	const again = await serviceClient().rpc('automation_claim', { p_rule_id: batch.ruleId, p_limit: 10, p_execution_id: `${batch.executionId}-again` });
+	expect(again.error).toBeNull();
+	expect(again.data).toEqual([]);
+	const { data: explained } = await serviceClient().rpc('automation_explain', { p_rule_id: batch.ruleId });
+	expect(explained).toEqual([expect.objectContaining({ reason: 'outside_window', due: false })]);
 });
 
 test('a customer reply between claim and send: not sent, the contact is stopped replied', async () => {
