@@ -10,7 +10,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { keyIdOf } from '../../nodes/shared/gemini/keyRing';
 import { OWNER_ELSEWHERE, ownerElsewhere } from './support/owner-elsewhere';
-import { runWorkflow, type TestCredentials } from '../harness';
+import { loadWorkflow, runWorkflow, type TestCredentials, type WorkflowJson } from '../harness';
 import { testStack, withDb } from '../helpers/stack';
 import { createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
 
@@ -164,6 +164,23 @@ test('a scheduled run whose analysis fails ends in error with its message (so n8
 	expect(run.executedNodes).not.toContain('Assign Stages');
 });
 
+/**
+ * The shipped workflow for a scheduled run that reaches this file's owner only: Analyze pinned to the
+ * owner and the every-owner Claim Waiting Automations off, so the run can never take another test
+ * file's rows on the shared stack, whichever branch n8n runs first.
+ */
+function ownerScheduled(): WorkflowJson {
+	const shipped = loadWorkflow(WORKFLOW);
+	return {
+		...shipped,
+		nodes: shipped.nodes.map((node) => {
+			if (node.name === 'Analyze Due Conversations') return { ...node, parameters: { ...node.parameters, ownerUserId: world.userId } };
+			if (node.name === 'Claim Waiting Automations') return { ...node, disabled: true };
+			return node;
+		}),
+	};
+}
+
 // A Gemini credential without a key, or without a model: the Analyze node's own message and what to
 // do reach the caller (500) and the scheduled run's error; nothing is assigned. Thrown with an error
 // output, n8n would pass the webhook's item on to Assign Stages as if it were an analysis.
@@ -178,7 +195,7 @@ test.each([
 	expect(run.executedNodes).not.toContain('Assign Stages');
 	expect(await sims.gemini.control.requests()).toEqual([]);
 
-	const scheduled = await runWorkflow(WORKFLOW, { trigger: 'schedule', credentials: broken });
+	const scheduled = await runWorkflow(ownerScheduled(), { trigger: 'schedule', credentials: broken });
 	expect(scheduled.status).toBe('error');
 	expect(scheduled.error).toMatchObject({ node: 'Fail The Scheduled Run', message: expect.stringContaining(message) });
 	expect(scheduled.executedNodes).not.toContain('Assign Stages');
