@@ -9,7 +9,7 @@
 // already placed on a SKIP_EXISTING Page, moved out of the pipeline) are found first, in one call for
 // the batch, and come out with analysed false, the outcome and the reason, without a Gemini call.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { parseApiKeys } from '../../shared/gemini/keyRing';
+import { noApiKeyError, parseApiKeys } from '../../shared/gemini/keyRing';
 import { SharedKeyRing } from '../../shared/gemini/sharedKeyRing';
 import { redactorFor } from '../../shared/gemini/redact';
 import { asNodeError, failedItem } from '../../shared/per-item';
@@ -241,16 +241,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const options = this.getNodeParameter('options', 0, {}) as AnalyzeOptions;
 	const model = String(options.model || credentials.model || '').trim();
 	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
-	const setupProblem =
-		keys.length === 0
-			? new NodeOperationError(this.getNode(), 'The Leadflow Gemini API credential has no API key', { description: 'Add at least one Gemini API key to the credential, one per line.' })
-			: !model
-				? new NodeOperationError(this.getNode(), 'No model is set', { description: 'Set Model in the options, or the Default Model of the Gemini credential.' })
-				: undefined;
+	let setupProblem: NodeOperationError | undefined;
+	if (keys.length === 0) setupProblem = noApiKeyError(this.getNode());
+	else if (!model) setupProblem = new NodeOperationError(this.getNode(), 'No model is set', { description: 'Set Model in the options, or the Default Model of the Gemini credential.' });
 	if (setupProblem) {
 		// With Continue On Fail every item fails with it (service_error: the credential, not the item),
 		// so the error output (a webhook's answer, a scheduled run's error) gets the message and what
-		// to do; thrown, n8n would pass the input items on to the Contacts output as if analysed.
+		// to do.
 		if (!this.continueOnFail()) throw setupProblem;
 		outputs[CONTACTS].push(...items.map((_, item) => failedItem(this, setupProblem, { item }, 'service_error')));
 		return outputs;

@@ -5,7 +5,7 @@
 // the node, or with Continue On Fail every item, before anything is moved.
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 import { generateFollowUpText, type Generation } from '../transport/generateText';
-import { KeyRing, parseApiKeys } from '../../shared/gemini/keyRing';
+import { KeyRing, noApiKeyError, parseApiKeys } from '../../shared/gemini/keyRing';
 import { SharedKeyRing } from '../../shared/gemini/sharedKeyRing';
 import { parameterReader } from './itemFields';
 import { readJob, readOptions, type GenerationJob } from './jobs';
@@ -29,12 +29,10 @@ export async function generateBatch(this: IExecuteFunctions): Promise<INodeExecu
 	const credentials = await this.getCredentials<GeminiCredentials>('leadflowGeminiApi');
 	const keys = parseApiKeys(credentials.apiKeys);
 	if (keys.length === 0) {
-		const noKey = new NodeOperationError(this.getNode(), 'The Leadflow Gemini API credential has no API key', {
-			description: 'Add at least one Gemini API key to the credential, one per line.',
-		});
+		const noKey = noApiKeyError(this.getNode());
 		// With Continue On Fail, every item fails with it (the package's failed item, which n8n's error
-		// output takes); thrown, n8n would pass the input items on to Generated as if written. Nothing
-		// was moved to generating: the contacts stay held by their claim until its lease ends.
+		// output takes). Nothing was moved to generating: the contacts stay held by their claim until
+		// its lease ends.
 		if (!this.continueOnFail()) throw noKey;
 		return toOutputs(this, items, items.map((): ItemResult => ({ caught: noKey })));
 	}

@@ -9,6 +9,7 @@
 // Keys are known here only by a hash; the key text never enters these maps, the database, a log,
 // an output or an error.
 import { createHash } from 'node:crypto';
+import { NodeOperationError, type INode } from 'n8n-workflow';
 
 export type RestReason = 'throttled' | 'daily_quota' | 'refused';
 
@@ -120,6 +121,17 @@ export class KeyRing implements KeyTurns {
 		restsByKey.delete(this.ids[index]);
 		return undefined;
 	}
+}
+
+/**
+ * The error of a Gemini credential without a key, the same in every node that calls Gemini: thrown,
+ * or with Continue On Fail given to every item (thrown with an error output, n8n would pass the
+ * input items on as if they were the node's results).
+ */
+export function noApiKeyError(node: INode): NodeOperationError {
+	return new NodeOperationError(node, 'The Leadflow Gemini API credential has no API key', {
+		description: 'Add at least one Gemini API key to the credential, one per line.',
+	});
 }
 
 /** The credential's keys: one per line (commas too, as keys never contain them), trimmed, without repeats. */
