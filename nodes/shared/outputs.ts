@@ -1,7 +1,7 @@
 // How every node declares its connections: `inputs: [NodeConnectionTypes.Main]`, and outputs as
 // named output configurations, so the editor labels each one. A node whose outputs depend on a
 // parameter returns the same configurations from an expression (CampaignSessionCreate).
-import { NodeConnectionTypes, type INode, type INodeExecutionData, type INodeOutputConfiguration } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError, type INode, type INodeExecutionData, type INodeOutputConfiguration } from 'n8n-workflow';
 
 export const MAIN_INPUT = [NodeConnectionTypes.Main];
 
@@ -16,6 +16,15 @@ export function namedOutputs(...names: string[]): INodeOutputConfiguration[] {
  */
 export function runsAsTool(context: { getNode(): INode }): boolean {
 	return context.getNode().type.endsWith('Tool');
+}
+
+/**
+ * Refuses, as a tool, an operation an agent must not run: `operation` is its name in the editor,
+ * `description` why it is a workflow's and what the agent can use instead, in words a model can act
+ * on. In a workflow, nothing.
+ */
+export function refuseAsTool(context: { getNode(): INode }, operation: string, description: string): void {
+	if (runsAsTool(context)) throw new NodeOperationError(context.getNode(), `${operation} cannot run as an AI agent's tool`, { description });
 }
 
 /**

@@ -2,8 +2,8 @@
 // fired them: a sweep for what a crashed execution left behind once its lease ran out, a retry
 // whose time came, or actions of changes made with Hand Out Automations off. One claim per run
 // (FOR UPDATE SKIP LOCKED and a lease), so overlapping runs never get the same action.
-import { NodeOperationError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { runsAsTool } from '../../shared/outputs';
+import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { refuseAsTool } from '../../shared/outputs';
 import { CLAIM_LIMIT, deliveryProperties, handOutAutomations, readDelivery } from '../helpers/automations';
 import { readWholeNumber } from '../../shared/valid-input';
 import { AUTOMATIONS, checkUuid, OUTPUT_COUNT } from '../helpers/common';
@@ -32,14 +32,13 @@ export const description = updateDisplayOptions({ show: { operation: ['claimAuto
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
-	if (runsAsTool(this)) {
-		// Handing out marks actions claimed or delivered; an agent cannot deliver a webhook or notify
-		// action for the workflow it was meant for, so it would be lost.
-		throw new NodeOperationError(this.getNode(), 'Claim Automations cannot run as an AI agent\'s tool', {
-			description:
-				'It hands webhook and notify actions out for a workflow to deliver, which an agent cannot do: run it in a workflow (the shipped auto-assign.json does, every 15 minutes). Assign and Move used as tools leave their actions waiting for it.',
-		});
-	}
+	// Handing out marks actions claimed or delivered; an agent cannot deliver a webhook or notify
+	// action for the workflow it was meant for, so it would be lost.
+	refuseAsTool(
+		this,
+		'Claim Automations',
+		'It hands webhook and notify actions out for a workflow to deliver, which an agent cannot do: run it in a workflow (the shipped auto-assign.json does, every 15 minutes). Assign and Move used as tools leave their actions waiting for it.',
+	);
 	if (this.getInputData().length === 0) return outputs;
 	const limit = readWholeNumber(this, 'limit', 0, { label: 'Limit', min: 1, max: CLAIM_LIMIT, fallback: 50, hint: 'Give how many waiting actions to hand out at most, or leave it empty for 50.' });
 	const owner = checkUuid(this, this.getNodeParameter('ownerUserId', 0, ''), 'owner user ID', 0, 'Use the id of the Supabase user whose actions to hand out, or leave it empty for every owner.', true);

@@ -5,9 +5,11 @@
 // claimed item Send began (it may have been delivered) whose lease ran out is never taken again: the
 // database ends it dead, uncertain, for the owner to judge. One output item per message,
 // with what the sender needs (phone, message with its placeholders filled) and the worker name.
+// Not as an AI agent's tool: a claim holds its messages for a workflow's Send and Complete.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { QueueClaimArgs } from '../../shared/contract';
 import { asNodeError, failedItem } from '../../shared/per-item';
+import { refuseAsTool } from '../../shared/outputs';
 import { optionsCollection } from '../../shared/properties';
 import { callRpc } from '../../shared/supabase';
 import { readWholeNumber, textProblem } from '../../shared/valid-input';
@@ -65,6 +67,13 @@ function readArgs(context: IExecuteFunctions, itemIndex: number, fallbackWorker:
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	// A claim holds each message for this run's Send and Complete until its lease ends: an agent
+	// sends nothing, so the messages would wait unsent, kept from the queue workflow.
+	refuseAsTool(
+		this,
+		'Claim',
+		'Claim holds the due WhatsApp messages it takes (for its lease, 300 seconds by default) for a queue workflow to send and report with Complete; an agent sends nothing, so they would wait unsent. To see the queue, use Export (the queue as a CSV file) or Get Metrics (its numbers per day).',
+	);
 	const items = this.getInputData();
 	const groups = new Map<string, ClaimGroup>();
 	const output: INodeExecutionData[] = [];

@@ -1,10 +1,12 @@
 // claim: atomically take up to N due contacts for one rule (or every enabled rule), of one Page or
 // of every Page, in one round trip per distinct set of parameters; one output item per claimed
 // contact, and on the Summary output one item per call saying which Page it kept to and why
-// nothing, or fewer than asked, was claimed (docs/follow-up.md).
+// nothing, or fewer than asked, was claimed (docs/follow-up.md). Not as an AI agent's tool: a claim
+// holds its contacts for a workflow's Generate and Send; an agent asking who is due uses Explain.
 import { randomBytes } from 'node:crypto';
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { type ClaimExplainedArgs } from '../../shared/contract';
+import { refuseAsTool } from '../../shared/outputs';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { MESSENGER_ID, readWholeNumber } from '../../shared/valid-input';
@@ -63,6 +65,14 @@ function readPageId(context: IExecuteFunctions, itemIndex: number): string | nul
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	// A claim holds each contact for this run's Generate and Send until its lease ends, and counts it
+	// against the rule's daily limit: an agent sends nothing, so the contacts would wait unsent, kept
+	// from the follow-up workflow (and with no rule chosen, every owner's rules).
+	refuseAsTool(
+		this,
+		'Claim',
+		'Claim holds the contacts it takes (for Lease (Seconds), 600 by default) for a follow-up workflow to generate and send, and counts them against the rule\'s daily limit; an agent sends nothing, so they would wait unsent. To see which contacts are due and why the others are not, use Explain (it claims nothing); to read the rule\'s monitor, use Snapshot.',
+	);
 	const items = this.getInputData();
 	// The claim's holder, which every later step passes back. Unique beyond this n8n: execution ids
 	// are unique within one n8n database only, and two n8n instances (each its own database) may

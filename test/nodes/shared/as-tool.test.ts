@@ -1,18 +1,21 @@
 // The nodes as an AI agent's tools, run through n8n-core's own tool path (test/harness/agent.ts): an
 // agent reads only a tool's first output, so as a tool every output's items reach it there; Assign
 // and Move hand no automation action out (nobody would deliver it: they wait for a workflow's Claim
-// Automations), and Claim Automations refuses to run as a tool.
+// Automations); Claim Automations, and the claims of Tag Eligibility and Queue Ledger (each holds what
+// it takes for a workflow to send), refuse to run as a tool.
 import type { IDataObject } from 'n8n-workflow';
 import { runWorkflow, type WorkflowJson } from '../../harness';
 import { agentWorkflow } from '../../harness/agent';
 import { createPipelineWorld } from '../../db/pipelines/fixtures';
+import { createWorld } from '../../db/follow-up/fixtures';
+import { leadsOf, messagesOf, prepareDue, queueOwner } from '../QueueLedger/support/queue';
 import { testStack, withDb } from '../../helpers/stack';
 
 const credentials = () => ({ leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey } });
 const node = { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } };
 
-async function asTool(tool: string, parameters: IDataObject): Promise<IDataObject> {
-	const run = await runWorkflow(agentWorkflow(tool, parameters, node) as unknown as WorkflowJson, { credentials: credentials() });
+async function asTool(tool: string, parameters: IDataObject, args: IDataObject = {}): Promise<IDataObject> {
+	const run = await runWorkflow(agentWorkflow(tool, parameters, node, args) as unknown as WorkflowJson, { credentials: credentials() });
 	expect(run.error).toBeUndefined();
 	return run.nodeOutputs.Agent[0];
 }
@@ -48,9 +51,21 @@ test("Add Leads as a tool: a refused lead reaches the agent with its problem and
 	]);
 });
 
-test('Tag Eligibility Claim as a tool: with nothing due, the agent reads the summary saying why', async () => {
-	const world = await createPipelineWorld();
-	const rule = await world.rule();
-	const { answer } = await asTool('tagEligibility', { operation: 'claim', ruleId: { __rl: true, mode: 'id', value: rule }, limit: 5, leaseSeconds: 60 });
-	expect(JSON.parse(answer as string)).toEqual([expect.objectContaining({ claimed: 0, requested: 5 })]);
+test('Claim of Tag Eligibility and of Queue Ledger refuse to run as a tool, pointing at what an agent can read instead; nothing is held', async () => {
+	const world = await createWorld();
+	const ruleId = await world.rule({ dailyLimit: 3 });
+	const ids = await world.contacts(3);
+	// Due now by the real clock, which the node's claim judges by.
+	await withDb((db) => db.query("update public.messenger_conversations set last_customer_message_at = now() - interval '1 hour' where id = any($1)", [ids]));
+	const followUp = await asTool('tagEligibility', { operation: 'claim', ruleId: { __rl: true, mode: 'id', value: ruleId } });
+	expect(followUp.thrown).toMatch(/^Claim cannot run as an AI agent's tool\n\nDetails: .*use Explain \(it claims nothing\)/);
+	const held = await withDb(async (db) => (await db.query('select count(*)::int as n from public.ai_automation_contact_states where rule_id = $1 and locked_until is not null', [ruleId])).rows[0].n);
+	expect(held).toBe(0);
+
+	const owner = await queueOwner();
+	await leadsOf(owner, 2);
+	await prepareDue(owner);
+	const queue = await asTool('queueLedger', { resource: 'message', operation: 'claim', ownerUserId: owner });
+	expect(queue.thrown).toMatch(/^Claim cannot run as an AI agent's tool\n\nDetails: .*use Export \(the queue as a CSV file\) or Get Metrics/);
+	expect((await messagesOf(owner)).map((message) => message.status)).toEqual(['queued', 'queued']);
 });
