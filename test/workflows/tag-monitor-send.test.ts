@@ -7,7 +7,9 @@
 // ruleId null or empty, JSON sent as a form) or a query parameter (?ruleId=…) answers 400 naming the
 // field before anything is claimed. Generate Follow-Up or the batch's execution failing as a node (a
 // Gemini credential with no key, a Page token Facebook refuses) answers 500 with the node's message
-// and a hint, and ends a scheduled run (or its batch's execution) in error.
+// and a hint, and ends a scheduled run (or its batch's execution) in error. Generate Follow-Up gives
+// its claimed contacts back first, so a Trigger Now once the key is added sends them at once; a batch
+// Facebook refused for the Page token leaves them failed invalid_token, held by no claim.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
@@ -408,9 +410,24 @@ describe('a node that fails answers the webhook with its message, and fails a sc
 		expect(result.subExecutions.map((sub) => ({ waited: sub.waited, error: sub.error }))).toEqual([{ waited: true, error: TOKEN }]);
 		expect(result.executedNodes).toContain('Respond With Problem');
 		expect((await graphSends(sims)).length).toBeGreaterThan(0);
+		// Not held by the claim: Facebook Send recorded every contact it had moved to sending before
+		// failing, failed invalid_token, its duplicate guard released (nothing was delivered), claimable
+		// again after Retry Later After (15 minutes), counted in no day's use (docs/follow-up.md).
+		const { rows } = await withDb((db) =>
+			db.query<{ stage: string; error: string; locked_by: string | null; retry_in: number; guards: string[] }>(
+				`select s.current_stage as stage, s.error_code as error, s.locked_by,
+				        round(extract(epoch from s.retry_at - s.stage_entered_at))::int as retry_in,
+				        array(select e.status from public.ai_automation_executions e where e.rule_id = s.rule_id and e.conversation_id = s.conversation_id) as guards
+				   from public.ai_automation_contact_states s where s.rule_id = $1`,
+				[seed.ruleId],
+			),
+		);
+		expect(rows).toEqual(Array.from({ length: 10 }, () => ({ stage: 'failed', error: 'invalid_token', locked_by: null, retry_in: 900, guards: ['released'] })));
+		const after = (await monitor(pipelineCredentials(sims, seed.owner.pageId), seed.ruleId)).response?.body as { stats: { used_today: number } };
+		expect(after.stats.used_today).toBe(0);
 	});
 
-	test('"Trigger now" with a Gemini credential without a key answers 500 with Generate Follow-Up\'s message and what to do; nothing is sent, and the contacts stay held by their claim', async () => {
+	test('"Trigger now" with a Gemini credential without a key answers 500 with Generate Follow-Up\'s message and what to do; nothing is sent, its contacts are given back, and a second Trigger Now once the key is there sends them at once', async () => {
 		const seed = await seed001();
 		const credentials = pipelineCredentials(sims, seed.owner.pageId);
 
@@ -422,21 +439,24 @@ describe('a node that fails answers the webhook with its message, and fails a sc
 		expect(result.subExecutions).toEqual([]);
 		expect(await sims.gemini.control.requests()).toEqual([]);
 		expect(await graphSends(sims)).toEqual([]);
-		// Nothing releases a claim: the 10 stay claimed under the claim's lease (600 s), so the run
-		// after the key is added finds them in progress until it ends (docs/follow-up.md).
+		// Generate Follow-Up gave the 10 back before failing: queued, their lease ended, the reason in
+		// their history (docs/follow-up.md).
 		const { rows } = await withDb((db) =>
-			db.query<{ stage: string; lease: number }>(
-				`select current_stage as stage, extract(epoch from locked_until - claimed_at)::int as lease from public.ai_automation_contact_states where rule_id = $1`,
+			db.query<{ stage: string; locked_by: string | null; reason: string }>(
+				`select s.current_stage as stage, s.locked_by, s.stage_detail ->> 'reason' as reason
+				   from public.ai_automation_contact_states s where s.rule_id = $1`,
 				[seed.ruleId],
 			),
 		);
-		expect(rows).toEqual(Array.from({ length: 10 }, () => ({ stage: 'eligible', lease: 600 })));
-		// The monitor shows them held, in the eligible stage, counted in today's use of the daily limit.
-		const held = (await monitor(credentials, seed.ruleId)).response?.body as { stats: Stats & { active_count: number; used_today: number }; stages: Array<{ stage: string; contact_count: number }> };
-		expect(held.stats).toMatchObject({ active_count: 10, used_today: 10, eligible_count: 0, sent_count: 0, failed_count: 0 });
-		expect(held.stages.find((one) => one.stage === 'eligible')?.contact_count).toBe(10);
+		expect(rows).toEqual(Array.from({ length: 10 }, () => ({ stage: 'queued', locked_by: null, reason: 'generation_setup_failed' })));
+		// The monitor holds none of them, and none counts in today's use of the daily limit.
+		const freed = (await monitor(credentials, seed.ruleId)).response?.body as { stats: Stats & { active_count: number; used_today: number; eligible_count: number } };
+		expect(freed.stats).toMatchObject({ used_today: 0, eligible_count: 10, sent_count: 0, failed_count: 0 });
+		// The key added, Trigger Now at once claims and sends the same 10.
 		const { summary } = await triggerNow(credentials, { ruleId: seed.ruleId });
-		expect(summary).toMatchObject({ claimed: 0, notClaimedByReason: { in_progress: 10 }, sent: 0 });
+		expect(summary).toMatchObject({ claimed: 10, sent: 10, failed: 0 });
+		expect(summary.notClaimedByReason).not.toHaveProperty('in_progress');
+		expect((await graphSends(sims)).length).toBe(10);
 	});
 
 	test('a scheduled run whose Generate Follow-Up fails as a node ends in error with its message and description (so n8n calls the Error Workflow)', async () => {

@@ -2,16 +2,20 @@
 // call), generate with Gemini (keys rotated, throttled keys rested, retries, several calls at once)
 // while a heartbeat renews their short lease (one database call per renewal), record the results
 // (one database call), and route each item to Generated or Failed. A credential with no key fails
-// the node, or with Continue On Fail every item, before anything is moved.
+// the node, or with Continue On Fail every item, before anything is moved. Whenever the node fails
+// as a node (or, with Continue On Fail, an item fails with an error rather than a generation), the
+// claimed contacts concerned are given back first (automation_release, reason
+// generation_setup_failed): claimable again at once, not held until the claim's lease ends.
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
 import { generateFollowUpText, type Generation } from '../transport/generateText';
 import { KeyRing, noApiKeyError, parseApiKeys } from '../../shared/gemini/keyRing';
 import { SharedKeyRing } from '../../shared/gemini/sharedKeyRing';
-import { parameterReader } from './itemFields';
+import { parameterReader, type ParameterReader } from './itemFields';
 import { readJob, readOptions, type GenerationJob } from './jobs';
 import { mapWithConcurrency } from '../../shared/pool';
 import { redactorFor } from '../../shared/gemini/redact';
 import { asNodeError } from '../../shared/per-item';
+import { releaseBeforeReporting, type HandedContact } from '../../shared/release-handed';
 import { toOutputs, type ItemResult } from './results';
 import { markGenerating, recordGenerations } from '../transport/stages';
 import { DEFAULT_LEASE_SECONDS, startHeartbeat } from './heartbeat';
@@ -26,49 +30,90 @@ const GOOGLE_BASE_URL = 'https://generativelanguage.googleapis.com';
 
 export async function generateBatch(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
-	const credentials = await this.getCredentials<GeminiCredentials>('leadflowGeminiApi');
+	const read = parameterReader(this);
+	let results: ItemResult[];
+	try {
+		results = await generateAll(this, items, read);
+	} catch (caught) {
+		// Failed as a node: nothing it was handed goes on, so every contact it was handed is given back
+		// (those another run holds, or already recorded, the database leaves alone).
+		const error = asNodeError(this, caught);
+		await releaseBeforeReporting(this, handedContacts(this, read, items.map((_, index) => index)), 'generation_setup_failed', [error]);
+		throw error;
+	}
+	// With Continue On Fail: the items that failed with an error (no key, no model, a database call
+	// that failed), not with a generation, were not generated: their contacts are given back.
+	const caught = results.flatMap((result, index) => (result?.caught === undefined ? [] : [index]));
+	if (caught.length > 0) {
+		for (const index of caught) results[index].caught = asNodeError(this, results[index].caught, index);
+		const errors = caught.map((index) => results[index].caught as ReturnType<typeof asNodeError>);
+		await releaseBeforeReporting(this, handedContacts(this, read, caught), 'generation_setup_failed', errors);
+	}
+	return toOutputs(this, items, results);
+}
+
+/**
+ * The claimed contacts the items hand the node (their State ID and Lease Holder, by default the
+ * claim's state_id and execution_id), when it records stages. An item whose fields cannot be read
+ * names no contact.
+ */
+function handedContacts(context: IExecuteFunctions, read: ParameterReader, itemIndexes: readonly number[]): HandedContact[] {
+	const contacts: HandedContact[] = [];
+	for (const itemIndex of itemIndexes) {
+		try {
+			if (!context.getNodeParameter('recordStages', itemIndex, true)) continue;
+			const stateId = String(read('stateId', itemIndex, '') ?? '').trim();
+			const holder = String(read('leaseHolder', itemIndex, '') ?? '').trim();
+			if (stateId !== '' && holder !== '') contacts.push({ stateId, holder });
+		} catch {
+			continue;
+		}
+	}
+	return contacts;
+}
+
+async function generateAll(context: IExecuteFunctions, items: INodeExecutionData[], read: ParameterReader): Promise<ItemResult[]> {
+	const credentials = await context.getCredentials<GeminiCredentials>('leadflowGeminiApi');
 	const keys = parseApiKeys(credentials.apiKeys);
 	if (keys.length === 0) {
-		const noKey = noApiKeyError(this.getNode());
+		const noKey = noApiKeyError(context.getNode());
 		// With Continue On Fail, every item fails with it (the package's failed item, which n8n's error
-		// output takes). Nothing was moved to generating: the contacts stay held by their claim until
-		// its lease ends.
-		if (!this.continueOnFail()) throw noKey;
-		return toOutputs(this, items, items.map((): ItemResult => ({ caught: noKey })));
+		// output takes). Nothing was moved to generating; the contacts are given back.
+		if (!context.continueOnFail()) throw noKey;
+		return items.map((): ItemResult => ({ caught: noKey }));
 	}
 	const baseUrl = String(credentials.baseUrl || GOOGLE_BASE_URL).replace(/\/+$/, '');
 	const results: ItemResult[] = [];
 	const jobs: GenerationJob[] = [];
-	const read = parameterReader(this);
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
-			jobs.push(readJob(this, read, itemIndex, String(credentials.model ?? '')));
+			jobs.push(readJob(context, read, itemIndex, String(credentials.model ?? '')));
 		} catch (error) {
-			if (!this.continueOnFail()) throw asNodeError(this, error);
+			if (!context.continueOnFail()) throw asNodeError(context, error);
 			results[itemIndex] = { caught: error };
 		}
 	}
 
-	const options = readOptions(this, 0);
+	const options = readOptions(context, 0);
 	const concurrency = options.concurrency ?? 5;
-	const leaseSeconds = jobs.some((job) => job.held) ? readLeaseSeconds(this, options.leaseSeconds) : DEFAULT_LEASE_SECONDS;
-	const runnable = await startGenerating(this, jobs, results, leaseSeconds);
+	const leaseSeconds = jobs.some((job) => job.held) ? readLeaseSeconds(context, options.leaseSeconds) : DEFAULT_LEASE_SECONDS;
+	const runnable = await startGenerating(context, jobs, results, leaseSeconds);
 	// With Supabase (recorded stages), the keys' turns and rests are the database's, shared by every
 	// worker and n8n instance; without it, this process's.
-	const ring = jobs.some((job) => job.held) ? new SharedKeyRing(this, keys) : new KeyRing(keys);
-	const context = { ring, baseUrl, redact: redactorFor(keys), cancelSignal: this.getExecutionCancelSignal() };
+	const ring = jobs.some((job) => job.held) ? new SharedKeyRing(context, keys) : new KeyRing(keys);
+	const calls = { ring, baseUrl, redact: redactorFor(keys), cancelSignal: context.getExecutionCancelSignal() };
 	// Until every contact is generated, the heartbeat keeps their short lease; it stops (even when
 	// the generation throws) before the results are recorded.
-	const heartbeat = startHeartbeat(this, runnable.flatMap((job) => (job.held ? [job.held] : [])), leaseSeconds);
+	const heartbeat = startHeartbeat(context, runnable.flatMap((job) => (job.held ? [job.held] : [])), leaseSeconds);
 	let generations: Generation[];
 	try {
-		generations = await mapWithConcurrency(runnable, concurrency, (job) => generateFollowUpText(job.request, { ...context, policy: job.policy }));
+		generations = await mapWithConcurrency(runnable, concurrency, (job) => generateFollowUpText(job.request, { ...calls, policy: job.policy }));
 	} finally {
 		await heartbeat.stop();
 	}
 	runnable.forEach((job, index) => (results[job.itemIndex] = { generation: generations[index] }));
-	await recordResults(this, runnable, results);
-	return toOutputs(this, items, results);
+	await recordResults(context, runnable, results);
+	return results;
 }
 
 /**

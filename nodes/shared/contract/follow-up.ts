@@ -382,6 +382,28 @@ export interface RenewGeneratingResult {
 	locked_until: string | null;
 }
 
+/**
+ * A node that failed as a node gives back the contacts it was handed (automation_release): those
+ * the holder still has before their send began (eligible, generating, ready_to_send) go back to
+ * queued, their lease ended, claimable again at once; any other is left as it is.
+ */
+export interface ReleaseArgs {
+	p_execution_id: string;
+	/** At most 1,000 a call. */
+	p_state_ids: string[];
+	/** Why, in the stage history: generation_setup_failed (Generate Follow-Up), send_setup_failed (Facebook Send). */
+	p_reason: string;
+	p_now?: string;
+}
+
+export interface ReleaseResult {
+	state_id: string;
+	/** released: given back; not_held: not this execution's before its send (another run's, sending, recorded, released already). */
+	outcome: 'released' | 'not_held';
+	/** The stage it left (released), or the one it is in (not_held; null: no such contact). */
+	stage: AutomationStage | null;
+}
+
 /** Error codes GenerateFollowUp reports; any short machine word is accepted. */
 type GenerationErrorCode = 'quota' | 'blocked' | 'timeout' | 'gemini_error' | 'invalid_message' | (string & {});
 

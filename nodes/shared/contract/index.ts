@@ -34,6 +34,8 @@ import type {
 	RecordGenerationResult,
 	RecordSendArgs,
 	RecordSendResult,
+	ReleaseArgs,
+	ReleaseResult,
 	SnapshotArgs,
 	StageEvent,
 	TimelineArgs,
@@ -156,6 +158,7 @@ export const RPC = {
 	automation_mark_generating: rpc<MarkGeneratingArgs, MarkGeneratingResult[]>({ p_execution_id: true, p_state_ids: true, p_lease_seconds: true, p_now: true }),
 	automation_renew_generating: rpc<RenewGeneratingArgs, RenewGeneratingResult[]>({ p_execution_id: true, p_state_ids: true, p_lease_seconds: true, p_now: true }),
 	automation_record_generation: rpc<RecordGenerationArgs, RecordGenerationResult[]>({ p_execution_id: true, p_items: true, p_now: true }),
+	automation_release: rpc<ReleaseArgs, ReleaseResult[]>({ p_execution_id: true, p_state_ids: true, p_reason: true, p_now: true }),
 	automation_begin_send: rpc<BeginSendArgs, BeginSendResult[]>({ p_execution_id: true, p_state_ids: true, p_lease_seconds: true, p_now: true, p_begin_key: true }),
 	automation_record_send: rpc<RecordSendArgs, RecordSendResult[]>({ p_execution_id: true, p_items: true, p_now: true }),
 	create_campaign_sessions: rpc<CreateCampaignSessionsArgs, CreateCampaignSessionsResult>({
