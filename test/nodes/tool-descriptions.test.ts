@@ -81,8 +81,10 @@ test('each operation of a tool is described by its action, "<action> in <node na
 			const parameters = { ...(operation.resource === undefined ? {} : { resource: operation.resource }), operation: operation.value };
 			described.push({ name, operation: operation.value, description: toolDescription(name, parameters) });
 			expected.push({ name, operation: operation.value, description: `${operation.action} in ${type.description.defaults.name}` });
-			// A sentence of a few words (n8n's lint keeps it sentence-cased, without apostrophes or hyphens).
+			// A sentence of a few words (n8n's lint keeps it sentence-cased, without apostrophes or hyphens),
+			// written so: not a possessive with its apostrophe stripped ("a rule s monitor").
 			expect({ name, operation: operation.value, action: operation.action }).toEqual({ name, operation: operation.value, action: expect.stringMatching(/^[A-Z]\w*( \w+){2,}$/) });
+			expect({ name, operation: operation.value, action: operation.action }).toEqual({ name, operation: operation.value, action: expect.not.stringMatching(/\w s\b/) });
 		}
 	}
 	expect(described).toEqual(expected);
