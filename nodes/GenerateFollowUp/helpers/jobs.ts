@@ -69,7 +69,7 @@ function readFollowUpNumber(context: IExecuteFunctions, read: ParameterReader, i
 	const raw = read('followUpNumber', itemIndex, 1);
 	const value = raw === '' || raw === null || raw === undefined ? 1 : Number(raw);
 	if (!Number.isInteger(value) || value < 1) {
-		throw invalid(context, itemIndex, `Follow-Up Number must be a whole number of at least 1 (got ${value})`, 'Map it from the claim\'s follow_up_number, or set 1.');
+		throw invalid(context, itemIndex, `Follow-Up Number must be a whole number of at least 1 (got ${JSON.stringify(raw)})`, 'Map it from the claim\'s follow_up_number, or set 1.');
 	}
 	return value;
 }

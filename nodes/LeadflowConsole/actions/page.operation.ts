@@ -1,9 +1,12 @@
 // page: the console's web page (HTML with its bundled script and styles), as built into the package
 // by `npm run build` (console/ → dist/console/console.html). It holds no data and no secret: the
-// page asks the console's JSON endpoints for everything, with the key the person gives it.
+// page asks the console's JSON endpoints for everything, with the key the person gives it. Not as an
+// AI agent's tool: 78 KB of HTML is for a browser, and says a model nothing the other operations do
+// not.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { refuseAsTool } from '../../shared/outputs';
 
 export const description: INodeProperties[] = [];
 
@@ -31,6 +34,11 @@ async function readPage(): Promise<string> {
 let cached: Promise<string> | undefined;
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	refuseAsTool(
+		this,
+		'Get Page',
+		'It answers the console\'s web page (its HTML, script and styles) for a browser. To read what the console shows, use Monitor Page, Contact Timeline or List Rules; for the queue, Queue Page; for a pipeline, Read Board.',
+	);
 	let html: string;
 	try {
 		html = await (cached ??= readPage());

@@ -69,3 +69,18 @@ test('Claim of Tag Eligibility and of Queue Ledger refuse to run as a tool, poin
 	expect(queue.thrown).toMatch(/^Claim cannot run as an AI agent's tool\n\nDetails: .*use Export \(the queue as a CSV file\) or Get Metrics/);
 	expect((await messagesOf(owner)).map((message) => message.status)).toEqual(['queued', 'queued']);
 });
+
+test('Console Get Page refuses to run as a tool (its HTML is for a browser), naming the operations an agent reads instead', async () => {
+	const { thrown, answer } = await asTool('leadflowConsole', { resource: 'console', operation: 'page' });
+	expect(String(answer ?? '').slice(0, 80)).toBe('');
+	expect(thrown).toMatch(/^Get Page cannot run as an AI agent's tool\n\nDetails: .*use Monitor Page, Contact Timeline or List Rules/);
+});
+
+test("Generate Follow-Up's Follow-Up Number given as words by a model: the error shows the value given, not NaN", async () => {
+	const run = await runWorkflow(
+		agentWorkflow('generateFollowUp', { recordStages: false, instructions: 'Be brief', followUpNumber: "={{ $fromAI('n', '', 'string') }}" }, { leadflowGeminiApi: { id: 'gemini', name: 'Gemini' } }, { n: 'second' }) as unknown as WorkflowJson,
+		// Never reached: the number is refused before any call.
+		{ credentials: { leadflowGeminiApi: { apiKeys: 'AIzaFAKEKEY123', baseUrl: 'http://127.0.0.1:9', model: 'gemini-x' } } },
+	);
+	expect(run.nodeOutputs.Agent[0].thrown).toMatch(/^Follow-Up Number must be a whole number of at least 1 \(got "second"\)/);
+});
