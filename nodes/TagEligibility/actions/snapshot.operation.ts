@@ -3,7 +3,11 @@ import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type IN
 import { perItem } from '../../shared/per-item';
 import { noSuchRule } from '../transport/rules';
 import { callRpc } from '../../shared/supabase';
+import { readWholeNumber } from '../../shared/valid-input';
 import { readRuleId, ruleIdProperty } from './common';
+
+/** The most contacts per list: the snapshot is one JSON answer, and beyond this it only grows. */
+const CONTACT_LIMIT_MAX = 100_000;
 
 const properties: INodeProperties[] = [
 	ruleIdProperty(true),
@@ -11,7 +15,7 @@ const properties: INodeProperties[] = [
 		displayName: 'Contacts per List',
 		name: 'contactLimit',
 		type: 'number',
-		typeOptions: { minValue: 0 },
+		typeOptions: { minValue: 0, maxValue: CONTACT_LIMIT_MAX },
 		default: 200,
 		description: 'At most this many contacts in each list; the totals always count every contact',
 	},
@@ -22,12 +26,15 @@ export const description = updateDisplayOptions({ show: { operation: ['snapshot'
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
 		const ruleId = readRuleId(this, i, true);
-		const snapshot = await callRpc(
-			this,
-			'automation_snapshot',
-			{ p_rule_id: ruleId, p_contact_limit: this.getNodeParameter('contactLimit', i) as number },
-			i,
-		);
+		// 0 to 100,000 (an expression or an agent's $fromAI escapes the editor's bounds); empty: 200.
+		const contactLimit = readWholeNumber(this, 'contactLimit', i, {
+			label: 'Contacts per List',
+			min: 0,
+			max: CONTACT_LIMIT_MAX,
+			fallback: 200,
+			hint: 'Give how many contacts each list shows at most (0 to 100,000; the totals count every contact), or leave it empty for 200.',
+		});
+		const snapshot = await callRpc(this, 'automation_snapshot', { p_rule_id: ruleId, p_contact_limit: contactLimit }, i);
 		if (!snapshot) {
 			throw noSuchRule(this, ruleId, i);
 		}

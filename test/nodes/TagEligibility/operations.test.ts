@@ -277,3 +277,23 @@ test('the read operations have one output, Claim two (Contacts, Summary)', () =>
 	expect(configuredOutputs({ operation: 'claim' }).map((output) => output.displayName)).toEqual(['Contacts', 'Summary']);
 	expect(configuredOutputs({ operation: 'explain' }).map((output) => output.displayName)).toEqual(['Contacts']);
 });
+
+test('Snapshot: Contacts per List from an expression (or an agent) is checked by the node, naming it; empty is the default', async () => {
+	const run = (contactLimit: unknown) => runWorkflow(tagEligibilityWorkflow({ operation: 'snapshot', ruleId: seed.ruleId, contactLimit }), { credentials: credentials() });
+	for (const given of ['ten', '-3', '2.5']) {
+		const result = await run(`={{ ${JSON.stringify(given)} }}`);
+		// Not "automation_snapshot failed: invalid input syntax for type integer", nor a list cut to nothing.
+		expect([given, result.error?.message]).toEqual([given, `Contacts per List must be a whole number from 0 to 100000 (got ${JSON.stringify(given)})`]);
+		expect(result.error?.description).toMatch(/leave it empty for 200/);
+	}
+	const eligibleOf = async (contactLimit: unknown) => {
+		const result = await run(contactLimit);
+		expect(result.error).toBeUndefined();
+		return (result.nodeOutputs.Eligibility[0] as { eligibleContacts: unknown[] }).eligibleContacts.length;
+	};
+	// Empty (what $fromAI gives for a value the model left out): 200, more than seed001's contacts.
+	const all = await eligibleOf('={{ "" }}');
+	expect(all).toBeGreaterThan(1);
+	expect(await eligibleOf('={{ "1" }}')).toBe(1);
+	expect(await eligibleOf(200)).toBe(all);
+});
