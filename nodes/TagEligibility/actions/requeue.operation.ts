@@ -2,7 +2,9 @@
 // …1500): every failed contact of the rule, or the contact each item names. A contact whose send may
 // have been delivered (send_uncertain) is requeued only when Uncertain Sends says it was checked.
 // Items asking the same rule the same way share one call (1,000 contacts a call at most); the
-// database answers one JSON array, so nothing is cut by the Data API's max rows.
+// database answers one JSON array, so nothing is cut by the Data API's max rows. As an AI agent's
+// tool an empty Contact (what $fromAI gives when the model names none) is refused unless Every
+// Failed Contact of the Rule is on: a model leaving the contact out must not requeue the whole rule.
 import {
 	NodeOperationError,
 	updateDisplayOptions,
@@ -13,6 +15,7 @@ import {
 	type IPairedItemData,
 } from 'n8n-workflow';
 import type { RequeueArgs } from '../../shared/contract';
+import { runsAsTool } from '../../shared/outputs';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { parameterText } from '../../shared/resource-locator';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
@@ -25,6 +28,14 @@ const properties: INodeProperties[] = [
 		false,
 		'The failed contact to requeue (its conversation_id, as Explain or the monitor shows it); leave empty for every failed contact of the rule',
 	),
+	{
+		displayName: 'Every Failed Contact of the Rule',
+		name: 'everyFailedContact',
+		type: 'boolean',
+		default: false,
+		description:
+			'Whether an empty Contact requeues every failed contact of the rule when the node is an AI agent\'s tool; off, the tool refuses an empty Contact (a model that names no contact must not requeue them all). In a workflow an empty Contact always means every failed contact.',
+	},
 	{
 		displayName: 'Uncertain Sends',
 		name: 'uncertain',
@@ -56,7 +67,17 @@ interface RequeueGroup {
 
 function readContact(context: IExecuteFunctions, itemIndex: number): string | null {
 	const raw = parameterText(context.getNodeParameter('conversationId', itemIndex, '', { extractValue: true }) as unknown);
-	if (raw === '') return null;
+	if (raw === '') {
+		const everyFailed = context.getNodeParameter('everyFailedContact', itemIndex, false) as unknown;
+		if (runsAsTool(context) && everyFailed !== true && everyFailed !== 'true') {
+			throw new NodeOperationError(context.getNode(), 'Contact is empty: as an AI agent\'s tool, Requeue requeues one named contact', {
+				itemIndex,
+				description:
+					'Give the conversation_id of the failed contact to requeue (Explain lists each contact with its reason). Requeuing every failed contact of the rule at once needs Every Failed Contact of the Rule turned on in the tool.',
+			});
+		}
+		return null;
+	}
 	if (!UUID.test(raw)) {
 		throw new NodeOperationError(context.getNode(), `The conversation ID "${raw}" is not a UUID`, {
 			itemIndex,

@@ -4,9 +4,10 @@
 // unless Uncertain Sends says they were checked; a contact ID that is not a UUID is refused naming it.
 import type { IDataObject } from 'n8n-workflow';
 import { runWorkflow, type WorkflowJson } from '../../harness';
-import { serviceClient, testStack } from '../../helpers/stack';
+import { serviceClient, testStack, withDb } from '../../helpers/stack';
 import { createWorld, NOW } from '../../db/follow-up/fixtures';
 import { beginSend, claim, generate, recordSend } from '../../db/follow-up/stage-helpers';
+import { agentWorkflow } from '../../harness/agent';
 
 const service = serviceClient({ now: NOW });
 const plus = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000);
@@ -81,4 +82,24 @@ test('every failed contact of the rule: the refused one requeued, the uncertain 
 	expect(one.nodeOutputs.Requeue).toEqual([expect.objectContaining({ conversation_id: uncertain, outcome: 'requeued', released_guard: true })]);
 	const paired = one.run!.data.resultData.runData.Requeue[0].data!.main[0]![0].pairedItem;
 	expect(paired).toEqual([{ item: 0 }, { item: 1 }]);
+});
+
+test('as an AI agent\'s tool, an empty Contact (the model named none) requeues nothing unless Every Failed Contact of the Rule is on', async () => {
+	const { ruleId, refused } = await failedWorld();
+	const requeuedAt = async (conversationId: string) =>
+		(await withDb((db) => db.query<{ at: string | null }>("select stage_detail->>'requeued_at' as at from public.ai_automation_contact_states where rule_id = $1 and conversation_id = $2", [ruleId, conversationId]))).rows[0].at;
+	const contact = { __rl: true, mode: 'id', value: "={{ $fromAI('contact', 'the failed contact to requeue', 'string') }}" };
+	const asTool = async (parameters: IDataObject, args: IDataObject) => {
+		const run = await runWorkflow(agentWorkflow('tagEligibility', { operation: 'requeue', ruleId: rule(ruleId), conversationId: contact, ...parameters }, { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } }, args) as unknown as WorkflowJson, { credentials: credentials() });
+		expect(run.error).toBeUndefined();
+		return run.nodeOutputs.Agent[0];
+	};
+
+	const empty = await asTool({}, { contact: '' });
+	expect(empty.thrown).toMatch(/^Contact is empty: as an AI agent's tool, Requeue requeues one named contact\n\nDetails: Give the conversation_id/);
+	expect(await requeuedAt(refused)).toBeNull();
+
+	const everyFailed = await asTool({ everyFailedContact: true }, { contact: '' });
+	expect(JSON.parse(everyFailed.answer as string)).toEqual(expect.arrayContaining([expect.objectContaining({ conversation_id: refused, outcome: 'requeued' })]));
+	expect(await requeuedAt(refused)).not.toBeNull();
 });
