@@ -2,9 +2,11 @@
 // stage given by id or by name, with an optional reason, in one database call (pipeline_move). Every
 // item is checked before the call, so bad input writes nothing. A reason that is not text (an object
 // or a number from a request's JSON) is refused, never written as "[object Object]"; so is a
-// conversation ID that is not text (a list holding one id is not read as that id).
+// conversation ID that is not text (a list holding one id is not read as that id). Moved By left at
+// its default (As Run) records a person in a workflow and the agent when the node is an agent's tool.
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { ManualMove } from '../../shared/contract';
+import { runsAsTool } from '../../shared/outputs';
 import { callRpc } from '../../shared/supabase';
 import { notTextProblem, textProblem, UUID } from '../../shared/valid-input';
 import { applyStageChanges } from '../helpers/stageChanges';
@@ -39,17 +41,33 @@ const properties: INodeProperties[] = [
 		displayName: 'Moved By',
 		name: 'actor',
 		type: 'options',
-		default: 'user',
+		// Was 'user'. A workflow saved with Moved By left at the default holds no value, so it now gets
+		// 'asRun', which in a workflow records a person as before; an agent's tool records the agent.
+		default: 'asRun',
 		options: [
 			{ name: 'A Person in the App', value: 'user' },
 			{ name: 'An AI Agent', value: 'ai' },
+			{
+				name: 'As Run: A Person, or the AI Agent When a Tool',
+				value: 'asRun',
+				description: 'A person in a workflow (e.g. the contact-move webhook for the app); the agent when the node is an AI agent\'s tool',
+			},
 		],
+		description: 'Who the contact\'s history says moved it (MANUAL_MOVE: "Moved manually", or "Moved by an AI agent")',
 	},
 	{ displayName: 'Mover ID', name: 'actorId', type: 'string', default: '', description: 'The user\'s ID, or the agent\'s name' },
 	...automationsProperties,
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['move'] } }, properties);
+
+/** Who moved: as chosen, or, left at As Run, the agent when the node is its tool and a person otherwise. */
+function readActor(context: IExecuteFunctions, itemIndex: number): ManualMove['actor'] {
+	const chosen = context.getNodeParameter('actor', itemIndex, 'asRun') as unknown;
+	if (chosen === 'user' || chosen === 'ai') return chosen;
+	if (chosen === 'asRun') return runsAsTool(context) ? 'ai' : 'user';
+	throw invalid(context, itemIndex, `Moved By must be user, ai or asRun (got ${JSON.stringify(chosen)})`, 'user: a person moved the contact; ai: an AI agent did; asRun: a person in a workflow, the agent when the node is its tool.');
+}
 
 function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 	// Text only: a list holding one id would otherwise pass as that id (String(['…']) is the id).
@@ -99,7 +117,7 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 		stage_name: byName ? value : null,
 		pipeline_id: readPipelineId(context, itemIndex, 'leave it empty for the one pipeline the contact is in'),
 		reason: reason || null,
-		actor: context.getNodeParameter('actor', itemIndex, 'user') as 'user' | 'ai',
+		actor: readActor(context, itemIndex),
 		actor_id: actorId || null,
 	};
 }

@@ -6,7 +6,7 @@
 import type { IDataObject } from 'n8n-workflow';
 import { runWorkflow, type WorkflowJson } from '../../harness';
 import { agentWorkflow } from '../../harness/agent';
-import { createPipelineWorld } from '../../db/pipelines/fixtures';
+import { activities, createPipelineWorld } from '../../db/pipelines/fixtures';
 import { createWorld } from '../../db/follow-up/fixtures';
 import { leadsOf, messagesOf, prepareDue, queueOwner } from '../QueueLedger/support/queue';
 import { testStack, withDb } from '../../helpers/stack';
@@ -83,4 +83,29 @@ test("Generate Follow-Up's Follow-Up Number given as words by a model: the error
 		{ credentials: { leadflowGeminiApi: { apiKeys: 'AIzaFAKEKEY123', baseUrl: 'http://127.0.0.1:9', model: 'gemini-x' } } },
 	);
 	expect(run.nodeOutputs.Agent[0].thrown).toMatch(/^Follow-Up Number must be a whole number of at least 1 \(got "second"\)/);
+});
+
+test("Move with Moved By left at its default: an agent's tool records the agent, a workflow a person, as before", async () => {
+	const world = await createPipelineWorld();
+	const [byAgent, byWorkflow] = [await world.contact(), await world.contact()];
+	// No `actor`: what a node saved with Moved By left at its default holds.
+	const move = (conversationId: string) => ({ operation: 'move', conversationId, stage: { __rl: true, mode: 'name', value: 'Qualified' }, pipelineId: { __rl: true, mode: 'id', value: world.pipeline.id }, reason: 'Asked for a quote' });
+	const { answer } = await asTool('autoAssignStage', move(byAgent));
+	expect(JSON.parse(answer as string)).toEqual([expect.objectContaining({ conversation_id: byAgent, outcome: 'assigned' })]);
+	const plain = await runWorkflow(
+		{
+			name: 'Move',
+			nodes: [
+				{ id: 'start', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+				{ id: 'move', name: 'Move', type: 'n8n-nodes-leadflow.autoAssignStage', typeVersion: 1, position: [200, 0], parameters: move(byWorkflow), credentials: node },
+			],
+			connections: { Start: { main: [[{ node: 'Move', type: 'main', index: 0 }]] } },
+			settings: { executionOrder: 'v1' },
+		} as unknown as WorkflowJson,
+		{ credentials: credentials() },
+	);
+	expect(plain.error).toBeUndefined();
+	const moved = async (conversationId: string) => (await activities(conversationId)).filter((a) => a.type === 'MANUAL_MOVE').map((a) => ({ actor: a.actor, title: a.title }));
+	expect(await moved(byAgent)).toEqual([{ actor: 'ai', title: 'Moved by an AI agent' }]);
+	expect(await moved(byWorkflow)).toEqual([{ actor: 'user', title: 'Moved manually' }]);
 });
