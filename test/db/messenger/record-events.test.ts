@@ -289,6 +289,57 @@ describe('stop on reply through the existing triggers', () => {
 		const guards = await withDb((db) => db.query('select 1 from public.ai_automation_executions where conversation_id = $1', [conversationId]));
 		expect(guards.rowCount).toBe(0);
 	});
+
+	// Migration 20261201001740_messenger_reply_race_stop_on_reply.sql: the trigger compared the reply
+	// with the claim under way, not with the follow-up sent, so this reply stopped nothing, #2 was sent,
+	// and #3 was claimed 4 h later.
+	it('a reply to follow-up #1 written before #2 was claimed, delivered after that claim, stops the contact: #2 is not sent', async () => {
+		const world = await createWorld();
+		await connectPage(world.pageId, world.userId);
+		const ruleId = await world.rule({ stopOnReply: true, minHours: 4, maxFollowUps: 3 });
+		const conversationId = await world.contact({ lastMessageHoursAgo: 6 });
+		const psid = await senderOf(conversationId);
+		const seconds = (n: number) => new Date(NOW.getTime() + n * 1000);
+		// Follow-up #1 five hours ago; the next run claims #2 at NOW and generates it.
+		const first = await runPipeline(service, ruleId, 'exec-race-1', new Date(NOW.getTime() - 5 * 3_600_000));
+		expect(first.sent.map((sent) => sent.outcome)).toEqual(['sent']);
+		const [claimed] = await claim(service, ruleId, 'exec-race-2', 10, NOW);
+		expect([claimed.conversation_id, claimed.follow_up_number]).toEqual([conversationId, 2]);
+		await generate(service, 'exec-race-2', [claimed.state_id], seconds(1));
+
+		// The person wrote 2 s before that claim (Facebook's time); the webhook delivers it 3 s after.
+		const [reply] = await recordEvents(service, [inbound(world.pageId, psid, -2 / 3600, 'Yes! How much is it?')], { now: seconds(3) });
+		expect(reply).toMatchObject({ outcome: 'recorded', stopped_automations: true, stop_reason: 'replied' });
+		const stops = await withDb((db) => db.query('select rule_id, reason from public.ai_automation_stops where conversation_id = $1', [conversationId]));
+		expect(stops.rows).toEqual([{ rule_id: ruleId, reason: 'replied' }]);
+
+		const [begun] = await beginSend(service, 'exec-race-2', [claimed.state_id], seconds(5));
+		expect(begun).toMatchObject({ outcome: 'skipped', reason: 'stopped', attempt_id: null, message: null });
+		const guards = await withDb((db) => db.query('select follow_up_number from public.ai_automation_executions where conversation_id = $1', [conversationId]));
+		expect(guards.rows).toEqual([{ follow_up_number: 1 }]);
+		// Past the interval, the contact is stopped, and no run claims it.
+		const later = new Date(NOW.getTime() + 4 * 3_600_000 + 60_000);
+		expect(await judgementOf(service, ruleId, conversationId, later)).toMatchObject({ reason: 'stopped', stop_reason: 'replied', due_at: null });
+		expect((await claim(service, ruleId, 'exec-race-3', 10, later)).map((contact) => contact.conversation_id)).not.toContain(conversationId);
+	});
+
+	it('before any follow-up was sent, a message written before the first one was claimed and delivered after the claim stops nothing', async () => {
+		const world = await createWorld();
+		await connectPage(world.pageId, world.userId);
+		const ruleId = await world.rule({ stopOnReply: true });
+		const conversationId = await world.contact({ lastMessageHoursAgo: 2 });
+		const psid = await senderOf(conversationId);
+		const [claimed] = await claim(service, ruleId, 'exec-first', 10, NOW);
+		expect([claimed.conversation_id, claimed.follow_up_number]).toEqual([conversationId, 1]);
+		await generate(service, 'exec-first', [claimed.state_id], NOW);
+
+		// Written a minute before the claim (what made the contact due is older still), delivered after it.
+		const [message] = await recordEvents(service, [inbound(world.pageId, psid, -1 / 60, 'Are you there?')], { now: new Date(NOW.getTime() + 3000) });
+		expect(message).toMatchObject({ outcome: 'recorded', stopped_automations: false, stop_reason: null });
+		expect((await beginSend(service, 'exec-first', [claimed.state_id], new Date(NOW.getTime() + 5000)))[0]).toMatchObject({ outcome: 'send' });
+		const stops = await withDb((db) => db.query('select 1 from public.ai_automation_stops where conversation_id = $1', [conversationId]));
+		expect(stops.rowCount).toBe(0);
+	});
 });
 
 describe('echoes and human takeover', () => {

@@ -6,6 +6,7 @@ import { Logger } from '@n8n/backend-common';
 import { Container } from '@n8n/di';
 import { createTestUser, serviceClient, withDb } from '../../helpers/stack';
 import { createWorld } from '../../db/follow-up/fixtures';
+import { beginSend, claim, generate, runPipeline } from '../../db/follow-up/stage-helpers';
 import { connectPage, counts, senderOf, syncRecords } from '../../db/messenger/fixtures';
 import { messengerDelivery, messengerEvents, signDelivery } from '../../../simulators';
 import { APP_ID, APP_SECRET, credentials, post, verify, VERIFY_TOKEN } from './support';
@@ -200,6 +201,32 @@ describe('events', () => {
 		expect(again.executedNodes).toEqual([]);
 		const stops = await withDb((db) => db.query('select reason, rule_id from public.ai_automation_stops where conversation_id = $1', [conversationId]));
 		expect(stops.rows).toEqual([{ reason: 'human_takeover', rule_id: null }]);
+	});
+
+	it('a reply to follow-up #1 written just before #2 was claimed, delivered after the claim, stops the contact: #2 is not sent', async () => {
+		const world = await connectedPage();
+		const ruleId = await world.rule({ stopOnReply: true, minHours: 4, maxFollowUps: 3 });
+		const conversationId = await world.contact({ lastMessageHoursAgo: 6 });
+		// At the real clock, as Meta's delivery is: the person last wrote 6 h ago, #1 went 5 h ago.
+		const now = Date.now();
+		await withDb((db) => db.query('update public.messenger_conversations set last_customer_message_at = $2 where id = $1', [conversationId, new Date(now - 6 * 3_600_000)]));
+		const psid = await senderOf(conversationId);
+		const service = serviceClient();
+		expect((await runPipeline(service, ruleId, 'exec-trigger-race-1', new Date(now - 5 * 3_600_000))).sent.map((sent) => sent.outcome)).toEqual(['sent']);
+		const claimAt = new Date(now);
+		const [claimed] = await claim(service, ruleId, 'exec-trigger-race-2', 10, claimAt);
+		expect([claimed.conversation_id, claimed.follow_up_number]).toEqual([conversationId, 2]);
+		await generate(service, 'exec-trigger-race-2', [claimed.state_id], claimAt);
+
+		// The person wrote 2 s before that claim; Meta's delivery reaches n8n after it.
+		const reply = messengerEvents.message(world.pageId, { psid, mid: mid(), text: 'Yes! How much is it?', timestamp: now - 2000 });
+		const result = await post(world.pageId, delivery(world.pageId, [reply]));
+		expect(result.nodeOutputs['Messenger Trigger']).toEqual([
+			expect.objectContaining({ outcome: 'recorded', direction: 'inbound', stopped_automations: true, stop_reason: 'replied' }),
+		]);
+		expect((await beginSend(service, 'exec-trigger-race-2', [claimed.state_id], new Date()))[0]).toMatchObject({ outcome: 'skipped', reason: 'stopped' });
+		const stops = await withDb((db) => db.query('select reason, rule_id from public.ai_automation_stops where conversation_id = $1', [conversationId]));
+		expect(stops.rows).toEqual([{ reason: 'replied', rule_id: ruleId }]);
 	});
 
 	it('an event the database would refuse (a message id with a control character, a time or watermark after the year 3000) is ignored as invalid_event; the rest of the delivery is recorded and answered 200', async () => {
