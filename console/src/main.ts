@@ -293,7 +293,7 @@ async function poll() {
 	} catch (error) {
 		if (error instanceof HttpError && (error.status === 401 || error.status === 403)) {
 			state.failed = true;
-			showKeyForm('That key was refused. Enter the key of the Leadflow Webhook Key credential.');
+			showKeyForm(KEY_REFUSED);
 			stop = true;
 		} else if (!current()) {
 			state.again = true;
@@ -332,6 +332,9 @@ async function poll() {
 	if (state.again) void poll();
 	else state.timer = window.setTimeout(() => void poll(), POLL_MS);
 }
+
+/** What the key form says when a tab's call was refused for its key (401/403). */
+const KEY_REFUSED = 'That key was refused. Enter the key of the Leadflow Webhook Key credential.';
 
 function showKeyForm(message = '') {
 	window.clearTimeout(state.timer);
@@ -540,7 +543,7 @@ function begin() {
 		},
 	});
 	// The Pipeline and Queue tabs render their own panel and poll only while shown.
-	const context: TabContext = { apiBase, pagePath, api, request, authHeaders, escape, render };
+	const context: TabContext = { apiBase, pagePath, api, request, authHeaders, escape, render, keyRefused: () => showKeyForm(KEY_REFUSED) };
 	const panels = { pipeline: initPipeline(context, $('panel-pipeline')), queue: initQueue(context, $('panel-queue')) };
 	const tabs = ['followups', 'rules', 'pipeline', 'queue'] as const;
 	let shown: string = tabs[0];

@@ -92,8 +92,6 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		owner: fragment.get('owner') ?? '',
 		/** The owner from the address until an answer takes it: a 400 for it (no owner ID) lets it go. */
 		addressOwner: fragment.get('owner') ?? '',
-		/** "The key was refused…" is shown: the next answer takes it away. */
-		keyRefused: false,
 		day: '' as string,
 		status: '',
 		search: '',
@@ -224,10 +222,6 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			}
 			state.lastOk = Date.now();
 			state.failed = false;
-			if (state.keyRefused) {
-				state.keyRefused = false;
-				say('');
-			}
 			if (data.owner && data.owner === state.addressOwner) state.addressOwner = '';
 			if (!current()) {
 				// Changed meanwhile (a filter, the page, the owner): not what is asked for now.
@@ -259,8 +253,9 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			} else {
 				state.failed = true;
 				if (status === 401 || status === 403) {
-					say('The key was refused: open the console again with the key of the Leadflow Webhook Key credential.', 'error');
-					state.keyRefused = true;
+					// The page's key form, as on the other tabs; no more calls with this key (the key
+					// typed there shows this tab again).
+					context.keyRefused();
 					return;
 				}
 				if (status === 404 && state.owner) {

@@ -14,6 +14,11 @@ export interface TabContext {
 	escape: (text: unknown) => string;
 	/** Replaces an element's content only when it changed, keeping the focused control (by data-key). */
 	render: (element: HTMLElement, html: string) => void;
+	/**
+	 * The key was refused (401/403): the page's key form, as on the Follow-ups tab. The tab stops
+	 * asking; the key typed there shows the tab again (its show() is called).
+	 */
+	keyRefused: () => void;
 }
 
 /** A tab that renders its own panel: shown starts its work (and its polling), hidden stops it. */

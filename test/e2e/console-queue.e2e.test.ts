@@ -304,10 +304,13 @@ test('without the key: 403 and no data on the page', async () => {
 	const answers: number[] = [];
 	stranger.on('response', (response) => { if (/\/api\/queue/.test(response.url())) answers.push(response.status()); });
 	await stranger.goto(consoleUrl('not-the-key'));
-	await stranger.waitForFunction(() => /key was refused/.test(document.getElementById('queue-message')?.textContent ?? ''));
+	await stranger.locator('#key-error:has-text("That key was refused")').waitFor({ timeout: 15_000 });
 	expect(answers).toContain(403);
 	expect(await stranger.locator('#queue-rows tr').count()).toBe(0);
 	expect(await stranger.isHidden('#queue-body')).toBe(true);
+	// The refused key is not tried again.
+	await stranger.waitForTimeout(4500);
+	expect(answers).toEqual([403]);
 	await stranger.close();
 });
 
@@ -324,17 +327,18 @@ test('an owner ID cut off in the address (#owner=…) is let go at its 400: its 
 	await visitor.close();
 });
 
-test('"The key was refused" goes once a good key is given (the key form) and the queue answers', async () => {
+test('a refused key on the Queue tab brings up the key form there; the good key typed into it shows the queue', async () => {
 	const visitor = await browser.newPage();
 	await visitor.goto(consoleUrl('not-the-key'));
-	await visitor.waitForFunction(() => /key was refused/.test(document.getElementById('queue-message')?.textContent ?? ''));
-	// The Follow-ups tab asks for a key; the good one, typed in, then the Queue tab again.
-	await visitor.click('#tab-followups');
-	await visitor.locator('#key-form-section:not([hidden])').waitFor();
+	// The key form, on the Queue tab itself (no other tab to visit first), saying the key was refused.
+	await visitor.locator('#key-form-section:not([hidden])').waitFor({ timeout: 15_000 });
+	expect(await visitor.locator('#key-error').textContent()).toMatch(/^That key was refused\. Enter the key/);
+	expect(await visitor.isHidden('#panel-queue')).toBe(true);
 	await visitor.fill('#key-input', WEBHOOK_KEY.value);
 	await visitor.press('#key-input', 'Enter');
 	await visitor.locator('#key-form-section[hidden]').waitFor({ state: 'attached' });
-	await visitor.click('#tab-queue');
+	// The Queue tab again, without a click, with the key typed.
+	expect(await visitor.locator('#tab-queue').getAttribute('aria-selected')).toBe('true');
 	await visitor.locator('#queue-rows tr[data-item]').first().waitFor({ timeout: 15_000 });
 	await visitor.locator('#queue-live.on').waitFor({ timeout: 8000 });
 	expect(await visitor.locator('#queue-message').textContent()).toBe('');

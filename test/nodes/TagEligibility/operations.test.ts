@@ -279,14 +279,14 @@ test('the read operations have one output, Claim two (Contacts, Summary)', () =>
 });
 
 test('Snapshot: Contacts per List from an expression (or an agent) is checked by the node, naming it; empty is the default', async () => {
-	const run = (contactLimit: unknown) => runWorkflow(tagEligibilityWorkflow({ operation: 'snapshot', ruleId: seed.ruleId, contactLimit }), { credentials: credentials() });
+	const run = (contactLimit: string | number) => runWorkflow(tagEligibilityWorkflow({ operation: 'snapshot', ruleId: seed.ruleId, contactLimit }), { credentials: credentials() });
 	for (const given of ['ten', '-3', '2.5']) {
 		const result = await run(`={{ ${JSON.stringify(given)} }}`);
 		// Not "automation_snapshot failed: invalid input syntax for type integer", nor a list cut to nothing.
 		expect([given, result.error?.message]).toEqual([given, `Contacts per List must be a whole number from 0 to 100000 (got ${JSON.stringify(given)})`]);
 		expect(result.error?.description).toMatch(/leave it empty for 200/);
 	}
-	const eligibleOf = async (contactLimit: unknown) => {
+	const eligibleOf = async (contactLimit: string | number) => {
 		const result = await run(contactLimit);
 		expect(result.error).toBeUndefined();
 		return (result.nodeOutputs.Eligibility[0] as { eligibleContacts: unknown[] }).eligibleContacts.length;
