@@ -4,7 +4,7 @@
 // or a number from a request's JSON) is refused, never written as "[object Object]"; so is a
 // conversation ID that is not text (a list holding one id is not read as that id). Moved By left at
 // its default (As Run) records a person in a workflow and the agent when the node is an agent's tool.
-import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { NodeApiError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { ManualMove } from '../../shared/contract';
 import { runsAsTool } from '../../shared/outputs';
 import { callRpc } from '../../shared/supabase';
@@ -122,10 +122,37 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 	};
 }
 
+/**
+ * pipeline_move's refusal of a stage by name with no pipeline to look it in
+ * (`p_items[0].pipeline_id: required with stage_name, the contact is in 0 pipelines`) in the node's
+ * words: Pipeline, and the stage's ID. Its position is kept, so the batch names the input item, and
+ * its code (22023: invalid_input, a 400 on the contact-move webhook).
+ */
+function inMoveFieldWords(context: IExecuteFunctions, error: unknown): unknown {
+	if (!(error instanceof NodeApiError)) return error;
+	const raw = (error.errorResponse as { message?: unknown } | undefined)?.message;
+	const refused = typeof raw === 'string' ? /^(p_items\[\d+\])\.pipeline_id: required with stage_name, the contact is in (\d+) pipelines$/.exec(raw) : null;
+	if (!refused) return error;
+	const [, position, count] = refused;
+	const none = count === '0';
+	return new NodeApiError(context.getNode(), error.errorResponse ?? {}, {
+		message: `${position}: Pipeline is empty and the contact is in ${none ? 'no pipeline' : `${count} pipelines`}`,
+		description: none
+			? 'Choose a Pipeline to look the stage name up in (the contact is placed in it; a webhook caller sends {"pipelineId": "…"}), or give the stage\'s ID.'
+			: 'Choose which of its pipelines the stage name is in (a webhook caller sends {"pipelineId": "…"}), or give the stage\'s ID.',
+	});
+}
+
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await applyStageChanges(
 		this,
 		(itemIndex) => readMove(this, itemIndex),
-		async (moves) => await callRpc(this, 'pipeline_move', { p_items: moves }),
+		async (moves) => {
+			try {
+				return await callRpc(this, 'pipeline_move', { p_items: moves });
+			} catch (error) {
+				throw inMoveFieldWords(this, error);
+			}
+		},
 	);
 }

@@ -109,3 +109,13 @@ test("Move with Moved By left at its default: an agent's tool records the agent,
 	expect(await moved(byAgent)).toEqual([{ actor: 'ai', title: 'Moved by an AI agent' }]);
 	expect(await moved(byWorkflow)).toEqual([{ actor: 'user', title: 'Moved manually' }]);
 });
+
+test('Move by stage name of a contact in no pipeline, Pipeline left empty: the agent reads the node\'s field words, not pipeline_id', async () => {
+	const world = await createPipelineWorld();
+	const contact = await world.contact();
+	const { thrown } = await asTool('autoAssignStage', { operation: 'move', conversationId: contact, stage: { __rl: true, mode: 'name', value: "={{ $fromAI('stage', 'the stage name', 'string') }}" } }, { stage: 'Qualified' });
+	expect(thrown).toBe(
+		'item 0 (p_items[0]): Pipeline is empty and the contact is in no pipeline\n\nDetails: Choose a Pipeline to look the stage name up in (the contact is placed in it; a webhook caller sends {"pipelineId": "…"}), or give the stage\'s ID.',
+	);
+	expect(await activities(contact)).toEqual([]);
+});
