@@ -427,6 +427,31 @@ describe('a node that fails answers the webhook with its message, and fails a sc
 		expect(after.stats.used_today).toBe(0);
 	});
 
+	test('"Trigger now" whose batch fails at Facebook Send before any send (a Page credential without a Page ID) answers 500 with its message; the batch\'s contacts are given back, and a second Trigger Now with the Page ID sends them at once', async () => {
+		const seed = await seed001();
+		const credentials = pipelineCredentials(sims, seed.owner.pageId);
+		const noPage = { ...credentials, leadflowFacebookPageApi: { ...credentials.leadflowFacebookPageApi, pageId: '' } };
+
+		const { result } = await triggerNow(noPage, { ruleId: seed.ruleId });
+
+		expect(result.response?.statusCode).toBe(500);
+		expect(result.response?.body).toMatchObject({ status: 500, error: 'The Facebook Page credential has no valid Page ID', field: null });
+		expect(result.subExecutions.map((sub) => ({ waited: sub.waited, error: sub.error }))).toEqual([{ waited: true, error: 'The Facebook Page credential has no valid Page ID' }]);
+		expect(await graphSends(sims)).toEqual([]);
+		// Facebook Send gave the 10 back (generated, never begun): queued, no claim holds them.
+		const { rows } = await withDb((db) =>
+			db.query<{ stage: string; locked_by: string | null; reason: string }>(
+				`select s.current_stage as stage, s.locked_by, s.stage_detail ->> 'reason' as reason
+				   from public.ai_automation_contact_states s where s.rule_id = $1`,
+				[seed.ruleId],
+			),
+		);
+		expect(rows).toEqual(Array.from({ length: 10 }, () => ({ stage: 'queued', locked_by: null, reason: 'send_setup_failed' })));
+		const { summary } = await triggerNow(credentials, { ruleId: seed.ruleId });
+		expect(summary).toMatchObject({ claimed: 10, sent: 10, failed: 0 });
+		expect((await graphSends(sims)).length).toBe(10);
+	});
+
 	test('"Trigger now" with a Gemini credential without a key answers 500 with Generate Follow-Up\'s message and what to do; nothing is sent, its contacts are given back, and a second Trigger Now once the key is there sends them at once', async () => {
 		const seed = await seed001();
 		const credentials = pipelineCredentials(sims, seed.owner.pageId);

@@ -12,13 +12,20 @@
 //      (or, with Continue On Fail, each item on Failed) says what Facebook delivered.
 // If the process dies between 2 and 4, the reaper turns the contacts left in sending into failed
 // send_uncertain, never resent.
+// When the node fails as a node (a credential it cannot use, a setting it refuses, a begin that
+// failed), or with Continue On Fail an item fails with such an error, the claimed contacts no begin
+// answered for are given back first (automation_release, reason send_setup_failed): claimable again
+// at once, not held until the claim's lease ends. A contact a begin moved to sending is never given
+// back (its send may have gone out); the database refuses that too.
 import { NodeApiError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type JsonObject } from 'n8n-workflow';
 import type { BeginSendResult, RecordSendResult, SendOutcomeItem } from '../../shared/contract';
 import { readGraphTarget } from '../transport/graphSend';
 import { beginSend, RETRY_WAITS_MS, recordSends } from '../transport/sendState';
 import type { Delivery } from './deliver';
 import { itemParameterReader, readItemSettings, type ItemSettings } from './itemSettings';
+import type { ParameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem } from '../../shared/per-item';
+import { releaseBeforeReporting, type HandedContact } from '../../shared/release-handed';
 import { piecesOf } from '../../shared/supabase';
 import { ledgerItemOf, OUTPUT, outputFor, reportOf, type SendReport } from './reports';
 import { SLOT_SPACING } from './pacer';
@@ -32,9 +39,54 @@ interface QueuedItem {
 	begun?: Extract<BeginSendResult, { outcome: 'send' }>;
 }
 
+/** The contacts automation_begin_send answered for (begun, or settled at the begin): never given back by this node. */
+type Answered = Set<string>;
+
 export async function sendBatch(context: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = context.getInputData();
 	const results: Array<ItemResult | undefined> = new Array(items.length);
+	const answered: Answered = new Set();
+	try {
+		await sendItems(context, items, results, answered);
+	} catch (caught) {
+		// Failed as a node: what it was handed and did not begin goes nowhere, so it is given back.
+		const error = asNodeError(context, caught);
+		await releaseBeforeReporting(context, notBegun(context, items.length, [...items.keys()], answered), 'send_setup_failed', [error]);
+		throw error;
+	}
+	// With Continue On Fail, the items that failed with an error before their begin are given back.
+	const failed = results.flatMap((result, index) => (result && 'error' in result ? [index] : []));
+	if (failed.length > 0) {
+		for (const index of failed) (results[index] as { error: Error }).error = asNodeError(context, (results[index] as { error: Error }).error, index);
+		const errors = failed.map((index) => (results[index] as { error: ReturnType<typeof asNodeError> }).error);
+		await releaseBeforeReporting(context, notBegun(context, items.length, failed, answered), 'send_setup_failed', errors);
+	}
+	return buildOutputs(context, items, results);
+}
+
+/**
+ * The claimed contacts of the items (their Contact State ID and Claim Holder, by default the claim's
+ * state_id and execution_id, in recorded mode) that no begin answered for. An item whose fields
+ * cannot be read names no contact.
+ */
+function notBegun(context: IExecuteFunctions, count: number, itemIndexes: readonly number[], answered: Answered): HandedContact[] {
+	const read: ParameterReader = itemParameterReader(context);
+	const contacts: HandedContact[] = [];
+	for (const itemIndex of itemIndexes) {
+		if (itemIndex >= count) continue;
+		try {
+			if (!context.getNodeParameter('recordStages', itemIndex, true)) continue;
+			const stateId = String(read('stateId', itemIndex, '') ?? '').trim();
+			const holder = String(read('leaseHolder', itemIndex, '') ?? '').trim();
+			if (stateId !== '' && holder !== '' && !answered.has(stateId)) contacts.push({ stateId, holder });
+		} catch {
+			continue;
+		}
+	}
+	return contacts;
+}
+
+async function sendItems(context: IExecuteFunctions, items: INodeExecutionData[], results: Array<ItemResult | undefined>, answered: Answered): Promise<void> {
 	const settings = readAll(context, items.length, results);
 
 	// The credential is read before anything is claimed, so a missing one changes nothing.
@@ -43,7 +95,7 @@ export async function sendBatch(context: IExecuteFunctions): Promise<INodeExecut
 	for (const item of settings) {
 		if (item && item.recipientId !== undefined) queued.set(item.itemIndex, { pending: { settings: item, recipientId: item.recipientId, text: item.message ?? '' } });
 	}
-	const beginFailure = await beginRecorded(context, settings, results, queued);
+	const beginFailure = await beginRecorded(context, settings, results, queued, answered);
 
 	const order = [...queued.keys()].sort((a, b) => a - b);
 	const { deliveries, signal } = target ? await sendAll(context, target, order.map((index) => queued.get(index)!.pending)) : { deliveries: [], signal: {} };
@@ -63,7 +115,6 @@ export async function sendBatch(context: IExecuteFunctions): Promise<INodeExecut
 		});
 	}
 	if (beginFailure !== undefined && !context.continueOnFail()) throw asNodeError(context, beginFailure);
-	return buildOutputs(context, items, results);
 }
 
 function readAll(context: IExecuteFunctions, count: number, results: Array<ItemResult | undefined>): Array<ItemSettings | undefined> {
@@ -99,6 +150,7 @@ async function beginRecorded(
 	settings: Array<ItemSettings | undefined>,
 	results: Array<ItemResult | undefined>,
 	queued: Map<number, QueuedItem>,
+	answered: Answered,
 ): Promise<unknown> {
 	// The first begin call that failed (after its repeats), thrown once what the others began is sent
 	// and recorded (without Continue On Fail): failing at once would leave their contacts in sending.
@@ -122,7 +174,10 @@ async function beginRecorded(
 		const refused = new Map<string, unknown>();
 		for (const piece of piecesOf([...new Set(group.map((item) => item.stateId!))])) {
 			try {
-				for (const [stateId, row] of await beginSend(context, holder, piece, leaseSeconds)) begun.set(stateId, row);
+				for (const [stateId, row] of await beginSend(context, holder, piece, leaseSeconds)) {
+					begun.set(stateId, row);
+					answered.add(stateId);
+				}
 			} catch (error) {
 				failure ??= error;
 				for (const stateId of piece) refused.set(stateId, error);

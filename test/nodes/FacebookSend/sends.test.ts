@@ -157,8 +157,9 @@ test('1,001 contacts, the second begin refused after its repeats: the 1,000 the 
 	expect(new Set(delivered.map((message) => message.recipientId))).toEqual(new Set(batch.psids.slice(0, 1000)));
 	const stages = (await statesOf(batch.stateIds)).map((state) => state.current_stage);
 	expect(stages.slice(0, 1000).every((stage) => stage === 'sent')).toBe(true);
-	// Never begun: still ready to send, for the next run (not left in sending to become send_uncertain).
-	expect(stages[1000]).toBe('ready_to_send');
+	// Never begun: given back (automation_release), claimable by the next run at once (not left in
+	// sending to become send_uncertain, nor held until the claim's lease ends).
+	expect(stages[1000]).toBe('queued');
 	expect((await ledgerOf(batch.ruleId)).filter((row) => row.status === 'sent')).toHaveLength(1000);
 });
 
@@ -192,7 +193,7 @@ test('the rate setting spaces Graph calls: 6 sends at 5 per second take at least
 test.each([
 	['20000', 20000],
 	['Infinity (an expression)', '={{ Infinity }}'],
-])('Messages per Second of %s is refused before anything is begun: no begin_send, no Graph call, the contact stays ready_to_send', async (_, rate) => {
+])('Messages per Second of %s is refused before anything is begun: no begin_send, no Graph call, the contacts given back', async (_, rate) => {
 	const batch = await readyContacts({ count: 2 });
 
 	const run = await runSend(batch.items, { ...FAST, messagesPerSecond: rate }, credentials());
@@ -200,9 +201,9 @@ test.each([
 	expect(run.result.status).toBe('error');
 	expect(run.result.error?.message).toMatch(/^Messages per Second must be above 0 and at most 10,000 \(got (20000|Infinity)\)$/);
 	expect(run.result.error?.description).toMatch(/^Item 1: /);
-	expect(counter.paths.filter((path) => path.includes('/rpc/automation_'))).toEqual([]);
+	expect(counter.paths.filter((path) => path.includes('/rpc/automation_'))).toEqual(['/rest/v1/rpc/automation_release']);
 	expect(await sims.graph.control.requests()).toEqual([]);
-	expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['ready_to_send', 'ready_to_send']);
+	expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['queued', 'queued']);
 });
 
 describe('automation_begin_send\'s answer lost after the database began the sends (a gateway answering 504)', () => {
