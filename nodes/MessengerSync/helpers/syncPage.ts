@@ -266,11 +266,14 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 			}
 			let parseStarted = performance.now();
 			const page = readConversationsPage(body, target.pageId);
-			// Newest update first: the first conversation not updated since the last sync ends an incremental job.
+			// Newest update first: the first conversation updated before the last sync's newest ends an
+			// incremental job. Graph's updated_time is whole seconds, so one updated in that newest
+			// conversation's second (after the last sync read it) shows the same time: that second is
+			// read again, its messages already recorded coming back as duplicates.
 			const changed: ReadConversation[] = [];
 			let reachedOld = false;
 			for (const conversation of page.conversations) {
-				if (since !== undefined && conversation.updatedMs !== undefined && conversation.updatedMs <= since) {
+				if (since !== undefined && conversation.updatedMs !== undefined && conversation.updatedMs < since) {
 					reachedOld = true;
 					break;
 				}
@@ -295,7 +298,8 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 			}
 			for (const conversation of changed) {
 				const floor = floors.has(conversation) ? floors.get(conversation) : since;
-				while (conversation.moreMessagesAfter !== null && !(floor !== undefined && conversation.oldestMs !== undefined && conversation.oldestMs <= floor)) {
+				// Down to a message older than the floor: messages of the floor's second (whole seconds too) are read.
+				while (conversation.moreMessagesAfter !== null && !(floor !== undefined && conversation.oldestMs !== undefined && conversation.oldestMs < floor)) {
 					const after = conversation.moreMessagesAfter;
 					const more = await call(settings, pacer, tally, () => readMessages(context, target, conversation.id, after, settings.messagesPerConversation, settings.timeoutMs));
 					parseStarted = performance.now();

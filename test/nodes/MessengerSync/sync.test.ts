@@ -1,10 +1,10 @@
 // Leadflow Messenger Sync in n8n's engine against the local stack and the Graph simulator's
 // Conversations endpoint: pages read with their cursors and recorded, the progress row, a sync that
-// stopped after page 2 resumed at page 3, a second sync reading only what changed, long
-// conversations read from their own edge, a long conversation a full sync skipped (it moved to the
-// top meanwhile) read whole by the next, a page of more than 10,000 messages recorded in parts and
-// counted once, throttling that backs off and completes, the Page's rate kept, a refused token
-// stopping with a credential error. The rate and the backoffs are judged by when the calls reach the
+// stopped after page 2 resumed at page 3, a second sync reading only what changed (the last sync's
+// newest second included), long conversations read from their own edge, a long conversation a full
+// sync skipped (it moved to the top meanwhile) read whole by the next, a page of more than 10,000
+// messages recorded in parts and counted once, throttling that backs off and completes, the Page's
+// rate kept, a refused token stopping with a credential error. The rate and the backoffs are judged by when the calls reach the
 // Graph simulator, as Facebook judges them: the file runs alone on the machine, the simulators in
 // processes of their own (test/helpers/quiet-machine.ts, test/helpers/simulators-process.ts).
 import type { IDataObject, INode, INodeParameters } from 'n8n-workflow';
@@ -229,11 +229,48 @@ test('a second sync reads only what changed since the first', async () => {
 	await sims.graph.control.clearRequests();
 
 	const second = await runSync(world.pageId, { pageSize: 2 });
-	expect(second.output).toMatchObject({ status: 'completed', resumed: false, since: expect.any(String), pages_read: 2, conversations: 2 });
-	// Only the page holding the two changed conversations and the next (which starts with an older one) were read.
+	// The two changed conversations, and the first sync's newest one again (its second is read again:
+	// Graph's times are whole seconds), then the next is older: only two pages were read.
+	expect(second.output).toMatchObject({ status: 'completed', resumed: false, since: expect.any(String), pages_read: 2, conversations: 3 });
 	expect((await conversationCalls()).length).toBe(2);
-	expect(second.output).toMatchObject({ messages: 4, duplicates: 3 });
+	expect(second.output).toMatchObject({ messages: 4, duplicates: 3 + 3 });
 	expect((await counts(world.pageId)).messages).toBe(12 + 4);
+});
+
+test('an incremental sync reads what changed in the second of the last sync’s newest conversation (Graph’s times are whole seconds)', async () => {
+	const world = await connected();
+	type Message = ConversationInput['messages'][number];
+	// A whole second a minute ago: Ana's conversation, updated in it, read whole by a full sync.
+	const second = Math.floor((Date.now() - 60_000) / 1000) * 1000;
+	const ana = String(++psid);
+	const asked: Message = { id: `m_tie_${ana}_1`, text: 'Is it still available?', from: 'person', createdTime: second - 60_000 };
+	const answered: Message = { id: `m_tie_${ana}_2`, text: 'Yes!', from: 'page', createdTime: second };
+	await sims.graph.control.addConversations(world.pageId, [{ psid: ana, name: 'Ana Souza', updatedTime: second, messages: [answered, asked] }]);
+	expect((await runSync(world.pageId, { messagesPerConversation: 1 }, { mode: 'full' })).output).toMatchObject({ status: 'completed', conversations: 1, messages: 2 });
+
+	// Later in that same second (Graph still shows it): Ana writes again, and Bruno writes for the
+	// first time. Ana's messages of that second come in the order given, the one recorded first, so
+	// her newest page of one message holds only a message recorded already.
+	const again: Message = { id: `m_tie_${ana}_3`, text: 'How much is it?', from: 'person', createdTime: second };
+	const bruno = String(++psid);
+	await sims.graph.control.addConversations(world.pageId, [
+		{ psid: ana, name: 'Ana Souza', updatedTime: second, messages: [answered, again, asked] },
+		{ psid: bruno, name: 'Bruno Lima', updatedTime: second, messages: [{ id: `m_tie_${bruno}_1`, text: 'Hello', from: 'person', createdTime: second }] },
+	]);
+	const { output } = await runSync(world.pageId, { messagesPerConversation: 1 });
+	expect(output).toMatchObject({ status: 'completed', conversations: 2, messages: 2, duplicates: 2 });
+	const stored = await withDb((db) =>
+		db.query<{ sender_id: string; facebook_message_id: string }>(
+			'select c.sender_id, m.facebook_message_id from public.messenger_messages m join public.messenger_conversations c on c.id = m.conversation_id where c.page_id = $1 order by 2',
+			[world.pageId],
+		),
+	);
+	expect(stored.rows).toEqual([
+		{ sender_id: ana, facebook_message_id: `m_tie_${ana}_1` },
+		{ sender_id: ana, facebook_message_id: `m_tie_${ana}_2` },
+		{ sender_id: ana, facebook_message_id: `m_tie_${ana}_3` },
+		{ sender_id: bruno, facebook_message_id: `m_tie_${bruno}_1` },
+	]);
 });
 
 test('a conversation longer than the expansion: its older messages come from its own edge, every one recorded', async () => {
