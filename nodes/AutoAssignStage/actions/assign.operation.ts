@@ -2,9 +2,11 @@
 // call (pipeline_assign): each comes out assigned, moved, kept or skipped (with the reason: e.g.
 // already_applied for an analysis the place already holds, pipeline_has_no_stages for a pipeline
 // with no stages yet, which fails nothing else of the batch) and the priority that decided it.
-// Every item is checked before the call, so bad input writes nothing.
+// Every item is checked before the call, so bad input writes nothing. Not as an AI agent's tool: it
+// reads Analyze's output items, which a tool's item (what $fromAI asked) is not; an agent uses Move.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { AnalysedContact, LeadStatus, UpdateMode } from '../../shared/contract';
+import { refuseAsTool } from '../../shared/outputs';
 import { callRpc } from '../../shared/supabase';
 import { LEAD_STATUSES } from '../helpers/analysis';
 import { applyStageChanges } from '../helpers/stageChanges';
@@ -63,6 +65,11 @@ function readContact(context: IExecuteFunctions, json: IDataObject, itemIndex: n
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	refuseAsTool(
+		this,
+		'Assign',
+		'Assign places the contacts Analyze scored, read from the items Analyze outputs (conversation_id, lead_score, recommended_stage…), which a tool\'s call does not carry. To put a contact in a stage, use Move (the contact\'s conversation_id, the stage\'s name or ID, and why).',
+	);
 	const items = this.getInputData();
 	return await applyStageChanges(
 		this,

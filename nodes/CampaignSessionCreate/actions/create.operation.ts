@@ -33,13 +33,39 @@ const properties: INodeProperties[] = [
 		default: '',
 	},
 	{
+		displayName: 'Launch Request From',
+		name: 'launchRequestSource',
+		type: 'options',
+		default: 'field',
+		options: [
+			{ name: 'A Field of the Item', value: 'field', description: 'The field Request Body Field names (a Webhook node puts the request in "body")' },
+			{
+				name: 'JSON',
+				value: 'json',
+				description: 'The Launch Request parameter: JSON text, or an expression such as an AI agent\'s {{ $fromAI(\'launch_request\', \'The campaign launch as JSON\') }}',
+			},
+		],
+		description: 'Where the launch request is read: {campaign, tasks: [{session?, phone_number, name?}], job_description, objectives}',
+	},
+	{
 		displayName: 'Request Body Field',
 		name: 'requestBodyField',
 		type: 'string',
 		default: 'body',
 		placeholder: 'body',
+		displayOptions: { show: { launchRequestSource: ['field'] } },
 		description:
 			'The field of the incoming item holding the launch request (a Webhook node puts it in "body"): {campaign, tasks: [{session?, phone_number, name?}], job_description, objectives}. `campaign` is a campaign ID like plumber-london_abc123xyz, or a name from which the ID is made. Read directly, not through an expression, so any JSON a caller sends is checked by the node.',
+	},
+	{
+		displayName: 'Launch Request',
+		name: 'launchRequest',
+		type: 'json',
+		default: '',
+		displayOptions: { show: { launchRequestSource: ['json'] } },
+		placeholder: '{"campaign": "Plumbers London", "tasks": [{"phone_number": "+447853723604", "name": "Ann"}], "job_description": "…", "objectives": ["interested"]}',
+		description:
+			'The launch request as JSON: {campaign, tasks: [{session?, phone_number, name?}], job_description, objectives}, checked by the node like a webhook\'s body. For an AI agent\'s tool: {{ $fromAI(\'launch_request\', \'The campaign launch as JSON: campaign, tasks with phone_number and name, job_description, objectives\') }} (text the node parses, or an object when the type is JSON).',
 	},
 	{
 		displayName: 'Idempotency Key',
@@ -93,18 +119,47 @@ function readIdempotencyKey(context: IExecuteFunctions, itemIndex: number, probl
 	return key.trim();
 }
 
+/** The launch request to check, or the problem that there is none where the node was told to read it. */
+type RequestBody = { body: unknown } | { problem: Problem };
+
+const LAUNCH_REQUEST_SHAPE = '{"campaign", "tasks": [{"phone_number", "name"?, "session"?}], "job_description", "objectives"}';
+
 /**
- * The request body from the incoming item. Not an expression parameter: n8n's expression sandbox
- * refuses objects with keys such as "constructor", and a caller's body must never be able to turn
- * a 400 into a workflow error.
+ * The launch request: by default from a field of the incoming item. Not an expression parameter:
+ * n8n's expression sandbox refuses objects with keys such as "constructor", and a caller's body must
+ * never be able to turn a 400 into a workflow error. With Launch Request From: JSON, from the Launch
+ * Request parameter, an object or JSON text (an AI agent's tool has no webhook item: its item holds
+ * only what $fromAI asked).
  */
-function readRequestBody(context: IExecuteFunctions, itemIndex: number): unknown {
+function readRequestBody(context: IExecuteFunctions, itemIndex: number): RequestBody {
+	if (context.getNodeParameter('launchRequestSource', itemIndex, 'field') === 'json') {
+		const raw = context.getNodeParameter('launchRequest', itemIndex, '') as unknown;
+		if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
+			return { problem: { path: 'launchRequest', message: `is empty: give the launch request as a JSON object ${LAUNCH_REQUEST_SHAPE}` } };
+		}
+		if (typeof raw !== 'string') return { body: raw };
+		try {
+			return { body: JSON.parse(raw) as unknown };
+		} catch {
+			return { problem: { path: 'launchRequest', message: `is not JSON: give the launch request as a JSON object ${LAUNCH_REQUEST_SHAPE}` } };
+		}
+	}
 	const field = String(context.getNodeParameter('requestBodyField', itemIndex, 'body')).trim();
 	let value: unknown = context.getInputData()[itemIndex]?.json;
-	for (const key of field ? field.split('.') : []) {
-		value = isPlainObject(value) && Object.prototype.hasOwnProperty.call(value, key) ? value[key] : undefined;
+	const keys = field ? field.split('.') : [];
+	for (const [depth, key] of keys.entries()) {
+		if (!isPlainObject(value) || !Object.prototype.hasOwnProperty.call(value, key)) {
+			const name = keys.slice(0, depth + 1).join('.');
+			return {
+				problem: {
+					path: field,
+					message: `the item has no field "${name}" (Request Body Field): feed the node a Webhook node's output (it puts the request in "body"), set Request Body Field to the field holding the launch request, or set Launch Request From to JSON and give it there (an AI agent's tool: {{ $fromAI('launch_request', 'The campaign launch as JSON') }})`,
+				},
+			};
+		}
+		value = value[key];
 	}
-	return value;
+	return { body: value };
 }
 
 function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult, dropped: DroppedTask[], emitted: number, idempotencyKey?: string): IDataObject {
@@ -141,12 +196,12 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 	const ownerResult = readOwner(context, itemIndex);
 	if ('problem' in ownerResult) problems.push(ownerResult.problem);
 	const idempotencyKey = readIdempotencyKey(context, itemIndex, problems);
-	const body = readRequestBody(context, itemIndex);
+	const read = readRequestBody(context, itemIndex);
 	const emitLeaseMinutes = options.emitLeaseMinutes ?? 60;
 	if (typeof emitLeaseMinutes !== 'number' || !Number.isInteger(emitLeaseMinutes) || emitLeaseMinutes < 1 || emitLeaseMinutes > 43200) {
 		throw new NodeOperationError(context.getNode(), 'Re-Emit After (Minutes) must be a whole number of minutes from 1 to 43200 (30 days)', { itemIndex });
 	}
-	const checked = checkLaunchRequest(body, { defaultCountry, maxTasks: options.maxTasks ?? 10000, idempotencyKey });
+	const checked = 'problem' in read ? { problems: [read.problem] } : checkLaunchRequest(read.body, { defaultCountry, maxTasks: options.maxTasks ?? 10000, idempotencyKey });
 	if ('problems' in checked || problems.length || 'problem' in ownerResult) {
 		const all = [...problems, ...('problems' in checked ? checked.problems : [])];
 		return [{ output: OUTPUT.create.invalid, json: invalidRequest(400, all) }];

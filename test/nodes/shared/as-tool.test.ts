@@ -119,3 +119,11 @@ test('Move by stage name of a contact in no pipeline, Pipeline left empty: the a
 	);
 	expect(await activities(contact)).toEqual([]);
 });
+
+test('Assign refuses to run as a tool (it reads the items Analyze outputs), pointing at Move; nothing is placed', async () => {
+	const world = await createPipelineWorld();
+	const contact = await world.contact();
+	const { thrown } = await asTool('autoAssignStage', { operation: 'assign' }, { conversation_id: contact, lead_score: 80, lead_status: 'QUALIFIED', recommended_stage: 'Qualified' });
+	expect(thrown).toMatch(/^Assign cannot run as an AI agent's tool\n\nDetails: .*use Move/);
+	expect(await activities(contact)).toEqual([]);
+});
