@@ -34,6 +34,8 @@ export function invalidRequest(statusCode: number, problems: Problem[]): Invalid
 export { shown } from '../../shared/valid-input';
 
 export function typeName(value: unknown): string {
+	// Not "a undefined": a value that is not there.
+	if (value === undefined) return 'nothing';
 	if (value === null) return 'null';
 	if (Array.isArray(value)) return 'an array';
 	return typeof value === 'object' ? 'an object' : `a ${typeof value}`;

@@ -110,7 +110,7 @@ describe('checkLaunchRequest', () => {
 	it('refuses a body that is not an object, saying so', () => {
 		expect(problemsOf(checkLaunchRequest('campaign=x', settings))).toEqual([{ path: 'body', message: expect.stringMatching(/JSON object.*Content-Type/) }]);
 		expect(problemsOf(checkLaunchRequest([seedLaunch()], settings))[0].path).toBe('body');
-		expect(problemsOf(checkLaunchRequest(undefined, settings))[0].path).toBe('body');
+		expect(problemsOf(checkLaunchRequest(undefined, settings))).toEqual([{ path: 'body', message: 'must be a JSON object, got nothing' }]);
 	});
 });
 
