@@ -73,7 +73,7 @@ export async function checkPageCanBeRecorded(context: IHookFunctions): Promise<v
 	}
 	if (connectedTo !== null && owner !== '' && connectedTo.toLowerCase() !== owner.toLowerCase()) {
 		throw new NodeOperationError(node, `Page ${pageId} is connected to another owner than the node’s Owner ID: its messages would be acknowledged to Meta and not recorded`, {
-			description: `Set Owner ID to the Page’s owner (${connectedTo}) or leave it empty. To move the Page to another owner, change its row of messenger_pages.`,
+			description: `Set Owner ID to the Page’s owner (${connectedTo}) or leave it empty. To move the Page to another owner, delete its row of messenger_pages (its Messenger Sync jobs go with it; the conversations recorded stay the old owner’s), then activate with the new Owner ID: the first delivery connects the Page to it.`,
 		});
 	}
 }

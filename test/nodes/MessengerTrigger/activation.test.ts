@@ -6,11 +6,11 @@
 // the app and on the Page; a refused activation or test listen (after which n8n calls delete) and a
 // deactivation leave alone what does not send to this node's URL or is the live subscription.
 import { createHmac, randomUUID } from 'node:crypto';
-import { pageIdForToken, startSimulators, type RunningSimulators } from '../../../simulators';
-import { createTestUser, uniquePageId, withDb } from '../../helpers/stack';
-import { connectPage } from '../../db/messenger/fixtures';
+import { messengerDelivery, messengerEvents, pageIdForToken, startSimulators, type RunningSimulators } from '../../../simulators';
+import { createTestUser, serviceClient, uniquePageId, withDb } from '../../helpers/stack';
+import { connectPage, syncRecords } from '../../db/messenger/fixtures';
 import { inspect } from 'node:util';
-import { activate, APP_ID, APP_SECRET, credentials, deactivate, lastActivationError } from './support';
+import { activate, APP_ID, APP_SECRET, credentials, deactivate, lastActivationError, post } from './support';
 
 let sims: RunningSimulators;
 
@@ -83,6 +83,34 @@ describe('activation', () => {
 		expect(stranger.error).toEqual(
 			expect.objectContaining({ message: expect.stringContaining(`Page ${pageId} is connected to another owner than the node’s Owner ID`), description: expect.stringContaining(owner) }),
 		);
+	});
+
+	it('refused for a Page another owner connected and synced, it says how to move the Page, and that works: delete its row of messenger_pages, activate with the new Owner ID', async () => {
+		const pageId = uniquePageId();
+		const before = await createTestUser('old-owner');
+		const after = await createTestUser('new-owner');
+		await connectPage(pageId, before);
+		// A Messenger Sync of the old owner's: its job refers to the Page's row.
+		await syncRecords(serviceClient(), pageId, [{ type: 'message', page_id: pageId, psid: '5550001', mid: `m_move_${pageId}`, text: 'hi', timestamp: Date.now() - 3_600_000 }], new Date());
+
+		const refused = await activate(credentials(pageId), { owner: after });
+		expect(refused.error).toEqual(
+			expect.objectContaining({
+				message: expect.stringContaining(`Page ${pageId} is connected to another owner than the node’s Owner ID`),
+				description: expect.stringMatching(/To move the Page to another owner, delete its row of messenger_pages .*then activate with the new Owner ID/),
+			}),
+		);
+		// Changing the row's owner instead is refused once the Page was synced.
+		await expect(withDb((db) => db.query('update public.messenger_pages set user_id = $1 where page_id = $2', [after, pageId]))).rejects.toThrow(/messenger_sync_jobs/);
+
+		// What the advice says: the row goes (its sync jobs with it), the new Owner ID activates, and the first delivery connects the Page to it.
+		await withDb((db) => db.query('delete from public.messenger_pages where page_id = $1', [pageId]));
+		expect(await activate(credentials(pageId), { owner: after })).toEqual({ called: ACTIVE });
+		const raw = JSON.stringify(messengerDelivery([{ pageId, events: [messengerEvents.message(pageId, { psid: '5550001', mid: `m_moved_${pageId}`, text: 'hello again', timestamp: Date.now() - 1000 })] }]));
+		expect((await post(pageId, raw, { parameters: { owner: after } })).response).toMatchObject({ statusCode: 200, body: { received: true, recorded: 1, events: 1 } });
+		const rows = await withDb((db) => db.query('select user_id from public.messenger_pages where page_id = $1', [pageId]));
+		expect(rows.rows).toEqual([{ user_id: after }]);
+		expect(await activate(credentials(pageId))).toEqual({ called: ACTIVE });
 	});
 
 	it('with Subscribe on Activation, a Page not connected is refused before anything is subscribed at Meta; connected, it is subscribed', async () => {
