@@ -1,6 +1,7 @@
 // The console page's pure parts (console/src), run by jest without a browser: the address's fragment
 // read by hand (a key's '+' kept), a failed contact's reason in words (a retry pending only when it
-// has one), and Requeue failed's count and answer in words. The page in Chromium: test/e2e/console.e2e.test.ts.
+// has one), a contact on another owner's Page in words, and Requeue failed's count and answer in
+// words. The page in Chromium: test/e2e/console.e2e.test.ts.
 import { contactReasonInWords, failedToRequeue, reasonInWords, requeuedInWords } from '../../console/src/format';
 import { fragmentWithout, parseFragment } from '../../console/src/fragment';
 
@@ -55,6 +56,14 @@ describe('a failed contact in words', () => {
 	it('words other reasons as before', () => {
 		expect(contactReasonInWords('outside_window', null, '2026-12-05T10:00:00Z')).toBe('Outside the 24-hour messaging window');
 		expect(contactReasonInWords('stopped', 'replied', null)).toBe('Stopped: the person replied');
+	});
+});
+
+describe('a contact on another owner\'s Page in words', () => {
+	it('says what to do, since it is never sent and never becomes due by itself (no due time)', () => {
+		expect(contactReasonInWords('page_of_another_owner', null, null)).toBe('On another owner\'s Page: move it to a Page of this owner, or delete it');
+		// The same in a count (the totals, Trigger now's reasons).
+		expect(reasonInWords('page_of_another_owner')).toBe(contactReasonInWords('page_of_another_owner', null, null));
 	});
 });
 

@@ -22,6 +22,8 @@ export type NotDueReason =
 	| 'in_progress'
 	| 'rule_disabled'
 	| 'excluded_tag'
+	/** On a Page messenger_pages connects to another owner than the rule's: never claimed (migrations …1620, …1690). */
+	| 'page_of_another_owner'
 	| 'inactive'
 	| 'stopped'
 	| 'failed'
@@ -119,12 +121,8 @@ export interface ClaimedContact {
  */
 export type ClaimRuleStatus = 'filled' | 'no_tagged_contacts' | 'outside_active_hours' | 'daily_limit_reached' | 'no_more_due' | 'rule_disabled';
 
-/**
- * Tagged contacts not claimed, by the judgement's reason (outside_window: from the tag links, not judged further), and
- * page_of_another_owner, the claim's own: on a Page messenger_pages connects to another owner than the rule's (migration
- * 20261201001620_claim_page_of_owner.sql), never claimed.
- */
-export type NotClaimedCounts = Partial<Record<NotDueReason | 'page_of_another_owner', number>>;
+/** Tagged contacts not claimed, by the judgement's reason (outside_window: from the tag links, not judged further). */
+export type NotClaimedCounts = Partial<Record<NotDueReason, number>>;
 
 export interface ClaimRuleSummary {
 	ruleId: string;

@@ -1,8 +1,9 @@
 // The claim and the judgement must never disagree. automation_claim walks candidate conversations
 // with pre-filters of its own (window open, active, page, include / exclude tags) before it asks
 // automation_judge_contact; automation_evaluate judges every tagged contact. On a mixed data set
-// (mixed-world.ts: every reason, the boundaries, two Pages, tag_match any and all, stops, contacts
-// in every stage), for every rule at one fixed moment inside its active hours:
+// (mixed-world.ts: every reason, the boundaries, two Pages and contacts on a third Page another
+// owner connected, tag_match any and all, stops, contacts in every stage), for every rule at one
+// fixed moment inside its active hours:
 //   - a claim with room for everyone takes exactly the contacts evaluate calls due, no more, no fewer;
 //   - a claim of 7 takes the 7 due contacts whose window closes soonest (ties by conversation id),
 //     and a second execution's claim of 7 the next 7, never one of the first;
@@ -79,7 +80,10 @@ describe('on a mixed data set, the claim takes exactly the contacts the judgemen
 		const all = [...judged.values()].flat();
 
 		const reasons = countBy(all.map((row) => row.reason ?? 'due'));
-		const required = ['due', 'in_progress', 'rule_disabled', 'excluded_tag', 'inactive', 'stopped', 'failed', 'max_follow_ups', 'interval_not_elapsed', 'outside_window'];
+		const required = [
+			'due', 'in_progress', 'rule_disabled', 'excluded_tag', 'page_of_another_owner', 'inactive', 'stopped', 'failed', 'max_follow_ups',
+			'interval_not_elapsed', 'outside_window',
+		];
 		// At least three contacts each, so no reason is there by one accident of the seed.
 		expect(required.filter((reason) => (reasons.get(reason) ?? 0) < 3)).toEqual([]);
 		// Every enabled rule has due contacts and contacts that are not.
@@ -122,6 +126,14 @@ describe('on a mixed data set, the claim takes exactly the contacts the judgemen
 			db.query(`select 1 from public.ai_automation_stops where conversation_id = any ($1::uuid[]) and reason = 'replied'`, [world.repliedByMessage]),
 		);
 		expect(triggered.rowCount).toBeGreaterThan(0);
+
+		// Every contact on the Page another owner connected is judged page_of_another_owner (or a reason
+		// before it: held, the rule off, an excluded tag), and the other contacts never are.
+		const pageOf = new Map(world.contacts.map((contact) => [contact.id, contact.page]));
+		const onForeign = all.filter((row) => pageOf.get(row.conversation_id) === 'foreign');
+		expect(onForeign.length).toBeGreaterThanOrEqual(10);
+		expect(new Set(onForeign.map((row) => row.reason))).toEqual(new Set(['page_of_another_owner', 'in_progress', 'rule_disabled', 'excluded_tag']));
+		expect(all.filter((row) => row.reason === 'page_of_another_owner' && pageOf.get(row.conversation_id) !== 'foreign')).toEqual([]);
 
 		// The second Page's rule sees only that Page, though first-Page contacts carry its tags.
 		const contactOf = new Map(world.contacts.map((contact) => [contact.id, contact]));

@@ -212,6 +212,7 @@ describe('automation_claim_explained: why nothing, or fewer than asked, was clai
 			'interval_not_elapsed',
 			'max_follow_ups',
 			'outside_window',
+			'page_of_another_owner',
 			'stopped',
 		]);
 	});

@@ -1,8 +1,9 @@
 // automation_evaluate judges every tagged contact of a rule with joins (migration …820), and
 // automation_judge_contact judges one (the claim's judgement). They must agree on every column for
-// every contact: on the mixed world of the claim tests (every reason, the boundaries, two Pages,
-// tag_match any and all, stops of every kind, contacts in every stage), for every rule, at moments
-// inside and outside the rules' active hours, and with a rule's daily limit used up.
+// every contact: on the mixed world of the claim tests (every reason, the boundaries, two Pages and
+// a third another owner connected, tag_match any and all, stops of every kind, contacts in every
+// stage), for every rule, at moments inside and outside the rules' active hours, and with a rule's
+// daily limit used up.
 import { DateTime } from 'luxon';
 import type { Client } from 'pg';
 import { withDb } from '../../helpers/stack';
@@ -65,8 +66,10 @@ describe('automation_evaluate answers what automation_judge_contact answers, con
 				expect({ rule: rule.key, rows: all }).toEqual({ rule: rule.key, rows: await judgedOneByOne(db, ruleId, at) });
 				for (const row of all) reasons.add(row.reason ?? 'due');
 			}
-			// Each moment judges a mix, not one reason for everyone.
+			// Each moment judges a mix, not one reason for everyone, among them the contacts on the Page
+			// another owner connected.
 			expect(reasons.size).toBeGreaterThanOrEqual(4);
+			expect(reasons).toContain('page_of_another_owner');
 		});
 	});
 

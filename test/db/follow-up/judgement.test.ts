@@ -157,14 +157,15 @@ describe('what a state row alone says (the claims pass those contacts over unjud
 	// Every kind of state: each stage (and none), a lease running or run out, a retry pending or due,
 	// under, at and over the maximum, inside and past the interval, skipped for the window (Facebook's
 	// refusal), for another reason or never, claimed before or after the person's last message (an
-	// hour ago). The rule is otherwise open, so the judgement's reason is the state's own, none, or
-	// (a send refused for the window, the person silent since its claim) outside_window.
+	// hour ago), on a Page of the rule's owner or of another owner. The rule is otherwise open, so the
+	// judgement's reason is the state's own, none, (a send refused for the window, the person silent
+	// since its claim) outside_window, or (another owner's Page) page_of_another_owner.
 	const grid = `
 		select g.*,
 		       leadflow_private.automation_state_reason($1::timestamptz, g.stage, g.locked_until, g.retry_at, g.follow_up_count, g.last_follow_up_at, 3, 24) as state_reason,
 		       leadflow_private.automation_reason_of($1::timestamptz, g.stage, g.locked_until, g.retry_at, g.follow_up_count, g.last_follow_up_at,
 		                                             g.skip_reason, g.claimed_at,
-		                                             true, 3, 24, 10, true, 0, false, true, null, $1::timestamptz - interval '1 hour') as judged,
+		                                             true, 3, 24, 10, true, 0, false, g.other_owner, true, null, $1::timestamptz - interval '1 hour') as judged,
 		       g.stage = 'skipped' and g.skip_reason = 'outside_window' and g.claimed_at > $1::timestamptz - interval '1 hour' as refused_since
 		  from unnest(array[null, 'queued', 'checking', 'eligible', 'generating', 'ready_to_send', 'sending', 'sent', 'failed', 'skipped', 'completed']) stage
 		 cross join unnest(array[null, $1::timestamptz - interval '1 minute', $1::timestamptz + interval '1 minute']::timestamptz[]) locked_until
@@ -173,22 +174,36 @@ describe('what a state row alone says (the claims pass those contacts over unjud
 		 cross join unnest(array[null, $1::timestamptz - interval '24 hours', $1::timestamptz - interval '23 hours']::timestamptz[]) last_follow_up_at
 		 cross join unnest(array[null, 'outside_window', 'unavailable']) skip_reason
 		 cross join unnest(array[null, $1::timestamptz - interval '2 hours', $1::timestamptz - interval '30 minutes']::timestamptz[]) claimed_at
-		 cross join lateral (select stage, locked_until, retry_at, follow_up_count, last_follow_up_at, skip_reason, claimed_at) g`;
+		 cross join unnest(array[false, true]) other_owner
+		 cross join lateral (select stage, locked_until, retry_at, follow_up_count, last_follow_up_at, skip_reason, claimed_at, other_owner) g`;
 
 	it('gives the judgement\'s reason for every kind of state, and no reason where the judgement finds none but a window refusal', async () => {
 		const { rows } = await withDb((db) =>
-			db.query<{ state_reason: string | null; judged: string | null; refused_since: boolean | null }>(grid, [NOW.toISOString()]),
+			db.query<{ state_reason: string | null; judged: string | null; refused_since: boolean | null; other_owner: boolean }>(grid, [NOW.toISOString()]),
 		);
-		expect(rows).toHaveLength(11 * 3 * 3 * 5 * 3 * 3 * 3);
+		expect(rows).toHaveLength(11 * 3 * 3 * 5 * 3 * 3 * 3 * 2);
 		// Where the state gives a reason, the judgement gives it; where it gives none, the judgement
 		// finds none either, except outside_window for a send Facebook refused for the window with no
 		// message from the person since its claim: that needs the conversation's last message, which
 		// the state's part does not read (the claims judge such a contact: migration …1660).
+		// On another owner's Page the judgement says page_of_another_owner whatever the state, but
+		// in_progress: where the explained claim counts the contacts it passes over on their state
+		// (in_progress first, then page_of_another_owner; migrations …1620, …1690).
 		const disagreeing = rows.filter((row) =>
-			row.state_reason !== null ? row.judged !== row.state_reason : row.judged !== (row.refused_since ? 'outside_window' : null),
+			row.state_reason === 'in_progress'
+				? row.judged !== 'in_progress'
+				: row.other_owner
+					? row.judged !== 'page_of_another_owner'
+					: row.state_reason !== null
+						? row.judged !== row.state_reason
+						: row.judged !== (row.refused_since ? 'outside_window' : null),
 		);
 		expect(disagreeing).toEqual([]);
 		expect(rows.filter((row) => row.state_reason === null && row.judged === 'outside_window').length).toBeGreaterThan(0);
+		// Another owner's Page comes before each of the state's reasons but in_progress.
+		expect(new Set(rows.filter((row) => row.judged === 'page_of_another_owner').map((row) => row.state_reason))).toEqual(
+			new Set([null, 'failed', 'max_follow_ups', 'interval_not_elapsed']),
+		);
 		// The grid reaches each of the state's reasons, and states that give none.
 		expect(new Set(rows.map((row) => row.state_reason))).toEqual(new Set([null, 'in_progress', 'failed', 'max_follow_ups', 'interval_not_elapsed']));
 	});

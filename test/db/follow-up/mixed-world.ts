@@ -1,6 +1,8 @@
 // A mixed follow-up world for one owner, the same for the same seed: several hundred contacts on
-// two Pages with a pseudo-random mix of tags, archived conversations and last messages on either
-// side of Messenger's 24 h window (and exactly on it), five rules (tag_match any and all, several
+// two Pages (the first connected to the owner in messenger_pages, the second connected to nobody)
+// and some on a third Page another owner connected (rows written before that owner connected it:
+// never claimed, page_of_another_owner), with a pseudo-random mix of tags, archived conversations
+// and last messages on either side of Messenger's 24 h window (and exactly on it), five rules (tag_match any and all, several
 // include and exclude tags, one rule for the second Page only, one switched off), stops for one
 // rule and for every rule, and contact states in every stage a real run leaves behind: sent inside
 // and past the interval, completed at the maximum, failed with retry_at past / future / null,
@@ -56,9 +58,12 @@ export const MIXED_RULES: MixedRuleSpec[] = [
 	},
 ];
 
+/** The first Page is the owner's (connected), the second nobody's, the foreign one another owner's. */
+export type MixedPage = 'first' | 'second' | 'foreign';
+
 export interface MixedContact {
 	id: string;
-	page: 'first' | 'second';
+	page: MixedPage;
 	tags: MixedTag[];
 	active: boolean;
 }
@@ -71,7 +76,9 @@ export interface Pair {
 
 export interface MixedWorld {
 	userId: string;
-	pageIds: { first: string; second: string };
+	/** The owner who connected the foreign Page. */
+	foreignOwnerId: string;
+	pageIds: Record<MixedPage, string>;
 	tagIds: Record<MixedTag, string>;
 	/** Rule ids by MIXED_RULES key. */
 	rules: Record<string, string>;
@@ -270,11 +277,16 @@ function planState(random: () => number, rule: MixedRuleSpec, contact: number, l
 export async function seedMixedWorld(seed: number, contactCount = 420): Promise<MixedWorld> {
 	const random = seededRandom(seed);
 	const userId = await createTestUser('mixed');
+	const foreignOwnerId = await createTestUser('mixed-foreign');
 	const suffix = String(Date.now() % 1e9).padStart(9, '0') + String(Math.floor(Math.random() * 1e6)).padStart(6, '0');
-	const pageIds = { first: `1${suffix}`, second: `2${suffix}` };
+	const pageIds: Record<MixedPage, string> = { first: `1${suffix}`, second: `2${suffix}`, foreign: `3${suffix}` };
+	// The foreign Page's contacts are drawn from a generator of their own, so the rest of the world
+	// is what it was for the same seed before they were added.
+	const foreignDraw = seededRandom(seed ^ 0x5f0e1);
 
 	const planned = Array.from({ length: contactCount }, () => {
-		const page: 'first' | 'second' = random() < 0.35 ? 'second' : 'first';
+		let page: MixedPage = random() < 0.35 ? 'second' : 'first';
+		if (page === 'first' && foreignDraw() < 0.12) page = 'foreign';
 		const tags = MIXED_TAGS.filter((tag) => random() < TAG_ODDS[tag]);
 		const active = random() >= 0.08;
 		const ago = lastMessageSecondsAgo(random);
@@ -284,7 +296,7 @@ export async function seedMixedWorld(seed: number, contactCount = 420): Promise<
 	return await withDb(async (db) => {
 		await db.query('begin');
 		try {
-			const world = await build(db, random, userId, pageIds, planned);
+			const world = await build(db, random, userId, foreignOwnerId, pageIds, planned);
 			await db.query('commit');
 			return world;
 		} catch (error) {
@@ -298,9 +310,16 @@ async function build(
 	db: Client,
 	random: () => number,
 	userId: string,
-	pageIds: { first: string; second: string },
-	planned: Array<{ page: 'first' | 'second'; tags: MixedTag[]; active: boolean; lastMessageAt: number | null }>,
+	foreignOwnerId: string,
+	pageIds: Record<MixedPage, string>,
+	planned: Array<{ page: MixedPage; tags: MixedTag[]; active: boolean; lastMessageAt: number | null }>,
 ): Promise<MixedWorld> {
+	await db.query('insert into public.messenger_pages (page_id, user_id) values ($1, $2), ($3, $4)', [
+		pageIds.first,
+		userId,
+		pageIds.foreign,
+		foreignOwnerId,
+	]);
 	const tagRows = await db.query<{ id: string; name: MixedTag }>(
 		`insert into public.tags (user_id, name) select $1, n from unnest($2::text[]) n returning id, name`,
 		[userId, [...MIXED_TAGS]],
@@ -470,6 +489,7 @@ async function build(
 		states.filter((state) => state.kind === kind).map((state) => ({ rule: state.rule.key, conversationId: ids[state.contact] }));
 	return {
 		userId,
+		foreignOwnerId,
 		pageIds,
 		tagIds,
 		rules,
