@@ -14,6 +14,7 @@ import { startSimulators, type RunningSimulators } from '../simulators';
 import { printFollowUpDemo, runFollowUpDemo, type FollowUpDemo } from './demo/follow-up';
 import { printPipelineDemo, runPipelineDemo } from './demo/pipeline';
 import { printQueueDemo, runQueueDemo } from './demo/queue';
+import { DEMO_PAGE_ID } from './demo/data-set';
 import { editorMain } from './editor';
 
 const EDITOR_HINT = 'To see the same in a real n8n editor: `npm run editor` (or `npm run demo -- --editor`).';
@@ -131,8 +132,9 @@ How to reach them (n8n credentials of this package):
   Leadflow Supabase API        Project URL ${stack.supabaseUrl}
                                Service Role Key ${stack.serviceRoleKey}
   Leadflow Gemini API          Base URL ${simulators.gemini.baseUrl}   API Keys: any text, one per line
-  Leadflow Facebook Page API   Base URL ${simulators.graph.baseUrl}   Page ID and token: any digits / text
-  Leadflow WhatsApp Cloud API  Base URL ${simulators.graph.baseUrl}   Phone Number ID and token: any digits / text
+  Leadflow Facebook Page API   Base URL ${simulators.graph.baseUrl}   Page ID ${DEMO_PAGE_ID}   Page Access Token: any text
+                               (the demo's contacts are on that Page: with another Page ID a run fails them for good, page_mismatch)
+  Leadflow WhatsApp Cloud API  Base URL ${simulators.graph.baseUrl}   Phone Number ID: any digits   Access Token: any text
   Postgres                     ${stack.dbUrl}
   Data                         ${stack.dataDir}${stack.dataDirNote ? `\n                               ${stack.dataDirNote}` : ''}
   Simulator controls           ${simulators.gemini.baseUrl}/__sim/requests, ${simulators.graph.baseUrl}/__sim/requests`);

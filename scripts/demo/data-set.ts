@@ -9,6 +9,12 @@ import type { RunningSimulators } from '../../simulators';
 import { createAuthUser, type StackInfo } from '../../stack';
 import { addContacts, addRule, addStops, createTags, hoursExcludingNow, type Owner } from './seed';
 
+/**
+ * The Page the demo's Messenger contacts are on: what the Facebook Page credential's Page ID must be
+ * (`npm run demo` prints it). A workflow run with another Page ID fails them for good (page_mismatch).
+ */
+export const DEMO_PAGE_ID = '104857600012345';
+
 /** The Header Auth credential the webhooks check. */
 export const WEBHOOK_KEY = { name: 'X-Leadflow-Key', value: `demo-${randomUUID()}` };
 const HOUR = 60;
@@ -89,7 +95,7 @@ function credentialsFor(stack: StackInfo, simulators: RunningSimulators, owner: 
 
 /** A new demo owner (a Supabase Auth user) with the data set, and the credentials to reach it. */
 export async function seedDemoDataSet(stack: StackInfo, simulators: RunningSimulators): Promise<DemoDataSet> {
-	const owner: Owner = { userId: await createAuthUser(stack.dbUrl, `demo-${randomUUID()}@leadflow.demo`), pageId: '104857600012345' };
+	const owner: Owner = { userId: await createAuthUser(stack.dbUrl, `demo-${randomUUID()}@leadflow.demo`), pageId: DEMO_PAGE_ID };
 	const db = new Client({ connectionString: stack.dbUrl });
 	await db.connect();
 	try {

@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { DEMO_PAGE_ID } from '../../scripts/demo/data-set';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '..', '..');
@@ -57,5 +58,11 @@ describe('npm run demo', () => {
 		expect(urls.map(([credential]) => credential)).toEqual(['Gemini', 'Facebook Page', 'WhatsApp Cloud']);
 		expect(urls[2][1]).toBe(urls[1][1]);
 		for (const [, url] of urls) await expect(fetch(`${url}/__sim/requests`)).rejects.toThrow();
+		// What the credentials must hold for the demo's data: the Page ID is the one its contacts are on
+		// (the data set's; with other digits tag-monitor-send.json fails every one of them, page_mismatch),
+		// the simulators take any token, and any digits as a WhatsApp Phone Number ID.
+		expect(stdout).toMatch(new RegExp(`Leadflow Facebook Page API +Base URL \\S+ +Page ID ${DEMO_PAGE_ID} +Page Access Token: any text\n`));
+		expect(stdout).toMatch(/Leadflow WhatsApp Cloud API +Base URL \S+ +Phone Number ID: any digits +Access Token: any text\n/);
+		expect(stdout).not.toMatch(/Page ID and token: any digits/);
 	});
 });

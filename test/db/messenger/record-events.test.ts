@@ -246,6 +246,28 @@ describe('receipts', () => {
 		expect(stored.read_until.toISOString()).toBe(new Date(ms(-1)).toISOString());
 		expect(await counts(world.pageId)).toMatchObject({ conversations: 1, messages: 1 });
 	});
+
+	// Migration 20261201001750_messenger_first_message_new_conversation.sql: the first event was taken
+	// over every event, receipts included, so the receipt said new_conversation and the message did not.
+	it('a receipt before a new person’s first message in one delivery: new_conversation is on the message, not the receipt', async () => {
+		const world = await createWorld();
+		await connectPage(world.pageId, world.userId);
+		const psid = newPsid();
+		const rows = await recordEvents(service, [
+			{ type: 'read', page_id: world.pageId, psid, watermark: ms(-2) },
+			{ type: 'delivery', page_id: world.pageId, psid, watermark: ms(-2) },
+			inbound(world.pageId, psid, -1, 'Hi, is this available?'),
+			inbound(world.pageId, psid, -0.5, 'Hello?'),
+		]);
+		expect(rows.map((r) => [r.type, r.outcome, r.new_conversation])).toEqual([
+			['read', 'updated', false],
+			['delivery', 'updated', false],
+			['message', 'recorded', true],
+			['message', 'recorded', false],
+		]);
+		expect(new Set(rows.map((r) => r.conversation_id)).size).toBe(1);
+		expect(await counts(world.pageId)).toMatchObject({ conversations: 1, messages: 2 });
+	});
 });
 
 describe('stop on reply through the existing triggers', () => {

@@ -275,6 +275,20 @@ describe('events', () => {
 		const told = await post(world.pageId, read, { parameters: { options: { includeReceipts: true } } });
 		expect(told.nodeOutputs['Messenger Trigger']).toEqual([expect.objectContaining({ type: 'read', outcome: 'updated' })]);
 	});
+
+	it('a read receipt before a new person’s first message in one delivery: the message emitted is the new conversation’s', async () => {
+		const world = await connectedPage();
+		const psid = newPsid();
+		const raw = delivery(world.pageId, [
+			messengerEvents.read(world.pageId, { psid, watermark: at(3) }),
+			messengerEvents.message(world.pageId, { psid, mid: mid(), text: 'Hi, is this available?', timestamp: at(2) }),
+		]);
+		const result = await post(world.pageId, raw, { parameters: { options: { includeReceipts: true } } });
+		expect(result.nodeOutputs['Messenger Trigger']).toEqual([
+			expect.objectContaining({ type: 'read', outcome: 'updated', new_conversation: false }),
+			expect.objectContaining({ type: 'message', outcome: 'recorded', new_conversation: true }),
+		]);
+	});
 });
 
 describe('Pages and owners', () => {
