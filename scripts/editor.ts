@@ -27,6 +27,7 @@ import { freePort, isPortTaken } from '../stack/ports';
 import { addFacebookRefusals, seedDemoDataSet, WEBHOOK_KEY } from './demo/data-set';
 import { Progress } from './editor/progress';
 import { newOwnerLogin, setUpOwner } from './editor/owner';
+import { readyText, type EditorReady } from './editor/ready';
 import { editorCopy, findWebhook, shippedWorkflows } from './editor/workflows';
 import { ensureN8n, isLoadable, n8nInstallDir, N8N_VERSION } from './n8n/install';
 import { credentialsFor } from './n8n/n8n-import';
@@ -37,20 +38,7 @@ import { startN8nWithPackage, workflowsWithWebhook, type N8nWithPackage } from '
 const DEFAULT_PORT = 5678;
 const TRIGGER_PATH = 'leadflow/trigger';
 
-/** What `--json` prints on stdout, on one line, once everything is ready. */
-export interface EditorReady {
-	editorUrl: string;
-	login: { email: string; password: string };
-	/** The curl line printed for people, and the same call spelled out. */
-	curl: string;
-	trigger: { method: string; url: string; headers: Record<string, string>; body: Record<string, unknown> };
-	workflows: Array<{ id: string; name: string; file: string; active: boolean }>;
-	rules: Array<{ name: string; ruleId: string }>;
-	supabaseUrl: string;
-	geminiBaseUrl: string;
-	graphBaseUrl: string;
-	n8nUserFolder: string;
-}
+export type { EditorReady } from './editor/ready';
 
 function portIsFree(port: number): Promise<boolean> {
 	return new Promise((resolve) => {
@@ -212,7 +200,8 @@ export async function runEditor(argv: string[]): Promise<void> {
 			graphBaseUrl: simulators.graph.baseUrl,
 			n8nUserFolder: userFolder,
 		};
-		printReady(say, ready, copies, trigger.workflow.name ?? trigger.workflow.id, stack, values.temporary);
+		const dataLine = values.temporary ? 'a temporary database, removed on stop' : `${stack.dataDir}${stack.dataDirNote ? ` (${stack.dataDirNote})` : ''}`;
+		say(readyText({ ready, copies, followUpWorkflowId: trigger.workflow.id, data: dataLine }));
 		if (values.json) process.stdout.write(`${JSON.stringify(ready)}\n`);
 
 		// n8n ending by itself (a crash) ends the rest too, with what it said last.
@@ -246,41 +235,6 @@ async function choosePort(requested: string | undefined, temporary: boolean, say
 	const port = await freePort();
 	say(`Port ${DEFAULT_PORT} is taken on 127.0.0.1 (another n8n?); this n8n uses ${port}.`);
 	return port;
-}
-
-function printReady(
-	say: (line?: string) => void,
-	ready: EditorReady,
-	copies: ReturnType<typeof editorCopy>[],
-	triggerWorkflowName: string,
-	stack: RunningStack,
-	temporary: boolean,
-) {
-	const paused = copies.find((copy) => copy.pinnedTrigger);
-	say(`
-n8n's editor is ready: ${ready.editorUrl}
-  Email     ${ready.login.email}
-  Password  ${ready.login.password}
-
-Workflows (this package's nodes on the canvas, the credentials below selected):`);
-	for (const workflow of ready.workflows) say(`  ${workflow.active ? 'active  ' : 'inactive'}  ${workflow.name}   (${workflow.file})`);
-	if (paused) {
-		say(`
-In "${paused.workflow.name}", press Execute workflow: ${paused.pinnedTrigger} starts it at once with pinned test data
-(the body {}: every enabled rule), and the canvas shows the contacts claimed, written to and sent.
-${paused.pausedSchedules.join(', ')} is switched off in this copy, so that the seeded contacts wait for you; switch it on
-and publish to let n8n run it by itself. Each due contact is sent once: a second run finds nothing due.`);
-	}
-	say(`
-The same from a shell, through the production webhook of "${triggerWorkflowName}" (Header Auth):
-  ${ready.curl}
-
-Demo rules: ${ready.rules.map((rule) => `${rule.name} (${rule.ruleId})`).join('; ')}
-Credentials in n8n: Leadflow Supabase (${ready.supabaseUrl}), Leadflow Gemini (simulator ${ready.geminiBaseUrl}),
-  Leadflow Facebook Page (simulator ${ready.graphBaseUrl}), Leadflow Webhook Key (header ${Object.keys(ready.trigger.headers)[0]}).
-Data: ${temporary ? 'a temporary database, removed on stop' : `${stack.dataDir}${stack.dataDirNote ? ` (${stack.dataDirNote})` : ''}`}; n8n's folder ${ready.n8nUserFolder} (removed on stop).
-
-Running. Press Ctrl-C to stop n8n, the stack and the simulators.`);
 }
 
 /** For `npm run editor` and `npm run demo -- --editor`: a bad option is said in one line, without a stack trace. */

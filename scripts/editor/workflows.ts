@@ -1,12 +1,16 @@
 // The workflows `npm run editor` imports: every file in `workflows/` as it is at run time, with one
-// change for the editor's copy of a workflow that has both a Schedule Trigger and a webhook trigger
-// (tag-monitor-send.json):
-// - the Schedule Trigger is switched off, so that the seeded contacts wait for the person at the
-//   editor instead of being sent by n8n's first scheduled run, up to 5 minutes after the start;
-// - the webhook trigger carries pinned test data (a call with the body `{}`: every enabled rule), so
-//   that *Execute workflow* on the canvas runs at once instead of waiting for a test call. n8n
-//   uses pinned data only for runs started in the editor; calls to the production webhook are not
-//   affected.
+// change for the editor's copy of each workflow that has both a Schedule Trigger and a webhook
+// trigger (tag-monitor-send.json, auto-assign.json, queue-prepare.json, queue-run.json):
+// - the Schedule Trigger is switched off, so that nothing runs by itself while a person explores:
+//   the seeded contacts wait for them instead of being sent by n8n's first scheduled run, up to
+//   5 minutes after the start, and the data `.stack/` keeps from `npm run demo` (its queue, its
+//   pipeline) changes only when they run something (queue-run would otherwise send the queue's due
+//   messages every minute and fill the Executions list with a run a minute);
+// - the webhook trigger carries pinned test data (a call with the body `{}` and no owner header:
+//   every enabled rule, every owner), so that *Execute workflow* on the canvas runs at once instead
+//   of waiting for a test call. n8n uses pinned data only for runs started in the editor; calls to
+//   the production webhook are not affected.
+// `npm run editor` says which schedules are off (scripts/editor/ready.ts).
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { N8nWorkflow } from '../n8n/n8n-import';

@@ -1,0 +1,79 @@
+// What `npm run editor` prints once n8n is ready (and, with --json, the one line it writes on stdout).
+// The text is made here, from what was imported, so that a test can read it without starting n8n:
+// it names the follow-up workflow (the one whose webhook is the printed curl line's) as the one to
+// run, and every schedule the editor's copies have switched off, workflow by workflow.
+import type { EditorCopy } from './workflows';
+
+/** What `--json` prints on stdout, on one line, once everything is ready. */
+export interface EditorReady {
+	editorUrl: string;
+	login: { email: string; password: string };
+	/** The curl line printed for people, and the same call spelled out. */
+	curl: string;
+	trigger: { method: string; url: string; headers: Record<string, string>; body: Record<string, unknown> };
+	workflows: Array<{ id: string; name: string; file: string; active: boolean }>;
+	rules: Array<{ name: string; ruleId: string }>;
+	supabaseUrl: string;
+	geminiBaseUrl: string;
+	graphBaseUrl: string;
+	n8nUserFolder: string;
+}
+
+export interface ReadyTextInput {
+	ready: EditorReady;
+	/** The editor's copies of the shipped workflows, as imported. */
+	copies: EditorCopy[];
+	/** The follow-up workflow: the one the curl line calls (`leadflow/trigger`). */
+	followUpWorkflowId: string;
+	/** Where the stack keeps its data, said in words. */
+	data: string;
+}
+
+const nameOf = (copy: EditorCopy) => String(copy.workflow.name ?? copy.workflow.id);
+
+export function readyText({ ready, copies, followUpWorkflowId, data }: ReadyTextInput): string {
+	const followUp = copies.find((copy) => copy.workflow.id === followUpWorkflowId);
+	if (!followUp) throw new Error(`The follow-up workflow ${followUpWorkflowId} is not among the imported workflows.`);
+	const paused = copies.filter((copy) => copy.pausedSchedules.length > 0);
+	const lines = [
+		'',
+		`n8n's editor is ready: ${ready.editorUrl}`,
+		`  Email     ${ready.login.email}`,
+		`  Password  ${ready.login.password}`,
+		'',
+		'Workflows (this package\'s nodes on the canvas, the credentials below selected):',
+		...ready.workflows.map((workflow) => `  ${workflow.active ? 'active  ' : 'inactive'}  ${workflow.name}   (${workflow.file})`),
+	];
+	if (followUp.pinnedTrigger) {
+		lines.push(
+			'',
+			`In "${nameOf(followUp)}", press Execute workflow: ${followUp.pinnedTrigger} starts it at once with pinned test data`,
+			'(the body {}: every enabled rule), and the canvas shows the contacts claimed, written to and sent.',
+			'Each due contact is sent once: a second run finds nothing due.',
+		);
+	}
+	if (paused.length > 0) {
+		const width = Math.max(...paused.map((copy) => copy.pausedSchedules.join(', ').length));
+		lines.push(
+			'',
+			'Schedules switched off in the editor\'s copies, so that nothing runs by itself while you look (your own import has them on;',
+			'switch one on and publish to let n8n run it):',
+			...paused.map((copy) => `  ${copy.pausedSchedules.join(', ').padEnd(width)}   ${nameOf(copy)}`),
+			`Their webhook triggers (${paused.map((copy) => copy.pinnedTrigger).join(', ')}) carry pinned test data instead: Execute workflow runs`,
+			'each at once, as a call with the body {} and no X-Leadflow-Owner header would: every owner (the follow-up: every enabled rule).',
+		);
+	}
+	lines.push(
+		'',
+		`The same from a shell, through the production webhook of "${nameOf(followUp)}" (Header Auth):`,
+		`  ${ready.curl}`,
+		'',
+		`Demo rules: ${ready.rules.map((rule) => `${rule.name} (${rule.ruleId})`).join('; ')}`,
+		`Credentials in n8n: Leadflow Supabase (${ready.supabaseUrl}), Leadflow Gemini (simulator ${ready.geminiBaseUrl}),`,
+		`  Leadflow Facebook Page and Leadflow WhatsApp (simulator ${ready.graphBaseUrl}), Leadflow Webhook Key (header ${Object.keys(ready.trigger.headers)[0]}).`,
+		`Data: ${data}; n8n's folder ${ready.n8nUserFolder} (removed on stop).`,
+		'',
+		'Running. Press Ctrl-C to stop n8n, the stack and the simulators.',
+	);
+	return lines.join('\n');
+}

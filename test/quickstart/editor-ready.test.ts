@@ -1,0 +1,63 @@
+// What `npm run editor` prints once n8n is ready (scripts/editor/ready.ts), made from the editor's
+// copies of the shipped workflows as it imports them, without starting n8n: the README sends people
+// to the follow-up workflow, so the line saying which workflow to run with *Execute workflow* must
+// name that one (it named the first in alphabetical order with pinned data, auto-assign, which sends
+// nothing), and every schedule the copies switch off must be said, workflow by workflow.
+import type { EditorReady } from '../../scripts/editor/ready';
+import { readyText } from '../../scripts/editor/ready';
+import { editorCopy, findWebhook, shippedWorkflows } from '../../scripts/editor/workflows';
+
+const SCHEDULE_TRIGGER = 'n8n-nodes-base.scheduleTrigger';
+
+const shipped = shippedWorkflows();
+const copies = shipped.map(({ workflow }) => editorCopy(workflow));
+const followUp = findWebhook(
+	copies.map((copy) => copy.workflow),
+	'leadflow/trigger',
+)!.workflow;
+
+const ready: EditorReady = {
+	editorUrl: 'http://127.0.0.1:5678/',
+	login: { email: 'owner@leadflow.demo', password: 'not-a-real-one' },
+	curl: "curl -sS -X POST 'http://127.0.0.1:5678/webhook/leadflow/trigger'",
+	trigger: { method: 'POST', url: 'http://127.0.0.1:5678/webhook/leadflow/trigger', headers: { 'X-Leadflow-Key': 'demo-key' }, body: {} },
+	workflows: shipped.map(({ file, workflow }) => ({ id: workflow.id, name: String(workflow.name), file, active: true })),
+	rules: [{ name: 'Webinar guests: recording link', ruleId: '00000000-0000-4000-8000-000000000001' }],
+	supabaseUrl: 'http://127.0.0.1:54321',
+	geminiBaseUrl: 'http://127.0.0.1:54331',
+	graphBaseUrl: 'http://127.0.0.1:54332',
+	n8nUserFolder: '/tmp/leadflow-editor-test',
+};
+const text = readyText({ ready, copies, followUpWorkflowId: followUp.id, data: 'a temporary database, removed on stop' });
+
+test('the workflow to run with Execute workflow is the follow-up one the README names, from its pinned Trigger Now', () => {
+	expect(followUp.name).toBe('Leadflow: follow up tagged Messenger contacts (every 5 minutes, or now)');
+	const press = text.split('\n').filter((line) => line.includes('press Execute workflow'));
+	expect(press).toEqual([`In "${followUp.name}", press Execute workflow: Trigger Now starts it at once with pinned test data`]);
+	expect(copies.find((copy) => copy.workflow.id === followUp.id)?.pinnedTrigger).toBe('Trigger Now');
+	expect(text).toContain(`through the production webhook of "${followUp.name}"`);
+});
+
+test('every schedule switched off in the imported copies is said, with its workflow, and no other', () => {
+	const off = copies.flatMap((copy) =>
+		copy.workflow.nodes.filter((node) => node.type === SCHEDULE_TRIGGER && node.disabled).map((node) => `${node.name} ${String(copy.workflow.name)}`),
+	);
+	// Each shipped workflow with a schedule and a webhook: the follow-up, auto-assign and the two queue ones.
+	expect(off.length).toBeGreaterThanOrEqual(4);
+	const lines = text.split('\n');
+	const first = lines.findIndex((line) => line.startsWith('switch one on and publish')) + 1;
+	const end = lines.findIndex((line) => line.startsWith('Their webhook triggers'));
+	expect(first).toBeGreaterThan(0);
+	const listing = lines.slice(first, end).map((line) => line.trim().replace(/ {2,}/g, ' '));
+	expect(listing.sort()).toEqual(off.sort());
+	// A schedule left on would run by itself: none is, and the pinned triggers that replace them are named.
+	const stillOn = copies.flatMap((copy) => copy.workflow.nodes.filter((node) => node.type === SCHEDULE_TRIGGER && !node.disabled));
+	expect(stillOn).toEqual([]);
+	for (const copy of copies.filter((one) => one.pausedSchedules.length > 0)) expect(text).toContain(copy.pinnedTrigger!);
+});
+
+test('the credentials line names the WhatsApp credential the queue workflows select', () => {
+	expect(text).toMatch(/Leadflow Facebook Page and Leadflow WhatsApp \(simulator http:\/\/127\.0\.0\.1:54332\)/);
+	const selected = new Set(shipped.flatMap(({ workflow }) => workflow.nodes.flatMap((node) => Object.values(node.credentials ?? {}).map((credential) => credential.name))));
+	for (const name of selected) expect(text).toContain(name);
+});
