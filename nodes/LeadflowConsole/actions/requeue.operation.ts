@@ -3,10 +3,12 @@
 // Tag Eligibility → Requeue calls), answered as one item { ruleId, uncertain, results, counts }: one
 // result per contact (requeued, uncertain_left, not_failed, not_found), so a webhook answers a rule
 // with nothing failed too ({ results: [], counts: zeros }), where Tag Eligibility gives no item.
-// Contacts whose send may have arrived (send_uncertain) are requeued only with Uncertain Sends
+// As an AI agent's tool, Conversation IDs must name the contacts (an empty one is refused, never the
+// whole rule). Contacts whose send may have arrived (send_uncertain) are requeued only with Uncertain Sends
 // `requeue` (the owner checked the Page inbox); an unknown rule fails the item not_found (404).
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { RequeueArgs, RequeueResult } from '../../shared/contract';
+import { runsAsTool } from '../../shared/outputs';
 import { perItem } from '../../shared/per-item';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
@@ -53,7 +55,17 @@ function conversationIds(context: IExecuteFunctions, i: number): string[] | null
 			value = text;
 		}
 	}
-	if (value === null || value === undefined) return null;
+	if (value === null || value === undefined) {
+		// A model that names no contact must not requeue a whole rule: as a tool, only named contacts.
+		if (runsAsTool(context)) {
+			throw new NodeOperationError(context.getNode(), 'Conversation IDs is empty: as an AI agent\'s tool, Requeue requeues the contacts it names', {
+				itemIndex: i,
+				description:
+					'Give the conversation_id of each failed contact to requeue, as a list (Monitor Page lists them with their stage). To requeue every failed contact of a rule, use the console\'s Requeue failed button or Tag Eligibility\'s Requeue with Every Failed Contact of the Rule turned on.',
+			});
+		}
+		return null;
+	}
 	const hint = 'Send conversationIds as a list of the contacts\' conversation_id (from the monitor\'s rows), e.g. ["5f1d2c3b-…"], or leave it out for every failed contact of the rule.';
 	if (!Array.isArray(value)) {
 		throw new NodeOperationError(context.getNode(), 'conversationIds must be a list of conversation IDs', { itemIndex: i, description: hint });

@@ -103,3 +103,26 @@ test('as an AI agent\'s tool, an empty Contact (the model named none) requeues n
 	expect(JSON.parse(everyFailed.answer as string)).toEqual(expect.arrayContaining([expect.objectContaining({ conversation_id: refused, outcome: 'requeued' })]));
 	expect(await requeuedAt(refused)).not.toBeNull();
 });
+
+test("the console's Requeue as an AI agent's tool: Conversation IDs left at its default (no contact named) requeues nothing; named ones are requeued", async () => {
+	const { ruleId, refused } = await failedWorld();
+	const requeuedAt = async (conversationId: string) =>
+		(await withDb((db) => db.query<{ at: string | null }>("select stage_detail->>'requeued_at' as at from public.ai_automation_contact_states where rule_id = $1 and conversation_id = $2", [ruleId, conversationId]))).rows[0].at;
+	const asTool = async (parameters: IDataObject, args: IDataObject) => {
+		const run = await runWorkflow(
+			agentWorkflow('leadflowConsole', { resource: 'console', operation: 'requeue', ruleId: "={{ $fromAI('rule_id', 'the rule', 'string') }}", ...parameters }, { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } }, args) as unknown as WorkflowJson,
+			{ credentials: credentials() },
+		);
+		expect(run.error).toBeUndefined();
+		return run.nodeOutputs.Agent[0];
+	};
+
+	// The tool as added to an agent: Conversation IDs keeps its default, which finds no body in a tool's item.
+	const none = await asTool({}, { rule_id: ruleId });
+	expect(none.thrown).toMatch(/^Conversation IDs is empty: as an AI agent's tool, Requeue requeues the contacts it names\n\nDetails: Give the conversation_id of each failed contact/);
+	expect(await requeuedAt(refused)).toBeNull();
+
+	const named = await asTool({ conversationIds: "={{ $fromAI('conversation_ids', 'the failed contacts to requeue', 'json') }}" }, { rule_id: ruleId, conversation_ids: [refused] });
+	expect(JSON.parse(named.answer as string)).toEqual([expect.objectContaining({ counts: expect.objectContaining({ requeued: 1 }) })]);
+	expect(await requeuedAt(refused)).not.toBeNull();
+});
