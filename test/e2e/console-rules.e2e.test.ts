@@ -194,6 +194,8 @@ test('from the keyboard: New rule opens the form on its first field; Edit saves 
 	await page.focus('#f-daily');
 	await page.keyboard.press('Enter'); // submits the form
 	await page.waitForSelector('#rule-form[hidden]', { state: 'attached' });
+	// Closed, and off the screen: not drawn below the cards.
+	expect(await page.isHidden('#rule-form')).toBe(true);
 	const [edited] = await rulesOf();
 	expect(edited).toMatchObject({ id: row.id, daily_limit: 45, name: 'Made in the browser', time_zone: 'Europe/Paris' });
 
