@@ -8,6 +8,7 @@
 // a save delivered twice (a double click, a retry after a lost answer) creates one rule. A delete
 // delivered twice finds the rule gone (404 { deleted: false }): the page says it was already deleted.
 import { formatNumber, reasonInWords } from './format';
+import { missingInFormWords, missingTags, missingTagsInWords } from './rule-tags';
 
 interface Tag { id: string; name: string; user_id?: string }
 interface RuleRow {
@@ -79,13 +80,18 @@ export function initRules(context: RulesContext) {
 
 	const owner = () => editing?.user_id ?? ($<HTMLSelectElement>('owner-picker').value || list.owners[0] || '');
 
-	function renderTags(selectedInclude: string[], selectedExclude: string[]) {
+	/** The tags to tick; `rule`: the rule edited, whose tags that no longer exist are said beside them. */
+	function renderTags(selectedInclude: string[], selectedExclude: string[], rule?: RuleRow) {
 		const tags = list.tags.filter((tag) => !tag.user_id || tag.user_id === owner());
-		for (const [box, selected] of [['f-include', selectedInclude], ['f-exclude', selectedExclude]] as const) {
+		const missing = rule ? missingTags(rule) : { include: [], exclude: [] };
+		for (const [box, selected, side] of [['f-include', selectedInclude, 'include'], ['f-exclude', selectedExclude, 'exclude']] as const) {
 			const column = $(box).dataset.tags ?? '';
 			$(box).innerHTML = tags.length === 0
 				? '<span class="sub">This owner has no tags yet.</span>'
 				: tags.map((tag) => `<label><input type="checkbox" name="${column}" value="${escape(tag.id)}"${selected.includes(tag.id) ? ' checked' : ''}> ${escape(tag.name)}</label>`).join('');
+			const note = form.querySelector<HTMLElement>(`[data-missing="${column}"]`)!;
+			note.textContent = missingInFormWords(missing[side].length, side);
+			note.hidden = note.textContent === '';
 		}
 	}
 
@@ -118,10 +124,12 @@ export function initRules(context: RulesContext) {
 			const hours = rule.active_hours_start === rule.active_hours_end ? 'all day' : `${hhmm(rule.active_hours_start)}–${hhmm(rule.active_hours_end)}`;
 			const tags = rule.include_tags.map((tag) => escape(tag.name)).join(rule.tag_match === 'all' ? ' and ' : ' or ');
 			const without = rule.exclude_tags.length ? ` · not ${rule.exclude_tags.map((tag) => escape(tag.name)).join(', ')}` : '';
+			const missing = missingTagsInWords(rule);
 			return `<article class="card rule-card" data-rule="${escape(rule.id)}" aria-label="${escape(rule.name)}">
 				<h3>${escape(rule.name)}</h3>
 				<label><input type="checkbox" data-toggle="${escape(rule.id)}"${rule.enabled ? ' checked' : ''}> Enabled</label>
 				<div class="sub" data-field="tags">Tags: ${tags}${without}</div>
+				${missing ? `<p class="missing-tags" data-field="missing-tags" role="note">${escape(missing)}</p>` : ''}
 				<div class="sub" data-field="hours">${escape(hours)} ${escape(rule.time_zone)}, ${escape(days)}</div>
 				<div class="sub" data-field="limits">${formatNumber(rule.daily_limit)} a day · up to ${formatNumber(rule.max_follow_ups)} per contact, ${escape(formatNumber(Number(rule.min_hours_between_follow_ups)))} h apart${rule.stop_on_reply ? ' · stops on reply' : ''}</div>
 				<div class="actions">
@@ -178,7 +186,7 @@ export function initRules(context: RulesContext) {
 		$('rule-preview').textContent = '';
 		$('rule-form-title').textContent = rule ? `Edit ${rule.name}` : 'New rule';
 		$<HTMLInputElement>('f-name').value = rule?.name ?? '';
-		renderTags(rule?.include_tag_ids ?? [], rule?.exclude_tag_ids ?? []);
+		renderTags(rule?.include_tag_ids ?? [], rule?.exclude_tag_ids ?? [], rule);
 		for (const radio of form.querySelectorAll<HTMLInputElement>('[name="tag_match"]')) radio.checked = radio.value === (rule?.tag_match ?? 'any');
 		$<HTMLInputElement>('f-start').value = hhmm(rule?.active_hours_start ?? '00:00');
 		$<HTMLInputElement>('f-end').value = hhmm(rule?.active_hours_end ?? '00:00');

@@ -373,6 +373,45 @@ test('a refused field shows the friendly message beside it, the database\'s word
 	expect(problems).toEqual([]);
 });
 
+test('a rule naming a tag that no longer exists says so on its card and in its form, with what to do; Save removes the tag', async () => {
+	// Saved before migration …1670 kept tags in use, or written directly: an "all tags" rule whose
+	// "Hot" tag is gone follows up nobody. The delete goes around the trigger that now refuses it.
+	const other = await createWorld();
+	const ruleId = await other.rule({ name: 'Needs a deleted tag', include: ['AI Lead', 'Hot'], tagMatch: 'all', exclude: ['Do Not Contact'] });
+	await withDb(async (db) => {
+		await db.query('begin');
+		await db.query('set local session_replication_role = replica');
+		await db.query('delete from public.tags where id = $1', [other.tags.Hot]);
+		await db.query('commit');
+	});
+	const visitor = await browser.newPage();
+	await visitor.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(WEBHOOK_KEY.value)}&tab=rules`);
+	const card = visitor.locator(`.rule-card[data-rule="${ruleId}"]`);
+	await card.waitFor({ timeout: 15_000 });
+	expect(await card.locator('[data-field="tags"]').textContent()).toBe('Tags: AI Lead · not Do Not Contact');
+	expect(await card.locator('[data-field="missing-tags"]').textContent()).toBe(
+		'This rule names a tag that no longer exists among the tags it follows up, and a contact needs all of them, so it follows up nobody. '
+		+ 'Remove it from the rule (Edit, then Save: the form keeps only tags that exist), or create the tag again and pick it in the rule.',
+	);
+
+	// The form says it beside the tags followed up (not beside the excluded ones), and what Save does.
+	await card.locator('[data-edit]').click();
+	const note = visitor.locator('[data-missing="include_tag_ids"]');
+	await note.waitFor({ state: 'visible' });
+	expect(await note.textContent()).toBe('This rule names a tag that no longer exists among the tags it follows up. Saving removes it from the rule; to follow up by that tag again, create it again and tick it here.');
+	expect(await visitor.locator('[data-missing="exclude_tag_ids"]').isHidden()).toBe(true);
+	await visitor.click('#rule-save');
+	await visitor.locator('#rule-form').waitFor({ state: 'hidden' });
+	const saved = await withDb(async (db) => (await db.query('select include_tag_ids, exclude_tag_ids, tag_match from public.ai_automation_rules where id = $1', [ruleId])).rows[0]);
+	expect(saved).toEqual({ include_tag_ids: [other.tags['AI Lead']], exclude_tag_ids: [other.tags['Do Not Contact']], tag_match: 'all' });
+	await card.locator('[data-field="missing-tags"]').waitFor({ state: 'detached' });
+	// A rule whose tags all exist opens its form without the note.
+	await card.locator('[data-edit]').click();
+	await visitor.locator('#rule-form').waitFor({ state: 'visible' });
+	expect(await note.isHidden()).toBe(true);
+	await visitor.close();
+});
+
 test('"Could not read the rules" goes once the rules are read again', async () => {
 	const visitor = await browser.newPage();
 	// The first read of the list fails (the server is down a moment), the next ones are answered.
