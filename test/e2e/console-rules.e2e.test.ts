@@ -412,6 +412,28 @@ test('a rule naming a tag that no longer exists says so on its card and in its f
 	await visitor.close();
 });
 
+test('a Page another owner connected is refused beside the Page control in its own words: pick a Page of this owner, or Every Page', async () => {
+	const before = await rulesOf();
+	const stranger = await createWorld();
+	await withDb((db) => db.query('insert into public.messenger_pages (page_id, user_id) values ($1, $2)', [stranger.pageId, stranger.userId]));
+	await fillForm({ name: 'On a Page of another owner', dailyLimit: '20' });
+	await page.evaluate((pageId) => {
+		const select = document.getElementById('f-page') as unknown as { innerHTML: string; value: string };
+		select.innerHTML += `<option value="${pageId}">${pageId}</option>`;
+		select.value = pageId;
+	}, stranger.pageId);
+	await page.click('#rule-save');
+	const pageMessage = page.locator('[data-error="page_id"]');
+	await pageMessage.locator('.advice').waitFor({ state: 'visible' });
+	expect(await pageMessage.locator('.advice').textContent()).toBe(
+		'This Page is connected to another owner, so the rule cannot send as it: pick one of this owner\'s own Facebook Pages, or "Every Page" (leave it empty) to follow up on every Page of the owner.',
+	);
+	expect(await pageMessage.locator('.database-message').textContent()).toMatch(new RegExp(`^Page ${stranger.pageId} is connected to another owner`));
+	expect(await rulesOf()).toEqual(before);
+	await page.click('#rule-cancel');
+	expect(problems).toEqual([]);
+});
+
 test('"Could not read the rules" goes once the rules are read again', async () => {
 	const visitor = await browser.newPage();
 	// The first read of the list fails (the server is down a moment), the next ones are answered.

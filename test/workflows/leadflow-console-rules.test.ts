@@ -255,6 +255,25 @@ test.each([
 	expect(await rulesOf(world.userId)).toEqual([]);
 });
 
+test('a Page another owner connected is a 400 naming page_id with its own advice: pick a Page of this owner, or Every Page; nothing written', async () => {
+	const world = await createWorld();
+	const other = await createWorld();
+	await withDb((db) => db.query('insert into public.messenger_pages (page_id, user_id) values ($1, $2)', [other.pageId, other.userId]));
+	for (const node of ['Save Rule Request', 'Rule Prompt Request']) {
+		const result = await post(node, { userId: world.userId, settings: { ...settings(world), page_id: other.pageId } });
+		expect(result.response?.statusCode).toBe(400);
+		expect(result.response?.body).toMatchObject({
+			saved: false,
+			error: {
+				field: 'page_id',
+				message: `Page ${other.pageId} is connected to another owner, not to this rule's owner ${world.userId}`,
+				advice: 'This Page is connected to another owner, so the rule cannot send as it: pick one of this owner\'s own Facebook Pages, or "Every Page" (leave it empty) to follow up on every Page of the owner.',
+			},
+		});
+	}
+	expect(await rulesOf(world.userId)).toEqual([]);
+});
+
 test('the new fields saved through the endpoint are the row written', async () => {
 	const world = await createWorld();
 	const fields = { page_id: world.pageId, model: 'gemini-2.5-flash', language: 'Spanish', context_message_count: 25, resume_after_takeover_hours: 12.5 };

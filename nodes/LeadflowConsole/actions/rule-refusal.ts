@@ -83,6 +83,11 @@ export function adviceFor(refusal: Refusal): string {
 		case 'resume_after_takeover_hours':
 			return withBounds('Leave it empty to never resume by itself after a person took over, or give a number of hours {bounds}.', bounds);
 		case 'page_id':
+			// console_rule_write: a Page messenger_pages connects to another owner (its contacts are
+			// never claimed for this rule; that owner's send would carry it).
+			if (/connected to another owner/.test(message)) {
+				return 'This Page is connected to another owner, so the rule cannot send as it: pick one of this owner\'s own Facebook Pages, or "Every Page" (leave it empty) to follow up on every Page of the owner.';
+			}
 			return 'Pick one of your Facebook Pages, or "Every Page" (a Page ID is digits only).';
 		case 'conversation_id':
 			return 'Pick one of the rule\'s tagged contacts from the list.';
