@@ -6,9 +6,10 @@
 // an error. Nothing is thrown once a message may have gone out, so Complete always records it.
 // Just before each group of messages (as many as Parallel Sends) goes out, one database call
 // (queue_begin_send) renews the lease of those the worker still holds and refuses the others: a
-// message claimed again by another run after this one's lease ran out, or whose lead was taken over
-// meanwhile, is not sent (released, its error saying why: not_held, cancelled …), so it never goes
-// out twice nor to a lead a person has taken. Once a third of the lease has passed, the same call
+// message claimed again by another run after this one's lease ran out, whose lead was taken over
+// meanwhile, or whose lead's phone changed since the claim, is not sent (released, its error saying
+// why: not_held, cancelled, phone_changed …), so it never goes out twice, nor to a lead a person has
+// taken, nor to a number the lead no longer has. Once a third of the lease has passed, the same call
 // also renews the lease of every message of the earlier groups whose send it let go: those are
 // reported by Complete only after the last group, and a slow Meta (groups × the timeout) could
 // otherwise outlast their lease, after which any run's Claim ends them dead, `uncertain`, and
@@ -205,6 +206,7 @@ const MAX_IDS = 1000;
 const REFUSED: Record<string, string> = {
 	not_held: 'this run no longer holds it (its lease ran out and another run claimed it, or it was released)',
 	cancelled: 'it was cancelled after the claim (its lead was taken over or stopped)',
+	phone_changed: 'its lead\'s phone changed after the claim: a later claim sends it to the lead\'s new number (or nothing, if the phone was removed)',
 	already_completed: 'it was already completed',
 	not_found: 'there is no such queued message',
 };

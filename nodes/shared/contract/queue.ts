@@ -259,8 +259,12 @@ export interface BeginQueueSendResult {
 	send: boolean;
 	/** The message's status now ('not_found' when there is none). */
 	status: QueueItemStatus | 'not_found';
-	/** Why it must not be sent: not_held (claimed by another worker, or released), cancelled (its lead taken over or stopped), already_completed, not_found. */
-	reason: 'not_held' | 'cancelled' | 'already_completed' | 'not_found' | null;
+	/**
+	 * Why it must not be sent: not_held (claimed by another worker, or released), cancelled (its lead
+	 * taken over or stopped), phone_changed (its lead's phone changed or was removed after the claim:
+	 * released to the new number, or cancelled), already_completed, not_found.
+	 */
+	reason: 'not_held' | 'cancelled' | 'phone_changed' | 'already_completed' | 'not_found' | null;
 	lease_expires_at: string | null;
 }
 

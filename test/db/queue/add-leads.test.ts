@@ -339,10 +339,11 @@ describe('queue_add_leads_from_crm: a campaign\'s sessions whose outreach starte
 		expect(byFrom[untouched]).toMatchObject({ outcome: 'created', source: 'campaign', name: 'Ann', phone: numbers[0], campaign_session_id: untouched, reason: null });
 		expect(byFrom[queued]).toMatchObject({ lead_id: eve.lead_id, outcome: 'existing', campaign_session_id: queued, reason: null });
 
-		// Nobody who was contacted or said no became a lead; Prepare queues Ann and Eve only.
-		const leads = await withDb(async (db) => (await db.query<{ phone: string }>('select phone from public.leads where user_id = $1 order by phone', [userId])).rows);
-		expect(leads.map((lead) => lead.phone)).toEqual([numbers[0], numbers[4]].sort());
-		expect((await prepare(userId))[0]).toMatchObject({ queued: 2 });
+		// Nobody who was contacted or said no became a lead; Eve's lead followed her session to
+		// contacted (migration 20261201001720: whoever writes the session), so Prepare queues Ann only.
+		const leads = await withDb(async (db) => (await db.query<{ phone: string; status: string }>('select phone, status from public.leads where user_id = $1 order by phone', [userId])).rows);
+		expect(leads.map((lead) => [lead.phone, lead.status])).toEqual([[numbers[0], 'new'], [numbers[4], 'contacted']].sort());
+		expect((await prepare(userId))[0]).toMatchObject({ queued: 1 });
 
 		// Pages: skipped rows count and order like the others, so p_after pages through them all.
 		const first = await fromCrm({ p_user_id: userId, p_campaign_id: campaignId, p_limit: 2 });
