@@ -1,7 +1,7 @@
 // page: the console's web page (HTML with its bundled script and styles), as built into the package
 // by `npm run build` (console/ → dist/console/console.html). It holds no data and no secret: the
 // page asks the console's JSON endpoints for everything, with the key the person gives it. Not as an
-// AI agent's tool: 78 KB of HTML is for a browser, and says a model nothing the other operations do
+// AI agent's tool: 74 KB of HTML is for a browser, and says a model nothing the other operations do
 // not.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
