@@ -240,10 +240,10 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 			}
 			if (status === 401 || status === 403) {
 				boardElement.hidden = true;
-				empty.hidden = false;
-				empty.textContent = 'That key was refused: open the console with the key of the Leadflow Webhook Key credential (#key=…).';
-				// No more calls with a refused key (showing the tab again tries once more).
+				// No more calls with a refused key: the page's key form, as on the other tabs (the key
+				// typed there shows this tab again).
 				state.shown = false;
+				context.keyRefused();
 				return;
 			}
 			if ((status === 404 && board?.not_found) || (status === 200 && board && !state.pipelineId && board.pipelines.length > 0)) {

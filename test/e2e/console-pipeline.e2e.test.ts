@@ -235,18 +235,23 @@ test('refreshes keep the cards and the focus; 375 px fits without sideways scrol
 	expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
 	await page.screenshot({ path: path.join(ARTIFACTS, 'console-pipeline-375.png'), fullPage: true });
 
-	// In the browser with a wrong key: the endpoint refuses, the tab says so, shows no card, and
-	// stops asking.
+	// In the browser with a wrong key: the endpoint refuses, the page's key form comes up (as on
+	// the other tabs) saying so, no card shows, and the tab stops asking; the good key typed into
+	// the form shows the board.
 	const stranger = await page.context().newPage();
 	const refusals: string[] = [];
 	stranger.on('response', (response) => { if (/\/api\/pipeline/.test(response.url())) refusals.push(String(response.status())); });
 	await stranger.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=guess&tab=pipeline&pipeline=${world.pipeline.id}`);
-	await stranger.waitForSelector('#pipeline-empty:not([hidden])');
-	expect(await stranger.locator('#pipeline-empty').textContent()).toMatch(/^That key was refused/);
+	await stranger.waitForSelector('#key-form-section:not([hidden])');
+	expect(await stranger.locator('#key-error').textContent()).toMatch(/^That key was refused\. Enter the key/);
 	await stranger.waitForTimeout(4500);
 	expect(refusals).toEqual(['403']);
 	expect(await stranger.locator('[data-card]').count()).toBe(0);
 	expect(await stranger.content()).not.toContain('Quote Person');
+	await stranger.fill('#key-input', KEY.value);
+	await stranger.press('#key-input', 'Enter');
+	expect(await stranger.locator('#tab-pipeline').getAttribute('aria-selected')).toBe('true');
+	await stranger.locator(`[data-card="${contact}"]`).waitFor({ timeout: 15_000 });
 	await stranger.close();
 
 	const refused = await n8n.callWebhook(`leadflow/console/api/pipeline?pipelineId=${world.pipeline.id}`, { method: 'GET' });
