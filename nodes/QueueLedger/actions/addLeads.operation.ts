@@ -2,11 +2,12 @@
 // which creates each lead once: a phone, conversation or campaign session already known returns the
 // existing lead). From the input items (each checked first: every problem with its field, phones to
 // E.164; refused items go to Invalid, or stop the node), or from the CRM (the conversations carrying
-// a tag, the sessions of a campaign: queue_add_leads_from_crm, page by page; a session whose outreach
-// started is not added, its row says skipped and why). A lead given only its campaign session takes
-// the session's phone and name in the database.
+// a tag, the sessions of a campaign: queue_add_leads_from_crm, page by page). Either way, a person
+// whose campaign outreach started (their session, or a session of their phone, contacted or
+// answered, e.g. rejected) is not made a lead: the row says skipped and why. A lead given only its
+// campaign session takes the session's phone and name in the database.
 import { NodeApiError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import type { AddLeadsFromCrmResult, AddLeadsRefused, AddLeadsResult, NewLead } from '../../shared/contract';
+import type { AddLeadsFromCrmResult, AddLeadsRefused, AddLeadsResult, AddLeadsSkipped, NewLead } from '../../shared/contract';
 import { sendBatch, withWritten, type BatchEntry } from '../../shared/batch-refusals';
 import { parameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem, NotFoundError, perItem, rowsTo } from '../../shared/per-item';
@@ -30,7 +31,7 @@ const properties: INodeProperties[] = [
 		noDataExpression: true,
 		default: 'items',
 		options: [
-			{ name: 'Input Items', value: 'items', description: 'One lead per input item: its name, phone, conversation or campaign session' },
+			{ name: 'Input Items', value: 'items', description: 'One lead per input item: its name, phone, conversation or campaign session; one whose campaign session (or a session of its phone) was already contacted or answered comes out skipped with its reason' },
 			{ name: 'Conversations With a Tag', value: 'tag', description: 'Every Messenger conversation of the owner that carries a tag' },
 			{ name: 'Sessions of a Campaign', value: 'campaign', description: 'Every session (candidate phone) of one of the owner\'s campaigns; one already contacted, or with an objective recorded (e.g. rejected), comes out skipped with its reason' },
 		],
@@ -150,10 +151,12 @@ const STORED_FIELDS = ['name', 'phone', 'conversation_id', 'campaign_session_id'
 /**
  * A lead added or found, as stored (an existing lead keeps what it had and takes only what it
  * lacked): not_stored names each field the item gave that the lead does not hold, with the value
- * given (a lead that already had another phone, or a phone another lead holds).
+ * given (a lead that already had another phone, or a phone another lead holds). Or an item skipped
+ * (no lead: its campaign session's outreach started), with the reason, as the campaign import says it.
  */
-function leadOut(itemIndex: number, lead: NewLead, row: AddLeadsResult): IDataObject {
-	const notStored = STORED_FIELDS.filter((field) => (lead[field] ?? null) !== null && lead[field] !== row[field]).map((field) => ({ field, given: lead[field] ?? null }));
+function leadOut(itemIndex: number, lead: NewLead, row: AddLeadsResult | AddLeadsSkipped): IDataObject {
+	const notStored =
+		row.outcome === 'skipped' ? [] : STORED_FIELDS.filter((field) => (lead[field] ?? null) !== null && lead[field] !== row[field]).map((field) => ({ field, given: lead[field] ?? null }));
 	return {
 		item_index: itemIndex,
 		lead_id: row.lead_id,
@@ -165,6 +168,7 @@ function leadOut(itemIndex: number, lead: NewLead, row: AddLeadsResult): IDataOb
 		conversation_id: row.conversation_id,
 		campaign_session_id: row.campaign_session_id,
 		not_stored: notStored,
+		reason: row.reason,
 	};
 }
 

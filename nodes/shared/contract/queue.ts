@@ -63,6 +63,28 @@ export interface AddLeadsResult {
 	campaign_session_id: string | null;
 	field: null;
 	message: null;
+	reason: null;
+}
+
+/**
+ * An item not added (migration 20261201001730): it would have made a new lead, and its campaign
+ * session, or a session of the owner with its phone that no lead holds, was contacted or answered,
+ * so nobody who answered the outreach gets the queue's first message. No lead: the item's name and
+ * phone (its session's when it had none), conversation and session, and why.
+ */
+export interface AddLeadsSkipped {
+	item_index: number;
+	lead_id: null;
+	outcome: 'skipped';
+	status: null;
+	name: string | null;
+	phone: string | null;
+	conversation_id: string | null;
+	campaign_session_id: string | null;
+	field: null;
+	message: null;
+	/** As the campaign import says it (AddLeadsFromCrmSkipped): the session's status, contacted, or an objective recorded. */
+	reason: AddLeadsFromCrmSkipped['reason'];
 }
 
 /** An item the database refused (p_refused answer or check): the field and why; nothing written for it. */
@@ -78,9 +100,10 @@ export interface AddLeadsRefused {
 	/** user_id, conversation_id or campaign_session_id. */
 	field: string;
 	message: string;
+	reason: null;
 }
 
-export type AddLeadsRow = AddLeadsResult | AddLeadsRefused;
+export type AddLeadsRow = AddLeadsResult | AddLeadsSkipped | AddLeadsRefused;
 
 // =============================================================================================
 // queue_add_leads_from_crm
