@@ -534,6 +534,7 @@ function begin() {
 			state.offset = 0;
 			selectTab('followups');
 		},
+		keyRefused: () => showKeyForm(KEY_REFUSED),
 		ruleDeleted: (ruleId) => {
 			if (state.ruleId !== ruleId) return;
 			state.ruleId = '';

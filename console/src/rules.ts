@@ -38,6 +38,8 @@ export interface RulesContext {
 	openMonitor: (ruleId: string) => void;
 	/** A rule was deleted: the Follow-ups tab stops asking for it. */
 	ruleDeleted: (ruleId: string) => void;
+	/** The key was refused (401/403): the page's key form, as on the other tabs (the key typed there reads the list again). */
+	keyRefused: () => void;
 }
 
 const DAYS: Array<[number, string]> = [[1, 'Mon'], [2, 'Tue'], [3, 'Wed'], [4, 'Thu'], [5, 'Fri'], [6, 'Sat'], [7, 'Sun']];
@@ -147,6 +149,10 @@ export function initRules(context: RulesContext) {
 	async function load() {
 		try {
 			const { status, json } = await request(`${apiBase}/rules`);
+			if (status === 401 || status === 403) {
+				context.keyRefused();
+				return;
+			}
 			if (status !== 200) throw new Error((json as { error?: string })?.error ?? `The console's server answered ${status}`);
 			list = json as RulesList;
 			renderCards();

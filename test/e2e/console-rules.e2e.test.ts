@@ -453,6 +453,23 @@ test('"Could not read the rules" goes once the rules are read again', async () =
 	await visitor.close();
 });
 
+test('a refused key on the Rules tab brings up the key form, as on the other tabs; the good key typed into it shows the rules', async () => {
+	const visitor = await browser.newPage();
+	const answers: number[] = [];
+	visitor.on('response', (response) => { if (/\/api\/rules$/.test(response.url())) answers.push(response.status()); });
+	await visitor.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=not-the-key&tab=rules`);
+	await visitor.locator('#key-form-section:not([hidden])').waitFor({ timeout: 15_000 });
+	expect(await visitor.locator('#key-error').textContent()).toMatch(/^That key was refused\. Enter the key/);
+	expect(answers).toEqual([403]);
+	expect(await visitor.locator('#rule-cards .rule-card').count()).toBe(0);
+	await visitor.fill('#key-input', WEBHOOK_KEY.value);
+	await visitor.press('#key-input', 'Enter');
+	expect(await visitor.locator('#tab-rules').getAttribute('aria-selected')).toBe('true');
+	await visitor.locator('#rule-cards .rule-card').first().waitFor({ timeout: 15_000 });
+	expect(await visitor.locator('#rules-status').textContent()).toBe('');
+	await visitor.close();
+});
+
 test('a call the node refuses answers what is wrong and what to do on every Rules endpoint: { status, error, hint }', async () => {
 	const headers = { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value, 'content-type': 'application/json' };
 	const ruleIdHint = 'Use the rule ID from the rules list (GET …/api/rules).';
