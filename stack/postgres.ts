@@ -116,6 +116,10 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
 		'-c', 'unix_socket_directories=',
 		'-c', 'max_connections=200',
 		'-c', 'shared_buffers=256MB',
+		// UTC, as Supabase's Postgres, whatever the machine's zone (initdb writes the machine's zone
+		// into postgresql.conf): timestamps come back as +00:00, never with the machine's offset.
+		'-c', 'timezone=UTC',
+		'-c', 'log_timezone=UTC',
 		...(options.fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
 	];
 	const child = spawn(path.join(bin, 'postgres'), ['-D', options.dataDir, ...settings], {
