@@ -6,8 +6,9 @@ import { callRpc } from '../../shared/supabase';
 import { readWholeNumber } from '../../shared/valid-input';
 import { readRuleId, ruleIdProperty } from './common';
 
-/** The most contacts per list: the snapshot is one JSON answer, and beyond this it only grows. */
-const CONTACT_LIMIT_MAX = 100_000;
+/** The most contacts per list: the database's integer. A workflow saved with a large number to mean
+ * "every contact" (the editor had no maximum) keeps working; the totals count every contact anyway. */
+const CONTACT_LIMIT_MAX = 2_147_483_647;
 
 const properties: INodeProperties[] = [
 	ruleIdProperty(true),
@@ -26,13 +27,13 @@ export const description = updateDisplayOptions({ show: { operation: ['snapshot'
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
 		const ruleId = readRuleId(this, i, true);
-		// 0 to 100,000 (an expression or an agent's $fromAI escapes the editor's bounds); empty: 200.
+		// A whole number from 0 (an expression or an agent's $fromAI escapes the editor's bounds); empty: 200.
 		const contactLimit = readWholeNumber(this, 'contactLimit', i, {
 			label: 'Contacts per List',
 			min: 0,
 			max: CONTACT_LIMIT_MAX,
 			fallback: 200,
-			hint: 'Give how many contacts each list shows at most (0 to 100,000; the totals count every contact), or leave it empty for 200.',
+			hint: 'Give how many contacts each list shows at most (0 or more; the totals count every contact), or leave it empty for 200.',
 		});
 		const snapshot = await callRpc(this, 'automation_snapshot', { p_rule_id: ruleId, p_contact_limit: contactLimit }, i);
 		if (!snapshot) {

@@ -283,7 +283,7 @@ test('Snapshot: Contacts per List from an expression (or an agent) is checked by
 	for (const given of ['ten', '-3', '2.5']) {
 		const result = await run(`={{ ${JSON.stringify(given)} }}`);
 		// Not "automation_snapshot failed: invalid input syntax for type integer", nor a list cut to nothing.
-		expect([given, result.error?.message]).toEqual([given, `Contacts per List must be a whole number from 0 to 100000 (got ${JSON.stringify(given)})`]);
+		expect([given, result.error?.message]).toEqual([given, `Contacts per List must be a whole number from 0 to 2147483647 (got ${JSON.stringify(given)})`]);
 		expect(result.error?.description).toMatch(/leave it empty for 200/);
 	}
 	const eligibleOf = async (contactLimit: string | number) => {
@@ -296,4 +296,6 @@ test('Snapshot: Contacts per List from an expression (or an agent) is checked by
 	expect(all).toBeGreaterThan(1);
 	expect(await eligibleOf('={{ "1" }}')).toBe(1);
 	expect(await eligibleOf(200)).toBe(all);
+	// A workflow saved before the node checked it, with a large number for "every contact", still runs.
+	expect(await eligibleOf(1_000_000)).toBe(all);
 });
