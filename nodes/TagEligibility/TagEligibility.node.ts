@@ -1,6 +1,7 @@
 // Which tagged Messenger contacts are due a follow-up under a rule: Claim (atomic), Explain (every
-// contact's reason), Requeue (failed contacts due again), Snapshot (the live monitor) and Timeline
-// (one contact's stages), one file each in actions/. One resource, Tagged Contact, so that n8n describes each operation to an AI agent by its
+// contact's reason), Give Back (a failed run's claimed contacts freed at once), Requeue (failed
+// contacts due again), Snapshot (the live monitor) and Timeline (one contact's stages), one file
+// each in actions/. One resource, Tagged Contact, so that n8n describes each operation to an AI agent by its
 // action (n8n reads an operation's action only under a resource: docs/nodes.md#conventions); a
 // workflow saved without the resource key gets the default, so it runs as before.
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
@@ -9,6 +10,7 @@ import { searchConversations, searchRules } from '../shared/methods/listSearch';
 import { getTags } from '../shared/methods/loadOptions';
 import * as claim from './actions/claim.operation';
 import * as explain from './actions/explain.operation';
+import * as giveBack from './actions/giveBack.operation';
 import * as requeue from './actions/requeue.operation';
 import { router } from './actions/router';
 import { configuredOutputs } from './helpers/outputs';
@@ -23,7 +25,7 @@ export class TagEligibility implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"]}}',
-		description: 'Claim the tagged Messenger contacts due an AI follow-up, explain why others are not, requeue failed ones, and read the live monitor',
+		description: 'Claim the tagged Messenger contacts due an AI follow-up, explain why others are not, give back a failed run\'s claim, requeue failed ones, and read the live monitor',
 		defaults: { name: 'Leadflow Tag Eligibility' },
 		usableAsTool: true,
 		inputs: MAIN_INPUT,
@@ -64,6 +66,12 @@ export class TagEligibility implements INodeType {
 						action: 'Explain why each tagged contact is or is not due a follow up',
 					},
 					{
+						name: 'Give Back',
+						value: 'giveBack',
+						description: 'Give back the contacts a claim holds before their send began, when the run that claimed them fails: claimable again at once',
+						action: 'Give back the claimed contacts of a failed run',
+					},
+					{
 						name: 'Requeue',
 						value: 'requeue',
 						description: 'Make a rule\'s failed contacts due again now (after fixing what failed); sends that may have arrived only when checked',
@@ -86,6 +94,7 @@ export class TagEligibility implements INodeType {
 			},
 			...claim.description,
 			...explain.description,
+			...giveBack.description,
 			...requeue.description,
 			...snapshot.description,
 			...timeline.description,

@@ -15,7 +15,7 @@ import type { INodeParameters } from 'n8n-workflow';
 const ROOT = path.resolve(__dirname, '../..');
 
 const NODES: Record<string, Array<string | undefined>> = {
-	TagEligibility: [undefined, 'claim', 'explain', 'snapshot', 'timeline'],
+	TagEligibility: [undefined, 'claim', 'explain', 'giveBack', 'snapshot', 'timeline'],
 	QueueLedger: [undefined, 'addLeads', 'prepareTomorrow', 'claim', 'send', 'complete', 'takeLead', 'export', 'metrics'],
 	CampaignSessionCreate: [undefined, 'create', 'recordObjective', 'stats'],
 };

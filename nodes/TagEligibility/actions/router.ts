@@ -2,8 +2,9 @@
 import { operationRouter } from '../../shared/router';
 import * as claim from './claim.operation';
 import * as explain from './explain.operation';
+import * as giveBack from './giveBack.operation';
 import * as requeue from './requeue.operation';
 import * as snapshot from './snapshot.operation';
 import * as timeline from './timeline.operation';
 
-export const router = operationRouter({ claim, explain, requeue, snapshot, timeline });
+export const router = operationRouter({ claim, explain, giveBack, requeue, snapshot, timeline });
