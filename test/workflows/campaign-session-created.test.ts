@@ -1,10 +1,12 @@
 // The shipped workflow workflows/campaign-session-created.json run with n8n's engine in-process
 // (test/harness) against the local stack: the example launch (fixtures.ts), its replay, a bad
-// request, the missing header, and the stats path.
+// request, the missing header, and the stats path; both answer {status, error, hint} when Supabase
+// fails (out of reach, a refused key, a 503).
 import { randomUUID } from 'node:crypto';
 import { runWorkflow, type TestCredentials } from '../harness';
 import { createTestUser, serviceClient, testStack, withDb } from '../helpers/stack';
 import { seedLaunch } from '../helpers/campaign';
+import { expectFailureAnswer, failingSupabase, POOL_TIMEOUT } from './support/failing-supabase';
 
 const WORKFLOW = 'workflows/campaign-session-created.json';
 const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
@@ -276,4 +278,73 @@ test('GET campaigns/:campaignId/stats answers the live numbers, 404 for an unkno
 	expect(missing.response?.statusCode).toBe(404);
 	const malformed = await stats('Not%20An%20Id');
 	expect(malformed.response?.statusCode).toBe(400);
+});
+
+// Supabase out of reach, refusing the key, or PostgREST answering 503: the launch and the stats
+// answer {status, error, hint} (500; what to do, never a stack or a key), not n8n's bare
+// "Error in workflow"; nothing goes to Sessions; the launch is one database call, so the same
+// request again once Supabase answers creates the sessions, once.
+describe('when Supabase fails', () => {
+	const failures: Array<[string, () => Promise<{ url: string; serviceRoleKey: string; stop?: () => Promise<void> }>, RegExp]> = [
+		['is out of reach', async () => ({ url: 'http://127.0.0.1:9', serviceRoleKey: testStack().serviceRoleKey }), /fetch failed/],
+		['refuses the key', async () => ({ url: testStack().supabaseUrl, serviceRoleKey: 'eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoic2VydmljZV9yb2xlIn0.wrong-SECRET' }), /Invalid API key|JW/],
+		[
+			'answers 503 (PostgREST without a connection)',
+			async () => {
+				const failing = await failingSupabase(['create_campaign_sessions', 'campaign_session_stats'], 503, POOL_TIMEOUT);
+				return { url: failing.url, serviceRoleKey: testStack().serviceRoleKey, stop: failing.stop };
+			},
+			/Timed out acquiring connection/,
+		],
+	];
+
+	test.each(failures)('a launch when Supabase %s answers 500 {status, error, hint} saying a retry is safe; nothing on Sessions; the retry creates the sessions', async (_case, supabase, message) => {
+		const broken = await supabase();
+		const body = seedLaunch();
+		const key = `launch-${randomUUID()}`;
+		try {
+			const failed = await runWorkflow(WORKFLOW, {
+				startNode: 'Session Created',
+				webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, 'X-Leadflow-Owner': owner, 'Idempotency-Key': key }, body },
+				credentials: { httpHeaderAuth: KEY, leadflowSupabaseApi: { url: broken.url, serviceRoleKey: broken.serviceRoleKey } },
+			});
+			expect(failed.status).toBe('success');
+			expect(failed.response?.statusCode).toBe(500);
+			const answer = expectFailureAnswer(failed.response?.body, 500, [KEY.value, broken.serviceRoleKey, testStack().serviceRoleKey]);
+			expect(answer.error).toMatch(/^create_campaign_sessions failed: /);
+			expect(answer.error).toMatch(message);
+			expect(answer.hint).toMatch(/same request again \(the same Idempotency-Key\).*creates nobody twice and contacts nobody twice/);
+			expect(failed.executedNodes).toEqual(['Session Created', 'Create Sessions', 'Respond With Failure']);
+			expect(failed.nodeBranches['Create Sessions'][0] ?? []).toEqual([]);
+		} finally {
+			await broken.stop?.();
+		}
+		expect(await sessionsOf(body.campaign)).toEqual([]);
+
+		const retried = await launch(body, { 'Idempotency-Key': key });
+		expect(retried.response?.statusCode).toBe(201);
+		expect(retried.response?.body).toMatchObject({ created: 3, emitted: 3 });
+		expect(await sessionsOf(body.campaign)).toHaveLength(3);
+	});
+
+	test.each(failures)('the stats when Supabase %s answer 500 {status, error, hint}', async (_case, supabase, message) => {
+		const body = seedLaunch();
+		await launch(body);
+		const broken = await supabase();
+		try {
+			const failed = await runWorkflow(WORKFLOW, {
+				startNode: 'Campaign Stats',
+				webhook: { method: 'GET', path: `${body.campaign}/stats`, headers: { [KEY.name]: KEY.value, 'X-Leadflow-Owner': owner } },
+				credentials: { httpHeaderAuth: KEY, leadflowSupabaseApi: { url: broken.url, serviceRoleKey: broken.serviceRoleKey } },
+			});
+			expect(failed.response?.statusCode).toBe(500);
+			const answer = expectFailureAnswer(failed.response?.body, 500, [KEY.value, broken.serviceRoleKey, testStack().serviceRoleKey]);
+			expect(answer.error).toMatch(/^campaign_session_stats failed: /);
+			expect(answer.error).toMatch(message);
+			expect(answer.hint).toMatch(/ask for the stats again/);
+			expect(failed.executedNodes).toEqual(['Campaign Stats', 'Read Stats', 'Respond With Failure']);
+		} finally {
+			await broken.stop?.();
+		}
+	});
 });

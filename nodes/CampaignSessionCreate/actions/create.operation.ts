@@ -286,6 +286,16 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	await loadPhoneLibrary();
-	return await perItem(this, 3, (itemIndex) => createOne(this, itemIndex), OUTPUT.create.invalid);
+	// Everything that may fail happens inside an item, so that with an error output (the shipped
+	// workflow's) a failure is a failed item there: a node that throws instead would have n8n pass
+	// the request's item on to Sessions, as if it were a session to contact. (The library loads once.)
+	return await perItem(
+		this,
+		3,
+		async (itemIndex) => {
+			await loadPhoneLibrary();
+			return await createOne(this, itemIndex);
+		},
+		OUTPUT.create.invalid,
+	);
 }
