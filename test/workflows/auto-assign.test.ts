@@ -4,7 +4,8 @@
 // webhook action once per contact, a run with nothing due answers zeros, a new customer message
 // makes a placed contact due again, and a model failure leaves a placed contact as the model put it.
 // A malformed owner header answers 400 naming it, and so does an owner sent in the query or the body,
-// or an empty header (never every owner); a scheduled run whose analysis fails ends in error.
+// or an empty header (never every owner); a scheduled run whose analysis fails ends in error; when
+// Assign Stages fails, Analyse Now answers the problem and a scheduled run ends in error too.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
@@ -13,6 +14,7 @@ import { OWNER_ELSEWHERE, ownerElsewhere } from './support/owner-elsewhere';
 import { loadWorkflow, runWorkflow, type TestCredentials, type WorkflowJson } from '../harness';
 import { testStack, withDb } from '../helpers/stack';
 import { createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
+import { failingSupabase } from './support/failing-supabase';
 
 const WORKFLOW = 'workflows/auto-assign.json';
 const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
@@ -199,4 +201,76 @@ test.each([
 	expect(scheduled.status).toBe('error');
 	expect(scheduled.error).toMatchObject({ node: 'Fail The Scheduled Run', message: expect.stringContaining(message) });
 	expect(scheduled.executedNodes).not.toContain('Assign Stages');
+});
+
+// Assign Stages failing as a whole (a 40001 the database raised: a serialization failure; PostgREST
+// answers 500 with its code): Analyse Now answers {status, error, field, hint} with the node's
+// message, not n8n's bare "Error in workflow", a scheduled run ends in error with it, nothing is
+// placed, and the next run places the contact.
+test('when Assign Stages fails (40001), Analyse Now answers 500 with the message and what to do; a scheduled run ends in error; the next run places the contact', async () => {
+	const [contact] = await world.contacts(1);
+	await customerWrites(contact, 'How much for two?', 120);
+	await sims.gemini.control.addFault({ effect: { kind: 'text', text: reply(50) } });
+	const failing = await failingSupabase(['pipeline_assign'], 500, { code: '40001', message: 'could not serialize access due to concurrent update', details: null, hint: null });
+	const throughFailing = { ...credentials, leadflowSupabaseApi: { url: failing.url, serviceRoleKey: testStack().serviceRoleKey } };
+	try {
+		const run = await runWorkflow(WORKFLOW, { startNode: 'Analyse Now', webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, 'X-Leadflow-Owner': world.userId }, body: {} }, credentials: throughFailing });
+		expect(run.status).toBe('success');
+		expect(run.response?.statusCode).toBe(500);
+		expect(run.response?.body).toEqual({
+			status: 500,
+			error: 'pipeline_assign failed: could not serialize access due to concurrent update',
+			field: null,
+			hint: expect.stringMatching(/not placed stay due: the next run/),
+		});
+		const text = JSON.stringify(run.response?.body);
+		for (const secret of [KEY.value, testStack().serviceRoleKey, ...keys]) expect(text).not.toContain(secret);
+		// The problem is answered first; the summary n8n runs afterwards (its merge waits for the end) answers nothing.
+		expect(run.executedNodes).toEqual(expect.arrayContaining(['Assign Stages', 'Started By Request?', 'Respond With Problem']));
+		expect(run.executedNodes.indexOf('Respond With Problem')).toBeLessThan(run.executedNodes.includes('Respond With Summary') ? run.executedNodes.indexOf('Respond With Summary') : Infinity);
+
+		const scheduled = await runWorkflow(ownerScheduled(), { trigger: 'schedule', credentials: throughFailing });
+		expect(scheduled.status).toBe('error');
+		expect(scheduled.error).toMatchObject({ node: 'Fail The Scheduled Run', message: expect.stringContaining('pipeline_assign failed: could not serialize access') });
+		expect(failing.failed()).toBe(2);
+	} finally {
+		await failing.stop();
+	}
+	expect(((await places(world.userId)) as unknown as Array<{ conversation_id: string }>).some((place) => place.conversation_id === contact)).toBe(false);
+
+	const next = await analyseNow();
+	expect(next.response?.statusCode).toBe(200);
+	expect(next.response?.body).toMatchObject({ analysed: 1, assigned: 1 });
+});
+
+// One item of Assign's batch refused by the database (its conversation deleted meanwhile: 23503 at
+// p_items[0]): the others are placed, and Analyse Now answers 500 naming that item, never the owner
+// header (the caller sent nothing wrong).
+test('when Assign Stages refuses one contact, the others are placed and Analyse Now answers 500 naming it, not X-Leadflow-Owner', async () => {
+	const contacts = await world.contacts(2);
+	for (const contact of contacts) await customerWrites(contact, 'Is it in stock?', 60);
+	await sims.gemini.control.addFault({ effect: { kind: 'text', text: reply(50) } });
+	const failing = await failingSupabase(['pipeline_assign'], 409, { code: '23503', message: 'p_items[0].conversation_id: conversation deleted meanwhile does not exist', details: null, hint: null }, 1);
+	try {
+		const run = await runWorkflow(WORKFLOW, {
+			startNode: 'Analyse Now',
+			webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, 'X-Leadflow-Owner': world.userId }, body: {} },
+			credentials: { ...credentials, leadflowSupabaseApi: { url: failing.url, serviceRoleKey: testStack().serviceRoleKey } },
+		});
+		expect(run.response?.statusCode).toBe(500);
+		expect(run.response?.body).toEqual({
+			status: 500,
+			error: expect.stringMatching(/^pipeline_assign failed: item 0 \(p_items\[0\]\)\.conversation_id: /),
+			field: null,
+			hint: expect.stringMatching(/not placed stay due/),
+		});
+		// Whatever else was due for this owner is in the batch too: every analysed contact but the refused one is placed.
+		const analysed = (run.nodeBranches['Analyze Due Conversations'][0] ?? []).map((item) => item.conversation_id as string);
+		expect(analysed).toEqual(expect.arrayContaining(contacts));
+		const placed = ((await places(world.userId)) as unknown as Array<{ conversation_id: string }>).filter((place) => analysed.includes(place.conversation_id));
+		expect(placed).toHaveLength(analysed.length - 1);
+		expect(placed.map((place) => place.conversation_id)).not.toContain(analysed[0]);
+	} finally {
+		await failing.stop();
+	}
 });
