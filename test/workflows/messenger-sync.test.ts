@@ -6,7 +6,8 @@
 // a Page not connected (or another owner's) answers 404 and an Owner ID that is no user 400, each
 // naming the problem without a stack trace or a secret, and nothing is synced; a mode other than
 // "full" or "incremental" ("Full", "ful"), another body key or a query parameter (?mode=full)
-// answers 400 naming it, nothing synced.
+// answers 400 naming it, nothing synced. A database error mid-sync fails the job with it, so the
+// next sync resumes it; the answer says what to do.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
@@ -14,6 +15,7 @@ import { runWorkflow, type TestCredentials } from '../harness';
 import { testStack, withDb } from '../helpers/stack';
 import { createWorld, type World } from '../db/follow-up/fixtures';
 import { connectPage, counts } from '../db/messenger/fixtures';
+import { failingSupabase, POOL_TIMEOUT } from './support/failing-supabase';
 
 const WORKFLOW = 'workflows/messenger-sync.json';
 const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
@@ -217,4 +219,68 @@ test('a query parameter (?mode=full, with or without a body) answers 400 naming 
 	expect(await sims.graph.control.requests()).toEqual([]);
 	const jobs = await withDb((db) => db.query('select count(*)::int as jobs from public.messenger_sync_jobs where page_id = $1', [other.pageId]));
 	expect(jobs.rows[0]).toEqual({ jobs: 0 });
+});
+
+const jobOf = async (pageId: string) =>
+	(
+		await withDb((db) =>
+			db.query<{ id: string; status: string; holder: string | null; held: boolean; last_error: string | null }>(
+				`select id, status, holder, held_until > now() as held, last_error from public.messenger_sync_jobs
+				  where page_id = $1 and status in ('running', 'failed')`,
+				[pageId],
+			),
+		)
+	).rows;
+
+// A database error mid-sync (PostgREST out of connections while recording a page): the job is failed
+// with it, so the next sync resumes it at once; it used to stay held by the finished run for its
+// lease (5 minutes), last_error null, every sync meanwhile answered 409 "already running". When
+// marking it failed fails too (the database is what failed), the answer says the job stays held
+// until its lease runs out.
+test('a database error mid-sync fails the job with it and answers 502 saying the next sync resumes; the next sync does', async () => {
+	const failing = await failingSupabase(['messenger_sync_record_page'], 503, POOL_TIMEOUT);
+	try {
+		const run = await runWorkflow(WORKFLOW, {
+			startNode: 'Sync Request',
+			webhook: { method: 'POST', headers: { [KEY.name]: KEY.value }, body: {} },
+			credentials: { ...credentials(), leadflowSupabaseApi: { url: failing.url, serviceRoleKey: testStack().serviceRoleKey } },
+		});
+		expect(run.response?.statusCode).toBe(502);
+		expect(expectProblem(run.response?.body, 502)).toEqual({
+			status: 502,
+			error: 'messenger_sync_record_page failed: Timed out acquiring connection from connection pool.',
+			description: expect.stringContaining('The sync stopped at page 1; the job is marked failed with this error, and the next sync of the Page resumes there.'),
+		});
+	} finally {
+		await failing.stop();
+	}
+	expect(await jobOf(world.pageId)).toEqual([
+		expect.objectContaining({ status: 'failed', holder: null, last_error: 'messenger_sync_record_page failed: Timed out acquiring connection from connection pool.' }),
+	]);
+
+	const next = await request({});
+	expect(next.response?.statusCode).toBe(200);
+	expect(next.response?.body).toMatchObject({ status: 'completed', resumed: true });
+	expect(await jobOf(world.pageId)).toEqual([]);
+});
+
+test('when marking the job failed fails too, the answer says it stays held until its lease runs out', async () => {
+	const failing = await failingSupabase(['messenger_sync_record_page', 'messenger_sync_fail'], 503, POOL_TIMEOUT);
+	try {
+		const run = await runWorkflow(WORKFLOW, {
+			startNode: 'Sync Request',
+			webhook: { method: 'POST', headers: { [KEY.name]: KEY.value }, body: {} },
+			credentials: { ...credentials(), leadflowSupabaseApi: { url: failing.url, serviceRoleKey: testStack().serviceRoleKey } },
+		});
+		expect(run.response?.statusCode).toBe(502);
+		expect(expectProblem(run.response?.body, 502).description).toContain(
+			'The sync stopped at page 1. Marking the job failed failed too, so it stays this run\'s until its lease runs out (Lease (Seconds): 300 from its last renewal): a sync started before then is answered 409; the next one after resumes there.',
+		);
+		expect(failing.failed()).toBe(2);
+	} finally {
+		await failing.stop();
+		const held = await jobOf(world.pageId);
+		expect(held).toEqual([expect.objectContaining({ status: 'running', held: true, last_error: null })]);
+		await withDb((db) => db.query("select public.messenger_sync_fail($1, $2, 'test over')", [held[0].id, held[0].holder]));
+	}
 });

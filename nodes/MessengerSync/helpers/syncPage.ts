@@ -27,7 +27,7 @@
 // sharing between executions.
 import { randomUUID } from 'node:crypto';
 import { NodeApiError, NodeOperationError, sleep, type IExecuteFunctions, type INodeExecutionData, type JsonObject } from 'n8n-workflow';
-import type { MessengerEvent, SyncPageResult } from '../../shared/contract';
+import type { MessengerEvent, SyncJob, SyncPageResult } from '../../shared/contract';
 import { isPageThrottling, type GraphError } from '../../shared/graph';
 import { FACEBOOK_CREDENTIAL, conversationsQuery, readConversations, readMessages, type GraphAnswer, type GraphTarget } from '../transport/graph';
 import { asNodeError } from '../../shared/per-item';
@@ -220,6 +220,38 @@ async function call(settings: SyncSettings, pacer: Pacer, tally: Tally, request:
 	}
 }
 
+/**
+ * A database or n8n failure mid-sync (Supabase out of reach, a 503, a statement timeout…): the job
+ * is failed with it, best effort, so that the next sync resumes it at once at its cursor rather
+ * than being refused (409) until this finished run's lease runs out. The database may be what
+ * failed, so marking the job may fail too: the error then says the job stays held until its lease
+ * runs out. Nothing is added when the job is no longer this run's (another run took it over: the
+ * error says so already). Answers the error to throw, saying what comes next.
+ */
+async function failedMidSync(
+	context: IExecuteFunctions,
+	error: NodeOperationError | NodeApiError,
+	job: SyncJob,
+	holder: string,
+	tally: Tally,
+	page: number,
+	leaseSeconds: number,
+): Promise<NodeOperationError | NodeApiError> {
+	let next: string | undefined;
+	try {
+		if (await failJob(context, job, holder, error.message, tally.pageErrors)) {
+			next = `The sync stopped at page ${page}; the job is marked failed with this error, and the next sync of the Page resumes there.`;
+		}
+	} catch (failure) {
+		context.logger.warn(`Leadflow Messenger Sync: the job could not be marked failed (${failure instanceof Error ? failure.message : String(failure)})`, { jobId: job.job_id });
+		next =
+			`The sync stopped at page ${page}. Marking the job failed failed too, so it stays this run's until its lease runs out ` +
+			`(Lease (Seconds): ${leaseSeconds} from its last renewal): a sync started before then is answered 409; the next one after resumes there.`;
+	}
+	if (next) error.description = error.description ? `${error.description} ${next}` : next;
+	return error;
+}
+
 export async function syncPage(context: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const started = performance.now();
 	const settings = readSettings(context);
@@ -345,8 +377,7 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 			if (done) break;
 		}
 	} catch (error) {
-		// A database or n8n failure: the job stays this run's until its lease runs out, then resumes.
-		if (!(error instanceof StopSync)) throw asNodeError(context, error);
+		if (!(error instanceof StopSync)) throw await failedMidSync(context, asNodeError(context, error), job, holder, tally, (last?.pages_read ?? job.pages_read) + 1, settings.leaseSeconds);
 		await failJob(context, job, holder, error.message, tally.pageErrors);
 		const detail =
 			error.kind === 'cursor'

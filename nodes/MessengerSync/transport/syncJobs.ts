@@ -52,6 +52,8 @@ export async function renewLease(context: IExecuteFunctions, job: SyncJob, holde
 	await callRpc(context, 'messenger_sync_renew_lease', { p_job_id: job.job_id, p_holder: holder, p_lease_seconds: leaseSeconds });
 }
 
-export async function failJob(context: IExecuteFunctions, job: SyncJob, holder: string, error: string, errors: number): Promise<void> {
-	await callRpc(context, 'messenger_sync_fail', { p_job_id: job.job_id, p_holder: holder, p_error: error, p_errors: errors });
+/** Fails the holder's job with its error; false when the job is no longer this holder's (another run took it over). */
+export async function failJob(context: IExecuteFunctions, job: SyncJob, holder: string, error: string, errors: number): Promise<boolean> {
+	const rows = await callRpc(context, 'messenger_sync_fail', { p_job_id: job.job_id, p_holder: holder, p_error: error, p_errors: errors });
+	return rows.length > 0;
 }
