@@ -4,8 +4,11 @@
 // one whose lease ran out and that another execution took since comes back `lease_lost`. The same
 // report sent again by its holder (n8n's Retry On Fail after a call whose answer was lost) comes back
 // with the first answer (`delivered`, `failed`, `retrying`), nothing written; another report of an
-// action it already completed comes back `already_completed`, the first report kept. Every answer
-// leaves as an item of the Automations output with `outcome` and `reported`, never as a failed item.
+// action it already completed comes back `already_completed`, the first report kept. An action
+// cancelled under its holder (its automation switched off or its action changed, found by a later
+// claim, or cancelled by its owner) comes back `cancelled`; a retry asked at the 10th attempt fails
+// it for good (`failed`). Every answer leaves as an item of the Automations output with `outcome`
+// and `reported`, never as a failed item.
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { sendBatch } from '../../shared/batch-refusals';
 import type { CompleteOutboxArgs } from '../../shared/contract';
@@ -40,7 +43,7 @@ const properties: INodeProperties[] = [
 		default: 'delivered',
 		options: [
 			{ name: 'Delivered', value: 'delivered', description: 'Done: never handed out again' },
-			{ name: 'Failed, Retry Later', value: 'retry', description: 'Handed out again after the retry delay' },
+			{ name: 'Failed, Retry Later', value: 'retry', description: 'Handed out again after the retry delay; at the 10th attempt, failed for good instead' },
 			{ name: 'Failed for Good', value: 'failed', description: 'Done, with the error: never handed out again' },
 		],
 		description: 'What became of the action; an expression can read it from the delivery step, e.g. retry when the step\'s output has an error',

@@ -217,8 +217,29 @@ export interface CompleteOutboxResult {
 	 * (a delivered item is never made failed, nor a failed one delivered); nothing written.
 	 * lease_lost: no longer this execution's: another execution claimed it after the lease ran out,
 	 * or this one gave it back for a retry; whoever holds it now reports it. not_found: no such item.
+	 * cancelled: the item was cancelled under its holder (its automation switched off or its action
+	 * changed, seen by a later claim, or pipeline_cancel_outbox); nothing written. A retry asked at
+	 * the 10th attempt is failed: the item is failed for good.
 	 */
-	outcome: 'delivered' | 'failed' | 'retrying' | 'already_completed' | 'lease_lost' | 'not_found';
+	outcome: 'delivered' | 'failed' | 'retrying' | 'already_completed' | 'lease_lost' | 'not_found' | 'cancelled';
+}
+
+export interface CancelOutboxArgs {
+	/** The owner: only its items are cancelled (another owner's are not_found). */
+	p_user_id: string;
+	/** 1–1,000 outbox item ids. */
+	p_outbox_ids: string[];
+	p_now?: string;
+}
+
+export interface CancelOutboxResult {
+	outbox_id: string;
+	/**
+	 * cancelled: never handed out again (it was pending, or claimed and its lease had run out).
+	 * held: being delivered now (claimed under a live lease): its holder's report decides.
+	 * already_completed: delivered, failed or cancelled before. not_found: no such item of this owner.
+	 */
+	outcome: 'cancelled' | 'held' | 'already_completed' | 'not_found';
 }
 
 // =============================================================================================
