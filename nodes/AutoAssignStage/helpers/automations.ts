@@ -66,6 +66,8 @@ function toItem(item: ClaimedOutboxItem, executionId: string, pairedItem: number
 	return {
 		json: {
 			outbox_id: item.outbox_id,
+			// The owner whose automation fired: an every-owner sweep routes each item by it.
+			user_id: item.payload.user_id ?? null,
 			kind: item.kind,
 			action: item.payload.action,
 			automation: item.payload.automation,

@@ -162,6 +162,10 @@ export interface ClaimOutboxArgs {
 
 /** What an automation's webhook / notify action is about. */
 export interface OutboxPayload {
+	/** The item's id: a receiver dedupes on it (confirmed delivery is at least once). Absent on items queued before migration 20261201001780. */
+	outbox_id?: string;
+	/** The owner (the business) whose automation fired. Absent on items queued before migration 20261201001780. */
+	user_id?: string;
 	/** The action as the automation declares it: {type: 'webhook', url, method?, body?} or {type: 'notify', message, channel?, to?}. */
 	action: { type: 'webhook' | 'notify'; [field: string]: unknown };
 	automation: { id: string; name: string };
@@ -177,6 +181,12 @@ export interface OutboxPayload {
 		to_score: number | null;
 		from_status: LeadStatus | null;
 		to_status: LeadStatus | null;
+		/** Who made the change, as its history says: `user` (a person), `ai` (an analysis or an AI agent's move), `automation`. */
+		actor?: 'user' | 'ai' | 'automation' | null;
+		/** The person's id or the agent's name a move named, the model of an analysis, the id of the automation that made the change. */
+		actor_id?: string | null;
+		/** Why: a move's reason, an analysis' reasoning; null for an automation's change. */
+		reason?: string | null;
 	};
 	occurred_at: string;
 }

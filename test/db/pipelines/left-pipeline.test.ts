@@ -90,10 +90,11 @@ describe('an automation\'s move within a pipeline the contact is not in', () => 
 		});
 		const [first, second] = await world.contacts(2);
 
+		// A change's fields in order (leadflow_private.pipeline_change; actor, actor_id and reason since migration …1780).
 		const answer = await withDb(async (db) => {
 			const { rows } = await db.query<{ answer: { runs: Record<string, number>; outbox: Record<string, string[]> } }>(
 				`select leadflow_private.pipeline_fire(array(
-				          select row($1::uuid, c.conversation_id, $2::uuid, gen_random_uuid(), false, $3::uuid, $3::uuid, 30, 30, 'CONTACTED', c.to_status, 0)::leadflow_private.pipeline_change
+				          select row($1::uuid, c.conversation_id, $2::uuid, gen_random_uuid(), false, $3::uuid, $3::uuid, 30, 30, 'CONTACTED', c.to_status, 0, 'user', null, null)::leadflow_private.pipeline_change
 				            from unnest($4::uuid[], $5::text[]) c (conversation_id, to_status)), $6) as answer`,
 				[world.userId, world.pipeline.id, stages.Contacted, [first, second], ['WON', 'LOST'], NOW],
 			);

@@ -41,6 +41,8 @@ describe('pipeline_outbox', () => {
 		expect(item).toMatchObject({ kind: 'webhook', attempt: 1, automation_id: automationId, conversation_id: contacts[0] });
 		expect(new Date(item.lease_expires_at).toISOString()).toBe(minutesAfter(6, at));
 		expect(item.payload).toEqual({
+			outbox_id: item.outbox_id,
+			user_id: world.userId,
 			action: { type: 'webhook', url: 'https://crm.example.test/leads', method: 'PUT', body: { source: 'leadflow' } },
 			automation: { id: automationId, name: 'new lead webhook' },
 			contact: { conversation_id: contacts[0], page_id: world.pageId, sender_id: expect.stringMatching(/^[0-9]+$/), sender_name: 'Contact 0' },
@@ -54,6 +56,10 @@ describe('pipeline_outbox', () => {
 				to_score: 30,
 				from_status: null,
 				to_status: 'CONTACTED',
+				// An analysis placed it: the model, and its reasoning as the reason.
+				actor: 'ai',
+				actor_id: 'gemini-3-flash',
+				reason: 'Score 30: engaged, asked concrete questions.',
 			},
 			occurred_at: expect.stringMatching(/^2004-01-01T00:00:00/),
 		});

@@ -194,6 +194,19 @@ it('Claim Automations hands out the actions of changes made without handing them
 	expect((await claimAutomations(theirs.userId)).automations).toHaveLength(2);
 });
 
+it('each handed-out action names its owner (user_id) and who made the change and why, so a sweep of every owner can route it', async () => {
+	const world = await worldWithActions();
+	const [contact] = await world.contacts(1);
+	const placed = await runStage([analysed(contact, 50)], { operation: 'assign', handOutAutomations: false }, supabaseCredentials());
+	expect(placed.automations).toEqual([]);
+	const swept = await claimAutomations(world.userId);
+	expect(swept.automations).toHaveLength(2);
+	for (const item of swept.automations) {
+		expect(item).toMatchObject({ user_id: world.userId, change: { actor: 'ai', actor_id: 'gemini-3-flash', reason: 'Engaged.' } });
+		expect(typeof item.outbox_id).toBe('string');
+	}
+});
+
 it('Move and Assign hand out only the actions their own changes queued: another run\'s waiting actions stay for Claim Automations', async () => {
 	const world = await worldWithActions();
 	await world.automation({
