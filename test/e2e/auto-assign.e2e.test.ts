@@ -5,7 +5,8 @@
 //   due contact of the owner is analysed and placed, and the Automations output carries the fired
 //   webhook / notify actions once; without the key or with a wrong one n8n answers 403 (Header
 //   Auth answers 403 for both) and nothing is analysed or written; a second call re-analyses no
-//   one without new messages and hands out nothing again;
+//   one without new messages and hands out nothing again; when Assign Stages fails (a 40001), the
+//   answer is 500 {status, error, field, hint}, not n8n's bare "Error in workflow";
 // - the Schedule Trigger path, run from the trigger through n8n's REST API as the editor's
 //   *Execute workflow* does (n8n cannot be told to fire a cron now), analyses every owner's due
 //   conversations.
@@ -25,6 +26,7 @@ import path from 'node:path';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { serviceClient, testStack, withDb } from '../helpers/stack';
 import { activities, createPipelineWorld, places, runs, tagsOf, type PipelineWorld } from '../db/pipelines/fixtures';
+import { failingSupabase, type FailingSupabase } from '../workflows/support/failing-supabase';
 import { signInAsOwner, startN8n, withoutSchedule, type E2eWorkflow, type N8nRest, type RunningN8n } from './support';
 
 const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
@@ -48,10 +50,13 @@ let rest: N8nRest;
 let sims: RunningSimulators;
 let world: PipelineWorld;
 let automations: { hot: string; welcome: string };
+/** The stack's Supabase, whose pipeline_assign fails when told to. */
+let supabase: FailingSupabase;
 
 beforeAll(async () => {
 	const stack = testStack();
 	sims = await startSimulators();
+	supabase = await failingSupabase(['pipeline_assign'], 500, { code: '40001', message: 'could not serialize access due to concurrent update', details: null, hint: null }, 0);
 	world = await createPipelineWorld();
 	automations = {
 		welcome: await world.automation({ name: 'Welcome to the CRM', trigger_type: 'ENTERED_PIPELINE', actions: [{ type: 'webhook', url: 'https://crm.example.test/leads' }] }),
@@ -67,7 +72,7 @@ beforeAll(async () => {
 		publish: [WEBHOOK_COPY.id],
 		credentials: {
 			httpHeaderAuth: KEY,
-			leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
+			leadflowSupabaseApi: { url: supabase.url, serviceRoleKey: stack.serviceRoleKey },
 			leadflowGeminiApi: { apiKeys: GEMINI_KEYS.join('\n'), baseUrl: sims.gemini.baseUrl, model: 'gemini-3-flash' },
 		},
 	});
@@ -78,6 +83,7 @@ beforeAll(async () => {
 afterAll(async () => {
 	await n8n?.stop();
 	await sims?.stop();
+	await supabase?.stop();
 });
 
 /** A customer message `secondsAgo` before the database's now (relative, never a date). */
@@ -251,3 +257,23 @@ test('in real n8n: the Schedule Trigger path analyses and places every owner\'s 
 });
 
 const executionsOf = (workflowId: string) => n8n.executions({ workflowId });
+
+test('in real n8n: when Assign Stages fails (40001), Analyse Now answers 500 {status, error, field, hint}, not "Error in workflow"; the next call places the contact', async () => {
+	const [late] = await world.contacts(1);
+	await customerWrites(world, late, 'How much is the course for two?', 30);
+	supabase.failNext(1);
+	const failed = await analyseNow();
+	expect(failed.statusCode).toBe(500);
+	expect(failed.body).toEqual({
+		status: 500,
+		error: 'pipeline_assign failed: could not serialize access due to concurrent update',
+		field: null,
+		hint: expect.stringContaining('The conversations not placed stay due'),
+	});
+	expect(await stageOf(world, late)).toBeUndefined();
+
+	const next = await analyseNow();
+	expect(next.statusCode).toBe(200);
+	expect(next.body).toMatchObject({ assigned: 1 });
+	expect(await stageOf(world, late)).toMatchObject({ stage_id: world.pipeline.stages.Qualified });
+});

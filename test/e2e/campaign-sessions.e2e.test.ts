@@ -2,32 +2,38 @@
 // the example launch (test/helpers/campaign.ts) and its replay, two identical launches at the
 // same moment, the webhook key, the stats path, and 211 generated malformed requests sent as raw
 // bytes — every one 4xx, n8n still answering, and the owner's row counts in all eight tables
-// unchanged.
+// unchanged; a launch and the stats while PostgREST answers 503 answer 500 {status, error, hint},
+// and the launch sent again creates its sessions once.
 import { request } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { createTestUser, testStack, withDb } from '../helpers/stack';
 import { rowCounts } from '../helpers/campaign-counts';
 import { seedLaunch } from '../helpers/campaign';
 import { malformedLaunches } from '../nodes/CampaignSessionCreate/malformed';
+import { failingSupabase, POOL_TIMEOUT, type FailingSupabase } from '../workflows/support/failing-supabase';
 import { startN8n, type RunningN8n } from './support';
 
 const KEY = { name: 'X-Leadflow-Key', value: `e2e-${randomUUID()}` };
 let n8n: RunningN8n;
 let owner: string;
+/** The stack's Supabase, whose campaign functions fail when told to. */
+let supabase: FailingSupabase;
 const headers = () => ({ [KEY.name]: KEY.value, 'X-Leadflow-Owner': owner });
 
 beforeAll(async () => {
 	const stack = testStack();
 	owner = await createTestUser('e2e-recruiter');
+	supabase = await failingSupabase(['create_campaign_sessions', 'campaign_session_stats'], 503, POOL_TIMEOUT, 0);
 	n8n = await startN8n({
 		workflows: ['workflows/campaign-session-created.json'],
-		credentials: { httpHeaderAuth: KEY, leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } },
+		credentials: { httpHeaderAuth: KEY, leadflowSupabaseApi: { url: supabase.url, serviceRoleKey: stack.serviceRoleKey } },
 	});
 	process.stderr.write(`n8n answered its webhooks ${n8n.startSeconds.toFixed(1)} s after \`n8n start\`\n`);
 }, 300_000);
 
 afterAll(async () => {
 	await n8n?.stop();
+	await supabase?.stop();
 });
 
 /** Exactly these bytes, with exactly this content type (or none): what fetch cannot send. */
@@ -103,6 +109,28 @@ test('GET /webhook/campaigns/:campaignId/stats answers the live numbers', async 
 	expect(stats.body).toMatchObject({ campaign: { id: body.campaign }, sessions: 3, contacted: 0, statuses: { pending: 3 }, messages: { total: 0 } });
 	const unknown = await n8n.callWebhook('campaigns/nobody_abcdef123/stats', { headers: headers() });
 	expect(unknown.statusCode).toBe(404);
+});
+
+test('a launch and the stats while PostgREST answers 503 answer 500 {status, error, hint}, not "Error in workflow"; the launch sent again creates its sessions once', async () => {
+	const body = seedLaunch();
+	const key = randomUUID();
+	supabase.failNext(1);
+	const failed = await n8n.callWebhook('session-created', { method: 'POST', headers: { ...headers(), 'Idempotency-Key': key }, body });
+	expect(failed.statusCode).toBe(500);
+	expect(failed.body).toEqual({
+		status: 500,
+		error: 'create_campaign_sessions failed: Timed out acquiring connection from connection pool.',
+		hint: expect.stringContaining('send the same request again (the same Idempotency-Key)'),
+	});
+	expect(await sessionCount(body.campaign)).toBe(0);
+	const retried = await n8n.callWebhook('session-created', { method: 'POST', headers: { ...headers(), 'Idempotency-Key': key }, body });
+	expect(retried.statusCode).toBe(201);
+	expect(retried.body).toMatchObject({ created: 3, emitted: 3 });
+
+	supabase.failNext(1);
+	const stats = await n8n.callWebhook(`campaigns/${body.campaign}/stats`, { headers: headers() });
+	expect(stats.statusCode).toBe(500);
+	expect(stats.body).toEqual({ status: 500, error: 'campaign_session_stats failed: Timed out acquiring connection from connection pool.', hint: expect.stringContaining('ask for the stats again') });
 });
 
 test('211 malformed launches: every one 4xx, n8n still answering, the row counts unchanged', async () => {

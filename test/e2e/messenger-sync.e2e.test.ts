@@ -1,11 +1,13 @@
 // workflows/messenger-sync.json in real n8n 2.41.1 (this package installed from its tarball)
 // against the local stack and the Graph simulator's Conversations endpoint at 2 calls a second: the
 // webhook answers the sync's counts with everything recorded, the next call is incremental, no key
-// is 403, a refused token is 502 with why.
+// is 403, a refused token is 502 with why, and a database error mid-sync 502 saying the next sync
+// resumes, which it does.
 import { randomUUID } from 'node:crypto';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { testStack, withDb } from '../helpers/stack';
 import { createWorld, type World } from '../db/follow-up/fixtures';
+import { failingSupabase, POOL_TIMEOUT, type FailingSupabase } from '../workflows/support/failing-supabase';
 import { startN8n, type RunningN8n } from './support';
 
 const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
@@ -13,10 +15,13 @@ const TOKEN = 'e2e-sync-token';
 let n8n: RunningN8n;
 let sims: RunningSimulators;
 let world: World;
+/** The stack's Supabase, whose messenger_sync_record_page fails when told to. */
+let supabase: FailingSupabase;
 
 beforeAll(async () => {
 	const stack = testStack();
 	sims = await startSimulators();
+	supabase = await failingSupabase(['messenger_sync_record_page'], 503, POOL_TIMEOUT, 0);
 	world = await createWorld();
 	await sims.graph.control.configure({ pageTokens: { [world.pageId]: TOKEN } });
 	await sims.graph.control.generateConversations({ pageId: world.pageId, count: 250, messagesPerConversation: 3, newest: Date.now() - 60_000, stepMs: 1000, psidStart: 8_500_000_000 + (Date.now() % 1_000_000) });
@@ -25,7 +30,7 @@ beforeAll(async () => {
 		credentials: {
 			httpHeaderAuth: KEY,
 			leadflowFacebookPageApi: { pageId: world.pageId, accessToken: TOKEN, graphApiVersion: 'v25.0', baseUrl: sims.graph.baseUrl },
-			leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
+			leadflowSupabaseApi: { url: supabase.url, serviceRoleKey: stack.serviceRoleKey },
 		},
 	});
 }, 300_000);
@@ -33,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
 	await n8n?.stop();
 	await sims?.stop();
+	await supabase?.stop();
 });
 
 const sync = (body: unknown = {}, headers: Record<string, string> = { [KEY.name]: KEY.value }) => n8n.callWebhook('leadflow/sync', { method: 'POST', headers, body });
@@ -67,4 +73,22 @@ test('in real n8n: no key 403 and nothing runs; a refused token 502 with why, re
 	expect(JSON.stringify(refused.body)).not.toMatch(/at \S+\.(js|ts):\d+/);
 	const job = await withDb((db) => db.query(`select status from public.messenger_sync_jobs where page_id = $1 order by started_at desc limit 1`, [world.pageId]));
 	expect(job.rows).toEqual([{ status: 'failed' }]);
+});
+
+test('in real n8n: a database error mid-sync (PostgREST out of connections) answers 502 saying the next sync resumes; the job is failed with it; the next sync resumes and completes', async () => {
+	await sims.graph.control.configure({ pageTokens: { [world.pageId]: TOKEN } });
+	supabase.failNext(1);
+	const failed = await sync({});
+	expect(failed.statusCode).toBe(502);
+	expect(failed.body).toEqual({
+		status: 502,
+		error: 'messenger_sync_record_page failed: Timed out acquiring connection from connection pool.',
+		description: expect.stringContaining('the job is marked failed with this error, and the next sync of the Page resumes there.'),
+	});
+	const job = await withDb((db) => db.query(`select status, holder, last_error from public.messenger_sync_jobs where page_id = $1 order by started_at desc limit 1`, [world.pageId]));
+	expect(job.rows).toEqual([{ status: 'failed', holder: null, last_error: 'messenger_sync_record_page failed: Timed out acquiring connection from connection pool.' }]);
+
+	const next = await sync({});
+	expect(next.statusCode).toBe(200);
+	expect(next.body).toMatchObject({ status: 'completed', resumed: true });
 });

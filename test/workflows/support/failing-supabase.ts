@@ -10,20 +10,24 @@ export interface FailingSupabase {
 	url: string;
 	/** How many requests were answered with the failure. */
 	failed(): number;
+	/** From now on, the next `times` calls fail (then they are forwarded). */
+	failNext(times: number): void;
 	stop(): Promise<void>;
 }
 
 /** PostgREST's answer when it cannot get a connection to the database. */
 export const POOL_TIMEOUT = { code: 'PGRST003', message: 'Timed out acquiring connection from connection pool.', details: null, hint: null };
 
-/** `functions`: the database functions to fail (`/rest/v1/rpc/<name>`); `times`: how many calls, then forwarded. */
+/** `functions`: the database functions to fail (`/rest/v1/rpc/<name>`); `times`: how many calls, then forwarded (0: none until failNext). */
 export async function failingSupabase(functions: string[], status: number, body: unknown, times = Infinity): Promise<FailingSupabase> {
 	const upstream = new URL(testStack().supabaseUrl);
 	const paths = new Set(functions.map((name) => `/rest/v1/rpc/${name}`));
 	let failed = 0;
+	let left = times;
 	const server = createServer((incoming, outgoing) => {
-		if (paths.has((incoming.url ?? '').split('?')[0]) && failed < times) {
+		if (paths.has((incoming.url ?? '').split('?')[0]) && left > 0) {
 			failed += 1;
+			left -= 1;
 			incoming.resume();
 			outgoing.writeHead(status, { 'content-type': 'application/json' });
 			outgoing.end(JSON.stringify(body));
@@ -46,6 +50,9 @@ export async function failingSupabase(functions: string[], status: number, body:
 	return {
 		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
 		failed: () => failed,
+		failNext: (next) => {
+			left = next;
+		},
 		stop: () =>
 			new Promise<void>((resolve) => {
 				server.closeAllConnections();
