@@ -3,8 +3,10 @@
 // (seed001() in test/workflows/support/seeds.ts), a second run with nothing due, and the monitor
 // before and after, compared with what Graph received; three overlapping Trigger Now calls, whose
 // answers say why they claimed fewer than asked (docs/follow-up.md); a Page token Facebook refuses,
-// answered 500 with Facebook Send's message; and the schedule's path, its batches sent by
-// sub-executions it does not wait for, on 1,000 contacts at 300 a second.
+// answered 500 with Facebook Send's message; the schedule's path, its batches sent by
+// sub-executions it does not wait for, on 1,000 contacts at 300 a second; and a scheduled run whose
+// Generate Follow-Up fails its batch, which gives back every contact of its claim before it ends in
+// error, not only the batch Generate was handed.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startSimulators, type RunningSimulators } from '../../simulators';
@@ -22,6 +24,8 @@ const headers = { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value };
 
 /** The rule the scheduled copy claims for (created disabled, enabled once its contacts are tagged, so one claim sees them all) and its tag. */
 let scheduled: { ruleId: string; tagId: string };
+/** The same for the copy whose Generate Follow-Up fails as a node. */
+let failing: { ruleId: string; tagId: string };
 
 /**
  * The shipped workflow as the schedule runs it, under another id: its webhook off, its Schedule
@@ -48,6 +52,23 @@ function scheduledCopy(ruleId: string): E2eWorkflow {
 	};
 }
 
+/**
+ * A scheduled copy whose Generate Follow-Up fails every item it is handed with an error, not a
+ * generation (a Follow-Up Number it refuses, as a setup error would), under another id, for its own
+ * rule.
+ */
+function failingCopy(ruleId: string): E2eWorkflow {
+	const copy = scheduledCopy(ruleId);
+	return {
+		...copy,
+		id: 'LfTagMonitorBad',
+		name: `${String(copy.name).replace(' (scheduled copy)', '')} (failing copy)`,
+		nodes: copy.nodes.map((node) =>
+			node.type === 'n8n-nodes-leadflow.generateFollowUp' ? { ...node, parameters: { ...node.parameters, followUpNumber: '={{ 0 }}' } } : node,
+		),
+	};
+}
+
 beforeAll(async () => {
 	const stack = testStack();
 	sims = await startSimulators();
@@ -57,9 +78,14 @@ beforeAll(async () => {
 		const ruleId = await addRule(db, seed.owner, { name: 'Scheduled batches', includeTagIds: [tags.Scheduled], dailyLimit: 1000, enabled: false });
 		return { ruleId, tagId: tags.Scheduled };
 	});
+	failing = await withDb(async (db) => {
+		const tags = await createTags(db, seed.owner, ['Failing']);
+		const ruleId = await addRule(db, seed.owner, { name: 'Failing generation', includeTagIds: [tags.Failing], dailyLimit: 1000, enabled: false });
+		return { ruleId, tagId: tags.Failing };
+	});
 	n8n = await startN8n({
-		workflows: [withoutSchedule('workflows/tag-monitor-send.json'), 'workflows/automation-monitor.json', scheduledCopy(scheduled.ruleId)],
-		publish: ['LfTagMonitorSnd', 'LfAutomationMon1', 'LfTagMonitorSch'],
+		workflows: [withoutSchedule('workflows/tag-monitor-send.json'), 'workflows/automation-monitor.json', scheduledCopy(scheduled.ruleId), failingCopy(failing.ruleId)],
+		publish: ['LfTagMonitorSnd', 'LfAutomationMon1', 'LfTagMonitorSch', 'LfTagMonitorBad'],
 		credentials: {
 			httpHeaderAuth: WEBHOOK_KEY,
 			leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
@@ -206,3 +232,30 @@ test('the schedule sends 1,000 due contacts in batches by sub-executions: each o
 	const sendSeconds = (Math.max(...sends.map((send) => Date.parse(send.receivedAt))) - Math.min(...sends.map((send) => Date.parse(send.receivedAt)))) / 1000;
 	process.stderr.write(`schedule run of 1,000 at 300/s in real n8n: ${runSeconds.toFixed(2)} s from its start to its last batch's end (the run's own execution ${((Date.parse(String(run.stoppedAt)) - Date.parse(String(run.startedAt))) / 1000).toFixed(2)} s; first to last send ${sendSeconds.toFixed(2)} s)\n`);
 }, 180_000);
+
+test('a scheduled run whose Generate Follow-Up fails its batch gives back every contact of its claim (Give Back Claimed Contacts), then ends in error', async () => {
+	const sendsBefore = (await graphSends(sims)).length;
+	await withDb(async (db) => {
+		await addContacts(db, seed.owner, { label: 'Failing', count: 120, tagIds: [failing.tagId], lastMessageMinutesAgo: 10, spreadMinutes: 600 });
+		await db.query(`update public.ai_automation_rules set enabled = true where id = $1`, [failing.ruleId]);
+	});
+	try {
+		// A run that claimed the 120: Generate gave back its batch of 50, the failure path the other 70.
+		const run = await n8n.waitForExecution((one) => one.workflowId === 'LfTagMonitorBad' && one.mode === 'trigger' && (one.nodeOutputs['Give Back Claimed Contacts'] ?? []).length === 120, 60_000);
+		expect(run.status).toBe('error');
+		expect(run.error).toMatchObject({ message: 'Follow-Up Number must be a whole number of at least 1 (got 0)', node: 'Fail The Scheduled Run' });
+		const outcomes = run.nodeOutputs['Give Back Claimed Contacts'].map((row) => row.outcome);
+		expect(outcomes.filter((outcome) => outcome === 'released')).toHaveLength(70);
+		expect(outcomes.filter((outcome) => outcome === 'not_held')).toHaveLength(50);
+		expect(run.nodeOutputs['Send Batch']).toBeUndefined();
+	} finally {
+		await withDb((db) => db.query(`update public.ai_automation_rules set enabled = false where id = $1`, [failing.ruleId]));
+	}
+	// The rule switched off, no run holds any of them once the last one has given its claim back.
+	const held = async () =>
+		(await withDb((db) => db.query<{ n: number }>(`select count(*)::int as n from public.ai_automation_contact_states where rule_id = $1 and locked_by is not null`, [failing.ruleId]))).rows[0].n;
+	const deadline = Date.now() + 30_000;
+	while ((await held()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 500));
+	expect(await held()).toBe(0);
+	expect((await graphSends(sims)).length).toBe(sendsBefore);
+}, 120_000);
