@@ -8,6 +8,9 @@
 // - queue-run's schedule path: a copy whose Schedule Trigger fires every 2 seconds (its webhook off,
 //   its claim for one owner so that other tests' queues stay theirs) sends each due message once,
 //   however many times it fires, and records it.
+// - a WhatsApp token Meta refuses (190): Run Now answers 500 with the cause, a hint and the counts,
+//   the schedule's firing ends in error (Fail The Scheduled Run), the messages wait in the queue
+//   with no attempt used, and once the token is accepted the schedule sends them.
 // The shipped files' own schedules are switched off here: once published, n8n would run them for
 // every owner of the stack.
 import { readFileSync } from 'node:fs';
@@ -174,4 +177,54 @@ test('in real n8n: the schedule path, firing every 2 seconds, sends each due mes
 	expect(runs.length).toBeGreaterThanOrEqual(4);
 	expect(runs.filter((run) => run.status !== 'success' && run.stoppedAt !== null).map((run) => run.status)).toEqual([]);
 	expect(new Set(runs.map((run) => run.mode))).toEqual(new Set(['trigger']));
+});
+
+test('in real n8n: a refused WhatsApp token (190) fails the run visibly: Run Now answers 500 with the cause, a hint and the counts, the schedule\'s firing ends in error; the messages wait in the queue, no attempt used', async () => {
+	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}!' } });
+	const leads = await leadsOf(owner, 2);
+	await prepareDue(owner);
+	const before = (await n8n.executions({ workflowId: 'LfQueueRunSched' })).reduce((last, run) => Math.max(last, run.id), 0);
+	const [scheduledLead] = await leadsOf(scheduledOwner, 1);
+	for (const lead of [...leads, scheduledLead]) await sims.graph.control.addFault({ match: { recipient: lead.phone }, effect: { kind: 'graphError', code: 190 } });
+	await prepareDue(scheduledOwner);
+
+	const answer = await n8n.callWebhook('leadflow/queue/run', { method: 'POST', headers: headers(owner), body: {} });
+	expect(answer.statusCode).toBe(500);
+	expect(answer.body).toEqual({
+		status: 500,
+		error: expect.stringMatching(/^The WhatsApp access token was refused \(190\)/),
+		field: null,
+		hint: expect.stringMatching(/Leadflow WhatsApp Cloud API credential/),
+		claimed: 2,
+		sent: 0,
+		failed: 0,
+		dead: 0,
+		released: 2,
+		refused: 0,
+		errors: [{ code: 'invalid_token', count: 2 }],
+	});
+	noStackTrace(answer.body);
+	expect(JSON.stringify(answer.body)).not.toContain('EAAG-e2e-queue-token');
+	expect((await messagesOf(owner)).map((row) => [row.status, row.attempts])).toEqual([
+		['queued', 0],
+		['queued', 0],
+	]);
+
+	// The scheduled copy's firing that met the refusal is an execution in error, at Fail The Scheduled Run.
+	const failed = await n8n.waitForExecution((run) => run.workflowId === 'LfQueueRunSched' && run.id > before && run.status === 'error', 30_000);
+	expect(failed.error).toMatchObject({ node: 'Fail The Scheduled Run', message: expect.stringMatching(/^The WhatsApp access token was refused \(190\)/) });
+	// Between firings it waits in the queue, the refused runs having used no attempt (a firing may hold it for a moment).
+	const rowOf = async () => (await messagesOf(scheduledOwner)).find((row) => row.lead_id === scheduledLead.leadId);
+	const waiting = Date.now() + 10_000;
+	while ((await rowOf())?.status !== 'queued' && Date.now() < waiting) await sleep(50);
+	expect(await rowOf()).toMatchObject({ status: 'queued', attempts: 0 });
+
+	// Token accepted again: the schedule sends it on its next firing.
+	await sims.graph.control.clearFaults();
+	const until = Date.now() + 30_000;
+	while ((await messagesOf(scheduledOwner)).some((row) => row.lead_id === scheduledLead.leadId && row.status !== 'sent')) {
+		if (Date.now() > until) throw new Error(`The scheduled copy did not send the message within 30 s of the fix:\n${n8n.logs().slice(-3000)}`);
+		await sleep(250);
+	}
+	expect(await sentTo([scheduledLead.phone])).toHaveLength(1);
 });

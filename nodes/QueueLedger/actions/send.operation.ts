@@ -3,15 +3,20 @@
 // Meta's message id, failed with Meta's code and whether a retry can help, or released: not
 // attempted because the batch stopped), ready for Complete. A refused token or the number's
 // throughput limit stops the batch: the messages not yet attempted are released, never sent into
-// an error. Nothing is thrown once a message may have gone out, so Complete always records it.
+// an error. Nothing is thrown once a message may have gone out, so Complete always records it; a
+// failure before that (a credential without a valid Phone Number ID, an item it cannot read) gives
+// the claimed messages back through queue_complete (released, the attempt given back) before it is
+// thrown, or with Continue On Fail fails every item with it (helpers/releaseClaimed.ts).
 // Just before each group of messages (as many as Parallel Sends) goes out, one database call
 // (queue_begin_send) renews the lease of those the worker still holds and refuses the others: a
 // message claimed again by another run after this one's lease ran out, whose lead was taken over
 // meanwhile, or whose lead's phone changed since the claim, is not sent (released, its error saying
 // why: not_held, cancelled, phone_changed …), so it never goes out twice, nor to a lead a person has
-// taken, nor to a number the lead no longer has. Once a third of the lease has passed, the same call
-// also renews the lease of every message of the earlier groups whose send it let go: those are
-// reported by Complete only after the last group, and a slow Meta (groups × the timeout) could
+// taken, nor to a number the lead no longer has. When that call fails (the database unreachable, a
+// statement timeout), the run sends nothing more: the rest are released, code not_checked. Once a
+// third of the lease has passed, the same call also renews the lease of every message of the
+// earlier groups whose send it let go: those are reported by Complete only after the last group,
+// and a slow Meta (groups × the timeout) could
 // otherwise outlast their lease, after which any run's Claim ends them dead, `uncertain`, and
 // Complete is refused (already_completed) even for a message Meta accepted.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
@@ -25,7 +30,8 @@ import { E164, UUID } from '../../shared/valid-input';
 import { invalid } from '../helpers/common';
 import { readMessage } from '../helpers/messages';
 import { notAttempted, outcomeOf, type BatchStop, type SendOutcome } from '../helpers/sendResults';
-import { readWhatsAppTarget, sendMessage } from '../transport/whatsapp';
+import { releaseBeforeReporting, type ClaimedMessage } from '../helpers/releaseClaimed';
+import { readWhatsAppTarget, sendMessage, type WhatsAppTarget } from '../transport/whatsapp';
 
 const properties: INodeProperties[] = [
 	{
@@ -109,26 +115,47 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		worker: (json) => json.worker,
 	});
 	const jobs: Job[] = [];
-	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-		try {
-			const itemId = String(read('itemId', itemIndex, '') ?? '').trim();
-			if (!UUID.test(itemId)) {
-				throw invalid(this, itemIndex, `The queue item ID "${itemId}" is not a UUID`, 'Map the item_id Claim returns with each message, e.g. {{ $json.item_id }}.');
+	let options: { concurrency?: number; leaseSeconds?: number; timeoutMs?: number };
+	let target: WhatsAppTarget;
+	// The setup: until the first queue_begin_send nothing can have gone out, so a failure here gives
+	// the claimed messages back (released through queue_complete: due again at once, the attempt
+	// the claim counted given back) before it is reported, instead of leaving them claimed for their
+	// whole lease (helpers/releaseClaimed.ts).
+	try {
+		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+			try {
+				const itemId = String(read('itemId', itemIndex, '') ?? '').trim();
+				if (!UUID.test(itemId)) {
+					throw invalid(this, itemIndex, `The queue item ID "${itemId}" is not a UUID`, 'Map the item_id Claim returns with each message, e.g. {{ $json.item_id }}.');
+				}
+				const worker = String(read('worker', itemIndex, '') ?? '').trim();
+				const phone = String(read('phone', itemIndex, '') ?? '').trim();
+				const checked = readMessage(read('message', itemIndex, null));
+				const problem = !E164.test(phone) ? `The phone "${phone}" is not in E.164 (+ and 7 to 15 digits)` : 'problem' in checked ? `The message ${checked.problem}` : undefined;
+				jobs.push({ itemIndex, itemId: itemId.toLowerCase(), worker, phone, ...('message' in checked && { message: checked.message }), ...(problem && { problem }) });
+			} catch (error) {
+				if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
+				output.push(failedItem(this, error, { item: itemIndex }));
 			}
-			const worker = String(read('worker', itemIndex, '') ?? '').trim();
-			const phone = String(read('phone', itemIndex, '') ?? '').trim();
-			const checked = readMessage(read('message', itemIndex, null));
-			const problem = !E164.test(phone) ? `The phone "${phone}" is not in E.164 (+ and 7 to 15 digits)` : 'problem' in checked ? `The message ${checked.problem}` : undefined;
-			jobs.push({ itemIndex, itemId: itemId.toLowerCase(), worker, phone, ...('message' in checked && { message: checked.message }), ...(problem && { problem }) });
-		} catch (error) {
-			if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
-			output.push(failedItem(this, error, { item: itemIndex }));
 		}
+		if (jobs.length === 0) return [output];
+		options = this.getNodeParameter('options', 0, {}) as { concurrency?: number; leaseSeconds?: number; timeoutMs?: number };
+		target = await readWhatsAppTarget(this);
+	} catch (caught) {
+		const error = asNodeError(this, caught);
+		if (!this.continueOnFail()) {
+			// Failed as a node: every message it was handed is given back (those another run holds, or
+			// already reported, the database leaves alone).
+			await releaseBeforeReporting(this, claimedOf(read, items.length), [error]);
+			throw error;
+		}
+		// With Continue On Fail, every message read fails with it (the package's failed item, which
+		// n8n's error output takes; a credential the node cannot use is not the item's fault), after
+		// being given back.
+		await releaseBeforeReporting(this, jobs, [error]);
+		for (const job of jobs) output.push(failedItem(this, error, { item: job.itemIndex }, 'service_error'));
+		return [output];
 	}
-	if (jobs.length === 0) return [output];
-
-	const options = this.getNodeParameter('options', 0, {}) as { concurrency?: number; leaseSeconds?: number; timeoutMs?: number };
-	const target = await readWhatsAppTarget(this);
 	const cancelSignal = this.getExecutionCancelSignal();
 	const concurrency = Math.max(1, Math.floor(options.concurrency ?? 10) || 1);
 	let stopped: BatchStop | undefined;
@@ -180,7 +207,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				return { outcome: 'failed', message_id: null, error: { code: 'invalid_message', message: job.problem ?? 'The message is missing', permanent: true } };
 			}
 			if (stopped) return notAttempted(stopped);
-			if (databaseProblem) return notSent('not_attempted', `whether this run still holds it could not be checked (${databaseProblem})`);
+			if (databaseProblem) return notSent('not_checked', `whether this run still holds it could not be checked (${databaseProblem})`);
 			if (cancelSignal?.aborted) return notAttempted('cancelled');
 			const refused = refusals.get(job.itemId);
 			if (refused) return refused;
@@ -220,6 +247,21 @@ function beginSendCalls(ids: string[], renewed: string[]): string[][] {
 	const calls: string[][] = [];
 	for (let at = 0; at < all.length; at += MAX_IDS) calls.push(all.slice(at, at + MAX_IDS));
 	return calls;
+}
+
+/** The claimed messages the items hand the node (their Queue Item ID and Worker Name); an item whose fields cannot be read names none. */
+function claimedOf(read: ReturnType<typeof parameterReader>, count: number): ClaimedMessage[] {
+	const messages: ClaimedMessage[] = [];
+	for (let itemIndex = 0; itemIndex < count; itemIndex++) {
+		try {
+			const itemId = String(read('itemId', itemIndex, '') ?? '').trim();
+			const worker = String(read('worker', itemIndex, '') ?? '').trim();
+			if (UUID.test(itemId) && worker !== '') messages.push({ itemId, worker });
+		} catch {
+			continue;
+		}
+	}
+	return messages;
 }
 
 function groupByWorker(jobs: Job[]): Map<string, string[]> {

@@ -11,7 +11,8 @@ import type { GraphError } from '../../shared/graph';
 import type { CloudAnswer } from '../transport/whatsapp';
 
 export interface SendError extends IDataObject {
-	/** Meta's code as text (e.g. "131026"), or ours: invalid_token, not_sent, uncertain, invalid_message, not_attempted. */
+	/** Meta's code as text (e.g. "131026"), or ours: invalid_token, not_sent, uncertain, invalid_message, not_attempted, and Send's own
+	 * not_checked, not_held, cancelled, phone_changed … (released: queue_begin_send failed or refused it). */
 	code: string;
 	message: string;
 	/** Trying again cannot help (or could send twice). */

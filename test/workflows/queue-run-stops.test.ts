@@ -1,0 +1,262 @@
+// workflows/queue-run.json when a run can send nothing, through n8n's engine in-process against a
+// stack of its own (the schedule claims every owner's due messages) and the Graph simulator:
+// - Meta refuses the WhatsApp token (190), or queue_begin_send fails: Send releases every message
+//   (nothing thrown once a message may have gone out), Record Outcomes records the releases (back
+//   to queued, the attempt not counted), then the schedule ends in error at Fail The Scheduled Run
+//   with the cause and what to do (n8n records it, the Error Workflow sees it), and Run Now answers
+//   500 {status, error, field, hint} with the counts, instead of a green run / a 200 every minute
+//   while nothing goes out.
+// - Send fails as a node (a credential without a valid Phone Number ID): it gives the claimed
+//   messages back first (queue_complete, released: the attempt given back, not held for the lease),
+//   and its error output answers Run Now 500 {status, error, hint} / fails the schedule, instead of
+//   n8n's bare 500 "Error in workflow" and messages held 5 minutes, each broken run using an attempt.
+// - A rate limit is not a stopped run: its run ends green, its answer 200.
+import { randomUUID } from 'node:crypto';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startSimulators, type RunningSimulators } from '../../simulators';
+import { runWorkflow, type TestCredentials } from '../harness';
+import { testStack, useStackOfItsOwn } from '../helpers/stack';
+import { leadsOf, messagesOf, prepareDue, queueOwner, supabaseCredentials, whatsappCredentials } from '../nodes/QueueLedger/support/queue';
+
+const WORKFLOW = 'workflows/queue-run.json';
+const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
+const TOKEN = 'EAAG-queue-token';
+let sims: RunningSimulators;
+
+useStackOfItsOwn();
+
+beforeAll(async () => {
+	sims = await startSimulators();
+});
+
+afterAll(async () => {
+	await sims.stop();
+});
+
+beforeEach(async () => {
+	await sims.graph.control.clearFaults();
+	await sims.graph.control.clearWhatsAppMessages();
+});
+
+const credentials = (whatsapp: TestCredentials = whatsappCredentials(sims.graph.baseUrl, undefined, TOKEN), supabase: TestCredentials = supabaseCredentials()): TestCredentials => ({
+	httpHeaderAuth: KEY,
+	...supabase,
+	...whatsapp,
+});
+const scheduled = (creds: TestCredentials = credentials()) => runWorkflow(WORKFLOW, { trigger: 'schedule', credentials: creds });
+const runNow = (owner: string, creds: TestCredentials = credentials()) =>
+	runWorkflow(WORKFLOW, { startNode: 'Run Now', webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, 'X-Leadflow-Owner': owner }, body: {} }, credentials: creds });
+const rowsOf = async (owner: string) => (await messagesOf(owner)).map((row) => [row.status, row.attempts, row.lease_holder ?? null]);
+const noSecret = (value: unknown) => {
+	const text = JSON.stringify(value);
+	expect(text).not.toContain(TOKEN);
+	expect(text).not.toContain(testStack().serviceRoleKey);
+	expect(text).not.toMatch(/at \S+ \(|\.(js|ts):\d+/);
+};
+
+async function dueQueue(count: number): Promise<string> {
+	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}!' }, max_attempts: 3 });
+	await leadsOf(owner, count);
+	await prepareDue(owner);
+	return owner;
+}
+
+/** The stack's Supabase URL through a pass-through answering queue_begin_send 500 (a statement timeout) without forwarding it. */
+async function beginSendFails(): Promise<{ url: string; stop: () => Promise<void> }> {
+	const upstream = new URL(testStack().supabaseUrl);
+	const server = createServer((incoming, outgoing) => {
+		if ((incoming.url ?? '').split('?')[0] === '/rest/v1/rpc/queue_begin_send') {
+			incoming.resume();
+			outgoing.writeHead(500, { 'content-type': 'application/json' });
+			outgoing.end(JSON.stringify({ code: '57014', message: 'canceling statement due to statement timeout', details: null, hint: null }));
+			return;
+		}
+		const forwarded = request({ host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: upstream.host } }, (answer) => {
+			outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+			answer.pipe(outgoing);
+		});
+		forwarded.on('error', (error) => {
+			outgoing.writeHead(502);
+			outgoing.end(String(error));
+		});
+		incoming.pipe(forwarded);
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	return {
+		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+		stop: () =>
+			new Promise<void>((resolve) => {
+				server.closeAllConnections();
+				server.close(() => resolve());
+			}),
+	};
+}
+
+test('a refused WhatsApp token (190): the schedule ends in error with what to do, Run Now answers 500 with the counts; every message back in the queue, no attempt used', async () => {
+	const owner = await dueQueue(3);
+	await sims.graph.control.addFault({ effect: { kind: 'graphError', code: 190 } });
+
+	const run = await scheduled();
+	expect(run.status).toBe('error');
+	expect(run.error).toMatchObject({
+		node: 'Fail The Scheduled Run',
+		message: expect.stringMatching(/^The WhatsApp access token was refused \(190\)/),
+		description: expect.stringMatching(/Leadflow WhatsApp Cloud API credential.*This run: claimed 3, sent 0, failed 0, dead 0, released 3 /),
+	});
+	// Recorded first: Complete gave each message back before the run failed.
+	expect(run.executedNodes.indexOf('Record Outcomes')).toBeGreaterThan(-1);
+	expect(run.executedNodes.indexOf('Record Outcomes')).toBeLessThan(run.executedNodes.indexOf('Fail The Scheduled Run'));
+	expect(run.executedNodes).not.toContain('Respond With Summary');
+	expect(await rowsOf(owner)).toEqual([
+		['queued', 0, null],
+		['queued', 0, null],
+		['queued', 0, null],
+	]);
+
+	const now = await runNow(owner);
+	expect(now.error).toBeUndefined();
+	expect(now.response?.statusCode).toBe(500);
+	expect(now.response?.body).toEqual({
+		status: 500,
+		error: expect.stringMatching(/^The WhatsApp access token was refused \(190\)/),
+		field: null,
+		hint: expect.stringMatching(/^Put a valid access token .* in the Leadflow WhatsApp Cloud API credential/),
+		claimed: 3,
+		sent: 0,
+		failed: 0,
+		dead: 0,
+		released: 3,
+		refused: 0,
+		errors: [{ code: 'invalid_token', count: 3 }],
+	});
+	noSecret(now.response?.body);
+	noSecret(run.error);
+	expect(now.executedNodes).not.toContain('Fail The Scheduled Run');
+	expect(await rowsOf(owner)).toEqual([
+		['queued', 0, null],
+		['queued', 0, null],
+		['queued', 0, null],
+	]);
+	expect(await sims.graph.control.whatsappMessages()).toEqual([]);
+
+	// Once the token is accepted again, the next run sends all three.
+	await sims.graph.control.clearFaults();
+	const fixed = await runNow(owner);
+	expect(fixed.response?.statusCode).toBe(200);
+	expect(fixed.response?.body).toMatchObject({ claimed: 3, sent: 3, errors: [] });
+}, 120_000);
+
+test('queue_begin_send failing: the schedule ends in error saying so, Run Now answers 500 with the counts; nothing sent, every message back in the queue', async () => {
+	const owner = await dueQueue(3);
+	const proxy = await beginSendFails();
+	try {
+		const creds = credentials(undefined, { leadflowSupabaseApi: { url: proxy.url, serviceRoleKey: testStack().serviceRoleKey } });
+		const run = await scheduled(creds);
+		expect(run.status).toBe('error');
+		expect(run.error).toMatchObject({
+			node: 'Fail The Scheduled Run',
+			message: expect.stringMatching(/^Sending stopped: whether this run still holds its messages could not be checked \(queue_begin_send.*statement timeout\)$/),
+			description: expect.stringMatching(/^queue_begin_send, .* failed .*This run: claimed 3, sent 0, failed 0, dead 0, released 3 /),
+		});
+		expect(await rowsOf(owner)).toEqual([
+			['queued', 0, null],
+			['queued', 0, null],
+			['queued', 0, null],
+		]);
+
+		const now = await runNow(owner, creds);
+		expect(now.response?.statusCode).toBe(500);
+		expect(now.response?.body).toEqual({
+			status: 500,
+			error: expect.stringMatching(/^Sending stopped: /),
+			field: null,
+			hint: expect.stringMatching(/^queue_begin_send/),
+			claimed: 3,
+			sent: 0,
+			failed: 0,
+			dead: 0,
+			released: 3,
+			refused: 0,
+			errors: [{ code: 'not_checked', count: 3 }],
+		});
+		noSecret(now.response?.body);
+	} finally {
+		await proxy.stop();
+	}
+	expect(await sims.graph.control.whatsappMessages()).toEqual([]);
+	expect(await rowsOf(owner)).toEqual([
+		['queued', 0, null],
+		['queued', 0, null],
+		['queued', 0, null],
+	]);
+	// With the database answering again, the next run sends all three.
+	expect((await runNow(owner)).response?.body).toMatchObject({ claimed: 3, sent: 3, errors: [] });
+}, 120_000);
+
+test('Send failing as a node (no valid Phone Number ID) gives the messages back: Run Now answers 500 with the message and what to do, the next run sends them at once', async () => {
+	const owner = await dueQueue(3);
+	const broken = credentials(whatsappCredentials(sims.graph.baseUrl, '', TOKEN));
+
+	const now = await runNow(owner, broken);
+	expect(now.error).toBeUndefined();
+	expect(now.response?.statusCode).toBe(500);
+	expect(now.response?.body).toEqual({
+		status: 500,
+		error: 'The WhatsApp credential has no valid Phone Number ID',
+		hint: 'Enter the numeric ID of the business phone number (WhatsApp Manager → API Setup) in the Leadflow WhatsApp Cloud API credential.',
+	});
+	noSecret(now.response?.body);
+	// Not held for the lease, and the broken run used no attempt.
+	expect(await rowsOf(owner)).toEqual([
+		['queued', 0, null],
+		['queued', 0, null],
+		['queued', 0, null],
+	]);
+
+	const run = await scheduled(broken);
+	expect(run.status).toBe('error');
+	expect(run.error).toMatchObject({
+		node: 'Fail The Scheduled Run',
+		message: 'The WhatsApp credential has no valid Phone Number ID',
+		description: expect.stringMatching(/^Enter the numeric ID of the business phone number/),
+	});
+	expect(await rowsOf(owner)).toEqual([
+		['queued', 0, null],
+		['queued', 0, null],
+		['queued', 0, null],
+	]);
+
+	const fixed = await runNow(owner);
+	expect(fixed.response?.statusCode).toBe(200);
+	expect(fixed.response?.body).toEqual({ claimed: 3, sent: 3, failed: 0, dead: 0, released: 0, refused: 0, errors: [] });
+	expect(await sims.graph.control.whatsappMessages()).toHaveLength(3);
+}, 120_000);
+
+test('after three runs with a broken credential, one retryable Meta error leaves the message failed for a retry, not dead', async () => {
+	const owner = await dueQueue(1);
+	const broken = credentials(whatsappCredentials(sims.graph.baseUrl, '', TOKEN));
+	for (let run = 0; run < 3; run++) expect((await runNow(owner, broken)).response?.statusCode).toBe(500);
+	await sims.graph.control.addFault({ trigger: { mode: 'count', count: 1 }, effect: { kind: 'graphError', code: 131000 } });
+	const fixed = await runNow(owner);
+	expect(fixed.response?.statusCode).toBe(200);
+	expect(fixed.response?.body).toMatchObject({ claimed: 1, failed: 1, dead: 0 });
+	expect((await messagesOf(owner)).map((row) => [row.status, row.attempts])).toEqual([['failed', 1]]);
+}, 120_000);
+
+test('a rate limit is not a stopped run: the schedule ends green and Run Now answers 200', async () => {
+	const owner = await dueQueue(3);
+	await sims.graph.control.addFault({ trigger: { mode: 'count', count: 1 }, effect: { kind: 'graphError', code: 130429 } });
+	const run = await scheduled();
+	expect(run.error).toBeUndefined();
+	expect(run.status).toBe('success');
+	expect(run.executedNodes).toContain('Respond With Summary');
+	expect(run.nodeOutputs['Summarise Run']?.[0]?.errors).toEqual([{ code: '130429', count: 1 }]);
+	expect((await messagesOf(owner)).map((row) => row.status).sort()).toEqual(['failed', 'sent', 'sent']);
+
+	const second = await dueQueue(2);
+	await sims.graph.control.addFault({ trigger: { mode: 'count', count: 1 }, effect: { kind: 'graphError', code: 131056 } });
+	const now = await runNow(second);
+	expect(now.response?.statusCode).toBe(200);
+	expect(now.response?.body).toMatchObject({ claimed: 2, sent: 1, failed: 1, errors: [{ code: '131056', count: 1 }] });
+}, 120_000);
