@@ -12,7 +12,7 @@ import { startSimulators, type RunningSimulators } from '../../simulators';
 import { keyIdOf } from '../../nodes/shared/gemini/keyRing';
 import { OWNER_ELSEWHERE, ownerElsewhere } from './support/owner-elsewhere';
 import { loadWorkflow, runWorkflow, type TestCredentials, type WorkflowJson } from '../harness';
-import { testStack, withDb } from '../helpers/stack';
+import { serviceClient, testStack, withDb } from '../helpers/stack';
 import { createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
 import { failingSupabase } from './support/failing-supabase';
 
@@ -201,6 +201,34 @@ test.each([
 	expect(scheduled.status).toBe('error');
 	expect(scheduled.error).toMatchObject({ node: 'Fail The Scheduled Run', message: expect.stringContaining(message) });
 	expect(scheduled.executedNodes).not.toContain('Assign Stages');
+});
+
+// The schedule's sweep (Claim Waiting Automations) runs before the analysis (it sits above it on the
+// canvas): a scheduled run whose analysis fails still hands out what waits in the outbox.
+test('a scheduled run whose analysis fails (no Gemini key) still hands out the actions waiting in the outbox, then ends in error', async () => {
+	// An action left waiting: a placement by a caller that did not hand its actions out.
+	const [placed] = await world.contacts(1);
+	const assigned = await serviceClient().rpc('pipeline_assign', { p_items: [{ conversation_id: placed, lead_score: 10, lead_status: 'NEW' }] });
+	expect(assigned.error).toBeNull();
+	const waiting = () =>
+		withDb(async (db) => (await db.query<{ id: string; status: string }>('select id, status from public.pipeline_outbox where user_id = $1 and conversation_id = $2', [world.userId, placed])).rows);
+	const [item] = await waiting();
+	expect(item).toMatchObject({ status: 'pending' });
+
+	// Both branches kept to this file's owner (the shared stack holds other files' outboxes).
+	const shipped = loadWorkflow(WORKFLOW);
+	const ownerOnly: WorkflowJson = {
+		...shipped,
+		nodes: shipped.nodes.map((node) =>
+			node.name === 'Analyze Due Conversations' || node.name === 'Claim Waiting Automations' ? { ...node, parameters: { ...node.parameters, ownerUserId: world.userId } } : node,
+		),
+	};
+	const broken = { ...credentials, leadflowGeminiApi: { ...credentials.leadflowGeminiApi, apiKeys: ' \n ' } };
+	const run = await runWorkflow(ownerOnly, { trigger: 'schedule', credentials: broken });
+	expect(run.status).toBe('error');
+	expect(run.error).toMatchObject({ node: 'Fail The Scheduled Run', message: expect.stringContaining('The Leadflow Gemini API credential has no API key') });
+	expect((run.nodeOutputs['Send automation (replace me)'] ?? []).map((handed) => handed.outbox_id)).toEqual([item.id]);
+	expect(await waiting()).toEqual([{ id: item.id, status: 'delivered' }]);
 });
 
 // Assign Stages failing as a whole (a 40001 the database raised: a serialization failure; PostgREST
