@@ -4,7 +4,7 @@
 // recorded without an analysis, and a wrongly signed delivery refused with nothing written.
 import { randomUUID } from 'node:crypto';
 import { messengerDelivery, messengerEvents, signDelivery, startSimulators, type GeminiRequestBody, type RunningSimulators } from '../../simulators';
-import { runWorkflow, type TestCredentials } from '../harness';
+import { loadWorkflow, runWorkflow, type TestCredentials, type WorkflowJson } from '../harness';
 import { testStack, withDb } from '../helpers/stack';
 import { createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
 import { connectPage, counts } from '../db/messenger/fixtures';
@@ -125,6 +125,45 @@ test('no Gemini call for a writer whose analysis Assign would drop: a Page with 
 	} finally {
 		await world.settings({ mode: 'UPDATE_EXISTING' });
 	}
+});
+
+// This workflow hands out no automation: a NoOp it ended in marked them delivered, and the docs
+// name no delivery here. They wait for auto-assign.json's Claim Waiting Automations.
+test('the webhook / notify actions a placement fires wait for auto-assign.json\'s Claim Waiting Automations, not marked delivered here', async () => {
+	await world.automation({ name: 'New lead: tell sales', trigger_type: 'ENTERED_PIPELINE', actions: [{ type: 'notify', message: 'A new lead wrote: call them', channel: 'slack' }] });
+	const writer = String(++psid);
+	const raw = JSON.stringify(messengerDelivery([{ pageId: world.pageId, events: [messengerEvents.message(world.pageId, { psid: writer, mid: mid(), text: 'How much for 3?', timestamp: Date.now() })] }]));
+	const result = await deliver(raw);
+	expect(result.error).toBeUndefined();
+	expect(result.nodeOutputs['Assign Stages']?.map((item) => item.outcome)).toEqual(['assigned']);
+	expect(result.nodeBranches['Assign Stages']?.[1] ?? []).toEqual([]);
+	const waiting = () =>
+		withDb(async (db) =>
+			(
+				await db.query<{ conversation_id: string; status: string; attempts: number }>(
+					`select o.conversation_id, o.status, o.attempts from public.pipeline_outbox o
+					   join public.messenger_conversations c on c.id = o.conversation_id
+					  where c.page_id = $1 and c.sender_id = $2`,
+					[world.pageId, writer],
+				)
+			).rows,
+		);
+	const [queued] = await waiting();
+	expect(queued).toMatchObject({ status: 'pending', attempts: 0 });
+
+	// The user's auto-assign.json (its sweep of this owner): its delivery gets the action.
+	const shipped = loadWorkflow('workflows/auto-assign.json');
+	const sweep: WorkflowJson = {
+		...shipped,
+		nodes: shipped.nodes.map((node) =>
+			node.name === 'Analyze Due Conversations' || node.name === 'Claim Waiting Automations' ? { ...node, parameters: { ...node.parameters, ownerUserId: world.userId } } : node,
+		),
+	};
+	const swept = await runWorkflow(sweep, { trigger: 'schedule', credentials: { ...credentials, httpHeaderAuth: { name: 'X-Leadflow-Key', value: 'k' } } });
+	expect(swept.status).toBe('success');
+	const delivered = (swept.nodeOutputs['Send automation (replace me)'] ?? []).filter((item) => (item.contact as { conversation_id?: string })?.conversation_id === queued.conversation_id);
+	expect(delivered).toEqual([expect.objectContaining({ kind: 'notify', user_id: world.userId, automation: expect.objectContaining({ name: 'New lead: tell sales' }) })]);
+	expect(await waiting()).toEqual([expect.objectContaining({ status: 'delivered', attempts: 1 })]);
 });
 
 test('a delivery of the Page’s own echoes is recorded and analyses no one', async () => {
