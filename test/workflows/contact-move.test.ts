@@ -49,7 +49,7 @@ test('a move by stage name answers 200 with the new stage, the one it left and t
 		from_stage: { id: world.pipeline.stages['New Lead'], name: 'New Lead' },
 		automations_fired: 1,
 	});
-	expect(body.automations).toEqual([expect.objectContaining({ kind: 'notify', action: expect.objectContaining({ type: 'notify', message: 'A lead changed stage' }) })]);
+	expect(body.automations).toEqual([{ outbox_id: expect.any(String), kind: 'notify', automation: { id: expect.any(String), name: expect.any(String) }, action: { type: 'notify' } }]);
 	expect(await stageOf(contact)).toBe(world.pipeline.stages.Qualified);
 });
 
@@ -230,6 +230,49 @@ test('a move that sets off another move answers every automation handed out for 
 	]);
 	const placed = (await places(own.userId)) as unknown as Array<{ conversation_id: string; stage_id: string }>;
 	expect(placed.find((place) => place.conversation_id === contact)?.stage_id).toBe(stages.Proposal);
+});
+
+// The answer goes to whoever holds the webhook key (the console page): a webhook action's URL,
+// headers and body may hold the receiver's secrets, so the answer names the action's type only.
+test('the answer names each action by its type only: never a webhook\'s URL, headers or body', async () => {
+	const own = await createPipelineWorld();
+	const { stages } = own.pipeline;
+	await own.automation({
+		name: 'Won: billing',
+		trigger_type: 'STAGE_CHANGED',
+		trigger_conditions: { to_stage_id: stages.Won },
+		actions: [{ type: 'webhook', url: 'https://hooks.example.test/catch/123?api_key=sk_live_SECRET', method: 'POST', body: { auth: 'SECRET-IN-BODY' } }],
+	});
+	const contact = await own.contact();
+	await assign([analysis(contact, 10)]);
+
+	const result = await move({ conversationId: contact, stage: 'Won', reason: "Moved to Won on the console's board" });
+	expect(result.response?.statusCode).toBe(200);
+	const body = result.response?.body as IDataObject;
+	expect(body.automations).toEqual([{ outbox_id: expect.any(String), kind: 'webhook', automation: { id: expect.any(String), name: 'Won: billing' }, action: { type: 'webhook' } }]);
+	expect(JSON.stringify(body)).not.toMatch(/SECRET|hooks\.example\.test/);
+	// The Automations output (what the delivery gets) keeps the whole action, and who moved the contact and why.
+	const [handedOut] = (result.nodeBranches['Move Contact']?.[1] ?? []) as IDataObject[];
+	expect(handedOut).toMatchObject({ user_id: own.userId, action: { url: 'https://hooks.example.test/catch/123?api_key=sk_live_SECRET' }, change: { actor: 'user', reason: "Moved to Won on the console's board" } });
+});
+
+// Each level's actions before the next level's: the answer and the Automations output list them
+// in the order they fired (they came out in a random order across levels).
+test('a move that sets off another: its actions come out in firing order, the stage asked for first, every time', async () => {
+	const own = await createPipelineWorld();
+	const { stages } = own.pipeline;
+	await own.automation({ name: 'Qualified: tell, promote', trigger_type: 'STAGE_CHANGED', trigger_conditions: { to_stage_id: stages.Qualified }, actions: [{ type: 'webhook', url: 'https://crm.example.test/q' }, { type: 'move_to_stage', stage_id: stages.Proposal }] });
+	await own.automation({ name: 'Proposal: tell', trigger_type: 'STAGE_CHANGED', trigger_conditions: { to_stage_id: stages.Proposal }, actions: [{ type: 'webhook', url: 'https://crm.example.test/p' }] });
+	const contacts = await own.contacts(8);
+	await assign(contacts.map((id) => analysis(id, 10)));
+	const orders: string[] = [];
+	for (const contact of contacts) {
+		const result = await move({ conversationId: contact, stage: 'Qualified' });
+		const answered = ((result.response?.body as IDataObject).automations as IDataObject[]).map((item) => (item.automation as IDataObject).name);
+		const output = ((result.nodeBranches['Move Contact']?.[1] ?? []) as IDataObject[]).map((item) => ((item.change as IDataObject).to_stage as IDataObject).name);
+		orders.push(`${answered.join(' > ')} | ${output.join(' > ')}`);
+	}
+	expect(orders).toEqual(contacts.map(() => 'Qualified: tell, promote > Proposal: tell | Qualified > Proposal'));
 });
 
 test('a stage that is not text (an object, a list, a boolean) answers 400 saying so, not "Stage is empty"; nothing is moved', async () => {
