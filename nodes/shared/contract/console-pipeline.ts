@@ -50,7 +50,13 @@ export interface BoardCard {
 		description: string | null;
 		actor: 'ai' | 'user' | 'automation';
 		occurred_at: string;
+		/** As written when it happened (the history is append-only): an AUTOMATION_FIRED row's results
+		 * say `queued` for a webhook / notify action whatever became of it since. */
 		metadata: Record<string, unknown>;
+		/** AUTOMATION_FIRED only: its run's results as they are now, each webhook / notify action
+		 * `queued`, `delivered`, `failed` (with `error`) or `cancelled` (with `reason` and `error`);
+		 * null when the run is gone (migration 20261201001800). */
+		run_results?: Array<Record<string, unknown>> | null;
 	} | null;
 }
 
