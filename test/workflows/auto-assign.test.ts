@@ -302,3 +302,32 @@ test('when Assign Stages refuses one contact, the others are placed and Analyse 
 		await failing.stop();
 	}
 });
+
+// The same refusal on the schedule: the placed contacts' actions, handed out (and so marked delivered)
+// by Assign Stages, reach the delivery node before the failure ends the run (the delivery sits higher
+// on the canvas than Started By Request?, and n8n runs the higher branch first).
+test('a scheduled run where Assign Stages refuses one contact delivers the others\' actions, then ends in error', async () => {
+	const contacts = await world.contacts(2);
+	for (const contact of contacts) await customerWrites(contact, 'Is it in stock?', 60);
+	await sims.gemini.control.addFault({ effect: { kind: 'text', text: reply(50) } });
+	const failing = await failingSupabase(['pipeline_assign'], 409, { code: '23503', message: 'p_items[0].conversation_id: conversation deleted meanwhile does not exist', details: null, hint: null }, 1);
+	const shipped = loadWorkflow(WORKFLOW);
+	const ownerOnly: WorkflowJson = {
+		...shipped,
+		nodes: shipped.nodes.map((node) =>
+			node.name === 'Analyze Due Conversations' || node.name === 'Claim Waiting Automations' ? { ...node, parameters: { ...node.parameters, ownerUserId: world.userId } } : node,
+		),
+	};
+	try {
+		const run = await runWorkflow(ownerOnly, { trigger: 'schedule', credentials: { ...credentials, leadflowSupabaseApi: { url: failing.url, serviceRoleKey: testStack().serviceRoleKey } } });
+		expect(run.status).toBe('error');
+		expect(run.error).toMatchObject({ node: 'Fail The Scheduled Run' });
+		const handedOut = ((run.nodeBranches['Assign Stages']?.[1] ?? []) as IDataObject[]).map((item) => item.outbox_id as string);
+		expect(handedOut.length).toBeGreaterThan(0);
+		// Every action Assign handed out reached the delivery node.
+		const delivered = (run.nodeOutputs['Send automation (replace me)'] ?? []).map((item) => item.outbox_id as string);
+		expect(delivered).toEqual(expect.arrayContaining(handedOut));
+	} finally {
+		await failing.stop();
+	}
+});
