@@ -76,6 +76,32 @@ describe('a lead given the phone of a person whose campaign outreach started', (
 		expect(await claim('w-1', owner, tomorrowAt4)).toEqual([]);
 	});
 
+	it('(c) the owner\'s app inserts leads itself, one with her phone: that one is not_interested and nothing is sent to her; the other is queued as before', async () => {
+		const owner = await createOwner({ daily_capacity: 10 });
+		const [rita, other] = [phone(), phone()];
+		const [session] = await campaign(owner, [rita]);
+		await answer(owner, session.session, 'rejected');
+
+		const app = userClient(owner, { now: new Date('2026-11-25T11:10:00.000Z') });
+		const { data, error } = await app
+			.from('leads')
+			.insert([
+				{ user_id: owner, name: 'Rita (typed in)', phone: rita },
+				{ user_id: owner, name: 'Ola', phone: other },
+			])
+			.select('id, name');
+		expect(error).toBeNull();
+		const idOf = (name: string) => (data as Array<{ id: string; name: string }>).find((row) => row.name === name)!.id;
+		expect(await leadRow(idOf('Rita (typed in)'))).toEqual({ status: 'not_interested', phone: rita });
+		expect(await leadRow(idOf('Ola'))).toEqual({ status: 'new', phone: other });
+		expect((await leadLedger(owner, idOf('Rita (typed in)'))).slice(-2)).toEqual([
+			['leads', 'new', 'not_interested', 'automation', 'session_rejected'],
+			['lead_processing_queue', 'queued', 'cancelled', 'automation', 'lead_not_interested'],
+		]);
+		expect((await prepare(owner, NOW))[0]).toMatchObject({ queued: 1 });
+		expect((await claim('w-1', owner, tomorrowAt4)).map((item) => item.phone)).toEqual([other]);
+	});
+
 	it('a phone whose sessions were not answered, or whose answered session another lead holds, moves nothing: the message follows the phone', async () => {
 		const owner = await createOwner({ daily_capacity: 10 });
 		const [untouched, heldElsewhere] = [phone(), phone()];
