@@ -110,3 +110,35 @@ export function requeuedInWords(counts: Record<string, number>): string {
 	];
 	return parts.filter(Boolean).join(', ');
 }
+
+/** Why a webhook / notify action was cancelled (pipeline_outbox, the reason on its run's entry). */
+const CANCELLED_BECAUSE: Record<string, string> = {
+	automation_inactive: 'the automation was switched off',
+	action_changed: 'the automation\'s action was changed',
+	automation_deleted: 'the automation was deleted',
+	cancelled_by_owner: 'cancelled by the owner',
+};
+
+/**
+ * What became of a fired automation's webhook / notify actions, one line each, from its run's
+ * results as they are now (console_pipeline_board's `run_results`): "Webhook delivered",
+ * "Notification failed: HTTP 410 Gone", "Webhook cancelled: the automation was switched off",
+ * "Webhook waiting to be sent". The automation's other actions (tags, moves…) are left out.
+ */
+export function outsideActionsInWords(results: ReadonlyArray<Record<string, unknown>> | null | undefined): string[] {
+	return (results ?? [])
+		.filter((entry) => entry.type === 'webhook' || entry.type === 'notify')
+		.map((entry) => {
+			const what = entry.type === 'webhook' ? 'Webhook' : 'Notification';
+			const error = typeof entry.error === 'string' ? entry.error : '';
+			switch (entry.status) {
+				case 'delivered': return `${what} delivered`;
+				case 'failed': return `${what} failed${error ? `: ${error}` : ''}`;
+				case 'cancelled': {
+					const reason = typeof entry.reason === 'string' ? entry.reason : '';
+					return `${what} cancelled: ${CANCELLED_BECAUSE[reason] ?? (error || 'not sent')}`;
+				}
+				default: return `${what} waiting to be sent`;
+			}
+		});
+}

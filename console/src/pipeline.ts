@@ -6,7 +6,7 @@
 // workflows/contact-move.json) with the same key, and the answer (the new stage, the automations
 // that fired) or the refusal's message shows above the board. Times are counted at the database's
 // clock (the answer's generatedAt), not the browser's.
-import { formatDuration, formatNumber, formatRelative } from './format';
+import { formatDuration, formatNumber, formatRelative, outsideActionsInWords } from './format';
 import { parseFragment } from './fragment';
 import { onSearchInput, type Tab, type TabContext } from './tab';
 
@@ -14,7 +14,8 @@ interface Card {
 	conversation_id: string; sender_id: string; sender_name: string | null; lead_score: number | null; lead_status: string;
 	stage_entered_at: string; seconds_in_stage: number;
 	analysis: { summary: string | null; reasoning: string | null; confidence: number | null; recommended_stage: string | null; model: string | null; is_fallback: boolean; analysed_at: string } | null;
-	last_activity: { type: string; title: string; description: string | null; actor: string; occurred_at: string } | null;
+	/** run_results: an AUTOMATION_FIRED entry's run as it is now (its history row keeps what was queued). */
+	last_activity: { type: string; title: string; description: string | null; actor: string; occurred_at: string; run_results?: Array<Record<string, unknown>> | null } | null;
 }
 interface Stage {
 	id: string; name: string; stage_order: number; color: string | null; contact_count: number; matching_count: number;
@@ -97,6 +98,14 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 	const inStage = (seconds: number) => (seconds < 60 ? 'under a minute' : formatDuration(seconds));
 	const ago = (iso: string, now: number) => (Math.abs(now - Date.parse(iso)) < 60_000 ? 'just now' : formatRelative(iso, now));
 
+	// A fired automation's webhooks and notifications, each with what became of it (its run now).
+	function outsideActions(results: Array<Record<string, unknown>> | null | undefined): string {
+		const entries = (results ?? []).filter((entry) => entry.type === 'webhook' || entry.type === 'notify');
+		if (entries.length === 0) return '';
+		const words = outsideActionsInWords(entries);
+		return `<ul class="outside-actions">${entries.map((entry, k) => `<li class="sub" data-outcome="${escape(entry.status)}">${escape(words[k])}</li>`).join('')}</ul>`;
+	}
+
 	function cardHtml(card: Card, stage: Stage, stages: Stage[], now: number): string {
 		const id = card.conversation_id;
 		const chosen = state.choices.get(id) ?? '';
@@ -113,7 +122,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 				<div class="deal-meta"><span class="lead-status">${escape(STATUSES[card.lead_status] ?? card.lead_status)}</span>
 					· <span class="in-stage" title="${escape(new Date(card.stage_entered_at).toLocaleString())}">${escape(inStage(Number(card.seconds_in_stage)))} in stage</span></div>
 				${activity ? `<div class="activity" data-activity="${escape(activity.type)}">${escape(ACTIVITIES[activity.type] ?? activity.title)}
-					<time datetime="${escape(activity.occurred_at)}">${escape(ago(activity.occurred_at, now))}</time>${activity.description && activity.actor !== 'ai' ? `<div class="sub">${escape(activity.description)}</div>` : ''}</div>` : ''}
+					<time datetime="${escape(activity.occurred_at)}">${escape(ago(activity.occurred_at, now))}</time>${activity.description && activity.actor !== 'ai' ? `<div class="sub">${escape(activity.description)}</div>` : ''}${outsideActions(activity.run_results)}</div>` : ''}
 				${analysis ? `<details class="reasoning" data-reasoning="${escape(id)}"${state.open.has(id) ? ' open' : ''}${analysis.is_fallback ? ' data-fallback="true"' : ''}>
 					<summary>AI${analysis.confidence === null ? '' : `, ${escape(formatNumber(Number(analysis.confidence)))} % confident`}${analysis.is_fallback ? ' <span class="badge fallback">fallback score</span>' : ''}</summary>
 					<p>${escape(analysis.reasoning ?? analysis.summary ?? 'No reasoning given.')}</p></details>` : ''}

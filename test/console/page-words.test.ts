@@ -1,8 +1,9 @@
 // The console page's pure parts (console/src), run by jest without a browser: the address's fragment
 // read by hand (a key's '+' kept), a failed contact's reason in words (a retry pending only when it
 // has one), a contact on another owner's Page in words, and Requeue failed's count and answer in
-// words. The page in Chromium: test/e2e/console.e2e.test.ts.
-import { contactReasonInWords, failedToRequeue, reasonInWords, requeuedInWords } from '../../console/src/format';
+// words, and what became of a fired automation's webhooks and notifications in words. The page in
+// Chromium: test/e2e/console.e2e.test.ts.
+import { contactReasonInWords, failedToRequeue, outsideActionsInWords, reasonInWords, requeuedInWords } from '../../console/src/format';
 import { fragmentWithout, parseFragment } from '../../console/src/fragment';
 
 describe('the address fragment', () => {
@@ -82,5 +83,34 @@ describe('Requeue failed', () => {
 		expect(requeuedInWords(counts)).toBe('2 requeued');
 		expect(requeuedInWords({ ...counts, requeued: 1, uncertain_left: 1 })).toMatch(/^1 requeued, 1 left uncertain \(may have been delivered/);
 		expect(requeuedInWords({ requeued: 0, uncertain_left: 0, not_failed: 0, not_found: 0 })).toBe('Nothing to requeue: no contact of this rule has failed.');
+	});
+});
+
+describe('a fired automation\'s webhooks and notifications on the board', () => {
+	it('says what became of each, from its run as it is now: delivered, failed with its error, cancelled with why, or waiting', () => {
+		const results = [
+			{ index: 0, type: 'add_tag', status: 'applied' },
+			{ index: 1, type: 'webhook', status: 'delivered', outbox_id: 'a', attempts: 1 },
+			{ index: 2, type: 'notify', status: 'failed', outbox_id: 'b', error: 'HTTP 410 Gone', attempts: 1 },
+			{ index: 3, type: 'webhook', status: 'failed', outbox_id: 'c', error: 'gave up after 10 attempts: HTTP 503', attempts: 10 },
+			{ index: 4, type: 'webhook', status: 'cancelled', outbox_id: 'd', reason: 'automation_inactive', error: 'automation_inactive: the automation was switched off before this action was delivered' },
+			{ index: 5, type: 'notify', status: 'cancelled', outbox_id: 'e', reason: 'action_changed', error: 'action_changed: the automation\'s action 6 is gone, no longer this notify' },
+			{ index: 6, type: 'webhook', status: 'cancelled', outbox_id: 'f', reason: 'cancelled_by_owner', error: 'cancelled: by the owner before it was delivered' },
+			{ index: 7, type: 'webhook', status: 'queued', outbox_id: 'g' },
+		];
+		expect(outsideActionsInWords(results)).toEqual([
+			'Webhook delivered',
+			'Notification failed: HTTP 410 Gone',
+			'Webhook failed: gave up after 10 attempts: HTTP 503',
+			'Webhook cancelled: the automation was switched off',
+			'Notification cancelled: the automation\'s action was changed',
+			'Webhook cancelled: cancelled by the owner',
+			'Webhook waiting to be sent',
+		]);
+	});
+
+	it('says nothing for a run with no webhook or notification, or a run that is gone', () => {
+		expect(outsideActionsInWords([{ index: 0, type: 'add_tag', status: 'applied' }])).toEqual([]);
+		expect(outsideActionsInWords(null)).toEqual([]);
 	});
 });

@@ -3,7 +3,8 @@
 // workflows/contact-move.json, and the local stack: every column's count and every card equal the
 // database's; a stage of many contacts answers one page and is paged; a card moved from the
 // keyboard and one dragged to another column are moved in the database, logged as MANUAL_MOVE, and
-// shown in their new column with the automations that fired; a refused move shows the webhook's
+// shown in their new column with the automations that fired, and what became of a fired
+// automation's notification (delivered); a refused move shows the webhook's
 // message (and the webhook's answer says what to do: `hint`); a board call refused for bad input
 // answers what to do too; refreshes keep the cards and the focus; 375 px without sideways
 // scrolling; no console error or failed request; without the key, 403. Times are the database's (n8n's calls run at its
@@ -154,6 +155,14 @@ test('from the keyboard: Move to Won moves the contact in the database, logs MAN
 	// The columns' counts follow (the next refresh).
 	await page.waitForSelector(`[data-stage-id="${world.pipeline.stages.Won}"] [data-count="1"]`);
 	await page.waitForSelector(`[data-stage-id="${world.pipeline.stages.Qualified}"] [data-count="2"]`);
+
+	// The card's last activity is the automation's firing, with what became of its notification:
+	// the move's workflow handed it to its Send automation node and confirmed it delivered, so the
+	// card says delivered (from the run; the contact's history row keeps what was queued).
+	await page.waitForSelector(`li.deal[data-card="${contact}"] .outside-actions [data-outcome="delivered"]`);
+	expect(await page.locator(`li.deal[data-card="${contact}"] .outside-actions li`).allTextContents()).toEqual(['Notification delivered']);
+	const fired = (await activities(contact)).filter((activity) => activity.type === 'AUTOMATION_FIRED');
+	expect(fired.map((activity) => (activity.metadata as { results: Array<{ status: string }> }).results.map((entry) => entry.status))).toEqual([['applied', 'queued']]);
 	expect(problems).toEqual([]);
 });
 
