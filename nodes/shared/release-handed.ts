@@ -11,8 +11,8 @@
 // its description (the contacts are then claimable again once their lease ends).
 import type { IExecuteFunctions, NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { ReleaseArgs } from './contract';
-import { callRpc, piecesOf } from './supabase';
-import { UUID } from './valid-input';
+import { giveBackBeforeReporting } from './give-back';
+import { callRpc } from './supabase';
 
 /** A claimed contact as the claim hands it: its state id and the execution id holding it. */
 export interface HandedContact {
@@ -23,44 +23,10 @@ export interface HandedContact {
 /** Why, as the stage history records it. */
 export type ReleaseReason = 'generation_setup_failed' | 'send_setup_failed';
 
-export interface ReleaseOutcome {
-	/** Contacts given back (claimable again at once). */
-	released: number;
-	/** Contacts whose call failed (they stay held until their lease ends), and the first error. */
-	notReleased: number;
-	failure?: unknown;
-}
-
-/** Gives the contacts back: one call per holder and 1,000 contacts, each made whichever fails. */
-export async function releaseHanded(context: IExecuteFunctions, contacts: readonly HandedContact[], reason: ReleaseReason): Promise<ReleaseOutcome> {
-	const groups = new Map<string, Set<string>>();
-	for (const { stateId, holder } of contacts) {
-		// A state id that is not a UUID names no contact, and would fail the whole call.
-		if (!UUID.test(stateId) || holder === '') continue;
-		const group = groups.get(holder) ?? new Set<string>();
-		group.add(stateId);
-		groups.set(holder, group);
-	}
-	const outcome: ReleaseOutcome = { released: 0, notReleased: 0 };
-	for (const [holder, stateIds] of groups) {
-		for (const piece of piecesOf([...stateIds])) {
-			try {
-				const args: ReleaseArgs = { p_execution_id: holder, p_state_ids: piece, p_reason: reason };
-				const rows = await callRpc(context, 'automation_release', args);
-				outcome.released += rows.filter((row) => row.outcome === 'released').length;
-			} catch (error) {
-				outcome.failure ??= error;
-				outcome.notReleased += piece.length;
-			}
-		}
-	}
-	return outcome;
-}
-
 /**
- * Gives the contacts back before the node reports `errors` (the error it throws, or its failed
- * items' errors with Continue On Fail). When that fails, each error's description says so; its
- * message stays the node's own.
+ * Gives the contacts back (automation_release, one call per holder and 1,000 contacts) before the
+ * node reports `errors` (the error it throws, or its failed items' errors with Continue On Fail).
+ * When that fails, each error's description says so; its message stays the node's own.
  */
 export async function releaseBeforeReporting(
 	context: IExecuteFunctions,
@@ -68,14 +34,13 @@ export async function releaseBeforeReporting(
 	reason: ReleaseReason,
 	errors: ReadonlyArray<NodeOperationError | NodeApiError>,
 ): Promise<void> {
-	if (contacts.length === 0) return;
-	const outcome = await releaseHanded(context, contacts, reason);
-	if (outcome.released > 0) context.logger.info(`Leadflow: ${outcome.released} claimed contacts given back after the node failed (${reason})`);
-	if (outcome.failure === undefined) return;
-	const cause = outcome.failure instanceof Error ? outcome.failure.message : String(outcome.failure);
-	context.logger.warn(`Leadflow: giving back ${outcome.notReleased} claimed contacts after the node failed (${reason}) failed: ${cause}`);
-	const note =
-		`Giving its ${outcome.notReleased} claimed contacts back failed too (${cause}): ` +
-		'they stay held by their claim until its lease ends, then the next run claims them again.';
-	for (const error of new Set(errors)) error.description = [error.description, note].filter(Boolean).join(' ');
+	const release = async (holder: string, stateIds: string[]) => {
+		const args: ReleaseArgs = { p_execution_id: holder, p_state_ids: stateIds, p_reason: reason };
+		return (await callRpc(context, 'automation_release', args)).filter((row) => row.outcome === 'released').length;
+	};
+	await giveBackBeforeReporting(context, contacts.map(({ stateId, holder }) => ({ id: stateId, holder })), release, errors, {
+		things: 'claimed contacts',
+		after: `after the node failed (${reason})`,
+		meanwhile: 'they stay held by their claim until its lease ends, then the next run claims them again.',
+	});
 }

@@ -11,8 +11,8 @@
 // If giving back fails, the node's own error is still what the user sees: the failure is added to
 // its description (the messages are then handed out again once their lease ends).
 import type { IExecuteFunctions, NodeApiError, NodeOperationError } from 'n8n-workflow';
-import { callRpc, piecesOf } from '../../shared/supabase';
-import { UUID } from '../../shared/valid-input';
+import { giveBackBeforeReporting } from '../../shared/give-back';
+import { callRpc } from '../../shared/supabase';
 
 /** A claimed message as Claim hands it: its queue item id and the worker it is held under. */
 export interface ClaimedMessage {
@@ -23,50 +23,32 @@ export interface ClaimedMessage {
 /** The error code a message given back so carries in queue_complete's report. */
 export const SETUP_FAILED = 'send_setup_failed';
 
-/** Gives the messages back: one queue_complete call per worker and 1,000 messages, each made whichever fails. */
-async function releaseClaimed(context: IExecuteFunctions, messages: readonly ClaimedMessage[]): Promise<{ released: number; notReleased: number; failure?: unknown }> {
-	const byWorker = new Map<string, Set<string>>();
-	for (const { itemId, worker } of messages) {
-		// An id that is not a UUID names no message, and would fail the whole call.
-		if (!UUID.test(itemId) || worker === '') continue;
-		byWorker.set(worker, (byWorker.get(worker) ?? new Set<string>()).add(itemId.toLowerCase()));
-	}
-	const outcome: { released: number; notReleased: number; failure?: unknown } = { released: 0, notReleased: 0 };
-	for (const [worker, ids] of byWorker) {
-		for (const piece of piecesOf([...ids])) {
-			try {
-				const rows = await callRpc(context, 'queue_complete', {
-					p_worker: worker,
-					p_results: piece.map((itemId) => ({ item_id: itemId, outcome: 'released' as const, message_id: null, error: { code: SETUP_FAILED, message: 'Not sent: Send failed as a node before sending it (its error says why)', permanent: false } })),
-				});
-				outcome.released += rows.filter((row) => row.accepted).length;
-			} catch (error) {
-				outcome.failure ??= error;
-				outcome.notReleased += piece.length;
-			}
-		}
-	}
-	return outcome;
-}
-
 /**
- * Gives the messages back before the node reports `errors` (the error it throws, or its failed
- * items' errors with Continue On Fail). When that fails, each error's description says so; its
- * message stays the node's own.
+ * Gives the messages back (queue_complete reporting them released, one call per worker and 1,000
+ * messages) before the node reports `errors` (the error it throws, or its failed items' errors
+ * with Continue On Fail). When that fails, each error's description says so; its message stays the
+ * node's own.
  */
 export async function releaseBeforeReporting(
 	context: IExecuteFunctions,
 	messages: readonly ClaimedMessage[],
 	errors: ReadonlyArray<NodeOperationError | NodeApiError>,
 ): Promise<void> {
-	if (messages.length === 0) return;
-	const outcome = await releaseClaimed(context, messages);
-	if (outcome.released > 0) context.logger.info(`Leadflow: ${outcome.released} claimed WhatsApp messages given back after Send failed (${SETUP_FAILED})`);
-	if (outcome.failure === undefined) return;
-	const cause = outcome.failure instanceof Error ? outcome.failure.message : String(outcome.failure);
-	context.logger.warn(`Leadflow: giving back ${outcome.notReleased} claimed WhatsApp messages after Send failed failed: ${cause}`);
-	const note =
-		`Giving its ${outcome.notReleased} claimed messages back failed too (${cause}): ` +
-		'they stay claimed until their lease ends, then the next Claim hands them out again.';
-	for (const error of new Set(errors)) error.description = [error.description, note].filter(Boolean).join(' ');
+	const release = async (worker: string, itemIds: string[]) => {
+		const rows = await callRpc(context, 'queue_complete', {
+			p_worker: worker,
+			p_results: itemIds.map((itemId) => ({
+				item_id: itemId,
+				outcome: 'released' as const,
+				message_id: null,
+				error: { code: SETUP_FAILED, message: 'Not sent: Send failed as a node before sending it (its error says why)', permanent: false },
+			})),
+		});
+		return rows.filter((row) => row.accepted).length;
+	};
+	await giveBackBeforeReporting(context, messages.map(({ itemId, worker }) => ({ id: itemId, holder: worker })), release, errors, {
+		things: 'claimed messages',
+		after: `after Send failed (${SETUP_FAILED})`,
+		meanwhile: 'they stay claimed until their lease ends, then the next Claim hands them out again.',
+	});
 }
