@@ -12,11 +12,10 @@
 //   n8n's bare 500 "Error in workflow" and messages held 5 minutes, each broken run using an attempt.
 // - A rate limit is not a stopped run: its run ends green, its answer 200.
 import { randomUUID } from 'node:crypto';
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { runWorkflow, type TestCredentials } from '../harness';
 import { testStack, useStackOfItsOwn } from '../helpers/stack';
+import { failingSupabase } from './support/failing-supabase';
 import { leadsOf, messagesOf, prepareDue, queueOwner, supabaseCredentials, whatsappCredentials } from '../nodes/QueueLedger/support/queue';
 
 const WORKFLOW = 'workflows/queue-run.json';
@@ -60,37 +59,6 @@ async function dueQueue(count: number): Promise<string> {
 	await leadsOf(owner, count);
 	await prepareDue(owner);
 	return owner;
-}
-
-/** The stack's Supabase URL through a pass-through answering queue_begin_send 500 (a statement timeout) without forwarding it. */
-async function beginSendFails(): Promise<{ url: string; stop: () => Promise<void> }> {
-	const upstream = new URL(testStack().supabaseUrl);
-	const server = createServer((incoming, outgoing) => {
-		if ((incoming.url ?? '').split('?')[0] === '/rest/v1/rpc/queue_begin_send') {
-			incoming.resume();
-			outgoing.writeHead(500, { 'content-type': 'application/json' });
-			outgoing.end(JSON.stringify({ code: '57014', message: 'canceling statement due to statement timeout', details: null, hint: null }));
-			return;
-		}
-		const forwarded = request({ host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: upstream.host } }, (answer) => {
-			outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-			answer.pipe(outgoing);
-		});
-		forwarded.on('error', (error) => {
-			outgoing.writeHead(502);
-			outgoing.end(String(error));
-		});
-		incoming.pipe(forwarded);
-	});
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	return {
-		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-		stop: () =>
-			new Promise<void>((resolve) => {
-				server.closeAllConnections();
-				server.close(() => resolve());
-			}),
-	};
 }
 
 test('a refused WhatsApp token (190): the schedule ends in error with what to do, Run Now answers 500 with the counts; every message back in the queue, no attempt used', async () => {
@@ -149,7 +117,8 @@ test('a refused WhatsApp token (190): the schedule ends in error with what to do
 
 test('queue_begin_send failing: the schedule ends in error saying so, Run Now answers 500 with the counts; nothing sent, every message back in the queue', async () => {
 	const owner = await dueQueue(3);
-	const proxy = await beginSendFails();
+	// queue_begin_send answered 500 (a statement timeout) without reaching the database.
+	const proxy = await failingSupabase(['queue_begin_send'], 500, { code: '57014', message: 'canceling statement due to statement timeout', details: null, hint: null });
 	try {
 		const creds = credentials(undefined, { leadflowSupabaseApi: { url: proxy.url, serviceRoleKey: testStack().serviceRoleKey } });
 		const run = await scheduled(creds);

@@ -5,12 +5,11 @@
 // with the error codes seen; a second call finds nothing; 400 for a malformed owner, 403 without the key.
 // A Supabase blip on Record Outcomes is retried: what was sent is recorded, never left to be re-sent.
 import { randomUUID } from 'node:crypto';
-import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { OWNER_ELSEWHERE, ownerElsewhere } from './support/owner-elsewhere';
 import { runWorkflow, type TestCredentials } from '../harness';
 import { testStack } from '../helpers/stack';
+import { failingSupabase } from './support/failing-supabase';
 import { leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, supabaseCredentials, whatsappCredentials } from '../nodes/QueueLedger/support/queue';
 
 const WORKFLOW = 'workflows/queue-run.json';
@@ -85,45 +84,13 @@ test.each(OWNER_ELSEWHERE)('%s answers 400 naming it, and nothing is claimed for
 	expect((await messagesOf(owner)).map((row) => row.status)).toEqual(['queued']);
 });
 
-/** The stack's Supabase URL through a pass-through that answers the first queue_complete call 502 without forwarding it (a blip). */
-async function blipOnFirstComplete(): Promise<{ url: string; completes: () => number; stop: () => Promise<void> }> {
-	const upstream = new URL(testStack().supabaseUrl);
-	let completes = 0;
-	const server = createServer((incoming, outgoing) => {
-		if ((incoming.url ?? '').split('?')[0] === '/rest/v1/rpc/queue_complete' && ++completes === 1) {
-			incoming.resume();
-			outgoing.writeHead(502, { 'content-type': 'application/json' });
-			outgoing.end(JSON.stringify({ message: 'upstream connect error' }));
-			return;
-		}
-		const forwarded = request({ host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: upstream.host } }, (answer) => {
-			outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-			answer.pipe(outgoing);
-		});
-		forwarded.on('error', (error) => {
-			outgoing.writeHead(502);
-			outgoing.end(String(error));
-		});
-		incoming.pipe(forwarded);
-	});
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	return {
-		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-		completes: () => completes,
-		stop: () =>
-			new Promise<void>((resolve) => {
-				server.closeAllConnections();
-				server.close(() => resolve());
-			}),
-	};
-}
-
 test('a Supabase blip on Record Outcomes is retried: the messages sent are recorded sent, not left claimed to go out again', async () => {
 	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}!' } });
 	const leads = await leadsOf(owner, 2);
 	await prepareDue(owner);
 	await sims.graph.control.clearWhatsAppMessages();
-	const blip = await blipOnFirstComplete();
+	// The first queue_complete call answered 502 without reaching the database (a blip).
+	const blip = await failingSupabase(['queue_complete'], 502, { message: 'upstream connect error' }, 1);
 	try {
 		const run = await runWorkflow(WORKFLOW, {
 			startNode: 'Run Now',
@@ -131,7 +98,7 @@ test('a Supabase blip on Record Outcomes is retried: the messages sent are recor
 			credentials: { ...credentials(), leadflowSupabaseApi: { url: blip.url, serviceRoleKey: testStack().serviceRoleKey } },
 		});
 		expect(run.error).toBeUndefined();
-		expect(blip.completes()).toBe(2);
+		expect(blip.calls()).toBe(2);
 		expect(run.response?.body).toEqual({ claimed: 2, sent: 2, failed: 0, dead: 0, released: 0, refused: 0, errors: [] });
 	} finally {
 		await blip.stop();

@@ -10,6 +10,8 @@ export interface FailingSupabase {
 	url: string;
 	/** How many requests were answered with the failure. */
 	failed(): number;
+	/** How many requests reached the functions given, failed or forwarded. */
+	calls(): number;
 	/** From now on, the next `times` calls fail (then they are forwarded). */
 	failNext(times: number): void;
 	stop(): Promise<void>;
@@ -23,9 +25,12 @@ export async function failingSupabase(functions: string[], status: number, body:
 	const upstream = new URL(testStack().supabaseUrl);
 	const paths = new Set(functions.map((name) => `/rest/v1/rpc/${name}`));
 	let failed = 0;
+	let calls = 0;
 	let left = times;
 	const server = createServer((incoming, outgoing) => {
-		if (paths.has((incoming.url ?? '').split('?')[0]) && left > 0) {
+		const matched = paths.has((incoming.url ?? '').split('?')[0]);
+		if (matched) calls += 1;
+		if (matched && left > 0) {
 			failed += 1;
 			left -= 1;
 			incoming.resume();
@@ -50,6 +55,7 @@ export async function failingSupabase(functions: string[], status: number, body:
 	return {
 		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
 		failed: () => failed,
+		calls: () => calls,
 		failNext: (next) => {
 			left = next;
 		},
