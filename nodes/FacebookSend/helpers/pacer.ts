@@ -62,7 +62,8 @@ export function chunkFor(perSecond: number, max = 50): number {
  * Executes the start times a source hands out: each caller gets the earliest slot not given to
  * another, waits for its time (and for any pause), and starts. Slots are asked for as callers need
  * them: when fewer are in hand than callers waiting (and calls announced with `expect`), twice that
- * many at most, never more than a chunk, one take in flight at a time. So a batch whose calls are
+ * many at most, never more than a chunk, one take in flight at a time, and from a source with a
+ * horizon not before half of what was taken is behind. So a batch whose calls are
  * slow (Facebook answering late, few Parallel Sends) never holds slots it cannot use, which other
  * workers could.
  */
@@ -73,7 +74,11 @@ export class Pacer {
 	private pausedUntil = 0;
 	private taking: Promise<void> | undefined;
 	private askAgainAt = 0;
+	/** The time of the latest slot taken (epoch ms). */
+	private takenUntil = 0;
+	/** The last take that failed, and how many have failed so far: it is thrown to the callers that were waiting when it failed. */
 	private failure: unknown;
+	private failures = 0;
 
 	constructor(private readonly source: SlotSource) {}
 
@@ -89,9 +94,10 @@ export class Pacer {
 	async waitForSlot(perSecond: number, planned = false): Promise<void> {
 		this.waiting += 1;
 		if (planned && this.expected > 0) this.expected -= 1;
+		const failuresBefore = this.failures;
 		try {
 			for (;;) {
-				const slot = await this.reserve(perSecond);
+				const slot = await this.reserve(perSecond, failuresBefore);
 				// Re-checked after every wait: a throttle may have paused the Page meanwhile.
 				for (;;) {
 					const now = Date.now();
@@ -118,9 +124,9 @@ export class Pacer {
 		await this.source.pause(ms, reason);
 	}
 
-	private async reserve(perSecond: number): Promise<Slot> {
+	private async reserve(perSecond: number, failuresBefore: number): Promise<Slot> {
 		for (;;) {
-			if (this.failure !== undefined) throw this.failure;
+			if (this.failures > failuresBefore) throw this.failure;
 			const now = Date.now();
 			const paused = Math.max(this.pausedUntil, this.source.pausedUntil());
 			while (this.slots.length > 0 && (this.slots[0].latest < now || this.slots[0].at < paused)) this.slots.shift();
@@ -132,20 +138,32 @@ export class Pacer {
 			}
 			// Paused, or nothing free soon enough (other workers hold the next slots): ask again when
 			// slots can be had, not before (they would only be given up).
-			const askAt = Math.max(this.askAgainAt, paused - HORIZON_MS);
+			const askAt = Math.max(this.askAgainAt, paused - HORIZON_MS, this.nextTakeAt(perSecond));
 			if (askAt > now && !this.taking) await sleep(askAt - now);
 			else await this.refill(perSecond);
 		}
 	}
 
 	/**
+	 * A source that hands out slots up to HORIZON_MS ahead is asked again once half of what was
+	 * taken is behind: sooner, a take would only get the few slots that opened since the last one
+	 * (every slot taken is soon handed to a waiting call, so the pacer's hand is empty while the calls
+	 * it served still wait for their times: with many calls waiting, it was one round trip a slot).
+	 */
+	private nextTakeAt(perSecond: number): number {
+		return this.source.chunk(perSecond) > 1 ? this.takenUntil - HORIZON_MS / 2 : 0;
+	}
+
+	/**
 	 * One take at a time, when the callers waiting (less `served`, those already given a slot) and
-	 * those the batch expects outnumber the slots in hand; a failed take is kept and thrown to every
-	 * caller after it.
+	 * those the batch expects outnumber the slots in hand; a failed take is thrown to every caller
+	 * waiting when it failed (one who comes later asks again: a pacer shared by several batches is
+	 * not broken for good by one failed round trip).
 	 */
 	private refill(perSecond: number, served = 0): Promise<void> {
 		const demand = this.waiting - served + this.expected;
-		if (this.taking || this.slots.length >= demand || this.askAgainAt > Date.now()) return this.taking ?? Promise.resolve();
+		const now = Date.now();
+		if (this.taking || this.slots.length >= demand || this.askAgainAt > now || this.nextTakeAt(perSecond) > now) return this.taking ?? Promise.resolve();
 		const wanted = Math.max(1, Math.min(this.source.chunk(perSecond), 2 * demand - this.slots.length));
 		this.taking = this.source
 			.take(wanted, perSecond)
@@ -153,11 +171,13 @@ export class Pacer {
 				({ slots, pausedUntil, askAgainAt }) => {
 					if (pausedUntil !== undefined) this.pausedUntil = Math.max(this.pausedUntil, pausedUntil);
 					this.askAgainAt = slots.length === 0 ? (askAgainAt ?? Date.now() + 1) : 0;
+					if (slots.length > 0) this.takenUntil = Math.max(this.takenUntil, slots[slots.length - 1].at);
 					this.slots.push(...slots);
 					this.slots.sort((a, b) => a.at - b.at);
 				},
 				(error: unknown) => {
 					this.failure = error;
+					this.failures += 1;
 				},
 			)
 			.finally(() => {
@@ -225,4 +245,53 @@ export function localSlotsFor(pageKey: string): SlotSource {
 /** A pacer over the process's own schedule of one Page (standalone sends, and tests of the executor). */
 export function pacerFor(pageKey: string): Pacer {
 	return new Pacer(localSlotsFor(pageKey));
+}
+
+/**
+ * The batches of this process sending for one Page through one database share one pacer: one take
+ * of the Page's slots at a time for all of them, sized by all their calls, and each slot goes to
+ * the first call waiting, whichever batch it is in. With a pacer each, overlapping batches (the
+ * shipped workflow sends its batches in sub-executions it does not wait for) raced each other for
+ * the Page's row, each holding slots for its own calls only, and a slot a batch could not start in
+ * time was lost to all: gaps in the pace. The takes go through the newest batch's source (its
+ * execution's credential), the other batches' sources wait their turn; the entry ends with the last
+ * batch, so nothing of it outlives the sends that used it.
+ */
+interface SharedPacer {
+	pacer: Pacer;
+	sources: SlotSource[];
+}
+
+const sharedPacers = new Map<string, SharedPacer>();
+
+/** A source that takes through the newest of the batches' own sources. */
+function throughNewest(sources: SlotSource[]): SlotSource {
+	const newest = () => sources[sources.length - 1];
+	return {
+		chunk: (perSecond) => newest().chunk(perSecond),
+		take: (count, perSecond) => newest().take(count, perSecond),
+		pause: (ms, reason) => newest().pause(ms, reason),
+		pausedUntil: () => Math.max(0, ...sources.map((source) => source.pausedUntil())),
+	};
+}
+
+/**
+ * Runs `send` with the pacer of `key` (the database, the Graph URL and the Page), shared with every
+ * other batch of the process running meanwhile; `source` is this batch's way to the Page's slots.
+ */
+export async function withSharedPacer<T>(key: string, source: SlotSource, send: (pacer: Pacer) => Promise<T>): Promise<T> {
+	let entry = sharedPacers.get(key);
+	if (!entry) {
+		const sources: SlotSource[] = [];
+		entry = { sources, pacer: new Pacer(throughNewest(sources)) };
+		sharedPacers.set(key, entry);
+	}
+	const { sources } = entry;
+	sources.push(source);
+	try {
+		return await send(entry.pacer);
+	} finally {
+		sources.splice(sources.indexOf(source), 1);
+		if (sources.length === 0 && sharedPacers.get(key) === entry) sharedPacers.delete(key);
+	}
 }

@@ -1,7 +1,7 @@
 // The Graph calls of a batch: started in item order, up to each item's Parallel Sends at a time,
 // every call paced by the Page's rate (pacer.ts): in recorded mode the start times come from the
 // database and are shared by every worker and n8n instance sending for the Page
-// (transport/sendSlots.ts); standalone, from this process's own schedule. Parallel, because a call
+// (transport/sendSlots.ts), through one pacer for all the batches of this process; standalone, from this process's own schedule. Parallel, because a call
 // waits on Facebook for 100 ms or more: one at a time, a batch could never reach the rate it is
 // allowed.
 // Just before each call (after its pacer slot came, and again before each retry) the item is
@@ -16,7 +16,7 @@ import { deliver, type AttemptResult, type BatchSignal, type Delivery } from './
 import type { ItemSettings } from './itemSettings';
 import { databaseSlots } from '../transport/sendSlots';
 import { supabaseUrlOf } from '../../shared/supabase';
-import { localSlotsFor, Pacer } from './pacer';
+import { localSlotsFor, Pacer, withSharedPacer } from './pacer';
 
 export interface PendingSend {
 	settings: ItemSettings;
@@ -64,10 +64,17 @@ function preflight(pending: PendingSend, target: GraphTarget, signal: BatchSigna
 }
 
 export async function sendAll(context: IExecuteFunctions, target: GraphTarget, queue: PendingSend[]): Promise<{ deliveries: Delivery[]; signal: BatchSignal }> {
-	const signal: BatchSignal = {};
 	// Recorded sends have Supabase: the Page's rate is the database's, shared by every worker.
 	const shared = queue.some((pending) => pending.settings.leaseHolder !== undefined);
-	const pacer = new Pacer(shared ? databaseSlots(context, target, await supabaseUrlOf(context)) : localSlotsFor(`${target.baseUrl}|${target.pageId}`));
+	if (!shared) return await sendPaced(context, target, queue, new Pacer(localSlotsFor(`${target.baseUrl}|${target.pageId}`)));
+	const databaseUrl = await supabaseUrlOf(context);
+	return await withSharedPacer(`${databaseUrl}|${target.baseUrl}|${target.pageId}`, databaseSlots(context, target, databaseUrl), (pacer) =>
+		sendPaced(context, target, queue, pacer),
+	);
+}
+
+async function sendPaced(context: IExecuteFunctions, target: GraphTarget, queue: PendingSend[], pacer: Pacer): Promise<{ deliveries: Delivery[]; signal: BatchSignal }> {
+	const signal: BatchSignal = {};
 	const cancelSignal = context.getExecutionCancelSignal?.();
 	const check = (pending: PendingSend) => preflight(pending, target, signal, cancelSignal?.aborted === true);
 	const deliveries = new Array<Delivery>(queue.length);
