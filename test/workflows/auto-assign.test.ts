@@ -14,7 +14,7 @@ import { OWNER_ELSEWHERE, ownerElsewhere } from './support/owner-elsewhere';
 import { loadWorkflow, runWorkflow, type TestCredentials, type WorkflowJson } from '../harness';
 import { serviceClient, testStack, withDb } from '../helpers/stack';
 import { createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
-import { failingSupabase } from './support/failing-supabase';
+import { failingSupabase, POOL_TIMEOUT } from './support/failing-supabase';
 
 const WORKFLOW = 'workflows/auto-assign.json';
 const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
@@ -229,6 +229,30 @@ test('a scheduled run whose analysis fails (no Gemini key) still hands out the a
 	expect(run.error).toMatchObject({ node: 'Fail The Scheduled Run', message: expect.stringContaining('The Leadflow Gemini API credential has no API key') });
 	expect((run.nodeOutputs['Send automation (replace me)'] ?? []).map((handed) => handed.outbox_id)).toEqual([item.id]);
 	expect(await waiting()).toEqual([{ id: item.id, status: 'delivered' }]);
+});
+
+// The sweep itself failing (PostgREST out of connections for pipeline_claim_outbox): Claim Waiting
+// Automations' error output takes the failure, so the scheduled run ends in error with its message
+// (n8n records it, the Error Workflow sees it) instead of passing the trigger's item on as if the
+// sweep had run.
+test('a scheduled run whose sweep of the outbox fails ends in error with the database\'s message', async () => {
+	const failing = await failingSupabase(['pipeline_claim_outbox'], 503, POOL_TIMEOUT);
+	const shipped = loadWorkflow(WORKFLOW);
+	const ownerOnly: WorkflowJson = {
+		...shipped,
+		nodes: shipped.nodes.map((node) =>
+			node.name === 'Analyze Due Conversations' || node.name === 'Claim Waiting Automations' ? { ...node, parameters: { ...node.parameters, ownerUserId: world.userId } } : node,
+		),
+	};
+	try {
+		const run = await runWorkflow(ownerOnly, { trigger: 'schedule', credentials: { ...credentials, leadflowSupabaseApi: { url: failing.url, serviceRoleKey: testStack().serviceRoleKey } } });
+		expect(failing.failed()).toBe(1);
+		expect(run.status).toBe('error');
+		expect(run.error).toMatchObject({ node: 'Fail The Scheduled Run', message: expect.stringContaining('pipeline_claim_outbox failed: Timed out acquiring connection') });
+		expect(run.nodeBranches['Claim Waiting Automations']?.[2]).toEqual([expect.objectContaining({ error: expect.objectContaining({ code: 'service_error' }) })]);
+	} finally {
+		await failing.stop();
+	}
 });
 
 // Assign Stages failing as a whole (a 40001 the database raised: a serialization failure; PostgREST

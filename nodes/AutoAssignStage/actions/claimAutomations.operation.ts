@@ -6,7 +6,8 @@ import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, 
 import { refuseAsTool } from '../../shared/outputs';
 import { CLAIM_LIMIT, deliveryProperties, handOutAutomations, readDelivery } from '../helpers/automations';
 import { readWholeNumber } from '../../shared/valid-input';
-import { AUTOMATIONS, checkUuid, OUTPUT_COUNT } from '../helpers/common';
+import { asNodeError, failedItem } from '../../shared/per-item';
+import { AUTOMATIONS, checkUuid, CONTACTS, OUTPUT_COUNT } from '../helpers/common';
 
 const properties: INodeProperties[] = [
 	{
@@ -40,8 +41,15 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		'It hands webhook and notify actions out for a workflow to deliver, which an agent cannot do: run it in a workflow (the shipped auto-assign.json does, every 15 minutes). Assign and Move used as tools leave their actions waiting for it.',
 	);
 	if (this.getInputData().length === 0) return outputs;
-	const limit = readWholeNumber(this, 'limit', 0, { label: 'Limit', min: 1, max: CLAIM_LIMIT, fallback: 50, hint: 'Give how many waiting actions to hand out at most, or leave it empty for 50.' });
-	const owner = checkUuid(this, this.getNodeParameter('ownerUserId', 0, ''), 'owner user ID', 0, 'Use the id of the Supabase user whose actions to hand out, or leave it empty for every owner.', true);
-	outputs[AUTOMATIONS].push(...(await handOutAutomations(this, 0, null, { ...readDelivery(this), limit, owner })));
+	try {
+		const limit = readWholeNumber(this, 'limit', 0, { label: 'Limit', min: 1, max: CLAIM_LIMIT, fallback: 50, hint: 'Give how many waiting actions to hand out at most, or leave it empty for 50.' });
+		const owner = checkUuid(this, this.getNodeParameter('ownerUserId', 0, ''), 'owner user ID', 0, 'Use the id of the Supabase user whose actions to hand out, or leave it empty for every owner.', true);
+		outputs[AUTOMATIONS].push(...(await handOutAutomations(this, 0, null, { ...readDelivery(this), limit, owner })));
+	} catch (error) {
+		// With Continue On Fail (or an error output) the failure leaves as one failed item with its
+		// message: thrown, n8n would pass the input item on to the Contacts output as if nothing failed.
+		if (!this.continueOnFail()) throw asNodeError(this, error, 0);
+		outputs[CONTACTS].push(failedItem(this, error, { item: 0 }));
+	}
 	return outputs;
 }
