@@ -206,6 +206,25 @@ export function wholeNumber(raw: unknown, rule: WholeNumberRule): { value: numbe
 	return { problem: `must be a whole number from ${rule.min} to ${rule.max} (got ${shown(raw)})` };
 }
 
+export interface NumberRule extends WholeNumberRule {
+	/** Whether only whole numbers are accepted (the default); false: any number, e.g. 0.7. */
+	whole?: boolean;
+}
+
+/**
+ * The number a parameter's value stands for within [min, max] (whole unless `whole` is false), or
+ * what is wrong with it ("must be a number from 0 to 2 (got "hot")"): a number, or its figures as
+ * text, read as `wholeNumber` reads them.
+ */
+export function boundedNumber(raw: unknown, rule: NumberRule): { value: number; problem?: undefined } | { value?: undefined; problem: string } {
+	if (rule.whole !== false) return wholeNumber(raw, rule);
+	const text = typeof raw === 'string' ? raw.trim() : undefined;
+	if ((raw === undefined || raw === null || text === '') && rule.fallback !== undefined) return { value: rule.fallback };
+	const value = typeof raw === 'number' ? raw : text !== undefined && /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
+	if (Number.isFinite(value) && value >= rule.min && value <= rule.max) return { value };
+	return { problem: `must be a number from ${rule.min} to ${rule.max} (got ${shown(raw)})` };
+}
+
 export interface WholeNumberParameter extends WholeNumberRule {
 	/** How the message names it ("Limit", "The offset"). */
 	label: string;

@@ -1,0 +1,107 @@
+// The numeric and enumerated settings of a node's Options collection, read and checked the one way:
+// the editor keeps a typed-in value within the bounds it shows (typeOptions minValue / maxValue, the
+// choices of an options list), but an expression (or an agent's $fromAI) escapes them, so "three",
+// 3 for a lease of at least 5, or 1.5 calls at once would reach the code unchecked. Each such
+// option is checked here against those same bounds, declared once on the property: a whole number
+// unless the property has a numberPrecision, a number within [minValue, maxValue], one of the
+// choices. A bad value is a NodeOperationError naming the option as the editor shows it, the value
+// received and the range, with what to do (its description); an option not set, or set to an empty
+// expression, is the property's default. Text and boolean options are left to their readers.
+import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import { boundedNumber, shown } from './valid-input';
+
+/** What to say, besides the range, about an option a value of which is refused (why the range is what it is). */
+export type OptionWhy = Record<string, string>;
+
+function optionsOf(collection: INodeProperties): INodeProperties[] {
+	return (collection.options ?? []).filter((option): option is INodeProperties => 'type' in option && 'name' in option);
+}
+
+/** Whether a property is one this module checks: a number (with both bounds declared) or a list of choices. */
+function isChecked(property: INodeProperties): boolean {
+	return property.type === 'number' || property.type === 'options';
+}
+
+/**
+ * The rule a number property's bounds make. A number option without a maxValue is a mistake of the
+ * node's description (every one has a safe range), caught by the first run of any test.
+ */
+function numberRule(property: INodeProperties): { min: number; max: number; whole: boolean } {
+	const { minValue, maxValue, numberPrecision } = property.typeOptions ?? {};
+	if (typeof minValue !== 'number' || typeof maxValue !== 'number') {
+		throw new Error(`The option ${property.displayName} declares no minValue and maxValue: every number option needs its range`);
+	}
+	return { min: minValue, max: maxValue, whole: !(typeof numberPrecision === 'number' && numberPrecision > 0) };
+}
+
+/** The choices of an options property, as their values. */
+function choicesOf(property: INodeProperties): string[] {
+	return (property.options ?? []).flatMap((choice) => ('value' in choice ? [String(choice.value)] : []));
+}
+
+/** The range a property accepts, in words ("a whole number from 1 to 100", "one of shorten, fail"). */
+export function rangeOf(property: INodeProperties): string {
+	if (property.type === 'options') return `one of ${choicesOf(property).join(', ')}`;
+	const { min, max, whole } = numberRule(property);
+	return `${whole ? 'a whole number' : 'a number'} from ${min} to ${max}`;
+}
+
+/** The value of one checked option, or the error naming it. */
+function checkedValue(context: IExecuteFunctions, property: INodeProperties, raw: unknown, itemIndex: number, why: string | undefined): unknown {
+	const label = property.displayName;
+	const fix = `${why ? `${why} ` : ''}Set ${label} in the node's Options to ${rangeOf(property)} (an expression must give one), or remove it to use the default, ${JSON.stringify(property.default)}.`;
+	if (property.type === 'options') {
+		if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return property.default;
+		const choices = choicesOf(property);
+		const text = typeof raw === 'string' ? raw.trim() : undefined;
+		if (text !== undefined && choices.includes(text)) return text;
+		throw new NodeOperationError(context.getNode(), `${label} must be ${rangeOf(property)} (got ${shown(raw)})`, { itemIndex, description: fix });
+	}
+	const { value, problem } = boundedNumber(raw, { ...numberRule(property), fallback: property.default as number });
+	if (problem !== undefined) throw new NodeOperationError(context.getNode(), `${label} ${problem}`, { itemIndex, description: fix });
+	return value;
+}
+
+/**
+ * Item `itemIndex`'s Options collection (parameter `name`, by default "options"), every number and
+ * choice option of `collection` checked and set (its default when not given); other options as given.
+ * `why`: a sentence per option name, said before what to do, when the range needs a reason.
+ */
+export function readCheckedOptions<T extends object>(
+	context: IExecuteFunctions,
+	itemIndex: number,
+	collection: INodeProperties,
+	why: OptionWhy = {},
+	name = collection.name,
+): T {
+	const raw = context.getNodeParameter(name, itemIndex, {}) as unknown;
+	if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+		throw new NodeOperationError(context.getNode(), `${collection.displayName} must be a collection of settings (got ${shown(raw)})`, {
+			itemIndex,
+			description: `Set each of the ${collection.displayName} on its own in the node, not the whole collection as one expression.`,
+		});
+	}
+	const given = raw as IDataObject;
+	const options: IDataObject = { ...given };
+	for (const property of optionsOf(collection)) {
+		if (!isChecked(property)) continue;
+		options[property.name] = checkedValue(context, property, given[property.name], itemIndex, why[property.name]) as IDataObject[string];
+	}
+	return options as T;
+}
+
+/** One checked option of item `itemIndex` (see readCheckedOptions), e.g. where only one of them matters. */
+export function readCheckedOption<V>(context: IExecuteFunctions, itemIndex: number, collection: INodeProperties, option: string, why?: string): V {
+	const property = optionsOf(collection).find((one) => one.name === option);
+	if (!property || !isChecked(property)) throw new Error(`${collection.displayName} has no number or choice option ${option}`);
+	const raw = context.getNodeParameter(collection.name, itemIndex, {}) as unknown;
+	const given = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as IDataObject)[option] : undefined;
+	return checkedValue(context, property, given, itemIndex, why) as V;
+}
+
+/** The number and choice options of a collection, for a test or a page that lists their ranges. */
+export function checkedOptionsOf(collection: INodeProperties): Array<{ displayName: string; name: string; range: string; default: unknown }> {
+	return optionsOf(collection)
+		.filter(isChecked)
+		.map((property) => ({ displayName: property.displayName, name: property.name, range: rangeOf(property), default: property.default }));
+}
