@@ -8,6 +8,108 @@ import { leaseHolderProperty, optionsCollection, recordStagesProperty, stateIdPr
 /** Generated items leave on the first output, failed ones on the second, so a workflow routes them without an IF node. */
 export const OUTPUT = { generated: 0, failed: 1 } as const;
 
+/**
+ * The Options collection. Every number option declares its range (minValue, maxValue) and is checked
+ * against it whoever gives the value, the editor or an expression (nodes/shared/checked-options.ts).
+ */
+export const OPTIONS: INodeProperties = optionsCollection([
+	{
+		displayName: 'Concurrency',
+		name: 'concurrency',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 100 },
+		default: 5,
+		description:
+			'How many Gemini calls run at once (read from the first item): n items take about ⌈n / concurrency⌉ × the model\'s latency. Keep it within your keys\' requests-per-minute quota.',
+	},
+	{
+		displayName: 'Key Rest After 429 (Seconds)',
+		name: 'keyRestSeconds',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 172800 },
+		default: 60,
+		description:
+			'How long a key Google throttled is left out of the rotation when Google does not say how long to wait. A daily quota rests the key until midnight Pacific time.',
+	},
+	{
+		displayName: 'Lease (Seconds)',
+		name: 'leaseSeconds',
+		type: 'number',
+		typeOptions: { minValue: 5, maxValue: 86400 },
+		default: 180,
+		description:
+			'With Record in Supabase on: how long the contacts stay held if this worker stops (read from the first item). Renewed every third of it while the node works, so a dead worker frees its contacts after this long (or the claim\'s lease, if later), not after the whole batch.',
+	},
+	{
+		displayName: 'Max Messages in Prompt',
+		name: 'maxMessages',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 1000 },
+		default: DEFAULT_MAX_MESSAGES,
+		description:
+			"Only the last this many messages of the conversation are shown to the model. A claimed contact already carries its rule's last Messages of history (0–100), so by default the rule decides.",
+	},
+	{
+		displayName: 'Max Output Tokens',
+		name: 'maxOutputTokens',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 65536 },
+		default: 0,
+		description: "The model's output-token limit; 0 leaves the model's default. Thinking models count their thinking against it.",
+	},
+	{
+		displayName: 'Max Retries',
+		name: 'maxRetries',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 10 },
+		default: 3,
+		description: 'How many more times to try after a 5xx, a timeout, or a short wait for a throttled key. Rejected requests (400, 403, 404) are never retried.',
+	},
+	{
+		displayName: 'Max Wait for a Resting Key (Ms)',
+		name: 'maxQuotaWaitMs',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 3600000 },
+		default: 10000,
+		description: 'When every key rests after a 429, wait for one only if it is back within this long; otherwise the item fails at once with quota',
+	},
+	{
+		displayName: 'Retry Delay (Ms)',
+		name: 'retryDelayMs',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 30000 },
+		default: 1000,
+		description: 'The wait before the first retry; each further retry waits about twice as long (with random jitter), never more than 30 seconds',
+	},
+	{
+		displayName: 'Temperature',
+		name: 'temperature',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 },
+		default: 0.7,
+		description: 'Higher values make the wording more varied',
+	},
+	{
+		displayName: 'Timeout (Ms)',
+		name: 'timeoutMs',
+		type: 'number',
+		typeOptions: { minValue: 100, maxValue: 600000 },
+		default: 30000,
+		description: 'How long one Gemini call may take before it is abandoned and retried',
+	},
+	{
+		displayName: 'Too Long Reply',
+		name: 'tooLongReply',
+		type: 'options',
+		default: 'shorten',
+		options: [
+			{ name: 'Shorten at a Sentence End', value: 'shorten', description: 'Cut the reply at the last sentence (or word) within 2,000 characters' },
+			{ name: 'Fail the Item', value: 'fail', description: 'The item fails with too_long' },
+		],
+		description: 'What to do with a reply longer than the 2,000 characters Messenger accepts',
+	},
+]);
+
 export const properties: INodeProperties[] = [
 	recordStagesProperty(
 		'Whether to move each claimed contact to generating, then to ready_to_send (with the message) or failed (with the reason) in Supabase, two database calls per batch. Turn off to use the node without a database, e.g. from an AI agent.',
@@ -61,101 +163,5 @@ export const properties: INodeProperties[] = [
 		placeholder: 'e.g. English',
 		description: 'The language to write in; empty: the language the contact used',
 	},
-	optionsCollection([
-		{
-			displayName: 'Concurrency',
-			name: 'concurrency',
-			type: 'number',
-			typeOptions: { minValue: 1, maxValue: 100 },
-			default: 5,
-			description:
-				'How many Gemini calls run at once (read from the first item): n items take about ⌈n / concurrency⌉ × the model\'s latency. Keep it within your keys\' requests-per-minute quota.',
-		},
-		{
-			displayName: 'Key Rest After 429 (Seconds)',
-			name: 'keyRestSeconds',
-			type: 'number',
-			typeOptions: { minValue: 1 },
-			default: 60,
-			description:
-				'How long a key Google throttled is left out of the rotation when Google does not say how long to wait. A daily quota rests the key until midnight Pacific time.',
-		},
-		{
-			displayName: 'Lease (Seconds)',
-			name: 'leaseSeconds',
-			type: 'number',
-			typeOptions: { minValue: 5, maxValue: 86400 },
-			default: 180,
-			description:
-				'With Record in Supabase on: how long the contacts stay held if this worker stops (read from the first item). Renewed every third of it while the node works, so a dead worker frees its contacts after this long (or the claim\'s lease, if later), not after the whole batch.',
-		},
-		{
-			displayName: 'Max Messages in Prompt',
-			name: 'maxMessages',
-			type: 'number',
-			typeOptions: { minValue: 0 },
-			default: DEFAULT_MAX_MESSAGES,
-			description:
-				"Only the last this many messages of the conversation are shown to the model. A claimed contact already carries its rule's last Messages of history (0–100), so by default the rule decides.",
-		},
-		{
-			displayName: 'Max Output Tokens',
-			name: 'maxOutputTokens',
-			type: 'number',
-			typeOptions: { minValue: 0 },
-			default: 0,
-			description: "The model's output-token limit; 0 leaves the model's default. Thinking models count their thinking against it.",
-		},
-		{
-			displayName: 'Max Retries',
-			name: 'maxRetries',
-			type: 'number',
-			typeOptions: { minValue: 0, maxValue: 10 },
-			default: 3,
-			description: 'How many more times to try after a 5xx, a timeout, or a short wait for a throttled key. Rejected requests (400, 403, 404) are never retried.',
-		},
-		{
-			displayName: 'Max Wait for a Resting Key (Ms)',
-			name: 'maxQuotaWaitMs',
-			type: 'number',
-			typeOptions: { minValue: 0 },
-			default: 10000,
-			description: 'When every key rests after a 429, wait for one only if it is back within this long; otherwise the item fails at once with quota',
-		},
-		{
-			displayName: 'Retry Delay (Ms)',
-			name: 'retryDelayMs',
-			type: 'number',
-			typeOptions: { minValue: 0 },
-			default: 1000,
-			description: 'The wait before the first retry; each further retry waits about twice as long (with random jitter)',
-		},
-		{
-			displayName: 'Temperature',
-			name: 'temperature',
-			type: 'number',
-			typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 },
-			default: 0.7,
-			description: 'Higher values make the wording more varied',
-		},
-		{
-			displayName: 'Timeout (Ms)',
-			name: 'timeoutMs',
-			type: 'number',
-			typeOptions: { minValue: 100 },
-			default: 30000,
-			description: 'How long one Gemini call may take before it is abandoned and retried',
-		},
-		{
-			displayName: 'Too Long Reply',
-			name: 'tooLongReply',
-			type: 'options',
-			default: 'shorten',
-			options: [
-				{ name: 'Shorten at a Sentence End', value: 'shorten', description: 'Cut the reply at the last sentence (or word) within 2,000 characters' },
-				{ name: 'Fail the Item', value: 'fail', description: 'The item fails with too_long' },
-			],
-			description: 'What to do with a reply longer than the 2,000 characters Messenger accepts',
-		},
-	]),
+	OPTIONS,
 ];

@@ -6,19 +6,19 @@
 // as a node (or, with Continue On Fail, an item fails with an error rather than a generation), the
 // claimed contacts concerned are given back first (automation_release, reason
 // generation_setup_failed): claimable again at once, not held until the claim's lease ends.
-import { NodeOperationError, type IExecuteFunctions, type INodeExecutionData } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { generateFollowUpText, type Generation } from '../transport/generateText';
 import { KeyRing, noApiKeyError, parseApiKeys } from '../../shared/gemini/keyRing';
 import { SharedKeyRing } from '../../shared/gemini/sharedKeyRing';
 import { parameterReader, type ParameterReader } from './itemFields';
-import { readJob, readOptions, type GenerationJob } from './jobs';
+import { readJob, readOption, type GenerationJob } from './jobs';
 import { mapWithConcurrency } from '../../shared/pool';
 import { redactorFor } from '../../shared/gemini/redact';
 import { asNodeError } from '../../shared/per-item';
 import { releaseBeforeReporting, type HandedContact } from '../../shared/release-handed';
 import { toOutputs, type ItemResult } from './results';
 import { markGenerating, recordGenerations } from '../transport/stages';
-import { DEFAULT_LEASE_SECONDS, startHeartbeat } from './heartbeat';
+import { startHeartbeat } from './heartbeat';
 
 interface GeminiCredentials {
 	apiKeys: string;
@@ -83,6 +83,10 @@ async function generateAll(context: IExecuteFunctions, items: INodeExecutionData
 		return items.map((): ItemResult => ({ caught: noKey }));
 	}
 	const baseUrl = String(credentials.baseUrl || GOOGLE_BASE_URL).replace(/\/+$/, '');
+	// The run's settings, read from the first item and checked before anything is read or moved: a
+	// Lease shorter than 5 s, or "three" calls at once, stops the node naming the option.
+	const concurrency = items.length > 0 ? readOption(context, 0, 'concurrency') : 1;
+	const leaseSeconds = items.length > 0 ? readOption(context, 0, 'leaseSeconds') : 0;
 	const results: ItemResult[] = [];
 	const jobs: GenerationJob[] = [];
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
@@ -94,9 +98,6 @@ async function generateAll(context: IExecuteFunctions, items: INodeExecutionData
 		}
 	}
 
-	const options = readOptions(context, 0);
-	const concurrency = options.concurrency ?? 5;
-	const leaseSeconds = jobs.some((job) => job.held) ? readLeaseSeconds(context, options.leaseSeconds) : DEFAULT_LEASE_SECONDS;
 	const runnable = await startGenerating(context, jobs, results, leaseSeconds);
 	// With Supabase (recorded stages), the keys' turns and rests are the database's, shared by every
 	// worker and n8n instance; without it, this process's.
@@ -114,21 +115,6 @@ async function generateAll(context: IExecuteFunctions, items: INodeExecutionData
 	runnable.forEach((job, index) => (results[job.itemIndex] = { generation: generations[index] }));
 	await recordResults(context, runnable, results);
 	return results;
-}
-
-/**
- * The contacts' lease while they generate (option Lease, read from the first item), renewed every
- * third of it: short, so that a worker that dies frees its contacts soon, whatever the batch's size.
- */
-function readLeaseSeconds(context: IExecuteFunctions, value: unknown): number {
-	if (value === undefined || value === null || value === '') return DEFAULT_LEASE_SECONDS;
-	const seconds = Number(value);
-	if (!Number.isInteger(seconds) || seconds < 5 || seconds > 86_400) {
-		throw new NodeOperationError(context.getNode(), `Lease (Seconds) must be a whole number from 5 to 86400 (got ${JSON.stringify(value)})`, {
-			description: `How long a worker that stops holds its contacts before another run may take them (renewed every third of it while this node works). Leave it at ${DEFAULT_LEASE_SECONDS}.`,
-		});
-	}
-	return seconds;
 }
 
 /** One database call: eligible → generating. Contacts another run holds now fail with lease_lost and are not generated. */

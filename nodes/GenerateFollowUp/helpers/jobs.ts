@@ -5,8 +5,10 @@ import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 import type { ModelRequest } from '../../shared/gemini/client';
 import type { RetryPolicy } from '../transport/generateText';
 import type { ParameterReader } from './itemFields';
-import { buildPrompt, DEFAULT_MAX_MESSAGES, type ConversationMessage, type Prompt } from './prompt';
+import { buildPrompt, type ConversationMessage, type Prompt } from './prompt';
 import type { HeldContact } from '../transport/stages';
+import { readCheckedOption, readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
+import { OPTIONS } from '../description';
 
 export interface GenerationJob {
 	itemIndex: number;
@@ -16,22 +18,42 @@ export interface GenerationJob {
 	held?: HeldContact;
 }
 
-interface Options {
-	concurrency?: number;
-	keyRestSeconds?: number;
-	leaseSeconds?: number;
-	maxMessages?: number;
-	maxOutputTokens?: number;
-	maxRetries?: number;
-	maxQuotaWaitMs?: number;
-	retryDelayMs?: number;
-	temperature?: number;
-	timeoutMs?: number;
-	tooLongReply?: 'shorten' | 'fail';
+/** The Options of an item, each checked against its range (description.ts) and set: its default when not given. */
+export interface Options {
+	concurrency: number;
+	keyRestSeconds: number;
+	leaseSeconds: number;
+	maxMessages: number;
+	maxOutputTokens: number;
+	maxRetries: number;
+	maxQuotaWaitMs: number;
+	retryDelayMs: number;
+	temperature: number;
+	timeoutMs: number;
+	tooLongReply: 'shorten' | 'fail';
 }
 
+/** Why a range is what it is, said in the refusal before what to do. */
+export const OPTION_WHY: OptionWhy = {
+	leaseSeconds:
+		'It is how long a worker that stops holds its contacts before another run may take them, renewed every third of it while this node works; the database takes 5 to 86400 seconds.',
+	concurrency: 'It is how many Gemini calls run at once (read from the first item).',
+	temperature: "Gemini's temperature runs from 0 to 2.",
+	retryDelayMs: 'Each retry waits about twice as long as the one before, at most 30 seconds.',
+	keyRestSeconds: 'The database records a key\'s rest of at most 48 hours.',
+};
+
+/**
+ * Item `itemIndex`'s Options, checked: a value an expression gives out of its range fails the item
+ * (before anything is moved to generating), naming the option, the value and the range.
+ */
 export function readOptions(context: IExecuteFunctions, itemIndex: number): Options {
-	return context.getNodeParameter('options', itemIndex, {}) as Options;
+	return readCheckedOptions<Options>(context, itemIndex, OPTIONS, OPTION_WHY);
+}
+
+/** One option of item `itemIndex`, checked as readOptions checks it (the run's Concurrency and Lease, from the first item). */
+export function readOption<K extends keyof Options>(context: IExecuteFunctions, itemIndex: number, name: K): Options[K] {
+	return readCheckedOption<Options[K]>(context, itemIndex, OPTIONS, name, OPTION_WHY[name]);
 }
 
 function invalid(context: IExecuteFunctions, itemIndex: number, message: string, description: string): NodeOperationError {
@@ -106,7 +128,7 @@ export function readPrompt(context: IExecuteFunctions, read: ParameterReader, it
 		followUpNumber: readFollowUpNumber(context, read, itemIndex),
 		messages: readMessages(context, read, itemIndex),
 		language: text(read, 'language', itemIndex),
-		maxMessages: readOptions(context, itemIndex).maxMessages ?? DEFAULT_MAX_MESSAGES,
+		maxMessages: readOption(context, itemIndex, 'maxMessages'),
 	});
 }
 
@@ -122,16 +144,16 @@ export function readJob(context: IExecuteFunctions, read: ParameterReader, itemI
 			model,
 			systemInstruction: prompt.systemInstruction,
 			userText: prompt.userText,
-			temperature: options.temperature ?? 0.7,
+			temperature: options.temperature,
 			...(options.maxOutputTokens ? { maxOutputTokens: options.maxOutputTokens } : {}),
-			timeoutMs: options.timeoutMs ?? 30_000,
+			timeoutMs: options.timeoutMs,
 		},
 		policy: {
-			maxRetries: options.maxRetries ?? 3,
-			retryBaseMs: options.retryDelayMs ?? 1_000,
-			keyRestMs: (options.keyRestSeconds ?? 60) * 1_000,
-			maxQuotaWaitMs: options.maxQuotaWaitMs ?? 10_000,
-			tooLong: options.tooLongReply ?? 'shorten',
+			maxRetries: options.maxRetries,
+			retryBaseMs: options.retryDelayMs,
+			keyRestMs: options.keyRestSeconds * 1_000,
+			maxQuotaWaitMs: options.maxQuotaWaitMs,
+			tooLong: options.tooLongReply,
 		},
 		...(held && { held }),
 	};

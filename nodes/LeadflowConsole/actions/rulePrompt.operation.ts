@@ -55,7 +55,7 @@ const properties: INodeProperties[] = [
 				displayName: 'Max Messages in Prompt',
 				name: 'maxMessages',
 				type: 'number',
-				typeOptions: { minValue: 0 },
+				typeOptions: { minValue: 0, maxValue: 1000 },
 				default: DEFAULT_MAX_MESSAGES,
 				description: 'As set on the Generate Follow-Up node (its Max Messages in Prompt option): only the last this many messages are shown. By default the rule\'s Messages of history decides.',
 			},
