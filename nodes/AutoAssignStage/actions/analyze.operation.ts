@@ -13,6 +13,8 @@ import { noApiKeyError, parseApiKeys } from '../../shared/gemini/keyRing';
 import { SharedKeyRing } from '../../shared/gemini/sharedKeyRing';
 import { redactorFor } from '../../shared/gemini/redact';
 import { asNodeError, failedItem } from '../../shared/per-item';
+import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
+import { readWholeNumber } from '../../shared/valid-input';
 import { mapWithConcurrency } from '../../shared/pool';
 import { buildAnalysisPrompt, ANALYSIS_SCHEMA, type ChatMessage } from '../helpers/analysis';
 import { checkUuid, CONTACTS, invalid, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
@@ -25,20 +27,54 @@ interface GeminiCredentials {
 	model?: string;
 }
 
+/** The run's Options (read from the first item), the numbers checked and set: their default when not given. */
 interface AnalyzeOptions {
-	maxMessages?: number;
+	maxMessages: number;
 	model?: string;
 	instructions?: string;
-	concurrency?: number;
-	timeoutMs?: number;
-	maxRetries?: number;
-	retryDelayMs?: number;
-	keyRestSeconds?: number;
-	maxQuotaWaitMs?: number;
-	temperature?: number;
+	concurrency: number;
+	timeoutMs: number;
+	maxRetries: number;
+	retryDelayMs: number;
+	keyRestSeconds: number;
+	maxQuotaWaitMs: number;
+	temperature: number;
 }
 
 const GOOGLE_BASE_URL = 'https://generativelanguage.googleapis.com';
+
+/**
+ * The Options collection. Every number option declares its range (minValue, maxValue), checked
+ * against it whoever gives the value, the editor or an expression (nodes/shared/checked-options.ts).
+ */
+const OPTIONS: INodeProperties = {
+	displayName: 'Options',
+	name: 'options',
+	type: 'collection',
+	placeholder: 'Add option',
+	default: {},
+	options: [
+		{ displayName: 'Concurrency', name: 'concurrency', type: 'number', typeOptions: { minValue: 1, maxValue: 50 }, default: 5, description: 'How many Gemini calls run at once' },
+		{ displayName: 'Instructions', name: 'instructions', type: 'string', typeOptions: { rows: 3 }, default: '', description: 'What a good lead is for this business, added to the prompt' },
+		{ displayName: 'Key Rest (Seconds)', name: 'keyRestSeconds', type: 'number', typeOptions: { minValue: 1, maxValue: 172800 }, default: 60, description: 'How long a throttled key rests when Google does not say' },
+		{ displayName: 'Max Messages', name: 'maxMessages', type: 'number', typeOptions: { minValue: 1, maxValue: 200 }, default: 20, description: 'How many of the last messages the model sees' },
+		{ displayName: 'Max Quota Wait (Ms)', name: 'maxQuotaWaitMs', type: 'number', typeOptions: { minValue: 0, maxValue: 3600000 }, default: 10000, description: 'Wait for a resting key only when one is back within this long; else fall back' },
+		{ displayName: 'Max Retries', name: 'maxRetries', type: 'number', typeOptions: { minValue: 0, maxValue: 10 }, default: 3, description: 'Retries after 5xx, timeouts or waiting for a key' },
+		{ displayName: 'Model', name: 'model', type: 'string', default: '', description: 'The Gemini model; empty: the credential\'s default model' },
+		{ displayName: 'Retry Delay (Ms)', name: 'retryDelayMs', type: 'number', typeOptions: { minValue: 0, maxValue: 30000 }, default: 1000, description: 'The first backoff; it doubles per retry, with jitter, never more than 30 seconds' },
+		{ displayName: 'Temperature', name: 'temperature', type: 'number', typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 }, default: 0.2 },
+		{ displayName: 'Timeout (Ms)', name: 'timeoutMs', type: 'number', typeOptions: { minValue: 1000, maxValue: 600000 }, default: 30000, description: 'How long one Gemini call may take' },
+	],
+};
+
+/** Why a range is what it is, said in the refusal before what to do. */
+const OPTION_WHY: OptionWhy = {
+	concurrency: 'It is how many Gemini calls run at once.',
+	temperature: "Gemini's temperature runs from 0 to 2.",
+	retryDelayMs: 'Each retry waits about twice as long as the one before, at most 30 seconds.',
+	keyRestSeconds: "The database records a key's rest of at most 48 hours.",
+	maxMessages: 'It is how many of the last messages the model sees.',
+};
 
 const properties: INodeProperties[] = [
 	{
@@ -97,25 +133,7 @@ const properties: INodeProperties[] = [
 		// Due for Analysis always uses each conversation's Page pipeline.
 		displayOptions: { show: { source: ['input'] } },
 	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add option',
-		default: {},
-		options: [
-			{ displayName: 'Concurrency', name: 'concurrency', type: 'number', typeOptions: { minValue: 1, maxValue: 50 }, default: 5, description: 'How many Gemini calls run at once' },
-			{ displayName: 'Instructions', name: 'instructions', type: 'string', typeOptions: { rows: 3 }, default: '', description: 'What a good lead is for this business, added to the prompt' },
-			{ displayName: 'Key Rest (Seconds)', name: 'keyRestSeconds', type: 'number', typeOptions: { minValue: 1 }, default: 60, description: 'How long a throttled key rests when Google does not say' },
-			{ displayName: 'Max Messages', name: 'maxMessages', type: 'number', typeOptions: { minValue: 1, maxValue: 200 }, default: 20, description: 'How many of the last messages the model sees' },
-			{ displayName: 'Max Quota Wait (Ms)', name: 'maxQuotaWaitMs', type: 'number', typeOptions: { minValue: 0 }, default: 10000, description: 'Wait for a resting key only when one is back within this long; else fall back' },
-			{ displayName: 'Max Retries', name: 'maxRetries', type: 'number', typeOptions: { minValue: 0, maxValue: 10 }, default: 3, description: 'Retries after 5xx, timeouts or waiting for a key' },
-			{ displayName: 'Model', name: 'model', type: 'string', default: '', description: 'The Gemini model; empty: the credential\'s default model' },
-			{ displayName: 'Retry Delay (Ms)', name: 'retryDelayMs', type: 'number', typeOptions: { minValue: 0 }, default: 1000, description: 'The first backoff; it doubles per retry, with jitter' },
-			{ displayName: 'Temperature', name: 'temperature', type: 'number', typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 }, default: 0.2 },
-			{ displayName: 'Timeout (Ms)', name: 'timeoutMs', type: 'number', typeOptions: { minValue: 1000 }, default: 30000, description: 'How long one Gemini call may take' },
-		],
-	},
+	OPTIONS,
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['analyze'] } }, properties);
@@ -238,9 +256,19 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const items = this.getInputData();
 	const credentials = await this.getCredentials<GeminiCredentials>('leadflowGeminiApi');
 	const keys = parseApiKeys(credentials.apiKeys);
-	const options = this.getNodeParameter('options', 0, {}) as AnalyzeOptions;
-	const model = String(options.model || credentials.model || '').trim();
 	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
+	// The run's Options, from the first item, checked before anything is read or called: a value an
+	// expression gives out of range fails the run naming the option (with Continue On Fail every
+	// item fails with it, invalid_input: the settings, not the credential).
+	let options: AnalyzeOptions;
+	try {
+		options = readCheckedOptions<AnalyzeOptions>(this, 0, OPTIONS, OPTION_WHY);
+	} catch (error) {
+		if (!this.continueOnFail()) throw asNodeError(this, error);
+		outputs[CONTACTS].push(...items.map((_, item) => failedItem(this, error, { item })));
+		return outputs;
+	}
+	const model = String(options.model || credentials.model || '').trim();
 	let setupProblem: NodeOperationError | undefined;
 	if (keys.length === 0) setupProblem = noApiKeyError(this.getNode());
 	else if (!model) setupProblem = new NodeOperationError(this.getNode(), 'No model is set', { description: 'Set Model in the options, or the Default Model of the Gemini credential.' });
@@ -252,7 +280,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		outputs[CONTACTS].push(...items.map((_, item) => failedItem(this, setupProblem, { item }, 'service_error')));
 		return outputs;
 	}
-	const maxMessages = options.maxMessages ?? 20;
+	const maxMessages = options.maxMessages;
 
 	const results: INodeExecutionData[] = [];
 	let jobs: Job[] = [];
@@ -262,7 +290,14 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		// that item fails (with Continue On Fail, the one failed item, so a webhook answers 400).
 		try {
 			const owner = checkUuid(this, this.getNodeParameter('ownerUserId', 0, ''), 'owner user ID', 0, 'Use the id of the Supabase user who owns the Pages, or leave it empty for every owner.', true);
-			const due = await readDueConversations(this, this.getNodeParameter('maxConversations', 0, 100) as number, owner, maxMessages);
+			const maxConversations = readWholeNumber(this, 'maxConversations', 0, {
+				label: 'Max Conversations',
+				min: 1,
+				max: 1000,
+				fallback: 100,
+				hint: 'Set Max Conversations to a whole number from 1 to 1000 (how many due conversations one run analyses), or leave it empty for 100.',
+			});
+			const due = await readDueConversations(this, maxConversations, owner, maxMessages);
 			for (const conversation of due) {
 				jobs.push({
 					itemIndex: 0,
@@ -332,20 +367,20 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		redact: redactorFor(keys),
 		cancelSignal: this.getExecutionCancelSignal(),
 		policy: {
-			maxRetries: options.maxRetries ?? 3,
-			retryBaseMs: options.retryDelayMs ?? 1_000,
-			keyRestMs: (options.keyRestSeconds ?? 60) * 1_000,
-			maxQuotaWaitMs: options.maxQuotaWaitMs ?? 10_000,
+			maxRetries: options.maxRetries,
+			retryBaseMs: options.retryDelayMs,
+			keyRestMs: options.keyRestSeconds * 1_000,
+			maxQuotaWaitMs: options.maxQuotaWaitMs,
 		},
 	};
-	const analyses = await mapWithConcurrency(jobs, options.concurrency ?? 5, (job) => {
+	const analyses = await mapWithConcurrency(jobs, options.concurrency, (job) => {
 		const prompt = buildAnalysisPrompt({
 			contactName: job.senderName,
 			messages: job.messages,
 			stages: job.stagesOf ? (stageNames.get(job.stagesOf) ?? []) : [],
 			instructions: options.instructions ?? '',
 		});
-		const request = { model, ...prompt, temperature: options.temperature ?? 0.2, responseSchema: ANALYSIS_SCHEMA, timeoutMs: options.timeoutMs ?? 30_000 };
+		const request = { model, ...prompt, temperature: options.temperature, responseSchema: ANALYSIS_SCHEMA, timeoutMs: options.timeoutMs };
 		return analyzeContact(request, job.messages, context, () => Date.now());
 	});
 	jobs.forEach((job, index) => {
