@@ -203,8 +203,9 @@ test.each([
 	expect(scheduled.executedNodes).not.toContain('Assign Stages');
 });
 
-// The schedule's sweep (Claim Waiting Automations) runs before the analysis (it sits above it on the
-// canvas): a scheduled run whose analysis fails still hands out what waits in the outbox.
+// The schedule's sweep (Claim Waiting Automations) runs before the analysis (its output starts it): a
+// scheduled run whose analysis fails still hands out what waits in the outbox
+// (auto-assign-positions.test.ts: the same with the nodes moved on the canvas).
 test('a scheduled run whose analysis fails (no Gemini key) still hands out the actions waiting in the outbox, then ends in error', async () => {
 	// An action left waiting: a placement by a caller that did not hand its actions out.
 	const [placed] = await world.contacts(1);
@@ -233,6 +234,7 @@ test('a scheduled run whose analysis fails (no Gemini key) still hands out the a
 
 // The sweep itself failing (PostgREST out of connections for pipeline_claim_outbox): Claim Waiting
 // Automations' error output takes the failure, so the scheduled run ends in error with its message
+// (once the analysis, which the failed sweep does not stop, has run)
 // (n8n records it, the Error Workflow sees it) instead of passing the trigger's item on as if the
 // sweep had run.
 test('a scheduled run whose sweep of the outbox fails ends in error with the database\'s message', async () => {
@@ -250,6 +252,7 @@ test('a scheduled run whose sweep of the outbox fails ends in error with the dat
 		expect(run.status).toBe('error');
 		expect(run.error).toMatchObject({ node: 'Fail The Scheduled Run', message: expect.stringContaining('pipeline_claim_outbox failed: Timed out acquiring connection') });
 		expect(run.nodeBranches['Claim Waiting Automations']?.[2]).toEqual([expect.objectContaining({ error: expect.objectContaining({ code: 'service_error' }) })]);
+		expect(run.executedNodes).toContain('Analyze Due Conversations');
 	} finally {
 		await failing.stop();
 	}
@@ -328,8 +331,8 @@ test('when Assign Stages refuses one contact, the others are placed and Analyse 
 });
 
 // The same refusal on the schedule: the placed contacts' actions, handed out (and so marked delivered)
-// by Assign Stages, reach the delivery node before the failure ends the run (the delivery sits higher
-// on the canvas than Started By Request?, and n8n runs the higher branch first).
+// by Assign Stages, reach the delivery node before the failure ends the run (the failure waits in
+// Collect Outcomes for the rest of the run; auto-assign-positions.test.ts moves the nodes).
 test('a scheduled run where Assign Stages refuses one contact delivers the others\' actions, then ends in error', async () => {
 	const contacts = await world.contacts(2);
 	for (const contact of contacts) await customerWrites(contact, 'Is it in stock?', 60);
