@@ -2,6 +2,7 @@
 // `leadflowSupabaseApi` credential, loaded on first use (n8n requires every node file at start-up,
 // so nothing heavy is required at module load), and PostgREST errors turned into NodeApiErrors that
 // say what to do.
+import { createHash } from 'node:crypto';
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { NodeApiError, type FunctionsBase, type JsonObject } from 'n8n-workflow';
 import type { RpcArgs, RpcName, RpcResult } from './contract';
@@ -36,6 +37,18 @@ export async function getSupabaseClient(context: SupabaseContext): Promise<Supab
 export async function supabaseUrlOf(context: SupabaseContext): Promise<string> {
 	const credentials = await context.getCredentials<SupabaseCredentials>('leadflowSupabaseApi');
 	return String(credentials.url ?? '').replace(/\/+$/, '');
+}
+
+/**
+ * The project URL and an identity of the credential (the URL and a hash of its key, never the key):
+ * what a process may share between executions that reach Supabase the same way, so that one
+ * credential's refused key never fails another's work.
+ */
+export async function supabaseIdentityOf(context: SupabaseContext): Promise<{ url: string; identity: string }> {
+	const credentials = await context.getCredentials<SupabaseCredentials>('leadflowSupabaseApi');
+	const url = String(credentials.url ?? '').replace(/\/+$/, '');
+	const keyHash = createHash('sha256').update(String(credentials.serviceRoleKey ?? '')).digest('hex').slice(0, 16);
+	return { url, identity: `${url}|${keyHash}` };
 }
 
 interface PostgrestErrorLike {

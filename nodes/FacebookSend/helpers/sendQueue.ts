@@ -15,7 +15,7 @@ import { sendText, type GraphTarget } from '../transport/graphSend';
 import { deliver, type AttemptResult, type BatchSignal, type Delivery } from './deliver';
 import type { ItemSettings } from './itemSettings';
 import { databaseSlots } from '../transport/sendSlots';
-import { supabaseUrlOf } from '../../shared/supabase';
+import { supabaseIdentityOf } from '../../shared/supabase';
 import { localSlotsFor, Pacer, withSharedPacer } from './pacer';
 
 export interface PendingSend {
@@ -67,8 +67,9 @@ export async function sendAll(context: IExecuteFunctions, target: GraphTarget, q
 	// Recorded sends have Supabase: the Page's rate is the database's, shared by every worker.
 	const shared = queue.some((pending) => pending.settings.leaseHolder !== undefined);
 	if (!shared) return await sendPaced(context, target, queue, new Pacer(localSlotsFor(`${target.baseUrl}|${target.pageId}`)));
-	const databaseUrl = await supabaseUrlOf(context);
-	return await withSharedPacer(`${databaseUrl}|${target.baseUrl}|${target.pageId}`, databaseSlots(context, target, databaseUrl), (pacer) =>
+	// Shared by the batches that reach the database with the same credential (a refused key fails only its own).
+	const { url, identity } = await supabaseIdentityOf(context);
+	return await withSharedPacer(`${identity}|${target.baseUrl}|${target.pageId}`, databaseSlots(context, target, url), (pacer) =>
 		sendPaced(context, target, queue, pacer),
 	);
 }

@@ -5,7 +5,13 @@
 // to all (measured: 2,300 takes and ~0.15 s of lost slots for 1,000 sends in 20 batches). Shared,
 // the process asks for the Page's slots one take at a time, a quarter of a second of them at a
 // time (not one round trip a slot), and every contact is still sent once. And the pacer's own rule for a failed take: it is thrown to the calls waiting when
-// it failed, not to every batch that comes after (a shared pacer outlives one batch's bad moment).
+// it failed, not to every batch that comes after (a shared pacer outlives one batch's bad moment);
+// a take that fails for a moment is taken again (one 503 used to give up the unsent contacts of every
+// batch waiting); and batches share a pacer only when they reach Supabase with the same credential
+// (one workflow's refused key must not fail another's sends).
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sleep } from 'n8n-workflow';
 import { startSimulatorsProcess } from '../../helpers/simulators-process';
 import type { LoggedRequest, RunningSimulators } from '../../../simulators';
 import { testStack } from '../../helpers/stack';
@@ -32,12 +38,15 @@ const credentials = () => ({
 	leadflowSupabaseApi: { url: counter.url, serviceRoleKey: testStack().serviceRoleKey },
 });
 
-const sendsOf = (requests: LoggedRequest[]) => requests.filter((request) => request.method === 'POST' && request.path.endsWith('/messages'));
-
-test('four executions of one process sending for one Page at once take its slots one take at a time, a quarter second of them at a time, and send every contact once', async () => {
+beforeEach(async () => {
 	await sims.graph.control.reset();
 	await sims.graph.control.configure({ pageTokens: { [PAGE_ID]: PAGE_TOKEN } });
 	await sims.graph.control.setLatency(0);
+});
+
+const sendsOf = (requests: LoggedRequest[]) => requests.filter((request) => request.method === 'POST' && request.path.endsWith('/messages'));
+
+test('four executions of one process sending for one Page at once take its slots one take at a time, a quarter second of them at a time, and send every contact once', async () => {
 	const batches = await Promise.all([1, 2, 3, 4].map(() => readyContacts({ count: 25 })));
 	counter.reset();
 
@@ -83,4 +92,74 @@ test('a failed take fails the calls waiting for it; a call that comes after it a
 	await expect(pacer.waitForSlot(100)).rejects.toThrow('Supabase answered 503');
 	await expect(pacer.waitForSlot(100)).resolves.toBeUndefined();
 	expect(source.takes).toBe(2);
+});
+
+test('a take of the Page\'s slots that fails for a moment (a 503) is taken again: two executions waiting on it send every contact', async () => {
+	const [first, second] = await Promise.all([readyContacts({ count: 30 }), readyContacts({ count: 30 })]);
+	const parameters = { ...FAST, messagesPerSecond: 40, options: { ...FAST.options, concurrency: 5 } };
+	counter.reset();
+	// The third take is answered 503 without reaching the database.
+	counter.failNext('/limit_take_send_slots', 1, { after: 2 });
+
+	const runs = await Promise.all([first, second].map((batch) => runSend(batch.items, parameters, credentials(), { continueOnFail: true })));
+
+	expect(counter.requests.filter((sent) => sent.path.endsWith('/limit_take_send_slots')).length).toBeGreaterThan(3);
+	expect(runs.map((run) => run.failed.map((item) => item.json.send))).toEqual([[], []]);
+	expect(runs.map((run) => run.sent.length)).toEqual([30, 30]);
+});
+
+/** A pass-through to Supabase that also takes a second key, until `revoke` (an owner's old key, rotated out). */
+async function gatewayWithSecondKey(target: string, realKey: string, secondKey: string): Promise<{ url: string; revoke(): void; stop(): Promise<void> }> {
+	const upstream = new URL(target);
+	let revoked = false;
+	const server: Server = createServer((incoming, outgoing) => {
+		const headers = { ...incoming.headers, host: upstream.host } as Record<string, string>;
+		const second = headers.apikey === secondKey || headers.authorization === `Bearer ${secondKey}`;
+		if (second && revoked) {
+			incoming.resume();
+			outgoing.writeHead(401, { 'content-type': 'application/json' });
+			outgoing.end(JSON.stringify({ message: 'Invalid API key' }));
+			return;
+		}
+		if (second) {
+			headers.apikey = realKey;
+			headers.authorization = `Bearer ${realKey}`;
+		}
+		const forwarded = request({ host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers }, (answer) => {
+			outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+			answer.pipe(outgoing);
+		});
+		incoming.pipe(forwarded);
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	return {
+		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+		revoke: () => (revoked = true),
+		stop: () => new Promise((resolve) => server.close(() => resolve())),
+	};
+}
+
+test('two executions for one Page with different Supabase keys: the one whose key is refused mid-run fails alone', async () => {
+	const stack = testStack();
+	const gateway = await gatewayWithSecondKey(stack.supabaseUrl, stack.serviceRoleKey, 'rotated-out-key-of-another-workflow');
+	try {
+		const [kept, revoked] = await Promise.all([readyContacts({ count: 20 }), readyContacts({ count: 20 })]);
+		// 40 sends 110 ms apart: about 4.4 s, both executions waiting on the Page's slots throughout.
+		const parameters = { ...FAST, messagesPerSecond: 10, options: { ...FAST.options, concurrency: 5 } };
+		const facebook = facebookCredential(sims.graph.baseUrl);
+		const keptRun = runSend(kept.items, parameters, { leadflowFacebookPageApi: facebook, leadflowSupabaseApi: { url: gateway.url, serviceRoleKey: stack.serviceRoleKey } }, { continueOnFail: true });
+		await sleep(300);
+		const revokedRun = runSend(revoked.items, parameters, { leadflowFacebookPageApi: facebook, leadflowSupabaseApi: { url: gateway.url, serviceRoleKey: 'rotated-out-key-of-another-workflow' } }, { continueOnFail: true });
+		await sleep(1500);
+		gateway.revoke();
+		const [keptResult, revokedResult] = await Promise.all([keptRun, revokedRun]);
+
+		// The execution whose key still works sends every contact, whatever the other's key does.
+		expect(keptResult.failed.map((item) => item.json.send)).toEqual([]);
+		expect(keptResult.sent).toHaveLength(20);
+		// The other one really was stopped by its refused key (else this test would prove nothing).
+		expect(revokedResult.sent.length).toBeLessThan(20);
+	} finally {
+		await gateway.stop();
+	}
 });
