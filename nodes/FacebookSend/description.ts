@@ -7,6 +7,67 @@ const standalone = { show: { recordStages: [false] } };
 // Inside the Options collection a root parameter is named with a leading slash.
 const recordedOption = { show: { '/recordStages': [true] } };
 
+/**
+ * The Options collection. Every number option declares its range (minValue, maxValue), checked
+ * against it whoever gives the value, the editor or an expression (nodes/shared/checked-options.ts).
+ */
+export const OPTIONS: INodeProperties = optionsCollection([
+	{
+		displayName: 'Backoff (Ms)',
+		name: 'backoffMs',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 2147483647 },
+		default: 1000,
+		description: 'The wait before the first retry; each further retry waits twice as long',
+	},
+	{
+		displayName: 'Parallel Sends',
+		name: 'concurrency',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 100 },
+		default: 10,
+		description:
+			'How many Send API calls may wait for Facebook\'s answer at once. Messages per Second still caps how fast calls start. 1 sends strictly one after another: then the token refused or the lease run out stops exactly at the item that saw it.',
+	},
+	{
+		displayName: 'Request Timeout (Seconds)',
+		name: 'timeoutSeconds',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 600 },
+		default: 30,
+		description: 'How long to wait for Facebook\'s answer. A send without an answer is send_uncertain and never resent.',
+	},
+	{
+		displayName: 'Retries',
+		name: 'retries',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 10 },
+		default: 3,
+		description:
+			'How many more times to try a message Facebook refused without delivering it for a passing reason (throttling 4/17/32/613/80001/80006, temporary error 2, connection refused). Never for an answer that may hide a delivery.',
+	},
+	{
+		displayName: 'Retry Later After (Minutes)',
+		name: 'retryLaterMinutes',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 10080 },
+		default: 15,
+		displayOptions: recordedOption,
+		description:
+			'When a message could not be delivered for a passing reason (throttled, temporary, unreachable, invalid token), the contact may be claimed again after this long',
+	},
+	{
+		displayName: 'Send Lease (Seconds)',
+		name: 'leaseSeconds',
+		type: 'number',
+		typeOptions: { minValue: 5, maxValue: 86400 },
+		default: 120,
+		displayOptions: recordedOption,
+		description:
+			'How long the batch may keep starting sends; the time the rate setting needs for the batch is added. A contact whose turn comes later is not sent (lease_expired, claimable again). The claim is held a Timeout and 5 s longer, to record the outcomes; a contact still in sending after that (its sender died) is declared send_uncertain (never resent).',
+	},
+]);
+
 export const properties: INodeProperties[] = [
 	recordStagesProperty(
 		'Whether the send goes through the follow-up pipeline: the duplicate guard is taken, stop and window are re-checked and the outcome is recorded, all in Supabase. Turn off to send a plain message (e.g. from an AI agent): then nothing guards against sending the same message twice.',
@@ -61,60 +122,5 @@ export const properties: INodeProperties[] = [
 		description:
 			'At most this many Send API calls per second for the Page (retries count). With Record in Supabase on, the rate is kept in Supabase and shared by every execution, n8n worker and n8n instance sending for the Page; off, by this n8n process only. Meta allows about 300 per second for text; at most 10,000.',
 	},
-	optionsCollection([
-		{
-			displayName: 'Backoff (Ms)',
-			name: 'backoffMs',
-			type: 'number',
-			typeOptions: { minValue: 0 },
-			default: 1000,
-			description: 'The wait before the first retry; each further retry waits twice as long',
-		},
-		{
-			displayName: 'Parallel Sends',
-			name: 'concurrency',
-			type: 'number',
-			typeOptions: { minValue: 1, maxValue: 100 },
-			default: 10,
-			description:
-				'How many Send API calls may wait for Facebook\'s answer at once. Messages per Second still caps how fast calls start. 1 sends strictly one after another: then the token refused or the lease run out stops exactly at the item that saw it.',
-		},
-		{
-			displayName: 'Request Timeout (Seconds)',
-			name: 'timeoutSeconds',
-			type: 'number',
-			typeOptions: { minValue: 1 },
-			default: 30,
-			description: 'How long to wait for Facebook\'s answer. A send without an answer is send_uncertain and never resent.',
-		},
-		{
-			displayName: 'Retries',
-			name: 'retries',
-			type: 'number',
-			typeOptions: { minValue: 0, maxValue: 10 },
-			default: 3,
-			description:
-				'How many more times to try a message Facebook refused without delivering it for a passing reason (throttling 4/17/32/613/80001/80006, temporary error 2, connection refused). Never for an answer that may hide a delivery.',
-		},
-		{
-			displayName: 'Retry Later After (Minutes)',
-			name: 'retryLaterMinutes',
-			type: 'number',
-			typeOptions: { minValue: 1 },
-			default: 15,
-			displayOptions: recordedOption,
-			description:
-				'When a message could not be delivered for a passing reason (throttled, temporary, unreachable, invalid token), the contact may be claimed again after this long',
-		},
-		{
-			displayName: 'Send Lease (Seconds)',
-			name: 'leaseSeconds',
-			type: 'number',
-			typeOptions: { minValue: 5 },
-			default: 120,
-			displayOptions: recordedOption,
-			description:
-				'How long the batch may keep starting sends; the time the rate setting needs for the batch is added. A contact whose turn comes later is not sent (lease_expired, claimable again). The claim is held a Timeout and 5 s longer, to record the outcomes; a contact still in sending after that (its sender died) is declared send_uncertain (never resent).',
-		},
-	]),
+	OPTIONS,
 ];

@@ -2,7 +2,8 @@
 // reported without touching the database or Facebook.
 import { NodeOperationError, type IDataObject, type IExecuteFunctions } from 'n8n-workflow';
 import { parameterReader, type ParameterReader } from '../../shared/default-fields';
-import { properties } from '../description';
+import { OPTIONS, properties } from '../description';
+import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
 // A recipient is a page-scoped id, the format of messenger_conversations.sender_id.
 import { MESSENGER_ID as PSID, UUID } from '../../shared/valid-input';
 
@@ -29,8 +30,6 @@ export interface ItemSettings {
 
 /** The highest rate the Page's shared schedule takes (limit_take_send_slots' p_per_second). */
 export const MAX_MESSAGES_PER_SECOND = 10_000;
-export const DEFAULT_CONCURRENCY = 10;
-export const MAX_CONCURRENCY = 100;
 
 // The two recorded-mode parameters whose defaults read the claim's row: read straight from the item
 // while they hold those defaults (nodes/shared/default-fields.ts).
@@ -44,8 +43,27 @@ export function itemParameterReader(context: IExecuteFunctions): ParameterReader
 	return parameterReader(context, properties, DEFAULT_FIELD_READERS);
 }
 
+/** The item's Options, each checked against its range (description.ts) and set: its default when not given. */
+interface SendOptions {
+	backoffMs: number;
+	concurrency: number;
+	timeoutSeconds: number;
+	retries: number;
+	retryLaterMinutes: number;
+	leaseSeconds: number;
+}
+
+/** Why a range is what it is, said in the refusal before what to do. */
+const OPTION_WHY: OptionWhy = {
+	backoffMs: 'Each retry waits twice as long as the one before; a wait longer than 2147483647 ms (about 24.8 days) would end at once.',
+	concurrency: 'It is how many Send API calls may wait for Facebook\'s answer at once.',
+	leaseSeconds: 'It is how long the batch may keep starting sends; the database holds a claim at most a day.',
+};
+
 export function readItemSettings(context: IExecuteFunctions, read: ParameterReader, itemIndex: number, recordStages: boolean): ItemSettings {
-	const options = context.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	// Checked here, before anything is claimed or sent: an expression's value out of range fails the
+	// item (with Continue On Fail alone), naming the option.
+	const options = readCheckedOptions<SendOptions>(context, itemIndex, OPTIONS, OPTION_WHY);
 	const messagingType = context.getNodeParameter('messagingType', itemIndex, 'UPDATE') as string;
 	const messagesPerSecond = Number(context.getNodeParameter('messagesPerSecond', itemIndex, 10));
 	const fail = (message: string, description: string) => new NodeOperationError(context.getNode(), message, { itemIndex, description });
@@ -67,12 +85,12 @@ export function readItemSettings(context: IExecuteFunctions, read: ParameterRead
 		itemIndex,
 		messagingType,
 		messagesPerSecond,
-		concurrency: Math.min(MAX_CONCURRENCY, Math.max(1, Math.floor(Number(options.concurrency ?? DEFAULT_CONCURRENCY)) || 1)),
-		retries: Math.max(0, Math.floor(Number(options.retries ?? 3))),
-		backoffMs: Math.max(0, Number(options.backoffMs ?? 1000)),
-		timeoutMs: Math.max(1, Number(options.timeoutSeconds ?? 30)) * 1000,
-		retryLaterSeconds: Math.round(Math.max(1, Number(options.retryLaterMinutes ?? 15)) * 60),
-		leaseSeconds: Math.max(5, Math.ceil(Number(options.leaseSeconds ?? 120))),
+		concurrency: options.concurrency,
+		retries: options.retries,
+		backoffMs: options.backoffMs,
+		timeoutMs: options.timeoutSeconds * 1000,
+		retryLaterSeconds: options.retryLaterMinutes * 60,
+		leaseSeconds: options.leaseSeconds,
 	};
 
 	if (recordStages) {
