@@ -104,7 +104,7 @@ test('a take of the Page\'s slots that fails for a moment (a 503) is taken again
 	const runs = await Promise.all([first, second].map((batch) => runSend(batch.items, parameters, credentials(), { continueOnFail: true })));
 
 	expect(counter.requests.filter((sent) => sent.path.endsWith('/limit_take_send_slots')).length).toBeGreaterThan(3);
-	expect(runs.map((run) => run.failed.map((item) => item.json.send))).toEqual([[], []]);
+	expect(runs.map((run) => run.failed.map((item) => item.send))).toEqual([[], []]);
 	expect(runs.map((run) => run.sent.length)).toEqual([30, 30]);
 });
 
@@ -113,7 +113,7 @@ async function gatewayWithSecondKey(target: string, realKey: string, secondKey: 
 	const upstream = new URL(target);
 	let revoked = false;
 	const server: Server = createServer((incoming, outgoing) => {
-		const headers = { ...incoming.headers, host: upstream.host } as Record<string, string>;
+		const headers = { ...incoming.headers, host: upstream.host } as unknown as Record<string, string>;
 		const second = headers.apikey === secondKey || headers.authorization === `Bearer ${secondKey}`;
 		if (second && revoked) {
 			incoming.resume();
@@ -155,7 +155,7 @@ test('two executions for one Page with different Supabase keys: the one whose ke
 		const [keptResult, revokedResult] = await Promise.all([keptRun, revokedRun]);
 
 		// The execution whose key still works sends every contact, whatever the other's key does.
-		expect(keptResult.failed.map((item) => item.json.send)).toEqual([]);
+		expect(keptResult.failed.map((item) => item.send)).toEqual([]);
 		expect(keptResult.sent).toHaveLength(20);
 		// The other one really was stopped by its refused key (else this test would prove nothing).
 		expect(revokedResult.sent.length).toBeLessThan(20);
