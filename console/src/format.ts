@@ -39,6 +39,8 @@ const REASONS: Record<string, string> = {
 	in_progress: 'Being processed now',
 	rule_disabled: 'The rule is switched off',
 	excluded_tag: 'Carries an excluded tag',
+	// A claimed contact whose tags were changed before its send began (automation_begin_send skips it).
+	not_tagged: 'No longer carries the rule\'s tags',
 	// Never sent from there: another owner's Page would carry this rule (docs/follow-up.md, Another owner's Page).
 	page_of_another_owner: 'On another owner\'s Page: move it to a Page of this owner, or delete it',
 	inactive: 'Conversation inactive',

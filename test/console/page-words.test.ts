@@ -68,6 +68,15 @@ describe('a contact on another owner\'s Page in words', () => {
 	});
 });
 
+describe('a claimed contact the begin skipped because the rule no longer allows it, in words', () => {
+	it("words each of automation_begin_send's reasons (Trigger now's skipped counts), never a bare code", () => {
+		expect(reasonInWords('rule_disabled')).toBe('The rule is switched off');
+		expect(reasonInWords('not_tagged')).toBe('No longer carries the rule\'s tags');
+		expect(reasonInWords('excluded_tag')).toBe('Carries an excluded tag');
+		expect(reasonInWords('max_follow_ups')).toBe('All follow-ups sent');
+	});
+});
+
 describe('Requeue failed', () => {
 	it('counts every contact in the Failed stage, as automation_requeue takes them, not those whose first reason is failed', () => {
 		// Two failed for good, one of them then given the rule's excluded tag.

@@ -449,8 +449,13 @@ export interface BeginSendArgs {
 	p_begin_key?: string | null;
 }
 
-/** Why begin-send skipped a contact (it moved to `skipped` with this skip_reason). */
-type BeginSendSkipReason = 'stopped' | 'inactive' | 'outside_window';
+/**
+ * Why begin-send skipped a contact (it moved to `skipped` with this skip_reason). What the rule
+ * allows is checked again at the begin, not only at the claim (migration …1820): switched off,
+ * the contact no longer carrying its include tags (`not_tagged`) or carrying an excluded one, the
+ * follow-up past its maximum; then the stops, the conversation, the 24 h window.
+ */
+type BeginSendSkipReason = 'rule_disabled' | 'not_tagged' | 'excluded_tag' | 'stopped' | 'inactive' | 'max_follow_ups' | 'outside_window';
 
 export type BeginSendResult =
 	| {
