@@ -13,6 +13,7 @@ import { parameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem, NotFoundError, perItem, rowsTo } from '../../shared/per-item';
 import { loadPhoneLibrary, readDefaultCountry } from '../../shared/phone';
 import { optionsCollection } from '../../shared/properties';
+import { readCheckedOption } from '../../shared/checked-options';
 import { callRpc } from '../../shared/supabase';
 import { CAMPAIGN_ID_PATTERN } from '../../shared/valid-input';
 import { inOwnerField } from '../helpers/caller-fields';
@@ -22,6 +23,20 @@ import { OUTPUT } from '../helpers/outputs';
 import { campaignRowId } from '../transport/campaigns';
 
 const FROM_ITEMS = { show: { source: ['items'] } };
+
+/** Its options; On Invalid Item is checked against its choices whoever gives it (nodes/shared/checked-options.ts). */
+const OPTIONS: INodeProperties = optionsCollection([
+	{
+		displayName: 'On Invalid Item',
+		name: 'onInvalid',
+		type: 'options',
+		default: 'output',
+		options: [
+			{ name: 'Send to the Invalid Output', value: 'output', description: 'The item leaves on Invalid with every problem and its field; the valid items are added' },
+			{ name: 'Stop the Node', value: 'error', description: 'The node fails naming the item and its problems (with Continue On Fail: a failed item on Invalid); nothing is added, except over 1,000 items when the database refuses an item only after every batch was checked: the error then names the items already added' },
+		],
+	},
+]);
 
 const properties: INodeProperties[] = [
 	{
@@ -125,18 +140,7 @@ const properties: INodeProperties[] = [
 			},
 		],
 	},
-	optionsCollection([
-		{
-			displayName: 'On Invalid Item',
-			name: 'onInvalid',
-			type: 'options',
-			default: 'output',
-			options: [
-				{ name: 'Send to the Invalid Output', value: 'output', description: 'The item leaves on Invalid with every problem and its field; the valid items are added' },
-				{ name: 'Stop the Node', value: 'error', description: 'The node fails naming the item and its problems (with Continue On Fail: a failed item on Invalid); nothing is added, except over 1,000 items when the database refuses an item only after every batch was checked: the error then names the items already added' },
-			],
-		},
-	]),
+	OPTIONS,
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['addLeads'] } }, properties);
@@ -202,7 +206,9 @@ async function fromItems(context: IExecuteFunctions): Promise<INodeExecutionData
 		campaignSessionId: (json) => json.campaign_session_id,
 		leadScore: (json) => json.lead_score,
 	});
-	const onInvalid = (context.getNodeParameter('options', 0, {}) as { onInvalid?: string }).onInvalid ?? 'output';
+	// The run's, from the first item: anything but output or error (an expression's "stop") is refused
+	// before any lead is read or added, never taken for output.
+	const onInvalid = readCheckedOption<'output' | 'error'>(context, 0, OPTIONS, 'onInvalid');
 	const pending: Pending[] = [];
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {

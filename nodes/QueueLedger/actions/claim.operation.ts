@@ -13,8 +13,28 @@ import { refuseAsTool } from '../../shared/outputs';
 import { optionsCollection } from '../../shared/properties';
 import { callRpc } from '../../shared/supabase';
 import { readWholeNumber, textProblem } from '../../shared/valid-input';
+import { readCheckedOptions } from '../../shared/checked-options';
 import { inOwnerField } from '../helpers/caller-fields';
 import { defaultWorker, invalid, OWNER_FIELD, ownerProperty, readOptionalOwner } from '../helpers/common';
+
+/** Its options; Lease (Seconds) is checked against its range whoever gives it (nodes/shared/checked-options.ts). */
+const OPTIONS: INodeProperties = optionsCollection([
+	{
+		displayName: 'Lease (Seconds)',
+		name: 'leaseSeconds',
+		type: 'number',
+		typeOptions: { minValue: 10, maxValue: 86400 },
+		default: 300,
+		description: 'How long this run holds the messages before another run may take them back (one whose sending began is never taken back: it ends dead, uncertain); Complete is refused for a message another worker took meanwhile',
+	},
+	{
+		displayName: 'Worker Name',
+		name: 'worker',
+		type: 'string',
+		default: '',
+		description: 'The name the messages are held under (empty: n8n-, the execution ID and a random suffix). Complete must report with the same name; every output item carries it as worker.',
+	},
+]);
 
 const properties: INodeProperties[] = [
 	{
@@ -26,23 +46,7 @@ const properties: INodeProperties[] = [
 		description: 'Max number of results to return',
 	},
 	ownerProperty(false, 'Only this Supabase user\'s messages (auth.users ID); empty: every owner\'s'),
-	optionsCollection([
-		{
-			displayName: 'Lease (Seconds)',
-			name: 'leaseSeconds',
-			type: 'number',
-			typeOptions: { minValue: 10, maxValue: 86400 },
-			default: 300,
-			description: 'How long this run holds the messages before another run may take them back (one whose sending began is never taken back: it ends dead, uncertain); Complete is refused for a message another worker took meanwhile',
-		},
-		{
-			displayName: 'Worker Name',
-			name: 'worker',
-			type: 'string',
-			default: '',
-			description: 'The name the messages are held under (empty: n8n-, the execution ID and a random suffix). Complete must report with the same name; every output item carries it as worker.',
-		},
-	]),
+	OPTIONS,
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['claim'] } }, properties);
@@ -53,7 +57,9 @@ interface ClaimGroup {
 }
 
 function readArgs(context: IExecuteFunctions, itemIndex: number, fallbackWorker: string): QueueClaimArgs {
-	const options = context.getNodeParameter('options', itemIndex, {}) as { leaseSeconds?: number; worker?: string };
+	const options = readCheckedOptions<{ leaseSeconds: number; worker?: string }>(context, itemIndex, OPTIONS, {
+		leaseSeconds: 'It is how long this run holds the messages before another run may take them back (10 s to a day).',
+	});
 	const worker = String(options.worker ?? '').trim() || fallbackWorker;
 	const problem = textProblem(worker, { kind: 'token', min: 1, max: 200 });
 	if (problem) throw invalid(context, itemIndex, `Worker Name ${problem}`, 'Use a short name without spaces, or leave it empty.');
@@ -61,7 +67,7 @@ function readArgs(context: IExecuteFunctions, itemIndex: number, fallbackWorker:
 		p_worker: worker,
 		// 1 to 1,000 (an expression escapes the editor's bounds); empty (an agent's $fromAI left blank): 50.
 		p_limit: readWholeNumber(context, 'limit', itemIndex, { label: 'Limit', min: 1, max: 1000, fallback: 50, hint: 'Give how many due messages to claim at most, or leave it empty for 50.' }),
-		p_lease_seconds: options.leaseSeconds ?? 300,
+		p_lease_seconds: options.leaseSeconds,
 		p_user_id: readOptionalOwner(context, itemIndex),
 	};
 }

@@ -25,6 +25,7 @@ import { parameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { mapWithConcurrency } from '../../shared/pool';
 import { optionsCollection } from '../../shared/properties';
+import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
 import { callRpc } from '../../shared/supabase';
 import { E164, UUID } from '../../shared/valid-input';
 import { invalid } from '../helpers/common';
@@ -32,6 +33,46 @@ import { readMessage } from '../helpers/messages';
 import { notAttempted, outcomeOf, type BatchStop, type SendOutcome } from '../helpers/sendResults';
 import { releaseBeforeReporting, type ClaimedMessage } from '../helpers/releaseClaimed';
 import { readWhatsAppTarget, sendMessage, type WhatsAppTarget } from '../transport/whatsapp';
+
+/** Its options, read from the first item and checked against their ranges whoever gives them (nodes/shared/checked-options.ts). */
+const OPTIONS: INodeProperties = optionsCollection([
+	{
+		displayName: 'Parallel Sends',
+		name: 'concurrency',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 50 },
+		default: 10,
+		description: 'How many messages may wait for Meta\'s answer at once',
+	},
+	{
+		displayName: 'Lease (Seconds)',
+		name: 'leaseSeconds',
+		type: 'number',
+		typeOptions: { minValue: 5, maxValue: 86400 },
+		default: 300,
+		description: 'How long each message stays held for this run from just before it is sent (checked and renewed for every group of Parallel Sends, with the earlier groups\' messages, until Complete reports them): a message another run claimed meanwhile, or whose lead was taken over, is not sent',
+	},
+	{
+		displayName: 'Timeout (Ms)',
+		name: 'timeoutMs',
+		type: 'number',
+		typeOptions: { minValue: 1000, maxValue: 600000 },
+		default: 30000,
+		description: 'How long one send may take; a message without an answer may have been delivered, so it is not tried again',
+	},
+]);
+
+/** The run's options, checked and set: their default when not given. */
+interface SendOptions {
+	concurrency: number;
+	leaseSeconds: number;
+	timeoutMs: number;
+}
+
+const OPTION_WHY: OptionWhy = {
+	concurrency: 'It is how many messages may wait for Meta\'s answer at once.',
+	leaseSeconds: 'It is how long each message stays held for this run from just before it is sent; the database takes 5 to 86400 seconds.',
+};
 
 const properties: INodeProperties[] = [
 	{
@@ -65,32 +106,7 @@ const properties: INodeProperties[] = [
 		default: '={{ $json.worker }}',
 		description: 'The name the message was claimed under, passed on to Complete (Claim puts it on every item)',
 	},
-	optionsCollection([
-		{
-			displayName: 'Parallel Sends',
-			name: 'concurrency',
-			type: 'number',
-			typeOptions: { minValue: 1, maxValue: 50 },
-			default: 10,
-			description: 'How many messages may wait for Meta\'s answer at once',
-		},
-		{
-			displayName: 'Lease (Seconds)',
-			name: 'leaseSeconds',
-			type: 'number',
-			typeOptions: { minValue: 5, maxValue: 86400 },
-			default: 300,
-			description: 'How long each message stays held for this run from just before it is sent (checked and renewed for every group of Parallel Sends, with the earlier groups\' messages, until Complete reports them): a message another run claimed meanwhile, or whose lead was taken over, is not sent',
-		},
-		{
-			displayName: 'Timeout (Ms)',
-			name: 'timeoutMs',
-			type: 'number',
-			typeOptions: { minValue: 1000 },
-			default: 30000,
-			description: 'How long one send may take; a message without an answer may have been delivered, so it is not tried again',
-		},
-	]),
+	OPTIONS,
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['send'] } }, properties);
@@ -115,7 +131,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		worker: (json) => json.worker,
 	});
 	const jobs: Job[] = [];
-	let options: { concurrency?: number; leaseSeconds?: number; timeoutMs?: number };
+	let options: SendOptions;
+	// Whether the setup failed on the node's own options (the item's settings, invalid_input), not on the credential.
+	let optionsRefused = false;
 	let target: WhatsAppTarget;
 	// The setup: until the first queue_begin_send nothing can have gone out, so a failure here gives
 	// the claimed messages back (released through queue_complete: due again at once, the attempt
@@ -139,7 +157,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			}
 		}
 		if (jobs.length === 0) return [output];
-		options = this.getNodeParameter('options', 0, {}) as { concurrency?: number; leaseSeconds?: number; timeoutMs?: number };
+		try {
+			options = readCheckedOptions<SendOptions>(this, 0, OPTIONS, OPTION_WHY);
+		} catch (error) {
+			optionsRefused = true;
+			throw asNodeError(this, error);
+		}
 		target = await readWhatsAppTarget(this);
 	} catch (caught) {
 		const error = asNodeError(this, caught);
@@ -153,11 +176,11 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		// n8n's error output takes; a credential the node cannot use is not the item's fault), after
 		// being given back.
 		await releaseBeforeReporting(this, jobs, [error]);
-		for (const job of jobs) output.push(failedItem(this, error, { item: job.itemIndex }, 'service_error'));
+		for (const job of jobs) output.push(failedItem(this, error, { item: job.itemIndex }, optionsRefused ? 'invalid_input' : 'service_error'));
 		return [output];
 	}
 	const cancelSignal = this.getExecutionCancelSignal();
-	const concurrency = Math.max(1, Math.floor(options.concurrency ?? 10) || 1);
+	const concurrency = options.concurrency;
 	let stopped: BatchStop | undefined;
 	let databaseProblem: string | undefined;
 	const outcomes = new Array<SendOutcome>(jobs.length);
@@ -165,7 +188,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	// their leases was set: once a third of the lease has passed since, a group's call renews them
 	// all, so they are still held when Complete reports them (and a long run renews each a few times
 	// per lease, not once per group).
-	const leaseMs = (options.leaseSeconds ?? 300) * 1000;
+	const leaseMs = options.leaseSeconds * 1000;
 	const begun = new Map<string, { ids: Set<string>; leasedAt: number }>();
 	for (let start = 0; start < jobs.length; start += concurrency) {
 		const group = jobs.slice(start, start + concurrency);
@@ -187,7 +210,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const renewed = renew ? [...mine.ids].filter((id) => !asked.has(id)) : [];
 				try {
 					for (const batch of beginSendCalls(ids, renewed)) {
-						const rows = await callRpc(this, 'queue_begin_send', { p_worker: worker, p_item_ids: batch, p_lease_seconds: options.leaseSeconds ?? 300 });
+						const rows = await callRpc(this, 'queue_begin_send', { p_worker: worker, p_item_ids: batch, p_lease_seconds: options.leaseSeconds });
 						// Only the group's answers decide; an earlier message no longer held has gone out already.
 						for (const row of rows) {
 							if (!asked.has(row.item_id)) continue;
@@ -211,7 +234,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			if (cancelSignal?.aborted) return notAttempted('cancelled');
 			const refused = refusals.get(job.itemId);
 			if (refused) return refused;
-			const { outcome, stop } = outcomeOf(await sendMessage(this, target, job.phone, job.message, options.timeoutMs ?? 30_000));
+			const { outcome, stop } = outcomeOf(await sendMessage(this, target, job.phone, job.message, options.timeoutMs));
 			if (stop) stopped ??= stop;
 			return outcome;
 		});
