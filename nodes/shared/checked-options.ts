@@ -46,10 +46,12 @@ export function rangeOf(property: INodeProperties): string {
 	return `${whole ? 'a whole number' : 'a number'} from ${min} to ${max}`;
 }
 
-/** The value of one checked option, or the error naming it. */
-function checkedValue(context: IExecuteFunctions, property: INodeProperties, raw: unknown, itemIndex: number, why: string | undefined): unknown {
+/** The value of one checked option (or parameter, `inOptions` false), or the error naming it. */
+function checkedValue(context: IExecuteFunctions, property: INodeProperties, raw: unknown, itemIndex: number, why: string | undefined, inOptions = true): unknown {
 	const label = property.displayName;
-	const fix = `${why ? `${why} ` : ''}Set ${label} in the node's Options to ${rangeOf(property)} (an expression must give one), or remove it to use the default, ${JSON.stringify(property.default)}.`;
+	const where = inOptions ? ` in the node's Options` : '';
+	const fallback = inOptions ? 'remove it' : 'leave it empty';
+	const fix = `${why ? `${why} ` : ''}Set ${label}${where} to ${rangeOf(property)} (an expression must give one), or ${fallback} to use the default, ${JSON.stringify(property.default)}.`;
 	if (property.type === 'options') {
 		if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) return property.default;
 		const choices = choicesOf(property);
@@ -97,6 +99,16 @@ export function readCheckedOption<V>(context: IExecuteFunctions, itemIndex: numb
 	const raw = context.getNodeParameter(collection.name, itemIndex, {}) as unknown;
 	const given = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as IDataObject)[option] : undefined;
 	return checkedValue(context, property, given, itemIndex, why) as V;
+}
+
+/**
+ * A number or choice parameter of the node itself (not in a collection) for item `itemIndex`,
+ * checked against its own declaration the same way: e.g. a run's setting read from the first item.
+ */
+export function readCheckedParameter<V>(context: IExecuteFunctions, itemIndex: number, property: INodeProperties, why?: string): V {
+	if (!isChecked(property)) throw new Error(`${property.displayName} is not a number or choice parameter`);
+	const raw = context.getNodeParameter(property.name, itemIndex, property.default) as unknown;
+	return checkedValue(context, property, raw, itemIndex, why, false) as V;
 }
 
 /** The number and choice options of a collection, for a test or a page that lists their ranges. */

@@ -12,6 +12,7 @@ import type { IDataObject, IDisplayOptions, IExecuteFunctions, INodeExecutionDat
 import type { ClaimedOutboxItem } from '../../shared/contract';
 import { callRpc, piecesOf } from '../../shared/supabase';
 import { asNodeError } from '../../shared/per-item';
+import { readCheckedParameter } from '../../shared/checked-options';
 
 export type Delivery = 'onHandOut' | 'confirm';
 
@@ -139,10 +140,22 @@ export async function handOutAutomations(
 	return handedOut;
 }
 
-/** The delivery settings of item 0 (one claim per execution of the node). */
+/**
+ * The delivery settings of item 0 (one claim per execution of the node), checked against their
+ * declarations whoever gives them (nodes/shared/checked-options.ts): a Delivery an expression gives
+ * as "Confirm" would otherwise be taken for Mark Delivered When Handed Out (at most once instead of
+ * at least once), and a Lease out of 5 to 86,400 would be refused by the database only after the
+ * changes were written. Assign and Move read them before writing anything.
+ */
 export function readDelivery(context: IExecuteFunctions): { delivery: Delivery; leaseSeconds: number } {
-	const delivery = context.getNodeParameter('automationDelivery', 0, 'onHandOut') as Delivery;
-	const leaseSeconds = context.getNodeParameter('automationLeaseSeconds', 0, DEFAULT_LEASE_SECONDS) as number;
+	const properties = deliveryProperties({});
+	const deliveryProperty = properties.find((property) => property.name === 'automationDelivery')!;
+	const leaseProperty = properties.find((property) => property.name === 'automationLeaseSeconds')!;
+	const delivery = readCheckedParameter<Delivery>(context, 0, deliveryProperty);
+	const leaseSeconds =
+		delivery === 'confirm'
+			? readCheckedParameter<number>(context, 0, leaseProperty, 'It is how long the workflow has to deliver and report an action before it is handed out again.')
+			: DEFAULT_LEASE_SECONDS;
 	return { delivery, leaseSeconds };
 }
 

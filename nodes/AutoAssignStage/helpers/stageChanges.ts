@@ -59,6 +59,12 @@ export async function applyStageChanges<Change extends { conversation_id: string
 			outputs[CONTACTS].push(failedItem(context, error, { item: itemIndex }));
 		}
 	}
+	// An agent receives no Automations output, so a tool hands nothing out: the actions wait for a
+	// workflow's Claim Automations, and each contact says how many of its actions wait.
+	const asTool = runsAsTool(context);
+	// How the fired actions are handed out, checked before anything is written: a Delivery or Lease an
+	// expression gives out of range stops the node here, not after the changes (readDelivery).
+	const delivery = items.length > 0 && !asTool && context.getNodeParameter('handOutAutomations', 0, true) ? readDelivery(context) : undefined;
 	const pieces = piecesOf(changes, BATCH);
 	const continueOnFail = context.continueOnFail();
 	const outcomes = await eachPieceAtOnce(
@@ -79,9 +85,6 @@ export async function applyStageChanges<Change extends { conversation_id: string
 	// without Continue On Fail) has no outcome.
 	let failure: PromiseRejectedResult | undefined;
 	const written: Array<BatchEntry<Change>> = [];
-	// An agent receives no Automations output, so a tool hands nothing out: the actions wait for a
-	// workflow's Claim Automations, and each contact says how many of its actions wait.
-	const asTool = runsAsTool(context);
 	pieces.forEach((batch, index) => {
 		const outcome = outcomes[index];
 		if (outcome === undefined) return;
@@ -115,9 +118,7 @@ export async function applyStageChanges<Change extends { conversation_id: string
 			"the run's other calls",
 		);
 	}
-	if (items.length > 0 && !asTool && context.getNodeParameter('handOutAutomations', 0, true)) {
-		if (outboxIds.length > 0) outputs[AUTOMATIONS].push(...(await handOutAutomations(context, 0, outboxIds, readDelivery(context))));
-	}
+	if (delivery && outboxIds.length > 0) outputs[AUTOMATIONS].push(...(await handOutAutomations(context, 0, outboxIds, delivery)));
 	return outputs;
 }
 
