@@ -8,8 +8,6 @@
 import type { IExecuteFunctions } from 'n8n-workflow';
 import { renewGenerating, type HeldContact } from '../transport/stages';
 
-export const DEFAULT_LEASE_SECONDS = 180;
-
 export interface Heartbeat {
 	/** Stops renewing and waits for a renewal under way. */
 	stop(): Promise<void>;
