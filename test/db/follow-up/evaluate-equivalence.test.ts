@@ -16,6 +16,10 @@ const HOUR = 3_600_000;
 type Row = Record<string, unknown> & { conversation_id: string; reason: string | null };
 const byConversation = (rows: Row[]) => [...rows].sort((a, b) => (a.conversation_id < b.conversation_id ? -1 : a.conversation_id > b.conversation_id ? 1 : 0));
 
+const dueAtOf = (row: Row) => (row.due_at === null ? null : Date.parse(row.due_at as string));
+/** The time a contact waits for, or null when its 24 h window closes at or before it. */
+const dueUnlessWindowFirst = (row: Row, time: number) => (Date.parse(row.window_closes_at as string) > time ? time : null);
+
 /** Every tagged contact of the rule, judged all at once. */
 async function evaluated(db: Client, ruleId: string, at: Date): Promise<Row[]> {
 	const { rows } = await db.query<{ row: Row }>('select to_jsonb(e) as row from leadflow_private.automation_evaluate($1, $2) e', [ruleId, at.toISOString()]);
@@ -73,9 +77,10 @@ describe('automation_evaluate answers what automation_judge_contact answers, con
 		});
 	});
 
-	it('outside a rule\'s active hours: both say outside_active_hours and when the hours begin again', async () => {
+	it('outside a rule\'s active hours: both say outside_active_hours and when the hours begin again, unless the window closes first', async () => {
 		// Paris's 09:00–17:00 rule at 19:00 Paris time: contacts still inside their 24 h window wait
-		// for the next morning (outside_window comes first for the others).
+		// for the next morning (outside_window comes first for the others); those whose window closes
+		// before it have no due time (migration …1830).
 		const at = new Date(NOW.getTime() + 6 * HOUR);
 		await withDb(async (db) => {
 			const all = await evaluated(db, world.rules.allLeadAndWebinar, at);
@@ -84,12 +89,13 @@ describe('automation_evaluate answers what automation_judge_contact answers, con
 			// Thursday 09:00 in Paris (computed by luxon, whatever the clock's season).
 			const morning = DateTime.fromJSDate(at, { zone: 'Europe/Paris' }).plus({ days: 1 }).set({ hour: 9, minute: 0, second: 0, millisecond: 0 });
 			expect(morning.weekday).toBe(4);
-			expect(new Set(outside.map((row) => Date.parse(row.due_at as string)))).toEqual(new Set([morning.toMillis()]));
+			expect(outside.map((row) => dueAtOf(row))).toEqual(outside.map((row) => dueUnlessWindowFirst(row, morning.toMillis())));
+			expect(new Set(outside.map((row) => dueAtOf(row)))).toEqual(new Set([morning.toMillis(), null]));
 			expect(all).toEqual(await judgedOneByOne(db, world.rules.allLeadAndWebinar, at));
 		});
 	});
 
-	it('with the daily limit used up: both say daily_limit_reached for the due contacts, due at the next local midnight', async () => {
+	it('with the daily limit used up: both say daily_limit_reached for the due contacts, due at the next local midnight unless the window closes first', async () => {
 		await withDb(async (db) => {
 			await db.query('begin');
 			try {
@@ -106,7 +112,8 @@ describe('automation_evaluate answers what automation_judge_contact answers, con
 				expect(limited.length).toBeGreaterThan(0);
 				// The rule counts days in UTC: the next midnight after Wednesday 12:00.
 				const midnight = DateTime.fromJSDate(NOW, { zone: 'UTC' }).plus({ days: 1 }).startOf('day');
-				expect(new Set(limited.map((row) => Date.parse(row.due_at as string)))).toEqual(new Set([midnight.toMillis()]));
+				expect(limited.map((row) => dueAtOf(row))).toEqual(limited.map((row) => dueUnlessWindowFirst(row, midnight.toMillis())));
+				expect(new Set(limited.map((row) => dueAtOf(row)))).toEqual(new Set([midnight.toMillis(), null]));
 				expect(all.filter((row) => row.reason === 'in_progress').length).toBeGreaterThanOrEqual(2);
 				expect(all).toEqual(await judgedOneByOne(db, ruleId, NOW));
 			} finally {

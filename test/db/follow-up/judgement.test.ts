@@ -249,8 +249,14 @@ describe('active hours, time zones and days of week', () => {
 		const conversationId = await world.contact();
 		const judgement = await judgementOf(service, ruleId, conversationId);
 		expect(judgement.reason).toBe('outside_active_hours');
-		// Next Monday 09:00 in Paris, in the offset Paris has on that Monday (DST may change over the weekend).
-		expect(new Date(judgement.due_at!).toISOString()).toBe(nextWeekdayAt('Europe/Paris', 1, '09:00').toISOString());
+		// Next Monday 09:00 in Paris, in the offset Paris has on that Monday (DST may change over the weekend):
+		// when the rule's hours begin (the monitor's next_active_at)...
+		const monday = nextWeekdayAt('Europe/Paris', 1, '09:00').toISOString();
+		const monitor = await rpc<{ stats: { next_active_at: string } }>(service, 'automation_monitor_page', { p_rule_id: ruleId, p_now: NOW.toISOString() });
+		expect(new Date(monitor.stats.next_active_at).toISOString()).toBe(monday);
+		// ...but the contact's 24 h window closes long before: no due time (nothing is sent by waiting).
+		expect(judgement.due_at).toBeNull();
+		expect(new Date(judgement.window_closes_at!).getTime()).toBeLessThan(Date.parse(monday));
 	});
 
 	it('an overnight window belongs to the day it starts on', async () => {
@@ -293,7 +299,8 @@ describe('active hours, time zones and days of week', () => {
 		const monday = nextWeekdayAt('Europe/Paris', 1, '00:00').toISOString();
 		const judgement = await judgementOf(service, ruleId, conversationId);
 		expect(judgement.reason).toBe('outside_active_hours');
-		expect(new Date(judgement.due_at!).toISOString()).toBe(monday);
+		// The contact's 24 h window closes before Monday: no due time for it, the rule's hours still Monday's.
+		expect(judgement.due_at).toBeNull();
 		const explained = await rpc<ClaimExplained>(service, 'automation_claim_explained', {
 			p_rule_id: ruleId,
 			p_limit: 10,
