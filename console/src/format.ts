@@ -78,13 +78,33 @@ export function reasonInWords(reason: string, stopReason?: string | null): strin
 }
 
 /**
+ * Reasons that end at a time of their own (the interval's end, the next active hours, the next local
+ * day): the contact's due_at says when, or is null when the person's 24 h window closes at or before
+ * that time, so nothing is sent by waiting (docs/follow-up.md, When a contact is due).
+ */
+const ENDS_AT_A_TIME = new Set(['interval_not_elapsed', 'outside_active_hours', 'daily_limit_reached']);
+
+/**
  * One contact's reason in words (its row's "Why / when"). `failed` is two cases the database tells
  * apart by due_at only: a retry of its own later (retry_at, so due_at set), or none at all (a send
- * refused for good, retries used up: due_at null), which never comes back by itself
- * (docs/follow-up.md, Requeue): the owner is told to Requeue it rather than wait.
+ * refused for good, retries used up, or a retry that would come after the 24 h window closes: due_at
+ * null), which never comes back by itself (docs/follow-up.md, Requeue): the owner is told to Requeue
+ * it rather than wait. A reason that ends at a time of its own with no due_at: the window closes
+ * first (or has closed: window_closes_at at or before `now`, or none), so it says that no follow-up
+ * goes out unless the person writes again, rather than a time that cannot come.
  */
-export function contactReasonInWords(reason: string, stopReason: string | null, dueAt: string | null): string {
+export function contactReasonInWords(
+	reason: string,
+	stopReason: string | null,
+	dueAt: string | null,
+	windowClosesAt: string | null = null,
+	now = Date.now(),
+): string {
 	if (reason === 'failed') return dueAt ? 'Last attempt failed, retry pending' : 'Failed, no retry: Requeue it once the cause is fixed';
+	if (ENDS_AT_A_TIME.has(reason) && !dueAt) {
+		const window = windowClosesAt && Date.parse(windowClosesAt) > now ? 'the 24-hour window closes first' : 'the 24-hour window is closed';
+		return `${reasonInWords(reason)} — ${window}: no follow-up unless they write again`;
+	}
 	return reasonInWords(reason, stopReason);
 }
 

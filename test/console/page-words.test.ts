@@ -1,6 +1,7 @@
 // The console page's pure parts (console/src), run by jest without a browser: the address's fragment
 // read by hand (a key's '+' kept), a failed contact's reason in words (a retry pending only when it
-// has one), a contact on another owner's Page in words, and Requeue failed's count and answer in
+// has one), a contact whose 24-hour window closes before its wait ends in words (no time promised), a
+// contact on another owner's Page in words, and Requeue failed's count and answer in
 // words, and what became of a fired automation's webhooks and notifications in words. The page in
 // Chromium: test/e2e/console.e2e.test.ts.
 import { contactReasonInWords, failedToRequeue, outsideActionsInWords, reasonInWords, requeuedInWords } from '../../console/src/format';
@@ -57,6 +58,36 @@ describe('a failed contact in words', () => {
 	it('words other reasons as before', () => {
 		expect(contactReasonInWords('outside_window', null, '2026-12-05T10:00:00Z')).toBe('Outside the 24-hour messaging window');
 		expect(contactReasonInWords('stopped', 'replied', null)).toBe('Stopped: the person replied');
+	});
+});
+
+describe('a contact whose 24-hour window closes before its wait ends, in words', () => {
+	// Fixed instants: the row's window closes at 15:00; the page is read at 13:00.
+	const now = Date.parse('2026-11-25T13:00:00Z');
+	const closes = '2026-11-25T15:00:00+00:00';
+
+	it('says the window closes first and nothing goes out unless they write again, not a time (due_at null)', () => {
+		expect(contactReasonInWords('interval_not_elapsed', null, null, closes, now)).toBe(
+			'Too soon after the last follow-up — the 24-hour window closes first: no follow-up unless they write again',
+		);
+		expect(contactReasonInWords('outside_active_hours', null, null, closes, now)).toBe(
+			'Outside the rule\'s active hours — the 24-hour window closes first: no follow-up unless they write again',
+		);
+		expect(contactReasonInWords('daily_limit_reached', null, null, closes, now)).toBe(
+			'Today\'s limit is used — the 24-hour window closes first: no follow-up unless they write again',
+		);
+	});
+
+	it('says the window is closed when it already has (or the person never wrote)', () => {
+		expect(contactReasonInWords('interval_not_elapsed', null, null, closes, Date.parse('2026-11-25T15:00:00Z'))).toBe(
+			'Too soon after the last follow-up — the 24-hour window is closed: no follow-up unless they write again',
+		);
+		expect(contactReasonInWords('interval_not_elapsed', null, null, null, now)).toMatch(/window is closed: no follow-up unless they write again$/);
+	});
+
+	it('words the reason alone while its due time comes before the window closes (the row then shows "sends in …")', () => {
+		expect(contactReasonInWords('interval_not_elapsed', null, '2026-11-25T14:00:00+00:00', closes, now)).toBe('Too soon after the last follow-up');
+		expect(contactReasonInWords('outside_active_hours', null, '2026-11-25T14:00:00+00:00', closes, now)).toBe('Outside the rule\'s active hours');
 	});
 });
 

@@ -189,7 +189,11 @@ export interface ContactJudgement {
 	contact_status: ContactStatus;
 	reason: NotDueReason | null;
 	stop_reason: StopReason | null;
-	/** When the reason stops applying, where there is such a time (now when due; stopped: when a human takeover the rule resumes after ends). */
+	/**
+	 * When the reason stops applying, where there is such a time (now when due; stopped: when a human
+	 * takeover the rule resumes after ends); null when that time is at or after window_closes_at (the
+	 * window closes first: nothing is sent unless the person writes again).
+	 */
 	due_at: string | null;
 	current_stage: AutomationStage | null;
 	follow_up_count: number;
