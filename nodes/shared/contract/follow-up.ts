@@ -230,10 +230,10 @@ interface MonitorSummary {
 	skipped_count: number;
 	failed_count: number;
 	skipped_by_reason: Partial<Record<NotDueReason, number>>;
-	/** Guard rows sent since the rule's local midnight. */
+	/** Guard rows sent since the daily limit's day began (local midnight, or the end of active hours past midnight). */
 	sent_today_count: number;
 	/**
-	 * What the daily limit counts at this moment (automation_rule_usage): sends since local midnight,
+	 * What the daily limit counts at this moment (automation_rule_usage): sends since its day began,
 	 * also in progress or uncertain, plus contacts claimed and not yet sending. Contacts are refused
 	 * daily_limit_reached once it reaches daily_limit.
 	 */
