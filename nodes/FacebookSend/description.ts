@@ -16,9 +16,9 @@ export const OPTIONS: INodeProperties = optionsCollection([
 		displayName: 'Backoff (Ms)',
 		name: 'backoffMs',
 		type: 'number',
-		typeOptions: { minValue: 0, maxValue: 2147483647 },
+		typeOptions: { minValue: 0, maxValue: 2147483647, clampAboveMax: true },
 		default: 1000,
-		description: 'The wait before the first retry; each further retry waits twice as long',
+		description: 'The wait before the first retry; each further retry waits twice as long. Above 2,147,483,647 (about 24.8 days, Node\'s longest timer), that is used.',
 	},
 	{
 		displayName: 'Parallel Sends',
@@ -33,9 +33,9 @@ export const OPTIONS: INodeProperties = optionsCollection([
 		displayName: 'Request Timeout (Seconds)',
 		name: 'timeoutSeconds',
 		type: 'number',
-		typeOptions: { minValue: 1, maxValue: 600 },
+		typeOptions: { minValue: 1, maxValue: 3600, clampAboveMax: true },
 		default: 30,
-		description: 'How long to wait for Facebook\'s answer. A send without an answer is send_uncertain and never resent.',
+		description: 'How long to wait for Facebook\'s answer. A send without an answer is send_uncertain and never resent. Above 3,600 (an hour), an hour is used.',
 	},
 	{
 		displayName: 'Retries',
@@ -50,21 +50,21 @@ export const OPTIONS: INodeProperties = optionsCollection([
 		displayName: 'Retry Later After (Minutes)',
 		name: 'retryLaterMinutes',
 		type: 'number',
-		typeOptions: { minValue: 1, maxValue: 10080 },
+		typeOptions: { minValue: 1, maxValue: 43200, clampAboveMax: true },
 		default: 15,
 		displayOptions: recordedOption,
 		description:
-			'When a message could not be delivered for a passing reason (throttled, temporary, unreachable, invalid token), the contact may be claimed again after this long',
+			'When a message could not be delivered for a passing reason (throttled, temporary, unreachable, invalid token), the contact may be claimed again after this long. Above 43,200 (30 days), 30 days are used.',
 	},
 	{
 		displayName: 'Send Lease (Seconds)',
 		name: 'leaseSeconds',
 		type: 'number',
-		typeOptions: { minValue: 5, maxValue: 86400 },
+		typeOptions: { minValue: 5, maxValue: 86400, clampAboveMax: true },
 		default: 120,
 		displayOptions: recordedOption,
 		description:
-			'How long the batch may keep starting sends; the time the rate setting needs for the batch is added. A contact whose turn comes later is not sent (lease_expired, claimable again). The claim is held a Timeout and 5 s longer, to record the outcomes; a contact still in sending after that (its sender died) is declared send_uncertain (never resent).',
+			'How long the batch may keep starting sends; the time the rate setting needs for the batch is added. A contact whose turn comes later is not sent (lease_expired, claimable again). The claim is held a Timeout and 5 s longer, to record the outcomes; a contact still in sending after that (its sender died) is declared send_uncertain (never resent). Above 86,400 (a day, the longest the database holds a claim), a day is used.',
 	},
 ]);
 

@@ -6,7 +6,9 @@
 // unless the property has a numberPrecision, a number within [minValue, maxValue], one of the
 // choices. A bad value is a NodeOperationError naming the option as the editor shows it, the value
 // received and the range, with what to do (its description); an option not set, or set to an empty
-// expression, is the property's default. Text and boolean options are left to their readers.
+// expression, is the property's default. A maximum declared with typeOptions.clampAboveMax (one
+// added after workflows were saved with larger values) is used for a value above it, with a warning
+// logged, instead of refusing it. Text and boolean options are left to their readers.
 import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import { boundedNumber, shown } from './valid-input';
 
@@ -34,6 +36,28 @@ function numberRule(property: INodeProperties): { min: number; max: number; whol
 	return { min: minValue, max: maxValue, whole: !(typeof numberPrecision === 'number' && numberPrecision > 0) };
 }
 
+/**
+ * Whether a number property uses its maximum for a value above it instead of refusing it
+ * (typeOptions.clampAboveMax, said in its description): a maximum added after workflows were
+ * saved with larger values, which the node took (as given, or clamped) before it had one. A saved
+ * workflow keeps working; a warning is logged.
+ */
+function clampsAboveMax(property: INodeProperties): boolean {
+	return property.typeOptions?.clampAboveMax === true;
+}
+
+/** A number above the property's maximum, as given or as text, when the property clamps it: the maximum; else undefined. */
+function clampedAbove(property: INodeProperties, raw: unknown, max: number, whole: boolean): number | undefined {
+	if (!clampsAboveMax(property)) return undefined;
+	const text = typeof raw === 'string' ? raw.trim() : undefined;
+	const pattern = whole ? /^\d+$/ : /^\d+(\.\d+)?$/;
+	const value = typeof raw === 'number' ? raw : text !== undefined && pattern.test(text) ? Number(text) : Number.NaN;
+	if (!(value > max)) return undefined;
+	// A whole-number rule refuses 1.5 below the maximum, so a decimal above it is refused too.
+	if (whole && !Number.isInteger(value) && Number.isFinite(value)) return undefined;
+	return max;
+}
+
 /** The choices of an options property, as their values. */
 function choicesOf(property: INodeProperties): string[] {
 	return (property.options ?? []).flatMap((choice) => ('value' in choice ? [String(choice.value)] : []));
@@ -59,7 +83,13 @@ function checkedValue(context: IExecuteFunctions, property: INodeProperties, raw
 		if (text !== undefined && choices.includes(text)) return text;
 		throw new NodeOperationError(context.getNode(), `${label} must be ${rangeOf(property)} (got ${shown(raw)})`, { itemIndex, description: fix });
 	}
-	const { value, problem } = boundedNumber(raw, { ...numberRule(property), fallback: property.default as number });
+	const rule = numberRule(property);
+	const clamped = clampedAbove(property, raw, rule.max, rule.whole);
+	if (clamped !== undefined) {
+		context.logger?.warn(`${context.getNode().name}: ${label} ${shown(raw)} is above its maximum, ${rule.max}; ${rule.max} is used`, { itemIndex });
+		return clamped;
+	}
+	const { value, problem } = boundedNumber(raw, { ...rule, fallback: property.default as number });
 	if (problem !== undefined) throw new NodeOperationError(context.getNode(), `${label} ${problem}`, { itemIndex, description: fix });
 	return value;
 }

@@ -56,14 +56,14 @@ const OPTIONS: INodeProperties = {
 	options: [
 		{ displayName: 'Concurrency', name: 'concurrency', type: 'number', typeOptions: { minValue: 1, maxValue: 50 }, default: 5, description: 'How many Gemini calls run at once' },
 		{ displayName: 'Instructions', name: 'instructions', type: 'string', typeOptions: { rows: 3 }, default: '', description: 'What a good lead is for this business, added to the prompt' },
-		{ displayName: 'Key Rest (Seconds)', name: 'keyRestSeconds', type: 'number', typeOptions: { minValue: 1, maxValue: 172800 }, default: 60, description: 'How long a throttled key rests when Google does not say' },
+		{ displayName: 'Key Rest (Seconds)', name: 'keyRestSeconds', type: 'number', typeOptions: { minValue: 1, maxValue: 172800, clampAboveMax: true }, default: 60, description: 'How long a throttled key rests when Google does not say. Above 172,800 (two days), two days are used.' },
 		{ displayName: 'Max Messages', name: 'maxMessages', type: 'number', typeOptions: { minValue: 1, maxValue: 200 }, default: 20, description: 'How many of the last messages the model sees' },
-		{ displayName: 'Max Quota Wait (Ms)', name: 'maxQuotaWaitMs', type: 'number', typeOptions: { minValue: 0, maxValue: 3600000 }, default: 10000, description: 'Wait for a resting key only when one is back within this long; else fall back' },
+		{ displayName: 'Max Quota Wait (Ms)', name: 'maxQuotaWaitMs', type: 'number', typeOptions: { minValue: 0, maxValue: 3600000, clampAboveMax: true }, default: 10000, description: 'Wait for a resting key only when one is back within this long; else fall back. Above 3,600,000 (an hour), an hour is used.' },
 		{ displayName: 'Max Retries', name: 'maxRetries', type: 'number', typeOptions: { minValue: 0, maxValue: 10 }, default: 3, description: 'Retries after 5xx, timeouts or waiting for a key' },
 		{ displayName: 'Model', name: 'model', type: 'string', default: '', description: 'The Gemini model; empty: the credential\'s default model' },
-		{ displayName: 'Retry Delay (Ms)', name: 'retryDelayMs', type: 'number', typeOptions: { minValue: 0, maxValue: 30000 }, default: 1000, description: 'The first backoff; it doubles per retry, with jitter, never more than 30 seconds' },
+		{ displayName: 'Retry Delay (Ms)', name: 'retryDelayMs', type: 'number', typeOptions: { minValue: 0, maxValue: 30000, clampAboveMax: true }, default: 1000, description: 'The first backoff; it doubles per retry, with jitter, never more than 30 seconds. Above 30,000, 30,000 is used.' },
 		{ displayName: 'Temperature', name: 'temperature', type: 'number', typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 }, default: 0.2 },
-		{ displayName: 'Timeout (Ms)', name: 'timeoutMs', type: 'number', typeOptions: { minValue: 1000, maxValue: 600000 }, default: 30000, description: 'How long one Gemini call may take' },
+		{ displayName: 'Timeout (Ms)', name: 'timeoutMs', type: 'number', typeOptions: { minValue: 1000, maxValue: 3600000, clampAboveMax: true }, default: 30000, description: 'How long one Gemini call may take. Above 3,600,000 (an hour), an hour is used.' },
 	],
 };
 

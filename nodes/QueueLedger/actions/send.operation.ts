@@ -56,9 +56,9 @@ const OPTIONS: INodeProperties = optionsCollection([
 		displayName: 'Timeout (Ms)',
 		name: 'timeoutMs',
 		type: 'number',
-		typeOptions: { minValue: 1000, maxValue: 600000 },
+		typeOptions: { minValue: 1000, maxValue: 3600000, clampAboveMax: true },
 		default: 30000,
-		description: 'How long one send may take; a message without an answer may have been delivered, so it is not tried again',
+		description: 'How long one send may take; a message without an answer may have been delivered, so it is not tried again. Above 3,600,000 (an hour), an hour is used.',
 	},
 ]);
 

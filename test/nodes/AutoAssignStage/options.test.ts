@@ -47,7 +47,7 @@ test.each([
 	['Max Retries', 'maxRetries', 2.5, 'a whole number from 0 to 10', '2.5'],
 	['Retry Delay (Ms)', 'retryDelayMs', 'soon', 'a whole number from 0 to 30000', '"soon"'],
 	['Temperature', 'temperature', 3, 'a number from 0 to 2', '3'],
-	['Timeout (Ms)', 'timeoutMs', 999, 'a whole number from 1000 to 600000', '999'],
+	['Timeout (Ms)', 'timeoutMs', 999, 'a whole number from 1000 to 3600000', '999'],
 ])('Analyze: %s (%s) = %j from an expression stops the node naming it, before any read or Gemini call', async (label, name, value, range, shown) => {
 	const { result, contacts } = await runStage([conversation(), conversation()], { operation: 'analyze', options: { [name]: expression(value) } }, credentials());
 
@@ -69,7 +69,7 @@ test('Analyze with Continue On Fail: an option out of range fails every item wit
 });
 
 test.each([
-	['the upper edges', { concurrency: 50, keyRestSeconds: 172_800, maxMessages: 200, maxQuotaWaitMs: 3_600_000, maxRetries: 10, retryDelayMs: 30_000, temperature: 2, timeoutMs: 600_000 }],
+	['the upper edges', { concurrency: 50, keyRestSeconds: 172_800, maxMessages: 200, maxQuotaWaitMs: 3_600_000, maxRetries: 10, retryDelayMs: 30_000, temperature: 2, timeoutMs: 3_600_000 }],
 	['the lower edges (as text, as an expression may give them)', { concurrency: '1', keyRestSeconds: '1', maxMessages: '1', maxQuotaWaitMs: '0', maxRetries: '0', retryDelayMs: '0', temperature: '0', timeoutMs: '20000' }],
 ])('Analyze: every option at %s, from expressions, is accepted and sent to Gemini as a number', async (_edges, values) => {
 	await sims.gemini.control.addFault({ effect: { kind: 'text', text: VALID } });

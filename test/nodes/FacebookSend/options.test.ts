@@ -50,9 +50,9 @@ test.each([
 	['Backoff (Ms)', 'backoffMs', -1, 'a whole number from 0 to 2147483647', '-1'],
 	['Parallel Sends', 'concurrency', 'ten', 'a whole number from 1 to 100', '"ten"'],
 	['Parallel Sends', 'concurrency', 101, 'a whole number from 1 to 100', '101'],
-	['Request Timeout (Seconds)', 'timeoutSeconds', 0.5, 'a whole number from 1 to 600', '0.5'],
+	['Request Timeout (Seconds)', 'timeoutSeconds', 0.5, 'a whole number from 1 to 3600', '0.5'],
 	['Retries', 'retries', 11, 'a whole number from 0 to 10', '11'],
-	['Retry Later After (Minutes)', 'retryLaterMinutes', 0, 'a whole number from 1 to 10080', '0'],
+	['Retry Later After (Minutes)', 'retryLaterMinutes', 0, 'a whole number from 1 to 43200', '0'],
 	['Send Lease (Seconds)', 'leaseSeconds', 3, 'a whole number from 5 to 86400', '3'],
 	['Send Lease (Seconds)', 'leaseSeconds', 'three', 'a whole number from 5 to 86400', '"three"'],
 ])('%s (%s) = %j from an expression stops the node naming it, before anything is begun or sent; the contacts are claimable again', async (label, name, value, range, shown) => {
@@ -84,7 +84,7 @@ test('with Continue On Fail an item whose own option is out of range fails alone
 });
 
 test.each([
-	['the upper edges', { backoffMs: 2_147_483_647, concurrency: 100, timeoutSeconds: 600, retries: 10, retryLaterMinutes: 10_080, leaseSeconds: 86_400 }],
+	['the upper edges', { backoffMs: 2_147_483_647, concurrency: 100, timeoutSeconds: 3600, retries: 10, retryLaterMinutes: 43_200, leaseSeconds: 86_400 }],
 	['the lower edges (as text, as an expression may give them)', { backoffMs: '0', concurrency: '1', timeoutSeconds: '5', retries: '0', retryLaterMinutes: '1', leaseSeconds: '5' }],
 ])('every option at %s, from expressions, is accepted: the contacts are sent', async (_edges, values) => {
 	const batch = await readyContacts({ count: 2 });

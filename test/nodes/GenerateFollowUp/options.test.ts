@@ -56,13 +56,13 @@ test.each([
 	['Lease (Seconds)', 'leaseSeconds', 3, 'a whole number from 5 to 86400', '3'],
 	['Lease (Seconds)', 'leaseSeconds', 'three', 'a whole number from 5 to 86400', '"three"'],
 	['Max Messages in Prompt', 'maxMessages', -1, 'a whole number from 0 to 1000', '-1'],
-	['Max Output Tokens', 'maxOutputTokens', 70_000, 'a whole number from 0 to 65536', '70000'],
+	['Max Output Tokens', 'maxOutputTokens', -1, 'a whole number from 0 to 65536', '-1'],
 	['Max Retries', 'maxRetries', 11, 'a whole number from 0 to 10', '11'],
 	['Max Wait for a Resting Key (Ms)', 'maxQuotaWaitMs', '10s', 'a whole number from 0 to 3600000', '"10s"'],
-	['Retry Delay (Ms)', 'retryDelayMs', 30_001, 'a whole number from 0 to 30000', '30001'],
+	['Retry Delay (Ms)', 'retryDelayMs', 'soon', 'a whole number from 0 to 30000', '"soon"'],
 	['Temperature', 'temperature', 2.5, 'a number from 0 to 2', '2.5'],
 	['Temperature', 'temperature', 'hot', 'a number from 0 to 2', '"hot"'],
-	['Timeout (Ms)', 'timeoutMs', 99, 'a whole number from 100 to 600000', '99'],
+	['Timeout (Ms)', 'timeoutMs', 99, 'a whole number from 100 to 3600000', '99'],
 	['Too Long Reply', 'tooLongReply', 'cut', 'one of shorten, fail', '"cut"'],
 ])('%s (%s) = %j from an expression stops the node naming it, before anything is generated; the contacts are claimable again', async (label, name, value, range, shown) => {
 	const batch = await claimedContacts(2);
@@ -103,7 +103,7 @@ test('with Continue On Fail an item whose own option is out of range fails alone
 test.each([
 	[
 		'the upper edges',
-		{ concurrency: 100, keyRestSeconds: 172_800, leaseSeconds: 86_400, maxMessages: 1000, maxOutputTokens: 65_536, maxRetries: 10, maxQuotaWaitMs: 3_600_000, retryDelayMs: 30_000, temperature: 2, timeoutMs: 600_000, tooLongReply: 'fail' },
+		{ concurrency: 100, keyRestSeconds: 172_800, leaseSeconds: 86_400, maxMessages: 1000, maxOutputTokens: 65_536, maxRetries: 10, maxQuotaWaitMs: 3_600_000, retryDelayMs: 30_000, temperature: 2, timeoutMs: 3_600_000, tooLongReply: 'fail' },
 	],
 	[
 		'the lower edges (as text, as an expression may give them)',
@@ -128,4 +128,19 @@ test('Timeout (Ms) at its lowest, 100, is accepted (the call may then time out, 
 
 	expect(result.error).toBeUndefined();
 	expect([...generated.map((item) => item.stage), ...failed.map((item) => (item.error as IDataObject).code)]).toEqual([expect.stringMatching(/^(ready_to_send|timeout)$/)]);
+});
+
+test('options above a maximum added after workflows were saved with larger values are clamped to it, not refused: the contacts are generated', async () => {
+	// Saved before these options had a maximum: the node used them (or clamped them) then, so a
+	// saved workflow must not start failing every run now.
+	const batch = await claimedContacts(1);
+	const options = { keyRestSeconds: 300_000, maxMessages: 5000, maxOutputTokens: 100_000, maxQuotaWaitMs: 7_200_000, retryDelayMs: 60_000, timeoutMs: 900_000 };
+
+	const { result, generated, failed } = await runGenerate(batch.items, { options }, credentials());
+
+	expect(result.error).toBeUndefined();
+	expect(failed).toEqual([]);
+	expect(generated.map((item) => item.stage)).toEqual(['ready_to_send']);
+	const [request] = await sims.gemini.control.requests();
+	expect((request.body as { generationConfig?: IDataObject }).generationConfig).toMatchObject({ maxOutputTokens: 65_536 });
 });

@@ -73,8 +73,8 @@ test.each([
 	['Parallel Sends', 'concurrency', 51, 'a whole number from 1 to 50', '51'],
 	['Parallel Sends', 'concurrency', 'ten', 'a whole number from 1 to 50', '"ten"'],
 	['Lease (Seconds)', 'leaseSeconds', 4, 'a whole number from 5 to 86400', '4'],
-	['Timeout (Ms)', 'timeoutMs', 999, 'a whole number from 1000 to 600000', '999'],
-	['Timeout (Ms)', 'timeoutMs', 'fast', 'a whole number from 1000 to 600000', '"fast"'],
+	['Timeout (Ms)', 'timeoutMs', 999, 'a whole number from 1000 to 3600000', '999'],
+	['Timeout (Ms)', 'timeoutMs', 'fast', 'a whole number from 1000 to 3600000', '"fast"'],
 ])('Send: %s (%s) = %j from an expression stops the node naming it, nothing sent, every claimed message given back', async (label, name, value, range, shown) => {
 	const owner = await dueQueue(2);
 
@@ -105,7 +105,7 @@ test('Send with Continue On Fail: an option out of range fails every item with i
 });
 
 test.each([
-	['the upper edges', { concurrency: 50, leaseSeconds: 86_400, timeoutMs: 600_000 }],
+	['the upper edges', { concurrency: 50, leaseSeconds: 86_400, timeoutMs: 3_600_000 }],
 	['the lower edges (as text)', { concurrency: '1', leaseSeconds: '5', timeoutMs: '1000' }],
 ])('Send: every option at %s, from expressions, is accepted: the messages are sent', async (_edges, values) => {
 	const owner = await dueQueue(2);
