@@ -38,6 +38,21 @@ export async function applyStageChanges<Change extends { conversation_id: string
 ): Promise<INodeExecutionData[][]> {
 	const items = context.getInputData();
 	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
+	// An agent receives no Automations output, so a tool hands nothing out: the actions wait for a
+	// workflow's Claim Automations, and each contact says how many of its actions wait.
+	const asTool = runsAsTool(context);
+	// How the fired actions are handed out, the run's (item 0), checked before anything is read or
+	// written: a Delivery or Lease an expression gives out of range stops the node (readDelivery).
+	// With Continue On Fail every item fails with the refusal (invalid_input) and nothing is written:
+	// thrown, n8n would pass the input items on to Contacts as if placed (with an error output).
+	let delivery: ReturnType<typeof readDelivery> | undefined;
+	try {
+		delivery = items.length > 0 && !asTool && context.getNodeParameter('handOutAutomations', 0, true) ? readDelivery(context) : undefined;
+	} catch (refused) {
+		if (!context.continueOnFail()) throw asNodeError(context, refused, 0);
+		outputs[CONTACTS].push(...items.map((_, item) => failedItem(context, refused, { item })));
+		return outputs;
+	}
 	const changes: Array<BatchEntry<Change>> = [];
 	const firstItemOf = new Map<string, number>();
 	const outboxIds: string[] = [];
@@ -59,12 +74,6 @@ export async function applyStageChanges<Change extends { conversation_id: string
 			outputs[CONTACTS].push(failedItem(context, error, { item: itemIndex }));
 		}
 	}
-	// An agent receives no Automations output, so a tool hands nothing out: the actions wait for a
-	// workflow's Claim Automations, and each contact says how many of its actions wait.
-	const asTool = runsAsTool(context);
-	// How the fired actions are handed out, checked before anything is written: a Delivery or Lease an
-	// expression gives out of range stops the node here, not after the changes (readDelivery).
-	const delivery = items.length > 0 && !asTool && context.getNodeParameter('handOutAutomations', 0, true) ? readDelivery(context) : undefined;
 	const pieces = piecesOf(changes, BATCH);
 	const continueOnFail = context.continueOnFail();
 	const outcomes = await eachPieceAtOnce(

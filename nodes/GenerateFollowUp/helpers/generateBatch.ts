@@ -84,9 +84,19 @@ async function generateAll(context: IExecuteFunctions, items: INodeExecutionData
 	}
 	const baseUrl = String(credentials.baseUrl || GOOGLE_BASE_URL).replace(/\/+$/, '');
 	// The run's settings, read from the first item and checked before anything is read or moved: a
-	// Lease shorter than 5 s, or "three" calls at once, stops the node naming the option.
-	const concurrency = items.length > 0 ? readOption(context, 0, 'concurrency') : 1;
-	const leaseSeconds = items.length > 0 ? readOption(context, 0, 'leaseSeconds') : 0;
+	// Lease shorter than 5 s, or "three" calls at once, stops the node naming the option. With
+	// Continue On Fail every item fails with the refusal (invalid_input): thrown, n8n would pass the
+	// input items on to the first output as if generated (with an error output), and the contacts
+	// are given back either way.
+	let concurrency: number;
+	let leaseSeconds: number;
+	try {
+		concurrency = items.length > 0 ? readOption(context, 0, 'concurrency') : 1;
+		leaseSeconds = items.length > 0 ? readOption(context, 0, 'leaseSeconds') : 0;
+	} catch (refused) {
+		if (!context.continueOnFail()) throw asNodeError(context, refused);
+		return items.map((): ItemResult => ({ caught: refused }));
+	}
 	const results: ItemResult[] = [];
 	const jobs: GenerationJob[] = [];
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {

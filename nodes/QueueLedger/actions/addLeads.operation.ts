@@ -207,8 +207,17 @@ async function fromItems(context: IExecuteFunctions): Promise<INodeExecutionData
 		leadScore: (json) => json.lead_score,
 	});
 	// The run's, from the first item: anything but output or error (an expression's "stop") is refused
-	// before any lead is read or added, never taken for output.
-	const onInvalid = readCheckedOption<'output' | 'error'>(context, 0, OPTIONS, 'onInvalid');
+	// before any lead is read or added, never taken for output. With Continue On Fail every item fails
+	// with the refusal (invalid_input) on Invalid and nothing is added: thrown, n8n would pass the
+	// input items on to Added (with an error output) as if they were added.
+	let onInvalid: 'output' | 'error';
+	try {
+		onInvalid = readCheckedOption<'output' | 'error'>(context, 0, OPTIONS, 'onInvalid');
+	} catch (refused) {
+		if (!context.continueOnFail()) throw asNodeError(context, refused, 0);
+		outputs[OUTPUT.addLeads.invalid].push(...items.map((_, item) => failedItem(context, refused, { item })));
+		return outputs;
+	}
 	const pending: Pending[] = [];
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {

@@ -1,0 +1,107 @@
+// tag-monitor-send.json with option values an expression or a saved workflow gives its nodes:
+// - Generate Follow-Up's run-wide Concurrency out of range: the node has an error output, so a thrown
+//   refusal made n8n pass the claimed contacts on to Send Batch as if generated (Trigger Now answered
+//   200 with every contact lease_lost, a scheduled run ended in success). Every item now fails with the
+//   refusal on the error output: Trigger Now answers 500 with the message and a hint that the
+//   workflow's node must be fixed, a scheduled run ends in error, the contacts are given back.
+// - values saved before today's maxima (Generate's Timeout 900,000 ms, Facebook Send's Retry Later
+//   After 20,160 min) still work.
+import { startSimulators, type RunningSimulators } from '../../simulators';
+import type { INodeParameters } from 'n8n-workflow';
+import { runWorkflow, type WorkflowJson } from '../harness';
+import { loadWorkflow } from '../harness/workflow-file';
+import { withDb } from '../helpers/stack';
+import { graphSends, pipelineCredentials, triggerNow } from './support/pipeline';
+import { dueContacts } from './support/seeds';
+
+let sims: RunningSimulators;
+beforeAll(async () => {
+	sims = await startSimulators();
+});
+afterAll(async () => {
+	await sims.stop();
+});
+beforeEach(async () => {
+	await sims.gemini.control.reset();
+	await sims.graph.control.reset();
+});
+
+/** The shipped workflow, `node`'s Options merged with `options`; the claim kept to `ruleId` when given (a scheduled run). */
+function withOptions(ruleId: string | null, node: string, options: INodeParameters): WorkflowJson {
+	const shipped = loadWorkflow('workflows/tag-monitor-send.json');
+	return {
+		...shipped,
+		nodes: shipped.nodes.map((n) => {
+			if (n.name === 'Claim Due Contacts' && ruleId) return { ...n, parameters: { ...n.parameters, ruleId: { __rl: true, mode: 'id', value: ruleId } } };
+			if (n.name === node) return { ...n, parameters: { ...n.parameters, options: { ...(n.parameters.options as INodeParameters), ...options } } };
+			return n;
+		}),
+	};
+}
+
+async function statesOf(ruleId: string) {
+	const { rows } = await withDb((db) =>
+		db.query<{ stage: string; held: boolean; reason: string | null; n: number }>(
+			`select current_stage as stage, locked_by is not null as held, stage_detail ->> 'reason' as reason, count(*)::int as n
+			   from public.ai_automation_contact_states where rule_id = $1 group by 1, 2, 3 order by 1, 2, 3`,
+			[ruleId],
+		),
+	);
+	return rows;
+}
+
+const REFUSED = 'Concurrency must be a whole number from 1 to 100 (got 150)';
+
+test('Trigger Now with Generate Follow-Up Concurrency ={{ 150 }} answers 500 with the refusal and the node to fix; nothing is generated or sent, the contacts are given back', async () => {
+	const seed = await dueContacts(3, 500, 'opt-refused-now');
+	const credentials = pipelineCredentials(sims, seed.owner.pageId);
+
+	const { result } = await triggerNow(credentials, { ruleId: seed.ruleId }, withOptions(null, 'Generate Follow-Up', { concurrency: '={{ 150 }}' }));
+
+	expect(result.response?.statusCode).toBe(500);
+	expect(result.response?.body).toEqual({
+		status: 500,
+		error: REFUSED,
+		field: null,
+		hint: expect.stringMatching(/^The workflow's node Generate Follow-Up refuses its own setting: fix it in the workflow .*Set Concurrency in the node's Options to a whole number from 1 to 100/),
+	});
+	expect(result.executedNodes).not.toContain('Send Batch');
+	expect(await sims.gemini.control.requests()).toEqual([]);
+	expect(await graphSends(sims)).toEqual([]);
+	expect(await statesOf(seed.ruleId)).toEqual([{ stage: 'queued', held: false, reason: 'generation_setup_failed', n: 3 }]);
+});
+
+test('a scheduled run with Generate Follow-Up Concurrency ={{ 150 }} ends in error with the refusal; the contacts are given back', async () => {
+	const seed = await dueContacts(3, 500, 'opt-refused-schedule');
+	const credentials = pipelineCredentials(sims, seed.owner.pageId);
+
+	const result = await runWorkflow(withOptions(seed.ruleId, 'Generate Follow-Up', { concurrency: '={{ 150 }}' }), { trigger: 'schedule', credentials });
+
+	expect(result.status).toBe('error');
+	expect(result.error?.message).toContain(REFUSED);
+	expect(result.executedNodes).not.toContain('Send Batch');
+	expect(await sims.gemini.control.requests()).toEqual([]);
+	expect(await statesOf(seed.ruleId)).toEqual([{ stage: 'queued', held: false, reason: 'generation_setup_failed', n: 3 }]);
+});
+
+test('a scheduled run with Generate Follow-Up Timeout (Ms) 900,000, saved before it had a maximum, generates and sends', async () => {
+	const seed = await dueContacts(3, 500, 'opt-saved-timeout');
+	const credentials = pipelineCredentials(sims, seed.owner.pageId);
+
+	const result = await runWorkflow(withOptions(seed.ruleId, 'Generate Follow-Up', { timeoutMs: 900000 }), { trigger: 'schedule', credentials });
+
+	expect([result.status, result.error?.message]).toEqual(['success', undefined]);
+	expect((await sims.gemini.control.requests()).length).toBe(3);
+	expect((await graphSends(sims)).length).toBe(3);
+});
+
+test('Trigger Now with Facebook Send Retry Later After 20,160 min, saved before it had a maximum, sends', async () => {
+	const seed = await dueContacts(3, 500, 'opt-saved-retry-later');
+	const credentials = pipelineCredentials(sims, seed.owner.pageId);
+
+	const { result, summary } = await triggerNow(credentials, { ruleId: seed.ruleId }, withOptions(null, 'Facebook Send', { retryLaterMinutes: 20160 }));
+
+	expect(result.response?.statusCode).toBe(200);
+	expect(summary).toMatchObject({ claimed: 3, sent: 3, failed: 0 });
+	expect((await graphSends(sims)).length).toBe(3);
+});
