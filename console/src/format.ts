@@ -41,6 +41,8 @@ const REASONS: Record<string, string> = {
 	excluded_tag: 'Carries an excluded tag',
 	// A claimed contact whose tags were changed before its send began (automation_begin_send skips it).
 	not_tagged: 'No longer carries the rule\'s tags',
+	// A claimed contact whose conversation is not on the rule's Page any more (the rule moved to another Page).
+	not_on_rule_page: 'No longer on the rule\'s Page',
 	// Never sent from there: another owner's Page would carry this rule (docs/follow-up.md, Another owner's Page).
 	page_of_another_owner: 'On another owner\'s Page: move it to a Page of this owner, or delete it',
 	inactive: 'Conversation inactive',

@@ -103,7 +103,9 @@ describe('a claimed contact the begin skipped because the rule no longer allows 
 	it("words each of automation_begin_send's reasons (Trigger now's skipped counts), never a bare code", () => {
 		expect(reasonInWords('rule_disabled')).toBe('The rule is switched off');
 		expect(reasonInWords('not_tagged')).toBe('No longer carries the rule\'s tags');
+		expect(reasonInWords('not_on_rule_page')).toBe('No longer on the rule\'s Page');
 		expect(reasonInWords('excluded_tag')).toBe('Carries an excluded tag');
+		expect(reasonInWords('page_of_another_owner')).toBe('On another owner\'s Page: move it to a Page of this owner, or delete it');
 		expect(reasonInWords('max_follow_ups')).toBe('All follow-ups sent');
 	});
 });

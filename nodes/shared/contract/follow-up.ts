@@ -456,10 +456,21 @@ export interface BeginSendArgs {
 /**
  * Why begin-send skipped a contact (it moved to `skipped` with this skip_reason). What the rule
  * allows is checked again at the begin, not only at the claim (migration …1820): switched off,
- * the contact no longer carrying its include tags (`not_tagged`) or carrying an excluded one, the
+ * the contact no longer carrying its include tags (`not_tagged`), no longer on the rule's Page
+ * (`not_on_rule_page`: the rule or the conversation moved to another Page, migration …1850), carrying
+ * an excluded tag, on a Page another owner connected (`page_of_another_owner`, …1850), the
  * follow-up past its maximum; then the stops, the conversation, the 24 h window.
  */
-type BeginSendSkipReason = 'rule_disabled' | 'not_tagged' | 'excluded_tag' | 'stopped' | 'inactive' | 'max_follow_ups' | 'outside_window';
+type BeginSendSkipReason =
+	| 'rule_disabled'
+	| 'not_tagged'
+	| 'not_on_rule_page'
+	| 'excluded_tag'
+	| 'page_of_another_owner'
+	| 'stopped'
+	| 'inactive'
+	| 'max_follow_ups'
+	| 'outside_window';
 
 export type BeginSendResult =
 	| {
