@@ -1,0 +1,48 @@
+// A caller's id with a quote in it (a shell or JSON quoting slip: "\"<uuid>\"", x"y) is the caller's
+// own bad input: the shipped webhooks answer 400 (naming the header or field where the webhook names
+// fields: the lead queue's answers do not), as they do for any other malformed id. The workflows tell the caller's refusals from their own nodes' refused settings
+// by the refusal's words; a pattern that stopped at the first quote inside the echoed value answered
+// such requests 500, "fix the workflow", which sends integrators retrying and operators to a
+// workflow that is fine.
+import { randomUUID } from 'node:crypto';
+import { startSimulators, type RunningSimulators } from '../../simulators';
+import { loadWorkflow, runWorkflow, type TestCredentials } from '../harness';
+import { testStack } from '../helpers/stack';
+
+const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
+let sims: RunningSimulators;
+let credentials: TestCredentials;
+
+beforeAll(async () => {
+	sims = await startSimulators();
+	const stack = testStack();
+	credentials = {
+		httpHeaderAuth: KEY,
+		leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
+		leadflowGeminiApi: { apiKeys: `key-${randomUUID()}`, baseUrl: sims.gemini.baseUrl, model: 'gemini-3-flash' },
+		leadflowFacebookPageApi: { pageId: '123', accessToken: 'x', appSecret: '', graphApiVersion: 'v25.0', baseUrl: sims.graph.baseUrl },
+		leadflowWhatsAppApi: { phoneNumberId: '106540352242922', accessToken: 'EAAG-x', graphApiVersion: 'v25.0', baseUrl: sims.graph.baseUrl },
+	} as TestCredentials;
+});
+
+afterAll(async () => {
+	await sims.stop();
+});
+
+test.each([
+	['auto-assign', 'Analyse Now', { 'X-Leadflow-Owner': `"${randomUUID()}"` }, {}, 'X-Leadflow-Owner'],
+	['auto-assign', 'Analyse Now', { 'X-Leadflow-Owner': 'x"y' }, {}, 'X-Leadflow-Owner'],
+	['queue-run', 'Run Now', { 'X-Leadflow-Owner': `"${randomUUID()}"` }, {}, undefined],
+	['tag-monitor-send', 'Trigger Now', {}, { ruleId: `"${randomUUID()}"` }, 'ruleId'],
+	['tag-monitor-send', 'Trigger Now', {}, { ruleId: 'rule\n"1"' }, 'ruleId'],
+])('%s (%s) with %j %j answers 400 (field: %s)', async (workflow, startNode, headers, body, field) => {
+	const run = await runWorkflow(loadWorkflow(`workflows/${workflow}.json`), {
+		startNode,
+		webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, ...headers }, body },
+		credentials,
+	});
+
+	expect(run.response?.statusCode).toBe(400);
+	expect(run.response?.body).toMatchObject(field === undefined ? { status: 400 } : { status: 400, field });
+	expect(String((run.response?.body as { error?: unknown }).error)).toMatch(/is not a UUID/);
+});
