@@ -87,13 +87,15 @@ export function reasonInWords(reason: string, stopReason?: string | null): strin
 const ENDS_AT_A_TIME = new Set(['interval_not_elapsed', 'outside_active_hours', 'daily_limit_reached']);
 
 /**
- * One contact's reason in words (its row's "Why / when"). `failed` is two cases the database tells
- * apart by due_at only: a retry of its own later (retry_at, so due_at set), or none at all (a send
- * refused for good, retries used up, or a retry that would come after the 24 h window closes: due_at
- * null), which never comes back by itself (docs/follow-up.md, Requeue): the owner is told to Requeue
- * it rather than wait. A reason that ends at a time of its own with no due_at: the window closes
- * first (or has closed: window_closes_at at or before `now`, or none), so it says that no follow-up
- * goes out unless the person writes again, rather than a time that cannot come.
+ * One contact's reason in words (its row's "Why / when"). `failed` is three cases: a retry of its own
+ * before the 24 h window closes (due_at set), a retry at or after the window closes (due_at null,
+ * retry_at set: nothing goes out unless the person writes again before it, then it is due at its
+ * retry), or no retry at all (a send refused for good, retries used up: due_at and retry_at null),
+ * which never comes back by itself (docs/follow-up.md, Requeue): the owner is told to Requeue it
+ * rather than wait. A reason that ends at a time of its own with no due_at: the window closes first
+ * (or has closed: window_closes_at at or before `now`, or none), so it says that no follow-up goes out
+ * unless the person writes again, rather than a time that cannot come. `retryAt` is the row's
+ * retry_at (automation_monitor_page's rows carry it since migration …1860).
  */
 export function contactReasonInWords(
 	reason: string,
@@ -101,10 +103,18 @@ export function contactReasonInWords(
 	dueAt: string | null,
 	windowClosesAt: string | null = null,
 	now = Date.now(),
+	retryAt: string | null = null,
 ): string {
-	if (reason === 'failed') return dueAt ? 'Last attempt failed, retry pending' : 'Failed, no retry: Requeue it once the cause is fixed';
+	const windowOpen = windowClosesAt !== null && Date.parse(windowClosesAt) > now;
+	if (reason === 'failed') {
+		if (dueAt) return 'Last attempt failed, retry pending';
+		if (!retryAt) return 'Failed, no retry: Requeue it once the cause is fixed';
+		return windowOpen
+			? 'Failed: its retry would come after the 24-hour window closes: no follow-up unless they write again'
+			: 'Failed: the 24-hour window closed before its retry: no follow-up unless they write again';
+	}
 	if (ENDS_AT_A_TIME.has(reason) && !dueAt) {
-		const window = windowClosesAt && Date.parse(windowClosesAt) > now ? 'the 24-hour window closes first' : 'the 24-hour window is closed';
+		const window = windowOpen ? 'the 24-hour window closes first' : 'the 24-hour window is closed';
 		return `${reasonInWords(reason)} — ${window}: no follow-up unless they write again`;
 	}
 	return reasonInWords(reason, stopReason);

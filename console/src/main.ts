@@ -15,6 +15,7 @@ interface Contact {
 	conversation_id: string; sender_id: string; sender_name: string | null; contact_status: string; status_reason: string | null;
 	stop_reason: string | null; due_at: string | null; follow_up_count: number; current_stage: string | null; matching_tags: string[];
 	last_customer_message_at: string | null; window_closes_at: string | null; error_code: string | null;
+	retry_at: string | null;
 }
 interface Active {
 	state_id: string; conversation_id: string; sender_name: string | null; sender_id: string; current_stage: string; stage_entered_at: string;
@@ -205,7 +206,7 @@ function renderMonitor(data: Monitor) {
 				<td data-label="Contact"><button class="row-button" type="button" data-key="c-${escape(row.conversation_id)}" data-timeline="${escape(row.conversation_id)}">${escape(row.sender_name ?? row.sender_id)}</button>
 					<div class="sub">${escape(row.matching_tags.join(', '))}</div></td>
 				<td data-label="Status"><span class="badge s-${escape(row.contact_status)}">${escape(statusInWords(row.contact_status))}</span></td>
-				<td data-label="Why">${row.status_reason && row.status_reason !== 'in_progress' ? escape(contactReasonInWords(row.status_reason, row.stop_reason, row.due_at, row.window_closes_at)) : row.contact_status === 'eligible' ? 'Due now' : 'Being processed'}
+				<td data-label="Why">${row.status_reason && row.status_reason !== 'in_progress' ? escape(contactReasonInWords(row.status_reason, row.stop_reason, row.due_at, row.window_closes_at, Date.now(), row.retry_at)) : row.contact_status === 'eligible' ? 'Due now' : 'Being processed'}
 					${row.due_at && Date.parse(row.due_at) > Date.now() ? `<div class="sub">sends ${escape(formatRelative(row.due_at))}</div>` : ''}</td>
 				<td data-label="Follow-ups">${formatNumber(row.follow_up_count)} of ${formatNumber(data.rule!.max_follow_ups)}</td>
 				<td data-label="Stage">${escape(stageName(row.current_stage))}${failedNow(row) ? ` <button class="row-action" type="button" data-key="r-${escape(row.conversation_id)}" data-requeue="${escape(row.conversation_id)}"${state.requeuing ? ' disabled' : ''}>Requeue</button>${row.error_code === UNCERTAIN ? '<div class="sub">Its last send may have been delivered</div>' : ''}` : ''}</td>

@@ -1,6 +1,7 @@
 // The console page's pure parts (console/src), run by jest without a browser: the address's fragment
 // read by hand (a key's '+' kept), a failed contact's reason in words (a retry pending only when it
-// has one), a contact whose 24-hour window closes before its wait ends in words (no time promised), a
+// has one; a retry after the 24-hour window closes said so), a contact whose 24-hour window closes
+// before its wait ends in words (no time promised), a
 // contact on another owner's Page in words, and Requeue failed's count and answer in
 // words, and what became of a fired automation's webhooks and notifications in words. The page in
 // Chromium: test/e2e/console.e2e.test.ts.
@@ -49,6 +50,25 @@ describe('a failed contact in words', () => {
 		const words = contactReasonInWords('failed', null, null);
 		expect(words).not.toMatch(/retry pending/);
 		expect(words).toBe('Failed, no retry: Requeue it once the cause is fixed');
+	});
+
+	it('says a retry that would come after the 24-hour window closes is one, with no follow-up unless they write again (due_at null, retry_at set)', () => {
+		// Fixed instants: the window closes at 15:00, the retry is at 16:00, the page is read at 13:00.
+		const now = Date.parse('2026-11-25T13:00:00Z');
+		const closes = '2026-11-25T15:00:00+00:00';
+		const retry = '2026-11-25T16:00:00+00:00';
+		expect(contactReasonInWords('failed', null, null, closes, now, retry)).toBe(
+			'Failed: its retry would come after the 24-hour window closes: no follow-up unless they write again',
+		);
+		// Once the window has closed (or the person never wrote), still before the retry.
+		expect(contactReasonInWords('failed', null, null, closes, Date.parse('2026-11-25T15:30:00Z'), retry)).toBe(
+			'Failed: the 24-hour window closed before its retry: no follow-up unless they write again',
+		);
+		expect(contactReasonInWords('failed', null, null, null, now, retry)).toBe(
+			'Failed: the 24-hour window closed before its retry: no follow-up unless they write again',
+		);
+		// No retry at all (retry_at null): failed for good, whatever the window.
+		expect(contactReasonInWords('failed', null, null, closes, now, null)).toBe('Failed, no retry: Requeue it once the cause is fixed');
 	});
 
 	it('promises no retry in a count of failed contacts (the totals, Trigger now), which holds both kinds', () => {

@@ -40,6 +40,8 @@ export interface MonitorPageContact {
 	window_closes_at: string | null;
 	stage_entered_at: string | null;
 	error_code: string | null;
+	/** The state's retry time of its last failed send (null when none); since migration …1860. */
+	retry_at: string | null;
 }
 
 /** automation_monitor_page's answer; null when the rule does not exist (or the caller may not see it). */
