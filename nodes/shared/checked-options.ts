@@ -46,16 +46,15 @@ function clampsAboveMax(property: INodeProperties): boolean {
 	return property.typeOptions?.clampAboveMax === true;
 }
 
-/** A number above the property's maximum, as given or as text, when the property clamps it: the maximum; else undefined. */
-function clampedAbove(property: INodeProperties, raw: unknown, max: number, whole: boolean): number | undefined {
+/**
+ * A number above the property's maximum, read as any value within the range is read (boundedNumber:
+ * a number or its figures as text, whole where the rule says), when the property clamps it: the
+ * maximum; else undefined.
+ */
+function clampedAbove(property: INodeProperties, raw: unknown, rule: { min: number; max: number; whole: boolean }): number | undefined {
 	if (!clampsAboveMax(property)) return undefined;
-	const text = typeof raw === 'string' ? raw.trim() : undefined;
-	const pattern = whole ? /^\d+$/ : /^\d+(\.\d+)?$/;
-	const value = typeof raw === 'number' ? raw : text !== undefined && pattern.test(text) ? Number(text) : Number.NaN;
-	if (!(value > max)) return undefined;
-	// A whole-number rule refuses 1.5 below the maximum, so a decimal above it is refused too.
-	if (whole && !Number.isInteger(value) && Number.isFinite(value)) return undefined;
-	return max;
+	const { value } = boundedNumber(raw, { ...rule, max: Number.MAX_VALUE });
+	return value !== undefined && value > rule.max ? rule.max : undefined;
 }
 
 /** The choices of an options property, as their values. */
@@ -84,7 +83,7 @@ function checkedValue(context: IExecuteFunctions, property: INodeProperties, raw
 		throw new NodeOperationError(context.getNode(), `${label} must be ${rangeOf(property)} (got ${shown(raw)})`, { itemIndex, description: fix });
 	}
 	const rule = numberRule(property);
-	const clamped = clampedAbove(property, raw, rule.max, rule.whole);
+	const clamped = clampedAbove(property, raw, rule);
 	if (clamped !== undefined) {
 		context.logger?.warn(`${context.getNode().name}: ${label} ${shown(raw)} is above its maximum, ${rule.max}; ${rule.max} is used`, { itemIndex });
 		return clamped;

@@ -12,11 +12,10 @@
 // it is never early, and what the offset leaves unsure is taken from the time a call may start
 // late, so a slot is never used later than the spacing allows for. A take that fails for a moment
 // (no SQLSTATE, a connection or rollback error) is repeated with the waits of the begin and record.
-import { sleep, type IExecuteFunctions } from 'n8n-workflow';
+import type { IExecuteFunctions } from 'n8n-workflow';
 import type { PauseSendsArgs, TakeSendSlotsArgs } from '../../shared/contract';
-import { asNodeError } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
-import { isTransient, RETRY_WAITS_MS } from './sendState';
+import { repeatWhileTransient } from './sendState';
 import { chunkFor, HORIZON_MS, LATE_MS, MIN_LATE_MS, type SlotSource, type TakenSlots } from '../helpers/pacer';
 import type { GraphTarget } from './graphSend';
 
@@ -58,19 +57,13 @@ export function databaseSlots(context: IExecuteFunctions, target: GraphTarget, d
 			// A blip is taken again, as the begin and the record are: every batch of the process
 			// waiting for a slot would otherwise give up its unsent contacts. Harmless: a take whose
 			// answer was lost holds at most a quarter of a second of slots nobody uses.
-			const takeOnce = async () => ({ sent: Date.now(), rows: await callRpc(context, 'limit_take_send_slots', args) });
-			let taken: Awaited<ReturnType<typeof takeOnce>>;
-			for (let retry = 0; ; retry++) {
-				try {
-					taken = await takeOnce();
-					break;
-				} catch (error) {
-					if (retry >= RETRY_WAITS_MS.length || !isTransient(error)) throw asNodeError(context, error);
-					context.logger.warn(`Leadflow Facebook Send: taking the send slots of Page ${target.pageId} in Supabase failed (${(error as Error).message}); trying again`);
-					await sleep(RETRY_WAITS_MS[retry]);
-				}
-			}
-			const { sent, rows: [answer] } = taken;
+			const {
+				sent,
+				rows: [answer],
+			} = await repeatWhileTransient(context, `taking the send slots of Page ${target.pageId}`, async () => ({
+				sent: Date.now(),
+				rows: await callRpc(context, 'limit_take_send_slots', args),
+			}));
 			const arrived = Date.now();
 			const databaseNow = Date.parse(answer.database_now);
 			const known = clocks.get(databaseUrl);

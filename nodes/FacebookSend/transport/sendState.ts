@@ -24,16 +24,8 @@ import { callRpc } from '../../shared/supabase';
  */
 export async function beginSend(context: IExecuteFunctions, leaseHolder: string, stateIds: string[], leaseSeconds: number): Promise<Map<string, BeginSendResult>> {
 	const args: BeginSendArgs = { p_execution_id: leaseHolder, p_state_ids: stateIds, p_lease_seconds: leaseSeconds, p_begin_key: randomUUID() };
-	for (let retry = 0; ; retry++) {
-		try {
-			const rows = await callRpc(context, 'automation_begin_send', args);
-			return new Map(rows.map((row) => [row.state_id, row]));
-		} catch (error) {
-			if (retry >= RETRY_WAITS_MS.length || !isTransient(error)) throw asNodeError(context, error);
-			context.logger.warn(`Leadflow Facebook Send: beginning ${stateIds.length} sends in Supabase failed (${(error as Error).message}); trying again`);
-			await sleep(RETRY_WAITS_MS[retry]);
-		}
-	}
+	const rows = await repeatWhileTransient(context, `beginning ${stateIds.length} sends`, () => callRpc(context, 'automation_begin_send', args));
+	return new Map(rows.map((row) => [row.state_id, row]));
 }
 
 /**
@@ -43,6 +35,22 @@ export async function beginSend(context: IExecuteFunctions, leaseHolder: string,
  * nor stop a batch whose begin the database committed.
  */
 export const RETRY_WAITS_MS = [250, 500, 1000, 2000];
+
+/**
+ * `call`, repeated after each of RETRY_WAITS_MS while it fails for a moment (isTransient), a warning
+ * logged each time (`what`: "beginning 50 sends"); any other failure, or the last, thrown as n8n shows it.
+ */
+export async function repeatWhileTransient<T>(context: IExecuteFunctions, what: string, call: () => Promise<T>): Promise<T> {
+	for (let retry = 0; ; retry++) {
+		try {
+			return await call();
+		} catch (error) {
+			if (retry >= RETRY_WAITS_MS.length || !isTransient(error)) throw asNodeError(context, error);
+			context.logger.warn(`Leadflow Facebook Send: ${what} in Supabase failed (${(error as Error).message}); trying again`);
+			await sleep(RETRY_WAITS_MS[retry]);
+		}
+	}
+}
 
 /**
  * Whether a failed database call may succeed when repeated: no SQLSTATE (the request did not reach
@@ -67,14 +75,6 @@ export function isTransient(error: unknown): boolean {
 export async function recordSends(context: IExecuteFunctions, leaseHolder: string, items: SendOutcomeItem[]): Promise<Map<string, RecordSendResult['outcome']>> {
 	if (items.length === 0) return new Map();
 	const args: RecordSendArgs = { p_execution_id: leaseHolder, p_items: items };
-	for (let retry = 0; ; retry++) {
-		try {
-			const rows = await callRpc(context, 'automation_record_send', args);
-			return new Map(rows.map((row) => [row.state_id, row.outcome]));
-		} catch (error) {
-			if (retry >= RETRY_WAITS_MS.length || !isTransient(error)) throw asNodeError(context, error);
-			context.logger.warn(`Leadflow Facebook Send: recording ${items.length} sends in Supabase failed (${(error as Error).message}); trying again`);
-			await sleep(RETRY_WAITS_MS[retry]);
-		}
-	}
+	const rows = await repeatWhileTransient(context, `recording ${items.length} sends`, () => callRpc(context, 'automation_record_send', args));
+	return new Map(rows.map((row) => [row.state_id, row.outcome]));
 }
