@@ -33,12 +33,6 @@ export async function getSupabaseClient(context: SupabaseContext): Promise<Supab
 	return client;
 }
 
-/** The project URL of the node's Supabase credential (what identifies the database). */
-export async function supabaseUrlOf(context: SupabaseContext): Promise<string> {
-	const credentials = await context.getCredentials<SupabaseCredentials>('leadflowSupabaseApi');
-	return String(credentials.url ?? '').replace(/\/+$/, '');
-}
-
 /**
  * The project URL and an identity of the credential (the URL and a hash of its key, never the key):
  * what a process may share between executions that reach Supabase the same way, so that one
