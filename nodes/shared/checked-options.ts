@@ -4,12 +4,15 @@
 // 3 for a lease of at least 5, or 1.5 calls at once would reach the code unchecked. Each such
 // option is checked here against those same bounds, declared once on the property: a whole number
 // unless the property has a numberPrecision, a number within [minValue, maxValue], one of the
-// choices. A bad value is a NodeOperationError naming the option as the editor shows it, the value
-// received and the range, with what to do (its description); an option not set, or set to an empty
+// choices. A bad value is a SettingRefusedError (nodes/shared/per-item.ts) naming the option as the
+// editor shows it, the value received and the range, with what to do (its description): a failed
+// item made from it carries `setting`, the option's name, so a workflow answers it as its own
+// node's fault, not the caller's; an option not set, or set to an empty
 // expression, is the property's default. A maximum declared with typeOptions.clampAboveMax (one
 // added after workflows were saved with larger values) is used for a value above it, with a warning
 // logged, instead of refusing it. Text and boolean options are left to their readers.
-import { NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import { type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import { SettingRefusedError } from './per-item';
 import { boundedNumber, shown } from './valid-input';
 
 /** What to say, besides the range, about an option a value of which is refused (why the range is what it is). */
@@ -69,9 +72,13 @@ export function rangeOf(property: INodeProperties): string {
 	return `${whole ? 'a whole number' : 'a number'} from ${min} to ${max}`;
 }
 
-/** The value of one checked option (or parameter, `inOptions` false), or the error naming it. */
-function checkedValue(context: IExecuteFunctions, property: INodeProperties, raw: unknown, itemIndex: number, why: string | undefined, inOptions = true): unknown {
+/**
+ * The value of one checked option (or parameter, `inOptions` false), or the error naming it.
+ * `parameter`: where it is set, as its parameter path ("options.leaseSeconds", "automationDelivery").
+ */
+function checkedValue(context: IExecuteFunctions, property: INodeProperties, raw: unknown, itemIndex: number, why: string | undefined, parameter: string, inOptions = true): unknown {
 	const label = property.displayName;
+	const refused = (message: string, description: string) => new SettingRefusedError(context.getNode(), message, { itemIndex, description }, { displayName: label, parameter });
 	const where = inOptions ? ` in the node's Options` : '';
 	const fallback = inOptions ? 'remove it' : 'leave it empty';
 	const fix = `${why ? `${why} ` : ''}Set ${label}${where} to ${rangeOf(property)} (an expression must give one), or ${fallback} to use the default, ${JSON.stringify(property.default)}.`;
@@ -80,7 +87,7 @@ function checkedValue(context: IExecuteFunctions, property: INodeProperties, raw
 		const choices = choicesOf(property);
 		const text = typeof raw === 'string' ? raw.trim() : undefined;
 		if (text !== undefined && choices.includes(text)) return text;
-		throw new NodeOperationError(context.getNode(), `${label} must be ${rangeOf(property)} (got ${shown(raw)})`, { itemIndex, description: fix });
+		throw refused(`${label} must be ${rangeOf(property)} (got ${shown(raw)})`, fix);
 	}
 	const rule = numberRule(property);
 	const clamped = clampedAbove(property, raw, rule);
@@ -89,7 +96,7 @@ function checkedValue(context: IExecuteFunctions, property: INodeProperties, raw
 		return clamped;
 	}
 	const { value, problem } = boundedNumber(raw, { ...rule, fallback: property.default as number });
-	if (problem !== undefined) throw new NodeOperationError(context.getNode(), `${label} ${problem}`, { itemIndex, description: fix });
+	if (problem !== undefined) throw refused(`${label} ${problem}`, fix);
 	return value;
 }
 
@@ -107,16 +114,18 @@ export function readCheckedOptions<T extends object>(
 ): T {
 	const raw = context.getNodeParameter(name, itemIndex, {}) as unknown;
 	if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-		throw new NodeOperationError(context.getNode(), `${collection.displayName} must be a collection of settings (got ${shown(raw)})`, {
-			itemIndex,
-			description: `Set each of the ${collection.displayName} on its own in the node, not the whole collection as one expression.`,
-		});
+		throw new SettingRefusedError(
+			context.getNode(),
+			`${collection.displayName} must be a collection of settings (got ${shown(raw)})`,
+			{ itemIndex, description: `Set each of the ${collection.displayName} on its own in the node, not the whole collection as one expression.` },
+			{ displayName: collection.displayName, parameter: name },
+		);
 	}
 	const given = raw as IDataObject;
 	const options: IDataObject = { ...given };
 	for (const property of optionsOf(collection)) {
 		if (!isChecked(property)) continue;
-		options[property.name] = checkedValue(context, property, given[property.name], itemIndex, why[property.name]) as IDataObject[string];
+		options[property.name] = checkedValue(context, property, given[property.name], itemIndex, why[property.name], `${name}.${property.name}`) as IDataObject[string];
 	}
 	return options as T;
 }
@@ -127,7 +136,7 @@ export function readCheckedOption<V>(context: IExecuteFunctions, itemIndex: numb
 	if (!property || !isChecked(property)) throw new Error(`${collection.displayName} has no number or choice option ${option}`);
 	const raw = context.getNodeParameter(collection.name, itemIndex, {}) as unknown;
 	const given = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as IDataObject)[option] : undefined;
-	return checkedValue(context, property, given, itemIndex, why) as V;
+	return checkedValue(context, property, given, itemIndex, why, `${collection.name}.${option}`) as V;
 }
 
 /**
@@ -137,7 +146,7 @@ export function readCheckedOption<V>(context: IExecuteFunctions, itemIndex: numb
 export function readCheckedParameter<V>(context: IExecuteFunctions, itemIndex: number, property: INodeProperties, why?: string): V {
 	if (!isChecked(property)) throw new Error(`${property.displayName} is not a number or choice parameter`);
 	const raw = context.getNodeParameter(property.name, itemIndex, property.default) as unknown;
-	return checkedValue(context, property, raw, itemIndex, why, false) as V;
+	return checkedValue(context, property, raw, itemIndex, why, property.name, false) as V;
 }
 
 /** The number and choice options of a collection, for a test or a page that lists their ranges. */

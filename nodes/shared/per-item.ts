@@ -8,6 +8,7 @@ import {
 	type IBinaryKeyData,
 	type IDataObject,
 	type IExecuteFunctions,
+	type INode,
 	type INodeExecutionData,
 	type IPairedItemData,
 } from 'n8n-workflow';
@@ -37,6 +38,13 @@ export interface ItemError {
 	message: string;
 	/** What to do about it, when the error says. */
 	description?: string;
+	/**
+	 * The node's own setting that was refused, as the editor shows it ("Lease (Seconds)"), when the
+	 * failure is one (a SettingRefusedError): a setting of the workflow, not a field of the request,
+	 * so a webhook answers it as its own fault (500), never the caller's 400. The code stays
+	 * invalid_input.
+	 */
+	setting?: string;
 }
 
 /**
@@ -45,6 +53,25 @@ export interface ItemError {
  * failed item's code is not_found, as for the database's P0002.
  */
 export class NotFoundError extends NodeOperationError {}
+
+/**
+ * A setting of the node itself refused (an option or run-wide parameter an expression gives out of
+ * its range: nodes/shared/checked-options.ts, or a Limit / Lease read by readWholeNumber as a
+ * setting), as opposed to a field of the item or the request. It names the setting as the editor
+ * shows it (`setting`) and by its parameter (`parameter`, e.g. "options.leaseSeconds"); a failed
+ * item made from it carries `setting`, so a workflow tells "fix the node" from "the caller sent
+ * something wrong" by that field, not by the message's words.
+ */
+export class SettingRefusedError extends NodeOperationError {
+	readonly setting: string;
+	readonly parameter: string;
+
+	constructor(node: INode, message: string, options: { itemIndex?: number; description?: string }, refused: { displayName: string; parameter: string }) {
+		super(node, message, options);
+		this.setting = refused.displayName;
+		this.parameter = refused.parameter;
+	}
+}
 
 /** The error as n8n shows it: a NodeOperationError / NodeApiError kept, anything else wrapped. */
 export function asNodeError(context: IExecuteFunctions, error: unknown, itemIndex?: number): NodeOperationError | NodeApiError {
@@ -70,7 +97,7 @@ function serviceErrorCode(error: NodeApiError): ItemError['code'] {
 }
 
 /**
- * The package's one continue-on-fail item: `{ error: { code, message, description? } }` and
+ * The package's one continue-on-fail item: `{ error: { code, message, description?, setting? } }` and
  * nothing else (never the input's fields, which may hold a webhook's headers), with `pairedItem` to
  * reach the input. A json holding only `error` is what n8n recognises as an error item, so "On
  * Error: Continue (using error output)" routes it to the error output. (n8n's item-level `error`
@@ -89,6 +116,7 @@ export function failedItem(
 		code: code ?? (nodeError instanceof NodeApiError ? serviceErrorCode(nodeError) : nodeError instanceof NotFoundError ? 'not_found' : 'invalid_input'),
 		message: nodeError.message,
 		...(nodeError.description ? { description: nodeError.description } : {}),
+		...(nodeError instanceof SettingRefusedError ? { setting: nodeError.setting } : {}),
 	};
 	return { json: { error: { ...json } }, pairedItem };
 }

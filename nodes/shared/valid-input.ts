@@ -20,6 +20,7 @@
 // received, then trimmed (String.prototype.trim) before they are stored.
 
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
+import { SettingRefusedError } from './per-item';
 
 export type TextKind = 'line' | 'multiline' | 'token';
 
@@ -230,11 +231,20 @@ export interface WholeNumberParameter extends WholeNumberRule {
 	label: string;
 	/** What to do instead: the error's description. */
 	hint: string;
+	/**
+	 * Whether it is a setting of the node (a claim's Limit or Lease, Analyze's Max Conversations),
+	 * not a value a request or an item gives: refused, it is a SettingRefusedError naming it by
+	 * `label`, so its failed item carries `setting` (nodes/shared/per-item.ts).
+	 */
+	setting?: boolean;
 }
 
 /** A whole-number parameter of item `itemIndex`, read by `wholeNumber`; refused naming it ("Limit must be …"), with the hint. */
 export function readWholeNumber(context: IExecuteFunctions, name: string, itemIndex: number, parameter: WholeNumberParameter): number {
 	const { value, problem } = wholeNumber(context.getNodeParameter(name, itemIndex, '') as unknown, parameter);
-	if (problem !== undefined) throw new NodeOperationError(context.getNode(), `${parameter.label} ${problem}`, { itemIndex, description: parameter.hint });
-	return value;
+	if (problem === undefined) return value;
+	const message = `${parameter.label} ${problem}`;
+	const options = { itemIndex, description: parameter.hint };
+	if (parameter.setting) throw new SettingRefusedError(context.getNode(), message, options, { displayName: parameter.label, parameter: name });
+	throw new NodeOperationError(context.getNode(), message, options);
 }

@@ -296,6 +296,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				max: 1000,
 				fallback: 100,
 				hint: 'Set Max Conversations to a whole number from 1 to 1000 (how many due conversations one run analyses), or leave it empty for 100.',
+				setting: true,
 			});
 			const due = await readDueConversations(this, maxConversations, owner, maxMessages);
 			for (const conversation of due) {

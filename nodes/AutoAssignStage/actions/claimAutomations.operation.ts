@@ -42,7 +42,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	);
 	if (this.getInputData().length === 0) return outputs;
 	try {
-		const limit = readWholeNumber(this, 'limit', 0, { label: 'Limit', min: 1, max: CLAIM_LIMIT, fallback: 50, hint: 'Give how many waiting actions to hand out at most, or leave it empty for 50.' });
+		const limit = readWholeNumber(this, 'limit', 0, { label: 'Limit', min: 1, max: CLAIM_LIMIT, fallback: 50, hint: 'Give how many waiting actions to hand out at most, or leave it empty for 50.', setting: true });
 		const owner = checkUuid(this, this.getNodeParameter('ownerUserId', 0, ''), 'owner user ID', 0, 'Use the id of the Supabase user whose actions to hand out, or leave it empty for every owner.', true);
 		outputs[AUTOMATIONS].push(...(await handOutAutomations(this, 0, null, { ...readDelivery(this), limit, owner })));
 	} catch (error) {

@@ -66,7 +66,7 @@ function readArgs(context: IExecuteFunctions, itemIndex: number, fallbackWorker:
 	return {
 		p_worker: worker,
 		// 1 to 1,000 (an expression escapes the editor's bounds); empty (an agent's $fromAI left blank): 50.
-		p_limit: readWholeNumber(context, 'limit', itemIndex, { label: 'Limit', min: 1, max: 1000, fallback: 50, hint: 'Give how many due messages to claim at most, or leave it empty for 50.' }),
+		p_limit: readWholeNumber(context, 'limit', itemIndex, { label: 'Limit', min: 1, max: 1000, fallback: 50, hint: 'Give how many due messages to claim at most, or leave it empty for 50.', setting: true }),
 		p_lease_seconds: options.leaseSeconds,
 		p_user_id: readOptionalOwner(context, itemIndex),
 	};

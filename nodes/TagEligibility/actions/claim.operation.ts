@@ -85,7 +85,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		try {
 			const ruleId = readRuleId(this, i, false);
 			// 1 to 10,000 (an expression escapes the editor's bounds); empty (an agent's $fromAI left blank): 50.
-			const limit = readWholeNumber(this, 'limit', i, { label: 'Limit', min: 1, max: 10_000, fallback: 50, hint: 'Give how many due contacts to claim at most, or leave it empty for 50.' });
+			const limit = readWholeNumber(this, 'limit', i, { label: 'Limit', min: 1, max: 10_000, fallback: 50, hint: 'Give how many due contacts to claim at most, or leave it empty for 50.', setting: true });
 			// 5 to 86,400 like Limit: an expression escapes the editor's bounds, and the database's refusal
 			// would name p_lease_seconds (which a webhook's answer would pin on its request).
 			const leaseSeconds = readWholeNumber(this, 'leaseSeconds', i, {
@@ -94,6 +94,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				max: 86_400,
 				fallback: 600,
 				hint: 'Give how long this run holds the claimed contacts, in seconds (5 to 86,400), or leave it empty for 600.',
+				setting: true,
 			});
 			const pageId = readPageId(this, i);
 			const key = `${ruleId}|${limit}|${leaseSeconds}|${pageId}`;

@@ -41,6 +41,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				max: DATA_API_MAX_ROWS,
 				fallback: 50,
 				hint: 'Explain answers one row per contact and the Data API answers up to 1,000 rows a call: ask for at most 1,000 (the contacts due come first).',
+				setting: true,
 			}),
 			p_only_due: this.getNodeParameter('onlyDue', i) as boolean,
 		};

@@ -34,6 +34,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			max: CONTACT_LIMIT_MAX,
 			fallback: 200,
 			hint: 'Give how many contacts each list shows at most (0 or more; the totals count every contact), or leave it empty for 200.',
+			setting: true,
 		});
 		const snapshot = await callRpc(this, 'automation_snapshot', { p_rule_id: ruleId, p_contact_limit: contactLimit }, i);
 		if (!snapshot) {

@@ -35,6 +35,7 @@ test('On Invalid Item refused with an error output: every item leaves on the err
 				code: 'invalid_input',
 				message: 'On Invalid Item must be one of output, error (got "Send to the Invalid Output")',
 				description: expect.stringContaining("Set On Invalid Item in the node's Options to one of output, error"),
+				setting: 'On Invalid Item',
 			},
 		]),
 	);

@@ -95,7 +95,7 @@ test('Send with Continue On Fail: an option out of range fails every item with i
 	const run = await runQueue(claim.outputs[0], { resource: 'message', operation: 'send', options: { leaseSeconds: expression('long') } }, credentials(), { continueOnFail: true });
 
 	expect(run.result.error).toBeUndefined();
-	const refusal = { code: 'invalid_input', message: 'Lease (Seconds) must be a whole number from 5 to 86400 (got "long")', description: expect.any(String) };
+	const refusal = { code: 'invalid_input', message: 'Lease (Seconds) must be a whole number from 5 to 86400 (got "long")', description: expect.any(String), setting: 'Lease (Seconds)' };
 	expect(run.outputs[0]).toEqual([{ error: refusal }, { error: refusal }]);
 	expect(await sims.graph.control.whatsappMessages()).toEqual([]);
 	expect(await rowsOf(owner)).toEqual([
