@@ -1,14 +1,31 @@
 // workflows/contact-move.json in real n8n 2.41.1 (this package installed from its tarball) against
 // the local stack: a move answers 200 with the new stage and the automation it fired, bad input 400
 // (a conversationId that is a list holding the id among it), an unknown stage 404, each with a hint
-// saying what to do, no key 403, and a refused request writes nothing.
+// saying what to do, no key 403, and a refused request writes nothing; a caller's id whose refusal
+// holds a refused option's words is still the caller's 400, and a copy whose Move Contact refuses its
+// own Delivery (an expression's "Confirm") answers 500 "fix it in the workflow", told by the failed
+// item's `setting` as the installed package builds it.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { testStack } from '../helpers/stack';
 import { analysis, assign, createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
-import { startN8n, type RunningN8n } from './support';
+import { startN8n, type E2eWorkflow, type RunningN8n } from './support';
 
 const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
 const headers = { [KEY.name]: KEY.value };
+const SHIPPED = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'workflows', 'contact-move.json'), 'utf8')) as E2eWorkflow;
+/** The shipped workflow on another path, its Move Contact's Delivery an expression's "Confirm" (not one of its choices). */
+const REFUSING_COPY: E2eWorkflow = {
+	...SHIPPED,
+	id: 'LfContactMoveBad',
+	name: `${SHIPPED.name} (Delivery refused)`,
+	nodes: SHIPPED.nodes.map((node) => {
+		if (node.type === 'n8n-nodes-base.webhook') return { ...node, webhookId: randomUUID(), parameters: { ...node.parameters, path: 'leadflow/contacts/move-refused' } };
+		if (node.name === 'Move Contact') return { ...node, parameters: { ...node.parameters, automationDelivery: '={{ "Confirm" }}' } };
+		return node;
+	}),
+};
 let n8n: RunningN8n;
 let world: PipelineWorld;
 
@@ -17,7 +34,7 @@ beforeAll(async () => {
 	world = await createPipelineWorld();
 	await world.automation({ trigger_type: 'STAGE_CHANGED', trigger_conditions: {}, actions: [{ type: 'notify', message: 'A lead changed stage' }] });
 	n8n = await startN8n({
-		workflows: ['workflows/contact-move.json'],
+		workflows: ['workflows/contact-move.json', REFUSING_COPY],
 		credentials: { httpHeaderAuth: KEY, leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } },
 	});
 }, 300_000);
@@ -80,4 +97,24 @@ test('in real n8n: bad input 400, an unknown stage 404, no key 403, and nothing 
 	expect(noKey.statusCode).toBe(403);
 	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
 	for (const answer of [noId, listed, unknownStage]) expect(JSON.stringify(answer.body)).not.toMatch(/at \S+\.(js|ts):\d+/);
+});
+
+test("in real n8n: a caller's id in a refused option's words is the caller's 400; Move Contact refusing its own Delivery is the workflow's 500", async () => {
+	const contact = await placedContact();
+	const worded = await move({ conversationId: 'x must be one of a, b (got c)', stage: 'Qualified' });
+	expect(worded.statusCode).toBe(400);
+	expect(worded.body).toEqual({
+		status: 400,
+		error: 'The conversation ID "x must be one of a, b (got c)" is not a UUID',
+		hint: expect.stringMatching(/^Give the contact's id/),
+	});
+
+	const refused = await n8n.callWebhook('leadflow/contacts/move-refused', { method: 'POST', headers, body: { conversationId: contact, stage: 'Qualified' } });
+	expect(refused.statusCode).toBe(500);
+	expect(refused.body).toEqual({
+		status: 500,
+		error: 'Delivery must be one of onHandOut, confirm (got "Confirm")',
+		hint: expect.stringMatching(/^The workflow's node Move Contact refuses its own setting: fix it in the workflow \(the request is not at fault\)\. .*Set Delivery to one of onHandOut, confirm/),
+	});
+	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
 });
