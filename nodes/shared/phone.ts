@@ -1,25 +1,53 @@
 // Phone numbers to E.164 with libphonenumber-js's full metadata, so "valid" means the number fits
 // a real numbering plan (not just a plausible length). Numbers without a leading + are read in the
-// node's default country (the user's own, e.g. 07853 723604 in GB). Used by every node that takes
-// phone numbers (CampaignSessionCreate, QueueLedger).
-import type { CountryCode } from 'libphonenumber-js/max';
+// node's default country (the user's own, e.g. 07853 723604 in GB), except a number written with
+// that country's calling code but no + (a WhatsApp id, 491711234567 in DE): see
+// readingWithoutPlus. Used by every node that takes phone numbers (CampaignSessionCreate,
+// QueueLedger).
+import type { CountryCode, PhoneNumber } from 'libphonenumber-js/max';
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 import { E164 } from './valid-input';
 
 type PhoneLibrary = typeof import('libphonenumber-js/max');
 let library: PhoneLibrary | undefined;
+/** A country's trunk prefix (DE's 0), undefined where its national numbers are written without one. */
+let trunkPrefixOf: ((country: CountryCode) => string | undefined) | undefined;
 
 /**
  * Loads libphonenumber-js and its full metadata (about 90 modules) when the node first runs: n8n
  * requires every node file at start-up, and that should stay cheap.
  */
 export async function loadPhoneLibrary(): Promise<void> {
-	library ??= await import('libphonenumber-js/max');
+	if (library && trunkPrefixOf) return;
+	const [max, core, metadata] = await Promise.all([
+		import('libphonenumber-js/max'),
+		import('libphonenumber-js/core'),
+		import('libphonenumber-js/metadata.max.json'),
+	]);
+	// The package's typings leave out nationalPrefix(), which its numbering plans have (the same full
+	// metadata the parser reads); anything but a non-empty text is read as "no trunk prefix".
+	const plans = new core.Metadata(metadata.default);
+	const known = new Map<CountryCode, string | undefined>();
+	trunkPrefixOf = (country) => {
+		if (!known.has(country)) {
+			plans.selectNumberingPlan(country);
+			const prefix = (plans.numberingPlan as { nationalPrefix?: () => unknown } | undefined)?.nationalPrefix?.();
+			known.set(country, typeof prefix === 'string' && /^\d+$/.test(prefix) ? prefix : undefined);
+		}
+		return known.get(country);
+	};
+	library = max;
 }
 
 function phoneLibrary(): PhoneLibrary {
 	if (!library) throw new Error('The phone library is not loaded: call loadPhoneLibrary() before checking phone numbers.');
 	return library;
+}
+
+/** The country's trunk prefix (the 0 of DE's 0171 1234567), undefined when it has none (IT). */
+export function trunkPrefix(country: CountryCode): string | undefined {
+	phoneLibrary();
+	return trunkPrefixOf!(country);
 }
 
 export type PhoneResult = { e164: string } | { problem: string };
@@ -72,8 +100,40 @@ export function normalisePhone(raw: string, defaultCountry: CountryCode): PhoneR
 		const where = input.startsWith('+') ? '' : ` in ${defaultCountry} (no +country code was given)`;
 		return { problem: `is not a valid phone number${where} (${JSON.stringify(input)})` };
 	}
+	const reading = /^\(?\+/.test(input) ? parsed : readingWithoutPlus(input, parsed, defaultCountry);
+	if ('problem' in reading) return reading;
 	// What the database stores (numbers.phone_e164): a number the library calls valid but that E.164
 	// cannot hold is refused here, not by the constraint.
-	if (!E164.test(parsed.number)) return { problem: `is not a phone number E.164 can hold (+ and 7 to 15 digits; got ${JSON.stringify(input)})` };
-	return { e164: parsed.number };
+	if (!E164.test(reading.number)) return { problem: `is not a phone number E.164 can hold (+ and 7 to 15 digits; got ${JSON.stringify(input)})` };
+	return { e164: reading.number };
+}
+
+/**
+ * A number written without + (nor an international prefix such as 00) whose digits start with the
+ * default country's calling code can be read two ways: as a national number (what the parser does
+ * when that reading is valid) or as that calling code followed by the national number, as WhatsApp
+ * writes its ids (491711234567 for +49 171 1234567). When only one reading is valid, or both are
+ * the same number, that is the number. When both are valid and differ (the example mobile number of
+ * DE, ID and XK written this way is also a valid national number there):
+ * - in a country whose national numbers are written with a trunk prefix (DE, ID, XK: 0) the digits
+ *   do not start with it, so they are not a national number as people write one: the international
+ *   reading (+49 171 1234567, not +49 491711234567);
+ * - otherwise (IT, whose numbers have no trunk prefix: 3907970574 is a mobile as written and a
+ *   fixed line after the 39) nothing settles it, and the number is refused, saying both readings.
+ */
+function readingWithoutPlus(input: string, national: PhoneNumber, country: CountryCode): PhoneNumber | { problem: string } {
+	const library = phoneLibrary();
+	const digits = input.replace(/\D/g, '');
+	const code = library.getCountryCallingCode(country);
+	if (!digits.startsWith(code)) return national;
+	const international = library.parsePhoneNumberFromString(`+${digits}`);
+	if (!international?.isValid() || international.number === national.number) return national;
+	const trunk = trunkPrefix(country);
+	if (trunk !== undefined && !digits.startsWith(trunk)) return international;
+	const withTrunk = trunk === undefined ? '' : `, or as a number in ${country} with its leading ${trunk}`;
+	return {
+		problem:
+			`is ambiguous in ${country} without a + (${JSON.stringify(input)}): it is ${national.number} as a number in ${country}, ` +
+			`or ${international.number} if its first digits are ${country}'s country code ${code}; write it with + and the country code${withTrunk}`,
+	};
 }

@@ -79,6 +79,17 @@ describe('checkLaunchRequest', () => {
 		]);
 	});
 
+	it('reads a WhatsApp id (the country code without +) as that number, so it repeats the phone written with +; refuses a number that reads two ways', () => {
+		const germany = { ...settings, defaultCountry: 'DE' as const };
+		const request = requestOf(checkLaunchRequest({ ...seedLaunch(), tasks: [{ phone_number: '+49 171 1234567' }, { phone_number: '491711234567' }] }, germany));
+		expect(request.tasks.map((task) => task.phone)).toEqual(['+491711234567']);
+		expect(request.dropped).toEqual([{ path: 'tasks[1]', phone_number: '+491711234567', reason: 'duplicate_phone', message: expect.stringContaining('tasks[0]') }]);
+		const italy = { ...settings, defaultCountry: 'IT' as const };
+		expect(problemsOf(checkLaunchRequest({ ...seedLaunch(), tasks: [{ phone_number: '390 797 0574' }] }, italy))).toEqual([
+			{ path: 'tasks[0].phone_number', message: expect.stringMatching(/^is ambiguous in IT .*write it with \+ and the country code$/) },
+		]);
+	});
+
 	it('refuses one session id for two phones', () => {
 		const body = seedLaunch('plumber-london_abc123xyz');
 		body.tasks[1].session = body.tasks[0].session;

@@ -65,6 +65,38 @@ test('items become leads: phones in E.164, a duplicate is the lead that exists, 
 	]);
 });
 
+test('a WhatsApp id (the country code without +) is the lead written with +, not a second lead at another number; a number that reads two ways leaves on Invalid', async () => {
+	const owner = await queueOwner();
+	const { result, outputs } = await runQueue(
+		[
+			{ name: 'Jonas', phone: '+49 171 1234567' },
+			{ name: 'Jonas (WhatsApp id)', phone: '491711234567' },
+		],
+		addFromItems(owner, { defaultCountry: 'DE', leadSource: 'whatsapp' }),
+	);
+	expect(result.error).toBeUndefined();
+	expect(outputs[0]).toEqual([
+		expect.objectContaining({ item_index: 0, outcome: 'created', phone: '+491711234567' }),
+		expect.objectContaining({ item_index: 1, outcome: 'existing', phone: '+491711234567' }),
+	]);
+	expect(outputs[0][1].lead_id).toBe(outputs[0][0].lead_id);
+	expect(outputs[1]).toEqual([]);
+
+	// Italy writes no trunk 0: 3907970574 is a mobile as written, and +39 0797 0574 after the 39.
+	const italy = await runQueue([{ name: 'Giulia', phone: '390 797 0574' }], addFromItems(owner, { defaultCountry: 'IT' }));
+	expect(italy.outputs).toEqual([
+		[],
+		[
+			{
+				item_index: 0,
+				message: expect.stringMatching(/^Not a valid lead: phone is ambiguous in IT without a \+ .*\+393907970574.*\+3907970574.*; write it with \+ and the country code$/),
+				problems: [{ field: 'phone', message: expect.stringMatching(/^is ambiguous in IT/) }],
+			},
+		],
+	]);
+	expect((await leadsOf(owner)).map((lead) => lead.phone)).toEqual(['+491711234567']);
+});
+
 test('a phone given for a lead already known by its conversation is stored, and the output shows the stored lead (a value it could not take is named)', async () => {
 	const owner = await queueOwner();
 	const conversation = await withDb(
