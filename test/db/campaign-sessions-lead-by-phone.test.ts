@@ -8,7 +8,7 @@
 // PostgREST, fixed instants (p_now, the stack's clock header), never the machine's clock.
 import { randomUUID } from 'node:crypto';
 import { serviceClient, userClient, withDb } from '../helpers/stack';
-import { addLeads, claim, complete, createOwner, ledger, messages, prepare, rpc, sent, takeLead, NOW, TOMORROW } from './queue/fixtures';
+import { claim, complete, createOwner, ledger, messages, prepare, rpc, sent, takeLead, NOW, TOMORROW } from './queue/fixtures';
 
 interface LaunchedSession {
 	campaign_session_id: string;
@@ -183,7 +183,9 @@ describe('two campaigns\' sessions for one phone share its one lead', () => {
 	it('(c) a lead the owner marks contacted, or inserts contacted, marks every campaign\'s session of its phone contacted', async () => {
 		const { owner, people: [person] } = await sharedPhones();
 		const markedAt = after(20);
-		await withDb((db) => db.query(`update public.leads set status = 'contacted', updated_at = $2 where id = $1`, [person.lead, markedAt]));
+		// The owner's app at markedAt (the lead's updated_at is the database's clock: 20261201001920).
+		const marked = await userClient(owner, { now: new Date(markedAt) }).from('leads').update({ status: 'contacted' }).eq('id', person.lead);
+		expect(marked.error).toBeNull();
 		const sessions = await sessionRows(owner);
 		expect(sessions.get(person.a.campaign_session_id)).toMatchObject({ status: 'contacted', contacted_at: new Date(markedAt) });
 		expect(sessions.get(person.b.campaign_session_id)).toMatchObject({ status: 'contacted', contacted_at: new Date(markedAt) });
@@ -213,24 +215,24 @@ describe('two campaigns\' sessions for one phone share its one lead', () => {
 });
 
 describe('a session a lead holds is that lead\'s even when another lead has its phone', () => {
-	// Add Leads can give a lead a campaign session and another phone, and the session's phone be
-	// another lead's: the held pairing wins (20261201001570).
+	// The owner's app can give a lead a campaign session and another phone (Add Leads refuses such an
+	// item since 20261201001920), and the session's phone be another lead's: the held pairing wins
+	// (20261201001570).
 	it('its answer and its outreach move the lead holding it; the lead with its phone, sent by the queue, leaves the session as it was', async () => {
 		const owner = await createOwner({ daily_capacity: 10 });
 		const [answeredPhone, reachedPhone, holderPhone, otherHolderPhone] = phones(4);
 		const { sessions } = await launch(owner, campaignUid('plumber'), [answeredPhone, reachedPhone], NOW);
 		const answered = sessions.find((s) => s.phone_number === answeredPhone)!;
 		const reached = sessions.find((s) => s.phone_number === reachedPhone)!;
-		const added = await addLeads([
-			{ user_id: owner, name: 'Holds the answered session', phone: holderPhone, campaign_session_id: answered.campaign_session_id, source: 'test' },
-			{ user_id: owner, name: 'Holds the reached session', phone: otherHolderPhone, campaign_session_id: reached.campaign_session_id, source: 'test' },
-			{ user_id: owner, name: 'Has the answered session\'s phone', phone: answeredPhone, source: 'test' },
-			{ user_id: owner, name: 'Has the reached session\'s phone', phone: reachedPhone, source: 'test' },
-		]);
-		expect(added.map((row) => [row.outcome, row.campaign_session_id])).toEqual([
-			['created', answered.campaign_session_id], ['created', reached.campaign_session_id], ['created', null], ['created', null],
-		]);
-		const leads = added.map((row) => row.lead_id);
+		// Inserted by the owner's app, as of NOW.
+		const leads = await withDb(async (db) => (await db.query<{ id: string }>(
+			`insert into public.leads (user_id, name, phone, campaign_session_id, source, created_at, updated_at)
+			 select $1, l.name, l.phone, l.session, 'test', $2, $2 from unnest($3::text[], $4::text[], $5::uuid[]) with ordinality l (name, phone, session, n)
+			  order by l.n returning id`,
+			[owner, NOW,
+				['Holds the answered session', 'Holds the reached session', 'Has the answered session\'s phone', 'Has the reached session\'s phone'],
+				[holderPhone, otherHolderPhone, answeredPhone, reachedPhone],
+				[answered.campaign_session_id, reached.campaign_session_id, null, null]])).rows.map((row) => row.id));
 		const [, , byPhone, otherByPhone] = leads;
 		await prepare(owner, NOW);
 

@@ -91,6 +91,25 @@ describe('queue_metrics', () => {
 		expect(rows[1].cancelled).toBe(messageRows.filter((row) => row.to_status === 'cancelled').length);
 	});
 
+	it('mean processing leaves out a send its worker never reported (ended dead, send_uncertain, by a later claim once its lease ran out)', async () => {
+		const { userId } = await preparedOwner(3, { daily_capacity: 3, send_from: '09:00', send_until: '17:00' });
+		// Slots 09:00, 11:40, 14:20, all due at 15:00. w-dies claims one, begins its send and dies.
+		const at = (seconds: number) => new Date(Date.parse(`${TOMORROW}T15:00:00.000Z`) + seconds * 1000).toISOString();
+		const [lost] = await claim('w-dies', userId, at(0), 1, 30);
+		await rpc('queue_begin_send', { p_worker: 'w-dies', p_item_ids: [lost.item_id], p_lease_seconds: 30, p_now: at(1) });
+		// 100 s later the next claim ends it dead (uncertain) and takes the other two; 10 s each to report.
+		const next = await claim('w-next', userId, at(100), 2, 30);
+		expect(next.map((item) => item.item_id)).not.toContain(lost.item_id);
+		await complete('w-next', [sent(next[0]), failed(next[1])], at(110));
+		const messageRows = (await ledger(userId)).filter((row) => row.queue === 'whatsapp_message_queue' && row.from_status === 'claimed');
+		expect(messageRows.map((row) => [row.to_status, row.reason])).toEqual(expect.arrayContaining([['dead', 'send_uncertain'], ['sent', 'sent'], ['failed', 'send_failed']]));
+
+		const [day] = await metrics(userId, TOMORROW, TOMORROW);
+		expect(Number(day.mean_processing_seconds)).toBeCloseTo(10, 3);
+		// Still a failed attempt: the message is dead.
+		expect(day).toMatchObject({ sent: 1, failed: 2 });
+	});
+
 	it('without days: the owner\'s last 7 local days ending today at p_now in the owner\'s time zone, not UTC\'s', async () => {
 		const days = (rows: DayMetrics[]) => rows.map((row) => row.day);
 		// NOW, 2026-11-25 12:00 UTC, is 2026-11-26 01:00 in Auckland (UTC+13): its today is UTC's tomorrow.

@@ -106,8 +106,11 @@ describe('a lead given the phone of a person whose campaign outreach started', (
 		const owner = await createOwner({ daily_capacity: 10 });
 		const [untouched, heldElsewhere] = [phone(), phone()];
 		const [, answered] = await campaign(owner, [untouched, heldElsewhere]);
-		// Gus's lead holds the second session with another number of his; then he says no.
-		const [gus] = await addLeads([{ user_id: owner, name: 'Gus', phone: phone(), campaign_session_id: answered.campaign_session_id }]);
+		// Gus's lead holds the second session with another number of his (the owner's app gave it the
+		// session: Add Leads refuses a phone other than the session's); then he says no.
+		const [gus] = await addLeads([{ user_id: owner, name: 'Gus', phone: phone() }]);
+		const held = await userClient(owner, { now: new Date(NOW) }).from('leads').update({ campaign_session_id: answered.campaign_session_id }).eq('id', gus.lead_id);
+		expect(held.error).toBeNull();
 		await answer(owner, answered.session, 'rejected');
 		expect(await leadRow(gus.lead_id)).toMatchObject({ status: 'not_interested' });
 
