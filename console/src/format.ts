@@ -176,3 +176,22 @@ export function outsideActionsInWords(results: ReadonlyArray<Record<string, unkn
 			}
 		});
 }
+
+/**
+ * Why a lead of the queue has no Take Lead button, in words, or undefined when it may be taken over:
+ * nobody may message a lead that opted out, declined or cannot be reached, and taken over then given
+ * back it would be queued again, so the database refuses it (queue_take_lead) and the page offers no
+ * button for it. A lead already taken over shows that instead (its own cell).
+ */
+export function notTakenOverInWords(leadStatus: string): string | undefined {
+	switch (leadStatus) {
+		case 'do_not_contact':
+			return 'Opted out: not to be contacted';
+		case 'not_interested':
+			return 'Declined: not to be contacted';
+		case 'invalid':
+			return 'Cannot be reached: correct its phone first';
+		default:
+			return undefined;
+	}
+}

@@ -3,7 +3,7 @@
 // search), polled every 2 s from GET …/console/api/queue. Take Lead, Export CSV and the metrics call
 // the shipped queue webhooks (workflows/queue-actions.json) beside the console, with the same key
 // and the owner in X-Leadflow-Owner, as the owner's app would.
-import { formatDuration, formatNumber, formatRelative } from './format';
+import { formatDuration, formatNumber, formatRelative, notTakenOverInWords } from './format';
 import { parseFragment } from './fragment';
 import { onSearchInput, type Tab, type TabContext } from './tab';
 
@@ -354,6 +354,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		const name = row.name ?? row.phone;
 		const event = row.last_event;
 		const taken = row.lead_status === 'human_controlled';
+		const notToTake = notTakenOverInWords(row.lead_status);
 		const taking = state.taking.has(row.lead_id);
 		return `
 			<td data-label="Lead"><strong class="lead-name">${escape(name)}</strong>
@@ -365,6 +366,8 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			<td data-label="Last event">${event ? `${escape(reasonInWords(event.reason))} <span class="sub">${escape(ACTORS[event.actor] ?? event.actor)} · <time datetime="${escape(event.at)}" title="${escape(new Date(event.at).toLocaleString())}">${escape(when(event.at))}</time></span>` : '—'}</td>
 			<td data-label="Take over">${taken
 				? `<span class="taken" tabindex="-1" data-key="take-${escape(row.lead_id)}">Taken over${row.taken_over_at ? ` ${escape(when(row.taken_over_at))}` : ''}</span>`
+				: notToTake
+				? `<span class="taken not-to-take" tabindex="-1" data-key="take-${escape(row.lead_id)}">${escape(notToTake)}</span>`
 				: `<button type="button" class="take" data-key="take-${escape(row.lead_id)}" data-take="${escape(row.lead_id)}" data-name="${escape(name)}"${taking ? ' aria-disabled="true"' : ''} aria-label="Take Lead: ${escape(name)}">${taking ? 'Taking…' : 'Take Lead'}</button>`}</td>`;
 	}
 

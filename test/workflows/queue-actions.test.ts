@@ -1,6 +1,7 @@
 // workflows/queue-actions.json through n8n's engine in-process against the local stack: Take Lead
 // (POST leads/:leadId/take: 200 with what was cancelled, harmless twice, 404 unknown or another
-// owner's lead, 400 malformed, an unknown Taken By or a reason that is not text; an empty or blank
+// owner's lead, 400 malformed, an unknown Taken By, a reason that is not text, or a lead nobody may
+// message (do_not_contact, not_interested, invalid); an empty or blank
 // X-Leadflow-Owner is refused on every call like a missing one), the export (GET leadflow/queue/export?day=…: the CSV as a download,
 // headers only when empty, 400 without a day) and the metrics (GET leadflow/queue/metrics: per day
 // and totals, by default the owner's last 7 local days, 400 for a bad range, naming From Day); every call 403 without
@@ -92,6 +93,35 @@ test('POST leads/:leadId/take: 200 with what was cancelled, harmless twice; 404 
 	expect(JSON.stringify(unknownActor.response?.body)).not.toMatch(/p_actor_id/);
 	expect(await leadStatus(third.leadId)).toBe('new');
 	for (const answer of [foreign, unknown, malformed, noOwner, unknownActor]) noStackTrace(answer.response?.body);
+});
+
+test('POST leads/:leadId/take of a lead nobody may message (opted out, declined, unreachable): 400 naming its status and what to do; nothing written', async () => {
+	const owner = await queueOwner();
+	const leads = await leadsOf(owner, 3);
+	await prepareDue(owner);
+	const statuses = ['do_not_contact', 'not_interested', 'invalid'];
+	// The owner's app marks them (their messages are cancelled); the console still shows the day's rows.
+	await withDb((db) => db.query('update public.leads l set status = s.status from unnest($1::uuid[], $2::text[]) s (id, status) where l.id = s.id', [leads.map((lead) => lead.leadId), statuses]));
+	const before = await ledgerOf(owner);
+
+	const answers = [];
+	for (const lead of leads) answers.push(await take(owner, lead.leadId, { reason: 'Taken over in the Leadflow console' }));
+	expect(answers.map((answer) => answer.response)).toEqual([
+		{
+			statusCode: 400,
+			headers: expect.anything(),
+			body: {
+				status: 400,
+				error: `Lead ID: lead ${leads[0].leadId} is do_not_contact (opted out: never to be contacted), so it is not taken over`,
+				hint: 'Leave it as it is: nobody may message it. If the person asked to hear from you again, set its status in your app first (e.g. engaged), then take it over.',
+			},
+		},
+		expect.objectContaining({ statusCode: 400, body: expect.objectContaining({ error: `Lead ID: lead ${leads[1].leadId} is not_interested (it declined), so it is not taken over` }) }),
+		expect.objectContaining({ statusCode: 400, body: expect.objectContaining({ error: expect.stringMatching(new RegExp(`^Lead ID: lead ${leads[2].leadId} is invalid \\(it cannot be reached`)), hint: expect.stringMatching(/once its phone is corrected/) }) }),
+	]);
+	for (const answer of answers) noStackTrace(answer.response?.body);
+	expect(await Promise.all(leads.map((lead) => leadStatus(lead.leadId)))).toEqual(statuses);
+	expect(await ledgerOf(owner)).toEqual(before);
 });
 
 test('GET leadflow/queue/export?day=…: the CSV as a download; headers only for an empty day; 400 without a day or with a bad status', async () => {

@@ -4,9 +4,11 @@
 // one whose send began (queue_begin_send) is left to its run, which records it sent with its wamid
 // (the item's `sending` lists it: it may have reached the lead), the lead's Messenger follow-ups
 // are stopped (reason human_takeover), and the ledger records each change. Taking a lead twice
-// changes nothing more. An unknown lead fails as not_found (a 404). A Reason that is not text (an
-// object or a number from a request's JSON) is refused, never kept as its JSON text.
-import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+// changes nothing more. An unknown lead fails as not_found (a 404); a lead nobody may message
+// (do_not_contact, not_interested, invalid) is refused as invalid_input (a 400), nothing written.
+// A Reason that is not text (an object or a number from a request's JSON) is refused, never kept
+// as its JSON text.
+import { NodeApiError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { notTextProblem, textProblem } from '../../shared/valid-input';
@@ -50,6 +52,11 @@ function readReason(context: IExecuteFunctions, itemIndex: number): string {
 	return ((value as string | null | undefined) ?? '').trim();
 }
 
+/** The database's SQLSTATE and hint of a refusal (the Data API passes them through), if it is one. */
+const databaseCode = (error: unknown): string | undefined => (error instanceof NodeApiError ? stringOf((error.errorResponse as { code?: unknown } | undefined)?.code) : undefined);
+const databaseHint = (error: unknown): string | undefined => (error instanceof NodeApiError ? stringOf((error.errorResponse as { hint?: unknown } | undefined)?.hint) : undefined);
+const stringOf = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (itemIndex) => {
 		const leadId = readUuid(this, 'leadId', 'lead ID', itemIndex, 'Use the lead_id Add Leads or Claim returns, or the id column of leads.');
@@ -66,7 +73,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			// The caller set Taken By (the webhook's takenBy) and Lead ID, not p_actor_id and p_lead_id: a
 			// refusal names them (an unknown lead, or one of another owner than Owner User ID).
 			const named = inParameterNames(this, error, itemIndex, { p_actor_id: 'Taken By' }, 'Use the ID of a Supabase Auth user of this project (auth.users) as Taken By, or leave it empty.');
-			throw inParameterNames(this, named, itemIndex, { p_lead_id: 'Lead ID' }, `Use the lead_id Add Leads or Claim returns, of the owner in ${OWNER_FIELD} (or leave ${OWNER_FIELD} empty for any owner's lead).`);
+			// A lead nobody may message (do_not_contact, not_interested, invalid) is refused with the
+			// database's own advice; an unknown lead (or another owner's) with where to find one.
+			const statusRefused = databaseCode(error) === '22023' ? databaseHint(error) : undefined;
+			throw inParameterNames(this, named, itemIndex, { p_lead_id: 'Lead ID' }, statusRefused ?? `Use the lead_id Add Leads or Claim returns, of the owner in ${OWNER_FIELD} (or leave ${OWNER_FIELD} empty for any owner's lead).`);
 		}
 	});
 }
