@@ -6,7 +6,7 @@
 // whose campaign outreach started (their session, or a session of their phone, contacted or
 // answered, e.g. rejected) is not made a lead: the row says skipped and why. A lead given only its
 // campaign session takes the session's phone and name in the database.
-import { NodeApiError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { AddLeadsFromCrmResult, AddLeadsRefused, AddLeadsResult, AddLeadsSkipped, NewLead } from '../../shared/contract';
 import { sendBatch, withWritten, type BatchEntry } from '../../shared/batch-refusals';
 import { parameterReader } from '../../shared/default-fields';
@@ -185,10 +185,17 @@ function withLeadField(error: unknown): unknown {
 	return error;
 }
 
-/** A lead the database refuses (its owner, conversation or session), named by its input item. */
-function refusal(context: IExecuteFunctions, batch: ReadonlyArray<BatchEntry<NewLead>>, row: AddLeadsRefused): NotFoundError {
+/**
+ * A lead the database refuses, named by its input item: its owner, conversation or session not found,
+ * or its phone another than its campaign session's (invalid input: the session's person is the lead).
+ */
+function refusal(context: IExecuteFunctions, batch: ReadonlyArray<BatchEntry<NewLead>>, row: AddLeadsRefused): NotFoundError | NodeOperationError {
 	const { itemIndex } = batch[row.item_index];
-	return new NotFoundError(context.getNode(), `item ${itemIndex} (p_items[${row.item_index}]).${leadField(row.field)}: ${row.message}`, {
+	const message = `item ${itemIndex} (p_items[${row.item_index}]).${leadField(row.field)}: ${row.message}`;
+	if (row.field === 'phone') {
+		return invalid(context, itemIndex, message, 'Send the campaign session\'s phone (or leave Phone empty: the session\'s is used), or leave Campaign Session ID empty to add this number as a lead of its own; or choose On Invalid Item: Send to the Invalid Output to add the other items.');
+	}
+	return new NotFoundError(context.getNode(), message, {
 		itemIndex,
 		description: 'Use the owner\'s own conversation or campaign session (or leave it empty), and an owner that exists; or choose On Invalid Item: Send to the Invalid Output to add the other items.',
 	});

@@ -97,7 +97,7 @@ export interface AddLeadsRefused {
 	phone: null;
 	conversation_id: null;
 	campaign_session_id: null;
-	/** user_id, conversation_id or campaign_session_id. */
+	/** user_id, conversation_id or campaign_session_id (not found), or phone (not its campaign session's). */
 	field: string;
 	message: string;
 	reason: null;
@@ -295,6 +295,7 @@ export interface BeginQueueSendResult {
 // queue_take_lead
 // =============================================================================================
 export interface TakeLeadArgs {
+	/** A do_not_contact, not_interested or invalid lead is refused (22023), nothing written. */
 	p_lead_id: string;
 	/** The user who takes the lead over. */
 	p_actor_id?: string | null;
