@@ -5,7 +5,14 @@
 // hint, never "fix it in the workflow". (With the words-based test this held too: each webhook
 // checked the caller's own refusal first, and those end in "is not a UUID", which the pattern for a
 // refused option, anchored on "(got …)" at the end, never matched. It guards the order and the field.)
+// And the other way round: a setting typed in a workflow's node refused (Move's Moved By, Tag Claim's
+// Page ID, Queue Claim's Worker Name, Messenger Sync's Options and credential Page ID, Snapshot's
+// Contacts per List) is the workflow's 500 "fix it in the workflow" in each shipped webhook, as
+// contact-move, tag-monitor-send, queue-run, messenger-sync and automation-monitor answer it. Before,
+// contact-move, messenger-sync and automation-monitor answered those 400 as if the caller were at
+// fault, and tag-monitor-send and queue-run 500 without the hint (the refusals carried no setting).
 import { randomUUID } from 'node:crypto';
+import type { INodeParameters } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { loadWorkflow, runWorkflow, type TestCredentials } from '../harness';
 import { testStack } from '../helpers/stack';
@@ -48,4 +55,70 @@ test.each([
 	expect(answer).toMatchObject({ status: 400, error: expect.stringContaining(`"${WORDS}" is not a UUID`), hint: expect.stringMatching(hint) });
 	if (field !== undefined) expect(answer.field).toBe(field);
 	expect(String(answer.hint)).not.toMatch(/fix it in the workflow/);
+});
+
+// A setting typed in a workflow's node (not a value of the request) refused: each shipped webhook whose
+// node refuses it answers 500 "fix it in the workflow" with the refusal and its description, never the
+// caller's 400. Each runs a copy of the shipped workflow with that node's setting given by an expression
+// out of its range, and nothing reaches the database's writes (each is refused before its call).
+/** The shipped workflow with `node`'s parameters overridden. */
+function withSetting(workflow: string, node: string, parameters: INodeParameters) {
+	const shipped = loadWorkflow(`workflows/${workflow}.json`);
+	expect(shipped.nodes.some((each) => each.name === node)).toBe(true);
+	return { ...shipped, nodes: shipped.nodes.map((each) => (each.name === node ? { ...each, parameters: { ...each.parameters, ...parameters } } : each)) };
+}
+const FIX = (node: string) => new RegExp(`^The workflow's node ${node} refuses its own setting: fix it in the workflow \\(the request is not at fault\\)\\. \\S`);
+
+test.each([
+	['contact-move', 'Move Request', 'Move Contact', { actor: '={{ "someone" }}' }, {}, () => ({ conversationId: randomUUID(), stage: 'Qualified' }), /^Moved By must be user, ai or asRun \(got "someone"\)$/, 'hint'],
+	['tag-monitor-send', 'Trigger Now', 'Claim Due Contacts', { pageId: '={{ "my-page" }}' }, {}, () => ({ ruleId: randomUUID() }), /^The Page ID is not a Facebook Page ID: it must be 1 to 32 digits$/, 'hint'],
+	['queue-run', 'Run Now', 'Claim Due Messages', { options: { leaseSeconds: 300, worker: '={{ "two words" }}' } }, { 'X-Leadflow-Owner': randomUUID() }, () => ({}), /^Worker Name /, 'hint'],
+	['messenger-sync', 'Sync Request', 'Messenger Sync', { options: { leaseSeconds: '={{ 5 }}' } }, {}, () => ({}), /^Lease \(Seconds\) must be a whole number from 10 to 86400 \(got 5\)$/, 'description'],
+])('%s (%s): its node %s refusing its own setting %j answers 500 "fix it in the workflow", not the caller\'s 400', async (workflow, startNode, node, parameters, headers, body, error, hintKey) => {
+	const run = await runWorkflow(withSetting(workflow, node, parameters), {
+		startNode,
+		webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, ...headers }, body: body() },
+		credentials,
+	});
+
+	expect(run.response?.statusCode).toBe(500);
+	const answer = run.response?.body as Record<string, unknown>;
+	expect(answer).toMatchObject({ status: 500, error: expect.stringMatching(error), [hintKey]: expect.stringMatching(FIX(node)) });
+	expect(answer.field ?? null).toBeNull();
+});
+
+test("automation-monitor: Read Snapshot's Contacts per List refused answers 500 \"fix it in the workflow\", not the caller's 400 naming ruleId", async () => {
+	const run = await runWorkflow(withSetting('automation-monitor', 'Read Snapshot', { contactLimit: '={{ -1 }}' }), {
+		webhook: { method: 'GET', headers: { [KEY.name]: KEY.value }, query: { ruleId: randomUUID() } },
+		credentials,
+	});
+
+	expect(run.response?.statusCode).toBe(500);
+	expect(run.response?.body).toEqual({
+		status: 500,
+		error: expect.stringMatching(/^Contacts per List must be a whole number from 0 to .* \(got -1\)$/),
+		field: null,
+		hint: expect.stringMatching(FIX('Read Snapshot')),
+	});
+});
+
+test("messenger-sync: a Facebook Page credential with no valid Page ID is the workflow's 500; the caller's malformed X-Leadflow-Owner stays the caller's 400", async () => {
+	const sync = (headers: Record<string, string>, pageId: string) =>
+		runWorkflow('workflows/messenger-sync.json', {
+			startNode: 'Sync Request',
+			webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, ...headers }, body: {} },
+			credentials: { ...credentials, leadflowFacebookPageApi: { ...(credentials.leadflowFacebookPageApi as object), pageId } } as TestCredentials,
+		});
+
+	const noPage = await sync({}, 'my-page');
+	expect(noPage.response?.statusCode).toBe(500);
+	expect(noPage.response?.body).toEqual({
+		status: 500,
+		error: 'The Facebook Page credential has no valid Page ID',
+		description: "The workflow's node Messenger Sync refuses its own setting: fix it in the workflow (the request is not at fault). Enter the numeric ID of the Page in the Leadflow Facebook Page API credential.",
+	});
+
+	const owner = await sync({ 'X-Leadflow-Owner': WORDS }, '123');
+	expect(owner.response?.statusCode).toBe(400);
+	expect(owner.response?.body).toEqual({ status: 400, error: `The Owner ID "${WORDS}" is not a user id`, description: expect.stringMatching(/^Give the Supabase Auth user id/) });
 });

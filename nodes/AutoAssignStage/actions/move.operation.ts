@@ -7,6 +7,7 @@
 import { NodeApiError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { ManualMove } from '../../shared/contract';
 import { runsAsTool } from '../../shared/outputs';
+import { SettingRefusedError } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { notTextProblem, textProblem, UUID } from '../../shared/valid-input';
 import { applyStageChanges } from '../helpers/stageChanges';
@@ -66,7 +67,13 @@ function readActor(context: IExecuteFunctions, itemIndex: number): ManualMove['a
 	const chosen = context.getNodeParameter('actor', itemIndex, 'asRun') as unknown;
 	if (chosen === 'user' || chosen === 'ai') return chosen;
 	if (chosen === 'asRun') return runsAsTool(context) ? 'ai' : 'user';
-	throw invalid(context, itemIndex, `Moved By must be user, ai or asRun (got ${JSON.stringify(chosen)})`, 'user: a person moved the contact; ai: an AI agent did; asRun: a person in a workflow, the agent when the node is its tool.');
+	// A setting of the node (contact-move fixes it to user), not the request's: its failed item names it.
+	throw new SettingRefusedError(
+		context.getNode(),
+		`Moved By must be user, ai or asRun (got ${JSON.stringify(chosen)})`,
+		{ itemIndex, description: 'user: a person moved the contact; ai: an AI agent did; asRun: a person in a workflow, the agent when the node is its tool.' },
+		{ displayName: 'Moved By', parameter: 'actor' },
+	);
 }
 
 function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {

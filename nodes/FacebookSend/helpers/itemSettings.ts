@@ -2,6 +2,7 @@
 // reported without touching the database or Facebook.
 import { NodeOperationError, type IDataObject, type IExecuteFunctions } from 'n8n-workflow';
 import { parameterReader, type ParameterReader } from '../../shared/default-fields';
+import { SettingRefusedError } from '../../shared/per-item';
 import { OPTIONS, properties } from '../description';
 import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
 // A recipient is a page-scoped id, the format of messenger_conversations.sender_id.
@@ -67,17 +68,23 @@ export function readItemSettings(context: IExecuteFunctions, read: ParameterRead
 	const messagingType = context.getNodeParameter('messagingType', itemIndex, 'UPDATE') as string;
 	const messagesPerSecond = Number(context.getNodeParameter('messagesPerSecond', itemIndex, 10));
 	const fail = (message: string, description: string) => new NodeOperationError(context.getNode(), message, { itemIndex, description });
+	// Messaging Type and Messages per Second are settings of the node, not fields of the item: refused,
+	// their failed item names them (setting), so a workflow answers it as its own node's fault.
+	const refused = (message: string, description: string, displayName: string, parameter: string) =>
+		new SettingRefusedError(context.getNode(), message, { itemIndex, description }, { displayName, parameter });
 
 	if (messagingType !== 'RESPONSE' && messagingType !== 'UPDATE') {
-		throw fail(`Messaging type "${messagingType}" is not allowed`, 'Use UPDATE or RESPONSE; this node never sends message tags.');
+		throw refused(`Messaging type "${messagingType}" is not allowed`, 'Use UPDATE or RESPONSE; this node never sends message tags.', 'Messaging Type', 'messagingType');
 	}
 	// Checked here, before anything is claimed: the database's schedule (limit_take_send_slots)
 	// refuses more, and every contact would be begun, refused rate_limit_unavailable and claimed
 	// again, run after run.
 	if (!(messagesPerSecond > 0 && messagesPerSecond <= MAX_MESSAGES_PER_SECOND)) {
-		throw fail(
+		throw refused(
 			`Messages per Second must be above 0 and at most ${MAX_MESSAGES_PER_SECOND.toLocaleString('en-US')} (got ${String(messagesPerSecond)})`,
 			`Item ${itemIndex + 1}: set a rate such as 10; Meta allows about 300 per second for text.`,
+			'Messages per Second',
+			'messagesPerSecond',
 		);
 	}
 

@@ -26,14 +26,25 @@
 // One job per Page runs at a time (the database refuses a second runner), so the pacing needs no
 // sharing between executions.
 import { randomUUID } from 'node:crypto';
-import { NodeApiError, NodeOperationError, sleep, type IExecuteFunctions, type INodeExecutionData, type JsonObject } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, sleep, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, type JsonObject } from 'n8n-workflow';
 import type { MessengerEvent, SyncJob, SyncPageResult } from '../../shared/contract';
 import { isPageThrottling, type GraphError } from '../../shared/graph';
 import { FACEBOOK_CREDENTIAL, conversationsQuery, readConversations, readMessages, type GraphAnswer, type GraphTarget } from '../transport/graph';
-import { asNodeError } from '../../shared/per-item';
+import { asNodeError, SettingRefusedError } from '../../shared/per-item';
+import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
 import { UUID } from '../../shared/valid-input';
 import { beginJob, failJob, readUntil, recordPage, renewLease } from '../transport/syncJobs';
 import { addMessages, readConversationsPage, type ReadConversation } from './conversations';
+import { properties } from '../description';
+
+/** The node's Options collection (description.ts), whose number options readSettings checks. */
+const OPTIONS = properties.find((property) => property.name === 'options') as INodeProperties;
+
+/** Why a range is what it is, said in the refusal before what to do. */
+const OPTION_WHY: OptionWhy = {
+	requestsPerSecond: 'It is the Page\'s rate for the Conversations API (Meta allows about 2 calls a second per Page).',
+	leaseSeconds: 'It is how long the job stays this run\'s without news; the database holds a job at most a day.',
+};
 
 export interface SyncSettings {
 	owner: string | null;
@@ -150,24 +161,20 @@ export function readSettings(context: IExecuteFunctions): SyncSettings {
 			description: 'Give the Supabase Auth user id (a UUID) the Page belongs to, or leave it empty when the Page is connected already.',
 		});
 	}
-	const options = context.getNodeParameter('options', 0, {}) as Partial<Omit<SyncSettings, 'owner' | 'full'>>;
-	const number = (name: keyof typeof options, fallback: number, min: number, max: number) => {
-		const value = options[name] ?? fallback;
-		if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-			throw new NodeOperationError(context.getNode(), `The option ${name} must be a number from ${min} to ${max} (got ${String(value)})`);
-		}
-		return value;
-	};
+	// The Options, each checked against the range the editor shows (description.ts): a value out of
+	// it (an expression's) is a SettingRefusedError naming the option, so the failed item carries
+	// `setting` and the shipped webhook answers it as its own node's fault, not the caller's.
+	const options = readCheckedOptions<Omit<SyncSettings, 'owner' | 'full'>>(context, 0, OPTIONS, OPTION_WHY);
 	return {
 		owner: owner === '' ? null : owner,
 		full: context.getNodeParameter('mode', 0, 'incremental') === 'full',
-		requestsPerSecond: number('requestsPerSecond', 2, 0.1, 100),
-		pageSize: Math.floor(number('pageSize', 100, 1, 100)),
-		messagesPerConversation: Math.floor(number('messagesPerConversation', 100, 1, 100)),
-		maxRetries: Math.floor(number('maxRetries', 5, 0, 20)),
-		backoffMs: number('backoffMs', 5_000, 0, 600_000),
-		timeoutMs: number('timeoutMs', 30_000, 1_000, 300_000),
-		leaseSeconds: Math.floor(number('leaseSeconds', 300, 10, 86_400)),
+		requestsPerSecond: options.requestsPerSecond,
+		pageSize: options.pageSize,
+		messagesPerConversation: options.messagesPerConversation,
+		maxRetries: options.maxRetries,
+		backoffMs: options.backoffMs,
+		timeoutMs: options.timeoutMs,
+		leaseSeconds: options.leaseSeconds,
 	};
 }
 
@@ -175,9 +182,13 @@ async function readTarget(context: IExecuteFunctions): Promise<GraphTarget> {
 	const credentials = await context.getCredentials<{ baseUrl?: string; graphApiVersion?: string; pageId?: string }>(FACEBOOK_CREDENTIAL);
 	const pageId = String(credentials.pageId ?? '').trim();
 	if (!/^[0-9]{1,32}$/.test(pageId)) {
-		throw new NodeOperationError(context.getNode(), 'The Facebook Page credential has no valid Page ID', {
-			description: 'Enter the numeric ID of the Page in the Leadflow Facebook Page API credential.',
-		});
+		// The credential the node is set to use, not the request: its failed item names the field (setting).
+		throw new SettingRefusedError(
+			context.getNode(),
+			'The Facebook Page credential has no valid Page ID',
+			{ description: 'Enter the numeric ID of the Page in the Leadflow Facebook Page API credential.' },
+			{ displayName: 'Page ID', parameter: `credentials.${FACEBOOK_CREDENTIAL}.pageId` },
+		);
 	}
 	const base = String(credentials.baseUrl || 'https://graph.facebook.com').replace(/\/+$/, '');
 	const version = String(credentials.graphApiVersion || 'v25.0').replace(/^\/+|\/+$/g, '');

@@ -8,14 +8,14 @@
 // Not as an AI agent's tool: a claim holds its messages for a workflow's Send and Complete.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { QueueClaimArgs } from '../../shared/contract';
-import { asNodeError, failedItem } from '../../shared/per-item';
+import { asNodeError, failedItem, SettingRefusedError } from '../../shared/per-item';
 import { refuseAsTool } from '../../shared/outputs';
 import { optionsCollection } from '../../shared/properties';
 import { callRpc } from '../../shared/supabase';
 import { readWholeNumber, textProblem } from '../../shared/valid-input';
 import { readCheckedOptions } from '../../shared/checked-options';
 import { inOwnerField } from '../helpers/caller-fields';
-import { defaultWorker, invalid, OWNER_FIELD, ownerProperty, readOptionalOwner } from '../helpers/common';
+import { defaultWorker, OWNER_FIELD, ownerProperty, readOptionalOwner } from '../helpers/common';
 
 /** Its options; Lease (Seconds) is checked against its range whoever gives it (nodes/shared/checked-options.ts). */
 const OPTIONS: INodeProperties = optionsCollection([
@@ -62,7 +62,10 @@ function readArgs(context: IExecuteFunctions, itemIndex: number, fallbackWorker:
 	});
 	const worker = String(options.worker ?? '').trim() || fallbackWorker;
 	const problem = textProblem(worker, { kind: 'token', min: 1, max: 200 });
-	if (problem) throw invalid(context, itemIndex, `Worker Name ${problem}`, 'Use a short name without spaces, or leave it empty.');
+	// A setting of the node's Options (queue-run leaves it empty), not the request's: its failed item names it.
+	if (problem) {
+		throw new SettingRefusedError(context.getNode(), `Worker Name ${problem}`, { itemIndex, description: 'Use a short name without spaces, or leave it empty.' }, { displayName: 'Worker Name', parameter: 'options.worker' });
+	}
 	return {
 		p_worker: worker,
 		// 1 to 1,000 (an expression escapes the editor's bounds); empty (an agent's $fromAI left blank): 50.

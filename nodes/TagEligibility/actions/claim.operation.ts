@@ -4,10 +4,10 @@
 // nothing, or fewer than asked, was claimed (docs/follow-up.md). Not as an AI agent's tool: a claim
 // holds its contacts for a workflow's Generate and Send; an agent asking who is due uses Explain.
 import { randomBytes } from 'node:crypto';
-import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { type ClaimExplainedArgs } from '../../shared/contract';
 import { refuseAsTool } from '../../shared/outputs';
-import { asNodeError, failedItem } from '../../shared/per-item';
+import { asNodeError, failedItem, SettingRefusedError } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { MESSENGER_ID, readWholeNumber } from '../../shared/valid-input';
 import { contactsWithRules } from '../helpers/claimed';
@@ -55,11 +55,14 @@ function readPageId(context: IExecuteFunctions, itemIndex: number): string | nul
 	const raw = typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
 	if (raw === '') return null;
 	if (!MESSENGER_ID.test(raw)) {
-		// Not echoed: a token pasted here by mistake must not end up in the execution's error.
-		throw new NodeOperationError(context.getNode(), 'The Page ID is not a Facebook Page ID: it must be 1 to 32 digits', {
-			itemIndex,
-			description: 'Use the numeric ID of the Page (1 to 32 digits), as in the Facebook credential that sends, or leave the field empty for every Page.',
-		});
+		// Not echoed: a token pasted here by mistake must not end up in the execution's error. A setting
+		// of the node (tag-monitor-send leaves it empty), not the request's: its failed item names it.
+		throw new SettingRefusedError(
+			context.getNode(),
+			'The Page ID is not a Facebook Page ID: it must be 1 to 32 digits',
+			{ itemIndex, description: 'Use the numeric ID of the Page (1 to 32 digits), as in the Facebook credential that sends, or leave the field empty for every Page.' },
+			{ displayName: 'Page ID', parameter: 'pageId' },
+		);
 	}
 	return raw;
 }
