@@ -1,7 +1,8 @@
 // The Messenger Trigger settles a follow-up whose send ended send_uncertain when Meta delivers the
 // app's own echo of it (the credential's App ID, the follow-up's text; migration …1590): a signed
 // delivery posted to the trigger, as Meta posts it. The send's steps run a few minutes before the
-// machine's clock, as the echo's time comes from it.
+// machine's clock, as the echo's time comes from it. With stop on reply, a reply that came while the
+// send was uncertain stops the contact when the echo settles it (migration …1940).
 import { serviceClient, withDb } from '../../helpers/stack';
 import { createWorld } from '../../db/follow-up/fixtures';
 import { connectPage, senderOf } from '../../db/messenger/fixtures';
@@ -57,5 +58,34 @@ describe("Messenger Trigger: the app's own echo of an uncertain follow-up", () =
 			{ conversation_id: withAppId, current_stage: 'sent', follow_up_count: 1, facebook_message_id: settledId, reason: 'echo_confirmed', guard: 'sent' },
 			{ conversation_id: withoutAppId, current_stage: 'failed', follow_up_count: 0, facebook_message_id: null, reason: 'send_uncertain', guard: 'uncertain' },
 		]));
+	});
+
+	// Migration …1940: a follow-up settled by its echo after the person answered it was recorded sent
+	// without a stop (their reply had come while it was uncertain), and follow-up #2 was claimed.
+	it('with stop on reply, a reply delivered before the echo stops the contact once the echo settles the send', async () => {
+		const world = await createWorld();
+		await connectPage(world.pageId, world.userId);
+		const ruleId = await world.rule({ stopOnReply: true, maxFollowUps: 3, minHours: 1 });
+		const conversationId = await world.contact();
+		const psid = await senderOf(conversationId);
+		const begunAt = new Date(Date.now() - 10 * 60_000);
+		await withDb((db) => db.query('update public.messenger_conversations set last_customer_message_at = $2 where id = $1', [conversationId, new Date(begunAt.getTime() - 3_600_000)]));
+		const [claimed] = await claim(service, ruleId, 'exec-trigger-reply', 10, begunAt);
+		await generate(service, 'exec-trigger-reply', [claimed.state_id], begunAt);
+		const [begun] = await beginSend(service, 'exec-trigger-reply', [claimed.state_id], begunAt);
+		await recordSend(service, 'exec-trigger-reply', [{ state_id: claimed.state_id, outcome: 'uncertain', error_message: 'timeout' }], new Date(begunAt.getTime() + 30_000));
+
+		const deliver = (events: unknown[]) => post(world.pageId, JSON.stringify(messengerDelivery([{ pageId: world.pageId, events }])));
+		const reply = await deliver([messengerEvents.message(world.pageId, { psid, mid: `m_trigger_reply_${claimed.state_id}`, text: 'Yes! How much?', timestamp: begunAt.getTime() + 5 * 60_000 })]);
+		expect(reply.nodeOutputs['Messenger Trigger']).toEqual([expect.objectContaining({ type: 'message', outcome: 'recorded', stopped_automations: false })]);
+		const echoed = await deliver([messengerEvents.echo(world.pageId, { psid, mid: `m_trigger_late_echo_${claimed.state_id}`, text: begun.message as string, appId: APP_ID, timestamp: begunAt.getTime() + 1_000 })]);
+		expect(echoed.response).toMatchObject({ statusCode: 200, body: { received: true, recorded: 1, events: 1 } });
+
+		const state = await withDb((db) => db.query("select current_stage, stage_detail ->> 'reason' as reason from public.ai_automation_contact_states where id = $1", [claimed.state_id]));
+		expect(state.rows[0]).toEqual({ current_stage: 'sent', reason: 'echo_confirmed' });
+		const stops = await withDb((db) => db.query('select rule_id, reason from public.ai_automation_stops where conversation_id = $1', [conversationId]));
+		expect(stops.rows).toEqual([{ rule_id: ruleId, reason: 'replied' }]);
+		const inTwoHours = new Date(begunAt.getTime() + 2 * 3_600_000);
+		expect((await claim(service, ruleId, 'exec-trigger-reply-2', 10, inTwoHours)).map((contact) => contact.conversation_id)).not.toContain(conversationId);
 	});
 });
