@@ -5,8 +5,9 @@
 // readingWithoutPlus. Used by every node that takes phone numbers (CampaignSessionCreate,
 // QueueLedger).
 import type { CountryCode, PhoneNumber } from 'libphonenumber-js/max';
-import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
+import type { IExecuteFunctions } from 'n8n-workflow';
 import { E164 } from './valid-input';
+import { SettingRefusedError } from './per-item';
 
 type PhoneLibrary = typeof import('libphonenumber-js/max');
 let library: PhoneLibrary | undefined;
@@ -77,10 +78,13 @@ export function isCountryCode(code: string): code is CountryCode {
 export function readDefaultCountry(context: IExecuteFunctions, itemIndex: number, name = 'defaultCountry'): CountryCode {
 	const country = String(context.getNodeParameter(name, itemIndex, 'GB')).trim().toUpperCase();
 	if (!isCountryCode(country)) {
-		throw new NodeOperationError(context.getNode(), `Default Country "${country}" is not a country code`, {
-			itemIndex,
-			description: 'Use a two-letter ISO 3166 code such as GB, US or DE.',
-		});
+		// A setting typed in the node (Campaign Session Create, Add Leads), not the request's: its failed item names it.
+		throw new SettingRefusedError(
+			context.getNode(),
+			`Default Country "${country}" is not a country code`,
+			{ itemIndex, description: 'Use a two-letter ISO 3166 code such as GB, US or DE.' },
+			{ displayName: 'Default Country', parameter: name },
+		);
 	}
 	return country;
 }

@@ -7,10 +7,12 @@
 // refused option, anchored on "(got …)" at the end, never matched. It guards the order and the field.)
 // And the other way round: a setting typed in a workflow's node refused (Move's Moved By, Tag Claim's
 // Page ID, Queue Claim's Worker Name, Messenger Sync's Options and credential Page ID, Snapshot's
-// Contacts per List) is the workflow's 500 "fix it in the workflow" in each shipped webhook, as
-// contact-move, tag-monitor-send, queue-run, messenger-sync and automation-monitor answer it. Before,
-// contact-move, messenger-sync and automation-monitor answered those 400 as if the caller were at
-// fault, and tag-monitor-send and queue-run 500 without the hint (the refusals carried no setting).
+// Contacts per List, Campaign Session Create's Default Country and Re-Emit After) is the workflow's
+// 500 "fix it in the workflow" in each shipped webhook, as contact-move, tag-monitor-send, queue-run,
+// messenger-sync, automation-monitor and campaign-session-created answer it. Before, contact-move,
+// messenger-sync, automation-monitor and campaign-session-created answered those 400 as if the
+// caller were at fault, and tag-monitor-send and queue-run 500 without the hint (the refusals
+// carried no setting).
 import { randomUUID } from 'node:crypto';
 import type { INodeParameters } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
@@ -74,6 +76,8 @@ test.each([
 	['tag-monitor-send', 'Trigger Now', 'Claim Due Contacts', { pageId: '={{ "my-page" }}' }, {}, () => ({ ruleId: randomUUID() }), /^The Page ID is not a Facebook Page ID: it must be 1 to 32 digits$/, 'hint'],
 	['queue-run', 'Run Now', 'Claim Due Messages', { options: { leaseSeconds: 300, worker: '={{ "two words" }}' } }, { 'X-Leadflow-Owner': randomUUID() }, () => ({}), /^Worker Name /, 'hint'],
 	['messenger-sync', 'Sync Request', 'Messenger Sync', { options: { leaseSeconds: '={{ 5 }}' } }, {}, () => ({}), /^Lease \(Seconds\) must be a whole number from 10 to 86400 \(got 5\)$/, 'description'],
+	['campaign-session-created', 'Session Created', 'Create Sessions', { defaultCountry: '={{ "XX" }}' }, { 'X-Leadflow-Owner': randomUUID() }, () => ({}), /^Default Country "XX" is not a country code$/, 'hint'],
+	['campaign-session-created', 'Session Created', 'Create Sessions', { options: { emitLeaseMinutes: '={{ 0 }}' } }, { 'X-Leadflow-Owner': randomUUID() }, () => ({}), /^Re-Emit After \(Minutes\) must be a whole number of minutes from 1 to 43200/, 'hint'],
 ])('%s (%s): its node %s refusing its own setting %j answers 500 "fix it in the workflow", not the caller\'s 400', async (workflow, startNode, node, parameters, headers, body, error, hintKey) => {
 	const run = await runWorkflow(withSetting(workflow, node, parameters), {
 		startNode,

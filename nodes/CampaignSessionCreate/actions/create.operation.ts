@@ -4,7 +4,6 @@
 // handed to this call (created now, or not started and last handed out longer ago than the lease),
 // so a launch delivered twice, at once or one after the other, has no candidate contacted twice.
 import {
-	NodeOperationError,
 	updateDisplayOptions,
 	type IDataObject,
 	type IExecuteFunctions,
@@ -18,7 +17,7 @@ import { isPlainObject } from '../helpers/jsonValue';
 import { checkLaunchRequest, type LaunchRequest } from '../helpers/launchRequest';
 import { readOwner, unknownOwner } from '../helpers/owner';
 import { OUTPUT } from '../helpers/outputs';
-import { perItem, type Routed } from '../../shared/per-item';
+import { perItem, SettingRefusedError, type Routed } from '../../shared/per-item';
 import { loadPhoneLibrary, readDefaultCountry } from '../../shared/phone';
 import { invalidRequest, type Problem } from '../helpers/problems';
 import type { DroppedTask } from '../helpers/tasks';
@@ -199,7 +198,13 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 	const read = readRequestBody(context, itemIndex);
 	const emitLeaseMinutes = options.emitLeaseMinutes ?? 60;
 	if (typeof emitLeaseMinutes !== 'number' || !Number.isInteger(emitLeaseMinutes) || emitLeaseMinutes < 1 || emitLeaseMinutes > 43200) {
-		throw new NodeOperationError(context.getNode(), 'Re-Emit After (Minutes) must be a whole number of minutes from 1 to 43200 (30 days)', { itemIndex });
+		// A setting of the node's Options, not the request's: its failed item names it.
+		throw new SettingRefusedError(
+			context.getNode(),
+			'Re-Emit After (Minutes) must be a whole number of minutes from 1 to 43200 (30 days)',
+			{ itemIndex, description: "Set Re-Emit After (Minutes) in the node's Options to a whole number from 1 to 43200 (an expression must give one), or remove it to use the default, 60." },
+			{ displayName: 'Re-Emit After (Minutes)', parameter: 'options.emitLeaseMinutes' },
+		);
 	}
 	const checked = 'problem' in read ? { problems: [read.problem] } : checkLaunchRequest(read.body, { defaultCountry, maxTasks: options.maxTasks ?? 10000, idempotencyKey });
 	if ('problems' in checked || problems.length || 'problem' in ownerResult) {
