@@ -9,7 +9,11 @@
 import type { Readable } from 'node:stream';
 import type { ExportRow } from '../../shared/contract';
 
-/** The file's columns, in order: the queue item, then its lead. */
+/**
+ * The file's columns, in order: the queue item, then its lead. The times (scheduled_for, created_at,
+ * updated_at) are written as queue_export gives them: ISO 8601 in the owner's time zone with that
+ * instant's offset (2026-12-04T09:00:00+05:30), the clock of the day column.
+ */
 export const EXPORT_COLUMNS = [
 	'item_id',
 	'day',

@@ -338,8 +338,13 @@ export interface ExportArgs {
 
 export interface ExportRow {
 	item_id: string;
+	/** The owner's local day the message was prepared for. */
 	day: string;
 	status: QueueItemStatus;
+	/**
+	 * This and created_at, updated_at: ISO 8601 in the owner's time zone with that instant's offset
+	 * (2026-12-04T09:00:00+05:30), the clock of `day` (migration …1960).
+	 */
 	scheduled_for: string | null;
 	attempts: number;
 	message_id: string | null;
