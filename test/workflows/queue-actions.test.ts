@@ -1,7 +1,8 @@
 // workflows/queue-actions.json through n8n's engine in-process against the local stack: Take Lead
 // (POST leads/:leadId/take: 200 with what was cancelled, harmless twice, 404 unknown or another
-// owner's lead, 400 malformed, an unknown Taken By, a reason that is not text, or a lead nobody may
-// message (do_not_contact, not_interested, invalid); an empty or blank
+// owner's lead, 400 malformed, an unknown Taken By or a reason that is not text; a lead nobody may
+// message (do_not_contact, not_interested, invalid) 200 with its status kept and its follow-ups
+// stopped; an empty or blank
 // X-Leadflow-Owner is refused on every call like a missing one), the export (GET leadflow/queue/export?day=…: the CSV as a download,
 // headers only when empty, 400 without a day) and the metrics (GET leadflow/queue/metrics: per day
 // and totals, by default the owner's last 7 local days, 400 for a bad range, naming From Day); every call 403 without
@@ -68,6 +69,8 @@ test('POST leads/:leadId/take: 200 with what was cancelled, harmless twice; 404 
 		cancelled: expect.arrayContaining([{ queue: 'whatsapp_message_queue', item_id: message.id, from_status: 'queued' }]),
 		stopped_rules: 0,
 		sending: [],
+		status_kept: false,
+		explanation: null,
 	});
 	expect((await messagesOf(owner))[0].status).toBe('cancelled');
 	const again = await take(owner, lead.leadId);
@@ -95,33 +98,58 @@ test('POST leads/:leadId/take: 200 with what was cancelled, harmless twice; 404 
 	for (const answer of [foreign, unknown, malformed, noOwner, unknownActor]) noStackTrace(answer.response?.body);
 });
 
-test('POST leads/:leadId/take of a lead nobody may message (opted out, declined, unreachable): 400 naming its status and what to do; nothing written', async () => {
+test('POST leads/:leadId/take of a lead nobody may message (opted out, declined, unreachable): 200, its status kept and why; its Messenger follow-ups stopped, or nothing to stop without a conversation', async () => {
 	const owner = await queueOwner();
 	const leads = await leadsOf(owner, 3);
 	await prepareDue(owner);
 	const statuses = ['do_not_contact', 'not_interested', 'invalid'];
+	// The opted-out one talks to the owner's Page on Messenger too.
+	const conversation = await withDb(async (db) =>
+		(await db.query<{ id: string }>(`insert into public.messenger_conversations (user_id, page_id, sender_id, sender_name) values ($1, '1049000000077', $2, 'Opted Out') returning id`, [owner, `77${Date.now()}`])).rows[0].id,
+	);
 	// The owner's app marks them (their messages are cancelled); the console still shows the day's rows.
-	await withDb((db) => db.query('update public.leads l set status = s.status from unnest($1::uuid[], $2::text[]) s (id, status) where l.id = s.id', [leads.map((lead) => lead.leadId), statuses]));
+	await withDb((db) =>
+		db.query('update public.leads l set status = s.status, conversation_id = case when s.status = \'do_not_contact\' then $3::uuid end from unnest($1::uuid[], $2::text[]) s (id, status) where l.id = s.id', [
+			leads.map((lead) => lead.leadId),
+			statuses,
+			conversation,
+		]),
+	);
 	const before = await ledgerOf(owner);
 
 	const answers = [];
 	for (const lead of leads) answers.push(await take(owner, lead.leadId, { reason: 'Taken over in the Leadflow console' }));
+	const kept = 'its status is kept, not made human_controlled, so giving it back can never queue it again; ';
 	expect(answers.map((answer) => answer.response)).toEqual([
 		{
-			statusCode: 400,
+			statusCode: 200,
 			headers: expect.anything(),
 			body: {
-				status: 400,
-				error: `Lead ID: lead ${leads[0].leadId} is do_not_contact (opted out: never to be contacted), so it is not taken over`,
-				hint: 'Leave it as it is: nobody may message it. If the person asked to hear from you again, set its status in your app first (e.g. engaged), then take it over.',
+				lead_id: leads[0].leadId,
+				status: 'do_not_contact',
+				already_taken: false,
+				cancelled: [],
+				stopped_rules: 0,
+				sending: [],
+				status_kept: true,
+				explanation: `Lead ${leads[0].leadId} is do_not_contact (opted out: never to be contacted): ${kept}its Messenger follow-ups are stopped for every rule (delete the stop to resume them).`,
 			},
 		},
-		expect.objectContaining({ statusCode: 400, body: expect.objectContaining({ error: `Lead ID: lead ${leads[1].leadId} is not_interested (it declined), so it is not taken over` }) }),
-		expect.objectContaining({ statusCode: 400, body: expect.objectContaining({ error: expect.stringMatching(new RegExp(`^Lead ID: lead ${leads[2].leadId} is invalid \\(it cannot be reached`)), hint: expect.stringMatching(/once its phone is corrected/) }) }),
+		expect.objectContaining({
+			statusCode: 200,
+			body: expect.objectContaining({
+				status: 'not_interested',
+				status_kept: true,
+				explanation: `Lead ${leads[1].leadId} is not_interested (it declined): ${kept}it has no Messenger conversation, so there are no follow-ups to stop.`,
+			}),
+		}),
+		expect.objectContaining({ statusCode: 200, body: expect.objectContaining({ status: 'invalid', status_kept: true, explanation: expect.stringMatching(new RegExp(`^Lead ${leads[2].leadId} is invalid \\(it cannot be reached.*no follow-ups to stop\\.$`)) }) }),
 	]);
-	for (const answer of answers) noStackTrace(answer.response?.body);
 	expect(await Promise.all(leads.map((lead) => leadStatus(lead.leadId)))).toEqual(statuses);
 	expect(await ledgerOf(owner)).toEqual(before);
+	expect(
+		await withDb(async (db) => (await db.query('select conversation_id, rule_id, reason, note from public.ai_automation_stops where user_id = $1', [owner])).rows),
+	).toEqual([{ conversation_id: conversation, rule_id: null, reason: 'human_takeover', note: 'Taken over in the Leadflow console' }]);
 });
 
 test('GET leadflow/queue/export?day=…: the CSV as a download; headers only for an empty day; 400 without a day or with a bad status', async () => {

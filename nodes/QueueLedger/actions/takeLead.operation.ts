@@ -4,10 +4,11 @@
 // one whose send began (queue_begin_send) is left to its run, which records it sent with its wamid
 // (the item's `sending` lists it: it may have reached the lead), the lead's Messenger follow-ups
 // are stopped (reason human_takeover), and the ledger records each change. Taking a lead twice
-// changes nothing more. An unknown lead fails as not_found (a 404); a lead nobody may message
-// (do_not_contact, not_interested, invalid) is refused as invalid_input (a 400), nothing written.
-// A Reason that is not text (an object or a number from a request's JSON) is refused, never kept
-// as its JSON text.
+// changes nothing more. A lead nobody may message (do_not_contact, not_interested, invalid) keeps
+// its status (made human_controlled, then given back, it would be queued again) and the rest is
+// done all the same: what waits is cancelled, its Messenger follow-ups are stopped; the item says
+// so (status_kept, explanation). An unknown lead fails as not_found (a 404). A Reason that is not
+// text (an object or a number from a request's JSON) is refused, never kept as its JSON text.
 import { NodeApiError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
@@ -73,8 +74,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			// The caller set Taken By (the webhook's takenBy) and Lead ID, not p_actor_id and p_lead_id: a
 			// refusal names them (an unknown lead, or one of another owner than Owner User ID).
 			const named = inParameterNames(this, error, itemIndex, { p_actor_id: 'Taken By' }, 'Use the ID of a Supabase Auth user of this project (auth.users) as Taken By, or leave it empty.');
-			// A lead nobody may message (do_not_contact, not_interested, invalid) is refused with the
-			// database's own advice; an unknown lead (or another owner's) with where to find one.
+			// A refusal the database gives its own advice for (22023 with a hint) keeps it; an unknown
+			// lead (or another owner's) gets where to find one.
 			const statusRefused = databaseCode(error) === '22023' ? databaseHint(error) : undefined;
 			throw inParameterNames(this, named, itemIndex, { p_lead_id: 'Lead ID' }, statusRefused ?? `Use the lead_id Add Leads or Claim returns, of the owner in ${OWNER_FIELD} (or leave ${OWNER_FIELD} empty for any owner's lead).`);
 		}

@@ -295,7 +295,10 @@ export interface BeginQueueSendResult {
 // queue_take_lead
 // =============================================================================================
 export interface TakeLeadArgs {
-	/** A do_not_contact, not_interested or invalid lead is refused (22023), nothing written. */
+	/**
+	 * A do_not_contact, not_interested or invalid lead keeps its status (status_kept): what waits is
+	 * cancelled and its follow-ups stopped all the same.
+	 */
 	p_lead_id: string;
 	/** The user who takes the lead over. */
 	p_actor_id?: string | null;
@@ -308,6 +311,7 @@ export interface TakeLeadArgs {
 export interface TakeLeadResult {
 	lead_id: string;
 	user_id: string;
+	/** human_controlled; or the lead's own status when it was kept (status_kept). */
 	status: QueueLeadStatus;
 	/** The lead was human-controlled already: nothing changed. */
 	already_taken: boolean;
@@ -321,6 +325,14 @@ export interface TakeLeadResult {
 	 * send failed). [] when none.
 	 */
 	sending: Array<{ item_id: string; send_started_at: string; worker: string }>;
+	/**
+	 * The lead is one nobody may message (do_not_contact, not_interested, invalid): its status was
+	 * kept, not made human_controlled (given back, it would be queued again); its waiting items were
+	 * cancelled and its Messenger follow-ups stopped all the same. False for an ordinary take.
+	 */
+	status_kept: boolean;
+	/** When status_kept: the status kept, why, and whether follow-ups were stopped or there was no conversation. */
+	explanation: string | null;
 }
 
 // =============================================================================================

@@ -330,7 +330,7 @@ describe('queue_take_lead', () => {
 		await takeLead(leadIds[0], { now: AT });
 		const before = await ledger(userId);
 		const [again] = await takeLead(leadIds[0], { now: LATER, reason: 'clicked twice' });
-		expect(again).toEqual({ lead_id: leadIds[0], user_id: userId, status: 'human_controlled', already_taken: true, cancelled: [], stopped_rules: 0, sending: [] });
+		expect(again).toEqual({ lead_id: leadIds[0], user_id: userId, status: 'human_controlled', already_taken: true, cancelled: [], stopped_rules: 0, sending: [], status_kept: false, explanation: null });
 		expect(await ledger(userId)).toEqual(before);
 	});
 
