@@ -10,7 +10,10 @@
 // node's fault, not the caller's; an option not set, or set to an empty
 // expression, is the property's default. A maximum declared with typeOptions.clampAboveMax (one
 // added after workflows were saved with larger values) is used for a value above it, with a warning
-// logged, instead of refusing it. Text and boolean options are left to their readers.
+// logged, instead of refusing it; likewise a whole-number option declared with
+// typeOptions.roundsDownFractions (one whose node rounded a fraction down before it was checked
+// here) rounds a fraction within its range down, with a warning logged, instead of refusing it.
+// Text and boolean options are left to their readers.
 import { type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import { SettingRefusedError } from './per-item';
 import { boundedNumber, shown } from './valid-input';
@@ -60,6 +63,28 @@ function clampedAbove(property: INodeProperties, raw: unknown, rule: { min: numb
 	return value !== undefined && value > rule.max ? rule.max : undefined;
 }
 
+/**
+ * Whether a whole-number property rounds a fraction within its range down instead of refusing it
+ * (typeOptions.roundsDownFractions, said in its description): the node rounded fractions down before
+ * its options were checked here, so workflows were saved with them (an expression's 100 / 3). A
+ * saved workflow keeps working as it did; a warning is logged. Below the minimum or above the
+ * maximum (the range is the fraction's, as before) is still refused.
+ */
+function roundsDownFractions(property: INodeProperties): boolean {
+	return property.typeOptions?.roundsDownFractions === true;
+}
+
+/**
+ * A fraction the property rounds down, read as any value is read (boundedNumber: a number or its
+ * figures as text) within the range (up to any number when it clamps above its maximum): the whole
+ * number below it; else undefined (a whole number, or a value refused or clamped as any other).
+ */
+function roundedDown(property: INodeProperties, raw: unknown, rule: { min: number; max: number; whole: boolean }): number | undefined {
+	if (!rule.whole || !roundsDownFractions(property)) return undefined;
+	const { value } = boundedNumber(raw, { ...rule, whole: false, max: clampsAboveMax(property) ? Number.MAX_VALUE : rule.max });
+	return value !== undefined && !Number.isInteger(value) ? Math.floor(value) : undefined;
+}
+
 /** The choices of an options property, as their values. */
 function choicesOf(property: INodeProperties): string[] {
 	return (property.options ?? []).flatMap((choice) => ('value' in choice ? [String(choice.value)] : []));
@@ -90,12 +115,17 @@ function checkedValue(context: IExecuteFunctions, property: INodeProperties, raw
 		throw refused(`${label} must be ${rangeOf(property)} (got ${shown(raw)})`, fix);
 	}
 	const rule = numberRule(property);
-	const clamped = clampedAbove(property, raw, rule);
+	const floored = roundedDown(property, raw, rule);
+	if (floored !== undefined) {
+		context.logger?.warn(`${context.getNode().name}: ${label} ${shown(raw)} is not a whole number; ${floored} is used`, { itemIndex });
+	}
+	const read = floored ?? raw;
+	const clamped = clampedAbove(property, read, rule);
 	if (clamped !== undefined) {
-		context.logger?.warn(`${context.getNode().name}: ${label} ${shown(raw)} is above its maximum, ${rule.max}; ${rule.max} is used`, { itemIndex });
+		context.logger?.warn(`${context.getNode().name}: ${label} ${shown(read)} is above its maximum, ${rule.max}; ${rule.max} is used`, { itemIndex });
 		return clamped;
 	}
-	const { value, problem } = boundedNumber(raw, { ...rule, fallback: property.default as number });
+	const { value, problem } = boundedNumber(read, { ...rule, fallback: property.default as number });
 	if (problem !== undefined) throw refused(`${label} ${problem}`, fix);
 	return value;
 }

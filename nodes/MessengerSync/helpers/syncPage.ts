@@ -163,7 +163,10 @@ export function readSettings(context: IExecuteFunctions): SyncSettings {
 	}
 	// The Options, each checked against the range the editor shows (description.ts): a value out of
 	// it (an expression's) is a SettingRefusedError naming the option, so the failed item carries
-	// `setting` and the shipped webhook answers it as its own node's fault, not the caller's.
+	// `setting` and the shipped webhook answers it as its own node's fault, not the caller's. What the
+	// node took before these checks it still takes, as it did, so saved workflows keep working: a
+	// fraction of a page size, Retries or Lease (Seconds) within its range is rounded down (with a
+	// warning logged: roundsDownFractions), one of Backoff or Timeout (Ms) used as given.
 	const options = readCheckedOptions<Omit<SyncSettings, 'owner' | 'full'>>(context, 0, OPTIONS, OPTION_WHY);
 	return {
 		owner: owner === '' ? null : owner,
