@@ -178,10 +178,11 @@ export function outsideActionsInWords(results: ReadonlyArray<Record<string, unkn
 }
 
 /**
- * Why a lead of the queue has no Take Lead button, in words, or undefined when it may be taken over:
- * nobody may message a lead that opted out, declined or cannot be reached, and taken over then given
- * back it would be queued again, so the database refuses it (queue_take_lead) and the page offers no
- * button for it. A lead already taken over shows that instead (its own cell).
+ * Why a lead of the queue is not taken over, in words, or undefined when it may be: nobody may message
+ * a lead that opted out, declined or cannot be reached, and taken over then given back it would be
+ * queued again, so the database keeps its status (queue_take_lead). The page offers no Take Lead for
+ * it, only *Stop follow-ups* when it has a Messenger conversation not yet stopped (the same call:
+ * its follow-ups are stopped, its status kept). A lead already taken over shows that instead.
  */
 export function notTakenOverInWords(leadStatus: string): string | undefined {
 	switch (leadStatus) {
@@ -194,4 +195,16 @@ export function notTakenOverInWords(leadStatus: string): string | undefined {
 		default:
 			return undefined;
 	}
+}
+
+/**
+ * What the page says after Take Lead answered for a lead whose status the database kept
+ * (`status_kept`): its follow-ups stopped (or already stopped), and why it is not taken over.
+ */
+export function followUpsStoppedInWords(name: string, answer: { status: string; stopped_rules: number }): string {
+	const why = notTakenOverInWords(answer.status) ?? answer.status;
+	const stopped = answer.stopped_rules
+		? `Follow-ups stopped for ${name} (${formatNumber(answer.stopped_rules)} rule${answer.stopped_rules === 1 ? '' : 's'})`
+		: `Follow-ups stopped for ${name}`;
+	return `${stopped}. ${why}: the lead is not taken over, so it is never queued again.`;
 }

@@ -3,7 +3,7 @@
 // search), polled every 2 s from GET …/console/api/queue. Take Lead, Export CSV and the metrics call
 // the shipped queue webhooks (workflows/queue-actions.json) beside the console, with the same key
 // and the owner in X-Leadflow-Owner, as the owner's app would.
-import { formatDuration, formatNumber, formatRelative, notTakenOverInWords } from './format';
+import { followUpsStoppedInWords, formatDuration, formatNumber, formatRelative, notTakenOverInWords } from './format';
 import { parseFragment } from './fragment';
 import { onSearchInput, type Tab, type TabContext } from './tab';
 
@@ -11,6 +11,8 @@ interface QueueRow {
 	item_id: string; lead_id: string; name: string | null; phone: string; lead_status: string; lead_score: number | null; status: string;
 	attempts: number; scheduled_for: string; completed_at: string | null; message_id: string | null; last_error: string | null;
 	taken_over_at: string | null; taken_over_by: string | null;
+	/** The lead's Messenger conversation, and whether it is stopped for every follow-up rule. */
+	conversation_id?: string | null; follow_ups_stopped?: boolean;
 	last_event: { queue: string; from_status: string | null; to_status: string; reason: string; actor: string; worker: string | null; at: string } | null;
 }
 interface QueuePage {
@@ -30,7 +32,8 @@ interface DayMetrics {
 	mean_wait_seconds: number | string | null; mean_processing_seconds: number | string | null;
 }
 /** `sending`: the lead's messages whose send had begun, left to their run (they may have reached the lead). */
-interface TakeAnswer { lead_id: string; status: string; already_taken: boolean; cancelled: unknown[]; stopped_rules: number; sending?: unknown[] }
+/** `status_kept`: a lead nobody may message keeps its status; its follow-ups were stopped all the same. */
+interface TakeAnswer { lead_id: string; status: string; already_taken: boolean; cancelled: unknown[]; stopped_rules: number; sending?: unknown[]; status_kept?: boolean; explanation?: string | null }
 
 const PAGE_SIZE = 25;
 const POLL_MS = 2000;
@@ -172,7 +175,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		el('queue-export').addEventListener('click', () => void exportCsv());
 		el('queue-rows').addEventListener('click', (event) => {
 			const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-take]');
-			if (button?.dataset.take) void takeLead(button.dataset.take, button.dataset.name ?? 'the lead');
+			if (button?.dataset.take) void takeLead(button.dataset.take, button.dataset.name ?? 'the lead', button.classList.contains('stop-follow-ups'));
 		});
 	}
 
@@ -366,8 +369,10 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			<td data-label="Last event">${event ? `${escape(reasonInWords(event.reason))} <span class="sub">${escape(ACTORS[event.actor] ?? event.actor)} · <time datetime="${escape(event.at)}" title="${escape(new Date(event.at).toLocaleString())}">${escape(when(event.at))}</time></span>` : '—'}</td>
 			<td data-label="Take over">${taken
 				? `<span class="taken" tabindex="-1" data-key="take-${escape(row.lead_id)}">Taken over${row.taken_over_at ? ` ${escape(when(row.taken_over_at))}` : ''}</span>`
+				: notToTake && row.conversation_id && !row.follow_ups_stopped
+				? `<span class="not-to-take">${escape(notToTake)}</span> <button type="button" class="take stop-follow-ups" data-key="take-${escape(row.lead_id)}" data-take="${escape(row.lead_id)}" data-name="${escape(name)}"${taking ? ' aria-disabled="true"' : ''} aria-label="Stop follow-ups: ${escape(name)} (${escape(notToTake)}: not taken over)">${taking ? 'Stopping…' : 'Stop follow-ups'}</button>`
 				: notToTake
-				? `<span class="taken not-to-take" tabindex="-1" data-key="take-${escape(row.lead_id)}">${escape(notToTake)}</span>`
+				? `<span class="taken not-to-take" tabindex="-1" data-key="take-${escape(row.lead_id)}">${escape(notToTake)}${row.follow_ups_stopped ? ' · follow-ups stopped' : ''}</span>`
 				: `<button type="button" class="take" data-key="take-${escape(row.lead_id)}" data-take="${escape(row.lead_id)}" data-name="${escape(name)}"${taking ? ' aria-disabled="true"' : ''} aria-label="Take Lead: ${escape(name)}">${taking ? 'Taking…' : 'Take Lead'}</button>`}</td>`;
 	}
 
@@ -403,11 +408,12 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		}
 	}
 
-	async function takeLead(leadId: string, name: string) {
+	/** Take Lead; `stopping`: the row's *Stop follow-ups* (a lead nobody may message: the same call keeps its status). */
+	async function takeLead(leadId: string, name: string, stopping = false) {
 		if (state.taking.has(leadId)) return;
 		state.taking.add(leadId);
 		if (state.data) renderPage(state.data);
-		say(`Taking over ${name}…`);
+		say(stopping ? `Stopping follow-ups for ${name}…` : `Taking over ${name}…`);
 		try {
 			const { status, json } = await request(`${webhooks}/leads/${encodeURIComponent(leadId)}/take`, {
 				method: 'POST',
@@ -416,7 +422,9 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			});
 			const answer = json as (TakeAnswer & { error?: string }) | undefined;
 			if (status === 200 && answer) {
-				if (answer.already_taken) {
+				if (answer.status_kept) {
+					say(followUpsStoppedInWords(name, answer));
+				} else if (answer.already_taken) {
 					say(`${name} was already taken over: nothing changed (someone took it before you).`, 'error');
 				} else {
 					const cancelled = answer.cancelled.length;
@@ -429,10 +437,10 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 					);
 				}
 			} else {
-				say(`Could not take over ${name}: ${answer?.error ?? `the server answered ${status}`}`, 'error');
+				say(`Could not ${stopping ? 'stop follow-ups for' : 'take over'} ${name}: ${answer?.error ?? `the server answered ${status}`}`, 'error');
 			}
 		} catch (error) {
-			say(`Could not take over ${name}: ${(error as Error).message}`, 'error');
+			say(`Could not ${stopping ? 'stop follow-ups for' : 'take over'} ${name}: ${(error as Error).message}`, 'error');
 		} finally {
 			state.taking.delete(leadId);
 			state.metricsKey = '';

@@ -1,10 +1,11 @@
 // The console Queue tab's Take Lead cell for a lead nobody may message (console/src/format.ts): no
-// button, the reason in words, for the statuses queue_take_lead refuses (do_not_contact,
-// not_interested, invalid); every other status keeps its button. The refusal itself:
-// test/db/queue/take-lead-not-to-message.test.ts and test/workflows/queue-actions.test.ts.
-import { notTakenOverInWords } from '../../console/src/format';
+// Take Lead, the reason in words, for the statuses whose status queue_take_lead keeps
+// (do_not_contact, not_interested, invalid); every other status keeps its button. Such a lead with a
+// conversation not yet stopped gets Stop follow-ups, and the page's words after it. The database's
+// side: test/db/queue/take-lead-not-to-message.test.ts and test/workflows/queue-actions.test.ts.
+import { followUpsStoppedInWords, notTakenOverInWords } from '../../console/src/format';
 
-test('a lead that opted out, declined or cannot be reached has no Take Lead button, and says why', () => {
+test('a lead that opted out, declined or cannot be reached has no Take Lead button, and says why it is not taken over', () => {
 	expect(notTakenOverInWords('do_not_contact')).toBe('Opted out: not to be contacted');
 	expect(notTakenOverInWords('not_interested')).toBe('Declined: not to be contacted');
 	expect(notTakenOverInWords('invalid')).toBe('Cannot be reached: correct its phone first');
@@ -12,4 +13,11 @@ test('a lead that opted out, declined or cannot be reached has no Take Lead butt
 
 test('every other lead status keeps its button (human_controlled shows "Taken over" on its own)', () => {
 	for (const status of ['new', 'queued', 'contacted', 'engaged', 'booked', 'human_controlled']) expect(notTakenOverInWords(status)).toBeUndefined();
+});
+
+test('after Stop follow-ups (Take Lead of such a lead, its status kept): the follow-ups stopped, and why the lead is not taken over', () => {
+	expect(followUpsStoppedInWords('Ana', { status: 'do_not_contact', stopped_rules: 2 })).toBe('Follow-ups stopped for Ana (2 rules). Opted out: not to be contacted: the lead is not taken over, so it is never queued again.');
+	expect(followUpsStoppedInWords('Ana', { status: 'not_interested', stopped_rules: 1 })).toBe('Follow-ups stopped for Ana (1 rule). Declined: not to be contacted: the lead is not taken over, so it is never queued again.');
+	// Stopped already (a second click, a takeover from the Page inbox): no count, the same words.
+	expect(followUpsStoppedInWords('Ana', { status: 'invalid', stopped_rules: 0 })).toBe('Follow-ups stopped for Ana. Cannot be reached: correct its phone first: the lead is not taken over, so it is never queued again.');
 });

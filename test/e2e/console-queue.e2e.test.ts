@@ -2,7 +2,7 @@
 // real n8n with this package installed from its tarball, the console and queue-actions workflows,
 // and the local stack. Every count and row on the page is the database's; Take Lead (by mouse and by
 // keyboard) takes the lead in the database, the page shows it taken, and a take of a lead someone
-// took meanwhile shows the refusal's message; a lead nobody may message has no button, its row says why; Export CSV downloads what the export webhook answers;
+// took meanwhile shows the refusal's message; a lead nobody may message has no Take Lead, its row says why (with a conversation, Stop follow-ups, its status kept); Export CSV downloads what the export webhook answers;
 // the metrics are the metrics webhook's; 375 px without sideways scrolling; no console error and no
 // failed request; without the key, 403 and no data; a refused call answers what to do (`hint`). Screenshots go to test/e2e/artifacts/.
 //
@@ -287,26 +287,46 @@ test('a page past the end (messages picked up meanwhile, out of the filter) move
 	await visitor.close();
 });
 
-test('a lead nobody may message (opted out, declined, unreachable) has no Take Lead button: the row says why', async () => {
+test('a lead nobody may message (opted out, declined, unreachable) has no Take Lead button: the row says why; with a conversation it offers Stop follow-ups, which stops them and keeps its status', async () => {
 	// Another owner, so the main page's counts stay as they are.
 	const { dbNow } = await withDb(async (db) => (await db.query<{ dbNow: Date }>('select now() as "dbNow"')).rows[0]);
 	const marked = await createOwner({ time_zone: zone, daily_capacity: 4, send_from: '09:00', send_until: '17:00' });
 	const leads = await addLeads(leadItems(marked, 4).map((lead, i) => ({ ...lead, name: `Marked Person ${i}` })));
 	await prepare(marked, new Date(dbNow.getTime() - 86_400_000).toISOString());
 	const statuses = ['do_not_contact', 'not_interested', 'invalid'];
-	await withDb((db) => db.query('update public.leads l set status = s.status from unnest($1::uuid[], $2::text[]) s (id, status) where l.id = s.id', [leads.slice(0, 3).map((lead) => lead.lead_id), statuses]));
+	// The opted-out one also talks to the owner's Page on Messenger.
+	const conversation = await withDb(async (db) =>
+		(await db.query<{ id: string }>(`insert into public.messenger_conversations (user_id, page_id, sender_id, sender_name) values ($1, '1049000000099', $2, 'Marked Person 0') returning id`, [marked, `99${Date.now()}`])).rows[0].id,
+	);
+	await withDb((db) =>
+		db.query(`update public.leads l set status = s.status, conversation_id = case when s.status = 'do_not_contact' then $3::uuid end from unnest($1::uuid[], $2::text[]) s (id, status) where l.id = s.id`, [
+			leads.slice(0, 3).map((lead) => lead.lead_id),
+			statuses,
+			conversation,
+		]),
+	);
 	const visitor = await browser.newPage();
 	await visitor.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(WEBHOOK_KEY.value)}&tab=queue&owner=${marked}`);
 	await visitor.locator('#queue-rows tr[data-item]').nth(3).waitFor({ timeout: 15_000 });
-	const cells = await Promise.all(leads.map(async (lead) => {
-		const row = visitor.locator(`tr[data-lead="${lead.lead_id}"]`);
-		return [await row.getAttribute('data-lead-status'), await row.locator('button[data-take]').count(), (await row.locator('td[data-label="Take over"]').textContent())?.trim()];
-	}));
-	expect(cells).toEqual([
-		['do_not_contact', 0, 'Opted out: not to be contacted'],
+	const cells = () =>
+		Promise.all(leads.map(async (lead) => {
+			const row = visitor.locator(`tr[data-lead="${lead.lead_id}"]`);
+			return [await row.getAttribute('data-lead-status'), await row.locator('button[data-take]').count(), (await row.locator('td[data-label="Take over"]').textContent())?.replace(/\s+/g, ' ').trim()];
+		}));
+	expect(await cells()).toEqual([
+		['do_not_contact', 1, 'Opted out: not to be contacted Stop follow-ups'],
 		['not_interested', 0, 'Declined: not to be contacted'],
 		['invalid', 0, 'Cannot be reached: correct its phone first'],
 		['queued', 1, 'Take Lead'],
+	]);
+
+	await visitor.locator(`tr[data-lead="${leads[0].lead_id}"] button.stop-follow-ups`).click();
+	await visitor.waitForFunction(() => /^Follow-ups stopped for /.test(document.getElementById('queue-message')?.textContent ?? ''));
+	expect(await visitor.textContent('#queue-message')).toBe('Follow-ups stopped for Marked Person 0. Opted out: not to be contacted: the lead is not taken over, so it is never queued again.');
+	await visitor.locator(`tr[data-lead="${leads[0].lead_id}"] td[data-label="Take over"]`, { hasText: 'follow-ups stopped' }).waitFor({ timeout: 15_000 });
+	expect((await cells())[0]).toEqual(['do_not_contact', 0, 'Opted out: not to be contacted · follow-ups stopped']);
+	expect(await withDb(async (db) => (await db.query('select l.status, l.taken_over_at, s.rule_id, s.reason from public.leads l join public.ai_automation_stops s on s.conversation_id = l.conversation_id where l.id = $1', [leads[0].lead_id])).rows)).toEqual([
+		{ status: 'do_not_contact', taken_over_at: null, rule_id: null, reason: 'human_takeover' },
 	]);
 	await visitor.close();
 });

@@ -21,6 +21,7 @@ interface QueuePage {
 		rows: Array<{
 			item_id: string; lead_id: string; name: string; phone: string; status: string; attempts: number; lead_status: string;
 			scheduled_for: string; taken_over_at: string | null; last_error: string | null;
+			conversation_id: string | null; follow_ups_stopped: boolean;
 			last_event: { queue: string; reason: string; to_status: string; actor: string; at: string } | null;
 		}>;
 	};
@@ -129,4 +130,36 @@ test('bad arguments are refused naming them; an unknown owner is not found', asy
 	expect(await refused({ p_user_id: '00000000-0000-4000-8000-000000000000' })).toMatchObject({ code: 'P0002', message: expect.stringContaining('p_user_id') });
 	const { error } = await serviceClient({ now: new Date(SEND_DAY_NOON) }).rpc('console_queue_page', { p_user_id: owner });
 	expect(error).toBeNull();
+});
+
+test('each row says its lead\'s conversation and whether it is stopped for every follow-up rule (migration …2010): the page offers Stop follow-ups only while there is something to stop', async () => {
+	const { userId, leadIds } = await preparedOwner(3);
+	const conversations = await withDb(async (db) =>
+		(await db.query<{ id: string }>(`insert into public.messenger_conversations (user_id, page_id, sender_id) select $1, '1049000000088', '88' || n from generate_series(1, 2) n returning id`, [userId])).rows.map((row) => row.id),
+	);
+	// Two opted out, on Messenger too; the third has no conversation.
+	await withDb((db) =>
+		db.query(`update public.leads l set status = 'do_not_contact', conversation_id = c.conversation_id from unnest($1::uuid[], $2::uuid[]) c (id, conversation_id) where l.id = c.id`, [leadIds, [...conversations, null]]),
+	);
+	const [taken] = await takeLead(leadIds[0], { userId, now: SEND_DAY_NOON });
+	expect(taken).toMatchObject({ status: 'do_not_contact', status_kept: true });
+
+	const { rows } = (await page({ p_user_id: userId })).rows;
+	const byLead = Object.fromEntries(rows.map((row) => [row.lead_id, [row.lead_status, row.conversation_id, row.follow_ups_stopped]]));
+	expect(byLead).toEqual({
+		[leadIds[0]]: ['do_not_contact', conversations[0], true],
+		[leadIds[1]]: ['do_not_contact', conversations[1], false],
+		[leadIds[2]]: ['do_not_contact', null, false],
+	});
+	// A stop for one rule only is not a stop for every rule.
+	const rule = await withDb(async (db) =>
+		(await db.query<{ id: string }>(
+			`with tag as (insert into public.tags (user_id, name) values ($1, 'AI Lead') returning id)
+			 insert into public.ai_automation_rules (user_id, name, enabled, page_id, include_tag_ids, tag_match, exclude_tag_ids, daily_limit, max_follow_ups,
+			   min_hours_between_follow_ups, stop_on_reply, active_hours_start, active_hours_end, time_zone, active_days, instructions, context_message_count)
+			 select $1, 'r', true, null, array[tag.id], 'any', '{}', 10, 1, 1, true, '00:00', '00:00', 'UTC', '{1,2,3,4,5,6,7}', 'Write a follow-up.', 5 from tag returning id`, [userId])).rows[0].id,
+	);
+	await withDb((db) => db.query(`insert into public.ai_automation_stops (user_id, conversation_id, rule_id, reason) values ($1, $2, $3, 'manual')`, [userId, conversations[1], rule]));
+	const again = (await page({ p_user_id: userId })).rows.rows;
+	expect(again.find((row) => row.lead_id === leadIds[1])?.follow_ups_stopped).toBe(false);
 });
