@@ -191,7 +191,7 @@ export function notTakenOverInWords(leadStatus: string): string | undefined {
 		case 'not_interested':
 			return 'Declined: not to be contacted';
 		case 'invalid':
-			return 'Cannot be reached: correct its phone first';
+			return 'Cannot be reached (correct its phone, then its status, in your app)';
 		default:
 			return undefined;
 	}

@@ -8,7 +8,7 @@ import { followUpsStoppedInWords, notTakenOverInWords } from '../../console/src/
 test('a lead that opted out, declined or cannot be reached has no Take Lead button, and says why it is not taken over', () => {
 	expect(notTakenOverInWords('do_not_contact')).toBe('Opted out: not to be contacted');
 	expect(notTakenOverInWords('not_interested')).toBe('Declined: not to be contacted');
-	expect(notTakenOverInWords('invalid')).toBe('Cannot be reached: correct its phone first');
+	expect(notTakenOverInWords('invalid')).toBe('Cannot be reached (correct its phone, then its status, in your app)');
 });
 
 test('every other lead status keeps its button (human_controlled shows "Taken over" on its own)', () => {
@@ -19,5 +19,5 @@ test('after Stop follow-ups (Take Lead of such a lead, its status kept): the fol
 	expect(followUpsStoppedInWords('Ana', { status: 'do_not_contact', stopped_rules: 2 })).toBe('Follow-ups stopped for Ana (2 rules). Opted out: not to be contacted: the lead is not taken over, so it is never queued again.');
 	expect(followUpsStoppedInWords('Ana', { status: 'not_interested', stopped_rules: 1 })).toBe('Follow-ups stopped for Ana (1 rule). Declined: not to be contacted: the lead is not taken over, so it is never queued again.');
 	// Stopped already (a second click, a takeover from the Page inbox): no count, the same words.
-	expect(followUpsStoppedInWords('Ana', { status: 'invalid', stopped_rules: 0 })).toBe('Follow-ups stopped for Ana. Cannot be reached: correct its phone first: the lead is not taken over, so it is never queued again.');
+	expect(followUpsStoppedInWords('Ana', { status: 'invalid', stopped_rules: 0 })).toBe('Follow-ups stopped for Ana. Cannot be reached (correct its phone, then its status, in your app): the lead is not taken over, so it is never queued again.');
 });

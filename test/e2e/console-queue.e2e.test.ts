@@ -316,7 +316,7 @@ test('a lead nobody may message (opted out, declined, unreachable) has no Take L
 	expect(await cells()).toEqual([
 		['do_not_contact', 1, 'Opted out: not to be contacted Stop follow-ups'],
 		['not_interested', 0, 'Declined: not to be contacted'],
-		['invalid', 0, 'Cannot be reached: correct its phone first'],
+		['invalid', 0, 'Cannot be reached (correct its phone, then its status, in your app)'],
 		['queued', 1, 'Take Lead'],
 	]);
 
