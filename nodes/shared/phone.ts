@@ -1,9 +1,9 @@
 // Phone numbers to E.164 with libphonenumber-js's full metadata, so "valid" means the number fits
 // a real numbering plan (not just a plausible length). Numbers without a leading + are read in the
 // node's default country (the user's own, e.g. 07853 723604 in GB), except a number written with
-// that country's calling code but no + (a WhatsApp id, 491711234567 in DE): see
-// readingWithoutPlus. Used by every node that takes phone numbers (CampaignSessionCreate,
-// QueueLedger).
+// that country's calling code but no + that only reads as a mobile that way (a WhatsApp id,
+// 491711234567 in DE): see readingWithoutPlus. Used by every node that takes phone numbers
+// (CampaignSessionCreate, QueueLedger).
 import type { CountryCode, PhoneNumber } from 'libphonenumber-js/max';
 import type { IExecuteFunctions } from 'n8n-workflow';
 import { E164 } from './valid-input';
@@ -112,18 +112,38 @@ export function normalisePhone(raw: string, defaultCountry: CountryCode): PhoneR
 	return { e164: reading.number };
 }
 
+/** A mobile number's types: WhatsApp ids are mobile numbers (FIXED_LINE_OR_MOBILE where a plan cannot tell, as in the US). */
+const MOBILE_TYPES: ReadonlySet<string | undefined> = new Set(['MOBILE', 'FIXED_LINE_OR_MOBILE']);
+
+function isMobile(number: PhoneNumber): boolean {
+	return MOBILE_TYPES.has(number.getType());
+}
+
+/**
+ * Which reading of a number without + to take when both are valid and differ, by whether each is a
+ * mobile: the international one only when it alone is a mobile (a WhatsApp id), none when both are.
+ * No such pair of mobiles turned up in samples of today's metadata; the rule still says what to do.
+ */
+export function readingByType(nationalIsMobile: boolean, internationalIsMobile: boolean): 'national' | 'international' | 'ambiguous' {
+	if (!internationalIsMobile) return 'national';
+	return nationalIsMobile ? 'ambiguous' : 'international';
+}
+
 /**
  * A number written without + (nor an international prefix such as 00) whose digits start with the
  * default country's calling code can be read two ways: as a national number (what the parser does
  * when that reading is valid) or as that calling code followed by the national number, as WhatsApp
  * writes its ids (491711234567 for +49 171 1234567). When only one reading is valid, or both are
- * the same number, that is the number. When both are valid and differ (the example mobile number of
- * DE, ID and XK written this way is also a valid national number there):
- * - in a country whose national numbers are written with a trunk prefix (DE, ID, XK: 0) the digits
- *   do not start with it, so they are not a national number as people write one: the international
- *   reading (+49 171 1234567, not +49 491711234567);
- * - otherwise (IT, whose numbers have no trunk prefix: 3907970574 is a mobile as written and a
- *   fixed line after the 39) nothing settles it, and the number is refused, saying both readings.
+ * the same number, that is the number. When both are valid and differ, their types decide, since a
+ * WhatsApp id is a mobile number:
+ * - only the international reading is a mobile: that one (DE 491711234567 is +49 171 1234567, not
+ *   the landline +49 491711234567);
+ * - otherwise, when the international reading is no mobile: the national reading, as before
+ *   5d8ef7c (a landline or a mobile that lost its trunk 0 in a spreadsheet: VN 846921530 is the
+ *   mobile +84 84 692 1530, SE 468291160 Lund's +46 46 829 11 60; IT 390 376 4953 is a mobile as
+ *   written);
+ * - both are mobiles (none turned up in samples of every country's plan, but a plan may change):
+ *   nothing settles it, and the number is refused, saying both readings and what to write.
  */
 function readingWithoutPlus(input: string, national: PhoneNumber, country: CountryCode): PhoneNumber | { problem: string } {
 	const library = phoneLibrary();
@@ -132,12 +152,13 @@ function readingWithoutPlus(input: string, national: PhoneNumber, country: Count
 	if (!digits.startsWith(code)) return national;
 	const international = library.parsePhoneNumberFromString(`+${digits}`);
 	if (!international?.isValid() || international.number === national.number) return national;
+	const chosen = readingByType(isMobile(national), isMobile(international));
+	if (chosen !== 'ambiguous') return chosen === 'national' ? national : international;
 	const trunk = trunkPrefix(country);
-	if (trunk !== undefined && !digits.startsWith(trunk)) return international;
 	const withTrunk = trunk === undefined ? '' : `, or as a number in ${country} with its leading ${trunk}`;
 	return {
 		problem:
-			`is ambiguous in ${country} without a + (${JSON.stringify(input)}): it is ${national.number} as a number in ${country}, ` +
-			`or ${international.number} if its first digits are ${country}'s country code ${code}; write it with + and the country code${withTrunk}`,
+			`is ambiguous in ${country} without a + (${JSON.stringify(input)}): it is the mobile ${national.number} as a number in ${country}, ` +
+			`or the mobile ${international.number} if its first digits are ${country}'s country code ${code}; write it with + and the country code${withTrunk}`,
 	};
 }

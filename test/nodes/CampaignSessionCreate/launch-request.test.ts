@@ -79,15 +79,15 @@ describe('checkLaunchRequest', () => {
 		]);
 	});
 
-	it('reads a WhatsApp id (the country code without +) as that number, so it repeats the phone written with +; refuses a number that reads two ways', () => {
+	it('reads a WhatsApp id (the country code without +) as that number, so it repeats the phone written with +; a number whose other reading is no mobile is the national one', () => {
 		const germany = { ...settings, defaultCountry: 'DE' as const };
 		const request = requestOf(checkLaunchRequest({ ...seedLaunch(), tasks: [{ phone_number: '+49 171 1234567' }, { phone_number: '491711234567' }] }, germany));
 		expect(request.tasks.map((task) => task.phone)).toEqual(['+491711234567']);
 		expect(request.dropped).toEqual([{ path: 'tasks[1]', phone_number: '+491711234567', reason: 'duplicate_phone', message: expect.stringContaining('tasks[0]') }]);
+		// 390 376 4953 is an Italian mobile as written (+39 0376 4953, after the 39, a landline).
 		const italy = { ...settings, defaultCountry: 'IT' as const };
-		expect(problemsOf(checkLaunchRequest({ ...seedLaunch(), tasks: [{ phone_number: '390 797 0574' }] }, italy))).toEqual([
-			{ path: 'tasks[0].phone_number', message: expect.stringMatching(/^is ambiguous in IT .*write it with \+ and the country code$/) },
-		]);
+		const launch = requestOf(checkLaunchRequest({ ...seedLaunch(), tasks: [{ phone_number: '390 376 4953' }, { phone_number: '333 123 4567' }] }, italy));
+		expect(launch.tasks.map((task) => task.phone)).toEqual(['+393903764953', '+393331234567']);
 	});
 
 	it('refuses one session id for two phones', () => {

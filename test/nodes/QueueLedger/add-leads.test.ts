@@ -65,7 +65,7 @@ test('items become leads: phones in E.164, a duplicate is the lead that exists, 
 	]);
 });
 
-test('a WhatsApp id (the country code without +) is the lead written with +, not a second lead at another number; a number that reads two ways leaves on Invalid', async () => {
+test('a WhatsApp id (the country code without +) is the lead written with +, not a second lead at another number; a number whose other reading is no mobile is the national one, as before 5d8ef7c', async () => {
 	const owner = await queueOwner();
 	const { result, outputs } = await runQueue(
 		[
@@ -82,19 +82,14 @@ test('a WhatsApp id (the country code without +) is the lead written with +, not
 	expect(outputs[0][1].lead_id).toBe(outputs[0][0].lead_id);
 	expect(outputs[1]).toEqual([]);
 
-	// Italy writes no trunk 0: 3907970574 is a mobile as written, and +39 0797 0574 after the 39.
-	const italy = await runQueue([{ name: 'Giulia', phone: '390 797 0574' }], addFromItems(owner, { defaultCountry: 'IT' }));
-	expect(italy.outputs).toEqual([
-		[],
-		[
-			{
-				item_index: 0,
-				message: expect.stringMatching(/^Not a valid lead: phone is ambiguous in IT without a \+ .*\+393907970574.*\+3907970574.*; write it with \+ and the country code$/),
-				problems: [{ field: 'phone', message: expect.stringMatching(/^is ambiguous in IT/) }],
-			},
-		],
-	]);
-	expect((await leadsOf(owner)).map((lead) => lead.phone)).toEqual(['+491711234567']);
+	// Italy writes no trunk 0: 390 376 4953 is a mobile as written, and +39 0376 4953 after the 39 is a
+	// landline, no WhatsApp id. Vietnam: 846921530 is the mobile 084 692 1530 that lost its 0 (+846921530
+	// is a service number).
+	const italy = await runQueue([{ name: 'Giulia', phone: '390 376 4953' }], addFromItems(owner, { defaultCountry: 'IT' }));
+	expect(italy.outputs).toEqual([[expect.objectContaining({ item_index: 0, outcome: 'created', phone: '+393903764953' })], []]);
+	const vietnam = await runQueue([{ name: 'Linh', phone: '846921530' }], addFromItems(owner, { defaultCountry: 'VN' }));
+	expect(vietnam.outputs).toEqual([[expect.objectContaining({ item_index: 0, outcome: 'created', phone: '+84846921530' })], []]);
+	expect((await leadsOf(owner)).map((lead) => lead.phone)).toEqual(['+393903764953', '+491711234567', '+84846921530']);
 });
 
 test('a phone given for a lead already known by its conversation is stored, and the output shows the stored lead (a value it could not take is named)', async () => {

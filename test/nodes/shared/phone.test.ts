@@ -1,10 +1,11 @@
 // nodes/shared/phone.ts: a number written with its country's calling code but no + (as WhatsApp
-// writes its ids) is that international number, not a national number that happens to be valid
-// too; where nothing settles which it is, it is refused saying both readings. Every country's
-// example mobile number is read the same in each way people write it.
-import { getCountries, getCountryCallingCode, getExampleNumber } from 'libphonenumber-js/max';
+// writes its ids) is that international number when only that reading is a mobile, not a national
+// number that happens to be valid too; otherwise the national reading, as before 5d8ef7c (a
+// landline or mobile that lost its trunk 0, an Italian mobile written as it is). Every country's
+// example mobile number, and a fixed line of each, is read the same in each way people write it.
+import { getCountries, getCountryCallingCode, getExampleNumber, parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from 'libphonenumber-js/max';
 import examples from 'libphonenumber-js/examples.mobile.json';
-import { loadPhoneLibrary, normalisePhone, trunkPrefix } from '../../../nodes/shared/phone';
+import { loadPhoneLibrary, normalisePhone, readingByType, trunkPrefix } from '../../../nodes/shared/phone';
 
 beforeAll(loadPhoneLibrary);
 
@@ -20,18 +21,69 @@ test.each([
 	expect(normalisePhone(national, country as 'DE')).toEqual({ e164: national });
 });
 
-test('where the country writes no trunk prefix (IT), a number both readings make valid is refused, saying both and what to write', () => {
+test.each([
+	// [country, as written, the national reading (what 769b84c read too), the other reading and why it is not that]
+	['VN', '846921530', '+84846921530', '+846921530 is a service number (UAN), the mobile 084 692 1530 lost its 0'],
+	['SE', '468291160', '+46468291160', '+468291160 is a landline too: Lund 046-829 11 60 lost its 0'],
+	['DE', '4947963824', '+494947963824', '+4947963824 is a landline too: 04947 963824 lost its 0'],
+	['IT', '390 376 4953', '+393903764953', '+39 0376 4953 is a landline; 390 376 4953 is a mobile as written'],
+	['IT', '3906578433', '+393906578433', '+39 0657 8433 is a landline'],
+	['IT', '390 797 0574', '+393907970574', '+39 0797 0574 is a landline'],
+	['PL', '48 300 06 89', '+48483000689', '+483000689 is a landline too; 48 300 06 89 is a Radom number as written'],
+])('in %s, %j is the national number %s (%s)', (country, written, number) => {
+	expect(normalisePhone(written, country as 'DE')).toEqual({ e164: number });
+});
+
+test('when both readings are valid and differ, only a mobile international reading wins; two mobiles are refused', () => {
+	expect(readingByType(false, true)).toBe('international');
+	expect(readingByType(true, false)).toBe('national');
+	expect(readingByType(false, false)).toBe('national');
+	expect(readingByType(true, true)).toBe('ambiguous');
 	expect(trunkPrefix('IT')).toBeUndefined();
 	expect(trunkPrefix('DE')).toBe('0');
-	expect(normalisePhone('390 797 0574', 'IT')).toEqual({
-		problem:
-			'is ambiguous in IT without a + ("390 797 0574"): it is +393907970574 as a number in IT, or +3907970574 if its first digits are IT\'s country code 39; write it with + and the country code',
-	});
-	expect(normalisePhone('+39 390 797 0574', 'IT')).toEqual({ e164: '+393907970574' });
-	expect(normalisePhone('+39 0797 0574', 'IT')).toEqual({ e164: '+3907970574' });
-	// Read in IT's own way when only one reading is valid.
+	// Read in IT's own way when only one reading is valid, and as written with +.
 	expect(normalisePhone('312 345 6789', 'IT')).toEqual({ e164: '+393123456789' });
 	expect(normalisePhone('39 312 345 6789', 'IT')).toEqual({ e164: '+393123456789' });
+	expect(normalisePhone('+39 390 797 0574', 'IT')).toEqual({ e164: '+393907970574' });
+	expect(normalisePhone('+39 0797 0574', 'IT')).toEqual({ e164: '+3907970574' });
+});
+
+/** A fixed line of the country, the first a seeded walk finds (the package ships example mobiles only). */
+function fixedLineOf(country: CountryCode): PhoneNumber | undefined {
+	let seed = 20261205;
+	const digit = () => {
+		seed = (seed * 1103515245 + 12345) % 2147483648;
+		return Math.floor((seed / 2147483648) * 10);
+	};
+	const code = getCountryCallingCode(country);
+	for (let attempt = 0; attempt < 2000; attempt++) {
+		const length = 4 + (attempt % 9);
+		const number = parsePhoneNumberFromString(`+${code}${Array.from({ length }, digit).join('')}`);
+		if (number?.isValid() && number.country === country && number.getType() === 'FIXED_LINE') return number;
+	}
+	return undefined;
+}
+
+test('a fixed line of every country is itself written nationally and with +; with its country code but no + it is read as 769b84c read it', () => {
+	const wrong: string[] = [];
+	let countries = 0;
+	for (const country of getCountries()) {
+		const fixed = fixedLineOf(country);
+		if (!fixed) continue;
+		countries++;
+		for (const text of [fixed.formatNational(), fixed.formatInternational()]) {
+			const result = normalisePhone(text, country);
+			if (!('e164' in result) || result.e164 !== fixed.number) wrong.push(`${country} ${JSON.stringify(text)}: ${JSON.stringify(result)}, not ${fixed.number}`);
+		}
+		// A landline is no WhatsApp id: written so, it is the national reading where that is valid (as before 5d8ef7c), never refused.
+		const withoutPlus = `${fixed.countryCallingCode}${fixed.nationalNumber}`;
+		const national = parsePhoneNumberFromString(withoutPlus, country);
+		const expected = national?.isValid() ? national.number : fixed.number;
+		const result = normalisePhone(withoutPlus, country);
+		if (!('e164' in result) || result.e164 !== expected) wrong.push(`${country} ${JSON.stringify(withoutPlus)}: ${JSON.stringify(result)}, not ${expected}`);
+	}
+	expect(countries).toBeGreaterThan(180);
+	expect(wrong).toEqual([]);
 });
 
 test('every country\'s example mobile number is itself written nationally, with +, and with its country code but no +', () => {
