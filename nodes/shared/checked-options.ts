@@ -75,14 +75,17 @@ function roundsDownFractions(property: INodeProperties): boolean {
 }
 
 /**
- * A fraction the property rounds down, read as any value is read (boundedNumber: a number or its
+ * A value the property rounds down, read as any value is read (boundedNumber: a number or its
  * figures as text) within the range (up to any number when it clamps above its maximum): the whole
- * number below it; else undefined (a whole number, or a value refused or clamped as any other).
+ * number at or below it, `fraction` when it was one (a warning is due); else undefined (a whole
+ * number given as a number, or a value refused or clamped as any other). Figures as text are read
+ * here whatever they are, so "33.0" is 33 as "33.5" is 33 (the whole-number reader takes digits only).
  */
-function roundedDown(property: INodeProperties, raw: unknown, rule: { min: number; max: number; whole: boolean }): number | undefined {
+function roundedDown(property: INodeProperties, raw: unknown, rule: { min: number; max: number; whole: boolean }): { value: number; fraction: boolean } | undefined {
 	if (!rule.whole || !roundsDownFractions(property)) return undefined;
 	const { value } = boundedNumber(raw, { ...rule, whole: false, max: clampsAboveMax(property) ? Number.MAX_VALUE : rule.max });
-	return value !== undefined && !Number.isInteger(value) ? Math.floor(value) : undefined;
+	if (value === undefined || (Number.isInteger(value) && typeof raw !== 'string')) return undefined;
+	return { value: Math.floor(value), fraction: !Number.isInteger(value) };
 }
 
 /** The choices of an options property, as their values. */
@@ -116,10 +119,10 @@ function checkedValue(context: IExecuteFunctions, property: INodeProperties, raw
 	}
 	const rule = numberRule(property);
 	const floored = roundedDown(property, raw, rule);
-	if (floored !== undefined) {
-		context.logger?.warn(`${context.getNode().name}: ${label} ${shown(raw)} is not a whole number; ${floored} is used`, { itemIndex });
+	if (floored?.fraction) {
+		context.logger?.warn(`${context.getNode().name}: ${label} ${shown(raw)} is not a whole number; ${floored.value} is used`, { itemIndex });
 	}
-	const read = floored ?? raw;
+	const read = floored?.value ?? raw;
 	const clamped = clampedAbove(property, read, rule);
 	if (clamped !== undefined) {
 		context.logger?.warn(`${context.getNode().name}: ${label} ${shown(read)} is above its maximum, ${rule.max}; ${rule.max} is used`, { itemIndex });

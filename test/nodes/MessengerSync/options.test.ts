@@ -89,6 +89,12 @@ test('a fraction a saved workflow gives is taken as before: page sizes, Retries 
 	// A number given as text (an expression's) is read the same way; a fraction just above the
 	// minimum of one starting at 0 rounds down to it, as before.
 	expect(readSettings(contextWith({ pageSize: ' 20.9 ', maxRetries: 0.5 }))).toMatchObject({ pageSize: 20, maxRetries: 0 });
+	// A whole number written with a decimal point as text is that number, without a warning, as
+	// "33.5" is 33 (review Z: "33.0" was refused "must be a whole number … (got "33.0")" while
+	// "33.5" was taken, since only fractions went through the rounding).
+	warnings = [];
+	expect(readSettings(contextWith({ pageSize: '33.0', leaseSeconds: '300.00', maxRetries: '2' }))).toMatchObject({ pageSize: 33, leaseSeconds: 300, maxRetries: 2 });
+	expect(warnings).toEqual([]);
 	for (const name of ['pageSize', 'messagesPerConversation', 'maxRetries', 'leaseSeconds']) expect(option(name).typeOptions?.roundsDownFractions).toBe(true);
 	for (const name of ['backoffMs', 'timeoutMs']) expect(option(name).typeOptions?.numberPrecision).toBeGreaterThan(0);
 });
