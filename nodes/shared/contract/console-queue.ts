@@ -32,7 +32,10 @@ export interface QueuePageRow {
 	taken_over_by: string | null;
 	/** The lead's Messenger conversation, or null. */
 	conversation_id: string | null;
-	/** Its conversation is stopped for every follow-up rule (a stop with rule_id null); false without one. */
+	/**
+	 * Its conversation is stopped for every follow-up rule until the stop is deleted (rule_id null, no
+	 * last_human_message_at: not a Page-inbox takeover a rule may resume after); false without one.
+	 */
 	follow_ups_stopped: boolean;
 	/** The lead's most recent ledger row (any of its queues). */
 	last_event: { queue: string; from_status: string | null; to_status: string; reason: string; actor: string; worker: string | null; at: string } | null;

@@ -317,7 +317,11 @@ export interface TakeLeadResult {
 	already_taken: boolean;
 	/** What the take-over cancelled: the lead's messages and backlog item that had not begun sending. */
 	cancelled: Array<{ queue: string; item_id: string; from_status: QueueItemStatus }>;
-	/** Messenger follow-up rules stopped for the lead's conversation. */
+	/**
+	 * Messenger follow-up rules stopped for the lead's conversation: the enabled rules of its Page that
+	 * no stop held until deleted before (a Page-inbox takeover's stop, which a rule may resume after,
+	 * becomes the take's, lasting until deleted).
+	 */
 	stopped_rules: number;
 	/**
 	 * The lead's messages whose send had begun (queue_begin_send let them go): not cancelled, they
