@@ -418,7 +418,9 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			const { status, json } = await request(`${webhooks}/leads/${encodeURIComponent(leadId)}/take`, {
 				method: 'POST',
 				headers: { 'Content-Type': 'application/json', ...ownerHeaders() },
-				body: JSON.stringify({ reason: 'Taken over in the Leadflow console' }),
+				// The note kept on the stop and in the ledger: the button pressed, true whatever the lead
+				// turned out to be (a lead nobody may message is not taken over, its follow-ups stopped).
+				body: JSON.stringify({ reason: stopping ? 'Stop follow-ups pressed in the Leadflow console' : 'Take Lead pressed in the Leadflow console' }),
 			});
 			const answer = json as (TakeAnswer & { error?: string }) | undefined;
 			if (status === 200 && answer) {

@@ -200,7 +200,7 @@ test('Take Lead by mouse and by keyboard takes the lead in the database; a lead 
 		expect(ledger.filter((row) => row.lead_id === lead.lead_id).map((row) => `${row.queue}:${row.to_status}`).sort())
 			.toEqual(['lead_processing_queue:cancelled', 'leads:human_controlled', 'whatsapp_message_queue:cancelled']);
 	}
-	expect(ledger.every((row) => row.actor === 'user' && row.detail?.note === 'Taken over in the Leadflow console')).toBe(true);
+	expect(ledger.every((row) => row.actor === 'user' && row.detail?.note === 'Take Lead pressed in the Leadflow console')).toBe(true);
 	await settled();
 
 	// Someone else takes a lead while this page still shows its button (the page's poll held back).
@@ -305,6 +305,11 @@ test('a lead nobody may message (opted out, declined, unreachable) has no Take L
 			conversation,
 		]),
 	);
+	// A person answered them from the Page inbox: a stop a rule resuming after a takeover lifts by
+	// itself, so the row still offers Stop follow-ups (before …2040 it read "follow-ups stopped").
+	await withDb((db) =>
+		db.query(`insert into public.ai_automation_stops (user_id, conversation_id, rule_id, reason, note, last_human_message_at) values ($1, $2, null, 'human_takeover', 'a person wrote from the Page', now())`, [marked, conversation]),
+	);
 	const visitor = await browser.newPage();
 	await visitor.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(WEBHOOK_KEY.value)}&tab=queue&owner=${marked}`);
 	await visitor.locator('#queue-rows tr[data-item]').nth(3).waitFor({ timeout: 15_000 });
@@ -325,8 +330,9 @@ test('a lead nobody may message (opted out, declined, unreachable) has no Take L
 	expect(await visitor.textContent('#queue-message')).toBe('Follow-ups stopped for Marked Person 0. Opted out: not to be contacted: the lead is not taken over, so it is never queued again.');
 	await visitor.locator(`tr[data-lead="${leads[0].lead_id}"] td[data-label="Take over"]`, { hasText: 'follow-ups stopped' }).waitFor({ timeout: 15_000 });
 	expect((await cells())[0]).toEqual(['do_not_contact', 0, 'Opted out: not to be contacted · follow-ups stopped']);
-	expect(await withDb(async (db) => (await db.query('select l.status, l.taken_over_at, s.rule_id, s.reason from public.leads l join public.ai_automation_stops s on s.conversation_id = l.conversation_id where l.id = $1', [leads[0].lead_id])).rows)).toEqual([
-		{ status: 'do_not_contact', taken_over_at: null, rule_id: null, reason: 'human_takeover' },
+	// The inbox's stop now holds until deleted, with the console's note (before …2030 it stayed liftable).
+	expect(await withDb(async (db) => (await db.query('select l.status, l.taken_over_at, s.rule_id, s.reason, s.note, s.last_human_message_at from public.leads l join public.ai_automation_stops s on s.conversation_id = l.conversation_id where l.id = $1', [leads[0].lead_id])).rows)).toEqual([
+		{ status: 'do_not_contact', taken_over_at: null, rule_id: null, reason: 'human_takeover', note: 'Stop follow-ups pressed in the Leadflow console', last_human_message_at: null },
 	]);
 	await visitor.close();
 });
