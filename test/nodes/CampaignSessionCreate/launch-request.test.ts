@@ -90,6 +90,16 @@ describe('checkLaunchRequest', () => {
 		expect(launch.tasks.map((task) => task.phone)).toEqual(['+393903764953', '+393331234567']);
 	});
 
+	it('refuses a WhatsApp id of another country that is also a landline of the default one, and a numeric column\'s "….0"; reads a +7 id in KZ', () => {
+		const germany = { ...settings, defaultCountry: 'DE' as const };
+		expect(problemsOf(checkLaunchRequest({ ...seedLaunch(), tasks: [{ phone_number: '33612345678' }, { phone_number: '491711234567.0' }] }, germany))).toEqual([
+			{ path: 'tasks[0].phone_number', message: expect.stringMatching(/^is ambiguous in DE without a \+ .*\+4933612345678.*\+33612345678 \(FR\)/) },
+			{ path: 'tasks[1].phone_number', message: expect.stringMatching(/^ends in a decimal part/) },
+		]);
+		const kazakhstan = { ...settings, defaultCountry: 'KZ' as const };
+		expect(requestOf(checkLaunchRequest({ ...seedLaunch(), tasks: [{ phone_number: '79123456789' }] }, kazakhstan)).tasks.map((task) => task.phone)).toEqual(['+79123456789']);
+	});
+
 	it('refuses one session id for two phones', () => {
 		const body = seedLaunch('plumber-london_abc123xyz');
 		body.tasks[1].session = body.tasks[0].session;

@@ -92,6 +92,37 @@ test('a WhatsApp id (the country code without +) is the lead written with +, not
 	expect((await leadsOf(owner)).map((lead) => lead.phone)).toEqual(['+393903764953', '+491711234567', '+84846921530']);
 });
 
+test('a WhatsApp id of another country leaves on Invalid naming both numbers (not a DE landline); KZ reads a Russian +7 id; a numeric column\'s "….0" leaves on Invalid', async () => {
+	const owner = await queueOwner();
+	const germany = await runQueue(
+		[
+			{ name: 'Jonas', phone: '491711234567' },
+			{ name: 'Claire', phone: '33612345678' },
+			{ name: 'Jonas (numeric column)', phone: '491711234567.0' },
+		],
+		addFromItems(owner, { defaultCountry: 'DE', leadSource: 'whatsapp' }),
+	);
+	expect(germany.result.error).toBeUndefined();
+	expect(germany.outputs).toEqual([
+		[expect.objectContaining({ item_index: 0, outcome: 'created', phone: '+491711234567' })],
+		[
+			{
+				item_index: 1,
+				message: expect.stringMatching(/^Not a valid lead: phone is ambiguous in DE without a \+ .*\+4933612345678.*\+33612345678 \(FR\).*write it with \+ and the country code, or as a number in DE with its leading 0$/),
+				problems: [{ field: 'phone', message: expect.stringMatching(/^is ambiguous in DE/) }],
+			},
+			{
+				item_index: 2,
+				message: expect.stringMatching(/^Not a valid lead: phone ends in a decimal part .*format the column as text/),
+				problems: [{ field: 'phone', message: expect.stringMatching(/^ends in a decimal part/) }],
+			},
+		],
+	]);
+	const kazakhstan = await runQueue([{ name: 'Ivan', phone: '79123456789' }], addFromItems(owner, { defaultCountry: 'KZ', leadSource: 'whatsapp' }));
+	expect(kazakhstan.outputs).toEqual([[expect.objectContaining({ item_index: 0, outcome: 'created', phone: '+79123456789' })], []]);
+	expect((await leadsOf(owner)).map((lead) => lead.phone)).toEqual(['+79123456789', '+491711234567']);
+});
+
 test('a phone given for a lead already known by its conversation is stored, and the output shows the stored lead (a value it could not take is named)', async () => {
 	const owner = await queueOwner();
 	const conversation = await withDb(

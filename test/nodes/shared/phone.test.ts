@@ -64,7 +64,7 @@ function fixedLineOf(country: CountryCode): PhoneNumber | undefined {
 	return undefined;
 }
 
-test('a fixed line of every country is itself written nationally and with +; with its country code but no + it is read as 769b84c read it', () => {
+test('a fixed line of every country is itself written nationally (or refused naming it where its digits are a foreign mobile too) and with +; with its country code but no + it is read as 769b84c read it', () => {
 	const wrong: string[] = [];
 	let countries = 0;
 	for (const country of getCountries()) {
@@ -73,6 +73,9 @@ test('a fixed line of every country is itself written nationally and with +; wit
 		countries++;
 		for (const text of [fixed.formatNational(), fixed.formatInternational()]) {
 			const result = normalisePhone(text, country);
+			// Written nationally without a trunk prefix, its digits may also be another country's mobile
+			// with its country code (BF 24 77 45 96, +247 74596 in AC): refused naming both, never another number.
+			if ('problem' in result && !text.startsWith('+') && /^is ambiguous in .* it is \+\d+ as a number in /.test(result.problem) && result.problem.includes(fixed.number)) continue;
 			if (!('e164' in result) || result.e164 !== fixed.number) wrong.push(`${country} ${JSON.stringify(text)}: ${JSON.stringify(result)}, not ${fixed.number}`);
 		}
 		// A landline is no WhatsApp id: written so, it is the national reading where that is valid (as before 5d8ef7c), never refused.
@@ -105,4 +108,93 @@ test('every country\'s example mobile number is itself written nationally, with 
 	}
 	expect(countries).toBeGreaterThan(200);
 	expect(wrong).toEqual([]);
+});
+
+test.each([
+	// [default country, a WhatsApp id of another country, its national reading (valid, no mobile), the mobile it is with +]
+	['DE', '33612345678', '+4933612345678', '+33612345678'],
+	['DE', '447911123456', '+49447911123456', '+447911123456'],
+	['DE', '436641234567', '+49436641234567', '+436641234567'],
+	['DE', '34612345678', '+4934612345678', '+34612345678'],
+])('in %s, %s (another country\'s code without +) is refused naming %s and %s, not read as the first', (country, written, national, mobile) => {
+	const result = normalisePhone(written, country as 'DE');
+	expect(result).toEqual({ problem: expect.stringMatching(/^is ambiguous in DE without a \+ /) });
+	const problem = (result as { problem: string }).problem;
+	expect(problem).toContain(`${national} as a number in DE`);
+	expect(problem).toContain(`the mobile ${mobile}`);
+	expect(problem).toMatch(/write it with \+ and the country code, or as a number in DE with its leading 0$/);
+	// Written with + or with the trunk 0 it is the number it says.
+	expect(normalisePhone(`+${written}`, country as 'DE')).toEqual({ e164: mobile });
+	expect(normalisePhone(`0${written}`, country as 'DE')).toEqual({ e164: national });
+	// A mobile of DE written without its 0 stays that mobile.
+	expect(normalisePhone('1711234567', 'DE')).toEqual({ e164: '+491711234567' });
+});
+
+test('another country\'s example mobile written as a WhatsApp id is never silently another number, unless that number is a mobile read nationally', () => {
+	const wrong: string[] = [];
+	let refused = 0;
+	const ids = getCountries().flatMap((country) => {
+		const example = getExampleNumber(country, examples);
+		return example ? [example] : [];
+	});
+	for (const defaultCountry of getCountries()) {
+		const code = getCountryCallingCode(defaultCountry);
+		for (const example of ids) {
+			if (example.countryCallingCode === code) continue;
+			const result = normalisePhone(`${example.countryCallingCode}${example.nationalNumber}`, defaultCountry);
+			if (!('e164' in result)) {
+				refused++;
+				continue;
+			}
+			if (result.e164 === example.number) continue;
+			// The national reading wins when it is a mobile (a mobile that lost its trunk 0, a US number),
+			// and when the digits start with the country's trunk or international prefix (RU 8…, TD 16…).
+			const type = parsePhoneNumberFromString(result.e164)?.getType();
+			const prefixed = ['KZ', 'RU', 'TD'].includes(defaultCountry);
+			if (type !== 'MOBILE' && type !== 'FIXED_LINE_OR_MOBILE' && !prefixed) wrong.push(`${defaultCountry} ${example.countryCallingCode}${example.nationalNumber} -> ${result.e164} (${type})`);
+		}
+	}
+	expect(refused).toBeGreaterThan(50_000);
+	expect({ count: wrong.length, first: wrong.slice(0, 10) }).toEqual({ count: 0, first: [] });
+});
+
+test('a mobile written as a WhatsApp id is read in every country sharing its calling code (KZ reads a Russian +7 id)', () => {
+	expect(normalisePhone('79123456789', 'KZ')).toEqual({ e164: '+79123456789' });
+	expect(normalisePhone('77011234567', 'RU')).toEqual({ e164: '+77011234567' });
+	const wrong: string[] = [];
+	const countries = getCountries();
+	for (const country of countries) {
+		const example = getExampleNumber(country, examples);
+		if (!example) continue;
+		for (const defaultCountry of countries) {
+			if (getCountryCallingCode(defaultCountry) !== example.countryCallingCode) continue;
+			const result = normalisePhone(`${example.countryCallingCode}${example.nationalNumber}`, defaultCountry);
+			if (!('e164' in result) || result.e164 !== example.number) wrong.push(`${defaultCountry} ${example.number}: ${JSON.stringify(result)}`);
+		}
+	}
+	expect(wrong).toEqual([]);
+});
+
+test('a number with a decimal part (a numeric column\'s "….0") is refused saying to format the column as text, not read with a last 0', () => {
+	for (const [country, written] of [
+		['DE', '491711234567.0'],
+		['DE', '1711234567.0'],
+		['IT', '393331234567.0'],
+		['ID', '6281234567890.00'],
+	] as const) {
+		expect(normalisePhone(written, country)).toEqual({
+			problem: `ends in a decimal part (${JSON.stringify(written)}): the phone column was read as a number, which adds ".0" and drops a leading 0 or +; format the column as text and export it again`,
+		});
+	}
+	const accepted: string[] = [];
+	for (const country of getCountries()) {
+		const example = getExampleNumber(country, examples);
+		if (!example) continue;
+		const result = normalisePhone(`${example.countryCallingCode}${example.nationalNumber}.0`, country);
+		if ('e164' in result) accepted.push(`${country}: ${result.e164}`);
+	}
+	expect(accepted).toEqual([]);
+	// Dots between groups are still separators.
+	expect(normalisePhone('0171.1234567', 'DE')).toEqual({ e164: '+491711234567' });
+	expect(normalisePhone('01.23.45.67.00', 'FR')).toEqual({ e164: '+33123456700' });
 });
