@@ -200,14 +200,15 @@ export function notTakenOverInWords(leadStatus: string): string | undefined {
 /**
  * What the page says after Take Lead answered for a lead whose status the database kept
  * (`status_kept`): its follow-ups stopped (or already stopped), or nothing to stop when the lead has
- * no Messenger conversation (the database's `explanation` says so: a row can still show Take Lead
- * for a lead that became one of these meanwhile, with or without a conversation), and why it is not
- * taken over. An unreachable lead (`invalid`) is queued again once the app corrects its phone and
- * then its status, so the words never say "never".
+ * no Messenger conversation (`hasConversation`: the row's `conversation_id`, which the page also
+ * reads to offer *Stop follow-ups*; a row can still show Take Lead for a lead that became one of
+ * these meanwhile, with or without a conversation), and why it is not taken over. An unreachable
+ * lead (`invalid`) is queued again once the app corrects its phone and then its status, so the
+ * words never say "never".
  */
-export function followUpsStoppedInWords(name: string, answer: { status: string; stopped_rules: number; explanation?: string | null }): string {
+export function followUpsStoppedInWords(name: string, answer: { status: string; stopped_rules: number }, hasConversation = true): string {
 	const why = notTakenOverInWords(answer.status) ?? answer.status;
-	const stopped = answer.explanation?.includes('has no Messenger conversation')
+	const stopped = !hasConversation
 		? `${name} has no Messenger conversation: there are no follow-ups to stop`
 		: answer.stopped_rules
 			? `Follow-ups stopped for ${name} (${formatNumber(answer.stopped_rules)} rule${answer.stopped_rules === 1 ? '' : 's'})`

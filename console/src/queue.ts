@@ -175,7 +175,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		el('queue-export').addEventListener('click', () => void exportCsv());
 		el('queue-rows').addEventListener('click', (event) => {
 			const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-take]');
-			if (button?.dataset.take) void takeLead(button.dataset.take, button.dataset.name ?? 'the lead', button.classList.contains('stop-follow-ups'));
+			if (button?.dataset.take) void takeLead(button.dataset.take, button.dataset.name ?? 'the lead', button.classList.contains('stop-follow-ups'), button.dataset.conversation !== 'no');
 		});
 	}
 
@@ -370,10 +370,10 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			<td data-label="Take over">${taken
 				? `<span class="taken" tabindex="-1" data-key="take-${escape(row.lead_id)}">Taken over${row.taken_over_at ? ` ${escape(when(row.taken_over_at))}` : ''}</span>`
 				: notToTake && row.conversation_id && !row.follow_ups_stopped
-				? `<span class="not-to-take">${escape(notToTake)}</span> <button type="button" class="take stop-follow-ups" data-key="take-${escape(row.lead_id)}" data-take="${escape(row.lead_id)}" data-name="${escape(name)}"${taking ? ' aria-disabled="true"' : ''} aria-label="Stop follow-ups: ${escape(name)} (${escape(notToTake)}: not taken over)">${taking ? 'Stopping…' : 'Stop follow-ups'}</button>`
+				? `<span class="not-to-take">${escape(notToTake)}</span> <button type="button" class="take stop-follow-ups" data-key="take-${escape(row.lead_id)}" data-take="${escape(row.lead_id)}" data-name="${escape(name)}" data-conversation="${row.conversation_id ? 'yes' : 'no'}"${taking ? ' aria-disabled="true"' : ''} aria-label="Stop follow-ups: ${escape(name)} (${escape(notToTake)}: not taken over)">${taking ? 'Stopping…' : 'Stop follow-ups'}</button>`
 				: notToTake
 				? `<span class="taken not-to-take" tabindex="-1" data-key="take-${escape(row.lead_id)}">${escape(notToTake)}${row.follow_ups_stopped ? ' · follow-ups stopped' : ''}</span>`
-				: `<button type="button" class="take" data-key="take-${escape(row.lead_id)}" data-take="${escape(row.lead_id)}" data-name="${escape(name)}"${taking ? ' aria-disabled="true"' : ''} aria-label="Take Lead: ${escape(name)}">${taking ? 'Taking…' : 'Take Lead'}</button>`}</td>`;
+				: `<button type="button" class="take" data-key="take-${escape(row.lead_id)}" data-take="${escape(row.lead_id)}" data-name="${escape(name)}" data-conversation="${row.conversation_id ? 'yes' : 'no'}"${taking ? ' aria-disabled="true"' : ''} aria-label="Take Lead: ${escape(name)}">${taking ? 'Taking…' : 'Take Lead'}</button>`}</td>`;
 	}
 
 	/**
@@ -408,8 +408,11 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		}
 	}
 
-	/** Take Lead; `stopping`: the row's *Stop follow-ups* (a lead nobody may message: the same call keeps its status). */
-	async function takeLead(leadId: string, name: string, stopping = false) {
+	/**
+	 * Take Lead; `stopping`: the row's *Stop follow-ups* (a lead nobody may message: the same call keeps
+	 * its status); `hasConversation`: the row has a Messenger conversation (its follow-ups to stop).
+	 */
+	async function takeLead(leadId: string, name: string, stopping = false, hasConversation = true) {
 		if (state.taking.has(leadId)) return;
 		state.taking.add(leadId);
 		if (state.data) renderPage(state.data);
@@ -425,7 +428,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			const answer = json as (TakeAnswer & { error?: string }) | undefined;
 			if (status === 200 && answer) {
 				if (answer.status_kept) {
-					say(followUpsStoppedInWords(name, answer));
+					say(followUpsStoppedInWords(name, answer, hasConversation));
 				} else if (answer.already_taken) {
 					say(`${name} was already taken over: nothing changed (someone took it before you).`, 'error');
 				} else {

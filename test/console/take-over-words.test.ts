@@ -20,24 +20,23 @@ test('after Stop follow-ups (Take Lead of such a lead, its status kept): the fol
 	expect(followUpsStoppedInWords('Ana', { status: 'do_not_contact', stopped_rules: 2 })).toBe('Follow-ups stopped for Ana (2 rules). Opted out: not to be contacted: the lead is not taken over, so it is never queued again.');
 	expect(followUpsStoppedInWords('Ana', { status: 'not_interested', stopped_rules: 1 })).toBe('Follow-ups stopped for Ana (1 rule). Declined: not to be contacted: the lead is not taken over, so it is never queued again.');
 	// Stopped already (a second click): no count.
-	expect(followUpsStoppedInWords('Ana', { status: 'not_interested', stopped_rules: 0, explanation: 'Lead … its Messenger follow-ups are stopped for every rule (delete the stop to resume them).' })).toBe('Follow-ups stopped for Ana. Declined: not to be contacted: the lead is not taken over, so it is never queued again.');
+	expect(followUpsStoppedInWords('Ana', { status: 'not_interested', stopped_rules: 0 })).toBe('Follow-ups stopped for Ana. Declined: not to be contacted: the lead is not taken over, so it is never queued again.');
 });
 
 test('an unreachable lead is queued again once its status is corrected: the words never say "never" (review Z)', () => {
 	// Before: "… Cannot be reached (correct its phone, then its status, in your app): the lead is not taken over, so it is never queued again."
-	expect(followUpsStoppedInWords('Ivan', { status: 'invalid', stopped_rules: 1, explanation: 'Lead … its Messenger follow-ups are stopped for every rule (delete the stop to resume them).' })).toBe(
+	expect(followUpsStoppedInWords('Ivan', { status: 'invalid', stopped_rules: 1 })).toBe(
 		'Follow-ups stopped for Ivan (1 rule). Cannot be reached (correct its phone, then its status, in your app): the lead is not taken over, so it is queued again only once its status is corrected.',
 	);
 });
 
-test('a lead without a Messenger conversation (a row still showing Take Lead when it became one of these): nothing to stop, as the database answered (review Z)', () => {
-	// queue_take_lead's explanation for such a lead (test/db/queue/take-lead-not-to-message.test.ts).
-	const explanation = 'Lead 1 is do_not_contact (opted out: never to be contacted): its status is kept, not made human_controlled, so giving it back can never queue it again; it has no Messenger conversation, so there are no follow-ups to stop.';
+test('a lead without a Messenger conversation (a row still showing Take Lead when it became one of these): nothing to stop, as its row says (review Z)', () => {
+	// The row's conversation_id is null (console_queue_page); the database answered stopped_rules 0.
 	// Before: "Follow-ups stopped for Ann. Opted out: not to be contacted: the lead is not taken over, so it is never queued again."
-	expect(followUpsStoppedInWords('Ann', { status: 'do_not_contact', stopped_rules: 0, explanation })).toBe(
+	expect(followUpsStoppedInWords('Ann', { status: 'do_not_contact', stopped_rules: 0 }, false)).toBe(
 		'Ann has no Messenger conversation: there are no follow-ups to stop. Opted out: not to be contacted: the lead is not taken over, so it is never queued again.',
 	);
-	expect(followUpsStoppedInWords('Ivan', { status: 'invalid', stopped_rules: 0, explanation: explanation.replace('do_not_contact (opted out: never to be contacted)', 'invalid (it cannot be reached)') })).toBe(
+	expect(followUpsStoppedInWords('Ivan', { status: 'invalid', stopped_rules: 0 }, false)).toBe(
 		'Ivan has no Messenger conversation: there are no follow-ups to stop. Cannot be reached (correct its phone, then its status, in your app): the lead is not taken over, so it is queued again only once its status is corrected.',
 	);
 });
