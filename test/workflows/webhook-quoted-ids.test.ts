@@ -1,13 +1,14 @@
 // A caller's id with a quote in it (a shell or JSON quoting slip: "\"<uuid>\"", x"y) is the caller's
 // own bad input: the shipped webhooks answer 400 (naming the header or field where the webhook names
-// fields: the lead queue's answers do not), as they do for any other malformed id. The workflows tell the caller's refusals from their own nodes' refused settings
-// by the refusal's words; a pattern that stopped at the first quote inside the echoed value answered
-// such requests 500, "fix the workflow", which sends integrators retrying and operators to a
-// workflow that is fine.
+// fields: the lead queue's answers do not), as they do for any other malformed id. The workflows
+// told the caller's refusals from their own nodes' refused settings by the refusal's words (today by
+// the failed item's `setting`); a pattern that stopped at the first quote inside the echoed value
+// answered such requests 500, "fix the workflow", which sends integrators retrying and operators to
+// a workflow that is fine.
 import { randomUUID } from 'node:crypto';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { loadWorkflow, runWorkflow, type TestCredentials } from '../harness';
-import { testStack } from '../helpers/stack';
+import { everyWorkflowCredentials } from './support/pipeline';
 
 const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
 let sims: RunningSimulators;
@@ -15,14 +16,7 @@ let credentials: TestCredentials;
 
 beforeAll(async () => {
 	sims = await startSimulators();
-	const stack = testStack();
-	credentials = {
-		httpHeaderAuth: KEY,
-		leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
-		leadflowGeminiApi: { apiKeys: `key-${randomUUID()}`, baseUrl: sims.gemini.baseUrl, model: 'gemini-3-flash' },
-		leadflowFacebookPageApi: { pageId: '123', accessToken: 'x', appSecret: '', graphApiVersion: 'v25.0', baseUrl: sims.graph.baseUrl },
-		leadflowWhatsAppApi: { phoneNumberId: '106540352242922', accessToken: 'EAAG-x', graphApiVersion: 'v25.0', baseUrl: sims.graph.baseUrl },
-	} as TestCredentials;
+	credentials = everyWorkflowCredentials(sims, KEY);
 });
 
 afterAll(async () => {

@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { INodeParameters } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { loadWorkflow, runWorkflow, type TestCredentials } from '../harness';
-import { testStack } from '../helpers/stack';
+import { everyWorkflowCredentials } from './support/pipeline';
 
 const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
 const WORDS = 'x must be one of a, b (got c)';
@@ -26,14 +26,7 @@ let credentials: TestCredentials;
 
 beforeAll(async () => {
 	sims = await startSimulators();
-	const stack = testStack();
-	credentials = {
-		httpHeaderAuth: KEY,
-		leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
-		leadflowGeminiApi: { apiKeys: `key-${randomUUID()}`, baseUrl: sims.gemini.baseUrl, model: 'gemini-3-flash' },
-		leadflowFacebookPageApi: { pageId: '123', accessToken: 'x', appSecret: '', graphApiVersion: 'v25.0', baseUrl: sims.graph.baseUrl },
-		leadflowWhatsAppApi: { phoneNumberId: '106540352242922', accessToken: 'EAAG-x', graphApiVersion: 'v25.0', baseUrl: sims.graph.baseUrl },
-	} as TestCredentials;
+	credentials = everyWorkflowCredentials(sims, KEY);
 });
 
 afterAll(async () => {

@@ -1,5 +1,6 @@
 // The shipped follow-up workflows run in-process against the test stack and the simulators: the
 // credentials they need, "trigger now" and "monitor" calls, and what the Graph simulator received.
+import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import type { LoggedRequest, RunningSimulators } from '../../../simulators';
 import { runWorkflow, type RunResult, type TestCredentials, type WorkflowJson } from '../../harness';
@@ -18,6 +19,22 @@ export function pipelineCredentials(sims: RunningSimulators, pageId: string): Te
 		leadflowGeminiApi: { apiKeys: 'gemini-key-1\ngemini-key-2', baseUrl: sims.gemini.baseUrl, model: 'gemini-3-flash' },
 		leadflowFacebookPageApi: { pageId, accessToken: PAGE_TOKEN, appSecret: '', graphApiVersion: 'v25.0', baseUrl: sims.graph.baseUrl },
 	};
+}
+
+/**
+ * Credentials for every shipped workflow at once (the tests that send the same kind of request to
+ * each webhook): the caller's `key`, Supabase, and Gemini, the Page and a WhatsApp number reached
+ * through the simulators. The Gemini key is new each call, so no other test's rest of a key applies.
+ */
+export function everyWorkflowCredentials(sims: RunningSimulators, key: { name: string; value: string }): TestCredentials {
+	const stack = testStack();
+	return {
+		httpHeaderAuth: key,
+		leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey },
+		leadflowGeminiApi: { apiKeys: `key-${randomUUID()}`, baseUrl: sims.gemini.baseUrl, model: 'gemini-3-flash' },
+		leadflowFacebookPageApi: { pageId: '123', accessToken: 'x', appSecret: '', graphApiVersion: 'v25.0', baseUrl: sims.graph.baseUrl },
+		leadflowWhatsAppApi: { phoneNumberId: '106540352242922', accessToken: 'EAAG-x', graphApiVersion: 'v25.0', baseUrl: sims.graph.baseUrl },
+	} as TestCredentials;
 }
 
 /** What POST /webhook/leadflow/trigger answers. */
