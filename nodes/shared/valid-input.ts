@@ -168,12 +168,17 @@ export function textProblem(value: string, rule: TextRule): string | undefined {
 	return undefined;
 }
 
-/** A value as a refusal shows it: short, and never the whole of a long text or an object. */
+/**
+ * A value as a refusal shows it: short, and never the whole of a long text or an object. A number
+ * JSON has no figures for (NaN, Infinity, -Infinity: what an expression's 0 / 0 or Number("ten")
+ * gives) is shown as JavaScript writes it, not as JSON's null, so "got NaN" is told from a null.
+ */
 export function shown(value: unknown): string {
 	if (value === undefined) return 'nothing';
 	if (value === null) return 'null';
 	if (Array.isArray(value)) return `an array of ${value.length}`;
 	if (typeof value === 'object') return 'an object';
+	if ((typeof value === 'number' && !Number.isFinite(value)) || typeof value === 'bigint') return String(value);
 	const text = JSON.stringify(value) ?? String(value);
 	return text.length > 42 ? `${text.slice(0, 40)}…"` : text;
 }

@@ -1,7 +1,7 @@
 // The one reading of a whole-number parameter (nodes/shared/valid-input.ts): a number, or its digits
 // as text (query parameters, expressions, an agent's $fromAI), within the bounds the editor shows but
 // an expression escapes; empty is the fallback where the reader has one, refused otherwise.
-import { boundedNumber, wholeNumber } from '../../../nodes/shared/valid-input';
+import { boundedNumber, shown, wholeNumber } from '../../../nodes/shared/valid-input';
 
 const rule = { min: 1, max: 1000 };
 
@@ -25,7 +25,7 @@ test.each([
 	['ten', 'must be a whole number from 1 to 1000 (got "ten")'],
 	[true, 'must be a whole number from 1 to 1000 (got true)'],
 	[[5], 'must be a whole number from 1 to 1000 (got an array of 1)'],
-	[Number.NaN, 'must be a whole number from 1 to 1000 (got null)'],
+	[Number.NaN, 'must be a whole number from 1 to 1000 (got NaN)'],
 	['', 'must be a whole number from 1 to 1000 (got "")'],
 	[null, 'must be a whole number from 1 to 1000 (got null)'],
 	[undefined, 'must be a whole number from 1 to 1000 (got nothing)'],
@@ -56,7 +56,7 @@ test.each([
 	['-0.1', 'must be a number from 0 to 2 (got "-0.1")'],
 	['hot', 'must be a number from 0 to 2 (got "hot")'],
 	['1e0', 'must be a number from 0 to 2 (got "1e0")'],
-	[Number.POSITIVE_INFINITY, 'must be a number from 0 to 2 (got null)'],
+	[Number.POSITIVE_INFINITY, 'must be a number from 0 to 2 (got Infinity)'],
 	[true, 'must be a number from 0 to 2 (got true)'],
 ])('a decimal rule refuses %j: %s', (raw, problem) => {
 	expect(boundedNumber(raw, { min: 0, max: 2, whole: false })).toEqual({ problem });
@@ -65,4 +65,13 @@ test.each([
 test('a whole rule (the default) is wholeNumber', () => {
 	expect(boundedNumber('1.5', { min: 1, max: 100 })).toEqual(wholeNumber('1.5', { min: 1, max: 100 }));
 	expect(boundedNumber(7, { min: 1, max: 100 })).toEqual({ value: 7 });
+});
+
+// A number JSON cannot write (an expression's 0 / 0, Number("ten"), 1 / 0) is shown as JavaScript
+// writes it, in every refusal that shows a value. (Before, shown() gave JSON.stringify's "null", so
+// "Limit must be a whole number from 1 to 1000 (got null)" sent the user looking for a null.)
+test('NaN and the infinities are shown as what the expression gave, not as null', () => {
+	expect([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, null, 2.5, 'NaN'].map(shown)).toEqual(['NaN', 'Infinity', '-Infinity', 'null', '2.5', '"NaN"']);
+	expect(wholeNumber(Number.NaN, { ...rule, fallback: 50 })).toEqual({ problem: 'must be a whole number from 1 to 1000 (got NaN)' });
+	expect(boundedNumber(Number.NEGATIVE_INFINITY, { min: 0, max: 2, whole: false })).toEqual({ problem: 'must be a number from 0 to 2 (got -Infinity)' });
 });
