@@ -78,6 +78,8 @@ test.each([
 	[{ pageSize: '={{ "abc" }}' }, 'Conversations per Call must be a whole number from 1 to 100 (got "abc")'],
 	[{ leaseSeconds: '={{ 9.5 }}' }, 'Lease (Seconds) must be a whole number from 10 to 86400 (got 9.5)'],
 	[{ timeoutMs: '={{ 999.5 }}' }, 'Timeout (Ms) must be a number from 1000 to 300000 (got 999.5)'],
+	// An expression's NaN is shown as NaN (before: "(got null)", as if the option were null).
+	[{ pageSize: '={{ 0 / 0 }}' }, 'Conversations per Call must be a whole number from 1 to 100 (got NaN)'],
 ])('what failed before still fails: %j is the workflow’s 500 (%s), nothing read from Graph', async (options, message) => {
 	await sims.graph.control.clearRequests();
 
@@ -88,6 +90,34 @@ test.each([
 		status: 500,
 		error: message,
 		description: expect.stringMatching(/^The workflow's node Messenger Sync refuses its own setting: fix it in the workflow \(the request is not at fault\)\. .*Set /),
+	});
+	expect(await sims.graph.control.requests()).toEqual([]);
+});
+
+// The Mode is checked like the Options. A workflow edited by hand (or an expression) that gives
+// another value than incremental or full, such as "Full", was run as incremental (a 200 that read
+// only what changed, where the workflow asked for everything again); it is the workflow's 500 naming
+// Mode and its values, nothing read. (The shipped expression gives only those two: a caller's other
+// mode is Check Sync Request's 400.)
+test.each([
+	["={{ $json.body?.mode === 'full' ? 'Full' : 'incremental' }}", 'Mode must be one of incremental, full (got "Full")'],
+	['={{ "delta" }}', 'Mode must be one of incremental, full (got "delta")'],
+])('a Mode that is not among its choices, %s, is the workflow’s 500 naming it, nothing read from Graph', async (mode, message) => {
+	await sims.graph.control.clearRequests();
+	const shipped = loadWorkflow('workflows/messenger-sync.json');
+	const edited = { ...shipped, nodes: shipped.nodes.map((node) => (node.name === 'Messenger Sync' ? { ...node, parameters: { ...node.parameters, mode } } : node)) };
+
+	const run = await runWorkflow(edited, {
+		startNode: 'Sync Request',
+		webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, 'X-Leadflow-Owner': world.userId }, body: { mode: 'full' } },
+		credentials: credentials(),
+	});
+
+	expect(run.response?.statusCode).toBe(500);
+	expect(run.response?.body).toEqual({
+		status: 500,
+		error: message,
+		description: expect.stringMatching(/^The workflow's node Messenger Sync refuses its own setting: fix it in the workflow \(the request is not at fault\)\. It says which conversations .*Set Mode to one of incremental, full/),
 	});
 	expect(await sims.graph.control.requests()).toEqual([]);
 });

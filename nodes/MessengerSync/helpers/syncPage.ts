@@ -31,7 +31,7 @@ import type { MessengerEvent, SyncJob, SyncPageResult } from '../../shared/contr
 import { isPageThrottling, type GraphError } from '../../shared/graph';
 import { FACEBOOK_CREDENTIAL, conversationsQuery, readConversations, readMessages, type GraphAnswer, type GraphTarget } from '../transport/graph';
 import { asNodeError, SettingRefusedError } from '../../shared/per-item';
-import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
+import { readCheckedOptions, readCheckedParameter, type OptionWhy } from '../../shared/checked-options';
 import { UUID } from '../../shared/valid-input';
 import { beginJob, failJob, readUntil, recordPage, renewLease } from '../transport/syncJobs';
 import { addMessages, readConversationsPage, type ReadConversation } from './conversations';
@@ -39,6 +39,9 @@ import { properties } from '../description';
 
 /** The node's Options collection (description.ts), whose number options readSettings checks. */
 const OPTIONS = properties.find((property) => property.name === 'options') as INodeProperties;
+
+/** The node's Mode (description.ts): a choice, checked like the Options (an expression escapes the editor's list). */
+const MODE = properties.find((property) => property.name === 'mode') as INodeProperties;
 
 /** Why a range is what it is, said in the refusal before what to do. */
 const OPTION_WHY: OptionWhy = {
@@ -167,10 +170,14 @@ export function readSettings(context: IExecuteFunctions): SyncSettings {
 	// node took before these checks it still takes, as it did, so saved workflows keep working: a
 	// fraction of a page size, Retries or Lease (Seconds) within its range is rounded down (with a
 	// warning logged: roundsDownFractions), one of Backoff or Timeout (Ms) used as given.
+	// The Mode likewise: a value not among its choices (an expression's, or a saved workflow edited by
+	// hand: "Full", "delta") is refused naming Mode and its values, as a setting; it is never read as
+	// incremental, which would quietly skip what a full sync reads again.
+	const mode = readCheckedParameter<'incremental' | 'full'>(context, 0, MODE, 'It says which conversations the sync reads: full, every one again; incremental, those updated since the last completed sync.');
 	const options = readCheckedOptions<Omit<SyncSettings, 'owner' | 'full'>>(context, 0, OPTIONS, OPTION_WHY);
 	return {
 		owner: owner === '' ? null : owner,
-		full: context.getNodeParameter('mode', 0, 'incremental') === 'full',
+		full: mode === 'full',
 		requestsPerSecond: options.requestsPerSecond,
 		pageSize: options.pageSize,
 		messagesPerConversation: options.messagesPerConversation,

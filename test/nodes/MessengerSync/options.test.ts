@@ -114,3 +114,33 @@ test.each([
 	expect(() => readSettings(contextWith(options))).toThrow(message);
 	expect(warnings).toEqual([]);
 });
+
+// The Mode is a choice the editor lists, but an expression or a workflow edited by hand escapes the
+// list: another value is refused as the node's own setting, naming Mode and the values allowed. (Before,
+// any value other than "full" ran incremental, silently.)
+test('a Mode that is not one of its choices is a SettingRefusedError naming Mode and its values; incremental and full are read', () => {
+	const withMode = (mode: unknown) =>
+		({
+			getNode: () => node,
+			getNodeParameter: (name: string, _item: number, fallback: unknown) => (name === 'mode' ? mode : name === 'options' ? {} : fallback),
+			logger: { warn: (message: string) => warnings.push(message) },
+		}) as unknown as IExecuteFunctions;
+	expect(readSettings(withMode('full')).full).toBe(true);
+	expect(readSettings(withMode('incremental')).full).toBe(false);
+	expect(readSettings(withMode('')).full).toBe(false);
+	for (const [mode, got] of [['Full', '"Full"'], ['delta', '"delta"'], [Number.NaN, 'NaN'], [true, 'true']] as const) {
+		let refused: unknown;
+		try {
+			readSettings(withMode(mode));
+		} catch (error) {
+			refused = error;
+		}
+		expect(refused).toBeInstanceOf(SettingRefusedError);
+		expect(refused).toMatchObject({
+			setting: 'Mode',
+			parameter: 'mode',
+			message: `Mode must be one of incremental, full (got ${got})`,
+			description: expect.stringContaining('Set Mode to one of incremental, full (an expression must give one), or leave it empty to use the default, "incremental".'),
+		});
+	}
+});
