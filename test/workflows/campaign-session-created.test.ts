@@ -209,6 +209,10 @@ test('a launch whose every session id belongs to another campaign answers 409 na
 	const some = await launch({ ...seedLaunch(), tasks: [...taken.tasks, { phone_number: '+447853729003' }] });
 	expect(some.response?.statusCode).toBe(201);
 	expect(some.response?.body).toMatchObject({ created: 1, emitted: 1, dropped: [{ path: 'tasks[0]', reason: 'session_taken' }, { path: 'tasks[1]', reason: 'session_taken' }] });
+	// The two tasks refused as conflicts wrote nothing, not even their numbers; the created one has its number.
+	const numbers = await withDb(async (db) => (await db.query<{ phone_e164: string }>(
+		`select phone_e164 from public.numbers where user_id = $1 and phone_e164 in ('+447853729001', '+447853729002', '+447853729003') order by 1`, [owner])).rows);
+	expect(numbers).toEqual([{ phone_e164: '+447853729003' }]);
 });
 
 test('a duplicate phone is dropped and the answer says so', async () => {

@@ -1,0 +1,123 @@
+// What a campaign launch writes (create_campaign_sessions): a task refused as a conflict (its session
+// id belongs to another session) writes nothing, not even its number or a name on it, and a refused
+// launch (every task conflicting, a reused Idempotency-Key) leaves the owner's data exactly as it
+// was (migration 20261201002070); a blank or whitespace-only name is no name. Real Postgres through
+// PostgREST, fixed instants (p_now).
+import { randomUUID } from 'node:crypto';
+import { serviceClient, withDb } from '../helpers/stack';
+import { addLeads, createOwner } from './queue/fixtures';
+
+interface Launched {
+	outcome: string;
+	campaign?: { id: string; name: string; created: boolean; updated?: boolean };
+	created: number;
+	existing: number;
+	sessions: Array<{ session: string; phone_number: string; name: string | null; created: boolean }>;
+	conflicts: Array<{ task_index: number; phone_number: string }>;
+}
+
+const service = serviceClient();
+const T0 = '2026-11-25T09:00:00.000Z';
+const newCampaignId = () => `plumber-london_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+const phones = (count: number, offset: number) => Array.from({ length: count }, (_, i) => `+447853${String(offset + i).padStart(6, '0')}`);
+
+async function launch(owner: string, nameUid: string, tasks: Array<{ phone: string; session?: string; name?: string }>, options: { key?: string; campaign?: Record<string, unknown> } = {}) {
+	const { data, error } = await service.rpc('create_campaign_sessions', {
+		p_owner: owner,
+		p_campaign: { name_uid: nameUid, name: 'Plumber - London', job_description: 'Plumber', objectives: { interested: {} }, ...options.campaign },
+		p_tasks: tasks,
+		p_idempotency_key: options.key ?? null,
+		p_now: T0,
+	});
+	if (error) throw new Error(`create_campaign_sessions: ${error.message}`);
+	return data as Launched;
+}
+
+/** Every row of the owner a launch may touch, as JSON, in a stable order. */
+const world = (owner: string) =>
+	withDb(async (db) => {
+		const rows = async (table: string, order: string) =>
+			(await db.query<{ row: unknown }>(`select to_jsonb(t) as row from public.${table} t where t.user_id = $1 order by ${order}`, [owner])).rows.map((r) => r.row);
+		return {
+			numbers: await rows('numbers', 't.phone_e164'),
+			campaign_info: await rows('campaign_info', 't.name_uid'),
+			session_info: await rows('session_info', 't.session_id'),
+			campaigns: await rows('campaigns', 't.session_info_id'),
+			campaign_session_requests: await rows('campaign_session_requests', 't.idempotency_key'),
+			leads: await rows('leads', 't.id'),
+			queue_ledger: await rows('queue_ledger', 't.id'),
+		};
+	});
+
+const numbersOf = (owner: string, list: string[]) =>
+	withDb(async (db) =>
+		(await db.query<{ phone_e164: string; contact_name: string | null }>(
+			'select phone_e164, contact_name from public.numbers where user_id = $1 and phone_e164 = any ($2) order by phone_e164', [owner, list])).rows);
+
+describe('create_campaign_sessions: what a refused task or launch writes', () => {
+	let owner: string;
+	beforeAll(async () => {
+		owner = await createOwner({});
+	});
+
+	it('a task that conflicts writes no number and no name; the other tasks are created with theirs', async () => {
+		const [p1, newPhone, knownPhone, goodPhone] = phones(4, 500_000);
+		// p1's session id is taken; knownPhone is a number of the owner without a name (another campaign's).
+		const first = await launch(owner, newCampaignId(), [{ phone: p1 }, { phone: knownPhone }]);
+		const taken = first.sessions[0].session;
+		const takenToo = first.sessions[1].session;
+
+		const result = await launch(owner, newCampaignId(), [
+			{ phone: newPhone, session: taken, name: 'Nora New' },
+			{ phone: knownPhone, session: `${takenToo}`, name: 'Kim Known' },
+			{ phone: goodPhone, name: 'Gina Good' },
+		]);
+		// knownPhone's own session id: a task of another campaign with the same session id and phone is a conflict too.
+		expect(result.conflicts).toEqual([{ task_index: 0, phone_number: newPhone }, { task_index: 1, phone_number: knownPhone }]);
+		expect(result.sessions.map((s) => s.phone_number)).toEqual([goodPhone]);
+		expect(await numbersOf(owner, [newPhone, knownPhone, goodPhone])).toEqual([
+			{ phone_e164: knownPhone, contact_name: null },
+			{ phone_e164: goodPhone, contact_name: 'Gina Good' },
+		]);
+	});
+
+	it('a refused launch (every task conflicting; a reused Idempotency-Key) leaves the owner\'s numbers, campaigns, sessions, keys, leads and ledger as they were', async () => {
+		const known = phones(2, 500_100);
+		const first = await launch(owner, newCampaignId(), known.map((phone) => ({ phone })), { key: `launch-${randomUUID()}` });
+		await addLeads([{ user_id: owner, name: 'Lena Lead', phone: phones(1, 500_150)[0], source: 'campaign' }], T0);
+		const before = await world(owner);
+
+		const allConflict = await launch(owner, newCampaignId(), [
+			{ phone: phones(1, 500_200)[0], session: first.sessions[0].session, name: 'Ada' },
+			{ phone: known[1], session: first.sessions[0].session, name: 'Bea' },
+		], { key: `launch-${randomUUID()}`, campaign: { job_description: 'Other' } });
+		expect(allConflict.outcome).toBe('all_conflict');
+		expect(await world(owner)).toEqual(before);
+
+		const key = `launch-${randomUUID()}`;
+		const campaign = newCampaignId();
+		await launch(owner, campaign, [{ phone: phones(1, 500_300)[0] }], { key });
+		const beforeReuse = await world(owner);
+		const reused = await launch(owner, campaign, [{ phone: phones(1, 500_301)[0], name: 'Cy' }, { phone: known[0], name: 'Dee' }], { key });
+		expect(reused).toEqual({ outcome: 'idempotency_key_reused' });
+		expect(await world(owner)).toEqual(beforeReuse);
+	});
+});
+
+describe('create_campaign_sessions: a blank name is no name', () => {
+	it('"" or spaces store no name, and a later launch\'s name fills it', async () => {
+		const owner = await createOwner({});
+		const [blank, spaces] = phones(2, 500_400);
+		const result = await launch(owner, newCampaignId(), [{ phone: blank, name: '' }, { phone: spaces, name: '   ' }]);
+		expect(result.sessions.map((s) => [s.phone_number, s.name])).toEqual([[blank, null], [spaces, null]]);
+		expect(await numbersOf(owner, [blank, spaces])).toEqual([
+			{ phone_e164: blank, contact_name: null },
+			{ phone_e164: spaces, contact_name: null },
+		]);
+		await launch(owner, newCampaignId(), [{ phone: blank, name: 'Bo' }, { phone: spaces, name: ' Sam ' }]);
+		expect(await numbersOf(owner, [blank, spaces])).toEqual([
+			{ phone_e164: blank, contact_name: 'Bo' },
+			{ phone_e164: spaces, contact_name: 'Sam' },
+		]);
+	});
+});
