@@ -11,6 +11,7 @@ import {
 	type INodeProperties,
 } from 'n8n-workflow';
 import type { CreateCampaignSessionsResult } from '../../shared/contract';
+import { readCheckedOption } from '../../shared/checked-options';
 import { optionsCollection } from '../../shared/properties';
 import { callRpc } from '../../shared/supabase';
 import { isPlainObject } from '../helpers/jsonValue';
@@ -22,6 +23,41 @@ import { loadPhoneLibrary, readDefaultCountry } from '../../shared/phone';
 import { invalidRequest, type Problem } from '../helpers/problems';
 import type { DroppedTask } from '../helpers/tasks';
 import { TEXT, textProblem } from '../../shared/valid-input';
+
+/** The largest Max Tasks per Request (see OPTIONS). */
+const MAX_TASKS = 100_000;
+
+/** Said in a refusal of Max Tasks per Request before what to do. */
+const MAX_TASKS_WHY = 'It is how many tasks one launch request may have; a larger launch is refused asking the caller to split it.';
+
+/**
+ * The Options. Max Tasks per Request had no maximum until 5 December 2026, and was not checked at
+ * all (text that is not a number let every launch through, 0 refused every launch as the caller's
+ * fault). Its maximum, 100,000, is ten times the default: 100,000 tasks with names and session ids
+ * are a body of about 10 MB, within n8n's default request limit (16 MB). A larger value saved before
+ * is used as 100,000 with a warning (clampAboveMax), so such a workflow keeps launching; a fraction,
+ * which the comparison took before, is rounded down (roundsDownFractions).
+ */
+const OPTIONS: INodeProperties = optionsCollection([
+	{
+		displayName: 'Max Tasks per Request',
+		name: 'maxTasks',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: MAX_TASKS, clampAboveMax: true, roundsDownFractions: true },
+		default: 10000,
+		description:
+			'Larger launches are refused with a problem asking to split them. At most 100,000: a larger value (saved before the option had a maximum) is used as 100,000, with a warning logged; a fraction (from an expression) is rounded down.',
+	},
+	{
+		displayName: 'Re-Emit After (Minutes)',
+		name: 'emitLeaseMinutes',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 43200 },
+		default: 60,
+		description:
+			'A session handed to the outreach is handed out again by a replayed launch only after this long, and only if it was never contacted, reached no objective and is not on the Queue Ledger. Within it, a delivery hands out nothing again (duplicates, retries); a run that failed after the hand-out gets its unconfirmed sessions back by a replay after Summary\'s emit_again_after. Keep it longer than the outreach takes to contact a launch.',
+	},
+]);
 
 const properties: INodeProperties[] = [
 	{
@@ -82,25 +118,7 @@ const properties: INodeProperties[] = [
 		placeholder: 'GB',
 		description: 'Two-letter country code used for phone numbers written without +country code (07853 723604 in GB is +447853723604)',
 	},
-	optionsCollection([
-		{
-			displayName: 'Max Tasks per Request',
-			name: 'maxTasks',
-			type: 'number',
-			typeOptions: { minValue: 1 },
-			default: 10000,
-			description: 'Larger launches are refused with a problem asking to split them',
-		},
-		{
-			displayName: 'Re-Emit After (Minutes)',
-			name: 'emitLeaseMinutes',
-			type: 'number',
-			typeOptions: { minValue: 1, maxValue: 43200 },
-			default: 60,
-			description:
-				'A session handed to the outreach is handed out again by a replayed launch only after this long, and only if it was never contacted, reached no objective and is not on the Queue Ledger. Within it, a delivery hands out nothing again (duplicates, retries); a run that failed after the hand-out gets its unconfirmed sessions back by a replay after Summary\'s emit_again_after. Keep it longer than the outreach takes to contact a launch.',
-		},
-	]),
+	OPTIONS,
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['create'] } }, properties);
@@ -190,7 +208,7 @@ function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult,
 
 async function createOne(context: IExecuteFunctions, itemIndex: number): Promise<Routed[]> {
 	const defaultCountry = readDefaultCountry(context, itemIndex);
-	const options = context.getNodeParameter('options', itemIndex, {}) as { maxTasks?: number; emitLeaseMinutes?: number };
+	const options = context.getNodeParameter('options', itemIndex, {}) as { emitLeaseMinutes?: number };
 	const problems: Problem[] = [];
 	const ownerResult = readOwner(context, itemIndex);
 	if ('problem' in ownerResult) problems.push(ownerResult.problem);
@@ -206,7 +224,10 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 			{ displayName: 'Re-Emit After (Minutes)', parameter: 'options.emitLeaseMinutes' },
 		);
 	}
-	const checked = 'problem' in read ? { problems: [read.problem] } : checkLaunchRequest(read.body, { defaultCountry, maxTasks: options.maxTasks ?? 10000, idempotencyKey });
+	// A setting of the node's Options, read as every checked option is: a value out of 1 to 100,000
+	// that is not clamped (0, text that is not a number) is a SettingRefusedError, the workflow's 500.
+	const maxTasks = readCheckedOption<number>(context, itemIndex, OPTIONS, 'maxTasks', MAX_TASKS_WHY);
+	const checked = 'problem' in read ? { problems: [read.problem] } : checkLaunchRequest(read.body, { defaultCountry, maxTasks, idempotencyKey });
 	if ('problems' in checked || problems.length || 'problem' in ownerResult) {
 		const all = [...problems, ...('problems' in checked ? checked.problems : [])];
 		return [{ output: OUTPUT.create.invalid, json: invalidRequest(400, all) }];
