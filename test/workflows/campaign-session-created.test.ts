@@ -215,6 +215,20 @@ test('a launch whose every session id belongs to another campaign answers 409 na
 	expect(numbers).toEqual([{ phone_e164: '+447853729003' }]);
 });
 
+test('a task whose name is blank ("" or spaces, a spreadsheet\'s empty cell) is launched without a name, as one without a name: 201, not 400', async () => {
+	const body = seedLaunch();
+	body.tasks[0].name = '';
+	body.tasks[1].name = '   ';
+	const result = await launch(body);
+	expect(result.response?.statusCode).toBe(201);
+	expect(result.response?.body).toMatchObject({ created: 3, dropped: [] });
+	expect(emitted(result)).toEqual(['+447853723604', '+447853723605', '+442079460958']);
+	expect(result.nodeBranches['Create Sessions'][0].map((item) => item.name)).toEqual([null, null, null]);
+	const names = await withDb(async (db) => (await db.query<{ display_name: string | null }>(
+		`select s.display_name from public.session_info s join public.campaign_info c on c.id = s.campaign_id where c.name_uid = $1`, [body.campaign])).rows);
+	expect(names).toEqual([{ display_name: null }, { display_name: null }, { display_name: null }]);
+});
+
 test('a duplicate phone is dropped and the answer says so', async () => {
 	const body = seedLaunch();
 	body.tasks.push({ phone_number: '07853 723604' });

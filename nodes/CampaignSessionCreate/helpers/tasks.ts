@@ -1,6 +1,7 @@
 // The `tasks` of a launch: one candidate each (`phone_number`, optional `session` id and `name`).
 // Every task is checked and every problem kept; phones are normalised to E.164, and a phone seen
-// earlier in the same request is dropped (the first task with it wins) and reported as dropped.
+// earlier in the same request is dropped (the first task with it wins) and reported as dropped. A
+// blank name ("" or whitespace only) is no name.
 import type { CountryCode } from 'libphonenumber-js/max';
 import { TEXT, textProblem, type TextRule } from '../../shared/valid-input';
 import { isPlainObject } from './jsonValue';
@@ -26,9 +27,14 @@ const TASK_FIELDS = ['session', 'phone_number', 'name'];
 /** Longer input is not a phone number: refused before it is parsed. */
 const PHONE_INPUT = { kind: 'line', max: 1000 } as const satisfies TextRule;
 
-function optionalText(task: Record<string, unknown>, field: string, path: string, rule: TextRule, problems: Problem[]): string | undefined {
+/**
+ * An optional text field of a task, trimmed, or undefined when absent. With `blankIsNone`, text that
+ * is empty or only whitespace (String.prototype.trim's) is absent too: a spreadsheet's blank cell.
+ */
+function optionalText(task: Record<string, unknown>, field: string, path: string, rule: TextRule, problems: Problem[], blankIsNone = false): string | undefined {
 	const value = task[field];
 	if (value === undefined || value === null) return undefined;
+	if (blankIsNone && typeof value === 'string' && value.trim() === '') return undefined;
 	if (typeof value !== 'string') {
 		problems.push({ path: `${path}.${field}`, message: `must be a string, got ${typeName(value)}` });
 		return undefined;
@@ -66,7 +72,9 @@ function checkTask(raw: unknown, index: number, country: CountryCode, problems: 
 		else phone = result.e164;
 	}
 	const session = optionalText(raw, 'session', path, TEXT.sessionId, problems);
-	const name = optionalText(raw, 'name', path, TEXT.personName, problems);
+	// A blank name (a spreadsheet's empty cell, "" or spaces) is no name, as Add Leads reads it: the
+	// task is created without one, never the whole launch refused for it.
+	const name = optionalText(raw, 'name', path, TEXT.personName, problems, true);
 	if (problems.length > before || phone === undefined) return undefined;
 	return { task_index: index, phone, session, name };
 }

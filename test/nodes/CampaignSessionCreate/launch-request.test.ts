@@ -100,6 +100,20 @@ describe('checkLaunchRequest', () => {
 		expect(requestOf(checkLaunchRequest({ ...seedLaunch(), tasks: [{ phone_number: '79123456789' }] }, kazakhstan)).tasks.map((task) => task.phone)).toEqual(['+79123456789']);
 	});
 
+	it('reads a blank name ("" or whitespace only, a spreadsheet\'s empty cell) as no name, like a task without one; a name with a control character is still refused', () => {
+		const body = { ...seedLaunch(), tasks: [{ phone_number: '+447853723604', name: '' }, { phone_number: '+447853723605', name: '  \u00a0 ' }, { phone_number: '+447853723606', name: '\t' }, { phone_number: '+447853723607' }] };
+		const request = requestOf(checkLaunchRequest(body, settings));
+		expect(request.tasks.map((task) => [task.phone, task.name])).toEqual([
+			['+447853723604', undefined],
+			['+447853723605', undefined],
+			['+447853723606', undefined],
+			['+447853723607', undefined],
+		]);
+		expect(problemsOf(checkLaunchRequest({ ...seedLaunch(), tasks: [{ phone_number: '+447853723604', name: 'Ann\u0007' }] }, settings))).toEqual([
+			{ path: 'tasks[0].name', message: expect.stringMatching(/control character/) },
+		]);
+	});
+
 	it('refuses one session id for two phones', () => {
 		const body = seedLaunch('plumber-london_abc123xyz');
 		body.tasks[1].session = body.tasks[0].session;
