@@ -11,7 +11,7 @@ import { parse } from 'csv-parse/sync';
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { EXPORT_COLUMNS } from '../../nodes/QueueLedger/helpers/csv';
-import { runWorkflow, type TestCredentials } from '../harness';
+import { loadWorkflow, runWorkflow, type TestCredentials } from '../harness';
 import { withDb } from '../helpers/stack';
 import { ledgerOf, leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, supabaseCredentials } from '../nodes/QueueLedger/support/queue';
 
@@ -281,4 +281,51 @@ test('a query parameter or body field the call does not read answers 400 naming 
 	// The calls as documented still pass the check.
 	expect((await takeWith({}, { takenBy: owner, reason: 'Customer called' })).response?.statusCode).toBe(200);
 	expect((await metrics(owner, { from: '2026-12-01', to: '2026-12-03' })).response?.statusCode).toBe(200);
+});
+
+// The export's file name is the workflow's, never the request's: the shipped Export Queue makes it of
+// the checked days (leadflow-queue-{from}-{to}.csv), and a caller who tries to name it is refused
+// before the node runs, 400 naming the query parameter. A File Name set in the workflow that the
+// node refuses is the workflow's own setting: 500 "fix it in the workflow", as every shipped webhook
+// answers a failed item marked `setting`. (Before, the node refused it without the marker and
+// Respond With Problem mapped every invalid_input to 400: the caller was told the request was wrong,
+// with no hint that the workflow was.)
+test('a File Name set in the workflow that Export Queue refuses is the workflow’s 500 with the hint; a caller naming the file is a 400 naming the query parameter', async () => {
+	const owner = await queueOwner();
+	const prepared = await prepareDue(owner);
+	const shipped = loadWorkflow(WORKFLOW);
+	expect(shipped.nodes.some((node) => node.name === 'Export Queue')).toBe(true);
+	const withFileName = (fileName: string) => ({
+		...shipped,
+		nodes: shipped.nodes.map((node) => (node.name === 'Export Queue' ? { ...node, parameters: { ...node.parameters, options: { fileName } } } : node)),
+	});
+	const exportWith = (fileName: string, query: Record<string, string>) =>
+		runWorkflow(withFileName(fileName), { startNode: 'Export Request', webhook: { method: 'GET', headers: headers(owner), query }, credentials: credentials() });
+
+	const refused = await exportWith('={{ "reports/" + $json.query.day + ".csv" }}', { day: prepared.day });
+	expect(refused.response).toMatchObject({
+		statusCode: 500,
+		body: {
+			status: 500,
+			error: 'File Name must not contain / \\ or "',
+			hint: expect.stringMatching(/^The workflow's node Export Queue refuses its own setting: fix it in the workflow \(the request is not at fault\)\. Set File Name in the node's Options to a plain file name/),
+		},
+	});
+	noStackTrace(refused.response?.body);
+
+	const named = await exportWith('={{ "queue-" + $json.query.day + ".csv" }}', { day: prepared.day });
+	expect(named.response?.statusCode).toBe(200);
+	expect(named.response?.headers).toMatchObject({ 'content-disposition': `attachment; filename="queue-${prepared.day}.csv"` });
+
+	// The caller has no say in the name: the query parameter is refused before the export runs.
+	const byCaller = await exportCsv(owner, { day: prepared.day, fileName: 'a/b.csv' });
+	expect(byCaller.response).toMatchObject({ statusCode: 400, body: { status: 400, field: 'fileName', error: expect.stringMatching(/^Unknown query parameter "fileName"/) } });
+	expect(byCaller.executedNodes).not.toContain('Export Queue');
+
+	// The caller's own bad input keeps its 400, without the workflow's hint; an unknown lead its 404.
+	const noDay = await exportCsv(owner, {});
+	expect(noDay.response).toMatchObject({ statusCode: 400, body: { status: 400, error: 'From Day is empty', hint: expect.not.stringMatching(/fix it in the workflow/) } });
+	const unknownLead = await take(owner, randomUUID());
+	expect(unknownLead.response?.statusCode).toBe(404);
+	expect(JSON.stringify(unknownLead.response?.body)).not.toMatch(/fix it in the workflow/);
 });

@@ -5,7 +5,7 @@
 // range gives a file with the header row only.
 import { updateDisplayOptions, type IBinaryData, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { QUEUE_ITEM_STATUSES, type QueueItemStatus } from '../../shared/contract/queue';
-import { perItem } from '../../shared/per-item';
+import { perItem, SettingRefusedError } from '../../shared/per-item';
 import { optionsCollection } from '../../shared/properties';
 import { textProblem } from '../../shared/valid-input';
 import { inOwnerField } from '../helpers/caller-fields';
@@ -76,7 +76,17 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		const options = this.getNodeParameter('options', itemIndex, {}) as ExportOptions;
 		const fileName = String(options.fileName ?? '').trim() || `leadflow-queue-${from}-${to}.csv`;
 		const nameProblem = textProblem(fileName, { kind: 'line', max: 200 }) ?? (/[\\/"]/.test(fileName) ? 'must not contain / \\ or "' : undefined);
-		if (nameProblem) throw invalid(this, itemIndex, `File Name ${nameProblem}`, 'Use a plain file name such as queue.csv.');
+		if (nameProblem) {
+			// A setting of the node's Options (empty, the name is made of the checked days and is never
+			// refused), not the request's: its failed item names it, so a webhook answers it as its own
+			// fault (queue-actions.json: 500 "fix it in the workflow"), never the caller's 400.
+			throw new SettingRefusedError(
+				this.getNode(),
+				`File Name ${nameProblem}`,
+				{ itemIndex, description: "Set File Name in the node's Options to a plain file name such as queue.csv, or leave it empty for leadflow-queue-{from}-{to}.csv." },
+				{ displayName: 'File Name', parameter: 'options.fileName' },
+			);
+		}
 		const field = String(options.binaryPropertyName ?? 'data').trim() || 'data';
 
 		const csv = await csvStream(exportPages(this, { p_user_id: owner, p_from: from, p_to: to, p_statuses: statuses }, itemIndex), { bom: options.bom ?? true });
