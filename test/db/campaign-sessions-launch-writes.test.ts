@@ -121,3 +121,61 @@ describe('create_campaign_sessions: a blank name is no name', () => {
 		]);
 	});
 });
+
+// A relaunch: another launch of a campaign that exists (its id again, or its name again without a
+// key), not a replay of the same Idempotency-Key. It states the campaign as it is now, so its name
+// (when it gives one), job description and objectives replace the stored ones (migration
+// 20261201002080); a replay of a key already used changes nothing and answers as the first did.
+describe('create_campaign_sessions: a relaunch updates the campaign, a replay of its key does not', () => {
+	const details = (owner: string, nameUid: string) =>
+		withDb(async (db) => (await db.query<{ name: string; job_description: string; objectives: unknown }>(
+			'select name, job_description, objectives from public.campaign_info where user_id = $1 and name_uid = $2', [owner, nameUid])).rows);
+
+	it('a relaunch with another name, job description and objectives updates them and says so; the same details again update nothing', async () => {
+		const owner = await createOwner({});
+		const campaign = newCampaignId();
+		const [p1, p2] = phones(2, 500_500);
+		const first = await launch(owner, campaign, [{ phone: p1 }]);
+
+		const changed = { name: 'Plumber - Leeds', job_description: 'Plumber, Leeds', objectives: { interested: {}, booked_call: { weight: 2 } } };
+		const relaunch = await launch(owner, campaign, [{ phone: p1 }, { phone: p2 }], { campaign: changed });
+		expect(await details(owner, campaign)).toEqual([changed]);
+		expect(first.campaign).toMatchObject({ name: 'Plumber - London', created: true, updated: false });
+		expect(relaunch).toMatchObject({ outcome: 'ok', campaign: { id: campaign, name: 'Plumber - Leeds', created: false, updated: true }, created: 1, existing: 1 });
+
+		expect((await launch(owner, campaign, [{ phone: p2 }], { campaign: changed })).campaign).toMatchObject({ name: 'Plumber - Leeds', updated: false });
+		// A launch without a name (its campaign id only) keeps the stored name, and updates the rest.
+		const noName = await launch(owner, campaign, [{ phone: p2 }], { campaign: { name: undefined, job_description: 'Plumber, York', objectives: {} } });
+		expect(noName.campaign).toMatchObject({ name: 'Plumber - Leeds', updated: true });
+		expect(await details(owner, campaign)).toEqual([{ name: 'Plumber - Leeds', job_description: 'Plumber, York', objectives: {} }]);
+	});
+
+	it('a replay with the same Idempotency-Key changes nothing, whatever details it carries; a new key updates', async () => {
+		const owner = await createOwner({});
+		const campaign = newCampaignId();
+		const tasks = phones(2, 500_600).map((phone) => ({ phone }));
+		const key = `launch-${randomUUID()}`;
+		await launch(owner, campaign, tasks, { key });
+		const replay = await launch(owner, campaign, tasks, { key, campaign: { name: 'Changed', job_description: 'Changed', objectives: { changed: {} } } });
+		expect(await details(owner, campaign)).toEqual([{ name: 'Plumber - London', job_description: 'Plumber', objectives: { interested: {} } }]);
+		expect(replay).toMatchObject({ outcome: 'ok', campaign: { name: 'Plumber - London', created: false }, existing: 2 });
+
+		const relaunch = await launch(owner, campaign, tasks, { key: `launch-${randomUUID()}`, campaign: { name: 'Changed', job_description: 'Changed', objectives: { changed: {} } } });
+		expect(await details(owner, campaign)).toEqual([{ name: 'Changed', job_description: 'Changed', objectives: { changed: {} } }]);
+		expect(relaunch.campaign).toMatchObject({ name: 'Changed', updated: true });
+		expect(replay.campaign?.updated).toBe(false);
+	});
+
+	it('a relaunch refused whole (every task conflicting) updates nothing', async () => {
+		const owner = await createOwner({});
+		const campaign = newCampaignId();
+		const first = await launch(owner, campaign, [{ phone: phones(1, 500_700)[0] }]);
+		const refused = await launch(owner, newCampaignId(), [{ phone: phones(1, 500_701)[0] }]);
+		const conflicting = await launch(owner, campaign, [{ phone: phones(1, 500_702)[0], session: refused.sessions[0].session }], {
+			campaign: { name: 'Changed', job_description: 'Changed', objectives: {} },
+		});
+		expect(conflicting.outcome).toBe('all_conflict');
+		expect(first.outcome).toBe('ok');
+		expect(await details(owner, campaign)).toEqual([{ name: 'Plumber - London', job_description: 'Plumber', objectives: { interested: {} } }]);
+	});
+});

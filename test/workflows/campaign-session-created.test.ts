@@ -229,6 +229,35 @@ test('a task whose name is blank ("" or spaces, a spreadsheet\'s empty cell) is 
 	expect(names).toEqual([{ display_name: null }, { display_name: null }, { display_name: null }]);
 });
 
+// A relaunch: the campaign again (its id), with a candidate more and the details changed in the app.
+test('a relaunch of a campaign updates its name, job description and objectives (campaign_updated); a replay of its Idempotency-Key changes nothing', async () => {
+	const key = `launch-${randomUUID()}`;
+	const body = { ...seedLaunch(), campaign_name: 'Plumbers, London' };
+	const first = await launch(body, { 'Idempotency-Key': key });
+	expect(first.response?.body).toMatchObject({ campaign_name: 'Plumbers, London', campaign_created: true, campaign_updated: false });
+	const details = async () => (await withDb((db) => db.query(
+		'select name, job_description, objectives from public.campaign_info where user_id = $1 and name_uid = $2', [owner, body.campaign]))).rows;
+
+	const changed = { campaign_name: 'Plumbers, Leeds', job_description: 'Plumber, Leeds, £42k.', objectives: { interested: { weight: 1 }, booked_call: { weight: 2 } } };
+	// The same key with other details: a replay of the first launch, answered as it was; nothing changes.
+	const replay = await launch({ ...body, ...changed }, { 'Idempotency-Key': key });
+	expect(replay.response?.statusCode).toBe(201);
+	expect(replay.response?.body).toMatchObject({ campaign_name: 'Plumbers, London', campaign_created: false, campaign_updated: false, created: 0 });
+	expect(await details()).toEqual([{ name: 'Plumbers, London', job_description: body.job_description, objectives: body.objectives }]);
+
+	const relaunch = await launch({ ...body, ...changed, tasks: [...body.tasks, { phone_number: '07853 723606' }] }, { 'Idempotency-Key': `launch-${randomUUID()}` });
+	expect(relaunch.response?.statusCode).toBe(201);
+	expect(await details()).toEqual([{ name: 'Plumbers, Leeds', job_description: changed.job_description, objectives: changed.objectives }]);
+	expect(relaunch.response?.body).toMatchObject({ campaign_name: 'Plumbers, Leeds', campaign_created: false, campaign_updated: true, created: 1, existing: 3 });
+	expect(emitted(relaunch)).toEqual(['+447853723606']);
+	expect(relaunch.nodeBranches['Create Sessions'][0]).toEqual([expect.objectContaining({ campaign_name: 'Plumbers, Leeds' })]);
+
+	// Its id alone (no campaign_name), no key: the stored name stays, the rest is the launch's.
+	const byId = await launch({ ...body, campaign_name: undefined, job_description: 'Plumber, Leeds, £45k.' });
+	expect(byId.response?.body).toMatchObject({ campaign_name: 'Plumbers, Leeds', campaign_updated: true });
+	expect(await details()).toEqual([{ name: 'Plumbers, Leeds', job_description: 'Plumber, Leeds, £45k.', objectives: body.objectives }]);
+});
+
 test('a duplicate phone is dropped and the answer says so', async () => {
 	const body = seedLaunch();
 	body.tasks.push({ phone_number: '07853 723604' });

@@ -14,7 +14,12 @@ import { checkTasks, type DroppedTask, type LaunchTask } from './tasks';
 
 export interface LaunchCampaign {
 	name_uid: string;
-	name: string;
+	/**
+	 * The display name the request gives: `campaign_name`, or `campaign` when it is a name. Absent for
+	 * a campaign id without `campaign_name`: a new campaign is then named by its id, and a relaunch
+	 * keeps the stored name (a relaunch updates the name, job description and objectives it gives).
+	 */
+	name?: string;
 	job_description: string;
 	objectives: Record<string, unknown>;
 }
@@ -44,7 +49,7 @@ function requiredString(body: Record<string, unknown>, field: string, problems: 
 	return undefined;
 }
 
-function checkCampaign(body: Record<string, unknown>, settings: LaunchSettings, problems: Problem[]): { nameUid: string; name: string } | undefined {
+function checkCampaign(body: Record<string, unknown>, settings: LaunchSettings, problems: Problem[]): { nameUid: string; name?: string } | undefined {
 	const campaign = requiredString(body, 'campaign', problems);
 	let displayName: string | undefined;
 	if (body.campaign_name !== undefined && body.campaign_name !== null) {
@@ -60,7 +65,7 @@ function checkCampaign(body: Record<string, unknown>, settings: LaunchSettings, 
 		return undefined;
 	}
 	const trimmed = campaign.trim();
-	if (isCampaignId(trimmed)) return { nameUid: trimmed, name: displayName ?? trimmed };
+	if (isCampaignId(trimmed)) return { nameUid: trimmed, name: displayName };
 	return { nameUid: campaignIdFor(trimmed, settings.idempotencyKey), name: displayName ?? trimmed };
 }
 
@@ -127,7 +132,7 @@ export function checkLaunchRequest(body: unknown, settings: LaunchSettings): Lau
 	}
 	return {
 		request: {
-			campaign: { name_uid: campaign.nameUid, name: campaign.name, job_description: rawJobDescription, objectives },
+			campaign: { name_uid: campaign.nameUid, ...(campaign.name === undefined ? {} : { name: campaign.name }), job_description: rawJobDescription, objectives },
 			tasks: checked.tasks,
 			dropped: checked.dropped,
 		},

@@ -36,7 +36,8 @@ export interface CreatedSession {
 export interface CreateCampaignSessionsResult {
 	/** all_conflict: tasks were given and every one's session id belongs to another session; nothing was written (only `conflicts`). */
 	outcome: 'ok' | 'idempotency_key_reused' | 'owner_not_found' | 'all_conflict';
-	campaign?: { id: string; name: string; created: boolean; created_at: string };
+	/** updated: a relaunch (not a replay of its Idempotency-Key) changed the stored name, job description or objectives. */
+	campaign?: { id: string; name: string; created: boolean; updated?: boolean; created_at: string };
 	created?: number;
 	existing?: number;
 	/** How many of the sessions had their outreach started already. */

@@ -114,6 +114,12 @@ describe('checkLaunchRequest', () => {
 		]);
 	});
 
+	it('gives the campaign a name only when the request does (campaign_name, or campaign as a name), so a relaunch by id alone keeps the stored one', () => {
+		expect(requestOf(checkLaunchRequest(seedLaunch('plumber-london_abc123xyz'), settings)).campaign).not.toHaveProperty('name');
+		expect(requestOf(checkLaunchRequest({ ...seedLaunch('plumber-london_abc123xyz'), campaign_name: ' Plumbers, Leeds ' }, settings)).campaign.name).toBe('Plumbers, Leeds');
+		expect(requestOf(checkLaunchRequest(seedLaunch('Plumbers London'), settings)).campaign.name).toBe('Plumbers London');
+	});
+
 	it('refuses one session id for two phones', () => {
 		const body = seedLaunch('plumber-london_abc123xyz');
 		body.tasks[1].session = body.tasks[0].session;
