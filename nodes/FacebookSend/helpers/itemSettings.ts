@@ -6,7 +6,8 @@ import { SettingRefusedError } from '../../shared/per-item';
 import { OPTIONS, properties } from '../description';
 import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
 // A recipient is a page-scoped id, the format of messenger_conversations.sender_id.
-import { MESSENGER_ID as PSID, UUID } from '../../shared/valid-input';
+import { MESSENGER_ID as PSID } from '../../shared/valid-input';
+import { isStateId, stateIdOf } from '../../shared/state-id';
 
 export const MAX_TEXT_CHARACTERS = 2000;
 
@@ -101,10 +102,12 @@ export function readItemSettings(context: IExecuteFunctions, read: ParameterRead
 	};
 
 	if (recordStages) {
-		const stateId = String(read('stateId', itemIndex, '') ?? '').trim();
+		// Lower case, as the database answers it: the begin's rows are looked up by it (sendBatch.ts).
+		const given = read('stateId', itemIndex, '');
+		const stateId = stateIdOf(given);
 		const leaseHolder = String(read('leaseHolder', itemIndex, '') ?? '').trim();
-		if (!UUID.test(stateId)) {
-			throw fail(`Contact State ID "${stateId}" is not a UUID`, 'Map it from the claimed contact (state_id), or turn off "Record in Supabase" to send a plain message.');
+		if (!isStateId(stateId)) {
+			throw fail(`Contact State ID "${String(given ?? '').trim()}" is not a UUID`, 'Map it from the claimed contact (state_id), or turn off "Record in Supabase" to send a plain message.');
 		}
 		if (leaseHolder === '') throw fail('Claim Holder is empty', 'Map it from the claimed contact (execution_id): the database only lets the claim holder send.');
 		return { ...settings, stateId, leaseHolder };

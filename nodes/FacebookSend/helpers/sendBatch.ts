@@ -26,6 +26,7 @@ import { itemParameterReader, readItemSettings, type ItemSettings } from './item
 import type { ParameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { releaseBeforeReporting, type HandedContact } from '../../shared/release-handed';
+import { readStateId } from '../../shared/state-id';
 import { piecesOf } from '../../shared/supabase';
 import { ledgerItemOf, OUTPUT, outputFor, reportOf, type SendReport } from './reports';
 import { SLOT_SPACING } from './pacer';
@@ -76,7 +77,7 @@ function notBegun(context: IExecuteFunctions, count: number, itemIndexes: readon
 		if (itemIndex >= count) continue;
 		try {
 			if (!context.getNodeParameter('recordStages', itemIndex, true)) continue;
-			const stateId = String(read('stateId', itemIndex, '') ?? '').trim();
+			const stateId = readStateId(read, itemIndex);
 			const holder = String(read('leaseHolder', itemIndex, '') ?? '').trim();
 			if (stateId !== '' && holder !== '' && !answered.has(stateId)) contacts.push({ stateId, holder });
 		} catch {

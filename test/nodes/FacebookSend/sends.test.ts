@@ -92,6 +92,26 @@ test('the same items sent again are duplicates: no Graph call, nothing changes',
 	expect(await ledgerOf(batch.ruleId)).toHaveLength(3);
 });
 
+test('a Contact State ID written in upper case is the same contact: sent once and recorded, the same items again duplicates', async () => {
+	// The database answers its ids in lower case; a hand-written or copied id may be upper case.
+	// Before the node read the id in lower case, the begin moved the contacts to sending, the node
+	// found no answer for them (lease_lost / not_returned), never called Facebook, and the reaper
+	// later made them send_uncertain: the follow-up lost for good.
+	const batch = await readyContacts({ count: 2 });
+	const items = batch.items.map((item) => ({ ...item, state_id: ` ${String(item.state_id).toUpperCase()} ` }));
+
+	const run = await runSend(items, FAST, credentials());
+
+	expect(run.skipped.map((item) => item.send)).toEqual([]);
+	expect(run.sent.map((item) => item.send)).toEqual(batch.items.map(() => expect.objectContaining({ outcome: 'sent', recorded: 'sent', followUpNumber: 1 })));
+	expect((await sims.graph.control.messages()).map((message) => message.recipientId).sort()).toEqual([...batch.psids].sort());
+	expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['sent', 'sent']);
+
+	const again = await runSend(items, FAST, credentials());
+	expect(again.skipped.map((item) => item.send)).toEqual(batch.items.map(() => ({ outcome: 'duplicate', reason: 'sent', followUpNumber: 1 })));
+	expect(await sims.graph.control.messages()).toHaveLength(2);
+});
+
 test('one contact twice in the same batch is sent once', async () => {
 	const batch = await readyContacts({ count: 1 });
 	const run = await runSend([batch.items[0], batch.items[0]], FAST, credentials());
