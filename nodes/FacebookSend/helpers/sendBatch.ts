@@ -102,6 +102,7 @@ async function sendItems(context: IExecuteFunctions, items: INodeExecutionData[]
 	const { deliveries, signal } = target ? await sendAll(context, target, order.map((index) => queued.get(index)!.pending)) : { deliveries: [], signal: {} };
 	const deliveryOf = new Map(order.map((index, position) => [index, deliveries[position]]));
 	for (const [index, delivery] of deliveryOf) results[index] = { report: reportOf(delivery) };
+	markIgnoredMessages(context, items, queued, results);
 
 	await recordOutcomes(context, queued, deliveryOf, results);
 
@@ -116,6 +117,41 @@ async function sendItems(context: IExecuteFunctions, items: INodeExecutionData[]
 		});
 	}
 	if (beginFailure !== undefined && !context.continueOnFail()) throw asNodeError(context, beginFailure);
+}
+
+/** The item's own `followUp.message` (Generate Follow-Up's output, perhaps changed by a node after it), when it has one. */
+function itemMessageOf(item: INodeExecutionData): string | undefined {
+	const followUp = item.json.followUp;
+	if (followUp === null || typeof followUp !== 'object' || Array.isArray(followUp)) return undefined;
+	const message = (followUp as IDataObject).message;
+	return typeof message === 'string' ? message : undefined;
+}
+
+/**
+ * Recorded mode sends the message Generate Follow-Up recorded for the contact (the begin's answer),
+ * never the item's: the guard, the ledger and the echo that settles an uncertain send all hold that
+ * text. An item whose followUp.message says something else (a node after Generate changed it) says
+ * so in its `send` (itemMessageIgnored, recordedMessage: what Facebook was given), and the run
+ * carries a warning, so the change is not lost silently.
+ */
+function markIgnoredMessages(context: IExecuteFunctions, items: INodeExecutionData[], queued: Map<number, QueuedItem>, results: Array<ItemResult | undefined>): void {
+	let ignored = 0;
+	for (const [index, { begun }] of queued) {
+		const result = results[index];
+		const given = itemMessageOf(items[index]);
+		if (!begun || given === undefined || given === begun.message || !result || !('report' in result)) continue;
+		result.report = { ...result.report, itemMessageIgnored: true, recordedMessage: begun.message };
+		ignored++;
+	}
+	if (ignored === 0) return;
+	context.addExecutionHints({
+		type: 'warning',
+		location: 'outputPane',
+		message:
+			`${ignored === 1 ? '1 item has' : `${ignored} items have`} a followUp.message other than the one Generate Follow-Up recorded for the contact: ` +
+			'with Record in Supabase on, the recorded message is what Facebook is sent (the item\'s send.recordedMessage), so the duplicate guard and the ledger hold what went out. ' +
+			'To change what follow-ups say, change the instructions Generate Follow-Up is given (the rule\'s).',
+	});
 }
 
 function readAll(context: IExecuteFunctions, count: number, results: Array<ItemResult | undefined>): Array<ItemSettings | undefined> {

@@ -82,7 +82,10 @@ test('claimed contacts are generated, sent once and recorded; the generated text
 		const message = delivered.find((one) => one.recipientId === item.recipient_id);
 		expect(message?.text).toBe((item.followUp as { message: string }).message);
 		expect(item.send).toMatchObject({ outcome: 'sent', messageId: message?.messageId, recorded: 'sent' });
+		// Generate's followUp.message is the recorded one: nothing said about a changed message.
+		expect(item.send).not.toHaveProperty('itemMessageIgnored');
 	}
+	expect(result.run?.data.resultData.runData.Send[0].hints ?? []).toEqual([]);
 	expect((await statesOf(batch.stateIds)).map((state) => [state.current_stage, state.follow_up_count])).toEqual([
 		['sent', 1],
 		['sent', 1],

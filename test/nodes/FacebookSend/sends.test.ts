@@ -112,6 +112,24 @@ test('a Contact State ID written in upper case is the same contact: sent once an
 	expect(await sims.graph.control.messages()).toHaveLength(2);
 });
 
+test('a followUp.message changed after Generate is not what is sent: the recorded one goes out, and the item and the run say so', async () => {
+	const batch = await readyContacts({ count: 2 });
+	const recorded = batch.items.map((item) => (item.followUp as { message: string }).message);
+	// A Set node between Generate and Send rewrote the first item's message; the second is untouched.
+	const items = [{ ...batch.items[0], followUp: { ...(batch.items[0].followUp as object), message: 'EDITED: Reply STOP to opt out.' } }, batch.items[1]];
+
+	const run = await runSend(items, FAST, credentials());
+
+	const delivered = await sims.graph.control.messages();
+	expect(delivered.map((message) => [message.recipientId, message.text]).sort()).toEqual(batch.psids.map((psid, index) => [psid, recorded[index]]).sort());
+	const [edited, untouched] = [...run.sent].sort((a, b) => (a.state_id === batch.stateIds[0] ? -1 : b.state_id === batch.stateIds[0] ? 1 : 0));
+	expect(edited.send).toMatchObject({ outcome: 'sent', itemMessageIgnored: true, recordedMessage: recorded[0] });
+	expect(untouched.send).not.toHaveProperty('itemMessageIgnored');
+	expect(untouched.send).not.toHaveProperty('recordedMessage');
+	const hints = run.result.run?.data.resultData.runData.Send[0].hints ?? [];
+	expect(hints).toEqual([expect.objectContaining({ type: 'warning', message: expect.stringMatching(/^1 item has a followUp\.message other than the one Generate Follow-Up recorded/) })]);
+});
+
 test('one contact twice in the same batch is sent once', async () => {
 	const batch = await readyContacts({ count: 1 });
 	const run = await runSend([batch.items[0], batch.items[0]], FAST, credentials());
