@@ -15,7 +15,11 @@ export class FacebookSend implements INodeType {
 		group: ['output'],
 		version: 1,
 		subtitle: '={{ $parameter["recordStages"] ? "Send follow-ups once" : "Send a message" }}',
-		description: 'Send Messenger follow-ups once each: duplicate guard, stop and window checks, Graph error handling and rate limiting',
+		// What an AI agent reads about the tool too (n8n describes a one-job node's tool by it), so true
+		// in both modes: a tool's call holds no claim and runs with Record in Supabase off, which has no
+		// Supabase credential and so checks no stop and takes no guard (docs/nodes.md, Conventions).
+		description:
+			'Send Messenger messages as a Page. Record in Supabase on: each claimed follow-up once, after the duplicate guard and the stop and window checks. Off (e.g. as an AI agent\'s tool): a plain message to a PSID, with no stop checked and no duplicate guard, so each call sends again',
 		defaults: { name: 'Facebook Send' },
 		usableAsTool: true,
 		inputs: MAIN_INPUT,

@@ -70,7 +70,7 @@ export const OPTIONS: INodeProperties = optionsCollection([
 
 export const properties: INodeProperties[] = [
 	recordStagesProperty(
-		'Whether the send goes through the follow-up pipeline: the duplicate guard is taken, stop and window are re-checked and the outcome is recorded, all in Supabase. The text sent is the message Generate Follow-Up recorded for the contact, not the item\'s followUp.message: an item whose message a node changed after Generate says so (send.itemMessageIgnored). Turn off to send a plain message (e.g. from an AI agent): then nothing guards against sending the same message twice.',
+		'Whether the send goes through the follow-up pipeline: the duplicate guard is taken, stop and window are re-checked and the outcome is recorded, all in Supabase. The text sent is the message Generate Follow-Up recorded for the contact, not the item\'s followUp.message: an item whose message a node changed after Generate says so (send.itemMessageIgnored). Turn off to send a plain message (e.g. from an AI agent): then the node has no Supabase credential, checks no stop and takes no guard, so the same message sent again goes out again.',
 	),
 	stateIdProperty,
 	leaseHolderProperty,

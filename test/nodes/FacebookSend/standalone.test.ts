@@ -1,8 +1,14 @@
 // FacebookSend without Supabase (Record in Supabase off): a plain message for an AI agent or any
-// workflow. Also what holds in both modes: appsecret_proof when the credential has an app secret,
+// workflow, and what an agent reads of the tool. Also what holds in both modes: appsecret_proof when the credential has an app secret,
 // a too-long message refused before Facebook is called, and no token or proof in any output or error.
+import { NodeHelpers, Workflow, type INode, type INodeParameters } from 'n8n-workflow';
 import { appSecretProof, startSimulators, type RunningSimulators } from '../../../simulators';
-import { PAGE_ID } from './support/contacts';
+import { runWorkflow, type WorkflowJson } from '../../harness';
+import { agentWorkflow } from '../../harness/agent';
+import { loaders } from '../../harness/loaders';
+import { HarnessNodeTypes } from '../../harness/node-types';
+import { withDb } from '../../helpers/stack';
+import { PAGE_ID, readyContacts } from './support/contacts';
 import { facebookCredential, FAST, PAGE_TOKEN, runSend } from './support/workflow';
 
 const APP_SECRET = 'app-secret-send-tests';
@@ -93,4 +99,44 @@ test('neither the token nor the proof appears in outputs or errors, even when th
 		expect(everything).not.toContain(proof);
 		expect(everything).not.toContain('access_token');
 	}
+});
+
+describe('as an AI agent\'s tool (Record in Supabase off: a tool\'s call holds no claim)', () => {
+	const TOOL = 'n8n-nodes-leadflow.facebookSendTool';
+
+	/** The tool's description as n8n builds it for an agent (Tool Description: Set Automatically). */
+	async function toolDescription(parameters: INodeParameters): Promise<string> {
+		const nodeTypes = new HarnessNodeTypes(await loaders());
+		const node: INode = { id: 't', name: 'Tool', type: TOOL, typeVersion: 1, position: [0, 0], parameters };
+		const filled = new Workflow({ nodes: [node], connections: {}, active: false, nodeTypes }).getNode('Tool') as INode;
+		return NodeHelpers.getToolDescriptionForNode({ ...filled, parameters: { ...filled.parameters, descriptionType: 'auto' } }, nodeTypes.getByNameAndVersion(TOOL, 1));
+	}
+
+	test('what the agent reads is what a plain send does: no stop checked, no duplicate guard; two identical calls to a contact a person took over deliver two messages', async () => {
+		// Before, the agent read "Send Messenger follow-ups once each: duplicate guard, stop and window
+		// checks…", which only Record in Supabase on does, and a tool runs with it off.
+		for (const parameters of [{}, { recordStages: false }]) {
+			const description = await toolDescription(parameters);
+			expect({ parameters, description }).toEqual({ parameters, description: expect.stringMatching(/Off \(e\.g\. as an AI agent's tool\): .*no stop checked and no duplicate guard, so each call sends again/) });
+			expect({ parameters, description }).toEqual({ parameters, description: expect.not.stringMatching(/^Send Messenger follow-ups once each/) });
+		}
+
+		// A person took the conversation over: the follow-up pipeline would skip it (stopped).
+		const batch = await readyContacts({ count: 1 });
+		await withDb((db) => db.query("insert into public.ai_automation_stops (user_id, conversation_id, rule_id, reason) values ($1, $2, null, 'human_takeover')", [batch.owner, batch.conversationIds[0]]));
+		const toolParameters = { recordStages: false, recipientId: "={{ $fromAI('psid', 'the PSID', 'string') }}", message: "={{ $fromAI('text', 'the text', 'string') }}" };
+		const answers: unknown[] = [];
+		for (let call = 0; call < 2; call++) {
+			const run = await runWorkflow(
+				agentWorkflow('facebookSend', toolParameters, { leadflowFacebookPageApi: { id: 'facebook', name: 'Facebook' } }, { psid: batch.psids[0], text: 'A quick question from the agent' }) as unknown as WorkflowJson,
+				{ credentials: facebookOnly() },
+			);
+			answers.push(run.nodeOutputs.Agent?.[0]);
+		}
+		expect(answers).toEqual([{ answer: expect.stringContaining('"outcome":"sent"') }, { answer: expect.stringContaining('"outcome":"sent"') }]);
+		expect((await sims.graph.control.messages()).filter((message) => message.recipientId === batch.psids[0]).map((message) => message.text)).toEqual([
+			'A quick question from the agent',
+			'A quick question from the agent',
+		]);
+	});
 });
