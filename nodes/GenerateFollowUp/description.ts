@@ -145,7 +145,8 @@ export const properties: INodeProperties[] = [
 		name: 'messages',
 		type: 'json',
 		default: '={{ $json.messages ?? [] }}',
-		description: 'The conversation so far, oldest first: a list of {direction: "inbound" | "outbound", text, sent_at}',
+		description:
+			'The conversation so far: a list of {direction: "inbound" | "outbound" (any case), text, sent_at}, put oldest first by sent_at when every message has one. Another direction, or another shape such as {role, content}, fails the item naming the message.',
 	},
 	{
 		displayName: 'Model',

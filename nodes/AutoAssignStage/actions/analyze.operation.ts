@@ -16,6 +16,7 @@ import { asNodeError, failedItem } from '../../shared/per-item';
 import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
 import { readWholeNumber } from '../../shared/valid-input';
 import { mapWithConcurrency } from '../../shared/pool';
+import { readConversationMessages, type MessageReading } from '../../shared/conversation-messages';
 import { buildAnalysisPrompt, ANALYSIS_SCHEMA, type ChatMessage } from '../helpers/analysis';
 import { checkUuid, CONTACTS, invalid, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
 import { analyzeContact } from '../transport/analyzeContact';
@@ -158,45 +159,27 @@ interface Job {
 	senderName: string;
 }
 
-/**
- * Whose a message is: "inbound" (the customer's) or "outbound" (the Page's), in any case, trimmed.
- * Anything else is refused, naming the message: read as the customer's, a Page's "OUTBOUND" or
- * "sent" message would put the Page's own words in the customer's mouth (in the transcript the
- * model scores, and in the fallback score's count of customer messages).
- */
-function directionOf(context: IExecuteFunctions, raw: unknown, position: number, itemIndex: number): ChatMessage['direction'] {
-	const text = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
-	if (text === 'inbound' || text === 'outbound') return text;
-	const shown = typeof raw === 'string' ? raw : raw === undefined ? '' : JSON.stringify(raw);
-	throw invalid(
-		context,
-		itemIndex,
-		`The messages[${position}].direction "${shown.slice(0, 60)}" is neither inbound nor outbound`,
-		'Give each message of the item\'s messages array a direction: "inbound" for what the customer wrote, "outbound" for what the Page sent (as messenger_messages.direction).',
-	);
+/** Whose a message is and its order: the reading Generate Follow-Up shares (nodes/shared/conversation-messages.ts). */
+function messageReading(context: IExecuteFunctions, itemIndex: number): MessageReading {
+	return {
+		name: (position) => `The messages[${position}]`,
+		directionHint:
+			'Give each message of the item\'s messages array a direction: "inbound" for what the customer wrote, "outbound" for what the Page sent (as messenger_messages.direction).',
+		refuse: (message, description) => invalid(context, itemIndex, message, description),
+	};
 }
 
-/** The item's own messages (the output of a query), when it has them, each direction checked; the last `limit`, oldest first. */
+/**
+ * The item's own messages (the output of a query), when it has them, each direction checked
+ * ("inbound" or "outbound" in any case; anything else refused, naming the message: read as the
+ * customer's, a Page's "OUTBOUND" or "sent" message would put the Page's own words in the
+ * customer's mouth, in the transcript the model scores and in the fallback score's count of
+ * customer messages); the last `limit`, oldest first (by time when every message has one: a query
+ * or the Graph API may list newest first, and the slice must keep the last ones).
+ */
 function messagesOf(context: IExecuteFunctions, json: IDataObject, itemIndex: number, limit: number): ChatMessage[] | undefined {
 	if (!Array.isArray(json.messages)) return undefined;
-	const messages: ChatMessage[] = [];
-	(json.messages as unknown[]).forEach((entry, position) => {
-		if (typeof entry !== 'object' || entry === null) return;
-		const message = entry as IDataObject;
-		messages.push({
-			direction: directionOf(context, message.direction, position, itemIndex),
-			text: typeof message.text === 'string' ? message.text : '',
-			...(typeof message.sent_at === 'string' && { sent_at: message.sent_at }),
-		});
-	});
-	// Oldest first, as the prompt reads them: when every message has a time, by it (a query or the
-	// Graph API may list newest first, and the slice must keep the last ones); otherwise as given.
-	const times = messages.map((message) => (message.sent_at === undefined ? Number.NaN : Date.parse(message.sent_at)));
-	if (times.every((time) => !Number.isNaN(time))) {
-		const order = messages.map((_, index) => index).sort((a, b) => times[a] - times[b] || a - b);
-		return order.map((index) => messages[index]).slice(-limit);
-	}
-	return messages.slice(-limit);
+	return readConversationMessages(json.messages as unknown[], messageReading(context, itemIndex)).slice(-limit);
 }
 
 function readAsked(context: IExecuteFunctions, json: IDataObject, itemIndex: number, maxMessages: number): Asked {

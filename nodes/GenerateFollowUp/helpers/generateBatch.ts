@@ -16,6 +16,7 @@ import { mapWithConcurrency } from '../../shared/pool';
 import { redactorFor } from '../../shared/gemini/redact';
 import { asNodeError } from '../../shared/per-item';
 import { releaseBeforeReporting, type HandedContact } from '../../shared/release-handed';
+import { readStateId } from '../../shared/state-id';
 import { toOutputs, type ItemResult } from './results';
 import { markGenerating, recordGenerations } from '../transport/stages';
 import { startHeartbeat } from './heartbeat';
@@ -54,15 +55,16 @@ export async function generateBatch(this: IExecuteFunctions): Promise<INodeExecu
 
 /**
  * The claimed contacts the items hand the node (their State ID and Lease Holder, by default the
- * claim's state_id and execution_id), when it records stages. An item whose fields cannot be read
- * names no contact.
+ * claim's state_id and execution_id), when it records stages, the ID in lower case as the items'
+ * jobs read it. An item whose fields cannot be read names no contact (nor does an ID that is not a
+ * UUID: giving back leaves it out).
  */
 function handedContacts(context: IExecuteFunctions, read: ParameterReader, itemIndexes: readonly number[]): HandedContact[] {
 	const contacts: HandedContact[] = [];
 	for (const itemIndex of itemIndexes) {
 		try {
 			if (!context.getNodeParameter('recordStages', itemIndex, true)) continue;
-			const stateId = String(read('stateId', itemIndex, '') ?? '').trim();
+			const stateId = readStateId(read, itemIndex);
 			const holder = String(read('leaseHolder', itemIndex, '') ?? '').trim();
 			if (stateId !== '' && holder !== '') contacts.push({ stateId, holder });
 		} catch {

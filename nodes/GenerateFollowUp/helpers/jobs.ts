@@ -5,10 +5,12 @@ import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 import type { ModelRequest } from '../../shared/gemini/client';
 import type { RetryPolicy } from '../transport/generateText';
 import type { ParameterReader } from './itemFields';
-import { buildPrompt, type ConversationMessage, type Prompt } from './prompt';
+import { buildPrompt, type Prompt } from './prompt';
+import { readConversationMessages, type ConversationMessage } from '../../shared/conversation-messages';
 import type { HeldContact } from '../transport/stages';
 import { readCheckedOption, readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
 import { OPTIONS } from '../description';
+import { isStateId, stateIdOf } from '../../shared/state-id';
 
 export interface GenerationJob {
 	itemIndex: number;
@@ -60,31 +62,44 @@ function invalid(context: IExecuteFunctions, itemIndex: number, message: string,
 	return new NodeOperationError(context.getNode(), message, { itemIndex, description });
 }
 
+/** What Last Messages holds, as the refusals say it. */
+const MESSAGES_SHAPE = 'a list of {direction: "inbound" | "outbound", text, sent_at} (a chat\'s {role, content} is not read)';
+
 function text(read: ParameterReader, name: string, itemIndex: number): string {
 	const value = read(name, itemIndex, '');
 	return value === null || value === undefined ? '' : String(value).trim();
 }
 
+/**
+ * The item's Last Messages, read as Auto Assign's Analyze reads an item's messages
+ * (nodes/shared/conversation-messages.ts): each direction "inbound" or "outbound" in any case, oldest
+ * first (by sent_at when every message has one, so Max Messages in Prompt keeps the newest). A
+ * message with another direction (a chat's {role, content} has none), an entry that is not a
+ * message and a text that is not text are refused, naming the message: never shown to the model
+ * as the other side's words, never dropped unsaid.
+ */
 function readMessages(context: IExecuteFunctions, read: ParameterReader, itemIndex: number): ConversationMessage[] {
 	let value = read('messages', itemIndex, []);
 	if (typeof value === 'string') {
 		try {
 			value = value.trim() === '' ? [] : JSON.parse(value);
 		} catch {
-			throw invalid(context, itemIndex, 'Last Messages is not valid JSON', 'Give a list of {direction, text, sent_at}, e.g. the `messages` field a claim returns.');
+			throw invalid(context, itemIndex, 'Last Messages is not valid JSON', `Give ${MESSAGES_SHAPE}, e.g. the \`messages\` field a claim returns.`);
 		}
 	}
 	if (value === null || value === undefined) return [];
 	if (!Array.isArray(value)) {
-		throw invalid(context, itemIndex, 'Last Messages must be a list', 'Give a list of {direction: "inbound" | "outbound", text, sent_at}, oldest first.');
+		throw invalid(context, itemIndex, 'Last Messages must be a list', `Give ${MESSAGES_SHAPE}, e.g. the \`messages\` field a claim returns.`);
 	}
-	return value
-		.filter((message): message is Record<string, unknown> => typeof message === 'object' && message !== null)
-		.map((message) => ({
-			direction: String(message.direction ?? ''),
-			text: typeof message.text === 'string' ? message.text : '',
-			...(typeof message.sent_at === 'string' && { sent_at: message.sent_at }),
-		}));
+	return readConversationMessages(value as unknown[], {
+		name: (position) => `Last Messages[${position}]`,
+		directionHint: `Give each message a direction: "inbound" for what the contact wrote, "outbound" for what the Page sent (as messenger_messages.direction): Last Messages is ${MESSAGES_SHAPE}.`,
+		strict: {
+			entryHint: `Last Messages is ${MESSAGES_SHAPE}.`,
+			textHint: 'Give each message its text as text (null or no text for a message without any, such as an attachment).',
+		},
+		refuse: (message, description) => invalid(context, itemIndex, message, description),
+	});
 }
 
 function readFollowUpNumber(context: IExecuteFunctions, read: ParameterReader, itemIndex: number): number {
@@ -96,16 +111,31 @@ function readFollowUpNumber(context: IExecuteFunctions, read: ParameterReader, i
 	return value;
 }
 
+/**
+ * The claimed contact an item names, when stages are recorded: its Contact State ID in lower case,
+ * the form the database answers it in (the answers are looked up by it), and its Claim Holder. An
+ * ID that is not a UUID fails this item alone, naming the field, before anything is moved: in the
+ * database call it would fail every contact of the batch.
+ */
 function readHeld(context: IExecuteFunctions, read: ParameterReader, itemIndex: number): HeldContact | undefined {
 	if (!context.getNodeParameter('recordStages', itemIndex, true)) return undefined;
-	const stateId = text(read, 'stateId', itemIndex);
+	const given = text(read, 'stateId', itemIndex);
 	const holder = text(read, 'leaseHolder', itemIndex);
-	if (!stateId || !holder) {
+	if (!given || !holder) {
 		throw invalid(
 			context,
 			itemIndex,
-			`The item has no ${stateId ? 'claim holder (execution_id)' : 'contact state ID (state_id)'}`,
+			`The item has no ${given ? 'claim holder (execution_id)' : 'contact state ID (state_id)'}`,
 			'Feed the node the contacts a Tag Eligibility claim returns, or turn off "Record in Supabase" to generate without a database.',
+		);
+	}
+	const stateId = stateIdOf(given);
+	if (!isStateId(stateId)) {
+		throw invalid(
+			context,
+			itemIndex,
+			`Contact State ID "${given.slice(0, 100)}" is not a UUID`,
+			'Map it from the claimed contact (state_id), or turn off "Record in Supabase" to generate without a database.',
 		);
 	}
 	return { stateId, holder };
