@@ -39,6 +39,14 @@ describe('package.json', () => {
 		expect(pkg.files).toEqual(['dist']);
 	});
 
+	it('is MIT licensed, with the license text in LICENSE (npm packs it with the package)', () => {
+		expect(pkg.license).toBe('MIT');
+		const license = readFileSync(path.join(root, 'LICENSE'), 'utf8');
+		expect(license).toMatch(/^MIT License\n\nCopyright \(c\) 2026 n8n-nodes-leadflow contributors\n/);
+		expect(license).toContain('Permission is hereby granted, free of charge, to any person obtaining a copy');
+		expect(license).toContain('THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND');
+	});
+
 	it('lists every credential file, and each has a test request', async () => {
 		const files = readdirSync(path.join(root, 'credentials')).filter((f) => f.endsWith('.credentials.ts'));
 		expect(pkg.n8n.credentials.map((f: string) => path.basename(sourceOf(f))).sort()).toEqual(files.sort());
