@@ -17,7 +17,7 @@ import { redactorFor } from '../../shared/gemini/redact';
 import { asNodeError } from '../../shared/per-item';
 import { releaseBeforeReporting, type HandedContact } from '../../shared/release-handed';
 import { readStateId } from '../../shared/state-id';
-import { toOutputs, type ItemResult } from './results';
+import { toOutputs, type ItemFailure, type ItemResult } from './results';
 import { markGenerating, recordGenerations } from '../transport/stages';
 import { startHeartbeat } from './heartbeat';
 
@@ -129,7 +129,11 @@ async function generateAll(context: IExecuteFunctions, items: INodeExecutionData
 	return results;
 }
 
-/** One database call: eligible → generating. Contacts another run holds now fail with lease_lost and are not generated. */
+/**
+ * One database call: eligible → generating. A contact it does not move is not generated: one
+ * already generated (ready_to_send: waiting for Facebook Send, e.g. the same claim's items run
+ * again) fails already_generated, any other one this execution no longer holds lease_lost.
+ */
 async function startGenerating(context: IExecuteFunctions, jobs: GenerationJob[], results: ItemResult[], leaseSeconds: number): Promise<GenerationJob[]> {
 	const held = jobs.flatMap((job) => (job.held ? [job.held] : []));
 	if (held.length === 0) return jobs;
@@ -142,13 +146,25 @@ async function startGenerating(context: IExecuteFunctions, jobs: GenerationJob[]
 			results[job.itemIndex] = { caught: failed.get(job.held.stateId) };
 			return false;
 		}
-		if (!job.held || outcomes.get(job.held.stateId) === 'generating') return true;
-		results[job.itemIndex] = {
-			failure: { code: 'lease_lost', message: 'This execution no longer holds the contact (another run claimed it, or it is not eligible); it was not generated.' },
-		};
+		const outcome = job.held ? outcomes.get(job.held.stateId) : 'generating';
+		if (outcome === 'generating') return true;
+		results[job.itemIndex] = { failure: outcome === 'ready_to_send' ? ALREADY_GENERATED : NOT_HELD };
 		return false;
 	});
 }
+
+/** A contact the database found already generated: its message waits for Facebook Send. */
+const ALREADY_GENERATED: ItemFailure = {
+	code: 'already_generated',
+	message: "The contact's follow-up is already generated (ready_to_send) and waits for Facebook Send, which sends the message recorded then; it was not generated again.",
+};
+
+/** A contact the database did not move for any other reason. */
+const NOT_HELD: ItemFailure = {
+	code: 'lease_lost',
+	message:
+		'This execution no longer holds the contact as eligible (another run took it, or it is being generated, was sent, failed or was given back since the claim); it was not generated.',
+};
 
 /** One database call: generating → ready_to_send / failed, for every generated contact. */
 async function recordResults(context: IExecuteFunctions, jobs: GenerationJob[], results: ItemResult[]): Promise<void> {

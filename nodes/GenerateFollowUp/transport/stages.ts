@@ -57,7 +57,7 @@ async function eachCall<T extends HeldContact>(contacts: readonly T[], call: (ho
 	return answers;
 }
 
-/** eligible → generating; answers the outcome per state id (generating, or lease_lost when another run holds it). */
+/** eligible → generating; answers the outcome per state id (generating; not moved: ready_to_send when already generated, else lease_lost). */
 export async function markGenerating(context: IExecuteFunctions, contacts: readonly HeldContact[], leaseSeconds: number): Promise<StageAnswers> {
 	return await eachCall(contacts, async (holder, group) => {
 		const args: MarkGeneratingArgs = { p_execution_id: holder, p_state_ids: group.map((contact) => contact.stateId), p_lease_seconds: leaseSeconds };

@@ -365,7 +365,11 @@ export interface MarkGeneratingArgs {
 
 export interface MarkGeneratingResult {
 	state_id: string;
-	outcome: 'generating' | LeaseLost;
+	/**
+	 * generating: moved; ready_to_send: not moved, its follow-up already generated (waiting for its
+	 * send); lease_lost: not moved, for any other reason.
+	 */
+	outcome: 'generating' | 'ready_to_send' | LeaseLost;
 }
 
 /** The heartbeat of a generating batch: the holder's still-generating contacts are held longer. */

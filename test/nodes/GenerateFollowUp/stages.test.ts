@@ -198,6 +198,7 @@ it('contacts this execution does not hold are not generated: lease_lost, the dat
 	const { generated, failed } = await runGenerate(stolen, recorded(), credentials(1));
 	expect(generated).toEqual([]);
 	expect(failed.map((item) => (item.error as IDataObject).code)).toEqual(['lease_lost', 'lease_lost']);
+	expect(String((failed[0].error as IDataObject).message)).toMatch(/^This execution no longer holds the contact as eligible \(another run took it/);
 	expect(await sims.gemini.control.requests()).toEqual([]);
 	expect(rpcCalls()).toEqual(['/rest/v1/rpc/automation_mark_generating']);
 	expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['eligible', 'eligible']);
@@ -211,14 +212,23 @@ it('the contact state and holder may come from any expression', async () => {
 	expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['ready_to_send', 'ready_to_send']);
 });
 
-it('the same batch run twice generates once: the second run finds nothing eligible', async () => {
+it('the same batch run twice generates once: the second run says the contacts are already generated, waiting for Facebook Send', async () => {
 	const batch = await claimedContacts(2);
-	await runGenerate(batch.items, recorded(), credentials(1));
+	const first = await runGenerate(batch.items, recorded(), credentials(1));
 	await sims.gemini.control.clearRequests();
-	const again = await runGenerate(batch.items, recorded(), credentials(1));
-	expect(again.failed.map((item) => (item.error as IDataObject).code)).toEqual(['lease_lost', 'lease_lost']);
+	// As n8n's Execute step does: the same claim's items again (with other instructions).
+	const again = await runGenerate(batch.items, { ...recorded(), instructions: 'Offer a discount.' }, credentials(1));
+	expect(again.generated).toEqual([]);
+	expect(again.failed.map((item) => item.error)).toEqual(
+		Array(2).fill({
+			code: 'already_generated',
+			message: "The contact's follow-up is already generated (ready_to_send) and waits for Facebook Send, which sends the message recorded then; it was not generated again.",
+		}),
+	);
 	expect(await sims.gemini.control.requests()).toEqual([]);
-	expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['ready_to_send', 'ready_to_send']);
+	expect((await statesOf(batch.stateIds)).map((state) => [state.current_stage, state.generated_message])).toEqual(
+		first.generated.map((item) => ['ready_to_send', (item.followUp as IDataObject).message]),
+	);
 });
 
 it('the execution stopped mid-batch (Stop, or the workflow timeout): the contacts not generated are claimable again, not failed for good', async () => {
