@@ -173,6 +173,7 @@ function validateEffect(value: unknown): FaultEffect {
 			const status = optionalNumber(value.status, 'effect.status');
 			const message = optionalString(value.message, 'effect.message');
 			const type = optionalString(value.type, 'effect.type');
+			const details = optionalString(value.details, 'effect.details');
 			return {
 				kind: 'graphError',
 				code,
@@ -180,6 +181,7 @@ function validateEffect(value: unknown): FaultEffect {
 				...(status !== undefined && { status }),
 				...(message !== undefined && { message }),
 				...(type !== undefined && { type }),
+				...(details !== undefined && { details }),
 			};
 		}
 		case 'answer': {

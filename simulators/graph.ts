@@ -123,7 +123,13 @@ export class GraphHandler implements VendorHandler {
 	answerFault(effect: Exclude<FaultEffect, { kind: 'timeout' | 'hold' }>, request: VendorRequest): Answer {
 		if (this.isWhatsApp(request)) {
 			if (effect.kind === 'graphError') {
-				return whatsappError({ code: effect.code, ...(effect.message !== undefined && { message: effect.message }), ...(effect.status !== undefined && { status: effect.status }), ...(effect.type !== undefined && { type: effect.type }) });
+				return whatsappError({
+					code: effect.code,
+					...(effect.message !== undefined && { message: effect.message }),
+					...(effect.status !== undefined && { status: effect.status }),
+					...(effect.type !== undefined && { type: effect.type }),
+					...(effect.details !== undefined && { details: effect.details }),
+				});
 			}
 			if (effect.kind === 'http') return whatsappErrorForStatus(effect.status, effect.message);
 		}

@@ -35,8 +35,11 @@ export type FaultTrigger =
 export type FaultEffect =
 	/** The vendor's error body for this HTTP status (Gemini: its `status` name; Graph: a fitting code). */
 	| { kind: 'http'; status: number; message?: string; /** Gemini 429: the RetryInfo delay. */ retryDelaySeconds?: number }
-	/** Graph only: a Graph error with this code and subcode; HTTP status and message as Graph uses. */
-	| { kind: 'graphError'; code: number; subcode?: number; message?: string; status?: number; type?: string }
+	/**
+	 * Graph only: a Graph error with this code and subcode; HTTP status and message as Graph uses.
+	 * `details`: the WhatsApp Cloud API's `error_data.details` (WhatsApp sends only).
+	 */
+	| { kind: 'graphError'; code: number; subcode?: number; message?: string; status?: number; type?: string; details?: string }
 	/**
 	 * Graph only: a successful answer (status 200 to 299, default 200) with this body instead of the
 	 * endpoint's, as a proxy or a changed API might give: JSON that is not what was asked for, or a

@@ -1,7 +1,13 @@
 // What every call to Meta's Graph API shares (the Messenger Send API in FacebookSend, the
 // Conversations API in MessengerSync, the WhatsApp Cloud API in QueueLedger): reading a Graph error
 // out of a response body, telling a request that never reached Meta from one that may have, and
-// which Page-token answers mean "too many calls, wait" (docs/graph-errors.md).
+// which Page-token answers mean "too many calls, wait" (docs/graph-errors.md). Meta quotes the
+// access token in some error messages ("Malformed access token EAAG…"): every text read out of an
+// error body here has the credential's secrets removed (graphRedactorFor), so no caller can carry
+// one into an item, a node error, the database or a webhook answer.
+import { redactorFor, type Redact, type Secret, type SecretShape } from './redact';
+
+export type { Redact } from './redact';
 
 export interface GraphError {
 	code: number;
@@ -13,8 +19,55 @@ export interface GraphError {
 	details?: string;
 }
 
-/** The Graph error in a response body, or undefined when the body is not one (e.g. a proxy's HTML page). */
-export function graphErrorOf(body: unknown, traceHeader?: unknown): GraphError | undefined {
+/** The credential fields Meta may quote; the App ID is not secret, the app access token `{app-id}|{app-secret}` is. */
+export interface GraphSecrets {
+	accessToken?: unknown;
+	appSecret?: unknown;
+	appId?: unknown;
+	verifyToken?: unknown;
+}
+
+/**
+ * Meta's tokens by their form, for a token Meta quotes that is not the credential's own or is cut
+ * short: a user, Page or system-user token (`EAA` and 20 or more letters and digits) and an app
+ * access token (an app id, `|`, 16 or more token characters). No word starts with EAA followed by
+ * 20 letters or digits, and ordinary text has no digits-bar-token, so neither eats what Meta says.
+ */
+export const META_TOKEN_SHAPES: readonly SecretShape[] = [
+	{ pattern: /(?<![A-Za-z0-9])EAA[A-Za-z0-9]{20,}/g, label: '[access token]' },
+	{ pattern: /(?<![A-Za-z0-9])[0-9]{6,20}(?:\||%7C)[A-Za-z0-9_-]{16,}/gi, label: '[app access token]' },
+];
+
+/** Removes the credential's secrets (and anything shaped like a Meta token) from a text of Meta's. */
+export function graphRedactorFor(credential: GraphSecrets): Redact {
+	const text = (value: unknown) => (typeof value === 'string' ? value : '');
+	const appId = text(credential.appId).trim();
+	const appSecret = text(credential.appSecret);
+	const secrets: Secret[] = [
+		{ value: text(credential.accessToken), label: '[access token]' },
+		{ value: appSecret, label: '[app secret]' },
+		{ value: text(credential.verifyToken), label: '[verify token]' },
+		...(appId !== '' && appSecret.trim() !== '' ? [{ value: `${appId}|${appSecret}`, label: '[app access token]' }] : []),
+	];
+	// As a query string carries them, too.
+	const encoded = secrets.map(({ value, label }) => ({ value: encodeURIComponent(value), label })).filter(({ value }, index) => value !== secrets[index].value);
+	return redactorFor([...secrets, ...encoded], META_TOKEN_SHAPES);
+}
+
+/** A copy of an answer body with every string redacted (for an error that keeps the body). */
+export function redactedBody(body: unknown, redact: Redact, depth = 0): unknown {
+	if (typeof body === 'string') return redact(body);
+	if (typeof body !== 'object' || body === null) return body;
+	if (depth > 20) return null;
+	if (Array.isArray(body)) return body.map((entry) => redactedBody(entry, redact, depth + 1));
+	return Object.fromEntries(Object.entries(body).map(([key, value]) => [redact(key), redactedBody(value, redact, depth + 1)]));
+}
+
+/**
+ * The Graph error in a response body, or undefined when the body is not one (e.g. a proxy's HTML
+ * page). Every text in it is redacted of the credential's secrets (`redact`: graphRedactorFor).
+ */
+export function graphErrorOf(body: unknown, redact: Redact, traceHeader?: unknown): GraphError | undefined {
 	if (typeof body !== 'object' || body === null || !('error' in body)) return undefined;
 	const error = (body as { error: unknown }).error;
 	if (typeof error !== 'object' || error === null) return undefined;
@@ -28,10 +81,10 @@ export function graphErrorOf(body: unknown, traceHeader?: unknown): GraphError |
 	return {
 		code,
 		...(Number.isInteger(subcode) && { subcode }),
-		message: typeof fields.message === 'string' ? fields.message : `Graph error ${code}`,
-		...(typeof fields.type === 'string' && { type: fields.type }),
-		...(traceId !== undefined && { traceId }),
-		...(typeof details === 'string' && details !== '' && { details }),
+		message: typeof fields.message === 'string' ? redact(fields.message) : `Graph error ${code}`,
+		...(typeof fields.type === 'string' && { type: redact(fields.type) }),
+		...(traceId !== undefined && { traceId: redact(traceId) }),
+		...(typeof details === 'string' && details !== '' && { details: redact(details) }),
 	};
 }
 

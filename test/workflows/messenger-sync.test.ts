@@ -284,3 +284,20 @@ test('when marking the job failed fails too, the answer says it stays held until
 		await withDb((db) => db.query("select public.messenger_sync_fail($1, $2, 'test over')", [held[0].id, held[0].holder]));
 	}
 });
+
+// Meta quotes the token in some errors ("Malformed access token EAAG…"). Whoever holds the webhook
+// key reads the answer, and the console the job's last_error: Meta's words stay, the token does not.
+test('a Graph error that quotes the Page token answers 502 and fails the job with what Meta said, without the token', async () => {
+	const said = 'Facebook refused the Conversations request (Graph 100: Malformed access token [access token])';
+	await sims.graph.control.addFault({ effect: { kind: 'graphError', code: 100, message: `Malformed access token ${TOKEN}` } });
+	try {
+		const run = await request({});
+		expect(run.response?.statusCode).toBe(502);
+		expect(expectProblem(run.response?.body, 502)).toMatchObject({ error: said });
+	} finally {
+		await sims.graph.control.clearFaults();
+	}
+	expect(await jobOf(world.pageId)).toEqual([expect.objectContaining({ status: 'failed', last_error: said })]);
+	const rows = await withDb((db) => db.query<{ t: string }>('select row_to_json(j)::text t from public.messenger_sync_jobs j where page_id = $1', [world.pageId]));
+	expect(rows.rows.map((row) => row.t).join('\n')).not.toContain(TOKEN);
+});

@@ -11,7 +11,7 @@
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { noApiKeyError, parseApiKeys } from '../../shared/gemini/keyRing';
 import { SharedKeyRing } from '../../shared/gemini/sharedKeyRing';
-import { redactorFor } from '../../shared/gemini/redact';
+import { numberedKeys, redactorFor } from '../../shared/redact';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
 import { readWholeNumber } from '../../shared/valid-input';
@@ -348,7 +348,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		// The keys' turns and rests are the database's, shared by every worker (nodes/shared/gemini/sharedKeyRing.ts).
 		ring: new SharedKeyRing(this, keys),
 		baseUrl: String(credentials.baseUrl || GOOGLE_BASE_URL).replace(/\/+$/, ''),
-		redact: redactorFor(keys),
+		redact: redactorFor(numberedKeys(keys)),
 		cancelSignal: this.getExecutionCancelSignal(),
 		policy: {
 			maxRetries: options.maxRetries,

@@ -12,7 +12,7 @@ import {
 	type IExecuteFunctions,
 	type IHttpRequestOptions,
 } from 'n8n-workflow';
-import { graphErrorOf, NEVER_CONNECTED, networkCodeOf, type GraphError } from '../../shared/graph';
+import { graphErrorOf, graphRedactorFor, NEVER_CONNECTED, networkCodeOf, type GraphError, type Redact } from '../../shared/graph';
 
 export const FACEBOOK_CREDENTIAL = 'leadflowFacebookPageApi';
 
@@ -22,6 +22,8 @@ export interface GraphTarget {
 	pageId: string;
 	/** The credential as n8n decrypted it for this batch (the token never leaves this file). */
 	credential?: { id: string; name: string; data: ICredentialDataDecryptedObject };
+	/** Removes the credential's secrets from Graph's error texts (Meta quotes the token in some). */
+	redact: Redact;
 }
 
 export interface OutgoingMessage {
@@ -65,10 +67,10 @@ export async function sendText(context: IExecuteFunctions, target: GraphTarget, 
 		if (code !== undefined && NEVER_CONNECTED.has(code)) return { kind: 'notSent', detail: code };
 		return { kind: 'uncertain', detail: code ?? 'no answer' };
 	}
-	return answerOf(response);
+	return answerOf(response, target.redact);
 }
 
-export function answerOf(response: FullResponse): GraphAnswer {
+export function answerOf(response: FullResponse, redact: Redact): GraphAnswer {
 	const body = response.body as IDataObject | undefined;
 	if (response.statusCode >= 200 && response.statusCode < 300) {
 		const messageId = body?.message_id;
@@ -76,7 +78,7 @@ export function answerOf(response: FullResponse): GraphAnswer {
 		// A success without a message id cannot be trusted either way.
 		return { kind: 'uncertain', detail: `HTTP ${response.statusCode} without a message id` };
 	}
-	const error = graphErrorOf(body, response.headers?.['x-fb-trace-id']);
+	const error = graphErrorOf(body, redact, response.headers?.['x-fb-trace-id']);
 	if (error) return { kind: 'graphError', error, status: response.statusCode };
 	// No Graph error body: a gateway between n8n and Graph answered. After a 5xx from a gateway,
 	// Graph may still have processed the request.
@@ -86,7 +88,7 @@ export function answerOf(response: FullResponse): GraphAnswer {
 
 /** Where the credential sends: its base URL, Graph version and Page. */
 export async function readGraphTarget(context: IExecuteFunctions): Promise<GraphTarget> {
-	const credentials = await context.getCredentials<{ baseUrl?: string; graphApiVersion?: string; pageId?: string }>(FACEBOOK_CREDENTIAL);
+	const credentials = await context.getCredentials<{ baseUrl?: string; graphApiVersion?: string; pageId?: string; accessToken?: string; appSecret?: string; appId?: string }>(FACEBOOK_CREDENTIAL);
 	const reference = context.getNode().credentials?.[FACEBOOK_CREDENTIAL];
 	const pageId = String(credentials.pageId ?? '').trim();
 	if (!/^[0-9]{1,32}$/.test(pageId)) {
@@ -98,6 +100,7 @@ export async function readGraphTarget(context: IExecuteFunctions): Promise<Graph
 		baseUrl: String(credentials.baseUrl || 'https://graph.facebook.com').replace(/\/+$/, ''),
 		version: String(credentials.graphApiVersion || 'v25.0').replace(/^\/+|\/+$/g, ''),
 		pageId,
+		redact: graphRedactorFor(credentials),
 		...(reference?.id && { credential: { id: reference.id, name: reference.name, data: credentials as ICredentialDataDecryptedObject } }),
 	};
 }

@@ -13,7 +13,7 @@ import { SharedKeyRing } from '../../shared/gemini/sharedKeyRing';
 import { parameterReader, type ParameterReader } from './itemFields';
 import { readJob, readOption, type GenerationJob } from './jobs';
 import { mapWithConcurrency } from '../../shared/pool';
-import { redactorFor } from '../../shared/gemini/redact';
+import { numberedKeys, redactorFor } from '../../shared/redact';
 import { asNodeError } from '../../shared/per-item';
 import { releaseBeforeReporting, type HandedContact } from '../../shared/release-handed';
 import { readStateId } from '../../shared/state-id';
@@ -114,7 +114,7 @@ async function generateAll(context: IExecuteFunctions, items: INodeExecutionData
 	// With Supabase (recorded stages), the keys' turns and rests are the database's, shared by every
 	// worker and n8n instance; without it, this process's.
 	const ring = jobs.some((job) => job.held) ? new SharedKeyRing(context, keys) : new KeyRing(keys);
-	const calls = { ring, baseUrl, redact: redactorFor(keys), cancelSignal: context.getExecutionCancelSignal() };
+	const calls = { ring, baseUrl, redact: redactorFor(numberedKeys(keys)), cancelSignal: context.getExecutionCancelSignal() };
 	// Until every contact is generated, the heartbeat keeps their short lease; it stops (even when
 	// the generation throws) before the results are recorded.
 	const heartbeat = startHeartbeat(context, runnable.flatMap((job) => (job.held ? [job.held] : [])), leaseSeconds);

@@ -28,7 +28,7 @@
 import { randomUUID } from 'node:crypto';
 import { NodeApiError, NodeOperationError, sleep, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, type JsonObject } from 'n8n-workflow';
 import type { MessengerEvent, SyncJob, SyncPageResult } from '../../shared/contract';
-import { isPageThrottling, type GraphError } from '../../shared/graph';
+import { graphRedactorFor, isPageThrottling, type GraphError } from '../../shared/graph';
 import { FACEBOOK_CREDENTIAL, conversationsQuery, readConversations, readMessages, type GraphAnswer, type GraphTarget } from '../transport/graph';
 import { asNodeError, SettingRefusedError } from '../../shared/per-item';
 import { readCheckedOptions, readCheckedParameter, type OptionWhy } from '../../shared/checked-options';
@@ -189,7 +189,7 @@ export function readSettings(context: IExecuteFunctions): SyncSettings {
 }
 
 async function readTarget(context: IExecuteFunctions): Promise<GraphTarget> {
-	const credentials = await context.getCredentials<{ baseUrl?: string; graphApiVersion?: string; pageId?: string }>(FACEBOOK_CREDENTIAL);
+	const credentials = await context.getCredentials<{ baseUrl?: string; graphApiVersion?: string; pageId?: string; accessToken?: string; appSecret?: string; appId?: string }>(FACEBOOK_CREDENTIAL);
 	const pageId = String(credentials.pageId ?? '').trim();
 	if (!/^[0-9]{1,32}$/.test(pageId)) {
 		// The credential the node is set to use, not the request: its failed item names the field (setting).
@@ -202,7 +202,7 @@ async function readTarget(context: IExecuteFunctions): Promise<GraphTarget> {
 	}
 	const base = String(credentials.baseUrl || 'https://graph.facebook.com').replace(/\/+$/, '');
 	const version = String(credentials.graphApiVersion || 'v25.0').replace(/^\/+|\/+$/g, '');
-	return { root: `${base}/${version}`, pageId };
+	return { root: `${base}/${version}`, pageId, redact: graphRedactorFor(credentials) };
 }
 
 /** Graph refused the `after` cursor itself (code 100, e.g. "(#100) The after cursor is not valid"). */

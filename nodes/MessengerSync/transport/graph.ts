@@ -5,13 +5,15 @@
 // without one (a proxy's page, an API that changed) is no answer, retried like one, never an
 // empty page (which would end the list and complete the job with the rest unread).
 import type { IDataObject, IExecuteFunctions, IHttpRequestOptions } from 'n8n-workflow';
-import { graphErrorOf, networkCodeOf, type GraphError } from '../../shared/graph';
+import { graphErrorOf, networkCodeOf, type GraphError, type Redact } from '../../shared/graph';
 
 export const FACEBOOK_CREDENTIAL = 'leadflowFacebookPageApi';
 
 export interface GraphTarget {
 	root: string;
 	pageId: string;
+	/** Removes the credential's secrets from Graph's error texts (Meta quotes the token in some). */
+	redact: Redact;
 }
 
 export type GraphAnswer = { kind: 'ok'; body: unknown } | { kind: 'graphError'; error: GraphError; status: number } | { kind: 'noAnswer'; detail: string };
@@ -29,14 +31,14 @@ export function conversationsQuery(pageSize: number, messagesPerConversation: nu
 }
 
 export async function readConversations(context: IExecuteFunctions, target: GraphTarget, qs: Record<string, string>, timeoutMs: number): Promise<GraphAnswer> {
-	return await get(context, `${target.root}/${encodeURIComponent(target.pageId)}/conversations`, qs, timeoutMs);
+	return await get(context, target, `${target.root}/${encodeURIComponent(target.pageId)}/conversations`, qs, timeoutMs);
 }
 
 export async function readMessages(context: IExecuteFunctions, target: GraphTarget, conversationId: string, after: string, limit: number, timeoutMs: number): Promise<GraphAnswer> {
-	return await get(context, `${target.root}/${encodeURIComponent(conversationId)}/messages`, { fields: MESSAGE_FIELDS, limit: String(limit), after }, timeoutMs);
+	return await get(context, target, `${target.root}/${encodeURIComponent(conversationId)}/messages`, { fields: MESSAGE_FIELDS, limit: String(limit), after }, timeoutMs);
 }
 
-async function get(context: IExecuteFunctions, url: string, qs: Record<string, string>, timeoutMs: number): Promise<GraphAnswer> {
+async function get(context: IExecuteFunctions, target: GraphTarget, url: string, qs: Record<string, string>, timeoutMs: number): Promise<GraphAnswer> {
 	const options: IHttpRequestOptions = { method: 'GET', url, qs, json: true, timeout: timeoutMs, returnFullResponse: true, ignoreHttpStatusErrors: true };
 	let response: { statusCode: number; headers?: IDataObject; body: unknown };
 	try {
@@ -49,7 +51,7 @@ async function get(context: IExecuteFunctions, url: string, qs: Record<string, s
 		if (typeof body === 'object' && body !== null && Array.isArray((body as { data?: unknown }).data)) return { kind: 'ok', body };
 		return { kind: 'noAnswer', detail: `HTTP ${response.statusCode} without a list of ${url.endsWith('/messages') ? 'messages' : 'conversations'} (no data array)` };
 	}
-	const error = graphErrorOf(response.body, response.headers?.['x-fb-trace-id']);
+	const error = graphErrorOf(response.body, target.redact, response.headers?.['x-fb-trace-id']);
 	if (error) return { kind: 'graphError', error, status: response.statusCode };
 	return { kind: 'noAnswer', detail: `HTTP ${response.statusCode} without a Graph error` };
 }

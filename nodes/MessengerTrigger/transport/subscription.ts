@@ -11,7 +11,7 @@
 // subscription must survive that.
 import { createHmac } from 'node:crypto';
 import { NodeApiError, NodeOperationError, type IHookFunctions, type IHttpRequestOptions, type JsonObject } from 'n8n-workflow';
-import { graphErrorOf, networkCodeOf } from '../../shared/graph';
+import { graphErrorOf, graphRedactorFor, networkCodeOf, redactedBody, type Redact } from '../../shared/graph';
 import { FACEBOOK_CREDENTIAL } from '../helpers/webhook';
 
 /** The Messenger fields the trigger records (`standby`: the person's messages while another app controls the conversation). */
@@ -19,6 +19,7 @@ export const SUBSCRIBED_FIELDS = ['messages', 'messaging_postbacks', 'message_ec
 
 interface AppCredential {
 	pageId?: string;
+	accessToken?: string;
 	appId?: string;
 	appSecret?: string;
 	verifyToken?: string;
@@ -32,6 +33,8 @@ interface Target {
 	appId: string;
 	appSecret: string;
 	verifyToken: string;
+	/** Removes the Page token, the app secret and the app access token from Graph's answers (Meta quotes tokens in some errors). */
+	redact: Redact;
 }
 
 interface AppSubscription {
@@ -63,6 +66,7 @@ async function targetOf(context: IHookFunctions): Promise<Target> {
 		appId: String(credentials.appId).trim(),
 		appSecret: String(credentials.appSecret),
 		verifyToken: String(credentials.verifyToken),
+		redact: graphRedactorFor({ ...credentials, appId: String(credentials.appId).trim() }),
 	};
 }
 
@@ -80,7 +84,7 @@ async function appCall(context: IHookFunctions, target: Target, method: 'GET' | 
 		ignoreHttpStatusErrors: true,
 	};
 	const what = `${method} /{app-id}/subscriptions`;
-	return answerOf(context, await reached(context, what, () => context.helpers.httpRequest(options)), what);
+	return answerOf(context, target, await reached(context, what, () => context.helpers.httpRequest(options)), what);
 }
 
 /** A call on the Page's subscribed apps, with the Page token (added by the credential). */
@@ -94,7 +98,7 @@ async function pageCall(context: IHookFunctions, target: Target, method: 'GET' |
 		ignoreHttpStatusErrors: true,
 	};
 	const what = `${method} /{page-id}/subscribed_apps`;
-	return answerOf(context, await reached(context, what, () => context.helpers.httpRequestWithAuthentication.call(context, FACEBOOK_CREDENTIAL, options)), what);
+	return answerOf(context, target, await reached(context, what, () => context.helpers.httpRequestWithAuthentication.call(context, FACEBOOK_CREDENTIAL, options)), what);
 }
 
 /**
@@ -113,10 +117,11 @@ async function reached(context: IHookFunctions, what: string, call: () => Promis
 	}
 }
 
-function answerOf(context: IHookFunctions, response: { statusCode: number; body: unknown }, what: string): unknown {
+/** The answer's body, or the refusal as an error whose texts (and the body it keeps) carry no secret of the credential. */
+function answerOf(context: IHookFunctions, target: Target, response: { statusCode: number; body: unknown }, what: string): unknown {
 	if (response.statusCode >= 200 && response.statusCode < 300) return response.body;
-	const error = graphErrorOf(response.body);
-	throw new NodeApiError(context.getNode(), (response.body ?? {}) as JsonObject, {
+	const error = graphErrorOf(response.body, target.redact);
+	throw new NodeApiError(context.getNode(), (redactedBody(response.body, target.redact) ?? {}) as JsonObject, {
 		message: `Facebook refused ${what}: ${error ? `${error.message} (Graph ${error.code}${error.subcode ? `/${error.subcode}` : ''})` : `HTTP ${response.statusCode}`}`,
 		description:
 			error?.code === 190

@@ -4,7 +4,7 @@
 // that holds the request (its headers carry the token) leaves this file.
 import { NodeOperationError, type IDataObject, type IExecuteFunctions, type IHttpRequestOptions } from 'n8n-workflow';
 import type { QueueMessage } from '../../shared/contract';
-import { graphErrorOf, NEVER_CONNECTED, networkCodeOf, type GraphError } from '../../shared/graph';
+import { graphErrorOf, graphRedactorFor, NEVER_CONNECTED, networkCodeOf, type GraphError, type Redact } from '../../shared/graph';
 
 export const WHATSAPP_CREDENTIAL = 'leadflowWhatsAppApi';
 
@@ -12,6 +12,8 @@ export interface WhatsAppTarget {
 	baseUrl: string;
 	version: string;
 	phoneNumberId: string;
+	/** Removes the access token from Meta's error texts (Meta quotes the token in some). */
+	redact: Redact;
 }
 
 export type CloudAnswer =
@@ -53,10 +55,10 @@ export async function sendMessage(context: IExecuteFunctions, target: WhatsAppTa
 		if (code !== undefined && NEVER_CONNECTED.has(code)) return { kind: 'notSent', detail: code };
 		return { kind: 'uncertain', detail: code ?? 'no answer' };
 	}
-	return answerOf(response);
+	return answerOf(response, target.redact);
 }
 
-export function answerOf(response: FullResponse): CloudAnswer {
+export function answerOf(response: FullResponse, redact: Redact): CloudAnswer {
 	const body = response.body as IDataObject | undefined;
 	if (response.statusCode >= 200 && response.statusCode < 300) {
 		const messages = Array.isArray(body?.messages) ? (body.messages as IDataObject[]) : [];
@@ -65,7 +67,7 @@ export function answerOf(response: FullResponse): CloudAnswer {
 		// A success without a message id cannot be trusted either way.
 		return { kind: 'uncertain', detail: `HTTP ${response.statusCode} without a message id` };
 	}
-	const error = graphErrorOf(body, response.headers?.['x-fb-trace-id']);
+	const error = graphErrorOf(body, redact, response.headers?.['x-fb-trace-id']);
 	if (error) return { kind: 'cloudError', error, status: response.statusCode };
 	// No Graph error body: a gateway between n8n and Meta answered; after a 5xx Meta may still have sent it.
 	if (response.statusCode >= 500) return { kind: 'uncertain', detail: `HTTP ${response.statusCode} without a Graph error` };
@@ -74,7 +76,7 @@ export function answerOf(response: FullResponse): CloudAnswer {
 
 /** Where the credential sends: its base URL, Graph version and business phone number. */
 export async function readWhatsAppTarget(context: IExecuteFunctions): Promise<WhatsAppTarget> {
-	const credentials = await context.getCredentials<{ baseUrl?: string; graphApiVersion?: string; phoneNumberId?: string }>(WHATSAPP_CREDENTIAL);
+	const credentials = await context.getCredentials<{ baseUrl?: string; graphApiVersion?: string; phoneNumberId?: string; accessToken?: string }>(WHATSAPP_CREDENTIAL);
 	const phoneNumberId = String(credentials.phoneNumberId ?? '').trim();
 	if (!/^[0-9]{1,32}$/.test(phoneNumberId)) {
 		throw new NodeOperationError(context.getNode(), 'The WhatsApp credential has no valid Phone Number ID', {
@@ -85,5 +87,6 @@ export async function readWhatsAppTarget(context: IExecuteFunctions): Promise<Wh
 		baseUrl: String(credentials.baseUrl || 'https://graph.facebook.com').replace(/\/+$/, ''),
 		version: String(credentials.graphApiVersion || 'v25.0').replace(/^\/+|\/+$/g, ''),
 		phoneNumberId,
+		redact: graphRedactorFor(credentials),
 	};
 }

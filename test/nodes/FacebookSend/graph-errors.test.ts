@@ -3,7 +3,7 @@
 // engine, and the contact's state, the duplicate guard and the stop list are read back.
 import type { FaultEffect, FaultTrigger } from '../../../simulators';
 import { startSimulators, type RunningSimulators } from '../../../simulators';
-import { testStack } from '../../helpers/stack';
+import { testStack, withDb } from '../../helpers/stack';
 import { ledgerOf, PAGE_ID, readyContacts, statesOf, stopsOf, type ReadyBatch } from './support/contacts';
 import { facebookCredential, FAST, PAGE_TOKEN, runSend, SEQUENTIAL } from './support/workflow';
 
@@ -152,6 +152,47 @@ describe('Graph 190 (token invalid or expired)', () => {
 			{ outcome: 'failed', reason: 'invalid_token', code: 190, attempts: 1 },
 			{ outcome: 'failed', reason: 'invalid_token', attempts: 0 },
 		]);
+	});
+});
+
+describe('a Graph error that quotes the Page token ("Malformed access token …")', () => {
+	// People who may only use the credential read the items, the node's error and (through the
+	// monitor and the console) the contact's error_message: Meta's words stay, the token does not.
+	const quoting = (code: number) => graphError(code, undefined, `Malformed access token ${PAGE_TOKEN}`);
+
+	/** Every row the send wrote for the batch, as text. */
+	const writtenFor = (batch: ReadyBatch) =>
+		withDb(async (db) => {
+			const states = await db.query<{ t: string }>('select row_to_json(s)::text t from public.ai_automation_contact_states s where id = any($1::uuid[])', [batch.stateIds]);
+			const ledger = await db.query<{ t: string }>('select row_to_json(x)::text t from public.ai_automation_executions x where rule_id = $1', [batch.ruleId]);
+			return [...states.rows, ...ledger.rows].map((row) => row.t).join('\n');
+		});
+
+	test.each([100, 200])('Graph %i: the failed item and the database say what Meta said, without the token', async (code) => {
+		const batch = await readyContacts({ count: 1 });
+		await sims.graph.control.addFault({ match: { recipient: batch.psids[0] }, effect: quoting(code) });
+
+		const run = await runSend(batch.items, SEQUENTIAL, credentials());
+
+		expect(run.failed[0].send).toMatchObject({ outcome: 'failed', code, message: 'Malformed access token [access token]' });
+		expect(JSON.stringify([run.sent, run.skipped, run.failed])).not.toContain(PAGE_TOKEN);
+		const written = await writtenFor(batch);
+		expect(written).toContain(`"error_message":"Graph ${code}: Malformed access token [access token]"`);
+		expect(written).not.toContain(PAGE_TOKEN);
+	});
+
+	test('Graph 190: the node error says what Meta said, without the token, and so does the database', async () => {
+		const batch = await readyContacts({ count: 1 });
+		await sims.graph.control.addFault({ match: { recipient: batch.psids[0] }, effect: quoting(190) });
+
+		const run = await runSend(batch.items, SEQUENTIAL, credentials());
+
+		expect(run.result.error).toMatchObject({ message: 'The Page token is invalid or expired: reconnect the credential' });
+		expect(run.result.error?.description).toContain('Facebook answered 190 (Malformed access token [access token])');
+		expect(JSON.stringify(run.result.error)).not.toContain(PAGE_TOKEN);
+		const written = await writtenFor(batch);
+		expect(written).toContain('"error_message":"Graph 190: Malformed access token [access token]"');
+		expect(written).not.toContain(PAGE_TOKEN);
 	});
 });
 

@@ -6,7 +6,7 @@ import { describeFailure, parseRetryDelay } from '../../../nodes/shared/gemini/f
 import { KeyRing, parseApiKeys } from '../../../nodes/shared/gemini/keyRing';
 import { mapWithConcurrency } from '../../../nodes/shared/pool';
 import { buildPrompt } from '../../../nodes/GenerateFollowUp/helpers/prompt';
-import { redactorFor } from '../../../nodes/shared/gemini/redact';
+import { numberedKeys, redactorFor } from '../../../nodes/shared/redact';
 import { checkReply, dropUnfinishedSentence, shortenTo } from '../../../nodes/GenerateFollowUp/helpers/reply';
 
 describe('replies', () => {
@@ -185,7 +185,7 @@ describe('the pool', () => {
 
 describe('redaction', () => {
 	it('replaces every key, longest first, by its place in the list', () => {
-		const redact = redactorFor(['AIzaShort', 'AIzaShortButLonger']);
+		const redact = redactorFor(numberedKeys(['AIzaShort', 'AIzaShortButLonger']));
 		expect(redact("Consumer 'api_key:AIzaShortButLonger' and AIzaShort")).toBe("Consumer 'api_key:[key 2]' and [key 1]");
 	});
 });

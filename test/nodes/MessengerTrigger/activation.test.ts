@@ -244,6 +244,36 @@ describe('the subscription at Meta (Subscribe on Activation)', () => {
 		expect(await sims.graph.control.subscriptions()).toEqual({ apps: { [APP_ID]: [] }, pages: { [page.pageId]: [] } });
 	});
 
+	// Meta quotes the token in some errors ("Malformed access token …"); the activation error is shown
+	// to whoever activates the workflow, who may only use the credential: Meta's words stay, the
+	// app access token ({app-id}|{app-secret}) and the Page token do not.
+	it('a refusal that quotes the app access token or the Page token says what Meta said, without either', async () => {
+		const page = await connectedPage();
+		await sims.graph.control.addFault({ match: { path: '/subscriptions' }, effect: { kind: 'graphError', code: 190, message: `Malformed access token ${APP_ID}|${APP_SECRET}` } });
+		const app = await activate(page.creds, { subscribe: true });
+		expect(app).toEqual({
+			called: REFUSED,
+			error: expect.objectContaining({ message: 'Facebook refused GET /{app-id}/subscriptions: Malformed access token [app access token] (Graph 190)' }),
+		});
+		const appError = inspect(lastActivationError, { depth: 20, showHidden: true });
+		expect(appError).toContain('Malformed access token [app access token]');
+		expect(appError).not.toContain(APP_SECRET);
+
+		// The app's subscription is in place: the Page's is read next, with the Page token.
+		await sims.graph.control.reset();
+		await subscribeByHand(page, PRODUCTION_URL, FIELDS);
+		await sims.graph.control.addFault({ match: { path: '/subscribed_apps' }, effect: { kind: 'graphError', code: 100, message: `Malformed access token ${page.token}` } });
+		const pageRefusal = await activate(page.creds, { subscribe: true });
+		expect(pageRefusal).toEqual({
+			called: REFUSED,
+			error: expect.objectContaining({ message: 'Facebook refused GET /{page-id}/subscribed_apps: Malformed access token [access token] (Graph 100)' }),
+		});
+		const pageError = inspect(lastActivationError, { depth: 20, showHidden: true });
+		expect(pageError).toContain('Malformed access token [access token]');
+		expect(pageError).not.toContain(page.token);
+		expect(pageError).not.toContain(APP_SECRET);
+	});
+
 	it('deactivating leaves a subscription that no longer sends to this workflow’s URL', async () => {
 		const page = await connectedPage();
 		expect(await activate(page.creds, { subscribe: true })).toEqual({ called: SUBSCRIBED });

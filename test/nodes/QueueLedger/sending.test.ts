@@ -7,7 +7,7 @@
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow } from '../../harness';
-import { serviceClient, testStack } from '../../helpers/stack';
+import { serviceClient, testStack, withDb } from '../../helpers/stack';
 import { startRpcCounter } from '../FacebookSend/support/rpc-counter';
 import {
 	chainWorkflow,
@@ -158,6 +158,53 @@ test('a refused token (190) sends nothing else: every message released, and the 
 	expect((await sims.graph.control.requests()).filter((request) => request.path.endsWith('/messages'))).toHaveLength(1);
 	expect(completed.every((one) => one.accepted === true && one.status === 'queued')).toBe(true);
 	expect((await messagesOf(owner)).every((row) => row.status === 'queued' && row.attempts === 0)).toBe(true);
+});
+
+describe('an error of Meta that quotes the access token ("Malformed access token …")', () => {
+	// People who may only use the credential read the results, the queue's last_error, the ledger
+	// and the console's Queue tab: Meta's words stay, the token does not.
+	const said = 'Malformed access token [access token]';
+	/** The owner's queue rows, ledger rows and console Queue tab, as text. */
+	const writtenFor = (owner: string) =>
+		withDb(async (db) => {
+			const queue = await db.query<{ t: string }>('select row_to_json(m)::text t from public.whatsapp_message_queue m where user_id = $1', [owner]);
+			const ledger = await db.query<{ t: string }>('select row_to_json(l)::text t from public.queue_ledger l where user_id = $1', [owner]);
+			const page = await db.query<{ t: string }>('select public.console_queue_page($1)::text t', [owner]);
+			return [...queue.rows, ...ledger.rows, ...page.rows].map((row) => row.t).join('\n');
+		});
+
+	test('a send error (131000) and a refusal whose details quote it too (100): recorded with what Meta said, nowhere with the token', async () => {
+		const { owner, leads } = await dueQueue(2);
+		const [failing, refused] = leads;
+		await sims.graph.control.addFault({ match: { recipient: failing.phone }, effect: { kind: 'graphError', code: 131000, message: `Malformed access token ${TOKEN}` } });
+		await sims.graph.control.addFault({
+			match: { recipient: refused.phone },
+			effect: { kind: 'graphError', code: 100, message: `Malformed access token ${TOKEN}`, details: `The token ${TOKEN} could not be parsed.` },
+		});
+		const { sent } = await runChain(owner, { send: { concurrency: 1 } });
+
+		const byPhone = new Map(sent.map((one) => [one.phone as string, one]));
+		expect(byPhone.get(failing.phone)).toMatchObject({ outcome: 'failed', error: { code: '131000', message: said } });
+		expect(byPhone.get(refused.phone)).toMatchObject({ outcome: 'failed', error: { code: '100', message: said, details: 'The token [access token] could not be parsed.', permanent: true } });
+		expect(JSON.stringify(sent)).not.toContain(TOKEN);
+		const rows = await messagesOf(owner);
+		expect(rows.map((row) => (row.last_error as IDataObject).message).sort()).toEqual([
+			`${said} (Message failed to send due to an unknown error.)`,
+			`${said} (The token [access token] could not be parsed.)`,
+		]);
+		const written = await writtenFor(owner);
+		expect(written).toContain(said);
+		expect(written).not.toContain(TOKEN);
+	});
+
+	test('a refused token (190) that quotes it: the results say why, without it', async () => {
+		const { owner } = await dueQueue(1);
+		await sims.graph.control.addFault({ effect: { kind: 'graphError', code: 190, message: `Malformed access token ${TOKEN}` } });
+		const { sent } = await runChain(owner);
+		expect(sent).toEqual([expect.objectContaining({ outcome: 'released', error: expect.objectContaining({ code: 'invalid_token', message: `The WhatsApp access token was refused (190): ${said}` }) })]);
+		expect(JSON.stringify(sent)).not.toContain(TOKEN);
+		expect(await writtenFor(owner)).not.toContain(TOKEN);
+	});
 });
 
 test('no answer from Meta: the message may have been delivered, so it is dead at once and never sent again; the lead is not invalid', async () => {
