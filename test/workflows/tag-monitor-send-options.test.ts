@@ -6,11 +6,13 @@
 //   workflow's node must be fixed, a scheduled run ends in error, the contacts are given back.
 // - values saved before today's maxima (Generate's Timeout 900,000 ms, Facebook Send's Retry Later
 //   After 20,160 min) still work.
+// - Claim Due Contacts' Page ID other than the requested rule's Page: refused as the node's setting
+//   (500, naming the Page ID), not as the database's p_page_id.
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import type { INodeParameters } from 'n8n-workflow';
 import { runWorkflow, type WorkflowJson } from '../harness';
 import { loadWorkflow } from '../harness/workflow-file';
-import { withDb } from '../helpers/stack';
+import { uniquePageId, withDb } from '../helpers/stack';
 import { graphSends, pipelineCredentials, triggerNow } from './support/pipeline';
 import { dueContacts } from './support/seeds';
 
@@ -104,4 +106,28 @@ test('Trigger Now with Facebook Send Retry Later After 20,160 min, saved before 
 	expect(result.response?.statusCode).toBe(200);
 	expect(summary).toMatchObject({ claimed: 3, sent: 3, failed: 0 });
 	expect((await graphSends(sims)).length).toBe(3);
+});
+
+// Claim Due Contacts set to one Page (one copy of the workflow per Page credential) and asked for a
+// rule of another Page: the database refuses the rule naming its own argument (p_page_id). Before,
+// Trigger Now answered that as it was, with "check the fields named in the message" and no word that
+// the workflow's own Page ID is to fix; now the Claim refuses its Page ID setting, naming it.
+test('Trigger Now for a rule of another Page than Claim Due Contacts\' Page ID answers 500 naming the Page ID as the node\'s setting; nothing is claimed', async () => {
+	const seed = await dueContacts(2, 500, 'opt-other-page');
+	const copyPage = uniquePageId();
+	const credentials = pipelineCredentials(sims, copyPage);
+	const shipped = loadWorkflow('workflows/tag-monitor-send.json');
+	const workflow = { ...shipped, nodes: shipped.nodes.map((n) => (n.name === 'Claim Due Contacts' ? { ...n, parameters: { ...n.parameters, pageId: copyPage } } : n)) };
+
+	const { result } = await triggerNow(credentials, { ruleId: seed.ruleId }, workflow);
+
+	expect(result.response?.statusCode).toBe(500);
+	expect(result.response?.body).toEqual({
+		status: 500,
+		error: `The Page ID ${copyPage} is not the Page of rule ${seed.ruleId}: the rule sends as Page ${seed.owner.pageId}`,
+		field: null,
+		hint: `The workflow's node Claim Due Contacts refuses its own setting: fix it in the workflow (the request is not at fault). Set the Page ID to ${seed.owner.pageId} (the rule's Page) or leave it empty for every Page, or claim a rule that sends as Page ${copyPage} (or as every Page).`,
+	});
+	expect(await sims.gemini.control.requests()).toEqual([]);
+	expect(await statesOf(seed.ruleId)).toEqual([]);
 });

@@ -4,7 +4,7 @@
 // nothing, or fewer than asked, was claimed (docs/follow-up.md). Not as an AI agent's tool: a claim
 // holds its contacts for a workflow's Generate and Send; an agent asking who is due uses Explain.
 import { randomBytes } from 'node:crypto';
-import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { NodeApiError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { type ClaimExplainedArgs } from '../../shared/contract';
 import { refuseAsTool } from '../../shared/outputs';
 import { asNodeError, failedItem, SettingRefusedError } from '../../shared/per-item';
@@ -67,6 +67,30 @@ function readPageId(context: IExecuteFunctions, itemIndex: number): string | nul
 	return raw;
 }
 
+/**
+ * The database's refusal of a rule that sends as another Page than the Page ID (automation_claim_explained,
+ * 22023: "automation rule <rule> sends as Page <page>, not as p_page_id <asked>"), as the refusal of
+ * the node's Page ID setting it is: its message names the Page ID, not the function's argument, and a
+ * failed item carries `setting`, so a webhook answers it as the workflow's fault (500), not the
+ * request's. Any other error as it is.
+ */
+function pageRefused(context: IExecuteFunctions, error: unknown, args: ClaimExplainedArgs, itemIndex: number): unknown {
+	if (!(error instanceof NodeApiError) || args.p_page_id === undefined || args.p_page_id === null) return error;
+	const { code, message } = (error.errorResponse ?? {}) as { code?: unknown; message?: unknown };
+	const refused = code === '22023' && typeof message === 'string' ? /^automation rule (\S+) sends as Page ([0-9]+), not as p_page_id /.exec(message) : null;
+	if (!refused) return error;
+	const [, ruleId, rulePage] = refused;
+	return new SettingRefusedError(
+		context.getNode(),
+		`The Page ID ${args.p_page_id} is not the Page of rule ${ruleId}: the rule sends as Page ${rulePage}`,
+		{
+			itemIndex,
+			description: `Set the Page ID to ${rulePage} (the rule's Page) or leave it empty for every Page, or claim a rule that sends as Page ${args.p_page_id} (or as every Page).`,
+		},
+		{ displayName: 'Page ID', parameter: 'pageId' },
+	);
+}
+
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	// A claim holds each contact for this run's Generate and Send until its lease ends, and counts it
 	// against the rule's daily limit: an agent sends nothing, so the contacts would wait unsent, kept
@@ -126,7 +150,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const answer = await callRpc(this, 'automation_claim_explained', group.args, group.itemIndexes[0]);
 			for (const contact of contactsWithRules(this, answer)) output.push({ json: contact as unknown as IDataObject, pairedItem });
 			summaries.push({ json: { ...answer.summary } as unknown as IDataObject, pairedItem });
-		} catch (error) {
+		} catch (caught) {
+			const error = pageRefused(this, caught, group.args, group.itemIndexes[0]);
 			if (!this.continueOnFail()) throw asNodeError(this, error);
 			output.push(failedItem(this, error, pairedItem));
 		}

@@ -244,6 +244,29 @@ test('a Page ID that is not a Facebook Page ID stops the Claim with a message na
 	expect(states.rowCount).toBe(0);
 });
 
+// The database refused a rule of another Page naming its own argument ("automation rule … sends as
+// Page …, not as p_page_id …"): a refused value of the request (no `setting`), with the advice "check
+// the fields named in the message". The Page ID is the node's setting: refused as one, naming it.
+test('claim with a Page ID other than the rule\'s Page is refused as the node\'s Page ID setting, naming it and the rule\'s Page, before any claim', async () => {
+	const own = await dueContacts(2, 50, 'claim-other-page');
+	const otherPage = uniquePageId();
+	const message = `The Page ID ${otherPage} is not the Page of rule ${own.ruleId}: the rule sends as Page ${own.owner.pageId}`;
+	const description = `Set the Page ID to ${own.owner.pageId} (the rule's Page) or leave it empty for every Page, or claim a rule that sends as Page ${otherPage} (or as every Page).`;
+	const parameters = { operation: 'claim', ruleId: own.ruleId, pageId: otherPage, limit: 10 };
+
+	const stopped = await runWorkflow(tagEligibilityWorkflow(parameters), { credentials: credentials() });
+	expect([stopped.error?.message, stopped.error?.description]).toEqual([message, description]);
+	const failed = await runWorkflow(tagEligibilityWorkflow(parameters, true), { credentials: credentials() });
+	expect(failed.nodeOutputs.Eligibility).toEqual([{ error: { code: 'invalid_input', message, description, setting: 'Page ID' } }]);
+	const states = await withDb((db) => db.query('select 1 from public.ai_automation_contact_states where rule_id = $1', [own.ruleId]));
+	expect(states.rowCount).toBe(0);
+
+	// The rule's own Page claims as before.
+	const ownPage = await runWorkflow(tagEligibilityWorkflow({ ...parameters, pageId: own.owner.pageId }), { credentials: credentials() });
+	expect(ownPage.error).toBeUndefined();
+	expect(ownPage.nodeOutputs.Eligibility).toHaveLength(2);
+});
+
 // An expression or an agent's $fromAI escapes the editor's bounds: a Limit that is not a whole number
 // from 1 to 10,000 is refused naming it, before any claim; an empty one (what $fromAI gives for a
 // value it was not told) is the default, 50.
