@@ -1,7 +1,17 @@
 // What every operation shares: the rule parameter (a resource locator: pick the rule from a list, or
 // give its ID, e.g. from the trigger) and the validation of the IDs the operations read.
 import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import { runsAsTool } from '../../shared/outputs';
 import { orEmpty, parameterText, UUID, UUID_PATTERN } from '../../shared/resource-locator';
+
+/**
+ * What an AI agent can do about a refused ID: give another. As a tool the node's advice names only
+ * that (a model cannot pick from the editor's list or write an expression, and "leave the field
+ * empty" would widen the call: every owner's rules, or every failed contact of the rule); in the
+ * editor it names what helps a person.
+ */
+export const AGENT_RULE_ADVICE = 'Give the rule\'s ID: a UUID, the rule_id Explain answers with each contact.';
+export const AGENT_CONTACT_ADVICE = 'Give the contact\'s conversation_id: a UUID (Explain lists each contact with its conversation_id and reason).';
 
 /**
  * The Contact parameter: a conversation picked from the chosen rule's contacts or given by ID;
@@ -94,9 +104,11 @@ export function readRuleId(context: IExecuteFunctions, itemIndex: number, requir
 	if (!UUID.test(raw)) {
 		throw new NodeOperationError(context.getNode(), `The rule ID "${raw}" is not a UUID`, {
 			itemIndex,
-			description: required
-				? 'Pick the rule from the list, or use the id column of the ai_automation_rules table, e.g. {{ $json.ruleId }} from the trigger.'
-				: 'Pick the rule from the list, use the id column of the ai_automation_rules table, or leave the field empty to process every enabled rule.',
+			description: runsAsTool(context)
+				? AGENT_RULE_ADVICE
+				: required
+					? 'Pick the rule from the list, or use the id column of the ai_automation_rules table, e.g. {{ $json.ruleId }} from the trigger.'
+					: 'Pick the rule from the list, use the id column of the ai_automation_rules table, or leave the field empty to process every enabled rule.',
 		});
 	}
 	return raw.toLowerCase();
@@ -107,7 +119,7 @@ export function readUuid(context: IExecuteFunctions, name: string, label: string
 	if (!UUID.test(raw)) {
 		throw new NodeOperationError(context.getNode(), `The ${label} "${raw}" is not a UUID`, {
 			itemIndex,
-			description: `Pick it from the list, or use the ${label} from a previous Leadflow node, e.g. {{ $json.conversation_id }}.`,
+			description: runsAsTool(context) ? AGENT_CONTACT_ADVICE : `Pick it from the list, or use the ${label} from a previous Leadflow node, e.g. {{ $json.conversation_id }}.`,
 		});
 	}
 	return raw.toLowerCase();

@@ -65,6 +65,9 @@ interface RequeueGroup {
 	itemIndexes: number[];
 }
 
+/** What a model can do about a Contact the tool refused: name one contact. */
+const NAME_A_CONTACT = 'Give the conversation_id of the failed contact to requeue: a UUID (Explain lists each contact with its conversation_id and reason).';
+
 function readContact(context: IExecuteFunctions, itemIndex: number): string | null {
 	const raw = parameterText(context.getNodeParameter('conversationId', itemIndex, '', { extractValue: true }) as unknown);
 	if (raw === '') {
@@ -72,8 +75,7 @@ function readContact(context: IExecuteFunctions, itemIndex: number): string | nu
 		if (runsAsTool(context) && everyFailed !== true && everyFailed !== 'true') {
 			throw new NodeOperationError(context.getNode(), 'Contact is empty: as an AI agent\'s tool, Requeue requeues one named contact', {
 				itemIndex,
-				description:
-					'Give the conversation_id of the failed contact to requeue (Explain lists each contact with its reason). Requeuing every failed contact of the rule at once needs Every Failed Contact of the Rule turned on in the tool.',
+				description: NAME_A_CONTACT,
 			});
 		}
 		return null;
@@ -81,7 +83,11 @@ function readContact(context: IExecuteFunctions, itemIndex: number): string | nu
 	if (!UUID.test(raw)) {
 		throw new NodeOperationError(context.getNode(), `The conversation ID "${raw}" is not a UUID`, {
 			itemIndex,
-			description: 'Use the contact\'s conversation_id (from Explain, the monitor or a claim), or leave the field empty for every failed contact of the rule.',
+			// As a tool, not "leave the field empty": the tool refuses an empty Contact, or with Every
+			// Failed Contact of the Rule on would requeue the whole rule for a model's mistyped contact.
+			description: runsAsTool(context)
+				? NAME_A_CONTACT
+				: 'Use the contact\'s conversation_id (from Explain, the monitor or a claim), or leave the field empty for every failed contact of the rule.',
 		});
 	}
 	return raw.toLowerCase();

@@ -8,6 +8,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { configuredOutputs } from '../../../nodes/TagEligibility/helpers/outputs';
 import { addContacts, addRule, createTags } from '../../../scripts/demo/seed';
 import { runWorkflow, type WorkflowJson } from '../../harness';
+import { agentWorkflow } from '../../harness/agent';
 import { testStack, uniquePageId, withDb } from '../../helpers/stack';
 import { dueContacts, newOwner, seed001, type Seed001 } from '../../workflows/support/seeds';
 
@@ -265,6 +266,39 @@ test('claim with a Page ID other than the rule\'s Page is refused as the node\'s
 	const ownPage = await runWorkflow(tagEligibilityWorkflow({ ...parameters, pageId: own.owner.pageId }), { credentials: credentials() });
 	expect(ownPage.error).toBeUndefined();
 	expect(ownPage.nodeOutputs.Eligibility).toHaveLength(2);
+});
+
+// As an AI agent's tool, a refused ID is answered with what a model can do: give the ID. Not "pick
+// it from the list" or an expression (the editor's), nor "leave the field empty to process every
+// enabled rule" (Explain with no rule reads every owner's rules).
+test('as an AI agent\'s tool, a rule or contact ID that is not a UUID is refused with advice the model can follow; in the editor, the advice for a person', async () => {
+	const asTool = async (parameters: IDataObject, args: IDataObject) => {
+		const run = await runWorkflow(agentWorkflow('tagEligibility', parameters, { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } }, args) as unknown as WorkflowJson, { credentials: credentials() });
+		expect(run.error).toBeUndefined();
+		return run.nodeOutputs.Agent[0].thrown;
+	};
+	const ruleFromAI = { __rl: true, mode: 'id', value: "={{ $fromAI('rule_id', 'the follow-up rule', 'string') }}" };
+	const ruleAdvice = 'Give the rule\'s ID: a UUID, the rule_id Explain answers with each contact.';
+	for (const parameters of [
+		{ operation: 'explain', ruleId: ruleFromAI, limit: 10 },
+		{ operation: 'snapshot', ruleId: ruleFromAI, contactLimit: 10 },
+		{ operation: 'requeue', ruleId: ruleFromAI, conversationId: { __rl: true, mode: 'id', value: randomUUID() } },
+	]) {
+		expect([parameters.operation, await asTool(parameters, { rule_id: 'Cold leads' })]).toEqual([parameters.operation, `The rule ID "Cold leads" is not a UUID\n\nDetails: ${ruleAdvice}`]);
+	}
+	const timeline = { operation: 'timeline', ruleId: seed.ruleId, conversationId: { __rl: true, mode: 'id', value: "={{ $fromAI('contact', 'the contact', 'string') }}" } };
+	expect(await asTool(timeline, { contact: 'Maria Santos' })).toBe(
+		'The conversation ID "Maria Santos" is not a UUID\n\nDetails: Give the contact\'s conversation_id: a UUID (Explain lists each contact with its conversation_id and reason).',
+	);
+
+	// In the editor: the list, the table, an expression, and for Explain the empty field.
+	const inWorkflow = async (parameters: IDataObject) => (await runWorkflow(tagEligibilityWorkflow(parameters), { credentials: credentials() })).error?.description;
+	expect(await inWorkflow({ operation: 'explain', ruleId: 'Cold leads', limit: 10 })).toBe(
+		'Pick the rule from the list, use the id column of the ai_automation_rules table, or leave the field empty to process every enabled rule.',
+	);
+	expect(await inWorkflow({ operation: 'timeline', ruleId: seed.ruleId, conversationId: 'Maria Santos' })).toBe(
+		'Pick it from the list, or use the conversation ID from a previous Leadflow node, e.g. {{ $json.conversation_id }}.',
+	);
 });
 
 // An expression or an agent's $fromAI escapes the editor's bounds: a Limit that is not a whole number

@@ -104,6 +104,36 @@ test('as an AI agent\'s tool, an empty Contact (the model named none) requeues n
 	expect(await requeuedAt(refused)).not.toBeNull();
 });
 
+// A model's refused Contact is told to name one contact, never to leave the field empty: the tool
+// refuses an empty Contact, and with Every Failed Contact of the Rule on an empty one requeues the
+// whole rule. Before, "Maria Santos" was answered "…or leave the field empty for every failed contact
+// of the rule", and the model's next call, with it empty, was refused in turn.
+test('as an AI agent\'s tool, a Contact that is not a conversation ID is refused with advice the model can follow: name the contact, not leave it empty', async () => {
+	const { ruleId, refused } = await failedWorld();
+	const requeuedAt = async (conversationId: string) =>
+		(await withDb((db) => db.query<{ at: string | null }>("select stage_detail->>'requeued_at' as at from public.ai_automation_contact_states where rule_id = $1 and conversation_id = $2", [ruleId, conversationId]))).rows[0].at;
+	const contact = { __rl: true, mode: 'id', value: "={{ $fromAI('contact', 'the conversation_id of the failed contact', 'string') }}" };
+	const asTool = async (parameters: IDataObject, args: IDataObject) => {
+		const run = await runWorkflow(agentWorkflow('tagEligibility', { operation: 'requeue', ruleId: rule(ruleId), conversationId: contact, ...parameters }, { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } }, args) as unknown as WorkflowJson, { credentials: credentials() });
+		expect(run.error).toBeUndefined();
+		return run.nodeOutputs.Agent[0].thrown as string;
+	};
+	const advice = 'Give the conversation_id of the failed contact to requeue: a UUID (Explain lists each contact with its conversation_id and reason).';
+
+	for (const parameters of [{}, { everyFailedContact: true }]) {
+		const thrown = await asTool(parameters, { contact: 'Maria Santos' });
+		expect([parameters, thrown]).toEqual([parameters, `The conversation ID "Maria Santos" is not a UUID\n\nDetails: ${advice}`]);
+	}
+	// Left empty, the same advice: nothing the tool's settings decide, which a model cannot change.
+	expect(await asTool({}, { contact: '' })).toBe(`Contact is empty: as an AI agent's tool, Requeue requeues one named contact\n\nDetails: ${advice}`);
+	expect(await requeuedAt(refused)).toBeNull();
+
+	// In a workflow a person reads it: there an empty Contact is every failed contact of the rule.
+	const inWorkflow = await runWorkflow(requeueWorkflow([{ id: 'Maria Santos' }], { ruleId: rule(ruleId), conversationId: { __rl: true, mode: 'id', value: '={{ $json.id }}' } }), { credentials: credentials() });
+	expect(inWorkflow.error?.message).toBe('The conversation ID "Maria Santos" is not a UUID');
+	expect(inWorkflow.error?.description).toBe('Use the contact\'s conversation_id (from Explain, the monitor or a claim), or leave the field empty for every failed contact of the rule.');
+});
+
 test("the console's Requeue as an AI agent's tool: Conversation IDs left at its default (no contact named) requeues nothing; named ones are requeued", async () => {
 	const { ruleId, refused } = await failedWorld();
 	const requeuedAt = async (conversationId: string) =>
