@@ -9,6 +9,11 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
+
+// npm runs `prepare` for `npm pack` and `npm publish` too, after `prepack` (the build): nothing is
+// installed then, so nothing is built or said (the "installed" line below would be untrue).
+if (process.env.npm_command === 'pack' || process.env.npm_command === 'publish') process.exit(0);
+
 const major = Number(process.versions.node.split('.')[0]);
 
 if (major < 22) {

@@ -1,5 +1,6 @@
 // This package as users get it: the tarball `npm pack` makes from the built `dist/`. Packing needs
-// a current build (`npm run test:e2e` builds first); a missing built file listed in package.json's
+// a current build (`npm run test:e2e` builds first; a plain `npm pack` builds itself, package.json's
+// `prepack`); a missing built file listed in package.json's
 // `n8n` section stops here with that sentence rather than as an unknown node type inside n8n.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -50,10 +51,15 @@ export function buildIsCurrent(): boolean {
 	return sources.every((file) => !existsSync(file) || statSync(file).mtimeMs < oldestBuilt);
 }
 
-/** Packs the package into `destination` (the n8n user folder, removed with it); returns the tarball's path. */
+/**
+ * Packs the package into `destination` (the n8n user folder, removed with it); returns the tarball's path.
+ * The caller has built it (`npm run test:e2e` builds first, `npm run editor` when dist/ is older than
+ * its sources), so npm's scripts are not run: `prepack` would build again for every n8n started,
+ * and empty dist/ under another pack running beside it.
+ */
 export async function packTarball(destination: string): Promise<string> {
 	assertBuilt();
-	await run('npm', ['pack', '--pack-destination', destination, '--silent'], { cwd: PACKAGE_ROOT, env: node24Env() });
+	await run('npm', ['pack', '--pack-destination', destination, '--silent', '--ignore-scripts'], { cwd: PACKAGE_ROOT, env: node24Env() });
 	const { name, version } = manifest();
 	const tarball = path.join(destination, `${name}-${version}.tgz`);
 	if (!existsSync(tarball)) throw new Error(`npm pack did not produce ${tarball}`);
