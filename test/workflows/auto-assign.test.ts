@@ -4,7 +4,9 @@
 // webhook action once per contact, a run with nothing due answers zeros, a new customer message
 // makes a placed contact due again, and a model failure leaves a placed contact as the model put it.
 // A malformed owner header answers 400 naming it, and so does an owner sent in the query or the body,
-// or an empty header (never every owner); a scheduled run whose analysis fails ends in error; when
+// or an empty header (never every owner); a scheduled run whose analysis fails ends in error, and so
+// does one whose Gemini setup is wrong (no key or model, an unknown model, every key refused: 500 to
+// Analyse Now, no one placed); when
 // Assign Stages fails, Analyse Now answers the problem and a scheduled run ends in error too.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
@@ -201,6 +203,40 @@ test.each([
 	expect(scheduled.status).toBe('error');
 	expect(scheduled.error).toMatchObject({ node: 'Fail The Scheduled Run', message: expect.stringContaining(message) });
 	expect(scheduled.executedNodes).not.toContain('Assign Stages');
+});
+
+// A model Google does not know (404), or every key refused: a setup problem, like no key or no model,
+// found by the first call. Before, each contact got the fallback score: Analyse Now answered 200, the
+// scheduled run ended in success, the contacts were placed (automations fired) as if the model had
+// judged them, and every run did it again.
+test.each([
+	['a model the API does not know', { model: 'gemini-nonexistent' }, { models: ['gemini-3-flash'] }, /^The Gemini model "gemini-nonexistent" was not found: /, /^Set Model in the node's options, or the Default Model of the Leadflow Gemini API credential/],
+	['every key refused', { apiKeys: `key-refused-${randomUUID()}` }, { apiKeys: keys }, /^Google refused every Gemini key of the credential: /, /^Fix the API keys of the Leadflow Gemini API credential/],
+])('%s answers 500 with the node\'s message and what to do, places no one; a scheduled run fails with it; once fixed, the model places them', async (_case, change, config, message, hint) => {
+	const contacts = await world.contacts(2);
+	await customerWrites(contacts[0], 'How much is it? I want to order', 120);
+	await customerWrites(contacts[1], 'hello', 60);
+	await sims.gemini.control.configure(config);
+	const broken = { ...credentials, leadflowGeminiApi: { ...credentials.leadflowGeminiApi, ...change } };
+	const placedOf = async () => ((await places(world.userId)) as unknown as Array<{ conversation_id: string; analysis_is_fallback: boolean }>).filter((place) => contacts.includes(place.conversation_id));
+
+	const run = await runWorkflow(WORKFLOW, { startNode: 'Analyse Now', webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, 'X-Leadflow-Owner': world.userId }, body: {} }, credentials: broken });
+	expect(run.response?.statusCode).toBe(500);
+	expect(run.response?.body).toEqual({ status: 500, error: expect.stringMatching(message), field: null, hint: expect.stringMatching(hint) });
+	expect(JSON.stringify(run.response?.body)).not.toContain('key-refused-');
+	expect(run.executedNodes).not.toContain('Assign Stages');
+	expect(await placedOf()).toEqual([]);
+
+	const scheduled = await runWorkflow(ownerScheduled(), { trigger: 'schedule', credentials: broken });
+	expect(scheduled.status).toBe('error');
+	expect(scheduled.error).toMatchObject({ node: 'Fail The Scheduled Run', message: expect.stringMatching(message) });
+	expect(scheduled.executedNodes).not.toContain('Assign Stages');
+	expect(await placedOf()).toEqual([]);
+
+	// The setting fixed: the model places them, once.
+	await sims.gemini.control.addFault({ effect: { kind: 'text', text: reply(50) } });
+	expect((await analyseNow()).response?.body).toMatchObject({ analysed: 2, fallback: 0, assigned: 2 });
+	expect((await placedOf()).map((place) => place.analysis_is_fallback)).toEqual([false, false]);
 });
 
 // The schedule's sweep (Claim Waiting Automations) runs before the analysis (its output starts it): a

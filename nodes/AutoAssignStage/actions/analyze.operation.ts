@@ -1,7 +1,9 @@
 // analyze: per item, a conversation's last messages (the item's own, else read for the whole batch
 // at once) → Gemini with a response schema → a validated analysis (score, status, confidence,
 // recommended stage), or the deterministic fallback score when the model fails. Several contacts at
-// once; keys, rests and retries as every Gemini call here. An item's own messages say whose each is
+// once; keys, rests and retries as every Gemini call here. A setup problem fails the run, every item
+// with it, instead of scoring anyone: no key or no model (before any call), every key refused or a
+// model the API does not know (the first call that meets it; the calls not yet made are not made). An item's own messages say whose each is
 // by direction, inbound or outbound (any case); any other direction fails the item, naming it.
 // The stage names the model may recommend are those of the chosen pipeline, else of each
 // conversation's Page pipeline, read for the whole batch at once. From the Input, with Skip Analyses
@@ -19,7 +21,7 @@ import { mapWithConcurrency } from '../../shared/pool';
 import { readConversationMessages, type MessageReading } from '../../shared/conversation-messages';
 import { buildAnalysisPrompt, ANALYSIS_SCHEMA, type ChatMessage } from '../helpers/analysis';
 import { checkUuid, CONTACTS, invalid, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
-import { analyzeContact } from '../transport/analyzeContact';
+import { analyzeContact, type AnalysisOutcome } from '../transport/analyzeContact';
 import { readConversations, readDueConversations, readStageChoices, readUnusedAnalyses, unknownConversation, type ConversationFacts } from '../transport/conversations';
 
 interface GeminiCredentials {
@@ -235,6 +237,19 @@ async function readStageLists(context: IExecuteFunctions, jobs: Job[]): Promise<
 	return stageNames;
 }
 
+/**
+ * A setup problem (no key, no model, every key refused, a model the API does not know) fails the
+ * run: without Continue On Fail the node stops with it; with it every input item fails with it
+ * (service_error: the credential or the node's Model, not the item), so the error output (a
+ * webhook's 500 answer, a scheduled run's error) gets the message and what to do, and nothing
+ * reaches Assign: no contact is placed by a score the model never gave.
+ */
+function setupFailed(context: IExecuteFunctions, error: NodeOperationError, outputs: INodeExecutionData[][]): INodeExecutionData[][] {
+	if (!context.continueOnFail()) throw error;
+	outputs[CONTACTS].push(...context.getInputData().map((_, item) => failedItem(context, error, { item }, 'service_error')));
+	return outputs;
+}
+
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const credentials = await this.getCredentials<GeminiCredentials>('leadflowGeminiApi');
@@ -255,14 +270,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	let setupProblem: NodeOperationError | undefined;
 	if (keys.length === 0) setupProblem = noApiKeyError(this.getNode());
 	else if (!model) setupProblem = new NodeOperationError(this.getNode(), 'No model is set', { description: 'Set Model in the options, or the Default Model of the Gemini credential.' });
-	if (setupProblem) {
-		// With Continue On Fail every item fails with it (service_error: the credential, not the item),
-		// so the error output (a webhook's answer, a scheduled run's error) gets the message and what
-		// to do.
-		if (!this.continueOnFail()) throw setupProblem;
-		outputs[CONTACTS].push(...items.map((_, item) => failedItem(this, setupProblem, { item }, 'service_error')));
-		return outputs;
-	}
+	if (setupProblem) return setupFailed(this, setupProblem, outputs);
 	const maxMessages = options.maxMessages;
 
 	const results: INodeExecutionData[] = [];
@@ -357,7 +365,11 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			maxQuotaWaitMs: options.maxQuotaWaitMs,
 		},
 	};
-	const analyses = await mapWithConcurrency(jobs, options.concurrency, (job) => {
+	// The first setup problem a call meets (every key refused, an unknown model) is every call's: the
+	// calls not yet made are not made, and the run fails with it below.
+	let setupFailure: NodeOperationError | undefined;
+	const analyses = await mapWithConcurrency(jobs, options.concurrency, async (job): Promise<AnalysisOutcome | undefined> => {
+		if (setupFailure) return undefined;
 		const prompt = buildAnalysisPrompt({
 			contactName: job.senderName,
 			messages: job.messages,
@@ -365,10 +377,15 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			instructions: options.instructions ?? '',
 		});
 		const request = { model, ...prompt, temperature: options.temperature, responseSchema: ANALYSIS_SCHEMA, timeoutMs: options.timeoutMs };
-		return analyzeContact(request, job.messages, context, () => Date.now());
+		const outcome = await analyzeContact(request, job.messages, context, () => Date.now());
+		if (!('setupProblem' in outcome)) return outcome;
+		setupFailure ??= new NodeOperationError(this.getNode(), outcome.setupProblem.message, { description: outcome.setupProblem.description });
+		return undefined;
 	});
+	if (setupFailure) return setupFailed(this, setupFailure, outputs);
 	jobs.forEach((job, index) => {
 		const outcome = analyses[index];
+		if (!outcome) return;
 		const lastMessageAt = job.messages.reduce<string | null>((latest, message) => (message.sent_at && (!latest || Date.parse(message.sent_at) > Date.parse(latest)) ? message.sent_at : latest), null);
 		results.push({
 			json: {

@@ -1,9 +1,13 @@
 // One contact's analysis from Gemini through the shared call loop (nodes/shared/gemini/call.ts:
 // key rotation, rest after 429, backoff, retries). A reply that is not valid JSON or breaks the
-// schema is asked once more; when the model still fails (or fails at all: quota, blocked, timeout),
-// the contact gets the deterministic fallback score, marked as such with the reason.
+// schema is asked once more; when the model still fails (or fails at all: quota, blocked, timeout,
+// 5xx), the contact gets the deterministic fallback score, marked as such with the reason. A
+// failure of the setup (every key refused, a model the API does not know:
+// nodes/shared/gemini/setup.ts) gets no score: the fallback would place every contact of the run
+// by a guess, said to be the model's, run after run; the caller fails the run with it.
 import { callGemini, type CallContext, type CallFailureCode } from '../../shared/gemini/call';
 import type { ModelRequest } from '../../shared/gemini/client';
+import { geminiSetupProblem, type GeminiSetupProblem } from '../../shared/gemini/setup';
 import { fallbackAnalysis, parseAnalysis, type Analysis, type ChatMessage } from '../helpers/analysis';
 
 export type AnalysisFailureCode = CallFailureCode | 'invalid_json' | 'schema_violation';
@@ -17,7 +21,13 @@ export interface AnalysisOutcome {
 	attempts: number;
 }
 
-export async function analyzeContact(request: ModelRequest, messages: ChatMessage[], context: CallContext, now: () => number): Promise<AnalysisOutcome> {
+/** The setup problem that stopped the analysis: no score, the run fails with it. */
+export interface AnalysisSetupFailure {
+	setupProblem: GeminiSetupProblem;
+	attempts: number;
+}
+
+export async function analyzeContact(request: ModelRequest, messages: ChatMessage[], context: CallContext, now: () => number): Promise<AnalysisOutcome | AnalysisSetupFailure> {
 	let attempts = 0;
 	// The first reply that is not a valid analysis is asked again once; a second one falls back.
 	for (let round = 0; ; round++) {
@@ -27,6 +37,8 @@ export async function analyzeContact(request: ModelRequest, messages: ChatMessag
 		});
 		attempts += result.attempts;
 		if (result.ok) return { analysis: result.value, model: result.model, attempts };
+		const setupProblem = geminiSetupProblem(result, request.model);
+		if (setupProblem) return { setupProblem, attempts };
 		const invalid = result.code === 'invalid_json' || result.code === 'schema_violation';
 		if (invalid && round === 0) continue;
 		return { analysis: fallbackAnalysis(messages, now()), model: result.model, fallback: { code: result.code, message: result.message }, attempts };

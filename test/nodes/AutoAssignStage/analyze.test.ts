@@ -1,6 +1,7 @@
 // AutoAssignStage's Analyze against the Gemini simulator through n8n's engine: the structured reply
 // validated, an invalid reply asked again once, the fallback score when the model fails (schema
-// broken twice, blocked, quota on every key), a throttled key resting while the others carry on, the
+// broken twice, blocked, quota on every key), a setup problem (an unknown model, every key refused)
+// failing the run instead, a throttled key resting while the others carry on, the
 // items' own messages by direction (inbound or outbound in any case; any other refused), and the
 // stage names the prompt offers (the chosen pipeline's, else the conversation's Page pipeline's).
 // The items carry their messages, so only the Page pipelines and their stages are read from the
@@ -123,6 +124,56 @@ it('quota on every key: every contact gets the fallback score, at least 15, mark
 	expect(contacts[1].lead_score).toBe(FALLBACK_MIN_SCORE);
 	expect(contacts[0].lead_score as number).toBeGreaterThan(FALLBACK_MIN_SCORE);
 	expect(JSON.stringify(contacts)).not.toContain('test-key-');
+});
+
+// Before, every failure became the fallback score: a model Google does not know (404) or keys it
+// refuses placed every contact by a guess said to be the model's, run after run, and nobody was told.
+describe('a setup problem fails the run, no contact scored: the calls not yet made are not made', () => {
+	const expectSetupFailure = async (credentials: ReturnType<typeof geminiCredentials>, message: RegExp, description: RegExp, calls: number) => {
+		const entries = [conversation(), conversation(), conversation()];
+		const failed = await runStage(entries, analyze({ concurrency: 1 }), credentials, { continueOnFail: true });
+		expect(failed.result.error).toBeUndefined();
+		expect(failed.contacts).toEqual(entries.map(() => ({ error: { code: 'service_error', message: expect.stringMatching(message), description: expect.stringMatching(description) } })));
+		expect(JSON.stringify(failed.contacts)).not.toContain('test-key-');
+		// The first contact's call met the problem; the other contacts were not asked.
+		expect(await generateCalls()).toHaveLength(calls);
+
+		// Without Continue On Fail the node stops with it.
+		const stopped = await runStage(entries, analyze({ concurrency: 1 }), credentials);
+		expect(stopped.result.error?.message).toMatch(message);
+		expect(stopped.contacts).toEqual([]);
+	};
+
+	it('a model the API does not know (404 NOT_FOUND)', async () => {
+		await sims.gemini.control.configure({ models: ['gemini-2.5-flash'] });
+		await expectSetupFailure(
+			geminiCredentials(sims.gemini.baseUrl, freshKeys(2), 'gemini-nonexistent'),
+			/^The Gemini model "gemini-nonexistent" was not found: .*models\/gemini-nonexistent is not found/,
+			/Set Model in the node's options, or the Default Model of the Leadflow Gemini API credential/,
+			1,
+		);
+	});
+
+	it('every key refused (unknown to Google, suspended)', async () => {
+		const keys = freshKeys(2);
+		await sims.gemini.control.configure({ apiKeys: [`test-key-good-${randomUUID()}`], suspendedKeys: [keys[1]] });
+		await expectSetupFailure(
+			geminiCredentials(sims.gemini.baseUrl, keys),
+			/^Google refused every Gemini key of the credential/,
+			/Fix the API keys of the Leadflow Gemini API credential/,
+			2,
+		);
+		// Each key was tried once (by the first contact), then rested: the second run made no call.
+		const calls = await generateCalls();
+		expect(calls.map((call) => call.key).sort()).toEqual([...keys].sort());
+	});
+
+	it('a request refused otherwise (400) is the contact\'s: it falls back as before', async () => {
+		await sims.gemini.control.addFault({ effect: { kind: 'http', status: 400, message: 'Request contains an invalid argument.' } });
+		const { result, contacts } = await runStage([conversation()], analyze(), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
+		expect(result.error).toBeUndefined();
+		expect(contacts).toEqual([expect.objectContaining({ fallback: true, fallback_reason: 'rejected', fallback_message: expect.stringContaining('(400)') })]);
+	});
 });
 
 it('one key throttled: it rests and the others analyse every contact', async () => {

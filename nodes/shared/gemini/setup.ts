@@ -1,0 +1,39 @@
+// The failures of a Gemini call that are the setup's, not the conversation's: every key of the
+// credential refused (`key_refused`: invalid, expired, suspended, no access), or a request Google
+// answered 404 (`rejected` with status 404, NOT_FOUND: a model the API does not know, or a Base URL
+// that serves no Gemini API). No retry, no other contact and no later run can get past them until
+// someone fixes the credential or the Model option; every call of the run fails the same way. A node
+// that would otherwise turn a failure into something else (Auto Assign Stage's fallback score) fails
+// instead, with this message and what to do; Generate Follow-Up fails each item with the call's code
+// (key_refused, rejected), its follow-up never sent. Everything else (quota, 5xx, timeouts, a blocked
+// prompt, an invalid reply, any other 4xx) is the call's own: docs/gemini.md.
+import type { CallFailureCode } from './call';
+
+export interface GeminiSetupProblem {
+	code: 'key_refused' | 'model_not_found';
+	/** What failed, Google's words included (keys already removed by the call loop). */
+	message: string;
+	/** What to do about it. */
+	description: string;
+}
+
+/** The setup problem a failed call is, or undefined when the failure is the call's own. */
+export function geminiSetupProblem(failure: { code: CallFailureCode | string; status?: number; message: string }, model: string): GeminiSetupProblem | undefined {
+	if (failure.code === 'key_refused') {
+		return {
+			code: 'key_refused',
+			message: failure.message,
+			description:
+				'Fix the API keys of the Leadflow Gemini API credential (one per line): Google refused each of them as invalid, expired, suspended or without access to the Gemini API. A refused key rests 15 minutes; a new key is used at once.',
+		};
+	}
+	if (failure.code === 'rejected' && failure.status === 404) {
+		return {
+			code: 'model_not_found',
+			message: `The Gemini model "${model}" was not found: ${failure.message}`,
+			description:
+				"Set Model in the node's options, or the Default Model of the Leadflow Gemini API credential, to a model the Gemini API serves (e.g. gemini-2.5-flash; its list of models names them), and check the credential's Base URL.",
+		};
+	}
+	return undefined;
+}
