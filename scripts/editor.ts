@@ -13,7 +13,8 @@
 //   --fresh       the stack starts from an empty database (`.stack/`, shared with `npm run demo`)
 //   --port N      n8n's port (default 5678, or a free one if 5678 is taken)
 //   --temporary   a temporary database and free ports for everything; nothing is kept
-//   --json        progress on stderr, and one JSON line on stdout once ready (for scripts and tests)
+//   --json        progress on stderr, and one JSON line on stdout once ready (for scripts and tests;
+//                 `npm run -s editor -- --json`: without -s, npm's own lines come first on stdout)
 // n8n's user folder is a temporary folder, removed on stop: each start is a new n8n instance.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';

@@ -2,6 +2,7 @@
 //   --gemini-port N   (default: any free port)
 //   --graph-port N    (default: any free port)
 //   --json            print one line {"geminiBaseUrl","graphBaseUrl"} once ready, for scripts
+//                     (`npm run -s simulators -- --json`: without -s, npm's own lines come first)
 import { parseArgs } from 'node:util';
 import { startSimulators } from '../simulators';
 

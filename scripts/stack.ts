@@ -1,4 +1,6 @@
 // `npm run stack [-- --fresh] [-- --json] [-- --port N]`: the local Supabase-compatible stack.
+// With --json, run it as `npm run -s stack -- --json`: stdout is then the one JSON line (without -s,
+// npm prints its own `> n8n-nodes-leadflow@… stack` lines there first).
 // Keeps its database in `.stack/` (ignored by git) between runs; runs until Ctrl-C / SIGTERM and
 // then stops every process it started.
 import path from 'node:path';

@@ -1,10 +1,13 @@
 // `npm run simulators` (scripts/simulators.ts) as a real child process: --json prints one line of
 // base URLs once ready, the ports flags are honoured, the banner names the URLs, and SIGTERM/SIGINT
-// close the servers and exit 0.
+// close the servers and exit 0. The README's `npm run -s simulators -- --json`, run through npm as
+// written, has that line first on stdout.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { node24Env } from '../../scripts/n8n/process';
 import { freePort } from '../../stack/ports';
 
 const root = path.resolve(__dirname, '../..');
@@ -78,4 +81,31 @@ it('refuses a bad port flag with exit code 1', async () => {
 	child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
 	expect(await exitCode(child)).toBe(1);
 	expect(stderr).toContain('--graph-port');
+});
+
+it('the README\'s machine-readable commands are `npm run -s <script> -- --json`, and the simulators\' one, run through npm as written, prints its JSON line first', async () => {
+	const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+	const commands = [...readme.matchAll(/`(npm run [^`]*--json)`/g)].map((match) => match[1]);
+	expect(commands).toEqual(expect.arrayContaining([expect.stringMatching(/ stack /), expect.stringMatching(/ editor /), expect.stringMatching(/ simulators /)]));
+	// Without -s, npm prints "> n8n-nodes-leadflow@… <script>" and the command on stdout before the script's own line.
+	for (const command of commands) expect(command).toMatch(/^npm run -s [\w:-]+ -- --json$/);
+
+	const [geminiPort, graphPort] = await Promise.all([freePort(), freePort()]);
+	const [npm, ...args] = commands.find((command) => / simulators /.test(command))!.split(' ');
+	// In a process group of its own, so that the stop reaches npm's child (tsx) and its node too.
+	const child = spawn(npm, [...args, '--gemini-port', String(geminiPort), '--graph-port', String(graphPort)], {
+		cwd: root,
+		env: node24Env(),
+		detached: true,
+	}) as ChildProcessWithoutNullStreams;
+	children.add(child);
+	child.on('exit', () => children.delete(child));
+	try {
+		const [first] = await readLines(child, (lines) => lines.length >= 1);
+		expect(JSON.parse(first)).toEqual({ geminiBaseUrl: `http://127.0.0.1:${geminiPort}`, graphBaseUrl: `http://127.0.0.1:${graphPort}` });
+	} finally {
+		process.kill(-child.pid!, 'SIGTERM');
+	}
+	expect(await exitCode(child)).toBe(0);
+	await expect(fetch(`http://127.0.0.1:${graphPort}/__sim/health`)).rejects.toThrow();
 });
