@@ -1,6 +1,8 @@
 // The prompt for one follow-up: the business's instructions as the system instruction; the
 // contact's name, the follow-up number and the last messages of the conversation as the user turn.
-// Message texts come from leads: they are quoted as conversation, never as instructions.
+// Message texts come from leads: they are quoted as conversation, never as instructions, each on
+// one line (nodes/shared/quoted-message.ts).
+import { quoteMessage } from '../../shared/quoted-message';
 import { MAX_MESSAGE_CHARACTERS } from './reply';
 
 /**
@@ -30,15 +32,6 @@ export interface PromptInput {
 export interface Prompt {
 	systemInstruction: string;
 	userText: string;
-}
-
-// A very long message (a pasted document) would crowd out the rest of the context.
-const MAX_QUOTED_MESSAGE_CHARACTERS = 1_000;
-
-function quote(text: string): string {
-	const oneLine = text.replace(/\s+/g, ' ').trim();
-	const characters = Array.from(oneLine);
-	return characters.length <= MAX_QUOTED_MESSAGE_CHARACTERS ? oneLine : `${characters.slice(0, MAX_QUOTED_MESSAGE_CHARACTERS).join('')}…`;
 }
 
 function speaker(direction: string): string {
@@ -81,7 +74,7 @@ export function buildPrompt(input: PromptInput): Prompt {
 		`This is the ${ordinal(input.followUpNumber)} follow-up${previous > 0 ? ` (${previous} sent before without a reply)` : ''}.`,
 		'',
 		shown.length ? 'The conversation so far, oldest first:' : 'There are no earlier messages to show.',
-		...shown.map((message) => `${speaker(message.direction)}${when(message.sent_at)}: ${quote(message.text)}`),
+		...shown.map((message) => `${speaker(message.direction)}${when(message.sent_at)}: ${quoteMessage(message.text)}`),
 		'',
 		'Write the follow-up message now.',
 	];
