@@ -102,9 +102,12 @@ test('a new customer message makes a placed contact due again; a model failure c
 	await sims.gemini.control.reset();
 	await sims.gemini.control.addFault({ effect: { kind: 'http', status: 429, retryDelaySeconds: 60 } });
 	const again = await analyseNow();
-	// The fallback score is kept out of a place the model made: same stage, same score.
+	// The fallback score is kept out of a place the model made: same stage, same score, same analysis;
+	// only the failed try is recorded, so the contact waits behind new ones until it writes again.
 	expect(again.response?.body).toMatchObject({ analysed: 1, fallback: 1, assigned: 0, moved: 0, kept: 1 });
-	expect(await placeOf()).toEqual(placed);
+	const tried = (await places(world.userId)).find((row) => row.conversation_id === contact)!;
+	expect({ ...tried, failed_analysis_last_message_at: null, updated_at: null }).toEqual({ ...placed, failed_analysis_last_message_at: null, updated_at: null });
+	expect(tried.failed_analysis_last_message_at).toBeInstanceOf(Date);
 
 	// The message is still unseen by the model, so the next run asks it again, once the keys' rest
 	// (60 s, shared in the database) is over: ended here rather than waited for.

@@ -226,7 +226,7 @@ describe('pipeline_assign: the fallback score', () => {
 	const fallback = (conversationId: string, score: number, extra: Parameters<typeof analysis>[2] = {}) =>
 		analysis(conversationId, score, { is_fallback: true, confidence: 0, model: null, lead_status: 'NEW', reasoning: 'Keyword score: the model did not answer.', ...extra });
 
-	it('never moves or rescores a contact the model placed: kept, fallback_analysis, nothing written', async () => {
+	it('never moves or rescores a contact the model placed: kept, fallback_analysis, only the failed try recorded', async () => {
 		const world = await createPipelineWorld({ mode: 'UPDATE_EXISTING' });
 		const contact = await world.contact();
 		await assign([analysis(contact, 80, { lead_status: 'NEGOTIATING' })]);
@@ -243,7 +243,12 @@ describe('pipeline_assign: the fallback score', () => {
 			lead_status: 'NEGOTIATING',
 			automations_fired: 0,
 		});
-		expect(await places(world.userId)).toEqual(before.place);
+		// The place as the model left it, but for the try (the last message it saw: the item's
+		// last_message_at), which lists the contact after new ones until the customer writes again (…2140).
+		const after = await places(world.userId);
+		const withoutTry = (rows: typeof after) => rows.map((row) => ({ ...row, failed_analysis_last_message_at: null, updated_at: null }));
+		expect(withoutTry(after)).toEqual(withoutTry(before.place));
+		expect(after.map((row) => row.failed_analysis_last_message_at?.toISOString())).toEqual([minutesAfter(-30)]);
 		expect(await activities(contact)).toEqual(before.history);
 	});
 

@@ -199,6 +199,9 @@ export interface Place {
 	analysis_is_fallback: boolean | null;
 	analysis_last_message_at: Date | null;
 	analysed_at: Date | null;
+	/** The last message of the latest analysis the model failed on while the contact was placed. */
+	failed_analysis_last_message_at: Date | null;
+	updated_at: Date;
 }
 
 /** The owner's places (timestamps as Dates: read straight from Postgres). */
