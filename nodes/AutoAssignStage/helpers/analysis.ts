@@ -110,11 +110,25 @@ export function buildAnalysisPrompt(input: { contactName: string; messages: Chat
 }
 
 const BUYING_WORDS = /\b(price|prices|cost|how much|buy|order|interested|available|book|schedule|quote|pay|deliver|delivery|when can)\b/i;
-const REFUSAL_WORDS = /\b(not interested|no thanks|stop|unsubscribe|too expensive|never mind)\b/i;
+const REFUSAL_WORDS = /\b(no thanks|stop|unsubscribe|too expensive|never mind)\b/i;
+/**
+ * An intent to buy said the other way round: a negation, at most three words, then the intent ("not
+ * interested", "no longer interested", "not buying", "I don't want to order", "won't be booking").
+ * A refusal, not a buying word: it is taken out of the text before the buying words are looked for.
+ * Only intents follow the negation: "I don't know the price" still asks the price.
+ */
+const NEGATED_INTENT = /\b(?:not|no longer|never|don['\u2019]?t|doesn['\u2019]?t|won['\u2019]?t|wouldn['\u2019]?t)(?:\s+[\w'\u2019]+){0,3}?\s+(?:interested|buy|buying|order|ordering|book|booking|pay|paying|purchase|purchasing)\b/gi;
+
+/** Whether the customer's text asks to buy and whether it refuses, a negated intent counted as a refusal only. */
+function intentOf(text: string): { buying: boolean; refusing: boolean } {
+	const withoutNegated = text.replace(NEGATED_INTENT, ' ');
+	return { buying: BUYING_WORDS.test(withoutNegated), refusing: withoutNegated !== text || REFUSAL_WORDS.test(text) };
+}
 
 /**
  * A deterministic score from what can be counted: the customer's messages, how recent the last one
- * is (relative to `now`), buying and refusal words. Never below FALLBACK_MIN_SCORE; status NEW
+ * is (relative to `now`), buying and refusal words (a negated intent, "not interested", is a refusal,
+ * never a buying word). Never below FALLBACK_MIN_SCORE; status NEW
  * when the customer never wrote, CONTACTED otherwise; confidence 0 (no model judged it).
  */
 export function fallbackAnalysis(messages: ChatMessage[], now: number): Analysis {
@@ -128,9 +142,9 @@ export function fallbackAnalysis(messages: ChatMessage[], now: number): Analysis
 		const days = (now - lastInbound) / 86_400_000;
 		score += days <= 1 ? 15 : days <= 7 ? 8 : days <= 30 ? 3 : 0;
 	}
-	const texts = inbound.map((message) => message.text);
-	if (texts.some((text) => BUYING_WORDS.test(text))) score += 15;
-	if (texts.some((text) => REFUSAL_WORDS.test(text))) score -= 20;
+	const intents = inbound.map((message) => intentOf(message.text));
+	if (intents.some((intent) => intent.buying)) score += 15;
+	if (intents.some((intent) => intent.refusing)) score -= 20;
 	const leadScore = Math.max(FALLBACK_MIN_SCORE, Math.min(100, Math.round(score)));
 	return {
 		lead_score: leadScore,
