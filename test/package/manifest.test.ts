@@ -47,6 +47,36 @@ describe('package.json', () => {
 		expect(license).toContain('THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND');
 	});
 
+	it('declares every package its nodes and credentials load at run time: in dependencies, or in peerDependencies for what n8n provides (n8n-workflow, luxon)', () => {
+		const sources = (dir: string): string[] =>
+			readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((entry) => {
+				const relative = `${dir}/${entry.name}`;
+				if (entry.isDirectory()) return sources(relative);
+				return entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') && !entry.name.endsWith('.test.ts') ? [relative] : [];
+			});
+		const loaded = new Map<string, string>();
+		for (const file of [...sources('nodes'), ...sources('credentials')]) {
+			const text = readFileSync(path.join(root, file), 'utf8');
+			const specifiers = [
+				...text.matchAll(/^\s*(?:import|export)\s+(?!type\s)[^;]*?\sfrom\s+'([^']+)'/gm),
+				...text.matchAll(/^\s*import\s+'([^']+)'/gm),
+				...text.matchAll(/\b(?:require|import)\(\s*'([^']+)'\s*\)/g),
+			].map((match) => match[1]);
+			for (const specifier of specifiers) {
+				if (specifier.startsWith('.') || specifier.startsWith('node:')) continue;
+				const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
+				if (!loaded.has(name)) loaded.set(name, file);
+			}
+		}
+		expect(loaded.get('luxon')).toBeDefined();
+		const declared = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]);
+		const undeclared = [...loaded].filter(([name]) => !declared.has(name)).map(([name, file]) => `${name} (loaded by ${file})`);
+		expect(undeclared).toEqual([]);
+		// What n8n itself provides is a peer: n8n's installer leaves peers out, so the package uses n8n's own copy.
+		expect(pkg.peerDependencies).toMatchObject({ 'n8n-workflow': '*', luxon: '^3.0.0' });
+		expect(pkg.dependencies).not.toHaveProperty('luxon');
+	});
+
 	it('lists every credential file, and each has a test request', async () => {
 		const files = readdirSync(path.join(root, 'credentials')).filter((f) => f.endsWith('.credentials.ts'));
 		expect(pkg.n8n.credentials.map((f: string) => path.basename(sourceOf(f))).sort()).toEqual(files.sort());
