@@ -1,7 +1,8 @@
 // workflows/contact-move.json in real n8n 2.41.1 (this package installed from its tarball) against
 // the local stack: a move answers 200 with the new stage and the automation it fired, bad input 400
-// (a conversationId that is a list holding the id among it), an unknown stage 404, each with a hint
-// saying what to do, no key 403, and a refused request writes nothing; a caller's id whose refusal
+// (a conversationId that is a list holding the id among it; a snake_case field or a query parameter,
+// refused before the node runs), an unknown stage 404, each with a hint saying what to do, no key
+// 403, and a refused request writes nothing; a caller's id whose refusal
 // holds a refused option's words is still the caller's 400, and a copy whose Move Contact refuses its
 // own Delivery (an expression's "Confirm") answers 500 "fix it in the workflow", told by the failed
 // item's `setting` as the installed package builds it.
@@ -97,6 +98,26 @@ test('in real n8n: bad input 400, an unknown stage 404, no key 403, and nothing 
 	expect(noKey.statusCode).toBe(403);
 	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
 	for (const answer of [noId, listed, unknownStage]) expect(JSON.stringify(answer.body)).not.toMatch(/at \S+\.(js|ts):\d+/);
+});
+
+test('in real n8n: a snake_case body field or a query parameter answers 400 naming it, nothing moved; the console\'s body still moves', async () => {
+	const contact = await placedContact();
+	const snake = await move({ conversationId: contact, stage: 'Won', pipeline_id: world.pipeline.id });
+	expect(snake.statusCode).toBe(400);
+	expect(snake.body).toEqual({
+		status: 400,
+		error: 'Unknown field "pipeline_id": the body takes conversationId, stage, pipelineId and reason (did you mean "pipelineId"?)',
+		field: 'pipeline_id',
+		hint: expect.stringMatching(/^POST a JSON body \{"conversationId": .*these four fields only, named in camelCase\.$/),
+	});
+	const queried = await n8n.callWebhook('leadflow/contacts/move', { method: 'POST', headers, query: { pipelineId: world.pipeline.id }, body: { conversationId: contact, stage: 'Won' } });
+	expect(queried.statusCode).toBe(400);
+	expect(queried.body).toMatchObject({ status: 400, error: 'Query parameter "pipelineId": this webhook reads only the JSON body; send it there', field: 'pipelineId' });
+	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
+
+	const moved = await move({ conversationId: contact, stage: 'Won', reason: "Moved to Won on the console's board" });
+	expect(moved.statusCode).toBe(200);
+	expect(await stageOf(contact)).toBe(world.pipeline.stages.Won);
 });
 
 test("in real n8n: a caller's id in a refused option's words is the caller's 400; Move Contact refusing its own Delivery is the workflow's 500", async () => {

@@ -1,7 +1,8 @@
 // workflows/contact-move.json through n8n's engine in-process against the local stack: a move by
 // stage name and by stage id answering 200 with the new stage and the automations it fired, 400 for
-// bad input (a reason or a conversationId that is not text among it), 404 for an unknown contact or
-// stage, each problem with its hint (what to do), and nothing written for a refused request.
+// bad input (a reason or a conversationId that is not text among it; a body field it does not read
+// or a query parameter, refused before the node runs), 404 for an unknown contact or stage, each
+// problem with its hint (what to do), and nothing written for a refused request.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { runWorkflow, type TestCredentials } from '../harness';
@@ -20,8 +21,8 @@ beforeAll(async () => {
 	await world.automation({ trigger_type: 'STAGE_CHANGED', trigger_conditions: {}, actions: [{ type: 'notify', message: 'A lead changed stage' }] });
 });
 
-const move = (body: unknown, headers: Record<string, string> = { [KEY.name]: KEY.value }) =>
-	runWorkflow(WORKFLOW, { startNode: 'Move Request', webhook: { method: 'POST', headers, body }, credentials });
+const move = (body: unknown, headers: Record<string, string> = { [KEY.name]: KEY.value }, query?: Record<string, string>) =>
+	runWorkflow(WORKFLOW, { startNode: 'Move Request', webhook: { method: 'POST', headers, body, ...(query && { query }) }, credentials });
 
 async function placedContact(score = 10): Promise<string> {
 	const contact = await world.contact();
@@ -285,4 +286,59 @@ test('a stage that is not text (an object, a list, a boolean) answers 400 saying
 		});
 	}
 	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
+});
+
+/** Check Request's hint: what the webhook reads. */
+const REQUEST_HINT =
+	'POST a JSON body {"conversationId": "<the contact\'s id>", "stage": "<a stage name or id>", "pipelineId": "<optional: the pipeline\'s id>", "reason": "<optional: text>"}, with no query: these four fields only, named in camelCase.';
+
+// Only conversationId, stage, pipelineId and reason are read: a field under another name (pipeline_id)
+// or in the query (?pipelineId=) was ignored, and the contact moved in the pipeline it is in, firing
+// that pipeline's automations (its billing webhook) for a move its caller meant elsewhere.
+test('an unknown body field or a query parameter answers 400 naming it (a snake_case name: the camelCase one), before anything is moved or fired', async () => {
+	const support = await world.addPipeline('Support', [{ name: 'Open', isDefault: true }, { name: 'Won' }]);
+	const contact = await placedContact();
+	const before = await activities(contact);
+	for (const [body, query, answer] of [
+		[
+			{ conversationId: contact, stage: 'Won', pipeline_id: support.id },
+			undefined,
+			{ field: 'pipeline_id', error: 'Unknown field "pipeline_id": the body takes conversationId, stage, pipelineId and reason (did you mean "pipelineId"?)' },
+		],
+		[
+			{ conversation_id: contact, stage: 'Won', movedBy: 'user-7' },
+			undefined,
+			{
+				field: 'conversation_id',
+				error: 'Unknown fields "conversation_id", "movedBy": the body takes conversationId, stage, pipelineId and reason (did you mean "conversationId" for "conversation_id"?)',
+			},
+		],
+		[
+			{ conversationId: contact, stage: 'Won' },
+			{ pipelineId: support.id },
+			{ field: 'pipelineId', error: 'Query parameter "pipelineId": this webhook reads only the JSON body; send it there' },
+		],
+		[
+			{ conversationId: contact, stage: 'Won' },
+			{ pipeline_id: support.id, dryRun: 'true' },
+			{ field: 'pipeline_id', error: 'Query parameters "pipeline_id", "dryRun": this webhook reads only the JSON body; send them there (as "pipelineId" for "pipeline_id")' },
+		],
+		[[{ conversationId: contact, stage: 'Won' }], undefined, { field: 'body', error: 'The body is not a JSON object' }],
+	] as const) {
+		const refused = await move(body, undefined, query);
+		expect({ body, query, answer: refused.response }).toEqual({
+			body,
+			query,
+			answer: expect.objectContaining({ statusCode: 400, body: { status: 400, ...answer, hint: REQUEST_HINT } }),
+		});
+		expect(refused.nodeOutputs['Move Contact']).toBeUndefined();
+	}
+	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
+	expect(((await places(world.userId)) as unknown as Array<{ conversation_id: string }>).filter((place) => place.conversation_id === contact)).toHaveLength(1);
+	expect(await activities(contact)).toEqual(before);
+
+	// The body the console sends (conversationId, stage, reason) still moves the contact.
+	const moved = await move({ conversationId: contact, stage: 'Won', reason: "Moved to Won on the console's board" });
+	expect(moved.response?.statusCode).toBe(200);
+	expect(moved.response?.body).toMatchObject({ outcome: 'moved', stage: { id: world.pipeline.stages.Won, pipeline_id: world.pipeline.id } });
 });
