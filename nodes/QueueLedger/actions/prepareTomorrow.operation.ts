@@ -9,6 +9,7 @@
 // answered, until a page comes back short. The items come out by user ID.
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { PrepareResult } from '../../shared/contract';
+import { runsAsTool } from '../../shared/outputs';
 import { asNodeError, perItem, rowsTo } from '../../shared/per-item';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
 import { inOwnerField } from '../helpers/caller-fields';
@@ -22,6 +23,9 @@ export const description = updateDisplayOptions({ show: { operation: ['prepareTo
 
 const OWNER_FOR_PREPARE =
 	`Set ${OWNER_FIELD} to the ID of a Supabase Auth user of this project (auth.users) who has queue settings (their row in user_queue_settings: capacity, hours, time zone, message), or leave it empty to prepare every owner who has them.`;
+
+/** As an AI agent's tool: only what a model can do, never "leave it empty" (every owner's queue). */
+const AGENT_OWNER_FOR_PREPARE = "Give the user ID of an owner who has queue settings: a UUID, the id of a Supabase Auth user with a row in user_queue_settings.";
 
 /** The owners by user_id in two halves: [after, until], null for no bound. */
 export const HALVES: Array<[string | null, string | null]> = [
@@ -71,7 +75,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				return rowsTo(0, await retryOnConflict(this, () => callRpc(this, 'queue_prepare', { p_user_id: owner }, itemIndex)));
 			} catch (error) {
 				// No such user, or one without queue settings (whom every owner's run leaves out).
-				throw inOwnerField(this, error, itemIndex, OWNER_FOR_PREPARE);
+				throw inOwnerField(this, error, itemIndex, runsAsTool(this) ? AGENT_OWNER_FOR_PREPARE : OWNER_FOR_PREPARE);
 			}
 		}
 		return rowsTo(0, await prepareEveryOwner(this, itemIndex));

@@ -2,6 +2,7 @@
 // held under, and the error a refused parameter throws.
 import { randomBytes } from 'node:crypto';
 import { NodeApiError, NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import { runsAsTool } from '../../shared/outputs';
 import { asNodeError } from '../../shared/per-item';
 import { parameterText } from '../../shared/resource-locator';
 import { UUID } from '../../shared/valid-input';
@@ -45,11 +46,32 @@ export function readUuid(context: IExecuteFunctions, name: string, label: string
 	return text.toLowerCase();
 }
 
+/**
+ * What an AI agent can do about a refused owner: give the owner's ID. As a tool the advice names only
+ * that: "leave it empty for every owner" would widen the call (Prepare Tomorrow with no owner prepares
+ * every owner's queue), and a request's X-Leadflow-Owner header is a workflow's, not a model's. In
+ * the editor the advice is a person's.
+ */
+export const AGENT_OWNER_ADVICE = "Give the owner's user ID: a UUID, the id of the Supabase Auth user whose queue this is.";
+
 export const readOwner = (context: IExecuteFunctions, itemIndex: number): string =>
-	readUuid(context, 'ownerUserId', 'owner user ID', itemIndex, 'Use the id of the Supabase Auth user (auth.users) whose queue this is, e.g. from the X-Leadflow-Owner header.');
+	readUuid(
+		context,
+		'ownerUserId',
+		'owner user ID',
+		itemIndex,
+		runsAsTool(context) ? AGENT_OWNER_ADVICE : 'Use the id of the Supabase Auth user (auth.users) whose queue this is, e.g. from the X-Leadflow-Owner header.',
+	);
 
 export const readOptionalOwner = (context: IExecuteFunctions, itemIndex: number): string | null =>
-	readUuid(context, 'ownerUserId', 'owner user ID', itemIndex, 'Use the id of the Supabase Auth user (auth.users) whose queue this is, or leave it empty for every owner.', true);
+	readUuid(
+		context,
+		'ownerUserId',
+		'owner user ID',
+		itemIndex,
+		runsAsTool(context) ? AGENT_OWNER_ADVICE : 'Use the id of the Supabase Auth user (auth.users) whose queue this is, or leave it empty for every owner.',
+		true,
+	);
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 

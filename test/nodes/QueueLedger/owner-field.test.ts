@@ -5,6 +5,8 @@
 // Take Lead with another owner's ID names the Lead ID (the lead is not that owner's).
 import type { IDataObject } from 'n8n-workflow';
 import { randomUUID } from 'node:crypto';
+import { runWorkflow, type WorkflowJson } from '../../harness';
+import { agentWorkflow } from '../../harness/agent';
 import { createTestUser } from '../../helpers/stack';
 import { leadsOf, queueOwner, runQueue, supabaseCredentials } from './support/queue';
 
@@ -42,4 +44,31 @@ test('Take Lead with another owner\'s Owner User ID: not_found naming Lead ID, n
 	const [error] = await failure({ resource: 'lead', operation: 'takeLead', ownerUserId: nobody, leadId: lead.leadId });
 	expect(error).toEqual({ code: 'not_found', message: `Lead ID: lead ${lead.leadId} does not exist for user ${nobody}`, description: expect.stringMatching(/Owner User ID/) });
 	expect(JSON.stringify(error)).not.toMatch(/p_[a-z]+/);
+});
+
+// As an AI agent's tool, a refused owner is answered with what a model can do: give the owner's ID.
+// Before, Prepare Tomorrow's refusal (not a UUID, or an owner without queue settings) said "…or leave
+// it empty for every owner": a model following it prepared every owner's queue. In the editor the
+// advice stays a person's (the empty field, the X-Leadflow-Owner header).
+test('as an AI agent\'s tool, an owner refused (not a UUID, no queue settings) is answered with advice the model can follow, never "leave it empty for every owner"; in the editor, the person\'s', async () => {
+	const asTool = async (parameters: IDataObject, owner: string) => {
+		const tool = { ...parameters, ownerUserId: "={{ $fromAI('owner_user_id', 'the owner', 'string') }}" };
+		const run = await runWorkflow(agentWorkflow('queueLedger', tool, { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } }, { owner_user_id: owner }) as unknown as WorkflowJson, { credentials: supabaseCredentials() });
+		expect(run.error).toBeUndefined();
+		return run.nodeOutputs.Agent[0].thrown as string;
+	};
+	const prepare = { resource: 'message', operation: 'prepareTomorrow' };
+	const advice = "Give the owner's user ID: a UUID, the id of the Supabase Auth user whose queue this is.";
+	for (const parameters of [prepare, { resource: 'report', operation: 'metrics' }]) {
+		expect([parameters.operation, await asTool(parameters, 'Maria Santos')]).toEqual([parameters.operation, `The owner user ID "Maria Santos" is not a UUID\n\nDetails: ${advice}`]);
+	}
+	const bare = await createTestUser('queue-bare-tool');
+	expect(await asTool(prepare, bare)).toBe(
+		`Owner User ID: user ${bare} has no queue settings\n\nDetails: Give the user ID of an owner who has queue settings: a UUID, the id of a Supabase Auth user with a row in user_queue_settings.`,
+	);
+
+	// In a workflow a person reads it: there an empty Owner User ID is every owner.
+	const { result } = await runQueue([{}], { ...prepare, ownerUserId: 'Maria Santos' });
+	expect(result.error?.message).toBe('The owner user ID "Maria Santos" is not a UUID');
+	expect(result.error?.description).toBe('Use the id of the Supabase Auth user (auth.users) whose queue this is, or leave it empty for every owner.');
 });
