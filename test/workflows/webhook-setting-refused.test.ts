@@ -70,7 +70,7 @@ test.each([
 	['queue-run', 'Run Now', 'Claim Due Messages', { options: { leaseSeconds: 300, worker: '={{ "two words" }}' } }, { 'X-Leadflow-Owner': randomUUID() }, () => ({}), /^Worker Name /, 'hint'],
 	['messenger-sync', 'Sync Request', 'Messenger Sync', { options: { leaseSeconds: '={{ 5 }}' } }, {}, () => ({}), /^Lease \(Seconds\) must be a whole number from 10 to 86400 \(got 5\)$/, 'description'],
 	['campaign-session-created', 'Session Created', 'Create Sessions', { defaultCountry: '={{ "XX" }}' }, { 'X-Leadflow-Owner': randomUUID() }, () => ({}), /^Default Country "XX" is not a country code$/, 'hint'],
-	['campaign-session-created', 'Session Created', 'Create Sessions', { options: { emitLeaseMinutes: '={{ 0 }}' } }, { 'X-Leadflow-Owner': randomUUID() }, () => ({}), /^Re-Emit After \(Minutes\) must be a whole number of minutes from 1 to 43200/, 'hint'],
+	['campaign-session-created', 'Session Created', 'Create Sessions', { options: { emitLeaseMinutes: '={{ 0 }}' } }, { 'X-Leadflow-Owner': randomUUID() }, () => ({}), /^Re-Emit After \(Minutes\) must be a whole number from 1 to 43200 \(got 0\)$/, 'hint'],
 ])('%s (%s): its node %s refusing its own setting %j answers 500 "fix it in the workflow", not the caller\'s 400', async (workflow, startNode, node, parameters, headers, body, error, hintKey) => {
 	const run = await runWorkflow(withSetting(workflow, node, parameters), {
 		startNode,

@@ -18,7 +18,7 @@ import { isPlainObject } from '../helpers/jsonValue';
 import { checkLaunchRequest, type LaunchRequest } from '../helpers/launchRequest';
 import { readOwner, unknownOwner } from '../helpers/owner';
 import { OUTPUT } from '../helpers/outputs';
-import { perItem, SettingRefusedError, type Routed } from '../../shared/per-item';
+import { perItem, type Routed } from '../../shared/per-item';
 import { loadPhoneLibrary, readDefaultCountry } from '../../shared/phone';
 import { invalidRequest, type Problem } from '../helpers/problems';
 import type { DroppedTask } from '../helpers/tasks';
@@ -29,6 +29,9 @@ const MAX_TASKS = 100_000;
 
 /** Said in a refusal of Max Tasks per Request before what to do. */
 const MAX_TASKS_WHY = 'It is how many tasks one launch request may have; a larger launch is refused asking the caller to split it.';
+
+/** Said in a refusal of Re-Emit After (Minutes) before what to do. */
+const EMIT_LEASE_WHY = 'It is how long a session handed to the outreach waits before a replayed launch may hand it out again (at most 30 days).';
 
 /**
  * The Options. Max Tasks per Request had no maximum until 5 December 2026, and was not checked at
@@ -209,24 +212,16 @@ function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult,
 
 async function createOne(context: IExecuteFunctions, itemIndex: number): Promise<Routed[]> {
 	const defaultCountry = readDefaultCountry(context, itemIndex);
-	const options = context.getNodeParameter('options', itemIndex, {}) as { emitLeaseMinutes?: number };
 	const problems: Problem[] = [];
 	const ownerResult = readOwner(context, itemIndex);
 	if ('problem' in ownerResult) problems.push(ownerResult.problem);
 	const idempotencyKey = readIdempotencyKey(context, itemIndex, problems);
 	const read = readRequestBody(context, itemIndex);
-	const emitLeaseMinutes = options.emitLeaseMinutes ?? 60;
-	if (typeof emitLeaseMinutes !== 'number' || !Number.isInteger(emitLeaseMinutes) || emitLeaseMinutes < 1 || emitLeaseMinutes > 43200) {
-		// A setting of the node's Options, not the request's: its failed item names it.
-		throw new SettingRefusedError(
-			context.getNode(),
-			'Re-Emit After (Minutes) must be a whole number of minutes from 1 to 43200 (30 days)',
-			{ itemIndex, description: "Set Re-Emit After (Minutes) in the node's Options to a whole number from 1 to 43200 (an expression must give one), or remove it to use the default, 60." },
-			{ displayName: 'Re-Emit After (Minutes)', parameter: 'options.emitLeaseMinutes' },
-		);
-	}
-	// A setting of the node's Options, read as every checked option is: a value out of 1 to 100,000
-	// that is not clamped (0, text that is not a number) is a SettingRefusedError, the workflow's 500.
+	// Settings of the node's Options, read as every checked option is: a value the option does not
+	// take (0, text that is not a number) is a SettingRefusedError naming it and what it got, the
+	// workflow's 500. Re-Emit After takes what it took before (whole minutes from 1 to 43,200) and
+	// its figures as text ("60", from an expression), which its own check refused.
+	const emitLeaseMinutes = readCheckedOption<number>(context, itemIndex, OPTIONS, 'emitLeaseMinutes', EMIT_LEASE_WHY);
 	const maxTasks = readCheckedOption<number>(context, itemIndex, OPTIONS, 'maxTasks', MAX_TASKS_WHY);
 	const checked = 'problem' in read ? { problems: [read.problem] } : checkLaunchRequest(read.body, { defaultCountry, maxTasks, idempotencyKey });
 	if ('problems' in checked || problems.length || 'problem' in ownerResult) {
