@@ -7,7 +7,7 @@ import { updateDisplayOptions, type IBinaryData, type IExecuteFunctions, type IN
 import { QUEUE_ITEM_STATUSES, type QueueItemStatus } from '../../shared/contract/queue';
 import { perItem, SettingRefusedError } from '../../shared/per-item';
 import { optionsCollection } from '../../shared/properties';
-import { textProblem } from '../../shared/valid-input';
+import { notTextProblem, textProblem } from '../../shared/valid-input';
 import { inOwnerField } from '../helpers/caller-fields';
 import { dayRangeProperties, invalid, ownerProperty, readDayRange, readOwner } from '../helpers/common';
 import { csvStream } from '../helpers/csv';
@@ -53,7 +53,7 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['export'] } }, properties);
 
 interface ExportOptions {
-	fileName?: string;
+	fileName?: unknown;
 	binaryPropertyName?: string;
 	bom?: boolean;
 }
@@ -74,8 +74,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		const { from, to } = readDayRange(this, itemIndex);
 		const statuses = readStatuses(this, itemIndex);
 		const options = this.getNodeParameter('options', itemIndex, {}) as ExportOptions;
-		const fileName = String(options.fileName ?? '').trim() || `leadflow-queue-${from}-${to}.csv`;
-		const nameProblem = textProblem(fileName, { kind: 'line', max: 200 }) ?? (/[\\/"]/.test(fileName) ? 'must not contain / \\ or "' : undefined);
+		// Text, or a number as written (as it was read before); an object, an array or a boolean from
+		// an expression is refused naming what it got, never written "[object Object]".
+		const given = options.fileName;
+		const notText = typeof given === 'number' && Number.isFinite(given) ? undefined : notTextProblem(given);
+		const fileName = (typeof given === 'string' ? given.trim() : typeof given === 'number' && !notText ? String(given) : '') || `leadflow-queue-${from}-${to}.csv`;
+		const nameProblem = notText ?? textProblem(fileName, { kind: 'line', max: 200 }) ?? (/[\\/"]/.test(fileName) ? 'must not contain / \\ or "' : undefined);
 		if (nameProblem) {
 			// A setting of the node's Options (empty, the name is made of the checked days and is never
 			// refused), not the request's: its failed item names it, so a webhook answers it as its own

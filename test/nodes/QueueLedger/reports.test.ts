@@ -129,3 +129,31 @@ test('bad ranges and statuses are refused naming the field', async () => {
 	const owned = await runQueue([{}], exportParameters('someone', '2026-12-01', '2026-12-01'), supabaseCredentials(), { continueOnFail: true });
 	expect(owned.outputs[0]).toEqual([{ error: expect.objectContaining({ code: 'invalid_input', message: 'The owner user ID "someone" is not a UUID' }) }]);
 });
+
+// File Name is a setting of the node's Options; an expression may give it something that is not text.
+// Before, an object became the file name "[object Object]" (an array its items joined by commas);
+// now it is refused as the node's setting (so a webhook answers it 500, "fix it in the workflow"),
+// naming what it got. A number is its figures, as it was.
+test('a File Name an expression gives as an object, an array or a boolean is refused as the node\'s setting, naming what it got; a number is its figures', async () => {
+	const owner = await queueOwner();
+	const exportNamed = (fileName: string) =>
+		runQueue([{}], exportParameters(owner, '2026-12-01', '2026-12-01', { options: { fileName } }), supabaseCredentials(), { continueOnFail: true });
+	for (const [fileName, got] of [['={{ { name: "queue.csv" } }}', 'an object'], ['={{ ["queue", "csv"] }}', 'an array of 2'], ['={{ true }}', 'true']]) {
+		const { outputs } = await exportNamed(fileName);
+		expect([fileName, outputs[0]]).toEqual([
+			fileName,
+			[
+				{
+					error: {
+						code: 'invalid_input',
+						message: `File Name must be text (got ${got})`,
+						description: "Set File Name in the node's Options to a plain file name such as queue.csv, or leave it empty for leadflow-queue-{from}-{to}.csv.",
+						setting: 'File Name',
+					},
+				},
+			],
+		]);
+	}
+	const { json } = await exported(exportParameters(owner, '2026-12-01', '2026-12-01', { options: { fileName: '={{ 20261201 }}' } }));
+	expect(json.file_name).toBe('20261201');
+});
