@@ -6,8 +6,8 @@
 //   workflow's node must be fixed, a scheduled run ends in error, the contacts are given back.
 // - values saved before today's maxima (Generate's Timeout 900,000 ms, Facebook Send's Retry Later
 //   After 20,160 min) still work.
-// - Claim Due Contacts' Page ID other than the requested rule's Page: refused as the node's setting
-//   (500, naming the Page ID), not as the database's p_page_id.
+// - a rule of another Page than Claim Due Contacts' Page ID: the request's rule refused (400 naming
+//   ruleId, with where to send it), not the database's p_page_id, and not the Page ID to change.
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import type { INodeParameters } from 'n8n-workflow';
 import { runWorkflow, type WorkflowJson } from '../harness';
@@ -109,10 +109,11 @@ test('Trigger Now with Facebook Send Retry Later After 20,160 min, saved before 
 });
 
 // Claim Due Contacts set to one Page (one copy of the workflow per Page credential) and asked for a
-// rule of another Page: the database refuses the rule naming its own argument (p_page_id). Before,
-// Trigger Now answered that as it was, with "check the fields named in the message" and no word that
-// the workflow's own Page ID is to fix; now the Claim refuses its Page ID setting, naming it.
-test('Trigger Now for a rule of another Page than Claim Due Contacts\' Page ID answers 500 naming the Page ID as the node\'s setting; nothing is claimed', async () => {
+// rule of another Page: the database refuses the rule naming its own argument (p_page_id). The
+// README promises a 400 there: the request sent the rule to the wrong copy. The answer says where to
+// send it; it never advises changing the copy's Page ID (that would claim contacts Facebook Send then
+// fails for good, page_mismatch).
+test('Trigger Now for a rule of another Page than Claim Due Contacts\' Page ID answers 400 naming ruleId and where to send it; nothing is claimed', async () => {
 	const seed = await dueContacts(2, 500, 'opt-other-page');
 	const copyPage = uniquePageId();
 	const credentials = pipelineCredentials(sims, copyPage);
@@ -121,12 +122,12 @@ test('Trigger Now for a rule of another Page than Claim Due Contacts\' Page ID a
 
 	const { result } = await triggerNow(credentials, { ruleId: seed.ruleId }, workflow);
 
-	expect(result.response?.statusCode).toBe(500);
+	expect(result.response?.statusCode).toBe(400);
 	expect(result.response?.body).toEqual({
-		status: 500,
-		error: `The Page ID ${copyPage} is not the Page of rule ${seed.ruleId}: the rule sends as Page ${seed.owner.pageId}`,
-		field: null,
-		hint: `The workflow's node Claim Due Contacts refuses its own setting: fix it in the workflow (the request is not at fault). Set the Page ID to ${seed.owner.pageId} (the rule's Page) or leave it empty for every Page, or claim a rule that sends as Page ${copyPage} (or as every Page).`,
+		status: 400,
+		error: `The rule ${seed.ruleId} sends as Page ${seed.owner.pageId}, not as Page ${copyPage} (this Claim's Page ID)`,
+		field: 'ruleId',
+		hint: `Claim it where the Page ID is ${seed.owner.pageId}: in the copy of the workflow whose Facebook credential is that Page's (a Claim's Page ID stays its own credential's Page). Here, claim a rule that sends as Page ${copyPage} or as every Page.`,
 	});
 	expect(await sims.gemini.control.requests()).toEqual([]);
 	expect(await statesOf(seed.ruleId)).toEqual([]);

@@ -4,7 +4,7 @@
 // nothing, or fewer than asked, was claimed (docs/follow-up.md). Not as an AI agent's tool: a claim
 // holds its contacts for a workflow's Generate and Send; an agent asking who is due uses Explain.
 import { randomBytes } from 'node:crypto';
-import { NodeApiError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { type ClaimExplainedArgs } from '../../shared/contract';
 import { refuseAsTool } from '../../shared/outputs';
 import { asNodeError, failedItem, SettingRefusedError } from '../../shared/per-item';
@@ -69,10 +69,13 @@ function readPageId(context: IExecuteFunctions, itemIndex: number): string | nul
 
 /**
  * The database's refusal of a rule that sends as another Page than the Page ID (automation_claim_explained,
- * 22023: "automation rule <rule> sends as Page <page>, not as p_page_id <asked>"), as the refusal of
- * the node's Page ID setting it is: its message names the Page ID, not the function's argument, and a
- * failed item carries `setting`, so a webhook answers it as the workflow's fault (500), not the
- * request's. Any other error as it is.
+ * 22023: "automation rule <rule> sends as Page <page>, not as p_page_id <asked>"), in the node's words:
+ * it names the Rule and the Page ID, not the function's argument. It is the rule asked for that is
+ * wrong here, not the Page ID: a Claim's Page ID stays its own Facebook credential's Page (one copy of
+ * the follow-up workflow per Page credential; a Page ID set to another Page would claim contacts
+ * Facebook Send then fails for good, page_mismatch). So the refusal is the item's (invalid_input, no
+ * `setting`), and `tag-monitor-send.json`'s Trigger Now answers it 400 naming ruleId, with where to
+ * send the rule instead. Any other error as it is.
  */
 function pageRefused(context: IExecuteFunctions, error: unknown, args: ClaimExplainedArgs, itemIndex: number): unknown {
 	if (!(error instanceof NodeApiError) || args.p_page_id === undefined || args.p_page_id === null) return error;
@@ -80,15 +83,10 @@ function pageRefused(context: IExecuteFunctions, error: unknown, args: ClaimExpl
 	const refused = code === '22023' && typeof message === 'string' ? /^automation rule (\S+) sends as Page ([0-9]+), not as p_page_id /.exec(message) : null;
 	if (!refused) return error;
 	const [, ruleId, rulePage] = refused;
-	return new SettingRefusedError(
-		context.getNode(),
-		`The Page ID ${args.p_page_id} is not the Page of rule ${ruleId}: the rule sends as Page ${rulePage}`,
-		{
-			itemIndex,
-			description: `Set the Page ID to ${rulePage} (the rule's Page) or leave it empty for every Page, or claim a rule that sends as Page ${args.p_page_id} (or as every Page).`,
-		},
-		{ displayName: 'Page ID', parameter: 'pageId' },
-	);
+	return new NodeOperationError(context.getNode(), `The rule ${ruleId} sends as Page ${rulePage}, not as Page ${args.p_page_id} (this Claim's Page ID)`, {
+		itemIndex,
+		description: `Claim it where the Page ID is ${rulePage}: in the copy of the workflow whose Facebook credential is that Page's (a Claim's Page ID stays its own credential's Page). Here, claim a rule that sends as Page ${args.p_page_id} or as every Page.`,
+	});
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

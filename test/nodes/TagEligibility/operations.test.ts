@@ -245,20 +245,21 @@ test('a Page ID that is not a Facebook Page ID stops the Claim with a message na
 	expect(states.rowCount).toBe(0);
 });
 
-// The database refused a rule of another Page naming its own argument ("automation rule … sends as
-// Page …, not as p_page_id …"): a refused value of the request (no `setting`), with the advice "check
-// the fields named in the message". The Page ID is the node's setting: refused as one, naming it.
-test('claim with a Page ID other than the rule\'s Page is refused as the node\'s Page ID setting, naming it and the rule\'s Page, before any claim', async () => {
+// The database refuses a rule of another Page naming its own argument ("automation rule … sends as
+// Page …, not as p_page_id …"). The node says it in its own words, naming the rule and its Page
+// ID, as the item's refusal (no `setting`): a Claim's Page ID stays its credential's Page, so it is
+// the rule asked for that is to change (shipped: Trigger Now's 400 naming ruleId).
+test('claim with a Page ID other than the rule\'s Page is refused naming the rule, its Page and the Page ID, as the rule\'s refusal, before any claim', async () => {
 	const own = await dueContacts(2, 50, 'claim-other-page');
 	const otherPage = uniquePageId();
-	const message = `The Page ID ${otherPage} is not the Page of rule ${own.ruleId}: the rule sends as Page ${own.owner.pageId}`;
-	const description = `Set the Page ID to ${own.owner.pageId} (the rule's Page) or leave it empty for every Page, or claim a rule that sends as Page ${otherPage} (or as every Page).`;
+	const message = `The rule ${own.ruleId} sends as Page ${own.owner.pageId}, not as Page ${otherPage} (this Claim's Page ID)`;
+	const description = `Claim it where the Page ID is ${own.owner.pageId}: in the copy of the workflow whose Facebook credential is that Page's (a Claim's Page ID stays its own credential's Page). Here, claim a rule that sends as Page ${otherPage} or as every Page.`;
 	const parameters = { operation: 'claim', ruleId: own.ruleId, pageId: otherPage, limit: 10 };
 
 	const stopped = await runWorkflow(tagEligibilityWorkflow(parameters), { credentials: credentials() });
 	expect([stopped.error?.message, stopped.error?.description]).toEqual([message, description]);
 	const failed = await runWorkflow(tagEligibilityWorkflow(parameters, true), { credentials: credentials() });
-	expect(failed.nodeOutputs.Eligibility).toEqual([{ error: { code: 'invalid_input', message, description, setting: 'Page ID' } }]);
+	expect(failed.nodeOutputs.Eligibility).toEqual([{ error: { code: 'invalid_input', message, description } }]);
 	const states = await withDb((db) => db.query('select 1 from public.ai_automation_contact_states where rule_id = $1', [own.ruleId]));
 	expect(states.rowCount).toBe(0);
 
