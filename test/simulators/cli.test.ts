@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { node24Env } from '../../scripts/n8n/process';
 import { freePort } from '../../stack/ports';
+import { until } from '../helpers/until';
 
 const root = path.resolve(__dirname, '../..');
 const tsxCli = path.join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
@@ -106,6 +107,10 @@ it('the README\'s machine-readable commands are `npm run -s <script> -- --json`,
 	} finally {
 		process.kill(-child.pid!, 'SIGTERM');
 	}
-	expect(await exitCode(child)).toBe(0);
-	await expect(fetch(`http://127.0.0.1:${graphPort}/__sim/health`)).rejects.toThrow();
+	// npm, tsx and the simulators all get the signal; npm's own exit code then depends on which ends
+	// first (0 or 143), so what is checked is that the simulators are gone.
+	await exitCode(child);
+	const gone = (port: number) => fetch(`http://127.0.0.1:${port}/__sim/health`).then(() => false, () => true);
+	const stopped = await until(async () => (await gone(graphPort)) && (await gone(geminiPort)), 10_000, 100);
+	expect(stopped).toBe(true);
 });
