@@ -1,14 +1,14 @@
 // `npm run editor` (the same as `npm run demo -- --editor`): the product in a real n8n editor.
-//   1. the local stack and the simulators, with the demo data set (scripts/demo/data-set.ts; nothing
-//      is sent yet);
+//   1. the local stack and the simulators, with the demo's data sets (scripts/editor/data.ts: the
+//      follow-up contacts and rules, the CRM pipeline, the lead queue; nothing is sent yet);
 //   2. real n8n from the end-to-end tests' cache (scripts/n8n/install.ts: installed once, about
 //      5 minutes the first time);
 //   3. this package built (unless dist/ is newer than its sources), packed and installed into n8n's
 //      user folder (`.n8n/nodes`) the way users install community nodes; the credentials pointing
 //      at the stack and the simulators and every workflow in `workflows/` imported, the ones with a
 //      webhook activated (scripts/n8n/start.ts);
-//   4. the owner account created; the editor URL, the login and a curl line for the trigger webhook
-//      printed; then it runs until Ctrl-C / SIGTERM, which stops n8n, the stack and the simulators.
+//   4. the owner account created; the editor URL, the login, the console's URL with its key and a
+//      curl line for the trigger webhook printed; then it runs until Ctrl-C / SIGTERM, which stops n8n, the stack and the simulators.
 // Options:
 //   --fresh       the stack starts from an empty database (`.stack/`, shared with `npm run demo`)
 //   --port N      n8n's port (default 5678, or a free one if 5678 is taken)
@@ -25,7 +25,8 @@ import { startSimulators, type RunningSimulators } from '../simulators';
 import { startStack, type RunningStack } from '../stack';
 import { changedMigrationsWarning } from '../stack/migrations';
 import { freePort, isPortTaken } from '../stack/ports';
-import { addFacebookRefusals, seedDemoDataSet, WEBHOOK_KEY } from './demo/data-set';
+import { WEBHOOK_KEY } from './demo/data-set';
+import { seedEditorData } from './editor/data';
 import { Progress } from './editor/progress';
 import { newOwnerLogin, setUpOwner } from './editor/owner';
 import { readyText, type EditorReady } from './editor/ready';
@@ -38,6 +39,7 @@ import { startN8nWithPackage, workflowsWithWebhook, type N8nWithPackage } from '
 
 const DEFAULT_PORT = 5678;
 const TRIGGER_PATH = 'leadflow/trigger';
+const CONSOLE_PATH = 'leadflow/console';
 
 export type { EditorReady } from './editor/ready';
 
@@ -117,9 +119,9 @@ export async function runEditor(argv: string[]): Promise<void> {
 		if (warning) say(`\n${warning}\n`);
 		const simulators: RunningSimulators = started(await track(startSimulators(values.temporary ? {} : { geminiPort: 54331, graphPort: 54332 })));
 
-		progress.step('Seeding the demo data set (a new demo owner, about 300 Messenger contacts, three follow-up rules)');
-		const data = await track(seedDemoDataSet(stack, simulators));
-		await addFacebookRefusals(simulators, data);
+		progress.step('Seeding the demo\'s data sets (a new demo owner: about 300 Messenger contacts and three follow-up rules, the CRM pipeline, the lead queue)');
+		const seeded = await track(seedEditorData(stack, simulators));
+		const data = seeded.dataSet;
 
 		const installDir = n8nInstallDir();
 		if (!(await isLoadable(installDir))) {
@@ -178,6 +180,7 @@ export async function runEditor(argv: string[]): Promise<void> {
 
 		const trigger = findWebhook(workflows, TRIGGER_PATH);
 		if (!trigger) throw new Error(`No shipped workflow has the webhook ${TRIGGER_PATH}.`);
+		if (!findWebhook(workflows, CONSOLE_PATH)) throw new Error(`No shipped workflow has the webhook ${CONSOLE_PATH}.`);
 		const triggerCall = {
 			method: trigger.method,
 			url: `${n8n.baseUrl}/webhook/${TRIGGER_PATH}`,
@@ -191,11 +194,18 @@ export async function runEditor(argv: string[]): Promise<void> {
 		].join(' ');
 		const ready: EditorReady = {
 			editorUrl: `${n8n.baseUrl}/`,
+			// The key in the fragment, as docs/console.md says: the browser never sends it to n8n.
+			consoleUrl: `${n8n.baseUrl}/webhook/${CONSOLE_PATH}#key=${encodeURIComponent(WEBHOOK_KEY.value)}`,
 			login,
 			curl,
 			trigger: triggerCall,
 			workflows: shipped.map(({ file, workflow }) => ({ id: workflow.id, name: String(workflow.name ?? workflow.id), file, active: published.includes(workflow.id) })),
 			rules: data.rules,
+			ownerId: data.owner.userId,
+			pageId: data.owner.pageId,
+			pipeline: seeded.pipeline,
+			queue: seeded.queue,
+			olderConversations: seeded.olderConversations,
 			supabaseUrl: stack.supabaseUrl,
 			geminiBaseUrl: simulators.gemini.baseUrl,
 			graphBaseUrl: simulators.graph.baseUrl,

@@ -1,8 +1,10 @@
 // The demo's data set, shared by `npm run demo` (scripts/demo/follow-up.ts runs the follow-up
 // pipeline on it in-process) and `npm run editor` (scripts/editor.ts leaves it for real n8n): a new
 // demo owner with about 300 Messenger contacts, five tags, three rules, some outside the 24 h window
-// or the rule's active hours, some excluded, stopped or archived; the credentials that reach the
-// stack and the simulators; and the refusals Facebook answers for three of the contacts.
+// or the rule's active hours, some excluded, stopped or archived, on a Page connected to that owner;
+// the credentials that reach the stack and the simulators; and the refusals Facebook answers for
+// three of the contacts. The CRM pipeline's and the lead queue's data are pipeline-data.ts's and
+// queue.ts's (seedQueueDemo); scripts/editor/data.ts seeds all three for the editor.
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import type { RunningSimulators } from '../../simulators';
@@ -93,6 +95,23 @@ function credentialsFor(stack: StackInfo, simulators: RunningSimulators, owner: 
 	};
 }
 
+/**
+ * The demo's Page connected to the new demo owner (its `messenger_pages` row), as the Messenger
+ * Trigger connects a Page on its first delivery: Messenger Sync (`POST /webhook/leadflow/sync`)
+ * syncs only a connected Page. A Page has one owner: a demo owner of an earlier start gives it up.
+ */
+async function connectPage(db: Client, owner: Owner): Promise<void> {
+	await db.query('begin');
+	try {
+		await db.query('delete from public.messenger_pages where page_id = $1', [owner.pageId]);
+		await db.query(`insert into public.messenger_pages (page_id, user_id, name) values ($1, $2, 'Leadflow demo Page')`, [owner.pageId, owner.userId]);
+		await db.query('commit');
+	} catch (error) {
+		await db.query('rollback');
+		throw error;
+	}
+}
+
 /** A new demo owner (a Supabase Auth user) with the data set, and the credentials to reach it. */
 export async function seedDemoDataSet(stack: StackInfo, simulators: RunningSimulators): Promise<DemoDataSet> {
 	const owner: Owner = { userId: await createAuthUser(stack.dbUrl, `demo-${randomUUID()}@leadflow.demo`), pageId: DEMO_PAGE_ID };
@@ -100,6 +119,7 @@ export async function seedDemoDataSet(stack: StackInfo, simulators: RunningSimul
 	await db.connect();
 	try {
 		const seeded = await seedDemo(db, owner);
+		await connectPage(db, owner);
 		return { ...seeded, owner, credentials: credentialsFor(stack, simulators, owner) };
 	} finally {
 		await db.end();

@@ -5,7 +5,8 @@
 // taking one lead over (workflows/queue-actions.json), a run of workflows/queue-run.json over the
 // Graph simulator's WhatsApp Cloud API (one number not on WhatsApp, one rate-limited), the export of
 // yesterday's queue as CSV and its metrics. What it reports is what the workflows answered and what
-// the database holds.
+// the database holds. The editor (scripts/editor/data.ts) seeds the same leads with seedQueueDemo,
+// with today's queue prepared instead, and leaves the runs to the person at the editor.
 import { Client } from 'pg';
 import type { IDataObject } from 'n8n-workflow';
 import type { RunningSimulators } from '../../simulators';
@@ -72,14 +73,27 @@ function addLeadsWorkflow(owner: string) {
 	};
 }
 
-export async function runQueueDemo(stack: StackInfo, simulators: RunningSimulators, dataSet: DemoDataSet): Promise<QueueDemo> {
-	const started = performance.now();
+export interface QueueSeed {
+	/** Add Leads' first output (one item per lead: `outcome` created / existing / …) and its Invalid output. */
+	leads: IDataObject[];
+	invalid: IDataObject[];
+	/** The queue prepared: its day (the owner's, UTC here), how many messages, and why the others were left out. */
+	prepared: { day: string; queued: number; skipped: Record<string, number> };
+}
+
+/**
+ * The lead queue's data for the demo owner, as `npm run demo` and `npm run editor` start it: the
+ * owner's queue settings (sending all day, every day, capacity 20), the leads added through the Queue
+ * Ledger node (in-process), and one day's queue prepared: `yesterday` (as the day before
+ * yesterday's run would have: every message due now, unsent) or `today` (as yesterday's run would
+ * have: the messages scheduled before now are due, the rest later today).
+ */
+export async function seedQueueDemo(stack: StackInfo, dataSet: DemoDataSet, day: 'yesterday' | 'today'): Promise<QueueSeed> {
 	const { owner, credentials } = dataSet;
-	const headers = { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value, 'X-Leadflow-Owner': owner.userId };
 	const db = new Client({ connectionString: stack.dbUrl });
 	await db.connect();
 	try {
-		// Sending all day, every day, so the run below finds its messages due whatever the hour.
+		// Sending all day, every day, so a run finds messages due whatever the hour.
 		await db.query(
 			`insert into public.user_queue_settings (user_id, daily_capacity, send_from, send_until, time_zone, days_of_week, max_attempts, retry_backoff_seconds, message)
 			 values ($1, $2, '00:00', '24:00', 'UTC', '{1,2,3,4,5,6,7}', 3, 300, $3)
@@ -91,12 +105,26 @@ export async function runQueueDemo(stack: StackInfo, simulators: RunningSimulato
 		if (add.error) throw new Error(`Add Leads failed: ${add.error.message}`);
 		const [leads = [], invalid = []] = add.nodeBranches['Add Leads'] ?? [];
 
-		// Yesterday's queue, prepared as the day before yesterday's run would have: due now, unsent.
+		// Prepare Tomorrow as the run of one day (today) or two days (yesterday) ago made it.
 		await db.query('begin');
-		await db.query(`select set_config('leadflow.now', $1, true)`, [new Date(Date.now() - 2 * DAY_MS).toISOString()]);
-		const { rows: [yesterday] } = await db.query<{ day: string; queued: number; skipped: Record<string, number> }>('select day::text, queued, skipped from public.queue_prepare($1)', [owner.userId]);
+		await db.query(`select set_config('leadflow.now', $1, true)`, [new Date(Date.now() - (day === 'yesterday' ? 2 : 1) * DAY_MS).toISOString()]);
+		const { rows: [prepared] } = await db.query<QueueSeed['prepared']>('select day::text, queued, skipped from public.queue_prepare($1)', [owner.userId]);
 		await db.query('commit');
+		return { leads, invalid, prepared };
+	} finally {
+		await db.end();
+	}
+}
 
+export async function runQueueDemo(stack: StackInfo, simulators: RunningSimulators, dataSet: DemoDataSet): Promise<QueueDemo> {
+	const started = performance.now();
+	const { owner, credentials } = dataSet;
+	const headers = { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value, 'X-Leadflow-Owner': owner.userId };
+	// Yesterday's queue: due now, unsent.
+	const { leads, invalid, prepared: yesterday } = await seedQueueDemo(stack, dataSet, 'yesterday');
+	const db = new Client({ connectionString: stack.dbUrl });
+	await db.connect();
+	try {
 		const prepare = await runWorkflow('workflows/queue-prepare.json', { startNode: 'Prepare Now', webhook: { method: 'POST', headers, body: {} }, credentials });
 		const [tomorrow] = (prepare.response?.body as { owners?: Array<{ day: string; queued: number; skipped: Record<string, number> }> } | undefined)?.owners ?? [];
 		if (!tomorrow) throw new Error(`queue-prepare.json answered ${prepare.response?.statusCode}: ${JSON.stringify(prepare.response?.body)}`);

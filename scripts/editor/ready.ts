@@ -1,18 +1,31 @@
 // What `npm run editor` prints once n8n is ready (and, with --json, the one line it writes on stdout).
 // The text is made here, from what was imported, so that a test can read it without starting n8n:
 // it names the follow-up workflow (the one whose webhook is the printed curl line's) as the one to
-// run, and every schedule the editor's copies have switched off, workflow by workflow.
+// run, the console's address with its key, the demo data each workflow finds (the follow-up rules,
+// the pipeline's conversations, today's queue, the Page's older conversations), and every schedule
+// the editor's copies have switched off, workflow by workflow.
 import type { EditorCopy } from './workflows';
 
 /** What `--json` prints on stdout, on one line, once everything is ready. */
 export interface EditorReady {
 	editorUrl: string;
+	/** The console (workflows/leadflow-console.json) with the webhook key in the fragment (docs/console.md). */
+	consoleUrl: string;
 	login: { email: string; password: string };
 	/** The curl line printed for people, and the same call spelled out. */
 	curl: string;
 	trigger: { method: string; url: string; headers: Record<string, string>; body: Record<string, unknown> };
 	workflows: Array<{ id: string; name: string; file: string; active: boolean }>;
 	rules: Array<{ name: string; ruleId: string }>;
+	/** The demo owner (X-Leadflow-Owner for the webhooks that take one) and the Page of its follow-up contacts. */
+	ownerId: string;
+	pageId: string;
+	/** The CRM pipeline's conversations, due an analysis (Analyse Now). */
+	pipeline: { name: string; pageId: string; conversations: number };
+	/** The leads added and today's queue prepared (the owner's day, UTC). */
+	queue: { leads: number; refused: number; day: string; queued: number };
+	/** Conversations of the Page on the Graph simulator not yet in the database (Sync Now). */
+	olderConversations: number;
 	supabaseUrl: string;
 	geminiBaseUrl: string;
 	graphBaseUrl: string;
@@ -40,6 +53,7 @@ export function readyText({ ready, copies, followUpWorkflowId, data }: ReadyText
 		`n8n's editor is ready: ${ready.editorUrl}`,
 		`  Email     ${ready.login.email}`,
 		`  Password  ${ready.login.password}`,
+		`The Leadflow console (the webhook key in the address's #key=, never sent to n8n): ${ready.consoleUrl}`,
 		'',
 		'Workflows (this package\'s nodes on the canvas, the credentials below selected):',
 		...ready.workflows.map((workflow) => `  ${workflow.active ? 'active  ' : 'inactive'}  ${workflow.name}   (${workflow.file})`),
@@ -68,7 +82,11 @@ export function readyText({ ready, copies, followUpWorkflowId, data }: ReadyText
 		`The same from a shell, through the production webhook of "${nameOf(followUp)}" (Header Auth):`,
 		`  ${ready.curl}`,
 		'',
-		`Demo rules: ${ready.rules.map((rule) => `${rule.name} (${rule.ruleId})`).join('; ')}`,
+		`Demo data (as \`npm run demo\` seeds it), for the owner ${ready.ownerId} (X-Leadflow-Owner):`,
+		`  follow-up rules on Page ${ready.pageId}: ${ready.rules.map((rule) => `${rule.name} (${rule.ruleId})`).join('; ')}`,
+		`  CRM pipeline "${ready.pipeline.name}": ${ready.pipeline.conversations} conversations on Page ${ready.pipeline.pageId} due an analysis (Analyse Now places them; the model's answers are scripted in the Gemini simulator)`,
+		`  lead queue: ${ready.queue.leads} leads (${ready.queue.refused} refused), today's queue (${ready.queue.day}) of ${ready.queue.queued} messages (Run Now sends those due by now; Prepare Now makes tomorrow's)`,
+		`  Page ${ready.pageId} connected, with ${ready.olderConversations} older conversations on the Graph simulator for Sync Now`,
 		`Credentials in n8n: Leadflow Supabase (${ready.supabaseUrl}), Leadflow Gemini (simulator ${ready.geminiBaseUrl}),`,
 		`  Leadflow Facebook Page and Leadflow WhatsApp (simulator ${ready.graphBaseUrl}), Leadflow Webhook Key (header ${Object.keys(ready.trigger.headers)[0]}).`,
 		`Data: ${data}; n8n's folder ${ready.n8nUserFolder} (removed on stop).`,

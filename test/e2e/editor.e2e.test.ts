@@ -3,7 +3,9 @@
 // n8n accepts the printed login, every shipped workflow is there with its credentials (active where
 // it has a webhook), the printed curl line runs the follow-up pipeline on the seeded contacts and
 // n8n records the execution as a success, *Execute workflow* (what the editor's button sends)
-// starts at once, and SIGTERM ends every process the command started.
+// starts at once, the demo's other data sets are there (the console opens with the printed key,
+// Analyse Now places the pipeline's conversations, Run Now sends today's due queue, the Page syncs),
+// and SIGTERM ends every process the command started.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -199,6 +201,46 @@ describe('npm run editor', () => {
 		const execution = await finishedExecution(triggerWorkflow!.id, run.executionId!);
 		expect(execution).toMatchObject({ mode: 'manual', status: 'success' });
 		expect(await graphMessages()).toBe(127);
+	});
+
+	test('the demo\'s data sets are there as the banner says: the console opens with its key, Analyse Now places the pipeline, Run Now sends today\'s due messages, the Page syncs', async () => {
+		const key = ready.trigger.headers;
+		const asOwner = { ...key, 'content-type': 'application/json', 'X-Leadflow-Owner': ready.ownerId };
+		const base = ready.editorUrl.replace(/\/$/, '');
+		const consoleUrl = new URL(ready.consoleUrl);
+		expect(`${consoleUrl.origin}${consoleUrl.pathname}`).toBe(`${base}/webhook/leadflow/console`);
+		expect(consoleUrl.hash).toBe(`#key=${encodeURIComponent(Object.values(key)[0])}`);
+		const page = await fetch(`${consoleUrl.origin}${consoleUrl.pathname}`);
+		expect(page.status).toBe(200);
+		expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+
+		// The Queue tab's data: today's queue of the demo owner, all of it queued.
+		const queueTab = async () => {
+			const response = await fetch(`${base}/webhook/leadflow/console/api/queue?userId=${ready.ownerId}&limit=100`, { headers: key });
+			expect(response.status).toBe(200);
+			return (await response.json()) as { day: string; counts: Record<string, number>; rows: { rows: Array<{ status: string; scheduled_for: string }> } };
+		};
+		const before = await queueTab();
+		expect(ready.queue).toMatchObject({ leads: 23, refused: 1, queued: 20 });
+		expect(before).toMatchObject({ day: ready.queue.day, counts: { total: 20, queued: 20 } });
+		const dueBefore = before.rows.rows.filter((row) => Date.parse(row.scheduled_for) <= Date.now()).length;
+		const run = await fetch(`${base}/webhook/leadflow/queue/run`, { method: 'POST', headers: asOwner, body: '{}' });
+		expect(run.status).toBe(200);
+		const ran = (await run.json()) as { claimed: number; sent: number };
+		expect(ran.claimed).toBeGreaterThanOrEqual(dueBefore);
+		expect(ran.sent).toBe(ran.claimed);
+		expect((await queueTab()).counts.sent).toBe(ran.sent);
+
+		// The pipeline's 40 conversations, as `npm run demo`'s first run places them.
+		const analyse = await fetch(`${base}/webhook/leadflow/auto-assign`, { method: 'POST', headers: asOwner, body: '{}' });
+		expect(analyse.status).toBe(200);
+		expect(await analyse.json()).toMatchObject({ analysed: 40, fallback: 2, assigned: 40, moved: 0, kept: 0 });
+		expect(ready.pipeline).toMatchObject({ name: 'Course sales', conversations: 40 });
+
+		// The demo's Page is connected: a sync brings in its older conversations from the Graph simulator.
+		const sync = await fetch(`${base}/webhook/leadflow/sync`, { method: 'POST', headers: asOwner, body: '{}' });
+		expect(sync.status).toBe(200);
+		expect(await sync.json()).toMatchObject({ page_id: ready.pageId, status: 'completed', conversations: ready.olderConversations, errors: 0 });
 	});
 
 	test('SIGTERM stops n8n, the stack and the simulators: no process the command started is left', async () => {

@@ -2,7 +2,8 @@
 // copies of the shipped workflows as it imports them, without starting n8n: the README sends people
 // to the follow-up workflow, so the line saying which workflow to run with *Execute workflow* must
 // name that one (it named the first in alphabetical order with pinned data, auto-assign, which sends
-// nothing), and every schedule the copies switch off must be said, workflow by workflow.
+// nothing), and every schedule the copies switch off must be said, workflow by workflow. It gives the
+// console's address with the key in its fragment, and the demo data the other workflows find.
 import type { EditorReady } from '../../scripts/editor/ready';
 import { readyText } from '../../scripts/editor/ready';
 import { editorCopy, findWebhook, shippedWorkflows } from '../../scripts/editor/workflows';
@@ -18,11 +19,17 @@ const followUp = findWebhook(
 
 const ready: EditorReady = {
 	editorUrl: 'http://127.0.0.1:5678/',
+	consoleUrl: 'http://127.0.0.1:5678/webhook/leadflow/console#key=demo-key',
 	login: { email: 'owner@leadflow.demo', password: 'not-a-real-one' },
 	curl: "curl -sS -X POST 'http://127.0.0.1:5678/webhook/leadflow/trigger'",
 	trigger: { method: 'POST', url: 'http://127.0.0.1:5678/webhook/leadflow/trigger', headers: { 'X-Leadflow-Key': 'demo-key' }, body: {} },
 	workflows: shipped.map(({ file, workflow }) => ({ id: workflow.id, name: String(workflow.name), file, active: true })),
 	rules: [{ name: 'Webinar guests: recording link', ruleId: '00000000-0000-4000-8000-000000000001' }],
+	ownerId: '00000000-0000-4000-8000-0000000000aa',
+	pageId: '104857600012345',
+	pipeline: { name: 'Course sales', pageId: '104857600067890', conversations: 40 },
+	queue: { leads: 23, refused: 1, day: '2026-12-02', queued: 20 },
+	olderConversations: 12,
 	supabaseUrl: 'http://127.0.0.1:54321',
 	geminiBaseUrl: 'http://127.0.0.1:54331',
 	graphBaseUrl: 'http://127.0.0.1:54332',
@@ -60,4 +67,21 @@ test('the credentials line names the WhatsApp credential the queue workflows sel
 	expect(text).toMatch(/Leadflow Facebook Page and Leadflow WhatsApp \(simulator http:\/\/127\.0\.0\.1:54332\)/);
 	const selected = new Set(shipped.flatMap(({ workflow }) => workflow.nodes.flatMap((node) => Object.values(node.credentials ?? {}).map((credential) => credential.name))));
 	for (const name of selected) expect(text).toContain(name);
+});
+
+test('it gives the console\'s address with the key in its fragment, and the demo data each workflow finds', () => {
+	const lines = text.split('\n');
+	expect(lines).toContain('The Leadflow console (the webhook key in the address\'s #key=, never sent to n8n): http://127.0.0.1:5678/webhook/leadflow/console#key=demo-key');
+	expect(text).toContain('for the owner 00000000-0000-4000-8000-0000000000aa (X-Leadflow-Owner)');
+	expect(text).toContain('follow-up rules on Page 104857600012345: Webinar guests: recording link (00000000-0000-4000-8000-000000000001)');
+	expect(text).toContain('CRM pipeline "Course sales": 40 conversations on Page 104857600067890 due an analysis (Analyse Now places them;');
+	expect(text).toContain('lead queue: 23 leads (1 refused), today\'s queue (2026-12-02) of 20 messages (Run Now sends those due by now; Prepare Now makes tomorrow\'s)');
+	expect(text).toContain('Page 104857600012345 connected, with 12 older conversations on the Graph simulator for Sync Now');
+	// Each of those workflows is among the editor's copies, with the webhook trigger the text names.
+	// (Sync Now is messenger-sync.json's manual trigger, beside its webhook.)
+	for (const [path, trigger] of [['leadflow/auto-assign', 'Analyse Now'], ['leadflow/queue/run', 'Run Now'], ['leadflow/queue/prepare', 'Prepare Now'], ['leadflow/sync', 'Sync Now'], ['leadflow/console', undefined]] as const) {
+		const found = findWebhook(copies.map((copy) => copy.workflow), path);
+		expect(found).toBeDefined();
+		if (trigger) expect(found!.workflow.nodes.map((node) => node.name)).toContain(trigger);
+	}
 });
