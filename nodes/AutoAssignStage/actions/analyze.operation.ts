@@ -3,7 +3,9 @@
 // recommended stage), or the deterministic fallback score when the model fails. Several contacts at
 // once; keys, rests and retries as every Gemini call here. A setup problem fails the run, every item
 // with it, instead of scoring anyone: no key or no model (before any call), every key refused or a
-// model the API does not know (the first call that meets it; the calls not yet made are not made). An item's own messages say whose each is
+// model the API does not know (the first call that meets it; the calls not yet made are not made).
+// A cancelled execution (Stop, the workflow's timeout) scores no one it had not analysed yet: each
+// such conversation fails (without Continue On Fail the node stops), never a fallback score. An item's own messages say whose each is
 // by direction, inbound or outbound (any case); any other direction fails the item, naming it.
 // The stage names the model may recommend are those of the chosen pipeline, else of each
 // conversation's Page pipeline, read for the whole batch at once. From the Input, with Skip Analyses
@@ -21,7 +23,7 @@ import { mapWithConcurrency } from '../../shared/pool';
 import { readConversationMessages, type MessageReading } from '../../shared/conversation-messages';
 import { buildAnalysisPrompt, ANALYSIS_SCHEMA, type ChatMessage } from '../helpers/analysis';
 import { checkUuid, CONTACTS, invalid, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
-import { analyzeContact, type AnalysisOutcome } from '../transport/analyzeContact';
+import { analyzeContact, type AnalysisCancelled, type AnalysisOutcome } from '../transport/analyzeContact';
 import { readConversations, readDueConversations, readStageChoices, readUnusedAnalyses, unknownConversation, type ConversationFacts } from '../transport/conversations';
 
 interface GeminiCredentials {
@@ -238,6 +240,13 @@ async function readStageLists(context: IExecuteFunctions, jobs: Job[]): Promise<
 }
 
 /**
+ * The execution was cancelled before a conversation was analysed. Its name says Cancelled: n8n's
+ * engine records a run that a node stops with such an error as cancelled, as the Stop or the
+ * timeout made it, not as failed (no Error Workflow for a person's Stop).
+ */
+class AnalysisCancelledError extends NodeOperationError {}
+
+/**
  * A setup problem (no key, no model, every key refused, a model the API does not know) fails the
  * run: without Continue On Fail the node stops with it; with it every input item fails with it
  * (service_error: the credential or the node's Model, not the item), so the error output (a
@@ -368,7 +377,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	// The first setup problem a call meets (every key refused, an unknown model) is every call's: the
 	// calls not yet made are not made, and the run fails with it below.
 	let setupFailure: NodeOperationError | undefined;
-	const analyses = await mapWithConcurrency(jobs, options.concurrency, async (job): Promise<AnalysisOutcome | undefined> => {
+	const analyses = await mapWithConcurrency(jobs, options.concurrency, async (job): Promise<AnalysisOutcome | AnalysisCancelled | undefined> => {
 		if (setupFailure) return undefined;
 		const prompt = buildAnalysisPrompt({
 			contactName: job.senderName,
@@ -378,14 +387,28 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		});
 		const request = { model, ...prompt, temperature: options.temperature, responseSchema: ANALYSIS_SCHEMA, timeoutMs: options.timeoutMs };
 		const outcome = await analyzeContact(request, job.messages, context, () => Date.now());
-		if (!('setupProblem' in outcome)) return outcome;
+		if ('cancelled' in outcome || !('setupProblem' in outcome)) return outcome;
 		setupFailure ??= new NodeOperationError(this.getNode(), outcome.setupProblem.message, { description: outcome.setupProblem.description });
 		return undefined;
 	});
 	if (setupFailure) return setupFailed(this, setupFailure, outputs);
+	// The execution was cancelled: the conversations it had not analysed get no score (a cancel says
+	// nothing about them; the fallback score would place them). Without Continue On Fail the node
+	// stops with it; with it each fails, naming its conversation. n8n runs no node after a cancel.
+	const cancelled = jobs.filter((_, index) => analyses[index] !== undefined && 'cancelled' in analyses[index]);
+	if (cancelled.length > 0) {
+		const notAnalysed = (what: string) =>
+			new AnalysisCancelledError(this.getNode(), `The execution was cancelled before ${what} analysed`, {
+				description:
+					'It was stopped, or the workflow\'s timeout ended it: no score was given, not even the fallback score. A due conversation stays due: the next run analyses it; an input item, run it again.',
+			});
+		const one = (job: Job) => `conversation ${job.conversationId} was`;
+		if (!this.continueOnFail()) throw notAnalysed(cancelled.length === 1 ? one(cancelled[0]) : `${cancelled.length} of the ${jobs.length} conversations were`);
+		for (const job of cancelled) results.push(failedItem(this, notAnalysed(one(job)), { item: job.itemIndex }, 'service_error'));
+	}
 	jobs.forEach((job, index) => {
 		const outcome = analyses[index];
-		if (!outcome) return;
+		if (!outcome || 'cancelled' in outcome) return;
 		const lastMessageAt = job.messages.reduce<string | null>((latest, message) => (message.sent_at && (!latest || Date.parse(message.sent_at) > Date.parse(latest)) ? message.sent_at : latest), null);
 		results.push({
 			json: {

@@ -4,7 +4,8 @@
 // 5xx), the contact gets the deterministic fallback score, marked as such with the reason. A
 // failure of the setup (every key refused, a model the API does not know:
 // nodes/shared/gemini/setup.ts) gets no score: the fallback would place every contact of the run
-// by a guess, said to be the model's, run after run; the caller fails the run with it.
+// by a guess, said to be the model's, run after run; the caller fails the run with it. Nor does a cancelled execution (Stop, the workflow's timeout): that says
+// nothing about the contact, and a cancelled run places no one; the caller fails the contact.
 import { callGemini, type CallContext, type CallFailureCode } from '../../shared/gemini/call';
 import type { ModelRequest } from '../../shared/gemini/client';
 import { geminiSetupProblem, type GeminiSetupProblem } from '../../shared/gemini/setup';
@@ -27,7 +28,18 @@ export interface AnalysisSetupFailure {
 	attempts: number;
 }
 
-export async function analyzeContact(request: ModelRequest, messages: ChatMessage[], context: CallContext, now: () => number): Promise<AnalysisOutcome | AnalysisSetupFailure> {
+/** The execution was cancelled before the model answered (or before the call was made): no score. */
+export interface AnalysisCancelled {
+	cancelled: true;
+	attempts: number;
+}
+
+export async function analyzeContact(
+	request: ModelRequest,
+	messages: ChatMessage[],
+	context: CallContext,
+	now: () => number,
+): Promise<AnalysisOutcome | AnalysisSetupFailure | AnalysisCancelled> {
 	let attempts = 0;
 	// The first reply that is not a valid analysis is asked again once; a second one falls back.
 	for (let round = 0; ; round++) {
@@ -37,6 +49,7 @@ export async function analyzeContact(request: ModelRequest, messages: ChatMessag
 		});
 		attempts += result.attempts;
 		if (result.ok) return { analysis: result.value, model: result.model, attempts };
+		if (result.code === 'cancelled') return { cancelled: true, attempts };
 		const setupProblem = geminiSetupProblem(result, request.model);
 		if (setupProblem) return { setupProblem, attempts };
 		const invalid = result.code === 'invalid_json' || result.code === 'schema_violation';

@@ -1,7 +1,8 @@
 // AutoAssignStage's Analyze against the Gemini simulator through n8n's engine: the structured reply
 // validated, an invalid reply asked again once, the fallback score when the model fails (schema
 // broken twice, blocked, quota on every key), a setup problem (an unknown model, every key refused)
-// failing the run instead, a throttled key resting while the others carry on, the
+// failing the run instead, a cancelled execution scoring no one it had not analysed, a throttled
+// key resting while the others carry on, the
 // items' own messages by direction (inbound or outbound in any case; any other refused), and the
 // stage names the prompt offers (the chosen pipeline's, else the conversation's Page pipeline's).
 // The items carry their messages, so only the Page pipelines and their stages are read from the
@@ -11,7 +12,8 @@ import { Workflow, type IDataObject, type INode } from 'n8n-workflow';
 import type { GeminiRequestBody, LoggedRequest, RunningSimulators } from '../../../simulators';
 import { FALLBACK_MIN_SCORE } from '../../../nodes/AutoAssignStage/helpers/analysis';
 import { analysis, assign, createPipelineWorld } from '../../db/pipelines/fixtures';
-import { geminiCredentials, runStage } from './support/workflow';
+import { geminiCredentials, runStage, stageWorkflow } from './support/workflow';
+import { runWorkflow } from '../../harness';
 import { HarnessNodeTypes } from '../../harness/node-types';
 import { loaders } from '../../harness/loaders';
 import { runsAlone } from '../../helpers/quiet-machine';
@@ -173,6 +175,57 @@ describe('a setup problem fails the run, no contact scored: the calls not yet ma
 		const { result, contacts } = await runStage([conversation()], analyze(), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
 		expect(result.error).toBeUndefined();
 		expect(contacts).toEqual([expect.objectContaining({ fallback: true, fallback_reason: 'rejected', fallback_message: expect.stringContaining('(400)') })]);
+	});
+});
+
+// Before, a call the cancel aborted (or did not make) fell back like quota or a timeout: every
+// conversation not yet analysed came out with the fallback score (fallback_reason cancelled), ready
+// for Assign to place by a guess.
+describe('the execution cancelled (Stop, the workflow\'s timeout): no fallback score, the conversations not analysed fail', () => {
+	const cancelledRun = async (continueOnFail: boolean) => {
+		await sims.gemini.control.setLatency(400, ':generateContent');
+		const entries = Array.from({ length: 4 }, () => conversation());
+		const stop = new AbortController();
+		const run = runWorkflow(stageWorkflow(entries, analyze({ concurrency: 1 }), { continueOnFail }), { credentials: geminiCredentials(sims.gemini.baseUrl, freshKeys(1)), cancel: stop.signal });
+		// One call at a time: the second is under way once the first is answered.
+		await sims.gemini.control.waitForRequests(2);
+		stop.abort();
+		const result = await run;
+		return { entries, result, contacts: result.nodeBranches.Stage?.[0] ?? [] };
+	};
+
+	it('with Continue On Fail: those analysed keep their analysis, each other fails naming its conversation', async () => {
+		const { entries, result, contacts } = await cancelledRun(true);
+		// The run is n8n's cancelled one; the node itself did not fail.
+		expect(result.status).toBe('canceled');
+		expect(contacts).toHaveLength(4);
+		expect(contacts.some((contact) => contact.fallback === true)).toBe(false);
+		const analysed = contacts.filter((contact) => contact.analysed === true);
+		const failed = contacts.filter((contact) => contact.error !== undefined);
+		expect(analysed.length).toBeGreaterThanOrEqual(1);
+		expect(failed.length).toBeGreaterThanOrEqual(2);
+		expect(analysed.length + failed.length).toBe(4);
+		for (const contact of analysed) expect(contact).toMatchObject({ fallback: false, attempts: 1 });
+		const analysedIds = new Set(analysed.map((contact) => contact.conversation_id));
+		expect(failed.map((contact) => contact.error)).toEqual(
+			entries
+				.filter((entry) => !analysedIds.has(entry.conversation_id))
+				.map((entry) => ({
+					code: 'service_error',
+					message: `The execution was cancelled before conversation ${String(entry.conversation_id)} was analysed`,
+					description: expect.stringMatching(/no score was given, not even the fallback score/),
+				})),
+		);
+		// The calls not started when the execution was cancelled were not made.
+		expect((await generateCalls()).length).toBeLessThanOrEqual(analysed.length + 1);
+	});
+
+	it('without it: the node stops, nothing goes out', async () => {
+		const { result, contacts } = await cancelledRun(false);
+		// Recorded by n8n as the cancelled run it is, not as a failed one.
+		expect(result.status).toBe('canceled');
+		expect(result.error?.message).toMatch(/^The execution was cancelled before [23] of the 4 conversations were analysed$/);
+		expect(contacts).toEqual([]);
 	});
 });
 
