@@ -129,9 +129,11 @@ function intentOf(text: string): { buying: boolean; refusing: boolean } {
  * A deterministic score from what can be counted: the customer's messages, how recent the last one
  * is (relative to `now`), buying and refusal words (a negated intent, "not interested", is a refusal,
  * never a buying word). Never below FALLBACK_MIN_SCORE; status NEW
- * when the customer never wrote, CONTACTED otherwise; confidence 0 (no model judged it).
+ * when the customer never wrote, CONTACTED otherwise; confidence 0 (no model judged it). `failure`:
+ * why the model's analysis could not be used (quota, blocked, …), said in the reasoning, which the
+ * contact's history shows as the placement's description.
  */
-export function fallbackAnalysis(messages: ChatMessage[], now: number): Analysis {
+export function fallbackAnalysis(messages: ChatMessage[], now: number, failure?: string): Analysis {
 	const inbound = messages.filter((message) => message.direction === 'inbound');
 	let score = FALLBACK_MIN_SCORE + Math.min(inbound.length, 10) * 3;
 	const lastInbound = inbound
@@ -152,6 +154,6 @@ export function fallbackAnalysis(messages: ChatMessage[], now: number): Analysis
 		confidence: 0,
 		recommended_stage: null,
 		summary: `Fallback score from ${inbound.length} customer message(s), recency and keywords.`,
-		reasoning: 'The model could not analyse this conversation; the score is counted from the messages.',
+		reasoning: `The model could not analyse this conversation${failure ? ` (Gemini: ${failure})` : ''}; the score is counted from the messages.`,
 	};
 }

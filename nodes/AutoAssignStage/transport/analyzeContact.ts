@@ -1,10 +1,11 @@
 // One contact's analysis from Gemini through the shared call loop (nodes/shared/gemini/call.ts:
 // key rotation, rest after 429, backoff, retries). A reply that is not valid JSON or breaks the
 // schema is asked once more; when the model still fails (or fails at all: quota, blocked, timeout,
-// 5xx), the contact gets the deterministic fallback score, marked as such with the reason. A
-// failure of the setup (every key refused, a model the API does not know:
-// nodes/shared/gemini/setup.ts) gets no score: the fallback would place every contact of the run
-// by a guess, said to be the model's, run after run; the caller fails the run with it. Nor does a cancelled execution (Stop, the workflow's timeout): that says
+// 5xx), the contact gets the deterministic fallback score, marked as such with the reason (also
+// in its reasoning, which the contact's history shows). A failure of the setup (every key refused,
+// a model the API does not know: nodes/shared/gemini/setup.ts) gets no score: the fallback would
+// place every contact of the run by a guess, said to be the model's, run after run; the caller
+// fails the run with it. Nor does a cancelled execution (Stop, the workflow's timeout): that says
 // nothing about the contact, and a cancelled run places no one; the caller fails the contact.
 import { callGemini, type CallContext, type CallFailureCode } from '../../shared/gemini/call';
 import type { ModelRequest } from '../../shared/gemini/client';
@@ -54,6 +55,6 @@ export async function analyzeContact(
 		if (setupProblem) return { setupProblem, attempts };
 		const invalid = result.code === 'invalid_json' || result.code === 'schema_violation';
 		if (invalid && round === 0) continue;
-		return { analysis: fallbackAnalysis(messages, now()), model: result.model, fallback: { code: result.code, message: result.message }, attempts };
+		return { analysis: fallbackAnalysis(messages, now(), result.code), model: result.model, fallback: { code: result.code, message: result.message }, attempts };
 	}
 }

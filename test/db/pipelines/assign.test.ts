@@ -158,7 +158,7 @@ describe('pipeline_assign: the history', () => {
 				confidence: 87.5,
 				reasoning: 'Asked for a quote for 40 units.',
 				summary: 'Wants 40 units by March.',
-				is_fallback: true,
+				is_fallback: false,
 				last_message_at: '2026-11-25T11:30:00Z',
 			}),
 		]);
@@ -178,7 +178,7 @@ describe('pipeline_assign: the history', () => {
 				lead_score: 60,
 				lead_status: 'QUALIFIED',
 				priority: 'score_range',
-				is_fallback: true,
+				is_fallback: false,
 				model: 'gemini-3-flash',
 				outcome: 'assigned',
 			},
@@ -191,7 +191,7 @@ describe('pipeline_assign: the history', () => {
 			analysis_reasoning: 'Asked for a quote for 40 units.',
 			analysis_recommended_stage: 'Qualified',
 			analysis_model: 'gemini-3-flash',
-			analysis_is_fallback: true,
+			analysis_is_fallback: false,
 		});
 		expect(place.analysis_last_message_at!.toISOString()).toBe('2026-11-25T11:30:00.000Z');
 		expect(place.analysed_at!.toISOString()).toBe(NOW);

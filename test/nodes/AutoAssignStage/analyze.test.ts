@@ -1,8 +1,8 @@
 // AutoAssignStage's Analyze against the Gemini simulator through n8n's engine: the structured reply
 // validated, an invalid reply asked again once, the fallback score when the model fails (schema
-// broken twice, blocked, quota on every key), a setup problem (an unknown model, every key refused)
-// failing the run instead, a cancelled execution scoring no one it had not analysed, a throttled
-// key resting while the others carry on, the
+// broken twice, blocked, quota on every key: the reason said in the reasoning), a setup problem (an
+// unknown model, every key refused) failing the run instead, a cancelled execution scoring no one
+// it had not analysed, a throttled key resting while the others carry on, the
 // items' own messages by direction (inbound or outbound in any case; any other refused), and the
 // stage names the prompt offers (the chosen pipeline's, else the conversation's Page pipeline's).
 // The items carry their messages, so only the Page pipelines and their stages are read from the
@@ -119,7 +119,13 @@ it('quota on every key: every contact gets the fallback score, at least 15, mark
 	expect(result.error).toBeUndefined();
 	expect(contacts).toHaveLength(2);
 	for (const contact of contacts) {
-		expect(contact).toMatchObject({ fallback: true, fallback_reason: 'quota', confidence: 0 });
+		expect(contact).toMatchObject({
+			fallback: true,
+			fallback_reason: 'quota',
+			confidence: 0,
+			// What the contact's history shows as the placement's description: why the model was not used.
+			reasoning: 'The model could not analyse this conversation (Gemini: quota); the score is counted from the messages.',
+		});
 		expect(contact.lead_score).toBeGreaterThanOrEqual(FALLBACK_MIN_SCORE);
 	}
 	// The customer who asked to order scores above the one who never wrote, who gets the floor.
