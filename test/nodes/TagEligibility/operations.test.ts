@@ -9,7 +9,7 @@ import { configuredOutputs } from '../../../nodes/TagEligibility/helpers/outputs
 import { addContacts, addRule, createTags } from '../../../scripts/demo/seed';
 import { runWorkflow, type WorkflowJson } from '../../harness';
 import { agentWorkflow } from '../../harness/agent';
-import { testStack, uniquePageId, withDb } from '../../helpers/stack';
+import { testStack, uniquePageId, useStackOfItsOwn, withDb } from '../../helpers/stack';
 import { dueContacts, newOwner, seed001, type Seed001 } from '../../workflows/support/seeds';
 
 function tagEligibilityWorkflow(parameters: IDataObject, continueOnFail = false): WorkflowJson {
@@ -75,34 +75,38 @@ test('explain with "only due": just the 10 due contacts', async () => {
 	expect(rows.map((row) => row.sender_id).sort()).toEqual([...seed.duePsids].sort());
 });
 
-test('explain with "only due" and no rule: the due contacts of a rule whose id sorts after one with more not-due contacts than the limit', async () => {
-	// Every enabled rule's contacts are explained, and the rows went rule by rule: with the rule
-	// whose id sorts first holding 60 contacts not due (more than the limit of 50), the node got
-	// those 50, dropped them as not due, and answered nothing while another rule's 10 were due.
-	// The ids put these two rules before every rule with a random id (the last 12 digits are random,
-	// so another run on the same stack draws others).
-	const owner = await newOwner('explain-two-rules');
-	const suffix = randomUUID().slice(-12);
-	const [first, second] = [`00000000-0000-4000-8000-${suffix}`, `00000000-0000-4000-8001-${suffix}`];
-	const duePsids = await withDb(async (db) => {
-		const tags = await createTags(db, owner, ['Cold', 'Warm']);
-		await addContacts(db, owner, { label: 'Quiet', count: 60, tagIds: [tags.Cold], lastMessageMinutesAgo: 30 * 60 });
-		const due = await addContacts(db, owner, { label: 'Lead', count: 10, tagIds: [tags.Warm], lastMessageMinutesAgo: 30 });
-		await db.query(
-			`insert into public.ai_automation_rules (id, user_id, name, page_id, include_tag_ids, instructions)
-			 values ($1, $3, 'Cold leads', $4, array[$5::uuid], 'Follow up.'), ($2, $3, 'Warm leads', $4, array[$6::uuid], 'Follow up.')`,
-			[first, second, owner.userId, owner.pageId, tags.Cold, tags.Warm],
-		);
-		return due.psids;
+// Explain with no rule reads every enabled rule of every owner: on the run's shared stack it would
+// see other test files' rules and contacts (and this file's seed001, whose 10 contacts are due), so
+// what it answers could not be told exactly. So this test has a stack of its own, started and
+// stopped here: its two rules are the only ones.
+describe('explain with no rule, on a stack of its own', () => {
+	useStackOfItsOwn();
+
+	test('explain with "only due" and no rule: the due contacts of a rule whose id sorts after one with more not-due contacts than the limit, and no others', async () => {
+		// Every enabled rule's contacts are explained, and the rows went rule by rule: with the rule
+		// whose id sorts first holding 60 contacts not due (more than the limit of 50), the node got
+		// those 50, dropped them as not due, and answered nothing while another rule's 10 were due.
+		const owner = await newOwner('explain-two-rules');
+		const [first, second] = ['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8001-000000000002'];
+		const duePsids = await withDb(async (db) => {
+			const tags = await createTags(db, owner, ['Cold', 'Warm']);
+			await addContacts(db, owner, { label: 'Quiet', count: 60, tagIds: [tags.Cold], lastMessageMinutesAgo: 30 * 60 });
+			const due = await addContacts(db, owner, { label: 'Lead', count: 10, tagIds: [tags.Warm], lastMessageMinutesAgo: 30 });
+			await db.query(
+				`insert into public.ai_automation_rules (id, user_id, name, page_id, include_tag_ids, instructions)
+				 values ($1, $3, 'Cold leads', $4, array[$5::uuid], 'Follow up.'), ($2, $3, 'Warm leads', $4, array[$6::uuid], 'Follow up.')`,
+				[first, second, owner.userId, owner.pageId, tags.Cold, tags.Warm],
+			);
+			return due.psids;
+		});
+
+		const result = await runWorkflow(tagEligibilityWorkflow({ operation: 'explain', onlyDue: true }), { credentials: credentials() });
+
+		expect(result.error).toBeUndefined();
+		const rows = result.nodeOutputs.Eligibility as Array<{ sender_id: string; rule_id: string; due: boolean }>;
+		expect(rows.every((row) => row.due && row.rule_id === second)).toBe(true);
+		expect(rows.map((row) => row.sender_id).sort()).toEqual([...duePsids].sort());
 	});
-
-	const result = await runWorkflow(tagEligibilityWorkflow({ operation: 'explain', onlyDue: true }), { credentials: credentials() });
-
-	expect(result.error).toBeUndefined();
-	const rows = result.nodeOutputs.Eligibility as Array<{ sender_id: string; due: boolean }>;
-	expect(rows.every((row) => row.due)).toBe(true);
-	const senders = new Set(rows.map((row) => row.sender_id));
-	for (const psid of duePsids) expect(senders).toContain(psid);
 });
 
 describe('a rule that does not exist, and a contact a rule never took', () => {
