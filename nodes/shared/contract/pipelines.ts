@@ -183,7 +183,7 @@ export interface OutboxPayload {
 		to_status: LeadStatus | null;
 		/** Who made the change, as its history says: `user` (a person), `ai` (an analysis or an AI agent's move), `automation`. */
 		actor?: 'user' | 'ai' | 'automation' | null;
-		/** The person's id or the agent's name a move named, the model of an analysis, the id of the automation that made the change. */
+		/** The person's id or the agent's name a move named, the model of an analysis (`fallback-score` when the fallback score placed the contact: the model failed), the id of the automation that made the change. */
 		actor_id?: string | null;
 		/** Why: a move's reason, an analysis' reasoning; null for an automation's change. */
 		reason?: string | null;
