@@ -2,9 +2,11 @@
 // Conversations API in MessengerSync, the WhatsApp Cloud API in QueueLedger): reading a Graph error
 // out of a response body, telling a request that never reached Meta from one that may have, and
 // which Page-token answers mean "too many calls, wait" (docs/graph-errors.md). Meta quotes the
-// access token in some error messages ("Malformed access token EAAG…"): every text read out of an
-// error body here has the credential's secrets removed (graphRedactorFor), so no caller can carry
-// one into an item, a node error, the database or a webhook answer.
+// access token in some error messages ("Malformed access token EAAG…"): every text of a GraphError
+// (what an item, a node error, the database or a webhook answer may say) has the secrets the call
+// sent removed (graphRedactorFor), so no caller can carry one out of the node. What Meta said, as
+// it said it, is kept apart for telling errors apart only (metaSaid): a redaction never changes
+// what an error means.
 import { redactorFor, type Redact, type Secret, type SecretShape } from './redact';
 
 export type { Redact } from './redact';
@@ -19,12 +21,19 @@ export interface GraphError {
 	details?: string;
 }
 
-/** The credential fields Meta may quote; the App ID is not secret, the app access token `{app-id}|{app-secret}` is. */
+/**
+ * The secrets a call sent, the only ones Meta can quote in its answer: the Page or WhatsApp access
+ * token; the app access token `{app-id}|{app-secret}` (appId and appSecret: the App ID is not
+ * secret, the App Secret is); the Webhook Verify Token (sent only to subscribe the app's
+ * webhook). A secret the call did not send is not given: a short one ("token", "window") would eat
+ * Meta's words. `pageId`, not secret either, is never taken for a cut quote of a secret.
+ */
 export interface GraphSecrets {
 	accessToken?: unknown;
 	appSecret?: unknown;
 	appId?: unknown;
 	verifyToken?: unknown;
+	pageId?: unknown;
 }
 
 /**
@@ -38,20 +47,23 @@ export const META_TOKEN_SHAPES: readonly SecretShape[] = [
 	{ pattern: /(?<![A-Za-z0-9])[0-9]{6,20}(?:\||%7C)[A-Za-z0-9_-]{16,}/gi, label: '[app access token]' },
 ];
 
-/** Removes the credential's secrets (and anything shaped like a Meta token) from a text of Meta's. */
-export function graphRedactorFor(credential: GraphSecrets): Redact {
+/** Removes the secrets a call sent (and anything shaped like a Meta token) from a text of Meta's. */
+export function graphRedactorFor(sent: GraphSecrets): Redact {
 	const text = (value: unknown) => (typeof value === 'string' ? value : '');
-	const appId = text(credential.appId).trim();
-	const appSecret = text(credential.appSecret);
+	const appId = text(sent.appId).trim();
+	const appSecret = text(sent.appSecret);
 	const secrets: Secret[] = [
-		{ value: text(credential.accessToken), label: '[access token]' },
+		{ value: text(sent.accessToken), label: '[access token]' },
 		{ value: appSecret, label: '[app secret]' },
-		{ value: text(credential.verifyToken), label: '[verify token]' },
-		...(appId !== '' && appSecret.trim() !== '' ? [{ value: `${appId}|${appSecret}`, label: '[app access token]' }] : []),
+		{ value: text(sent.verifyToken), label: '[verify token]' },
+		// The App ID and the bar are not secret: a cut quote must hold some of the App Secret.
+		...(appId !== '' && appSecret.trim() !== '' ? [{ value: `${appId}|${appSecret}`, label: '[app access token]', publicPrefix: appId.length + 1 }] : []),
 	];
-	// As a query string carries them, too.
-	const encoded = secrets.map(({ value, label }) => ({ value: encodeURIComponent(value), label })).filter(({ value }, index) => value !== secrets[index].value);
-	return redactorFor([...secrets, ...encoded], META_TOKEN_SHAPES);
+	// As a query string carries them, too (the bar as %7C).
+	const encoded = secrets
+		.map(({ value, label, publicPrefix }) => ({ value: encodeURIComponent(value), label, ...(publicPrefix !== undefined && { publicPrefix: encodeURIComponent(value.slice(0, publicPrefix)).length }) }))
+		.filter(({ value }, index) => value !== secrets[index].value);
+	return redactorFor([...secrets, ...encoded], META_TOKEN_SHAPES, [appId, text(sent.pageId).trim()]);
 }
 
 /** A copy of an answer body with every string redacted (for an error that keeps the body). */
@@ -63,9 +75,20 @@ export function redactedBody(body: unknown, redact: Redact, depth = 0): unknown 
 	return Object.fromEntries(Object.entries(body).map(([key, value]) => [redact(key), redactedBody(value, redact, depth + 1)]));
 }
 
+/** What Meta said in each error graphErrorOf read, before the redaction: see metaSaid. */
+const said = new WeakMap<GraphError, string>();
+
+/**
+ * The error's message as Meta wrote it, not redacted: only for telling errors apart (the window
+ * refusal, a refused cursor), never for a text that leaves the node. A copy of the error (spread,
+ * or rebuilt) has none: its redacted message is answered.
+ */
+export const metaSaid = (error: GraphError): string => said.get(error) ?? error.message;
+
 /**
  * The Graph error in a response body, or undefined when the body is not one (e.g. a proxy's HTML
- * page). Every text in it is redacted of the credential's secrets (`redact`: graphRedactorFor).
+ * page). Every text in it is redacted of the secrets the call sent (`redact`: graphRedactorFor);
+ * Meta's own message stays readable through metaSaid, to classify the error.
  */
 export function graphErrorOf(body: unknown, redact: Redact, traceHeader?: unknown): GraphError | undefined {
 	if (typeof body !== 'object' || body === null || !('error' in body)) return undefined;
@@ -78,14 +101,17 @@ export function graphErrorOf(body: unknown, redact: Redact, traceHeader?: unknow
 	const traceId = typeof fields.fbtrace_id === 'string' ? fields.fbtrace_id : typeof traceHeader === 'string' ? traceHeader : undefined;
 	const data = fields.error_data;
 	const details = typeof data === 'object' && data !== null ? (data as Record<string, unknown>).details : undefined;
-	return {
+	const message = typeof fields.message === 'string' ? fields.message : `Graph error ${code}`;
+	const read: GraphError = {
 		code,
 		...(Number.isInteger(subcode) && { subcode }),
-		message: typeof fields.message === 'string' ? redact(fields.message) : `Graph error ${code}`,
+		message: redact(message),
 		...(typeof fields.type === 'string' && { type: redact(fields.type) }),
 		...(traceId !== undefined && { traceId: redact(traceId) }),
 		...(typeof details === 'string' && details !== '' && { details: redact(details) }),
 	};
+	said.set(read, message);
+	return read;
 }
 
 /**

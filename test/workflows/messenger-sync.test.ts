@@ -301,3 +301,20 @@ test('a Graph error that quotes the Page token answers 502 and fails the job wit
 	const rows = await withDb((db) => db.query<{ t: string }>('select row_to_json(j)::text t from public.messenger_sync_jobs j where page_id = $1', [world.pageId]));
 	expect(rows.rows.map((row) => row.t).join('\n')).not.toContain(TOKEN);
 });
+
+// The sync sends the Page token, never the credential's Webhook Verify Token: a short one ("token")
+// is one of Meta's words, and looking for it pointed the answer at the wrong field ("Error
+// validating access [verify token]"). Meta's words stay as they are; a token they quote does not.
+test('a Verify Token that is one of Meta’s words ("token") leaves what Meta said as it said it, and a Page token quoted is still removed', async () => {
+	const meta = 'Error validating access token: The session has been invalidated because the user changed their password.';
+	const withVerifyToken = { ...credentials(), leadflowFacebookPageApi: { ...credentials().leadflowFacebookPageApi, verifyToken: 'token' } };
+	await sims.graph.control.addFault({ effect: { kind: 'graphError', code: 100, message: `${meta} (${TOKEN})` } });
+	try {
+		const run = await runWorkflow(WORKFLOW, { startNode: 'Sync Request', webhook: { method: 'POST', headers: { [KEY.name]: KEY.value }, body: {} }, credentials: withVerifyToken });
+		expect(run.response?.statusCode).toBe(502);
+		expect(expectProblem(run.response?.body, 502)).toMatchObject({ error: `Facebook refused the Conversations request (Graph 100: ${meta} ([access token]))` });
+	} finally {
+		await sims.graph.control.clearFaults();
+	}
+	expect(await jobOf(world.pageId)).toEqual([expect.objectContaining({ status: 'failed', last_error: `Facebook refused the Conversations request (Graph 100: ${meta} ([access token]))` })]);
+});

@@ -3,7 +3,7 @@
 // Every reaction here follows from one fact: a Graph error body means Facebook did not deliver the
 // message, so the follow-up may be tried again unless trying again cannot help. Reading the error
 // out of a response is nodes/shared/graph.ts's (the WhatsApp sends read it the same way).
-import { isPageThrottling, type GraphError } from '../../shared/graph';
+import { isPageThrottling, metaSaid, type GraphError } from '../../shared/graph';
 
 export { graphErrorOf, type GraphError } from '../../shared/graph';
 
@@ -28,7 +28,8 @@ const OUTSIDE_WINDOW_SUBCODE = 2018278;
 const UNAVAILABLE_SUBCODE = 1545041;
 const NO_MATCHING_USER_SUBCODE = 2018001;
 // The subcode of "outside the window" is not confirmed by Meta's current docs, so the message is
-// matched too: a code 10 whose text speaks of the allowed window is the window refusal.
+// matched too: a code 10 whose text speaks of the allowed window is the window refusal. Meta's text
+// as Meta wrote it (metaSaid), never its redacted copy: a redaction must not change an outcome.
 const OUTSIDE_WINDOW_MESSAGE = /outside (of )?(the )?allowed window|24[- ]hour/i;
 
 export function reactionTo(error: GraphError): GraphErrorReaction {
@@ -38,7 +39,7 @@ export function reactionTo(error: GraphError): GraphErrorReaction {
 	// Code 1 is not among them: Meta lists 1 / 1357046 for messages that were all sent although the
 	// answer is an error, so trying again could send twice.
 	if (code === 2 || code === TEMPORARY_SEND_FAILURE) return 'temporary';
-	if (code === 10 && (subcode === OUTSIDE_WINDOW_SUBCODE || OUTSIDE_WINDOW_MESSAGE.test(error.message))) return 'outsideWindow';
+	if (code === 10 && (subcode === OUTSIDE_WINDOW_SUBCODE || OUTSIDE_WINDOW_MESSAGE.test(metaSaid(error)))) return 'outsideWindow';
 	// 551 means "person not available" with or without its usual subcode.
 	if (code === 551 || subcode === UNAVAILABLE_SUBCODE) return 'unavailable';
 	if (code === 100 && subcode === NO_MATCHING_USER_SUBCODE) return 'noMatchingUser';

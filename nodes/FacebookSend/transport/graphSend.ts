@@ -22,7 +22,7 @@ export interface GraphTarget {
 	pageId: string;
 	/** The credential as n8n decrypted it for this batch (the token never leaves this file). */
 	credential?: { id: string; name: string; data: ICredentialDataDecryptedObject };
-	/** Removes the credential's secrets from Graph's error texts (Meta quotes the token in some). */
+	/** Removes the access token the call sends from Graph's error texts (Meta quotes the token in some). */
 	redact: Redact;
 }
 
@@ -100,7 +100,8 @@ export async function readGraphTarget(context: IExecuteFunctions): Promise<Graph
 		baseUrl: String(credentials.baseUrl || 'https://graph.facebook.com').replace(/\/+$/, ''),
 		version: String(credentials.graphApiVersion || 'v25.0').replace(/^\/+|\/+$/g, ''),
 		pageId,
-		redact: graphRedactorFor(credentials),
+		// The call sends the access token (and appsecret_proof), never the App Secret or the Verify Token.
+		redact: graphRedactorFor({ accessToken: credentials.accessToken, pageId }),
 		...(reference?.id && { credential: { id: reference.id, name: reference.name, data: credentials as ICredentialDataDecryptedObject } }),
 	};
 }

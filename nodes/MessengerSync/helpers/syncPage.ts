@@ -28,7 +28,7 @@
 import { randomUUID } from 'node:crypto';
 import { NodeApiError, NodeOperationError, sleep, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, type JsonObject } from 'n8n-workflow';
 import type { MessengerEvent, SyncJob, SyncPageResult } from '../../shared/contract';
-import { graphRedactorFor, isPageThrottling, type GraphError } from '../../shared/graph';
+import { graphRedactorFor, isPageThrottling, metaSaid, type GraphError } from '../../shared/graph';
 import { FACEBOOK_CREDENTIAL, conversationsQuery, readConversations, readMessages, type GraphAnswer, type GraphTarget } from '../transport/graph';
 import { asNodeError, SettingRefusedError } from '../../shared/per-item';
 import { readCheckedOptions, readCheckedParameter, type OptionWhy } from '../../shared/checked-options';
@@ -202,11 +202,12 @@ async function readTarget(context: IExecuteFunctions): Promise<GraphTarget> {
 	}
 	const base = String(credentials.baseUrl || 'https://graph.facebook.com').replace(/\/+$/, '');
 	const version = String(credentials.graphApiVersion || 'v25.0').replace(/^\/+|\/+$/g, '');
-	return { root: `${base}/${version}`, pageId, redact: graphRedactorFor(credentials) };
+	// The calls send the access token (and appsecret_proof), never the App Secret or the Verify Token.
+	return { root: `${base}/${version}`, pageId, redact: graphRedactorFor({ accessToken: credentials.accessToken, pageId }) };
 }
 
-/** Graph refused the `after` cursor itself (code 100, e.g. "(#100) The after cursor is not valid"). */
-const refusesCursor = (error: GraphError | undefined) => error?.code === 100 && /cursor|\bafter\b/i.test(error.message);
+/** Graph refused the `after` cursor itself (code 100, e.g. "(#100) The after cursor is not valid"): told by Meta's words, not their redacted copy. */
+const refusesCursor = (error: GraphError | undefined) => error?.code === 100 && /cursor|\bafter\b/i.test(metaSaid(error));
 
 const describe = (error: GraphError) => `Graph ${error.code}${error.subcode ? `/${error.subcode}` : ''}: ${error.message}`;
 

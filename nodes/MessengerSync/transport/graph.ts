@@ -12,7 +12,7 @@ export const FACEBOOK_CREDENTIAL = 'leadflowFacebookPageApi';
 export interface GraphTarget {
 	root: string;
 	pageId: string;
-	/** Removes the credential's secrets from Graph's error texts (Meta quotes the token in some). */
+	/** Removes the access token the calls send from Graph's error texts (Meta quotes the token in some). */
 	redact: Redact;
 }
 

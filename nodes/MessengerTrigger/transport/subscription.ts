@@ -33,8 +33,12 @@ interface Target {
 	appId: string;
 	appSecret: string;
 	verifyToken: string;
-	/** Removes the Page token, the app secret and the app access token from Graph's answers (Meta quotes tokens in some errors). */
-	redact: Redact;
+	/**
+	 * Remove what each call sent from Graph's answers (Meta quotes tokens in some errors): the app's
+	 * calls send the app access token (and, to subscribe, the Verify Token), the Page's the Page token.
+	 * The App ID and Page ID are not secret: Meta's words that quote them keep them.
+	 */
+	redact: { app: Redact; page: Redact };
 }
 
 interface AppSubscription {
@@ -66,7 +70,10 @@ async function targetOf(context: IHookFunctions): Promise<Target> {
 		appId: String(credentials.appId).trim(),
 		appSecret: String(credentials.appSecret),
 		verifyToken: String(credentials.verifyToken),
-		redact: graphRedactorFor({ ...credentials, appId: String(credentials.appId).trim() }),
+		redact: {
+			app: graphRedactorFor({ appId: credentials.appId, appSecret: credentials.appSecret, verifyToken: credentials.verifyToken, pageId: credentials.pageId }),
+			page: graphRedactorFor({ accessToken: credentials.accessToken, appId: credentials.appId, pageId: credentials.pageId }),
+		},
 	};
 }
 
@@ -84,7 +91,7 @@ async function appCall(context: IHookFunctions, target: Target, method: 'GET' | 
 		ignoreHttpStatusErrors: true,
 	};
 	const what = `${method} /{app-id}/subscriptions`;
-	return answerOf(context, target, await reached(context, what, () => context.helpers.httpRequest(options)), what);
+	return answerOf(context, target.redact.app, await reached(context, what, () => context.helpers.httpRequest(options)), what);
 }
 
 /** A call on the Page's subscribed apps, with the Page token (added by the credential). */
@@ -98,7 +105,7 @@ async function pageCall(context: IHookFunctions, target: Target, method: 'GET' |
 		ignoreHttpStatusErrors: true,
 	};
 	const what = `${method} /{page-id}/subscribed_apps`;
-	return answerOf(context, target, await reached(context, what, () => context.helpers.httpRequestWithAuthentication.call(context, FACEBOOK_CREDENTIAL, options)), what);
+	return answerOf(context, target.redact.page, await reached(context, what, () => context.helpers.httpRequestWithAuthentication.call(context, FACEBOOK_CREDENTIAL, options)), what);
 }
 
 /**
@@ -117,11 +124,11 @@ async function reached(context: IHookFunctions, what: string, call: () => Promis
 	}
 }
 
-/** The answer's body, or the refusal as an error whose texts (and the body it keeps) carry no secret of the credential. */
-function answerOf(context: IHookFunctions, target: Target, response: { statusCode: number; body: unknown }, what: string): unknown {
+/** The answer's body, or the refusal as an error whose texts (and the body it keeps) carry no secret the call sent. */
+function answerOf(context: IHookFunctions, redact: Redact, response: { statusCode: number; body: unknown }, what: string): unknown {
 	if (response.statusCode >= 200 && response.statusCode < 300) return response.body;
-	const error = graphErrorOf(response.body, target.redact);
-	throw new NodeApiError(context.getNode(), (redactedBody(response.body, target.redact) ?? {}) as JsonObject, {
+	const error = graphErrorOf(response.body, redact);
+	throw new NodeApiError(context.getNode(), (redactedBody(response.body, redact) ?? {}) as JsonObject, {
 		message: `Facebook refused ${what}: ${error ? `${error.message} (Graph ${error.code}${error.subcode ? `/${error.subcode}` : ''})` : `HTTP ${response.statusCode}`}`,
 		description:
 			error?.code === 190

@@ -87,6 +87,7 @@ export async function readWhatsAppTarget(context: IExecuteFunctions): Promise<Wh
 		baseUrl: String(credentials.baseUrl || 'https://graph.facebook.com').replace(/\/+$/, ''),
 		version: String(credentials.graphApiVersion || 'v25.0').replace(/^\/+|\/+$/g, ''),
 		phoneNumberId,
-		redact: graphRedactorFor(credentials),
+		// The send carries the access token only.
+		redact: graphRedactorFor({ accessToken: credentials.accessToken }),
 	};
 }

@@ -196,6 +196,46 @@ describe('a Graph error that quotes the Page token ("Malformed access token …"
 	});
 });
 
+// Facebook Send sends the access token, never the credential's Webhook Verify Token (only the
+// Messenger Trigger does): a short Verify Token is an ordinary word of Meta's ("window", "token"),
+// and looking for it garbled what Meta said and changed the outcome. Meta's words are kept as they
+// are, the outcome is read from them, and a token they quote is still removed.
+describe('a Verify Token that is one of Meta’s words ("window", "token")', () => {
+	const withVerifyToken = (verifyToken: string) => ({ ...credentials(), leadflowFacebookPageApi: facebookCredential(sims.graph.baseUrl, { verifyToken }) });
+
+	test('Verify Token "window": a 10 "sent outside of allowed window" (no subcode) is still skipped outside_window, in Meta’s words', async () => {
+		const meta = '(#10) This message is sent outside of allowed window.';
+		const batch = await readyContacts({ count: 1 });
+		await sims.graph.control.addFault({ match: { recipient: batch.psids[0] }, effect: graphError(10, undefined, meta) });
+
+		const run = await runSend(batch.items, parameters, withVerifyToken('window'));
+
+		expect(run.failed).toEqual([]);
+		expect(run.skipped[0].send).toMatchObject({ outcome: 'skipped', reason: 'outside_window', code: 10, message: meta });
+		expect(await firstState(batch)).toMatchObject({ current_stage: 'skipped', skip_reason: 'outside_window' });
+		expect((await ledgerOf(batch.ruleId)).map((row) => row.status)).toEqual(['released']);
+	});
+
+	test('Verify Token "token": a 100 is recorded as Meta said it, and the Page token it quotes is still removed', async () => {
+		const meta = 'Error validating access token: The session has been invalidated because the user changed their password.';
+		const batch = await readyContacts({ count: 2 });
+		await sims.graph.control.addFault({ match: { recipient: batch.psids[0] }, effect: graphError(100, undefined, meta) });
+		await sims.graph.control.addFault({ match: { recipient: batch.psids[1] }, effect: graphError(100, undefined, `Malformed access token ${PAGE_TOKEN}`) });
+
+		const run = await runSend(batch.items, SEQUENTIAL, withVerifyToken('token'));
+
+		expect(run.failed.map((item) => item.send)).toEqual([
+			expect.objectContaining({ outcome: 'failed', code: 100, message: meta }),
+			expect.objectContaining({ outcome: 'failed', code: 100, message: 'Malformed access token [access token]' }),
+		]);
+		const { rows } = await withDb((db) =>
+			db.query<{ id: string; error_message: string }>('select id, error_message from public.ai_automation_contact_states where id = any($1::uuid[])', [batch.stateIds]),
+		);
+		expect(batch.stateIds.map((id) => rows.find((row) => row.id === id)?.error_message)).toEqual([`Graph 100: ${meta}`, 'Graph 100: Malformed access token [access token]']);
+		expect(JSON.stringify(run.failed)).not.toContain(PAGE_TOKEN);
+	});
+});
+
 test('no answer within the timeout: send_uncertain, guard kept, and the next run does not resend', async () => {
 	const batch = await readyContacts({ count: 1 });
 	await sims.graph.control.addFault({ match: { recipient: batch.psids[0] }, effect: { kind: 'timeout', holdMs: 3000 } });

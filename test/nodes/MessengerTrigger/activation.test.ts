@@ -274,6 +274,17 @@ describe('the subscription at Meta (Subscribe on Activation)', () => {
 		expect(pageError).not.toContain(APP_SECRET);
 	});
 
+	// The App ID is not secret, and Meta names it when the app cannot be read: a cut quote of the app
+	// access token must hold some of the App Secret, so the App ID alone is left for the reader.
+	it('a refusal that names the App ID keeps it', async () => {
+		const page = await connectedPage();
+		const meta = (id: string) => `Unsupported get request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`;
+		await sims.graph.control.addFault({ match: { path: '/subscriptions' }, effect: { kind: 'graphError', code: 100, subcode: 33, message: meta(APP_ID) } });
+		const app = await activate(page.creds, { subscribe: true });
+		expect(app).toEqual({ called: REFUSED, error: expect.objectContaining({ message: `Facebook refused GET /{app-id}/subscriptions: ${meta(APP_ID)} (Graph 100/33)` }) });
+		expect(inspect(lastActivationError, { depth: 20, showHidden: true })).not.toContain(APP_SECRET);
+	});
+
 	it('deactivating leaves a subscription that no longer sends to this workflow’s URL', async () => {
 		const page = await connectedPage();
 		expect(await activate(page.creds, { subscribe: true })).toEqual({ called: SUBSCRIBED });
