@@ -1,7 +1,8 @@
 // claim ("Start Automation"): takes up to N due WhatsApp messages in one database call (queue_claim:
 // queued or failed items whose time has come, inside their owner's sending hours, or claimed items
 // whose lease ran out before Send began them; FOR UPDATE SKIP LOCKED, so workers running at once
-// never take the same item), each held under this run's worker name until Complete reports it. A
+// never take the same item), each held under this run's worker name until Complete reports it: the
+// Worker Name option (or n8n), the execution id and a random suffix, so no two runs share one. A
 // claimed item Send began (it may have been delivered) whose lease ran out is never taken again: the
 // database ends it dead, uncertain, for the owner to judge. One output item per message,
 // with what the sender needs (phone, message with its placeholders filled) and the worker name.
@@ -15,7 +16,7 @@ import { callRpc } from '../../shared/supabase';
 import { readWholeNumber, textProblem } from '../../shared/valid-input';
 import { readCheckedOptions } from '../../shared/checked-options';
 import { inOwnerField } from '../helpers/caller-fields';
-import { defaultWorker, OWNER_FIELD, ownerProperty, readOptionalOwner } from '../helpers/common';
+import { OWNER_FIELD, ownerProperty, readOptionalOwner, WORKER_PREFIX_MAX, workerName } from '../helpers/common';
 
 /** Its options; Lease (Seconds) is checked against its range whoever gives it (nodes/shared/checked-options.ts). */
 const OPTIONS: INodeProperties = optionsCollection([
@@ -32,7 +33,7 @@ const OPTIONS: INodeProperties = optionsCollection([
 		name: 'worker',
 		type: 'string',
 		default: '',
-		description: 'The name the messages are held under (empty: n8n-, the execution ID and a random suffix). Complete must report with the same name; every output item carries it as worker.',
+		description: 'The start of the name the messages are held under: the execution ID and a random suffix are always added (empty: n8n), so two runs never hold a message under the same name. Complete must report with the name Claim puts on every output item as worker.',
 	},
 ]);
 
@@ -56,16 +57,19 @@ interface ClaimGroup {
 	itemIndexes: number[];
 }
 
-function readArgs(context: IExecuteFunctions, itemIndex: number, fallbackWorker: string): QueueClaimArgs {
+function readArgs(context: IExecuteFunctions, itemIndex: number, workers: Map<string, string>): QueueClaimArgs {
 	const options = readCheckedOptions<{ leaseSeconds: number; worker?: string }>(context, itemIndex, OPTIONS, {
 		leaseSeconds: 'It is how long this run holds the messages before another run may take them back (10 s to a day).',
 	});
-	const worker = String(options.worker ?? '').trim() || fallbackWorker;
-	const problem = textProblem(worker, { kind: 'token', min: 1, max: 200 });
+	const prefix = String(options.worker ?? '').trim();
+	const problem = prefix === '' ? undefined : textProblem(prefix, { kind: 'token', min: 1, max: WORKER_PREFIX_MAX });
 	// A setting of the node's Options (queue-run leaves it empty), not the request's: its failed item names it.
 	if (problem) {
 		throw new SettingRefusedError(context.getNode(), `Worker Name ${problem}`, { itemIndex, description: 'Use a short name without spaces, or leave it empty.' }, { displayName: 'Worker Name', parameter: 'options.worker' });
 	}
+	// One name per prefix in this execution of the node: its items asking for the same claim share one call.
+	const worker = workers.get(prefix) ?? workerName(context, prefix);
+	workers.set(prefix, worker);
 	return {
 		p_worker: worker,
 		// 1 to 1,000 (an expression escapes the editor's bounds); empty (an agent's $fromAI left blank): 50.
@@ -86,10 +90,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const items = this.getInputData();
 	const groups = new Map<string, ClaimGroup>();
 	const output: INodeExecutionData[] = [];
-	const fallbackWorker = defaultWorker(this);
+	const workers = new Map<string, string>();
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
-			const args = readArgs(this, itemIndex, fallbackWorker);
+			const args = readArgs(this, itemIndex, workers);
 			const key = JSON.stringify(args);
 			const group = groups.get(key) ?? { args, itemIndexes: [] };
 			group.itemIndexes.push(itemIndex);

@@ -12,8 +12,9 @@ import type { SendResult } from '../../shared/contract';
 import { parameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
-import { isControl, isLineBreak, textProblem, UUID } from '../../shared/valid-input';
+import { textProblem, UUID } from '../../shared/valid-input';
 import { BATCH, invalid } from '../helpers/common';
+import { reportedError, sendResult } from '../helpers/sendReport';
 
 const properties: INodeProperties[] = [
 	{
@@ -66,17 +67,6 @@ interface Report {
 	result: SendResult;
 }
 
-/** One line of at most `max` characters (code points), control characters as spaces: what the database keeps of a send's error. */
-function clip(text: string, max: number): string {
-	const characters = [...text]
-		.filter((character) => !(character.length === 1 && character.charCodeAt(0) >= 0xd800 && character.charCodeAt(0) <= 0xdfff))
-		.map((character) => {
-			const code = character.codePointAt(0) ?? 0;
-			return isControl(code) || isLineBreak(code) ? ' ' : character;
-		});
-	return characters.slice(0, max).join('').trim() || 'No message';
-}
-
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function readError(context: IExecuteFunctions, raw: unknown, itemIndex: number): SendResult['error'] {
@@ -90,17 +80,7 @@ function readError(context: IExecuteFunctions, raw: unknown, itemIndex: number):
 	}
 	if (value === undefined || value === null || value === '') return null;
 	if (!isRecord(value)) throw invalid(context, itemIndex, 'Error must be an object {code, message}', 'Map the error Send returns, e.g. {{ $json.error }}.');
-	const text = typeof value.message === 'string' && value.message.trim() !== '' ? value.message.trim() : 'No message';
-	// Meta's details (error_data.details) say more than its title: kept with it.
-	const details = typeof value.details === 'string' && value.details.trim() !== '' ? ` (${value.details.trim()})` : '';
-	const message = clip(`${text}${details}`, 2000);
-	const retryAfter = Number(value.retry_after_seconds);
-	return {
-		code: value.code === undefined || value.code === null || value.code === '' ? null : clip(String(value.code), 100),
-		message,
-		permanent: value.permanent === true,
-		...(Number.isInteger(retryAfter) && retryAfter > 0 && { retry_after_seconds: retryAfter }),
-	};
+	return reportedError(value);
 }
 
 function readReport(context: IExecuteFunctions, read: ReturnType<typeof parameterReader>, itemIndex: number): Report {
@@ -116,11 +96,7 @@ function readReport(context: IExecuteFunctions, read: ReturnType<typeof paramete
 	const messageId = String(read('messageId', itemIndex, '') ?? '').trim();
 	if (outcome === 'sent' && !messageId) throw invalid(context, itemIndex, 'A sent message needs its Message ID', 'Map the message_id Send returns, e.g. {{ $json.message_id }}.');
 	const error = outcome === 'sent' ? null : readError(context, read('error', itemIndex, null), itemIndex);
-	return {
-		itemIndex,
-		worker,
-		result: { item_id: itemId.toLowerCase(), outcome: outcome as SendResult['outcome'], message_id: messageId || null, error: outcome === 'failed' ? (error ?? { message: 'Failed without an error message' }) : error },
-	};
+	return { itemIndex, worker, result: sendResult(itemId, outcome as SendResult['outcome'], messageId, error) };
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

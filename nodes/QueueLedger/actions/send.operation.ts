@@ -18,9 +18,18 @@
 // earlier groups whose send it let go: those are reported by Complete only after the last group,
 // and a slow Meta (groups × the timeout) could
 // otherwise outlast their lease, after which any run's Claim ends them dead, `uncertain`, and
-// Complete is refused (already_completed) even for a message Meta accepted.
+// Complete is refused (already_completed) even for a message Meta accepted. The lease asked is never
+// shorter than the Timeout plus SEND_MARGIN_SECONDS: a message stays held for the whole of its own
+// send (a Lease of 5 s with a Meta answering in 8 s let the next Claim end a message Meta accepted
+// dead, `uncertain`), and the earlier groups' are renewed whenever their lease would not outlast
+// the next group's send.
+// A cancelled execution (Stop, the workflow's timeout) runs no node after Send, so Complete would
+// never record what Send did: Send sends nothing more and records every message itself through
+// queue_complete (sent with its wamid, failed, uncertain for a request n8n cut short on the stop, or
+// released: back in the queue) before it returns, as Complete would (helpers/sendReport.ts builds the same report, so
+// Complete run after it records nothing twice).
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import type { QueueMessage } from '../../shared/contract';
+import type { QueueMessage, SendResult } from '../../shared/contract';
 import { parameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { mapWithConcurrency } from '../../shared/pool';
@@ -32,6 +41,8 @@ import { invalid } from '../helpers/common';
 import { readMessage } from '../helpers/messages';
 import { notAttempted, outcomeOf, type BatchStop, type SendOutcome } from '../helpers/sendResults';
 import { releaseBeforeReporting, type ClaimedMessage } from '../helpers/releaseClaimed';
+import { reportedError, sendResult } from '../helpers/sendReport';
+import { BATCH } from '../helpers/common';
 import { readWhatsAppTarget, sendMessage, type WhatsAppTarget } from '../transport/whatsapp';
 
 /** Its options, read from the first item and checked against their ranges whoever gives them (nodes/shared/checked-options.ts). */
@@ -50,7 +61,7 @@ const OPTIONS: INodeProperties = optionsCollection([
 		type: 'number',
 		typeOptions: { minValue: 5, maxValue: 86400 },
 		default: 300,
-		description: 'How long each message stays held for this run from just before it is sent (checked and renewed for every group of Parallel Sends, with the earlier groups\' messages, until Complete reports them): a message another run claimed meanwhile, or whose lead was taken over, is not sent',
+		description: 'How long each message stays held for this run from just before it is sent (checked and renewed for every group of Parallel Sends, with the earlier groups\' messages, until Complete reports them): a message another run claimed meanwhile, or whose lead was taken over, is not sent. Never less than the Timeout plus 30 seconds, so a message stays held however slow Meta is.',
 	},
 	{
 		displayName: 'Timeout (Ms)',
@@ -188,7 +199,11 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	// their leases was set: once a third of the lease has passed since, a group's call renews them
 	// all, so they are still held when Complete reports them (and a long run renews each a few times
 	// per lease, not once per group).
-	const leaseMs = options.leaseSeconds * 1000;
+	const leaseSeconds = sendLeaseSeconds(options);
+	const leaseMs = leaseSeconds * 1000;
+	// Renewed once a third of the lease has passed, or sooner when what is left of it would not
+	// outlast the next group's send and the margin after it.
+	const renewAfterMs = Math.min(leaseMs / 3, leaseMs - options.timeoutMs - SEND_MARGIN_SECONDS * 1000);
 	const begun = new Map<string, { ids: Set<string>; leasedAt: number }>();
 	for (let start = 0; start < jobs.length; start += concurrency) {
 		const group = jobs.slice(start, start + concurrency);
@@ -206,11 +221,11 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const now = Date.now();
 				const mine = begun.get(worker) ?? { ids: new Set<string>(), leasedAt: now };
 				begun.set(worker, mine);
-				const renew = mine.ids.size > 0 && now - mine.leasedAt >= leaseMs / 3;
+				const renew = mine.ids.size > 0 && now - mine.leasedAt >= renewAfterMs;
 				const renewed = renew ? [...mine.ids].filter((id) => !asked.has(id)) : [];
 				try {
 					for (const batch of beginSendCalls(ids, renewed)) {
-						const rows = await callRpc(this, 'queue_begin_send', { p_worker: worker, p_item_ids: batch, p_lease_seconds: options.leaseSeconds });
+						const rows = await callRpc(this, 'queue_begin_send', { p_worker: worker, p_item_ids: batch, p_lease_seconds: leaseSeconds });
 						// Only the group's answers decide; an earlier message no longer held has gone out already.
 						for (const row of rows) {
 							if (!asked.has(row.item_id)) continue;
@@ -240,6 +255,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		});
 		results.forEach((outcome, index) => (outcomes[start + index] = outcome));
 	}
+	// Cancelled: n8n runs no node after this one, so nothing would record what it did.
+	if (cancelSignal?.aborted) await recordCancelled(this, jobs, outcomes);
 	jobs.forEach((job, index) => {
 		output.push({
 			json: { item_id: job.itemId, worker: job.worker, lead_id: items[job.itemIndex].json.lead_id ?? null, phone: job.phone, ...outcomes[index] } as unknown as IDataObject,
@@ -247,6 +264,43 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		});
 	});
 	return [output];
+}
+
+/** What the lease asked of queue_begin_send keeps beyond a send's Timeout: the time to report it (Complete, its retries). */
+export const SEND_MARGIN_SECONDS = 30;
+
+/** The lease asked: the Lease option, never less than the Timeout plus the margin (at most a day, as the database takes). */
+export function sendLeaseSeconds(options: { leaseSeconds: number; timeoutMs: number }): number {
+	return Math.min(86400, Math.max(options.leaseSeconds, Math.ceil(options.timeoutMs / 1000) + SEND_MARGIN_SECONDS));
+}
+
+/**
+ * Records every message's outcome through queue_complete (one call per worker and 1,000), as
+ * Complete would, when the execution was cancelled: sent with its wamid (the lead contacted), failed
+ * (due again, or dead), released (back to queued, the attempt given back). A message without a worker
+ * name Complete would refuse is left out. When the call fails, its messages stay claimed until
+ * their lease ends (those whose send began then end dead, uncertain); the failure is logged.
+ */
+async function recordCancelled(context: IExecuteFunctions, jobs: Job[], outcomes: SendOutcome[]): Promise<void> {
+	const byWorker = new Map<string, SendResult[]>();
+	jobs.forEach((job, index) => {
+		const { outcome, message_id: messageId, error } = outcomes[index];
+		if (!job.worker) return;
+		const result = sendResult(job.itemId, outcome, messageId, outcome === 'sent' || !error ? null : reportedError(error));
+		byWorker.set(job.worker, [...(byWorker.get(job.worker) ?? []), result]);
+	});
+	for (const [worker, results] of byWorker) {
+		for (let start = 0; start < results.length; start += BATCH) {
+			const batch = results.slice(start, start + BATCH);
+			try {
+				await callRpc(context, 'queue_complete', { p_worker: worker, p_results: batch });
+			} catch (error) {
+				context.logger.warn(
+					`Send was cancelled and could not record ${batch.length} message(s) of worker ${worker} (${error instanceof Error ? error.message : String(error)}): they stay claimed until their lease ends`,
+				);
+			}
+		}
+	}
 }
 
 /** The most item ids queue_begin_send takes in one call. */

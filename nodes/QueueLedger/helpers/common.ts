@@ -137,13 +137,20 @@ export function dayRangeProperties(what: string, optional = false): INodePropert
 
 /**
  * The name a claim is held under; Complete must report with the same one (Claim puts it on every
- * item as `worker`). Unique beyond this n8n: execution ids are unique within one n8n database only,
- * so two n8n instances on one Supabase would otherwise share names and complete each other's claims.
- * Made once per execution of the node.
+ * item as `worker`): the prefix (Claim's Worker Name option; `n8n` when it is empty), the execution
+ * id and a random suffix, always. Unique beyond this n8n: execution ids are unique within one n8n
+ * database only, so two n8n instances on one Supabase would otherwise share names and complete each
+ * other's claims. Unique whatever the option says: the database tells the run holding a message by
+ * this name alone (queue_begin_send, queue_complete), so two runs under one name (a fixed Worker
+ * Name, before 5 December 2026) could both send a message whose first run's lease ran out before
+ * its send began, and the second's report was refused. Made once per execution of the node.
  */
-export function defaultWorker(context: IExecuteFunctions): string {
-	return `n8n-${context.getExecutionId() ?? 'manual'}-${randomBytes(6).toString('hex')}`;
+export function workerName(context: IExecuteFunctions, prefix = ''): string {
+	return `${prefix || 'n8n'}-${context.getExecutionId() ?? 'manual'}-${randomBytes(6).toString('hex')}`;
 }
+
+/** The longest Worker Name (the prefix) Claim takes: with the execution id and the suffix, the name stays within the database's 200 characters. */
+export const WORKER_PREFIX_MAX = 100;
 
 /** The most rows the Data API answers at once, so the most items one database call takes. */
 export const BATCH = 1000;

@@ -280,19 +280,21 @@ test('Complete is refused for a worker that does not hold the message; a report 
 	const { owner } = await dueQueue(1);
 	const claim = await runQueue([{}], { resource: 'message', operation: 'claim', limit: 10, ownerUserId: owner, options: { worker: 'worker-a' } });
 	const [message] = claim.outputs[0];
-	expect(message.worker).toBe('worker-a');
+	// The Worker Name option starts the name; the execution id and a random suffix follow.
+	expect(message.worker).toMatch(/^worker-a-\d+-[0-9a-f]{12}$/);
+	const worker = String(message.worker);
 	const report = { item_id: message.item_id, outcome: 'sent', message_id: 'wamid.TEST-1' };
 
 	const other = await runQueue([{ ...report, worker: 'worker-b' }], { resource: 'message', operation: 'complete' });
 	expect(other.outputs[0]).toEqual([expect.objectContaining({ accepted: false, reason: 'not_held', status: 'claimed' })]);
 
-	const first = await runQueue([{ ...report, worker: 'worker-a' }], { resource: 'message', operation: 'complete' });
+	const first = await runQueue([{ ...report, worker }], { resource: 'message', operation: 'complete' });
 	expect(first.outputs[0]).toEqual([expect.objectContaining({ accepted: true, status: 'sent' })]);
 	const ledger = await ledgerOf(owner);
-	const twice = await runQueue([{ ...report, worker: 'worker-a' }], { resource: 'message', operation: 'complete' });
+	const twice = await runQueue([{ ...report, worker }], { resource: 'message', operation: 'complete' });
 	expect(twice.outputs[0]).toEqual([expect.objectContaining({ accepted: true, reason: null, status: 'sent' })]);
 	// Another message id, or another worker: refused.
-	const other2 = await runQueue([{ ...report, message_id: 'wamid.TEST-2', worker: 'worker-a' }, { ...report, worker: 'worker-b' }], { resource: 'message', operation: 'complete' });
+	const other2 = await runQueue([{ ...report, message_id: 'wamid.TEST-2', worker }, { ...report, worker: 'worker-b' }], { resource: 'message', operation: 'complete' });
 	expect(other2.outputs[0]).toEqual([
 		expect.objectContaining({ accepted: false, reason: 'already_completed', status: 'sent' }),
 		expect.objectContaining({ accepted: false, reason: 'already_completed', status: 'sent' }),
@@ -308,8 +310,8 @@ test('Complete retried (Retry On Fail) after the answer to a call the database r
 		const claim = await runQueue([{}], { resource: 'message', operation: 'claim', limit: 10, ownerUserId: owner, options: { worker: 'worker-r' } });
 		const [a, b] = claim.outputs[0];
 		const reports = [
-			{ item_id: a.item_id, worker: 'worker-r', outcome: 'sent', message_id: 'wamid.LOST-ANSWER' },
-			{ item_id: b.item_id, worker: 'worker-r', outcome: 'failed', error: { code: '131000', message: 'Something went wrong' } },
+			{ item_id: a.item_id, worker: a.worker, outcome: 'sent', message_id: 'wamid.LOST-ANSWER' },
+			{ item_id: b.item_id, worker: b.worker, outcome: 'failed', error: { code: '131000', message: 'Something went wrong' } },
 		];
 		counter.loseNextAnswers('/rpc/queue_complete', 1);
 
@@ -347,9 +349,9 @@ test('a report the database refuses (the same message twice) is named by its ite
 	const claim = await runQueue([{}], { resource: 'message', operation: 'claim', limit: 10, ownerUserId: owner, options: { worker: 'worker-a' } });
 	const [first, second] = claim.outputs[0];
 	const reports = [
-		{ item_id: first.item_id, worker: 'worker-a', outcome: 'sent', message_id: 'wamid.TEST-1' },
-		{ item_id: first.item_id, worker: 'worker-a', outcome: 'sent', message_id: 'wamid.TEST-1' },
-		{ item_id: second.item_id, worker: 'worker-a', outcome: 'sent', message_id: 'wamid.TEST-2' },
+		{ item_id: first.item_id, worker: first.worker, outcome: 'sent', message_id: 'wamid.TEST-1' },
+		{ item_id: first.item_id, worker: first.worker, outcome: 'sent', message_id: 'wamid.TEST-1' },
+		{ item_id: second.item_id, worker: second.worker, outcome: 'sent', message_id: 'wamid.TEST-2' },
 	];
 	const refusal = `queue_complete failed: item 1 (p_results[1]).item_id: item ${String(first.item_id)} is listed twice (also p_results[0])`;
 	const stopped = await runQueue(reports, { resource: 'message', operation: 'complete' });

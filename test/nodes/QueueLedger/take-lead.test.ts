@@ -32,7 +32,7 @@ test('taking a lead whose message a worker holds: cancelled at once, the worker\
 	]);
 	expect(await leadStatus(lead.leadId)).toBe('human_controlled');
 
-	const complete = await runQueue([{ item_id: message.item_id, worker: 'worker-a', outcome: 'sent', message_id: 'wamid.IN-FLIGHT' }], { resource: 'message', operation: 'complete' });
+	const complete = await runQueue([{ item_id: message.item_id, worker: message.worker, outcome: 'sent', message_id: 'wamid.IN-FLIGHT' }], { resource: 'message', operation: 'complete' });
 	expect(complete.outputs[0]).toEqual([expect.objectContaining({ accepted: false, reason: 'cancelled', status: 'cancelled' })]);
 	expect(await messagesOf(owner)).toEqual([expect.objectContaining({ status: 'cancelled', message_id: null })]);
 	const ledger = (await ledgerOf(owner)).filter((row) => row.item_id === message.item_id);
