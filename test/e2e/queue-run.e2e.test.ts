@@ -112,7 +112,7 @@ test('in real n8n: Run Now sends the owner\'s due messages on WhatsApp, records 
 
 	const first = await n8n.callWebhook('leadflow/queue/run', { method: 'POST', headers: headers(owner), body: {} });
 	expect(first.statusCode).toBe(200);
-	expect(first.body).toEqual({ claimed: 3, sent: 2, failed: 0, dead: 1, released: 0, refused: 0, errors: [{ code: '131026', count: 1 }] });
+	expect(first.body).toEqual({ claimed: 3, sent: 2, failed: 0, dead: 1, released: 0, cancelled: 0, refused: 0, errors: [{ code: '131026', count: 1 }] });
 	const delivered = await sentTo(phones);
 	expect(delivered.map((message) => [message.to, message.phoneNumberId, message.text]).sort()).toEqual(
 		[
@@ -138,7 +138,7 @@ test('in real n8n: Run Now sends the owner\'s due messages on WhatsApp, records 
 
 	const second = await n8n.callWebhook('leadflow/queue/run', { method: 'POST', headers: headers(owner), body: {} });
 	expect(second.statusCode).toBe(200);
-	expect(second.body).toEqual({ claimed: 0, sent: 0, failed: 0, dead: 0, released: 0, refused: 0, errors: [] });
+	expect(second.body).toEqual({ claimed: 0, sent: 0, failed: 0, dead: 0, released: 0, cancelled: 0, refused: 0, errors: [] });
 	expect(await sentTo(phones)).toHaveLength(2);
 
 	// Read as every owner, this would claim every owner's due messages: refused, nothing claimed.
@@ -200,6 +200,7 @@ test('in real n8n: a refused WhatsApp token (190) fails the run visibly: Run Now
 		failed: 0,
 		dead: 0,
 		released: 2,
+		cancelled: 0,
 		refused: 0,
 		errors: [{ code: 'invalid_token', count: 2 }],
 	});

@@ -42,7 +42,7 @@ test('a phone corrected after Prepare: the message goes to the corrected number;
 	await sims.graph.control.clearWhatsAppMessages();
 
 	const run = await runNow(owner);
-	expect(run.response?.body).toEqual({ claimed: 2, sent: 2, failed: 0, dead: 0, released: 0, refused: 0, errors: [] });
+	expect(run.response?.body).toEqual({ claimed: 2, sent: 2, failed: 0, dead: 0, released: 0, cancelled: 0, refused: 0, errors: [] });
 	const delivered = (await sims.graph.control.whatsappMessages()).map((m) => ({ to: m.to, text: m.text }));
 	expect(delivered.sort((a, b) => String(a.text).localeCompare(String(b.text)))).toEqual([{ to: corrected, text: 'Hi Ann!' }, { to: ann.phone, text: 'Hi Carl!' }]);
 	expect(await leadStatus(ann.leadId)).toBe('contacted');
@@ -56,7 +56,7 @@ test('a phone removed after Prepare: nothing is sent, the lead waits in the back
 	await sims.graph.control.clearWhatsAppMessages();
 
 	const run = await runNow(owner);
-	expect(run.response?.body).toEqual({ claimed: 0, sent: 0, failed: 0, dead: 0, released: 0, refused: 0, errors: [] });
+	expect(run.response?.body).toEqual({ claimed: 0, sent: 0, failed: 0, dead: 0, released: 0, cancelled: 0, refused: 0, errors: [] });
 	expect(await sims.graph.control.whatsappMessages()).toEqual([]);
 	expect((await messagesOf(owner)).map((row) => row.status)).toEqual(['cancelled']);
 	expect(await leadStatus(bob.leadId)).toBe('new');

@@ -95,6 +95,7 @@ test('a refused WhatsApp token (190): the schedule ends in error with what to do
 		failed: 0,
 		dead: 0,
 		released: 3,
+		cancelled: 0,
 		refused: 0,
 		errors: [{ code: 'invalid_token', count: 3 }],
 	});
@@ -146,6 +147,7 @@ test('queue_begin_send failing: the schedule ends in error saying so, Run Now an
 			failed: 0,
 			dead: 0,
 			released: 3,
+			cancelled: 0,
 			refused: 0,
 			errors: [{ code: 'not_checked', count: 3 }],
 		});
@@ -198,7 +200,7 @@ test('Send failing as a node (no valid Phone Number ID) gives the messages back:
 
 	const fixed = await runNow(owner);
 	expect(fixed.response?.statusCode).toBe(200);
-	expect(fixed.response?.body).toEqual({ claimed: 3, sent: 3, failed: 0, dead: 0, released: 0, refused: 0, errors: [] });
+	expect(fixed.response?.body).toEqual({ claimed: 3, sent: 3, failed: 0, dead: 0, released: 0, cancelled: 0, refused: 0, errors: [] });
 	expect(await sims.graph.control.whatsappMessages()).toHaveLength(3);
 }, 120_000);
 

@@ -38,7 +38,7 @@ test('Run Now sends the owner\'s due messages over WhatsApp and answers with the
 	const first = await runNow({ 'X-Leadflow-Owner': owner });
 	expect(first.error).toBeUndefined();
 	expect(first.response?.statusCode).toBe(200);
-	expect(first.response?.body).toEqual({ claimed: 3, sent: 2, failed: 0, dead: 1, released: 0, refused: 0, errors: [{ code: '131026', count: 1 }] });
+	expect(first.response?.body).toEqual({ claimed: 3, sent: 2, failed: 0, dead: 1, released: 0, cancelled: 0, refused: 0, errors: [{ code: '131026', count: 1 }] });
 	const delivered = await sims.graph.control.whatsappMessages();
 	expect(delivered.map((one) => one.text).sort()).toEqual([`Hi ${leads[0].name}!`, `Hi ${leads[1].name}!`]);
 	expect((await messagesOf(owner)).map((row) => row.status).sort()).toEqual(['dead', 'sent', 'sent']);
@@ -46,7 +46,7 @@ test('Run Now sends the owner\'s due messages over WhatsApp and answers with the
 
 	const second = await runNow({ 'X-Leadflow-Owner': owner });
 	expect(second.response?.statusCode).toBe(200);
-	expect(second.response?.body).toEqual({ claimed: 0, sent: 0, failed: 0, dead: 0, released: 0, refused: 0, errors: [] });
+	expect(second.response?.body).toEqual({ claimed: 0, sent: 0, failed: 0, dead: 0, released: 0, cancelled: 0, refused: 0, errors: [] });
 	expect(await sims.graph.control.whatsappMessages()).toHaveLength(2);
 });
 
@@ -99,7 +99,7 @@ test('a Supabase blip on Record Outcomes is retried: the messages sent are recor
 		});
 		expect(run.error).toBeUndefined();
 		expect(blip.calls()).toBe(2);
-		expect(run.response?.body).toEqual({ claimed: 2, sent: 2, failed: 0, dead: 0, released: 0, refused: 0, errors: [] });
+		expect(run.response?.body).toEqual({ claimed: 2, sent: 2, failed: 0, dead: 0, released: 0, cancelled: 0, refused: 0, errors: [] });
 	} finally {
 		await blip.stop();
 	}
