@@ -3,6 +3,7 @@
 // of the address as soon as it is read) or typed into the key form, kept in memory only and sent as
 // a header, never in a query string. n8n serves webhook pages sandboxed (an opaque origin): nothing
 // here uses cookies or storage, and every request is a CORS request n8n answers.
+import { lostAnswer, noTaggedContactInWords, notDone, requeueMayHaveBeenDone, triggerMayHaveRun } from './answers';
 import { claimReasonInWords, contactReasonInWords, failedToRequeue, formatDuration, formatNumber, formatRelative, reasonInWords, requeuedInWords, statusInWords } from './format';
 import { fragmentWithout, parseFragment } from './fragment';
 import { initPipeline } from './pipeline';
@@ -10,7 +11,7 @@ import { initQueue } from './queue';
 import { initRules } from './rules';
 import { onSearchInput, type TabContext } from './tab';
 
-interface Rule { id: string; name: string; enabled: boolean }
+interface Rule { id: string; name: string; enabled: boolean; page_id?: string | null }
 interface Contact {
 	conversation_id: string; sender_id: string; sender_name: string | null; contact_status: string; status_reason: string | null;
 	stop_reason: string | null; due_at: string | null; follow_up_count: number; current_stage: string | null; matching_tags: string[];
@@ -152,6 +153,12 @@ function render(element: HTMLElement, html: string) {
 function setLive() {
 	const live = $('live');
 	const text = live.querySelector('.live-text') as HTMLElement;
+	// The Follow-ups tab's own polls: the other tabs say their own state (the Pipeline's last update,
+	// the Queue's indicator), so the header's is shown on this tab only.
+	// While the key form asks for a key (none given, or refused), nothing is connected.
+	const asking = !key || !$('key-form-section').hidden;
+	live.hidden = !asking && $('panel-followups').hidden;
+	if (asking) { live.className = 'live off'; text.textContent = 'Not connected'; return; }
 	if (!state.lastOk) { live.className = 'live'; text.textContent = 'Connecting…'; return; }
 	const stale = !$('panel-followups').hidden && Date.now() - Math.max(state.lastOk, state.shownAt) > STALE_MS;
 	const offline = state.failed || stale;
@@ -200,7 +207,7 @@ function renderMonitor(data: Monitor) {
 	const { rows, total, offset } = data.contacts;
 	const filtered = state.status || state.search;
 	render($('contacts'), rows.length === 0
-		? `<p class="empty">${filtered ? 'No tagged contact matches these filters.' : 'No contact carries this rule\'s tags yet. Tag a conversation and it shows here within 2 seconds.'}</p>`
+		? `<p class="empty">${escape(noTaggedContactInWords(Boolean(filtered), data.rule.page_id))}</p>`
 		: `<table><thead><tr><th>Contact</th><th>Status</th><th>Why / when</th><th>Follow-ups</th><th>Stage</th></tr></thead><tbody>${rows.map((row) => `
 			<tr data-contact="${escape(row.conversation_id)}" data-status="${escape(row.contact_status)}" data-reason="${escape(row.status_reason ?? '')}">
 				<td data-label="Contact"><button class="row-button" type="button" data-key="c-${escape(row.conversation_id)}" data-timeline="${escape(row.conversation_id)}">${escape(row.sender_name ?? row.sender_id)}</button>
@@ -227,6 +234,25 @@ function renderMonitor(data: Monitor) {
 				<td data-label="Message"><div class="preview">${escape(row.generated_message ?? '')}</div>${row.error_code ? `<div class="error">${escape(row.error_code)}: ${escape(row.error_message ?? '')}</div>` : ''}${row.skip_reason ? `<div class="sub">${escape(reasonInWords(row.skip_reason))}</div>` : ''}</td>
 				<td data-label="AI time">${row.generation_ms === null ? '—' : `${formatNumber(row.generation_ms)} ms`}</td>
 			</tr>`).join('')}</tbody></table>`);
+}
+
+/**
+ * Shows another rule (the picker, Monitor on a rule card, #rule=… typed into the address). Trigger
+ * now's and Requeue's words were about the rule shown before: taken away with it.
+ */
+function chooseRule(ruleId: string) {
+	if (ruleId !== state.ruleId) {
+		for (const id of ['trigger-result', 'requeue-result']) {
+			$(id).textContent = '';
+			delete $(id).dataset.sent;
+			delete $(id).dataset.requeued;
+		}
+	}
+	state.ruleId = ruleId;
+	state.addressRule = '';
+	state.addressError = '';
+	state.offset = 0;
+	void poll();
 }
 
 /** A contact that failed and is not due (no retry of its own, or one later): what Requeue makes due now. */
@@ -382,6 +408,8 @@ async function triggerNow() {
 	updateTrigger();
 	delete result.dataset.sent;
 	result.textContent = 'Running…';
+	// Another rule shown meanwhile: its answer is not written beside that rule's button.
+	const shown = () => state.ruleId === ruleId;
 	try {
 		const summary = await api<{
 			claimed: number; sent: number; skipped: number; failed: number; claimReason?: string | null;
@@ -399,6 +427,7 @@ async function triggerNow() {
 			Object.entries(byReason ?? {}).filter(([, n]) => n > 0).map(([reason, n]) => `${formatNumber(n)} ${reasonInWords(reason).toLowerCase()}`);
 		const notClaimed = counts(summary.notClaimedByReason);
 		const skipped = counts(summary.skippedByReason);
+		if (!shown()) return;
 		result.textContent = [
 			`Claimed ${formatNumber(summary.claimed)}, sent ${formatNumber(summary.sent)}, skipped ${formatNumber(summary.skipped)}, failed ${formatNumber(summary.failed)}`,
 			summary.claimReason ? `${claimReasonInWords(summary.claimReason)}${notClaimed.length ? `: ${notClaimed.join('; ')}` : ''}` : '',
@@ -406,8 +435,13 @@ async function triggerNow() {
 		].filter(Boolean).join(' · ');
 		result.dataset.sent = String(summary.sent);
 	} catch (error) {
-		// The run's own message and what to do (an expired Page token, a Gemini credential without a key…).
-		result.textContent = `Trigger failed: ${error instanceof HttpError ? withHint(error) : (error as Error).message}`;
+		if (!shown()) return;
+		const status = error instanceof HttpError ? error.status : undefined;
+		result.textContent = notDone(status, error instanceof HttpError && error.refusal)
+			// The run's own message and what to do (an expired Page token, a Gemini credential without a key…).
+			? `Trigger failed: ${withHint(error as HttpError)}`
+			// No answer, or not the workflow's (a proxy's 504): the run may have happened.
+			: triggerMayHaveRun(lostAnswer(status, (error as Error).message));
 	} finally {
 		state.triggering = false;
 		updateTrigger();
@@ -449,16 +483,22 @@ async function confirmRequeue() {
 	const result = $('requeue-result');
 	delete result.dataset.requeued;
 	result.textContent = 'Requeuing…';
+	const shown = () => state.ruleId === ask.ruleId;
 	try {
 		const answer = await api<{ counts: Record<string, number> }>(`${apiBase}/requeue`, {
 			method: 'POST',
 			headers: { 'Content-Type': 'application/json' },
 			body: JSON.stringify({ ruleId: ask.ruleId, ...(ask.conversationId ? { conversationIds: [ask.conversationId] } : {}), uncertain }),
 		});
+		if (!shown()) return;
 		result.textContent = requeuedInWords(answer.counts);
 		result.dataset.requeued = String(answer.counts.requeued ?? 0);
 	} catch (error) {
-		result.textContent = `Could not requeue: ${error instanceof HttpError ? withHint(error) : (error as Error).message}`;
+		if (!shown()) return;
+		const status = error instanceof HttpError ? error.status : undefined;
+		result.textContent = notDone(status, error instanceof HttpError && error.refusal)
+			? `Could not requeue: ${withHint(error as HttpError)}`
+			: requeueMayHaveBeenDone(lostAnswer(status, (error as Error).message));
 	} finally {
 		state.requeuing = false;
 		updateTrigger();
@@ -467,7 +507,24 @@ async function confirmRequeue() {
 }
 
 /** The tabs, once a key is known (the first key, from the address or the form, builds them). */
-let tabsReady: { selectTab(name: string): void; current(): string } | undefined;
+let tabsReady: { selectTab(name: string): void; current(): string; follow(fragment: Map<string, string>): void } | undefined;
+
+/**
+ * A fragment typed into the address while the page is open: its rule shown (on the Follow-ups tab
+ * unless #tab= names another), its tab selected, its pipeline shown; what it does not name stays.
+ */
+function followAddress(next: Map<string, string>) {
+	const rule = next.get('rule');
+	if (rule) {
+		chooseRule(rule);
+		// As #rule=… when the page opens: let go with its message if it is no rule ID.
+		state.addressRule = rule;
+	}
+	if (!tabsReady) return;
+	tabsReady.follow(next);
+	const tab = next.get('tab') ?? (rule ? 'followups' : undefined);
+	if (tab) tabsReady.selectTab(tab);
+}
 
 function start() {
 	$('key-form').addEventListener('submit', (event) => {
@@ -483,13 +540,7 @@ function start() {
 		if (tabsReady) tabsReady.selectTab(tabsReady.current());
 		else begin();
 	});
-	$('rule-picker').addEventListener('change', (event) => {
-		state.ruleId = (event.target as HTMLSelectElement).value;
-		state.addressRule = '';
-		state.addressError = '';
-		state.offset = 0;
-		void poll();
-	});
+	$('rule-picker').addEventListener('change', (event) => chooseRule((event.target as HTMLSelectElement).value));
 	$('status-filter').addEventListener('change', (event) => {
 		state.status = (event.target as HTMLSelectElement).value;
 		state.offset = 0;
@@ -513,8 +564,13 @@ function start() {
 		const requeue = (event.target as HTMLElement).closest<HTMLElement>('[data-requeue]');
 		if (requeue?.dataset.requeue) openRequeue(requeue.dataset.requeue);
 	});
-	// A new key or rule typed into the address starts again with it.
-	window.addEventListener('hashchange', () => location.reload());
+	// The address's fragment edited: a new key starts the page again with it (the key leaves the
+	// address at once); #rule=, #tab= and #pipeline= are followed in place, the key kept in memory.
+	window.addEventListener('hashchange', () => {
+		const next = parseFragment(location.hash);
+		if (next.has('key')) { location.reload(); return; }
+		followAddress(next);
+	});
 	// The live indicator's "last update" stays true while offline.
 	window.setInterval(setLive, 1000);
 
@@ -529,10 +585,7 @@ function begin() {
 		request,
 		escape,
 		openMonitor: (ruleId) => {
-			state.ruleId = ruleId;
-			state.addressRule = '';
-			state.addressError = '';
-			state.offset = 0;
+			chooseRule(ruleId);
 			selectTab('followups');
 		},
 		keyRefused: () => showKeyForm(KEY_REFUSED),
@@ -550,6 +603,7 @@ function begin() {
 	const tabs = ['followups', 'rules', 'pipeline', 'queue'] as const;
 	let shown: string = tabs[0];
 	function selectTab(name: string) {
+		if (!(tabs as readonly string[]).includes(name)) return;
 		shown = name;
 		for (const tab of tabs) {
 			const button = $(`tab-${tab}`);
@@ -564,6 +618,7 @@ function begin() {
 			state.shownAt = Date.now();
 			void poll();
 		}
+		setLive();
 	}
 	for (const tab of tabs) {
 		$(`tab-${tab}`).addEventListener('click', () => selectTab(tab));
@@ -575,7 +630,7 @@ function begin() {
 			$(`tab-${next}`).focus();
 		});
 	}
-	tabsReady = { selectTab, current: () => shown };
+	tabsReady = { selectTab, current: () => shown, follow: (next) => { for (const panel of Object.values(panels)) panel.follow?.(next); } };
 	const firstTab = fragment.get('tab');
 	selectTab(tabs.find((tab) => tab === firstTab) ?? 'followups');
 	setLive();

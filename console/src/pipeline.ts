@@ -7,6 +7,7 @@
 // that fired) or the refusal's message shows above the board. Times are counted at the database's
 // clock (the answer's generatedAt), not the browser's.
 import { formatDuration, formatNumber, formatRelative, outsideActionsInWords } from './format';
+import { isRefusal, lostAnswer, moveMayHaveBeenDone, notDone } from './answers';
 import { parseFragment } from './fragment';
 import { onSearchInput, type Tab, type TabContext } from './tab';
 
@@ -338,14 +339,22 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 					? `${name(card)} is already in ${answer.stage?.name ?? target.name}.`
 					: `Moved ${name(card)} from ${answer.from_stage?.name ?? 'outside the pipeline'} to ${answer.stage?.name ?? target.name}. `
 						+ (fired === 0 ? 'No automation fired.' : `${formatNumber(fired)} ${fired === 1 ? 'automation' : 'automations'} fired${named.length ? `: ${Array.from(new Set(named)).join(', ')}` : ''}.`);
-			} else {
+			} else if (notDone(status, isRefusal(json))) {
+				// The workflow's own refusal, or n8n's before it ran (a refused key, the webhook not active).
 				moveResult.className = 'move-result error';
 				moveResult.textContent = `${name(card)} was not moved: ${answer.error ?? (status === 403 ? 'the key was refused' : `the move webhook answered ${status}`)}`
 					+ (status === 404 && !answer.error ? ' (is the workflow "Leadflow: move a contact to a stage" active?)' : '');
+			} else {
+				// Not the workflow's answer (a proxy's 502 or 504): the move may have been made.
+				moveResult.className = 'move-result error';
+				moveResult.textContent = moveMayHaveBeenDone(name(card), target.name, lostAnswer(status, ''));
 			}
 		} catch (error) {
+			// No answer at all (the network, a time-out): the move may have been made all the same.
 			moveResult.className = 'move-result error';
-			moveResult.textContent = `${name(card)} was not moved: ${(error as Error).message}`;
+			delete moveResult.dataset.status;
+			moveResult.dataset.card = conversationId;
+			moveResult.textContent = moveMayHaveBeenDone(name(card), target.name, lostAnswer(undefined, (error as Error).message));
 		} finally {
 			state.moving.delete(conversationId);
 			void poll();
@@ -441,6 +450,17 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		hide() {
 			state.shown = false;
 			window.clearTimeout(state.timer);
+		},
+		follow(next) {
+			// #pipeline=… typed into the address: that pipeline, let go with its message if it is none.
+			const pipelineId = next.get('pipeline');
+			if (!pipelineId || pipelineId === state.pipelineId) return;
+			state.pipelineId = pipelineId;
+			state.addressPipeline = pipelineId;
+			addressError.textContent = '';
+			state.paged = { stageId: '', offset: 0 };
+			state.columnsKey = '';
+			if (state.shown) void poll();
 		},
 	};
 }

@@ -7,6 +7,7 @@
 // form draws one key when it opens and sends it with every save of it (the Idempotency-Key header):
 // a save delivered twice (a double click, a retry after a lost answer) creates one rule. A delete
 // delivered twice finds the rule gone (404 { deleted: false }): the page says it was already deleted.
+import { rulePageInWords } from './answers';
 import { formatNumber, reasonInWords } from './format';
 import { missingInFormWords, missingTags, missingTagsInWords } from './rule-tags';
 
@@ -121,6 +122,8 @@ export function initRules(context: RulesContext) {
 			cards.innerHTML = '<div class="empty">No follow-up rules yet: New rule makes one.</div>';
 			return;
 		}
+		/** A Page's name as console_rules lists it (null when the Page is not among them: its ID alone). */
+		const pageName = (pageId: string | null) => (list.pages ?? []).find((one) => one.page_id === pageId)?.name ?? null;
 		cards.innerHTML = list.rules.map((rule) => {
 			const days = rule.active_days.length === 7 ? 'every day' : DAYS.filter(([day]) => rule.active_days.includes(day)).map(([, name]) => name).join(', ');
 			const hours = rule.active_hours_start === rule.active_hours_end ? 'all day' : `${hhmm(rule.active_hours_start)}–${hhmm(rule.active_hours_end)}`;
@@ -132,6 +135,7 @@ export function initRules(context: RulesContext) {
 				<label><input type="checkbox" data-toggle="${escape(rule.id)}"${rule.enabled ? ' checked' : ''}> Enabled</label>
 				<div class="sub" data-field="tags">Tags: ${tags}${without}</div>
 				${missing ? `<p class="missing-tags" data-field="missing-tags" role="note">${escape(missing)}</p>` : ''}
+				<div class="sub" data-field="page">${escape(rulePageInWords(rule.page_id, pageName(rule.page_id)))}</div>
 				<div class="sub" data-field="hours">${escape(hours)} ${escape(rule.time_zone)}, ${escape(days)}</div>
 				<div class="sub" data-field="limits">${formatNumber(rule.daily_limit)} a day · up to ${formatNumber(rule.max_follow_ups)} per contact, ${escape(formatNumber(Number(rule.min_hours_between_follow_ups)))} h apart${rule.stop_on_reply ? ' · stops on reply' : ''}</div>
 				<div class="actions">

@@ -25,6 +25,8 @@ export interface TabContext {
 export interface Tab {
 	show(): void;
 	hide(): void;
+	/** The address's fragment edited while the page is open (#pipeline=…): followed in place. */
+	follow?(fragment: Map<string, string>): void;
 }
 
 /** Calls onSearch with the input's trimmed text once typing pauses for `ms` (each tab's search box). */
