@@ -1,7 +1,7 @@
 // `npm pack` (and so `npm publish`) of a checkout as a new user or a release has it: a copy of the
 // repository's files with no dist/ (git ignores it) but for a file an older build left there. The
-// tarball must hold a fresh build (package.json's `prepack`: `npm run build`, which empties dist/
-// first): every file the `n8n` section of package.json names, the LICENSE, and nothing of the older
+// tarball must hold a fresh build (package.json's `prepack`: dist/ emptied, then `npm run build`):
+// every file the `n8n` section of package.json names, the LICENSE, and nothing of the older
 // build; and the pack must not print the install's "leadflow: installed" line (npm runs `prepare`
 // during a pack too). Here beside the end-to-end tests because the build takes most of a minute.
 import { execFileSync, spawn } from 'node:child_process';

@@ -47,6 +47,14 @@ describe('package.json', () => {
 		expect(license).toContain('THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND');
 	});
 
+	// `npm run build` runs beside things that read dist/ (the e2e tests' and the editor's packs, the
+	// console page an in-process test serves): it writes over the last build and never removes it.
+	// Only a pack (and so a publish) empties dist/ first, so a tarball holds nothing of an older build.
+	it('builds over dist/ without emptying it; npm pack and npm publish empty it, then build', () => {
+		expect(pkg.scripts.build).not.toMatch(/clean-dist|rimraf|\brm\s|rmSync/);
+		expect(pkg.scripts.prepack).toBe('node scripts/clean-dist.js && npm run build');
+	});
+
 	it('declares every package its nodes and credentials load at run time: in dependencies, or in peerDependencies for what n8n provides (n8n-workflow, luxon)', () => {
 		const sources = (dir: string): string[] =>
 			readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((entry) => {
