@@ -67,6 +67,8 @@ async function main() {
 			['first page of 25', { p_user_id: owner, p_limit: 25 }],
 			['status failed, 25', { p_user_id: owner, p_limit: 25, p_status: 'failed' }],
 			['search "Lead 4242"', { p_user_id: owner, p_limit: 25, p_search: 'Lead 4242' }],
+			// A phone as the owner writes it (trunk 0, spaces): +447800004242's digits.
+			['search "07800 004242"', { p_user_id: owner, p_limit: 25, p_search: '07800 004242' }],
 			['page 200 of 25', { p_user_id: owner, p_limit: 25, p_offset: Math.max(0, ROWS - 25) }],
 		];
 		const times = new Map<string, number[]>(variants.map(([label]) => [label, []]));
@@ -96,7 +98,7 @@ async function main() {
 			wholeBytes = size;
 		}
 		console.log(`One owner's day of ${ROWS.toLocaleString('en')} messages (${RUNS} runs each, medians, alternating):`);
-		for (const [label] of variants) console.log(`  console_queue_page, ${label.padEnd(20)} ${median(times.get(label)!).toFixed(1).padStart(7)} ms, ${kb(bytes.get(label)!)}`);
+		for (const [label] of variants) console.log(`  console_queue_page, ${label.padEnd(22)} ${median(times.get(label)!).toFixed(1).padStart(7)} ms, ${kb(bytes.get(label)!)}`);
 		console.log(`  queue_export, the whole day (pages of 1,000)  ${median(whole).toFixed(1).padStart(7)} ms, ${kb(wholeBytes)}`);
 		console.log(`  ratio whole day / first page: ${(median(whole) / median(times.get('first page of 25')!)).toFixed(1)}`);
 
