@@ -5,6 +5,7 @@
 // and the owner in X-Leadflow-Owner, as the owner's app would.
 import { followUpsStoppedInWords, formatDuration, formatNumber, formatRelative, notTakenOverInWords } from './format';
 import { parseFragment } from './fragment';
+import { inZone, openEarlierInWords, takeMayHaveBeenDone, takeNotDone } from './queue-words';
 import { onSearchInput, type Tab, type TabContext } from './tab';
 
 interface QueueRow {
@@ -18,6 +19,8 @@ interface QueueRow {
 interface QueuePage {
 	/** Only when asked (owners=1, the default): the poll asks every 30 s. */
 	owners?: string[];
+	/** With the owners: a label per owner (their Pages' or campaigns' names), null when there is none. */
+	ownerLabels?: Record<string, string | null>;
 	owner: string | null;
 	generatedAt: string;
 	settings?: { time_zone: string; daily_capacity: number; send_from: string; send_until: string; max_attempts: number } | null;
@@ -25,6 +28,8 @@ interface QueuePage {
 	today?: string;
 	day?: string;
 	counts?: Record<string, number>;
+	/** The open messages (queued, sending, failed to retry) of the days before today: the claim still sends them. */
+	earlierOpen?: { total: number; days: Array<{ day: string; open: number }> };
 	rows?: { total: number; offset: number; limit: number; rows: QueueRow[] };
 }
 interface DayMetrics {
@@ -111,6 +116,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		metricsKey: '',
 		metricsAt: 0,
 		owners: [] as string[],
+		ownerLabels: {} as Record<string, string | null>,
 		ownersAt: 0,
 		taking: new Set<string>(),
 	};
@@ -131,6 +137,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			<div id="queue-empty" class="empty" hidden></div>
 			<div id="queue-body" hidden>
 				<p id="queue-day-info" class="sub"></p>
+				<p id="queue-earlier" class="queue-earlier" hidden></p>
 				<div id="queue-counts" class="stages queue-counts"></div>
 				<h2 class="section-title">Metrics of the day</h2>
 				<dl id="queue-metrics" class="totals"></dl>
@@ -173,6 +180,13 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		el('queue-prev').addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE_SIZE); void poll(); });
 		el('queue-next').addEventListener('click', () => { state.offset += PAGE_SIZE; void poll(); });
 		el('queue-export').addEventListener('click', () => void exportCsv());
+		el('queue-earlier').addEventListener('click', (event) => {
+			const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-day]');
+			if (!button?.dataset.day) return;
+			state.day = button.dataset.day;
+			state.offset = 0;
+			void poll();
+		});
 		el('queue-rows').addEventListener('click', (event) => {
 			const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-take]');
 			if (button?.dataset.take) void takeLead(button.dataset.take, button.dataset.name ?? 'the lead', button.classList.contains('stop-follow-ups'), button.dataset.conversation !== 'no');
@@ -221,6 +235,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			const data = await api<QueuePage>(`${context.apiBase}/queue?${query}`);
 			if (data.owners) {
 				state.owners = data.owners;
+				state.ownerLabels = data.ownerLabels ?? {};
 				state.ownersAt = Date.now();
 			}
 			state.lastOk = Date.now();
@@ -312,7 +327,11 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		const ownerBox = el('queue-owner-box');
 		ownerBox.hidden = state.owners.length < 2;
 		const ownerPicker = el<HTMLSelectElement>('queue-owner');
-		render(ownerPicker, state.owners.map((id) => `<option value="${escape(id)}">${escape(id)}</option>`).join(''));
+		// Each owner by their label (their Pages' or campaigns' names), the id beside it and in full on hover.
+		render(ownerPicker, state.owners.map((id) => {
+			const label = state.ownerLabels[id];
+			return `<option value="${escape(id)}" title="${escape(id)}">${escape(label ? `${label} · ${id.slice(0, 8)}…` : id)}</option>`;
+		}).join(''));
 		if (data.owner && ownerPicker.value !== data.owner) ownerPicker.value = data.owner;
 		const exportButton = el<HTMLButtonElement>('queue-export');
 		if (!data.owner || !data.counts || !data.rows || !data.today || !data.day) {
@@ -327,11 +346,20 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		const daySelect = el<HTMLSelectElement>('queue-day');
 		const tomorrow = addDays(data.today, 1);
 		const dayOptions: Array<[string, string]> = [['', `Today (${data.today})`], [tomorrow, `Tomorrow (${tomorrow})`]];
-		if (data.day !== data.today && data.day !== tomorrow) dayOptions.push([data.day, data.day]);
+		// The earlier days with open messages, to show them; and the day shown, whatever it is.
+		const earlier = data.earlierOpen ?? { total: 0, days: [] };
+		for (const { day, open } of earlier.days) dayOptions.push([day, `${day} · ${formatNumber(open)} still open`]);
+		if (data.day !== data.today && data.day !== tomorrow && !earlier.days.some(({ day }) => day === data.day)) dayOptions.push([data.day, data.day]);
 		render(daySelect, dayOptions.map(([value, name]) => `<option value="${value}">${escape(name)}</option>`).join(''));
 		daySelect.value = data.day === data.today ? '' : data.day;
 
 		const counts = data.counts;
+		const earlierBox = el('queue-earlier');
+		earlierBox.hidden = earlier.total === 0;
+		render(earlierBox, earlier.total === 0 ? '' : `${escape(openEarlierInWords(earlier.total))} `
+			+ earlier.days.map(({ day, open }) => (day === data.day
+				? `<span class="shown">${escape(day)} (${formatNumber(open)}, shown)</span>`
+				: `<button type="button" data-day="${escape(day)}" data-key="earlier-${escape(day)}">Show ${escape(day)} (${formatNumber(open)})</button>`)).join(' '));
 		el('queue-empty').hidden = true;
 		el('queue-body').hidden = false;
 		const settings = data.settings;
@@ -344,8 +372,12 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 
 		const { rows, total, offset } = data.rows;
 		const filtered = state.status || state.search;
-		renderRows(el('queue-rows'), rows, settings?.max_attempts, `<p class="empty">${filtered ? 'No message of this day matches these filters.'
-			: counts.total === 0 ? `Nothing is queued for ${data.day === data.today ? 'today' : escape(data.day)}. The evening before, Queue: prepare fills each day from the backlog (new leads with a phone), up to the daily capacity.`
+		const dayName = data.day === data.today ? 'today' : escape(data.day);
+		const otherOpen = earlier.days.filter(({ day }) => day !== data.day).reduce((sum, { open }) => sum + open, 0);
+		renderRows(el('queue-rows'), rows, settings?.max_attempts, data.timeZone, `<p class="empty">${filtered ? 'No message of this day matches these filters.'
+			: counts.total === 0 && otherOpen > 0
+				? `No message was queued for ${dayName}, but ${formatNumber(otherOpen)} from earlier days ${otherOpen === 1 ? 'is' : 'are'} still open: show ${otherOpen === 1 ? 'its day' : 'their days'} above (the claim sends them on top of the day's capacity).`
+			: counts.total === 0 ? `Nothing is queued for ${dayName}. The evening before, Queue: prepare fills each day from the backlog (new leads with a phone), up to the daily capacity.`
 			: 'No more messages on this page.'}</p>`);
 		el('queue-page-info').textContent = total === 0 ? '' : `${formatNumber(offset + 1)}–${formatNumber(offset + rows.length)} of ${formatNumber(total)}`;
 		el<HTMLButtonElement>('queue-prev').disabled = offset === 0;
@@ -353,7 +385,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 	}
 
 	/** A row's cells; its times to the minute, so a row changes only when something in it does. */
-	function rowCells(row: QueueRow, maxAttempts: number | undefined): string {
+	function rowCells(row: QueueRow, maxAttempts: number | undefined, timeZone: string | undefined): string {
 		const name = row.name ?? row.phone;
 		const event = row.last_event;
 		const taken = row.lead_status === 'human_controlled';
@@ -365,8 +397,10 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			<td data-label="Status"><span class="badge q-${escape(row.status)}">${escape(statusName(row.status))}</span>
 				${row.attempts > 0 ? `<div class="sub">attempt ${formatNumber(row.attempts)}${maxAttempts ? ` of ${formatNumber(maxAttempts)}` : ''}</div>` : ''}
 				${row.last_error ? `<div class="error">${escape(row.last_error)}</div>` : ''}</td>
-			<td data-label="Due"><time datetime="${escape(row.scheduled_for)}" title="${escape(new Date(row.scheduled_for).toLocaleString())}">${escape(row.completed_at ? `done ${when(row.completed_at)}` : when(row.scheduled_for))}</time></td>
-			<td data-label="Last event">${event ? `${escape(reasonInWords(event.reason))} <span class="sub">${escape(ACTORS[event.actor] ?? event.actor)} · <time datetime="${escape(event.at)}" title="${escape(new Date(event.at).toLocaleString())}">${escape(when(event.at))}</time></span>` : '—'}</td>
+			<td data-label="Due">${row.completed_at
+				? `<time datetime="${escape(row.completed_at)}" title="${escape(`done ${inZone(row.completed_at, timeZone)}`)}">${escape(`done ${when(row.completed_at)}`)}</time>`
+				: `<time datetime="${escape(row.scheduled_for)}" title="${escape(`due ${inZone(row.scheduled_for, timeZone)}`)}">${escape(when(row.scheduled_for))}</time>`}</td>
+			<td data-label="Last event">${event ? `${escape(reasonInWords(event.reason))} <span class="sub">${escape(ACTORS[event.actor] ?? event.actor)} · <time datetime="${escape(event.at)}" title="${escape(inZone(event.at, timeZone))}">${escape(when(event.at))}</time></span>` : '—'}</td>
 			<td data-label="Take over">${taken
 				? `<span class="taken" tabindex="-1" data-key="take-${escape(row.lead_id)}">Taken over${row.taken_over_at ? ` ${escape(when(row.taken_over_at))}` : ''}</span>`
 				: notToTake && row.conversation_id && !row.follow_ups_stopped
@@ -381,7 +415,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 	 * page's rows change, and moved only when out of place, so a poll neither flickers nor takes the
 	 * focus, the hover or a click in progress from a row that did not change.
 	 */
-	function renderRows(container: HTMLElement, rows: QueueRow[], maxAttempts: number | undefined, empty: string) {
+	function renderRows(container: HTMLElement, rows: QueueRow[], maxAttempts: number | undefined, timeZone: string | undefined, empty: string) {
 		if (rows.length === 0) {
 			render(container, empty);
 			return;
@@ -401,7 +435,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			tr.dataset.lead = row.lead_id;
 			tr.dataset.status = row.status;
 			tr.dataset.leadStatus = row.lead_status;
-			render(tr, rowCells(row, maxAttempts));
+			render(tr, rowCells(row, maxAttempts, timeZone));
 			const expected: Element | null = previous ? previous.nextElementSibling : tbody.firstElementChild;
 			if (expected !== tr) tbody.insertBefore(tr, expected);
 			previous = tr;
@@ -441,11 +475,14 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 								: ''),
 					);
 				}
-			} else {
+			} else if (takeNotDone(status, json)) {
 				say(`Could not ${stopping ? 'stop follow-ups for' : 'take over'} ${name}: ${answer?.error ?? `the server answered ${status}`}`, 'error');
+			} else {
+				say(takeMayHaveBeenDone(name, stopping, `the server answered ${status}`), 'error');
 			}
 		} catch (error) {
-			say(`Could not ${stopping ? 'stop follow-ups for' : 'take over'} ${name}: ${(error as Error).message}`, 'error');
+			// No answer (the network, a time-out): the take may have been done before it was lost.
+			say(takeMayHaveBeenDone(name, stopping, (error as Error).message), 'error');
 		} finally {
 			state.taking.delete(leadId);
 			state.metricsKey = '';

@@ -1,0 +1,36 @@
+// The Queue tab's words where the page cannot simply show a row: the open messages of earlier days,
+// a Take Lead whose answer was lost (it may have been done: never reported as not done), and an
+// instant in the owner's time zone with the zone named. No DOM: unit tested in
+// test/console/queue-words.test.ts.
+import { formatNumber } from './format';
+
+/**
+ * Whether a Take Lead's answer says it was not done: the workflow's own refusal (`{ status, error }`),
+ * or n8n's before the workflow runs (401/403 a refused key, 404 a webhook not registered). No answer
+ * (`status` undefined), a proxy's 502/504 or a 500 that is not the workflow's may come after the take.
+ */
+export function takeNotDone(status: number | undefined, json: unknown): boolean {
+	if (status === undefined) return false;
+	const body = json as { status?: unknown; error?: unknown } | null | undefined;
+	return (typeof body?.status === 'number' && typeof body.error === 'string') || status === 401 || status === 403 || status === 404;
+}
+
+/** An instant as the owner reads it: in the queue's time zone, the zone named ("5 Dec 2026, 14:05 Europe/London"). */
+export function inZone(iso: string, timeZone: string | undefined): string {
+	const zone = timeZone || 'UTC';
+	try {
+		return `${new Date(iso).toLocaleString(undefined, { timeZone: zone, dateStyle: 'medium', timeStyle: 'short' })} ${zone}`;
+	} catch {
+		// A zone the browser does not know: UTC, said so.
+		return `${new Date(iso).toLocaleString(undefined, { timeZone: 'UTC', dateStyle: 'medium', timeStyle: 'short' })} UTC`;
+	}
+}
+
+/** "17 messages from earlier days are still open (…)": the open messages of days before today. */
+export const openEarlierInWords = (total: number) =>
+	`${formatNumber(total)} message${total === 1 ? '' : 's'} from earlier days ${total === 1 ? 'is' : 'are'} still open (queued, sending or failed to retry: the claim still sends ${total === 1 ? 'it' : 'them'}):`;
+
+/** Take Lead with no answer of its own: the lead may have been taken (its messages cancelled). */
+export const takeMayHaveBeenDone = (name: string, stopping: boolean, why: string) =>
+	`No answer to ${stopping ? 'Stop follow-ups' : 'Take Lead'} for ${name} (${why}): it may have been done. `
+	+ `The row, read again now, shows it: press it again only if ${name} is not ${stopping ? 'shown with follow-ups stopped' : 'taken over'}.`;

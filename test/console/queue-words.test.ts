@@ -1,0 +1,36 @@
+// The console Queue tab's words (console/src/queue-words.ts): a Take Lead whose answer was lost is
+// never reported as not done (only the workflow's own refusal, or n8n's before the workflow runs,
+// is); an instant is shown in the owner's time zone with the zone named, not the browser's; the open
+// messages of earlier days are counted in words. The page itself: test/e2e/console-queue-open.e2e.test.ts.
+import { inZone, openEarlierInWords, takeMayHaveBeenDone, takeNotDone } from '../../console/src/queue-words';
+
+test('Take Lead: only the workflow\'s refusal or n8n\'s 401/403/404 says "not done"; no answer, a proxy\'s 502/504 or a bare 500 may have been done', () => {
+	expect(takeNotDone(400, { status: 400, error: 'Unknown body field "x"', field: 'x' })).toBe(true);
+	expect(takeNotDone(404, { status: 404, error: 'There is no lead with ID …' })).toBe(true);
+	expect(takeNotDone(500, { status: 500, error: 'The database could not be reached', hint: null })).toBe(true);
+	expect(takeNotDone(403, undefined)).toBe(true);
+	expect(takeNotDone(undefined, undefined)).toBe(false);
+	expect(takeNotDone(504, '<html>504 Gateway Time-out</html>')).toBe(false);
+	expect(takeNotDone(502, undefined)).toBe(false);
+	expect(takeNotDone(500, { message: 'Error in workflow' })).toBe(false);
+	const words = takeMayHaveBeenDone('Ana', false, 'Failed to fetch');
+	expect(words).toBe('No answer to Take Lead for Ana (Failed to fetch): it may have been done. The row, read again now, shows it: press it again only if Ana is not taken over.');
+	expect(words).not.toMatch(/Could not/);
+	expect(takeMayHaveBeenDone('Ana', true, 'the server answered 504')).toMatch(/^No answer to Stop follow-ups for Ana \(the server answered 504\): it may have been done\./);
+});
+
+test('an instant is shown in the owner\'s zone with the zone named, whatever the zone of the machine', () => {
+	const iso = '2026-12-05T23:30:00.000Z';
+	const expected = (zone: string) => `${new Date(iso).toLocaleString(undefined, { timeZone: zone, dateStyle: 'medium', timeStyle: 'short' })} ${zone}`;
+	expect(inZone(iso, 'Asia/Tokyo')).toBe(expected('Asia/Tokyo'));
+	expect(inZone(iso, 'Asia/Tokyo')).toMatch(/Dec 6, 2026.* 8:30.*AM Asia\/Tokyo$|6 Dec 2026.* 08:30 Asia\/Tokyo$/);
+	expect(inZone(iso, 'America/Los_Angeles')).toMatch(/ America\/Los_Angeles$/);
+	expect(inZone(iso, 'America/Los_Angeles')).toContain('3:30');
+	expect(inZone(iso, undefined)).toBe(expected('UTC'));
+	expect(inZone(iso, 'Not/AZone')).toBe(expected('UTC'));
+});
+
+test('the open messages of earlier days in words', () => {
+	expect(openEarlierInWords(17)).toBe('17 messages from earlier days are still open (queued, sending or failed to retry: the claim still sends them):');
+	expect(openEarlierInWords(1)).toBe('1 message from earlier days is still open (queued, sending or failed to retry: the claim still sends it):');
+});
