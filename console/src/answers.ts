@@ -2,6 +2,7 @@
 // proxy's 502/504, a time-out) may have been done on the server, so it is never reported as not
 // done; and a rule that follows up one Page says so wherever it shows nobody. No DOM: unit tested in
 // test/console/answers.test.ts.
+import { formatNumber } from './format';
 
 /** The workflow's own refusal: `{ status, error }` as the console's and the shipped webhooks answer it. */
 export function isRefusal(json: unknown): boolean {
@@ -46,11 +47,17 @@ export const pageInWords = (pageId: string, name?: string | null) => (name ? `${
  * The Follow-ups tab's empty list of tagged contacts. A rule of one Page counts only that Page's
  * contacts: the words say so, so that "nobody" is never read as "nobody carries these tags".
  */
-export function noTaggedContactInWords(filtered: boolean, pageId: string | null | undefined, pageName?: string | null): string {
+export function noTaggedContactInWords(
+	filtered: boolean, pageId: string | null | undefined, pageName?: string | null, onOtherPages?: number | null,
+): string {
 	if (filtered) return 'No tagged contact matches these filters.';
 	if (pageId) {
+		// The monitor's count of the owner's contacts carrying the tags on their other Pages (taggedOnOtherPages).
+		const elsewhere = onOtherPages
+			? ` ${formatNumber(onOtherPages)} ${onOtherPages === 1 ? 'contact carries them' : 'contacts carry them'} on the owner's other Pages.`
+			: '';
 		return `No contact on Page ${pageInWords(pageId, pageName)} carries this rule's tags: this rule follows up only that Page `
-			+ '(Rules → Edit → Facebook Page). A conversation of that Page tagged shows here within 2 seconds.';
+			+ `(Rules → Edit → Facebook Page).${elsewhere} A conversation of that Page tagged shows here within 2 seconds.`;
 	}
 	return 'No contact carries this rule\'s tags yet. Tag a conversation and it shows here within 2 seconds.';
 }

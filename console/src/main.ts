@@ -32,6 +32,8 @@ interface Monitor {
 	stages?: Stage[];
 	contacts?: { total: number; offset: number; limit: number; rows: Contact[] };
 	activeContacts?: Active[];
+	/** A rule of one Page: the owner's contacts carrying its tags on their other Pages (null: a rule of every Page). */
+	taggedOnOtherPages?: number | null;
 }
 
 const PAGE_SIZE = 50;
@@ -207,7 +209,7 @@ function renderMonitor(data: Monitor) {
 	const { rows, total, offset } = data.contacts;
 	const filtered = state.status || state.search;
 	render($('contacts'), rows.length === 0
-		? `<p class="empty">${escape(noTaggedContactInWords(Boolean(filtered), data.rule.page_id))}</p>`
+		? `<p class="empty">${escape(noTaggedContactInWords(Boolean(filtered), data.rule.page_id, null, data.taggedOnOtherPages))}</p>`
 		: `<table><thead><tr><th>Contact</th><th>Status</th><th>Why / when</th><th>Follow-ups</th><th>Stage</th></tr></thead><tbody>${rows.map((row) => `
 			<tr data-contact="${escape(row.conversation_id)}" data-status="${escape(row.contact_status)}" data-reason="${escape(row.status_reason ?? '')}">
 				<td data-label="Contact"><button class="row-button" type="button" data-key="c-${escape(row.conversation_id)}" data-timeline="${escape(row.conversation_id)}">${escape(row.sender_name ?? row.sender_id)}</button>

@@ -41,6 +41,12 @@ describe('a rule of one Page', () => {
 			'No contact on Page 104857600067890 carries this rule\'s tags: this rule follows up only that Page (Rules → Edit → Facebook Page). A conversation of that Page tagged shows here within 2 seconds.',
 		);
 		expect(noTaggedContactInWords(false, '104857600067890', 'Course sales page')).toContain('on Page Course sales page (104857600067890) carries');
+		// Where they wait: the monitor's count of them on the owner's other Pages.
+		expect(noTaggedContactInWords(false, '104857600067890', null, 1200)).toBe(
+			'No contact on Page 104857600067890 carries this rule\'s tags: this rule follows up only that Page (Rules → Edit → Facebook Page). 1,200 contacts carry them on the owner\'s other Pages. A conversation of that Page tagged shows here within 2 seconds.',
+		);
+		expect(noTaggedContactInWords(false, '104857600067890', null, 1)).toContain(' 1 contact carries them on the owner\'s other Pages.');
+		expect(noTaggedContactInWords(false, '104857600067890', null, 0)).not.toContain('other Pages');
 		// Every Page of the owner: nobody carries the tags at all.
 		expect(noTaggedContactInWords(false, null)).toBe('No contact carries this rule\'s tags yet. Tag a conversation and it shows here within 2 seconds.');
 		expect(noTaggedContactInWords(true, '104857600067890')).toBe('No tagged contact matches these filters.');

@@ -81,7 +81,7 @@ test('a rule of the owner\'s other Page says it follows up only that Page, where
 	await page.locator('#monitor:not([hidden])').waitFor({ timeout: 15_000 });
 	await page.locator('#contacts .empty').waitFor({ timeout: 15_000 });
 	expect(await page.locator('#contacts .empty').textContent()).toBe(
-		`No contact on Page ${OTHER_PAGE} carries this rule's tags: this rule follows up only that Page (Rules → Edit → Facebook Page). A conversation of that Page tagged shows here within 2 seconds.`,
+		`No contact on Page ${OTHER_PAGE} carries this rule's tags: this rule follows up only that Page (Rules → Edit → Facebook Page). 15 contacts carry them on the owner's other Pages. A conversation of that Page tagged shows here within 2 seconds.`,
 	);
 	// The seed's rule (same tags, the owner's first Page) lists its contacts: they wait there.
 	await page.locator('#rule-picker').selectOption(seed.ruleId);
