@@ -6,7 +6,7 @@
 // queued", and shows that day, with its Take Lead; a phone typed as people write it ("07853 724011")
 // finds the lead; the owner picker names the owner by their Page; each time on hover is in the
 // owner's zone, named, and a done message's is when it was done; a Take Lead whose answer is lost
-// says it may have been done, and the row shows it taken. The browser runs in another zone than the
+// says it may have been done, and the row shows it taken (these two on a second owner's today). The browser runs in another zone than the
 // owner's; nothing here reads the machine's date or time zone.
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
@@ -29,6 +29,8 @@ let n8n: RunningN8n;
 let browser: Browser;
 let page: Page;
 let owner: string;
+/** A second owner, of the same zone, whose today has messages (one sent): times and Take Lead are checked on its rows. */
+let second: string;
 let zone: string;
 let yesterday: string;
 let today: string;
@@ -50,13 +52,17 @@ beforeAll(async () => {
 	const dayBefore = new Date(dbNow.getTime() - 2 * 86_400_000).toISOString();
 	const yesterdayNoon = new Date(dbNow.getTime() - 86_400_000).toISOString();
 	await prepare(owner, dayBefore);
-	const [first, second] = await claim('w-open-e2e', owner, yesterdayNoon, 2);
-	await complete('w-open-e2e', [sent(first), failed(second)], yesterdayNoon);
+	const [first, secondDue] = await claim('w-open-e2e', owner, yesterdayNoon, 2);
+	await complete('w-open-e2e', [sent(first), failed(secondDue)], yesterdayNoon);
 	({ yesterday, today } = await withDb(async (db) => (await db.query<{ yesterday: string; today: string }>(
 		`select to_char((now() at time zone $1)::date - 1, 'YYYY-MM-DD') as yesterday, to_char((now() at time zone $1)::date, 'YYYY-MM-DD') as today`, [zone])).rows[0]));
 	await withDb((db) => db.query(`insert into public.messenger_pages (page_id, user_id, name) values ($1, $2, $3)`, [`77${Date.now()}`, owner, pageName]));
-	// A second owner with a queue, so that the picker shows.
-	await createOwner();
+	// A second owner whose today was prepared yesterday; one of its two due by now sent.
+	second = await createOwner({ time_zone: zone, daily_capacity: 3, send_from: '09:00', send_until: '17:00' });
+	await addLeads(['Today Eve', 'Today Fay', 'Today Gus'].map((name, i) => ({ user_id: second, name, phone: `+1415556${String(Date.now() % 1000).padStart(3, '0')}${i}`, source: 'test', lead_score: 90 - i })));
+	await prepare(second, yesterdayNoon);
+	const [done] = await claim('w-open-e2e', second, dbNow.toISOString(), 1);
+	await complete('w-open-e2e', [sent(done)], dbNow.toISOString());
 
 	n8n = await startN8n({
 		workflows: ['workflows/leadflow-console.json', 'workflows/queue-actions.json'],
@@ -74,9 +80,21 @@ afterAll(async () => {
 	await n8n?.stop();
 });
 
-const dayRows = (day: string) =>
+const dayRows = (day: string, of = owner) =>
 	withDb(async (db) => (await db.query<{ id: string; lead_id: string; status: string; scheduled_for: Date; completed_at: Date | null }>(
-		'select id, lead_id, status, scheduled_for, completed_at from public.whatsapp_message_queue where user_id = $1 and day = $2 order by scheduled_for, id', [owner, day])).rows);
+		'select id, lead_id, status, scheduled_for, completed_at from public.whatsapp_message_queue where user_id = $1 and day = $2 order by scheduled_for, id', [of, day])).rows);
+
+/** The second owner's today, picked in the Owner picker (the page as it opens on the first owner). */
+async function showSecondOwner() {
+	const rows = await dayRows(today, second);
+	expect(rows.map((row) => row.status).sort()).toEqual(['queued', 'queued', 'sent']);
+	// No search or status left from a test before (one that failed midway included).
+	if (await page.inputValue('#queue-search') !== '') await page.fill('#queue-search', '');
+	if (await page.inputValue('#queue-status') !== '') await page.selectOption('#queue-status', '');
+	if (await page.inputValue('#queue-owner') !== second) await page.selectOption('#queue-owner', second);
+	await page.waitForFunction((ids) => Array.from(document.querySelectorAll('#queue-rows tr[data-item]')).map((row) => row.dataset.item).join() === ids, rows.map((row) => row.id).join());
+	return rows;
+}
 
 test('an empty today says how many messages of earlier days are still open, not "Nothing is queued"; their day shows them, with Take Lead', async () => {
 	const rows = await dayRows(yesterday);
@@ -118,7 +136,7 @@ test('the owner picker names the owner by their Page, the id kept on hover', asy
 });
 
 test('times on hover are in the owner\'s zone, named; a done message shows when it was done', async () => {
-	const rows = await dayRows(yesterday);
+	const rows = await showSecondOwner();
 	const inZone = (at: Date) => `${at.toLocaleString('en-US', { timeZone: zone, dateStyle: 'medium', timeStyle: 'short' })} ${zone}`;
 	const cell = (id: string) => page.$eval(`tr[data-item="${id}"] td[data-label="Due"] time`, (time) => ({ text: time.textContent, title: (time as unknown as { title: string }).title, at: (time as unknown as { dateTime: string }).dateTime }));
 	const done = rows.find((row) => row.status === 'sent')!;
@@ -131,7 +149,7 @@ test('times on hover are in the owner\'s zone, named; a done message shows when 
 });
 
 test('Take Lead whose answer is lost says it may have been done, and the row shows the lead taken', async () => {
-	const queued = (await dayRows(yesterday)).find((row) => row.status === 'queued')!;
+	const queued = (await showSecondOwner()).find((row) => row.status === 'queued')!;
 	let answered = 0;
 	await page.route('**/webhook/leadflow/leads/*/take', async (route) => {
 		const response = await route.fetch();
@@ -142,7 +160,7 @@ test('Take Lead whose answer is lost says it may have been done, and the row sho
 	await page.waitForFunction(() => /^No answer/.test(document.getElementById('queue-message')?.textContent ?? ''));
 	expect(answered).toBe(200);
 	const message = await page.textContent('#queue-message');
-	expect(message).toMatch(/^No answer to Take Lead for Open (Bo|Cy|Di) \(.+\): it may have been done\. The row, read again now, shows it/);
+	expect(message).toMatch(/^No answer to Take Lead for Today (Fay|Gus) \(.+\): it may have been done\. The row, read again now, shows it/);
 	expect(message).not.toMatch(/Could not/);
 	await page.waitForSelector(`tr[data-lead="${queued.lead_id}"][data-lead-status="human_controlled"]`);
 	expect((await withDb((db) => db.query<{ status: string }>('select status from public.leads where id = $1', [queued.lead_id]))).rows[0].status).toBe('human_controlled');
