@@ -2,7 +2,8 @@
 // queued or failed items whose time has come, inside their owner's sending hours, or claimed items
 // whose lease ran out before Send began them; FOR UPDATE SKIP LOCKED, so workers running at once
 // never take the same item), each held under this run's worker name until Complete reports it: the
-// Worker Name option (or n8n), the execution id and a random suffix, so no two runs share one. A
+// Worker Name option (or n8n), the execution id and a hash of this n8n's instance id, so no two
+// runs share one, and Send and Complete given the bare Worker Name rebuild it in the same run. A
 // claimed item Send began (it may have been delivered) whose lease ran out is never taken again: the
 // database ends it dead, uncertain, for the owner to judge. One output item per message,
 // with what the sender needs (phone, message with its placeholders filled) and the worker name.
@@ -16,7 +17,7 @@ import { callRpc } from '../../shared/supabase';
 import { readWholeNumber, textProblem } from '../../shared/valid-input';
 import { readCheckedOptions } from '../../shared/checked-options';
 import { inOwnerField } from '../helpers/caller-fields';
-import { OWNER_FIELD, ownerProperty, readOptionalOwner, WORKER_PREFIX_MAX, workerName } from '../helpers/common';
+import { OWNER_FIELD, ownerProperty, readOptionalOwner, WORKER_MAX, workerName } from '../helpers/common';
 
 /** Its options; Lease (Seconds) is checked against its range whoever gives it (nodes/shared/checked-options.ts). */
 const OPTIONS: INodeProperties = optionsCollection([
@@ -33,7 +34,7 @@ const OPTIONS: INodeProperties = optionsCollection([
 		name: 'worker',
 		type: 'string',
 		default: '',
-		description: 'The start of the name the messages are held under: the execution ID and a random suffix are always added (empty: n8n), so two runs never hold a message under the same name. Complete must report with the name Claim puts on every output item as worker.',
+		description: 'The start of the name the messages are held under: the execution ID and a suffix for this n8n are always added (empty: n8n), so two runs never hold a message under the same name; a name longer than fits the database\'s 200 characters with them is cut. Every output item carries the full name as worker; Send and Complete given this same Worker Name in the same run find it too.',
 	},
 ]);
 
@@ -62,14 +63,24 @@ function readArgs(context: IExecuteFunctions, itemIndex: number, workers: Map<st
 		leaseSeconds: 'It is how long this run holds the messages before another run may take them back (10 s to a day).',
 	});
 	const prefix = String(options.worker ?? '').trim();
-	const problem = prefix === '' ? undefined : textProblem(prefix, { kind: 'token', min: 1, max: WORKER_PREFIX_MAX });
+	const problem = prefix === '' ? undefined : textProblem(prefix, { kind: 'token', min: 1, max: WORKER_MAX });
 	// A setting of the node's Options (queue-run leaves it empty), not the request's: its failed item names it.
 	if (problem) {
 		throw new SettingRefusedError(context.getNode(), `Worker Name ${problem}`, { itemIndex, description: 'Use a short name without spaces, or leave it empty.' }, { displayName: 'Worker Name', parameter: 'options.worker' });
 	}
 	// One name per prefix in this execution of the node: its items asking for the same claim share one call.
-	const worker = workers.get(prefix) ?? workerName(context, prefix);
-	workers.set(prefix, worker);
+	let worker = workers.get(prefix);
+	if (worker === undefined) {
+		const made = workerName(context, prefix);
+		worker = made.name;
+		workers.set(prefix, worker);
+		// Up to 200 characters were taken before the execution id and suffix were added: a longer name is cut to fit, not refused.
+		if (made.cut) {
+			const warning = `Claim's Worker Name is ${[...prefix].length} characters: it was cut to fit, with the execution ID and suffix, within the database's ${WORKER_MAX}; the messages are held as ${worker}.`;
+			context.logger.warn(`Leadflow Queue Ledger: ${warning}`);
+			context.addExecutionHints({ type: 'warning', location: 'outputPane', message: `${warning} Send and Complete given the same Worker Name find it; a shorter name is easier to read.` });
+		}
+	}
 	return {
 		p_worker: worker,
 		// 1 to 1,000 (an expression escapes the editor's bounds); empty (an agent's $fromAI left blank): 50.

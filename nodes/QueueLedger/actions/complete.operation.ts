@@ -13,7 +13,7 @@ import { parameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { textProblem, UUID } from '../../shared/valid-input';
-import { BATCH, invalid } from '../helpers/common';
+import { BATCH, heldWorker, invalid } from '../helpers/common';
 import { reportedError, sendResult } from '../helpers/sendReport';
 
 const properties: INodeProperties[] = [
@@ -31,7 +31,7 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '={{ $json.worker }}',
 		required: true,
-		description: 'The name the message was claimed under (Claim and Send put it on every item as worker)',
+		description: 'The name the message was claimed under (Claim and Send put it on every item as worker). Claim\'s own Worker Name typed in is taken as that name; any other is refused.',
 	},
 	{
 		displayName: 'Outcome',
@@ -89,6 +89,7 @@ function readReport(context: IExecuteFunctions, read: ReturnType<typeof paramete
 	const worker = String(read('worker', itemIndex, '') ?? '').trim();
 	const workerProblem = textProblem(worker, { kind: 'token', min: 1, max: 200 });
 	if (workerProblem) throw invalid(context, itemIndex, `Worker Name ${worker ? workerProblem : 'is empty'}`, 'Map the worker name Claim puts on every item, e.g. {{ $json.worker }}.');
+	const held = heldWorker(context, itemIndex, worker, context.getInputData()[itemIndex]?.json.worker);
 	const outcome = String(read('outcome', itemIndex, '') ?? '').trim();
 	if (!(OUTCOMES as readonly string[]).includes(outcome)) {
 		throw invalid(context, itemIndex, `Outcome "${outcome}" is not one of sent, failed, released`, 'Map the outcome Send returns, e.g. {{ $json.outcome }}.');
@@ -96,7 +97,7 @@ function readReport(context: IExecuteFunctions, read: ReturnType<typeof paramete
 	const messageId = String(read('messageId', itemIndex, '') ?? '').trim();
 	if (outcome === 'sent' && !messageId) throw invalid(context, itemIndex, 'A sent message needs its Message ID', 'Map the message_id Send returns, e.g. {{ $json.message_id }}.');
 	const error = outcome === 'sent' ? null : readError(context, read('error', itemIndex, null), itemIndex);
-	return { itemIndex, worker, result: sendResult(itemId, outcome as SendResult['outcome'], messageId, error) };
+	return { itemIndex, worker: held, result: sendResult(itemId, outcome as SendResult['outcome'], messageId, error) };
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

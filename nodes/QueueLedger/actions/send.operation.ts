@@ -37,7 +37,7 @@ import { optionsCollection } from '../../shared/properties';
 import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
 import { callRpc } from '../../shared/supabase';
 import { E164, UUID } from '../../shared/valid-input';
-import { invalid } from '../helpers/common';
+import { heldWorker, invalid } from '../helpers/common';
 import { readMessage } from '../helpers/messages';
 import { notAttempted, outcomeOf, type BatchStop, type SendOutcome } from '../helpers/sendResults';
 import { releaseBeforeReporting, type ClaimedMessage } from '../helpers/releaseClaimed';
@@ -115,7 +115,7 @@ const properties: INodeProperties[] = [
 		name: 'worker',
 		type: 'string',
 		default: '={{ $json.worker }}',
-		description: 'The name the message was claimed under, passed on to Complete (Claim puts it on every item)',
+		description: 'The name the message was claimed under, passed on to Complete: Claim puts it on every item as worker. Claim\'s own Worker Name typed in is taken as that name; any other is refused.',
 	},
 	OPTIONS,
 ];
@@ -157,7 +157,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				if (!UUID.test(itemId)) {
 					throw invalid(this, itemIndex, `The queue item ID "${itemId}" is not a UUID`, 'Map the item_id Claim returns with each message, e.g. {{ $json.item_id }}.');
 				}
-				const worker = String(read('worker', itemIndex, '') ?? '').trim();
+				const worker = heldWorker(this, itemIndex, String(read('worker', itemIndex, '') ?? '').trim(), items[itemIndex].json.worker);
 				const phone = String(read('phone', itemIndex, '') ?? '').trim();
 				const checked = readMessage(read('message', itemIndex, null));
 				const problem = !E164.test(phone) ? `The phone "${phone}" is not in E.164 (+ and 7 to 15 digits)` : 'problem' in checked ? `The message ${checked.problem}` : undefined;
@@ -180,7 +180,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		if (!this.continueOnFail()) {
 			// Failed as a node: every message it was handed is given back (those another run holds, or
 			// already reported, the database leaves alone).
-			await releaseBeforeReporting(this, claimedOf(read, items.length), [error]);
+			await releaseBeforeReporting(this, claimedOf(this, read, items), [error]);
 			throw error;
 		}
 		// With Continue On Fail, every message read fails with it (the package's failed item, which
@@ -327,12 +327,19 @@ function beginSendCalls(ids: string[], renewed: string[]): string[][] {
 }
 
 /** The claimed messages the items hand the node (their Queue Item ID and Worker Name); an item whose fields cannot be read names none. */
-function claimedOf(read: ReturnType<typeof parameterReader>, count: number): ClaimedMessage[] {
+function claimedOf(context: IExecuteFunctions, read: ReturnType<typeof parameterReader>, items: INodeExecutionData[]): ClaimedMessage[] {
 	const messages: ClaimedMessage[] = [];
-	for (let itemIndex = 0; itemIndex < count; itemIndex++) {
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
 			const itemId = String(read('itemId', itemIndex, '') ?? '').trim();
-			const worker = String(read('worker', itemIndex, '') ?? '').trim();
+			const given = String(read('worker', itemIndex, '') ?? '').trim();
+			// A Worker Name refused (not this run's Claim's): the message is given back under the name on the item.
+			let worker: string;
+			try {
+				worker = heldWorker(context, itemIndex, given, items[itemIndex]?.json.worker);
+			} catch {
+				worker = typeof items[itemIndex]?.json.worker === 'string' ? String(items[itemIndex].json.worker).trim() : '';
+			}
 			if (UUID.test(itemId) && worker !== '') messages.push({ itemId, worker });
 		} catch {
 			continue;

@@ -1,9 +1,9 @@
 // What the operations share: the owner parameter, reading ids and days, the worker name a claim is
 // held under, and the error a refused parameter throws.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { NodeApiError, NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import { runsAsTool } from '../../shared/outputs';
-import { asNodeError } from '../../shared/per-item';
+import { asNodeError, SettingRefusedError } from '../../shared/per-item';
 import { parameterText } from '../../shared/resource-locator';
 import { UUID } from '../../shared/valid-input';
 
@@ -135,22 +135,61 @@ export function dayRangeProperties(what: string, optional = false): INodePropert
 	];
 }
 
+/** The longest worker name the database keeps (queue_claim's p_worker, lease_holder). */
+export const WORKER_MAX = 200;
+
 /**
- * The name a claim is held under; Complete must report with the same one (Claim puts it on every
- * item as `worker`): the prefix (Claim's Worker Name option; `n8n` when it is empty), the execution
- * id and a random suffix, always. Unique beyond this n8n: execution ids are unique within one n8n
- * database only, so two n8n instances on one Supabase would otherwise share names and complete each
- * other's claims. Unique whatever the option says: the database tells the run holding a message by
- * this name alone (queue_begin_send, queue_complete), so two runs under one name (a fixed Worker
- * Name, before 5 December 2026) could both send a message whose first run's lease ran out before
- * its send began, and the second's report was refused. Made once per execution of the node.
+ * What Claim adds to its Worker Name: `-<execution id>-<12 hex of a hash of this n8n's instance
+ * id>`. The same for every node of one execution, so Send and Complete given the bare Worker Name
+ * (a saved workflow typing it in, as the option's description before 5 December 2026 told users)
+ * rebuild the name Claim holds the messages under. Different for two executions (n8n numbers every
+ * execution, a manual one too, uniquely in its database) and for two n8n instances on one Supabase
+ * (their instance ids differ). Without an execution id (not seen in n8n): a random suffix, so no
+ * two runs share it; Send and Complete then hold only the name Claim puts on the item.
  */
-export function workerName(context: IExecuteFunctions, prefix = ''): string {
-	return `${prefix || 'n8n'}-${context.getExecutionId() ?? 'manual'}-${randomBytes(6).toString('hex')}`;
+function workerSuffix(context: IExecuteFunctions): string {
+	const execution = String(context.getExecutionId() ?? '').trim();
+	if (!execution) return `-manual-${randomBytes(6).toString('hex')}`;
+	return `-${execution}-${createHash('sha256').update(String(context.getInstanceId())).digest('hex').slice(0, 12)}`;
 }
 
-/** The longest Worker Name (the prefix) Claim takes: with the execution id and the suffix, the name stays within the database's 200 characters. */
-export const WORKER_PREFIX_MAX = 100;
+/**
+ * The name a claim is held under; Complete must report with the same one (Claim puts it on every
+ * item as `worker`): the prefix (Claim's Worker Name option; `n8n` when it is empty) and
+ * workerSuffix, always. Unique whatever the option says: the database tells the run holding a
+ * message by this name alone (queue_begin_send, queue_complete), so two runs under one name (a fixed
+ * Worker Name, before 5 December 2026) could both send a message whose first run's lease ran out
+ * before its send began, and the second's report was refused. A prefix too long for the database's
+ * 200 characters with the suffix is cut (`cut` true), never refused.
+ */
+export function workerName(context: IExecuteFunctions, prefix = ''): { name: string; cut: boolean } {
+	const suffix = workerSuffix(context);
+	const characters = [...(prefix || 'n8n')];
+	const room = WORKER_MAX - suffix.length;
+	return { name: `${characters.slice(0, room).join('')}${suffix}`, cut: characters.length > room };
+}
+
+/**
+ * The name Send or Complete holds an item's message under, from its Worker Name setting: the name
+ * on the item (`{{ $json.worker }}`, the default) or one of this execution's full names as given;
+ * a bare Worker Name (Claim's, typed in) as Claim made it in this execution. A name that is neither
+ * (another Claim's prefix, another execution's full name) is refused as a setting, so the run fails
+ * instead of its messages being answered not_held and ending dead, `uncertain`. Empty stays empty.
+ */
+export function heldWorker(context: IExecuteFunctions, itemIndex: number, given: string, itemWorker: unknown): string {
+	if (given === '' || given === itemWorker) return given;
+	if (given.endsWith(workerSuffix(context))) return given;
+	const rebuilt = workerName(context, given).name;
+	const onItem = typeof itemWorker === 'string' && itemWorker.trim() !== '' ? itemWorker.trim() : undefined;
+	const fullForm = /-(?:\d+|manual)-[0-9a-f]{12}$/.test(given);
+	if (!fullForm && (onItem === undefined || onItem === rebuilt)) return rebuilt;
+	throw new SettingRefusedError(
+		context.getNode(),
+		`Worker Name "${given}" is not the name this run's Claim holds the message under${onItem ? ` (${onItem})` : ''}`,
+		{ itemIndex, description: 'Map the name Claim puts on every item: {{ $json.worker }} (the default), or type the same Worker Name Claim is given.' },
+		{ displayName: 'Worker Name', parameter: 'worker' },
+	);
+}
 
 /** The most rows the Data API answers at once, so the most items one database call takes. */
 export const BATCH = 1000;

@@ -1,6 +1,6 @@
 // The send path never sends a message twice and records what it sent, against the local stack and
 // the Graph simulator's WhatsApp Cloud API (made slow through its latency):
-// - Claim's Worker Name is a prefix: the execution id and a random suffix are always added, so a
+// - Claim's Worker Name is a prefix: the execution id and an instance suffix are always added, so a
 //   second run that claims a message again after the first one's lease ran out (the same workflow,
 //   the same option) holds it under another name, and the first run's Send is refused (not_held).
 // - Send's lease is never shorter than its Timeout plus 30 s: a message stays held while Meta takes
@@ -66,7 +66,7 @@ test('two runs with the same Worker Name never hold a message under one name: th
 	const completeB = await runQueue(sendB.outputs[0], { resource: 'message', operation: 'complete' });
 	expect(completeB.outputs[0].map((one) => [one.accepted, one.status])).toEqual([[true, 'sent']]);
 	expect((await messagesOf(owner)).map((row) => [row.status, row.attempts, row.message_id])).toEqual([['sent', 2, delivered[0].messageId]]);
-	// Each run's name: the option, the execution id and a random suffix.
+	// Each run's name: the option, the execution id and a hash of the n8n instance id.
 	for (const one of [...a, ...b]) expect(one.worker).toMatch(/^whatsapp-sender-\d+-[0-9a-f]{12}$/);
 	expect(a[0].worker).not.toBe(b[0].worker);
 }, 60_000);

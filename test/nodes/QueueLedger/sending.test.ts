@@ -280,7 +280,7 @@ test('Complete is refused for a worker that does not hold the message; a report 
 	const { owner } = await dueQueue(1);
 	const claim = await runQueue([{}], { resource: 'message', operation: 'claim', limit: 10, ownerUserId: owner, options: { worker: 'worker-a' } });
 	const [message] = claim.outputs[0];
-	// The Worker Name option starts the name; the execution id and a random suffix follow.
+	// The Worker Name option starts the name; the execution id and a hash of the n8n instance id follow.
 	expect(message.worker).toMatch(/^worker-a-\d+-[0-9a-f]{12}$/);
 	const worker = String(message.worker);
 	const report = { item_id: message.item_id, outcome: 'sent', message_id: 'wamid.TEST-1' };
