@@ -23,7 +23,7 @@ import { mapWithConcurrency } from '../../shared/pool';
 import { readConversationMessages, type MessageReading } from '../../shared/conversation-messages';
 import { buildAnalysisPrompt, ANALYSIS_SCHEMA, type ChatMessage } from '../helpers/analysis';
 import { checkUuid, CONTACTS, invalid, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
-import { analyzeContact, type AnalysisCancelled, type AnalysisOutcome } from '../transport/analyzeContact';
+import { analyzeContact, type AnalysisCancelled, type AnalysisOutcome, type AnalysisSetupFailure } from '../transport/analyzeContact';
 import { readConversations, readDueConversations, readStageChoices, readUnusedAnalyses, unknownConversation, type ConversationFacts } from '../transport/conversations';
 
 interface GeminiCredentials {
@@ -374,11 +374,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			maxQuotaWaitMs: options.maxQuotaWaitMs,
 		},
 	};
-	// The first setup problem a call meets (every key refused, an unknown model) is every call's: the
-	// calls not yet made are not made, and the run fails with it below.
-	let setupFailure: NodeOperationError | undefined;
-	const analyses = await mapWithConcurrency(jobs, options.concurrency, async (job): Promise<AnalysisOutcome | AnalysisCancelled | undefined> => {
-		if (setupFailure) return undefined;
+	// A setup problem (every key refused, a model the API does not know) fails the run only when it
+	// is the setup's: no call of the run got an answer from the model. One 404 or one refusal among
+	// answered calls is that request's failure: its contact gets the fallback score, as before. Every
+	// call is made (a 404 or a refused key answers at once, and a refused key rests: the next calls
+	// meet the rest without calling Google).
+	const outcomes = await mapWithConcurrency(jobs, options.concurrency, async (job): Promise<AnalysisOutcome | AnalysisCancelled | AnalysisSetupFailure> => {
 		const prompt = buildAnalysisPrompt({
 			contactName: job.senderName,
 			messages: job.messages,
@@ -386,12 +387,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			instructions: options.instructions ?? '',
 		});
 		const request = { model, ...prompt, temperature: options.temperature, responseSchema: ANALYSIS_SCHEMA, timeoutMs: options.timeoutMs };
-		const outcome = await analyzeContact(request, job.messages, context, () => Date.now());
-		if ('cancelled' in outcome || !('setupProblem' in outcome)) return outcome;
-		setupFailure ??= new NodeOperationError(this.getNode(), outcome.setupProblem.message, { description: outcome.setupProblem.description });
-		return undefined;
+		return analyzeContact(request, job.messages, context, () => Date.now());
 	});
-	if (setupFailure) return setupFailed(this, setupFailure, outputs);
+	const modelAnswered = outcomes.some((outcome) => !('cancelled' in outcome) && !('setupProblem' in outcome) && (outcome.fallback === undefined || outcome.fallback.code === 'invalid_json' || outcome.fallback.code === 'schema_violation' || outcome.fallback.code === 'blocked'));
+	const setup = outcomes.find((outcome): outcome is AnalysisSetupFailure => 'setupProblem' in outcome);
+	if (setup && !modelAnswered) return setupFailed(this, new NodeOperationError(this.getNode(), setup.setupProblem.message, { description: setup.setupProblem.description }), outputs);
+	const analyses = outcomes.map((outcome) => ('setupProblem' in outcome ? outcome.fallback : outcome));
 	// The execution was cancelled: the conversations it had not analysed get no score (a cancel says
 	// nothing about them; the fallback score would place them). Without Continue On Fail the node
 	// stops with it; with it each fails, naming its conversation. n8n runs no node after a cancel.

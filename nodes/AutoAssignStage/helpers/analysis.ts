@@ -112,12 +112,16 @@ export function buildAnalysisPrompt(input: { contactName: string; messages: Chat
 const BUYING_WORDS = /\b(price|prices|cost|how much|buy|order|interested|available|book|schedule|quote|pay|deliver|delivery|when can)\b/i;
 const REFUSAL_WORDS = /\b(no thanks|stop|unsubscribe|too expensive|never mind)\b/i;
 /**
- * An intent to buy said the other way round: a negation, at most three words, then the intent ("not
- * interested", "no longer interested", "not buying", "I don't want to order", "won't be booking").
+ * An intent to buy said the other way round: a negation, then the intent, with between them only
+ * the words that keep it a refusal of that intent ("not interested", "not really interested", "no
+ * longer interested", "not buying", "I don't want to order", "won't be booking", "not going to buy").
  * A refusal, not a buying word: it is taken out of the text before the buying words are looked for.
- * Only intents follow the negation: "I don't know the price" still asks the price.
+ * Any other word between them keeps the intent a buyer's: "Don't forget to book me in", "Is it not
+ * too late to order?", "I don't know how to order", "I don't mind paying", "Why don't I just order
+ * two?", "Not only interested in one". "I don't know the price" still asks the price.
  */
-const NEGATED_INTENT = /\b(?:not|no longer|never|don['\u2019]?t|doesn['\u2019]?t|won['\u2019]?t|wouldn['\u2019]?t)(?:\s+[\w'\u2019]+){0,3}?\s+(?:interested|buy|buying|order|ordering|book|booking|pay|paying|purchase|purchasing)\b/gi;
+const NEGATED_INTENT =
+	/\b(?:not|no longer|never|don['\u2019]?t|doesn['\u2019]?t|won['\u2019]?t|wouldn['\u2019]?t)(?:\s+(?:really|longer|be|going|gonna|wanna|want|wanting|wish|plan|planning|need|intend|like|to)){0,3}\s+(?:interested|buy|buying|order|ordering|book|booking|pay|paying|purchase|purchasing)\b/gi;
 
 /** Whether the customer's text asks to buy and whether it refuses, a negated intent counted as a refusal only. */
 function intentOf(text: string): { buying: boolean; refusing: boolean } {

@@ -3,9 +3,10 @@
 // schema is asked once more; when the model still fails (or fails at all: quota, blocked, timeout,
 // 5xx), the contact gets the deterministic fallback score, marked as such with the reason (also
 // in its reasoning, which the contact's history shows). A failure of the setup (every key refused,
-// a model the API does not know: nodes/shared/gemini/setup.ts) gets no score: the fallback would
-// place every contact of the run by a guess, said to be the model's, run after run; the caller
-// fails the run with it. Nor does a cancelled execution (Stop, the workflow's timeout): that says
+// a model the API does not know: nodes/shared/gemini/setup.ts) is handed to the caller with the
+// fallback it would get: when no call of the run got an answer from the model, the caller fails the
+// run with it (the fallback would place every contact by a guess, run after run); when others did,
+// it was one request's failure (a flaky 404, one refusal) and the contact gets the fallback. Nor does a cancelled execution (Stop, the workflow's timeout): that says
 // nothing about the contact, and a cancelled run places no one; the caller fails the contact.
 import { callGemini, type CallContext, type CallFailureCode } from '../../shared/gemini/call';
 import type { ModelRequest } from '../../shared/gemini/client';
@@ -23,9 +24,14 @@ export interface AnalysisOutcome {
 	attempts: number;
 }
 
-/** The setup problem that stopped the analysis: no score, the run fails with it. */
+/**
+ * A setup problem met by this contact's call (every key refused, a model the API does not know). The
+ * run fails with it when no call of the run got an answer from the model (the problem is the
+ * setup's, not one request's); otherwise this contact gets `fallback`, as any failed call does.
+ */
 export interface AnalysisSetupFailure {
 	setupProblem: GeminiSetupProblem;
+	fallback: AnalysisOutcome;
 	attempts: number;
 }
 
@@ -51,10 +57,11 @@ export async function analyzeContact(
 		attempts += result.attempts;
 		if (result.ok) return { analysis: result.value, model: result.model, attempts };
 		if (result.code === 'cancelled') return { cancelled: true, attempts };
+		const fallback = () => ({ analysis: fallbackAnalysis(messages, now(), result.code), model: result.model, fallback: { code: result.code, message: result.message }, attempts });
 		const setupProblem = geminiSetupProblem(result, request.model);
-		if (setupProblem) return { setupProblem, attempts };
+		if (setupProblem) return { setupProblem, fallback: fallback(), attempts };
 		const invalid = result.code === 'invalid_json' || result.code === 'schema_violation';
 		if (invalid && round === 0) continue;
-		return { analysis: fallbackAnalysis(messages, now(), result.code), model: result.model, fallback: { code: result.code, message: result.message }, attempts };
+		return fallback();
 	}
 }

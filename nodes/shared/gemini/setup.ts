@@ -1,11 +1,11 @@
 // The failures of a Gemini call that are the setup's, not the conversation's: every key of the
 // credential refused (`key_refused`: invalid, expired, suspended, no access), or a request Google
 // answered 404 (`rejected` with status 404, NOT_FOUND: a model the API does not know, or a Base URL
-// that serves no Gemini API). No retry, no other contact and no later run can get past them until
-// someone fixes the credential or the Model option; every call of the run fails the same way. A node
-// that would otherwise turn a failure into something else (Auto Assign Stage's fallback score) fails
-// instead, with this message and what to do; Generate Follow-Up fails each item with the call's code
-// (key_refused, rejected), its follow-up never sent. Everything else (quota, 5xx, timeouts, a blocked
+// that serves no Gemini API). When they are the setup's (no call of the run got an answer from the
+// model), a node that would otherwise turn a failure into something else (Auto Assign Stage's
+// fallback score) fails the run instead, with this message and what to do; one such failure among
+// answered calls is that request's own (a flaky 404, one refusal) and falls back. Generate Follow-Up
+// fails each item with the call's code (key_refused: retried once the keys rest no more; rejected). Everything else (quota, 5xx, timeouts, a blocked
 // prompt, an invalid reply, any other 4xx) is the call's own: docs/gemini.md.
 import type { CallFailureCode } from './call';
 

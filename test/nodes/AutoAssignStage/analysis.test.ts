@@ -108,6 +108,21 @@ describe('fallbackAnalysis: a refusal is never a buying word', () => {
 		expect(scoreOf(text)).toBe(scoreOf('No thanks'));
 	});
 
+	// Reviews Y and Z: the first rule took any three words between the negation and the intent, so
+	// these buyers scored as refusals (the floor, or 28) where they scored 48 before.
+	it.each([
+		'Don\'t forget to book me in for Friday!',
+		'Is it not too late to order?',
+		'Why don\'t I just order two?',
+		'Not only interested in one, I want to buy three today',
+		'I don\'t know how to order, can you help?',
+		'Is it not possible to book for Friday?',
+		'I don\'t mind paying extra, when can you deliver?',
+		'I\'m not sure I can pay by card, can I pay cash?',
+	])('%j is a buyer\'s: it scores as "Can I book for Friday?"', (text) => {
+		expect(scoreOf(text)).toBe(scoreOf('Can I book for Friday?'));
+	});
+
 	it('a question about the price after a negation still asks the price', () => {
 		expect(scoreOf("I don't know the price, how much is it?")).toBe(FALLBACK_MIN_SCORE + 3 + 15 + 15);
 		expect(scoreOf('I am interested, can I order today?')).toBe(FALLBACK_MIN_SCORE + 3 + 15 + 15);

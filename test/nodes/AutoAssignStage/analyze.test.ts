@@ -136,14 +136,16 @@ it('quota on every key: every contact gets the fallback score, at least 15, mark
 
 // Before, every failure became the fallback score: a model Google does not know (404) or keys it
 // refuses placed every contact by a guess said to be the model's, run after run, and nobody was told.
-describe('a setup problem fails the run, no contact scored: the calls not yet made are not made', () => {
+// A setup problem fails the run when no call of the run got an answer from the model; one 404 or
+// one refusal among answered calls is that request's own (its contact falls back, as before).
+describe('a setup problem fails the run when no call got an answer from the model, no contact scored', () => {
 	const expectSetupFailure = async (credentials: ReturnType<typeof geminiCredentials>, message: RegExp, description: RegExp, calls: number) => {
 		const entries = [conversation(), conversation(), conversation()];
 		const failed = await runStage(entries, analyze({ concurrency: 1 }), credentials, { continueOnFail: true });
 		expect(failed.result.error).toBeUndefined();
 		expect(failed.contacts).toEqual(entries.map(() => ({ error: { code: 'service_error', message: expect.stringMatching(message), description: expect.stringMatching(description) } })));
 		expect(JSON.stringify(failed.contacts)).not.toContain('test-key-');
-		// The first contact's call met the problem; the other contacts were not asked.
+		// Every contact's call was made (a 404 answers at once) or met the refused keys' rest without calling Google.
 		expect(await generateCalls()).toHaveLength(calls);
 
 		// Without Continue On Fail the node stops with it.
@@ -158,7 +160,7 @@ describe('a setup problem fails the run, no contact scored: the calls not yet ma
 			geminiCredentials(sims.gemini.baseUrl, freshKeys(2), 'gemini-nonexistent'),
 			/^The Gemini model "gemini-nonexistent" was not found: .*models\/gemini-nonexistent is not found/,
 			/Set Model in the node's options, or the Default Model of the Leadflow Gemini API credential/,
-			1,
+			3,
 		);
 	});
 
@@ -174,6 +176,18 @@ describe('a setup problem fails the run, no contact scored: the calls not yet ma
 		// Each key was tried once (by the first contact), then rested: the second run made no call.
 		const calls = await generateCalls();
 		expect(calls.map((call) => call.key).sort()).toEqual([...keys].sort());
+	});
+
+	// Review Y: the first version failed a whole run on one 404 (6 calls paid, nobody placed, "the model
+	// was not found" though it had answered the other five).
+	it('one request answered 404 among calls the model answered is that contact\'s: it falls back, the others are analysed, the run goes on', async () => {
+		await sims.gemini.control.addFault({ effect: { kind: 'http', status: 404, message: 'Requested entity was not found.' }, trigger: { mode: 'count', count: 1 } });
+		const entries = [conversation(), conversation(), conversation()];
+		const { result, contacts } = await runStage(entries, analyze({ concurrency: 1 }), geminiCredentials(sims.gemini.baseUrl, freshKeys(1)));
+		expect(result.error).toBeUndefined();
+		expect(contacts).toHaveLength(3);
+		expect(contacts.filter((contact) => contact.fallback === true)).toEqual([expect.objectContaining({ fallback_reason: 'rejected', fallback_message: expect.stringContaining('404') })]);
+		expect(contacts.filter((contact) => contact.fallback === false)).toHaveLength(2);
 	});
 
 	it('a request refused otherwise (400) is the contact\'s: it falls back as before', async () => {
