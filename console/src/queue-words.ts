@@ -2,6 +2,7 @@
 // a Take Lead whose answer was lost (it may have been done: never reported as not done), and an
 // instant in the owner's time zone with the zone named. No DOM: unit tested in
 // test/console/queue-words.test.ts.
+import { isRefusal, notDone } from './answers';
 import { formatNumber } from './format';
 
 /**
@@ -10,9 +11,7 @@ import { formatNumber } from './format';
  * (`status` undefined), a proxy's 502/504 or a 500 that is not the workflow's may come after the take.
  */
 export function takeNotDone(status: number | undefined, json: unknown): boolean {
-	if (status === undefined) return false;
-	const body = json as { status?: unknown; error?: unknown } | null | undefined;
-	return (typeof body?.status === 'number' && typeof body.error === 'string') || status === 401 || status === 403 || status === 404;
+	return notDone(status, isRefusal(json));
 }
 
 /** An instant as the owner reads it: in the queue's time zone, the zone named ("5 Dec 2026, 14:05 Europe/London"). */
