@@ -110,6 +110,16 @@ test('a reason that is not text (an object, an array, a number) answers 400 nami
 	expect(await activities(contact)).toEqual(before);
 });
 
+// null is JSON's "no value": the same as leaving the field out (documented in the workflow's note).
+test('reason null is no reason: the contact is moved, its history row without a description', async () => {
+	const contact = await placedContact();
+	const moved = await move({ conversationId: contact, stage: 'Qualified', reason: null });
+	expect(moved.response?.statusCode).toBe(200);
+	expect(moved.response?.body).toMatchObject({ outcome: 'moved', stage: { name: 'Qualified' } });
+	const manual = (await activities(contact)).filter((entry) => entry.type === 'MANUAL_MOVE');
+	expect(manual).toEqual([expect.objectContaining({ description: null, title: 'Moved manually', actor: 'user' })]);
+});
+
 test('a conversationId that is not text (a list holding the id, an object, a number) answers 400 naming it, with what to send; nothing is moved or written', async () => {
 	const contact = await placedContact();
 	const before = await activities(contact);
@@ -276,8 +286,25 @@ test('a move that sets off another: its actions come out in firing order, the st
 	expect(orders).toEqual(contacts.map(() => 'Qualified: tell, promote > Proposal: tell | Qualified > Proposal'));
 });
 
-test('a stage that is not text (an object, a list, a boolean) answers 400 saying so, not "Stage is empty"; nothing is moved', async () => {
+// A number is neither a stage's id (a UUID) nor its name (text): 12.5 was looked up as the name
+// "12.5" and answered 404, as if the caller had the right kind of value and a wrong name.
+test('a stage that is not text (an object, a list, a boolean, a number) answers 400 saying so, not "Stage is empty" or 404; nothing is moved', async () => {
 	const contact = await placedContact();
+	const before = await activities(contact);
+	for (const [stage, got] of [[12.5, '12.5'], [3, '3']] as const) {
+		const refused = await move({ conversationId: contact, stage });
+		expect({ stage, answer: refused.response }).toEqual({
+			stage,
+			answer: expect.objectContaining({
+				statusCode: 400,
+				body: {
+					status: 400,
+					error: `Stage must be text (got ${got})`,
+					hint: 'Send the stage\'s name or id as text, e.g. {"stage": "Qualified"}: a number is neither (a stage\'s id is a UUID; a name made of digits goes in quotes, {"stage": "2025"}), a list or an object is not read, and one move goes to one stage.',
+				},
+			}),
+		});
+	}
 	for (const stage of [{ name: 'Qualified' }, ['Qualified'], true]) {
 		const refused = await move({ conversationId: contact, stage });
 		expect({ stage, answer: refused.response }).toMatchObject({
@@ -286,6 +313,7 @@ test('a stage that is not text (an object, a list, a boolean) answers 400 saying
 		});
 	}
 	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
+	expect(await activities(contact)).toEqual(before);
 });
 
 /** Check Request's hint: what the webhook reads. */

@@ -90,18 +90,19 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 	}
 	const conversationId = checkUuid(context, rawConversationId, 'conversation ID', itemIndex, 'Give the contact\'s id (the id column of messenger_conversations): a webhook caller sends it as {"conversationId": "…"}, a workflow maps it, e.g. {{ $json.conversationId }}.');
 	const stage = context.getNodeParameter('stage', itemIndex, { mode: 'id', value: '' }) as { mode?: string; value?: unknown };
-	// A number is a name or an id typed as one; anything else that is not text (an object, a list, a
-	// boolean from a request's JSON) is refused as such, not as an empty stage.
-	const stageNotText = typeof stage.value === 'number' ? undefined : notTextProblem(stage.value);
+	// Text only. A number is neither a stage's id (a UUID) nor its name (text): 12.5 from a request's
+	// JSON was looked up as the name "12.5" (404, as if only the name were wrong). It is refused as
+	// not text, as an object, a list or a boolean is, not as an empty stage.
+	const stageNotText = notTextProblem(stage.value);
 	if (stageNotText) {
 		throw invalid(
 			context,
 			itemIndex,
 			`Stage ${stageNotText}`,
-			'Send the stage\'s name or id as text, e.g. {"stage": "Qualified"}: a list or an object is not read, and one move goes to one stage.',
+			'Send the stage\'s name or id as text, e.g. {"stage": "Qualified"}: a number is neither (a stage\'s id is a UUID; a name made of digits goes in quotes, {"stage": "2025"}), a list or an object is not read, and one move goes to one stage.',
 		);
 	}
-	const value = typeof stage.value === 'string' || typeof stage.value === 'number' ? String(stage.value).trim() : '';
+	const value = typeof stage.value === 'string' ? stage.value.trim() : '';
 	if (!value) throw invalid(context, itemIndex, 'Stage is empty', 'Give the stage\'s id or its name: a webhook caller sends it as {"stage": "Qualified"}, a workflow picks it from the list or maps it.');
 	// "By Name or ID" (what a request names, e.g. the contact-move webhook's `stage`): a UUID is an id.
 	const byName = stage.mode === 'name' && !UUID.test(value);
