@@ -45,6 +45,14 @@ export interface ItemError {
 	 * invalid_input.
 	 */
 	setting?: string;
+	/**
+	 * The node's parameter whose value was refused, by its name ("ruleId"), when the refusal says
+	 * which input of the item is at fault (a FieldRefusedError): Tag Eligibility's rule or contact ID
+	 * that is not a UUID, and Claim's rule of another Page than its Page ID. A workflow that gives the
+	 * parameter from its request answers it as that request field's fault (400 naming it) by this
+	 * field, never by the message's words. The code stays invalid_input.
+	 */
+	field?: string;
 }
 
 /**
@@ -73,6 +81,21 @@ export class SettingRefusedError extends NodeOperationError {
 	}
 }
 
+/**
+ * A value of the item refused (a parameter given per item, e.g. from a webhook's request), naming the
+ * parameter it came from (`field`, its name: "ruleId"), so a failed item made from it carries
+ * `field` and a workflow answers the request field it gave that parameter from, without reading the
+ * message (which echoes the caller's value, and may be reworded).
+ */
+export class FieldRefusedError extends NodeOperationError {
+	readonly field: string;
+
+	constructor(node: INode, message: string, options: { itemIndex?: number; description?: string }, field: string) {
+		super(node, message, options);
+		this.field = field;
+	}
+}
+
 /** The error as n8n shows it: a NodeOperationError / NodeApiError kept, anything else wrapped. */
 export function asNodeError(context: IExecuteFunctions, error: unknown, itemIndex?: number): NodeOperationError | NodeApiError {
 	if (error instanceof NodeOperationError || error instanceof NodeApiError) return error;
@@ -97,7 +120,7 @@ function serviceErrorCode(error: NodeApiError): ItemError['code'] {
 }
 
 /**
- * The package's one continue-on-fail item: `{ error: { code, message, description?, setting? } }` and
+ * The package's one continue-on-fail item: `{ error: { code, message, description?, setting?, field? } }` and
  * nothing else (never the input's fields, which may hold a webhook's headers), with `pairedItem` to
  * reach the input. A json holding only `error` is what n8n recognises as an error item, so "On
  * Error: Continue (using error output)" routes it to the error output. (n8n's item-level `error`
@@ -117,6 +140,7 @@ export function failedItem(
 		message: nodeError.message,
 		...(nodeError.description ? { description: nodeError.description } : {}),
 		...(nodeError instanceof SettingRefusedError ? { setting: nodeError.setting } : {}),
+		...(nodeError instanceof FieldRefusedError ? { field: nodeError.field } : {}),
 	};
 	return { json: { error: { ...json } }, pairedItem };
 }

@@ -259,7 +259,12 @@ test('"Trigger now" with a ruleId that is not a UUID answers 400 naming ruleId, 
 	const { result } = await triggerNow(pipelineCredentials(sims, seed.owner.pageId), { ruleId: 'abc' });
 
 	expect(result.response?.statusCode).toBe(400);
-	expect(result.response?.body).toEqual({ status: 400, error: 'The rule ID "abc" is not a UUID', field: 'ruleId', hint: expect.stringMatching(/ruleId .*ai_automation_rules/) });
+	expect(result.response?.body).toEqual({
+		status: 400,
+		error: 'The rule ID "abc" is not a UUID',
+		field: 'ruleId',
+		hint: 'Send ruleId as the id of one of your follow-up rules (the id column of ai_automation_rules), or send {} to run every enabled rule.',
+	});
 	expect(result.error).toBeUndefined();
 	expect(result.executedNodes).not.toContain('Respond With Summary');
 	const { rows } = await withDb((db) => db.query(`select 1 from public.ai_automation_contact_states where rule_id = $1`, [seed.ruleId]));

@@ -4,10 +4,10 @@
 // nothing, or fewer than asked, was claimed (docs/follow-up.md). Not as an AI agent's tool: a claim
 // holds its contacts for a workflow's Generate and Send; an agent asking who is due uses Explain.
 import { randomBytes } from 'node:crypto';
-import { NodeApiError, NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { NodeApiError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { type ClaimExplainedArgs } from '../../shared/contract';
 import { refuseAsTool } from '../../shared/outputs';
-import { asNodeError, failedItem, SettingRefusedError } from '../../shared/per-item';
+import { asNodeError, failedItem, FieldRefusedError, SettingRefusedError } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { MESSENGER_ID, readWholeNumber } from '../../shared/valid-input';
 import { contactsWithRules } from '../helpers/claimed';
@@ -67,26 +67,50 @@ function readPageId(context: IExecuteFunctions, itemIndex: number): string | nul
 	return raw;
 }
 
+/** What the database's refusal of a rule of another Page carries for machines (its DETAIL, migration …2260). */
+interface OtherPageMark {
+	field?: unknown;
+	reason?: unknown;
+	rule_page_id?: unknown;
+}
+
+/** The DETAIL of a refusal as the object it holds, or null when it holds none. */
+function markOf(details: unknown): OtherPageMark | null {
+	if (typeof details !== 'string' || !details.startsWith('{')) return null;
+	try {
+		const mark = JSON.parse(details) as unknown;
+		return mark !== null && typeof mark === 'object' && !Array.isArray(mark) ? (mark as OtherPageMark) : null;
+	} catch {
+		return null;
+	}
+}
+
 /**
  * The database's refusal of a rule that sends as another Page than the Page ID (automation_claim_explained,
- * 22023: "automation rule <rule> sends as Page <page>, not as p_page_id <asked>"), in the node's words:
- * it names the Rule and the Page ID, not the function's argument. It is the rule asked for that is
- * wrong here, not the Page ID: a Claim's Page ID stays its own Facebook credential's Page (one copy of
- * the follow-up workflow per Page credential; a Page ID set to another Page would claim contacts
- * Facebook Send then fails for good, page_mismatch). So the refusal is the item's (invalid_input, no
+ * 22023 with the DETAIL {"field": "p_rule_id", "reason": "rule_of_another_page", "rule_page_id": …}:
+ * recognised by that mark, never by the message's words), in the node's words: it names the Rule and
+ * the Page ID, not the function's argument. It is the rule asked for that is wrong here, not the Page
+ * ID: a Claim's Page ID stays its own Facebook credential's Page (one copy of the follow-up workflow
+ * per Page credential; a Page ID set to another Page would claim contacts Facebook Send then fails
+ * for good, page_mismatch). So the refusal is the item's Rule (invalid_input, `field` ruleId, no
  * `setting`), and `tag-monitor-send.json`'s Trigger Now answers it 400 naming ruleId, with where to
  * send the rule instead. Any other error as it is.
  */
 function pageRefused(context: IExecuteFunctions, error: unknown, args: ClaimExplainedArgs, itemIndex: number): unknown {
-	if (!(error instanceof NodeApiError) || args.p_page_id === undefined || args.p_page_id === null) return error;
-	const { code, message } = (error.errorResponse ?? {}) as { code?: unknown; message?: unknown };
-	const refused = code === '22023' && typeof message === 'string' ? /^automation rule (\S+) sends as Page ([0-9]+), not as p_page_id /.exec(message) : null;
-	if (!refused) return error;
-	const [, ruleId, rulePage] = refused;
-	return new NodeOperationError(context.getNode(), `The rule ${ruleId} sends as Page ${rulePage}, not as Page ${args.p_page_id} (this Claim's Page ID)`, {
-		itemIndex,
-		description: `Claim it where the Page ID is ${rulePage}: in the copy of the workflow whose Facebook credential is that Page's (a Claim's Page ID stays its own credential's Page). Here, claim a rule that sends as Page ${args.p_page_id} or as every Page.`,
-	});
+	if (!(error instanceof NodeApiError) || args.p_page_id === undefined || args.p_page_id === null || !args.p_rule_id) return error;
+	const { code, details } = (error.errorResponse ?? {}) as { code?: unknown; details?: unknown };
+	const mark = code === '22023' ? markOf(details) : null;
+	if (mark?.field !== 'p_rule_id' || mark.reason !== 'rule_of_another_page' || typeof mark.rule_page_id !== 'string' || !MESSENGER_ID.test(mark.rule_page_id)) return error;
+	const rulePage = mark.rule_page_id;
+	return new FieldRefusedError(
+		context.getNode(),
+		`The rule ${args.p_rule_id} sends as Page ${rulePage}, not as Page ${args.p_page_id} (this Claim's Page ID)`,
+		{
+			itemIndex,
+			description: `Claim it where the Page ID is ${rulePage}: in the copy of the workflow whose Facebook credential is that Page's (a Claim's Page ID stays its own credential's Page). Here, claim a rule that sends as Page ${args.p_page_id} or as every Page.`,
+		},
+		'ruleId',
+	);
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

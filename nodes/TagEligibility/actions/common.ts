@@ -1,7 +1,8 @@
 // What every operation shares: the rule parameter (a resource locator: pick the rule from a list, or
 // give its ID, e.g. from the trigger) and the validation of the IDs the operations read.
-import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import { type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import { runsAsTool } from '../../shared/outputs';
+import { FieldRefusedError } from '../../shared/per-item';
 import { orEmpty, parameterText, UUID, UUID_PATTERN } from '../../shared/resource-locator';
 
 /**
@@ -102,14 +103,20 @@ export function readRuleId(context: IExecuteFunctions, itemIndex: number, requir
 	const raw = readId(context, 'ruleId', itemIndex);
 	if (!raw && !required) return null;
 	if (!UUID.test(raw)) {
-		throw new NodeOperationError(context.getNode(), `The rule ID "${raw}" is not a UUID`, {
-			itemIndex,
-			description: runsAsTool(context)
-				? AGENT_RULE_ADVICE
-				: required
-					? 'Pick the rule from the list, or use the id column of the ai_automation_rules table, e.g. {{ $json.ruleId }} from the trigger.'
-					: 'Pick the rule from the list, use the id column of the ai_automation_rules table, or leave the field empty to process every enabled rule.',
-		});
+		// Its failed item names the parameter (field: ruleId), which a webhook answers as its request's ruleId.
+		throw new FieldRefusedError(
+			context.getNode(),
+			`The rule ID "${raw}" is not a UUID`,
+			{
+				itemIndex,
+				description: runsAsTool(context)
+					? AGENT_RULE_ADVICE
+					: required
+						? 'Pick the rule from the list, or use the id column of the ai_automation_rules table, e.g. {{ $json.ruleId }} from the trigger.'
+						: 'Pick the rule from the list, use the id column of the ai_automation_rules table, or leave the field empty to process every enabled rule.',
+			},
+			'ruleId',
+		);
 	}
 	return raw.toLowerCase();
 }
@@ -117,10 +124,15 @@ export function readRuleId(context: IExecuteFunctions, itemIndex: number, requir
 export function readUuid(context: IExecuteFunctions, name: string, label: string, itemIndex: number): string {
 	const raw = readId(context, name, itemIndex);
 	if (!UUID.test(raw)) {
-		throw new NodeOperationError(context.getNode(), `The ${label} "${raw}" is not a UUID`, {
-			itemIndex,
-			description: runsAsTool(context) ? AGENT_CONTACT_ADVICE : `Pick it from the list, or use the ${label} from a previous Leadflow node, e.g. {{ $json.conversation_id }}.`,
-		});
+		throw new FieldRefusedError(
+			context.getNode(),
+			`The ${label} "${raw}" is not a UUID`,
+			{
+				itemIndex,
+				description: runsAsTool(context) ? AGENT_CONTACT_ADVICE : `Pick it from the list, or use the ${label} from a previous Leadflow node, e.g. {{ $json.conversation_id }}.`,
+			},
+			name,
+		);
 	}
 	return raw.toLowerCase();
 }

@@ -101,6 +101,18 @@ describe('automation_claim_explained with p_page_id: one Page\'s contacts', () =
 			new RegExp(`^automation_claim_explained: automation rule ${ruleB} sends as Page ${pageB}, not as p_page_id ${pageA} \\(22023\\)$`),
 		);
 		expect(await statesOf(dueB)).toBe(0);
+		// What a caller reads instead of the message's words (migration …2260): the DETAIL names the
+		// refused argument, why, and the rule's Page; the code stays 22023 (invalid input).
+		const refusal = await withDb(async (db) => {
+			try {
+				await db.query(`select public.automation_claim_explained($1, 10, 'exec-rule-b-detail', 600, $2, $3)`, [ruleB, NOW.toISOString(), pageA]);
+				return null;
+			} catch (error) {
+				const { code, detail } = error as { code?: string; detail?: string };
+				return { code, detail: detail === undefined ? undefined : (JSON.parse(detail) as unknown) };
+			}
+		});
+		expect(refusal).toEqual({ code: '22023', detail: { field: 'p_rule_id', reason: 'rule_of_another_page', rule_page_id: pageB } });
 	});
 
 	it('refuses a p_page_id that is not a Page id (1 to 32 digits), naming it, and claims nothing', async () => {

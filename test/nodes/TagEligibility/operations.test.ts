@@ -175,7 +175,7 @@ test('with Continue On Fail, the failing item becomes an error item and the run 
 	expect(result.error).toBeUndefined();
 	// The package's one continue-on-fail item (nodes/shared/per-item.ts): only `error`, naming the field.
 	expect(result.nodeOutputs.Eligibility).toEqual([
-		{ error: { code: 'invalid_input', message: expect.stringMatching(/rule ID/i), description: expect.stringMatching(/rule/i) } },
+		{ error: { code: 'invalid_input', message: expect.stringMatching(/rule ID/i), description: expect.stringMatching(/rule/i), field: 'ruleId' } },
 	]);
 });
 
@@ -250,9 +250,10 @@ test('a Page ID that is not a Facebook Page ID stops the Claim with a message na
 });
 
 // The database refuses a rule of another Page naming its own argument ("automation rule … sends as
-// Page …, not as p_page_id …"). The node says it in its own words, naming the rule and its Page
-// ID, as the item's refusal (no `setting`): a Claim's Page ID stays its credential's Page, so it is
-// the rule asked for that is to change (shipped: Trigger Now's 400 naming ruleId).
+// Page …, not as p_page_id …") and marks it in its DETAIL (migration …2260), which the node reads
+// (not the message's words). The node says it in its own words, naming the rule and its Page ID, as
+// the item's refusal (field ruleId, no `setting`): a Claim's Page ID stays its credential's Page, so
+// it is the rule asked for that is to change (shipped: Trigger Now's 400 naming ruleId).
 test('claim with a Page ID other than the rule\'s Page is refused naming the rule, its Page and the Page ID, as the rule\'s refusal, before any claim', async () => {
 	const own = await dueContacts(2, 50, 'claim-other-page');
 	const otherPage = uniquePageId();
@@ -263,7 +264,8 @@ test('claim with a Page ID other than the rule\'s Page is refused naming the rul
 	const stopped = await runWorkflow(tagEligibilityWorkflow(parameters), { credentials: credentials() });
 	expect([stopped.error?.message, stopped.error?.description]).toEqual([message, description]);
 	const failed = await runWorkflow(tagEligibilityWorkflow(parameters, true), { credentials: credentials() });
-	expect(failed.nodeOutputs.Eligibility).toEqual([{ error: { code: 'invalid_input', message, description } }]);
+	// Its failed item names the Rule (field: ruleId), which the webhook reads to answer 400 naming ruleId.
+	expect(failed.nodeOutputs.Eligibility).toEqual([{ error: { code: 'invalid_input', message, description, field: 'ruleId' } }]);
 	const states = await withDb((db) => db.query('select 1 from public.ai_automation_contact_states where rule_id = $1', [own.ruleId]));
 	expect(states.rowCount).toBe(0);
 

@@ -3,9 +3,9 @@
 // reading the message.
 import { NodeApiError, NodeOperationError, type IDataObject, type IExecuteFunctions, type INode, type INodeProperties } from 'n8n-workflow';
 import { readCheckedOptions, readCheckedParameter } from '../../../nodes/shared/checked-options';
-import { failedItem, NotFoundError, perItem, SettingRefusedError } from '../../../nodes/shared/per-item';
+import { failedItem, FieldRefusedError, NotFoundError, perItem, SettingRefusedError } from '../../../nodes/shared/per-item';
 import { readWholeNumber } from '../../../nodes/shared/valid-input';
-import { readRuleId } from '../../../nodes/TagEligibility/actions/common';
+import { readRuleId, readUuid } from '../../../nodes/TagEligibility/actions/common';
 
 const node: INode = { id: 'n1', name: 'Move Contact', type: 'n8n-nodes-leadflow.autoAssignStage', typeVersion: 1, position: [0, 0], parameters: {} };
 const context = { getNode: () => node } as unknown as IExecuteFunctions;
@@ -131,12 +131,41 @@ describe('setting: which node setting was refused', () => {
 		const ruleId = refusalOf(() => readRuleId(contextWith({ ruleId: 'x must be one of a, b (got c)' }), 0, true));
 		const pageSize = refusalOf(() => readWholeNumber(contextWith({ limit: 'all' }), 'limit', 0, { label: 'The page size (limit)', min: 1, max: 500, hint: 'Pass limit=50.' }));
 
-		for (const error of [ruleId, pageSize]) {
+		for (const [error, keys] of [
+			[ruleId, ['code', 'message', 'description', 'field']],
+			[pageSize, ['code', 'message', 'description']],
+		] as const) {
 			expect(error).not.toBeInstanceOf(SettingRefusedError);
 			const json = failedItem(context, error, { item: 0 }).json.error as IDataObject;
 			expect(json.code).toBe('invalid_input');
-			expect(Object.keys(json)).toEqual(['code', 'message', 'description']);
+			expect(Object.keys(json)).toEqual(keys);
 		}
 		expect((failedItem(context, pageSize, { item: 0 }).json.error as IDataObject).message).toBe('The page size (limit) must be a whole number from 1 to 500 (got "all")');
 	});
+});
+
+// A refused value of the item that names the parameter it came from carries `field` (its name): the
+// shipped tag-monitor-send.json answers a refused ruleId 400 naming it by that field, not by the
+// message's words (which echo the caller's value). The code stays invalid_input; no `setting`.
+test('field: a rule or contact ID the node refused names its parameter; any other refusal carries none', () => {
+	const contextWith = (parameters: Record<string, unknown>) =>
+		({ getNode: () => node, getNodeParameter: (name: string, _itemIndex: number, fallback?: unknown) => (name in parameters ? parameters[name] : fallback) }) as unknown as IExecuteFunctions;
+	const refusalOf = (read: () => unknown): unknown => {
+		try {
+			read();
+		} catch (error) {
+			return error;
+		}
+		throw new Error('not refused');
+	};
+	const rule = refusalOf(() => readRuleId(contextWith({ ruleId: 'rule-42' }), 0, false));
+	const contact = refusalOf(() => readUuid(contextWith({ conversationId: 'Maria Santos' }), 'conversationId', 'conversation ID', 0));
+
+	expect(rule).toBeInstanceOf(FieldRefusedError);
+	expect(failedItem(context, rule, { item: 0 }).json).toEqual({
+		error: { code: 'invalid_input', message: 'The rule ID "rule-42" is not a UUID', description: expect.stringMatching(/ai_automation_rules/), field: 'ruleId' },
+	});
+	expect(failedItem(context, contact, { item: 0 }).json.error).toEqual(expect.objectContaining({ code: 'invalid_input', field: 'conversationId' }));
+	const parameter = new NodeOperationError(node, 'The stage ID "x" is not a UUID', { description: 'Pick the stage from the list.' });
+	expect(failedItem(context, parameter, { item: 0 }).json.error).not.toHaveProperty('field');
 });
