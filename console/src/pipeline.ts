@@ -59,7 +59,12 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		/** The pipeline from the address until an answer takes it: a 400 for it (no pipeline ID) lets it go. */
 		addressPipeline: fragment.get('pipeline') ?? '',
 		search: '',
-		paged: { stageId: '', offset: 0 },
+		/** Each paged column's offset by stage id (absent: its first page), kept across polls and other columns' paging. */
+		offsets: new Map<string, number>(),
+		/** Offsets let go at a 400 (a paged stage deleted meanwhile): those of stages still on the next board are asked again. */
+		offsetsToRestore: undefined as Map<string, number> | undefined,
+		/** The offsets asked for are those restored after a 400: another 400 lets them go for good. */
+		restored: false,
 		timer: undefined as number | undefined,
 		inFlight: false,
 		again: false,
@@ -199,14 +204,12 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		}
 	}
 
-	/** The board asked for: the pipeline, the stage paged on and the search. */
+	/** The board asked for: the pipeline, each paged column's offset (offsets=<stage>:<offset>,…) and the search. */
 	function boardQuery(): URLSearchParams {
 		const query = new URLSearchParams({ limit: String(CARDS_PER_STAGE) });
 		if (state.pipelineId) query.set('pipelineId', state.pipelineId);
-		if (state.pipelineId && state.paged.stageId && state.paged.offset > 0) {
-			query.set('stageId', state.paged.stageId);
-			query.set('offset', String(state.paged.offset));
-		}
+		const offsets = [...state.offsets].filter(([, offset]) => offset > 0).sort(([a], [b]) => a.localeCompare(b));
+		if (state.pipelineId && offsets.length > 0) query.set('offsets', offsets.map(([stage, offset]) => `${stage}:${offset}`).join(','));
 		if (state.search) query.set('search', state.search);
 		return query;
 	}
@@ -259,7 +262,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 			if ((status === 404 && board?.not_found) || (status === 200 && board && !state.pipelineId && board.pipelines.length > 0)) {
 				// No pipeline chosen yet, or the chosen one is gone: the first listed.
 				state.pipelineId = board!.pipelines[0]?.id ?? '';
-				state.paged = { stageId: '', offset: 0 };
+				state.offsets.clear();
 				if (state.pipelineId) { state.again = true; return; }
 				// Every pipeline is gone: the list alone says so.
 				state.board = { ...board!, pipeline: null, stages: [] };
@@ -274,13 +277,16 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 				addressError.textContent = refusal.hint ? `${message.replace(/\.$/, '')}. ${refusal.hint}` : message;
 				state.pipelineId = '';
 				state.addressPipeline = '';
-				state.paged = { stageId: '', offset: 0 };
+				state.offsets.clear();
 				state.again = true;
 				return;
 			}
-			if (status === 400 && state.paged.offset > 0) {
-				// The paged stage is gone: back to every stage's first page.
-				state.paged = { stageId: '', offset: 0 };
+			if (status === 400 && state.offsets.size > 0) {
+				// A paged stage is gone (deleted meanwhile): every column's first page is asked for, and
+				// the offsets of the columns still on that board are asked again after it.
+				state.offsetsToRestore = state.restored ? undefined : new Map(state.offsets);
+				state.restored = false;
+				state.offsets.clear();
 				state.again = true;
 				return;
 			}
@@ -288,12 +294,22 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 				updated.textContent = `Update failed (${status}): ${(json as { error?: string } | undefined)?.error ?? 'no answer'}; retrying`;
 				return;
 			}
-			const paged = board.stages.find((stage) => stage.id === state.paged.stageId);
-			if (paged && paged.cards.length === 0 && paged.offset > 0) {
-				// Paged past its last card (contacts left the stage or the search meanwhile): its last
-				// page with cards, the first page when that is all there is.
-				const offset = Math.floor((paged.matching_count - 1) / paged.limit) * paged.limit;
-				state.paged = offset > 0 ? { stageId: paged.id, offset } : { stageId: '', offset: 0 };
+			if (state.offsetsToRestore) {
+				const restore = [...state.offsetsToRestore].filter(([stageId]) => board!.stages.some((stage) => stage.id === stageId));
+				state.offsetsToRestore = undefined;
+				for (const [stageId, offset] of restore) state.offsets.set(stageId, offset);
+				if (restore.length > 0) { state.restored = true; state.again = true; return; }
+			}
+			state.restored = false;
+			// A column paged past its last card (contacts left the stage or the search meanwhile): its
+			// last page with cards, the first page when that is all there is; the other columns stay.
+			const past = board.stages.filter((stage) => stage.cards.length === 0 && stage.offset > 0);
+			if (past.length > 0) {
+				for (const stage of past) {
+					const offset = Math.floor((stage.matching_count - 1) / stage.limit) * stage.limit;
+					if (offset > 0) state.offsets.set(stage.id, offset);
+					else state.offsets.delete(stage.id);
+				}
 				state.again = true;
 				return;
 			}
@@ -365,13 +381,13 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		state.pipelineId = picker.value;
 		state.addressPipeline = '';
 		addressError.textContent = '';
-		state.paged = { stageId: '', offset: 0 };
+		state.offsets.clear();
 		state.columnsKey = '';
 		void poll();
 	});
 	onSearchInput(search, (text) => {
 		state.search = text;
-		state.paged = { stageId: '', offset: 0 };
+		state.offsets.clear();
 		void poll();
 	});
 	boardElement.addEventListener('change', (event) => {
@@ -394,10 +410,12 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		if (pager) {
 			const stage = state.board?.stages.find((row) => row.id === pager.dataset.page);
 			if (!stage) return;
-			// From the page asked for last (a second click may come before the board shows the first).
-			const current = state.paged.stageId === stage.id ? state.paged.offset : stage.offset;
+			// From the page asked for last (a second click may come before the board shows the first);
+			// the other columns keep theirs.
+			const current = state.offsets.get(stage.id) ?? 0;
 			const offset = Math.min(Math.max(0, current + Number(pager.dataset.dir) * stage.limit), Math.max(0, stage.matching_count - 1));
-			state.paged = { stageId: stage.id, offset };
+			if (offset > 0) state.offsets.set(stage.id, offset);
+			else state.offsets.delete(stage.id);
 			void poll();
 		}
 	});
@@ -458,7 +476,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 			state.pipelineId = pipelineId;
 			state.addressPipeline = pipelineId;
 			addressError.textContent = '';
-			state.paged = { stageId: '', offset: 0 };
+			state.offsets.clear();
 			state.columnsKey = '';
 			if (state.shown) void poll();
 		},

@@ -6,7 +6,8 @@
 // shown in their new column with the automations that fired, and what became of a fired
 // automation's notification (delivered); a refused move shows the webhook's
 // message (and the webhook's answer says what to do: `hint`); a board call refused for bad input
-// answers what to do too; refreshes keep the cards and the focus; 375 px without sideways
+// answers what to do too; paging one column keeps the others on their pages; refreshes keep the
+// cards and the focus; 375 px without sideways
 // scrolling; no console error or failed request; without the key, 403. Times are the database's (n8n's calls run at its
 // clock). Screenshots go to test/e2e/artifacts/ (not committed).
 import { mkdirSync } from 'node:fs';
@@ -347,4 +348,53 @@ test('a board call refused for bad input answers what is wrong and what to do: {
 		status: 400,
 		body: { status: 400, error: expect.stringMatching(/cards per stage \(limit\) must be a whole number from 1 to 200/), hint: 'Pass limit=20 or another whole number in that range.' },
 	});
+});
+
+test('paging one column keeps the other columns on their pages, across the refreshes: each column has its own offset', async () => {
+	await page.setViewportSize({ width: 1280, height: 900 });
+	// Two more columns of more than a page: 25 more in Qualified, 25 in New Lead.
+	const qualified = await world.contacts(25);
+	await assign(qualified.map((id) => analysis(id, 60)));
+	const newLeads = await world.contacts(25);
+	await assign(newLeads.map((id) => analysis(id, 10)));
+	await page.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(KEY.value)}&tab=pipeline&pipeline=${world.pipeline.id}`);
+	const pagerMatches = (stage: string, pattern: string) =>
+		page.waitForFunction(([id, wanted]) => new RegExp(wanted).test((globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector(`[data-stage-id="${id}"] .column-pager span`)?.textContent ?? ''), [world.pipeline.stages[stage], pattern] as const, { timeout: 15_000 });
+	const pagerText = (stage: string) => column(stage).locator('.column-pager span').textContent();
+	await pagerMatches('New Lead', '^1–20 of 25$');
+	await pagerMatches('Qualified', '^1–20 of \\d+$');
+
+	await column('Qualified').locator('[data-dir="1"]').click();
+	await pagerMatches('Qualified', '^21–');
+	const qualifiedPage = await pagerText('Qualified');
+	await column('New Lead').locator('[data-dir="1"]').click();
+	await pagerMatches('New Lead', '^21–25 of 25$');
+	// Qualified stays on its second page while New Lead pages, and through three refreshes.
+	expect(await pagerText('Qualified')).toBe(qualifiedPage);
+	const asked: string[] = [];
+	const listen = (request: { url(): string }) => { if (/\/api\/pipeline\?/.test(request.url())) asked.push(request.url()); };
+	page.on('request', listen);
+	await page.waitForTimeout(6500);
+	page.off('request', listen);
+	expect(asked.length).toBeGreaterThanOrEqual(2);
+	expect(await pagerText('Qualified')).toBe(qualifiedPage);
+	expect(await pagerText('New Lead')).toBe('21–25 of 25');
+	// Each poll asks for both columns' offsets in its one call.
+	for (const url of asked) {
+		const offsets = new URL(url).searchParams.get('offsets') ?? '';
+		expect(offsets.split(',').sort()).toEqual([`${world.pipeline.stages['New Lead']}:20`, `${world.pipeline.stages.Qualified}:20`].sort());
+	}
+	// The cards shown are the database's pages of the two stages.
+	const { data, error } = await serviceClient().rpc('console_pipeline_board', {
+		p_pipeline_id: world.pipeline.id, p_limit: 20, p_offsets: { [world.pipeline.stages.Qualified]: 20, [world.pipeline.stages['New Lead']]: 20 },
+	});
+	expect(error).toBeNull();
+	const stages = (data as PipelineBoard).stages;
+	expect(await cardsIn('Qualified')).toEqual(stages.find((stage) => stage.id === world.pipeline.stages.Qualified)!.cards.map((card) => card.conversation_id));
+	expect(await cardsIn('New Lead')).toEqual(stages.find((stage) => stage.id === world.pipeline.stages['New Lead'])!.cards.map((card) => card.conversation_id));
+	// Back to New Lead's first page: Qualified still on its second.
+	await column('New Lead').locator('[data-dir="-1"]').click();
+	await pagerMatches('New Lead', '^1–20 of 25$');
+	expect(await pagerText('Qualified')).toBe(qualifiedPage);
+	expect(problems).toEqual([]);
 });

@@ -1,6 +1,6 @@
 // The Pipeline endpoint of workflows/leadflow-console.json through n8n's engine in-process against the
 // local stack: the board equals console_pipeline_board's answer at the database's clock; a stage is
-// paged; an unknown pipeline is a 404 with the pipelines to pick from; bad input is a 400 naming
+// paged, several stages at once with offsets; an unknown pipeline is a 404 with the pipelines to pick from; bad input is a 400 naming
 // it, with the hint; without the key, 403 and nothing runs. Moving a card goes through contact-move.json with the
 // same key (its own tests: test/workflows/contact-move.test.ts): here, a move through it is what
 // the board shows next.
@@ -64,6 +64,33 @@ test('the board is the database\'s: stages, counts and cards; a stage is paged',
 	expect(seen).toEqual(contacts.slice(0, 3).sort());
 });
 
+test('offsets pages two stages in one call, each where it was asked, through the shipped workflow (migration …2250)', async () => {
+	const world = await createPipelineWorld();
+	const contacts = await world.contacts(6);
+	await assign(contacts.map((id, index) => analysis(id, index < 3 ? 30 : 60)));
+	const { Contacted, Qualified } = world.pipeline.stages;
+	const first = (await board({ pipelineId: world.pipeline.id, limit: '2' })).response?.body as PipelineBoard;
+
+	const result = await board({ pipelineId: world.pipeline.id, limit: '2', offsets: `${Contacted}:2,${Qualified}:2` });
+	expect(result.response?.statusCode).toBe(200);
+	const body = result.response?.body as PipelineBoard;
+	const expected = await direct({ p_pipeline_id: world.pipeline.id, p_limit: 2, p_offsets: { [Contacted]: 2, [Qualified]: 2 } }, body.generatedAt);
+	expect(body.stages).toEqual(expected.stages);
+	expect(body.version).toBe(expected.version);
+	for (const id of [Contacted, Qualified]) {
+		const stage = body.stages.find((row) => row.id === id)!;
+		expect(stage).toMatchObject({ offset: 2, contact_count: 3 });
+		const before = first.stages.find((row) => row.id === id)!;
+		expect([...before.cards, ...stage.cards].map((card) => card.conversation_id).sort()).toEqual(contacts.slice(id === Contacted ? 0 : 3, id === Contacted ? 3 : 6).sort());
+	}
+	expect(body.stages.filter((row) => row.id !== Contacted && row.id !== Qualified).every((row) => row.offset === 0)).toBe(true);
+
+	// offsets and the older stageId together: one of them.
+	const both = await board({ pipelineId: world.pipeline.id, offsets: `${Contacted}:2`, stageId: Qualified, offset: '2' });
+	expect(both.response?.statusCode).toBe(400);
+	expect(both.response?.body).toEqual({ status: 400, error: 'offsets and stageId are two ways to page: send one of them', hint: expect.stringMatching(/^Put the stage's offset into offsets/) });
+});
+
 test('without a pipeline: the list; an unknown pipeline: 404 with the list to pick from', async () => {
 	const world = await createPipelineWorld();
 	const list = await board({});
@@ -86,6 +113,9 @@ test.each([
 	['offset=x', { offset: 'x' }, /offset must be a whole number from 0 to 1000000/, 'Pass offset=0 or another whole number in that range.'],
 	['stageId=stage', { stageId: 'stage' }, /paged stage ID "stage" is not a UUID/, 'Use the id of one of the pipeline\'s stages, as the board answers them (GET …/api/pipeline?pipelineId=…), or leave it out.'],
 	['a search of 201 characters', { search: 'x'.repeat(201) }, /search must be at most 200 characters/, 'Send a shorter search, at most 200 characters: a part of a name or an id finds it.'],
+	['offsets=stage:20', { offsets: 'stage:20' }, /offsets: "stage:20" is not a <stage ID>:<offset> pair/, 'Send offsets as <stage ID>:<offset> pairs separated by commas, each stage an id of the board\'s stages and each offset a whole number from 0 to 1000000 (e.g. offsets=<stage ID>:20).'],
+	['offsets=<id>:-1', { offsets: '6f1d2c3b-0000-4000-8000-000000000001:-1' }, /is not a <stage ID>:<offset> pair/, 'Send offsets as <stage ID>:<offset> pairs separated by commas, each stage an id of the board\'s stages and each offset a whole number from 0 to 1000000 (e.g. offsets=<stage ID>:20).'],
+	['offsets naming a stage twice', { offsets: '6f1d2c3b-0000-4000-8000-000000000001:20,6F1D2C3B-0000-4000-8000-000000000001:40' }, /offsets names the stage 6f1d2c3b-0000-4000-8000-000000000001 twice/, 'Send offsets as <stage ID>:<offset> pairs separated by commas, each stage an id of the board\'s stages and each offset a whole number from 0 to 1000000 (e.g. offsets=<stage ID>:20).'],
 	['known=v1', { known: 'v1' }, /known version "v1" is not a version of the board/, 'Send back the version of the last answer, or leave known out for the whole board.'],
 ])('bad input (%s) answers 400 naming it, with the hint', async (_label, query, message, hint) => {
 	const result = await board(query);

@@ -1,6 +1,7 @@
 // pipelineBoard: the console's Pipeline tab (console_pipeline_board): the pipelines to pick from and,
 // for the chosen one, its stages in order with their counts, mean time in stage and one page of
-// cards each; one stage paged further; a search of name or Messenger ID. An unknown pipeline answers
+// cards each; each stage paged on by its own offset (offsets=<stage id>:<offset>,…; the older
+// stageId + offset pages one stage); a search of name or Messenger ID. An unknown pipeline answers
 // the list with not_found (the page picks another; the workflow answers 404).
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem } from '../../shared/per-item';
@@ -37,6 +38,13 @@ const properties: INodeProperties[] = [
 		description: 'How many of the paged stage\'s cards to pass over (0 for its first page)',
 	},
 	{
+		displayName: 'Stage Offsets',
+		name: 'offsets',
+		type: 'string',
+		default: '={{ $json.query?.offsets ?? \'\' }}',
+		description: 'Where each paged stage\'s cards start, as stage ID:offset pairs separated by commas (e.g. the Qualified stage\'s ID, a colon and 20); the stages not named answer their first page. Use this or Paged Stage ID, not both.',
+	},
+	{
 		displayName: 'Search',
 		name: 'search',
 		type: 'string',
@@ -55,6 +63,32 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['pipelineBoard'] } }, properties);
 
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** offsets=<stage ID>:<offset>,… as { stage ID: offset } (null when empty); a malformed pair is refused naming it. */
+function stageOffsets(context: IExecuteFunctions, i: number): Record<string, number> | null {
+	const raw = textParameter(context, 'offsets', i).trim();
+	if (!raw) return null;
+	const hint = 'Send offsets as <stage ID>:<offset> pairs separated by commas, each stage an id of the board\'s stages and each offset a whole number from 0 to 1000000 (e.g. offsets=<stage ID>:20).';
+	const pairs = raw.split(',');
+	if (pairs.length > 200) {
+		throw new NodeOperationError(context.getNode(), `offsets names ${pairs.length} stages: at most 200`, { itemIndex: i, description: hint });
+	}
+	const offsets: Record<string, number> = {};
+	for (const pair of pairs) {
+		const match = /^\s*([^:\s]+)\s*:\s*(\d{1,7})\s*$/.exec(pair);
+		if (!match || !UUID.test(match[1]) || Number(match[2]) > 1_000_000) {
+			throw new NodeOperationError(context.getNode(), `offsets: "${pair.trim().slice(0, 60)}" is not a <stage ID>:<offset> pair`, { itemIndex: i, description: hint });
+		}
+		const stage = match[1].toLowerCase();
+		if (stage in offsets) {
+			throw new NodeOperationError(context.getNode(), `offsets names the stage ${stage} twice`, { itemIndex: i, description: hint });
+		}
+		offsets[stage] = Number(match[2]);
+	}
+	return offsets;
+}
+
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
 		const pipelineId = optionalUuid(this, 'pipelineId', 'pipeline ID', i, 'Use the id of one of the pipelines the board lists (GET …/api/pipeline without pipelineId), or leave it out for the list.');
@@ -70,6 +104,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				description: 'Send back the version of the last answer, or leave known out for the whole board.',
 			});
 		}
+		const offsets = stageOffsets(this, i);
+		if (offsets && stageId) {
+			throw new NodeOperationError(this.getNode(), 'offsets and stageId are two ways to page: send one of them', {
+				itemIndex: i,
+				description: 'Put the stage\'s offset into offsets (<stage ID>:<offset>) and leave stageId and offset out.',
+			});
+		}
 		const args = {
 			p_pipeline_id: pipelineId,
 			p_limit: wholeNumber(this, 'limit', 'The cards per stage (limit)', i, 1, 200, 20),
@@ -77,6 +118,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			p_offset: wholeNumber(this, 'offset', 'The offset', i, 0, 1_000_000, 0),
 			p_search: search || null,
 			p_known: known || null,
+			// Only when given: the call of a board without it is the one the database has always taken.
+			...(offsets ? { p_offsets: offsets } : {}),
 		};
 		const board = await callRpc(this, 'console_pipeline_board', args, i);
 		if (board) return [{ output: 0, json: { ...board } as unknown as IDataObject }];

@@ -9,6 +9,9 @@ export interface PipelineBoardArgs {
 	/** The stage whose cards start at p_offset (the others answer their first page). */
 	p_stage_id?: string | null;
 	p_offset?: number;
+	/** Each paged stage's offset, by stage id (the stages not named answer their first page); not
+	 * with p_stage_id (migration 20261201002250). */
+	p_offsets?: Record<string, number> | null;
 	/** A part of the contact's name or Messenger id (wildcards taken literally). */
 	p_search?: string | null;
 	/** The version of an earlier answer: { unchanged: true } when the board is still the same. */

@@ -1,7 +1,8 @@
 // console_pipeline_board (migration 20261201000780): the console's board of one pipeline in one call.
 // Every count, average and card equals what the tables hold; a stage answers one page of cards,
-// one stage may be paged further, and the pages together are the stage's contacts once each; a
-// search narrows the cards; bad arguments are refused naming them; a signed-in user sees their own.
+// one stage may be paged further (several at once with p_offsets, migration …2250), and the pages
+// together are the stage's contacts once each; a search narrows the cards; bad arguments are
+// refused naming them; a signed-in user sees their own.
 import type { PipelineBoard } from '../../../nodes/shared/contract';
 import { anonClient, userClient, withDb } from '../../helpers/stack';
 import { analysis, assign, createPipelineWorld, failure, minutesAfter, move, NOW, rpc } from './fixtures';
@@ -141,6 +142,51 @@ test('a search narrows the cards to a part of the name or Messenger id, its wild
 	const { rows } = await withDb((db) => db.query<{ sender_id: string }>('select sender_id from public.messenger_conversations where id = $1', [bob]));
 	const byId = (await board({ p_pipeline_id: world.pipeline.id, p_search: rows[0].sender_id }))!;
 	expect(byId.stages.flatMap((stage) => stage.cards.map((card) => card.conversation_id))).toEqual([bob]);
+});
+
+test('p_offsets pages several stages in one call: each stage starts where it was asked, the others at their first page (migration …2250)', async () => {
+	const world = await createPipelineWorld();
+	const contacted = await world.contacts(25);
+	for (const [index, id] of contacted.entries()) await assign([analysis(id, 30)], minutesAfter(-100 + index));
+	const qualified = await world.contacts(15);
+	for (const [index, id] of qualified.entries()) await assign([analysis(id, 60)], minutesAfter(-50 + index));
+	const [proposal] = await world.contacts(1);
+	await assign([analysis(proposal, 90)], minutesAfter(-5));
+	const { Contacted, Qualified, Proposal } = world.pipeline.stages;
+
+	const answer = (await board({ p_pipeline_id: world.pipeline.id, p_limit: 10, p_offsets: { [Contacted]: 20, [Qualified.toUpperCase()]: 10 } }))!;
+	const stage = (id: string) => answer.stages.find((row) => row.id === id)!;
+	expect(stage(Contacted)).toMatchObject({ offset: 20, contact_count: 25 });
+	expect(stage(Contacted).cards.map((card) => card.conversation_id)).toEqual([...contacted].reverse().slice(20));
+	expect(stage(Qualified)).toMatchObject({ offset: 10, contact_count: 15 });
+	expect(stage(Qualified).cards.map((card) => card.conversation_id)).toEqual([...qualified].reverse().slice(10));
+	expect(stage(Proposal)).toMatchObject({ offset: 0 });
+	expect(stage(Proposal).cards.map((card) => card.conversation_id)).toEqual([proposal]);
+	// The same pages as the old shape's, one stage at a time.
+	for (const [id, offset] of [[Contacted, 20], [Qualified, 10]] as const) {
+		const one = (await board({ p_pipeline_id: world.pipeline.id, p_limit: 10, p_stage_id: id, p_offset: offset }))!;
+		expect(one.stages.find((row) => row.id === id)!.cards).toEqual(stage(id).cards);
+	}
+	// Another offset is another version (the page that asks for it is shown it, not "unchanged").
+	const moved = (await board({ p_pipeline_id: world.pipeline.id, p_limit: 10, p_offsets: { [Contacted]: 10, [Qualified]: 10 }, p_known: answer.version }))!;
+	expect(moved.version).not.toBe(answer.version);
+	expect((await board({ p_pipeline_id: world.pipeline.id, p_limit: 10, p_offsets: {} }))!.stages.every((row) => row.offset === 0)).toBe(true);
+
+	const other = await world.addPipeline('Other', [{ name: 'Only' }]);
+	const refusals: Array<[Record<string, unknown>, RegExp]> = [
+		[{ p_offsets: [20] }, /^p_offsets must be a JSON object of stage id to offset \(got a JSON array\)/],
+		[{ p_offsets: { [Contacted]: 20 }, p_stage_id: Qualified, p_offset: 10 }, /^p_offsets and p_stage_id are two ways to page/],
+		[{ p_offsets: { stage: 20 } }, /^p_offsets: the key "stage" is not a stage id/],
+		[{ p_offsets: { [Contacted]: -1 } }, new RegExp(`^p_offsets: the offset of stage ${Contacted} must be a whole number from 0 to 1000000 \\(got -1\\)`)],
+		[{ p_offsets: { [Contacted]: 2.5 } }, /must be a whole number from 0 to 1000000 \(got 2.5\)/],
+		[{ p_offsets: { [Contacted]: '20' } }, /must be a whole number from 0 to 1000000 \(got "20"\)/],
+		[{ p_offsets: { [Contacted]: 1000001 } }, /must be a whole number from 0 to 1000000/],
+		[{ p_offsets: { [other.stages.Only]: 20 } }, new RegExp(`^p_offsets: ${other.stages.Only} is not a stage of pipeline ${world.pipeline.id}`)],
+	];
+	for (const [args, message] of refusals) {
+		const error = await failure(board({ p_pipeline_id: world.pipeline.id, ...args }));
+		expect([error.code, error.message]).toEqual(['22023', expect.stringMatching(message)]);
+	}
 });
 
 test('without a pipeline: the pipelines only; an unknown pipeline: null; bad arguments are refused naming them', async () => {
