@@ -1,5 +1,6 @@
 // workflows/contact-move.json in real n8n 2.41.1 (this package installed from its tarball) against
-// the local stack: a move answers 200 with the new stage and the automation it fired, bad input 400
+// the local stack: a move answers 200 with the new stage, who moved it (movedBy, kept in the history)
+// and the automation it fired, bad input 400 (a number as the stage among it)
 // (a conversationId that is a list holding the id among it; a snake_case field or a query parameter,
 // refused before the node runs), an unknown stage 404, each with a hint saying what to do, no key
 // 403, and a refused request writes nothing; a caller's id whose refusal
@@ -10,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { testStack } from '../helpers/stack';
-import { analysis, assign, createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
+import { activities, analysis, assign, createPipelineWorld, places, type PipelineWorld } from '../db/pipelines/fixtures';
 import { startN8n, type E2eWorkflow, type RunningN8n } from './support';
 
 const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
@@ -56,9 +57,9 @@ const stageOf = async (contact: string) =>
 const move = (body: unknown, withKey = true) =>
 	n8n.callWebhook('leadflow/contacts/move', { method: 'POST', headers: withKey ? headers : {}, body });
 
-test('in real n8n: a move by stage name answers 200 with the new stage and the automation it fired', async () => {
+test('in real n8n: a move by stage name answers 200 with the new stage, who moved it and the automation it fired', async () => {
 	const contact = await placedContact();
-	const answer = await move({ conversationId: contact, stage: 'qualified', reason: 'Booked a demo' });
+	const answer = await move({ conversationId: contact, stage: 'qualified', reason: 'Booked a demo', movedBy: 'user-7' });
 	expect(answer.statusCode).toBe(200);
 	expect(answer.body).toMatchObject({
 		conversation_id: contact,
@@ -66,9 +67,17 @@ test('in real n8n: a move by stage name answers 200 with the new stage and the a
 		stage: { id: world.pipeline.stages.Qualified, name: 'Qualified' },
 		from_stage: { name: 'New Lead' },
 		automations_fired: 1,
+		moved_by: 'user-7',
 		automations: [expect.objectContaining({ kind: 'notify' })],
 	});
 	expect(await stageOf(contact)).toBe(world.pipeline.stages.Qualified);
+	expect((await activities(contact)).filter((entry) => entry.type === 'MANUAL_MOVE')).toEqual([
+		expect.objectContaining({ actor: 'user', actor_id: 'user-7', description: 'Booked a demo' }),
+	]);
+	// A number is neither a stage's id nor its name: 400 naming Stage, not 404.
+	const numeric = await move({ conversationId: contact, stage: 12.5 });
+	expect(numeric.statusCode).toBe(400);
+	expect(numeric.body).toMatchObject({ status: 400, error: 'Stage must be text (got 12.5)' });
 });
 
 test('in real n8n: bad input 400, an unknown stage 404, no key 403, and nothing written', async () => {
@@ -106,9 +115,9 @@ test('in real n8n: a snake_case body field or a query parameter answers 400 nami
 	expect(snake.statusCode).toBe(400);
 	expect(snake.body).toEqual({
 		status: 400,
-		error: 'Unknown field "pipeline_id": the body takes conversationId, stage, pipelineId and reason (did you mean "pipelineId"?)',
+		error: 'Unknown field "pipeline_id": the body takes conversationId, stage, pipelineId, reason and movedBy (did you mean "pipelineId"?)',
 		field: 'pipeline_id',
-		hint: expect.stringMatching(/^POST a JSON body \{"conversationId": .*these four fields only, named in camelCase\.$/),
+		hint: expect.stringMatching(/^POST a JSON body \{"conversationId": .*these five fields only, named in camelCase\.$/),
 	});
 	const queried = await n8n.callWebhook('leadflow/contacts/move', { method: 'POST', headers, query: { pipelineId: world.pipeline.id }, body: { conversationId: contact, stage: 'Won' } });
 	expect(queried.statusCode).toBe(400);

@@ -318,9 +318,9 @@ test('a stage that is not text (an object, a list, a boolean, a number) answers 
 
 /** Check Request's hint: what the webhook reads. */
 const REQUEST_HINT =
-	'POST a JSON body {"conversationId": "<the contact\'s id>", "stage": "<a stage name or id>", "pipelineId": "<optional: the pipeline\'s id>", "reason": "<optional: text>"}, with no query: these four fields only, named in camelCase.';
+	'POST a JSON body {"conversationId": "<the contact\'s id>", "stage": "<a stage name or id>", "pipelineId": "<optional: the pipeline\'s id>", "reason": "<optional: text>", "movedBy": "<optional: who moved it, e.g. your user id>"}, with no query: these five fields only, named in camelCase.';
 
-// Only conversationId, stage, pipelineId and reason are read: a field under another name (pipeline_id)
+// Only conversationId, stage, pipelineId, reason and movedBy are read: a field under another name (pipeline_id)
 // or in the query (?pipelineId=) was ignored, and the contact moved in the pipeline it is in, firing
 // that pipeline's automations (its billing webhook) for a move its caller meant elsewhere.
 test('an unknown body field or a query parameter answers 400 naming it (a snake_case name: the camelCase one), before anything is moved or fired', async () => {
@@ -331,14 +331,14 @@ test('an unknown body field or a query parameter answers 400 naming it (a snake_
 		[
 			{ conversationId: contact, stage: 'Won', pipeline_id: support.id },
 			undefined,
-			{ field: 'pipeline_id', error: 'Unknown field "pipeline_id": the body takes conversationId, stage, pipelineId and reason (did you mean "pipelineId"?)' },
+			{ field: 'pipeline_id', error: 'Unknown field "pipeline_id": the body takes conversationId, stage, pipelineId, reason and movedBy (did you mean "pipelineId"?)' },
 		],
 		[
-			{ conversation_id: contact, stage: 'Won', movedBy: 'user-7' },
+			{ conversation_id: contact, stage: 'Won', moved_by: 'user-7' },
 			undefined,
 			{
 				field: 'conversation_id',
-				error: 'Unknown fields "conversation_id", "movedBy": the body takes conversationId, stage, pipelineId and reason (did you mean "conversationId" for "conversation_id"?)',
+				error: 'Unknown fields "conversation_id", "moved_by": the body takes conversationId, stage, pipelineId, reason and movedBy (did you mean "conversationId" for "conversation_id", "movedBy" for "moved_by"?)',
 			},
 		],
 		[
@@ -369,4 +369,50 @@ test('an unknown body field or a query parameter answers 400 naming it (a snake_
 	const moved = await move({ conversationId: contact, stage: 'Won', reason: "Moved to Won on the console's board" });
 	expect(moved.response?.statusCode).toBe(200);
 	expect(moved.response?.body).toMatchObject({ outcome: 'moved', stage: { id: world.pipeline.stages.Won, pipeline_id: world.pipeline.id } });
+});
+
+// Who moved: the app says it (movedBy, e.g. the signed-in user's id); the history's MANUAL_MOVE
+// names them (actor_id), and the answer says it back. The workflow's Moved By stays "a person".
+// Before, the body had no such field (movedBy was refused as unknown) and every move's actor_id was null.
+test('movedBy: stored as the move\'s actor_id (actor user), said back in the answer; absent or null: none; not text, blank lines or too long: 400 naming it, nothing written', async () => {
+	const contact = await placedContact();
+	const moved = await move({ conversationId: contact, stage: 'Qualified', reason: 'Booked a demo', movedBy: '  user-7  ' });
+	expect(moved.response?.statusCode).toBe(200);
+	expect(moved.response?.body).toMatchObject({ outcome: 'moved', stage: { name: 'Qualified' }, moved_by: 'user-7' });
+	const manual = () => activities(contact).then((rows) => rows.filter((entry) => entry.type === 'MANUAL_MOVE'));
+	expect(await manual()).toEqual([expect.objectContaining({ actor: 'user', actor_id: 'user-7', description: 'Booked a demo', title: 'Moved manually' })]);
+	// The change handed to the automations says who too.
+	const [handedOut] = (moved.nodeBranches['Move Contact']?.[1] ?? []) as IDataObject[];
+	expect(handedOut).toMatchObject({ change: { actor: 'user', actor_id: 'user-7', reason: 'Booked a demo' } });
+
+	for (const movedBy of [undefined, null, '']) {
+		const other = await placedContact();
+		const answer = await move({ conversationId: other, stage: 'Won', ...(movedBy !== undefined && { movedBy }) });
+		expect({ movedBy, status: answer.response?.statusCode, movedByAnswer: (answer.response?.body as IDataObject).moved_by }).toEqual({ movedBy, status: 200, movedByAnswer: null });
+		expect((await activities(other)).filter((entry) => entry.type === 'MANUAL_MOVE')).toEqual([expect.objectContaining({ actor: 'user', actor_id: null })]);
+	}
+
+	const before = await activities(contact);
+	for (const [movedBy, error] of [
+		[{ id: 'user-7' }, 'Mover ID must be text (got an object)'],
+		[['user-7'], 'Mover ID must be text (got an array of 1)'],
+		[true, 'Mover ID must be text (got true)'],
+		['user\n7', expect.stringMatching(/^Mover ID contains a line break/)],
+		['u'.repeat(201), 'Mover ID is too long: 201 characters, at most 200'],
+	] as const) {
+		const refused = await move({ conversationId: contact, stage: 'Won', movedBy });
+		expect({ movedBy, answer: refused.response }).toEqual({
+			movedBy,
+			answer: expect.objectContaining({
+				statusCode: 400,
+				body: {
+					status: 400,
+					error,
+					hint: 'Say who moved the contact as one line of text, at most 200 characters: a webhook caller sends {"movedBy": "…"} (your user\'s id, or a name), or leaves it out.',
+				},
+			}),
+		});
+	}
+	expect(await stageOf(contact)).toBe(world.pipeline.stages.Qualified);
+	expect(await activities(contact)).toEqual(before);
 });

@@ -56,7 +56,13 @@ const properties: INodeProperties[] = [
 		],
 		description: 'Who the contact\'s history says moved it (MANUAL_MOVE: "Moved manually", or "Moved by an AI agent")',
 	},
-	{ displayName: 'Mover ID', name: 'actorId', type: 'string', default: '', description: 'The user\'s ID, or the agent\'s name' },
+	{
+		displayName: 'Mover ID',
+		name: 'actorId',
+		type: 'string',
+		default: '',
+		description: 'Who moved it, as the contact\'s history names them: the user\'s ID, or the agent\'s name (one line, at most 200 characters); the contact-move webhook takes it as movedBy',
+	},
 	...automationsProperties,
 ];
 
@@ -75,6 +81,9 @@ function readActor(context: IExecuteFunctions, itemIndex: number): ManualMove['a
 		{ displayName: 'Moved By', parameter: 'actor' },
 	);
 }
+
+const MOVER_HINT =
+	'Say who moved the contact as one line of text, at most 200 characters: a webhook caller sends {"movedBy": "…"} (your user\'s id, or a name), or leaves it out.';
 
 function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 	// Text only: a list holding one id would otherwise pass as that id (String(['…']) is the id).
@@ -115,10 +124,15 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 	const reason = ((rawReason as string | null | undefined) ?? '').trim();
 	const reasonProblem = reason ? textProblem(reason, { kind: 'multiline', max: 2000 }) : undefined;
 	if (reasonProblem) throw invalid(context, itemIndex, `Reason ${reasonProblem}`, 'Write the reason as plain text of at most 2,000 characters.');
+	// Who moved (the history's actor_id; the contact-move webhook's movedBy): text, or a whole number
+	// (a numeric user id, read as its digits); one line of at most 200 characters, as the history
+	// keeps it, checked here so the refusal names Mover ID rather than the database's p_items[0].actor_id.
 	const rawActorId = context.getNodeParameter('actorId', itemIndex, '') as unknown;
-	const actorNotText = typeof rawActorId === 'number' ? undefined : notTextProblem(rawActorId);
-	if (actorNotText) throw invalid(context, itemIndex, `Mover ID ${actorNotText}`, 'Give the mover\'s user id or the agent\'s name as text, or leave it empty.');
+	const actorNotText = Number.isSafeInteger(rawActorId) ? undefined : notTextProblem(rawActorId);
+	if (actorNotText) throw invalid(context, itemIndex, `Mover ID ${actorNotText}`, MOVER_HINT);
 	const actorId = String(rawActorId ?? '').trim();
+	const actorProblem = actorId ? textProblem(actorId, { kind: 'line', max: 200 }) : undefined;
+	if (actorProblem) throw invalid(context, itemIndex, `Mover ID ${actorProblem}`, MOVER_HINT);
 	return {
 		conversation_id: conversationId,
 		stage_id: stageId,
@@ -157,7 +171,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		(itemIndex) => readMove(this, itemIndex),
 		async (moves) => {
 			try {
-				return await callRpc(this, 'pipeline_move', { p_items: moves });
+				// Each row says who moved, as the history names them (actor, actor_id: null when not given),
+				// so a caller (the contact-move webhook's answer) can say it back.
+				const rows = await callRpc(this, 'pipeline_move', { p_items: moves });
+				return rows.map((row) => ({ ...row, actor: moves[row.item_index].actor, actor_id: moves[row.item_index].actor_id ?? null }));
 			} catch (error) {
 				throw inMoveFieldWords(this, error);
 			}
