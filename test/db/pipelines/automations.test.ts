@@ -265,6 +265,26 @@ describe('chains', () => {
 		expect((await places(world.userId))[0].stage_id).toBe(stages.Pong);
 		expect(await automationCounts(world.userId)).toEqual({ ping: { times: 3, last: NOW }, pong: { times: 2, last: NOW } });
 		expect(pong).not.toBe(ping);
+		// The contact's history says the chain was stopped, by which automation and why, after the
+		// last move (it ended at that move, with nothing saying a chain was cut).
+		const history = await activities(contact);
+		const last = history[history.length - 1];
+		expect(history.map((entry) => entry.type).slice(-3)).toEqual(['AUTOMATION_FIRED', 'STAGE_CHANGED', 'AUTOMATION_STOPPED']);
+		expect(history.filter((entry) => entry.type === 'AUTOMATION_STOPPED')).toHaveLength(1);
+		expect(last).toMatchObject({
+			type: 'AUTOMATION_STOPPED',
+			title: 'Automation "pong" not run: the chain of automations reached its limit',
+			description: expect.stringMatching(/^This change was made by the 5th automation in a row set off by one change, the most a chain may run, so automations that set each other off .* cannot run for ever\. The contact stays where the last automation put it/),
+			actor: 'automation',
+			actor_id: null,
+			automation_id: pong,
+			run_id: chain[5].id,
+			depth: 5,
+			from_stage_id: stages.Ping,
+			to_stage_id: stages.Pong,
+			metadata: { trigger_type: 'STAGE_CHANGED', status: 'depth_limit', max_depth: 5 },
+		});
+		expect(last.occurred_at.toISOString()).toBe(NOW);
 	});
 });
 
