@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { OWNER_ELSEWHERE, ownerElsewhere } from './support/owner-elsewhere';
 import { runWorkflow, type TestCredentials } from '../harness';
-import { testStack } from '../helpers/stack';
+import { createTestUser, testStack } from '../helpers/stack';
 import { failingSupabase } from './support/failing-supabase';
 import { leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, supabaseCredentials, whatsappCredentials } from '../nodes/QueueLedger/support/queue';
 
@@ -62,6 +62,29 @@ test('a malformed owner answers 400; without the key 403; nothing is sent', asyn
 	expect(noKey.response?.statusCode).toBe(403);
 	expect(await sims.graph.control.whatsappMessages()).toEqual([]);
 	expect((await messagesOf(owner)).map((row) => row.status)).toEqual(['queued']);
+});
+
+// An owner without queue settings has nothing that could be due: Run Now says so as Prepare Now does
+// (404 naming the missing settings and what to do), not 200 with zeros ("nothing to send") while
+// their leads wait. Before migration 20261201002240, queue_claim answered no rows: 200, all zeros.
+test('an owner without queue settings answers 404 saying what to do, as Prepare Now; an owner with settings and nothing due still 200', async () => {
+	const owner = await createTestUser('no-settings');
+	const answer = await runNow({ 'X-Leadflow-Owner': owner });
+	expect(answer.error).toBeUndefined();
+	expect(answer.response?.statusCode).toBe(404);
+	expect(answer.response?.body).toEqual({
+		status: 404,
+		error: `Owner User ID: user ${owner} has no queue settings`,
+		hint: expect.stringMatching(/who has queue settings \(their row in user_queue_settings: capacity, hours, time zone, message\)/),
+	});
+	const unknown = randomUUID();
+	const nobody = await runNow({ 'X-Leadflow-Owner': unknown });
+	expect(nobody.response?.statusCode).toBe(404);
+	expect(nobody.response?.body).toMatchObject({ status: 404, error: `Owner User ID: user ${unknown} does not exist` });
+	const withSettings = await queueOwner();
+	const empty = await runNow({ 'X-Leadflow-Owner': withSettings });
+	expect(empty.response?.statusCode).toBe(200);
+	expect(empty.response?.body).toEqual({ claimed: 0, sent: 0, failed: 0, dead: 0, released: 0, cancelled: 0, refused: 0, errors: [] });
 });
 
 // The webhook's one input is the X-Leadflow-Owner header; without it every owner's due messages are

@@ -121,7 +121,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const claimed = await callRpc(this, 'queue_claim', group.args, group.itemIndexes[0]);
 			for (const message of claimed) output.push({ json: { ...message, worker: group.args.p_worker } as unknown as IDataObject, pairedItem });
 		} catch (caught) {
-			const hint = `Set ${OWNER_FIELD} to the ID of a Supabase Auth user of this project (auth.users), or leave it empty to claim every owner's messages.`;
+			// No such user, or one without queue settings (refused as Prepare refuses them: nothing of theirs could be due).
+			const hint = `Set ${OWNER_FIELD} to the ID of a Supabase Auth user of this project (auth.users) who has queue settings (their row in user_queue_settings: capacity, hours, time zone, message), or leave it empty to claim every owner's messages.`;
 			const error = inOwnerField(this, caught, group.itemIndexes[0], hint);
 			if (!this.continueOnFail()) throw asNodeError(this, error);
 			output.push(failedItem(this, error, pairedItem));
