@@ -33,6 +33,14 @@ export const WHATSAPP_ERRORS: Record<number, KnownError> = {
 		details: 'Too many messages sent from the sender phone number to the same recipient phone number in a short period of time.',
 		status: 429,
 	},
+	131031: { title: 'Business Account locked', details: 'The WhatsApp Business Account is locked (a policy violation, or its data could not be verified): it can send no message.', status: 403 },
+	131042: { title: 'Business eligibility payment issue', details: 'Message failed to send: the WhatsApp Business Account has a payment problem (no valid payment method, a credit line over its limit, or billing not set up).', status: 400 },
+	131049: {
+		title: 'Meta chose not to deliver',
+		details: 'This message was not delivered to maintain healthy ecosystem engagement (the recipient\'s limit of marketing messages). Try again later, not at once.',
+		status: 400,
+	},
+	131050: { title: 'User has stopped marketing messages', details: 'The recipient chose to stop receiving marketing messages from this business.', status: 400 },
 	130429: { title: 'Rate limit hit', details: 'Cloud API message throughput has been reached.', status: 429 },
 	132001: { title: 'Template name does not exist in the translation', details: 'The template does not exist in the specified language or has not been approved.', status: 404 },
 };

@@ -116,6 +116,61 @@ test('a refused WhatsApp token (190): the schedule ends in error with what to do
 	expect(fixed.response?.body).toMatchObject({ claimed: 3, sent: 3, errors: [] });
 }, 120_000);
 
+// The business account refused (131042 payment, 131031 locked) is a run that could not send, like a
+// refused token: before, each message was refused one by one, retried after the backoff, and the run
+// ended green every minute.
+test.each([
+	[131042, /for 131042 \(payment\), add or fix the payment method/],
+	[131031, /for 131031 \(locked\), open WhatsApp Manager/],
+])('the business account refused (%i): the schedule ends in error with what to do, Run Now answers 500 with the counts; every message back in the queue', async (code, hint) => {
+	const owner = await dueQueue(3);
+	await sims.graph.control.addFault({ effect: { kind: 'graphError', code } });
+
+	const run = await scheduled();
+	expect(run.status).toBe('error');
+	expect(run.error).toMatchObject({
+		node: 'Fail The Scheduled Run',
+		message: expect.stringMatching(new RegExp(`^WhatsApp refused to send for the business account \\(${code}, `)),
+		description: expect.stringMatching(/This run: claimed 3, sent 0, failed 0, dead 0, released 3 /),
+	});
+	expect(run.error?.description).toMatch(hint);
+	expect(await rowsOf(owner)).toEqual([
+		['queued', 0, null],
+		['queued', 0, null],
+		['queued', 0, null],
+	]);
+
+	const now = await runNow(owner);
+	expect(now.response?.statusCode).toBe(500);
+	expect(now.response?.body).toEqual({
+		status: 500,
+		error: expect.stringMatching(new RegExp(`^WhatsApp refused to send for the business account \\(${code}, `)),
+		field: null,
+		hint: expect.stringMatching(hint),
+		claimed: 3,
+		sent: 0,
+		failed: 0,
+		dead: 0,
+		released: 3,
+		cancelled: 0,
+		refused: 0,
+		errors: [{ code: 'business_account', count: 3 }],
+	});
+	noSecret(now.response?.body);
+	expect(await rowsOf(owner)).toEqual([
+		['queued', 0, null],
+		['queued', 0, null],
+		['queued', 0, null],
+	]);
+	expect(await sims.graph.control.whatsappMessages()).toEqual([]);
+
+	// Once the account can send again, the next run sends all three (and leaves nothing due for the next test's schedule).
+	await sims.graph.control.clearFaults();
+	const fixed = await runNow(owner);
+	expect(fixed.response?.statusCode).toBe(200);
+	expect(fixed.response?.body).toMatchObject({ claimed: 3, sent: 3, errors: [] });
+}, 120_000);
+
 test('queue_begin_send failing: the schedule ends in error saying so, Run Now answers 500 with the counts; nothing sent, every message back in the queue', async () => {
 	const owner = await dueQueue(3);
 	// queue_begin_send answered 500 (a statement timeout) without reaching the database.

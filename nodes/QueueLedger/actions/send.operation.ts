@@ -1,8 +1,9 @@
 // send: each claimed message over the WhatsApp Cloud API (the credential's base URL, version and
 // phone number), several at once, and one output item per message saying what happened (sent with
 // Meta's message id, failed with Meta's code and whether a retry can help, or released: not
-// attempted because the batch stopped), ready for Complete. A refused token or the number's
-// throughput limit stops the batch: the messages not yet attempted are released, never sent into
+// attempted because the batch stopped), ready for Complete. A refused token, the business account
+// refused (131042 payment, 131031 locked: code business_account) or the number's throughput limit
+// stops the batch: the messages not yet attempted are released, never sent into
 // an error. Nothing is thrown once a message may have gone out, so Complete always records it; a
 // failure before that (a credential without a valid Phone Number ID, an item it cannot read) gives
 // the claimed messages back through queue_complete (released, the attempt given back) before it is

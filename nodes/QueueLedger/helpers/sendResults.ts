@@ -4,14 +4,14 @@
 //   failed    not sent; tried again after the owner's backoff, or never again when `permanent`
 //             (trying again cannot help: not on WhatsApp, unknown template, outside the 24 h window,
 //             a malformed message) or when it may have been delivered (no answer: never sent twice)
-//   released  not attempted (the batch stopped: the token was refused, or the number's throughput
-//             limit was hit): back to the queue without counting an attempt
+//   released  not attempted (the batch stopped: the token was refused, the business account cannot
+//             send, or the number's throughput limit was hit): back to the queue without counting an attempt
 import type { IDataObject } from 'n8n-workflow';
 import type { GraphError } from '../../shared/graph';
 import type { CloudAnswer } from '../transport/whatsapp';
 
 export interface SendError extends IDataObject {
-	/** Meta's code as text (e.g. "131026"), or ours: invalid_token, not_sent, uncertain, invalid_message, not_attempted, and Send's own
+	/** Meta's code as text (e.g. "131026"), or ours: invalid_token, business_account, not_sent, uncertain, invalid_message, not_attempted, and Send's own
 	 * not_checked, not_held, cancelled, phone_changed … (released: queue_begin_send failed or refused it). */
 	code: string;
 	message: string;
@@ -30,20 +30,33 @@ export interface SendOutcome {
 }
 
 /** Why the rest of a batch is not attempted. */
-export type BatchStop = 'invalid_token' | 'throughput';
+export type BatchStop = 'invalid_token' | 'business_account' | 'throughput';
 
 /**
  * Recipient, message or template problems: a retry sends the same thing and fails the same way.
- * Complete gives the message up (dead); only 131026 (the recipient cannot be reached) makes its lead
- * invalid: for the others, the owner's setup, the lead is new again (docs/whatsapp.md).
+ * Complete gives the message up (dead); 131026 (the recipient cannot be reached) makes its lead
+ * invalid, 131050 (the person stopped the business's marketing messages) do_not_contact: for the
+ * others, the owner's setup, the lead is new again (docs/whatsapp.md).
  */
-const PERMANENT_CODES = new Set([100, 131008, 131009, 131021, 131026, 131047, 131051, 131052, 132000, 132001, 132005, 132007, 132012, 132015, 132016, 133010]);
+const PERMANENT_CODES = new Set([100, 131008, 131009, 131021, 131026, 131047, 131050, 131051, 131052, 132000, 132001, 132005, 132007, 132012, 132015, 132016, 133010]);
+/**
+ * The business account cannot send to anyone until its owner acts: 131042 (a payment problem of
+ * the account), 131031 (the account is locked). Like a refused token: the batch stops, its messages
+ * go back to the queue untried, and the run fails with what to do.
+ */
+const BUSINESS_ACCOUNT_CODES: ReadonlyMap<number, string> = new Map([
+	[131042, 'a payment problem of the WhatsApp Business Account'],
+	[131031, 'the WhatsApp Business Account is locked'],
+]);
 /** The app's or the number's throughput (130429, Graph's 4 and 80007): stop sending for now. */
 const THROUGHPUT_CODES = new Set([4, 80007, 130429]);
 /** Tokens refused (190) or never authenticated (0 AuthException): nothing else in the batch can go. */
 const TOKEN_CODES = new Set([0, 190]);
 const PAIR_RATE_LIMIT = 131056;
 const SPAM_RATE_LIMIT = 131048;
+/** Meta chose not to deliver, "to maintain healthy ecosystem engagement" (the person's marketing limit): try again a day later, as Meta advises. */
+const ECOSYSTEM_LIMIT = 131049;
+const ECOSYSTEM_REST_SECONDS = 86400;
 const RATE_LIMIT_REST_SECONDS = 60;
 const SPAM_REST_SECONDS = 3600;
 
@@ -76,9 +89,17 @@ export function outcomeOf(answer: CloudAnswer): { outcome: SendOutcome; stop?: B
 					stop: 'invalid_token',
 				};
 			}
+			const account = BUSINESS_ACCOUNT_CODES.get(error.code);
+			if (account !== undefined) {
+				return {
+					outcome: { outcome: 'released', message_id: null, error: cloudError(error, false, { code: 'business_account', message: `WhatsApp refused to send for the business account (${error.code}, ${account}): ${error.message}` }) },
+					stop: 'business_account',
+				};
+			}
 			if (THROUGHPUT_CODES.has(error.code)) return { outcome: failed(cloudError(error, false, { retry_after_seconds: RATE_LIMIT_REST_SECONDS })), stop: 'throughput' };
 			if (error.code === PAIR_RATE_LIMIT) return { outcome: failed(cloudError(error, false, { retry_after_seconds: RATE_LIMIT_REST_SECONDS })) };
 			if (error.code === SPAM_RATE_LIMIT) return { outcome: failed(cloudError(error, false, { retry_after_seconds: SPAM_REST_SECONDS })) };
+			if (error.code === ECOSYSTEM_LIMIT) return { outcome: failed(cloudError(error, false, { retry_after_seconds: ECOSYSTEM_REST_SECONDS })) };
 			return { outcome: failed(cloudError(error, PERMANENT_CODES.has(error.code))) };
 		}
 	}
@@ -88,6 +109,7 @@ export function outcomeOf(answer: CloudAnswer): { outcome: SendOutcome; stop?: B
 export function notAttempted(stop: BatchStop | 'cancelled'): SendOutcome {
 	const why = {
 		invalid_token: 'the WhatsApp access token was refused earlier in the batch',
+		business_account: 'WhatsApp refused to send for the business account earlier in the batch (payment or account locked)',
 		throughput: 'the phone number\'s throughput limit was hit earlier in the batch',
 		cancelled: 'the execution was cancelled',
 	}[stop];

@@ -126,6 +126,67 @@ test('Meta\'s errors by code: not on WhatsApp and outside the window are dead at
 	expect(await leadStatus(fine.leadId)).toBe('contacted');
 });
 
+// Meta's 131050 (the person stopped the business's marketing messages) and 131049 (not delivered
+// "to maintain healthy ecosystem engagement") fell into "anything else" before: retried after the
+// owner's backoff (10 s here), so the person who opted out was messaged again within the day, and
+// again every day after (their lead set back to new), and 131049 was retried at once.
+test('131050 (opted out of marketing) is dead at once and its lead do_not_contact, never queued again; 131049 waits a day, as Meta advises', async () => {
+	const { owner, leads } = await dueQueue(3, { max_attempts: 5, retry_backoff_seconds: 10 });
+	const [optedOut, ecosystem, fine] = leads;
+	await sims.graph.control.addFault({ match: { recipient: optedOut.phone }, effect: { kind: 'graphError', code: 131050 } });
+	await sims.graph.control.addFault({ match: { recipient: ecosystem.phone }, effect: { kind: 'graphError', code: 131049 } });
+	const before = Date.now();
+	const { sent, completed } = await runChain(owner, { send: { concurrency: 1 } });
+
+	const byPhone = new Map(sent.map((one) => [one.phone as string, one]));
+	expect(byPhone.get(optedOut.phone)).toMatchObject({ outcome: 'failed', error: { code: '131050', permanent: true } });
+	expect(byPhone.get(ecosystem.phone)).toMatchObject({ outcome: 'failed', error: { code: '131049', permanent: false, retry_after_seconds: 86400 } });
+	expect(byPhone.get(fine.phone)).toMatchObject({ outcome: 'sent' });
+
+	const rows = await messagesOf(owner);
+	const rowOf = (leadId: string) => rows.find((row) => row.lead_id === leadId)!;
+	const statusOf = new Map(completed.map((one) => [one.item_id as string, one]));
+	expect(statusOf.get(rowOf(optedOut.leadId).id)).toMatchObject({ accepted: true, status: 'dead' });
+	const waiting = statusOf.get(rowOf(ecosystem.leadId).id) as IDataObject;
+	expect(waiting).toMatchObject({ accepted: true, status: 'failed' });
+	expect(Date.parse(waiting.next_attempt_at as string)).toBeGreaterThanOrEqual(before + 86_400_000);
+	// The person said no: never queued again (not new, which the next Prepare would take).
+	expect(await leadStatus(optedOut.leadId)).toBe('do_not_contact');
+	const backlog = await withDb(async (db) => (await db.query<{ status: string }>('select status from public.lead_processing_queue where lead_id = $1', [optedOut.leadId])).rows);
+	expect(backlog.map((row) => row.status)).toEqual(['dead']);
+	expect(await leadStatus(ecosystem.leadId)).toBe('queued');
+	expect(await leadStatus(fine.leadId)).toBe('contacted');
+});
+
+// A payment problem of the business account (131042) or the account locked (131031) refuses every
+// message alike: like a refused token, the batch stops at the first, the rest untried and every
+// message back in the queue with its attempt given back. Before, each message was sent and refused
+// one by one, and retried after the backoff until max_attempts made them dead.
+test.each([131042, 131031])('the business account refused (%i) stops the batch: nothing else is tried, every message back in the queue, no attempt used', async (code) => {
+	const { owner } = await dueQueue(3);
+	await sims.graph.control.addFault({ effect: { kind: 'graphError', code } });
+	const { sent, completed } = await runChain(owner, { send: { concurrency: 1 } });
+	expect(sent[0]).toMatchObject({
+		outcome: 'released',
+		error: { code: 'business_account', permanent: false, message: expect.stringMatching(new RegExp(`^WhatsApp refused to send for the business account \\(${code}, `)) },
+	});
+	expect(sent.slice(1).map((one) => [one.outcome, (one.error as IDataObject).code])).toEqual([
+		['released', 'not_attempted'],
+		['released', 'not_attempted'],
+	]);
+	expect((await sims.graph.control.requests()).filter((request) => request.path.endsWith('/messages'))).toHaveLength(1);
+	expect(completed.map((one) => [one.accepted, one.status])).toEqual([
+		[true, 'queued'],
+		[true, 'queued'],
+		[true, 'queued'],
+	]);
+	expect((await messagesOf(owner)).map((row) => [row.status, row.attempts])).toEqual([
+		['queued', 0],
+		['queued', 0],
+		['queued', 0],
+	]);
+});
+
 test('the throughput limit (130429) stops the batch: the rest is released untried, its attempt not counted', async () => {
 	const { owner } = await dueQueue(3);
 	await sims.graph.control.addFault({ trigger: { mode: 'count', count: 1 }, effect: { kind: 'graphError', code: 130429 } });
