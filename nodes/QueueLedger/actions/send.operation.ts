@@ -161,7 +161,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const worker = heldWorker(this, itemIndex, String(read('worker', itemIndex, '') ?? '').trim(), items[itemIndex].json.worker);
 				const phone = String(read('phone', itemIndex, '') ?? '').trim();
 				const checked = readMessage(read('message', itemIndex, null));
-				const problem = !E164.test(phone) ? `The phone "${phone}" is not in E.164 (+ and 7 to 15 digits)` : 'problem' in checked ? `The message ${checked.problem}` : undefined;
+				const problem = !E164.test(phone) ? `The phone "${phone}" is not in E.164 (+ and 7 to 15 digits)` : 'problem' in checked ? `The message ${checked.problem}${MESSAGE_SETTING}` : undefined;
 				jobs.push({ itemIndex, itemId: itemId.toLowerCase(), worker, phone, ...('message' in checked && { message: checked.message }), ...(problem && { problem }) });
 			} catch (error) {
 				if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
@@ -266,6 +266,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	});
 	return [output];
 }
+
+/**
+ * Where a refused message comes from: Prepare copies the owner's message setting into each message.
+ * The database refuses a setting Send cannot send since migration 20261201002240; one stored before
+ * it still reaches Send, and this says where to correct it.
+ */
+const MESSAGE_SETTING = ": it is the owner's message setting (user_queue_settings.message) as Prepare queued it; correct it there (WhatsApp takes a text that is not only white space, or a template with a language such as en or en_US), and the leads are queued again with the next Prepare";
 
 /** What the lease asked of queue_begin_send keeps beyond a send's Timeout: the time to report it (Complete, its retries). */
 export const SEND_MARGIN_SECONDS = 30;

@@ -158,6 +158,35 @@ test('131050 (opted out of marketing) is dead at once and its lead do_not_contac
 	expect(await leadStatus(fine.leadId)).toBe('contacted');
 });
 
+// A setting stored before the database refused what Send refuses (migration 20261201002240, its
+// check NOT VALID: such a row is not re-read) is still queued by Prepare; Send refuses each of its
+// messages, saying where to correct it, and nothing is sent.
+test('a message setting stored before the rule (en_us) is refused by Send, naming the owner\'s message setting to correct', async () => {
+	const owner = await queueOwner();
+	await withDb(async (db) => {
+		await db.query('begin');
+		await db.query('alter table public.user_queue_settings drop constraint user_queue_settings_message_sendable');
+		await db.query(`update public.user_queue_settings set message = '{"type": "template", "name": "first_contact", "language": "en_us"}' where user_id = $1`, [owner]);
+		await db.query(`alter table public.user_queue_settings add constraint user_queue_settings_message_sendable check (leadflow_private.queue_message_sendable(message)) not valid`);
+		await db.query('commit');
+	});
+	await leadsOf(owner, 1);
+	expect((await prepareDue(owner)).queued).toBe(1);
+	const { sent, completed } = await runChain(owner);
+	expect(sent).toEqual([
+		expect.objectContaining({
+			outcome: 'failed',
+			error: {
+				code: 'invalid_message',
+				permanent: true,
+				message: expect.stringMatching(/^The message is a template message without a language code like en_US: it is the owner's message setting \(user_queue_settings\.message\) as Prepare queued it; correct it there/),
+			},
+		}),
+	]);
+	expect(completed).toEqual([expect.objectContaining({ accepted: true, status: 'dead' })]);
+	expect((await sims.graph.control.requests()).filter((request) => request.path.endsWith('/messages'))).toHaveLength(0);
+});
+
 // A payment problem of the business account (131042) or the account locked (131031) refuses every
 // message alike: like a refused token, the batch stops at the first, the rest untried and every
 // message back in the queue with its attempt given back. Before, each message was sent and refused
