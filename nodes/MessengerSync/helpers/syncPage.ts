@@ -15,7 +15,11 @@
 //      about 2 calls/s per Page); throttling (codes 4, 17, 32, 613 and the use-case limits 80001,
 //      80006: nodes/shared/graph.ts) and temporary errors (1, 2, no answer, a 2xx that is no list) back off and retry; a
 //      refused token (190) stops the job with a credential error, any other Graph error stops it
-//      too; a stopped job is resumed by the next sync;
+//      too; a stopped job is resumed by the next sync. Except one conversation's own messages edge
+//      refused for that conversation alone (refusesConversation: deleted, the person gone): the
+//      others are read, it is counted in the page's errors and named in this run's
+//      `refused_conversations`, its newest messages (the list's) recorded, and it is not marked read
+//      whole, so the next sync that lists it reads it to its first message;
 //   5. a cursor Graph refuses (code 100 naming the cursor: Meta invalidates cursors when their item
 //      is deleted, and advises not to keep them long, as a failed job does) starts the job again
 //      from the first page, with the same `since`, once per run: the messages read again come back
@@ -29,7 +33,7 @@ import { randomUUID } from 'node:crypto';
 import { NodeApiError, NodeOperationError, sleep, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, type JsonObject } from 'n8n-workflow';
 import type { MessengerEvent, SyncJob, SyncPageResult } from '../../shared/contract';
 import { graphRedactorFor, isPageThrottling, metaSaid, type GraphError } from '../../shared/graph';
-import { FACEBOOK_CREDENTIAL, conversationsQuery, readConversations, readMessages, type GraphAnswer, type GraphTarget } from '../transport/graph';
+import { FACEBOOK_CREDENTIAL, conversationsQuery, readConversations, readMessages, refusesConversation, type GraphAnswer, type GraphTarget } from '../transport/graph';
 import { asNodeError, SettingRefusedError } from '../../shared/per-item';
 import { readCheckedOptions, readCheckedParameter, type OptionWhy } from '../../shared/checked-options';
 import { UUID } from '../../shared/valid-input';
@@ -214,8 +218,27 @@ const describe = (error: GraphError) => `Graph ${error.code}${error.subcode ? `/
 /** What `call` answers, when asked to, for a cursor Graph refuses (instead of a StopSync). */
 const CURSOR_REFUSED = Symbol('cursor refused');
 
+/** What `call` answers, when asked to (`isItemRefusal`), for a refusal of the one item asked for (instead of a StopSync). */
+class ItemRefused {
+	constructor(readonly error: GraphError) {}
+}
+
+/** A conversation this run could not read whole (its messages edge refused, or paged so it cannot be followed): named in the output. */
+interface RefusedConversation {
+	conversation_id: string;
+	psid: string | null;
+	error: string;
+}
+
 /** One Graph call, paced, retried on throttling and temporary failures; a body or StopSync. */
-async function call(settings: SyncSettings, pacer: Pacer, tally: Tally, request: () => Promise<GraphAnswer>, onRefusedCursor?: (error: GraphError) => void): Promise<unknown> {
+async function call(
+	settings: SyncSettings,
+	pacer: Pacer,
+	tally: Tally,
+	request: () => Promise<GraphAnswer>,
+	onRefusedCursor?: (error: GraphError) => void,
+	isItemRefusal?: (error: GraphError) => boolean,
+): Promise<unknown> {
 	for (let attempt = 0; ; attempt++) {
 		await pacer.wait();
 		tally.calls += 1;
@@ -230,6 +253,7 @@ async function call(settings: SyncSettings, pacer: Pacer, tally: Tally, request:
 				onRefusedCursor(answer.error);
 				return CURSOR_REFUSED;
 			}
+			if (isItemRefusal?.(answer.error)) return new ItemRefused(answer.error);
 			if (!retryable) throw new StopSync('graph', `Facebook refused the Conversations request (${describe(answer.error)})`, answer.error);
 		}
 		if (attempt >= settings.maxRetries) {
@@ -288,6 +312,7 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 	let cursor = job.cursor;
 	let last: SyncPageResult | undefined;
 	let newConversations = 0;
+	const refusedConversations: RefusedConversation[] = [];
 	let restartedFromFirstPage = false;
 	/** Pages recorded since this run started over from the first page. */
 	let pagesSinceRestart = 0;
@@ -350,12 +375,36 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 					floors.set(conversation, until === undefined ? undefined : Math.min(since, until));
 				}
 			}
+			// A conversation whose own edge Graph refuses for it alone (refusesConversation) does not stop
+			// the sync: its messages the list gave are recorded, it is counted in the page's errors (the
+			// refusal, by call) and named, and it is not marked read whole (left out of `read`), so the
+			// next sync that lists it reads it to its first message.
+			const unread = new Set<ReadConversation>();
+			const leaveUnread = (conversation: ReadConversation, error: string) => {
+				unread.add(conversation);
+				refusedConversations.push({ conversation_id: conversation.id, psid: conversation.psid, error });
+				context.logger.warn(`Leadflow Messenger Sync: conversation ${conversation.id} of Page ${target.pageId} left unread (${error}); the next sync that lists it tries it again`, {
+					pageId: target.pageId,
+					jobId: job.job_id,
+				});
+			};
 			for (const conversation of changed) {
 				const floor = floors.has(conversation) ? floors.get(conversation) : since;
 				// Down to a message older than the floor: messages of the floor's second (whole seconds too) are read.
 				while (conversation.moreMessagesAfter !== null && !(floor !== undefined && conversation.oldestMs !== undefined && conversation.oldestMs < floor)) {
 					const after = conversation.moreMessagesAfter;
-					const more = await call(settings, pacer, tally, () => readMessages(context, target, conversation.id, after, settings.messagesPerConversation, settings.timeoutMs));
+					const more = await call(
+						settings,
+						pacer,
+						tally,
+						() => readMessages(context, target, conversation.id, after, settings.messagesPerConversation, settings.timeoutMs),
+						undefined,
+						refusesConversation,
+					);
+					if (more instanceof ItemRefused) {
+						leaveUnread(conversation, describe(more.error));
+						break;
+					}
 					parseStarted = performance.now();
 					addMessages(conversation, more, target.pageId);
 					tally.parseMs += performance.now() - parseStarted;
@@ -368,7 +417,7 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 			const events: MessengerEvent[] = changed.flatMap((conversation) => conversation.events);
 			// Read whole: every message of theirs up to their updated_time is recorded with this page.
 			const read = changed.flatMap((conversation) =>
-				conversation.psid !== null && conversation.updatedMs !== undefined ? [{ psid: conversation.psid, updated_at: new Date(conversation.updatedMs).toISOString() }] : [],
+				!unread.has(conversation) && conversation.psid !== null && conversation.updatedMs !== undefined ? [{ psid: conversation.psid, updated_at: new Date(conversation.updatedMs).toISOString() }] : [],
 			);
 			const newest = changed.reduce<number | undefined>((max, conversation) => (conversation.updatedMs !== undefined && (max === undefined || conversation.updatedMs > max) ? conversation.updatedMs : max), undefined);
 			const databaseStarted = performance.now();
@@ -439,6 +488,7 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 						retries: tally.retries,
 						new_conversations: newConversations,
 						restarted_from_first_page: restartedFromFirstPage,
+						refused_conversations: refusedConversations,
 						unreadable_messages: tally.unreadable,
 						lease_renewals: lease.renewals,
 						seconds: Math.round(performance.now() - started) / 1000,

@@ -4,7 +4,8 @@
 // newest second included), long conversations read from their own edge, a long conversation a full
 // sync skipped (it moved to the top meanwhile) read whole by the next, a page of more than 10,000
 // messages recorded in parts and counted once, throttling that backs off and completes, the Page's
-// rate kept, a refused token stopping with a credential error. The rate and the backoffs are judged by when the calls reach the
+// rate kept, a refused token stopping with a credential error, a conversation whose messages Graph
+// refuses for it alone counted, named and left unread while the others are imported. The rate and the backoffs are judged by when the calls reach the
 // Graph simulator, as Facebook judges them: the file runs alone on the machine, the simulators in
 // processes of their own (test/helpers/quiet-machine.ts, test/helpers/simulators-process.ts).
 import type { IDataObject, INode, INodeParameters } from 'n8n-workflow';
@@ -384,6 +385,55 @@ test('messages Graph gives that cannot be read (an id with a space, one too long
 	const job = await withDb((db) => db.query('select status, errors from public.messenger_sync_jobs where page_id = $1', [world.pageId]));
 	expect(job.rows).toEqual([{ status: 'completed', errors: 4 }]);
 	expect((await counts(world.pageId)).messages).toBe(4);
+});
+
+test('a conversation whose messages edge Graph refuses for good (100/33) is counted in the errors, named, and left unread: the others are imported, the job completes, and the next sync that lists it reads it whole', async () => {
+	const world = await connected();
+	// Three pages of two; page 1's second conversation is longer than the expansion (3 of its 7 messages).
+	const input = [conversation(1), conversation(2, 7), conversation(3), conversation(4), conversation(5), conversation(6)];
+	const refused = input[1];
+	const thread = `t_${world.pageId}_${refused.psid}`;
+	await sims.graph.control.addConversations(world.pageId, input);
+	// Graph refuses that conversation's own messages edge, every time (the person's account is gone, say).
+	const words = `Unsupported get request. Object with ID '${thread}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`;
+	await sims.graph.control.addFault({ match: { path: `${thread}/messages` }, trigger: { mode: 'always' }, effect: { kind: 'graphError', code: 100, subcode: 33, message: words } });
+
+	const { result, output } = await runSync(world.pageId, { pageSize: 2, messagesPerConversation: 3, maxRetries: 1 }, { mode: 'full' });
+	expect(result.error).toBeUndefined();
+	// Every conversation, each message the list gave (3 each), the refused one's newest 3 included; one error.
+	expect(output).toMatchObject({ status: 'completed', pages_read: 3, conversations: 6, messages: 18, errors: 1 });
+	expect((output?.this_run as IDataObject).refused_conversations).toEqual([{ conversation_id: thread, psid: refused.psid, error: `Graph 100/33: ${words}` }]);
+	// Refused once, not retried (it is no throttle), and the other pages were read.
+	const edgeCalls = (await sims.graph.control.requests()).filter((request) => request.path.endsWith('/messages'));
+	expect(edgeCalls.map((call) => [call.path, call.status])).toEqual([[`/v25.0/${thread}/messages`, 400]]);
+	expect(await conversationCalls()).toHaveLength(3);
+	const job = await withDb((db) => db.query('select status, errors, last_error from public.messenger_sync_jobs where page_id = $1', [world.pageId]));
+	expect(job.rows).toEqual([{ status: 'completed', errors: 1, last_error: null }]);
+	// Left unread: no sync has read it whole, so the next that lists it reads it to its first message.
+	const readWhole = async () =>
+		(
+			await withDb((db) =>
+				db.query<{ sender_id: string }>(
+					'select c.sender_id from leadflow_private.messenger_sync_read r join public.messenger_conversations c on c.id = r.conversation_id where c.page_id = $1 order by 1',
+					[world.pageId],
+				),
+			)
+		).rows.map((row) => row.sender_id);
+	expect(await readWhole()).toEqual(input.filter((c) => c !== refused).map((c) => c.psid).sort());
+
+	// The person writes again (the conversation moves to the top) and Graph answers its edge now.
+	await sims.graph.control.clearFaults();
+	const at = Math.floor(Date.now() / 1000) * 1000;
+	await sims.graph.control.addConversations(world.pageId, [{ ...refused, updatedTime: at, messages: [...refused.messages, { id: `m_sync_${refused.psid}_again`, text: 'Hello?', from: 'person', createdTime: at }] }]);
+	const next = await runSync(world.pageId, { pageSize: 2, messagesPerConversation: 3 });
+	expect(next.result.error).toBeUndefined();
+	expect(next.output).toMatchObject({ status: 'completed', errors: 0 });
+	expect((next.output?.this_run as IDataObject).refused_conversations).toEqual([]);
+	const stored = await withDb((db) =>
+		db.query<{ n: number }>('select count(*)::int as n from public.messenger_messages m join public.messenger_conversations c on c.id = m.conversation_id where c.page_id = $1 and c.sender_id = $2', [world.pageId, refused.psid]),
+	);
+	expect(stored.rows[0].n).toBe(8);
+	expect(await readWhole()).toContain(refused.psid);
 });
 
 test('a page that takes longer than the lease (a long conversation read slowly) keeps the job: the lease is renewed mid-page, another start is refused, the page is recorded', async () => {
