@@ -178,7 +178,7 @@ export function printQueueDemo(demo: QueueDemo): void {
 	console.log(`  taken over by a person: ${demo.takenOver.name} (${demo.takenOver.cancelled} waiting items cancelled)`);
 	const run = demo.run;
 	const errors = (run.errors as Array<{ code: string; count: number }>).map((error) => `${error.code} ×${error.count}`).join(', ') || 'none';
-	console.log(`  run (Run Now): claimed ${run.claimed}, sent ${run.sent}, failed ${run.failed} (due again later), dead ${run.dead}, released ${run.released}, refused ${run.refused}; Meta's errors: ${errors}`);
+	console.log(`  run (Run Now): claimed ${run.claimed}, sent ${run.sent}, failed ${run.failed} (due again later), dead ${run.dead}, released ${run.released}, cancelled ${run.cancelled} (taken over while being sent), refused ${run.refused}; Meta's errors: ${errors}`);
 	console.log(`  yesterday's messages now: ${list(demo.statuses)}`);
 	console.log(`  export (GET /webhook/leadflow/queue/export?day=${demo.yesterday.day}): ${demo.csv.rows} rows`);
 	console.log(`    ${demo.csv.header}`);

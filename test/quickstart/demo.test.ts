@@ -48,7 +48,7 @@ describe('npm run demo', () => {
 		expect(stdout).toMatch(/yesterday's queue \(\d{4}-\d{2}-\d{2}, capacity 20\): queued 20; left out: over_capacity 3\n/);
 		expect(stdout).toMatch(/tomorrow's queue \(\d{4}-\d{2}-\d{2}, Prepare Now\): queued 3; left out: none\n/);
 		expect(stdout).toMatch(/taken over by a person: Lead \d+ \(2 waiting items cancelled\)/);
-		expect(stdout).toMatch(/run \(Run Now\): claimed 19, sent 17, failed 1 \(due again later\), dead 1, released 0, refused 0; Meta's errors: 131026 ×1, 131056 ×1/);
+		expect(stdout).toMatch(/run \(Run Now\): claimed 19, sent 17, failed 1 \(due again later\), dead 1, released 0, cancelled 0 \(taken over while being sent\), refused 0; Meta's errors: 131026 ×1, 131056 ×1/);
 		expect(stdout).toMatch(/yesterday's messages now: cancelled 1, dead 1, failed 1, sent 17\n/);
 		expect(stdout).toMatch(/export \(GET \/webhook\/leadflow\/queue\/export\?day=[\d-]+\): 20 rows\n\s+item_id,day,status,/);
 		expect(stdout).toMatch(/metrics for [\d-]+: queued 20, sent 17, failed 2, cancelled 1, taken over 1/);
