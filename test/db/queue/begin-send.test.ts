@@ -14,6 +14,33 @@ const beginSend = (worker: string, ids: string[], now: string, leaseSeconds = 30
 	rpc<BeginQueueSendResult[]>('queue_begin_send', { p_worker: worker, p_item_ids: ids, p_lease_seconds: leaseSeconds, p_now: now });
 
 describe('queue_begin_send', () => {
+	// A message released (not sent: the batch stopped after its group's begin_send, a refused token)
+	// is queued again, untried: its send never began, so nothing may read it as being sent. Before
+	// migration 20261201002240 it kept the send_started_at begin_send gave it until the next claim.
+	it('a message released after its group\'s begin_send is queued with no send_started_at; one failed keeps the instant its send began', async () => {
+		const { userId } = await preparedOwner(2);
+		const [a, b] = await claim('w-a', userId, at('13:00'));
+		expect((await beginSend('w-a', [a.item_id, b.item_id], at('13:01'))).map((row) => row.send)).toEqual([true, true]);
+		const answers = await complete(
+			'w-a',
+			[failed(a), { item_id: b.item_id, outcome: 'released', error: { code: 'not_attempted', message: 'Not sent: the WhatsApp access token was refused earlier in the batch' } }],
+			at('13:02'),
+		);
+		expect(answers.map((row) => [row.accepted, row.status])).toEqual([
+			[true, 'failed'],
+			[true, 'queued'],
+		]);
+		const started = await withDb(
+			async (db) => (await db.query<{ id: string; send_started_at: Date | null }>('select id, send_started_at from public.whatsapp_message_queue where user_id = $1', [userId])).rows,
+		);
+		expect(new Map(started.map((row) => [row.id, row.send_started_at?.toISOString() ?? null]))).toEqual(
+			new Map([
+				[a.item_id, at('13:01')],
+				[b.item_id, null],
+			]),
+		);
+	});
+
 	it('renews the lease of the messages the worker holds, even one whose lease ran out while nobody claimed it; no ledger row', async () => {
 		const { userId } = await preparedOwner(2);
 		const held = await claim('w-a', userId, at('13:00'), 10, 60);
