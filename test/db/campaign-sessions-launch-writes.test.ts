@@ -12,7 +12,8 @@ interface Launched {
 	campaign?: { id: string; name: string; created: boolean; updated?: boolean };
 	created: number;
 	existing: number;
-	sessions: Array<{ session: string; phone_number: string; name: string | null; created: boolean }>;
+	names_updated?: number;
+	sessions: Array<{ campaign_session_id: string; session: string; phone_number: string; name: string | null; created: boolean; name_updated?: boolean }>;
 	conflicts: Array<{ task_index: number; phone_number: string }>;
 }
 
@@ -99,7 +100,7 @@ describe('create_campaign_sessions: what a refused task or launch writes', () =>
 		await launch(owner, campaign, [{ phone: phones(1, 500_300)[0] }], { key });
 		const beforeReuse = await world(owner);
 		const reused = await launch(owner, campaign, [{ phone: phones(1, 500_301)[0], name: 'Cy' }, { phone: known[0], name: 'Dee' }], { key });
-		expect(reused).toEqual({ outcome: 'idempotency_key_reused' });
+		expect(reused).toEqual({ outcome: 'idempotency_key_reused', campaign: { id: campaign, name: 'Plumber - London', same_campaign: true } });
 		expect(await world(owner)).toEqual(beforeReuse);
 	});
 });
@@ -164,6 +165,44 @@ describe('create_campaign_sessions: a relaunch updates the campaign, a replay of
 		expect(await details(owner, campaign)).toEqual([{ name: 'Changed', job_description: 'Changed', objectives: { changed: {} } }]);
 		expect(relaunch.campaign).toMatchObject({ name: 'Changed', updated: true });
 		expect(replay.campaign?.updated).toBe(false);
+	});
+
+	// The candidates' names are the campaign's too: a relaunch gives an existing session its task's
+	// non-blank name (a corrected one, or one a nameless candidate now has), so the Queue Ledger's Add
+	// Leads, which takes the session's name first, gives the lead the new one (migration 20261201002280).
+	it('a relaunch gives existing sessions their tasks\' new names, never blanks one; a replay of its key renames nothing', async () => {
+		const owner = await createOwner({});
+		const campaign = newCampaignId();
+		const [bob, nameless, kept, blank] = phones(4, 500_800);
+		const key = `launch-${randomUUID()}`;
+		await launch(owner, campaign, [{ phone: bob, name: 'Bob Doyle' }, { phone: nameless }, { phone: kept, name: 'Kay' }, { phone: blank, name: 'Bea' }], { key });
+		const names = () => withDb(async (db) => (await db.query<{ phone_e164: string; display_name: string | null }>(
+			`select s.phone_e164, s.display_name from public.session_info s join public.campaign_info c on c.id = s.campaign_id
+			  where c.user_id = $1 and c.name_uid = $2 order by s.phone_e164`, [owner, campaign])).rows.map((row) => [row.phone_e164, row.display_name]));
+		const asFirst = [[bob, 'Bob Doyle'], [nameless, null], [kept, 'Kay'], [blank, 'Bea']];
+		const corrected = [{ phone: bob, name: 'Robert Doyle' }, { phone: nameless, name: ' Carol Evans ' }, { phone: kept }, { phone: blank, name: '  ' }];
+
+		// The same key with the corrected names: a replay, answered as the first; nothing renamed.
+		const replay = await launch(owner, campaign, corrected, { key });
+		expect(replay).toMatchObject({ outcome: 'ok', names_updated: 0 });
+		expect(await names()).toEqual(asFirst);
+
+		const relaunch = await launch(owner, campaign, corrected, { key: `launch-${randomUUID()}` });
+		expect(await names()).toEqual([[bob, 'Robert Doyle'], [nameless, 'Carol Evans'], [kept, 'Kay'], [blank, 'Bea']]);
+		expect(relaunch).toMatchObject({ outcome: 'ok', created: 0, existing: 4, names_updated: 2 });
+		expect(relaunch.sessions.map((s) => [s.phone_number, s.name, s.name_updated])).toEqual([
+			[bob, 'Robert Doyle', true],
+			[nameless, 'Carol Evans', true],
+			[kept, 'Kay', false],
+			[blank, 'Bea', false],
+		]);
+		// The same names again change nothing.
+		expect(await launch(owner, campaign, corrected)).toMatchObject({ names_updated: 0 });
+
+		// Add Leads with the renamed session gives the lead its new name.
+		const [lead] = await addLeads([{ user_id: owner, campaign_session_id: relaunch.sessions[0].campaign_session_id, source: 'campaign' }], T0);
+		const leadName = await withDb(async (db) => (await db.query<{ name: string | null }>('select name from public.leads where id = $1', [lead.lead_id])).rows);
+		expect(leadName).toEqual([{ name: 'Robert Doyle' }]);
 	});
 
 	it('a relaunch refused whole (every task conflicting) updates nothing', async () => {

@@ -94,8 +94,12 @@ describe('create_campaign_sessions', () => {
 		expect(retry).toMatchObject({ created: 0, existing: 1 });
 		expect(retry.sessions[0].session).toBe(first.sessions[0].session);
 		const misuse = await create(owner, campaign, [{ phone: '+447853723699' }], key);
-		expect(misuse).toEqual({ outcome: 'idempotency_key_reused' });
+		// The refusal names the campaign the key launched, so the caller can relaunch that one by its id.
+		expect(misuse).toEqual({ outcome: 'idempotency_key_reused', campaign: { id: campaign, name: expect.any(String), same_campaign: true } });
 		expect(await countSessions(campaign)).toBe(1);
+		// The key sent for another campaign: the refusal still names the key's, and says it is not this one.
+		const elsewhere = await create(owner, newCampaignId(), [{ phone: '+447853723604' }], key);
+		expect(elsewhere).toEqual({ outcome: 'idempotency_key_reused', campaign: { id: campaign, name: expect.any(String), same_campaign: false } });
 	});
 
 	it('reports a task whose session id another session already has, and creates the rest', async () => {

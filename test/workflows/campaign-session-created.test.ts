@@ -26,6 +26,14 @@ const launch = (body: unknown, headers: Record<string, string> = {}) =>
 		credentials,
 	});
 
+/** The campaign's sessions' names, in the example launch's task order (by session id). */
+const sessionsNamed = (campaign: string) =>
+	withDb(async (db) => (await db.query<{ display_name: string | null }>(
+		`select s.display_name from public.session_info s join public.campaign_info c on c.id = s.campaign_id
+		 where c.name_uid = $1 order by s.session_id`,
+		[campaign],
+	)).rows);
+
 const sessionsOf = (campaign: string) =>
 	withDb(async (db) => {
 		const { rows } = await db.query<{ session_id: string; phone_e164: string }>(
@@ -258,6 +266,30 @@ test('a relaunch of a campaign updates its name, job description and objectives 
 	expect(await details()).toEqual([{ name: 'Plumbers, Leeds', job_description: 'Plumber, Leeds, £45k.', objectives: body.objectives }]);
 });
 
+test('a relaunch with corrected candidate names gives the sessions the new names (names_updated); no name leaves one, a key replay renames nothing', async () => {
+	const key = `launch-${randomUUID()}`;
+	const body = seedLaunch();
+	expect((await launch(body, { 'Idempotency-Key': key })).response?.statusCode).toBe(201);
+	const corrected = { ...body, tasks: [{ ...body.tasks[0], name: undefined }, { ...body.tasks[1], name: 'Robert Doyle' }, { ...body.tasks[2], name: 'Carol Evans' }] };
+	const names = async () => (await sessionsNamed(body.campaign)).map((row) => row.display_name);
+
+	const replay = await launch(corrected, { 'Idempotency-Key': key });
+	expect(replay.response?.body).toMatchObject({ names_updated: 0 });
+	expect(await names()).toEqual(['Alice Carter', 'Bob Doyle', null]);
+
+	const relaunch = await launch(corrected, { 'Idempotency-Key': `launch-${randomUUID()}` });
+	expect(relaunch.response?.statusCode).toBe(201);
+	expect(relaunch.response?.body).toMatchObject({
+		names_updated: 2,
+		sessions: [
+			{ name: 'Alice Carter', name_updated: false },
+			{ name: 'Robert Doyle', name_updated: true },
+			{ name: 'Carol Evans', name_updated: true },
+		],
+	});
+	expect(await names()).toEqual(['Alice Carter', 'Robert Doyle', 'Carol Evans']);
+});
+
 test('a duplicate phone is dropped and the answer says so', async () => {
 	const body = seedLaunch();
 	body.tasks.push({ phone_number: '07853 723604' });
@@ -297,6 +329,47 @@ test('an Idempotency-Key reused for other phones answers 422', async () => {
 	const reused = await launch(other, { 'Idempotency-Key': key });
 	expect(reused.response?.statusCode).toBe(422);
 	expect(reused.response?.body).toMatchObject({ problems: [{ path: 'headers.idempotency-key' }] });
+});
+
+// A campaign launched by name with a key has an id made from the name and the key (the same name
+// with another key is another campaign). Its relaunch by name under a new key, as the 422 used to
+// advise, made a second campaign and handed every candidate out again; the answers now give the id
+// to relaunch it by.
+test('a campaign launched by name with an Idempotency-Key: the 201 gives its id to keep; the key reused with more phones answers 422 naming it, and its advice adds only the new candidate', async () => {
+	const name = `Plumber ${randomUUID().slice(0, 6)} London`;
+	const body = { ...seedLaunch(), campaign: name };
+	const key = `launch-${randomUUID()}`;
+	const first = await launch(body, { 'Idempotency-Key': key });
+	expect(first.response?.statusCode).toBe(201);
+	const id = (first.response?.body as { campaign: string }).campaign;
+	expect(first.response?.body).toMatchObject({
+		campaign: id,
+		campaign_id: id,
+		campaign_name: name,
+		relaunch: expect.stringContaining(`"campaign": "${id}"`),
+	});
+
+	const more = { ...body, tasks: [...body.tasks, { phone_number: '07853 723606', name: 'Dan' }] };
+	const reused = await launch(more, { 'Idempotency-Key': key });
+	expect(reused.response?.statusCode).toBe(422);
+	expect(reused.response?.body).toMatchObject({
+		problems: [
+			{
+				path: 'headers.idempotency-key',
+				message: expect.stringContaining(`add candidates to this campaign, send "campaign": "${id}" with a new key`),
+			},
+		],
+	});
+	// Its advice followed: the same campaign, only the new candidate created and handed out.
+	const relaunched = await launch({ ...more, campaign: id }, { 'Idempotency-Key': `launch-${randomUUID()}` });
+	expect(relaunched.response?.statusCode).toBe(201);
+	expect(relaunched.response?.body).toMatchObject({ campaign: id, campaign_created: false, created: 1, existing: 3 });
+	expect(emitted(relaunched)).toEqual(['+447853723606']);
+	const campaigns = await withDb(async (db) => (await db.query<{ name_uid: string }>(
+		'select name_uid from public.campaign_info where user_id = $1 and name = $2', [owner, name])).rows);
+	expect(campaigns).toEqual([{ name_uid: id }]);
+	// A launch by id needs no such note: it already names the campaign.
+	expect(relaunched.response?.body).toMatchObject({ campaign_id: id, relaunch: null });
 });
 
 test('without the webhook key header n8n refuses (403) and nothing runs', async () => {

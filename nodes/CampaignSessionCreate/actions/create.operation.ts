@@ -111,7 +111,7 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '={{ $json.headers?.["idempotency-key"] ?? "" }}',
 		description:
-			'A key the caller sends with each launch (the Idempotency-Key header). The same key again answers with the first request\'s sessions and creates nothing; reused for a different campaign or set of phones, it is refused (422).',
+			'A key the caller sends with each launch (the Idempotency-Key header). The same key again answers with the first request\'s sessions and creates nothing; reused for a different campaign or set of phones, it is refused (422) naming the campaign it launched. A campaign given by name gets an ID made from the name and this key, so the same name under another key is a new campaign: relaunch it by the ID the answer gives (campaign_id).',
 	},
 	{
 		displayName: 'Default Country',
@@ -182,9 +182,39 @@ function readRequestBody(context: IExecuteFunctions, itemIndex: number): Request
 	return { body: value };
 }
 
+/**
+ * A campaign named by a name gets an id made from the name and the Idempotency-Key, so the same name
+ * under another key is another campaign: the answer says which id to keep and relaunch it by.
+ */
+function relaunchNote(request: LaunchRequest, campaignId: string | undefined): string | null {
+	if (!request.byName || !campaignId) return null;
+	return `Launched by name: keep this campaign's id, ${campaignId}. To add candidates or change its details, send "campaign": "${campaignId}" (with a new Idempotency-Key, or none); the same name under another key launches a new campaign.`;
+}
+
+/** The 422's problem: the key launched another campaign, or this one with other phones. */
+function keyReusedProblem(result: CreateCampaignSessionsResult): Problem {
+	const campaign = result.campaign;
+	if (!campaign) {
+		return { path: 'headers.idempotency-key', message: 'was already used for a different campaign or set of phone numbers; send a new key for a new launch' };
+	}
+	if (campaign.same_campaign) {
+		return {
+			path: 'headers.idempotency-key',
+			message: `was already used to launch campaign ${campaign.id} with other phone numbers; nothing was written. To add candidates to this campaign, send "campaign": "${campaign.id}" with a new key (a campaign given by name under a new key would be a new campaign)`,
+		};
+	}
+	return {
+		path: 'headers.idempotency-key',
+		message: `was already used to launch another campaign, ${campaign.id}; nothing was written. Send a new key for this launch (to add candidates to ${campaign.id}, send "campaign": "${campaign.id}" with a new key)`,
+	};
+}
+
 function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult, dropped: DroppedTask[], emitted: number, idempotencyKey?: string): IDataObject {
 	return {
 		campaign: result.campaign?.id,
+		// The same id under the name an app may look for; relaunch the campaign by it.
+		campaign_id: result.campaign?.id,
+		relaunch: relaunchNote(request, result.campaign?.id),
 		campaign_name: result.campaign?.name,
 		campaign_created: result.campaign?.created,
 		campaign_updated: result.campaign?.updated ?? false,
@@ -195,7 +225,9 @@ function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult,
 		emitted,
 		already_emitted: result.already_emitted ?? 0,
 		emit_again_after: result.emit_again_after ?? null,
-		sessions: (result.sessions ?? []).map(({ campaign_session_id, session, phone_number, name, status, created, outreach_started, emitted: handedOut }) => ({
+		// Existing sessions this relaunch gave their task's new name (a task without a name leaves it).
+		names_updated: result.names_updated ?? 0,
+		sessions: (result.sessions ?? []).map(({ campaign_session_id, session, phone_number, name, status, created, outreach_started, emitted: handedOut, name_updated }) => ({
 			campaign_session_id,
 			session,
 			phone_number,
@@ -204,6 +236,7 @@ function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult,
 			created,
 			outreach_started,
 			emitted: handedOut,
+			name_updated: name_updated ?? false,
 		})),
 		dropped: dropped.map((task) => ({ ...task })),
 		idempotency_key: idempotencyKey ?? null,
@@ -248,9 +281,7 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 		return [
 			{
 				output: OUTPUT.create.invalid,
-				json: invalidRequest(422, [
-					{ path: 'headers.idempotency-key', message: 'was already used for a different campaign or set of phone numbers; send a new key for a new launch' },
-				]),
+				json: invalidRequest(422, [keyReusedProblem(result)]),
 			},
 		];
 	}

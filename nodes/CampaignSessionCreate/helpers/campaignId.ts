@@ -24,7 +24,12 @@ export function slugOf(name: string): string {
 /**
  * The id for a campaign named `name`. The suffix hashes the name and the request's idempotency key:
  * the same name without a key is always the same campaign (a repeated launch adds only new phones);
- * a different key launches a separate campaign of the same name.
+ * a different key launches a separate campaign of the same name. A name is what the app shows, not
+ * what identifies a campaign: an owner may run "Plumber - London" again next month as a campaign of
+ * its own, with its own sessions and stats, and the app keeps the id the launch answers with
+ * (campaign_id) to relaunch it. Kept so on 5 December 2026 (the key's 422 and the 201 now name that
+ * id): ids of campaigns already launched by name are stored and stay as they are, and a relaunch by
+ * name under its first key still finds its campaign.
  */
 export function campaignIdFor(name: string, idempotencyKey: string | undefined): string {
 	const digest = createHash('sha256')

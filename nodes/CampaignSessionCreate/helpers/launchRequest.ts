@@ -26,6 +26,11 @@ export interface LaunchCampaign {
 
 export interface LaunchRequest {
 	campaign: LaunchCampaign;
+	/**
+	 * The request named its campaign by a name, not an id: the id was made from the name and the
+	 * Idempotency-Key (campaignIdFor), so the answer tells the caller the id to relaunch it by.
+	 */
+	byName: boolean;
 	tasks: LaunchTask[];
 	dropped: DroppedTask[];
 }
@@ -49,7 +54,7 @@ function requiredString(body: Record<string, unknown>, field: string, problems: 
 	return undefined;
 }
 
-function checkCampaign(body: Record<string, unknown>, settings: LaunchSettings, problems: Problem[]): { nameUid: string; name?: string } | undefined {
+function checkCampaign(body: Record<string, unknown>, settings: LaunchSettings, problems: Problem[]): { nameUid: string; name?: string; byName: boolean } | undefined {
 	const campaign = requiredString(body, 'campaign', problems);
 	let displayName: string | undefined;
 	if (body.campaign_name !== undefined && body.campaign_name !== null) {
@@ -65,8 +70,8 @@ function checkCampaign(body: Record<string, unknown>, settings: LaunchSettings, 
 		return undefined;
 	}
 	const trimmed = campaign.trim();
-	if (isCampaignId(trimmed)) return { nameUid: trimmed, name: displayName };
-	return { nameUid: campaignIdFor(trimmed, settings.idempotencyKey), name: displayName ?? trimmed };
+	if (isCampaignId(trimmed)) return { nameUid: trimmed, name: displayName, byName: false };
+	return { nameUid: campaignIdFor(trimmed, settings.idempotencyKey), name: displayName ?? trimmed, byName: true };
 }
 
 function checkObjectives(body: Record<string, unknown>, problems: Problem[]): Record<string, unknown> | undefined {
@@ -133,6 +138,7 @@ export function checkLaunchRequest(body: unknown, settings: LaunchSettings): Lau
 	return {
 		request: {
 			campaign: { name_uid: campaign.nameUid, ...(campaign.name === undefined ? {} : { name: campaign.name }), job_description: rawJobDescription, objectives },
+			byName: campaign.byName,
 			tasks: checked.tasks,
 			dropped: checked.dropped,
 		},

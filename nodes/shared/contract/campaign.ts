@@ -31,13 +31,18 @@ export interface CreatedSession {
 	outreach_started: boolean;
 	/** Handed to the outreach by this call: created now, or not started and last handed out longer ago than the lease. */
 	emitted: boolean;
+	/** An existing session whose name this relaunch changed to its task's (never blanked; not on a replay of a key). */
+	name_updated?: boolean;
 }
 
 export interface CreateCampaignSessionsResult {
 	/** all_conflict: tasks were given and every one's session id belongs to another session; nothing was written (only `conflicts`). */
 	outcome: 'ok' | 'idempotency_key_reused' | 'owner_not_found' | 'all_conflict';
-	/** updated: a relaunch (not a replay of its Idempotency-Key) changed the stored name, job description or objectives. */
-	campaign?: { id: string; name: string; created: boolean; updated?: boolean; created_at: string };
+	/**
+	 * updated: a relaunch (not a replay of its Idempotency-Key) changed the stored name, job description or objectives.
+	 * With idempotency_key_reused: the campaign the key launched (`id`, `name`) and whether this launch asked for it (`same_campaign`).
+	 */
+	campaign?: { id: string; name: string; created?: boolean; updated?: boolean; created_at?: string; same_campaign?: boolean };
 	created?: number;
 	existing?: number;
 	/** How many of the sessions had their outreach started already. */
@@ -48,6 +53,8 @@ export interface CreateCampaignSessionsResult {
 	already_emitted?: number;
 	/** The earliest instant one of the already_emitted sessions may be handed out again (its last hand-out + the lease); null when none. */
 	emit_again_after?: string | null;
+	/** How many existing sessions this relaunch gave their task's new name. */
+	names_updated?: number;
 	sessions?: CreatedSession[];
 	conflicts?: Array<{ task_index: number; phone_number: string }>;
 }
