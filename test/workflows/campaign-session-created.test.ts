@@ -290,6 +290,46 @@ test('a relaunch with corrected candidate names gives the sessions the new names
 	expect(await names()).toEqual(['Alice Carter', 'Robert Doyle', 'Carol Evans']);
 });
 
+// The app made new session ids for a relaunch, also for candidates already in the campaign: a phone
+// keeps its session, so the answer lists each task whose id was not used, with the id kept.
+test('a relaunch whose tasks carry new session ids for phones already in the campaign: 201, each listed in sessions_kept with the id given and the id kept', async () => {
+	const body = seedLaunch();
+	const first = await launch(body, { 'Idempotency-Key': `launch-${randomUUID()}` });
+	const firstIds = (first.response?.body as { sessions: Array<{ session: string }> }).sessions.map((s) => s.session);
+	expect(first.response?.body).toMatchObject({ sessions_kept: [] });
+	const run = randomUUID().slice(0, 6);
+	const relaunch = {
+		...body,
+		tasks: [
+			...body.tasks.map((task, i) => ({ ...task, session: `new-${run}-${i}` })),
+			{ phone_number: '07853 723606', name: 'Dan', session: `new-${run}-3` },
+		],
+	};
+	const again = await launch(relaunch);
+	expect(again.response?.statusCode).toBe(201);
+	const answer = again.response?.body as { sessions_kept: unknown[]; sessions: Array<{ session: string }>; dropped: unknown[] };
+	expect(answer).toMatchObject({ created: 1, existing: 3, dropped: [] });
+	expect(answer.sessions.map((s) => s.session)).toEqual([...firstIds, `new-${run}-3`]);
+	expect(answer.sessions_kept).toEqual(
+		[0, 1, 2].map((i) => ({
+			path: `tasks[${i}].session`,
+			task_index: i,
+			phone_number: first.nodeBranches['Create Sessions'][0][i].phone_number,
+			session_given: `new-${run}-${i}`,
+			session: firstIds[i],
+			campaign_session_id: expect.any(String),
+			reason: 'phone_has_session',
+			message: expect.stringContaining(`use ${firstIds[i]} for this candidate`),
+		})),
+	);
+	// The id kept is the one the database knows: an objective on it is recorded.
+	const { data } = await serviceClient().rpc('record_session_objective', { p_owner: owner, p_session_id: firstIds[0], p_objective: 'interested', p_source: 'whatsapp' });
+	expect(data).toMatchObject({ outcome: 'ok', recorded: true });
+	// A task that repeats its session's id, or gives none, is not listed.
+	const same = await launch({ ...body, tasks: [body.tasks[0], { phone_number: body.tasks[1].phone_number }] });
+	expect(same.response?.body).toMatchObject({ sessions_kept: [] });
+});
+
 test('a duplicate phone is dropped and the answer says so', async () => {
 	const body = seedLaunch();
 	body.tasks.push({ phone_number: '07853 723604' });

@@ -21,7 +21,7 @@ import { OUTPUT } from '../helpers/outputs';
 import { perItem, type Routed } from '../../shared/per-item';
 import { loadPhoneLibrary, readDefaultCountry } from '../../shared/phone';
 import { invalidRequest, type Problem } from '../helpers/problems';
-import type { DroppedTask } from '../helpers/tasks';
+import type { DroppedTask, KeptSession } from '../helpers/tasks';
 import { TEXT, textProblem } from '../../shared/valid-input';
 
 /** The largest Max Tasks per Request (see OPTIONS). */
@@ -65,7 +65,7 @@ const OPTIONS: INodeProperties = optionsCollection([
 const properties: INodeProperties[] = [
 	{
 		displayName:
-			'Sessions has one item per session to contact, each handed out once by the database: the sessions this request created, and existing ones whose outreach has not started (never contacted, no objective reached, not on the Queue Ledger) and that no launch handed out within the Re-Emit After time. Within Re-Emit After a delivery hands out nothing again (duplicates, retries); a run that failed after the hand-out gets its unconfirmed sessions back by a replay after emit_again_after. Each item carries campaign_session_id, the session\'s row ID, to map into the Queue Ledger\'s Add Leads (Campaign Session ID). Summary lists every session (created, outreach_started, emitted), counts already_emitted and gives emit_again_after.',
+			'Sessions has one item per session to contact, each handed out once by the database: the sessions this request created, and existing ones whose outreach has not started (never contacted, no objective reached, not on the Queue Ledger) and that no launch handed out within the Re-Emit After time. Within Re-Emit After a delivery hands out nothing again (duplicates, retries); a run that failed after the hand-out gets its unconfirmed sessions back by a replay after emit_again_after. Each item carries campaign_session_id, the session\'s row ID, to map into the Queue Ledger\'s Add Leads (Campaign Session ID). Summary lists every session (created, outreach_started, emitted), counts already_emitted, gives emit_again_after, and lists in sessions_kept each task whose session ID was not used because its phone has a session in the campaign already (the ID kept is the one to use).',
 		name: 'sessionsNotice',
 		type: 'notice',
 		default: '',
@@ -209,6 +209,30 @@ function keyReusedProblem(result: CreateCampaignSessionsResult): Problem {
 	};
 }
 
+/**
+ * The tasks that gave a session id the database did not use: their phone has a session in the
+ * campaign already, and it is kept (one session per phone and campaign), so the answer says which
+ * id to use for that candidate instead of answering as if the id given were the session's.
+ */
+function keptSessionsOf(request: LaunchRequest, result: CreateCampaignSessionsResult): KeptSession[] {
+	return (result.sessions ?? []).flatMap((session) => {
+		const task = request.tasks[session.task_index];
+		if (task?.session === undefined || task.session === session.session) return [];
+		return [
+			{
+				path: `tasks[${task.task_index}].session`,
+				task_index: task.task_index,
+				phone_number: session.phone_number,
+				session_given: task.session,
+				session: session.session,
+				campaign_session_id: session.campaign_session_id,
+				reason: 'phone_has_session' as const,
+				message: `this phone already has a session in the campaign, ${session.session}, which is kept; ${task.session} was not used: use ${session.session} for this candidate (its objectives, messages and calls)`,
+			},
+		];
+	});
+}
+
 function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult, dropped: DroppedTask[], emitted: number, idempotencyKey?: string): IDataObject {
 	return {
 		campaign: result.campaign?.id,
@@ -239,6 +263,8 @@ function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult,
 			name_updated: name_updated ?? false,
 		})),
 		dropped: dropped.map((task) => ({ ...task })),
+		// Tasks whose session id was not used: their phone's session in the campaign is kept.
+		sessions_kept: keptSessionsOf(request, result).map((kept) => ({ ...kept })),
 		idempotency_key: idempotencyKey ?? null,
 	};
 }

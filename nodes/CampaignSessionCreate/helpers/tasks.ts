@@ -16,6 +16,22 @@ export interface LaunchTask {
 	name?: string;
 }
 
+/**
+ * A task whose session id was not used: its phone has a session in the campaign already (an earlier
+ * launch made it), and a phone keeps its session, so the task is that session. The app made a new
+ * id for a candidate already launched; it is told the id kept, to use for this candidate.
+ */
+export interface KeptSession {
+	path: string;
+	task_index: number;
+	phone_number: string;
+	session_given: string;
+	session: string;
+	campaign_session_id: string;
+	reason: 'phone_has_session';
+	message: string;
+}
+
 export interface DroppedTask {
 	path: string;
 	phone_number: string;
