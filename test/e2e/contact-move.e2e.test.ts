@@ -115,9 +115,9 @@ test('in real n8n: a snake_case body field or a query parameter answers 400 nami
 	expect(snake.statusCode).toBe(400);
 	expect(snake.body).toEqual({
 		status: 400,
-		error: 'Unknown field "pipeline_id": the body takes conversationId, stage, pipelineId, reason and movedBy (did you mean "pipelineId"?)',
+		error: 'Unknown field "pipeline_id": the body takes conversationId, stage, pipelineId, fromPipelineId, reason and movedBy (did you mean "pipelineId"?)',
 		field: 'pipeline_id',
-		hint: expect.stringMatching(/^POST a JSON body \{"conversationId": .*these five fields only, named in camelCase\.$/),
+		hint: expect.stringMatching(/^POST a JSON body \{"conversationId": .*these six fields only, named in camelCase\.$/),
 	});
 	const queried = await n8n.callWebhook('leadflow/contacts/move', { method: 'POST', headers, query: { pipelineId: world.pipeline.id }, body: { conversationId: contact, stage: 'Won' } });
 	expect(queried.statusCode).toBe(400);

@@ -318,9 +318,9 @@ test('a stage that is not text (an object, a list, a boolean, a number) answers 
 
 /** Check Request's hint: what the webhook reads. */
 const REQUEST_HINT =
-	'POST a JSON body {"conversationId": "<the contact\'s id>", "stage": "<a stage name or id>", "pipelineId": "<optional: the pipeline\'s id>", "reason": "<optional: text>", "movedBy": "<optional: who moved it, e.g. your user id>"}, with no query: these five fields only, named in camelCase.';
+	'POST a JSON body {"conversationId": "<the contact\'s id>", "stage": "<a stage name or id>", "pipelineId": "<optional: the pipeline\'s id>", "fromPipelineId": "<optional: the pipeline to take it out of>", "reason": "<optional: text>", "movedBy": "<optional: who moved it, e.g. your user id>"}, with no query: these six fields only, named in camelCase.';
 
-// Only conversationId, stage, pipelineId, reason and movedBy are read: a field under another name (pipeline_id)
+// Only conversationId, stage, pipelineId, fromPipelineId, reason and movedBy are read: a field under another name (pipeline_id)
 // or in the query (?pipelineId=) was ignored, and the contact moved in the pipeline it is in, firing
 // that pipeline's automations (its billing webhook) for a move its caller meant elsewhere.
 test('an unknown body field or a query parameter answers 400 naming it (a snake_case name: the camelCase one), before anything is moved or fired', async () => {
@@ -331,14 +331,14 @@ test('an unknown body field or a query parameter answers 400 naming it (a snake_
 		[
 			{ conversationId: contact, stage: 'Won', pipeline_id: support.id },
 			undefined,
-			{ field: 'pipeline_id', error: 'Unknown field "pipeline_id": the body takes conversationId, stage, pipelineId, reason and movedBy (did you mean "pipelineId"?)' },
+			{ field: 'pipeline_id', error: 'Unknown field "pipeline_id": the body takes conversationId, stage, pipelineId, fromPipelineId, reason and movedBy (did you mean "pipelineId"?)' },
 		],
 		[
 			{ conversation_id: contact, stage: 'Won', moved_by: 'user-7' },
 			undefined,
 			{
 				field: 'conversation_id',
-				error: 'Unknown fields "conversation_id", "moved_by": the body takes conversationId, stage, pipelineId, reason and movedBy (did you mean "conversationId" for "conversation_id", "movedBy" for "moved_by"?)',
+				error: 'Unknown fields "conversation_id", "moved_by": the body takes conversationId, stage, pipelineId, fromPipelineId, reason and movedBy (did you mean "conversationId" for "conversation_id", "movedBy" for "moved_by"?)',
 			},
 		],
 		[
@@ -414,5 +414,67 @@ test('movedBy: stored as the move\'s actor_id (actor user), said back in the ans
 		});
 	}
 	expect(await stageOf(contact)).toBe(world.pipeline.stages.Qualified);
+	expect(await activities(contact)).toEqual(before);
+});
+
+// A move could not take a contact out of a pipeline: a stage of another pipeline added it there and
+// left it where it was (auto-assignment kept re-scoring it in both). fromPipelineId moves it out:
+// its place there is left (score, status and analysis go with it), that pipeline's history says
+// where it went, and auto-assignment leaves it out until a person moves it back.
+test('fromPipelineId: the contact leaves that pipeline for the stage of another, its history there saying so; one it is not in: 404, nothing written', async () => {
+	const own = await createPipelineWorld();
+	const support = await own.addPipeline('Support', [{ name: 'Inbox', isDefault: true }, { name: 'Waiting' }]);
+	const contact = await own.contact();
+	await assign([analysis(contact, 30, { lead_status: 'QUALIFIED' })]);
+	const placesOf = async () =>
+		((await places(own.userId)) as unknown as Array<{ conversation_id: string; pipeline_id: string; stage_id: string; lead_score: number | null; lead_status: string }>)
+			.filter((place) => place.conversation_id === contact)
+			.map((place) => [place.pipeline_id, place.stage_id, place.lead_score, place.lead_status]);
+
+	const moved = await move({ conversationId: contact, stage: 'waiting', pipelineId: support.id, fromPipelineId: own.pipeline.id, reason: 'A support case, not a sale', movedBy: 'user-7' });
+	expect(moved.response?.statusCode).toBe(200);
+	expect(moved.response?.body).toMatchObject({
+		outcome: 'moved',
+		stage: { id: support.stages.Waiting, name: 'Waiting', pipeline_id: support.id },
+		from_stage: { id: own.pipeline.stages.Contacted, name: 'Contacted' },
+		left_pipeline_id: own.pipeline.id,
+		moved_by: 'user-7',
+	});
+	expect(await placesOf()).toEqual([[support.id, support.stages.Waiting, 30, 'QUALIFIED']]);
+	const history = await activities(contact);
+	const inSales = history.filter((entry) => entry.pipeline_id === own.pipeline.id);
+	expect(inSales[inSales.length - 1]).toMatchObject({
+		type: 'STAGE_CHANGED',
+		title: 'Moved to another pipeline',
+		from_stage_id: own.pipeline.stages.Contacted,
+		to_stage_id: null,
+		actor: 'user',
+		actor_id: 'user-7',
+		metadata: expect.objectContaining({ to_pipeline_id: support.id, to_stage_id: support.stages.Waiting }),
+	});
+	// Auto-assignment leaves it out of Sales (a person moved it out).
+	const [again] = await assign([analysis(contact, 90)]);
+	expect(again).toMatchObject({ outcome: 'skipped', reason: 'left_pipeline' });
+	expect(await placesOf()).toEqual([[support.id, support.stages.Waiting, 30, 'QUALIFIED']]);
+
+	// Without it, a stage of another pipeline adds the contact there and leaves it where it was.
+	const both = await own.contact();
+	await assign([analysis(both, 30)]);
+	const added = await move({ conversationId: both, stage: support.stages.Inbox });
+	expect(added.response?.body).toMatchObject({ outcome: 'assigned', left_pipeline_id: null });
+
+	// A pipeline the contact is not in (it left Sales): 404 naming From Pipeline, nothing written.
+	const before = await activities(contact);
+	const notIn = await move({ conversationId: contact, stage: 'Inbox', pipelineId: support.id, fromPipelineId: own.pipeline.id });
+	expect(notIn.response?.statusCode).toBe(404);
+	expect(notIn.response?.body).toEqual({
+		status: 404,
+		error: `item 0 (p_items[0]): the contact is not in From Pipeline ${own.pipeline.id}`,
+		hint: 'Choose a pipeline the contact is in to take it out of (a webhook caller sends {"fromPipelineId": "…"}), or leave From Pipeline empty.',
+	});
+	const notUuid = await move({ conversationId: contact, stage: 'Inbox', pipelineId: support.id, fromPipelineId: 'sales' });
+	expect(notUuid.response?.statusCode).toBe(400);
+	expect(notUuid.response?.body).toMatchObject({ status: 400, error: 'The From Pipeline ID "sales" is not a UUID' });
+	expect(await placesOf()).toEqual([[support.id, support.stages.Waiting, 30, 'QUALIFIED']]);
 	expect(await activities(contact)).toEqual(before);
 });

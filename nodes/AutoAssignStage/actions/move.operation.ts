@@ -11,7 +11,7 @@ import { SettingRefusedError } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { notTextProblem, textProblem, UUID } from '../../shared/valid-input';
 import { applyStageChanges } from '../helpers/stageChanges';
-import { automationsProperties, checkUuid, invalid, pipelineProperty, readPipelineId } from '../helpers/common';
+import { automationsProperties, checkUuid, invalid, pipelineProperty, readLocator, readPipelineId } from '../helpers/common';
 
 
 const properties: INodeProperties[] = [
@@ -37,6 +37,11 @@ const properties: INodeProperties[] = [
 		],
 	},
 	pipelineProperty('The pipeline of a stage given by name; empty: the one pipeline the contact is in'),
+	pipelineProperty(
+		'Take the contact out of this pipeline as it moves to the stage (of another pipeline): its place here is left, its score, status and analysis go with it, and its history here says where it went; auto-assignment leaves it out of this pipeline until a person moves it back. Empty: it stays in every pipeline it is in (a stage of another pipeline adds it there)',
+		'fromPipelineId',
+		'From Pipeline',
+	),
 	{ displayName: 'Reason', name: 'reason', type: 'string', default: '', description: 'Why the contact is moved (written to its activity)' },
 	{
 		displayName: 'Moved By',
@@ -138,6 +143,14 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 		stage_id: stageId,
 		stage_name: byName ? value : null,
 		pipeline_id: readPipelineId(context, itemIndex, 'leave it empty for the one pipeline the contact is in'),
+		from_pipeline_id: checkUuid(
+			context,
+			readLocator(context, 'fromPipelineId', itemIndex),
+			'From Pipeline ID',
+			itemIndex,
+			'Pick the pipeline to take the contact out of from the list, use the id column of pipelines (a webhook caller sends {"fromPipelineId": "…"}), or leave it empty to keep the contact in its pipelines.',
+			true,
+		),
 		reason: reason || null,
 		actor: readActor(context, itemIndex),
 		actor_id: actorId || null,
@@ -153,6 +166,14 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 function inMoveFieldWords(context: IExecuteFunctions, error: unknown): unknown {
 	if (!(error instanceof NodeApiError)) return error;
 	const raw = (error.errorResponse as { message?: unknown } | undefined)?.message;
+	// A From Pipeline the contact is not in (P0002: not_found, a 404 on the contact-move webhook).
+	const notIn = typeof raw === 'string' ? /^(p_items\[\d+\])\.from_pipeline_id: the contact is not in pipeline (\S+)$/.exec(raw) : null;
+	if (notIn) {
+		return new NodeApiError(context.getNode(), error.errorResponse ?? {}, {
+			message: `${notIn[1]}: the contact is not in From Pipeline ${notIn[2]}`,
+			description: 'Choose a pipeline the contact is in to take it out of (a webhook caller sends {"fromPipelineId": "…"}), or leave From Pipeline empty.',
+		});
+	}
 	const refused = typeof raw === 'string' ? /^(p_items\[\d+\])\.pipeline_id: required with stage_name, the contact is in (\d+) pipelines$/.exec(raw) : null;
 	if (!refused) return error;
 	const [, position, count] = refused;

@@ -9,10 +9,10 @@ export const CONTACTS = 0;
 export const AUTOMATIONS = 1;
 export const OUTPUT_COUNT = 2;
 
-export function pipelineProperty(description: string): INodeProperties {
+export function pipelineProperty(description: string, name = 'pipelineId', displayName = 'Pipeline'): INodeProperties {
 	return {
-		displayName: 'Pipeline',
-		name: 'pipelineId',
+		displayName,
+		name,
 		type: 'resourceLocator',
 		default: { mode: 'list', value: '' },
 		description,
