@@ -2,6 +2,7 @@
 // reported without touching the database or Facebook.
 import { NodeOperationError, type IDataObject, type IExecuteFunctions } from 'n8n-workflow';
 import { parameterReader, type ParameterReader } from '../../shared/default-fields';
+import { runsAsTool } from '../../shared/outputs';
 import { SettingRefusedError } from '../../shared/per-item';
 import { OPTIONS, properties } from '../description';
 import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
@@ -102,6 +103,18 @@ export function readItemSettings(context: IExecuteFunctions, read: ParameterRead
 	};
 
 	if (recordStages) {
+		// As an AI agent's tool the recorded mode has nothing to send: a tool's call holds no claim (the
+		// claims refuse to run as tools), so its item has no Contact State ID, and the agent could only
+		// be told that "" is not a UUID, which it cannot fix. The switch is the node's setting: refused
+		// naming it, with what a person does about it (the docs' promise: a tool runs with it off).
+		if (runsAsTool(context)) {
+			throw refused(
+				'Facebook Send cannot run as an AI agent\'s tool with Record in Supabase on',
+				'Record in Supabase sends a contact a follow-up workflow claimed, and a tool\'s call holds no claim. Turn off Record in Supabase in this tool\'s settings: it then sends the message to the Recipient PSID it is given (no stop checked, no duplicate guard, so each call sends again). A follow-up that must honour the stops and the duplicate guard is sent by the follow-up workflow, not by an agent.',
+				'Record in Supabase',
+				'recordStages',
+			);
+		}
 		// Lower case, as the database answers it: the begin's rows are looked up by it (sendBatch.ts).
 		const given = read('stateId', itemIndex, '');
 		const stateId = stateIdOf(given);

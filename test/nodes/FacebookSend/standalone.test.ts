@@ -1,13 +1,13 @@
 // FacebookSend without Supabase (Record in Supabase off): a plain message for an AI agent or any
 // workflow, and what an agent reads of the tool. Also what holds in both modes: appsecret_proof when the credential has an app secret,
 // a too-long message refused before Facebook is called, and no token or proof in any output or error.
-import { NodeHelpers, Workflow, type INode, type INodeParameters } from 'n8n-workflow';
+import { NodeHelpers, Workflow, type IDataObject, type INode, type INodeParameters } from 'n8n-workflow';
 import { appSecretProof, startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow, type WorkflowJson } from '../../harness';
 import { agentWorkflow } from '../../harness/agent';
 import { loaders } from '../../harness/loaders';
 import { HarnessNodeTypes } from '../../harness/node-types';
-import { withDb } from '../../helpers/stack';
+import { testStack, withDb } from '../../helpers/stack';
 import { PAGE_ID, readyContacts } from './support/contacts';
 import { facebookCredential, FAST, PAGE_TOKEN, runSend } from './support/workflow';
 
@@ -138,5 +138,36 @@ describe('as an AI agent\'s tool (Record in Supabase off: a tool\'s call holds n
 			'A quick question from the agent',
 			'A quick question from the agent',
 		]);
+	});
+
+	// Record in Supabase left on (its default) in the tool's node: the recorded mode sends a claimed
+	// contact, and a tool's call holds none. Before, the agent was told 'Contact State ID "" is not a
+	// UUID', which neither it nor the person reading its answer could act on.
+	test('with Record in Supabase left on, the tool refuses naming the setting and saying to turn it off; nothing is sent', async () => {
+		const refusal =
+			'Facebook Send cannot run as an AI agent\'s tool with Record in Supabase on\n\nDetails: Record in Supabase sends a contact a follow-up workflow claimed, and a tool\'s call holds no claim. ' +
+			'Turn off Record in Supabase in this tool\'s settings: it then sends the message to the Recipient PSID it is given (no stop checked, no duplicate guard, so each call sends again). ' +
+			'A follow-up that must honour the stops and the duplicate guard is sent by the follow-up workflow, not by an agent.';
+		const asTool = async (toolParameters: IDataObject, credentials: IDataObject, args: IDataObject) => {
+			const run = await runWorkflow(agentWorkflow('facebookSend', toolParameters, credentials, args) as unknown as WorkflowJson, {
+				credentials: { ...facebookOnly(), leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey } },
+			});
+			expect(run.error).toBeUndefined();
+			return run.nodeOutputs.Agent?.[0];
+		};
+		const facebook = { leadflowFacebookPageApi: { id: 'facebook', name: 'Facebook' } };
+		const withSupabase = { ...facebook, leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } };
+		// The plain send's fields filled for the agent, the switch forgotten (they are kept, hidden, while it is on).
+		const plainFields = { recipientId: "={{ $fromAI('psid', 'the PSID', 'string') }}", message: "={{ $fromAI('text', 'the text', 'string') }}" };
+		const psidAndText = { psid: PSID, text: 'A quick question from the agent' };
+
+		// The node as added (every parameter its default), with only the Facebook credential or a Supabase one too.
+		expect(await asTool({}, facebook, {})).toEqual({ thrown: refusal });
+		expect(await asTool({}, withSupabase, {})).toEqual({ thrown: refusal });
+		expect(await asTool(plainFields, withSupabase, psidAndText)).toEqual({ thrown: refusal });
+		// A Contact State ID the model is asked for: refused the same, whatever it gives.
+		const stateFromAI = { stateId: "={{ $fromAI('state_id', 'the contact', 'string') }}" };
+		expect(await asTool(stateFromAI, withSupabase, { state_id: '5f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b' })).toEqual({ thrown: refusal });
+		expect(await sims.graph.control.requests()).toEqual([]);
 	});
 });
