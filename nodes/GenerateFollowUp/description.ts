@@ -5,6 +5,9 @@ import type { INodeProperties } from 'n8n-workflow';
 import { DEFAULT_MAX_MESSAGES } from './helpers/prompt';
 import { leaseHolderProperty, optionsCollection, recordStagesProperty, stateIdProperty } from '../shared/properties';
 
+/** An option shown only with Record in Supabase on (inside the Options collection a root parameter is named with a leading slash). */
+const RECORDED_OPTION = { show: { '/recordStages': [true] } };
+
 /** Generated items leave on the first output, failed ones on the second, so a workflow routes them without an IF node. */
 export const OUTPUT = { generated: 0, failed: 1 } as const;
 
@@ -37,8 +40,11 @@ export const OPTIONS: INodeProperties = optionsCollection([
 		type: 'number',
 		typeOptions: { minValue: 5, maxValue: 86400 },
 		default: 180,
+		// Only where it acts: without Record in Supabase nothing is held. A standalone workflow saved
+		// with a value keeps it in its JSON, hidden and not read (helpers/jobs.ts).
+		displayOptions: RECORDED_OPTION,
 		description:
-			'With Record in Supabase on: how long the contacts stay held if this worker stops (read from the first item). Renewed every third of it while the node works, so a dead worker frees its contacts after this long (or the claim\'s lease, if later), not after the whole batch.',
+			'How long the claimed contacts stay held if this worker stops (read from the first item that records in Supabase). Renewed every third of it while the node works, so a dead worker frees its contacts after this long (or the claim\'s lease, if later), not after the whole batch.',
 	},
 	{
 		displayName: 'Max Messages in Prompt',

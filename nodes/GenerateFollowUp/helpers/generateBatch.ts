@@ -90,11 +90,14 @@ async function generateAll(context: IExecuteFunctions, items: INodeExecutionData
 	// Continue On Fail every item fails with the refusal (invalid_input): thrown, n8n would pass the
 	// input items on to the first output as if generated (with an error output), and the contacts
 	// are given back either way.
+	// The Lease is read from the first item that records in Supabase: it acts only there (the editor
+	// shows it only then), and a standalone run holds nothing, so its value is never read or refused.
 	let concurrency: number;
 	let leaseSeconds: number;
 	try {
 		concurrency = items.length > 0 ? readOption(context, 0, 'concurrency') : 1;
-		leaseSeconds = items.length > 0 ? readOption(context, 0, 'leaseSeconds') : 0;
+		const recording = items.findIndex((_item, itemIndex) => context.getNodeParameter('recordStages', itemIndex, true) as boolean);
+		leaseSeconds = recording >= 0 ? readOption(context, recording, 'leaseSeconds') : 0;
 	} catch (refused) {
 		if (!context.continueOnFail()) throw asNodeError(context, refused);
 		return items.map((): ItemResult => ({ caught: refused }));

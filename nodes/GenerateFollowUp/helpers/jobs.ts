@@ -50,8 +50,14 @@ export const OPTION_WHY: OptionWhy = {
  * (before anything is moved to generating), naming the option, the value and the range.
  */
 export function readOptions(context: IExecuteFunctions, itemIndex: number): Options {
-	return readCheckedOptions<Options>(context, itemIndex, OPTIONS, OPTION_WHY);
+	// Lease (Seconds) acts only with Record in Supabase on (the editor shows it only then): without it
+	// a value saved before it was hidden is not checked, so it can never fail an item it does nothing for.
+	const recorded = context.getNodeParameter('recordStages', itemIndex, true) as boolean;
+	return readCheckedOptions<Options>(context, itemIndex, recorded ? OPTIONS : STANDALONE_OPTIONS, OPTION_WHY);
 }
+
+/** The Options as a standalone item reads them: every one but those shown only with Record in Supabase on. */
+const STANDALONE_OPTIONS = { ...OPTIONS, options: (OPTIONS.options ?? []).filter((option) => option.name !== 'leaseSeconds') };
 
 /** One option of item `itemIndex`, checked as readOptions checks it (the run's Concurrency and Lease, from the first item). */
 export function readOption<K extends keyof Options>(context: IExecuteFunctions, itemIndex: number, name: K): Options[K] {

@@ -1,11 +1,12 @@
 // Generate Follow-Up's Options given by an expression are checked against the ranges the editor
-// shows (nodes/GenerateFollowUp/description.ts, through nodes/shared/checked-options.ts): a value out
+// shows (Lease (Seconds) only with Record in Supabase on, where it acts) (nodes/GenerateFollowUp/description.ts, through nodes/shared/checked-options.ts): a value out
 // of range stops the node naming the option as the editor shows it, the value and the range, before
 // anything is moved to generating or Gemini is called, and the claimed contacts are given back
 // (claimable again at once); with Continue On Fail an item whose own option is wrong fails alone.
 // A value at either edge of a range is accepted. Against the local stack and the Gemini simulator.
 import { randomUUID } from 'node:crypto';
-import type { IDataObject } from 'n8n-workflow';
+import { NodeHelpers, type IDataObject, type INodeParameters, type INodeProperties } from 'n8n-workflow';
+import { GenerateFollowUp } from '../../../nodes/GenerateFollowUp/GenerateFollowUp.node';
 import { startSimulators, type RunningSimulators } from '../../../simulators';
 import type { TestCredentials } from '../../harness';
 import { serviceClient, testStack } from '../../helpers/stack';
@@ -143,4 +144,37 @@ test('options above a maximum added after workflows were saved with larger value
 	expect(generated.map((item) => item.stage)).toEqual(['ready_to_send']);
 	const [request] = await sims.gemini.control.requests();
 	expect((request.body as { generationConfig?: IDataObject }).generationConfig).toMatchObject({ maxOutputTokens: 65_536 });
+});
+
+// Lease (Seconds) acts only with Record in Supabase on (it is how long the claimed contacts stay
+// held): the editor shows it only there, and a standalone item neither reads nor checks it. Before,
+// it was shown in standalone mode, where it did nothing, and a value out of range there (saved, or
+// given by an expression) stopped a node that holds nothing.
+describe('Lease (Seconds) only where it acts', () => {
+	const nodeType = new GenerateFollowUp();
+	const optionsProperty = nodeType.description.properties.find((property) => property.name === 'options')!;
+	const lease = (optionsProperty.options as INodeProperties[]).find((option) => option.name === 'leaseSeconds')!;
+	// As the editor decides it: on the node's parameters with their defaults filled in.
+	const filled = (parameters: INodeParameters) => NodeHelpers.getNodeParameters(nodeType.description.properties, parameters, true, false, { typeVersion: 1 }, nodeType.description)!;
+	const shownWith = (parameters: INodeParameters, option: INodeProperties = lease) =>
+		NodeHelpers.displayParameterPath(filled(parameters), option, 'options', { typeVersion: 1 }, nodeType.description);
+
+	test('the editor shows it with Record in Supabase on (the default), not with it off; the options beside it in both', () => {
+		expect([shownWith({}), shownWith({ recordStages: true }), shownWith({ recordStages: false })]).toEqual([true, true, false]);
+		const others = (optionsProperty.options as INodeProperties[]).filter((option) => option.name !== 'leaseSeconds');
+		expect(others.filter((option) => !shownWith({ recordStages: false }, option) || !shownWith({}, option))).toEqual([]);
+	});
+
+	test('a standalone workflow saved with a Lease, in range or not, still runs: the value is neither read nor refused', async () => {
+		const item = { sender_name: 'Ana', follow_up_number: 1, rule: { instructions: 'Be brief.' }, messages: [{ direction: 'inbound', text: 'Is Tuesday free?' }] };
+		const gemini = { leadflowGeminiApi: { apiKeys: `options-key-${randomUUID()}`, baseUrl: sims.gemini.baseUrl, model: 'gemini-3-flash' } };
+
+		for (const leaseSeconds of [300, 3, expression('three')]) {
+			const { result, generated, failed } = await runGenerate([item], { recordStages: false, options: { leaseSeconds } }, gemini);
+			expect({ leaseSeconds, error: result.error?.message, failed }).toEqual({ leaseSeconds, error: undefined, failed: [] });
+			expect(generated).toEqual([expect.objectContaining({ followUp: expect.objectContaining({ message: expect.any(String) }) })]);
+		}
+		// Nothing is held, so no database call at all.
+		expect(stageCalls()).toEqual([]);
+	});
 });
