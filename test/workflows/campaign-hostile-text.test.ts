@@ -93,7 +93,7 @@ const LAUNCH_FIELDS: LaunchField[] = [
 		spoil: withBody((body, char) => (body.objectives = { [inside('started', char)]: { weight: 1 } })),
 	},
 	{ path: 'headers.idempotency-key', spoil: (char) => ({ body: seedLaunch(), headers: { 'Idempotency-Key': inside(`launch-${randomUUID()}`, char) } }) },
-	{ path: 'owner', spoil: (char) => ({ body: seedLaunch(), headers: { 'X-Leadflow-Owner': inside(refusedOwner, char) } }) },
+	{ path: 'headers.x-leadflow-owner', spoil: (char) => ({ body: seedLaunch(), headers: { 'X-Leadflow-Owner': inside(refusedOwner, char) } }) },
 ];
 
 const pathFor = (field: LaunchField, char: string) => (typeof field.path === 'string' ? field.path : field.path(char));
@@ -180,7 +180,7 @@ describe('the stats webhook (GET campaigns/:campaignId/stats)', () => {
 			const badCampaign = await stats(inside(body.campaign, char), refusedOwner);
 			if (badCampaign.status !== 400 || badCampaign.paths.join() !== 'campaignId') wrong.push(`${label} in campaignId: ${badCampaign.status} ${badCampaign.paths}`);
 			const badOwner = await stats(body.campaign, inside(refusedOwner, char));
-			if (badOwner.status !== 400 || badOwner.paths.join() !== 'owner') wrong.push(`${label} in owner: ${badOwner.status} ${badOwner.paths}`);
+			if (badOwner.status !== 400 || badOwner.paths.join() !== 'headers.x-leadflow-owner') wrong.push(`${label} in owner: ${badOwner.status} ${badOwner.paths}`);
 		}
 		expect(wrong).toEqual([]);
 	}, 300_000);
@@ -279,7 +279,7 @@ describe('an objective webhook (recordObjective)', () => {
 		}
 		for (const { char, label } of HOSTILE) {
 			const answer = await report(good, inside(refusedOwner, char));
-			if (answer.status !== 400 || answer.paths.join() !== 'owner') wrong.push(`${label} in owner: ${answer.status} ${answer.paths}`);
+			if (answer.status !== 400 || answer.paths.join() !== 'headers.x-leadflow-owner') wrong.push(`${label} in owner: ${answer.status} ${answer.paths}`);
 		}
 		expect(wrong).toEqual([]);
 		expect(await rowCounts(refusedOwner)).toEqual(before);

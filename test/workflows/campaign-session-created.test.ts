@@ -351,14 +351,18 @@ test('an invalid body answers 400 with every problem, and creates nothing', asyn
 	expect(await sessionsOf(body.campaign)).toEqual([]);
 });
 
-test('a missing owner header is a 400 problem, not a crash', async () => {
+test('a missing, malformed or unknown owner header is a 400 problem naming the X-Leadflow-Owner header, not a crash', async () => {
 	const result = await runWorkflow(WORKFLOW, {
 		startNode: 'Session Created',
 		webhook: { method: 'POST', headers: { [KEY.name]: KEY.value }, body: seedLaunch() },
 		credentials,
 	});
 	expect(result.response?.statusCode).toBe(400);
-	expect(result.response?.body).toMatchObject({ problems: [{ path: 'owner' }] });
+	expect(result.response?.body).toMatchObject({ problems: [{ path: 'headers.x-leadflow-owner', message: expect.stringContaining('got ""') }] });
+	const malformed = await launch(seedLaunch(), { 'X-Leadflow-Owner': 'bob' });
+	expect(malformed.response?.body).toEqual(expect.objectContaining({ status_code: 400, problems: [{ path: 'headers.x-leadflow-owner', message: expect.stringContaining('"bob"') }] }));
+	const unknown = await launch(seedLaunch(), { 'X-Leadflow-Owner': randomUUID() });
+	expect(unknown.response?.body).toEqual(expect.objectContaining({ status_code: 400, problems: [{ path: 'headers.x-leadflow-owner', message: 'is not a user of this Supabase project' }] }));
 });
 
 test('an Idempotency-Key reused for other phones answers 422', async () => {

@@ -302,7 +302,7 @@ async function createOne(context: IExecuteFunctions, itemIndex: number): Promise
 		},
 		itemIndex,
 	);
-	if (result.outcome === 'owner_not_found') return [{ output: OUTPUT.create.invalid, json: invalidRequest(400, [unknownOwner]) }];
+	if (result.outcome === 'owner_not_found') return [{ output: OUTPUT.create.invalid, json: invalidRequest(400, [unknownOwner(context)]) }];
 	if (result.outcome === 'idempotency_key_reused') {
 		return [
 			{

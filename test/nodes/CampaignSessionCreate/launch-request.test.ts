@@ -153,6 +153,15 @@ describe('checkLaunchRequest', () => {
 		expect(problemsOf(checkLaunchRequest([seedLaunch()], settings))[0].path).toBe('body');
 		expect(problemsOf(checkLaunchRequest(undefined, settings))).toEqual([{ path: 'body', message: 'must be a JSON object, got nothing' }]);
 	});
+
+	it('shows, in a refusal of a task or its phone_number, an example phone the launch itself accepts', () => {
+		const problems = problemsOf(checkLaunchRequest({ ...seedLaunch(), tasks: ['07853723604', { phone_number: 447853723604 }] }, settings));
+		const examples = problems.map((problem) => /"(\+\d+)"/.exec(problem.message)?.[1]);
+		expect(examples).toEqual([expect.stringMatching(/^\+\d+$/), expect.stringMatching(/^\+\d+$/)]);
+		for (const example of examples) {
+			expect(requestOf(checkLaunchRequest({ ...seedLaunch(), tasks: [{ phone_number: example }] }, settings)).tasks.map((task) => task.phone)).toEqual([example]);
+		}
+	});
 });
 
 describe('campaign ids', () => {
