@@ -22,8 +22,8 @@ export interface ReadConversation {
 	name: string | null;
 	updatedMs: number | undefined;
 	events: MessengerEvent[];
-	/** The `after` cursor of the conversation's older messages, when there are more than the page held. */
-	moreMessagesAfter: string | null;
+	/** The `after` cursor of the conversation's older messages, when there are more than the page held (NO_CURSOR: Graph said so without one). */
+	moreMessagesAfter: NextCursor;
 	/** The oldest message read so far (epoch ms). */
 	oldestMs: number | undefined;
 	/** Messages Graph gave that could not be read (no usable id, no time, no person): not recorded, counted in the page's errors. */
@@ -32,15 +32,36 @@ export interface ReadConversation {
 
 export interface ReadPage {
 	conversations: ReadConversation[];
-	/** The cursor of the next page, when Graph says there is one. */
-	nextAfter: string | null;
+	/** The cursor of the next page, when Graph says there is one (NO_CURSOR: Graph said so without one). */
+	nextAfter: NextCursor;
 }
 
-const cursorAfter = (edge: unknown): string | null => {
-	if (!isObject(edge) || !isObject(edge.paging)) return null;
+/** Graph gave a `next` link with no cursor, in `paging.cursors.after` or in the link: more follows, but there is no cursor to ask for it by. */
+export const NO_CURSOR = Symbol('next page without a cursor');
+
+/** The `after` cursor of an edge's next page; null when it is the last (no `next`); NO_CURSOR when Graph gives a next page without one. */
+export type NextCursor = string | null | typeof NO_CURSOR;
+
+/**
+ * The next page of a cursor-paged edge. Meta: `next` is there while more follows, and only its
+ * absence ends the list; a page may be empty (filtered for privacy) and still have a `next` link,
+ * possibly without `cursors` (which describe the data returned, here none). So `next` decides, and
+ * the cursor is `paging.cursors.after`, else the `after` parameter of the `next` link (only the
+ * cursor is taken from the link: it is never requested as it is, with whatever host or token it
+ * names).
+ */
+export function cursorAfter(edge: unknown): NextCursor {
+	if (!isObject(edge) || !isObject(edge.paging) || typeof edge.paging.next !== 'string') return null;
 	const cursors = isObject(edge.paging.cursors) ? edge.paging.cursors : {};
-	return typeof edge.paging.next === 'string' && typeof cursors.after === 'string' ? cursors.after : null;
-};
+	if (typeof cursors.after === 'string' && cursors.after !== '') return cursors.after;
+	let linked: string | null = null;
+	try {
+		linked = new URL(edge.paging.next).searchParams.get('after');
+	} catch {
+		linked = null;
+	}
+	return linked !== null && linked !== '' ? linked : NO_CURSOR;
+}
 
 export function readConversationsPage(body: unknown, pageId: string): ReadPage {
 	const data = isObject(body) && Array.isArray(body.data) ? body.data : [];

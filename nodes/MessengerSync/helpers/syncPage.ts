@@ -9,6 +9,10 @@
 //      its first message when none has. A conversation that gets a message while later pages are
 //      read moves to the top, read already, and this sync does not see it; the next one does, and
 //      reads all of it that is not recorded (its history too, which `since` alone would leave out);
+//      Graph's paging is followed by its `next` link, which alone says more follows (an empty page
+//      may have one, and no cursors: the cursor is then the link's `after`); a next page that cannot
+//      be asked for, or that is the same page again, stops the job (conversations) or leaves that
+//      conversation unread (its messages), never completes the list early nor reads a page for ever;
 //   3. record each page with the cursor of the next in one database call, so a crash after page 2
 //      resumes at page 3 and a page is never half recorded;
 //   4. calls start no faster than the Page's rate (a setting: Meta allows the Conversations API
@@ -38,7 +42,7 @@ import { asNodeError, SettingRefusedError } from '../../shared/per-item';
 import { readCheckedOptions, readCheckedParameter, type OptionWhy } from '../../shared/checked-options';
 import { UUID } from '../../shared/valid-input';
 import { beginJob, failJob, readUntil, recordPage, renewLease } from '../transport/syncJobs';
-import { addMessages, readConversationsPage, type ReadConversation } from './conversations';
+import { addMessages, NO_CURSOR, readConversationsPage, type ReadConversation } from './conversations';
 import { properties } from '../description';
 
 /** The node's Options collection (description.ts), whose number options readSettings checks. */
@@ -359,6 +363,15 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 				changed.push(conversation);
 			}
 			tally.parseMs += performance.now() - parseStarted;
+			// Graph's paging followed by its `next` link (conversations.ts: an empty page may have one);
+			// a next page that cannot be asked for, or that is this page again, stops the job here (to
+			// resume at this page), never completes it with the rest unread nor reads this page for ever.
+			if (!reachedOld && page.nextAfter === NO_CURSOR) {
+				throw new StopSync('graph', 'Facebook said more conversations follow (paging.next) but gave no cursor to read them by');
+			}
+			if (!reachedOld && after !== null && page.nextAfter === after) {
+				throw new StopSync('graph', 'Facebook gave the cursor this page of conversations was read with as the next page\'s: reading on would read it again for ever');
+			}
 
 			// The older messages of conversations longer than the expansion's limit: those not recorded
 			// yet. An incremental job reads each down to the earlier of its since and how far a sync has
@@ -393,6 +406,12 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 				// Down to a message older than the floor: messages of the floor's second (whole seconds too) are read.
 				while (conversation.moreMessagesAfter !== null && !(floor !== undefined && conversation.oldestMs !== undefined && conversation.oldestMs < floor)) {
 					const after = conversation.moreMessagesAfter;
+					// A next page of its messages that cannot be asked for: this conversation's alone, like a refusal.
+					if (after === NO_CURSOR) {
+						tally.pageErrors += 1;
+						leaveUnread(conversation, 'Facebook said more of its messages follow (paging.next) but gave no cursor to read them by');
+						break;
+					}
 					const more = await call(
 						settings,
 						pacer,
@@ -408,10 +427,19 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 					parseStarted = performance.now();
 					addMessages(conversation, more, target.pageId);
 					tally.parseMs += performance.now() - parseStarted;
+					// An empty page with a `next` link is followed (Meta: a page may be empty and have one);
+					// a next page that is this one again would be read for ever.
+					if (conversation.moreMessagesAfter === after) {
+						tally.pageErrors += 1;
+						leaveUnread(conversation, 'Facebook gave the cursor this page of its messages was read with as the next page\'s');
+						break;
+					}
 				}
 			}
 
-			const done = reachedOld || page.nextAfter === null;
+			// The next page's cursor (NO_CURSOR was refused above unless the job ends here).
+			const nextAfter = reachedOld || page.nextAfter === NO_CURSOR ? null : page.nextAfter;
+			const done = nextAfter === null;
 			// Messages that could not be read are not recorded, never silently: each is an error of the page.
 			const unreadable = changed.reduce((sum, conversation) => sum + conversation.unreadable, 0);
 			const events: MessengerEvent[] = changed.flatMap((conversation) => conversation.events);
@@ -429,7 +457,7 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 				const recordedAt = Date.now();
 				last = await recordPage(context, job, holder, {
 					events: events.slice(start, start + MAX_EVENTS_PER_CALL),
-					nextCursor: isLast ? (done ? null : page.nextAfter) : cursor,
+					nextCursor: isLast ? nextAfter : cursor,
 					conversations: isLast ? changed.length : 0,
 					read: isLast ? read : [],
 					newestUpdatedAt: newest === undefined ? null : new Date(newest).toISOString(),
@@ -444,7 +472,7 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 			tally.pageErrors = 0;
 			tally.unreadable += unreadable;
 			pagesSinceRestart += 1;
-			cursor = done ? null : page.nextAfter;
+			cursor = nextAfter;
 			if (done) break;
 		}
 	} catch (error) {

@@ -1,7 +1,7 @@
 // Reading a Conversations answer (pure): the person among the participants, the Page's own messages
-// as echoes, Graph's time format, the cursors, and what cannot be read; and storable text; which
+// as echoes, Graph's time format, the cursors (by the next link), and what cannot be read; and storable text; which
 // refusals of a conversation's messages edge are that conversation's alone.
-import { addMessages, graphTimeMs, readConversationsPage } from '../../../nodes/MessengerSync/helpers/conversations';
+import { addMessages, graphTimeMs, NO_CURSOR, readConversationsPage } from '../../../nodes/MessengerSync/helpers/conversations';
 import { storableName, storableText } from '../../../nodes/shared/messenger-text';
 import { refusesConversation } from '../../../nodes/MessengerSync/transport/graph';
 
@@ -41,6 +41,21 @@ test('reads conversations into events: the person’s messages, the Page’s as 
 	expect(first.events).toHaveLength(3);
 	expect(first.moreMessagesAfter).toBeNull();
 	expect(readConversationsPage({ data: [] }, PAGE)).toEqual({ conversations: [], nextAfter: null });
+});
+
+test('the next page is where Graph’s `next` link says: its cursor from paging.cursors.after, else from the link (an empty page may come without cursors); none without `next`; NO_CURSOR for a `next` without any', () => {
+	const next = (paging: unknown) => readConversationsPage({ data: [], paging }, PAGE).nextAfter;
+	expect(next({ cursors: { before: 'b', after: 'c2' }, next: 'https://graph.facebook.com/v25.0/111/conversations?after=other' })).toBe('c2');
+	expect(next({ next: 'https://graph.facebook.com/v25.0/111/conversations?limit=25&after=QVFI%3D' })).toBe('QVFI=');
+	expect(next({ cursors: { after: '' }, next: 'https://graph.facebook.com/v25.0/111/conversations?after=c3' })).toBe('c3');
+	// Only `next` says more follows: cursors without it are the last page.
+	expect(next({ cursors: { before: 'b', after: 'c2' } })).toBeNull();
+	expect(next(undefined)).toBeNull();
+	expect(next({ next: 'https://graph.facebook.com/v25.0/111/conversations?limit=25' })).toBe(NO_CURSOR);
+	expect(next({ next: 'not a link' })).toBe(NO_CURSOR);
+	const [conversation] = readConversationsPage(body, PAGE).conversations;
+	addMessages(conversation, { data: [], paging: { next: 'https://graph.facebook.com/v25.0/t_1/messages?after=older2' } }, PAGE);
+	expect(conversation.moreMessagesAfter).toBe('older2');
 });
 
 test('Graph times with +0000 and +05:30 offsets', () => {

@@ -5,7 +5,8 @@
 // sync skipped (it moved to the top meanwhile) read whole by the next, a page of more than 10,000
 // messages recorded in parts and counted once, throttling that backs off and completes, the Page's
 // rate kept, a refused token stopping with a credential error, a conversation whose messages Graph
-// refuses for it alone counted, named and left unread while the others are imported. The rate and the backoffs are judged by when the calls reach the
+// refuses for it alone counted, named and left unread while the others are imported, Graph's paging
+// followed by its next link (an empty page too) and never read for ever. The rate and the backoffs are judged by when the calls reach the
 // Graph simulator, as Facebook judges them: the file runs alone on the machine, the simulators in
 // processes of their own (test/helpers/quiet-machine.ts, test/helpers/simulators-process.ts).
 import type { IDataObject, INode, INodeParameters } from 'n8n-workflow';
@@ -435,6 +436,70 @@ test('a conversation whose messages edge Graph refuses for good (100/33) is coun
 	expect(stored.rows[0].n).toBe(8);
 	expect(await readWhole()).toContain(refused.psid);
 });
+
+test('an empty page of conversations with a next link and no cursors (Meta: a page may be empty and still have one) is followed by the link’s cursor: the job reads on, never completed with the rest unread', async () => {
+	const world = await connected();
+	const input = [conversation(1), conversation(2), conversation(3), conversation(4), conversation(5), conversation(6)];
+	await sims.graph.control.addConversations(world.pageId, input);
+	// The cursor after the fourth conversation, as Graph pages the list (asked of the simulator itself).
+	const listed = await fetch(`${sims.graph.baseUrl}/v25.0/${world.pageId}/conversations?platform=messenger&fields=id&limit=4&access_token=${TOKEN}`);
+	const fourth = ((await listed.json()) as { paging: { cursors: { after: string } } }).paging.cursors.after;
+	await sims.graph.control.clearRequests();
+	// Page 2 comes back empty (Graph filtered what it held), with only a `next` link to the page after it.
+	const link = `${sims.graph.baseUrl}/v25.0/${world.pageId}/conversations?limit=2&after=${encodeURIComponent(fourth)}`;
+	await sims.graph.control.addFault({ match: { path: '/conversations', param: 'after' }, trigger: { mode: 'count', count: 1 }, effect: { kind: 'answer', body: { data: [], paging: { next: link } } } });
+
+	const { result, output } = await runSync(world.pageId, { pageSize: 2 }, { mode: 'full' });
+	expect(result.error).toBeUndefined();
+	// Pages 1 and 3 read (page 2 was empty): the conversations Graph showed, every one.
+	expect(output).toMatchObject({ status: 'completed', pages_read: 3, conversations: 4, messages: 12, errors: 0 });
+	expect((await conversationCalls()).map((call) => call.query.after ?? null)).toEqual([null, expect.any(String), fourth]);
+	expect((await counts(world.pageId)).conversations).toBe(4);
+});
+
+test('a next page of conversations without a cursor, or with the same cursor again, stops the job at that page (failed, resumed there by the next sync), never completes it nor reads it for ever', async () => {
+	const world = await connected();
+	await sims.graph.control.addConversations(world.pageId, [conversation(1), conversation(2), conversation(3), conversation(4), conversation(5)]);
+	const listCall = { path: '/conversations', param: 'after' };
+	await sims.graph.control.addFault({ match: listCall, trigger: { mode: 'count', count: 1 }, effect: { kind: 'answer', body: { data: [], paging: { next: `${sims.graph.baseUrl}/v25.0/${world.pageId}/conversations?limit=2` } } } });
+	const noCursor = await runSync(world.pageId, { pageSize: 2 }, { mode: 'full' });
+	expect(noCursor.result.error?.message).toBe('Facebook said more conversations follow (paging.next) but gave no cursor to read them by');
+	expect(noCursor.result.error?.description).toBe('The sync stopped at page 2; the next sync of the Page resumes there.');
+	const job = async () => (await withDb((db) => db.query('select status, pages_read, last_error from public.messenger_sync_jobs where page_id = $1 and status <> \'completed\'', [world.pageId]))).rows;
+	expect(await job()).toEqual([{ status: 'failed', pages_read: 1, last_error: noCursor.result.error?.message }]);
+
+	// Resumed at page 2, whose answer names its own cursor as the next page's.
+	const [resumedAt] = (await conversationCalls()).slice(-1).map((call) => call.query.after as string);
+	await sims.graph.control.addFault({ match: listCall, trigger: { mode: 'count', count: 1 }, effect: { kind: 'answer', body: { data: [], paging: { cursors: { after: resumedAt }, next: `${sims.graph.baseUrl}/v25.0/${world.pageId}/conversations?after=${resumedAt}` } } } });
+	const same = await runSync(world.pageId, { pageSize: 2 });
+	expect(same.result.error?.message).toBe('Facebook gave the cursor this page of conversations was read with as the next page\'s: reading on would read it again for ever');
+	expect(await job()).toEqual([{ status: 'failed', pages_read: 1, last_error: same.result.error?.message }]);
+
+	// Graph pages as it should again: the job is resumed there and completes.
+	const done = await runSync(world.pageId, { pageSize: 2 });
+	expect(done.output).toMatchObject({ status: 'completed', resumed: true, pages_read: 3, conversations: 5, messages: 15 });
+});
+
+test('a messages edge answering an empty page with a next link follows it; a next page that is the same page again leaves that conversation unread (an error, named), never read for ever', async () => {
+	const world = await connected();
+	const long = conversation(1, 7);
+	const thread = `t_${world.pageId}_${long.psid}`;
+	await sims.graph.control.addConversations(world.pageId, [long, conversation(2)]);
+	// Its own edge answers an empty page whose next link names the same cursor each time.
+	const link = `${sims.graph.baseUrl}/v25.0/${thread}/messages?limit=3&after=stuck`;
+	await sims.graph.control.addFault({ match: { path: `${thread}/messages` }, trigger: { mode: 'always' }, effect: { kind: 'answer', body: { data: [], paging: { cursors: { after: 'stuck' }, next: link } } } });
+
+	const { result, output } = await runSync(world.pageId, { messagesPerConversation: 3 }, { mode: 'full' });
+	expect(result.error).toBeUndefined();
+	expect(output).toMatchObject({ status: 'completed', conversations: 2, messages: 6, errors: 1 });
+	expect((output?.this_run as IDataObject).refused_conversations).toEqual([
+		{ conversation_id: thread, psid: long.psid, error: 'Facebook gave the cursor this page of its messages was read with as the next page\'s' },
+	]);
+	// The empty page was followed once (its cursor was new), then not again.
+	const edgeCalls = (await sims.graph.control.requests()).filter((request) => request.path.endsWith('/messages'));
+	expect(edgeCalls.map((call) => call.query.after)).toEqual([expect.any(String), 'stuck']);
+	expect(edgeCalls[0].query.after).not.toBe('stuck');
+}, 60_000);
 
 test('a page that takes longer than the lease (a long conversation read slowly) keeps the job: the lease is renewed mid-page, another start is refused, the page is recorded', async () => {
 	const world = await connected();
