@@ -3,8 +3,8 @@
 // of times with exponential backoff, and never retries an answer that may hide a delivery. Other
 // sends run at the same time, so every attempt (the first and each retry) may be refused at the
 // last moment by what they learnt meanwhile (a refused token, a closed window, …).
-import { sleep } from 'n8n-workflow';
 import type { GraphAnswer } from '../transport/graphSend';
+import { sleepUnless } from './pacer';
 import { reactionTo, type GraphError } from './graphErrors';
 
 export type FailureReason =
@@ -59,6 +59,10 @@ export type AttemptResult = GraphAnswer | { kind: 'notCalled'; delivery: Deliver
 export interface DeliveryHooks {
 	/** Graph throttled this Page: no call for it should start for `ms` (every worker's, not only this item's). */
 	throttled?: (ms: number, error: GraphError) => Promise<void>;
+	/** The last moment a try may start (epoch ms; the send lease's): a backoff that ends at or after it is not waited for. */
+	lastStart?: number;
+	/** The execution's cancel signal: a Stop ends a backoff (the next try's last-moment check then says cancelled). */
+	cancel?: AbortSignal;
 }
 
 export async function deliver(call: () => Promise<AttemptResult>, policy: RetryPolicy, signal: BatchSignal, hooks: DeliveryHooks = {}): Promise<Delivery> {
@@ -73,7 +77,8 @@ export async function deliver(call: () => Promise<AttemptResult>, policy: RetryP
 		}
 		if (answer.kind === 'notSent') {
 			if (canRetry) {
-				await backOff(policy, attempt);
+				const late = await backOff(policy, attempt, hooks);
+				if (late) return { ...late, detail: `${late.detail} (${answer.detail})`, attempts: attempt };
 				continue;
 			}
 			return { outcome: 'failed', reason: 'unreachable', retryLater: true, detail: answer.detail, attempts: attempt };
@@ -96,7 +101,8 @@ export async function deliver(call: () => Promise<AttemptResult>, policy: RetryP
 				const throttled = reactionTo(error) === 'throttled';
 				const pause = throttled && hooks.throttled ? (ms: number) => hooks.throttled!(ms, error) : undefined;
 				if (canRetry) {
-					await backOff(policy, attempt, pause);
+					const late = await backOff(policy, attempt, hooks, pause);
+					if (late) return { ...late, error, attempts: attempt };
 					continue;
 				}
 				// The last try was throttled: this item stops here, but the throttle is still the Page's,
@@ -114,11 +120,31 @@ export async function deliver(call: () => Promise<AttemptResult>, policy: RetryP
 
 /**
  * Exponential with ±20 % jitter, so parallel senders that were throttled together do not return
- * together. A throttle is the Page's, not the item's: the whole Page waits as long (`pause`).
+ * together. A throttle is the Page's, not the item's: the whole Page waits as long (`pause`). A
+ * backoff that would end at or after the item's last start is not waited for (the Page is paused
+ * all the same): the item ends lease_expired at once, claimable again, while its contact is still
+ * held; sleeping past the lease, the next claim's reaper would declare it send_uncertain though
+ * Facebook got nothing. Undefined when the next try may come.
  */
-async function backOff(policy: RetryPolicy, attempt: number, pause?: (ms: number) => Promise<void>): Promise<void> {
+async function backOff(
+	policy: RetryPolicy,
+	attempt: number,
+	hooks: DeliveryHooks,
+	pause?: (ms: number) => Promise<void>,
+): Promise<Extract<Delivery, { outcome: 'failed' }> | undefined> {
 	const delay = backoffDelay(policy, attempt);
-	await Promise.all([pause?.(delay), sleep(delay)]);
+	if (Date.now() + delay >= (hooks.lastStart ?? Infinity)) {
+		await pause?.(delay);
+		return {
+			outcome: 'failed',
+			reason: 'lease_expired',
+			retryLater: true,
+			detail: 'not sent again: the send lease runs out before the backoff after this try ends',
+			attempts: attempt,
+		};
+	}
+	await Promise.all([pause?.(delay), sleepUnless(delay, hooks.cancel)]);
+	return undefined;
 }
 
 /** The wait after the `attempt`-th try: *Backoff* doubled per try before it, ±20 %. */

@@ -12,6 +12,9 @@
 // unsure of the slot's time) is given up; this process's own schedule instead keeps each start one
 // spacing after the last. Either way a stalled process or a long GC pause never fires missed slots
 // together, and never makes a second hold more than N.
+// Every wait has the caller's deadline (a recorded send's: the last moment its lease lets it start)
+// and its execution's cancel signal: a slot, or the end of a pause, that comes after the deadline is
+// not waited for (the caller says at once that its turn comes too late), and a Stop ends the wait.
 import { sleep } from 'n8n-workflow';
 
 /** The spacing of slots: 10 % more than 1 / rate (see supabase/migrations/20261201000630_limits_send_spacing.sql). */
@@ -28,6 +31,32 @@ export interface Slot {
 	at: number;
 	/** The last moment it may start; after that the slot is given up. */
 	latest: number;
+}
+
+/** What a caller of `waitForSlot` waits within. */
+export interface SlotWait {
+	/** The last moment the call may start (epoch ms): a slot or a pause's end at or after it is not waited for. */
+	deadline?: number;
+	/** The execution's cancel signal: a Stop ends the wait. */
+	signal?: AbortSignal;
+}
+
+/** Why `waitForSlot` let a caller go without a slot: its turn comes at or after its deadline, or its execution was stopped. */
+export type SlotRefusal = 'too_late' | 'cancelled';
+
+/** `sleep`, ended early by `signal`. */
+export function sleepUnless(ms: number, signal?: AbortSignal): Promise<void> {
+	if (!signal) return sleep(ms);
+	if (signal.aborted) return Promise.resolve();
+	return new Promise((resolve) => {
+		const done = () => {
+			clearTimeout(timer);
+			signal.removeEventListener('abort', done);
+			resolve();
+		};
+		const timer = setTimeout(done, ms);
+		signal.addEventListener('abort', done, { once: true });
+	});
 }
 
 export interface TakenSlots {
@@ -88,34 +117,53 @@ export class Pacer {
 	}
 
 	/**
-	 * Resolves when the caller may start its call; throws when the source cannot be read. `planned`:
-	 * this is one of the calls announced with `expect` (an item's first attempt, not a retry).
+	 * Resolves with undefined when the caller may start its call, or why it may not: its slot (or
+	 * the end of the Page's pause) comes at or after `wait.deadline` ('too_late', said at once rather
+	 * than after sleeping to it), or `wait.signal` was aborted ('cancelled'). Throws when the source
+	 * cannot be read. `planned`: this is one of the calls announced with `expect` (an item's first
+	 * attempt, not a retry).
 	 */
-	async waitForSlot(perSecond: number, planned = false): Promise<void> {
+	async waitForSlot(perSecond: number, planned = false, wait: SlotWait = {}): Promise<SlotRefusal | undefined> {
 		this.waiting += 1;
 		if (planned && this.expected > 0) this.expected -= 1;
 		const failuresBefore = this.failures;
+		const deadline = wait.deadline ?? Infinity;
 		try {
 			for (;;) {
-				const slot = await this.reserve(perSecond, failuresBefore);
+				const slot = await this.reserve(perSecond, failuresBefore, deadline, wait.signal);
+				if (typeof slot === 'string') return slot;
 				// Re-checked after every wait: a throttle may have paused the Page meanwhile.
 				for (;;) {
+					if (wait.signal?.aborted) {
+						this.giveBack(slot);
+						return 'cancelled';
+					}
 					const now = Date.now();
 					const paused = Math.max(this.pausedUntil, this.source.pausedUntil());
 					if (slot.at < paused) break;
 					const startAt = Math.max(slot.at, this.source.notBefore?.() ?? 0);
+					if (startAt >= deadline) {
+						this.giveBack(slot);
+						return 'too_late';
+					}
 					if (now < startAt) {
-						await sleep(startAt - now);
+						await sleepUnless(startAt - now, wait.signal);
 						continue;
 					}
 					if (now > slot.latest) break;
 					this.source.started?.(now, perSecond);
-					return;
+					return undefined;
 				}
 			}
 		} finally {
 			this.waiting -= 1;
 		}
+	}
+
+	/** A slot a caller will not use goes back to the hand, for a caller of another batch whose deadline is later. */
+	private giveBack(slot: Slot): void {
+		this.slots.push(slot);
+		this.slots.sort((a, b) => a.at - b.at);
 	}
 
 	/** Graph throttled the Page: this pacer waits `ms`, and so does every taker of the source. */
@@ -124,12 +172,17 @@ export class Pacer {
 		await this.source.pause(ms, reason);
 	}
 
-	private async reserve(perSecond: number, failuresBefore: number): Promise<Slot> {
+	private async reserve(perSecond: number, failuresBefore: number, deadline: number, signal?: AbortSignal): Promise<Slot | SlotRefusal> {
 		for (;;) {
 			if (this.failures > failuresBefore) throw this.failure;
+			if (signal?.aborted) return 'cancelled';
 			const now = Date.now();
 			const paused = Math.max(this.pausedUntil, this.source.pausedUntil());
+			// A pause that ends at or after the deadline: no slot can come in time.
+			if (paused >= deadline) return 'too_late';
 			while (this.slots.length > 0 && (this.slots[0].latest < now || this.slots[0].at < paused)) this.slots.shift();
+			// The earliest slot in hand is at or after the deadline: so is every other one (left for callers with a later deadline).
+			if (this.slots.length > 0 && this.slots[0].at >= deadline) return 'too_late';
 			const slot = this.slots.shift();
 			if (slot !== undefined) {
 				// Ask for more while the calls after this one still have slots, so they never wait for the database.
@@ -137,9 +190,11 @@ export class Pacer {
 				return slot;
 			}
 			// Paused, or nothing free soon enough (other workers hold the next slots): ask again when
-			// slots can be had, not before (they would only be given up).
+			// slots can be had, not before (they would only be given up). No slot handed out then
+			// starts before it: at or after the deadline, the caller's turn comes too late.
 			const askAt = Math.max(this.askAgainAt, paused - HORIZON_MS, this.nextTakeAt(perSecond));
-			if (askAt > now && !this.taking) await sleep(askAt - now);
+			if (askAt >= deadline) return 'too_late';
+			if (askAt > now && !this.taking) await sleepUnless(askAt - now, signal);
 			else await this.refill(perSecond);
 		}
 	}

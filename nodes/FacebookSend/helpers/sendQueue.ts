@@ -40,6 +40,18 @@ const notTried = (delivery: Omit<Extract<Delivery, { outcome: 'failed' }>, 'outc
 	...delivery,
 });
 
+/**
+ * The last moment a call may start (epoch ms; Infinity without a lease): its answer (or its
+ * timeout) and the record of the batch must both come while the lease holds, or the reaper may
+ * declare the contacts send_uncertain first (and the not-called ones would never be sent again).
+ * Every wait before a call (its slot, a pause of the Page, a backoff) ends by it.
+ */
+function lastStartOf(pending: PendingSend): number {
+	return pending.leaseUntil === undefined ? Infinity : pending.leaseUntil - pending.settings.timeoutMs - RECORD_MARGIN_MS;
+}
+
+const leaseExpired = (): Delivery => notTried({ reason: 'lease_expired', retryLater: true, detail: 'not sent: the send lease ran out before this item\'s turn' });
+
 function preflight(pending: PendingSend, target: GraphTarget, signal: BatchSignal, cancelled: boolean): Delivery | undefined {
 	if (signal.invalidToken) return notTried({ reason: 'invalid_token', retryLater: true, detail: 'not sent: the Page token was refused earlier in this batch' });
 	if (signal.throttled) return notTried({ reason: 'throttled', retryLater: true, detail: 'not sent: Facebook throttled this batch' });
@@ -53,12 +65,7 @@ function preflight(pending: PendingSend, target: GraphTarget, signal: BatchSigna
 		});
 	}
 	const now = Date.now();
-	// The last moment a call may start: its answer (or its timeout) and the record of the batch
-	// must both come while the lease holds, or the reaper may declare the contacts send_uncertain
-	// first (and the not-called ones would never be sent again).
-	if (pending.leaseUntil !== undefined && now >= pending.leaseUntil - pending.settings.timeoutMs - RECORD_MARGIN_MS) {
-		return notTried({ reason: 'lease_expired', retryLater: true, detail: 'not sent: the send lease ran out before this item\'s turn' });
-	}
+	if (now >= lastStartOf(pending)) return leaseExpired();
 	if (pending.windowClosesAt !== undefined && now >= pending.windowClosesAt) return { outcome: 'skipped', reason: 'outside_window', attempts: 0 };
 	return undefined;
 }
@@ -82,13 +89,17 @@ async function sendPaced(context: IExecuteFunctions, target: GraphTarget, queue:
 
 	const sendOne = async (pending: PendingSend): Promise<Delivery> => {
 		const { settings } = pending;
+		const deadline = lastStartOf(pending);
 		let asked = false;
 		const call = async (): Promise<AttemptResult> => {
 			// Checked before taking a slot, so an item that cannot be sent costs no slot of the rate…
 			const before = check(pending);
 			if (before) return { kind: 'notCalled', delivery: before };
 			try {
-				await pacer.waitForSlot(settings.messagesPerSecond, !asked);
+				// A slot, or the end of the Page's pause, that comes too late for the lease is not
+				// waited for: the item says so at once, while its contact is still held.
+				const refused = await pacer.waitForSlot(settings.messagesPerSecond, !asked, { deadline, signal: cancelSignal });
+				if (refused === 'too_late') return { kind: 'notCalled', delivery: leaseExpired() };
 			} catch (error) {
 				signal.rateUnavailable ??= `the Page's shared send rate could not be read from Supabase (${(error as Error).message})`;
 				return { kind: 'notCalled', delivery: preflight(pending, target, signal, false)! };
@@ -107,6 +118,8 @@ async function sendPaced(context: IExecuteFunctions, target: GraphTarget, queue:
 		};
 		try {
 			return await deliver(call, { retries: settings.retries, backoffMs: settings.backoffMs }, signal, {
+				lastStart: deadline,
+				cancel: cancelSignal,
 				throttled: (ms, error) => pacer.pause(ms, `Graph ${error.code}${error.subcode === undefined ? '' : `/${error.subcode}`}: ${error.message}`),
 			});
 		} finally {

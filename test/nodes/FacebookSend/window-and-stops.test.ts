@@ -1,11 +1,13 @@
 // What changes between the claim and the send is checked at the last moment: a window the
 // database knows is closed is skipped without a Graph call; a window only Facebook knows is closed
 // comes back as Graph 10 / 2018278, skipped too, and the contact is not claimed again until the
-// person writes; a customer reply stops the contact (`replied`) and nothing is sent.
+// person writes; a customer reply stops the contact (`replied`) and nothing is sent. A wait that
+// would outlast the send lease (a pause of the Page, a backoff) is not waited for, and a Stop ends it.
+import { runWorkflow } from '../../harness';
 import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { serviceClient, testStack, withDb } from '../../helpers/stack';
 import { ledgerOf, PAGE_ID, readyContacts, statesOf, stopsOf } from './support/contacts';
-import { facebookCredential, FAST, PAGE_TOKEN, runSend, SEQUENTIAL } from './support/workflow';
+import { facebookCredential, FAST, PAGE_TOKEN, runSend, sendWorkflow, SEQUENTIAL } from './support/workflow';
 
 let sims: RunningSimulators;
 
@@ -108,3 +110,83 @@ test('the send lease running out before an item\'s turn: that item is not sent a
 		['failed', 'lease_expired', true],
 	]);
 }, 30_000);
+
+/** Another worker's throttle, recorded for the Page as limit_pause_sends records it. */
+async function pausePage(ms: number): Promise<void> {
+	const { error } = await serviceClient().rpc('limit_pause_sends', { p_page_id: PAGE_ID, p_pause_ms: ms, p_reason: 'Graph 613: another worker', p_graph_url: sims.graph.baseUrl });
+	expect(error).toBeNull();
+}
+
+/** The Page sends again in the tests after this one (a pause also moved its next slot to the pause's end). */
+const unpausePage = () => withDb((db) => db.query(`delete from leadflow_private.limit_send_rates where graph_url = $1 and page_id = $2`, [sims.graph.baseUrl, PAGE_ID]));
+
+// Waited out, these waits slept past the lease: the next claim's reaper then declared the
+// never-called contacts send_uncertain (never resent) although Facebook got nothing. The pause
+// here is a day, the backoff an hour: a batch that waited either out would time this test out.
+test('a pause of the Page that outlasts the send lease is not waited for: each item ends lease_expired at once, claimable again', async () => {
+	const batch = await readyContacts({ count: 3 });
+	await pausePage(86_400_000);
+	try {
+		const run = await runSend(batch.items, { ...SEQUENTIAL, options: { ...SEQUENTIAL.options, leaseSeconds: 5, timeoutSeconds: 5 } }, credentials());
+
+		expect(run.failed.map((item) => item.send)).toEqual(batch.items.map(() => expect.objectContaining({ outcome: 'failed', reason: 'lease_expired', retryLater: true, attempts: 0 })));
+		expect(await sims.graph.control.requests()).toEqual([]);
+		const states = await statesOf(batch.stateIds);
+		expect(states.map((state) => [state.current_stage, state.error_code, state.retry_at !== null])).toEqual(batch.items.map(() => ['failed', 'lease_expired', true]));
+		expect((await ledgerOf(batch.ruleId)).map((row) => row.status)).not.toContain('send_uncertain');
+	} finally {
+		await unpausePage();
+	}
+}, 60_000);
+
+test('a throttle whose backoff outlasts the send lease: the item is not retried past it (lease_expired, the Page paused), nor is the next one', async () => {
+	const batch = await readyContacts({ count: 2 });
+	await sims.graph.control.addFault({ match: { recipient: batch.psids[0] }, trigger: { mode: 'count', count: 1 }, effect: { kind: 'graphError', code: 613 } });
+	try {
+		// Backoff an hour (±20 %), the lease 5 s.
+		const run = await runSend(batch.items, { ...SEQUENTIAL, options: { ...SEQUENTIAL.options, leaseSeconds: 5, timeoutSeconds: 5, backoffMs: 3_600_000, retries: 2 } }, credentials());
+
+		expect(run.failed.map((item) => item.send)).toEqual([
+			expect.objectContaining({ outcome: 'failed', reason: 'lease_expired', retryLater: true, attempts: 1, code: 613 }),
+			expect.objectContaining({ outcome: 'failed', reason: 'lease_expired', retryLater: true, attempts: 0 }),
+		]);
+		expect(await sims.graph.control.requests()).toHaveLength(1);
+		const states = await statesOf(batch.stateIds);
+		expect(states.map((state) => [state.current_stage, state.error_code, state.retry_at !== null])).toEqual([
+			['failed', 'lease_expired', true],
+			['failed', 'lease_expired', true],
+		]);
+		// The throttle is still the Page's: every worker rests it as long as the backoff.
+		const { rows } = await withDb((db) =>
+			db.query(`select paused_until > now() + interval '40 minutes' as paused from leadflow_private.limit_send_rates where graph_url = $1 and page_id = $2`, [sims.graph.baseUrl, PAGE_ID]),
+		);
+		expect(rows).toEqual([{ paused: true }]);
+	} finally {
+		await unpausePage();
+	}
+}, 60_000);
+
+test('a Stop while the Page is paused ends the wait: the items end cancelled, claimable again', async () => {
+	const batch = await readyContacts({ count: 2 });
+	// Ten minutes, well within the hour's lease: the items wait for the pause to end.
+	await pausePage(600_000);
+	const stop = new AbortController();
+	try {
+		const run = runWorkflow(sendWorkflow(batch.items, { ...SEQUENTIAL, options: { ...SEQUENTIAL.options, leaseSeconds: 3600 } }), { credentials: credentials(), cancel: stop.signal });
+		// The batch began (its contacts are in sending): its first item waits for the pause to end.
+		for (let tries = 0; (await statesOf(batch.stateIds)).some((state) => state.current_stage !== 'sending'); tries++) {
+			expect(tries).toBeLessThan(300);
+			await new Promise((resolve) => setTimeout(resolve, 100));
+		}
+		stop.abort();
+		const result = await run;
+
+		const [, , failed = []] = result.nodeBranches.Send ?? [];
+		expect(failed.map((item) => item.send)).toEqual(batch.items.map(() => expect.objectContaining({ outcome: 'failed', reason: 'cancelled', retryLater: true, attempts: 0 })));
+		expect(await sims.graph.control.requests()).toEqual([]);
+		const states = await statesOf(batch.stateIds);
+		expect(states.map((state) => [state.current_stage, state.error_code, state.retry_at !== null])).toEqual(batch.items.map(() => ['failed', 'cancelled', true]));
+	} finally {
+		await unpausePage();
+	}
+}, 60_000);
