@@ -126,7 +126,18 @@ export function readItemSettings(context: IExecuteFunctions, read: ParameterRead
 		return { ...settings, stateId, leaseHolder };
 	}
 
-	const recipientId = String(context.getNodeParameter('recipientId', itemIndex, '') ?? '').trim();
+	const givenRecipient = context.getNodeParameter('recipientId', itemIndex, '') as unknown;
+	// A PSID has up to 32 digits, more than a JavaScript number holds exactly: one an expression gives
+	// as a Number above 2^53 - 1 has already lost its last digits (1234567890123456789 arrives as
+	// 1234567890123456800), and sent, it would go to another person or to nobody. Refused, naming the
+	// field and saying to pass it as text; a safe integer is read exactly, as its digits.
+	if (typeof givenRecipient === 'number' && Number.isInteger(givenRecipient) && !Number.isSafeInteger(givenRecipient)) {
+		throw fail(
+			`Recipient PSID was given as the number ${String(givenRecipient)}, too large to be exact: pass it as text`,
+			'A PSID has up to 32 digits; as a number, one above 9007199254740991 has lost its last digits before the node reads it, and the message would go to another person or to nobody. Keep it text where it comes from (a JSON string, a text column; the recipient_id of a Leadflow node is text): turning the number into text here is too late.',
+		);
+	}
+	const recipientId = String(givenRecipient ?? '').trim();
 	const message = String(context.getNodeParameter('message', itemIndex, '') ?? '');
 	if (!PSID.test(recipientId)) throw fail(`Recipient PSID "${recipientId}" is not a page-scoped ID`, 'A PSID is the numeric sender ID of a Messenger conversation.');
 	if (message.trim() === '') throw fail('The message is empty', 'Map the text to send, e.g. {{ $json.followUp.message }}.');

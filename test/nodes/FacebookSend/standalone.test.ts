@@ -79,6 +79,30 @@ test('a message over 2,000 characters is refused before Facebook is called', asy
 	expect(await sims.graph.control.requests()).toEqual([]);
 });
 
+// A PSID has up to 32 digits; a JavaScript number holds integers exactly only up to 2^53 - 1. One an
+// expression gives as a Number (a spreadsheet's numeric column, JSON without quotes) has lost its last
+// digits before the node reads it: 1234567890123456789 arrives as 1234567890123456800, a PSID of
+// another person or of nobody. Before, the node sent to it.
+test('a Recipient PSID given as a Number beyond the exact integers is refused naming the field and saying to pass it as text; nothing is sent', async () => {
+	const refusal = 'Recipient PSID was given as the number 1234567890123456800, too large to be exact: pass it as text';
+	const asNumber = { ...plain, recipientId: '={{ 1234567890123456789 }}' };
+
+	const stopped = await runSend(items, asNumber, facebookOnly());
+	expect(stopped.result.status).toBe('error');
+	expect([stopped.result.error?.message, stopped.result.error?.description]).toEqual([refusal, expect.stringMatching(/^A PSID has up to 32 digits; .*Keep it text where it comes from/)]);
+	// Read from the item's field too (its default, {{ $json.recipient_id }}), with Continue On Fail: that item alone.
+	const fromItems = [{ recipient_id: PSID, followUp: items[0].followUp }, { recipient_id: '__NUMBER__', followUp: items[0].followUp }];
+	const continued = await runSend(fromItems, { ...plain, recipientId: "={{ $json.recipient_id === '__NUMBER__' ? 1234567890123456789 : $json.recipient_id }}" }, facebookOnly(), { continueOnFail: true });
+	expect(continued.failed).toEqual([{ error: expect.objectContaining({ code: 'invalid_input', message: refusal }) }]);
+	expect((await sims.graph.control.messages()).map((message) => message.recipientId)).toEqual([PSID]);
+
+	// A number within the exact integers (a 15-digit PSID) is its digits, as before; text of any length is read as written.
+	await sims.graph.control.reset();
+	await runSend(items, { ...plain, recipientId: '={{ 240000000000001 }}' }, facebookOnly());
+	await runSend(items, { ...plain, recipientId: '1234567890123456789' }, facebookOnly());
+	expect((await sims.graph.control.messages()).map((message) => message.recipientId)).toEqual(['240000000000001', '1234567890123456789']);
+});
+
 test('neither the token nor the proof appears in outputs or errors, even when the token is refused', async () => {
 	await sims.graph.control.configure({ appSecret: APP_SECRET });
 	await sims.graph.control.addFault({ effect: { kind: 'graphError', code: 190 } });
