@@ -23,7 +23,7 @@ export class LeadflowGeminiApi implements ICredentialType {
 			default: '',
 			required: true,
 			description:
-				'One or more Gemini API keys, one per line (or separated by commas). Keys from different Google Cloud projects have separate quotas; the nodes rotate through them.',
+				'One to 100 Gemini API keys, one per line (or separated by commas). Keys from different Google Cloud projects have separate quotas; the nodes rotate through them. A node refuses a credential with more than 100.',
 		},
 		{
 			displayName: 'Base URL',

@@ -188,11 +188,18 @@ function ownerScheduled(): WorkflowJson {
 	};
 }
 
-// A Gemini credential without a key, or without a model: the Analyze node's own message and what to
+// A Gemini credential without a key, with more keys than it may have, or without a model: the Analyze node's own message and what to
 // do reach the caller (500) and the scheduled run's error; nothing is assigned. Thrown with an error
 // output, n8n would pass the webhook's item on to Assign Stages as if it were an analysis.
 test.each([
 	['no API key', { apiKeys: ' \n ' }, 'The Leadflow Gemini API credential has no API key', 'Add at least one Gemini API key to the credential, one per line.'],
+	// More keys than the database takes the turns of: refused by name, never the fallback score for everyone.
+	[
+		'101 API keys',
+		{ apiKeys: Array.from({ length: 101 }, (_, index) => `too-many-keys-${index}`).join('\n') },
+		'The Leadflow Gemini API credential has 101 API keys, more than the 100 it may have',
+		'Keep at most 100 Gemini API keys in the credential, one per line (the turns and rests of its keys are shared through Supabase, which takes at most 100); put the others in a second credential for another workflow.',
+	],
 	['no model', { model: '' }, 'No model is set', 'Set Model in the options, or the Default Model of the Gemini credential.'],
 ])('a Gemini credential with %s answers 500 with the node\'s message and what to do; a scheduled run fails with it', async (_case, change, message, hint) => {
 	const broken = { ...credentials, leadflowGeminiApi: { ...credentials.leadflowGeminiApi, ...change } };

@@ -13,7 +13,7 @@
 // already placed on a SKIP_EXISTING Page, moved out of the pipeline) are found first, in one call for
 // the batch, and come out with analysed false, the outcome and the reason, without a Gemini call.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { noApiKeyError, parseApiKeys } from '../../shared/gemini/keyRing';
+import { apiKeysProblem, parseApiKeys } from '../../shared/gemini/keyRing';
 import { SharedKeyRing } from '../../shared/gemini/sharedKeyRing';
 import { numberedKeys, redactorFor } from '../../shared/redact';
 import { asNodeError, failedItem } from '../../shared/per-item';
@@ -276,9 +276,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		return outputs;
 	}
 	const model = String(options.model || credentials.model || '').trim();
-	let setupProblem: NodeOperationError | undefined;
-	if (keys.length === 0) setupProblem = noApiKeyError(this.getNode());
-	else if (!model) setupProblem = new NodeOperationError(this.getNode(), 'No model is set', { description: 'Set Model in the options, or the Default Model of the Gemini credential.' });
+	let setupProblem = apiKeysProblem(this.getNode(), keys);
+	if (!setupProblem && !model) setupProblem = new NodeOperationError(this.getNode(), 'No model is set', { description: 'Set Model in the options, or the Default Model of the Gemini credential.' });
 	if (setupProblem) return setupFailed(this, setupProblem, outputs);
 	const maxMessages = options.maxMessages;
 

@@ -8,7 +8,7 @@
 // generation_setup_failed): claimable again at once, not held until the claim's lease ends.
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { generateFollowUpText, type Generation } from '../transport/generateText';
-import { KeyRing, noApiKeyError, parseApiKeys } from '../../shared/gemini/keyRing';
+import { apiKeysProblem, KeyRing, parseApiKeys } from '../../shared/gemini/keyRing';
 import { SharedKeyRing } from '../../shared/gemini/sharedKeyRing';
 import { parameterReader, type ParameterReader } from './itemFields';
 import { readJob, readOption, type GenerationJob } from './jobs';
@@ -77,12 +77,13 @@ function handedContacts(context: IExecuteFunctions, read: ParameterReader, itemI
 async function generateAll(context: IExecuteFunctions, items: INodeExecutionData[], read: ParameterReader): Promise<ItemResult[]> {
 	const credentials = await context.getCredentials<GeminiCredentials>('leadflowGeminiApi');
 	const keys = parseApiKeys(credentials.apiKeys);
-	if (keys.length === 0) {
-		const noKey = noApiKeyError(context.getNode());
-		// With Continue On Fail, every item fails with it (the package's failed item, which n8n's error
-		// output takes). Nothing was moved to generating; the contacts are given back.
-		if (!context.continueOnFail()) throw noKey;
-		return items.map((): ItemResult => ({ caught: noKey }));
+	// No key, or more than the database takes: with Continue On Fail, every item fails with it (the
+	// package's failed item, which n8n's error output takes). Nothing was moved to generating; the
+	// contacts are given back.
+	const keysProblem = apiKeysProblem(context.getNode(), keys);
+	if (keysProblem) {
+		if (!context.continueOnFail()) throw keysProblem;
+		return items.map((): ItemResult => ({ caught: keysProblem }));
 	}
 	const baseUrl = String(credentials.baseUrl || GOOGLE_BASE_URL).replace(/\/+$/, '');
 	// The run's settings, read from the first item and checked before anything is read or moved: a

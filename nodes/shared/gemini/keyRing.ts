@@ -134,6 +134,28 @@ export function noApiKeyError(node: INode): NodeOperationError {
 	});
 }
 
+/**
+ * The most keys a credential may list: the database takes the turns and rests of at most this many
+ * (limit_take_gemini_keys, supabase/migrations/20261201000610_limits_gemini_keys.sql), and a node
+ * without Supabase keeps to the same limit, so a credential works the same in every node and mode.
+ */
+export const MAX_API_KEYS = 100;
+
+/**
+ * What is wrong with the credential's list of keys, the same in every node that calls Gemini: no
+ * key, or more than MAX_API_KEYS. A setup problem: the node fails the run with it (with Continue On
+ * Fail, every item fails with it), never falls back.
+ */
+export function apiKeysProblem(node: INode, keys: readonly string[]): NodeOperationError | undefined {
+	if (keys.length === 0) return noApiKeyError(node);
+	if (keys.length > MAX_API_KEYS) {
+		return new NodeOperationError(node, `The Leadflow Gemini API credential has ${keys.length} API keys, more than the ${MAX_API_KEYS} it may have`, {
+			description: `Keep at most ${MAX_API_KEYS} Gemini API keys in the credential, one per line (the turns and rests of its keys are shared through Supabase, which takes at most ${MAX_API_KEYS}); put the others in a second credential for another workflow.`,
+		});
+	}
+	return undefined;
+}
+
 /** The credential's keys: one per line (commas too, as keys never contain them), trimmed, without repeats. */
 export function parseApiKeys(raw: unknown): string[] {
 	const keys = String(raw ?? '')

@@ -67,6 +67,19 @@ it('a credential without a key: the node fails with its own message, its contact
 	expect(await claimAgain(batch.ruleId)).toEqual([...batch.stateIds].sort());
 });
 
+it('a credential with more keys than the database takes the turns of (101): the same, the node\'s message naming the limit', async () => {
+	const batch = await claimedContacts(2);
+	const apiKeys = Array.from({ length: 101 }, (_, index) => `release-key-${index}-${randomUUID()}`).join('\n');
+
+	const { result } = await runGenerate(batch.items, {}, credentials({ apiKeys }));
+
+	// Before, every item failed unavailable (limit_take_gemini_keys refused the 101 key ids), claimable again in 5 minutes, for ever.
+	expect(result.error).toMatchObject({ message: 'The Leadflow Gemini API credential has 101 API keys, more than the 100 it may have', node: 'Generate' });
+	expect(await sims.gemini.control.requests()).toEqual([]);
+	expect(stageCalls()).toEqual(['/rest/v1/rpc/automation_release']);
+	await expectGivenBack(batch.stateIds, batch.executionId);
+});
+
 it('no model anywhere (neither the rule, the node nor the credential): the same', async () => {
 	const batch = await claimedContacts(2);
 
