@@ -15,11 +15,23 @@
 import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 import type { RecordedEvent } from '../../shared/contract';
 import { recordEvents } from '../transport/recordEvents';
-import { UUID } from '../../shared/valid-input';
+import { MESSENGER_ID, UUID } from '../../shared/valid-input';
 import { readDelivery, type EventExtras, type IgnoredEvent } from './events';
 import { checkSignature, sameSecret } from './signature';
 
 export const FACEBOOK_CREDENTIAL = 'leadflowFacebookPageApi';
+
+/** Why an App ID that is not a Meta app id (digits) matters, and what to do: said at activation and in a delivery's warning. */
+export const APP_ID_NOT_DIGITS =
+	'The Facebook Page credential’s App ID is not a Meta app id (digits only): the app’s own echoes could not be told from a person’s, so no human takeover would stop follow-ups and no echo would settle an uncertain follow-up';
+export const FIX_THE_APP_ID =
+	'Put the Meta app’s App ID (its digits: the app’s dashboard → App settings → Basic; not its name or the App Secret) in the Leadflow Facebook Page API credential, or empty the field to go without both.';
+
+/** The credential's App ID is empty or a Meta app id (digits, spaces around them ignored). */
+export const appIdUsable = (appId: unknown): boolean => {
+	const value = String(appId ?? '').trim();
+	return value === '' || MESSENGER_ID.test(value);
+};
 
 interface PageCredential {
 	pageId?: string;
@@ -67,6 +79,10 @@ export async function handleWebhook(context: IWebhookFunctions): Promise<IWebhoo
 		return answer(context, 500, { error: 'not_configured', message: 'The Leadflow Facebook Page API credential has no valid Page ID.' });
 	}
 	const appId = String(credentials.appId ?? '').trim();
+	// Refused at activation (transport/pages.ts); a credential changed since is recorded without it, not silently.
+	if (!appIdUsable(appId)) {
+		context.logger.warn(`Leadflow Messenger Trigger: ${APP_ID_NOT_DIGITS}. ${FIX_THE_APP_ID}`, { node: context.getNode().name, workflowId: context.getWorkflow().id });
+	}
 
 	const read = readDelivery(rawBody, onlyCredentialPage ? pageId : null);
 	if (!read.ok) return answer(context, read.problem.status, { error: read.problem.error, message: read.problem.message });
@@ -76,7 +92,7 @@ export async function handleWebhook(context: IWebhookFunctions): Promise<IWebhoo
 	let rows: RecordedEvent[] = [];
 	if (delivery.events.length > 0) {
 		try {
-			rows = await recordEvents(context, delivery.events, /^[0-9]{1,32}$/.test(appId) ? appId : null, owner === '' ? null : owner);
+			rows = await recordEvents(context, delivery.events, appId !== '' && appIdUsable(appId) ? appId : null, owner === '' ? null : owner);
 		} catch (error) {
 			context.logger.error('Leadflow Messenger Trigger: the delivery could not be recorded', { error: (error as Error).message });
 			return answer(context, 500, { error: 'not_recorded', message: 'The events could not be recorded; Meta delivers them again.' });

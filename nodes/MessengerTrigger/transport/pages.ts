@@ -7,7 +7,7 @@
 import { NodeOperationError, type IHookFunctions } from 'n8n-workflow';
 import { callRpc, getSupabaseClient, toNodeApiError } from '../../shared/supabase';
 import { MESSENGER_ID, UUID } from '../../shared/valid-input';
-import { FACEBOOK_CREDENTIAL } from '../helpers/webhook';
+import { APP_ID_NOT_DIGITS, appIdUsable, FACEBOOK_CREDENTIAL, FIX_THE_APP_ID } from '../helpers/webhook';
 
 /** What to do about a Page that is not connected, in the words of the node's fields. */
 export const CONNECT_THE_PAGE =
@@ -29,7 +29,8 @@ async function ownerIsUser(context: IHookFunctions, owner: string): Promise<bool
 
 /**
  * Refuses activation when the events this node receives would all be refused or ignored: the
- * credential has no App Secret (no signature can be checked), the Owner ID is not
+ * credential has no App Secret (no signature can be checked), its App ID is not digits (taken for
+ * none, it would turn human takeover and echo settlement off without a word), the Owner ID is not
  * a user id or not a user of this project, or the Page it receives (the credential's; with Every Connected Page, the credential's
  * when this node subscribes it) is not connected and no Owner ID is set, or is connected to another
  * owner than the node's. Every Connected Page without Subscribe on Activation receives the Pages the
@@ -39,11 +40,16 @@ export async function checkPageCanBeRecorded(context: IHookFunctions): Promise<v
 	const node = context.getNode();
 	// Without the App Secret no delivery can be verified: each would be answered 500 (not recorded)
 	// while Meta's own verification request, which needs only the verify token, succeeds.
-	const credentials = await context.getCredentials<{ appSecret?: string; pageId?: string }>(FACEBOOK_CREDENTIAL);
+	const credentials = await context.getCredentials<{ appSecret?: string; appId?: string; pageId?: string }>(FACEBOOK_CREDENTIAL);
 	if (String(credentials.appSecret ?? '') === '') {
 		throw new NodeOperationError(node, 'The Facebook Page credential has no App Secret: Meta’s deliveries could not be verified, and every one would be refused', {
 			description: 'Put the Meta app’s App Secret (the app’s dashboard → App settings → Basic) in the Leadflow Facebook Page API credential, then activate again.',
 		});
+	}
+	// Empty is allowed (no takeover, nothing settled: docs/messenger.md); anything but digits is
+	// refused. Its value is not repeated: an App Secret pasted into the field would be.
+	if (!appIdUsable(credentials.appId)) {
+		throw new NodeOperationError(node, APP_ID_NOT_DIGITS, { description: `${FIX_THE_APP_ID} Then activate the workflow again.` });
 	}
 	const owner = String(context.getNodeParameter('owner', '') ?? '').trim();
 	if (owner !== '' && !UUID.test(owner)) {

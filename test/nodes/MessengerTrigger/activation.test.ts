@@ -1,4 +1,5 @@
-// Activating a workflow with the Messenger Trigger, as n8n does (checkExists, then create): a Page
+// Activating a workflow with the Messenger Trigger, as n8n does (checkExists, then create): a
+// credential without an App Secret, or whose App ID is not digits, refuses it; a Page
 // whose events the database would ignore — not connected and no Owner ID, or connected to another
 // owner than the node's — refuses the activation with what to do, before anything is subscribed at
 // Meta; a connected Page, or an Owner ID that will connect it, activates. With Subscribe on
@@ -139,6 +140,28 @@ describe('activation', () => {
 			});
 		}
 		expect(await activate(credentials(pageId))).toEqual({ called: ACTIVE });
+	});
+
+	it('is refused with an App ID that is not a Meta app id (not all digits), naming the App ID and what to do, without repeating it, whatever the Pages and Subscribe say; a numeric one (spaces around it too) or none activates as before', async () => {
+		const pageId = uniquePageId();
+		await connectPage(pageId, await createTestUser('page-owner'));
+		// The app's name, digits with a space inside, the App Secret pasted into the wrong field.
+		for (const appId of ['my-leadflow-app', '4141 4141 4141', APP_SECRET]) {
+			for (const parameters of [{}, { pages: 'connectedPages', subscribe: false }, { subscribe: true }]) {
+				const refused = await activate(credentials(pageId, { appId }), parameters);
+				expect(refused).toEqual({
+					called: REFUSED,
+					error: {
+						message: expect.stringMatching(/^The Facebook Page credential’s App ID is not a Meta app id \(digits only\): .*no human takeover would stop follow-ups and no echo would settle an uncertain follow-up$/),
+						description: expect.stringMatching(/^Put the Meta app’s App ID .* or empty the field to go without both\. Then activate the workflow again\.$/),
+					},
+				});
+				expect(JSON.stringify(refused.error)).not.toContain(appId);
+			}
+		}
+		// Subscribing was never tried: nothing at Meta.
+		expect(await sims.graph.control.subscriptions()).toEqual({ apps: {}, pages: {} });
+		for (const appId of [APP_ID, ` ${APP_ID} `, '']) expect(await activate(credentials(pageId, { appId }))).toEqual({ called: ACTIVE });
 	});
 
 	it('with Subscribe on Activation and Facebook out of reach, the refusal says so and carries neither the app secret nor the Page token', async () => {

@@ -182,6 +182,31 @@ describe('events', () => {
 		expect(stops.rows).toEqual([{ reason: 'human_takeover', rule_id: null }]);
 	});
 
+	it('a credential whose App ID is not digits (changed after activation, which refuses it) records the delivery without one, not silently: n8n’s log warns, naming the App ID and what to do, without its value', async () => {
+		const world = await connectedPage();
+		await world.rule();
+		const conversationId = await world.contact({ lastMessageHoursAgo: 2 });
+		const psid = await senderOf(conversationId);
+		const human = messengerEvents.echo(world.pageId, { psid, mid: mid(), text: 'Hi, this is Sam', appId: '263902037430900', timestamp: at(1) });
+		const warn = jest.spyOn(Container.get(Logger), 'warn');
+		try {
+			const result = await post(world.pageId, delivery(world.pageId, [human]), { credentials: credentials(world.pageId, { appId: 'my-leadflow-app' }) });
+			expect(result.response).toMatchObject({ statusCode: 200, body: { received: true, recorded: 1, events: 1 } });
+			// Without a usable App ID no echo is taken for a takeover (the app's own could not be told apart).
+			expect(result.nodeOutputs['Messenger Trigger']).toEqual([expect.objectContaining({ type: 'echo', direction: 'outbound', stopped_automations: false })]);
+			const said = warn.mock.calls.filter(([message]) => String(message).startsWith('Leadflow Messenger Trigger'));
+			expect(said).toEqual([
+				[
+					expect.stringMatching(/^Leadflow Messenger Trigger: The Facebook Page credential’s App ID is not a Meta app id \(digits only\): .*no human takeover.*\. Put the Meta app’s App ID/),
+					expect.objectContaining({ node: 'Messenger Trigger' }),
+				],
+			]);
+			expect(JSON.stringify(said)).not.toContain('my-leadflow-app');
+		} finally {
+			warn.mockRestore();
+		}
+	});
+
 	it("a person's echo whose message a sync recorded first is emitted, a duplicate that took the contact over; its redelivery is not", async () => {
 		const world = await connectedPage();
 		await world.rule();
