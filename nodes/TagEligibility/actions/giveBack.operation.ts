@@ -3,8 +3,10 @@
 // contact the claim's holder still has before its send began goes back to queued and the next run
 // claims it; any other (another run's, sending, recorded, given back already) is answered not_held
 // and left as it is, so giving back every contact of the claim is safe. One call per claim holder
-// and 1,000 contacts; one output item per contact with its outcome. Not as an AI agent's tool: a
-// tool's item holds no claim, and giving back is the follow-up workflow's business, not an agent's.
+// and 1,000 contacts; one output item per contact with its outcome (with Continue On Fail, an entry of
+// the list that names no claimed contact, a failed item among them, is a failed item of its own and
+// the others are given back). Not as an AI agent's tool: a tool's item holds no claim, and giving
+// back is the follow-up workflow's business, not an agent's.
 import {
 	NodeOperationError,
 	updateDisplayOptions,
@@ -61,8 +63,17 @@ function invalid(context: IExecuteFunctions, itemIndex: number, message: string)
 	});
 }
 
-/** The contacts item i names: its Claimed Contacts, one object or a list of them (none: an empty list). */
-function readContacts(context: IExecuteFunctions, itemIndex: number): Named[] {
+/** A failed item's json: only `error` (the package's failed item, n8n's error item), no contact. */
+function isFailedItem(value: object): boolean {
+	return 'error' in value && !('state_id' in value) && Object.keys(value).every((key) => key === 'error');
+}
+
+/**
+ * The contacts item i names: its Claimed Contacts, one object or a list of them (none: an empty
+ * list), each entry the contact it names or the error refusing it (naming the entry), in the order
+ * given. Not JSON at all refuses the whole item.
+ */
+function readContacts(context: IExecuteFunctions, itemIndex: number): Array<Named | NodeOperationError> {
 	let value = context.getNodeParameter('contacts', itemIndex, null) as unknown;
 	if (typeof value === 'string') {
 		try {
@@ -74,14 +85,17 @@ function readContacts(context: IExecuteFunctions, itemIndex: number): Named[] {
 	const list = Array.isArray(value) ? (value as unknown[]) : [value];
 	return list.map((entry, n) => {
 		const at = Array.isArray(value) ? `Claimed Contacts[${n}]` : 'Claimed Contacts';
-		if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw invalid(context, itemIndex, `${at} is not a claimed contact (got ${shown(entry)})`);
+		if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return invalid(context, itemIndex, `${at} is not a claimed contact (got ${shown(entry)})`);
 		// An n8n item ({ json, pairedItem }, what $('Claim').all() gives) stands for its json.
 		const wrapped = (entry as { json?: unknown }).json;
 		const contact = !('state_id' in entry) && wrapped !== null && typeof wrapped === 'object' && !Array.isArray(wrapped) ? wrapped : entry;
+		// A failed item (a claim or a step that failed, with Continue On Fail) holds no contact: said so,
+		// rather than "state_id … (got nothing)".
+		if (isFailedItem(contact)) return invalid(context, itemIndex, `${at} is a failed item ({ error }), not a claimed contact: it holds no contact to give back`);
 		const { state_id: stateId, execution_id: holder } = contact as { state_id?: unknown; execution_id?: unknown };
-		if (typeof stateId !== 'string' || !UUID.test(stateId)) throw invalid(context, itemIndex, `${at}.state_id is not a contact state ID (got ${shown(stateId)})`);
+		if (typeof stateId !== 'string' || !UUID.test(stateId)) return invalid(context, itemIndex, `${at}.state_id is not a contact state ID (got ${shown(stateId)})`);
 		if (typeof holder !== 'string' || holder.trim() === '' || holder.length > MAX_HOLDER_LENGTH) {
-			throw invalid(context, itemIndex, `${at}.execution_id is not the claim's holder (got ${shown(holder)})`);
+			return invalid(context, itemIndex, `${at}.execution_id is not the claim's holder (got ${shown(holder)})`);
 		}
 		return { stateId: stateId.toLowerCase(), holder };
 	});
@@ -118,7 +132,16 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	for (let i = 0; i < items.length; i++) {
 		try {
 			const reason = readReason(this, i);
-			for (const { stateId, holder } of readContacts(this, i)) {
+			const entries = readContacts(this, i);
+			// Without Continue On Fail the first entry refused stops the node, before anything is given
+			// back; with it, each refused entry is a failed item of its own (naming it) and the list's
+			// other contacts are given back, as an item refused among the input items is.
+			const refused = entries.filter((entry): entry is NodeOperationError => entry instanceof NodeOperationError);
+			if (refused.length > 0 && !this.continueOnFail()) throw refused[0];
+			for (const error of refused) output.push(failedItem(this, error, { item: i }));
+			for (const entry of entries) {
+				if (entry instanceof NodeOperationError) continue;
+				const { stateId, holder } = entry;
 				const key = `${holder}\u0000${reason}`;
 				const group = groups.get(key) ?? { holder, reason, namedBy: new Map<string, number[]>() };
 				const by = group.namedBy.get(stateId) ?? [];

@@ -4,7 +4,8 @@
 // one in sending, one another execution holds, and one given back already are not_held and left as
 // they are. The contacts come as the input items (the default) or as a list of Claim's items (what
 // the shipped workflow's failure path passes); a contact that is not one is refused naming it,
-// before any call; as an AI agent's tool it refuses, being a workflow's own step.
+// before any call (with Continue On Fail, that entry alone: the list's others are given back); as an
+// AI agent's tool it refuses, being a workflow's own step.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { runWorkflow, type WorkflowJson } from '../../harness';
@@ -162,6 +163,42 @@ test('a contact that is not a claimed contact, or a Reason that is not a word, i
 	expect(badReason.error?.message).toBe('Reason must be a lower-case word of letters, digits and _ (got "Run failed!")');
 
 	expect(await statesOf([eligible])).toEqual([{ stage: 'eligible', locked_by: 'exec-1', reason: null, message: null }]);
+});
+
+// A list with a failed item in it: what $('Claim').all(0) gives when the Claim continues on fail into
+// its Contacts output (one of its claims refused: the package's failed item, { error }), or a list a
+// workflow assembled from several steps. Before, that one entry refused the whole list, so with
+// Continue On Fail (the shipped failure path's Give Back) nothing was given back and every contact
+// stayed held for the claim's lease. Now each refused entry is reported alone and the others are
+// given back, as an item refused among the input items is; without Continue On Fail the node still
+// stops naming it, before anything is given back.
+test('a list holding a failed item, or another entry that is no claimed contact: with Continue On Fail the others are given back and each such entry reported alone; without, the node stops naming it', async () => {
+	const { eligible, ready } = await heldWorld();
+	const failedClaim = { error: { code: 'invalid_input', message: 'The rule ID "abc" is not a UUID', field: 'ruleId' } };
+	// As $('…').all(0) gives them: n8n items, their json a contact or a failed item.
+	const list = [{ json: { state_id: eligible, execution_id: 'exec-1' } }, { json: failedClaim }, { state_id: 'abc', execution_id: 'exec-1' }, { json: { state_id: ready, execution_id: 'exec-1' } }];
+	// Laid out on lines: two closing braces side by side would end the expression.
+	const parameters = { contacts: `={{ ${JSON.stringify(list, null, 1)} }}` };
+
+	const stopped = await runWorkflow(giveBackWorkflow([{ failed: true }], parameters), { credentials: credentials() });
+	expect([stopped.error?.message, stopped.error?.description]).toEqual([
+		'Claimed Contacts[1] is a failed item ({ error }), not a claimed contact: it holds no contact to give back',
+		expect.stringMatching(/each with its state_id \(a UUID\) and execution_id/),
+	]);
+	expect((await statesOf([eligible, ready])).map((state) => state.stage)).toEqual(['eligible', 'ready_to_send']);
+
+	const continued = await runWorkflow(giveBackWorkflow([{ failed: true }], parameters, { onError: 'continueRegularOutput' }), { credentials: credentials() });
+	expect(continued.error).toBeUndefined();
+	expect(continued.nodeOutputs['Give Back']).toEqual([
+		{ error: expect.objectContaining({ code: 'invalid_input', message: 'Claimed Contacts[1] is a failed item ({ error }), not a claimed contact: it holds no contact to give back' }) },
+		{ error: expect.objectContaining({ code: 'invalid_input', message: 'Claimed Contacts[2].state_id is not a contact state ID (got "abc")' }) },
+		{ state_id: eligible, execution_id: 'exec-1', outcome: 'released', stage: 'eligible' },
+		{ state_id: ready, execution_id: 'exec-1', outcome: 'released', stage: 'ready_to_send' },
+	]);
+	expect((await statesOf([eligible, ready])).map((state) => [state.stage, state.reason])).toEqual([
+		['queued', 'run_failed'],
+		['queued', 'run_failed'],
+	]);
 });
 
 test('as an AI agent\'s tool it refuses: giving back is a follow-up workflow\'s own step, and nothing is given back', async () => {
