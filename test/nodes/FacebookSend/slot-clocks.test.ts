@@ -1,0 +1,105 @@
+// The send slots of a worker whose clock is not the database's (transport/sendSlots.ts): a slot is
+// never placed before its instant, whatever the worker's clock and its distance from the database.
+// The worker's wall clock is made wrong here (Date.now moved, restored after the file). The database runs on
+// this machine, so the true instant of each slot is the database's own (read from its answer as it
+// passes a proxy), and each assertion holds however slow the machine: a longer round trip only makes
+// a slot later, never earlier.
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sleep, type IExecuteFunctions } from 'n8n-workflow';
+import { databaseSlots } from '../../../nodes/FacebookSend/transport/sendSlots';
+import type { GraphTarget } from '../../../nodes/FacebookSend/transport/graphSend';
+import { testStack, uniquePageId } from '../../helpers/stack';
+
+const realNow = Date.now.bind(Date);
+/** The wall clock's error: Date.now answers the real time plus this. */
+let skewMs = 0;
+
+let proxy: Server;
+let proxyUrl: string;
+/** Each way, added by the proxy (a hosted project in another region). */
+let oneWayMs = 0;
+/** The database's answers to limit_take_send_slots, as they passed. */
+let answers: Array<{ database_now: string; starts_in_ms: number[] }> = [];
+
+beforeAll(async () => {
+	const target = new URL(testStack().supabaseUrl);
+	proxy = createServer((incoming, outgoing) => {
+		const body: Buffer[] = [];
+		incoming.on('data', (chunk: Buffer) => body.push(chunk));
+		incoming.on('end', async () => {
+			await sleep(oneWayMs);
+			const forwarded = request({ host: target.hostname, port: target.port, path: incoming.url, method: incoming.method, headers: { ...incoming.headers, host: target.host } }, (answer) => {
+				const back: Buffer[] = [];
+				answer.on('data', (chunk: Buffer) => back.push(chunk));
+				answer.on('end', async () => {
+					const text = Buffer.concat(back);
+					if ((incoming.url ?? '').includes('/rpc/limit_take_send_slots') && answer.statusCode === 200) answers.push(...JSON.parse(text.toString()));
+					await sleep(oneWayMs);
+					outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+					outgoing.end(text);
+				});
+			});
+			forwarded.end(Buffer.concat(body));
+		});
+	});
+	await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+	proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+	Date.now = () => realNow() + skewMs;
+});
+
+afterAll(async () => {
+	Date.now = realNow;
+	proxy.closeAllConnections();
+	await new Promise((resolve) => proxy.close(resolve));
+});
+
+beforeEach(() => {
+	skewMs = 0;
+	oneWayMs = 0;
+	answers = [];
+});
+
+/** A worker's way to one Page's slots, through the proxy (each test its own database URL: the process keeps one clock measure per URL). */
+function worker(): ReturnType<typeof databaseSlots> {
+	const context = {
+		getCredentials: async () => ({ url: proxyUrl, serviceRoleKey: testStack().serviceRoleKey }),
+		getNode: () => ({ id: 'slots', name: 'Facebook Send', type: 'n8n-nodes-leadflow.facebookSend', typeVersion: 1, parameters: {}, position: [0, 0] }),
+		logger: { warn: () => undefined, info: () => undefined, debug: () => undefined, error: () => undefined },
+	} as unknown as IExecuteFunctions;
+	const target = { baseUrl: `http://graph.slot-clocks.invalid/${uniquePageId()}`, pageId: uniquePageId() } as GraphTarget;
+	return databaseSlots(context, target, `${proxyUrl}/${uniquePageId()}`);
+}
+
+/** One take; each slot's place against its true instant on the worker's clock (ms; negative: early), and the take's round trip. */
+async function take(source: ReturnType<typeof databaseSlots>): Promise<{ lateBy: number[]; roundTripMs: number }> {
+	answers = [];
+	const started = performance.now();
+	const { slots } = await source.take(2, 10);
+	const roundTripMs = performance.now() - started;
+	expect(answers).toHaveLength(1);
+	const [answer] = answers;
+	expect(slots).toHaveLength(answer.starts_in_ms.length);
+	// The instant on the worker's clock: the database's plus the worker's error. Less a ms: the
+	// database's now has microseconds, Date.parse keeps the ms.
+	const lateBy = slots.map((slot, index) => slot.at - (Date.parse(answer.database_now) + answer.starts_in_ms[index] + skewMs) + 1);
+	return { lateBy, roundTripMs };
+}
+
+test('a worker 30 ms ahead of the database and 60 ms from it never places a slot early', async () => {
+	skewMs = 30;
+	oneWayMs = 30;
+	const source = worker();
+	for (let round = 0; round < 3; round++) {
+		const { lateBy, roundTripMs } = await take(source);
+		expect(lateBy.length).toBeGreaterThan(0);
+		for (const late of lateBy) {
+			// Judged in step (30 ms within half the round trip and 5 ms), the slots were used as the
+			// database's instants: 30 ms early on this worker's clock.
+			expect(late).toBeGreaterThanOrEqual(0);
+			// Late by at most what the round trip leaves unsure.
+			expect(late).toBeLessThanOrEqual(roundTripMs + 1);
+		}
+		await sleep(300);
+	}
+});
