@@ -5,6 +5,7 @@
 // here uses cookies or storage, and every request is a CORS request n8n answers.
 import { lostAnswer, noTaggedContactInWords, notDone, requeueMayHaveBeenDone, triggerMayHaveRun } from './answers';
 import { claimReasonInWords, contactReasonInWords, failedToRequeue, formatDuration, formatNumber, formatRelative, reasonInWords, requeuedInWords, statusInWords } from './format';
+import { FocusAfter, focusFirst } from './focus';
 import { fragmentWithout, parseFragment } from './fragment';
 import { initPipeline } from './pipeline';
 import { initQueue } from './queue';
@@ -95,7 +96,14 @@ const state = {
 	data: undefined as Monitor | undefined,
 	/** The Timeline asked for last: an earlier one's answer, come later, is not shown. */
 	timelineSeq: 0,
+	/** Polls started so far: an action's focus is settled by a poll started after it. */
+	polls: 0,
+	/** What opened the Requeue confirmation and the Timeline: the focus goes back there when they close. */
+	requeueOpener: [] as string[],
+	timelineOpener: [] as string[],
 };
+/** Where the focus goes after Trigger now and Requeue, once the list has been drawn again. */
+const focusAfter = new FocusAfter();
 
 class HttpError extends Error {
 	/**
@@ -292,6 +300,7 @@ async function poll() {
 	if (state.inFlight) { state.again = true; return; }
 	state.inFlight = true;
 	state.again = false;
+	const draw = ++state.polls;
 	let stop = false;
 	const query = monitorQuery();
 	const ruleId = state.ruleId;
@@ -318,6 +327,7 @@ async function poll() {
 			state.data = data;
 			showMonitorError(state.addressError);
 			renderMonitor(data);
+			focusAfter.settle(draw);
 		}
 	} catch (error) {
 		if (error instanceof HttpError && (error.status === 401 || error.status === 403)) {
@@ -447,6 +457,8 @@ async function triggerNow() {
 	} finally {
 		state.triggering = false;
 		updateTrigger();
+		// Disabled while it ran, the button lost the focus: back on it.
+		focusAfter.set(['#trigger-now'], state.polls);
 		void poll();
 	}
 }
@@ -461,6 +473,11 @@ function openRequeue(conversationId: string | null) {
 	const contact = conversationId ? state.data?.contacts?.rows.find((row) => row.conversation_id === conversationId) : undefined;
 	if (conversationId && !contact) return;
 	state.requeueAsk = { ruleId: state.ruleId, conversationId };
+	// Back there when it closes: the row's Requeue, else (requeued, so gone) the row's name; the rule's
+	// Requeue failed, else Trigger now.
+	state.requeueOpener = conversationId
+		? [`[data-key="r-${CSS.escape(conversationId)}"]`, `[data-key="c-${CSS.escape(conversationId)}"]`, '#requeue-failed', '#trigger-now']
+		: ['#requeue-failed', '#trigger-now'];
 	const name = contact ? (contact.sender_name ?? contact.sender_id) : '';
 	const due = 'the next run (or Trigger now) sends the follow-up, within the rule\'s active hours, interval and daily limit';
 	$('requeue-title').textContent = contact ? `Requeue ${name}` : 'Requeue failed contacts';
@@ -504,6 +521,7 @@ async function confirmRequeue() {
 	} finally {
 		state.requeuing = false;
 		updateTrigger();
+		focusAfter.set(state.requeueOpener, state.polls);
 		void poll();
 	}
 }
@@ -559,13 +577,22 @@ function start() {
 	$('requeue-failed').addEventListener('click', () => openRequeue(null));
 	$('requeue-confirm').addEventListener('click', () => void confirmRequeue());
 	$('requeue-cancel').addEventListener('click', () => $<HTMLDialogElement>('requeue-dialog').close());
-	$('requeue-dialog').addEventListener('close', () => { state.requeueAsk = undefined; });
+	$('requeue-dialog').addEventListener('close', () => {
+		// Cancelled (Confirm clears the ask first and places the focus once the answer is drawn).
+		if (state.requeueAsk) focusFirst(state.requeueOpener);
+		state.requeueAsk = undefined;
+	});
 	document.addEventListener('click', (event) => {
 		const target = (event.target as HTMLElement).closest<HTMLElement>('[data-timeline]');
-		if (target?.dataset.timeline) void showTimeline(target.dataset.timeline);
+		if (target?.dataset.timeline) {
+			state.timelineOpener = target.dataset.key ? [`[data-key="${CSS.escape(target.dataset.key)}"]`] : [];
+			void showTimeline(target.dataset.timeline);
+		}
 		const requeue = (event.target as HTMLElement).closest<HTMLElement>('[data-requeue]');
 		if (requeue?.dataset.requeue) openRequeue(requeue.dataset.requeue);
 	});
+	// A dialog closed gives the focus back to what opened it (drawn anew meanwhile by a refresh).
+	$('timeline-dialog').addEventListener('close', () => focusFirst(state.timelineOpener));
 	// The address's fragment edited: a new key starts the page again with it (the key leaves the
 	// address at once); #rule=, #tab= and #pipeline= are followed in place, the key kept in memory.
 	window.addEventListener('hashchange', () => {

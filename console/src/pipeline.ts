@@ -8,6 +8,7 @@
 // clock (the answer's generatedAt), not the browser's.
 import { formatDuration, formatNumber, formatRelative, outsideActionsInWords } from './format';
 import { isRefusal, lostAnswer, moveMayHaveBeenDone, notDone } from './answers';
+import { FocusAfter } from './focus';
 import { parseFragment } from './fragment';
 import { onSearchInput, type Tab, type TabContext } from './tab';
 
@@ -76,7 +77,11 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		dragging: false,
 		/** Cards whose reasoning is open, kept open across refreshes. */
 		open: new Set<string>(),
+		/** Polls started so far: a move's focus is settled by a poll started after it. */
+		polls: 0,
 	};
+	/** After a move, the focus follows the card (its Move button in its new column). */
+	const focusAfter = new FocusAfter();
 
 	panel.innerHTML = `
 		<div class="toolbar pipeline-toolbar">
@@ -218,6 +223,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		window.clearTimeout(state.timer);
 		if (state.inFlight) { state.again = true; return; }
 		state.inFlight = true;
+		const draw = ++state.polls;
 		try {
 			const query = boardQuery();
 			const asked = query.toString();
@@ -315,7 +321,10 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 			}
 			state.board = board;
 			// Not while a card is dragged: its element would be replaced under the pointer.
-			if (!state.dragging) renderBoard(board);
+			if (!state.dragging) {
+				renderBoard(board);
+				focusAfter.settle(draw);
+			}
 		} catch {
 			updated.textContent = 'Offline, retrying…';
 		} finally {
@@ -333,6 +342,11 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		// The stage may have left the board since it was picked: the webhook then says why it refuses.
 		const target = state.board?.stages.find((stage) => stage.id === stageId) ?? { name: 'the chosen stage' };
 		if (!card || state.moving.has(conversationId)) return;
+		// Where the focus goes once the board shows the outcome: the card's Move button (in its new
+		// column, or still here when it was not moved), else the next card's in this column, else the search.
+		const cards = state.board?.stages.find((stage) => stage.cards.some((row) => row.conversation_id === conversationId))?.cards ?? [];
+		const next = cards[cards.findIndex((row) => row.conversation_id === conversationId) + 1] ?? cards[cards.length - 2];
+		const focusTo = [`[data-key="go-${CSS.escape(conversationId)}"]`, ...(next ? [`[data-key="go-${CSS.escape(next.conversation_id)}"]`] : []), '#pipeline-search'];
 		state.moving.add(conversationId);
 		moveResult.className = 'move-result';
 		moveResult.textContent = `Moving ${name(card)} to ${target.name}…`;
@@ -373,6 +387,8 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 			moveResult.textContent = moveMayHaveBeenDone(name(card), target.name, lostAnswer(undefined, (error as Error).message));
 		} finally {
 			state.moving.delete(conversationId);
+			// Not at once: the board shown still has the card here, its Move disabled while it moved.
+			focusAfter.set(focusTo, state.polls, false);
 			void poll();
 		}
 	}

@@ -8,6 +8,7 @@
 // a save delivered twice (a double click, a retry after a lost answer) creates one rule. A delete
 // delivered twice finds the rule gone (404 { deleted: false }): the page says it was already deleted.
 import { rulePageInWords } from './answers';
+import { focusFirst } from './focus';
 import { formatNumber, reasonInWords } from './format';
 import { missingInFormWords, missingTags, missingTagsInWords } from './rule-tags';
 
@@ -296,6 +297,8 @@ export function initRules(context: RulesContext) {
 			createKey = undefined;
 			$('rules-status').textContent = `Saved ${answer.rule?.name ?? ''}.`;
 			await load();
+			// The form closed with the focus in it: on the saved rule's Edit (what opens it again), else New rule.
+			focusFirst([...(answer.rule ? [`.rule-card[data-rule="${CSS.escape(answer.rule.id)}"] [data-edit]`] : []), '#rule-new']);
 		} catch (error) {
 			preview.textContent = '';
 			showError(null, (error as Error).message, null);
@@ -368,6 +371,8 @@ export function initRules(context: RulesContext) {
 			$('rules-status').textContent = `Not changed: ${(error as Error).message}`;
 		}
 		await load();
+		// The cards drawn again: the focus on the same switch.
+		focusFirst([`[data-toggle="${CSS.escape(box.dataset.toggle)}"]`, '#rule-new']);
 	});
 	$('rule-cards').addEventListener('click', async (event) => {
 		const target = (event.target as HTMLElement).closest<HTMLElement>('button');

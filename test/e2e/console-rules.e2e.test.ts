@@ -24,8 +24,13 @@ interface BrowserElement {
 	textContent: string | null;
 	value: string;
 	dispatchEvent(event: unknown): boolean;
+	id?: string;
+	disabled?: boolean;
+	closest(selector: string): BrowserElement | null;
+	getAttribute(name: string): string | null;
+	hasAttribute(name: string): boolean;
 }
-declare const document: { getElementById(id: string): BrowserElement | null; documentElement: { scrollWidth: number } };
+declare const document: { getElementById(id: string): BrowserElement | null; activeElement: BrowserElement | null; documentElement: { scrollWidth: number } };
 declare const Event: new (type: string, init?: { bubbles?: boolean }) => unknown;
 
 const ARTIFACTS = path.resolve(__dirname, 'artifacts');
@@ -121,6 +126,8 @@ test('a rule made with the form is the row it wrote, and its preview is automati
 
 	await page.click('#rule-save');
 	await page.waitForSelector('.rule-card[aria-label="Made in the browser"]');
+	// The form closed: the focus is on the saved rule's Edit, not the page's body.
+	await page.waitForFunction(() => document.activeElement?.closest('.rule-card')?.getAttribute('aria-label') === 'Made in the browser' && document.activeElement?.hasAttribute('data-edit'), undefined, { timeout: 5000 });
 	const rows = await rulesOf();
 	expect(rows).toHaveLength(1);
 	const [row] = rows;
@@ -153,6 +160,8 @@ test('a rule made with the form is the row it wrote, and its preview is automati
 	await card.locator('[data-toggle]').uncheck();
 	await page.waitForFunction(() => /switched off/.test(document.getElementById('rules-status')?.textContent ?? ''));
 	expect((await rulesOf())[0].enabled).toBe(false);
+	// The list read again: the focus is on the same switch, drawn anew.
+	await page.waitForFunction((id) => document.activeElement?.dataset.toggle === id && document.activeElement?.disabled === false, row.id, { timeout: 5000 });
 	await page.locator('.rule-card[aria-label="Made in the browser"] [data-monitor]').click();
 	await page.waitForSelector('#panel-followups:not([hidden])');
 	// The Follow-ups tab polls the rule: its picker and its totals are the rule's.
@@ -198,6 +207,8 @@ test('from the keyboard: New rule opens the form on its first field; Edit saves 
 	expect(await page.isHidden('#rule-form')).toBe(true);
 	const [edited] = await rulesOf();
 	expect(edited).toMatchObject({ id: row.id, daily_limit: 45, name: 'Made in the browser', time_zone: 'Europe/Paris' });
+	// Saved: the focus is back on the Edit that opened the form.
+	await page.waitForFunction((id) => document.activeElement?.closest('.rule-card')?.getAttribute('data-rule') === id && document.activeElement?.hasAttribute('data-edit'), row.id, { timeout: 5000 });
 
 	page.once('dialog', (dialog) => void dialog.accept());
 	await page.locator(`.rule-card[data-rule="${row.id}"] [data-delete]`).click();

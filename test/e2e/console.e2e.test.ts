@@ -24,6 +24,7 @@ interface BrowserElement {
 	dataset: Record<string, string | undefined>;
 	textContent: string | null;
 	value?: string;
+	id?: string;
 	querySelector(selector: string): BrowserElement | null;
 	dispatchEvent(event: unknown): boolean;
 }
@@ -183,8 +184,11 @@ test('every number on the page is the database\'s; a contact tagged a second ago
 
 test('Trigger now: the page shows the run\'s answer, and the sent count rises to what the Graph simulator received', async () => {
 	const before = (await graphSends(sims)).length;
-	await page.getByRole('button', { name: 'Trigger now' }).click();
+	// From the keyboard: the focus stays on Trigger now through its run (not the page's body).
+	await page.focus('#trigger-now');
+	await page.keyboard.press('Enter');
 	await page.locator('#trigger-result[data-sent]').waitFor({ timeout: 60_000 });
+	await page.waitForFunction(() => document.activeElement?.id === 'trigger-now', undefined, { timeout: 5000 });
 	const sends = (await graphSends(sims)).length - before;
 	expect(sends).toBe(11);
 	expect(await page.locator('#trigger-result').textContent()).toMatch(/^Claimed 11, sent 11, skipped 0, failed 0/);
@@ -219,8 +223,11 @@ test('a sent contact\'s timeline opens from the keyboard and shows its stages up
 	expect(events[events.length - 1]).toBe('sent');
 	expect(events).toEqual(expect.arrayContaining(['generating', 'ready_to_send', 'sending', 'sent']));
 	expect(await dialog.locator('time').count()).toBe(events.length);
+	// Closed, it gives the focus back to the contact that opened it (drawn anew by the refreshes meanwhile).
+	await page.waitForTimeout(2500);
 	await page.keyboard.press('Escape');
 	await expect(dialog.count()).resolves.toBe(0);
+	await page.waitForFunction((id) => document.activeElement?.dataset.timeline === id, sent!.conversation_id, { timeout: 5000 });
 });
 
 test('at 375 px the page fits the width (no sideways scroll); scroll position survives the refresh', async () => {
@@ -596,6 +603,12 @@ test('Requeue: a failed contact\'s Requeue makes it due (the answer shown, the r
 	expect(await visitor.locator('#requeue-failed').isDisabled()).toBe(false);
 
 	// One contact: the confirmation says what happens; no second choice for a send Facebook refused.
+	// Opened and cancelled from the keyboard: the focus goes back to the row's Requeue.
+	await row(refused).locator('[data-requeue]').focus();
+	await visitor.keyboard.press('Enter');
+	await visitor.locator('#requeue-dialog[open]').waitFor();
+	await visitor.keyboard.press('Escape');
+	await visitor.waitForFunction((id) => document.activeElement?.dataset.requeue === id, refused, { timeout: 5000 });
 	await row(refused).locator('[data-requeue]').click();
 	const dialog = visitor.locator('#requeue-dialog[open]');
 	await dialog.waitFor();
@@ -607,6 +620,8 @@ test('Requeue: a failed contact\'s Requeue makes it due (the answer shown, the r
 	// The list refreshed: the contact is due now, without a Requeue button; the database agrees.
 	await visitor.locator(`#contacts tr[data-contact="${refused}"][data-status="eligible"]`).waitFor({ timeout: 8000 });
 	expect(await row(refused).locator('[data-requeue]').count()).toBe(0);
+	// Its Requeue gone with the answer: the focus is on the row's other control, its name.
+	await visitor.waitForFunction((id) => document.activeElement?.dataset.key === `c-${id}`, refused, { timeout: 5000 });
 	const states = await withDb(async (db) => (await db.query<{ conversation_id: string; current_stage: string; requeued: boolean }>(
 		`select conversation_id, current_stage, (stage_detail ? 'requeued_at') as requeued from public.ai_automation_contact_states where rule_id = $1 and conversation_id = any($2::uuid[]) order by conversation_id`,
 		[seed.ruleId, added.conversationIds],
@@ -627,6 +642,8 @@ test('Requeue: a failed contact\'s Requeue makes it due (the answer shown, the r
 	await visitor.locator('#requeue-result:has-text("left uncertain")').waitFor({ timeout: 15_000 });
 	// The refused contact, still failed until a claim takes it, is requeued again; the uncertain one left.
 	expect(await visitor.locator('#requeue-result').textContent()).toMatch(/^1 requeued, 1 left uncertain \(may have been delivered/);
+	// Back on Requeue failed, which opened the confirmation.
+	await visitor.waitForFunction(() => document.activeElement?.id === 'requeue-failed', undefined, { timeout: 5000 });
 	await visitor.waitForTimeout(2500);
 	expect(await row(uncertain).locator('[data-requeue]').count()).toBe(1);
 
