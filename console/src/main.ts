@@ -531,7 +531,8 @@ let tabsReady: { selectTab(name: string): void; current(): string; follow(fragme
 
 /**
  * A fragment typed into the address while the page is open: its rule shown (on the Follow-ups tab
- * unless #tab= names another), its tab selected, its pipeline shown; what it does not name stays.
+ * unless #tab= names another), its tab selected, its pipeline shown, its owner's queue shown (on the
+ * Queue tab unless #tab= names another); what it does not name stays.
  */
 function followAddress(next: Map<string, string>) {
 	const rule = next.get('rule');
@@ -542,7 +543,7 @@ function followAddress(next: Map<string, string>) {
 	}
 	if (!tabsReady) return;
 	tabsReady.follow(next);
-	const tab = next.get('tab') ?? (rule ? 'followups' : undefined);
+	const tab = next.get('tab') ?? (rule ? 'followups' : next.get('owner') ? 'queue' : undefined);
 	if (tab) tabsReady.selectTab(tab);
 }
 
@@ -594,7 +595,7 @@ function start() {
 	// A dialog closed gives the focus back to what opened it (drawn anew meanwhile by a refresh).
 	$('timeline-dialog').addEventListener('close', () => focusFirst(state.timelineOpener));
 	// The address's fragment edited: a new key starts the page again with it (the key leaves the
-	// address at once); #rule=, #tab= and #pipeline= are followed in place, the key kept in memory.
+	// address at once); #rule=, #tab=, #pipeline= and #owner= are followed in place, the key kept in memory.
 	window.addEventListener('hashchange', () => {
 		const next = parseFragment(location.hash);
 		if (next.has('key')) { location.reload(); return; }

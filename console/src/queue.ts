@@ -546,5 +546,17 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			state.shown = false;
 			window.clearTimeout(state.timer);
 		},
+		follow(next) {
+			// #owner=… typed into the address: that owner's queue (today, first page), let go with its
+			// message if it is no owner ID, as when the page opens with it.
+			const owner = next.get('owner');
+			if (!owner || owner === state.owner) return;
+			state.owner = owner;
+			state.addressOwner = owner;
+			state.offset = 0;
+			state.day = '';
+			if (state.built) say('');
+			if (state.shown) void poll();
+		},
 	};
 }

@@ -6,7 +6,8 @@
 // queued", and shows that day, with its Take Lead; a phone typed as people write it ("07853 724011")
 // finds the lead; the owner picker names the owner by their Page; each time on hover is in the
 // owner's zone, named, and a done message's is when it was done; a Take Lead whose answer is lost
-// says it may have been done, and the row shows it taken (these two on a second owner's today). The browser runs in another zone than the
+// says it may have been done, and the row shows it taken (these two on a second owner's today);
+// #owner= edited in the address is followed in place. The browser runs in another zone than the
 // owner's; nothing here reads the machine's date or time zone.
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
@@ -22,6 +23,8 @@ declare const document: {
 	getElementById(id: string): (BrowserElement & { hidden: boolean }) | null;
 	querySelectorAll(selector: string): ArrayLike<BrowserElement>;
 };
+declare const location: { hash: string };
+declare const window: { probe?: string };
 
 const ARTIFACTS = path.resolve(__dirname, 'artifacts');
 const PHONE = '+447853724011';
@@ -165,4 +168,22 @@ test('Take Lead whose answer is lost says it may have been done, and the row sho
 	await page.waitForSelector(`tr[data-lead="${queued.lead_id}"][data-lead-status="human_controlled"]`);
 	expect((await withDb((db) => db.query<{ status: string }>('select status from public.leads where id = $1', [queued.lead_id]))).rows[0].status).toBe('human_controlled');
 	await page.unrouteAll({ behavior: 'wait' });
+});
+
+test('#owner= edited in the address while the page is open is followed in place: that owner\'s queue, without a reload', async () => {
+	await page.goto(consoleUrl());
+	await page.waitForSelector('#queue-earlier:not([hidden])');
+	await page.evaluate(() => { window.probe = 'kept'; });
+	const rows = await dayRows(today, second);
+	await page.evaluate((id) => { location.hash = `tab=queue&owner=${id}`; }, second);
+	await page.waitForFunction((ids) => Array.from(document.querySelectorAll('#queue-rows tr[data-item]')).map((row) => row.dataset.item).join() === ids, rows.map((row) => row.id).join(), { timeout: 15_000 });
+	expect(await page.inputValue('#queue-owner')).toBe(second);
+	// The same page (no reload: the key stays in memory only).
+	expect(await page.evaluate(() => window.probe)).toBe('kept');
+	// From another tab, #owner= alone shows the Queue tab with that owner's queue.
+	await page.click('#tab-followups');
+	await page.evaluate((id) => { location.hash = `owner=${id}`; }, owner);
+	await page.waitForSelector('#panel-queue:not([hidden]) #queue-earlier:not([hidden])', { timeout: 15_000 });
+	expect(await page.inputValue('#queue-owner')).toBe(owner);
+	expect(await page.evaluate(() => window.probe)).toBe('kept');
 });
