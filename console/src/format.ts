@@ -216,3 +216,13 @@ export function followUpsStoppedInWords(name: string, answer: { status: string; 
 	const queued = answer.status === 'invalid' ? 'it is queued again only once its status is corrected' : 'it is never queued again';
 	return `${stopped}. ${why}: the lead is not taken over, so ${queued}.`;
 }
+
+/**
+ * The Pipeline card's line for its last analysis: the AI's confidence ("AI, 80 % confident"), or, for
+ * a score the fallback counted because the model failed, what it is: no AI judged it, so no
+ * confidence (the card's reasoning, opened, says why the model failed).
+ */
+export function analysisInWords(analysis: { confidence: number | string | null; is_fallback: boolean }): string {
+	if (analysis.is_fallback) return 'Fallback score: the AI could not score this contact';
+	return analysis.confidence === null ? 'AI' : `AI, ${formatNumber(Number(analysis.confidence))} % confident`;
+}

@@ -1,12 +1,12 @@
 // The Pipeline tab: a CRM pipeline as a board, one column per stage (its count and the mean time its
 // contacts have spent in it) with one page of cards each (lead score and status, time in stage,
-// the last activity, the AI's reasoning and confidence), polled every 2 s from
+// the last activity, the AI's reasoning and confidence, or the fallback score and why), polled every 2 s from
 // GET …/console/api/pipeline. A card moves by drag and drop, or from the keyboard with its
 // "Move to" picker and Move button: both call the move webhook (POST /webhook/leadflow/contacts/move,
 // workflows/contact-move.json) with the same key, and the answer (the new stage, the automations
 // that fired) or the refusal's message shows above the board. Times are counted at the database's
 // clock (the answer's generatedAt), not the browser's.
-import { formatDuration, formatNumber, formatRelative, outsideActionsInWords } from './format';
+import { analysisInWords, formatDuration, formatNumber, formatRelative, outsideActionsInWords } from './format';
 import { isRefusal, lostAnswer, moveMayHaveBeenDone, notDone } from './answers';
 import { FocusAfter } from './focus';
 import { parseFragment } from './fragment';
@@ -135,7 +135,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 				${activity ? `<div class="activity" data-activity="${escape(activity.type)}">${escape(ACTIVITIES[activity.type] ?? activity.title)}
 					<time datetime="${escape(activity.occurred_at)}">${escape(ago(activity.occurred_at, now))}</time>${activity.description && activity.actor !== 'ai' ? `<div class="sub">${escape(activity.description)}</div>` : ''}${outsideActions(activity.run_results)}</div>` : ''}
 				${analysis ? `<details class="reasoning" data-reasoning="${escape(id)}"${state.open.has(id) ? ' open' : ''}${analysis.is_fallback ? ' data-fallback="true"' : ''}>
-					<summary>AI${analysis.confidence === null ? '' : `, ${escape(formatNumber(Number(analysis.confidence)))} % confident`}${analysis.is_fallback ? ' <span class="badge fallback">fallback score</span>' : ''}</summary>
+					<summary>${escape(analysisInWords(analysis))}${analysis.is_fallback ? ' <span class="badge fallback">fallback score</span>' : ''}</summary>
 					<p>${escape(analysis.reasoning ?? analysis.summary ?? 'No reasoning given.')}</p></details>` : ''}
 				<div class="move-row">
 					<label class="visually-hidden" for="move-${escape(id)}">Move ${escape(name(card))} to</label>

@@ -120,6 +120,9 @@ test('every column\'s count and card is the database\'s; a stage of 45 answers 2
 	expect(await quote.locator('.reasoning summary').textContent()).toMatch(/^AI, 80 % confident$/);
 	expect(await quote.locator('.reasoning p').textContent()).toBe('Asked for a quote for 12 units.');
 	expect(await page.locator(`[data-card="${few[2]}"] .reasoning[data-fallback="true"] .fallback`).textContent()).toBe('fallback score');
+	// A fallback score says what it is and why, not "AI, 0 % confident" (no AI judged it).
+	expect(await page.locator(`[data-card="${few[2]}"] .reasoning summary`).textContent()).toBe('Fallback score: the AI could not score this contact fallback score');
+	expect(await page.locator(`[data-card="${few[2]}"] .reasoning p`).textContent()).toBe('The model failed: scored by the rules.');
 
 	// Paging one column: the next 20, then the last 5; the cards of the pages are the stage's 45.
 	const seen = new Set(await cardsIn('Contacted'));
