@@ -35,8 +35,8 @@ export type BatchStop = 'invalid_token' | 'business_account' | 'throughput';
 /**
  * Recipient, message or template problems: a retry sends the same thing and fails the same way.
  * Complete gives the message up (dead); 131026 (the recipient cannot be reached) makes its lead
- * invalid, 131050 (the person stopped the business's marketing messages) do_not_contact: for the
- * others, the owner's setup, the lead is new again (docs/whatsapp.md).
+ * invalid; 131050 (the person stopped the business's marketing messages) leaves it as it is, never
+ * queued again by itself; for the others, the owner's setup, the lead is new again (docs/whatsapp.md).
  */
 const PERMANENT_CODES = new Set([100, 131008, 131009, 131021, 131026, 131047, 131050, 131051, 131052, 132000, 132001, 132005, 132007, 132012, 132015, 132016, 133010]);
 /**

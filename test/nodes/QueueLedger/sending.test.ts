@@ -130,7 +130,7 @@ test('Meta\'s errors by code: not on WhatsApp and outside the window are dead at
 // "to maintain healthy ecosystem engagement") fell into "anything else" before: retried after the
 // owner's backoff (10 s here), so the person who opted out was messaged again within the day, and
 // again every day after (their lead set back to new), and 131049 was retried at once.
-test('131050 (opted out of marketing) is dead at once and its lead do_not_contact, never queued again; 131049 waits a day, as Meta advises', async () => {
+test('131050 (opted out of marketing) is dead at once, its lead kept queued (not do_not_contact), never queued again; 131049 waits a day, as Meta advises', async () => {
 	const { owner, leads } = await dueQueue(3, { max_attempts: 5, retry_backoff_seconds: 10 });
 	const [optedOut, ecosystem, fine] = leads;
 	await sims.graph.control.addFault({ match: { recipient: optedOut.phone }, effect: { kind: 'graphError', code: 131050 } });
@@ -150,8 +150,9 @@ test('131050 (opted out of marketing) is dead at once and its lead do_not_contac
 	const waiting = statusOf.get(rowOf(ecosystem.leadId).id) as IDataObject;
 	expect(waiting).toMatchObject({ accepted: true, status: 'failed' });
 	expect(Date.parse(waiting.next_attempt_at as string)).toBeGreaterThanOrEqual(before + 86_400_000);
-	// The person said no: never queued again (not new, which the next Prepare would take).
-	expect(await leadStatus(optedOut.leadId)).toBe('do_not_contact');
+	// The person said no to marketing: never queued again (not new, which the next Prepare would
+	// take), and not do_not_contact either (they can still get service replies; migration …2320).
+	expect(await leadStatus(optedOut.leadId)).toBe('queued');
 	const backlog = await withDb(async (db) => (await db.query<{ status: string }>('select status from public.lead_processing_queue where lead_id = $1', [optedOut.leadId])).rows);
 	expect(backlog.map((row) => row.status)).toEqual(['dead']);
 	expect(await leadStatus(ecosystem.leadId)).toBe('queued');

@@ -1,0 +1,97 @@
+// Meta's 131050: the person stopped the business's marketing messages, nothing more (they can still
+// get service replies and utility templates, and can opt back in). queue_complete ends the message
+// dead and its backlog item dead, never queued again by itself, and leaves the lead as it is (not
+// do_not_contact, which would keep a campaign answer from moving it and Take Lead from taking it);
+// the message keeps Meta's code for the owner to see why (migration
+// 20261201002320_queue_opted_out_marketing_keeps_lead.sql; before, 20261201002240 made the lead
+// do_not_contact).
+import { randomUUID } from 'node:crypto';
+import { serviceClient, withDb } from '../../helpers/stack';
+import { claim, complete, createOwner, failed, ledger, messages, phone as newPhone, preparedOwner, prepare, rpc, takeLead, TOMORROW } from './fixtures';
+
+const at = (time: string, day = TOMORROW) => `${day}T${time}:00.000Z`;
+const OPTED_OUT = { code: '131050', message: '(#131050) User has stopped marketing messages', permanent: true };
+
+const leadState = async (leadId: string) =>
+	await withDb(async (db) => {
+		const lead = (await db.query<{ status: string }>('select status from public.leads where id = $1', [leadId])).rows[0].status;
+		const backlog = (await db.query<{ status: string }>('select status from public.lead_processing_queue where lead_id = $1', [leadId])).rows.map((row) => row.status);
+		return { lead, backlog };
+	});
+
+describe('a message dead with 131050', () => {
+	it('leaves its lead queued, its backlog item dead: no later Prepare takes it, the code is on the message and its ledger row', async () => {
+		const { userId } = await preparedOwner(2, { daily_capacity: 2 });
+		const [m, other] = await claim('w-optout', userId, at('13:00'));
+		const optedOutLead = m.lead_id;
+		const answers = await complete('w-optout', [failed(m, OPTED_OUT), failed(other, { code: '131000', message: 'Something went wrong', permanent: true })], at('13:01'));
+		expect(answers.map((answer) => [answer.status, answer.accepted])).toEqual([
+			['dead', true],
+			['dead', true],
+		]);
+		expect(await leadState(optedOutLead)).toEqual({ lead: 'queued', backlog: ['dead'] });
+		// The other dead message (not the person's choice) puts its lead back for the next Prepare, as before.
+		expect(await leadState(other.lead_id)).toEqual({ lead: 'new', backlog: ['queued'] });
+
+		const message = (await messages(userId)).find((row) => row.lead_id === optedOutLead)!;
+		expect(message.last_error).toMatchObject({ code: '131050' });
+		const rows = await ledger(userId);
+		expect(rows.filter((row) => row.queue === 'whatsapp_message_queue' && row.item_id === message.id).at(-1)).toMatchObject({
+			from_status: 'claimed',
+			to_status: 'dead',
+			detail: { code: '131050' },
+		});
+		expect(rows.filter((row) => row.queue === 'leads' && row.item_id === optedOutLead).map((row) => row.to_status)).toEqual(['new', 'queued']);
+
+		// The next days' Prepare queues the other lead only.
+		await prepare(userId, at('20:00'));
+		const queuedAgain = (await messages(userId)).filter((row) => row.status === 'queued').map((row) => row.lead_id);
+		expect(queuedAgain).toEqual([other.lead_id]);
+	});
+
+	it('a lead set back to new while its message waited keeps its backlog item dead (not queued again)', async () => {
+		const { userId } = await preparedOwner(1, { max_attempts: 3, retry_backoff_seconds: 60 });
+		const [m] = await claim('w-optout-new', userId, at('16:00'));
+		await complete('w-optout-new', [failed(m)], at('16:00'));
+		await withDb((db) => db.query(`update public.leads set status = 'new' where id = $1`, [m.lead_id]));
+		expect(await leadState(m.lead_id)).toEqual({ lead: 'new', backlog: ['claimed'] });
+		const [retry] = await claim('w-optout-new', userId, at('16:05'));
+		expect((await complete('w-optout-new', [failed(retry, OPTED_OUT)], at('16:05')))[0]).toMatchObject({ status: 'dead', accepted: true });
+		expect(await leadState(m.lead_id)).toEqual({ lead: 'new', backlog: ['dead'] });
+	});
+
+	it('a campaign answer "interested" still moves its lead, and Take Lead takes it', async () => {
+		const service = serviceClient();
+		for (const take of [false, true]) {
+			const owner = await createOwner({ daily_capacity: 10, max_attempts: 1 });
+			const phone = newPhone();
+			const [lead] = await rpc<Array<{ lead_id: string }>>('queue_add_leads', { p_items: [{ user_id: owner, name: 'Rita', phone, source: 'test' }], p_now: at('12:00', '2026-11-25') });
+			await prepare(owner);
+			const [m] = await claim('w-optout-campaign', owner, at('13:00'));
+			await complete('w-optout-campaign', [failed(m, OPTED_OUT)], at('13:01'));
+			if (take) {
+				const [taken] = await takeLead(lead.lead_id, { userId: owner, now: at('14:00') });
+				expect(taken).toMatchObject({ status: 'human_controlled', status_kept: false });
+				continue;
+			}
+			const { data, error } = await service.rpc('create_campaign_sessions', {
+				p_owner: owner,
+				p_campaign: { name_uid: `plumber-leeds_${randomUUID().replace(/-/g, '').slice(0, 10)}`, name: 'Plumber - Leeds', job_description: 'Plumber' },
+				p_tasks: [{ phone, name: 'Rita', session: `s-${randomUUID().slice(0, 8)}` }],
+				p_now: at('14:00'),
+			});
+			expect(error).toBeNull();
+			const [session] = (data as { sessions: Array<{ session: string }> }).sessions;
+			const answered = await service.rpc('record_session_objective', {
+				p_owner: owner,
+				p_session_id: session.session,
+				p_objective: 'interested',
+				p_value: true,
+				p_source: 'whatsapp',
+				p_event_key: `interested-${session.session}`,
+			});
+			expect(answered.error).toBeNull();
+			expect((await leadState(lead.lead_id)).lead).toBe('engaged');
+		}
+	});
+});
