@@ -10,7 +10,7 @@ import { fragmentWithout, parseFragment } from './fragment';
 import { initPipeline } from './pipeline';
 import { initQueue } from './queue';
 import { initRules } from './rules';
-import { onSearchInput, type TabContext } from './tab';
+import { isOffline, onSearchInput, type TabContext } from './tab';
 
 interface Rule { id: string; name: string; enabled: boolean; page_id?: string | null }
 interface Contact {
@@ -41,8 +41,6 @@ const PAGE_SIZE = 50;
 const POLL_MS = 2000;
 /** A call not answered by then is given up (an error), so a hung poll ends and the next one is asked. */
 const REQUEST_MS = 15_000;
-/** No answer for this long while the tab polls: not Live, even while a poll is still waiting. */
-const STALE_MS = 5 * POLL_MS;
 /** A failed contact's send that may have reached the person: requeued only once the owner checked. */
 const UNCERTAIN = 'send_uncertain';
 /** Trigger now's run, waited for longer (it generates and sends). */
@@ -170,8 +168,8 @@ function setLive() {
 	live.hidden = !asking && $('panel-followups').hidden;
 	if (asking) { live.className = 'live off'; text.textContent = 'Not connected'; return; }
 	if (!state.lastOk) { live.className = 'live'; text.textContent = 'Connecting…'; return; }
-	const stale = !$('panel-followups').hidden && Date.now() - Math.max(state.lastOk, state.shownAt) > STALE_MS;
-	const offline = state.failed || stale;
+	// The rule of every tab: a failed call, or no answer for STALE_MS while the tab is shown.
+	const offline = isOffline(state.failed, $('panel-followups').hidden ? Date.now() : state.lastOk, state.shownAt, Date.now());
 	live.className = offline ? 'live off' : 'live on';
 	text.textContent = offline ? `Offline, retrying · last update ${formatRelative(new Date(state.lastOk).toISOString())}` : 'Live';
 }

@@ -10,7 +10,7 @@ import { analysisInWords, formatDuration, formatNumber, formatRelative, outsideA
 import { isRefusal, lostAnswer, moveMayHaveBeenDone, notDone } from './answers';
 import { FocusAfter } from './focus';
 import { parseFragment } from './fragment';
-import { onSearchInput, type Tab, type TabContext } from './tab';
+import { isOffline, onSearchInput, type Tab, type TabContext } from './tab';
 
 interface Card {
 	conversation_id: string; sender_id: string; sender_name: string | null; lead_score: number | null; lead_status: string;
@@ -79,6 +79,10 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		open: new Set<string>(),
 		/** Polls started so far: a move's focus is settled by a poll started after it. */
 		polls: 0,
+		/** When a poll last answered, when the tab was last shown, and whether the last call failed: offline by the rule of every tab. */
+		lastOk: 0,
+		shownAt: 0,
+		failed: false,
 	};
 	/** After a move, the focus follows the card (its Move button in its new column). */
 	const focusAfter = new FocusAfter();
@@ -229,6 +233,8 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 			const asked = query.toString();
 			if (state.board?.version) query.set('known', state.board.version);
 			const { status, json } = await request(`${context.apiBase}/pipeline?${query}`);
+			state.lastOk = Date.now();
+			state.failed = false;
 			if (boardQuery().toString() !== asked) {
 				// Another pipeline, search or page was chosen meanwhile: this answer is not what is
 				// asked for now (e.g. a late 404 for a pipeline left would undo the pick); ask again.
@@ -326,7 +332,8 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 				focusAfter.settle(draw);
 			}
 		} catch {
-			updated.textContent = 'Offline, retrying…';
+			state.failed = true;
+			showOffline();
 		} finally {
 			state.inFlight = false;
 			if (state.shown) {
@@ -336,6 +343,16 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 			}
 		}
 	}
+
+	/**
+	 * Offline, as every tab says it: when a call failed, and also when no answer came for STALE_MS
+	 * while the tab is shown (a poll the server holds), not only once that poll is given up at 15 s.
+	 */
+	function showOffline() {
+		if (!state.shown || !isOffline(state.failed, state.lastOk, state.shownAt, Date.now())) return;
+		updated.textContent = state.lastOk ? `Offline, retrying · last update ${formatRelative(new Date(state.lastOk).toISOString())}` : 'Offline, retrying…';
+	}
+	window.setInterval(showOffline, 1000);
 
 	async function move(conversationId: string, stageId: string) {
 		const card = state.board?.stages.flatMap((stage) => stage.cards).find((row) => row.conversation_id === conversationId);
@@ -479,6 +496,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 	return {
 		show() {
 			state.shown = true;
+			state.shownAt = Date.now();
 			void poll();
 		},
 		hide() {

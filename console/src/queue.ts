@@ -6,7 +6,7 @@
 import { followUpsStoppedInWords, formatDuration, formatNumber, formatRelative, notTakenOverInWords } from './format';
 import { parseFragment } from './fragment';
 import { inZone, openEarlierInWords, takeMayHaveBeenDone, takeNotDone } from './queue-words';
-import { onSearchInput, type Tab, type TabContext } from './tab';
+import { isOffline, onSearchInput, type Tab, type TabContext } from './tab';
 
 interface QueueRow {
 	item_id: string; lead_id: string; name: string | null; phone: string; lead_status: string; lead_score: number | null; status: string;
@@ -42,8 +42,6 @@ interface TakeAnswer { lead_id: string; status: string; already_taken: boolean; 
 
 const PAGE_SIZE = 25;
 const POLL_MS = 2000;
-/** No answer for this long while the tab polls: not Live, even while a poll is still waiting (it times out at 15 s). */
-const STALE_MS = 5 * POLL_MS;
 /** The metrics are counted from the ledger: asked again when the day's counts change, else every 30 s. */
 const METRICS_MS = 30_000;
 /** The owners (for the picker) change rarely: asked for on the first poll, then every 30 s. */
@@ -204,7 +202,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		const live = el('queue-live');
 		const text = live.querySelector('.live-text') as HTMLElement;
 		if (!state.lastOk) { live.className = 'live'; text.textContent = 'Connecting…'; return; }
-		const offline = state.failed || (state.shown && Date.now() - Math.max(state.lastOk, state.shownAt) > STALE_MS);
+		const offline = isOffline(state.failed, state.shown ? state.lastOk : Date.now(), state.shownAt, Date.now());
 		live.className = offline ? 'live off' : 'live on';
 		text.textContent = offline ? `Offline, retrying · last update ${formatRelative(new Date(state.lastOk).toISOString())}` : 'Live';
 	}

@@ -7,7 +7,7 @@
 // automation's notification (delivered); a refused move shows the webhook's
 // message (and the webhook's answer says what to do: `hint`); a board call refused for bad input
 // answers what to do too; paging one column keeps the others on their pages; refreshes keep the
-// cards and the focus; 375 px without sideways
+// cards and the focus; a held poll says offline after 10 s, as the other tabs; 375 px without sideways
 // scrolling; no console error or failed request; without the key, 403. Times are the database's (n8n's calls run at its
 // clock). Screenshots go to test/e2e/artifacts/ (not committed).
 import { mkdirSync } from 'node:fs';
@@ -404,4 +404,28 @@ test('paging one column keeps the other columns on their pages, across the refre
 	await pagerMatches('New Lead', '^1–20 of 25$');
 	expect(await pagerText('Qualified')).toBe(qualifiedPage);
 	expect(problems).toEqual([]);
+});
+
+test('a poll the server holds says "Offline, retrying" after 10 seconds without an answer, as the other tabs, before the call is given up; answers bring the board back', async () => {
+	const visitor = await browser.newPage();
+	let release: () => void = () => undefined;
+	const gate = new Promise<void>((resolve) => { release = resolve; });
+	let holding = false;
+	const givenUp: string[] = [];
+	visitor.on('requestfailed', (request) => { if (/\/api\/pipeline\?/.test(request.url())) givenUp.push(request.url()); });
+	await visitor.route('**/api/pipeline?**', async (route) => {
+		if (holding) await gate;
+		try { await route.continue(); } catch { /* given up by the page meanwhile */ }
+	});
+	await visitor.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(KEY.value)}&tab=pipeline&pipeline=${world.pipeline.id}`);
+	await visitor.locator('#pipeline-updated:has-text("Updated")').waitFor({ timeout: 15_000 });
+	holding = true;
+	// Offline while the held poll still waits (the page gives a call up only after 15 s): the rule of
+	// the Follow-ups and Queue tabs, not the time-out's.
+	await visitor.locator('#pipeline-updated:has-text("Offline, retrying")').waitFor({ timeout: 30_000 });
+	expect(givenUp).toEqual([]);
+	holding = false;
+	release();
+	await visitor.locator('#pipeline-updated:has-text("Updated")').waitFor({ timeout: 30_000 });
+	await visitor.close();
 });
