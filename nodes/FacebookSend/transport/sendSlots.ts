@@ -7,14 +7,19 @@
 // take longer on a busy machine and two takes answered at different speeds would overlap. Each take
 // also checks that this machine's clock agrees with the database's (NTP's way: the database's now
 // against the middle of the round trip; the process keeps the measure of its fastest round trip,
-// clocks drift, so an old measure counts as a little slower). The clocks count as in step only when
-// the measure proves them within a few ms (the offset and half the round trip it is unsure by);
-// otherwise the measured offset is used, every slot half that round trip later so it is never
-// early, and what the offset leaves unsure is taken from the time a call may start late, so a slot
-// is never used later than the spacing allows for. (Judged in step whenever the offset was within
-// half the round trip, a worker 30 ms ahead and 60 ms from the database started every call 30 ms
-// early: 11 in a second at 10 a second.) A take that fails for a moment
-// (no SQLSTATE, a connection or rollback error) is repeated with the waits of the begin and record.
+// clocks drift, so an old measure counts as a little slower, its age and every round trip timed on
+// the monotonic clock, which no clock step moves). A new measure that disagrees with the kept one by
+// more than their two round trips allow means the clock was stepped (NTP, a VM resumed): the kept one
+// is dropped. The clocks count as in step only when the measure proves them within a few ms (the
+// offset and half the round trip it is unsure by); otherwise the measured offset is used, every
+// slot half that round trip later so it is never early, and what the offset leaves unsure is taken
+// from the time a call may start late, so a slot is never used later than the spacing allows for.
+// (Judged in step whenever the offset was within half the round trip, a worker 30 ms ahead and
+// 60 ms from the database started every call 30 ms early: 11 in a second at 10 a second. Keeping
+// the fastest measure whatever came after, with its age on the wall clock, a worker whose clock was
+// stepped back kept the old offset and sent nothing for as long as the step, then bunched.)
+// A take that fails for a moment (no SQLSTATE, a connection or rollback error) is repeated with the
+// waits of the begin and record.
 import type { IExecuteFunctions } from 'n8n-workflow';
 import type { PauseSendsArgs, TakeSendSlotsArgs } from '../../shared/contract';
 import { callRpc } from '../../shared/supabase';
@@ -34,8 +39,9 @@ function oneLine(text: string): string {
 interface ClockMeasure {
 	/** The database's clock minus this machine's, ms. */
 	offset: number;
-	/** The round trip it was measured over, ms: the offset is right within it. */
+	/** The round trip it was measured over, ms: the offset is right within half of it either way. */
 	roundTripMs: number;
+	/** When (performance.now(): monotonic, unmoved by a step of the wall clock). */
 	measuredAt: number;
 }
 
@@ -43,7 +49,20 @@ interface ClockMeasure {
 const clocks = new Map<string, ClockMeasure>();
 /** How unsure an old measure becomes: clocks kept by NTP drift well under 0.1 ms a second. */
 const DRIFT_PER_MS = 1e-4;
-const unsureBy = (measure: ClockMeasure, now: number) => measure.roundTripMs + (now - measure.measuredAt) * DRIFT_PER_MS;
+/** What a measure's offset may be off by, either way twice over: its round trip, and the drift since. */
+const unsureBy = (measure: ClockMeasure, monotonicNow: number) => measure.roundTripMs + Math.max(0, monotonicNow - measure.measuredAt) * DRIFT_PER_MS;
+
+/**
+ * The measure to use: the kept one while it is as sure as the new one and agrees with it, else the
+ * new one. Both offsets are right within half of what each is unsure by; further apart than that,
+ * one clock was stepped since the kept one was taken, and only the new one knows the clocks as they are.
+ */
+function measureToKeep(known: ClockMeasure | undefined, measure: ClockMeasure): ClockMeasure {
+	if (!known) return measure;
+	const knownUnsure = unsureBy(known, measure.measuredAt);
+	const agree = Math.abs(known.offset - measure.offset) <= (knownUnsure + measure.roundTripMs) / 2;
+	return agree && knownUnsure <= measure.roundTripMs ? known : measure;
+}
 /** The longest pause limit_pause_sends records (a day, ms). */
 export const MAX_PAUSE_MS = 86_400_000;
 /** Clocks kept by NTP agree within a few ms. */
@@ -64,16 +83,18 @@ export function databaseSlots(context: IExecuteFunctions, target: GraphTarget, d
 				sent,
 				rows: [answer],
 			} = await repeatWhileTransient(context, `taking the send slots of Page ${target.pageId}`, async () => ({
-				sent: Date.now(),
+				sent: performance.now(),
 				rows: await callRpc(context, 'limit_take_send_slots', args),
 			}));
+			const arrivedAt = performance.now();
 			const arrived = Date.now();
 			const databaseNow = Date.parse(answer.database_now);
-			const known = clocks.get(databaseUrl);
-			const measure = { offset: databaseNow - (sent + arrived) / 2, roundTripMs: arrived - sent, measuredAt: arrived };
-			const clock = known && unsureBy(known, arrived) <= measure.roundTripMs ? known : measure;
+			// The round trip on the monotonic clock, its middle on the wall clock as it is now.
+			const roundTripMs = arrivedAt - sent;
+			const measure = { offset: databaseNow - (arrived - roundTripMs / 2), roundTripMs, measuredAt: arrivedAt };
+			const clock = measureToKeep(clocks.get(databaseUrl), measure);
 			clocks.set(databaseUrl, clock);
-			const unsure = unsureBy(clock, arrived);
+			const unsure = unsureBy(clock, arrivedAt);
 			// In step only when the measure proves it: the offset, and whatever it is unsure of, within
 			// the few ms a clock may be off. Never early otherwise: the slot goes to its latest local time.
 			const inStep = Math.abs(clock.offset) + unsure / 2 <= CLOCK_TOLERANCE_MS;

@@ -1,9 +1,10 @@
 // The send slots of a worker whose clock is not the database's (transport/sendSlots.ts): a slot is
 // never placed before its instant, whatever the worker's clock and its distance from the database.
-// The worker's wall clock is made wrong here (Date.now moved, restored after the file). The database runs on
-// this machine, so the true instant of each slot is the database's own (read from its answer as it
-// passes a proxy), and each assertion holds however slow the machine: a longer round trip only makes
-// a slot later, never earlier.
+// The worker's wall clock is made wrong here (Date.now moved by skewMs, 0 at each test's start, put
+// back after the file); its monotonic clock (performance.now) is left alone, as a clock step leaves
+// it. The database runs on this machine, so the true instant of each slot is the database's own
+// (read from its answer as it passes a proxy), and each assertion holds however slow the machine: a
+// longer round trip only makes a slot later, never earlier.
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sleep, type IExecuteFunctions } from 'n8n-workflow';
@@ -98,6 +99,29 @@ test('a worker 30 ms ahead of the database and 60 ms from it never places a slot
 			// database's instants: 30 ms early on this worker's clock.
 			expect(late).toBeGreaterThanOrEqual(0);
 			// Late by at most what the round trip leaves unsure.
+			expect(late).toBeLessThanOrEqual(roundTripMs + 1);
+		}
+		await sleep(300);
+	}
+});
+
+test('a worker whose clock is stepped back drops its old measure: its slots are placed at their instants on the new clock, not as long as the step later', async () => {
+	const source = worker();
+	// Close to the database: the measure it keeps (the fastest round trip).
+	for (let round = 0; round < 3; round++) {
+		for (const late of (await take(source)).lateBy) expect(late).toBeGreaterThanOrEqual(0);
+		await sleep(300);
+	}
+	// NTP steps the clock back 3 s; the database is now further away (slower answers), so the old
+	// measure is the fastest: kept by its round trip alone, with its age (taken on the wall clock)
+	// negative, the old offset placed every slot 3 s late on the new clock.
+	skewMs = -3000;
+	oneWayMs = 100;
+	for (let round = 0; round < 2; round++) {
+		const { lateBy, roundTripMs } = await take(source);
+		expect(lateBy.length).toBeGreaterThan(0);
+		for (const late of lateBy) {
+			expect(late).toBeGreaterThanOrEqual(0);
 			expect(late).toBeLessThanOrEqual(roundTripMs + 1);
 		}
 		await sleep(300);
