@@ -78,3 +78,33 @@ test('two callers of the same Page share its rate', async () => {
 	for (const gap of gapsOf(sorted)) expect(gap).toBeGreaterThanOrEqual(SPACING - 1);
 	expect(spanOf(sorted)).toBeLessThanOrEqual(spanOf(reference) + JITTER);
 });
+
+// A caller's deadline (a recorded send's last start within its lease) and its execution's Stop end
+// its wait: a pause or a slot at or after the deadline is not slept out. The pause here is an hour:
+// a pacer that waited it out would time the test out.
+test('a pause that ends at or after the caller\'s deadline: too_late at once', async () => {
+	const pacer = freshPacer();
+	await pacer.pause(3_600_000, 'Graph 613: a test');
+	await expect(pacer.waitForSlot(PER_SECOND, false, { deadline: Date.now() + 60_000 })).resolves.toBe('too_late');
+	await expect(pacer.waitForSlot(PER_SECOND, false, { deadline: Date.now() + 3_600_000 })).resolves.toBe('too_late');
+});
+
+test('a Stop ends the wait for a pause: cancelled', async () => {
+	const pacer = freshPacer();
+	await pacer.pause(3_600_000, 'Graph 613: a test');
+	const stop = new AbortController();
+	const waiting = pacer.waitForSlot(PER_SECOND, false, { deadline: Date.now() + 7_200_000, signal: stop.signal });
+	stop.abort();
+	await expect(waiting).resolves.toBe('cancelled');
+});
+
+test('a slot that comes after one caller\'s deadline goes to the next caller, not lost', async () => {
+	const pacer = freshPacer();
+	// One a second: the second slot comes 1.1 s after the first start.
+	const [first] = await startCalls(pacer, 1, 1);
+	await expect(pacer.waitForSlot(1, false, { deadline: first + 500 })).resolves.toBe('too_late');
+	const [next] = await startCalls(pacer, 1, 1);
+	// The slot given back (1.1 s after the first), not a new one after it (2.2 s).
+	expect(next - first).toBeGreaterThanOrEqual(1100 - 1);
+	expect(next - first).toBeLessThan(2200 - 1);
+});
