@@ -17,6 +17,7 @@ import { callRpc } from '../../shared/supabase';
 import { readWholeNumber, textProblem } from '../../shared/valid-input';
 import { readCheckedOptions } from '../../shared/checked-options';
 import { inOwnerField } from '../helpers/caller-fields';
+import { releaseBeforeReporting, type ClaimedMessage } from '../helpers/releaseClaimed';
 import { OWNER_FIELD, ownerProperty, readOptionalOwner, WORKER_MAX, workerName } from '../helpers/common';
 
 /** Its options; Lease (Seconds) is checked against its range whoever gives it (nodes/shared/checked-options.ts). */
@@ -115,16 +116,28 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		}
 	}
 	// Items asking for the same claim share one call: claiming once per item would take N × limit.
+	// One group's refusal (an owner without queue settings, no such user) is that group's alone:
+	// with Continue On Fail its items fail and the other groups' messages are output as claimed;
+	// without it, the messages the earlier groups claimed are given back (queued again, due at
+	// once, the attempt not counted) before the node fails, never left held for the lease.
+	const held: ClaimedMessage[] = [];
 	for (const group of groups.values()) {
 		const pairedItem = group.itemIndexes.map((item) => ({ item }));
 		try {
 			const claimed = await callRpc(this, 'queue_claim', group.args, group.itemIndexes[0]);
-			for (const message of claimed) output.push({ json: { ...message, worker: group.args.p_worker } as unknown as IDataObject, pairedItem });
+			for (const message of claimed) {
+				output.push({ json: { ...message, worker: group.args.p_worker } as unknown as IDataObject, pairedItem });
+				held.push({ itemId: message.item_id, worker: group.args.p_worker });
+			}
 		} catch (caught) {
 			// No such user, or one without queue settings (refused as Prepare refuses them: nothing of theirs could be due).
 			const hint = `Set ${OWNER_FIELD} to the ID of a Supabase Auth user of this project (auth.users) who has queue settings (their row in user_queue_settings: capacity, hours, time zone, message), or leave it empty to claim every owner's messages.`;
 			const error = inOwnerField(this, caught, group.itemIndexes[0], hint);
-			if (!this.continueOnFail()) throw asNodeError(this, error);
+			if (!this.continueOnFail()) {
+				const nodeError = asNodeError(this, error);
+				await releaseBeforeReporting(this, held, [nodeError], 'claim');
+				throw nodeError;
+			}
 			output.push(failedItem(this, error, pairedItem));
 		}
 	}

@@ -13,7 +13,7 @@ import { parameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { textProblem, UUID } from '../../shared/valid-input';
-import { BATCH, heldWorker, invalid } from '../helpers/common';
+import { BATCH, heldWorker, invalid, upstreamFailure } from '../helpers/common';
 import { reportedError, sendResult } from '../helpers/sendReport';
 
 const properties: INodeProperties[] = [
@@ -113,6 +113,11 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const byWorker = new Map<string, Report[]>();
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
+			// An earlier node's failed item (Claim's for an owner it refused, Send's): passed on as it came.
+			if (upstreamFailure(items[itemIndex].json, String(read('itemId', itemIndex, '') ?? '').trim())) {
+				output.push({ json: items[itemIndex].json, pairedItem: { item: itemIndex } });
+				continue;
+			}
 			const report = readReport(this, read, itemIndex);
 			byWorker.set(report.worker, [...(byWorker.get(report.worker) ?? []), report]);
 		} catch (error) {

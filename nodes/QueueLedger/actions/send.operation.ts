@@ -38,7 +38,7 @@ import { optionsCollection } from '../../shared/properties';
 import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
 import { callRpc } from '../../shared/supabase';
 import { E164, UUID } from '../../shared/valid-input';
-import { heldWorker, invalid } from '../helpers/common';
+import { heldWorker, invalid, upstreamFailure } from '../helpers/common';
 import { readMessage } from '../helpers/messages';
 import { notAttempted, outcomeOf, type BatchStop, type SendOutcome } from '../helpers/sendResults';
 import { releaseBeforeReporting, type ClaimedMessage } from '../helpers/releaseClaimed';
@@ -155,6 +155,11 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 			try {
 				const itemId = String(read('itemId', itemIndex, '') ?? '').trim();
+				// An earlier node's failed item (Claim's for an owner it refused): passed on as it came.
+				if (upstreamFailure(items[itemIndex].json, itemId)) {
+					output.push({ json: items[itemIndex].json, pairedItem: { item: itemIndex } });
+					continue;
+				}
 				if (!UUID.test(itemId)) {
 					throw invalid(this, itemIndex, `The queue item ID "${itemId}" is not a UUID`, 'Map the item_id Claim returns with each message, e.g. {{ $json.item_id }}.');
 				}

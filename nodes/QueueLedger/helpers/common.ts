@@ -1,7 +1,7 @@
 // What the operations share: the owner parameter, reading ids and days, the worker name a claim is
 // held under, and the error a refused parameter throws.
 import { createHash, randomBytes } from 'node:crypto';
-import { NodeApiError, NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import { runsAsTool } from '../../shared/outputs';
 import { asNodeError, SettingRefusedError } from '../../shared/per-item';
 import { parameterText } from '../../shared/resource-locator';
@@ -193,6 +193,15 @@ export function heldWorker(context: IExecuteFunctions, itemIndex: number, given:
 
 /** The most rows the Data API answers at once, so the most items one database call takes. */
 export const BATCH = 1000;
+
+/**
+ * An earlier node's failed item (its Continue On Fail to the regular output: `{error: {…}}`, no
+ * item_id), such as Claim's for an owner it refused: it names no message, so Send and Complete pass
+ * it on unchanged, never failing (and giving back) the whole batch for it.
+ */
+export function upstreamFailure(json: IDataObject, itemId: string): boolean {
+	return itemId === '' && json.item_id === undefined && typeof json.error === 'object' && json.error !== null && !Array.isArray(json.error);
+}
 
 /**
  * A database call, made once more when it failed with SQLSTATE 40001: a concurrent change (a lead

@@ -10,6 +10,8 @@
 // so giving back one twice changes nothing.
 // If giving back fails, the node's own error is still what the user sees: the failure is added to
 // its description (the messages are then handed out again once their lease ends).
+// Claim uses it too: failing as a node after it claimed some owners' messages (another owner's
+// claim refused), it gives those back before it throws (code claim_failed).
 import type { IExecuteFunctions, NodeApiError, NodeOperationError } from 'n8n-workflow';
 import { giveBackBeforeReporting } from '../../shared/give-back';
 import { callRpc } from '../../shared/supabase';
@@ -23,6 +25,15 @@ export interface ClaimedMessage {
 /** The error code a message given back so carries in queue_complete's report. */
 export const SETUP_FAILED = 'send_setup_failed';
 
+/** The same for a message Claim gives back when it fails as a node after claiming it. */
+export const CLAIM_FAILED = 'claim_failed';
+
+/** Which node gives the messages back: the code and words of its report. */
+const BY = {
+	send: { code: SETUP_FAILED, message: 'Not sent: Send failed as a node before sending it (its error says why)', after: `after Send failed (${SETUP_FAILED})` },
+	claim: { code: CLAIM_FAILED, message: 'Not sent: Claim failed as a node after claiming it (its error says why)', after: `after Claim failed (${CLAIM_FAILED})` },
+} as const;
+
 /**
  * Gives the messages back (queue_complete reporting them released, one call per worker and 1,000
  * messages) before the node reports `errors` (the error it throws, or its failed items' errors
@@ -33,7 +44,9 @@ export async function releaseBeforeReporting(
 	context: IExecuteFunctions,
 	messages: readonly ClaimedMessage[],
 	errors: ReadonlyArray<NodeOperationError | NodeApiError>,
+	by: keyof typeof BY = 'send',
 ): Promise<void> {
+	const words = BY[by];
 	const release = async (worker: string, itemIds: string[]) => {
 		const rows = await callRpc(context, 'queue_complete', {
 			p_worker: worker,
@@ -41,14 +54,14 @@ export async function releaseBeforeReporting(
 				item_id: itemId,
 				outcome: 'released' as const,
 				message_id: null,
-				error: { code: SETUP_FAILED, message: 'Not sent: Send failed as a node before sending it (its error says why)', permanent: false },
+				error: { code: words.code, message: words.message, permanent: false },
 			})),
 		});
 		return rows.filter((row) => row.accepted).length;
 	};
 	await giveBackBeforeReporting(context, messages.map(({ itemId, worker }) => ({ id: itemId, holder: worker })), release, errors, {
 		things: 'claimed messages',
-		after: `after Send failed (${SETUP_FAILED})`,
+		after: words.after,
 		meanwhile: 'they stay claimed until their lease ends, then the next Claim hands them out again.',
 	});
 }
