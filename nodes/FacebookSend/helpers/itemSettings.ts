@@ -103,21 +103,23 @@ export function readItemSettings(context: IExecuteFunctions, read: ParameterRead
 	};
 
 	if (recordStages) {
-		// As an AI agent's tool the recorded mode has nothing to send: a tool's call holds no claim (the
-		// claims refuse to run as tools), so its item has no Contact State ID, and the agent could only
-		// be told that "" is not a UUID, which it cannot fix. The switch is the node's setting: refused
-		// naming it, with what a person does about it (the docs' promise: a tool runs with it off).
-		if (runsAsTool(context)) {
+		// Lower case, as the database answers it: the begin's rows are looked up by it (sendBatch.ts).
+		const given = read('stateId', itemIndex, '');
+		const stateId = stateIdOf(given);
+		// As an AI agent's tool with no Contact State ID (the node as added: its default reads the
+		// item's state_id, and a tool's call has none), the recorded mode has no claimed contact to
+		// send, and the agent could only be told that "" is not a UUID, which it cannot fix. The
+		// switch is the node's setting: refused naming it, with what a person does about it. A tool
+		// given a Contact State ID and Claim Holder (e.g. $fromAI, the contact a Claim gave the
+		// agent) sends that contact as in a workflow.
+		if (runsAsTool(context) && String(given ?? '').trim() === '') {
 			throw refused(
 				'Facebook Send cannot run as an AI agent\'s tool with Record in Supabase on',
-				'Record in Supabase sends a contact a follow-up workflow claimed, and a tool\'s call holds no claim. Turn off Record in Supabase in this tool\'s settings: it then sends the message to the Recipient PSID it is given (no stop checked, no duplicate guard, so each call sends again). A follow-up that must honour the stops and the duplicate guard is sent by the follow-up workflow, not by an agent.',
+				'Record in Supabase sends a contact a follow-up workflow claimed, named by its Contact State ID and Claim Holder, and this call gave no Contact State ID. Map both from the claimed contact (e.g. with $fromAI), or turn off Record in Supabase in this tool\'s settings: it then sends the message to the Recipient PSID it is given (no stop checked, no duplicate guard, so each call sends again). A follow-up that must honour the stops and the duplicate guard is sent by the follow-up workflow, not by an agent.',
 				'Record in Supabase',
 				'recordStages',
 			);
 		}
-		// Lower case, as the database answers it: the begin's rows are looked up by it (sendBatch.ts).
-		const given = read('stateId', itemIndex, '');
-		const stateId = stateIdOf(given);
 		const leaseHolder = String(read('leaseHolder', itemIndex, '') ?? '').trim();
 		if (!isStateId(stateId)) {
 			throw fail(`Contact State ID "${String(given ?? '').trim()}" is not a UUID`, 'Map it from the claimed contact (state_id), or turn off "Record in Supabase" to send a plain message.');

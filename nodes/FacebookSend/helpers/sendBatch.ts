@@ -16,7 +16,10 @@
 // failed), or with Continue On Fail an item fails with such an error, the claimed contacts no begin
 // answered for are given back first (automation_release, reason send_setup_failed): claimable again
 // at once, not held until the claim's lease ends. A contact a begin moved to sending is never given
-// back (its send may have gone out); the database refuses that too.
+// back (its send may have gone out); the database refuses that too. As an AI agent's tool nothing is
+// given back: the claim is the workflow's (its Claim, its Generate Follow-Up's message), not the
+// tool call's, and a release would drop the generated message and hand the contact to the next run,
+// which would claim and generate it again; the agent may call again within the claim's lease.
 import { NodeApiError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type JsonObject } from 'n8n-workflow';
 import type { BeginSendResult, RecordSendResult, SendOutcomeItem } from '../../shared/contract';
 import { readGraphTarget } from '../transport/graphSend';
@@ -27,6 +30,7 @@ import type { ParameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { releaseBeforeReporting, type HandedContact } from '../../shared/release-handed';
 import { readStateId } from '../../shared/state-id';
+import { runsAsTool } from '../../shared/outputs';
 import { piecesOf } from '../../shared/supabase';
 import { ledgerItemOf, OUTPUT, outputFor, reportOf, type SendReport } from './reports';
 import { SLOT_SPACING } from './pacer';
@@ -71,6 +75,7 @@ export async function sendBatch(context: IExecuteFunctions): Promise<INodeExecut
  * cannot be read names no contact.
  */
 function notBegun(context: IExecuteFunctions, count: number, itemIndexes: readonly number[], answered: Answered): HandedContact[] {
+	if (runsAsTool(context)) return [];
 	const read: ParameterReader = itemParameterReader(context);
 	const contacts: HandedContact[] = [];
 	for (const itemIndex of itemIndexes) {

@@ -8,7 +8,7 @@ import { agentWorkflow } from '../../harness/agent';
 import { loaders } from '../../harness/loaders';
 import { HarnessNodeTypes } from '../../harness/node-types';
 import { testStack, withDb } from '../../helpers/stack';
-import { PAGE_ID, readyContacts } from './support/contacts';
+import { PAGE_ID, readyContacts, statesOf } from './support/contacts';
 import { facebookCredential, FAST, PAGE_TOKEN, runSend } from './support/workflow';
 
 const APP_SECRET = 'app-secret-send-tests';
@@ -169,8 +169,8 @@ describe('as an AI agent\'s tool (Record in Supabase off: a tool\'s call holds n
 	// UUID', which neither it nor the person reading its answer could act on.
 	test('with Record in Supabase left on, the tool refuses naming the setting and saying to turn it off; nothing is sent', async () => {
 		const refusal =
-			'Facebook Send cannot run as an AI agent\'s tool with Record in Supabase on\n\nDetails: Record in Supabase sends a contact a follow-up workflow claimed, and a tool\'s call holds no claim. ' +
-			'Turn off Record in Supabase in this tool\'s settings: it then sends the message to the Recipient PSID it is given (no stop checked, no duplicate guard, so each call sends again). ' +
+			'Facebook Send cannot run as an AI agent\'s tool with Record in Supabase on\n\nDetails: Record in Supabase sends a contact a follow-up workflow claimed, named by its Contact State ID and Claim Holder, and this call gave no Contact State ID. ' +
+			'Map both from the claimed contact (e.g. with $fromAI), or turn off Record in Supabase in this tool\'s settings: it then sends the message to the Recipient PSID it is given (no stop checked, no duplicate guard, so each call sends again). ' +
 			'A follow-up that must honour the stops and the duplicate guard is sent by the follow-up workflow, not by an agent.';
 		const asTool = async (toolParameters: IDataObject, credentials: IDataObject, args: IDataObject) => {
 			const run = await runWorkflow(agentWorkflow('facebookSend', toolParameters, credentials, args) as unknown as WorkflowJson, {
@@ -189,9 +189,49 @@ describe('as an AI agent\'s tool (Record in Supabase off: a tool\'s call holds n
 		expect(await asTool({}, facebook, {})).toEqual({ thrown: refusal });
 		expect(await asTool({}, withSupabase, {})).toEqual({ thrown: refusal });
 		expect(await asTool(plainFields, withSupabase, psidAndText)).toEqual({ thrown: refusal });
-		// A Contact State ID the model is asked for: refused the same, whatever it gives.
+		// A Contact State ID the model is asked for and leaves empty: refused the same.
 		const stateFromAI = { stateId: "={{ $fromAI('state_id', 'the contact', 'string') }}" };
-		expect(await asTool(stateFromAI, withSupabase, { state_id: '5f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b' })).toEqual({ thrown: refusal });
+		expect(await asTool(stateFromAI, withSupabase, { state_id: '' })).toEqual({ thrown: refusal });
 		expect(await sims.graph.control.requests()).toEqual([]);
+	});
+
+	// An agent fed the contact a Claim (and Generate Follow-Up) gave its workflow, the tool's Contact
+	// State ID and Claim Holder asked of the model ($fromAI), Record in Supabase on: this sent before
+	// 08e4904, which refused every tool call with the switch on, and the refusal, a node failure, gave
+	// the workflow's claim back (send_setup_failed), dropping its generated message: the next run
+	// claimed and generated the contact again, to be refused again, for ever.
+	const claimedFromAI = { ...FAST, stateId: "={{ $fromAI('state_id', 'the contact state id', 'string') }}", leaseHolder: "={{ $fromAI('holder', 'the claim holder', 'string') }}" };
+	const withSupabaseCredential = { leadflowFacebookPageApi: { id: 'facebook', name: 'Facebook' }, leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } };
+	const runTool = async (parameters: IDataObject, args: IDataObject) => {
+		const run = await runWorkflow(agentWorkflow('facebookSend', parameters, withSupabaseCredential, args) as unknown as WorkflowJson, {
+			credentials: { ...facebookOnly(), leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey } },
+		});
+		expect(run.error).toBeUndefined();
+		return run.nodeOutputs.Agent?.[0];
+	};
+	const claimOf = async (stateId: string) =>
+		(await withDb((db) => db.query('select current_stage, locked_by, generated_message from public.ai_automation_contact_states where id = $1', [stateId]))).rows[0];
+
+	test('given a claimed contact\'s Contact State ID and Claim Holder ($fromAI) with Record in Supabase on, the tool sends it its generated message, recorded', async () => {
+		const batch = await readyContacts({ count: 1 });
+		const answer = await runTool(claimedFromAI, { state_id: batch.stateIds[0], holder: batch.executionId });
+
+		expect(answer).not.toHaveProperty('thrown');
+		const messages = await sims.graph.control.messages();
+		expect(messages.map((message) => [message.recipientId, message.text])).toEqual([[batch.psids[0], (batch.items[0].followUp as IDataObject).message]]);
+		expect(await statesOf(batch.stateIds)).toEqual([expect.objectContaining({ current_stage: 'sent', facebook_message_id: messages[0].messageId, follow_up_count: 1 })]);
+	});
+
+	test('a tool\'s refused call never gives the workflow\'s claim back: the contact stays claimed with its generated message', async () => {
+		const batch = await readyContacts({ count: 1 });
+		const answer = await runTool({ ...claimedFromAI, messagesPerSecond: 0 }, { state_id: batch.stateIds[0], holder: batch.executionId });
+
+		expect(answer).toEqual({ thrown: expect.stringMatching(/^Messages per Second must be above 0/) });
+		expect(await sims.graph.control.requests()).toEqual([]);
+		expect(await claimOf(batch.stateIds[0])).toEqual({
+			current_stage: 'ready_to_send',
+			locked_by: batch.executionId,
+			generated_message: (batch.items[0].followUp as IDataObject).message,
+		});
 	});
 });
