@@ -4,9 +4,15 @@
 // no due time (due_at null), keeping the reason it waits for and its window_closes_at, instead of
 // promising a send that cannot come (migration 20261201001830_follow_up_due_after_window_closes.sql).
 // A contact whose window is still open at that time keeps its due time.
+// A time outside the rule's active hours (the interval's end at 20:00 for a 09:00-17:00 rule, the daily
+// limit's next midnight, a retry or a takeover's end in the evening) is moved to when the hours next
+// begin before it is compared with the window's close: the claim takes nobody outside the hours, so
+// before migration 20261201002310_follow_up_window_copy_and_due_in_hours.sql those contacts were shown
+// due at a time nothing could go out, and those whose window closed before the next opening never got
+// the follow-up promised.
 import { serviceClient, withDb } from '../../helpers/stack';
 import { createWorld, localTime, NOW } from './fixtures';
-import { claim, judgementOf, rpc, runPipeline } from './stage-helpers';
+import { beginSend, claim, generate, judgementOf, recordSend, rpc, runPipeline } from './stage-helpers';
 import type { MonitorPage } from '../../../nodes/shared/contract/console';
 
 const service = serviceClient({ now: NOW });
@@ -99,9 +105,10 @@ it('is still inlined into its callers\' statements (the planner writes it out), 
 			const { rows } = await db.query<{ 'QUERY PLAN': unknown }>(
 				`explain (verbose, format json)
 				 select leadflow_private.automation_due_at_of(
-				          'outside_active_hours', $1, null, s.retry_at, s.last_follow_up_at, 4,
+				          s.skip_reason, $1, null, s.retry_at, s.last_follow_up_at, 4,
 				          leadflow_private.automation_next_active_start('09:00', '17:00', '{1,2,3,4,5}', 'UTC', $1),
-				          leadflow_private.automation_next_local_day_start('UTC', $1), s.claimed_at + interval '24 hours')
+				          leadflow_private.automation_next_local_day_start('UTC', $1), s.claimed_at + interval '24 hours',
+				          '09:00', '17:00', '{1,2,3,4,5}', 'UTC')
 				   from public.ai_automation_contact_states s`,
 				[NOW.toISOString()],
 			);
@@ -112,4 +119,107 @@ it('is still inlined into its callers\' statements (the planner writes it out), 
 	});
 	expect(plan).toContain('-infinity');
 	expect(plan).not.toContain('automation_due_at_of');
+});
+
+describe('a due time outside the rule\'s active hours is moved to when they next begin', () => {
+	const zone = 'America/New_York';
+	const hours = { start: '09:00', end: '17:00', timeZone: zone };
+	/** lastMessageHoursAgo for a message at `time` today in New York (negative: later than NOW). */
+	const wroteAt = (time: string) => (NOW.getTime() - localTime(zone, time).getTime()) / 3_600_000;
+	const nineTomorrow = localTime(zone, '09:00', 1);
+
+	it('the interval ends at 20:00: due at 09:00 tomorrow, or none when the window closes before', async () => {
+		const world = await createWorld();
+		const ruleId = await world.rule({ minHours: 4, activeHours: hours });
+		// Both followed up at 16:00 New York: the 4 h interval ends at 20:00, after the hours.
+		const closing = await world.contact({ lastMessageHoursAgo: wroteAt('07:00') }); // the window closes at 07:00 tomorrow
+		const open = await world.contact({ lastMessageHoursAgo: wroteAt('15:00') }); // at 15:00 tomorrow
+		const first = await runPipeline(service, ruleId, 'exec-hours-interval', localTime(zone, '16:00'));
+		expect(first.sent.map((row) => row.outcome)).toEqual(['sent', 'sent']);
+
+		const after = localTime(zone, '16:05');
+		expect(await judgementOf(service, ruleId, closing, after)).toMatchObject({ reason: 'interval_not_elapsed', due_at: null });
+		expect(await judgementOf(service, ruleId, open, after)).toMatchObject({ reason: 'interval_not_elapsed' });
+		expect(instant((await judgementOf(service, ruleId, open, after)).due_at)).toBe(nineTomorrow.toISOString());
+		expect((await monitorRows(ruleId, after)).map((row) => [row.conversation_id, row.status_reason, instant(row.due_at)])).toEqual([
+			[open, 'interval_not_elapsed', nineTomorrow.toISOString()],
+			[closing, 'interval_not_elapsed', null],
+		]);
+
+		// At 20:00, when the interval ends, nobody is claimed: the hours are over.
+		expect(await claim(service, ruleId, 'exec-hours-twenty', 10, localTime(zone, '20:00'))).toEqual([]);
+		// At 09:00 tomorrow the open window's contact is claimed; the other one's window closed at 07:00.
+		expect(await judgementOf(service, ruleId, closing, nineTomorrow)).toMatchObject({ reason: 'outside_window', due_at: null });
+		expect((await claim(service, ruleId, 'exec-hours-nine', 10, nineTomorrow)).map((row) => row.conversation_id)).toEqual([open]);
+	});
+
+	it('the daily limit\'s next day begins at midnight: due at 09:00, or none when the window closes before', async () => {
+		const world = await createWorld();
+		const ruleId = await world.rule({ dailyLimit: 1, activeHours: hours });
+		// At 10:00 New York the soonest-closing window takes the day's one send.
+		const sent = await world.contact({ lastMessageHoursAgo: wroteAt('05:00') });
+		const closing = await world.contact({ lastMessageHoursAgo: wroteAt('06:00') }); // the window closes at 06:00 tomorrow
+		const open = await world.contact({ lastMessageHoursAgo: wroteAt('09:30') }); // at 09:30 tomorrow
+		const ten = localTime(zone, '10:00');
+		expect((await runPipeline(service, ruleId, 'exec-hours-limit', ten)).claimed.map((row) => row.conversation_id)).toEqual([sent]);
+
+		const after = localTime(zone, '10:05');
+		expect(await judgementOf(service, ruleId, closing, after)).toMatchObject({ reason: 'daily_limit_reached', due_at: null });
+		expect(instant((await judgementOf(service, ruleId, open, after)).due_at)).toBe(nineTomorrow.toISOString());
+		const rows = await monitorRows(ruleId, after);
+		expect(rows.filter((row) => row.status_reason === 'daily_limit_reached').map((row) => [row.conversation_id, instant(row.due_at)])).toEqual([
+			[open, nineTomorrow.toISOString()],
+			[closing, null],
+		]);
+		// At midnight, when the limit's next day begins, nobody is claimed: the hours begin at 09:00.
+		expect(await claim(service, ruleId, 'exec-hours-midnight', 10, localTime(zone, '00:00', 1))).toEqual([]);
+		expect((await claim(service, ruleId, 'exec-hours-limit-nine', 10, nineTomorrow)).map((row) => row.conversation_id)).toEqual([open]);
+	});
+
+	it('a retry and a takeover\'s end at 18:00: due at 09:00 tomorrow, or none when the window closes before', async () => {
+		const world = await createWorld();
+		const ruleId = await world.rule({ activeHours: hours });
+		const retrying = await world.contact({ lastMessageHoursAgo: wroteAt('15:00') });
+		const retryClosing = await world.contact({ lastMessageHoursAgo: wroteAt('07:00') });
+		const takenOver = await world.contact({ lastMessageHoursAgo: wroteAt('15:00') });
+		const four = localTime(zone, '16:00');
+		// Two sends fail at 16:00 for a temporary reason, to be retried in 2 h (18:00).
+		const claimed = await claim(service, ruleId, 'exec-hours-retry', 10, four);
+		const failing = claimed.filter((row) => row.conversation_id !== takenOver).map((row) => row.state_id);
+		expect(failing).toHaveLength(2);
+		await generate(service, 'exec-hours-retry', failing, four);
+		await beginSend(service, 'exec-hours-retry', failing, four);
+		await recordSend(
+			service,
+			'exec-hours-retry',
+			failing.map((id) => ({ state_id: id, outcome: 'failed', error_code: 'temporary', error_message: 'Graph 2: temporary', retry_after_seconds: 7200 })),
+			four,
+		);
+		// A person answered the third from the Page inbox at 16:00; the rule resumes 2 h after (18:00).
+		await withDb(async (db) => {
+			await db.query('update public.ai_automation_rules set resume_after_takeover_hours = 2 where id = $1', [ruleId]);
+			await db.query(
+				`insert into public.ai_automation_stops (user_id, conversation_id, rule_id, reason, last_human_message_at) values ($1, $2, null, 'human_takeover', $3)`,
+				[world.userId, takenOver, four.toISOString()],
+			);
+		});
+
+		const after = localTime(zone, '16:30');
+		expect(await judgementOf(service, ruleId, retrying, after)).toMatchObject({ reason: 'failed' });
+		expect(instant((await judgementOf(service, ruleId, retrying, after)).due_at)).toBe(nineTomorrow.toISOString());
+		expect(await judgementOf(service, ruleId, retryClosing, after)).toMatchObject({ reason: 'failed', due_at: null });
+		expect(await judgementOf(service, ruleId, takenOver, after)).toMatchObject({ reason: 'stopped' });
+		expect(instant((await judgementOf(service, ruleId, takenOver, after)).due_at)).toBe(nineTomorrow.toISOString());
+		const rows = await monitorRows(ruleId, after);
+		expect(Object.fromEntries(rows.map((row) => [row.conversation_id, instant(row.due_at)]))).toEqual({
+			[retrying]: nineTomorrow.toISOString(),
+			[retryClosing]: null,
+			[takenOver]: nineTomorrow.toISOString(),
+		});
+		// At 18:00 nobody is claimed; at 09:00 tomorrow both whose window is open are.
+		expect(await claim(service, ruleId, 'exec-hours-eighteen', 10, localTime(zone, '18:00'))).toEqual([]);
+		expect((await claim(service, ruleId, 'exec-hours-retry-nine', 10, nineTomorrow)).map((row) => row.conversation_id).sort()).toEqual(
+			[retrying, takenOver].sort(),
+		);
+	});
 });

@@ -43,10 +43,11 @@ describe('an active window past midnight is one day of the daily limit', () => {
 		});
 		expect(claimed.summary.rules[0]).toMatchObject({ status: 'daily_limit_reached', usedToday: 2, dailyLimit: 2, inActiveHours: true });
 
-		// Those held by the limit are due when the night's day ends, at the window's end (02:00), not at midnight.
-		const windowEnd = localTime(LONDON, '02:00', 1).toISOString();
+		// The night's day ends at the window's end (02:00), not at midnight; then the hours are closed
+		// until next Wednesday's 22:00, after the held contacts' windows close (21:00 on Thursday): no
+		// due time (before migration …2310 they were shown due at 02:00, when nothing goes out).
 		const held = (await explain(service, ruleId, localTime(LONDON, '23:30'))).filter((row) => row.reason === 'daily_limit_reached');
-		expect(held.map((row) => new Date(row.due_at!).toISOString())).toEqual([windowEnd, windowEnd, windowEnd, windowEnd]);
+		expect(held.map((row) => row.due_at)).toEqual([null, null, null, null]);
 
 		expect(await monitorStats(ruleId, localTime(LONDON, '01:45', 1))).toMatchObject({ sent_today_count: 2, used_today: 2, daily_limit: 2 });
 	});
@@ -67,15 +68,17 @@ describe('an active window past midnight is one day of the daily limit', () => {
 });
 
 describe('a rule whose hours stay inside one day keeps local midnight', () => {
-	it('09:00-17:00, limit 2: the day is the calendar day, and the held are due at midnight', async () => {
+	it('09:00-17:00, limit 2: the day is the calendar day, and the held are due when the hours begin on the next', async () => {
 		const world = await createWorld();
 		const ruleId = await world.rule({ dailyLimit: 2, minHours: 24, maxFollowUps: 1, activeHours: { start: '09:00', end: '17:00', timeZone: LONDON } });
-		await world.contacts(4, { lastMessageHoursAgo: hoursBeforeNow(localTime(LONDON, '08:00')) });
+		// They wrote at 09:15: their windows are open until 09:15 tomorrow.
+		await world.contacts(4, { lastMessageHoursAgo: hoursBeforeNow(localTime(LONDON, '09:15')) });
 		expect(await sendAt(ruleId, 'day-0930', localTime(LONDON, '09:30'))).toBe(2);
 		expect(await sendAt(ruleId, 'day-1630', localTime(LONDON, '16:30'))).toBe(0);
-		const midnight = localTime(LONDON, '00:00', 1).toISOString();
+		// The limit's next day begins at midnight, the hours at 09:00 (due at midnight before migration …2310).
+		const nine = localTime(LONDON, '09:00', 1).toISOString();
 		const held = (await explain(service, ruleId, localTime(LONDON, '16:30'))).filter((row) => row.reason === 'daily_limit_reached');
-		expect(held.map((row) => new Date(row.due_at!).toISOString())).toEqual([midnight, midnight]);
+		expect(held.map((row) => new Date(row.due_at!).toISOString())).toEqual([nine, nine]);
 		expect(await monitorStats(ruleId, localTime(LONDON, '16:45'))).toMatchObject({ sent_today_count: 2, used_today: 2 });
 	});
 
@@ -107,7 +110,7 @@ describe('an overnight window on the nights the clocks change (Europe/London, Sa
 		['fall back (25-hour day)', '2026-10-24T21:30:00Z', '2026-10-24T23:30:00Z', '2026-10-25T01:30:00Z', '2026-10-24T01:00:00.000Z', '2026-10-25T02:00:00.000Z', 25],
 	];
 
-	it.each(nights)('%s: two in the night, due again at 02:00 local', async (_night, evening, afterMidnight, late, dayStart, dayEnd, hours) => {
+	it.each(nights)('%s: two in the night, the day ending at 02:00 local', async (_night, evening, afterMidnight, late, dayStart, dayEnd, hours) => {
 		// The expected instants are the calendar's (luxon): Saturday and Sunday 02:00 in London.
 		const saturday = DateTime.fromISO(evening, { zone: LONDON });
 		expect([saturday.weekday, saturday.hour]).toEqual([6, 22]);
@@ -124,8 +127,10 @@ describe('an overnight window on the nights the clocks change (Europe/London, Sa
 		expect(await sendAt(ruleId, 'dst-after-midnight', new Date(afterMidnight))).toBe(0);
 		expect(await sendAt(ruleId, 'dst-late', new Date(late))).toBe(0);
 
+		// The day ends at 02:00 (the helper's day, below); the hours then open next Saturday, after the
+		// held contacts' windows close: no due time (02:00, when nothing goes out, before migration …2310).
 		const held = (await explain(service, ruleId, new Date(late))).filter((row) => row.reason === 'daily_limit_reached');
-		expect(held.map((row) => new Date(row.due_at!).toISOString())).toEqual([dayEnd, dayEnd, dayEnd]);
+		expect(held.map((row) => row.due_at)).toEqual([null, null, null]);
 		expect(await monitorStats(ruleId, new Date(late))).toMatchObject({ sent_today_count: 2, used_today: 2, in_active_hours: true });
 
 		// The helper's day, from the rule's zone and hours.
