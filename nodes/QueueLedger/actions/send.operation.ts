@@ -274,8 +274,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 
 /**
  * Where a refused message comes from: Prepare copies the owner's message setting into each message.
- * The database refuses a setting Send cannot send since migration 20261201002240; one stored before
- * it still reaches Send, and this says where to correct it.
+ * The database refuses a setting Send cannot send as stored since migration 20261201002240 (and a
+ * text of only {{name}} since 20261201002320); one stored before, or a text a lead's long name
+ * pushes over 4,096 characters, still reaches Send, and this says where to correct it.
  */
 const MESSAGE_SETTING = ": it is the owner's message setting (user_queue_settings.message) as Prepare queued it; correct it there (WhatsApp takes a text that is not only white space, or a template with a language such as en or en_US), and the leads are queued again with the next Prepare";
 

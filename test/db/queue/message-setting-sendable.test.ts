@@ -1,13 +1,15 @@
-// The owner's message setting (user_queue_settings.message) is refused by the database exactly when
-// Send (the Queue Ledger's readMessage, nodes/QueueLedger/helpers/messages.ts) would refuse it, so a
-// setting that is stored is one every run can send. Before migration 20261201002240 a template
+// The owner's message setting (user_queue_settings.message) is refused by the database when Send
+// (the Queue Ledger's readMessage, nodes/QueueLedger/helpers/messages.ts) would refuse it as stored,
+// and when it is only {{name}} (empty for a lead without a name). Not every refusal is known when
+// the setting is written: a long name can still push a text over 4,096 characters, which Send
+// refuses for that lead (docs/whatsapp.md). Before migration 20261201002240 a template
 // language like en_us (Meta's codes, like Send, take the country in capitals) and a text of only
 // tabs, line breaks or no-break spaces (btrim removed spaces only) were stored, and then Send refused
 // every message of the owner (invalid_message, dead) every day. Refused as the other checks: 23514,
 // naming the field.
 import { readMessage } from '../../../nodes/QueueLedger/helpers/messages';
 import { withDb } from '../../helpers/stack';
-import { createOwner } from './fixtures';
+import { addLeads, claim, createOwner, phone, prepare, TOMORROW } from './fixtures';
 
 const insert = (userId: string, message: unknown) =>
 	withDb(async (db) => {
@@ -48,6 +50,29 @@ test.each([
 	expect('message' in readMessage(message)).toBe(true);
 	const owner = await createOwner(null);
 	expect(await insert(owner, message)).toEqual({ accepted: true });
+});
+
+// A text that is only {{name}} (with white space) is one Send takes as stored, but Claim removes the
+// placeholder for a lead without a name, and Send refuses the empty text it hands out: every such
+// lead's message died (invalid_message). The database refuses it (migration
+// 20261201002320_queue_opted_out_marketing_keeps_lead.sql; before, it was stored).
+test.each([
+	['{{name}}', text('{{name}}')],
+	['{{name}} with white space around it', text('\t {{name}}\u00a0\n')],
+	['{{name}} twice', text('{{name}} {{name}}')],
+])('a text of only %s: the database refuses to store it (23514, naming message.text)', async (_case, message) => {
+	const owner = await createOwner(null);
+	expect(await insert(owner, message)).toEqual({ accepted: false, code: '23514', message: expect.stringMatching(/^message\.text: .*not only white space or \{\{name\}\}/) });
+});
+
+test('why: for a lead without a name Claim hands out the text without {{name}}, and Send refuses an empty text; a text with more than {{name}} is stored and sent', async () => {
+	expect('problem' in readMessage(text(''))).toBe(true);
+	for (const body of ['{{name}}!', 'Hi {{name}}']) expect(await insert(await createOwner(null), text(body))).toEqual({ accepted: true });
+	const owner = await createOwner({ message: text('Hi {{name}}') });
+	await addLeads([{ user_id: owner, name: null, phone: phone(), source: 'test' }]);
+	await prepare(owner);
+	const [claimed] = await claim('w-nameless', owner, `${TOMORROW}T13:00:00.000Z`);
+	expect(claimed.message).toEqual(text('Hi'));
 });
 
 // A row stored before the rule keeps working (the check is NOT VALID: not re-read), but any write of
