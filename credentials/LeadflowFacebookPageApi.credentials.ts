@@ -50,7 +50,7 @@ export class LeadflowFacebookPageApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			description:
-				'Optional. The ID of the Meta app the Page’s webhook belongs to (its digits, from the app’s dashboard). The Messenger Trigger needs it to tell the app’s own echoes from messages a person sent from the Page (a human takeover); it refuses to activate with one that is not digits.',
+				'Optional. The ID of the Meta app the Page’s webhook belongs to (its digits, from the app’s dashboard). The Messenger Trigger needs it to tell the app’s own echoes from messages a person sent from the Page (a human takeover). Spaces in it are ignored; one that is not digits is taken for none, with a warning in n8n’s log.',
 		},
 		{
 			displayName: 'Webhook Verify Token',

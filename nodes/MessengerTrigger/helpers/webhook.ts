@@ -21,17 +21,27 @@ import { checkSignature, sameSecret } from './signature';
 
 export const FACEBOOK_CREDENTIAL = 'leadflowFacebookPageApi';
 
-/** Why an App ID that is not a Meta app id (digits) matters, and what to do: said at activation and in a delivery's warning. */
+/** Why an App ID that is not a Meta app id (digits) matters, and what to do: said in n8n's log at activation and with each delivery. */
 export const APP_ID_NOT_DIGITS =
-	'The Facebook Page credential’s App ID is not a Meta app id (digits only): the app’s own echoes could not be told from a person’s, so no human takeover would stop follow-ups and no echo would settle an uncertain follow-up';
+	'The Facebook Page credential’s App ID is not a Meta app id (digits only): deliveries are recorded without one, so the app’s own echoes cannot be told from a person’s: no human takeover stops follow-ups and no echo settles an uncertain follow-up';
 export const FIX_THE_APP_ID =
 	'Put the Meta app’s App ID (its digits: the app’s dashboard → App settings → Basic; not its name or the App Secret) in the Leadflow Facebook Page API credential, or empty the field to go without both.';
 
-/** The credential's App ID is empty or a Meta app id (digits, spaces around them ignored). */
-export const appIdUsable = (appId: unknown): boolean => {
-	const value = String(appId ?? '').trim();
-	return value === '' || MESSENGER_ID.test(value);
-};
+/**
+ * The credential's App ID as the database takes it: its digits (spaces anywhere ignored, so
+ * `1234 5678 9012` is 123456789012), `null` when empty, and `usable: false` (recorded as `null`)
+ * when it is not digits: the app's name, the App Secret pasted into the field.
+ */
+export function readAppId(appId: unknown): { appId: string | null; usable: boolean } {
+	const value = String(appId ?? '').replace(/\s+/g, '');
+	if (value === '') return { appId: null, usable: true };
+	return MESSENGER_ID.test(value) ? { appId: value, usable: true } : { appId: null, usable: false };
+}
+
+/** The warning, in n8n's log, of an App ID that is not digits; its value is not repeated (it could be the App Secret). */
+export function warnAppIdNotDigits(context: Pick<IWebhookFunctions, 'logger' | 'getNode' | 'getWorkflow'>, when: string): void {
+	context.logger.warn(`Leadflow Messenger Trigger: ${APP_ID_NOT_DIGITS}. ${FIX_THE_APP_ID}`, { node: context.getNode().name, workflowId: context.getWorkflow().id, when });
+}
 
 interface PageCredential {
 	pageId?: string;
@@ -78,11 +88,10 @@ export async function handleWebhook(context: IWebhookFunctions): Promise<IWebhoo
 	if (onlyCredentialPage && !/^[0-9]{1,32}$/.test(pageId)) {
 		return answer(context, 500, { error: 'not_configured', message: 'The Leadflow Facebook Page API credential has no valid Page ID.' });
 	}
-	const appId = String(credentials.appId ?? '').trim();
-	// Refused at activation (transport/pages.ts); a credential changed since is recorded without it, not silently.
-	if (!appIdUsable(appId)) {
-		context.logger.warn(`Leadflow Messenger Trigger: ${APP_ID_NOT_DIGITS}. ${FIX_THE_APP_ID}`, { node: context.getNode().name, workflowId: context.getWorkflow().id });
-	}
+	// An App ID that is not digits is recorded as none (the delivery is never lost for it), not
+	// silently: n8n's log says so, at activation (transport/pages.ts) and with each delivery.
+	const { appId, usable: appIdUsable } = readAppId(credentials.appId);
+	if (!appIdUsable) warnAppIdNotDigits(context, 'delivery');
 
 	const read = readDelivery(rawBody, onlyCredentialPage ? pageId : null);
 	if (!read.ok) return answer(context, read.problem.status, { error: read.problem.error, message: read.problem.message });
@@ -92,7 +101,7 @@ export async function handleWebhook(context: IWebhookFunctions): Promise<IWebhoo
 	let rows: RecordedEvent[] = [];
 	if (delivery.events.length > 0) {
 		try {
-			rows = await recordEvents(context, delivery.events, appId !== '' && appIdUsable(appId) ? appId : null, owner === '' ? null : owner);
+			rows = await recordEvents(context, delivery.events, appId, owner === '' ? null : owner);
 		} catch (error) {
 			context.logger.error('Leadflow Messenger Trigger: the delivery could not be recorded', { error: (error as Error).message });
 			return answer(context, 500, { error: 'not_recorded', message: 'The events could not be recorded; Meta delivers them again.' });

@@ -7,7 +7,7 @@
 import { NodeOperationError, type IHookFunctions } from 'n8n-workflow';
 import { callRpc, getSupabaseClient, toNodeApiError } from '../../shared/supabase';
 import { MESSENGER_ID, UUID } from '../../shared/valid-input';
-import { APP_ID_NOT_DIGITS, appIdUsable, FACEBOOK_CREDENTIAL, FIX_THE_APP_ID } from '../helpers/webhook';
+import { FACEBOOK_CREDENTIAL, readAppId, warnAppIdNotDigits } from '../helpers/webhook';
 
 /** What to do about a Page that is not connected, in the words of the node's fields. */
 export const CONNECT_THE_PAGE =
@@ -29,12 +29,12 @@ async function ownerIsUser(context: IHookFunctions, owner: string): Promise<bool
 
 /**
  * Refuses activation when the events this node receives would all be refused or ignored: the
- * credential has no App Secret (no signature can be checked), its App ID is not digits (taken for
- * none, it would turn human takeover and echo settlement off without a word), the Owner ID is not
+ * credential has no App Secret (no signature can be checked), the Owner ID is not
  * a user id or not a user of this project, or the Page it receives (the credential's; with Every Connected Page, the credential's
  * when this node subscribes it) is not connected and no Owner ID is set, or is connected to another
  * owner than the node's. Every Connected Page without Subscribe on Activation receives the Pages the
- * app's dashboard subscribed: nothing to check here; the run logs what it ignores.
+ * app's dashboard subscribed: nothing to check here; the run logs what it ignores. An App ID that
+ * is not digits is said in n8n's log, not refused (deliveries are recorded without it).
  */
 export async function checkPageCanBeRecorded(context: IHookFunctions): Promise<void> {
 	const node = context.getNode();
@@ -46,11 +46,11 @@ export async function checkPageCanBeRecorded(context: IHookFunctions): Promise<v
 			description: 'Put the Meta app’s App Secret (the app’s dashboard → App settings → Basic) in the Leadflow Facebook Page API credential, then activate again.',
 		});
 	}
-	// Empty is allowed (no takeover, nothing settled: docs/messenger.md); anything but digits is
-	// refused. Its value is not repeated: an App Secret pasted into the field would be.
-	if (!appIdUsable(credentials.appId)) {
-		throw new NodeOperationError(node, APP_ID_NOT_DIGITS, { description: `${FIX_THE_APP_ID} Then activate the workflow again.` });
-	}
+	// An App ID that is not digits (spaces anywhere ignored) is recorded as none, as an empty one
+	// (no takeover, nothing settled: docs/messenger.md). Not refused: a workflow receiving and
+	// recording deliveries with it would stop receiving anything at its next activation (each n8n
+	// restart). Said in n8n's log, without its value (an App Secret pasted into the field would be).
+	if (!readAppId(credentials.appId).usable) warnAppIdNotDigits(context, 'activation');
 	const owner = String(context.getNodeParameter('owner', '') ?? '').trim();
 	if (owner !== '' && !UUID.test(owner)) {
 		throw new NodeOperationError(node, 'The Owner ID is not a user id', {

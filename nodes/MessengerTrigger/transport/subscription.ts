@@ -12,7 +12,7 @@
 import { createHmac } from 'node:crypto';
 import { NodeApiError, NodeOperationError, type IHookFunctions, type IHttpRequestOptions, type JsonObject } from 'n8n-workflow';
 import { graphErrorOf, graphRedactorFor, networkCodeOf, redactedBody, type Redact } from '../../shared/graph';
-import { FACEBOOK_CREDENTIAL } from '../helpers/webhook';
+import { FACEBOOK_CREDENTIAL, readAppId } from '../helpers/webhook';
 
 /** The Messenger fields the trigger records (`standby`: the person's messages while another app controls the conversation). */
 export const SUBSCRIBED_FIELDS = ['messages', 'messaging_postbacks', 'message_echoes', 'message_deliveries', 'message_reads', 'standby'];
@@ -67,7 +67,8 @@ async function targetOf(context: IHookFunctions): Promise<Target> {
 	return {
 		root: `${String(credentials.baseUrl || 'https://graph.facebook.com').replace(/\/+$/, '')}/${version}`,
 		pageId: String(credentials.pageId).trim(),
-		appId: String(credentials.appId).trim(),
+		// Its digits when it is digits with spaces inside (1234 5678 9012), as the deliveries read it.
+		appId: readAppId(credentials.appId).appId ?? String(credentials.appId).trim(),
 		appSecret: String(credentials.appSecret),
 		verifyToken: String(credentials.verifyToken),
 		redact: {

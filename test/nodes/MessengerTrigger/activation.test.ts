@@ -1,5 +1,5 @@
 // Activating a workflow with the Messenger Trigger, as n8n does (checkExists, then create): a
-// credential without an App Secret, or whose App ID is not digits, refuses it; a Page
+// credential without an App Secret refuses it (one whose App ID is not digits is warned of); a Page
 // whose events the database would ignore — not connected and no Owner ID, or connected to another
 // owner than the node's — refuses the activation with what to do, before anything is subscribed at
 // Meta; a connected Page, or an Owner ID that will connect it, activates. With Subscribe on
@@ -7,6 +7,8 @@
 // the app and on the Page; a refused activation or test listen (after which n8n calls delete) and a
 // deactivation leave alone what does not send to this node's URL or is the live subscription.
 import { createHmac, randomUUID } from 'node:crypto';
+import { Logger } from '@n8n/backend-common';
+import { Container } from '@n8n/di';
 import { messengerDelivery, messengerEvents, pageIdForToken, startSimulators, type RunningSimulators } from '../../../simulators';
 import { createTestUser, serviceClient, uniquePageId, withDb } from '../../helpers/stack';
 import { connectPage, syncRecords } from '../../db/messenger/fixtures';
@@ -142,26 +144,42 @@ describe('activation', () => {
 		expect(await activate(credentials(pageId))).toEqual({ called: ACTIVE });
 	});
 
-	it('is refused with an App ID that is not a Meta app id (not all digits), naming the App ID and what to do, without repeating it, whatever the Pages and Subscribe say; a numeric one (spaces around it too) or none activates as before', async () => {
-		const pageId = uniquePageId();
+	// c717552 refused activation with such an App ID, on every n8n restart too: a workflow that was
+	// receiving and recording deliveries (only human takeover and echo settlement off) stopped
+	// receiving anything. It activates, records without the App ID, and says so in n8n's log.
+	it('an App ID that is not a Meta app id (not all digits) activates and its deliveries are recorded, not silently: n8n’s log warns, naming the App ID and what to do, without its value; digits with spaces inside are its digits', async () => {
+		const token = `page-token-${randomUUID()}`;
+		const pageId = pageIdForToken(token);
 		await connectPage(pageId, await createTestUser('page-owner'));
-		// The app's name, digits with a space inside, the App Secret pasted into the wrong field.
-		for (const appId of ['my-leadflow-app', '4141 4141 4141', APP_SECRET]) {
-			for (const parameters of [{}, { pages: 'connectedPages', subscribe: false }, { subscribe: true }]) {
-				const refused = await activate(credentials(pageId, { appId }), parameters);
-				expect(refused).toEqual({
-					called: REFUSED,
-					error: {
-						message: expect.stringMatching(/^The Facebook Page credential’s App ID is not a Meta app id \(digits only\): .*no human takeover would stop follow-ups and no echo would settle an uncertain follow-up$/),
-						description: expect.stringMatching(/^Put the Meta app’s App ID .* or empty the field to go without both\. Then activate the workflow again\.$/),
-					},
-				});
-				expect(JSON.stringify(refused.error)).not.toContain(appId);
+		const warn = jest.spyOn(Container.get(Logger), 'warn');
+		const warned = () => warn.mock.calls.filter(([message]) => String(message).startsWith('Leadflow Messenger Trigger'));
+		try {
+			// The app's name, the App Secret pasted into the wrong field.
+			for (const appId of ['my-leadflow-app', APP_SECRET]) {
+				for (const parameters of [{}, { pages: 'connectedPages', subscribe: false }]) {
+					warn.mockClear();
+					expect(await activate(credentials(pageId, { appId }), parameters)).toEqual({ called: ACTIVE });
+					expect(warned()).toEqual([
+						[
+							expect.stringMatching(/^Leadflow Messenger Trigger: The Facebook Page credential’s App ID is not a Meta app id \(digits only\): deliveries are recorded without one, .*no human takeover stops follow-ups and no echo settles an uncertain follow-up\. Put the Meta app’s App ID .* or empty the field to go without both\.$/),
+							expect.objectContaining({ node: 'Messenger Trigger', when: 'activation' }),
+						],
+						[expect.any(String), expect.objectContaining({ when: 'activation' })],
+					]);
+					expect(JSON.stringify(warned())).not.toContain(appId);
+				}
+				const raw = JSON.stringify(messengerDelivery([{ pageId, events: [messengerEvents.message(pageId, { psid: '5550001', mid: `m_appid_${pageId}_${appId.length}`, text: 'hello', timestamp: Date.now() - 1000 })] }]));
+				expect((await post(pageId, raw, { credentials: credentials(pageId, { appId }) })).response).toMatchObject({ statusCode: 200, body: { received: true, recorded: 1, events: 1 } });
 			}
+			// Digits with spaces inside: the app's id, subscribed as it; no warning.
+			warn.mockClear();
+			expect(await activate(credentials(pageId, { appId: '4141 4141 4141', accessToken: token, baseUrl: sims.graph.baseUrl }), { subscribe: true })).toEqual({ called: SUBSCRIBED });
+			expect(await sims.graph.control.subscriptions()).toEqual(subscribedTo(PRODUCTION_URL, pageId));
+			for (const appId of [APP_ID, ` ${APP_ID} `, '']) expect(await activate(credentials(pageId, { appId }))).toEqual({ called: ACTIVE });
+			expect(warned()).toEqual([]);
+		} finally {
+			warn.mockRestore();
 		}
-		// Subscribing was never tried: nothing at Meta.
-		expect(await sims.graph.control.subscriptions()).toEqual({ apps: {}, pages: {} });
-		for (const appId of [APP_ID, ` ${APP_ID} `, '']) expect(await activate(credentials(pageId, { appId }))).toEqual({ called: ACTIVE });
 	});
 
 	it('with Subscribe on Activation and Facebook out of reach, the refusal says so and carries neither the app secret nor the Page token', async () => {

@@ -182,7 +182,7 @@ describe('events', () => {
 		expect(stops.rows).toEqual([{ reason: 'human_takeover', rule_id: null }]);
 	});
 
-	it('a credential whose App ID is not digits (changed after activation, which refuses it) records the delivery without one, not silently: n8n’s log warns, naming the App ID and what to do, without its value', async () => {
+	it('a credential whose App ID is not digits records the delivery without one, not silently: n8n’s log warns, naming the App ID and what to do, without its value', async () => {
 		const world = await connectedPage();
 		await world.rule();
 		const conversationId = await world.contact({ lastMessageHoursAgo: 2 });
@@ -198,10 +198,34 @@ describe('events', () => {
 			expect(said).toEqual([
 				[
 					expect.stringMatching(/^Leadflow Messenger Trigger: The Facebook Page credential’s App ID is not a Meta app id \(digits only\): .*no human takeover.*\. Put the Meta app’s App ID/),
-					expect.objectContaining({ node: 'Messenger Trigger' }),
+					expect.objectContaining({ node: 'Messenger Trigger', when: 'delivery' }),
 				],
 			]);
 			expect(JSON.stringify(said)).not.toContain('my-leadflow-app');
+		} finally {
+			warn.mockRestore();
+		}
+	});
+
+	// c717552 took such an App ID for none (and refused to activate with it): the app's own echo and
+	// a person's could not be told apart.
+	it('an App ID with spaces inside (1234 5678 9012) is read as its digits: the app’s own echo is not a takeover, a person’s is; no warning', async () => {
+		const world = await connectedPage();
+		await world.rule();
+		const conversationId = await world.contact({ lastMessageHoursAgo: 2 });
+		const psid = await senderOf(conversationId);
+		const own = messengerEvents.echo(world.pageId, { psid, mid: mid(), text: 'Following up!', appId: APP_ID, timestamp: at(5) });
+		const human = messengerEvents.echo(world.pageId, { psid, mid: mid(), text: 'Hi, this is Sam', appId: '263902037430900', timestamp: at(1) });
+		const spaced = APP_ID.replace(/(\d{4})(?=\d)/g, '$1 ');
+		expect(spaced).toBe('4141 4141 4141');
+		const warn = jest.spyOn(Container.get(Logger), 'warn');
+		try {
+			const result = await post(world.pageId, delivery(world.pageId, [own, human]), { credentials: credentials(world.pageId, { appId: spaced }) });
+			expect(result.nodeOutputs['Messenger Trigger']).toEqual([
+				expect.objectContaining({ type: 'echo', app_id: APP_ID, stopped_automations: false }),
+				expect.objectContaining({ type: 'echo', app_id: '263902037430900', stopped_automations: true, stop_reason: 'human_takeover' }),
+			]);
+			expect(warn.mock.calls.filter(([message]) => String(message).startsWith('Leadflow Messenger Trigger'))).toEqual([]);
 		} finally {
 			warn.mockRestore();
 		}
