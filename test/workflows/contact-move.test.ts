@@ -478,3 +478,33 @@ test('fromPipelineId: the contact leaves that pipeline for the stage of another,
 	expect(await placesOf()).toEqual([[support.id, support.stages.Waiting, 30, 'QUALIFIED']]);
 	expect(await activities(contact)).toEqual(before);
 });
+
+// fromPipelineId naming the stage's own pipeline (a stage by name without pipelineId is looked up in
+// the contact's one pipeline, the one it would leave) was ignored: 200 "moved", left_pipeline_id
+// null, the contact stayed and that pipeline's automations fired. It is refused 400 naming it.
+test('fromPipelineId that is the stage\'s own pipeline (a name looked up there, or a stage id of it): 400 naming From Pipeline, nothing moved or fired', async () => {
+	const own = await createPipelineWorld();
+	await own.automation({ trigger_type: 'STAGE_CHANGED', trigger_conditions: {}, actions: [{ type: 'notify', message: 'A lead changed stage' }] });
+	const contact = await own.contact();
+	await assign([analysis(contact, 30)]);
+	const before = await activities(contact);
+	for (const stage of ['qualified', own.pipeline.stages.Qualified]) {
+		const refused = await move({ conversationId: contact, stage, fromPipelineId: own.pipeline.id });
+		expect({ stage, answer: refused.response }).toEqual({
+			stage,
+			answer: expect.objectContaining({
+				statusCode: 400,
+				body: {
+					status: 400,
+					error: `item 0 (p_items[0]): the stage is in From Pipeline ${own.pipeline.id}, the pipeline it would leave`,
+					hint: 'Give pipelineId (the pipeline whose stage to move the contact to; the node\'s Pipeline) or a stage of another pipeline, or leave fromPipelineId (From Pipeline) empty to move the contact within this pipeline.',
+				},
+			}),
+		});
+		expect(refused.nodeBranches['Move Contact']?.[1] ?? []).toEqual([]);
+	}
+	expect(((await places(own.userId)) as unknown as Array<{ conversation_id: string; pipeline_id: string; stage_id: string }>).filter((place) => place.conversation_id === contact).map((place) => [place.pipeline_id, place.stage_id])).toEqual([
+		[own.pipeline.id, own.pipeline.stages.Contacted],
+	]);
+	expect(await activities(contact)).toEqual(before);
+});

@@ -158,14 +158,45 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 }
 
 /**
+ * pipeline_move's refusal of a From Pipeline that is the pipeline of the stage asked for (22023 with
+ * the DETAIL {"field": "from_pipeline_id", "reason": "stage_in_pipeline_left", "item_index": n}):
+ * the item's index and the pipeline (the item's from_pipeline_id), or null for any other error.
+ */
+function leavingOwnPipeline(error: NodeApiError, moves: ManualMove[]): { itemIndex: number; pipelineId: string } | null {
+	const { code, details } = (error.errorResponse ?? {}) as { code?: unknown; details?: unknown };
+	if (code !== '22023' || typeof details !== 'string' || !details.startsWith('{')) return null;
+	let mark: { field?: unknown; reason?: unknown; item_index?: unknown } | null;
+	try {
+		mark = JSON.parse(details) as typeof mark;
+	} catch {
+		return null;
+	}
+	if (mark?.field !== 'from_pipeline_id' || mark.reason !== 'stage_in_pipeline_left' || !Number.isSafeInteger(mark.item_index)) return null;
+	const itemIndex = mark.item_index as number;
+	const pipelineId = moves[itemIndex]?.from_pipeline_id;
+	return pipelineId ? { itemIndex, pipelineId } : null;
+}
+
+/**
  * pipeline_move's refusal of a stage by name with no pipeline to look it in
  * (`p_items[0].pipeline_id: required with stage_name, the contact is in 0 pipelines`) in the node's
  * words: Pipeline, and the stage's ID. Its position is kept, so the batch names the input item, and
  * its code (22023: invalid_input, a 400 on the contact-move webhook).
  */
-function inMoveFieldWords(context: IExecuteFunctions, error: unknown): unknown {
+function inMoveFieldWords(context: IExecuteFunctions, error: unknown, moves: ManualMove[]): unknown {
 	if (!(error instanceof NodeApiError)) return error;
 	const raw = (error.errorResponse as { message?: unknown } | undefined)?.message;
+	// A From Pipeline that is the stage's own pipeline (22023: invalid_input, a 400 on the webhook;
+	// migration …2340), known by the DETAIL's mark, never by the message's words. A stage by name
+	// without Pipeline is looked up in the contact's one pipeline: the one it would leave.
+	const leaving = leavingOwnPipeline(error, moves);
+	if (leaving) {
+		return new NodeApiError(context.getNode(), error.errorResponse ?? {}, {
+			message: `p_items[${leaving.itemIndex}]: the stage is in From Pipeline ${leaving.pipelineId}, the pipeline it would leave`,
+			description:
+				'Give pipelineId (the pipeline whose stage to move the contact to; the node\'s Pipeline) or a stage of another pipeline, or leave fromPipelineId (From Pipeline) empty to move the contact within this pipeline.',
+		});
+	}
 	// A From Pipeline the contact is not in (P0002: not_found, a 404 on the contact-move webhook).
 	const notIn = typeof raw === 'string' ? /^(p_items\[\d+\])\.from_pipeline_id: the contact is not in pipeline (\S+)$/.exec(raw) : null;
 	if (notIn) {
@@ -197,7 +228,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const rows = await callRpc(this, 'pipeline_move', { p_items: moves });
 				return rows.map((row) => ({ ...row, actor: moves[row.item_index].actor, actor_id: moves[row.item_index].actor_id ?? null }));
 			} catch (error) {
-				throw inMoveFieldWords(this, error);
+				throw inMoveFieldWords(this, error, moves);
 			}
 		},
 	);

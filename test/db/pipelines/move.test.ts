@@ -82,4 +82,36 @@ describe('pipeline_move', () => {
 			[support.id, null],
 		]);
 	});
+
+	// from_pipeline_id naming the destination's own pipeline was dropped without a word (a stage by name
+	// without pipeline_id is looked up in the one pipeline the contact is in, the one it would leave):
+	// the call answered "moved" with no leave, and the contact stayed. It contradicts itself: refused.
+	it('refuses a from_pipeline_id that is the stage\'s own pipeline (by name or by id): 22023 naming it, nothing written', async () => {
+		const world = await createPipelineWorld();
+		const contact = await world.contact();
+		await assign([analysis(contact, 30)], minutesAfter(-60));
+		const before = await activities(contact);
+		const expected = {
+			code: '22023',
+			message: `p_items[1].from_pipeline_id: the stage is in pipeline ${world.pipeline.id}, the pipeline it would leave: give pipeline_id or a stage of another pipeline`,
+		};
+		const mark = { field: 'from_pipeline_id', reason: 'stage_in_pipeline_left', item_index: 1 };
+		const other = await world.contact();
+		await assign([analysis(other, 30)], minutesAfter(-60));
+		for (const item of [
+			{ conversation_id: contact, stage_name: 'qualified', from_pipeline_id: world.pipeline.id },
+			{ conversation_id: contact, stage_id: world.pipeline.stages.Qualified, from_pipeline_id: world.pipeline.id },
+			{ conversation_id: contact, stage_name: 'Qualified', pipeline_id: world.pipeline.id, from_pipeline_id: world.pipeline.id },
+		]) {
+			const refused = await failure(move([{ conversation_id: other, stage_name: 'Won' }, item]));
+			expect({ item, refused, mark: JSON.parse(refused.details ?? 'null') as unknown }).toMatchObject({ item, refused: expected, mark });
+		}
+		expect((await places(world.userId)).filter((place) => place.conversation_id !== contact || place.pipeline_id === world.pipeline.id).map((place) => [place.conversation_id, place.stage_id])).toEqual(
+			expect.arrayContaining([
+				[contact, world.pipeline.stages.Contacted],
+				[other, world.pipeline.stages.Contacted],
+			]),
+		);
+		expect(await activities(contact)).toEqual(before);
+	});
 });
