@@ -88,7 +88,8 @@ function readConversation(conversation: Json, pageId: string): ReadConversation 
 }
 
 /** Adds a messages edge's page (the expansion's, or one read from the conversation's own edge). */
-export function addMessages(conversation: ReadConversation, edge: unknown, pageId: string): void {
+/** `known`: the mids read already, when the edge is read again from its newest message (skipped, then added to). */
+export function addMessages(conversation: ReadConversation, edge: unknown, pageId: string, known?: Set<string>): void {
 	const messages = isObject(edge) && Array.isArray(edge.data) ? edge.data.filter(isObject) : [];
 	for (const message of messages) {
 		const mid = typeof message.id === 'string' ? message.id : '';
@@ -98,6 +99,10 @@ export function addMessages(conversation: ReadConversation, edge: unknown, pageI
 		if (messageIdProblem(mid) !== undefined || !isRecordableTime(timestamp) || conversation.psid === null) {
 			conversation.unreadable += 1;
 			continue;
+		}
+		if (known !== undefined) {
+			if (known.has(mid)) continue;
+			known.add(mid);
 		}
 		conversation.events.push({
 			type: from === pageId ? 'echo' : 'message',

@@ -22,8 +22,10 @@
 //      too; a stopped job is resumed by the next sync. Except one conversation's own messages edge
 //      refused for that conversation alone (refusesConversation: deleted, the person gone): the
 //      others are read, it is counted in the page's errors and named in this run's
-//      `refused_conversations`, its newest messages (the list's) recorded, and it is not marked read
-//      whole, so the next sync that lists it reads it to its first message;
+//      `refused_conversations`, its newest messages (the list's) recorded, it is not marked read
+//      whole, and the job's newest (the next incremental `since`, recorded with the last page) is
+//      never past it, so the next sync lists it again and reads it to its first message. A refused
+//      cursor of its messages is no such refusal: its edge is read again from the newest, once;
 //   5. a cursor Graph refuses (code 100 naming the cursor: Meta invalidates cursors when their item
 //      is deleted, and advises not to keep them long, as a failed job does) starts the job again
 //      from the first page, with the same `since`, once per run: the messages read again come back
@@ -318,6 +320,9 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 	let newConversations = 0;
 	const refusedConversations: RefusedConversation[] = [];
 	let restartedFromFirstPage = false;
+	/** The newest updated_time of the conversations this run read whole, and the oldest of those it left unread. */
+	let runNewest: number | undefined;
+	let runUnreadFrom: number | undefined;
 	/** Pages recorded since this run started over from the first page. */
 	let pagesSinceRestart = 0;
 
@@ -403,33 +408,50 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 			};
 			for (const conversation of changed) {
 				const floor = floors.has(conversation) ? floors.get(conversation) : since;
+				// A cursor of its messages Graph refuses (Meta invalidates one when its message is deleted)
+				// is no refusal of the conversation: its edge is read again from its newest message, once
+				// (as the list is for its own cursor), the messages read already skipped (`known`).
+				let fromNewest = false;
+				let known: Set<string> | undefined;
 				// Down to a message older than the floor: messages of the floor's second (whole seconds too) are read.
 				while (conversation.moreMessagesAfter !== null && !(floor !== undefined && conversation.oldestMs !== undefined && conversation.oldestMs < floor)) {
-					const after = conversation.moreMessagesAfter;
+					const cursorNow = conversation.moreMessagesAfter;
 					// A next page of its messages that cannot be asked for: this conversation's alone, like a refusal.
-					if (after === NO_CURSOR) {
+					if (cursorNow === NO_CURSOR) {
 						tally.pageErrors += 1;
 						leaveUnread(conversation, 'Facebook said more of its messages follow (paging.next) but gave no cursor to read them by');
 						break;
 					}
+					const after = fromNewest ? null : cursorNow;
+					fromNewest = false;
 					const more = await call(
 						settings,
 						pacer,
 						tally,
 						() => readMessages(context, target, conversation.id, after, settings.messagesPerConversation, settings.timeoutMs),
 						undefined,
-						refusesConversation,
+						(error) => refusesConversation(error) || refusesCursor(error),
 					);
 					if (more instanceof ItemRefused) {
+						if (refusesCursor(more.error) && after !== null && known === undefined) {
+							context.logger.warn(`Leadflow Messenger Sync: Facebook refused a cursor of conversation ${conversation.id}'s messages (${describe(more.error)}); reading its messages again from the newest`, {
+								pageId: target.pageId,
+								jobId: job.job_id,
+							});
+							known = new Set(conversation.events.flatMap((event) => ('mid' in event && typeof event.mid === 'string' ? [event.mid] : [])));
+							fromNewest = true;
+							continue;
+						}
+						// Refused for good (100/33, 803), or its cursor refused again after reading from the newest.
 						leaveUnread(conversation, describe(more.error));
 						break;
 					}
 					parseStarted = performance.now();
-					addMessages(conversation, more, target.pageId);
+					addMessages(conversation, more, target.pageId, known);
 					tally.parseMs += performance.now() - parseStarted;
 					// An empty page with a `next` link is followed (Meta: a page may be empty and have one);
 					// a next page that is this one again would be read for ever.
-					if (conversation.moreMessagesAfter === after) {
+					if (after !== null && conversation.moreMessagesAfter === after) {
 						tally.pageErrors += 1;
 						leaveUnread(conversation, 'Facebook gave the cursor this page of its messages was read with as the next page\'s');
 						break;
@@ -447,7 +469,16 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 			const read = changed.flatMap((conversation) =>
 				!unread.has(conversation) && conversation.psid !== null && conversation.updatedMs !== undefined ? [{ psid: conversation.psid, updated_at: new Date(conversation.updatedMs).toISOString() }] : [],
 			);
-			const newest = changed.reduce<number | undefined>((max, conversation) => (conversation.updatedMs !== undefined && (max === undefined || conversation.updatedMs > max) ? conversation.updatedMs : max), undefined);
+			// The job's newest (the next incremental sync's `since`) is recorded with its last page alone:
+			// the newest updated_time of the conversations this run read whole, but never past one it left
+			// unread (on this page or an earlier one, which a newer conversation on an earlier page would
+			// otherwise have moved it past), so that the next incremental sync lists that one again.
+			for (const conversation of changed) {
+				if (conversation.updatedMs === undefined) continue;
+				if (unread.has(conversation)) runUnreadFrom = runUnreadFrom === undefined ? conversation.updatedMs : Math.min(runUnreadFrom, conversation.updatedMs);
+				else runNewest = runNewest === undefined ? conversation.updatedMs : Math.max(runNewest, conversation.updatedMs);
+			}
+			const newest = !done ? undefined : runUnreadFrom === undefined ? runNewest : Math.min(runNewest ?? runUnreadFrom, runUnreadFrom);
 			const databaseStarted = performance.now();
 			// A page with more events than one call takes is recorded in parts; every part but the last
 			// keeps the cursor on this page, so a crash in between reads it again (each message once),

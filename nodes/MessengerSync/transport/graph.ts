@@ -5,7 +5,7 @@
 // without one (a proxy's page, an API that changed) is no answer, retried like one, never an
 // empty page (which would end the list and complete the job with the rest unread).
 import type { IDataObject, IExecuteFunctions, IHttpRequestOptions } from 'n8n-workflow';
-import { graphErrorOf, metaSaid, networkCodeOf, type GraphError, type Redact } from '../../shared/graph';
+import { graphErrorOf, networkCodeOf, type GraphError, type Redact } from '../../shared/graph';
 
 export const FACEBOOK_CREDENTIAL = 'leadflowFacebookPageApi';
 
@@ -24,15 +24,14 @@ export const MESSAGE_FIELDS = 'id,message,from,to,created_time';
 /**
  * Graph refused one conversation's own messages edge for that conversation alone, for good: code 100
  * subcode 33 ("Object with ID … does not exist, cannot be loaded due to missing permissions, or does
- * not support this operation": deleted, or the person's account gone, since the list named it), 803
- * ("Some of the aliases you requested do not exist"), or 100 naming the cursor (Meta invalidates a
- * cursor when its message is deleted). Told by Meta's words, not their redacted copy. Not the
- * token's or the app's permissions (190, 10, 200–299: every conversation's, so the sync stops), nor
- * a throttle or a temporary error (retried), nor another code 100 (a request of ours Graph refuses
- * for every conversation).
+ * not support this operation": deleted, or the person's account gone, since the list named it), or
+ * 803 ("Some of the aliases you requested do not exist"). Not a refused cursor (100 naming the
+ * cursor: Meta invalidates a cursor when its message is deleted; syncPage.ts reads the edge again
+ * from its newest message, once), nor the token's or the app's permissions (190, 10, 200–299: every
+ * conversation's, so the sync stops), nor a throttle or a temporary error (retried), nor another
+ * code 100 (a request of ours Graph refuses for every conversation).
  */
-export const refusesConversation = (error: GraphError): boolean =>
-	(error.code === 100 && error.subcode === 33) || error.code === 803 || (error.code === 100 && /cursor|\bafter\b/i.test(metaSaid(error)));
+export const refusesConversation = (error: GraphError): boolean => (error.code === 100 && error.subcode === 33) || error.code === 803;
 
 export function conversationsQuery(pageSize: number, messagesPerConversation: number, after: string | null): Record<string, string> {
 	return {
@@ -47,8 +46,9 @@ export async function readConversations(context: IExecuteFunctions, target: Grap
 	return await get(context, target, `${target.root}/${encodeURIComponent(target.pageId)}/conversations`, qs, timeoutMs);
 }
 
-export async function readMessages(context: IExecuteFunctions, target: GraphTarget, conversationId: string, after: string, limit: number, timeoutMs: number): Promise<GraphAnswer> {
-	return await get(context, target, `${target.root}/${encodeURIComponent(conversationId)}/messages`, { fields: MESSAGE_FIELDS, limit: String(limit), after }, timeoutMs);
+/** A conversation's messages edge, newest first: from `after`, or from its newest message when null. */
+export async function readMessages(context: IExecuteFunctions, target: GraphTarget, conversationId: string, after: string | null, limit: number, timeoutMs: number): Promise<GraphAnswer> {
+	return await get(context, target, `${target.root}/${encodeURIComponent(conversationId)}/messages`, { fields: MESSAGE_FIELDS, limit: String(limit), ...(after !== null && { after }) }, timeoutMs);
 }
 
 async function get(context: IExecuteFunctions, target: GraphTarget, url: string, qs: Record<string, string>, timeoutMs: number): Promise<GraphAnswer> {

@@ -86,10 +86,10 @@ test('a message the database would refuse (a control character in its id, a time
 	expect(conversation.unreadable).toBe(3);
 });
 
-test('a refusal of one conversation’s messages edge is that conversation’s alone only for Meta’s "does not exist" answers (100/33, 803) and a refused cursor; the token’s or the app’s permissions, throttles and other 100s are not', () => {
+test('a refusal of one conversation’s messages edge is that conversation’s alone only for Meta’s "does not exist" answers (100/33, 803); a refused cursor (read again from the newest), the token’s or the app’s permissions, throttles and other 100s are not', () => {
 	expect(refusesConversation({ code: 100, subcode: 33, message: 'Unsupported get request.' })).toBe(true);
 	expect(refusesConversation({ code: 803, message: '(#803) Some of the aliases you requested do not exist: t_1' })).toBe(true);
-	expect(refusesConversation({ code: 100, message: '(#100) The after cursor is not valid' })).toBe(true);
+	expect(refusesConversation({ code: 100, message: '(#100) The after cursor is not valid' })).toBe(false);
 	// The token's or the app's permissions are every conversation's: the sync stops, as before.
 	for (const code of [190, 10, 200, 299, 2, 4, 32, 80006]) expect(refusesConversation({ code, message: 'x' })).toBe(false);
 	expect(refusesConversation({ code: 100, message: '(#100) Syntax error in fields' })).toBe(false);

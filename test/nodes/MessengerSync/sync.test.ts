@@ -437,6 +437,57 @@ test('a conversation whose messages edge Graph refuses for good (100/33) is coun
 	expect(await readWhole()).toContain(refused.psid);
 });
 
+/** How many of the conversation's messages the database holds. */
+const storedOf = async (pageId: string, psid: string) =>
+	(await withDb((db) => db.query<{ n: number }>('select count(*)::int as n from public.messenger_messages m join public.messenger_conversations c on c.id = m.conversation_id where c.page_id = $1 and c.sender_id = $2', [pageId, psid]))).rows[0].n;
+
+// 52a0537 took a refused cursor of one conversation's messages (Meta invalidates one when its message
+// is deleted) for the conversation's own refusal: left unread with only the list's 3 messages, and
+// the job's newest moved past it by a newer conversation, so no incremental sync listed it again.
+test('a cursor of one conversation’s messages that Graph refuses once (a message deleted) is no refusal of the conversation: its edge is read again from the newest message, every message recorded once', async () => {
+	const world = await connected();
+	const input = [conversation(0.5), conversation(1, 7), conversation(2), conversation(3)];
+	const long = input[1];
+	const thread = `t_${world.pageId}_${long.psid}`;
+	await sims.graph.control.addConversations(world.pageId, input);
+	await sims.graph.control.addFault({ match: { path: `${thread}/messages` }, trigger: { mode: 'count', count: 1 }, effect: { kind: 'graphError', code: 100, message: '(#100) The after cursor is not valid' } });
+
+	const { result, output } = await runSync(world.pageId, { pageSize: 2, messagesPerConversation: 3, maxRetries: 1 });
+	expect(result.error).toBeUndefined();
+	expect(output).toMatchObject({ status: 'completed', conversations: 4 });
+	expect((output?.this_run as IDataObject).refused_conversations).toEqual([]);
+	expect(await storedOf(world.pageId, long.psid)).toBe(7);
+	// The refused cursor, then the edge from its newest message (no cursor), then on down by its cursors.
+	const edgeCalls = (await sims.graph.control.requests()).filter((request) => request.path.endsWith('/messages'));
+	expect(edgeCalls.slice(0, 2).map((call) => [call.status, 'after' in call.query])).toEqual([[400, true], [200, false]]);
+	expect(edgeCalls.slice(2).every((call) => call.status === 200 && 'after' in call.query)).toBe(true);
+});
+
+test('a conversation left unread (its edge refused for good) never moves the job’s newest past itself, on its page or a later one: the next incremental sync lists it again and reads it whole once Graph answers', async () => {
+	const world = await connected();
+	// Page 1: two conversations read whole; page 2: the refused one (older than both), then another.
+	const input = [conversation(0.5), conversation(0.7), conversation(1, 7), conversation(2)];
+	const refused = input[2];
+	const thread = `t_${world.pageId}_${refused.psid}`;
+	await sims.graph.control.addConversations(world.pageId, input);
+	const words = `Unsupported get request. Object with ID '${thread}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`;
+	await sims.graph.control.addFault({ match: { path: `${thread}/messages` }, trigger: { mode: 'always' }, effect: { kind: 'graphError', code: 100, subcode: 33, message: words } });
+
+	const first = await runSync(world.pageId, { pageSize: 2, messagesPerConversation: 3, maxRetries: 1 });
+	expect(first.output).toMatchObject({ status: 'completed', conversations: 4 });
+	expect((first.output?.this_run as IDataObject).refused_conversations).toEqual([expect.objectContaining({ conversation_id: thread })]);
+	const newest = await withDb((db) => db.query<{ newest_updated_at: Date }>('select newest_updated_at from public.messenger_sync_jobs where page_id = $1', [world.pageId]));
+	expect(newest.rows.map((row) => row.newest_updated_at.getTime())).toEqual([refused.updatedTime]);
+	expect(await storedOf(world.pageId, refused.psid)).toBe(3);
+
+	// Graph answers its edge again; nothing changed in the conversation, so only the job's newest brings it back.
+	await sims.graph.control.clearFaults();
+	const next = await runSync(world.pageId, { pageSize: 2, messagesPerConversation: 3, maxRetries: 1 });
+	expect(next.output).toMatchObject({ status: 'completed', errors: 0 });
+	expect((next.output?.this_run as IDataObject).refused_conversations).toEqual([]);
+	expect(await storedOf(world.pageId, refused.psid)).toBe(7);
+});
+
 test('an empty page of conversations with a next link and no cursors (Meta: a page may be empty and still have one) is followed by the link’s cursor: the job reads on, never completed with the rest unread', async () => {
 	const world = await connected();
 	const input = [conversation(1), conversation(2), conversation(3), conversation(4), conversation(5), conversation(6)];
