@@ -74,10 +74,10 @@ test('in real n8n: a move by stage name answers 200 with the new stage, who move
 	expect((await activities(contact)).filter((entry) => entry.type === 'MANUAL_MOVE')).toEqual([
 		expect.objectContaining({ actor: 'user', actor_id: 'user-7', description: 'Booked a demo' }),
 	]);
-	// A number is neither a stage's id nor its name: 400 naming Stage, not 404.
+	// A number with a fraction is neither a stage's id nor its name: 400 naming Stage, not 404.
 	const numeric = await move({ conversationId: contact, stage: 12.5 });
 	expect(numeric.statusCode).toBe(400);
-	expect(numeric.body).toMatchObject({ status: 400, error: 'Stage must be text (got 12.5)' });
+	expect(numeric.body).toMatchObject({ status: 400, error: 'Stage must be text or a whole number (got 12.5)' });
 });
 
 test('in real n8n: bad input 400, an unknown stage 404, no key 403, and nothing written', async () => {

@@ -286,34 +286,46 @@ test('a move that sets off another: its actions come out in firing order, the st
 	expect(orders).toEqual(contacts.map(() => 'Qualified: tell, promote > Proposal: tell | Qualified > Proposal'));
 });
 
-// A number is neither a stage's id (a UUID) nor its name (text): 12.5 was looked up as the name
-// "12.5" and answered 404, as if the caller had the right kind of value and a wrong name.
-test('a stage that is not text (an object, a list, a boolean, a number) answers 400 saying so, not "Stage is empty" or 404; nothing is moved', async () => {
+// A number with a fraction is neither a stage's id (a UUID) nor its name: 12.5 was looked up as the
+// name "12.5" and answered 404, as if the caller had the right kind of value and a wrong name. A whole
+// number is read as its digits (a stage named "2026" sent as {"stage": 2026}), as before 0f4d6ea.
+const STAGE_HINT =
+	'Send the stage\'s name or id as text, e.g. {"stage": "Qualified"}: a whole number is read as a name made of its digits ({"stage": 2026} is the stage "2026"), a number with a fraction is neither a name nor an id (a stage\'s id is a UUID), a list or an object is not read, and one move goes to one stage.';
+test('a stage that is not text (an object, a list, a boolean, a number with a fraction or beyond the exact integers) answers 400 saying so, not "Stage is empty" or 404; nothing is moved', async () => {
 	const contact = await placedContact();
 	const before = await activities(contact);
-	for (const [stage, got] of [[12.5, '12.5'], [3, '3']] as const) {
+	for (const [stage, error] of [
+		[12.5, 'Stage must be text or a whole number (got 12.5)'],
+		[-0.5, 'Stage must be text or a whole number (got -0.5)'],
+		[2 ** 53, 'Stage was given as the number 9007199254740992, too large to be exact (it has lost digits): send it as text'],
+	] as const) {
 		const refused = await move({ conversationId: contact, stage });
 		expect({ stage, answer: refused.response }).toEqual({
 			stage,
-			answer: expect.objectContaining({
-				statusCode: 400,
-				body: {
-					status: 400,
-					error: `Stage must be text (got ${got})`,
-					hint: 'Send the stage\'s name or id as text, e.g. {"stage": "Qualified"}: a number is neither (a stage\'s id is a UUID; a name made of digits goes in quotes, {"stage": "2025"}), a list or an object is not read, and one move goes to one stage.',
-				},
-			}),
+			answer: expect.objectContaining({ statusCode: 400, body: { status: 400, error, hint: STAGE_HINT } }),
 		});
 	}
 	for (const stage of [{ name: 'Qualified' }, ['Qualified'], true]) {
 		const refused = await move({ conversationId: contact, stage });
 		expect({ stage, answer: refused.response }).toMatchObject({
 			stage,
-			answer: { statusCode: 400, body: { status: 400, error: expect.stringMatching(/^Stage must be text \(got /), hint: expect.stringMatching(/name or id as text/) } },
+			answer: { statusCode: 400, body: { status: 400, error: expect.stringMatching(/^Stage must be text \(got /), hint: STAGE_HINT } },
 		});
 	}
 	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
 	expect(await activities(contact)).toEqual(before);
+});
+
+// 0f4d6ea refused every number: {"stage": 2026} for the stage named "2026" answered 400.
+test('a stage given as a whole number is the stage named by its digits: {"stage": 2026} moves to "2026"; one no stage is named: 404', async () => {
+	const own = await createPipelineWorld();
+	const years = await own.addPipeline('Years', [{ name: '2025', isDefault: true }, { name: '2026' }]);
+	const contact = await own.contact();
+	const moved = await move({ conversationId: contact, stage: 2026, pipelineId: years.id });
+	expect(moved.response?.statusCode).toBe(200);
+	expect(moved.response?.body).toMatchObject({ outcome: 'assigned', stage: { id: years.stages['2026'], name: '2026', pipeline_id: years.id } });
+	const unknown = await move({ conversationId: contact, stage: 7, pipelineId: years.id });
+	expect(unknown.response).toMatchObject({ statusCode: 404, body: { status: 404, error: expect.stringContaining('no stage named "7"') } });
 });
 
 /** Check Request's hint: what the webhook reads. */

@@ -87,6 +87,23 @@ function readActor(context: IExecuteFunctions, itemIndex: number): ManualMove['a
 	);
 }
 
+/**
+ * A value that must be text, where a whole number stands for its digits (a request's JSON may send a
+ * name or a user id made of digits as a number): the text, or what is wrong with it naming the field.
+ * A number beyond JavaScript's exact integers (2^53 - 1) has lost its last digits before the node
+ * reads it, so it is refused saying so and to send it as text; a number with a fraction is no name.
+ */
+function textOrWholeNumber(raw: unknown, label: string): { text: string; problem?: undefined } | { text?: undefined; problem: string } {
+	if (raw === undefined || raw === null) return { text: '' };
+	if (typeof raw === 'string') return { text: raw };
+	if (Number.isSafeInteger(raw)) return { text: String(raw) };
+	if (typeof raw === 'number' && Number.isInteger(raw)) {
+		return { problem: `${label} was given as the number ${String(raw)}, too large to be exact (it has lost digits): send it as text` };
+	}
+	if (typeof raw === 'number') return { problem: `${label} must be text or a whole number (got ${String(raw)})` };
+	return { problem: `${label} ${notTextProblem(raw) ?? 'must be text'}` };
+}
+
 const MOVER_HINT =
 	'Say who moved the contact as one line of text, at most 200 characters: a webhook caller sends {"movedBy": "…"} (your user\'s id, or a name), or leaves it out.';
 
@@ -104,19 +121,21 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 	}
 	const conversationId = checkUuid(context, rawConversationId, 'conversation ID', itemIndex, 'Give the contact\'s id (the id column of messenger_conversations): a webhook caller sends it as {"conversationId": "…"}, a workflow maps it, e.g. {{ $json.conversationId }}.');
 	const stage = context.getNodeParameter('stage', itemIndex, { mode: 'id', value: '' }) as { mode?: string; value?: unknown };
-	// Text only. A number is neither a stage's id (a UUID) nor its name (text): 12.5 from a request's
-	// JSON was looked up as the name "12.5" (404, as if only the name were wrong). It is refused as
-	// not text, as an object, a list or a boolean is, not as an empty stage.
-	const stageNotText = notTextProblem(stage.value);
-	if (stageNotText) {
+	// Text, or a whole number read as its digits (a request's {"stage": 2026} is the stage named
+	// "2026", as before 0f4d6ea). A number with a fraction is neither a stage's id (a UUID) nor a
+	// name: 12.5 was looked up as the name "12.5" (404, as if only the name were wrong); one beyond
+	// JavaScript's exact integers has lost digits. Both are refused naming Stage, as an object, a list
+	// or a boolean is, not as an empty stage.
+	const stageText = textOrWholeNumber(stage.value, 'Stage');
+	if (stageText.problem) {
 		throw invalid(
 			context,
 			itemIndex,
-			`Stage ${stageNotText}`,
-			'Send the stage\'s name or id as text, e.g. {"stage": "Qualified"}: a number is neither (a stage\'s id is a UUID; a name made of digits goes in quotes, {"stage": "2025"}), a list or an object is not read, and one move goes to one stage.',
+			stageText.problem,
+			'Send the stage\'s name or id as text, e.g. {"stage": "Qualified"}: a whole number is read as a name made of its digits ({"stage": 2026} is the stage "2026"), a number with a fraction is neither a name nor an id (a stage\'s id is a UUID), a list or an object is not read, and one move goes to one stage.',
 		);
 	}
-	const value = typeof stage.value === 'string' ? stage.value.trim() : '';
+	const value = (stageText.text ?? '').trim();
 	if (!value) throw invalid(context, itemIndex, 'Stage is empty', 'Give the stage\'s id or its name: a webhook caller sends it as {"stage": "Qualified"}, a workflow picks it from the list or maps it.');
 	// "By Name or ID" (what a request names, e.g. the contact-move webhook's `stage`): a UUID is an id.
 	const byName = stage.mode === 'name' && !UUID.test(value);
