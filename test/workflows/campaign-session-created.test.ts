@@ -290,6 +290,29 @@ test('a relaunch with corrected candidate names gives the sessions the new names
 	expect(await names()).toEqual(['Alice Carter', 'Robert Doyle', 'Carol Evans']);
 });
 
+// A name that shows nothing (only invisible characters: U+200B zero width space, U+2060 word joiner,
+// U+00AD soft hyphen, with spaces) is blank: never stored, and on a relaunch it never replaces a name.
+test('a task whose name is only invisible characters (U+200B, U+2060, U+00AD) is no name: a launch stores none, a relaunch keeps the session\'s name', async () => {
+	const body = seedLaunch();
+	const invisible = { ...body, tasks: [{ ...body.tasks[0], name: '\u200b' }, { ...body.tasks[1], name: ' \u2060\u00ad ' }, body.tasks[2]] };
+	const first = await launch(invisible);
+	expect(first.response?.statusCode).toBe(201);
+	expect((await sessionsNamed(body.campaign)).map((row) => row.display_name)).toEqual([null, null, null]);
+
+	expect((await launch(body)).response?.body).toMatchObject({ names_updated: 2 });
+	const relaunch = await launch({ ...invisible, tasks: [...invisible.tasks.slice(0, 2), { ...body.tasks[2], name: '\u200b\u200b' }] });
+	expect(relaunch.response?.statusCode).toBe(201);
+	expect(relaunch.response?.body).toMatchObject({
+		names_updated: 0,
+		sessions: [
+			{ name: 'Alice Carter', name_updated: false },
+			{ name: 'Bob Doyle', name_updated: false },
+			{ name: null, name_updated: false },
+		],
+	});
+	expect((await sessionsNamed(body.campaign)).map((row) => row.display_name)).toEqual(['Alice Carter', 'Bob Doyle', null]);
+});
+
 // The app made new session ids for a relaunch, also for candidates already in the campaign: a phone
 // keeps its session, so the answer lists each task whose id was not used, with the id kept.
 test('a relaunch whose tasks carry new session ids for phones already in the campaign: 201, each listed in sessions_kept with the id given and the id kept', async () => {

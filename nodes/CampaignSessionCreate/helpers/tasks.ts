@@ -1,7 +1,7 @@
 // The `tasks` of a launch: one candidate each (`phone_number`, optional `session` id and `name`).
 // Every task is checked and every problem kept; phones are normalised to E.164, and a phone seen
 // earlier in the same request is dropped (the first task with it wins) and reported as dropped. A
-// blank name ("" or whitespace only) is no name.
+// blank name ("", or only white space and invisible format characters) is no name.
 import type { CountryCode } from 'libphonenumber-js/max';
 import { TEXT, textProblem, type TextRule } from '../../shared/valid-input';
 import { isPlainObject } from './jsonValue';
@@ -44,13 +44,26 @@ const TASK_FIELDS = ['session', 'phone_number', 'name'];
 const PHONE_INPUT = { kind: 'line', max: 1000 } as const satisfies TextRule;
 
 /**
- * An optional text field of a task, trimmed, or undefined when absent. With `blankIsNone`, text that
- * is empty or only whitespace (String.prototype.trim's) is absent too: a spreadsheet's blank cell.
+ * White space (JavaScript's \s) and format characters (Unicode's Cf: U+200B zero width space,
+ * U+2060 word joiner, U+200E left-to-right mark, soft hyphen, …): text made only of these shows
+ * nothing, so as a name it is blank.
+ */
+const INVISIBLE = /[\s\p{Cf}]/gu;
+
+/** Whether text shows nothing: empty, or only white space and format characters. */
+export function isBlank(value: string): boolean {
+	return value.replace(INVISIBLE, '') === '';
+}
+
+/**
+ * An optional text field of a task, trimmed, or undefined when absent. With `blankIsNone`, blank
+ * text (isBlank: empty, or only white space and format characters such as U+200B) is absent too: a
+ * spreadsheet's blank cell, never a name stored or one replacing a session's name on a relaunch.
  */
 function optionalText(task: Record<string, unknown>, field: string, path: string, rule: TextRule, problems: Problem[], blankIsNone = false): string | undefined {
 	const value = task[field];
 	if (value === undefined || value === null) return undefined;
-	if (blankIsNone && typeof value === 'string' && value.trim() === '') return undefined;
+	if (blankIsNone && typeof value === 'string' && isBlank(value)) return undefined;
 	if (typeof value !== 'string') {
 		problems.push({ path: `${path}.${field}`, message: `must be a string, got ${typeName(value)}` });
 		return undefined;
@@ -88,8 +101,9 @@ function checkTask(raw: unknown, index: number, country: CountryCode, problems: 
 		else phone = result.e164;
 	}
 	const session = optionalText(raw, 'session', path, TEXT.sessionId, problems);
-	// A blank name (a spreadsheet's empty cell, "" or spaces) is no name, as Add Leads reads it: the
-	// task is created without one, never the whole launch refused for it.
+	// A blank name (a spreadsheet's empty cell: "", spaces, or only invisible characters such as
+	// U+200B) is no name: the task is created without one, never the whole launch refused for it, and
+	// on a relaunch it leaves the session's name as it is.
 	const name = optionalText(raw, 'name', path, TEXT.personName, problems, true);
 	if (problems.length > before || phone === undefined) return undefined;
 	return { task_index: index, phone, session, name };
