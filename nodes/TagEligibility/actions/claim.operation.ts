@@ -8,7 +8,7 @@ import { NodeApiError, updateDisplayOptions, type IDataObject, type IExecuteFunc
 import { type ClaimExplainedArgs } from '../../shared/contract';
 import { refuseAsTool } from '../../shared/outputs';
 import { asNodeError, failedItem, FieldRefusedError, SettingRefusedError } from '../../shared/per-item';
-import { callRpc } from '../../shared/supabase';
+import { APPLY_MIGRATIONS, callRpc } from '../../shared/supabase';
 import { MESSENGER_ID, readWholeNumber } from '../../shared/valid-input';
 import { contactsWithRules } from '../helpers/claimed';
 import { readRuleId, ruleIdProperty } from './common';
@@ -88,7 +88,8 @@ function markOf(details: unknown): OtherPageMark | null {
 /**
  * The database's refusal of a rule that sends as another Page than the Page ID (automation_claim_explained,
  * 22023 with the DETAIL {"field": "p_rule_id", "reason": "rule_of_another_page", "rule_page_id": …}:
- * recognised by that mark, never by the message's words), in the node's words: it names the Rule and
+ * recognised by that mark; a database before …2260 has none and is recognised by its words, as
+ * before, its description adding to apply the migrations), in the node's words: it names the Rule and
  * the Page ID, not the function's argument. It is the rule asked for that is wrong here, not the Page
  * ID: a Claim's Page ID stays its own Facebook credential's Page (one copy of the follow-up workflow
  * per Page credential; a Page ID set to another Page would claim contacts Facebook Send then fails
@@ -98,16 +99,30 @@ function markOf(details: unknown): OtherPageMark | null {
  */
 function pageRefused(context: IExecuteFunctions, error: unknown, args: ClaimExplainedArgs, itemIndex: number): unknown {
 	if (!(error instanceof NodeApiError) || args.p_page_id === undefined || args.p_page_id === null || !args.p_rule_id) return error;
-	const { code, details } = (error.errorResponse ?? {}) as { code?: unknown; details?: unknown };
-	const mark = code === '22023' ? markOf(details) : null;
-	if (mark?.field !== 'p_rule_id' || mark.reason !== 'rule_of_another_page' || typeof mark.rule_page_id !== 'string' || !MESSENGER_ID.test(mark.rule_page_id)) return error;
-	const rulePage = mark.rule_page_id;
+	const { code, details, message } = (error.errorResponse ?? {}) as { code?: unknown; details?: unknown; message?: unknown };
+	if (code !== '22023') return error;
+	const mark = markOf(details);
+	let rulePage: string | undefined;
+	let olderDatabase = false;
+	if (mark) {
+		if (mark.field !== 'p_rule_id' || mark.reason !== 'rule_of_another_page' || typeof mark.rule_page_id !== 'string' || !MESSENGER_ID.test(mark.rule_page_id)) return error;
+		rulePage = mark.rule_page_id;
+	} else if ((details === undefined || details === null || details === '') && typeof message === 'string') {
+		// A database before migration …2260 refuses it without the mark, in these words only (as in
+		// …1870): recognised by them, as before, so the caller still gets the rule's refusal (a 400
+		// naming ruleId on Trigger Now), and told that the database is older than the package.
+		rulePage = /^automation rule \S+ sends as Page (\d{1,32}), not as p_page_id \S+$/.exec(message)?.[1];
+		olderDatabase = rulePage !== undefined;
+	}
+	if (!rulePage) return error;
 	return new FieldRefusedError(
 		context.getNode(),
 		`The rule ${args.p_rule_id} sends as Page ${rulePage}, not as Page ${args.p_page_id} (this Claim's Page ID)`,
 		{
 			itemIndex,
-			description: `Claim it where the Page ID is ${rulePage}: in the copy of the workflow whose Facebook credential is that Page's (a Claim's Page ID stays its own credential's Page). Here, claim a rule that sends as Page ${args.p_page_id} or as every Page.`,
+			description:
+				`Claim it where the Page ID is ${rulePage}: in the copy of the workflow whose Facebook credential is that Page's (a Claim's Page ID stays its own credential's Page). Here, claim a rule that sends as Page ${args.p_page_id} or as every Page.` +
+				(olderDatabase ? ` This Supabase project's migrations are also older than the Leadflow package: ${APPLY_MIGRATIONS}.` : ''),
 		},
 		'ruleId',
 	);

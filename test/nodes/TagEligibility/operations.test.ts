@@ -4,8 +4,10 @@
 // (the contacts, and on its Summary output why fewer than asked were claimed; with a Page ID, only
 // that Page's contacts), and bad input reported per item (or as an error item with "Continue On Fail").
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { IDataObject } from 'n8n-workflow';
 import { configuredOutputs } from '../../../nodes/TagEligibility/helpers/outputs';
+import { APPLY_MIGRATIONS } from '../../../nodes/shared/supabase';
 import { addContacts, addRule, createTags } from '../../../scripts/demo/seed';
 import { runWorkflow, type WorkflowJson } from '../../harness';
 import { agentWorkflow } from '../../harness/agent';
@@ -273,6 +275,40 @@ test('claim with a Page ID other than the rule\'s Page is refused naming the rul
 	const ownPage = await runWorkflow(tagEligibilityWorkflow({ ...parameters, pageId: own.owner.pageId }), { credentials: credentials() });
 	expect(ownPage.error).toBeUndefined();
 	expect(ownPage.nodeOutputs.Eligibility).toHaveLength(2);
+});
+
+// On a database without migration …2260 the refusal has no DETAIL: the node recognised it by the
+// mark only, so it was the database's bare 22023 ("automation_claim_explained failed: automation rule
+// … sends as Page …, not as p_page_id …", no field), which Trigger Now answered 500. It is recognised
+// by its words as before, and says to apply the migrations (docs/supabase.md, "Updating"). The
+// function is put back as …1870 defined it, so this test has a stack of its own.
+describe('claim on a database without migration …2260, on a stack of its own', () => {
+	useStackOfItsOwn();
+
+	test('a rule of another Page is still the rule\'s refusal (field ruleId), saying to apply the migrations', async () => {
+		const older = readFileSync('supabase/migrations/20261201001870_follow_up_claim_faster.sql', 'utf8');
+		const start = older.indexOf('create or replace function public.automation_claim_explained(');
+		const body = older.indexOf('\nas $$', start);
+		const end = older.indexOf('\n$$;', body) + '\n$$;'.length;
+		expect([start, body].every((at) => at > 0) && end > body).toBe(true);
+		await withDb((db) => db.query(older.slice(start, end)));
+		const own = await dueContacts(2, 50, 'claim-other-page-older');
+		const otherPage = uniquePageId();
+		const parameters = { operation: 'claim', ruleId: own.ruleId, pageId: otherPage, limit: 10 };
+		const failed = await runWorkflow(tagEligibilityWorkflow(parameters, true), { credentials: credentials() });
+		expect(failed.nodeOutputs.Eligibility).toEqual([
+			{
+				error: {
+					code: 'invalid_input',
+					message: `The rule ${own.ruleId} sends as Page ${own.owner.pageId}, not as Page ${otherPage} (this Claim's Page ID)`,
+					description: `Claim it where the Page ID is ${own.owner.pageId}: in the copy of the workflow whose Facebook credential is that Page's (a Claim's Page ID stays its own credential's Page). Here, claim a rule that sends as Page ${otherPage} or as every Page. This Supabase project's migrations are also older than the Leadflow package: ${APPLY_MIGRATIONS}.`,
+					field: 'ruleId',
+				},
+			},
+		]);
+		const states = await withDb((db) => db.query('select 1 from public.ai_automation_contact_states where rule_id = $1', [own.ruleId]));
+		expect(states.rowCount).toBe(0);
+	});
 });
 
 // As an AI agent's tool, a refused ID is answered with what a model can do: give the ID. Not "pick
