@@ -212,28 +212,23 @@ function keyReusedProblem(result: CreateCampaignSessionsResult): Problem {
 /**
  * The tasks that gave a session id the database did not use: their phone has a session in the
  * campaign already, and it is kept (one session per phone and campaign), so the answer says which
- * id to use for that candidate instead of answering as if the id given were the session's.
+ * id to use for that candidate instead of answering as if the id given were the session's. Each
+ * entry is four fields; the explanation is said once (SESSIONS_KEPT_NOTE).
  */
 function keptSessionsOf(request: LaunchRequest, result: CreateCampaignSessionsResult): KeptSession[] {
 	return (result.sessions ?? []).flatMap((session) => {
 		const task = request.tasks[session.task_index];
 		if (task?.session === undefined || task.session === session.session) return [];
-		return [
-			{
-				path: `tasks[${task.task_index}].session`,
-				task_index: task.task_index,
-				phone_number: session.phone_number,
-				session_given: task.session,
-				session: session.session,
-				campaign_session_id: session.campaign_session_id,
-				reason: 'phone_has_session' as const,
-				message: `this phone already has a session in the campaign, ${session.session}, which is kept; ${task.session} was not used: use ${session.session} for this candidate (its objectives, messages and calls)`,
-			},
-		];
+		return [{ path: `tasks[${task.task_index}].session`, session_given: task.session, session: session.session, reason: 'phone_has_session' as const }];
 	});
 }
 
+/** The Summary's sessions_kept_note, once for every entry of sessions_kept (null when there is none). */
+const SESSIONS_KEPT_NOTE =
+	'Each task in sessions_kept gave a session id (session_given) that was not used: its phone already has a session in the campaign, which is kept (one session per phone and campaign). Use the session kept (session) for that candidate: its objectives, messages and calls; an objective recorded on the id given finds no session.';
+
 function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult, dropped: DroppedTask[], emitted: number, idempotencyKey?: string): IDataObject {
+	const kept = keptSessionsOf(request, result);
 	return {
 		campaign: result.campaign?.id,
 		// The same id under the name an app may look for; relaunch the campaign by it.
@@ -264,7 +259,8 @@ function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult,
 		})),
 		dropped: dropped.map((task) => ({ ...task })),
 		// Tasks whose session id was not used: their phone's session in the campaign is kept.
-		sessions_kept: keptSessionsOf(request, result).map((kept) => ({ ...kept })),
+		sessions_kept: kept.map((entry) => ({ ...entry })),
+		sessions_kept_note: kept.length ? SESSIONS_KEPT_NOTE : null,
 		idempotency_key: idempotencyKey ?? null,
 	};
 }

@@ -19,17 +19,15 @@ export interface LaunchTask {
 /**
  * A task whose session id was not used: its phone has a session in the campaign already (an earlier
  * launch made it), and a phone keeps its session, so the task is that session. The app made a new
- * id for a candidate already launched; it is told the id kept, to use for this candidate.
+ * id for a candidate already launched; it is told the id kept, to use for this candidate. Four
+ * fields only: a relaunch may list every task (100,000), so what it means is said once, in the
+ * Summary's sessions_kept_note, and the session's other fields are in `sessions`.
  */
 export interface KeptSession {
 	path: string;
-	task_index: number;
-	phone_number: string;
 	session_given: string;
 	session: string;
-	campaign_session_id: string;
 	reason: 'phone_has_session';
-	message: string;
 }
 
 export interface DroppedTask {
