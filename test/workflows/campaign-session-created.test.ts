@@ -290,6 +290,35 @@ test('a relaunch with corrected candidate names gives the sessions the new names
 	expect(await names()).toEqual(['Alice Carter', 'Robert Doyle', 'Carol Evans']);
 });
 
+// A relaunch renames sessions, not Queue Ledger leads (queue_claim fills {{name}} from leads.name):
+// the answer says so when a renamed candidate may be on the queue (its outreach started).
+test('a relaunch renaming a candidate already added to the Queue Ledger says the lead keeps its name (names_updated_note); the lead is unchanged', async () => {
+	// An owner of its own: the example's phones have objectives under the shared owner, so Add Leads would skip them.
+	const recruiter = await createTestUser('recruiter');
+	const as = { 'X-Leadflow-Owner': recruiter };
+	const body = seedLaunch();
+	const first = await launch(body, as);
+	expect(first.response?.body).toMatchObject({ names_updated: 0, names_updated_note: null });
+	// Bob is added to the queue (Add Leads with his campaign_session_id, as the outreach wires it); Alice is not.
+	const bob = (first.response?.body as { sessions: Array<{ campaign_session_id: string }> }).sessions[1].campaign_session_id;
+	const { data: added, error } = await serviceClient().rpc('queue_add_leads', { p_items: [{ user_id: recruiter, campaign_session_id: bob, source: 'test' }] });
+	expect(error).toBeNull();
+	expect(added).toEqual([expect.objectContaining({ outcome: 'created', name: 'Bob Doyle', phone: '+447853723605' })]);
+
+	const renamed = await launch({ ...body, tasks: [body.tasks[0], { ...body.tasks[1], name: 'Robert Doyle' }, body.tasks[2]] }, as);
+	expect(renamed.response?.body).toMatchObject({
+		names_updated: 1,
+		names_updated_note: expect.stringContaining("A candidate already added to the queue keeps its lead's name"),
+		sessions: [{ name_updated: false }, { name: 'Robert Doyle', name_updated: true, outreach_started: true }, { name_updated: false }],
+	});
+	const leadName = await withDb(async (db) => (await db.query<{ name: string }>(
+		`select name from public.leads where user_id = $1 and phone = '+447853723605'`, [recruiter])).rows);
+	expect(leadName).toEqual([{ name: 'Bob Doyle' }]);
+	// A renamed candidate not on the queue (outreach not started): nothing to say.
+	const alice = await launch({ ...body, tasks: [{ ...body.tasks[0], name: 'Alice Carter-Evans' }] }, as);
+	expect(alice.response?.body).toMatchObject({ names_updated: 1, names_updated_note: null, sessions: [{ name_updated: true, outreach_started: false }] });
+});
+
 // A name that shows nothing (only invisible characters: U+200B zero width space, U+2060 word joiner,
 // U+00AD soft hyphen, with spaces) is blank: never stored, and on a relaunch it never replaces a name.
 test('a task whose name is only invisible characters (U+200B, U+2060, U+00AD) is no name: a launch stores none, a relaunch keeps the session\'s name', async () => {

@@ -227,6 +227,15 @@ function keptSessionsOf(request: LaunchRequest, result: CreateCampaignSessionsRe
 const SESSIONS_KEPT_NOTE =
 	'Each task in sessions_kept gave a session id (session_given) that was not used: its phone already has a session in the campaign, which is kept (one session per phone and campaign). Use the session kept (session) for that candidate: its objectives, messages and calls; an objective recorded on the id given finds no session.';
 
+/**
+ * The Summary's names_updated_note. A relaunch renames the session, not a Queue Ledger lead made
+ * from it: queue_claim fills {{name}} from leads.name, and renaming the lead inside the launch would
+ * lock a session, then its lead, the opposite of the Queue Ledger functions' order. Said when a
+ * session renamed now has its outreach started, the only sessions a lead may hold (null otherwise).
+ */
+const NAMES_UPDATED_NOTE =
+	'A candidate already added to the queue keeps its lead\'s name (what {{name}} fills in its messages); rename the lead there. A renamed session with outreach_started true may be such a candidate.';
+
 function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult, dropped: DroppedTask[], emitted: number, idempotencyKey?: string): IDataObject {
 	const kept = keptSessionsOf(request, result);
 	return {
@@ -246,6 +255,7 @@ function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult,
 		emit_again_after: result.emit_again_after ?? null,
 		// Existing sessions this relaunch gave their task's new name (a task without a name leaves it).
 		names_updated: result.names_updated ?? 0,
+		names_updated_note: (result.sessions ?? []).some((session) => session.name_updated === true && session.outreach_started === true) ? NAMES_UPDATED_NOTE : null,
 		sessions: (result.sessions ?? []).map(({ campaign_session_id, session, phone_number, name, status, created, outreach_started, emitted: handedOut, name_updated }) => ({
 			campaign_session_id,
 			session,
