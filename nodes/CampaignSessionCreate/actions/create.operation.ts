@@ -253,7 +253,8 @@ function summaryOf(request: LaunchRequest, result: CreateCampaignSessionsResult,
 		emitted,
 		already_emitted: result.already_emitted ?? 0,
 		emit_again_after: result.emit_again_after ?? null,
-		// Existing sessions this relaunch gave their task's new name (a task without a name leaves it).
+		// Existing sessions this call gave their task's new name (a task without a name leaves it): what
+		// this call did, as created and emitted are, so 0 for a replay of a key whatever its first call renamed.
 		names_updated: result.names_updated ?? 0,
 		names_updated_note: (result.sessions ?? []).some((session) => session.name_updated === true && session.outreach_started === true) ? NAMES_UPDATED_NOTE : null,
 		sessions: (result.sessions ?? []).map(({ campaign_session_id, session, phone_number, name, status, created, outreach_started, emitted: handedOut, name_updated }) => ({
