@@ -96,8 +96,8 @@ it('the next local day begins after the window closes: no due time for the daily
 });
 
 it('is still inlined into its callers\' statements (the planner writes it out), a call among its arguments', async () => {
-	// automation_judge_contact passes the next active start as a call: read once, so the planner still
-	// inlines automation_due_at_of rather than calling it for each contact.
+	// automation_judge_contact passes the next active start and the rule's openings as calls: each read
+	// once, so the planner still inlines automation_due_at_of rather than calling it for each contact.
 	const plan = await withDb(async (db) => {
 		await db.query('begin');
 		try {
@@ -108,7 +108,8 @@ it('is still inlined into its callers\' statements (the planner writes it out), 
 				          s.skip_reason, $1, null, s.retry_at, s.last_follow_up_at, 4,
 				          leadflow_private.automation_next_active_start('09:00', '17:00', '{1,2,3,4,5}', 'UTC', $1),
 				          leadflow_private.automation_next_local_day_start('UTC', $1), s.claimed_at + interval '24 hours',
-				          '09:00', '17:00', '{1,2,3,4,5}', 'UTC')
+				          '09:00', '17:00', '{1,2,3,4,5}', 'UTC',
+				          leadflow_private.automation_active_starts('09:00', '17:00', '{1,2,3,4,5}', 'UTC', $1))
 				   from public.ai_automation_contact_states s`,
 				[NOW.toISOString()],
 			);
