@@ -4,9 +4,10 @@
 // do_not_contact, which would keep a campaign answer from moving it and Take Lead from taking it);
 // the message keeps Meta's code for the owner to see why (migration
 // 20261201002320_queue_opted_out_marketing_keeps_lead.sql; before, 20261201002240 made the lead
-// do_not_contact).
+// do_not_contact). A lead still new then is made queued: setting it to new queues it again
+// (migration 20261201002360_queue_opted_out_marketing_stays_out.sql).
 import { randomUUID } from 'node:crypto';
-import { serviceClient, withDb } from '../../helpers/stack';
+import { serviceClient, userClient, withDb } from '../../helpers/stack';
 import { claim, complete, createOwner, failed, ledger, messages, phone as newPhone, preparedOwner, prepare, rpc, takeLead, TOMORROW } from './fixtures';
 
 const at = (time: string, day = TOMORROW) => `${day}T${time}:00.000Z`;
@@ -49,7 +50,9 @@ describe('a message dead with 131050', () => {
 		expect(queuedAgain).toEqual([other.lead_id]);
 	});
 
-	it('a lead set back to new while its message waited keeps its backlog item dead (not queued again)', async () => {
+	it('a lead set back to new while its message waited is made queued, its backlog item dead; setting it to new then queues it again', async () => {
+		// Before migration 20261201002360 it stayed new with its backlog item dead: no Prepare took it,
+		// and setting it to new did nothing (the leads' trigger acts on a change of status only).
 		const { userId } = await preparedOwner(1, { max_attempts: 3, retry_backoff_seconds: 60 });
 		const [m] = await claim('w-optout-new', userId, at('16:00'));
 		await complete('w-optout-new', [failed(m)], at('16:00'));
@@ -57,7 +60,23 @@ describe('a message dead with 131050', () => {
 		expect(await leadState(m.lead_id)).toEqual({ lead: 'new', backlog: ['claimed'] });
 		const [retry] = await claim('w-optout-new', userId, at('16:05'));
 		expect((await complete('w-optout-new', [failed(retry, OPTED_OUT)], at('16:05')))[0]).toMatchObject({ status: 'dead', accepted: true });
-		expect(await leadState(m.lead_id)).toEqual({ lead: 'new', backlog: ['dead'] });
+		expect(await leadState(m.lead_id)).toEqual({ lead: 'queued', backlog: ['dead'] });
+		expect((await ledger(userId)).filter((row) => row.queue === 'leads').at(-1)).toMatchObject({
+			from_status: 'new',
+			to_status: 'queued',
+			actor: 'automation',
+			reason: 'message_dead',
+			at: new Date(at('16:05')),
+		});
+		// Left alone, no Prepare takes it.
+		expect((await prepare(userId, at('20:00')))[0]).toMatchObject({ day: '2026-11-27', queued: 0 });
+
+		// The person opted back in: the owner sets it to new, and the next Prepare queues it.
+		const back = await userClient(userId, { now: new Date(at('21:00')) }).from('leads').update({ status: 'new' }).eq('id', m.lead_id);
+		expect(back.error).toBeNull();
+		expect(await leadState(m.lead_id)).toEqual({ lead: 'new', backlog: ['queued'] });
+		expect((await prepare(userId, at('12:00', '2026-11-27')))[0]).toMatchObject({ day: '2026-11-28', queued: 1 });
+		expect((await messages(userId)).filter((row) => row.status === 'queued').map((row) => [row.lead_id, row.day])).toEqual([[m.lead_id, '2026-11-28']]);
 	});
 
 	it('a campaign answer "interested" still moves its lead, and Take Lead takes it', async () => {
