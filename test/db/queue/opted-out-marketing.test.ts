@@ -4,8 +4,9 @@
 // do_not_contact, which would keep a campaign answer from moving it and Take Lead from taking it);
 // the message keeps Meta's code for the owner to see why (migration
 // 20261201002320_queue_opted_out_marketing_keeps_lead.sql; before, 20261201002240 made the lead
-// do_not_contact). A lead still new then is made queued: setting it to new queues it again
-// (migration 20261201002360_queue_opted_out_marketing_stays_out.sql).
+// do_not_contact). A lead still new then is made queued, and a give-back (human_controlled -> new)
+// leaves it queued, its backlog item dead: only the owner setting it to new from queued queues it
+// again (migration 20261201002360_queue_opted_out_marketing_stays_out.sql).
 import { randomUUID } from 'node:crypto';
 import { serviceClient, userClient, withDb } from '../../helpers/stack';
 import { claim, complete, createOwner, failed, ledger, messages, phone as newPhone, preparedOwner, prepare, rpc, takeLead, TOMORROW } from './fixtures';
@@ -77,6 +78,47 @@ describe('a message dead with 131050', () => {
 		expect(await leadState(m.lead_id)).toEqual({ lead: 'new', backlog: ['queued'] });
 		expect((await prepare(userId, at('12:00', '2026-11-27')))[0]).toMatchObject({ day: '2026-11-28', queued: 1 });
 		expect((await messages(userId)).filter((row) => row.status === 'queued').map((row) => [row.lead_id, row.day])).toEqual([[m.lead_id, '2026-11-28']]);
+	});
+
+	it('a lead taken over and given back (human_controlled -> new) is made queued, its backlog item dead: only the owner setting it to new from queued queues it again', async () => {
+		// Before migration 20261201002360 the give-back put it back in the backlog, and the next
+		// Prepare queued the same marketing message to the person who had stopped them.
+		const { userId } = await preparedOwner(3, { max_attempts: 3 });
+		// a: refused with 131050, then taken over. b: taken over while its message was being sent,
+		// which Meta then refused with 131050. c: dead of another error, then taken over (unchanged:
+		// given back, it goes back in the backlog).
+		const [a, b, c] = await claim('w-optout-give', userId, at('16:00'));
+		await rpc('queue_begin_send', { p_worker: 'w-optout-give', p_item_ids: [b.item_id], p_lease_seconds: 300, p_now: at('16:00') });
+		expect((await takeLead(b.lead_id, { userId, now: at('16:00') }))[0].sending).toHaveLength(1);
+		const other = { code: '132001', message: 'Template name does not exist in the translation', permanent: true };
+		await complete('w-optout-give', [failed(a, OPTED_OUT), failed(b, OPTED_OUT), failed(c, other)], at('16:01'));
+		expect(await leadState(b.lead_id)).toEqual({ lead: 'human_controlled', backlog: ['dead'] });
+		for (const item of [a, c]) await takeLead(item.lead_id, { userId, now: at('16:30') });
+
+		// The owner's app gives them back, in one statement.
+		const app = (time: string, day?: string) => userClient(userId, { now: new Date(at(time, day)) });
+		const back = await app('17:00').from('leads').update({ status: 'new' }).in('id', [a.lead_id, b.lead_id, c.lead_id]);
+		expect(back.error).toBeNull();
+		expect(await leadState(a.lead_id)).toEqual({ lead: 'queued', backlog: ['dead'] });
+		expect(await leadState(b.lead_id)).toEqual({ lead: 'queued', backlog: ['dead'] });
+		expect(await leadState(c.lead_id)).toEqual({ lead: 'new', backlog: ['queued'] });
+		const rows = await ledger(userId);
+		expect(rows.filter((row) => row.queue === 'leads' && row.lead_id === a.lead_id).slice(-2).map((row) => [row.from_status, row.to_status, row.actor, row.reason, row.at.toISOString()])).toEqual([
+			['human_controlled', 'new', 'user', 'updated', at('17:00')],
+			['new', 'queued', 'automation', 'message_dead', at('17:00')],
+		]);
+		// The give-back left their backlog items as they were.
+		expect(rows.filter((row) => row.queue === 'lead_processing_queue' && [a.lead_id, b.lead_id].includes(row.lead_id) && row.at.toISOString() === at('17:00'))).toEqual([]);
+
+		// The next Prepare queues c only.
+		expect((await prepare(userId, at('20:00')))[0]).toMatchObject({ day: '2026-11-27', queued: 1 });
+		expect((await messages(userId)).filter((row) => row.day === '2026-11-27').map((row) => row.lead_id)).toEqual([c.lead_id]);
+
+		// The person opted back in: the owner sets a to new (from queued), and the next Prepare queues it.
+		expect((await app('21:00').from('leads').update({ status: 'new' }).eq('id', a.lead_id)).error).toBeNull();
+		expect(await leadState(a.lead_id)).toEqual({ lead: 'new', backlog: ['queued'] });
+		expect((await prepare(userId, at('12:00', '2026-11-27')))[0]).toMatchObject({ day: '2026-11-28', queued: 1 });
+		expect((await messages(userId)).filter((row) => row.day === '2026-11-28').map((row) => row.lead_id)).toEqual([a.lead_id]);
 	});
 
 	it('a campaign answer "interested" still moves its lead, and Take Lead takes it', async () => {
