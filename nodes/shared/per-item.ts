@@ -53,6 +53,12 @@ export interface ItemError {
 	 * field, never by the message's words. The code stays invalid_input.
 	 */
 	field?: string;
+	/**
+	 * Why that field was refused, when the refusal is one a workflow answers in its own way (a
+	 * FieldRefusedError given a reason): Claim's `rule_of_another_page`, whose description says where
+	 * the rule is claimed, whether the rule came from the request or was picked in the node.
+	 */
+	reason?: string;
 }
 
 /**
@@ -89,10 +95,12 @@ export class SettingRefusedError extends NodeOperationError {
  */
 export class FieldRefusedError extends NodeOperationError {
 	readonly field: string;
+	readonly reason?: string;
 
-	constructor(node: INode, message: string, options: { itemIndex?: number; description?: string }, field: string) {
+	constructor(node: INode, message: string, options: { itemIndex?: number; description?: string }, field: string, reason?: string) {
 		super(node, message, options);
 		this.field = field;
+		if (reason !== undefined) this.reason = reason;
 	}
 }
 
@@ -120,7 +128,7 @@ function serviceErrorCode(error: NodeApiError): ItemError['code'] {
 }
 
 /**
- * The package's one continue-on-fail item: `{ error: { code, message, description?, setting?, field? } }` and
+ * The package's one continue-on-fail item: `{ error: { code, message, description?, setting?, field?, reason? } }` and
  * nothing else (never the input's fields, which may hold a webhook's headers), with `pairedItem` to
  * reach the input. A json holding only `error` is what n8n recognises as an error item, so "On
  * Error: Continue (using error output)" routes it to the error output. (n8n's item-level `error`
@@ -140,7 +148,7 @@ export function failedItem(
 		message: nodeError.message,
 		...(nodeError.description ? { description: nodeError.description } : {}),
 		...(nodeError instanceof SettingRefusedError ? { setting: nodeError.setting } : {}),
-		...(nodeError instanceof FieldRefusedError ? { field: nodeError.field } : {}),
+		...(nodeError instanceof FieldRefusedError ? { field: nodeError.field, ...(nodeError.reason !== undefined ? { reason: nodeError.reason } : {}) } : {}),
 	};
 	return { json: { error: { ...json } }, pairedItem };
 }

@@ -132,3 +132,28 @@ test('Trigger Now for a rule of another Page than Claim Due Contacts\' Page ID a
 	expect(await sims.gemini.control.requests()).toEqual([]);
 	expect(await statesOf(seed.ruleId)).toEqual([]);
 });
+
+// The hint was chosen by the request: a ruleId that is a UUID got the node's description, anything
+// else the workflow's "send {} to run every enabled rule", even when the caller had sent {} and the
+// rule was the one picked in Claim Due Contacts. It now follows the failed item's reason.
+test('Trigger Now {} with Claim Due Contacts\' Rule picked in the node, of another Page: the hint says where to claim it, not "send {}"', async () => {
+	const seed = await dueContacts(2, 500, 'opt-other-page-fixed');
+	const copyPage = uniquePageId();
+	const credentials = pipelineCredentials(sims, copyPage);
+	const shipped = loadWorkflow('workflows/tag-monitor-send.json');
+	const workflow = {
+		...shipped,
+		nodes: shipped.nodes.map((n) => (n.name === 'Claim Due Contacts' ? { ...n, parameters: { ...n.parameters, pageId: copyPage, ruleId: { __rl: true, mode: 'list', value: seed.ruleId } } } : n)),
+	};
+
+	const { result } = await triggerNow(credentials, {}, workflow);
+
+	expect(result.response?.statusCode).toBe(400);
+	expect(result.response?.body).toEqual({
+		status: 400,
+		error: `The rule ${seed.ruleId} sends as Page ${seed.owner.pageId}, not as Page ${copyPage} (this Claim's Page ID)`,
+		field: 'ruleId',
+		hint: `Claim it where the Page ID is ${seed.owner.pageId}: in the copy of the workflow whose Facebook credential is that Page's (a Claim's Page ID stays its own credential's Page). Here, claim a rule that sends as Page ${copyPage} or as every Page.`,
+	});
+	expect(await statesOf(seed.ruleId)).toEqual([]);
+});

@@ -125,6 +125,9 @@ function pageRefused(context: IExecuteFunctions, error: unknown, args: ClaimExpl
 				(olderDatabase ? ` This Supabase project's migrations are also older than the Leadflow package: ${APPLY_MIGRATIONS}.` : ''),
 		},
 		'ruleId',
+		// Marked, so tag-monitor-send.json answers with this description whether the rule came from the
+		// request or was picked in the node (it cannot tell from the request).
+		'rule_of_another_page',
 	);
 }
 

@@ -267,7 +267,8 @@ test('claim with a Page ID other than the rule\'s Page is refused naming the rul
 	expect([stopped.error?.message, stopped.error?.description]).toEqual([message, description]);
 	const failed = await runWorkflow(tagEligibilityWorkflow(parameters, true), { credentials: credentials() });
 	// Its failed item names the Rule (field: ruleId), which the webhook reads to answer 400 naming ruleId.
-	expect(failed.nodeOutputs.Eligibility).toEqual([{ error: { code: 'invalid_input', message, description, field: 'ruleId' } }]);
+	// Its reason too, which the webhook reads to answer the description as the hint, whoever gave the rule.
+	expect(failed.nodeOutputs.Eligibility).toEqual([{ error: { code: 'invalid_input', message, description, field: 'ruleId', reason: 'rule_of_another_page' } }]);
 	const states = await withDb((db) => db.query('select 1 from public.ai_automation_contact_states where rule_id = $1', [own.ruleId]));
 	expect(states.rowCount).toBe(0);
 
@@ -303,6 +304,7 @@ describe('claim on a database without migration …2260, on a stack of its own',
 					message: `The rule ${own.ruleId} sends as Page ${own.owner.pageId}, not as Page ${otherPage} (this Claim's Page ID)`,
 					description: `Claim it where the Page ID is ${own.owner.pageId}: in the copy of the workflow whose Facebook credential is that Page's (a Claim's Page ID stays its own credential's Page). Here, claim a rule that sends as Page ${otherPage} or as every Page. This Supabase project's migrations are also older than the Leadflow package: ${APPLY_MIGRATIONS}.`,
 					field: 'ruleId',
+					reason: 'rule_of_another_page',
 				},
 			},
 		]);
