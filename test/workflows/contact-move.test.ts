@@ -404,11 +404,19 @@ test('movedBy: stored as the move\'s actor_id (actor user), said back in the ans
 		expect((await activities(other)).filter((entry) => entry.type === 'MANUAL_MOVE')).toEqual([expect.objectContaining({ actor: 'user', actor_id: null })]);
 	}
 
+	// A whole number (a numeric user id) is read as its digits.
+	const numeric = await placedContact();
+	const byNumber = await move({ conversationId: numeric, stage: 'Won', movedBy: 42 });
+	expect([byNumber.response?.statusCode, (byNumber.response?.body as IDataObject).moved_by]).toEqual([200, '42']);
+
 	const before = await activities(contact);
 	for (const [movedBy, error] of [
 		[{ id: 'user-7' }, 'Mover ID must be text (got an object)'],
 		[['user-7'], 'Mover ID must be text (got an array of 1)'],
 		[true, 'Mover ID must be text (got true)'],
+		[1.5, 'Mover ID must be text or a whole number (got 1.5)'],
+		// Beyond the exact integers: it has lost digits (was "must be text", though whole numbers are read).
+		[2 ** 53, 'Mover ID was given as the number 9007199254740992, too large to be exact (it has lost digits): send it as text'],
 		['user\n7', expect.stringMatching(/^Mover ID contains a line break/)],
 		['u'.repeat(201), 'Mover ID is too long: 201 characters, at most 200'],
 	] as const) {
@@ -420,7 +428,7 @@ test('movedBy: stored as the move\'s actor_id (actor user), said back in the ans
 				body: {
 					status: 400,
 					error,
-					hint: 'Say who moved the contact as one line of text, at most 200 characters: a webhook caller sends {"movedBy": "…"} (your user\'s id, or a name), or leaves it out.',
+					hint: 'Say who moved the contact as one line of text, at most 200 characters: a webhook caller sends {"movedBy": "…"} (your user\'s id, or a name), or leaves it out. A whole number is read as its digits; one beyond 9007199254740991 has lost digits before it is read, so send it as text.',
 				},
 			}),
 		});

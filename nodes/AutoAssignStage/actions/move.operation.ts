@@ -105,7 +105,7 @@ function textOrWholeNumber(raw: unknown, label: string): { text: string; problem
 }
 
 const MOVER_HINT =
-	'Say who moved the contact as one line of text, at most 200 characters: a webhook caller sends {"movedBy": "…"} (your user\'s id, or a name), or leaves it out.';
+	'Say who moved the contact as one line of text, at most 200 characters: a webhook caller sends {"movedBy": "…"} (your user\'s id, or a name), or leaves it out. A whole number is read as its digits; one beyond 9007199254740991 has lost digits before it is read, so send it as text.';
 
 function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 	// Text only: a list holding one id would otherwise pass as that id (String(['…']) is the id).
@@ -149,12 +149,12 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 	const reasonProblem = reason ? textProblem(reason, { kind: 'multiline', max: 2000 }) : undefined;
 	if (reasonProblem) throw invalid(context, itemIndex, `Reason ${reasonProblem}`, 'Write the reason as plain text of at most 2,000 characters.');
 	// Who moved (the history's actor_id; the contact-move webhook's movedBy): text, or a whole number
-	// (a numeric user id, read as its digits); one line of at most 200 characters, as the history
+	// (a numeric user id, read as its digits; one beyond the exact integers has lost digits and is
+	// refused saying so, not as "must be text"); one line of at most 200 characters, as the history
 	// keeps it, checked here so the refusal names Mover ID rather than the database's p_items[0].actor_id.
-	const rawActorId = context.getNodeParameter('actorId', itemIndex, '') as unknown;
-	const actorNotText = Number.isSafeInteger(rawActorId) ? undefined : notTextProblem(rawActorId);
-	if (actorNotText) throw invalid(context, itemIndex, `Mover ID ${actorNotText}`, MOVER_HINT);
-	const actorId = String(rawActorId ?? '').trim();
+	const actorText = textOrWholeNumber(context.getNodeParameter('actorId', itemIndex, '') as unknown, 'Mover ID');
+	if (actorText.problem) throw invalid(context, itemIndex, actorText.problem, MOVER_HINT);
+	const actorId = (actorText.text ?? '').trim();
 	const actorProblem = actorId ? textProblem(actorId, { kind: 'line', max: 200 }) : undefined;
 	if (actorProblem) throw invalid(context, itemIndex, `Mover ID ${actorProblem}`, MOVER_HINT);
 	return {
