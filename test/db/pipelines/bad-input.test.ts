@@ -90,11 +90,16 @@ describe('pipeline_move refuses bad input, and writes nothing', () => {
 		}
 		const other = await world.addPipeline('Other', [{ name: 'Start' }]);
 		const third = await world.addPipeline('Third', [{ name: 'Start' }]);
-		for (const from of [third.id, other.id]) {
-			expect((await failure(move([{ conversation_id: second, stage_name: 'Start', pipeline_id: other.id, from_pipeline_id: from }]))).message).toBe(
-				`p_items[0].from_pipeline_id: the contact is not in pipeline ${from}`,
-			);
-		}
+		expect(await failure(move([{ conversation_id: second, stage_name: 'Start', pipeline_id: other.id, from_pipeline_id: third.id }]))).toMatchObject({
+			code: 'P0002',
+			message: `p_items[0].from_pipeline_id: the contact is not in pipeline ${third.id}`,
+		});
+		// Leaving the stage's own pipeline contradicts the move itself, whether or not the contact is
+		// in it (migration …2340): the request's fault, said first.
+		expect(await failure(move([{ conversation_id: second, stage_name: 'Start', pipeline_id: other.id, from_pipeline_id: other.id }]))).toMatchObject({
+			code: '22023',
+			message: `p_items[0].from_pipeline_id: the stage is in pipeline ${other.id}, the pipeline it would leave: give pipeline_id or a stage of another pipeline`,
+		});
 		expect((await failure(move([{ conversation_id: first } as never]))).message).toBe(
 			'p_items[0].stage_id: a move needs the stage: stage_id, or stage_name (with pipeline_id when the contact is in several pipelines)',
 		);
