@@ -83,6 +83,8 @@ const state = {
 	failed: false,
 	timer: 0 as number | undefined,
 	inFlight: false,
+	/** When the call in flight was asked (the offline rule counts its wait). */
+	askedAt: 0,
 	/** A filter, search, page or rule changed while a poll was under way: poll again when it ends. */
 	again: false,
 	/** Trigger now's run is under way (its button stays disabled until it ends). */
@@ -155,8 +157,8 @@ function render(element: HTMLElement, html: string) {
 }
 
 /**
- * Live while the polls answer; offline when the last one failed, or when none answered for
- * STALE_MS while the tab is shown (a poll that hangs, until its time-out ends it).
+ * Live while the polls answer; offline when the last one failed, or when the call in flight has
+ * waited STALE_MS while the tab is shown (a poll that hangs, until its time-out ends it).
  */
 function setLive() {
 	const live = $('live');
@@ -168,8 +170,8 @@ function setLive() {
 	live.hidden = !asking && $('panel-followups').hidden;
 	if (asking) { live.className = 'live off'; text.textContent = 'Not connected'; return; }
 	if (!state.lastOk) { live.className = 'live'; text.textContent = 'Connecting…'; return; }
-	// The rule of every tab: a failed call, or no answer for STALE_MS while the tab is shown.
-	const offline = isOffline(state.failed, $('panel-followups').hidden ? Date.now() : state.lastOk, state.shownAt, Date.now());
+	// The rule of every tab: a failed call, or a call in flight that has waited STALE_MS while the tab is shown.
+	const offline = isOffline(state.failed, !$('panel-followups').hidden && state.inFlight ? state.askedAt : null, state.shownAt, Date.now());
 	live.className = offline ? 'live off' : 'live on';
 	text.textContent = offline ? `Offline, retrying · last update ${formatRelative(new Date(state.lastOk).toISOString())}` : 'Live';
 }
@@ -297,6 +299,7 @@ async function poll() {
 	// A change while a poll is under way is asked for as soon as that poll ends.
 	if (state.inFlight) { state.again = true; return; }
 	state.inFlight = true;
+	state.askedAt = Date.now();
 	state.again = false;
 	const draw = ++state.polls;
 	let stop = false;

@@ -68,6 +68,8 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		restored: false,
 		timer: undefined as number | undefined,
 		inFlight: false,
+		/** When the call in flight was asked (the offline rule counts its wait). */
+		askedAt: 0,
 		again: false,
 		board: undefined as Board | undefined,
 		/** A stage chosen in a card's "Move to" picker, kept across refreshes until it is moved. */
@@ -227,6 +229,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		window.clearTimeout(state.timer);
 		if (state.inFlight) { state.again = true; return; }
 		state.inFlight = true;
+		state.askedAt = Date.now();
 		const draw = ++state.polls;
 		try {
 			const query = boardQuery();
@@ -345,11 +348,11 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 	}
 
 	/**
-	 * Offline, as every tab says it: when a call failed, and also when no answer came for STALE_MS
-	 * while the tab is shown (a poll the server holds), not only once that poll is given up at 15 s.
+	 * Offline, as every tab says it: when a call failed, and also when the call in flight has waited
+	 * STALE_MS while the tab is shown (a poll the server holds), not only once it is given up at 15 s.
 	 */
 	function showOffline() {
-		if (!state.shown || !isOffline(state.failed, state.lastOk, state.shownAt, Date.now())) return;
+		if (!state.shown || !isOffline(state.failed, state.inFlight ? state.askedAt : null, state.shownAt, Date.now())) return;
 		updated.textContent = state.lastOk ? `Offline, retrying · last update ${formatRelative(new Date(state.lastOk).toISOString())}` : 'Offline, retrying…';
 	}
 	window.setInterval(showOffline, 1000);

@@ -104,6 +104,8 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		offset: 0,
 		timer: undefined as number | undefined,
 		inFlight: false,
+		/** When the call in flight was asked (the offline rule counts its wait). */
+		askedAt: 0,
 		again: false,
 		lastOk: 0,
 		/** When the tab was last shown: its first answer is waited for from then. */
@@ -197,12 +199,12 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		message.className = `queue-message ${kind === 'error' ? 'error' : ''}`;
 	}
 
-	/** Live while the polls answer; offline when the last failed or none answered for STALE_MS while shown. */
+	/** Live while the polls answer; offline when the last failed or the call in flight has waited STALE_MS while shown. */
 	function setLive() {
 		const live = el('queue-live');
 		const text = live.querySelector('.live-text') as HTMLElement;
 		if (!state.lastOk) { live.className = 'live'; text.textContent = 'Connecting…'; return; }
-		const offline = isOffline(state.failed, state.shown ? state.lastOk : Date.now(), state.shownAt, Date.now());
+		const offline = isOffline(state.failed, state.shown && state.inFlight ? state.askedAt : null, state.shownAt, Date.now());
 		live.className = offline ? 'live off' : 'live on';
 		text.textContent = offline ? `Offline, retrying · last update ${formatRelative(new Date(state.lastOk).toISOString())}` : 'Live';
 	}
@@ -223,6 +225,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		window.clearTimeout(state.timer);
 		if (state.inFlight) { state.again = true; return; }
 		state.inFlight = true;
+		state.askedAt = Date.now();
 		state.again = false;
 		// What the page asks for; still the same when the answer comes (nothing changed meanwhile)?
 		const asked = pageQuery().toString();

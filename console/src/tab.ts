@@ -21,16 +21,8 @@ export interface TabContext {
 	keyRefused: () => void;
 }
 
-/**
- * No answer for this long while a tab polls (five polls of 2 s): every tab then says it is offline,
- * even while a poll still waits for its answer (each call is given up only after 15 s).
- */
-export const STALE_MS = 10_000;
-
-/** Offline: the last call failed, or none answered for STALE_MS since the last answer (or since the tab was shown). */
-export function isOffline(failed: boolean, lastOk: number, shownAt: number, now: number): boolean {
-	return failed || now - Math.max(lastOk, shownAt) > STALE_MS;
-}
+// The offline rule of every tab, in a module of its own (no DOM) so a unit test reads it.
+export { isOffline, STALE_MS } from './offline';
 
 /** A tab that renders its own panel: shown starts its work (and its polling), hidden stops it. */
 export interface Tab {
