@@ -12,8 +12,9 @@
 // more than their two round trips allow means the clock was stepped (NTP, a VM resumed): the kept one
 // is dropped. The clocks count as in step only when the measure proves them within a few ms (the
 // offset and half the round trip it is unsure by); otherwise the measured offset is used, every
-// slot half that round trip later so it is never early, and what the offset leaves unsure is taken
-// from the time a call may start late, so a slot is never used later than the spacing allows for.
+// slot half that round trip later so it is never early. A call keeps its full 20 ms to start while
+// the measure is consistent with clocks in step (the offset within half the round trip and a few
+// ms); only a clock off by more than the measure can tell has what it leaves unsure taken from them.
 // (Judged in step whenever the offset was within half the round trip, a worker 30 ms ahead and
 // 60 ms from the database started every call 30 ms early: 11 in a second at 10 a second. Keeping
 // the fastest measure whatever came after, with its age on the wall clock, a worker whose clock was
@@ -99,7 +100,12 @@ export function databaseSlots(context: IExecuteFunctions, target: GraphTarget, d
 			// the few ms a clock may be off. Never early otherwise: the slot goes to its latest local time.
 			const inStep = Math.abs(clock.offset) + unsure / 2 <= CLOCK_TOLERANCE_MS;
 			const local = (databaseMs: number) => (inStep ? databaseMs : databaseMs - clock.offset + unsure / 2);
-			const allowance = inStep ? LATE_MS : Math.max(MIN_LATE_MS, LATE_MS - unsure);
+			// The full 20 ms to start while the measure is consistent with clocks in step (the offset within
+			// half the round trip and a few ms): a worker in step but 20-60 ms from the database (hosted
+			// Supabase) is never proven in step, and with 20 ms less the round trip it lost most slots.
+			// Only a worker whose clock is off by more than the measure can tell gets less.
+			const consistent = Math.abs(clock.offset) <= unsure / 2 + CLOCK_TOLERANCE_MS;
+			const allowance = inStep || consistent ? LATE_MS : Math.max(MIN_LATE_MS, LATE_MS - unsure);
 			const slots = answer.starts_in_ms.map((ms) => {
 				const at = local(databaseNow + ms);
 				return { at, latest: at + allowance };

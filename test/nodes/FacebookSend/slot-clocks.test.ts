@@ -9,6 +9,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sleep, type IExecuteFunctions } from 'n8n-workflow';
 import { databaseSlots } from '../../../nodes/FacebookSend/transport/sendSlots';
+import { LATE_MS } from '../../../nodes/FacebookSend/helpers/pacer';
 import type { GraphTarget } from '../../../nodes/FacebookSend/transport/graphSend';
 import { testStack, uniquePageId } from '../../helpers/stack';
 
@@ -73,7 +74,7 @@ function worker(): ReturnType<typeof databaseSlots> {
 }
 
 /** One take; each slot's place against its true instant on the worker's clock (ms; negative: early), and the take's round trip. */
-async function take(source: ReturnType<typeof databaseSlots>): Promise<{ lateBy: number[]; roundTripMs: number }> {
+async function take(source: ReturnType<typeof databaseSlots>): Promise<{ lateBy: number[]; roundTripMs: number; allowances: number[] }> {
 	answers = [];
 	const started = performance.now();
 	const { slots } = await source.take(2, 10);
@@ -84,7 +85,7 @@ async function take(source: ReturnType<typeof databaseSlots>): Promise<{ lateBy:
 	// The instant on the worker's clock: the database's plus the worker's error. Less a ms: the
 	// database's now has microseconds, Date.parse keeps the ms.
 	const lateBy = slots.map((slot, index) => slot.at - (Date.parse(answer.database_now) + answer.starts_in_ms[index] + skewMs) + 1);
-	return { lateBy, roundTripMs };
+	return { lateBy, roundTripMs, allowances: slots.map((slot) => slot.latest - slot.at) };
 }
 
 test('a worker 30 ms ahead of the database and 60 ms from it never places a slot early', async () => {
@@ -101,6 +102,25 @@ test('a worker 30 ms ahead of the database and 60 ms from it never places a slot
 			// Late by at most what the round trip leaves unsure.
 			expect(late).toBeLessThanOrEqual(roundTripMs + 1);
 		}
+		await sleep(300);
+	}
+});
+
+test('a worker whose clock is right but 60 ms from the database gives each slot the full 20 ms to start, never early', async () => {
+	// Its clock is the database's: the measured offset is within half the round trip (the database's
+	// now falls inside it), so the measure is consistent with clocks in step, never proof of it.
+	oneWayMs = 30;
+	const source = worker();
+	for (let round = 0; round < 3; round++) {
+		const { lateBy, roundTripMs, allowances } = await take(source);
+		expect(lateBy.length).toBeGreaterThan(0);
+		for (const late of lateBy) {
+			expect(late).toBeGreaterThanOrEqual(0);
+			expect(late).toBeLessThanOrEqual(roundTripMs + 1);
+		}
+		// With the round trip taken from the 20 ms, each slot had 5 ms to start (MIN_LATE_MS), and
+		// the pacer gave up every slot it could not start that soon: a hosted project lost most slots.
+		for (const allowance of allowances) expect(allowance).toBe(LATE_MS);
 		await sleep(300);
 	}
 });
