@@ -177,6 +177,7 @@ export class Pacer {
 			if (this.failures > failuresBefore) throw this.failure;
 			if (signal?.aborted) return 'cancelled';
 			const now = Date.now();
+			this.followClockStep(now);
 			const paused = Math.max(this.pausedUntil, this.source.pausedUntil());
 			// A pause that ends at or after the deadline: no slot can come in time.
 			if (paused >= deadline) return 'too_late';
@@ -197,6 +198,22 @@ export class Pacer {
 			if (askAt > now && !this.taking) await sleepUnless(askAt - now, signal);
 			else await this.refill(perSecond);
 		}
+	}
+
+	/**
+	 * A take never hands out slots further ahead than HORIZON_MS (and a few ms a placement may add):
+	 * the latest slot taken further ahead than that means this machine's clock was stepped back (NTP,
+	 * a VM resumed) since, and the slots in hand, the time of the latest and when to ask again are on
+	 * the clock from before the step. Those slots are dropped (the source places new ones on the clock
+	 * as it is) and the source is asked again at once. Kept, they held every call of a running batch
+	 * back as long as the step, and a call whose deadline came before them was refused too_late.
+	 */
+	private followClockStep(now: number): void {
+		const furthest = now + HORIZON_MS + LATE_MS;
+		if (this.takenUntil <= furthest) return;
+		this.slots = this.slots.filter((slot) => slot.at <= furthest);
+		this.takenUntil = this.slots.length > 0 ? this.slots[this.slots.length - 1].at : 0;
+		this.askAgainAt = 0;
 	}
 
 	/**

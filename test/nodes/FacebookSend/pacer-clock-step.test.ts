@@ -1,0 +1,69 @@
+// The pacer of a running batch when this machine's wall clock is stepped back (NTP, a VM resumed):
+// the slots it holds, the time of the latest it took and when to ask again were placed on the clock
+// from before the step. The source here hands out slots as the database's does (one spacing apart,
+// within HORIZON_MS of its now, on this machine's clock as it is at the take), so nothing depends on
+// how fast the machine is: what is asserted is which slots the pacer hands out and whether it asks again.
+import { HORIZON_MS, LATE_MS, Pacer, SLOT_SPACING, type Slot, type SlotSource, type TakenSlots } from '../../../nodes/FacebookSend/helpers/pacer';
+
+const realNow = Date.now.bind(Date);
+/** The wall clock's step: Date.now answers the real time plus this. */
+let skewMs = 0;
+beforeAll(() => {
+	Date.now = () => realNow() + skewMs;
+});
+afterAll(() => {
+	Date.now = realNow;
+});
+beforeEach(() => {
+	skewMs = 0;
+});
+
+const PER_SECOND = 20;
+const SPACING = (SLOT_SPACING * 1000) / PER_SECOND;
+
+/**
+ * The database's slots, one spacing apart within the horizon of its now (its clock is the real one,
+ * never stepped), placed on this machine's clock as it is at the take (the measure of sendSlots.ts
+ * follows a step); each take counted.
+ */
+function source(): SlotSource & { takes: number } {
+	/** The database's next free slot, on its own clock. */
+	let nextAt = 0;
+	const src = {
+		takes: 0,
+		chunk: () => Math.max(1, Math.floor((PER_SECOND * HORIZON_MS) / (1000 * SLOT_SPACING))),
+		async take(count: number): Promise<TakenSlots> {
+			src.takes += 1;
+			const databaseNow = realNow();
+			nextAt = Math.max(nextAt, databaseNow);
+			const slots: Slot[] = [];
+			while (slots.length < count && nextAt <= databaseNow + HORIZON_MS) {
+				slots.push({ at: nextAt + skewMs, latest: nextAt + skewMs + LATE_MS });
+				nextAt += SPACING;
+			}
+			return slots.length > 0 ? { slots } : { slots, askAgainAt: nextAt + skewMs - HORIZON_MS };
+		},
+		pause: async () => undefined,
+		pausedUntil: () => 0,
+	};
+	return src;
+}
+
+test('after the clock is stepped back 3 s, a running batch takes new slots at once: its call starts, not refused too_late before its deadline', async () => {
+	const slots = source();
+	const pacer = new Pacer(slots);
+	// The batch announces 10 calls: the first take holds a chunk of slots (4 at 20 a second).
+	pacer.expect(10);
+	await expect(pacer.waitForSlot(PER_SECOND, true)).resolves.toBeUndefined();
+	expect(slots.takes).toBe(1);
+	// NTP steps the clock back 3 s; the batch's lease leaves its next call 2 s (on the clock as it is).
+	skewMs = -3000;
+	const deadline = Date.now() + 2000;
+	// Kept, the slots in hand were 3 s ahead on the new clock, after the deadline: too_late, and
+	// without a deadline nothing was sent for the whole step.
+	await expect(pacer.waitForSlot(PER_SECOND, true, { deadline })).resolves.toBeUndefined();
+	expect(slots.takes).toBe(2);
+	// And the next ones follow on the new clock: each starts before its deadline (waitForSlot says
+	// too_late for a slot at or after it).
+	for (let call = 0; call < 3; call++) await expect(pacer.waitForSlot(PER_SECOND, true, { deadline })).resolves.toBeUndefined();
+});
