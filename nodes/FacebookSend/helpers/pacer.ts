@@ -71,6 +71,8 @@ export interface TakenSlots {
 export interface SlotSource {
 	/** The most slots one take should ask for at this rate. */
 	chunk(perSecond: number): number;
+	/** Every slot a take hands out starts within HORIZON_MS (the database's); this process's own schedule has no horizon. */
+	withinHorizon?: boolean;
 	/** The earliest the next call may start whatever its slot says (this process's own starts), epoch ms. */
 	notBefore?(): number;
 	/** A call started now at this rate. */
@@ -210,7 +212,7 @@ export class Pacer {
 	 */
 	private followClockStep(now: number): void {
 		const furthest = now + HORIZON_MS + LATE_MS;
-		if (this.takenUntil <= furthest) return;
+		if (!this.source.withinHorizon || this.takenUntil <= furthest) return;
 		this.slots = this.slots.filter((slot) => slot.at <= furthest);
 		this.takenUntil = this.slots.length > 0 ? this.slots[this.slots.length - 1].at : 0;
 		this.askAgainAt = 0;

@@ -74,6 +74,7 @@ export function databaseSlots(context: IExecuteFunctions, target: GraphTarget, d
 
 	return {
 		chunk: (perSecond) => chunkFor(perSecond),
+		withinHorizon: true,
 
 		async take(count: number, perSecond: number): Promise<TakenSlots> {
 			const args: TakeSendSlotsArgs = { p_page_id: target.pageId, p_count: count, p_per_second: perSecond, p_graph_url: target.baseUrl };

@@ -31,6 +31,7 @@ function source(): SlotSource & { takes: number } {
 	let nextAt = 0;
 	const src = {
 		takes: 0,
+		withinHorizon: true,
 		chunk: () => Math.max(1, Math.floor((PER_SECOND * HORIZON_MS) / (1000 * SLOT_SPACING))),
 		async take(count: number): Promise<TakenSlots> {
 			src.takes += 1;
