@@ -84,9 +84,13 @@ test('two callers of the same Page share its rate', async () => {
 // a pacer that waited it out would time the test out.
 test('a pause that ends at or after the caller\'s deadline: too_late at once', async () => {
 	const pacer = freshPacer();
+	// The pause ends an hour after this instant or later: a deadline exactly then is "at" its end
+	// (a deadline taken from the clock after the pause could fall a millisecond after its end, when a
+	// slot right after it would come in time and the caller must wait).
+	const pausedAt = Date.now();
 	await pacer.pause(3_600_000, 'Graph 613: a test');
 	await expect(pacer.waitForSlot(PER_SECOND, false, { deadline: Date.now() + 60_000 })).resolves.toBe('too_late');
-	await expect(pacer.waitForSlot(PER_SECOND, false, { deadline: Date.now() + 3_600_000 })).resolves.toBe('too_late');
+	await expect(pacer.waitForSlot(PER_SECOND, false, { deadline: pausedAt + 3_600_000 })).resolves.toBe('too_late');
 });
 
 test('a Stop ends the wait for a pause: cancelled', async () => {
