@@ -1,6 +1,6 @@
 // A caller's id with a quote in it (a shell or JSON quoting slip: "\"<uuid>\"", x"y) is the caller's
-// own bad input: the shipped webhooks answer 400 (naming the header or field where the webhook names
-// fields: the lead queue's answers do not), as they do for any other malformed id. The workflows
+// own bad input: the shipped webhooks answer 400 naming the header or field, as they do for any other
+// malformed id (Run Now names X-Leadflow-Owner since its 400 is told by the failed item's field). The workflows
 // told the caller's refusals from their own nodes' refused settings by the refusal's words (today by
 // the failed item's `setting`); a pattern that stopped at the first quote inside the echoed value
 // answered such requests 500, "fix the workflow", which sends integrators retrying and operators to
@@ -26,7 +26,7 @@ afterAll(async () => {
 test.each([
 	['auto-assign', 'Analyse Now', { 'X-Leadflow-Owner': `"${randomUUID()}"` }, {}, 'X-Leadflow-Owner'],
 	['auto-assign', 'Analyse Now', { 'X-Leadflow-Owner': 'x"y' }, {}, 'X-Leadflow-Owner'],
-	['queue-run', 'Run Now', { 'X-Leadflow-Owner': `"${randomUUID()}"` }, {}, undefined],
+	['queue-run', 'Run Now', { 'X-Leadflow-Owner': `"${randomUUID()}"` }, {}, 'X-Leadflow-Owner'],
 	['tag-monitor-send', 'Trigger Now', {}, { ruleId: `"${randomUUID()}"` }, 'ruleId'],
 	['tag-monitor-send', 'Trigger Now', {}, { ruleId: 'rule\n"1"' }, 'ruleId'],
 ])('%s (%s) with %j %j answers 400 (field: %s)', async (workflow, startNode, headers, body, field) => {

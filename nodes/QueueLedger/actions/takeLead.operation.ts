@@ -14,7 +14,7 @@ import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { notTextProblem, textProblem } from '../../shared/valid-input';
 import { inParameterNames } from '../../shared/caller-fields';
-import { invalid, OWNER_FIELD, ownerProperty, readUuid } from '../helpers/common';
+import { invalid, OWNER_FIELD, ownerProperty, readOwnerId, readUuid } from '../helpers/common';
 
 const properties: INodeProperties[] = [
 	{
@@ -62,7 +62,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	return await perItem(this, 1, async (itemIndex) => {
 		const leadId = readUuid(this, 'leadId', 'lead ID', itemIndex, 'Use the lead_id Add Leads or Claim returns, or the id column of leads.');
 		// Not "leave it empty for every owner": the lead's owner, as the Take Lead webhook requires it.
-		const owner = readUuid(this, 'ownerUserId', 'owner user ID', itemIndex, 'Use the id of the Supabase Auth user (auth.users) whose lead this is, e.g. from the X-Leadflow-Owner header.', true);
+		const owner = readOwnerId(this, itemIndex, 'Use the id of the Supabase Auth user (auth.users) whose lead this is, e.g. from the X-Leadflow-Owner header.', true);
 		const actorId = readUuid(this, 'actorId', 'Taken By user ID', itemIndex, 'Use the id of the Supabase Auth user taking the lead over, or leave it empty.', true);
 		const reason = readReason(this, itemIndex);
 		const problem = reason ? textProblem(reason, { kind: 'multiline', max: 2000 }) : undefined;

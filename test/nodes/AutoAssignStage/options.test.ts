@@ -94,3 +94,20 @@ test('Analyze, Due for Analysis: Max Conversations from an expression out of 1 t
 	// An owner with no Page: nothing due.
 	expect(contacts).toEqual([]);
 });
+
+// The run's Owner User ID refused (not a UUID, not text) names its parameter on the failed item
+// (field: ownerUserId), which auto-assign.json reads to answer its caller's X-Leadflow-Owner 400:
+// by the field, not the message's words (before, the failed item carried no field and the workflow
+// matched "… is not a UUID" / "Owner user ID must be text …").
+test.each([
+	['analyze (Due for Analysis)', { operation: 'analyze', source: 'due' }, 'abc', 'The owner user ID "abc" is not a UUID'],
+	['analyze (Due for Analysis)', { operation: 'analyze', source: 'due' }, expression(42), 'Owner user ID must be text (got 42)'],
+	['claimAutomations', { operation: 'claimAutomations', limit: 10 }, 'abc', 'The owner user ID "abc" is not a UUID'],
+])('%s: an Owner User ID %j refused fails the item invalid_input naming its field, ownerUserId; nothing analysed', async (_operation, parameters, owner, message) => {
+	const { result, contacts, automations } = await runStage([{}], { ...parameters, ownerUserId: owner }, credentials(), { continueOnFail: true });
+
+	expect(result.error).toBeUndefined();
+	expect(contacts).toEqual([{ error: { code: 'invalid_input', message, description: expect.stringMatching(/leave it empty for every owner/), field: 'ownerUserId' } }]);
+	expect(automations).toEqual([]);
+	expect(await generateCalls()).toEqual([]);
+});

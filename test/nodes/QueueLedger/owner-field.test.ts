@@ -30,6 +30,19 @@ test.each<[string, IDataObject]>([
 	expect(JSON.stringify(error)).not.toMatch(/p_user_id|p_[a-z]+/);
 });
 
+// An Owner User ID that is not a UUID names its parameter on the failed item (field: ownerUserId),
+// which queue-run.json reads to answer its caller's X-Leadflow-Owner 400: by the field, never by the
+// message's words (before, the failed item carried no field and the workflow matched "… is not a UUID").
+test.each<[string, IDataObject]>([
+	['Claim', { resource: 'message', operation: 'claim', ownerUserId: 'someone' }],
+	['Prepare Tomorrow', { resource: 'message', operation: 'prepareTomorrow', ownerUserId: 'someone' }],
+	['Get Metrics', { resource: 'report', operation: 'metrics', ownerUserId: 'someone' }],
+	['Take Lead', { resource: 'lead', operation: 'takeLead', ownerUserId: 'someone', leadId: randomUUID() }],
+])('%s with an Owner User ID that is not a UUID: invalid_input naming its field, ownerUserId', async (_, parameters) => {
+	const [error] = await failure(parameters);
+	expect(error).toEqual({ code: 'invalid_input', message: 'The owner user ID "someone" is not a UUID', description: expect.stringMatching(/auth\.users/), field: 'ownerUserId' });
+});
+
 test('Prepare Tomorrow for an owner without queue settings: stops naming Owner User ID and saying to give them settings or leave it empty', async () => {
 	const bare = await createTestUser('queue-bare');
 	const { result } = await runQueue([{}], { resource: 'message', operation: 'prepareTomorrow', ownerUserId: bare });
