@@ -123,6 +123,28 @@ describe('create_campaign_sessions: a blank name is no name', () => {
 	});
 });
 
+describe('create_campaign_sessions: a name of only invisible characters is no name, as the nodes read it', () => {
+	// A direct call (not through the node, which drops such a name): a name made only of format
+	// characters (U+200B zero width space, U+2060 word joiner, U+00AD soft hyphen) and white space is
+	// blank (leadflow_private.is_blank, migration 20261201002380), stored as "" and spaces are: no name
+	// on the session, none in numbers, and on a relaunch the stored name is kept.
+	it('a launch stores null for it (session and number), a later name fills it, and a relaunch with it keeps the stored name', async () => {
+		const owner = await createOwner({});
+		const campaign = newCampaignId();
+		const [zwsp, mixed, named] = phones(3, 500_900);
+		const result = await launch(owner, campaign, [{ phone: zwsp, name: '\u200b' }, { phone: mixed, name: ' \u2060\u00ad\u200b ' }, { phone: named, name: 'Nia' }]);
+		expect(result.sessions.map((s) => [s.phone_number, s.name])).toEqual([[zwsp, null], [mixed, null], [named, 'Nia']]);
+		expect(await numbersOf(owner, [zwsp, mixed, named])).toEqual([
+			{ phone_e164: zwsp, contact_name: null },
+			{ phone_e164: mixed, contact_name: null },
+			{ phone_e164: named, contact_name: 'Nia' },
+		]);
+		const filled = await launch(owner, campaign, [{ phone: zwsp, name: 'Zoe' }, { phone: mixed }, { phone: named, name: '\u200b\u200b' }]);
+		expect(filled.sessions.map((s) => [s.phone_number, s.name, s.name_updated])).toEqual([[zwsp, 'Zoe', true], [mixed, null, false], [named, 'Nia', false]]);
+		expect(filled.names_updated).toBe(1);
+	});
+});
+
 // A relaunch: another launch of a campaign that exists (its id again, or its name again without a
 // key), not a replay of the same Idempotency-Key. It states the campaign as it is now, so its name
 // (when it gives one), job description and objectives replace the stored ones (migration

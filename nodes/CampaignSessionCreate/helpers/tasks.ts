@@ -3,6 +3,7 @@
 // earlier in the same request is dropped (the first task with it wins) and reported as dropped. A
 // blank name ("", or only white space and invisible format characters) is no name.
 import type { CountryCode } from 'libphonenumber-js/max';
+import { isBlank } from '../../shared/blank';
 import { TEXT, textProblem, type TextRule } from '../../shared/valid-input';
 import { isPlainObject } from './jsonValue';
 import { normalisePhone } from '../../shared/phone';
@@ -40,18 +41,6 @@ export interface DroppedTask {
 const TASK_FIELDS = ['session', 'phone_number', 'name'];
 /** Longer input is not a phone number: refused before it is parsed. */
 const PHONE_INPUT = { kind: 'line', max: 1000 } as const satisfies TextRule;
-
-/**
- * White space (JavaScript's \s) and format characters (Unicode's Cf: U+200B zero width space,
- * U+2060 word joiner, U+200E left-to-right mark, soft hyphen, …): text made only of these shows
- * nothing, so as a name it is blank.
- */
-const INVISIBLE = /[\s\p{Cf}]/gu;
-
-/** Whether text shows nothing: empty, or only white space and format characters. */
-export function isBlank(value: string): boolean {
-	return value.replace(INVISIBLE, '') === '';
-}
 
 /**
  * An optional text field of a task, trimmed, or undefined when absent. With `blankIsNone`, blank

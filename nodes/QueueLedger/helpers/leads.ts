@@ -4,6 +4,7 @@
 // (loadPhoneLibrary in nodes/shared/phone.ts).
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { NewLead } from '../../shared/contract';
+import { isBlank } from '../../shared/blank';
 import { normalisePhone } from '../../shared/phone';
 import { shown, textProblem, TEXT, UUID, type TextRule } from '../../shared/valid-input';
 
@@ -29,7 +30,11 @@ export type CheckedLead = { lead: NewLead } | { problems: Problem[] };
 /** leads.source: where a lead came from (one line). */
 export const SOURCE_RULE: TextRule = { kind: 'line', min: 1, max: 100 };
 
-const isEmpty = (value: unknown) => value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+/**
+ * A field not given: absent, null, or blank text (nodes/shared/blank.ts: empty, or only white space
+ * and format characters such as U+200B), as the database reads a name.
+ */
+const isEmpty = (value: unknown) => value === undefined || value === null || (typeof value === 'string' && isBlank(value));
 
 function checkText(field: 'name' | 'source', value: unknown, rule: TextRule, problems: Problem[]): string | null {
 	if (isEmpty(value)) return null;

@@ -308,6 +308,35 @@ describe('queue_add_leads: a lead given only its campaign session (or conversati
 	});
 });
 
+// A name that shows nothing (only white space and format characters such as U+200B zero width
+// space: leadflow_private.is_blank, the nodes' rule) is no name (migration 20261201002380): a
+// session or sender named so (a session stored before, a Messenger profile) gives the lead none.
+describe('queue_add_leads: a session\'s or sender\'s name of only invisible characters is not taken', () => {
+	it('the lead takes the sender\'s name after a blank session name, or none; the tag import takes none either', async () => {
+		const userId = await createOwner();
+		const [p1, p2] = [phone(), phone()];
+		const { campaignId, sessions } = await campaignWith(userId, 'plumbers_blank01', [[p1, '\u200b'], [p2, ' \u2060\u00ad ']]);
+		const [tagId, conversation, blankSender] = await withDb(async (db) => {
+			const tag = (await db.query<{ id: string }>(`insert into public.tags (user_id, name) values ($1, 'blank-names') returning id`, [userId])).rows[0].id;
+			const named = (await db.query<{ id: string }>(`insert into public.messenger_conversations (user_id, page_id, sender_id, sender_name) values ($1, '1', '51', 'Fatima') returning id`, [userId])).rows[0].id;
+			const blank = (await db.query<{ id: string }>(`insert into public.messenger_conversations (user_id, page_id, sender_id, sender_name) values ($1, '1', '52', '\u200b\u200b') returning id`, [userId])).rows[0].id;
+			await db.query('insert into public.conversation_tags (conversation_id, tag_id, user_id) values ($1, $2, $3)', [blank, tag, userId]);
+			return [tag, named, blank];
+		});
+		const rows = await addLeads([
+			{ user_id: userId, name: null, phone: null, campaign_session_id: sessions[0], conversation_id: conversation }, // the sender's name, not the session's blank one
+			{ user_id: userId, name: null, phone: null, conversation_id: blankSender }, // no name
+		]);
+		expect(rows.map((row) => [row.outcome, row.name, row.phone])).toEqual([['created', 'Fatima', p1], ['created', null, null]]);
+		const imported = await fromCrm({ p_user_id: userId, p_campaign_id: campaignId });
+		expect(imported.map((row) => [row.from_id, row.outcome, row.name])).toEqual(
+			[[sessions[0], 'existing', 'Fatima'], [sessions[1], 'created', null]].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+		);
+		const tagged = await fromCrm({ p_user_id: userId, p_tag_id: tagId });
+		expect(tagged.map((row) => [row.from_id, row.outcome, row.name])).toEqual([[blankSender, 'existing', null]]);
+	});
+});
+
 describe('queue_add_leads_from_crm: a campaign\'s sessions whose outreach started are skipped', () => {
 	it('contacted, rejected or with an objective: a skipped row with the reason, no lead; one a lead holds is that lead; Prepare queues only the untouched', async () => {
 		const userId = await createOwner();

@@ -18,6 +18,9 @@ describe('queue_add_leads refuses, naming the item and the field', () => {
 		['a score out of range', [{ name: 'A', phone: '+14155550000', lead_score: 101 }], /^p_items\[1\]\.lead_score: must be a whole number from 0 to 100/],
 		['a fractional score', [{ name: 'A', phone: '+14155550000', lead_score: 50.5 }], /^p_items\[1\]\.lead_score:/],
 		['a name with a line break', [{ name: 'A\nB', phone: '+14155550000' }], /^p_items\[1\]\.name: must be one line/],
+		['an empty name', [{ name: ' ', phone: '+14155550000' }], /^p_items\[1\]\.name: must be one line of 1 to 200 characters, or null/],
+		// Blank as the nodes read it (leadflow_private.is_blank): refused as an empty one is (migration 20261201002380).
+		['a name of only invisible characters (U+200B, U+2060)', [{ name: '\u200b \u2060', phone: '+14155550000' }], /^p_items\[1\]\.name: must be one line of 1 to 200 characters, or null/],
 		['an unknown field', [{ name: 'A', phone: '+14155550000', email: 'a@b.c' }], /^p_items\[1\]\.email: not a field of a lead/],
 		['no way to reach the lead', [{ name: 'A' }], /^p_items\[1\]: a lead needs a phone, a conversation_id or a campaign_session_id/],
 		['a conversation id that is not a uuid', [{ name: 'A', conversation_id: '42' }], /^p_items\[1\]\.conversation_id: must be a Messenger conversation id/],

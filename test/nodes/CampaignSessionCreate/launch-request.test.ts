@@ -114,6 +114,13 @@ describe('checkLaunchRequest', () => {
 		]);
 	});
 
+	// One rule for blank (nodes/shared/blank.ts, shared with Add Leads and the database's
+	// leadflow_private.is_blank): a name of only invisible characters is no name.
+	it('reads a name of only invisible characters (U+200B, U+2060, soft hyphen) as no name; a visible name keeps them', () => {
+		const body = { ...seedLaunch(), tasks: [{ phone_number: '+447853723604', name: '\u200b' }, { phone_number: '+447853723605', name: ' \u2060\u00ad\u200b ' }, { phone_number: '+447853723606', name: '\u200bAnn' }] };
+		expect(requestOf(checkLaunchRequest(body, settings)).tasks.map((task) => task.name)).toEqual([undefined, undefined, '\u200bAnn']);
+	});
+
 	it('gives the campaign a name only when the request does (campaign_name, or campaign as a name), so a relaunch by id alone keeps the stored one', () => {
 		expect(requestOf(checkLaunchRequest(seedLaunch('plumber-london_abc123xyz'), settings)).campaign).not.toHaveProperty('name');
 		expect(requestOf(checkLaunchRequest({ ...seedLaunch('plumber-london_abc123xyz'), campaign_name: ' Plumbers, Leeds ' }, settings)).campaign.name).toBe('Plumbers, Leeds');

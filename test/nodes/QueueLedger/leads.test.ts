@@ -44,6 +44,15 @@ test('a lead reached through its conversation needs no phone; empty fields are n
 	});
 });
 
+// One rule for blank (nodes/shared/blank.ts, the database's leadflow_private.is_blank): a name of
+// only invisible characters (U+200B zero width space, U+2060 word joiner, soft hyphen) is no name, as
+// an empty one is; queue_add_leads would refuse it.
+test('a name of only invisible characters (U+200B) is no name, as an empty one is; a visible name keeps them', () => {
+	expect(checkLead(fields({ name: '\u200b' }), 'GB')).toMatchObject({ lead: { name: null } });
+	expect(checkLead(fields({ name: ' \u2060\u00ad\u200b ' }), 'GB')).toMatchObject({ lead: { name: null } });
+	expect(checkLead(fields({ name: '\u200bMaria ' }), 'GB')).toMatchObject({ lead: { name: '\u200bMaria' } });
+});
+
 test('every problem is listed, each with its field', () => {
 	const checked = checkLead(
 		fields({ owner: 'me', name: 'Ana\nBob', phone: '0123', conversation_id: 'conv-1', campaign_session_id: 42, source: 'x'.repeat(101), lead_score: 101 }),
