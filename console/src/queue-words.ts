@@ -1,6 +1,7 @@
 // The Queue tab's words where the page cannot simply show a row: the open messages of earlier days,
-// a Take Lead whose answer was lost (it may have been done: never reported as not done), and an
-// instant in the owner's time zone with the zone named. No DOM: unit tested in
+// a Take Lead whose answer was lost (it may have been done: never reported as not done), an owner
+// asked for that the database does not know, and an instant in the owner's time zone with the zone
+// named. No DOM: unit tested in
 // test/console/queue-words.test.ts.
 import { isRefusal, notDone } from './answers';
 import { formatNumber } from './format';
@@ -33,3 +34,19 @@ export const openEarlierInWords = (total: number) =>
 export const takeMayHaveBeenDone = (name: string, stopping: boolean, why: string) =>
 	`No answer to ${stopping ? 'Stop follow-ups' : 'Take Lead'} for ${name} (${why}): it may have been done. `
 	+ `The row, read again now, shows it: press it again only if ${name} is not ${stopping ? 'shown with follow-ups stopped' : 'taken over'}.`;
+
+/**
+ * An owner asked for (the address's `#owner=`, or the picker's owner deleted meanwhile) that the
+ * database does not know (the queue endpoint's 404): which ID, and what to do. No other owner's queue
+ * is shown in its place; `owners`: how many owners have a queue, to pick from.
+ */
+export function ownerNotFoundInWords(id: string, owners: number): string {
+	const shown = id.length > 60 ? `${id.slice(0, 60)}…` : id;
+	const next = owners === 0
+		? 'No owner has a lead queue in this database yet.'
+		: owners === 1
+			? 'Pick the owner with a queue in the Owner list to see theirs.'
+			: `Pick one of the ${formatNumber(owners)} owners with a queue in the Owner list to see theirs.`;
+	return `There is no owner with ID ${shown} in this database, so no queue is shown for it. `
+		+ `Check the ID in the link you opened (it may be of another project's database, or the owner was deleted). ${next}`;
+}

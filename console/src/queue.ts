@@ -5,7 +5,7 @@
 // and the owner in X-Leadflow-Owner, as the owner's app would.
 import { followUpsStoppedInWords, formatDuration, formatNumber, formatRelative, notTakenOverInWords } from './format';
 import { parseFragment } from './fragment';
-import { inZone, openEarlierInWords, takeMayHaveBeenDone, takeNotDone } from './queue-words';
+import { inZone, openEarlierInWords, ownerNotFoundInWords, takeMayHaveBeenDone, takeNotDone } from './queue-words';
 import { isOffline, onSearchInput, type Tab, type TabContext } from './tab';
 
 interface QueueRow {
@@ -98,6 +98,12 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		owner: fragment.get('owner') ?? '',
 		/** The owner from the address until an answer takes it: a 400 for it (no owner ID) lets it go. */
 		addressOwner: fragment.get('owner') ?? '',
+		/**
+		 * An owner asked for that the database does not know (404): said so in place of the queue, with
+		 * the owners to pick from, until one is picked (or another #owner= typed). The polls meanwhile
+		 * ask without an owner, for the list, and draw no owner's queue.
+		 */
+		missingOwner: '',
 		day: '' as string,
 		status: '',
 		search: '',
@@ -156,8 +162,14 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 				</div>
 			</div>`;
 		el<HTMLSelectElement>('queue-owner').addEventListener('change', (event) => {
-			state.owner = (event.target as HTMLSelectElement).value;
+			const picked = (event.target as HTMLSelectElement).value;
+			if (!picked) return;
+			state.owner = picked;
 			state.addressOwner = '';
+			if (state.missingOwner) {
+				state.missingOwner = '';
+				say('');
+			}
 			state.offset = 0;
 			state.day = '';
 			void poll();
@@ -245,6 +257,11 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			if (!current()) {
 				// Changed meanwhile (a filter, the page, the owner): not what is asked for now.
 				state.again = true;
+			} else if (state.missingOwner) {
+				// The owner asked for is unknown: the answer (the first owner's) gives the list to pick
+				// from, and its queue is not drawn, so it is never taken for the one asked for.
+				state.data = undefined;
+				renderMissingOwner(state.missingOwner);
 			} else if (data.rows && data.rows.rows.length === 0 && data.rows.offset > 0) {
 				// A page past the end (messages sent or taken meanwhile, out of the filter): the last
 				// page with messages, the first when none is left.
@@ -257,7 +274,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 				await refreshMetrics(data);
 			}
 		} catch (error) {
-			const { status, hint } = error as { status?: number; hint?: string | null };
+			const { status, hint, refusal } = error as { status?: number; hint?: string | null; refusal?: boolean };
 			if (status === 400 && current() && state.owner && state.owner === state.addressOwner) {
 				// The address's owner is no owner ID (mistyped, cut off): let go, the server's message
 				// and hint shown, and the first owner asked for (as for an owner that is gone).
@@ -269,6 +286,16 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 				state.day = '';
 				// An answer, not an outage: the list's answer, asked for now, says Live.
 				state.again = true;
+			} else if (status === 404 && refusal && current() && state.owner) {
+				// The owner asked for (the address's, or one picked and deleted since) is no owner the
+				// database knows: said so in place of the queue, which ID and what to do, with the owners
+				// to pick from (asked for now); no other owner's queue is shown as if it were that one's.
+				state.missingOwner = state.owner;
+				state.owner = '';
+				state.addressOwner = '';
+				state.offset = 0;
+				state.day = '';
+				state.again = true;
 			} else {
 				state.failed = true;
 				if (status === 401 || status === 403) {
@@ -277,10 +304,8 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 					context.keyRefused();
 					return;
 				}
-				if (status === 404 && state.owner) {
-					// The owner is gone: start again with the first one.
-					state.owner = '';
-				}
+				// A 404 that is not the workflow's (n8n's, for the console workflow not active) says nothing
+				// of the owner: the owner stays, asked again at the next poll.
 			}
 		} finally {
 			state.inFlight = false;
@@ -322,6 +347,23 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		];
 		render(el('queue-metrics'), items.map(([field, label, value]) =>
 			`<div data-metric="${field}"><dt>${label}</dt><dd data-value="${escape((m as unknown as Record<string, unknown>)[field] ?? '')}">${escape(value)}</dd></div>`).join(''));
+	}
+
+	/** An unknown owner asked for: the message, the owners to pick from (none chosen), no queue. */
+	function renderMissingOwner(id: string) {
+		el('queue-owner-box').hidden = state.owners.length === 0;
+		const ownerPicker = el<HTMLSelectElement>('queue-owner');
+		render(ownerPicker, `<option value="">Pick an owner</option>${state.owners.map((owner) => {
+			const label = state.ownerLabels[owner];
+			return `<option value="${escape(owner)}" title="${escape(owner)}">${escape(label ? `${label} · ${owner.slice(0, 8)}…` : owner)}</option>`;
+		}).join('')}`);
+		ownerPicker.value = '';
+		el('queue-body').hidden = true;
+		el<HTMLButtonElement>('queue-export').disabled = true;
+		el('queue-empty').hidden = true;
+		// Said once (not rewritten by each poll: a screen reader would read it again every 2 s).
+		const words = ownerNotFoundInWords(id, state.owners.length);
+		if (el('queue-message').textContent !== words) say(words, 'error');
 	}
 
 	function renderPage(data: QueuePage) {
@@ -552,6 +594,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			// message if it is no owner ID, as when the page opens with it.
 			const owner = next.get('owner');
 			if (!owner || owner === state.owner) return;
+			state.missingOwner = '';
 			state.owner = owner;
 			state.addressOwner = owner;
 			state.offset = 0;

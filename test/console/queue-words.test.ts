@@ -1,8 +1,9 @@
 // The console Queue tab's words (console/src/queue-words.ts): a Take Lead whose answer was lost is
 // never reported as not done (only the workflow's own refusal, or n8n's before the workflow runs,
-// is); an instant is shown in the owner's time zone with the zone named, not the browser's; the open
-// messages of earlier days are counted in words. The page itself: test/e2e/console-queue-open.e2e.test.ts.
-import { inZone, openEarlierInWords, takeMayHaveBeenDone, takeNotDone } from '../../console/src/queue-words';
+// is); an owner the database does not know is named, with what to do; an instant is shown in the
+// owner's time zone with the zone named, not the browser's; the open messages of earlier days are
+// counted in words. The page itself: test/e2e/console-queue-open.e2e.test.ts.
+import { inZone, openEarlierInWords, ownerNotFoundInWords, takeMayHaveBeenDone, takeNotDone } from '../../console/src/queue-words';
 
 test('Take Lead: only the workflow\'s refusal or n8n\'s 401/403/404 says "not done"; no answer, a proxy\'s 502/504 or a bare 500 may have been done', () => {
 	expect(takeNotDone(400, { status: 400, error: 'Unknown body field "x"', field: 'x' })).toBe(true);
@@ -33,4 +34,14 @@ test('an instant is shown in the owner\'s zone with the zone named, whatever the
 test('the open messages of earlier days in words', () => {
 	expect(openEarlierInWords(17)).toBe('17 messages from earlier days are still open (queued, sending or failed to retry: the claim still sends them):');
 	expect(openEarlierInWords(1)).toBe('1 message from earlier days is still open (queued, sending or failed to retry: the claim still sends it):');
+});
+
+test('an owner ID the database does not know: which ID, that no queue is shown for it, and what to do', () => {
+	const id = '00000000-0000-4000-8000-000000000000';
+	expect(ownerNotFoundInWords(id, 3)).toBe(`There is no owner with ID ${id} in this database, so no queue is shown for it. `
+		+ 'Check the ID in the link you opened (it may be of another project\'s database, or the owner was deleted). '
+		+ 'Pick one of the 3 owners with a queue in the Owner list to see theirs.');
+	expect(ownerNotFoundInWords(id, 1)).toMatch(/Pick the owner with a queue in the Owner list to see theirs\.$/);
+	expect(ownerNotFoundInWords(id, 0)).toMatch(/ID 00000000-0000-4000-8000-000000000000 .*No owner has a lead queue in this database yet\.$/);
+	expect(ownerNotFoundInWords('a'.repeat(100), 2)).toContain(`ID ${'a'.repeat(60)}… in this database`);
 });

@@ -4,12 +4,14 @@
 // keyboard) takes the lead in the database, the page shows it taken, and a take of a lead someone
 // took meanwhile shows the refusal's message; a lead nobody may message has no Take Lead, its row says why (with a conversation, Stop follow-ups, its status kept); Export CSV downloads what the export webhook answers;
 // the metrics are the metrics webhook's; 375 px without sideways scrolling; no console error and no
-// failed request; without the key, 403 and no data; a refused call answers what to do (`hint`). Screenshots go to test/e2e/artifacts/.
+// failed request; without the key, 403 and no data; a refused call answers what to do (`hint`); an owner ID of no
+// owner in the address says so, with no other owner's queue in its place. Screenshots go to test/e2e/artifacts/.
 //
 // n8n judges at the database's own clock (now()), so the owner's time zone is chosen for that clock:
 // the one where it is about noon, inside the sending hours (09:00–17:00), so some messages are due
 // and claimed. The queue day is the database's, asked from the database; nothing here reads the
 // machine's date or time zone.
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -374,6 +376,36 @@ test('an owner ID cut off in the address (#owner=…) is let go at its 400: its 
 	expect(await visitor.locator('#queue-live .live-text').textContent()).toBe('Live');
 	expect(await visitor.locator('#queue-owner').inputValue()).toMatch(/^[0-9a-f-]{36}$/);
 	expect(await visitor.locator('#queue-message').textContent()).toMatch(/is not a UUID/);
+	await visitor.close();
+});
+
+test('an owner ID of no owner in the address (#owner=…) says which ID was not found and what to do; no other owner\'s queue is shown until one is picked', async () => {
+	const visitor = await browser.newPage();
+	const nobody = randomUUID();
+	const answers: string[] = [];
+	visitor.on('response', (response) => {
+		const url = new URL(response.url());
+		if (url.pathname.endsWith('/console/api/queue')) answers.push(`${response.status()} ${url.searchParams.get('userId') ?? 'first owner'}`);
+	});
+	await visitor.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(WEBHOOK_KEY.value)}&tab=queue&owner=${nobody}`);
+	await visitor.waitForFunction((id) => (document.getElementById('queue-message')?.textContent ?? '').startsWith(`There is no owner with ID ${id} in this database, so no queue is shown for it.`), nobody, { timeout: 15_000 });
+	expect(await visitor.locator('#queue-message').textContent()).toMatch(/Check the ID in the link you opened .* Pick (one of the \d+ owners|the owner) with a queue in the Owner list to see theirs\.$/);
+	// Two polls after the 404 (they ask for the owners to pick from): still no owner's queue, the message
+	// still there, live (answers, not an outage).
+	for (const until = Date.now() + 15_000; answers.length < 3 && Date.now() < until;) await visitor.waitForTimeout(250);
+	expect(answers.slice(0, 3)).toEqual([`404 ${nobody}`, '200 first owner', '200 first owner']);
+	expect(await visitor.locator('#queue-message').textContent()).toMatch(new RegExp(`^There is no owner with ID ${nobody} `));
+	expect(await visitor.isHidden('#queue-body')).toBe(true);
+	expect(await visitor.locator('#queue-rows tr[data-item]').count()).toBe(0);
+	expect(await visitor.locator('#queue-live .live-text').textContent()).toBe('Live');
+	expect(await visitor.locator('#queue-owner-box').isVisible()).toBe(true);
+	expect(await visitor.locator('#queue-owner').inputValue()).toBe('');
+	// An owner picked from the list: their queue, the message gone.
+	await visitor.selectOption('#queue-owner', owner);
+	const rows = await dayRows();
+	await visitor.waitForFunction((ids) => Array.from(document.querySelectorAll('#queue-rows tr[data-item]')).map((row) => row.dataset.item).join() === ids, rows.map((row) => row.id).join(), { timeout: 15_000 });
+	expect(await visitor.locator('#queue-message').textContent()).toBe('');
+	expect(await visitor.locator('#queue-owner option[value=""]').count()).toBe(0);
 	await visitor.close();
 });
 
