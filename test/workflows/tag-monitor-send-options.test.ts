@@ -8,6 +8,10 @@
 //   After 20,160 min) still work.
 // - a rule of another Page than Claim Due Contacts' Page ID: the request's rule refused (400 naming
 //   ruleId, with where to send it), not the database's p_page_id, and not the Page ID to change.
+// - a Rule picked in Claim Due Contacts itself, with a request of {}: a request without ruleId runs
+//   it; its refusal (another Page, not a UUID, no such rule) is the workflow's 500, not a 400 / 404
+//   naming a ruleId the caller never sent.
+import { randomUUID } from 'node:crypto';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import type { INodeParameters } from 'n8n-workflow';
 import { runWorkflow, type WorkflowJson } from '../harness';
@@ -135,25 +139,58 @@ test('Trigger Now for a rule of another Page than Claim Due Contacts\' Page ID a
 
 // The hint was chosen by the request: a ruleId that is a UUID got the node's description, anything
 // else the workflow's "send {} to run every enabled rule", even when the caller had sent {} and the
-// rule was the one picked in Claim Due Contacts. It now follows the failed item's reason.
-test('Trigger Now {} with Claim Due Contacts\' Rule picked in the node, of another Page: the hint says where to claim it, not "send {}"', async () => {
+// rule was the one picked in Claim Due Contacts. It follows the failed item's reason. And the rule
+// picked in the node is the workflow's, not the caller's: with a request of {} (no ruleId) its
+// refusal is the workflow's 500, fix it there, not a 400 (or 404) naming a ruleId the caller never
+// sent (before: 400 field ruleId for a rule of another Page or not a UUID, 404 field ruleId for a
+// rule that no longer exists).
+/** The shipped workflow with Claim Due Contacts' Rule picked in the node (and its Page ID, when given). */
+function withRuleInNode(rule: string, pageId?: string): WorkflowJson {
+	const shipped = loadWorkflow('workflows/tag-monitor-send.json');
+	return {
+		...shipped,
+		nodes: shipped.nodes.map((n) => (n.name === 'Claim Due Contacts' ? { ...n, parameters: { ...n.parameters, ...(pageId && { pageId }), ruleId: { __rl: true, mode: 'list', value: rule } } } : n)),
+	};
+}
+const FIX_CLAIM = "The workflow's node Claim Due Contacts refuses its own setting: fix it in the workflow (the request is not at fault).";
+
+test('Trigger Now {} with Claim Due Contacts\' Rule picked in the node, of another Page: the workflow\'s 500 saying where to claim it, not a 400 naming a ruleId the caller did not send', async () => {
 	const seed = await dueContacts(2, 500, 'opt-other-page-fixed');
 	const copyPage = uniquePageId();
 	const credentials = pipelineCredentials(sims, copyPage);
-	const shipped = loadWorkflow('workflows/tag-monitor-send.json');
-	const workflow = {
-		...shipped,
-		nodes: shipped.nodes.map((n) => (n.name === 'Claim Due Contacts' ? { ...n, parameters: { ...n.parameters, pageId: copyPage, ruleId: { __rl: true, mode: 'list', value: seed.ruleId } } } : n)),
-	};
 
-	const { result } = await triggerNow(credentials, {}, workflow);
+	const { result } = await triggerNow(credentials, {}, withRuleInNode(seed.ruleId, copyPage));
 
-	expect(result.response?.statusCode).toBe(400);
+	expect(result.response?.statusCode).toBe(500);
 	expect(result.response?.body).toEqual({
-		status: 400,
+		status: 500,
 		error: `The rule ${seed.ruleId} sends as Page ${seed.owner.pageId}, not as Page ${copyPage} (this Claim's Page ID)`,
-		field: 'ruleId',
-		hint: `Claim it where the Page ID is ${seed.owner.pageId}: in the copy of the workflow whose Facebook credential is that Page's (a Claim's Page ID stays its own credential's Page). Here, claim a rule that sends as Page ${copyPage} or as every Page.`,
+		field: null,
+		hint: `${FIX_CLAIM} Claim it where the Page ID is ${seed.owner.pageId}: in the copy of the workflow whose Facebook credential is that Page's (a Claim's Page ID stays its own credential's Page). Here, claim a rule that sends as Page ${copyPage} or as every Page.`,
 	});
 	expect(await statesOf(seed.ruleId)).toEqual([]);
+});
+
+test.each([
+	['a rule that no longer exists', () => randomUUID(), /^There is no automation rule with ID|automation rule .* does not exist/],
+	['an id that is not a UUID', () => 'rule-1', /^The rule ID "rule-1" is not a UUID$/],
+])('Trigger Now {} with Claim Due Contacts\' Rule picked in the node, %s: the workflow\'s 500 (fix it in the workflow), no field', async (_case, rule, error) => {
+	const credentials = pipelineCredentials(sims, uniquePageId());
+
+	const { result } = await triggerNow(credentials, {}, withRuleInNode(rule()));
+
+	expect(result.response?.statusCode).toBe(500);
+	expect(result.response?.body).toEqual({ status: 500, error: expect.stringMatching(error), field: null, hint: expect.stringContaining(FIX_CLAIM) });
+	expect(await sims.gemini.control.requests()).toEqual([]);
+});
+
+test('Trigger Now {} with Claim Due Contacts\' Rule picked in the node runs that rule: a request without ruleId is fine', async () => {
+	const seed = await dueContacts(2, 500, 'opt-rule-in-node');
+	const credentials = pipelineCredentials(sims, seed.owner.pageId);
+
+	const { result, summary } = await triggerNow(credentials, {}, withRuleInNode(seed.ruleId));
+
+	expect(result.response?.statusCode).toBe(200);
+	expect(summary).toMatchObject({ ruleId: null, claimed: 2, sent: 2, failed: 0 });
+	expect((await graphSends(sims)).length).toBe(2);
 });
