@@ -60,7 +60,7 @@ describe('create_campaign_sessions', () => {
 
 	it('creates the campaign and its sessions, and the same call again creates none and returns the same sessions', async () => {
 		const campaign = newCampaignId();
-		const tasks = [{ phone: '+447853723604', session: `s-${randomUUID()}`, name: 'Alice' }, { phone: '+447853723605' }];
+		const tasks = [{ phone: '+61491570156', session: `s-${randomUUID()}`, name: 'Alice' }, { phone: '+61491570157' }];
 		const first = await create(owner, campaign, tasks);
 		expect(first).toMatchObject({ outcome: 'ok', campaign: { id: campaign, created: true }, created: 2, existing: 0, conflicts: [] });
 		expect(first.sessions.map((s) => s.status)).toEqual(['pending', 'pending']);
@@ -89,8 +89,8 @@ describe('create_campaign_sessions', () => {
 	it('answers a reused idempotency key with the first sessions, and refuses it for different phones', async () => {
 		const campaign = newCampaignId();
 		const key = `key-${randomUUID()}`;
-		const first = await create(owner, campaign, [{ phone: '+447853723604' }], key);
-		const retry = await create(owner, campaign, [{ phone: '+447853723604' }], key);
+		const first = await create(owner, campaign, [{ phone: '+61491570156' }], key);
+		const retry = await create(owner, campaign, [{ phone: '+61491570156' }], key);
 		expect(retry).toMatchObject({ created: 0, existing: 1 });
 		expect(retry.sessions[0].session).toBe(first.sessions[0].session);
 		const misuse = await create(owner, campaign, [{ phone: '+447853723699' }], key);
@@ -98,13 +98,13 @@ describe('create_campaign_sessions', () => {
 		expect(misuse).toEqual({ outcome: 'idempotency_key_reused', campaign: { id: campaign, name: expect.any(String), same_campaign: true } });
 		expect(await countSessions(campaign)).toBe(1);
 		// The key sent for another campaign: the refusal still names the key's, and says it is not this one.
-		const elsewhere = await create(owner, newCampaignId(), [{ phone: '+447853723604' }], key);
+		const elsewhere = await create(owner, newCampaignId(), [{ phone: '+61491570156' }], key);
 		expect(elsewhere).toEqual({ outcome: 'idempotency_key_reused', campaign: { id: campaign, name: expect.any(String), same_campaign: false } });
 	});
 
 	it('reports a task whose session id another session already has, and creates the rest', async () => {
 		const taken = `s-${randomUUID()}`;
-		await create(owner, newCampaignId(), [{ phone: '+447853723604', session: taken }]);
+		await create(owner, newCampaignId(), [{ phone: '+61491570156', session: taken }]);
 		const campaign = newCampaignId();
 		const result = await create(owner, campaign, [{ phone: '+447853723610', session: taken }, { phone: '+447853723611' }]);
 		expect(result.conflicts).toEqual([{ task_index: 0, phone_number: '+447853723610' }]);
@@ -112,9 +112,9 @@ describe('create_campaign_sessions', () => {
 	});
 
 	it('refuses what the node would have refused (the database mirrors the checks)', async () => {
-		await expect(create(owner, newCampaignId(), [{ phone: '07853723604' }])).rejects.toThrow(/check constraint/);
-		await expect(create(owner, 'Not An Id', [{ phone: '+447853723604' }])).rejects.toThrow(/check constraint/);
-		expect(await create(randomUUID(), newCampaignId(), [{ phone: '+447853723604' }])).toEqual({ outcome: 'owner_not_found' });
+		await expect(create(owner, newCampaignId(), [{ phone: '0491570156' }])).rejects.toThrow(/check constraint/);
+		await expect(create(owner, 'Not An Id', [{ phone: '+61491570156' }])).rejects.toThrow(/check constraint/);
+		expect(await create(randomUUID(), newCampaignId(), [{ phone: '+61491570156' }])).toEqual({ outcome: 'owner_not_found' });
 	});
 });
 
@@ -191,6 +191,41 @@ describe('record_session_objective and the status', () => {
 		expect(rows).toEqual([{ status: 'rejected', objectives: { interested: true, rejected: true } }]);
 	});
 
+	it('refuses an occurred_at more than 5 minutes after now (a wrong year would freeze the objective), writing nothing; a missing one is now', async () => {
+		const [session] = (await create(owner, newCampaignId(), ukMobiles(1, 5300).map((phone) => ({ phone })))).sessions.map((s) => s.session);
+		// With the database's clock at `now` (leadflow.now, for this transaction only).
+		const recordAt = (now: string, value: boolean, occurredAt: string | null) =>
+			withDb(async (db) => {
+				await db.query('begin');
+				try {
+					await db.query(`select set_config('leadflow.now', $1, true)`, [now]);
+					const { rows } = await db.query(`select public.record_session_objective($1, $2, 'rejected', $3::jsonb, 'manual', $4::timestamptz) as result`, [owner, session, JSON.stringify(value), occurredAt]);
+					await db.query('commit');
+					return rows[0].result as { recorded: boolean; status: string; objectives: Record<string, unknown> };
+				} catch (error) {
+					await db.query('rollback');
+					throw error;
+				}
+			});
+		const NOW = '2026-07-01T12:00:00Z';
+		await expect(recordAt(NOW, true, '2027-07-01T12:00:00Z')).rejects.toMatchObject({
+			code: '22023',
+			message: 'p_occurred_at: 2027-07-01T12:00:00Z is in the future (now is 2026-07-01T12:00:00Z); an objective is recorded when it was reached, at most 5 minutes ahead of now',
+		});
+		await expect(recordAt(NOW, true, '2026-07-01T12:05:01Z')).rejects.toMatchObject({ code: '22023' });
+		expect(await eventRows(session)).toEqual([]);
+		// Within 5 minutes (clocks a little apart): recorded, and a later correction still wins.
+		expect(await recordAt(NOW, true, '2026-07-01T12:04:00Z')).toMatchObject({ recorded: true, status: 'rejected', objectives: { rejected: true } });
+		expect(await recordAt('2026-07-01T12:10:00Z', false, null)).toMatchObject({ recorded: true, status: 'pending', objectives: { rejected: false } });
+		const { rows } = await withDb((db) =>
+			db.query(`select e.value, e.occurred_at from public.session_objective_events e join public.session_info s on s.id = e.session_info_id where s.session_id = $1 order by e.occurred_at`, [session]),
+		);
+		expect(rows).toEqual([
+			{ value: true, occurred_at: new Date('2026-07-01T12:04:00Z') },
+			{ value: false, occurred_at: new Date('2026-07-01T12:10:00Z') },
+		]);
+	});
+
 	it('answers session_not_found for another owner\'s session', async () => {
 		const stranger = await createTestUser('stranger');
 		expect((await record(stranger, sessions[0], 'interested')).outcome).toBe('session_not_found');
@@ -255,7 +290,7 @@ describe('row level security', () => {
 	beforeAll(async () => {
 		owner = await createTestUser('recruiter');
 		stranger = await createTestUser('stranger');
-		const { sessions } = await create(owner, newCampaignId(), [{ phone: '+447853723604' }], `key-${randomUUID()}`);
+		const { sessions } = await create(owner, newCampaignId(), [{ phone: '+61491570156' }], `key-${randomUUID()}`);
 		await withDb((db) =>
 			db.query(
 				`insert into public.chat_history (user_id, session_info_id, direction, body)
@@ -295,9 +330,9 @@ describe('row level security', () => {
 
 	it('does not let a user file a session under another owner\'s campaign', async () => {
 		const [campaign] = (await userClient(owner).from('campaign_info').select('id')).data ?? [];
-		const { error } = await userClient(stranger).from('numbers').insert({ user_id: stranger, phone_e164: '+447853723604' });
+		const { error } = await userClient(stranger).from('numbers').insert({ user_id: stranger, phone_e164: '+61491570156' });
 		expect(error).toBeNull();
-		const attempt = await userClient(stranger).from('session_info').insert({ user_id: stranger, session_id: `x-${randomUUID()}`, campaign_id: campaign.id, phone_e164: '+447853723604' });
+		const attempt = await userClient(stranger).from('session_info').insert({ user_id: stranger, session_id: `x-${randomUUID()}`, campaign_id: campaign.id, phone_e164: '+61491570156' });
 		expect(attempt.error?.code).toBe('23503');
 	});
 });

@@ -66,7 +66,7 @@ const properties: INodeProperties[] = [
 			type: 'dateTime',
 			default: '',
 			description:
-				"When the objective was reached; default: now. A time without an offset (2026-07-01T09:00) is read in the workflow's time zone (its settings, else the instance's). The latest event of an objective is its value.",
+				"When the objective was reached; default: now. A time without an offset (2026-07-01T09:00) is read in the workflow's time zone (its settings, else the instance's). The latest event of an objective is its value, so a time more than 5 minutes ahead of now is refused.",
 		},
 	]),
 ];
@@ -105,6 +105,13 @@ function readText(raw: unknown, path: string, rule: TextRule, problems: Problem[
 	if (problem) problems.push({ path, message: problem });
 	return problem ? undefined : value.trim();
 }
+
+/**
+ * How far ahead of now an Occurred At may be: clocks a few minutes apart (the caller's, n8n's, the
+ * database's). Further ahead, the report would stay the objective's latest event until that time,
+ * and every later report of it would change nothing; the database refuses it too (record_session_objective).
+ */
+export const OCCURRED_AT_AHEAD_MS = 5 * 60_000;
 
 /** Postgres's timestamptz reads years 1 to 9999 as JavaScript writes them (toISOString). */
 const isStorableDate = (date: Date) => !Number.isNaN(date.getTime()) && date.getUTCFullYear() >= 1 && date.getUTCFullYear() <= 9999;
@@ -148,6 +155,11 @@ async function recordOne(context: IExecuteFunctions, itemIndex: number): Promise
 		problems.push({
 			path: 'occurred_at',
 			message: `(Occurred At) is not a date between the years 1 and 9999 (${shown(options.occurredAt)}); use ISO 8601 such as 2026-07-01T09:00:00, with an offset (+01:00, Z) or in the workflow's time zone`,
+		});
+	} else if (occurredAt && occurredAt.getTime() > Date.now() + OCCURRED_AT_AHEAD_MS) {
+		problems.push({
+			path: 'occurred_at',
+			message: `(Occurred At) ${occurredAt.toISOString()} is in the future (now is ${new Date().toISOString()}); give the time the objective was reached, at most 5 minutes ahead of now (check its year and time zone), or leave it empty for now`,
 		});
 	}
 	if (problems.length || 'problem' in ownerResult || sessionId === undefined || objective === undefined || !isSource(source)) {

@@ -97,3 +97,26 @@ test('one event key records each objective it reports; the same key and objectiv
 	expect(events).toHaveLength(6);
 	expect(events.every((event) => event.value === true && event.event_key === `msg-${event.session_id}`)).toBe(true);
 });
+
+test('an Occurred At more than 5 minutes ahead of now (a wrong year) is refused naming Occurred At, nothing written; within 5 minutes it is recorded', async () => {
+	const owner = await createTestUser('recruiter');
+	// Relative to the clock the node judges by: a year ahead for the first session, 2 minutes for the others.
+	const occurredAt = '={{ $json.task_index === 0 ? $now.plus({ years: 1 }).toISO() : $now.plus({ minutes: 2 }).toISO() }}';
+	const result = await runWorkflow(workflow(owner, [record('Record Objective', 4, owner, { objective: 'rejected', value: 'true', options: { occurredAt } })]), { credentials: credentials() });
+	expect(result.error).toBeUndefined();
+	const sessions = result.nodeBranches['Create Sessions'][0].map((item) => String(item.session));
+	const [recorded, invalid] = result.nodeBranches['Record Objective'];
+	expect(invalid).toEqual([
+		expect.objectContaining({
+			status_code: 400,
+			problems: [
+				{
+					path: 'occurred_at',
+					message: expect.stringMatching(/^\(Occurred At\) \S+Z is in the future \(now is \S+Z\); give the time the objective was reached, at most 5 minutes ahead of now \(check its year and time zone\), or leave it empty for now$/),
+				},
+			],
+		}),
+	]);
+	expect(recorded).toEqual(sessions.slice(1).map((session) => expect.objectContaining({ session, recorded: true, status: 'rejected' })));
+	expect((await eventsOf(owner)).map((event) => event.session_id).sort()).toEqual(sessions.slice(1).sort());
+});
