@@ -54,7 +54,7 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		displayOptions: { show: { outcome: ['retry', 'failed'] } },
-		description: 'Why the delivery failed (kept with the action, at most 2,000 characters)',
+		description: 'Why the delivery failed (kept with the action, at most 2,000 characters). An error object, as a step set to continue on fail gives, is kept as its message and description.',
 	},
 	{
 		displayName: 'Retry After (Seconds)',
@@ -86,7 +86,41 @@ function readRetryAfter(context: IExecuteFunctions, itemIndex: number): number {
 	return seconds;
 }
 
-function readReport(context: IExecuteFunctions, itemIndex: number): { holder: string; report: Report } {
+/** Longest error kept with an action (the database's limit). */
+const MAX_ERROR = 2000;
+
+/**
+ * The Error parameter as text. A text is taken as it is (trimmed); an object (what a step with
+ * Continue On Fail puts in `$json.error`, e.g. an HTTP Request's `{ message, description, … }`) is its
+ * `message`, with its `description` after it when that says more, else a short JSON of it (cut to
+ * 2,000 characters): never "[object Object]".
+ */
+function errorText(raw: unknown): string {
+	if (raw === undefined || raw === null) return '';
+	if (typeof raw === 'string') return raw.trim();
+	if (typeof raw !== 'object') return String(raw).trim();
+	const record = raw as Record<string, unknown>;
+	const part = (key: string) => (typeof record[key] === 'string' ? (record[key] as string).trim() : '');
+	const message = Array.isArray(raw) ? '' : part('message');
+	const detail = Array.isArray(raw) ? '' : part('description');
+	let text: string;
+	if (message && detail && !message.includes(detail)) text = `${message}: ${detail}`;
+	else if (message || detail) text = message || detail;
+	else {
+		try {
+			text = JSON.stringify(raw) ?? '';
+		} catch {
+			text = '';
+		}
+		if (!text || text === '{}' || text === '[]') return '';
+	}
+	return text.length > MAX_ERROR ? `${text.slice(0, MAX_ERROR - 1)}…` : text;
+}
+
+/** What the user chose: Delivered, Failed, Retry Later (`retry`) or Failed for Good (`failed`). */
+type Chosen = 'delivered' | 'retry' | 'failed';
+
+function readReport(context: IExecuteFunctions, itemIndex: number): { holder: string; chosen: Chosen; report: Report } {
 	const outboxId = checkUuid(context, context.getNodeParameter('outboxId', itemIndex), 'outbox item ID', itemIndex, 'Map the outbox_id of an item from the Automations output, e.g. {{ $json.outbox_id }}.');
 	const holder = String(context.getNodeParameter('claimHolder', itemIndex, '') ?? '').trim();
 	if (!holder) throw invalid(context, itemIndex, 'Claim Holder is empty', 'Map the execution_id of the item from the Automations output: only the execution holding an action may report it.');
@@ -94,13 +128,14 @@ function readReport(context: IExecuteFunctions, itemIndex: number): { holder: st
 	if (!['delivered', 'retry', 'failed'].includes(outcome)) {
 		throw invalid(context, itemIndex, `Outcome "${outcome}" is not one of delivered, retry, failed`, 'Choose an outcome, or make the expression give one of these three words.');
 	}
-	if (outcome === 'delivered') return { holder, report: { outbox_id: outboxId, outcome: 'delivered' } };
-	const error = String(context.getNodeParameter('error', itemIndex, '') ?? '').trim();
+	if (outcome === 'delivered') return { holder, chosen: 'delivered', report: { outbox_id: outboxId, outcome: 'delivered' } };
+	const error = errorText(context.getNodeParameter('error', itemIndex, '') as unknown);
 	const problem = error ? textProblem(error, { kind: 'multiline', max: 2000 }) : undefined;
 	if (problem) throw invalid(context, itemIndex, `Error ${problem}`, 'Give the failure as plain text of at most 2,000 characters.');
 	const retryAfter = outcome === 'retry' ? readRetryAfter(context, itemIndex) : null;
 	return {
 		holder,
+		chosen: outcome as Chosen,
 		report: { outbox_id: outboxId, outcome: 'failed', error: error || null, ...(retryAfter !== null && { retry_after_seconds: retryAfter }) },
 	};
 }
@@ -109,16 +144,19 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const items = this.getInputData();
 	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
 	// One call per claim holder (an execution reports what it holds); reports keep their item.
-	const byHolder = new Map<string, Array<{ itemIndex: number; report: Report }>>();
+	const byHolder = new Map<string, Array<{ itemIndex: number; chosen: Chosen; report: Report }>>();
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
-			const { holder, report } = readReport(this, itemIndex);
-			byHolder.set(holder, [...(byHolder.get(holder) ?? []), { itemIndex, report }]);
+			const { holder, chosen, report } = readReport(this, itemIndex);
+			byHolder.set(holder, [...(byHolder.get(holder) ?? []), { itemIndex, chosen, report }]);
 		} catch (error) {
 			if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
 			outputs[AUTOMATIONS].push(failedItem(this, error, { item: itemIndex }));
 		}
 	}
+	// The outcome each item's report chose (Failed, Retry Later is sent as failed with a delay).
+	const chosenOf = new Map<number, Chosen>();
+	for (const reports of byHolder.values()) for (const entry of reports) chosenOf.set(entry.itemIndex, entry.chosen);
 	for (const [holder, reports] of byHolder) {
 		for (let start = 0; start < reports.length; start += 1000) {
 			const batch = reports.slice(start, start + 1000).map((entry) => ({ itemIndex: entry.itemIndex, payload: entry.report }));
@@ -134,7 +172,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const outcomeOf = new Map(rows.map((row) => [row.outbox_id, row.outcome]));
 				for (const entry of sent) {
 					outputs[AUTOMATIONS].push({
-						json: { outbox_id: entry.payload.outbox_id, outcome: outcomeOf.get(entry.payload.outbox_id) ?? 'not_found', reported: entry.payload.outcome },
+						json: { outbox_id: entry.payload.outbox_id, outcome: outcomeOf.get(entry.payload.outbox_id) ?? 'not_found', reported: chosenOf.get(entry.itemIndex) },
 						pairedItem: { item: entry.itemIndex },
 					});
 				}

@@ -99,7 +99,7 @@ it('a failure reported to retry comes back after the delay; one failed for good 
 	const notify = assigned.automations.find((item) => item.kind === 'notify')!;
 
 	const retry = await completeAutomations([webhook], { outcome: 'retry', error: 'The CRM answered 503', retryAfterSeconds: 0 });
-	expect(retry.automations).toEqual([{ outbox_id: webhook.outbox_id, outcome: 'retrying', reported: 'failed' }]);
+	expect(retry.automations).toEqual([{ outbox_id: webhook.outbox_id, outcome: 'retrying', reported: 'retry' }]);
 	const failed = await completeAutomations([notify], { outcome: 'failed', error: 'No channel configured' });
 	expect(failed.automations).toEqual([{ outbox_id: notify.outbox_id, outcome: 'failed', reported: 'failed' }]);
 	expect((await outbox([webhook.outbox_id as string, notify.outbox_id as string])).map((row) => [row.kind, row.status, row.last_error])).toEqual([
@@ -109,6 +109,47 @@ it('a failure reported to retry comes back after the delay; one failed for good 
 
 	const again = await claimAutomations(world.userId);
 	expect(again.automations.map((item) => [item.outbox_id, item.attempt])).toEqual([[webhook.outbox_id, 2]]);
+});
+
+// A delivery step set to continue on fail (an HTTP Request) puts its error on the item as an
+// object: Error = {{ $json.error }} keeps its message (and description), never "[object Object]";
+// an object without them is kept as a short JSON. `reported` is the outcome chosen (retry), not
+// the failed the database is told with a delay.
+it('Error mapped from an error object keeps its message; reported says the outcome chosen', async () => {
+	const world = await createPipelineWorld();
+	await world.automation({
+		trigger_type: 'ENTERED_PIPELINE',
+		actions: [
+			{ type: 'webhook', url: 'https://crm.example.test/leads' },
+			{ type: 'webhook', url: 'https://crm.example.test/audit' },
+			{ type: 'notify', message: 'A new lead' },
+		],
+	});
+	const [contact] = await world.contacts(1);
+	const assigned = await assignConfirming([analysed(contact, 50)]);
+	const byAction = (kind: string, url?: string) => assigned.automations.find((item) => item.kind === kind && (item.action as IDataObject).url === url)!;
+	const [leads, audit, notify] = [byAction('webhook', 'https://crm.example.test/leads'), byAction('webhook', 'https://crm.example.test/audit'), byAction('notify')];
+	const failedDelivery = (item: IDataObject, error: unknown): IDataObject => ({ ...item, error: error as IDataObject });
+
+	const completed = await completeAutomations(
+		[
+			failedDelivery(leads, { message: '503 - Service Unavailable', name: 'AxiosError', status: 503 }),
+			failedDelivery(audit, { message: 'The service was not able to process your request', description: 'Upstream timed out', httpCode: '502' }),
+			failedDelivery(notify, { code: 'ECONNRESET', status: 0 }),
+		],
+		{ outcome: 'retry', error: '={{ $json.error }}', retryAfterSeconds: 0 },
+	);
+	expect(completed.result.error).toBeUndefined();
+	expect(completed.automations).toEqual([leads, audit, notify].map((item) => ({ outbox_id: item.outbox_id, outcome: 'retrying', reported: 'retry' })));
+	const rows = await withDb(async (db) =>
+		(await db.query<{ id: string; status: string; last_error: string }>('select id, status, last_error from public.pipeline_outbox where id = any ($1)', [[leads, audit, notify].map((item) => item.outbox_id)])).rows,
+	);
+	const byId = new Map(rows.map((row) => [row.id, [row.status, row.last_error]]));
+	expect([leads, audit, notify].map((item) => byId.get(item.outbox_id as string))).toEqual([
+		['pending', '503 - Service Unavailable'],
+		['pending', 'The service was not able to process your request: Upstream timed out'],
+		['pending', '{"code":"ECONNRESET","status":0}'],
+	]);
 });
 
 // n8n's Retry On Fail runs Complete Automations again when the call's answer was lost after the
@@ -154,7 +195,7 @@ it('an empty Retry After means the default 300 s; one that is not a number is re
 	expect((await outbox([notify.outbox_id as string])).map((row) => row.status)).toEqual(['claimed']);
 
 	const empty = await completeAutomations([webhook], { outcome: 'retry', error: 'The CRM answered 503', retryAfterSeconds: '' });
-	expect(empty.automations).toEqual([{ outbox_id: webhook.outbox_id, outcome: 'retrying', reported: 'failed' }]);
+	expect(empty.automations).toEqual([{ outbox_id: webhook.outbox_id, outcome: 'retrying', reported: 'retry' }]);
 	const delay = await withDb(async (db) =>
 		(await db.query<{ seconds: number }>('select extract(epoch from available_at - now())::float8 as seconds from public.pipeline_outbox where id = $1', [webhook.outbox_id])).rows[0].seconds,
 	);
