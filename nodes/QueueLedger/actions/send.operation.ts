@@ -29,11 +29,15 @@
 // queue_complete (sent with its wamid, failed, uncertain for a request n8n cut short on the stop, or
 // released: back in the queue) before it returns, as Complete would (helpers/sendReport.ts builds the same report, so
 // Complete run after it records nothing twice).
+// Not as an AI agent's tool: a tool's call holds no claim, and the item id and worker name a model
+// gives (both visible on the Console's queue page) would send its own text on a workflow's claim,
+// which that workflow's own Send then sends again.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { QueueMessage, SendResult } from '../../shared/contract';
 import { parameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { mapWithConcurrency } from '../../shared/pool';
+import { refuseAsTool } from '../../shared/outputs';
 import { optionsCollection } from '../../shared/properties';
 import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
 import { callRpc } from '../../shared/supabase';
@@ -134,6 +138,14 @@ interface Job {
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	// Before anything is read, sent or given back: the messages a tool's call would name are a
+	// workflow's claim (Worker Name and Queue Item ID both come from the model, so the check that this
+	// run holds them proves nothing), and that workflow's Send would send them again.
+	refuseAsTool(
+		this,
+		'Send',
+		'Send sends the WhatsApp messages a queue workflow\'s Claim holds, for that workflow\'s Complete to record; a tool\'s call holds no claim, and a message it sent on a workflow\'s claim would be sent again by that workflow. To see the queue, use Get Metrics (its numbers per day) or the Leadflow Console node\'s Queue Page (an owner\'s messages of the day, with their status).',
+	);
 	const items = this.getInputData();
 	const output: INodeExecutionData[] = [];
 	const read = parameterReader(this, properties, {
