@@ -6,10 +6,13 @@
 // refused and nothing is recorded for it: accepted false with the reason. The same report again from
 // the same worker (Retry On Fail after an answer lost on its way back) gets the first call's answer,
 // accepted, and nothing is recorded twice (20261201001305). One output item per input item.
+// Not as an AI agent's tool: a tool's call holds no claim and sends nothing, so what it reported
+// would be made up (sent with a message ID nobody gave, a workflow's claim released).
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { sendBatch } from '../../shared/batch-refusals';
 import type { SendResult } from '../../shared/contract';
 import { parameterReader } from '../../shared/default-fields';
+import { refuseAsTool } from '../../shared/outputs';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { textProblem, UUID } from '../../shared/valid-input';
@@ -101,6 +104,14 @@ function readReport(context: IExecuteFunctions, read: ReturnType<typeof paramete
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	// The Worker Name and Queue Item ID a model gives (both on the Console's queue page) would report
+	// on a workflow's claim: a message recorded sent that never went out, or released under the run
+	// about to send it.
+	refuseAsTool(
+		this,
+		'Complete',
+		'Complete records what a queue workflow\'s Send did with the messages its Claim holds (sent with WhatsApp\'s message ID, failed, or released); a tool\'s call holds no claim and sends nothing, so there is nothing of its own to record. To see the queue, use Get Metrics (its numbers per day) or the Leadflow Console node\'s Queue Page (an owner\'s messages of the day, with their status).',
+	);
 	const items = this.getInputData();
 	const output: INodeExecutionData[] = [];
 	const read = parameterReader(this, properties, {

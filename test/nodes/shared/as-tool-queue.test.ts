@@ -1,9 +1,10 @@
-// Queue Ledger's Send as an AI agent's tool: a tool's call holds no claim, so the Queue Item ID and
-// Worker Name a model gives (both shown on the Console's queue page) can only be a workflow's claim.
-// It refuses to run as a tool before anything is sent or given back, and the workflow whose claim it
-// is sends and records its message once, as it would have. Before 6 December 2026 Send as a tool sent
-// the model's own text (to any phone it chose) on that claim, and the workflow's Send then sent the
-// owner's message too.
+// Queue Ledger's Send and Complete as an AI agent's tools: a tool's call holds no claim, so the
+// Queue Item ID and Worker Name a model gives (both shown on the Console's queue page) can only be a
+// workflow's claim. Each refuses to run as a tool before anything is sent, recorded or given back,
+// and the workflow whose claim it is sends and records its message once, as it would have.
+// Before 6 December 2026 Send as a tool sent the model's own text (to any phone it chose) on that
+// claim, and the workflow's Send then sent the owner's message too; Complete as a tool recorded the
+// message sent with a made-up message ID, or released it under the run about to send it.
 //
 // Time: the node judges at the real clock; the messages are prepared for a day already over, so they
 // are due whatever the date (QueueLedger/support/queue.ts).
@@ -73,6 +74,23 @@ test("Send as a tool on a workflow's claim refuses before anything is sent, what
 	expect(await sims.graph.control.whatsappMessages()).toEqual([]);
 	// Still the workflow's, as its Claim left it: neither sent nor given back.
 	expect((await messagesOf(owner)).map((row) => [row.status, row.lease_holder, row.attempts, row.message_id])).toEqual([['claimed', claimed.worker, 1, null]]);
+
+	await workflowSendsItsClaim(owner, lead, claimed);
+}, 60_000);
+
+test("Complete as a tool on a workflow's claim refuses, records nothing and gives nothing back: no made-up message ID, no release under the run about to send", async () => {
+	const { owner, lead, claimed } = await workflowClaim();
+	const complete = { resource: 'message', operation: 'complete', itemId: ai('item_id'), worker: ai('worker'), outcome: ai('outcome'), messageId: ai('message_id') };
+	for (const args of [
+		{ item_id: claimed.item_id, worker: claimed.worker, outcome: 'sent', message_id: 'wamid.made-up-by-the-model' },
+		{ item_id: claimed.item_id, worker: claimed.worker, outcome: 'released', message_id: '' },
+	]) {
+		const { thrown, answer } = await asTool(complete, args);
+		expect(answer).toBeUndefined();
+		expect(thrown).toMatch(/^Complete cannot run as an AI agent's tool\n\nDetails: .*a tool's call holds no claim and sends nothing.*use Get Metrics \(its numbers per day\) or the Leadflow Console node's Queue Page/);
+	}
+	expect((await messagesOf(owner)).map((row) => [row.status, row.lease_holder, row.attempts, row.message_id])).toEqual([['claimed', claimed.worker, 1, null]]);
+	expect(await leadStatus(lead.leadId)).toBe('queued');
 
 	await workflowSendsItsClaim(owner, lead, claimed);
 }, 60_000);
