@@ -97,7 +97,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	refuseAsTool(
 		this,
 		'Claim',
-		'Claim holds the due WhatsApp messages it takes (for its lease, 300 seconds by default) for a queue workflow to send and report with Complete; an agent sends nothing, so they would wait unsent. To see the queue, use Export (the queue as a CSV file) or Get Metrics (its numbers per day).',
+		'Claim holds the due WhatsApp messages it takes (for its lease, 300 seconds by default) for a queue workflow to send and report with Complete; an agent sends nothing, so they would wait unsent. To see the queue, use Get Metrics (its numbers per day) or the Leadflow Console node\'s Queue Page (an owner\'s messages of the day, with their status); Export\'s CSV file is binary data, which a tool\'s answer does not carry.',
 	);
 	const items = this.getInputData();
 	const groups = new Map<string, ClaimGroup>();

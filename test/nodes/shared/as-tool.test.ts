@@ -66,8 +66,16 @@ test('Claim of Tag Eligibility and of Queue Ledger refuse to run as a tool, poin
 	await leadsOf(owner, 2);
 	await prepareDue(owner);
 	const queue = await asTool('queueLedger', { resource: 'message', operation: 'claim', ownerUserId: owner });
-	expect(queue.thrown).toMatch(/^Claim cannot run as an AI agent's tool\n\nDetails: .*use Export \(the queue as a CSV file\) or Get Metrics/);
-	expect((await messagesOf(owner)).map((message) => message.status)).toEqual(['queued', 'queued']);
+	// Pointing at what a tool can read: Export's CSV file is binary data, which a tool's answer does not carry.
+	expect(queue.thrown).toMatch(/^Claim cannot run as an AI agent's tool\n\nDetails: .*use Get Metrics \(its numbers per day\) or the Leadflow Console node's Queue Page/);
+	expect(queue.thrown).not.toMatch(/use Export/);
+	const messages = await messagesOf(owner);
+	expect(messages.map((message) => message.status)).toEqual(['queued', 'queued']);
+	// The Queue Page it names reads the queue as a tool: the owner's two messages, neither held.
+	const page = await asTool('leadflowConsole', { resource: 'queue', operation: 'queuePage', userId: owner, day: messages[0].day, status: '', search: '', offset: '0', limit: '50' });
+	expect(page.thrown).toBeUndefined();
+	const [{ rows }] = JSON.parse(page.answer as string) as Array<{ rows: { rows: Array<{ item_id: string; status: string }> } }>;
+	expect(rows.rows.map((row) => [row.item_id, row.status]).sort()).toEqual(messages.map((message) => [message.id, 'queued']).sort());
 });
 
 test('Console Get Page refuses to run as a tool (its HTML is for a browser), naming the operations an agent reads instead', async () => {
