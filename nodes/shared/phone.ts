@@ -1,6 +1,6 @@
 // Phone numbers to E.164 with libphonenumber-js's full metadata, so "valid" means the number fits
 // a real numbering plan (not just a plausible length). Numbers without a leading + are read in the
-// node's default country (the user's own, e.g. 07853 723604 in GB), except a number written with
+// node's default country (the user's own, e.g. 0491 570 156 in AU), except a number written with
 // a calling code but no + (a WhatsApp id, 491711234567 in DE): see readingWithoutPlus. Used by
 // every node that takes phone numbers (CampaignSessionCreate, QueueLedger).
 import type { CountryCode, PhoneNumber } from 'libphonenumber-js/max';
@@ -65,7 +65,7 @@ export type PhoneResult = { e164: string } | { problem: string };
 
 /** Longer input is not a phone number; it is refused before it reaches the parser. */
 const MAX_INPUT_LENGTH = 40;
-/** Digits and the usual separators; a leading + may sit inside an opening bracket: "(+44) 7853 723604". */
+/** Digits and the usual separators; a leading + may sit inside an opening bracket: "(+61) 491 570 156". */
 const PHONE_CHARACTERS = /^(?:\+|\(\+)?[0-9 ().\-/]+$/;
 /**
  * A number as a spreadsheet's numeric column writes it, with a decimal part (491711234567.0, as
@@ -109,7 +109,7 @@ export function normalisePhone(raw: string, defaultCountry: CountryCode): PhoneR
 	const input = plainPhoneText(raw);
 	if (input === '') return { problem: 'is empty' };
 	if (input.length > MAX_INPUT_LENGTH) return { problem: `is too long for a phone number (${input.length} characters)` };
-	// The parser would find a number inside any text ("call ☎ 07853 723604 x"); a field holding more
+	// The parser would find a number inside any text ("call ☎ 0491 570 156 x"); a field holding more
 	// than a number is a sign of a mapping error upstream, so it is refused rather than guessed at.
 	if (!PHONE_CHARACTERS.test(input)) {
 		return { problem: `may contain only digits, spaces, + ( ) - . and / (got ${JSON.stringify(input)})` };

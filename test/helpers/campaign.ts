@@ -15,8 +15,8 @@ export function seedLaunch(campaign = `plumber-london_${randomUUID().slice(0, 8)
 	return {
 		campaign,
 		tasks: [
-			{ session: `sess-${run}-1`, phone_number: '+447853723604', name: 'Alice Carter' },
-			{ session: `sess-${run}-2`, phone_number: '07853 723 605', name: 'Bob Doyle' },
+			{ session: `sess-${run}-1`, phone_number: '+61491570156', name: 'Alice Carter' },
+			{ session: `sess-${run}-2`, phone_number: '0061 491 570 157', name: 'Bob Doyle' },
 			{ session: `sess-${run}-3`, phone_number: '+44 20 7946 0958' },
 		],
 		job_description: 'Plumber, London, £45k, full time. Gas Safe registered; own van preferred.',
@@ -28,7 +28,7 @@ export function seedLaunch(campaign = `plumber-london_${randomUUID().slice(0, 8)
 	};
 }
 
-/** `count` distinct valid UK mobile numbers in E.164 (07853 range, like the example's first number). */
+/** `count` distinct valid UK mobile numbers in E.164 (the 07853 range; only ever sent to the local simulators). */
 export function ukMobiles(count: number, offset = 0): string[] {
 	return Array.from({ length: count }, (_, index) => `+447853${String(offset + index).padStart(6, '0')}`);
 }

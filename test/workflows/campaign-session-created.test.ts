@@ -53,7 +53,7 @@ test('the example launch creates its sessions and answers 201; the same POST aga
 	expect(first.executedNodes).toEqual(['Session Created', 'Create Sessions', 'Respond Created']);
 	expect(first.nodeBranches['Create Sessions'][0]).toHaveLength(3);
 	const stored = await sessionsOf(body.campaign);
-	expect(stored.map((row) => row.phone_e164)).toEqual(['+442079460958', '+447853723604', '+447853723605']);
+	expect(stored.map((row) => row.phone_e164)).toEqual(['+442079460958', '+61491570156', '+61491570157']);
 
 	const again = await launch(body);
 	expect(again.response?.statusCode).toBe(201);
@@ -87,7 +87,7 @@ test('a replayed launch emits nothing on Sessions for sessions whose outreach st
 	const key = `launch-${randomUUID()}`;
 	const body = seedLaunch();
 	const first = await launch(body, { 'Idempotency-Key': key });
-	expect(emitted(first)).toEqual(['+447853723604', '+447853723605', '+442079460958']);
+	expect(emitted(first)).toEqual(['+61491570156', '+61491570157', '+442079460958']);
 	await startOutreach(first.nodeBranches['Create Sessions'][0].map((item) => String(item.session)));
 
 	for (const headers of [{ 'Idempotency-Key': key }, {}] as Array<Record<string, string>>) {
@@ -102,10 +102,10 @@ test('a replayed launch emits nothing on Sessions for sessions whose outreach st
 		});
 	}
 
-	const more = { ...body, tasks: [...body.tasks, { phone_number: '07853 723606' }] };
+	const more = { ...body, tasks: [...body.tasks, { phone_number: '0061 491 570 158' }] };
 	const added = await launch(more);
 	expect(added.response?.body).toMatchObject({ created: 1, existing: 3, emitted: 1 });
-	expect(emitted(added)).toEqual(['+447853723606']);
+	expect(emitted(added)).toEqual(['+61491570158']);
 	expect(added.nodeBranches['Create Sessions'][0]).toEqual([expect.objectContaining({ created: true, outreach_started: false, task_index: 3 })]);
 });
 
@@ -230,7 +230,7 @@ test('a task whose name is blank ("" or spaces, a spreadsheet\'s empty cell) is 
 	const result = await launch(body);
 	expect(result.response?.statusCode).toBe(201);
 	expect(result.response?.body).toMatchObject({ created: 3, dropped: [] });
-	expect(emitted(result)).toEqual(['+447853723604', '+447853723605', '+442079460958']);
+	expect(emitted(result)).toEqual(['+61491570156', '+61491570157', '+442079460958']);
 	expect(result.nodeBranches['Create Sessions'][0].map((item) => item.name)).toEqual([null, null, null]);
 	const names = await withDb(async (db) => (await db.query<{ display_name: string | null }>(
 		`select s.display_name from public.session_info s join public.campaign_info c on c.id = s.campaign_id where c.name_uid = $1`, [body.campaign])).rows);
@@ -253,11 +253,11 @@ test('a relaunch of a campaign updates its name, job description and objectives 
 	expect(replay.response?.body).toMatchObject({ campaign_name: 'Plumbers, London', campaign_created: false, campaign_updated: false, created: 0 });
 	expect(await details()).toEqual([{ name: 'Plumbers, London', job_description: body.job_description, objectives: body.objectives }]);
 
-	const relaunch = await launch({ ...body, ...changed, tasks: [...body.tasks, { phone_number: '07853 723606' }] }, { 'Idempotency-Key': `launch-${randomUUID()}` });
+	const relaunch = await launch({ ...body, ...changed, tasks: [...body.tasks, { phone_number: '0061 491 570 158' }] }, { 'Idempotency-Key': `launch-${randomUUID()}` });
 	expect(relaunch.response?.statusCode).toBe(201);
 	expect(await details()).toEqual([{ name: 'Plumbers, Leeds', job_description: changed.job_description, objectives: changed.objectives }]);
 	expect(relaunch.response?.body).toMatchObject({ campaign_name: 'Plumbers, Leeds', campaign_created: false, campaign_updated: true, created: 1, existing: 3 });
-	expect(emitted(relaunch)).toEqual(['+447853723606']);
+	expect(emitted(relaunch)).toEqual(['+61491570158']);
 	expect(relaunch.nodeBranches['Create Sessions'][0]).toEqual([expect.objectContaining({ campaign_name: 'Plumbers, Leeds' })]);
 
 	// Its id alone (no campaign_name), no key: the stored name stays, the rest is the launch's.
@@ -303,7 +303,7 @@ test('a relaunch renaming a candidate already added to the Queue Ledger says the
 	const bob = (first.response?.body as { sessions: Array<{ campaign_session_id: string }> }).sessions[1].campaign_session_id;
 	const { data: added, error } = await serviceClient().rpc('queue_add_leads', { p_items: [{ user_id: recruiter, campaign_session_id: bob, source: 'test' }] });
 	expect(error).toBeNull();
-	expect(added).toEqual([expect.objectContaining({ outcome: 'created', name: 'Bob Doyle', phone: '+447853723605' })]);
+	expect(added).toEqual([expect.objectContaining({ outcome: 'created', name: 'Bob Doyle', phone: '+61491570157' })]);
 
 	const renamed = await launch({ ...body, tasks: [body.tasks[0], { ...body.tasks[1], name: 'Robert Doyle' }, body.tasks[2]] }, as);
 	expect(renamed.response?.body).toMatchObject({
@@ -312,7 +312,7 @@ test('a relaunch renaming a candidate already added to the Queue Ledger says the
 		sessions: [{ name_updated: false }, { name: 'Robert Doyle', name_updated: true, outreach_started: true }, { name_updated: false }],
 	});
 	const leadName = await withDb(async (db) => (await db.query<{ name: string }>(
-		`select name from public.leads where user_id = $1 and phone = '+447853723605'`, [recruiter])).rows);
+		`select name from public.leads where user_id = $1 and phone = '+61491570157'`, [recruiter])).rows);
 	expect(leadName).toEqual([{ name: 'Bob Doyle' }]);
 	// A renamed candidate not on the queue (outreach not started): nothing to say.
 	const alice = await launch({ ...body, tasks: [{ ...body.tasks[0], name: 'Alice Carter-Evans' }] }, as);
@@ -354,7 +354,7 @@ test('a relaunch whose tasks carry new session ids for phones already in the cam
 		...body,
 		tasks: [
 			...body.tasks.map((task, i) => ({ ...task, session: `new-${run}-${i}` })),
-			{ phone_number: '07853 723606', name: 'Dan', session: `new-${run}-3` },
+			{ phone_number: '0061 491 570 158', name: 'Dan', session: `new-${run}-3` },
 		],
 	};
 	const again = await launch(relaunch);
@@ -380,14 +380,14 @@ test('a relaunch whose tasks carry new session ids for phones already in the cam
 
 test('a duplicate phone is dropped and the answer says so', async () => {
 	const body = seedLaunch();
-	body.tasks.push({ phone_number: '07853 723604' });
+	body.tasks.push({ phone_number: '0061 491 570 156' });
 	const result = await launch(body);
 	expect(result.response?.statusCode).toBe(201);
 	expect(result.response?.body).toMatchObject({ created: 3, dropped: [{ path: 'tasks[3]', reason: 'duplicate_phone' }] });
 });
 
 test('an invalid body answers 400 with every problem, and creates nothing', async () => {
-	const body = { ...seedLaunch(), tasks: [{ phone_number: '12' }, { phone_number: '+447853723604', colour: 'red' }] };
+	const body = { ...seedLaunch(), tasks: [{ phone_number: '12' }, { phone_number: '+61491570156', colour: 'red' }] };
 	const result = await launch(body);
 	expect(result.response?.statusCode).toBe(400);
 	expect(result.response?.body).toMatchObject({
@@ -441,7 +441,7 @@ test('a campaign launched by name with an Idempotency-Key: the 201 gives its id 
 		relaunch: expect.stringContaining(`"campaign": "${id}"`),
 	});
 
-	const more = { ...body, tasks: [...body.tasks, { phone_number: '07853 723606', name: 'Dan' }] };
+	const more = { ...body, tasks: [...body.tasks, { phone_number: '0061 491 570 158', name: 'Dan' }] };
 	const reused = await launch(more, { 'Idempotency-Key': key });
 	expect(reused.response?.statusCode).toBe(422);
 	expect(reused.response?.body).toMatchObject({
@@ -456,7 +456,7 @@ test('a campaign launched by name with an Idempotency-Key: the 201 gives its id 
 	const relaunched = await launch({ ...more, campaign: id }, { 'Idempotency-Key': `launch-${randomUUID()}` });
 	expect(relaunched.response?.statusCode).toBe(201);
 	expect(relaunched.response?.body).toMatchObject({ campaign: id, campaign_created: false, created: 1, existing: 3 });
-	expect(emitted(relaunched)).toEqual(['+447853723606']);
+	expect(emitted(relaunched)).toEqual(['+61491570158']);
 	const campaigns = await withDb(async (db) => (await db.query<{ name_uid: string }>(
 		'select name_uid from public.campaign_info where user_id = $1 and name = $2', [owner, name])).rows);
 	expect(campaigns).toEqual([{ name_uid: id }]);

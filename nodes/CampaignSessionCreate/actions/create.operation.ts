@@ -101,7 +101,7 @@ const properties: INodeProperties[] = [
 		type: 'json',
 		default: '',
 		displayOptions: { show: { launchRequestSource: ['json'] } },
-		placeholder: '{"campaign": "Plumbers London", "tasks": [{"phone_number": "+447853723604", "name": "Ann"}], "job_description": "…", "objectives": ["interested"]}',
+		placeholder: '{"campaign": "Plumbers London", "tasks": [{"phone_number": "+61491570156", "name": "Ann"}], "job_description": "…", "objectives": ["interested"]}',
 		description:
 			'The launch request as JSON: {campaign, tasks: [{session?, phone_number, name?}], job_description, objectives}, checked by the node like a webhook\'s body. For an AI agent\'s tool: {{ $fromAI(\'launch_request\', \'The campaign launch as JSON: campaign, tasks with phone_number and name, job_description, objectives\') }} (text the node parses, or an object when the type is JSON).',
 	},
@@ -119,7 +119,7 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: 'GB',
 		placeholder: 'GB',
-		description: 'Two-letter country code used for phone numbers written without +country code (07853 723604 in GB is +447853723604)',
+		description: 'Two-letter country code used for phone numbers written without +country code (0491 570 156 in AU is +61491570156)',
 	},
 	OPTIONS,
 ];

@@ -66,7 +66,7 @@ function optionalText(task: Record<string, unknown>, field: string, path: string
 function checkTask(raw: unknown, index: number, country: CountryCode, problems: Problem[]): LaunchTask | undefined {
 	const path = `tasks[${index}]`;
 	if (!isPlainObject(raw)) {
-		problems.push({ path, message: `must be an object like {"phone_number": "+447853723604"}, got ${typeName(raw)}` });
+		problems.push({ path, message: `must be an object like {"phone_number": "+61491570156"}, got ${typeName(raw)}` });
 		return undefined;
 	}
 	const before = problems.length;
@@ -80,7 +80,7 @@ function checkTask(raw: unknown, index: number, country: CountryCode, problems: 
 	if (rawPhone === undefined || rawPhone === null) {
 		problems.push({ path: `${path}.phone_number`, message: 'is required' });
 	} else if (typeof rawPhone !== 'string') {
-		problems.push({ path: `${path}.phone_number`, message: `must be a string like "+447853723604", got ${typeName(rawPhone)} ${shown(rawPhone)}` });
+		problems.push({ path: `${path}.phone_number`, message: `must be a string like "+61491570156", got ${typeName(rawPhone)} ${shown(rawPhone)}` });
 	} else {
 		const textIssue = textProblem(rawPhone, PHONE_INPUT);
 		const result = textIssue ? { problem: textIssue } : normalisePhone(rawPhone, country);

@@ -65,7 +65,7 @@ const properties: INodeProperties[] = [
 		name: 'phone',
 		type: 'string',
 		default: '={{ $json.phone }}',
-		description: 'The number to reach the lead on WhatsApp, in any usual format: stored in E.164 (+447853723604). Needed unless the lead has a conversation or campaign session; empty with a campaign session, the session\'s phone is used.',
+		description: 'The number to reach the lead on WhatsApp, in any usual format: stored in E.164 (+61491570156). Needed unless the lead has a conversation or campaign session; empty with a campaign session, the session\'s phone is used.',
 		displayOptions: FROM_ITEMS,
 	},
 	{
@@ -74,7 +74,7 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: 'GB',
 		placeholder: 'GB',
-		description: 'Two-letter country code used for phone numbers written without +country code (07853 723604 in GB is +447853723604)',
+		description: 'Two-letter country code used for phone numbers written without +country code (0491 570 156 in AU is +61491570156)',
 		displayOptions: FROM_ITEMS,
 	},
 	{

@@ -105,7 +105,7 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '={{ $json.phone }}',
 		required: true,
-		description: 'The recipient in E.164 (+447853723604), as Claim returns it',
+		description: 'The recipient in E.164 (+61491570156), as Claim returns it',
 	},
 	{
 		displayName: 'Message',

@@ -58,15 +58,15 @@ describe('queue_add_leads: an existing lead takes the fields it lacks', () => {
 		const userId = await createOwner();
 		const conversation = await conversationOf(userId, '2');
 		const [first] = await addLeads([{ user_id: userId, name: null, phone: null, conversation_id: conversation }]);
-		const [again] = await addLeads([{ user_id: userId, name: 'Maria', phone: '+447853723604', conversation_id: conversation }]);
-		expect(again).toMatchObject({ lead_id: first.lead_id, outcome: 'existing', name: 'Maria', phone: '+447853723604', conversation_id: conversation });
-		expect(await leadRow(first.lead_id)).toEqual({ name: 'Maria', phone: '+447853723604', conversation_id: conversation });
+		const [again] = await addLeads([{ user_id: userId, name: 'Maria', phone: '+61491570156', conversation_id: conversation }]);
+		expect(again).toMatchObject({ lead_id: first.lead_id, outcome: 'existing', name: 'Maria', phone: '+61491570156', conversation_id: conversation });
+		expect(await leadRow(first.lead_id)).toEqual({ name: 'Maria', phone: '+61491570156', conversation_id: conversation });
 		expect((await prepare(userId))[0]).toMatchObject({ queued: 1, skipped: expect.objectContaining({ no_phone: 0 }) });
 
 		// Stored values stay: the answer is the stored lead, not the item.
 		const [third] = await addLeads([{ user_id: userId, name: 'Someone else', phone: '+447853723699', conversation_id: conversation }]);
-		expect(third).toMatchObject({ lead_id: first.lead_id, outcome: 'existing', name: 'Maria', phone: '+447853723604' });
-		expect(await leadRow(first.lead_id)).toEqual({ name: 'Maria', phone: '+447853723604', conversation_id: conversation });
+		expect(third).toMatchObject({ lead_id: first.lead_id, outcome: 'existing', name: 'Maria', phone: '+61491570156' });
+		expect(await leadRow(first.lead_id)).toEqual({ name: 'Maria', phone: '+61491570156', conversation_id: conversation });
 	});
 
 	it('a phone another lead holds, or that two leads are offered, is stored once (the unique keys hold)', async () => {

@@ -43,7 +43,7 @@ test('as a tool, an empty or unreadable Launch Request is one problem naming lau
 	expect(await asTool(parameters, { launch_request: '' })).toEqual([
 		expect.objectContaining({ status_code: 400, problems: [{ path: 'launchRequest', message: expect.stringMatching(/^is empty: give the launch request as a JSON object/) }] }),
 	]);
-	expect(await asTool(parameters, { launch_request: 'Plumbers London, Ann +447853723604' })).toEqual([
+	expect(await asTool(parameters, { launch_request: 'Plumbers London, Ann +61491570156' })).toEqual([
 		expect.objectContaining({ status_code: 400, problems: [{ path: 'launchRequest', message: expect.stringMatching(/^is not JSON: give the launch request as a JSON object/) }] }),
 	]);
 	expect(await sessionsOf(owner)).toEqual([]);

@@ -23,7 +23,7 @@ describe('checkLaunchRequest', () => {
 	it('accepts the example launch and normalises every phone to E.164', () => {
 		const request = requestOf(checkLaunchRequest(seedLaunch('plumber-london_abc123xyz'), settings));
 		expect(request.campaign.name_uid).toBe('plumber-london_abc123xyz');
-		expect(request.tasks.map((task) => task.phone)).toEqual(['+447853723604', '+447853723605', '+442079460958']);
+		expect(request.tasks.map((task) => task.phone)).toEqual(['+61491570156', '+61491570157', '+442079460958']);
 		expect(request.tasks[0]).toMatchObject({ task_index: 0, name: 'Alice Carter' });
 		expect(request.dropped).toEqual([]);
 	});
@@ -34,11 +34,11 @@ describe('checkLaunchRequest', () => {
 				{
 					campaign: 42,
 					tasks: [
-						{ phone_number: '+447853723604' },
+						{ phone_number: '+61491570156' },
 						{ phone_number: 'not a phone' },
 						'junk',
-						{ phone_number: 447853723604, name: { first: 'x' } },
-						{ phone: '+447853723606' },
+						{ phone_number: 61491570156, name: { first: 'x' } },
+						{ phone: '+61491570158' },
 						{ phone_number: '12345', session: 'has space' },
 					],
 					objectives: [],
@@ -71,11 +71,11 @@ describe('checkLaunchRequest', () => {
 
 	it('drops a phone seen earlier in the request (written differently) and says which task it repeats', () => {
 		const body = seedLaunch('plumber-london_abc123xyz');
-		body.tasks.push({ phone_number: '07853 723604', name: 'Alice again' });
+		body.tasks.push({ phone_number: '0061 491 570 156', name: 'Alice again' });
 		const request = requestOf(checkLaunchRequest(body, settings));
 		expect(request.tasks).toHaveLength(3);
 		expect(request.dropped).toEqual([
-			{ path: 'tasks[3]', phone_number: '+447853723604', reason: 'duplicate_phone', message: expect.stringContaining('tasks[0]') },
+			{ path: 'tasks[3]', phone_number: '+61491570156', reason: 'duplicate_phone', message: expect.stringContaining('tasks[0]') },
 		]);
 	});
 
@@ -101,15 +101,15 @@ describe('checkLaunchRequest', () => {
 	});
 
 	it('reads a blank name ("" or whitespace only, a spreadsheet\'s empty cell) as no name, like a task without one; a name with a control character is still refused', () => {
-		const body = { ...seedLaunch(), tasks: [{ phone_number: '+447853723604', name: '' }, { phone_number: '+447853723605', name: '  \u00a0 ' }, { phone_number: '+447853723606', name: '\t' }, { phone_number: '+447853723607' }] };
+		const body = { ...seedLaunch(), tasks: [{ phone_number: '+61491570156', name: '' }, { phone_number: '+61491570157', name: '  \u00a0 ' }, { phone_number: '+61491570158', name: '\t' }, { phone_number: '+61491570159' }] };
 		const request = requestOf(checkLaunchRequest(body, settings));
 		expect(request.tasks.map((task) => [task.phone, task.name])).toEqual([
-			['+447853723604', undefined],
-			['+447853723605', undefined],
-			['+447853723606', undefined],
-			['+447853723607', undefined],
+			['+61491570156', undefined],
+			['+61491570157', undefined],
+			['+61491570158', undefined],
+			['+61491570159', undefined],
 		]);
-		expect(problemsOf(checkLaunchRequest({ ...seedLaunch(), tasks: [{ phone_number: '+447853723604', name: 'Ann\u0007' }] }, settings))).toEqual([
+		expect(problemsOf(checkLaunchRequest({ ...seedLaunch(), tasks: [{ phone_number: '+61491570156', name: 'Ann\u0007' }] }, settings))).toEqual([
 			{ path: 'tasks[0].name', message: expect.stringMatching(/control character/) },
 		]);
 	});
@@ -117,7 +117,7 @@ describe('checkLaunchRequest', () => {
 	// One rule for blank (nodes/shared/blank.ts, shared with Add Leads and the database's
 	// leadflow_private.is_blank): a name of only invisible characters is no name.
 	it('reads a name of only invisible characters (U+200B, U+2060, soft hyphen) as no name; a visible name keeps them', () => {
-		const body = { ...seedLaunch(), tasks: [{ phone_number: '+447853723604', name: '\u200b' }, { phone_number: '+447853723605', name: ' \u2060\u00ad\u200b ' }, { phone_number: '+447853723606', name: '\u200bAnn' }] };
+		const body = { ...seedLaunch(), tasks: [{ phone_number: '+61491570156', name: '\u200b' }, { phone_number: '+61491570157', name: ' \u2060\u00ad\u200b ' }, { phone_number: '+61491570158', name: '\u200bAnn' }] };
 		expect(requestOf(checkLaunchRequest(body, settings)).tasks.map((task) => task.name)).toEqual([undefined, undefined, '\u200bAnn']);
 	});
 
@@ -150,7 +150,7 @@ describe('checkLaunchRequest', () => {
 	});
 
 	it('refuses more tasks than allowed, and no tasks at all', () => {
-		const many = { ...seedLaunch(), tasks: Array.from({ length: 11 }, () => ({ phone_number: '+447853723604' })) };
+		const many = { ...seedLaunch(), tasks: Array.from({ length: 11 }, () => ({ phone_number: '+61491570156' })) };
 		expect(problemsOf(checkLaunchRequest(many, { ...settings, maxTasks: 10 }))).toEqual([{ path: 'tasks', message: expect.stringMatching(/11 tasks, at most 10/) }]);
 		expect(problemsOf(checkLaunchRequest({ ...seedLaunch(), tasks: [] }, settings))).toEqual([{ path: 'tasks', message: expect.stringMatching(/empty/) }]);
 	});
@@ -162,7 +162,7 @@ describe('checkLaunchRequest', () => {
 	});
 
 	it('shows, in a refusal of a task or its phone_number, an example phone the launch itself accepts', () => {
-		const problems = problemsOf(checkLaunchRequest({ ...seedLaunch(), tasks: ['07853723604', { phone_number: 447853723604 }] }, settings));
+		const problems = problemsOf(checkLaunchRequest({ ...seedLaunch(), tasks: ['0491570156', { phone_number: 61491570156 }] }, settings));
 		const examples = problems.map((problem) => /"(\+\d+)"/.exec(problem.message)?.[1]);
 		expect(examples).toEqual([expect.stringMatching(/^\+\d+$/), expect.stringMatching(/^\+\d+$/)]);
 		for (const example of examples) {
@@ -195,21 +195,21 @@ describe('campaign ids', () => {
 
 describe('phone numbers as people paste them', () => {
 	it.each([
-		['a country code in brackets', '(+44) 7853 723604'],
-		['non-breaking spaces (from a spreadsheet)', '+44\u00a07853\u00a0723604'],
-		['invisible direction marks (copied from WhatsApp)', '\u202a+44 7853 723604\u202c'],
-		['left-to-right marks and narrow no-break spaces', '\u200e+44\u202f7853\u2009723604\u200f'],
+		['a country code in brackets', '(+61) 491 570 156'],
+		['non-breaking spaces (from a spreadsheet)', '+61\u00a0491\u00a0570\u00a0156'],
+		['invisible direction marks (copied from WhatsApp)', '\u202a+61 491 570 156\u202c'],
+		['left-to-right marks and narrow no-break spaces', '\u200e+61\u202f491\u2009570\u2009156\u200f'],
 	])('reads %s as E.164', (_label, phone) => {
 		const request = requestOf(checkLaunchRequest({ ...seedLaunch(), tasks: [{ phone_number: phone }] }, settings));
-		expect(request.tasks.map((task) => task.phone)).toEqual(['+447853723604']);
+		expect(request.tasks.map((task) => task.phone)).toEqual(['+61491570156']);
 	});
 
 	it.each([
-		['letters', '+44 7853 ABC604'],
-		['an extension', '+44 7853 723604 ext. 12'],
-		['a + inside the number', '+44 (+7853) 723604'],
+		['letters', '+61 491 570 ABC'],
+		['an extension', '+61 491 570 156 ext. 12'],
+		['a + inside the number', '+61 (+491) 570 156'],
 	])('still refuses %s, naming the field', (_label, phone) => {
-		const problems = problemsOf(checkLaunchRequest({ ...seedLaunch(), tasks: [{ phone_number: '+447853723605' }, { phone_number: phone }] }, settings));
+		const problems = problemsOf(checkLaunchRequest({ ...seedLaunch(), tasks: [{ phone_number: '+61491570157' }, { phone_number: phone }] }, settings));
 		expect(problems).toEqual([{ path: 'tasks[1].phone_number', message: expect.stringMatching(/may contain only digits/) }]);
 	});
 });

@@ -73,7 +73,7 @@ function missingFields(): MalformedCase[] {
 	}
 	cases.push(jsonCase('an empty object', {}, at(...FIELDS)));
 	cases.push(jsonCase('a task without phone_number', edited((body) => delete body.tasks[1].phone_number), at('tasks[1].phone_number')));
-	cases.push(jsonCase('phone_number under another name', edited((body) => (body.tasks = [{ phone: '+447853723604' }])), at('tasks[0].phone', 'tasks[0].phone_number')));
+	cases.push(jsonCase('phone_number under another name', edited((body) => (body.tasks = [{ phone: '+61491570156' }])), at('tasks[0].phone', 'tasks[0].phone_number')));
 	return cases;
 }
 
@@ -100,7 +100,7 @@ function mistypedFields(): MalformedCase[] {
 		const refused = name === 'an object' ? at('tasks[1].nested', 'tasks[1].phone_number') : at('tasks[1]');
 		cases.push(jsonCase(`a task is ${name}`, edited((body) => (body.tasks[1] = value as Record<string, unknown>)), refused));
 	}
-	cases.push(jsonCase('phone_number as a number', edited((body) => (body.tasks[0].phone_number = 447853723604)), at('tasks[0].phone_number')));
+	cases.push(jsonCase('phone_number as a number', edited((body) => (body.tasks[0].phone_number = 61491570156)), at('tasks[0].phone_number')));
 	return cases;
 }
 
@@ -128,11 +128,11 @@ function arrays(): MalformedCase[] {
 }
 
 const INVALID_PHONES = [
-	'', ' ', '12', 'abc', '+', '+0', '+44', '00', '+999999999999999999', '07700 900123', '+44 7853 72360', '+1 000 000 0000',
-	'tel:', '+447853723604 ext. 12', '447853723604447853723604', '9'.repeat(41), '+44-7853-ABCDEF', '(((())))', '+44 20 7946 095',
-	'+8860000000000', '0'.repeat(15), '+1 415 555 267', '☎️ 07853 723604?', '+44\u00007853723604', '+44 7853 723604\n',
-	'+44 7853 7236O4', '07853-72360', '+33 6', '+49 1', '+1 (212) 555-01', '+7 999', '+86 138 0013 800', '+91 98765 4321',
-	'+61 4 1234 567', '0044', '+++447853723604', '+44 7853 723604 x', '++', '+44 0000 000000', '1-800-FLOWERS-XL',
+	'', ' ', '12', 'abc', '+', '+0', '+44', '00', '+999999999999999999', '07700 900123', '+61 491 570 15', '+1 000 000 0000',
+	'tel:', '+61491570156 ext. 12', '6149157015661491570156', '9'.repeat(41), '+44-7853-ABCDEF', '(((())))', '+44 20 7946 095',
+	'+8860000000000', '0'.repeat(15), '+1 415 555 267', '☎️ 0491 570 156?', '+61\u0000491570156', '+61 491 570 156\n',
+	'+61 491 57O 156', '0491-57015', '+33 6', '+49 1', '+1 (212) 555-01', '+7 999', '+86 138 0013 800', '+91 98765 4321',
+	'+61 4 1234 567', '0044', '+++61491570156', '+61 491 570 156 x', '++', '+44 0000 000000', '1-800-FLOWERS-XL',
 ];
 
 function phones(): MalformedCase[] {
@@ -145,14 +145,14 @@ function phones(): MalformedCase[] {
 		jsonCase(
 			'duplicate phones and an invalid one',
 			edited((body) => {
-				body.tasks.push({ phone_number: '07853 723604' }, { phone_number: 'nope' });
+				body.tasks.push({ phone_number: '0061 491 570 156' }, { phone_number: 'nope' });
 			}),
 			at('tasks[4].phone_number'),
 		),
 		jsonCase(
 			'every task duplicates the first and one is invalid',
 			edited((body) => {
-				body.tasks = [...Array.from({ length: 50 }, () => ({ phone_number: '+447853723604' })), { phone_number: '+44' }];
+				body.tasks = [...Array.from({ length: 50 }, () => ({ phone_number: '+61491570156' })), { phone_number: '+44' }];
 			}),
 			at('tasks[50].phone_number'),
 		),
@@ -183,7 +183,7 @@ function strings(): MalformedCase[] {
 		['campaign', 'plumber-london_abc123xyz', 'campaign'],
 		['job_description', 'Plumber, London, £45k, full time. Gas Safe registered; own van preferred.', 'job_description'],
 		['name', 'Alice Carter', 'tasks[0].name'],
-		['phone_number', '+447853723604', 'tasks[0].phone_number'],
+		['phone_number', '+61491570156', 'tasks[0].phone_number'],
 	] as const) {
 		if (!template.includes(value)) throw new Error(`the template has no ${field} ${value}`);
 		cases.push(rawJsonCase(`${field} with a lone high surrogate`, template.replace(JSON.stringify(value).slice(1, -1), `${value.slice(0, 3)}\\ud800${value.slice(3)}`), at(path)));
@@ -272,13 +272,13 @@ function nestedJunk(): MalformedCase[] {
 		jsonCase('an unknown field with nested junk', edited((body) => (body.extra = { a: [{ b: { c: [null, { d: 1 }] } }] })), at('extra')),
 		jsonCase('a task with nested junk', edited((body) => (body.tasks[0].meta = { deep })), at('tasks[0].meta')),
 		jsonCase('tasks nested 500 levels', edited((body) => (body.tasks = deepArray as Body['tasks'])), at('tasks[0]')),
-		jsonCase('phone_number as an object', edited((body) => (body.tasks[0].phone_number = { number: '+447853723604' })), at('tasks[0].phone_number')),
+		jsonCase('phone_number as an object', edited((body) => (body.tasks[0].phone_number = { number: '+61491570156' })), at('tasks[0].phone_number')),
 		jsonCase('the example payload wrapped in an array', [base()], at('body')),
 		jsonCase('the example payload wrapped in an object', { payload: base() }, at('payload', ...FIELDS)),
 		jsonCase('__proto__ as a field', JSON.parse(`{"__proto__": {"campaign": "x"}, "tasks": []}`), at('__proto__', 'campaign', 'job_description', 'objectives', 'tasks')),
 		jsonCase(
 			'constructor as a task field',
-			edited((body) => (body.tasks[0] = JSON.parse('{"constructor": {"prototype": {}}, "phone_number": "+447853723604"}'))),
+			edited((body) => (body.tasks[0] = JSON.parse('{"constructor": {"prototype": {}}, "phone_number": "+61491570156"}'))),
 			at('tasks[0].constructor'),
 		),
 	];
@@ -289,7 +289,7 @@ function contentTypes(): MalformedCase[] {
 	return [
 		{ label: 'JSON sent as text/plain', contentType: 'text/plain', raw: json },
 		{ label: 'JSON sent without a content type', contentType: undefined, raw: json },
-		{ label: 'form-urlencoded', contentType: 'application/x-www-form-urlencoded', raw: 'campaign=plumber-london_abc123xyz&tasks=%2B447853723604' },
+		{ label: 'form-urlencoded', contentType: 'application/x-www-form-urlencoded', raw: 'campaign=plumber-london_abc123xyz&tasks=%2B61491570156' },
 		{ label: 'XML', contentType: 'application/xml', raw: '<launch><campaign>x</campaign></launch>' },
 		{ label: 'JSON sent as octet-stream', contentType: 'application/octet-stream', raw: json },
 		{ label: 'truncated JSON', contentType: 'application/json', raw: json.slice(0, 40), unparseable: true },

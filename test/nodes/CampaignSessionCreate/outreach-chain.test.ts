@@ -53,7 +53,7 @@ test('sessions flow into recordObjective item by item, and stats see the result'
 	expect(result.error).toBeUndefined();
 
 	const sessions = result.nodeBranches['Create Sessions'];
-	expect(sessions[0].map((item) => item.phone_number)).toEqual(['+447853723604', '+447853723605', '+442079460958']);
+	expect(sessions[0].map((item) => item.phone_number)).toEqual(['+61491570156', '+61491570157', '+442079460958']);
 	expect(sessions[1]).toEqual([expect.objectContaining({ campaign: body.campaign, created: 3 })]);
 	expect(sessions[2] ?? []).toEqual([]);
 

@@ -42,7 +42,7 @@ test('each Sessions item carries campaign_session_id; Add Leads with its default
 	const idOf = new Map(rows.map((row) => [row.phone_e164, row.id]));
 	const [sessions, summary] = result.nodeBranches['Create Sessions'];
 	expect(sessions.map((item) => [item.phone_number, item.campaign_session_id])).toEqual(
-		['+447853723604', '+447853723605', '+442079460958'].map((phone) => [phone, idOf.get(phone)]),
+		['+61491570156', '+61491570157', '+442079460958'].map((phone) => [phone, idOf.get(phone)]),
 	);
 	expect(sessions[2].session).not.toBe(idOf.get('+442079460958'));
 	const listed = (summary[0].sessions as Array<{ phone_number: string; campaign_session_id: string }>).map((s) => [s.phone_number, s.campaign_session_id]);
@@ -51,8 +51,8 @@ test('each Sessions item carries campaign_session_id; Add Leads with its default
 	const [leads, invalid] = result.nodeBranches['Add Leads'];
 	expect(invalid ?? []).toEqual([]);
 	expect(leads.map((lead) => ({ outcome: lead.outcome, campaign_session_id: lead.campaign_session_id, phone: lead.phone, name: lead.name }))).toEqual([
-		{ outcome: 'created', campaign_session_id: idOf.get('+447853723604'), phone: '+447853723604', name: 'Alice Carter' },
-		{ outcome: 'created', campaign_session_id: idOf.get('+447853723605'), phone: '+447853723605', name: 'Bob Doyle' },
+		{ outcome: 'created', campaign_session_id: idOf.get('+61491570156'), phone: '+61491570156', name: 'Alice Carter' },
+		{ outcome: 'created', campaign_session_id: idOf.get('+61491570157'), phone: '+61491570157', name: 'Bob Doyle' },
 		{ outcome: 'created', campaign_session_id: idOf.get('+442079460958'), phone: '+442079460958', name: null },
 	]);
 });

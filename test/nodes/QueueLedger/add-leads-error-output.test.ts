@@ -15,11 +15,11 @@ test('On Invalid Item refused with an error output: every item leaves on the err
 		operation: 'addLeads',
 		source: 'items',
 		ownerUserId: owner,
-		defaultCountry: 'GB',
+		defaultCountry: 'AU',
 		leadSource: 'website-form',
 		options: { onInvalid: '={{ "Send to the Invalid Output" }}' },
 	};
-	const workflow = queueWorkflow([{ name: 'Maria López', phone: '07853 723604' }, { name: 'Tom', phone: '0123' }], parameters);
+	const workflow = queueWorkflow([{ name: 'Maria López', phone: '0491 570 156' }, { name: 'Tom', phone: '0123' }], parameters);
 	workflow.nodes = workflow.nodes.map((node) => (node.name === 'Queue' ? { ...node, onError: 'continueErrorOutput' } : node));
 
 	const run = await runWorkflow(workflow, { credentials: supabaseCredentials() });

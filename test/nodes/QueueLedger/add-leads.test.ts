@@ -15,7 +15,7 @@ import { queueOwner, runQueue, supabaseCredentials } from './support/queue';
 const leadsOf = (owner: string) =>
 	withDb(async (db) => (await db.query<{ id: string; name: string | null; phone: string | null; source: string | null; lead_score: number | null; status: string; conversation_id: string | null; campaign_session_id: string | null }>('select id, name, phone, source, lead_score, status, conversation_id, campaign_session_id from public.leads where user_id = $1 order by name, id', [owner])).rows);
 
-const addFromItems = (owner: string, extra: IDataObject = {}) => ({ resource: 'lead', operation: 'addLeads', source: 'items', ownerUserId: owner, defaultCountry: 'GB', leadSource: 'website-form', ...extra });
+const addFromItems = (owner: string, extra: IDataObject = {}) => ({ resource: 'lead', operation: 'addLeads', source: 'items', ownerUserId: owner, defaultCountry: 'AU', leadSource: 'website-form', ...extra });
 
 let counter: RpcCounter;
 
@@ -31,8 +31,8 @@ test('items become leads: phones in E.164, a duplicate is the lead that exists, 
 	const owner = await queueOwner();
 	const { result, outputs } = await runQueue(
 		[
-			{ name: 'Maria López', phone: '07853 723604', lead_score: 80 },
-			{ name: 'Maria again', phone: '+44 7853 723604' },
+			{ name: 'Maria López', phone: '0491 570 156', lead_score: 80 },
+			{ name: 'Maria again', phone: '+61 491 570 156' },
 			{ name: 'Ana\nBob', phone: '0123', lead_score: 140 },
 			{ name: 'Tom', phone: '+1 415 555 2671', lead_score: '35' },
 		],
@@ -41,15 +41,15 @@ test('items become leads: phones in E.164, a duplicate is the lead that exists, 
 	expect(result.error).toBeUndefined();
 	const [leads, invalid] = outputs;
 	expect(leads).toEqual([
-		expect.objectContaining({ item_index: 0, outcome: 'created', status: 'new', phone: '+447853723604', name: 'Maria López', user_id: owner }),
-		expect.objectContaining({ item_index: 1, outcome: 'existing', phone: '+447853723604' }),
+		expect.objectContaining({ item_index: 0, outcome: 'created', status: 'new', phone: '+61491570156', name: 'Maria López', user_id: owner }),
+		expect.objectContaining({ item_index: 1, outcome: 'existing', phone: '+61491570156' }),
 		expect.objectContaining({ item_index: 3, outcome: 'created', phone: '+14155552671' }),
 	]);
 	expect(leads[1].lead_id).toBe(leads[0].lead_id);
 	expect(invalid).toEqual([
 		{
 			item_index: 2,
-			message: expect.stringMatching(/^Not a valid lead: name contains a line break .*; phone is not a valid phone number in GB .*; lead_score must be a whole number from 0 to 100 \(got 140\)$/),
+			message: expect.stringMatching(/^Not a valid lead: name contains a line break .*; phone is not a valid phone number in AU .*; lead_score must be a whole number from 0 to 100 \(got 140\)$/),
 			problems: [
 				{ field: 'name', message: expect.stringMatching(/line break/) },
 				{ field: 'phone', message: expect.stringMatching(/"0123"/) },
@@ -60,7 +60,7 @@ test('items become leads: phones in E.164, a duplicate is the lead that exists, 
 	const pairs = result.run!.data.resultData.runData.Queue[0].data!.main.map((items) => (items ?? []).map((item) => (item.pairedItem as { item: number }).item));
 	expect(pairs).toEqual([[0, 1, 3], [2]]);
 	expect(await leadsOf(owner)).toEqual([
-		expect.objectContaining({ name: 'Maria López', phone: '+447853723604', source: 'website-form', lead_score: 80, status: 'new' }),
+		expect.objectContaining({ name: 'Maria López', phone: '+61491570156', source: 'website-form', lead_score: 80, status: 'new' }),
 		expect.objectContaining({ name: 'Tom', phone: '+14155552671', lead_score: 35 }),
 	]);
 });
@@ -131,12 +131,12 @@ test('a phone given for a lead already known by its conversation is stored, and 
 	const first = await runQueue([{ conversation_id: conversation }], addFromItems(owner));
 	expect(first.outputs[0]).toEqual([expect.objectContaining({ outcome: 'created', phone: null, name: null, not_stored: [] })]);
 
-	const { result, outputs } = await runQueue([{ name: 'Maria', phone: '07853 723604', conversation_id: conversation }], addFromItems(owner));
+	const { result, outputs } = await runQueue([{ name: 'Maria', phone: '0491 570 156', conversation_id: conversation }], addFromItems(owner));
 	expect(result.error).toBeUndefined();
 	expect(outputs[0]).toEqual([
-		expect.objectContaining({ lead_id: first.outputs[0][0].lead_id, outcome: 'existing', name: 'Maria', phone: '+447853723604', conversation_id: conversation, not_stored: [] }),
+		expect.objectContaining({ lead_id: first.outputs[0][0].lead_id, outcome: 'existing', name: 'Maria', phone: '+61491570156', conversation_id: conversation, not_stored: [] }),
 	]);
-	expect(await leadsOf(owner)).toEqual([expect.objectContaining({ name: 'Maria', phone: '+447853723604', conversation_id: conversation })]);
+	expect(await leadsOf(owner)).toEqual([expect.objectContaining({ name: 'Maria', phone: '+61491570156', conversation_id: conversation })]);
 
 	// A lead keeps the phone it has: the output shows it, and names the phone given that was not stored.
 	const other = await runQueue([{ name: 'Not Maria', phone: '+14155552671', conversation_id: conversation }], addFromItems(owner));
@@ -144,26 +144,26 @@ test('a phone given for a lead already known by its conversation is stored, and 
 		expect.objectContaining({
 			outcome: 'existing',
 			name: 'Maria',
-			phone: '+447853723604',
+			phone: '+61491570156',
 			not_stored: [
 				{ field: 'name', given: 'Not Maria' },
 				{ field: 'phone', given: '+14155552671' },
 			],
 		}),
 	]);
-	expect(await leadsOf(owner)).toEqual([expect.objectContaining({ name: 'Maria', phone: '+447853723604' })]);
+	expect(await leadsOf(owner)).toEqual([expect.objectContaining({ name: 'Maria', phone: '+61491570156' })]);
 });
 
 test('"Stop the Node": the first bad item fails the run naming it and its fields, and nothing is written', async () => {
 	const owner = await queueOwner();
-	const { result } = await runQueue([{ name: 'Good', phone: '07853 723604' }, { name: 'Bad', phone: 'call me' }], addFromItems(owner, { options: { onInvalid: 'error' } }));
+	const { result } = await runQueue([{ name: 'Good', phone: '0491 570 156' }, { name: 'Bad', phone: 'call me' }], addFromItems(owner, { options: { onInvalid: 'error' } }));
 	expect(result.error?.message).toMatch(/^Item 1 is not a valid lead: phone may contain only digits/);
 	expect(await leadsOf(owner)).toEqual([]);
 });
 
 test('a refusal by the database (a conversation of another owner) leaves on Invalid naming its field, the others added; "Stop the Node" stops naming the input item, nothing written; with Continue On Fail that item alone fails, not_found', async () => {
 	const owner = await queueOwner();
-	const items = [{ name: 'Fine', phone: '07853 723604' }, { name: 'Stranger', conversation_id: randomUUID() }, { name: 'Also fine', phone: '+14155552671' }];
+	const items = [{ name: 'Fine', phone: '0491 570 156' }, { name: 'Stranger', conversation_id: randomUUID() }, { name: 'Also fine', phone: '+14155552671' }];
 	const stopped = await runQueue(items, addFromItems(owner, { options: { onInvalid: 'error' } }));
 	expect(stopped.result.error?.message).toMatch(/item 1 \(p_items\[1\]\)\.conversation_id: conversation .* does not exist/);
 	expect(await leadsOf(owner)).toEqual([]);
@@ -313,8 +313,8 @@ test('from the CRM: a campaign\'s sessions by campaign ID (what the list offers)
 		p_owner: owner,
 		p_campaign: { name_uid: launch.campaign, name: 'Plumbers', job_description: launch.job_description, objectives: launch.objectives },
 		p_tasks: [
-			{ phone: '+447853723604', session: `${launch.tasks[0].session}`, name: 'Alice Carter' },
-			{ phone: '+447853723605', session: `${launch.tasks[1].session}`, name: 'Bob Doyle' },
+			{ phone: '+61491570156', session: `${launch.tasks[0].session}`, name: 'Alice Carter' },
+			{ phone: '+61491570157', session: `${launch.tasks[1].session}`, name: 'Bob Doyle' },
 		],
 		p_idempotency_key: null,
 	});
@@ -323,8 +323,8 @@ test('from the CRM: a campaign\'s sessions by campaign ID (what the list offers)
 	expect(result.error).toBeUndefined();
 	expect(outputs[0]).toEqual([expect.objectContaining({ outcome: 'created', source: 'campaign' }), expect.objectContaining({ outcome: 'created', source: 'campaign' })]);
 	expect((await leadsOf(owner)).map((lead) => [lead.name, lead.phone]).sort()).toEqual([
-		['Alice Carter', '+447853723604'],
-		['Bob Doyle', '+447853723605'],
+		['Alice Carter', '+61491570156'],
+		['Bob Doyle', '+61491570157'],
 	]);
 
 	const unknown = await runQueue([{}], { resource: 'lead', operation: 'addLeads', source: 'campaign', ownerUserId: owner, campaignId: { __rl: true, mode: 'id', value: 'nobody_abcdef123' } });

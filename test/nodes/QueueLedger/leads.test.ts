@@ -10,7 +10,7 @@ const CONVERSATION = '5F1D2C3B-4A5E-4F60-8A7B-9C0D1E2F3A4B';
 const fields = (overrides: Partial<LeadFields> = {}): LeadFields => ({
 	owner: OWNER,
 	name: 'Maria López',
-	phone: '07853 723604',
+	phone: '0491 570 156',
 	conversation_id: null,
 	campaign_session_id: null,
 	source: 'website-form',
@@ -23,23 +23,23 @@ beforeAll(async () => {
 });
 
 test('a lead: the phone in E.164 from the default country, ids lower case, text trimmed', () => {
-	expect(checkLead(fields({ name: '  Maria López ', conversation_id: CONVERSATION, lead_score: '80' }), 'GB')).toEqual({
+	expect(checkLead(fields({ name: '  Maria López ', conversation_id: CONVERSATION, lead_score: '80' }), 'AU')).toEqual({
 		lead: {
 			user_id: OWNER,
 			name: 'Maria López',
-			phone: '+447853723604',
+			phone: '+61491570156',
 			conversation_id: CONVERSATION.toLowerCase(),
 			campaign_session_id: null,
 			source: 'website-form',
 			lead_score: 80,
 		},
 	});
-	expect(checkLead(fields({ phone: '+1 (415) 555-2671' }), 'GB')).toMatchObject({ lead: { phone: '+14155552671' } });
+	expect(checkLead(fields({ phone: '+1 (415) 555-2671' }), 'AU')).toMatchObject({ lead: { phone: '+14155552671' } });
 	expect(checkLead(fields({ phone: '(415) 555-2671' }), 'US')).toMatchObject({ lead: { phone: '+14155552671' } });
 });
 
 test('a lead reached through its conversation needs no phone; empty fields are null', () => {
-	expect(checkLead(fields({ phone: '', name: '', source: null, lead_score: '', conversation_id: CONVERSATION }), 'GB')).toEqual({
+	expect(checkLead(fields({ phone: '', name: '', source: null, lead_score: '', conversation_id: CONVERSATION }), 'AU')).toEqual({
 		lead: { user_id: OWNER, name: null, phone: null, conversation_id: CONVERSATION.toLowerCase(), campaign_session_id: null, source: null, lead_score: null },
 	});
 });
@@ -48,9 +48,9 @@ test('a lead reached through its conversation needs no phone; empty fields are n
 // only invisible characters (U+200B zero width space, U+2060 word joiner, soft hyphen) is no name, as
 // an empty one is; queue_add_leads would refuse it.
 test('a name of only invisible characters (U+200B) is no name, as an empty one is; a visible name keeps them', () => {
-	expect(checkLead(fields({ name: '\u200b' }), 'GB')).toMatchObject({ lead: { name: null } });
-	expect(checkLead(fields({ name: ' \u2060\u00ad\u200b ' }), 'GB')).toMatchObject({ lead: { name: null } });
-	expect(checkLead(fields({ name: '\u200bMaria ' }), 'GB')).toMatchObject({ lead: { name: '\u200bMaria' } });
+	expect(checkLead(fields({ name: '\u200b' }), 'AU')).toMatchObject({ lead: { name: null } });
+	expect(checkLead(fields({ name: ' \u2060\u00ad\u200b ' }), 'AU')).toMatchObject({ lead: { name: null } });
+	expect(checkLead(fields({ name: '\u200bMaria ' }), 'AU')).toMatchObject({ lead: { name: '\u200bMaria' } });
 });
 
 test('every problem is listed, each with its field', () => {
@@ -79,6 +79,6 @@ test.each([
 	[{ owner: '' }, 'owner', /is required/],
 	[{ phone: null, conversation_id: null, campaign_session_id: null }, 'phone', /is required when the lead has no conversation_id or campaign_session_id/],
 ])('%j is refused for its %s', (overrides, field, message) => {
-	const checked = checkLead(fields(overrides as Partial<LeadFields>), 'GB');
+	const checked = checkLead(fields(overrides as Partial<LeadFields>), 'AU');
 	expect('problems' in checked && checked.problems).toEqual([{ field, message: expect.stringMatching(message) }]);
 });

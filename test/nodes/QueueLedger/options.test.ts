@@ -125,12 +125,12 @@ test('Add Leads: On Invalid Item from an expression other than output or error i
 		operation: 'addLeads',
 		source: 'items',
 		ownerUserId: owner,
-		defaultCountry: 'GB',
+		defaultCountry: 'AU',
 		leadSource: 'website-form',
 		options: { onInvalid: expression(onInvalid) },
 	});
 	const items = [
-		{ name: 'Maria López', phone: '07853 723604' },
+		{ name: 'Maria López', phone: '0491 570 156' },
 		{ name: 'Tom', phone: '0123' },
 	];
 	const leadCount = async () => Number((await withDb((db) => db.query<{ n: string }>('select count(*) as n from public.leads where user_id = $1', [owner]))).rows[0].n);
@@ -141,6 +141,6 @@ test('Add Leads: On Invalid Item from an expression other than output or error i
 
 	// "error", given by an expression, stops the node at the invalid item: nothing added.
 	const stopped = await runQueue(items, parameters('error'), supabaseCredentials());
-	expect(stopped.result.error?.message).toMatch(/^Item 1 is not a valid lead: phone is not a valid phone number in GB/);
+	expect(stopped.result.error?.message).toMatch(/^Item 1 is not a valid lead: phone is not a valid phone number in AU/);
 	expect(await leadCount()).toBe(0);
 });
