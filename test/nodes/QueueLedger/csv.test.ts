@@ -1,6 +1,7 @@
 // The export's CSV (nodes/QueueLedger/helpers/csv.ts), read back with a real CSV parser: the header
 // row, a header-only file when there are no rows, UTF-8 with the byte order mark, every cell a
-// spreadsheet would run as a formula neutralised (and only those), and the pages pulled one at a
+// spreadsheet would run as a formula neutralised (and only those), also where a reader splitting on
+// ';' or a tab starts a cell inside a field, and the pages pulled one at a
 // time as the stream is read, so memory stays at a page or two whatever the queue holds.
 import { parse } from 'csv-parse/sync';
 import type { Readable } from 'node:stream';
@@ -67,13 +68,14 @@ describe('formula cells are neutralised', () => {
 		['+1+cmd|\' /C calc\'!A0'],
 		['-2+3+cmd|\' /C calc\'!A0'],
 		['@SUM(1+1)*cmd|\' /C calc\'!A0'],
-		['\t=1+1'],
-		['\r=1+1'],
+		// A tab or carriage return starts a cell for some readers too: the = after it gets its own '.
+		['\t=1+1', "'\t'=1+1"],
+		['\r=1+1', "'\r'=1+1"],
 		['＝1+1'],
-	])('%j gets a leading quote, so a spreadsheet shows it as text', async (value) => {
+	])('%j gets a leading quote, so a spreadsheet shows it as text', async (value, written = `'${value}`) => {
 		const { stream } = await csvStream(pagesOf([row({ lead_name: value, last_error: value, source: value })]), { bom: false });
 		const [, record] = records(await text(stream));
-		for (const column of ['lead_name', 'last_error', 'source'] as const) expect(record[EXPORT_COLUMNS.indexOf(column)]).toBe(`'${value}`);
+		for (const column of ['lead_name', 'last_error', 'source'] as const) expect(record[EXPORT_COLUMNS.indexOf(column)]).toBe(written);
 	});
 
 	it('leaves other text and numbers alone, negative numbers included', async () => {
@@ -83,6 +85,37 @@ describe('formula cells are neutralised', () => {
 		expect(record[EXPORT_COLUMNS.indexOf('source')]).toBe('a-b');
 		expect(record[EXPORT_COLUMNS.indexOf('lead_score')]).toBe('0');
 		expect(record[EXPORT_COLUMNS.indexOf('attempts')]).toBe('-1');
+	});
+});
+
+describe('a reader splitting on ";" or a tab starts no formula inside a field', () => {
+	const FORMULA_START = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
+	it.each([
+		['Ann;=1+1;', "Ann;'=1+1;"],
+		['a;+1;-1;@x', "a;'+1;'-1;'@x"],
+		['a;\uFF1D1;\uFF0B1;\uFF0D1;\uFF201', "a;'\uFF1D1;'\uFF0B1;'\uFF0D1;'\uFF201"],
+		['a;"=1"', 'a;\'"=1"'],
+		['a\t=1', "a\t'=1"],
+		['a;\t=1', "a;'\t'=1"],
+		['a\n@x\r\n-1\r+1', "a\n'@x\r\n'-1\r'+1"],
+		['=a;=b', "'=a;'=b"],
+	])('%j is written %j', async (value, written) => {
+		const { stream } = await csvStream(pagesOf([row({ lead_name: value, last_error: value })]), { bom: false });
+		const csv = await text(stream);
+		const [, record] = records(csv);
+		expect(record[EXPORT_COLUMNS.indexOf('lead_name')]).toBe(written);
+		expect(record[EXPORT_COLUMNS.indexOf('last_error')]).toBe(written);
+		for (const delimiter of [';', '\t']) {
+			const cells = (parse(csv, { delimiter, relax_quotes: true, relax_column_count: true }) as string[][]).flat();
+			expect(cells.filter((cell) => FORMULA_START.test(cell))).toEqual([]);
+		}
+	});
+
+	it('leaves a ";" or tab before anything else alone', async () => {
+		const { stream } = await csvStream(pagesOf([row({ lead_name: 'Ann; Bob;Cy', source: 'a\tb; =1' })]), { bom: false });
+		const [, record] = records(await text(stream));
+		expect(record[EXPORT_COLUMNS.indexOf('lead_name')]).toBe('Ann; Bob;Cy');
+		expect(record[EXPORT_COLUMNS.indexOf('source')]).toBe('a\tb; =1');
 	});
 });
 
