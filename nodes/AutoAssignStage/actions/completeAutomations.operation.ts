@@ -9,9 +9,12 @@
 // claim, or cancelled by its owner) comes back `cancelled`; a retry asked at the 10th attempt fails
 // it for good (`failed`). Every answer leaves as an item of the Automations output with `outcome`
 // and `reported`, never as a failed item.
+// Not as an AI agent's tool: a tool's call holds no action and delivered nothing, and the holder
+// it would name is another execution's id (a number a model can guess).
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { sendBatch } from '../../shared/batch-refusals';
 import type { CompleteOutboxArgs } from '../../shared/contract';
+import { refuseAsTool } from '../../shared/outputs';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { shown, textProblem } from '../../shared/valid-input';
@@ -141,6 +144,13 @@ function readReport(context: IExecuteFunctions, itemIndex: number): { holder: st
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	// Before anything is read or reported: the Claim Holder a model gives can only be a workflow's
+	// execution, whose action it would report delivered or failed without having delivered it.
+	refuseAsTool(
+		this,
+		'Complete Automations',
+		'Complete Automations reports the webhook and notify actions a workflow\'s Claim Automations handed that execution, after it delivered them; only that execution may report them, and a tool\'s call holds none and delivered nothing. Assign and Move used as tools leave their actions waiting for a workflow (the shipped auto-assign.json claims, delivers and reports them every 15 minutes).',
+	);
 	const items = this.getInputData();
 	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
 	// One call per claim holder (an execution reports what it holds); reports keep their item.
