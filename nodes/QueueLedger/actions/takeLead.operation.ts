@@ -9,12 +9,16 @@
 // done all the same: what waits is cancelled, its Messenger follow-ups are stopped; the item says
 // so (status_kept, explanation). An unknown lead fails as not_found (a 404). A Reason that is not
 // text (an object or a number from a request's JSON) is refused, never kept as its JSON text.
+// As an AI agent's tool its refusals advise only what a model can do: give the owner's user ID, and a
+// lead of that owner; never "leave Owner User ID empty for any owner's lead" (an empty Owner User ID
+// takes the lead whoever's it is) nor the X-Leadflow-Owner header.
 import { NodeApiError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { notTextProblem, textProblem } from '../../shared/valid-input';
 import { inParameterNames } from '../../shared/caller-fields';
-import { invalid, OWNER_FIELD, ownerProperty, readOwnerId, readUuid } from '../helpers/common';
+import { runsAsTool } from '../../shared/outputs';
+import { AGENT_OWNER_ADVICE, invalid, OWNER_FIELD, ownerProperty, readOwnerId, readUuid } from '../helpers/common';
 
 const properties: INodeProperties[] = [
 	{
@@ -58,11 +62,21 @@ const databaseCode = (error: unknown): string | undefined => (error instanceof N
 const databaseHint = (error: unknown): string | undefined => (error instanceof NodeApiError ? stringOf((error.errorResponse as { hint?: unknown } | undefined)?.hint) : undefined);
 const stringOf = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
+/**
+ * An unknown lead (or another owner's), as a tool: give a lead of this owner, where a tool finds one.
+ * Never "leave Owner User ID empty": followed, it took another owner's lead.
+ */
+function agentLeadAdvice(owner: string | null): string {
+	const whose = owner ? `a lead of this owner (${owner})` : 'a lead';
+	return `Give the lead_id of ${whose}: Add Leads returns it, and the Leadflow Console node's Queue Page lists each queued message's lead_id.`;
+}
+
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (itemIndex) => {
-		const leadId = readUuid(this, 'leadId', 'lead ID', itemIndex, 'Use the lead_id Add Leads or Claim returns, or the id column of leads.');
+		const asTool = runsAsTool(this);
+		const leadId = readUuid(this, 'leadId', 'lead ID', itemIndex, asTool ? agentLeadAdvice(null) : 'Use the lead_id Add Leads or Claim returns, or the id column of leads.');
 		// Not "leave it empty for every owner": the lead's owner, as the Take Lead webhook requires it.
-		const owner = readOwnerId(this, itemIndex, 'Use the id of the Supabase Auth user (auth.users) whose lead this is, e.g. from the X-Leadflow-Owner header.', true);
+		const owner = readOwnerId(this, itemIndex, asTool ? AGENT_OWNER_ADVICE : 'Use the id of the Supabase Auth user (auth.users) whose lead this is, e.g. from the X-Leadflow-Owner header.', true);
 		const actorId = readUuid(this, 'actorId', 'Taken By user ID', itemIndex, 'Use the id of the Supabase Auth user taking the lead over, or leave it empty.', true);
 		const reason = readReason(this, itemIndex);
 		const problem = reason ? textProblem(reason, { kind: 'multiline', max: 2000 }) : undefined;
@@ -77,7 +91,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			// A refusal the database gives its own advice for (22023 with a hint) keeps it; an unknown
 			// lead (or another owner's) gets where to find one.
 			const statusRefused = databaseCode(error) === '22023' ? databaseHint(error) : undefined;
-			throw inParameterNames(this, named, itemIndex, { p_lead_id: 'Lead ID' }, statusRefused ?? `Use the lead_id Add Leads or Claim returns, of the owner in ${OWNER_FIELD} (or leave ${OWNER_FIELD} empty for any owner's lead).`);
+			throw inParameterNames(this, named, itemIndex, { p_lead_id: 'Lead ID' }, statusRefused ?? (asTool ? agentLeadAdvice(owner) : `Use the lead_id Add Leads or Claim returns, of the owner in ${OWNER_FIELD} (or leave ${OWNER_FIELD} empty for any owner's lead).`));
 		}
 	});
 }
