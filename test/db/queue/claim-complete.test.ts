@@ -192,7 +192,9 @@ describe('queue_complete', () => {
 			['claimed', 'dead', 'automation', 'max_attempts'],
 			['dead', 'queued', 'automation', 'message_dead'],
 		]);
-		expect(backlogRows(b.lead_id).at(-1)).toEqual(['claimed', 'dead', 'automation', 'max_attempts']);
+		// b's backlog item dies of its message's cause, the uncertain send (permanent_error, as the
+		// message's row), not max_attempts (migration 20261201002430_queue_backlog_dead_carries_cause.sql).
+		expect(backlogRows(b.lead_id).at(-1)).toEqual(['claimed', 'dead', 'automation', 'permanent_error']);
 		expect(rows.filter((row) => row.queue === 'leads' && row.reason === 'message_dead').map((row) => [row.item_id, row.from_status, row.to_status])).toEqual([
 			[c.lead_id, 'queued', 'new'],
 		]);
