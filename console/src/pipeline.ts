@@ -88,6 +88,12 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 	};
 	/** After a move, the focus follows the card (its Move button in its new column). */
 	const focusAfter = new FocusAfter();
+	/**
+	 * After a column's ‹ or ›, the focus stays in that column: on the button pressed, or, when the page
+	 * reached makes it disabled (the last page's ›, the first page's ‹), on the other one, else (the
+	 * pager gone) on the column's first card's Move, then the search.
+	 */
+	const focusAfterPaging = new FocusAfter();
 
 	panel.innerHTML = `
 		<div class="toolbar pipeline-toolbar">
@@ -333,6 +339,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 			if (!state.dragging) {
 				renderBoard(board);
 				focusAfter.settle(draw);
+				focusAfterPaging.settle(draw);
 			}
 		} catch {
 			state.failed = true;
@@ -452,6 +459,12 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 			const offset = Math.min(Math.max(0, current + Number(pager.dataset.dir) * stage.limit), Math.max(0, stage.matching_count - 1));
 			if (offset > 0) state.offsets.set(stage.id, offset);
 			else state.offsets.delete(stage.id);
+			const [pressed, other] = pager.dataset.dir === '1' ? ['next', 'prev'] : ['prev', 'next'];
+			const column = `[data-stage-id="${CSS.escape(stage.id)}"]`;
+			focusAfterPaging.set([
+				`${column} [data-key="${pressed}-${CSS.escape(stage.id)}"]`, `${column} [data-key="${other}-${CSS.escape(stage.id)}"]`,
+				`${column} [data-move]`, '#pipeline-search',
+			], state.polls, false);
 			void poll();
 		}
 	});

@@ -142,6 +142,30 @@ test('every column\'s count and card is the database\'s; a stage of 45 answers 2
 	expect(problems).toEqual([]);
 });
 
+test('from the keyboard: › to a column\'s last page leaves the focus on its ‹ (not the page\'s body), and ‹ back to the first page on its ›', async () => {
+	const stageId = world.pipeline.stages.Contacted;
+	const pagerReads = (text: string) => page.waitForFunction(([id, want]) => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector(`[data-stage-id="${id}"] .column-pager span`)?.textContent === want, [stageId, text] as const);
+	const focusOn = (key: string) => page.waitForFunction((want) => document.activeElement?.dataset.key === want, key, { timeout: 5000 });
+	await pagerReads('1–20 of 45');
+	await column('Contacted').locator('[data-dir="1"]').focus();
+	await page.keyboard.press('Enter');
+	await pagerReads('21–40 of 45');
+	await focusOn(`next-${stageId}`);
+	await page.keyboard.press('Enter');
+	await pagerReads('41–45 of 45');
+	// The last page: its › is disabled, so the focus is on the column's ‹, where Enter goes back.
+	expect(await column('Contacted').locator('[data-dir="1"]').isDisabled()).toBe(true);
+	await focusOn(`prev-${stageId}`);
+	await page.keyboard.press('Enter');
+	await pagerReads('21–40 of 45');
+	await focusOn(`prev-${stageId}`);
+	await page.keyboard.press('Enter');
+	await pagerReads('1–20 of 45');
+	// The first page: its ‹ is disabled, the focus on ›.
+	await focusOn(`next-${stageId}`);
+	expect(problems).toEqual([]);
+});
+
 test('from the keyboard: Move to Won moves the contact in the database, logs MANUAL_MOVE, and shows it in Won with what fired', async () => {
 	const contact = few[1];
 	await page.selectOption(`#move-${contact}`, world.pipeline.stages.Won);
