@@ -8,6 +8,7 @@ import { NodeApiError, updateDisplayOptions, type IExecuteFunctions, type INodeE
 import type { ManualMove } from '../../shared/contract';
 import { runsAsTool } from '../../shared/outputs';
 import { SettingRefusedError } from '../../shared/per-item';
+import { optionalToolText } from '../../shared/tool-text';
 import { callRpc } from '../../shared/supabase';
 import { notTextProblem, textProblem, UUID } from '../../shared/valid-input';
 import { applyStageChanges } from '../helpers/stageChanges';
@@ -145,7 +146,8 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 	const rawReason = context.getNodeParameter('reason', itemIndex, '') as unknown;
 	const notText = notTextProblem(rawReason);
 	if (notText) throw invalid(context, itemIndex, `Reason ${notText}`, 'Send the reason as text, a JSON string, e.g. {"reason": "Booked a demo"}: at most 2,000 characters.');
-	const reason = ((rawReason as string | null | undefined) ?? '').trim();
+	// As a tool, a model's "null" or "undefined" is no reason (nodes/shared/tool-text.ts), as for Mover ID below.
+	const reason = optionalToolText(context, ((rawReason as string | null | undefined) ?? '').trim());
 	const reasonProblem = reason ? textProblem(reason, { kind: 'multiline', max: 2000 }) : undefined;
 	if (reasonProblem) throw invalid(context, itemIndex, `Reason ${reasonProblem}`, 'Write the reason as plain text of at most 2,000 characters.');
 	// Who moved (the history's actor_id; the contact-move webhook's movedBy): text, or a whole number
@@ -154,7 +156,7 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 	// keeps it, checked here so the refusal names Mover ID rather than the database's p_items[0].actor_id.
 	const actorText = textOrWholeNumber(context.getNodeParameter('actorId', itemIndex, '') as unknown, 'Mover ID');
 	if (actorText.problem) throw invalid(context, itemIndex, actorText.problem, MOVER_HINT);
-	const actorId = (actorText.text ?? '').trim();
+	const actorId = optionalToolText(context, (actorText.text ?? '').trim());
 	const actorProblem = actorId ? textProblem(actorId, { kind: 'line', max: 200 }) : undefined;
 	if (actorProblem) throw invalid(context, itemIndex, `Mover ID ${actorProblem}`, MOVER_HINT);
 	return {

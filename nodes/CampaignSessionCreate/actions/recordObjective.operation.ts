@@ -11,6 +11,7 @@ import { OUTPUT } from '../helpers/outputs';
 import { perItem, type Routed } from '../../shared/per-item';
 import { invalidRequest, shown, type Problem } from '../helpers/problems';
 import { OBJECTIVE_KEY, OBJECTIVE_SOURCES, TEXT, textProblem, type TextRule } from '../../shared/valid-input';
+import { optionalToolText } from '../../shared/tool-text';
 
 const properties: INodeProperties[] = [
 	{
@@ -148,7 +149,10 @@ async function recordOne(context: IExecuteFunctions, itemIndex: number): Promise
 	const source = context.getNodeParameter('source', itemIndex, 'other') as unknown;
 	const isSource = (one: unknown): one is (typeof OBJECTIVE_SOURCES)[number] => OBJECTIVE_SOURCES.some((known) => known === one);
 	if (!isSource(source)) problems.push({ path: 'source', message: `must be one of ${OBJECTIVE_SOURCES.join(', ')} (got ${shown(source)})` });
-	const options = context.getNodeParameter('options', itemIndex, {}) as { eventKey?: unknown; occurredAt?: unknown };
+	const given = context.getNodeParameter('options', itemIndex, {}) as { eventKey?: unknown; occurredAt?: unknown };
+	// As a tool, a model's "null" for an option it has no value for is not given (nodes/shared/tool-text.ts):
+	// an event key "null" would make every later report of the objective under it a retry or a refusal.
+	const options = { eventKey: optionalToolText(context, given.eventKey), occurredAt: optionalToolText(context, given.occurredAt) };
 	const eventKey = options.eventKey ? readText(options.eventKey, 'event_key', TEXT.eventKey, problems) : undefined;
 	const occurredAt = options.occurredAt ? readOccurredAt(context, options.occurredAt) : undefined;
 	if (options.occurredAt && (!occurredAt || !isStorableDate(occurredAt))) {

@@ -11,6 +11,7 @@ import type { HeldContact } from '../transport/stages';
 import { readCheckedOption, readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
 import { OPTIONS } from '../description';
 import { isStateId, stateIdOf } from '../../shared/state-id';
+import { optionalToolText } from '../../shared/tool-text';
 
 export interface GenerationJob {
 	itemIndex: number;
@@ -74,6 +75,11 @@ const MESSAGES_SHAPE = 'a list of {direction: "inbound" | "outbound", text, sent
 function text(read: ParameterReader, name: string, itemIndex: number): string {
 	const value = read(name, itemIndex, '');
 	return value === null || value === undefined ? '' : String(value).trim();
+}
+
+/** An optional text field (Contact Name, Model, Language): as a tool, a model's "null" or "undefined" is not given (nodes/shared/tool-text.ts). */
+function optionalText(context: IExecuteFunctions, read: ParameterReader, name: string, itemIndex: number): string {
+	return optionalToolText(context, text(read, name, itemIndex));
 }
 
 /**
@@ -160,17 +166,17 @@ export function readPrompt(context: IExecuteFunctions, read: ParameterReader, it
 	}
 	return buildPrompt({
 		instructions,
-		contactName: text(read, 'contactName', itemIndex),
+		contactName: optionalText(context, read, 'contactName', itemIndex),
 		followUpNumber: readFollowUpNumber(context, read, itemIndex),
 		messages: readMessages(context, read, itemIndex),
-		language: text(read, 'language', itemIndex),
+		language: optionalText(context, read, 'language', itemIndex),
 		maxMessages: readOption(context, itemIndex, 'maxMessages'),
 	});
 }
 
 export function readJob(context: IExecuteFunctions, read: ParameterReader, itemIndex: number, defaultModel: string): GenerationJob {
 	const prompt = readPrompt(context, read, itemIndex);
-	const model = text(read, 'model', itemIndex) || defaultModel.trim();
+	const model = optionalText(context, read, 'model', itemIndex) || defaultModel.trim();
 	if (!model) throw invalid(context, itemIndex, 'No model is set', 'Set Model on the node, on the rule, or as the Default Model of the Gemini credential.');
 	const options = readOptions(context, itemIndex);
 	const held = readHeld(context, read, itemIndex);

@@ -2,11 +2,17 @@
 // optional UUIDs and a rule's settings object.
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 import { readWholeNumber, UUID } from '../../shared/valid-input';
+import { optionalToolText } from '../../shared/tool-text';
 
-/** A parameter as trimmed text ('' when it is empty). */
+/**
+ * A parameter as trimmed text ('' when it is empty): the optional filters and settings of a query.
+ * As a tool, a model's "null" or "undefined" is not given (nodes/shared/tool-text.ts): a search or
+ * reason "null" found nothing. An ID (optionalUuid) keeps its refusal: left out, a rule write
+ * would create a rule instead of changing one.
+ */
 export function textParameter(context: IExecuteFunctions, name: string, i: number): string {
 	const value = context.getNodeParameter(name, i, '') as unknown;
-	return value === null || value === undefined ? '' : String(value).trim();
+	return optionalToolText(context, value === null || value === undefined ? '' : String(value).trim());
 }
 
 /** A whole-number parameter from min to max (query parameters come as text); a 400 naming it otherwise. */

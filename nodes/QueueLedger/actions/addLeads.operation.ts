@@ -12,6 +12,7 @@ import { sendBatch, withWritten, type BatchEntry } from '../../shared/batch-refu
 import { parameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem, NotFoundError, perItem, rowsTo } from '../../shared/per-item';
 import { loadPhoneLibrary, readDefaultCountry } from '../../shared/phone';
+import { runsAsTool } from '../../shared/outputs';
 import { optionsCollection } from '../../shared/properties';
 import { readCheckedOption } from '../../shared/checked-options';
 import { callRpc } from '../../shared/supabase';
@@ -237,7 +238,7 @@ async function fromItems(context: IExecuteFunctions): Promise<INodeExecutionData
 				source: context.getNodeParameter('leadSource', itemIndex, '') as unknown,
 				lead_score: read('leadScore', itemIndex, null),
 			};
-			const checked = checkLead(fields, readDefaultCountry(context, itemIndex));
+			const checked = checkLead(fields, readDefaultCountry(context, itemIndex), runsAsTool(context));
 			if ('lead' in checked) {
 				pending.push({ itemIndex, lead: checked.lead });
 				continue;

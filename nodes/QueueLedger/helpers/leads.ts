@@ -5,6 +5,7 @@
 import type { CountryCode } from 'libphonenumber-js/max';
 import type { NewLead } from '../../shared/contract';
 import { isBlank } from '../../shared/blank';
+import { isNotGivenWord } from '../../shared/tool-text';
 import { normalisePhone } from '../../shared/phone';
 import { shown, textProblem, TEXT, UUID, type TextRule } from '../../shared/valid-input';
 
@@ -84,7 +85,18 @@ function checkPhone(value: unknown, defaultCountry: CountryCode, problems: Probl
 	return result.e164;
 }
 
-export function checkLead(fields: LeadFields, defaultCountry: CountryCode): CheckedLead {
+/** The fields a lead may go without: as a tool, a model's "null" or "undefined" in one is not given. */
+const OPTIONAL_FIELDS = ['name', 'phone', 'conversation_id', 'campaign_session_id', 'source', 'lead_score'] as const;
+
+/**
+ * An item's lead, checked. `asTool` (the node runs as an AI agent's tool): an optional field given
+ * as the text `null` or `undefined` (trimmed, any case) is not given (nodes/shared/tool-text.ts), so a
+ * model's word for a name it does not know never names the lead "null"; in a workflow a lead may be
+ * named Null.
+ */
+export function checkLead(given: LeadFields, defaultCountry: CountryCode, asTool = false): CheckedLead {
+	const fields = { ...given };
+	if (asTool) for (const field of OPTIONAL_FIELDS) if (isNotGivenWord(fields[field])) fields[field] = null;
 	const problems: Problem[] = [];
 	const owner = checkId('owner', fields.owner, problems, true);
 	const name = checkText('name', fields.name, TEXT.personName, problems);

@@ -1,0 +1,24 @@
+// What a model gives for a value it does not know. An AI agent's model fills every parameter its
+// tool asks for ($fromAI), and for one it has no value for it often writes the text "null" or
+// "undefined": used as the value, the model name became `models/null`, a prompt said "Contact name:
+// null" and "Write in null.", a move's reason read "null". So, as a tool only, an optional text
+// parameter whose trimmed text is `null` or `undefined` in any case is not given (its empty
+// default). In a workflow the text is used as written: a person may be named Null.
+import type { INode } from 'n8n-workflow';
+import { runsAsTool } from './outputs';
+
+const NOT_GIVEN = /^\s*(?:null|undefined)\s*$/i;
+
+/** Whether text is a model's word for no value: `null` or `undefined`, trimmed, in any case. */
+export function isNotGivenWord(value: unknown): boolean {
+	return typeof value === 'string' && NOT_GIVEN.test(value);
+}
+
+/**
+ * An optional text parameter's value as the node reads it: as an AI agent's tool, `null` or
+ * `undefined` (trimmed, any case) is not given, `''`; otherwise `value` unchanged. Only for a
+ * parameter that may be left empty: a required one keeps its own refusal of what it is given.
+ */
+export function optionalToolText<T>(context: { getNode(): INode }, value: T): T | '' {
+	return runsAsTool(context) && isNotGivenWord(value) ? '' : value;
+}
