@@ -383,6 +383,13 @@ export function initRules(context: RulesContext) {
 		if (target.dataset.edit) openForm(rule);
 		if (target.dataset.delete) {
 			if (!window.confirm(`Delete the rule "${rule.name}" with its contacts' follow-up history?`)) return;
+			// Where the focus goes once the list is drawn again (the cards are replaced, the focus would be
+			// left on the page's body): this rule's Delete while it is still there (not deleted, or no
+			// answer), else the next card's Delete, else the one before's, else New rule.
+			const ids = list.rules.map((row) => row.id);
+			const at = ids.indexOf(rule.id);
+			const focusTo = [rule.id, ids[at + 1], ids[at - 1]].filter((id): id is string => Boolean(id))
+				.map((id) => `.rule-card[data-rule="${CSS.escape(id)}"] [data-delete]`);
 			try {
 				const { status, json } = await request(`${apiBase}/rules/delete`, {
 					method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ruleId: rule.id }),
@@ -398,6 +405,7 @@ export function initRules(context: RulesContext) {
 				$('rules-status').textContent = `No answer to the delete of ${rule.name} (${(error as Error).message}): the list shows whether it is gone; Delete again if it is still there.`;
 			}
 			await load();
+			focusFirst([...focusTo, '#rule-new']);
 		}
 	});
 

@@ -187,7 +187,7 @@ test('an invalid form shows the database\'s message beside the field, nothing sa
 	expect(problems).toEqual([]);
 });
 
-test('from the keyboard: New rule opens the form on its first field; Edit saves a change; Delete asks, then deletes', async () => {
+test('from the keyboard: New rule opens the form on its first field; Edit saves a change; Delete asks, then deletes, the focus on the next card\'s Delete', async () => {
 	await page.setViewportSize({ width: 1280, height: 900 });
 	await page.click('#rule-cancel');
 	await page.focus('#rule-new');
@@ -210,9 +210,29 @@ test('from the keyboard: New rule opens the form on its first field; Edit saves 
 	// Saved: the focus is back on the Edit that opened the form.
 	await page.waitForFunction((id) => document.activeElement?.closest('.rule-card')?.getAttribute('data-rule') === id && document.activeElement?.hasAttribute('data-edit'), row.id, { timeout: 5000 });
 
-	page.once('dialog', (dialog) => void dialog.accept());
-	await page.locator(`.rule-card[data-rule="${row.id}"] [data-delete]`).click();
-	await page.waitForFunction(() => /^Deleted /.test(document.getElementById('rules-status')?.textContent ?? ''));
+	// Delete from the keyboard, with a second rule listed: the focus goes to the next card's Delete (the
+	// one before's for the last card; New rule once no card is left), not to the page's body.
+	const next = await world.rule({ name: 'Next in the list' });
+	await page.click('#tab-rules');
+	await page.waitForSelector(`.rule-card[data-rule="${next}"]`);
+	for (const id of [row.id, next]) {
+		const expected = await page.evaluate((deleted) => {
+			const cards = Array.from((document as unknown as { querySelectorAll(s: string): ArrayLike<{ getAttribute(name: string): string | null }> }).querySelectorAll('.rule-card'))
+				.map((card) => card.getAttribute('data-rule'));
+			const at = cards.indexOf(deleted);
+			return cards[at + 1] ?? cards[at - 1] ?? null;
+		}, id);
+		await page.locator(`.rule-card[data-rule="${id}"] [data-delete]`).focus();
+		page.once('dialog', (dialog) => void dialog.accept());
+		await page.keyboard.press('Enter');
+		await page.waitForSelector(`.rule-card[data-rule="${id}"]`, { state: 'detached' });
+		expect(await page.textContent('#rules-status')).toMatch(/^Deleted /);
+		if (expected) {
+			await page.waitForFunction((card) => document.activeElement?.closest('.rule-card')?.getAttribute('data-rule') === card && document.activeElement?.hasAttribute('data-delete'), expected, { timeout: 5000 });
+		} else {
+			await page.waitForFunction(() => (document.activeElement as unknown as { id?: string } | null)?.id === 'rule-new', undefined, { timeout: 5000 });
+		}
+	}
 	expect(await rulesOf()).toEqual([]);
 	expect(problems).toEqual([]);
 });
