@@ -1,13 +1,21 @@
 // monitor: one page of a rule's follow-up monitor (automation_monitor_page): the totals and stages
 // of automation_snapshot, one page of the tagged contacts filtered by status, reason and a search,
-// the most recent active contacts, and the list of rules.
+// the most recent active contacts, and the list of rules. As an AI agent's tool a page holds at most
+// TOOL_PAGE_MAX contacts (and as many active ones), and the answer says how many were left out and
+// the offset that reads on.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { runsAsTool } from '../../shared/outputs';
 import { NotFoundError, perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
 import { textParameter, wholeNumber } from './rule-input';
 
 const STATUSES = ['eligible', 'processing', 'recently_sent', 'stopped', 'skipped'];
+
+/** The most contacts a page holds as an AI agent's tool: about 600 characters each. */
+export const TOOL_PAGE_MAX = 20;
+/** The database's largest page. */
+const PAGE_MAX = 500;
 
 const properties: INodeProperties[] = [
 	{
@@ -50,7 +58,7 @@ const properties: INodeProperties[] = [
 		name: 'limit',
 		type: 'string',
 		default: '={{ $json.query?.limit ?? \'50\' }}',
-		description: 'How many contacts in the page, 1 to 500',
+		description: `How many contacts in the page, 1 to 500. As an AI agent's tool at most ${TOOL_PAGE_MAX}: the answer then says how many were left out and the offset to read on.`,
 	},
 ];
 
@@ -91,9 +99,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			p_reason: reason || null,
 			p_search: search || null,
 			p_offset: wholeNumber(this, 'offset', 'The offset', i, 0, 1_000_000),
-			p_limit: wholeNumber(this, 'limit', 'The page size (limit)', i, 1, 500),
+			p_limit: wholeNumber(this, 'limit', 'The page size (limit)', i, 1, PAGE_MAX),
 		};
-		const page = await callRpc(this, 'automation_monitor_page', args, i);
+		const asTool = runsAsTool(this);
+		// As a tool, the largest page is read, to count the active contacts left out (the tagged
+		// contacts' count is contacts.total).
+		const page = await callRpc(this, 'automation_monitor_page', asTool ? { ...args, p_limit: PAGE_MAX } : args, i);
 		if (!page) {
 			// Not found (the workflow answers 404): a rule deleted in another tab, told apart from bad input.
 			throw new NotFoundError(this.getNode(), `There is no automation rule with ID ${args.p_rule_id}`, {
@@ -101,6 +112,29 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				description: 'Pick a rule from the answer\'s rules list (ask without ruleId).',
 			});
 		}
-		return [{ output: 0, json: { ...page } as unknown as IDataObject }];
+		if (!asTool || !page.contacts) return [{ output: 0, json: { ...page } as unknown as IDataObject }];
+		const shown = Math.min(args.p_limit, TOOL_PAGE_MAX);
+		const rows = page.contacts.rows.slice(0, shown);
+		const leftOut = Math.max(0, page.contacts.total - args.p_offset - rows.length);
+		const nextOffset = args.p_offset + rows.length;
+		const active = page.activeContacts ?? [];
+		const activeLeftOut = Math.max(0, active.length - shown);
+		const activeAtLeast = active.length === PAGE_MAX;
+		const notes = [
+			leftOut > 0 ? `${leftOut} more matching contact${leftOut === 1 ? '' : 's'} left out: call Monitor Page again with offset ${nextOffset}` : '',
+			activeLeftOut > 0 ? `${activeAtLeast ? 'at least ' : ''}${activeLeftOut} more active contact${activeLeftOut === 1 ? '' : 's'} left out (the stats count them)` : '',
+		].filter(Boolean);
+		return [
+			{
+				output: 0,
+				json: {
+					...page,
+					contacts: { ...page.contacts, limit: shown, rows, left_out: leftOut, next_offset: leftOut > 0 ? nextOffset : null },
+					activeContacts: active.slice(0, shown),
+					activeContactsLeftOut: activeLeftOut,
+					...(notes.length > 0 && { note: `At most ${TOOL_PAGE_MAX} contacts a list in one answer: ${notes.join('; ')}.` }),
+				} as unknown as IDataObject,
+			},
+		];
 	});
 }

@@ -1,11 +1,17 @@
 // explain: the claim's judgement without claiming: every tagged contact with its reason. No contacts
 // for a rule named: one read says whether the rule exists (not_found, as Snapshot, when it does not).
+// As an AI agent's tool an answer holds at most TOOL_EXPLAIN_MAX contacts (about 16,000 characters),
+// and a last item says how many were left out and the Offset that reads on.
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { runsAsTool } from '../../shared/outputs';
 import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
 import { readWholeNumber } from '../../shared/valid-input';
 import { findRule, noSuchRule } from '../transport/rules';
 import { readRuleId, ruleIdProperty } from './common';
+
+/** The most contacts one answer holds as an AI agent's tool: about 640 characters each, so about 16,000 in all. */
+export const TOOL_EXPLAIN_MAX = 25;
 
 const properties: INodeProperties[] = [
 	ruleIdProperty(false),
@@ -23,6 +29,14 @@ const properties: INodeProperties[] = [
 		typeOptions: { minValue: 1, maxValue: DATA_API_MAX_ROWS },
 		default: 50,
 		description: 'Max number of results to return',
+	},
+	{
+		displayName: 'Offset',
+		name: 'offset',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: DATA_API_MAX_ROWS - 1 },
+		default: 0,
+		description: `How many contacts (due first) to pass over, to read the list a page at a time with Limit; the first ${DATA_API_MAX_ROWS} contacts can be read so (the Data API's rows per call). As an AI agent's tool an answer holds at most ${TOOL_EXPLAIN_MAX} contacts (a larger Limit is ${TOOL_EXPLAIN_MAX}) and says how many were left out and the Offset to read on.`,
 	},
 ];
 
@@ -45,8 +59,35 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			}),
 			p_only_due: this.getNodeParameter('onlyDue', i) as boolean,
 		};
-		const rows = await callRpc(this, 'automation_explain', args, i);
+		const offset = readWholeNumber(this, 'offset', i, {
+			label: 'Offset',
+			min: 0,
+			max: DATA_API_MAX_ROWS - 1,
+			fallback: 0,
+			hint: `Give how many contacts to pass over, 0 to ${DATA_API_MAX_ROWS - 1} (the next page's offset is this one plus the contacts read), or leave it empty for 0.`,
+			setting: true,
+		});
+		const asTool = runsAsTool(this);
+		// As a tool, every contact up to the Data API's 1,000 is read, to count those left out of the answer.
+		const shown = asTool ? Math.min(args.p_limit, TOOL_EXPLAIN_MAX) : args.p_limit;
+		const rows = await callRpc(this, 'automation_explain', { ...args, p_limit: asTool ? DATA_API_MAX_ROWS : Math.min(offset + args.p_limit, DATA_API_MAX_ROWS) }, i);
 		if (rows.length === 0 && args.p_rule_id && !(await findRule(this, args.p_rule_id, i)).exists) throw noSuchRule(this, args.p_rule_id, i);
-		return rowsTo(0, rows);
+		const page = rows.slice(offset, offset + shown);
+		const leftOut = Math.max(0, rows.length - offset - page.length);
+		if (!asTool || leftOut === 0) return rowsTo(0, page);
+		const atLeast = rows.length === DATA_API_MAX_ROWS;
+		const nextOffset = offset + page.length;
+		return [
+			...rowsTo(0, page),
+			{
+				output: 0,
+				json: {
+					left_out: leftOut,
+					left_out_is_at_least: atLeast,
+					next_offset: nextOffset,
+					note: `${atLeast ? 'At least ' : ''}${leftOut} more contact${leftOut === 1 ? '' : 's'} left out of this answer (at most ${TOOL_EXPLAIN_MAX} a call): call Explain again with Offset ${nextOffset}${atLeast ? `; only the first ${DATA_API_MAX_ROWS} can be read so, Only Due Contacts or a rule narrows the list` : ''}.`,
+				},
+			},
+		];
 	});
 }
