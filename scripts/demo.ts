@@ -10,6 +10,7 @@ import { createClient } from '@supabase/supabase-js';
 import { GoogleGenAI } from '@google/genai';
 import { startStack, type RunningStack } from '../stack';
 import { changedMigrationsWarning } from '../stack/migrations';
+import { isPortTaken } from '../stack/ports';
 import { startSimulators, type RunningSimulators } from '../simulators';
 import { printFollowUpDemo, runFollowUpDemo, type FollowUpDemo } from './demo/follow-up';
 import { printPipelineDemo, runPipelineDemo } from './demo/pipeline';
@@ -144,5 +145,8 @@ How to reach them (n8n credentials of this package):
 if (process.argv.slice(2).includes('--editor')) editorMain(process.argv.slice(2).filter((arg) => arg !== '--editor'));
 else main().catch((error) => {
 	console.error(`demo: ${error instanceof Error ? error.message : String(error)}`);
+	if (isPortTaken(error)) {
+		console.error('A port is taken: is `npm run demo`, `npm run stack` or `npm run editor` running? Stop it, or add --once (free ports, a temporary database).');
+	}
 	process.exit(1);
 });

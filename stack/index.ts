@@ -10,7 +10,7 @@ import { projectKeys } from './jwt';
 import { applyMigrations, type MigrationResult } from './migrations';
 import { freePortOutside, onFreePort } from './ports';
 import { placeData, serverUser, temporaryDataDir } from './placement';
-import { postgresBinaries, startPostgres } from './postgres';
+import { postgresBinaries, refuseDataInUse, startPostgres } from './postgres';
 import { startPostgrest } from './postgrest';
 import { startWatchdog } from './watchdog';
 
@@ -99,6 +99,9 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 	const { nativeDir, note: binariesNote } = postgresBinaries(user);
 	const temporary = !options.dataDir;
 	const { dir: dataDir, note: dataDirNote } = temporary ? { dir: temporaryDataDir(user), note: undefined } : placeData(options.dataDir!, user);
+	// Another start's server on these files (a second `npm run demo` on one clone): refused before
+	// --fresh removes them or the start stops that server (stack/postgres.ts).
+	if (!temporary) refuseDataInUse(path.join(dataDir, 'pgdata'));
 	if (options.fresh && !temporary) {
 		rmSync(path.join(dataDir, 'pgdata'), { recursive: true, force: true });
 		rmSync(path.join(dataDir, 'stack.json'), { force: true });

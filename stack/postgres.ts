@@ -107,6 +107,7 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
 	if (!existsSync(path.join(options.dataDir, 'PG_VERSION'))) {
 		initialise(bin, options.dataDir, options.superuserPassword, ids);
 	}
+	refuseDataInUse(options.dataDir);
 	const stalePid = path.join(options.dataDir, 'postmaster.pid');
 	if (existsSync(stalePid)) stopStaleServer(stalePid);
 
@@ -152,10 +153,79 @@ function waitUntilReady(child: ChildProcess, log?: (line: string) => void): Prom
 	});
 }
 
-/** A server left running by a process that was killed: stop it so this one can start. */
+/**
+ * Whether a process runs: signal 0 reaches it, or it is another user's (EPERM: a server started by
+ * root runs as another user, see placement.ts), and (where /proc tells) it is not a zombie.
+ */
+function running(pid: number): boolean {
+	try {
+		process.kill(pid, 0);
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+	}
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+	} catch {
+		return true; // no /proc (macOS): signal 0 answered
+	}
+}
+
+/** The process that started `pid` (its parent), from /proc, else from ps; undefined if unknown. */
+function parentOf(pid: number): number | undefined {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+	} catch {
+		try {
+			const ppid = Number(execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
+			return Number.isInteger(ppid) && ppid > 0 ? ppid : undefined;
+		} catch {
+			return undefined;
+		}
+	}
+}
+
+/** The server a data folder's postmaster.pid names, if that process runs and is a PostgreSQL server. */
+function runningServer(dataDir: string): number | undefined {
+	const pidFile = path.join(dataDir, 'postmaster.pid');
+	if (!existsSync(pidFile)) return undefined;
+	const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+	if (!Number.isInteger(pid) || pid <= 0 || !running(pid)) return undefined;
+	try {
+		// A process id reused since the server ended (the machine restarted): not the server.
+		if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres')) return undefined;
+	} catch {
+		// no /proc: take the running process for the server
+	}
+	return pid;
+}
+
+/**
+ * Refuses a data folder whose server still runs for the process that started it: another
+ * `npm run demo`, `npm run stack` or `npm run editor` on the same clone (or a test's stack). That
+ * server's starter is its parent process (it spawns the server itself, below); once the starter
+ * is gone the server is reparented (to the machine's first process, or a subreaper) and is a stale
+ * one, which stopStaleServer stops. Called before anything touches a kept data folder: the
+ * start (which would stop the server) and `--fresh` (which would remove its files under it).
+ */
+export function refuseDataInUse(dataDir: string): void {
+	const serverPid = runningServer(dataDir);
+	if (serverPid === undefined) return;
+	const ownerPid = parentOf(serverPid);
+	if (ownerPid === undefined || ownerPid <= 1 || !running(ownerPid)) return;
+	const folder = path.dirname(dataDir);
+	throw new StackSetupError(
+		`Another \`npm run demo\`, \`npm run stack\` or \`npm run editor\` uses ${folder} (process ${ownerPid}; its PostgreSQL is process ${serverPid}). ` +
+			'Stop it first (Ctrl-C in its terminal), or start one of your own beside it: `npm run demo -- --once` or `npm run editor -- --temporary` (a temporary database, free ports).',
+	);
+}
+
+/** A server left running by a process that was killed (refuseDataInUse ran first): stop it so this one can start. */
 function stopStaleServer(pidFile: string) {
 	const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
 	if (!Number.isInteger(pid) || pid <= 0) return;
+	if (runningServer(path.dirname(pidFile)) === undefined) return; // not running, or not a server: Postgres removes the stale file itself
 	try {
 		process.kill(pid, 'SIGINT');
 	} catch {
