@@ -13,10 +13,23 @@ function benchmarks(): Array<{ name: string; summary: string }> {
 		.map((file) => path.basename(file, '.ts'))
 		.filter((name) => !HELPERS.has(name))
 		.sort()
-		.map((name) => {
-			const firstLine = readFileSync(path.join(__dirname, `${name}.ts`), 'utf8').split('\n')[0];
-			return { name, summary: firstLine.replace(/^\/\/\s*/, '') };
-		});
+		.map((name) => ({ name, summary: summary(readFileSync(path.join(__dirname, `${name}.ts`), 'utf8')) }));
+}
+
+/**
+ * A benchmark's first sentence, from its header comment: the comment's lines up to its first
+ * indented (usage) line or blank line, joined, cut after the first full stop that ends a sentence.
+ */
+function summary(source: string): string {
+	const words: string[] = [];
+	for (const line of source.split('\n')) {
+		const text = /^\/\/ ?(.*)$/.exec(line)?.[1];
+		if (text === undefined || text.trim() === '' || /^\s/.test(text)) break;
+		words.push(text.trim());
+	}
+	const header = words.join(' ');
+	const end = /\.(?=\s|$)/.exec(header);
+	return end ? header.slice(0, end.index + 1) : header;
 }
 
 const [name, ...options] = process.argv.slice(2);
