@@ -80,4 +80,5 @@ export function printFollowUpDemo(demo: FollowUpDemo): void {
 	}
 	const sent = demo.rules.reduce((sum, rule) => sum + rule.summary.sent, 0);
 	console.log(`  Graph simulator delivered ${demo.delivered} messages; the runs report ${sent} sent.`);
+	console.log('  The reasons: not due, docs/follow-up.md (the claim\'s summary, its table of codes); skipped and failed, docs/graph-errors.md.');
 }

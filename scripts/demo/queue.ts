@@ -185,4 +185,18 @@ export function printQueueDemo(demo: QueueDemo): void {
 	console.log(`    ${demo.csv.firstRow}`);
 	const metrics = demo.metrics;
 	console.log(`  metrics for ${metrics.day}: queued ${metrics.queued}, sent ${metrics.sent}, failed ${metrics.failed}, cancelled ${metrics.cancelled}, taken over ${metrics.taken_over}`);
+	const leftOut = [...new Set([...Object.keys(demo.yesterday.skipped), ...Object.keys(demo.tomorrow.skipped)])].filter((reason) => LEFT_OUT[reason] && (demo.yesterday.skipped[reason] || demo.tomorrow.skipped[reason]));
+	if (leftOut.length) console.log(`  left out: ${leftOut.map((reason) => `${reason}, ${LEFT_OUT[reason]}`).join('; ')}.`);
+	console.log('  Meta\'s error codes and what each leads to: docs/whatsapp.md (What each error leads to).');
 }
+
+/** Why Prepare left a lead out of a day, in words (queue_prepare's reasons). */
+const LEFT_OUT: Record<string, string> = {
+	taken_over: 'a person controls the lead',
+	not_new: 'the lead is no longer new',
+	no_phone: 'the lead has no phone',
+	contacted_today: 'the lead had a message sent today',
+	already_queued_that_day: 'the lead has a message that day already',
+	not_a_sending_day: 'that day is not one of the sending days',
+	over_capacity: "eligible, but the day's capacity was used",
+};

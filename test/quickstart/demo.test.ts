@@ -29,6 +29,11 @@ describe('npm run demo', () => {
 		expect(stdout).toMatch(/not due: outside_active_hours 60\n\s+run: claimed 0, sent 0/);
 		expect(stdout).toMatch(/run: claimed 70, sent 67, skipped 2 \(unavailable 2\), failed 1 \(no_matching_user 1\)/);
 		expect(stdout).toMatch(/Graph simulator delivered 127 messages; the runs report 127 sent/);
+		// Each section's codes point at the page that explains them, or are said in words.
+		expect(stdout).toContain('The reasons: not due, docs/follow-up.md');
+		expect(stdout).toContain('skipped and failed, docs/graph-errors.md');
+		expect(stdout).toContain("left out: over_capacity, eligible, but the day's capacity was used.");
+		expect(stdout).toContain("Meta's error codes and what each leads to: docs/whatsapp.md");
 		// scripts/demo/pipeline-data.ts: six kinds of conversation, each with the model's scripted analysis.
 		expect(stdout).toMatch(/CRM pipeline "Course sales" \(workflows\/auto-assign\.json.*\): 40 conversations/);
 		expect(stdout).toMatch(/ run: analysed 40 \(fallback 2\), assigned 40, moved 0, kept 0, skipped 0; automations handed out 13\n/);
