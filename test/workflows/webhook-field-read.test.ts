@@ -1,0 +1,97 @@
+// The shipped webhooks blame a refused value on the caller (400 / 404 naming the request's field) only
+// when the node reads that value from the request: its own parameter is an expression reading the
+// header or body field (as CampaignSessionCreate's ownerPath tells it), and the request gave it. A
+// value set in the node itself (picked from a list, typed, an expression of anything else) and
+// refused is the workflow's 500 "fix it in the workflow", whatever the request sent.
+// Before, the workflows tested only whether the request sent the field: a node's own bad or deleted
+// value with a valid header / body answered 400 / 404 naming the caller's field (review S4).
+import { randomUUID } from 'node:crypto';
+import { startSimulators, type RunningSimulators } from '../../simulators';
+import { type WorkflowJson } from '../harness';
+import { loadWorkflow } from '../harness/workflow-file';
+import { uniquePageId, withDb } from '../helpers/stack';
+import { graphSends, pipelineCredentials, triggerNow } from './support/pipeline';
+import { dueContacts } from './support/seeds';
+
+let sims: RunningSimulators;
+beforeAll(async () => {
+	sims = await startSimulators();
+});
+afterAll(async () => {
+	await sims.stop();
+});
+beforeEach(async () => {
+	await sims.gemini.control.reset();
+	await sims.graph.control.reset();
+});
+
+async function statesOf(ruleId: string) {
+	const { rows } = await withDb((db) => db.query<{ n: number }>('select count(*)::int as n from public.ai_automation_contact_states where rule_id = $1', [ruleId]));
+	return rows[0].n;
+}
+
+/** tag-monitor-send.json with Claim Due Contacts' Rule picked in the node (and its Page ID, when given). */
+function withRuleInNode(rule: string, pageId?: string): WorkflowJson {
+	const shipped = loadWorkflow('workflows/tag-monitor-send.json');
+	return {
+		...shipped,
+		nodes: shipped.nodes.map((n) => (n.name === 'Claim Due Contacts' ? { ...n, parameters: { ...n.parameters, ...(pageId && { pageId }), ruleId: { __rl: true, mode: 'list', value: rule } } } : n)),
+	};
+}
+
+const NOT_READ = {
+	status: 400,
+	error: 'This copy of the workflow does not read ruleId: its Claim Due Contacts has its own Rule',
+	field: 'ruleId',
+	hint: expect.stringMatching(/^This copy runs the Rule picked in Claim Due Contacts: send \{\} \(or no body\) to run it\./),
+};
+
+// Before: Claim ran the Rule picked in the node and the answer reported it under the asked ruleId
+// (200, ruleId: the asked rule, sent: 2, rules: [the picked rule]).
+test('Trigger Now: a body ruleId, with a Rule picked in Claim Due Contacts, is refused 400 before anything is claimed, not run as the picked rule', async () => {
+	const picked = await dueContacts(2, 500, 'read-picked');
+	const asked = await dueContacts(2, 500, 'read-asked');
+
+	const { result } = await triggerNow(pipelineCredentials(sims, picked.owner.pageId), { ruleId: asked.ruleId }, withRuleInNode(picked.ruleId));
+
+	expect(result.response?.statusCode).toBe(400);
+	expect(result.response?.body).toEqual(NOT_READ);
+	expect(await graphSends(sims)).toEqual([]);
+	expect(await sims.gemini.control.requests()).toEqual([]);
+	expect(await statesOf(picked.ruleId)).toBe(0);
+	expect(await statesOf(asked.ruleId)).toBe(0);
+});
+
+// Before: 400 "The rule … sends as Page …" and 404 "automation rule … does not exist", each naming
+// ruleId: the node's own rule blamed on the caller's valid one.
+test.each([
+	['of another Page', async (mine: { owner: { pageId: string } }) => ({ rule: (await dueContacts(1, 500, 'read-other')).ruleId, pageId: mine.owner.pageId })],
+	['that no longer exists', async () => ({ rule: randomUUID(), pageId: undefined })],
+])("Trigger Now: a Rule picked in Claim Due Contacts %s, with a caller's valid ruleId, is not the caller's 400 / 404 about that rule", async (_case, node) => {
+	const mine = await dueContacts(1, 500, 'read-mine');
+	const { rule, pageId } = await node(mine);
+
+	const { result } = await triggerNow(pipelineCredentials(sims, mine.owner.pageId), { ruleId: mine.ruleId }, withRuleInNode(rule, pageId));
+
+	expect(result.response?.statusCode).toBe(400);
+	expect(result.response?.body).toEqual(NOT_READ);
+	expect(JSON.stringify(result.response?.body)).not.toContain(rule);
+	expect(await statesOf(mine.ruleId)).toBe(0);
+});
+
+test('Trigger Now: the shipped Claim Due Contacts reads the body, so a body ruleId runs that rule and the answer names it', async () => {
+	const seed = await dueContacts(1, 500, 'read-shipped');
+
+	const { result, summary } = await triggerNow(pipelineCredentials(sims, seed.owner.pageId), { ruleId: seed.ruleId });
+
+	expect(result.response?.statusCode).toBe(200);
+	expect(summary).toMatchObject({ ruleId: seed.ruleId, claimed: 1, sent: 1 });
+	expect(summary.rules.map((rule) => rule.ruleId)).toEqual([seed.ruleId]);
+});
+
+test('Trigger Now: an unknown body ruleId with the shipped Claim Due Contacts is still the caller\'s 404 naming ruleId', async () => {
+	const { result } = await triggerNow(pipelineCredentials(sims, uniquePageId()), { ruleId: randomUUID() });
+
+	expect(result.response?.statusCode).toBe(404);
+	expect(result.response?.body).toMatchObject({ status: 404, field: 'ruleId' });
+});
