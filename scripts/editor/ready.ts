@@ -62,7 +62,8 @@ export function readyText({ ready, copies, followUpWorkflowId, data }: ReadyText
 		lines.push(
 			'',
 			`In "${nameOf(followUp)}", press Execute workflow: ${followUp.pinnedTrigger} starts it at once with pinned test data`,
-			'(the body {}: every enabled rule), and the canvas shows the contacts claimed, written to and sent.',
+			'(the body {}: every enabled rule); the canvas shows the contacts claimed and written to, and Send Batch\'s outcomes.',
+			'The sends run in a sub-execution of the same workflow (When Sending A Batch → Facebook Send): open it from the Executions tab.',
 			'Each due contact is sent once: a second run finds nothing due.',
 		);
 	}

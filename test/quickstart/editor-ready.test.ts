@@ -43,6 +43,9 @@ test('the workflow to run with Execute workflow is the follow-up one the README 
 	expect(press).toEqual([`In "${followUp.name}", press Execute workflow: Trigger Now starts it at once with pinned test data`]);
 	expect(copies.find((copy) => copy.workflow.id === followUp.id)?.pinnedTrigger).toBe('Trigger Now');
 	expect(text).toContain(`through the production webhook of "${followUp.name}"`);
+	// The canvas shows the parent run; Facebook Send runs in Send Batch's sub-execution, which the Executions tab lists.
+	expect(text).not.toMatch(/canvas shows[^\n]*sent/);
+	expect(text).toContain('The sends run in a sub-execution of the same workflow (When Sending A Batch → Facebook Send): open it from the Executions tab.');
 });
 
 test('every schedule switched off in the imported copies is said, with its workflow, and no other', () => {
