@@ -6,7 +6,7 @@
 // an operation's action only under a resource: docs/nodes.md#conventions); a workflow saved without
 // the resource key gets the default, so it runs as before.
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
-import { MAIN_INPUT, forAgent, namedOutputs } from '../shared/outputs';
+import { MAIN_INPUT, runForAgent, namedOutputs } from '../shared/outputs';
 import { searchPipelines, searchStages } from '../shared/methods/listSearch';
 import * as analyze from './actions/analyze.operation';
 import * as assign from './actions/assign.operation';
@@ -100,6 +100,6 @@ export class AutoAssignStage implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return forAgent(this, await router.call(this));
+		return runForAgent(this, async () => await router.call(this));
 	}
 }

@@ -12,7 +12,7 @@ import * as recordObjective from './actions/recordObjective.operation';
 import { router } from './actions/router';
 import * as stats from './actions/stats.operation';
 import { configuredOutputs } from './helpers/outputs';
-import { MAIN_INPUT, forAgent } from '../shared/outputs';
+import { MAIN_INPUT, runForAgent } from '../shared/outputs';
 
 export class CampaignSessionCreate implements INodeType {
 	description: INodeTypeDescription = {
@@ -93,6 +93,6 @@ export class CampaignSessionCreate implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return forAgent(this, await router.call(this));
+		return runForAgent(this, async () => await router.call(this));
 	}
 }

@@ -2,7 +2,7 @@
 // before Facebook is called, every Graph error has its own outcome, and the editor routes items by
 // outcome (Sent / Skipped / Failed). How a batch runs: helpers/sendBatch.ts.
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
-import { MAIN_INPUT, forAgent, namedOutputs } from '../shared/outputs';
+import { MAIN_INPUT, runForAgent, namedOutputs } from '../shared/outputs';
 import { properties } from './description';
 import { OUTPUT_NAMES } from './helpers/reports';
 import { sendBatch } from './helpers/sendBatch';
@@ -32,6 +32,6 @@ export class FacebookSend implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return forAgent(this, await sendBatch(this));
+		return runForAgent(this, async () => await sendBatch(this));
 	}
 }

@@ -3,7 +3,7 @@
 // 5xx and timeouts retried; several calls at once. With stages recorded, the whole batch moves to
 // generating in one database call first and its results are recorded in one call after.
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
-import { MAIN_INPUT, forAgent, namedOutputs } from '../shared/outputs';
+import { MAIN_INPUT, runForAgent, namedOutputs } from '../shared/outputs';
 import { properties } from './description';
 import { generateBatch } from './helpers/generateBatch';
 
@@ -28,6 +28,6 @@ export class GenerateFollowUp implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return forAgent(this, await generateBatch.call(this));
+		return runForAgent(this, async () => await generateBatch.call(this));
 	}
 }

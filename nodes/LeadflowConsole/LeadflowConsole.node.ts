@@ -1,5 +1,5 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
-import { MAIN_INPUT, namedOutputs } from '../shared/outputs';
+import { MAIN_INPUT, namedOutputs, runForAgent } from '../shared/outputs';
 import * as monitor from './actions/monitor.operation';
 import * as page from './actions/page.operation';
 import * as pipelineBoard from './actions/pipelineBoard.operation';
@@ -165,6 +165,6 @@ export class LeadflowConsole implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return router.call(this);
+		return runForAgent(this, async () => await router.call(this));
 	}
 }

@@ -2,7 +2,7 @@
 // Conversations endpoint: resumable, incremental, paced at the Page's rate, with its progress in the
 // database. How a sync runs: helpers/syncPage.ts.
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
-import { MAIN_INPUT, namedOutputs } from '../shared/outputs';
+import { MAIN_INPUT, namedOutputs, withAdviceForAgent } from '../shared/outputs';
 import { asNodeError, failedItem } from '../shared/per-item';
 import { properties } from './description';
 import { syncPage } from './helpers/syncPage';
@@ -34,7 +34,7 @@ export class MessengerSync implements INodeType {
 			// The package's one failed item ({error: {code, message, description}}): with "On Error:
 			// Continue (using error output)" n8n routes it to the error output (docs/nodes.md).
 			if (this.continueOnFail()) return [[failedItem(this, error, { item: 0 })]];
-			throw asNodeError(this, error);
+			throw withAdviceForAgent(this, asNodeError(this, error));
 		}
 	}
 }

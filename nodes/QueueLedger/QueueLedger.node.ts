@@ -5,7 +5,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { searchCampaigns } from '../shared/methods/listSearch';
 import { getTags } from '../shared/methods/loadOptions';
-import { MAIN_INPUT, forAgent } from '../shared/outputs';
+import { MAIN_INPUT, runForAgent } from '../shared/outputs';
 import * as addLeads from './actions/addLeads.operation';
 import * as claim from './actions/claim.operation';
 import * as complete from './actions/complete.operation';
@@ -142,6 +142,6 @@ export class QueueLedger implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return forAgent(this, await router.call(this));
+		return runForAgent(this, async () => await router.call(this));
 	}
 }

@@ -5,7 +5,7 @@
 // action (n8n reads an operation's action only under a resource: docs/nodes.md#conventions); a
 // workflow saved without the resource key gets the default, so it runs as before.
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
-import { MAIN_INPUT, forAgent } from '../shared/outputs';
+import { MAIN_INPUT, runForAgent } from '../shared/outputs';
 import { searchConversations, searchRules } from '../shared/methods/listSearch';
 import { getTags } from '../shared/methods/loadOptions';
 import * as claim from './actions/claim.operation';
@@ -107,6 +107,6 @@ export class TagEligibility implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return forAgent(this, await router.call(this));
+		return runForAgent(this, async () => await router.call(this));
 	}
 }

@@ -36,3 +36,32 @@ export function forAgent(context: { getNode(): INode }, outputs: INodeExecutionD
 	if (!runsAsTool(context) || outputs.length < 2) return outputs;
 	return [outputs.flat(), ...outputs.slice(1).map(() => [])];
 }
+
+/**
+ * As a tool, a thrown error's advice (its `description`: what was wrong and what to give instead)
+ * goes into its message, `message\n\nDetails: description`, since the message is all a model may
+ * read: n8n's AI Agent from 3.0 runs its tools through the engine, which answers a tool's error as
+ * `{error: message}` alone. The older path (agents before 3.0, the MCP Server Trigger) appends the
+ * same `Details:` itself unless the message already holds the description, so it is never doubled.
+ * The description is the node's own text, as the editor shows it (no stack, secrets redacted where
+ * the error was made). In a workflow, the error unchanged.
+ */
+export function withAdviceForAgent(context: { getNode(): INode }, error: unknown): unknown {
+	if (!runsAsTool(context) || !(error instanceof Error)) return error;
+	const description = (error as { description?: unknown }).description;
+	if (typeof description !== 'string' || description.trim() === '' || error.message.includes(description)) return error;
+	error.message = `${error.message}\n\nDetails: ${description}`;
+	return error;
+}
+
+/**
+ * A node's execute, for both a workflow and an agent: what `run` returns as forAgent gives it, and
+ * what it throws with its advice in the message as a tool (withAdviceForAgent).
+ */
+export async function runForAgent(context: { getNode(): INode }, run: () => Promise<INodeExecutionData[][]>): Promise<INodeExecutionData[][]> {
+	try {
+		return forAgent(context, await run());
+	} catch (error) {
+		throw withAdviceForAgent(context, error);
+	}
+}

@@ -2,7 +2,7 @@
 // n8n-nodes-base; `n8n-nodes-leadflow.<name>` (the installed-package form that shipped workflows
 // use) or `CUSTOM.<name>` (n8n's custom-extensions form) from this package.
 import { NodeConnectionTypes, NodeHelpers, type IDataObject, type INodeType, type INodeTypes, type IVersionedNodeType } from 'n8n-workflow';
-import { TEST_AGENT_TYPE, testAgent } from './agent';
+import { TEST_AGENT_TYPE, TEST_ENGINE_AGENT_TYPE, testAgent, testEngineAgent } from './agent';
 import type { Loaders } from './loaders';
 
 const BASE_PREFIX = 'n8n-nodes-base.';
@@ -18,6 +18,7 @@ export class HarnessNodeTypes implements INodeTypes {
 	getByName(nodeType: string): INodeType | IVersionedNodeType {
 		if (nodeType.startsWith(BASE_PREFIX)) return this.loaders.base.getNode(nodeType.slice(BASE_PREFIX.length)).type;
 		if (nodeType === TEST_AGENT_TYPE) return testAgent;
+		if (nodeType === TEST_ENGINE_AGENT_TYPE) return testEngineAgent;
 		const ownPrefix = this.ownPrefixes.find((prefix) => nodeType.startsWith(prefix));
 		if (ownPrefix) {
 			const name = nodeType.slice(ownPrefix.length);
