@@ -4,7 +4,8 @@
 // or the rule's active hours, some excluded, stopped or archived, on a Page connected to that owner;
 // the credentials that reach the stack and the simulators; and the refusals Facebook answers for
 // three of the contacts. The CRM pipeline's and the lead queue's data are pipeline-data.ts's and
-// queue.ts's (seedQueueDemo); scripts/editor/data.ts seeds all three for the editor.
+// queue.ts's (seedQueueDemo); scripts/editor/data.ts seeds all three for the editor. Each start
+// retires the demo owners of earlier starts on a kept `.stack/` first, so one set is shown.
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import type { RunningSimulators } from '../../simulators';
@@ -112,12 +113,27 @@ async function connectPage(db: Client, owner: Owner): Promise<void> {
 	}
 }
 
-/** A new demo owner (a Supabase Auth user) with the data set, and the credentials to reach it. */
+/** The demo owners' addresses: `demo-<uuid>@leadflow.demo` (no other user of the stack has one). */
+const DEMO_OWNER_EMAILS = 'demo-%@leadflow.demo';
+
+/**
+ * Removes the demo owners of earlier starts on a kept `.stack/` (`npm run demo`, then `npm run
+ * editor`), with everything that is theirs (every owner table references auth.users on delete
+ * cascade): their rules, contacts, pipelines and queue settings. Else each start added a set, the
+ * console listed the rules and pipelines twice, and the earlier owner's contacts were all on
+ * another owner's Page (the Page goes to the newest owner).
+ */
+async function retireEarlierDemoOwners(db: Client): Promise<void> {
+	await db.query('delete from auth.users where email like $1', [DEMO_OWNER_EMAILS]);
+}
+
+/** A new demo owner (a Supabase Auth user, the earlier ones retired) with the data set, and the credentials to reach it. */
 export async function seedDemoDataSet(stack: StackInfo, simulators: RunningSimulators): Promise<DemoDataSet> {
-	const owner: Owner = { userId: await createAuthUser(stack.dbUrl, `demo-${randomUUID()}@leadflow.demo`), pageId: DEMO_PAGE_ID };
 	const db = new Client({ connectionString: stack.dbUrl });
 	await db.connect();
 	try {
+		await retireEarlierDemoOwners(db);
+		const owner: Owner = { userId: await createAuthUser(stack.dbUrl, `demo-${randomUUID()}@leadflow.demo`), pageId: DEMO_PAGE_ID };
 		const seeded = await seedDemo(db, owner);
 		await connectPage(db, owner);
 		return { ...seeded, owner, credentials: credentialsFor(stack, simulators, owner) };
