@@ -191,7 +191,7 @@ describe('record_session_objective and the status', () => {
 		expect(rows).toEqual([{ status: 'rejected', objectives: { interested: true, rejected: true } }]);
 	});
 
-	it('refuses an occurred_at more than 5 minutes after now (a wrong year would freeze the objective), writing nothing; a missing one is now', async () => {
+	it('records an occurred_at after now at now, saying so (a time zone mix-up must not freeze the objective); one more than 26 hours after now is refused, writing nothing; a missing one is now', async () => {
 		const [session] = (await create(owner, newCampaignId(), ukMobiles(1, 5300).map((phone) => ({ phone })))).sessions.map((s) => s.session);
 		// With the database's clock at `now` (leadflow.now, for this transaction only).
 		const recordAt = (now: string, value: boolean, occurredAt: string | null) =>
@@ -201,28 +201,41 @@ describe('record_session_objective and the status', () => {
 					await db.query(`select set_config('leadflow.now', $1, true)`, [now]);
 					const { rows } = await db.query(`select public.record_session_objective($1, $2, 'rejected', $3::jsonb, 'manual', $4::timestamptz) as result`, [owner, session, JSON.stringify(value), occurredAt]);
 					await db.query('commit');
-					return rows[0].result as { recorded: boolean; status: string; objectives: Record<string, unknown> };
+					return rows[0].result as { recorded: boolean; status: string; objectives: Record<string, unknown>; occurred_at_adjusted?: string };
 				} catch (error) {
 					await db.query('rollback');
 					throw error;
 				}
 			});
 		const NOW = '2026-07-01T12:00:00Z';
+		// A wrong year, and 26 hours and a second ahead: no time zone explains them.
 		await expect(recordAt(NOW, true, '2027-07-01T12:00:00Z')).rejects.toMatchObject({
 			code: '22023',
-			message: 'p_occurred_at: 2027-07-01T12:00:00Z is in the future (now is 2026-07-01T12:00:00Z); an objective is recorded when it was reached, at most 5 minutes ahead of now',
+			message: 'p_occurred_at: 2027-07-01T12:00:00Z is more than 26 hours after now (2026-07-01T12:00:00Z): no time zone explains it',
+			detail: '{"field": "p_occurred_at", "reason": "too_far_ahead"}',
+			hint: 'Send the time the objective was reached (check its year and date), or leave p_occurred_at null for now.',
 		});
-		await expect(recordAt(NOW, true, '2026-07-01T12:05:01Z')).rejects.toMatchObject({ code: '22023' });
+		await expect(recordAt(NOW, true, '2026-07-02T14:00:01Z')).rejects.toMatchObject({ code: '22023' });
 		expect(await eventRows(session)).toEqual([]);
-		// Within 5 minutes (clocks a little apart): recorded, and a later correction still wins.
-		expect(await recordAt(NOW, true, '2026-07-01T12:04:00Z')).toMatchObject({ recorded: true, status: 'rejected', objectives: { rejected: true } });
-		expect(await recordAt('2026-07-01T12:10:00Z', false, null)).toMatchObject({ recorded: true, status: 'pending', objectives: { rejected: false } });
+		// Five hours ahead (naive UTC read in New York): recorded at now, saying what was given.
+		const ahead = await recordAt(NOW, true, '2026-07-01T17:00:00.123Z');
+		expect(ahead).toEqual(expect.objectContaining({ recorded: true, status: 'rejected', objectives: { rejected: true }, occurred_at_adjusted: '2026-07-01T17:00:00.123Z' }));
+		// A correction ten minutes later wins (the first report did not stay the latest until 17:00); a time not ahead is kept, unflagged.
+		const correction = await recordAt('2026-07-01T12:10:00Z', false, null);
+		expect(correction).toMatchObject({ recorded: true, status: 'pending', objectives: { rejected: false } });
+		expect(correction).not.toHaveProperty('occurred_at_adjusted');
+		const past = await recordAt('2026-07-01T12:20:00Z', false, '2026-07-01T12:15:00Z');
+		expect(past).not.toHaveProperty('occurred_at_adjusted');
+		// 26 hours ahead (UTC+14 read at UTC-12): still recorded, at now.
+		expect(await recordAt('2026-07-01T12:30:00Z', true, '2026-07-02T14:30:00Z')).toMatchObject({ recorded: true, status: 'rejected', occurred_at_adjusted: '2026-07-02T14:30:00.000Z' });
 		const { rows } = await withDb((db) =>
 			db.query(`select e.value, e.occurred_at from public.session_objective_events e join public.session_info s on s.id = e.session_info_id where s.session_id = $1 order by e.occurred_at`, [session]),
 		);
 		expect(rows).toEqual([
-			{ value: true, occurred_at: new Date('2026-07-01T12:04:00Z') },
+			{ value: true, occurred_at: new Date('2026-07-01T12:00:00Z') },
 			{ value: false, occurred_at: new Date('2026-07-01T12:10:00Z') },
+			{ value: false, occurred_at: new Date('2026-07-01T12:15:00Z') },
+			{ value: true, occurred_at: new Date('2026-07-01T12:30:00Z') },
 		]);
 	});
 

@@ -67,7 +67,7 @@ const properties: INodeProperties[] = [
 			type: 'dateTime',
 			default: '',
 			description:
-				"When the objective was reached; default: now. A time without an offset (2026-07-01T09:00) is read in the workflow's time zone (its settings, else the instance's). The latest event of an objective is its value, so a time more than 5 minutes ahead of now is refused.",
+				"When the objective was reached; default: now. A time without an offset (2026-07-01T09:00) is read in the workflow's time zone (its settings, else the instance's). The latest event of an objective is its value, so a time ahead of now is recorded as now (the output's occurred_at_adjusted gives the time given), and one more than 26 hours ahead (a wrong year or date: no time zone explains it) is refused.",
 		},
 	]),
 ];
@@ -108,11 +108,14 @@ function readText(raw: unknown, path: string, rule: TextRule, problems: Problem[
 }
 
 /**
- * How far ahead of now an Occurred At may be: clocks a few minutes apart (the caller's, n8n's, the
- * database's). Further ahead, the report would stay the objective's latest event until that time,
- * and every later report of it would change nothing; the database refuses it too (record_session_objective).
+ * An Occurred At ahead of now would stay the objective's latest event until that time, and every
+ * later report of it would change nothing: it is recorded as now (the node sends none, the database's
+ * now; record_session_objective does the same by its own clock) and the output says so. Up to 26
+ * hours ahead is a time zone mix-up (a time without an offset from a sender east of the workflow's
+ * zone: zones are UTC-12 to UTC+14) or clocks apart; further ahead no zone explains it (a wrong year
+ * or date): refused, here and by the database.
  */
-export const OCCURRED_AT_AHEAD_MS = 5 * 60_000;
+export const OCCURRED_AT_REFUSED_AHEAD_MS = 26 * 3600_000;
 
 /** Postgres's timestamptz reads years 1 to 9999 as JavaScript writes them (toISOString). */
 const isStorableDate = (date: Date) => !Number.isNaN(date.getTime()) && date.getUTCFullYear() >= 1 && date.getUTCFullYear() <= 9999;
@@ -160,12 +163,14 @@ async function recordOne(context: IExecuteFunctions, itemIndex: number): Promise
 			path: 'occurred_at',
 			message: `(Occurred At) is not a date between the years 1 and 9999 (${shown(options.occurredAt)}); use ISO 8601 such as 2026-07-01T09:00:00, with an offset (+01:00, Z) or in the workflow's time zone`,
 		});
-	} else if (occurredAt && occurredAt.getTime() > Date.now() + OCCURRED_AT_AHEAD_MS) {
+	} else if (occurredAt && occurredAt.getTime() > Date.now() + OCCURRED_AT_REFUSED_AHEAD_MS) {
 		problems.push({
 			path: 'occurred_at',
-			message: `(Occurred At) ${occurredAt.toISOString()} is in the future (now is ${new Date().toISOString()}); give the time the objective was reached, at most 5 minutes ahead of now (check its year and time zone), or leave it empty for now`,
+			message: `(Occurred At) ${occurredAt.toISOString()} is more than 26 hours ahead of now (now is ${new Date().toISOString()}): no time zone explains it; give the time the objective was reached (check its year and date), or leave it empty for now`,
 		});
 	}
+	// Ahead of now (a time zone mix-up, clocks apart): recorded as now, the database's.
+	const ahead = occurredAt !== undefined && occurredAt.getTime() > Date.now();
 	if (problems.length || 'problem' in ownerResult || sessionId === undefined || objective === undefined || !isSource(source)) {
 		return [{ output: OUTPUT.recordObjective.invalid, json: invalidRequest(400, problems) }];
 	}
@@ -181,7 +186,7 @@ async function recordOne(context: IExecuteFunctions, itemIndex: number): Promise
 			// null stays null (recorded, not reached); undefined was refused above.
 			p_value: value,
 			p_source: source,
-			p_occurred_at: occurredAt?.toISOString() ?? null,
+			p_occurred_at: ahead ? null : (occurredAt?.toISOString() ?? null),
 			p_event_key: eventKey ?? null,
 		},
 		itemIndex,
@@ -202,10 +207,20 @@ async function recordOne(context: IExecuteFunctions, itemIndex: number): Promise
 			},
 		];
 	}
+	// Recorded as now: ahead of n8n's clock (sent as none), or of the database's (it says so).
+	const adjusted = ahead ? occurredAt.toISOString() : result.occurred_at_adjusted;
 	return [
 		{
 			output: OUTPUT.recordObjective.recorded,
-			json: { session: result.session, objective, value, recorded: result.recorded, status: result.status, objectives: result.objectives } as IDataObject,
+			json: {
+				session: result.session,
+				objective,
+				value,
+				recorded: result.recorded,
+				status: result.status,
+				objectives: result.objectives,
+				...(adjusted ? { occurred_at_adjusted: adjusted } : {}),
+			} as IDataObject,
 		},
 	];
 }

@@ -78,6 +78,8 @@ export interface RecordSessionObjectiveResult {
 	session?: string;
 	status?: string;
 	objectives?: Record<string, unknown>;
+	/** ok: the p_occurred_at given (ISO, UTC), when it was after the database's now and recorded at now instead. */
+	occurred_at_adjusted?: string;
 }
 
 export interface CampaignSessionStatsArgs {

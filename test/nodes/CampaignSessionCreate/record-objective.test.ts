@@ -13,10 +13,10 @@ const record = (name: string, x: number, owner: string, parameters: INode['param
 	node(name, x, OURS, 1, { operation: 'recordObjective', ownerUserId: owner, sessionId: '={{ $json.session }}', source: 'whatsapp', ...parameters }, CREDENTIAL);
 
 /** Start → a launch body → Create Sessions → the given Record Objective nodes, each on the previous one's Recorded output. */
-function workflow(owner: string, records: INode[]): WorkflowJson {
+function workflow(owner: string, records: INode[], body = seedLaunch()): WorkflowJson {
 	const nodes = [
 		node('Start', 1, 'n8n-nodes-base.manualTrigger', 1, {}),
-		node('Launch Body', 2, 'n8n-nodes-base.set', 3.4, { mode: 'raw', jsonOutput: JSON.stringify({ body: seedLaunch() }), options: {} }),
+		node('Launch Body', 2, 'n8n-nodes-base.set', 3.4, { mode: 'raw', jsonOutput: JSON.stringify({ body }), options: {} }),
 		node('Create Sessions', 3, OURS, 1, { operation: 'create', ownerUserId: owner, requestBodyField: 'body', defaultCountry: 'GB', options: {} }, CREDENTIAL),
 		...records,
 	];
@@ -98,25 +98,55 @@ test('one event key records each objective it reports; the same key and objectiv
 	expect(events.every((event) => event.value === true && event.event_key === `msg-${event.session_id}`)).toBe(true);
 });
 
-test('an Occurred At more than 5 minutes ahead of now (a wrong year) is refused naming Occurred At, nothing written; within 5 minutes it is recorded', async () => {
+test('an Occurred At ahead of now is recorded as now, saying so (a time without an offset from a sender east of the workflow\'s zone); more than 26 hours ahead is refused naming Occurred At, nothing written', async () => {
 	const owner = await createTestUser('recruiter');
-	// Relative to the clock the node judges by: a year ahead for the first session, 2 minutes for the others.
-	const occurredAt = '={{ $json.task_index === 0 ? $now.plus({ years: 1 }).toISO() : $now.plus({ minutes: 2 }).toISO() }}';
-	const result = await runWorkflow(workflow(owner, [record('Record Objective', 4, owner, { objective: 'rejected', value: 'true', options: { occurredAt } })]), { credentials: credentials() });
+	// Five candidates; all relative to the clock the node judges by, in a workflow in New York (n8n's default zone).
+	const body = seedLaunch();
+	body.tasks.push({ session: `${body.tasks[0].session}-4`, phone_number: '+61491570158' }, { session: `${body.tasks[0].session}-5`, phone_number: '+61491570159' });
+	const occurredAt =
+		'={{ [' +
+		// 0: a wrong year; 1: UTC now without an offset (Python's utcnow().isoformat()), read in New York: hours ahead;
+		"$now.plus({ years: 1 }).toISO(), $now.toUTC().toFormat(\"yyyy-MM-dd'T'HH:mm:ss\"), " +
+		// 2: 25 hours ahead (UTC+14 read at UTC-11); 3: 27 hours ahead, no zone explains it; 4: 10 minutes ago.
+		'$now.plus({ hours: 25 }).toISO(), $now.plus({ hours: 27 }).toISO(), $now.minus({ minutes: 10 }).toISO()' +
+		'][$json.task_index] }}';
+	const run = workflow(owner, [record('Record Objective', 4, owner, { objective: 'rejected', value: 'true', options: { occurredAt } })], body);
+	run.settings = { ...run.settings, timezone: 'America/New_York' };
+	const started = Date.now();
+	const result = await runWorkflow(run, { credentials: credentials() });
 	expect(result.error).toBeUndefined();
 	const sessions = result.nodeBranches['Create Sessions'][0].map((item) => String(item.session));
+	expect(sessions).toHaveLength(5);
 	const [recorded, invalid] = result.nodeBranches['Record Objective'];
-	expect(invalid).toEqual([
-		expect.objectContaining({
-			status_code: 400,
-			problems: [
-				{
-					path: 'occurred_at',
-					message: expect.stringMatching(/^\(Occurred At\) \S+Z is in the future \(now is \S+Z\); give the time the objective was reached, at most 5 minutes ahead of now \(check its year and time zone\), or leave it empty for now$/),
-				},
-			],
-		}),
-	]);
-	expect(recorded).toEqual(sessions.slice(1).map((session) => expect.objectContaining({ session, recorded: true, status: 'rejected' })));
-	expect((await eventsOf(owner)).map((event) => event.session_id).sort()).toEqual(sessions.slice(1).sort());
+	const tooFar = expect.objectContaining({
+		status_code: 400,
+		problems: [
+			{
+				path: 'occurred_at',
+				message: expect.stringMatching(/^\(Occurred At\) \S+Z is more than 26 hours ahead of now \(now is \S+Z\): no time zone explains it; give the time the objective was reached \(check its year and date\), or leave it empty for now$/),
+			},
+		],
+	});
+	expect(invalid).toEqual([tooFar, tooFar]);
+	expect(recorded).toEqual(sessions.slice(1, 3).concat(sessions[4]).map((session) => expect.objectContaining({ session, recorded: true, status: 'rejected' })));
+	// Recorded as now, saying which time was given: the naive UTC time read in New York (4 or 5 hours ahead), and 25 hours ahead.
+	const ahead = (item: Record<string, unknown>) => (Date.parse(String(item.occurred_at_adjusted)) - started) / 3600_000;
+	expect(ahead(recorded[0])).toBeGreaterThan(3.9);
+	expect(ahead(recorded[0])).toBeLessThan(5.1);
+	expect(ahead(recorded[1])).toBeGreaterThan(24.9);
+	expect(ahead(recorded[1])).toBeLessThan(25.1);
+	expect(recorded[2]).not.toHaveProperty('occurred_at_adjusted');
+	const { rows } = await withDb((db) =>
+		db.query<{ session_id: string; occurred_at: Date; created_at: Date }>(
+			`select s.session_id, e.occurred_at, e.created_at from public.session_objective_events e
+			   join public.session_info s on s.id = e.session_info_id where e.user_id = $1 order by s.session_id`,
+			[owner],
+		),
+	);
+	expect(rows.map((row) => row.session_id)).toEqual([sessions[1], sessions[2], sessions[4]].sort());
+	for (const row of rows) {
+		// The two ahead: at the database's now (the transaction's, the event's created_at); the past one as given.
+		if (row.session_id === sessions[4]) expect(row.created_at.getTime() - row.occurred_at.getTime()).toBeGreaterThan(9 * 60_000);
+		else expect(row.occurred_at).toEqual(row.created_at);
+	}
 });
