@@ -9,12 +9,13 @@
 // claim, or cancelled by its owner) comes back `cancelled`; a retry asked at the 10th attempt fails
 // it for good (`failed`). Every answer leaves as an item of the Automations output with `outcome`
 // and `reported`, never as a failed item.
-// Not as an AI agent's tool: a tool's call holds no action and delivered nothing, and the holder
-// it would name is another execution's id (a number a model can guess).
+// As an AI agent's tool, only a holder of this execution (a Claim Automations earlier in this run,
+// `n8n-<execution>-<node>-<random>`): another execution's action is that execution's to deliver and
+// report, and its holder may be guessed or read.
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { sendBatch } from '../../shared/batch-refusals';
 import type { CompleteOutboxArgs } from '../../shared/contract';
-import { refuseAsTool } from '../../shared/outputs';
+import { runsAsTool } from '../../shared/outputs';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { shown, textProblem } from '../../shared/valid-input';
@@ -127,6 +128,14 @@ function readReport(context: IExecuteFunctions, itemIndex: number): { holder: st
 	const outboxId = checkUuid(context, context.getNodeParameter('outboxId', itemIndex), 'outbox item ID', itemIndex, 'Map the outbox_id of an item from the Automations output, e.g. {{ $json.outbox_id }}.');
 	const holder = String(context.getNodeParameter('claimHolder', itemIndex, '') ?? '').trim();
 	if (!holder) throw invalid(context, itemIndex, 'Claim Holder is empty', 'Map the execution_id of the item from the Automations output: only the execution holding an action may report it.');
+	if (runsAsTool(context) && !heldByThisExecution(context, holder)) {
+		throw invalid(
+			context,
+			itemIndex,
+			`Claim Holder "${holder}" is not this execution: as an AI agent's tool, only the actions a Claim Automations earlier in this run handed out are reported`,
+			'Give the execution_id and outbox_id of an action a Claim Automations in this same run handed out. Another run\'s action is that run\'s to deliver and report; Assign and Move used as tools leave their actions waiting for a workflow (the shipped auto-assign.json claims, delivers and reports them every 15 minutes).',
+		);
+	}
 	const outcome = context.getNodeParameter('outcome', itemIndex, 'delivered') as string;
 	if (!['delivered', 'retry', 'failed'].includes(outcome)) {
 		throw invalid(context, itemIndex, `Outcome "${outcome}" is not one of delivered, retry, failed`, 'Choose an outcome, or make the expression give one of these three words.');
@@ -143,14 +152,18 @@ function readReport(context: IExecuteFunctions, itemIndex: number): { holder: st
 	};
 }
 
+/**
+ * Whether a Claim Holder is one of this execution (claimHolder in helpers/automations.ts:
+ * `n8n-<execution id>-<node id>-<12 hex>`). Without an execution id, none is.
+ */
+function heldByThisExecution(context: IExecuteFunctions, holder: string): boolean {
+	const execution = String(context.getExecutionId() ?? '').trim();
+	return execution !== '' && holder.startsWith(`n8n-${execution}-`) && /-[0-9a-f]{12}$/.test(holder);
+}
+
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	// Before anything is read or reported: the Claim Holder a model gives can only be a workflow's
-	// execution, whose action it would report delivered or failed without having delivered it.
-	refuseAsTool(
-		this,
-		'Complete Automations',
-		'Complete Automations reports the webhook and notify actions a workflow\'s Claim Automations handed that execution, after it delivered them; only that execution may report them, and a tool\'s call holds none and delivered nothing. Assign and Move used as tools leave their actions waiting for a workflow (the shipped auto-assign.json claims, delivers and reports them every 15 minutes).',
-	);
+	// As an AI agent's tool, readReport takes only a Claim Holder of this execution, before anything
+	// is reported.
 	const items = this.getInputData();
 	const outputs: INodeExecutionData[][] = Array.from({ length: OUTPUT_COUNT }, () => []);
 	// One call per claim holder (an execution reports what it holds); reports keep their item.

@@ -12,7 +12,6 @@ import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type IN
 import { sendBatch } from '../../shared/batch-refusals';
 import type { SendResult } from '../../shared/contract';
 import { parameterReader } from '../../shared/default-fields';
-import { refuseAsTool } from '../../shared/outputs';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { textProblem, UUID } from '../../shared/valid-input';
@@ -104,14 +103,9 @@ function readReport(context: IExecuteFunctions, read: ReturnType<typeof paramete
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	// The Worker Name and Queue Item ID a model gives (both on the Console's queue page) would report
-	// on a workflow's claim: a message recorded sent that never went out, or released under the run
-	// about to send it.
-	refuseAsTool(
-		this,
-		'Complete',
-		'Complete records what a queue workflow\'s Send did with the messages its Claim holds (sent with WhatsApp\'s message ID, failed, or released); a tool\'s call holds no claim and sends nothing, so there is nothing of its own to record. To see the queue, use Get Metrics (its numbers per day) or the Leadflow Console node\'s Queue Page (an owner\'s messages of the day, with their status).',
-	);
+	// As an AI agent's tool, only the messages this execution's Claim holds (heldWorker refuses any
+	// other Worker Name before anything is recorded): another execution's would be recorded sent with
+	// a message ID the model made up, or released under the run about to send it.
 	const items = this.getInputData();
 	const output: INodeExecutionData[] = [];
 	const read = parameterReader(this, properties, {

@@ -37,7 +37,7 @@ import type { QueueMessage, SendResult } from '../../shared/contract';
 import { parameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { mapWithConcurrency } from '../../shared/pool';
-import { refuseAsTool } from '../../shared/outputs';
+import { runsAsTool } from '../../shared/outputs';
 import { optionsCollection } from '../../shared/properties';
 import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
 import { callRpc } from '../../shared/supabase';
@@ -138,14 +138,8 @@ interface Job {
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	// Before anything is read, sent or given back: the messages a tool's call would name are a
-	// workflow's claim (Worker Name and Queue Item ID both come from the model, so the check that this
-	// run holds them proves nothing), and that workflow's Send would send them again.
-	refuseAsTool(
-		this,
-		'Send',
-		'Send sends the WhatsApp messages a queue workflow\'s Claim holds, for that workflow\'s Complete to record; a tool\'s call holds no claim, and a message it sent on a workflow\'s claim would be sent again by that workflow. To see the queue, use Get Metrics (its numbers per day) or the Leadflow Console node\'s Queue Page (an owner\'s messages of the day, with their status).',
-	);
+	// As an AI agent's tool, only the messages this execution's Claim holds (heldWorker refuses any
+	// other Worker Name before anything is sent): another execution's would be sent again by it.
 	const items = this.getInputData();
 	const output: INodeExecutionData[] = [];
 	const read = parameterReader(this, properties, {
@@ -364,7 +358,8 @@ function claimedOf(context: IExecuteFunctions, read: ReturnType<typeof parameter
 			try {
 				worker = heldWorker(context, itemIndex, given, items[itemIndex]?.json.worker);
 			} catch {
-				worker = typeof items[itemIndex]?.json.worker === 'string' ? String(items[itemIndex].json.worker).trim() : '';
+				// As a tool the item is the model's (or the agent's input): a name refused gives nothing back.
+				worker = !runsAsTool(context) && typeof items[itemIndex]?.json.worker === 'string' ? String(items[itemIndex].json.worker).trim() : '';
 			}
 			if (UUID.test(itemId) && worker !== '') messages.push({ itemId, worker });
 		} catch {

@@ -187,8 +187,35 @@ export function workerName(context: IExecuteFunctions, prefix = ''): { name: str
  * a bare Worker Name (Claim's, typed in) as Claim made it in this execution. A name that is neither
  * (another Claim's prefix, another execution's full name) is refused as a setting, so the run fails
  * instead of its messages being answered not_held and ending dead, `uncertain`. Empty stays empty.
+ * As an AI agent's tool, only a name of this execution (ending with workerSuffix) is taken: the
+ * name and the item both come from the model (or the agent's input item), so one of another
+ * execution's claim (shown on the Console's queue page) would send or record that workflow's message
+ * behind it, and the workflow would send it again (toolClaimOnly).
  */
 export function heldWorker(context: IExecuteFunctions, itemIndex: number, given: string, itemWorker: unknown): string {
+	return toolClaimOnly(context, itemIndex, nameHeld(context, itemIndex, given, itemWorker));
+}
+
+/**
+ * As an AI agent's tool, `held` when it is this execution's (a workflow's Claim before the agent in
+ * this run holds its messages under it), else the Worker Name refused, saying why; in a workflow,
+ * `held` unchanged.
+ */
+function toolClaimOnly(context: IExecuteFunctions, itemIndex: number, held: string): string {
+	if (!runsAsTool(context) || held.endsWith(workerSuffix(context))) return held;
+	throw new SettingRefusedError(
+		context.getNode(),
+		held ? `Worker Name "${held}" is not a claim of this execution: as an AI agent's tool, only the messages this workflow's Claim holds in this run are sent or recorded` : 'Worker Name is empty: as an AI agent\'s tool, only the messages this workflow\'s Claim holds in this run are sent or recorded',
+		{
+			itemIndex,
+			description:
+				'Give the worker and item_id of a message a Claim earlier in this same run handed out. A message of another run is that run\'s to send and record (it would send it again); to see the queue, use Get Metrics or the Leadflow Console node\'s Queue Page.',
+		},
+		{ displayName: 'Worker Name', parameter: 'worker' },
+	);
+}
+
+function nameHeld(context: IExecuteFunctions, itemIndex: number, given: string, itemWorker: unknown): string {
 	if (given === '' || given === itemWorker) return given;
 	if (given.endsWith(workerSuffix(context))) return given;
 	const rebuilt = workerName(context, given).name;

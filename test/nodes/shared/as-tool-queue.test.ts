@@ -1,17 +1,20 @@
-// Queue Ledger's Send and Complete as an AI agent's tools: a tool's call holds no claim, so the
-// Queue Item ID and Worker Name a model gives (both shown on the Console's queue page) can only be a
-// workflow's claim. Each refuses to run as a tool before anything is sent, recorded or given back,
-// and the workflow whose claim it is sends and records its message once, as it would have.
-// Before 6 December 2026 Send as a tool sent the model's own text (to any phone it chose) on that
-// claim, and the workflow's Send then sent the owner's message too; Complete as a tool recorded the
-// message sent with a made-up message ID, or released it under the run about to send it.
+// Queue Ledger's Send and Complete as an AI agent's tools act only on this execution's claim: the
+// agent of a workflow whose Claim came before it (Claim → AI Agent with Send or Complete as its
+// tool) sends and records its messages; a Queue Item ID and Worker Name of another execution's claim
+// (both shown on the Console's queue page) are refused by Worker Name before anything is sent,
+// recorded or given back, and the workflow whose claim it is sends and records its message once.
+// Before 6 December 2026 (morning) Send as a tool sent the model's own text (to any phone it chose) on
+// another execution's claim, and that workflow's Send then sent the owner's message too; Complete as
+// a tool recorded the message sent with a made-up message ID, or released it under the run about to
+// send it. From then until the evening both refused every call as a tool, the claiming workflow's
+// own agent too.
 //
 // Time: the node judges at the real clock; the messages are prepared for a day already over, so they
 // are due whatever the date (QueueLedger/support/queue.ts).
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow, type WorkflowJson } from '../../harness';
-import { agentWorkflow } from '../../harness/agent';
+import { agentWorkflow, TEST_AGENT_TYPE, TEST_ENGINE_AGENT_TYPE } from '../../harness/agent';
 import { leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, runQueue, supabaseCredentials, whatsappCredentials } from '../QueueLedger/support/queue';
 
 const PHONE_NUMBER_ID = '106540352242922';
@@ -63,13 +66,13 @@ async function workflowSendsItsClaim(owner: string, lead: { leadId: string; phon
 	expect(await leadStatus(lead.leadId)).toBe('contacted');
 }
 
-test("Send as a tool on a workflow's claim refuses before anything is sent, whatever phone and text the model gives; the workflow's own Send sends the owner's message once", async () => {
+test("Send as a tool on another execution's claim refuses before anything is sent, whatever phone and text the model gives; the workflow's own Send sends the owner's message once", async () => {
 	const { owner, lead, claimed } = await workflowClaim();
 	const send = { resource: 'message', operation: 'send', itemId: ai('item_id'), worker: ai('worker'), phone: ai('phone'), message: ai('message') };
 	for (const phone of [lead.phone, '+447700900123']) {
 		const { thrown, answer } = await asTool(send, { item_id: claimed.item_id, worker: claimed.worker, phone, message: JSON.stringify({ type: 'text', text: 'Written by the model' }) });
 		expect(answer).toBeUndefined();
-		expect(thrown).toMatch(/^Send cannot run as an AI agent's tool\n\nDetails: .*a tool's call holds no claim.*use Get Metrics \(its numbers per day\) or the Leadflow Console node's Queue Page/);
+		expect(thrown).toMatch(/^Worker Name "n8n-\d+-[0-9a-f]{12}" is not a claim of this execution: as an AI agent's tool, only the messages this workflow's Claim holds in this run are sent or recorded\n\nDetails: .*A message of another run is that run's to send and record/);
 	}
 	expect(await sims.graph.control.whatsappMessages()).toEqual([]);
 	// Still the workflow's, as its Claim left it: neither sent nor given back.
@@ -78,7 +81,7 @@ test("Send as a tool on a workflow's claim refuses before anything is sent, what
 	await workflowSendsItsClaim(owner, lead, claimed);
 }, 60_000);
 
-test("Complete as a tool on a workflow's claim refuses, records nothing and gives nothing back: no made-up message ID, no release under the run about to send", async () => {
+test("Complete as a tool on another execution's claim refuses, records nothing and gives nothing back: no made-up message ID, no release under the run about to send", async () => {
 	const { owner, lead, claimed } = await workflowClaim();
 	const complete = { resource: 'message', operation: 'complete', itemId: ai('item_id'), worker: ai('worker'), outcome: ai('outcome'), messageId: ai('message_id') };
 	for (const args of [
@@ -87,10 +90,67 @@ test("Complete as a tool on a workflow's claim refuses, records nothing and give
 	]) {
 		const { thrown, answer } = await asTool(complete, args);
 		expect(answer).toBeUndefined();
-		expect(thrown).toMatch(/^Complete cannot run as an AI agent's tool\n\nDetails: .*a tool's call holds no claim and sends nothing.*use Get Metrics \(its numbers per day\) or the Leadflow Console node's Queue Page/);
+		expect(thrown).toMatch(/^Worker Name "n8n-\d+-[0-9a-f]{12}" is not a claim of this execution/);
 	}
 	expect((await messagesOf(owner)).map((row) => [row.status, row.lease_holder, row.attempts, row.message_id])).toEqual([['claimed', claimed.worker, 1, null]]);
 	expect(await leadStatus(lead.leadId)).toBe('queued');
 
 	await workflowSendsItsClaim(owner, lead, claimed);
+}, 60_000);
+
+/** Start → Claim (the owner's messages) → [Send →] Agent, with Queue Ledger `tool` as its tool: one execution. */
+function claimThenAgent(owner: string, agentType: string, args: string, tool: IDataObject, sendFirst = false) {
+	const nodes = [
+		{ id: 'start', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+		{ id: 'claim', name: 'Claim', type: 'n8n-nodes-leadflow.queueLedger', typeVersion: 1, position: [200, 0], parameters: { resource: 'message', operation: 'claim', limit: 10, ownerUserId: owner }, credentials: node },
+		...(sendFirst ? [{ id: 'send', name: 'Send', type: 'n8n-nodes-leadflow.queueLedger', typeVersion: 1, position: [300, 0], parameters: { resource: 'message', operation: 'send' }, credentials: node }] : []),
+		{ id: 'agent', name: 'Agent', type: agentType, typeVersion: 1, position: [400, 0], parameters: { args } },
+		{ id: 'tool', name: 'Leadflow Tool', type: 'n8n-nodes-leadflow.queueLedgerTool', typeVersion: 1, position: [400, 200], parameters: tool, credentials: node },
+	];
+	const connections = {
+		Start: { main: [[{ node: 'Claim', type: 'main', index: 0 }]] },
+		...(sendFirst ? { Claim: { main: [[{ node: 'Send', type: 'main', index: 0 }]] }, Send: { main: [[{ node: 'Agent', type: 'main', index: 0 }]] } } : { Claim: { main: [[{ node: 'Agent', type: 'main', index: 0 }]] } }),
+		'Leadflow Tool': { ai_tool: [[{ node: 'Agent', type: 'ai_tool', index: 0 }]] },
+	};
+	return { name: 'Claim, then an agent', nodes, connections, settings: { executionOrder: 'v1' } } as unknown as WorkflowJson;
+}
+
+const sendArgs = "={{ JSON.stringify({ item_id: $json.item_id, worker: $json.worker, phone: $json.phone, message: JSON.stringify($json.message) }) }}";
+
+test.each([
+	['invoked (agent < 3.0)', TEST_AGENT_TYPE],
+	['engine request (agent 3.x)', TEST_ENGINE_AGENT_TYPE],
+])("Claim → Agent with Send as its tool (%s): the agent sends this execution's claimed message, once", async (_path, agentType) => {
+	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}, from the owner' } });
+	const [lead] = await leadsOf(owner, 1);
+	await prepareDue(owner);
+	const send = { resource: 'message', operation: 'send', itemId: ai('item_id'), worker: ai('worker'), phone: ai('phone'), message: ai('message') };
+	const run = await runWorkflow(claimThenAgent(owner, agentType, sendArgs, send), { credentials: credentials() });
+	expect(run.error).toBeUndefined();
+	const [claimed] = run.nodeOutputs.Claim;
+	const [agent] = run.nodeOutputs.Agent;
+	const read = JSON.parse((agent.answer ?? agent.observation) as string) as IDataObject[];
+	expect(read).toEqual([expect.objectContaining({ item_id: claimed.item_id, worker: claimed.worker, outcome: 'sent' })]);
+	const delivered = await sims.graph.control.whatsappMessages();
+	expect(delivered.map((one) => ({ to: one.to, text: one.text }))).toEqual([{ to: lead.phone, text: 'Hi Lead 0, from the owner' }]);
+	// Sent under this execution's claim, for its Complete to record.
+	expect((await messagesOf(owner)).map((row) => [row.status, row.lease_holder])).toEqual([['claimed', claimed.worker]]);
+}, 60_000);
+
+test("Claim → Send → Agent with Complete as its tool: the agent records this execution's sent message", async () => {
+	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}, from the owner' } });
+	const [lead] = await leadsOf(owner, 1);
+	await prepareDue(owner);
+	const complete = { resource: 'message', operation: 'complete', itemId: ai('item_id'), worker: ai('worker'), outcome: ai('outcome'), messageId: ai('message_id') };
+	const args = "={{ JSON.stringify({ item_id: $json.item_id, worker: $json.worker, outcome: $json.outcome, message_id: $json.message_id }) }}";
+	const run = await runWorkflow(claimThenAgent(owner, TEST_AGENT_TYPE, args, complete, true), { credentials: credentials() });
+	expect(run.error).toBeUndefined();
+	const [sent] = run.nodeOutputs.Send;
+	expect(sent.outcome).toBe('sent');
+	const read = JSON.parse(run.nodeOutputs.Agent[0].answer as string) as IDataObject[];
+	expect(read).toEqual([expect.objectContaining({ accepted: true, status: 'sent' })]);
+	const delivered = await sims.graph.control.whatsappMessages();
+	expect(delivered).toHaveLength(1);
+	expect((await messagesOf(owner)).map((row) => [row.status, row.message_id])).toEqual([['sent', delivered[0].messageId]]);
+	expect(await leadStatus(lead.leadId)).toBe('contacted');
 }, 60_000);
