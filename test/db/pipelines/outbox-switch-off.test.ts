@@ -146,4 +146,37 @@ describe('editing the actions of an active automation', () => {
 		expect((await rowsOf(ids)).map((row) => row.status)).toEqual(['pending', 'pending']);
 		expect((await claimIds('sweep', ids)).map((item) => item.payload.action)).toEqual([fixed, B]);
 	});
+
+	// Migration …2450: before it, an action equal to the edited one at a place that did not change
+	// counted as "found at another place", and the edited action's waiting item was cancelled as
+	// inserted, removed or reordered, although nothing moved.
+	it('an edit in place that makes an action equal to another cancels nothing: each goes out as it says now', async () => {
+		const email = { type: 'notify', message: 'A hot lead', channel: 'email' };
+		const slack = { type: 'notify', message: 'A hot lead', channel: 'slack' };
+		const channel = await hotAlert([email, slack]);
+		await channel.setActions([slack, slack]);
+		expect((await rowsOf(channel.ids)).map((row) => [row.status, row.last_error])).toEqual([['pending', null], ['pending', null]]);
+		expect((await claimIds('sweep', channel.ids)).map((item) => item.payload.action)).toEqual([slack, slack]);
+
+		// Two equal actions, the second's URL fixed.
+		const fixed = { type: 'webhook', url: 'https://a.example.test/v2/hot' };
+		const twins = await hotAlert([A, A, B]);
+		await twins.setActions([A, fixed, B]);
+		expect((await rowsOf(twins.ids)).map((row) => row.status)).toEqual(['pending', 'pending', 'pending']);
+		expect((await claimIds('sweep', twins.ids)).map((item) => item.payload.action)).toEqual([A, fixed, B]);
+
+		// B's URL set to A's.
+		const same = await hotAlert([A, B]);
+		await same.setActions([A, A]);
+		expect((await rowsOf(same.ids)).map((row) => row.status)).toEqual(['pending', 'pending']);
+
+		// A removed from between its twins is still a move: B's event is not handed out to A.
+		const removed = await hotAlert([A, B, A]);
+		await removed.setActions([A, A]);
+		expect((await rowsOf(removed.ids)).map((row) => [row.status, row.last_error])).toEqual([
+			['pending', null],
+			['cancelled', moved(2)],
+			['cancelled', "action_changed: the automation's action 3 is gone, no longer this webhook"],
+		]);
+	});
 });

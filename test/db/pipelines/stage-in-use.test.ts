@@ -2,7 +2,8 @@
 // (migration …2400): before it, an empty stage went and the automation triggered by it stayed
 // active, pointing at a stage that no longer exists, never fired again, and refused every later
 // edit. The refusal names the automations and what to do; deleting the whole pipeline still goes.
-import { userClient, withDb } from '../../helpers/stack';
+import { Client } from 'pg';
+import { testStack, userClient, withDb } from '../../helpers/stack';
 import { createPipelineWorld, move } from './fixtures';
 
 const automationsOf = (userId: string) =>
@@ -57,5 +58,103 @@ describe('deleting a stage an automation names', () => {
 		expect(deleted.error).toBeNull();
 		expect(deleted.data).toEqual([{ id: world.pipeline.id }]);
 		expect(await automationsOf(world.userId)).toEqual([]);
+	});
+});
+
+// A stage delete and a save of an automation naming that stage, at the same time (two requests of the
+// owner's app): two real connections, the first one's transaction held open while the second runs.
+// Before migration …2450 neither waited for the other: the stage went and the automation was saved
+// naming it. Now the save locks the stages it names (FOR KEY SHARE): whichever comes second waits
+// for the first, then is refused.
+describe('deleting a stage while an automation naming it is saved', () => {
+	const connections: Client[] = [];
+	async function connect(): Promise<Client> {
+		const db = new Client({ connectionString: testStack().dbUrl });
+		await db.connect();
+		connections.push(db);
+		return db;
+	}
+	afterEach(async () => {
+		for (const db of connections.splice(0)) await db.end();
+	});
+
+	const pidOf = async (db: Client) => (await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0].pid;
+	/** Resolves once backend `pid` waits for a lock, or once `call` (running on it) has ended. */
+	async function untilWaitingOrDone(pid: number, call: Promise<unknown>): Promise<void> {
+		let done = false;
+		void call.then(
+			() => (done = true),
+			() => (done = true),
+		);
+		await withDb(async (watcher) => {
+			for (const until = Date.now() + 10_000; !done; await new Promise((resolve) => setTimeout(resolve, 20))) {
+				const { rows } = await watcher.query<{ wait_event_type: string | null }>('select wait_event_type from pg_stat_activity where pid = $1', [pid]);
+				if (rows[0]?.wait_event_type === 'Lock') return;
+				if (Date.now() > until) throw new Error(`backend ${pid} neither waited for a lock nor ended`);
+			}
+		});
+	}
+	const outcome = (call: Promise<unknown>) => call.then(() => 'done', (error: { code?: string; message: string }) => ({ code: error.code, message: error.message }));
+	const stageExists = (id: string) => withDb(async (db) => (await db.query('select from public.pipeline_stages where id = $1', [id])).rowCount === 1);
+
+	it('the delete first: the save waits for it, then is refused (the stage is not found); no automation names a stage that is gone', async () => {
+		const world = await createPipelineWorld();
+		const hot = world.pipeline.stages.Proposal;
+		const deleting = await connect();
+		const saving = await connect();
+		const savingPid = await pidOf(saving);
+		await deleting.query('begin');
+		await deleting.query('delete from public.pipeline_stages where id = $1', [hot]);
+		const saved = outcome(saving.query(
+			`insert into public.pipeline_automations (user_id, pipeline_id, name, trigger_type, trigger_conditions, actions)
+			 values ($1, $2, 'Hot alert', 'STAGE_CHANGED', $3, $4)`,
+			[world.userId, world.pipeline.id, JSON.stringify({ to_stage_id: hot }), JSON.stringify([{ type: 'notify', message: 'A hot lead!' }])],
+		));
+		await untilWaitingOrDone(savingPid, saved);
+		await deleting.query('commit');
+		expect(await saved).toEqual({ code: '23503', message: `trigger_conditions.to_stage_id: stage ${hot} is not a stage of this automation's pipeline` });
+		expect(await stageExists(hot)).toBe(false);
+		expect(await automationsOf(world.userId)).toEqual([]);
+	});
+
+	it('the save first (a move_to_stage added to an automation): the delete waits for it, then is refused naming the automation', async () => {
+		const world = await createPipelineWorld();
+		const won = world.pipeline.stages.Won;
+		const id = await world.automation({ name: 'Closed', trigger_type: 'STAGE_CHANGED', trigger_conditions: { to_stage_id: world.pipeline.stages.Proposal }, actions: [{ type: 'notify', message: 'x' }] });
+		const saving = await connect();
+		const deleting = await connect();
+		const deletingPid = await pidOf(deleting);
+		await saving.query('begin');
+		await saving.query('update public.pipeline_automations set actions = $2 where id = $1', [id, JSON.stringify([{ type: 'notify', message: 'x' }, { type: 'move_to_stage', stage_id: won }])]);
+		const deleted = outcome(deleting.query('delete from public.pipeline_stages where id = $1', [won]));
+		await untilWaitingOrDone(deletingPid, deleted);
+		await saving.query('commit');
+		expect(await deleted).toEqual({ code: '23503', message: 'stage "Won" is named by automation "Closed" (a move to this stage): point it at another stage or delete it first' });
+		expect(await stageExists(won)).toBe(true);
+	});
+
+	it('the owner\'s app still saves an automation naming its stages (the lock is the owner\'s to take), and renames a stage while one is being saved', async () => {
+		const world = await createPipelineWorld();
+		const saved = await userClient(world.userId).from('pipeline_automations').insert({
+			pipeline_id: world.pipeline.id,
+			name: 'Hot alert',
+			trigger_type: 'STAGE_CHANGED',
+			trigger_conditions: { from_stage_id: world.pipeline.stages.Qualified, to_stage_id: world.pipeline.stages.Proposal },
+			actions: [{ type: 'move_to_stage', stage_id: world.pipeline.stages.Won }],
+		}).select('name');
+		expect(saved.error).toBeNull();
+		expect(saved.data).toEqual([{ name: 'Hot alert' }]);
+
+		// A rename (no key change) does not wait for a save holding the stage.
+		const saving = await connect();
+		await saving.query('begin');
+		await saving.query(
+			`insert into public.pipeline_automations (user_id, pipeline_id, name, trigger_type, trigger_conditions, actions)
+			 values ($1, $2, 'Second', 'STAGE_CHANGED', $3, $4)`,
+			[world.userId, world.pipeline.id, JSON.stringify({ to_stage_id: world.pipeline.stages.Won }), JSON.stringify([{ type: 'notify', message: 'x' }])],
+		);
+		const renamed = await userClient(world.userId).from('pipeline_stages').update({ name: 'Closed won' }).eq('id', world.pipeline.stages.Won).select('name');
+		expect(renamed.data).toEqual([{ name: 'Closed won' }]);
+		await saving.query('commit');
 	});
 });
