@@ -6,16 +6,20 @@
 // Before, the workflows tested only whether the request sent the field: a node's own bad or deleted
 // value with a valid header / body answered 400 / 404 naming the caller's field (review S4).
 import { randomUUID } from 'node:crypto';
+import type { INodeParameters } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
-import { type WorkflowJson } from '../harness';
+import { runWorkflow, type TestCredentials, type WorkflowJson } from '../harness';
 import { loadWorkflow } from '../harness/workflow-file';
 import { uniquePageId, withDb } from '../helpers/stack';
-import { graphSends, pipelineCredentials, triggerNow } from './support/pipeline';
+import { everyWorkflowCredentials, graphSends, pipelineCredentials, triggerNow } from './support/pipeline';
 import { dueContacts } from './support/seeds';
 
+const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
 let sims: RunningSimulators;
+let credentials: TestCredentials;
 beforeAll(async () => {
 	sims = await startSimulators();
+	credentials = everyWorkflowCredentials(sims, KEY);
 });
 afterAll(async () => {
 	await sims.stop();
@@ -95,3 +99,33 @@ test('Trigger Now: an unknown body ruleId with the shipped Claim Due Contacts is
 	expect(result.response?.statusCode).toBe(404);
 	expect(result.response?.body).toMatchObject({ status: 404, field: 'ruleId' });
 });
+
+/** The shipped workflow with `node`'s parameters overridden (a value set in the node itself). */
+function withParameters(workflow: string, node: string, parameters: INodeParameters): WorkflowJson {
+	const shipped = loadWorkflow(`workflows/${workflow}.json`);
+	expect(shipped.nodes.some((each) => each.name === node)).toBe(true);
+	return { ...shipped, nodes: shipped.nodes.map((each) => (each.name === node ? { ...each, parameters: { ...each.parameters, ...parameters } } : each)) };
+}
+
+const call = (workflow: string | WorkflowJson, startNode: string, headers: Record<string, string>) =>
+	runWorkflow(typeof workflow === 'string' ? loadWorkflow(`workflows/${workflow}.json`) : workflow, {
+		startNode,
+		webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, ...headers }, body: {} },
+		credentials,
+	});
+
+const fixIt = (node: string) => `The workflow's node ${node} refuses its own setting: fix it in the workflow (the request is not at fault).`;
+
+// Before: 400 naming X-Leadflow-Owner (A1: the caller's valid header blamed for the node's "abc").
+test.each([
+	['auto-assign', 'Analyse Now', 'Analyze Due Conversations', '"abc", a valid X-Leadflow-Owner sent', 'abc', { 'X-Leadflow-Owner': randomUUID() }, 'The owner user ID "abc" is not a UUID'],
+])("%s (%s): %s's own Owner User ID refused (%s) is the workflow's 500 (fix it in the workflow), not the caller's", async (workflow, startNode, node, _case, owner, headers, error) => {
+	const run = await call(withParameters(workflow, node, { ownerUserId: owner }), startNode, headers);
+
+	expect(run.response?.statusCode).toBe(500);
+	const answer = run.response?.body as Record<string, unknown>;
+	expect(answer).toMatchObject({ status: 500, error: typeof error === 'string' ? error : expect.stringMatching(error), hint: expect.stringContaining(fixIt(node)) });
+	expect(answer.field ?? null).toBeNull();
+	expect(await sims.gemini.control.requests()).toEqual([]);
+});
+
