@@ -51,7 +51,8 @@ const request = (body: unknown, headers: Record<string, string> = {}, token = TO
 
 /** A problem answer: the status, what went wrong and what to do, and nothing else (no stack trace, no secret). */
 function expectProblem(body: unknown, status: number): { error: string; description: string | null } {
-	expect(Object.keys(body as object).sort()).toEqual(['description', 'error', 'status']);
+	// field: only for the caller's own X-Leadflow-Owner refused (the header the node reads).
+	expect([['description', 'error', 'status'], ['description', 'error', 'field', 'status']]).toContainEqual(Object.keys(body as object).sort());
 	expect(body).toMatchObject({ status });
 	for (const value of Object.values(body as object)) if (typeof value === 'string') expect(value).not.toMatch(/\bat \S+\.(js|ts):\d+|\n\s*at /);
 	const text = JSON.stringify(body);
@@ -138,6 +139,7 @@ test('a Page not connected answers 404, an Owner ID that is no user 400, another
 	expect(expectProblem(notAnId.response?.body, 400)).toEqual({
 		status: 400,
 		error: 'The Owner ID "someone" is not a user id',
+		field: 'X-Leadflow-Owner',
 		description: expect.stringContaining('Supabase Auth user id'),
 	});
 

@@ -87,7 +87,7 @@ test('a malformed owner answers 400 naming it; without the key 403; nothing is p
 	await leadsOf(owner, 1);
 	const malformed = await prepare({ 'X-Leadflow-Owner': 'me' });
 	expect(malformed.response?.statusCode).toBe(400);
-	expect(malformed.response?.body).toEqual({ status: 400, error: 'The owner user ID "me" is not a UUID', hint: expect.stringMatching(/auth\.users/) });
+	expect(malformed.response?.body).toEqual({ status: 400, error: 'The owner user ID "me" is not a UUID', field: 'X-Leadflow-Owner', hint: expect.stringMatching(/^Send X-Leadflow-Owner as .*auth\.users.*leave the header out/) });
 	const noKey = await runWorkflow(WORKFLOW, { startNode: 'Prepare Now', webhook: { method: 'POST', headers: { 'X-Leadflow-Owner': owner }, body: {} }, credentials: credentials() });
 	expect(noKey.response?.statusCode).toBe(403);
 	expect(noKey.executedNodes).toEqual([]);

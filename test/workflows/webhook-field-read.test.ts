@@ -116,9 +116,13 @@ const call = (workflow: string | WorkflowJson, startNode: string, headers: Recor
 
 const fixIt = (node: string) => `The workflow's node ${node} refuses its own setting: fix it in the workflow (the request is not at fault).`;
 
-// Before: 400 naming X-Leadflow-Owner (A1: the caller's valid header blamed for the node's "abc").
+// Before: 400 naming X-Leadflow-Owner (A1: the caller's valid header blamed for the node's "abc";
+// P1-P3: 400 / 404 for the node's own owner, header or not).
 test.each([
 	['auto-assign', 'Analyse Now', 'Analyze Due Conversations', '"abc", a valid X-Leadflow-Owner sent', 'abc', { 'X-Leadflow-Owner': randomUUID() }, 'The owner user ID "abc" is not a UUID'],
+	['queue-prepare', 'Prepare Now', 'Prepare Tomorrow', '"abc", no header', 'abc', {}, 'The owner user ID "abc" is not a UUID'],
+	['queue-prepare', 'Prepare Now', 'Prepare Tomorrow', '"abc", a valid X-Leadflow-Owner sent', 'abc', { 'X-Leadflow-Owner': randomUUID() }, 'The owner user ID "abc" is not a UUID'],
+	['queue-prepare', 'Prepare Now', 'Prepare Tomorrow', 'a UUID of no owner, no header', randomUUID(), {}, /^Owner User ID: user .* does not exist$/],
 ])("%s (%s): %s's own Owner User ID refused (%s) is the workflow's 500 (fix it in the workflow), not the caller's", async (workflow, startNode, node, _case, owner, headers, error) => {
 	const run = await call(withParameters(workflow, node, { ownerUserId: owner }), startNode, headers);
 
@@ -127,5 +131,43 @@ test.each([
 	expect(answer).toMatchObject({ status: 500, error: typeof error === 'string' ? error : expect.stringMatching(error), hint: expect.stringContaining(fixIt(node)) });
 	expect(answer.field ?? null).toBeNull();
 	expect(await sims.gemini.control.requests()).toEqual([]);
+});
+
+test('queue-prepare: a malformed X-Leadflow-Owner, which the shipped Prepare Tomorrow reads, is the caller\'s 400 naming the header and speaking of it', async () => {
+	const run = await call('queue-prepare', 'Prepare Now', { 'X-Leadflow-Owner': 'abc' });
+
+	expect(run.response?.statusCode).toBe(400);
+	expect(run.response?.body).toEqual({
+		status: 400,
+		error: 'The owner user ID "abc" is not a UUID',
+		field: 'X-Leadflow-Owner',
+		hint: 'Send X-Leadflow-Owner as the Supabase user id (auth.users) whose queue this is, or leave the header out for every owner.',
+	});
+});
+
+// Before: 400 "The Owner ID \"abc\" is not a user id", with no header sent.
+test("messenger-sync: Messenger Sync's own Owner ID refused is the workflow's 500; a malformed X-Leadflow-Owner it reads is the caller's 400 naming the header", async () => {
+	const own = await call(withParameters('messenger-sync', 'Messenger Sync', { owner: 'abc' }), 'Sync Request', { 'X-Leadflow-Owner': randomUUID() });
+	expect(own.response?.statusCode).toBe(500);
+	expect(own.response?.body).toEqual({ status: 500, error: 'The Owner ID "abc" is not a user id', description: expect.stringMatching(new RegExp(`^${fixIt('Messenger Sync').replace(/[().]/g, '\\$&')} Give the Supabase Auth user id`)) });
+
+	const caller = await call('messenger-sync', 'Sync Request', { 'X-Leadflow-Owner': 'abc' });
+	expect(caller.response?.statusCode).toBe(400);
+	expect(caller.response?.body).toEqual({ status: 400, error: 'The Owner ID "abc" is not a user id', field: 'X-Leadflow-Owner', description: expect.stringMatching(/^Give the Supabase Auth user id/) });
+});
+
+// Before: 404 "Add ?ruleId=…" naming ruleId, to a GET that sent no query.
+test("automation-monitor: a Rule picked in Read Snapshot that no longer exists is the workflow's 500, not a 404 telling the caller to add ?ruleId=", async () => {
+	const shipped = loadWorkflow('workflows/automation-monitor.json');
+	const picked = { ...shipped, nodes: shipped.nodes.map((n) => (n.name === 'Read Snapshot' ? { ...n, parameters: { ...n.parameters, ruleId: { __rl: true, mode: 'list', value: randomUUID() } } } : n)) };
+
+	const run = await runWorkflow(picked, { webhook: { method: 'GET', headers: { 'X-Leadflow-Key': 'pipeline-test-key' } }, credentials: pipelineCredentials(sims, uniquePageId()) });
+
+	expect(run.response?.statusCode).toBe(500);
+	expect(run.response?.body).toMatchObject({ status: 500, field: null, hint: expect.stringContaining(fixIt('Read Snapshot')) });
+
+	const shippedRun = await runWorkflow(shipped, { webhook: { method: 'GET', headers: { 'X-Leadflow-Key': 'pipeline-test-key' }, query: { ruleId: randomUUID() } }, credentials: pipelineCredentials(sims, uniquePageId()) });
+	expect(shippedRun.response?.statusCode).toBe(404);
+	expect(shippedRun.response?.body).toMatchObject({ status: 404, field: 'ruleId', hint: expect.stringMatching(/^Add \?ruleId=/) });
 });
 

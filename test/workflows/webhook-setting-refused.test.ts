@@ -117,5 +117,5 @@ test("messenger-sync: a Facebook Page credential with no valid Page ID is the wo
 
 	const owner = await sync({ 'X-Leadflow-Owner': WORDS }, '123');
 	expect(owner.response?.statusCode).toBe(400);
-	expect(owner.response?.body).toEqual({ status: 400, error: `The Owner ID "${WORDS}" is not a user id`, description: expect.stringMatching(/^Give the Supabase Auth user id/) });
+	expect(owner.response?.body).toEqual({ status: 400, error: `The Owner ID "${WORDS}" is not a user id`, field: 'X-Leadflow-Owner', description: expect.stringMatching(/^Give the Supabase Auth user id/) });
 });

@@ -40,7 +40,7 @@ import { NodeApiError, NodeOperationError, sleep, type IExecuteFunctions, type I
 import type { MessengerEvent, SyncJob, SyncPageResult } from '../../shared/contract';
 import { graphRedactorFor, isPageThrottling, metaSaid, type GraphError } from '../../shared/graph';
 import { FACEBOOK_CREDENTIAL, conversationsQuery, readConversations, readMessages, refusesConversation, type GraphAnswer, type GraphTarget } from '../transport/graph';
-import { asNodeError, SettingRefusedError } from '../../shared/per-item';
+import { asNodeError, FieldRefusedError, SettingRefusedError } from '../../shared/per-item';
 import { readCheckedOptions, readCheckedParameter, type OptionWhy } from '../../shared/checked-options';
 import { UUID } from '../../shared/valid-input';
 import { beginJob, failJob, readUntil, recordPage, renewLease } from '../transport/syncJobs';
@@ -170,9 +170,14 @@ interface Tally {
 export function readSettings(context: IExecuteFunctions): SyncSettings {
 	const owner = String(context.getNodeParameter('owner', 0, '') ?? '').trim();
 	if (owner !== '' && !UUID.test(owner)) {
-		throw new NodeOperationError(context.getNode(), `The Owner ID "${owner}" is not a user id`, {
-			description: 'Give the Supabase Auth user id (a UUID) the Page belongs to, or leave it empty when the Page is connected already.',
-		});
+		// A FieldRefusedError naming the parameter (`owner`): the shipped webhook answers it as its
+		// caller's X-Leadflow-Owner only when this parameter reads that header, else as its own fault.
+		throw new FieldRefusedError(
+			context.getNode(),
+			`The Owner ID "${owner}" is not a user id`,
+			{ description: 'Give the Supabase Auth user id (a UUID) the Page belongs to, or leave it empty when the Page is connected already.' },
+			'owner',
+		);
 	}
 	// The Options, each checked against the range the editor shows (description.ts): a value out of
 	// it (an expression's) is a SettingRefusedError naming the option, so the failed item carries
