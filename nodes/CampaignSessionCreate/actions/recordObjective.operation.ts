@@ -2,13 +2,13 @@
 // started work, rejected, or one of the campaign's own). The SQL function appends the event and
 // folds it into session_info.objectives; a trigger keeps the status consistent with them.
 import { DateTime } from 'luxon';
-import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { NodeApiError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { optionsCollection } from '../../shared/properties';
 import { callRpc } from '../../shared/supabase';
 import { collectJsonProblems, OBJECTIVE_JSON_LIMITS } from '../helpers/jsonValue';
 import { readOwner } from '../helpers/owner';
 import { OUTPUT } from '../helpers/outputs';
-import { perItem, type Routed } from '../../shared/per-item';
+import { asNodeError, perItem, type Routed } from '../../shared/per-item';
 import { invalidRequest, shown, type Problem } from '../helpers/problems';
 import { OBJECTIVE_KEY, OBJECTIVE_SOURCES, TEXT, textProblem, type TextRule } from '../../shared/valid-input';
 import { optionalToolText } from '../../shared/tool-text';
@@ -139,6 +139,21 @@ function readOccurredAt(context: IExecuteFunctions, value: unknown): Date | unde
 	return undefined;
 }
 
+/**
+ * The database's refusal of this item's Occurred At (22023 naming p_occurred_at: more than 26 hours
+ * after its clock, which may be behind n8n's), as the item's problem: the other items are recorded,
+ * and a webhook answers 400 naming occurred_at, not 500 for the whole batch. Anything else: undefined.
+ */
+function occurredAtRefused(error: unknown): Problem | undefined {
+	if (!(error instanceof NodeApiError)) return undefined;
+	const { code, message } = (error.errorResponse ?? {}) as { code?: unknown; message?: unknown };
+	if (code !== '22023' || typeof message !== 'string' || !message.startsWith('p_occurred_at: ')) return undefined;
+	return {
+		path: 'occurred_at',
+		message: `(Occurred At) refused by the database: ${message.slice('p_occurred_at: '.length)}; give the time the objective was reached (check its year and date, and that n8n's clock and the database's agree), or leave it empty for now`,
+	};
+}
+
 async function recordOne(context: IExecuteFunctions, itemIndex: number): Promise<Routed[]> {
 	const problems: Problem[] = [];
 	const ownerResult = readOwner(context, itemIndex);
@@ -176,21 +191,28 @@ async function recordOne(context: IExecuteFunctions, itemIndex: number): Promise
 	}
 	const { owner } = ownerResult;
 
-	const result = await callRpc(
-		context,
-		'record_session_objective',
-		{
-			p_owner: owner,
-			p_session_id: sessionId,
-			p_objective: objective,
-			// null stays null (recorded, not reached); undefined was refused above.
-			p_value: value,
-			p_source: source,
-			p_occurred_at: ahead ? null : (occurredAt?.toISOString() ?? null),
-			p_event_key: eventKey ?? null,
-		},
-		itemIndex,
-	);
+	let result;
+	try {
+		result = await callRpc(
+			context,
+			'record_session_objective',
+			{
+				p_owner: owner,
+				p_session_id: sessionId,
+				p_objective: objective,
+				// null stays null (recorded, not reached); undefined was refused above.
+				p_value: value,
+				p_source: source,
+				p_occurred_at: ahead ? null : (occurredAt?.toISOString() ?? null),
+				p_event_key: eventKey ?? null,
+			},
+			itemIndex,
+		);
+	} catch (error) {
+		const refused = occurredAtRefused(error);
+		if (!refused) throw asNodeError(context, error, itemIndex);
+		return [{ output: OUTPUT.recordObjective.invalid, json: invalidRequest(400, [refused]) }];
+	}
 	if (result.outcome === 'session_not_found') {
 		return [{ output: OUTPUT.recordObjective.invalid, json: invalidRequest(404, [{ path: 'session', message: `no session ${shown(sessionId)} for this owner` }]) }];
 	}

@@ -7,6 +7,7 @@ import { runWorkflow, type TestCredentials, type WorkflowJson } from '../../harn
 import { createTestUser, testStack, withDb } from '../../helpers/stack';
 import { seedLaunch } from '../../helpers/campaign';
 import { CREDENTIAL, node } from './workflow-node';
+import { startRpcCounter } from '../FacebookSend/support/rpc-counter';
 
 const OURS = 'n8n-nodes-leadflow.campaignSessionCreate';
 const record = (name: string, x: number, owner: string, parameters: INode['parameters']) =>
@@ -148,5 +149,52 @@ test('an Occurred At ahead of now is recorded as now, saying so (a time without 
 		// The two ahead: at the database's now (the transaction's, the event's created_at); the past one as given.
 		if (row.session_id === sessions[4]) expect(row.created_at.getTime() - row.occurred_at.getTime()).toBeGreaterThan(9 * 60_000);
 		else expect(row.occurred_at).toEqual(row.created_at);
+	}
+});
+
+test("the database's refusal of one item's Occurred At (its clock behind n8n's) puts that item on Invalid naming Occurred At; the others are recorded", async () => {
+	const owner = await createTestUser('recruiter');
+	// The database's clock 30 hours behind n8n's: every request judged at that instant (the test stack's X-Leadflow-Now).
+	const databaseNow = new Date(Date.now() - 30 * 3600_000);
+	const behind = await startRpcCounter(testStack().supabaseUrl, { headers: { 'X-Leadflow-Now': databaseNow.toISOString() } });
+	try {
+		// 0: n8n's now, 30 hours after the database's (the node passes it, the database refuses it); 1: none (the database's now);
+		// 2: 5 hours ago by n8n, 25 hours ahead of the database: recorded at its now, saying so.
+		const occurredAt = '={{ [$now.toISO(), "", $now.minus({ hours: 5 }).toISO()][$json.task_index] }}';
+		const run = workflow(owner, [record('Record Objective', 4, owner, { objective: 'rejected', value: 'true', options: { occurredAt } })]);
+		const result = await runWorkflow(run, { credentials: { leadflowSupabaseApi: { url: behind.url, serviceRoleKey: testStack().serviceRoleKey } } });
+		expect(result.error).toBeUndefined();
+		const sessions = result.nodeBranches['Create Sessions'][0].map((item) => String(item.session));
+		const [recorded, invalid] = result.nodeBranches['Record Objective'];
+		expect(invalid).toEqual([
+			{
+				status_code: 400,
+				message: 'The request has 1 problem',
+				problem_count: 1,
+				problems: [
+					{
+						path: 'occurred_at',
+						message: expect.stringMatching(
+							/^\(Occurred At\) refused by the database: \S+Z is more than 26 hours after now \(\S+Z\): no time zone explains it; give the time the objective was reached \(check its year and date, and that n8n's clock and the database's agree\), or leave it empty for now$/,
+						),
+					},
+				],
+			},
+		]);
+		expect(recorded).toEqual([
+			expect.objectContaining({ session: sessions[1], recorded: true, status: 'rejected' }),
+			expect.objectContaining({ session: sessions[2], recorded: true, status: 'rejected', occurred_at_adjusted: expect.any(String) }),
+		]);
+		expect(recorded[0]).not.toHaveProperty('occurred_at_adjusted');
+		const { rows } = await withDb((db) =>
+			db.query<{ session_id: string; occurred_at: Date }>(
+				`select s.session_id, e.occurred_at from public.session_objective_events e
+				   join public.session_info s on s.id = e.session_info_id where e.user_id = $1 order by s.session_id`,
+				[owner],
+			),
+		);
+		expect(rows).toEqual([sessions[1], sessions[2]].sort().map((session_id) => ({ session_id, occurred_at: databaseNow })));
+	} finally {
+		await behind.stop();
 	}
 });
