@@ -75,7 +75,8 @@ test('an owner without queue settings answers 404 saying what to do, as Prepare 
 	expect(answer.response?.body).toEqual({
 		status: 404,
 		error: `Owner User ID: user ${owner} has no queue settings`,
-		hint: expect.stringMatching(/who has queue settings \(their row in user_queue_settings: capacity, hours, time zone, message\)/),
+		field: 'X-Leadflow-Owner',
+		hint: expect.stringMatching(/^Send X-Leadflow-Owner as .* who has queue settings \(their row in user_queue_settings: capacity, hours, time zone, message\)/),
 	});
 	const unknown = randomUUID();
 	const nobody = await runNow({ 'X-Leadflow-Owner': unknown });

@@ -171,3 +171,30 @@ test("automation-monitor: a Rule picked in Read Snapshot that no longer exists i
 	expect(shippedRun.response?.body).toMatchObject({ status: 404, field: 'ruleId', hint: expect.stringMatching(/^Add \?ruleId=/) });
 });
 
+// Before: Q1 400 naming the caller's valid X-Leadflow-Owner for the node's "abc"; Q2 404 for the
+// node's own owner with no header sent, its hint "… or leave it empty …".
+test.each([
+	['"abc", a valid X-Leadflow-Owner sent', 'abc', { 'X-Leadflow-Owner': randomUUID() }, 'The owner user ID "abc" is not a UUID'],
+	['a UUID of no owner, no header', randomUUID(), {}, /^Owner User ID: user .* does not exist$/],
+])("queue-run (Run Now): Claim Due Messages' own Owner User ID refused (%s) is the workflow's 500 (fix it in the workflow)", async (_case, owner, headers, error) => {
+	const run = await call(withParameters('queue-run', 'Claim Due Messages', { ownerUserId: owner }), 'Run Now', headers);
+
+	expect(run.response?.statusCode).toBe(500);
+	const answer = run.response?.body as Record<string, unknown>;
+	expect(answer).toMatchObject({ status: 500, error: typeof error === 'string' ? error : expect.stringMatching(error), hint: expect.stringContaining(fixIt('Claim Due Messages')) });
+	expect(answer.field ?? null).toBeNull();
+	expect(await sims.graph.control.whatsappMessages()).toEqual([]);
+});
+
+// Before: 404 with the node's hint "Set Owner User ID … or leave it empty …" for a header the caller sent.
+test('queue-run (Run Now): an X-Leadflow-Owner of no owner, which the shipped Claim Due Messages reads, is the caller\'s 404 naming the header and speaking of it', async () => {
+	const run = await call('queue-run', 'Run Now', { 'X-Leadflow-Owner': randomUUID() });
+
+	expect(run.response?.statusCode).toBe(404);
+	expect(run.response?.body).toEqual({
+		status: 404,
+		error: expect.stringMatching(/^Owner User ID: user .* does not exist$/),
+		field: 'X-Leadflow-Owner',
+		hint: expect.stringMatching(/^Send X-Leadflow-Owner as the Supabase user id \(auth\.users\) of an owner who has queue settings .* or leave the header out to claim every owner's messages\.$/),
+	});
+});

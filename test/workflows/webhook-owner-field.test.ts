@@ -46,7 +46,7 @@ const call = (workflow: string | WorkflowJson, startNode: string, headers: Recor
 
 test.each([
 	['auto-assign', 'Analyse Now', /^Send X-Leadflow-Owner as the Supabase user id/],
-	['queue-run', 'Run Now', /^Use the id of the Supabase Auth user \(auth\.users\) whose queue this is/],
+	['queue-run', 'Run Now', /^Send X-Leadflow-Owner as the Supabase user id \(auth\.users\) whose queue this is, or leave the header out for every owner\.$/],
 ])("%s (%s): a malformed X-Leadflow-Owner is the caller's 400 naming the header", async (workflow, startNode, hint) => {
 	const run = await call(workflow, startNode, { 'X-Leadflow-Owner': 'someone' });
 

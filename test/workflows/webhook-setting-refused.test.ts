@@ -35,7 +35,7 @@ afterAll(async () => {
 
 test.each([
 	['tag-monitor-send', 'Trigger Now', {}, { ruleId: WORDS }, 'ruleId', /^Send ruleId as the id of one of your follow-up rules/],
-	['queue-run', 'Run Now', { 'X-Leadflow-Owner': WORDS }, {}, 'X-Leadflow-Owner', /^Use the id of the Supabase Auth user/],
+	['queue-run', 'Run Now', { 'X-Leadflow-Owner': WORDS }, {}, 'X-Leadflow-Owner', /^Send X-Leadflow-Owner as the Supabase user id/],
 	['auto-assign', 'Analyse Now', { 'X-Leadflow-Owner': WORDS }, {}, 'X-Leadflow-Owner', /^Send X-Leadflow-Owner as the Supabase user id/],
 	['contact-move', 'Move Request', {}, { conversationId: WORDS, stage: 'Qualified' }, undefined, /^Give the contact's id/],
 ])("%s (%s): a caller's %j %j refused in a refused option's words is still the caller's 400 (field: %s)", async (workflow, startNode, headers, body, field, hint) => {
