@@ -118,7 +118,10 @@ function errorText(raw: unknown): string {
 		}
 		if (!text || text === '{}' || text === '[]') return '';
 	}
-	return text.length > MAX_ERROR ? `${text.slice(0, MAX_ERROR - 1)}…` : text;
+	// Cut by characters (code points, as the database counts them), never inside an emoji's
+	// surrogate pair: half of one is refused as not valid Unicode, failing every report of the run.
+	const characters = Array.from(text);
+	return characters.length > MAX_ERROR ? `${characters.slice(0, MAX_ERROR - 1).join('')}…` : text;
 }
 
 /** What the user chose: Delivered, Failed, Retry Later (`retry`) or Failed for Good (`failed`). */

@@ -152,6 +152,48 @@ it('Error mapped from an error object keeps its message; reported says the outco
 	]);
 });
 
+// An error object's message longer than 2,000 characters is cut to 1,999 and "…". Before, it was cut
+// by UTF-16 units: an emoji across the cut left half of it, the text was refused as not valid
+// Unicode, the whole run failed (no item's report recorded, each action still claimed, sent again
+// after its lease); and 1,500 emoji (3,000 units) were cut although they are 1,500 characters.
+it('an error object\'s long message is cut by characters, never inside an emoji: every report of the run is recorded', async () => {
+	const world = await createPipelineWorld();
+	await world.automation({
+		trigger_type: 'ENTERED_PIPELINE',
+		actions: [
+			{ type: 'webhook', url: 'https://crm.example.test/leads' },
+			{ type: 'webhook', url: 'https://crm.example.test/audit' },
+			{ type: 'notify', message: 'A new lead' },
+		],
+	});
+	const [contact] = await world.contacts(1);
+	const assigned = await assignConfirming([analysed(contact, 50)]);
+	const byAction = (kind: string, url?: string) => assigned.automations.find((item) => item.kind === kind && (item.action as IDataObject).url === url)!;
+	const [leads, audit, notify] = [byAction('webhook', 'https://crm.example.test/leads'), byAction('webhook', 'https://crm.example.test/audit'), byAction('notify')];
+	// The emoji's surrogate pair at UTF-16 units 1,998 and 1,999: a cut at 1,999 units split it.
+	const acrossTheCut = `${'x'.repeat(1998)}😀${'y'.repeat(200)}`;
+	const emojiOnly = '😀'.repeat(1500);
+	const completed = await completeAutomations(
+		[
+			{ ...leads, error: { message: acrossTheCut, status: 503 } },
+			{ ...audit, error: { message: emojiOnly } },
+			{ ...notify, error: { message: 'Service Unavailable' } },
+		],
+		{ outcome: 'retry', error: '={{ $json.error }}', retryAfterSeconds: 0 },
+	);
+	expect(completed.result.error).toBeUndefined();
+	expect(completed.automations).toEqual([leads, audit, notify].map((item) => ({ outbox_id: item.outbox_id, outcome: 'retrying', reported: 'retry' })));
+	const rows = await withDb(async (db) =>
+		(await db.query<{ id: string; status: string; last_error: string }>('select id, status, last_error from public.pipeline_outbox where id = any ($1)', [[leads, audit, notify].map((item) => item.outbox_id)])).rows,
+	);
+	const byId = new Map(rows.map((row) => [row.id, [row.status, row.last_error]]));
+	expect([leads, audit, notify].map((item) => byId.get(item.outbox_id as string))).toEqual([
+		['pending', `${'x'.repeat(1998)}😀…`],
+		['pending', emojiOnly],
+		['pending', 'Service Unavailable'],
+	]);
+});
+
 // n8n's Retry On Fail runs Complete Automations again when the call's answer was lost after the
 // database committed it: the repeat is answered as the first time, an item like any other on the
 // Automations output, never a failed item or lease_lost.
