@@ -154,3 +154,19 @@ test("Claim → Send → Agent with Complete as its tool: the agent records this
 	expect((await messagesOf(owner)).map((row) => [row.status, row.message_id])).toEqual([['sent', delivered[0].messageId]]);
 	expect(await leadStatus(lead.leadId)).toBe('contacted');
 }, 60_000);
+
+test.each([
+	['invoked (agent < 3.0)', TEST_AGENT_TYPE],
+	['engine request (agent 3.x)', TEST_ENGINE_AGENT_TYPE],
+])("A tool's $json is the agent's input item (%s): Take Lead with Lead ID at its default, the model giving nothing, takes the lead of the item Claim handed the agent", async (_path, agentType) => {
+	const owner = await queueOwner();
+	await leadsOf(owner, 1);
+	await prepareDue(owner);
+	// Lead ID left at its default, {{ $json.lead_id }}; the model gives no argument.
+	const run = await runWorkflow(claimThenAgent(owner, agentType, '{}', { resource: 'lead', operation: 'takeLead', ownerUserId: owner }), { credentials: credentials() });
+	expect(run.error).toBeUndefined();
+	const [claimed] = run.nodeOutputs.Claim;
+	const [agent] = run.nodeOutputs.Agent;
+	expect(JSON.parse((agent.answer ?? agent.observation) as string)).toEqual([expect.objectContaining({ lead_id: claimed.lead_id, status: 'human_controlled' })]);
+	expect(await leadStatus(claimed.lead_id as string)).toBe('human_controlled');
+}, 60_000);
