@@ -9,12 +9,16 @@ import { serviceClient, withDb } from '../helpers/stack';
 import { addLeads, claim, createOwner, ledger, messages, prepare, rpc, takeLead, NOW, TOMORROW } from './queue/fixtures';
 
 const service = serviceClient();
+// The reports are judged at NOW (the stack's X-Leadflow-Now), the instant they carry: a report dated
+// after the database's clock is recorded at it (and more than 26 hours after, refused), so with the
+// machine's clock they would depend on today's date.
+const atNow = serviceClient({ now: new Date(NOW) });
 const newCampaignId = () => `plumber-london_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
 let phoneCounter = (Date.now() % 100_000) * 10;
 const phones = (count: number) => Array.from({ length: count }, () => `+447854${String(phoneCounter++ % 1_000_000).padStart(6, '0')}`);
 
 async function record(owner: string, sessionId: string, objective: string) {
-	const { data, error } = await service.rpc('record_session_objective', {
+	const { data, error } = await atNow.rpc('record_session_objective', {
 		p_owner: owner,
 		p_session_id: sessionId,
 		p_objective: objective,
@@ -109,7 +113,7 @@ describe('a campaign session\'s answer moves its lead still waiting for its firs
 		const status = () => withDb(async (db) => (await db.query<{ status: string }>('select status from public.leads where id = $1', [row.lead_id])).rows[0].status);
 
 		// "no" is recorded, not reached: the session stays pending and so does the lead.
-		const { data: no, error } = await service.rpc('record_session_objective', { p_owner: owner, p_session_id: sessionId, p_objective: 'interested', p_value: 'no', p_event_key: 'k-no' });
+		const { data: no, error } = await atNow.rpc('record_session_objective', { p_owner: owner, p_session_id: sessionId, p_objective: 'interested', p_value: 'no', p_event_key: 'k-no' });
 		expect(error).toBeNull();
 		expect(no).toMatchObject({ outcome: 'ok', status: 'pending' });
 		expect(await status()).toBe('new');

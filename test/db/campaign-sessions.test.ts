@@ -28,8 +28,13 @@ async function create(owner: string, nameUid: string, tasks: Array<{ phone: stri
 	return data as CreateResult;
 }
 
-async function record(owner: string, session: string, objective: string, value: unknown = true, extra: Record<string, unknown> = {}) {
-	const { data, error } = await service.rpc('record_session_objective', {
+// Reports dated 2026-11-22 are judged on that day (the stack's X-Leadflow-Now): a report dated after
+// the database's clock is recorded at it (more than 26 hours after, refused), so judged by the
+// machine's clock they would depend on today's date.
+const onNov22 = serviceClient({ now: new Date('2026-11-22T12:00:00Z') });
+
+async function record(owner: string, session: string, objective: string, value: unknown = true, extra: Record<string, unknown> = {}, client = service) {
+	const { data, error } = await client.rpc('record_session_objective', {
 		p_owner: owner,
 		p_session_id: session,
 		p_objective: objective,
@@ -138,10 +143,10 @@ describe('record_session_objective and the status', () => {
 	});
 
 	it('records a report once per event key, and the latest event of an objective wins even out of order', async () => {
-		const first = await record(owner, sessions[2], 'interested', true, { p_event_key: 'msg-1', p_occurred_at: '2026-11-22T10:00:00Z' });
-		const retried = await record(owner, sessions[2], 'interested', true, { p_event_key: 'msg-1', p_occurred_at: '2026-11-22T10:00:00Z' });
+		const first = await record(owner, sessions[2], 'interested', true, { p_event_key: 'msg-1', p_occurred_at: '2026-11-22T10:00:00Z' }, onNov22);
+		const retried = await record(owner, sessions[2], 'interested', true, { p_event_key: 'msg-1', p_occurred_at: '2026-11-22T10:00:00Z' }, onNov22);
 		expect([first.recorded, retried.recorded]).toEqual([true, false]);
-		const late = await record(owner, sessions[2], 'interested', false, { p_event_key: 'msg-0', p_occurred_at: '2026-11-22T09:00:00Z' });
+		const late = await record(owner, sessions[2], 'interested', false, { p_event_key: 'msg-0', p_occurred_at: '2026-11-22T09:00:00Z' }, onNov22);
 		expect(late).toMatchObject({ recorded: true, status: 'interested', objectives: { interested: true } });
 		const events = await withDb((db) => db.query('select 1 from public.session_objective_events e join public.session_info s on s.id = e.session_info_id where s.session_id = $1', [sessions[2]]));
 		expect(events.rowCount).toBe(2);
@@ -169,20 +174,20 @@ describe('record_session_objective and the status', () => {
 	it('records each objective one event key reports; the same key and objective with another value is refused, writing nothing', async () => {
 		const [session] = (await create(owner, newCampaignId(), ukMobiles(1, 5200).map((phone) => ({ phone })))).sessions.map((s) => s.session);
 		const at = { p_event_key: 'msg-1', p_occurred_at: '2026-11-22T10:00:00Z' };
-		expect(await record(owner, session, 'interested', true, at)).toMatchObject({ recorded: true, status: 'interested' });
-		expect(await record(owner, session, 'rejected', true, at)).toMatchObject({ recorded: true, status: 'rejected', objectives: { interested: true, rejected: true } });
+		expect(await record(owner, session, 'interested', true, at, onNov22)).toMatchObject({ recorded: true, status: 'interested' });
+		expect(await record(owner, session, 'rejected', true, at, onNov22)).toMatchObject({ recorded: true, status: 'rejected', objectives: { interested: true, rejected: true } });
 		// A retry of either: recorded once.
-		expect(await record(owner, session, 'rejected', true, at)).toMatchObject({ outcome: 'ok', recorded: false, status: 'rejected' });
-		expect(await record(owner, session, 'interested', true, at)).toMatchObject({ outcome: 'ok', recorded: false });
+		expect(await record(owner, session, 'rejected', true, at, onNov22)).toMatchObject({ outcome: 'ok', recorded: false, status: 'rejected' });
+		expect(await record(owner, session, 'interested', true, at, onNov22)).toMatchObject({ outcome: 'ok', recorded: false });
 		// The same key and objective with another value: not a retry, not silently dropped.
-		expect(await record(owner, session, 'rejected', false, at)).toEqual({
+		expect(await record(owner, session, 'rejected', false, at, onNov22)).toEqual({
 			outcome: 'event_key_reused',
 			session,
 			objective: 'rejected',
 			event_key: 'msg-1',
 			recorded_value: true,
 		});
-		expect(await record(owner, session, 'interested', null, at)).toMatchObject({ outcome: 'event_key_reused', recorded_value: true });
+		expect(await record(owner, session, 'interested', null, at, onNov22)).toMatchObject({ outcome: 'event_key_reused', recorded_value: true });
 		expect(await eventRows(session)).toEqual([
 			{ objective: 'interested', value: true, event_key: 'msg-1' },
 			{ objective: 'rejected', value: true, event_key: 'msg-1' },

@@ -105,11 +105,14 @@ describe('Occurred At without an offset', () => {
 			return rows.map((row) => ({ session: row.session_id, at: row.occurred_at.toISOString() }));
 		});
 
-	// Two workflow zones far apart: whatever zone the machine running the test is in, reading the
-	// value in the process's zone instead of the workflow's gets at least one of them wrong.
+	// Two workflow zones far apart, neither with daylight saving time (UTC+9, UTC-7): whatever zone the
+	// machine running the test is in, reading the value in the process's zone instead of the
+	// workflow's gets at least one of them wrong. The day is two days before the machine's (UTC): a
+	// fixed date would be ahead of now on a machine whose clock is earlier (recorded as now, or refused).
+	const day = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10);
 	test.each([
-		['Asia/Tokyo', '2026-07-01T00:00:00.000Z'],
-		['America/Los_Angeles', '2026-07-01T16:00:00.000Z'],
+		['Asia/Tokyo', `${day}T00:00:00.000Z`],
+		['America/Phoenix', `${day}T16:00:00.000Z`],
 	])("is read in the workflow's time zone (%s); with an offset it is that instant; an invalid one is refused naming it", async (timezone, nineInZone) => {
 		const stack = testStack();
 		const credentials: TestCredentials = { leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } };
@@ -119,7 +122,7 @@ describe('Occurred At without an offset', () => {
 		const record = workflow.nodes.find((one) => one.name === 'Record Objective') as INode;
 		record.parameters.options = {
 			eventKey: '={{ "call-" + $json.session }}',
-			occurredAt: '={{ ["2026-07-01T09:00:00", "2026-07-01T09:00:00+01:00", "not a date"][$json.task_index] }}',
+			occurredAt: `={{ ["${day}T09:00:00", "${day}T09:00:00+01:00", "not a date"][$json.task_index] }}`,
 		};
 		const result = await runWorkflow(workflow, { credentials });
 		expect(result.error).toBeUndefined();
@@ -127,7 +130,7 @@ describe('Occurred At without an offset', () => {
 		expect(await storedEvents(sessions)).toEqual(
 			[
 				{ session: sessions[0], at: nineInZone }, // 09:00 in the workflow's zone
-				{ session: sessions[1], at: '2026-07-01T08:00:00.000Z' }, // 09:00 at UTC+1, whatever the zone
+				{ session: sessions[1], at: `${day}T08:00:00.000Z` }, // 09:00 at UTC+1, whatever the zone
 			].sort((a, b) => a.session.localeCompare(b.session)),
 		);
 		const [recorded, invalid] = result.nodeBranches['Record Objective'];
