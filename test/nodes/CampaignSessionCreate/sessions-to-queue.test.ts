@@ -8,13 +8,13 @@ import { seedLaunch } from '../../helpers/campaign';
 import { CREDENTIAL, node } from './workflow-node';
 
 
-function chain(owner: string, body: unknown): WorkflowJson {
+function chain(owner: string, body: unknown, defaultCountry = 'GB'): WorkflowJson {
 	return {
 		name: 'sessions to the queue',
 		nodes: [
 			node('Start', 1, 'n8n-nodes-base.manualTrigger', 1, {}),
 			node('Launch Body', 2, 'n8n-nodes-base.set', 3.4, { mode: 'raw', jsonOutput: JSON.stringify({ body }), options: {} }),
-			node('Create Sessions', 3, 'n8n-nodes-leadflow.campaignSessionCreate', 1, { operation: 'create', ownerUserId: owner, requestBodyField: 'body', defaultCountry: 'GB', options: {} }, CREDENTIAL),
+			node('Create Sessions', 3, 'n8n-nodes-leadflow.campaignSessionCreate', 1, { operation: 'create', ownerUserId: owner, requestBodyField: 'body', defaultCountry, options: {} }, CREDENTIAL),
 			node('Add Leads', 4, 'n8n-nodes-leadflow.queueLedger', 1, { resource: 'lead', operation: 'addLeads', source: 'items', ownerUserId: owner }, CREDENTIAL),
 		],
 		connections: {
@@ -54,5 +54,33 @@ test('each Sessions item carries campaign_session_id; Add Leads with its default
 		{ outcome: 'created', campaign_session_id: idOf.get('+61491570156'), phone: '+61491570156', name: 'Alice Carter' },
 		{ outcome: 'created', campaign_session_id: idOf.get('+61491570157'), phone: '+61491570157', name: 'Bob Doyle' },
 		{ outcome: 'created', campaign_session_id: idOf.get('+442079460958'), phone: '+442079460958', name: null },
+	]);
+});
+
+test('Default Country AU: a national number with its trunk 0 (0491 570 157) becomes +61491570157, its session and its lead', async () => {
+	const stack = testStack();
+	const credentials: TestCredentials = { leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } };
+	const owner = await createTestUser('recruiter-au');
+	const body = seedLaunch();
+	body.tasks[1].phone_number = '0491 570 157';
+	const result = await runWorkflow(chain(owner, body, 'AU'), { credentials });
+	expect(result.error).toBeUndefined();
+
+	const stored = await withDb(async (db) =>
+		(await db.query<{ phone_e164: string; display_name: string | null }>('select phone_e164, display_name from public.session_info where user_id = $1 order by phone_e164', [owner])).rows,
+	);
+	expect(stored).toEqual([
+		{ phone_e164: '+442079460958', display_name: null },
+		{ phone_e164: '+61491570156', display_name: 'Alice Carter' },
+		{ phone_e164: '+61491570157', display_name: 'Bob Doyle' },
+	]);
+	const [sessions] = result.nodeBranches['Create Sessions'];
+	expect(sessions.map((item) => item.phone_number)).toEqual(['+61491570156', '+61491570157', '+442079460958']);
+	const [leads, invalid] = result.nodeBranches['Add Leads'];
+	expect(invalid ?? []).toEqual([]);
+	expect(leads.map((lead) => [lead.outcome, lead.phone, lead.name])).toEqual([
+		['created', '+61491570156', 'Alice Carter'],
+		['created', '+61491570157', 'Bob Doyle'],
+		['created', '+442079460958', null],
 	]);
 });
