@@ -49,4 +49,13 @@ export class FocusAfter {
 		focusFirst(this.selectors);
 		this.selectors = undefined;
 	}
+
+	/**
+	 * A draw asked for after the action failed (no answer, or not the board): the focus it owed is
+	 * dropped, so a later draw, maybe minutes on when the connection is back, does not pull the focus
+	 * (and the page's scroll) back to a control the person has long left.
+	 */
+	cancel(draw: number): void {
+		if (draw > this.after) this.selectors = undefined;
+	}
 }

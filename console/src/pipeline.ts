@@ -94,6 +94,11 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 	 * pager gone) on the column's first card's Move, then the search.
 	 */
 	const focusAfterPaging = new FocusAfter();
+	/** A poll asked after a move or a page failed: neither settles the focus at a later one. */
+	const dropFocus = (draw: number) => {
+		focusAfter.cancel(draw);
+		focusAfterPaging.cancel(draw);
+	};
 
 	panel.innerHTML = `
 		<div class="toolbar pipeline-toolbar">
@@ -312,6 +317,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 				return;
 			}
 			if (status !== 200 || !board) {
+				dropFocus(draw);
 				updated.textContent = `Update failed (${status}): ${(json as { error?: string } | undefined)?.error ?? 'no answer'}; retrying`;
 				return;
 			}
@@ -343,6 +349,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 			}
 		} catch {
 			state.failed = true;
+			dropFocus(draw);
 			showOffline();
 		} finally {
 			state.inFlight = false;

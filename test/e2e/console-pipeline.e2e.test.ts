@@ -166,6 +166,43 @@ test('from the keyboard: › to a column\'s last page leaves the focus on its �
 	expect(problems).toEqual([]);
 });
 
+test('a ‹/› whose poll fails (no answer, or an error answer) leaves no focus pending: the board drawn later does not pull the focus or the page back to the column', async () => {
+	const stageId = world.pipeline.stages.Contacted;
+	const visitor = await browser.newPage({ viewport: { width: 1280, height: 700 } });
+	const where = () => visitor.evaluate(() => {
+		const active = (globalThis as unknown as { document: { activeElement: { dataset: Record<string, string | undefined> } | null; body: unknown } }).document;
+		return { body: active.activeElement === active.body, key: active.activeElement?.dataset.key ?? '', scrollY: Math.round((globalThis as unknown as { scrollY: number }).scrollY) };
+	});
+	const pagerReads = (text: string) => visitor.waitForFunction(([id, want]) => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector(`[data-stage-id="${id}"] .column-pager span`)?.textContent === want, [stageId, text] as const, { timeout: 15_000 });
+	await visitor.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(KEY.value)}&tab=pipeline&pipeline=${world.pipeline.id}`);
+	await pagerReads('1–20 of 45');
+	// The board's polls fail for a while: first with no answer (the network), then with a 502 (a proxy).
+	for (const [failure, want] of [['abort', '21–40 of 45'], ['502', '41–45 of 45']] as const) {
+		let failing = true;
+		let failed = 0;
+		await visitor.route('**/console/api/pipeline?**', async (route) => {
+			if (!failing) { await route.continue(); return; }
+			failed++;
+			if (failure === 'abort') await route.abort();
+			else await route.fulfill({ status: 502, contentType: 'text/plain', body: 'Bad Gateway' });
+		});
+		await visitor.locator(`[data-stage-id="${stageId}"] [data-dir="1"]`).click();
+		for (const until = Date.now() + 15_000; failed < 2 && Date.now() < until;) await visitor.waitForTimeout(100);
+		expect(failed).toBeGreaterThanOrEqual(2);
+		// The person moves on: back to the top, a click on nothing focusable.
+		await visitor.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
+		await visitor.mouse.click(5, 5);
+		expect(await where()).toEqual({ body: true, key: '', scrollY: 0 });
+		failing = false;
+		await pagerReads(want);
+		await visitor.waitForTimeout(300);
+		// The page asked is drawn, and the focus and the scroll stay where the person left them.
+		expect({ failure, ...(await where()) }).toEqual({ failure, body: true, key: '', scrollY: 0 });
+		await visitor.unrouteAll();
+	}
+	await visitor.close();
+});
+
 test('from the keyboard: Move to Won moves the contact in the database, logs MANUAL_MOVE, and shows it in Won with what fired', async () => {
 	const contact = few[1];
 	await page.selectOption(`#move-${contact}`, world.pipeline.stages.Won);
