@@ -5,7 +5,7 @@
 // lifetime belongs to the stack.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { exitedAndRead } from './child-exit';
 import { packageDir } from './package-dir';
@@ -129,6 +129,8 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
 		env: { ...process.env, LC_ALL: 'C', GLIBC_TUNABLES: serverGlibcTunables(process.env.GLIBC_TUNABLES) },
 	});
 	options.onSpawn?.(child);
+	// Who started this server (refuseDataInUse): beside the data folder, never inside it.
+	writeFileSync(starterFile(options.dataDir), `${process.pid} ${startTimeOf(process.pid) ?? ''}\n`);
 	await waitUntilReady(child, options.log);
 	return {
 		port: options.port,
@@ -192,13 +194,59 @@ function runningServer(dataDir: string): number | undefined {
 	if (!existsSync(pidFile)) return undefined;
 	const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
 	if (!Number.isInteger(pid) || pid <= 0 || !running(pid)) return undefined;
+	// A process id reused since the server ended (the machine restarted) is not the server: the
+	// server runs in its data folder (a postmaster changes into it), whatever its name.
 	try {
-		// A process id reused since the server ended (the machine restarted): not the server.
-		if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres')) return undefined;
-	} catch {
-		// no /proc: take the running process for the server
+		return realpathSync(`/proc/${pid}/cwd`) === realpathSync(dataDir) ? pid : undefined;
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code !== 'EACCES' && (error as NodeJS.ErrnoException).code !== 'EPERM') return pid; // no /proc: take the running process for the server
 	}
-	return pid;
+	try {
+		// Another user's process whose folder this user may not read: its name tells.
+		return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres') ? pid : undefined;
+	} catch {
+		return pid;
+	}
+}
+
+/** The file naming the process that started a data folder's server (and its start time). */
+function starterFile(dataDir: string): string {
+	return path.join(path.dirname(dataDir), `${path.basename(dataDir)}.starter`);
+}
+
+/** A process's start time (clock ticks since boot, /proc/<pid>/stat's 22nd field); undefined without /proc. */
+function startTimeOf(pid: number): string | undefined {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * Whether `ownerPid`, the server's parent, is the process that started it: the one its starter file
+ * names (the same process, by its start time), else, for a server started before that file existed,
+ * a Node process. A server whose starter died is adopted by the machine's first process or by a
+ * subreaper (systemd --user, tini -s): a live parent that did not start it.
+ */
+function isStarter(dataDir: string, ownerPid: number): boolean {
+	let recorded: string[] | undefined;
+	try {
+		recorded = readFileSync(starterFile(dataDir), 'utf8').trim().split(' ');
+	} catch {
+		recorded = undefined;
+	}
+	if (recorded) {
+		if (Number(recorded[0]) !== ownerPid) return false;
+		const started = startTimeOf(ownerPid);
+		return !recorded[1] || started === undefined || started === recorded[1];
+	}
+	try {
+		return /(^|\/)(node|tsx)(\0|$)/.test(readFileSync(`/proc/${ownerPid}/cmdline`, 'utf8').split('\0')[0]) || readFileSync(`/proc/${ownerPid}/comm`, 'utf8').trim() === 'node';
+	} catch {
+		return true; // no /proc: a live parent is taken for the starter
+	}
 }
 
 /**
@@ -213,11 +261,12 @@ export function refuseDataInUse(dataDir: string): void {
 	const serverPid = runningServer(dataDir);
 	if (serverPid === undefined) return;
 	const ownerPid = parentOf(serverPid);
-	if (ownerPid === undefined || ownerPid <= 1 || !running(ownerPid)) return;
+	if (ownerPid === undefined || ownerPid <= 1 || !running(ownerPid) || !isStarter(dataDir, ownerPid)) return;
 	const folder = path.dirname(dataDir);
 	throw new StackSetupError(
 		`Another \`npm run demo\`, \`npm run stack\` or \`npm run editor\` uses ${folder} (process ${ownerPid}; its PostgreSQL is process ${serverPid}). ` +
-			'Stop it first (Ctrl-C in its terminal), or start one of your own beside it: `npm run demo -- --once` or `npm run editor -- --temporary` (a temporary database, free ports).',
+			'Stop it first (Ctrl-C in its terminal), or start one of your own beside it: `npm run demo -- --once` or `npm run editor -- --temporary` (a temporary database, free ports). ' +
+			`If no such start is running any more, stop its PostgreSQL (\`kill ${serverPid}\`) and start again.`,
 	);
 }
 
