@@ -104,6 +104,11 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		 * ask without an owner, for the list, and draw no owner's queue.
 		 */
 		missingOwner: '',
+		/**
+		 * The owner shown was chosen by the page (the first owner the server answered, no owner asked
+		 * for): when it is deleted the next owner's queue is shown, as nobody asked for this one.
+		 */
+		ownerAdopted: false,
 		day: '' as string,
 		status: '',
 		search: '',
@@ -165,6 +170,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			const picked = (event.target as HTMLSelectElement).value;
 			if (!picked) return;
 			state.owner = picked;
+			state.ownerAdopted = false;
 			state.addressOwner = '';
 			if (state.missingOwner) {
 				state.missingOwner = '';
@@ -269,7 +275,10 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 				state.again = true;
 			} else {
 				state.data = data;
-				if (data.owner && !state.owner) state.owner = data.owner;
+				if (data.owner && !state.owner) {
+					state.owner = data.owner;
+					state.ownerAdopted = true;
+				}
 				renderPage(data);
 				await refreshMetrics(data);
 			}
@@ -286,11 +295,22 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 				state.day = '';
 				// An answer, not an outage: the list's answer, asked for now, says Live.
 				state.again = true;
+			} else if (status === 404 && refusal && current() && state.owner && state.ownerAdopted) {
+				// The owner the page chose by itself (none asked for) is gone (deleted): nobody asked for
+				// it, so the next owner's queue is shown, with the owners read again now.
+				state.owner = '';
+				state.ownerAdopted = false;
+				state.ownersAt = 0;
+				state.offset = 0;
+				state.day = '';
+				state.again = true;
 			} else if (status === 404 && refusal && current() && state.owner) {
 				// The owner asked for (the address's, or one picked and deleted since) is no owner the
 				// database knows: said so in place of the queue, which ID and what to do, with the owners
-				// to pick from (asked for now); no other owner's queue is shown as if it were that one's.
+				// to pick from, read again now (the cached list still has the owner if it was deleted);
+				// no other owner's queue is shown as if it were that one's.
 				state.missingOwner = state.owner;
+				state.ownersAt = 0;
 				state.owner = '';
 				state.addressOwner = '';
 				state.offset = 0;
@@ -596,6 +616,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			if (!owner || owner === state.owner) return;
 			state.missingOwner = '';
 			state.owner = owner;
+			state.ownerAdopted = false;
 			state.addressOwner = owner;
 			state.offset = 0;
 			state.day = '';

@@ -1,0 +1,105 @@
+// The console's Queue tab when the owner shown is deleted, in a real browser (Debian's Chromium driven
+// by playwright-core) against real n8n with this package installed from its tarball, the console and
+// queue-actions workflows, and a stack of its own (the page opened without #owner= shows the first of
+// every owner, and the test deletes owners). The owner the page chose by itself (none asked for),
+// deleted: the next owner's queue, with no "Pick an owner" and no message, the deleted owner no
+// longer offered. An owner picked, deleted: "There is no owner with ID …", counting and offering only
+// the owners left (read again at once, not 30 s later). Nothing here reads the machine's date or time
+// zone: the queue is prepared for the day before the database's clock.
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ensureChromium } from '../../scripts/n8n/chromium';
+import { testStack, useStackOfItsOwn, withDb } from '../helpers/stack';
+import { WEBHOOK_KEY } from '../workflows/support/pipeline';
+import { startN8n, type RunningN8n } from './support';
+
+interface BrowserElement { dataset: Record<string, string | undefined>; textContent: string | null; value: string; hidden: boolean; id: string }
+declare const document: {
+	getElementById(id: string): BrowserElement | null;
+	querySelector(selector: string): BrowserElement | null;
+	querySelectorAll(selector: string): ArrayLike<BrowserElement>;
+	activeElement: BrowserElement | null;
+	body: BrowserElement;
+};
+
+useStackOfItsOwn();
+
+let n8n: RunningN8n;
+let browser: Browser;
+const owners: string[] = [];
+
+/** An owner with a queue (three leads), prepared for the day before the database's clock. */
+async function ownerWithQueue(): Promise<string> {
+	// Imported here, once the stack of its own is named: the fixtures' client is made at import.
+	const { addLeads, createOwner, leadItems, prepare } = await import('../db/queue/fixtures');
+	const owner = await createOwner({ time_zone: 'UTC' });
+	await addLeads(leadItems(owner, 3, () => 50));
+	const { dbNow } = await withDb(async (db) => (await db.query<{ dbNow: Date }>('select now() as "dbNow"')).rows[0]);
+	await prepare(owner, new Date(dbNow.getTime() - 86_400_000).toISOString());
+	return owner;
+}
+
+beforeAll(async () => {
+	const stack = testStack();
+	const executablePath = ensureChromium();
+	for (let i = 0; i < 3; i++) owners.push(await ownerWithQueue());
+	n8n = await startN8n({
+		workflows: ['workflows/leadflow-console.json', 'workflows/queue-actions.json'],
+		credentials: { httpHeaderAuth: WEBHOOK_KEY, leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } },
+	});
+	browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+}, 300_000);
+
+afterAll(async () => {
+	await browser?.close();
+	await n8n?.stop();
+});
+
+const deleteOwner = (owner: string) => withDb((db) => db.query('delete from auth.users where id = $1', [owner]));
+const ownersListed = async () => (await withDb(async (db) => (await db.query<{ user_id: string }>('select user_id::text from public.user_queue_settings')).rows)).map((row) => row.user_id);
+
+/** What the page shows: the message, the owner picked and offered, the queue's rows, the live indicator, the focus. */
+const view = (page: Page) => page.evaluate(() => {
+	const active = document.activeElement;
+	return {
+		message: document.getElementById('queue-message')!.textContent,
+		picker: document.getElementById('queue-owner')!.value,
+		pickerHidden: document.getElementById('queue-owner-box')!.hidden,
+		options: Array.from(document.querySelectorAll('#queue-owner option')).map((option) => option.value),
+		rows: Array.from(document.querySelectorAll('#queue-rows tr[data-item]')).length,
+		bodyHidden: document.getElementById('queue-body')!.hidden,
+		live: document.querySelector('#queue-live .live-text')!.textContent,
+		focus: !active || active === document.body ? 'body' : `#${active.id}`,
+	};
+});
+
+test('the owner the page chose by itself (no #owner=) deleted: the next owner\'s queue, no "Pick an owner"; an owner picked, deleted: the message counts and offers only the owners left', async () => {
+	expect((await ownersListed()).sort()).toEqual([...owners].sort());
+	const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+	await page.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(WEBHOOK_KEY.value)}&tab=queue`);
+	await page.locator('#queue-rows tr[data-item]').first().waitFor({ timeout: 15_000 });
+	const chosen = (await view(page)).picker;
+	expect(owners).toContain(chosen);
+	await deleteOwner(chosen);
+	// The next owner's queue, as nobody asked for the deleted one: no message, the deleted owner not offered.
+	await page.waitForFunction((gone) => {
+		const picker = document.getElementById('queue-owner')!.value;
+		return picker !== '' && picker !== gone && document.querySelectorAll('#queue-rows tr[data-item]').length > 0;
+	}, chosen, { timeout: 15_000 });
+	const next = await view(page);
+	const left = owners.filter((owner) => owner !== chosen);
+	expect(next).toMatchObject({ message: '', bodyHidden: false, rows: 3, live: 'Live', pickerHidden: false });
+	expect(left).toContain(next.picker);
+	expect([...next.options].sort()).toEqual([...left].sort());
+	// An owner picked, deleted: no queue in its place, the message counts the one owner left and the
+	// picker offers only them (the list read again at the 404, not up to 30 s later).
+	const picked = left.find((owner) => owner !== next.picker)!;
+	const last = left.find((owner) => owner !== picked)!;
+	await page.selectOption('#queue-owner', picked);
+	await page.waitForFunction((owner) => document.getElementById('queue-owner')!.value === owner && document.querySelectorAll('#queue-rows tr[data-item]').length > 0, picked, { timeout: 15_000 });
+	await deleteOwner(picked);
+	await page.waitForFunction(() => (document.getElementById('queue-message')!.textContent ?? '').startsWith('There is no owner with ID'), undefined, { timeout: 15_000 });
+	const missing = await view(page);
+	expect(missing.message).toMatch(new RegExp(`^There is no owner with ID ${picked} in this database, .* Pick the owner with a queue in the Owner list to see theirs\\.$`));
+	expect(missing).toMatchObject({ picker: '', options: ['', last], bodyHidden: true, live: 'Live' });
+	await page.close();
+});
