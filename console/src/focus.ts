@@ -3,10 +3,13 @@
 // keyboard or screen-reader user keeps their place instead of starting again from the page's body.
 // A control is found by a selector (its id or data-key), so one drawn anew by a refresh is found too.
 
-/** The focus is lost: on the page's body, or on a control that was disabled or taken off the page. */
+/**
+ * The focus is lost: on the page's body, or on a control that was disabled, taken off the page, or
+ * hidden (the browser takes the focus from it only at its next frame, to the body).
+ */
 export function focusLost(): boolean {
 	const active = document.activeElement as (HTMLElement & { disabled?: boolean }) | null;
-	return !active || active === document.body || active.disabled === true || !active.isConnected;
+	return !active || active === document.body || active.disabled === true || !active.isConnected || active.getClientRects().length === 0;
 }
 
 /**

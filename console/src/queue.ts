@@ -4,6 +4,7 @@
 // the shipped queue webhooks (workflows/queue-actions.json) beside the console, with the same key
 // and the owner in X-Leadflow-Owner, as the owner's app would.
 import { followUpsStoppedInWords, formatDuration, formatNumber, formatRelative, notTakenOverInWords } from './format';
+import { focusFirst } from './focus';
 import { parseFragment } from './fragment';
 import { inZone, openEarlierInWords, ownerNotFoundInWords, takeMayHaveBeenDone, takeNotDone } from './queue-words';
 import { isOffline, onSearchInput, type Tab, type TabContext } from './tab';
@@ -109,6 +110,11 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		 * for): when it is deleted the next owner's queue is shown, as nobody asked for this one.
 		 */
 		ownerAdopted: false,
+		/**
+		 * An owner was picked: once their queue is drawn the focus goes to the search (then Export) if
+		 * it was lost, as when the picker hides itself with one owner left.
+		 */
+		focusAfterPick: false,
 		day: '' as string,
 		status: '',
 		search: '',
@@ -171,6 +177,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			if (!picked) return;
 			state.owner = picked;
 			state.ownerAdopted = false;
+			state.focusAfterPick = true;
 			state.addressOwner = '';
 			if (state.missingOwner) {
 				state.missingOwner = '';
@@ -280,9 +287,17 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 					state.ownerAdopted = true;
 				}
 				renderPage(data);
+				if (state.focusAfterPick) {
+					// With one owner left the picker hides itself once their queue is drawn: the focus
+					// it had goes to the queue's search (then Export), not the page's body.
+					state.focusAfterPick = false;
+					focusFirst(['#queue-search', '#queue-export']);
+				}
 				await refreshMetrics(data);
 			}
 		} catch (error) {
+			// No queue drawn for the pick: a later draw does not move the focus for it.
+			state.focusAfterPick = false;
 			const { status, hint, refusal } = error as { status?: number; hint?: string | null; refusal?: boolean };
 			if (status === 400 && current() && state.owner && state.owner === state.addressOwner) {
 				// The address's owner is no owner ID (mistyped, cut off): let go, the server's message
@@ -383,7 +398,13 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		el('queue-empty').hidden = true;
 		// Said once (not rewritten by each poll: a screen reader would read it again every 2 s).
 		const words = ownerNotFoundInWords(id, state.owners.length);
-		if (el('queue-message').textContent !== words) say(words, 'error');
+		if (el('queue-message').textContent !== words) {
+			const first = !el('queue-message').textContent?.startsWith('There is no owner');
+			say(words, 'error');
+			// The first draw hides the queue (its search, its buttons) and disables Export: a keyboard
+			// user there is given the Owner picker, where the next step is, not the page's body.
+			if (first) focusFirst(['#queue-owner']);
+		}
 	}
 
 	function renderPage(data: QueuePage) {

@@ -103,3 +103,24 @@ test('the owner the page chose by itself (no #owner=) deleted: the next owner\'s
 	expect(missing).toMatchObject({ picker: '', options: ['', last], bodyHidden: true, live: 'Live' });
 	await page.close();
 });
+
+test('from the keyboard: the owner shown deleted while in the search box gives the focus to the Owner picker; the one owner left picked there (the picker hides) gives it to the search', async () => {
+	const [last] = await ownersListed();
+	const gone = await ownerWithQueue();
+	const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+	await page.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(WEBHOOK_KEY.value)}&tab=queue&owner=${gone}`);
+	await page.locator('#queue-rows tr[data-item]').first().waitFor({ timeout: 15_000 });
+	await page.focus('#queue-search');
+	await deleteOwner(gone);
+	await page.waitForFunction(() => (document.getElementById('queue-message')!.textContent ?? '').startsWith('There is no owner with ID'), undefined, { timeout: 15_000 });
+	await page.waitForTimeout(300);
+	// The search box is hidden with the queue: the focus is on the picker, where the next step is.
+	expect(await view(page)).toMatchObject({ bodyHidden: true, options: ['', last], focus: '#queue-owner' });
+	// The owner left, picked from the keyboard: the picker hides itself (one owner) and the focus goes
+	// to the queue's search, not the page's body.
+	await page.keyboard.press('ArrowDown');
+	await page.waitForFunction((owner) => document.getElementById('queue-owner')!.value === owner && !document.getElementById('queue-body')!.hidden, last, { timeout: 15_000 });
+	await page.waitForTimeout(300);
+	expect(await view(page)).toMatchObject({ message: '', pickerHidden: true, bodyHidden: false, focus: '#queue-search' });
+	await page.close();
+});
