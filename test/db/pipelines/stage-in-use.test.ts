@@ -64,8 +64,10 @@ describe('deleting a stage an automation names', () => {
 // A stage delete and a save of an automation naming that stage, at the same time (two requests of the
 // owner's app): two real connections, the first one's transaction held open while the second runs.
 // Before migration …2450 neither waited for the other: the stage went and the automation was saved
-// naming it. Now the save locks the stages it names (FOR KEY SHARE): whichever comes second waits
-// for the first, then is refused.
+// naming it. Now the save takes a shared advisory lock per stage it names and the delete the same
+// key exclusively (…2470; …2450 locked the stage rows FOR KEY SHARE instead, which a reorder of the
+// stages waited for and a two-stage swap deadlocked with): whichever comes second waits for the
+// first, then is refused; a rename or a reorder never waits for a save.
 describe('deleting a stage while an automation naming it is saved', () => {
 	const connections: Client[] = [];
 	async function connect(): Promise<Client> {
@@ -93,6 +95,16 @@ describe('deleting a stage while an automation naming it is saved', () => {
 				if (Date.now() > until) throw new Error(`backend ${pid} neither waited for a lock nor ended`);
 			}
 		});
+	}
+	/** Whether `call`, running on backend `pid`, waits for a lock (false: it has ended). */
+	async function waitsForALock(pid: number, call: Promise<unknown>): Promise<boolean> {
+		let done = false;
+		void call.then(
+			() => (done = true),
+			() => (done = true),
+		);
+		await untilWaitingOrDone(pid, call);
+		return !done;
 	}
 	const outcome = (call: Promise<unknown>) => call.then(() => 'done', (error: { code?: string; message: string }) => ({ code: error.code, message: error.message }));
 	const stageExists = (id: string) => withDb(async (db) => (await db.query('select from public.pipeline_stages where id = $1', [id])).rowCount === 1);
@@ -133,7 +145,7 @@ describe('deleting a stage while an automation naming it is saved', () => {
 		expect(await stageExists(won)).toBe(true);
 	});
 
-	it('the owner\'s app still saves an automation naming its stages (the lock is the owner\'s to take), and renames a stage while one is being saved', async () => {
+	it('the owner\'s app still saves an automation naming its stages, and renames and reorders a stage while one is being saved', async () => {
 		const world = await createPipelineWorld();
 		const saved = await userClient(world.userId).from('pipeline_automations').insert({
 			pipeline_id: world.pipeline.id,
@@ -155,6 +167,42 @@ describe('deleting a stage while an automation naming it is saved', () => {
 		);
 		const renamed = await userClient(world.userId).from('pipeline_stages').update({ name: 'Closed won' }).eq('id', world.pipeline.stages.Won).select('name');
 		expect(renamed.data).toEqual([{ name: 'Closed won' }]);
+		// Nor does a reorder (stage_order is a column of a unique constraint: under …2450's FOR KEY
+		// SHARE it waited for the save).
+		const reordering = await connect();
+		const reorderingPid = await pidOf(reordering);
+		const reordered = outcome(reordering.query('update public.pipeline_stages set stage_order = stage_order + 100 where id = $1', [world.pipeline.stages.Won]));
+		const reorderWaited = await waitsForALock(reorderingPid, reordered);
 		await saving.query('commit');
+		expect({ reorderWaited, reordered: await reordered }).toEqual({ reorderWaited: false, reordered: 'done' });
+	});
+
+	it('the owner\'s app swapping two stages\' order in one transaction while an automation naming both is saved: neither waits, both go (review S10)', async () => {
+		// Before …2470 the save, holding Proposal FOR KEY SHARE, waited for Qualified (being reordered),
+		// and the swap's second update waited for the save: 40P01, deadlock detected.
+		const world = await createPipelineWorld();
+		const { Qualified: qualified, Proposal: proposal } = world.pipeline.stages;
+		const orderOf = () => withDb(async (db) => Object.fromEntries((await db.query<{ id: string; stage_order: number }>(
+			'select id, stage_order from public.pipeline_stages where id = any ($1)', [[qualified, proposal]])).rows.map((row) => [row.id, row.stage_order])));
+		const before = await orderOf();
+		const id = await world.automation({ name: 'Hot alert', trigger_type: 'STAGE_CHANGED', trigger_conditions: { to_stage_id: qualified }, actions: [{ type: 'notify', message: 'x' }] });
+		const reordering = await connect();
+		const saving = await connect();
+		const reorderingPid = await pidOf(reordering);
+		const savingPid = await pidOf(saving);
+		await reordering.query('begin');
+		await reordering.query('update public.pipeline_stages set stage_order = $2 where id = $1', [qualified, before[proposal]]);
+		await saving.query('begin');
+		const saved = outcome(saving.query('update public.pipeline_automations set trigger_conditions = $2 where id = $1',
+			[id, JSON.stringify({ from_stage_id: proposal, to_stage_id: qualified })]));
+		const saveWaited = await waitsForALock(savingPid, saved);
+		const swapped = outcome(reordering.query('update public.pipeline_stages set stage_order = $2 where id = $1', [proposal, before[qualified]]));
+		const swapWaited = await waitsForALock(reorderingPid, swapped);
+		const outcomes = { saved: await saved, swapped: await swapped };
+		await reordering.query('commit');
+		await saving.query('commit');
+		expect({ saveWaited, swapWaited, ...outcomes }).toEqual({ saveWaited: false, swapWaited: false, saved: 'done', swapped: 'done' });
+		expect(await orderOf()).toEqual({ [qualified]: before[proposal], [proposal]: before[qualified] });
+		expect(await automationsOf(world.userId)).toEqual([{ name: 'Hot alert', is_active: true, trigger_conditions: { from_stage_id: proposal, to_stage_id: qualified } }]);
 	});
 });
