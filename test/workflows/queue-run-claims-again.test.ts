@@ -1,7 +1,8 @@
 // workflows/queue-run.json claims again while a claim comes back full: Claim Due Messages takes 100,
 // and while it came back full and everything it took was tried (nothing released: a stopped batch,
 // a rate limit, stops it), Claim Again? sends the run back to claim the next 100, up to 10 claims a
-// run and only while the run is under 40 seconds old (before the next minute's run begins). Before,
+// run and only while one more round, at the run's average so far, still ends within its first 40
+// seconds (queue-run-round-fits.test.ts: a slow Meta). Before,
 // a run claimed once: at most 100 messages a minute across every owner, so a day whose capacity
 // needed more in its hours was never finished (review Q: 1,000 in 5 minutes sent 401). The answer
 // counts every claim of the run.
