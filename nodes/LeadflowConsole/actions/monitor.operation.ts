@@ -1,8 +1,9 @@
 // monitor: one page of a rule's follow-up monitor (automation_monitor_page): the totals and stages
 // of automation_snapshot, one page of the tagged contacts filtered by status, reason and a search,
 // the most recent active contacts, and the list of rules. As an AI agent's tool a page holds at most
-// TOOL_PAGE_MAX contacts (and as many active ones), and the answer says how many were left out and
-// the offset that reads on.
+// TOOL_PAGE_MAX contacts (and as many active ones) and TOOL_RULES_MAX rules (every owner's rules are
+// listed: hundreds in a busy project), and the answer says how many were left out and the offset
+// that reads on.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { runsAsTool } from '../../shared/outputs';
 import { NotFoundError, perItem } from '../../shared/per-item';
@@ -14,6 +15,8 @@ const STATUSES = ['eligible', 'processing', 'recently_sent', 'stopped', 'skipped
 
 /** The most contacts a page holds as an AI agent's tool: about 600 characters each. */
 export const TOOL_PAGE_MAX = 20;
+/** The most rules a tool's answer lists (about 150 characters each); the asked rule is in `rule`. */
+export const TOOL_RULES_MAX = 20;
 /** The database's largest page. */
 const PAGE_MAX = 500;
 
@@ -112,7 +115,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				description: 'Pick a rule from the answer\'s rules list (ask without ruleId).',
 			});
 		}
-		if (!asTool || !page.contacts) return [{ output: 0, json: { ...page } as unknown as IDataObject }];
+		if (!asTool) return [{ output: 0, json: { ...page } as unknown as IDataObject }];
+		const rulesLeftOut = Math.max(0, page.rules.length - TOOL_RULES_MAX);
+		const rulesNote = rulesLeftOut > 0 ? `${rulesLeftOut} more rules left out of the rules list (at most ${TOOL_RULES_MAX}): give a rule's ID as ruleId to read that rule` : '';
+		const rulesPart = { rules: page.rules.slice(0, TOOL_RULES_MAX), rulesLeftOut };
+		if (!page.contacts) {
+			return [{ output: 0, json: { ...page, ...rulesPart, ...(rulesNote && { note: `${rulesNote}.` }) } as unknown as IDataObject }];
+		}
 		const shown = Math.min(args.p_limit, TOOL_PAGE_MAX);
 		const rows = page.contacts.rows.slice(0, shown);
 		const leftOut = Math.max(0, page.contacts.total - args.p_offset - rows.length);
@@ -124,15 +133,17 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			leftOut > 0 ? `${leftOut} more matching contact${leftOut === 1 ? '' : 's'} left out: call Monitor Page again with offset ${nextOffset}` : '',
 			activeLeftOut > 0 ? `${activeAtLeast ? 'at least ' : ''}${activeLeftOut} more active contact${activeLeftOut === 1 ? '' : 's'} left out (the stats count them)` : '',
 		].filter(Boolean);
+		const note = [notes.length > 0 ? `At most ${TOOL_PAGE_MAX} contacts a list in one answer: ${notes.join('; ')}` : '', rulesNote].filter(Boolean).join('. ');
 		return [
 			{
 				output: 0,
 				json: {
 					...page,
+					...rulesPart,
 					contacts: { ...page.contacts, limit: shown, rows, left_out: leftOut, next_offset: leftOut > 0 ? nextOffset : null },
 					activeContacts: active.slice(0, shown),
 					activeContactsLeftOut: activeLeftOut,
-					...(notes.length > 0 && { note: `At most ${TOOL_PAGE_MAX} contacts a list in one answer: ${notes.join('; ')}.` }),
+					...(note && { note: `${note}.` }),
 				} as unknown as IDataObject,
 			},
 		];

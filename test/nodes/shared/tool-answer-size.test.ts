@@ -1,7 +1,8 @@
 // What one answer holds when a node runs as an AI agent's tool: a model reads the whole answer into
 // its context, so Tag Eligibility's Explain holds at most 25 contacts, its Snapshot at most 20 a
-// list, and the Console's Monitor Page at most 20 a page, each saying how many were left out and how
-// to read them (an Offset, Explain). In a workflow the same nodes answer as before.
+// list, and the Console's Monitor Page at most 20 a page and 20 rules (it lists every owner's rules),
+// each saying how many were left out and how to read them (an Offset, Explain, a rule's ID). In a
+// workflow the same nodes answer as before.
 import type { IDataObject } from 'n8n-workflow';
 import { runWorkflow, type WorkflowJson } from '../../harness';
 import { agentWorkflow } from '../../harness/agent';
@@ -45,7 +46,11 @@ beforeAll(async () => {
 	const world = await createWorld();
 	ruleId = await world.rule({ dailyLimit: 100 });
 	await world.contacts(TAGGED);
+	// More rules than a tool's answer lists, whatever else the stack holds.
+	for (let n = 0; n < 25; n += 1) await world.rule({ dailyLimit: 1 });
 });
+
+const RULES_NOTE = (leftOut: number) => `${leftOut} more rules left out of the rules list (at most 20): give a rule's ID as ruleId to read that rule.`;
 
 test('Explain as a tool: at most 25 contacts, a last item saying how many were left out and the Offset to read on; in a workflow every contact asked for', async () => {
 	const explain = { operation: 'explain', ruleId: { __rl: true, mode: 'id', value: ruleId }, limit: ai('limit'), offset: ai('offset') };
@@ -91,17 +96,28 @@ test('Snapshot as a tool: at most 20 contacts a list, saying how many each left 
 test('Console Monitor Page as a tool: at most 20 contacts a page, saying how many were left out and the offset to read on; in a workflow its page size', async () => {
 	const monitor = { resource: 'followUp', operation: 'monitor', ruleId, offset: ai('offset'), limit: ai('limit') };
 	const { text, items } = await asTool('leadflowConsole', monitor, { offset: '0', limit: '50' });
-	const [page] = items as Array<{ contacts: { total: number; limit: number; rows: unknown[]; left_out: number; next_offset: number | null }; note: string }>;
+	const [page] = items as Array<{ contacts: { total: number; limit: number; rows: unknown[]; left_out: number; next_offset: number | null }; rules: unknown[]; rulesLeftOut: number; note: string }>;
 	expect(page.contacts).toMatchObject({ total: TAGGED, limit: 20, left_out: TAGGED - 20, next_offset: 20 });
 	expect(page.contacts.rows).toHaveLength(20);
-	expect(page.note).toBe(`At most 20 contacts a list in one answer: ${TAGGED - 20} more matching contacts left out: call Monitor Page again with offset 20.`);
+	expect(page.rules).toHaveLength(20);
+	expect(page.rulesLeftOut).toBeGreaterThanOrEqual(6); // 26 rules of this test at least
+	expect(page.note).toBe(`At most 20 contacts a list in one answer: ${TAGGED - 20} more matching contacts left out: call Monitor Page again with offset 20. ${RULES_NOTE(page.rulesLeftOut)}`);
 	expect(text.length).toBeLessThan(20_000);
-	const [lastPage] = (await asTool('leadflowConsole', monitor, { offset: '40', limit: '100' })).items as Array<{ contacts: { rows: unknown[]; left_out: number; next_offset: number | null }; note?: string }>;
+	const [lastPage] = (await asTool('leadflowConsole', monitor, { offset: '40', limit: '100' })).items as Array<{ contacts: { rows: unknown[]; left_out: number; next_offset: number | null }; rulesLeftOut: number; note?: string }>;
 	expect(lastPage.contacts).toMatchObject({ left_out: 0, next_offset: null });
 	expect(lastPage.contacts.rows).toHaveLength(20);
-	expect(lastPage).not.toHaveProperty('note');
+	expect(lastPage.note).toBe(RULES_NOTE(lastPage.rulesLeftOut));
+	// Without a rule: the rules list only, capped the same way.
+	const listOnly = await asTool('leadflowConsole', { resource: 'followUp', operation: 'monitor', ruleId: '' });
+	const [list] = listOnly.items as Array<{ rules: unknown[]; rulesLeftOut: number; note: string; rule: unknown }>;
+	expect(list).toMatchObject({ rule: null });
+	expect(list.rules).toHaveLength(20);
+	expect(list.note).toBe(RULES_NOTE(list.rulesLeftOut));
+	expect(listOnly.text.length).toBeLessThan(20_000);
 
 	const [workflow] = await inWorkflow('leadflowConsole', { resource: 'followUp', operation: 'monitor', ruleId, offset: '0', limit: '50' });
 	expect((workflow.contacts as { rows: unknown[] }).rows).toHaveLength(50);
 	expect(workflow.contacts).not.toHaveProperty('left_out');
+	expect((workflow.rules as unknown[]).length).toBeGreaterThanOrEqual(26);
+	expect(workflow).not.toHaveProperty('rulesLeftOut');
 });
