@@ -22,7 +22,8 @@ import { readWholeNumber } from '../../shared/valid-input';
 import { mapWithConcurrency } from '../../shared/pool';
 import { readConversationMessages, type MessageReading } from '../../shared/conversation-messages';
 import { buildAnalysisPrompt, ANALYSIS_SCHEMA, type ChatMessage } from '../helpers/analysis';
-import { checkUuid, CONTACTS, invalid, OUTPUT_COUNT, pipelineProperty, readOwnerId, readPipelineId } from '../helpers/common';
+import { checkUuid, CONTACTS, invalid, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
+import { readOwnerId } from '../../shared/owner-id';
 import { analyzeContact, type AnalysisCancelled, type AnalysisOutcome, type AnalysisSetupFailure } from '../transport/analyzeContact';
 import { readConversations, readDueConversations, readStageChoices, readUnusedAnalyses, unknownConversation, type ConversationFacts } from '../transport/conversations';
 
@@ -288,7 +289,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		// One read for the run, from the first item: when the owner is refused or the read fails,
 		// that item fails (with Continue On Fail, the one failed item, so a webhook answers 400).
 		try {
-			const owner = readOwnerId(this, 'Use the id of the Supabase user who owns the Pages, or leave it empty for every owner.');
+			const owner = readOwnerId(this, 0, 'Use the id of the Supabase user who owns the Pages, or leave it empty for every owner.', true);
 			const maxConversations = readWholeNumber(this, 'maxConversations', 0, {
 				label: 'Max Conversations',
 				min: 1,

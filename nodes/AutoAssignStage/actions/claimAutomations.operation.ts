@@ -7,7 +7,8 @@ import { refuseAsTool } from '../../shared/outputs';
 import { CLAIM_LIMIT, deliveryProperties, handOutAutomations, readDelivery } from '../helpers/automations';
 import { readWholeNumber } from '../../shared/valid-input';
 import { asNodeError, failedItem } from '../../shared/per-item';
-import { AUTOMATIONS, CONTACTS, OUTPUT_COUNT, readOwnerId } from '../helpers/common';
+import { AUTOMATIONS, CONTACTS, OUTPUT_COUNT } from '../helpers/common';
+import { readOwnerId } from '../../shared/owner-id';
 
 const properties: INodeProperties[] = [
 	{
@@ -43,7 +44,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	if (this.getInputData().length === 0) return outputs;
 	try {
 		const limit = readWholeNumber(this, 'limit', 0, { label: 'Limit', min: 1, max: CLAIM_LIMIT, fallback: 50, hint: 'Give how many waiting actions to hand out at most, or leave it empty for 50.', setting: true });
-		const owner = readOwnerId(this, 'Use the id of the Supabase user whose actions to hand out, or leave it empty for every owner.');
+		const owner = readOwnerId(this, 0, 'Use the id of the Supabase user whose actions to hand out, or leave it empty for every owner.', true);
 		outputs[AUTOMATIONS].push(...(await handOutAutomations(this, 0, null, { ...readDelivery(this), limit, owner })));
 	} catch (error) {
 		// With Continue On Fail (or an error output) the failure leaves as one failed item with its

@@ -1,7 +1,6 @@
 // What the operations share: the pipeline and stage parameters (resource locators), reading ids,
 // the settings of the Automations output, and the output numbers.
 import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
-import { FieldRefusedError } from '../../shared/per-item';
 import { orEmpty, parameterText, UUID, UUID_PATTERN } from '../../shared/resource-locator';
 import { notTextProblem } from '../../shared/valid-input';
 import { deliveryProperties } from './automations';
@@ -54,28 +53,12 @@ export function invalid(context: IExecuteFunctions, itemIndex: number, message: 
 export function checkUuid(context: IExecuteFunctions, raw: unknown, label: string, itemIndex: number, hint: string, optional: true): string | null;
 export function checkUuid(context: IExecuteFunctions, raw: unknown, label: string, itemIndex: number, hint: string, optional?: false): string;
 export function checkUuid(context: IExecuteFunctions, raw: unknown, label: string, itemIndex: number, hint: string, optional = false): string | null {
-	return uuidOrRefuse(context, raw, label, itemIndex, hint, optional);
-}
-
-/** checkUuid's check; with `field`, its refusal names that parameter (a FieldRefusedError). */
-function uuidOrRefuse(context: IExecuteFunctions, raw: unknown, label: string, itemIndex: number, hint: string, optional: boolean, field?: string): string | null {
-	const refuse = (message: string) => (field ? new FieldRefusedError(context.getNode(), message, { itemIndex, description: hint }, field) : invalid(context, itemIndex, message, hint));
 	const notText = notTextProblem(raw);
-	if (notText) throw refuse(`${label.charAt(0).toUpperCase()}${label.slice(1)} ${notText}`);
+	if (notText) throw invalid(context, itemIndex, `${label.charAt(0).toUpperCase()}${label.slice(1)} ${notText}`, hint);
 	const text = typeof raw === 'string' ? raw.trim() : '';
 	if (!text && optional) return null;
-	if (!UUID.test(text)) throw refuse(`The ${label} "${text}" is not a UUID`);
+	if (!UUID.test(text)) throw invalid(context, itemIndex, `The ${label} "${text}" is not a UUID`, hint);
 	return text.toLowerCase();
-}
-
-/**
- * The run's Owner User ID (item 0's), or null when empty (every owner). Its refusal (not text, not a
- * UUID) names the parameter (`field: ownerUserId` on the failed item), so a workflow that gives it
- * from its request (auto-assign.json: the X-Leadflow-Owner header) answers that request field's 400
- * by the field, never by the message's words.
- */
-export function readOwnerId(context: IExecuteFunctions, hint: string): string | null {
-	return uuidOrRefuse(context, context.getNodeParameter('ownerUserId', 0, ''), 'owner user ID', 0, hint, true, 'ownerUserId');
 }
 
 /**

@@ -40,9 +40,9 @@ import { NodeApiError, NodeOperationError, sleep, type IExecuteFunctions, type I
 import type { MessengerEvent, SyncJob, SyncPageResult } from '../../shared/contract';
 import { graphRedactorFor, isPageThrottling, metaSaid, type GraphError } from '../../shared/graph';
 import { FACEBOOK_CREDENTIAL, conversationsQuery, readConversations, readMessages, refusesConversation, type GraphAnswer, type GraphTarget } from '../transport/graph';
-import { asNodeError, FieldRefusedError, SettingRefusedError } from '../../shared/per-item';
+import { asNodeError, SettingRefusedError } from '../../shared/per-item';
 import { readCheckedOptions, readCheckedParameter, type OptionWhy } from '../../shared/checked-options';
-import { UUID } from '../../shared/valid-input';
+import { readOwnerId, SYNC_OWNER_ID } from '../../shared/owner-id';
 import { beginJob, failJob, readUntil, recordPage, renewLease } from '../transport/syncJobs';
 import { addMessages, NO_CURSOR, readConversationsPage, type ReadConversation } from './conversations';
 import { properties } from '../description';
@@ -168,17 +168,10 @@ interface Tally {
 }
 
 export function readSettings(context: IExecuteFunctions): SyncSettings {
-	const owner = String(context.getNodeParameter('owner', 0, '') ?? '').trim();
-	if (owner !== '' && !UUID.test(owner)) {
-		// A FieldRefusedError naming the parameter (`owner`): the shipped webhook answers it as its
-		// caller's X-Leadflow-Owner only when this parameter reads that header, else as its own fault.
-		throw new FieldRefusedError(
-			context.getNode(),
-			`The Owner ID "${owner}" is not a user id`,
-			{ description: 'Give the Supabase Auth user id (a UUID) the Page belongs to, or leave it empty when the Page is connected already.' },
-			'owner',
-		);
-	}
+	// Its refusal (not text, not a user id) names the parameter (`owner`, a FieldRefusedError): the
+	// shipped webhook answers it as its caller's X-Leadflow-Owner only when this parameter reads that
+	// header, else as its own fault.
+	const owner = readOwnerId(context, 0, 'Give the Supabase Auth user id (a UUID) the Page belongs to, or leave it empty when the Page is connected already.', true, SYNC_OWNER_ID);
 	// The Options, each checked against the range the editor shows (description.ts): a value out of
 	// it (an expression's) is a SettingRefusedError naming the option, so the failed item carries
 	// `setting` and the shipped webhook answers it as its own node's fault, not the caller's. What the
@@ -191,7 +184,7 @@ export function readSettings(context: IExecuteFunctions): SyncSettings {
 	const mode = readCheckedParameter<'incremental' | 'full'>(context, 0, MODE, 'It says which conversations the sync reads: full, every one again; incremental, those updated since the last completed sync.');
 	const options = readCheckedOptions<Omit<SyncSettings, 'owner' | 'full'>>(context, 0, OPTIONS, OPTION_WHY);
 	return {
-		owner: owner === '' ? null : owner,
+		owner,
 		full: mode === 'full',
 		requestsPerSecond: options.requestsPerSecond,
 		pageSize: options.pageSize,

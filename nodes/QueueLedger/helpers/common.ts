@@ -3,8 +3,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { NodeApiError, NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import { runsAsTool } from '../../shared/outputs';
-import { asNodeError, FieldRefusedError, SettingRefusedError } from '../../shared/per-item';
+import { asNodeError, SettingRefusedError } from '../../shared/per-item';
 import { parameterText } from '../../shared/resource-locator';
+import { readOwnerId } from '../../shared/owner-id';
 import { UUID } from '../../shared/valid-input';
 
 export function invalid(context: IExecuteFunctions, itemIndex: number, message: string, description: string): NodeOperationError {
@@ -54,20 +55,8 @@ export function readUuid(context: IExecuteFunctions, name: string, label: string
  */
 export const AGENT_OWNER_ADVICE = "Give the owner's user ID: a UUID, the id of the Supabase Auth user whose queue this is.";
 
-/**
- * Owner User ID of item i, lower case; empty → null when optional. Its refusal names the parameter
- * (`field: ownerUserId` on the failed item, a FieldRefusedError), so a workflow that gives it from its
- * request (queue-run.json: the X-Leadflow-Owner header) answers that request field's 400 by the
- * field, never by the message's words.
- */
-export function readOwnerId(context: IExecuteFunctions, itemIndex: number, hint: string, optional: true): string | null;
-export function readOwnerId(context: IExecuteFunctions, itemIndex: number, hint: string, optional: false): string;
-export function readOwnerId(context: IExecuteFunctions, itemIndex: number, hint: string, optional: boolean): string | null {
-	const text = readText(context, 'ownerUserId', itemIndex);
-	if (!text && optional) return null;
-	if (!UUID.test(text)) throw new FieldRefusedError(context.getNode(), `The owner user ID "${text}" is not a UUID`, { itemIndex, description: hint }, 'ownerUserId');
-	return text.toLowerCase();
-}
+/** Owner User ID of item i (nodes/shared/owner-id.ts: its refusal names the parameter, `field: ownerUserId`). */
+export { readOwnerId };
 
 export const readOwner = (context: IExecuteFunctions, itemIndex: number): string =>
 	readOwnerId(

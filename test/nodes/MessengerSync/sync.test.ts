@@ -646,4 +646,9 @@ test('a Page not connected needs the Owner ID, which connects it', async () => {
 	expect(output).toMatchObject({ status: 'completed', conversations: 1 });
 	const bad = await runSync(world.pageId, {}, { owner: 'someone' });
 	expect(bad.result.error?.message).toBe('The Owner ID "someone" is not a user id');
+	// The owner rule Queue Ledger and Auto Assign Stage share (nodes/shared/owner-id.ts): a list holding
+	// the id (an expression mapping an array) is refused naming the parameter, never read as that id.
+	const list = await runSync(world.pageId, {}, { owner: `={{ ["${world.userId}"] }}` });
+	expect(list.result.error?.message).toBe('Owner ID must be text (got an array of 1)');
+	expect((list.result.run?.data.resultData.error as { field?: unknown } | undefined)?.field).toBe('owner');
 });
