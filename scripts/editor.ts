@@ -212,7 +212,7 @@ export async function runEditor(argv: string[]): Promise<void> {
 			n8nUserFolder: userFolder,
 		};
 		const dataLine = values.temporary ? 'a temporary database, removed on stop' : `${stack.dataDir}${stack.dataDirNote ? ` (${stack.dataDirNote})` : ''}`;
-		say(readyText({ ready, copies, followUpWorkflowId: trigger.workflow.id, data: dataLine }));
+		say(readyText({ ready, copies, followUpWorkflowId: trigger.workflow.id, data: dataLine, temporary: values.temporary }));
 		if (values.json) process.stdout.write(`${JSON.stringify(ready)}\n`);
 
 		// n8n ending by itself (a crash) ends the rest too, with what it said last.

@@ -2,8 +2,9 @@
 // The text is made here, from what was imported, so that a test can read it without starting n8n:
 // it names the follow-up workflow (the one whose webhook is the printed curl line's) as the one to
 // run, the console's address with its key, the demo data each workflow finds (the follow-up rules,
-// the pipeline's conversations, today's queue, the Page's older conversations), and every schedule
-// the editor's copies have switched off, workflow by workflow.
+// the pipeline's conversations, today's queue, the Page's older conversations) with, on a kept
+// database, that the next start deletes this demo owner and its data, and every schedule the
+// editor's copies have switched off, workflow by workflow.
 import type { EditorCopy } from './workflows';
 
 /** What `--json` prints on stdout, on one line, once everything is ready. */
@@ -40,11 +41,16 @@ export interface ReadyTextInput {
 	followUpWorkflowId: string;
 	/** Where the stack keeps its data, said in words. */
 	data: string;
+	/**
+	 * A throwaway database (`--temporary`), removed on stop; else a kept one (`.stack/`), where the next
+	 * start of the demo or the editor deletes this start's demo owner with its data (scripts/demo/data-set.ts).
+	 */
+	temporary: boolean;
 }
 
 const nameOf = (copy: EditorCopy) => String(copy.workflow.name ?? copy.workflow.id);
 
-export function readyText({ ready, copies, followUpWorkflowId, data }: ReadyTextInput): string {
+export function readyText({ ready, copies, followUpWorkflowId, data, temporary }: ReadyTextInput): string {
 	const followUp = copies.find((copy) => copy.workflow.id === followUpWorkflowId);
 	if (!followUp) throw new Error(`The follow-up workflow ${followUpWorkflowId} is not among the imported workflows.`);
 	const paused = copies.filter((copy) => copy.pausedSchedules.length > 0);
@@ -84,6 +90,11 @@ export function readyText({ ready, copies, followUpWorkflowId, data }: ReadyText
 		`  ${ready.curl}`,
 		'',
 		`Demo data (as \`npm run demo\` seeds it), for the owner ${ready.ownerId} (X-Leadflow-Owner):`,
+		// Said before the data, where it is read before any work is done under this owner.
+		...(temporary ? [] : [
+			'  (the next `npm run demo` or `npm run editor` on this data deletes this owner with everything under it, what you add',
+			'  included, as this start deleted the earlier demo owners\' data: keep work of your own under another owner)',
+		]),
 		`  follow-up rules on Page ${ready.pageId}: ${ready.rules.map((rule) => `${rule.name} (${rule.ruleId})`).join('; ')}`,
 		`  CRM pipeline "${ready.pipeline.name}": ${ready.pipeline.conversations} conversations on Page ${ready.pipeline.pageId} due an analysis (Analyse Now places them; the model's answers are scripted in the Gemini simulator)`,
 		`  lead queue: ${ready.queue.leads} leads (${ready.queue.refused} refused), today's queue (${ready.queue.day}) of ${ready.queue.queued} messages (Run Now sends those due by now; Prepare Now makes tomorrow's)`,

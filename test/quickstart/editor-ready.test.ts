@@ -3,7 +3,8 @@
 // to the follow-up workflow, so the line saying which workflow to run with *Execute workflow* must
 // name that one (it named the first in alphabetical order with pinned data, auto-assign, which sends
 // nothing), and every schedule the copies switch off must be said, workflow by workflow. It gives the
-// console's address with the key in its fragment, and the demo data the other workflows find.
+// console's address with its key in its fragment, and the demo data the other workflows find, with, on a
+// kept database, that the next start deletes the demo owner and what is added under it.
 import type { EditorReady } from '../../scripts/editor/ready';
 import { readyText } from '../../scripts/editor/ready';
 import { editorCopy, findWebhook, shippedWorkflows } from '../../scripts/editor/workflows';
@@ -35,7 +36,7 @@ const ready: EditorReady = {
 	graphBaseUrl: 'http://127.0.0.1:54332',
 	n8nUserFolder: '/tmp/leadflow-editor-test',
 };
-const text = readyText({ ready, copies, followUpWorkflowId: followUp.id, data: 'a temporary database, removed on stop' });
+const text = readyText({ ready, copies, followUpWorkflowId: followUp.id, data: '/home/someone/leadflow/.stack', temporary: false });
 
 test('the workflow to run with Execute workflow is the follow-up one the README names, from its pinned Trigger Now', () => {
 	expect(followUp.name).toBe('Leadflow: follow up tagged Messenger contacts (every 5 minutes, or now)');
@@ -87,4 +88,20 @@ test('it gives the console\'s address with the key in its fragment, and the demo
 		expect(found).toBeDefined();
 		if (trigger) expect(found!.workflow.nodes.map((node) => node.name)).toContain(trigger);
 	}
+});
+
+test('on a kept database it says, before the demo owner\'s data, that the next start deletes this owner with what is added under it; not on a temporary one', () => {
+	const lines = text.split('\n');
+	const owner = lines.findIndex((line) => line.startsWith('Demo data (as `npm run demo` seeds it), for the owner 00000000-0000-4000-8000-0000000000aa'));
+	expect(owner).toBeGreaterThan(0);
+	// Right under the owner's id, before the rules, the pipeline and the queue it lists.
+	expect(lines.slice(owner + 1, owner + 3).join(' ').replace(/ {2,}/g, ' ')).toBe(
+		' (the next `npm run demo` or `npm run editor` on this data deletes this owner with everything under it, what you add'
+		+ ' included, as this start deleted the earlier demo owners\' data: keep work of your own under another owner)',
+	);
+	expect(lines[owner + 3]).toMatch(/^ {2}follow-up rules on Page /);
+	// A temporary database is removed on stop (the Data line says so): no next start reaches it.
+	const temporary = readyText({ ready, copies, followUpWorkflowId: followUp.id, data: 'a temporary database, removed on stop', temporary: true });
+	expect(temporary).not.toMatch(/deletes this owner/);
+	expect(temporary).toContain('Data: a temporary database, removed on stop;');
 });
