@@ -45,13 +45,33 @@ export function forAgent(context: { getNode(): INode }, outputs: INodeExecutionD
  * same `Details:` itself unless the message already holds the description, so it is never doubled.
  * The description is the node's own text, as the editor shows it (no stack, secrets redacted where
  * the error was made). In a workflow, the error unchanged.
+ *
+ * The message goes into a new error, never the caught one, which may be held elsewhere (a node's own
+ * list of failures, a cached refusal) and must keep its words: the copy has the same class
+ * (NodeOperationError, NodeApiError, FieldRefusedError, …) and every field of the original
+ * (description, `field`, `setting`, the node, the HTTP code, the cause), only its message (and the
+ * stack's first line) carrying the advice.
  */
 export function withAdviceForAgent(context: { getNode(): INode }, error: unknown): unknown {
 	if (!runsAsTool(context) || !(error instanceof Error)) return error;
 	const description = (error as { description?: unknown }).description;
 	if (typeof description !== 'string' || description.trim() === '' || error.message.includes(description)) return error;
-	error.message = `${error.message}\n\nDetails: ${description}`;
-	return error;
+	return withMessage(error, `${error.message}\n\nDetails: ${description}`);
+}
+
+/** A copy of `error` (same prototype, every own property) with another message; the original untouched. */
+function withMessage<E extends Error>(error: E, message: string): E {
+	const copy = Object.create(Object.getPrototypeOf(error) as object | null) as E;
+	for (const key of Reflect.ownKeys(error)) {
+		const property = Object.getOwnPropertyDescriptor(error, key);
+		if (property) Object.defineProperty(copy, key, property);
+	}
+	Object.defineProperty(copy, 'message', { value: message, writable: true, enumerable: false, configurable: true });
+	if (typeof error.stack === 'string') {
+		const stack = error.stack.startsWith(`${error.name}: ${error.message}`) ? `${error.name}: ${message}${error.stack.slice(`${error.name}: ${error.message}`.length)}` : error.stack;
+		Object.defineProperty(copy, 'stack', { value: stack, writable: true, enumerable: false, configurable: true });
+	}
+	return copy;
 }
 
 /**
