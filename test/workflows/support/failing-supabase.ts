@@ -20,17 +20,24 @@ export interface FailingSupabase {
 /** PostgREST's answer when it cannot get a connection to the database. */
 export const POOL_TIMEOUT = { code: 'PGRST003', message: 'Timed out acquiring connection from connection pool.', details: null, hint: null };
 
-/** `functions`: the database functions to fail (`/rest/v1/rpc/<name>`); `times`: how many calls, then forwarded (0: none until failNext). */
-export async function failingSupabase(functions: string[], status: number, body: unknown, times = Infinity): Promise<FailingSupabase> {
+/**
+ * `functions`: the database functions to fail (`/rest/v1/rpc/<name>`); `times`: how many calls, then
+ * forwarded (0: none until failNext); `after`: how many calls are forwarded before the first fails
+ * (a loop's later round failing: queue-run-later-rounds.test.ts).
+ */
+export async function failingSupabase(functions: string[], status: number, body: unknown, times = Infinity, after = 0): Promise<FailingSupabase> {
 	const upstream = new URL(testStack().supabaseUrl);
 	const paths = new Set(functions.map((name) => `/rest/v1/rpc/${name}`));
 	let failed = 0;
 	let calls = 0;
 	let left = times;
+	let forwardFirst = after;
 	const server = createServer((incoming, outgoing) => {
 		const matched = paths.has((incoming.url ?? '').split('?')[0]);
 		if (matched) calls += 1;
-		if (matched && left > 0) {
+		const spared = matched && forwardFirst > 0;
+		if (spared) forwardFirst -= 1;
+		if (matched && !spared && left > 0) {
 			failed += 1;
 			left -= 1;
 			incoming.resume();
