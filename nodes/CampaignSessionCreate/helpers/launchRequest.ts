@@ -6,6 +6,7 @@
 // `phone` for `phone_number` is caught instead of silently ignored. Text is checked with the rules
 // the database's constraints enforce (nodes/shared/valid-input.ts).
 import type { CountryCode } from 'libphonenumber-js/max';
+import { isBlank } from '../../shared/blank';
 import { TEXT, textProblem } from '../../shared/valid-input';
 import { campaignIdFor, isCampaignId } from './campaignId';
 import { collectJsonProblems, isPlainObject, OBJECTIVE_JSON_LIMITS } from './jsonValue';
@@ -54,17 +55,27 @@ function requiredString(body: Record<string, unknown>, field: string, problems: 
 	return undefined;
 }
 
+/**
+ * What is wrong with a campaign's name: the text rules of campaign_info.name, and a name that shows
+ * nothing (only white space and format characters such as U+200B: nodes/shared/blank.ts), which the
+ * database refuses too (migration 20261201002500_campaign_name_blank_refused.sql). JavaScript's trim()
+ * keeps U+200B, so textProblem's "is empty" alone let such a name through.
+ */
+function campaignNameProblem(value: string): string | undefined {
+	return textProblem(value, TEXT.campaignName) ?? (isBlank(value) ? 'is blank: it shows nothing (only white space or invisible characters such as U+200B zero width space); give the campaign a name' : undefined);
+}
+
 function checkCampaign(body: Record<string, unknown>, settings: LaunchSettings, problems: Problem[]): { nameUid: string; name?: string; byName: boolean } | undefined {
 	const campaign = requiredString(body, 'campaign', problems);
 	let displayName: string | undefined;
 	if (body.campaign_name !== undefined && body.campaign_name !== null) {
 		const value = body.campaign_name;
-		const problem = typeof value === 'string' ? textProblem(value, TEXT.campaignName) : `must be a string, got ${typeName(value)}`;
+		const problem = typeof value === 'string' ? campaignNameProblem(value) : `must be a string, got ${typeName(value)}`;
 		if (problem) problems.push({ path: 'campaign_name', message: problem });
 		else displayName = (value as string).trim();
 	}
 	if (campaign === undefined) return undefined;
-	const problem = textProblem(campaign, TEXT.campaignName);
+	const problem = campaignNameProblem(campaign);
 	if (problem) {
 		problems.push({ path: 'campaign', message: problem });
 		return undefined;

@@ -121,6 +121,18 @@ describe('checkLaunchRequest', () => {
 		expect(requestOf(checkLaunchRequest(body, settings)).tasks.map((task) => task.name)).toEqual([undefined, undefined, '\u200bAnn']);
 	});
 
+	// A campaign's name is required where a task's is not: one that shows nothing is refused naming
+	// its field, as "" and spaces were (JavaScript's trim() keeps U+200B, so it was stored).
+	it('refuses a campaign name of only invisible characters (U+200B, U+2060), in campaign and campaign_name, naming the field', () => {
+		const blank = /^is blank: it shows nothing .*U\+200B.*give the campaign a name$/;
+		expect(problemsOf(checkLaunchRequest(seedLaunch('\u200b'), settings))).toEqual([{ path: 'campaign', message: expect.stringMatching(blank) }]);
+		expect(problemsOf(checkLaunchRequest({ ...seedLaunch('plumber-london_abc123xyz'), campaign_name: ' \u2060\u200b ' }, settings))).toEqual([
+			{ path: 'campaign_name', message: expect.stringMatching(blank) },
+		]);
+		expect(problemsOf(checkLaunchRequest(seedLaunch('  '), settings))).toEqual([{ path: 'campaign', message: 'is empty' }]);
+		expect(requestOf(checkLaunchRequest(seedLaunch('\u200bPlumbers'), settings)).campaign.name).toBe('\u200bPlumbers');
+	});
+
 	it('gives the campaign a name only when the request does (campaign_name, or campaign as a name), so a relaunch by id alone keeps the stored one', () => {
 		expect(requestOf(checkLaunchRequest(seedLaunch('plumber-london_abc123xyz'), settings)).campaign).not.toHaveProperty('name');
 		expect(requestOf(checkLaunchRequest({ ...seedLaunch('plumber-london_abc123xyz'), campaign_name: ' Plumbers, Leeds ' }, settings)).campaign.name).toBe('Plumbers, Leeds');
