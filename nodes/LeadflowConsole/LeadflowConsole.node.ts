@@ -146,7 +146,7 @@ export class LeadflowConsole implements INodeType {
 						name: 'Queue Page',
 						value: 'queuePage',
 						description: 'Read an owner\'s queue day (today in their time zone): counts by status and one page of messages (by status, search) with each lead and its last ledger row',
-						action: 'Read a page of the lead queue',
+						action: 'Read a page of the lead queue of one owner by user ID',
 					},
 				],
 				default: 'queuePage',

@@ -3,7 +3,9 @@
 // the most recent active contacts, and the list of rules. As an AI agent's tool a page holds at most
 // TOOL_PAGE_MAX contacts (and as many active ones) and TOOL_RULES_MAX rules (every owner's rules are
 // listed: hundreds in a busy project), and the answer says how many were left out and the offset
-// that reads on.
+// that reads on. A Rule ID left empty, or as a tool a model's "null" / "undefined" (textParameter:
+// not given, as the other optional fields), answers the rules list only (`rule: null`); in a
+// workflow "null" is refused as not a UUID.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { runsAsTool } from '../../shared/outputs';
 import { NotFoundError, perItem } from '../../shared/per-item';
@@ -26,7 +28,7 @@ const properties: INodeProperties[] = [
 		name: 'ruleId',
 		type: 'string',
 		default: '={{ $json.query?.ruleId ?? \'\' }}',
-		description: 'The follow-up rule (the ID column of ai_automation_rules); empty for the list of rules only',
+		description: 'The follow-up rule (the ID column of ai_automation_rules); empty for the list of rules only (as an AI agent\'s tool, "null" or "undefined" too)',
 	},
 	{
 		displayName: 'Status',

@@ -1,8 +1,12 @@
 // queuePage: the console's Queue tab (console_queue_page): an owner's queue day (today in the
 // owner's time zone), its messages counted by status, and one page of them filtered by status and a
 // search, each with its lead, its take-over and the lead's last ledger row; the owners to pick from.
+// As an AI agent's tool the owner must be given: empty (or a model's "null"), the page would be the
+// first owner's of the owners list, and a model that left the owner out read another owner's leads.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { perItem } from '../../shared/per-item';
+import { runsAsTool } from '../../shared/outputs';
+import { FieldRefusedError, perItem } from '../../shared/per-item';
+import { isNotGivenWord } from '../../shared/tool-text';
 import { inParameterNames } from '../../shared/caller-fields';
 import { callRpc } from '../../shared/supabase';
 import type { QueuePageArgs } from '../../shared/contract';
@@ -16,7 +20,7 @@ const properties: INodeProperties[] = [
 		name: 'userId',
 		type: 'string',
 		default: '={{ $json.query?.userId ?? \'\' }}',
-		description: 'Whose queue (a user ID with queue settings); empty for the first owner of the answer\'s owners list',
+		description: 'Whose queue (a user ID with queue settings); empty for the first owner of the answer\'s owners list; as an AI agent\'s tool it must be given, and an empty one is refused',
 	},
 	{
 		displayName: 'Day',
@@ -64,9 +68,32 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['queuePage'] } }, properties);
 
+/** A person's advice (the console's picker): the owners list the page answers without an owner. */
+const OWNER_ADVICE = 'Use an owner ID from the answer\'s owners: ask without one (no userId) to get them.';
+/**
+ * An agent's: only what a model can do. Never "ask without one": as a tool an empty owner is refused,
+ * and in a workflow it answers the first owner's queue, which need not be the one meant.
+ */
+const AGENT_OWNER_ADVICE =
+	'Give the user ID of the owner whose queue to read as Owner ID (userId): a UUID, the id of the Supabase Auth user whose leads these are, as you were told it. If you were not told it, ask for it: this tool reads no queue without it.';
+
+/**
+ * The Owner ID of item i: as a tool, refused when empty or a model's "null" / "undefined" (naming
+ * the field); a malformed or unknown one refused with the agent's advice. In a workflow, empty is
+ * null (the first owner's queue, as the console's page asks for it).
+ */
+function readOwner(context: IExecuteFunctions, i: number): string | null {
+	if (!runsAsTool(context)) return optionalUuid(context, 'userId', 'owner ID', i, OWNER_ADVICE);
+	const given = context.getNodeParameter('userId', i, '') as unknown;
+	if (given === null || given === undefined || String(given).trim() === '' || isNotGivenWord(given)) {
+		throw new FieldRefusedError(context.getNode(), 'Queue Page as an AI agent\'s tool needs the owner\'s user ID (Owner ID, userId), and none was given', { itemIndex: i, description: AGENT_OWNER_ADVICE }, 'userId');
+	}
+	return optionalUuid(context, 'userId', 'owner ID', i, AGENT_OWNER_ADVICE);
+}
+
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
-		const userId = optionalUuid(this, 'userId', 'owner ID', i, 'Use an owner ID from the answer\'s owners: ask without one (no userId) to get them.');
+		const userId = readOwner(this, i);
 		const day = textParameter(this, 'day', i);
 		if (day && (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)) || new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) !== day)) {
 			throw new NodeOperationError(this.getNode(), `The day "${day.slice(0, 40)}" is not a date as YYYY-MM-DD`, {
@@ -96,7 +123,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		};
 		// An owner with no user behind it is refused by the database as p_user_id's: said as Owner ID's.
 		const page = await callRpc(this, 'console_queue_page', args, i).catch((error: unknown) => {
-			throw inParameterNames(this, error, i, { p_user_id: 'Owner ID' }, 'Use an owner ID from the answer\'s owners: ask without one (no userId) to get them.');
+			throw inParameterNames(this, error, i, { p_user_id: 'Owner ID' }, runsAsTool(this) ? AGENT_OWNER_ADVICE : OWNER_ADVICE);
 		});
 		if (!page) throw new NodeOperationError(this.getNode(), 'The database answered no queue page', { itemIndex: i });
 		return [{ output: 0, json: { ...page } as unknown as IDataObject }];
