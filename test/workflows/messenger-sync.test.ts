@@ -145,7 +145,9 @@ test('a Page not connected answers 404, an Owner ID that is no user 400, another
 
 	const noSuchUser = await request({}, { 'X-Leadflow-Owner': unknownUser }, TOKEN, lone.pageId);
 	expect(noSuchUser.response?.statusCode).toBe(400);
-	expect(expectProblem(noSuchUser.response?.body, 400)).toMatchObject({ error: expect.stringContaining(`p_owner: ${unknownUser} is not a user of this project`) });
+	// The database's refusal of the owner names the node's Owner ID (`field: owner` on the failed item),
+	// which the workflow answers as the header it read; before, it carried no field.
+	expect(expectProblem(noSuchUser.response?.body, 400)).toMatchObject({ error: expect.stringContaining(`p_owner: ${unknownUser} is not a user of this project`), field: 'X-Leadflow-Owner' });
 
 	const anotherOwner = await request({}, { 'X-Leadflow-Owner': lone.userId }, TOKEN, taken.pageId);
 	expect(anotherOwner.response?.statusCode).toBe(404);

@@ -154,6 +154,13 @@ test("messenger-sync: Messenger Sync's own Owner ID refused is the workflow's 50
 	const caller = await call('messenger-sync', 'Sync Request', { 'X-Leadflow-Owner': 'abc' });
 	expect(caller.response?.statusCode).toBe(400);
 	expect(caller.response?.body).toEqual({ status: 400, error: 'The Owner ID "abc" is not a user id', field: 'X-Leadflow-Owner', description: expect.stringMatching(/^Give the Supabase Auth user id/) });
+
+	// The database's refusal of an Owner ID that is no user names it too (`field: owner`): typed in the
+	// node, the workflow's 500 (before: the caller's 400, the failed item carrying no field).
+	const nobody = randomUUID();
+	const ownNobody = await call(withParameters('messenger-sync', 'Messenger Sync', { owner: nobody }), 'Sync Request', { 'X-Leadflow-Owner': randomUUID() });
+	expect(ownNobody.response?.statusCode).toBe(500);
+	expect(ownNobody.response?.body).toEqual({ status: 500, error: expect.stringContaining(`p_owner: ${nobody} is not a user of this project`), description: expect.stringMatching(new RegExp(`^${fixIt('Messenger Sync').replace(/[().]/g, '\\$&')}`)) });
 });
 
 // Before: 404 "Add ?ruleId=…" naming ruleId, to a GET that sent no query.

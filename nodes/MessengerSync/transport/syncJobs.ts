@@ -2,13 +2,42 @@
 // resume) the Page's job, record a page and move the cursor in one transaction, fail it; how far
 // the sync has read some conversations (20261201001370_messenger_sync_moved_conversations.sql); a
 // page recorded in parts counted once (20261201001530_messenger_sync_pages_read_once.sql).
-import type { IExecuteFunctions } from 'n8n-workflow';
+import { NodeApiError, type IExecuteFunctions } from 'n8n-workflow';
 import type { MessengerEvent, SyncJob, SyncPageResult, SyncRead } from '../../shared/contract';
+import { FieldRefusedError } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 
 export async function beginJob(context: IExecuteFunctions, pageId: string, holder: string, owner: string | null, full: boolean, leaseSeconds: number): Promise<SyncJob> {
-	const [job] = await callRpc(context, 'messenger_sync_begin', { p_page_id: pageId, p_holder: holder, p_owner: owner, p_full: full, p_lease_seconds: leaseSeconds });
-	return job;
+	try {
+		const [job] = await callRpc(context, 'messenger_sync_begin', { p_page_id: pageId, p_holder: holder, p_owner: owner, p_full: full, p_lease_seconds: leaseSeconds });
+		return job;
+	} catch (error) {
+		throw withRefusedField(context, error);
+	}
+}
+
+/**
+ * The node parameter each argument of messenger_sync_begin comes from, for the refusals that name
+ * one (`p_owner: … is not a user of this project`, 22023). p_page_id and p_lease_seconds are the
+ * credential's Page ID and Lease (Seconds), which readSettings / readTarget check first, and
+ * p_holder is the node's own.
+ */
+const FIELD_OF: Readonly<Record<string, string>> = { p_owner: 'owner' };
+
+/**
+ * A database refusal of an argument the node took from a parameter, as a FieldRefusedError naming
+ * that parameter (the failed item's `field`, as the owner check's own refusal: nodes/shared/owner-id.ts),
+ * its message, description and code (invalid_input) kept: messenger-sync.json answers an owner the
+ * request gave (X-Leadflow-Owner) 400 naming that header, and one set in the workflow 500, by this
+ * field. Any other error unchanged.
+ */
+function withRefusedField(context: IExecuteFunctions, error: unknown): unknown {
+	if (!(error instanceof NodeApiError)) return error;
+	const { code, message } = (error.errorResponse ?? {}) as { code?: unknown; message?: unknown };
+	if (typeof code !== 'string' || !(code.startsWith('22') || code.startsWith('23')) || typeof message !== 'string') return error;
+	const field = FIELD_OF[/^(p_[a-z_]+): /.exec(message)?.[1] ?? ''];
+	if (field === undefined) return error;
+	return new FieldRefusedError(context.getNode(), error.message, { description: error.description ?? undefined }, field);
 }
 
 export interface PageRecord {

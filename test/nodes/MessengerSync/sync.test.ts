@@ -9,6 +9,7 @@
 // followed by its next link (an empty page too) and never read for ever. The rate and the backoffs are judged by when the calls reach the
 // Graph simulator, as Facebook judges them: the file runs alone on the machine, the simulators in
 // processes of their own (test/helpers/quiet-machine.ts, test/helpers/simulators-process.ts).
+import { randomUUID } from 'node:crypto';
 import type { IDataObject, INode, INodeParameters } from 'n8n-workflow';
 import type { ConversationInput, LoggedRequest, RunningSimulators } from '../../../simulators';
 import { runWorkflow, type WorkflowJson } from '../../harness';
@@ -651,4 +652,11 @@ test('a Page not connected needs the Owner ID, which connects it', async () => {
 	const list = await runSync(world.pageId, {}, { owner: `={{ ["${world.userId}"] }}` });
 	expect(list.result.error?.message).toBe('Owner ID must be text (got an array of 1)');
 	expect((list.result.run?.data.resultData.error as { field?: unknown } | undefined)?.field).toBe('owner');
+	// The database's refusal of an Owner ID that is no user of the project (a Page not connected yet)
+	// names the parameter too.
+	const lone = await createWorld();
+	const nobody = randomUUID();
+	const unknown = await runSync(lone.pageId, {}, { owner: nobody });
+	expect(unknown.result.error?.message).toContain(`p_owner: ${nobody} is not a user of this project`);
+	expect((unknown.result.run?.data.resultData.error as { field?: unknown } | undefined)?.field).toBe('owner');
 });
