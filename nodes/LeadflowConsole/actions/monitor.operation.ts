@@ -1,8 +1,8 @@
 // monitor: one page of a rule's follow-up monitor (automation_monitor_page): the totals and stages
 // of automation_snapshot, one page of the tagged contacts filtered by status, reason and a search,
 // the most recent active contacts, and the list of rules. As an AI agent's tool a page holds at most
-// TOOL_PAGE_MAX contacts (and as many active ones) and TOOL_RULES_MAX rules (every owner's rules are
-// listed: hundreds in a busy project), and the answer says how many were left out and the offset
+// TOOL_PAGE_MAX contacts (and as many active ones) and TOOL_RULES_MAX rules (the rule's owner's, or
+// every owner's without a rule; the database reads no more), and the answer says how many were left out and the offset
 // that reads on. A Rule ID left empty, or as a tool a model's "null" / "undefined" (textParameter:
 // not given, as the other optional fields), answers the rules list only (`rule: null`); in a
 // workflow "null" is refused as not a UUID.
@@ -108,8 +108,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		};
 		const asTool = runsAsTool(this);
 		// As a tool, the largest page is read, to count the active contacts left out (the tagged
-		// contacts' count is contacts.total).
-		const page = await callRpc(this, 'automation_monitor_page', asTool ? { ...args, p_limit: PAGE_MAX } : args, i);
+		// contacts' count is contacts.total), and at most TOOL_RULES_MAX rules, the database counting
+		// the rest (rulesLeftOut).
+		const page = await callRpc(this, 'automation_monitor_page', asTool ? { ...args, p_limit: PAGE_MAX, p_rules_limit: TOOL_RULES_MAX } : args, i);
 		if (!page) {
 			// Not found (the workflow answers 404): a rule deleted in another tab, told apart from bad input.
 			throw new NotFoundError(this.getNode(), `There is no automation rule with ID ${args.p_rule_id}`, {
@@ -118,9 +119,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			});
 		}
 		if (!asTool) return [{ output: 0, json: { ...page } as unknown as IDataObject }];
-		const rulesLeftOut = Math.max(0, page.rules.length - TOOL_RULES_MAX);
+		const rulesLeftOut = page.rulesLeftOut ?? 0;
 		const rulesNote = rulesLeftOut > 0 ? `${rulesLeftOut} more rules left out of the rules list (at most ${TOOL_RULES_MAX}): give a rule's ID as ruleId to read that rule` : '';
-		const rulesPart = { rules: page.rules.slice(0, TOOL_RULES_MAX), rulesLeftOut };
+		const rulesPart = { rules: page.rules, rulesLeftOut };
 		if (!page.contacts) {
 			return [{ output: 0, json: { ...page, ...rulesPart, ...(rulesNote && { note: `${rulesNote}.` }) } as unknown as IDataObject }];
 		}

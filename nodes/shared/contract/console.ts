@@ -13,6 +13,8 @@ export interface MonitorPageArgs {
 	/** 1–500 contacts a page. */
 	p_limit?: number;
 	p_now?: string;
+	/** The most rules to list, 1–1000 (`rulesLeftOut` then counts the rest); null: every rule (migration …2480). */
+	p_rules_limit?: number | null;
 }
 
 export interface MonitorPageRule {
@@ -46,7 +48,10 @@ export interface MonitorPageContact {
 
 /** automation_monitor_page's answer; null when the rule does not exist (or the caller may not see it). */
 export interface MonitorPage {
+	/** The rule's owner's rules (every owner's without a rule), in name order; at most p_rules_limit. */
 	rules: MonitorPageRule[];
+	/** With p_rules_limit: how many more rules there are than listed. */
+	rulesLeftOut?: number;
 	rule: (MonitorPageRule & { daily_limit: number; max_follow_ups: number; time_zone: string }) | null;
 	generatedAt: string;
 	/** automation_snapshot's stats, the same fields. */

@@ -135,6 +135,7 @@ export const RPC = {
 		p_offset: true,
 		p_limit: true,
 		p_now: true,
+		p_rules_limit: true,
 	}),
 	console_pipeline_board: rpc<PipelineBoardArgs, PipelineBoard | BoardUnchanged | null>({
 		p_pipeline_id: true,

@@ -8,6 +8,7 @@ const db = serviceClient({ now: NOW });
 
 interface PageAnswer {
 	rules: Array<{ id: string; name: string }>;
+	rulesLeftOut?: number;
 	rule: { id: string } | null;
 	stats: Record<string, unknown> & { skipped_by_reason: Record<string, number> };
 	stages: unknown[];
@@ -80,7 +81,34 @@ test('without a rule it lists the rules only; an unknown rule answers null', asy
 	expect(data).toBeNull();
 });
 
+// Before migration 20261201002480 the page of one owner's rule listed every owner's rules (the
+// console's picker showed owner B's rule names and Pages on owner A's page), and a cap was applied
+// by the node after the database had read them all.
+test('a rule\'s page lists only its owner\'s rules, at most p_rules_limit of them, counting the rest', async () => {
+	const a = await createWorld();
+	const b = await createWorld();
+	const aRules = [await a.rule({ name: 'A first' }), await a.rule({ name: 'A second' }), await a.rule({ name: 'A third' })];
+	const bRule = await b.rule({ name: 'B only' });
+
+	const ofA = await page({ p_rule_id: aRules[1], p_limit: 5 });
+	expect(ofA.rule?.id).toBe(aRules[1]);
+	expect(ofA.rules.map((rule) => rule.name)).toEqual(['A first', 'A second', 'A third']);
+	expect(ofA.rules.map((rule) => rule.id)).not.toContain(bRule);
+	expect(ofA).not.toHaveProperty('rulesLeftOut');
+	const ofB = await page({ p_rule_id: bRule, p_limit: 5 });
+	expect(ofB.rules.map((rule) => rule.id)).toEqual([bRule]);
+
+	// The cap: the first rules in name order, and how many more the owner has.
+	const capped = await page({ p_rule_id: aRules[2], p_limit: 5, p_rules_limit: 2 });
+	expect(capped.rules.map((rule) => rule.name)).toEqual(['A first', 'A second']);
+	expect(capped.rulesLeftOut).toBe(1);
+	expect((await page({ p_rule_id: aRules[0], p_limit: 5, p_rules_limit: 3 })).rulesLeftOut).toBe(0);
+	expect((await page({ p_rule_id: bRule, p_limit: 5, p_rules_limit: 20 })).rulesLeftOut).toBe(0);
+});
+
 test.each([
+	[{ p_rules_limit: 0 }, 'p_rules_limit'],
+	[{ p_rules_limit: 1001 }, 'p_rules_limit'],
 	[{ p_status: 'sent' }, 'p_status'],
 	[{ p_reason: 'Outside Window' }, 'p_reason'],
 	[{ p_offset: -1 }, 'p_offset'],
