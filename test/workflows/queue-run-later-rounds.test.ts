@@ -8,8 +8,11 @@
 // - A later round's claim failing (Supabase out of connections) answers Run Now 500 with the counts
 //   of what the earlier rounds did, and the scheduled run's error says them too. Before, the answer
 //   was {status, error, hint} alone: the caller was told the run failed while 100 messages had gone.
+//   So does a later round's Claim or Send refusing its own setting, its hint naming the node that
+//   failed (before, a later round's Claim was named Send on WhatsApp: Send had run in an earlier round).
 import { randomUUID } from 'node:crypto';
 import { startSimulators, type RunningSimulators } from '../../simulators';
+import type { INodeParameters } from 'n8n-workflow';
 import { loadWorkflow, runWorkflow, type TestCredentials } from '../harness';
 import { testStack, useStackOfItsOwn } from '../helpers/stack';
 import { failingSupabase, POOL_TIMEOUT } from './support/failing-supabase';
@@ -109,3 +112,32 @@ test("a later round's claim failing: Run Now answers 500 with the earlier rounds
 		await proxy.stop();
 	}
 }, 240_000);
+
+test.each([
+	['Claim Due Messages', { leaseSeconds: '={{ $runIndex === 0 ? 300 : 3 }}' }, 'Lease (Seconds) must be a whole number from 10 to 86400 (got 3)'],
+	['Send on WhatsApp', { concurrency: '={{ $runIndex === 0 ? 10 : 51 }}' }, 'Parallel Sends must be a whole number from 1 to 50 (got 51)'],
+])("%s refusing its own option %j in the second round: Run Now answers 500 naming that node, with the first round's counts", async (node, options, message) => {
+	const owner = await dueQueue(150);
+	const edited = loadWorkflow(WORKFLOW);
+	const target = edited.nodes.find((one) => one.name === node)!;
+	target.parameters = { ...target.parameters, options: { ...(target.parameters.options as INodeParameters), ...options } };
+
+	const run = await runNow(owner, edited);
+	expect(run.response?.statusCode).toBe(500);
+	expect(run.response?.body).toEqual({
+		status: 500,
+		error: message,
+		field: null,
+		hint: expect.stringMatching(new RegExp(`^The workflow's node ${node} refuses its own setting: fix it in the workflow .*Before it failed, this run's earlier rounds: claimed 100, sent 100, failed 0, dead 0, released 0, cancelled 0, refused 0\\.`)),
+		claimed: 100,
+		sent: 100,
+		failed: 0,
+		dead: 0,
+		released: 0,
+		cancelled: 0,
+		refused: 0,
+		errors: [],
+	});
+	// The second round's messages wait in the queue: never claimed, or given back by Send unsent.
+	expect(await statuses(owner)).toEqual({ sent: 100, queued: 50 });
+}, 180_000);
