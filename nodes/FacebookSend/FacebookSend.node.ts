@@ -19,7 +19,7 @@ export class FacebookSend implements INodeType {
 		// in both modes: a tool's call holds no claim and runs with Record in Supabase off, which has no
 		// Supabase credential and so checks no stop and takes no guard (docs/nodes.md, Conventions).
 		description:
-			'Send Messenger messages as a Page. Record in Supabase on: each claimed follow-up once, after the duplicate guard and the stop and window checks. Off (e.g. as an AI agent\'s tool): a plain message to a PSID, with no stop checked and no duplicate guard, so each call sends again',
+			'Send Messenger messages as a Page. Record in Supabase on: each claimed follow-up once, after the duplicate guard and the stop and window checks. Off (e.g. as an AI agent\'s tool): a plain message, its text and the recipient\'s PSID both required, with no stop checked and no duplicate guard, so each call sends again',
 		defaults: { name: 'Facebook Send' },
 		usableAsTool: true,
 		inputs: MAIN_INPUT,

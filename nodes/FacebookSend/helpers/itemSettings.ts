@@ -3,7 +3,8 @@
 import { NodeOperationError, type IDataObject, type IExecuteFunctions } from 'n8n-workflow';
 import { parameterReader, type ParameterReader } from '../../shared/default-fields';
 import { runsAsTool } from '../../shared/outputs';
-import { SettingRefusedError } from '../../shared/per-item';
+import { FieldRefusedError, SettingRefusedError } from '../../shared/per-item';
+import { isNotGivenWord } from '../../shared/tool-text';
 import { OPTIONS, properties } from '../description';
 import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
 // A recipient is a page-scoped id, the format of messenger_conversations.sender_id.
@@ -142,6 +143,17 @@ export function readItemSettings(context: IExecuteFunctions, read: ParameterRead
 	const recipientId = String(givenRecipient ?? '').trim();
 	const message = String(context.getNodeParameter('message', itemIndex, '') ?? '');
 	if (!PSID.test(recipientId)) throw fail(`Recipient PSID "${recipientId}" is not a page-scoped ID`, 'A PSID is the numeric sender ID of a Messenger conversation.');
+	// As an AI agent's tool, a model writes "null" or "undefined" for a text it does not have
+	// (nodes/shared/tool-text.ts): the Message is required, so that is no message to send, refused
+	// naming the field, never sent to the person as "null". In a workflow the text is sent as written.
+	if (runsAsTool(context) && (message.trim() === '' || isNotGivenWord(message))) {
+		throw new FieldRefusedError(
+			context.getNode(),
+			message.trim() === '' ? 'The Message (message) is empty: no text to send was given' : `The Message (message) is "${message.trim()}", a word for no value, not a text to send`,
+			{ itemIndex, description: 'Give the text to send to the person as message: the words of the Messenger message itself, at most 2,000 characters. Nothing was sent.' },
+			'message',
+		);
+	}
 	if (message.trim() === '') throw fail('The message is empty', 'Map the text to send, e.g. {{ $json.followUp.message }}.');
 	if ([...message].length > MAX_TEXT_CHARACTERS) {
 		throw fail(`The message has ${[...message].length} characters`, `Messenger accepts at most ${MAX_TEXT_CHARACTERS}; shorten it.`);

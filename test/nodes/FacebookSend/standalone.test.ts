@@ -164,6 +164,32 @@ describe('as an AI agent\'s tool (Record in Supabase off: a tool\'s call holds n
 		]);
 	});
 
+	// A model writes "null" or "undefined" for a value it does not know (nodes/shared/tool-text.ts).
+	// The Message is required: before, the tool sent the person the text "null".
+	test('as a tool, a message given as "null", "undefined" or nothing is refused naming the message field; nothing is sent. In a workflow the text "null" is sent as written', async () => {
+		const toolParameters = { recordStages: false, recipientId: "={{ $fromAI('psid', 'the PSID', 'string') }}", message: "={{ $fromAI('text', 'the text', 'string') }}" };
+		const advice = 'Give the text to send to the person as message: the words of the Messenger message itself, at most 2,000 characters. Nothing was sent.';
+		const answers: unknown[] = [];
+		for (const text of ['null', ' Undefined ', 'NULL', '']) {
+			const run = await runWorkflow(agentWorkflow('facebookSend', toolParameters, { leadflowFacebookPageApi: { id: 'facebook', name: 'Facebook' } }, { psid: PSID, text }) as unknown as WorkflowJson, {
+				credentials: facebookOnly(),
+			});
+			answers.push(run.nodeOutputs.Agent?.[0]);
+		}
+		expect(answers).toEqual([
+			{ thrown: `The Message (message) is "null", a word for no value, not a text to send\n\nDetails: ${advice}` },
+			{ thrown: `The Message (message) is "Undefined", a word for no value, not a text to send\n\nDetails: ${advice}` },
+			{ thrown: `The Message (message) is "NULL", a word for no value, not a text to send\n\nDetails: ${advice}` },
+			{ thrown: `The Message (message) is empty: no text to send was given\n\nDetails: ${advice}` },
+		]);
+		expect(await sims.graph.control.requests()).toEqual([]);
+
+		// In a workflow the text is the message as written: a person may have written "null".
+		const inWorkflow = await runSend([{ recipient_id: PSID, followUp: { message: 'null' } }], plain, facebookOnly());
+		expect(inWorkflow.sent).toEqual([expect.objectContaining({ send: expect.objectContaining({ outcome: 'sent' }) })]);
+		expect((await sims.graph.control.messages()).map((message) => message.text)).toEqual(['null']);
+	});
+
 	// Record in Supabase left on (its default) in the tool's node: the recorded mode sends a claimed
 	// contact, and a tool's call holds none. Before, the agent was told 'Contact State ID "" is not a
 	// UUID', which neither it nor the person reading its answer could act on.
