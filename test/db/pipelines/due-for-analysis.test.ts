@@ -147,13 +147,14 @@ describe('pipeline_due_for_analysis', () => {
 		const other = await createPipelineWorld({ mode: 'UPDATE_EXISTING' });
 		const [mine] = await world.contacts(1);
 		const [theirs] = await other.contacts(1);
-		// Long before anything other suites write, so they come first among every owner's.
+		// Long before anything other suites write: judged at a p_now just after them, every owner's
+		// due conversations are these two (each owner's Page), oldest first.
 		await say(mine, world.userId, [{ direction: 'inbound', text: 'mine', at: '1990-01-01T00:00:00Z' }]);
 		await say(theirs, other.userId, [{ direction: 'inbound', text: 'theirs', at: '1990-01-01T00:01:00Z' }]);
 
 		expect((await due({ p_user_id: world.userId })).map((row) => row.conversation_id)).toEqual([mine]);
 		expect((await due({ p_user_id: other.userId })).map((row) => row.conversation_id)).toEqual([theirs]);
-		const everyone = (await due({ p_limit: 1000 })).map((row) => row.conversation_id);
+		const everyone = (await due({ p_limit: 1000, p_now: '1990-01-01T12:00:00Z' })).map((row) => row.conversation_id);
 		expect(everyone.slice(0, 2)).toEqual([mine, theirs]);
 	});
 
