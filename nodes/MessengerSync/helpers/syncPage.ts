@@ -462,7 +462,12 @@ export async function syncPage(context: IExecuteFunctions): Promise<INodeExecuti
 			const done = nextAfter === null;
 			// Messages that could not be read are not recorded, never silently: each is an error of the page.
 			const unreadable = changed.reduce((sum, conversation) => sum + conversation.unreadable, 0);
-			const events: MessengerEvent[] = changed.flatMap((conversation) => conversation.events);
+			// Each conversation's messages oldest first: Graph lists them newest first (every page of its
+			// edge, read above, after the list's), and the database numbers messages of one second (Graph's
+			// times are whole seconds) by their place in the call, so the Page's instant reply stays after
+			// the question it answers (the trigger's events keep their delivery order, oldest first already).
+			// Only two messages of one second on either side of a 10,000-event part's end are not ordered so.
+			const events: MessengerEvent[] = changed.flatMap((conversation) => [...conversation.events].reverse());
 			// Read whole: every message of theirs up to their updated_time is recorded with this page.
 			const read = changed.flatMap((conversation) =>
 				!unread.has(conversation) && conversation.psid !== null && conversation.updatedMs !== undefined ? [{ psid: conversation.psid, updated_at: new Date(conversation.updatedMs).toISOString() }] : [],
