@@ -105,6 +105,15 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		 * ask without an owner, for the list, and draw no owner's queue.
 		 */
 		missingOwner: '',
+		/** The owner shown was picked in the Owner list (not the address's, nor the page's own choice). */
+		ownerPicked: false,
+		/** The missing owner had been picked in the Owner list: deleted meanwhile, not a link to check. */
+		missingOwnerPicked: false,
+		/**
+		 * Messages said so far: an action's own ending (the export's) is said only while its message is
+		 * the last one said, so it never covers a newer one ("There is no owner …" drawn meanwhile).
+		 */
+		said: 0,
 		/**
 		 * The owner shown was chosen by the page (the first owner the server answered, no owner asked
 		 * for): when it is deleted the next owner's queue is shown, as nobody asked for this one.
@@ -177,6 +186,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			if (!picked) return;
 			state.owner = picked;
 			state.ownerAdopted = false;
+			state.ownerPicked = true;
 			state.focusAfterPick = true;
 			state.addressOwner = '';
 			if (state.missingOwner) {
@@ -219,6 +229,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 	}
 
 	function say(text: string, kind: 'ok' | 'error' = 'ok') {
+		state.said += 1;
 		const message = el('queue-message');
 		message.textContent = text;
 		message.className = `queue-message ${kind === 'error' ? 'error' : ''}`;
@@ -285,6 +296,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 				if (data.owner && !state.owner) {
 					state.owner = data.owner;
 					state.ownerAdopted = true;
+					state.ownerPicked = false;
 				}
 				renderPage(data);
 				if (state.focusAfterPick) {
@@ -325,6 +337,8 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 				// to pick from, read again now (the cached list still has the owner if it was deleted);
 				// no other owner's queue is shown as if it were that one's.
 				state.missingOwner = state.owner;
+				state.missingOwnerPicked = state.ownerPicked;
+				state.ownerPicked = false;
 				state.ownersAt = 0;
 				state.owner = '';
 				state.addressOwner = '';
@@ -397,7 +411,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		el<HTMLButtonElement>('queue-export').disabled = true;
 		el('queue-empty').hidden = true;
 		// Said once (not rewritten by each poll: a screen reader would read it again every 2 s).
-		const words = ownerNotFoundInWords(id, state.owners.length);
+		const words = ownerNotFoundInWords(id, state.owners.length, state.missingOwnerPicked);
 		if (el('queue-message').textContent !== words) {
 			const first = !el('queue-message').textContent?.startsWith('There is no owner');
 			say(words, 'error');
@@ -580,6 +594,10 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		const button = el<HTMLButtonElement>('queue-export');
 		button.disabled = true;
 		say('Exporting…');
+		// Its ending is said only over its own "Exporting…": a message said meanwhile (the owner
+		// deleted: "There is no owner …", a Take Lead's) is newer and stays.
+		const exporting = state.said;
+		const sayEnd = (text: string, kind: 'ok' | 'error' = 'ok') => { if (state.said === exporting) say(text, kind); };
 		try {
 			const query = new URLSearchParams({ day: data.day });
 			// Given up after EXPORT_MS like every other call after its own time-out: a hung export must
@@ -595,7 +613,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 					const refusal = (await response.json()) as { error?: string; hint?: string };
 					message = refusal.error ? `${refusal.error.replace(/\.$/, '')}${refusal.hint ? `. ${refusal.hint}` : ''}` : message;
 				} catch { /* not JSON */ }
-				say(`Export failed: ${message}`, 'error');
+				sayEnd(`Export failed: ${message}`, 'error');
 				return;
 			}
 			const blob = await response.blob();
@@ -608,12 +626,13 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			link.click();
 			link.remove();
 			window.setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
-			say(`Downloaded ${file}.`);
+			sayEnd(`Downloaded ${file}.`);
 		} catch (error) {
 			const timedOut = (error as Error).name === 'TimeoutError';
-			say(`Export failed: ${timedOut ? `no answer within ${EXPORT_MS / 60_000} minutes; try a shorter range or again later` : (error as Error).message}`, 'error');
+			sayEnd(`Export failed: ${timedOut ? `no answer within ${EXPORT_MS / 60_000} minutes; try a shorter range or again later` : (error as Error).message}`, 'error');
 		} finally {
-			button.disabled = false;
+			// Enabled again only beside a queue: not while "There is no owner …" shows none.
+			button.disabled = el('queue-body').hidden;
 		}
 	}
 
@@ -638,6 +657,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			state.missingOwner = '';
 			state.owner = owner;
 			state.ownerAdopted = false;
+			state.ownerPicked = false;
 			state.addressOwner = owner;
 			state.offset = 0;
 			state.day = '';

@@ -1,8 +1,9 @@
 // The console Queue tab's words (console/src/queue-words.ts): a Take Lead whose answer was lost is
 // never reported as not done (only the workflow's own refusal, or n8n's before the workflow runs,
-// is); an owner the database does not know is named, with what to do; an instant is shown in the
-// owner's time zone with the zone named, not the browser's; the open messages of earlier days are
-// counted in words. The page itself: test/e2e/console-queue-open.e2e.test.ts.
+// is); an owner the database does not know is named, with what to do (one picked in the Owner list
+// and deleted meanwhile said as deleted, not as a link to check); an instant is shown in the owner's
+// time zone with the zone named, not the browser's; the open messages of earlier days are counted in
+// words. The page itself: test/e2e/console-queue-open.e2e.test.ts.
 import { inZone, openEarlierInWords, ownerNotFoundInWords, takeMayHaveBeenDone, takeNotDone } from '../../console/src/queue-words';
 
 test('Take Lead: only the workflow\'s refusal or n8n\'s 401/403/404 says "not done"; no answer, a proxy\'s 502/504 or a bare 500 may have been done', () => {
@@ -44,4 +45,16 @@ test('an owner ID the database does not know: which ID, that no queue is shown f
 	expect(ownerNotFoundInWords(id, 1)).toMatch(/Pick the owner with a queue in the Owner list to see theirs\.$/);
 	expect(ownerNotFoundInWords(id, 0)).toMatch(/ID 00000000-0000-4000-8000-000000000000 .*No owner has a lead queue in this database yet\.$/);
 	expect(ownerNotFoundInWords('a'.repeat(100), 2)).toContain(`ID ${'a'.repeat(60)}… in this database`);
+});
+
+test('an owner picked in the Owner list and deleted meanwhile: said as deleted, not as a link to check', () => {
+	const id = '00000000-0000-4000-8000-000000000000';
+	const words = ownerNotFoundInWords(id, 2, true);
+	expect(words).toBe(`There is no owner with ID ${id} in this database any more: the owner picked in the Owner list was deleted meanwhile, `
+		+ 'so no queue is shown for it. Pick one of the 2 owners with a queue in the Owner list to see theirs.');
+	expect(words).not.toMatch(/link/);
+	expect(ownerNotFoundInWords(id, 0, true)).toMatch(/deleted meanwhile, so no queue is shown for it\. No owner has a lead queue in this database yet\.$/);
+	// Taken from the address (the default): the link is what to check.
+	expect(ownerNotFoundInWords(id, 2, false)).toBe(ownerNotFoundInWords(id, 2));
+	expect(ownerNotFoundInWords(id, 2)).toMatch(/Check the ID in the link you opened/);
 });

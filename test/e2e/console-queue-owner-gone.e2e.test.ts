@@ -3,9 +3,11 @@
 // queue-actions workflows, and a stack of its own (the page opened without #owner= shows the first of
 // every owner, and the test deletes owners). The owner the page chose by itself (none asked for),
 // deleted: the next owner's queue, with no "Pick an owner" and no message, the deleted owner no
-// longer offered. An owner picked, deleted: "There is no owner with ID …", counting and offering only
-// the owners left (read again at once, not 30 s later). Nothing here reads the machine's date or time
-// zone: the queue is prepared for the day before the database's clock.
+// longer offered. An owner picked, deleted: "There is no owner with ID …", said as picked and deleted
+// (not "Check the ID in the link"), counting and offering only the owners left (read again at once,
+// not 30 s later). An export answered after the owner shown was deleted leaves "There is no owner …"
+// and a disabled Export in place. Nothing here reads the machine's date or time zone: the queue is
+// prepared for the day before the database's clock.
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ensureChromium } from '../../scripts/n8n/chromium';
 import { testStack, useStackOfItsOwn, withDb } from '../helpers/stack';
@@ -99,7 +101,9 @@ test('the owner the page chose by itself (no #owner=) deleted: the next owner\'s
 	await deleteOwner(picked);
 	await page.waitForFunction(() => (document.getElementById('queue-message')!.textContent ?? '').startsWith('There is no owner with ID'), undefined, { timeout: 15_000 });
 	const missing = await view(page);
-	expect(missing.message).toMatch(new RegExp(`^There is no owner with ID ${picked} in this database, .* Pick the owner with a queue in the Owner list to see theirs\\.$`));
+	// Said as what happened: the owner was picked in the list, so deleted meanwhile; no link to check.
+	expect(missing.message).toBe(`There is no owner with ID ${picked} in this database any more: the owner picked in the Owner list was deleted meanwhile, `
+		+ 'so no queue is shown for it. Pick the owner with a queue in the Owner list to see theirs.');
 	expect(missing).toMatchObject({ picker: '', options: ['', last], bodyHidden: true, live: 'Live' });
 	await page.close();
 });
@@ -122,5 +126,63 @@ test('from the keyboard: the owner shown deleted while in the search box gives t
 	await page.waitForFunction((owner) => document.getElementById('queue-owner')!.value === owner && !document.getElementById('queue-body')!.hidden, last, { timeout: 15_000 });
 	await page.waitForTimeout(300);
 	expect(await view(page)).toMatchObject({ message: '', pickerHidden: true, bodyHidden: false, focus: '#queue-search' });
+	await page.close();
+});
+
+test('an export answered after the owner shown was deleted does not cover "There is no owner …" with its own ending, nor enable Export beside no queue', async () => {
+	const owner = await ownerWithQueue();
+	const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+	// Every message the page says and every change of Export's disabled state, in order (from the first
+	// draw on, so nothing said between two looks is missed).
+	await page.addInitScript(() => {
+		const record: Array<[string, string | boolean]> = [];
+		const browser = globalThis as unknown as {
+			said: typeof record;
+			MutationObserver: new (callback: () => void) => { observe(node: unknown, options: object): void };
+			document: { getElementById(id: string): { textContent: string | null; disabled?: boolean } | null };
+		};
+		browser.said = record;
+		const watch = () => {
+			const message = browser.document.getElementById('queue-message');
+			const exportButton = browser.document.getElementById('queue-export');
+			if (!message || !exportButton) return false;
+			new browser.MutationObserver(() => record.push(['message', message.textContent ?? ''])).observe(message, { childList: true, characterData: true, subtree: true });
+			new browser.MutationObserver(() => record.push(['exportDisabled', Boolean(exportButton.disabled)])).observe(exportButton, { attributes: true, attributeFilter: ['disabled'] });
+			return true;
+		};
+		const timer = setInterval(() => { if (watch()) clearInterval(timer); }, 10);
+	});
+	// The export is answered by the server at once (the owner still there), and that answer held
+	// until the owner is deleted and the page says so.
+	let release: () => void = () => undefined;
+	const gate = new Promise<void>((resolve) => { release = resolve; });
+	let heldSeen: () => void = () => undefined;
+	const held = new Promise<void>((resolve) => { heldSeen = resolve; });
+	await page.route('**/queue/export?**', async (route) => {
+		const response = await route.fetch();
+		heldSeen();
+		await gate;
+		await route.fulfill({ response });
+	});
+	await page.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(WEBHOOK_KEY.value)}&tab=queue&owner=${owner}`);
+	await page.locator('#queue-rows tr[data-item]').first().waitFor({ timeout: 15_000 });
+	await page.click('#queue-export');
+	await held;
+	await deleteOwner(owner);
+	await page.waitForFunction(() => (document.getElementById('queue-message')!.textContent ?? '').startsWith('There is no owner with ID'), undefined, { timeout: 15_000 });
+	const words = (await view(page)).message!;
+	// The export's answer now: the file still downloads (it was asked for and answered), then one more
+	// poll of the queue is answered.
+	const download = page.waitForEvent('download');
+	release();
+	await download;
+	await page.waitForResponse((response) => response.url().includes('/api/queue?'), { timeout: 15_000 });
+	const said = await page.evaluate(() => (globalThis as unknown as { said: Array<[string, string | boolean]> }).said);
+	const from = said.findIndex(([what, value]) => what === 'message' && value === words);
+	expect(from).toBeGreaterThanOrEqual(0);
+	// From "There is no owner …" on: no other message (no "Downloaded …"), and Export never enabled.
+	expect(said.slice(from).filter(([what, value]) => (what === 'message' && value !== words) || (what === 'exportDisabled' && value === false))).toEqual([]);
+	expect(await view(page)).toMatchObject({ message: words, bodyHidden: true });
+	expect(await page.locator('#queue-export').isDisabled()).toBe(true);
 	await page.close();
 });
