@@ -10,6 +10,7 @@ import { analysisInWords, formatDuration, formatNumber, formatRelative, outsideA
 import { isRefusal, lostAnswer, moveMayHaveBeenDone, notDone } from './answers';
 import { FocusAfter } from './focus';
 import { parseFragment } from './fragment';
+import { pipelineNotFoundInWords } from './pipeline-words';
 import { isOffline, onSearchInput, type Tab, type TabContext } from './tab';
 
 interface Card {
@@ -59,6 +60,11 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		pipelineId: fragment.get('pipeline') ?? '',
 		/** The pipeline from the address until an answer takes it: a 400 for it (no pipeline ID) lets it go. */
 		addressPipeline: fragment.get('pipeline') ?? '',
+		/**
+		 * The pipeline shown was chosen by the page (the first listed, none asked for): when it is
+		 * deleted the next is shown without a message, as nobody asked for this one.
+		 */
+		pipelineAdopted: false,
 		search: '',
 		/** Each paged column's offset by stage id (absent: its first page), kept across polls and other columns' paging. */
 		offsets: new Map<string, number>(),
@@ -116,7 +122,10 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 	const search = panel.querySelector<HTMLInputElement>('#pipeline-search')!;
 	const updated = panel.querySelector<HTMLElement>('#pipeline-updated')!;
 	const moveResult = panel.querySelector<HTMLElement>('#pipeline-move-result')!;
-	/** Why the address's pipeline was let go (the server's message and hint), until another is picked. */
+	/**
+	 * Why the pipeline asked for was let go (the server's message and hint for an ID it refuses; which ID
+	 * and how it was chosen for one of no pipeline), until another is picked.
+	 */
 	const addressError = panel.querySelector<HTMLElement>('#pipeline-error')!;
 	const empty = panel.querySelector<HTMLElement>('#pipeline-empty')!;
 	const boardElement = panel.querySelector<HTMLElement>('#pipeline-board')!;
@@ -286,8 +295,18 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 				return;
 			}
 			if ((status === 404 && board?.not_found) || (status === 200 && board && !state.pipelineId && board.pipelines.length > 0)) {
-				// No pipeline chosen yet, or the chosen one is gone: the first listed.
+				// No pipeline chosen yet, or the chosen one is gone: the first listed. One asked for (the
+				// address's, or picked) is said so above the board, until another is picked: which ID, and
+				// that the first listed is shown instead; one the page chose by itself goes without a word.
+				if (status === 404 && state.pipelineId && !state.pipelineAdopted) {
+					const gone = state.pipelineId;
+					const how = gone === state.addressPipeline ? 'address' : 'deleted';
+					const name = state.board?.pipelines.find((pipeline) => pipeline.id === gone)?.name;
+					addressError.textContent = pipelineNotFoundInWords(gone, how, name, board!.pipelines.length);
+				}
+				state.addressPipeline = '';
 				state.pipelineId = board!.pipelines[0]?.id ?? '';
+				state.pipelineAdopted = true;
 				state.offsets.clear();
 				if (state.pipelineId) { state.again = true; return; }
 				// Every pipeline is gone: the list alone says so.
@@ -302,6 +321,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 				const message = refusal.error ?? 'The pipeline in the address was refused';
 				addressError.textContent = refusal.hint ? `${message.replace(/\.$/, '')}. ${refusal.hint}` : message;
 				state.pipelineId = '';
+				state.pipelineAdopted = false;
 				state.addressPipeline = '';
 				state.offsets.clear();
 				state.again = true;
@@ -429,6 +449,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 
 	picker.addEventListener('change', () => {
 		state.pipelineId = picker.value;
+		state.pipelineAdopted = false;
 		state.addressPipeline = '';
 		addressError.textContent = '';
 		state.offsets.clear();
@@ -531,6 +552,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 			const pipelineId = next.get('pipeline');
 			if (!pipelineId || pipelineId === state.pipelineId) return;
 			state.pipelineId = pipelineId;
+			state.pipelineAdopted = false;
 			state.addressPipeline = pipelineId;
 			addressError.textContent = '';
 			state.offsets.clear();

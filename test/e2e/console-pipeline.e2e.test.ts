@@ -373,6 +373,41 @@ test('a pipeline ID cut off in the address (#pipeline=…) is let go at its 400:
 	await visitor.close();
 });
 
+test('a pipeline ID of no pipeline in the address (#pipeline=…) says which ID and to check the link, and shows the first pipeline listed; one picked and then deleted is said as deleted', async () => {
+	type Doc = { document: { querySelector(s: string): { value?: string; textContent: string | null } | null } };
+	const text = (selector: string) => (globalThis as unknown as Doc).document.querySelector(selector)?.textContent ?? '';
+	const nobody = randomUUID();
+	const visitor = await browser.newPage();
+	await visitor.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(KEY.value)}&tab=pipeline&pipeline=${nobody}`);
+	await visitor.waitForFunction(([selector, id]) => ((globalThis as unknown as Doc).document.querySelector(selector)?.textContent ?? '').startsWith(`There is no pipeline with ID ${id}`),
+		['#pipeline-error', nobody] as const, { timeout: 15_000 });
+	expect(await visitor.evaluate(text, '#pipeline-error')).toBe(`There is no pipeline with ID ${nobody} in this database. `
+		+ 'Check the ID in the link you opened (it may be of another project\'s database, or the pipeline was deleted). '
+		+ 'Showing the first pipeline listed instead: pick another in the Pipeline list.');
+	// The first pipeline listed is shown, as said.
+	await visitor.locator('#pipeline-updated:has-text("Updated")').waitFor({ timeout: 8000 });
+	const listed = await visitor.locator('#pipeline-picker option').evaluateAll((options) => options.map((option) => (option as unknown as { value: string }).value));
+	expect(await visitor.locator('#pipeline-picker').inputValue()).toBe(listed[0]);
+	expect(listed).not.toContain(nobody);
+
+	// A pipeline picked in the list, then deleted: named and said as deleted, no link to check.
+	const leaving = await world.addPipeline('Picked then deleted', [{ name: 'Only' }]);
+	await visitor.locator(`#pipeline-picker option[value="${leaving.id}"]`).waitFor({ state: 'attached', timeout: 15_000 });
+	await visitor.selectOption('#pipeline-picker', leaving.id);
+	await visitor.locator(`[data-stage-id="${leaving.stages.Only}"]`).waitFor({ timeout: 15_000 });
+	// Picking clears the address's message.
+	expect(await visitor.evaluate(text, '#pipeline-error')).toBe('');
+	await withDb((db) => db.query('delete from public.pipelines where id = $1', [leaving.id]));
+	await visitor.waitForFunction((selector) => ((globalThis as unknown as Doc).document.querySelector(selector)?.textContent ?? '') !== '', '#pipeline-error', { timeout: 15_000 });
+	expect(await visitor.evaluate(text, '#pipeline-error')).toBe(`The pipeline "Picked then deleted" (ID ${leaving.id}) is no longer in this database: it was deleted meanwhile. `
+		+ 'Showing the first pipeline listed instead: pick another in the Pipeline list.');
+	await visitor.waitForFunction((id) => {
+		const value = (globalThis as unknown as Doc).document.querySelector('#pipeline-picker')?.value ?? '';
+		return value !== '' && value !== id;
+	}, leaving.id, { timeout: 15_000 });
+	await visitor.close();
+});
+
 test('an answer for a pipeline no longer asked for is not drawn: a late 404 for a pipeline deleted meanwhile keeps the pick made since', async () => {
 	const leaving = await world.addPipeline('Deleted meanwhile', [{ name: 'Only' }]);
 	// Listed last (by name): the first pipeline listed, which a 404 falls back to, is another.
