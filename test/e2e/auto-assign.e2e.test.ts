@@ -188,7 +188,7 @@ test('in real n8n: the owner\'s due contacts are analysed by the model and place
 	// One holder: this execution's Assign node, plus a random part no other n8n instance shares.
 	const holders = [...new Set(items.map((item) => item.claimed_by))];
 	expect(holders).toHaveLength(1);
-	expect(holders[0]).toMatch(new RegExp(`^n8n-${execution.id}-${assignNode?.id}-[0-9a-f]{12}$`));
+	expect(holders[0]).toMatch(new RegExp(`^n8n-${assignNode?.id}-[0-9a-f]{12}-${execution.id}-[0-9a-f]{12}$`));
 });
 
 test('in real n8n: a second call re-analyses no one without new messages and hands out nothing again; a new message makes that contact due', async () => {

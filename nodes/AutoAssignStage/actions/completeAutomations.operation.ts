@@ -10,11 +10,12 @@
 // it for good (`failed`). Every answer leaves as an item of the Automations output with `outcome`
 // and `reported`, never as a failed item.
 // As an AI agent's tool, only a holder of this execution (a Claim Automations earlier in this run,
-// `n8n-<execution>-<node>-<random>`): another execution's action is that execution's to deliver and
-// report, and its holder may be guessed or read.
+// ending with this execution's mark: nodes/shared/execution-claim.ts): another execution's action
+// is that execution's to deliver and report, and its holder may be guessed or read.
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { sendBatch } from '../../shared/batch-refusals';
 import type { CompleteOutboxArgs } from '../../shared/contract';
+import { claimOfThisExecution } from '../../shared/execution-claim';
 import { runsAsTool } from '../../shared/outputs';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
@@ -131,7 +132,7 @@ function readReport(context: IExecuteFunctions, itemIndex: number): { holder: st
 	const outboxId = checkUuid(context, context.getNodeParameter('outboxId', itemIndex), 'outbox item ID', itemIndex, 'Map the outbox_id of an item from the Automations output, e.g. {{ $json.outbox_id }}.');
 	const holder = String(context.getNodeParameter('claimHolder', itemIndex, '') ?? '').trim();
 	if (!holder) throw invalid(context, itemIndex, 'Claim Holder is empty', 'Map the execution_id of the item from the Automations output: only the execution holding an action may report it.');
-	if (runsAsTool(context) && !heldByThisExecution(context, holder)) {
+	if (runsAsTool(context) && !claimOfThisExecution(context, holder)) {
 		throw invalid(
 			context,
 			itemIndex,
@@ -153,15 +154,6 @@ function readReport(context: IExecuteFunctions, itemIndex: number): { holder: st
 		chosen: outcome as Chosen,
 		report: { outbox_id: outboxId, outcome: 'failed', error: error || null, ...(retryAfter !== null && { retry_after_seconds: retryAfter }) },
 	};
-}
-
-/**
- * Whether a Claim Holder is one of this execution (claimHolder in helpers/automations.ts:
- * `n8n-<execution id>-<node id>-<12 hex>`). Without an execution id, none is.
- */
-function heldByThisExecution(context: IExecuteFunctions, holder: string): boolean {
-	const execution = String(context.getExecutionId() ?? '').trim();
-	return execution !== '' && holder.startsWith(`n8n-${execution}-`) && /-[0-9a-f]{12}$/.test(holder);
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -13,6 +13,7 @@ import type { ClaimedOutboxItem } from '../../shared/contract';
 import { callRpc, piecesOf } from '../../shared/supabase';
 import { asNodeError } from '../../shared/per-item';
 import { readCheckedParameter } from '../../shared/checked-options';
+import { executionMark } from '../../shared/execution-claim';
 
 export type Delivery = 'onHandOut' | 'confirm';
 
@@ -55,12 +56,16 @@ export function deliveryProperties(show: NonNullable<IDisplayOptions['show']>): 
 }
 
 /**
- * The claim holder of this node in this execution: Complete Automations must pass the same (each
- * item carries it as `execution_id`). Execution ids are unique within one n8n database only, so a
- * random part keeps two n8n instances on one Supabase from acting on each other's claims.
+ * The claim holder of this node in this execution, `n8n-<node id>-<random>-<execution id>-<instance
+ * hash>`: Complete Automations must pass the same (each item carries it as `execution_id`). It ends
+ * with this execution's mark (nodes/shared/execution-claim.ts, as Queue Ledger's worker names do), so
+ * Complete Automations as a tool knows a holder of this run; execution ids are unique within one
+ * n8n database only, and the instance hash and the random part keep two n8n instances on one
+ * Supabase from acting on each other's claims. Without an execution id it ends with `-manual`, of no
+ * execution. (Until 6 December 2026 it was `n8n-<execution id>-<node id>-<random>`.)
  */
 export function claimHolder(context: IExecuteFunctions): string {
-	return `n8n-${context.getExecutionId() ?? 'manual'}-${context.getNode().id}-${randomBytes(6).toString('hex')}`;
+	return `n8n-${context.getNode().id}-${randomBytes(6).toString('hex')}${executionMark(context) ?? '-manual'}`;
 }
 
 function toItem(item: ClaimedOutboxItem, executionId: string, pairedItem: number): INodeExecutionData {

@@ -1,7 +1,8 @@
 // What the operations share: the owner parameter, reading ids and days, the worker name a claim is
 // held under, and the error a refused parameter throws.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { NodeApiError, NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
+import { claimOfThisExecution, executionMark } from '../../shared/execution-claim';
 import { runsAsTool } from '../../shared/outputs';
 import { asNodeError, SettingRefusedError } from '../../shared/per-item';
 import { parameterText } from '../../shared/resource-locator';
@@ -140,18 +141,17 @@ export function dayRangeProperties(what: string, optional = false): INodePropert
 export const WORKER_MAX = 200;
 
 /**
- * What Claim adds to its Worker Name: `-<execution id>-<12 hex of a hash of this n8n's instance
- * id>`. The same for every node of one execution, so Send and Complete given the bare Worker Name
- * (a saved workflow typing it in, as the option's description before 5 December 2026 told users)
+ * What Claim adds to its Worker Name: this execution's mark, `-<execution id>-<12 hex of a hash of
+ * this n8n's instance id>` (nodes/shared/execution-claim.ts). The same for every node of one
+ * execution, so Send and Complete given the bare Worker Name (a saved workflow typing it in, as
+ * the option's description before 5 December 2026 told users)
  * rebuild the name Claim holds the messages under. Different for two executions (n8n numbers every
  * execution, a manual one too, uniquely in its database) and for two n8n instances on one Supabase
  * (their instance ids differ). Without an execution id (not seen in n8n): a random suffix, so no
  * two runs share it; Send and Complete then hold only the name Claim puts on the item.
  */
 function workerSuffix(context: IExecuteFunctions): string {
-	const execution = String(context.getExecutionId() ?? '').trim();
-	if (!execution) return `-manual-${randomBytes(6).toString('hex')}`;
-	return `-${execution}-${createHash('sha256').update(String(context.getInstanceId())).digest('hex').slice(0, 12)}`;
+	return executionMark(context) ?? `-manual-${randomBytes(6).toString('hex')}`;
 }
 
 /**
@@ -176,8 +176,8 @@ export function workerName(context: IExecuteFunctions, prefix = ''): { name: str
  * a bare Worker Name (Claim's, typed in) as Claim made it in this execution. A name that is neither
  * (another Claim's prefix, another execution's full name) is refused as a setting, so the run fails
  * instead of its messages being answered not_held and ending dead, `uncertain`. Empty stays empty.
- * As an AI agent's tool, only a name of this execution (ending with workerSuffix) is taken: the
- * name and the item both come from the model (or the agent's input item), so one of another
+ * As an AI agent's tool, only a name of this execution (ending with its mark: claimOfThisExecution)
+ * is taken: the name and the item both come from the model (or the agent's input item), so one of another
  * execution's claim (shown on the Console's queue page) would send or record that workflow's message
  * behind it, and the workflow would send it again (toolClaimOnly).
  */
@@ -191,7 +191,7 @@ export function heldWorker(context: IExecuteFunctions, itemIndex: number, given:
  * `held` unchanged.
  */
 function toolClaimOnly(context: IExecuteFunctions, itemIndex: number, held: string): string {
-	if (!runsAsTool(context) || held.endsWith(workerSuffix(context))) return held;
+	if (!runsAsTool(context) || claimOfThisExecution(context, held)) return held;
 	throw new SettingRefusedError(
 		context.getNode(),
 		held ? `Worker Name "${held}" is not a claim of this execution: as an AI agent's tool, only the messages this workflow's Claim holds in this run are sent or recorded` : 'Worker Name is empty: as an AI agent\'s tool, only the messages this workflow\'s Claim holds in this run are sent or recorded',
@@ -206,7 +206,7 @@ function toolClaimOnly(context: IExecuteFunctions, itemIndex: number, held: stri
 
 function nameHeld(context: IExecuteFunctions, itemIndex: number, given: string, itemWorker: unknown): string {
 	if (given === '' || given === itemWorker) return given;
-	if (given.endsWith(workerSuffix(context))) return given;
+	if (claimOfThisExecution(context, given)) return given;
 	const rebuilt = workerName(context, given).name;
 	const onItem = typeof itemWorker === 'string' && itemWorker.trim() !== '' ? itemWorker.trim() : undefined;
 	const fullForm = /-(?:\d+|manual)-[0-9a-f]{12}$/.test(given);

@@ -56,8 +56,9 @@ it('confirm delivery: the actions stay claimed until Complete Automations report
 	expect(assigned.result.error).toBeUndefined();
 	expect(assigned.automations.map((item) => item.kind).sort()).toEqual(['notify', 'webhook']);
 	const holder = assigned.automations[0].execution_id as string;
-	// n8n-<execution id>-<node id>-<random>: execution ids repeat across n8n instances on one Supabase.
-	expect(holder).toMatch(/^n8n-\d+-[\w-]+-[0-9a-f]{12}$/);
+	// n8n-<node id>-<random>-<execution id>-<instance hash> (nodes/shared/execution-claim.ts): execution
+	// ids repeat across n8n instances on one Supabase.
+	expect(holder).toMatch(/^n8n-[\w-]+-[0-9a-f]{12}-\d+-[0-9a-f]{12}$/);
 	expect(assigned.automations.every((item) => item.execution_id === holder && typeof item.lease_expires_at === 'string')).toBe(true);
 	const ids = assigned.automations.map((item) => item.outbox_id as string);
 	expect((await outbox(ids)).map((row) => [row.status, row.claimed_by])).toEqual([['claimed', holder], ['claimed', holder]]);

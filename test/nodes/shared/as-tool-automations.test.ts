@@ -1,6 +1,6 @@
 // Auto Assign Stage's Complete Automations as an AI agent's tool: only the holder of an action (the
 // execution its Claim Automations handed it to) may report it, and a holder may be guessed or read.
-// As a tool it takes only a Claim Holder of this execution (`n8n-<execution>-…`): the agent of a
+// As a tool it takes only a Claim Holder of this execution (`…-<execution>-<instance hash>`): the agent of a
 // workflow whose Claim Automations came before it reports that run's actions; another execution's
 // holder is refused before anything is reported, and the action stays that workflow's. Before 6
 // December 2026 a tool given another execution's id reported that execution's action failed for
@@ -73,7 +73,7 @@ test.each([
 	const run = await runWorkflow(workflow as unknown as WorkflowJson, { credentials: credentials() });
 	expect(run.error).toBeUndefined();
 	const [claimed] = run.nodeBranches.Claim[1];
-	expect(claimed.execution_id).toMatch(/^n8n-\d+-claim-[0-9a-f]{12}$/);
+	expect(claimed.execution_id).toMatch(/^n8n-claim-[0-9a-f]{12}-\d+-[0-9a-f]{12}$/);
 	const [agent] = run.nodeOutputs.Agent;
 	expect(JSON.parse((agent.answer ?? agent.observation) as string)).toEqual([{ outbox_id: claimed.outbox_id, outcome: 'delivered', reported: 'delivered' }]);
 	const rows = await withDb(async (db) => (await db.query('select status from public.pipeline_outbox where id = $1', [claimed.outbox_id])).rows);
