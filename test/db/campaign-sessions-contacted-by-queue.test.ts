@@ -79,7 +79,7 @@ describe('a campaign lead the Queue Ledger sends marks its session contacted', (
 		const at = `${TOMORROW}T16:00:00.000Z`;
 		const items = await claim('w-inflight', owner, at);
 		expect(items).toHaveLength(3);
-		await rpc('queue_begin_send', { p_worker: 'w-inflight', p_item_ids: items.map((item) => item.item_id), p_lease_seconds: 300, p_now: at });
+		await rpc('queue_begin_send', { p_worker: 'w-inflight', p_item_ids: items.map((item) => item.item_id), p_phones: items.map((item) => item.phone), p_lease_seconds: 300, p_now: at });
 		const [takenOver, engaged, earlier] = items;
 		// While the messages go out: a person takes the first lead over, the owner moves the second to
 		// engaged, and the third's session was contacted before (a call, say) at NOW.

@@ -89,7 +89,7 @@ describe('the campaign\'s first outbound message or call moves its lead still wa
 		const items = await claim('w-sending', owner, tomorrowAt('16:00'));
 		expect(items).toHaveLength(2);
 		const begun = await rpc<BeginQueueSendResult[]>('queue_begin_send', {
-			p_worker: 'w-sending', p_item_ids: items.map((item) => item.item_id), p_lease_seconds: 300, p_now: tomorrowAt('16:01'),
+			p_worker: 'w-sending', p_item_ids: items.map((item) => item.item_id), p_phones: items.map((item) => item.phone), p_lease_seconds: 300, p_now: tomorrowAt('16:01'),
 		});
 		expect(begun.map((row) => row.send)).toEqual([true, true]);
 

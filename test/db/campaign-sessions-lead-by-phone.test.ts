@@ -155,7 +155,7 @@ describe('two campaigns\' sessions for one phone share its one lead', () => {
 		const at = tomorrowAt('16:00');
 		const items = await claim('w-send', owner, at);
 		expect(items).toHaveLength(2);
-		await rpc('queue_begin_send', { p_worker: 'w-send', p_item_ids: items.map((item) => item.item_id), p_lease_seconds: 300, p_now: at });
+		await rpc('queue_begin_send', { p_worker: 'w-send', p_item_ids: items.map((item) => item.item_id), p_phones: items.map((item) => item.phone), p_lease_seconds: 300, p_now: at });
 		// A person takes the second lead over while its message goes out: the lead stays
 		// human_controlled, so only queue_complete's own statement marks its sessions.
 		await takeLead(takenOver.lead, { now: after(1, at) });

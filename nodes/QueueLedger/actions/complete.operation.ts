@@ -8,11 +8,16 @@
 // accepted, and nothing is recorded twice (20261201001305). One output item per input item.
 // Not as an AI agent's tool: a tool's call holds no claim and sends nothing, so what it reported
 // would be made up (sent with a message ID nobody gave, a workflow's claim released).
+// As a tool on this execution's own claim, sent or failed is recorded only for a message whose send
+// began (a Send of this run let it go: queue_complete's p_send_begun_only); otherwise the Outcome is
+// refused (send_not_begun), so a model cannot record a lead contacted (or its number invalid) with
+// nothing sent. In a workflow the rule is unchanged: a workflow may send by other means and report it.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { sendBatch } from '../../shared/batch-refusals';
 import type { SendResult } from '../../shared/contract';
 import { parameterReader } from '../../shared/default-fields';
-import { asNodeError, failedItem } from '../../shared/per-item';
+import { asNodeError, failedItem, SettingRefusedError } from '../../shared/per-item';
+import { runsAsTool } from '../../shared/outputs';
 import { callRpc } from '../../shared/supabase';
 import { textProblem, UUID } from '../../shared/valid-input';
 import { BATCH, heldWorker, invalid, upstreamFailure } from '../helpers/common';
@@ -115,6 +120,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		messageId: (json) => json.message_id,
 		error: (json) => json.error,
 	});
+	const asTool = runsAsTool(this);
+	// As a tool, the first Outcome refused (send_not_begun), thrown once every batch is recorded.
+	let refusedOutcome: SettingRefusedError | undefined;
 	const byWorker = new Map<string, Report[]>();
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
@@ -139,12 +147,18 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const { rows, sent } = await sendBatch(
 					this,
 					batch,
-					async (results) => await callRpc(this, 'queue_complete', { p_worker: worker, p_results: results }),
+					async (results) => await callRpc(this, 'queue_complete', { p_worker: worker, p_results: results, ...(asTool && { p_send_begun_only: true }) }),
 					(entry, error) => output.push(failedItem(this, error, { item: entry.itemIndex })),
 					'p_results',
 				);
 				for (const row of rows) {
 					const { itemIndex, payload: result } = sent[row.item_index];
+					if (row.reason === 'send_not_begun') {
+						const refusal = sendNotBegun(this, itemIndex, result);
+						if (this.continueOnFail()) output.push(failedItem(this, refusal, { item: itemIndex }));
+						else refusedOutcome ??= refusal;
+						continue;
+					}
 					output.push({ json: { ...row, item_index: itemIndex, worker, outcome: result.outcome } as unknown as IDataObject, pairedItem: { item: itemIndex } });
 				}
 			} catch (error) {
@@ -153,5 +167,20 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			}
 		}
 	}
+	if (refusedOutcome) throw refusedOutcome;
 	return [output];
+}
+
+/** As a tool: a sent or failed Outcome for a message whose send never began, refused by the database (nothing recorded). */
+function sendNotBegun(context: IExecuteFunctions, itemIndex: number, result: SendResult): SettingRefusedError {
+	return new SettingRefusedError(
+		context.getNode(),
+		`Outcome "${result.outcome}" is refused for queue item ${result.item_id}: no Send of this run began sending it, so there is nothing sent or failed to record`,
+		{
+			itemIndex,
+			description:
+				'As an AI agent\'s tool, Complete records sent or failed only for a message Send let go in this run. To send it, use Send (Queue Ledger): it sends the message to its lead and answers its outcome and message_id, which Complete then records. To give the message back untried, give the outcome released.',
+		},
+		{ displayName: 'Outcome', parameter: 'outcome' },
+	);
 }

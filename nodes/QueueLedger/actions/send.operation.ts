@@ -13,9 +13,12 @@
 // message claimed again by another run after this one's lease ran out, whose lead was taken over
 // meanwhile, or whose lead's phone changed since the claim, is not sent (released, its error saying
 // why: not_held, cancelled, phone_changed …), so it never goes out twice, nor to a lead a person has
-// taken, nor to a number the lead no longer has. When that call fails (the database unreachable, a
-// statement timeout), the run sends nothing more: the rest are released, code not_checked. Once a
-// third of the lease has passed, the same call also renews the lease of every message of the
+// taken, nor to a number the lead no longer has. The call names each message with the phone Send is
+// about to use (its Phone parameter): one that is not the message's own (its lead's, as Claim gave
+// it) is refused too (phone_mismatch, released), so a Phone expression reading a wrong field, or a
+// model's phone when Send is an AI agent's tool, never sends a lead's message to someone else.
+// When that call fails (the database unreachable, a statement timeout), the run sends nothing
+// more: the rest are released, code not_checked. Once a third of the lease has passed, the same call also renews the lease of every message of the
 // earlier groups whose send it let go: those are reported by Complete only after the last group,
 // and a slow Meta (groups × the timeout) could
 // otherwise outlast their lease, after which any run's Claim ends them dead, `uncertain`, and
@@ -216,34 +219,45 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	// Renewed once a third of the lease has passed, or sooner when what is left of it would not
 	// outlast the next group's send and the margin after it.
 	const renewAfterMs = Math.min(leaseMs / 3, leaseMs - options.timeoutMs - SEND_MARGIN_SECONDS * 1000);
-	const begun = new Map<string, { ids: Set<string>; leasedAt: number }>();
+	// Each with the phone its send was let go for: a renewal names it again (queue_begin_send checks
+	// every id with its phone).
+	const begun = new Map<string, { ids: Map<string, string>; leasedAt: number }>();
 	for (let start = 0; start < jobs.length; start += concurrency) {
 		const group = jobs.slice(start, start + concurrency);
 		const sendable = group.filter((job) => !job.problem && job.message);
 		// The database says which of the group this worker still holds (one call per worker, the
 		// earlier groups' messages renewed in it).
-		const refusals = new Map<string, SendOutcome>();
+		const refusals = new Map<Job, SendOutcome>();
 		if (!stopped && !databaseProblem && !cancelSignal?.aborted) {
-			for (const [worker, ids] of groupByWorker(sendable)) {
+			for (const [worker, members] of groupByWorker(sendable)) {
 				if (!worker) {
-					for (const id of ids) refusals.set(id, notSent('not_held', 'no worker name, so whether this run still holds it cannot be checked'));
+					for (const job of members) refusals.set(job, notSent('not_held', 'no worker name, so whether this run still holds it cannot be checked'));
 					continue;
 				}
-				const asked = new Set(ids);
+				const asked = new Set(members.map((job) => job.itemId));
 				const now = Date.now();
-				const mine = begun.get(worker) ?? { ids: new Set<string>(), leasedAt: now };
+				const mine = begun.get(worker) ?? { ids: new Map<string, string>(), leasedAt: now };
 				begun.set(worker, mine);
 				const renew = mine.ids.size > 0 && now - mine.leasedAt >= renewAfterMs;
-				const renewed = renew ? [...mine.ids].filter((id) => !asked.has(id)) : [];
+				const renewed = renew ? [...mine.ids].filter(([id]) => !asked.has(id)).map(([id, phone]) => ({ id, phone })) : [];
 				try {
-					for (const batch of beginSendCalls(ids, renewed)) {
-						const rows = await callRpc(this, 'queue_begin_send', { p_worker: worker, p_item_ids: batch, p_lease_seconds: leaseSeconds });
-						// Only the group's answers decide; an earlier message no longer held has gone out already.
-						for (const row of rows) {
-							if (!asked.has(row.item_id)) continue;
-							if (row.send) mine.ids.add(row.item_id);
-							else refusals.set(row.item_id, notSent(row.reason ?? 'not_held', REFUSED[row.reason ?? 'not_held']));
-						}
+					for (const batch of beginSendCalls(members.map((job) => ({ id: job.itemId, phone: job.phone, job })), renewed)) {
+						// Each message with the phone it is about to go to: the database refuses one that is
+						// not its lead's (phone_mismatch), whatever the Phone parameter gave.
+						const rows = await callRpc(this, 'queue_begin_send', {
+							p_worker: worker,
+							p_item_ids: batch.map((entry) => entry.id),
+							p_phones: batch.map((entry) => entry.phone),
+							p_lease_seconds: leaseSeconds,
+						});
+						// Only the group's answers decide (in the order asked); an earlier message no longer
+						// held has gone out already.
+						rows.forEach((row, index) => {
+							const entry = batch[index];
+							if (!entry?.job || entry.id !== row.item_id) return;
+							if (row.send) mine.ids.set(entry.id, entry.phone);
+							else refusals.set(entry.job, refusedSend(row.reason ?? 'not_held', entry.job.phone));
+						});
 					}
 					if (renew) mine.leasedAt = now;
 				} catch (error) {
@@ -259,7 +273,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			if (stopped) return notAttempted(stopped);
 			if (databaseProblem) return notSent('not_checked', `whether this run still holds it could not be checked (${databaseProblem})`);
 			if (cancelSignal?.aborted) return notAttempted('cancelled');
-			const refused = refusals.get(job.itemId);
+			const refused = refusals.get(job);
 			if (refused) return refused;
 			const { outcome, stop } = outcomeOf(await sendMessage(this, target, job.phone, job.message, options.timeoutMs));
 			if (stop) stopped ??= stop;
@@ -331,17 +345,31 @@ const REFUSED: Record<string, string> = {
 	not_held: 'this run no longer holds it (its lease ran out and another run claimed it, or it was released)',
 	cancelled: 'it was cancelled after the claim (its lead was taken over or stopped)',
 	phone_changed: 'its lead\'s phone changed after the claim: a later claim sends it to the lead\'s new number (or nothing, if the phone was removed)',
+	phone_mismatch: 'is not its lead\'s phone, the number Claim gave the message: a queued message goes only to its lead. Map the phone Claim returns, e.g. {{ $json.phone }} (the default)',
 	already_completed: 'it was already completed',
 	not_found: 'there is no such queued message',
 };
 
+/** The database's refusal of one message about to go to `phone`, as Send reports it. */
+function refusedSend(reason: string, phone: string): SendOutcome {
+	if (reason === 'phone_mismatch') return notSent(reason, `the phone "${phone}" ${REFUSED.phone_mismatch}`);
+	return notSent(reason, REFUSED[reason] ?? REFUSED.not_held);
+}
+
 /** Not sent: released (Complete records nothing for a message this run does not hold), the reason as its code. */
 const notSent = (code: string, why: string): SendOutcome => ({ outcome: 'released', message_id: null, error: { code, message: `Not sent: ${why}`, permanent: false } });
 
-/** The group's ids, then the earlier groups' to renew, in calls of at most MAX_IDS (the group's in the first). */
-function beginSendCalls(ids: string[], renewed: string[]): string[][] {
-	const all = [...ids, ...renewed];
-	const calls: string[][] = [];
+/** A message queue_begin_send is asked about: its id, the phone it goes to, and the group's job (none for an earlier group's renewal). */
+interface BeginEntry {
+	id: string;
+	phone: string;
+	job?: Job;
+}
+
+/** The group's messages, then the earlier groups' to renew, in calls of at most MAX_IDS (the group's in the first). */
+function beginSendCalls(group: BeginEntry[], renewed: BeginEntry[]): BeginEntry[][] {
+	const all = [...group, ...renewed];
+	const calls: BeginEntry[][] = [];
 	for (let at = 0; at < all.length; at += MAX_IDS) calls.push(all.slice(at, at + MAX_IDS));
 	return calls;
 }
@@ -369,8 +397,8 @@ function claimedOf(context: IExecuteFunctions, read: ReturnType<typeof parameter
 	return messages;
 }
 
-function groupByWorker(jobs: Job[]): Map<string, string[]> {
-	const byWorker = new Map<string, string[]>();
-	for (const job of jobs) byWorker.set(job.worker, [...(byWorker.get(job.worker) ?? []), job.itemId]);
+function groupByWorker(jobs: Job[]): Map<string, Job[]> {
+	const byWorker = new Map<string, Job[]>();
+	for (const job of jobs) byWorker.set(job.worker, [...(byWorker.get(job.worker) ?? []), job]);
 	return byWorker;
 }

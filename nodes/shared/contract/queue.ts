@@ -247,6 +247,11 @@ export interface QueueCompleteArgs {
 	p_worker: string;
 	p_results: SendResult[];
 	p_now?: string;
+	/**
+	 * true (Complete as an AI agent's tool): a sent or failed result for a message whose send never
+	 * began (no queue_begin_send let it go) is refused, reason send_not_begun. Default false.
+	 */
+	p_send_begun_only?: boolean;
 }
 
 export interface QueueCompleteResult {
@@ -255,7 +260,8 @@ export interface QueueCompleteResult {
 	/** The item's status after the call: sent, failed (to be tried again at next_attempt_at), dead (no attempt left) or queued (released). */
 	status: QueueItemStatus;
 	/**
-	 * false: nothing was recorded (reason: not_found, not_held by this worker, cancelled, already_completed).
+	 * false: nothing was recorded (reason: not_found, not_held by this worker, cancelled, already_completed,
+	 * send_not_begun: p_send_begun_only and a sent or failed report of a message whose send never began).
 	 * The same report again from the same worker, the message still as it left it: the first answer again (true, reason null), nothing recorded twice.
 	 */
 	accepted: boolean;
@@ -271,6 +277,8 @@ export interface BeginQueueSendArgs {
 	p_worker: string;
 	/** The messages about to be sent (at most 1000). */
 	p_item_ids: string[];
+	/** The phone each message is about to be sent to, in the order of p_item_ids: one not the message's (its lead's) is refused, phone_mismatch. */
+	p_phones: string[];
 	/** How long the lease of each message still held runs from now. */
 	p_lease_seconds?: number;
 	p_now?: string;
@@ -285,9 +293,10 @@ export interface BeginQueueSendResult {
 	/**
 	 * Why it must not be sent: not_held (claimed by another worker, or released), cancelled (its lead
 	 * taken over or stopped), phone_changed (its lead's phone changed or was removed after the claim:
-	 * released to the new number, or cancelled), already_completed, not_found.
+	 * released to the new number, or cancelled), phone_mismatch (the phone given is not the
+	 * message's, its lead's: this worker still holds it, nothing written), already_completed, not_found.
 	 */
-	reason: 'not_held' | 'cancelled' | 'phone_changed' | 'already_completed' | 'not_found' | null;
+	reason: 'not_held' | 'cancelled' | 'phone_changed' | 'phone_mismatch' | 'already_completed' | 'not_found' | null;
 	lease_expires_at: string | null;
 }
 

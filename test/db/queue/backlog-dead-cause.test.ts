@@ -59,7 +59,7 @@ it('a retryable error on the last attempt: max_attempts for both, with the error
 it('a send begun and never reported, ended by the next claim: the backlog item\'s row is send_uncertain with the message\'s error', async () => {
 	const { userId } = await preparedOwner(1);
 	const [item] = await claim('w-dies', userId, at('10:00'), 1, 60);
-	await rpc('queue_begin_send', { p_worker: 'w-dies', p_item_ids: [item.item_id], p_lease_seconds: 60, p_now: at('10:00') });
+	await rpc('queue_begin_send', { p_worker: 'w-dies', p_item_ids: [item.item_id], p_phones: [item.phone], p_lease_seconds: 60, p_now: at('10:00') });
 	expect(await claim('w-next', userId, at('10:05'))).toEqual([]);
 	const death = await deathOf(userId, item.lead_id);
 	expect(death.message).toEqual([{ reason: 'send_uncertain', detail: expect.objectContaining({ code: 'uncertain', permanent: true }) }]);

@@ -7,11 +7,11 @@
 // it dead, uncertain, once its lease ran out (one never let go is handed out again, as before).
 import type { BeginQueueSendResult } from '../../../nodes/shared/contract';
 import { withDb } from '../../helpers/stack';
-import { claim, complete, failed, failure, ledger, messages, preparedOwner, rpc, sent, takeLead, TOMORROW } from './fixtures';
+import { claim, complete, failed, failure, ledger, messages, phonesOf, preparedOwner, rpc, sent, takeLead, TOMORROW } from './fixtures';
 
 const at = (time: string, day = TOMORROW) => `${day}T${time}:00.000Z`;
 const beginSend = (worker: string, ids: string[], now: string, leaseSeconds = 300) =>
-	rpc<BeginQueueSendResult[]>('queue_begin_send', { p_worker: worker, p_item_ids: ids, p_lease_seconds: leaseSeconds, p_now: now });
+	phonesOf(ids).then((phones) => rpc<BeginQueueSendResult[]>('queue_begin_send', { p_worker: worker, p_item_ids: ids, p_phones: phones, p_lease_seconds: leaseSeconds, p_now: now }));
 
 describe('queue_begin_send', () => {
 	// A message released (not sent: the batch stopped after its group's begin_send, a refused token)

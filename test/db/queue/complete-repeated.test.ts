@@ -4,11 +4,11 @@
 // again since is refused as before.
 import type { BeginQueueSendResult, SendResult } from '../../../nodes/shared/contract';
 import { withDb } from '../../helpers/stack';
-import { claim, complete, failed, ledger, messages, preparedOwner, rpc, sent, takeLead, TOMORROW } from './fixtures';
+import { claim, complete, failed, ledger, messages, preparedOwner, rpc, sent, takeLead, TOMORROW, phonesOf } from './fixtures';
 
 const at = (time: string) => `${TOMORROW}T${time}:00.000Z`;
 const beginSend = (worker: string, ids: string[], now: string) =>
-	rpc<BeginQueueSendResult[]>('queue_begin_send', { p_worker: worker, p_item_ids: ids, p_lease_seconds: 300, p_now: now });
+	phonesOf(ids).then((phones) => rpc<BeginQueueSendResult[]>('queue_begin_send', { p_worker: worker, p_item_ids: ids, p_phones: phones, p_lease_seconds: 300, p_now: now }));
 
 /** Everything Complete writes for an owner: messages, ledger, backlog items, leads. */
 const written = (userId: string) =>

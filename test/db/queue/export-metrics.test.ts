@@ -96,7 +96,7 @@ describe('queue_metrics', () => {
 		// Slots 09:00, 11:40, 14:20, all due at 15:00. w-dies claims one, begins its send and dies.
 		const at = (seconds: number) => new Date(Date.parse(`${TOMORROW}T15:00:00.000Z`) + seconds * 1000).toISOString();
 		const [lost] = await claim('w-dies', userId, at(0), 1, 30);
-		await rpc('queue_begin_send', { p_worker: 'w-dies', p_item_ids: [lost.item_id], p_lease_seconds: 30, p_now: at(1) });
+		await rpc('queue_begin_send', { p_worker: 'w-dies', p_item_ids: [lost.item_id], p_phones: [lost.phone], p_lease_seconds: 30, p_now: at(1) });
 		// 100 s later the next claim ends it dead (uncertain) and takes the other two; 10 s each to report.
 		const next = await claim('w-next', userId, at(100), 2, 30);
 		expect(next.map((item) => item.item_id)).not.toContain(lost.item_id);

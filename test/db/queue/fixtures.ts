@@ -84,6 +84,17 @@ export class RpcError extends Error {
 
 const service = serviceClient();
 
+/**
+ * The phone each message goes to now (its lead's, as Claim hands it out), in the order of `ids`: what
+ * Send passes queue_begin_send as p_phones. An id with no message gets a number nobody has.
+ */
+export const phonesOf = (ids: string[]) =>
+	withDb(async (db) => {
+		const rows = (await db.query<{ id: string; phone: string }>('select id, phone from public.whatsapp_message_queue where id = any ($1::uuid[])', [ids])).rows;
+		const phones = new Map(rows.map((row) => [row.id, row.phone]));
+		return ids.map((id) => phones.get(id) ?? '+10000000000');
+	});
+
 export async function rpc<T>(name: string, args: Record<string, unknown>): Promise<T> {
 	const { data, error } = await service.rpc(name, args);
 	if (error) throw new RpcError(error);

@@ -7,7 +7,7 @@
 // puts the lead back in the backlog, and so does the owner setting a contacted lead to new.
 import type { BeginQueueSendResult } from '../../../nodes/shared/contract';
 import { userClient, withDb } from '../../helpers/stack';
-import { claim, complete, failed, ledger, messages, preparedOwner, prepare, rpc, sent, takeLead, TOMORROW } from './fixtures';
+import { claim, complete, failed, ledger, messages, preparedOwner, prepare, rpc, sent, takeLead, TOMORROW, phonesOf } from './fixtures';
 
 const CLAIMED = `${TOMORROW}T16:00:00.000Z`;
 const TAKEN = `${TOMORROW}T16:00:30.000Z`;
@@ -18,7 +18,7 @@ const GIVEN_BACK = `${TOMORROW}T17:00:00.000Z`;
 const NEXT_PREPARE = '2026-11-27T12:00:00.000Z';
 
 const beginSend = (worker: string, ids: string[], now: string) =>
-	rpc<BeginQueueSendResult[]>('queue_begin_send', { p_worker: worker, p_item_ids: ids, p_lease_seconds: 300, p_now: now });
+	phonesOf(ids).then((phones) => rpc<BeginQueueSendResult[]>('queue_begin_send', { p_worker: worker, p_item_ids: ids, p_phones: phones, p_lease_seconds: 300, p_now: now }));
 
 /** Each lead's status and its backlog item's status and message id. */
 const state = (userId: string) =>

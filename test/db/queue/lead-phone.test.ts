@@ -8,11 +8,11 @@
 // clock.
 import type { BeginQueueSendResult, QueueCompleteResult } from '../../../nodes/shared/contract';
 import { userClient, withDb } from '../../helpers/stack';
-import { addLeads, claim, complete, createOwner, ledger, messages, phone, prepare, rpc, sent, NOW, TOMORROW } from './fixtures';
+import { addLeads, claim, complete, createOwner, ledger, messages, phone, prepare, rpc, sent, NOW, TOMORROW, phonesOf } from './fixtures';
 
 const at = (time: string, day = TOMORROW) => `${day}T${time}:00.000Z`;
 const beginSend = (worker: string, ids: string[], now: string) =>
-	rpc<BeginQueueSendResult[]>('queue_begin_send', { p_worker: worker, p_item_ids: ids, p_lease_seconds: 300, p_now: now });
+	phonesOf(ids).then((phones) => rpc<BeginQueueSendResult[]>('queue_begin_send', { p_worker: worker, p_item_ids: ids, p_phones: phones, p_lease_seconds: 300, p_now: now }));
 const setPhone = (leadId: string, value: string | null) => withDb((db) => db.query('update public.leads set phone = $2 where id = $1', [leadId, value]));
 const lead = (leadId: string) =>
 	withDb(async (db) => (await db.query<{ status: string; phone: string | null }>('select status, phone from public.leads where id = $1', [leadId])).rows[0]);

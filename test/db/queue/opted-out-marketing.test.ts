@@ -88,7 +88,7 @@ describe('a message dead with 131050', () => {
 		// which Meta then refused with 131050. c: dead of another error, then taken over (unchanged:
 		// given back, it goes back in the backlog).
 		const [a, b, c] = await claim('w-optout-give', userId, at('16:00'));
-		await rpc('queue_begin_send', { p_worker: 'w-optout-give', p_item_ids: [b.item_id], p_lease_seconds: 300, p_now: at('16:00') });
+		await rpc('queue_begin_send', { p_worker: 'w-optout-give', p_item_ids: [b.item_id], p_phones: [b.phone], p_lease_seconds: 300, p_now: at('16:00') });
 		expect((await takeLead(b.lead_id, { userId, now: at('16:00') }))[0].sending).toHaveLength(1);
 		const other = { code: '132001', message: 'Template name does not exist in the translation', permanent: true };
 		await complete('w-optout-give', [failed(a, OPTED_OUT), failed(b, OPTED_OUT), failed(c, other)], at('16:01'));

@@ -18,6 +18,7 @@ import {
 	messages,
 	metrics,
 	phone,
+	phonesOf,
 	preparedOwner,
 	rpc,
 	sent,
@@ -28,7 +29,7 @@ import {
 const AT = `${TOMORROW}T10:00:00.000Z`;
 const LATER = `${TOMORROW}T10:01:00.000Z`;
 const beginSend = (worker: string, ids: string[], now: string) =>
-	rpc<BeginQueueSendResult[]>('queue_begin_send', { p_worker: worker, p_item_ids: ids, p_lease_seconds: 300, p_now: now });
+	phonesOf(ids).then((phones) => rpc<BeginQueueSendResult[]>('queue_begin_send', { p_worker: worker, p_item_ids: ids, p_phones: phones, p_lease_seconds: 300, p_now: now }));
 
 /** Polls until check is true (a connection seen waiting for a lock, a call done), at most 5 s. */
 const until = async (check: () => Promise<boolean>) => {
