@@ -64,7 +64,7 @@ export class QueueLedger implements INodeType {
 					{
 						name: 'Take Lead',
 						value: 'takeLead',
-						action: 'Take a lead over',
+						action: 'Take a lead over by its lead ID',
 						description: 'A person takes the lead: its queued messages are cancelled and its follow-ups stopped, in one transaction',
 					},
 				],

@@ -18,6 +18,7 @@ import { callRpc } from '../../shared/supabase';
 import { notTextProblem, textProblem } from '../../shared/valid-input';
 import { inParameterNames } from '../../shared/caller-fields';
 import { runsAsTool } from '../../shared/outputs';
+import { optionalToolText } from '../../shared/tool-text';
 import { AGENT_OWNER_ADVICE, invalid, OWNER_FIELD, ownerProperty, readOwnerId, readUuid } from '../helpers/common';
 
 const properties: INodeProperties[] = [
@@ -49,12 +50,16 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['takeLead'] } }, properties);
 
-/** The Reason of item i, trimmed ('' when empty); a value that is not text is refused, naming it. */
+/**
+ * The Reason of item i, trimmed ('' when empty); a value that is not text is refused, naming it. As
+ * an AI agent's tool a model's "null" or "undefined" is not given (nodes/shared/tool-text.ts): the
+ * ledger kept the reason "null".
+ */
 function readReason(context: IExecuteFunctions, itemIndex: number): string {
 	const value = context.getNodeParameter('reason', itemIndex, '') as unknown;
 	const problem = notTextProblem(value);
 	if (problem) throw invalid(context, itemIndex, `Reason ${problem}`, 'Send the reason as text, a JSON string, e.g. {"reason": "Customer called back"}: at most 2,000 characters.');
-	return ((value as string | null | undefined) ?? '').trim();
+	return optionalToolText(context, ((value as string | null | undefined) ?? '').trim());
 }
 
 /** The database's SQLSTATE and hint of a refusal (the Data API passes them through), if it is one. */

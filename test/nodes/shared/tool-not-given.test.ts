@@ -1,8 +1,8 @@
 // A model's word for a value it does not know: as an AI agent's tool, an optional text field given
 // "null" or "undefined" (trimmed, any case) is not given (nodes/shared/tool-text.ts), so it is never
 // used as the value: Generate Follow-Up's model, contact name and language, Record Objective's
-// Event Key, Move's reason and Mover ID, the Console's filters, Add Leads' optional fields. In a workflow the text is used as
-// written: a person may be named Null.
+// Event Key, Move's reason and Mover ID, the Console's filters, Add Leads' optional fields, Take Lead's
+// reason. In a workflow the text is used as written: a person may be named Null.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type GeminiRequestBody, type RunningSimulators } from '../../../simulators';
@@ -11,7 +11,7 @@ import { agentWorkflow } from '../../harness/agent';
 import { activities, createPipelineWorld } from '../../db/pipelines/fixtures';
 import { createWorld } from '../../db/follow-up/fixtures';
 import { seedLaunch, ukMobiles } from '../../helpers/campaign';
-import { queueOwner } from '../QueueLedger/support/queue';
+import { leadsOf, queueOwner } from '../QueueLedger/support/queue';
 import { createTestUser, testStack, withDb } from '../../helpers/stack';
 import { isNotGivenWord } from '../../../nodes/shared/tool-text';
 
@@ -163,4 +163,38 @@ test('Add Leads as a tool: a name, conversation and score given as "null" are no
 			{ name: 'Null', phone: inWorkflow, conversation_id: null, lead_score: null },
 		].sort((a, b) => a.phone.localeCompare(b.phone)),
 	);
+});
+
+test('Take Lead as a tool: a reason given as "null" or "undefined" is none (the ledger keeps no reason "null"); in a workflow the reason "null" is kept as written', async () => {
+	const owner = await queueOwner();
+	const [first, second, inWorkflow] = await leadsOf(owner, 3);
+	const takeLead = { resource: 'lead', operation: 'takeLead', ownerUserId: owner, leadId: ai('lead'), reason: ai('reason') };
+	for (const [lead, reason] of [
+		[first.leadId, 'null'],
+		[second.leadId, ' Undefined '],
+	]) {
+		const { answer } = await asTool('queueLedger', takeLead, { lead, reason });
+		expect(JSON.parse(String(answer))).toEqual([expect.objectContaining({ lead_id: lead, status: 'human_controlled' })]);
+	}
+	const plain = await runWorkflow(
+		{
+			name: 'Take Lead',
+			nodes: [
+				{ id: 'start', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+				{ id: 'take', name: 'Take Lead', type: 'n8n-nodes-leadflow.queueLedger', typeVersion: 1, position: [200, 0], parameters: { ...takeLead, leadId: inWorkflow.leadId, reason: 'null' }, credentials: SUPABASE_NODE },
+			],
+			connections: { Start: { main: [[{ node: 'Take Lead', type: 'main', index: 0 }]] } },
+			settings: { executionOrder: 'v1' },
+		} as unknown as WorkflowJson,
+		{ credentials: supabase() },
+	);
+	expect(plain.error).toBeUndefined();
+	const { rows } = await withDb((db) =>
+		db.query(`select item_id, detail ->> 'note' as note from public.queue_ledger where user_id = $1 and queue = 'leads' and reason = 'human_takeover' order by id`, [owner]),
+	);
+	expect(rows).toEqual([
+		{ item_id: first.leadId, note: null },
+		{ item_id: second.leadId, note: null },
+		{ item_id: inWorkflow.leadId, note: 'null' },
+	]);
 });
