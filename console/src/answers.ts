@@ -40,6 +40,19 @@ export const requeueMayHaveBeenDone = (why: string) =>
 	`No answer to the requeue (${why}): it may have been done. `
 	+ 'The list below, read again now, shows whether the contacts are due: requeue again only if they are still failed.';
 
+/** The Rules tab's Enabled switch with no answer of its own: the rule may have been switched. */
+export const switchMayHaveBeenDone = (rule: string, on: boolean, why: string) =>
+	`No answer to switching ${rule} ${on ? 'on' : 'off'} (${why}): it may have been changed. `
+	+ 'Its switch, read again now, shows whether it is on: switch it again only if it is not as you want.';
+
+/** The Rules form's Save with no answer of its own: the rule may have been created or changed. */
+export const saveMayHaveBeenDone = (rule: string | null, why: string) =>
+	rule === null
+		? `No answer to the save (${why}): the rule may have been created. The list, read again now, shows it if it was: `
+			+ 'Save again is safe, this form creates one rule.'
+		: `No answer to the save of ${rule} (${why}): it may have been changed. Its card, read again now, shows its settings: `
+			+ 'save again only if they are not what you saved.';
+
 /** A rule's Facebook Page as the page shows it: its name and ID when the name is known, else the ID. */
 export const pageInWords = (pageId: string, name?: string | null) => (name ? `${name} (${pageId})` : pageId);
 

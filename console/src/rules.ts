@@ -7,7 +7,13 @@
 // form draws one key when it opens and sends it with every save of it (the Idempotency-Key header):
 // a save delivered twice (a double click, a retry after a lost answer) creates one rule. A delete
 // delivered twice finds the rule gone (404 { deleted: false }): the page says it was already deleted.
-import { rulePageInWords } from './answers';
+// A switch or Save with no answer of its own (the network, a time-out, a proxy's 502/504) may have
+// been made: the page says so and reads the list again, never "not changed". Edit reads the rule
+// again and its Save carries the rule's updated_at as read: console_rule_write refuses it when the
+// rule has changed since (another tab, another person), so an edit never undoes a change it did not
+// make; the form then shows the rule as it is. The edit form never sends `enabled` (the card's
+// switch does).
+import { isRefusal, lostAnswer, notDone, rulePageInWords, saveMayHaveBeenDone, switchMayHaveBeenDone } from './answers';
 import { focusFirst } from './focus';
 import { formatNumber, reasonInWords } from './format';
 import { missingInFormWords, missingTags, missingTagsInWords } from './rule-tags';
@@ -18,6 +24,8 @@ interface RuleRow {
 	active_hours_start: string; active_hours_end: string; time_zone: string; active_days: number[]; daily_limit: number; max_follow_ups: number;
 	min_hours_between_follow_ups: number | string; stop_on_reply: boolean; instructions: string; include_tags: Tag[]; exclude_tags: Tag[];
 	page_id: string | null; model: string | null; language: string | null; context_message_count: number; resume_after_takeover_hours: number | string | null;
+	/** The rule's version: a save of the Edit form sends it back, refused when the rule changed since. */
+	updated_at: string;
 }
 interface Page { page_id: string; name: string | null; user_id: string }
 interface RulesList { rules: RuleRow[]; tags: Tag[]; owners: string[]; pages?: Page[] }
@@ -30,8 +38,16 @@ interface PromptAnswer {
 	error?: Refusal;
 }
 interface Explain { tagged: number; due: number; by_reason: Record<string, number> }
-/** repeat: a create whose key was used already; rule is the rule that key created. */
-interface WriteAnswer { saved: boolean; rule?: RuleRow; explain?: Explain; error?: Refusal; repeat?: boolean }
+/** repeat: a create whose key was used already; rule is the rule that key created. stale: the rule changed since the form read it. */
+interface WriteAnswer { saved: boolean; rule?: RuleRow; explain?: Explain; error?: Refusal; repeat?: boolean; stale?: boolean }
+
+/** A write without an answer of its own (status undefined: none came), or not the database's refusal. */
+class WriteError extends Error {
+	constructor(message: string, readonly status: number | undefined, readonly refusal: boolean) { super(message); }
+	/** The workflow refused it, or n8n answered before it ran (a refused key, a webhook not registered): not made. */
+	get notMade() { return notDone(this.status, this.refusal); }
+	get why() { return lostAnswer(this.status, this.message); }
+}
 
 export interface RulesContext {
 	apiBase: string;
@@ -72,6 +88,8 @@ export function initRules(context: RulesContext) {
 	let editing: RuleRow | undefined;
 	/** The open new-rule form's key: the same for every save of it, so a repeated save creates one rule. */
 	let createKey: string | undefined;
+	/** The form was typed into since it opened (a re-read of the rule then leaves it as it is). */
+	let formTouched = false;
 	const form = $<HTMLFormElement>('rule-form');
 
 	const zones = (() => {
@@ -133,16 +151,16 @@ export function initRules(context: RulesContext) {
 			const missing = missingTagsInWords(rule);
 			return `<article class="card rule-card" data-rule="${escape(rule.id)}" aria-label="${escape(rule.name)}">
 				<h3>${escape(rule.name)}</h3>
-				<label><input type="checkbox" data-toggle="${escape(rule.id)}"${rule.enabled ? ' checked' : ''}> Enabled</label>
+				<label><input type="checkbox" data-toggle="${escape(rule.id)}"${rule.enabled ? ' checked' : ''} aria-label="Enabled: ${escape(rule.name)}"> Enabled</label>
 				<div class="sub" data-field="tags">Tags: ${tags}${without}</div>
 				${missing ? `<p class="missing-tags" data-field="missing-tags" role="note">${escape(missing)}</p>` : ''}
 				<div class="sub" data-field="page">${escape(rulePageInWords(rule.page_id, pageName(rule.page_id)))}</div>
 				<div class="sub" data-field="hours">${escape(hours)} ${escape(rule.time_zone)}, ${escape(days)}</div>
 				<div class="sub" data-field="limits">${formatNumber(rule.daily_limit)} a day · up to ${formatNumber(rule.max_follow_ups)} per contact, ${escape(formatNumber(Number(rule.min_hours_between_follow_ups)))} h apart${rule.stop_on_reply ? ' · stops on reply' : ''}</div>
 				<div class="actions">
-					<button type="button" data-monitor="${escape(rule.id)}">Monitor</button>
-					<button type="button" data-edit="${escape(rule.id)}">Edit</button>
-					<button type="button" data-delete="${escape(rule.id)}">Delete</button>
+					<button type="button" data-monitor="${escape(rule.id)}" aria-label="Monitor: ${escape(rule.name)}">Monitor</button>
+					<button type="button" data-edit="${escape(rule.id)}" aria-label="Edit: ${escape(rule.name)}">Edit</button>
+					<button type="button" data-delete="${escape(rule.id)}" aria-label="Delete: ${escape(rule.name)}">Delete</button>
 				</div>
 			</article>`;
 		}).join('');
@@ -151,22 +169,31 @@ export function initRules(context: RulesContext) {
 	/** The last "Could not read the rules" shown: the next list read takes it away (not a later action's words). */
 	let readError = '';
 
-	async function load() {
+	/** Reads the list and draws the cards; false when it could not be read (the message is in rules-status). */
+	async function load(): Promise<boolean> {
 		try {
 			const { status, json } = await request(`${apiBase}/rules`);
 			if (status === 401 || status === 403) {
 				context.keyRefused();
-				return;
+				return false;
 			}
 			if (status !== 200) throw new Error((json as { error?: string })?.error ?? `The console's server answered ${status}`);
 			list = json as RulesList;
 			renderCards();
 			if (readError && $('rules-status').textContent === readError) $('rules-status').textContent = '';
 			readError = '';
+			return true;
 		} catch (error) {
 			readError = `Could not read the rules: ${(error as Error).message}`;
 			$('rules-status').textContent = readError;
+			return false;
 		}
+	}
+
+	/** An action's words, then the list read again; when that read fails too, its message after them. */
+	async function sayAndLoad(words: string) {
+		$('rules-status').textContent = words;
+		if (!(await load())) $('rules-status').textContent = `${words} ${readError}`;
 	}
 
 	function clearErrors() {
@@ -192,6 +219,9 @@ export function initRules(context: RulesContext) {
 
 	function openForm(rule?: RuleRow) {
 		editing = rule;
+		formTouched = false;
+		// The version the form shows (what its save sends as updated_at).
+		form.dataset.version = rule?.updated_at ?? '';
 		createKey = rule ? undefined : newCreateKey();
 		clearErrors();
 		$('rule-preview').textContent = '';
@@ -208,6 +238,8 @@ export function initRules(context: RulesContext) {
 		$<HTMLInputElement>('f-interval').value = String(Number(rule?.min_hours_between_follow_ups ?? 4));
 		$<HTMLInputElement>('f-stop').checked = rule?.stop_on_reply ?? true;
 		$<HTMLInputElement>('f-enabled').checked = rule?.enabled ?? true;
+		// A rule edited is switched on and off by its card's switch: the form never sends enabled.
+		$('f-enabled-label').hidden = Boolean(rule);
 		$<HTMLTextAreaElement>('f-instructions').value = rule?.instructions ?? '';
 		renderPages(rule?.page_id ?? null);
 		$<HTMLInputElement>('f-model').value = rule?.model ?? '';
@@ -243,7 +275,8 @@ export function initRules(context: RulesContext) {
 			max_follow_ups: number('f-max'),
 			min_hours_between_follow_ups: number('f-interval'),
 			stop_on_reply: $<HTMLInputElement>('f-stop').checked,
-			enabled: $<HTMLInputElement>('f-enabled').checked,
+			// A new rule's only: an edit never switches the rule back on (or off) from what the form read.
+			...(editing ? {} : { enabled: $<HTMLInputElement>('f-enabled').checked }),
 			instructions: $<HTMLTextAreaElement>('f-instructions').value,
 			// Empty: the column's "none" (every Page, the credential's model, the contact's language, never).
 			page_id: $<HTMLSelectElement>('f-page').value || null,
@@ -254,15 +287,39 @@ export function initRules(context: RulesContext) {
 		};
 	}
 
+	/** The answer, or a WriteError: with no status when none came (the network, the time-out). */
 	async function write(kind: 'save' | 'explain', body: Record<string, unknown>, key?: string): Promise<WriteAnswer> {
-		const { status, json } = await request(`${apiBase}/rules/${kind}`, {
-			method: 'POST',
-			headers: { 'Content-Type': 'application/json', ...(key ? { 'Idempotency-Key': key } : {}) },
-			body: JSON.stringify(body),
-		});
+		let answered: { status: number; json: unknown };
+		try {
+			answered = await request(`${apiBase}/rules/${kind}`, {
+				method: 'POST',
+				headers: { 'Content-Type': 'application/json', ...(key ? { 'Idempotency-Key': key } : {}) },
+				body: JSON.stringify(body),
+			});
+		} catch (error) {
+			throw new WriteError((error as Error).message, undefined, false);
+		}
+		const { status, json } = answered;
 		const answer = json as WriteAnswer & { error?: unknown };
 		if (status === 200 || (answer && typeof answer.error === 'object' && answer.error)) return answer;
-		throw new Error(typeof answer?.error === 'string' ? answer.error : `The console's server answered ${status}`);
+		throw new WriteError(typeof answer?.error === 'string' ? answer.error : `The console's server answered ${status}`, status, isRefusal(json));
+	}
+
+	form.addEventListener('input', () => { formTouched = true; });
+	form.addEventListener('change', () => { formTouched = true; });
+
+	/**
+	 * Edit: the form at once with the list's copy, and the rule read again (another tab may have
+	 * changed it since the list was drawn): changed, the form shows it as it is now, unless typed
+	 * into already (its save's version check then refuses it and shows the rule as it is).
+	 */
+	function openEdit(rule: RuleRow) {
+		openForm(rule);
+		void load().then((read) => {
+			if (!read || form.hidden || editing?.id !== rule.id || formTouched) return;
+			const now = list.rules.find((row) => row.id === rule.id);
+			if (now && now.updated_at !== editing.updated_at) openForm(now);
+		});
 	}
 
 	async function submit(kind: 'save' | 'explain') {
@@ -270,8 +327,21 @@ export function initRules(context: RulesContext) {
 		const preview = $('rule-preview');
 		preview.textContent = kind === 'save' ? 'Saving…' : 'Asking the database…';
 		try {
-			const answer = await write(kind, { ruleId: editing?.id ?? '', userId: editing ? '' : owner(), settings: settings() },
+			// A save of an edit carries the rule's version as the form read it.
+			const sent = { ...settings(), ...(kind === 'save' && editing ? { updated_at: editing.updated_at } : {}) };
+			const answer = await write(kind, { ruleId: editing?.id ?? '', userId: editing ? '' : owner(), settings: sent },
 				kind === 'save' && !editing ? createKey : undefined);
+			if (answer.stale && answer.rule && editing) {
+				// Changed since the form read it: nothing saved; the form shows the rule as it is now.
+				const { field, message, hint, advice } = answer.error ?? { field: null, message: 'This rule was changed since you opened it: nothing was saved.', hint: null };
+				const id = editing.id;
+				await load();
+				const now = list.rules.find((row) => row.id === id);
+				if (now) openForm(now);
+				preview.textContent = 'Not saved: the rule was changed since you opened it.';
+				showError(field, message, hint, advice);
+				return;
+			}
 			if (answer.error) {
 				preview.textContent = kind === 'save' ? 'Not saved.' : '';
 				showError(answer.error.field, answer.error.message, answer.error.hint, answer.error.advice);
@@ -301,6 +371,13 @@ export function initRules(context: RulesContext) {
 			focusFirst([...(answer.rule ? [`.rule-card[data-rule="${CSS.escape(answer.rule.id)}"] [data-edit]`] : []), '#rule-new']);
 		} catch (error) {
 			preview.textContent = '';
+			const lost = error instanceof WriteError && !error.notMade;
+			if (kind === 'save' && lost) {
+				// No answer: it may have been saved. The list read again shows whether; the form stays.
+				showError(null, saveMayHaveBeenDone(editing ? editing.name : null, error.why), null);
+				await load();
+				return;
+			}
 			showError(null, (error as Error).message, null);
 		}
 	}
@@ -364,13 +441,19 @@ export function initRules(context: RulesContext) {
 		const box = (event.target as HTMLElement).closest<HTMLInputElement>('[data-toggle]');
 		if (!box?.dataset.toggle) return;
 		box.disabled = true;
+		const on = box.checked;
+		const name = list.rules.find((row) => row.id === box.dataset.toggle)?.name ?? 'the rule';
+		let words: string;
 		try {
-			const answer = await write('save', { ruleId: box.dataset.toggle, settings: { enabled: box.checked } });
-			$('rules-status').textContent = answer.error ? `Not changed: ${answer.error.advice ?? answer.error.message}` : `${answer.rule?.name} ${box.checked ? 'enabled' : 'switched off'}.`;
+			const answer = await write('save', { ruleId: box.dataset.toggle, settings: { enabled: on } });
+			words = answer.error ? `Not changed: ${answer.error.advice ?? answer.error.message}` : `${answer.rule?.name} ${on ? 'enabled' : 'switched off'}.`;
 		} catch (error) {
-			$('rules-status').textContent = `Not changed: ${(error as Error).message}`;
+			// The workflow's refusal (or n8n's before it ran): not changed. No answer: it may have been.
+			words = error instanceof WriteError && !error.notMade ? switchMayHaveBeenDone(name, on, error.why) : `Not changed: ${(error as Error).message}`;
 		}
-		await load();
+		// Whatever happened: the switch usable again, then the list's state drawn (when it can be read).
+		box.disabled = false;
+		await sayAndLoad(words);
 		// The cards drawn again: the focus on the same switch.
 		focusFirst([`[data-toggle="${CSS.escape(box.dataset.toggle)}"]`, '#rule-new']);
 	});
@@ -380,7 +463,7 @@ export function initRules(context: RulesContext) {
 		const rule = list.rules.find((row) => row.id === (target.dataset.edit ?? target.dataset.delete ?? target.dataset.monitor));
 		if (!rule) return;
 		if (target.dataset.monitor) context.openMonitor(rule.id);
-		if (target.dataset.edit) openForm(rule);
+		if (target.dataset.edit) openEdit(rule);
 		if (target.dataset.delete) {
 			if (!window.confirm(`Delete the rule "${rule.name}" with its contacts' follow-up history?`)) return;
 			// Where the focus goes once the list is drawn again (the cards are replaced, the focus would be

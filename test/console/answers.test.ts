@@ -2,7 +2,7 @@
 // whose answer is not the workflow's own refusal may have been done (the page says so and where to
 // look), and a rule of one Page says that Page where it lists nobody. The page in Chromium:
 // test/e2e/console-truth.e2e.test.ts.
-import { isRefusal, lostAnswer, moveMayHaveBeenDone, noTaggedContactInWords, notDone, requeueMayHaveBeenDone, rulePageInWords, triggerMayHaveRun } from '../../console/src/answers';
+import { isRefusal, lostAnswer, moveMayHaveBeenDone, noTaggedContactInWords, notDone, requeueMayHaveBeenDone, rulePageInWords, saveMayHaveBeenDone, switchMayHaveBeenDone, triggerMayHaveRun } from '../../console/src/answers';
 
 describe('an action\'s answer', () => {
 	it('is "not done" only for the workflow\'s own refusal or n8n\'s answer before the workflow ran', () => {
@@ -32,6 +32,19 @@ describe('an action\'s answer', () => {
 		expect(words[1]).toBe('No answer from the run (the server answered 504): it may have run and sent follow-ups. The stages and totals below, read again now, show what it did: check them before you trigger again.');
 		expect(words[2]).toBe('No answer to the requeue (signal timed out): it may have been done. The list below, read again now, shows whether the contacts are due: requeue again only if they are still failed.');
 		for (const said of words) expect(said).not.toMatch(/was not|failed:|Could not/);
+	});
+
+	it('on the Rules tab too: the Enabled switch and Save with no answer may have changed the rule (review K)', () => {
+		const words = [
+			switchMayHaveBeenDone('Webinar guests', false, 'Failed to fetch'),
+			saveMayHaveBeenDone('Webinar guests', 'the server answered 504'),
+			saveMayHaveBeenDone(null, 'signal timed out'),
+		];
+		expect(words[0]).toBe('No answer to switching Webinar guests off (Failed to fetch): it may have been changed. Its switch, read again now, shows whether it is on: switch it again only if it is not as you want.');
+		expect(switchMayHaveBeenDone('Webinar guests', true, 'x')).toMatch(/^No answer to switching Webinar guests on \(x\)/);
+		expect(words[1]).toBe('No answer to the save of Webinar guests (the server answered 504): it may have been changed. Its card, read again now, shows its settings: save again only if they are not what you saved.');
+		expect(words[2]).toBe('No answer to the save (signal timed out): the rule may have been created. The list, read again now, shows it if it was: Save again is safe, this form creates one rule.');
+		for (const said of words) expect(said).not.toMatch(/Not changed|Not saved|was not|Could not/);
 	});
 });
 

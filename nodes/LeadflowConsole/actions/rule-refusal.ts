@@ -93,6 +93,12 @@ export function adviceFor(refusal: Refusal): string {
 			return 'Pick one of the rule\'s tagged contacts from the list.';
 		case 'user_id':
 			return 'Choose the owner of the new rule.';
+		case 'updated_at':
+			// console_rule_write: the rule changed since the caller read it (another tab, another person).
+			if (/changed since you opened it/.test(message)) {
+				return 'This rule was changed since you opened it (in another tab, or by someone else), so nothing was saved: your save would have undone that change. The form now shows the rule as it is: make your change again and save.';
+			}
+			return 'Send the rule\'s updated_at as it was read (the rules list gives it), or leave it out.';
 		case 'create_key':
 			return 'The rule an earlier save of this form created was deleted meanwhile: save again to create it anew.';
 		default:
