@@ -10,11 +10,16 @@
 //   was {status, error, hint} alone: the caller was told the run failed while 100 messages had gone.
 //   So does a later round's Claim or Send refusing its own setting, its hint naming the node that
 //   failed (before, a later round's Claim was named Send on WhatsApp: Send had run in an earlier round).
+// - A later round's claim refused because the run's owner, or their queue settings, went away during
+//   the run is the workflow's 500 with the earlier rounds' counts, saying what changed, never the
+//   caller's 404 about X-Leadflow-Owner: the header was valid when the run began.
 import { randomUUID } from 'node:crypto';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import type { INodeParameters } from 'n8n-workflow';
 import { loadWorkflow, runWorkflow, type TestCredentials } from '../harness';
-import { testStack, useStackOfItsOwn } from '../helpers/stack';
+import { testStack, useStackOfItsOwn, withDb } from '../helpers/stack';
 import { failingSupabase, POOL_TIMEOUT } from './support/failing-supabase';
 import { leadsOf, messagesOf, prepareDue, queueOwner, supabaseCredentials, whatsappCredentials } from '../nodes/QueueLedger/support/queue';
 
@@ -141,3 +146,90 @@ test.each([
 	// The second round's messages wait in the queue: never claimed, or given back by Send unsent.
 	expect(await statuses(owner)).toEqual({ sent: 100, queued: 50 });
 }, 180_000);
+
+/** The stack's Supabase URL through a pass-through that deletes `owner`'s queue settings just before the second queue_claim reaches the database. */
+async function settingsGoneBeforeSecondClaim(owner: string) {
+	const upstream = new URL(testStack().supabaseUrl);
+	let claims = 0;
+	const server = createServer((incoming, outgoing) => {
+		const forward = () => {
+			const forwarded = request({ host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: upstream.host } }, (answer) => {
+				outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+				answer.pipe(outgoing);
+			});
+			forwarded.on('error', (error) => {
+				outgoing.writeHead(502);
+				outgoing.end(String(error));
+			});
+			incoming.pipe(forwarded);
+		};
+		if ((incoming.url ?? '').split('?')[0] !== '/rest/v1/rpc/queue_claim') return forward();
+		claims += 1;
+		if (claims !== 2) return forward();
+		incoming.pause();
+		withDb((db) => db.query('delete from public.user_queue_settings where user_id = $1', [owner])).then(forward, (error) => {
+			outgoing.writeHead(502);
+			outgoing.end(String(error));
+		});
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	return {
+		url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+		claims: () => claims,
+		stop: () =>
+			new Promise<void>((resolve) => {
+				server.closeAllConnections();
+				server.close(() => resolve());
+			}),
+	};
+}
+
+// Before: 404 {field: null, hint: "Send X-Leadflow-Owner as … or leave the header out to claim every
+// owner's messages.", claimed: 100, sent: 100, …}: the caller told to change a header that was valid,
+// while 100 messages had gone (review S1).
+test("the run's owner's queue settings deleted during the run: the later round's refused claim is the workflow's 500 with the earlier rounds' counts, not the caller's 404", async () => {
+	const owner = await dueQueue(150);
+	const proxy = await settingsGoneBeforeSecondClaim(owner);
+	try {
+		const run = await runNow(owner, WORKFLOW, credentials({ leadflowSupabaseApi: { url: proxy.url, serviceRoleKey: testStack().serviceRoleKey } }));
+		expect(proxy.claims()).toBe(2);
+		expect(run.response?.statusCode).toBe(500);
+		expect(run.response?.body).toEqual({
+			status: 500,
+			error: `Owner User ID: user ${owner} has no queue settings`,
+			field: null,
+			hint: "The owner's queue settings went away during the run: an earlier round of this run claimed for this owner, and this round's claim was refused because the owner, or their queue settings (their row in user_queue_settings), no longer exist (deleted while the run went). The request is not at fault: it was valid when the run began. Before it failed, this run's earlier rounds: claimed 100, sent 100, failed 0, dead 0, released 0, cancelled 0, refused 0. Those are recorded; what is still due is sent by the next run.",
+			claimed: 100,
+			sent: 100,
+			failed: 0,
+			dead: 0,
+			released: 0,
+			cancelled: 0,
+			refused: 0,
+			errors: [],
+		});
+		expect(await statuses(owner)).toEqual({ sent: 100, queued: 50 });
+	} finally {
+		await proxy.stop();
+	}
+
+	// A scheduled run whose Owner User ID is set in the node: its error says the same.
+	const scheduledOwner = await dueQueue(150);
+	const edited = loadWorkflow(WORKFLOW);
+	const claim = edited.nodes.find((node) => node.name === 'Claim Due Messages')!;
+	claim.parameters = { ...claim.parameters, ownerUserId: scheduledOwner };
+	const again = await settingsGoneBeforeSecondClaim(scheduledOwner);
+	try {
+		const scheduled = await runWorkflow(edited, { trigger: 'schedule', credentials: credentials({ leadflowSupabaseApi: { url: again.url, serviceRoleKey: testStack().serviceRoleKey } }) });
+		expect(again.claims()).toBe(2);
+		expect(scheduled.status).toBe('error');
+		expect(scheduled.error).toMatchObject({
+			node: 'Fail The Scheduled Run',
+			message: `Owner User ID: user ${scheduledOwner} has no queue settings`,
+			description: expect.stringMatching(/^The owner's queue settings went away during the run: .* Before it failed, this run's earlier rounds: claimed 100, sent 100, /),
+		});
+		expect(await statuses(scheduledOwner)).toEqual({ sent: 100, queued: 50 });
+	} finally {
+		await again.stop();
+	}
+}, 240_000);
