@@ -226,3 +226,30 @@ export function analysisInWords(analysis: { confidence: number | string | null; 
 	if (analysis.is_fallback) return 'Fallback score: the AI could not score this contact';
 	return analysis.confidence === null ? 'AI' : `AI, ${formatNumber(Number(analysis.confidence))} % confident`;
 }
+
+/**
+ * Blank: empty, or only white space and Unicode format characters (U+200B zero width space, U+200E,
+ * U+2060, U+00AD…) other than those that draw a glyph (Prepended_Concatenation_Mark: U+0600–U+0605,
+ * U+06DD ۝, U+070F, U+0890–U+0891, U+08E2, U+110BD, U+110CD): the package's blank rule, a mirror of
+ * nodes/shared/blank.ts (the page is built on its own and imports no node code;
+ * test/console/contact-name-and-tab.test.ts checks the two agree, code point by code point).
+ */
+const BLANK = /^(?:(?![\u0600-\u0605\u06DD\u070F\u0890\u0891\u08E2\u{110BD}\u{110CD}])[\s\p{Cf}])*$/u;
+export const isBlankName = (value: string | null | undefined) => value === null || value === undefined || BLANK.test(value);
+
+/** A contact as the page names it: its name, or its Messenger id when the name is missing or blank. */
+export const contactName = (contact: { sender_name: string | null; sender_id: string }) =>
+	isBlankName(contact.sender_name) ? contact.sender_id : (contact.sender_name as string).trim();
+
+/** The browser's own time zone (UTC when it has none). */
+export const browserZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+/** "Dec 6, 2026, 1:05 PM Asia/Tokyo": a time in a zone, the zone named (the browser's unless given). */
+export function timeInZone(iso: string, timeZone?: string | null): string {
+	const zone = timeZone || browserZone();
+	try {
+		return `${new Date(iso).toLocaleString(locale, { timeZone: zone, dateStyle: 'medium', timeStyle: 'short' })} ${zone}`;
+	} catch {
+		return `${new Date(iso).toLocaleString(locale, { timeZone: 'UTC', dateStyle: 'medium', timeStyle: 'short' })} UTC`;
+	}
+}

@@ -34,3 +34,17 @@ export function parseFragment(hash: string): Map<string, string> {
 export function fragmentWithout(hash: string, name: string): string {
 	return parts(hash).filter((part) => part.name !== name).map((part) => part.raw).join('&');
 }
+
+/**
+ * The tab a fragment asks for, the same when the page opens with it and when it is typed into the
+ * open page: #tab= when given, else the tab of what it names (#rule= the Follow-ups tab, #pipeline=
+ * the Pipeline tab, #owner= the Queue tab, in that order); undefined when it names none of them.
+ */
+export function tabOf(fragment: Map<string, string>): string | undefined {
+	const tab = fragment.get('tab');
+	if (tab) return tab;
+	if (fragment.get('rule')) return 'followups';
+	if (fragment.get('pipeline')) return 'pipeline';
+	if (fragment.get('owner')) return 'queue';
+	return undefined;
+}

@@ -4,9 +4,9 @@
 // a header, never in a query string. n8n serves webhook pages sandboxed (an opaque origin): nothing
 // here uses cookies or storage, and every request is a CORS request n8n answers.
 import { lostAnswer, noTaggedContactInWords, notDone, requeueMayHaveBeenDone, triggerMayHaveRun } from './answers';
-import { claimReasonInWords, contactReasonInWords, failedToRequeue, formatDuration, formatNumber, formatRelative, reasonInWords, requeuedInWords, statusInWords } from './format';
+import { claimReasonInWords, contactName, contactReasonInWords, failedToRequeue, formatDuration, formatNumber, formatRelative, reasonInWords, requeuedInWords, statusInWords, timeInZone } from './format';
 import { FocusAfter, focusFirst } from './focus';
-import { fragmentWithout, parseFragment } from './fragment';
+import { fragmentWithout, parseFragment, tabOf } from './fragment';
 import { initPipeline } from './pipeline';
 import { initQueue } from './queue';
 import { initRules } from './rules';
@@ -220,7 +220,7 @@ function renderMonitor(data: Monitor) {
 		? `<p class="empty">${escape(noTaggedContactInWords(Boolean(filtered), data.rule.page_id, null, data.taggedOnOtherPages))}</p>`
 		: `<table><thead><tr><th>Contact</th><th>Status</th><th>Why / when</th><th>Follow-ups</th><th>Stage</th></tr></thead><tbody>${rows.map((row) => `
 			<tr data-contact="${escape(row.conversation_id)}" data-status="${escape(row.contact_status)}" data-reason="${escape(row.status_reason ?? '')}">
-				<td data-label="Contact"><button class="row-button" type="button" data-key="c-${escape(row.conversation_id)}" data-timeline="${escape(row.conversation_id)}">${escape(row.sender_name ?? row.sender_id)}</button>
+				<td data-label="Contact"><button class="row-button" type="button" data-key="c-${escape(row.conversation_id)}" data-timeline="${escape(row.conversation_id)}">${escape(contactName(row))}</button>
 					<div class="sub">${escape(row.matching_tags.join(', '))}</div></td>
 				<td data-label="Status"><span class="badge s-${escape(row.contact_status)}">${escape(statusInWords(row.contact_status))}</span></td>
 				<td data-label="Why">${row.status_reason && row.status_reason !== 'in_progress' ? escape(contactReasonInWords(row.status_reason, row.stop_reason, row.due_at, row.window_closes_at, Date.now(), row.retry_at)) : row.contact_status === 'eligible' ? 'Due now' : 'Being processed'}
@@ -237,7 +237,7 @@ function renderMonitor(data: Monitor) {
 		? '<p class="empty">No contact is in the pipeline now, and none moved in the last 24 hours.</p>'
 		: `<table><thead><tr><th>Contact</th><th>Stage</th><th>In stage</th><th>Follow-up</th><th>Message</th><th>AI time</th></tr></thead><tbody>${active.map((row) => `
 			<tr data-active="${escape(row.conversation_id)}" data-stage="${escape(row.current_stage)}">
-				<td data-label="Contact"><button class="row-button" type="button" data-key="a-${escape(row.conversation_id)}" data-timeline="${escape(row.conversation_id)}">${escape(row.sender_name ?? row.sender_id)}</button></td>
+				<td data-label="Contact"><button class="row-button" type="button" data-key="a-${escape(row.conversation_id)}" data-timeline="${escape(row.conversation_id)}">${escape(contactName(row))}</button></td>
 				<td data-label="Stage">${escape(stageName(row.current_stage))}</td>
 				<td data-label="In stage">since ${escape(formatRelative(row.stage_entered_at))}</td>
 				<td data-label="Follow-up">${formatNumber(row.claimed_follow_up_number ?? row.follow_up_count)} of ${formatNumber(row.max_follow_ups)}</td>
@@ -389,7 +389,7 @@ async function showTimeline(conversationId: string) {
 	const dialog = $<HTMLDialogElement>('timeline-dialog');
 	const contact = state.data?.contacts?.rows.find((row) => row.conversation_id === conversationId)
 		?? state.data?.activeContacts?.find((row) => row.conversation_id === conversationId);
-	$('timeline-title').textContent = `Timeline: ${contact?.sender_name ?? contact?.sender_id ?? 'contact'}`;
+	$('timeline-title').textContent = `Timeline: ${contact ? contactName(contact) : 'contact'}`;
 	$('timeline-body').textContent = 'Loading…';
 	dialog.showModal();
 	// Only the contact asked for last: an answer for another one, come late, is dropped.
@@ -400,7 +400,7 @@ async function showTimeline(conversationId: string) {
 		if (seq !== state.timelineSeq) return;
 		$('timeline-body').innerHTML = events.length === 0
 			? '<p class="empty">No stage yet: this contact has not been picked up by a run.</p>'
-			: `<ol>${events.map((event) => `<li data-event="${escape(event.to_stage)}"><strong>${escape(stageName(event.to_stage))}</strong> · <time datetime="${escape(event.occurred_at)}" title="${escape(new Date(event.occurred_at).toLocaleString())}">${escape(formatRelative(event.occurred_at))}</time>${event.seconds_in_previous_stage === null ? '' : ` <span class="sub">(${escape(formatDuration(Number(event.seconds_in_previous_stage)))} in ${escape(stageName(event.from_stage))})</span>`}</li>`).join('')}</ol>`;
+			: `<ol>${events.map((event) => `<li data-event="${escape(event.to_stage)}"><strong>${escape(stageName(event.to_stage))}</strong> · <time datetime="${escape(event.occurred_at)}" title="${escape(timeInZone(event.occurred_at))}">${escape(formatRelative(event.occurred_at))}</time>${event.seconds_in_previous_stage === null ? '' : ` <span class="sub">(${escape(formatDuration(Number(event.seconds_in_previous_stage)))} in ${escape(stageName(event.from_stage))})</span>`}</li>`).join('')}</ol>`;
 	} catch (error) {
 		if (seq !== state.timelineSeq) return;
 		$('timeline-body').innerHTML = `<p class="error">${escape((error as Error).message)}</p>`;
@@ -479,7 +479,7 @@ function openRequeue(conversationId: string | null) {
 	state.requeueOpener = conversationId
 		? [`[data-key="r-${CSS.escape(conversationId)}"]`, `[data-key="c-${CSS.escape(conversationId)}"]`, '#requeue-failed', '#trigger-now']
 		: ['#requeue-failed', '#trigger-now'];
-	const name = contact ? (contact.sender_name ?? contact.sender_id) : '';
+	const name = contact ? contactName(contact) : '';
 	const due = 'the next run (or Trigger now) sends the follow-up, within the rule\'s active hours, interval and daily limit';
 	$('requeue-title').textContent = contact ? `Requeue ${name}` : 'Requeue failed contacts';
 	$('requeue-text').textContent = contact
@@ -531,9 +531,9 @@ async function confirmRequeue() {
 let tabsReady: { selectTab(name: string): void; current(): string; follow(fragment: Map<string, string>): void } | undefined;
 
 /**
- * A fragment typed into the address while the page is open: its rule shown (on the Follow-ups tab
- * unless #tab= names another), its tab selected, its pipeline shown, its owner's queue shown (on the
- * Queue tab unless #tab= names another); what it does not name stays.
+ * A fragment typed into the address while the page is open: its rule shown, its pipeline shown, its
+ * owner's queue shown, on the tab tabOf picks (the one the page opens on with the same fragment);
+ * what it does not name stays.
  */
 function followAddress(next: Map<string, string>) {
 	const rule = next.get('rule');
@@ -544,7 +544,7 @@ function followAddress(next: Map<string, string>) {
 	}
 	if (!tabsReady) return;
 	tabsReady.follow(next);
-	const tab = next.get('tab') ?? (rule ? 'followups' : next.get('owner') ? 'queue' : undefined);
+	const tab = tabOf(next);
 	if (tab) tabsReady.selectTab(tab);
 }
 
@@ -662,7 +662,8 @@ function begin() {
 		});
 	}
 	tabsReady = { selectTab, current: () => shown, follow: (next) => { for (const panel of Object.values(panels)) panel.follow?.(next); } };
-	const firstTab = fragment.get('tab');
+	// The same rule as a fragment typed while the page is open (#owner= opens the Queue tab, #pipeline= the Pipeline tab).
+	const firstTab = tabOf(fragment);
 	selectTab(tabs.find((tab) => tab === firstTab) ?? 'followups');
 	setLive();
 }

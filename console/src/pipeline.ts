@@ -6,7 +6,7 @@
 // workflows/contact-move.json) with the same key, and the answer (the new stage, the automations
 // that fired) or the refusal's message shows above the board. Times are counted at the database's
 // clock (the answer's generatedAt), not the browser's.
-import { analysisInWords, formatDuration, formatNumber, formatRelative, outsideActionsInWords } from './format';
+import { analysisInWords, contactName, formatDuration, formatNumber, formatRelative, outsideActionsInWords, timeInZone } from './format';
 import { isRefusal, lostAnswer, moveMayHaveBeenDone, notDone } from './answers';
 import { FocusAfter } from './focus';
 import { parseFragment } from './fragment';
@@ -130,7 +130,8 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 	const empty = panel.querySelector<HTMLElement>('#pipeline-empty')!;
 	const boardElement = panel.querySelector<HTMLElement>('#pipeline-board')!;
 
-	const name = (card: Card) => card.sender_name ?? card.sender_id;
+	// A blank name (empty, spaces, a zero-width space) is no name: the Messenger id instead (format.ts).
+	const name = (card: Card) => contactName(card);
 	// Coarse under a minute, so a refresh every 2 s does not rewrite a card for its seconds.
 	const inStage = (seconds: number) => (seconds < 60 ? 'under a minute' : formatDuration(seconds));
 	const ago = (iso: string, now: number) => (Math.abs(now - Date.parse(iso)) < 60_000 ? 'just now' : formatRelative(iso, now));
@@ -157,7 +158,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 					<span class="score" title="Lead score">${card.lead_score === null ? 'no score' : `Score ${formatNumber(card.lead_score)}`}</span>
 				</div>
 				<div class="deal-meta"><span class="lead-status">${escape(STATUSES[card.lead_status] ?? card.lead_status)}</span>
-					· <span class="in-stage" title="${escape(new Date(card.stage_entered_at).toLocaleString())}">${escape(inStage(Number(card.seconds_in_stage)))} in stage</span></div>
+					· <span class="in-stage" title="${escape(`since ${timeInZone(card.stage_entered_at)}`)}">${escape(inStage(Number(card.seconds_in_stage)))} in stage</span></div>
 				${activity ? `<div class="activity" data-activity="${escape(activity.type)}">${escape(ACTIVITIES[activity.type] ?? activity.title)}
 					<time datetime="${escape(activity.occurred_at)}">${escape(ago(activity.occurred_at, now))}</time>${activity.description && activity.actor !== 'ai' ? `<div class="sub">${escape(activity.description)}</div>` : ''}${outsideActions(activity.run_results)}</div>` : ''}
 				${analysis ? `<details class="reasoning" data-reasoning="${escape(id)}"${state.open.has(id) ? ' open' : ''}${analysis.is_fallback ? ' data-fallback="true"' : ''}>
@@ -166,7 +167,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 				<div class="move-row">
 					<label class="visually-hidden" for="move-${escape(id)}">Move ${escape(name(card))} to</label>
 					<select id="move-${escape(id)}" data-key="move-${escape(id)}" data-move-choice="${escape(id)}"><option value="">Move to…</option>${options}</select>
-					<button type="button" data-key="go-${escape(id)}" data-move="${escape(id)}"${state.moving.has(id) ? ' disabled' : ''}>Move</button>
+					<button type="button" data-key="go-${escape(id)}" data-move="${escape(id)}"${state.moving.has(id) ? ' disabled' : ''} aria-label="Move ${escape(name(card))}">Move</button>
 				</div>
 			</li>`;
 	}

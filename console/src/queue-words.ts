@@ -55,3 +55,22 @@ export function ownerNotFoundInWords(id: string, owners: number, picked = false)
 	return `There is no owner with ID ${shown} in this database, so no queue is shown for it. `
 		+ `Check the ID in the link you opened (it may be of another project's database, or the owner was deleted). ${next}`;
 }
+
+/**
+ * An owner shown who has no queue settings (no row in user_queue_settings): Queue: prepare never
+ * queues anything for them, so the page says so and what to do, instead of a day that "fills".
+ */
+export function noQueueSettingsInWords(id: string, owners: number): string {
+	const shown = id.length > 60 ? `${id.slice(0, 60)}…` : id;
+	const next = owners === 0
+		? 'No owner has a lead queue in this database yet.'
+		: owners === 1
+			? 'The owner with a queue is in the Owner list.'
+			: `The ${formatNumber(owners)} owners with a queue are in the Owner list.`;
+	return `Owner ${shown} has no queue settings, so nothing is ever queued for them: Queue: prepare fills a day only for an owner `
+		+ `with a row in user_queue_settings (daily capacity, sending hours, the message). Give them one to start their queue. ${next}`;
+}
+
+/** Take Lead's cancelled items that were messages of the queue (its answer also lists the lead's backlog item). */
+export const messagesCancelled = (cancelled: ReadonlyArray<unknown>) =>
+	cancelled.filter((item) => (item as { queue?: unknown } | null)?.queue === 'whatsapp_message_queue').length;

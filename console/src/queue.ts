@@ -6,7 +6,7 @@
 import { followUpsStoppedInWords, formatDuration, formatNumber, formatRelative, notTakenOverInWords } from './format';
 import { focusFirst } from './focus';
 import { parseFragment } from './fragment';
-import { inZone, openEarlierInWords, ownerNotFoundInWords, takeMayHaveBeenDone, takeNotDone } from './queue-words';
+import { inZone, messagesCancelled, noQueueSettingsInWords, openEarlierInWords, ownerNotFoundInWords, takeMayHaveBeenDone, takeNotDone } from './queue-words';
 import { isOffline, onSearchInput, type Tab, type TabContext } from './tab';
 
 interface QueueRow {
@@ -141,6 +141,10 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		metrics: undefined as DayMetrics | undefined,
 		metricsKey: '',
 		metricsAt: 0,
+		/** A metrics call is under way: its own guard, so a slow metrics webhook never holds the queue's polls. */
+		metricsInFlight: false,
+		/** The words said for an owner without queue settings: taken away when another owner is shown. */
+		noSettingsSaid: '',
 		owners: [] as string[],
 		ownerLabels: {} as Record<string, string | null>,
 		ownersAt: 0,
@@ -305,7 +309,8 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 					state.focusAfterPick = false;
 					focusFirst(['#queue-search', '#queue-export']);
 				}
-				await refreshMetrics(data);
+				// Not awaited: the metrics answer on their own, the queue's polls go on meanwhile.
+				void refreshMetrics(data);
 			}
 		} catch (error) {
 			// No queue drawn for the pick: a later draw does not move the focus for it.
@@ -365,21 +370,34 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		else state.timer = window.setTimeout(() => void poll(), POLL_MS);
 	}
 
+	/**
+	 * The day's metrics, asked again when the counts changed (or every METRICS_MS). One call at a time,
+	 * apart from the queue's polls: a poll never waits for it (a slow metrics webhook left the tab
+	 * frozen and "Offline"), and a poll while it is under way asks for none (the next one after it
+	 * does, the counts key not being updated meanwhile). An answer for an owner or day no longer shown
+	 * is not drawn.
+	 */
 	async function refreshMetrics(data: QueuePage, force = false) {
-		if (!data.owner || !data.day) return;
+		if (!data.owner || !data.day || state.metricsInFlight) return;
 		const countsKey = `${data.owner}|${data.day}|${JSON.stringify(data.counts)}`;
 		if (!force && countsKey === state.metricsKey && Date.now() - state.metricsAt < METRICS_MS) return;
 		const query = new URLSearchParams({ from: data.day, to: data.day });
+		const stillShown = () => state.data?.owner === data.owner && state.data?.day === data.day;
+		state.metricsInFlight = true;
 		try {
 			const answer = await api<{ days: DayMetrics[] }>(`${webhooks}/queue/metrics?${query}`, { headers: ownerHeaders() });
+			if (!stillShown()) return;
 			state.metrics = answer.days.find((day) => day.day === data.day);
 			state.metricsKey = countsKey;
 			state.metricsAt = Date.now();
 		} catch (error) {
+			if (!stillShown()) return;
 			state.metrics = undefined;
 			state.metricsKey = '';
 			render(el('queue-metrics'), `<div class="error">The metrics could not be read: ${escape((error as Error).message)} (is the workflow “Leadflow: take a lead, export the queue, queue metrics” active?)</div>`);
 			return;
+		} finally {
+			state.metricsInFlight = false;
 		}
 		renderMetrics();
 	}
@@ -426,11 +444,14 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		ownerBox.hidden = state.owners.length < 2;
 		const ownerPicker = el<HTMLSelectElement>('queue-owner');
 		// Each owner by their label (their Pages' or campaigns' names), the id beside it and in full on hover.
-		render(ownerPicker, state.owners.map((id) => {
+		// An owner shown without queue settings is not among the owners with a queue: none picked then.
+		const unlisted = Boolean(data.owner) && data.settings === null && !state.owners.includes(data.owner as string);
+		render(ownerPicker, (unlisted ? '<option value="">Pick an owner</option>' : '') + state.owners.map((id) => {
 			const label = state.ownerLabels[id];
 			return `<option value="${escape(id)}" title="${escape(id)}">${escape(label ? `${label} · ${id.slice(0, 8)}…` : id)}</option>`;
 		}).join(''));
-		if (data.owner && ownerPicker.value !== data.owner) ownerPicker.value = data.owner;
+		if (unlisted) ownerPicker.value = '';
+		else if (data.owner && ownerPicker.value !== data.owner) ownerPicker.value = data.owner;
 		const exportButton = el<HTMLButtonElement>('queue-export');
 		if (!data.owner || !data.counts || !data.rows || !data.today || !data.day) {
 			el('queue-body').hidden = true;
@@ -461,7 +482,20 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		el('queue-empty').hidden = true;
 		el('queue-body').hidden = false;
 		const settings = data.settings;
-		el('queue-day-info').textContent = `${dayInWords(data.day)} in ${data.timeZone}${settings ? ` · sends ${settings.send_from.slice(0, 5)}–${settings.send_until.slice(0, 5)}, up to ${formatNumber(settings.daily_capacity)} a day` : ''}`;
+		el('queue-day-info').textContent = `${dayInWords(data.day)} in ${data.timeZone}${settings ? ` · sends ${settings.send_from.slice(0, 5)}–${settings.send_until.slice(0, 5)}, up to ${formatNumber(settings.daily_capacity)} a day` : ' · no queue settings: nothing is queued'}`;
+		// An owner without queue settings (an #owner= of one): said so, with the owners that have a queue
+		// offered in the Owner list (none picked: this owner is not among them). Said once, not every poll.
+		const noSettings = settings === null;
+		if (noSettings) {
+			ownerBox.hidden = state.owners.length === 0;
+			const words = noQueueSettingsInWords(data.owner, state.owners.length);
+			if (el('queue-message').textContent !== words) say(words, 'error');
+			state.noSettingsSaid = words;
+		} else if (state.noSettingsSaid) {
+			// Another owner shown: their words go (unless another message was said since).
+			if (el('queue-message').textContent === state.noSettingsSaid) say('');
+			state.noSettingsSaid = '';
+		}
 		render(el('queue-counts'), [['total', 'In the queue'], ...STATUSES].map(([field, label]) => `
 			<div class="stage" data-count="${field}">
 				<div class="name">${escape(label)}</div>
@@ -475,6 +509,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		renderRows(el('queue-rows'), rows, settings?.max_attempts, data.timeZone, `<p class="empty">${filtered ? 'No message of this day matches these filters.'
 			: counts.total === 0 && otherOpen > 0
 				? `No message was queued for ${dayName}, but ${formatNumber(otherOpen)} from earlier days ${otherOpen === 1 ? 'is' : 'are'} still open: show ${otherOpen === 1 ? 'its day' : 'their days'} above (the claim sends them on top of the day's capacity).`
+			: counts.total === 0 && noSettings ? `Nothing is queued for ${dayName}, and nothing will be: this owner has no queue settings (see above).`
 			: counts.total === 0 ? `Nothing is queued for ${dayName}. The evening before, Queue: prepare fills each day from the backlog (new leads with a phone), up to the daily capacity.`
 			: 'No more messages on this page.'}</p>`);
 		el('queue-page-info').textContent = total === 0 ? '' : `${formatNumber(offset + 1)}–${formatNumber(offset + rows.length)} of ${formatNumber(total)}`;
@@ -564,7 +599,8 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 				} else if (answer.already_taken) {
 					say(`${name} was already taken over: nothing changed (someone took it before you).`, 'error');
 				} else {
-					const cancelled = answer.cancelled.length;
+					// The messages cancelled (the answer also lists the lead's backlog item, no message).
+					const cancelled = messagesCancelled(answer.cancelled);
 					const sending = answer.sending?.length ?? 0;
 					say(
 						`${name} is yours now: ${formatNumber(cancelled)} waiting queue item${cancelled === 1 ? '' : 's'} cancelled${answer.stopped_rules ? `, follow-ups stopped for ${formatNumber(answer.stopped_rules)} rule${answer.stopped_rules === 1 ? '' : 's'}` : ''}.` +

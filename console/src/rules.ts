@@ -15,7 +15,7 @@
 // switch does).
 import { isRefusal, lostAnswer, notDone, rulePageInWords, saveMayHaveBeenDone, switchMayHaveBeenDone } from './answers';
 import { focusFirst } from './focus';
-import { formatNumber, reasonInWords } from './format';
+import { formatNumber, isBlankName, reasonInWords } from './format';
 import { missingInFormWords, missingTags, missingTagsInWords } from './rule-tags';
 
 interface Tag { id: string; name: string; user_id?: string }
@@ -406,14 +406,14 @@ export function initRules(context: RulesContext) {
 			if (code !== 200) throw new Error(typeof answer?.error === 'string' ? answer.error : `The console's server answered ${code}`);
 			const chosen = answer.contact?.conversation_id ?? '';
 			picker.innerHTML = ['<option value="">the first contact due</option>',
-				...answer.contacts.map((contact) => `<option value="${escape(contact.conversation_id)}"${contact.conversation_id === chosen ? ' selected' : ''}>${escape(contact.sender_name ?? 'No name')} · ${escape(reasonText(contact))}</option>`)].join('');
+				...answer.contacts.map((contact) => `<option value="${escape(contact.conversation_id)}"${contact.conversation_id === chosen ? ' selected' : ''}>${escape(isBlankName(contact.sender_name) ? 'No name' : contact.sender_name?.trim())} · ${escape(reasonText(contact))}</option>`)].join('');
 			if (!answer.contact || !answer.prompt) {
 				status.textContent = 'No contact carries these tags yet: tag one to see its prompt.';
 				$('rule-prompt').hidden = true;
 				return;
 			}
 			status.textContent = '';
-			$('rule-prompt-meta').textContent = `For ${answer.contact.sender_name ?? 'a contact without a name'} (${reasonText(answer.contact)}): follow-up ${formatNumber(answer.prompt.followUpNumber)}, `
+			$('rule-prompt-meta').textContent = `For ${isBlankName(answer.contact.sender_name) ? 'a contact without a name' : answer.contact.sender_name?.trim()} (${reasonText(answer.contact)}): follow-up ${formatNumber(answer.prompt.followUpNumber)}, `
 				+ `${formatNumber(answer.contact.messages.length)} of up to ${formatNumber(answer.rule.context_message_count)} messages, model ${answer.prompt.model ?? "from the Gemini credential"}. `
 				+ `${formatNumber(answer.tagged)} tagged contacts.`;
 			$('rule-prompt-system').textContent = answer.prompt.systemInstruction;
