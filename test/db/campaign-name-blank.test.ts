@@ -63,4 +63,25 @@ describe('a blank campaign name', () => {
 		expect(error).toMatchObject({ code: '23514', message: expect.stringContaining('campaign_info_name_check') });
 		expect(await campaignsOf(owner)).toEqual([{ name_uid: nameUid, name: 'Plumbers' }]);
 	});
+
+	// The format characters that draw a glyph (Unicode's Prepended_Concatenation_Mark: U+06DD end of
+	// ayah, U+0600 Arabic number sign) are not blank (migration
+	// 20261201002590_names_blank_rule_visible_marks.sql). Before, "۝" was refused by the launch
+	// (22023 p_campaign.name: is blank) and by campaign_info's check (23514).
+	it('a name of a format character that draws a glyph ("\u06dd", "\u0600") is a name: launched, and written by the app', async () => {
+		const owner = await createOwner({});
+		const launched = newCampaignId();
+		const { data, error } = await launch(owner, { name_uid: launched, name: '\u06dd' }, phone(600_300));
+		expect(error).toBeNull();
+		expect(data).toMatchObject({ outcome: 'ok', campaign: { name: '\u06dd' } });
+		const written = newCampaignId();
+		expect((await service.from('campaign_info').insert({ user_id: owner, name_uid: written, name: '\u0600' })).error).toBeNull();
+		expect((await service.from('campaign_info').update({ name: '\u06dd' }).eq('user_id', owner).eq('name_uid', written)).error).toBeNull();
+		expect(await campaignsOf(owner)).toEqual(
+			[
+				{ name_uid: launched, name: '\u06dd' },
+				{ name_uid: written, name: '\u06dd' },
+			].sort((a, b) => a.name_uid.localeCompare(b.name_uid)),
+		);
+	});
 });

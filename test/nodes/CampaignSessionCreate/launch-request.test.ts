@@ -133,6 +133,16 @@ describe('checkLaunchRequest', () => {
 		expect(requestOf(checkLaunchRequest(seedLaunch('\u200bPlumbers'), settings)).campaign.name).toBe('\u200bPlumbers');
 	});
 
+	// The format characters that draw a glyph (U+06DD end of ayah, U+0600 Arabic number sign: Unicode's
+	// Prepended_Concatenation_Mark) show even alone: a name, in campaign and campaign_name, as in
+	// the database (migration 20261201002590_names_blank_rule_visible_marks.sql). Before, refused as
+	// "is blank: it shows nothing".
+	it('takes a campaign name of a format character that draws a glyph (U+06DD, U+0600) as a name', () => {
+		expect(requestOf(checkLaunchRequest(seedLaunch('\u06dd'), settings)).campaign.name).toBe('\u06dd');
+		expect(requestOf(checkLaunchRequest({ ...seedLaunch('plumber-london_abc123xyz'), campaign_name: '\u0600\u0661\u0662' }, settings)).campaign.name).toBe('\u0600\u0661\u0662');
+		expect(requestOf(checkLaunchRequest({ ...seedLaunch(), tasks: [{ phone_number: '+61491570156', name: '\u06dd' }] }, settings)).tasks.map((task) => task.name)).toEqual(['\u06dd']);
+	});
+
 	it('gives the campaign a name only when the request does (campaign_name, or campaign as a name), so a relaunch by id alone keeps the stored one', () => {
 		expect(requestOf(checkLaunchRequest(seedLaunch('plumber-london_abc123xyz'), settings)).campaign).not.toHaveProperty('name');
 		expect(requestOf(checkLaunchRequest({ ...seedLaunch('plumber-london_abc123xyz'), campaign_name: ' Plumbers, Leeds ' }, settings)).campaign.name).toBe('Plumbers, Leeds');
