@@ -22,3 +22,19 @@ export function isNotGivenWord(value: unknown): boolean {
 export function optionalToolText<T>(context: { getNode(): INode }, value: T): T | '' {
 	return runsAsTool(context) && isNotGivenWord(value) ? '' : value;
 }
+
+// n8n's own pattern of a $fromAI call (n8n-workflow's from-ai-parse-utils): any case, spaces before
+// the bracket. The editor's "let the model define this parameter" writes one too.
+const FROM_AI_CALL = /\$fromAI\s*\(/i;
+
+/**
+ * Whether, as an AI agent's tool, the model gives the parameter `name`: its value in the node's
+ * settings is an expression calling `$fromAI`. When it is not, the model cannot give it (a field at
+ * its `{{ $json.… }}` default or a fixed value is the workflow builder's), so a refusal of what the
+ * field holds advises the builder (set it in the tool's settings, or let the model fill it with
+ * `$fromAI`), not the model.
+ */
+export function filledByModel(context: { getNode(): INode }, name: string): boolean {
+	const raw = context.getNode().parameters?.[name];
+	return typeof raw === 'string' && FROM_AI_CALL.test(raw);
+}

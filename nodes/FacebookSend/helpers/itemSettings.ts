@@ -4,7 +4,7 @@ import { NodeOperationError, type IDataObject, type IExecuteFunctions } from 'n8
 import { parameterReader, type ParameterReader } from '../../shared/default-fields';
 import { runsAsTool } from '../../shared/outputs';
 import { FieldRefusedError, SettingRefusedError } from '../../shared/per-item';
-import { isNotGivenWord } from '../../shared/tool-text';
+import { filledByModel, isNotGivenWord } from '../../shared/tool-text';
 import { OPTIONS, properties } from '../description';
 import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
 // A recipient is a page-scoped id, the format of messenger_conversations.sender_id.
@@ -146,11 +146,19 @@ export function readItemSettings(context: IExecuteFunctions, read: ParameterRead
 	// As an AI agent's tool, a model writes "null" or "undefined" for a text it does not have
 	// (nodes/shared/tool-text.ts): the Message is required, so that is no message to send, refused
 	// naming the field, never sent to the person as "null". In a workflow the text is sent as written.
+	// The advice is for whoever fills the field: the model when it is `$fromAI`; else (its
+	// `{{ $json.followUp?.message }}` default, which a tool's input item does not have, or a fixed
+	// text) the workflow's builder, since nothing the model gives changes it.
 	if (runsAsTool(context) && (message.trim() === '' || isNotGivenWord(message))) {
 		throw new FieldRefusedError(
 			context.getNode(),
 			message.trim() === '' ? 'The Message (message) is empty: no text to send was given' : `The Message (message) is "${message.trim()}", a word for no value, not a text to send`,
-			{ itemIndex, description: 'Give the text to send to the person as message: the words of the Messenger message itself, at most 2,000 characters. Nothing was sent.' },
+			{
+				itemIndex,
+				description: filledByModel(context, 'message')
+					? 'Give the text to send to the person as message: the words of the Messenger message itself, at most 2,000 characters. Nothing was sent.'
+					: "Map the text to send in this tool's settings: the Message is not given by the model, so let the model give it with {{ $fromAI('message', 'the text to send to the person') }}, or set the text there. Nothing was sent.",
+			},
 			'message',
 		);
 	}

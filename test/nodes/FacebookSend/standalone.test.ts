@@ -4,7 +4,7 @@
 import { NodeHelpers, Workflow, type IDataObject, type INode, type INodeParameters } from 'n8n-workflow';
 import { appSecretProof, startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow, type WorkflowJson } from '../../harness';
-import { agentWorkflow } from '../../harness/agent';
+import { agentWorkflow, engineAgentWorkflow } from '../../harness/agent';
 import { loaders } from '../../harness/loaders';
 import { HarnessNodeTypes } from '../../harness/node-types';
 import { testStack, withDb } from '../../helpers/stack';
@@ -188,6 +188,40 @@ describe('as an AI agent\'s tool (Record in Supabase off: a tool\'s call holds n
 		const inWorkflow = await runSend([{ recipient_id: PSID, followUp: { message: 'null' } }], plain, facebookOnly());
 		expect(inWorkflow.sent).toEqual([expect.objectContaining({ send: expect.objectContaining({ outcome: 'sent' }) })]);
 		expect((await sims.graph.control.messages()).map((message) => message.text)).toEqual(['null']);
+	});
+
+	// The Message not the model's (no $fromAI): at its default it reads the agent's input item, which
+	// has no followUp, or it is a text fixed in the tool's settings. Nothing the model gives changes it,
+	// so the advice is the workflow builder's. Before, the model was told to "give the text as message".
+	test('as a tool with the Message not filled by the model (its default, or "null" set in the tool\'s settings), the refusal names the message field and advises the builder, on both agent paths; nothing is sent', async () => {
+		const builderAdvice =
+			"Map the text to send in this tool's settings: the Message is not given by the model, so let the model give it with {{ $fromAI('message', 'the text to send to the person') }}, or set the text there. Nothing was sent.";
+		const facebook = { leadflowFacebookPageApi: { id: 'facebook', name: 'Facebook' } };
+		const atDefault = { recordStages: false, recipientId: "={{ $fromAI('psid', 'the PSID', 'string') }}" };
+		const fixed = { ...atDefault, message: 'null' };
+		const legacy: unknown[] = [];
+		const engine: unknown[] = [];
+		for (const parameters of [atDefault, fixed]) {
+			const run = await runWorkflow(agentWorkflow('facebookSend', parameters, facebook, { psid: PSID }) as unknown as WorkflowJson, { credentials: facebookOnly() });
+			legacy.push(run.nodeOutputs.Agent?.[0]);
+			const viaEngine = await runWorkflow(engineAgentWorkflow('facebookSend', parameters, facebook, { psid: PSID }) as unknown as WorkflowJson, { credentials: facebookOnly() });
+			engine.push(JSON.parse(String(viaEngine.nodeOutputs.Agent?.[0]?.observation)));
+		}
+		const empty = `The Message (message) is empty: no text to send was given\n\nDetails: ${builderAdvice}`;
+		const nullWord = `The Message (message) is "null", a word for no value, not a text to send\n\nDetails: ${builderAdvice}`;
+		expect(legacy).toEqual([{ thrown: empty }, { thrown: nullWord }]);
+		expect(engine).toEqual([[{ error: empty }], [{ error: nullWord }]]);
+		// The Message the model's ($fromAI) on the engine path: the model's advice, as on the older path above.
+		const byModel = await runWorkflow(engineAgentWorkflow('facebookSend', { ...atDefault, message: "={{ $fromAI('text', 'the text', 'string') }}" }, facebook, { psid: PSID, text: 'null' }) as unknown as WorkflowJson, {
+			credentials: facebookOnly(),
+		});
+		expect(JSON.parse(String(byModel.nodeOutputs.Agent?.[0]?.observation))).toEqual([
+			{
+				error:
+					'The Message (message) is "null", a word for no value, not a text to send\n\nDetails: Give the text to send to the person as message: the words of the Messenger message itself, at most 2,000 characters. Nothing was sent.',
+			},
+		]);
+		expect(await sims.graph.control.requests()).toEqual([]);
 	});
 
 	// Record in Supabase left on (its default) in the tool's node: the recorded mode sends a claimed
