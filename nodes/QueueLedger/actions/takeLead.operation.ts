@@ -18,8 +18,8 @@ import { callRpc } from '../../shared/supabase';
 import { notTextProblem, textProblem } from '../../shared/valid-input';
 import { inParameterNames } from '../../shared/caller-fields';
 import { runsAsTool } from '../../shared/outputs';
-import { optionalToolText } from '../../shared/tool-text';
-import { AGENT_OWNER_ADVICE, invalid, OWNER_FIELD, ownerProperty, readOwnerId, readUuid } from '../helpers/common';
+import { isNotGivenWord, optionalToolText } from '../../shared/tool-text';
+import { AGENT_OWNER_ADVICE, invalid, OWNER_FIELD, ownerProperty, readOwnerId, readText, readUuid } from '../helpers/common';
 
 const properties: INodeProperties[] = [
 	{
@@ -82,7 +82,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		const leadId = readUuid(this, 'leadId', 'lead ID', itemIndex, asTool ? agentLeadAdvice(null) : 'Use the lead_id Add Leads or Claim returns, or the id column of leads.');
 		// Not "leave it empty for every owner": the lead's owner, as the Take Lead webhook requires it.
 		const owner = readOwnerId(this, itemIndex, asTool ? AGENT_OWNER_ADVICE : 'Use the id of the Supabase Auth user (auth.users) whose lead this is, e.g. from the X-Leadflow-Owner header.', true);
-		const actorId = readUuid(this, 'actorId', 'Taken By user ID', itemIndex, 'Use the id of the Supabase Auth user taking the lead over, or leave it empty.', true);
+		// Taken By is optional: as a tool a model's "null" or "undefined" is not given (nodes/shared/tool-text.ts),
+		// as Reason and Move's Mover ID, never refused as not a UUID. In a workflow it is read as written.
+		const actorId = asTool && isNotGivenWord(readText(this, 'actorId', itemIndex)) ? null : readUuid(this, 'actorId', 'Taken By user ID', itemIndex, 'Use the id of the Supabase Auth user taking the lead over, or leave it empty.', true);
 		const reason = readReason(this, itemIndex);
 		const problem = reason ? textProblem(reason, { kind: 'multiline', max: 2000 }) : undefined;
 		if (problem) throw invalid(this, itemIndex, `Reason ${problem}`, 'Write the reason as plain text of at most 2,000 characters.');

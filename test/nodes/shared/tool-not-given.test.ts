@@ -2,12 +2,12 @@
 // "null" or "undefined" (trimmed, any case) is not given (nodes/shared/tool-text.ts), so it is never
 // used as the value: Generate Follow-Up's model, contact name and language, Record Objective's
 // Event Key, Move's reason and Mover ID, the Console's filters, Add Leads' optional fields, Take Lead's
-// reason. In a workflow the text is used as written: a person may be named Null.
+// reason and Taken By. In a workflow the text is used as written: a person may be named Null.
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type GeminiRequestBody, type RunningSimulators } from '../../../simulators';
 import { runWorkflow, type WorkflowJson } from '../../harness';
-import { agentWorkflow } from '../../harness/agent';
+import { agentWorkflow, engineAgentWorkflow } from '../../harness/agent';
 import { activities, createPipelineWorld } from '../../db/pipelines/fixtures';
 import { createWorld } from '../../db/follow-up/fixtures';
 import { seedLaunch, ukMobiles } from '../../helpers/campaign';
@@ -165,36 +165,51 @@ test('Add Leads as a tool: a name, conversation and score given as "null" are no
 	);
 });
 
-test('Take Lead as a tool: a reason given as "null" or "undefined" is none (the ledger keeps no reason "null"); in a workflow the reason "null" is kept as written', async () => {
+test('Take Lead as a tool: a reason and a Taken By given as "null" or "undefined" are none (the ledger keeps no reason "null", no Taken By refused as not a UUID), on both agent paths; in a workflow the reason "null" is kept as written and a Taken By "null" is refused', async () => {
 	const owner = await queueOwner();
-	const [first, second, inWorkflow] = await leadsOf(owner, 3);
-	const takeLead = { resource: 'lead', operation: 'takeLead', ownerUserId: owner, leadId: ai('lead'), reason: ai('reason') };
-	for (const [lead, reason] of [
-		[first.leadId, 'null'],
-		[second.leadId, ' Undefined '],
+	const [first, second, third, inWorkflow, refused] = await leadsOf(owner, 5);
+	const takeLead = { resource: 'lead', operation: 'takeLead', ownerUserId: owner, leadId: ai('lead'), reason: ai('reason'), actorId: ai('taker') };
+	// Before, a Taken By "null" was refused: 'The Taken By user ID "null" is not a UUID'.
+	for (const [lead, reason, taker] of [
+		[first.leadId, 'null', 'null'],
+		[second.leadId, ' Undefined ', ' NULL '],
 	]) {
-		const { answer } = await asTool('queueLedger', takeLead, { lead, reason });
-		expect(JSON.parse(String(answer))).toEqual([expect.objectContaining({ lead_id: lead, status: 'human_controlled' })]);
+		const { answer, thrown } = await asTool('queueLedger', takeLead, { lead, reason, taker });
+		expect({ thrown, answer: typeof answer === 'string' ? (JSON.parse(answer) as unknown) : answer }).toEqual({ thrown: undefined, answer: [expect.objectContaining({ lead_id: lead, status: 'human_controlled' })] });
 	}
-	const plain = await runWorkflow(
-		{
-			name: 'Take Lead',
-			nodes: [
-				{ id: 'start', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
-				{ id: 'take', name: 'Take Lead', type: 'n8n-nodes-leadflow.queueLedger', typeVersion: 1, position: [200, 0], parameters: { ...takeLead, leadId: inWorkflow.leadId, reason: 'null' }, credentials: SUPABASE_NODE },
-			],
-			connections: { Start: { main: [[{ node: 'Take Lead', type: 'main', index: 0 }]] } },
-			settings: { executionOrder: 'v1' },
-		} as unknown as WorkflowJson,
-		{ credentials: supabase() },
-	);
+	// The AI Agent 3.x path (the engine runs the tool).
+	const engine = await runWorkflow(engineAgentWorkflow('queueLedger', takeLead, SUPABASE_NODE, { lead: third.leadId, reason: 'undefined', taker: 'null' }) as unknown as WorkflowJson, { credentials: supabase() });
+	expect(engine.error).toBeUndefined();
+	expect(JSON.parse(String(engine.nodeOutputs.Agent[0].observation))).toEqual([expect.objectContaining({ lead_id: third.leadId, status: 'human_controlled' })]);
+	const plainWorkflow = (parameters: IDataObject) =>
+		runWorkflow(
+			{
+				name: 'Take Lead',
+				nodes: [
+					{ id: 'start', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+					{ id: 'take', name: 'Take Lead', type: 'n8n-nodes-leadflow.queueLedger', typeVersion: 1, position: [200, 0], parameters: { ...takeLead, ...parameters }, credentials: SUPABASE_NODE },
+				],
+				connections: { Start: { main: [[{ node: 'Take Lead', type: 'main', index: 0 }]] } },
+				settings: { executionOrder: 'v1' },
+			} as unknown as WorkflowJson,
+			{ credentials: supabase() },
+		);
+	const plain = await plainWorkflow({ leadId: inWorkflow.leadId, reason: 'null', actorId: '' });
 	expect(plain.error).toBeUndefined();
+	// In a workflow a Taken By "null" is what the workflow mapped: refused as not a UUID, as before.
+	const notUuid = await plainWorkflow({ leadId: refused.leadId, reason: '', actorId: 'null' });
+	expect(notUuid.error?.message).toBe('The Taken By user ID "null" is not a UUID');
 	const { rows } = await withDb((db) =>
-		db.query(`select item_id, detail ->> 'note' as note from public.queue_ledger where user_id = $1 and queue = 'leads' and reason = 'human_takeover' order by id`, [owner]),
+		db.query(
+			`select g.item_id, g.detail ->> 'note' as note, l.taken_over_by from public.queue_ledger g join public.leads l on l.id = g.item_id
+			  where g.user_id = $1 and g.queue = 'leads' and g.reason = 'human_takeover' order by g.id`,
+			[owner],
+		),
 	);
 	expect(rows).toEqual([
-		{ item_id: first.leadId, note: null },
-		{ item_id: second.leadId, note: null },
-		{ item_id: inWorkflow.leadId, note: 'null' },
+		{ item_id: first.leadId, note: null, taken_over_by: null },
+		{ item_id: second.leadId, note: null, taken_over_by: null },
+		{ item_id: third.leadId, note: null, taken_over_by: null },
+		{ item_id: inWorkflow.leadId, note: 'null', taken_over_by: null },
 	]);
 });
