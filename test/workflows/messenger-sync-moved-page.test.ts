@@ -54,6 +54,10 @@ test('a Page synced by another owner: 404 with how to move it (not how to connec
 		error: expect.stringContaining(`Page ${world.pageId} cannot be synced: it is connected to another owner`),
 		description: expect.stringMatching(/To move the Page to this owner, delete its row of messenger_pages \(its Messenger Sync jobs go with it; the conversations recorded stay the old owner.s\), then sync again with the new owner: the sync connects the Page to it\./),
 	});
+	// Leaving the owner out is said for the webhook's caller too, who gives it in a header, not an Owner ID (migration …2570).
+	expect(refused.response?.body).toMatchObject({
+		description: expect.stringContaining('Give no owner to sync the Page for the owner it is connected to (Messenger Sync: leave Owner ID empty; the messenger-sync webhook: send no X-Leadflow-Owner header).'),
+	});
 	// Not the advice for a Page connected to nobody.
 	expect(refused.response?.body).not.toMatchObject({ description: expect.stringMatching(/to connect the Page|insert it into messenger_pages/) });
 	// The owner the Page is connected to is not told to the caller.

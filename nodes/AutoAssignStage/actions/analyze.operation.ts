@@ -104,7 +104,7 @@ const properties: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 1, maxValue: 1000 },
 		default: 100,
-		description: 'How many due conversations one run analyses, oldest customer message first and those placed by the fallback score last; the rest wait for the next run',
+		description: 'How many due conversations one run analyses; the rest wait for the next run. Those who wrote within the last 24 hours and older ones (such as a Page\'s imported history) take turns, oldest customer message first in each: three of the first for one of the second, so a new writer comes first and, from 4 on, every run has room for the older ones. Those placed by the fallback score come last',
 		displayOptions: { show: { source: ['due'] } },
 	},
 	{

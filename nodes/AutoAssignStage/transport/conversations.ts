@@ -94,9 +94,10 @@ export async function readUnusedAnalyses(context: IExecuteFunctions, asked: Read
 }
 
 /**
- * The conversations due an analysis, oldest customer message first, at most `max`, each with its
- * Page's pipeline and its last `maxMessages` messages: one call (pipeline_due_for_analysis, which
- * says what "due" means). `owner`: only that user's Pages.
+ * The conversations due an analysis, at most `max`, each with its Page's pipeline and its last
+ * `maxMessages` messages: one call (pipeline_due_for_analysis, which says what "due" means and the
+ * order: those inside the 24 h window and the older backlog take turns, three to one, oldest
+ * customer message first in each; the fallback places last). `owner`: only that user's Pages.
  */
 export async function readDueConversations(context: IExecuteFunctions, max: number, owner: string | null, maxMessages: number): Promise<DueConversation[]> {
 	return await callRpc(context, 'pipeline_due_for_analysis', { p_limit: max, p_user_id: owner, p_max_messages: maxMessages });
