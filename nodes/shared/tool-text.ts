@@ -38,3 +38,19 @@ export function filledByModel(context: { getNode(): INode }, name: string): bool
 	const raw = context.getNode().parameters?.[name];
 	return typeof raw === 'string' && FROM_AI_CALL.test(raw);
 }
+
+// The key of a field's one $fromAI call when it is a plain quoted name (n8n's tool schema names the
+// argument by it: what the model knows the field as). Anything else (two calls, a computed key) is
+// not read: the caller names the field instead.
+const FROM_AI_KEY = /\$fromAI\s*\(\s*(['"`])([A-Za-z0-9_-]{1,64})\1\s*[,)]/i;
+
+/**
+ * The argument name the model fills the parameter `name` by: the first argument of the one
+ * `$fromAI('<key>', …)` call in its raw setting; undefined when the field calls no `$fromAI`, more
+ * than one, or one whose key is not a plain quoted name.
+ */
+export function fromAIKey(context: { getNode(): INode }, name: string): string | undefined {
+	const raw = context.getNode().parameters?.[name];
+	if (typeof raw !== 'string' || (raw.match(/\$fromAI\s*\(/gi) ?? []).length !== 1) return undefined;
+	return FROM_AI_KEY.exec(raw)?.[2];
+}

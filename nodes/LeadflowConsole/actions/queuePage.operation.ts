@@ -2,14 +2,15 @@
 // owner's time zone), its messages counted by status, and one page of them filtered by status and a
 // search, each with its lead, its take-over and the lead's last ledger row; the owners to pick from.
 // As an AI agent's tool the answer never carries the owners list (every owner's id and label: the
-// console's picker is its only reader), and an owner left empty (or a model's "null") reads the queue
-// only while exactly one owner has one: with several, the page would be the first owner's of the
-// list, another owner's leads, so it is refused naming Owner ID, its advice for whoever can fill the
-// field (the model when it is `$fromAI`, else the workflow's builder).
+// console's picker is its only reader), and an owner left empty (or a model's "null" / "undefined")
+// is refused naming Owner ID, its advice for whoever can fill the field (the model when it is
+// `$fromAI`, else the workflow's builder). Empty is never answered from the owners list: the list
+// holds the owners with queue settings, not every owner of the project, so "the only owner with a
+// queue" may be another owner's queue to the agent asking.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { runsAsTool } from '../../shared/outputs';
 import { FieldRefusedError, perItem } from '../../shared/per-item';
-import { filledByModel, isNotGivenWord } from '../../shared/tool-text';
+import { filledByModel, fromAIKey, isNotGivenWord } from '../../shared/tool-text';
 import { inParameterNames } from '../../shared/caller-fields';
 import { callRpc } from '../../shared/supabase';
 import type { QueuePageArgs } from '../../shared/contract';
@@ -23,7 +24,7 @@ const properties: INodeProperties[] = [
 		name: 'userId',
 		type: 'string',
 		default: '={{ $json.query?.userId ?? \'\' }}',
-		description: 'Whose queue (a user ID with queue settings); empty for the first owner of the answer\'s owners list; as an AI agent\'s tool, empty reads the queue only when one owner has one (with several it is refused)',
+		description: 'Whose queue (a user ID with queue settings); empty for the first owner of the answer\'s owners list; as an AI agent\'s tool it must be given, and an empty one is refused',
 	},
 	{
 		displayName: 'Day',
@@ -74,50 +75,38 @@ export const description = updateDisplayOptions({ show: { operation: ['queuePage
 /** A person's advice (the console's picker): the owners list the page answers without an owner. */
 const OWNER_ADVICE = 'Use an owner ID from the answer\'s owners: ask without one (no userId) to get them.';
 /**
- * An agent's, when the model fills Owner ID (`$fromAI`): only what a model can do. Never "ask without
- * one": as a tool an empty owner reads no other owner's queue, and in a workflow it answers the first
- * owner's queue, which need not be the one meant.
+ * An agent's, when the model fills Owner ID (`$fromAI`): only what a model can do, the field named as
+ * the model knows it (the `$fromAI` key, else Owner ID (userId)). Never "ask without one": as a tool
+ * an empty owner is refused, and in a workflow it answers the first owner's queue, which need not be
+ * the one meant.
  */
-const AGENT_OWNER_ADVICE =
-	'Give the user ID of the owner whose queue to read as Owner ID (userId): a UUID, the id of the Supabase Auth user whose leads these are, as you were told it. If you were not told it, ask for it: this tool reads no queue without it.';
+const agentOwnerAdvice = (field: string): string =>
+	`Give the user ID of the owner whose queue to read as ${field}: a UUID, the id of the Supabase Auth user whose leads these are, as you were told it. If you were not told it, ask for it: this tool reads no queue without it.`;
 /**
  * As a tool whose Owner ID is not the model's (its `{{ $json.query?.userId }}` default, or a value set
  * in the tool's settings): the model cannot give it, so the advice is the workflow builder's.
  */
 const BUILDER_OWNER_ADVICE =
-	'Owner ID (userId) is set in this tool\'s settings, not given by the model: set it there to the user ID of the owner whose queue to read (a UUID, the id of the Supabase Auth user whose leads these are), or let the model give it with {{ $fromAI(\'userId\', \'the user ID of the owner whose queue to read\') }}. Left empty, the tool reads the queue only while one owner has one.';
+	'Owner ID (userId) is set in this tool\'s settings, not given by the model: set it there to the user ID of the owner whose queue to read (a UUID, the id of the Supabase Auth user whose leads these are; a project with one owner sets it once), or let the model give it with {{ $fromAI(\'userId\', \'the user ID of the owner whose queue to read\') }}. This tool reads no queue without it.';
 
 const NO_OWNER_REFUSED = 'Queue Page as an AI agent\'s tool needs the owner\'s user ID (Owner ID, userId), and none was given';
 
 /** What an agent is told about a refused Owner ID: the model's advice when it fills the field, else the builder's. */
-const toolOwnerAdvice = (context: IExecuteFunctions): string => (filledByModel(context, 'userId') ? AGENT_OWNER_ADVICE : BUILDER_OWNER_ADVICE);
+const toolOwnerAdvice = (context: IExecuteFunctions): string =>
+	filledByModel(context, 'userId') ? agentOwnerAdvice(fromAIKey(context, 'userId') ?? 'Owner ID (userId)') : BUILDER_OWNER_ADVICE;
 
 /**
- * The Owner ID of item i. As a tool, empty or a model's "null" / "undefined" is null (the page then
- * answers only if one owner has a queue: see execute), a malformed one refused with the advice of
- * whoever fills the field. In a workflow, empty is null (the first owner's queue, as the console's
- * page asks for it).
+ * The Owner ID of item i. As a tool, empty or a model's "null" / "undefined" is refused naming the
+ * field, and a malformed one too, each with the advice of whoever fills the field. In a workflow,
+ * empty is null (the first owner's queue, as the console's page asks for it).
  */
 function readOwner(context: IExecuteFunctions, i: number): string | null {
 	if (!runsAsTool(context)) return optionalUuid(context, 'userId', 'owner ID', i, OWNER_ADVICE);
 	const given = context.getNodeParameter('userId', i, '') as unknown;
-	if (given === null || given === undefined || String(given).trim() === '' || isNotGivenWord(given)) return null;
+	if (given === null || given === undefined || String(given).trim() === '' || isNotGivenWord(given)) {
+		throw new FieldRefusedError(context.getNode(), NO_OWNER_REFUSED, { itemIndex: i, description: toolOwnerAdvice(context) }, 'userId');
+	}
 	return optionalUuid(context, 'userId', 'owner ID', i, toolOwnerAdvice(context));
-}
-
-/**
- * As a tool with no owner given, the page the database answered with its owners list: that owner's
- * page without the list when exactly one owner has a queue (the page is then that owner's, read in
- * the same snapshot); none with no owner at all (`owner: null`); refused when there are several
- * (the page would be the first owner's of the list, not one the agent was meant to read).
- */
-function onlyOwnersPage(context: IExecuteFunctions, i: number, page: Record<string, unknown>): Record<string, unknown> {
-	const rest = { ...page };
-	const list = Array.isArray(rest.owners) ? rest.owners : [];
-	delete rest.owners;
-	delete rest.ownerLabels;
-	if (list.length === 0 || (list.length === 1 && rest.owner === list[0])) return rest;
-	throw new FieldRefusedError(context.getNode(), NO_OWNER_REFUSED, { itemIndex: i, description: toolOwnerAdvice(context) }, 'userId');
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -149,16 +138,14 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			p_search: search || null,
 			p_offset: wholeNumber(this, 'offset', 'The offset', i, 0, 1_000_000),
 			p_limit: wholeNumber(this, 'limit', 'The page size (limit)', i, 1, 500),
-			// As a tool, never the owners list (every owner's id); with no owner given, asked for to know
-			// whether the page is the only owner's, and not passed on (onlyOwnersPage).
-			p_owners: asTool ? userId === null : this.getNodeParameter('owners', i, true) !== false,
+			// As a tool, never the owners list (every owner's id).
+			p_owners: asTool ? false : this.getNodeParameter('owners', i, true) !== false,
 		};
 		// An owner with no user behind it is refused by the database as p_user_id's: said as Owner ID's.
 		const page = await callRpc(this, 'console_queue_page', args, i).catch((error: unknown) => {
 			throw inParameterNames(this, error, i, { p_user_id: 'Owner ID' }, asTool ? toolOwnerAdvice(this) : OWNER_ADVICE);
 		});
 		if (!page) throw new NodeOperationError(this.getNode(), 'The database answered no queue page', { itemIndex: i });
-		const json = asTool && userId === null ? onlyOwnersPage(this, i, { ...page }) : { ...page };
-		return [{ output: 0, json: json as unknown as IDataObject }];
+		return [{ output: 0, json: { ...page } as unknown as IDataObject }];
 	});
 }

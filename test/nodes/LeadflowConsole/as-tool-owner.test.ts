@@ -2,20 +2,22 @@
 // "null" / "undefined" for it (a model's words for a value it does not know; nodes/shared/tool-text.ts).
 // Queue Page: with no owner the page is the first owner's of the owners list, so before 6 December
 // 2026 a model that left the owner out read another owner's leads. As a tool an owner left out (or
-// "null") now reads the queue only while exactly one owner has one (a one-owner project's agent,
-// whose tool has Owner ID at its default, reads its queue as before); with several it is refused
-// naming Owner ID (userId), the advice the model's when it fills the field ($fromAI), else the
-// workflow builder's. As a tool the answer never carries the owners list (every owner's id).
+// "null" / "undefined") is refused naming Owner ID (userId), never answered from the owners list
+// (which holds the owners with queue settings, not every owner of the project: on a2d6eba, with one
+// owner with a queue, another owner's agent read its leads), the advice the model's when it fills the
+// field ($fromAI, named by its key), else the workflow builder's. As a tool the answer never carries
+// the owners list (every owner's id).
 // Monitor Page: a Rule ID "null" is not given, as the other optional fields are: the rules list only.
 // In a workflow both are as before: the literal text "null" is refused as not a UUID.
 // The calls reach every owner (the owners list) and every rule (the rules list), and the first test
 // counts the owners with a queue: this file runs on a stack of its own.
-import type { IDataObject } from 'n8n-workflow';
+import type { IDataObject, INode } from 'n8n-workflow';
 import { runWorkflow, type WorkflowJson } from '../../harness';
 import { agentWorkflow, engineAgentWorkflow } from '../../harness/agent';
 import { createWorld } from '../../db/follow-up/fixtures';
 import { leadsOf, messagesOf, prepareDue, queueOwner } from '../QueueLedger/support/queue';
-import { testStack, useStackOfItsOwn, withDb } from '../../helpers/stack';
+import { createTestUser, testStack, useStackOfItsOwn, withDb } from '../../helpers/stack';
+import { fromAIKey } from '../../../nodes/shared/tool-text';
 
 useStackOfItsOwn();
 
@@ -61,11 +63,13 @@ async function inWorkflow(parameters: IDataObject) {
 }
 
 const OWNER_REFUSED = "Queue Page as an AI agent's tool needs the owner's user ID (Owner ID, userId), and none was given";
-const AGENT_ADVICE =
-	'Give the user ID of the owner whose queue to read as Owner ID (userId): a UUID, the id of the Supabase Auth user whose leads these are, as you were told it. If you were not told it, ask for it: this tool reads no queue without it.';
+/** The model's advice, the field named as the model knows it: the key of its $fromAI call. */
+const agentAdvice = (field: string) =>
+	`Give the user ID of the owner whose queue to read as ${field}: a UUID, the id of the Supabase Auth user whose leads these are, as you were told it. If you were not told it, ask for it: this tool reads no queue without it.`;
+const AGENT_ADVICE = agentAdvice('owner');
 
 const BUILDER_ADVICE =
-	"Owner ID (userId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner whose queue to read (a UUID, the id of the Supabase Auth user whose leads these are), or let the model give it with {{ $fromAI('userId', 'the user ID of the owner whose queue to read') }}. Left empty, the tool reads the queue only while one owner has one.";
+	"Owner ID (userId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner whose queue to read (a UUID, the id of the Supabase Auth user whose leads these are; a project with one owner sets it once), or let the model give it with {{ $fromAI('userId', 'the user ID of the owner whose queue to read') }}. This tool reads no queue without it.";
 
 type Page = { owner: string | null; owners?: unknown; ownerLabels?: unknown; rows?: { rows: Array<{ item_id: string }> } };
 const pageOf = (out: IDataObject): Page => {
@@ -74,55 +78,67 @@ const pageOf = (out: IDataObject): Page => {
 };
 const itemsOf = (page: Page | IDataObject) => ((page as Page).rows?.rows ?? []).map((row) => row.item_id).sort();
 
-test('Queue Page as a tool with no owner given: read while one owner has a queue (Owner ID at its default, empty, or the model\'s "null"), on both agent paths, without the owners list; refused naming Owner ID once there are two, the advice the builder\'s or the model\'s by who fills the field', async () => {
+test('the key the model knows a field by: the first argument of its one $fromAI call, when a plain name', () => {
+	const keyOf = (raw: unknown) => fromAIKey({ getNode: () => ({ parameters: { userId: raw } }) as unknown as INode }, 'userId');
+	expect(keyOf("={{ $fromAI('owner', '', 'string') }}")).toBe('owner');
+	expect(keyOf('={{ $fromAi ( "owner_id" ) }}')).toBe('owner_id');
+	expect(keyOf("={{ /*n8n-auto-generated-fromAI-override*/ $fromAI('User_ID', ``, 'string') }}")).toBe('User_ID');
+	expect(keyOf('={{ $fromAI(`owner-1`) }}')).toBe('owner-1');
+	// Not read: two calls, a computed key, no call at all; the advice then names Owner ID (userId).
+	expect(keyOf("={{ $fromAI('owner') || $fromAI('user') }}")).toBeUndefined();
+	expect(keyOf("={{ $fromAI('own' + 'er') }}")).toBeUndefined();
+	expect(keyOf("={{ $json.query?.userId ?? '' }}")).toBeUndefined();
+	expect(keyOf(undefined)).toBeUndefined();
+});
+
+test('Queue Page as a tool with no owner given is refused naming Owner ID, never answered from the owners list: with one owner with a queue, another owner\'s agent (Owner ID at its default, empty, or the model\'s "" / "null" / "undefined") reads none of its leads, on both agent paths; the advice the builder\'s or the model\'s by who fills the field', async () => {
 	// This file's own stack: no owner has a queue yet.
 	expect((await withDb((db) => db.query('select count(*)::int as n from public.user_queue_settings'))).rows).toEqual([{ n: 0 }]);
-	// No owner at all: the database's answer, no owner and no list (nothing to read, nothing refused).
-	expect(pageOf(await asTool({ resource: 'queue', operation: 'queuePage' }, {}))).toEqual({ owner: null, generatedAt: expect.any(String) });
+	// Owner ID at its default (`$json.query?.userId`, the agent's input item has no query).
+	const bare = { resource: 'queue', operation: 'queuePage' };
+	expect((await asTool(bare, {})).thrown).toBe(`${OWNER_REFUSED}\n\nDetails: ${BUILDER_ADVICE}`);
 
-	// One owner, the project of one: before, its agent's tool (Owner ID at its default) was refused
-	// with "give the user ID as Owner ID", which the model cannot do.
-	const mine = await queueOwner();
-	await leadsOf(mine, 2);
-	await prepareDue(mine);
-	const myMessages = await messagesOf(mine);
+	// Two owners of the project, only A with queue settings (review S7): an agent of B's, its tool's
+	// Owner ID at its default or the model writing "null", read A's whole queue page (names, phones,
+	// ledger) as "the only owner's", on the code before.
+	const a = await queueOwner();
+	const aLeads = await leadsOf(a, 2, (index) => `Alice Customer ${index}`);
+	await prepareDue(a);
+	const myMessages = await messagesOf(a);
 	const myItems = myMessages.map((message) => message.id).sort();
-	// Owner ID at its default (`$json.query?.userId`, the agent's input item has no query); the day
-	// of the messages given, as the tool's builder may fix it (prepareDue: a day that is over).
-	const atDefault = { resource: 'queue', operation: 'queuePage', day: myMessages[0].day };
+	const b = await createTestUser('other-owner');
+	expect((await withDb((db) => db.query('select user_id from public.user_queue_settings'))).rows).toEqual([{ user_id: a }]);
+	// The day of the messages given, as the tool's builder may fix it (prepareDue: a day that is over).
+	const atDefault = { ...bare, day: myMessages[0].day };
 	const byModel = { ...atDefault, userId: ai('owner'), status: '', search: '', offset: '0', limit: '50' };
-	for (const [parameters, args] of [
-		[atDefault, {}],
-		[{ ...atDefault, userId: '' }, {}],
-		[byModel, { owner: '' }],
-		[byModel, { owner: 'null' }],
-		[byModel, { owner: ' Undefined ' }],
-	] as Array<[IDataObject, IDataObject]>) {
-		const page = pageOf(await asTool(parameters, args));
-		expect({ args, owner: page.owner, items: itemsOf(page), owners: page.owners, ownerLabels: page.ownerLabels }).toEqual({ args, owner: mine, items: myItems, owners: undefined, ownerLabels: undefined });
-		const [engine] = await engineRead(parameters, args);
-		expect({ args, owner: engine.owner, items: itemsOf(engine), owners: engine.owners, ownerLabels: engine.ownerLabels, error: engine.error }).toEqual({
+	for (const [parameters, args, advice] of [
+		[atDefault, {}, BUILDER_ADVICE],
+		[{ ...atDefault, userId: '' }, {}, BUILDER_ADVICE],
+		[byModel, { owner: '' }, AGENT_ADVICE],
+		[byModel, { owner: 'null' }, AGENT_ADVICE],
+		[byModel, { owner: ' Undefined ' }, AGENT_ADVICE],
+	] as Array<[IDataObject, IDataObject, string]>) {
+		const out = await asTool(parameters, args);
+		const engine = await engineRead(parameters, args);
+		expect({ args, userId: parameters.userId, legacy: out, engine }).toEqual({
 			args,
-			owner: mine,
-			items: myItems,
-			owners: undefined,
-			ownerLabels: undefined,
-			error: undefined,
+			userId: parameters.userId,
+			legacy: { thrown: `${OWNER_REFUSED}\n\nDetails: ${advice}` },
+			engine: [{ error: `${OWNER_REFUSED}\n\nDetails: ${advice}` }],
 		});
+		const said = JSON.stringify([out, engine]);
+		for (const text of [a, b, ...aLeads.flatMap((lead) => [lead.name, lead.phone]), ...myItems]) expect({ args, leaked: said.includes(text) }).toEqual({ args, leaked: false });
 	}
 
-	// Two owners: with none given the page would be the first owner's of the list, whoever's it is.
+	// Two owners with a queue: the same refusals.
 	const theirs = await queueOwner();
 	await leadsOf(theirs, 1);
 	await prepareDue(theirs);
 	const theirItems = (await messagesOf(theirs)).map((message) => message.id);
-	// Owner ID at its default (or empty in the tool's settings): the model cannot give it, so the
-	// builder is told what to set, never "give the user ID".
 	for (const parameters of [atDefault, { ...atDefault, userId: '' }]) {
 		expect((await asTool(parameters, {})).thrown).toBe(`${OWNER_REFUSED}\n\nDetails: ${BUILDER_ADVICE}`);
 		expect(await engineError(parameters, {})).toBe(`${OWNER_REFUSED}\n\nDetails: ${BUILDER_ADVICE}`);
 	}
-	// Owner ID the model's ($fromAI): the model is told to give it or ask for it.
 	for (const owner of ['', 'null', ' Undefined ']) {
 		const refused = await asTool(byModel, { owner });
 		expect({ owner, refused }).toEqual({ owner, refused: { thrown: `${OWNER_REFUSED}\n\nDetails: ${AGENT_ADVICE}` } });
@@ -133,25 +149,25 @@ test('Queue Page as a tool with no owner given: read while one owner has a queue
 
 	// The owner given: its page only, and no owners list (before, every owner's id and label came with it).
 	for (const [owner, items] of [
-		[mine, myItems],
+		[a, myItems],
 		[theirs, theirItems],
 	] as Array<[string, string[]]>) {
 		const out = await asTool(byModel, { owner });
 		const page = pageOf(out);
 		expect({ owner: page.owner, items: itemsOf(page), owners: page.owners, ownerLabels: page.ownerLabels }).toEqual({ owner, items: items.sort(), owners: undefined, ownerLabels: undefined });
-		expect(out.answer).not.toContain(owner === mine ? theirs : mine);
+		expect(out.answer).not.toContain(owner === a ? theirs : a);
 		const [engine] = await engineRead(byModel, { owner });
 		expect({ owner: engine.owner, owners: engine.owners, ownerLabels: engine.ownerLabels }).toEqual({ owner, owners: undefined, ownerLabels: undefined });
 	}
 	// Include Owners on in the tool's settings does not bring the list back.
-	const withOwners = pageOf(await asTool({ ...byModel, owners: true }, { owner: mine }));
+	const withOwners = pageOf(await asTool({ ...byModel, owners: true }, { owner: a }));
 	expect(withOwners.owners).toBeUndefined();
 	// In a workflow the console's page still gets the list, and an empty owner is the first owner's.
 	const run = await inWorkflow({ ...atDefault, userId: '', status: '', search: '', offset: '0', limit: '50' });
 	expect(run.error).toBeUndefined();
 	const consolePage = run.nodeOutputs.Console[0] as Page;
-	expect({ owner: consolePage.owner, owners: consolePage.owners }).toEqual({ owner: [mine, theirs].sort()[0], owners: [mine, theirs].sort() });
-	expect(Object.keys(consolePage.ownerLabels as object).sort()).toEqual([mine, theirs].sort());
+	expect({ owner: consolePage.owner, owners: consolePage.owners }).toEqual({ owner: [a, theirs].sort()[0], owners: [a, theirs].sort() });
+	expect(Object.keys(consolePage.ownerLabels as object).sort()).toEqual([a, theirs].sort());
 
 	// A malformed or unknown owner the model gave: the model's advice, never "ask without one (no userId)".
 	const malformed = await asTool(byModel, { owner: 'Maria Santos' });
