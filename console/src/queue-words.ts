@@ -38,19 +38,20 @@ export const takeMayHaveBeenDone = (name: string, stopping: boolean, why: string
 /**
  * An owner asked for that the database does not know (the queue endpoint's 404): which ID, and what to
  * do. No other owner's queue is shown in its place; `owners`: how many owners have a queue, to pick
- * from. `picked`: the owner was picked in the Owner list (so it was there: deleted meanwhile), not
- * taken from the address's `#owner=` (a link that may be wrong: check it).
+ * from. `how`: `address` for the address's `#owner=` never shown (a link that may be wrong: check
+ * it); `picked` for one picked in the Owner list, `shown` for one whose queue was shown (from a link):
+ * so it was there, deleted meanwhile.
  */
-export function ownerNotFoundInWords(id: string, owners: number, picked = false): string {
+export function ownerNotFoundInWords(id: string, owners: number, how: 'address' | 'picked' | 'shown' = 'address'): string {
 	const shown = id.length > 60 ? `${id.slice(0, 60)}…` : id;
 	const next = owners === 0
 		? 'No owner has a lead queue in this database yet.'
 		: owners === 1
 			? 'Pick the owner with a queue in the Owner list to see theirs.'
 			: `Pick one of the ${formatNumber(owners)} owners with a queue in the Owner list to see theirs.`;
-	if (picked) {
-		return `There is no owner with ID ${shown} in this database any more: the owner picked in the Owner list was deleted `
-			+ `meanwhile, so no queue is shown for it. ${next}`;
+	if (how !== 'address') {
+		return `There is no owner with ID ${shown} in this database any more: the owner ${how === 'picked' ? 'picked in the Owner list' : 'whose queue was shown'} `
+			+ `was deleted meanwhile, so no queue is shown for it. ${next}`;
 	}
 	return `There is no owner with ID ${shown} in this database, so no queue is shown for it. `
 		+ `Check the ID in the link you opened (it may be of another project's database, or the owner was deleted). ${next}`;

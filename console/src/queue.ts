@@ -107,11 +107,17 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		missingOwner: '',
 		/** The owner shown was picked in the Owner list (not the address's, nor the page's own choice). */
 		ownerPicked: false,
-		/** The missing owner had been picked in the Owner list: deleted meanwhile, not a link to check. */
-		missingOwnerPicked: false,
+		/** The owner whose queue was drawn last: one asked for and gone since was there, deleted meanwhile. */
+		ownerShown: '',
 		/**
-		 * Messages said so far: an action's own ending (the export's) is said only while its message is
-		 * the last one said, so it never covers a newer one ("There is no owner …" drawn meanwhile).
+		 * How the missing owner was asked for: picked in the Owner list, or its queue shown (so it was
+		 * there: deleted meanwhile), or only from the address (a link to check).
+		 */
+		missingOwnerHow: 'address' as 'address' | 'picked' | 'shown',
+		/**
+		 * Messages said so far: the export's success is said only while its "Exporting…" is the last one
+		 * said, so it never covers a newer one ("There is no owner …", a Take Lead's); a failure is said
+		 * after the newer one.
 		 */
 		said: 0,
 		/**
@@ -302,6 +308,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 					state.ownerAdopted = true;
 					state.ownerPicked = false;
 				}
+				state.ownerShown = data.owner ?? '';
 				renderPage(data);
 				if (state.focusAfterPick) {
 					// With one owner left the picker hides itself once their queue is drawn: the focus
@@ -342,7 +349,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 				// to pick from, read again now (the cached list still has the owner if it was deleted);
 				// no other owner's queue is shown as if it were that one's.
 				state.missingOwner = state.owner;
-				state.missingOwnerPicked = state.ownerPicked;
+				state.missingOwnerHow = state.ownerPicked ? 'picked' : state.owner === state.ownerShown ? 'shown' : 'address';
 				state.ownerPicked = false;
 				state.ownersAt = 0;
 				state.owner = '';
@@ -429,7 +436,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		el<HTMLButtonElement>('queue-export').disabled = true;
 		el('queue-empty').hidden = true;
 		// Said once (not rewritten by each poll: a screen reader would read it again every 2 s).
-		const words = ownerNotFoundInWords(id, state.owners.length, state.missingOwnerPicked);
+		const words = ownerNotFoundInWords(id, state.owners.length, state.missingOwnerHow);
 		if (el('queue-message').textContent !== words) {
 			const first = !el('queue-message').textContent?.startsWith('There is no owner');
 			say(words, 'error');
@@ -630,10 +637,18 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		const button = el<HTMLButtonElement>('queue-export');
 		button.disabled = true;
 		say('Exporting…');
-		// Its ending is said only over its own "Exporting…": a message said meanwhile (the owner
-		// deleted: "There is no owner …", a Take Lead's) is newer and stays.
+		// Its success is said only over its own "Exporting…": a message said meanwhile (a Take Lead's,
+		// the owner deleted: "There is no owner …") is newer and stays. A failure is always said, after
+		// the newer message, except beside "There is no owner …" (no queue shown: nothing to export).
 		const exporting = state.said;
-		const sayEnd = (text: string, kind: 'ok' | 'error' = 'ok') => { if (state.said === exporting) say(text, kind); };
+		const sayEnd = (text: string) => { if (state.said === exporting) say(text); };
+		const sayFailed = (why: string) => {
+			const failed = `Export failed: ${why}`;
+			if (state.said === exporting) { say(failed, 'error'); return; }
+			if (el('queue-body').hidden) return;
+			const newer = el('queue-message').textContent ?? '';
+			say(newer ? `${newer} ${failed}` : failed, 'error');
+		};
 		try {
 			const query = new URLSearchParams({ day: data.day });
 			// Given up after EXPORT_MS like every other call after its own time-out: a hung export must
@@ -649,7 +664,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 					const refusal = (await response.json()) as { error?: string; hint?: string };
 					message = refusal.error ? `${refusal.error.replace(/\.$/, '')}${refusal.hint ? `. ${refusal.hint}` : ''}` : message;
 				} catch { /* not JSON */ }
-				sayEnd(`Export failed: ${message}`, 'error');
+				sayFailed(message);
 				return;
 			}
 			const blob = await response.blob();
@@ -665,7 +680,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			sayEnd(`Downloaded ${file}.`);
 		} catch (error) {
 			const timedOut = (error as Error).name === 'TimeoutError';
-			sayEnd(`Export failed: ${timedOut ? `no answer within ${EXPORT_MS / 60_000} minutes; try a shorter range or again later` : (error as Error).message}`, 'error');
+			sayFailed(timedOut ? `no answer within ${EXPORT_MS / 60_000} minutes; try a shorter range or again later` : (error as Error).message);
 		} finally {
 			// Enabled again only beside a queue: not while "There is no owner …" shows none.
 			button.disabled = el('queue-body').hidden;

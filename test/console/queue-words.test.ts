@@ -1,7 +1,7 @@
 // The console Queue tab's words (console/src/queue-words.ts): a Take Lead whose answer was lost is
 // never reported as not done (only the workflow's own refusal, or n8n's before the workflow runs,
-// is); an owner the database does not know is named, with what to do (one picked in the Owner list
-// and deleted meanwhile said as deleted, not as a link to check); an instant is shown in the owner's
+// is); an owner the database does not know is named, with what to do (one picked in the Owner list,
+// or whose queue was shown, and deleted meanwhile said as deleted, not as a link to check); an instant is shown in the owner's
 // time zone with the zone named, not the browser's; the open messages of earlier days are counted in
 // words. The page itself: test/e2e/console-queue-open.e2e.test.ts.
 import { inZone, openEarlierInWords, ownerNotFoundInWords, takeMayHaveBeenDone, takeNotDone } from '../../console/src/queue-words';
@@ -49,12 +49,20 @@ test('an owner ID the database does not know: which ID, that no queue is shown f
 
 test('an owner picked in the Owner list and deleted meanwhile: said as deleted, not as a link to check', () => {
 	const id = '00000000-0000-4000-8000-000000000000';
-	const words = ownerNotFoundInWords(id, 2, true);
+	const words = ownerNotFoundInWords(id, 2, 'picked');
 	expect(words).toBe(`There is no owner with ID ${id} in this database any more: the owner picked in the Owner list was deleted meanwhile, `
 		+ 'so no queue is shown for it. Pick one of the 2 owners with a queue in the Owner list to see theirs.');
 	expect(words).not.toMatch(/link/);
-	expect(ownerNotFoundInWords(id, 0, true)).toMatch(/deleted meanwhile, so no queue is shown for it\. No owner has a lead queue in this database yet\.$/);
+	expect(ownerNotFoundInWords(id, 0, 'picked')).toMatch(/deleted meanwhile, so no queue is shown for it\. No owner has a lead queue in this database yet\.$/);
 	// Taken from the address (the default): the link is what to check.
-	expect(ownerNotFoundInWords(id, 2, false)).toBe(ownerNotFoundInWords(id, 2));
+	expect(ownerNotFoundInWords(id, 2, 'address')).toBe(ownerNotFoundInWords(id, 2));
 	expect(ownerNotFoundInWords(id, 2)).toMatch(/Check the ID in the link you opened/);
+});
+
+test('an owner whose queue was shown (opened from a link) and deleted meanwhile: said as deleted, not as a link to check', () => {
+	const id = '00000000-0000-4000-8000-000000000000';
+	const words = ownerNotFoundInWords(id, 1, 'shown');
+	expect(words).toBe(`There is no owner with ID ${id} in this database any more: the owner whose queue was shown was deleted meanwhile, `
+		+ 'so no queue is shown for it. Pick the owner with a queue in the Owner list to see theirs.');
+	expect(words).not.toMatch(/link|picked/);
 });

@@ -5,9 +5,11 @@
 // deleted: the next owner's queue, with no "Pick an owner" and no message, the deleted owner no
 // longer offered. An owner picked, deleted: "There is no owner with ID …", said as picked and deleted
 // (not "Check the ID in the link"), counting and offering only the owners left (read again at once,
-// not 30 s later). An export answered after the owner shown was deleted leaves "There is no owner …"
-// and a disabled Export in place. Nothing here reads the machine's date or time zone: the queue is
-// prepared for the day before the database's clock.
+// not 30 s later). An owner opened from a link (#owner=), shown, deleted: said as shown and deleted.
+// An export answered after the owner shown was deleted leaves "There is no owner …" and a disabled
+// Export in place; one that fails after a Take Lead said meanwhile is said after the Take Lead's words
+// (a success leaves them). Nothing here reads the machine's date or time zone: the queue is prepared
+// for the day before the database's clock.
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ensureChromium } from '../../scripts/n8n/chromium';
 import { testStack, useStackOfItsOwn, withDb } from '../helpers/stack';
@@ -185,4 +187,68 @@ test('an export answered after the owner shown was deleted does not cover "There
 	expect(await view(page)).toMatchObject({ message: words, bodyHidden: true });
 	expect(await page.locator('#queue-export').isDisabled()).toBe(true);
 	await page.close();
+});
+
+test('an owner opened from a link (#owner=), shown, then deleted is said as shown and deleted, not as a link to check', async () => {
+	const owner = await ownerWithQueue();
+	const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+	await page.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(WEBHOOK_KEY.value)}&tab=queue&owner=${owner}`);
+	await page.locator('#queue-rows tr[data-item]').first().waitFor({ timeout: 15_000 });
+	await deleteOwner(owner);
+	await page.waitForFunction(() => (document.getElementById('queue-message')!.textContent ?? '').startsWith('There is no owner with ID'), undefined, { timeout: 15_000 });
+	const left = await ownersListed();
+	expect(left.length).toBeGreaterThan(0);
+	const next = left.length === 1 ? 'Pick the owner with a queue in the Owner list to see theirs.' : `Pick one of the ${left.length} owners with a queue in the Owner list to see theirs.`;
+	expect((await view(page)).message).toBe(`There is no owner with ID ${owner} in this database any more: the owner whose queue was shown was deleted meanwhile, `
+		+ `so no queue is shown for it. ${next}`);
+	await page.close();
+});
+
+test('an export that fails while a Take Lead was said meanwhile is said after it (the webhook\'s 500, no answer); one that succeeds leaves the Take Lead\'s words', async () => {
+	const owner = await ownerWithQueue();
+	for (const ending of ['500', 'no answer', 'ok'] as const) {
+		const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+		let release: () => void = () => undefined;
+		const gate = new Promise<void>((resolve) => { release = resolve; });
+		let heldSeen: () => void = () => undefined;
+		const held = new Promise<void>((resolve) => { heldSeen = resolve; });
+		await page.route('**/queue/export?**', async (route) => {
+			heldSeen();
+			await gate;
+			if (ending === '500') {
+				await route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: 'The export failed: the database did not answer', hint: 'Try again in a minute.' }) });
+			} else if (ending === 'no answer') {
+				await route.abort('connectionreset');
+			} else {
+				await route.continue();
+			}
+		});
+		await page.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(WEBHOOK_KEY.value)}&tab=queue&owner=${owner}`);
+		await page.locator('#queue-rows button.take:not(.stop-follow-ups)').first().waitFor({ timeout: 15_000 });
+		await page.click('#queue-export');
+		await held;
+		// While the export is under way, a lead is taken over: its words are the newer message.
+		await page.locator('#queue-rows button.take:not(.stop-follow-ups)').first().click();
+		await page.waitForFunction(() => {
+			const text = document.getElementById('queue-message')!.textContent ?? '';
+			return text !== 'Exporting…' && !text.startsWith('Taking over');
+		}, undefined, { timeout: 15_000 });
+		const taken = (await view(page)).message!;
+		expect(taken).toMatch(/ is yours now: /);
+		const download = ending === 'ok' ? page.waitForEvent('download') : undefined;
+		release();
+		await download;
+		if (ending === 'ok') {
+			// Success words only over its own "Exporting…": the Take Lead's stay.
+			await page.waitForTimeout(1000);
+			expect((await view(page)).message).toBe(taken);
+		} else {
+			await page.waitForFunction(() => (document.getElementById('queue-message')!.textContent ?? '').includes('Export failed'), undefined, { timeout: 10_000 }).catch(() => undefined);
+			const shown = (await view(page)).message;
+			if (ending === '500') expect(shown).toBe(`${taken} Export failed: The export failed: the database did not answer. Try again in a minute.`);
+			else expect(shown).toMatch(new RegExp(`^${taken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} Export failed: \\S`));
+		}
+		expect(await page.locator('#queue-export').isDisabled()).toBe(false);
+		await page.close();
+	}
 });
