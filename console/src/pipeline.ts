@@ -114,7 +114,10 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 			<input id="pipeline-search" type="search" placeholder="Name or Messenger ID" maxlength="200">
 			<span id="pipeline-updated" class="sub" aria-live="off"></span>
 		</div>
-		<p id="pipeline-error" class="error" role="alert"></p>
+		<div class="pipeline-notice">
+			<p id="pipeline-error" class="error" role="alert"></p>
+			<button id="pipeline-error-dismiss" type="button" aria-label="Dismiss the message about the pipeline asked for" hidden>Dismiss</button>
+		</div>
 		<p id="pipeline-move-result" class="move-result" role="status" aria-live="polite"></p>
 		<div id="pipeline-empty" class="empty" hidden></div>
 		<div id="pipeline-board" class="board" aria-label="Pipeline board"></div>`;
@@ -127,6 +130,23 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 	 * and how it was chosen for one of no pipeline), until another is picked.
 	 */
 	const addressError = panel.querySelector<HTMLElement>('#pipeline-error')!;
+	const dismiss = panel.querySelector<HTMLButtonElement>('#pipeline-error-dismiss')!;
+	/**
+	 * The message above the board ('' takes it away), with its Dismiss button. It goes at the next thing
+	 * the user does (a pick, a search, a move, a column paged, Dismiss, Back to the pipeline shown) and
+	 * "No pipeline is left to show." once a pipeline is shown again: never stale beside a board.
+	 */
+	let noneLeftSaid = false;
+	function tell(text: string, noneLeft = false) {
+		addressError.textContent = text;
+		dismiss.hidden = text === '';
+		noneLeftSaid = noneLeft;
+	}
+	dismiss.addEventListener('click', () => {
+		tell('');
+		// The button hides itself: the focus goes to the picker, not the page's body.
+		picker.focus();
+	});
 	const empty = panel.querySelector<HTMLElement>('#pipeline-empty')!;
 	const boardElement = panel.querySelector<HTMLElement>('#pipeline-board')!;
 
@@ -303,7 +323,10 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 					const gone = state.pipelineId;
 					const how = gone === state.addressPipeline ? 'address' : 'deleted';
 					const name = state.board?.pipelines.find((pipeline) => pipeline.id === gone)?.name;
-					addressError.textContent = pipelineNotFoundInWords(gone, how, name, board!.pipelines.length);
+					tell(pipelineNotFoundInWords(gone, how, name, board!.pipelines.length), board!.pipelines.length === 0);
+				} else if (status === 200 && noneLeftSaid) {
+					// A pipeline created since every one was deleted: shown now, so none is left no more.
+					tell('');
 				}
 				state.addressPipeline = '';
 				state.pipelineId = board!.pipelines[0]?.id ?? '';
@@ -320,7 +343,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 				// message and hint shown, and the first pipeline listed asked for (as for one that is gone).
 				const refusal = (json ?? {}) as { error?: string; hint?: string };
 				const message = refusal.error ?? 'The pipeline in the address was refused';
-				addressError.textContent = refusal.hint ? `${message.replace(/\.$/, '')}. ${refusal.hint}` : message;
+				tell(refusal.hint ? `${message.replace(/\.$/, '')}. ${refusal.hint}` : message);
 				state.pipelineId = '';
 				state.pipelineAdopted = false;
 				state.addressPipeline = '';
@@ -403,6 +426,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		const next = cards[cards.findIndex((row) => row.conversation_id === conversationId) + 1] ?? cards[cards.length - 2];
 		const focusTo = [`[data-key="go-${CSS.escape(conversationId)}"]`, ...(next ? [`[data-key="go-${CSS.escape(next.conversation_id)}"]`] : []), '#pipeline-search'];
 		state.moving.add(conversationId);
+		tell('');
 		moveResult.className = 'move-result';
 		moveResult.textContent = `Moving ${name(card)} to ${target.name}…`;
 		try {
@@ -452,12 +476,13 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		state.pipelineId = picker.value;
 		state.pipelineAdopted = false;
 		state.addressPipeline = '';
-		addressError.textContent = '';
+		tell('');
 		state.offsets.clear();
 		state.columnsKey = '';
 		void poll();
 	});
 	onSearchInput(search, (text) => {
+		tell('');
 		state.search = text;
 		state.offsets.clear();
 		void poll();
@@ -488,6 +513,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 			const offset = Math.min(Math.max(0, current + Number(pager.dataset.dir) * stage.limit), Math.max(0, stage.matching_count - 1));
 			if (offset > 0) state.offsets.set(stage.id, offset);
 			else state.offsets.delete(stage.id);
+			tell('');
 			const [pressed, other] = pager.dataset.dir === '1' ? ['next', 'prev'] : ['prev', 'next'];
 			const column = `[data-stage-id="${CSS.escape(stage.id)}"]`;
 			focusAfterPaging.set([
@@ -551,11 +577,13 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		follow(next) {
 			// #pipeline=… typed into the address: that pipeline, let go with its message if it is none.
 			const pipelineId = next.get('pipeline');
-			if (!pipelineId || pipelineId === state.pipelineId) return;
+			if (!pipelineId) return;
+			// The pipeline shown (Back from a link of none to it): what was said of another goes.
+			if (pipelineId === state.pipelineId) { tell(''); return; }
 			state.pipelineId = pipelineId;
 			state.pipelineAdopted = false;
 			state.addressPipeline = pipelineId;
-			addressError.textContent = '';
+			tell('');
 			state.offsets.clear();
 			state.columnsKey = '';
 			if (state.shown) void poll();

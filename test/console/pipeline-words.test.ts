@@ -43,3 +43,16 @@ describe('a pipeline asked for that the database does not know', () => {
 		expect(pipelineNotFoundInWords(id, 'deleted', 'Old', 0)).toMatch(/deleted meanwhile\. No pipeline is left to show\.$/);
 	});
 });
+
+describe('a pipeline asked for that the database does not know, with one pipeline listed', () => {
+	const id = '00000000-0000-4000-8000-000000000000';
+
+	it('says the only pipeline is shown instead: no other to pick in the Pipeline list', () => {
+		expect(pipelineNotFoundInWords(id, 'address', undefined, 1)).toBe(`There is no pipeline with ID ${id} in this database. `
+			+ 'Check the ID in the link you opened (it may be of another project\'s database, or the pipeline was deleted). '
+			+ 'Showing the only pipeline instead.');
+		const deleted = pipelineNotFoundInWords(id, 'deleted', 'Old', 1);
+		expect(deleted).toBe(`The pipeline "Old" (ID ${id}) is no longer in this database: it was deleted meanwhile. Showing the only pipeline instead.`);
+		expect(deleted).not.toMatch(/pick another/);
+	});
+});

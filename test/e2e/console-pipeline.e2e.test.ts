@@ -383,7 +383,7 @@ test('a pipeline ID of no pipeline in the address (#pipeline=…) says which ID 
 		['#pipeline-error', nobody] as const, { timeout: 15_000 });
 	expect(await visitor.evaluate(text, '#pipeline-error')).toBe(`There is no pipeline with ID ${nobody} in this database. `
 		+ 'Check the ID in the link you opened (it may be of another project\'s database, or the pipeline was deleted). '
-		+ 'Showing the first pipeline listed instead: pick another in the Pipeline list.');
+		+ 'Showing the only pipeline instead.');
 	// The first pipeline listed is shown, as said.
 	await visitor.locator('#pipeline-updated:has-text("Updated")').waitFor({ timeout: 8000 });
 	const listed = await visitor.locator('#pipeline-picker option').evaluateAll((options) => options.map((option) => (option as unknown as { value: string }).value));
@@ -400,7 +400,7 @@ test('a pipeline ID of no pipeline in the address (#pipeline=…) says which ID 
 	await withDb((db) => db.query('delete from public.pipelines where id = $1', [leaving.id]));
 	await visitor.waitForFunction((selector) => ((globalThis as unknown as Doc).document.querySelector(selector)?.textContent ?? '') !== '', '#pipeline-error', { timeout: 15_000 });
 	expect(await visitor.evaluate(text, '#pipeline-error')).toBe(`The pipeline "Picked then deleted" (ID ${leaving.id}) is no longer in this database: it was deleted meanwhile. `
-		+ 'Showing the first pipeline listed instead: pick another in the Pipeline list.');
+		+ 'Showing the only pipeline instead.');
 	await visitor.waitForFunction((id) => {
 		const value = (globalThis as unknown as Doc).document.querySelector('#pipeline-picker')?.value ?? '';
 		return value !== '' && value !== id;

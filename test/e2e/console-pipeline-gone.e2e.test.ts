@@ -1,0 +1,108 @@
+// The console's Pipeline tab's message for a pipeline asked for that the database does not know (the
+// board's 404), in a real browser (Debian's Chromium driven by playwright-core) against real n8n with
+// this package installed from its tarball, workflows/leadflow-console.json, and a stack of its own
+// (the board lists every pipeline, and the test deletes them all): with the one pipeline listed (the
+// demo's case: an old link always names a pipeline gone), the words say the only pipeline is shown,
+// never "pick another in the Pipeline list", and the message can be dismissed (from the keyboard) and
+// goes at the next search; Back to the pipeline shown before takes the message about the link's away;
+// "No pipeline is left to show." goes once a pipeline created since is shown.
+import { randomUUID } from 'node:crypto';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ensureChromium } from '../../scripts/n8n/chromium';
+import { testStack, useStackOfItsOwn, withDb } from '../helpers/stack';
+import { startN8n, type RunningN8n } from './support';
+
+type Doc = { document: { querySelector(s: string): { value?: string; textContent: string | null; hidden?: boolean } | null } };
+
+useStackOfItsOwn();
+
+const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
+let n8n: RunningN8n;
+let browser: Browser;
+let world: import('../db/pipelines/fixtures').PipelineWorld;
+
+beforeAll(async () => {
+	const stack = testStack();
+	const executablePath = ensureChromium();
+	// Imported here, once the stack of its own is named.
+	const { createPipelineWorld } = await import('../db/pipelines/fixtures');
+	world = await createPipelineWorld();
+	n8n = await startN8n({
+		workflows: ['workflows/leadflow-console.json'],
+		credentials: { httpHeaderAuth: KEY, leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } },
+	});
+	browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+}, 300_000);
+
+afterAll(async () => {
+	await browser?.close();
+	await n8n?.stop();
+});
+
+const open = async (fragment: string): Promise<Page> => {
+	const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+	await page.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(KEY.value)}&tab=pipeline${fragment}`);
+	return page;
+};
+const message = (page: Page) => page.evaluate(() => (globalThis as unknown as Doc).document.querySelector('#pipeline-error')?.textContent ?? '');
+const said = (page: Page) => page.waitForFunction(() => ((globalThis as unknown as Doc).document.querySelector('#pipeline-error')?.textContent ?? '') !== '', undefined, { timeout: 15_000 });
+/** Two polls (2 s each) and a little: long enough for a message that should go to have gone. */
+const twoPolls = (page: Page) => page.waitForTimeout(4500);
+const pipelinesListed = async () => (await withDb(async (db) => (await db.query<{ id: string }>('select id::text from public.pipelines')).rows)).map((row) => row.id);
+
+test('with the one pipeline listed, a link of no pipeline says the only pipeline is shown (no "pick another"); Dismiss takes the message away, from the keyboard; the next search does too', async () => {
+	expect(await pipelinesListed()).toEqual([world.pipeline.id]);
+	const nobody = randomUUID();
+	const page = await open(`&pipeline=${nobody}`);
+	await said(page);
+	await page.locator(`[data-stage-id="${world.pipeline.stages['New Lead']}"]`).waitFor({ timeout: 15_000 });
+	expect(await message(page)).toBe(`There is no pipeline with ID ${nobody} in this database. `
+		+ 'Check the ID in the link you opened (it may be of another project\'s database, or the pipeline was deleted). '
+		+ 'Showing the only pipeline instead.');
+	// Dismissed from the keyboard: the button after the message, then Enter.
+	await page.locator('#pipeline-error-dismiss').focus();
+	await page.keyboard.press('Enter');
+	await twoPolls(page);
+	expect(await message(page)).toBe('');
+	expect(await page.locator('#pipeline-error-dismiss').isHidden()).toBe(true);
+	await page.close();
+
+	// The next thing done on the board (a search typed) takes it away too.
+	const again = await open(`&pipeline=${nobody}`);
+	await said(again);
+	await again.locator(`[data-stage-id="${world.pipeline.stages['New Lead']}"]`).waitFor({ timeout: 15_000 });
+	await again.fill('#pipeline-search', 'Contact');
+	await twoPolls(again);
+	expect(await message(again)).toBe('');
+	await again.close();
+});
+
+test('Back from a link of no pipeline to the pipeline shown before: its message goes', async () => {
+	const page = await open(`&pipeline=${world.pipeline.id}`);
+	await page.locator(`[data-stage-id="${world.pipeline.stages['New Lead']}"]`).waitFor({ timeout: 15_000 });
+	const nobody = randomUUID();
+	await page.evaluate((hash) => { (globalThis as unknown as { location: { hash: string } }).location.hash = hash; }, `tab=pipeline&pipeline=${nobody}`);
+	await said(page);
+	expect(await message(page)).toMatch(new RegExp(`^There is no pipeline with ID ${nobody} `));
+	await page.goBack();
+	expect(page.url()).toContain(`pipeline=${world.pipeline.id}`);
+	await twoPolls(page);
+	// The address names the pipeline shown: nothing is said about the link left.
+	expect(await message(page)).toBe('');
+	expect(await page.locator('#pipeline-picker').inputValue()).toBe(world.pipeline.id);
+	await page.close();
+});
+
+test('"No pipeline is left to show." goes once a pipeline created since is shown', async () => {
+	const page = await open(`&pipeline=${world.pipeline.id}`);
+	await page.locator(`[data-stage-id="${world.pipeline.stages['New Lead']}"]`).waitFor({ timeout: 15_000 });
+	await withDb((db) => db.query('delete from public.pipelines'));
+	await said(page);
+	expect(await message(page)).toMatch(/ No pipeline is left to show\.$/);
+	const created = await world.addPipeline('Created since', [{ name: 'Fresh' }]);
+	await page.locator(`[data-stage-id="${created.stages.Fresh}"]`).waitFor({ timeout: 15_000 });
+	await twoPolls(page);
+	expect(await message(page)).toBe('');
+	expect(await page.locator('#pipeline-error-dismiss').isHidden()).toBe(true);
+	await page.close();
+});
