@@ -38,7 +38,7 @@ test('POST leads/:leadId/take while its message is being sent: 200 saying so in 
 	await withDb(async (db) => {
 		const at = new Date(message.scheduled_for).toISOString();
 		await db.query(`select * from public.queue_claim('run-1', 1, 300, $1, $2)`, [at, owner]);
-		await db.query(`select * from public.queue_begin_send('run-1', array[$1::uuid], array[(select q.phone from public.whatsapp_message_queue q where q.id = $1::uuid)], 300, $2)`, [message.id, at]);
+		await db.query(`select * from public.queue_begin_send('run-1', array[$1::uuid], array[(select q.phone from public.whatsapp_message_queue q where q.id = $1::uuid)], p_lease_seconds => 300, p_now => $2)`, [message.id, at]);
 	});
 
 	const taken = await take(owner, lead.leadId);

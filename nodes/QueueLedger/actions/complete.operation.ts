@@ -124,6 +124,11 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	// As a tool, the first Outcome refused (send_not_begun), thrown once every batch is recorded.
 	let refusedOutcome: SettingRefusedError | undefined;
 	const byWorker = new Map<string, Report[]>();
+	// The same report again in one input (the same item, outcome, message ID and error: a node that
+	// ran twice): recorded once, and each repeat answered as its first (the database refuses an item
+	// listed twice in a batch, which would fail every report of it). Keyed by the first's input item.
+	const firstReports = new Map<string, number>();
+	const repeats = new Map<number, number[]>();
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		try {
 			// An earlier node's failed item (Claim's for an owner it refused, Send's): passed on as it came.
@@ -132,6 +137,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				continue;
 			}
 			const report = readReport(this, read, itemIndex);
+			const key = JSON.stringify([report.worker, report.result]);
+			const first = firstReports.get(key);
+			if (first !== undefined) {
+				repeats.set(first, [...(repeats.get(first) ?? []), itemIndex]);
+				continue;
+			}
+			firstReports.set(key, itemIndex);
 			byWorker.set(report.worker, [...(byWorker.get(report.worker) ?? []), report]);
 		} catch (error) {
 			if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
@@ -148,22 +160,26 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					this,
 					batch,
 					async (results) => await callRpc(this, 'queue_complete', { p_worker: worker, p_results: results, ...(asTool && { p_send_begun_only: true }) }),
-					(entry, error) => output.push(failedItem(this, error, { item: entry.itemIndex })),
+					(entry, error) => {
+						for (const index of [entry.itemIndex, ...(repeats.get(entry.itemIndex) ?? [])]) output.push(failedItem(this, error, { item: index }));
+					},
 					'p_results',
 				);
 				for (const row of rows) {
 					const { itemIndex, payload: result } = sent[row.item_index];
 					if (row.reason === 'send_not_begun') {
 						const refusal = sendNotBegun(this, itemIndex, result);
-						if (this.continueOnFail()) output.push(failedItem(this, refusal, { item: itemIndex }));
+						if (this.continueOnFail()) for (const index of [itemIndex, ...(repeats.get(itemIndex) ?? [])]) output.push(failedItem(this, refusal, { item: index }));
 						else refusedOutcome ??= refusal;
 						continue;
 					}
-					output.push({ json: { ...row, item_index: itemIndex, worker, outcome: result.outcome } as unknown as IDataObject, pairedItem: { item: itemIndex } });
+					for (const index of [itemIndex, ...(repeats.get(itemIndex) ?? [])]) {
+						output.push({ json: { ...row, item_index: index, worker, outcome: result.outcome } as unknown as IDataObject, pairedItem: { item: index } });
+					}
 				}
 			} catch (error) {
 				if (!this.continueOnFail()) throw asNodeError(this, error);
-				for (const report of batch) output.push(failedItem(this, error, { item: report.itemIndex }));
+				for (const report of batch) for (const index of [report.itemIndex, ...(repeats.get(report.itemIndex) ?? [])]) output.push(failedItem(this, error, { item: index }));
 			}
 		}
 	}

@@ -13,7 +13,10 @@
 // message claimed again by another run after this one's lease ran out, whose lead was taken over
 // meanwhile, or whose lead's phone changed since the claim, is not sent (released, its error saying
 // why: not_held, cancelled, phone_changed …), so it never goes out twice, nor to a lead a person has
-// taken, nor to a number the lead no longer has. The call names each message with the phone Send is
+// taken, nor to a number the lead no longer has. A message is let go once: only if its send has
+// not begun, and only its first occurrence in the call; the same item again (Claim merged with
+// itself, a retried node, an AI agent calling Send twice) is refused, already_sending, and output
+// as a failed item without item_id (nothing sent, Complete passes it on untouched). The call names each message with the phone Send is
 // about to use (its Phone parameter): one that is not the message's own (its lead's, as Claim gave
 // it) is refused too (phone_mismatch, released), so a Phone expression reading a wrong field, or a
 // model's phone when Send is an AI agent's tool, never sends a lead's message to someone else.
@@ -219,9 +222,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	// Renewed once a third of the lease has passed, or sooner when what is left of it would not
 	// outlast the next group's send and the margin after it.
 	const renewAfterMs = Math.min(leaseMs / 3, leaseMs - options.timeoutMs - SEND_MARGIN_SECONDS * 1000);
-	// Each with the phone its send was let go for: a renewal names it again (queue_begin_send checks
-	// every id with its phone).
-	const begun = new Map<string, { ids: Map<string, string>; leasedAt: number }>();
+	// Renewals go in their own argument (p_renew_item_ids: leases only, never let go again).
+	const begun = new Map<string, { ids: Set<string>; leasedAt: number }>();
 	for (let start = 0; start < jobs.length; start += concurrency) {
 		const group = jobs.slice(start, start + concurrency);
 		const sendable = group.filter((job) => !job.problem && job.message);
@@ -236,26 +238,29 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				}
 				const asked = new Set(members.map((job) => job.itemId));
 				const now = Date.now();
-				const mine = begun.get(worker) ?? { ids: new Map<string, string>(), leasedAt: now };
+				const mine = begun.get(worker) ?? { ids: new Set<string>(), leasedAt: now };
 				begun.set(worker, mine);
 				const renew = mine.ids.size > 0 && now - mine.leasedAt >= renewAfterMs;
-				const renewed = renew ? [...mine.ids].filter(([id]) => !asked.has(id)).map(([id, phone]) => ({ id, phone })) : [];
+				const renewed = renew ? [...mine.ids].filter((id) => !asked.has(id)).map((id) => ({ id, phone: '' })) : [];
 				try {
 					for (const batch of beginSendCalls(members.map((job) => ({ id: job.itemId, phone: job.phone, job })), renewed)) {
 						// Each message with the phone it is about to go to: the database refuses one that is
 						// not its lead's (phone_mismatch), whatever the Phone parameter gave.
+						// The earlier groups' messages only renewed (no answer for them): one no longer held
+						// has gone out already.
+						const sending = batch.filter((entry) => entry.job);
 						const rows = await callRpc(this, 'queue_begin_send', {
 							p_worker: worker,
-							p_item_ids: batch.map((entry) => entry.id),
-							p_phones: batch.map((entry) => entry.phone),
+							p_item_ids: sending.map((entry) => entry.id),
+							p_phones: sending.map((entry) => entry.phone),
+							p_renew_item_ids: batch.filter((entry) => !entry.job).map((entry) => entry.id),
 							p_lease_seconds: leaseSeconds,
 						});
-						// Only the group's answers decide (in the order asked); an earlier message no longer
-						// held has gone out already.
+						// The group's answers, in the order asked.
 						rows.forEach((row, index) => {
-							const entry = batch[index];
+							const entry = sending[index];
 							if (!entry?.job || entry.id !== row.item_id) return;
-							if (row.send) mine.ids.set(entry.id, entry.phone);
+							if (row.send) mine.ids.add(entry.id);
 							else refusals.set(entry.job, refusedSend(row.reason ?? 'not_held', entry.job.phone));
 						});
 					}
@@ -284,6 +289,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	// Cancelled: n8n runs no node after this one, so nothing would record what it did.
 	if (cancelSignal?.aborted) await recordCancelled(this, jobs, outcomes);
 	jobs.forEach((job, index) => {
+		// The same message again (its send began in this run or an earlier one): nothing sent, and no
+		// report of it, so Complete records the message once (the other occurrence's report).
+		if (outcomes[index]?.error?.code === 'already_sending') {
+			const { code, message } = outcomes[index].error!;
+			output.push({ json: { error: { code, message, item_id: job.itemId, worker: job.worker } }, pairedItem: { item: job.itemIndex } });
+			return;
+		}
 		output.push({
 			json: { item_id: job.itemId, worker: job.worker, lead_id: items[job.itemIndex].json.lead_id ?? null, phone: job.phone, ...outcomes[index] } as unknown as IDataObject,
 			pairedItem: { item: job.itemIndex },
@@ -319,7 +331,8 @@ async function recordCancelled(context: IExecuteFunctions, jobs: Job[], outcomes
 	const byWorker = new Map<string, SendResult[]>();
 	jobs.forEach((job, index) => {
 		const { outcome, message_id: messageId, error } = outcomes[index];
-		if (!job.worker) return;
+		// A repeat refused (already_sending): its message's report is the other occurrence's.
+		if (!job.worker || error?.code === 'already_sending') return;
 		const result = sendResult(job.itemId, outcome, messageId, outcome === 'sent' || !error ? null : reportedError(error));
 		byWorker.set(job.worker, [...(byWorker.get(job.worker) ?? []), result]);
 	});
@@ -347,6 +360,7 @@ const REFUSED: Record<string, string> = {
 	phone_changed: 'its lead\'s phone changed after the claim: a later claim sends it to the lead\'s new number (or nothing, if the phone was removed)',
 	phone_mismatch: 'is not its lead\'s phone, the number Claim gave the message: a queued message goes only to its lead. Map the phone Claim returns, e.g. {{ $json.phone }} (the default)',
 	already_completed: 'it was already completed',
+	already_sending: 'its send already began (the same claimed message is listed twice in Send\'s input, or Send was run again for it): a message goes out once. Complete records the first send; this item is passed on untouched',
 	not_found: 'there is no such queued message',
 };
 

@@ -279,6 +279,11 @@ export interface BeginQueueSendArgs {
 	p_item_ids: string[];
 	/** The phone each message is about to be sent to, in the order of p_item_ids: one not the message's (its lead's) is refused, phone_mismatch. */
 	p_phones: string[];
+	/**
+	 * Messages whose send began earlier in the same run (at most 1000): their leases only are
+	 * renewed (those the worker still holds); never let go again, no row answered for them.
+	 */
+	p_renew_item_ids?: string[];
 	/** How long the lease of each message still held runs from now. */
 	p_lease_seconds?: number;
 	p_now?: string;
@@ -294,9 +299,11 @@ export interface BeginQueueSendResult {
 	 * Why it must not be sent: not_held (claimed by another worker, or released), cancelled (its lead
 	 * taken over or stopped), phone_changed (its lead's phone changed or was removed after the claim:
 	 * released to the new number, or cancelled), phone_mismatch (the phone given is not the
-	 * message's, its lead's: this worker still holds it, nothing written), already_completed, not_found.
+	 * message's, its lead's: this worker still holds it, nothing written), already_sending (this worker
+	 * holds it and its send began already, or it is listed again in the same call: never let go
+	 * twice, nothing written), already_completed, not_found.
 	 */
-	reason: 'not_held' | 'cancelled' | 'phone_changed' | 'phone_mismatch' | 'already_completed' | 'not_found' | null;
+	reason: 'not_held' | 'cancelled' | 'phone_changed' | 'phone_mismatch' | 'already_sending' | 'already_completed' | 'not_found' | null;
 	lease_expires_at: string | null;
 }
 

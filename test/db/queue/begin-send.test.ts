@@ -1,6 +1,7 @@
 // queue_begin_send, asked by Send just before each group of messages goes out: the messages the
-// worker still holds get their lease renewed (also one that ran out while nobody claimed it since,
-// and one whose send it began already: Send renews the earlier groups' with each group);
+// worker still holds get their lease renewed (also one that ran out while nobody claimed it since;
+// one whose send it began already only through p_renew_item_ids: Send renews the earlier groups'
+// with each group, and never lets one go twice, test/db/queue/begin-send-once.test.ts);
 // one another worker claimed after the lease ran out, one whose lead was taken over, one already
 // completed or unknown are refused with the reason, and nothing is written for them. A message it
 // let go may have been delivered: if its run never reports, Claim never hands it out again but ends
@@ -10,8 +11,10 @@ import { withDb } from '../../helpers/stack';
 import { claim, complete, failed, failure, ledger, messages, phonesOf, preparedOwner, rpc, sent, takeLead, TOMORROW } from './fixtures';
 
 const at = (time: string, day = TOMORROW) => `${day}T${time}:00.000Z`;
-const beginSend = (worker: string, ids: string[], now: string, leaseSeconds = 300) =>
-	phonesOf(ids).then((phones) => rpc<BeginQueueSendResult[]>('queue_begin_send', { p_worker: worker, p_item_ids: ids, p_phones: phones, p_lease_seconds: leaseSeconds, p_now: now }));
+const beginSend = (worker: string, ids: string[], now: string, leaseSeconds = 300, renewIds: string[] = []) =>
+	phonesOf(ids).then((phones) =>
+		rpc<BeginQueueSendResult[]>('queue_begin_send', { p_worker: worker, p_item_ids: ids, p_phones: phones, p_renew_item_ids: renewIds, p_lease_seconds: leaseSeconds, p_now: now }),
+	);
 
 describe('queue_begin_send', () => {
 	// A message released (not sent: the batch stopped after its group's begin_send, a refused token)
@@ -58,13 +61,14 @@ describe('queue_begin_send', () => {
 		expect(await ledger(userId)).toHaveLength(before);
 	});
 
-	it('renews again a message the worker holds whose send it began (Send renews the earlier groups with each group): the lease moves, the send\'s start stays, no ledger row', async () => {
+	it('renews again a message the worker holds whose send it began, given in p_renew_item_ids (Send renews the earlier groups with each group): the lease moves, the send\'s start stays, no row answered, no ledger row', async () => {
 		const { userId } = await preparedOwner(2);
 		const [a, b] = await claim('w-a', userId, at('13:00'));
 		expect((await beginSend('w-a', [a.item_id], at('13:01')))[0]).toMatchObject({ send: true });
 		const before = (await ledger(userId)).length;
-		// 13:04: the next group (b) goes, a renewed with it.
-		expect(await beginSend('w-a', [b.item_id, a.item_id], at('13:04'))).toEqual([b, a].map((item) => ({ item_id: item.item_id, send: true, status: 'claimed', reason: null, lease_expires_at: at('13:09').replace('.000Z', '+00:00') })));
+		// 13:04: the next group (b) goes, a renewed with it (answered for b only).
+		expect(await beginSend('w-a', [b.item_id], at('13:04'), 300, [a.item_id])).toEqual([{ item_id: b.item_id, send: true, status: 'claimed', reason: null, lease_expires_at: at('13:09').replace('.000Z', '+00:00') }]);
+		expect(new Map((await messages(userId)).map((row) => [row.id, new Date(row.lease_expires_at!).toISOString()]))).toEqual(new Map([[a.item_id, at('13:09')], [b.item_id, at('13:09')]]));
 		const started = await withDb(async (db) => (await db.query<{ id: string; send_started_at: Date }>('select id, send_started_at from public.whatsapp_message_queue where user_id = $1', [userId])).rows);
 		expect(new Map(started.map((row) => [row.id, row.send_started_at.toISOString()]))).toEqual(new Map([[a.item_id, at('13:01')], [b.item_id, at('13:04')]]));
 		expect(await ledger(userId)).toHaveLength(before);

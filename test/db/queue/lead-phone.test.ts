@@ -111,8 +111,9 @@ describe('a lead\'s waiting message follows its phone', () => {
 
 		await setPhone(ann.lead_id, phone());
 		expect((await messages(owner)).map((m) => [m.status, m.phone, m.lease_holder])).toEqual([['claimed', oldNumber, 'w-1']]);
-		// Send renews it with its next group: still this run's.
-		expect((await beginSend('w-1', [held.item_id], at('16:01')))[0]).toMatchObject({ send: true, reason: null });
+		// Send renews it with its next group (p_renew_item_ids: its lease only): still this run's.
+		expect(await rpc('queue_begin_send', { p_worker: 'w-1', p_item_ids: [], p_phones: [], p_renew_item_ids: [held.item_id], p_lease_seconds: 300, p_now: at('16:01') })).toEqual([]);
+		expect((await messages(owner)).map((m) => [m.lease_holder, new Date(m.lease_expires_at!).toISOString()])).toEqual([['w-1', at('16:06')]]);
 		expect((await complete('w-1', [sent(held)], at('16:02')))[0]).toMatchObject({ status: 'sent', accepted: true });
 		expect((await messages(owner)).map((m) => [m.status, m.phone])).toEqual([['sent', oldNumber]]);
 	});

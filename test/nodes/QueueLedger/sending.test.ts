@@ -435,13 +435,15 @@ test('Complete retried (Retry On Fail) after the answer to a call the database r
 	}
 });
 
-test('a report the database refuses (the same message twice) is named by its item; with Continue On Fail it alone fails and the others are recorded', async () => {
+// Two different reports of one message (an identical one repeated is recorded once:
+// test/nodes/QueueLedger/send-once.test.ts).
+test('a report the database refuses (the same message twice, reported two ways) is named by its item; with Continue On Fail it alone fails and the others are recorded', async () => {
 	const { owner } = await dueQueue(2);
 	const claim = await runQueue([{}], { resource: 'message', operation: 'claim', limit: 10, ownerUserId: owner, options: { worker: 'worker-a' } });
 	const [first, second] = claim.outputs[0];
 	const reports = [
 		{ item_id: first.item_id, worker: first.worker, outcome: 'sent', message_id: 'wamid.TEST-1' },
-		{ item_id: first.item_id, worker: first.worker, outcome: 'sent', message_id: 'wamid.TEST-1' },
+		{ item_id: first.item_id, worker: first.worker, outcome: 'sent', message_id: 'wamid.TEST-1-AGAIN' },
 		{ item_id: second.item_id, worker: second.worker, outcome: 'sent', message_id: 'wamid.TEST-2' },
 	];
 	const refusal = `queue_complete failed: item 1 (p_results[1]).item_id: item ${String(first.item_id)} is listed twice (also p_results[0])`;
