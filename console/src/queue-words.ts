@@ -61,13 +61,19 @@ export function ownerNotFoundInWords(id: string, owners: number, how: 'address' 
  * An owner shown who has no queue settings (no row in user_queue_settings): Queue: prepare never
  * queues anything for them, so the page says so and what to do, instead of a day that "fills".
  */
-export function noQueueSettingsInWords(id: string, owners: number): string {
+export function noQueueSettingsInWords(id: string, owners: number, queued = 0): string {
 	const shown = id.length > 60 ? `${id.slice(0, 60)}…` : id;
 	const next = owners === 0
 		? 'No owner has a lead queue in this database yet.'
 		: owners === 1
 			? 'The owner with a queue is in the Owner list.'
 			: `The ${formatNumber(owners)} owners with a queue are in the Owner list.`;
+	// Settings removed after messages were queued: those stay in the queue; only new ones are never queued.
+	if (queued > 0) {
+		return `Owner ${shown} has no queue settings any more: the ${formatNumber(queued)} ${queued === 1 ? "message in this day's queue stays" : "messages in this day's queue stay"} there, `
+			+ 'but Queue: prepare queues nothing new for them: it fills a day only for an owner '
+			+ `with a row in user_queue_settings (daily capacity, sending hours, the message). Give them one again to go on queuing. ${next}`;
+	}
 	return `Owner ${shown} has no queue settings, so nothing is ever queued for them: Queue: prepare fills a day only for an owner `
 		+ `with a row in user_queue_settings (daily capacity, sending hours, the message). Give them one to start their queue. ${next}`;
 }

@@ -147,10 +147,14 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		metrics: undefined as DayMetrics | undefined,
 		metricsKey: '',
 		metricsAt: 0,
-		/** A metrics call is under way: its own guard, so a slow metrics webhook never holds the queue's polls. */
-		metricsInFlight: false,
+		/** The owner|day whose metrics call is under way: its own guard, so a slow metrics webhook never holds the queue's polls. */
+		metricsAsked: '',
+		/** The owner|day the Metrics block is for: another drawn, its numbers are cleared at once. */
+		metricsFor: '',
 		/** The words said for an owner without queue settings: taken away when another owner is shown. */
 		noSettingsSaid: '',
+		/** The owner those words were said for: said once per owner shown, never again at each poll. */
+		noSettingsFor: '',
 		owners: [] as string[],
 		ownerLabels: {} as Record<string, string | null>,
 		ownersAt: 0,
@@ -381,22 +385,34 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 	 * The day's metrics, asked again when the counts changed (or every METRICS_MS). One call at a time,
 	 * apart from the queue's polls: a poll never waits for it (a slow metrics webhook left the tab
 	 * frozen and "Offline"), and a poll while it is under way asks for none (the next one after it
-	 * does, the counts key not being updated meanwhile). An answer for an owner or day no longer shown
-	 * is not drawn.
+	 * does, the counts key not being updated meanwhile). Another owner or day drawn: the Metrics block
+	 * is cleared at once and theirs asked without waiting for the earlier call, whose answer (for an
+	 * owner or day no longer shown) is not drawn.
 	 */
 	async function refreshMetrics(data: QueuePage, force = false) {
-		if (!data.owner || !data.day || state.metricsInFlight) return;
-		const countsKey = `${data.owner}|${data.day}|${JSON.stringify(data.counts)}`;
+		if (!data.owner || !data.day) return;
+		const shownKey = `${data.owner}|${data.day}`;
+		if (state.metricsFor !== shownKey) {
+			// Another owner or day drawn: the numbers drawn before (another owner's, another day's) go at once.
+			state.metrics = undefined;
+			state.metricsKey = '';
+			state.metricsFor = shownKey;
+			render(el('queue-metrics'), '<div class="loading">Loading the metrics…</div>');
+		}
+		// One call at a time for the owner and day shown; a call still under way for another is not waited for.
+		if (state.metricsAsked === shownKey) return;
+		const countsKey = `${shownKey}|${JSON.stringify(data.counts)}`;
 		if (!force && countsKey === state.metricsKey && Date.now() - state.metricsAt < METRICS_MS) return;
 		const query = new URLSearchParams({ from: data.day, to: data.day });
-		const stillShown = () => state.data?.owner === data.owner && state.data?.day === data.day;
-		state.metricsInFlight = true;
+		const stillShown = () => state.metricsFor === shownKey && state.data?.owner === data.owner && state.data?.day === data.day;
+		state.metricsAsked = shownKey;
 		try {
 			const answer = await api<{ days: DayMetrics[] }>(`${webhooks}/queue/metrics?${query}`, { headers: ownerHeaders() });
 			if (!stillShown()) return;
 			state.metrics = answer.days.find((day) => day.day === data.day);
 			state.metricsKey = countsKey;
 			state.metricsAt = Date.now();
+			if (!state.metrics) render(el('queue-metrics'), '<div class="empty">No metrics for this day.</div>');
 		} catch (error) {
 			if (!stillShown()) return;
 			state.metrics = undefined;
@@ -404,7 +420,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			render(el('queue-metrics'), `<div class="error">The metrics could not be read: ${escape((error as Error).message)} (is the workflow “Leadflow: take a lead, export the queue, queue metrics” active?)</div>`);
 			return;
 		} finally {
-			state.metricsInFlight = false;
+			if (state.metricsAsked === shownKey) state.metricsAsked = '';
 		}
 		renderMetrics();
 	}
@@ -489,19 +505,25 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		el('queue-empty').hidden = true;
 		el('queue-body').hidden = false;
 		const settings = data.settings;
-		el('queue-day-info').textContent = `${dayInWords(data.day)} in ${data.timeZone}${settings ? ` · sends ${settings.send_from.slice(0, 5)}–${settings.send_until.slice(0, 5)}, up to ${formatNumber(settings.daily_capacity)} a day` : ' · no queue settings: nothing is queued'}`;
-		// An owner without queue settings (an #owner= of one): said so, with the owners that have a queue
-		// offered in the Owner list (none picked: this owner is not among them). Said once, not every poll.
 		const noSettings = settings === null;
+		const queuedShown = counts.total ?? 0;
+		el('queue-day-info').textContent = `${dayInWords(data.day)} in ${data.timeZone}${settings ? ` · sends ${settings.send_from.slice(0, 5)}–${settings.send_until.slice(0, 5)}, up to ${formatNumber(settings.daily_capacity)} a day` : queuedShown > 0 ? ' · no queue settings: nothing new is queued' : ' · no queue settings: nothing is queued'}`;
+		// An owner without queue settings (an #owner= of one): said so, with the owners that have a queue
+		// offered in the Owner list (none picked: this owner is not among them). Said once per owner shown
+		// (the owner's key), not at every poll: a later message (Take Lead, Export) stays.
 		if (noSettings) {
 			ownerBox.hidden = state.owners.length === 0;
-			const words = noQueueSettingsInWords(data.owner, state.owners.length);
-			if (el('queue-message').textContent !== words) say(words, 'error');
-			state.noSettingsSaid = words;
-		} else if (state.noSettingsSaid) {
+			if (state.noSettingsFor !== data.owner) {
+				const words = noQueueSettingsInWords(data.owner, state.owners.length, queuedShown);
+				say(words, 'error');
+				state.noSettingsSaid = words;
+				state.noSettingsFor = data.owner;
+			}
+		} else if (state.noSettingsSaid || state.noSettingsFor) {
 			// Another owner shown: their words go (unless another message was said since).
-			if (el('queue-message').textContent === state.noSettingsSaid) say('');
+			if (state.noSettingsSaid && el('queue-message').textContent === state.noSettingsSaid) say('');
 			state.noSettingsSaid = '';
+			state.noSettingsFor = '';
 		}
 		render(el('queue-counts'), [['total', 'In the queue'], ...STATUSES].map(([field, label]) => `
 			<div class="stage" data-count="${field}">

@@ -17,6 +17,7 @@ import { isRefusal, lostAnswer, notDone, rulePageInWords, saveMayHaveBeenDone, s
 import { focusFirst } from './focus';
 import { formatNumber, isBlankName, reasonInWords } from './format';
 import { missingInFormWords, missingTags, missingTagsInWords } from './rule-tags';
+import { differingSettings, lostSaveInWords, SETTING_LABELS, staleSaveInWords } from './rule-settings';
 
 interface Tag { id: string; name: string; user_id?: string }
 interface RuleRow {
@@ -71,6 +72,8 @@ export function explainInWords(explain: Explain): string {
 }
 
 const hhmm = (time: string) => time.slice(0, 5);
+/** A rule's row as settings, to compare with what a form sends. */
+const asSettings = (row: RuleRow) => row as unknown as Record<string, unknown>;
 
 /** A random UUID (v4): crypto.randomUUID where the browser offers it (secure contexts only), else from getRandomValues. */
 export function newCreateKey(): string {
@@ -90,6 +93,8 @@ export function initRules(context: RulesContext) {
 	let createKey: string | undefined;
 	/** The form was typed into since it opened (a re-read of the rule then leaves it as it is). */
 	let formTouched = false;
+	/** A Save of the form is under way: another (a double click) waits for none and sends none. */
+	let saving = false;
 	const form = $<HTMLFormElement>('rule-form');
 
 	const zones = (() => {
@@ -322,24 +327,62 @@ export function initRules(context: RulesContext) {
 		});
 	}
 
+	/**
+	 * One Save of an edit at a time: a second click while the first is under way sends nothing (it
+	 * carries the version the first replaces: refused as stale, "Not saved" shown before "Saved"). A new
+	 * rule's saves carry one Idempotency-Key: sent twice, they make one rule.
+	 */
 	async function submit(kind: 'save' | 'explain') {
+		const guarded = kind === 'save' && Boolean(editing);
+		if (guarded && saving) return;
+		if (guarded) saving = true;
+		try {
+			await submitOnce(kind);
+		} finally {
+			if (guarded) saving = false;
+		}
+	}
+
+	async function submitOnce(kind: 'save' | 'explain') {
 		clearErrors();
 		const preview = $('rule-preview');
 		preview.textContent = kind === 'save' ? 'Saving…' : 'Asking the database…';
+		// The form as it was when Save was pressed (the rule opened, what was sent).
+		const opened = editing;
+		let sent: Record<string, unknown> = {};
 		try {
 			// A save of an edit carries the rule's version as the form read it.
-			const sent = { ...settings(), ...(kind === 'save' && editing ? { updated_at: editing.updated_at } : {}) };
+			sent = { ...settings(), ...(kind === 'save' && editing ? { updated_at: editing.updated_at } : {}) };
 			const answer = await write(kind, { ruleId: editing?.id ?? '', userId: editing ? '' : owner(), settings: sent },
 				kind === 'save' && !editing ? createKey : undefined);
 			if (answer.stale && answer.rule && editing) {
-				// Changed since the form read it: nothing saved; the form shows the rule as it is now.
+				// Changed since the form read it: nothing saved. The form keeps what the user typed, takes the
+				// other change in every field the user left alone (so the next Save never undoes it), and
+				// carries the rule's version now; the fields both changed are said with the rule's values now.
 				const { field, message, hint, advice } = answer.error ?? { field: null, message: 'This rule was changed since you opened it: nothing was saved.', hint: null };
-				const id = editing.id;
+				const base = editing;
+				const id = base.id;
 				await load();
-				const now = list.rules.find((row) => row.id === id);
-				if (now) openForm(now);
+				const now = list.rules.find((row) => row.id === id) ?? (answer.rule.id === id ? answer.rule : undefined);
 				preview.textContent = 'Not saved: the rule was changed since you opened it.';
-				showError(field, message, hint, advice);
+				if (!now || form.hidden || editing?.id !== id) {
+					showError(field, message, hint, advice);
+					return;
+				}
+				const keys = Object.keys(sent).filter((key) => key !== 'updated_at');
+				const mine = differingSettings(sent, asSettings(base), keys);
+				const theirs = differingSettings(asSettings(now), asSettings(base), keys);
+				const conflicts = mine.filter((key) => theirs.includes(key) && differingSettings(sent, asSettings(now), [key]).length > 0)
+					.map((key) => ({ key, now: asSettings(now)[key] }));
+				const merged: Record<string, unknown> = { ...asSettings(now) };
+				for (const key of mine) merged[key] = sent[key];
+				openForm(merged as unknown as RuleRow);
+				editing = now;
+				form.dataset.version = now.updated_at;
+				formTouched = mine.length > 0;
+				$('rule-form-title').textContent = `Edit ${now.name}`;
+				preview.textContent = 'Not saved: the rule was changed since you opened it.';
+				showError(field, message, hint, staleSaveInWords(conflicts, theirs.filter((key) => !mine.includes(key))));
 				return;
 			}
 			if (answer.error) {
@@ -373,9 +416,25 @@ export function initRules(context: RulesContext) {
 			preview.textContent = '';
 			const lost = error instanceof WriteError && !error.notMade;
 			if (kind === 'save' && lost) {
-				// No answer: it may have been saved. The list read again shows whether; the form stays.
-				showError(null, saveMayHaveBeenDone(editing ? editing.name : null, error.why), null);
-				await load();
+				// No answer: it may have been saved. The list read again shows whether. An edit whose rule,
+				// read again, holds every setting sent was saved: the form closes as Saved (its version was
+				// the old one: kept open, it could never save again). Else the form stays, with what differs.
+				const read = await load();
+				const row = read && opened ? list.rules.find((rule) => rule.id === opened.id) : undefined;
+				if (!opened || !row || form.hidden || editing !== opened) {
+					showError(null, saveMayHaveBeenDone(opened ? opened.name : null, error.why), null);
+					return;
+				}
+				const differ = differingSettings(sent, asSettings(row), Object.keys(sent).filter((key) => key !== 'updated_at'));
+				if (differ.length === 0) {
+					form.hidden = true;
+					editing = undefined;
+					createKey = undefined;
+					$('rules-status').textContent = lostSaveInWords(row.name, error.why, 'saved');
+					focusFirst([`.rule-card[data-rule="${CSS.escape(row.id)}"] [data-edit]`, '#rule-new']);
+					return;
+				}
+				showError(null, lostSaveInWords(opened.name, error.why, row.updated_at === opened.updated_at ? 'not saved' : { differ }), null);
 				return;
 			}
 			showError(null, (error as Error).message, null);
@@ -446,6 +505,17 @@ export function initRules(context: RulesContext) {
 		let words: string;
 		try {
 			const answer = await write('save', { ruleId: box.dataset.toggle, settings: { enabled: on } });
+			const rule = answer.rule;
+			if (!answer.error && rule && editing?.id === rule.id && !form.hidden) {
+				// The rule's Edit form is open: the switch made a new version. When the switch changed nothing
+				// else (no other tab's change came with it), the form takes that version, so its Save is not
+				// refused as "changed since you opened it" and the typed text is kept.
+				const others = Object.keys(asSettings(editing)).filter((key) => key !== 'enabled' && key !== 'updated_at' && key in SETTING_LABELS);
+				if (differingSettings(asSettings(editing), asSettings(rule), others).length === 0) {
+					editing = { ...editing, enabled: rule.enabled, updated_at: rule.updated_at };
+					form.dataset.version = rule.updated_at;
+				}
+			}
 			words = answer.error ? `Not changed: ${answer.error.advice ?? answer.error.message}` : `${answer.rule?.name} ${on ? 'enabled' : 'switched off'}.`;
 		} catch (error) {
 			// The workflow's refusal (or n8n's before it ran): not changed. No answer: it may have been.

@@ -72,6 +72,16 @@ describe('the Queue tab', () => {
 		expect(noQueueSettingsInWords('x'.repeat(80), 1)).toContain(`Owner ${'x'.repeat(60)}… has`);
 	});
 
+	it('never says "nothing is ever queued" for an owner whose settings were removed after messages were queued', () => {
+		const words = noQueueSettingsInWords('f0765e0b-2e47-4338-8b49-56ea09be0527', 1, 2);
+		expect(words).toBe('Owner f0765e0b-2e47-4338-8b49-56ea09be0527 has no queue settings any more: the 2 messages in this day\'s queue stay there, '
+			+ 'but Queue: prepare queues nothing new for them: it fills a day only for an owner with a row in user_queue_settings (daily capacity, sending hours, the message). '
+			+ 'Give them one again to go on queuing. The owner with a queue is in the Owner list.');
+		expect(words).not.toMatch(/nothing is ever queued/);
+		expect(noQueueSettingsInWords('a', 1, 1)).toContain('the 1 message in this day\'s queue stays there');
+		expect(noQueueSettingsInWords('a', 1, 0)).toMatch(/nothing is ever queued/);
+	});
+
 	it('counts the messages Take Lead cancelled, not the lead\'s backlog item', () => {
 		expect(messagesCancelled([
 			{ queue: 'whatsapp_message_queue', item_id: 'm1', from_status: 'queued' },

@@ -4,7 +4,9 @@
 // - a link with #owner= opens on the Queue tab, one with #pipeline= on the Pipeline tab (the rule a
 //   fragment typed into the open page follows too);
 // - an owner with no queue settings is told so (nothing is ever queued) with the owners that have a
-//   queue offered, never a day that will fill;
+//   queue offered, never a day that will fill; one whose settings were removed after queuing is told
+//   the messages queued stay; said once per owner, so a later message (Take Lead's) stays;
+// - another owner shown: the Metrics block is cleared at once, never the previous owner's numbers;
 // - a metrics webhook that does not answer leaves the Queue tab polling and Live;
 // - Take Lead counts the messages it cancelled, not the lead's backlog item;
 // - a contact whose name is blank (a zero-width space) is shown by its Messenger id on the Follow-ups tab.
@@ -90,6 +92,58 @@ test('an owner with no queue settings is told nothing is ever queued, and what t
 	await page.selectOption('#queue-owner', owner);
 	await page.waitForSelector('#queue-rows tr[data-item]');
 	await page.waitForFunction(() => !/has no queue settings/.test(document.getElementById('queue-message')?.textContent ?? ''));
+	await page.close();
+});
+
+test('an owner whose queue settings were removed after queuing: messages said to stay queued, said once, so Take Lead\'s words stay', async () => {
+	const { dbNow } = await withDb(async (db) => (await db.query<{ dbNow: Date }>('select now() as "dbNow"')).rows[0]);
+	const gone = await createOwner({ time_zone: 'UTC', daily_capacity: 2, send_from: '00:00', send_until: '23:59' });
+	const stamp = String(Date.now() % 1000).padStart(3, '0');
+	await addLeads(['Lee One', 'Lee Two'].map((name, i) => ({ user_id: gone, name, phone: `+1415558${stamp}${i}`, source: 'test', lead_score: 80 - i })));
+	await prepare(gone, new Date(dbNow.getTime() - 86_400_000).toISOString());
+	await withDb((db) => db.query('delete from public.user_queue_settings where user_id = $1', [gone]));
+	let queuePolls = 0;
+	const page = await open(`&tab=queue&owner=${gone}`, async (tab) => {
+		tab.on('request', (request) => { if (/\/console\/api\/queue\?/.test(request.url())) queuePolls += 1; });
+	});
+	await page.waitForFunction(() => /has no queue settings/.test(document.getElementById('queue-message')?.textContent ?? ''), null, { timeout: 20_000 });
+	const said = await page.textContent('#queue-message');
+	expect(said).toMatch(new RegExp(`^Owner ${gone} has no queue settings any more: the 2 messages in this day's queue stay there, but Queue: prepare queues nothing new for them: `));
+	expect(said).not.toMatch(/nothing is ever queued/);
+	expect(await page.textContent('#queue-day-info')).toMatch(/no queue settings: nothing new is queued$/);
+	await page.locator('#queue-rows tr[data-item]', { hasText: 'Lee Two' }).locator('button.take').click();
+	await page.waitForFunction(() => /is yours now/.test(document.getElementById('queue-message')?.textContent ?? ''), null, { timeout: 30_000 });
+	// Polls go on: the owner's words are not said again over Take Lead's.
+	const before = queuePolls;
+	expect(await until(() => queuePolls >= before + 3, 30_000)).toBe(true);
+	expect(await page.textContent('#queue-message')).toMatch(/^Lee Two is yours now/);
+	await page.close();
+});
+
+test('another owner shown: the Metrics block never shows the previous owner\'s numbers, whatever their call does', async () => {
+	const bare = await createOwner(null);
+	let hold = false;
+	let release: () => void = () => undefined;
+	const held = new Promise<void>((resolve) => { release = resolve; });
+	const page = await open(`&tab=queue&owner=${owner}`, async (tab) => {
+		await tab.route('**/queue/metrics*', async (route) => {
+			if (hold) await held;
+			await route.continue().catch(() => undefined);
+		});
+	});
+	try {
+		await page.waitForSelector('#queue-metrics [data-metric="queued"]');
+		expect(Number(await page.getAttribute('#queue-metrics [data-metric="queued"] dd', 'data-value'))).toBeGreaterThan(0);
+		hold = true;
+		await page.evaluate((id) => { (globalThis as unknown as { location: { hash: string } }).location.hash = `owner=${id}`; }, bare);
+		await page.waitForFunction(() => /no queue settings/.test(document.getElementById('queue-day-info')?.textContent ?? ''), null, { timeout: 20_000 });
+		// B drawn, its metrics (and any of A's) held: none of A's numbers.
+		expect(await page.locator('#queue-metrics [data-metric]').count()).toBe(0);
+		expect(await page.textContent('#queue-metrics')).toBe('Loading the metrics…');
+	} finally {
+		release();
+	}
+	await page.waitForFunction(() => document.querySelector('#queue-metrics [data-metric="queued"] dd')?.textContent === '0', null, { timeout: 30_000 });
 	await page.close();
 });
 

@@ -135,7 +135,8 @@ test('every count and row on the page is the database\'s; the metrics are the me
 	expect(rows).toHaveLength(LEADS);
 	expect(await page.textContent('#queue-day-info')).toContain(zone);
 	const metrics = await metricsOfWebhook();
-	await page.waitForFunction(() => Boolean(document.getElementById('queue-metrics')?.textContent));
+	// The block says "Loading the metrics…" until their answer: the numbers drawn.
+	await page.waitForSelector('#queue-metrics [data-metric]');
 	const { metrics: shownMetrics } = await shown();
 	expect(shownMetrics).toMatchObject({ queued: metrics.queued, sent: metrics.sent, failed: metrics.failed, cancelled: metrics.cancelled, taken_over: metrics.taken_over });
 	expect(metrics).toMatchObject({ queued: LEADS, sent: 1, failed: 1 });
