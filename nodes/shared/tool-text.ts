@@ -54,3 +54,12 @@ export function fromAIKey(context: { getNode(): INode }, name: string): string |
 	if (typeof raw !== 'string' || (raw.match(/\$fromAI\s*\(/gi) ?? []).length !== 1) return undefined;
 	return FROM_AI_KEY.exec(raw)?.[2];
 }
+
+/**
+ * How a refusal's first line names the field `name`: as the model knows it (the key of its one
+ * `$fromAI` call) when the model fills it, else `label`, the field as the workflow's builder sees it
+ * in the node's settings (e.g. "Owner ID, userId"). Advice and first line so speak to the same reader.
+ */
+export function fieldAsKnown(context: { getNode(): INode }, name: string, label: string): string {
+	return (filledByModel(context, name) && fromAIKey(context, name)) || label;
+}

@@ -4,11 +4,18 @@
 // or a number from a request's JSON) is refused, never written as "[object Object]"; so is a
 // conversation ID that is not text (a list holding one id is not read as that id). Moved By left at
 // its default (As Run) records a person in a workflow and the agent when the node is an agent's tool.
+// Owner User ID keeps the move to one owner's contacts, checked by the database (another owner's
+// contact is "does not exist for owner …", as one of nobody's). The node runs with the service role,
+// so as an AI agent's tool it must be given (set by the workflow's builder, or by the model where the
+// builder chose $fromAI): before, a tool moved any contact whose UUID the model gave. In a workflow
+// empty is any owner's contact (the contact-move webhook's caller holds the console key, which reads
+// and moves every owner's contacts on the console's Pipeline tab).
 import { NodeApiError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { ManualMove } from '../../shared/contract';
 import { runsAsTool } from '../../shared/outputs';
-import { SettingRefusedError } from '../../shared/per-item';
-import { optionalToolText } from '../../shared/tool-text';
+import { readOwnerId } from '../../shared/owner-id';
+import { FieldRefusedError, SettingRefusedError } from '../../shared/per-item';
+import { fieldAsKnown, filledByModel, fromAIKey, isNotGivenWord, optionalToolText } from '../../shared/tool-text';
 import { callRpc } from '../../shared/supabase';
 import { notTextProblem, textProblem, UUID } from '../../shared/valid-input';
 import { applyStageChanges } from '../helpers/stageChanges';
@@ -23,6 +30,14 @@ const properties: INodeProperties[] = [
 		default: '={{ $json.conversation_id }}',
 		required: true,
 		description: 'The contact to move (an ID of messenger_conversations)',
+	},
+	{
+		displayName: 'Owner User ID',
+		name: 'ownerUserId',
+		type: 'string',
+		default: '',
+		description:
+			'Move only a contact of this owner (the Supabase user ID): another owner\'s contact is refused as not found. Empty: any owner\'s contact, in a workflow only; as an AI agent\'s tool it must be given (set it here, or let the model give it with $fromAI).',
 	},
 	{
 		displayName: 'Stage',
@@ -108,6 +123,37 @@ function textOrWholeNumber(raw: unknown, label: string): { text: string; problem
 const MOVER_HINT =
 	'Say who moved the contact as one line of text, at most 200 characters: a webhook caller sends {"movedBy": "…"} (your user\'s id, or a name), or leaves it out. A whole number is read as its digits; one beyond 9007199254740991 has lost digits before it is read, so send it as text.';
 
+/** The model's advice, when it fills Owner User ID ($fromAI), naming the field by its key. */
+const agentOwnerAdvice = (field: string): string =>
+	`Give the user ID of the owner whose contact to move as ${field}: a UUID, the id of the Supabase Auth user whose contacts these are, as you were told it. If you were not told it, ask for it: this tool moves no contact without it.`;
+/** The workflow builder's, when the model cannot give Owner User ID (left empty or fixed in the tool's settings). */
+const BUILDER_OWNER_ADVICE =
+	'Owner User ID (ownerUserId) is set in this tool\'s settings, not given by the model: set it there to the user ID of the owner whose contacts the agent may move (a UUID, the id of the Supabase Auth user; a project with one owner sets it once), or let the model give it with {{ $fromAI(\'ownerUserId\', \'the user ID of the owner whose contact to move\') }}. This tool moves no contact without it.';
+const WORKFLOW_OWNER_HINT = 'Use the id of the Supabase user whose contacts these are, or leave it empty for any owner\'s contact.';
+
+/** What a tool is told about a refused Owner User ID: the model's advice when it fills the field, else the builder's. */
+const toolOwnerAdvice = (context: IExecuteFunctions): string =>
+	filledByModel(context, 'ownerUserId') ? agentOwnerAdvice(fromAIKey(context, 'ownerUserId') ?? 'Owner User ID (ownerUserId)') : BUILDER_OWNER_ADVICE;
+
+/**
+ * The owner item i's move is kept to: in a workflow, empty is null (any owner's contact); as a tool,
+ * empty or a model's "null" / "undefined" is refused naming the field, and so is a malformed one,
+ * each with the advice of whoever fills the field.
+ */
+function readMoveOwner(context: IExecuteFunctions, itemIndex: number): string | null {
+	if (!runsAsTool(context)) return readOwnerId(context, itemIndex, WORKFLOW_OWNER_HINT, true);
+	const given = context.getNodeParameter('ownerUserId', itemIndex, '') as unknown;
+	if (given === null || given === undefined || (typeof given === 'string' && (given.trim() === '' || isNotGivenWord(given)))) {
+		throw new FieldRefusedError(
+			context.getNode(),
+			`Move as an AI agent's tool needs the user ID of the contact's owner (${fieldAsKnown(context, 'ownerUserId', 'Owner User ID, ownerUserId')}), and none was given`,
+			{ itemIndex, description: toolOwnerAdvice(context) },
+			'ownerUserId',
+		);
+	}
+	return readOwnerId(context, itemIndex, toolOwnerAdvice(context), false);
+}
+
 function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 	// Text only: a list holding one id would otherwise pass as that id (String(['…']) is the id).
 	const rawConversationId = context.getNodeParameter('conversationId', itemIndex) as unknown;
@@ -121,6 +167,7 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 		);
 	}
 	const conversationId = checkUuid(context, rawConversationId, 'conversation ID', itemIndex, 'Give the contact\'s id (the id column of messenger_conversations): a webhook caller sends it as {"conversationId": "…"}, a workflow maps it, e.g. {{ $json.conversationId }}.');
+	const owner = readMoveOwner(context, itemIndex);
 	const stage = context.getNodeParameter('stage', itemIndex, { mode: 'id', value: '' }) as { mode?: string; value?: unknown };
 	// Text, or a whole number read as its digits (a request's {"stage": 2026} is the stage named
 	// "2026", as before 0f4d6ea). A number with a fraction is neither a stage's id (a UUID) nor a
@@ -175,6 +222,8 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 		reason: reason || null,
 		actor: readActor(context, itemIndex),
 		actor_id: actorId || null,
+		// Only when given: a move without it is any owner's, as before.
+		...(owner && { owner_user_id: owner }),
 	};
 }
 

@@ -115,6 +115,8 @@ export interface ManualMove {
 	actor?: 'user' | 'ai' | null;
 	/** The user's id, the agent's name. */
 	actor_id?: string | null;
+	/** Only a contact of this owner (a user id): another owner's is refused as not existing. Null: any owner's. */
+	owner_user_id?: string | null;
 }
 
 export interface MoveArgs {

@@ -28,7 +28,7 @@ test('Move as a tool: the agent reads the move and how many actions wait; the ac
 	await world.automation({ trigger_type: 'ENTERED_PIPELINE', actions: [{ type: 'webhook', url: 'https://crm.example.test/leads', method: 'POST' }, { type: 'notify', message: 'New lead' }] });
 	const contact = await world.contact();
 
-	const { answer } = await asTool('autoAssignStage', { operation: 'move', conversationId: contact, stage: { __rl: true, mode: 'id', value: world.pipeline.stages.Qualified }, reason: 'The agent moved it', actor: 'ai' });
+	const { answer } = await asTool('autoAssignStage', { operation: 'move', ownerUserId: world.userId, conversationId: contact, stage: { __rl: true, mode: 'id', value: world.pipeline.stages.Qualified }, reason: 'The agent moved it', actor: 'ai' });
 	expect(JSON.parse(answer as string)).toEqual([expect.objectContaining({ conversation_id: contact, outcome: 'assigned', stage_name: 'Qualified', automations_fired: 1, automations_waiting: 2 })]);
 	expect(await outboxOf(world.userId, contact)).toEqual([
 		{ kind: 'notify', status: 'pending' },
@@ -98,7 +98,7 @@ test("Move with Moved By left at its default: an agent's tool records the agent,
 	const [byAgent, byWorkflow] = [await world.contact(), await world.contact()];
 	// No `actor`: what a node saved with Moved By left at its default holds.
 	const move = (conversationId: string) => ({ operation: 'move', conversationId, stage: { __rl: true, mode: 'name', value: 'Qualified' }, pipelineId: { __rl: true, mode: 'id', value: world.pipeline.id }, reason: 'Asked for a quote' });
-	const { answer } = await asTool('autoAssignStage', move(byAgent));
+	const { answer } = await asTool('autoAssignStage', { ...move(byAgent), ownerUserId: world.userId });
 	expect(JSON.parse(answer as string)).toEqual([expect.objectContaining({ conversation_id: byAgent, outcome: 'assigned' })]);
 	const plain = await runWorkflow(
 		{
@@ -121,7 +121,7 @@ test("Move with Moved By left at its default: an agent's tool records the agent,
 test('Move by stage name of a contact in no pipeline, Pipeline left empty: the agent reads the node\'s field words, not pipeline_id', async () => {
 	const world = await createPipelineWorld();
 	const contact = await world.contact();
-	const { thrown } = await asTool('autoAssignStage', { operation: 'move', conversationId: contact, stage: { __rl: true, mode: 'name', value: "={{ $fromAI('stage', 'the stage name', 'string') }}" } }, { stage: 'Qualified' });
+	const { thrown } = await asTool('autoAssignStage', { operation: 'move', ownerUserId: world.userId, conversationId: contact, stage: { __rl: true, mode: 'name', value: "={{ $fromAI('stage', 'the stage name', 'string') }}" } }, { stage: 'Qualified' });
 	expect(thrown).toBe(
 		'item 0 (p_items[0]): Pipeline is empty and the contact is in no pipeline\n\nDetails: Choose a Pipeline to look the stage name up in (the contact is placed in it; a webhook caller sends {"pipelineId": "…"}), or give the stage\'s ID.',
 	);

@@ -115,7 +115,7 @@ test('Move as a tool: a reason and a Mover ID given as "null" are none; the hist
 	const contact = await world.contact();
 	const { answer } = await asTool(
 		'autoAssignStage',
-		{ operation: 'move', conversationId: contact, stage: { __rl: true, mode: 'id', value: world.pipeline.stages.Qualified }, reason: ai('reason'), actorId: ai('mover') },
+		{ operation: 'move', ownerUserId: world.userId, conversationId: contact, stage: { __rl: true, mode: 'id', value: world.pipeline.stages.Qualified }, reason: ai('reason'), actorId: ai('mover') },
 		{ reason: 'null', mover: ' undefined ' },
 	);
 	expect(JSON.parse(String(answer))).toEqual([expect.objectContaining({ conversation_id: contact, outcome: 'assigned' })]);

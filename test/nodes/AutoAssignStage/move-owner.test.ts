@@ -1,0 +1,143 @@
+// Auto Assign Stage's Move kept to one owner. The node runs with the service role, so before 6
+// December 2026 Move as an AI agent's tool moved any contact whose UUID the model gave, another
+// owner's included. Now, as a tool, Owner User ID must be given (set in the tool's settings by the
+// workflow's builder, or by the model where the builder chose $fromAI); a call without it is refused
+// naming the field, its advice (and the first line's field name) for whoever fills it; and the
+// database moves only a contact of that owner: another owner's is refused in the same words as a
+// contact of nobody's ("does not exist for owner …"), nothing written. In a workflow an empty Owner
+// User ID is any owner's contact, as before (the contact-move webhook).
+import type { IDataObject } from 'n8n-workflow';
+import { runWorkflow, type WorkflowJson } from '../../harness';
+import { agentWorkflow, engineAgentWorkflow } from '../../harness/agent';
+import { activities, createPipelineWorld, failure, move } from '../../db/pipelines/fixtures';
+import { testStack } from '../../helpers/stack';
+
+const credentials = () => ({ leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey } });
+const node = { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } };
+const ai = (key: string) => `={{ $fromAI('${key}', '', 'string') }}`;
+
+async function asTool(parameters: IDataObject, args: IDataObject = {}): Promise<IDataObject> {
+	const run = await runWorkflow(agentWorkflow('autoAssignStage', parameters, node, args) as unknown as WorkflowJson, { credentials: credentials() });
+	expect(run.error).toBeUndefined();
+	return run.nodeOutputs.Agent[0];
+}
+
+async function engineError(parameters: IDataObject, args: IDataObject = {}): Promise<string | undefined> {
+	const run = await runWorkflow(engineAgentWorkflow('autoAssignStage', parameters, node, args) as unknown as WorkflowJson, { credentials: credentials() });
+	expect(run.error).toBeUndefined();
+	return (JSON.parse(run.nodeOutputs.Agent[0].observation as string) as Array<{ error?: string }>)[0]?.error;
+}
+
+async function inWorkflow(parameters: IDataObject) {
+	return await runWorkflow(
+		{
+			name: 'Move',
+			nodes: [
+				{ id: 'start', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+				{ id: 'move', name: 'Move', type: 'n8n-nodes-leadflow.autoAssignStage', typeVersion: 1, position: [200, 0], parameters, credentials: node },
+			],
+			connections: { Start: { main: [[{ node: 'Move', type: 'main', index: 0 }]] } },
+			settings: { executionOrder: 'v1' },
+		} as unknown as WorkflowJson,
+		{ credentials: credentials() },
+	);
+}
+
+const BUILDER_ADVICE =
+	"Owner User ID (ownerUserId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner whose contacts the agent may move (a UUID, the id of the Supabase Auth user; a project with one owner sets it once), or let the model give it with {{ $fromAI('ownerUserId', 'the user ID of the owner whose contact to move') }}. This tool moves no contact without it.";
+const agentAdvice = (field: string) =>
+	`Give the user ID of the owner whose contact to move as ${field}: a UUID, the id of the Supabase Auth user whose contacts these are, as you were told it. If you were not told it, ask for it: this tool moves no contact without it.`;
+const refused = (field: string) => `Move as an AI agent's tool needs the user ID of the contact's owner (${field}), and none was given`;
+
+const moved = async (conversationId: string) => (await activities(conversationId)).filter((a) => a.type === 'MANUAL_MOVE').length;
+
+test("Move as a tool moves only a contact of the owner set in the tool: another owner's contact the model names is not found, nothing moved, on both agent paths", async () => {
+	const mine = await createPipelineWorld();
+	const theirs = await createPipelineWorld();
+	const [myContact, theirContact] = [await mine.contact(), await theirs.contact()];
+	const tool = { operation: 'move', ownerUserId: mine.userId, conversationId: ai('contact'), stage: { __rl: true, mode: 'name', value: 'Qualified' }, reason: 'Asked for a quote' };
+
+	// Another owner's contact (with its own pipeline and a stage named Qualified): before, moved.
+	const other = await asTool(tool, { contact: theirContact });
+	expect(other.thrown).toBe(`pipeline_move failed: item 0 (p_items[0]).conversation_id: conversation ${theirContact} does not exist for owner ${mine.userId}\n\nDetails: Use ids of this owner's contacts (messenger_conversations of owner_user_id).`);
+	expect(await engineError(tool, { contact: theirContact })).toBe(other.thrown);
+	expect(await moved(theirContact)).toBe(0);
+	// A contact of nobody's reads the same: nothing tells the other owner's contact exists.
+	const nobody = '7d0f4c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f';
+	expect((await asTool(tool, { contact: nobody })).thrown).toBe(String(other.thrown).replace(theirContact, nobody));
+
+	// The owner's own contact: moved (into the owner's pipeline; a stage by name with no Pipeline
+	// needs the contact in one pipeline, so the stage is given by id here).
+	const own = await asTool({ ...tool, stage: { __rl: true, mode: 'id', value: mine.pipeline.stages.Qualified } }, { contact: myContact });
+	expect(JSON.parse(own.answer as string)).toEqual([expect.objectContaining({ conversation_id: myContact, outcome: 'assigned', stage_name: 'Qualified' })]);
+	expect(await moved(myContact)).toBe(1);
+});
+
+test('Move as a tool with no owner is refused naming the field, the builder or the model told as whoever fills it; a malformed owner too; nothing moved', async () => {
+	const world = await createPipelineWorld();
+	const contact = await world.contact();
+	const base = { operation: 'move', conversationId: contact, stage: { __rl: true, mode: 'id', value: world.pipeline.stages.Qualified } };
+
+	// Not the model's (left empty, the default; or set to nothing in the settings): the builder's advice.
+	for (const parameters of [base, { ...base, ownerUserId: '' }, { ...base, ownerUserId: '  ' }]) {
+		const out = await asTool(parameters);
+		expect({ parameters, out }).toEqual({ parameters, out: { thrown: `${refused('Owner User ID, ownerUserId')}\n\nDetails: ${BUILDER_ADVICE}` } });
+		expect(await engineError(parameters)).toBe(`${refused('Owner User ID, ownerUserId')}\n\nDetails: ${BUILDER_ADVICE}`);
+	}
+	// The model's ($fromAI('owner')): it is told by the key it knows, in the first line and the advice.
+	const byModel = { ...base, ownerUserId: ai('owner') };
+	for (const owner of ['', 'null', ' Undefined ']) {
+		const out = await asTool(byModel, { owner });
+		expect({ owner, out }).toEqual({ owner, out: { thrown: `${refused('owner')}\n\nDetails: ${agentAdvice('owner')}` } });
+	}
+	expect((await asTool(byModel, { owner: 'Maria Santos' })).thrown).toBe(`The owner user ID "Maria Santos" is not a UUID\n\nDetails: ${agentAdvice('owner')}`);
+	expect((await asTool({ ...base, ownerUserId: 'Maria Santos' })).thrown).toBe(`The owner user ID "Maria Santos" is not a UUID\n\nDetails: ${BUILDER_ADVICE}`);
+	expect(await moved(contact)).toBe(0);
+
+	// The owner given by the model: moved.
+	const out = await asTool(byModel, { owner: world.userId.toUpperCase() });
+	expect(JSON.parse(out.answer as string)).toEqual([expect.objectContaining({ conversation_id: contact, outcome: 'assigned' })]);
+});
+
+test("Move in a workflow: an empty Owner User ID moves any owner's contact, as before; one given keeps the move to that owner's (another's: not found, 404 on the webhook)", async () => {
+	const mine = await createPipelineWorld();
+	const theirs = await createPipelineWorld();
+	const [myContact, theirContact] = [await mine.contact(), await theirs.contact()];
+	const parameters = (conversationId: string, stage: string, ownerUserId?: string) => ({
+		operation: 'move',
+		conversationId,
+		stage: { __rl: true, mode: 'id', value: stage },
+		...(ownerUserId !== undefined && { ownerUserId }),
+	});
+	const any = await inWorkflow(parameters(theirContact, theirs.pipeline.stages.Qualified));
+	expect(any.error).toBeUndefined();
+	expect(await moved(theirContact)).toBe(1);
+
+	const kept = await inWorkflow(parameters(myContact, mine.pipeline.stages.Proposal, mine.userId));
+	expect(kept.error).toBeUndefined();
+	expect(await moved(myContact)).toBe(1);
+	const other = await inWorkflow(parameters(theirContact, theirs.pipeline.stages.Proposal, mine.userId));
+	expect(other.error?.message).toBe(`pipeline_move failed: item 0 (p_items[0]).conversation_id: conversation ${theirContact} does not exist for owner ${mine.userId}`);
+	expect(await moved(theirContact)).toBe(1);
+});
+
+test('pipeline_move with owner_user_id: a batch naming another owner\'s contact is refused whole (P0002, the same words as a contact of nobody\'s), nothing written; a malformed owner is bad input', async () => {
+	const mine = await createPipelineWorld();
+	const theirs = await createPipelineWorld();
+	const [myContact, theirContact] = [await mine.contact(), await theirs.contact()];
+	const error = await failure(
+		move([
+			{ conversation_id: myContact, stage_id: mine.pipeline.stages.Qualified, owner_user_id: mine.userId },
+			{ conversation_id: theirContact, stage_id: theirs.pipeline.stages.Qualified, owner_user_id: mine.userId },
+		]),
+	);
+	expect({ code: error.code, message: error.message }).toEqual({ code: 'P0002', message: `p_items[1].conversation_id: conversation ${theirContact} does not exist for owner ${mine.userId}` });
+	expect([await moved(myContact), await moved(theirContact)]).toEqual([0, 0]);
+
+	const bad = await failure(move([{ conversation_id: myContact, stage_id: mine.pipeline.stages.Qualified, owner_user_id: 'someone' }]));
+	expect({ code: bad.code, message: bad.message }).toEqual({ code: '22023', message: 'p_items[0].owner_user_id: must be a user id (uuid) (got "someone")' });
+
+	// Its owner's: moved; no owner_user_id (or null): any owner's, as before.
+	expect(await move([{ conversation_id: myContact, stage_id: mine.pipeline.stages.Qualified, owner_user_id: mine.userId }])).toEqual([expect.objectContaining({ outcome: 'assigned' })]);
+	expect(await move([{ conversation_id: theirContact, stage_id: theirs.pipeline.stages.Qualified, owner_user_id: null }])).toEqual([expect.objectContaining({ outcome: 'assigned' })]);
+});
