@@ -53,6 +53,7 @@ import { readMessage } from '../helpers/messages';
 import { notAttempted, outcomeOf, type BatchStop, type SendOutcome } from '../helpers/sendResults';
 import { releaseBeforeReporting, type ClaimedMessage } from '../helpers/releaseClaimed';
 import { reportedError, sendResult } from '../helpers/sendReport';
+import { matchBeginAnswers, type BeginSendRow } from '../helpers/beginAnswers';
 import { BATCH } from '../helpers/common';
 import { readWhatsAppTarget, sendMessage, type WhatsAppTarget } from '../transport/whatsapp';
 
@@ -256,12 +257,17 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 							p_renew_item_ids: batch.filter((entry) => !entry.job).map((entry) => entry.id),
 							p_lease_seconds: leaseSeconds,
 						});
-						// The group's answers, in the order asked.
-						rows.forEach((row, index) => {
+						// The group's answers, in the order asked: a message goes only on its own row saying
+						// send; one without its row (missing, or another id's at its place) is not sent.
+						matchBeginAnswers(
+							sending.map((entry) => entry.id),
+							rows as BeginSendRow[],
+						).forEach((answer, index) => {
 							const entry = sending[index];
-							if (!entry?.job || entry.id !== row.item_id) return;
-							if (row.send) mine.ids.add(entry.id);
-							else refusals.set(entry.job, refusedSend(row.reason ?? 'not_held', entry.job.phone));
+							if (!entry.job) return;
+							if (answer.kind === 'send') mine.ids.add(entry.id);
+							else if (answer.kind === 'refused') refusals.set(entry.job, refusedSend(answer.reason, entry.job.phone));
+							else refusals.set(entry.job, notSent('not_checked', 'whether this run still holds it was not checked (the database gave no answer for it)'));
 						});
 					}
 					if (renew) mine.leasedAt = now;
