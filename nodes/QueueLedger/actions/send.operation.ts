@@ -237,12 +237,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 					for (const job of members) refusals.set(job, notSent('not_held', 'no worker name, so whether this run still holds it cannot be checked'));
 					continue;
 				}
-				const asked = new Set(members.map((job) => job.itemId));
 				const now = Date.now();
 				const mine = begun.get(worker) ?? { ids: new Set<string>(), leasedAt: now };
 				begun.set(worker, mine);
 				const renew = mine.ids.size > 0 && now - mine.leasedAt >= renewAfterMs;
-				const renewed = renew ? [...mine.ids].filter((id) => !asked.has(id)).map((id) => ({ id, phone: '' })) : [];
+				// Every message whose send began, also one this group asks about again (a repeat, refused
+				// already_sending, which renews nothing): its lease is renewed here all the same.
+				const renewed = renew ? [...mine.ids].map((id) => ({ id, phone: '' })) : [];
 				try {
 					for (const batch of beginSendCalls(members.map((job) => ({ id: job.itemId, phone: job.phone, job })), renewed)) {
 						// Each message with the phone it is about to go to: the database refuses one that is
