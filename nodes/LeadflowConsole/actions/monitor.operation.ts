@@ -6,12 +6,19 @@
 // that reads on. A Rule ID left empty, or as a tool a model's "null" / "undefined" (textParameter:
 // not given, as the other optional fields), answers the rules list only (`rule: null`); in a
 // workflow "null" is refused as not a UUID.
+// Owner ID keeps the answer to one owner: the rules listed are that owner's only, and a rule of
+// another owner is not found, as an unknown one (the database checks it: p_user_id). As an AI agent's
+// tool it must be given (empty, "null" or "undefined" is refused naming the field, the advice for
+// whoever fills it, as Queue Page's): before 6 December 2026 a tool with no rule listed every owner's
+// rules, and with a rule read any owner's. In a workflow empty is as before: every owner's rules (the
+// console's picker, which the console key may read), a rule of any owner.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { runsAsTool } from '../../shared/outputs';
-import { NotFoundError, perItem } from '../../shared/per-item';
+import { FieldRefusedError, NotFoundError, perItem } from '../../shared/per-item';
+import { fieldAsKnown, filledByModel, fromAIKey, isNotGivenWord } from '../../shared/tool-text';
 import { callRpc } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
-import { textParameter, wholeNumber } from './rule-input';
+import { optionalUuid, textParameter, wholeNumber } from './rule-input';
 
 const STATUSES = ['eligible', 'processing', 'recently_sent', 'stopped', 'skipped'];
 
@@ -23,6 +30,14 @@ export const TOOL_RULES_MAX = 20;
 const PAGE_MAX = 500;
 
 const properties: INodeProperties[] = [
+	{
+		displayName: 'Owner ID',
+		name: 'userId',
+		type: 'string',
+		default: '',
+		description:
+			'Only this owner\'s rules (a Supabase user ID): the rules list is theirs, and a rule of another owner is not found. Empty: every owner\'s (the console\'s picker), in a workflow only; as an AI agent\'s tool it must be given (set it here, or let the model give it with $fromAI).',
+	},
 	{
 		displayName: 'Rule ID',
 		name: 'ruleId',
@@ -69,10 +84,35 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['monitor'] } }, properties);
 
+/** The model's advice, when it fills Owner ID ($fromAI), naming the field by its key. */
+const agentOwnerAdvice = (field: string): string =>
+	`Give the user ID of the owner whose follow-up rules to read as ${field}: a UUID, the id of the Supabase Auth user whose rules these are, as you were told it. If you were not told it, ask for it: this tool reads no rule without it.`;
+/** The workflow builder's, when the model cannot give Owner ID (left empty or fixed in the tool's settings). */
+const BUILDER_OWNER_ADVICE =
+	'Owner ID (userId) is set in this tool\'s settings, not given by the model: set it there to the user ID of the owner whose follow-up rules to read (a UUID, the id of the Supabase Auth user whose rules these are; a project with one owner sets it once), or let the model give it with {{ $fromAI(\'userId\', \'the user ID of the owner whose follow-up rules to read\') }}. This tool reads no rule without it.';
+const WORKFLOW_OWNER_HINT = 'Use the user ID of the owner whose rules to read, or leave userId out for every owner\'s.';
 
+const toolOwnerAdvice = (context: IExecuteFunctions): string =>
+	filledByModel(context, 'userId') ? agentOwnerAdvice(fromAIKey(context, 'userId') ?? 'Owner ID (userId)') : BUILDER_OWNER_ADVICE;
+
+/** Owner ID of item i: in a workflow empty is null (every owner's); as a tool it must be given. */
+function readOwner(context: IExecuteFunctions, i: number): string | null {
+	if (!runsAsTool(context)) return optionalUuid(context, 'userId', 'owner ID', i, WORKFLOW_OWNER_HINT);
+	const given = context.getNodeParameter('userId', i, '') as unknown;
+	if (given === null || given === undefined || String(given).trim() === '' || isNotGivenWord(given)) {
+		throw new FieldRefusedError(
+			context.getNode(),
+			`Monitor Page as an AI agent's tool needs the user ID of the rules' owner (${fieldAsKnown(context, 'userId', 'Owner ID, userId')}), and none was given`,
+			{ itemIndex: i, description: toolOwnerAdvice(context) },
+			'userId',
+		);
+	}
+	return optionalUuid(context, 'userId', 'owner ID', i, toolOwnerAdvice(context));
+}
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
+		const owner = readOwner(this, i);
 		const ruleId = textParameter(this, 'ruleId', i);
 		if (ruleId && !UUID.test(ruleId)) {
 			throw new NodeOperationError(this.getNode(), `The rule ID "${ruleId.slice(0, 60)}" is not a UUID`, {
@@ -105,6 +145,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			p_search: search || null,
 			p_offset: wholeNumber(this, 'offset', 'The offset', i, 0, 1_000_000),
 			p_limit: wholeNumber(this, 'limit', 'The page size (limit)', i, 1, PAGE_MAX),
+			// Only when given: the console's page reads every owner's rules without it.
+			...(owner && { p_user_id: owner }),
 		};
 		const asTool = runsAsTool(this);
 		// As a tool, the largest page is read, to count the active contacts left out (the tagged
@@ -113,9 +155,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		const page = await callRpc(this, 'automation_monitor_page', asTool ? { ...args, p_limit: PAGE_MAX, p_rules_limit: TOOL_RULES_MAX } : args, i);
 		if (!page) {
 			// Not found (the workflow answers 404): a rule deleted in another tab, told apart from bad input.
-			throw new NotFoundError(this.getNode(), `There is no automation rule with ID ${args.p_rule_id}`, {
+			// With an owner, another owner's rule reads as one that does not exist.
+			throw new NotFoundError(this.getNode(), `There is no automation rule with ID ${args.p_rule_id}${owner ? ` for owner ${owner}` : ''}`, {
 				itemIndex: i,
-				description: 'Pick a rule from the answer\'s rules list (ask without ruleId).',
+				description: owner ? 'Pick one of this owner\'s rules from the answer\'s rules list (ask without ruleId).' : 'Pick a rule from the answer\'s rules list (ask without ruleId).',
 			});
 		}
 		if (!asTool) return [{ output: 0, json: { ...page } as unknown as IDataObject }];

@@ -15,6 +15,8 @@ export interface MonitorPageArgs {
 	p_now?: string;
 	/** The most rules to list, 1–1000 (`rulesLeftOut` then counts the rest); null: every rule (migration …2480). */
 	p_rules_limit?: number | null;
+	/** Only this owner's rules, and a rule only of this owner (another owner's: null, not found); null: any owner's (migration …2641). */
+	p_user_id?: string | null;
 }
 
 export interface MonitorPageRule {

@@ -136,6 +136,7 @@ export const RPC = {
 		p_limit: true,
 		p_now: true,
 		p_rules_limit: true,
+		p_user_id: true,
 	}),
 	console_pipeline_board: rpc<PipelineBoardArgs, PipelineBoard | BoardUnchanged | null>({
 		p_pipeline_id: true,

@@ -186,7 +186,7 @@ test('Monitor Page as a tool: a Rule ID "null" or "undefined" is not given (the 
 	const world = await createWorld();
 	const ruleId = await world.rule({ dailyLimit: 10 });
 	await world.contacts(2);
-	const monitor = { resource: 'followUp', operation: 'monitor', ruleId: ai('rule') };
+	const monitor = { resource: 'followUp', operation: 'monitor', userId: world.userId, ruleId: ai('rule') };
 
 	const read = async (rule: string) => {
 		const out = await asTool(monitor, { rule });

@@ -42,8 +42,10 @@ async function inWorkflow(type: string, parameters: IDataObject): Promise<IDataO
 
 const TAGGED = 60;
 let ruleId: string;
+let owner: string;
 beforeAll(async () => {
 	const world = await createWorld();
+	owner = world.userId;
 	ruleId = await world.rule({ dailyLimit: 100 });
 	await world.contacts(TAGGED);
 	// More rules than a tool's answer lists, whatever else the stack holds.
@@ -94,7 +96,7 @@ test('Snapshot as a tool: at most 20 contacts a list, saying how many each left 
 });
 
 test('Console Monitor Page as a tool: at most 20 contacts a page, saying how many were left out and the offset to read on; in a workflow its page size', async () => {
-	const monitor = { resource: 'followUp', operation: 'monitor', ruleId, offset: ai('offset'), limit: ai('limit') };
+	const monitor = { resource: 'followUp', operation: 'monitor', userId: owner, ruleId, offset: ai('offset'), limit: ai('limit') };
 	const { text, items } = await asTool('leadflowConsole', monitor, { offset: '0', limit: '50' });
 	const [page] = items as Array<{ contacts: { total: number; limit: number; rows: unknown[]; left_out: number; next_offset: number | null }; rules: unknown[]; rulesLeftOut: number; note: string }>;
 	expect(page.contacts).toMatchObject({ total: TAGGED, limit: 20, left_out: TAGGED - 20, next_offset: 20 });
@@ -108,7 +110,7 @@ test('Console Monitor Page as a tool: at most 20 contacts a page, saying how man
 	expect(lastPage.contacts.rows).toHaveLength(20);
 	expect(lastPage.note).toBe(RULES_NOTE(lastPage.rulesLeftOut));
 	// Without a rule: the rules list only, capped the same way.
-	const listOnly = await asTool('leadflowConsole', { resource: 'followUp', operation: 'monitor', ruleId: '' });
+	const listOnly = await asTool('leadflowConsole', { resource: 'followUp', operation: 'monitor', userId: owner, ruleId: '' });
 	const [list] = listOnly.items as Array<{ rules: unknown[]; rulesLeftOut: number; note: string; rule: unknown }>;
 	expect(list).toMatchObject({ rule: null });
 	expect(list.rules).toHaveLength(20);

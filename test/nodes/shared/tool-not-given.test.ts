@@ -127,7 +127,7 @@ test('Console Monitor Page as a tool: a search and a reason given as "null" filt
 	const world = await createWorld();
 	const ruleId = await world.rule({ dailyLimit: 10 });
 	await world.contacts(3);
-	const monitor = { resource: 'followUp', operation: 'monitor', ruleId, search: ai('search'), reason: ai('reason') };
+	const monitor = { resource: 'followUp', operation: 'monitor', userId: world.userId, ruleId, search: ai('search'), reason: ai('reason') };
 	const page = async (args: IDataObject) => {
 		const out = await asTool('leadflowConsole', monitor, args);
 		expect(out.thrown).toBeUndefined();
