@@ -11,7 +11,10 @@
 // As a tool on this execution's own claim, sent or failed is recorded only for a message whose send
 // began (a Send of this run let it go: queue_complete's p_send_begun_only); otherwise the Outcome is
 // refused (send_not_begun), so a model cannot record a lead contacted (or its number invalid) with
-// nothing sent. In a workflow the rule is unchanged: a workflow may send by other means and report it.
+// nothing sent. Failed with Send's own invalid_message (Send fails a message it cannot send as it
+// is before any call: no send begins) is taken, so on the agent path such a message ends dead as in
+// a workflow instead of coming back every run (20261201002630). In a workflow the rule is unchanged:
+// a workflow may send by other means and report it.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { sendBatch } from '../../shared/batch-refusals';
 import type { SendResult } from '../../shared/contract';
@@ -191,11 +194,11 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 function sendNotBegun(context: IExecuteFunctions, itemIndex: number, result: SendResult): SettingRefusedError {
 	return new SettingRefusedError(
 		context.getNode(),
-		`Outcome "${result.outcome}" is refused for queue item ${result.item_id}: no Send of this run began sending it, so there is nothing sent or failed to record`,
+		`Outcome "${result.outcome}" is refused for queue item ${result.item_id}: no Send of this run began sending it, so there is nothing ${result.outcome} to record`,
 		{
 			itemIndex,
 			description:
-				'As an AI agent\'s tool, Complete records sent or failed only for a message Send let go in this run. To send it, use Send (Queue Ledger): it sends the message to its lead and answers its outcome and message_id, which Complete then records. To give the message back untried, give the outcome released.',
+				'As an AI agent\'s tool, Complete records sent or failed only for a message Send let go in this run (or failed with the error Send gave a message it could not send as it is, code invalid_message). To send it, use Send (Queue Ledger): it sends the message to its lead and answers its outcome, message_id and error, which Complete then records. To give the message back untried, give the outcome released.',
 		},
 		{ displayName: 'Outcome', parameter: 'outcome' },
 	);
