@@ -35,8 +35,23 @@ const FROM_AI_CALL = /\$fromAI\s*\(/i;
  * `$fromAI`), not the model.
  */
 export function filledByModel(context: { getNode(): INode }, name: string): boolean {
-	const raw = context.getNode().parameters?.[name];
-	return typeof raw === 'string' && FROM_AI_CALL.test(raw);
+	return callsFromAI(context.getNode().parameters?.[name]);
+}
+
+/**
+ * Whether a raw setting is an expression calling `$fromAI`: it begins with `=` (n8n evaluates only
+ * such a value) and a `$fromAI(` call stands inside one of its `{{ … }}`. A fixed text that merely
+ * holds the words `$fromAI(` (a note, a message about the tool) is the builder's, used as written:
+ * n8n fills nothing into it, so the model cannot change it.
+ */
+function callsFromAI(raw: unknown): raw is string {
+	if (typeof raw !== 'string' || !raw.startsWith('=')) return false;
+	const calls = new RegExp(FROM_AI_CALL.source, 'gi');
+	for (let call = calls.exec(raw); call; call = calls.exec(raw)) {
+		const opened = raw.lastIndexOf('{{', call.index);
+		if (opened !== -1 && raw.lastIndexOf('}}', call.index) < opened && raw.indexOf('}}', call.index) !== -1) return true;
+	}
+	return false;
 }
 
 // The key of a field's one $fromAI call when it is a plain quoted name (n8n's tool schema names the
@@ -46,12 +61,12 @@ const FROM_AI_KEY = /\$fromAI\s*\(\s*(['"`])([A-Za-z0-9_-]{1,64})\1\s*[,)]/i;
 
 /**
  * The argument name the model fills the parameter `name` by: the first argument of the one
- * `$fromAI('<key>', …)` call in its raw setting; undefined when the field calls no `$fromAI`, more
- * than one, or one whose key is not a plain quoted name.
+ * `$fromAI('<key>', …)` call in its raw setting, an expression (`filledByModel`); undefined when the
+ * field is no such expression, calls more than one, or one whose key is not a plain quoted name.
  */
 export function fromAIKey(context: { getNode(): INode }, name: string): string | undefined {
 	const raw = context.getNode().parameters?.[name];
-	if (typeof raw !== 'string' || (raw.match(/\$fromAI\s*\(/gi) ?? []).length !== 1) return undefined;
+	if (!callsFromAI(raw) || (raw.match(/\$fromAI\s*\(/gi) ?? []).length !== 1) return undefined;
 	return FROM_AI_KEY.exec(raw)?.[2];
 }
 

@@ -1,0 +1,48 @@
+// filledByModel (nodes/shared/tool-text.ts): whether, as an AI agent's tool, the model fills a field,
+// so that a refusal of it advises the model (by its $fromAI key) rather than the workflow's builder.
+// Only an expression calling $fromAI is the model's: n8n evaluates a value only when it begins with
+// `=`, so a fixed text holding the words "$fromAI(" is used as written, whatever the model gives.
+// Before 6 December 2026 any text containing "$fromAI(" was called the model's, and a builder who set
+// such a text was never told to change it: the model was told to give a value it cannot give.
+import type { IDataObject, INode } from 'n8n-workflow';
+import { runWorkflow, type WorkflowJson } from '../../harness';
+import { agentWorkflow } from '../../harness/agent';
+import { testStack } from '../../helpers/stack';
+import { fieldAsKnown, filledByModel, fromAIKey } from '../../../nodes/shared/tool-text';
+
+const withField = (raw: unknown) => ({ getNode: () => ({ parameters: { userId: raw } }) as unknown as INode });
+
+test('only an expression whose {{ … }} calls $fromAI is the model\'s; a fixed text with the words "$fromAI(" is the builder\'s', () => {
+	const model = [
+		"={{ $fromAI('owner', '', 'string') }}",
+		'={{ $fromAi ( "owner_id" ) }}',
+		"={{ /*n8n-auto-generated-fromAI-override*/ $fromAI('User_ID', ``, 'string') }}",
+		"=Owner: {{ $fromAI('owner') }}",
+		"={{ $json.query?.userId || $fromAI('owner') }}",
+	];
+	const builder = [
+		"{{ $fromAI('owner') }}", // no `=`: a fixed text, n8n evaluates nothing in it
+		"Ask the model with $fromAI('owner')",
+		"=Set it with $fromAI('owner') in {{ $json.note }}", // an expression, but the call is outside {{ … }}
+		"={{ $json.query?.userId ?? '' }}",
+		'',
+		undefined,
+		42,
+	];
+	for (const raw of model) expect({ raw, model: filledByModel(withField(raw), 'userId') }).toEqual({ raw, model: true });
+	for (const raw of builder) expect({ raw, model: filledByModel(withField(raw), 'userId') }).toEqual({ raw, model: false });
+	// The key is read only where the field is the model's; the first line then names the builder's label.
+	expect(fromAIKey(withField("{{ $fromAI('owner') }}"), 'userId')).toBeUndefined();
+	expect(fromAIKey(withField("={{ $fromAI('owner') }}"), 'userId')).toBe('owner');
+	expect(fieldAsKnown(withField("Ask the model with $fromAI('owner')"), 'userId', 'Owner ID, userId')).toBe('Owner ID, userId');
+	expect(fieldAsKnown(withField("={{ $fromAI('owner') }}"), 'userId', 'Owner ID, userId')).toBe('owner');
+});
+
+test('Queue Page as a tool whose Owner ID is a fixed text holding "$fromAI(": the builder is told to set it, not the model to give it', async () => {
+	const credentials = { leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey } };
+	const parameters: IDataObject = { resource: 'queue', operation: 'queuePage', userId: "$fromAI('owner')", day: '', status: '', search: '', offset: '0', limit: '50' };
+	const run = await runWorkflow(agentWorkflow('leadflowConsole', parameters, { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } }, { owner: '7d0f4c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f' }) as unknown as WorkflowJson, { credentials });
+	expect(run.error).toBeUndefined();
+	const thrown = String(run.nodeOutputs.Agent[0].thrown);
+	expect(thrown).toMatch(/^The owner ID "\$fromAI\('owner'\)" is not a UUID\n\nDetails: Owner ID \(userId\) is set in this tool's settings, not given by the model/);
+});
