@@ -10,11 +10,16 @@
 //   messages back first (queue_complete, released: the attempt given back, not held for the lease),
 //   and its error output answers Run Now 500 {status, error, hint} / fails the schedule, instead of
 //   n8n's bare 500 "Error in workflow" and messages held 5 minutes, each broken run using an attempt.
+// - Send on WhatsApp's Phone reading a wrong field (phone_mismatch: the message's own phone is not the
+//   one given): those messages are not sent and go back to the queue, and the run is a stopped run
+//   too (the workflow's setting to fix, as for a refused option): the schedule ends in error, Run Now
+//   answers 500 with the count and the reason, and the ledger says phone_mismatch. Before, the run
+//   ended green (Run Stopped? checked three codes) and nothing in the database said why.
 // - A rate limit is not a stopped run: its run ends green, its answer 200.
 import { randomUUID } from 'node:crypto';
 import { startSimulators, type RunningSimulators } from '../../simulators';
-import { runWorkflow, type TestCredentials } from '../harness';
-import { testStack, useStackOfItsOwn } from '../helpers/stack';
+import { loadWorkflow, runWorkflow, type TestCredentials, type WorkflowJson } from '../harness';
+import { testStack, useStackOfItsOwn, withDb } from '../helpers/stack';
 import { failingSupabase } from './support/failing-supabase';
 import { leadsOf, messagesOf, prepareDue, queueOwner, supabaseCredentials, whatsappCredentials } from '../nodes/QueueLedger/support/queue';
 
@@ -268,6 +273,64 @@ test('after three runs with a broken credential, one retryable Meta error leaves
 	expect(fixed.response?.statusCode).toBe(200);
 	expect(fixed.response?.body).toMatchObject({ claimed: 1, failed: 1, dead: 0 });
 	expect((await messagesOf(owner)).map((row) => [row.status, row.attempts])).toEqual([['failed', 1]]);
+}, 120_000);
+
+/** The shipped workflow with Send on WhatsApp's Phone reading a wrong field: every message given the first claimed message's phone. */
+function wrongPhoneWorkflow(): WorkflowJson {
+	const workflow = structuredClone(loadWorkflow(WORKFLOW));
+	const send = workflow.nodes.find((node) => node.name === 'Send on WhatsApp');
+	if (!send) throw new Error('Send on WhatsApp is missing');
+	send.parameters = { ...send.parameters, phone: "={{ $('Claim Due Messages').first().json.phone }}" };
+	return workflow;
+}
+
+test('Send on WhatsApp\'s Phone reading a wrong field (phone_mismatch): the run fails saying so with the count, those messages back in the queue with ledger reason phone_mismatch', async () => {
+	const owner = await dueQueue(3);
+	const workflow = wrongPhoneWorkflow();
+
+	const run = await runWorkflow(workflow, { trigger: 'schedule', credentials: credentials() });
+	expect(run.status).toBe('error');
+	expect(run.error).toMatchObject({
+		node: 'Fail The Scheduled Run',
+		message: "Send on WhatsApp was given a Phone that is not the claimed message's: 2 messages were not sent (phone_mismatch)",
+		description: expect.stringMatching(/^The workflow's node Send on WhatsApp reads its Phone from a wrong field .*\{\{ \$json\.phone \}\}.*This run: claimed 3, sent 1, failed 0, dead 0, released 2 /),
+	});
+	expect((await rowsOf(owner)).map((row) => row[0]).sort()).toEqual(['queued', 'queued', 'sent']);
+	expect(await sims.graph.control.whatsappMessages()).toHaveLength(1);
+	const reasons = await withDb(async (db) =>
+		(await db.query<{ reason: string; detail: { code?: string } | null }>(
+			"select reason, detail from public.queue_ledger where user_id = $1 and queue = 'whatsapp_message_queue' and from_status = 'claimed' and to_status = 'queued' order by id",
+			[owner],
+		)).rows,
+	);
+	expect(reasons.map((row) => [row.reason, row.detail?.code])).toEqual([
+		['phone_mismatch', 'phone_mismatch'],
+		['phone_mismatch', 'phone_mismatch'],
+	]);
+
+	await sims.graph.control.clearWhatsAppMessages();
+	const now = await runWorkflow(workflow, { startNode: 'Run Now', webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, 'X-Leadflow-Owner': owner }, body: {} }, credentials: credentials() });
+	expect(now.error).toBeUndefined();
+	expect(now.response?.statusCode).toBe(500);
+	expect(now.response?.body).toEqual({
+		status: 500,
+		error: "Send on WhatsApp was given a Phone that is not the claimed message's: 1 message was not sent (phone_mismatch)",
+		field: null,
+		hint: expect.stringMatching(/^The workflow's node Send on WhatsApp reads its Phone from a wrong field/),
+		claimed: 2,
+		sent: 1,
+		failed: 0,
+		dead: 0,
+		released: 1,
+		cancelled: 0,
+		refused: 0,
+		errors: [{ code: 'phone_mismatch', count: 1 }],
+	});
+	noSecret(now.response?.body);
+	// The shipped workflow (Phone {{ $json.phone }}) then sends the last one.
+	const fixed = await runNow(owner);
+	expect(fixed.response?.statusCode).toBe(200);
+	expect(fixed.response?.body).toMatchObject({ claimed: 1, sent: 1, errors: [] });
 }, 120_000);
 
 test('a rate limit is not a stopped run: the schedule ends green and Run Now answers 200', async () => {
