@@ -4,7 +4,7 @@ import { NodeOperationError, type IDataObject, type IExecuteFunctions } from 'n8
 import { parameterReader, type ParameterReader } from '../../shared/default-fields';
 import { runsAsTool } from '../../shared/outputs';
 import { FieldRefusedError, SettingRefusedError } from '../../shared/per-item';
-import { filledByModel, isNotGivenWord } from '../../shared/tool-text';
+import { fieldAsKnown, filledByModel, fromAIKey, isNotGivenWord } from '../../shared/tool-text';
 import { OPTIONS, properties } from '../description';
 import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
 // A recipient is a page-scoped id, the format of messenger_conversations.sender_id.
@@ -142,7 +142,24 @@ export function readItemSettings(context: IExecuteFunctions, read: ParameterRead
 	}
 	const recipientId = String(givenRecipient ?? '').trim();
 	const message = String(context.getNodeParameter('message', itemIndex, '') ?? '');
-	if (!PSID.test(recipientId)) throw fail(`Recipient PSID "${recipientId}" is not a page-scoped ID`, 'A PSID is the numeric sender ID of a Messenger conversation.');
+	if (!PSID.test(recipientId)) {
+		// As a tool, the advice (and the first line's name of the field) is for whoever fills it: the
+		// model, by its $fromAI key, when the field calls $fromAI; else the workflow's builder, since
+		// nothing the model gives changes it (its `{{ $json.… }}` default, a fixed value).
+		if (!runsAsTool(context)) throw fail(`Recipient PSID "${recipientId}" is not a page-scoped ID`, 'A PSID is the numeric sender ID of a Messenger conversation.');
+		const byModel = filledByModel(context, 'recipientId');
+		throw new FieldRefusedError(
+			context.getNode(),
+			`Recipient PSID (${fieldAsKnown(context, 'recipientId', 'recipientId')}) "${recipientId}" is not a page-scoped ID`,
+			{
+				itemIndex,
+				description: byModel
+					? `Give the PSID of the person to send to as ${fromAIKey(context, 'recipientId') ?? 'Recipient PSID (recipientId)'}: the numeric sender ID of their Messenger conversation (a contact's sender_id), as you were told it, not a name. If you were not told it, ask for it. Nothing was sent.`
+					: "Recipient PSID is set in this tool's settings, not given by the model: map it there to the person's PSID (the numeric sender ID of their Messenger conversation, a contact's sender_id), or let the model give it with {{ $fromAI('recipientId', 'the PSID of the person to send to') }}. Nothing was sent.",
+			},
+			'recipientId',
+		);
+	}
 	// As an AI agent's tool, a model writes "null" or "undefined" for a text it does not have
 	// (nodes/shared/tool-text.ts): the Message is required, so that is no message to send, refused
 	// naming the field, never sent to the person as "null". In a workflow the text is sent as written.
@@ -152,11 +169,13 @@ export function readItemSettings(context: IExecuteFunctions, read: ParameterRead
 	if (runsAsTool(context) && (message.trim() === '' || isNotGivenWord(message))) {
 		throw new FieldRefusedError(
 			context.getNode(),
-			message.trim() === '' ? 'The Message (message) is empty: no text to send was given' : `The Message (message) is "${message.trim()}", a word for no value, not a text to send`,
+			message.trim() === ''
+				? `The Message (${fieldAsKnown(context, 'message', 'message')}) is empty: no text to send was given`
+				: `The Message (${fieldAsKnown(context, 'message', 'message')}) is "${message.trim()}", a word for no value, not a text to send`,
 			{
 				itemIndex,
 				description: filledByModel(context, 'message')
-					? 'Give the text to send to the person as message: the words of the Messenger message itself, at most 2,000 characters. Nothing was sent.'
+					? `Give the text to send to the person as ${fromAIKey(context, 'message') ?? 'message'}: the words of the Messenger message itself, at most 2,000 characters. Nothing was sent.`
 					: "Map the text to send in this tool's settings: the Message is not given by the model, so let the model give it with {{ $fromAI('message', 'the text to send to the person') }}, or set the text there. Nothing was sent.",
 			},
 			'message',

@@ -10,7 +10,7 @@
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { runsAsTool } from '../../shared/outputs';
 import { FieldRefusedError, perItem } from '../../shared/per-item';
-import { filledByModel, fromAIKey, isNotGivenWord } from '../../shared/tool-text';
+import { fieldAsKnown, filledByModel, fromAIKey, isNotGivenWord } from '../../shared/tool-text';
 import { inParameterNames } from '../../shared/caller-fields';
 import { callRpc } from '../../shared/supabase';
 import type { QueuePageArgs } from '../../shared/contract';
@@ -89,7 +89,9 @@ const agentOwnerAdvice = (field: string): string =>
 const BUILDER_OWNER_ADVICE =
 	'Owner ID (userId) is set in this tool\'s settings, not given by the model: set it there to the user ID of the owner whose queue to read (a UUID, the id of the Supabase Auth user whose leads these are; a project with one owner sets it once), or let the model give it with {{ $fromAI(\'userId\', \'the user ID of the owner whose queue to read\') }}. This tool reads no queue without it.';
 
-const NO_OWNER_REFUSED = 'Queue Page as an AI agent\'s tool needs the owner\'s user ID (Owner ID, userId), and none was given';
+/** The first line: the field as whoever fills it knows it (the model's `$fromAI` key, else Owner ID, userId). */
+const noOwnerRefused = (context: IExecuteFunctions): string =>
+	`Queue Page as an AI agent's tool needs the owner's user ID (${fieldAsKnown(context, 'userId', 'Owner ID, userId')}), and none was given`;
 
 /** What an agent is told about a refused Owner ID: the model's advice when it fills the field, else the builder's. */
 const toolOwnerAdvice = (context: IExecuteFunctions): string =>
@@ -104,7 +106,7 @@ function readOwner(context: IExecuteFunctions, i: number): string | null {
 	if (!runsAsTool(context)) return optionalUuid(context, 'userId', 'owner ID', i, OWNER_ADVICE);
 	const given = context.getNodeParameter('userId', i, '') as unknown;
 	if (given === null || given === undefined || String(given).trim() === '' || isNotGivenWord(given)) {
-		throw new FieldRefusedError(context.getNode(), NO_OWNER_REFUSED, { itemIndex: i, description: toolOwnerAdvice(context) }, 'userId');
+		throw new FieldRefusedError(context.getNode(), noOwnerRefused(context), { itemIndex: i, description: toolOwnerAdvice(context) }, 'userId');
 	}
 	return optionalUuid(context, 'userId', 'owner ID', i, toolOwnerAdvice(context));
 }

@@ -168,7 +168,8 @@ describe('as an AI agent\'s tool (Record in Supabase off: a tool\'s call holds n
 	// The Message is required: before, the tool sent the person the text "null".
 	test('as a tool, a message given as "null", "undefined" or nothing is refused naming the message field; nothing is sent. In a workflow the text "null" is sent as written', async () => {
 		const toolParameters = { recordStages: false, recipientId: "={{ $fromAI('psid', 'the PSID', 'string') }}", message: "={{ $fromAI('text', 'the text', 'string') }}" };
-		const advice = 'Give the text to send to the person as message: the words of the Messenger message itself, at most 2,000 characters. Nothing was sent.';
+		// Named as the model knows the field: its $fromAI key, `text` (before 6 December 2026, "message").
+		const advice = 'Give the text to send to the person as text: the words of the Messenger message itself, at most 2,000 characters. Nothing was sent.';
 		const answers: unknown[] = [];
 		for (const text of ['null', ' Undefined ', 'NULL', '']) {
 			const run = await runWorkflow(agentWorkflow('facebookSend', toolParameters, { leadflowFacebookPageApi: { id: 'facebook', name: 'Facebook' } }, { psid: PSID, text }) as unknown as WorkflowJson, {
@@ -177,10 +178,10 @@ describe('as an AI agent\'s tool (Record in Supabase off: a tool\'s call holds n
 			answers.push(run.nodeOutputs.Agent?.[0]);
 		}
 		expect(answers).toEqual([
-			{ thrown: `The Message (message) is "null", a word for no value, not a text to send\n\nDetails: ${advice}` },
-			{ thrown: `The Message (message) is "Undefined", a word for no value, not a text to send\n\nDetails: ${advice}` },
-			{ thrown: `The Message (message) is "NULL", a word for no value, not a text to send\n\nDetails: ${advice}` },
-			{ thrown: `The Message (message) is empty: no text to send was given\n\nDetails: ${advice}` },
+			{ thrown: `The Message (text) is "null", a word for no value, not a text to send\n\nDetails: ${advice}` },
+			{ thrown: `The Message (text) is "Undefined", a word for no value, not a text to send\n\nDetails: ${advice}` },
+			{ thrown: `The Message (text) is "NULL", a word for no value, not a text to send\n\nDetails: ${advice}` },
+			{ thrown: `The Message (text) is empty: no text to send was given\n\nDetails: ${advice}` },
 		]);
 		expect(await sims.graph.control.requests()).toEqual([]);
 
@@ -218,7 +219,30 @@ describe('as an AI agent\'s tool (Record in Supabase off: a tool\'s call holds n
 		expect(JSON.parse(String(byModel.nodeOutputs.Agent?.[0]?.observation))).toEqual([
 			{
 				error:
-					'The Message (message) is "null", a word for no value, not a text to send\n\nDetails: Give the text to send to the person as message: the words of the Messenger message itself, at most 2,000 characters. Nothing was sent.',
+					'The Message (text) is "null", a word for no value, not a text to send\n\nDetails: Give the text to send to the person as text: the words of the Messenger message itself, at most 2,000 characters. Nothing was sent.',
+			},
+		]);
+		expect(await sims.graph.control.requests()).toEqual([]);
+	});
+
+	// A Recipient PSID that is no PSID, as a tool: before 6 December 2026 one advice whoever filled the
+	// field ("A PSID is the numeric sender ID of a Messenger conversation."), the field named as the
+	// builder sees it. Now the model is told by its $fromAI key, the builder (a field the model cannot
+	// change) to map it in the tool's settings. In a workflow as before.
+	test('as a tool, a Recipient PSID that is no PSID is refused with the advice of whoever fills it: the model by its $fromAI key, else the builder; nothing is sent', async () => {
+		const facebook = { leadflowFacebookPageApi: { id: 'facebook', name: 'Facebook' } };
+		const byModel = { recordStages: false, recipientId: "={{ $fromAI('psid', 'the PSID', 'string') }}", message: 'Hello' };
+		const modelRun = await runWorkflow(agentWorkflow('facebookSend', byModel, facebook, { psid: 'Maria Santos' }) as unknown as WorkflowJson, { credentials: facebookOnly() });
+		expect(modelRun.nodeOutputs.Agent?.[0]).toEqual({
+			thrown:
+				'Recipient PSID (psid) "Maria Santos" is not a page-scoped ID\n\nDetails: Give the PSID of the person to send to as psid: the numeric sender ID of their Messenger conversation (a contact\'s sender_id), as you were told it, not a name. If you were not told it, ask for it. Nothing was sent.',
+		});
+		const fixed = { recordStages: false, recipientId: 'Maria Santos', message: 'Hello' };
+		const builderRun = await runWorkflow(engineAgentWorkflow('facebookSend', fixed, facebook, {}) as unknown as WorkflowJson, { credentials: facebookOnly() });
+		expect(JSON.parse(String(builderRun.nodeOutputs.Agent?.[0]?.observation))).toEqual([
+			{
+				error:
+					'Recipient PSID (recipientId) "Maria Santos" is not a page-scoped ID\n\nDetails: Recipient PSID is set in this tool\'s settings, not given by the model: map it there to the person\'s PSID (the numeric sender ID of their Messenger conversation, a contact\'s sender_id), or let the model give it with {{ $fromAI(\'recipientId\', \'the PSID of the person to send to\') }}. Nothing was sent.',
 			},
 		]);
 		expect(await sims.graph.control.requests()).toEqual([]);

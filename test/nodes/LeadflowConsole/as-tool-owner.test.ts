@@ -63,6 +63,8 @@ async function inWorkflow(parameters: IDataObject) {
 }
 
 const OWNER_REFUSED = "Queue Page as an AI agent's tool needs the owner's user ID (Owner ID, userId), and none was given";
+/** The first line when the model fills Owner ID: the field named by its $fromAI key, as the advice names it (before 6 December 2026, "(Owner ID, userId)"). */
+const MODEL_OWNER_REFUSED = "Queue Page as an AI agent's tool needs the owner's user ID (owner), and none was given";
 /** The model's advice, the field named as the model knows it: the key of its $fromAI call. */
 const agentAdvice = (field: string) =>
 	`Give the user ID of the owner whose queue to read as ${field}: a UUID, the id of the Supabase Auth user whose leads these are, as you were told it. If you were not told it, ask for it: this tool reads no queue without it.`;
@@ -120,11 +122,12 @@ test('Queue Page as a tool with no owner given is refused naming Owner ID, never
 	] as Array<[IDataObject, IDataObject, string]>) {
 		const out = await asTool(parameters, args);
 		const engine = await engineRead(parameters, args);
+		const first = advice === AGENT_ADVICE ? MODEL_OWNER_REFUSED : OWNER_REFUSED;
 		expect({ args, userId: parameters.userId, legacy: out, engine }).toEqual({
 			args,
 			userId: parameters.userId,
-			legacy: { thrown: `${OWNER_REFUSED}\n\nDetails: ${advice}` },
-			engine: [{ error: `${OWNER_REFUSED}\n\nDetails: ${advice}` }],
+			legacy: { thrown: `${first}\n\nDetails: ${advice}` },
+			engine: [{ error: `${first}\n\nDetails: ${advice}` }],
 		});
 		const said = JSON.stringify([out, engine]);
 		for (const text of [a, b, ...aLeads.flatMap((lead) => [lead.name, lead.phone]), ...myItems]) expect({ args, leaked: said.includes(text) }).toEqual({ args, leaked: false });
@@ -141,8 +144,8 @@ test('Queue Page as a tool with no owner given is refused naming Owner ID, never
 	}
 	for (const owner of ['', 'null', ' Undefined ']) {
 		const refused = await asTool(byModel, { owner });
-		expect({ owner, refused }).toEqual({ owner, refused: { thrown: `${OWNER_REFUSED}\n\nDetails: ${AGENT_ADVICE}` } });
-		expect(await engineError(byModel, { owner })).toBe(`${OWNER_REFUSED}\n\nDetails: ${AGENT_ADVICE}`);
+		expect({ owner, refused }).toEqual({ owner, refused: { thrown: `${MODEL_OWNER_REFUSED}\n\nDetails: ${AGENT_ADVICE}` } });
+		expect(await engineError(byModel, { owner })).toBe(`${MODEL_OWNER_REFUSED}\n\nDetails: ${AGENT_ADVICE}`);
 	}
 	// A malformed Owner ID set in the tool's settings: the builder's advice too.
 	expect((await asTool({ ...atDefault, userId: 'Maria Santos' }, {})).thrown).toBe(`The owner ID "Maria Santos" is not a UUID\n\nDetails: ${BUILDER_ADVICE}`);
