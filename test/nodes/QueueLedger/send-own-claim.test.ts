@@ -142,3 +142,23 @@ test('Complete as an AI agent\'s tool on its own claim refuses sent with a made-
 	expect((await messagesOf(owner)).map((row) => [row.status, row.message_id])).toEqual([['claimed', null]]);
 	expect(await leadStatus(lead.leadId)).toBe('queued');
 }, 90_000);
+
+// Review S10 (migration 20261201002630): Send fails a message it cannot send as it is (invalid_message)
+// before any send begins; reported so by the agent, Complete as a tool records it (dead), as a
+// workflow's Complete does. Before, it was refused send_not_begun, and the bad message came back every run.
+test('Complete as an AI agent\'s tool on its own claim records failed with Send\'s own invalid_message (a send that never began): the message dead', async () => {
+	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}, from the owner' } });
+	await leadsOf(owner, 1);
+	await prepareDue(owner);
+	const complete = { resource: 'message', operation: 'complete', itemId: fromAI('item_id'), worker: fromAI('worker'), outcome: fromAI('outcome'), error: fromAI('error') };
+	const args =
+		"={{ JSON.stringify({ item_id: $json.item_id, worker: $json.worker, outcome: 'failed', error: JSON.stringify({ code: 'invalid_message', message: 'The message text is over 4,096 characters', permanent: true }) }) }}";
+	const run = await runWorkflow(claimThenAgent(owner, args, complete), { credentials: credentials() });
+	expect(run.error).toBeUndefined();
+	const [claimed] = run.nodeOutputs.Claim;
+	const [agent] = run.nodeOutputs.Agent;
+	expect(agent.thrown).toBeUndefined();
+	expect(JSON.parse(String(agent.answer))).toEqual([expect.objectContaining({ item_id: claimed.item_id, accepted: true, status: 'dead' })]);
+	expect(await sims.graph.control.whatsappMessages()).toEqual([]);
+	expect((await messagesOf(owner)).map((row) => [row.status, (row.last_error as IDataObject | null)?.code])).toEqual([['dead', 'invalid_message']]);
+}, 90_000);
