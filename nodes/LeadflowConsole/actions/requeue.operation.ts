@@ -5,7 +5,9 @@
 // with nothing failed too ({ results: [], counts: zeros }), where Tag Eligibility gives no item.
 // As an AI agent's tool, Conversation IDs must name the contacts (an empty one is refused, never the
 // whole rule). Contacts whose send may have arrived (send_uncertain) are requeued only with Uncertain Sends
-// `requeue` (the owner checked the Page inbox); an unknown rule fails the item not_found (404).
+// `requeue` (the owner checked the Page inbox); an unknown rule fails the item not_found (404), and so
+// does, with Owner ID, a rule of another owner (the database checks it). As an AI agent's tool Owner
+// ID must be given (tool-owner.ts): before 6 December 2026 a tool requeued any owner's contacts.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { RequeueArgs, RequeueResult } from '../../shared/contract';
 import { runsAsTool } from '../../shared/outputs';
@@ -13,6 +15,7 @@ import { perItem } from '../../shared/per-item';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
 import { optionalUuid, textParameter } from './rule-input';
+import { readConsoleOwner, SCOPING_OWNER_DESCRIPTION } from './tool-owner';
 
 const OUTCOMES = ['requeued', 'uncertain_left', 'not_failed', 'not_found'] as const;
 
@@ -30,6 +33,13 @@ const properties: INodeProperties[] = [
 		type: 'json',
 		default: '={{ $json.body?.conversationIds ?? null }}',
 		description: 'A list of the contacts to requeue (their conversation_id, 1 to 1,000); empty (null) for every failed contact of the rule',
+	},
+	{
+		displayName: 'Owner ID',
+		name: 'userId',
+		type: 'string',
+		default: '',
+		description: SCOPING_OWNER_DESCRIPTION,
 	},
 	{
 		displayName: 'Uncertain Sends',
@@ -97,12 +107,14 @@ function uncertainChoice(context: IExecuteFunctions, i: number): RequeueArgs['p_
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
+		const owner = readConsoleOwner(this, i, { operation: 'Requeue', purpose: 'whose failed contacts to requeue', without: 'requeues nothing' });
 		const ruleId = optionalUuid(this, 'ruleId', 'rule ID', i, 'Use the id of a rule from the monitor\'s rules list.');
 		if (!ruleId) {
 			throw new NodeOperationError(this.getNode(), 'The rule ID is missing', { itemIndex: i, description: 'Send { "ruleId": "…" }: the rule whose failed contacts are requeued.' });
 		}
 		const uncertain = uncertainChoice(this, i);
-		const args = { p_rule_id: ruleId, p_conversation_ids: conversationIds(this, i), p_uncertain: uncertain };
+		// Owner only when given: a workflow without one requeues any owner's rule, as before.
+		const args = { p_rule_id: ruleId, p_conversation_ids: conversationIds(this, i), p_uncertain: uncertain, ...(owner && { p_user_id: owner }) };
 		// One JSON array (never cut by the Data API's max rows); an unknown rule is P0002: not_found.
 		const results: RequeueResult[] = await callRpc(this, 'automation_requeue', args, i);
 		const counts = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, results.filter((row) => row.outcome === outcome).length]));

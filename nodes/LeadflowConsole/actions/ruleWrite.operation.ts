@@ -6,12 +6,16 @@
 // Idempotency-Key header): the same create delivered again (a double click, a retry, a proxy)
 // answers the rule the first made, { saved: true, repeat: true, rule }, and writes nothing; with a
 // setting changed it is refused naming it, with the rule (repeat: true) to change by its ID.
+// Owner ID, given with a Rule ID, changes only a rule of that owner (another owner's is not_found, as
+// an unknown one: the database checks it); as an AI agent's tool it must be given (tool-owner.ts):
+// before 6 December 2026 a tool changed any owner's rule whose ID the model gave.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { RuleSettings } from '../../shared/contract/console';
 import { perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { optionalUuid, settingsObject } from './rule-input';
 import { withAdvice } from './rule-refusal';
+import { readConsoleOwner } from './tool-owner';
 
 const properties: INodeProperties[] = [
 	{
@@ -26,7 +30,8 @@ const properties: INodeProperties[] = [
 		name: 'userId',
 		type: 'string',
 		default: '={{ $json.body?.userId ?? \'\' }}',
-		description: 'The owner of a new rule (the user ID of their tags)',
+		description:
+			'The owner of a new rule (the user ID of their tags); with a Rule ID, only a rule of this owner is changed (another owner\'s is not found). Empty with a Rule ID: any owner\'s rule, in a workflow only; as an AI agent\'s tool it must be given (set it here, or let the model give it with $fromAI).',
 	},
 	{
 		displayName: 'Settings',
@@ -66,7 +71,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				: null;
 		const args = {
 			p_rule_id: ruleId,
-			p_user_id: optionalUuid(this, 'userId', 'owner ID', i),
+			p_user_id: readConsoleOwner(this, i, { operation: 'Rule Write', purpose: 'whose rule to create or change', without: 'writes no rule' }),
 			p_settings: settingsObject(this, 'settings', i) as RuleSettings,
 			p_save: save,
 			// Only when set: without it the call is the one a database before migration …1410 knows.

@@ -1,9 +1,13 @@
 // timeline: one contact's stage events under a rule as one item ({ events }), so a webhook answers
 // an empty history too (TagEligibility's timeline gives one item per event: none for no events).
+// With Owner ID, only under a rule of that owner (another owner's: no events, as an unknown rule; the
+// database checks it). As an AI agent's tool Owner ID must be given (tool-owner.ts): before
+// 6 December 2026 a tool read any owner's contact history.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
+import { readConsoleOwner, SCOPING_OWNER_DESCRIPTION } from './tool-owner';
 
 const properties: INodeProperties[] = [
 	{
@@ -19,6 +23,13 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '={{ $json.query?.conversationId ?? \'\' }}',
 		description: 'The contact (the ID column of messenger_conversations)',
+	},
+	{
+		displayName: 'Owner ID',
+		name: 'userId',
+		type: 'string',
+		default: '',
+		description: SCOPING_OWNER_DESCRIPTION,
 	},
 ];
 
@@ -37,7 +48,13 @@ function uuid(context: IExecuteFunctions, name: string, label: string, i: number
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
-		const args = { p_rule_id: uuid(this, 'ruleId', 'rule ID', i), p_conversation_id: uuid(this, 'conversationId', 'conversation ID', i) };
+		const owner = readConsoleOwner(this, i, { operation: 'Contact Timeline', purpose: 'whose contact\'s history to read', without: 'reads no history' });
+		const args = {
+			p_rule_id: uuid(this, 'ruleId', 'rule ID', i),
+			p_conversation_id: uuid(this, 'conversationId', 'conversation ID', i),
+			// Only when given: a workflow without an owner reads any owner's, as before.
+			...(owner && { p_user_id: owner }),
+		};
 		const events = await callRpc(this, 'automation_timeline', args, i);
 		return [{ output: 0, json: { events } as unknown as IDataObject }];
 	});

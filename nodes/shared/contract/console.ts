@@ -154,6 +154,8 @@ export interface RuleWriteResult {
 
 export interface RuleDeleteArgs {
 	p_rule_id: string;
+	/** Only a rule of this owner (another owner's: deleted false, as none); null: any owner's (migration …2670). */
+	p_user_id?: string | null;
 }
 
 export interface RuleDeleteResult {

@@ -334,6 +334,8 @@ export interface AutomationSnapshot {
 export interface TimelineArgs {
 	p_rule_id: string;
 	p_conversation_id: string;
+	/** Only under a rule of this owner (another owner's: no events, as an unknown rule); null: any owner's (migration …2670). */
+	p_user_id?: string | null;
 }
 
 export interface StageEvent {

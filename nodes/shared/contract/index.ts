@@ -125,8 +125,8 @@ export const RPC = {
 	}),
 	automation_explain: rpc<ExplainArgs, ContactJudgement[]>({ p_rule_id: true, p_conversation_ids: true, p_limit: true, p_now: true, p_only_due: true }),
 	automation_snapshot: rpc<SnapshotArgs, AutomationSnapshot | null>({ p_rule_id: true, p_contact_limit: true, p_now: true }),
-	automation_timeline: rpc<TimelineArgs, StageEvent[]>({ p_rule_id: true, p_conversation_id: true }),
-	automation_requeue: rpc<RequeueArgs, RequeueResult[]>({ p_rule_id: true, p_conversation_ids: true, p_uncertain: true, p_now: true }),
+	automation_timeline: rpc<TimelineArgs, StageEvent[]>({ p_rule_id: true, p_conversation_id: true, p_user_id: true }),
+	automation_requeue: rpc<RequeueArgs, RequeueResult[]>({ p_rule_id: true, p_conversation_ids: true, p_uncertain: true, p_now: true, p_user_id: true }),
 	automation_monitor_page: rpc<MonitorPageArgs, MonitorPage | null>({
 		p_rule_id: true,
 		p_status: true,
@@ -150,7 +150,7 @@ export const RPC = {
 	}),
 	console_rules: rpc<ConsoleRulesArgs, ConsoleRules>({ p_user_id: true }),
 	console_rule_write: rpc<RuleWriteArgs, RuleWriteResult>({ p_rule_id: true, p_user_id: true, p_settings: true, p_save: true, p_now: true, p_create_key: true }),
-	console_rule_delete: rpc<RuleDeleteArgs, RuleDeleteResult>({ p_rule_id: true }),
+	console_rule_delete: rpc<RuleDeleteArgs, RuleDeleteResult>({ p_rule_id: true, p_user_id: true }),
 	console_rule_prompt: rpc<RulePromptArgs, RulePromptResult>({
 		p_rule_id: true,
 		p_user_id: true,

@@ -8,6 +8,8 @@ export interface RequeueArgs {
 	/** send_uncertain contacts: left as they are, or requeued (their duplicate guard released) once checked not delivered. */
 	p_uncertain?: 'leave' | 'requeue';
 	p_now?: string;
+	/** Only a rule of this owner (another owner's: P0002, as an unknown rule); null: any owner's (migration …2670). */
+	p_user_id?: string | null;
 }
 
 /** One contact: a failed one of the rule, or one asked for. */

@@ -52,7 +52,7 @@ async function failedWorld() {
 	await recordSend(service, 'exec-1', [{ state_id: refused.state_id, outcome: 'failed', error_code: '10', error_message: 'Permission denied' }], plus(0.1));
 	// The other's sender died: the next claim reaps it into send_uncertain.
 	expect(await claim(service, ruleId, 'exec-reaper', 10, plus(5))).toEqual([]);
-	return { ruleId, refused: first, uncertain: second };
+	return { ruleId, refused: first, uncertain: second, userId: world.userId };
 }
 
 const rule = (ruleId: string) => ({ __rl: true, mode: 'id', value: ruleId });
@@ -135,12 +135,12 @@ test('as an AI agent\'s tool, a Contact that is not a conversation ID is refused
 });
 
 test("the console's Requeue as an AI agent's tool: Conversation IDs left at its default (no contact named) requeues nothing; named ones are requeued", async () => {
-	const { ruleId, refused } = await failedWorld();
+	const { ruleId, refused, userId } = await failedWorld();
 	const requeuedAt = async (conversationId: string) =>
 		(await withDb((db) => db.query<{ at: string | null }>("select stage_detail->>'requeued_at' as at from public.ai_automation_contact_states where rule_id = $1 and conversation_id = $2", [ruleId, conversationId]))).rows[0].at;
 	const asTool = async (parameters: IDataObject, args: IDataObject) => {
 		const run = await runWorkflow(
-			agentWorkflow('leadflowConsole', { resource: 'console', operation: 'requeue', ruleId: "={{ $fromAI('rule_id', 'the rule', 'string') }}", ...parameters }, { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } }, args) as unknown as WorkflowJson,
+			agentWorkflow('leadflowConsole', { resource: 'console', operation: 'requeue', ruleId: "={{ $fromAI('rule_id', 'the rule', 'string') }}", userId, ...parameters }, { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } }, args) as unknown as WorkflowJson,
 			{ credentials: credentials() },
 		);
 		expect(run.error).toBeUndefined();
