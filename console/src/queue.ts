@@ -120,6 +120,16 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		 * after the newer one.
 		 */
 		said: 0,
+		/** The last message said (a Take Lead's, an owner's words), without the export's failure after it. */
+		message: '',
+		messageKind: 'ok' as 'ok' | 'error',
+		/**
+		 * The export's failure ("Export failed: …"): kept after every later message (a Take Lead's ending
+		 * does not erase it) until Export is pressed again, its Dismiss, or another owner is shown.
+		 */
+		exportFailed: '',
+		/** An export is under way: Export stays disabled, whatever a poll draws meanwhile. */
+		exporting: false,
 		/**
 		 * The owner shown was chosen by the page (the first owner the server answered, no owner asked
 		 * for): when it is deleted the next owner's queue is shown, as nobody asked for this one.
@@ -173,7 +183,10 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 				<button id="queue-export" type="button">Export CSV</button>
 				<span id="queue-live" class="live"><span class="dot" aria-hidden="true"></span><span class="live-text">Connecting…</span></span>
 			</div>
-			<p id="queue-message" class="queue-message" role="status" aria-live="polite"></p>
+			<div class="queue-notice">
+				<p id="queue-message" class="queue-message" role="status" aria-live="polite"></p>
+				<button id="queue-message-dismiss" type="button" aria-label="Dismiss the export's failure" hidden>Dismiss</button>
+			</div>
 			<div id="queue-empty" class="empty" hidden></div>
 			<div id="queue-body" hidden>
 				<p id="queue-day-info" class="sub"></p>
@@ -203,9 +216,13 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			state.ownerPicked = true;
 			state.focusAfterPick = true;
 			state.addressOwner = '';
+			// Another owner's queue: the export's failure was the owner shown before's.
+			state.exportFailed = '';
 			if (state.missingOwner) {
 				state.missingOwner = '';
 				say('');
+			} else {
+				say(state.message, state.messageKind, false);
 			}
 			state.offset = 0;
 			state.day = '';
@@ -229,6 +246,10 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		el('queue-prev').addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE_SIZE); void poll(); });
 		el('queue-next').addEventListener('click', () => { state.offset += PAGE_SIZE; void poll(); });
 		el('queue-export').addEventListener('click', () => void exportCsv());
+		el('queue-message-dismiss').addEventListener('click', () => {
+			state.exportFailed = '';
+			say(state.message, state.messageKind, false);
+		});
 		el('queue-earlier').addEventListener('click', (event) => {
 			const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-day]');
 			if (!button?.dataset.day) return;
@@ -242,11 +263,26 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		});
 	}
 
-	function say(text: string, kind: 'ok' | 'error' = 'ok') {
-		state.said += 1;
+	/**
+	 * The message line: `text` (the newest message, which replaces the one before), then the export's
+	 * failure while there is one (it stays until Export is pressed again, its Dismiss, or another
+	 * owner). `counted`: false to draw the line again without saying anything new (the export's
+	 * success keeps to its own "Exporting…").
+	 */
+	function say(text: string, kind: 'ok' | 'error' = 'ok', counted = true) {
+		if (counted) state.said += 1;
+		state.message = text;
+		state.messageKind = kind;
+		const failed = state.exportFailed;
 		const message = el('queue-message');
-		message.textContent = text;
-		message.className = `queue-message ${kind === 'error' ? 'error' : ''}`;
+		message.textContent = failed ? (text ? `${text} ${failed}` : failed) : text;
+		message.className = `queue-message ${kind === 'error' || failed ? 'error' : ''}`;
+		const dismiss = el<HTMLButtonElement>('queue-message-dismiss');
+		const hadFocus = document.activeElement === dismiss;
+		dismiss.hidden = !failed;
+		// Its failure gone (dismissed, Export pressed again, another owner): the focus goes to Export
+		// (what failed), else the search, never the page's body.
+		if (!failed && hadFocus) focusFirst(['#queue-export', '#queue-search', '#queue-day']);
 	}
 
 	/** Live while the polls answer; offline when the last failed or the call in flight has waited STALE_MS while shown. */
@@ -453,8 +489,10 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		el('queue-empty').hidden = true;
 		// Said once (not rewritten by each poll: a screen reader would read it again every 2 s).
 		const words = ownerNotFoundInWords(id, state.owners.length, state.missingOwnerHow);
-		if (el('queue-message').textContent !== words) {
-			const first = !el('queue-message').textContent?.startsWith('There is no owner');
+		if (state.message !== words || state.exportFailed) {
+			const first = !state.message.startsWith('There is no owner');
+			// No queue shown: nothing to export, and the failure was that owner's.
+			state.exportFailed = '';
 			say(words, 'error');
 			// The first draw hides the queue (its search, its buttons) and disables Export: a keyboard
 			// user there is given the Owner picker, where the next step is, not the page's body.
@@ -484,7 +522,8 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			empty.textContent = 'No lead queue yet: no owner has queue settings. Give an owner a row in user_queue_settings (daily capacity, sending hours, the message) and add leads; the Queue: prepare workflow then fills each day from them.';
 			return;
 		}
-		exportButton.disabled = false;
+		// Not while an export runs: a second press would start a second one.
+		exportButton.disabled = state.exporting;
 		const daySelect = el<HTMLSelectElement>('queue-day');
 		const tomorrow = addDays(data.today, 1);
 		const dayOptions: Array<[string, string]> = [['', `Today (${data.today})`], [tomorrow, `Tomorrow (${tomorrow})`]];
@@ -521,7 +560,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			}
 		} else if (state.noSettingsSaid || state.noSettingsFor) {
 			// Another owner shown: their words go (unless another message was said since).
-			if (state.noSettingsSaid && el('queue-message').textContent === state.noSettingsSaid) say('');
+			if (state.noSettingsSaid && state.message === state.noSettingsSaid) say('');
 			state.noSettingsSaid = '';
 			state.noSettingsFor = '';
 		}
@@ -655,21 +694,25 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 
 	async function exportCsv() {
 		const data = state.data;
-		if (!data?.owner || !data.day) return;
+		if (!data?.owner || !data.day || state.exporting) return;
 		const button = el<HTMLButtonElement>('queue-export');
+		state.exporting = true;
 		button.disabled = true;
+		// Pressed again: the failure of the export before goes.
+		state.exportFailed = '';
 		say('Exporting…');
 		// Its success is said only over its own "Exporting…": a message said meanwhile (a Take Lead's,
 		// the owner deleted: "There is no owner …") is newer and stays. A failure is always said, after
 		// the newer message, except beside "There is no owner …" (no queue shown: nothing to export).
 		const exporting = state.said;
 		const sayEnd = (text: string) => { if (state.said === exporting) say(text); };
+		// The failure stays after the newer message and after every one said later (a Take Lead's
+		// ending), until Export is pressed again or the failure dismissed.
 		const sayFailed = (why: string) => {
-			const failed = `Export failed: ${why}`;
-			if (state.said === exporting) { say(failed, 'error'); return; }
-			if (el('queue-body').hidden) return;
-			const newer = el('queue-message').textContent ?? '';
-			say(newer ? `${newer} ${failed}` : failed, 'error');
+			if (state.said !== exporting && el('queue-body').hidden) return;
+			state.exportFailed = `Export failed: ${why}`;
+			if (state.said === exporting) say('', 'error');
+			else say(state.message, state.messageKind);
 		};
 		try {
 			const query = new URLSearchParams({ day: data.day });
@@ -704,6 +747,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			const timedOut = (error as Error).name === 'TimeoutError';
 			sayFailed(timedOut ? `no answer within ${EXPORT_MS / 60_000} minutes; try a shorter range or again later` : (error as Error).message);
 		} finally {
+			state.exporting = false;
 			// Enabled again only beside a queue: not while "There is no owner …" shows none.
 			button.disabled = el('queue-body').hidden;
 		}
@@ -734,6 +778,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			state.addressOwner = owner;
 			state.offset = 0;
 			state.day = '';
+			state.exportFailed = '';
 			if (state.built) say('');
 			if (state.shown) void poll();
 		},

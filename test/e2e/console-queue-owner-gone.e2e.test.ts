@@ -8,7 +8,9 @@
 // not 30 s later). An owner opened from a link (#owner=), shown, deleted: said as shown and deleted.
 // An export answered after the owner shown was deleted leaves "There is no owner …" and a disabled
 // Export in place; one that fails after a Take Lead said meanwhile is said after the Take Lead's words
-// (a success leaves them). Nothing here reads the machine's date or time zone: the queue is prepared
+// (a success leaves them); one that fails while a Take Lead is under way stays after the Take Lead's
+// answer until its Dismiss (the focus then on Export); Export stays disabled while its export runs,
+// whatever the polls draw. Nothing here reads the machine's date or time zone: the queue is prepared
 // for the day before the database's clock.
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ensureChromium } from '../../scripts/n8n/chromium';
@@ -251,4 +253,92 @@ test('an export that fails while a Take Lead was said meanwhile is said after it
 		expect(await page.locator('#queue-export').isDisabled()).toBe(false);
 		await page.close();
 	}
+});
+
+test('an export\'s failure said after a Take Lead\'s "Taking over…" stays when the Take Lead answers, until it is dismissed (from the keyboard: the focus goes to Export)', async () => {
+	const owner = await ownerWithQueue();
+	const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+	// The export and the take each held until released: the export fails (the webhook's 500) while the
+	// take is still under way, and the take answers after it.
+	let releaseExport: () => void = () => undefined;
+	const exportGate = new Promise<void>((resolve) => { releaseExport = resolve; });
+	let exportSeen: () => void = () => undefined;
+	const exportHeld = new Promise<void>((resolve) => { exportSeen = resolve; });
+	await page.route('**/queue/export?**', async (route) => {
+		exportSeen();
+		await exportGate;
+		await route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: 'The export failed: the database did not answer', hint: 'Try again in a minute.' }) });
+	});
+	let releaseTake: () => void = () => undefined;
+	const takeGate = new Promise<void>((resolve) => { releaseTake = resolve; });
+	let takeSeen: () => void = () => undefined;
+	const takeHeld = new Promise<void>((resolve) => { takeSeen = resolve; });
+	await page.route('**/leadflow/leads/*/take', async (route) => {
+		takeSeen();
+		await takeGate;
+		await route.continue();
+	});
+	await page.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(WEBHOOK_KEY.value)}&tab=queue&owner=${owner}`);
+	await page.locator('#queue-rows button.take:not(.stop-follow-ups)').first().waitFor({ timeout: 15_000 });
+	await page.click('#queue-export');
+	await exportHeld;
+	await page.locator('#queue-rows button.take:not(.stop-follow-ups)').first().click();
+	await takeHeld;
+	const failure = 'Export failed: The export failed: the database did not answer. Try again in a minute.';
+	releaseExport();
+	await page.waitForFunction(() => (document.getElementById('queue-message')!.textContent ?? '').includes('Export failed'), undefined, { timeout: 10_000 });
+	expect((await view(page)).message).toMatch(new RegExp(`^Taking over .+… ${failure.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+	// The take answers now: its words replace "Taking over…", and the export's failure stays after them.
+	releaseTake();
+	await page.waitForFunction(() => / is yours now: /.test(document.getElementById('queue-message')!.textContent ?? ''), undefined, { timeout: 15_000 });
+	const shown = (await view(page)).message!;
+	expect(shown).toMatch(/ is yours now: .+\. Export failed: /);
+	expect(shown.endsWith(` ${failure}`)).toBe(true);
+	const taken = shown.slice(0, -failure.length - 1);
+	// Polls later, still there.
+	await page.waitForResponse((response) => response.url().includes('/api/queue?'), { timeout: 15_000 });
+	await page.waitForResponse((response) => response.url().includes('/api/queue?'), { timeout: 15_000 });
+	expect((await view(page)).message).toBe(shown);
+	// Dismissed from the keyboard: the failure goes, the Take Lead's words stay, the focus is on Export.
+	await page.locator('#queue-message-dismiss').focus();
+	await page.keyboard.press('Enter');
+	expect(await view(page)).toMatchObject({ message: taken, focus: '#queue-export' });
+	expect(await page.locator('#queue-message-dismiss').isHidden()).toBe(true);
+	expect(await page.locator('#queue-export').isDisabled()).toBe(false);
+	await page.close();
+});
+
+test('Export stays disabled while its export runs, whatever the polls draw meanwhile: one export, one ending', async () => {
+	const owner = await ownerWithQueue();
+	const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+	let exports = 0;
+	let release: () => void = () => undefined;
+	const gate = new Promise<void>((resolve) => { release = resolve; });
+	let heldSeen: () => void = () => undefined;
+	const held = new Promise<void>((resolve) => { heldSeen = resolve; });
+	await page.route('**/queue/export?**', async (route) => {
+		exports += 1;
+		const response = await route.fetch();
+		heldSeen();
+		await gate;
+		await route.fulfill({ response });
+	});
+	await page.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(WEBHOOK_KEY.value)}&tab=queue&owner=${owner}`);
+	await page.locator('#queue-rows tr[data-item]').first().waitFor({ timeout: 15_000 });
+	await page.click('#queue-export');
+	await held;
+	// Two polls answered and drawn while the export is held: Export is still disabled.
+	for (let i = 0; i < 2; i++) await page.waitForResponse((response) => response.url().includes('/api/queue?'), { timeout: 15_000 });
+	await page.waitForTimeout(200);
+	expect(await page.locator('#queue-export').isDisabled()).toBe(true);
+	expect((await view(page)).message).toBe('Exporting…');
+	// A press on it meanwhile starts no second export.
+	await page.locator('#queue-export').click({ force: true });
+	const download = page.waitForEvent('download');
+	release();
+	await download;
+	await page.waitForFunction(() => (document.getElementById('queue-message')!.textContent ?? '').startsWith('Downloaded '), undefined, { timeout: 10_000 });
+	expect(await page.locator('#queue-export').isDisabled()).toBe(false);
+	expect(exports).toBe(1);
+	await page.close();
 });
