@@ -138,15 +138,21 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 	 */
 	let noneLeftSaid = false;
 	function tell(text: string, noneLeft = false) {
+		const hadFocus = document.activeElement === dismiss;
 		addressError.textContent = text;
 		dismiss.hidden = text === '';
 		noneLeftSaid = noneLeft;
+		// The button hides itself (Dismiss pressed, or a poll took the message away while a keyboard user
+		// was on it): the focus goes to the picker, where the message's pipeline is chosen, not the page's body.
+		if (hadFocus && dismiss.hidden) picker.focus();
 	}
-	dismiss.addEventListener('click', () => {
-		tell('');
-		// The button hides itself: the focus goes to the picker, not the page's body.
-		picker.focus();
-	});
+	dismiss.addEventListener('click', () => tell(''));
+	/** The last move's words (its result or refusal): another pipeline shown takes them away. */
+	function forgetMove() {
+		moveResult.textContent = '';
+		moveResult.className = 'move-result';
+		for (const key of ['status', 'card', 'stage', 'fired']) delete moveResult.dataset[key];
+	}
 	const empty = panel.querySelector<HTMLElement>('#pipeline-empty')!;
 	const boardElement = panel.querySelector<HTMLElement>('#pipeline-board')!;
 
@@ -329,6 +335,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 					tell('');
 				}
 				state.addressPipeline = '';
+				if ((board!.pipelines[0]?.id ?? '') !== state.pipelineId) forgetMove();
 				state.pipelineId = board!.pipelines[0]?.id ?? '';
 				state.pipelineAdopted = true;
 				state.offsets.clear();
@@ -426,6 +433,9 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		const next = cards[cards.findIndex((row) => row.conversation_id === conversationId) + 1] ?? cards[cards.length - 2];
 		const focusTo = [`[data-key="go-${CSS.escape(conversationId)}"]`, ...(next ? [`[data-key="go-${CSS.escape(next.conversation_id)}"]`] : []), '#pipeline-search'];
 		state.moving.add(conversationId);
+		// Its words are written only while this pipeline is shown: another chosen meanwhile has taken them away.
+		const onPipeline = state.pipelineId;
+		const shown = () => state.pipelineId === onPipeline;
 		tell('');
 		moveResult.className = 'move-result';
 		moveResult.textContent = `Moving ${name(card)} to ${target.name}…`;
@@ -436,6 +446,10 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 				body: JSON.stringify({ conversationId, stage: stageId, reason: `Moved to ${target.name} on the console's board` }),
 			});
 			const answer = (json ?? {}) as MoveAnswer;
+			if (!shown()) {
+				if (status === 200) state.choices.delete(conversationId);
+				return;
+			}
 			moveResult.dataset.status = String(status);
 			moveResult.dataset.card = conversationId;
 			if (status === 200) {
@@ -460,6 +474,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 			}
 		} catch (error) {
 			// No answer at all (the network, a time-out): the move may have been made all the same.
+			if (!shown()) return;
 			moveResult.className = 'move-result error';
 			delete moveResult.dataset.status;
 			moveResult.dataset.card = conversationId;
@@ -473,6 +488,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 	}
 
 	picker.addEventListener('change', () => {
+		if (picker.value !== state.pipelineId) forgetMove();
 		state.pipelineId = picker.value;
 		state.pipelineAdopted = false;
 		state.addressPipeline = '';
@@ -580,6 +596,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 			if (!pipelineId) return;
 			// The pipeline shown (Back from a link of none to it): what was said of another goes.
 			if (pipelineId === state.pipelineId) { tell(''); return; }
+			forgetMove();
 			state.pipelineId = pipelineId;
 			state.pipelineAdopted = false;
 			state.addressPipeline = pipelineId;

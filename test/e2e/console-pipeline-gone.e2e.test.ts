@@ -5,7 +5,9 @@
 // demo's case: an old link always names a pipeline gone), the words say the only pipeline is shown,
 // never "pick another in the Pipeline list", and the message can be dismissed (from the keyboard) and
 // goes at the next search; Back to the pipeline shown before takes the message about the link's away;
-// "No pipeline is left to show." goes once a pipeline created since is shown.
+// "No pipeline is left to show." goes once a pipeline created since is shown, and a keyboard user on its
+// Dismiss then is left on the Pipeline picker, not the page's body; a move's result (contact-move.json)
+// goes when another pipeline is picked.
 import { randomUUID } from 'node:crypto';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ensureChromium } from '../../scripts/n8n/chromium';
@@ -28,7 +30,7 @@ beforeAll(async () => {
 	const { createPipelineWorld } = await import('../db/pipelines/fixtures');
 	world = await createPipelineWorld();
 	n8n = await startN8n({
-		workflows: ['workflows/leadflow-console.json'],
+		workflows: ['workflows/leadflow-console.json', 'workflows/contact-move.json'],
 		credentials: { httpHeaderAuth: KEY, leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } },
 	});
 	browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
@@ -93,6 +95,23 @@ test('Back from a link of no pipeline to the pipeline shown before: its message 
 	await page.close();
 });
 
+test('a move\'s result goes when another pipeline is picked: it is not left above that pipeline\'s board', async () => {
+	const { analysis, assign } = await import('../db/pipelines/fixtures');
+	const contact = await world.contact();
+	await assign([analysis(contact, 30)]);
+	const other = await world.addPipeline('Second', [{ name: 'Elsewhere' }]);
+	const page = await open(`&pipeline=${world.pipeline.id}`);
+	await page.locator(`[data-card="${contact}"]`).waitFor({ timeout: 15_000 });
+	await page.selectOption(`#move-${contact}`, world.pipeline.stages.Won);
+	await page.click(`[data-move="${contact}"]`);
+	await page.waitForFunction(() => /^Moved /.test((globalThis as unknown as Doc).document.querySelector('#pipeline-move-result')?.textContent ?? ''), undefined, { timeout: 15_000 });
+	await page.selectOption('#pipeline-picker', other.id);
+	await page.locator(`[data-stage-id="${other.stages.Elsewhere}"]`).waitFor({ timeout: 15_000 });
+	await twoPolls(page);
+	expect(await page.locator('#pipeline-move-result').textContent()).toBe('');
+	await page.close();
+});
+
 test('"No pipeline is left to show." goes once a pipeline created since is shown', async () => {
 	const page = await open(`&pipeline=${world.pipeline.id}`);
 	await page.locator(`[data-stage-id="${world.pipeline.stages['New Lead']}"]`).waitFor({ timeout: 15_000 });
@@ -104,5 +123,21 @@ test('"No pipeline is left to show." goes once a pipeline created since is shown
 	await twoPolls(page);
 	expect(await message(page)).toBe('');
 	expect(await page.locator('#pipeline-error-dismiss').isHidden()).toBe(true);
+	await page.close();
+});
+
+test('a poll that takes the message away while a keyboard user is on its Dismiss leaves the focus on the Pipeline picker, not the page\'s body', async () => {
+	const before = await world.addPipeline('Before', [{ name: 'Early' }]);
+	const page = await open(`&pipeline=${before.id}`);
+	await page.locator(`[data-stage-id="${before.stages.Early}"]`).waitFor({ timeout: 15_000 });
+	await withDb((db) => db.query('delete from public.pipelines'));
+	await said(page);
+	expect(await message(page)).toMatch(/ No pipeline is left to show\.$/);
+	await page.locator('#pipeline-error-dismiss').focus();
+	const created = await world.addPipeline('Created after', [{ name: 'Later' }]);
+	await page.locator(`[data-stage-id="${created.stages.Later}"]`).waitFor({ timeout: 15_000 });
+	await twoPolls(page);
+	expect(await message(page)).toBe('');
+	expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id)).toBe('pipeline-picker');
 	await page.close();
 });
