@@ -6,7 +6,9 @@
 // Every owner: the two halves of the user_id space at once (disjoint owners: the two calls never
 // wait for each other, and the database works on both), each a page of 1,000 owners per call (the
 // most rows the Data API answers), its own transaction, the next page after the last owner
-// answered, until a page comes back short. The items come out by user ID.
+// answered, until a page comes back short. The items come out by user ID. As an AI agent's tool
+// Owner User ID must be given (helpers/tool-owner.ts): before 6 December 2026 a tool with it empty
+// prepared every owner's queue.
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { PrepareResult } from '../../shared/contract';
 import { runsAsTool } from '../../shared/outputs';
@@ -14,9 +16,13 @@ import { asNodeError, perItem, rowsTo } from '../../shared/per-item';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
 import { inOwnerField } from '../helpers/caller-fields';
 import { OWNER_FIELD, ownerProperty, readOptionalOwner, retryOnConflict } from '../helpers/common';
+import { requireToolOwner } from '../helpers/tool-owner';
 
 const properties: INodeProperties[] = [
-	ownerProperty(false, 'Only this Supabase user\'s queue (auth.users ID); empty: every owner who has queue settings'),
+	ownerProperty(
+		false,
+		'Only this Supabase user\'s queue (auth.users ID); empty: every owner who has queue settings, in a workflow only: as an AI agent\'s tool it must be given (set it here, or let the model give it with $fromAI)',
+	),
 ];
 
 export const description = updateDisplayOptions({ show: { operation: ['prepareTomorrow'] } }, properties);
@@ -69,6 +75,7 @@ async function prepareEveryOwner(context: IExecuteFunctions, itemIndex: number):
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (itemIndex) => {
+		if (runsAsTool(this)) requireToolOwner(this, itemIndex, { operation: 'Prepare Tomorrow', whose: 'the queue\'s owner', purpose: 'whose queue to prepare', without: 'prepares no queue' });
 		const owner = readOptionalOwner(this, itemIndex);
 		if (owner !== null) {
 			try {

@@ -15,12 +15,13 @@
 // or "undefined" is refused naming the field, the advice for whoever fills it; before 6 December 2026
 // an empty one took the lead whoever's it was. In a workflow empty is any owner's lead, as before.
 import { NodeApiError, updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import { FieldRefusedError, perItem, rowsTo } from '../../shared/per-item';
+import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { notTextProblem, textProblem } from '../../shared/valid-input';
 import { inParameterNames } from '../../shared/caller-fields';
 import { runsAsTool } from '../../shared/outputs';
-import { fieldAsKnown, filledByModel, fromAIKey, isNotGivenWord, optionalToolText } from '../../shared/tool-text';
+import { isNotGivenWord, optionalToolText } from '../../shared/tool-text';
+import { requireToolOwner } from '../helpers/tool-owner';
 import { AGENT_OWNER_ADVICE, invalid, OWNER_FIELD, ownerProperty, readOwnerId, readText, readUuid } from '../helpers/common';
 
 const properties: INodeProperties[] = [
@@ -81,32 +82,10 @@ function agentLeadAdvice(owner: string | null): string {
 	return `Give the lead_id of ${whose}: Add Leads returns it, and the Leadflow Console node's Queue Page lists each queued message's lead_id.`;
 }
 
-/** As a tool, the advice for an Owner User ID not given: the model by its $fromAI key, else the builder. */
-function toolOwnerAdvice(context: IExecuteFunctions): string {
-	if (filledByModel(context, 'ownerUserId')) {
-		const field = fromAIKey(context, 'ownerUserId') ?? `${OWNER_FIELD} (ownerUserId)`;
-		return `Give the user ID of the owner whose lead to take over as ${field}: a UUID, the id of the Supabase Auth user whose queue this is, as you were told it. If you were not told it, ask for it: this tool takes no lead without it.`;
-	}
-	return `${OWNER_FIELD} (ownerUserId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner whose leads this tool may take over (a UUID, the id of the Supabase Auth user whose queue this is; a project with one owner sets it once), or let the model give it with {{ $fromAI('ownerUserId', 'the user ID of the owner whose lead to take over') }}. This tool takes no lead without it.`;
-}
-
-/** As a tool, Owner User ID must be given: refused naming the field when it is empty, "null" or "undefined". */
-function requireToolOwner(context: IExecuteFunctions, itemIndex: number): void {
-	const given = context.getNodeParameter('ownerUserId', itemIndex, '') as unknown;
-	if (given === null || given === undefined || (typeof given === 'string' && given.trim() === '') || isNotGivenWord(given)) {
-		throw new FieldRefusedError(
-			context.getNode(),
-			`Take Lead as an AI agent's tool needs the user ID of the lead's owner (${fieldAsKnown(context, 'ownerUserId', `${OWNER_FIELD}, ownerUserId`)}), and none was given`,
-			{ itemIndex, description: toolOwnerAdvice(context) },
-			'ownerUserId',
-		);
-	}
-}
-
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (itemIndex) => {
 		const asTool = runsAsTool(this);
-		if (asTool) requireToolOwner(this, itemIndex);
+		if (asTool) requireToolOwner(this, itemIndex, { operation: 'Take Lead', whose: "the lead's owner", purpose: 'whose lead to take over', without: 'takes no lead' });
 		const leadId = readUuid(this, 'leadId', 'lead ID', itemIndex, asTool ? agentLeadAdvice(null) : 'Use the lead_id Add Leads or Claim returns, or the id column of leads.');
 		// Not "leave it empty for every owner": the lead's owner, as the Take Lead webhook requires it.
 		const owner = readOwnerId(this, itemIndex, asTool ? AGENT_OWNER_ADVICE : 'Use the id of the Supabase Auth user (auth.users) whose lead this is, e.g. from the X-Leadflow-Owner header.', true);
