@@ -18,6 +18,7 @@ import type { INodeParameters } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../simulators';
 import { loadWorkflow, runWorkflow, type TestCredentials } from '../harness';
 import { everyWorkflowCredentials } from './support/pipeline';
+import { createPipelineWorld } from '../db/pipelines/fixtures';
 
 const KEY = { name: 'X-Leadflow-Key', value: `key-${randomUUID()}` };
 const WORDS = 'x must be one of a, b (got c)';
@@ -118,4 +119,36 @@ test("messenger-sync: a Facebook Page credential with no valid Page ID is the wo
 	const owner = await sync({ 'X-Leadflow-Owner': WORDS }, '123');
 	expect(owner.response?.statusCode).toBe(400);
 	expect(owner.response?.body).toEqual({ status: 400, error: `The Owner ID "${WORDS}" is not a user id`, field: 'X-Leadflow-Owner', description: expect.stringMatching(/^Give the Supabase Auth user id/) });
+});
+
+// Move Contact's Owner User ID typed in the workflow (docs/console.md: "a workflow that serves one
+// owner sets it") with a typo is the workflow's setting, not the request's: 500 "fix it in the
+// workflow". Before, Move refused it as a field and contact-move answered the caller's 400 ("…is not
+// a UUID", "leave it empty"). A well-formed one still keeps the move to that owner: another owner's
+// contact is the caller's 404.
+test("contact-move: Move Contact's own Owner User ID refused (a typo typed in the node) answers 500 \"fix it in the workflow\"; another owner's contact stays 404", async () => {
+	const mine = await createPipelineWorld();
+	const theirs = await createPipelineWorld();
+	const typo = mine.userId.slice(0, -1);
+	const run = await runWorkflow(withSetting('contact-move', 'Move Contact', { ownerUserId: typo }), {
+		startNode: 'Move Request',
+		webhook: { method: 'POST', headers: { [KEY.name]: KEY.value }, body: { conversationId: await mine.contact(), stage: 'Qualified', pipelineId: mine.pipeline.id } },
+		credentials,
+	});
+	expect(run.response?.statusCode).toBe(500);
+	expect(run.response?.body).toEqual({
+		status: 500,
+		error: `The owner user ID "${typo}" is not a UUID`,
+		hint: expect.stringMatching(FIX('Move Contact')),
+	});
+
+	const theirContact = await theirs.contact();
+	const other = await runWorkflow(withSetting('contact-move', 'Move Contact', { ownerUserId: mine.userId }), {
+		startNode: 'Move Request',
+		webhook: { method: 'POST', headers: { [KEY.name]: KEY.value }, body: { conversationId: theirContact, stage: 'Qualified' } },
+		credentials,
+	});
+	expect(other.response?.statusCode).toBe(404);
+	expect(other.response?.body).toMatchObject({ status: 404, error: `pipeline_move failed: item 0 (p_items[0]).conversation_id: conversation ${theirContact} does not exist for owner ${mine.userId}` });
+	expect(String((other.response?.body as { hint?: unknown }).hint)).not.toMatch(/fix it in the workflow/);
 });

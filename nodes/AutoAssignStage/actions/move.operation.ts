@@ -14,7 +14,7 @@ import { NodeApiError, updateDisplayOptions, type IExecuteFunctions, type INodeE
 import type { ManualMove } from '../../shared/contract';
 import { runsAsTool } from '../../shared/outputs';
 import { readOwnerId } from '../../shared/owner-id';
-import { FieldRefusedError, SettingRefusedError } from '../../shared/per-item';
+import { asNodeError, FieldRefusedError, SettingRefusedError } from '../../shared/per-item';
 import { fieldAsKnown, filledByModel, fromAIKey, isNotGivenWord, optionalToolText } from '../../shared/tool-text';
 import { callRpc } from '../../shared/supabase';
 import { notTextProblem, textProblem, UUID } from '../../shared/valid-input';
@@ -141,7 +141,7 @@ const toolOwnerAdvice = (context: IExecuteFunctions): string =>
  * each with the advice of whoever fills the field.
  */
 function readMoveOwner(context: IExecuteFunctions, itemIndex: number): string | null {
-	if (!runsAsTool(context)) return readOwnerId(context, itemIndex, WORKFLOW_OWNER_HINT, true);
+	if (!runsAsTool(context)) return asOwnSetting(context, itemIndex, () => readOwnerId(context, itemIndex, WORKFLOW_OWNER_HINT, true));
 	const given = context.getNodeParameter('ownerUserId', itemIndex, '') as unknown;
 	if (given === null || given === undefined || (typeof given === 'string' && (given.trim() === '' || isNotGivenWord(given)))) {
 		throw new FieldRefusedError(
@@ -151,7 +151,32 @@ function readMoveOwner(context: IExecuteFunctions, itemIndex: number): string | 
 			'ownerUserId',
 		);
 	}
-	return readOwnerId(context, itemIndex, toolOwnerAdvice(context), false);
+	return asOwnSetting(context, itemIndex, () => readOwnerId(context, itemIndex, toolOwnerAdvice(context), false));
+}
+
+/**
+ * A refused Owner User ID typed in the node (a fixed value, not an expression) is the node's own
+ * setting: no request or model gave it, so it is refused as a setting (the failed item's `setting`),
+ * and a webhook answers it as its workflow's fault (contact-move: 500 "fix it in the workflow"), not
+ * the caller's 400. One given by an expression may come from the request (an X-Leadflow-Owner header
+ * in other workflows): the node cannot tell, so it stays a refused field (`field`: ownerUserId) for
+ * the workflow to judge.
+ */
+function asOwnSetting<T>(context: IExecuteFunctions, itemIndex: number, read: () => T): T {
+	let refused: FieldRefusedError;
+	try {
+		return read();
+	} catch (error) {
+		const raw = context.getNode().parameters?.ownerUserId;
+		if (!(error instanceof FieldRefusedError) || (typeof raw === 'string' && raw.startsWith('='))) throw asNodeError(context, error, itemIndex);
+		refused = error;
+	}
+	throw new SettingRefusedError(
+		context.getNode(),
+		refused.message,
+		{ itemIndex, description: refused.description ?? undefined },
+		{ displayName: 'Owner User ID', parameter: 'ownerUserId' },
+	);
 }
 
 function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
