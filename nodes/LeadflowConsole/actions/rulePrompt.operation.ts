@@ -4,7 +4,10 @@
 // nothing written) and answers what the claim would hand GenerateFollowUp for the contact (its
 // name, follow-up number and last messages, the rule's instructions, model and language); the
 // prompt is then built by GenerateFollowUp's own reader and builder (readPrompt, reading the row's
-// fields as its default parameters do). No Gemini call is made.
+// fields as its default parameters do). No Gemini call is made. Owner ID, given with a Rule ID, reads
+// only a rule of that owner (console_rule_write's not_found otherwise, as an unknown rule: the
+// database checks it, migration …2670); as an AI agent's tool it must be given (tool-owner.ts):
+// before 6 December 2026 a tool read a contact's last messages under any owner's rule.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { RuleSettings } from '../../shared/contract/console';
 import { perItem } from '../../shared/per-item';
@@ -14,6 +17,7 @@ import { readPrompt } from '../../GenerateFollowUp/helpers/jobs';
 import { DEFAULT_MAX_MESSAGES } from '../../GenerateFollowUp/helpers/prompt';
 import { optionalUuid, settingsObject } from './rule-input';
 import { withAdvice } from './rule-refusal';
+import { readConsoleOwner } from './tool-owner';
 
 const properties: INodeProperties[] = [
 	{
@@ -28,7 +32,8 @@ const properties: INodeProperties[] = [
 		name: 'userId',
 		type: 'string',
 		default: '={{ $json.body?.userId ?? \'\' }}',
-		description: 'The owner of a new rule (the user ID of their tags)',
+		description:
+			'The owner of a new rule (the user ID of their tags); with a Rule ID, only a rule of this owner (another owner\'s is not found). Empty with a Rule ID: any owner\'s rule, in a workflow only; as an AI agent\'s tool it must be given (set it here, or let the model give it with $fromAI).',
 	},
 	{
 		displayName: 'Settings',
@@ -72,7 +77,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	return await perItem(this, 1, async (i) => {
 		const args = {
 			p_rule_id: optionalUuid(this, 'ruleId', 'rule ID', i),
-			p_user_id: optionalUuid(this, 'userId', 'owner ID', i),
+			p_user_id: readConsoleOwner(this, i, { operation: 'Rule Prompt', purpose: 'whose rule\'s prompt to read', without: 'reads no prompt' }),
 			p_settings: settingsObject(this, 'settings', i) as RuleSettings,
 			p_conversation_id: optionalUuid(this, 'conversationId', 'conversation ID', i, 'Use the conversation id of one of the rule\'s tagged contacts, as the monitor lists them (GET …/api/monitor?ruleId=…), or leave it out for the first due one.'),
 			p_contact_limit: CONTACT_LIMIT,

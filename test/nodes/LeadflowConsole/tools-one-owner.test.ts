@@ -173,3 +173,20 @@ test("Contact Timeline and Requeue as tools: another owner's rule reads and requ
 	expect(answerOf(await asTool(requeue, { rule: mine.ruleId, contacts: [mine.contact] }))).toEqual(expect.objectContaining({ counts: expect.objectContaining({ requeued: 1 }) }));
 	expect(await requeuedAt(mine.ruleId, mine.contact)).not.toBeNull();
 });
+
+test("Rule Prompt as a tool reads only the owner's rule: another owner's is not found, none of its contacts or messages said; with no owner refused", async () => {
+	const mine = await ownerWithFailed();
+	const theirs = await ownerWithFailed();
+	const tool = { resource: 'console', operation: 'rulePrompt', ruleId: ai('rule'), userId: mine.userId, settings: '={{ {} }}', conversationId: '' };
+
+	const other = answerOf(await asTool(tool, { rule: theirs.ruleId }));
+	expect(other).toEqual({ saved: false, not_found: true, error: expect.objectContaining({ message: `there is no automation rule with id ${theirs.ruleId} for owner ${mine.userId}` }) });
+	expect(JSON.stringify(other)).not.toContain(theirs.contact);
+	expect(answerOf(await asTool(tool, { rule: mine.ruleId }))).toEqual(expect.objectContaining({ tagged: 1, rule: expect.objectContaining({ id: mine.ruleId }) }));
+	expect((await asTool({ ...tool, userId: '' }, { rule: theirs.ruleId })).thrown).toBe(
+		`${refused('Rule Prompt', 'Owner ID, userId')}\n\nDetails: ${BUILDER("whose rule's prompt to read", 'reads no prompt')}`,
+	);
+	// In a workflow (the Rules form's preview, which sends no owner for a saved rule) any owner's rule, as before.
+	const workflow = await inWorkflow({ resource: 'console', operation: 'rulePrompt', ruleId: theirs.ruleId, userId: '', settings: '{}', conversationId: '' });
+	expect(workflow.nodeOutputs.Console[0]).toEqual(expect.objectContaining({ tagged: 1 }));
+});
