@@ -59,7 +59,7 @@ test("Move as a tool moves only a contact of the owner set in the tool: another 
 
 	// Another owner's contact (with its own pipeline and a stage named Qualified): before, moved.
 	const other = await asTool(tool, { contact: theirContact });
-	expect(other.thrown).toBe(`pipeline_move failed: item 0 (p_items[0]).conversation_id: conversation ${theirContact} does not exist for owner ${mine.userId}\n\nDetails: Use ids of this owner's contacts (messenger_conversations of owner_user_id).`);
+	expect(other.thrown).toBe(`pipeline_move failed: item 0 (p_items[0]).conversation_id: conversation ${theirContact} does not exist for owner ${mine.userId}\n\nDetails: Give the id of one of this owner's contacts as the Conversation ID (conversationId); if that contact is the one you mean, check the owner given as Owner User ID.`);
 	expect(await engineError(tool, { contact: theirContact })).toBe(other.thrown);
 	expect(await moved(theirContact)).toBe(0);
 	// A contact of nobody's reads the same: nothing tells the other owner's contact exists.
