@@ -2,8 +2,10 @@
 // give its ID, e.g. from the trigger) and the validation of the IDs the operations read.
 import { type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import { runsAsTool } from '../../shared/outputs';
+import { readOwnerId } from '../../shared/owner-id';
 import { FieldRefusedError } from '../../shared/per-item';
 import { orEmpty, parameterText, UUID, UUID_PATTERN } from '../../shared/resource-locator';
+import { fieldAsKnown, filledByModel, fromAIKey, isNotGivenWord } from '../../shared/tool-text';
 
 /**
  * What an AI agent can do about a refused ID: give another. As a tool the node's advice names only
@@ -135,4 +137,39 @@ export function readUuid(context: IExecuteFunctions, name: string, label: string
 		);
 	}
 	return raw.toLowerCase();
+}
+
+/**
+ * Owner User ID of Timeline and Requeue: only a rule of this owner (the database checks it:
+ * automation_timeline's and automation_requeue's p_user_id, migration …2670; another owner's rule
+ * answers as one that does not exist). Empty: any owner's, in a workflow only; as an AI agent's tool
+ * it must be given (docs/nodes.md, "One owner per tool").
+ */
+export const OWNER_PROPERTY: INodeProperties = {
+	displayName: 'Owner User ID',
+	name: 'ownerUserId',
+	type: 'string',
+	default: '',
+	description:
+		'Only a rule of this owner (a Supabase Auth user ID): another owner\'s is answered as one that does not exist. Empty: any owner\'s, in a workflow only; as an AI agent\'s tool it must be given (set it here, or let the model give it with $fromAI).',
+};
+
+/** Owner User ID of item i, lower case, or null (a workflow's empty one); as a tool refused when not given. */
+export function readScopingOwner(context: IExecuteFunctions, itemIndex: number, operation: string, purpose: string, without: string): string | null {
+	const byModel = filledByModel(context, 'ownerUserId');
+	const advice = byModel
+		? `Give the user ID of the owner ${purpose} as ${fromAIKey(context, 'ownerUserId') ?? 'Owner User ID (ownerUserId)'}: a UUID, the id of the Supabase Auth user whose rule it is, as you were told it. If you were not told it, ask for it: this tool ${without} without it.`
+		: `Owner User ID (ownerUserId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner ${purpose} (a UUID, the id of the Supabase Auth user whose rules these are; a project with one owner sets it once), or let the model give it with {{ $fromAI('ownerUserId', 'the user ID of the owner ${purpose}') }}. This tool ${without} without it.`;
+	if (runsAsTool(context)) {
+		const given = context.getNodeParameter('ownerUserId', itemIndex, '') as unknown;
+		if (given === null || given === undefined || (typeof given === 'string' && given.trim() === '') || isNotGivenWord(given)) {
+			throw new FieldRefusedError(
+				context.getNode(),
+				`${operation} as an AI agent's tool needs the user ID of the rule's owner (${fieldAsKnown(context, 'ownerUserId', 'Owner User ID, ownerUserId')}), and none was given`,
+				{ itemIndex, description: advice },
+				'ownerUserId',
+			);
+		}
+	}
+	return readOwnerId(context, itemIndex, runsAsTool(context) ? advice : 'Use the id of the Supabase Auth user (auth.users) whose rule this is, or leave it empty for any owner\'s.', true);
 }

@@ -5,6 +5,8 @@
 // database answers one JSON array, so nothing is cut by the Data API's max rows. As an AI agent's
 // tool an empty Contact (what $fromAI gives when the model names none) is refused unless Every
 // Failed Contact of the Rule is on: a model leaving the contact out must not requeue the whole rule.
+// With Owner User ID, only a rule of that owner (another owner's: not found, as an unknown rule; the
+// database checks it); as a tool it must be given (common.ts, readScopingOwner).
 import {
 	NodeOperationError,
 	updateDisplayOptions,
@@ -20,7 +22,7 @@ import { asNodeError, failedItem } from '../../shared/per-item';
 import { parameterText } from '../../shared/resource-locator';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
-import { contactProperty, readRuleId, ruleIdProperty } from './common';
+import { contactProperty, OWNER_PROPERTY, readRuleId, readScopingOwner, ruleIdProperty } from './common';
 
 const properties: INodeProperties[] = [
 	ruleIdProperty(true),
@@ -28,6 +30,7 @@ const properties: INodeProperties[] = [
 		false,
 		'The failed contact to requeue (its conversation_id, as Explain or the monitor shows it); leave empty for every failed contact of the rule',
 	),
+	OWNER_PROPERTY,
 	{
 		displayName: 'Every Failed Contact of the Rule',
 		name: 'everyFailedContact',
@@ -57,6 +60,7 @@ export const description = updateDisplayOptions({ show: { operation: ['requeue']
 
 interface RequeueGroup {
 	ruleId: string;
+	owner: string | null;
 	uncertain: RequeueArgs['p_uncertain'];
 	/** Every failed contact of the rule (one call), or the contacts in askedBy. */
 	wholeRule: boolean;
@@ -111,9 +115,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			const ruleId = readRuleId(this, i, true);
 			const uncertain = readUncertain(this, i);
 			const contact = readContact(this, i);
-			// A whole-rule call answers every failed contact: one per rule and choice, whatever else asks.
-			const key = contact === null ? `${ruleId}|${uncertain}|all` : `${ruleId}|${uncertain}`;
-			const group: RequeueGroup = groups.get(key) ?? { ruleId, uncertain, wholeRule: contact === null, askedBy: new Map<string, number[]>(), itemIndexes: [] };
+			const owner = readScopingOwner(this, i, 'Requeue', 'whose failed contacts to requeue', 'requeues nothing');
+			// A whole-rule call answers every failed contact: one per rule, owner and choice, whatever else asks.
+			const key = contact === null ? `${ruleId}|${owner ?? ''}|${uncertain}|all` : `${ruleId}|${owner ?? ''}|${uncertain}`;
+			const group: RequeueGroup = groups.get(key) ?? { ruleId, owner, uncertain, wholeRule: contact === null, askedBy: new Map<string, number[]>(), itemIndexes: [] };
 			group.itemIndexes.push(i);
 			if (contact !== null) group.askedBy.set(contact, [...(group.askedBy.get(contact) ?? []), i]);
 			groups.set(key, group);
@@ -129,7 +134,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		for (const ids of calls) {
 			const asking = ids === null ? group.itemIndexes : ids.flatMap((id) => group.askedBy.get(id) ?? []);
 			try {
-				const answer = await callRpc(this, 'automation_requeue', { p_rule_id: group.ruleId, p_conversation_ids: ids, p_uncertain: group.uncertain }, asking[0]);
+				const answer = await callRpc(
+					this,
+					'automation_requeue',
+					{ p_rule_id: group.ruleId, p_conversation_ids: ids, p_uncertain: group.uncertain, ...(group.owner && { p_user_id: group.owner }) },
+					asking[0],
+				);
 				for (const row of answer) {
 					const by = ids === null ? group.itemIndexes : (group.askedBy.get(row.conversation_id) ?? asking);
 					const pairedItem: IPairedItemData[] = by.map((item) => ({ item }));

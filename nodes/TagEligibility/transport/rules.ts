@@ -14,11 +14,13 @@ export interface RuleFound {
 	hasState: boolean;
 }
 
-export async function findRule(context: IExecuteFunctions, ruleId: string, itemIndex: number, conversationId?: string): Promise<RuleFound> {
+export async function findRule(context: IExecuteFunctions, ruleId: string, itemIndex: number, conversationId?: string, owner?: string | null): Promise<RuleFound> {
 	const client = await getSupabaseClient(context);
-	const query = conversationId
+	let query = conversationId
 		? client.from('ai_automation_rules').select('id, ai_automation_contact_states(id)').eq('id', ruleId).eq('ai_automation_contact_states.conversation_id', conversationId)
 		: client.from('ai_automation_rules').select('id').eq('id', ruleId);
+	// With an owner, a rule of another owner is read as one that does not exist (Timeline's owner).
+	if (owner) query = query.eq('user_id', owner);
 	const { data, error } = await query.maybeSingle();
 	if (error) throw toNodeApiError(context, error, `Reading rule ${ruleId} (ai_automation_rules) failed`, itemIndex);
 	const row = data as { id: string; ai_automation_contact_states?: Array<{ id: string }> } | null;

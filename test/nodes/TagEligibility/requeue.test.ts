@@ -85,12 +85,12 @@ test('every failed contact of the rule: the refused one requeued, the uncertain 
 });
 
 test('as an AI agent\'s tool, an empty Contact (the model named none) requeues nothing unless Every Failed Contact of the Rule is on', async () => {
-	const { ruleId, refused } = await failedWorld();
+	const { ruleId, refused, userId } = await failedWorld();
 	const requeuedAt = async (conversationId: string) =>
 		(await withDb((db) => db.query<{ at: string | null }>("select stage_detail->>'requeued_at' as at from public.ai_automation_contact_states where rule_id = $1 and conversation_id = $2", [ruleId, conversationId]))).rows[0].at;
 	const contact = { __rl: true, mode: 'id', value: "={{ $fromAI('contact', 'the failed contact to requeue', 'string') }}" };
 	const asTool = async (parameters: IDataObject, args: IDataObject) => {
-		const run = await runWorkflow(agentWorkflow('tagEligibility', { operation: 'requeue', ruleId: rule(ruleId), conversationId: contact, ...parameters }, { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } }, args) as unknown as WorkflowJson, { credentials: credentials() });
+		const run = await runWorkflow(agentWorkflow('tagEligibility', { operation: 'requeue', ruleId: rule(ruleId), conversationId: contact, ownerUserId: userId, ...parameters }, { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } }, args) as unknown as WorkflowJson, { credentials: credentials() });
 		expect(run.error).toBeUndefined();
 		return run.nodeOutputs.Agent[0];
 	};
@@ -155,4 +155,47 @@ test("the console's Requeue as an AI agent's tool: Conversation IDs left at its 
 	const named = await asTool({ conversationIds: "={{ $fromAI('conversation_ids', 'the failed contacts to requeue', 'json') }}" }, { rule_id: ruleId, conversation_ids: [refused] });
 	expect(JSON.parse(named.answer as string)).toEqual([expect.objectContaining({ counts: expect.objectContaining({ requeued: 1 }) })]);
 	expect(await requeuedAt(refused)).not.toBeNull();
+});
+
+// As an AI agent's tool Requeue and Timeline act within one owner (docs/nodes.md, "One owner per
+// tool"): before 6 December 2026 they took any owner's rule whose ID the model gave. Owner User ID
+// must be given (refused naming the field otherwise, nothing requeued), and another owner's rule is
+// answered as one that does not exist; in a workflow an empty Owner User ID is any owner's, as before.
+test("Tag Eligibility's Requeue and Timeline as tools act within the owner: another owner's rule is one that does not exist; with no owner refused", async () => {
+	const mine = await failedWorld();
+	const theirs = await failedWorld();
+	const requeuedAt = async (ruleId: string, conversationId: string) =>
+		(await withDb((db) => db.query<{ at: string | null }>("select stage_detail->>'requeued_at' as at from public.ai_automation_contact_states where rule_id = $1 and conversation_id = $2", [ruleId, conversationId]))).rows[0].at;
+	const byAI = (key: string) => ({ __rl: true, mode: 'id', value: `={{ $fromAI('${key}', '', 'string') }}` });
+	const asTool = async (parameters: IDataObject, args: IDataObject) => {
+		const run = await runWorkflow(agentWorkflow('tagEligibility', parameters, { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } }, args) as unknown as WorkflowJson, { credentials: credentials() });
+		expect(run.error).toBeUndefined();
+		return run.nodeOutputs.Agent[0];
+	};
+	const builder = (purpose: string, without: string) =>
+		`Owner User ID (ownerUserId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner ${purpose} (a UUID, the id of the Supabase Auth user whose rules these are; a project with one owner sets it once), or let the model give it with {{ $fromAI('ownerUserId', 'the user ID of the owner ${purpose}') }}. This tool ${without} without it.`;
+
+	const requeue = { operation: 'requeue', ruleId: byAI('rule'), conversationId: byAI('contact'), ownerUserId: mine.userId };
+	const other = await asTool(requeue, { rule: theirs.ruleId, contact: theirs.refused });
+	const unknown = await asTool(requeue, { rule: '7d0f4c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f', contact: theirs.refused });
+	expect(other.thrown).toBe(String(unknown.thrown).replace('7d0f4c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f', theirs.ruleId));
+	expect(other.thrown).toMatch(/does not exist/);
+	expect((await asTool({ ...requeue, ownerUserId: '' }, { rule: theirs.ruleId, contact: theirs.refused })).thrown).toBe(
+		`Requeue as an AI agent's tool needs the user ID of the rule's owner (Owner User ID, ownerUserId), and none was given\n\nDetails: ${builder('whose failed contacts to requeue', 'requeues nothing')}`,
+	);
+	expect(await requeuedAt(theirs.ruleId, theirs.refused)).toBeNull();
+	expect(JSON.parse((await asTool(requeue, { rule: mine.ruleId, contact: mine.refused })).answer as string)).toEqual([expect.objectContaining({ outcome: 'requeued' })]);
+
+	const timeline = { operation: 'timeline', ruleId: byAI('rule'), conversationId: byAI('contact'), ownerUserId: "={{ $fromAI('owner', '', 'string') }}" };
+	const hidden = await asTool(timeline, { owner: mine.userId, rule: theirs.ruleId, contact: theirs.refused });
+	expect(hidden.thrown).toBe(`There is no automation rule with ID ${theirs.ruleId}\n\nDetails: Check the rule ID against the ai_automation_rules table of this Supabase project.`);
+	expect((await asTool(timeline, { owner: 'null', rule: theirs.ruleId, contact: theirs.refused })).thrown).toBe(
+		"Timeline as an AI agent's tool needs the user ID of the rule's owner (owner), and none was given\n\nDetails: Give the user ID of the owner whose contact's history to read as owner: a UUID, the id of the Supabase Auth user whose rule it is, as you were told it. If you were not told it, ask for it: this tool reads no history without it.",
+	);
+	expect(JSON.parse((await asTool(timeline, { owner: theirs.userId, rule: theirs.ruleId, contact: theirs.refused })).answer as string).length).toBeGreaterThan(0);
+
+	// In a workflow an empty Owner User ID is any owner's rule, as before.
+	const all = await runWorkflow(requeueWorkflow([{}], { ruleId: rule(theirs.ruleId) }), { credentials: credentials() });
+	expect(all.error).toBeUndefined();
+	expect(await requeuedAt(theirs.ruleId, theirs.refused)).not.toBeNull();
 });
