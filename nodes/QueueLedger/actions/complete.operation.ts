@@ -11,10 +11,15 @@
 // As a tool on this execution's own claim, sent or failed is recorded only for a message whose send
 // began (a Send of this run let it go: queue_complete's p_send_begun_only); otherwise the Outcome is
 // refused (send_not_begun), so a model cannot record a lead contacted (or its number invalid) with
-// nothing sent. Failed with Send's own invalid_message (Send fails a message it cannot send as it
-// is before any call: no send begins) is taken, so on the agent path such a message ends dead as in
-// a workflow instead of coming back every run (20261201002630). In a workflow the rule is unchanged:
-// a workflow may send by other means and report it.
+// nothing sent. Failed with invalid_message (Send fails a message it cannot send as it is before any
+// call: no send begins) is taken only when the message as stored, {{name}} filled, cannot be sent
+// (then it ends dead as in a workflow instead of coming back every run); a model's own bad text is
+// not the owner's message's fault (20261201002690). In a workflow the rule is unchanged: a workflow
+// may send by other means and report it.
+// For every caller, a message whose send began is never released for phone_mismatch nor failed
+// for invalid_message (Send gives either only before a send begins: such a report comes from a
+// second Send of the message): refused already_sending, nothing written; as a tool it is thrown
+// with advice, in a workflow the item says so (accepted false, reason already_sending).
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { sendBatch } from '../../shared/batch-refusals';
 import type { SendResult } from '../../shared/contract';
@@ -170,8 +175,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				);
 				for (const row of rows) {
 					const { itemIndex, payload: result } = sent[row.item_index];
-					if (row.reason === 'send_not_begun') {
-						const refusal = sendNotBegun(this, itemIndex, result);
+					if (row.reason === 'send_not_begun' || (asTool && row.reason === 'already_sending')) {
+						const refusal = row.reason === 'send_not_begun' ? sendNotBegun(this, itemIndex, result) : sendBegun(this, itemIndex, result);
 						if (this.continueOnFail()) for (const index of [itemIndex, ...(repeats.get(itemIndex) ?? [])]) output.push(failedItem(this, refusal, { item: index }));
 						else refusedOutcome ??= refusal;
 						continue;
@@ -190,6 +195,20 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	return [output];
 }
 
+/** As a tool: a release for phone_mismatch or a failure for invalid_message of a message whose send began (a second Send's answer), refused by the database (nothing recorded). */
+function sendBegun(context: IExecuteFunctions, itemIndex: number, result: SendResult): SettingRefusedError {
+	return new SettingRefusedError(
+		context.getNode(),
+		`Outcome "${result.outcome}" with error ${result.error?.code ?? ''} is refused for queue item ${result.item_id}: a Send of this run already began sending it, so this is not what became of it`,
+		{
+			itemIndex,
+			description:
+				'That error came from calling Send again for a message whose send had already begun: the second call sent nothing, and the message may already have reached its lead. Report the outcome the first Send answered for it (sent with its message_id, or its failure), never this one; Complete records that.',
+		},
+		{ displayName: 'Outcome', parameter: 'outcome' },
+	);
+}
+
 /** As a tool: a sent or failed Outcome for a message whose send never began, refused by the database (nothing recorded). */
 function sendNotBegun(context: IExecuteFunctions, itemIndex: number, result: SendResult): SettingRefusedError {
 	return new SettingRefusedError(
@@ -198,7 +217,7 @@ function sendNotBegun(context: IExecuteFunctions, itemIndex: number, result: Sen
 		{
 			itemIndex,
 			description:
-				'As an AI agent\'s tool, Complete records sent or failed only for a message Send let go in this run (or failed with the error Send gave a message it could not send as it is, code invalid_message). To send it, use Send (Queue Ledger): it sends the message to its lead and answers its outcome, message_id and error, which Complete then records. To give the message back untried, give the outcome released.',
+				'As an AI agent\'s tool, Complete records sent or failed only for a message Send let go in this run (failed with code invalid_message only when the owner\'s message itself cannot be sent; a message you gave Send that it refused is yours to shorten or correct and send again). To send it, use Send (Queue Ledger): it sends the message to its lead and answers its outcome, message_id and error, which Complete then records. To give the message back untried, give the outcome released.',
 		},
 		{ displayName: 'Outcome', parameter: 'outcome' },
 	);

@@ -44,12 +44,13 @@ import { parameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { mapWithConcurrency } from '../../shared/pool';
 import { runsAsTool } from '../../shared/outputs';
+import { filledByModel, fromAIKey } from '../../shared/tool-text';
 import { optionsCollection } from '../../shared/properties';
 import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
 import { callRpc } from '../../shared/supabase';
 import { E164, UUID } from '../../shared/valid-input';
 import { heldWorker, invalid, upstreamFailure } from '../helpers/common';
-import { readMessage } from '../helpers/messages';
+import { MAX_TEXT, readMessage } from '../helpers/messages';
 import { notAttempted, outcomeOf, type BatchStop, type SendOutcome } from '../helpers/sendResults';
 import { releaseBeforeReporting, type ClaimedMessage } from '../helpers/releaseClaimed';
 import { reportedError, sendResult } from '../helpers/sendReport';
@@ -156,6 +157,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		worker: (json) => json.worker,
 	});
 	const jobs: Job[] = [];
+	// Where a message Send cannot send comes from, and so what to do: the model's own text when it
+	// fills Message ($fromAI) as a tool, else the owner's setting Prepare queued.
+	const whoseMessage = runsAsTool(this) && filledByModel(this, 'message') ? modelMessage(fromAIKey(this, 'message')) : MESSAGE_SETTING;
 	let options: SendOptions;
 	// Whether the setup failed on the node's own options (the item's settings, invalid_input), not on the credential.
 	let optionsRefused = false;
@@ -179,7 +183,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const worker = heldWorker(this, itemIndex, String(read('worker', itemIndex, '') ?? '').trim(), items[itemIndex].json.worker);
 				const phone = String(read('phone', itemIndex, '') ?? '').trim();
 				const checked = readMessage(read('message', itemIndex, null));
-				const problem = !E164.test(phone) ? `The phone "${phone}" is not in E.164 (+ and 7 to 15 digits)` : 'problem' in checked ? `The message ${checked.problem}${MESSAGE_SETTING}` : undefined;
+				const problem = !E164.test(phone) ? `The phone "${phone}" is not in E.164 (+ and 7 to 15 digits)` : 'problem' in checked ? `The message ${checked.problem}${whoseMessage}` : undefined;
 				jobs.push({ itemIndex, itemId: itemId.toLowerCase(), worker, phone, ...('message' in checked && { message: checked.message }), ...(problem && { problem }) });
 			} catch (error) {
 				if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
@@ -318,6 +322,15 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
  * pushes over 4,096 characters, still reaches Send, and this says where to correct it.
  */
 const MESSAGE_SETTING = ": it is the owner's message setting (user_queue_settings.message) as Prepare queued it; correct it there (WhatsApp takes a text that is not only white space, or a template with a language such as en or en_US), and the leads are queued again with the next Prepare";
+
+/**
+ * As an AI agent's tool whose Message the model fills ($fromAI): the refused message is the model's
+ * own text, not the owner's setting, so it is told to correct it and call Send again. Nothing was
+ * sent and the message is still held; Complete as a tool refuses this failure unless the owner's
+ * message as stored cannot be sent either (migration 20261201002690).
+ */
+const modelMessage = (key: string | undefined): string =>
+	`: it is the message you gave${key ? ` as ${key}` : ''}, not the owner's setting. Nothing was sent and the message is still held: shorten or correct it (WhatsApp takes a text of 1 to ${MAX_TEXT} characters that is not only white space, or a template with a language such as en or en_US) and call Send again with it; to give the message back untried instead, report it to Complete as released`;
 
 /** What the lease asked of queue_begin_send keeps beyond a send's Timeout: the time to report it (Complete, its retries). */
 export const SEND_MARGIN_SECONDS = 30;

@@ -143,17 +143,36 @@ test('Complete as an AI agent\'s tool on its own claim refuses sent with a made-
 	expect(await leadStatus(lead.leadId)).toBe('queued');
 }, 90_000);
 
-// Review S10 (migration 20261201002630): Send fails a message it cannot send as it is (invalid_message)
-// before any send begins; reported so by the agent, Complete as a tool records it (dead), as a
-// workflow's Complete does. Before, it was refused send_not_begun, and the bad message came back every run.
-test('Complete as an AI agent\'s tool on its own claim records failed with Send\'s own invalid_message (a send that never began): the message dead', async () => {
+// Review S10 (migration 20261201002630), mended by review R1 (20261201002690): as a tool, Complete
+// takes failed with invalid_message for a message whose send never began only when the owner's
+// message as stored ({{name}} filled) cannot be sent: then it ends dead, as a workflow's Complete
+// records it. …2630 took it on the model's word: a model could end any claimed message dead, and its
+// own too-long text (Send's Message filled by $fromAI) ended the owner's good message dead.
+const completeTool = { resource: 'message', operation: 'complete', itemId: fromAI('item_id'), worker: fromAI('worker'), outcome: fromAI('outcome'), error: fromAI('error') };
+const invalidMessageArgs =
+	"={{ JSON.stringify({ item_id: $json.item_id, worker: $json.worker, outcome: 'failed', error: JSON.stringify({ code: 'invalid_message', message: 'The message text is over 4,096 characters', permanent: true }) }) }}";
+
+test('Complete as an AI agent\'s tool on its own claim refuses failed invalid_message when no Send ran and the owner\'s message can be sent (send_not_begun): nothing recorded', async () => {
 	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}, from the owner' } });
-	await leadsOf(owner, 1);
+	const [lead] = await leadsOf(owner, 1);
 	await prepareDue(owner);
-	const complete = { resource: 'message', operation: 'complete', itemId: fromAI('item_id'), worker: fromAI('worker'), outcome: fromAI('outcome'), error: fromAI('error') };
-	const args =
-		"={{ JSON.stringify({ item_id: $json.item_id, worker: $json.worker, outcome: 'failed', error: JSON.stringify({ code: 'invalid_message', message: 'The message text is over 4,096 characters', permanent: true }) }) }}";
-	const run = await runWorkflow(claimThenAgent(owner, args, complete), { credentials: credentials() });
+	const run = await runWorkflow(claimThenAgent(owner, invalidMessageArgs, completeTool), { credentials: credentials() });
+	expect(run.error).toBeUndefined();
+	const [claimed] = run.nodeOutputs.Claim;
+	const [agent] = run.nodeOutputs.Agent;
+	expect(agent.answer).toBeUndefined();
+	expect(String(agent.thrown)).toMatch(new RegExp(`^Outcome "failed" is refused for queue item ${String(claimed.item_id)}: no Send of this run began sending it`));
+	expect(await sims.graph.control.whatsappMessages()).toEqual([]);
+	expect((await messagesOf(owner)).map((row) => [row.status, row.last_error])).toEqual([['claimed', null]]);
+	expect(await leadStatus(lead.leadId)).toBe('queued');
+}, 90_000);
+
+test('Complete as an AI agent\'s tool on its own claim records failed invalid_message when the owner\'s message, the lead\'s name filled in, cannot be sent (over 4,096 characters): the message dead', async () => {
+	// 4,088 characters and {{name}}: a setting the database takes, past 4,096 once this lead's name fills it.
+	const owner = await queueOwner({ message: { type: 'text', text: `${'x'.repeat(4088)}{{name}}` } });
+	const [lead] = await leadsOf(owner, 1, () => 'A lead with a rather long name');
+	await prepareDue(owner);
+	const run = await runWorkflow(claimThenAgent(owner, invalidMessageArgs, completeTool), { credentials: credentials() });
 	expect(run.error).toBeUndefined();
 	const [claimed] = run.nodeOutputs.Claim;
 	const [agent] = run.nodeOutputs.Agent;
@@ -161,4 +180,5 @@ test('Complete as an AI agent\'s tool on its own claim records failed with Send\
 	expect(JSON.parse(String(agent.answer))).toEqual([expect.objectContaining({ item_id: claimed.item_id, accepted: true, status: 'dead' })]);
 	expect(await sims.graph.control.whatsappMessages()).toEqual([]);
 	expect((await messagesOf(owner)).map((row) => [row.status, (row.last_error as IDataObject | null)?.code])).toEqual([['dead', 'invalid_message']]);
+	expect(await leadStatus(lead.leadId)).toBe('new');
 }, 90_000);
