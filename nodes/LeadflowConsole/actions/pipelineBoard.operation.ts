@@ -2,13 +2,25 @@
 // for the chosen one, its stages in order with their counts, mean time in stage and one page of
 // cards each; each stage paged on by its own offset (offsets=<stage id>:<offset>,…; the older
 // stageId + offset pages one stage); a search of name or Messenger ID. An unknown pipeline answers
-// the list with not_found (the page picks another; the workflow answers 404).
+// the list with not_found (the page picks another; the workflow answers 404). Owner ID keeps the
+// answer to one owner: that owner's pipelines listed, another owner's pipeline not found like an
+// unknown one (the database checks it, migration …2671); as an AI agent's tool it must be given
+// (tool-owner.ts): before 6 December 2026 a tool listed every owner's pipelines and read any board.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { optionalUuid, textParameter, wholeNumber } from './rule-input';
+import { readConsoleOwner } from './tool-owner';
 
 const properties: INodeProperties[] = [
+	{
+		displayName: 'Owner ID',
+		name: 'userId',
+		type: 'string',
+		default: '',
+		description:
+			'Only this owner\'s pipelines (a Supabase user ID): the list is theirs, and a pipeline of another owner is not found. Empty: every owner\'s (the console\'s picker), in a workflow only; as an AI agent\'s tool it must be given (set it here, or let the model give it with $fromAI).',
+	},
 	{
 		displayName: 'Pipeline ID',
 		name: 'pipelineId',
@@ -91,6 +103,7 @@ function stageOffsets(context: IExecuteFunctions, i: number): Record<string, num
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
+		const owner = readConsoleOwner(this, i, { operation: 'Read Board', purpose: 'whose pipelines to read', without: 'reads no board' });
 		const pipelineId = optionalUuid(this, 'pipelineId', 'pipeline ID', i, 'Use the id of one of the pipelines the board lists (GET …/api/pipeline without pipelineId), or leave it out for the list.');
 		const stageId = optionalUuid(this, 'stageId', 'paged stage ID', i, 'Use the id of one of the pipeline\'s stages, as the board answers them (GET …/api/pipeline?pipelineId=…), or leave it out.');
 		const search = textParameter(this, 'search', i);
@@ -120,11 +133,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			p_known: known || null,
 			// Only when given: the call of a board without it is the one the database has always taken.
 			...(offsets ? { p_offsets: offsets } : {}),
+			// Only when given: the console's Pipeline tab reads every owner's without it.
+			...(owner ? { p_user_id: owner } : {}),
 		};
 		const board = await callRpc(this, 'console_pipeline_board', args, i);
 		if (board) return [{ output: 0, json: { ...board } as unknown as IDataObject }];
 		// The pipeline is gone (or was never there): the list, so the page can pick another.
-		const list = await callRpc(this, 'console_pipeline_board', { p_pipeline_id: null }, i);
+		const list = await callRpc(this, 'console_pipeline_board', { p_pipeline_id: null, ...(owner ? { p_user_id: owner } : {}) }, i);
 		return [{
 			output: 0,
 			json: { ...list, not_found: true, error: `There is no pipeline with ID ${pipelineId}: pick one of the pipelines listed` } as unknown as IDataObject,

@@ -12,6 +12,8 @@ export interface PipelineBoardArgs {
 	/** Each paged stage's offset, by stage id (the stages not named answer their first page); not
 	 * with p_stage_id (migration 20261201002250). */
 	p_offsets?: Record<string, number> | null;
+	/** Only this owner's pipelines, and a pipeline only of this owner (another owner's: null, not found); null: any owner's (migration …2671). */
+	p_user_id?: string | null;
 	/** A part of the contact's name or Messenger id (wildcards taken literally). */
 	p_search?: string | null;
 	/** The version of an earlier answer: { unchanged: true } when the board is still the same. */

@@ -11,6 +11,7 @@ import { agentWorkflow, engineAgentWorkflow } from '../../harness/agent';
 import { createWorld, NOW } from '../../db/follow-up/fixtures';
 import { beginSend, claim, generate, recordSend } from '../../db/follow-up/stage-helpers';
 import { serviceClient, testStack, withDb } from '../../helpers/stack';
+import { createPipelineWorld } from '../../db/pipelines/fixtures';
 
 const service = serviceClient({ now: NOW });
 const credentials = () => ({ leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey } });
@@ -189,4 +190,27 @@ test("Rule Prompt as a tool reads only the owner's rule: another owner's is not 
 	// In a workflow (the Rules form's preview, which sends no owner for a saved rule) any owner's rule, as before.
 	const workflow = await inWorkflow({ resource: 'console', operation: 'rulePrompt', ruleId: theirs.ruleId, userId: '', settings: '{}', conversationId: '' });
 	expect(workflow.nodeOutputs.Console[0]).toEqual(expect.objectContaining({ tagged: 1 }));
+});
+
+test("Read Board as a tool lists only the owner's pipelines and reads no board of another owner (not found, as an unknown one); with no owner refused", async () => {
+	const mine = await createPipelineWorld();
+	const theirs = await createPipelineWorld();
+	const tool = { resource: 'console', operation: 'pipelineBoard', pipelineId: ai('pipeline'), userId: mine.userId, limit: '20', offset: '0', stageId: '', offsets: '', search: '', known: '' };
+	const ids = (answer: IDataObject) => (answer.pipelines as Array<{ id: string }>).map((pipeline) => pipeline.id);
+
+	const list = answerOf(await asTool(tool, { pipeline: '' }));
+	expect(ids(list)).toEqual([mine.pipeline.id]);
+	const own = answerOf(await asTool(tool, { pipeline: mine.pipeline.id }));
+	expect((own.pipeline as { id: string }).id).toBe(mine.pipeline.id);
+	const other = answerOf(await asTool(tool, { pipeline: theirs.pipeline.id }));
+	const unknown = answerOf(await asTool(tool, { pipeline: NOBODY }));
+	expect({ ...other, generatedAt: null }).toEqual({ ...unknown, generatedAt: null, error: String(unknown.error).replace(NOBODY, theirs.pipeline.id) });
+	expect(other).toEqual(expect.objectContaining({ not_found: true, pipelines: [expect.objectContaining({ id: mine.pipeline.id })] }));
+	expect((await asTool({ ...tool, userId: '' }, { pipeline: theirs.pipeline.id })).thrown).toBe(
+		`${refused('Read Board', 'Owner ID, userId')}\n\nDetails: ${BUILDER('whose pipelines to read', 'reads no board')}`,
+	);
+	// In a workflow (the console's Pipeline tab) an empty Owner ID reads every owner's, as before.
+	const workflow = await inWorkflow({ ...tool, pipelineId: theirs.pipeline.id, userId: '' });
+	expect((workflow.nodeOutputs.Console[0].pipeline as { id: string }).id).toBe(theirs.pipeline.id);
+	expect(ids(workflow.nodeOutputs.Console[0])).toEqual(expect.arrayContaining([mine.pipeline.id, theirs.pipeline.id]));
 });
