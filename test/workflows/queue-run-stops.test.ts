@@ -333,6 +333,37 @@ test('Send on WhatsApp\'s Phone reading a wrong field (phone_mismatch): the run 
 	expect(fixed.response?.body).toMatchObject({ claimed: 1, sent: 1, errors: [] });
 }, 120_000);
 
+// Review R1: two stop codes in one run (a refused token and a wrong Phone) are both said, each with
+// what to do; before, Describe Stopped Run told only the first it found (the token), and the Phone
+// was left unfixed until the token was.
+test('a refused token and a wrong Phone in one run: the 500 names both causes and both fixes, with the counts', async () => {
+	const owner = await dueQueue(3);
+	await sims.graph.control.addFault({ effect: { kind: 'graphError', code: 190 } });
+	const now = await runWorkflow(wrongPhoneWorkflow(), {
+		startNode: 'Run Now',
+		webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, 'X-Leadflow-Owner': owner }, body: {} },
+		credentials: credentials(),
+	});
+	await sims.graph.control.clearFaults();
+	expect(now.error).toBeUndefined();
+	expect(now.response?.statusCode).toBe(500);
+	expect(now.response?.body).toMatchObject({
+		status: 500,
+		error: expect.stringMatching(
+			/^The WhatsApp access token was refused \(190\).* Also: Send on WhatsApp was given a Phone that is not the claimed message's: 2 messages were not sent \(phone_mismatch\)$/,
+		),
+		hint: expect.stringMatching(/^Put a valid access token .*Leadflow WhatsApp Cloud API credential.* The workflow's node Send on WhatsApp reads its Phone from a wrong field .*This run: claimed 3, sent 0, failed 0, dead 0, released 3 /),
+		claimed: 3,
+		released: 3,
+		errors: expect.arrayContaining([{ code: 'invalid_token', count: 1 }, { code: 'phone_mismatch', count: 2 }]),
+	});
+	noSecret(now.response?.body);
+	expect((await rowsOf(owner)).map((row) => row[0])).toEqual(['queued', 'queued', 'queued']);
+	// The shipped workflow with a good token sends them (nothing left for the schedule of the next test).
+	const fixed = await runNow(owner);
+	expect(fixed.response?.body).toMatchObject({ claimed: 3, sent: 3 });
+}, 120_000);
+
 test('a rate limit is not a stopped run: the schedule ends green and Run Now answers 200', async () => {
 	const owner = await dueQueue(3);
 	await sims.graph.control.addFault({ trigger: { mode: 'count', count: 1 }, effect: { kind: 'graphError', code: 130429 } });
