@@ -1,20 +1,25 @@
 // explain: the claim's judgement without claiming: every tagged contact with its reason. No contacts
 // for a rule named: one read says whether the rule exists (not_found, as Snapshot, when it does not).
 // As an AI agent's tool an answer holds at most TOOL_EXPLAIN_MAX contacts (about 16,000 characters),
-// and a last item says how many were left out and the Offset that reads on.
+// and a last item says how many were left out and the Offset that reads on. With Owner User ID, only
+// that owner's rules are judged (with no rule, that owner's enabled rules; another owner's rule is
+// the rule that does not exist; the database checks it, migration …2672); as an AI agent's tool it
+// must be given (common.ts, readScopingOwner): before 6 December 2026 a tool with no rule judged
+// every owner's rules.
 import { updateDisplayOptions, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { runsAsTool } from '../../shared/outputs';
 import { perItem, rowsTo } from '../../shared/per-item';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
 import { readWholeNumber } from '../../shared/valid-input';
 import { findRule, noSuchRule } from '../transport/rules';
-import { readRuleId, ruleIdProperty } from './common';
+import { OWNER_PROPERTY, readRuleId, readScopingOwner, ruleIdProperty } from './common';
 
 /** The most contacts one answer holds as an AI agent's tool: about 640 characters each, so about 16,000 in all. */
 export const TOOL_EXPLAIN_MAX = 25;
 
 const properties: INodeProperties[] = [
 	ruleIdProperty(false),
+	OWNER_PROPERTY,
 	{
 		displayName: 'Only Due Contacts',
 		name: 'onlyDue',
@@ -67,11 +72,17 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			hint: `Give how many contacts to pass over, 0 to ${DATA_API_MAX_ROWS - 1} (the next page's offset is this one plus the contacts read), or leave it empty for 0.`,
 			setting: true,
 		});
+		const owner = readScopingOwner(this, i, 'Explain', 'whose rules to judge', 'explains nothing');
 		const asTool = runsAsTool(this);
 		// As a tool, every contact up to the Data API's 1,000 is read, to count those left out of the answer.
 		const shown = asTool ? Math.min(args.p_limit, TOOL_EXPLAIN_MAX) : args.p_limit;
-		const rows = await callRpc(this, 'automation_explain', { ...args, p_limit: asTool ? DATA_API_MAX_ROWS : Math.min(offset + args.p_limit, DATA_API_MAX_ROWS) }, i);
-		if (rows.length === 0 && args.p_rule_id && !(await findRule(this, args.p_rule_id, i)).exists) throw noSuchRule(this, args.p_rule_id, i);
+		const rows = await callRpc(
+			this,
+			'automation_explain',
+			{ ...args, p_limit: asTool ? DATA_API_MAX_ROWS : Math.min(offset + args.p_limit, DATA_API_MAX_ROWS), ...(owner && { p_user_id: owner }) },
+			i,
+		);
+		if (rows.length === 0 && args.p_rule_id && !(await findRule(this, args.p_rule_id, i, undefined, owner)).exists) throw noSuchRule(this, args.p_rule_id, i);
 		const page = rows.slice(offset, offset + shown);
 		const leftOut = Math.max(0, rows.length - offset - page.length);
 		if (!asTool || leftOut === 0) return rowsTo(0, page);

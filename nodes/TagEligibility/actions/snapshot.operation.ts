@@ -7,7 +7,7 @@ import { perItem } from '../../shared/per-item';
 import { noSuchRule } from '../transport/rules';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
 import { readWholeNumber } from '../../shared/valid-input';
-import { readRuleId, ruleIdProperty } from './common';
+import { OWNER_PROPERTY, readRuleId, readScopingOwner, ruleIdProperty } from './common';
 
 /** The most contacts per list: the database's integer. A workflow saved with a large number to mean
  * "every contact" (the editor had no maximum) keeps working; the totals count every contact anyway. */
@@ -18,6 +18,7 @@ export const TOOL_CONTACTS_PER_LIST = 20;
 
 const properties: INodeProperties[] = [
 	ruleIdProperty(true),
+	OWNER_PROPERTY,
 	{
 		displayName: 'Contacts per List',
 		name: 'contactLimit',
@@ -42,10 +43,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			hint: 'Give how many contacts each list shows at most (0 or more; the totals count every contact), or leave it empty for 200.',
 			setting: true,
 		});
+		// With Owner User ID, a rule of another owner is the rule that does not exist (migration …2672);
+		// as an AI agent's tool it must be given (common.ts): before 6 December 2026 any owner's rule.
+		const owner = readScopingOwner(this, i, 'Snapshot', 'whose rule to read', 'reads no rule');
 		const asTool = runsAsTool(this);
 		// As a tool, up to 1,000 of each list are read, to count the active contacts left out (the
 		// tagged contacts' total is stats.total_with_tags).
-		const snapshot = await callRpc(this, 'automation_snapshot', { p_rule_id: ruleId, p_contact_limit: asTool ? DATA_API_MAX_ROWS : contactLimit }, i);
+		const snapshot = await callRpc(this, 'automation_snapshot', { p_rule_id: ruleId, p_contact_limit: asTool ? DATA_API_MAX_ROWS : contactLimit, ...(owner && { p_user_id: owner }) }, i);
 		if (!snapshot) {
 			throw noSuchRule(this, ruleId, i);
 		}

@@ -175,6 +175,8 @@ export interface ExplainArgs {
 	p_now?: string;
 	/** Only the due contacts (the limit counts those); default false: every tagged contact. */
 	p_only_due?: boolean;
+	/** Only rules of this owner (another owner's rule: no row, as an unknown one); null: any owner's (migration …2672). */
+	p_user_id?: string | null;
 }
 
 export interface ContactJudgement {
@@ -214,6 +216,8 @@ export interface SnapshotArgs {
 	/** At most this many rows in each contact list (the stats count all). */
 	p_contact_limit?: number;
 	p_now?: string;
+	/** Only a rule of this owner (another owner's: null, as an unknown one); null: any owner's (migration …2672). */
+	p_user_id?: string | null;
 }
 
 /** A row of the automation_monitor_summary view. */

@@ -123,8 +123,8 @@ export const RPC = {
 		p_now: true,
 		p_page_id: true,
 	}),
-	automation_explain: rpc<ExplainArgs, ContactJudgement[]>({ p_rule_id: true, p_conversation_ids: true, p_limit: true, p_now: true, p_only_due: true }),
-	automation_snapshot: rpc<SnapshotArgs, AutomationSnapshot | null>({ p_rule_id: true, p_contact_limit: true, p_now: true }),
+	automation_explain: rpc<ExplainArgs, ContactJudgement[]>({ p_rule_id: true, p_conversation_ids: true, p_limit: true, p_now: true, p_only_due: true, p_user_id: true }),
+	automation_snapshot: rpc<SnapshotArgs, AutomationSnapshot | null>({ p_rule_id: true, p_contact_limit: true, p_now: true, p_user_id: true }),
 	automation_timeline: rpc<TimelineArgs, StageEvent[]>({ p_rule_id: true, p_conversation_id: true, p_user_id: true }),
 	automation_requeue: rpc<RequeueArgs, RequeueResult[]>({ p_rule_id: true, p_conversation_ids: true, p_uncertain: true, p_now: true, p_user_id: true }),
 	automation_monitor_page: rpc<MonitorPageArgs, MonitorPage | null>({

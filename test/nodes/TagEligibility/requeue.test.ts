@@ -199,3 +199,31 @@ test("Tag Eligibility's Requeue and Timeline as tools act within the owner: anot
 	expect(all.error).toBeUndefined();
 	expect(await requeuedAt(theirs.ruleId, theirs.refused)).not.toBeNull();
 });
+
+// Explain and Snapshot as tools likewise (migration …2672): with no rule, Explain judges only the
+// owner's rules; another owner's rule is one that does not exist; with no owner refused.
+test("Tag Eligibility's Explain and Snapshot as tools act within the owner: another owner's rule is one that does not exist, Explain with no rule only the owner's; with no owner refused", async () => {
+	const mine = await failedWorld();
+	const theirs = await failedWorld();
+	const byAI = (key: string) => ({ __rl: true, mode: 'id', value: `={{ $fromAI('${key}', '', 'string') }}` });
+	const asTool = async (parameters: IDataObject, args: IDataObject) => {
+		const run = await runWorkflow(agentWorkflow('tagEligibility', parameters, { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } }, args) as unknown as WorkflowJson, { credentials: credentials() });
+		expect(run.error).toBeUndefined();
+		return run.nodeOutputs.Agent[0];
+	};
+	const NOBODY = '7d0f4c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f';
+	const notFound = (ruleId: string) => `There is no automation rule with ID ${ruleId}\n\nDetails: Check the rule ID against the ai_automation_rules table of this Supabase project.`;
+
+	const explain = { operation: 'explain', ruleId: byAI('rule'), ownerUserId: mine.userId, limit: 1000 };
+	expect((await asTool(explain, { rule: theirs.ruleId })).thrown).toBe(notFound(theirs.ruleId));
+	expect((await asTool(explain, { rule: NOBODY })).thrown).toBe(notFound(NOBODY));
+	const every = JSON.parse((await asTool(explain, { rule: '' })).answer as string) as Array<{ rule_id: string }>;
+	expect(every.length).toBeGreaterThan(0);
+	expect([...new Set(every.map((row) => row.rule_id))]).toEqual([mine.ruleId]);
+	expect((await asTool({ ...explain, ownerUserId: '' }, { rule: '' })).thrown).toMatch(/^Explain as an AI agent's tool needs the user ID of the rule's owner \(Owner User ID, ownerUserId\), and none was given\n\nDetails: Owner User ID \(ownerUserId\) is set in this tool's settings/);
+
+	const snapshot = { operation: 'snapshot', ruleId: byAI('rule'), ownerUserId: mine.userId };
+	expect((await asTool(snapshot, { rule: theirs.ruleId })).thrown).toBe(notFound(theirs.ruleId));
+	expect(JSON.parse((await asTool(snapshot, { rule: mine.ruleId })).answer as string)[0].rule.id).toBe(mine.ruleId);
+	expect((await asTool({ ...snapshot, ownerUserId: 'undefined' }, { rule: mine.ruleId })).thrown).toMatch(/^Snapshot as an AI agent's tool needs the user ID of the rule's owner/);
+});

@@ -55,7 +55,7 @@ beforeAll(async () => {
 const RULES_NOTE = (leftOut: number) => `${leftOut} more rules left out of the rules list (at most 20): give a rule's ID as ruleId to read that rule.`;
 
 test('Explain as a tool: at most 25 contacts, a last item saying how many were left out and the Offset to read on; in a workflow every contact asked for', async () => {
-	const explain = { operation: 'explain', ruleId: { __rl: true, mode: 'id', value: ruleId }, limit: ai('limit'), offset: ai('offset') };
+	const explain = { operation: 'explain', ruleId: { __rl: true, mode: 'id', value: ruleId }, ownerUserId: owner, limit: ai('limit'), offset: ai('offset') };
 	const first = await asTool('tagEligibility', explain, { limit: '1000', offset: '' });
 	expect(first.items).toHaveLength(26);
 	expect(first.items.slice(0, 25).every((item) => typeof item.conversation_id === 'string')).toBe(true);
@@ -79,7 +79,7 @@ test('Explain as a tool: at most 25 contacts, a last item saying how many were l
 });
 
 test('Snapshot as a tool: at most 20 contacts a list, saying how many each left out; in a workflow its Contacts per List (200)', async () => {
-	const { text, items } = await asTool('tagEligibility', { operation: 'snapshot', ruleId: { __rl: true, mode: 'id', value: ruleId } });
+	const { text, items } = await asTool('tagEligibility', { operation: 'snapshot', ruleId: { __rl: true, mode: 'id', value: ruleId }, ownerUserId: owner });
 	expect(items).toHaveLength(1);
 	const [snapshot] = items as Array<{ eligibleContacts: unknown[]; eligibleContactsLeftOut: number; activeContactsLeftOut: number; note: string; stats: { total_with_tags: number } }>;
 	expect(snapshot.eligibleContacts).toHaveLength(20);
