@@ -153,3 +153,34 @@ test('the model\'s own too-long text: Send tells the model to shorten it and cal
 	expect((await sims.graph.control.whatsappMessages()).map((one) => [one.to, one.text])).toEqual([[lead.phone, 'Hi, a short text']]);
 	expect(await leadStatus(lead.leadId)).toBe('contacted');
 }, 120_000);
+
+/** The model's Complete written by hand: a release of Claim's item without an error (giving it back untried). */
+const releaseReport = `={{ JSON.stringify({ item_id: ${CLAIMED}.item_id, worker: ${CLAIMED}.worker, outcome: 'released', message_id: '', error: '' }) }}`;
+
+test('a delivered message the model then reports released (no error code): refused, the message not given back; the first send recorded; the next run sends nothing (migration 20261201002700)', async () => {
+	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}, from the owner' } });
+	const [lead] = await leadsOf(owner, 1);
+	await prepareDue(owner);
+	const run = await runWorkflow(
+		claimThenAgents(owner, [
+			['First', send(`${CLAIMED}.phone`, "'Hi from the model'"), SEND_TOOL],
+			['GiveBack', releaseReport, COMPLETE_TOOL],
+			['Record', reportOf('First'), COMPLETE_TOOL],
+		]),
+		{ credentials: credentials() },
+	);
+	expect(run.error).toBeUndefined();
+	const [claimed] = run.nodeOutputs.Claim;
+	expect(answerOf(run, 'First')).toEqual([expect.objectContaining({ item_id: claimed.item_id, outcome: 'sent' })]);
+	// Before: accepted (queued again, its send's mark cleared): the next run sent it again.
+	expect(run.nodeOutputs.GiveBack[0].answer).toBeUndefined();
+	expect(String(run.nodeOutputs.GiveBack[0].thrown)).toMatch(
+		new RegExp(`^Outcome "released" is refused for queue item ${String(claimed.item_id)}: a Send of this run already began sending it`),
+	);
+	expect(String(run.nodeOutputs.GiveBack[0].thrown)).not.toContain('with error');
+	expect(answerOf(run, 'Record')).toEqual([expect.objectContaining({ item_id: claimed.item_id, accepted: true, status: 'sent' })]);
+	expect(await leadStatus(lead.leadId)).toBe('contacted');
+	const next = await runWorkflow(chainWorkflow(owner), { credentials: credentials() });
+	expect(next.error).toBeUndefined();
+	expect((await sims.graph.control.whatsappMessages()).map((one) => one.to)).toEqual([lead.phone]);
+}, 120_000);
