@@ -114,20 +114,17 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		 * there: deleted meanwhile), or only from the address (a link to check).
 		 */
 		missingOwnerHow: 'address' as 'address' | 'picked' | 'shown',
-		/**
-		 * Messages said so far: the export's success is said only while its "Exporting…" is the last one
-		 * said, so it never covers a newer one ("There is no owner …", a Take Lead's); a failure is said
-		 * after the newer one.
-		 */
-		said: 0,
-		/** The last message said (a Take Lead's, an owner's words), without the export's failure after it. */
+		/** The last message said on the message line (a Take Lead's, an owner's words); the export has its own line. */
 		message: '',
 		messageKind: 'ok' as 'ok' | 'error',
 		/**
-		 * The export's failure ("Export failed: …"): kept after every later message (a Take Lead's ending
-		 * does not erase it) until Export is pressed again, its Dismiss, or another owner is shown.
+		 * The owner the export's own line speaks of ("Exporting…", its failure, "Downloaded …"): another
+		 * owner drawn (by any path) takes a failure away; an export still under way is then named by its
+		 * owner. '' when the line is empty.
 		 */
-		exportFailed: '',
+		exportFor: '',
+		/** The export's failure is shown (with its Dismiss) beside its own owner's queue: kept until Export is pressed again, its Dismiss, or another owner is drawn. */
+		exportFailed: false,
 		/** An export is under way: Export stays disabled, whatever a poll draws meanwhile. */
 		exporting: false,
 		/**
@@ -185,7 +182,10 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			</div>
 			<div class="queue-notice">
 				<p id="queue-message" class="queue-message" role="status" aria-live="polite"></p>
-				<button id="queue-message-dismiss" type="button" aria-label="Dismiss the export's failure" hidden>Dismiss</button>
+			</div>
+			<div class="queue-notice">
+				<p id="queue-export-message" class="queue-message" role="status" aria-live="polite"></p>
+				<button id="queue-export-dismiss" type="button" aria-label="Dismiss the export's failure" hidden>Dismiss</button>
 			</div>
 			<div id="queue-empty" class="empty" hidden></div>
 			<div id="queue-body" hidden>
@@ -217,12 +217,10 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			state.focusAfterPick = true;
 			state.addressOwner = '';
 			// Another owner's queue: the export's failure was the owner shown before's.
-			state.exportFailed = '';
+			exportOwnerShown(picked);
 			if (state.missingOwner) {
 				state.missingOwner = '';
 				say('');
-			} else {
-				say(state.message, state.messageKind, false);
 			}
 			state.offset = 0;
 			state.day = '';
@@ -246,10 +244,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		el('queue-prev').addEventListener('click', () => { state.offset = Math.max(0, state.offset - PAGE_SIZE); void poll(); });
 		el('queue-next').addEventListener('click', () => { state.offset += PAGE_SIZE; void poll(); });
 		el('queue-export').addEventListener('click', () => void exportCsv());
-		el('queue-message-dismiss').addEventListener('click', () => {
-			state.exportFailed = '';
-			say(state.message, state.messageKind, false);
-		});
+		el('queue-export-dismiss').addEventListener('click', () => sayExport('', ''));
 		el('queue-earlier').addEventListener('click', (event) => {
 			const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-day]');
 			if (!button?.dataset.day) return;
@@ -263,26 +258,48 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		});
 	}
 
-	/**
-	 * The message line: `text` (the newest message, which replaces the one before), then the export's
-	 * failure while there is one (it stays until Export is pressed again, its Dismiss, or another
-	 * owner). `counted`: false to draw the line again without saying anything new (the export's
-	 * success keeps to its own "Exporting…").
-	 */
-	function say(text: string, kind: 'ok' | 'error' = 'ok', counted = true) {
-		if (counted) state.said += 1;
+	/** The message line: `text` (the newest message, which replaces the one before). The export speaks on its own line. */
+	function say(text: string, kind: 'ok' | 'error' = 'ok') {
 		state.message = text;
 		state.messageKind = kind;
-		const failed = state.exportFailed;
 		const message = el('queue-message');
-		message.textContent = failed ? (text ? `${text} ${failed}` : failed) : text;
-		message.className = `queue-message ${kind === 'error' || failed ? 'error' : ''}`;
-		const dismiss = el<HTMLButtonElement>('queue-message-dismiss');
+		message.textContent = text;
+		message.className = `queue-message ${kind === 'error' ? 'error' : ''}`;
+	}
+
+	/** An owner's label as the picker shows it (label and the id's start), else the id. */
+	const ownerInWords = (owner: string) => { const label = state.ownerLabels[owner]; return label ? `${label} (${owner.slice(0, 8)}…)` : owner; };
+
+	/**
+	 * The export's own line (its own live region, so the message line never repeats it): `text` about
+	 * `owner`'s export; `failed` keeps it with its Dismiss until Export is pressed again, the Dismiss, or
+	 * another owner drawn. Emptied ('') with the focus on its Dismiss: the focus goes to Export (what
+	 * failed), else the search, never the page's body.
+	 */
+	function sayExport(text: string, owner: string, kind: 'ok' | 'error' = 'ok', failed = false) {
+		state.exportFor = text ? owner : '';
+		state.exportFailed = failed;
+		const line = el('queue-export-message');
+		line.textContent = text;
+		line.className = `queue-message ${kind === 'error' ? 'error' : ''}`;
+		const dismiss = el<HTMLButtonElement>('queue-export-dismiss');
 		const hadFocus = document.activeElement === dismiss;
 		dismiss.hidden = !failed;
-		// Its failure gone (dismissed, Export pressed again, another owner): the focus goes to Export
-		// (what failed), else the search, never the page's body.
 		if (!failed && hadFocus) focusFirst(['#queue-export', '#queue-search', '#queue-day']);
+	}
+
+	/**
+	 * `owner` drawn or picked (`missing:<id>` for "There is no owner …"): the export's line spoke of another owner: a failure or an
+	 * ending goes; an export still under way is named by its owner (it is not this queue's).
+	 */
+	function exportOwnerShown(owner: string) {
+		if (!state.exportFor || state.exportFor === owner) return;
+		if (state.exporting) {
+			const name = `Exporting the queue of ${ownerInWords(state.exportFor)}, not the one shown…`;
+			if (el('queue-export-message').textContent !== name) sayExport(name, state.exportFor);
+		} else {
+			sayExport('', '');
+		}
 	}
 
 	/** Live while the polls answer; offline when the last failed or the call in flight has waited STALE_MS while shown. */
@@ -349,6 +366,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 					state.ownerPicked = false;
 				}
 				state.ownerShown = data.owner ?? '';
+				exportOwnerShown(state.ownerShown);
 				renderPage(data);
 				if (state.focusAfterPick) {
 					// With one owner left the picker hides itself once their queue is drawn: the focus
@@ -489,10 +507,10 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		el('queue-empty').hidden = true;
 		// Said once (not rewritten by each poll: a screen reader would read it again every 2 s).
 		const words = ownerNotFoundInWords(id, state.owners.length, state.missingOwnerHow);
-		if (state.message !== words || state.exportFailed) {
+		// No queue shown: the export's failure was another owner's.
+		exportOwnerShown(`missing:${id}`);
+		if (state.message !== words) {
 			const first = !state.message.startsWith('There is no owner');
-			// No queue shown: nothing to export, and the failure was that owner's.
-			state.exportFailed = '';
 			say(words, 'error');
 			// The first draw hides the queue (its search, its buttons) and disables Export: a keyboard
 			// user there is given the Owner picker, where the next step is, not the page's body.
@@ -695,24 +713,29 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 	async function exportCsv() {
 		const data = state.data;
 		if (!data?.owner || !data.day || state.exporting) return;
+		const owner = data.owner;
 		const button = el<HTMLButtonElement>('queue-export');
+		// Pressed from the keyboard: disabling it drops the focus to the page's body; given back at the end.
+		const hadFocus = document.activeElement === button;
 		state.exporting = true;
 		button.disabled = true;
-		// Pressed again: the failure of the export before goes.
-		state.exportFailed = '';
-		say('Exporting…');
-		// Its success is said only over its own "Exporting…": a message said meanwhile (a Take Lead's,
-		// the owner deleted: "There is no owner …") is newer and stays. A failure is always said, after
-		// the newer message, except beside "There is no owner …" (no queue shown: nothing to export).
-		const exporting = state.said;
-		const sayEnd = (text: string) => { if (state.said === exporting) say(text); };
-		// The failure stays after the newer message and after every one said later (a Take Lead's
-		// ending), until Export is pressed again or the failure dismissed.
+		// Pressed again: the failure of the export before goes. The export speaks on its own line, so the
+		// message line (a Take Lead's words, "There is no owner …") is never covered nor repeated by it.
+		sayExport('Exporting…', owner);
+		// Another owner shown when it ends (picked, the address's, the page's own choice deleted): the
+		// ending names the owner whose queue it is, and a failure is not kept beside another queue.
+		const elsewhere = () => state.data?.owner !== owner || (state.owner !== '' && state.owner !== owner) || el('queue-body').hidden;
+		// Said beside the owner shown (or being drawn): kept until yet another owner is drawn.
+		const beside = () => (state.missingOwner ? `missing:${state.missingOwner}` : state.owner || state.ownerShown);
+		const sayEnd = (text: string) => {
+			if (elsewhere()) sayExport(`${text.replace(/\.$/, '')}: the queue of ${ownerInWords(owner)}, not the one shown.`, beside());
+			else sayExport(text, owner);
+		};
+		// The failure stays beside its owner's queue, after every later message, until Export is
+		// pressed again, its Dismiss, or another owner drawn.
 		const sayFailed = (why: string) => {
-			if (state.said !== exporting && el('queue-body').hidden) return;
-			state.exportFailed = `Export failed: ${why}`;
-			if (state.said === exporting) say('', 'error');
-			else say(state.message, state.messageKind);
+			if (elsewhere()) sayExport(`The export of ${ownerInWords(owner)}'s queue failed: ${why}`, beside(), 'error');
+			else sayExport(`Export failed: ${why}`, owner, 'error', true);
 		};
 		try {
 			const query = new URLSearchParams({ day: data.day });
@@ -750,6 +773,12 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			state.exporting = false;
 			// Enabled again only beside a queue: not while "There is no owner …" shows none.
 			button.disabled = el('queue-body').hidden;
+			// Pressed from the keyboard and the focus lost meanwhile (to the page's body): to the failure's
+			// Dismiss, else Export (else the Owner picker, no queue shown).
+			if (hadFocus) {
+				if (state.exportFailed && document.activeElement === button) button.blur();
+				focusFirst(state.exportFailed ? ['#queue-export-dismiss'] : ['#queue-export', '#queue-owner']);
+			}
 		}
 	}
 
@@ -778,8 +807,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			state.addressOwner = owner;
 			state.offset = 0;
 			state.day = '';
-			state.exportFailed = '';
-			if (state.built) say('');
+			if (state.built) { exportOwnerShown(owner); say(''); }
 			if (state.shown) void poll();
 		},
 	};

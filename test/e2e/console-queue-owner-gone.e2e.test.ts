@@ -18,13 +18,14 @@ import { testStack, useStackOfItsOwn, withDb } from '../helpers/stack';
 import { WEBHOOK_KEY } from '../workflows/support/pipeline';
 import { startN8n, type RunningN8n } from './support';
 
-interface BrowserElement { dataset: Record<string, string | undefined>; textContent: string | null; value: string; hidden: boolean; id: string }
+interface BrowserElement { dataset: Record<string, string | undefined>; textContent: string | null; value: string; hidden: boolean; id: string; className: string }
 declare const document: {
 	getElementById(id: string): BrowserElement | null;
 	querySelector(selector: string): BrowserElement | null;
 	querySelectorAll(selector: string): ArrayLike<BrowserElement>;
 	activeElement: BrowserElement | null;
 	body: BrowserElement;
+	documentElement: { scrollWidth: number; clientWidth: number };
 };
 
 useStackOfItsOwn();
@@ -68,6 +69,9 @@ const view = (page: Page) => page.evaluate(() => {
 	const active = document.activeElement;
 	return {
 		message: document.getElementById('queue-message')!.textContent,
+		messageClass: document.getElementById('queue-message')!.className.trim(),
+		exportLine: document.getElementById('queue-export-message')!.textContent,
+		exportDismissHidden: document.getElementById('queue-export-dismiss')!.hidden,
 		picker: document.getElementById('queue-owner')!.value,
 		pickerHidden: document.getElementById('queue-owner-box')!.hidden,
 		options: Array.from(document.querySelectorAll('#queue-owner option')).map((option) => option.value),
@@ -206,7 +210,7 @@ test('an owner opened from a link (#owner=), shown, then deleted is said as show
 	await page.close();
 });
 
-test('an export that fails while a Take Lead was said meanwhile is said after it (the webhook\'s 500, no answer); one that succeeds leaves the Take Lead\'s words', async () => {
+test('an export that ends while a Take Lead was said meanwhile is said on the export\'s own line (the webhook\'s 500, no answer, a success), the Take Lead\'s words left as they are', async () => {
 	const owner = await ownerWithQueue();
 	for (const ending of ['500', 'no answer', 'ok'] as const) {
 		const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
@@ -237,25 +241,23 @@ test('an export that fails while a Take Lead was said meanwhile is said after it
 		}, undefined, { timeout: 15_000 });
 		const taken = (await view(page)).message!;
 		expect(taken).toMatch(/ is yours now: /);
+		expect((await view(page)).exportLine).toBe('Exporting…');
 		const download = ending === 'ok' ? page.waitForEvent('download') : undefined;
 		release();
 		await download;
-		if (ending === 'ok') {
-			// Success words only over its own "Exporting…": the Take Lead's stay.
-			await page.waitForTimeout(1000);
-			expect((await view(page)).message).toBe(taken);
-		} else {
-			await page.waitForFunction(() => (document.getElementById('queue-message')!.textContent ?? '').includes('Export failed'), undefined, { timeout: 10_000 }).catch(() => undefined);
-			const shown = (await view(page)).message;
-			if (ending === '500') expect(shown).toBe(`${taken} Export failed: The export failed: the database did not answer. Try again in a minute.`);
-			else expect(shown).toMatch(new RegExp(`^${taken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} Export failed: \\S`));
-		}
+		await page.waitForFunction(() => (document.getElementById('queue-export-message')!.textContent ?? '') !== 'Exporting…', undefined, { timeout: 10_000 });
+		const shown = await view(page);
+		// The Take Lead's words stay alone on the message line, not red; the export's ending on its own line.
+		expect(shown).toMatchObject({ message: taken, messageClass: 'queue-message' });
+		if (ending === 'ok') expect(shown).toMatchObject({ exportLine: expect.stringMatching(/^Downloaded leadflow-queue-.+\.csv\.$/), exportDismissHidden: true });
+		else if (ending === '500') expect(shown).toMatchObject({ exportLine: 'Export failed: The export failed: the database did not answer. Try again in a minute.', exportDismissHidden: false });
+		else expect(shown).toMatchObject({ exportLine: expect.stringMatching(/^Export failed: \S/), exportDismissHidden: false });
 		expect(await page.locator('#queue-export').isDisabled()).toBe(false);
 		await page.close();
 	}
 });
 
-test('an export\'s failure said after a Take Lead\'s "Taking over…" stays when the Take Lead answers, until it is dismissed (from the keyboard: the focus goes to Export)', async () => {
+test('an export\'s failure said while a Take Lead is under way stays on its own line when the Take Lead answers, which is said alone and not red, until the failure is dismissed (from the keyboard: the focus goes to Export)', async () => {
 	const owner = await ownerWithQueue();
 	const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
 	// The export and the take each held until released: the export fails (the webhook's 500) while the
@@ -286,24 +288,24 @@ test('an export\'s failure said after a Take Lead\'s "Taking over…" stays when
 	await takeHeld;
 	const failure = 'Export failed: The export failed: the database did not answer. Try again in a minute.';
 	releaseExport();
-	await page.waitForFunction(() => (document.getElementById('queue-message')!.textContent ?? '').includes('Export failed'), undefined, { timeout: 10_000 });
-	expect((await view(page)).message).toMatch(new RegExp(`^Taking over .+… ${failure.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
-	// The take answers now: its words replace "Taking over…", and the export's failure stays after them.
+	await page.waitForFunction(() => (document.getElementById('queue-export-message')!.textContent ?? '').includes('Export failed'), undefined, { timeout: 10_000 });
+	expect(await view(page)).toMatchObject({ message: expect.stringMatching(/^Taking over .+…$/), exportLine: failure });
+	// The take answers now: its words replace "Taking over…", alone and not red; the export's failure stays on its line.
 	releaseTake();
 	await page.waitForFunction(() => / is yours now: /.test(document.getElementById('queue-message')!.textContent ?? ''), undefined, { timeout: 15_000 });
-	const shown = (await view(page)).message!;
-	expect(shown).toMatch(/ is yours now: .+\. Export failed: /);
-	expect(shown.endsWith(` ${failure}`)).toBe(true);
-	const taken = shown.slice(0, -failure.length - 1);
+	const shown = await view(page);
+	expect(shown).toMatchObject({ message: expect.stringMatching(/ is yours now: [^]+\.$/), messageClass: 'queue-message', exportLine: failure, exportDismissHidden: false });
+	expect(shown.message).not.toContain('Export failed');
+	const taken = shown.message;
 	// Polls later, still there.
 	await page.waitForResponse((response) => response.url().includes('/api/queue?'), { timeout: 15_000 });
 	await page.waitForResponse((response) => response.url().includes('/api/queue?'), { timeout: 15_000 });
-	expect((await view(page)).message).toBe(shown);
+	expect(await view(page)).toMatchObject({ message: taken, exportLine: failure });
 	// Dismissed from the keyboard: the failure goes, the Take Lead's words stay, the focus is on Export.
-	await page.locator('#queue-message-dismiss').focus();
+	await page.locator('#queue-export-dismiss').focus();
 	await page.keyboard.press('Enter');
-	expect(await view(page)).toMatchObject({ message: taken, focus: '#queue-export' });
-	expect(await page.locator('#queue-message-dismiss').isHidden()).toBe(true);
+	expect(await view(page)).toMatchObject({ message: taken, exportLine: '', focus: '#queue-export' });
+	expect(await page.locator('#queue-export-dismiss').isHidden()).toBe(true);
 	expect(await page.locator('#queue-export').isDisabled()).toBe(false);
 	await page.close();
 });
@@ -331,14 +333,152 @@ test('Export stays disabled while its export runs, whatever the polls draw meanw
 	for (let i = 0; i < 2; i++) await page.waitForResponse((response) => response.url().includes('/api/queue?'), { timeout: 15_000 });
 	await page.waitForTimeout(200);
 	expect(await page.locator('#queue-export').isDisabled()).toBe(true);
-	expect((await view(page)).message).toBe('Exporting…');
+	expect((await view(page)).exportLine).toBe('Exporting…');
 	// A press on it meanwhile starts no second export.
 	await page.locator('#queue-export').click({ force: true });
 	const download = page.waitForEvent('download');
 	release();
 	await download;
-	await page.waitForFunction(() => (document.getElementById('queue-message')!.textContent ?? '').startsWith('Downloaded '), undefined, { timeout: 10_000 });
+	await page.waitForFunction(() => (document.getElementById('queue-export-message')!.textContent ?? '').startsWith('Downloaded '), undefined, { timeout: 10_000 });
 	expect(await page.locator('#queue-export').isDisabled()).toBe(false);
 	expect(exports).toBe(1);
 	await page.close();
+});
+
+const EXPORT_FAILS = { status: 500, contentType: 'application/json', body: JSON.stringify({ error: 'The export failed: the database did not answer', hint: 'Try again in a minute.' }) };
+const FAILURE = 'Export failed: The export failed: the database did not answer. Try again in a minute.';
+const consoleAt = (owner?: string) => `${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(WEBHOOK_KEY.value)}&tab=queue${owner ? `&owner=${owner}` : ''}`;
+/** An owner's name as the export's line says it: their label and the start of their id, else the id. */
+const ownerInWords = (page: Page, owner: string) => page.evaluate((id) => {
+	const option = document.querySelector(`#queue-owner option[value="${id}"]`);
+	const label = option ? (option.textContent ?? '').replace(/ · [0-9a-f]{8}…$/, '') : '';
+	return label && label !== id ? `${label} (${id.slice(0, 8)}…)` : id;
+}, owner);
+
+test('the owner the page chose by itself, its export\'s failure shown, deleted: the next owner drawn takes the failure (and its Dismiss) away', async () => {
+	await ownerWithQueue();
+	await ownerWithQueue();
+	const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+	await page.route('**/queue/export?**', (route) => route.fulfill(EXPORT_FAILS));
+	await page.goto(consoleAt());
+	await page.locator('#queue-rows tr[data-item]').first().waitFor({ timeout: 15_000 });
+	const chosen = (await view(page)).picker;
+	await page.click('#queue-export');
+	await page.waitForFunction(() => (document.getElementById('queue-export-message')!.textContent ?? '').startsWith('Export failed'), undefined, { timeout: 10_000 });
+	expect(await view(page)).toMatchObject({ exportLine: FAILURE, exportDismissHidden: false, message: '' });
+	await deleteOwner(chosen);
+	await page.waitForFunction((gone) => {
+		const picker = document.getElementById('queue-owner')!.value;
+		return picker !== '' && picker !== gone && document.querySelectorAll('#queue-rows tr[data-item]').length > 0;
+	}, chosen, { timeout: 15_000 });
+	await page.waitForTimeout(300);
+	// The failure was the deleted owner's: not kept beside the next owner's queue.
+	expect(await view(page)).toMatchObject({ exportLine: '', exportDismissHidden: true, message: '', rows: 3 });
+	await page.close();
+});
+
+test('an owner picked while an export runs: the export\'s line names the owner whose queue it exports (under way, failed, downloaded), no Dismiss beside the other queue, and a Take Lead there is said alone, not red', async () => {
+	const x = await ownerWithQueue();
+	const y = await ownerWithQueue();
+	for (const ending of ['500', 'ok'] as const) {
+		const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+		let release: () => void = () => undefined;
+		const gate = new Promise<void>((resolve) => { release = resolve; });
+		let heldSeen: () => void = () => undefined;
+		const held = new Promise<void>((resolve) => { heldSeen = resolve; });
+		const asked: string[] = [];
+		await page.route('**/queue/export?**', async (route) => {
+			asked.push(route.request().headers()['x-leadflow-owner'] ?? '');
+			heldSeen();
+			await gate;
+			if (ending === '500') await route.fulfill(EXPORT_FAILS);
+			else await route.continue();
+		});
+		await page.goto(consoleAt(x));
+		await page.locator('#queue-rows tr[data-item]').first().waitFor({ timeout: 15_000 });
+		await page.click('#queue-export');
+		await held;
+		expect(asked).toEqual([x]);
+		const xInWords = await ownerInWords(page, x);
+		await page.selectOption('#queue-owner', y);
+		await page.waitForFunction((owner) => document.getElementById('queue-owner')!.value === owner && document.querySelectorAll('#queue-rows tr[data-item]').length > 0, y, { timeout: 15_000 });
+		await page.waitForTimeout(300);
+		// Under way, named: it is not the queue shown.
+		expect(await view(page)).toMatchObject({ exportLine: `Exporting the queue of ${xInWords}, not the one shown…`, exportDismissHidden: true });
+		const download = ending === 'ok' ? page.waitForEvent('download') : undefined;
+		release();
+		await download;
+		await page.waitForFunction(() => !(document.getElementById('queue-export-message')!.textContent ?? '').startsWith('Exporting'), undefined, { timeout: 10_000 });
+		if (ending === '500') {
+			expect(await view(page)).toMatchObject({ picker: y, exportLine: `The export of ${xInWords}'s queue failed: The export failed: the database did not answer. Try again in a minute.`, exportDismissHidden: true, message: '' });
+			// A Take Lead on y's queue: its words alone, not red.
+			await page.locator('#queue-rows button.take:not(.stop-follow-ups)').first().click();
+			await page.waitForFunction(() => / is yours now: /.test(document.getElementById('queue-message')!.textContent ?? ''), undefined, { timeout: 15_000 });
+			const taken = await view(page);
+			expect(taken.message).not.toContain('export');
+			expect(taken.messageClass).toBe('queue-message');
+		} else {
+			expect(await view(page)).toMatchObject({ picker: y, exportLine: expect.stringMatching(new RegExp(`^Downloaded leadflow-queue-.+\\.csv: the queue of ${xInWords.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, not the one shown\\.$`)), exportDismissHidden: true });
+		}
+		await page.close();
+	}
+});
+
+test('from the keyboard, at 375 px: Export pressed by Enter gives the focus back (to the failure\'s Dismiss, to Export after a success); the message line never repeats the failure', async () => {
+	const owner = await ownerWithQueue();
+	for (const ending of ['500', 'ok'] as const) {
+		const page = await browser.newPage({ locale: 'en-US', viewport: { width: 375, height: 800 } });
+		// Every text the message line's live region is given, in order.
+		await page.addInitScript(() => {
+			const record: string[] = [];
+			const browser = globalThis as unknown as {
+				said: string[];
+				MutationObserver: new (callback: () => void) => { observe(node: unknown, options: object): void };
+				document: { getElementById(id: string): { textContent: string | null } | null };
+			};
+			browser.said = record;
+			const timer = setInterval(() => {
+				const message = browser.document.getElementById('queue-message');
+				if (!message) return;
+				clearInterval(timer);
+				new browser.MutationObserver(() => record.push(message.textContent ?? '')).observe(message, { childList: true, characterData: true, subtree: true });
+			}, 10);
+		});
+		let release: () => void = () => undefined;
+		const gate = new Promise<void>((resolve) => { release = resolve; });
+		let heldSeen: () => void = () => undefined;
+		const held = new Promise<void>((resolve) => { heldSeen = resolve; });
+		await page.route('**/queue/export?**', async (route) => {
+			heldSeen();
+			await gate;
+			if (ending === '500') await route.fulfill(EXPORT_FAILS);
+			else await route.continue();
+		});
+		await page.goto(consoleAt(owner));
+		await page.locator('#queue-rows button.take:not(.stop-follow-ups)').first().waitFor({ timeout: 15_000 });
+		await page.locator('#queue-export').focus();
+		await page.keyboard.press('Enter');
+		await held;
+		const download = ending === 'ok' ? page.waitForEvent('download') : undefined;
+		release();
+		await download;
+		await page.waitForFunction(() => !(document.getElementById('queue-export-message')!.textContent ?? '').startsWith('Exporting'), undefined, { timeout: 10_000 });
+		await page.waitForTimeout(300);
+		if (ending === 'ok') {
+			expect(await view(page)).toMatchObject({ focus: '#queue-export', exportDismissHidden: true });
+		} else {
+			expect(await view(page)).toMatchObject({ focus: '#queue-export-dismiss', exportLine: FAILURE, exportDismissHidden: false });
+			// A Take Lead then: the message line says its words alone, once each, never with the failure.
+			await page.locator('#queue-rows button.take:not(.stop-follow-ups)').first().click();
+			await page.waitForFunction(() => / is yours now: /.test(document.getElementById('queue-message')!.textContent ?? ''), undefined, { timeout: 15_000 });
+			await page.waitForResponse((response) => response.url().includes('/api/queue?'), { timeout: 15_000 });
+			const said = await page.evaluate(() => (globalThis as unknown as { said: string[] }).said);
+			expect(said.filter((text) => text.includes('Export failed'))).toEqual([]);
+			expect(said.filter((text) => / is yours now: /.test(text))).toHaveLength(1);
+			expect(await view(page)).toMatchObject({ exportLine: FAILURE, messageClass: 'queue-message' });
+		}
+		// No sideways scroll at 375 px with both lines shown.
+		expect(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth)).toBe(true);
+		await page.close();
+	}
 });

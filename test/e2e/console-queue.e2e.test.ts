@@ -249,7 +249,7 @@ test('Export CSV downloads what the export webhook answers', async () => {
 	const bytes = Buffer.from(await answer.arrayBuffer());
 	expect(file.equals(bytes)).toBe(true);
 	expect(file.toString('utf8').trim().split('\n')).toHaveLength(LEADS + 1);
-	await page.waitForFunction(() => /^Downloaded /.test(document.getElementById('queue-message')?.textContent ?? ''));
+	await page.waitForFunction(() => /^Downloaded /.test(document.getElementById('queue-export-message')?.textContent ?? ''));
 	expect(problems).toEqual([]);
 });
 
@@ -262,8 +262,8 @@ test('a refused export says what is wrong and what to do, and the button can be 
 	await visitor.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(WEBHOOK_KEY.value)}&tab=queue&owner=${owner}`);
 	await visitor.locator('#queue-live.on').waitFor({ timeout: 15_000 });
 	await visitor.click('#queue-export');
-	await visitor.waitForFunction(() => /^Export failed: /.test(document.getElementById('queue-message')?.textContent ?? ''));
-	expect(await visitor.locator('#queue-message').textContent()).toBe('Export failed: Query parameter "x": this webhook reads no query. Send day=YYYY-MM-DD.');
+	await visitor.waitForFunction(() => /^Export failed: /.test(document.getElementById('queue-export-message')?.textContent ?? ''));
+	expect(await visitor.locator('#queue-export-message').textContent()).toBe('Export failed: Query parameter "x": this webhook reads no query. Send day=YYYY-MM-DD.');
 	expect(await visitor.locator('#queue-export').isDisabled()).toBe(false);
 	await visitor.close();
 });
