@@ -18,6 +18,7 @@ import { FieldRefusedError, NotFoundError, perItem } from '../../shared/per-item
 import { fieldAsKnown, filledByModel, fromAIKey, isNotGivenWord } from '../../shared/tool-text';
 import { callRpc } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
+import { OPERATION_NAMES } from './operation-names';
 import { optionalUuid, textParameter, wholeNumber } from './rule-input';
 
 const STATUSES = ['eligible', 'processing', 'recently_sent', 'stopped', 'skipped'];
@@ -102,7 +103,7 @@ function readOwner(context: IExecuteFunctions, i: number): string | null {
 	if (given === null || given === undefined || String(given).trim() === '' || isNotGivenWord(given)) {
 		throw new FieldRefusedError(
 			context.getNode(),
-			`Monitor Page as an AI agent's tool needs the user ID of the rules' owner (${fieldAsKnown(context, 'userId', 'Owner ID, userId')}), and none was given`,
+			`${OPERATION_NAMES.monitor} as an AI agent's tool needs the user ID of the owner (${fieldAsKnown(context, 'userId', 'Owner ID, userId')}), and none was given`,
 			{ itemIndex: i, description: toolOwnerAdvice(context) },
 			'userId',
 		);

@@ -103,7 +103,7 @@ function stageOffsets(context: IExecuteFunctions, i: number): Record<string, num
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
-		const owner = readConsoleOwner(this, i, { operation: 'Read Board', purpose: 'whose pipelines to read', without: 'reads no board' });
+		const owner = readConsoleOwner(this, i, { purpose: 'whose pipelines to read', without: 'reads no board' });
 		const pipelineId = optionalUuid(this, 'pipelineId', 'pipeline ID', i, 'Use the id of one of the pipelines the board lists (GET …/api/pipeline without pipelineId), or leave it out for the list.');
 		const stageId = optionalUuid(this, 'stageId', 'paged stage ID', i, 'Use the id of one of the pipeline\'s stages, as the board answers them (GET …/api/pipeline?pipelineId=…), or leave it out.');
 		const search = textParameter(this, 'search', i);

@@ -14,6 +14,7 @@ import { runsAsTool } from '../../shared/outputs';
 import { perItem } from '../../shared/per-item';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
+import { OPERATION_NAMES } from './operation-names';
 import { optionalUuid, textParameter } from './rule-input';
 import { readConsoleOwner, SCOPING_OWNER_DESCRIPTION } from './tool-owner';
 
@@ -68,7 +69,7 @@ function conversationIds(context: IExecuteFunctions, i: number): string[] | null
 	if (value === null || value === undefined) {
 		// A model that names no contact must not requeue a whole rule: as a tool, only named contacts.
 		if (runsAsTool(context)) {
-			throw new NodeOperationError(context.getNode(), 'Conversation IDs is empty: as an AI agent\'s tool, Requeue requeues the contacts it names', {
+			throw new NodeOperationError(context.getNode(), `Conversation IDs is empty: as an AI agent's tool, ${OPERATION_NAMES.requeue} requeues the contacts it names`, {
 				itemIndex: i,
 				description:
 					'Give the conversation_id of each failed contact to requeue, as a list (Monitor Page lists them with their stage). To requeue every failed contact of a rule, use the console\'s Requeue failed button or Tag Eligibility\'s Requeue with Every Failed Contact of the Rule turned on.',
@@ -107,7 +108,7 @@ function uncertainChoice(context: IExecuteFunctions, i: number): RequeueArgs['p_
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
-		const owner = readConsoleOwner(this, i, { operation: 'Requeue', purpose: 'whose failed contacts to requeue', without: 'requeues nothing' });
+		const owner = readConsoleOwner(this, i, { purpose: 'whose failed contacts to requeue', without: 'requeues nothing' });
 		const ruleId = optionalUuid(this, 'ruleId', 'rule ID', i, 'Use the id of a rule from the monitor\'s rules list.');
 		if (!ruleId) {
 			throw new NodeOperationError(this.getNode(), 'The rule ID is missing', { itemIndex: i, description: 'Send { "ruleId": "…" }: the rule whose failed contacts are requeued.' });

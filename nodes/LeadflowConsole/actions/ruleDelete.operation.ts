@@ -29,7 +29,7 @@ export const description = updateDisplayOptions({ show: { operation: ['ruleDelet
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
-		const owner = readConsoleOwner(this, i, { operation: 'Rule Delete', purpose: 'whose rule to delete', without: 'deletes no rule' });
+		const owner = readConsoleOwner(this, i, { purpose: 'whose rule to delete', without: 'deletes no rule' });
 		const ruleId = optionalUuid(this, 'ruleId', 'rule ID', i);
 		if (!ruleId) throw new NodeOperationError(this.getNode(), 'The rule ID is missing', { itemIndex: i, description: 'Send { "ruleId": "…" }.' });
 		// Only when given: a workflow without an owner deletes any owner's rule, as before.

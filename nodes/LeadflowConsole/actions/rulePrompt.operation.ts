@@ -77,7 +77,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	return await perItem(this, 1, async (i) => {
 		const args = {
 			p_rule_id: optionalUuid(this, 'ruleId', 'rule ID', i),
-			p_user_id: readConsoleOwner(this, i, { operation: 'Rule Prompt', purpose: 'whose rule\'s prompt to read', without: 'reads no prompt' }),
+			p_user_id: readConsoleOwner(this, i, { purpose: 'whose rule\'s prompt to read', without: 'reads no prompt' }),
 			p_settings: settingsObject(this, 'settings', i) as RuleSettings,
 			p_conversation_id: optionalUuid(this, 'conversationId', 'conversation ID', i, 'Use the conversation id of one of the rule\'s tagged contacts, as the monitor lists them (GET …/api/monitor?ruleId=…), or leave it out for the first due one.'),
 			p_contact_limit: CONTACT_LIMIT,

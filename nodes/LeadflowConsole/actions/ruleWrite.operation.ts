@@ -71,7 +71,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				: null;
 		const args = {
 			p_rule_id: ruleId,
-			p_user_id: readConsoleOwner(this, i, { operation: 'Rule Write', purpose: 'whose rule to create or change', without: 'writes no rule' }),
+			p_user_id: readConsoleOwner(this, i, { purpose: 'whose rule to create or change', without: 'writes no rule' }),
 			p_settings: settingsObject(this, 'settings', i) as RuleSettings,
 			p_save: save,
 			// Only when set: without it the call is the one a database before migration …1410 knows.

@@ -20,7 +20,7 @@ export const description = updateDisplayOptions({ show: { operation: ['rules'] }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
-		const userId = readConsoleOwner(this, i, { operation: 'List Rules', purpose: 'whose rules to list', without: 'lists no rule' });
+		const userId = readConsoleOwner(this, i, { purpose: 'whose rules to list', without: 'lists no rule' });
 		const rules = await callRpc(this, 'console_rules', { p_user_id: userId }, i);
 		if (!rules) throw new NodeOperationError(this.getNode(), 'The database answered no rules list', { itemIndex: i });
 		return [{ output: 0, json: { ...rules } as unknown as IDataObject }];

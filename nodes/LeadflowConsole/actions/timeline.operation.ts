@@ -48,7 +48,7 @@ function uuid(context: IExecuteFunctions, name: string, label: string, i: number
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
-		const owner = readConsoleOwner(this, i, { operation: 'Contact Timeline', purpose: 'whose contact\'s history to read', without: 'reads no history' });
+		const owner = readConsoleOwner(this, i, { purpose: 'whose contact\'s history to read', without: 'reads no history' });
 		const args = {
 			p_rule_id: uuid(this, 'ruleId', 'rule ID', i),
 			p_conversation_id: uuid(this, 'conversationId', 'conversation ID', i),

@@ -9,12 +9,11 @@ import type { IExecuteFunctions } from 'n8n-workflow';
 import { runsAsTool } from '../../shared/outputs';
 import { FieldRefusedError } from '../../shared/per-item';
 import { fieldAsKnown, filledByModel, fromAIKey, isNotGivenWord } from '../../shared/tool-text';
+import { operationName } from './operation-names';
 import { optionalUuid } from './rule-input';
 
-/** What an operation's refusal and advice say of its owner. */
+/** What an operation's refusal and advice say of its owner (the refusal names the operation as the node lists it: operation-names.ts). */
 export interface OwnerWords {
-	/** The operation as the node lists it, e.g. "List Rules". */
-	operation: string;
 	/** Whose data, after "the owner ": e.g. "whose rules to list". */
 	purpose: string;
 	/** What the tool does not do without it, after "this tool ": e.g. "lists no rule". */
@@ -41,7 +40,7 @@ export function readConsoleOwner(context: IExecuteFunctions, i: number, words: O
 	if (given === null || given === undefined || String(given).trim() === '' || isNotGivenWord(given)) {
 		throw new FieldRefusedError(
 			context.getNode(),
-			`${words.operation} as an AI agent's tool needs the user ID of the owner (${fieldAsKnown(context, 'userId', 'Owner ID, userId')}), and none was given`,
+			`${operationName(context.getNodeParameter('operation', 0) as string)} as an AI agent's tool needs the user ID of the owner (${fieldAsKnown(context, 'userId', 'Owner ID, userId')}), and none was given`,
 			{ itemIndex: i, description: toolOwnerAdvice(context, words) },
 			'userId',
 		);

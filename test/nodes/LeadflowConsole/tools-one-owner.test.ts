@@ -1,7 +1,7 @@
 // Every Leadflow Console operation that reads or changes an owner's data, as an AI agent's tool, acts
 // within one owner (docs/nodes.md, "One owner per tool"). Before 6 December 2026 List Rules with an
-// empty Owner ID listed every owner's rules, and Rule Write, Rule Delete, Contact Timeline and
-// Requeue took any owner's rule whose ID the model gave (the node runs with the service role). Now, as
+// empty Owner ID listed every owner's rules, and Save Rule, Delete Rule, Contact Timeline and
+// Requeue Failed took any owner's rule whose ID the model gave (the node runs with the service role). Now, as
 // a tool, Owner ID (userId) must be given (refused naming the field otherwise, nothing read or
 // written) and the database keeps the call to that owner: another owner's rule answers as one that
 // does not exist. In a workflow an empty Owner ID is as before (any owner's); a given one scopes it.
@@ -94,7 +94,7 @@ test("List Rules as a tool lists only the owner's rules; with no owner it is ref
 	expect((every.nodeOutputs.Console[0].owners as string[])).toEqual(expect.arrayContaining([mine.userId, theirs.userId]));
 });
 
-test("Rule Write as a tool changes only the owner's rule: another owner's is not found, nothing written; with no owner refused", async () => {
+test("Save Rule as a tool changes only the owner's rule: another owner's is not found, nothing written; with no owner refused", async () => {
 	const mine = await createWorld();
 	const theirs = await createWorld();
 	const myRule = await mine.rule({ name: 'Mine' });
@@ -110,7 +110,7 @@ test("Rule Write as a tool changes only the owner's rule: another owner's is not
 	expect(await ruleName(myRule)).toBe('Renamed');
 
 	const bare = { ...tool, userId: '' };
-	expect((await asTool(bare, { rule: theirRule })).thrown).toBe(`${refused('Rule Write', 'Owner ID, userId')}\n\nDetails: ${BUILDER('whose rule to create or change', 'writes no rule')}`);
+	expect((await asTool(bare, { rule: theirRule })).thrown).toBe(`${refused('Save Rule', 'Owner ID, userId')}\n\nDetails: ${BUILDER('whose rule to create or change', 'writes no rule')}`);
 	expect(await ruleName(theirRule)).toBe('Theirs');
 
 	// In a workflow: an empty Owner ID changes any owner's rule (the console sends none with a rule ID); a given one scopes it.
@@ -122,7 +122,7 @@ test("Rule Write as a tool changes only the owner's rule: another owner's is not
 	expect(await ruleName(theirRule)).toBe('By the console');
 });
 
-test("Rule Delete as a tool deletes only the owner's rule: another owner's answers as none, and stays; with no owner refused", async () => {
+test("Delete Rule as a tool deletes only the owner's rule: another owner's answers as none, and stays; with no owner refused", async () => {
 	const mine = await createWorld();
 	const theirs = await createWorld();
 	const myRule = await mine.rule({ name: 'Mine' });
@@ -133,10 +133,10 @@ test("Rule Delete as a tool deletes only the owner's rule: another owner's answe
 	expect(answerOf(await asTool(tool, { rule: NOBODY }))).toEqual({ deleted: false, id: NOBODY });
 	expect(await ruleName(theirRule)).toBe('Theirs');
 	expect((await asTool({ ...tool, userId: ai('owner') }, { rule: theirRule, owner: 'null' })).thrown).toBe(
-		`${refused('Rule Delete', 'owner')}\n\nDetails: ${AGENT('whose rule to delete', 'deletes no rule', 'owner')}`,
+		`${refused('Delete Rule', 'owner')}\n\nDetails: ${AGENT('whose rule to delete', 'deletes no rule', 'owner')}`,
 	);
 	expect((await asTool({ resource: 'console', operation: 'ruleDelete', ruleId: ai('rule') }, { rule: theirRule })).thrown).toBe(
-		`${refused('Rule Delete', 'Owner ID, userId')}\n\nDetails: ${BUILDER('whose rule to delete', 'deletes no rule')}`,
+		`${refused('Delete Rule', 'Owner ID, userId')}\n\nDetails: ${BUILDER('whose rule to delete', 'deletes no rule')}`,
 	);
 	expect(await ruleName(theirRule)).toBe('Theirs');
 	expect(answerOf(await asTool(tool, { rule: myRule }))).toEqual({ deleted: true, id: myRule });
@@ -146,7 +146,7 @@ test("Rule Delete as a tool deletes only the owner's rule: another owner's answe
 	expect((await inWorkflow({ resource: 'console', operation: 'ruleDelete', ruleId: theirRule })).nodeOutputs.Console[0]).toEqual({ deleted: true, id: theirRule });
 });
 
-test("Contact Timeline and Requeue as tools: another owner's rule reads and requeues nothing, in the words of an unknown rule; the owner's own work; with no owner refused", async () => {
+test("Contact Timeline and Requeue Failed as tools: another owner's rule reads and requeues nothing, in the words of an unknown rule; the owner's own work; with no owner refused", async () => {
 	const mine = await ownerWithFailed();
 	const theirs = await ownerWithFailed();
 	const timeline = { resource: 'console', operation: 'timeline', ruleId: ai('rule'), conversationId: ai('contact'), userId: mine.userId };
@@ -168,14 +168,14 @@ test("Contact Timeline and Requeue as tools: another owner's rule reads and requ
 	expect(other.thrown).toBe(String(unknown.thrown).replace(NOBODY, theirs.ruleId));
 	expect(await requeuedAt(theirs.ruleId, theirs.contact)).toBeNull();
 	expect((await asTool({ ...requeue, userId: '' }, { rule: theirs.ruleId, contacts: [theirs.contact] })).thrown).toBe(
-		`${refused('Requeue', 'Owner ID, userId')}\n\nDetails: ${BUILDER('whose failed contacts to requeue', 'requeues nothing')}`,
+		`${refused('Requeue Failed', 'Owner ID, userId')}\n\nDetails: ${BUILDER('whose failed contacts to requeue', 'requeues nothing')}`,
 	);
 	expect(await requeuedAt(theirs.ruleId, theirs.contact)).toBeNull();
 	expect(answerOf(await asTool(requeue, { rule: mine.ruleId, contacts: [mine.contact] }))).toEqual(expect.objectContaining({ counts: expect.objectContaining({ requeued: 1 }) }));
 	expect(await requeuedAt(mine.ruleId, mine.contact)).not.toBeNull();
 });
 
-test("Rule Prompt as a tool reads only the owner's rule: another owner's is not found, none of its contacts or messages said; with no owner refused", async () => {
+test("Preview Prompt as a tool reads only the owner's rule: another owner's is not found, none of its contacts or messages said; with no owner refused", async () => {
 	const mine = await ownerWithFailed();
 	const theirs = await ownerWithFailed();
 	const tool = { resource: 'console', operation: 'rulePrompt', ruleId: ai('rule'), userId: mine.userId, settings: '={{ {} }}', conversationId: '' };
@@ -185,7 +185,7 @@ test("Rule Prompt as a tool reads only the owner's rule: another owner's is not 
 	expect(JSON.stringify(other)).not.toContain(theirs.contact);
 	expect(answerOf(await asTool(tool, { rule: mine.ruleId }))).toEqual(expect.objectContaining({ tagged: 1, rule: expect.objectContaining({ id: mine.ruleId }) }));
 	expect((await asTool({ ...tool, userId: '' }, { rule: theirs.ruleId })).thrown).toBe(
-		`${refused('Rule Prompt', 'Owner ID, userId')}\n\nDetails: ${BUILDER("whose rule's prompt to read", 'reads no prompt')}`,
+		`${refused('Preview Prompt', 'Owner ID, userId')}\n\nDetails: ${BUILDER("whose rule's prompt to read", 'reads no prompt')}`,
 	);
 	// In a workflow (the Rules form's preview, which sends no owner for a saved rule) any owner's rule, as before.
 	const workflow = await inWorkflow({ resource: 'console', operation: 'rulePrompt', ruleId: theirs.ruleId, userId: '', settings: '{}', conversationId: '' });

@@ -149,7 +149,7 @@ test("the console's Requeue as an AI agent's tool: Conversation IDs left at its 
 
 	// The tool as added to an agent: Conversation IDs keeps its default, which finds no body in a tool's item.
 	const none = await asTool({}, { rule_id: ruleId });
-	expect(none.thrown).toMatch(/^Conversation IDs is empty: as an AI agent's tool, Requeue requeues the contacts it names\n\nDetails: Give the conversation_id of each failed contact/);
+	expect(none.thrown).toMatch(/^Conversation IDs is empty: as an AI agent's tool, Requeue Failed requeues the contacts it names\n\nDetails: Give the conversation_id of each failed contact/);
 	expect(await requeuedAt(refused)).toBeNull();
 
 	const named = await asTool({ conversationIds: "={{ $fromAI('conversation_ids', 'the failed contacts to requeue', 'json') }}" }, { rule_id: ruleId, conversation_ids: [refused] });
