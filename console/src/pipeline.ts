@@ -80,6 +80,11 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		board: undefined as Board | undefined,
 		/** A stage chosen in a card's "Move to" picker, kept across refreshes until it is moved. */
 		choices: new Map<string, string>(),
+		/**
+		 * A move answered after another pipeline was shown: its words kept with the pipeline it was made
+		 * on (the latest per pipeline), and said when that pipeline is shown again.
+		 */
+		lateMoves: new Map<string, MoveWords>(),
 		moving: new Set<string>(),
 		columnsKey: '',
 		dragging: false,
@@ -147,6 +152,14 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		if (hadFocus && dismiss.hidden) picker.focus();
 	}
 	dismiss.addEventListener('click', () => tell(''));
+	/** A move's words: its line's text, whether it is an error, and its data-* (status, card, stage, fired). */
+	interface MoveWords { text: string; error: boolean; data: Record<string, string> }
+	function sayMove(words: MoveWords) {
+		forgetMove();
+		moveResult.textContent = words.text;
+		moveResult.className = `move-result${words.error ? ' error' : ''}`;
+		Object.assign(moveResult.dataset, words.data);
+	}
 	/** The last move's words (its result or refusal): another pipeline shown takes them away. */
 	function forgetMove() {
 		moveResult.textContent = '';
@@ -222,6 +235,12 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 	}
 
 	function renderBoard(board: Board) {
+		// A move on this pipeline answered while another was shown: said now.
+		const late = board.pipeline ? state.lateMoves.get(board.pipeline.id) : undefined;
+		if (late && board.pipeline) {
+			state.lateMoves.delete(board.pipeline.id);
+			sayMove(late);
+		}
 		render(picker, board.pipelines.map((pipeline) => `<option value="${escape(pipeline.id)}">${escape(pipeline.name)} (${formatNumber(pipeline.contact_count)})</option>`).join(''));
 		if (picker.value !== state.pipelineId) picker.value = state.pipelineId;
 		const now = Date.parse(board.generatedAt);
@@ -436,6 +455,13 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		// Its words are written only while this pipeline is shown: another chosen meanwhile has taken them away.
 		const onPipeline = state.pipelineId;
 		const shown = () => state.pipelineId === onPipeline;
+		// Answered while another pipeline is shown: kept for this one (said when it is shown again), and
+		// the card's "Move to" picker reset, as the board drawn then shows where the card really is.
+		const settle = (words: MoveWords) => {
+			if (shown()) { sayMove(words); return; }
+			state.choices.delete(conversationId);
+			state.lateMoves.set(onPipeline, words);
+		};
 		tell('');
 		moveResult.className = 'move-result';
 		moveResult.textContent = `Moving ${name(card)} to ${target.name}…`;
@@ -446,39 +472,30 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 				body: JSON.stringify({ conversationId, stage: stageId, reason: `Moved to ${target.name} on the console's board` }),
 			});
 			const answer = (json ?? {}) as MoveAnswer;
-			if (!shown()) {
-				if (status === 200) state.choices.delete(conversationId);
-				return;
-			}
-			moveResult.dataset.status = String(status);
-			moveResult.dataset.card = conversationId;
+			const data: Record<string, string> = { status: String(status), card: conversationId };
+			let words: MoveWords;
 			if (status === 200) {
 				state.choices.delete(conversationId);
 				const named = (answer.automations ?? []).map((item) => item.automation?.name).filter(Boolean);
 				const fired = answer.automations_fired ?? 0;
-				moveResult.dataset.stage = answer.stage?.id ?? '';
-				moveResult.dataset.fired = String(fired);
-				moveResult.textContent = answer.outcome === 'kept'
+				data.stage = answer.stage?.id ?? '';
+				data.fired = String(fired);
+				words = { error: false, data, text: answer.outcome === 'kept'
 					? `${name(card)} is already in ${answer.stage?.name ?? target.name}.`
 					: `Moved ${name(card)} from ${answer.from_stage?.name ?? 'outside the pipeline'} to ${answer.stage?.name ?? target.name}. `
-						+ (fired === 0 ? 'No automation fired.' : `${formatNumber(fired)} ${fired === 1 ? 'automation' : 'automations'} fired${named.length ? `: ${Array.from(new Set(named)).join(', ')}` : ''}.`);
+						+ (fired === 0 ? 'No automation fired.' : `${formatNumber(fired)} ${fired === 1 ? 'automation' : 'automations'} fired${named.length ? `: ${Array.from(new Set(named)).join(', ')}` : ''}.`) };
 			} else if (notDone(status, isRefusal(json))) {
 				// The workflow's own refusal, or n8n's before it ran (a refused key, the webhook not active).
-				moveResult.className = 'move-result error';
-				moveResult.textContent = `${name(card)} was not moved: ${answer.error ?? (status === 403 ? 'the key was refused' : `the move webhook answered ${status}`)}`
-					+ (status === 404 && !answer.error ? ' (is the workflow "Leadflow: move a contact to a stage" active?)' : '');
+				words = { error: true, data, text: `${name(card)} was not moved: ${answer.error ?? (status === 403 ? 'the key was refused' : `the move webhook answered ${status}`)}`
+					+ (status === 404 && !answer.error ? ' (is the workflow "Leadflow: move a contact to a stage" active?)' : '') };
 			} else {
 				// Not the workflow's answer (a proxy's 502 or 504): the move may have been made.
-				moveResult.className = 'move-result error';
-				moveResult.textContent = moveMayHaveBeenDone(name(card), target.name, lostAnswer(status, ''));
+				words = { error: true, data, text: moveMayHaveBeenDone(name(card), target.name, lostAnswer(status, '')) };
 			}
+			settle(words);
 		} catch (error) {
 			// No answer at all (the network, a time-out): the move may have been made all the same.
-			if (!shown()) return;
-			moveResult.className = 'move-result error';
-			delete moveResult.dataset.status;
-			moveResult.dataset.card = conversationId;
-			moveResult.textContent = moveMayHaveBeenDone(name(card), target.name, lostAnswer(undefined, (error as Error).message));
+			settle({ error: true, data: { card: conversationId }, text: moveMayHaveBeenDone(name(card), target.name, lostAnswer(undefined, (error as Error).message)) });
 		} finally {
 			state.moving.delete(conversationId);
 			// Not at once: the board shown still has the card here, its Move disabled while it moved.

@@ -7,7 +7,7 @@
 // goes at the next search; Back to the pipeline shown before takes the message about the link's away;
 // "No pipeline is left to show." goes once a pipeline created since is shown, and a keyboard user on its
 // Dismiss then is left on the Pipeline picker, not the page's body; a move's result (contact-move.json)
-// goes when another pipeline is picked.
+// goes when another pipeline is picked, and one answered after that is said when its pipeline is shown again.
 import { randomUUID } from 'node:crypto';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ensureChromium } from '../../scripts/n8n/chromium';
@@ -110,6 +110,61 @@ test('a move\'s result goes when another pipeline is picked: it is not left abov
 	await twoPolls(page);
 	expect(await page.locator('#pipeline-move-result').textContent()).toBe('');
 	await page.close();
+});
+
+test('a move answered after another pipeline was picked (refused, no answer, moved) is said when its pipeline is shown again, the card\'s "Move to" picker reset', async () => {
+	const { analysis, assign } = await import('../db/pipelines/fixtures');
+	const other = await world.addPipeline('Third', [{ name: 'Elsewhere' }]);
+	const look = (page: Page, id: string) => page.evaluate((card) => {
+		const { document } = globalThis as unknown as Doc;
+		return {
+			moveLine: document.querySelector('#pipeline-move-result')?.textContent ?? '',
+			cardStage: (document.querySelector(`li.deal[data-card="${card}"]`) as unknown as { dataset: Record<string, string> } | null)?.dataset.stage ?? null,
+			cardChoice: document.querySelector(`#move-${card}`)?.value ?? null,
+		};
+	}, id);
+	for (const ending of ['refused', 'no answer', 'moved'] as const) {
+		const contact = await world.contact();
+		await assign([analysis(contact, 30)]);
+		const page = await open(`&pipeline=${world.pipeline.id}`);
+		await page.locator(`li.deal[data-card="${contact}"]`).waitFor({ timeout: 15_000 });
+		const stageBefore = (await look(page, contact)).cardStage;
+		let release: () => void = () => undefined;
+		const gate = new Promise<void>((resolve) => { release = resolve; });
+		let heldSeen: () => void = () => undefined;
+		const held = new Promise<void>((resolve) => { heldSeen = resolve; });
+		let answered: () => void = () => undefined;
+		const done = new Promise<void>((resolve) => { answered = resolve; });
+		await page.route('**/leadflow/contacts/move', async (route) => {
+			heldSeen();
+			await gate;
+			if (ending === 'refused') await route.fulfill({ status: 400, contentType: 'application/json', body: JSON.stringify({ status: 400, error: 'The stage Won belongs to no pipeline any more' }) });
+			else if (ending === 'no answer') await route.abort('connectionreset');
+			else await route.continue();
+			answered();
+		});
+		await page.selectOption(`#move-${contact}`, world.pipeline.stages.Won);
+		await page.click(`[data-move="${contact}"]`);
+		await held;
+		await page.selectOption('#pipeline-picker', other.id);
+		await page.locator(`[data-stage-id="${other.stages.Elsewhere}"]`).waitFor({ timeout: 15_000 });
+		release();
+		await done;
+		await page.waitForTimeout(1000);
+		// Not said above the other pipeline's board.
+		expect((await look(page, contact)).moveLine).toBe('');
+		await page.selectOption('#pipeline-picker', world.pipeline.id);
+		await page.locator(`li.deal[data-card="${contact}"]`).waitFor({ timeout: 15_000 });
+		await page.waitForTimeout(500);
+		const back = await look(page, contact);
+		if (ending === 'refused') expect(back).toMatchObject({ moveLine: expect.stringMatching(/ was not moved: The stage Won belongs to no pipeline any more$/), cardStage: stageBefore, cardChoice: '' });
+		else if (ending === 'no answer') expect(back).toMatchObject({ moveLine: expect.stringMatching(/\S/), cardStage: stageBefore, cardChoice: '' });
+		else expect(back).toMatchObject({ moveLine: expect.stringMatching(/^Moved .+ to Won\. /), cardStage: world.pipeline.stages.Won, cardChoice: '' });
+		// Said once: a later poll does not say it again, and another pipeline shown takes it away.
+		await twoPolls(page);
+		expect((await look(page, contact)).moveLine).toBe(back.moveLine);
+		await page.close();
+	}
 });
 
 test('"No pipeline is left to show." goes once a pipeline created since is shown', async () => {
