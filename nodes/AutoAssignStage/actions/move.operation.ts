@@ -300,6 +300,19 @@ function inMoveFieldWords(context: IExecuteFunctions, error: unknown, moves: Man
 			description: 'Choose a pipeline the contact is in to take it out of (a webhook caller sends {"fromPipelineId": "…"}), or leave From Pipeline empty.',
 		});
 	}
+	// A contact not of the given owner (P0002, migration …2640; the same words for nobody's): as a tool,
+	// the advice for whoever can act, by the names they know (the database's hint names Move's
+	// fields as the editor shows them: the model knows them by their $fromAI keys, and an owner set
+	// in the tool's settings is not the model's to check).
+	if (runsAsTool(context) && typeof raw === 'string' && /^p_items\[\d+\]\.conversation_id: conversation \S+ does not exist for owner \S+$/.test(raw)) {
+		const contact = fieldAsKnown(context, 'conversationId', 'Conversation ID (conversationId)');
+		return new NodeApiError(context.getNode(), error.errorResponse ?? {}, {
+			message: error.message,
+			description: filledByModel(context, 'ownerUserId')
+				? `Give the id of one of this owner's contacts as ${contact}; if that contact is the one you mean, check the owner you gave as ${fromAIKey(context, 'ownerUserId') ?? 'Owner User ID (ownerUserId)'}.`
+				: `This tool moves only the contacts of the owner set in its settings: give the id of one of them as ${contact}. Another owner's contact cannot be moved with this tool.`,
+		});
+	}
 	const refused = typeof raw === 'string' ? /^(p_items\[\d+\])\.pipeline_id: required with stage_name, the contact is in (\d+) pipelines$/.exec(raw) : null;
 	if (!refused) return error;
 	const [, position, count] = refused;

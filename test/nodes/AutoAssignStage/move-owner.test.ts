@@ -59,12 +59,21 @@ test("Move as a tool moves only a contact of the owner set in the tool: another 
 
 	// Another owner's contact (with its own pipeline and a stage named Qualified): before, moved.
 	const other = await asTool(tool, { contact: theirContact });
-	expect(other.thrown).toBe(`pipeline_move failed: item 0 (p_items[0]).conversation_id: conversation ${theirContact} does not exist for owner ${mine.userId}\n\nDetails: Give the id of one of this owner's contacts as the Conversation ID (conversationId); if that contact is the one you mean, check the owner given as Owner User ID.`);
+	expect(other.thrown).toBe(`pipeline_move failed: item 0 (p_items[0]).conversation_id: conversation ${theirContact} does not exist for owner ${mine.userId}\n\nDetails: This tool moves only the contacts of the owner set in its settings: give the id of one of them as contact. Another owner's contact cannot be moved with this tool.`);
 	expect(await engineError(tool, { contact: theirContact })).toBe(other.thrown);
 	expect(await moved(theirContact)).toBe(0);
 	// A contact of nobody's reads the same: nothing tells the other owner's contact exists.
 	const nobody = '7d0f4c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f';
 	expect((await asTool(tool, { contact: nobody })).thrown).toBe(String(other.thrown).replace(theirContact, nobody));
+
+	// The owner given by the model ($fromAI('owner')): it is told to check the owner it gave, by the
+	// keys it knows (not the editor's field names); a contact of nobody's reads the same.
+	const byModel = { ...tool, ownerUserId: ai('owner') };
+	const othersByModel = await asTool(byModel, { owner: mine.userId, contact: theirContact });
+	expect(othersByModel.thrown).toBe(`pipeline_move failed: item 0 (p_items[0]).conversation_id: conversation ${theirContact} does not exist for owner ${mine.userId}\n\nDetails: Give the id of one of this owner's contacts as contact; if that contact is the one you mean, check the owner you gave as owner.`);
+	expect(await engineError(byModel, { owner: mine.userId, contact: theirContact })).toBe(othersByModel.thrown);
+	expect((await asTool(byModel, { owner: mine.userId, contact: nobody })).thrown).toBe(String(othersByModel.thrown).replace(theirContact, nobody));
+	expect(await moved(theirContact)).toBe(0);
 
 	// The owner's own contact: moved (into the owner's pipeline; a stage by name with no Pipeline
 	// needs the contact in one pipeline, so the stage is given by id here).
