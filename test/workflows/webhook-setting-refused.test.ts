@@ -122,7 +122,7 @@ test("messenger-sync: a Facebook Page credential with no valid Page ID is the wo
 });
 
 // Move Contact's Owner User ID typed in the workflow (docs/console.md: "a workflow that serves one
-// owner sets it") with a typo is the workflow's setting, not the request's: 500 "fix it in the
+// owner sets it") with a typo, as a fixed value or in Expression mode with no {{ … }}, is the workflow's setting, not the request's: 500 "fix it in the
 // workflow". Before, Move refused it as a field and contact-move answered the caller's 400 ("…is not
 // a UUID", "leave it empty"). A well-formed one still keeps the move to that owner: another owner's
 // contact is the caller's 404, its hint naming Move's fields (Conversation ID, Owner User ID), not
@@ -131,17 +131,29 @@ test("contact-move: Move Contact's own Owner User ID refused (a typo typed in th
 	const mine = await createPipelineWorld();
 	const theirs = await createPipelineWorld();
 	const typo = mine.userId.slice(0, -1);
-	const run = await runWorkflow(withSetting('contact-move', 'Move Contact', { ownerUserId: typo }), {
+	const body = { conversationId: await mine.contact(), stage: 'Qualified', pipelineId: mine.pipeline.id };
+	// Typed as a fixed value, or in Expression mode with no {{ … }} (`=<uuid>`: n8n reads nothing of
+	// the item into it, so it is as typed). Before, the second was answered as the caller's 400.
+	for (const ownerUserId of [typo, `=${typo}`]) {
+		const run = await runWorkflow(withSetting('contact-move', 'Move Contact', { ownerUserId }), {
+			startNode: 'Move Request',
+			webhook: { method: 'POST', headers: { [KEY.name]: KEY.value }, body },
+			credentials,
+		});
+		expect({ ownerUserId, status: run.response?.statusCode, body: run.response?.body }).toEqual({
+			ownerUserId,
+			status: 500,
+			body: { status: 500, error: `The owner user ID "${typo}" is not a UUID`, hint: expect.stringMatching(FIX('Move Contact')) },
+		});
+	}
+	// One an expression reads from the request (a header here) stays the caller's 400.
+	const fromRequest = await runWorkflow(withSetting('contact-move', 'Move Contact', { ownerUserId: "={{ $json.headers['x-leadflow-owner'] ?? '' }}" }), {
 		startNode: 'Move Request',
-		webhook: { method: 'POST', headers: { [KEY.name]: KEY.value }, body: { conversationId: await mine.contact(), stage: 'Qualified', pipelineId: mine.pipeline.id } },
+		webhook: { method: 'POST', headers: { [KEY.name]: KEY.value, 'X-Leadflow-Owner': typo }, body },
 		credentials,
 	});
-	expect(run.response?.statusCode).toBe(500);
-	expect(run.response?.body).toEqual({
-		status: 500,
-		error: `The owner user ID "${typo}" is not a UUID`,
-		hint: expect.stringMatching(FIX('Move Contact')),
-	});
+	expect(fromRequest.response?.statusCode).toBe(400);
+	expect(fromRequest.response?.body).toEqual(expect.objectContaining({ status: 400, error: `The owner user ID "${typo}" is not a UUID` }));
 
 	const theirContact = await theirs.contact();
 	const other = await runWorkflow(withSetting('contact-move', 'Move Contact', { ownerUserId: mine.userId }), {

@@ -158,7 +158,8 @@ function readMoveOwner(context: IExecuteFunctions, itemIndex: number): string | 
  * A refused Owner User ID typed in the node (a fixed value, not an expression) is the node's own
  * setting: no request or model gave it, so it is refused as a setting (the failed item's `setting`),
  * and a webhook answers it as its workflow's fault (contact-move: 500 "fix it in the workflow"), not
- * the caller's 400. One given by an expression may come from the request (an X-Leadflow-Owner header
+ * the caller's 400; so is one typed in Expression mode with no `{{ … }}` (`=<uuid>`: n8n fills nothing
+ * into it). One given by an expression with `{{ … }}` may come from the request (an X-Leadflow-Owner header
  * in other workflows): the node cannot tell, so it stays a refused field (`field`: ownerUserId) for
  * the workflow to judge.
  */
@@ -168,7 +169,9 @@ function asOwnSetting<T>(context: IExecuteFunctions, itemIndex: number, read: ()
 		return read();
 	} catch (error) {
 		const raw = context.getNode().parameters?.ownerUserId;
-		if (!(error instanceof FieldRefusedError) || (typeof raw === 'string' && raw.startsWith('='))) throw asNodeError(context, error, itemIndex);
+		// An expression with no {{ … }} (a value typed with the field in Expression mode) reads nothing
+		// of the item: it is as typed.
+		if (!(error instanceof FieldRefusedError) || (typeof raw === 'string' && raw.startsWith('=') && raw.includes('{{'))) throw asNodeError(context, error, itemIndex);
 		refused = error;
 	}
 	throw new SettingRefusedError(
