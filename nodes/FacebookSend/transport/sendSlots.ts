@@ -14,8 +14,7 @@
 // offset and half the round trip it is unsure by); otherwise the measured offset is used, every
 // slot half that round trip later so it is never early. A call keeps its full 20 ms to start while
 // the measure is consistent with clocks in step (the offset within half the round trip and a few
-// ms), and is then placed at most MAX_CLOCK_LATE_MS late (the clocks may be exactly in step); only a
-// clock off by more than the measure can tell has what it leaves unsure taken from them.
+// ms); only a clock off by more than the measure can tell has what it leaves unsure taken from them.
 // (Judged in step whenever the offset was within half the round trip, a worker 30 ms ahead and
 // 60 ms from the database started every call 30 ms early: 11 in a second at 10 a second. Keeping
 // the fastest measure whatever came after, with its age on the wall clock, a worker whose clock was
@@ -69,12 +68,6 @@ function measureToKeep(known: ClockMeasure | undefined, measure: ClockMeasure): 
 export const MAX_PAUSE_MS = 86_400_000;
 /** Clocks kept by NTP agree within a few ms. */
 const CLOCK_TOLERANCE_MS = 5;
-/**
- * While the measure is consistent with clocks in step, the most a slot is placed after its instant
- * for what the measure leaves unsure: with its 20 ms to start, a call comes at most 80 ms after its
- * instant on the database's clock, and 20 of the 100 ms the 1.1 spacing leaves stay for the way out.
- */
-export const MAX_CLOCK_LATE_MS = 60;
 
 export function databaseSlots(context: IExecuteFunctions, target: GraphTarget, databaseUrl: string): SlotSource {
 	let pausedUntil = 0;
@@ -107,20 +100,12 @@ export function databaseSlots(context: IExecuteFunctions, target: GraphTarget, d
 			// In step only when the measure proves it: the offset, and whatever it is unsure of, within
 			// the few ms a clock may be off. Never early otherwise: the slot goes to its latest local time.
 			const inStep = Math.abs(clock.offset) + unsure / 2 <= CLOCK_TOLERANCE_MS;
+			const local = (databaseMs: number) => (inStep ? databaseMs : databaseMs - clock.offset + unsure / 2);
 			// The full 20 ms to start while the measure is consistent with clocks in step (the offset within
 			// half the round trip and a few ms): a worker in step but 20-60 ms from the database (hosted
 			// Supabase) is never proven in step, and with 20 ms less the round trip it lost most slots.
 			// Only a worker whose clock is off by more than the measure can tell gets less.
 			const consistent = Math.abs(clock.offset) <= unsure / 2 + CLOCK_TOLERANCE_MS;
-			// Consistent with clocks in step, the clocks may well be in step (NTP): a slot placed at its
-			// latest local time is then that late on the database's clock too, so it is placed at most
-			// MAX_CLOCK_LATE_MS late (never early for a clock up to that far ahead). Placed as late as the
-			// measure left unsure, a fresh worker whose first answers came 100-800 ms late on a loaded
-			// machine started its calls that late while the other workers started theirs on time, and as
-			// faster answers replaced its measure its own slots came closer than the spacing: 11 calls in
-			// a second at 10 a second (test/nodes/FacebookSend/slot-clocks.test.ts).
-			const placedLate = inStep ? 0 : consistent ? Math.min(MAX_CLOCK_LATE_MS, unsure / 2 - clock.offset) : unsure / 2 - clock.offset;
-			const local = (databaseMs: number) => databaseMs + placedLate;
 			const allowance = inStep || consistent ? LATE_MS : Math.max(MIN_LATE_MS, LATE_MS - unsure);
 			const slots = answer.starts_in_ms.map((ms) => {
 				const at = local(databaseNow + ms);
