@@ -16,12 +16,15 @@
 // (then it ends dead as in a workflow instead of coming back every run); a model's own bad text is
 // not the owner's message's fault (20261201002690). In a workflow the rule is unchanged: a workflow
 // may send by other means and report it.
-// For every caller, a message whose send began is never failed for invalid_message nor released,
-// except with a code Send gives for a message it let go that did not go out (invalid_token,
-// business_account, not_attempted, not_checked): such a report comes from a second Send of the
-// message or from the caller, and taken, it put a message that may be out back in the queue (sent
-// twice). Refused already_sending, nothing written (20261201002690, 20261201002700); as a tool it is
-// thrown with advice, in a workflow the item says so (accepted false, reason already_sending).
+// For every caller, a message whose send began is never released, except with a code Send gives for
+// a message it let go that did not go out (invalid_token, business_account, not_attempted,
+// not_checked), whatever its lead's status, nor failed with a code Send gives only for a message it
+// never let go (invalid_message, already_sending, not_held, …): such a report comes from a second
+// Send of the message or from the caller, and taken, it put a message that may be out back in the
+// queue (sent twice). Refused already_sending, nothing written (20261201002690, 20261201002700,
+// 20261201002720); as a tool it is thrown with advice, in a workflow the item says so (accepted
+// false, reason already_sending). The message stays claimed until its lease ends; then the next
+// Claim ends it dead uncertain, unless the report of the Send that let it go comes first.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { sendBatch } from '../../shared/batch-refusals';
 import type { SendResult } from '../../shared/contract';
@@ -199,12 +202,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 
 /**
  * As a tool: a report of a message whose send began that cannot be what became of it, refused by the
- * database (nothing recorded): a release for phone_mismatch or a failure for invalid_message (a second
- * Send's answer), or any other release but Send's own for a message that did not go out
- * (migrations 20261201002690, 20261201002700).
+ * database (nothing recorded): a second Send's answer passed on (already_sending, invalid_message,
+ * phone_mismatch: the advice says to report the first Send's), any other release but Send's own for
+ * a message that did not go out, or a failure with a code Send gives only for a message it never let
+ * go (migrations 20261201002690, 20261201002700, 20261201002720).
  */
 function sendBegun(context: IExecuteFunctions, itemIndex: number, result: SendResult): SettingRefusedError {
-	const secondSend = result.error?.code === 'phone_mismatch' || result.error?.code === 'invalid_message';
+	const secondSend = ['phone_mismatch', 'invalid_message', 'already_sending'].includes(String(result.error?.code ?? ''));
 	return new SettingRefusedError(
 		context.getNode(),
 		`Outcome "${result.outcome}"${result.error?.code ? ` with error ${result.error.code}` : ''} is refused for queue item ${result.item_id}: a Send of this run already began sending it, so this is not what became of it`,
@@ -212,7 +216,7 @@ function sendBegun(context: IExecuteFunctions, itemIndex: number, result: SendRe
 			itemIndex,
 			description: secondSend
 				? 'That error came from calling Send again for a message whose send had already begun: the second call sent nothing, and the message may already have reached its lead. Report the outcome the first Send answered for it (sent with its message_id, or its failure), never this one; Complete records that.'
-				: 'Send let this message go, so it may already have reached its lead: it cannot be given back untried (the next run would send it again). Report the outcome Send answered for it (sent with its message_id, or its failure, or released as Send gave it); Complete records that.',
+				: 'Send let this message go, so it may already have reached its lead: it cannot be given back untried, nor failed with an error Send gives only for a message it never let go (the next run would send it again). Report the outcome Send answered for it (sent with its message_id, or its failure, or released as Send gave it); Complete records that.',
 		},
 		{ displayName: 'Outcome', parameter: 'outcome' },
 	);

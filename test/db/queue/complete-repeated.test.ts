@@ -114,20 +114,29 @@ it('a lease that ran out and was taken by another worker: the first worker\'s re
 });
 
 it('reports cancelled by a take-over during the send: the same again is answered cancelled and accepted; swapped outcomes are refused', async () => {
-	const { userId } = await preparedOwner(2);
-	const items = await claim('w-taken', userId, at('13:00'));
-	await beginSend('w-taken', items.map((item) => item.item_id), at('13:00'));
-	for (const item of items) await takeLead(item.lead_id, { now: at('13:01') });
-	const batch: SendResult[] = [failed(items[0]), { item_id: items[1].item_id, outcome: 'released' }];
-	const first = await complete('w-taken', batch, at('13:02'));
+	const { userId } = await preparedOwner(3);
+	const items = await claim('w-taken', userId, at('16:50'));
+	expect(items).toHaveLength(3);
+	await beginSend('w-taken', items.map((item) => item.item_id), at('16:50'));
+	for (const item of items) await takeLead(item.lead_id, { now: at('16:51') });
+	// Released with not_attempted: Send's own for a message it let go that did not go out.
+	const batch: SendResult[] = [failed(items[0]), { item_id: items[1].item_id, outcome: 'released', error: { code: 'not_attempted', message: 'Not sent: the execution was cancelled' } }];
+	const first = await complete('w-taken', batch, at('16:52'));
 	expect(first.map((row) => [row.status, row.accepted])).toEqual([
 		['cancelled', true],
 		['cancelled', true],
 	]);
+	// A plain release (no code: not Send's) of a message whose send began is refused also for a lead
+	// taken over (migration 20261201002720; before, it was cancelled and the first Send's sent refused):
+	// the report of the Send that let it go is recorded.
+	expect(answers(await complete('w-taken', [{ item_id: items[2].item_id, outcome: 'released' }], at('16:52')))).toEqual([
+		[items[2].item_id, 'claimed', false, 'already_sending'],
+	]);
+	expect(answers(await complete('w-taken', [sent(items[2])], at('16:52')))).toEqual([[items[2].item_id, 'sent', true, null]]);
 	const before = await written(userId);
 
-	expect(await complete('w-taken', batch, at('13:03'))).toEqual(first);
-	expect(answers(await complete('w-taken', [{ item_id: items[0].item_id, outcome: 'released' }, failed(items[1])], at('13:03')))).toEqual([
+	expect(await complete('w-taken', batch, at('16:53'))).toEqual(first);
+	expect(answers(await complete('w-taken', [{ item_id: items[0].item_id, outcome: 'released' }, failed(items[1])], at('16:53')))).toEqual([
 		[items[0].item_id, 'cancelled', false, 'cancelled'],
 		[items[1].item_id, 'cancelled', false, 'cancelled'],
 	]);

@@ -184,3 +184,43 @@ test('a delivered message the model then reports released (no error code): refus
 	expect(next.error).toBeUndefined();
 	expect((await sims.graph.control.whatsappMessages()).map((one) => one.to)).toEqual([lead.phone]);
 }, 120_000);
+
+/** The model's Complete of agent `name`'s Send answer already_sending (no item_id of its own: the error's), with `outcome`. */
+const repeatReport = (name: string, outcome: 'failed' | 'released') =>
+	`={{ (() => { const e = JSON.parse($('${name}').first().json.answer)[0].error; return JSON.stringify({ item_id: e.item_id, worker: e.worker, outcome: '${outcome}', message_id: '', error: JSON.stringify({ code: e.code, message: e.message }) }); })() }}`;
+
+test('a second Send\'s already_sending passed on to Complete as failed or released: refused, with the advice to report the first Send\'s outcome; the first send recorded; the next runs send nothing (migration 20261201002720)', async () => {
+	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}, from the owner' }, retry_backoff_seconds: 60 });
+	const [lead] = await leadsOf(owner, 1);
+	await prepareDue(owner);
+	const workflow = claimThenAgents(owner, [
+		['First', send(`${CLAIMED}.phone`, "'Hi from the model'"), SEND_TOOL],
+		['Again', send(`${CLAIMED}.phone`, "'Hi from the model'"), SEND_TOOL],
+		['AsFailed', repeatReport('Again', 'failed'), COMPLETE_TOOL],
+		['AsReleased', repeatReport('Again', 'released'), COMPLETE_TOOL],
+		['Record', reportOf('First'), COMPLETE_TOOL],
+	]);
+	// The two Complete tools fail as items (Continue On Fail), so the answer carries the advice the model reads.
+	workflow.nodes = workflow.nodes.map((node) => (['AsFailed Tool', 'AsReleased Tool'].includes(String(node.name)) ? { ...node, onError: 'continueRegularOutput' } : node));
+	const run = await runWorkflow(workflow, { credentials: credentials() });
+	expect(run.error).toBeUndefined();
+	const [claimed] = run.nodeOutputs.Claim;
+	expect(answerOf(run, 'Again')).toEqual([{ error: expect.objectContaining({ code: 'already_sending', item_id: claimed.item_id }) }]);
+	// Before: failed already_sending was accepted (the delivered message due again after the backoff),
+	// and released already_sending got the advice for a give-back, not the second Send's.
+	for (const [name, outcome] of [['AsFailed', 'failed'], ['AsReleased', 'released']]) {
+		expect(answerOf(run, name)).toEqual([
+			{
+				error: expect.objectContaining({
+					message: expect.stringMatching(new RegExp(`^Outcome "${outcome}" with error already_sending is refused for queue item ${String(claimed.item_id)}: a Send of this run already began sending it`)),
+					description: expect.stringMatching(/^That error came from calling Send again for a message whose send had already begun: .*Report the outcome the first Send answered for it/),
+				}),
+			},
+		]);
+	}
+	expect(answerOf(run, 'Record')).toEqual([expect.objectContaining({ item_id: claimed.item_id, accepted: true, status: 'sent' })]);
+	expect(await leadStatus(lead.leadId)).toBe('contacted');
+	const next = await runWorkflow(chainWorkflow(owner), { credentials: credentials() });
+	expect(next.error).toBeUndefined();
+	expect((await sims.graph.control.whatsappMessages()).map((one) => one.to)).toEqual([lead.phone]);
+}, 120_000);
