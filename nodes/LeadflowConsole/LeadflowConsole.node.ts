@@ -1,7 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { MAIN_INPUT, namedOutputs, runForAgent } from '../shared/outputs';
 import * as monitor from './actions/monitor.operation';
-import { OPERATION_NAMES } from './actions/operation-names';
 import * as page from './actions/page.operation';
 import * as pipelineBoard from './actions/pipelineBoard.operation';
 import * as queuePage from './actions/queuePage.operation';
@@ -50,7 +49,7 @@ export class LeadflowConsole implements INodeType {
 				displayOptions: { show: { resource: ['console'] } },
 				options: [
 					{
-						name: OPERATION_NAMES.page,
+						name: 'Get Page',
 						value: 'page',
 						description: 'The console\'s web page (HTML with its script and styles, shipped in the package), as the item\'s html',
 						action: 'Get the console web page',
@@ -66,19 +65,19 @@ export class LeadflowConsole implements INodeType {
 				displayOptions: { show: { resource: ['followUp'] } },
 				options: [
 					{
-						name: OPERATION_NAMES.timeline,
+						name: 'Contact Timeline',
 						value: 'timeline',
 						description: 'Read one contact\'s stage events under a rule, as one item with its events (none yet: an empty list)',
 						action: 'Read the timeline of a contact',
 					},
 					{
-						name: OPERATION_NAMES.monitor,
+						name: 'Monitor Page',
 						value: 'monitor',
 						description: 'Read a rule\'s monitor: totals, stages, one page of tagged contacts (by status, reason, search), active contacts',
 						action: 'Read a page of the monitor of a rule',
 					},
 					{
-						name: OPERATION_NAMES.requeue,
+						name: 'Requeue Failed',
 						value: 'requeue',
 						description: 'Make a rule\'s failed contacts (all, or those listed) due again now, as one item with each contact\'s outcome and the counts; sends that may have arrived only once checked',
 						action: 'Requeue the failed contacts of a rule',
@@ -94,25 +93,25 @@ export class LeadflowConsole implements INodeType {
 				displayOptions: { show: { resource: ['rule'] } },
 				options: [
 					{
-						name: OPERATION_NAMES.ruleDelete,
+						name: 'Delete Rule',
 						value: 'ruleDelete',
 						description: 'Delete a follow-up rule with its contact states and history',
 						action: 'Delete a follow up rule',
 					},
 					{
-						name: OPERATION_NAMES.rules,
+						name: 'List Rules',
 						value: 'rules',
 						description: 'Read the follow-up rules in full with their tags by name, and the tags to pick from',
 						action: 'List follow up rules and tags',
 					},
 					{
-						name: OPERATION_NAMES.rulePrompt,
+						name: 'Preview Prompt',
 						value: 'rulePrompt',
 						description: 'Show the prompt Generate Follow-Up would send Gemini for one of the rule\'s tagged contacts with unsaved settings (no Gemini call, nothing saved)',
 						action: 'Preview the prompt of a follow up rule',
 					},
 					{
-						name: OPERATION_NAMES.ruleWrite,
+						name: 'Save Rule',
 						value: 'ruleWrite',
 						description: 'Create or change a follow-up rule (or preview its settings), judged by the database\'s own checks',
 						action: 'Save or preview a follow up rule',
@@ -128,7 +127,7 @@ export class LeadflowConsole implements INodeType {
 				displayOptions: { show: { resource: ['pipeline'] } },
 				options: [
 					{
-						name: OPERATION_NAMES.pipelineBoard,
+						name: 'Read Board',
 						value: 'pipelineBoard',
 						description: 'Read the pipelines and, for one, its stages in order with counts, mean time in stage and one page of cards each (lead score, status, last activity, the AI\'s reasoning)',
 						action: 'Read a pipeline board',
@@ -144,7 +143,7 @@ export class LeadflowConsole implements INodeType {
 				displayOptions: { show: { resource: ['queue'] } },
 				options: [
 					{
-						name: OPERATION_NAMES.queuePage,
+						name: 'Queue Page',
 						value: 'queuePage',
 						description: 'Read an owner\'s queue day (today in their time zone): counts by status and one page of messages (by status, search) with each lead and its last ledger row',
 						action: 'Read a page of the lead queue of one owner by user ID',

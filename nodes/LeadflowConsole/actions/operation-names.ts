@@ -1,6 +1,7 @@
-// Each Leadflow Console operation's name as the node lists it (its Operation option's `name`), written
-// once: the node's description takes its options' names from here, and a refusal that names the
-// operation (tool-owner.ts, monitor.operation.ts) reads it from here, so the two cannot drift apart.
+// Each Leadflow Console operation's name as the node lists it (its Operation option's `name`), for the
+// refusals that name the operation (tool-owner.ts, monitor.operation.ts, requeue.operation.ts). The
+// node's description keeps its names as literals, so that n8n's lint checks them (casing, duplicates);
+// test/nodes/LeadflowConsole/operation-names.test.ts holds the two equal.
 export const OPERATION_NAMES = {
 	page: 'Get Page',
 	timeline: 'Contact Timeline',
