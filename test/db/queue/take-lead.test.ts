@@ -141,7 +141,14 @@ describe('queue_take_lead', () => {
 		await beginSend('worker-f', items.map((item) => item.item_id), AT);
 		for (const item of items) expect((await takeLead(item.lead_id, { now: LATER }))[0].sending).toHaveLength(1);
 
-		const reports = await complete('worker-f', [failed(items[0]), { item_id: items[1].item_id, outcome: 'released' }], LATER);
+		// Released as Send releases a message it let go that did not go out (not_attempted): a release
+		// without one of Send's four codes is refused for a begun message, also for a lead taken over
+		// (migration 20261201002720, test/db/queue/begun-report-guards.test.ts).
+		const reports = await complete(
+			'worker-f',
+			[failed(items[0]), { item_id: items[1].item_id, outcome: 'released', error: { code: 'not_attempted', message: 'Not sent: the execution was cancelled' } }],
+			LATER,
+		);
 		expect(reports.map((row) => [row.status, row.accepted, row.next_attempt_at])).toEqual([
 			['cancelled', true, null],
 			['cancelled', true, null],
