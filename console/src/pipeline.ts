@@ -460,7 +460,12 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		const settle = (words: MoveWords) => {
 			if (shown()) { sayMove(words); return; }
 			state.choices.delete(conversationId);
-			state.lateMoves.set(onPipeline, words);
+			// Each late answer for this pipeline said, not only the latest (a refusal must not be lost
+			// under a later success): joined, an error if any of them is one.
+			const before = state.lateMoves.get(onPipeline);
+			state.lateMoves.set(onPipeline, before
+				? { text: `${/[.!?…]$/.test(before.text) ? before.text : `${before.text}.`} ${words.text}`, error: before.error || words.error, data: words.data }
+				: words);
 		};
 		tell('');
 		moveResult.className = 'move-result';

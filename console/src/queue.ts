@@ -127,6 +127,8 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		exportFailed: false,
 		/** An export is under way: Export stays disabled, whatever a poll draws meanwhile. */
 		exporting: false,
+		/** The owner whose queue the export under way exports ('' when none runs). */
+		exportOwner: '',
 		/**
 		 * The owner shown was chosen by the page (the first owner the server answered, no owner asked
 		 * for): when it is deleted the next owner's queue is shown, as nobody asked for this one.
@@ -293,13 +295,14 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 	 * ending goes; an export still under way is named by its owner (it is not this queue's).
 	 */
 	function exportOwnerShown(owner: string) {
-		if (!state.exportFor || state.exportFor === owner) return;
 		if (state.exporting) {
-			const name = `Exporting the queue of ${ownerInWords(state.exportFor)}, not the one shown…`;
-			if (el('queue-export-message').textContent !== name) sayExport(name, state.exportFor);
-		} else {
-			sayExport('', '');
+			// Under way: named by its owner beside another's queue, plain again beside its own.
+			const name = owner === state.exportOwner ? 'Exporting…' : `Exporting the queue of ${ownerInWords(state.exportOwner)}, not the one shown…`;
+			if (el('queue-export-message').textContent !== name) sayExport(name, owner);
+			return;
 		}
+		if (!state.exportFor || state.exportFor === owner) return;
+		sayExport('', '');
 	}
 
 	/** Live while the polls answer; offline when the last failed or the call in flight has waited STALE_MS while shown. */
@@ -718,6 +721,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		// Pressed from the keyboard: disabling it drops the focus to the page's body; given back at the end.
 		const hadFocus = document.activeElement === button;
 		state.exporting = true;
+		state.exportOwner = owner;
 		button.disabled = true;
 		// Pressed again: the failure of the export before goes. The export speaks on its own line, so the
 		// message line (a Take Lead's words, "There is no owner …") is never covered nor repeated by it.
@@ -771,6 +775,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			sayFailed(timedOut ? `no answer within ${EXPORT_MS / 60_000} minutes; try a shorter range or again later` : (error as Error).message);
 		} finally {
 			state.exporting = false;
+			state.exportOwner = '';
 			// Enabled again only beside a queue: not while "There is no owner …" shows none.
 			button.disabled = el('queue-body').hidden;
 			// Pressed from the keyboard and the focus lost meanwhile (to the page's body): to the failure's

@@ -167,6 +167,52 @@ test('a move answered after another pipeline was picked (refused, no answer, mov
 	}
 });
 
+test('two moves answered after another pipeline was picked (one refused, one moved) are both said when their pipeline is shown again, as an error (review RM2)', async () => {
+	const { analysis, assign } = await import('../db/pipelines/fixtures');
+	const other = await world.addPipeline('Fourth', [{ name: 'Aside' }]);
+	const first = await world.contact();
+	const second = await world.contact();
+	await assign([analysis(first, 30), analysis(second, 30)]);
+	const page = await open(`&pipeline=${world.pipeline.id}`);
+	await page.locator(`li.deal[data-card="${second}"]`).waitFor({ timeout: 15_000 });
+	let release: () => void = () => undefined;
+	const gate = new Promise<void>((resolve) => { release = resolve; });
+	let count = 0;
+	let bothHeld: () => void = () => undefined;
+	const held = new Promise<void>((resolve) => { bothHeld = resolve; });
+	let answeredCount = 0;
+	let bothAnswered: () => void = () => undefined;
+	const done = new Promise<void>((resolve) => { bothAnswered = resolve; });
+	await page.route('**/leadflow/contacts/move', async (route) => {
+		const refused = (route.request().postDataJSON() as { conversationId?: string }).conversationId === first;
+		if (++count === 2) bothHeld();
+		await gate;
+		if (refused) await route.fulfill({ status: 400, contentType: 'application/json', body: JSON.stringify({ status: 400, error: 'The stage Won belongs to no pipeline any more' }) });
+		else await route.continue();
+		if (++answeredCount === 2) bothAnswered();
+	});
+	for (const contact of [first, second]) {
+		await page.selectOption(`#move-${contact}`, world.pipeline.stages.Won);
+		await page.click(`[data-move="${contact}"]`);
+	}
+	await held;
+	await page.selectOption('#pipeline-picker', other.id);
+	await page.locator(`[data-stage-id="${other.stages.Aside}"]`).waitFor({ timeout: 15_000 });
+	release();
+	await done;
+	await page.waitForTimeout(1000);
+	await page.selectOption('#pipeline-picker', world.pipeline.id);
+	await page.locator(`li.deal[data-card="${second}"]`).waitFor({ timeout: 15_000 });
+	await page.waitForTimeout(500);
+	const line = await page.evaluate(() => {
+		const element = (globalThis as unknown as Doc).document.querySelector('#pipeline-move-result') as unknown as { textContent: string | null; className: string } | null;
+		return { text: element?.textContent ?? '', className: element?.className ?? '' };
+	});
+	expect(line.text).toMatch(/ was not moved: The stage Won belongs to no pipeline any more\. Moved .+ to Won\. /);
+	expect(line.className).toContain('error');
+	await page.close();
+});
+
 test('"No pipeline is left to show." goes once a pipeline created since is shown', async () => {
 	const page = await open(`&pipeline=${world.pipeline.id}`);
 	await page.locator(`[data-stage-id="${world.pipeline.stages['New Lead']}"]`).waitFor({ timeout: 15_000 });

@@ -424,6 +424,33 @@ test('an owner picked while an export runs: the export\'s line names the owner w
 	}
 });
 
+test('back on the exporting owner while its export still runs: the export\'s line says plain "Exporting…" again, not "not the one shown" (review RM2)', async () => {
+	const x = await ownerWithQueue();
+	const y = await ownerWithQueue();
+	const page = await browser.newPage({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+	let release: () => void = () => undefined;
+	const gate = new Promise<void>((resolve) => { release = resolve; });
+	await page.route('**/queue/export?**', async (route) => { await gate; await route.fulfill(EXPORT_FAILS); });
+	await page.goto(consoleAt(x));
+	await page.locator('#queue-rows tr[data-item]').first().waitFor({ timeout: 15_000 });
+	await page.click('#queue-export');
+	const xInWords = await ownerInWords(page, x);
+	const showOwner = async (owner: string) => {
+		await page.selectOption('#queue-owner', owner);
+		await page.waitForFunction((id) => document.getElementById('queue-owner')!.value === id && document.querySelectorAll('#queue-rows tr[data-item]').length > 0, owner, { timeout: 15_000 });
+		await page.waitForTimeout(300);
+	};
+	await showOwner(y);
+	expect((await view(page)).exportLine).toBe(`Exporting the queue of ${xInWords}, not the one shown…`);
+	await showOwner(x);
+	expect((await view(page)).exportLine).toBe('Exporting…');
+	// Beside its own queue it ends as an export of the queue shown: the failure with its Dismiss.
+	release();
+	await page.waitForFunction(() => (document.getElementById('queue-export-message')!.textContent ?? '').startsWith('Export failed'), undefined, { timeout: 10_000 });
+	expect(await view(page)).toMatchObject({ picker: x, exportLine: FAILURE, exportDismissHidden: false });
+	await page.close();
+});
+
 test('from the keyboard, at 375 px: Export pressed by Enter gives the focus back (to the failure\'s Dismiss, to Export after a success); the message line never repeats the failure', async () => {
 	const owner = await ownerWithQueue();
 	for (const ending of ['500', 'ok'] as const) {
