@@ -12,6 +12,11 @@
 // Assign Would Not Use on, the conversations whose analysis Assign would drop (auto-assignment off,
 // already placed on a SKIP_EXISTING Page, moved out of the pipeline) are found first, in one call for
 // the batch, and come out with analysed false, the outcome and the reason, without a Gemini call.
+// Owner User ID keeps the run to one owner's conversations, checked by the database (another
+// owner's conversation is answered as a missing one, and so is its Pipeline): as an AI agent's tool it
+// must be given, in either source (docs/nodes.md, "One owner per tool"; before 6 December 2026 a tool
+// read and sent to Gemini any owner's conversation the model named, or every owner's due ones). In a
+// workflow an empty one is every owner's, as before.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { apiKeysProblem, parseApiKeys } from '../../shared/gemini/keyRing';
 import { SharedKeyRing } from '../../shared/gemini/sharedKeyRing';
@@ -24,6 +29,8 @@ import { readConversationMessages, type MessageReading } from '../../shared/conv
 import { buildAnalysisPrompt, ANALYSIS_SCHEMA, type ChatMessage } from '../helpers/analysis';
 import { checkUuid, CONTACTS, invalid, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
 import { readOwnerId } from '../../shared/owner-id';
+import { runsAsTool } from '../../shared/outputs';
+import { requireToolOwner, toolOwnerAdvice, type ToolOwnerField, type ToolOwnerWords } from '../../shared/tool-owner';
 import { analyzeContact, type AnalysisCancelled, type AnalysisOutcome, type AnalysisSetupFailure } from '../transport/analyzeContact';
 import { readConversations, readDueConversations, readStageChoices, readUnusedAnalyses, unknownConversation, type ConversationFacts } from '../transport/conversations';
 
@@ -113,8 +120,8 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. 0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f',
-		description: 'Only this Supabase user\'s Pages; empty: every owner\'s (the credential\'s service role sees them all)',
-		displayOptions: { show: { source: ['due'] } },
+		description:
+			'Only this Supabase user\'s conversations (Due for Analysis: its Pages\'): another owner\'s conversation is answered as one that does not exist. Empty: every owner\'s, in a workflow only (the credential\'s service role sees them all); as an AI agent\'s tool it must be given (set it here, or let the model give it with $fromAI).',
 	},
 	{
 		displayName: 'Conversation ID',
@@ -148,6 +155,8 @@ export const description = updateDisplayOptions({ show: { operation: ['analyze']
 interface Asked {
 	itemIndex: number;
 	conversationId: string;
+	/** Only this owner's conversation (the database checks it); null: any owner's (a workflow's empty Owner User ID). */
+	owner: string | null;
 	pipelineId: string | null;
 	/** The item's own messages, checked, when it has them; else they are read from Supabase. */
 	own: ChatMessage[] | undefined;
@@ -156,6 +165,8 @@ interface Asked {
 interface Job {
 	itemIndex: number;
 	conversationId: string;
+	/** Whose conversation it is asked as (null: any owner's): the stage names are read within it. */
+	owner: string | null;
 	/** The pipeline chosen on the node (passed on to Assign), or the Page's in Due for Analysis. */
 	pipelineId: string | null;
 	/** Whose stage names the prompt lists: pipelineId, else the conversation's Page pipeline; null: none. */
@@ -187,57 +198,114 @@ function messagesOf(context: IExecuteFunctions, json: IDataObject, itemIndex: nu
 	return readConversationMessages(json.messages as unknown[], messageReading(context, itemIndex)).slice(-limit);
 }
 
+/** Analyze's owner field, and what its refusal as a tool says. */
+const OWNER_FIELD: ToolOwnerField = { parameter: 'ownerUserId', displayName: 'Owner User ID' };
+const OWNER_WORDS: ToolOwnerWords = { operation: 'Analyze', purpose: 'whose conversations to analyse', without: 'analyses no conversation' };
+
+/**
+ * Owner User ID of item i, lower case: as an AI agent's tool it must be given (refused naming the
+ * field otherwise); in a workflow empty is null, every owner's.
+ */
+function readAnalyzeOwner(context: IExecuteFunctions, itemIndex: number): string | null {
+	requireToolOwner(context, itemIndex, OWNER_FIELD, OWNER_WORDS);
+	const hint = runsAsTool(context) ? toolOwnerAdvice(context, OWNER_FIELD, OWNER_WORDS) : 'Use the id of the Supabase user whose conversations (and Pages) these are, or leave it empty for every owner.';
+	return readOwnerId(context, itemIndex, hint, true);
+}
+
 function readAsked(context: IExecuteFunctions, json: IDataObject, itemIndex: number, maxMessages: number): Asked {
 	const conversationId = checkUuid(context, context.getNodeParameter('conversationId', itemIndex), 'conversation ID', itemIndex, 'Map the id of messenger_conversations, e.g. {{ $json.conversation_id }}.');
-	return { itemIndex, conversationId, pipelineId: readPipelineId(context, itemIndex), own: messagesOf(context, json, itemIndex, maxMessages) };
+	const owner = readAnalyzeOwner(context, itemIndex);
+	return { itemIndex, conversationId, owner, pipelineId: readPipelineId(context, itemIndex), own: messagesOf(context, json, itemIndex, maxMessages) };
+}
+
+/** Where a conversation's facts (and a pipeline's stage names) are kept: by the owner they were read within. */
+const withinOwner = (owner: string | null, id: string): string => `${owner ?? '*'}:${id}`;
+
+/**
+ * Reads the conversations of `entries` into `read`, one call per owner they are asked within (per
+ * 1,000 conversations): an owner's call answers only that owner's conversations. When a call fails,
+ * every item it was for fails (or, without Continue On Fail, the node stops); those are returned.
+ */
+async function readWithinOwners(context: IExecuteFunctions, entries: Asked[], maxMessages: number, read: Map<string, ConversationFacts>, results: INodeExecutionData[]): Promise<Set<Asked>> {
+	const failed = new Set<Asked>();
+	const byOwner = new Map<string | null, Asked[]>();
+	for (const entry of entries) byOwner.set(entry.owner, [...(byOwner.get(entry.owner) ?? []), entry]);
+	for (const [owner, group] of byOwner) {
+		try {
+			const facts = await readConversations(context, group.map((entry) => entry.conversationId), maxMessages, owner);
+			for (const [conversationId, fact] of facts) read.set(withinOwner(owner, conversationId), fact);
+		} catch (error) {
+			if (!context.continueOnFail()) throw asNodeError(context, error);
+			results.push(...group.map((entry) => failedItem(context, error, { item: entry.itemIndex })));
+			for (const entry of group) failed.add(entry);
+		}
+	}
+	return failed;
+}
+
+/** Whether entry's conversation was read; if not, it fails alone, naming its Conversation ID (unknown, or another owner's: the same words). */
+function readOrFailed(context: IExecuteFunctions, entry: Asked, read: Map<string, ConversationFacts>, results: INodeExecutionData[]): boolean {
+	if (read.has(withinOwner(entry.owner, entry.conversationId))) return true;
+	const error = unknownConversation(context, entry.conversationId, entry.itemIndex);
+	if (!context.continueOnFail()) throw error;
+	results.push(failedItem(context, error, { item: entry.itemIndex }));
+	return false;
+}
+
+/**
+ * The items asked with an owner (as a tool, every item) whose conversation is that owner's: each is
+ * read within its owner first, before anything else is read or called for it, even one that brings
+ * its own messages; another owner's conversation fails as one that does not exist. Items without an
+ * owner (a workflow's empty Owner User ID) pass unread, as before.
+ */
+async function keepOwned(context: IExecuteFunctions, asked: Asked[], maxMessages: number, read: Map<string, ConversationFacts>, results: INodeExecutionData[]): Promise<Asked[]> {
+	const scoped = asked.filter((entry) => entry.owner);
+	if (scoped.length === 0) return asked;
+	const failed = await readWithinOwners(context, scoped, maxMessages, read, results);
+	return asked.filter((entry) => !entry.owner || (!failed.has(entry) && readOrFailed(context, entry, read, results)));
 }
 
 /**
  * The job of each asked item, in order: its own messages when it has them, else its conversation's
- * sender name and last messages, read for all such items at once (one call per 1,000
- * conversations). An item whose conversation does not exist fails alone, naming its Conversation ID.
+ * sender name and last messages (already read by keepOwned, or read here for all such items at once,
+ * one call per owner and 1,000 conversations). An item whose conversation does not exist fails
+ * alone, naming its Conversation ID.
  */
-async function readJobs(context: IExecuteFunctions, items: INodeExecutionData[], asked: Asked[], maxMessages: number, results: INodeExecutionData[]): Promise<Job[]> {
-	const toRead = asked.filter((entry) => !entry.own);
-	let read = new Map<string, ConversationFacts>();
+async function readJobs(context: IExecuteFunctions, items: INodeExecutionData[], asked: Asked[], maxMessages: number, results: INodeExecutionData[], read: Map<string, ConversationFacts>): Promise<Job[]> {
+	const toRead = asked.filter((entry) => !entry.own && !read.has(withinOwner(entry.owner, entry.conversationId)));
 	if (toRead.length > 0) {
-		try {
-			read = await readConversations(context, toRead.map((entry) => entry.conversationId), maxMessages);
-		} catch (error) {
-			// A read for the whole batch: when it fails, every item it was for does.
-			if (!context.continueOnFail()) throw asNodeError(context, error);
-			results.push(...toRead.map((entry) => failedItem(context, error, { item: entry.itemIndex })));
-			asked = asked.filter((entry) => entry.own);
-		}
+		const failed = await readWithinOwners(context, toRead, maxMessages, read, results);
+		asked = asked.filter((entry) => !failed.has(entry));
 	}
 	const jobs: Job[] = [];
 	for (const entry of asked) {
-		const { itemIndex, conversationId, pipelineId } = entry;
+		const { itemIndex, conversationId, pipelineId, owner } = entry;
 		const messages = entry.own;
 		const json = items[itemIndex].json;
-		const facts = messages ? { messages, senderName: typeof json.sender_name === 'string' ? json.sender_name : '' } : read.get(conversationId);
-		if (!facts) {
-			const error = unknownConversation(context, conversationId, itemIndex);
-			if (!context.continueOnFail()) throw error;
-			results.push(failedItem(context, error, { item: itemIndex }));
-			continue;
-		}
-		jobs.push({ itemIndex, conversationId, pipelineId, stagesOf: pipelineId, messages: facts.messages, senderName: facts.senderName });
+		if (!messages && !readOrFailed(context, entry, read, results)) continue;
+		const facts = messages ? { messages, senderName: typeof json.sender_name === 'string' ? json.sender_name : '' } : read.get(withinOwner(owner, conversationId))!;
+		jobs.push({ itemIndex, conversationId, owner, pipelineId, stagesOf: pipelineId, messages: facts.messages, senderName: facts.senderName });
 	}
 	return jobs;
 }
 
 /**
- * The stage names each job's prompt lists, by pipeline: its chosen pipeline's, else (a job without
- * one takes it here) its conversation's Page pipeline's. One call for the batch.
+ * The stage names each job's prompt lists, by owner and pipeline (withinOwner): its chosen
+ * pipeline's, else (a job without one takes it here) its conversation's Page pipeline's. One call
+ * per owner the jobs are asked within: another owner's pipeline has no stage names there.
  */
 async function readStageLists(context: IExecuteFunctions, jobs: Job[]): Promise<Map<string, string[]>> {
-	const open = jobs.filter((job) => !job.stagesOf);
-	const chosen = jobs.flatMap((job) => (job.stagesOf ? [job.stagesOf] : []));
-	if (jobs.length === 0) return new Map();
-	const { stageNames, pagePipelineOf } = await readStageChoices(context, chosen, open.map((job) => job.conversationId));
-	for (const job of open) job.stagesOf = pagePipelineOf.get(job.conversationId) ?? null;
-	return stageNames;
+	const lists = new Map<string, string[]>();
+	const byOwner = new Map<string | null, Job[]>();
+	for (const job of jobs) byOwner.set(job.owner, [...(byOwner.get(job.owner) ?? []), job]);
+	for (const [owner, group] of byOwner) {
+		const open = group.filter((job) => !job.stagesOf);
+		const chosen = group.flatMap((job) => (job.stagesOf ? [job.stagesOf] : []));
+		const { stageNames, pagePipelineOf } = await readStageChoices(context, chosen, open.map((job) => job.conversationId), owner);
+		for (const job of open) job.stagesOf = pagePipelineOf.get(job.conversationId) ?? null;
+		for (const [pipelineId, names] of stageNames) lists.set(withinOwner(owner, pipelineId), names);
+	}
+	return lists;
 }
 
 /**
@@ -289,7 +357,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		// One read for the run, from the first item: when the owner is refused or the read fails,
 		// that item fails (with Continue On Fail, the one failed item, so a webhook answers 400).
 		try {
-			const owner = readOwnerId(this, 0, 'Use the id of the Supabase user who owns the Pages, or leave it empty for every owner.', true);
+			const owner = readAnalyzeOwner(this, 0);
 			const maxConversations = readWholeNumber(this, 'maxConversations', 0, {
 				label: 'Max Conversations',
 				min: 1,
@@ -303,6 +371,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				jobs.push({
 					itemIndex: 0,
 					conversationId: conversation.conversation_id,
+					owner,
 					pipelineId: conversation.pipeline_id,
 					stagesOf: conversation.pipeline_id,
 					messages: conversation.messages,
@@ -325,6 +394,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				results.push(failedItem(this, error, { item: itemIndex }));
 			}
 		}
+		const read = new Map<string, ConversationFacts>();
+		asked = await keepOwned(this, asked, maxMessages, read, results);
 		if (asked.length > 0 && this.getNodeParameter('skipUnused', 0, false)) {
 			try {
 				const unused = await readUnusedAnalyses(this, asked);
@@ -350,7 +421,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				asked = [];
 			}
 		}
-		jobs = await readJobs(this, items, asked, maxMessages, results);
+		jobs = await readJobs(this, items, asked, maxMessages, results, read);
 		try {
 			stageNames = await readStageLists(this, jobs);
 		} catch (error) {
@@ -383,7 +454,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		const prompt = buildAnalysisPrompt({
 			contactName: job.senderName,
 			messages: job.messages,
-			stages: job.stagesOf ? (stageNames.get(job.stagesOf) ?? []) : [],
+			stages: job.stagesOf ? (stageNames.get(withinOwner(job.owner, job.stagesOf)) ?? []) : [],
 			instructions: options.instructions ?? '',
 		});
 		const request = { model, ...prompt, temperature: options.temperature, responseSchema: ANALYSIS_SCHEMA, timeoutMs: options.timeoutMs };

@@ -21,13 +21,17 @@ const MESSAGES_BATCH = 1000;
 /**
  * The sender name and last `limit` messages (oldest first) of each conversation asked, by id: one
  * call per 1,000 distinct conversations (pipeline_conversation_messages). An unknown conversation is
- * not in the map.
+ * not in the map; with `owner`, neither is another owner's (the database checks it: p_user_id).
  */
-export async function readConversations(context: IExecuteFunctions, conversationIds: readonly string[], limit: number): Promise<Map<string, ConversationFacts>> {
+export async function readConversations(context: IExecuteFunctions, conversationIds: readonly string[], limit: number, owner: string | null = null): Promise<Map<string, ConversationFacts>> {
 	const distinct = [...new Set(conversationIds)];
 	const facts = new Map<string, ConversationFacts>();
 	for (let start = 0; start < distinct.length; start += MESSAGES_BATCH) {
-		const rows = await callRpc(context, 'pipeline_conversation_messages', { p_conversation_ids: distinct.slice(start, start + MESSAGES_BATCH), p_max_messages: limit });
+		const rows = await callRpc(context, 'pipeline_conversation_messages', {
+			p_conversation_ids: distinct.slice(start, start + MESSAGES_BATCH),
+			p_max_messages: limit,
+			...(owner && { p_user_id: owner }),
+		});
 		for (const row of rows) {
 			facts.set(row.conversation_id, {
 				conversationId: row.conversation_id,
@@ -60,10 +64,15 @@ export interface StageChoices {
  * The stage names (in order) of the pipelines named and of the conversations' Page pipelines
  * (pipeline_page_settings, when enabled: where Assign places them), and which Page pipeline is each
  * conversation's: one call for the batch (pipeline_stage_names). A conversation whose Page has no
- * enabled pipeline, or that does not exist, has none.
+ * enabled pipeline, or that does not exist, has none. With `owner` (migration …2780), another
+ * owner's pipeline has no stage names and another owner's conversation no Page pipeline, as unknown ones.
  */
-export async function readStageChoices(context: IExecuteFunctions, pipelineIds: string[], conversationIds: string[]): Promise<StageChoices> {
-	const rows = await callRpc(context, 'pipeline_stage_names', { p_pipeline_ids: [...new Set(pipelineIds)], p_conversation_ids: [...new Set(conversationIds)] });
+export async function readStageChoices(context: IExecuteFunctions, pipelineIds: string[], conversationIds: string[], owner: string | null = null): Promise<StageChoices> {
+	const rows = await callRpc(context, 'pipeline_stage_names', {
+		p_pipeline_ids: [...new Set(pipelineIds)],
+		p_conversation_ids: [...new Set(conversationIds)],
+		...(owner && { p_user_id: owner }),
+	});
 	const choices: StageChoices = { stageNames: new Map(), pagePipelineOf: new Map() };
 	for (const row of rows) {
 		choices.stageNames.set(row.pipeline_id, row.stage_names);

@@ -200,7 +200,7 @@ export const RPC = {
 	pipeline_complete_outbox: rpc<CompleteOutboxArgs, CompleteOutboxResult[]>({ p_execution_id: true, p_items: true, p_now: true }),
 	pipeline_cancel_outbox: rpc<CancelOutboxArgs, CancelOutboxResult[]>({ p_user_id: true, p_outbox_ids: true, p_now: true }),
 	pipeline_due_for_analysis: rpc<DueForAnalysisArgs, DueConversation[]>({ p_limit: true, p_user_id: true, p_max_messages: true, p_now: true }),
-	pipeline_stage_names: rpc<StageNamesArgs, PipelineStageNames[]>({ p_pipeline_ids: true, p_conversation_ids: true }),
+	pipeline_stage_names: rpc<StageNamesArgs, PipelineStageNames[]>({ p_pipeline_ids: true, p_conversation_ids: true, p_user_id: true }),
 	pipeline_analysis_unused: rpc<AnalysisUnusedArgs, AnalysisUnused[]>({ p_conversation_ids: true, p_pipeline_ids: true }),
 	pipeline_conversation_messages: rpc<ConversationMessagesArgs, ConversationMessages[]>({ p_conversation_ids: true, p_max_messages: true, p_user_id: true }),
 	messenger_record_events: rpc<RecordEventsArgs, RecordedEvent[]>({ p_events: true, p_app_id: true, p_owner: true, p_now: true }),

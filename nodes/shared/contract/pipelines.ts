@@ -295,6 +295,8 @@ export interface StageNamesArgs {
 	p_pipeline_ids?: string[];
 	/** Conversations whose Page pipeline (pipeline_page_settings, when enabled) is wanted. */
 	p_conversation_ids?: string[];
+	/** Only this owner's pipelines and conversations (another's: as unknown); omit for every owner's (migration …2780). */
+	p_user_id?: string | null;
 }
 
 export interface PipelineStageNames {

@@ -1,0 +1,67 @@
+// "A tool needs an owner", the one rule and its words (docs/nodes.md, "One owner per tool"). The
+// nodes reach Supabase with the service role, which bypasses row level security, so as an AI agent's
+// tool an operation that reads or changes an owner's data needs the owner: set in the tool's settings
+// by the workflow's builder, or given by the model where the builder chose $fromAI. Empty, null,
+// undefined or a model's "null" / "undefined" is refused naming the field as the node lists it (or
+// by its $fromAI key when the model fills it), with the advice for whoever fills it
+// (nodes/shared/tool-text.ts). The database then keeps the call to that owner. In a workflow (not a
+// tool) nothing here applies: each node reads its owner as before.
+import type { IExecuteFunctions } from 'n8n-workflow';
+import { runsAsTool } from './outputs';
+import { FieldRefusedError } from './per-item';
+import { fieldAsKnown, filledByModel, fromAIKey, isNotGivenWord } from './tool-text';
+
+/** A node's owner field: its parameter and its name as the node lists it. */
+export interface ToolOwnerField {
+	/** The parameter's name, e.g. "ownerUserId" (the refusal's `field`). */
+	parameter: string;
+	/** As the node lists it in its settings, e.g. "Owner User ID". */
+	displayName: string;
+}
+
+/** What an operation says of its owner. */
+export interface ToolOwnerWords {
+	/** The operation as the node lists it, e.g. "Move". */
+	operation: string;
+	/** After "the owner ": e.g. "whose contact to move". */
+	purpose: string;
+	/** After "this tool ": e.g. "moves no contact". */
+	without: string;
+}
+
+/** Whether an owner value counts as not given: null, undefined, empty or spaces, or a model's "null" / "undefined". */
+export function ownerNotGiven(value: unknown): boolean {
+	return value === null || value === undefined || (typeof value === 'string' && value.trim() === '') || isNotGivenWord(value);
+}
+
+/**
+ * The advice for whoever fills the owner field of a tool: the model, by its $fromAI key, when the
+ * field calls $fromAI; else the workflow's builder (set it in the tool's settings, or let the model
+ * give it with $fromAI).
+ */
+export function toolOwnerAdvice(context: IExecuteFunctions, field: ToolOwnerField, words: Omit<ToolOwnerWords, 'operation'>): string {
+	if (filledByModel(context, field.parameter)) {
+		const key = fromAIKey(context, field.parameter) ?? `${field.displayName} (${field.parameter})`;
+		return `Give the user ID of the owner ${words.purpose} as ${key}: a UUID, the id of the Supabase Auth user, as you were told it. If you were not told it, ask for it: this tool ${words.without} without it.`;
+	}
+	return `${field.displayName} (${field.parameter}) is set in this tool's settings, not given by the model: set it there to the user ID of the owner ${words.purpose} (a UUID, the id of the Supabase Auth user; a project with one owner sets it once), or let the model give it with {{ $fromAI('${field.parameter}', 'the user ID of the owner ${words.purpose}') }}. This tool ${words.without} without it.`;
+}
+
+/** The refusal of a tool called with no owner, naming the field as whoever fills it knows it. */
+export function noToolOwner(context: IExecuteFunctions, itemIndex: number, field: ToolOwnerField, words: ToolOwnerWords): FieldRefusedError {
+	return new FieldRefusedError(
+		context.getNode(),
+		`${words.operation} as an AI agent's tool needs the user ID of the owner ${words.purpose} (${fieldAsKnown(context, field.parameter, `${field.displayName}, ${field.parameter}`)}), and none was given`,
+		{ itemIndex, description: toolOwnerAdvice(context, field, words) },
+		field.parameter,
+	);
+}
+
+/**
+ * As an AI agent's tool, the owner field of item i must be given: refused (noToolOwner) when not.
+ * In a workflow nothing is checked here. The value itself (a UUID) is the node's own reading.
+ */
+export function requireToolOwner(context: IExecuteFunctions, itemIndex: number, field: ToolOwnerField, words: ToolOwnerWords): void {
+	if (!runsAsTool(context)) return;
+	if (ownerNotGiven(context.getNodeParameter(field.parameter, itemIndex, '') as unknown)) throw noToolOwner(context, itemIndex, field, words);
+}
