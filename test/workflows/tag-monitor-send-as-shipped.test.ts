@@ -258,3 +258,45 @@ test('several owners, a copy per Page credential (README step 4): each copy\'s s
 	expect(await graphSends(sims)).toEqual([]);
 	expect(await statesOf([two.owner, other.owner, noToken.owner])).toEqual(states);
 });
+
+test('one owner with two Pages, a copy per Page, and a rule for every Page (no Page of its own): each copy sends that rule\'s contacts of its own Page, with its own credential, once', async () => {
+	const owner = await newOwner('two pages');
+	const second: Owner = { userId: owner.userId, pageId: `${BigInt(owner.pageId) + 1n}` };
+	const seeded = await withDb(async (db) => {
+		await db.query('insert into public.messenger_pages (page_id, user_id) values ($1, $3), ($2, $3)', [owner.pageId, second.pageId, owner.userId]);
+		const tags = await createTags(db, owner, ['Any Page', 'First Page only']);
+		const anyOnFirst = await addContacts(db, owner, { label: 'any first', count: 30, tagIds: [tags['Any Page']], lastMessageMinutesAgo: 10, spreadMinutes: 300 });
+		const anyOnSecond = await addContacts(db, second, { label: 'any second', count: 25, tagIds: [tags['Any Page']], lastMessageMinutesAgo: 10, spreadMinutes: 300 });
+		const firstOnly = await addContacts(db, owner, { label: 'first only', count: 4, tagIds: [tags['First Page only']], lastMessageMinutesAgo: 10 });
+		const everyPage = await addRule(db, owner, { name: 'Every Page', includeTagIds: [tags['Any Page']], dailyLimit: 500 });
+		await db.query('update public.ai_automation_rules set page_id = null where id = $1', [everyPage]);
+		const firstPage = await addRule(db, owner, { name: 'First Page', includeTagIds: [tags['First Page only']], dailyLimit: 500 });
+		return { everyPage, firstPage, anyOnFirst: anyOnFirst.psids, anyOnSecond: anyOnSecond.psids, firstOnly: firstOnly.psids };
+	});
+	const copies = [
+		{ page: owner, due: new Map([[seeded.everyPage, seeded.anyOnFirst], [seeded.firstPage, seeded.firstOnly]]) },
+		{ page: second, due: new Map([[seeded.everyPage, seeded.anyOnSecond]]) },
+	];
+
+	for (const { page, due } of copies) {
+		const summary = scheduledSummary(await runWorkflow(copyForPage(page.pageId), { trigger: 'schedule', credentials: credentialsOf(page) }));
+		const total = [...due.values()].reduce((sum, psids) => sum + psids.length, 0);
+		expect(summary).toMatchObject({ claimed: total, claimReason: 'no_more_due', dispatched: total, failed: 0 });
+		expect(claimedByRule(summary)).toEqual(new Map([...due].map(([ruleId, psids]) => [ruleId, psids.length])));
+	}
+
+	expect(await sendsByRecipient()).toEqual(
+		new Map([
+			...[...seeded.anyOnFirst, ...seeded.firstOnly].map((psid) => [psid, [`token-of-${owner.pageId}`]] as const),
+			...seeded.anyOnSecond.map((psid) => [psid, [`token-of-${second.pageId}`]] as const),
+		]),
+	);
+	const states = await statesOf([owner]);
+	expect(states.filter((row) => row.stage !== 'sent')).toEqual([]);
+	expect(sentByRule(states)).toEqual(
+		new Map([
+			[seeded.everyPage, [...seeded.anyOnFirst, ...seeded.anyOnSecond].sort()],
+			[seeded.firstPage, [...seeded.firstOnly].sort()],
+		]),
+	);
+});
