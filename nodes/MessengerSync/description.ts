@@ -26,7 +26,8 @@ export const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. 6f1c2a9e-…',
-		description: 'The Supabase Auth user the Page belongs to. Connects the Page to this owner the first time; leave empty once the Page is connected (a row of messenger_pages).',
+		description:
+			'The Supabase Auth user the Page belongs to. Connects the Page to this owner the first time; in a workflow leave empty once the Page is connected (a row of messenger_pages). As an AI agent\'s tool it must be given (set it here, or let the model give it with $fromAI): another owner than the Page\'s is refused.',
 	},
 	{
 		displayName: 'Options',

@@ -43,6 +43,8 @@ import { FACEBOOK_CREDENTIAL, conversationsQuery, readConversations, readMessage
 import { asNodeError, SettingRefusedError } from '../../shared/per-item';
 import { readCheckedOptions, readCheckedParameter, type OptionWhy } from '../../shared/checked-options';
 import { readOwnerId, SYNC_OWNER_ID } from '../../shared/owner-id';
+import { runsAsTool } from '../../shared/outputs';
+import { requireToolOwner, toolOwnerAdvice, type ToolOwnerField, type ToolOwnerWords } from '../../shared/tool-owner';
 import { beginJob, failJob, readUntil, recordPage, renewLease } from '../transport/syncJobs';
 import { addMessages, NO_CURSOR, readConversationsPage, type ReadConversation } from './conversations';
 import { properties } from '../description';
@@ -167,11 +169,21 @@ interface Tally {
 	parseMs: number;
 }
 
+/** Messenger Sync's owner field as its refusal as a tool names it, and what the refusal says. */
+export const SYNC_TOOL_OWNER: ToolOwnerField = { parameter: 'owner', displayName: 'Owner ID' };
+export const SYNC_TOOL_WORDS: ToolOwnerWords = { operation: 'Messenger Sync', purpose: 'whose Page to sync', without: 'syncs nothing' };
+
 export function readSettings(context: IExecuteFunctions): SyncSettings {
 	// Its refusal (not text, not a user id) names the parameter (`owner`, a FieldRefusedError): the
 	// shipped webhook answers it as its caller's X-Leadflow-Owner only when this parameter reads that
 	// header, else as its own fault.
-	const owner = readOwnerId(context, 0, 'Give the Supabase Auth user id (a UUID) the Page belongs to, or leave it empty when the Page is connected already.', true, SYNC_OWNER_ID);
+	// As an AI agent's tool the owner must be given (docs/nodes.md, "One owner per tool"): before 6
+	// December 2026 a tool with an empty Owner ID synced the Page for whichever owner it is connected to.
+	requireToolOwner(context, 0, SYNC_TOOL_OWNER, SYNC_TOOL_WORDS);
+	const hint = runsAsTool(context)
+		? toolOwnerAdvice(context, SYNC_TOOL_OWNER, SYNC_TOOL_WORDS)
+		: 'Give the Supabase Auth user id (a UUID) the Page belongs to, or leave it empty when the Page is connected already.';
+	const owner = readOwnerId(context, 0, hint, true, SYNC_OWNER_ID);
 	// The Options, each checked against the range the editor shows (description.ts): a value out of
 	// it (an expression's) is a SettingRefusedError naming the option, so the failed item carries
 	// `setting` and the shipped webhook answers it as its own node's fault, not the caller's. What the

@@ -5,15 +5,33 @@
 import { NodeApiError, type IExecuteFunctions } from 'n8n-workflow';
 import type { MessengerEvent, SyncJob, SyncPageResult, SyncRead } from '../../shared/contract';
 import { FieldRefusedError } from '../../shared/per-item';
+import { runsAsTool } from '../../shared/outputs';
 import { callRpc } from '../../shared/supabase';
+import { filledByModel, fromAIKey } from '../../shared/tool-text';
 
 export async function beginJob(context: IExecuteFunctions, pageId: string, holder: string, owner: string | null, full: boolean, leaseSeconds: number): Promise<SyncJob> {
 	try {
 		const [job] = await callRpc(context, 'messenger_sync_begin', { p_page_id: pageId, p_holder: holder, p_owner: owner, p_full: full, p_lease_seconds: leaseSeconds });
 		return job;
 	} catch (error) {
-		throw withRefusedField(context, error);
+		throw asToolOwnerRefusal(context, withRefusedField(context, error));
 	}
+}
+
+/**
+ * As an AI agent's tool, the database's refusal of an owner the Page is not connected to (P0002, "it
+ * is connected to another owner") with the advice for whoever gave that owner: its own hint says to
+ * leave the owner empty, which a tool may not (docs/nodes.md, "One owner per tool"). Anything else,
+ * or in a workflow, unchanged.
+ */
+function asToolOwnerRefusal(context: IExecuteFunctions, error: unknown): unknown {
+	if (!runsAsTool(context) || !(error instanceof NodeApiError)) return error;
+	const { code, message } = (error.errorResponse ?? {}) as { code?: unknown; message?: unknown };
+	if (code !== 'P0002' || typeof message !== 'string' || !/it is connected to another owner$/.test(message)) return error;
+	const description = filledByModel(context, 'owner')
+		? `The Page is connected to another owner than the one you gave as ${fromAIKey(context, 'owner') ?? 'Owner ID (owner)'}: check it. This tool syncs the Page only for the owner it is connected to.`
+		: "Owner ID (owner) is set in this tool's settings to an owner the Page is not connected to: set it there to the user ID of the owner the Page is connected to (a row of messenger_pages). This tool syncs the Page only for that owner.";
+	return new NodeApiError(context.getNode(), error.errorResponse ?? {}, { message: error.message, description });
 }
 
 /**
