@@ -16,14 +16,15 @@
 // (then it ends dead as in a workflow instead of coming back every run); a model's own bad text is
 // not the owner's message's fault (20261201002690). In a workflow the rule is unchanged: a workflow
 // may send by other means and report it.
-// For every caller, a message whose send began is never released, except with a code Send gives for
-// a message it let go that did not go out (invalid_token, business_account, not_attempted,
-// not_checked), whatever its lead's status, nor failed with a code Send gives only for a message it
-// never let go (invalid_message, already_sending, not_held, …): such a report comes from a second
-// Send of the message or from the caller, and taken, it put a message that may be out back in the
-// queue (sent twice). Refused already_sending, nothing written (20261201002690, 20261201002700,
-// 20261201002720); as a tool it is thrown with advice, in a workflow the item says so (accepted
-// false, reason already_sending). The message stays claimed until its lease ends; then the next
+// For every caller, a message whose send began is never released, whatever the code and its lead's
+// status, nor failed with a code Send gives only for a message it never let go (invalid_message,
+// already_sending, not_held, …): such a report comes from a second Send of the message or from the
+// caller, and taken, it put a message that may be out back in the queue (sent twice). Send gives
+// back a message it let go and did not send by taking its own mark back first
+// (queue_send_not_made), so its release finds the send not begun (20261201002770; before, a release
+// with one of Send's four codes was taken on the reporter's word). Refused already_sending, nothing
+// written (20261201002690, 20261201002700, 20261201002720, 20261201002770); as a tool it is thrown
+// with advice, in a workflow the item says so (accepted false, reason already_sending). The message stays claimed until its lease ends; then the next
 // Claim ends it dead uncertain, unless the report of the Send that let it go comes first.
 import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { sendBatch } from '../../shared/batch-refusals';
@@ -203,9 +204,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 /**
  * As a tool: a report of a message whose send began that cannot be what became of it, refused by the
  * database (nothing recorded): a second Send's answer passed on (already_sending, invalid_message,
- * phone_mismatch: the advice says to report the first Send's), any other release but Send's own for
- * a message that did not go out, or a failure with a code Send gives only for a message it never let
- * go (migrations 20261201002690, 20261201002700, 20261201002720).
+ * phone_mismatch: the advice says to report the first Send's), any release (Send gives back a
+ * message it did not send itself), or a failure with a code Send gives only for a message it never
+ * let go (migrations 20261201002690, 20261201002700, 20261201002720, 20261201002770).
  */
 function sendBegun(context: IExecuteFunctions, itemIndex: number, result: SendResult): SettingRefusedError {
 	const secondSend = ['phone_mismatch', 'invalid_message', 'already_sending'].includes(String(result.error?.code ?? ''));
@@ -216,7 +217,7 @@ function sendBegun(context: IExecuteFunctions, itemIndex: number, result: SendRe
 			itemIndex,
 			description: secondSend
 				? 'That error came from calling Send again for a message whose send had already begun: the second call sent nothing, and the message may already have reached its lead. Report the outcome the first Send answered for it (sent with its message_id, or its failure), never this one; Complete records that.'
-				: 'Send let this message go, so it may already have reached its lead: it cannot be given back untried, nor failed with an error Send gives only for a message it never let go (the next run would send it again). Report the outcome Send answered for it (sent with its message_id, or its failure, or released as Send gave it); Complete records that.',
+				: 'Send let this message go, so it may already have reached its lead: it cannot be given back untried, nor failed with an error Send gives only for a message it never let go (the next run would send it again). Report the outcome Send answered for it (sent with its message_id, or its failure); a message Send let go and did not send, Send has given back itself. Complete records that.',
 		},
 		{ displayName: 'Outcome', parameter: 'outcome' },
 	);

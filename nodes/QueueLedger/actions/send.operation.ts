@@ -21,7 +21,15 @@
 // it) is refused too (phone_mismatch, released), so a Phone expression reading a wrong field, or a
 // model's phone when Send is an AI agent's tool, never sends a lead's message to someone else.
 // When that call fails (the database unreachable, a statement timeout), the run sends nothing
-// more: the rest are released, code not_checked. Once a third of the lease has passed, the same call also renews the lease of every message of the
+// more: the rest are released, code not_checked.
+// A message let go and then not sent (Meta refused that request: invalid_token, business_account;
+// the batch stopped or the run was cancelled first: not_attempted; a later call of its group failed:
+// not_checked) has its send's mark taken back by Send before it returns (queue_send_not_made), since
+// queue_complete refuses any release of a message whose send began (20261201002770): only Send knows
+// the request was not made. If that call fails, the message ends dead, uncertain, at its lease's end.
+// As an AI agent's tool whose Message is the workflow's (not $fromAI), a message Send cannot send is
+// recorded dead by Send itself (invalid_message), as Complete records it in a workflow: the model
+// cannot correct it, and Complete as a tool refuses that failure, so it came back every run. Once a third of the lease has passed, the same call also renews the lease of every message of the
 // earlier groups whose send it let go: those are reported by Complete only after the last group,
 // and a slow Meta (groups × the timeout) could
 // otherwise outlast their lease, after which any run's Claim ends them dead, `uncertain`, and
@@ -143,6 +151,10 @@ interface Job {
 	/** Undefined when the message could not be read: the item fails for good without a call. */
 	message?: QueueMessage;
 	problem?: string;
+	/** The problem is the message's (not the phone's): failed invalid_message. */
+	messageProblem?: boolean;
+	/** queue_begin_send let this occurrence go (its send's mark is set in the database). */
+	begun?: boolean;
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -159,7 +171,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const jobs: Job[] = [];
 	// Where a message Send cannot send comes from, and so what to do: the model's own text when it
 	// fills Message ($fromAI) as a tool, else the owner's setting Prepare queued.
-	const whoseMessage = runsAsTool(this) && filledByModel(this, 'message') ? modelMessage(fromAIKey(this, 'message')) : MESSAGE_SETTING;
+	// As a tool whose Message is the workflow's (not $fromAI), Send records a message it refuses dead
+	// itself (below): the model cannot correct it, and Complete as a tool takes no failure of a
+	// message whose send never began on the model's word.
+	const asTool = runsAsTool(this);
+	const modelFillsMessage = asTool && filledByModel(this, 'message');
+	const whoseMessage = modelFillsMessage ? modelMessage(fromAIKey(this, 'message')) : asTool ? TOOL_MESSAGE : MESSAGE_SETTING;
 	let options: SendOptions;
 	// Whether the setup failed on the node's own options (the item's settings, invalid_input), not on the credential.
 	let optionsRefused = false;
@@ -183,8 +200,16 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const worker = heldWorker(this, itemIndex, String(read('worker', itemIndex, '') ?? '').trim(), items[itemIndex].json.worker);
 				const phone = String(read('phone', itemIndex, '') ?? '').trim();
 				const checked = readMessage(read('message', itemIndex, null));
-				const problem = !E164.test(phone) ? `The phone "${phone}" is not in E.164 (+ and 7 to 15 digits)` : 'problem' in checked ? `The message ${checked.problem}${whoseMessage}` : undefined;
-				jobs.push({ itemIndex, itemId: itemId.toLowerCase(), worker, phone, ...('message' in checked && { message: checked.message }), ...(problem && { problem }) });
+				const phoneProblem = !E164.test(phone);
+				const problem = phoneProblem ? `The phone "${phone}" is not in E.164 (+ and 7 to 15 digits)` : 'problem' in checked ? `The message ${checked.problem}${whoseMessage}` : undefined;
+				jobs.push({
+					itemIndex,
+					itemId: itemId.toLowerCase(),
+					worker,
+					phone,
+					...('message' in checked && { message: checked.message }),
+					...(problem && { problem, messageProblem: !phoneProblem }),
+				});
 			} catch (error) {
 				if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
 				output.push(failedItem(this, error, { item: itemIndex }));
@@ -270,7 +295,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 						).forEach((answer, index) => {
 							const entry = sending[index];
 							if (!entry.job) return;
-							if (answer.kind === 'send') mine.ids.add(entry.id);
+							if (answer.kind === 'send') {
+								mine.ids.add(entry.id);
+								entry.job.begun = true;
+							}
 							else if (answer.kind === 'refused') refusals.set(entry.job, refusedSend(answer.reason, entry.job.phone));
 							else refusals.set(entry.job, notSent('not_checked', 'whether this run still holds it was not checked (the database gave no answer for it)'));
 						});
@@ -297,8 +325,21 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		});
 		results.forEach((outcome, index) => (outcomes[start + index] = outcome));
 	}
+	// A message this Send let go and then did not send (Meta refused the request, the batch stopped,
+	// the run was cancelled, a later check failed) is released: its send's mark is taken back first,
+	// since queue_complete refuses any release of a message whose send began.
+	await takeBackNotMade(this, jobs, outcomes);
 	// Cancelled: n8n runs no node after this one, so nothing would record what it did.
 	if (cancelSignal?.aborted) await recordCancelled(this, jobs, outcomes);
+	// As a tool whose Message is the workflow's: a message it cannot send is recorded dead now (as
+	// Complete records it in a workflow), not left to come back every run.
+	else if (asTool && !modelFillsMessage) {
+		await record(
+			this,
+			jobs.flatMap((job, index) => (job.messageProblem && !job.begun ? [{ worker: job.worker, result: resultOf(job, outcomes[index]) }] : [])),
+			'could not record as dead',
+		);
+	}
 	jobs.forEach((job, index) => {
 		// The same message again (its send began in this run or an earlier one): nothing sent, and no
 		// report of it, so Complete records the message once (the other occurrence's report).
@@ -322,6 +363,17 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
  * pushes over 4,096 characters, still reaches Send, and this says where to correct it.
  */
 const MESSAGE_SETTING = ": it is the owner's message setting (user_queue_settings.message) as Prepare queued it; correct it there (WhatsApp takes a text that is not only white space, or a template with a language such as en or en_US), and the leads are queued again with the next Prepare";
+
+/**
+ * As an AI agent's tool whose Message is the workflow's (set in the tool, not filled by $fromAI): the
+ * model cannot correct it, and Complete as a tool does not take a failure of a message whose send
+ * never began on the model's word, so the message would come back every run. Send records it dead
+ * itself (invalid_message, its lead new again, as Complete records it in a workflow), and says where
+ * to correct it: the tool's Message, or the owner's setting when the tool's Message reads the claimed
+ * message.
+ */
+const TOOL_MESSAGE =
+	": it is the Message set in this tool (the workflow's, not filled by the model), or the owner's message setting (user_queue_settings.message) when the tool's Message reads the claimed message; correct it there. The message was recorded dead (invalid_message) and its lead is queued again with the next Prepare; there is nothing to report to Complete";
 
 /**
  * As an AI agent's tool whose Message the model fills ($fromAI): the refused message is the model's
@@ -348,14 +400,23 @@ export function sendLeaseSeconds(options: { leaseSeconds: number; timeoutMs: num
  * their lease ends (those whose send began then end dead, uncertain); the failure is logged.
  */
 async function recordCancelled(context: IExecuteFunctions, jobs: Job[], outcomes: SendOutcome[]): Promise<void> {
+	// A repeat refused (already_sending): its message's report is the other occurrence's.
+	const reports = jobs.flatMap((job, index) => (outcomes[index].error?.code === 'already_sending' ? [] : [{ worker: job.worker, result: resultOf(job, outcomes[index]) }]));
+	await record(context, reports, 'was cancelled and could not record');
+}
+
+/** The report of one message as queue_complete takes it (helpers/sendReport.ts, as Complete builds it). */
+const resultOf = (job: Job, { outcome, message_id: messageId, error }: SendOutcome): SendResult =>
+	sendResult(job.itemId, outcome, messageId, outcome === 'sent' || !error ? null : reportedError(error));
+
+/**
+ * Records reports through queue_complete as a workflow's Complete would (one call per worker and
+ * 1,000). A report without a worker name is left out; a call that fails is logged (its messages stay
+ * claimed until their lease ends).
+ */
+async function record(context: IExecuteFunctions, reports: Array<{ worker: string; result: SendResult }>, failed: string): Promise<void> {
 	const byWorker = new Map<string, SendResult[]>();
-	jobs.forEach((job, index) => {
-		const { outcome, message_id: messageId, error } = outcomes[index];
-		// A repeat refused (already_sending): its message's report is the other occurrence's.
-		if (!job.worker || error?.code === 'already_sending') return;
-		const result = sendResult(job.itemId, outcome, messageId, outcome === 'sent' || !error ? null : reportedError(error));
-		byWorker.set(job.worker, [...(byWorker.get(job.worker) ?? []), result]);
-	});
+	for (const { worker, result } of reports) if (worker) byWorker.set(worker, [...(byWorker.get(worker) ?? []), result]);
 	for (const [worker, results] of byWorker) {
 		for (let start = 0; start < results.length; start += BATCH) {
 			const batch = results.slice(start, start + BATCH);
@@ -363,7 +424,35 @@ async function recordCancelled(context: IExecuteFunctions, jobs: Job[], outcomes
 				await callRpc(context, 'queue_complete', { p_worker: worker, p_results: batch });
 			} catch (error) {
 				context.logger.warn(
-					`Send was cancelled and could not record ${batch.length} message(s) of worker ${worker} (${error instanceof Error ? error.message : String(error)}): they stay claimed until their lease ends`,
+					`Send ${failed} ${batch.length} message(s) of worker ${worker} (${error instanceof Error ? error.message : String(error)}): they stay claimed until their lease ends`,
+				);
+			}
+		}
+	}
+}
+
+/**
+ * Takes back the send's mark (queue_send_not_made, one call per worker and 1,000) of every message
+ * this Send let go and reports released: Meta refused that very request (invalid_token,
+ * business_account), or no request was made (the batch stopped or the run was cancelled first:
+ * not_attempted; a later check of its group failed: not_checked). queue_complete refuses any release
+ * of a message whose send began, so only this Send, which knows the request was not made, gives such
+ * a message back. When the call fails, the messages stay begun: their release is refused and they
+ * end dead, uncertain, when their lease runs out (never sent twice); the failure is logged.
+ */
+async function takeBackNotMade(context: IExecuteFunctions, jobs: Job[], outcomes: SendOutcome[]): Promise<void> {
+	const byWorker = new Map<string, string[]>();
+	jobs.forEach((job, index) => {
+		if (job.begun && outcomes[index]?.outcome === 'released') byWorker.set(job.worker, [...(byWorker.get(job.worker) ?? []), job.itemId]);
+	});
+	for (const [worker, ids] of byWorker) {
+		for (let start = 0; start < ids.length; start += MAX_IDS) {
+			const batch = ids.slice(start, start + MAX_IDS);
+			try {
+				await callRpc(context, 'queue_send_not_made', { p_worker: worker, p_item_ids: batch });
+			} catch (error) {
+				context.logger.warn(
+					`Send could not take back the send mark of ${batch.length} message(s) of worker ${worker} it did not send (${error instanceof Error ? error.message : String(error)}): their release is refused, and they end dead (uncertain) when their lease runs out`,
 				);
 			}
 		}

@@ -95,6 +95,8 @@ import type {
 	QueueClaimArgs,
 	QueueCompleteArgs,
 	QueueCompleteResult,
+	SendNotMadeArgs,
+	SendNotMadeRow,
 	TakeLeadArgs,
 	TakeLeadResult,
 } from './queue';
@@ -236,6 +238,7 @@ export const RPC = {
 	queue_claim: rpc<QueueClaimArgs, ClaimedMessage[]>({ p_worker: true, p_limit: true, p_lease_seconds: true, p_now: true, p_user_id: true }),
 	queue_begin_send: rpc<BeginQueueSendArgs, BeginQueueSendResult[]>({ p_worker: true, p_item_ids: true, p_phones: true, p_renew_item_ids: true, p_lease_seconds: true, p_now: true }),
 	queue_complete: rpc<QueueCompleteArgs, QueueCompleteResult[]>({ p_worker: true, p_results: true, p_now: true, p_send_begun_only: true }),
+	queue_send_not_made: rpc<SendNotMadeArgs, SendNotMadeRow[]>({ p_worker: true, p_item_ids: true, p_now: true }),
 	queue_take_lead: rpc<TakeLeadArgs, TakeLeadResult[]>({ p_lead_id: true, p_actor_id: true, p_reason: true, p_now: true, p_user_id: true }),
 	queue_export: rpc<ExportArgs, ExportRow[]>({ p_user_id: true, p_from: true, p_to: true, p_statuses: true, p_after: true, p_limit: true }),
 	queue_export_pages: rpc<ExportPagesArgs, ExportPage[]>({ p_user_id: true, p_from: true, p_to: true, p_statuses: true, p_rows: true }),

@@ -271,6 +271,27 @@ export interface QueueCompleteResult {
 }
 
 // =============================================================================================
+// queue_send_not_made
+// =============================================================================================
+/**
+ * Send's own: the messages it let go (queue_begin_send) whose request it did not make (Meta refused
+ * it, the batch stopped, the run was cancelled, a later check of the group failed). Their send's mark
+ * (send_started_at) is cleared, those the worker still holds claimed, so that their release is taken:
+ * queue_complete refuses any release of a message whose send began (20261201002770).
+ */
+export interface SendNotMadeArgs {
+	p_worker: string;
+	/** At most 1000. */
+	p_item_ids: string[];
+	p_now?: string;
+}
+
+/** One message whose mark was cleared. */
+export interface SendNotMadeRow {
+	item_id: string;
+}
+
+// =============================================================================================
 // queue_begin_send
 // =============================================================================================
 export interface BeginQueueSendArgs {

@@ -8,7 +8,7 @@
 // it dead, uncertain, once its lease ran out (one never let go is handed out again, as before).
 import type { BeginQueueSendResult } from '../../../nodes/shared/contract';
 import { withDb } from '../../helpers/stack';
-import { claim, complete, failed, failure, ledger, messages, phonesOf, preparedOwner, rpc, sent, takeLead, TOMORROW } from './fixtures';
+import { claim, complete, failed, failure, ledger, messages, phonesOf, preparedOwner, rpc, sendNotMade, sent, takeLead, TOMORROW } from './fixtures';
 
 const at = (time: string, day = TOMORROW) => `${day}T${time}:00.000Z`;
 const beginSend = (worker: string, ids: string[], now: string, leaseSeconds = 300, renewIds: string[] = []) =>
@@ -24,6 +24,8 @@ describe('queue_begin_send', () => {
 		const { userId } = await preparedOwner(2);
 		const [a, b] = await claim('w-a', userId, at('13:00'));
 		expect((await beginSend('w-a', [a.item_id, b.item_id], at('13:01'))).map((row) => row.send)).toEqual([true, true]);
+		// Send takes the mark of the one it did not send back first (migration 20261201002770).
+		expect(await sendNotMade('w-a', [b.item_id], at('13:02'))).toEqual([{ item_id: b.item_id }]);
 		const answers = await complete(
 			'w-a',
 			[failed(a), { item_id: b.item_id, outcome: 'released', error: { code: 'not_attempted', message: 'Not sent: the WhatsApp access token was refused earlier in the batch' } }],

@@ -9,7 +9,7 @@
 // Real Postgres through PostgREST, fixed instants (p_now).
 import type { BeginQueueSendResult, QueueCompleteResult, SendResult } from '../../../nodes/shared/contract';
 import { withDb } from '../../helpers/stack';
-import { claim, complete, ledger, preparedOwner, rpc, sent, TOMORROW } from './fixtures';
+import { claim, complete, ledger, preparedOwner, rpc, sendNotMade, sent, TOMORROW } from './fixtures';
 
 const at = (time: string) => `${TOMORROW}T${time}:00.000Z`;
 const beginSend = (worker: string, ids: string[], phones: string[], now: string) =>
@@ -62,10 +62,11 @@ describe('queue_complete: a message whose send began is never released by a repo
 		});
 	}
 
-	it("Send's own releases of a message it let go that did not go out (invalid_token, business_account, not_attempted, not_checked) are taken, and repeated are answered as the first time", async () => {
+	it("Send's own releases of a message it let go that did not go out (invalid_token, business_account, not_attempted, not_checked) are taken once Send took its mark back (queue_send_not_made, migration 20261201002770), and repeated are answered as the first time", async () => {
 		const { userId } = await preparedOwner(4);
 		const [a, b, c, d] = await claim('w-own', userId, at('15:00'));
 		await beginSend('w-own', [a.item_id, b.item_id, c.item_id, d.item_id], [a.phone, b.phone, c.phone, d.phone], at('15:01'));
+		await sendNotMade('w-own', [a.item_id, b.item_id, c.item_id, d.item_id], at('15:02'));
 		const report = [
 			released(a, { code: 'invalid_token', message: 'The WhatsApp access token was refused (190): Invalid OAuth access token', permanent: false }),
 			released(b, { code: 'business_account', message: 'WhatsApp refused to send for the business account (131042)', permanent: false }),

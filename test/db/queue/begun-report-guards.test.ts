@@ -16,7 +16,7 @@
 // Real Postgres through PostgREST, fixed instants (p_now).
 import type { BeginQueueSendResult, QueueCompleteResult, SendResult } from '../../../nodes/shared/contract';
 import { userClient, withDb } from '../../helpers/stack';
-import { claim, complete, failed, ledger, phonesOf, prepare, preparedOwner, rpc, sent, takeLead, TOMORROW } from './fixtures';
+import { claim, complete, failed, ledger, phonesOf, prepare, preparedOwner, rpc, sendNotMade, sent, takeLead, TOMORROW } from './fixtures';
 
 const at = (time: string) => `${TOMORROW}T${time}:00.000Z`;
 const beginSend = (worker: string, ids: string[], now: string) =>
@@ -81,6 +81,8 @@ describe('queue_complete: a release of a message whose send began is refused als
 		expect(items).toHaveLength(4);
 		await beginSend('w-taken-own', items.map((item) => item.item_id), at('16:50'));
 		for (const item of items) await takeLead(item.lead_id, { now: at('16:51') });
+		// As Send does, its mark taken back first (migration 20261201002770).
+		await sendNotMade('w-taken-own', items.map((item) => item.item_id), at('16:52'));
 		const rows = await complete(
 			'w-taken-own',
 			['not_attempted', 'not_checked', 'invalid_token', 'business_account'].map((code, index) => ({

@@ -4,7 +4,7 @@
 // again since is refused as before.
 import type { BeginQueueSendResult, SendResult } from '../../../nodes/shared/contract';
 import { withDb } from '../../helpers/stack';
-import { claim, complete, failed, ledger, messages, preparedOwner, rpc, sent, takeLead, TOMORROW, phonesOf } from './fixtures';
+import { claim, complete, failed, ledger, messages, preparedOwner, rpc, sendNotMade, sent, takeLead, TOMORROW, phonesOf } from './fixtures';
 
 const at = (time: string) => `${TOMORROW}T${time}:00.000Z`;
 const beginSend = (worker: string, ids: string[], now: string) =>
@@ -119,7 +119,9 @@ it('reports cancelled by a take-over during the send: the same again is answered
 	expect(items).toHaveLength(3);
 	await beginSend('w-taken', items.map((item) => item.item_id), at('16:50'));
 	for (const item of items) await takeLead(item.lead_id, { now: at('16:51') });
-	// Released with not_attempted: Send's own for a message it let go that did not go out.
+	// Released with not_attempted: Send's own for a message it let go that did not go out, its mark
+	// taken back first (migration 20261201002770).
+	await sendNotMade('w-taken', [items[1].item_id], at('16:52'));
 	const batch: SendResult[] = [failed(items[0]), { item_id: items[1].item_id, outcome: 'released', error: { code: 'not_attempted', message: 'Not sent: the execution was cancelled' } }];
 	const first = await complete('w-taken', batch, at('16:52'));
 	expect(first.map((row) => [row.status, row.accepted])).toEqual([

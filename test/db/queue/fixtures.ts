@@ -118,6 +118,9 @@ export const claim = (worker: string, userId: string, now: string, limit = 100, 
 	rpc<ClaimedMessage[]>('queue_claim', { p_worker: worker, p_limit: limit, p_lease_seconds: leaseSeconds, p_now: now, p_user_id: userId });
 export const complete = (worker: string, results: SendResult[], now: string) =>
 	rpc<QueueCompleteResult[]>('queue_complete', { p_worker: worker, p_results: results, p_now: now });
+/** Send's taking back the mark of messages it let go and did not send (before it reports them released). */
+export const sendNotMade = (worker: string, ids: string[], now: string) =>
+	rpc<Array<{ item_id: string }>>('queue_send_not_made', { p_worker: worker, p_item_ids: ids, p_now: now });
 export const takeLead = (leadId: string, options: { actorId?: string | null; reason?: string | null; userId?: string | null; now?: string } = {}) =>
 	rpc<TakeLeadResult[]>('queue_take_lead', {
 		p_lead_id: leadId,

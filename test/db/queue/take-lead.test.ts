@@ -21,6 +21,7 @@ import {
 	phonesOf,
 	preparedOwner,
 	rpc,
+	sendNotMade,
 	sent,
 	takeLead,
 	TOMORROW,
@@ -141,9 +142,10 @@ describe('queue_take_lead', () => {
 		await beginSend('worker-f', items.map((item) => item.item_id), AT);
 		for (const item of items) expect((await takeLead(item.lead_id, { now: LATER }))[0].sending).toHaveLength(1);
 
-		// Released as Send releases a message it let go that did not go out (not_attempted): a release
-		// without one of Send's four codes is refused for a begun message, also for a lead taken over
-		// (migration 20261201002720, test/db/queue/begun-report-guards.test.ts).
+		// Released as Send releases a message it let go that did not go out (not_attempted): its mark
+		// taken back first (queue_send_not_made); any other release of a begun message is refused, also
+		// for a lead taken over (migrations 20261201002720, 20261201002770).
+		await sendNotMade('worker-f', [items[1].item_id], LATER);
 		const reports = await complete(
 			'worker-f',
 			[failed(items[0]), { item_id: items[1].item_id, outcome: 'released', error: { code: 'not_attempted', message: 'Not sent: the execution was cancelled' } }],
