@@ -15,7 +15,8 @@ import type { ManualMove } from '../../shared/contract';
 import { runsAsTool } from '../../shared/outputs';
 import { readOwnerId } from '../../shared/owner-id';
 import { asNodeError, FieldRefusedError, SettingRefusedError } from '../../shared/per-item';
-import { fieldAsKnown, filledByModel, fromAIKey, isNotGivenWord, optionalToolText } from '../../shared/tool-text';
+import { fieldAsKnown, filledByModel, fromAIKey, optionalToolText } from '../../shared/tool-text';
+import { requireToolOwner, toolOwnerAdvice, type ToolOwnerField, type ToolOwnerWords } from '../../shared/tool-owner';
 import { callRpc } from '../../shared/supabase';
 import { notTextProblem, textProblem, UUID } from '../../shared/valid-input';
 import { applyStageChanges } from '../helpers/stageChanges';
@@ -123,17 +124,10 @@ function textOrWholeNumber(raw: unknown, label: string): { text: string; problem
 const MOVER_HINT =
 	'Say who moved the contact as one line of text, at most 200 characters: a webhook caller sends {"movedBy": "…"} (your user\'s id, or a name), or leaves it out. A whole number is read as its digits; one beyond 9007199254740991 has lost digits before it is read, so send it as text.';
 
-/** The model's advice, when it fills Owner User ID ($fromAI), naming the field by its key. */
-const agentOwnerAdvice = (field: string): string =>
-	`Give the user ID of the owner whose contact to move as ${field}: a UUID, the id of the Supabase Auth user whose contacts these are, as you were told it. If you were not told it, ask for it: this tool moves no contact without it.`;
-/** The workflow builder's, when the model cannot give Owner User ID (left empty or fixed in the tool's settings). */
-const BUILDER_OWNER_ADVICE =
-	'Owner User ID (ownerUserId) is set in this tool\'s settings, not given by the model: set it there to the user ID of the owner whose contacts the agent may move (a UUID, the id of the Supabase Auth user; a project with one owner sets it once), or let the model give it with {{ $fromAI(\'ownerUserId\', \'the user ID of the owner whose contact to move\') }}. This tool moves no contact without it.';
 const WORKFLOW_OWNER_HINT = 'Use the id of the Supabase user whose contacts these are, or leave it empty for any owner\'s contact.';
-
-/** What a tool is told about a refused Owner User ID: the model's advice when it fills the field, else the builder's. */
-const toolOwnerAdvice = (context: IExecuteFunctions): string =>
-	filledByModel(context, 'ownerUserId') ? agentOwnerAdvice(fromAIKey(context, 'ownerUserId') ?? 'Owner User ID (ownerUserId)') : BUILDER_OWNER_ADVICE;
+/** Move's owner field and what its refusal as a tool says (the one wording: nodes/shared/tool-owner.ts). */
+const OWNER_FIELD: ToolOwnerField = { parameter: 'ownerUserId', displayName: 'Owner User ID' };
+const OWNER_WORDS: ToolOwnerWords = { operation: 'Move', purpose: 'whose contact to move', without: 'moves no contact' };
 
 /**
  * The owner item i's move is kept to: in a workflow, empty is null (any owner's contact); as a tool,
@@ -142,16 +136,8 @@ const toolOwnerAdvice = (context: IExecuteFunctions): string =>
  */
 function readMoveOwner(context: IExecuteFunctions, itemIndex: number): string | null {
 	if (!runsAsTool(context)) return asOwnSetting(context, itemIndex, () => readOwnerId(context, itemIndex, WORKFLOW_OWNER_HINT, true));
-	const given = context.getNodeParameter('ownerUserId', itemIndex, '') as unknown;
-	if (given === null || given === undefined || (typeof given === 'string' && (given.trim() === '' || isNotGivenWord(given)))) {
-		throw new FieldRefusedError(
-			context.getNode(),
-			`Move as an AI agent's tool needs the user ID of the contact's owner (${fieldAsKnown(context, 'ownerUserId', 'Owner User ID, ownerUserId')}), and none was given`,
-			{ itemIndex, description: toolOwnerAdvice(context) },
-			'ownerUserId',
-		);
-	}
-	return asOwnSetting(context, itemIndex, () => readOwnerId(context, itemIndex, toolOwnerAdvice(context), false));
+	requireToolOwner(context, itemIndex, OWNER_FIELD, OWNER_WORDS);
+	return asOwnSetting(context, itemIndex, () => readOwnerId(context, itemIndex, toolOwnerAdvice(context, OWNER_FIELD, OWNER_WORDS), false));
 }
 
 /**

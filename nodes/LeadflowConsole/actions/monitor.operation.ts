@@ -14,12 +14,11 @@
 // console's picker, which the console key may read), a rule of any owner.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { runsAsTool } from '../../shared/outputs';
-import { FieldRefusedError, NotFoundError, perItem } from '../../shared/per-item';
-import { fieldAsKnown, filledByModel, fromAIKey, isNotGivenWord } from '../../shared/tool-text';
+import { NotFoundError, perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
-import { OPERATION_NAMES } from './operation-names';
-import { optionalUuid, textParameter, wholeNumber } from './rule-input';
+import { readConsoleOwner } from './tool-owner';
+import { textParameter, wholeNumber } from './rule-input';
 
 const STATUSES = ['eligible', 'processing', 'recently_sent', 'stopped', 'skipped'];
 
@@ -85,31 +84,11 @@ const properties: INodeProperties[] = [
 
 export const description = updateDisplayOptions({ show: { operation: ['monitor'] } }, properties);
 
-/** The model's advice, when it fills Owner ID ($fromAI), naming the field by its key. */
-const agentOwnerAdvice = (field: string): string =>
-	`Give the user ID of the owner whose follow-up rules to read as ${field}: a UUID, the id of the Supabase Auth user whose rules these are, as you were told it. If you were not told it, ask for it: this tool reads no rule without it.`;
-/** The workflow builder's, when the model cannot give Owner ID (left empty or fixed in the tool's settings). */
-const BUILDER_OWNER_ADVICE =
-	'Owner ID (userId) is set in this tool\'s settings, not given by the model: set it there to the user ID of the owner whose follow-up rules to read (a UUID, the id of the Supabase Auth user whose rules these are; a project with one owner sets it once), or let the model give it with {{ $fromAI(\'userId\', \'the user ID of the owner whose follow-up rules to read\') }}. This tool reads no rule without it.';
 const WORKFLOW_OWNER_HINT = 'Use the user ID of the owner whose rules to read, or leave userId out for every owner\'s.';
 
-const toolOwnerAdvice = (context: IExecuteFunctions): string =>
-	filledByModel(context, 'userId') ? agentOwnerAdvice(fromAIKey(context, 'userId') ?? 'Owner ID (userId)') : BUILDER_OWNER_ADVICE;
-
-/** Owner ID of item i: in a workflow empty is null (every owner's); as a tool it must be given. */
-function readOwner(context: IExecuteFunctions, i: number): string | null {
-	if (!runsAsTool(context)) return optionalUuid(context, 'userId', 'owner ID', i, WORKFLOW_OWNER_HINT);
-	const given = context.getNodeParameter('userId', i, '') as unknown;
-	if (given === null || given === undefined || String(given).trim() === '' || isNotGivenWord(given)) {
-		throw new FieldRefusedError(
-			context.getNode(),
-			`${OPERATION_NAMES.monitor} as an AI agent's tool needs the user ID of the owner (${fieldAsKnown(context, 'userId', 'Owner ID, userId')}), and none was given`,
-			{ itemIndex: i, description: toolOwnerAdvice(context) },
-			'userId',
-		);
-	}
-	return optionalUuid(context, 'userId', 'owner ID', i, toolOwnerAdvice(context));
-}
+/** Owner ID of item i: in a workflow empty is null (every owner's); as a tool it must be given (tool-owner.ts). */
+const readOwner = (context: IExecuteFunctions, i: number): string | null =>
+	readConsoleOwner(context, i, { purpose: 'whose follow-up rules to read', without: 'reads no rule' }, WORKFLOW_OWNER_HINT);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {

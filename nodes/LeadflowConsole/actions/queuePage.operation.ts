@@ -9,12 +9,12 @@
 // queue" may be another owner's queue to the agent asking.
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { runsAsTool } from '../../shared/outputs';
-import { FieldRefusedError, perItem } from '../../shared/per-item';
-import { fieldAsKnown, filledByModel, fromAIKey, isNotGivenWord } from '../../shared/tool-text';
+import { perItem } from '../../shared/per-item';
 import { inParameterNames } from '../../shared/caller-fields';
 import { callRpc } from '../../shared/supabase';
 import type { QueuePageArgs } from '../../shared/contract';
-import { optionalUuid, textParameter, wholeNumber } from './rule-input';
+import { textParameter, wholeNumber } from './rule-input';
+import { readConsoleOwner, toolOwnerAdvice } from './tool-owner';
 
 const STATUSES = ['queued', 'claimed', 'sent', 'failed', 'cancelled', 'dead'] as const;
 
@@ -74,42 +74,16 @@ export const description = updateDisplayOptions({ show: { operation: ['queuePage
 
 /** A person's advice (the console's picker): the owners list the page answers without an owner. */
 const OWNER_ADVICE = 'Use an owner ID from the answer\'s owners: ask without one (no userId) to get them.';
-/**
- * An agent's, when the model fills Owner ID (`$fromAI`): only what a model can do, the field named as
- * the model knows it (the `$fromAI` key, else Owner ID (userId)). Never "ask without one": as a tool
- * an empty owner is refused, and in a workflow it answers the first owner's queue, which need not be
- * the one meant.
- */
-const agentOwnerAdvice = (field: string): string =>
-	`Give the user ID of the owner whose queue to read as ${field}: a UUID, the id of the Supabase Auth user whose leads these are, as you were told it. If you were not told it, ask for it: this tool reads no queue without it.`;
-/**
- * As a tool whose Owner ID is not the model's (its `{{ $json.query?.userId }}` default, or a value set
- * in the tool's settings): the model cannot give it, so the advice is the workflow builder's.
- */
-const BUILDER_OWNER_ADVICE =
-	'Owner ID (userId) is set in this tool\'s settings, not given by the model: set it there to the user ID of the owner whose queue to read (a UUID, the id of the Supabase Auth user whose leads these are; a project with one owner sets it once), or let the model give it with {{ $fromAI(\'userId\', \'the user ID of the owner whose queue to read\') }}. This tool reads no queue without it.';
-
-/** The first line: the field as whoever fills it knows it (the model's `$fromAI` key, else Owner ID, userId). */
-const noOwnerRefused = (context: IExecuteFunctions): string =>
-	`Queue Page as an AI agent's tool needs the owner's user ID (${fieldAsKnown(context, 'userId', 'Owner ID, userId')}), and none was given`;
-
-/** What an agent is told about a refused Owner ID: the model's advice when it fills the field, else the builder's. */
-const toolOwnerAdvice = (context: IExecuteFunctions): string =>
-	filledByModel(context, 'userId') ? agentOwnerAdvice(fromAIKey(context, 'userId') ?? 'Owner ID (userId)') : BUILDER_OWNER_ADVICE;
+/** What Queue Page's refusal and advice say of its owner as a tool (the one wording: nodes/shared/tool-owner.ts). */
+const QUEUE_OWNER = { purpose: 'whose queue to read', without: 'reads no queue' };
 
 /**
  * The Owner ID of item i. As a tool, empty or a model's "null" / "undefined" is refused naming the
- * field, and a malformed one too, each with the advice of whoever fills the field. In a workflow,
- * empty is null (the first owner's queue, as the console's page asks for it).
+ * field, and a malformed one too, each with the advice of whoever fills the field (never "ask without
+ * one": as a tool an empty owner is refused). In a workflow, empty is null (the first owner's queue,
+ * as the console's page asks for it).
  */
-function readOwner(context: IExecuteFunctions, i: number): string | null {
-	if (!runsAsTool(context)) return optionalUuid(context, 'userId', 'owner ID', i, OWNER_ADVICE);
-	const given = context.getNodeParameter('userId', i, '') as unknown;
-	if (given === null || given === undefined || String(given).trim() === '' || isNotGivenWord(given)) {
-		throw new FieldRefusedError(context.getNode(), noOwnerRefused(context), { itemIndex: i, description: toolOwnerAdvice(context) }, 'userId');
-	}
-	return optionalUuid(context, 'userId', 'owner ID', i, toolOwnerAdvice(context));
-}
+const readOwner = (context: IExecuteFunctions, i: number): string | null => readConsoleOwner(context, i, QUEUE_OWNER, OWNER_ADVICE);
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
@@ -145,7 +119,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		};
 		// An owner with no user behind it is refused by the database as p_user_id's: said as Owner ID's.
 		const page = await callRpc(this, 'console_queue_page', args, i).catch((error: unknown) => {
-			throw inParameterNames(this, error, i, { p_user_id: 'Owner ID' }, asTool ? toolOwnerAdvice(this) : OWNER_ADVICE);
+			throw inParameterNames(this, error, i, { p_user_id: 'Owner ID' }, asTool ? toolOwnerAdvice(this, QUEUE_OWNER) : OWNER_ADVICE);
 		});
 		if (!page) throw new NodeOperationError(this.getNode(), 'The database answered no queue page', { itemIndex: i });
 		return [{ output: 0, json: { ...page } as unknown as IDataObject }];

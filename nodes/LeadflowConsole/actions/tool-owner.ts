@@ -2,13 +2,12 @@
 // (docs/nodes.md, "One owner per tool"): as an AI agent's tool an operation that reads or changes an
 // owner's data needs the owner, set in the tool's settings or given by the model ($fromAI), and the
 // database keeps the call to it (another owner's rule answers as a missing one). Empty, "null" or
-// "undefined" is refused naming the field, the advice for whoever fills it (nodes/shared/tool-text.ts).
+// "undefined" is refused naming the field, the advice for whoever fills it (nodes/shared/tool-owner.ts).
 // In a workflow empty is as before (every owner's: the console key is trusted); given, it scopes the
 // call too.
 import type { IExecuteFunctions } from 'n8n-workflow';
 import { runsAsTool } from '../../shared/outputs';
-import { FieldRefusedError } from '../../shared/per-item';
-import { fieldAsKnown, filledByModel, fromAIKey, isNotGivenWord } from '../../shared/tool-text';
+import { noToolOwner, ownerNotGiven, toolOwnerAdvice as sharedToolOwnerAdvice, type ToolOwnerField } from '../../shared/tool-owner';
 import { operationName } from './operation-names';
 import { optionalUuid } from './rule-input';
 
@@ -20,30 +19,21 @@ export interface OwnerWords {
 	without: string;
 }
 
-const agentAdvice = (words: OwnerWords, field: string): string =>
-	`Give the user ID of the owner ${words.purpose} as ${field}: a UUID, the id of the Supabase Auth user, as you were told it. If you were not told it, ask for it: this tool ${words.without} without it.`;
+/** The console's owner field, as the node lists it. */
+const OWNER_ID: ToolOwnerField = { parameter: 'userId', displayName: 'Owner ID' };
 
-const builderAdvice = (words: OwnerWords): string =>
-	`Owner ID (userId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner ${words.purpose} (a UUID, the id of the Supabase Auth user; a project with one owner sets it once), or let the model give it with {{ $fromAI('userId', 'the user ID of the owner ${words.purpose}') }}. This tool ${words.without} without it.`;
-
-/** The advice for whoever fills Owner ID as a tool: the model by its $fromAI key, else the builder. */
-export const toolOwnerAdvice = (context: IExecuteFunctions, words: OwnerWords): string =>
-	filledByModel(context, 'userId') ? agentAdvice(words, fromAIKey(context, 'userId') ?? 'Owner ID (userId)') : builderAdvice(words);
+/** The advice for whoever fills Owner ID as a tool: the model by its $fromAI key, else the builder (nodes/shared/tool-owner.ts). */
+export const toolOwnerAdvice = (context: IExecuteFunctions, words: OwnerWords): string => sharedToolOwnerAdvice(context, OWNER_ID, words);
 
 /**
- * Owner ID of item i, lower case: as a tool it must be given (refused otherwise); in a workflow
- * empty is null (any owner's), and `workflowHint` is the advice for one that is not a UUID.
+ * Owner ID of item i, lower case: as a tool it must be given (refused otherwise, in the one wording of
+ * nodes/shared/tool-owner.ts); in a workflow empty is null (any owner's), and `workflowHint` is the
+ * advice for one that is not a UUID.
  */
 export function readConsoleOwner(context: IExecuteFunctions, i: number, words: OwnerWords, workflowHint?: string): string | null {
 	if (!runsAsTool(context)) return optionalUuid(context, 'userId', 'owner ID', i, workflowHint);
-	const given = context.getNodeParameter('userId', i, '') as unknown;
-	if (given === null || given === undefined || String(given).trim() === '' || isNotGivenWord(given)) {
-		throw new FieldRefusedError(
-			context.getNode(),
-			`${operationName(context.getNodeParameter('operation', 0) as string)} as an AI agent's tool needs the user ID of the owner (${fieldAsKnown(context, 'userId', 'Owner ID, userId')}), and none was given`,
-			{ itemIndex: i, description: toolOwnerAdvice(context, words) },
-			'userId',
-		);
+	if (ownerNotGiven(context.getNodeParameter('userId', i, '') as unknown)) {
+		throw noToolOwner(context, i, OWNER_ID, { operation: operationName(context.getNodeParameter('operation', 0) as string), ...words });
 	}
 	return optionalUuid(context, 'userId', 'owner ID', i, toolOwnerAdvice(context, words));
 }

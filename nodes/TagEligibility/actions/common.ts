@@ -5,7 +5,7 @@ import { runsAsTool } from '../../shared/outputs';
 import { readOwnerId } from '../../shared/owner-id';
 import { FieldRefusedError } from '../../shared/per-item';
 import { orEmpty, parameterText, UUID, UUID_PATTERN } from '../../shared/resource-locator';
-import { fieldAsKnown, filledByModel, fromAIKey, isNotGivenWord } from '../../shared/tool-text';
+import { requireToolOwner, toolOwnerAdvice } from '../../shared/tool-owner';
 
 /**
  * What an AI agent can do about a refused ID: give another. As a tool the node's advice names only
@@ -154,22 +154,10 @@ export const OWNER_PROPERTY: INodeProperties = {
 		'Only a rule of this owner (a Supabase Auth user ID): another owner\'s is answered as one that does not exist. Empty: any owner\'s, in a workflow only; as an AI agent\'s tool it must be given (set it here, or let the model give it with $fromAI).',
 };
 
-/** Owner User ID of item i, lower case, or null (a workflow's empty one); as a tool refused when not given. */
+/** Owner User ID of item i, lower case, or null (a workflow's empty one); as a tool refused when not given (nodes/shared/tool-owner.ts). */
 export function readScopingOwner(context: IExecuteFunctions, itemIndex: number, operation: string, purpose: string, without: string): string | null {
-	const byModel = filledByModel(context, 'ownerUserId');
-	const advice = byModel
-		? `Give the user ID of the owner ${purpose} as ${fromAIKey(context, 'ownerUserId') ?? 'Owner User ID (ownerUserId)'}: a UUID, the id of the Supabase Auth user whose rule it is, as you were told it. If you were not told it, ask for it: this tool ${without} without it.`
-		: `Owner User ID (ownerUserId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner ${purpose} (a UUID, the id of the Supabase Auth user whose rules these are; a project with one owner sets it once), or let the model give it with {{ $fromAI('ownerUserId', 'the user ID of the owner ${purpose}') }}. This tool ${without} without it.`;
-	if (runsAsTool(context)) {
-		const given = context.getNodeParameter('ownerUserId', itemIndex, '') as unknown;
-		if (given === null || given === undefined || (typeof given === 'string' && given.trim() === '') || isNotGivenWord(given)) {
-			throw new FieldRefusedError(
-				context.getNode(),
-				`${operation} as an AI agent's tool needs the user ID of the rule's owner (${fieldAsKnown(context, 'ownerUserId', 'Owner User ID, ownerUserId')}), and none was given`,
-				{ itemIndex, description: advice },
-				'ownerUserId',
-			);
-		}
-	}
-	return readOwnerId(context, itemIndex, runsAsTool(context) ? advice : 'Use the id of the Supabase Auth user (auth.users) whose rule this is, or leave it empty for any owner\'s.', true);
+	const field = { parameter: 'ownerUserId', displayName: 'Owner User ID' };
+	requireToolOwner(context, itemIndex, field, { operation, purpose, without });
+	const hint = runsAsTool(context) ? toolOwnerAdvice(context, field, { purpose, without }) : 'Use the id of the Supabase Auth user (auth.users) whose rule this is, or leave it empty for any owner\'s.';
+	return readOwnerId(context, itemIndex, hint, true);
 }

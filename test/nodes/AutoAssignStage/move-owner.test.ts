@@ -44,10 +44,10 @@ async function inWorkflow(parameters: IDataObject) {
 }
 
 const BUILDER_ADVICE =
-	"Owner User ID (ownerUserId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner whose contacts the agent may move (a UUID, the id of the Supabase Auth user; a project with one owner sets it once), or let the model give it with {{ $fromAI('ownerUserId', 'the user ID of the owner whose contact to move') }}. This tool moves no contact without it.";
+	"Owner User ID (ownerUserId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner whose contact to move (a UUID, the id of the Supabase Auth user; a project with one owner sets it once), or let the model give it with {{ $fromAI('ownerUserId', 'the user ID of the owner whose contact to move') }}. This tool moves no contact without it.";
 const agentAdvice = (field: string) =>
-	`Give the user ID of the owner whose contact to move as ${field}: a UUID, the id of the Supabase Auth user whose contacts these are, as you were told it. If you were not told it, ask for it: this tool moves no contact without it.`;
-const refused = (field: string) => `Move as an AI agent's tool needs the user ID of the contact's owner (${field}), and none was given`;
+	`Give the user ID of the owner whose contact to move as ${field}: a UUID, the id of the Supabase Auth user, as you were told it. If you were not told it, ask for it: this tool moves no contact without it.`;
+const refused = (field: string) => `Move as an AI agent's tool needs the user ID of the owner whose contact to move (${field}), and none was given`;
 
 const moved = async (conversationId: string) => (await activities(conversationId)).filter((a) => a.type === 'MANUAL_MOVE').length;
 

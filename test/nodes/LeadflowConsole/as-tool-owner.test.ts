@@ -62,16 +62,16 @@ async function inWorkflow(parameters: IDataObject) {
 	);
 }
 
-const OWNER_REFUSED = "Queue Page as an AI agent's tool needs the owner's user ID (Owner ID, userId), and none was given";
+const OWNER_REFUSED = "Queue Page as an AI agent's tool needs the user ID of the owner whose queue to read (Owner ID, userId), and none was given";
 /** The first line when the model fills Owner ID: the field named by its $fromAI key, as the advice names it (before 6 December 2026, "(Owner ID, userId)"). */
-const MODEL_OWNER_REFUSED = "Queue Page as an AI agent's tool needs the owner's user ID (owner), and none was given";
+const MODEL_OWNER_REFUSED = "Queue Page as an AI agent's tool needs the user ID of the owner whose queue to read (owner), and none was given";
 /** The model's advice, the field named as the model knows it: the key of its $fromAI call. */
 const agentAdvice = (field: string) =>
-	`Give the user ID of the owner whose queue to read as ${field}: a UUID, the id of the Supabase Auth user whose leads these are, as you were told it. If you were not told it, ask for it: this tool reads no queue without it.`;
+	`Give the user ID of the owner whose queue to read as ${field}: a UUID, the id of the Supabase Auth user, as you were told it. If you were not told it, ask for it: this tool reads no queue without it.`;
 const AGENT_ADVICE = agentAdvice('owner');
 
 const BUILDER_ADVICE =
-	"Owner ID (userId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner whose queue to read (a UUID, the id of the Supabase Auth user whose leads these are; a project with one owner sets it once), or let the model give it with {{ $fromAI('userId', 'the user ID of the owner whose queue to read') }}. This tool reads no queue without it.";
+	"Owner ID (userId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner whose queue to read (a UUID, the id of the Supabase Auth user; a project with one owner sets it once), or let the model give it with {{ $fromAI('userId', 'the user ID of the owner whose queue to read') }}. This tool reads no queue without it.";
 
 type Page = { owner: string | null; owners?: unknown; ownerLabels?: unknown; rows?: { rows: Array<{ item_id: string }> } };
 const pageOf = (out: IDataObject): Page => {

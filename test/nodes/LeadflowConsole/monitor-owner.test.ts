@@ -42,10 +42,10 @@ async function inWorkflow(parameters: IDataObject) {
 }
 
 const BUILDER_ADVICE =
-	"Owner ID (userId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner whose follow-up rules to read (a UUID, the id of the Supabase Auth user whose rules these are; a project with one owner sets it once), or let the model give it with {{ $fromAI('userId', 'the user ID of the owner whose follow-up rules to read') }}. This tool reads no rule without it.";
+	"Owner ID (userId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner whose follow-up rules to read (a UUID, the id of the Supabase Auth user; a project with one owner sets it once), or let the model give it with {{ $fromAI('userId', 'the user ID of the owner whose follow-up rules to read') }}. This tool reads no rule without it.";
 const agentAdvice = (field: string) =>
-	`Give the user ID of the owner whose follow-up rules to read as ${field}: a UUID, the id of the Supabase Auth user whose rules these are, as you were told it. If you were not told it, ask for it: this tool reads no rule without it.`;
-const refused = (field: string) => `Monitor Page as an AI agent's tool needs the user ID of the owner (${field}), and none was given`;
+	`Give the user ID of the owner whose follow-up rules to read as ${field}: a UUID, the id of the Supabase Auth user, as you were told it. If you were not told it, ask for it: this tool reads no rule without it.`;
+const refused = (field: string) => `Monitor Page as an AI agent's tool needs the user ID of the owner whose follow-up rules to read (${field}), and none was given`;
 
 type Page = { rule: { id: string } | null; rules: Array<{ id: string; name: string }> };
 const pageOf = (out: IDataObject): Page => {

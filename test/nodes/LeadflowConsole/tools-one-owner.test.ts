@@ -66,7 +66,7 @@ const BUILDER = (purpose: string, without: string) =>
 	`Owner ID (userId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner ${purpose} (a UUID, the id of the Supabase Auth user; a project with one owner sets it once), or let the model give it with {{ $fromAI('userId', 'the user ID of the owner ${purpose}') }}. This tool ${without} without it.`;
 const AGENT = (purpose: string, without: string, field: string) =>
 	`Give the user ID of the owner ${purpose} as ${field}: a UUID, the id of the Supabase Auth user, as you were told it. If you were not told it, ask for it: this tool ${without} without it.`;
-const refused = (operation: string, field: string) => `${operation} as an AI agent's tool needs the user ID of the owner (${field}), and none was given`;
+const refused = (operation: string, field: string, purpose: string) => `${operation} as an AI agent's tool needs the user ID of the owner ${purpose} (${field}), and none was given`;
 
 test("List Rules as a tool lists only the owner's rules; with no owner it is refused naming the field, on both agent paths", async () => {
 	const mine = await createWorld();
@@ -79,12 +79,12 @@ test("List Rules as a tool lists only the owner's rules; with no owner it is ref
 	const words = ['whose rules to list', 'lists no rule'] as const;
 	// The field at its default ({{ $json.query?.userId }}), or emptied: the builder's to set.
 	for (const parameters of [{ resource: 'console', operation: 'rules' }, { resource: 'console', operation: 'rules', userId: '' }]) {
-		expect((await asTool(parameters)).thrown).toBe(`${refused('List Rules', 'Owner ID, userId')}\n\nDetails: ${BUILDER(...words)}`);
+		expect((await asTool(parameters)).thrown).toBe(`${refused('List Rules', 'Owner ID, userId', words[0])}\n\nDetails: ${BUILDER(...words)}`);
 		const engine = await runWorkflow(engineAgentWorkflow('leadflowConsole', parameters, node, {}) as unknown as WorkflowJson, { credentials: credentials() });
-		expect((JSON.parse(engine.nodeOutputs.Agent[0].observation as string) as Array<{ error?: string }>)[0].error).toBe(`${refused('List Rules', 'Owner ID, userId')}\n\nDetails: ${BUILDER(...words)}`);
+		expect((JSON.parse(engine.nodeOutputs.Agent[0].observation as string) as Array<{ error?: string }>)[0].error).toBe(`${refused('List Rules', 'Owner ID, userId', words[0])}\n\nDetails: ${BUILDER(...words)}`);
 	}
 	for (const owner of ['', 'null', ' Undefined ']) {
-		expect((await asTool({ resource: 'console', operation: 'rules', userId: ai('owner') }, { owner })).thrown).toBe(`${refused('List Rules', 'owner')}\n\nDetails: ${AGENT(...words, 'owner')}`);
+		expect((await asTool({ resource: 'console', operation: 'rules', userId: ai('owner') }, { owner })).thrown).toBe(`${refused('List Rules', 'owner', words[0])}\n\nDetails: ${AGENT(...words, 'owner')}`);
 	}
 	expect((await asTool({ resource: 'console', operation: 'rules', userId: ai('owner') }, { owner: 'Maria' })).thrown).toBe(`The owner ID "Maria" is not a UUID\n\nDetails: ${AGENT(...words, 'owner')}`);
 
@@ -110,7 +110,7 @@ test("Save Rule as a tool changes only the owner's rule: another owner's is not 
 	expect(await ruleName(myRule)).toBe('Renamed');
 
 	const bare = { ...tool, userId: '' };
-	expect((await asTool(bare, { rule: theirRule })).thrown).toBe(`${refused('Save Rule', 'Owner ID, userId')}\n\nDetails: ${BUILDER('whose rule to create or change', 'writes no rule')}`);
+	expect((await asTool(bare, { rule: theirRule })).thrown).toBe(`${refused('Save Rule', 'Owner ID, userId', 'whose rule to create or change')}\n\nDetails: ${BUILDER('whose rule to create or change', 'writes no rule')}`);
 	expect(await ruleName(theirRule)).toBe('Theirs');
 
 	// In a workflow: an empty Owner ID changes any owner's rule (the console sends none with a rule ID); a given one scopes it.
@@ -133,10 +133,10 @@ test("Delete Rule as a tool deletes only the owner's rule: another owner's answe
 	expect(answerOf(await asTool(tool, { rule: NOBODY }))).toEqual({ deleted: false, id: NOBODY });
 	expect(await ruleName(theirRule)).toBe('Theirs');
 	expect((await asTool({ ...tool, userId: ai('owner') }, { rule: theirRule, owner: 'null' })).thrown).toBe(
-		`${refused('Delete Rule', 'owner')}\n\nDetails: ${AGENT('whose rule to delete', 'deletes no rule', 'owner')}`,
+		`${refused('Delete Rule', 'owner', 'whose rule to delete')}\n\nDetails: ${AGENT('whose rule to delete', 'deletes no rule', 'owner')}`,
 	);
 	expect((await asTool({ resource: 'console', operation: 'ruleDelete', ruleId: ai('rule') }, { rule: theirRule })).thrown).toBe(
-		`${refused('Delete Rule', 'Owner ID, userId')}\n\nDetails: ${BUILDER('whose rule to delete', 'deletes no rule')}`,
+		`${refused('Delete Rule', 'Owner ID, userId', 'whose rule to delete')}\n\nDetails: ${BUILDER('whose rule to delete', 'deletes no rule')}`,
 	);
 	expect(await ruleName(theirRule)).toBe('Theirs');
 	expect(answerOf(await asTool(tool, { rule: myRule }))).toEqual({ deleted: true, id: myRule });
@@ -155,7 +155,7 @@ test("Contact Timeline and Requeue Failed as tools: another owner's rule reads a
 	expect((own.events as unknown[]).length).toBeGreaterThan(0);
 	expect(answerOf(await asTool(timeline, { rule: theirs.ruleId, contact: theirs.contact }))).toEqual({ events: [] });
 	expect((await asTool({ ...timeline, userId: '' }, { rule: theirs.ruleId, contact: theirs.contact })).thrown).toBe(
-		`${refused('Contact Timeline', 'Owner ID, userId')}\n\nDetails: ${BUILDER("whose contact's history to read", 'reads no history')}`,
+		`${refused('Contact Timeline', 'Owner ID, userId', "whose contact's history to read")}\n\nDetails: ${BUILDER("whose contact's history to read", 'reads no history')}`,
 	);
 	// In a workflow (the console's timeline) an empty Owner ID reads any owner's, as before.
 	const workflow = await inWorkflow({ resource: 'console', operation: 'timeline', ruleId: theirs.ruleId, conversationId: theirs.contact });
@@ -168,7 +168,7 @@ test("Contact Timeline and Requeue Failed as tools: another owner's rule reads a
 	expect(other.thrown).toBe(String(unknown.thrown).replace(NOBODY, theirs.ruleId));
 	expect(await requeuedAt(theirs.ruleId, theirs.contact)).toBeNull();
 	expect((await asTool({ ...requeue, userId: '' }, { rule: theirs.ruleId, contacts: [theirs.contact] })).thrown).toBe(
-		`${refused('Requeue Failed', 'Owner ID, userId')}\n\nDetails: ${BUILDER('whose failed contacts to requeue', 'requeues nothing')}`,
+		`${refused('Requeue Failed', 'Owner ID, userId', 'whose failed contacts to requeue')}\n\nDetails: ${BUILDER('whose failed contacts to requeue', 'requeues nothing')}`,
 	);
 	expect(await requeuedAt(theirs.ruleId, theirs.contact)).toBeNull();
 	expect(answerOf(await asTool(requeue, { rule: mine.ruleId, contacts: [mine.contact] }))).toEqual(expect.objectContaining({ counts: expect.objectContaining({ requeued: 1 }) }));
@@ -185,7 +185,7 @@ test("Preview Prompt as a tool reads only the owner's rule: another owner's is n
 	expect(JSON.stringify(other)).not.toContain(theirs.contact);
 	expect(answerOf(await asTool(tool, { rule: mine.ruleId }))).toEqual(expect.objectContaining({ tagged: 1, rule: expect.objectContaining({ id: mine.ruleId }) }));
 	expect((await asTool({ ...tool, userId: '' }, { rule: theirs.ruleId })).thrown).toBe(
-		`${refused('Preview Prompt', 'Owner ID, userId')}\n\nDetails: ${BUILDER("whose rule's prompt to read", 'reads no prompt')}`,
+		`${refused('Preview Prompt', 'Owner ID, userId', "whose rule's prompt to read")}\n\nDetails: ${BUILDER("whose rule's prompt to read", 'reads no prompt')}`,
 	);
 	// In a workflow (the Rules form's preview, which sends no owner for a saved rule) any owner's rule, as before.
 	const workflow = await inWorkflow({ resource: 'console', operation: 'rulePrompt', ruleId: theirs.ruleId, userId: '', settings: '{}', conversationId: '' });
@@ -207,7 +207,7 @@ test("Read Board as a tool lists only the owner's pipelines and reads no board o
 	expect({ ...other, generatedAt: null }).toEqual({ ...unknown, generatedAt: null, error: String(unknown.error).replace(NOBODY, theirs.pipeline.id) });
 	expect(other).toEqual(expect.objectContaining({ not_found: true, pipelines: [expect.objectContaining({ id: mine.pipeline.id })] }));
 	expect((await asTool({ ...tool, userId: '' }, { pipeline: theirs.pipeline.id })).thrown).toBe(
-		`${refused('Read Board', 'Owner ID, userId')}\n\nDetails: ${BUILDER('whose pipelines to read', 'reads no board')}`,
+		`${refused('Read Board', 'Owner ID, userId', 'whose pipelines to read')}\n\nDetails: ${BUILDER('whose pipelines to read', 'reads no board')}`,
 	);
 	// In a workflow (the console's Pipeline tab) an empty Owner ID reads every owner's, as before.
 	const workflow = await inWorkflow({ ...tool, pipelineId: theirs.pipeline.id, userId: '' });

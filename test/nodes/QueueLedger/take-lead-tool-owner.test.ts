@@ -19,11 +19,11 @@ async function asTool(parameters: IDataObject, args: IDataObject): Promise<IData
 	return run.nodeOutputs.Agent[0];
 }
 
-const refused = (field: string) => `Take Lead as an AI agent's tool needs the user ID of the lead's owner (${field}), and none was given`;
+const refused = (field: string) => `Take Lead as an AI agent's tool needs the user ID of the owner whose lead to take over (${field}), and none was given`;
 const BUILDER =
-	"Owner User ID (ownerUserId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner whose lead to take over (a UUID, the id of the Supabase Auth user whose queue this is; a project with one owner sets it once), or let the model give it with {{ $fromAI('ownerUserId', 'the user ID of the owner whose lead to take over') }}. This tool takes no lead without it.";
+	"Owner User ID (ownerUserId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner whose lead to take over (a UUID, the id of the Supabase Auth user; a project with one owner sets it once), or let the model give it with {{ $fromAI('ownerUserId', 'the user ID of the owner whose lead to take over') }}. This tool takes no lead without it.";
 const agentAdvice = (field: string) =>
-	`Give the user ID of the owner whose lead to take over as ${field}: a UUID, the id of the Supabase Auth user whose queue this is, as you were told it. If you were not told it, ask for it: this tool takes no lead without it.`;
+	`Give the user ID of the owner whose lead to take over as ${field}: a UUID, the id of the Supabase Auth user, as you were told it. If you were not told it, ask for it: this tool takes no lead without it.`;
 
 test("Take Lead as a tool with no owner takes no lead: refused naming the field, on both agent paths; in a workflow an empty owner still takes any owner's lead", async () => {
 	const other = await queueOwner();
@@ -64,15 +64,15 @@ test("Take Lead as a tool with no owner takes no lead: refused naming the field,
 
 test("Prepare Tomorrow as a tool with no owner prepares no queue: refused naming the field, the advice for whoever fills it", async () => {
 	const prepare = { resource: 'message', operation: 'prepareTomorrow' };
-	const refusedPrepare = (field: string) => `Prepare Tomorrow as an AI agent's tool needs the user ID of the queue's owner (${field}), and none was given`;
+	const refusedPrepare = (field: string) => `Prepare Tomorrow as an AI agent's tool needs the user ID of the owner whose queue to prepare (${field}), and none was given`;
 	const builder =
-		"Owner User ID (ownerUserId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner whose queue to prepare (a UUID, the id of the Supabase Auth user whose queue this is; a project with one owner sets it once), or let the model give it with {{ $fromAI('ownerUserId', 'the user ID of the owner whose queue to prepare') }}. This tool prepares no queue without it.";
+		"Owner User ID (ownerUserId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner whose queue to prepare (a UUID, the id of the Supabase Auth user; a project with one owner sets it once), or let the model give it with {{ $fromAI('ownerUserId', 'the user ID of the owner whose queue to prepare') }}. This tool prepares no queue without it.";
 	for (const parameters of [prepare, { ...prepare, ownerUserId: '' }]) {
 		expect(await asTool(parameters, {})).toEqual({ thrown: `${refusedPrepare('Owner User ID, ownerUserId')}\n\nDetails: ${builder}` });
 	}
 	for (const owner of ['', 'null']) {
 		expect(await asTool({ ...prepare, ownerUserId: ai('owner') }, { owner })).toEqual({
-			thrown: `${refusedPrepare('owner')}\n\nDetails: Give the user ID of the owner whose queue to prepare as owner: a UUID, the id of the Supabase Auth user whose queue this is, as you were told it. If you were not told it, ask for it: this tool prepares no queue without it.`,
+			thrown: `${refusedPrepare('owner')}\n\nDetails: Give the user ID of the owner whose queue to prepare as owner: a UUID, the id of the Supabase Auth user, as you were told it. If you were not told it, ask for it: this tool prepares no queue without it.`,
 		});
 	}
 	// The owner given: that owner's queue only.

@@ -173,7 +173,7 @@ test("Tag Eligibility's Requeue and Timeline as tools act within the owner: anot
 		return run.nodeOutputs.Agent[0];
 	};
 	const builder = (purpose: string, without: string) =>
-		`Owner User ID (ownerUserId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner ${purpose} (a UUID, the id of the Supabase Auth user whose rules these are; a project with one owner sets it once), or let the model give it with {{ $fromAI('ownerUserId', 'the user ID of the owner ${purpose}') }}. This tool ${without} without it.`;
+		`Owner User ID (ownerUserId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner ${purpose} (a UUID, the id of the Supabase Auth user; a project with one owner sets it once), or let the model give it with {{ $fromAI('ownerUserId', 'the user ID of the owner ${purpose}') }}. This tool ${without} without it.`;
 
 	const requeue = { operation: 'requeue', ruleId: byAI('rule'), conversationId: byAI('contact'), ownerUserId: mine.userId };
 	const other = await asTool(requeue, { rule: theirs.ruleId, contact: theirs.refused });
@@ -181,7 +181,7 @@ test("Tag Eligibility's Requeue and Timeline as tools act within the owner: anot
 	expect(other.thrown).toBe(String(unknown.thrown).replace('7d0f4c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f', theirs.ruleId));
 	expect(other.thrown).toMatch(/does not exist/);
 	expect((await asTool({ ...requeue, ownerUserId: '' }, { rule: theirs.ruleId, contact: theirs.refused })).thrown).toBe(
-		`Requeue as an AI agent's tool needs the user ID of the rule's owner (Owner User ID, ownerUserId), and none was given\n\nDetails: ${builder('whose failed contacts to requeue', 'requeues nothing')}`,
+		`Requeue as an AI agent's tool needs the user ID of the owner whose failed contacts to requeue (Owner User ID, ownerUserId), and none was given\n\nDetails: ${builder('whose failed contacts to requeue', 'requeues nothing')}`,
 	);
 	expect(await requeuedAt(theirs.ruleId, theirs.refused)).toBeNull();
 	expect(JSON.parse((await asTool(requeue, { rule: mine.ruleId, contact: mine.refused })).answer as string)).toEqual([expect.objectContaining({ outcome: 'requeued' })]);
@@ -190,7 +190,7 @@ test("Tag Eligibility's Requeue and Timeline as tools act within the owner: anot
 	const hidden = await asTool(timeline, { owner: mine.userId, rule: theirs.ruleId, contact: theirs.refused });
 	expect(hidden.thrown).toBe(`There is no automation rule with ID ${theirs.ruleId}\n\nDetails: Check the rule ID against the ai_automation_rules table of this Supabase project.`);
 	expect((await asTool(timeline, { owner: 'null', rule: theirs.ruleId, contact: theirs.refused })).thrown).toBe(
-		"Timeline as an AI agent's tool needs the user ID of the rule's owner (owner), and none was given\n\nDetails: Give the user ID of the owner whose contact's history to read as owner: a UUID, the id of the Supabase Auth user whose rule it is, as you were told it. If you were not told it, ask for it: this tool reads no history without it.",
+		"Timeline as an AI agent's tool needs the user ID of the owner whose contact's history to read (owner), and none was given\n\nDetails: Give the user ID of the owner whose contact's history to read as owner: a UUID, the id of the Supabase Auth user, as you were told it. If you were not told it, ask for it: this tool reads no history without it.",
 	);
 	expect(JSON.parse((await asTool(timeline, { owner: theirs.userId, rule: theirs.ruleId, contact: theirs.refused })).answer as string).length).toBeGreaterThan(0);
 
@@ -220,10 +220,10 @@ test("Tag Eligibility's Explain and Snapshot as tools act within the owner: anot
 	const every = JSON.parse((await asTool(explain, { rule: '' })).answer as string) as Array<{ rule_id: string }>;
 	expect(every.length).toBeGreaterThan(0);
 	expect([...new Set(every.map((row) => row.rule_id))]).toEqual([mine.ruleId]);
-	expect((await asTool({ ...explain, ownerUserId: '' }, { rule: '' })).thrown).toMatch(/^Explain as an AI agent's tool needs the user ID of the rule's owner \(Owner User ID, ownerUserId\), and none was given\n\nDetails: Owner User ID \(ownerUserId\) is set in this tool's settings/);
+	expect((await asTool({ ...explain, ownerUserId: '' }, { rule: '' })).thrown).toMatch(/^Explain as an AI agent's tool needs the user ID of the owner whose rules to judge \(Owner User ID, ownerUserId\), and none was given\n\nDetails: Owner User ID \(ownerUserId\) is set in this tool's settings/);
 
 	const snapshot = { operation: 'snapshot', ruleId: byAI('rule'), ownerUserId: mine.userId };
 	expect((await asTool(snapshot, { rule: theirs.ruleId })).thrown).toBe(notFound(theirs.ruleId));
 	expect(JSON.parse((await asTool(snapshot, { rule: mine.ruleId })).answer as string)[0].rule.id).toBe(mine.ruleId);
-	expect((await asTool({ ...snapshot, ownerUserId: 'undefined' }, { rule: mine.ruleId })).thrown).toMatch(/^Snapshot as an AI agent's tool needs the user ID of the rule's owner/);
+	expect((await asTool({ ...snapshot, ownerUserId: 'undefined' }, { rule: mine.ruleId })).thrown).toMatch(/^Snapshot as an AI agent's tool needs the user ID of the owner whose rule to read /);
 });
