@@ -295,12 +295,18 @@ function inMoveFieldWords(context: IExecuteFunctions, error: unknown, moves: Man
 	// in the tool's settings is not the model's to check).
 	if (runsAsTool(context) && typeof raw === 'string' && /^p_items\[\d+\]\.conversation_id: conversation \S+ does not exist for owner \S+$/.test(raw)) {
 		const contact = fieldAsKnown(context, 'conversationId', 'Conversation ID (conversationId)');
-		return new NodeApiError(context.getNode(), error.errorResponse ?? {}, {
-			message: error.message,
-			description: filledByModel(context, 'ownerUserId')
-				? `Give the id of one of this owner's contacts as ${contact}; if that contact is the one you mean, check the owner you gave as ${fromAIKey(context, 'ownerUserId') ?? 'Owner User ID (ownerUserId)'}.`
-				: `This tool moves only the contacts of the owner set in its settings: give the id of one of them as ${contact}. Another owner's contact cannot be moved with this tool.`,
-		});
+		const ownerKey = fromAIKey(context, 'ownerUserId') ?? 'Owner User ID (ownerUserId)';
+		const modelOwner = filledByModel(context, 'ownerUserId');
+		// The contact too is advice for whoever fills it: at its {{ $json.conversation_id }} default or
+		// set in the tool's settings, the model cannot give another one (review RM5 2).
+		const description = filledByModel(context, 'conversationId')
+			? modelOwner
+				? `Give the id of one of this owner's contacts as ${contact}; if that contact is the one you mean, check the owner you gave as ${ownerKey}.`
+				: `This tool moves only the contacts of the owner set in its settings: give the id of one of them as ${contact}. Another owner's contact cannot be moved with this tool.`
+			: modelOwner
+				? `The contact is set in this tool's settings (Conversation ID), not given by you: check the owner you gave as ${ownerKey}; if it is right, this contact cannot be moved with this tool.`
+				: "The contact (Conversation ID) and its owner (Owner User ID) are both set in this tool's settings, and the contact is not that owner's: this tool cannot move it. Set Conversation ID or Owner User ID in the tool's settings so they agree, or let the model give the contact with $fromAI.";
+		return new NodeApiError(context.getNode(), error.errorResponse ?? {}, { message: error.message, description });
 	}
 	const refused = typeof raw === 'string' ? /^(p_items\[\d+\])\.pipeline_id: required with stage_name, the contact is in (\d+) pipelines$/.exec(raw) : null;
 	if (!refused) return error;

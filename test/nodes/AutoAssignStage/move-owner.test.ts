@@ -82,6 +82,27 @@ test("Move as a tool moves only a contact of the owner set in the tool: another 
 	expect(await moved(myContact)).toBe(1);
 });
 
+test("Move as a tool whose Conversation ID is the builder's: another owner's contact is not found, and the advice never asks the model for another contact (review RM5 2)", async () => {
+	const mine = await createPipelineWorld();
+	const theirs = await createPipelineWorld();
+	const theirContact = await theirs.contact();
+	const stage = { __rl: true, mode: 'name', value: 'Qualified' };
+	const head = `pipeline_move failed: item 0 (p_items[0]).conversation_id: conversation ${theirContact} does not exist for owner ${mine.userId}\n\nDetails: `;
+
+	// Both set in the tool's settings: the builder is told they disagree.
+	const fixed = { operation: 'move', ownerUserId: mine.userId, conversationId: theirContact, stage };
+	const both =
+		"The contact (Conversation ID) and its owner (Owner User ID) are both set in this tool's settings, and the contact is not that owner's: this tool cannot move it. Set Conversation ID or Owner User ID in the tool's settings so they agree, or let the model give the contact with $fromAI.";
+	expect((await asTool(fixed)).thrown).toBe(`${head}${both}`);
+	expect(await engineError(fixed)).toBe(`${head}${both}`);
+	// The owner the model's, the contact the builder's: the model may only check its owner.
+	const ownerByModel = { ...fixed, ownerUserId: ai('owner') };
+	const checkOwner = "The contact is set in this tool's settings (Conversation ID), not given by you: check the owner you gave as owner; if it is right, this contact cannot be moved with this tool.";
+	expect((await asTool(ownerByModel, { owner: mine.userId })).thrown).toBe(`${head}${checkOwner}`);
+	expect(await engineError(ownerByModel, { owner: mine.userId })).toBe(`${head}${checkOwner}`);
+	expect(await moved(theirContact)).toBe(0);
+});
+
 test('Move as a tool with no owner is refused naming the field, the builder or the model told as whoever fills it; a malformed owner too; nothing moved', async () => {
 	const world = await createPipelineWorld();
 	const contact = await world.contact();
