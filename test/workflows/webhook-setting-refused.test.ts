@@ -133,8 +133,10 @@ test("contact-move: Move Contact's own Owner User ID refused (a typo typed in th
 	const typo = mine.userId.slice(0, -1);
 	const body = { conversationId: await mine.contact(), stage: 'Qualified', pipelineId: mine.pipeline.id };
 	// Typed as a fixed value, or in Expression mode with no {{ … }} (`=<uuid>`: n8n reads nothing of
-	// the item into it, so it is as typed). Before, the second was answered as the caller's 400.
-	for (const ownerUserId of [typo, `=${typo}`]) {
+	// the item into it, so it is as typed). Before, the second was answered as the caller's 400; so were
+	// the last two, expressions reading nothing of the request (review RM5 1): contact-move's body
+	// takes no owner, so only an expression reading the X-Leadflow-Owner header is the caller's.
+	for (const ownerUserId of [typo, `=${typo}`, `={{ '${typo}' }}`, `={{ $('Move Request').isExecuted ? '${typo}' : '' }}`]) {
 		const run = await runWorkflow(withSetting('contact-move', 'Move Contact', { ownerUserId }), {
 			startNode: 'Move Request',
 			webhook: { method: 'POST', headers: { [KEY.name]: KEY.value }, body },
