@@ -15,6 +15,7 @@
 // Every wait has the caller's deadline (a recorded send's: the last moment its lease lets it start)
 // and its execution's cancel signal: a slot, or the end of a pause, that comes after the deadline is
 // not waited for (the caller says at once that its turn comes too late), and a Stop ends the wait.
+import { channel } from 'node:diagnostics_channel';
 import { sleep } from 'n8n-workflow';
 
 /** The spacing of slots: 10 % more than 1 / rate (see supabase/migrations/20261201000630_limits_send_spacing.sql). */
@@ -40,6 +41,13 @@ export interface SlotWait {
 	/** The execution's cancel signal: a Stop ends the wait. */
 	signal?: AbortSignal;
 }
+
+/**
+ * Each call the pacer lets start, as it lets it: `{ at, slot }` (epoch ms, and the slot it starts in),
+ * for whoever watches the pace (a test of the shared rate, a monitoring agent). Nothing is published
+ * while no one subscribes.
+ */
+export const slotStarts = channel('leadflow:facebook-send:slot-start');
 
 /** Why `waitForSlot` let a caller go without a slot: its turn comes at or after its deadline, or its execution was stopped. */
 export type SlotRefusal = 'too_late' | 'cancelled';
@@ -73,6 +81,8 @@ export interface SlotSource {
 	chunk(perSecond: number): number;
 	/** Every slot a take hands out starts within HORIZON_MS (the database's); this process's own schedule has no horizon. */
 	withinHorizon?: boolean;
+	/** How much later than now the next take's first slot may start (ms; the database's, for a worker whose answers come back late). */
+	lead?(): number;
 	/** The earliest the next call may start whatever its slot says (this process's own starts), epoch ms. */
 	notBefore?(): number;
 	/** A call started now at this rate. */
@@ -154,6 +164,7 @@ export class Pacer {
 					}
 					if (now > slot.latest) break;
 					this.source.started?.(now, perSecond);
+					if (slotStarts.hasSubscribers) slotStarts.publish({ at: now, slot });
 					return undefined;
 				}
 			}
@@ -211,7 +222,7 @@ export class Pacer {
 	 * back as long as the step, and a call whose deadline came before them was refused too_late.
 	 */
 	private followClockStep(now: number): void {
-		const furthest = now + HORIZON_MS + LATE_MS;
+		const furthest = now + HORIZON_MS + LATE_MS + (this.source.lead?.() ?? 0);
 		if (!this.source.withinHorizon || this.takenUntil <= furthest) return;
 		this.slots = this.slots.filter((slot) => slot.at <= furthest);
 		this.takenUntil = this.slots.length > 0 ? this.slots[this.slots.length - 1].at : 0;
@@ -223,9 +234,10 @@ export class Pacer {
 	 * taken is behind: sooner, a take would only get the few slots that opened since the last one
 	 * (every slot taken is soon handed to a waiting call, so the pacer's hand is empty while the calls
 	 * it served still wait for their times: with many calls waiting, it was one round trip a slot).
+	 * A source whose slots start a lead after now is asked that much sooner.
 	 */
 	private nextTakeAt(perSecond: number): number {
-		return this.source.chunk(perSecond) > 1 ? this.takenUntil - HORIZON_MS / 2 : 0;
+		return this.source.chunk(perSecond) > 1 ? this.takenUntil - HORIZON_MS / 2 - (this.source.lead?.() ?? 0) : 0;
 	}
 
 	/**
@@ -343,6 +355,7 @@ function throughNewest(sources: SlotSource[]): SlotSource {
 	const newest = () => sources[sources.length - 1];
 	return {
 		chunk: (perSecond) => newest().chunk(perSecond),
+		lead: () => newest().lead?.() ?? 0,
 		take: (count, perSecond) => newest().take(count, perSecond),
 		pause: (ms, reason) => newest().pause(ms, reason),
 		pausedUntil: () => Math.max(0, ...sources.map((source) => source.pausedUntil())),

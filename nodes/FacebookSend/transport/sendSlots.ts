@@ -14,7 +14,10 @@
 // offset and half the round trip it is unsure by); otherwise the measured offset is used, every
 // slot half that round trip later so it is never early. A call keeps its full 20 ms to start while
 // the measure is consistent with clocks in step (the offset within half the round trip and a few
-// ms); only a clock off by more than the measure can tell has what it leaves unsure taken from them.
+// ms), and is then placed at most MAX_CLOCK_LATE_MS late (the clocks may be exactly in step); only a
+// clock off by more than the measure can tell has what it leaves unsure taken from them. So that an
+// answer coming back later than that still brings slots ahead of it, each take asks for slots that
+// start no sooner than the last take's round trip less MAX_CLOCK_LATE_MS after now (the lead).
 // (Judged in step whenever the offset was within half the round trip, a worker 30 ms ahead and
 // 60 ms from the database started every call 30 ms early: 11 in a second at 10 a second. Keeping
 // the fastest measure whatever came after, with its age on the wall clock, a worker whose clock was
@@ -68,6 +71,26 @@ function measureToKeep(known: ClockMeasure | undefined, measure: ClockMeasure): 
 export const MAX_PAUSE_MS = 86_400_000;
 /** Clocks kept by NTP agree within a few ms. */
 const CLOCK_TOLERANCE_MS = 5;
+/**
+ * While the measure is consistent with clocks in step, the most a slot is placed after its instant
+ * for what the measure leaves unsure: with its 20 ms to start, a call comes at most 80 ms after its
+ * instant on the database's clock, and 20 of the 100 ms the 1.1 spacing leaves stay for the way out.
+ */
+export const MAX_CLOCK_LATE_MS = 60;
+/** limit_take_send_slots takes a lead of at most 2 s. */
+const MAX_LEAD_MS = 2000;
+/** Per database (its URL): the round trip of the process's last take, ms. */
+const lastRoundTrips = new Map<string, number>();
+
+/**
+ * How much later than now the next take's first slot may start (ms): what the answer may need to
+ * come back beyond the MAX_CLOCK_LATE_MS a slot is placed late, bounded by the last take's whole
+ * round trip (its way back cannot be longer). 0 until a take was timed, and while answers come fast.
+ */
+export function leadFor(lastRoundTripMs: number | undefined): number {
+	if (lastRoundTripMs === undefined) return 0;
+	return Math.min(MAX_LEAD_MS, Math.max(0, Math.ceil(lastRoundTripMs) - MAX_CLOCK_LATE_MS));
+}
 
 export function databaseSlots(context: IExecuteFunctions, target: GraphTarget, databaseUrl: string): SlotSource {
 	let pausedUntil = 0;
@@ -75,9 +98,12 @@ export function databaseSlots(context: IExecuteFunctions, target: GraphTarget, d
 	return {
 		chunk: (perSecond) => chunkFor(perSecond),
 		withinHorizon: true,
+		lead: () => leadFor(lastRoundTrips.get(databaseUrl)),
 
 		async take(count: number, perSecond: number): Promise<TakenSlots> {
-			const args: TakeSendSlotsArgs = { p_page_id: target.pageId, p_count: count, p_per_second: perSecond, p_graph_url: target.baseUrl };
+			const lead = leadFor(lastRoundTrips.get(databaseUrl));
+			// Without a lead the argument is left out, so a database before …2760 still answers a fast worker.
+			const args: TakeSendSlotsArgs = { p_page_id: target.pageId, p_count: count, p_per_second: perSecond, p_graph_url: target.baseUrl, ...(lead > 0 && { p_lead_ms: lead }) };
 			// A blip is taken again, as the begin and the record are: every batch of the process
 			// waiting for a slot would otherwise give up its unsent contacts. Harmless: a take whose
 			// answer was lost holds at most a quarter of a second of slots nobody uses.
@@ -93,6 +119,7 @@ export function databaseSlots(context: IExecuteFunctions, target: GraphTarget, d
 			const databaseNow = Date.parse(answer.database_now);
 			// The round trip on the monotonic clock, its middle on the wall clock as it is now.
 			const roundTripMs = arrivedAt - sent;
+			lastRoundTrips.set(databaseUrl, roundTripMs);
 			const measure = { offset: databaseNow - (arrived - roundTripMs / 2), roundTripMs, measuredAt: arrivedAt };
 			const clock = measureToKeep(clocks.get(databaseUrl), measure);
 			clocks.set(databaseUrl, clock);
@@ -100,12 +127,21 @@ export function databaseSlots(context: IExecuteFunctions, target: GraphTarget, d
 			// In step only when the measure proves it: the offset, and whatever it is unsure of, within
 			// the few ms a clock may be off. Never early otherwise: the slot goes to its latest local time.
 			const inStep = Math.abs(clock.offset) + unsure / 2 <= CLOCK_TOLERANCE_MS;
-			const local = (databaseMs: number) => (inStep ? databaseMs : databaseMs - clock.offset + unsure / 2);
 			// The full 20 ms to start while the measure is consistent with clocks in step (the offset within
 			// half the round trip and a few ms): a worker in step but 20-60 ms from the database (hosted
 			// Supabase) is never proven in step, and with 20 ms less the round trip it lost most slots.
 			// Only a worker whose clock is off by more than the measure can tell gets less.
 			const consistent = Math.abs(clock.offset) <= unsure / 2 + CLOCK_TOLERANCE_MS;
+			// Consistent with clocks in step, the clocks may well be in step (NTP): a slot placed at its
+			// latest local time is then that late on the database's clock too (as late as the measure's
+			// answer took to come back), so it is placed at most MAX_CLOCK_LATE_MS late (never early for a
+			// clock up to that far ahead). Placed as late as the measure left unsure, a fresh worker whose
+			// first answers came 100-800 ms late on a loaded machine started its calls up to 270 ms late
+			// while the other workers started theirs on time, and as faster answers replaced its measure
+			// its own slots came closer than the spacing: 11 calls in a second at 10 a second
+			// (test/nodes/FacebookSend/slot-clocks.test.ts, shared-rate.test.ts).
+			const placedLate = inStep ? 0 : consistent ? Math.min(MAX_CLOCK_LATE_MS, unsure / 2 - clock.offset) : unsure / 2 - clock.offset;
+			const local = (databaseMs: number) => databaseMs + placedLate;
 			const allowance = inStep || consistent ? LATE_MS : Math.max(MIN_LATE_MS, LATE_MS - unsure);
 			const slots = answer.starts_in_ms.map((ms) => {
 				const at = local(databaseNow + ms);
@@ -114,7 +150,7 @@ export function databaseSlots(context: IExecuteFunctions, target: GraphTarget, d
 			if (answer.paused_until) pausedUntil = Math.max(pausedUntil, local(Date.parse(answer.paused_until)));
 			return {
 				slots,
-				...(slots.length === 0 && { askAgainAt: local(databaseNow + answer.next_in_ms) - HORIZON_MS }),
+				...(slots.length === 0 && { askAgainAt: local(databaseNow + answer.next_in_ms) - HORIZON_MS - leadFor(roundTripMs) }),
 				...(pausedUntil > arrived && { pausedUntil }),
 			};
 		},

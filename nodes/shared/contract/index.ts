@@ -243,7 +243,7 @@ export const RPC = {
 	queue_export: rpc<ExportArgs, ExportRow[]>({ p_user_id: true, p_from: true, p_to: true, p_statuses: true, p_after: true, p_limit: true }),
 	queue_export_pages: rpc<ExportPagesArgs, ExportPage[]>({ p_user_id: true, p_from: true, p_to: true, p_statuses: true, p_rows: true }),
 	queue_metrics: rpc<MetricsArgs, DayMetrics[]>({ p_user_id: true, p_from: true, p_to: true, p_now: true }),
-	limit_take_send_slots: rpc<TakeSendSlotsArgs, SendSlots[]>({ p_page_id: true, p_count: true, p_per_second: true, p_graph_url: true, p_now: true }),
+	limit_take_send_slots: rpc<TakeSendSlotsArgs, SendSlots[]>({ p_page_id: true, p_count: true, p_per_second: true, p_graph_url: true, p_now: true, p_lead_ms: true }),
 	limit_pause_sends: rpc<PauseSendsArgs, PauseSendsResult[]>({ p_page_id: true, p_pause_ms: true, p_reason: true, p_graph_url: true, p_now: true }),
 	limit_take_gemini_keys: rpc<TakeGeminiKeysArgs, GeminiKeyTurns[]>({ p_key_ids: true, p_count: true, p_now: true }),
 	limit_rest_gemini_key: rpc<RestGeminiKeyArgs, GeminiKeyRest[]>({ p_key_id: true, p_rest_ms: true, p_reason: true, p_now: true }),

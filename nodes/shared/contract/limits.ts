@@ -18,6 +18,8 @@ export interface TakeSendSlotsArgs {
 	/** Where the Page's calls go (the credential's base URL, without a trailing slash). */
 	p_graph_url?: string;
 	p_now?: string;
+	/** No slot before this many ms after now (0–2,000; default 0): the worker's answers take that long to come back (…2760). */
+	p_lead_ms?: number;
 }
 
 export interface SendSlots {

@@ -19,13 +19,14 @@ interface Taken {
 	paused_until: string | null;
 }
 
-async function take(page: string, count: number, perSecond: number, nowMs = 0): Promise<Taken> {
+async function take(page: string, count: number, perSecond: number, nowMs = 0, leadMs?: number): Promise<Taken> {
 	const { data, error } = await serviceClient().rpc('limit_take_send_slots', {
 		p_page_id: page,
 		p_count: count,
 		p_per_second: perSecond,
 		p_graph_url: GRAPH,
 		p_now: at(nowMs),
+		...(leadMs !== undefined && { p_lead_ms: leadMs }),
 	});
 	if (error) throw new Error(error.message);
 	const rows = data as Taken[];
@@ -132,6 +133,24 @@ describe('limit_pause_sends', () => {
 	});
 });
 
+describe('limit_take_send_slots with a lead (a worker whose answers come back late, …2760)', () => {
+	it('hands out no slot before now plus the lead, and as much as without one: the 250 ms counted from there', async () => {
+		const page = newPage();
+		const led = await take(page, 10, 10, 0, 190);
+		expect(led).toMatchObject({ starts_in_ms: [190, 300, 410], next_in_ms: 520 });
+		// The slots skipped for the lead are nobody's: the next take, without a lead, continues after them.
+		expect(await take(page, 1, 10, 300)).toMatchObject({ starts_in_ms: [220] });
+		// A lead that ends before the next free slot changes nothing.
+		expect(await take(page, 2, 10, 400, 50)).toMatchObject({ starts_in_ms: [230], next_in_ms: 340 });
+	});
+
+	it('a pause still holds every slot back, lead or not', async () => {
+		const page = newPage();
+		await pause(page, 1000);
+		expect(await take(page, 1, 10, 0, 900)).toMatchObject({ starts_in_ms: [1000] });
+	});
+});
+
 describe('bad input is refused naming the argument, and nothing is written', () => {
 	it.each([
 		['a Page id with letters', { p_page_id: 'page-1' }, 'p_page_id must be a Facebook Page id (digits only, at most 32; got page-1)'],
@@ -139,6 +158,8 @@ describe('bad input is refused naming the argument, and nothing is written', () 
 		['too many slots', { p_count: 1001 }, 'p_count must be between 1 and 1000 slots (got 1001)'],
 		['a rate of 0', { p_per_second: 0 }, 'p_per_second must be above 0 and at most 10000 messages a second (got 0)'],
 		['a Graph URL with a space', { p_graph_url: 'http://graph test' }, 'p_graph_url must be the Graph API base URL (1 to 500 characters, no spaces)'],
+		['a negative lead', { p_lead_ms: -1 }, 'p_lead_ms must be between 0 and 2000 ms (got -1)'],
+		['a lead over 2 s', { p_lead_ms: 2001 }, 'p_lead_ms must be between 0 and 2000 ms (got 2001)'],
 	])('limit_take_send_slots: %s', async (_what, override, message) => {
 		const page = newPage();
 		const { error } = await serviceClient().rpc('limit_take_send_slots', { p_page_id: page, p_count: 5, p_per_second: 10, p_graph_url: GRAPH, ...override });

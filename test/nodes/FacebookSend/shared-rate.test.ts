@@ -1,9 +1,9 @@
 // Several workers sending for one Page share its rate through the database: three processes (each
 // its own n8n engine and Supabase client, as three queue-mode workers are) send at once for the same
 // Page at 10 messages a second, and together they never start more than 10 calls in any second
-// (each worker's own record of when its calls left it) nor does the Graph simulator receive more
-// (its own log of when each request arrived); a throttle Facebook answers one of them pauses all
-// three. And when the shared rate cannot be read, nothing is sent.
+// (each worker's own record of when its pacer let each call start) nor does the Graph simulator
+// receive more (its own log of when each request arrived); a throttle Facebook answers one of them
+// pauses all three. And when the shared rate cannot be read, nothing is sent.
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LoggedRequest, RunningSimulators } from '../../../simulators';
@@ -52,23 +52,30 @@ interface SendResult {
 	failed: unknown[];
 	/** When each of the worker's Send API calls left it, epoch ms (support/child-send.ts). */
 	starts: number[];
+	/** When the worker's pacer let each call start, epoch ms (support/child-send.ts). */
+	releases: number[];
 }
 
 /**
- * Slots 110 ms apart leave 100 ms in each second for a call to start late (at most LATE_MS, 20 ms)
- * and for the way to Facebook to vary. On this 2-core machine, three n8n workers, Postgres,
- * PostgREST and the simulator share the cores, and the way from a worker to the simulator has
- * varied by more than the 80 ms left for it: one CI run in about ten counted 11 arrivals in a
- * second whose starts were spaced right. So the rate is judged on the starts, strictly, and the
- * arrivals, as Facebook counts them, in windows this much shorter than a second.
+ * Slots 110 ms apart leave 100 ms in each second for a call to start late (placed at most 60 ms
+ * after its instant, MAX_CLOCK_LATE_MS, and started within LATE_MS, 20 ms, of that) and for the way
+ * to Facebook to vary. On this 2-core machine, three n8n workers, Postgres, PostgREST and the
+ * simulator share the cores, and the way from a worker to the simulator has varied by more than
+ * what is left for it: one CI run in about ten counted 11 arrivals in a second whose starts were
+ * spaced right, and under load the way from the pacer's release to the socket alone took up to
+ * 90 ms now and then (the process waiting for a core). So the rate is judged strictly on the
+ * releases, the moment the node lets a call start, which is what it controls, and on the starts at
+ * the socket and the arrivals, as Facebook counts them, in windows this much shorter than a second.
  */
 const WAY_VARIES_MS = 100;
 
-/** Every start the workers recorded, and the check that each of the simulator's sends has one. */
-function startsOf(results: SendResult[], sends: LoggedRequest[]): number[] {
+/** Every release and every start the workers recorded, and the check that each of the simulator's sends has one of each. */
+function pacesOf(results: SendResult[], sends: LoggedRequest[]): { releases: number[]; starts: number[] } {
 	const starts = results.flatMap((result) => result.starts);
+	const releases = results.flatMap((result) => result.releases);
 	expect(starts).toHaveLength(sends.length);
-	return starts;
+	expect(releases).toHaveLength(sends.length);
+	return { releases, starts };
 }
 
 const runWorkers = (batches: ReadyBatch[], parameters: Record<string, unknown>) =>
@@ -94,7 +101,9 @@ test('three workers sending for one Page at once never exceed its 10 messages a 
 	expect(new Set(sends.map((send) => send.recipient)).size).toBe(WORKERS * PER_WORKER);
 	const arrivals = sends.map(arrivalOf);
 	// Alone, each would send 10 a second: together they would send 30. Shared, never more than 10.
-	expect(mostInAnyWindow(startsOf(results, sends)).count).toBeLessThanOrEqual(RATE);
+	const { releases, starts } = pacesOf(results, sends);
+	expect(mostInAnyWindow(releases).count).toBeLessThanOrEqual(RATE);
+	expect(mostInAnyWindow(starts, 1000 - WAY_VARIES_MS).count).toBeLessThanOrEqual(RATE);
 	expect(mostInAnyWindow(arrivals, 1000 - WAY_VARIES_MS).count).toBeLessThanOrEqual(RATE);
 	// They really ran at the same time: every worker was still sending when the last one began.
 	const spans = batches.map((batch) => {
@@ -131,7 +140,9 @@ test('a throttle Facebook answers one worker pauses all three; afterwards every 
 	const delivered = sends.filter((send) => send.outcome === 'answered' && send.status === 200);
 	expect(delivered).toHaveLength(WORKERS * PER_WORKER);
 	expect(new Set(delivered.map((send) => send.recipient)).size).toBe(WORKERS * PER_WORKER);
-	expect(mostInAnyWindow(startsOf(results, sends)).count).toBeLessThanOrEqual(RATE);
+	const { releases, starts } = pacesOf(results, sends);
+	expect(mostInAnyWindow(releases).count).toBeLessThanOrEqual(RATE);
+	expect(mostInAnyWindow(starts, 1000 - WAY_VARIES_MS).count).toBeLessThanOrEqual(RATE);
 	expect(mostInAnyWindow(arrivals, 1000 - WAY_VARIES_MS).count).toBeLessThanOrEqual(RATE);
 	const { rows } = await withDb((db) =>
 		db.query(`select pause_reason from leadflow_private.limit_send_rates where graph_url = $1 and page_id = $2`, [sims.graph.baseUrl, PAGE_ID]),

@@ -8,7 +8,7 @@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sleep, type IExecuteFunctions } from 'n8n-workflow';
-import { databaseSlots } from '../../../nodes/FacebookSend/transport/sendSlots';
+import { databaseSlots, MAX_CLOCK_LATE_MS } from '../../../nodes/FacebookSend/transport/sendSlots';
 import { LATE_MS } from '../../../nodes/FacebookSend/helpers/pacer';
 import type { GraphTarget } from '../../../nodes/FacebookSend/transport/graphSend';
 import { testStack, uniquePageId } from '../../helpers/stack';
@@ -21,6 +21,8 @@ let proxy: Server;
 let proxyUrl: string;
 /** Each way, added by the proxy (a hosted project in another region). */
 let oneWayMs = 0;
+/** Added to the way back only (a loaded machine: the answer waits for the worker's event loop or a core). */
+let backMs = 0;
 /** The database's answers to limit_take_send_slots, as they passed. */
 let answers: Array<{ database_now: string; starts_in_ms: number[] }> = [];
 
@@ -37,7 +39,7 @@ beforeAll(async () => {
 				answer.on('end', async () => {
 					const text = Buffer.concat(back);
 					if ((incoming.url ?? '').includes('/rpc/limit_take_send_slots') && answer.statusCode === 200) answers.push(...JSON.parse(text.toString()));
-					await sleep(oneWayMs);
+					await sleep(oneWayMs + backMs);
 					outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
 					outgoing.end(text);
 				});
@@ -59,6 +61,7 @@ afterAll(async () => {
 beforeEach(() => {
 	skewMs = 0;
 	oneWayMs = 0;
+	backMs = 0;
 	answers = [];
 });
 
@@ -145,5 +148,59 @@ test('a worker whose clock is stepped back drops its old measure: its slots are 
 			expect(late).toBeLessThanOrEqual(roundTripMs + 1);
 		}
 		await sleep(300);
+	}
+});
+
+test('a worker whose clock is right but whose answers come back 150 ms late starts no call more than 80 ms after its slot\'s instant; a fast answer places its slots at their instants again', async () => {
+	// The database's now falls early in the round trip: the offset measured is about -75 ms, unsure by
+	// 150, consistent with clocks in step. Placed at their latest local time, the slots came about
+	// 150 ms late, each with the full 20 ms to start, while a worker with fast answers started on
+	// time: in shared-rate.test.ts under load (a fresh worker's first answers came 100-800 ms late),
+	// 11 starts in one second at 10 a second.
+	backMs = 150;
+	const source = worker();
+	for (let round = 0; round < 2; round++) {
+		const { lateBy, allowances } = await take(source);
+		expect(lateBy.length).toBeGreaterThan(0);
+		for (const [index, late] of lateBy.entries()) {
+			expect(late).toBeGreaterThanOrEqual(0);
+			// The last moment the pacer starts it, after its instant on this clock (the database's).
+			expect(late + allowances[index]).toBeLessThanOrEqual(LATE_MS + MAX_CLOCK_LATE_MS + 1);
+		}
+		await sleep(300);
+	}
+	// The answers come back at once again: the fast measure replaces the slow one, and each slot is
+	// placed late by at most its round trip, with the full 20 ms.
+	backMs = 0;
+	const { lateBy, roundTripMs, allowances } = await take(source);
+	expect(lateBy.length).toBeGreaterThan(0);
+	for (const late of lateBy) {
+		expect(late).toBeGreaterThanOrEqual(0);
+		expect(late).toBeLessThanOrEqual(roundTripMs + 1);
+	}
+	for (const allowance of allowances) expect(allowance).toBe(LATE_MS);
+});
+
+test('a worker whose answers come back 250 ms late asks for slots a lead after now: from its second take on, every slot is still ahead when the answer arrives', async () => {
+	// Placed at most 60 ms late, a slot whose answer arrives more than 80 ms after the database's now
+	// has passed by then and is given up: without a lead, a worker this slow sent nothing.
+	backMs = 250;
+	const source = worker();
+	// The first take has no round trip to go by: its slots may have passed on arrival.
+	await take(source);
+	await sleep(100);
+	for (let round = 0; round < 3; round++) {
+		answers = [];
+		const { slots } = await source.take(2, 10);
+		const arrived = Date.now();
+		expect(slots.length).toBeGreaterThan(0);
+		for (const [index, slot] of slots.entries()) {
+			expect(slot.latest).toBeGreaterThan(arrived);
+			// Still never early, and at most 60 ms late on the database's clock.
+			const instant = Date.parse(answers[0].database_now) + answers[0].starts_in_ms[index];
+			expect(slot.at - instant + 1).toBeGreaterThanOrEqual(0);
+			expect(slot.at - instant).toBeLessThanOrEqual(MAX_CLOCK_LATE_MS + 1);
+		}
+		await sleep(400);
 	}
 });

@@ -8,12 +8,15 @@
 // waits for a line on stdin before it sends, so that several processes start sending at once.
 // Its result says when each of its Send API calls left it (`starts`, epoch ms): the moment its
 // request was handed whole to the socket, read from Node's `http.client.request.start` channel, so
-// a test can judge the spacing the workers kept apart from the way to the simulator.
+// a test can judge the spacing the workers kept apart from the way to the simulator; and when the
+// pacer let each call start (`releases`, epoch ms, from its `slotStarts` channel), the moment the
+// node decided, before the process's own way to the socket.
 import { subscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { runSend, WARM_UP_PSID } from './workflow';
+import { slotStarts } from '../../../../nodes/FacebookSend/helpers/pacer';
 
 async function main(): Promise<void> {
 	const job = JSON.parse(readFileSync(process.argv[2], 'utf8'));
@@ -25,12 +28,14 @@ async function main(): Promise<void> {
 		lines.close();
 	}
 	const starts: number[] = [];
+	const releases: number[] = [];
+	subscribe(slotStarts.name, (message) => releases.push((message as { at: number }).at));
 	subscribe('http.client.request.start', (message) => {
 		const { request } = message as { request: ClientRequest };
 		if (request.method === 'POST' && request.path.split('?')[0].endsWith('/messages')) starts.push(Date.now());
 	});
 	const run = await runSend(job.items, job.parameters, job.credentials);
-	process.stdout.write(`${JSON.stringify({ status: run.result.status, sent: run.sent.length, failed: run.failed.map((item) => item.send), starts })}\n`);
+	process.stdout.write(`${JSON.stringify({ status: run.result.status, sent: run.sent.length, failed: run.failed.map((item) => item.send), starts, releases })}\n`);
 }
 
 main().catch((error: unknown) => {
