@@ -2,7 +2,7 @@
 // database alone keeps that copy right (the claim walks (tag, time) and would miss a contact whose
 // copy lagged behind).
 import { userClient, withDb } from '../../helpers/stack';
-import { analysis, assign, createPipelineWorld } from '../pipelines/fixtures';
+import { NOW, analysis, assign, createPipelineWorld } from '../pipelines/fixtures';
 import { addMessage, at, createWorld, tagContacts } from './fixtures';
 
 const linkTimes = (conversationId: string) =>
@@ -93,5 +93,29 @@ describe('the tag links\' copy of the conversation\'s last customer message time
 		await assign([analysis(withWindow, 50), analysis(withoutWindow, 50)]);
 		expect(await linkTimes(withWindow)).toEqual([{ name: 'In pipeline', copy: at(-5), actual: at(-5) }]);
 		expect(await linkTimes(withoutWindow)).toEqual([{ name: 'In pipeline', copy: null, actual: null }]);
+	});
+
+	it('is written with the link on the links an automation\'s add_tag makes: inserted with the time, never updated after', async () => {
+		const world = await createPipelineWorld();
+		await world.automation({ trigger_type: 'ENTERED_PIPELINE', actions: [{ type: 'add_tag', tag_id: world.tags['In pipeline'] }] });
+		const contacts = [await world.contact(), await world.contact(), await world.contact()];
+		await withDb(async (db) => {
+			await db.query('update public.messenger_conversations set last_customer_message_at = $2 where id = any ($1)', [contacts.slice(0, 2), at(-5)]);
+			// This transaction's own counts (pg_stat_xact_user_tables): no other test's writes in them.
+			await db.query('begin');
+			try {
+				await db.query('select count(*) from public.pipeline_assign($1::jsonb, $2)', [JSON.stringify(contacts.map((id) => analysis(id, 50))), NOW]);
+				const { rows } = await db.query<{ inserted: number; updated: number }>(
+					`select n_tup_ins::int as inserted, n_tup_upd::int as updated from pg_stat_xact_user_tables where relid = 'public.conversation_tags'::regclass`,
+				);
+				expect(rows[0]).toEqual({ inserted: 3, updated: 0 });
+				await db.query('commit');
+			} catch (error) {
+				await db.query('rollback');
+				throw error;
+			}
+		});
+		expect(await linkTimes(contacts[0])).toEqual([{ name: 'In pipeline', copy: at(-5), actual: at(-5) }]);
+		expect(await linkTimes(contacts[2])).toEqual([{ name: 'In pipeline', copy: null, actual: null }]);
 	});
 });
