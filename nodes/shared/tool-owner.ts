@@ -4,12 +4,16 @@
 // by the workflow's builder, or given by the model where the builder chose $fromAI. Empty, null,
 // undefined or a model's "null" / "undefined" is refused naming the field as the node lists it (or
 // by its $fromAI key when the model fills it), with the advice for whoever fills it
-// (nodes/shared/tool-text.ts). The database then keeps the call to that owner. In a workflow (not a
-// tool) nothing here applies: each node reads its owner as before.
+// (nodes/shared/tool-text.ts); so is any value that is not text (an expression's list, object,
+// number, true or false): a reader taking String(value) would read [] or [""] as empty, i.e. every
+// owner's. What passes is non-blank text, which each node's reading takes as one owner's UUID or
+// refuses. The database then keeps the call to that owner. In a workflow (not a tool) nothing here
+// applies: each node reads its owner as before.
 import type { IExecuteFunctions } from 'n8n-workflow';
 import { runsAsTool } from './outputs';
 import { FieldRefusedError } from './per-item';
 import { fieldAsKnown, filledByModel, fromAIKey, isNotGivenWord } from './tool-text';
+import { shown } from './valid-input';
 
 /** A node's owner field: its parameter and its name as the node lists it. */
 export interface ToolOwnerField {
@@ -29,8 +33,12 @@ export interface ToolOwnerWords {
 	without: string;
 }
 
-/** Whether an owner value counts as not given: null, undefined, empty or spaces, or a model's "null" / "undefined". */
+/**
+ * Whether an owner value counts as not given: null, undefined, empty or spaces, a model's "null" /
+ * "undefined", or a list holding nothing else (an expression's [] or [""]).
+ */
 export function ownerNotGiven(value: unknown): boolean {
+	if (Array.isArray(value)) return value.every(ownerNotGiven);
 	return value === null || value === undefined || (typeof value === 'string' && value.trim() === '') || isNotGivenWord(value);
 }
 
@@ -57,11 +65,26 @@ export function noToolOwner(context: IExecuteFunctions, itemIndex: number, field
 	);
 }
 
+/** The refusal of a tool whose owner is given as something other than text: a list, an object, a number, true or false. */
+function notOneOwner(context: IExecuteFunctions, itemIndex: number, field: ToolOwnerField, words: ToolOwnerWords, value: unknown): FieldRefusedError {
+	return new FieldRefusedError(
+		context.getNode(),
+		`${words.operation} as an AI agent's tool needs the user ID of one owner ${words.purpose}, as text (${fieldAsKnown(context, field.parameter, `${field.displayName}, ${field.parameter}`)}), and got ${shown(value)}`,
+		{ itemIndex, description: toolOwnerAdvice(context, field, words) },
+		field.parameter,
+	);
+}
+
 /**
- * As an AI agent's tool, the owner field of item i must be given: refused (noToolOwner) when not.
- * In a workflow nothing is checked here. The value itself (a UUID) is the node's own reading.
+ * As an AI agent's tool, the owner field of item i must be one owner's user ID given as text:
+ * refused when not given (noToolOwner; [] or [""] too) or not text (a list, object, number, true or
+ * false: never read as empty, i.e. every owner's, nor as the id a one-element list holds). What
+ * passes is non-blank text, which the node's own reading takes as a UUID or refuses. In a workflow
+ * nothing is checked here.
  */
 export function requireToolOwner(context: IExecuteFunctions, itemIndex: number, field: ToolOwnerField, words: ToolOwnerWords): void {
 	if (!runsAsTool(context)) return;
-	if (ownerNotGiven(context.getNodeParameter(field.parameter, itemIndex, '') as unknown)) throw noToolOwner(context, itemIndex, field, words);
+	const value = context.getNodeParameter(field.parameter, itemIndex, '') as unknown;
+	if (ownerNotGiven(value)) throw noToolOwner(context, itemIndex, field, words);
+	if (typeof value !== 'string') throw notOneOwner(context, itemIndex, field, words, value);
 }

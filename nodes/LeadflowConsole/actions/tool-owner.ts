@@ -7,7 +7,7 @@
 // call too.
 import type { IExecuteFunctions } from 'n8n-workflow';
 import { runsAsTool } from '../../shared/outputs';
-import { noToolOwner, ownerNotGiven, toolOwnerAdvice as sharedToolOwnerAdvice, type ToolOwnerField } from '../../shared/tool-owner';
+import { noToolOwner, requireToolOwner, toolOwnerAdvice as sharedToolOwnerAdvice, type ToolOwnerField } from '../../shared/tool-owner';
 import { operationName } from './operation-names';
 import { optionalUuid } from './rule-input';
 
@@ -32,10 +32,13 @@ export const toolOwnerAdvice = (context: IExecuteFunctions, words: OwnerWords): 
  */
 export function readConsoleOwner(context: IExecuteFunctions, i: number, words: OwnerWords, workflowHint?: string): string | null {
 	if (!runsAsTool(context)) return optionalUuid(context, 'userId', 'owner ID', i, workflowHint);
-	if (ownerNotGiven(context.getNodeParameter('userId', i, '') as unknown)) {
-		throw noToolOwner(context, i, OWNER_ID, { operation: operationName(context.getNodeParameter('operation', 0) as string), ...words });
-	}
-	return optionalUuid(context, 'userId', 'owner ID', i, toolOwnerAdvice(context, words));
+	const ownerWords = { operation: operationName(context.getNodeParameter('operation', 0) as string), ...words };
+	// Refused unless non-blank text (nodes/shared/tool-owner.ts): optionalUuid reads String(value), so
+	// an expression's [] or [""] would read as empty, every owner's.
+	requireToolOwner(context, i, OWNER_ID, ownerWords);
+	const owner = optionalUuid(context, 'userId', 'owner ID', i, toolOwnerAdvice(context, words));
+	if (owner === null) throw noToolOwner(context, i, OWNER_ID, ownerWords);
+	return owner;
 }
 
 /** Owner ID's description in the operations that take it only to keep the call to one owner. */

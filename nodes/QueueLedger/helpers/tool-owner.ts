@@ -4,7 +4,7 @@
 // the field (ownerUserId), in the one wording of nodes/shared/tool-owner.ts: the advice and the first
 // line's field name for whoever fills it, the model by its $fromAI key, else the workflow's builder.
 import type { IExecuteFunctions } from 'n8n-workflow';
-import { noToolOwner, ownerNotGiven } from '../../shared/tool-owner';
+import { requireToolOwner as requireSharedToolOwner } from '../../shared/tool-owner';
 import { OWNER_FIELD } from './common';
 
 /** What a refusal says of the owner: the operation, why, and what it does not do without. */
@@ -18,9 +18,7 @@ export interface ToolOwnerWords {
 	without: string;
 }
 
-/** As a tool, Owner User ID must be given: refused naming the field when empty, "null" or "undefined". */
+/** As a tool, Owner User ID must be given as text: refused naming the field when empty, "null", "undefined" or not text (nodes/shared/tool-owner.ts). */
 export function requireToolOwner(context: IExecuteFunctions, itemIndex: number, words: ToolOwnerWords): void {
-	if (ownerNotGiven(context.getNodeParameter('ownerUserId', itemIndex, '') as unknown)) {
-		throw noToolOwner(context, itemIndex, { parameter: 'ownerUserId', displayName: OWNER_FIELD }, { operation: words.operation, purpose: words.purpose, without: words.without });
-	}
+	requireSharedToolOwner(context, itemIndex, { parameter: 'ownerUserId', displayName: OWNER_FIELD }, { operation: words.operation, purpose: words.purpose, without: words.without });
 }
