@@ -30,6 +30,7 @@ import { buildAnalysisPrompt, ANALYSIS_SCHEMA, type ChatMessage } from '../helpe
 import { checkUuid, CONTACTS, invalid, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
 import { readOwnerId } from '../../shared/owner-id';
 import { runsAsTool } from '../../shared/outputs';
+import { fieldAsKnown, filledByModel, fromAIKey } from '../../shared/tool-text';
 import { requireToolOwner, toolOwnerAdvice, type ToolOwnerField, type ToolOwnerWords } from '../../shared/tool-owner';
 import { analyzeContact, type AnalysisCancelled, type AnalysisOutcome, type AnalysisSetupFailure } from '../transport/analyzeContact';
 import { readConversations, readDueConversations, readStageChoices, readUnusedAnalyses, unknownConversation, type ConversationFacts } from '../transport/conversations';
@@ -243,10 +244,32 @@ async function readWithinOwners(context: IExecuteFunctions, entries: Asked[], ma
 	return failed;
 }
 
+/**
+ * As an AI agent's tool, what to do about a conversation that is not found within the owner (unknown,
+ * or another owner's: the same words), for whoever fills Conversation ID and Owner User ID, as Move's
+ * advice: the model may give another conversation only when it fills Conversation ID, and may check
+ * the owner only when it gave it; what the builder set is the builder's to fix. Never the builder's
+ * "{{ $json.conversation_id }}" to a model.
+ */
+function toolNotFoundAdvice(context: IExecuteFunctions): string {
+	const conversation = fieldAsKnown(context, 'conversationId', 'Conversation ID (conversationId)');
+	const ownerKey = fromAIKey(context, 'ownerUserId') ?? 'Owner User ID (ownerUserId)';
+	const modelOwner = filledByModel(context, 'ownerUserId');
+	if (filledByModel(context, 'conversationId')) {
+		return modelOwner
+			? `Give the id of one of this owner's conversations as ${conversation}; if that conversation is the one you mean, check the owner you gave as ${ownerKey}.`
+			: `This tool analyses only the conversations of the owner set in its settings: give the id of one of them as ${conversation}. Another owner's conversation cannot be analysed with this tool.`;
+	}
+	return modelOwner
+		? `The conversation is set in this tool's settings (Conversation ID), not given by you: check the owner you gave as ${ownerKey}; if it is right, this conversation cannot be analysed with this tool.`
+		: "The conversation (Conversation ID) and its owner (Owner User ID) are both set in this tool's settings, and the conversation is not that owner's or does not exist: this tool cannot analyse it. Set Conversation ID or Owner User ID in the tool's settings so they agree, or let the model give the conversation with $fromAI.";
+}
+
 /** Whether entry's conversation was read; if not, it fails alone, naming its Conversation ID (unknown, or another owner's: the same words). */
 function readOrFailed(context: IExecuteFunctions, entry: Asked, read: Map<string, ConversationFacts>, results: INodeExecutionData[]): boolean {
 	if (read.has(withinOwner(entry.owner, entry.conversationId))) return true;
 	const error = unknownConversation(context, entry.conversationId, entry.itemIndex);
+	if (runsAsTool(context)) error.description = toolNotFoundAdvice(context);
 	if (!context.continueOnFail()) throw error;
 	results.push(failedItem(context, error, { item: entry.itemIndex }));
 	return false;

@@ -132,3 +132,34 @@ test("Analyze in a workflow: an empty Owner User ID reads any owner's conversati
 	const scoped = await runStage([{ conversation_id: theirContact }], { operation: 'analyze', ownerUserId: mine.userId, options: { retryDelayMs: 10 } }, credentials(), { continueOnFail: true });
 	expect(scoped.contacts).toEqual([{ error: expect.objectContaining({ code: 'not_found', message: `Conversation ID "${theirContact}" does not exist` }) }]);
 });
+
+test("Analyze as a tool: a conversation not found within the owner is advised to whoever fills Conversation ID and Owner User ID, never with the builder's {{ $json.conversation_id }}", async () => {
+	const theirContact = await conversationOf(theirs, 'Hana Theirs');
+	const notFound = `Conversation ID "${theirContact}" does not exist\n\nDetails: `;
+	const cases: Array<[IDataObject, IDataObject, string]> = [
+		[
+			{ ownerUserId: ai('owner'), conversationId: ai('contact') },
+			{ owner: mine.userId, contact: theirContact },
+			"Give the id of one of this owner's conversations as contact; if that conversation is the one you mean, check the owner you gave as owner.",
+		],
+		[
+			{ ownerUserId: mine.userId, conversationId: ai('contact') },
+			{ contact: theirContact },
+			"This tool analyses only the conversations of the owner set in its settings: give the id of one of them as contact. Another owner's conversation cannot be analysed with this tool.",
+		],
+		[
+			{ ownerUserId: ai('owner'), conversationId: theirContact },
+			{ owner: mine.userId },
+			"The conversation is set in this tool's settings (Conversation ID), not given by you: check the owner you gave as owner; if it is right, this conversation cannot be analysed with this tool.",
+		],
+		[
+			{ ownerUserId: mine.userId, conversationId: theirContact },
+			{},
+			"The conversation (Conversation ID) and its owner (Owner User ID) are both set in this tool's settings, and the conversation is not that owner's or does not exist: this tool cannot analyse it. Set Conversation ID or Owner User ID in the tool's settings so they agree, or let the model give the conversation with $fromAI.",
+		],
+	];
+	for (const [parameters, args, advice] of cases) {
+		expect({ parameters, out: await asTool({ source: 'input', ...parameters }, args) }).toEqual({ parameters, out: { thrown: `${notFound}${advice}` } });
+	}
+	expect(await prompts()).toEqual([]);
+});
