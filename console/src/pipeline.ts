@@ -42,6 +42,12 @@ interface MoveAnswer {
 
 const CARDS_PER_STAGE = 20;
 const POLL_MS = 2000;
+/**
+ * A move answered after its pipeline was left is said when that pipeline is shown again, with the
+ * time it answered, only within this long of its answer: an older one is not said (the board shows
+ * where the card is, and its last activity says "Moved by hand").
+ */
+export const LATE_MOVE_MS = 10 * 60_000;
 const STATUSES: Record<string, string> = {
 	NEW: 'New', CONTACTED: 'Contacted', QUALIFIED: 'Qualified', PROPOSAL_SENT: 'Proposal sent', NEGOTIATING: 'Negotiating',
 	WON: 'Won', LOST: 'Lost', UNRESPONSIVE: 'Unresponsive',
@@ -81,10 +87,13 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		/** A stage chosen in a card's "Move to" picker, kept across refreshes until it is moved. */
 		choices: new Map<string, string>(),
 		/**
-		 * A move answered after another pipeline was shown: its words kept with the pipeline it was made
-		 * on (the latest per pipeline), and said when that pipeline is shown again.
+		 * Moves answered after another pipeline was shown: their words and when each answered (the
+		 * browser's clock), kept with the pipeline they were made on, said once when that pipeline is
+		 * shown again (those answered more than LATE_MOVE_MS before are dropped unsaid).
 		 */
-		lateMoves: new Map<string, MoveWords>(),
+		lateMoves: new Map<string, Array<{ words: MoveWords; at: number }>>(),
+		/** The pipeline the move line speaks of: a board of another pipeline drawn takes the line away. */
+		moveFor: '',
 		moving: new Set<string>(),
 		columnsKey: '',
 		dragging: false,
@@ -154,17 +163,31 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 	dismiss.addEventListener('click', () => tell(''));
 	/** A move's words: its line's text, whether it is an error, and its data-* (status, card, stage, fired). */
 	interface MoveWords { text: string; error: boolean; data: Record<string, string> }
-	function sayMove(words: MoveWords) {
+	function sayMove(words: MoveWords, pipelineId: string) {
 		forgetMove();
+		state.moveFor = pipelineId;
 		moveResult.textContent = words.text;
 		moveResult.className = `move-result${words.error ? ' error' : ''}`;
 		Object.assign(moveResult.dataset, words.data);
 	}
 	/** The last move's words (its result or refusal): another pipeline shown takes them away. */
 	function forgetMove() {
+		state.moveFor = '';
 		moveResult.textContent = '';
 		moveResult.className = 'move-result';
 		for (const key of ['status', 'card', 'stage', 'fired']) delete moveResult.dataset[key];
+	}
+	/**
+	 * Late answers in words: each with when it answered, in the browser's time zone as the cards' times
+	 * on hover ("Answered Dec 6, 2026, 2:05 PM Europe/London, while another pipeline was shown: Moved
+	 * Ana from Qualified to Won. …"), joined; an error if any of them is one; the last one's data-*.
+	 */
+	function lateMovesInWords(moves: Array<{ words: MoveWords; at: number }>): MoveWords {
+		const text = moves.map(({ words, at }) => {
+			const said = /[.!?…]$/.test(words.text) ? words.text : `${words.text}.`;
+			return `Answered ${timeInZone(new Date(at).toISOString())}, while another pipeline was shown: ${said}`;
+		}).join(' ');
+		return { text, error: moves.some(({ words }) => words.error), data: moves[moves.length - 1].words.data };
 	}
 	const empty = panel.querySelector<HTMLElement>('#pipeline-empty')!;
 	const boardElement = panel.querySelector<HTMLElement>('#pipeline-board')!;
@@ -235,11 +258,16 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 	}
 
 	function renderBoard(board: Board) {
-		// A move on this pipeline answered while another was shown: said now.
+		// The move line speaks of one pipeline: beside another's board (or none) it goes.
+		if (state.moveFor && state.moveFor !== board.pipeline?.id) forgetMove();
+		// Moves on this pipeline answered while another was shown: said now, once, each with the time it
+		// answered; one answered more than LATE_MOVE_MS ago is not said (the board shows its result).
 		const late = board.pipeline ? state.lateMoves.get(board.pipeline.id) : undefined;
 		if (late && board.pipeline) {
 			state.lateMoves.delete(board.pipeline.id);
-			sayMove(late);
+			const now = Date.now();
+			const recent = late.filter((move) => now - move.at <= LATE_MOVE_MS);
+			if (recent.length > 0) sayMove(lateMovesInWords(recent), board.pipeline.id);
 		}
 		render(picker, board.pipelines.map((pipeline) => `<option value="${escape(pipeline.id)}">${escape(pipeline.name)} (${formatNumber(pipeline.contact_count)})</option>`).join(''));
 		if (picker.value !== state.pipelineId) picker.value = state.pipelineId;
@@ -452,24 +480,21 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		const next = cards[cards.findIndex((row) => row.conversation_id === conversationId) + 1] ?? cards[cards.length - 2];
 		const focusTo = [`[data-key="go-${CSS.escape(conversationId)}"]`, ...(next ? [`[data-key="go-${CSS.escape(next.conversation_id)}"]`] : []), '#pipeline-search'];
 		state.moving.add(conversationId);
-		// Its words are written only while this pipeline is shown: another chosen meanwhile has taken them away.
-		const onPipeline = state.pipelineId;
+		// Its words are written only while this pipeline is shown: another chosen meanwhile has taken them
+		// away. The card's pipeline is the board's it was on (another may be picked, its board not drawn yet).
+		const onPipeline = state.board?.pipeline?.id ?? state.pipelineId;
 		const shown = () => state.pipelineId === onPipeline;
 		// Answered while another pipeline is shown: kept for this one (said when it is shown again), and
 		// the card's "Move to" picker reset, as the board drawn then shows where the card really is.
 		const settle = (words: MoveWords) => {
-			if (shown()) { sayMove(words); return; }
+			if (shown()) { sayMove(words, onPipeline); return; }
 			state.choices.delete(conversationId);
 			// Each late answer for this pipeline said, not only the latest (a refusal must not be lost
-			// under a later success): joined, an error if any of them is one.
-			const before = state.lateMoves.get(onPipeline);
-			state.lateMoves.set(onPipeline, before
-				? { text: `${/[.!?…]$/.test(before.text) ? before.text : `${before.text}.`} ${words.text}`, error: before.error || words.error, data: words.data }
-				: words);
+			// under a later success).
+			state.lateMoves.set(onPipeline, [...(state.lateMoves.get(onPipeline) ?? []), { words, at: Date.now() }]);
 		};
 		tell('');
-		moveResult.className = 'move-result';
-		moveResult.textContent = `Moving ${name(card)} to ${target.name}…`;
+		sayMove({ text: `Moving ${name(card)} to ${target.name}…`, error: false, data: {} }, onPipeline);
 		try {
 			const { status, json } = await request(moveUrl, {
 				method: 'POST',
