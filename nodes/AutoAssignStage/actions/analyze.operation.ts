@@ -280,12 +280,21 @@ function readOrFailed(context: IExecuteFunctions, entry: Asked, read: Map<string
  * read within its owner first, before anything else is read or called for it, even one that brings
  * its own messages; another owner's conversation fails as one that does not exist. Items without an
  * owner (a workflow's empty Owner User ID) pass unread, as before.
+ * An item bringing its own messages needs only its conversation's owner checked: it is read with one
+ * message, not Max Messages thrown away (100 conversations: about 7 times less database time than
+ * at the default 20, 60 times less than at 200), into `checked`, never into `read`: `read` holds the
+ * facts readJobs gives Gemini, and a one-message read must never stand in for the full read of
+ * another item asking the same conversation without messages of its own.
  */
 async function keepOwned(context: IExecuteFunctions, asked: Asked[], maxMessages: number, read: Map<string, ConversationFacts>, results: INodeExecutionData[]): Promise<Asked[]> {
 	const scoped = asked.filter((entry) => entry.owner);
 	if (scoped.length === 0) return asked;
-	const failed = await readWithinOwners(context, scoped, maxMessages, read, results);
-	return asked.filter((entry) => !entry.owner || (!failed.has(entry) && readOrFailed(context, entry, read, results)));
+	const checked = new Map<string, ConversationFacts>();
+	const failed = new Set<Asked>([
+		...(await readWithinOwners(context, scoped.filter((entry) => entry.own), 1, checked, results)),
+		...(await readWithinOwners(context, scoped.filter((entry) => !entry.own), maxMessages, read, results)),
+	]);
+	return asked.filter((entry) => !entry.owner || (!failed.has(entry) && readOrFailed(context, entry, entry.own ? checked : read, results)));
 }
 
 /**

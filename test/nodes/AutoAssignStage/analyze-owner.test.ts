@@ -163,3 +163,25 @@ test("Analyze as a tool: a conversation not found within the owner is advised to
 	}
 	expect(await prompts()).toEqual([]);
 });
+
+test('Analyze with an owner, one batch: an item bringing its own messages and one reading the same conversation; the second is analysed on its full Max Messages, never on the one-message owner check', async () => {
+	const contact = await mine.contact();
+	await withDb(async (db) => {
+		for (const [text, minutes] of [['Early question about delivery', -50], ['Middle question about colours', -40], ['Late question about the price', -30]] as const) {
+			await db.query(`insert into public.messenger_messages (user_id, conversation_id, direction, text, sent_at) values ($1, $2, 'inbound', $3, $4::timestamptz)`, [mine.userId, contact, text, minutesAfter(minutes)]);
+		}
+	});
+	const own = { conversation_id: contact, sender_name: 'Imported', messages: [{ direction: 'inbound', text: 'Brought along by the item', sent_at: minutesAfter(-5) }] };
+	// Both orders: the item reading its conversation before and after the one bringing its messages.
+	for (const entries of [[own, { conversation_id: contact }], [{ conversation_id: contact }, own]]) {
+		await sims.gemini.control.reset();
+		await sims.gemini.control.addFault({ effect: { kind: 'text', text: VALID } });
+		const run = await runStage(entries, { operation: 'analyze', ownerUserId: mine.userId, options: { retryDelayMs: 10, maxMessages: 20 } }, credentials());
+		expect(run.contacts).toEqual([expect.objectContaining({ analysed: true }), expect.objectContaining({ analysed: true })]);
+		const sent = await prompts();
+		expect(sent).toHaveLength(2);
+		const full = sent.filter((prompt) => !prompt.includes('Brought along by the item'));
+		expect(full).toHaveLength(1);
+		for (const text of ['Early question about delivery', 'Middle question about colours', 'Late question about the price']) expect(full[0]).toContain(text);
+	}
+});
