@@ -114,7 +114,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		 * there: deleted meanwhile), or only from the address (a link to check).
 		 */
 		missingOwnerHow: 'address' as 'address' | 'picked' | 'shown',
-		/** The last message said on the message line (a Take Lead's, an owner's words); the export has its own line. */
+		/** The last message said on the message line (an owner's words: none, no settings, refused); Take Lead and the export have their own lines. */
 		message: '',
 		messageKind: 'ok' as 'ok' | 'error',
 		/**
@@ -123,6 +123,8 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		 * owner. '' when the line is empty.
 		 */
 		exportFor: '',
+		/** The owner whose lead Take Lead's own line speaks of ('' when it is empty): another owner drawn takes it away. */
+		takeFor: '',
 		/** The export's failure is shown (with its Dismiss) beside its own owner's queue: kept until Export is pressed again, its Dismiss, or another owner is drawn. */
 		exportFailed: false,
 		/** An export is under way: Export stays disabled, whatever a poll draws meanwhile. */
@@ -184,6 +186,9 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			</div>
 			<div class="queue-notice">
 				<p id="queue-message" class="queue-message" role="status" aria-live="polite"></p>
+			</div>
+			<div class="queue-notice">
+				<p id="queue-take-message" class="queue-message" role="status" aria-live="polite"></p>
 			</div>
 			<div class="queue-notice">
 				<p id="queue-export-message" class="queue-message" role="status" aria-live="polite"></p>
@@ -260,13 +265,25 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		});
 	}
 
-	/** The message line: `text` (the newest message, which replaces the one before). The export speaks on its own line. */
+	/** The message line: `text` (the newest message, which replaces the one before). Take Lead and the export speak on their own lines. */
 	function say(text: string, kind: 'ok' | 'error' = 'ok') {
 		state.message = text;
 		state.messageKind = kind;
 		const message = el('queue-message');
 		message.textContent = text;
 		message.className = `queue-message ${kind === 'error' ? 'error' : ''}`;
+	}
+
+	/**
+	 * Take Lead's own line (its own live region, so neither the message line's words nor the export's
+	 * are erased or repeated by it): `text` about a lead of `owner`'s queue. It has no control, so
+	 * emptying it moves no focus; the row's button keeps the focus.
+	 */
+	function sayTake(text: string, owner: string, kind: 'ok' | 'error' = 'ok') {
+		state.takeFor = text ? owner : '';
+		const line = el('queue-take-message');
+		line.textContent = text;
+		line.className = `queue-message ${kind === 'error' ? 'error' : ''}`;
 	}
 
 	/** An owner's label as the picker shows it (label and the id's start), else the id. */
@@ -295,6 +312,8 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 	 * ending goes; an export still under way is named by its owner (it is not this queue's).
 	 */
 	function exportOwnerShown(owner: string) {
+		// Take Lead's words were of a lead of another owner's queue (unless a take is still under way).
+		if (state.takeFor && state.takeFor !== owner && state.taking.size === 0) sayTake('', '');
 		if (state.exporting) {
 			// Under way: named by its owner beside another's queue, plain again beside its own.
 			const name = owner === state.exportOwner ? 'Exporting…' : `Exporting the queue of ${ownerInWords(state.exportOwner)}, not the one shown…`;
@@ -672,7 +691,10 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		if (state.taking.has(leadId)) return;
 		state.taking.add(leadId);
 		if (state.data) renderPage(state.data);
-		say(stopping ? `Stopping follow-ups for ${name}…` : `Taking over ${name}…`);
+		// The owner whose queue shows the lead: the words are theirs.
+		const owner = state.data?.owner ?? state.owner;
+		const speak = (text: string, kind: 'ok' | 'error' = 'ok') => sayTake(text, owner, kind);
+		speak(stopping ? `Stopping follow-ups for ${name}…` : `Taking over ${name}…`);
 		try {
 			const { status, json } = await request(`${webhooks}/leads/${encodeURIComponent(leadId)}/take`, {
 				method: 'POST',
@@ -684,14 +706,14 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			const answer = json as (TakeAnswer & { error?: string }) | undefined;
 			if (status === 200 && answer) {
 				if (answer.status_kept) {
-					say(followUpsStoppedInWords(name, answer, hasConversation));
+					speak(followUpsStoppedInWords(name, answer, hasConversation));
 				} else if (answer.already_taken) {
-					say(`${name} was already taken over: nothing changed (someone took it before you).`, 'error');
+					speak(`${name} was already taken over: nothing changed (someone took it before you).`, 'error');
 				} else {
 					// The messages cancelled (the answer also lists the lead's backlog item, no message).
 					const cancelled = messagesCancelled(answer.cancelled);
 					const sending = answer.sending?.length ?? 0;
-					say(
+					speak(
 						`${name} is yours now: ${formatNumber(cancelled)} waiting queue item${cancelled === 1 ? '' : 's'} cancelled${answer.stopped_rules ? `, follow-ups stopped for ${formatNumber(answer.stopped_rules)} rule${answer.stopped_rules === 1 ? '' : 's'}` : ''}.` +
 							(sending
 								? ` ${formatNumber(sending)} message${sending === 1 ? ' was' : 's were'} already being sent and may have reached them: check the queue before you call.`
@@ -699,13 +721,13 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 					);
 				}
 			} else if (takeNotDone(status, json)) {
-				say(`Could not ${stopping ? 'stop follow-ups for' : 'take over'} ${name}: ${answer?.error ?? `the server answered ${status}`}`, 'error');
+				speak(`Could not ${stopping ? 'stop follow-ups for' : 'take over'} ${name}: ${answer?.error ?? `the server answered ${status}`}`, 'error');
 			} else {
-				say(takeMayHaveBeenDone(name, stopping, `the server answered ${status}`), 'error');
+				speak(takeMayHaveBeenDone(name, stopping, `the server answered ${status}`), 'error');
 			}
 		} catch (error) {
 			// No answer (the network, a time-out): the take may have been done before it was lost.
-			say(takeMayHaveBeenDone(name, stopping, (error as Error).message), 'error');
+			speak(takeMayHaveBeenDone(name, stopping, (error as Error).message), 'error');
 		} finally {
 			state.taking.delete(leadId);
 			state.metricsKey = '';

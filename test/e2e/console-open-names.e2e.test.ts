@@ -112,11 +112,13 @@ test('an owner whose queue settings were removed after queuing: messages said to
 	expect(said).not.toMatch(/nothing is ever queued/);
 	expect(await page.textContent('#queue-day-info')).toMatch(/no queue settings: nothing new is queued$/);
 	await page.locator('#queue-rows tr[data-item]', { hasText: 'Lee Two' }).locator('button.take').click();
-	await page.waitForFunction(() => /is yours now/.test(document.getElementById('queue-message')?.textContent ?? ''), null, { timeout: 30_000 });
+	await page.waitForFunction(() => /is yours now/.test(document.getElementById('queue-take-message')?.textContent ?? ''), null, { timeout: 30_000 });
 	// Polls go on: the owner's words are not said again over Take Lead's.
 	const before = queuePolls;
 	expect(await until(() => queuePolls >= before + 3, 30_000)).toBe(true);
-	expect(await page.textContent('#queue-message')).toMatch(/^Lee Two is yours now/);
+	expect(await page.textContent('#queue-take-message')).toMatch(/^Lee Two is yours now/);
+	// Take Lead speaks on its own line: the owner's words stay on theirs.
+	expect(await page.textContent('#queue-message')).toBe(said);
 	await page.close();
 });
 
@@ -179,8 +181,8 @@ test('Take Lead counts the waiting messages it cancelled, not the lead\'s backlo
 	const page = await open(`&tab=queue&owner=${owner}`);
 	const row = page.locator('#queue-rows tr[data-item]', { hasText: 'Kay Two' });
 	await row.locator('button.take').click();
-	await page.waitForFunction(() => /is yours now/.test(document.getElementById('queue-message')?.textContent ?? ''), null, { timeout: 30_000 });
-	expect(await page.textContent('#queue-message')).toMatch(/^Kay Two is yours now: 1 waiting queue item cancelled/);
+	await page.waitForFunction(() => /is yours now/.test(document.getElementById('queue-take-message')?.textContent ?? ''), null, { timeout: 30_000 });
+	expect(await page.textContent('#queue-take-message')).toMatch(/^Kay Two is yours now: 1 waiting queue item cancelled/);
 	const ledger = await withDb(async (db) => (await db.query<{ queue: string }>(
 		`select g.queue from public.queue_ledger g join public.leads l on l.id = g.lead_id
 		  where l.user_id = $1 and l.name = 'Kay Two' and g.to_status = 'cancelled' order by g.queue`, [owner])).rows);

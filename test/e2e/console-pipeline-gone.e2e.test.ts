@@ -157,9 +157,9 @@ test('a move answered after another pipeline was picked (refused, no answer, mov
 		await page.locator(`li.deal[data-card="${contact}"]`).waitFor({ timeout: 15_000 });
 		await page.waitForTimeout(500);
 		const back = await look(page, contact);
-		if (ending === 'refused') expect(back).toMatchObject({ moveLine: expect.stringMatching(/ was not moved: The stage Won belongs to no pipeline any more$/), cardStage: stageBefore, cardChoice: '' });
-		else if (ending === 'no answer') expect(back).toMatchObject({ moveLine: expect.stringMatching(/\S/), cardStage: stageBefore, cardChoice: '' });
-		else expect(back).toMatchObject({ moveLine: expect.stringMatching(/^Moved .+ to Won\. /), cardStage: world.pipeline.stages.Won, cardChoice: '' });
+		if (ending === 'refused') expect(back).toMatchObject({ moveLine: expect.stringMatching(/^Answered .+, while another pipeline was shown: .+ was not moved: The stage Won belongs to no pipeline any more\.$/), cardStage: stageBefore, cardChoice: '' });
+		else if (ending === 'no answer') expect(back).toMatchObject({ moveLine: expect.stringMatching(/^Answered .+, while another pipeline was shown: \S/), cardStage: stageBefore, cardChoice: '' });
+		else expect(back).toMatchObject({ moveLine: expect.stringMatching(/^Answered .+, while another pipeline was shown: Moved .+ to Won\. /), cardStage: world.pipeline.stages.Won, cardChoice: '' });
 		// Said once: a later poll does not say it again, and another pipeline shown takes it away.
 		await twoPolls(page);
 		expect((await look(page, contact)).moveLine).toBe(back.moveLine);
@@ -208,7 +208,7 @@ test('two moves answered after another pipeline was picked (one refused, one mov
 		const element = (globalThis as unknown as Doc).document.querySelector('#pipeline-move-result') as unknown as { textContent: string | null; className: string } | null;
 		return { text: element?.textContent ?? '', className: element?.className ?? '' };
 	});
-	expect(line.text).toMatch(/ was not moved: The stage Won belongs to no pipeline any more\. Moved .+ to Won\. /);
+	expect(line.text).toMatch(/^Answered .+, while another pipeline was shown: .+ was not moved: The stage Won belongs to no pipeline any more\. Answered .+, while another pipeline was shown: Moved .+ to Won\. /);
 	expect(line.className).toContain('error');
 	await page.close();
 });

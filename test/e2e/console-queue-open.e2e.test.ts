@@ -160,9 +160,9 @@ test('Take Lead whose answer is lost says it may have been done, and the row sho
 		await route.abort('connectionreset');
 	});
 	await page.click(`tr[data-lead="${queued.lead_id}"] button[data-take]`);
-	await page.waitForFunction(() => /^No answer/.test(document.getElementById('queue-message')?.textContent ?? ''));
+	await page.waitForFunction(() => /^No answer/.test(document.getElementById('queue-take-message')?.textContent ?? ''));
 	expect(answered).toBe(200);
-	const message = await page.textContent('#queue-message');
+	const message = await page.textContent('#queue-take-message');
 	expect(message).toMatch(/^No answer to Take Lead for Today (Fay|Gus) \(.+\): it may have been done\. The row, read again now, shows it/);
 	expect(message).not.toMatch(/Could not/);
 	await page.waitForSelector(`tr[data-lead="${queued.lead_id}"][data-lead-status="human_controlled"]`);

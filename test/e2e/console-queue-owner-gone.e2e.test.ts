@@ -70,6 +70,8 @@ const view = (page: Page) => page.evaluate(() => {
 	return {
 		message: document.getElementById('queue-message')!.textContent,
 		messageClass: document.getElementById('queue-message')!.className.trim(),
+		take: document.getElementById('queue-take-message')!.textContent,
+		takeClass: document.getElementById('queue-take-message')!.className.trim(),
 		exportLine: document.getElementById('queue-export-message')!.textContent,
 		exportDismissHidden: document.getElementById('queue-export-dismiss')!.hidden,
 		picker: document.getElementById('queue-owner')!.value,
@@ -236,10 +238,10 @@ test('an export that ends while a Take Lead was said meanwhile is said on the ex
 		// While the export is under way, a lead is taken over: its words are the newer message.
 		await page.locator('#queue-rows button.take:not(.stop-follow-ups)').first().click();
 		await page.waitForFunction(() => {
-			const text = document.getElementById('queue-message')!.textContent ?? '';
-			return text !== 'Exporting…' && !text.startsWith('Taking over');
+			const text = document.getElementById('queue-take-message')!.textContent ?? '';
+			return text !== '' && !text.startsWith('Taking over');
 		}, undefined, { timeout: 15_000 });
-		const taken = (await view(page)).message!;
+		const taken = (await view(page)).take!;
 		expect(taken).toMatch(/ is yours now: /);
 		expect((await view(page)).exportLine).toBe('Exporting…');
 		const download = ending === 'ok' ? page.waitForEvent('download') : undefined;
@@ -248,7 +250,7 @@ test('an export that ends while a Take Lead was said meanwhile is said on the ex
 		await page.waitForFunction(() => (document.getElementById('queue-export-message')!.textContent ?? '') !== 'Exporting…', undefined, { timeout: 10_000 });
 		const shown = await view(page);
 		// The Take Lead's words stay alone on the message line, not red; the export's ending on its own line.
-		expect(shown).toMatchObject({ message: taken, messageClass: 'queue-message' });
+		expect(shown).toMatchObject({ take: taken, takeClass: 'queue-message' });
 		if (ending === 'ok') expect(shown).toMatchObject({ exportLine: expect.stringMatching(/^Downloaded leadflow-queue-.+\.csv\.$/), exportDismissHidden: true });
 		else if (ending === '500') expect(shown).toMatchObject({ exportLine: 'Export failed: The export failed: the database did not answer. Try again in a minute.', exportDismissHidden: false });
 		else expect(shown).toMatchObject({ exportLine: expect.stringMatching(/^Export failed: \S/), exportDismissHidden: false });
@@ -289,22 +291,22 @@ test('an export\'s failure said while a Take Lead is under way stays on its own 
 	const failure = 'Export failed: The export failed: the database did not answer. Try again in a minute.';
 	releaseExport();
 	await page.waitForFunction(() => (document.getElementById('queue-export-message')!.textContent ?? '').includes('Export failed'), undefined, { timeout: 10_000 });
-	expect(await view(page)).toMatchObject({ message: expect.stringMatching(/^Taking over .+…$/), exportLine: failure });
+	expect(await view(page)).toMatchObject({ take: expect.stringMatching(/^Taking over .+…$/), exportLine: failure });
 	// The take answers now: its words replace "Taking over…", alone and not red; the export's failure stays on its line.
 	releaseTake();
-	await page.waitForFunction(() => / is yours now: /.test(document.getElementById('queue-message')!.textContent ?? ''), undefined, { timeout: 15_000 });
+	await page.waitForFunction(() => / is yours now: /.test(document.getElementById('queue-take-message')!.textContent ?? ''), undefined, { timeout: 15_000 });
 	const shown = await view(page);
-	expect(shown).toMatchObject({ message: expect.stringMatching(/ is yours now: [^]+\.$/), messageClass: 'queue-message', exportLine: failure, exportDismissHidden: false });
-	expect(shown.message).not.toContain('Export failed');
-	const taken = shown.message;
+	expect(shown).toMatchObject({ take: expect.stringMatching(/ is yours now: [^]+\.$/), takeClass: 'queue-message', exportLine: failure, exportDismissHidden: false });
+	expect(shown.take).not.toContain('Export failed');
+	const taken = shown.take;
 	// Polls later, still there.
 	await page.waitForResponse((response) => response.url().includes('/api/queue?'), { timeout: 15_000 });
 	await page.waitForResponse((response) => response.url().includes('/api/queue?'), { timeout: 15_000 });
-	expect(await view(page)).toMatchObject({ message: taken, exportLine: failure });
+	expect(await view(page)).toMatchObject({ take: taken, exportLine: failure });
 	// Dismissed from the keyboard: the failure goes, the Take Lead's words stay, the focus is on Export.
 	await page.locator('#queue-export-dismiss').focus();
 	await page.keyboard.press('Enter');
-	expect(await view(page)).toMatchObject({ message: taken, exportLine: '', focus: '#queue-export' });
+	expect(await view(page)).toMatchObject({ take: taken, exportLine: '', focus: '#queue-export' });
 	expect(await page.locator('#queue-export-dismiss').isHidden()).toBe(true);
 	expect(await page.locator('#queue-export').isDisabled()).toBe(false);
 	await page.close();
@@ -413,10 +415,10 @@ test('an owner picked while an export runs: the export\'s line names the owner w
 			expect(await view(page)).toMatchObject({ picker: y, exportLine: `The export of ${xInWords}'s queue failed: The export failed: the database did not answer. Try again in a minute.`, exportDismissHidden: true, message: '' });
 			// A Take Lead on y's queue: its words alone, not red.
 			await page.locator('#queue-rows button.take:not(.stop-follow-ups)').first().click();
-			await page.waitForFunction(() => / is yours now: /.test(document.getElementById('queue-message')!.textContent ?? ''), undefined, { timeout: 15_000 });
+			await page.waitForFunction(() => / is yours now: /.test(document.getElementById('queue-take-message')!.textContent ?? ''), undefined, { timeout: 15_000 });
 			const taken = await view(page);
-			expect(taken.message).not.toContain('export');
-			expect(taken.messageClass).toBe('queue-message');
+			expect(taken.take).not.toContain('export');
+			expect(taken.takeClass).toBe('queue-message');
 		} else {
 			expect(await view(page)).toMatchObject({ picker: y, exportLine: expect.stringMatching(new RegExp(`^Downloaded leadflow-queue-.+\\.csv: the queue of ${xInWords.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, not the one shown\\.$`)), exportDismissHidden: true });
 		}
@@ -465,7 +467,7 @@ test('from the keyboard, at 375 px: Export pressed by Enter gives the focus back
 			};
 			browser.said = record;
 			const timer = setInterval(() => {
-				const message = browser.document.getElementById('queue-message');
+				const message = browser.document.getElementById('queue-take-message');
 				if (!message) return;
 				clearInterval(timer);
 				new browser.MutationObserver(() => record.push(message.textContent ?? '')).observe(message, { childList: true, characterData: true, subtree: true });
@@ -497,12 +499,12 @@ test('from the keyboard, at 375 px: Export pressed by Enter gives the focus back
 			expect(await view(page)).toMatchObject({ focus: '#queue-export-dismiss', exportLine: FAILURE, exportDismissHidden: false });
 			// A Take Lead then: the message line says its words alone, once each, never with the failure.
 			await page.locator('#queue-rows button.take:not(.stop-follow-ups)').first().click();
-			await page.waitForFunction(() => / is yours now: /.test(document.getElementById('queue-message')!.textContent ?? ''), undefined, { timeout: 15_000 });
+			await page.waitForFunction(() => / is yours now: /.test(document.getElementById('queue-take-message')!.textContent ?? ''), undefined, { timeout: 15_000 });
 			await page.waitForResponse((response) => response.url().includes('/api/queue?'), { timeout: 15_000 });
 			const said = await page.evaluate(() => (globalThis as unknown as { said: string[] }).said);
 			expect(said.filter((text) => text.includes('Export failed'))).toEqual([]);
 			expect(said.filter((text) => / is yours now: /.test(text))).toHaveLength(1);
-			expect(await view(page)).toMatchObject({ exportLine: FAILURE, messageClass: 'queue-message' });
+			expect(await view(page)).toMatchObject({ exportLine: FAILURE, takeClass: 'queue-message' });
 		}
 		// No sideways scroll at 375 px with both lines shown.
 		expect(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth)).toBe(true);

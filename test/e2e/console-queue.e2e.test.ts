@@ -185,7 +185,7 @@ test('Take Lead by mouse and by keyboard takes the lead in the database; a lead 
 	await page.locator(`tr[data-lead="${byMouse.lead_id}"] button[data-take]`).click();
 	await page.waitForSelector(`tr[data-lead="${byMouse.lead_id}"][data-lead-status="human_controlled"]`);
 	// Its one waiting message (the backlog item the database cancels too is not a queue item the page shows).
-	expect(await page.textContent('#queue-message')).toMatch(/is yours now: 1 waiting queue item cancelled/);
+	expect(await page.textContent('#queue-take-message')).toMatch(/is yours now: 1 waiting queue item cancelled/);
 
 	await page.locator(`tr[data-lead="${byKeyboard.lead_id}"] button[data-take]`).focus();
 	await page.keyboard.press('Enter');
@@ -222,8 +222,8 @@ test('Take Lead by mouse and by keyboard takes the lead in the database; a lead 
 	const elsewhere = await n8n.callWebhook(`leadflow/leads/${meanwhile.lead_id}/take`, { method: 'POST', headers: ownerHeaders(), body: { reason: 'Called from the phone' } });
 	expect(elsewhere.statusCode).toBe(200);
 	await page.locator(`tr[data-lead="${meanwhile.lead_id}"] button[data-take]`).click();
-	await page.waitForFunction(() => /already taken over/.test(document.getElementById('queue-message')?.textContent ?? ''));
-	expect(await page.textContent('#queue-message')).toBe('Queue Person ' + (await nameIndex(meanwhile.lead_id)) + ' was already taken over: nothing changed (someone took it before you).');
+	await page.waitForFunction(() => /already taken over/.test(document.getElementById('queue-take-message')?.textContent ?? ''));
+	expect(await page.textContent('#queue-take-message')).toBe('Queue Person ' + (await nameIndex(meanwhile.lead_id)) + ' was already taken over: nothing changed (someone took it before you).');
 	release();
 	await page.waitForSelector(`tr[data-lead="${meanwhile.lead_id}"][data-lead-status="human_controlled"]`);
 	// The held poll went on: the route comes off once its handlers have finished.
@@ -330,8 +330,8 @@ test('a lead nobody may message (opted out, declined, unreachable) has no Take L
 	]);
 
 	await visitor.locator(`tr[data-lead="${leads[0].lead_id}"] button.stop-follow-ups`).click();
-	await visitor.waitForFunction(() => /^Follow-ups stopped for /.test(document.getElementById('queue-message')?.textContent ?? ''));
-	expect(await visitor.textContent('#queue-message')).toBe('Follow-ups stopped for Marked Person 0. Opted out: not to be contacted: the lead is not taken over, so it is never queued again.');
+	await visitor.waitForFunction(() => /^Follow-ups stopped for /.test(document.getElementById('queue-take-message')?.textContent ?? ''));
+	expect(await visitor.textContent('#queue-take-message')).toBe('Follow-ups stopped for Marked Person 0. Opted out: not to be contacted: the lead is not taken over, so it is never queued again.');
 	await visitor.locator(`tr[data-lead="${leads[0].lead_id}"] td[data-label="Take over"]`, { hasText: 'follow-ups stopped' }).waitFor({ timeout: 15_000 });
 	expect((await cells())[0]).toEqual(['do_not_contact', 0, 'Opted out: not to be contacted · follow-ups stopped']);
 	// The inbox's stop now holds until deleted, with the console's note (before …2030 it stayed liftable).
