@@ -141,3 +141,12 @@ test('a card moved on the board still drawn after another pipeline was picked: i
 	await pick('A');
 	expect(line()).toMatch(/^Answered .*, while another pipeline was shown: Moved Ana from Qualified to Won\. No automation fired\.$/);
 });
+
+test('the message line above the board takes no space when empty: no margin (a flex item\'s paragraph margins do not collapse)', async () => {
+	page.addStyles('console.css', 'pipeline.css');
+	const error = page.document.getElementById('pipeline-error');
+	expect(error.textContent).toBe('');
+	const style = page.window.getComputedStyle(error);
+	// jsdom gives the declared value ('0' or '0px'); Chromium measured the empty notice at 30 px before, 0 after.
+	expect([style.marginTop, style.marginBottom].map((value: string) => value.replace(/px$/, ''))).toEqual(['0', '0']);
+});
