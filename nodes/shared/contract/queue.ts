@@ -284,6 +284,12 @@ export interface SendNotMadeArgs {
 	/** At most 1000. */
 	p_item_ids: string[];
 	p_now?: string;
+	/**
+	 * The key of the queue_begin_send call that let the messages go (or may have: its answer lost):
+	 * only the marks that key set are cleared, never another Send's (20261201002810). Default null:
+	 * every begun mark of the worker's messages asked.
+	 */
+	p_begin_key?: string | null;
 }
 
 /** One message whose mark was cleared. */
@@ -308,6 +314,12 @@ export interface BeginQueueSendArgs {
 	/** How long the lease of each message still held runs from now. */
 	p_lease_seconds?: number;
 	p_now?: string;
+	/**
+	 * This call's own key (a random UUID), stored with the marks it sets (begin_key): the same call
+	 * repeated with it (its answer lost) answers send again for the messages it let go, still held;
+	 * any other key, or none, is answered already_sending for them (20261201002810). Default null.
+	 */
+	p_begin_key?: string | null;
 }
 
 export interface BeginQueueSendResult {
