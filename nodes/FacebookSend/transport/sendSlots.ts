@@ -17,7 +17,8 @@
 // ms), and is then placed at most MAX_CLOCK_LATE_MS late (the clocks may be exactly in step); only a
 // clock off by more than the measure can tell has what it leaves unsure taken from them. So that an
 // answer coming back later than that still brings slots ahead of it, each take asks for slots that
-// start no sooner than the last take's round trip less MAX_CLOCK_LATE_MS after now (the lead).
+// start no sooner than the fastest of the last three takes' round trips less MAX_CLOCK_LATE_MS
+// after now (the lead).
 // (Judged in step whenever the offset was within half the round trip, a worker 30 ms ahead and
 // 60 ms from the database started every call 30 ms early: 11 in a second at 10 a second. Keeping
 // the fastest measure whatever came after, with its age on the wall clock, a worker whose clock was
@@ -79,17 +80,21 @@ const CLOCK_TOLERANCE_MS = 5;
 export const MAX_CLOCK_LATE_MS = 60;
 /** limit_take_send_slots takes a lead of at most 2 s. */
 const MAX_LEAD_MS = 2000;
-/** Per database (its URL): the round trip of the process's last take, ms. */
-const lastRoundTrips = new Map<string, number>();
+/** How many of the last takes' round trips the lead goes by. */
+const LEAD_TAKES = 3;
+/** Per database (its URL): the round trips of the process's last takes, ms, newest last. */
+const lastRoundTrips = new Map<string, number[]>();
 
 /**
  * How much later than now the next take's first slot may start (ms): what the answer may need to
- * come back beyond the MAX_CLOCK_LATE_MS a slot is placed late, bounded by the last take's whole
- * round trip (its way back cannot be longer). 0 until a take was timed, and while answers come fast.
+ * come back beyond the MAX_CLOCK_LATE_MS a slot is placed late, bounded by a take's whole round trip
+ * (its way back cannot be longer), the fastest of the last three: a worker whose answers are slow
+ * every time gets its lead, one slow answer now and then (a busy moment) does not make the next
+ * takes skip slots. 0 until a take was timed, and while answers come fast.
  */
-export function leadFor(lastRoundTripMs: number | undefined): number {
-	if (lastRoundTripMs === undefined) return 0;
-	return Math.min(MAX_LEAD_MS, Math.max(0, Math.ceil(lastRoundTripMs) - MAX_CLOCK_LATE_MS));
+export function leadFor(roundTripsMs: number[] | undefined): number {
+	if (!roundTripsMs || roundTripsMs.length === 0) return 0;
+	return Math.min(MAX_LEAD_MS, Math.max(0, Math.ceil(Math.min(...roundTripsMs)) - MAX_CLOCK_LATE_MS));
 }
 
 export function databaseSlots(context: IExecuteFunctions, target: GraphTarget, databaseUrl: string): SlotSource {
@@ -119,7 +124,7 @@ export function databaseSlots(context: IExecuteFunctions, target: GraphTarget, d
 			const databaseNow = Date.parse(answer.database_now);
 			// The round trip on the monotonic clock, its middle on the wall clock as it is now.
 			const roundTripMs = arrivedAt - sent;
-			lastRoundTrips.set(databaseUrl, roundTripMs);
+			lastRoundTrips.set(databaseUrl, [...(lastRoundTrips.get(databaseUrl) ?? []), roundTripMs].slice(-LEAD_TAKES));
 			const measure = { offset: databaseNow - (arrived - roundTripMs / 2), roundTripMs, measuredAt: arrivedAt };
 			const clock = measureToKeep(clocks.get(databaseUrl), measure);
 			clocks.set(databaseUrl, clock);
@@ -150,7 +155,7 @@ export function databaseSlots(context: IExecuteFunctions, target: GraphTarget, d
 			if (answer.paused_until) pausedUntil = Math.max(pausedUntil, local(Date.parse(answer.paused_until)));
 			return {
 				slots,
-				...(slots.length === 0 && { askAgainAt: local(databaseNow + answer.next_in_ms) - HORIZON_MS - leadFor(roundTripMs) }),
+				...(slots.length === 0 && { askAgainAt: local(databaseNow + answer.next_in_ms) - HORIZON_MS - leadFor(lastRoundTrips.get(databaseUrl)) }),
 				...(pausedUntil > arrived && { pausedUntil }),
 			};
 		},

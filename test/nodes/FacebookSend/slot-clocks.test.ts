@@ -204,3 +204,19 @@ test('a worker whose answers come back 250 ms late asks for slots a lead after n
 		await sleep(400);
 	}
 });
+
+test('one slow answer now and then gives no lead: the next take still gets the slots from now on', async () => {
+	const source = worker();
+	for (let round = 0; round < 2; round++) {
+		await take(source);
+		await sleep(300);
+	}
+	backMs = 250;
+	await take(source);
+	await sleep(300);
+	backMs = 0;
+	answers = [];
+	await source.take(2, 10);
+	// With the last round trip as the lead, this take skipped its first 190 ms of slots (nobody's).
+	expect(answers[0].starts_in_ms[0]).toBeLessThan(50);
+});
