@@ -205,7 +205,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
  * As a tool: a report of a message whose send began that cannot be what became of it, refused by the
  * database (nothing recorded): a second Send's answer passed on (already_sending, invalid_message,
  * phone_mismatch: the advice says to report the first Send's), any release (Send gives back a
- * message it did not send itself), or a failure with a code Send gives only for a message it never
+ * message it let go and did not send by taking back its send mark first; a release refused here is
+ * one whose mark it could not take back), or a failure with a code Send gives only for a message it never
  * let go (migrations 20261201002690, 20261201002700, 20261201002720, 20261201002770).
  */
 function sendBegun(context: IExecuteFunctions, itemIndex: number, result: SendResult): SettingRefusedError {
@@ -217,7 +218,7 @@ function sendBegun(context: IExecuteFunctions, itemIndex: number, result: SendRe
 			itemIndex,
 			description: secondSend
 				? 'That error came from calling Send again for a message whose send had already begun: the second call sent nothing, and the message may already have reached its lead. Report the outcome the first Send answered for it (sent with its message_id, or its failure), never this one; Complete records that.'
-				: 'Send let this message go, so it may already have reached its lead: it cannot be given back untried, nor failed with an error Send gives only for a message it never let go (the next run would send it again). Report the outcome Send answered for it (sent with its message_id, or its failure); a message Send let go and did not send, Send has given back itself. Complete records that.',
+				: 'Send let this message go, so it may already have reached its lead: it cannot be given back untried, nor failed with an error Send gives only for a message it never let go (the next run would send it again). Report the outcome Send answered for it (sent with its message_id, or its failure); Complete records that. If Send answered released for it, Send could not take back its send mark then (the database out of reach): the message stays held until its lease runs out and then ends dead, uncertain (it may have gone out, so it is never sent again); there is nothing more to report for it.',
 		},
 		{ displayName: 'Outcome', parameter: 'outcome' },
 	);

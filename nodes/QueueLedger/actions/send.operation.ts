@@ -20,11 +20,15 @@
 // about to use (its Phone parameter): one that is not the message's own (its lead's, as Claim gave
 // it) is refused too (phone_mismatch, released), so a Phone expression reading a wrong field, or a
 // model's phone when Send is an AI agent's tool, never sends a lead's message to someone else.
-// When that call fails (the database unreachable, a statement timeout), the run sends nothing
-// more: the rest are released, code not_checked.
+// Each such call has a key of its own, stored with the marks it sets: a call that fails in a way the
+// database may have saved (its answer lost: a reset connection, a gateway's 5xx) is repeated with
+// that key, and the repeat answers send again for what the key began (20261201002810). When the
+// call still fails (the database unreachable, a statement timeout), the run sends nothing more: the
+// rest are released, code not_checked, the marks that call may have set taken back by its key.
 // A message let go and then not sent (Meta refused that request: invalid_token, business_account;
 // the batch stopped or the run was cancelled first: not_attempted; a later call of its group failed:
-// not_checked) has its send's mark taken back by Send before it returns (queue_send_not_made), since
+// not_checked) has its send's mark taken back by Send before it returns (queue_send_not_made, with
+// the key of the call that let it go: never another Send's mark), since
 // queue_complete refuses any release of a message whose send began (20261201002770): only Send knows
 // the request was not made. If that call fails, the message ends dead, uncertain, at its lease's end.
 // As an AI agent's tool whose Message is the workflow's (not $fromAI), a message Send cannot send is
@@ -46,8 +50,9 @@
 // Not as an AI agent's tool: a tool's call holds no claim, and the item id and worker name a model
 // gives (both visible on the Console's queue page) would send its own text on a workflow's claim,
 // which that workflow's own Send then sends again.
-import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
-import type { QueueMessage, SendResult } from '../../shared/contract';
+import { randomUUID } from 'node:crypto';
+import { sleep, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import type { QueueMessage, RpcArgs, SendResult } from '../../shared/contract';
 import { parameterReader } from '../../shared/default-fields';
 import { asNodeError, failedItem } from '../../shared/per-item';
 import { mapWithConcurrency } from '../../shared/pool';
@@ -65,6 +70,7 @@ import { reportedError, sendResult } from '../helpers/sendReport';
 import { matchBeginAnswers, type BeginSendRow } from '../helpers/beginAnswers';
 import { BATCH } from '../helpers/common';
 import { readWhatsAppTarget, sendMessage, type WhatsAppTarget } from '../transport/whatsapp';
+import { isTransient, RETRY_WAITS_MS } from '../../FacebookSend/transport/sendState';
 
 /** Its options, read from the first item and checked against their ranges whoever gives them (nodes/shared/checked-options.ts). */
 const OPTIONS: INodeProperties = optionsCollection([
@@ -151,10 +157,20 @@ interface Job {
 	/** Undefined when the message could not be read: the item fails for good without a call. */
 	message?: QueueMessage;
 	problem?: string;
-	/** The problem is the message's (not the phone's): failed invalid_message. */
-	messageProblem?: boolean;
+	/**
+	 * As a tool: the problem is in a field the workflow sets (Message or Phone not filled by $fromAI),
+	 * which the model cannot correct: Send records the message dead itself.
+	 */
+	workflowProblem?: boolean;
 	/** queue_begin_send let this occurrence go (its send's mark is set in the database). */
 	begun?: boolean;
+	/**
+	 * The queue_begin_send call that let it go failed, or gave no row for it, in a way the database
+	 * may have saved (its answer lost): its mark may be set, with that call's key.
+	 */
+	maybeBegun?: boolean;
+	/** The key of the queue_begin_send call that let it go (or may have): its mark's, the only one queue_send_not_made clears for it. */
+	beginKey?: string;
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -177,6 +193,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const asTool = runsAsTool(this);
 	const modelFillsMessage = asTool && filledByModel(this, 'message');
 	const whoseMessage = modelFillsMessage ? modelMessage(fromAIKey(this, 'message')) : asTool ? TOOL_MESSAGE : MESSAGE_SETTING;
+	// As a tool whose Phone is the workflow's (not $fromAI), a Phone that is not E.164 is the
+	// workflow's to correct: the message is recorded dead as for the workflow's Message.
+	const workflowPhone = asTool && !filledByModel(this, 'phone');
 	let options: SendOptions;
 	// Whether the setup failed on the node's own options (the item's settings, invalid_input), not on the credential.
 	let optionsRefused = false;
@@ -201,14 +220,20 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const phone = String(read('phone', itemIndex, '') ?? '').trim();
 				const checked = readMessage(read('message', itemIndex, null));
 				const phoneProblem = !E164.test(phone);
-				const problem = phoneProblem ? `The phone "${phone}" is not in E.164 (+ and 7 to 15 digits)` : 'problem' in checked ? `The message ${checked.problem}${whoseMessage}` : undefined;
+				const problem = phoneProblem
+					? workflowPhone
+						? TOOL_PHONE
+						: `The phone "${phone}" is not in E.164 (+ and 7 to 15 digits)`
+					: 'problem' in checked
+						? `The message ${checked.problem}${whoseMessage}`
+						: undefined;
 				jobs.push({
 					itemIndex,
 					itemId: itemId.toLowerCase(),
 					worker,
 					phone,
 					...('message' in checked && { message: checked.message }),
-					...(problem && { problem, messageProblem: !phoneProblem }),
+					...(problem && { problem, workflowProblem: asTool && (phoneProblem ? workflowPhone : !modelFillsMessage) }),
 				});
 			} catch (error) {
 				if (!this.continueOnFail()) throw asNodeError(this, error, itemIndex);
@@ -280,27 +305,40 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 						// The earlier groups' messages only renewed (no answer for them): one no longer held
 						// has gone out already.
 						const sending = batch.filter((entry) => entry.job);
-						const rows = await callRpc(this, 'queue_begin_send', {
+						// Each call its own key, stored with the marks it sets: repeated with it when it fails in a
+						// way the database may have saved (its answer lost), the call answers send again for what
+						// it began; still failing, its marks (and only its) are taken back by that key below.
+						const key = randomUUID();
+						// Until the call answers, its messages may be let go with this key (taken back by it if it fails).
+						for (const entry of sending) Object.assign(entry.job!, { maybeBegun: true, beginKey: key });
+						const rows = await beginSendRepeated(this, {
 							p_worker: worker,
 							p_item_ids: sending.map((entry) => entry.id),
 							p_phones: sending.map((entry) => entry.phone),
 							p_renew_item_ids: batch.filter((entry) => !entry.job).map((entry) => entry.id),
 							p_lease_seconds: leaseSeconds,
+							p_begin_key: key,
 						});
+						for (const entry of sending) entry.job!.maybeBegun = false;
 						// The group's answers, in the order asked: a message goes only on its own row saying
 						// send; one without its row (missing, or another id's at its place) is not sent.
 						matchBeginAnswers(
 							sending.map((entry) => entry.id),
-							rows as BeginSendRow[],
+							rows,
 						).forEach((answer, index) => {
 							const entry = sending[index];
 							if (!entry.job) return;
 							if (answer.kind === 'send') {
 								mine.ids.add(entry.id);
 								entry.job.begun = true;
+								entry.job.beginKey = key;
 							}
 							else if (answer.kind === 'refused') refusals.set(entry.job, refusedSend(answer.reason, entry.job.phone));
-							else refusals.set(entry.job, notSent('not_checked', 'whether this run still holds it was not checked (the database gave no answer for it)'));
+							else {
+								// No row of its own: not sent, and its mark, if the call set one, taken back by the key.
+								Object.assign(entry.job, { maybeBegun: true, beginKey: key });
+								refusals.set(entry.job, notSent('not_checked', 'whether this run still holds it was not checked (the database gave no answer for it)'));
+							}
 						});
 					}
 					if (renew) mine.leasedAt = now;
@@ -333,12 +371,15 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	if (cancelSignal?.aborted) await recordCancelled(this, jobs, outcomes);
 	// As a tool whose Message is the workflow's: a message it cannot send is recorded dead now (as
 	// Complete records it in a workflow), not left to come back every run.
-	else if (asTool && !modelFillsMessage) {
-		await record(
-			this,
-			jobs.flatMap((job, index) => (job.messageProblem && !job.begun ? [{ worker: job.worker, result: resultOf(job, outcomes[index]) }] : [])),
-			'could not record as dead',
-		);
+	else if (asTool) {
+		const unsendable = jobs.flatMap((job, index) => (job.workflowProblem && !job.begun ? [{ job, index }] : []));
+		const answers = await record(this, unsendable.map(({ job, index }) => ({ worker: job.worker, result: resultOf(job, outcomes[index]) })), 'could not record as dead');
+		// The database kept the operator's words (what is wrong with the message, where to correct
+		// it); the model is told, besides, what became of the message.
+		for (const { job, index } of unsendable) {
+			const error = outcomes[index].error!;
+			outcomes[index] = { ...outcomes[index], error: { ...error, message: `${error.message}. ${recordedDead(answers.get(job.itemId))}` } };
+		}
 	}
 	jobs.forEach((job, index) => {
 		// The same message again (its send began in this run or an earlier one): nothing sent, and no
@@ -370,10 +411,20 @@ const MESSAGE_SETTING = ": it is the owner's message setting (user_queue_setting
  * never began on the model's word, so the message would come back every run. Send records it dead
  * itself (invalid_message, its lead new again, as Complete records it in a workflow), and says where
  * to correct it: the tool's Message, or the owner's setting when the tool's Message reads the claimed
- * message.
+ * message. These are the words stored (last_error, the ledger's detail) for the operator; the model's
+ * answer adds what became of the message (recordedDead).
  */
 const TOOL_MESSAGE =
-	": it is the Message set in this tool (the workflow's, not filled by the model), or the owner's message setting (user_queue_settings.message) when the tool's Message reads the claimed message; correct it there. The message was recorded dead (invalid_message) and its lead is queued again with the next Prepare; there is nothing to report to Complete";
+	": it is the Message set in this tool (the workflow's, not filled by the model), or the owner's message setting (user_queue_settings.message) when the tool's Message reads the claimed message; correct it there";
+
+/**
+ * As an AI agent's tool whose Phone is the workflow's (set in the tool, not filled by $fromAI) and not
+ * E.164: the model cannot correct it, so Send records the message dead itself, as for the workflow's
+ * Message (TOOL_MESSAGE). The phone given is not repeated (the words are stored: last_error, the
+ * ledger's detail).
+ */
+const TOOL_PHONE =
+	"The Phone set in this tool (the workflow's, not filled by the model) did not give a number in E.164 (+ and 7 to 15 digits): correct it there (the claimed message's phone, e.g. {{ $('Claim').item.json.phone }}, or fill it by the model)";
 
 /**
  * As an AI agent's tool whose Message the model fills ($fromAI): the refused message is the model's
@@ -414,14 +465,16 @@ const resultOf = (job: Job, { outcome, message_id: messageId, error }: SendOutco
  * 1,000). A report without a worker name is left out; a call that fails is logged (its messages stay
  * claimed until their lease ends).
  */
-async function record(context: IExecuteFunctions, reports: Array<{ worker: string; result: SendResult }>, failed: string): Promise<void> {
+async function record(context: IExecuteFunctions, reports: Array<{ worker: string; result: SendResult }>, failed: string): Promise<Map<string, RecordAnswer>> {
+	const answers = new Map<string, RecordAnswer>();
 	const byWorker = new Map<string, SendResult[]>();
 	for (const { worker, result } of reports) if (worker) byWorker.set(worker, [...(byWorker.get(worker) ?? []), result]);
 	for (const [worker, results] of byWorker) {
 		for (let start = 0; start < results.length; start += BATCH) {
 			const batch = results.slice(start, start + BATCH);
 			try {
-				await callRpc(context, 'queue_complete', { p_worker: worker, p_results: batch });
+				const rows = await callRpc(context, 'queue_complete', { p_worker: worker, p_results: batch });
+				for (const row of rows) answers.set(String(row.item_id).toLowerCase(), { accepted: row.accepted, status: row.status, reason: row.reason });
 			} catch (error) {
 				context.logger.warn(
 					`Send ${failed} ${batch.length} message(s) of worker ${worker} (${error instanceof Error ? error.message : String(error)}): they stay claimed until their lease ends`,
@@ -429,6 +482,29 @@ async function record(context: IExecuteFunctions, reports: Array<{ worker: strin
 			}
 		}
 	}
+	return answers;
+}
+
+/** What queue_complete answered for one message Send recorded itself (none: the call failed, or no row for it). */
+interface RecordAnswer {
+	accepted: boolean;
+	status: string;
+	reason: string | null;
+}
+
+/**
+ * What the model is told of a message Send (a tool whose Message is the workflow's) recorded dead
+ * itself, by what queue_complete answered: never said recorded unless it was.
+ */
+function recordedDead(answer: RecordAnswer | undefined): string {
+	if (!answer) {
+		return 'Nothing was sent. Send could not record the message as dead (the database call failed): it stays held until its lease runs out, then comes back with a later claim; do not report it to Complete, tell whoever runs this workflow';
+	}
+	if (answer.accepted && answer.status === 'dead') {
+		return 'Nothing was sent. Send recorded the message dead (invalid_message) and its lead is queued again with the next Prepare; there is nothing to report to Complete';
+	}
+	if (answer.accepted) return `Nothing was sent. Send recorded the failure (the message is now ${answer.status}); there is nothing to report to Complete`;
+	return `Nothing was sent. Send's record of it as dead was refused (${answer.reason ?? 'no reason given'}; the message is ${answer.status}); there is nothing to report to Complete`;
 }
 
 /**
@@ -441,20 +517,45 @@ async function record(context: IExecuteFunctions, reports: Array<{ worker: strin
  * end dead, uncertain, when their lease runs out (never sent twice); the failure is logged.
  */
 async function takeBackNotMade(context: IExecuteFunctions, jobs: Job[], outcomes: SendOutcome[]): Promise<void> {
-	const byWorker = new Map<string, string[]>();
+	// Per worker and queue_begin_send key: with its key, the call clears only the marks that key set,
+	// never those of an earlier Send of the same worker (the same tool called twice in one execution).
+	const byCall = new Map<string, { worker: string; key: string; ids: string[] }>();
 	jobs.forEach((job, index) => {
-		if (job.begun && outcomes[index]?.outcome === 'released') byWorker.set(job.worker, [...(byWorker.get(job.worker) ?? []), job.itemId]);
+		if (!(job.begun || job.maybeBegun) || !job.beginKey || outcomes[index]?.outcome !== 'released') return;
+		const call = `${job.worker}\n${job.beginKey}`;
+		const entry = byCall.get(call) ?? { worker: job.worker, key: job.beginKey, ids: [] };
+		entry.ids.push(job.itemId);
+		byCall.set(call, entry);
 	});
-	for (const [worker, ids] of byWorker) {
+	for (const { worker, key, ids } of byCall.values()) {
 		for (let start = 0; start < ids.length; start += MAX_IDS) {
 			const batch = ids.slice(start, start + MAX_IDS);
 			try {
-				await callRpc(context, 'queue_send_not_made', { p_worker: worker, p_item_ids: batch });
+				await callRpc(context, 'queue_send_not_made', { p_worker: worker, p_item_ids: batch, p_begin_key: key });
 			} catch (error) {
 				context.logger.warn(
 					`Send could not take back the send mark of ${batch.length} message(s) of worker ${worker} it did not send (${error instanceof Error ? error.message : String(error)}): their release is refused, and they end dead (uncertain) when their lease runs out`,
 				);
 			}
+		}
+	}
+}
+
+/**
+ * queue_begin_send, repeated with the same arguments (its key among them) after each of
+ * RETRY_WAITS_MS while it fails in a way the database may have saved or may not have reached
+ * (isTransient: no SQLSTATE, a reset connection, a gateway's 5xx, a connection or timeout error): a
+ * repeat with the key answers send again for the messages the lost call let go
+ * (20261201002810_queue_begin_send_repeated.sql). Any other failure, or the last, is thrown.
+ */
+async function beginSendRepeated(context: IExecuteFunctions, args: RpcArgs<'queue_begin_send'>): Promise<BeginSendRow[]> {
+	for (let retry = 0; ; retry++) {
+		try {
+			return (await callRpc(context, 'queue_begin_send', args)) as BeginSendRow[];
+		} catch (error) {
+			if (retry >= RETRY_WAITS_MS.length || !isTransient(error)) throw asNodeError(context, error);
+			context.logger.warn(`Leadflow Queue Ledger Send: queue_begin_send for ${args.p_item_ids.length} message(s) failed (${error instanceof Error ? error.message : String(error)}); trying again with the same key`);
+			await sleep(RETRY_WAITS_MS[retry]);
 		}
 	}
 }

@@ -152,6 +152,7 @@ test("as a tool whose Message is the workflow's: a message Send cannot send is r
 		claimThenAgents(owner, [
 			['Send', sendItem, tool],
 			['Report', reportOf('Send'), COMPLETE_TOOL],
+			['Send2', sendItem, tool],
 		]),
 		{ credentials: credentials() },
 	);
@@ -160,12 +161,61 @@ test("as a tool whose Message is the workflow's: a message Send cannot send is r
 	const [answer] = answerOf(run, 'Send');
 	expect(answer).toMatchObject({ item_id: claimed.item_id, outcome: 'failed', error: { code: 'invalid_message', permanent: true } });
 	const said = String((answer.error as IDataObject).message);
-	expect(said).toMatch(/^The message is a text of 5000 characters; WhatsApp takes at most 4096: it is the Message set in this tool \(the workflow's, not filled by the model\)/);
-	expect(said).toContain('recorded dead');
+	const stored = "The message is a text of 5000 characters; WhatsApp takes at most 4096: it is the Message set in this tool (the workflow's, not filled by the model), or the owner's message setting (user_queue_settings.message) when the tool's Message reads the claimed message; correct it there";
+	expect(said).toBe(`${stored}. Nothing was sent. Send recorded the message dead (invalid_message) and its lead is queued again with the next Prepare; there is nothing to report to Complete`);
 	expect(said).not.toContain('call Send again');
 	// Before: still claimed (Complete as a tool refused the failure, send_not_begun), handed out again after its lease, every run.
-	expect(await messagesOf(owner)).toEqual([expect.objectContaining({ status: 'dead', last_error: expect.objectContaining({ code: 'invalid_message' }) })]);
+	// The operator reads what was wrong with the message, not the words for the model (task MF1: before, "…there is nothing to report to Complete" was stored).
+	expect(await messagesOf(owner)).toEqual([expect.objectContaining({ status: 'dead', last_error: expect.objectContaining({ code: 'invalid_message', message: stored }) })]);
+	const details = await withDb(async (db) => (await db.query<{ message: string }>("select detail ->> 'message' as message from public.queue_ledger where lead_id = $1 and reason = 'permanent_error'", [lead.leadId])).rows);
+	expect(details.length).toBeGreaterThan(0);
+	for (const detail of details) expect(detail.message).toBe(stored);
+	// Send called again for the dead message: the same report, answered as recorded by the database.
+	const [again] = answerOf(run, 'Send2');
+	expect(String((again.error as IDataObject).message)).toBe(said);
 	expect(await leadStatus(lead.leadId)).toBe('new');
 	// The model's report of Send's answer (made after Send recorded it) changes nothing; nothing was sent.
 	expect(await sims.graph.control.whatsappMessages()).toEqual([]);
+}, 120_000);
+
+test("as a tool whose Phone is the workflow's and not E.164: the message is recorded dead with the operator's words (the phone not repeated), the model told so; it does not come back", async () => {
+	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}, from the owner' } });
+	const [lead] = await leadsOf(owner, 1);
+	await prepareDue(owner);
+	const tool = { ...SEND_TOOL, phone: "={{ '0412 345 678' }}", message: `={{ JSON.stringify({ type: 'text', text: 'Hi' }) }}` };
+	const run = await runWorkflow(claimThenAgents(owner, [['Send', sendItem, tool]]), { credentials: credentials() });
+	expect(run.error).toBeUndefined();
+	const [answer] = answerOf(run, 'Send');
+	expect(answer).toMatchObject({ outcome: 'failed', error: { code: 'invalid_message', permanent: true } });
+	const said = String((answer.error as IDataObject).message);
+	expect(said).toMatch(/^The Phone set in this tool \(the workflow's, not filled by the model\) did not give a number in E\.164/);
+	expect(said).toMatch(/Send recorded the message dead \(invalid_message\)/);
+	// Before: failed invalid_message, nothing recorded: still claimed, handed out again after its lease, every run.
+	const [message] = await messagesOf(owner);
+	expect(message).toMatchObject({ status: 'dead', last_error: expect.objectContaining({ code: 'invalid_message' }) });
+	expect(String(message.last_error?.message)).not.toContain('0412');
+	expect(String(message.last_error?.message)).not.toContain('Nothing was sent');
+	expect(await leadStatus(lead.leadId)).toBe('new');
+	expect(await sims.graph.control.whatsappMessages()).toEqual([]);
+}, 120_000);
+
+test("as a tool whose Message is the workflow's: when its record as dead is refused (the message no longer held), Send says so, never that it was recorded dead", async () => {
+	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}, from the owner' } });
+	await leadsOf(owner, 1);
+	await prepareDue(owner);
+	const tool = { ...SEND_TOOL, message: `={{ JSON.stringify({ type: 'text', text: 'x'.repeat(5000) }) }}` };
+	// The model gives the message back first, then calls Send for it.
+	const run = await runWorkflow(
+		claimThenAgents(owner, [
+			['Release', notAttemptedReport, COMPLETE_TOOL],
+			['Send', sendItem, tool],
+		]),
+		{ credentials: credentials() },
+	);
+	expect(run.error).toBeUndefined();
+	const said = String((answerOf(run, 'Send')[0].error as IDataObject).message);
+	// Before: "The message was recorded dead (invalid_message) …", though the database refused it.
+	expect(said).not.toContain('recorded the message dead');
+	expect(said).toMatch(/Nothing was sent\. Send's record of it as dead was refused \(not_held; the message is queued\); there is nothing to report to Complete$/);
+	expect(await messagesOf(owner)).toEqual([expect.objectContaining({ status: 'queued' })]);
 }, 120_000);
