@@ -284,17 +284,20 @@ function readOrFailed(context: IExecuteFunctions, entry: Asked, read: Map<string
  * message, not Max Messages thrown away (100 conversations: about 7 times less database time than
  * at the default 20, 60 times less than at 200), into `checked`, never into `read`: `read` holds the
  * facts readJobs gives Gemini, and a one-message read must never stand in for the full read of
- * another item asking the same conversation without messages of its own.
+ * another item asking the same conversation without messages of its own. With Skip Analyses Assign
+ * Would Not Use on (`checkOnly`), every item is checked so, before the skip: a conversation then left
+ * out as unused never has its messages read, and readJobs reads the others in full.
  */
-async function keepOwned(context: IExecuteFunctions, asked: Asked[], maxMessages: number, read: Map<string, ConversationFacts>, results: INodeExecutionData[]): Promise<Asked[]> {
+async function keepOwned(context: IExecuteFunctions, asked: Asked[], maxMessages: number, read: Map<string, ConversationFacts>, results: INodeExecutionData[], checkOnly: boolean): Promise<Asked[]> {
 	const scoped = asked.filter((entry) => entry.owner);
 	if (scoped.length === 0) return asked;
 	const checked = new Map<string, ConversationFacts>();
+	const short = (entry: Asked): boolean => checkOnly || entry.own !== undefined;
 	const failed = new Set<Asked>([
-		...(await readWithinOwners(context, scoped.filter((entry) => entry.own), 1, checked, results)),
-		...(await readWithinOwners(context, scoped.filter((entry) => !entry.own), maxMessages, read, results)),
+		...(await readWithinOwners(context, scoped.filter(short), 1, checked, results)),
+		...(await readWithinOwners(context, scoped.filter((entry) => !short(entry)), maxMessages, read, results)),
 	]);
-	return asked.filter((entry) => !entry.owner || (!failed.has(entry) && readOrFailed(context, entry, entry.own ? checked : read, results)));
+	return asked.filter((entry) => !entry.owner || (!failed.has(entry) && readOrFailed(context, entry, short(entry) ? checked : read, results)));
 }
 
 /**
@@ -427,8 +430,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			}
 		}
 		const read = new Map<string, ConversationFacts>();
-		asked = await keepOwned(this, asked, maxMessages, read, results);
-		if (asked.length > 0 && this.getNodeParameter('skipUnused', 0, false)) {
+		const skipUnused = Boolean(this.getNodeParameter('skipUnused', 0, false));
+		asked = await keepOwned(this, asked, maxMessages, read, results, skipUnused);
+		if (asked.length > 0 && skipUnused) {
 			try {
 				const unused = await readUnusedAnalyses(this, asked);
 				asked.forEach((entry, index) => {
