@@ -70,9 +70,21 @@ function notOneOwner(context: IExecuteFunctions, itemIndex: number, field: ToolO
 	return new FieldRefusedError(
 		context.getNode(),
 		`${words.operation} as an AI agent's tool needs the user ID of one owner ${words.purpose}, as text (${fieldAsKnown(context, field.parameter, `${field.displayName}, ${field.parameter}`)}), and got ${shown(value)}`,
-		{ itemIndex, description: toolOwnerAdvice(context, field, words) },
+		{ itemIndex, description: notTextAdvice(context, field, words) },
 		field.parameter,
 	);
+}
+
+/**
+ * What to do about an owner that is not text. A model fills a $fromAI field with the type its call
+ * asks for (n8n checks the model's arguments against it), so a list, number, true/false or object
+ * there comes from the builder's setting (a $fromAI typed 'number', 'boolean' or 'json', or an
+ * expression around it), never fixable by the model: the builder is told, whoever fills the field.
+ */
+function notTextAdvice(context: IExecuteFunctions, field: ToolOwnerField, words: Omit<ToolOwnerWords, 'operation'>): string {
+	if (!filledByModel(context, field.parameter)) return toolOwnerAdvice(context, field, words);
+	const key = fromAIKey(context, field.parameter) ?? field.parameter;
+	return `${field.displayName} (${field.parameter}) in this tool's settings makes the model's answer something other than text, so no owner can be given this way: the workflow's builder must change it to {{ $fromAI('${key}', 'the user ID of the owner ${words.purpose}', 'string') }} (a $fromAI typed 'number', 'boolean' or 'json' cannot carry a UUID), or set the owner there. Tell the user this tool needs that change; this tool ${words.without} until then.`;
 }
 
 /**
