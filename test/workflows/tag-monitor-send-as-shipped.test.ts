@@ -174,8 +174,9 @@ test('one Page, the workflow exactly as shipped: its schedule sends every due co
 	const first = await runWorkflow(SHIPPED, { trigger: 'schedule', credentials });
 
 	const summary = scheduledSummary(first);
-	// Every batch handed to a sub-execution of the same workflow, each ended well.
-	expect(first.subExecutions.length).toBeGreaterThan(0);
+	// Every batch handed to a sub-execution of the same workflow, each ended well: the schedule's
+	// batches of 50, then the rest (not one batch, not one per contact).
+	expect(first.subExecutions.map((sub) => (sub.run?.data.resultData.runData['Facebook Send']?.[0]?.data?.main ?? []).reduce((n, branch) => n + (branch?.length ?? 0), 0))).toEqual([50, 15]);
 	expect(first.subExecutions.map((sub) => ({ waited: sub.waited, status: sub.run?.status, error: sub.error }))).toEqual(
 		first.subExecutions.map(() => ({ waited: false, status: 'success', error: undefined })),
 	);
@@ -299,4 +300,47 @@ test('one owner with two Pages, a copy per Page, and a rule for every Page (no P
 			[seeded.firstPage, [...seeded.firstOnly].sort()],
 		]),
 	);
+});
+
+test('as shipped (Page ID empty) while the enabled rules send as several Pages: the schedule claims nothing, asks the model nothing, sends nothing and fails the run naming Page ID; Trigger Now answers 500, fix it in the workflow; the copy set to its Page sends (review RF4 1)', async () => {
+	// By now this file's database holds the earlier tests' owners and Pages (their due contacts sent);
+	// these two owners add their own, each due now.
+	const a = await ownerWithRules('page A', { first: 3, second: 0 });
+	const b = await ownerWithRules('page B', { first: 4, second: 0 });
+	const credentials = credentialsOf(a.owner);
+	await sims.gemini.control.clearRequests();
+
+	const scheduled = await runWorkflow(SHIPPED, { trigger: 'schedule', credentials });
+	expect(scheduled.status).toBe('error');
+	expect(scheduled.error).toMatchObject({
+		node: 'Fail The Scheduled Run',
+		message: expect.stringMatching(/^Page ID is empty, but the rules this Claim goes through send as \d+ Pages \([0-9, ]+\): nothing was claimed$/),
+		description: expect.stringContaining("Set the Page ID of Claim Due Contacts to the Page ID of this workflow's Facebook credential"),
+	});
+	expect(scheduled.error?.message).toContain(a.owner.pageId);
+	expect(scheduled.error?.message).toContain(b.owner.pageId);
+	expect(scheduled.error?.description).toContain('README, Using it, step 4');
+	expect(scheduled.executedNodes).not.toContain('Generate Follow-Up');
+	expect(await sims.gemini.control.requests()).toEqual([]);
+	expect(await graphSends(sims)).toEqual([]);
+	expect(await statesOf([a.owner, b.owner])).toEqual([]);
+
+	// Trigger Now with {}: the workflow's setting, not the request, is at fault (500, no field).
+	const now = await trigger(SHIPPED, credentials, {});
+	expect(now.response?.statusCode).toBe(500);
+	expect(now.response?.body).toEqual({
+		status: 500,
+		error: scheduled.error?.message,
+		field: null,
+		hint: `The workflow's node Claim Due Contacts refuses its own setting: fix it in the workflow (the request is not at fault). ${scheduled.error?.description}`,
+	});
+	expect(await sims.gemini.control.requests()).toEqual([]);
+	expect(await graphSends(sims)).toEqual([]);
+	expect(await statesOf([a.owner, b.owner])).toEqual([]);
+
+	// The copy set to its Page (README step 4) sends its own Page's contacts, with its own credential.
+	const copy = scheduledSummary(await runWorkflow(copyForPage(a.owner.pageId), { trigger: 'schedule', credentials }));
+	expect(copy).toMatchObject({ claimed: 3, dispatched: 3, failed: 0 });
+	expect(await sendsByRecipient()).toEqual(expectedSends([a]));
+	expect(await statesOf([b.owner])).toEqual([]);
 });

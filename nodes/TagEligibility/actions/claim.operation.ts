@@ -22,7 +22,7 @@ const properties: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. 104857392019283',
 		description:
-			'Claim only the contacts of this Facebook Page (its numeric ID), for the rules of this Page or of every Page. Set it to the Page ID of the Facebook credential that sends when the owner has several Pages: a contact of another Page would fail at Facebook Send (page_mismatch) for good. Several Pages: one copy of the workflow per Page credential, each with its Page ID here. Empty: every Page.',
+			'Claim only the contacts of this Facebook Page (its numeric ID), for the rules of this Page or of every Page. Set it to the Page ID of the Facebook credential that sends when the owner has several Pages: a contact of another Page would fail at Facebook Send (page_mismatch) for good. Several Pages: one copy of the workflow per Page credential, each with its Page ID here. Empty: every Page, refused (nothing claimed) when the enabled rules it goes through send as more than one Page.',
 	},
 	{
 		displayName: 'Limit',
@@ -131,6 +131,35 @@ function pageRefused(context: IExecuteFunctions, error: unknown, args: ClaimExpl
 	);
 }
 
+/**
+ * The database's refusal of a claim with no Page ID while the rules it goes through send as more than
+ * one Page (automation_claim_explained, 22023 with the DETAIL {"field": "p_page_id", "reason":
+ * "several_pages", "page_ids": […], "page_count": n}, migration …2820), in the node's words: a setting
+ * of this node (Page ID), not the request's, so tag-monitor-send.json's Trigger Now answers it 500
+ * ("fix it in the workflow") and its schedule fails the run naming Page ID. Nothing was claimed.
+ */
+function severalPagesRefused(context: IExecuteFunctions, error: unknown, args: ClaimExplainedArgs, itemIndex: number): unknown {
+	if (!(error instanceof NodeApiError) || (args.p_page_id !== undefined && args.p_page_id !== null)) return error;
+	const { code, details } = (error.errorResponse ?? {}) as { code?: unknown; details?: unknown };
+	if (code !== '22023') return error;
+	const mark = markOf(details) as { field?: unknown; reason?: unknown; page_ids?: unknown; page_count?: unknown } | null;
+	if (!mark || mark.field !== 'p_page_id' || mark.reason !== 'several_pages') return error;
+	const pages = Array.isArray(mark.page_ids) ? mark.page_ids.filter((page): page is string => typeof page === 'string' && MESSENGER_ID.test(page)) : [];
+	const count = typeof mark.page_count === 'number' && Number.isInteger(mark.page_count) ? mark.page_count : pages.length;
+	const node = context.getNode().name;
+	return new SettingRefusedError(
+		context.getNode(),
+		`Page ID is empty, but the rules this Claim goes through send as ${count} Pages (${pages.join(', ')}${count > pages.length ? ', …' : ''}): nothing was claimed`,
+		{
+			itemIndex,
+			description:
+				`One copy of the workflow sends as the one Page of its Facebook credential: the other Pages' contacts would be claimed, their messages generated, and then failed for good at Facebook Send (page_mismatch). ` +
+				`Set the Page ID of ${node} to the Page ID of this workflow's Facebook credential, and import one copy of the workflow per Page credential, each with its own Page ID (README, Using it, step 4).`,
+		},
+		{ displayName: 'Page ID', parameter: 'pageId' },
+	);
+}
+
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	// A claim holds each contact for this run's Generate and Send until its lease ends, and counts it
 	// against the rule's daily limit: an agent sends nothing, so the contacts would wait unsent, kept
@@ -191,7 +220,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			for (const contact of contactsWithRules(this, answer)) output.push({ json: contact as unknown as IDataObject, pairedItem });
 			summaries.push({ json: { ...answer.summary } as unknown as IDataObject, pairedItem });
 		} catch (caught) {
-			const error = pageRefused(this, caught, group.args, group.itemIndexes[0]);
+			const error = severalPagesRefused(this, pageRefused(this, caught, group.args, group.itemIndexes[0]), group.args, group.itemIndexes[0]);
 			if (!this.continueOnFail()) throw asNodeError(this, error);
 			output.push(failedItem(this, error, pairedItem));
 		}

@@ -72,10 +72,12 @@ describe('automation_claim of every rule with nothing to take in one rule', () =
 		expect((await claim(own, full, 'exec-two', 1, later(60), 600)).map((contact) => contact.conversation_id)).toEqual([first]);
 		// Now the limit is used by a live lease: no rows, for the rule and for every rule.
 		expect(await claim(own, full, 'exec-three', 5, later(120))).toEqual([]);
-		// Every rule: another owner's rule with room is claimed from, the full one still not.
+		// Every rule: another owner's rule with room is claimed from, the full one still not. Its rule and
+		// contact on the same Page: a claim of every Page whose rules send as several Pages is refused
+		// (migration …2820, claim-several-pages.test.ts).
 		const other = await createWorld();
-		const open = await other.rule();
-		const [theirs] = await other.contacts(1);
+		const open = await other.rule({ pageId: world.pageId });
+		const [theirs] = await other.contacts(1, { pageId: world.pageId });
 		const everyRule = await claim(own, null, 'exec-every-rule', 10_000, later(180));
 		expect(everyRule.filter((contact) => contact.rule_id === full)).toEqual([]);
 		expect(everyRule.filter((contact) => contact.rule_id === open).map((contact) => contact.conversation_id)).toEqual([theirs]);
