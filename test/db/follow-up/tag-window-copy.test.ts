@@ -67,6 +67,62 @@ describe('the tag links\' copy of the conversation\'s last customer message time
 		for (const conversationId of [sent, none]) expect(await linkTimes(conversationId)).toEqual([{ name: 'Hot', copy: at(-3), actual: at(-3) }]);
 	});
 
+	it('is the conversation\'s time in the rows the owner\'s app\'s insert returns, whatever time it sends', async () => {
+		const world = await createWorld();
+		const [sent, none] = await world.contacts(2, { lastMessageHoursAgo: 3, tags: [] });
+		// supabase-js .insert().select(): PostgREST's return=representation, the row as inserted.
+		const { data, error } = await userClient(world.userId)
+			.from('conversation_tags')
+			.insert([
+				{ conversation_id: sent, tag_id: world.tags['Hot'], user_id: world.userId, last_customer_message_at: at(9) },
+				{ conversation_id: none, tag_id: world.tags['Hot'], user_id: world.userId },
+			])
+			.select('conversation_id, last_customer_message_at');
+		expect(error).toBeNull();
+		const returned = (data ?? []).map((row) => ({ conversation_id: row.conversation_id, copy: new Date(row.last_customer_message_at as string).toISOString() }));
+		expect(returned.sort((a, b) => (a.conversation_id < b.conversation_id ? -1 : 1))).toEqual(
+			[sent, none].sort().map((conversation_id) => ({ conversation_id, copy: at(-3) })),
+		);
+	});
+
+	it('is written with the link, never updated after, when a signed-in user or the service role inserts it with no time or another', async () => {
+		const world = await createWorld();
+		const [userSent, userNone, serviceSent, serviceNone] = await world.contacts(4, { lastMessageHoursAgo: 3, tags: [] });
+		await withDb(async (db) => {
+			// This transaction's own counts (pg_stat_xact_user_tables): no other test's writes in them.
+			await db.query('begin');
+			try {
+				await db.query(`select set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ sub: world.userId, role: 'authenticated' })]);
+				await db.query('set local role authenticated');
+				const asUser = await db.query<{ conversation_id: string; copy: Date }>(
+					`insert into public.conversation_tags (conversation_id, tag_id, user_id, last_customer_message_at)
+					 select unnest($1::uuid[]), $2, $3, unnest($4::timestamptz[])
+					 returning conversation_id, last_customer_message_at as copy`,
+					[[userSent, userNone], world.tags['Hot'], world.userId, [at(9), null]],
+				);
+				await db.query('reset role');
+				const asService = await db.query<{ conversation_id: string; copy: Date }>(
+					`insert into public.conversation_tags (conversation_id, tag_id, user_id, last_customer_message_at)
+					 select unnest($1::uuid[]), $2, $3, unnest($4::timestamptz[])
+					 returning conversation_id, last_customer_message_at as copy`,
+					[[serviceSent, serviceNone], world.tags['Hot'], world.userId, [at(-40), null]],
+				);
+				for (const row of [...asUser.rows, ...asService.rows]) expect(row.copy.toISOString()).toBe(at(-3));
+				const { rows } = await db.query<{ inserted: number; updated: number }>(
+					`select n_tup_ins::int as inserted, n_tup_upd::int as updated from pg_stat_xact_user_tables where relid = 'public.conversation_tags'::regclass`,
+				);
+				expect(rows[0]).toEqual({ inserted: 4, updated: 0 });
+				await db.query('commit');
+			} catch (error) {
+				await db.query('rollback');
+				throw error;
+			}
+		});
+		for (const conversationId of [userSent, userNone, serviceSent, serviceNone]) {
+			expect(await linkTimes(conversationId)).toEqual([{ name: 'Hot', copy: at(-3), actual: at(-3) }]);
+		}
+	});
+
 	it('is right after one statement whose links came with the right time, a wrong one and none', async () => {
 		const world = await createWorld();
 		const [right, wrong, none] = await world.contacts(3, { lastMessageHoursAgo: 4, tags: [] });
@@ -104,11 +160,17 @@ describe('the tag links\' copy of the conversation\'s last customer message time
 			// This transaction's own counts (pg_stat_xact_user_tables): no other test's writes in them.
 			await db.query('begin');
 			try {
+				// And its calls of PL/pgSQL functions (pg_stat_xact_user_functions): the row trigger is not run for them.
+				await db.query(`set local track_functions = 'pl'`);
 				await db.query('select count(*) from public.pipeline_assign($1::jsonb, $2)', [JSON.stringify(contacts.map((id) => analysis(id, 50))), NOW]);
 				const { rows } = await db.query<{ inserted: number; updated: number }>(
 					`select n_tup_ins::int as inserted, n_tup_upd::int as updated from pg_stat_xact_user_tables where relid = 'public.conversation_tags'::regclass`,
 				);
 				expect(rows[0]).toEqual({ inserted: 3, updated: 0 });
+				const copies = await db.query<{ calls: number }>(
+					`select coalesce(sum(calls), 0)::int as calls from pg_stat_xact_user_functions where funcname = 'conversation_tags_copy_window'`,
+				);
+				expect(copies.rows[0].calls).toBe(0);
 				await db.query('commit');
 			} catch (error) {
 				await db.query('rollback');
