@@ -107,8 +107,9 @@ export function databaseSlots(context: IExecuteFunctions, target: GraphTarget, d
 
 		async take(count: number, perSecond: number): Promise<TakenSlots> {
 			const lead = leadFor(lastRoundTrips.get(databaseUrl));
-			// Without a lead the argument is left out, so a database before …2760 still answers a fast worker.
-			const args: TakeSendSlotsArgs = { p_page_id: target.pageId, p_count: count, p_per_second: perSecond, p_graph_url: target.baseUrl, ...(lead > 0 && { p_lead_ms: lead }) };
+			// The lead is always sent, 0 included: a database without …2760 then refuses the first take
+			// (the function with p_lead_ms is missing: apply the migrations), not only once answers slow down.
+			const args: TakeSendSlotsArgs = { p_page_id: target.pageId, p_count: count, p_per_second: perSecond, p_graph_url: target.baseUrl, p_lead_ms: lead };
 			// A blip is taken again, as the begin and the record are: every batch of the process
 			// waiting for a slot would otherwise give up its unsent contacts. Harmless: a take whose
 			// answer was lost holds at most a quarter of a second of slots nobody uses.

@@ -25,6 +25,8 @@ let oneWayMs = 0;
 let backMs = 0;
 /** The database's answers to limit_take_send_slots, as they passed. */
 let answers: Array<{ database_now: string; starts_in_ms: number[] }> = [];
+/** The arguments of each limit_take_send_slots call, as they passed. */
+let asked: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
 	const target = new URL(testStack().supabaseUrl);
@@ -32,6 +34,7 @@ beforeAll(async () => {
 		const body: Buffer[] = [];
 		incoming.on('data', (chunk: Buffer) => body.push(chunk));
 		incoming.on('end', async () => {
+			if ((incoming.url ?? '').includes('/rpc/limit_take_send_slots')) asked.push(JSON.parse(Buffer.concat(body).toString()));
 			await sleep(oneWayMs);
 			const forwarded = request({ host: target.hostname, port: target.port, path: incoming.url, method: incoming.method, headers: { ...incoming.headers, host: target.host } }, (answer) => {
 				const back: Buffer[] = [];
@@ -63,6 +66,7 @@ beforeEach(() => {
 	oneWayMs = 0;
 	backMs = 0;
 	answers = [];
+	asked = [];
 });
 
 /** A worker's way to one Page's slots, through the proxy (each test its own database URL: the process keeps one clock measure per URL). */
@@ -219,4 +223,13 @@ test('one slow answer now and then gives no lead: the next take still gets the s
 	await source.take(2, 10);
 	// With the last round trip as the lead, this take skipped its first 190 ms of slots (nobody's).
 	expect(answers[0].starts_in_ms[0]).toBeLessThan(50);
+});
+
+test('a take with no lead still sends p_lead_ms (0): a database without migration …2760 refuses the first take, saying to apply the migrations', async () => {
+	// Left out at 0, a newer node ran on a database without the function's lead until a worker's
+	// answers came back slow, and only then had every take refused.
+	const source = worker();
+	await source.take(2, 10);
+	expect(asked).toHaveLength(1);
+	expect(asked[0]).toMatchObject({ p_lead_ms: 0 });
 });
