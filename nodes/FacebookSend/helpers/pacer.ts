@@ -117,6 +117,8 @@ export class Pacer {
 	private askAgainAt = 0;
 	/** The time of the latest slot taken (epoch ms). */
 	private takenUntil = 0;
+	/** The largest lead the takes of the slots up to takenUntil were asked with (ms): their horizon counts from now plus that lead. */
+	private heldLead = 0;
 	/** The last take that failed, and how many have failed so far: it is thrown to the callers that were waiting when it failed. */
 	private failure: unknown;
 	private failures = 0;
@@ -220,12 +222,18 @@ export class Pacer {
 	 * the clock from before the step. Those slots are dropped (the source places new ones on the clock
 	 * as it is) and the source is asked again at once. Kept, they held every call of a running batch
 	 * back as long as the step, and a call whose deadline came before them was refused too_late.
+	 * "Further ahead" counts from the lead the slots were asked with, not the source's lead now: a
+	 * fast answer lowers the lead, and its own take's slots (asked a lead after now) were dropped as
+	 * if the clock had been stepped, lost to the Page (the database had moved past them).
 	 */
 	private followClockStep(now: number): void {
-		const furthest = now + HORIZON_MS + LATE_MS + (this.source.lead?.() ?? 0);
+		// Nothing taken is ahead any more: no slot in hand was asked with the old lead.
+		if (this.takenUntil <= now) this.heldLead = 0;
+		const furthest = now + HORIZON_MS + LATE_MS + Math.max(this.heldLead, this.source.lead?.() ?? 0);
 		if (!this.source.withinHorizon || this.takenUntil <= furthest) return;
 		this.slots = this.slots.filter((slot) => slot.at <= furthest);
 		this.takenUntil = this.slots.length > 0 ? this.slots[this.slots.length - 1].at : 0;
+		if (this.slots.length === 0) this.heldLead = 0;
 		this.askAgainAt = 0;
 	}
 
@@ -251,13 +259,17 @@ export class Pacer {
 		const now = Date.now();
 		if (this.taking || this.slots.length >= demand || this.askAgainAt > now || this.nextTakeAt(perSecond) > now) return this.taking ?? Promise.resolve();
 		const wanted = Math.max(1, Math.min(this.source.chunk(perSecond), 2 * demand - this.slots.length));
+		const askedLead = this.source.lead?.() ?? 0;
 		this.taking = this.source
 			.take(wanted, perSecond)
 			.then(
 				({ slots, pausedUntil, askAgainAt }) => {
 					if (pausedUntil !== undefined) this.pausedUntil = Math.max(this.pausedUntil, pausedUntil);
 					this.askAgainAt = slots.length === 0 ? (askAgainAt ?? Date.now() + 1) : 0;
-					if (slots.length > 0) this.takenUntil = Math.max(this.takenUntil, slots[slots.length - 1].at);
+					if (slots.length > 0) {
+						this.takenUntil = Math.max(this.takenUntil, slots[slots.length - 1].at);
+						this.heldLead = Math.max(this.heldLead, askedLead);
+					}
 					this.slots.push(...slots);
 					this.slots.sort((a, b) => a.at - b.at);
 				},

@@ -68,3 +68,37 @@ test('after the clock is stepped back 3 s, a running batch takes new slots at on
 	// too_late for a slot at or after it).
 	for (let call = 0; call < 3; call++) await expect(pacer.waitForSlot(PER_SECOND, true, { deadline })).resolves.toBeUndefined();
 });
+
+test('slots taken with a lead are kept when the take\'s own fast answer lowers the lead: no clock step, no second take', async () => {
+	// The source's lead goes by its last round trips (sendSlots.ts): three slow answers gave 740 ms,
+	// and this take's answer comes back fast, so the lead is 0 by the time its slots are in hand.
+	// Judged against the lead as it is then, the slots (asked 740 ms after now) looked taken before a
+	// clock step back and were dropped: the pacer took again at once, and the dropped slots were lost
+	// to the Page (the database had moved its next free slot past them).
+	let lead = 740;
+	const takes: number[] = [];
+	const src: SlotSource = {
+		withinHorizon: true,
+		chunk: () => 3,
+		lead: () => lead,
+		async take(count: number): Promise<TakenSlots> {
+			const asked = lead;
+			takes.push(asked);
+			await new Promise((resolve) => setTimeout(resolve, 20));
+			lead = 0;
+			const now = Date.now();
+			// Generous to start: what is asserted is which slots the pacer keeps, not how fast this machine is.
+			const slots = Array.from({ length: Math.min(count, 3) }, (_, k) => ({ at: now + asked + k * 110, latest: now + asked + k * 110 + 2000 }));
+			return { slots };
+		},
+		pause: async () => undefined,
+		pausedUntil: () => 0,
+	};
+	const pacer = new Pacer(src);
+	pacer.expect(1);
+	const asked = Date.now();
+	await expect(pacer.waitForSlot(10, true, { deadline: Date.now() + 5000 })).resolves.toBeUndefined();
+	// The call started in the first take's first slot, a lead after it was asked for.
+	expect(Date.now() - asked).toBeGreaterThanOrEqual(740);
+	expect(takes).toEqual([740]);
+});
