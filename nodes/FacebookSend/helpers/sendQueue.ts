@@ -101,7 +101,11 @@ async function sendPaced(context: IExecuteFunctions, target: GraphTarget, queue:
 				const refused = await pacer.waitForSlot(settings.messagesPerSecond, !asked, { deadline, signal: cancelSignal });
 				if (refused === 'too_late') return { kind: 'notCalled', delivery: leaseExpired() };
 			} catch (error) {
-				signal.rateUnavailable ??= `the Page's shared send rate could not be read from Supabase (${(error as Error).message})`;
+				// With the error's description: the advice (e.g. to apply the migrations when the function
+				// is missing or older) is there, not in the message.
+				const { message, description } = error as Error & { description?: unknown };
+				const advice = typeof description === 'string' && description.trim() !== '' ? ` ${description.trim()}` : '';
+				signal.rateUnavailable ??= `the Page's shared send rate could not be read from Supabase (${message})${advice}`;
 				return { kind: 'notCalled', delivery: preflight(pending, target, signal, false)! };
 			} finally {
 				asked = true;

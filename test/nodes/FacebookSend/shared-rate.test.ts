@@ -243,3 +243,31 @@ test('when the Page\'s shared rate cannot be read, nothing is sent: each item fa
 		await new Promise<void>((resolve) => proxy.close(() => resolve()));
 	}
 });
+
+test('when the database has no limit_take_send_slots (migrations not applied), each item says so and what to do: apply the migrations', async () => {
+	const batch = await readyContacts({ count: 2 });
+	// A real PostgREST answer for a missing function: the pass-through asks for a name no migration made.
+	const upstream = new URL(testStack().supabaseUrl);
+	const proxy = createServer((incoming, outgoing) => {
+		const path = (incoming.url ?? '').replace('/rpc/limit_take_send_slots', '/rpc/limit_take_send_slots_not_migrated');
+		const forwarded = request({ host: upstream.hostname, port: upstream.port, method: incoming.method, path, headers: { ...incoming.headers, host: upstream.host } }, (answer) => {
+			outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+			answer.pipe(outgoing);
+		});
+		incoming.pipe(forwarded);
+	});
+	await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+	try {
+		const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+		const run = await runSend(batch.items, FAST, { ...credentials(), leadflowSupabaseApi: { url, serviceRoleKey: testStack().serviceRoleKey } });
+		expect(run.sent).toEqual([]);
+		// The message alone ("Could not find the function…") left the user without the advice.
+		expect(run.failed.map((item) => item.send)).toEqual(
+			batch.items.map(() => expect.objectContaining({ reason: 'rate_limit_unavailable', detail: expect.stringContaining('apply the migrations') })),
+		);
+		expect(sendsOf(await sims.graph.control.requests())).toEqual([]);
+	} finally {
+		proxy.closeAllConnections();
+		await new Promise<void>((resolve) => proxy.close(() => resolve()));
+	}
+});
