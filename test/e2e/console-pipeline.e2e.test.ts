@@ -373,6 +373,12 @@ test('a pipeline ID cut off in the address (#pipeline=…) is let go at its 400:
 	await visitor.close();
 });
 
+/** The end of the not-found words for the pipelines the database holds now (console/src/pipeline-words.ts). */
+const showingInstead = async () => {
+	const { rows } = await withDb((db) => db.query<{ n: number }>('select count(*)::int as n from public.pipelines'));
+	return rows[0].n === 1 ? 'Showing the only pipeline instead.' : 'Showing the first pipeline listed instead: pick another in the Pipeline list.';
+};
+
 test('a pipeline ID of no pipeline in the address (#pipeline=…) says which ID and to check the link, and shows the first pipeline listed; one picked and then deleted is said as deleted', async () => {
 	type Doc = { document: { querySelector(s: string): { value?: string; textContent: string | null } | null } };
 	const text = (selector: string) => (globalThis as unknown as Doc).document.querySelector(selector)?.textContent ?? '';
@@ -381,9 +387,11 @@ test('a pipeline ID of no pipeline in the address (#pipeline=…) says which ID 
 	await visitor.goto(`${n8n.baseUrl}/webhook/leadflow/console#key=${encodeURIComponent(KEY.value)}&tab=pipeline&pipeline=${nobody}`);
 	await visitor.waitForFunction(([selector, id]) => ((globalThis as unknown as Doc).document.querySelector(selector)?.textContent ?? '').startsWith(`There is no pipeline with ID ${id}`),
 		['#pipeline-error', nobody] as const, { timeout: 15_000 });
+	// The run's shared stack: other e2e files (auto-assign, console-truth, contact-move, messenger-inbound) leave
+	// pipelines of their own, so the words depend on how many the database holds when this file runs.
 	expect(await visitor.evaluate(text, '#pipeline-error')).toBe(`There is no pipeline with ID ${nobody} in this database. `
 		+ 'Check the ID in the link you opened (it may be of another project\'s database, or the pipeline was deleted). '
-		+ 'Showing the only pipeline instead.');
+		+ await showingInstead());
 	// The first pipeline listed is shown, as said.
 	await visitor.locator('#pipeline-updated:has-text("Updated")').waitFor({ timeout: 8000 });
 	const listed = await visitor.locator('#pipeline-picker option').evaluateAll((options) => options.map((option) => (option as unknown as { value: string }).value));
@@ -400,7 +408,7 @@ test('a pipeline ID of no pipeline in the address (#pipeline=…) says which ID 
 	await withDb((db) => db.query('delete from public.pipelines where id = $1', [leaving.id]));
 	await visitor.waitForFunction((selector) => ((globalThis as unknown as Doc).document.querySelector(selector)?.textContent ?? '') !== '', '#pipeline-error', { timeout: 15_000 });
 	expect(await visitor.evaluate(text, '#pipeline-error')).toBe(`The pipeline "Picked then deleted" (ID ${leaving.id}) is no longer in this database: it was deleted meanwhile. `
-		+ 'Showing the only pipeline instead.');
+		+ await showingInstead());
 	await visitor.waitForFunction((id) => {
 		const value = (globalThis as unknown as Doc).document.querySelector('#pipeline-picker')?.value ?? '';
 		return value !== '' && value !== id;
