@@ -125,6 +125,13 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		exportFor: '',
 		/** The owner whose lead Take Lead's own line speaks of ('' when it is empty): another owner drawn takes it away. */
 		takeFor: '',
+		/** The owner drawn when Take Lead's line was last written: another owner drawn after that takes the line away. */
+		takeBeside: '',
+		/** The owner drawn last (picked, followed or drawn), for Take Lead's line. */
+		ownerDrawn: '',
+		/** Take Lead's words as said (without the owner's name added beside another owner's queue). */
+		takeText: '',
+		takeKind: 'ok' as 'ok' | 'error',
 		/** The export's failure is shown (with its Dismiss) beside its own owner's queue: kept until Export is pressed again, its Dismiss, or another owner is drawn. */
 		exportFailed: false,
 		/** An export is under way: Export stays disabled, whatever a poll draws meanwhile. */
@@ -281,8 +288,12 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 	 */
 	function sayTake(text: string, owner: string, kind: 'ok' | 'error' = 'ok') {
 		state.takeFor = text ? owner : '';
+		state.takeBeside = state.ownerDrawn;
+		state.takeText = text;
+		state.takeKind = kind;
 		const line = el('queue-take-message');
-		line.textContent = text;
+		// Said beside another owner's queue (picked while the take was under way): named by its owner.
+		line.textContent = text && owner !== state.ownerDrawn ? `In the queue of ${ownerInWords(owner)}, not the one shown: ${text}` : text;
 		line.className = `queue-message ${kind === 'error' ? 'error' : ''}`;
 	}
 
@@ -312,8 +323,14 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 	 * ending goes; an export still under way is named by its owner (it is not this queue's).
 	 */
 	function exportOwnerShown(owner: string) {
-		// Take Lead's words were of a lead of another owner's queue (unless a take is still under way).
-		if (state.takeFor && state.takeFor !== owner && state.taking.size === 0) sayTake('', '');
+		// Take Lead's words stay beside the owner drawn when they were written (an answer that came after
+		// another owner was picked is said there, named by its owner); another owner drawn after that
+		// takes them away. Under way, they are named by their owner beside another's queue.
+		state.ownerDrawn = owner;
+		if (state.takeFor && owner !== state.takeBeside) {
+			if (state.taking.size === 0) sayTake('', '');
+			else sayTake(state.takeText, state.takeFor, state.takeKind);
+		}
 		if (state.exporting) {
 			// Under way: named by its owner beside another's queue, plain again beside its own.
 			const name = owner === state.exportOwner ? 'Exporting…' : `Exporting the queue of ${ownerInWords(state.exportOwner)}, not the one shown…`;
