@@ -44,8 +44,9 @@ const CARDS_PER_STAGE = 20;
 const POLL_MS = 2000;
 /**
  * A move answered after its pipeline was left is said when that pipeline is shown again, with the
- * time it answered, only within this long of its answer: an older one is not said (the board shows
- * where the card is, and its last activity says "Moved by hand").
+ * time it answered; a move made only within this long of its answer: an older one is not said (the
+ * board shows where the card is, and its last activity says "Moved by hand"). A refusal or a move
+ * with no answer is said however old (the board does not show it).
  */
 export const LATE_MOVE_MS = 10 * 60_000;
 const STATUSES: Record<string, string> = {
@@ -89,7 +90,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		/**
 		 * Moves answered after another pipeline was shown: their words and when each answered (the
 		 * browser's clock), kept with the pipeline they were made on, said once when that pipeline is
-		 * shown again (those answered more than LATE_MOVE_MS before are dropped unsaid).
+		 * shown again (moves made that answered more than LATE_MOVE_MS before are dropped unsaid).
 		 */
 		lateMoves: new Map<string, Array<{ words: MoveWords; at: number }>>(),
 		/** The pipeline the move line speaks of: a board of another pipeline drawn takes the line away. */
@@ -261,12 +262,14 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		// The move line speaks of one pipeline: beside another's board (or none) it goes.
 		if (state.moveFor && state.moveFor !== board.pipeline?.id) forgetMove();
 		// Moves on this pipeline answered while another was shown: said now, once, each with the time it
-		// answered; one answered more than LATE_MOVE_MS ago is not said (the board shows its result).
+		// answered; a move made that answered more than LATE_MOVE_MS ago is not said (the board shows its result).
 		const late = board.pipeline ? state.lateMoves.get(board.pipeline.id) : undefined;
 		if (late && board.pipeline) {
 			state.lateMoves.delete(board.pipeline.id);
 			const now = Date.now();
-			const recent = late.filter((move) => now - move.at <= LATE_MOVE_MS);
+			// A refusal or a move with no answer is said however late: the board does not say it (the card
+			// is where it was, with no "Moved by hand"); only a move made goes unsaid after LATE_MOVE_MS.
+			const recent = late.filter((move) => move.words.error || now - move.at <= LATE_MOVE_MS);
 			if (recent.length > 0) sayMove(lateMovesInWords(recent), board.pipeline.id);
 		}
 		render(picker, board.pipelines.map((pipeline) => `<option value="${escape(pipeline.id)}">${escape(pipeline.name)} (${formatNumber(pipeline.contact_count)})</option>`).join(''));

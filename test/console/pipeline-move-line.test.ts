@@ -1,7 +1,8 @@
 // The Pipeline tab's move line (console/src/pipeline.ts, run in jsdom): a move answered after the
 // operator left its pipeline is said once when that pipeline is shown again, with the time it
 // answered (the page's timeInZone, the browser's zone named), not again after, and not at all when
-// it answered more than LATE_MOVE_MS before (the board shows the result); a move's words are shown
+// a move made that answered more than LATE_MOVE_MS before (the board shows the result; a refusal or
+// no answer is said however old: review RF5 3); a move's words are shown
 // only with their own pipeline, also for a card moved on the board still drawn after another
 // pipeline was picked (review M2 / RM2; docs/console.md, the Pipeline tab). Date.now is the test's.
 import { timeInZone } from '../../console/src/format';
@@ -120,6 +121,24 @@ test('a late move answered longer ago than LATE_MOVE_MS is not said: the board s
 	expect(line()).toBe('');
 	// eslint-disable-next-line @typescript-eslint/no-require-imports
 	expect((require('../../console/src/pipeline') as { LATE_MOVE_MS: number }).LATE_MOVE_MS).toBe(10 * 60_000);
+});
+
+test.each([
+	['refused', { status: 409, json: { status: 409, error: 'Won needs a deal value first' } }, 'Ana was not moved: Won needs a deal value first.'],
+	['with no answer', { status: 502, json: undefined }, 'No answer to the move of Ana to Won (the server answered 502): it may have been moved, and its automations fired. '
+		+ 'The board, read again now, shows where it is: move it again only if it is not there.'],
+])('a late move %s is said however long ago it answered: the board does not show it', async (_name, answer, words) => {
+	await moveToWon('A');
+	await pick('B');
+	moves.shift()!.resolve(answer as Answer);
+	await page.flush();
+	// Eleven minutes later (past LATE_MOVE_MS): the card is where it was, with no "Moved by hand".
+	now = T0 + 11 * 60_000;
+	await pick('A');
+	expect(shownPipeline()).toBe('c-A');
+	// Before: dropped unsaid (the line was empty).
+	expect(line()).toBe(`Answered ${timeInZone(new Date(T0).toISOString())}, while another pipeline was shown: ${words}`);
+	expect(page.document.getElementById('pipeline-move-result').className).toContain('error');
 });
 
 test('a card moved on the board still drawn after another pipeline was picked: its result is not shown above the new pipeline\'s board', async () => {
