@@ -27,6 +27,11 @@ let backMs = 0;
 let answers: Array<{ database_now: string; starts_in_ms: number[] }> = [];
 /** The arguments of each limit_take_send_slots call, as they passed. */
 let asked: Array<Record<string, unknown>> = [];
+/**
+ * How long each limit_take_send_slots call took at the proxy, ms (from its request read to its answer
+ * sent): less than the worker's round trip of it, whatever the machine's load.
+ */
+let atProxyMs: number[] = [];
 
 beforeAll(async () => {
 	const target = new URL(testStack().supabaseUrl);
@@ -34,6 +39,7 @@ beforeAll(async () => {
 		const body: Buffer[] = [];
 		incoming.on('data', (chunk: Buffer) => body.push(chunk));
 		incoming.on('end', async () => {
+			const received = performance.now();
 			if ((incoming.url ?? '').includes('/rpc/limit_take_send_slots')) asked.push(JSON.parse(Buffer.concat(body).toString()));
 			await sleep(oneWayMs);
 			const forwarded = request({ host: target.hostname, port: target.port, path: incoming.url, method: incoming.method, headers: { ...incoming.headers, host: target.host } }, (answer) => {
@@ -43,6 +49,7 @@ beforeAll(async () => {
 					const text = Buffer.concat(back);
 					if ((incoming.url ?? '').includes('/rpc/limit_take_send_slots') && answer.statusCode === 200) answers.push(...JSON.parse(text.toString()));
 					await sleep(oneWayMs + backMs);
+					if ((incoming.url ?? '').includes('/rpc/limit_take_send_slots')) atProxyMs.push(performance.now() - received);
 					outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
 					outgoing.end(text);
 				});
@@ -67,6 +74,7 @@ beforeEach(() => {
 	backMs = 0;
 	answers = [];
 	asked = [];
+	atProxyMs = [];
 });
 
 /** A worker's way to one Page's slots, through the proxy (each test its own database URL: the process keeps one clock measure per URL). */
@@ -185,44 +193,81 @@ test('a worker whose clock is right but whose answers come back 150 ms late star
 	for (const allowance of allowances) expect(allowance).toBe(LATE_MS);
 });
 
-test('a worker whose answers come back 250 ms late asks for slots a lead after now: from its second take on, every slot is still ahead when the answer arrives', async () => {
+test('a worker whose answers come back 250 ms late asks for slots a lead after now (the fastest of its last three round trips less 60 ms): every slot is still ahead of an answer that came no more than 20 ms slower than that', async () => {
 	// Placed at most 60 ms late, a slot whose answer arrives more than 80 ms after the database's now
-	// has passed by then and is given up: without a lead, a worker this slow sent nothing.
+	// has passed by then and is given up: without a lead, a worker this slow sent nothing. Judged by the
+	// round trips this run had, not by the machine's speed: each take's round trip is at least what the
+	// proxy saw of it (250 ms and more) and at most what the test timed around it.
 	backMs = 250;
 	const source = worker();
+	const timed: number[] = [];
+	const lastThree = (times: number[]) => Math.min(...times.slice(-3));
 	// The first take has no round trip to go by: its slots may have passed on arrival.
-	await take(source);
+	const started = performance.now();
+	await source.take(2, 10);
+	timed.push(performance.now() - started);
+	expect(asked[0].p_lead_ms ?? 0).toBe(0);
 	await sleep(100);
-	for (let round = 0; round < 3; round++) {
+	for (let round = 1; round <= 3; round++) {
 		answers = [];
+		const before = performance.now();
 		const { slots } = await source.take(2, 10);
+		timed.push(performance.now() - before);
 		const arrived = Date.now();
+		expect(asked).toHaveLength(round + 1);
+		const lead = asked[round].p_lead_ms as number;
+		// The lead: the fastest of the last three round trips less 60 ms, a worker this slow always has one.
+		expect(lead).toBeGreaterThanOrEqual(Math.floor(lastThree(atProxyMs.slice(0, round))) - MAX_CLOCK_LATE_MS);
+		expect(lead).toBeLessThanOrEqual(Math.ceil(lastThree(timed.slice(0, round))) - MAX_CLOCK_LATE_MS);
+		expect(lead).toBeGreaterThanOrEqual(backMs - MAX_CLOCK_LATE_MS);
 		expect(slots.length).toBeGreaterThan(0);
+		const databaseNow = Date.parse(answers[0].database_now);
 		for (const [index, slot] of slots.entries()) {
-			expect(slot.latest).toBeGreaterThan(arrived);
-			// Still never early, and at most 60 ms late on the database's clock.
-			const instant = Date.parse(answers[0].database_now) + answers[0].starts_in_ms[index];
+			// No slot before now + the lead on the database's clock…
+			expect(answers[0].starts_in_ms[index]).toBeGreaterThanOrEqual(lead - 0.001);
+			// …still never early, and at most 60 ms late on the database's clock…
+			const instant = databaseNow + answers[0].starts_in_ms[index];
 			expect(slot.at - instant + 1).toBeGreaterThanOrEqual(0);
 			expect(slot.at - instant).toBeLessThanOrEqual(MAX_CLOCK_LATE_MS + 1);
+			// …so each may start until the lead and 80 ms after the database's now: an answer that came
+			// back within that (a round trip at most 20 ms slower than the fastest) finds every slot ahead.
+			expect(slot.latest - databaseNow + 1).toBeGreaterThanOrEqual(lead + MAX_CLOCK_LATE_MS + LATE_MS);
+			if (arrived - databaseNow < lead + MAX_CLOCK_LATE_MS + LATE_MS) expect(slot.latest).toBeGreaterThan(arrived);
 		}
 		await sleep(400);
 	}
 });
 
 test('one slow answer now and then gives no lead: the next take still gets the slots from now on', async () => {
+	// Judged by the round trips this run had: the lead goes by the fastest of the last three (at most
+	// as the test timed them), not by the slow one (at least 500 ms at the proxy), however slow the
+	// machine makes the fast ones.
 	const source = worker();
-	for (let round = 0; round < 2; round++) {
+	const timed: number[] = [];
+	const timedTake = async () => {
+		const started = performance.now();
 		await take(source);
+		timed.push(performance.now() - started);
+	};
+	for (let round = 0; round < 2; round++) {
+		await timedTake();
 		await sleep(300);
 	}
-	backMs = 250;
-	await take(source);
+	const slowMs = 500;
+	backMs = slowMs;
+	await timedTake();
 	await sleep(300);
 	backMs = 0;
 	answers = [];
 	await source.take(2, 10);
-	// With the last round trip as the lead, this take skipped its first 190 ms of slots (nobody's).
-	expect(answers[0].starts_in_ms[0]).toBeLessThan(50);
+	expect(asked).toHaveLength(4);
+	const lead = asked[3].p_lead_ms as number;
+	// With the last round trip as the lead, this take skipped its first 440 ms and more of slots (nobody's).
+	expect(lead).toBeLessThanOrEqual(Math.max(0, Math.ceil(Math.min(...timed)) - MAX_CLOCK_LATE_MS));
+	// (The slow one was that slow: any lead from it is above the fast ones'.)
+	expect(atProxyMs[2]).toBeGreaterThanOrEqual(slowMs - 1);
+	// The slots from now + that lead on: the slow take's are long past.
+	expect(answers[0].starts_in_ms[0]).toBeLessThanOrEqual(lead + 1);
 });
 
 test('a take with no lead still sends p_lead_ms (0): a database without migration …2760 refuses the first take, saying to apply the migrations', async () => {
