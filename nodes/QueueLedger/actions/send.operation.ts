@@ -22,7 +22,8 @@
 // model's phone when Send is an AI agent's tool, never sends a lead's message to someone else.
 // Each such call has a key of its own, stored with the marks it sets: a call that fails in a way the
 // database may have saved (its answer lost: a reset connection, a gateway's 5xx) is repeated with
-// that key, and the repeat answers send again for what the key began (20261201002810). When the
+// that key, and the repeat answers send again for what the key began (20261201002810); not repeated
+// after Stop, nor once the earlier groups' messages would no longer stay held to be reported. When the
 // call still fails (the database unreachable, a statement timeout), the run sends nothing more: the
 // rest are released, code not_checked, the marks that call may have set taken back by its key.
 // A message let go and then not sent (Meta refused that request: invalid_token, business_account;
@@ -311,7 +312,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 						const key = randomUUID();
 						// Until the call answers, its messages may be let go with this key (taken back by it if it fails).
 						for (const entry of sending) Object.assign(entry.job!, { maybeBegun: true, beginKey: key });
-						const rows = await beginSendRepeated(this, {
+						// Repeated only while the messages of the earlier groups this worker let go stay held with the
+						// time to send this group and report them (the Timeout and the margin): past it, Complete must
+						// run now (their lease would end, and the next Claim would end messages Meta accepted dead,
+						// uncertain), and the rest of the run is released not_checked.
+						const repeatUntil = mine.ids.size > 0 ? mine.leasedAt + leaseMs - options.timeoutMs - SEND_MARGIN_SECONDS * 1000 : Infinity;
+						const rows = await beginSendRepeated(this, repeatUntil, cancelSignal, {
 							p_worker: worker,
 							p_item_ids: sending.map((entry) => entry.id),
 							p_phones: sending.map((entry) => entry.phone),
@@ -546,16 +552,32 @@ async function takeBackNotMade(context: IExecuteFunctions, jobs: Job[], outcomes
  * RETRY_WAITS_MS while it fails in a way the database may have saved or may not have reached
  * (isTransient: no SQLSTATE, a reset connection, a gateway's 5xx, a connection or timeout error): a
  * repeat with the key answers send again for the messages the lost call let go
- * (20261201002810_queue_begin_send_repeated.sql). Any other failure, or the last, is thrown.
+ * (20261201002810_queue_begin_send_repeated.sql). Not repeated once the repeat would start at or
+ * after repeatUntil (the earlier groups' lease, less the group's Timeout and the margin to report
+ * them: a gateway that hangs must not hold messages already sent past their lease), nor after Stop
+ * (the pause ends on it). Any other failure, or the last, is thrown, so the run stops there and
+ * Complete records what was sent while it is still held.
  */
-async function beginSendRepeated(context: IExecuteFunctions, args: RpcArgs<'queue_begin_send'>): Promise<BeginSendRow[]> {
+async function beginSendRepeated(
+	context: IExecuteFunctions,
+	repeatUntil: number,
+	cancelSignal: AbortSignal | undefined,
+	args: RpcArgs<'queue_begin_send'>,
+): Promise<BeginSendRow[]> {
 	for (let retry = 0; ; retry++) {
 		try {
 			return (await callRpc(context, 'queue_begin_send', args)) as BeginSendRow[];
 		} catch (error) {
-			if (retry >= RETRY_WAITS_MS.length || !isTransient(error)) throw asNodeError(context, error);
+			if (retry >= RETRY_WAITS_MS.length || !isTransient(error) || cancelSignal?.aborted || Date.now() + RETRY_WAITS_MS[retry] >= repeatUntil) {
+				throw asNodeError(context, error);
+			}
 			context.logger.warn(`Leadflow Queue Ledger Send: queue_begin_send for ${args.p_item_ids.length} message(s) failed (${error instanceof Error ? error.message : String(error)}); trying again with the same key`);
-			await sleep(RETRY_WAITS_MS[retry]);
+			try {
+				await sleep(RETRY_WAITS_MS[retry], cancelSignal);
+			} catch {
+				// Stopped during the pause: no repeat, the call's failure stands.
+				throw asNodeError(context, error);
+			}
 		}
 	}
 }
