@@ -89,8 +89,12 @@ describe('migrations, as hosted Supabase applies them (its postgres role is not 
 			const result = await applyMigrations(asOwner.toString());
 			expect(result.applied.map((migration) => migration.version)).toEqual(listMigrations().map((migration) => migration.version));
 		} finally {
-			await run(superuser, `drop database if exists ${name} with (force)`);
-			await run(superuser, `drop role if exists ${name}`);
+			try {
+				await run(superuser, `drop database if exists ${name} with (force)`);
+			} finally {
+				// Even when the database could not be dropped: a role that may create roles and databases is not left in the shared cluster.
+				await run(superuser, `drop role if exists ${name}`);
+			}
 		}
 	});
 });

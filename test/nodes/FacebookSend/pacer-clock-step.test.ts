@@ -56,14 +56,17 @@ test('after the clock is stepped back 3 s, a running batch takes new slots at on
 	// The batch announces 10 calls: the first take holds a chunk of slots (4 at 20 a second).
 	pacer.expect(10);
 	await expect(pacer.waitForSlot(PER_SECOND, true)).resolves.toBeUndefined();
-	expect(slots.takes).toBe(1);
+	// One take, or two: handing out the first slot asks for more once half of the chunk is behind
+	// (about 40 ms at 20 a second), which a busy machine reaches before this line.
+	const takesBefore = slots.takes;
+	expect(takesBefore).toBeGreaterThanOrEqual(1);
 	// NTP steps the clock back 3 s; the batch's lease leaves its next call 2 s (on the clock as it is).
 	skewMs = -3000;
 	const deadline = Date.now() + 2000;
 	// Kept, the slots in hand were 3 s ahead on the new clock, after the deadline: too_late, and
 	// without a deadline nothing was sent for the whole step.
 	await expect(pacer.waitForSlot(PER_SECOND, true, { deadline })).resolves.toBeUndefined();
-	expect(slots.takes).toBe(2);
+	expect(slots.takes).toBeGreaterThan(takesBefore);
 	// And the next ones follow on the new clock: each starts before its deadline (waitForSlot says
 	// too_late for a slot at or after it).
 	for (let call = 0; call < 3; call++) await expect(pacer.waitForSlot(PER_SECOND, true, { deadline })).resolves.toBeUndefined();
