@@ -132,6 +132,8 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		/** Take Lead's words as said (without the owner's name added beside another owner's queue). */
 		takeText: '',
 		takeKind: 'ok' as 'ok' | 'error',
+		/** The lead Take Lead's line speaks of: its take under way keeps the line beside any owner. */
+		takeLead: '',
 		/** The export's failure is shown (with its Dismiss) beside its own owner's queue: kept until Export is pressed again, its Dismiss, or another owner is drawn. */
 		exportFailed: false,
 		/** An export is under way: Export stays disabled, whatever a poll draws meanwhile. */
@@ -286,8 +288,9 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 	 * are erased or repeated by it): `text` about a lead of `owner`'s queue. It has no control, so
 	 * emptying it moves no focus; the row's button keeps the focus.
 	 */
-	function sayTake(text: string, owner: string, kind: 'ok' | 'error' = 'ok') {
+	function sayTake(text: string, owner: string, kind: 'ok' | 'error' = 'ok', lead = '') {
 		state.takeFor = text ? owner : '';
+		state.takeLead = text ? lead : '';
 		state.takeBeside = state.ownerDrawn;
 		state.takeText = text;
 		state.takeKind = kind;
@@ -327,9 +330,12 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		// another owner was picked is said there, named by its owner); another owner drawn after that
 		// takes them away. Under way, they are named by their owner beside another's queue.
 		state.ownerDrawn = owner;
-		if (state.takeFor && owner !== state.takeBeside) {
-			if (state.taking.size === 0) sayTake('', '');
-			else sayTake(state.takeText, state.takeFor, state.takeKind);
+		// `missing:<id>` is the same owner as <id> typed or picked a moment before (drawn as not found).
+		const same = (a: string, b: string) => a.replace(/^missing:/, '') === b.replace(/^missing:/, '');
+		if (state.takeFor && !same(owner, state.takeBeside)) {
+			// Its own owner's queue drawn again (plain there), or its take still under way (named): kept.
+			if (owner === state.takeFor || state.taking.has(state.takeLead)) sayTake(state.takeText, state.takeFor, state.takeKind, state.takeLead);
+			else sayTake('', '');
 		}
 		if (state.exporting) {
 			// Under way: named by its owner beside another's queue, plain again beside its own.
@@ -710,7 +716,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		if (state.data) renderPage(state.data);
 		// The owner whose queue shows the lead: the words are theirs.
 		const owner = state.data?.owner ?? state.owner;
-		const speak = (text: string, kind: 'ok' | 'error' = 'ok') => sayTake(text, owner, kind);
+		const speak = (text: string, kind: 'ok' | 'error' = 'ok') => sayTake(text, owner, kind, leadId);
 		speak(stopping ? `Stopping follow-ups for ${name}…` : `Taking over ${name}…`);
 		try {
 			const { status, json } = await request(`${webhooks}/leads/${encodeURIComponent(leadId)}/take`, {

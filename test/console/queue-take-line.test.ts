@@ -2,7 +2,7 @@
 // owner while a take is under way: the answer is not erased at once (by the other owner drawn, or by
 // the poll the take ends with); it stays beside the owner shown when it was written, named by its
 // owner ("In the queue of …, not the one shown: …"), as the export's words are; another owner drawn
-// after that takes it away (review RF5 2; docs/console.md, the Queue tab).
+// after that takes it away, its own owner's queue keeps it (reviews RF5 2, RMF5 2; docs/console.md, the Queue tab).
 import { deferred, pageDom, type PageDom } from './page-dom';
 
 type Answer = { status: number; json: unknown };
@@ -51,8 +51,8 @@ const line = () => page.document.getElementById('queue-take-message')?.textConte
 const named = 'In the queue of Shop One (owner-1…), not the one shown: ';
 
 test.each([
-	['refused', { status: 409, json: { error: 'the lead is being sent a message right now; try again in a minute' } },
-		'No answer to Take Lead for Ana (the server answered 409): it may have been done. The row, read again now, shows it: press it again only if Ana is not taken over.'],
+	['refused', { status: 409, json: { status: 409, error: 'the lead is being sent a message right now; try again in a minute' } },
+		'Could not take over Ana: the lead is being sent a message right now; try again in a minute'],
 	['taken, a message may have reached them', { status: 200, json: { lead_id: 'lead-owner-1', status: 'human_controlled', already_taken: false, cancelled: [], sending: ['m1'], stopped_rules: 0 } },
 		'Ana is yours now: 0 waiting queue items cancelled. 1 message was already being sent and may have reached them: check the queue before you call.'],
 	['no answer', { status: 502, json: undefined },
@@ -71,8 +71,12 @@ test.each([
 	await page.runTimers();
 	// Before: erased at once by the poll the take ends with (the owner drawn was not the take's).
 	expect(line()).toBe(`${named}${words}`);
-	// Another owner drawn after that takes it away.
+	// Its own owner's queue drawn again: the words stay there, plain (the row they speak of is there).
 	tab.follow!(new Map([['owner', 'owner-1']]));
+	await page.flush();
+	expect(line()).toBe(words);
+	// Another owner drawn after that takes them away.
+	tab.follow!(new Map([['owner', 'owner-2']]));
 	await page.flush();
 	expect(line()).toBe('');
 });
