@@ -316,7 +316,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 						// time to send this group and report them (the Timeout and the margin): past it, Complete must
 						// run now (their lease would end, and the next Claim would end messages Meta accepted dead,
 						// uncertain), and the rest of the run is released not_checked.
-						const repeatUntil = mine.ids.size > 0 ? mine.leasedAt + leaseMs - options.timeoutMs - SEND_MARGIN_SECONDS * 1000 : Infinity;
+						// Complete reports every worker's messages after the last group: the earliest lease of any
+						// worker's begun messages bounds the repeats (Math.min of none is Infinity: the first group).
+						const repeatUntil =
+							Math.min(...[...begun.values()].filter((held) => held.ids.size > 0).map((held) => held.leasedAt + leaseMs)) -
+							options.timeoutMs -
+							SEND_MARGIN_SECONDS * 1000;
 						const rows = await beginSendRepeated(this, repeatUntil, cancelSignal, {
 							p_worker: worker,
 							p_item_ids: sending.map((entry) => entry.id),
@@ -565,10 +570,14 @@ async function beginSendRepeated(
 	args: RpcArgs<'queue_begin_send'>,
 ): Promise<BeginSendRow[]> {
 	for (let retry = 0; ; retry++) {
+		const started = Date.now();
 		try {
 			return (await callRpc(context, 'queue_begin_send', args)) as BeginSendRow[];
 		} catch (error) {
-			if (retry >= RETRY_WAITS_MS.length || !isTransient(error) || cancelSignal?.aborted || Date.now() + RETRY_WAITS_MS[retry] >= repeatUntil) {
+			// A repeat must also END before repeatUntil: a gateway that held this call `took` ms may hold
+			// the repeat as long (a strict bound would need a timeout on the call itself).
+			const took = Date.now() - started;
+			if (retry >= RETRY_WAITS_MS.length || !isTransient(error) || cancelSignal?.aborted || Date.now() + RETRY_WAITS_MS[retry] + took >= repeatUntil) {
 				throw asNodeError(context, error);
 			}
 			context.logger.warn(`Leadflow Queue Ledger Send: queue_begin_send for ${args.p_item_ids.length} message(s) failed (${error instanceof Error ? error.message : String(error)}); trying again with the same key`);
@@ -578,6 +587,8 @@ async function beginSendRepeated(
 				// Stopped during the pause: no repeat, the call's failure stands.
 				throw asNodeError(context, error);
 			}
+			// A sleep that ended without looking at the signal: no repeat after Stop either.
+			if (cancelSignal?.aborted) throw asNodeError(context, error);
 		}
 	}
 }

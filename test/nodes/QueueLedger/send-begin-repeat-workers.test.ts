@@ -1,0 +1,133 @@
+// Review RMF1b of c9eca3f: with two workers' messages in one Send (two Claims merged), only this
+// worker's sent messages bounded the repeats of its failing queue_begin_send: worker B repeated past
+// the lease of worker A's message sent in group 1 (Complete reports every worker after the last
+// group), which then ended dead (uncertain). Now the earliest lease of any worker's begun messages
+// bounds the repeats.
+import http from 'node:http';
+import type { IDataObject } from 'n8n-workflow';
+import { startSimulators, type RunningSimulators } from '../../../simulators';
+import { runWorkflow } from '../../harness';
+import { serviceClient, testStack } from '../../helpers/stack';
+import { chainWorkflow, leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, whatsappCredentials } from './support/queue';
+
+const PHONE_NUMBER_ID = '106540352242922';
+const TOKEN = 'EAAG-queue-token';
+let sims: RunningSimulators;
+let proxy: http.Server;
+let proxyUrl = '';
+let beginCalls = 0;
+/** Resolved once the other run's Claim was made: the gateway's answer to a repeat waits for it. */
+let otherClaimMade: Promise<void> = Promise.resolve();
+/** hang: the second queue_begin_send and its repeats fail at a hanging gateway; stop: every one fails, Stop pressed at the first answer. */
+let mode: 'hang' | 'stop' = 'hang';
+const stop = new AbortController();
+
+beforeAll(async () => {
+	sims = await startSimulators();
+	const upstream = new URL(testStack().supabaseUrl);
+	proxy = http.createServer((req, res) => {
+		const chunks: Buffer[] = [];
+		req.on('data', (chunk: Buffer) => chunks.push(chunk));
+		req.on('end', () => {
+			if (req.url?.includes('/rpc/queue_begin_send') && mode === 'stop') {
+				// A gateway's 502 (nothing saved), and the user presses Stop as it comes back.
+				beginCalls++;
+				res.writeHead(502, { 'content-type': 'text/html' });
+				res.end('<html><body>502 Bad Gateway</body></html>', () => stop.abort());
+				return;
+			}
+			if (req.url?.includes('/rpc/queue_begin_send') && ++beginCalls > 1) {
+				// The second group's call: the gateway waits for a database that does not answer, then 504
+				// (nothing saved); a repeat of it hangs until the next run's Claim was made.
+				const gatewayTimeout = () => {
+					res.writeHead(504, { 'content-type': 'text/html' });
+					res.end('<html><body>504 Gateway Time-out</body></html>');
+				};
+				if (beginCalls === 2) setTimeout(gatewayTimeout, 300);
+				else void otherClaimMade.then(gatewayTimeout);
+				return;
+			}
+			const up = http.request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host } }, (answer) => {
+				const body: Buffer[] = [];
+				answer.on('data', (chunk: Buffer) => body.push(chunk));
+				answer.on('end', () => {
+					res.writeHead(answer.statusCode ?? 500, answer.headers);
+					res.end(Buffer.concat(body));
+				});
+			});
+			up.end(Buffer.concat(chunks));
+		});
+	});
+	await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+	proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+});
+
+afterAll(async () => {
+	await sims.stop();
+	await new Promise((resolve) => proxy.close(resolve));
+});
+
+beforeEach(async () => {
+	beginCalls = 0;
+	await sims.graph.control.reset();
+	await sims.graph.control.configureWhatsApp({ phoneNumbers: { [PHONE_NUMBER_ID]: TOKEN } });
+});
+
+const throughProxy = () => ({ leadflowSupabaseApi: { url: proxyUrl, serviceRoleKey: testStack().serviceRoleKey }, ...whatsappCredentials(sims.graph.baseUrl, PHONE_NUMBER_ID, TOKEN) });
+const outcomes = (run: Awaited<ReturnType<typeof runWorkflow>>, node: string) => (run.nodeOutputs[node] ?? []) as IDataObject[];
+
+test('two workers (Claim A, Claim B merged): A sent in group 1, B\'s first call fails, repeats unbounded by A\'s lease: the next one\'s queue_begin_send failing at a hanging gateway: not repeated past the sent message\'s lease, which Complete records sent', async () => {
+	mode = 'hang';
+	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}' } });
+	await leadsOf(owner, 2);
+	await prepareDue(owner);
+	// The next schedule's run claims 34 s on: past the 31 s lease asked (Timeout 1 s + 30 s).
+	let otherClaim: IDataObject[] | undefined;
+	let timer: NodeJS.Timeout | undefined;
+	otherClaimMade = new Promise<void>((resolve) => {
+		timer = setTimeout(() => {
+			void serviceClient()
+				.rpc('queue_claim', { p_worker: 'other-run', p_limit: 10, p_lease_seconds: 60, p_user_id: owner })
+				.then(({ data }) => {
+					otherClaim = (data ?? []) as IDataObject[];
+					resolve();
+				});
+		}, 34_000);
+	});
+	let run: Awaited<ReturnType<typeof runWorkflow>>;
+	try {
+		const wf = chainWorkflow(owner, { send: { concurrency: 1, leaseSeconds: 5, timeoutMs: 1000 } });
+		const claim = wf.nodes.find((n) => n.name === 'Claim')!;
+		const claimA = { ...claim, id: 'ca', name: 'Claim A', parameters: { ...claim.parameters, limit: 1, options: { worker: 'region-a' } } };
+		const claimB = { ...claim, id: 'cb', name: 'Claim B', position: [200, 200] as [number, number], parameters: { ...claim.parameters, limit: 1, options: { worker: 'region-b' } } };
+		const merge = { id: 'cm', name: 'Merge', type: 'n8n-nodes-base.merge', typeVersion: 3, position: [300, 0] as [number, number], parameters: {} };
+		wf.nodes = [...wf.nodes.filter((n) => n.name !== 'Claim'), claimA, claimB, merge];
+		wf.connections = {
+			Start: { main: [[{ node: 'Claim A', type: 'main', index: 0 }, { node: 'Claim B', type: 'main', index: 0 }]] },
+			'Claim A': { main: [[{ node: 'Merge', type: 'main', index: 0 }]] },
+			'Claim B': { main: [[{ node: 'Merge', type: 'main', index: 1 }]] },
+			Merge: { main: [[{ node: 'Send', type: 'main', index: 0 }]] },
+			Send: { main: [[{ node: 'Complete', type: 'main', index: 0 }]] },
+		};
+		run = await runWorkflow(wf, { credentials: throughProxy() });
+	} finally {
+		clearTimeout(timer);
+	}
+	expect(run.error).toBeUndefined();
+	console.log(JSON.stringify({ beginCalls, otherClaim: otherClaim?.length, send: outcomes(run, 'Send').map((o) => [o.worker, o.outcome]), complete: outcomes(run, 'Complete').map((o) => [o.accepted, o.status, o.reason]) }));
+	const send = outcomes(run, 'Send');
+	expect(send.map((one) => [one.outcome, (one.error as IDataObject)?.code ?? null])).toEqual([['sent', null], ['released', 'not_checked']]);
+	expect(outcomes(run, 'Complete').map((one) => [one.accepted, one.status, one.reason ?? null])).toEqual([[true, 'sent', null], [true, 'queued', null]]);
+	expect(await sims.graph.control.whatsappMessages()).toHaveLength(1);
+	expect(await leadStatus(String(send[0].lead_id))).toBe('contacted');
+	// The first group's call, then the second's once: no repeat, and the run ended before the next one's Claim.
+	expect(beginCalls).toBe(2);
+	expect(otherClaim).toBeUndefined();
+	const rows = await messagesOf(owner);
+	expect(rows.map((row) => row.status).sort()).toEqual(['queued', 'sent']);
+	// The message not sent is claimed by the next run at once (released, its mark taken back by its key).
+	const { data, error } = await serviceClient().rpc('queue_claim', { p_worker: 'next-run', p_limit: 10, p_lease_seconds: 60, p_user_id: owner });
+	expect(error).toBeNull();
+	expect(((data ?? []) as IDataObject[]).map((one) => one.lead_id)).toEqual([send[1].lead_id]);
+}, 120_000);
+
