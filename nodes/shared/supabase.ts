@@ -196,3 +196,25 @@ export function toNodeApiError(
 		itemIndex,
 	});
 }
+
+/**
+ * The waits before each repeat of a database call that failed for a moment (ms; Facebook Send's
+ * automation_begin_send and automation_record_send, Queue Ledger Send's queue_begin_send): a pooler or
+ * PostgREST blip of a few seconds must not lose what the Graph calls did (the contacts would stay in
+ * sending until the reaper turns them into send_uncertain, never resent, even those never called),
+ * nor stop a batch whose begin the database committed.
+ */
+export const RETRY_WAITS_MS = [250, 500, 1000, 2000];
+
+/**
+ * Whether a failed database call may succeed when repeated: no SQLSTATE (the request did not reach
+ * Postgres: refused, reset, a gateway's 5xx), PostgREST's connection errors (PGRST0xx), and
+ * Postgres's connection (08), transaction rollback (40: serialization, deadlock), resources (53),
+ * operator intervention (57: shutdown, statement timeout) and lock-not-available (55P03). Not a bad
+ * argument (22), a constraint (23), a missing function or refused key (42, PGRST2xx, PGRST3xx).
+ */
+export function isTransient(error: unknown): boolean {
+	const code = (error as { errorResponse?: { code?: unknown } }).errorResponse?.code;
+	if (typeof code !== 'string' || code === '') return true;
+	return /^(PGRST0|08|40|53|57)/.test(code) || code === '55P03';
+}

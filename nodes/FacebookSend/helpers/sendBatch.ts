@@ -23,7 +23,7 @@
 import { NodeApiError, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type JsonObject } from 'n8n-workflow';
 import type { BeginSendResult, RecordSendResult, SendOutcomeItem } from '../../shared/contract';
 import { readGraphTarget } from '../transport/graphSend';
-import { beginSend, RETRY_WAITS_MS, recordSends } from '../transport/sendState';
+import { beginSend, recordSends } from '../transport/sendState';
 import type { Delivery } from './deliver';
 import { itemParameterReader, readItemSettings, type ItemSettings } from './itemSettings';
 import type { ParameterReader } from '../../shared/default-fields';
@@ -31,7 +31,7 @@ import { asNodeError, failedItem } from '../../shared/per-item';
 import { releaseBeforeReporting, type HandedContact } from '../../shared/release-handed';
 import { readStateId } from '../../shared/state-id';
 import { runsAsTool } from '../../shared/outputs';
-import { piecesOf } from '../../shared/supabase';
+import { piecesOf, RETRY_WAITS_MS } from '../../shared/supabase';
 import { ledgerItemOf, OUTPUT, outputFor, reportOf, type SendReport } from './reports';
 import { SLOT_SPACING } from './pacer';
 import { RECORD_MARGIN_MS, sendAll, type PendingSend } from './sendQueue';

@@ -11,7 +11,7 @@ import {
 	type SendOutcomeItem,
 } from '../../shared/contract';
 import { asNodeError } from '../../shared/per-item';
-import { callRpc } from '../../shared/supabase';
+import { callRpc, isTransient, RETRY_WAITS_MS } from '../../shared/supabase';
 
 /**
  * Takes the duplicate guard, re-checks stop and window, and moves ready_to_send → sending, for every
@@ -29,14 +29,6 @@ export async function beginSend(context: IExecuteFunctions, leaseHolder: string,
 }
 
 /**
- * The waits before each retry of automation_begin_send and automation_record_send (ms): a pooler or
- * PostgREST blip of a few seconds must not lose what the Graph calls did (the contacts would stay in
- * sending until the reaper turns them into send_uncertain, never resent, even those never called),
- * nor stop a batch whose begin the database committed.
- */
-export const RETRY_WAITS_MS = [250, 500, 1000, 2000];
-
-/**
  * `call`, repeated after each of RETRY_WAITS_MS while it fails for a moment (isTransient), a warning
  * logged each time (`what`: "beginning 50 sends"); any other failure, or the last, thrown as n8n shows it.
  */
@@ -50,19 +42,6 @@ export async function repeatWhileTransient<T>(context: IExecuteFunctions, what: 
 			await sleep(RETRY_WAITS_MS[retry]);
 		}
 	}
-}
-
-/**
- * Whether a failed database call may succeed when repeated: no SQLSTATE (the request did not reach
- * Postgres: refused, reset, a gateway's 5xx), PostgREST's connection errors (PGRST0xx), and
- * Postgres's connection (08), transaction rollback (40: serialization, deadlock), resources (53),
- * operator intervention (57: shutdown, statement timeout) and lock-not-available (55P03). Not a bad
- * argument (22), a constraint (23), a missing function or refused key (42, PGRST2xx, PGRST3xx).
- */
-export function isTransient(error: unknown): boolean {
-	const code = (error as { errorResponse?: { code?: unknown } }).errorResponse?.code;
-	if (typeof code !== 'string' || code === '') return true;
-	return /^(PGRST0|08|40|53|57)/.test(code) || code === '55P03';
 }
 
 /**

@@ -75,7 +75,7 @@ async function prepareEveryOwner(context: IExecuteFunctions, itemIndex: number):
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (itemIndex) => {
-		if (runsAsTool(this)) requireToolOwner(this, itemIndex, { operation: 'Prepare Tomorrow', whose: 'the queue\'s owner', purpose: 'whose queue to prepare', without: 'prepares no queue' });
+		if (runsAsTool(this)) requireToolOwner(this, itemIndex, { operation: 'Prepare Tomorrow', purpose: 'whose queue to prepare', without: 'prepares no queue' });
 		const owner = readOptionalOwner(this, itemIndex);
 		if (owner !== null) {
 			try {

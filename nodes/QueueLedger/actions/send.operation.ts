@@ -61,7 +61,7 @@ import { runsAsTool } from '../../shared/outputs';
 import { filledByModel, fromAIKey } from '../../shared/tool-text';
 import { optionsCollection } from '../../shared/properties';
 import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
-import { callRpc } from '../../shared/supabase';
+import { callRpc, isTransient, RETRY_WAITS_MS } from '../../shared/supabase';
 import { E164, UUID } from '../../shared/valid-input';
 import { heldWorker, invalid, upstreamFailure } from '../helpers/common';
 import { MAX_TEXT, readMessage } from '../helpers/messages';
@@ -71,7 +71,6 @@ import { reportedError, sendResult } from '../helpers/sendReport';
 import { matchBeginAnswers, type BeginSendRow } from '../helpers/beginAnswers';
 import { BATCH } from '../helpers/common';
 import { readWhatsAppTarget, sendMessage, type WhatsAppTarget } from '../transport/whatsapp';
-import { isTransient, RETRY_WAITS_MS } from '../../FacebookSend/transport/sendState';
 
 /** Its options, read from the first item and checked against their ranges whoever gives them (nodes/shared/checked-options.ts). */
 const OPTIONS: INodeProperties = optionsCollection([

@@ -85,7 +85,7 @@ function agentLeadAdvice(owner: string | null): string {
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (itemIndex) => {
 		const asTool = runsAsTool(this);
-		if (asTool) requireToolOwner(this, itemIndex, { operation: 'Take Lead', whose: "the lead's owner", purpose: 'whose lead to take over', without: 'takes no lead' });
+		if (asTool) requireToolOwner(this, itemIndex, { operation: 'Take Lead', purpose: 'whose lead to take over', without: 'takes no lead' });
 		const leadId = readUuid(this, 'leadId', 'lead ID', itemIndex, asTool ? agentLeadAdvice(null) : 'Use the lead_id Add Leads or Claim returns, or the id column of leads.');
 		// Not "leave it empty for every owner": the lead's owner, as the Take Lead webhook requires it.
 		const owner = readOwnerId(this, itemIndex, asTool ? AGENT_OWNER_ADVICE : 'Use the id of the Supabase Auth user (auth.users) whose lead this is, e.g. from the X-Leadflow-Owner header.', true);

@@ -4,21 +4,10 @@
 // the field (ownerUserId), in the one wording of nodes/shared/tool-owner.ts: the advice and the first
 // line's field name for whoever fills it, the model by its $fromAI key, else the workflow's builder.
 import type { IExecuteFunctions } from 'n8n-workflow';
-import { requireToolOwner as requireSharedToolOwner } from '../../shared/tool-owner';
+import { requireToolOwner as requireSharedToolOwner, type ToolOwnerWords } from '../../shared/tool-owner';
 import { OWNER_FIELD } from './common';
-
-/** What a refusal says of the owner: the operation, why, and what it does not do without. */
-export interface ToolOwnerWords {
-	operation: string;
-	/** Kept for the callers written before the one wording; no longer said. */
-	whose?: string;
-	/** After "the owner ": e.g. "whose lead to take over". */
-	purpose: string;
-	/** After "this tool ": e.g. "takes no lead". */
-	without: string;
-}
 
 /** As a tool, Owner User ID must be given as text: refused naming the field when empty, "null", "undefined" or not text (nodes/shared/tool-owner.ts). */
 export function requireToolOwner(context: IExecuteFunctions, itemIndex: number, words: ToolOwnerWords): void {
-	requireSharedToolOwner(context, itemIndex, { parameter: 'ownerUserId', displayName: OWNER_FIELD }, { operation: words.operation, purpose: words.purpose, without: words.without });
+	requireSharedToolOwner(context, itemIndex, { parameter: 'ownerUserId', displayName: OWNER_FIELD }, words);
 }
