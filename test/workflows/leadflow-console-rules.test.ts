@@ -33,7 +33,7 @@ afterAll(async () => {
 const withKey = { [KEY.name]: KEY.value };
 const post = (startNode: string, body: unknown, headers: Record<string, string> = withKey) =>
 	runWorkflow(WORKFLOW, { startNode, webhook: { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body }, credentials });
-const get = (query: Record<string, string>, headers: Record<string, string> = withKey) =>
+const get = (query: Record<string, string | string[]>, headers: Record<string, string> = withKey) =>
 	runWorkflow(WORKFLOW, { startNode: 'Rules Request', webhook: { method: 'GET', headers, query }, credentials });
 
 const rulesOf = (userId: string) =>
@@ -365,4 +365,34 @@ test('save, explain and the prompt preview refuse a body whose settings are not 
 	const off = await post('Save Rule Request', { ruleId, settings: { enabled: false } });
 	expect(off.response?.statusCode).toBe(200);
 	expect((await rulesOf(world.userId))[0]).toMatchObject({ id: ruleId, enabled: false });
+});
+
+test('an ID that is not text (a list, an object, a number) is a 400 naming it on save, delete, the prompt preview and the list: nothing created, changed or deleted', async () => {
+	const world = await createWorld();
+	const saved = await post('Save Rule Request', { userId: world.userId, settings: settings(world) });
+	const ruleId = (saved.response?.body as { rule: { id: string } }).rule.id;
+	const [before] = await rulesOf(world.userId);
+	const refused = (field: string, got: string) => ({
+		status: 400,
+		error: expect.stringMatching(new RegExp(`\\(${field}\\) must be one UUID as text, and got ${got}$`)),
+		hint: expect.stringMatching(new RegExp(`^Send ${field} once, as one UUID in text \\("${field}": "<id>" in JSON\\), not a list`)),
+	});
+	// [] read as "no rule" CREATED a rule (with the owner) instead of changing one; ["<id>"] read as the id.
+	for (const [startNode, body, field, got] of [
+		['Save Rule Request', { ruleId: [], userId: world.userId, settings: { ...settings(world), name: 'Renamed' } }, 'ruleId', 'an array of 0'],
+		['Save Rule Request', { ruleId: [ruleId], settings: { enabled: false } }, 'ruleId', 'an array of 1'],
+		['Save Rule Request', { ruleId: { id: ruleId }, settings: { enabled: false } }, 'ruleId', 'an object'],
+		['Save Rule Request', { ruleId: 7, settings: { enabled: false } }, 'ruleId', '7'],
+		['Save Rule Request', { userId: [world.userId], settings: settings(world) }, 'userId', 'an array of 1'],
+		['Explain Rule Request', { ruleId: [ruleId], settings: {} }, 'ruleId', 'an array of 1'],
+		['Delete Rule Request', { ruleId: [ruleId] }, 'ruleId', 'an array of 1'],
+		['Rule Prompt Request', { ruleId: [ruleId], settings: {} }, 'ruleId', 'an array of 1'],
+		['Rule Prompt Request', { ruleId, settings: {}, conversationId: [randomUUID()] }, 'conversationId', 'an array of 1'],
+	] as const) {
+		const result = await post(startNode, body);
+		expect({ startNode, body, status: result.response?.statusCode, answer: result.response?.body }).toEqual({ startNode, body, status: 400, answer: refused(field, got) });
+	}
+	expect(await rulesOf(world.userId)).toEqual([before]);
+	const listed = await get({ userId: [world.userId] });
+	expect(listed.response?.body).toEqual(refused('userId', 'an array of 1'));
 });

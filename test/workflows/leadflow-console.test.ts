@@ -18,7 +18,7 @@ beforeAll(() => {
 	credentials = { httpHeaderAuth: KEY, leadflowSupabaseApi: { url: stack.supabaseUrl, serviceRoleKey: stack.serviceRoleKey } };
 });
 
-const call = (startNode: string, query: Record<string, string>, headers: Record<string, string> = { [KEY.name]: KEY.value }) =>
+const call = (startNode: string, query: Record<string, string | string[]>, headers: Record<string, string> = { [KEY.name]: KEY.value }) =>
 	runWorkflow(WORKFLOW, { startNode, webhook: { method: 'GET', headers, query }, credentials });
 
 test('the page is HTML with its script inlined, and holds no key or data', async () => {
@@ -98,4 +98,27 @@ test('the timeline answers a contact\'s stage events; a bad contact id is a 400'
 	const bad = await call('Timeline Request', { ruleId, conversationId: 'nope' });
 	expect(bad.response?.statusCode).toBe(400);
 	expect(bad.response?.body).toEqual({ status: 400, error: expect.stringMatching(/conversation ID "nope" is not a UUID/), hint: 'Use the conversation ID from the monitor\'s answer.' });
+});
+
+test('an ID sent as a list (ruleId[]=…, userId[]=…) is a 400 naming the field, never read as the id it holds or as not given', async () => {
+	const world = await createWorld();
+	const ruleId = await world.rule({ name: 'Listed id rule' });
+	const [contact] = await world.contacts(1, { name: 'Listed Person' });
+	const owner = randomUUID();
+	const cases: [string, Record<string, string | string[]>, string][] = [
+		['Monitor Request', { ruleId: [ruleId] }, 'ruleId'],
+		['Timeline Request', { ruleId: [ruleId], conversationId: contact }, 'ruleId'],
+		['Timeline Request', { ruleId, conversationId: [contact] }, 'conversationId'],
+		['Queue Request', { userId: [owner] }, 'userId'],
+		['Pipeline Request', { pipelineId: [randomUUID()] }, 'pipelineId'],
+	];
+	for (const [startNode, query, field] of cases) {
+		const result = await call(startNode, query);
+		expect({ startNode, query, status: result.response?.statusCode, body: result.response?.body }).toEqual({
+			startNode,
+			query,
+			status: 400,
+			body: { status: 400, error: expect.stringMatching(new RegExp(`\\(${field}\\) must be one UUID as text, and got an array of 1$`)), hint: expect.stringMatching(new RegExp(`^Send ${field} once, as one UUID in text`)) },
+		});
+	}
 });

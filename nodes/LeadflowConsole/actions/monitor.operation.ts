@@ -18,7 +18,8 @@ import { NotFoundError, perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
 import { readConsoleOwner } from './tool-owner';
-import { textParameter, wholeNumber } from './rule-input';
+import { idText, textParameter, wholeNumber } from './rule-input';
+import { optionalToolText } from '../../shared/tool-text';
 
 const STATUSES = ['eligible', 'processing', 'recently_sent', 'stopped', 'skipped'];
 
@@ -93,11 +94,13 @@ const readOwner = (context: IExecuteFunctions, i: number): string | null =>
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (i) => {
 		const owner = readOwner(this, i);
-		const ruleId = textParameter(this, 'ruleId', i);
+		const ruleHint = 'Use the id of a rule from the answer\'s rules list, or leave ruleId out for the list only.';
+		// Text only (idText: a list is refused, never read as its String()); as a tool "null" is not given.
+		const ruleId = optionalToolText(this, idText(this, 'ruleId', 'rule ID', i, ruleHint));
 		if (ruleId && !UUID.test(ruleId)) {
 			throw new NodeOperationError(this.getNode(), `The rule ID "${ruleId.slice(0, 60)}" is not a UUID`, {
 				itemIndex: i,
-				description: 'Use the id of a rule from the answer\'s rules list, or leave ruleId out for the list only.',
+				description: ruleHint,
 			});
 		}
 		const status = textParameter(this, 'status', i);

@@ -1,7 +1,8 @@
 // The console's operations read the same kinds of input: text and whole-number query parameters,
 // optional UUIDs and a rule's settings object.
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
-import { readWholeNumber, UUID } from '../../shared/valid-input';
+import { FieldRefusedError } from '../../shared/per-item';
+import { readWholeNumber, shown, UUID } from '../../shared/valid-input';
 import { optionalToolText } from '../../shared/tool-text';
 
 /**
@@ -20,15 +21,36 @@ export function wholeNumber(context: IExecuteFunctions, name: string, label: str
 	return readWholeNumber(context, name, i, { label, min, max, hint: `Pass ${name}=${example} or another whole number in that range.` });
 }
 
+/**
+ * An ID parameter's text, trimmed ('' when null, undefined or empty). Anything else that is not text
+ * (a request's or expression's list, object, number, true or false) is refused naming the field:
+ * read as String(value), [] or [""] was '', i.e. not given (a rule save then CREATED a rule, an
+ * Owner ID meant every owner), and ["<uuid>"] was that id, accepted silently. A number is refused
+ * too: no number is a UUID, and the sender meant some other value. `hint`: what to send instead.
+ */
+export function idText(context: IExecuteFunctions, name: string, label: string, i: number, hint: string): string {
+	const value = context.getNodeParameter(name, i, '') as unknown;
+	if (value === null || value === undefined) return '';
+	if (typeof value !== 'string') {
+		throw new FieldRefusedError(
+			context.getNode(),
+			`The ${label} (${name}) must be one UUID as text, and got ${shown(value)}`,
+			{ itemIndex: i, description: `Send ${name} once, as one UUID in text ("${name}": "<id>" in JSON), not a list, object, number, true or false. ${hint}` },
+			name,
+		);
+	}
+	return value.trim();
+}
+
 /** A UUID parameter, or null when it is empty; `hint`: what to do instead (default: the rules list's ID). */
 export function optionalUuid(context: IExecuteFunctions, name: string, label: string, i: number, hint?: string): string | null {
-	const value = context.getNodeParameter(name, i, '') as unknown;
-	const raw = value === null || value === undefined ? '' : String(value).trim();
+	const advice = hint ?? `Use the ${label} from the rules list (GET …/api/rules).`;
+	const raw = idText(context, name, label, i, advice);
 	if (!raw) return null;
 	if (!UUID.test(raw)) {
 		throw new NodeOperationError(context.getNode(), `The ${label} "${raw.slice(0, 60)}" is not a UUID`, {
 			itemIndex: i,
-			description: hint ?? `Use the ${label} from the rules list (GET …/api/rules).`,
+			description: advice,
 		});
 	}
 	return raw.toLowerCase();

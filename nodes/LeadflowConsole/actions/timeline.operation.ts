@@ -7,6 +7,7 @@ import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecu
 import { perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
+import { idText } from './rule-input';
 import { readConsoleOwner, SCOPING_OWNER_DESCRIPTION } from './tool-owner';
 
 const properties: INodeProperties[] = [
@@ -36,11 +37,13 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { operation: ['timeline'] } }, properties);
 
 function uuid(context: IExecuteFunctions, name: string, label: string, i: number): string {
-	const raw = String(context.getNodeParameter(name, i, '') ?? '').trim();
+	const hint = `Use the ${label} from the monitor's answer.`;
+	// Text only (rule-input.ts idText): a list's String() would read ["<id>"] as that id.
+	const raw = idText(context, name, label, i, hint);
 	if (!UUID.test(raw)) {
 		throw new NodeOperationError(context.getNode(), `The ${label} "${raw.slice(0, 60)}" is not a UUID`, {
 			itemIndex: i,
-			description: `Use the ${label} from the monitor's answer.`,
+			description: hint,
 		});
 	}
 	return raw.toLowerCase();

@@ -33,8 +33,8 @@ export const toolOwnerAdvice = (context: IExecuteFunctions, words: OwnerWords): 
 export function readConsoleOwner(context: IExecuteFunctions, i: number, words: OwnerWords, workflowHint?: string): string | null {
 	if (!runsAsTool(context)) return optionalUuid(context, 'userId', 'owner ID', i, workflowHint);
 	const ownerWords = { operation: operationName(context.getNodeParameter('operation', 0) as string), ...words };
-	// Refused unless non-blank text (nodes/shared/tool-owner.ts): optionalUuid reads String(value), so
-	// an expression's [] or [""] would read as empty, every owner's.
+	// Refused unless non-blank text, with the tool's words (nodes/shared/tool-owner.ts): [] or [""] is
+	// "none was given", a list, object, number, true or false is not one owner.
 	requireToolOwner(context, i, OWNER_ID, ownerWords);
 	const owner = optionalUuid(context, 'userId', 'owner ID', i, toolOwnerAdvice(context, words));
 	if (owner === null) throw noToolOwner(context, i, OWNER_ID, ownerWords);
