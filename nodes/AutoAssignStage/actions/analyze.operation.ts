@@ -27,7 +27,7 @@ import { readWholeNumber } from '../../shared/valid-input';
 import { mapWithConcurrency } from '../../shared/pool';
 import { readConversationMessages, type MessageReading } from '../../shared/conversation-messages';
 import { buildAnalysisPrompt, ANALYSIS_SCHEMA, type ChatMessage } from '../helpers/analysis';
-import { checkUuid, CONTACTS, invalid, OUTPUT_COUNT, pipelineProperty, readPipelineId } from '../helpers/common';
+import { checkUuid, CONTACTS, conversationIdHint, invalid, OUTPUT_COUNT, pipelineProperty, readPipelineId, type ConversationWords } from '../helpers/common';
 import { readOwnerId } from '../../shared/owner-id';
 import { runsAsTool } from '../../shared/outputs';
 import { fieldAsKnown, filledByModel, fromAIKey } from '../../shared/tool-text';
@@ -202,6 +202,8 @@ function messagesOf(context: IExecuteFunctions, json: IDataObject, itemIndex: nu
 /** Analyze's owner field, and what its refusal as a tool says. */
 const OWNER_FIELD: ToolOwnerField = { parameter: 'ownerUserId', displayName: 'Owner User ID' };
 const OWNER_WORDS: ToolOwnerWords = { operation: 'Analyze', purpose: 'whose conversations to analyse', without: 'analyses no conversation' };
+/** Analyze's Conversation ID, for its advice as a tool (conversationIdHint). */
+const CONVERSATION_WORDS: ConversationWords = { thing: 'conversation', purpose: 'to analyse', without: 'analyses no conversation' };
 
 /**
  * Owner User ID of item i, lower case: as an AI agent's tool it must be given (refused naming the
@@ -214,7 +216,9 @@ function readAnalyzeOwner(context: IExecuteFunctions, itemIndex: number): string
 }
 
 function readAsked(context: IExecuteFunctions, json: IDataObject, itemIndex: number, maxMessages: number): Asked {
-	const conversationId = checkUuid(context, context.getNodeParameter('conversationId', itemIndex), 'conversation ID', itemIndex, 'Map the id of messenger_conversations, e.g. {{ $json.conversation_id }}.');
+	const raw = context.getNodeParameter('conversationId', itemIndex) as unknown;
+	const hint = conversationIdHint(context, raw, 'Map the id of messenger_conversations, e.g. {{ $json.conversation_id }}.', CONVERSATION_WORDS);
+	const conversationId = checkUuid(context, raw, 'conversation ID', itemIndex, hint);
 	const owner = readAnalyzeOwner(context, itemIndex);
 	return { itemIndex, conversationId, owner, pipelineId: readPipelineId(context, itemIndex), own: messagesOf(context, json, itemIndex, maxMessages) };
 }

@@ -20,7 +20,7 @@ import { requireToolOwner, toolOwnerAdvice, type ToolOwnerField, type ToolOwnerW
 import { callRpc } from '../../shared/supabase';
 import { notTextProblem, textProblem, UUID } from '../../shared/valid-input';
 import { applyStageChanges } from '../helpers/stageChanges';
-import { automationsProperties, checkUuid, invalid, pipelineProperty, readLocator, readPipelineId } from '../helpers/common';
+import { automationsProperties, checkUuid, conversationIdHint, invalid, pipelineProperty, readLocator, readPipelineId, type ConversationWords } from '../helpers/common';
 
 
 const properties: INodeProperties[] = [
@@ -128,6 +128,8 @@ const WORKFLOW_OWNER_HINT = 'Use the id of the Supabase user whose contacts thes
 /** Move's owner field and what its refusal as a tool says (the one wording: nodes/shared/tool-owner.ts). */
 const OWNER_FIELD: ToolOwnerField = { parameter: 'ownerUserId', displayName: 'Owner User ID' };
 const OWNER_WORDS: ToolOwnerWords = { operation: 'Move', purpose: 'whose contact to move', without: 'moves no contact' };
+/** Move's Conversation ID, for its advice as a tool (conversationIdHint). */
+const CONVERSATION_WORDS: ConversationWords = { thing: 'contact', purpose: 'to move', without: 'moves no contact' };
 
 /**
  * The owner item i's move is kept to: in a workflow, empty is null (any owner's contact); as a tool,
@@ -177,10 +179,21 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 			context,
 			itemIndex,
 			`Conversation ID ${conversationNotText}`,
-			'Send one contact\'s id as text, e.g. {"conversationId": "0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f"} (the id column of messenger_conversations): a list or an object is not read, and one move moves one contact.',
+			conversationIdHint(
+				context,
+				rawConversationId,
+				'Send one contact\'s id as text, e.g. {"conversationId": "0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f"} (the id column of messenger_conversations): a list or an object is not read, and one move moves one contact.',
+				CONVERSATION_WORDS,
+			),
 		);
 	}
-	const conversationId = checkUuid(context, rawConversationId, 'conversation ID', itemIndex, 'Give the contact\'s id (the id column of messenger_conversations): a webhook caller sends it as {"conversationId": "…"}, a workflow maps it, e.g. {{ $json.conversationId }}.');
+	const conversationId = checkUuid(
+		context,
+		rawConversationId,
+		'conversation ID',
+		itemIndex,
+		conversationIdHint(context, rawConversationId, 'Give the contact\'s id (the id column of messenger_conversations): a webhook caller sends it as {"conversationId": "…"}, a workflow maps it, e.g. {{ $json.conversationId }}.', CONVERSATION_WORDS),
+	);
 	const owner = readMoveOwner(context, itemIndex);
 	const stage = context.getNodeParameter('stage', itemIndex, { mode: 'id', value: '' }) as { mode?: string; value?: unknown };
 	// Text, or a whole number read as its digits (a request's {"stage": 2026} is the stage named

@@ -185,3 +185,20 @@ test('Analyze with an owner, one batch: an item bringing its own messages and on
 		for (const text of ['Early question about delivery', 'Middle question about colours', 'Late question about the price']) expect(full[0]).toContain(text);
 	}
 });
+
+test('Analyze as a tool: a Conversation ID that is not a UUID is advised to whoever fills it: the model by its key (the id as a listing shows it), else the builder; never the builder\'s {{ $json.conversation_id }} to the model', async () => {
+	const notUuid = (value: string) => `The conversation ID "${value}" is not a UUID\n\nDetails: `;
+	const model =
+		"Give the id of the conversation to analyse as contact: one UUID (e.g. 0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f), the conversation's conversation_id exactly as the listing you found it in shows it, not its name or its Facebook id. If you have no such id, find the conversation in a listing first or ask for it: this tool analyses no conversation without it.";
+	const builder =
+		"Conversation ID (conversationId) is set in this tool's settings, not given by the model: set it there to the id of the conversation to analyse (a UUID, the id column of messenger_conversations), or let the model give it with {{ $fromAI('conversationId', 'the id of the conversation to analyse', 'string') }}. This tool analyses no conversation until then.";
+	const cases: Array<[IDataObject, IDataObject, string]> = [
+		[{ ownerUserId: mine.userId, conversationId: ai('contact') }, { contact: 'Hana Theirs' }, `${notUuid('Hana Theirs')}${model}`],
+		[{ ownerUserId: ai('owner'), conversationId: ai('contact') }, { owner: mine.userId, contact: '2419' }, `${notUuid('2419')}${model}`],
+		[{ ownerUserId: mine.userId, conversationId: 'Hana Theirs' }, {}, `${notUuid('Hana Theirs')}${builder}`],
+	];
+	for (const [parameters, args, thrown] of cases) {
+		expect({ parameters, out: await asTool({ source: 'input', ...parameters }, args) }).toEqual({ parameters, out: { thrown } });
+	}
+	expect(await prompts()).toEqual([]);
+});

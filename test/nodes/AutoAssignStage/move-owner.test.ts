@@ -171,3 +171,25 @@ test('pipeline_move with owner_user_id: a batch naming another owner\'s contact 
 	expect(await move([{ conversation_id: myContact, stage_id: mine.pipeline.stages.Qualified, owner_user_id: mine.userId }])).toEqual([expect.objectContaining({ outcome: 'assigned' })]);
 	expect(await move([{ conversation_id: theirContact, stage_id: theirs.pipeline.stages.Qualified, owner_user_id: null }])).toEqual([expect.objectContaining({ outcome: 'assigned' })]);
 });
+
+test('Move as a tool: a Conversation ID that is not a UUID, or not text, is advised to whoever can fix it, on both agent paths; nothing moved', async () => {
+	const world = await createPipelineWorld();
+	const contact = await world.contact();
+	const base = { operation: 'move', ownerUserId: world.userId, stage: { __rl: true, mode: 'id', value: world.pipeline.stages.Qualified } };
+	const model =
+		"Give the id of the contact to move as contact: one UUID (e.g. 0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f), the contact's conversation_id exactly as the listing you found it in shows it, not its name or its Facebook id. If you have no such id, find the contact in a listing first or ask for it: this tool moves no contact without it.";
+	const builder =
+		"Conversation ID (conversationId) is set in this tool's settings, not given by the model: set it there to the id of the contact to move (a UUID, the id column of messenger_conversations), or let the model give it with {{ $fromAI('conversationId', 'the id of the contact to move', 'string') }}. This tool moves no contact until then.";
+	const typed =
+		"Conversation ID (conversationId) in this tool's settings makes the model's answer something other than text, so no contact can be given this way: the workflow's builder must change it to {{ $fromAI('contact', 'the id of the contact to move', 'string') }}. Tell the user this tool needs that change; this tool moves no contact until then.";
+	const cases: Array<[IDataObject, IDataObject, string]> = [
+		[{ ...base, conversationId: ai('contact') }, { contact: 'Ana Lopez' }, `The conversation ID "Ana Lopez" is not a UUID\n\nDetails: ${model}`],
+		[{ ...base, conversationId: 'Ana Lopez' }, {}, `The conversation ID "Ana Lopez" is not a UUID\n\nDetails: ${builder}`],
+		[{ ...base, conversationId: "={{ $fromAI('contact', '', 'json') }}" }, { contact: [contact] }, `Conversation ID must be text (got an array of 1)\n\nDetails: ${typed}`],
+	];
+	for (const [parameters, args, thrown] of cases) {
+		expect({ parameters, out: await asTool(parameters, args) }).toEqual({ parameters, out: expect.objectContaining({ thrown }) });
+		expect({ parameters, error: await engineError(parameters, args) }).toEqual({ parameters, error: thrown });
+	}
+	expect(await moved(contact)).toBe(0);
+});
