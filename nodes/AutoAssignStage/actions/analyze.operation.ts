@@ -223,6 +223,17 @@ function readAsked(context: IExecuteFunctions, json: IDataObject, itemIndex: num
 	return { itemIndex, conversationId, owner, pipelineId: readPipelineId(context, itemIndex), own: messagesOf(context, json, itemIndex, maxMessages) };
 }
 
+/** Items by their owner, each group in the items' order, owners in the order first met (one push per item: no copy per item). */
+function groupByOwner<T extends { owner: string | null }>(items: T[]): Map<string | null, T[]> {
+	const byOwner = new Map<string | null, T[]>();
+	for (const item of items) {
+		const group = byOwner.get(item.owner);
+		if (group) group.push(item);
+		else byOwner.set(item.owner, [item]);
+	}
+	return byOwner;
+}
+
 /** Where a conversation's facts (and a pipeline's stage names) are kept: by the owner they were read within. */
 const withinOwner = (owner: string | null, id: string): string => `${owner ?? '*'}:${id}`;
 
@@ -233,9 +244,7 @@ const withinOwner = (owner: string | null, id: string): string => `${owner ?? '*
  */
 async function readWithinOwners(context: IExecuteFunctions, entries: Asked[], maxMessages: number, read: Map<string, ConversationFacts>, results: INodeExecutionData[]): Promise<Set<Asked>> {
 	const failed = new Set<Asked>();
-	const byOwner = new Map<string | null, Asked[]>();
-	for (const entry of entries) byOwner.set(entry.owner, [...(byOwner.get(entry.owner) ?? []), entry]);
-	for (const [owner, group] of byOwner) {
+	for (const [owner, group] of groupByOwner(entries)) {
 		try {
 			const facts = await readConversations(context, group.map((entry) => entry.conversationId), maxMessages, owner);
 			for (const [conversationId, fact] of facts) read.set(withinOwner(owner, conversationId), fact);
@@ -335,9 +344,7 @@ async function readJobs(context: IExecuteFunctions, items: INodeExecutionData[],
  */
 async function readStageLists(context: IExecuteFunctions, jobs: Job[]): Promise<Map<string, string[]>> {
 	const lists = new Map<string, string[]>();
-	const byOwner = new Map<string | null, Job[]>();
-	for (const job of jobs) byOwner.set(job.owner, [...(byOwner.get(job.owner) ?? []), job]);
-	for (const [owner, group] of byOwner) {
+	for (const [owner, group] of groupByOwner(jobs)) {
 		const open = group.filter((job) => !job.stagesOf);
 		const chosen = group.flatMap((job) => (job.stagesOf ? [job.stagesOf] : []));
 		const { stageNames, pagePipelineOf } = await readStageChoices(context, chosen, open.map((job) => job.conversationId), owner);
