@@ -12,7 +12,7 @@
 import type { IExecuteFunctions } from 'n8n-workflow';
 import { runsAsTool } from './outputs';
 import { FieldRefusedError } from './per-item';
-import { fieldAsKnown, filledByModel, fromAIKey, isNotGivenWord } from './tool-text';
+import { fieldAsKnown, filledByModel, fromAIKey, fromAIType, isNotGivenWord } from './tool-text';
 import { shown } from './valid-input';
 
 /** A node's owner field: its parameter and its name as the node lists it. */
@@ -49,6 +49,10 @@ export function ownerNotGiven(value: unknown): boolean {
  */
 export function toolOwnerAdvice(context: IExecuteFunctions, field: ToolOwnerField, words: Omit<ToolOwnerWords, 'operation'>): string {
 	if (filledByModel(context, field.parameter)) {
+		// A $fromAI typed 'number', 'boolean' or 'json': the model cannot give text there (n8n refuses
+		// it before the node runs), so "give the UUID" would be advice it cannot follow, also when it
+		// left the field empty (a json [""] or [null], or nothing on a path that does not check types).
+		if (!givesText(context, field)) return typedAdvice(context, field, words);
 		const key = fromAIKey(context, field.parameter) ?? `${field.displayName} (${field.parameter})`;
 		return `Give the user ID of the owner ${words.purpose} as ${key}: a UUID, the id of the Supabase Auth user, as you were told it. If you were not told it, ask for it: this tool ${words.without} without it.`;
 	}
@@ -83,6 +87,17 @@ function notOneOwner(context: IExecuteFunctions, itemIndex: number, field: ToolO
  */
 function notTextAdvice(context: IExecuteFunctions, field: ToolOwnerField, words: Omit<ToolOwnerWords, 'operation'>): string {
 	if (!filledByModel(context, field.parameter)) return toolOwnerAdvice(context, field, words);
+	return typedAdvice(context, field, words);
+}
+
+/** Whether the model's answer for a $fromAI owner field is text: its call is typed 'string' (or not typed, or not readable). */
+function givesText(context: IExecuteFunctions, field: ToolOwnerField): boolean {
+	const type = fromAIType(context, field.parameter);
+	return type === undefined || type === 'string';
+}
+
+/** The builder's advice for a $fromAI owner field whose model's answer is not text (or not only text). */
+function typedAdvice(context: IExecuteFunctions, field: ToolOwnerField, words: Omit<ToolOwnerWords, 'operation'>): string {
 	const key = fromAIKey(context, field.parameter) ?? field.parameter;
 	return `${field.displayName} (${field.parameter}) in this tool's settings makes the model's answer something other than text, so no owner can be given this way: the workflow's builder must change it to {{ $fromAI('${key}', 'the user ID of the owner ${words.purpose}', 'string') }} (a $fromAI typed 'number', 'boolean' or 'json' cannot carry a UUID), or set the owner there. Tell the user this tool needs that change; this tool ${words.without} until then.`;
 }

@@ -78,3 +78,19 @@ export function fromAIKey(context: { getNode(): INode }, name: string): string |
 export function fieldAsKnown(context: { getNode(): INode }, name: string, label: string): string {
 	return (filledByModel(context, name) && fromAIKey(context, name)) || label;
 }
+
+// The third argument of a $fromAI call, its type, when the first two are quoted texts (a description
+// may hold escaped quotes): n8n types the model's answer by it ('string' when it is left out).
+const FROM_AI_TYPE = /\$fromAI\s*\(\s*(['"`])(?:\\.|(?!\1)[^\\])*\1\s*,\s*(['"`])(?:\\.|(?!\2)[^\\])*\2\s*,\s*(['"`])\s*([A-Za-z]+)\s*\3/i;
+
+/**
+ * The type n8n asks the model's answer for the parameter `name` in, lower case: the third argument
+ * of the one `$fromAI` call in its raw setting ('string' when that call has no readable type), or
+ * undefined when the field is not one such call (fromAIKey's rule). A 'number', 'boolean' or 'json'
+ * answer is checked against that type by n8n, so such a field can never be given text by the model.
+ */
+export function fromAIType(context: { getNode(): INode }, name: string): string | undefined {
+	const raw = context.getNode().parameters?.[name];
+	if (!callsFromAI(raw) || (raw.match(/\$fromAI\s*\(/gi) ?? []).length !== 1) return undefined;
+	return FROM_AI_TYPE.exec(raw)?.[4].toLowerCase() ?? 'string';
+}
