@@ -14,9 +14,11 @@
 // meanwhile, or whose lead's phone changed since the claim, is not sent (released, its error saying
 // why: not_held, cancelled, phone_changed …), so it never goes out twice, nor to a lead a person has
 // taken, nor to a number the lead no longer has. A message is let go once: only if its send has
-// not begun, and only its first occurrence in the call; the same item again (Claim merged with
-// itself, a retried node, an AI agent calling Send twice) is refused, already_sending, and output
-// as a failed item without item_id (nothing sent, Complete passes it on untouched). The call names each message with the phone Send is
+// not begun, and only its first occurrence in the call; the same item again (an AI agent calling
+// Send twice) is refused, already_sending, and output as a failed item without item_id (nothing
+// sent, Complete passes it on untouched). A message listed again in Send's own input (Claim merged
+// with itself, a retried node) is already_sending by Send itself, never asked about: one report per
+// message, whatever became of its first occurrence. The call names each message with the phone Send is
 // about to use (its Phone parameter): one that is not the message's own (its lead's, as Claim gave
 // it) is refused too (phone_mismatch, released), so a Phone expression reading a wrong field, or a
 // model's phone when Send is an AI agent's tool, never sends a lead's message to someone else.
@@ -171,6 +173,12 @@ interface Job {
 	maybeBegun?: boolean;
 	/** The key of the queue_begin_send call that let it go (or may have): its mark's, the only one queue_send_not_made clears for it. */
 	beginKey?: string;
+	/**
+	 * The same message (its id, its worker) is listed earlier in the input, at this item index: this
+	 * occurrence is never asked about nor sent, and comes out already_sending (no report of its own),
+	 * whatever became of the first.
+	 */
+	repeatOf?: number;
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -241,6 +249,18 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			}
 		}
 		if (jobs.length === 0) return [output];
+		// A message listed again (Claim merged with itself, a node retried): only its first occurrence
+		// counts. Each later one is already_sending from the start, before any check, so it never gets a
+		// report of its own: a batch that stops (a refused token, a rate limit, Stop, a failed check)
+		// once made it not_attempted or not_checked beside its first occurrence's sent or failed, and
+		// queue_complete refused both reports of the item, the whole batch with them.
+		const firstOf = new Map<string, Job>();
+		for (const job of jobs) {
+			const key = `${job.worker}\n${job.itemId}`;
+			const first = firstOf.get(key);
+			if (first) job.repeatOf = first.itemIndex;
+			else firstOf.set(key, job);
+		}
 		try {
 			options = readCheckedOptions<SendOptions>(this, 0, OPTIONS, OPTION_WHY);
 		} catch (error) {
@@ -281,7 +301,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const begun = new Map<string, { ids: Set<string>; leasedAt: number }>();
 	for (let start = 0; start < jobs.length; start += concurrency) {
 		const group = jobs.slice(start, start + concurrency);
-		const sendable = group.filter((job) => !job.problem && job.message);
+		const sendable = group.filter((job) => job.repeatOf === undefined && !job.problem && job.message);
 		// The database says which of the group this worker still holds (one call per worker, the
 		// earlier groups' messages renewed in it).
 		const refusals = new Map<Job, SendOutcome>();
@@ -295,8 +315,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const mine = begun.get(worker) ?? { ids: new Set<string>(), leasedAt: now };
 				begun.set(worker, mine);
 				const renew = mine.ids.size > 0 && now - mine.leasedAt >= renewAfterMs;
-				// Every message whose send began, also one this group asks about again (a repeat, refused
-				// already_sending, which renews nothing): its lease is renewed here all the same.
+				// Every message whose send began in this run (a repeat in the input is never asked about
+				// again: Send answers it already_sending itself): its lease is renewed here.
 				const renewed = renew ? [...mine.ids].map((id) => ({ id, phone: '' })) : [];
 				try {
 					for (const batch of beginSendCalls(members.map((job) => ({ id: job.itemId, phone: job.phone, job })), renewed)) {
@@ -359,6 +379,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			}
 		}
 		const results = await mapWithConcurrency(group, concurrency, async (job): Promise<SendOutcome> => {
+			if (job.repeatOf !== undefined) return listedEarlier(job.repeatOf);
 			if (job.problem || !job.message) {
 				return { outcome: 'failed', message_id: null, error: { code: 'invalid_message', message: job.problem ?? 'The message is missing', permanent: true } };
 			}
@@ -382,7 +403,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	// As a tool whose Message is the workflow's: a message it cannot send is recorded dead now (as
 	// Complete records it in a workflow), not left to come back every run.
 	else if (asTool) {
-		const unsendable = jobs.flatMap((job, index) => (job.workflowProblem && !job.begun ? [{ job, index }] : []));
+		const unsendable = jobs.flatMap((job, index) => (job.workflowProblem && !job.begun && job.repeatOf === undefined ? [{ job, index }] : []));
 		const answers = await record(this, unsendable.map(({ job, index }) => ({ worker: job.worker, result: resultOf(job, outcomes[index]) })), 'could not record as dead');
 		// The database kept the operator's words (what is wrong with the message, where to correct
 		// it); the model is told, besides, what became of the message.
@@ -605,6 +626,10 @@ const REFUSED: Record<string, string> = {
 	already_sending: 'its send already began (the same claimed message is listed twice in Send\'s input, or Send was run again for it): a message goes out once. Complete records the first send; this item is passed on untouched',
 	not_found: 'there is no such queued message',
 };
+
+/** A message listed again in Send's input: Send's own already_sending, the report being its first occurrence's. */
+const listedEarlier = (itemIndex: number): SendOutcome =>
+	notSent('already_sending', `the same claimed message is listed earlier in Send's input (item ${itemIndex}): a message goes out once, and what became of it is that item's report. This item is passed on untouched`);
 
 /** The database's refusal of one message about to go to `phone`, as Send reports it. */
 function refusedSend(reason: string, phone: string): SendOutcome {

@@ -168,7 +168,8 @@ it('an AI agent calling Send twice for the same claimed message: sent once, the 
 // it: the next Claim then ends a message Meta accepted dead, uncertain. Lease 31 s with a Timeout of
 // 1 s renews at every group; items A, B, A, B one per group: the last group asks about B again, and
 // its call must still renew B with A (both leases then end at the same instant, that call's).
-// Before, B's lease stayed at the third group's call, older than A's.
+// Before, B's lease stayed at the third group's call, older than A's. (Since task C1 the repeats are
+// answered by Send itself, so the last two groups make no call: both leases are the second group's.)
 it('a repeated message asked again in a later group is renewed with the others: every begun message\'s lease is the last call\'s', async () => {
 	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}' } });
 	await leadsOf(owner, 2);
@@ -182,4 +183,68 @@ it('a repeated message asked again in a later group is renewed with the others: 
 	)).rows);
 	expect(leases.map((row) => row.status)).toEqual(['claimed', 'claimed']);
 	expect(leases[0].lease).toBe(leases[1].lease);
+}, 120_000);
+
+// Task C1 2 (noticed in F1/MF1): Send checked whether the batch had stopped (a refused token, a rate
+// limit, Stop) before the database's refusals, and a repeat in a later group was never asked about
+// once it had: the same message came out once with its own report and once released not_attempted.
+// Complete (or Send itself, on Stop) then handed the database two different reports of one item, and
+// queue_complete refused the whole batch: nothing recorded, the sent message left claimed until its
+// lease ran out, then dead, uncertain. Now a message listed again in Send's input (same worker) is
+// answered already_sending by Send itself, whatever became of its first occurrence, and never asked
+// about or sent: one report per message.
+it('every item twice, Parallel Sends 1, the first send refused 130429 (the batch stops): the repeats are already_sending, Complete records each message once', async () => {
+	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}' } });
+	await leadsOf(owner, 2);
+	expect((await prepareDue(owner)).queued).toBe(2);
+	await sims.graph.control.addFault({ trigger: { mode: 'count', count: 1 }, effect: { kind: 'graphError', code: 130429 } });
+	const run = await runWorkflow(mergedTwice(owner, 1), { credentials: credentials() });
+	expect(run.error).toBeUndefined();
+	const ids = (run.nodeOutputs.Claim ?? []).map((item) => String(item.item_id));
+	expect(run.nodeOutputs.Send?.map((item) => [item.item_id ?? (item.error as IDataObject).item_id, item.outcome ?? null, (item.error as IDataObject).code])).toEqual([
+		[ids[0], 'failed', '130429'],
+		[ids[1], 'released', 'not_attempted'],
+		[ids[0], null, 'already_sending'],
+		[ids[1], null, 'already_sending'],
+	]);
+	expect(run.nodeOutputs.Complete?.filter((item) => item.item_id).map((item) => [item.item_id, item.accepted, item.status])).toEqual([
+		[ids[0], true, 'failed'],
+		[ids[1], true, 'queued'],
+	]);
+	expect((await sims.graph.control.requests()).filter((request) => request.path.endsWith('/messages'))).toHaveLength(1);
+	expect(new Map((await messagesOf(owner)).map((row) => [row.id, [row.status, row.attempts]]))).toEqual(
+		new Map([
+			[ids[0], ['failed', 1]],
+			[ids[1], ['queued', 0]],
+		]),
+	);
+}, 120_000);
+
+it('every item twice, Parallel Sends 1, Stop once the first message was answered: Send records each message once itself, the delivered one sent, nothing left claimed', async () => {
+	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}' } });
+	await leadsOf(owner, 2);
+	expect((await prepareDue(owner)).queued).toBe(2);
+	await sims.graph.control.setLatency(1_000, '/messages');
+	const stop = new AbortController();
+	const running = runWorkflow(mergedTwice(owner, 1), { credentials: credentials(), cancel: stop.signal });
+	await sims.graph.control.waitForRequests((requests) => requests.some((one) => one.path.endsWith('/messages') && one.outcome === 'answered'), { timeoutMs: 30_000 });
+	stop.abort();
+	const run = await running;
+	expect(run.executedNodes).not.toContain('Complete');
+	const claimed = run.nodeOutputs.Claim ?? [];
+	const ids = claimed.map((item) => String(item.item_id));
+	// Recorded by Send itself: the first sent (its wamid); the second sent, uncertain (the Stop cut its
+	// request short) or back in the queue (never begun); none left claimed to end dead at its lease.
+	const delivered = await sims.graph.control.whatsappMessages();
+	const wamidOf = new Map(delivered.map((one) => [one.to, one.messageId]));
+	const rows = new Map((await messagesOf(owner)).map((row) => [row.id, row]));
+	expect(rows.get(ids[0])).toMatchObject({ status: 'sent', message_id: wamidOf.get(String(claimed[0].phone)) });
+	expect(await leadStatus(String(claimed[0].lead_id))).toBe('contacted');
+	const second = rows.get(ids[1]);
+	if (wamidOf.has(String(claimed[1].phone))) expect(second).toMatchObject({ status: 'sent', message_id: wamidOf.get(String(claimed[1].phone)) });
+	else expect(['dead', 'queued']).toContain(second?.status);
+	expect([...rows.values()].filter((row) => row.status === 'claimed')).toEqual([]);
+	// The repeats: nothing sent, no report of their own.
+	const send = run.nodeOutputs.Send ?? [];
+	expect(send.slice(2).map((item) => [item.item_id, (item.error as IDataObject).item_id, (item.error as IDataObject).code])).toEqual(ids.map((id) => [undefined, id, 'already_sending']));
 }, 120_000);
