@@ -43,6 +43,8 @@ const REFUSED: Array<[string, string]> = [
 	['CREATE PROCEDURE … SET … FROM CURRENT', 'create procedure q() language sql set leadflow.x from current as $$ select 1 $$;'],
 	['ALTER FUNCTION in a DO block', "do $$ begin alter function f(int) set leadflow.x = 'on'; end $$;"],
 	['ALTER FUNCTION run by EXECUTE', `do $$ begin execute 'alter function f(int) set "leadflow.x" = ''on'''; end $$;`],
+	['ALTER FUNCTION run by EXECUTE of an E-string', String.raw`do $$ begin execute E'alter function f(int) set leadflow.x = \'on\''; end $$;`],
+	['a U&"…" name with a Unicode escape', String.raw`alter function f(int) set U&"leadflow\002ex" = 'on';`],
 ];
 const ACCEPTED: Array<[string, string]> = [
 	["SET search_path = '' on a function", "alter function f(int) set search_path = '';"],
@@ -124,8 +126,8 @@ describe('migrations, as hosted Supabase applies them (its postgres role is not 
 	it('never store a custom (dotted) setting on a function, procedure, role or database', () => {
 		const found = listMigrations().flatMap((migration) =>
 			customSettingsStored(readFileSync(migration.file, 'utf8')).map(
-				({ line, statement }) =>
-					`${path.basename(migration.file)}:${line}: "${statement}" needs a superuser; set it at run time instead (pg_catalog.set_config(name, value, true) in the function's body)`,
+				({ line, setting, statement }) =>
+					`${path.basename(migration.file)}:${line}: storing ${setting} ("${statement}") needs a superuser; set it at run time instead (pg_catalog.set_config(name, value, true) in the function's body)`,
 			),
 		);
 		expect(found).toEqual([]);
@@ -141,7 +143,7 @@ describe('migrations, as hosted Supabase applies them (its postgres role is not 
 
 	it('the text check names the line of the statement and the setting', () => {
 		expect(customSettingsStored("select 1;\n\ncreate function g()\nreturns int as $$\nselect 1\n$$ language sql\nset \"leadflow.x\" = 'on';")).toEqual([
-			{ line: 3, setting: 'leadflow.x', statement: `create function g() returns int as $$ select 1 $$ language sql set "leadflow.x" = 'on';` },
+			{ line: 7, setting: 'leadflow.x', statement: `create function g() returns int as $$ select 1 $$ language sql set "leadflow.x" = 'on';` },
 		]);
 		expect(customSettingsStored('select 1;\ndo $$\nbegin\n  alter function f(int) set leadflow.x from current;\nend $$;').map(({ line, setting }) => [line, setting])).toEqual([
 			[4, 'leadflow.x'],

@@ -22,6 +22,9 @@ const WORD_START = /[A-Za-z_\u0080-\uffff]/;
 const WORD = /[A-Za-z0-9_$\u0080-\uffff]/;
 const OPERATOR = /[+\-*/<>=~!@#%^&|`?:]/;
 
+const isWord = (token: Token | undefined, ...words: string[]) => token?.kind === 'word' && words.includes(token.text);
+const isOther = (token: Token | undefined, text: string) => token?.kind === 'other' && token.text === text;
+
 function tokens(sql: string): Token[] {
 	const out: Token[] = [];
 	let i = 0;
@@ -53,14 +56,25 @@ function tokens(sql: string): Token[] {
 				else if (sql[j] === "'") break;
 				else j++;
 			}
-			// '' inside becomes "' " (same length, so positions still point into the file) when the text is read again.
-			const body = escapes ? '' : sql.slice(i + 1, j).replace(/''/g, "' ");
+			// '' inside (and \' in E'…') becomes "' ", \\ two spaces, the backslash of any other escape a space (same
+			// length, so positions still point into the file) when the text is read again: EXECUTE E'…' is SQL too.
+			const raw = sql.slice(i + 1, j);
+			const body = escapes ? raw.replace(/\\[\s\S]|''/g, (m) => (m === "''" || m === "\\'" ? "' " : m === '\\\\' ? '  ' : ` ${m[1]}`)) : raw.replace(/''/g, "' ");
 			out.push({ kind: 'string', body, bodyAt: i + 1, at: i });
 			i = j + 1;
 		} else if (c === '"') {
 			let j = i + 1;
 			while (j < sql.length && !(sql[j] === '"' && sql[j + 1] !== '"')) j += sql[j] === '"' ? 2 : 1;
-			out.push({ kind: 'name', text: sql.slice(i + 1, j).replace(/""/g, '"'), at: i });
+			let text = sql.slice(i + 1, j).replace(/""/g, '"');
+			// U&"…": a name with Unicode escapes (\XXXX, \+XXXXXX; UESCAPE is not read), such as U&"leadflow\002ex".
+			const amp = out[out.length - 1];
+			const u = out[out.length - 2];
+			const unicode = isOther(amp, '&') && amp.at === i - 1 && isWord(u, 'u') && u.at === i - 2;
+			if (unicode) {
+				out.splice(-2, 2);
+				text = text.replace(/\\(\\|\+[0-9A-Fa-f]{6}|[0-9A-Fa-f]{4})/g, (_, code: string) => (code === '\\' ? '\\' : String.fromCodePoint(parseInt(code.replace('+', ''), 16))));
+			}
+			out.push({ kind: 'name', text, at: unicode ? i - 2 : i });
 			i = j + 1;
 		} else if (c === '$' && /[A-Za-z_$\u0080-\uffff]/.test(next ?? '')) {
 			const tag = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/.exec(sql.slice(i));
@@ -100,8 +114,6 @@ function tokens(sql: string): Token[] {
 	return out;
 }
 
-const isWord = (token: Token | undefined, ...words: string[]) => token?.kind === 'word' && words.includes(token.text);
-const isOther = (token: Token | undefined, text: string) => token?.kind === 'other' && token.text === text;
 
 /**
  * At `i` (the token after SET or RESET): the setting's name and the index of the token after it, or
@@ -135,7 +147,7 @@ function customSetting(list: Token[], i: number, word: 'set' | 'reset'): string 
 }
 
 export interface StoredCustomSetting {
-	/** 1-based line of the statement's first word in the text given. */
+	/** 1-based line of the SET or RESET clause in the text given (a CREATE's clause may come after a long body). */
 	line: number;
 	/** The setting's name, as PostgreSQL reads it (`leadflow.x`). */
 	setting: string;
@@ -189,7 +201,7 @@ export function customSettingsStored(sql: string): StoredCustomSetting[] {
 						const stop = list.findIndex((s, k) => k > end && isOther(s, ';'));
 						const until = stop < 0 ? text.length : list[stop].at + 1;
 						found.push({
-							line: lineAt(offset + token.at),
+							line: lineAt(offset + t.at),
 							setting,
 							statement: text.slice(token.at, until).replace(/\s+/g, ' ').trim().slice(0, 160),
 						});
