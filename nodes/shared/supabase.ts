@@ -139,26 +139,73 @@ export async function eachPieceAtOnce<Piece, Result>(
 }
 
 /**
+ * How long one call may wait for its answer, and what else ends the wait. A call that reaches either
+ * is aborted and fails as a call whose answer was lost (no SQLSTATE: isTransient), which it may be:
+ * the database may have done what it asked.
+ */
+export interface RpcCallLimit {
+	/** The most milliseconds the call may take; not given: no limit. */
+	timeLimitMs?: number;
+	/** Aborts the call when it aborts (the execution's cancel signal: Stop, the workflow's timeout). */
+	signal?: AbortSignal;
+}
+
+/**
  * Calls one of the contract's SQL functions (nodes/shared/contract) through PostgREST in one round
- * trip: only its name, only its arguments, and its result type.
+ * trip: only its name, only its arguments, and its result type. Without `limit` the call waits for
+ * its answer however long it takes, as every caller but Queue Ledger Send's queue_begin_send does.
  */
 export async function callRpc<Name extends RpcName>(
 	context: SupabaseContext,
 	functionName: Name,
 	args: RpcArgs<Name>,
 	itemIndex?: number,
+	limit?: RpcCallLimit,
 ): Promise<RpcResult<Name>> {
 	const client = await getSupabaseClient(context);
 	// With the count, PostgREST says how many rows the function answered in all (the same single
 	// execution; about 0.1 ms) and answers 206 when it sent fewer, so an answer cut by the project's
 	// Max Rows is an error, not rows missing from the node's output without a word. (A function that
 	// answers one value counts 1 whatever the value, an empty JSON array included: only 206 says cut.)
-	const { data, error, count, status } = await client.rpc(functionName, args as Record<string, unknown>, { count: 'exact' });
+	const call = client.rpc(functionName, args as Record<string, unknown>, { count: 'exact' });
+	let aborted: 'time' | 'cancel' | undefined;
+	const controller = new AbortController();
+	const abort = (why: 'time' | 'cancel') => {
+		aborted ??= why;
+		controller.abort();
+	};
+	const onCancel = () => abort('cancel');
+	let timer: NodeJS.Timeout | undefined;
+	if (limit?.signal?.aborted) onCancel();
+	else limit?.signal?.addEventListener('abort', onCancel, { once: true });
+	if (limit?.timeLimitMs !== undefined) timer = setTimeout(() => abort('time'), Math.max(0, limit.timeLimitMs));
+	let answer: Awaited<typeof call>;
+	try {
+		answer = await (limit ? call.abortSignal(controller.signal) : call);
+	} finally {
+		clearTimeout(timer);
+		limit?.signal?.removeEventListener('abort', onCancel);
+	}
+	const { data, count, status } = answer;
+	// An answer that came in full before the abort stands; one the abort cut says why, not the fetch's words.
+	const error = answer.error && !answer.error.code && aborted ? abortedCall(aborted, limit?.timeLimitMs ?? 0) : answer.error;
 	if (error) throw toNodeApiError(context, error, `${functionName} failed`, itemIndex);
 	if (status === 206 && Array.isArray(data) && typeof count === 'number' && count > data.length) {
 		throw cutAnswerError(context, functionName, data.length, count, itemIndex);
 	}
 	return data as RpcResult<Name>;
+}
+
+/** A call aborted by its time limit or by the run's cancel signal: no SQLSTATE, as for an answer lost on the way. */
+function abortedCall(why: 'time' | 'cancel', timeLimitMs: number): PostgrestErrorLike {
+	const unknown = 'whether the database did what it asked is not known.';
+	return why === 'time'
+		? {
+				message: `no answer within ${(timeLimitMs / 1000).toFixed(1)} s, the time limit of this call`,
+				code: '',
+				hint: `Supabase did not answer in time (overloaded, or a gateway on the way holding the request): ${unknown}`,
+			}
+		: { message: 'the run was stopped while it waited for the answer', code: '', hint: `The execution was cancelled (Stop, or the workflow's timeout): ${unknown}` };
 }
 
 /** What Supabase's setting is called, and what the node needs of it. */

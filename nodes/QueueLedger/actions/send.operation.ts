@@ -25,8 +25,9 @@
 // Each such call has a key of its own, stored with the marks it sets: a call that fails in a way the
 // database may have saved (its answer lost: a reset connection, a gateway's 5xx) is repeated with
 // that key, and the repeat answers send again for what the key began (20261201002810); not repeated
-// after Stop, nor once the earlier groups' messages would no longer stay held to be reported. When the
-// call still fails (the database unreachable, a statement timeout), the run sends nothing more: the
+// after Stop, nor once the earlier groups' messages would no longer stay held to be reported; each
+// attempt is aborted at that bound too (a gateway that holds the call never answering), or 5 s after
+// Stop, and counts as an answer lost. When the call still fails (the database unreachable, a statement timeout), the run sends nothing more: the
 // rest are released, code not_checked, the marks that call may have set taken back by its key.
 // A message let go and then not sent (Meta refused that request: invalid_token, business_account;
 // the batch stopped or the run was cancelled first: not_attempted; a later call of its group failed:
@@ -341,7 +342,11 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 							Math.min(...[...begun.values()].filter((held) => held.ids.size > 0).map((held) => held.leasedAt + leaseMs)) -
 							options.timeoutMs -
 							SEND_MARGIN_SECONDS * 1000;
-						const rows = await beginSendRepeated(this, repeatUntil, cancelSignal, {
+						// Each attempt must also answer before its own messages' lease (asked from no sooner than
+						// its start) less the Timeout and the margin: an answer after that leaves no time to send
+						// them and report everything.
+						const ownMs = leaseMs - options.timeoutMs - SEND_MARGIN_SECONDS * 1000;
+						const rows = await beginSendRepeated(this, { repeatUntil, ownMs }, cancelSignal, {
 							p_worker: worker,
 							p_item_ids: sending.map((entry) => entry.id),
 							p_phones: sending.map((entry) => entry.phone),
@@ -573,6 +578,13 @@ async function takeBackNotMade(context: IExecuteFunctions, jobs: Job[], outcomes
 }
 
 /**
+ * The least time one queue_begin_send attempt is given, even when its bound is nearer (a group
+ * after one whose sends took the whole Timeout, with the shortest Lease: the Timeout plus 30 s): a
+ * healthy call answers in milliseconds, and the 30 s margin left to report keeps 25 s of it.
+ */
+export const BEGIN_MIN_TIME_LIMIT_MS = 5000;
+
+/**
  * queue_begin_send, repeated with the same arguments (its key among them) after each of
  * RETRY_WAITS_MS while it fails in a way the database may have saved or may not have reached
  * (isTransient: no SQLSTATE, a reset connection, a gateway's 5xx, a connection or timeout error): a
@@ -580,22 +592,27 @@ async function takeBackNotMade(context: IExecuteFunctions, jobs: Job[], outcomes
  * (20261201002810_queue_begin_send_repeated.sql). Not repeated once the repeat would start at or
  * after repeatUntil (the earlier groups' lease, less the group's Timeout and the margin to report
  * them: a gateway that hangs must not hold messages already sent past their lease), nor after Stop
- * (the pause ends on it). Any other failure, or the last, is thrown, so the run stops there and
- * Complete records what was sent while it is still held.
+ * (the pause ends on it). Each attempt has a time limit of its own: it is aborted at repeatUntil, or
+ * at its own messages' lease counted from its start less the same (ownMs), whichever is sooner, and
+ * never sooner than BEGIN_MIN_TIME_LIMIT_MS; after Stop it is given at most BEGIN_MIN_TIME_LIMIT_MS
+ * more. An aborted attempt is an answer lost (its key takes back what it may have set). Any other failure, or the last, is thrown, so the
+ * run stops there and Complete records what was sent while it is still held.
  */
 async function beginSendRepeated(
 	context: IExecuteFunctions,
-	repeatUntil: number,
+	{ repeatUntil, ownMs }: { repeatUntil: number; ownMs: number },
 	cancelSignal: AbortSignal | undefined,
 	args: RpcArgs<'queue_begin_send'>,
 ): Promise<BeginSendRow[]> {
 	for (let retry = 0; ; retry++) {
 		const started = Date.now();
+		const timeLimitMs = Math.max(BEGIN_MIN_TIME_LIMIT_MS, Math.min(repeatUntil, started + ownMs) - started);
+		const afterStop = abortedAfterStop(cancelSignal, BEGIN_MIN_TIME_LIMIT_MS);
 		try {
-			return (await callRpc(context, 'queue_begin_send', args)) as BeginSendRow[];
+			return (await callRpc(context, 'queue_begin_send', args, undefined, { timeLimitMs, signal: afterStop.signal })) as BeginSendRow[];
 		} catch (error) {
 			// A repeat must also END before repeatUntil: a gateway that held this call `took` ms may hold
-			// the repeat as long (a strict bound would need a timeout on the call itself).
+			// the repeat as long (its time limit would cut it there: not worth starting).
 			const took = Date.now() - started;
 			if (retry >= RETRY_WAITS_MS.length || !isTransient(error) || cancelSignal?.aborted || Date.now() + RETRY_WAITS_MS[retry] + took >= repeatUntil) {
 				throw asNodeError(context, error);
@@ -609,8 +626,35 @@ async function beginSendRepeated(
 			}
 			// A sleep that ended without looking at the signal: no repeat after Stop either.
 			if (cancelSignal?.aborted) throw asNodeError(context, error);
+		} finally {
+			afterStop.clear();
 		}
 	}
+}
+
+/**
+ * A signal that aborts `graceMs` after the execution's cancel signal does (Stop, the workflow's
+ * timeout): a call hanging at a gateway is given up then, but one in flight when Stop is pressed
+ * (milliseconds, as a rule) still answers. Aborted at once, its request would as a rule still reach
+ * the database and set its marks after Send took them back by its key (the message then stays begun,
+ * never sent, and ends dead, uncertain at its lease's end).
+ */
+function abortedAfterStop(cancel: AbortSignal | undefined, graceMs: number): { signal?: AbortSignal; clear: () => void } {
+	if (!cancel) return { clear: () => undefined };
+	const controller = new AbortController();
+	let timer: NodeJS.Timeout | undefined;
+	const onCancel = () => {
+		timer = setTimeout(() => controller.abort(), graceMs);
+	};
+	if (cancel.aborted) onCancel();
+	else cancel.addEventListener('abort', onCancel, { once: true });
+	return {
+		signal: controller.signal,
+		clear: () => {
+			clearTimeout(timer);
+			cancel.removeEventListener('abort', onCancel);
+		},
+	};
 }
 
 /** The most item ids queue_begin_send takes in one call. */
