@@ -61,7 +61,10 @@ function preflight(pending: PendingSend, target: GraphTarget, signal: BatchSigna
 		return notTried({
 			reason: 'page_mismatch',
 			retryLater: false,
-			detail: `the contact belongs to Page ${pending.pageId}, the credential sends as Page ${target.pageId}`,
+			// What to do: the project's one-Page-per-workflow advice (docs/follow-up.md, One Page per workflow).
+			detail:
+				`the contact belongs to Page ${pending.pageId}, the credential sends as Page ${target.pageId}: set the Page ID of Claim Due Contacts to ${target.pageId}, ` +
+				"this credential's Page, and import one copy of the workflow per Page credential, each with its own Page ID (README, Using it, step 4); then Requeue the failed contacts",
 		});
 	}
 	const now = Date.now();
