@@ -86,7 +86,10 @@ test('POST leads/:leadId/take: 200 with what was cancelled, harmless twice; 404 
 	const malformed = await take(owner, 'lead-42');
 	expect(malformed.response).toMatchObject({ statusCode: 400, body: { status: 400, error: 'The lead ID "lead-42" is not a UUID' } });
 	const noOwner = await runWorkflow(WORKFLOW, { startNode: 'Take Lead Request', webhook: { method: 'POST', path: `leads/${other.leadId}/take`, headers: { [KEY.name]: KEY.value }, body: {} }, credentials: credentials() });
-	expect(noOwner.response).toMatchObject({ statusCode: 400, body: { error: 'The owner user ID "(no X-Leadflow-Owner header)" is not a UUID' } });
+	expect(noOwner.response).toMatchObject({ statusCode: 400, body: { field: 'X-Leadflow-Owner', error: expect.stringMatching(/X-Leadflow-Owner header is missing.*send it with the Supabase user ID/) } });
+	// A malformed owner is told apart from a missing one: its own value, not "missing".
+	const badOwner = await take('someone', other.leadId);
+	expect(badOwner.response).toMatchObject({ statusCode: 400, body: { error: 'The owner user ID "someone" is not a UUID' } });
 	expect(await leadStatus(other.leadId)).toBe('new');
 	// A takenBy that is no user is named as the caller set it (Taken By), not as the database's argument.
 	const strangerActor = randomUUID();
@@ -95,7 +98,7 @@ test('POST leads/:leadId/take: 200 with what was cancelled, harmless twice; 404 
 	expect(unknownActor.response).toMatchObject({ statusCode: 400, body: { status: 400, error: `Taken By: user ${strangerActor} does not exist`, hint: expect.stringMatching(/Taken By/) } });
 	expect(JSON.stringify(unknownActor.response?.body)).not.toMatch(/p_actor_id/);
 	expect(await leadStatus(third.leadId)).toBe('new');
-	for (const answer of [foreign, unknown, malformed, noOwner, unknownActor]) noStackTrace(answer.response?.body);
+	for (const answer of [foreign, unknown, malformed, noOwner, badOwner, unknownActor]) noStackTrace(answer.response?.body);
 });
 
 test('POST leads/:leadId/take of a lead nobody may message (opted out, declined, unreachable): 200, its status kept and why; its Messenger follow-ups stopped, or nothing to stop without a conversation', async () => {
@@ -224,10 +227,10 @@ test('an empty or blank X-Leadflow-Owner answers 400 naming the header, as a mis
 	const stranger = await queueOwner();
 	const [lead] = await leadsOf(stranger, 1);
 	await prepareDue(stranger);
-	const missing = 'The owner user ID "(no X-Leadflow-Owner header)" is not a UUID';
+	const missing = expect.stringMatching(/^The X-Leadflow-Owner header is missing or empty: send it with the Supabase user ID \(a UUID\) of the owner whose queue this is$/);
 	for (const owner of ['', '   ']) {
 		const taken = await take(owner, lead.leadId, { reason: 'Not my lead' });
-		expect({ owner, answer: taken.response }).toMatchObject({ owner, answer: { statusCode: 400, body: { status: 400, error: missing, hint: expect.stringMatching(/X-Leadflow-Owner/) } } });
+		expect({ owner, answer: taken.response }).toMatchObject({ owner, answer: { statusCode: 400, body: { status: 400, error: missing, field: 'X-Leadflow-Owner', hint: expect.stringMatching(/X-Leadflow-Owner/) } } });
 		expect((taken.response?.body as { hint: string }).hint).not.toMatch(/every owner|leave it empty/);
 		for (const answer of [await exportCsv(owner, { day: '2026-12-02' }), await metrics(owner, {})]) {
 			expect({ owner, answer: answer.response }).toMatchObject({ owner, answer: { statusCode: 400, body: { status: 400, error: missing } } });
