@@ -6,6 +6,7 @@
 import { checkReply, dropUnfinishedSentence } from '../helpers/reply';
 import { callGemini, TRANSIENT_RETRY_AFTER_SECONDS, type CallContext, type CallFailureCode, type CallPolicy } from '../../shared/gemini/call';
 import type { ModelRequest } from '../../shared/gemini/client';
+import { geminiAdvice } from '../../shared/gemini/setup';
 
 export interface RetryPolicy extends CallPolicy {
 	tooLong: 'shorten' | 'fail';
@@ -32,6 +33,8 @@ export interface GeminiFailure {
 	/** When trying again could work (quota: when a key is back; transient failures: a few minutes). */
 	retryAfterSeconds?: number;
 	status?: number;
+	/** What to do about it, when there is something to say (key_refused, quota, a model not found: geminiAdvice). */
+	description?: string;
 	model: string;
 	generationMs: number;
 	attempts: number;
@@ -56,7 +59,10 @@ export async function generateFollowUpText(request: ModelRequest, context: Gener
 		}
 		return { ok: true, value: { message: reply.message, shortened: reply.shortened } };
 	});
-	if (!result.ok) return result;
+	if (!result.ok) {
+		const description = geminiAdvice(result, request.model);
+		return description === undefined ? result : { ...result, description };
+	}
 	const { value, ...rest } = result;
 	return { ...rest, message: value.message, shortened: value.shortened };
 }

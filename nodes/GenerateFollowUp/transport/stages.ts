@@ -97,7 +97,8 @@ function recordedItem(contact: GeneratedContact): GenerationSuccess | Generation
 	return {
 		state_id: contact.stateId,
 		error_code: generation.code,
-		error_message: generation.message,
+		// With what to do, when there is something to say: the console shows this text.
+		error_message: generation.description === undefined ? generation.message : `${generation.message} ${generation.description}`,
 		retry_after_seconds: generation.retryAfterSeconds ?? null,
 		generation_ms: generation.generationMs,
 		model: generation.model,

@@ -5,8 +5,9 @@
 // model), a node that would otherwise turn a failure into something else (Auto Assign Stage's
 // fallback score) fails the run instead, with this message and what to do; one such failure among
 // answered calls is that request's own (a flaky 404, one refusal) and falls back. Generate Follow-Up
-// fails each item with the call's code (key_refused: retried once the keys rest no more; rejected). Everything else (quota, 5xx, timeouts, a blocked
-// prompt, an invalid reply, any other 4xx) is the call's own: docs/gemini.md.
+// fails each item with the call's code (key_refused: retried once the keys rest no more; rejected) and
+// the same advice (geminiAdvice, which also has a quota's). Everything else (quota, 5xx, timeouts, a
+// blocked prompt, an invalid reply, any other 4xx) is the call's own: docs/gemini.md.
 import type { CallFailureCode } from './call';
 
 export interface GeminiSetupProblem {
@@ -17,22 +18,36 @@ export interface GeminiSetupProblem {
 	description: string;
 }
 
+const KEY_REFUSED_ADVICE =
+	'Fix the API keys of the Leadflow Gemini API credential (one per line): Google refused each of them as invalid, expired, suspended or without access to the Gemini API. A refused key rests 15 minutes; a new key is used at once.';
+const MODEL_NOT_FOUND_ADVICE =
+	"Set Model in the node's options, or the Default Model of the Leadflow Gemini API credential, to a model the Gemini API serves (e.g. gemini-2.5-flash; its list of models names them), and check the credential's Base URL.";
+const QUOTA_ADVICE =
+	'Nothing to fix for this item: it can be tried again once a key is back (retryAfterSeconds; a claimed contact is claimable again then). If it happens often, add API keys to the Leadflow Gemini API credential (one per line), lower Concurrency, or raise the quota at Google.';
+
+/**
+ * What to do about a failed call, when there is something to say: the setup problems' advice (the
+ * same words Analyze fails its run with) and a quota's. Generate Follow-Up gives it each failed
+ * item (`error.description`) and the contact's recorded error.
+ */
+export function geminiAdvice(failure: { code: CallFailureCode | string; status?: number; message: string }, model: string): string | undefined {
+	return geminiSetupProblem(failure, model)?.description ?? (failure.code === 'quota' ? QUOTA_ADVICE : undefined);
+}
+
 /** The setup problem a failed call is, or undefined when the failure is the call's own. */
 export function geminiSetupProblem(failure: { code: CallFailureCode | string; status?: number; message: string }, model: string): GeminiSetupProblem | undefined {
 	if (failure.code === 'key_refused') {
 		return {
 			code: 'key_refused',
 			message: failure.message,
-			description:
-				'Fix the API keys of the Leadflow Gemini API credential (one per line): Google refused each of them as invalid, expired, suspended or without access to the Gemini API. A refused key rests 15 minutes; a new key is used at once.',
+			description: KEY_REFUSED_ADVICE,
 		};
 	}
 	if (failure.code === 'rejected' && failure.status === 404) {
 		return {
 			code: 'model_not_found',
 			message: `The Gemini model "${model}" was not found: ${failure.message}`,
-			description:
-				"Set Model in the node's options, or the Default Model of the Leadflow Gemini API credential, to a model the Gemini API serves (e.g. gemini-2.5-flash; its list of models names them), and check the credential's Base URL.",
+			description: MODEL_NOT_FOUND_ADVICE,
 		};
 	}
 	return undefined;

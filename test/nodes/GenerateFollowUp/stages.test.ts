@@ -4,6 +4,7 @@
 // many contacts it holds (the keys' turns and rests, shared by every worker, are counted apart).
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
+import { geminiSetupProblem } from '../../../nodes/shared/gemini/setup';
 import { startSimulators, type GeminiRequestBody, type RunningSimulators } from '../../../simulators';
 import { runWorkflow, type TestCredentials } from '../../harness';
 import { serviceClient, testStack } from '../../helpers/stack';
@@ -140,6 +141,9 @@ it('every key throttled: the contacts fail with quota, claimable again when a ke
 
 	expect(generated).toEqual([]);
 	expect(failed.map((item) => [(item.error as IDataObject).code, item.stage])).toEqual(Array(3).fill(['quota', 'failed']));
+	// What to do, on the item and in the contact's recorded error (what the console shows).
+	const quotaAdvice = /If it happens often, add API keys to the Leadflow Gemini API credential \(one per line\), lower Concurrency, or raise the quota at Google\.$/;
+	for (const item of failed) expect((item.error as IDataObject).description).toMatch(quotaAdvice);
 	expect(stageCalls()).toHaveLength(2);
 	// Each key was rested in the database, for every worker, once per 429 it answered.
 	expect(keyCalls('limit_rest_gemini_key')).toBeGreaterThanOrEqual(2);
@@ -148,6 +152,7 @@ it('every key throttled: the contacts fail with quota, claimable again when a ke
 		expect(state.retry_after_seconds).toBeGreaterThanOrEqual(40);
 		expect(state.retry_after_seconds).toBeLessThanOrEqual(46);
 		expect(state.error_message).toMatch(/Every Gemini key of the credential \(2\) is throttled/);
+		expect(state.error_message).toMatch(quotaAdvice);
 	}
 	const failedEvents = (await eventsOf(batch.stateIds)).filter((event) => event.to_stage === 'failed');
 	expect(failedEvents.map((event) => [event.from_stage, event.detail?.error_code])).toEqual(Array(3).fill(['generating', 'quota']));
@@ -161,11 +166,17 @@ it('every key refused (an invalid key): the contacts fail with key_refused, clai
 
 	expect(generated).toEqual([]);
 	expect(failed.map((item) => [(item.error as IDataObject).code, item.stage])).toEqual(Array(3).fill(['key_refused', 'failed']));
+	// The same advice Analyze fails its run with (one text, nodes/shared/gemini/setup.ts), on the item
+	// and in the contact's recorded error (what the console shows).
+	const keysAdvice = geminiSetupProblem({ code: 'key_refused', message: '' }, 'any')!.description;
+	expect(keysAdvice).toMatch(/^Fix the API keys of the Leadflow Gemini API credential \(one per line\)/);
+	for (const item of failed) expect((item.error as IDataObject).description).toBe(keysAdvice);
 	for (const state of await statesOf(batch.stateIds)) {
 		expect(state).toMatchObject({ current_stage: 'failed', error_code: 'key_refused', generated_message: null, locked_by: null });
 		expect(state.retry_after_seconds).toBeGreaterThanOrEqual(890);
 		expect(state.retry_after_seconds).toBeLessThanOrEqual(900);
 		expect(state.error_message).toMatch(/Google refused every Gemini key of the credential/);
+		expect(state.error_message).toContain(keysAdvice);
 	}
 });
 
