@@ -12,7 +12,7 @@
 import type { IExecuteFunctions } from 'n8n-workflow';
 import { runsAsTool } from './outputs';
 import { FieldRefusedError } from './per-item';
-import { fieldAsKnown, filledByModel, fromAIKey, fromAIType, isNotGivenWord } from './tool-text';
+import { fieldAsKnown, isNotGivenWord, toolFieldMender } from './tool-text';
 import { shown } from './valid-input';
 
 /** A node's owner field: its parameter and its name as the node lists it. */
@@ -43,28 +43,30 @@ export function ownerNotGiven(value: unknown): boolean {
 }
 
 /**
- * The advice for whoever fills the owner field of a tool: the model, by its $fromAI key, when the
- * field calls $fromAI; else the workflow's builder (set it in the tool's settings, or let the model
- * give it with $fromAI).
+ * The advice for whoever can mend the owner field of a tool (tool-text.ts toolFieldMender: the $fromAI
+ * type decides, not the value): the model, by its $fromAI key, when the field is a $fromAI typed
+ * 'string' (or not typed); the workflow's builder when it is typed 'number', 'boolean' or 'json' (the
+ * model cannot give text there, also when it left the field empty: a json [""] or [null], or nothing
+ * on a path that does not check types), or an expression around the call gave something not text;
+ * else the builder too (set it in the tool's settings, or let the model give it with $fromAI).
+ * `value`: what the field gave, when the advice is about it.
  */
-export function toolOwnerAdvice(context: IExecuteFunctions, field: ToolOwnerField, words: Omit<ToolOwnerWords, 'operation'>): string {
-	if (filledByModel(context, field.parameter)) {
-		// A $fromAI typed 'number', 'boolean' or 'json': the model cannot give text there (n8n refuses
-		// it before the node runs), so "give the UUID" would be advice it cannot follow, also when it
-		// left the field empty (a json [""] or [null], or nothing on a path that does not check types).
-		if (!givesText(context, field)) return typedAdvice(context, field, words);
-		const key = fromAIKey(context, field.parameter) ?? `${field.displayName} (${field.parameter})`;
+export function toolOwnerAdvice(context: IExecuteFunctions, field: ToolOwnerField, words: Omit<ToolOwnerWords, 'operation'>, value?: unknown): string {
+	const mender = toolFieldMender(context, field.parameter, value);
+	if (mender.by === 'type') return typedAdvice(field, words, mender.key);
+	if (mender.by === 'model') {
+		const key = mender.key ?? `${field.displayName} (${field.parameter})`;
 		return `Give the user ID of the owner ${words.purpose} as ${key}: a UUID, the id of the Supabase Auth user, as you were told it. If you were not told it, ask for it: this tool ${words.without} without it.`;
 	}
 	return `${field.displayName} (${field.parameter}) is set in this tool's settings, not given by the model: set it there to the user ID of the owner ${words.purpose} (a UUID, the id of the Supabase Auth user; a project with one owner sets it once), or let the model give it with {{ $fromAI('${field.parameter}', 'the user ID of the owner ${words.purpose}') }}. This tool ${words.without} without it.`;
 }
 
 /** The refusal of a tool called with no owner, naming the field as whoever fills it knows it. */
-export function noToolOwner(context: IExecuteFunctions, itemIndex: number, field: ToolOwnerField, words: ToolOwnerWords): FieldRefusedError {
+export function noToolOwner(context: IExecuteFunctions, itemIndex: number, field: ToolOwnerField, words: ToolOwnerWords, value?: unknown): FieldRefusedError {
 	return new FieldRefusedError(
 		context.getNode(),
 		`${words.operation} as an AI agent's tool needs the user ID of the owner ${words.purpose} (${fieldAsKnown(context, field.parameter, `${field.displayName}, ${field.parameter}`)}), and none was given`,
-		{ itemIndex, description: toolOwnerAdvice(context, field, words) },
+		{ itemIndex, description: toolOwnerAdvice(context, field, words, value) },
 		field.parameter,
 	);
 }
@@ -74,31 +76,14 @@ function notOneOwner(context: IExecuteFunctions, itemIndex: number, field: ToolO
 	return new FieldRefusedError(
 		context.getNode(),
 		`${words.operation} as an AI agent's tool needs the user ID of one owner ${words.purpose}, as text (${fieldAsKnown(context, field.parameter, `${field.displayName}, ${field.parameter}`)}), and got ${shown(value)}`,
-		{ itemIndex, description: notTextAdvice(context, field, words) },
+		{ itemIndex, description: toolOwnerAdvice(context, field, words, value) },
 		field.parameter,
 	);
 }
 
-/**
- * What to do about an owner that is not text. A model fills a $fromAI field with the type its call
- * asks for (n8n checks the model's arguments against it), so a list, number, true/false or object
- * there comes from the builder's setting (a $fromAI typed 'number', 'boolean' or 'json', or an
- * expression around it), never fixable by the model: the builder is told, whoever fills the field.
- */
-function notTextAdvice(context: IExecuteFunctions, field: ToolOwnerField, words: Omit<ToolOwnerWords, 'operation'>): string {
-	if (!filledByModel(context, field.parameter)) return toolOwnerAdvice(context, field, words);
-	return typedAdvice(context, field, words);
-}
-
-/** Whether the model's answer for a $fromAI owner field is text: its call is typed 'string' (or not typed, or not readable). */
-function givesText(context: IExecuteFunctions, field: ToolOwnerField): boolean {
-	const type = fromAIType(context, field.parameter);
-	return type === undefined || type === 'string';
-}
-
-/** The builder's advice for a $fromAI owner field whose model's answer is not text (or not only text). */
-function typedAdvice(context: IExecuteFunctions, field: ToolOwnerField, words: Omit<ToolOwnerWords, 'operation'>): string {
-	const key = fromAIKey(context, field.parameter) ?? field.parameter;
+/** The builder's advice for a $fromAI owner field whose model's answer is not text (typed otherwise, or an expression around the call). */
+function typedAdvice(field: ToolOwnerField, words: Omit<ToolOwnerWords, 'operation'>, fromAIKey: string | undefined): string {
+	const key = fromAIKey ?? field.parameter;
 	return `${field.displayName} (${field.parameter}) in this tool's settings makes the model's answer something other than text, so no owner can be given this way: the workflow's builder must change it to {{ $fromAI('${key}', 'the user ID of the owner ${words.purpose}', 'string') }} (a $fromAI typed 'number', 'boolean' or 'json' cannot carry a UUID), or set the owner there. Tell the user this tool needs that change; this tool ${words.without} until then.`;
 }
 
@@ -112,6 +97,6 @@ function typedAdvice(context: IExecuteFunctions, field: ToolOwnerField, words: O
 export function requireToolOwner(context: IExecuteFunctions, itemIndex: number, field: ToolOwnerField, words: ToolOwnerWords): void {
 	if (!runsAsTool(context)) return;
 	const value = context.getNodeParameter(field.parameter, itemIndex, '') as unknown;
-	if (ownerNotGiven(value)) throw noToolOwner(context, itemIndex, field, words);
+	if (ownerNotGiven(value)) throw noToolOwner(context, itemIndex, field, words, value);
 	if (typeof value !== 'string') throw notOneOwner(context, itemIndex, field, words, value);
 }

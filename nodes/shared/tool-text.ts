@@ -4,7 +4,7 @@
 // null" and "Write in null.", a move's reason read "null". So, as a tool only, an optional text
 // parameter whose trimmed text is `null` or `undefined` in any case is not given (its empty
 // default). In a workflow the text is used as written: a person may be named Null.
-import type { INode } from 'n8n-workflow';
+import { extractFromAICalls, type INode } from 'n8n-workflow';
 import { runsAsTool } from './outputs';
 
 const NOT_GIVEN = /^\s*(?:null|undefined)\s*$/i;
@@ -79,18 +79,63 @@ export function fieldAsKnown(context: { getNode(): INode }, name: string, label:
 	return (filledByModel(context, name) && fromAIKey(context, name)) || label;
 }
 
-// The third argument of a $fromAI call, its type, when the first two are quoted texts (a description
-// may hold escaped quotes): n8n types the model's answer by it ('string' when it is left out).
-const FROM_AI_TYPE = /\$fromAI\s*\(\s*(['"`])(?:\\.|(?!\1)[^\\])*\1\s*,\s*(['"`])(?:\\.|(?!\2)[^\\])*\2\s*,\s*(['"`])\s*([A-Za-z]+)\s*\3/i;
+// A field that is one $fromAI call and nothing else: `=`, one `{{ }}` holding the call (after the
+// comment n8n's editor writes) and nothing around it. Only then does the node get the model's answer
+// as n8n typed it: a `.id`, String(…), a template or a `||` around the call gives something else.
+const CALL_FIRST = /^=\s*\{\{\s*(?:\/\*[\s\S]*?\*\/\s*)?\$fromAI\s*\(/i;
+
+function onlyTheCall(raw: string): boolean {
+	const first = CALL_FIRST.exec(raw);
+	if (!first) return false;
+	// Where the call ends, read as n8n's parser reads it: brackets counted outside quoted texts.
+	let depth = 1;
+	let quote = '';
+	let at = first[0].length;
+	for (; at < raw.length && depth > 0; at++) {
+		const c = raw[at];
+		if (quote) {
+			if (c === '\\') at++;
+			else if (c === quote) quote = '';
+		} else if (c === "'" || c === '"' || c === '`') quote = c;
+		else if (c === '(') depth++;
+		else if (c === ')') depth--;
+	}
+	return depth === 0 && /^\s*\}\}\s*$/.test(raw.slice(at));
+}
 
 /**
- * The type n8n asks the model's answer for the parameter `name` in, lower case: the third argument
- * of the one `$fromAI` call in its raw setting ('string' when that call has no readable type), or
- * undefined when the field is not one such call (fromAIKey's rule). A 'number', 'boolean' or 'json'
- * answer is checked against that type by n8n, so such a field can never be given text by the model.
+ * The type n8n asks the model's answer for the parameter `name` in, lower case ('string' when the
+ * call gives none), read by n8n's own parser (n8n-workflow's extractFromAICalls, the one that builds
+ * the tool's schema); undefined when the field is not exactly one `$fromAI` call (onlyTheCall) or
+ * n8n cannot parse it. Typed 'string', the node gets text unless the model sent something else (the
+ * AI Agent 3.x path does not check the model's arguments against the type); typed 'number',
+ * 'boolean' or 'json', never text: only the builder can mend that.
  */
 export function fromAIType(context: { getNode(): INode }, name: string): string | undefined {
 	const raw = context.getNode().parameters?.[name];
-	if (!callsFromAI(raw) || (raw.match(/\$fromAI\s*\(/gi) ?? []).length !== 1) return undefined;
-	return FROM_AI_TYPE.exec(raw)?.[4].toLowerCase() ?? 'string';
+	if (!callsFromAI(raw) || !onlyTheCall(raw) || typeof extractFromAICalls !== 'function') return undefined;
+	try {
+		const calls = extractFromAICalls(raw);
+		return calls.length === 1 ? (calls[0].type ?? 'string').toLowerCase() : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * Who can mend what an AI agent's tool was given in the field `name` (docs/nodes.md, *As an AI
+ * agent's tool*), one rule for every tool's refusal of a value: the workflow's builder when the field
+ * is set in the tool's settings (no `$fromAI`: `settings`); when the model fills it, the `$fromAI`
+ * type decides, not the value: typed 'string' (or not typed, which n8n reads as 'string'), the model,
+ * by its key (`model`); typed 'number', 'boolean' or 'json' the model can never give text, so the
+ * builder must type it 'string' (`type`); a call wrapped in more (a `.id`, String(…)) or not readable:
+ * a value that is not text came from the builder's expression (`type`), text or nothing the model's.
+ * `key`: the field's `$fromAI` key when it is a plain name (fromAIKey), else undefined.
+ */
+export function toolFieldMender(context: { getNode(): INode }, name: string, value: unknown): { by: 'settings' | 'type' | 'model'; key?: string } {
+	if (!filledByModel(context, name)) return { by: 'settings' };
+	const key = fromAIKey(context, name);
+	const type = fromAIType(context, name);
+	if (type !== undefined) return { by: type === 'string' ? 'model' : 'type', key };
+	return { by: value === null || value === undefined || typeof value === 'string' ? 'model' : 'type', key };
 }

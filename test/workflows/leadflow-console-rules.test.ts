@@ -375,7 +375,7 @@ test('an ID that is not text (a list, an object, a number) is a 400 naming it on
 	const refused = (field: string, got: string) => ({
 		status: 400,
 		error: expect.stringMatching(new RegExp(`\\(${field}\\) must be one UUID as text, and got ${got}$`)),
-		hint: expect.stringMatching(new RegExp(`^Send ${field} once, as one UUID in text \\("${field}": "<id>" in JSON\\), not a list`)),
+		hint: expect.stringMatching(new RegExp(`^Send ${field} once, as one UUID in text \\(\\?${field}=<id> in a query, "${field}": "<id>" in a JSON body\\), not a list`)),
 	});
 	// [] read as "no rule" CREATED a rule (with the owner) instead of changing one; ["<id>"] read as the id.
 	for (const [startNode, body, field, got] of [

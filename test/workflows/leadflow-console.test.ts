@@ -118,7 +118,7 @@ test('an ID sent as a list (ruleId[]=…, userId[]=…) is a 400 naming the fiel
 			startNode,
 			query,
 			status: 400,
-			body: { status: 400, error: expect.stringMatching(new RegExp(`\\(${field}\\) must be one UUID as text, and got an array of 1$`)), hint: expect.stringMatching(new RegExp(`^Send ${field} once, as one UUID in text`)) },
+			body: { status: 400, error: expect.stringMatching(new RegExp(`\\(${field}\\) must be one UUID as text, and got an array of 1$`)), hint: expect.stringMatching(new RegExp(`^Send ${field} once, as one UUID in text \\(\\?${field}=<id> in a query, `)) },
 		});
 	}
 });

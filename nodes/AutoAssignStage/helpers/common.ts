@@ -3,7 +3,7 @@
 import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import { orEmpty, parameterText, UUID, UUID_PATTERN } from '../../shared/resource-locator';
 import { runsAsTool } from '../../shared/outputs';
-import { filledByModel, fromAIKey } from '../../shared/tool-text';
+import { toolFieldMender } from '../../shared/tool-text';
 import { notTextProblem } from '../../shared/valid-input';
 import { deliveryProperties } from './automations';
 
@@ -72,21 +72,23 @@ export interface ConversationWords {
 
 /**
  * What to do about a Conversation ID that is refused (not text, or not a UUID), for whoever can fix
- * it. In a workflow: `workflowHint` (the builder maps a field). As an AI agent's tool (the same split
- * as nodes/shared/tool-owner.ts): when the model fills it ($fromAI), the model is told, by the key it
- * knows, to give the id as a listing shows it; a value that is not text there comes from the
- * builder's $fromAI type (n8n checks the model's arguments against it), so the builder is told;
- * when the builder set it, the builder is told to set it or let the model give it. Never the
- * builder's "{{ $json.… }}" to a model.
+ * it. In a workflow: `workflowHint` (the builder maps a field). As an AI agent's tool, the one rule of
+ * nodes/shared/tool-text.ts toolFieldMender (the $fromAI type decides, not the value): a $fromAI typed
+ * 'string' (or not typed), the model is told, by the key it knows, to give the id as a listing shows
+ * it, also for a list or number it sent (AI Agent 3.x does not check its arguments against the type);
+ * typed 'number', 'boolean' or 'json' (given or left out), or an expression around the call giving
+ * something not text, the builder is told to type it 'string'; when the builder set the field, the
+ * builder is told to set it or let the model give it. Never the builder's "{{ $json.… }}" to a model.
  */
 export function conversationIdHint(context: IExecuteFunctions, raw: unknown, workflowHint: string, words: ConversationWords): string {
 	if (!runsAsTool(context)) return workflowHint;
 	const what = `the id of the ${words.thing} ${words.purpose}`;
-	if (!filledByModel(context, 'conversationId')) {
+	const mender = toolFieldMender(context, 'conversationId', raw);
+	if (mender.by === 'settings') {
 		return `Conversation ID (conversationId) is set in this tool's settings, not given by the model: set it there to ${what} (a UUID, the id column of messenger_conversations), or let the model give it with {{ $fromAI('conversationId', '${what}', 'string') }}. This tool ${words.without} until then.`;
 	}
-	const key = fromAIKey(context, 'conversationId') ?? 'conversationId';
-	if (notTextProblem(raw)) {
+	const key = mender.key ?? 'conversationId';
+	if (mender.by === 'type') {
 		return `Conversation ID (conversationId) in this tool's settings makes the model's answer something other than text, so no ${words.thing} can be given this way: the workflow's builder must change it to {{ $fromAI('${key}', '${what}', 'string') }}. Tell the user this tool needs that change; this tool ${words.without} until then.`;
 	}
 	return `Give ${what} as ${key}: one UUID (e.g. 0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f), the ${words.thing}'s conversation_id exactly as the listing you found it in shows it, not its name or its Facebook id. If you have no such id, find the ${words.thing} in a listing first or ask for it: this tool ${words.without} without it.`;

@@ -3,7 +3,8 @@
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 import { FieldRefusedError } from '../../shared/per-item';
 import { readWholeNumber, shown, UUID } from '../../shared/valid-input';
-import { optionalToolText } from '../../shared/tool-text';
+import { runsAsTool } from '../../shared/outputs';
+import { fieldAsKnown, optionalToolText, toolFieldMender } from '../../shared/tool-text';
 
 /**
  * A parameter as trimmed text ('' when it is empty): the optional filters and settings of a query.
@@ -26,7 +27,8 @@ export function wholeNumber(context: IExecuteFunctions, name: string, label: str
  * (a request's or expression's list, object, number, true or false) is refused naming the field:
  * read as String(value), [] or [""] was '', i.e. not given (a rule save then CREATED a rule, an
  * Owner ID meant every owner), and ["<uuid>"] was that id, accepted silently. A number is refused
- * too: no number is a UUID, and the sender meant some other value. `hint`: what to send instead.
+ * too: no number is a UUID, and the sender meant some other value. `hint`: what to send instead (a
+ * request's advice; as an AI agent's tool the advice is notTextAdvice's, for whoever can mend it).
  */
 export function idText(context: IExecuteFunctions, name: string, label: string, i: number, hint: string): string {
 	const value = context.getNodeParameter(name, i, '') as unknown;
@@ -34,12 +36,35 @@ export function idText(context: IExecuteFunctions, name: string, label: string, 
 	if (typeof value !== 'string') {
 		throw new FieldRefusedError(
 			context.getNode(),
-			`The ${label} (${name}) must be one UUID as text, and got ${shown(value)}`,
-			{ itemIndex: i, description: `Send ${name} once, as one UUID in text ("${name}": "<id>" in JSON), not a list, object, number, true or false. ${hint}` },
+			`The ${label} (${runsAsTool(context) ? fieldAsKnown(context, name, name) : name}) must be one UUID as text, and got ${shown(value)}`,
+			{ itemIndex: i, description: notTextAdvice(context, name, label, value, hint) },
 			name,
 		);
 	}
 	return value.trim();
+}
+
+/**
+ * What to do about an ID that is not text, for whoever can mend it. A request (the console's
+ * webhooks, a workflow): send it once, as text, in the query or the JSON body. As an AI agent's tool,
+ * the one rule of nodes/shared/tool-text.ts toolFieldMender (the $fromAI type decides, not the
+ * value): a $fromAI typed 'string', the model by its key (AI Agent 3.x passes a model's list through
+ * unchecked); typed 'number', 'boolean' or 'json', or an expression around the call, the builder must
+ * type it 'string'; a field set in the tool's settings, the builder.
+ */
+function notTextAdvice(context: IExecuteFunctions, name: string, label: string, value: unknown, hint: string): string {
+	if (!runsAsTool(context)) {
+		return `Send ${name} once, as one UUID in text (?${name}=<id> in a query, "${name}": "<id>" in a JSON body), not a list, object, number, true or false. ${hint}`;
+	}
+	const mender = toolFieldMender(context, name, value);
+	if (mender.by === 'settings') {
+		return `The ${label} (${name}) is set in this tool's settings, not given by the model, and is not one UUID as text: set it there to one UUID, or let the model give it with {{ $fromAI('${name}', 'the ${label}', 'string') }}.`;
+	}
+	const key = mender.key ?? name;
+	if (mender.by === 'type') {
+		return `The ${label} (${name}) in this tool's settings makes the model's answer something other than text, so no ${label} can be given this way: the workflow's builder must change it to {{ $fromAI('${key}', 'the ${label}', 'string') }}. Tell the user this tool needs that change.`;
+	}
+	return `Give ${key} as one UUID in text, not a list (call the tool once per ${label}), object, number, true or false.`;
 }
 
 /** A UUID parameter, or null when it is empty; `hint`: what to do instead (default: the rules list's ID). */

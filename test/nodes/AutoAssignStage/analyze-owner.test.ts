@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import type { GeminiRequestBody, LoggedRequest, RunningSimulators } from '../../../simulators';
 import { runWorkflow, type WorkflowJson } from '../../harness';
-import { agentWorkflow } from '../../harness/agent';
+import { agentWorkflow, engineAgentWorkflow } from '../../harness/agent';
 import { createPipelineWorld, minutesAfter, type PipelineWorld } from '../../db/pipelines/fixtures';
 import { startSimulatorsProcess } from '../../helpers/simulators-process';
 import { testStack, withDb } from '../../helpers/stack';
@@ -200,5 +200,21 @@ test('Analyze as a tool: a Conversation ID that is not a UUID is advised to whoe
 	for (const [parameters, args, thrown] of cases) {
 		expect({ parameters, out: await asTool({ source: 'input', ...parameters }, args) }).toEqual({ parameters, out: { thrown } });
 	}
+	expect(await prompts()).toEqual([]);
+});
+
+test("Analyze as a tool: the Conversation ID's $fromAI type, not the value, says who is told (review RC2b): typed 'string', a list the model sent on AI Agent 3.x's path tells the model; typed 'number' left out tells the builder", async () => {
+	const engineError = async (parameters: IDataObject, args: IDataObject) => {
+		const run = await runWorkflow(engineAgentWorkflow('autoAssignStage', { operation: 'analyze', source: 'input', ...parameters }, node, args) as unknown as WorkflowJson, { credentials: credentials() });
+		expect(run.error).toBeUndefined();
+		return (JSON.parse(run.nodeOutputs.Agent[0].observation as string) as Array<{ error?: string }>)[0]?.error;
+	};
+	const contact = await conversationOf(mine, 'Ana Mine');
+	expect(await engineError({ ownerUserId: mine.userId, conversationId: ai('contact') }, { contact: [contact] })).toBe(
+		"Conversation ID must be text (got an array of 1)\n\nDetails: Give the id of the conversation to analyse as contact: one UUID (e.g. 0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f), the conversation's conversation_id exactly as the listing you found it in shows it, not its name or its Facebook id. If you have no such id, find the conversation in a listing first or ask for it: this tool analyses no conversation without it.",
+	);
+	expect(await engineError({ ownerUserId: mine.userId, conversationId: "={{ $fromAI('contact', 'the contact', 'number') }}" }, {})).toBe(
+		"The conversation ID \"\" is not a UUID\n\nDetails: Conversation ID (conversationId) in this tool's settings makes the model's answer something other than text, so no conversation can be given this way: the workflow's builder must change it to {{ $fromAI('contact', 'the id of the conversation to analyse', 'string') }}. Tell the user this tool needs that change; this tool analyses no conversation until then.",
+	);
 	expect(await prompts()).toEqual([]);
 });

@@ -193,3 +193,21 @@ test('Move as a tool: a Conversation ID that is not a UUID, or not text, is advi
 	}
 	expect(await moved(contact)).toBe(0);
 });
+
+test("Move as a tool: the Conversation ID's $fromAI type, not the value, says who is told (review RC2b): typed 'string', a list or number the model sent on AI Agent 3.x's path tells the model; typed number/boolean/json left out tells the builder; nothing moved", async () => {
+	const world = await createPipelineWorld();
+	const contact = await world.contact();
+	const base = { operation: 'move', ownerUserId: world.userId, stage: { __rl: true, mode: 'id', value: world.pipeline.stages.Qualified } };
+	const model =
+		"Give the id of the contact to move as contact: one UUID (e.g. 0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f), the contact's conversation_id exactly as the listing you found it in shows it, not its name or its Facebook id. If you have no such id, find the contact in a listing first or ask for it: this tool moves no contact without it.";
+	const typed =
+		"Conversation ID (conversationId) in this tool's settings makes the model's answer something other than text, so no contact can be given this way: the workflow's builder must change it to {{ $fromAI('contact', 'the id of the contact to move', 'string') }}. Tell the user this tool needs that change; this tool moves no contact until then.";
+	for (const [given, got] of [[[contact], 'an array of 1'], [7, '7']] as Array<[string[] | number, string]>) {
+		expect({ given, error: await engineError({ ...base, conversationId: ai('contact') }, { contact: given }) }).toEqual({ given, error: `Conversation ID must be text (got ${got})\n\nDetails: ${model}` });
+	}
+	for (const type of ['number', 'boolean', 'json']) {
+		const parameters = { ...base, conversationId: `={{ $fromAI('contact', 'the contact', '${type}') }}` };
+		expect({ type, error: await engineError(parameters, {}) }).toEqual({ type, error: `The conversation ID "" is not a UUID\n\nDetails: ${typed}` });
+	}
+	expect(await moved(contact)).toBe(0);
+});

@@ -208,3 +208,30 @@ test('Monitor Page as a tool: a Rule ID "null" or "undefined" is not given (the 
 	const run = await inWorkflow({ resource: 'followUp', operation: 'monitor', ruleId: 'null' });
 	expect(run.error?.message).toBe('The rule ID "null" is not a UUID');
 });
+
+test("a console tool's rule ID that is not text is advised to whoever can mend it, by the $fromAI type (review RC2a): typed 'string', the model by its key; typed 'json' / 'number', the builder; an expression in the tool's settings, the builder; never the request's advice; nothing deleted", async () => {
+	const world = await createWorld();
+	const ruleId = await world.rule({ name: 'Tool list rule' });
+	const typed = (type: string) => `={{ $fromAI('rule', 'the rule id', '${type}') }}`;
+	const monitor = (ruleField: string) => ({ resource: 'followUp', operation: 'monitor', userId: world.userId, ruleId: ruleField });
+	const remove = (ruleField: string) => ({ resource: 'rule', operation: 'ruleDelete', userId: world.userId, ruleId: ruleField });
+	const model = "Give rule as one UUID in text, not a list (call the tool once per rule ID), object, number, true or false.";
+	const builder = "The rule ID (ruleId) in this tool's settings makes the model's answer something other than text, so no rule ID can be given this way: the workflow's builder must change it to {{ $fromAI('rule', 'the rule ID', 'string') }}. Tell the user this tool needs that change.";
+	const refused = (field: string, got: string, advice: string) => `The rule ID (${field}) must be one UUID as text, and got ${got}\n\nDetails: ${advice}`;
+	// AI Agent 3.x's path passes the model's list or number on unchecked: the model can mend it.
+	expect(await engineError(monitor(typed('string')), { rule: [ruleId] })).toBe(refused('rule', 'an array of 1', model));
+	expect(await engineError(monitor(typed('string')), { rule: 7 })).toBe(refused('rule', '7', model));
+	expect(await engineError(remove(typed('string')), { rule: [ruleId] })).toBe(refused('rule', 'an array of 1', model));
+	// Typed 'json' or 'number', the model can never give text: the builder, on both paths.
+	expect((await asTool(remove(typed('json')), { rule: [ruleId] })).thrown).toBe(refused('rule', 'an array of 1', builder));
+	expect(await engineError(monitor(typed('number')), { rule: 7 })).toBe(refused('rule', '7', builder));
+	// The builder's expression in the tool's settings.
+	expect((await asTool(monitor(`={{ ['${ruleId}'] }}`), {})).thrown).toBe(
+		refused(
+			'ruleId',
+			'an array of 1',
+			"The rule ID (ruleId) is set in this tool's settings, not given by the model, and is not one UUID as text: set it there to one UUID, or let the model give it with {{ $fromAI('ruleId', 'the rule ID', 'string') }}.",
+		),
+	);
+	expect(await withDb(async (db) => (await db.query('select count(*)::int as n from public.ai_automation_rules where id = $1', [ruleId])).rows[0].n)).toBe(1);
+});

@@ -8,7 +8,7 @@ import type { IDataObject, INode } from 'n8n-workflow';
 import { runWorkflow, type WorkflowJson } from '../../harness';
 import { agentWorkflow } from '../../harness/agent';
 import { testStack } from '../../helpers/stack';
-import { fieldAsKnown, filledByModel, fromAIKey } from '../../../nodes/shared/tool-text';
+import { fieldAsKnown, filledByModel, fromAIKey, fromAIType, toolFieldMender } from '../../../nodes/shared/tool-text';
 
 const withField = (raw: unknown) => ({ getNode: () => ({ parameters: { userId: raw } }) as unknown as INode });
 
@@ -45,4 +45,41 @@ test('Queue Page as a tool whose Owner ID is a fixed text holding "$fromAI(": th
 	expect(run.error).toBeUndefined();
 	const thrown = String(run.nodeOutputs.Agent[0].thrown);
 	expect(thrown).toMatch(/^The owner ID "\$fromAI\('owner'\)" is not a UUID\n\nDetails: Owner ID \(userId\) is set in this tool's settings, not given by the model/);
+});
+
+test("fromAIType reads the type with n8n's own parser, only where the field is that one $fromAI call; toolFieldMender lets the type, not the value, say who can mend it (review RC2b)", () => {
+	const types: Array<[string, string | undefined]> = [
+		["={{ $fromAI('owner', 'the owner', 'number') }}", 'number'],
+		['={{ $fromAI("owner", "the owner", "JSON") }}', 'json'],
+		["={{ /*n8n-auto-generated-fromAI-override*/ $fromAI('Owner_User_ID', ``, 'string') }}", 'string'],
+		["={{ $fromAI('owner') }}", 'string'],
+		["={{ $fromAI('owner', 'it\\'s the owner, (as told)', 'boolean', false) }}", 'boolean'],
+		// A description n8n reads although it is not a quoted text: the type after it is still the type.
+		["={{ $fromAI('owner', 'the ' + 'owner', 'number') }}", 'number'],
+		["={{ $fromAI('owner', 'desc'.toUpperCase(), 'number') }}", 'number'],
+		// Wrapped: the node gets what the expression around the call makes of the answer, not its type.
+		["={{ $fromAI('owner', 'desc', 'json').id }}", undefined],
+		["={{ String($fromAI('owner', 'desc', 'number')) }}", undefined],
+		["={{ $fromAI('owner', 'desc', 'string') || $json.owner }}", undefined],
+		["={{ $fromAI('owner', 'desc', 'string') }}{{ '' }}", undefined],
+		["=Owner: {{ $fromAI('owner') }}", undefined],
+		["={{ $fromAI('a', 'desc', 'string') ?? $fromAI('b', 'desc', 'number') }}", undefined],
+		// A type n8n cannot parse: nothing reaches the node.
+		["={{ $fromAI('owner', 'desc', 'numberx') }}", undefined],
+		["{{ $fromAI('owner', 'desc', 'number') }}", undefined],
+	];
+	for (const [raw, type] of types) expect({ raw, type: fromAIType(withField(raw), 'userId') }).toEqual({ raw, type });
+
+	const mender = (raw: unknown, value: unknown) => toolFieldMender(withField(raw), 'userId', value);
+	// Typed 'string': the model, whatever it sent (AI Agent 3.x passes a list or number on unchecked).
+	for (const value of [['7d0f4c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f'], 7, 'Ana', undefined]) {
+		expect({ value, mender: mender("={{ $fromAI('owner', '', 'string') }}", value) }).toEqual({ value, mender: { by: 'model', key: 'owner' } });
+	}
+	// Typed otherwise: the builder, also when the model left it out.
+	for (const value of [undefined, [''], 7]) expect({ value, mender: mender("={{ $fromAI('owner', '', 'number') }}", value) }).toEqual({ value, mender: { by: 'type', key: 'owner' } });
+	// Wrapped: a value not text is the builder's expression's; text or nothing, the model's.
+	expect(mender("={{ $fromAI('owner', '', 'json').id }}", 7)).toEqual({ by: 'type', key: 'owner' });
+	expect(mender("={{ $fromAI('owner', '', 'json').id }}", 'Ana')).toEqual({ by: 'model', key: 'owner' });
+	// Set in the tool's settings: the builder.
+	expect(mender("={{ ['7d0f4c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f'] }}", ['7d0f4c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f'])).toEqual({ by: 'settings' });
 });

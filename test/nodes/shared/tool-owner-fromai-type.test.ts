@@ -7,7 +7,7 @@
 // model to tell the user. Nothing is read or changed.
 import type { IDataObject } from 'n8n-workflow';
 import { runWorkflow, type WorkflowJson } from '../../harness';
-import { agentWorkflow } from '../../harness/agent';
+import { agentWorkflow, engineAgentWorkflow } from '../../harness/agent';
 import { testStack } from '../../helpers/stack';
 
 const credentials = () => ({ leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey } });
@@ -60,4 +60,25 @@ test("an owner set in the tool's settings as an expression giving a number keeps
 	const out = await asTool('leadflowConsole', { resource: 'console', operation: 'rules', userId: '={{ 5 }}' }, {});
 	expect(out.answer).toBeUndefined();
 	expect(String(out.thrown)).toContain("Owner ID (userId) is set in this tool's settings, not given by the model");
+});
+
+test("an owner by $fromAI typed 'string' that the model gave as a list or a number on AI Agent 3.x's path (which does not check the type): the model is told to give the UUID, not the builder to type it 'string', which it is (review RC2b)", async () => {
+	const engine = async (parameters: IDataObject, args: IDataObject) => {
+		const run = await runWorkflow(engineAgentWorkflow('leadflowConsole', parameters, node, args) as unknown as WorkflowJson, { credentials: credentials() });
+		expect(run.error).toBeUndefined();
+		return (JSON.parse(run.nodeOutputs.Agent[0].observation as string) as Array<{ error?: string }>)[0]?.error;
+	};
+	const rules = { resource: 'console', operation: 'rules', userId: "={{ $fromAI('owner', 'the owner', 'string') }}" };
+	const model = 'Give the user ID of the owner whose rules to list as owner: a UUID, the id of the Supabase Auth user, as you were told it. If you were not told it, ask for it: this tool lists no rule without it.';
+	for (const [owner, got] of [[[UUID], 'an array of 1'], [7, '7']] as Array<[string[] | number, string]>) {
+		expect({ owner, error: await engine(rules, { owner }) }).toEqual({
+			owner,
+			error: `List Rules as an AI agent's tool needs the user ID of one owner whose rules to list, as text (owner), and got ${got}\n\nDetails: ${model}`,
+		});
+	}
+	// An expression around the call that makes a list of the model's text: the builder's, told to change it.
+	const wrapped = await asTool('leadflowConsole', { ...rules, userId: "={{ [$fromAI('owner', 'the owner', 'string')] }}" }, { owner: UUID });
+	expect(wrapped.thrown).toBe(
+		`List Rules as an AI agent's tool needs the user ID of one owner whose rules to list, as text (owner), and got an array of 1\n\nDetails: ${builderAdvice('Owner ID', 'userId', 'whose rules to list', 'lists no rule')}`,
+	);
 });
