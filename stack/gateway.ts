@@ -86,7 +86,12 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
 			send(false);
 		});
 	});
-	server.keepAliveTimeout = 5_000;
+	// An idle kept-alive connection stays open for a minute (nginx-based gateways keep one 60-75 s), not
+	// Node's 5 s. fetch (undici) reuses a connection until 2 s before the time the server announces:
+	// a client whose event loop was held up longer than that after a call (a loaded test worker
+	// compiling modules) sent its next call on a connection this side had closed meanwhile, and the
+	// call failed ("fetch failed: other side closed") before anything reached PostgREST.
+	server.keepAliveTimeout = 60_000;
 
 	return new Promise((resolve, reject) => {
 		server.once('error', reject);

@@ -1,7 +1,9 @@
 // The stack's gateway in front of an upstream that closes a kept-alive connection as the next
 // request arrives on it, as PostgREST may when a connection has been idle: the request is sent
-// again on a connection of its own, body and all, and the client never sees the hang-up.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+// again on a connection of its own, body and all, and the client never sees the hang-up. And its own
+// side: an idle client connection is kept open long enough that a client held up for seconds after
+// a call (a loaded machine) does not send its next one on a connection the gateway closed.
+import { Agent, createServer, request, type ClientRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startGateway, type RunningGateway } from '../../stack/gateway';
 import { freePort } from '../../stack/ports';
@@ -62,3 +64,30 @@ it('sends a request again, body and all, when the upstream drops the kept-alive 
 		{ body: '{"n":2}', socketRequest: 1 },
 	]);
 });
+
+it('keeps an idle kept-alive connection open for a minute, not Node\'s 5 s: a call after 7 s goes out on it and is answered', async () => {
+	const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+	const get = () =>
+		new Promise<{ status: number; keepAlive: string | undefined; reused: boolean; request: ClientRequest }>((resolve, reject) => {
+			const call = request(`${gateway.url}/health`, { agent }, (res) => {
+				res.resume();
+				res.on('end', () => resolve({ status: res.statusCode ?? 0, keepAlive: res.headers['keep-alive'], reused: call.reusedSocket, request: call }));
+			});
+			call.on('error', reject);
+			call.end();
+		});
+	try {
+		const first = await get();
+		expect(first).toMatchObject({ status: 200, keepAlive: 'timeout=60', reused: false });
+		let closed = false;
+		first.request.socket?.once('close', () => (closed = true));
+		// Longer than Node's default keep-alive (5 s, and the second it adds before closing): with it, the
+		// gateway closed this connection meanwhile, and a client that had not yet seen the close (its event
+		// loop held up) sent its next call on it and got "other side closed".
+		await new Promise((resolve) => setTimeout(resolve, 7_000));
+		expect(closed).toBe(false);
+		expect(await get()).toMatchObject({ status: 200, reused: true });
+	} finally {
+		agent.destroy();
+	}
+}, 20_000);
