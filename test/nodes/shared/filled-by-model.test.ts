@@ -61,6 +61,7 @@ test("fromAIType reads the type with n8n's own parser, only where the field is t
 		["={{ $fromAI('owner', 'desc', 'json').id }}", undefined],
 		["={{ String($fromAI('owner', 'desc', 'number')) }}", undefined],
 		["={{ $fromAI('owner', 'desc', 'string') || $json.owner }}", undefined],
+		["={{ $fromAI('owner', 'desc', 'number') || String(1) }}", undefined],
 		["={{ $fromAI('owner', 'desc', 'string') }}{{ '' }}", undefined],
 		["=Owner: {{ $fromAI('owner') }}", undefined],
 		["={{ $fromAI('a', 'desc', 'string') ?? $fromAI('b', 'desc', 'number') }}", undefined],
