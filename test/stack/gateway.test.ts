@@ -68,7 +68,7 @@ it('sends a request again, body and all, when the upstream drops the kept-alive 
 it('keeps an idle kept-alive connection open for a minute, not Node\'s 5 s: a call after 7 s goes out on it and is answered', async () => {
 	const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 	const get = () =>
-		new Promise<{ status: number; keepAlive: string | undefined; reused: boolean; request: ClientRequest }>((resolve, reject) => {
+		new Promise<{ status: number; keepAlive: string | string[] | undefined; reused: boolean; request: ClientRequest }>((resolve, reject) => {
 			const call = request(`${gateway.url}/health`, { agent }, (res) => {
 				res.resume();
 				res.on('end', () => resolve({ status: res.statusCode ?? 0, keepAlive: res.headers['keep-alive'], reused: call.reusedSocket, request: call }));
