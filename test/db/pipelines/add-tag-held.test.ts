@@ -121,4 +121,22 @@ describe('an automation\'s add_tag while the contact\'s message is being recorde
 		});
 		expect(await windowTimes(conversationId)).toEqual([{ copy: BEFORE, actual: BEFORE }]);
 	});
+
+	it('a Move whose STAGE_CHANGED automation adds a tag, the message recorded while it is open: the message waits, then sets the new link', async () => {
+		const world = await createPipelineWorld();
+		await world.automation({ trigger_type: 'STAGE_CHANGED', trigger_conditions: { to_stage_id: world.pipeline.stages.Won }, actions: [{ type: 'add_tag', tag_id: world.tags['In pipeline'] }] });
+		const conversationId = await world.contact();
+		await withDb((db) => db.query('update public.messenger_conversations set last_customer_message_at = $2 where id = $1', [conversationId, BEFORE]));
+		await withDb((db) => db.query('select count(*) from public.pipeline_assign($1::jsonb, $2)', [JSON.stringify([analysis(conversationId, 10)]), NOW]));
+		const messages = await connect();
+		const moving = await connect();
+		const messagesPid = await pidOf(messages);
+		await moving.query('begin');
+		await moving.query('select count(*) from public.pipeline_move($1::jsonb, $2)', [JSON.stringify([{ conversation_id: conversationId, stage_id: world.pipeline.stages.Won }]), NOW]);
+		const recorded = recordMessage(messages, world.userId, conversationId);
+		await untilWaitingForLock(messagesPid, 'the message did not wait for the Move\'s transaction');
+		await moving.query('commit');
+		await recorded;
+		expect(await windowTimes(conversationId)).toEqual([{ copy: WROTE, actual: WROTE }]);
+	});
 });
