@@ -73,6 +73,11 @@ export interface GeminiKeyTurns {
 	wait_ms: number | null;
 	/** When every key rests: why. */
 	rest_reason: GeminiRestReason | null;
+	/**
+	 * When every key rests: how many of them rest because Google refused them (20261201002880;
+	 * absent from a database without that migration).
+	 */
+	refused_keys?: number | null;
 }
 
 // =============================================================================================

@@ -55,6 +55,8 @@ export interface CallFailureResult<Code extends string> {
 	/** When trying again could work (quota: when a key is back; transient failures: a few minutes). */
 	retryAfterSeconds?: number;
 	status?: number;
+	/** quota: how many of the resting keys Google refused (keys to fix while the others rest). */
+	refusedKeys?: number;
 	model: string;
 	generationMs: number;
 	attempts: number;
@@ -134,10 +136,27 @@ export async function callGemini<Value, Code extends string>(
 				await sleep(Math.max(waitMs, backoffMs(retries, policy.retryBaseMs)));
 				continue;
 			}
+			const seconds = Math.ceil(waitMs / 1000);
+			// Some keys may rest because Google refused them and the others for their quota: the refused
+			// ones need the owner whatever the quota does (a database from before 20261201002880 does
+			// not count them: then at least the refusal this call met).
+			const refused = Math.min(ring.size, choice.refusedKeys ?? (lastRefusal ? 1 : 0));
+			if (refused > 0 && refused < ring.size) {
+				const others = ring.size - refused;
+				const resting = reason === 'daily_quota'
+					? `${others === 1 ? 'has' : 'have'} reached ${others === 1 ? 'its' : 'their'} daily quota (it resets at midnight Pacific time)`
+					: `${others === 1 ? 'is' : 'are'} throttled (429)`;
+				const why = lastRefusal ? `: ${lastRefusal.message}` : ' as invalid, expired, suspended or without access';
+				return fail(
+					'quota',
+					`${refused} of the credential's ${ring.size} Gemini keys ${refused === 1 ? 'was' : 'were'} refused by Google${why}; the other ${others} ${resting}, the first usable again in about ${seconds} s.`,
+					{ status: 429, retryAfterSeconds: seconds, refusedKeys: refused },
+				);
+			}
 			const what = reason === 'daily_quota' ? "reached its daily quota (it resets at midnight Pacific time)" : 'is throttled (429)';
-			return fail('quota', `Every Gemini key of the credential (${ring.size}) ${what}; the first is usable again in about ${Math.ceil(waitMs / 1000)} s.`, {
+			return fail('quota', `Every Gemini key of the credential (${ring.size}) ${what}; the first is usable again in about ${seconds} s.`, {
 				status: 429,
-				retryAfterSeconds: Math.ceil(waitMs / 1000),
+				retryAfterSeconds: seconds,
 			});
 		}
 

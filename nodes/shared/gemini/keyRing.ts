@@ -34,8 +34,13 @@ export function keyIdOf(key: string): string {
 	return createHash('sha256').update(`leadflow:gemini-key:${key}`).digest('hex');
 }
 
-/** A turn: the key to call with, or why none can be used now. */
-export type KeyTake = ({ ok: true } & KeyChoice) | { ok: false; waitMs: number; reason: RestReason };
+/**
+ * A turn: the key to call with, or why none can be used now: when the first key is back, the one
+ * reason for all (`refused` only when every key was refused), and how many of the resting keys were
+ * refused (a key to fix even when the others only rest for their quota; undefined when not known: a
+ * database from before 20261201002880).
+ */
+export type KeyTake = ({ ok: true } & KeyChoice) | { ok: false; waitMs: number; reason: RestReason; refusedKeys?: number };
 
 /** Where the turns and rests of a credential's keys are kept (this process, or the database). */
 export interface KeyTurns {
@@ -69,7 +74,9 @@ export class KeyRing implements KeyTurns {
 
 	take(): KeyTake {
 		const choice = this.next();
-		return choice ? { ok: true, ...choice } : { ok: false, waitMs: this.msUntilAvailable(), reason: this.restReason() };
+		return choice
+			? { ok: true, ...choice }
+			: { ok: false, waitMs: this.msUntilAvailable(), reason: this.restReason(), refusedKeys: this.refusedKeys() };
 	}
 
 	/** The next key that is not resting, in turn; undefined when every key rests. */
@@ -112,6 +119,12 @@ export class KeyRing implements KeyTurns {
 		const reasons = this.ids.map((_, index) => this.restOf(index, now)?.reason).filter((reason) => reason !== undefined);
 		if (reasons.length > 0 && reasons.every((reason) => reason === 'refused')) return 'refused';
 		return reasons.includes('daily_quota') && reasons.every((reason) => reason !== 'throttled') ? 'daily_quota' : 'throttled';
+	}
+
+	/** How many of the keys rest right now because Google refused them. */
+	refusedKeys(): number {
+		const now = this.now();
+		return this.ids.filter((_, index) => this.restOf(index, now)?.reason === 'refused').length;
 	}
 
 	private restOf(index: number, now: number): KeyRest | undefined {

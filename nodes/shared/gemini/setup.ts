@@ -23,14 +23,18 @@ const KEY_REFUSED_ADVICE =
 const MODEL_NOT_FOUND_ADVICE =
 	"Set Model in the node's options, or the Default Model of the Leadflow Gemini API credential, to a model the Gemini API serves (e.g. gemini-2.5-flash; its list of models names them), and check the credential's Base URL.";
 const QUOTA_ADVICE =
-	'Nothing to fix for this item: it can be tried again once a key is back (retryAfterSeconds; a claimed contact is claimable again then). If it happens often, add API keys to the Leadflow Gemini API credential (one per line), lower Concurrency, or raise the quota at Google.';
+	'Nothing to fix for this item: it can be tried again once a key is back (retryAfterSeconds; a claimed contact is claimable again then). If it happens often, add API keys of other Google Cloud projects to the Leadflow Gemini API credential (one per line; keys of one project share its quota), lower Concurrency, or raise the quota at Google.';
+const SOME_KEYS_REFUSED_ADVICE =
+	'Fix or remove the refused API keys of the Leadflow Gemini API credential (one per line): Google refused them as invalid, expired, suspended or without access to the Gemini API (a refused key rests 15 minutes; a new key is used at once). The other keys rest for their quota: this item is tried again once a key is back (retryAfterSeconds; a claimed contact is claimable again then).';
 
 /**
  * What to do about a failed call, when there is something to say: the setup problems' advice (the
- * same words Analyze fails its run with) and a quota's. Generate Follow-Up gives it each failed
+ * same words Analyze fails its run with) and a quota's (fix the refused keys when some were refused). Generate Follow-Up gives it each failed
  * item (`error.description`) and the contact's recorded error.
  */
-export function geminiAdvice(failure: { code: CallFailureCode | string; status?: number; message: string }, model: string): string | undefined {
+export function geminiAdvice(failure: { code: CallFailureCode | string; status?: number; message: string; refusedKeys?: number }, model: string): string | undefined {
+	// Some keys refused, the others resting for their quota: the refused ones are the owner's to fix.
+	if (failure.code === 'quota' && (failure.refusedKeys ?? 0) > 0) return SOME_KEYS_REFUSED_ADVICE;
 	return geminiSetupProblem(failure, model)?.description ?? (failure.code === 'quota' ? QUOTA_ADVICE : undefined);
 }
 

@@ -90,7 +90,12 @@ export class SharedKeyRing implements KeyTurns {
 					const index = turns.key_indexes[position];
 					caller.resolve(
 						index === undefined
-							? { ok: false, waitMs: Math.max(0, turns.wait_ms ?? 0), reason: turns.rest_reason ?? 'throttled' }
+							? {
+									ok: false,
+									waitMs: Math.max(0, turns.wait_ms ?? 0),
+									reason: turns.rest_reason ?? 'throttled',
+									...(typeof turns.refused_keys === 'number' && { refusedKeys: turns.refused_keys }),
+								}
 							: { ok: true, key: this.keys[index], index },
 					);
 				});

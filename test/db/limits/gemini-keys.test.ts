@@ -15,6 +15,7 @@ interface Turns {
 	key_indexes: number[];
 	wait_ms: number | null;
 	rest_reason: string | null;
+	refused_keys: number | null;
 }
 
 async function take(ids: string[], count: number, nowMs = 0): Promise<Turns> {
@@ -32,7 +33,7 @@ async function rest(id: string, ms: number, reason: string, nowMs = 0) {
 describe('limit_take_gemini_keys', () => {
 	it('takes the keys in turn, continuing where the last taker stopped, whoever it was', async () => {
 		const ids = freshIds(3);
-		expect(await take(ids, 4)).toEqual({ key_indexes: [0, 1, 2, 0], wait_ms: null, rest_reason: null });
+		expect(await take(ids, 4)).toEqual({ key_indexes: [0, 1, 2, 0], wait_ms: null, rest_reason: null, refused_keys: null });
 		// Another worker (another connection) goes on from key 2, not from key 1 again.
 		expect((await take(ids, 1)).key_indexes).toEqual([1]);
 		const together = await Promise.all([take(ids, 2), take(ids, 2), take(ids, 2)]);
@@ -53,7 +54,7 @@ describe('limit_take_gemini_keys', () => {
 		const ids = freshIds(2);
 		await rest(ids[0], 2000, 'throttled');
 		await rest(ids[1], 9000, 'daily_quota');
-		expect(await take(ids, 3, 500)).toEqual({ key_indexes: [], wait_ms: 1500, rest_reason: 'throttled' });
+		expect(await take(ids, 3, 500)).toEqual({ key_indexes: [], wait_ms: 1500, rest_reason: 'throttled', refused_keys: 0 });
 		// The throttled key is back when its rest ends; the other still rests for its daily quota.
 		expect((await take(ids, 1, 2000)).key_indexes).toEqual([0]);
 		await rest(ids[0], 9000, 'daily_quota', 2000);
@@ -61,7 +62,18 @@ describe('limit_take_gemini_keys', () => {
 		const refused = freshIds(2);
 		await rest(refused[0], 900_000, 'refused');
 		await rest(refused[1], 900_000, 'refused');
-		expect(await take(refused, 1)).toMatchObject({ key_indexes: [], wait_ms: 900_000, rest_reason: 'refused' });
+		expect(await take(refused, 1)).toMatchObject({ key_indexes: [], wait_ms: 900_000, rest_reason: 'refused', refused_keys: 2 });
+	});
+
+	it('when every key rests, some refused and some throttled: how many were refused (the owner must fix those)', async () => {
+		const ids = freshIds(3);
+		await rest(ids[0], 900_000, 'refused');
+		await rest(ids[1], 45_000, 'throttled');
+		await rest(ids[2], 60_000, 'daily_quota');
+		// Before 20261201002880 the answer said only 'throttled': nothing told a key was refused.
+		expect(await take(ids, 1)).toEqual({ key_indexes: [], wait_ms: 45_000, rest_reason: 'throttled', refused_keys: 1 });
+		// A refused key's rest is counted only while it runs (and only for this list's keys).
+		expect(await take(ids, 1, 900_000)).toMatchObject({ key_indexes: [0] });
 	});
 
 	it('a rest is the key\'s, whatever list it is in; a shorter rest does not shorten a longer one', async () => {

@@ -142,7 +142,7 @@ it('every key throttled: the contacts fail with quota, claimable again when a ke
 	expect(generated).toEqual([]);
 	expect(failed.map((item) => [(item.error as IDataObject).code, item.stage])).toEqual(Array(3).fill(['quota', 'failed']));
 	// What to do, on the item and in the contact's recorded error (what the console shows).
-	const quotaAdvice = /If it happens often, add API keys to the Leadflow Gemini API credential \(one per line\), lower Concurrency, or raise the quota at Google\.$/;
+	const quotaAdvice = /Nothing to fix for this item: .*If it happens often, add API keys of other Google Cloud projects to the Leadflow Gemini API credential \(one per line; keys of one project share its quota\), lower Concurrency, or raise the quota at Google\.$/;
 	for (const item of failed) expect((item.error as IDataObject).description).toMatch(quotaAdvice);
 	expect(stageCalls()).toHaveLength(2);
 	// Each key was rested in the database, for every worker, once per 429 it answered.
