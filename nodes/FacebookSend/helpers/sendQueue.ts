@@ -62,8 +62,10 @@ function preflight(pending: PendingSend, target: GraphTarget, signal: BatchSigna
 			reason: 'page_mismatch',
 			retryLater: false,
 			// What to do: the project's one-Page-per-workflow advice (docs/follow-up.md, One Page per workflow).
+			// Send cannot know what the workflow named its claim node: the operation, and the shipped name.
 			detail:
-				`the contact belongs to Page ${pending.pageId}, the credential sends as Page ${target.pageId}: set the Page ID of Claim Due Contacts to ${target.pageId}, ` +
+				`the contact belongs to Page ${pending.pageId}, the credential sends as Page ${target.pageId}: set the Page ID of the workflow's Claim ` +
+				`(Tag Eligibility → Claim; Claim Due Contacts in the shipped workflow) to ${target.pageId}, ` +
 				"this credential's Page, and import one copy of the workflow per Page credential, each with its own Page ID (README, Using it, step 4); then Requeue the failed contacts",
 		});
 	}

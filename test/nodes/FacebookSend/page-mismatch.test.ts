@@ -34,7 +34,8 @@ test("a contact of another Page fails page_mismatch, unsent, with the advice: se
 	expect(send).toMatchObject({ outcome: 'failed', reason: 'page_mismatch' });
 	const words = JSON.stringify(send);
 	expect(words).toContain(`the contact belongs to Page ${PAGE_ID}, the credential sends as Page ${OTHER_PAGE}`);
-	expect(words).toContain(`set the Page ID of Claim Due Contacts to ${OTHER_PAGE}`);
+	// The claim node by its operation (a workflow of one's own names it as it likes), and the shipped name.
+	expect(words).toContain(`set the Page ID of the workflow's Claim (Tag Eligibility → Claim; Claim Due Contacts in the shipped workflow) to ${OTHER_PAGE}`);
 	expect(words).toContain('one copy of the workflow per Page credential, each with its own Page ID');
 	expect(words).toContain('Requeue the failed contacts');
 	const [state] = await statesOf(batch.stateIds);
