@@ -113,7 +113,12 @@ function onlyTheCall(raw: string): boolean {
  */
 export function fromAIType(context: { getNode(): INode }, name: string): string | undefined {
 	const raw = context.getNode().parameters?.[name];
-	if (!callsFromAI(raw) || !onlyTheCall(raw) || typeof extractFromAICalls !== 'function') return undefined;
+	return callsFromAI(raw) && onlyTheCall(raw) ? callType(raw) : undefined;
+}
+
+/** The type of the one `$fromAI` call n8n reads in a raw setting (extractFromAICalls), wrapped or not; undefined when not exactly one call or n8n cannot parse it. */
+function callType(raw: string): string | undefined {
+	if (typeof extractFromAICalls !== 'function') return undefined;
 	try {
 		const calls = extractFromAICalls(raw);
 		return calls.length === 1 ? (calls[0].type ?? 'string').toLowerCase() : undefined;
@@ -128,14 +133,20 @@ export function fromAIType(context: { getNode(): INode }, name: string): string 
  * is set in the tool's settings (no `$fromAI`: `settings`); when the model fills it, the `$fromAI`
  * type decides, not the value: typed 'string' (or not typed, which n8n reads as 'string'), the model,
  * by its key (`model`); typed 'number', 'boolean' or 'json' the model can never give text, so the
- * builder must type it 'string' (`type`); a call wrapped in more (a `.id`, String(…)) or not readable:
- * a value that is not text came from the builder's expression (`type`), text or nothing the model's.
+ * builder must type it 'string' (`type`); a call wrapped in more (a `.id`, String(…), brackets, a
+ * comment, `|| ''`) or not readable: a value that is not text came from the builder's expression
+ * (`type`); text or nothing, the type of the one call n8n reads decides as above (a wrapped 'number'
+ * left empty: the builder; before, the model was told to give text n8n refuses against the schema),
+ * and the model when there is no one readable call.
  * `key`: the field's `$fromAI` key when it is a plain name (fromAIKey), else undefined.
  */
 export function toolFieldMender(context: { getNode(): INode }, name: string, value: unknown): { by: 'settings' | 'type' | 'model'; key?: string } {
-	if (!filledByModel(context, name)) return { by: 'settings' };
+	const raw = context.getNode().parameters?.[name];
+	if (!callsFromAI(raw)) return { by: 'settings' };
 	const key = fromAIKey(context, name);
 	const type = fromAIType(context, name);
 	if (type !== undefined) return { by: type === 'string' ? 'model' : 'type', key };
-	return { by: value === null || value === undefined || typeof value === 'string' ? 'model' : 'type', key };
+	if (value !== null && value !== undefined && typeof value !== 'string') return { by: 'type', key };
+	const called = callType(raw);
+	return { by: called === undefined || called === 'string' ? 'model' : 'type', key };
 }

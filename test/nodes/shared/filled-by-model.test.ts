@@ -78,9 +78,36 @@ test("fromAIType reads the type with n8n's own parser, only where the field is t
 	}
 	// Typed otherwise: the builder, also when the model left it out.
 	for (const value of [undefined, [''], 7]) expect({ value, mender: mender("={{ $fromAI('owner', '', 'number') }}", value) }).toEqual({ value, mender: { by: 'type', key: 'owner' } });
-	// Wrapped: a value not text is the builder's expression's; text or nothing, the model's.
+	// Wrapped: a value not text is the builder's expression's; text or nothing, the type of the one call
+	// n8n reads decides (review RMC2: 46ab263 told the model here; a 'json' call cannot give text).
 	expect(mender("={{ $fromAI('owner', '', 'json').id }}", 7)).toEqual({ by: 'type', key: 'owner' });
-	expect(mender("={{ $fromAI('owner', '', 'json').id }}", 'Ana')).toEqual({ by: 'model', key: 'owner' });
+	expect(mender("={{ $fromAI('owner', '', 'json').id }}", 'Ana')).toEqual({ by: 'type', key: 'owner' });
 	// Set in the tool's settings: the builder.
 	expect(mender("={{ ['7d0f4c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f'] }}", ['7d0f4c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f'])).toEqual({ by: 'settings' });
+});
+
+test("toolFieldMender: a typed $fromAI call with a little around it, left empty or given text, is the builder's by the type of the one call n8n reads; typed 'string', the model's (review RMC2)", () => {
+	const mender = (raw: unknown, value: unknown) => toolFieldMender(withField(raw), 'userId', value);
+	// n8n asks the model for a number or json here and refuses text against the schema: only the builder can mend it.
+	const builder: Array<[string, unknown]> = [
+		["={{ ($fromAI('owner', 'the owner', 'number')) }}", undefined],
+		["={{ $fromAI('owner', 'the owner', 'number') /* the owner */ }}", undefined],
+		["={{ $fromAI('owner', 'the owner', 'number') || '' }}", ''],
+		["={{ $fromAI('owner', 'the owner', 'json') || '' }}", ''],
+		["={{ $fromAI('owner', 'the owner', 'json').id }}", undefined],
+		["={{ $fromAI('owner', 'the owner', 'json')[0] }}", null],
+		["={{ String($fromAI('owner', 'the owner', 'number')) }}", 'undefined'],
+		["={{ $fromAI('owner', 'the owner', 'boolean') ? 'yes' : '' }}", ''],
+	];
+	for (const [raw, value] of builder) expect({ raw, mender: mender(raw, value) }).toEqual({ raw, mender: { by: 'type', key: 'owner' } });
+	// Typed 'string' (or untyped) with a little around it: the model can give the text.
+	const model: Array<[string, unknown]> = [
+		["={{ $fromAI('owner', 'the owner', 'string').trim() }}", ''],
+		["={{ ($fromAI('owner')) }}", undefined],
+		["={{ $fromAI('owner', 'desc', 'string') || $json.owner }}", 'Ana'],
+	];
+	for (const [raw, value] of model) expect({ raw, mender: mender(raw, value) }).toEqual({ raw, mender: { by: 'model', key: 'owner' } });
+	// No one call n8n reads (two calls, or a type it cannot parse): text or nothing stays the model's.
+	expect(mender("={{ $fromAI('a', '', 'string') ?? $fromAI('b', '', 'number') }}", undefined)).toEqual({ by: 'model' });
+	expect(mender("={{ $fromAI('owner', 'the owner', 'numberx') || '' }}", '')).toEqual({ by: 'model', key: 'owner' });
 });

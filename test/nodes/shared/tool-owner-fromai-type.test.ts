@@ -82,3 +82,27 @@ test("an owner by $fromAI typed 'string' that the model gave as a list or a numb
 		`List Rules as an AI agent's tool needs the user ID of one owner whose rules to list, as text (owner), and got an array of 1\n\nDetails: ${builderAdvice('Owner ID', 'userId', 'whose rules to list', 'lists no rule')}`,
 	);
 });
+
+test("an owner by a $fromAI typed 'number' or 'json' with a little around it (brackets, a comment, || '', .id, [0]) that the model left empty: the builder is told to type it 'string', not the model to give text n8n refuses (review RMC2)", async () => {
+	const engine = async (parameters: IDataObject, args: IDataObject) => {
+		const run = await runWorkflow(engineAgentWorkflow('leadflowConsole', parameters, node, args) as unknown as WorkflowJson, { credentials: credentials() });
+		expect(run.error).toBeUndefined();
+		return (JSON.parse(run.nodeOutputs.Agent[0].observation as string) as Array<{ error?: string }>)[0]?.error;
+	};
+	const rules = (userId: string) => ({ resource: 'console', operation: 'rules', userId });
+	const refused = `List Rules as an AI agent's tool needs the user ID of the owner whose rules to list (owner), and none was given\n\nDetails: ${builderAdvice('Owner ID', 'userId', 'whose rules to list', 'lists no rule')}`;
+	// AI Agent 3.x's path: the model sent nothing.
+	for (const userId of [
+		"={{ ($fromAI('owner', 'the owner', 'number')) }}",
+		"={{ $fromAI('owner', 'the owner', 'number') /* the owner */ }}",
+		"={{ $fromAI('owner', 'the owner', 'number') || '' }}",
+		"={{ $fromAI('owner', 'the owner', 'json') || '' }}",
+	]) {
+		expect({ userId, error: await engine(rules(userId), {}) }).toEqual({ userId, error: refused });
+	}
+	// The classic path: the model's [""] passes n8n's json check and reads empty; its UUID as text n8n refuses.
+	for (const userId of ["={{ $fromAI('owner', 'the owner', 'json').id }}", "={{ $fromAI('owner', 'the owner', 'json')[0] }}"]) {
+		expect({ userId, thrown: (await asTool('leadflowConsole', rules(userId), { owner: [''] })).thrown }).toEqual({ userId, thrown: refused });
+		expect(String((await asTool('leadflowConsole', rules(userId), { owner: UUID })).thrown)).toContain('Received tool input did not match expected schema');
+	}
+});
