@@ -18,7 +18,7 @@ import { NotFoundError, perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
 import { readConsoleOwner } from './tool-owner';
-import { idText, textParameter, wholeNumber } from './rule-input';
+import { idText, notAUuid, textParameter, wholeNumber } from './rule-input';
 import { optionalToolText } from '../../shared/tool-text';
 
 const STATUSES = ['eligible', 'processing', 'recently_sent', 'stopped', 'skipped'];
@@ -97,12 +97,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		const ruleHint = 'Use the id of a rule from the answer\'s rules list, or leave ruleId out for the list only.';
 		// Text only (idText: a list is refused, never read as its String()); as a tool "null" is not given.
 		const ruleId = optionalToolText(this, idText(this, 'ruleId', 'rule ID', i, ruleHint));
-		if (ruleId && !UUID.test(ruleId)) {
-			throw new NodeOperationError(this.getNode(), `The rule ID "${ruleId.slice(0, 60)}" is not a UUID`, {
-				itemIndex: i,
-				description: ruleHint,
-			});
-		}
+		if (ruleId && !UUID.test(ruleId)) throw notAUuid(this, 'ruleId', 'rule ID', ruleId, i, ruleHint);
 		const status = textParameter(this, 'status', i);
 		if (status && !STATUSES.includes(status)) {
 			throw new NodeOperationError(this.getNode(), `The status "${status.slice(0, 40)}" is not one of ${STATUSES.join(', ')}`, {

@@ -56,6 +56,16 @@ function notTextAdvice(context: IExecuteFunctions, name: string, label: string, 
 	if (!runsAsTool(context)) {
 		return `Send ${name} once, as one UUID in text (?${name}=<id> in a query, "${name}": "<id>" in a JSON body), not a list, object, number, true or false. ${hint}`;
 	}
+	return toolIdAdvice(context, name, label, value, (key) => `Give ${key} as one UUID in text, not a list (call the tool once per ${label}), object, number, true or false.`);
+}
+
+/**
+ * As an AI agent's tool, what to do about an ID field's value, for whoever can mend it
+ * (toolFieldMender): set in the tool's settings, the builder sets it there; a $fromAI whose answer is
+ * not text (typed otherwise, or an expression around the call), the builder types it 'string'; else
+ * the model, by its key (`toModel`). Never a request's advice (a query, a JSON body, GET …/api/…).
+ */
+function toolIdAdvice(context: IExecuteFunctions, name: string, label: string, value: unknown, toModel: (key: string) => string): string {
 	const mender = toolFieldMender(context, name, value);
 	if (mender.by === 'settings') {
 		return `The ${label} (${name}) is set in this tool's settings, not given by the model, and is not one UUID as text: set it there to one UUID, or let the model give it with {{ $fromAI('${name}', 'the ${label}', 'string') }}.`;
@@ -64,20 +74,33 @@ function notTextAdvice(context: IExecuteFunctions, name: string, label: string, 
 	if (mender.by === 'type') {
 		return `The ${label} (${name}) in this tool's settings makes the model's answer something other than text, so no ${label} can be given this way: the workflow's builder must change it to {{ $fromAI('${key}', 'the ${label}', 'string') }}. Tell the user this tool needs that change.`;
 	}
-	return `Give ${key} as one UUID in text, not a list (call the tool once per ${label}), object, number, true or false.`;
+	return toModel(key);
 }
 
-/** A UUID parameter, or null when it is empty; `hint`: what to do instead (default: the rules list's ID). */
-export function optionalUuid(context: IExecuteFunctions, name: string, label: string, i: number, hint?: string): string | null {
+/**
+ * The refusal of an ID given as text that is not a UUID (a name such as "Welcome rule", a typo). In a
+ * request (the console's webhooks, a workflow) `hint` says where the id comes from; as an AI agent's
+ * tool the advice is for whoever can mend the field (toolIdAdvice: the model is told to give the id a
+ * listing shows, not a name), or `toolHint` when the field has words of its own (the owner's,
+ * tool-owner.ts).
+ */
+export function notAUuid(context: IExecuteFunctions, name: string, label: string, raw: string, i: number, hint: string, toolHint?: string): NodeOperationError {
+	const description = !runsAsTool(context)
+		? hint
+		: (toolHint ??
+			toolIdAdvice(context, name, label, raw, (key) => `Give ${key} as the ${label} itself: one UUID exactly as a listing shows it (its id), not a name or other text. If you have no such id, list them first or ask for it.`));
+	return new NodeOperationError(context.getNode(), `The ${label} "${raw.slice(0, 60)}" is not a UUID`, { itemIndex: i, description });
+}
+
+/**
+ * A UUID parameter, or null when it is empty; `hint`: what to do instead in a request (default: the
+ * rules list's ID); as a tool the advice is notAUuid's, or `toolHint` (the owner's own words).
+ */
+export function optionalUuid(context: IExecuteFunctions, name: string, label: string, i: number, hint?: string, toolHint?: string): string | null {
 	const advice = hint ?? `Use the ${label} from the rules list (GET …/api/rules).`;
 	const raw = idText(context, name, label, i, advice);
 	if (!raw) return null;
-	if (!UUID.test(raw)) {
-		throw new NodeOperationError(context.getNode(), `The ${label} "${raw.slice(0, 60)}" is not a UUID`, {
-			itemIndex: i,
-			description: advice,
-		});
-	}
+	if (!UUID.test(raw)) throw notAUuid(context, name, label, raw, i, advice, toolHint);
 	return raw.toLowerCase();
 }
 

@@ -3,11 +3,11 @@
 // With Owner ID, only under a rule of that owner (another owner's: no events, as an unknown rule; the
 // database checks it). As an AI agent's tool Owner ID must be given (tool-owner.ts): before
 // 6 December 2026 a tool read any owner's contact history.
-import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
-import { idText } from './rule-input';
+import { idText, notAUuid } from './rule-input';
 import { readConsoleOwner, SCOPING_OWNER_DESCRIPTION } from './tool-owner';
 
 const properties: INodeProperties[] = [
@@ -40,12 +40,7 @@ function uuid(context: IExecuteFunctions, name: string, label: string, i: number
 	const hint = `Use the ${label} from the monitor's answer.`;
 	// Text only (rule-input.ts idText): a list's String() would read ["<id>"] as that id.
 	const raw = idText(context, name, label, i, hint);
-	if (!UUID.test(raw)) {
-		throw new NodeOperationError(context.getNode(), `The ${label} "${raw.slice(0, 60)}" is not a UUID`, {
-			itemIndex: i,
-			description: hint,
-		});
-	}
+	if (!UUID.test(raw)) throw notAUuid(context, name, label, raw, i, hint);
 	return raw.toLowerCase();
 }
 

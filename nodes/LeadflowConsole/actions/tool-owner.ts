@@ -36,7 +36,8 @@ export function readConsoleOwner(context: IExecuteFunctions, i: number, words: O
 	// Refused unless non-blank text, with the tool's words (nodes/shared/tool-owner.ts): [] or [""] is
 	// "none was given", a list, object, number, true or false is not one owner.
 	requireToolOwner(context, i, OWNER_ID, ownerWords);
-	const owner = optionalUuid(context, 'userId', 'owner ID', i, toolOwnerAdvice(context, words));
+	const advice = toolOwnerAdvice(context, words);
+	const owner = optionalUuid(context, 'userId', 'owner ID', i, advice, advice);
 	if (owner === null) throw noToolOwner(context, i, OWNER_ID, ownerWords);
 	return owner;
 }

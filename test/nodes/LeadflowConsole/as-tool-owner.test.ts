@@ -235,3 +235,47 @@ test("a console tool's rule ID that is not text is advised to whoever can mend i
 	);
 	expect(await withDb(async (db) => (await db.query('select count(*)::int as n from public.ai_automation_rules where id = $1', [ruleId])).rows[0].n)).toBe(1);
 });
+
+test("a console tool's ID given as text that is not a UUID (a rule's name, a contact's name) is advised to whoever can mend it, never the request's advice (review RMC2): typed 'string', the model by its key, to give the id a listing shows; set in the tool's settings, the builder; the owner keeps its own words; in a workflow the request's advice; nothing deleted", async () => {
+	const world = await createWorld();
+	const ruleId = await world.rule({ name: 'Welcome rule' });
+	const remove = (ruleField: string) => ({ resource: 'rule', operation: 'ruleDelete', userId: world.userId, ruleId: ruleField });
+	const model = (key: string, label: string) =>
+		`Give ${key} as the ${label} itself: one UUID exactly as a listing shows it (its id), not a name or other text. If you have no such id, list them first or ask for it.`;
+	const refused = (label: string, got: string, advice: string) => `The ${label} "${got}" is not a UUID\n\nDetails: ${advice}`;
+	const request = /GET …\/api\//;
+	// The model wrote the rule's name: on both agent paths, the model by its key.
+	expect(await engineError(remove(ai('rule')), { rule: 'Welcome rule' })).toBe(refused('rule ID', 'Welcome rule', model('rule', 'rule ID')));
+	expect((await asTool(remove(ai('rule')), { rule: 'Welcome rule' })).thrown).toBe(refused('rule ID', 'Welcome rule', model('rule', 'rule ID')));
+	// A contact's name for Rule Prompt's conversation, Monitor Page's and Timeline's IDs: the same rule.
+	const prompt = { resource: 'rule', operation: 'rulePrompt', userId: world.userId, ruleId: '', settings: '={{ {} }}', conversationId: ai('conversation') };
+	expect(await engineError(prompt, { conversation: 'Maria' })).toBe(refused('conversation ID', 'Maria', model('conversation', 'conversation ID')));
+	const monitor = { resource: 'followUp', operation: 'monitor', userId: world.userId, ruleId: ai('rule') };
+	expect(await engineError(monitor, { rule: 'Welcome rule' })).toBe(refused('rule ID', 'Welcome rule', model('rule', 'rule ID')));
+	const timeline = { resource: 'console', operation: 'timeline', userId: world.userId, ruleId: ruleId, conversationId: ai('contact') };
+	expect(await engineError(timeline, { contact: 'Maria' })).toBe(refused('conversation ID', 'Maria', model('contact', 'conversation ID')));
+	// Set in the tool's settings (an expression the model does not fill): the builder.
+	expect((await asTool(remove('={{ $json.rule ?? "Welcome" }}'), {})).thrown).toBe(
+		refused(
+			'rule ID',
+			'Welcome',
+			"The rule ID (ruleId) is set in this tool's settings, not given by the model, and is not one UUID as text: set it there to one UUID, or let the model give it with {{ $fromAI('ruleId', 'the rule ID', 'string') }}.",
+		),
+	);
+	// A $fromAI typed 'number' turned into text: the builder must type it 'string'.
+	expect(await engineError(remove("={{ String($fromAI('rule', 'the rule id', 'number')) }}"), { rule: 7 })).toBe(
+		refused(
+			'rule ID',
+			'7',
+			"The rule ID (ruleId) in this tool's settings makes the model's answer something other than text, so no rule ID can be given this way: the workflow's builder must change it to {{ $fromAI('rule', 'the rule ID', 'string') }}. Tell the user this tool needs that change.",
+		),
+	);
+	// The owner keeps its own words.
+	const owner = await engineError({ ...remove(ruleId), userId: ai('owner') }, { owner: 'Ana' });
+	expect(owner).toMatch(/^The owner ID "Ana" is not a UUID\n\nDetails: Give the user ID of the owner whose rule to delete as owner: a UUID/);
+	expect(owner).not.toMatch(request);
+	// In a workflow the request's advice, as before.
+	const run = await inWorkflow({ resource: 'rule', operation: 'ruleDelete', ruleId: 'Welcome rule' });
+	expect([run.error?.message, run.error?.description]).toEqual(['The rule ID "Welcome rule" is not a UUID', 'Use the rule ID from the rules list (GET …/api/rules).']);
+	expect(await withDb(async (db) => (await db.query('select count(*)::int as n from public.ai_automation_rules where id = $1', [ruleId])).rows[0].n)).toBe(1);
+});
