@@ -143,13 +143,16 @@ export async function callGemini<Value, Code extends string>(
 			const refused = Math.min(ring.size, choice.refusedKeys ?? (lastRefusal ? 1 : 0));
 			if (refused > 0 && refused < ring.size) {
 				const others = ring.size - refused;
+				// `reason` is one word for every resting key, refused ones included: 'throttled' also covers a mix of
+				// 429 and daily quota, so only 'daily_quota' may be said of each other key; and the earliest rest may
+				// be a refused key's, so the time is when a key is tried again, not when one is usable.
 				const resting = reason === 'daily_quota'
 					? `${others === 1 ? 'has' : 'have'} reached ${others === 1 ? 'its' : 'their'} daily quota (it resets at midnight Pacific time)`
-					: `${others === 1 ? 'is' : 'are'} throttled (429)`;
+					: `${others === 1 ? 'rests' : 'rest'} for ${others === 1 ? 'its' : 'their'} quota (429)`;
 				const why = lastRefusal ? `: ${lastRefusal.message}` : ' as invalid, expired, suspended or without access';
 				return fail(
 					'quota',
-					`${refused} of the credential's ${ring.size} Gemini keys ${refused === 1 ? 'was' : 'were'} refused by Google${why}; the other ${others} ${resting}, the first usable again in about ${seconds} s.`,
+					`${refused} of the credential's ${ring.size} Gemini keys ${refused === 1 ? 'was' : 'were'} refused by Google${why}; the other ${others} ${resting}; a key is tried again in about ${seconds} s.`,
 					{ status: 429, retryAfterSeconds: seconds, refusedKeys: refused },
 				);
 			}

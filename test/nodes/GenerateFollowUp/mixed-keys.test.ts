@@ -32,7 +32,7 @@ async function mixedKeys(): Promise<{ bad: string; good: string }> {
 }
 
 // Google's words when this item's call met the refusal, else the kinds of refusal (another call met it).
-const message = /^1 of the credential's 2 Gemini keys was refused by Google(: .+| as invalid, expired, suspended or without access); the other 1 is throttled \(429\), the first usable again in about 4[0-5] s\.$/;
+const message = /^1 of the credential's 2 Gemini keys was refused by Google(: .+| as invalid, expired, suspended or without access); the other 1 rests for its quota \(429\); a key is tried again in about 4[0-5] s\.$/;
 const advice = /^Fix or remove the refused API keys of the Leadflow Gemini API credential \(one per line\).*this item is tried again once a key is back/;
 
 function expectTold(error: IDataObject, keys: { bad: string; good: string }) {
