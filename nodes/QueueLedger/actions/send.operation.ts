@@ -17,8 +17,9 @@
 // not begun, and only its first occurrence in the call; the same item again (an AI agent calling
 // Send twice) is refused, already_sending, and output as a failed item without item_id (nothing
 // sent, Complete passes it on untouched). A message listed again in Send's own input (Claim merged
-// with itself, a retried node) is already_sending by Send itself, never asked about: one report per
-// message, whatever became of its first occurrence. The call names each message with the phone Send is
+// with itself, a retried node) is asked about once, in its first occurrence's call, with each copy
+// carrying another phone (the database lets go the one with the message's own phone): one report per
+// message (the copy let go, else the first occurrence), every other occurrence already_sending. The call names each message with the phone Send is
 // about to use (its Phone parameter): one that is not the message's own (its lead's, as Claim gave
 // it) is refused too (phone_mismatch, released), so a Phone expression reading a wrong field, or a
 // model's phone when Send is an AI agent's tool, never sends a lead's message to someone else.
@@ -175,11 +176,20 @@ interface Job {
 	/** The key of the queue_begin_send call that let it go (or may have): its mark's, the only one queue_send_not_made clears for it. */
 	beginKey?: string;
 	/**
-	 * The same message (its id, its worker) is listed earlier in the input, at this item index: this
-	 * occurrence is never asked about nor sent, and comes out already_sending (no report of its own),
-	 * whatever became of the first.
+	 * The same message (its id, its worker) is listed elsewhere in the input, and that item (the first
+	 * occurrence, or the copy the database let go) carries its report: this occurrence is not sent, and
+	 * comes out already_sending (no report of its own), whatever became of that item.
 	 */
 	repeatOf?: number;
+	/**
+	 * On a message's first occurrence: its later occurrences (the same id and worker). Each whose
+	 * phone differs is asked about in the first's call, so the database lets go the copy that carries
+	 * the message's own phone; that copy then sends and reports, every other occurrence is
+	 * already_sending.
+	 */
+	copies?: Job[];
+	/** On a later occurrence: the first. */
+	original?: Job;
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -259,8 +269,11 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		for (const job of jobs) {
 			const key = `${job.worker}\n${job.itemId}`;
 			const first = firstOf.get(key);
-			if (first) job.repeatOf = first.itemIndex;
-			else firstOf.set(key, job);
+			if (first) {
+				job.repeatOf = first.itemIndex;
+				job.original = first;
+				(first.copies ??= []).push(job);
+			} else firstOf.set(key, job);
 		}
 		try {
 			options = readCheckedOptions<SendOptions>(this, 0, OPTIONS, OPTION_WHY);
@@ -302,7 +315,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const begun = new Map<string, { ids: Set<string>; leasedAt: number }>();
 	for (let start = 0; start < jobs.length; start += concurrency) {
 		const group = jobs.slice(start, start + concurrency);
-		const sendable = group.filter((job) => job.repeatOf === undefined && !job.problem && job.message);
+		// (A copy let go in an earlier group's call, for its first occurrence, is begun already: not asked again.)
+		const sendable = group.filter((job) => job.repeatOf === undefined && !job.begun && !job.problem && job.message);
 		// The database says which of the group this worker still holds (one call per worker, the
 		// earlier groups' messages renewed in it).
 		const refusals = new Map<Job, SendOutcome>();
@@ -320,7 +334,16 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				// again: Send answers it already_sending itself): its lease is renewed here.
 				const renewed = renew ? [...mine.ids].map((id) => ({ id, phone: '' })) : [];
 				try {
-					for (const batch of beginSendCalls(members.map((job) => ({ id: job.itemId, phone: job.phone, job })), renewed)) {
+					// A message listed again with another phone: every such copy is asked about in its first
+					// occurrence's call, so the database picks the one with the message's own phone (the first
+					// such, in the order asked) and refuses the others.
+					const asked = members.flatMap((job) => [
+						{ id: job.itemId, phone: job.phone, job },
+						...(job.copies ?? [])
+							.filter((copy) => !copy.problem && copy.message && copy.phone !== job.phone)
+							.map((copy) => ({ id: copy.itemId, phone: copy.phone, job: copy })),
+					]);
+					for (const batch of beginSendCalls(asked, renewed)) {
 						// Each message with the phone it is about to go to: the database refuses one that is
 						// not its lead's (phone_mismatch), whatever the Phone parameter gave.
 						// The earlier groups' messages only renewed (no answer for them): one no longer held
@@ -367,12 +390,18 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 								mine.ids.add(entry.id);
 								entry.job.begun = true;
 								entry.job.beginKey = key;
+								if (entry.job.original) letGoCopy(entry.job.original, entry.job);
 							}
-							else if (answer.kind === 'refused') refusals.set(entry.job, refusedSend(answer.reason, entry.job.phone));
-							else {
-								// No row of its own: not sent, and its mark, if the call set one, taken back by the key.
-								Object.assign(entry.job, { maybeBegun: true, beginKey: key });
-								refusals.set(entry.job, notSent('not_checked', 'whether this run still holds it was not checked (the database gave no answer for it)'));
+							// A copy's refusal is not its report: it stays already_sending (the first's answer is the report).
+							else if (answer.kind === 'refused') {
+								if (entry.job.repeatOf === undefined) refusals.set(entry.job, refusedSend(answer.reason, entry.job.phone));
+							} else {
+								// No row of its own: not sent, and its mark, if the call set one, taken back by the key
+								// (a copy's by its first occurrence's report, unless another copy was let go).
+								const reporter = entry.job.original && !entry.job.original.begun ? entry.job.original : entry.job;
+								if (reporter.begun) return;
+								Object.assign(reporter, { maybeBegun: true, beginKey: key });
+								refusals.set(reporter, notSent('not_checked', 'whether this run still holds it was not checked (the database gave no answer for it)'));
 							}
 						});
 					}
@@ -384,7 +413,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			}
 		}
 		const results = await mapWithConcurrency(group, concurrency, async (job): Promise<SendOutcome> => {
-			if (job.repeatOf !== undefined) return listedEarlier(job.repeatOf);
+			if (job.repeatOf !== undefined) return listedAgain(job.repeatOf);
 			if (job.problem || !job.message) {
 				return { outcome: 'failed', message_id: null, error: { code: 'invalid_message', message: job.problem ?? 'The message is missing', permanent: true } };
 			}
@@ -667,13 +696,22 @@ const REFUSED: Record<string, string> = {
 	phone_changed: 'its lead\'s phone changed after the claim: a later claim sends it to the lead\'s new number (or nothing, if the phone was removed)',
 	phone_mismatch: 'is not its lead\'s phone, the number Claim gave the message: a queued message goes only to its lead. Map the phone Claim returns, e.g. {{ $json.phone }} (the default)',
 	already_completed: 'it was already completed',
-	already_sending: 'its send already began (the same claimed message is listed twice in Send\'s input, or Send was run again for it): a message goes out once. Complete records the first send; this item is passed on untouched',
+	already_sending: 'its send already began (Send was run again for it): a message goes out once. Complete records the first send; this item is passed on untouched',
 	not_found: 'there is no such queued message',
 };
 
-/** A message listed again in Send's input: Send's own already_sending, the report being its first occurrence's. */
-const listedEarlier = (itemIndex: number): SendOutcome =>
-	notSent('already_sending', `the same claimed message is listed earlier in Send's input (item ${itemIndex}): a message goes out once, and what became of it is that item's report. This item is passed on untouched`);
+/**
+ * A message listed more than once in Send's input: Send's own already_sending for all but one, the
+ * report being that item's (the copy the database let go, else the first occurrence).
+ */
+const listedAgain = (itemIndex: number): SendOutcome =>
+	notSent('already_sending', `the same claimed message is listed again in Send's input (item ${itemIndex}): a message goes out once, and what became of it is that item's report. This item is passed on untouched`);
+
+/** The database let a later occurrence go (its phone the message's own): it sends and reports; the other occurrences point at it. */
+function letGoCopy(first: Job, copy: Job): void {
+	copy.repeatOf = undefined;
+	for (const other of [first, ...(first.copies ?? [])]) if (other !== copy) other.repeatOf = copy.itemIndex;
+}
 
 /** The database's refusal of one message about to go to `phone`, as Send reports it. */
 function refusedSend(reason: string, phone: string): SendOutcome {
