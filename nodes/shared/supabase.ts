@@ -196,16 +196,25 @@ export async function callRpc<Name extends RpcName>(
 	return data as RpcResult<Name>;
 }
 
+/**
+ * Whether a call failed because its time limit ran out (callRpc's `limit`): the client gave up, the
+ * statement may still be running in the database.
+ */
+export function abortedByTimeLimit(error: unknown): boolean {
+	return (error as { errorResponse?: { aborted?: unknown } }).errorResponse?.aborted === 'time_limit';
+}
+
 /** A call aborted by its time limit or by the run's cancel signal: no SQLSTATE, as for an answer lost on the way. */
-function abortedCall(why: 'time' | 'cancel', timeLimitMs: number): PostgrestErrorLike {
+function abortedCall(why: 'time' | 'cancel', timeLimitMs: number): PostgrestErrorLike & { aborted: 'time_limit' | 'stopped' } {
 	const unknown = 'whether the database did what it asked is not known.';
 	return why === 'time'
 		? {
+				aborted: 'time_limit',
 				message: `no answer within ${(timeLimitMs / 1000).toFixed(1)} s, the time limit of this call`,
 				code: '',
 				hint: `Supabase did not answer in time (overloaded, or a gateway on the way holding the request): ${unknown}`,
 			}
-		: { message: 'the run was stopped while it waited for the answer', code: '', hint: `The execution was cancelled (Stop, or the workflow's timeout): ${unknown}` };
+		: { aborted: 'stopped', message: 'the run was stopped while it waited for the answer', code: '', hint: `The execution was cancelled (Stop, or the workflow's timeout): ${unknown}` };
 }
 
 /** What Supabase's setting is called, and what the node needs of it. */

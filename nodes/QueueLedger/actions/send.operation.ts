@@ -65,7 +65,7 @@ import { runsAsTool } from '../../shared/outputs';
 import { filledByModel, fromAIKey } from '../../shared/tool-text';
 import { optionsCollection } from '../../shared/properties';
 import { readCheckedOptions, type OptionWhy } from '../../shared/checked-options';
-import { callRpc, isTransient, RETRY_WAITS_MS } from '../../shared/supabase';
+import { abortedByTimeLimit, callRpc, isTransient, RETRY_WAITS_MS } from '../../shared/supabase';
 import { E164, UUID } from '../../shared/valid-input';
 import { heldWorker, invalid, upstreamFailure } from '../helpers/common';
 import { MAX_TEXT, readMessage } from '../helpers/messages';
@@ -624,8 +624,10 @@ export const BEGIN_MIN_TIME_LIMIT_MS = 5000;
  * (the pause ends on it). Each attempt has a time limit of its own: it is aborted at repeatUntil, or
  * at its own messages' lease counted from its start less the same (ownMs), whichever is sooner, and
  * never sooner than BEGIN_MIN_TIME_LIMIT_MS; after Stop it is given at most BEGIN_MIN_TIME_LIMIT_MS
- * more. An aborted attempt is an answer lost (its key takes back what it may have set). Any other failure, or the last, is thrown, so the
- * run stops there and Complete records what was sent while it is still held.
+ * more. An aborted attempt is an answer lost (its key takes back what it may have set), and one
+ * its time limit stopped is not repeated (its statement may still run in the database). Any other
+ * failure, or the last, is thrown, so the run stops there and Complete records what was sent while
+ * it is still held.
  */
 async function beginSendRepeated(
 	context: IExecuteFunctions,
@@ -643,7 +645,17 @@ async function beginSendRepeated(
 			// A repeat must also END before repeatUntil: a gateway that held this call `took` ms may hold
 			// the repeat as long (its time limit would cut it there: not worth starting).
 			const took = Date.now() - started;
-			if (retry >= RETRY_WAITS_MS.length || !isTransient(error) || cancelSignal?.aborted || Date.now() + RETRY_WAITS_MS[retry] + took >= repeatUntil) {
+			// Nor a call its time limit stopped: its statement may still be running in the database (a row
+			// lock, a loaded database), and a repeat would queue behind it on the same messages (up to five
+			// copies); an answer lost on the way fails fast (a reset, a 5xx), not at the limit. Its key is
+			// taken back (queue_send_not_made), so what it may still set is undone or never set.
+			if (
+				retry >= RETRY_WAITS_MS.length ||
+				!isTransient(error) ||
+				abortedByTimeLimit(error) ||
+				cancelSignal?.aborted ||
+				Date.now() + RETRY_WAITS_MS[retry] + took >= repeatUntil
+			) {
 				throw asNodeError(context, error);
 			}
 			context.logger.warn(`Leadflow Queue Ledger Send: queue_begin_send for ${args.p_item_ids.length} message(s) failed (${error instanceof Error ? error.message : String(error)}); trying again with the same key`);

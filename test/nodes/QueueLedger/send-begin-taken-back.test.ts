@@ -100,6 +100,38 @@ test('the second group\'s queue_begin_send waits 8 s in the database (Lease = Ti
 	expect((later.data as IDataObject[]).map((one) => one.item_id)).toEqual([id]);
 }, 90_000);
 
+test('the first group\'s queue_begin_send waits 8 s in the database (Lease = Timeout + 30 s): stopped by its time limit at 5 s, not repeated (review RC1b F2)', async () => {
+	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}' } });
+	await leadsOf(owner, 1);
+	await prepareDue(owner);
+	const claimed = await claimOf(owner, 1);
+	const id = String(claimed[0].item_id);
+	const lock = await holdRow(id, 8000);
+	const realFetch = globalThis.fetch;
+	let begins = 0;
+	globalThis.fetch = (async (url: unknown, init?: unknown) => {
+		if (String(url).includes('queue_begin_send')) begins++;
+		return realFetch(url as never, init as never);
+	}) as typeof fetch;
+	let run: Awaited<ReturnType<typeof runWorkflow>>;
+	try {
+		run = await runWorkflow(sendComplete(claimed, { concurrency: 1, leaseSeconds: 31, timeoutMs: 1000 }), {
+			credentials: { ...supabaseCredentials(), ...whatsappCredentials(sims.graph.baseUrl, PHONE_NUMBER_ID, TOKEN) },
+		});
+	} finally {
+		globalThis.fetch = realFetch;
+	}
+	// One statement, not one more every few seconds piling up behind the first on the same row.
+	expect(begins).toBe(1);
+	const sendOut = (run.nodeOutputs.Send ?? []) as IDataObject[];
+	expect(sendOut.map((o) => [o.outcome, (o.error as IDataObject | undefined)?.code])).toEqual([['released', 'not_checked']]);
+	await lock.released;
+	await beginsDone();
+	await lock.end();
+	expect(await row(id)).toMatchObject({ begun: false });
+	expect(await sims.graph.control.whatsappMessages()).toHaveLength(0);
+}, 90_000);
+
 test('Stop 0.5 s into a queue_begin_send that waits 12 s in the database: given up 5 s after Stop, its late commit leaves no mark', async () => {
 	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}' } });
 	await leadsOf(owner, 1);
