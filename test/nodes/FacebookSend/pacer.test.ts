@@ -93,6 +93,24 @@ test('a slot that comes after one caller\'s deadline goes to the next caller, no
 	const nextCall = startCalls(pacer, 1, 1);
 	await jest.advanceTimersByTimeAsync(3_000);
 	const [next] = await nextCall;
-	// The slot given back (1.1 s after the first), not a new one after it (2.2 s).
+	// The slot kept in hand (1.1 s after the first: refused before it was handed out), not a new one after it (2.2 s).
 	expect(next - first).toBe(1100);
+});
+
+// The slot above is refused before it leaves the hand; this one is handed out, then refused and given back
+// (Pacer.giveBack): a stall pushes its start, one spacing after the late start before it, past its deadline.
+test('a slot handed out, then refused too_late after a stall, goes back to the hand: the next caller starts in it', async () => {
+	const pacer = freshPacer();
+	const t0 = Date.now();
+	await pacer.waitForSlot(1); // A at t0
+	const b = pacer.waitForSlot(1).then(() => Date.now()); // its slot: t0 + 1100
+	const c = pacer.waitForSlot(1, false, { deadline: t0 + 2400 }); // its slot: t0 + 2200, before its deadline
+	await jest.advanceTimersByTimeAsync(0);
+	jest.advanceTimersByTime(1500); // a stall: B starts late, at t0 + 1500, so no start before t0 + 2600
+	await jest.advanceTimersByTimeAsync(1000);
+	expect(await b).toBe(t0 + 1500);
+	await expect(c).resolves.toBe('too_late'); // its start (t0 + 2600) is past its deadline
+	const d = pacer.waitForSlot(1).then(() => Date.now());
+	await jest.advanceTimersByTimeAsync(3000);
+	expect((await d) - t0).toBe(2600); // C's slot given back; a new one would start at t0 + 3300
 });
