@@ -148,5 +148,8 @@ export function toolFieldMender(context: { getNode(): INode }, name: string, val
 	if (type !== undefined) return { by: type === 'string' ? 'model' : 'type', key };
 	if (value !== null && value !== undefined && typeof value !== 'string') return { by: 'type', key };
 	const called = callType(raw);
+	// Text read out of a 'json' answer (`.id`, `[0]`) is the model's own: it can give the id there
+	// (n8n passes {"id": "<uuid>"} through), so a name in it is the model's to mend, not the builder's.
+	if (called === 'json' && typeof value === 'string' && value.trim() !== '') return { by: 'model', key };
 	return { by: called === undefined || called === 'string' ? 'model' : 'type', key };
 }

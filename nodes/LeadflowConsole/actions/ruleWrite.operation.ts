@@ -14,8 +14,24 @@ import type { RuleSettings } from '../../shared/contract/console';
 import { perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { optionalUuid, settingsObject } from './rule-input';
+import { runsAsTool } from '../../shared/outputs';
+import { toolFieldMender } from '../../shared/tool-text';
 import { withAdvice } from './rule-refusal';
 import { readConsoleOwner } from './tool-owner';
+
+/**
+ * As an AI agent's tool, the advice for a Create Key that is not a UUID: a key names one new rule
+ * (the same key again answers the rule it first created), so never one fixed UUID in the tool's
+ * settings, and never an id a listing shows.
+ */
+function createKeyToolHint(context: IExecuteFunctions, i: number): string | undefined {
+	if (!runsAsTool(context)) return undefined;
+	const mender = toolFieldMender(context, 'createKey', context.getNodeParameter('createKey', i, '') as unknown);
+	if (mender.by === 'model') {
+		return `Give ${mender.key ?? 'createKey'} as a new random UUID for this new rule (the same only when retrying this rule's save), or leave it out: it is not an id from a listing, nor a name.`;
+	}
+	return "Create Key (createKey) in this tool's settings is not a UUID: leave it empty (each save creates a rule), or let the model give one per new rule with {{ $fromAI('createKey', 'a new random UUID for this new rule, the same when retrying its save', 'string') }}. Not one fixed UUID: the same key answers the rule it first created, so the tool would create no other rule.";
+}
 
 const properties: INodeProperties[] = [
 	{
@@ -67,7 +83,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		// sends its own Idempotency-Key (a ULID, "req_…") with every POST is not refused for them.
 		const createKey =
 			ruleId === null && save
-				? optionalUuid(this, 'createKey', 'create key (Idempotency-Key header)', i, 'Send one random UUID per new-rule form (crypto.randomUUID()), the same for every save of that form, or no key.')
+				? optionalUuid(this, 'createKey', 'create key (Idempotency-Key header)', i, 'Send one random UUID per new-rule form (crypto.randomUUID()), the same for every save of that form, or no key.', createKeyToolHint(this, i))
 				: null;
 		const args = {
 			p_rule_id: ruleId,

@@ -23,7 +23,7 @@ export interface OwnerWords {
 const OWNER_ID: ToolOwnerField = { parameter: 'userId', displayName: 'Owner ID' };
 
 /** The advice for whoever fills Owner ID as a tool: the model by its $fromAI key, else the builder (nodes/shared/tool-owner.ts). */
-export const toolOwnerAdvice = (context: IExecuteFunctions, words: OwnerWords): string => sharedToolOwnerAdvice(context, OWNER_ID, words);
+export const toolOwnerAdvice = (context: IExecuteFunctions, words: OwnerWords, value?: unknown): string => sharedToolOwnerAdvice(context, OWNER_ID, words, value);
 
 /**
  * Owner ID of item i, lower case: as a tool it must be given (refused otherwise, in the one wording of
@@ -36,7 +36,7 @@ export function readConsoleOwner(context: IExecuteFunctions, i: number, words: O
 	// Refused unless non-blank text, with the tool's words (nodes/shared/tool-owner.ts): [] or [""] is
 	// "none was given", a list, object, number, true or false is not one owner.
 	requireToolOwner(context, i, OWNER_ID, ownerWords);
-	const advice = toolOwnerAdvice(context, words);
+	const advice = toolOwnerAdvice(context, words, context.getNodeParameter('userId', i, '') as unknown);
 	const owner = optionalUuid(context, 'userId', 'owner ID', i, advice, advice);
 	if (owner === null) throw noToolOwner(context, i, OWNER_ID, ownerWords);
 	return owner;

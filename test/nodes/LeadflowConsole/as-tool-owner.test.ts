@@ -279,3 +279,35 @@ test("a console tool's ID given as text that is not a UUID (a rule's name, a con
 	expect([run.error?.message, run.error?.description]).toEqual(['The rule ID "Welcome rule" is not a UUID', 'Use the rule ID from the rules list (GET …/api/rules).']);
 	expect(await withDb(async (db) => (await db.query('select count(*)::int as n from public.ai_automation_rules where id = $1', [ruleId])).rows[0].n)).toBe(1);
 });
+
+test("a console tool's ID read out of a $fromAI typed 'json' (.id) is the model's to mend, and a Create Key that is not a UUID is advised as a key, never as a listing's id nor as one fixed UUID (review RMMC2)", async () => {
+	const world = await createWorld();
+	const ruleId = await world.rule({ name: 'Welcome rule' });
+	const remove = (ruleField: string) => ({ resource: 'rule', operation: 'ruleDelete', userId: world.userId, ruleId: ruleField });
+	const jsonId = "={{ $fromAI('rule', 'the rule, as {\"id\": \"<uuid>\"}', 'json').id }}";
+	// The model gave a name inside the json: it can give the id there, so it is told (not the builder).
+	const named = await engineError(remove(jsonId), { rule: { id: 'Welcome rule' } });
+	expect(named).toMatch(/^The rule ID "Welcome rule" is not a UUID\n\nDetails: Give rule as the rule ID itself/);
+	expect(named).not.toMatch(/builder/);
+	const ownerNamed = (await asTool({ resource: 'console', operation: 'rules', userId: "={{ $fromAI('owner', 'the owner', 'json').id }}" }, { owner: { id: 'Ana' } })).thrown;
+	expect(ownerNamed).toMatch(/^The owner ID "Ana" is not a UUID/);
+	expect(ownerNamed).not.toMatch(/builder/);
+	expect(await withDb(async (db) => (await db.query('select count(*)::int as n from public.ai_automation_rules where id = $1', [ruleId])).rows[0].n)).toBe(1);
+	// Save Rule's Create Key as a tool: a key names one new rule.
+	const write = (createKey: string, name: string) => ({
+		resource: 'rule',
+		operation: 'ruleWrite',
+		userId: world.userId,
+		ruleId: '',
+		settings: JSON.stringify({ name, include_tag_ids: [world.tags['AI Lead']], tag_match: 'any', exclude_tag_ids: [], active_hours_start: '08:30:00', active_hours_end: '20:00:00', time_zone: 'America/New_York', active_days: [1, 3, 5], daily_limit: 25, max_follow_ups: 4, min_hours_between_follow_ups: 2, stop_on_reply: true, instructions: 'Remind them.' }),
+		createKey,
+		save: true,
+	});
+	const byModel = await engineError(write(ai('key'), 'R-a'), { key: 'new-rule-1' });
+	expect(byModel).toMatch(/Give key as a new random UUID for this new rule/);
+	expect(byModel).not.toMatch(/listing shows/);
+	const bySettings = await engineError(write('={{ $execution.id }}', 'R-b'), {});
+	expect(bySettings).toMatch(/Create Key \(createKey\) in this tool's settings is not a UUID: leave it empty/);
+	expect(bySettings).toMatch(/Not one fixed UUID/);
+	expect(await withDb(async (db) => (await db.query("select count(*)::int as n from public.ai_automation_rules where user_id = $1 and name in ('R-a', 'R-b')", [world.userId])).rows[0].n)).toBe(0);
+});

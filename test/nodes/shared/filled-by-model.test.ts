@@ -81,7 +81,7 @@ test("fromAIType reads the type with n8n's own parser, only where the field is t
 	// Wrapped: a value not text is the builder's expression's; text or nothing, the type of the one call
 	// n8n reads decides (review RMC2: 46ab263 told the model here; a 'json' call cannot give text).
 	expect(mender("={{ $fromAI('owner', '', 'json').id }}", 7)).toEqual({ by: 'type', key: 'owner' });
-	expect(mender("={{ $fromAI('owner', '', 'json').id }}", 'Ana')).toEqual({ by: 'type', key: 'owner' });
+	expect(mender("={{ $fromAI('owner', '', 'json').id }}", 'Ana')).toEqual({ by: 'model', key: 'owner' });
 	// Set in the tool's settings: the builder.
 	expect(mender("={{ ['7d0f4c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f'] }}", ['7d0f4c1e-2b3a-4c5d-8e9f-0a1b2c3d4e5f'])).toEqual({ by: 'settings' });
 });
