@@ -321,7 +321,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		// earlier groups' messages renewed in it).
 		const refusals = new Map<Job, SendOutcome>();
 		if (!stopped && !databaseProblem && !cancelSignal?.aborted) {
-			for (const [worker, members] of groupByWorker(sendable)) {
+			// Every worker whose messages' send began in this run, also one with none in this group (two
+			// Claims merged into one Send): Complete reports them all after the last group, so their
+			// leases are renewed here too when due (a call with nothing to let go, renewals only).
+			const byWorker = groupByWorker(sendable);
+			for (const worker of begun.keys()) if (!byWorker.has(worker)) byWorker.set(worker, []);
+			for (const [worker, members] of byWorker) {
 				if (!worker) {
 					for (const job of members) refusals.set(job, notSent('not_held', 'no worker name, so whether this run still holds it cannot be checked'));
 					continue;
@@ -330,6 +335,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const mine = begun.get(worker) ?? { ids: new Set<string>(), leasedAt: now };
 				begun.set(worker, mine);
 				const renew = mine.ids.size > 0 && now - mine.leasedAt >= renewAfterMs;
+				// (Not after another worker's call of this group failed: the rest of the run is not sent, and
+				// Complete runs next.)
+				if (members.length === 0 && (!renew || databaseProblem)) continue;
 				// Every message whose send began in this run (a repeat in the input is never asked about
 				// again: Send answers it already_sending itself): its lease is renewed here.
 				const renewed = renew ? [...mine.ids].map((id) => ({ id, phone: '' })) : [];
