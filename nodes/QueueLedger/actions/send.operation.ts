@@ -338,8 +338,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				// (Not after another worker's call of this group failed: the rest of the run is not sent, and
 				// Complete runs next.)
 				if (members.length === 0 && (!renew || databaseProblem)) continue;
-				// Every message whose send began in this run (a repeat in the input is never asked about
-				// again: Send answers it already_sending itself): its lease is renewed here.
+				// Every message whose send began in this run (an occurrence that does not carry its message's
+				// report is never asked about again: Send answers it already_sending itself): its lease is renewed here.
 				const renewed = renew ? [...mine.ids].map((id) => ({ id, phone: '' })) : [];
 				try {
 					// A message listed again with another phone: every such copy is asked about in its first
