@@ -323,10 +323,16 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		if (!stopped && !databaseProblem && !cancelSignal?.aborted) {
 			// Every worker whose messages' send began in this run, also one with none in this group (two
 			// Claims merged into one Send): Complete reports them all after the last group, so their
-			// leases are renewed here too when due (a call with nothing to let go, renewals only).
-			const byWorker = groupByWorker(sendable);
-			for (const worker of begun.keys()) if (!byWorker.has(worker)) byWorker.set(worker, []);
+			// leases are renewed here too when due (a call with nothing to let go, renewals only), but only
+			// when the group has something to send (a group of copies only makes no call), and first: if it
+			// fails, no other worker's call of the group has let messages go that would be given back unsent.
+			const byWorker = new Map<string, Job[]>();
+			const withMessages = groupByWorker(sendable);
+			if (sendable.length > 0) for (const worker of begun.keys()) if (!withMessages.has(worker)) byWorker.set(worker, []);
+			for (const [worker, members] of withMessages) byWorker.set(worker, members);
 			for (const [worker, members] of byWorker) {
+				// No further call once one of the group failed: the rest of the run is not sent, Complete runs next.
+				if (databaseProblem) break;
 				if (!worker) {
 					for (const job of members) refusals.set(job, notSent('not_held', 'no worker name, so whether this run still holds it cannot be checked'));
 					continue;
@@ -335,9 +341,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const mine = begun.get(worker) ?? { ids: new Set<string>(), leasedAt: now };
 				begun.set(worker, mine);
 				const renew = mine.ids.size > 0 && now - mine.leasedAt >= renewAfterMs;
-				// (Not after another worker's call of this group failed: the rest of the run is not sent, and
-				// Complete runs next.)
-				if (members.length === 0 && (!renew || databaseProblem)) continue;
+				if (members.length === 0 && !renew) continue;
 				// Every message whose send began in this run (an occurrence that does not carry its message's
 				// report is never asked about again: Send answers it already_sending itself): its lease is renewed here.
 				const renewed = renew ? [...mine.ids].map((id) => ({ id, phone: '' })) : [];

@@ -18,8 +18,11 @@ let proxyUrl = '';
 let beginCalls = 0;
 /** Resolved once the other run's Claim was made: the gateway's answer to a repeat waits for it. */
 let otherClaimMade: Promise<void> = Promise.resolve();
-/** hang: the second queue_begin_send and its repeats fail at a hanging gateway; stop: every one fails, Stop pressed at the first answer. */
-let mode: 'hang' | 'stop' = 'hang';
+/** hang: the second queue_begin_send and its repeats fail at a hanging gateway; stop: every one fails, Stop pressed at the first answer;
+ * renewalFails: each renewal-only call (nothing to let go) fails at the gateway (502), the others go through; count: all go through. */
+let mode: 'hang' | 'stop' | 'renewalFails' | 'count' = 'hang';
+/** Each queue_begin_send call: how many messages it asks to let go, how many it renews, the gateway's status. */
+let calls: Array<[number, number, number]> = [];
 const stop = new AbortController();
 
 beforeAll(async () => {
@@ -29,7 +32,16 @@ beforeAll(async () => {
 		const chunks: Buffer[] = [];
 		req.on('data', (chunk: Buffer) => chunks.push(chunk));
 		req.on('end', () => {
-			if (req.url?.includes('/rpc/queue_begin_send') && mode === 'stop') {
+			if (req.url?.includes('/rpc/queue_begin_send') && (mode === 'renewalFails' || mode === 'count')) {
+				const args = JSON.parse(Buffer.concat(chunks).toString()) as { p_item_ids: string[]; p_renew_item_ids: string[] };
+				const renewalOnly = args.p_item_ids.length === 0;
+				calls.push([args.p_item_ids.length, args.p_renew_item_ids.length, mode === 'renewalFails' && renewalOnly ? 502 : 200]);
+				if (mode === 'renewalFails' && renewalOnly) {
+					res.writeHead(502, { 'content-type': 'text/html' });
+					res.end('<html><body>502 Bad Gateway</body></html>');
+					return;
+				}
+			} else if (req.url?.includes('/rpc/queue_begin_send') && mode === 'stop') {
 				// A gateway's 502 (nothing saved), and the user presses Stop as it comes back.
 				beginCalls++;
 				res.writeHead(502, { 'content-type': 'text/html' });
@@ -69,12 +81,71 @@ afterAll(async () => {
 
 beforeEach(async () => {
 	beginCalls = 0;
+	calls = [];
 	await sims.graph.control.reset();
 	await sims.graph.control.configureWhatsApp({ phoneNumbers: { [PHONE_NUMBER_ID]: TOKEN } });
 });
 
 const throughProxy = () => ({ leadflowSupabaseApi: { url: proxyUrl, serviceRoleKey: testStack().serviceRoleKey }, ...whatsappCredentials(sims.graph.baseUrl, PHONE_NUMBER_ID, TOKEN) });
 const outcomes = (run: Awaited<ReturnType<typeof runWorkflow>>, node: string) => (run.nodeOutputs[node] ?? []) as IDataObject[];
+
+/** Claim A (region-a) and Claim B (region-b) merged into one Send. */
+function twoWorkers(owner: string, limitA: number, limitB: number, send: IDataObject) {
+	const wf = chainWorkflow(owner, { send });
+	const claim = wf.nodes.find((n) => n.name === 'Claim')!;
+	const claimA = { ...claim, id: 'ca', name: 'Claim A', parameters: { ...claim.parameters, limit: limitA, options: { worker: 'region-a' } } };
+	const claimB = { ...claim, id: 'cb', name: 'Claim B', position: [200, 200] as [number, number], parameters: { ...claim.parameters, limit: limitB, options: { worker: 'region-b' } } };
+	const merge = { id: 'cm', name: 'Merge', type: 'n8n-nodes-base.merge', typeVersion: 3, position: [300, 0] as [number, number], parameters: {} };
+	wf.nodes = [...wf.nodes.filter((n) => n.name !== 'Claim'), claimA, claimB, merge];
+	wf.connections = {
+		Start: { main: [[{ node: 'Claim A', type: 'main', index: 0 }, { node: 'Claim B', type: 'main', index: 0 }]] },
+		'Claim A': { main: [[{ node: 'Merge', type: 'main', index: 0 }]] },
+		'Claim B': { main: [[{ node: 'Merge', type: 'main', index: 1 }]] },
+		Merge: { main: [[{ node: 'Send', type: 'main', index: 0 }]] },
+		Send: { main: [[{ node: 'Complete', type: 'main', index: 0 }]] },
+	};
+	return wf;
+}
+
+// Review RMC1b (of 3951dcf): a renewal-only call came after the group's other calls and even in a group
+// with nothing to send; when it failed, the messages another worker's call of the group had just let go
+// were given back unsent. Now it goes first, only when the group has something to send, and no call
+// follows a failed one.
+test('two workers, A\'s renewal-only call in group 2 fails (502): it went first, B\'s call is not made, nothing let go is thrown away', async () => {
+	mode = 'renewalFails';
+	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}' } });
+	await leadsOf(owner, 4);
+	await prepareDue(owner);
+	const run = await runWorkflow(twoWorkers(owner, 1, 3, { concurrency: 1, timeoutMs: 1000, leaseSeconds: 5 }), { credentials: throughProxy() });
+	// Group 1: A's message let go; group 2: A's renewal (failing, not repeated past what a 502 allows: one call here), then nothing.
+	expect(calls.map(([items, renew, status]) => [items, renew, status])).toEqual([
+		[1, 0, 200],
+		[0, 1, 502],
+	]);
+	expect(outcomes(run, 'Send').map((o) => o.outcome)).toEqual(['sent', 'released', 'released', 'released']);
+	expect(await sims.graph.control.whatsappMessages()).toHaveLength(1);
+	expect((await messagesOf(owner)).map((row) => row.status).sort()).toEqual(['queued', 'queued', 'queued', 'sent']);
+}, 120_000);
+
+test('one worker (Claim merged with itself, Parallel Sends 3): the group of copies has nothing to send, so no renewal-only call: one queue_begin_send', async () => {
+	mode = 'count';
+	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}' } });
+	await leadsOf(owner, 3);
+	await prepareDue(owner);
+	const wf = chainWorkflow(owner, { send: { concurrency: 3, timeoutMs: 1000, leaseSeconds: 5 } });
+	const merge = { id: 'cm', name: 'Merge', type: 'n8n-nodes-base.merge', typeVersion: 3, position: [300, 0] as [number, number], parameters: {} };
+	wf.nodes = [...wf.nodes, merge];
+	wf.connections = {
+		Start: { main: [[{ node: 'Claim', type: 'main', index: 0 }]] },
+		Claim: { main: [[{ node: 'Merge', type: 'main', index: 0 }, { node: 'Merge', type: 'main', index: 1 }]] },
+		Merge: { main: [[{ node: 'Send', type: 'main', index: 0 }]] },
+		Send: { main: [[{ node: 'Complete', type: 'main', index: 0 }]] },
+	};
+	const run = await runWorkflow(wf, { credentials: throughProxy() });
+	expect(run.error).toBeUndefined();
+	expect(calls).toEqual([[3, 0, 200]]);
+	expect(await sims.graph.control.whatsappMessages()).toHaveLength(3);
+}, 120_000);
 
 test('two workers (Claim A, Claim B merged): A sent in group 1, B\'s first call fails, repeats unbounded by A\'s lease: the next one\'s queue_begin_send failing at a hanging gateway: not repeated past the sent message\'s lease, which Complete records sent', async () => {
 	mode = 'hang';
