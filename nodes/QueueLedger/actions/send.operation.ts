@@ -269,11 +269,22 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		for (const job of jobs) {
 			const key = `${job.worker}\n${job.itemId}`;
 			const first = firstOf.get(key);
-			if (first) {
+			if (!first) firstOf.set(key, job);
+			// A first occurrence Send refuses itself (a Phone not in E.164, a message it cannot send) does
+			// not carry the message's report when a later occurrence can be asked about: that one becomes
+			// the first, and the refused one a copy (already_sending, no report of its own). Before, the
+			// refused copy's invalid_message was the report: the message ended dead, its lead new, and the
+			// claimed item listed after it was never sent.
+			else if ((first.problem || !first.message) && !job.problem && job.message) {
+				job.copies = [first, ...(first.copies ?? [])];
+				first.copies = undefined;
+				for (const copy of job.copies) Object.assign(copy, { repeatOf: job.itemIndex, original: job });
+				firstOf.set(key, job);
+			} else {
 				job.repeatOf = first.itemIndex;
 				job.original = first;
 				(first.copies ??= []).push(job);
-			} else firstOf.set(key, job);
+			}
 		}
 		try {
 			options = readCheckedOptions<SendOptions>(this, 0, OPTIONS, OPTION_WHY);

@@ -84,3 +84,19 @@ it('a copy with another phone listed first, Parallel Sends 10: the claimed item 
 it('a copy with another phone listed first, Parallel Sends 1: the claimed item in a later group is let go in the first copy\'s call and sent once', async () => {
 	await sendsOnceToOwnPhone(1);
 }, 120_000);
+
+// Review RMC1 F1 (of 41542c7): a first occurrence Send refuses itself (its Phone not in E.164) carried
+// the message's report (invalid_message): the message ended dead and the claimed item listed after it
+// was never sent. Now a later occurrence Send can ask about becomes the first, the refused one a copy.
+it('a copy whose Phone is not E.164 listed first, Parallel Sends 1: the claimed item after it reports and is sent once', async () => {
+	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}' } });
+	const leads = await leadsOf(owner, 1);
+	await prepareDue(owner);
+	const run = await runWorkflow(copyMerged(owner, [{ name: 'phone', value: '07700 900123' }], true, { concurrency: 1 }), { credentials: credentials() });
+	expect(run.error).toBeUndefined();
+	expect((await sims.graph.control.whatsappMessages()).map((d) => d.to)).toEqual([leads[0].phone]);
+	expect((await messagesOf(owner)).map((r) => r.status)).toEqual(['sent']);
+	const sendOut = (run.nodeOutputs.Send ?? []) as IDataObject[];
+	expect(sendOut.map((o) => o.outcome ?? (o.error as IDataObject | undefined)?.code)).toEqual(['already_sending', 'sent']);
+	expect(((run.nodeOutputs.Complete ?? []) as IDataObject[]).filter((o) => o.accepted === true).map((o) => o.status)).toEqual(['sent']);
+}, 120_000);
