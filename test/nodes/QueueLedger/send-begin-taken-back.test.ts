@@ -8,7 +8,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { Client } from 'pg';
 import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow, type WorkflowJson } from '../../harness';
-import { serviceClient, testStack, withDb } from '../../helpers/stack';
+import { serviceClient, testStack, untilWaitingForLock, withDb } from '../../helpers/stack';
 import { leadsOf, prepareDue, queueOwner, supabaseCredentials, whatsappCredentials } from './support/queue';
 
 const PHONE_NUMBER_ID = '106540352242922';
@@ -181,3 +181,52 @@ test('queue_send_not_made with a key takes it back: a queue_begin_send with it t
 	expect(fresh.error).toBeNull();
 	expect((fresh.data as IDataObject[]).map((one) => one.send)).toEqual([true]);
 });
+
+// Review RMC1 F2 (of 20261201002890): queue_send_not_made deletes the keys taken back more than two days
+// ago, then waits for its own key's running begin, keeping the deleted rows locked. Another Send's
+// queue_send_not_made finding the same aged key waited for that row, so for the first Send's slow begin
+// (8 s here, against ~0.01 s). Since 20261201002891 the cleanup skips rows another call holds.
+test('one Send\'s queue_send_not_made never waits for another Send\'s slow begin through the cleanup of an aged taken-back key', async () => {
+	const claimedBy = async () => {
+		const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}' } });
+		await leadsOf(owner, 1);
+		await prepareDue(owner);
+		return (await claimOf(owner, 1))[0];
+	};
+	const a = await claimedBy();
+	const b = await claimedBy();
+	// As the node calls them: the service role (its grants are what a hosted project gives).
+	const asService = async () => {
+		const client = new Client({ connectionString: testStack().dbUrl });
+		await client.connect();
+		await client.query('set role service_role');
+		return client;
+	};
+	const pidOf = async (client: Client) => Number((await client.query('select pg_backend_pid() as pid')).rows[0].pid);
+	await withDb((db) => db.query("insert into leadflow_private.queue_begin_keys_taken_back values (gen_random_uuid(), now() - interval '3 days')"));
+	const lock = await holdRow(String(a.item_id), 8000);
+	const [begin, takeBackA, takeBackB] = [await asService(), await asService(), await asService()];
+	const [beginPid, takeBackAPid] = [await pidOf(begin), await pidOf(takeBackA)];
+	try {
+		// Send A's begin waits for the row lock; Send A gives up and takes its key back (waits for that begin, by design).
+		const keyA = '6f1c2b0e-0000-4000-8000-0000000000a1';
+		const beginDone = begin.query("select * from public.queue_begin_send('slow-w1', array[$1]::uuid[], array[$2]::text[], '{}', 300, now(), $3::uuid)", [a.item_id, a.phone, keyA]).catch((error: Error) => error);
+		await untilWaitingForLock(beginPid);
+		const takenBackA = takeBackA.query("select * from public.queue_send_not_made('slow-w1', array[$1]::uuid[], now(), $2::uuid)", [a.item_id, keyA]);
+		await untilWaitingForLock(takeBackAPid);
+		// Send B (another owner, message and key) takes its own key back: at once.
+		const started = Date.now();
+		await takeBackB.query("select * from public.queue_send_not_made('slow-w1', array[$1]::uuid[], now(), $2::uuid)", [b.item_id, '6f1c2b0e-0000-4000-8000-0000000000b1']);
+		expect(Date.now() - started).toBeLessThan(4000);
+		await lock.released;
+		await beginDone;
+		await takenBackA;
+		// (The begin committed first, then Send A's take-back cleared what it set.)
+		expect(await row(String(a.item_id))).toMatchObject({ status: 'claimed', begun: false });
+	} finally {
+		await lock.end();
+		for (const client of [begin, takeBackA, takeBackB]) await client.end();
+	}
+	// The aged key was deleted all the same (by Send A's call).
+	expect(await withDb(async (db) => Number((await db.query("select count(*) from leadflow_private.queue_begin_keys_taken_back where taken_back_at < now() - interval '2 days'")).rows[0].count))).toBe(0);
+}, 60_000);
