@@ -187,7 +187,7 @@ test('queue_begin_send failing: the schedule ends in error saying so, Run Now an
 		expect(run.error).toMatchObject({
 			node: 'Fail The Scheduled Run',
 			message: expect.stringMatching(/^Sending stopped: whether this run still holds its messages could not be checked \(queue_begin_send.*statement timeout\)$/),
-			description: expect.stringMatching(/^queue_begin_send, .* failed .*This run: claimed 3, sent 0, failed 0, dead 0, released 3 /),
+			description: expect.stringMatching(/^queue_begin_send, .* failed .*a reset connection or a 5xx is tried again.*is not tried again: if Supabase is up, raise that Lease.*This run: claimed 3, sent 0, failed 0, dead 0, released 3 /),
 		});
 		expect(await rowsOf(owner)).toEqual([
 			['queued', 0, null],
