@@ -699,9 +699,9 @@ async function beginSendRepeated(
 /**
  * A signal that aborts `graceMs` after the execution's cancel signal does (Stop, the workflow's
  * timeout): a call hanging at a gateway is given up then, but one in flight when Stop is pressed
- * (milliseconds, as a rule) still answers. Aborted at once, its request would as a rule still reach
- * the database and set its marks after Send took them back by its key (the message then stays begun,
- * never sent, and ends dead, uncertain at its lease's end).
+ * (milliseconds, as a rule) still answers, so the messages it lets go are sent or reported as they
+ * are. (An aborted call can no longer set marks after Send took its key back: since migration
+ * 20261201002890 queue_begin_send refuses a key taken back. The grace now saves work, not messages.)
  */
 function abortedAfterStop(cancel: AbortSignal | undefined, graceMs: number): { signal?: AbortSignal; clear: () => void } {
 	if (!cancel) return { clear: () => undefined };
