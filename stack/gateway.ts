@@ -12,6 +12,8 @@ export interface GatewayOptions {
 
 export interface RunningGateway {
 	url: string;
+	/** The Node server, for a test to observe its connections (test/stack/gateway.test.ts). */
+	server: Server;
 	stop(): Promise<void>;
 }
 
@@ -100,6 +102,7 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
 			const port = typeof address === 'object' && address ? address.port : options.port;
 			resolve({
 				url: `http://127.0.0.1:${port}`,
+				server,
 				stop: () =>
 					new Promise<void>((done) => {
 						server.close(() => done());
