@@ -78,6 +78,24 @@ export function noQueueSettingsInWords(id: string, owners: number, queued = 0): 
 		+ `with a row in user_queue_settings (daily capacity, sending hours, the message). Give them one to start their queue. ${next}`;
 }
 
+/**
+ * What a message's status means where its name alone does not say it, and what to do
+ * (docs/troubleshooting.md, *WhatsApp lead queue*); '' for the other statuses. `lastError` is the row's
+ * `code: message`: `uncertain` is a send that may have reached the lead, never sent again by itself;
+ * any other dead message was not sent (refused by Meta for good, or failed on its last attempt).
+ */
+export function statusMeaningInWords(status: string, lastError: string | null): string {
+	if (status !== 'dead') return '';
+	if (/^uncertain(:|$)/.test(lastError ?? '')) {
+		return 'May have been delivered: Meta gave no answer, or the run ended before recording one. It is never sent again by itself, '
+			+ 'as a retry could send it twice, and its lead stays queued. Check the lead\'s WhatsApp chat, then set the lead in your app: '
+			+ 'contacted if it arrived, new to have it queued and sent again.';
+	}
+	return 'Not sent, and not tried again: Meta refused it for good, or it failed on its last attempt (the error above). '
+		+ '131026 makes the lead invalid and 131050 keeps it out of the queue; any other error sets the lead back to new, queued again for a later day: '
+		+ 'fix the owner\'s message setting first if the error is about the message.';
+}
+
 /** Take Lead's cancelled items that were messages of the queue (its answer also lists the lead's backlog item). */
 export const messagesCancelled = (cancelled: ReadonlyArray<unknown>) =>
 	cancelled.filter((item) => (item as { queue?: unknown } | null)?.queue === 'whatsapp_message_queue').length;

@@ -6,7 +6,7 @@
 import { followUpsStoppedInWords, formatDuration, formatNumber, formatRelative, notTakenOverInWords } from './format';
 import { focusFirst } from './focus';
 import { parseFragment } from './fragment';
-import { inZone, messagesCancelled, noQueueSettingsInWords, openEarlierInWords, ownerNotFoundInWords, takeMayHaveBeenDone, takeNotDone } from './queue-words';
+import { inZone, messagesCancelled, noQueueSettingsInWords, openEarlierInWords, ownerNotFoundInWords, statusMeaningInWords, takeMayHaveBeenDone, takeNotDone } from './queue-words';
 import { isOffline, onSearchInput, type Tab, type TabContext } from './tab';
 
 interface QueueRow {
@@ -655,12 +655,15 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		const taken = row.lead_status === 'human_controlled';
 		const notToTake = notTakenOverInWords(row.lead_status);
 		const taking = state.taking.has(row.lead_id);
+		// A given-up message says what it means and what to do, in words under its status (not its colour alone).
+		const meaning = statusMeaningInWords(row.status, row.last_error);
 		return `
 			<td data-label="Lead"><strong class="lead-name">${escape(name)}</strong>
 				<div class="sub"><a href="tel:${escape(row.phone)}">${escape(row.phone)}</a>${row.lead_score === null ? '' : ` · score ${formatNumber(row.lead_score)}`} · ${escape(LEAD_STATUSES[row.lead_status] ?? row.lead_status)}</div></td>
 			<td data-label="Status"><span class="badge q-${escape(row.status)}">${escape(statusName(row.status))}</span>
 				${row.attempts > 0 ? `<div class="sub">attempt ${formatNumber(row.attempts)}${maxAttempts ? ` of ${formatNumber(maxAttempts)}` : ''}</div>` : ''}
-				${row.last_error ? `<div class="error">${escape(row.last_error)}</div>` : ''}</td>
+				${row.last_error ? `<div class="error">${escape(row.last_error)}</div>` : ''}
+				${meaning ? `<div class="sub status-meaning">${escape(meaning)}</div>` : ''}</td>
 			<td data-label="Due">${row.completed_at
 				? `<time datetime="${escape(row.completed_at)}" title="${escape(`done ${inZone(row.completed_at, timeZone)}`)}">${escape(`done ${when(row.completed_at)}`)}</time>`
 				: `<time datetime="${escape(row.scheduled_for)}" title="${escape(`due ${inZone(row.scheduled_for, timeZone)}`)}">${escape(when(row.scheduled_for))}</time>`}</td>
