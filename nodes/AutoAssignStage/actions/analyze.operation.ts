@@ -537,6 +537,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				model: outcome.model,
 				fallback: outcome.fallback !== undefined,
 				...(outcome.fallback && { fallback_reason: outcome.fallback.code, fallback_message: outcome.fallback.message }),
+				...(outcome.fallback?.refusedKeys !== undefined && { fallback_refused_keys: outcome.fallback.refusedKeys }),
+				...(outcome.fallback?.description !== undefined && { fallback_description: outcome.fallback.description }),
 				last_message_at: lastMessageAt,
 				...(job.pipelineId && { pipeline_id: job.pipelineId }),
 				attempts: outcome.attempts,

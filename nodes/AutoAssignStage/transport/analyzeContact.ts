@@ -10,7 +10,7 @@
 // nothing about the contact, and a cancelled run places no one; the caller fails the contact.
 import { callGemini, type CallContext, type CallFailureCode } from '../../shared/gemini/call';
 import type { ModelRequest } from '../../shared/gemini/client';
-import { geminiSetupProblem, type GeminiSetupProblem } from '../../shared/gemini/setup';
+import { geminiAdvice, geminiSetupProblem, type GeminiSetupProblem } from '../../shared/gemini/setup';
 import { fallbackAnalysis, parseAnalysis, type Analysis, type ChatMessage } from '../helpers/analysis';
 
 export type AnalysisFailureCode = CallFailureCode | 'invalid_json' | 'schema_violation';
@@ -18,8 +18,12 @@ export type AnalysisFailureCode = CallFailureCode | 'invalid_json' | 'schema_vio
 export interface AnalysisOutcome {
 	analysis: Analysis;
 	model: string;
-	/** Set when the analysis is the fallback score: why the model's could not be used. */
-	fallback?: { code: AnalysisFailureCode; message: string };
+	/**
+	 * Set when the analysis is the fallback score: why the model's could not be used. A quota failure
+	 * also says how many of the resting keys Google refused and what to do (Generate Follow-Up's
+	 * advice, geminiAdvice, in Analyze's words: fix the refused keys; the conversation stays due).
+	 */
+	fallback?: { code: AnalysisFailureCode; message: string; refusedKeys?: number; description?: string };
 	/** Gemini calls made, retries included. */
 	attempts: number;
 }
@@ -57,7 +61,8 @@ export async function analyzeContact(
 		attempts += result.attempts;
 		if (result.ok) return { analysis: result.value, model: result.model, attempts };
 		if (result.code === 'cancelled') return { cancelled: true, attempts };
-		const fallback = () => ({ analysis: fallbackAnalysis(messages, now(), result.code), model: result.model, fallback: { code: result.code, message: result.message }, attempts });
+		const quota = result.code === 'quota' ? { refusedKeys: result.refusedKeys ?? 0, description: geminiAdvice(result, request.model, 'fallback') } : {};
+		const fallback = () => ({ analysis: fallbackAnalysis(messages, now(), result.code), model: result.model, fallback: { code: result.code, message: result.message, ...quota }, attempts });
 		const setupProblem = geminiSetupProblem(result, request.model);
 		if (setupProblem) return { setupProblem, fallback: fallback(), attempts };
 		const invalid = result.code === 'invalid_json' || result.code === 'schema_violation';

@@ -44,6 +44,7 @@ function errorOf(result: ItemResult): IDataObject {
 			message: generation.message,
 			...(generation.retryAfterSeconds !== undefined && { retryAfterSeconds: generation.retryAfterSeconds }),
 			...(generation.status !== undefined && { status: generation.status }),
+			...(generation.refusedKeys !== undefined && { refusedKeys: generation.refusedKeys }),
 			...(generation.description !== undefined && { description: generation.description }),
 			attempts: generation.attempts,
 		};

@@ -33,6 +33,8 @@ export interface GeminiFailure {
 	/** When trying again could work (quota: when a key is back; transient failures: a few minutes). */
 	retryAfterSeconds?: number;
 	status?: number;
+	/** quota: how many of the credential's resting keys Google refused (0 when none; the message says it too). */
+	refusedKeys?: number;
 	/** What to do about it, when there is something to say (key_refused, quota, a model not found: geminiAdvice). */
 	description?: string;
 	model: string;

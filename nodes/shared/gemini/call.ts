@@ -55,7 +55,7 @@ export interface CallFailureResult<Code extends string> {
 	/** When trying again could work (quota: when a key is back; transient failures: a few minutes). */
 	retryAfterSeconds?: number;
 	status?: number;
-	/** quota: how many of the resting keys Google refused (keys to fix while the others rest). */
+	/** quota: how many of the resting keys Google refused (keys to fix while the others rest); 0 when none. */
 	refusedKeys?: number;
 	model: string;
 	generationMs: number;
@@ -160,6 +160,7 @@ export async function callGemini<Value, Code extends string>(
 			return fail('quota', `Every Gemini key of the credential (${ring.size}) ${what}; the first is usable again in about ${seconds} s.`, {
 				status: 429,
 				retryAfterSeconds: seconds,
+				refusedKeys: refused,
 			});
 		}
 

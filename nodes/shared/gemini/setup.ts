@@ -22,20 +22,44 @@ const KEY_REFUSED_ADVICE =
 	'Fix the API keys of the Leadflow Gemini API credential (one per line): Google refused each of them as invalid, expired, suspended or without access to the Gemini API. A refused key rests 15 minutes; a new key is used at once.';
 const MODEL_NOT_FOUND_ADVICE =
 	"Set Model in the node's options, or the Default Model of the Leadflow Gemini API credential, to a model the Gemini API serves (e.g. gemini-2.5-flash; its list of models names them), and check the credential's Base URL.";
-const QUOTA_ADVICE =
-	'Nothing to fix for this item: it can be tried again once a key is back (retryAfterSeconds; a claimed contact is claimable again then). If it happens often, add API keys of other Google Cloud projects to the Leadflow Gemini API credential (one per line; keys of one project share its quota), lower Concurrency, or raise the quota at Google.';
-const SOME_KEYS_REFUSED_ADVICE =
-	'Fix or remove the refused API keys of the Leadflow Gemini API credential (one per line): Google refused them as invalid, expired, suspended or without access to the Gemini API (a refused key rests 15 minutes; a new key is used at once). The other keys rest for their quota: this item is tried again once a key is back (retryAfterSeconds; a claimed contact is claimable again then).';
+const MORE_KEYS_ADVICE =
+	'If it happens often, add API keys of other Google Cloud projects to the Leadflow Gemini API credential (one per line; keys of one project share its quota), lower Concurrency, or raise the quota at Google.';
+const REFUSED_KEYS_ADVICE =
+	'Fix or remove the refused API keys of the Leadflow Gemini API credential (one per line): Google refused them as invalid, expired, suspended or without access to the Gemini API (a refused key rests 15 minutes; a new key is used at once).';
+
+/**
+ * What becomes of the work a quota failure stopped, in the words of the node that met it: Generate
+ * Follow-Up's item fails and is tried again; Analyze's conversation gets the fallback score and is
+ * analysed again by a later run.
+ */
+const AFTER_QUOTA = {
+	item: {
+		nothingToFix: 'Nothing to fix for this item: it can be tried again once a key is back (retryAfterSeconds; a claimed contact is claimable again then).',
+		othersRest: 'The other keys rest for their quota: this item is tried again once a key is back (retryAfterSeconds; a claimed contact is claimable again then).',
+	},
+	fallback: {
+		nothingToFix:
+			'Nothing to fix for this conversation: it got the fallback score, and Due for Analysis analyses it again in a later run once a key is back (a conversation placed by the fallback score stays due).',
+		othersRest:
+			'The other keys rest for their quota: this conversation got the fallback score, and Due for Analysis analyses it again in a later run once a key is back (a conversation placed by the fallback score stays due).',
+	},
+} as const;
 
 /**
  * What to do about a failed call, when there is something to say: the setup problems' advice (the
- * same words Analyze fails its run with) and a quota's (fix the refused keys when some were refused). Generate Follow-Up gives it each failed
- * item (`error.description`) and the contact's recorded error.
+ * same words Analyze fails its run with) and a quota's (fix the refused keys when some were refused).
+ * Generate Follow-Up gives it each failed item (`error.description`) and the contact's recorded
+ * error (`after` 'item', the default); Auto Assign Stage's Analyze gives a quota's to the contact it
+ * scored by the fallback (`fallback_description`, `after` 'fallback').
  */
-export function geminiAdvice(failure: { code: CallFailureCode | string; status?: number; message: string; refusedKeys?: number }, model: string): string | undefined {
+export function geminiAdvice(
+	failure: { code: CallFailureCode | string; status?: number; message: string; refusedKeys?: number },
+	model: string,
+	after: keyof typeof AFTER_QUOTA = 'item',
+): string | undefined {
 	// Some keys refused, the others resting for their quota: the refused ones are the owner's to fix.
-	if (failure.code === 'quota' && (failure.refusedKeys ?? 0) > 0) return SOME_KEYS_REFUSED_ADVICE;
-	return geminiSetupProblem(failure, model)?.description ?? (failure.code === 'quota' ? QUOTA_ADVICE : undefined);
+	if (failure.code === 'quota' && (failure.refusedKeys ?? 0) > 0) return `${REFUSED_KEYS_ADVICE} ${AFTER_QUOTA[after].othersRest}`;
+	return geminiSetupProblem(failure, model)?.description ?? (failure.code === 'quota' ? `${AFTER_QUOTA[after].nothingToFix} ${MORE_KEYS_ADVICE}` : undefined);
 }
 
 /** The setup problem a failed call is, or undefined when the failure is the call's own. */

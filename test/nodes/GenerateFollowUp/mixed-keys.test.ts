@@ -36,7 +36,8 @@ const message = /^1 of the credential's 2 Gemini keys was refused by Google(: .+
 const advice = /^Fix or remove the refused API keys of the Leadflow Gemini API credential \(one per line\).*this item is tried again once a key is back/;
 
 function expectTold(error: IDataObject, keys: { bad: string; good: string }) {
-	expect(error).toMatchObject({ code: 'quota', status: 429 });
+	// The refused count is a field too, not only inside the message.
+	expect(error).toMatchObject({ code: 'quota', status: 429, refusedKeys: 1 });
 	expect(String(error.message)).toMatch(message);
 	expect(String(error.description)).toMatch(advice);
 	expect(String(error.description)).not.toMatch(/Nothing to fix/);

@@ -144,6 +144,8 @@ it('every key throttled: the contacts fail with quota, claimable again when a ke
 	// What to do, on the item and in the contact's recorded error (what the console shows).
 	const quotaAdvice = /Nothing to fix for this item: .*If it happens often, add API keys of other Google Cloud projects to the Leadflow Gemini API credential \(one per line; keys of one project share its quota\), lower Concurrency, or raise the quota at Google\.$/;
 	for (const item of failed) expect((item.error as IDataObject).description).toMatch(quotaAdvice);
+	// No key was refused: the count says so (a field on every quota failure).
+	for (const item of failed) expect((item.error as IDataObject).refusedKeys).toBe(0);
 	expect(stageCalls()).toHaveLength(2);
 	// Each key was rested in the database, for every worker, once per 429 it answered.
 	expect(keyCalls('limit_rest_gemini_key')).toBeGreaterThanOrEqual(2);

@@ -1,0 +1,58 @@
+// Analyze with a credential whose keys are partly refused (an invalid key) and partly resting (429):
+// the contact gets the fallback score, and its item says how many keys were refused and what to do,
+// with Generate Follow-Up's advice (nodes/shared/gemini/setup.ts geminiAdvice) in Analyze's words:
+// fix or remove the refused key; the conversation stays due. Before, the item had the fallback and
+// the message only ("scored by the fallback with no advice"). A quota failure with no refused key
+// carries the count too (0) and the quota's own advice.
+import { randomUUID } from 'node:crypto';
+import type { IDataObject } from 'n8n-workflow';
+import { startSimulators, type RunningSimulators } from '../../../simulators';
+import { geminiCredentials, runStage } from './support/workflow';
+
+let sims: RunningSimulators;
+beforeAll(async () => {
+	sims = await startSimulators();
+});
+afterAll(async () => {
+	await sims.stop();
+});
+
+const conversation = (): IDataObject => ({
+	conversation_id: randomUUID(),
+	sender_name: 'Maria',
+	messages: [{ direction: 'inbound', text: 'Hi, how much is the premium plan?', sent_at: '2026-11-20T10:00:00Z' }],
+});
+const analyze = { operation: 'analyze', options: { retryDelayMs: 10, maxQuotaWaitMs: 1_000, concurrency: 1 } };
+
+it('one key refused, the other resting for its quota: the fallback item counts the refused key and tells to fix or remove it', async () => {
+	const bad = `bad-key-${randomUUID()}`;
+	const good = `good-key-${randomUUID()}`;
+	await sims.gemini.control.reset();
+	await sims.gemini.control.configure({ apiKeys: [good] });
+	await sims.gemini.control.addFault({ match: { key: good }, effect: { kind: 'http', status: 429, retryDelaySeconds: 45 } });
+
+	const { result, contacts } = await runStage([conversation(), conversation()], analyze, geminiCredentials(sims.gemini.baseUrl, [bad, good]));
+
+	expect(result.error).toBeUndefined();
+	expect(contacts).toHaveLength(2);
+	for (const contact of contacts) {
+		expect(contact).toMatchObject({ fallback: true, fallback_reason: 'quota', fallback_refused_keys: 1 });
+		expect(String(contact.fallback_message)).toMatch(/^1 of the credential's 2 Gemini keys was refused by Google/);
+		expect(String(contact.fallback_description)).toMatch(/^Fix or remove the refused API keys of the Leadflow Gemini API credential \(one per line\)/);
+		expect(String(contact.fallback_description)).toMatch(/this conversation got the fallback score, and Due for Analysis analyses it again/);
+		expect(JSON.stringify(contact)).not.toContain(bad);
+		expect(JSON.stringify(contact)).not.toContain(good);
+	}
+});
+
+it('every key resting for its quota, none refused: the count is 0 and the advice is the quota\'s', async () => {
+	const keys = [`key-a-${randomUUID()}`, `key-b-${randomUUID()}`];
+	await sims.gemini.control.reset();
+	await sims.gemini.control.addFault({ effect: { kind: 'http', status: 429, retryDelaySeconds: 45 } });
+
+	const { result, contacts } = await runStage([conversation()], analyze, geminiCredentials(sims.gemini.baseUrl, keys));
+
+	expect(result.error).toBeUndefined();
+	expect(contacts).toEqual([expect.objectContaining({ fallback: true, fallback_reason: 'quota', fallback_refused_keys: 0 })]);
+	expect(String(contacts[0].fallback_description)).toMatch(/^Nothing to fix for this conversation: it got the fallback score.*If it happens often, add API keys of other Google Cloud projects/);
+});
