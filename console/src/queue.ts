@@ -232,6 +232,9 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			state.ownerPicked = true;
 			state.focusAfterPick = true;
 			state.addressOwner = '';
+			// Export waits for the picked owner's queue: pressed before it is drawn, it would export the
+			// queue still shown, another owner's than the one picked.
+			exportEnabled();
 			// Another owner's queue: the export's failure was the owner shown before's.
 			exportOwnerShown(picked);
 			if (state.missingOwner) {
@@ -338,13 +341,24 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			else sayTake('', '');
 		}
 		if (state.exporting) {
-			// Under way: named by its owner beside another's queue, plain again beside its own.
-			const name = owner === state.exportOwner ? 'Exporting…' : `Exporting the queue of ${ownerInWords(state.exportOwner)}, not the one shown…`;
+			// Under way: named by its owner beside another's queue, plain again beside its own, and plain
+			// while its own queue is still the one shown (another owner picked, not drawn yet).
+			const stillShown = state.data?.owner === state.exportOwner && !el('queue-body').hidden;
+			const name = owner === state.exportOwner || stillShown ? 'Exporting…' : `Exporting the queue of ${ownerInWords(state.exportOwner)}, not the one shown…`;
 			if (el('queue-export-message').textContent !== name) sayExport(name, owner);
 			return;
 		}
 		if (!state.exportFor || state.exportFor === owner) return;
 		sayExport('', '');
+	}
+
+	/**
+	 * Export is enabled only beside the queue of the owner asked for: not while an export runs, no queue
+	 * is shown, or another owner was picked (or typed into the address) and their queue is not drawn yet.
+	 */
+	function exportEnabled() {
+		el<HTMLButtonElement>('queue-export').disabled = state.exporting || el('queue-body').hidden || !state.data?.owner
+			|| (state.owner !== '' && state.owner !== state.data.owner);
 	}
 
 	/** Live while the polls answer; offline when the last failed or the call in flight has waited STALE_MS while shown. */
@@ -585,8 +599,8 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			empty.textContent = 'No lead queue yet: no owner has queue settings. Give an owner a row in user_queue_settings (daily capacity, sending hours, the message) and add leads; the Queue: prepare workflow then fills each day from them.';
 			return;
 		}
-		// Not while an export runs: a second press would start a second one.
-		exportButton.disabled = state.exporting;
+		// Not while an export runs (a second press would start a second one), nor before the owner asked for is drawn.
+		exportButton.disabled = state.exporting || (state.owner !== '' && state.owner !== data.owner);
 		const daySelect = el<HTMLSelectElement>('queue-day');
 		const tomorrow = addDays(data.today, 1);
 		const dayOptions: Array<[string, string]> = [['', `Today (${data.today})`], [tomorrow, `Tomorrow (${tomorrow})`]];
@@ -763,7 +777,8 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 
 	async function exportCsv() {
 		const data = state.data;
-		if (!data?.owner || !data.day || state.exporting) return;
+		// Only the queue shown of the owner asked for (another picked and not drawn yet: not theirs).
+		if (!data?.owner || !data.day || state.exporting || (state.owner !== '' && state.owner !== data.owner)) return;
 		const owner = data.owner;
 		const button = el<HTMLButtonElement>('queue-export');
 		// Pressed from the keyboard: disabling it drops the focus to the page's body; given back at the end.
@@ -774,9 +789,11 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		// Pressed again: the failure of the export before goes. The export speaks on its own line, so the
 		// message line (a Take Lead's words, "There is no owner …") is never covered nor repeated by it.
 		sayExport('Exporting…', owner);
-		// Another owner shown when it ends (picked, the address's, the page's own choice deleted): the
-		// ending names the owner whose queue it is, and a failure is not kept beside another queue.
-		const elsewhere = () => state.data?.owner !== owner || (state.owner !== '' && state.owner !== owner) || el('queue-body').hidden;
+		// Another owner asked for when it ends (picked, the address's, the page's own choice deleted,
+		// none found): the ending names the owner whose queue it is, and a failure is not kept beside
+		// another queue. Its own owner picked again and not drawn yet is its own queue: said plainly
+		// (the failure with its Dismiss), as it is kept once that queue is drawn.
+		const elsewhere = () => (state.owner || state.data?.owner || '') !== owner;
 		// Said beside the owner shown (or being drawn): kept until yet another owner is drawn.
 		const beside = () => (state.missingOwner ? `missing:${state.missingOwner}` : state.owner || state.ownerShown);
 		const sayEnd = (text: string) => {
@@ -824,8 +841,9 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		} finally {
 			state.exporting = false;
 			state.exportOwner = '';
-			// Enabled again only beside a queue: not while "There is no owner …" shows none.
-			button.disabled = el('queue-body').hidden;
+			// Enabled again only beside a queue: not while "There is no owner …" shows none, nor before
+			// another owner picked meanwhile is drawn.
+			exportEnabled();
 			// Pressed from the keyboard and the focus lost meanwhile (to the page's body): to the failure's
 			// Dismiss, else Export (else the Owner picker, no queue shown).
 			if (hadFocus) {
@@ -860,7 +878,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			state.addressOwner = owner;
 			state.offset = 0;
 			state.day = '';
-			if (state.built) { exportOwnerShown(owner); say(''); }
+			if (state.built) { exportEnabled(); exportOwnerShown(owner); say(''); }
 			if (state.shown) void poll();
 		},
 	};
