@@ -45,9 +45,12 @@ export function ownerNotGiven(value: unknown): boolean {
 /**
  * The advice for whoever can mend the owner field of a tool (tool-text.ts toolFieldMender: the $fromAI
  * type decides, not the value): the model, by its $fromAI key, when the field is a $fromAI typed
- * 'string' (or not typed); the workflow's builder when it is typed 'number', 'boolean' or 'json' (the
- * model cannot give text there, also when it left the field empty: a json [""] or [null], or nothing
- * on a path that does not check types), or an expression around the call gave something not text;
+ * 'string' (or not typed), or text read out of a call typed 'json' (`.id`: the model can give
+ * {"id": "<uuid>"}, and gave text there); the workflow's builder when it is typed 'number', 'boolean'
+ * or 'json' and read whole (the model cannot give text there, also when it left the field empty: a
+ * json [""] or [null], or nothing on a path that does not check types), when text read out of a
+ * 'json' call (`.id`) was left empty (the model could have filled it, but the builder's 'string' is
+ * the way that always can), or an expression around the call gave something not text;
  * else the builder too (set it in the tool's settings, or let the model give it with $fromAI).
  * `value`: what the field gave, when the advice is about it.
  */
@@ -81,7 +84,13 @@ function notOneOwner(context: IExecuteFunctions, itemIndex: number, field: ToolO
 	);
 }
 
-/** The builder's advice for a $fromAI owner field whose model's answer is not text (typed otherwise, or an expression around the call). */
+/**
+ * The builder's advice for a $fromAI owner field (toolFieldMender's `type`): a call typed 'number',
+ * 'boolean' or 'json' read whole, an expression around any call that gave something not text, or text
+ * read out of a 'json' call (`.id`) that the model left empty. Its aside "a $fromAI typed … 'json' cannot carry
+ * a UUID" holds for a call read whole; for one read with `.id` the model could carry it as
+ * {"id": "<uuid>"} but left it empty, and typing the call 'string' is still the mend that always works.
+ */
 function typedAdvice(field: ToolOwnerField, words: Omit<ToolOwnerWords, 'operation'>, fromAIKey: string | undefined): string {
 	const key = fromAIKey ?? field.parameter;
 	return `${field.displayName} (${field.parameter}) in this tool's settings makes the model's answer something other than text, so no owner can be given this way: the workflow's builder must change it to {{ $fromAI('${key}', 'the user ID of the owner ${words.purpose}', 'string') }} (a $fromAI typed 'number', 'boolean' or 'json' cannot carry a UUID), or set the owner there. Tell the user this tool needs that change; this tool ${words.without} until then.`;
