@@ -7,71 +7,39 @@
 // and, if it still fails, takes back that call's marks by the key before it reports.
 // Through n8n's engine against the local stack (behind a proxy that loses answers) and the Graph
 // simulator's WhatsApp Cloud API.
-import http from 'node:http';
 import type { IDataObject } from 'n8n-workflow';
-import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow } from '../../harness';
-import { testStack, withDb } from '../../helpers/stack';
-import { chainWorkflow, leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, supabaseCredentials, whatsappCredentials } from './support/queue';
+import { withDb } from '../../helpers/stack';
+import { chainWorkflow, leadStatus, leadsOf, messagesOf, prepareDue, queueOwner } from './support/queue';
+import { gatewayProxy, outcomes, whatsappSimulator } from './support/send';
 
-const PHONE_NUMBER_ID = '106540352242922';
-const TOKEN = 'EAAG-queue-token';
-let sims: RunningSimulators;
-let proxy: http.Server;
-let proxyUrl = '';
 /** How many of the next queue_begin_send answers the proxy loses after the database answered, and how. */
 let lose = { count: 0, as: 'reset' as 'reset' | 'gateway' };
 let beginCalls = 0;
 
-beforeAll(async () => {
-	sims = await startSimulators();
-	const upstream = new URL(testStack().supabaseUrl);
-	proxy = http.createServer((req, res) => {
-		const chunks: Buffer[] = [];
-		req.on('data', (chunk: Buffer) => chunks.push(chunk));
-		req.on('end', () => {
-			const up = http.request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host } }, (answer) => {
-				const body: Buffer[] = [];
-				answer.on('data', (chunk: Buffer) => body.push(chunk));
-				answer.on('end', () => {
-					if (req.url?.includes('/rpc/queue_begin_send')) {
-						beginCalls++;
-						if (lose.count > 0) {
-							lose.count--;
-							// The database did it (committed); its answer never reaches n8n.
-							if (lose.as === 'reset') req.socket.destroy();
-							else {
-								res.writeHead(502, { 'content-type': 'text/html' });
-								res.end('<html><body>502 Bad Gateway</body></html>');
-							}
-							return;
-						}
-					}
-					res.writeHead(answer.statusCode ?? 500, answer.headers);
-					res.end(Buffer.concat(body));
-				});
-			});
-			up.end(Buffer.concat(chunks));
-		});
+const sims = whatsappSimulator();
+const proxy = gatewayProxy((call) => {
+	if (!call.begin) return false;
+	void call.forward().then((answer) => {
+		beginCalls++;
+		if (lose.count > 0) {
+			lose.count--;
+			// The database did it (committed); its answer never reaches n8n.
+			if (lose.as === 'reset') call.req.socket.destroy();
+			else call.gatewayError(502);
+			return;
+		}
+		call.answer(answer);
 	});
-	await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-	proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+	return true;
 });
 
-afterAll(async () => {
-	await sims.stop();
-	await new Promise((resolve) => proxy.close(resolve));
-});
-
-beforeEach(async () => {
+beforeEach(() => {
 	lose = { count: 0, as: 'reset' };
 	beginCalls = 0;
-	await sims.graph.control.reset();
-	await sims.graph.control.configureWhatsApp({ phoneNumbers: { [PHONE_NUMBER_ID]: TOKEN } });
 });
 
-const throughProxy = () => ({ leadflowSupabaseApi: { url: proxyUrl, serviceRoleKey: testStack().serviceRoleKey }, ...whatsappCredentials(sims.graph.baseUrl, PHONE_NUMBER_ID, TOKEN) });
-const outcomes = (run: Awaited<ReturnType<typeof runWorkflow>>, node: string) => (run.nodeOutputs[node] ?? []) as IDataObject[];
+const throughProxy = () => sims.credentials(proxy.url);
 
 test("the first answer lost (a reset connection): the call repeated with its key answers send, each message goes out once and is recorded sent", async () => {
 	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}' } });
@@ -105,7 +73,7 @@ test("every answer lost (a gateway's 502, repeats too): the messages are given b
 	const marks = await withDb(async (db) => (await db.query('select send_started_at, begin_key from public.whatsapp_message_queue where user_id = $1', [owner])).rows);
 	expect(marks).toEqual(Array(3).fill({ send_started_at: null, begin_key: null }));
 	// Before: a later claim (after the lease) ended them dead uncertain. Now the next run sends them.
-	const next = await runWorkflow(chainWorkflow(owner), { credentials: { ...supabaseCredentials(), ...whatsappCredentials(sims.graph.baseUrl, PHONE_NUMBER_ID, TOKEN) } });
+	const next = await runWorkflow(chainWorkflow(owner), { credentials: sims.credentials() });
 	expect(next.error).toBeUndefined();
 	expect(outcomes(next, 'Complete').map((one) => [one.accepted, one.status])).toEqual(Array(3).fill([true, 'sent']));
 	expect(await sims.graph.control.whatsappMessages()).toHaveLength(3);

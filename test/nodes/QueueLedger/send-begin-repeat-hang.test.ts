@@ -3,18 +3,12 @@
 // past the lease of a message an earlier group had sent: the next run's Claim ended it dead
 // (uncertain) and Complete was refused. Now a repeat must also end, at the call's own pace, before
 // that lease (less the Timeout and the 30 s margin).
-import http from 'node:http';
 import type { IDataObject } from 'n8n-workflow';
-import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow } from '../../harness';
-import { serviceClient, testStack } from '../../helpers/stack';
-import { chainWorkflow, leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, whatsappCredentials } from './support/queue';
+import { serviceClient } from '../../helpers/stack';
+import { chainWorkflow, leadStatus, leadsOf, messagesOf, prepareDue, queueOwner } from './support/queue';
+import { gatewayProxy, otherRunClaims, outcomes, whatsappSimulator } from './support/send';
 
-const PHONE_NUMBER_ID = '106540352242922';
-const TOKEN = 'EAAG-queue-token';
-let sims: RunningSimulators;
-let proxy: http.Server;
-let proxyUrl = '';
 let beginCalls = 0;
 /** Resolved once the other run's Claim was made: the gateway's answer to a repeat waits for it. */
 let otherClaimMade: Promise<void> = Promise.resolve();
@@ -29,77 +23,41 @@ let stop = new AbortController();
 /** Whether the gateway let the held answer through (hold, holdStop). */
 let heldAnswered = false;
 
-beforeAll(async () => {
-	sims = await startSimulators();
-	const upstream = new URL(testStack().supabaseUrl);
-	proxy = http.createServer((req, res) => {
-		const chunks: Buffer[] = [];
-		req.on('data', (chunk: Buffer) => chunks.push(chunk));
-		req.on('end', () => {
-			if (req.url?.includes('/rpc/queue_begin_send') && mode === 'stop') {
-				// A gateway's 502 (nothing saved), and the user presses Stop as it comes back.
-				beginCalls++;
-				res.writeHead(502, { 'content-type': 'text/html' });
-				res.end('<html><body>502 Bad Gateway</body></html>', () => stop.abort());
-				return;
-			}
-			if (req.url?.includes('/rpc/queue_begin_send') && (mode === 'hold' || mode === 'holdStop') && ++beginCalls === 2) {
-				const up = http.request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host } }, (answer) => {
-					const body: Buffer[] = [];
-					answer.on('data', (chunk: Buffer) => body.push(chunk));
-					answer.on('end', () => {
-						if (mode === 'holdStop') stop.abort();
-						void otherClaimMade.then(() => {
-							if (res.destroyed) return;
-							heldAnswered = true;
-							res.writeHead(answer.statusCode ?? 500, answer.headers);
-							res.end(Buffer.concat(body));
-						});
-					});
-				});
-				up.end(Buffer.concat(chunks));
-				return;
-			}
-			if (req.url?.includes('/rpc/queue_begin_send') && mode !== 'hold' && mode !== 'holdStop' && ++beginCalls > 1) {
-				// The second group's call: the gateway waits for a database that does not answer, then 504
-				// (nothing saved); a repeat of it hangs until the next run's Claim was made.
-				const gatewayTimeout = () => {
-					res.writeHead(504, { 'content-type': 'text/html' });
-					res.end('<html><body>504 Gateway Time-out</body></html>');
-				};
-				if (beginCalls === 2) setTimeout(gatewayTimeout, 4500);
-				else void otherClaimMade.then(gatewayTimeout);
-				return;
-			}
-			const up = http.request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host } }, (answer) => {
-				const body: Buffer[] = [];
-				answer.on('data', (chunk: Buffer) => body.push(chunk));
-				answer.on('end', () => {
-					res.writeHead(answer.statusCode ?? 500, answer.headers);
-					res.end(Buffer.concat(body));
-				});
+const sims = whatsappSimulator();
+const proxy = gatewayProxy((call) => {
+	if (!call.begin) return false;
+	if (mode === 'stop') {
+		// A gateway's 502 (nothing saved), and the user presses Stop as it comes back.
+		beginCalls++;
+		call.gatewayError(502, () => stop.abort());
+		return true;
+	}
+	if (mode === 'hold' || mode === 'holdStop') {
+		if (++beginCalls !== 2) return false;
+		void call.forward().then((answer) => {
+			if (mode === 'holdStop') stop.abort();
+			void otherClaimMade.then(() => {
+				if (call.res.destroyed) return;
+				heldAnswered = true;
+				call.answer(answer);
 			});
-			up.end(Buffer.concat(chunks));
 		});
-	});
-	await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-	proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+		return true;
+	}
+	if (++beginCalls === 1) return false;
+	// The second group's call: the gateway waits for a database that does not answer, then 504
+	// (nothing saved); a repeat of it hangs until the next run's Claim was made.
+	if (beginCalls === 2) setTimeout(() => call.gatewayError(504), 4500);
+	else void otherClaimMade.then(() => call.gatewayError(504));
+	return true;
 });
 
-afterAll(async () => {
-	await sims.stop();
-	await new Promise((resolve) => proxy.close(resolve));
-});
-
-beforeEach(async () => {
+beforeEach(() => {
 	beginCalls = 0;
 	heldAnswered = false;
-	await sims.graph.control.reset();
-	await sims.graph.control.configureWhatsApp({ phoneNumbers: { [PHONE_NUMBER_ID]: TOKEN } });
 });
 
-const throughProxy = () => ({ leadflowSupabaseApi: { url: proxyUrl, serviceRoleKey: testStack().serviceRoleKey }, ...whatsappCredentials(sims.graph.baseUrl, PHONE_NUMBER_ID, TOKEN) });
-const outcomes = (run: Awaited<ReturnType<typeof runWorkflow>>, node: string) => (run.nodeOutputs[node] ?? []) as IDataObject[];
+const throughProxy = () => sims.credentials(proxy.url);
 
 test('group 2 call hangs 4.5 s then 504, a repeat allowed (lease 36 s, repeatUntil +5 s) hangs past the lease, the next one\'s queue_begin_send failing at a hanging gateway: not repeated past the sent message\'s lease, which Complete records sent', async () => {
 	mode = 'hang';
@@ -107,23 +65,13 @@ test('group 2 call hangs 4.5 s then 504, a repeat allowed (lease 36 s, repeatUnt
 	await leadsOf(owner, 2);
 	await prepareDue(owner);
 	// The next schedule's run claims 34 s on: past the 31 s lease asked (Timeout 1 s + 30 s).
-	let otherClaim: IDataObject[] | undefined;
-	let timer: NodeJS.Timeout | undefined;
-	otherClaimMade = new Promise<void>((resolve) => {
-		timer = setTimeout(() => {
-			void serviceClient()
-				.rpc('queue_claim', { p_worker: 'other-run', p_limit: 10, p_lease_seconds: 60, p_user_id: owner })
-				.then(({ data }) => {
-					otherClaim = (data ?? []) as IDataObject[];
-					resolve();
-				});
-		}, 37_500);
-	});
+	const other = otherRunClaims(owner, 37_500);
+	otherClaimMade = other.made;
 	let run: Awaited<ReturnType<typeof runWorkflow>>;
 	try {
 		run = await runWorkflow(chainWorkflow(owner, { send: { concurrency: 1, leaseSeconds: 36, timeoutMs: 1000 } }), { credentials: throughProxy() });
 	} finally {
-		clearTimeout(timer);
+		other.cancel();
 	}
 	expect(run.error).toBeUndefined();
 	const send = outcomes(run, 'Send');
@@ -133,7 +81,7 @@ test('group 2 call hangs 4.5 s then 504, a repeat allowed (lease 36 s, repeatUnt
 	expect(await leadStatus(String(send[0].lead_id))).toBe('contacted');
 	// The first group's call, then the second's once: no repeat, and the run ended before the next one's Claim.
 	expect(beginCalls).toBe(2);
-	expect(otherClaim).toBeUndefined();
+	expect(other.claimed()).toBeUndefined();
 	const rows = await messagesOf(owner);
 	expect(rows.map((row) => row.status).sort()).toEqual(['queued', 'sent']);
 	// The message not sent is claimed by the next run at once (released, its mark taken back by its key).
@@ -157,27 +105,17 @@ test('the second group\'s queue_begin_send saved by the database, its answer hel
 	await leadsOf(owner, 2);
 	await prepareDue(owner);
 	// The next schedule's run claims 37.5 s on: past the 36 s lease asked; the held answer goes then.
-	let otherClaim: IDataObject[] | undefined;
-	let timer: NodeJS.Timeout | undefined;
-	otherClaimMade = new Promise<void>((resolve) => {
-		timer = setTimeout(() => {
-			void serviceClient()
-				.rpc('queue_claim', { p_worker: 'other-run', p_limit: 10, p_lease_seconds: 60, p_user_id: owner })
-				.then(({ data }) => {
-					otherClaim = (data ?? []) as IDataObject[];
-					resolve();
-				});
-		}, 37_500);
-	});
+	const other = otherRunClaims(owner, 37_500);
+	otherClaimMade = other.made;
 	let run: Awaited<ReturnType<typeof runWorkflow>>;
 	try {
 		run = await runWorkflow(chainWorkflow(owner, { send: { concurrency: 1, leaseSeconds: 36, timeoutMs: 1000 } }), { credentials: throughProxy() });
 	} finally {
-		clearTimeout(timer);
+		other.cancel();
 	}
 	expect(run.error).toBeUndefined();
 	// The run ended before the next one's Claim, without the held answer.
-	expect(otherClaim).toBeUndefined();
+	expect(other.claimed()).toBeUndefined();
 	expect(heldAnswered).toBe(false);
 	const send = outcomes(run, 'Send');
 	expect(send.map((one) => [one.outcome, (one.error as IDataObject)?.code ?? null])).toEqual([['sent', null], ['released', 'not_checked']]);

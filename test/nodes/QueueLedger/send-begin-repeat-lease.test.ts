@@ -10,18 +10,12 @@
 // simulator's WhatsApp Cloud API. With the smallest options (Timeout 1 s: a lease of 31 s) no repeat
 // may start once a group has gone out, so the test takes a few seconds; before the fix it ran until
 // the other run's claim, 34 s on.
-import http from 'node:http';
 import type { IDataObject } from 'n8n-workflow';
-import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow } from '../../harness';
-import { serviceClient, testStack } from '../../helpers/stack';
-import { chainWorkflow, leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, whatsappCredentials } from './support/queue';
+import { serviceClient } from '../../helpers/stack';
+import { chainWorkflow, leadStatus, leadsOf, messagesOf, prepareDue, queueOwner } from './support/queue';
+import { gatewayProxy, otherRunClaims, outcomes, whatsappSimulator } from './support/send';
 
-const PHONE_NUMBER_ID = '106540352242922';
-const TOKEN = 'EAAG-queue-token';
-let sims: RunningSimulators;
-let proxy: http.Server;
-let proxyUrl = '';
 let beginCalls = 0;
 /** Resolved once the other run's Claim was made: the gateway's answer to a repeat waits for it. */
 let otherClaimMade: Promise<void> = Promise.resolve();
@@ -29,59 +23,28 @@ let otherClaimMade: Promise<void> = Promise.resolve();
 let mode: 'hang' | 'stop' = 'hang';
 let stop = new AbortController();
 
-beforeAll(async () => {
-	sims = await startSimulators();
-	const upstream = new URL(testStack().supabaseUrl);
-	proxy = http.createServer((req, res) => {
-		const chunks: Buffer[] = [];
-		req.on('data', (chunk: Buffer) => chunks.push(chunk));
-		req.on('end', () => {
-			if (req.url?.includes('/rpc/queue_begin_send') && mode === 'stop') {
-				// A gateway's 502 (nothing saved), and the user presses Stop as it comes back.
-				beginCalls++;
-				res.writeHead(502, { 'content-type': 'text/html' });
-				res.end('<html><body>502 Bad Gateway</body></html>', () => stop.abort());
-				return;
-			}
-			if (req.url?.includes('/rpc/queue_begin_send') && ++beginCalls > 1) {
-				// The second group's call: the gateway waits for a database that does not answer, then 504
-				// (nothing saved); a repeat of it hangs until the next run's Claim was made.
-				const gatewayTimeout = () => {
-					res.writeHead(504, { 'content-type': 'text/html' });
-					res.end('<html><body>504 Gateway Time-out</body></html>');
-				};
-				if (beginCalls === 2) setTimeout(gatewayTimeout, 300);
-				else void otherClaimMade.then(gatewayTimeout);
-				return;
-			}
-			const up = http.request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host } }, (answer) => {
-				const body: Buffer[] = [];
-				answer.on('data', (chunk: Buffer) => body.push(chunk));
-				answer.on('end', () => {
-					res.writeHead(answer.statusCode ?? 500, answer.headers);
-					res.end(Buffer.concat(body));
-				});
-			});
-			up.end(Buffer.concat(chunks));
-		});
-	});
-	await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-	proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+const sims = whatsappSimulator();
+const proxy = gatewayProxy((call) => {
+	if (!call.begin) return false;
+	if (mode === 'stop') {
+		// A gateway's 502 (nothing saved), and the user presses Stop as it comes back.
+		beginCalls++;
+		call.gatewayError(502, () => stop.abort());
+		return true;
+	}
+	if (++beginCalls === 1) return false;
+	// The second group's call: the gateway waits for a database that does not answer, then 504
+	// (nothing saved); a repeat of it hangs until the next run's Claim was made.
+	if (beginCalls === 2) setTimeout(() => call.gatewayError(504), 300);
+	else void otherClaimMade.then(() => call.gatewayError(504));
+	return true;
 });
 
-afterAll(async () => {
-	await sims.stop();
-	await new Promise((resolve) => proxy.close(resolve));
-});
-
-beforeEach(async () => {
+beforeEach(() => {
 	beginCalls = 0;
-	await sims.graph.control.reset();
-	await sims.graph.control.configureWhatsApp({ phoneNumbers: { [PHONE_NUMBER_ID]: TOKEN } });
 });
 
-const throughProxy = () => ({ leadflowSupabaseApi: { url: proxyUrl, serviceRoleKey: testStack().serviceRoleKey }, ...whatsappCredentials(sims.graph.baseUrl, PHONE_NUMBER_ID, TOKEN) });
-const outcomes = (run: Awaited<ReturnType<typeof runWorkflow>>, node: string) => (run.nodeOutputs[node] ?? []) as IDataObject[];
+const throughProxy = () => sims.credentials(proxy.url);
 
 test('a group sent, the next one\'s queue_begin_send failing at a hanging gateway: not repeated past the sent message\'s lease, which Complete records sent', async () => {
 	mode = 'hang';
@@ -89,23 +52,13 @@ test('a group sent, the next one\'s queue_begin_send failing at a hanging gatewa
 	await leadsOf(owner, 2);
 	await prepareDue(owner);
 	// The next schedule's run claims 34 s on: past the 31 s lease asked (Timeout 1 s + 30 s).
-	let otherClaim: IDataObject[] | undefined;
-	let timer: NodeJS.Timeout | undefined;
-	otherClaimMade = new Promise<void>((resolve) => {
-		timer = setTimeout(() => {
-			void serviceClient()
-				.rpc('queue_claim', { p_worker: 'other-run', p_limit: 10, p_lease_seconds: 60, p_user_id: owner })
-				.then(({ data }) => {
-					otherClaim = (data ?? []) as IDataObject[];
-					resolve();
-				});
-		}, 34_000);
-	});
+	const other = otherRunClaims(owner, 34_000);
+	otherClaimMade = other.made;
 	let run: Awaited<ReturnType<typeof runWorkflow>>;
 	try {
 		run = await runWorkflow(chainWorkflow(owner, { send: { concurrency: 1, leaseSeconds: 5, timeoutMs: 1000 } }), { credentials: throughProxy() });
 	} finally {
-		clearTimeout(timer);
+		other.cancel();
 	}
 	expect(run.error).toBeUndefined();
 	const send = outcomes(run, 'Send');
@@ -115,7 +68,7 @@ test('a group sent, the next one\'s queue_begin_send failing at a hanging gatewa
 	expect(await leadStatus(String(send[0].lead_id))).toBe('contacted');
 	// The first group's call, then the second's once: no repeat, and the run ended before the next one's Claim.
 	expect(beginCalls).toBe(2);
-	expect(otherClaim).toBeUndefined();
+	expect(other.claimed()).toBeUndefined();
 	const rows = await messagesOf(owner);
 	expect(rows.map((row) => row.status).sort()).toEqual(['queued', 'sent']);
 	// The message not sent is claimed by the next run at once (released, its mark taken back by its key).

@@ -3,18 +3,12 @@
 // the lease of worker A's message sent in group 1 (Complete reports every worker after the last
 // group), which then ended dead (uncertain). Now the earliest lease of any worker's begun messages
 // bounds the repeats.
-import http from 'node:http';
 import type { IDataObject } from 'n8n-workflow';
-import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow } from '../../harness';
-import { serviceClient, testStack } from '../../helpers/stack';
-import { chainWorkflow, leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, whatsappCredentials } from './support/queue';
+import { serviceClient } from '../../helpers/stack';
+import { chainWorkflow, leadStatus, leadsOf, messagesOf, prepareDue, queueOwner } from './support/queue';
+import { gatewayProxy, otherRunClaims, outcomes, twoWorkers, whatsappSimulator } from './support/send';
 
-const PHONE_NUMBER_ID = '106540352242922';
-const TOKEN = 'EAAG-queue-token';
-let sims: RunningSimulators;
-let proxy: http.Server;
-let proxyUrl = '';
 let beginCalls = 0;
 /** Resolved once the other run's Claim was made: the gateway's answer to a repeat waits for it. */
 let otherClaimMade: Promise<void> = Promise.resolve();
@@ -25,87 +19,37 @@ let mode: 'hang' | 'stop' | 'renewalFails' | 'count' = 'hang';
 let calls: Array<[number, number, number]> = [];
 const stop = new AbortController();
 
-beforeAll(async () => {
-	sims = await startSimulators();
-	const upstream = new URL(testStack().supabaseUrl);
-	proxy = http.createServer((req, res) => {
-		const chunks: Buffer[] = [];
-		req.on('data', (chunk: Buffer) => chunks.push(chunk));
-		req.on('end', () => {
-			if (req.url?.includes('/rpc/queue_begin_send') && (mode === 'renewalFails' || mode === 'count')) {
-				const args = JSON.parse(Buffer.concat(chunks).toString()) as { p_item_ids: string[]; p_renew_item_ids: string[] };
-				const renewalOnly = args.p_item_ids.length === 0;
-				calls.push([args.p_item_ids.length, args.p_renew_item_ids.length, mode === 'renewalFails' && renewalOnly ? 502 : 200]);
-				if (mode === 'renewalFails' && renewalOnly) {
-					res.writeHead(502, { 'content-type': 'text/html' });
-					res.end('<html><body>502 Bad Gateway</body></html>');
-					return;
-				}
-			} else if (req.url?.includes('/rpc/queue_begin_send') && mode === 'stop') {
-				// A gateway's 502 (nothing saved), and the user presses Stop as it comes back.
-				beginCalls++;
-				res.writeHead(502, { 'content-type': 'text/html' });
-				res.end('<html><body>502 Bad Gateway</body></html>', () => stop.abort());
-				return;
-			}
-			if (req.url?.includes('/rpc/queue_begin_send') && ++beginCalls > 1) {
-				// The second group's call: the gateway waits for a database that does not answer, then 504
-				// (nothing saved); a repeat of it hangs until the next run's Claim was made.
-				const gatewayTimeout = () => {
-					res.writeHead(504, { 'content-type': 'text/html' });
-					res.end('<html><body>504 Gateway Time-out</body></html>');
-				};
-				if (beginCalls === 2) setTimeout(gatewayTimeout, 300);
-				else void otherClaimMade.then(gatewayTimeout);
-				return;
-			}
-			const up = http.request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host } }, (answer) => {
-				const body: Buffer[] = [];
-				answer.on('data', (chunk: Buffer) => body.push(chunk));
-				answer.on('end', () => {
-					res.writeHead(answer.statusCode ?? 500, answer.headers);
-					res.end(Buffer.concat(body));
-				});
-			});
-			up.end(Buffer.concat(chunks));
-		});
-	});
-	await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-	proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+const sims = whatsappSimulator();
+const proxy = gatewayProxy((call) => {
+	if (!call.begin) return false;
+	if (mode === 'renewalFails' || mode === 'count') {
+		const args = JSON.parse(call.body.toString()) as { p_item_ids: string[]; p_renew_item_ids: string[] };
+		const renewalOnly = args.p_item_ids.length === 0;
+		calls.push([args.p_item_ids.length, args.p_renew_item_ids.length, mode === 'renewalFails' && renewalOnly ? 502 : 200]);
+		if (mode === 'renewalFails' && renewalOnly) {
+			call.gatewayError(502);
+			return true;
+		}
+	} else if (mode === 'stop') {
+		// A gateway's 502 (nothing saved), and the user presses Stop as it comes back.
+		beginCalls++;
+		call.gatewayError(502, () => stop.abort());
+		return true;
+	}
+	if (++beginCalls === 1) return false;
+	// The second group's call: the gateway waits for a database that does not answer, then 504
+	// (nothing saved); a repeat of it hangs until the next run's Claim was made.
+	if (beginCalls === 2) setTimeout(() => call.gatewayError(504), 300);
+	else void otherClaimMade.then(() => call.gatewayError(504));
+	return true;
 });
 
-afterAll(async () => {
-	await sims.stop();
-	await new Promise((resolve) => proxy.close(resolve));
-});
-
-beforeEach(async () => {
+beforeEach(() => {
 	beginCalls = 0;
 	calls = [];
-	await sims.graph.control.reset();
-	await sims.graph.control.configureWhatsApp({ phoneNumbers: { [PHONE_NUMBER_ID]: TOKEN } });
 });
 
-const throughProxy = () => ({ leadflowSupabaseApi: { url: proxyUrl, serviceRoleKey: testStack().serviceRoleKey }, ...whatsappCredentials(sims.graph.baseUrl, PHONE_NUMBER_ID, TOKEN) });
-const outcomes = (run: Awaited<ReturnType<typeof runWorkflow>>, node: string) => (run.nodeOutputs[node] ?? []) as IDataObject[];
-
-/** Claim A (region-a) and Claim B (region-b) merged into one Send. */
-function twoWorkers(owner: string, limitA: number, limitB: number, send: IDataObject) {
-	const wf = chainWorkflow(owner, { send });
-	const claim = wf.nodes.find((n) => n.name === 'Claim')!;
-	const claimA = { ...claim, id: 'ca', name: 'Claim A', parameters: { ...claim.parameters, limit: limitA, options: { worker: 'region-a' } } };
-	const claimB = { ...claim, id: 'cb', name: 'Claim B', position: [200, 200] as [number, number], parameters: { ...claim.parameters, limit: limitB, options: { worker: 'region-b' } } };
-	const merge = { id: 'cm', name: 'Merge', type: 'n8n-nodes-base.merge', typeVersion: 3, position: [300, 0] as [number, number], parameters: {} };
-	wf.nodes = [...wf.nodes.filter((n) => n.name !== 'Claim'), claimA, claimB, merge];
-	wf.connections = {
-		Start: { main: [[{ node: 'Claim A', type: 'main', index: 0 }, { node: 'Claim B', type: 'main', index: 0 }]] },
-		'Claim A': { main: [[{ node: 'Merge', type: 'main', index: 0 }]] },
-		'Claim B': { main: [[{ node: 'Merge', type: 'main', index: 1 }]] },
-		Merge: { main: [[{ node: 'Send', type: 'main', index: 0 }]] },
-		Send: { main: [[{ node: 'Complete', type: 'main', index: 0 }]] },
-	};
-	return wf;
-}
+const throughProxy = () => sims.credentials(proxy.url);
 
 // Review RMC1b (of 3951dcf): a renewal-only call came after the group's other calls and even in a group
 // with nothing to send; when it failed, the messages another worker's call of the group had just let go
@@ -153,39 +97,16 @@ test('two workers (Claim A, Claim B merged): A sent in group 1, B\'s first call 
 	await leadsOf(owner, 2);
 	await prepareDue(owner);
 	// The next schedule's run claims 34 s on: past the 31 s lease asked (Timeout 1 s + 30 s).
-	let otherClaim: IDataObject[] | undefined;
-	let timer: NodeJS.Timeout | undefined;
-	otherClaimMade = new Promise<void>((resolve) => {
-		timer = setTimeout(() => {
-			void serviceClient()
-				.rpc('queue_claim', { p_worker: 'other-run', p_limit: 10, p_lease_seconds: 60, p_user_id: owner })
-				.then(({ data }) => {
-					otherClaim = (data ?? []) as IDataObject[];
-					resolve();
-				});
-		}, 34_000);
-	});
+	const other = otherRunClaims(owner, 34_000);
+	otherClaimMade = other.made;
 	let run: Awaited<ReturnType<typeof runWorkflow>>;
 	try {
-		const wf = chainWorkflow(owner, { send: { concurrency: 1, leaseSeconds: 5, timeoutMs: 1000 } });
-		const claim = wf.nodes.find((n) => n.name === 'Claim')!;
-		const claimA = { ...claim, id: 'ca', name: 'Claim A', parameters: { ...claim.parameters, limit: 1, options: { worker: 'region-a' } } };
-		const claimB = { ...claim, id: 'cb', name: 'Claim B', position: [200, 200] as [number, number], parameters: { ...claim.parameters, limit: 1, options: { worker: 'region-b' } } };
-		const merge = { id: 'cm', name: 'Merge', type: 'n8n-nodes-base.merge', typeVersion: 3, position: [300, 0] as [number, number], parameters: {} };
-		wf.nodes = [...wf.nodes.filter((n) => n.name !== 'Claim'), claimA, claimB, merge];
-		wf.connections = {
-			Start: { main: [[{ node: 'Claim A', type: 'main', index: 0 }, { node: 'Claim B', type: 'main', index: 0 }]] },
-			'Claim A': { main: [[{ node: 'Merge', type: 'main', index: 0 }]] },
-			'Claim B': { main: [[{ node: 'Merge', type: 'main', index: 1 }]] },
-			Merge: { main: [[{ node: 'Send', type: 'main', index: 0 }]] },
-			Send: { main: [[{ node: 'Complete', type: 'main', index: 0 }]] },
-		};
-		run = await runWorkflow(wf, { credentials: throughProxy() });
+		run = await runWorkflow(twoWorkers(owner, 1, 1, { concurrency: 1, leaseSeconds: 5, timeoutMs: 1000 }), { credentials: throughProxy() });
 	} finally {
-		clearTimeout(timer);
+		other.cancel();
 	}
 	expect(run.error).toBeUndefined();
-	console.log(JSON.stringify({ beginCalls, otherClaim: otherClaim?.length, send: outcomes(run, 'Send').map((o) => [o.worker, o.outcome]), complete: outcomes(run, 'Complete').map((o) => [o.accepted, o.status, o.reason]) }));
+	console.log(JSON.stringify({ beginCalls, otherClaim: other.claimed()?.length, send: outcomes(run, 'Send').map((o) => [o.worker, o.outcome]), complete: outcomes(run, 'Complete').map((o) => [o.accepted, o.status, o.reason]) }));
 	const send = outcomes(run, 'Send');
 	expect(send.map((one) => [one.outcome, (one.error as IDataObject)?.code ?? null])).toEqual([['sent', null], ['released', 'not_checked']]);
 	expect(outcomes(run, 'Complete').map((one) => [one.accepted, one.status, one.reason ?? null])).toEqual([[true, 'sent', null], [true, 'queued', null]]);
@@ -193,7 +114,7 @@ test('two workers (Claim A, Claim B merged): A sent in group 1, B\'s first call 
 	expect(await leadStatus(String(send[0].lead_id))).toBe('contacted');
 	// The first group's call, then the second's once: no repeat, and the run ended before the next one's Claim.
 	expect(beginCalls).toBe(2);
-	expect(otherClaim).toBeUndefined();
+	expect(other.claimed()).toBeUndefined();
 	const rows = await messagesOf(owner);
 	expect(rows.map((row) => row.status).sort()).toEqual(['queued', 'sent']);
 	// The message not sent is claimed by the next run at once (released, its mark taken back by its key).

@@ -6,24 +6,12 @@
 // the message, never sent, is not left begun (it came back with a later claim, not dead uncertain).
 import type { IDataObject } from 'n8n-workflow';
 import { Client } from 'pg';
-import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow, type WorkflowJson } from '../../harness';
 import { serviceClient, testStack, untilWaitingForLock, withDb } from '../../helpers/stack';
-import { leadsOf, prepareDue, queueOwner, supabaseCredentials, whatsappCredentials } from './support/queue';
+import { leadsOf, prepareDue, queueOwner } from './support/queue';
+import { whatsappSimulator } from './support/send';
 
-const PHONE_NUMBER_ID = '106540352242922';
-const TOKEN = 'EAAG-queue-token';
-let sims: RunningSimulators;
-beforeAll(async () => {
-	sims = await startSimulators();
-});
-afterAll(async () => {
-	await sims.stop();
-});
-beforeEach(async () => {
-	await sims.graph.control.reset();
-	await sims.graph.control.configureWhatsApp({ phoneNumbers: { [PHONE_NUMBER_ID]: TOKEN } });
-});
+const sims = whatsappSimulator();
 
 function sendComplete(entries: IDataObject[], send: IDataObject): WorkflowJson {
 	const credentials = { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' }, leadflowWhatsAppApi: { id: 'whatsapp', name: 'WhatsApp' } };
@@ -85,7 +73,7 @@ test('the second group\'s queue_begin_send waits 8 s in the database (Lease = Ti
 	const id = String(claimed[1].item_id);
 	const lock = await holdRow(id, 8000);
 	const run = await runWorkflow(sendComplete(claimed, { concurrency: 1, leaseSeconds: 31, timeoutMs: 1000 }), {
-		credentials: { ...supabaseCredentials(), ...whatsappCredentials(sims.graph.baseUrl, PHONE_NUMBER_ID, TOKEN) },
+		credentials: sims.credentials(),
 	});
 	const sendOut = (run.nodeOutputs.Send ?? []) as IDataObject[];
 	expect(sendOut.map((o) => o.outcome)).toEqual(['sent', 'released']);
@@ -116,7 +104,7 @@ test('the first group\'s queue_begin_send waits 8 s in the database (Lease = Tim
 	let run: Awaited<ReturnType<typeof runWorkflow>>;
 	try {
 		run = await runWorkflow(sendComplete(claimed, { concurrency: 1, leaseSeconds: 31, timeoutMs: 1000 }), {
-			credentials: { ...supabaseCredentials(), ...whatsappCredentials(sims.graph.baseUrl, PHONE_NUMBER_ID, TOKEN) },
+			credentials: sims.credentials(),
 		});
 	} finally {
 		globalThis.fetch = realFetch;
@@ -152,7 +140,7 @@ test('Stop 0.5 s into a queue_begin_send that waits 12 s in the database: given 
 	try {
 		await runWorkflow(sendComplete(claimed, {}), {
 			cancel: stop.signal,
-			credentials: { ...supabaseCredentials(), ...whatsappCredentials(sims.graph.baseUrl, PHONE_NUMBER_ID, TOKEN) },
+			credentials: sims.credentials(),
 		});
 	} finally {
 		globalThis.fetch = realFetch;

@@ -13,31 +13,17 @@
 //   refuses that failure (send_not_begun), and the corrected Send goes out.
 // Through n8n's engine against the local stack and the Graph simulator's WhatsApp Cloud API.
 import type { IDataObject } from 'n8n-workflow';
-import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow, type WorkflowJson } from '../../harness';
 import { TEST_AGENT_TYPE } from '../../harness/agent';
-import { chainWorkflow, leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, supabaseCredentials, whatsappCredentials } from './support/queue';
+import { chainWorkflow, leadStatus, leadsOf, messagesOf, prepareDue, queueOwner } from './support/queue';
+import { whatsappSimulator } from './support/send';
 
-const PHONE_NUMBER_ID = '106540352242922';
-const TOKEN = 'EAAG-queue-token';
 /** Someone who is not the claimed lead. */
 const SOMEONE_ELSE = '+447700900123';
-let sims: RunningSimulators;
 
-beforeAll(async () => {
-	sims = await startSimulators();
-});
+const sims = whatsappSimulator();
 
-afterAll(async () => {
-	await sims.stop();
-});
-
-beforeEach(async () => {
-	await sims.graph.control.reset();
-	await sims.graph.control.configureWhatsApp({ phoneNumbers: { [PHONE_NUMBER_ID]: TOKEN } });
-});
-
-const credentials = () => ({ ...supabaseCredentials(), ...whatsappCredentials(sims.graph.baseUrl, PHONE_NUMBER_ID, TOKEN) });
+const credentials = () => sims.credentials();
 const nodeCredentials = { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' }, leadflowWhatsAppApi: { id: 'whatsapp', name: 'WhatsApp' } };
 const fromAI = (key: string) => `={{ $fromAI('${key}', '', 'string') }}`;
 const SEND_TOOL = { resource: 'message', operation: 'send', itemId: fromAI('item_id'), worker: fromAI('worker'), phone: fromAI('phone'), message: fromAI('message') };

@@ -6,26 +6,12 @@
 // occurrence already_sending itself, so the first (the wrong phone) was refused phone_mismatch and
 // nothing was sent.
 import type { IDataObject } from 'n8n-workflow';
-import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow, type WorkflowJson } from '../../harness';
-import { leadsOf, messagesOf, prepareDue, queueOwner, supabaseCredentials, whatsappCredentials } from './support/queue';
+import { leadsOf, messagesOf, prepareDue, queueOwner } from './support/queue';
+import { whatsappSimulator } from './support/send';
 
-const PHONE_NUMBER_ID = '106540352242922';
-const TOKEN = 'EAAG-queue-token';
-let sims: RunningSimulators;
-
-beforeAll(async () => {
-	sims = await startSimulators();
-});
-afterAll(async () => {
-	await sims.stop();
-});
-beforeEach(async () => {
-	await sims.graph.control.reset();
-	await sims.graph.control.configureWhatsApp({ phoneNumbers: { [PHONE_NUMBER_ID]: TOKEN } });
-});
-
-const credentials = () => ({ ...supabaseCredentials(), ...whatsappCredentials(sims.graph.baseUrl, PHONE_NUMBER_ID, TOKEN) });
+const sims = whatsappSimulator();
+const credentials = () => sims.credentials();
 const nodeCredentials = { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' }, leadflowWhatsAppApi: { id: 'whatsapp', name: 'WhatsApp' } };
 const step = (id: string, name: string, x: number, parameters: IDataObject) => ({ id, name, type: 'n8n-nodes-leadflow.queueLedger', typeVersion: 1, position: [x, 0], parameters, credentials: nodeCredentials });
 

@@ -13,29 +13,13 @@
 // Time: the node judges at the real clock; the waits are the simulator's latency and one lease of
 // 10 s running out, never the date or the time zone.
 import type { IDataObject } from 'n8n-workflow';
-import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow } from '../../harness';
 import { withDb } from '../../helpers/stack';
-import { chainWorkflow, ledgerOf, leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, runQueue, supabaseCredentials, whatsappCredentials } from './support/queue';
+import { chainWorkflow, ledgerOf, leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, runQueue } from './support/queue';
+import { whatsappSimulator } from './support/send';
 
-const PHONE_NUMBER_ID = '106540352242922';
-const TOKEN = 'EAAG-queue-token';
-let sims: RunningSimulators;
-
-beforeAll(async () => {
-	sims = await startSimulators();
-});
-
-afterAll(async () => {
-	await sims.stop();
-});
-
-beforeEach(async () => {
-	await sims.graph.control.reset();
-	await sims.graph.control.configureWhatsApp({ phoneNumbers: { [PHONE_NUMBER_ID]: TOKEN } });
-});
-
-const credentials = () => ({ ...supabaseCredentials(), ...whatsappCredentials(sims.graph.baseUrl, PHONE_NUMBER_ID, TOKEN) });
+const sims = whatsappSimulator();
+const credentials = () => sims.credentials();
 
 test('two runs with the same Worker Name never hold a message under one name: the run whose lease ran out sends nothing, the message goes out once and is recorded with its wamid', async () => {
 	const owner = await queueOwner({ message: { type: 'text', text: 'Hi {{name}}!' } });

@@ -10,34 +10,20 @@
 // computed from what the database recorded (when each group's send began), five minutes on, as
 // the next minutes' runs of workflows/queue-run.json would meet it with a slow Meta.
 import type { IDataObject } from 'n8n-workflow';
-import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { withDb } from '../../helpers/stack';
-import { leadStatus, messagesOf, prepareDue, queueOwner, leadsOf, runQueue, supabaseCredentials, whatsappCredentials } from './support/queue';
+import { leadStatus, messagesOf, prepareDue, queueOwner, leadsOf, runQueue } from './support/queue';
+import { whatsappSimulator } from './support/send';
 
-const PHONE_NUMBER_ID = '106540352242922';
-const TOKEN = 'EAAG-queue-token';
 /** The shipped lease of workflows/queue-run.json (Claim's). */
 const LEASE_SECONDS = 300;
 /** Send's lease here: short, so that three slow groups outlast it (a third of it, 3 s, passes between two groups). */
 const SEND_LEASE_SECONDS = 9;
 /** How long Meta takes to answer each send. */
 const LATENCY_MS = 3_500;
-let sims: RunningSimulators;
 
-beforeAll(async () => {
-	sims = await startSimulators();
-});
+const sims = whatsappSimulator();
 
-afterAll(async () => {
-	await sims.stop();
-});
-
-beforeEach(async () => {
-	await sims.graph.control.reset();
-	await sims.graph.control.configureWhatsApp({ phoneNumbers: { [PHONE_NUMBER_ID]: TOKEN } });
-});
-
-const credentials = () => ({ ...supabaseCredentials(), ...whatsappCredentials(sims.graph.baseUrl, PHONE_NUMBER_ID, TOKEN) });
+const credentials = () => sims.credentials();
 
 interface Held {
 	id: string;

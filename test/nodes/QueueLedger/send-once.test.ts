@@ -9,30 +9,14 @@
 // - Complete handed the same report twice (Send's output merged with itself): recorded once, each
 //   answered. Before, the database refused the batch (item listed twice) and nothing was recorded.
 import type { IDataObject } from 'n8n-workflow';
-import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow, type WorkflowJson } from '../../harness';
 import { TEST_AGENT_TYPE } from '../../harness/agent';
-import { leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, supabaseCredentials, whatsappCredentials } from './support/queue';
+import { leadStatus, leadsOf, messagesOf, prepareDue, queueOwner } from './support/queue';
+import { whatsappSimulator } from './support/send';
 import { withDb } from '../../helpers/stack';
 
-const PHONE_NUMBER_ID = '106540352242922';
-const TOKEN = 'EAAG-queue-token';
-let sims: RunningSimulators;
-
-beforeAll(async () => {
-	sims = await startSimulators();
-});
-
-afterAll(async () => {
-	await sims.stop();
-});
-
-beforeEach(async () => {
-	await sims.graph.control.reset();
-	await sims.graph.control.configureWhatsApp({ phoneNumbers: { [PHONE_NUMBER_ID]: TOKEN } });
-});
-
-const credentials = () => ({ ...supabaseCredentials(), ...whatsappCredentials(sims.graph.baseUrl, PHONE_NUMBER_ID, TOKEN) });
+const sims = whatsappSimulator();
+const credentials = () => sims.credentials();
 const nodeCredentials = { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' }, leadflowWhatsAppApi: { id: 'whatsapp', name: 'WhatsApp' } };
 const fromAI = (key: string) => `={{ $fromAI('${key}', '', 'string') }}`;
 const step = (id: string, name: string, x: number, parameters: IDataObject) => ({

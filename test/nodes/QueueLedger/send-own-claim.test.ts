@@ -12,31 +12,17 @@
 //   no Send having run, is refused naming Outcome, with advice; before, the lead was recorded
 //   contacted with nothing delivered.
 import type { IDataObject } from 'n8n-workflow';
-import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow, type WorkflowJson } from '../../harness';
 import { TEST_AGENT_TYPE } from '../../harness/agent';
-import { chainWorkflow, leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, runQueue, supabaseCredentials, whatsappCredentials } from './support/queue';
+import { chainWorkflow, leadStatus, leadsOf, messagesOf, prepareDue, queueOwner, runQueue } from './support/queue';
+import { whatsappSimulator } from './support/send';
 
-const PHONE_NUMBER_ID = '106540352242922';
-const TOKEN = 'EAAG-queue-token';
 /** Someone who is not the claimed lead. */
 const SOMEONE_ELSE = '+447700900123';
-let sims: RunningSimulators;
 
-beforeAll(async () => {
-	sims = await startSimulators();
-});
+const sims = whatsappSimulator();
 
-afterAll(async () => {
-	await sims.stop();
-});
-
-beforeEach(async () => {
-	await sims.graph.control.reset();
-	await sims.graph.control.configureWhatsApp({ phoneNumbers: { [PHONE_NUMBER_ID]: TOKEN } });
-});
-
-const credentials = () => ({ ...supabaseCredentials(), ...whatsappCredentials(sims.graph.baseUrl, PHONE_NUMBER_ID, TOKEN) });
+const credentials = () => sims.credentials();
 const nodeCredentials = { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' }, leadflowWhatsAppApi: { id: 'whatsapp', name: 'WhatsApp' } };
 const fromAI = (key: string) => `={{ $fromAI('${key}', '', 'string') }}`;
 
