@@ -2,8 +2,8 @@
 // is not a Postgres connection string. The refusal says which connection string to give and where
 // Supabase shows it, and that each of the project's three works (the direct connection, the session
 // pooler on 5432, the transaction pooler on 6543), as the README's *Create the tables* says. Before,
-// no database gave only a 5432 example, and "--db-url foo" went to a local socket
-// ("connect ENOENT /var/run/postgresql/.s.PGSQL.5432").
+// no database gave only a 5432 example, and "--db-url foo" was tried as a connection and failed
+// ("getaddrinfo ENOTFOUND base", after printing the count of migrations).
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
