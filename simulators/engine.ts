@@ -92,9 +92,13 @@ export class SimulatorEngine {
 		// fetch (undici, under @google/genai) closes a socket after one response when the server's
 		// keep-alive hint is under 2 s (its safety margin), so with 1 s every Gemini call opened a new
 		// connection: about 0.8 ms of CPU per call, most of a 1,000-contact batch's generation time.
-		// Longer than the clients' own idle timeouts (undici: hint − 2 s, Node's agent: 5 s), so a
-		// client never sends on a socket the simulator is closing. stop() closes idle sockets too.
-		this.server.keepAliveTimeout = 10_000;
+		// A minute, as the local stack's gateway (stack/gateway.ts): a client gives up an idle socket
+		// by a timer of its own (undici: the hint less 2 s; n8n's HTTP requests: a new agent per
+		// request), and a client whose event loop is held up after a call (a loaded test worker)
+		// cannot run that timer; its next call then goes out on the socket as it is, which with 10 s
+		// the simulator had closed after 11 s (Node adds a second): "other side closed". A minute
+		// needs a client held up that long. stop() closes idle sockets too.
+		this.server.keepAliveTimeout = 60_000;
 	}
 
 	async listen(port: number, host: string): Promise<string> {

@@ -1,6 +1,7 @@
 // The control routes shared by both simulators: latency, fault rule bookkeeping and validation, the
 // request log, timeouts that drop the connection, reset, loopback-only binding, and the overhead
 // budget the benchmark relies on.
+import { Agent, request } from 'node:http';
 import { SimulatorControlError, startSimulators, type RunningSimulators } from '../../simulators';
 
 let sims: RunningSimulators;
@@ -46,6 +47,33 @@ describe('startSimulators', () => {
 		expect(gemini.port).not.toBe(graph.port);
 		expect(await sims.gemini.control.health()).toEqual({ ok: true, service: 'gemini', held: 0 });
 		expect(await sims.graph.control.health()).toEqual({ ok: true, service: 'graph', held: 0 });
+	});
+
+	it('keeps an idle kept-alive connection a minute, as the local gateway does: Keep-Alive: timeout=60, and the next call goes out on it', async () => {
+		// Node closes an idle kept-alive connection when the timer it announces in this header (plus a
+		// second) runs out; with 10 s a client held up longer than that after a call sent its next one
+		// on a connection the simulator had closed.
+		const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+		const call = (baseUrl: string, path: string, body: string) =>
+			new Promise<{ status: number; keepAlive: string | string[] | undefined; reused: boolean }>((resolve, reject) => {
+				const sent = request(`${baseUrl}${path}`, { agent, method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': 'k' } }, (res) => {
+					res.resume();
+					res.on('end', () => resolve({ status: res.statusCode ?? 0, keepAlive: res.headers['keep-alive'], reused: sent.reusedSocket }));
+				});
+				sent.on('error', reject);
+				sent.end(body);
+			});
+		try {
+			const gemini = () => call(sims.gemini.baseUrl, '/v1beta/models/m:generateContent', JSON.stringify({ contents: [{ parts: [{ text: 'hi' }] }] }));
+			const graph = () =>
+				call(sims.graph.baseUrl, '/v25.0/me/messages?access_token=t', JSON.stringify({ recipient: { id: 'psid-1' }, messaging_type: 'RESPONSE', message: { text: 'hi' } }));
+			expect(await gemini()).toEqual({ status: 200, keepAlive: 'timeout=60', reused: false });
+			expect(await gemini()).toMatchObject({ status: 200, reused: true });
+			expect(await graph()).toEqual({ status: 200, keepAlive: 'timeout=60', reused: false });
+			expect(await graph()).toMatchObject({ status: 200, reused: true });
+		} finally {
+			agent.destroy();
+		}
 	});
 
 	it('refuses to bind anywhere but loopback', async () => {
