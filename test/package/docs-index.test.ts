@@ -9,8 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-// showdown (Markdown to HTML, tables on; a dependency of n8n-nodes-base, resolved as n8n-nodes-base
-// resolves it, wherever npm put it) and jsdom (a devDependency: the HTML read as a page).
+// showdown (Markdown to HTML, tables on) and jsdom (the HTML read as a page): both devDependencies.
 interface Element {
 	tagName: string;
 	textContent: string | null;
@@ -21,7 +20,7 @@ interface Element {
 	querySelectorAll(selectors: string): ArrayLike<Element>;
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const showdown = require(require.resolve('showdown', { paths: [path.dirname(require.resolve('n8n-nodes-base/package.json'))] })) as {
+const showdown = require('showdown') as {
 	Converter: new (options: Record<string, unknown>) => { makeHtml(markdown: string): string };
 };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
