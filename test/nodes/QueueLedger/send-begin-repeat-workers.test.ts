@@ -106,7 +106,6 @@ test('two workers (Claim A, Claim B merged): A sent in group 1, B\'s first call 
 		other.cancel();
 	}
 	expect(run.error).toBeUndefined();
-	console.log(JSON.stringify({ beginCalls, otherClaim: other.claimed()?.length, send: outcomes(run, 'Send').map((o) => [o.worker, o.outcome]), complete: outcomes(run, 'Complete').map((o) => [o.accepted, o.status, o.reason]) }));
 	const send = outcomes(run, 'Send');
 	expect(send.map((one) => [one.outcome, (one.error as IDataObject)?.code ?? null])).toEqual([['sent', null], ['released', 'not_checked']]);
 	expect(outcomes(run, 'Complete').map((one) => [one.accepted, one.status, one.reason ?? null])).toEqual([[true, 'sent', null], [true, 'queued', null]]);
