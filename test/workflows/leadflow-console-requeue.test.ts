@@ -140,7 +140,7 @@ test('values the node checks (a rule ID or a conversation ID that is not a UUID)
 
 	const badRule = await requeue(run.credentials, { ruleId: 'rule-1' });
 	expect(badRule.response?.statusCode).toBe(400);
-	expect(badRule.response?.body).toEqual({ status: 400, error: 'The rule ID "rule-1" is not a UUID', hint: 'Use the id of a rule from the monitor\'s rules list.' });
+	expect(badRule.response?.body).toEqual({ status: 400, error: 'The rule ID "rule-1" is not a UUID', field: 'ruleId', hint: 'Use the id of a rule from the monitor\'s rules list.' });
 
 	const badContact = await requeue(run.credentials, { ruleId: run.ruleId, conversationIds: [run.refused, 'nope'] });
 	expect(badContact.response?.statusCode).toBe(400);

@@ -139,7 +139,7 @@ test('bad input the node checks is a 400 naming it, with what to do, on every Ru
 		expect({ startNode, status: bad.response?.statusCode, body: bad.response?.body }).toEqual({
 			startNode,
 			status: 400,
-			body: { status: 400, error: expect.stringMatching(/rule ID "rule-1" is not a UUID/), hint: ruleIdHint },
+			body: { status: 400, error: expect.stringMatching(/rule ID "rule-1" is not a UUID/), field: 'ruleId', hint: ruleIdHint },
 		});
 	}
 	const notObject = await post('Save Rule Request', { userId: randomUUID(), settings: [1] });
@@ -147,10 +147,10 @@ test('bad input the node checks is a 400 naming it, with what to do, on every Ru
 	expect(notObject.response?.body).toEqual({ status: 400, error: expect.stringMatching(/settings must be a JSON object/), hint: 'Send e.g. {"name": "Follow-up", "daily_limit": 50}.' });
 	const badDelete = await post('Delete Rule Request', { ruleId: 'rule-1' });
 	expect(badDelete.response?.statusCode).toBe(400);
-	expect(badDelete.response?.body).toEqual({ status: 400, error: expect.stringMatching(/rule ID "rule-1" is not a UUID/), hint: ruleIdHint });
+	expect(badDelete.response?.body).toEqual({ status: 400, error: expect.stringMatching(/rule ID "rule-1" is not a UUID/), field: 'ruleId', hint: ruleIdHint });
 	const badList = await get({ userId: 'owner-1' });
 	expect(badList.response?.statusCode).toBe(400);
-	expect(badList.response?.body).toEqual({ status: 400, error: 'The owner ID "owner-1" is not a UUID', hint: 'Use the owner ID from the rules list (GET …/api/rules).' });
+	expect(badList.response?.body).toEqual({ status: 400, error: 'The owner ID "owner-1" is not a UUID', field: 'userId', hint: 'Use the owner ID from the rules list (GET …/api/rules).' });
 });
 
 test('without the key, or with a wrong one, n8n refuses (403) and nothing runs', async () => {
@@ -298,7 +298,7 @@ test('the prompt preview refuses a contact that is not the rule\'s, and bad inpu
 	expect(refused.response?.body).toMatchObject({ error: { field: 'conversation_id', message: expect.stringMatching(/does not carry this rule's tags/), advice: expect.stringMatching(/tagged contacts/) } });
 	const bad = await post('Rule Prompt Request', { ...base, conversationId: 'contact-1' });
 	expect(bad.response?.statusCode).toBe(400);
-	expect(bad.response?.body).toEqual({ status: 400, error: expect.stringMatching(/conversation ID "contact-1" is not a UUID/), hint: expect.stringMatching(/^Use the conversation id of one of the rule's tagged contacts, as the monitor lists them/) });
+	expect(bad.response?.body).toEqual({ status: 400, error: expect.stringMatching(/conversation ID "contact-1" is not a UUID/), field: 'conversationId', hint: expect.stringMatching(/^Use the conversation id of one of the rule's tagged contacts, as the monitor lists them/) });
 	expect(await rulesOf(world.userId)).toEqual([]);
 });
 
@@ -375,6 +375,7 @@ test('an ID that is not text (a list, an object, a number) is a 400 naming it on
 	const refused = (field: string, got: string) => ({
 		status: 400,
 		error: expect.stringMatching(new RegExp(`\\(${field}\\) must be one UUID as text, and got ${got}$`)),
+		field,
 		hint: expect.stringMatching(new RegExp(`^Send ${field} once, as one UUID in text \\(\\?${field}=<id> in a query, "${field}": "<id>" in a JSON body\\), not a list`)),
 	});
 	// [] read as "no rule" CREATED a rule (with the owner) instead of changing one; ["<id>"] read as the id.

@@ -68,14 +68,15 @@ test('without the key, or with a wrong one, n8n refuses (403) and nothing runs',
 });
 
 test.each([
-	[{ ruleId: 'rule-1' }, /rule ID "rule-1" is not a UUID/, 'Use the id of a rule from the answer\'s rules list, or leave ruleId out for the list only.'],
-	[{ status: 'sent' }, /status "sent" is not one of/, 'Leave status out for every status.'],
-	[{ limit: '501' }, /page size \(limit\) must be a whole number from 1 to 500/, 'Pass limit=50 or another whole number in that range.'],
-	[{ offset: '-3' }, /offset must be a whole number/, 'Pass offset=0 or another whole number in that range.'],
-])('bad input %j answers 400 naming it, with what to do', async (query, message, hint) => {
+	// An id that is not a UUID names its field (`field`), as one that is not text does.
+	[{ ruleId: 'rule-1' }, /rule ID "rule-1" is not a UUID/, 'Use the id of a rule from the answer\'s rules list, or leave ruleId out for the list only.', 'ruleId'],
+	[{ status: 'sent' }, /status "sent" is not one of/, 'Leave status out for every status.', undefined],
+	[{ limit: '501' }, /page size \(limit\) must be a whole number from 1 to 500/, 'Pass limit=50 or another whole number in that range.', undefined],
+	[{ offset: '-3' }, /offset must be a whole number/, 'Pass offset=0 or another whole number in that range.', undefined],
+])('bad input %j answers 400 naming it, with what to do', async (query, message, hint, field) => {
 	const result = await call('Monitor Request', query);
 	expect(result.response?.statusCode).toBe(400);
-	expect(result.response?.body).toEqual({ status: 400, error: expect.stringMatching(message), hint });
+	expect(result.response?.body).toEqual({ status: 400, error: expect.stringMatching(message), field, hint });
 });
 
 test('a rule that does not exist (e.g. deleted in another tab) answers 404 naming it, not a 400', async () => {
@@ -97,7 +98,7 @@ test('the timeline answers a contact\'s stage events; a bad contact id is a 400'
 	expect(empty.response?.body).toEqual({ events: [] });
 	const bad = await call('Timeline Request', { ruleId, conversationId: 'nope' });
 	expect(bad.response?.statusCode).toBe(400);
-	expect(bad.response?.body).toEqual({ status: 400, error: expect.stringMatching(/conversation ID "nope" is not a UUID/), hint: 'Use the conversation ID from the monitor\'s answer.' });
+	expect(bad.response?.body).toEqual({ status: 400, error: expect.stringMatching(/conversation ID "nope" is not a UUID/), field: 'conversationId', hint: 'Use the conversation ID from the monitor\'s answer.' });
 });
 
 test('an ID sent as a list (ruleId[]=…, userId[]=…) is a 400 naming the field, never read as the id it holds or as not given', async () => {
@@ -118,7 +119,7 @@ test('an ID sent as a list (ruleId[]=…, userId[]=…) is a 400 naming the fiel
 			startNode,
 			query,
 			status: 400,
-			body: { status: 400, error: expect.stringMatching(new RegExp(`\\(${field}\\) must be one UUID as text, and got an array of 1$`)), hint: expect.stringMatching(new RegExp(`^Send ${field} once, as one UUID in text \\(\\?${field}=<id> in a query, `)) },
+			body: { status: 400, error: expect.stringMatching(new RegExp(`\\(${field}\\) must be one UUID as text, and got an array of 1$`)), field, hint: expect.stringMatching(new RegExp(`^Send ${field} once, as one UUID in text \\(\\?${field}=<id> in a query, `)) },
 		});
 	}
 });

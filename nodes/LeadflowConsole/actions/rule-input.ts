@@ -82,14 +82,15 @@ function toolIdAdvice(context: IExecuteFunctions, name: string, label: string, v
  * request (the console's webhooks, a workflow) `hint` says where the id comes from; as an AI agent's
  * tool the advice is for whoever can mend the field (toolIdAdvice: the model is told to give the id a
  * listing shows, not a name), or `toolHint` when the field has words of its own (the owner's,
- * tool-owner.ts).
+ * tool-owner.ts). It names its field (`field`: the parameter's name), as idText's refusal does, so
+ * the failed item and the console's webhook answer say which value to mend.
  */
-export function notAUuid(context: IExecuteFunctions, name: string, label: string, raw: string, i: number, hint: string, toolHint?: string): NodeOperationError {
+export function notAUuid(context: IExecuteFunctions, name: string, label: string, raw: string, i: number, hint: string, toolHint?: string): FieldRefusedError {
 	const description = !runsAsTool(context)
 		? hint
 		: (toolHint ??
 			toolIdAdvice(context, name, label, raw, (key) => `Give ${key} as the ${label} itself: one UUID exactly as a listing shows it (its id), not a name or other text. If you have no such id, list them first or ask for it.`));
-	return new NodeOperationError(context.getNode(), `The ${label} "${raw.slice(0, 60)}" is not a UUID`, { itemIndex: i, description });
+	return new FieldRefusedError(context.getNode(), `The ${label} "${raw.slice(0, 60)}" is not a UUID`, { itemIndex: i, description }, name);
 }
 
 /**
