@@ -504,7 +504,7 @@ test('a refused key on the Rules tab brings up the key form, as on the other tab
 test('a call the node refuses answers what is wrong and what to do on every Rules endpoint: { status, error, hint }', async () => {
 	const headers = { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value, 'content-type': 'application/json' };
 	const ruleIdHint = 'Use the rule ID from the rules list (GET …/api/rules).';
-	const notUuid = { status: 400, error: expect.stringMatching(/rule ID "rule-1" is not a UUID/), hint: ruleIdHint };
+	const notUuid = { status: 400, error: expect.stringMatching(/rule ID "rule-1" is not a UUID/), field: 'ruleId', hint: ruleIdHint };
 	for (const [endpoint, body] of [
 		['save', { ruleId: 'rule-1', settings: {} }],
 		['explain', { ruleId: 'rule-1', settings: {} }],
@@ -520,11 +520,11 @@ test('a call the node refuses answers what is wrong and what to do on every Rule
 	});
 	expect({ status: prompt.statusCode, body: prompt.body }).toEqual({
 		status: 400,
-		body: { status: 400, error: expect.stringMatching(/conversation ID "contact-1" is not a UUID/), hint: expect.stringMatching(/\S/) },
+		body: { status: 400, error: expect.stringMatching(/conversation ID "contact-1" is not a UUID/), field: 'conversationId', hint: expect.stringMatching(/\S/) },
 	});
 	const list = await n8n.callWebhook('leadflow/console/api/rules', { headers: { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value }, query: { userId: 'owner-1' } });
 	expect({ status: list.statusCode, body: list.body }).toEqual({
 		status: 400,
-		body: { status: 400, error: 'The owner ID "owner-1" is not a UUID', hint: 'Use the owner ID from the rules list (GET …/api/rules).' },
+		body: { status: 400, error: 'The owner ID "owner-1" is not a UUID', field: 'userId', hint: 'Use the owner ID from the rules list (GET …/api/rules).' },
 	});
 });

@@ -553,13 +553,13 @@ test('Timeline: the answer for a contact asked for earlier, come late, does not 
 	await visitor.close();
 });
 
-test('a refused monitor or timeline call answers what is wrong and what to do: { status, error, hint }', async () => {
+test('a refused monitor or timeline call answers what is wrong and what to do: { status, error, field, hint }', async () => {
 	const headers = { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value };
 	const monitor = (query: Record<string, string>) => n8n.callWebhook('leadflow/console/api/monitor', { headers, query });
 	const bad = await monitor({ ruleId: 'rule-1' });
 	expect({ status: bad.statusCode, body: bad.body }).toEqual({
 		status: 400,
-		body: { status: 400, error: expect.stringMatching(/rule ID "rule-1" is not a UUID/), hint: 'Use the id of a rule from the answer\'s rules list, or leave ruleId out for the list only.' },
+		body: { status: 400, error: expect.stringMatching(/rule ID "rule-1" is not a UUID/), field: 'ruleId', hint: 'Use the id of a rule from the answer\'s rules list, or leave ruleId out for the list only.' },
 	});
 	const gone = await monitor({ ruleId: '00000000-0000-4000-8000-000000000000' });
 	expect({ status: gone.statusCode, body: gone.body }).toEqual({
@@ -569,7 +569,7 @@ test('a refused monitor or timeline call answers what is wrong and what to do: {
 	const timeline = await n8n.callWebhook('leadflow/console/api/timeline', { headers, query: { ruleId: seed.ruleId, conversationId: 'nope' } });
 	expect({ status: timeline.statusCode, body: timeline.body }).toEqual({
 		status: 400,
-		body: { status: 400, error: expect.stringMatching(/conversation ID "nope" is not a UUID/), hint: 'Use the conversation ID from the monitor\'s answer.' },
+		body: { status: 400, error: expect.stringMatching(/conversation ID "nope" is not a UUID/), field: 'conversationId', hint: 'Use the conversation ID from the monitor\'s answer.' },
 	});
 });
 
