@@ -452,8 +452,8 @@ test('back on the exporting owner while its export still runs: the export\'s lin
 	const xInWords = await ownerInWords(page, x);
 	const showOwner = async (owner: string) => {
 		await page.selectOption('#queue-owner', owner);
-		// The owner's own queue drawn, not only picked: an export ending before it is drawn is said
-		// beside the queue still shown (the other owner's), which is not what this test is about.
+		// The owner's own queue drawn, not only picked: until it is, the export's line is about the queue
+		// still shown (test/console/queue-export-picked.test.ts covers that moment), not what this test is about.
 		await queueDrawnOf(page, owner);
 		await page.waitForTimeout(300);
 	};
