@@ -101,6 +101,30 @@ test('the timeline answers a contact\'s stage events; a bad contact id is a 400'
 	expect(bad.response?.body).toEqual({ status: 400, error: expect.stringMatching(/conversation ID "nope" is not a UUID/), field: 'conversationId', hint: 'Use the conversation ID from the monitor\'s answer.' });
 });
 
+// Before, textParameter read String(value): ?search[]=a&search[]=b searched "a,b" and
+// offsets[]=<stage>:20 passed as one pair.
+test('a text parameter sent as a list (search[]=…, status[]=…, offsets[]=…, known[]=…) is a 400 naming it, never read as its joined text', async () => {
+	const world = await createWorld();
+	const cases: [string, Record<string, string | string[]>, string][] = [
+		['Monitor Request', { search: ['a', 'b'] }, 'search'],
+		['Monitor Request', { status: ['due'] }, 'status'],
+		['Queue Request', { userId: world.userId, search: ['a', 'b'] }, 'search'],
+		['Pipeline Request', { search: ['a', 'b'] }, 'search'],
+		['Pipeline Request', { pipelineId: randomUUID(), offsets: [`${randomUUID()}:20`] }, 'offsets'],
+		['Pipeline Request', { known: ['0123456789abcdef0123456789abcdef'] }, 'known'],
+	];
+	for (const [startNode, query, field] of cases) {
+		const result = await call(startNode, query);
+		const got = Array.isArray(query[field]) ? `an array of ${query[field].length}` : '';
+		expect({ startNode, query, status: result.response?.statusCode, body: result.response?.body }).toEqual({
+			startNode,
+			query,
+			status: 400,
+			body: { status: 400, error: `${field} must be text, and got ${got}`, field, hint: `Send ${field} once, as text (?${field}=… in a query, "${field}": "…" in a JSON body), not a list, object, number, true or false.` },
+		});
+	}
+});
+
 test('an ID sent as a list (ruleId[]=…, userId[]=…) is a 400 naming the field, never read as the id it holds or as not given', async () => {
 	const world = await createWorld();
 	const ruleId = await world.rule({ name: 'Listed id rule' });

@@ -10,11 +10,43 @@ import { fieldAsKnown, optionalToolText, toolFieldMender } from '../../shared/to
  * A parameter as trimmed text ('' when it is empty): the optional filters and settings of a query.
  * As a tool, a model's "null" or "undefined" is not given (nodes/shared/tool-text.ts): a search or
  * reason "null" found nothing. An ID (optionalUuid) keeps its refusal: left out, a rule write
- * would create a rule instead of changing one.
+ * would create a rule instead of changing one. Anything else that is not text (a request's
+ * `?search[]=a&search[]=b` or `offsets[]=…`, an expression's or a model's list, object, number, true
+ * or false) is refused naming the parameter, as idText refuses an ID: read as String(value), a list
+ * of searches searched their joined text ("a,b") and `offsets[]=<stage>:20` passed as one pair.
  */
 export function textParameter(context: IExecuteFunctions, name: string, i: number): string {
 	const value = context.getNodeParameter(name, i, '') as unknown;
-	return optionalToolText(context, value === null || value === undefined ? '' : String(value).trim());
+	if (value === null || value === undefined) return '';
+	if (typeof value !== 'string') {
+		throw new FieldRefusedError(
+			context.getNode(),
+			`${runsAsTool(context) ? fieldAsKnown(context, name, name) : name} must be text, and got ${shown(value)}`,
+			{ itemIndex: i, description: notTextParameterAdvice(context, name, value) },
+			name,
+		);
+	}
+	return optionalToolText(context, value.trim());
+}
+
+/**
+ * What to do about a text parameter given as something else, for whoever can mend it: a request
+ * sends it once, as text; as an AI agent's tool, toolFieldMender's rule (the builder when the field
+ * is set in the tool's settings or the $fromAI answer is typed other than 'string', else the model).
+ */
+function notTextParameterAdvice(context: IExecuteFunctions, name: string, value: unknown): string {
+	if (!runsAsTool(context)) {
+		return `Send ${name} once, as text (?${name}=… in a query, "${name}": "…" in a JSON body), not a list, object, number, true or false.`;
+	}
+	const mender = toolFieldMender(context, name, value);
+	if (mender.by === 'settings') {
+		return `${name} is set in this tool's settings, not given by the model, and is not text: set it there to text, or let the model give it with {{ $fromAI('${name}', '…', 'string') }}.`;
+	}
+	const key = mender.key ?? name;
+	if (mender.by === 'type') {
+		return `${name} in this tool's settings makes the model's answer something other than text: the workflow's builder must change it to {{ $fromAI('${key}', '…', 'string') }}. Tell the user this tool needs that change.`;
+	}
+	return `Give ${key} as one text, not a list (call the tool once per value), object, number, true or false.`;
 }
 
 /** A whole-number parameter from min to max (query parameters come as text); a 400 naming it otherwise. */
