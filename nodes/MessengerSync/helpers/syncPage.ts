@@ -39,6 +39,7 @@ import { randomUUID } from 'node:crypto';
 import { NodeApiError, NodeOperationError, sleep, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, type JsonObject } from 'n8n-workflow';
 import type { MessengerEvent, SyncJob, SyncPageResult } from '../../shared/contract';
 import { graphRedactorFor, isPageThrottling, metaSaid, type GraphError } from '../../shared/graph';
+import { appIdProblem } from '../../MessengerTrigger/helpers/webhook';
 import { FACEBOOK_CREDENTIAL, conversationsQuery, readConversations, readMessages, refusesConversation, type GraphAnswer, type GraphTarget } from '../transport/graph';
 import { asNodeError, SettingRefusedError } from '../../shared/per-item';
 import { readCheckedOptions, readCheckedParameter, type OptionWhy } from '../../shared/checked-options';
@@ -219,6 +220,13 @@ async function readTarget(context: IExecuteFunctions): Promise<GraphTarget> {
 			{ description: 'Enter the numeric ID of the Page in the Leadflow Facebook Page API credential.' },
 			{ displayName: 'Page ID', parameter: `credentials.${FACEBOOK_CREDENTIAL}.pageId` },
 		);
+	}
+	// The sync itself needs no App ID, but the Messenger Trigger sharing this credential does, to tell
+	// the app's echoes from a person's: an empty one (or not digits) is said where the user looks, as
+	// a warning on this node's output in the editor (n8n's execution hint), the run going on.
+	const appIdWarning = appIdProblem(credentials.appId);
+	if (appIdWarning !== undefined && typeof context.addExecutionHints === 'function') {
+		context.addExecutionHints({ message: appIdWarning, type: 'warning', location: 'outputPane' });
 	}
 	const base = String(credentials.baseUrl || 'https://graph.facebook.com').replace(/\/+$/, '');
 	const version = String(credentials.graphApiVersion || 'v25.0').replace(/^\/+|\/+$/g, '');

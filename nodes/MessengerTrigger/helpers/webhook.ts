@@ -38,6 +38,27 @@ export function readAppId(appId: unknown): { appId: string | null; usable: boole
 	return MESSENGER_ID.test(value) ? { appId: value, usable: true } : { appId: null, usable: false };
 }
 
+/** Why an empty App ID matters, and what to do: said in n8n's log at the trigger's activation, and as Messenger Sync's warning in the editor. */
+export const NO_APP_ID =
+	'The Facebook Page credential has no App ID: the Messenger Trigger records Meta’s deliveries without one, so the app’s own echoes cannot be told from a person’s: no human takeover stops follow-ups and no echo settles an uncertain follow-up';
+export const PUT_AN_APP_ID =
+	'Put the Meta app’s App ID (its digits: the app’s dashboard → App settings → Basic; not its name or the App Secret) in the Leadflow Facebook Page API credential to turn both on.';
+
+/**
+ * What is wrong with the credential's App ID and what to do, as one text, or undefined when it is a
+ * Meta app id: empty (no takeover, nothing settled, as documented) or not digits (recorded as none).
+ * The value itself is never in it (it could be the App Secret).
+ */
+export function appIdProblem(appId: unknown): string | undefined {
+	if (String(appId ?? '').replace(/\s+/g, '') === '') return `${NO_APP_ID}. ${PUT_AN_APP_ID}`;
+	return readAppId(appId).usable ? undefined : `${APP_ID_NOT_DIGITS}. ${FIX_THE_APP_ID}`;
+}
+
+/** The warning, in n8n's log, of an empty App ID: at activation only (once per activation, not with each delivery). */
+export function warnNoAppId(context: Pick<IWebhookFunctions, 'logger' | 'getNode' | 'getWorkflow'>, when: string): void {
+	context.logger.warn(`Leadflow Messenger Trigger: ${NO_APP_ID}. ${PUT_AN_APP_ID}`, { node: context.getNode().name, workflowId: context.getWorkflow().id, when });
+}
+
 /** The warning, in n8n's log, of an App ID that is not digits; its value is not repeated (it could be the App Secret). */
 export function warnAppIdNotDigits(context: Pick<IWebhookFunctions, 'logger' | 'getNode' | 'getWorkflow'>, when: string): void {
 	context.logger.warn(`Leadflow Messenger Trigger: ${APP_ID_NOT_DIGITS}. ${FIX_THE_APP_ID}`, { node: context.getNode().name, workflowId: context.getWorkflow().id, when });

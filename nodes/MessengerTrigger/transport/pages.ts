@@ -7,7 +7,7 @@
 import { NodeOperationError, type IHookFunctions } from 'n8n-workflow';
 import { callRpc, getSupabaseClient, toNodeApiError } from '../../shared/supabase';
 import { MESSENGER_ID, UUID } from '../../shared/valid-input';
-import { FACEBOOK_CREDENTIAL, readAppId, warnAppIdNotDigits } from '../helpers/webhook';
+import { FACEBOOK_CREDENTIAL, readAppId, warnAppIdNotDigits, warnNoAppId } from '../helpers/webhook';
 
 /** What to do about a Page that is not connected, in the words of the node's fields. */
 export const CONNECT_THE_PAGE =
@@ -34,7 +34,7 @@ async function ownerIsUser(context: IHookFunctions, owner: string): Promise<bool
  * when this node subscribes it) is not connected and no Owner ID is set, or is connected to another
  * owner than the node's. Every Connected Page without Subscribe on Activation receives the Pages the
  * app's dashboard subscribed: nothing to check here; the run logs what it ignores. An App ID that
- * is not digits is said in n8n's log, not refused (deliveries are recorded without it).
+ * is not digits, or none, is said in n8n's log, not refused (deliveries are recorded without it).
  */
 export async function checkPageCanBeRecorded(context: IHookFunctions): Promise<void> {
 	const node = context.getNode();
@@ -51,6 +51,8 @@ export async function checkPageCanBeRecorded(context: IHookFunctions): Promise<v
 	// recording deliveries with it would stop receiving anything at its next activation (each n8n
 	// restart). Said in n8n's log, without its value (an App Secret pasted into the field would be).
 	if (!readAppId(credentials.appId).usable) warnAppIdNotDigits(context, 'activation');
+	// An empty one turns the same two off, as documented: said once per activation, not silently.
+	else if (readAppId(credentials.appId).appId === null) warnNoAppId(context, 'activation');
 	const owner = String(context.getNodeParameter('owner', '') ?? '').trim();
 	if (owner !== '' && !UUID.test(owner)) {
 		throw new NodeOperationError(node, 'The Owner ID is not a user id', {

@@ -175,7 +175,37 @@ describe('activation', () => {
 			warn.mockClear();
 			expect(await activate(credentials(pageId, { appId: '4141 4141 4141', accessToken: token, baseUrl: sims.graph.baseUrl }), { subscribe: true })).toEqual({ called: SUBSCRIBED });
 			expect(await sims.graph.control.subscriptions()).toEqual(subscribedTo(PRODUCTION_URL, pageId));
-			for (const appId of [APP_ID, ` ${APP_ID} `, '']) expect(await activate(credentials(pageId, { appId }))).toEqual({ called: ACTIVE });
+			for (const appId of [APP_ID, ` ${APP_ID} `]) expect(await activate(credentials(pageId, { appId }))).toEqual({ called: ACTIVE });
+			expect(warned()).toEqual([]);
+		} finally {
+			warn.mockRestore();
+		}
+	});
+
+	// Before, an empty App ID turned human takeover and echo settlement off with nothing said at run
+	// time (only the docs told). It still activates and records; n8n's log says so at activation,
+	// not with each delivery.
+	it('an empty App ID activates and its deliveries are recorded, and n8n’s log warns once per activation that no takeover is seen and no echo settles, with what to do', async () => {
+		const pageId = uniquePageId();
+		await connectPage(pageId, await createTestUser('page-owner'));
+		const warn = jest.spyOn(Container.get(Logger), 'warn');
+		const warned = () => warn.mock.calls.filter(([message]) => String(message).startsWith('Leadflow Messenger Trigger'));
+		try {
+			for (const appId of ['', '   ']) {
+				for (const parameters of [{}, { pages: 'connectedPages', subscribe: false }]) {
+					warn.mockClear();
+					expect(await activate(credentials(pageId, { appId }), parameters)).toEqual({ called: ACTIVE });
+					const told = [
+						expect.stringMatching(/^Leadflow Messenger Trigger: The Facebook Page credential has no App ID: .*no human takeover stops follow-ups and no echo settles an uncertain follow-up\. Put the Meta app’s App ID .*to turn both on\.$/),
+						expect.objectContaining({ node: 'Messenger Trigger', when: 'activation' }),
+					];
+					// n8n checks the webhook twice on activation (ACTIVE): once each.
+					expect(warned()).toEqual([told, told]);
+				}
+			}
+			warn.mockClear();
+			const raw = JSON.stringify(messengerDelivery([{ pageId, events: [messengerEvents.message(pageId, { psid: '5550002', mid: `m_noappid_${pageId}`, text: 'hello', timestamp: Date.now() - 1000 })] }]));
+			expect((await post(pageId, raw, { credentials: credentials(pageId, { appId: '' }) })).response).toMatchObject({ statusCode: 200, body: { received: true, recorded: 1, events: 1 } });
 			expect(warned()).toEqual([]);
 		} finally {
 			warn.mockRestore();
