@@ -38,14 +38,37 @@ function sendComplete(entries: IDataObject[], send: IDataObject): WorkflowJson {
 const row = (id: string) =>
 	withDb(async (db) => (await db.query('select status, send_started_at is not null as begun, lease_holder from public.whatsapp_message_queue where id = $1', [id])).rows[0]);
 
-/** Holds the message's row in another transaction for `ms`. */
-async function holdRow(id: string, ms: number): Promise<{ released: Promise<void>; end: () => Promise<void> }> {
+/** Holds the message's row in another transaction for `ms`, or until release(). end() also when a test fails. */
+async function holdRow(id: string, ms: number): Promise<{ released: Promise<void>; release: () => Promise<void>; end: () => Promise<void> }> {
 	const locker = new Client({ connectionString: testStack().dbUrl });
 	await locker.connect();
 	await locker.query('begin');
 	await locker.query('select id from public.whatsapp_message_queue where id = $1 for update', [id]);
-	const released = new Promise<void>((resolve) => setTimeout(() => void locker.query('commit').then(() => resolve()), ms));
-	return { released, end: () => locker.end() };
+	let timer: NodeJS.Timeout | undefined;
+	let committed: Promise<void> | undefined;
+	const release = () => {
+		clearTimeout(timer);
+		return (committed ??= locker.query('commit').then(() => undefined));
+	};
+	const released = new Promise<void>((resolve) => (timer = setTimeout(() => void release().then(resolve), ms)));
+	return {
+		released,
+		release,
+		end: async () => {
+			clearTimeout(timer);
+			await locker.end();
+		},
+	};
+}
+
+/** Resolves once a queue_begin_send statement waits for a row lock. */
+async function beginWaits(): Promise<void> {
+	for (let i = 0; i < 600; i++) {
+		const n = await withDb(async (db) => Number((await db.query("select count(*) from pg_stat_activity where query ilike '%queue_begin_send%' and wait_event_type = 'Lock' and pid <> pg_backend_pid()")).rows[0].count));
+		if (n > 0) return;
+		await new Promise((resolve) => setTimeout(resolve, 50));
+	}
+	throw new Error('no queue_begin_send ever waited for the row');
 }
 
 /** Waits until no queue_begin_send statement runs any more (the late one committed or rolled back). */
@@ -71,15 +94,22 @@ test('the second group\'s queue_begin_send waits 8 s in the database (Lease = Ti
 	await prepareDue(owner);
 	const claimed = await claimOf(owner, 2);
 	const id = String(claimed[1].item_id);
-	const lock = await holdRow(id, 8000);
-	const run = await runWorkflow(sendComplete(claimed, { concurrency: 1, leaseSeconds: 31, timeoutMs: 1000 }), {
-		credentials: sims.credentials(),
-	});
-	const sendOut = (run.nodeOutputs.Send ?? []) as IDataObject[];
-	expect(sendOut.map((o) => o.outcome)).toEqual(['sent', 'released']);
-	await lock.released;
-	await beginsDone();
-	await lock.end();
+	// Held 8 s from the moment the second group's begin waits for it, not from before the run starts:
+	// on a loaded machine the run took over 3 s to reach that group, the begin then waited under its
+	// 5 s limit and got through ('sent', 'sent').
+	const lock = await holdRow(id, 60_000);
+	try {
+		const waiting = beginWaits().then(() => new Promise((resolve) => setTimeout(resolve, 8000))).then(() => lock.release());
+		const run = await runWorkflow(sendComplete(claimed, { concurrency: 1, leaseSeconds: 31, timeoutMs: 1000 }), {
+			credentials: sims.credentials(),
+		});
+		const sendOut = (run.nodeOutputs.Send ?? []) as IDataObject[];
+		expect(sendOut.map((o) => o.outcome)).toEqual(['sent', 'released']);
+		await waiting;
+		await beginsDone();
+	} finally {
+		await lock.end();
+	}
 	// Never sent, so not begun: the next claim after its lease hands it out again (before: begun, dead uncertain).
 	expect(await row(id)).toMatchObject({ begun: false });
 	expect(await sims.graph.control.whatsappMessages()).toHaveLength(1);

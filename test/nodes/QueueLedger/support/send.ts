@@ -121,13 +121,21 @@ export function gatewayProxy(intercept: (call: ProxiedCall) => boolean): Gateway
 				call.forward().then(call.answer, () => req.socket.destroy());
 			});
 		});
+		// As the gateway it plays (stack/gateway.ts): idle connections kept a minute. answer() passes
+		// the gateway's own Keep-Alive: timeout=60 on, so with Node's 5 s (closed at 6 s) fetch kept
+		// reusing a connection this proxy had closed, and a worker held up a few seconds got
+		// "fetch failed: other side closed".
+		server.keepAliveTimeout = 60_000;
 		const listening = server;
 		await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
 		url = `http://127.0.0.1:${(listening.address() as { port: number }).port}`;
 	});
 	afterAll(async () => {
 		const closing = server;
-		if (closing) await new Promise((resolve) => closing.close(resolve));
+		if (!closing) return;
+		const closed = new Promise((resolve) => closing.close(resolve));
+		closing.closeAllConnections();
+		await closed;
 	});
 	return {
 		get url() {
