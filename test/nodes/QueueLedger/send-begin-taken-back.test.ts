@@ -124,28 +124,33 @@ test('the first group\'s queue_begin_send waits 8 s in the database (Lease = Tim
 	await prepareDue(owner);
 	const claimed = await claimOf(owner, 1);
 	const id = String(claimed[0].item_id);
-	const lock = await holdRow(id, 8000);
+	// Held 8 s from the moment the begin waits for it (as in the first test: not from before the run starts).
+	const lock = await holdRow(id, 60_000);
 	const realFetch = globalThis.fetch;
 	let begins = 0;
 	globalThis.fetch = (async (url: unknown, init?: unknown) => {
 		if (String(url).includes('queue_begin_send')) begins++;
 		return realFetch(url as never, init as never);
 	}) as typeof fetch;
-	let run: Awaited<ReturnType<typeof runWorkflow>>;
 	try {
-		run = await runWorkflow(sendComplete(claimed, { concurrency: 1, leaseSeconds: 31, timeoutMs: 1000 }), {
-			credentials: sims.credentials(),
-		});
+		const waiting = beginWaits().then(() => new Promise((resolve) => setTimeout(resolve, 8000))).then(() => lock.release());
+		let run: Awaited<ReturnType<typeof runWorkflow>>;
+		try {
+			run = await runWorkflow(sendComplete(claimed, { concurrency: 1, leaseSeconds: 31, timeoutMs: 1000 }), {
+				credentials: sims.credentials(),
+			});
+		} finally {
+			globalThis.fetch = realFetch;
+		}
+		// One statement, not one more every few seconds piling up behind the first on the same row.
+		expect(begins).toBe(1);
+		const sendOut = (run.nodeOutputs.Send ?? []) as IDataObject[];
+		expect(sendOut.map((o) => [o.outcome, (o.error as IDataObject | undefined)?.code])).toEqual([['released', 'not_checked']]);
+		await waiting;
+		await beginsDone();
 	} finally {
-		globalThis.fetch = realFetch;
+		await lock.end();
 	}
-	// One statement, not one more every few seconds piling up behind the first on the same row.
-	expect(begins).toBe(1);
-	const sendOut = (run.nodeOutputs.Send ?? []) as IDataObject[];
-	expect(sendOut.map((o) => [o.outcome, (o.error as IDataObject | undefined)?.code])).toEqual([['released', 'not_checked']]);
-	await lock.released;
-	await beginsDone();
-	await lock.end();
 	expect(await row(id)).toMatchObject({ begun: false });
 	expect(await sims.graph.control.whatsappMessages()).toHaveLength(0);
 }, 90_000);
