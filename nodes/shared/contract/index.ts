@@ -97,6 +97,8 @@ import type {
 	QueueCompleteResult,
 	SendNotMadeArgs,
 	SendNotMadeRow,
+	SettleLeadArgs,
+	SettleLeadResult,
 	TakeLeadArgs,
 	TakeLeadResult,
 } from './queue';
@@ -240,6 +242,7 @@ export const RPC = {
 	queue_complete: rpc<QueueCompleteArgs, QueueCompleteResult[]>({ p_worker: true, p_results: true, p_now: true, p_send_begun_only: true }),
 	queue_send_not_made: rpc<SendNotMadeArgs, SendNotMadeRow[]>({ p_worker: true, p_item_ids: true, p_now: true, p_begin_key: true }),
 	queue_take_lead: rpc<TakeLeadArgs, TakeLeadResult[]>({ p_lead_id: true, p_actor_id: true, p_reason: true, p_now: true, p_user_id: true }),
+	queue_settle_lead: rpc<SettleLeadArgs, SettleLeadResult[]>({ p_lead_id: true, p_outcome: true, p_actor_id: true, p_reason: true, p_now: true, p_user_id: true }),
 	queue_export: rpc<ExportArgs, ExportRow[]>({ p_user_id: true, p_from: true, p_to: true, p_statuses: true, p_after: true, p_limit: true }),
 	queue_export_pages: rpc<ExportPagesArgs, ExportPage[]>({ p_user_id: true, p_from: true, p_to: true, p_statuses: true, p_rows: true }),
 	queue_metrics: rpc<MetricsArgs, DayMetrics[]>({ p_user_id: true, p_from: true, p_to: true, p_now: true }),

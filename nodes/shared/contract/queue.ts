@@ -389,6 +389,49 @@ export interface TakeLeadResult {
 }
 
 // =============================================================================================
+// queue_settle_lead
+// =============================================================================================
+export interface SettleLeadArgs {
+	/** A lead whose last WhatsApp message ended dead. */
+	p_lead_id: string;
+	/**
+	 * delivered: it arrived, the lead becomes contacted (only for a message dead `uncertain`: one Meta
+	 * answered with an error code was not delivered); send_again: its backlog item is queued again and
+	 * the lead made new, so the next Prepare writes a new message.
+	 */
+	p_outcome: 'delivered' | 'send_again';
+	/** The user who settles it, kept in the ledger. */
+	p_actor_id?: string | null;
+	p_reason?: string | null;
+	p_now?: string;
+	/** The owner the caller acts for: a lead of another owner is then unknown (P0002). */
+	p_user_id?: string | null;
+}
+
+export interface SettleLeadResult {
+	lead_id: string;
+	user_id: string;
+	outcome: 'delivered' | 'send_again';
+	/** The message is settled: by this call, or (already_settled) by an earlier one with the same outcome. */
+	settled: boolean;
+	/** An earlier call settled it with this outcome: nothing changed. */
+	already_settled: boolean;
+	/** not_settleable when the lead cannot be settled (explanation says why); null when settled. */
+	refusal: 'not_settleable' | null;
+	/** The input at fault when refused: lead_id (the lead's or its message's state) or outcome (that outcome does not apply). */
+	field: 'lead_id' | 'outcome' | null;
+	/** The lead's status now. */
+	status: QueueLeadStatus;
+	/** The lead's last WhatsApp message (null when it has none). */
+	item_id: string | null;
+	message_status: QueueItemStatus | null;
+	/** Its error code (uncertain, or Meta's), when it has one. */
+	error_code: string | null;
+	/** What was done, or why nothing was, in words. */
+	explanation: string;
+}
+
+// =============================================================================================
 // queue_export
 // =============================================================================================
 export interface ExportArgs {
