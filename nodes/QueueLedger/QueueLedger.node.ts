@@ -14,6 +14,7 @@ import * as metrics from './actions/metrics.operation';
 import * as prepareTomorrow from './actions/prepareTomorrow.operation';
 import { router } from './actions/router';
 import * as send from './actions/send.operation';
+import * as settleLead from './actions/settleLead.operation';
 import * as takeLead from './actions/takeLead.operation';
 import { configuredOutputs } from './helpers/outputs';
 
@@ -25,7 +26,7 @@ export class QueueLedger implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{ $parameter["operation"] }}',
-		description: 'The lead queue: add leads, prepare tomorrow\'s WhatsApp queue, claim, send and complete messages, take leads over, export the queue as CSV, read its metrics',
+		description: 'The lead queue: add leads, prepare tomorrow\'s WhatsApp queue, claim, send and complete messages, take leads over, settle dead messages, export the queue as CSV, read its metrics',
 		defaults: { name: 'Leadflow Queue Ledger' },
 		usableAsTool: true,
 		inputs: MAIN_INPUT,
@@ -60,6 +61,12 @@ export class QueueLedger implements INodeType {
 						value: 'addLeads',
 						action: 'Add leads to the queue',
 						description: 'Create leads from the input items (phones checked and made E.164) or from the CRM, each once',
+					},
+					{
+						name: 'Settle Dead Message',
+						value: 'settleLead',
+						action: 'Settle a lead whose last message ended dead',
+						description: 'The owner decides on a dead (e.g. uncertain) WhatsApp message: delivered (the lead becomes contacted) or send again (the next Prepare sends a new one)',
 					},
 					{
 						name: 'Take Lead',
@@ -131,6 +138,7 @@ export class QueueLedger implements INodeType {
 			...send.description,
 			...complete.description,
 			...takeLead.description,
+			...settleLead.description,
 			...exportQueue.description,
 			...metrics.description,
 		],

@@ -7,6 +7,7 @@ import * as exportQueue from './export.operation';
 import * as metrics from './metrics.operation';
 import * as prepareTomorrow from './prepareTomorrow.operation';
 import * as send from './send.operation';
+import * as settleLead from './settleLead.operation';
 import * as takeLead from './takeLead.operation';
 
-export const router = operationRouter({ addLeads, prepareTomorrow, claim, send, complete, takeLead, export: exportQueue, metrics });
+export const router = operationRouter({ addLeads, prepareTomorrow, claim, send, complete, takeLead, settleLead, export: exportQueue, metrics });

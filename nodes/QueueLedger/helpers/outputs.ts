@@ -20,6 +20,7 @@ export const configuredOutputs = (parameters: INodeParameters): INodeOutputConfi
 		send: ['Results'],
 		complete: ['Completed'],
 		takeLead: ['Taken Over'],
+		settleLead: ['Settled'],
 		export: ['File'],
 		metrics: ['Days'],
 	};
