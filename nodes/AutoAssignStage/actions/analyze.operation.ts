@@ -399,7 +399,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const results: INodeExecutionData[] = [];
 	let jobs: Job[] = [];
 	let stageNames = new Map<string, string[]>();
-	if (items.length > 0 && this.getNodeParameter('source', 0, 'input') === 'due') {
+	const source = items.length > 0 && this.getNodeParameter('source', 0, 'input') === 'due' ? 'due' : 'input';
+	if (source === 'due') {
 		// One read for the run, from the first item: when the owner is refused or the read fails,
 		// that item fails (with Continue On Fail, the one failed item, so a webhook answers 400).
 		try {
@@ -505,7 +506,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			instructions: options.instructions ?? '',
 		});
 		const request = { model, ...prompt, temperature: options.temperature, responseSchema: ANALYSIS_SCHEMA, timeoutMs: options.timeoutMs };
-		return analyzeContact(request, job.messages, context, () => Date.now());
+		return analyzeContact(request, job.messages, context, () => Date.now(), source);
 	});
 	const modelAnswered = outcomes.some((outcome) => !('cancelled' in outcome) && !('setupProblem' in outcome) && (outcome.fallback === undefined || outcome.fallback.code === 'invalid_json' || outcome.fallback.code === 'schema_violation' || outcome.fallback.code === 'blocked'));
 	const setup = outcomes.find((outcome): outcome is AnalysisSetupFailure => 'setupProblem' in outcome);
@@ -537,6 +538,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				model: outcome.model,
 				fallback: outcome.fallback !== undefined,
 				...(outcome.fallback && { fallback_reason: outcome.fallback.code, fallback_message: outcome.fallback.message }),
+				...(outcome.fallback?.retryAfterSeconds !== undefined && { fallback_retry_after_seconds: outcome.fallback.retryAfterSeconds }),
 				...(outcome.fallback?.refusedKeys !== undefined && { fallback_refused_keys: outcome.fallback.refusedKeys }),
 				...(outcome.fallback?.description !== undefined && { fallback_description: outcome.fallback.description }),
 				last_message_at: lastMessageAt,

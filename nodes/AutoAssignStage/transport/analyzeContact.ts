@@ -19,11 +19,13 @@ export interface AnalysisOutcome {
 	analysis: Analysis;
 	model: string;
 	/**
-	 * Set when the analysis is the fallback score: why the model's could not be used. A quota failure
+	 * Set when the analysis is the fallback score: why the model's could not be used, and when trying
+	 * again could work (the call's retryAfterSeconds: a quota's until a key is back). A quota failure
 	 * also says how many of the resting keys Google refused and what to do (Generate Follow-Up's
-	 * advice, geminiAdvice, in Analyze's words: fix the refused keys; the conversation stays due).
+	 * advice, geminiAdvice, in Analyze's words for its source: fix the refused keys; a due conversation
+	 * stays due, an input item is run again).
 	 */
-	fallback?: { code: AnalysisFailureCode; message: string; refusedKeys?: number; description?: string };
+	fallback?: { code: AnalysisFailureCode; message: string; retryAfterSeconds?: number; refusedKeys?: number; description?: string };
 	/** Gemini calls made, retries included. */
 	attempts: number;
 }
@@ -50,6 +52,8 @@ export async function analyzeContact(
 	messages: ChatMessage[],
 	context: CallContext,
 	now: () => number,
+	/** Where the conversation came from: what becomes of it after a quota failure depends on it (geminiAdvice). */
+	source: 'due' | 'input',
 ): Promise<AnalysisOutcome | AnalysisSetupFailure | AnalysisCancelled> {
 	let attempts = 0;
 	// The first reply that is not a valid analysis is asked again once; a second one falls back.
@@ -61,8 +65,9 @@ export async function analyzeContact(
 		attempts += result.attempts;
 		if (result.ok) return { analysis: result.value, model: result.model, attempts };
 		if (result.code === 'cancelled') return { cancelled: true, attempts };
-		const quota = result.code === 'quota' ? { refusedKeys: result.refusedKeys ?? 0, description: geminiAdvice(result, request.model, 'fallback') } : {};
-		const fallback = () => ({ analysis: fallbackAnalysis(messages, now(), result.code), model: result.model, fallback: { code: result.code, message: result.message, ...quota }, attempts });
+		const quota = result.code === 'quota' ? { refusedKeys: result.refusedKeys ?? 0, description: geminiAdvice(result, request.model, source) } : {};
+		const retry = result.retryAfterSeconds !== undefined ? { retryAfterSeconds: result.retryAfterSeconds } : {};
+		const fallback = () => ({ analysis: fallbackAnalysis(messages, now(), result.code), model: result.model, fallback: { code: result.code, message: result.message, ...retry, ...quota }, attempts });
 		const setupProblem = geminiSetupProblem(result, request.model);
 		if (setupProblem) return { setupProblem, fallback: fallback(), attempts };
 		const invalid = result.code === 'invalid_json' || result.code === 'schema_violation';

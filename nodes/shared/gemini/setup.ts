@@ -29,19 +29,27 @@ const REFUSED_KEYS_ADVICE =
 
 /**
  * What becomes of the work a quota failure stopped, in the words of the node that met it: Generate
- * Follow-Up's item fails and is tried again; Analyze's conversation gets the fallback score and is
- * analysed again by a later run.
+ * Follow-Up's item fails and is tried again; Analyze's conversation gets the fallback score, and is
+ * analysed again by a later run when Analyze read it as due ('due'), or when whoever gave it runs it
+ * again ('input': From the Input, the only source of an AI agent's tool). Both name the item's time
+ * until a key is back.
  */
 const AFTER_QUOTA = {
 	item: {
 		nothingToFix: 'Nothing to fix for this item: it can be tried again once a key is back (retryAfterSeconds; a claimed contact is claimable again then).',
 		othersRest: 'The other keys rest for their quota: this item is tried again once a key is back (retryAfterSeconds; a claimed contact is claimable again then).',
 	},
-	fallback: {
+	due: {
 		nothingToFix:
-			'Nothing to fix for this conversation: it got the fallback score, and Due for Analysis analyses it again in a later run once a key is back (a conversation placed by the fallback score stays due).',
+			'Nothing to fix for this conversation: it got the fallback score, and Due for Analysis analyses it again in a later run once a key is back (fallback_retry_after_seconds; a conversation placed by the fallback score stays due).',
 		othersRest:
-			'The other keys rest for their quota: this conversation got the fallback score, and Due for Analysis analyses it again in a later run once a key is back (a conversation placed by the fallback score stays due).',
+			'The other keys rest for their quota: this conversation got the fallback score, and Due for Analysis analyses it again in a later run once a key is back (fallback_retry_after_seconds; a conversation placed by the fallback score stays due).',
+	},
+	input: {
+		nothingToFix:
+			'Nothing to fix for this conversation: it got the fallback score. For the model\'s analysis, run it again once a key is back (fallback_retry_after_seconds).',
+		othersRest:
+			'The other keys rest for their quota: this conversation got the fallback score. For the model\'s analysis, run it again once a key is back (fallback_retry_after_seconds).',
 	},
 } as const;
 
@@ -50,7 +58,7 @@ const AFTER_QUOTA = {
  * same words Analyze fails its run with) and a quota's (fix the refused keys when some were refused).
  * Generate Follow-Up gives it each failed item (`error.description`) and the contact's recorded
  * error (`after` 'item', the default); Auto Assign Stage's Analyze gives a quota's to the contact it
- * scored by the fallback (`fallback_description`, `after` 'fallback').
+ * scored by the fallback (`fallback_description`, `after` its source: 'due' or 'input').
  */
 export function geminiAdvice(
 	failure: { code: CallFailureCode | string; status?: number; message: string; refusedKeys?: number },

@@ -3,10 +3,16 @@
 // with Generate Follow-Up's advice (nodes/shared/gemini/setup.ts geminiAdvice) in Analyze's words:
 // fix or remove the refused key; the conversation stays due. Before, the item had the fallback and
 // the message only ("scored by the fallback with no advice"). A quota failure with no refused key
-// carries the count too (0) and the quota's own advice.
+// carries the count too (0) and the quota's own advice. The advice says what becomes of the
+// conversation for the source Analyze read it from (review RM1 F3: it said "Due for Analysis analyses
+// it again" also From the Input, the default and an AI agent's tool's only source, where nothing
+// makes it due), and the item carries the time until a key is back (fallback_retry_after_seconds;
+// before, only inside fallback_message).
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../../simulators';
+import { createPipelineWorld, minutesAfter } from '../../db/pipelines/fixtures';
+import { withDb } from '../../helpers/stack';
 import { geminiCredentials, runStage } from './support/workflow';
 
 let sims: RunningSimulators;
@@ -39,7 +45,11 @@ it('one key refused, the other resting for its quota: the fallback item counts t
 		expect(contact).toMatchObject({ fallback: true, fallback_reason: 'quota', fallback_refused_keys: 1 });
 		expect(String(contact.fallback_message)).toMatch(/^1 of the credential's 2 Gemini keys was refused by Google/);
 		expect(String(contact.fallback_description)).toMatch(/^Fix or remove the refused API keys of the Leadflow Gemini API credential \(one per line\)/);
-		expect(String(contact.fallback_description)).toMatch(/this conversation got the fallback score, and Due for Analysis analyses it again/);
+		expect(String(contact.fallback_description)).toMatch(/The other keys rest for their quota: this conversation got the fallback score\. For the model's analysis, run it again once a key is back \(fallback_retry_after_seconds\)\.$/);
+		expect(String(contact.fallback_description)).not.toContain('Due for Analysis');
+		expect(contact.fallback_retry_after_seconds).toEqual(expect.any(Number));
+		expect(contact.fallback_retry_after_seconds).toBeGreaterThanOrEqual(1);
+		expect(contact.fallback_retry_after_seconds).toBeLessThanOrEqual(45);
 		expect(JSON.stringify(contact)).not.toContain(bad);
 		expect(JSON.stringify(contact)).not.toContain(good);
 	}
@@ -54,5 +64,31 @@ it('every key resting for its quota, none refused: the count is 0 and the advice
 
 	expect(result.error).toBeUndefined();
 	expect(contacts).toEqual([expect.objectContaining({ fallback: true, fallback_reason: 'quota', fallback_refused_keys: 0 })]);
-	expect(String(contacts[0].fallback_description)).toMatch(/^Nothing to fix for this conversation: it got the fallback score.*If it happens often, add API keys of other Google Cloud projects/);
+	expect(String(contacts[0].fallback_description)).toMatch(/^Nothing to fix for this conversation: it got the fallback score\. For the model's analysis, run it again once a key is back \(fallback_retry_after_seconds\)\. If it happens often, add API keys of other Google Cloud projects/);
+	expect(contacts[0].fallback_retry_after_seconds).toBeGreaterThanOrEqual(1);
+	expect(contacts[0].fallback_retry_after_seconds).toBeLessThanOrEqual(45);
+});
+
+it('Due for Analysis, every key resting for its quota: the advice says a later Due for Analysis run analyses it again, with the time until a key is back', async () => {
+	const world = await createPipelineWorld();
+	const id = await world.contact();
+	await withDb((db) =>
+		db.query(`insert into public.messenger_messages (user_id, conversation_id, direction, text, sent_at) values ($1, $2, 'inbound', 'How much is the premium plan?', $3::timestamptz)`, [
+			world.userId,
+			id,
+			minutesAfter(-30),
+		]),
+	);
+	await sims.gemini.control.reset();
+	await sims.gemini.control.addFault({ effect: { kind: 'http', status: 429, retryDelaySeconds: 45 } });
+
+	const { result, contacts } = await runStage([{}], { ...analyze, source: 'due', ownerUserId: world.userId }, geminiCredentials(sims.gemini.baseUrl, [`key-${randomUUID()}`]));
+
+	expect(result.error).toBeUndefined();
+	expect(contacts).toEqual([expect.objectContaining({ conversation_id: id, fallback: true, fallback_reason: 'quota', fallback_refused_keys: 0 })]);
+	expect(String(contacts[0].fallback_description)).toMatch(
+		/^Nothing to fix for this conversation: it got the fallback score, and Due for Analysis analyses it again in a later run once a key is back \(fallback_retry_after_seconds; a conversation placed by the fallback score stays due\)\. If it happens often/,
+	);
+	expect(contacts[0].fallback_retry_after_seconds).toBeGreaterThanOrEqual(1);
+	expect(contacts[0].fallback_retry_after_seconds).toBeLessThanOrEqual(45);
 });
