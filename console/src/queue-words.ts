@@ -79,19 +79,56 @@ export function noQueueSettingsInWords(id: string, owners: number, queued = 0): 
 }
 
 /**
+ * The lead statuses a dead message never changes, as the row names them: queue_complete and Claim's
+ * end of a send whose lease ran out change only a lead that is new or queued (invalid for 131026,
+ * new again for most errors, queued after uncertain or 131050); a lead taken over, contacted… while
+ * its message was being sent keeps its status.
+ */
+const LEAD_KEPT: Record<string, string> = {
+	human_controlled: 'taken over', contacted: 'contacted', engaged: 'engaged', booked: 'booked',
+	not_interested: 'not interested', do_not_contact: 'do not contact', invalid: 'invalid',
+};
+
+/** What becomes of a lead whose status a dead message leaves as it is (`LEAD_KEPT`), by the message's error. */
+function keptLeadInWords(leadStatus: string, code: string): string {
+	if (leadStatus !== 'human_controlled') {
+		return `Its lead is ${LEAD_KEPT[leadStatus]}, a status this leaves as it is: nothing is queued for it unless it is set to new.`;
+	}
+	if (code === 'uncertain') {
+		return 'Its lead is taken over, a status this leaves as it is: given back (set to new), it is queued and sent again, '
+			+ 'so check the lead\'s WhatsApp chat before giving it back.';
+	}
+	if (code === '131050') {
+		return 'Its lead is taken over, a status this leaves as it is: given back, it is made queued and stays out of the queue '
+			+ 'until it is set to new (the person opted back in).';
+	}
+	return 'Its lead is taken over, a status this leaves as it is: given back (set to new), it is queued again for a later day: '
+		+ 'fix the owner\'s message setting first if the error is about the message.';
+}
+
+/**
  * What a message's status means where its name alone does not say it, and what to do
  * (docs/troubleshooting.md, *WhatsApp lead queue*); '' for the other statuses. `lastError` is the row's
  * `code: message`: `uncertain` is a send that may have reached the lead, never sent again by itself;
  * any other dead message was not sent (refused by Meta for good, or failed on its last attempt).
+ * `leadStatus`, the row's lead's status: what the words say becomes of the lead holds for a lead that
+ * is new or queued (or invalid after 131026); a lead of another status (taken over, contacted, do not
+ * contact…) keeps it, and the words say so instead.
  */
-export function statusMeaningInWords(status: string, lastError: string | null): string {
+export function statusMeaningInWords(status: string, lastError: string | null, leadStatus?: string | null): string {
 	if (status !== 'dead') return '';
-	if (/^uncertain(:|$)/.test(lastError ?? '')) {
-		return 'May have been delivered: Meta gave no answer, or the run ended before recording one. It is never sent again by itself, '
-			+ 'as a retry could send it twice, and its lead stays queued. Check the lead\'s WhatsApp chat, then set the lead in your app: '
+	const code = /^([^:]*)(:|$)/.exec(lastError ?? '')?.[1] ?? '';
+	const kept = !!leadStatus && leadStatus in LEAD_KEPT && !(leadStatus === 'invalid' && code === '131026');
+	if (code === 'uncertain') {
+		const sure = 'May have been delivered: Meta gave no answer, or the run ended before recording one. It is never sent again by itself, '
+			+ 'as a retry could send it twice';
+		if (kept) return `${sure}. ${keptLeadInWords(leadStatus, code)}`;
+		return `${sure}, and its lead stays queued. Check the lead's WhatsApp chat, then set the lead in your app: `
 			+ 'contacted if it arrived, new to have it queued and sent again.';
 	}
-	return 'Not sent, and not tried again: Meta refused it for good, or it failed on its last attempt (the error above). '
+	const notSent = 'Not sent, and not tried again: Meta refused it for good, or it failed on its last attempt (the error above).';
+	if (kept) return `${notSent} ${keptLeadInWords(leadStatus, code)}`;
+	return `${notSent} `
 		+ '131026 makes the lead invalid and 131050 keeps it out of the queue; any other error sets the lead back to new, queued again for a later day: '
 		+ 'fix the owner\'s message setting first if the error is about the message.';
 }

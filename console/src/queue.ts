@@ -681,7 +681,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		const notToTake = notTakenOverInWords(row.lead_status);
 		const taking = state.taking.has(row.lead_id);
 		// A given-up message says what it means and what to do, in words under its status (not its colour alone).
-		const meaning = statusMeaningInWords(row.status, row.last_error);
+		const meaning = statusMeaningInWords(row.status, row.last_error, row.lead_status);
 		return `
 			<td data-label="Lead"><strong class="lead-name">${escape(name)}</strong>
 				<div class="sub"><a href="tel:${escape(row.phone)}">${escape(row.phone)}</a>${row.lead_score === null ? '' : ` · score ${formatNumber(row.lead_score)}`} · ${escape(LEAD_STATUSES[row.lead_status] ?? row.lead_status)}</div></td>

@@ -7,9 +7,9 @@ import { pageDom, type PageDom } from './page-dom';
 
 const DAY = '2026-12-06';
 
-function row(id: string, status: string, lastError: string | null, attempts = 1) {
+function row(id: string, status: string, lastError: string | null, attempts = 1, leadStatus = 'queued') {
 	return {
-		item_id: id, lead_id: `lead-${id}`, name: `Lead ${id}`, phone: '+447700900123', lead_status: 'queued', lead_score: 50, status,
+		item_id: id, lead_id: `lead-${id}`, name: `Lead ${id}`, phone: '+447700900123', lead_status: leadStatus, lead_score: 50, status,
 		attempts, scheduled_for: `${DAY}T09:00:00.000Z`, completed_at: status === 'dead' ? `${DAY}T09:01:00.000Z` : null, message_id: null,
 		last_error: lastError, taken_over_at: null, taken_over_by: null, conversation_id: null, follow_ups_stopped: false, last_event: null,
 	};
@@ -20,6 +20,8 @@ const rows = [
 	row('refused', 'dead', '131047: Re-engagement message'),
 	row('retry', 'failed', '131000: Something went wrong'),
 	row('sent', 'sent', null),
+	// Its lead taken over while the message was being sent: the database leaves its status alone.
+	row('taken', 'dead', '132001: Template name does not exist in the translation', 1, 'human_controlled'),
 ];
 
 let page: PageDom;
@@ -81,4 +83,40 @@ test('the words: uncertain only by its code, a dead message with no error is giv
 	expect(statusMeaningInWords('dead', '131050: The person stopped marketing messages. It mentions uncertain: x')).toMatch(/^Not sent/);
 	expect(statusMeaningInWords('dead', null)).toMatch(/^Not sent/);
 	for (const status of ['queued', 'claimed', 'sent', 'failed', 'cancelled']) expect(statusMeaningInWords(status, 'uncertain: x')).toBe('');
+});
+
+test('a dead message whose lead is taken over says the lead keeps its status, not that it is set back to new (review RM2 F2b)', () => {
+	// Before: "any other error sets the lead back to new, queued again for a later day" beside the row's "Taken over".
+	const words = meaning('taken');
+	expect(words).toBe(statusMeaningInWords('dead', rows[4].last_error, 'human_controlled'));
+	expect(words).toMatch(/^Not sent, and not tried again/);
+	expect(words).toMatch(/Its lead is taken over, a status this leaves as it is: given back \(set to new\), it is queued again for a later day/);
+	expect(words).not.toMatch(/sets the lead back to new|makes the lead invalid/);
+	// The lead's status said in the row is the one the words speak of.
+	expect(page.document.querySelector('#queue-rows tr[data-item="taken"]').textContent).toMatch(/Taken over/);
+});
+
+test('the words by the lead\'s status: a lead new or queued (or invalid after 131026) as the error leaves it; any other keeps its status, said so', () => {
+	const uncertain = 'uncertain: No answer within 30000 ms';
+	// New, queued, or no status given: what the database does to such a lead.
+	for (const leadStatus of ['new', 'queued', undefined, null, 'some_new_status']) {
+		expect(statusMeaningInWords('dead', uncertain, leadStatus)).toMatch(/and its lead stays queued\. Check the lead's WhatsApp chat/);
+		expect(statusMeaningInWords('dead', '132001: x', leadStatus)).toMatch(/any other error sets the lead back to new/);
+	}
+	expect(statusMeaningInWords('dead', '131026: Message undeliverable', 'invalid')).toMatch(/131026 makes the lead invalid/);
+	// Taken over: given back, it is queued again (after uncertain: sent again, so check first; after 131050: kept out).
+	expect(statusMeaningInWords('dead', uncertain, 'human_controlled')).toBe(
+		'May have been delivered: Meta gave no answer, or the run ended before recording one. It is never sent again by itself, as a retry could send it twice. '
+		+ 'Its lead is taken over, a status this leaves as it is: given back (set to new), it is queued and sent again, so check the lead\'s WhatsApp chat before giving it back.');
+	expect(statusMeaningInWords('dead', '131050: stopped marketing messages', 'human_controlled')).toMatch(/given back, it is made queued and stays out of the queue until it is set to new/);
+	// Any other status the database never changes: said as it is, no status predicted.
+	for (const [leadStatus, label] of [['contacted', 'contacted'], ['engaged', 'engaged'], ['booked', 'booked'], ['not_interested', 'not interested'],
+		['do_not_contact', 'do not contact'], ['invalid', 'invalid']]) {
+		for (const error of [uncertain, '132001: x', '131050: y', '131026: z']) {
+			if (leadStatus === 'invalid' && error.startsWith('131026')) continue;
+			const words = statusMeaningInWords('dead', error, leadStatus);
+			expect(words).toContain(`Its lead is ${label}, a status this leaves as it is: nothing is queued for it unless it is set to new.`);
+			expect(words).not.toMatch(/stays queued|sets the lead back to new|makes the lead invalid|set the lead in your app/);
+		}
+	}
 });
