@@ -94,6 +94,11 @@ function agentLeadAdvice(owner: string | null): string {
 	return `Give the lead_id of ${whose} whose message ended dead: the Leadflow Console node's Queue Page lists each message's lead_id and status.`;
 }
 
+/** The database's refusal of Settled By (renamed by inParameterNames) as a refusal naming its field, actorId. */
+function settledByRefused(context: IExecuteFunctions, error: NodeApiError, itemIndex: number): FieldRefusedError {
+	return new FieldRefusedError(context.getNode(), error.message, { itemIndex, description: error.description ?? undefined }, 'actorId');
+}
+
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	return await perItem(this, 1, async (itemIndex) => {
 		const asTool = runsAsTool(this);
@@ -110,6 +115,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			return rowsTo(0, rows);
 		} catch (error) {
 			const named = inParameterNames(this, error, itemIndex, { p_actor_id: 'Settled By' }, 'Use the ID of a Supabase Auth user of this project (auth.users) as Settled By, or leave it empty.');
+			// An unknown Settled By names its field (actorId: a webhook answers it as its own field).
+			if (named !== error && named instanceof NodeApiError) throw settledByRefused(this, named, itemIndex);
 			if (!(named instanceof NodeApiError)) throw named;
 			throw inParameterNames(this, named, itemIndex, { p_lead_id: 'Lead ID' }, asTool ? agentLeadAdvice(owner) : `Use the lead_id of a lead of the owner in ${OWNER_FIELD} (or leave ${OWNER_FIELD} empty for any owner's lead).`);
 		}

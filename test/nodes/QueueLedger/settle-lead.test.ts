@@ -58,6 +58,9 @@ test('settles an uncertain message both ways; again is already_settled; a lead t
 		const bad = await settle([{ lead_id: b }], { ownerUserId: owner, outcome }, true);
 		expect(bad.outputs[0]).toEqual([{ error: expect.objectContaining({ code: 'invalid_input', field: 'outcome', message: expect.stringContaining('Outcome must be "delivered" or "send_again"') }) }]);
 	}
+	// A Settled By of no user: refused naming actorId.
+	const unknownBy = await settle([{ lead_id: b }], { ownerUserId: owner, outcome: 'send_again', actorId: randomUUID() }, true);
+	expect(unknownBy.outputs[0]).toEqual([{ error: expect.objectContaining({ code: 'invalid_input', field: 'actorId', message: expect.stringMatching(/^Settled By: user .* does not exist/) }) }]);
 	expect(await leadStatus(b)).toBe('new');
 });
 
