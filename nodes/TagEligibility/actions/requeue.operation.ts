@@ -8,7 +8,6 @@
 // With Owner User ID, only a rule of that owner (another owner's: not found, as an unknown rule; the
 // database checks it); as a tool it must be given (common.ts, readScopingOwner).
 import {
-	NodeOperationError,
 	updateDisplayOptions,
 	type IDataObject,
 	type IExecuteFunctions,
@@ -18,7 +17,7 @@ import {
 } from 'n8n-workflow';
 import type { RequeueArgs } from '../../shared/contract';
 import { runsAsTool } from '../../shared/outputs';
-import { asNodeError, failedItem } from '../../shared/per-item';
+import { asNodeError, failedItem, FieldRefusedError } from '../../shared/per-item';
 import { parameterText } from '../../shared/resource-locator';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
@@ -77,22 +76,25 @@ function readContact(context: IExecuteFunctions, itemIndex: number): string | nu
 	if (raw === '') {
 		const everyFailed = context.getNodeParameter('everyFailedContact', itemIndex, false) as unknown;
 		if (runsAsTool(context) && everyFailed !== true && everyFailed !== 'true') {
-			throw new NodeOperationError(context.getNode(), 'Contact is empty: as an AI agent\'s tool, Requeue requeues one named contact', {
-				itemIndex,
-				description: NAME_A_CONTACT,
-			});
+			throw new FieldRefusedError(context.getNode(), 'Contact is empty: as an AI agent\'s tool, Requeue requeues one named contact', { itemIndex, description: NAME_A_CONTACT }, 'conversationId');
 		}
 		return null;
 	}
 	if (!UUID.test(raw)) {
-		throw new NodeOperationError(context.getNode(), `The conversation ID "${raw}" is not a UUID`, {
-			itemIndex,
-			// As a tool, not "leave the field empty": the tool refuses an empty Contact, or with Every
-			// Failed Contact of the Rule on would requeue the whole rule for a model's mistyped contact.
-			description: runsAsTool(context)
-				? NAME_A_CONTACT
-				: 'Use the contact\'s conversation_id (from Explain, the monitor or a claim), or leave the field empty for every failed contact of the rule.',
-		});
+		// Its failed item names the parameter (field: conversationId), as readRuleId's and readUuid's do.
+		throw new FieldRefusedError(
+			context.getNode(),
+			`The conversation ID "${raw}" is not a UUID`,
+			{
+				itemIndex,
+				// As a tool, not "leave the field empty": the tool refuses an empty Contact, or with Every
+				// Failed Contact of the Rule on would requeue the whole rule for a model's mistyped contact.
+				description: runsAsTool(context)
+					? NAME_A_CONTACT
+					: 'Use the contact\'s conversation_id (from Explain, the monitor or a claim), or leave the field empty for every failed contact of the rule.',
+			},
+			'conversationId',
+		);
 	}
 	return raw.toLowerCase();
 }
@@ -100,10 +102,12 @@ function readContact(context: IExecuteFunctions, itemIndex: number): string | nu
 function readUncertain(context: IExecuteFunctions, itemIndex: number): RequeueArgs['p_uncertain'] {
 	const value = context.getNodeParameter('uncertain', itemIndex, 'leave') as unknown;
 	if (value === 'leave' || value === 'requeue') return value;
-	throw new NodeOperationError(context.getNode(), `Uncertain Sends must be leave or requeue (got ${JSON.stringify(value)})`, {
-		itemIndex,
-		description: 'leave: contacts whose send may have reached them stay failed; requeue: you checked they were not delivered.',
-	});
+	throw new FieldRefusedError(
+		context.getNode(),
+		`Uncertain Sends must be leave or requeue (got ${JSON.stringify(value)})`,
+		{ itemIndex, description: 'leave: contacts whose send may have reached them stay failed; requeue: you checked they were not delivered.' },
+		'uncertain',
+	);
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -134,6 +134,22 @@ test('as an AI agent\'s tool, a Contact that is not a conversation ID is refused
 	expect(inWorkflow.error?.description).toBe('Use the contact\'s conversation_id (from Explain, the monitor or a claim), or leave the field empty for every failed contact of the rule.');
 });
 
+test('with Continue On Fail, a refused Contact or Uncertain Sends fails its item alone, naming its parameter (field)', async () => {
+	const ruleId = await (await createWorld()).rule();
+	const workflow = requeueWorkflow([{ id: 'Maria Santos', uncertain: 'leave' }, { id: '', uncertain: 'maybe' }], {
+		ruleId: rule(ruleId),
+		conversationId: { __rl: true, mode: 'id', value: '={{ $json.id }}' },
+		uncertain: '={{ $json.uncertain }}',
+	});
+	workflow.nodes[3] = { ...workflow.nodes[3], onError: 'continueRegularOutput' };
+	const run = await runWorkflow(workflow, { credentials: credentials() });
+	expect(run.error).toBeUndefined();
+	expect(run.nodeOutputs.Requeue).toEqual([
+		{ error: { code: 'invalid_input', message: 'The conversation ID "Maria Santos" is not a UUID', description: expect.stringMatching(/conversation_id/), field: 'conversationId' } },
+		{ error: { code: 'invalid_input', message: 'Uncertain Sends must be leave or requeue (got "maybe")', description: expect.stringMatching(/^leave: /), field: 'uncertain' } },
+	]);
+});
+
 test("the console's Requeue as an AI agent's tool: Conversation IDs left at its default (no contact named) requeues nothing; named ones are requeued", async () => {
 	const { ruleId, refused, userId } = await failedWorld();
 	const requeuedAt = async (conversationId: string) =>
