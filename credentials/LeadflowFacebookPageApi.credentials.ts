@@ -50,7 +50,7 @@ export class LeadflowFacebookPageApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			description:
-				'Optional. The ID of the Meta app the Page’s webhook belongs to (its digits, from the app’s dashboard). The Messenger Trigger needs it to tell the app’s own echoes from messages a person sent from the Page (a human takeover). Spaces in it are ignored; one that is not digits is taken for none, with a warning in n8n’s log.',
+				'The ID of the Meta app the Page’s webhook belongs to (its digits: the app’s dashboard → App settings → Basic). Sending and syncing work without it, but the Messenger Trigger needs it to tell the app’s own echoes from messages a person sent from the Page: without it no human takeover stops follow-ups and no echo settles an uncertain follow-up, and that is warned about in n8n’s log at each activation of the trigger and on each Messenger Sync’s output. Spaces in it are ignored; one that is not digits is taken for none, with the same warnings (and one in n8n’s log with each delivery).',
 		},
 		{
 			displayName: 'Webhook Verify Token',

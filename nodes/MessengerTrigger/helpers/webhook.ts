@@ -25,7 +25,7 @@ export const FACEBOOK_CREDENTIAL = 'leadflowFacebookPageApi';
 export const APP_ID_NOT_DIGITS =
 	'The Facebook Page credential’s App ID is not a Meta app id (digits only): deliveries are recorded without one, so the app’s own echoes cannot be told from a person’s: no human takeover stops follow-ups and no echo settles an uncertain follow-up';
 export const FIX_THE_APP_ID =
-	'Put the Meta app’s App ID (its digits: the app’s dashboard → App settings → Basic; not its name or the App Secret) in the Leadflow Facebook Page API credential, or empty the field to go without both.';
+	'Put the Meta app’s App ID (its digits: the app’s dashboard → App settings → Basic; not its name or the App Secret) in the Leadflow Facebook Page API credential to turn both on (an empty App ID turns them off too, and is warned about the same way).';
 
 /**
  * The credential's App ID as the database takes it: its digits (spaces anywhere ignored, so

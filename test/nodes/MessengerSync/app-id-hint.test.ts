@@ -2,8 +2,12 @@
 // sync runs and records as before, and the editor shows a warning on its output (n8n's execution
 // hint) that the Messenger Trigger sharing the credential sees no human takeover and settles no
 // uncertain follow-up by its echo, with what to do. Before, nothing was said at run time (only the
-// docs told). With the app's digits, no warning.
+// docs told). With the app's digits, no warning. The not-digits advice no longer offers emptying the
+// field as a way out, and the credential's help text says what going without an App ID costs and
+// that it is warned about (review RM1 F4: they still said "or empty the field to go without both" and
+// "Optional", "only one that is not digits is warned about").
 import type { IDataObject, INode } from 'n8n-workflow';
+import { LeadflowFacebookPageApi } from '../../../credentials/LeadflowFacebookPageApi.credentials';
 import { startSimulators, type RunningSimulators } from '../../../simulators';
 import { runWorkflow, type WorkflowJson } from '../../harness';
 import { testStack } from '../../helpers/stack';
@@ -59,10 +63,29 @@ test('no App ID: the sync completes and its output carries a warning saying what
 	]);
 });
 
-test('an App ID that is not digits: the same warning in its words, without its value', async () => {
+test('an App ID that is not digits: the same warning in its words, without its value, and no advice to empty the field (that is warned about too)', async () => {
 	const hints = await syncWith('my-leadflow-app');
-	expect(hints).toEqual([{ type: 'warning', location: 'outputPane', message: expect.stringMatching(/^The Facebook Page credential’s App ID is not a Meta app id \(digits only\)/) }]);
+	expect(hints).toEqual([
+		{
+			type: 'warning',
+			location: 'outputPane',
+			message: expect.stringMatching(
+				/^The Facebook Page credential’s App ID is not a Meta app id \(digits only\): .*Put the Meta app’s App ID .* to turn both on \(an empty App ID turns them off too, and is warned about the same way\)\.$/,
+			),
+		},
+	]);
 	expect(JSON.stringify(hints)).not.toContain('my-leadflow-app');
+	expect(JSON.stringify(hints)).not.toMatch(/empty the field|go without/);
+});
+
+test('the credential\'s App ID help text says what going without one costs and that it is warned about, not "Optional"', () => {
+	const appId = new LeadflowFacebookPageApi().properties.find((property) => property.name === 'appId');
+	expect(appId?.required).toBeFalsy();
+	const help = String(appId?.description);
+	expect(help).not.toMatch(/^Optional/);
+	expect(help).toContain('no human takeover stops follow-ups and no echo settles an uncertain follow-up');
+	expect(help).toContain('warned about in n8n’s log at each activation of the trigger and on each Messenger Sync’s output');
+	expect(help).toContain('one that is not digits is taken for none, with the same warnings');
 });
 
 test('the app\'s digits: no warning', async () => {

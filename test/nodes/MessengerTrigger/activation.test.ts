@@ -161,7 +161,7 @@ describe('activation', () => {
 					expect(await activate(credentials(pageId, { appId }), parameters)).toEqual({ called: ACTIVE });
 					expect(warned()).toEqual([
 						[
-							expect.stringMatching(/^Leadflow Messenger Trigger: The Facebook Page credential’s App ID is not a Meta app id \(digits only\): deliveries are recorded without one, .*no human takeover stops follow-ups and no echo settles an uncertain follow-up\. Put the Meta app’s App ID .* or empty the field to go without both\.$/),
+							expect.stringMatching(/^Leadflow Messenger Trigger: The Facebook Page credential’s App ID is not a Meta app id \(digits only\): deliveries are recorded without one, .*no human takeover stops follow-ups and no echo settles an uncertain follow-up\. Put the Meta app’s App ID .* to turn both on \(an empty App ID turns them off too, and is warned about the same way\)\.$/),
 							expect.objectContaining({ node: 'Messenger Trigger', when: 'activation' }),
 						],
 						[expect.any(String), expect.objectContaining({ when: 'activation' })],
