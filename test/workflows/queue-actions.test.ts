@@ -332,3 +332,23 @@ test('a File Name set in the workflow that Export Queue refuses is the workflowâ
 	expect(unknownLead.response?.statusCode).toBe(404);
 	expect(JSON.stringify(unknownLead.response?.body)).not.toMatch(/fix it in the workflow/);
 });
+
+test('a value a node refuses answers 400 naming the request field it came from: the lead id, takenBy, the owner header, the export\'s status and days', async () => {
+	const owner = await queueOwner();
+	const [lead] = await leadsOf(owner, 1);
+	const named = async (call: Promise<Awaited<ReturnType<typeof take>>>) => {
+		const body = (await call).response?.body as IDataObject;
+		return [body.status, body.field];
+	};
+	// Take Lead's Lead ID (from the path), Taken By (the body's takenBy), Owner User ID (the header).
+	expect(await named(take(owner, 'lead-42'))).toEqual([400, 'leadId']);
+	expect(await named(take(owner, lead.leadId, { takenBy: 'not-a-user-id' }))).toEqual([400, 'takenBy']);
+	expect(await named(take('someone', lead.leadId))).toEqual([400, 'X-Leadflow-Owner']);
+	// Export Queue's Statuses (?status=) and its days: ?day= when the call gave day, else ?from= / ?to=.
+	expect(await named(exportCsv(owner, { day: '2026-12-02', status: 'sent,lost' }))).toEqual([400, 'status']);
+	expect(await named(exportCsv(owner, {}))).toEqual([400, 'day']);
+	expect(await named(exportCsv(owner, { day: '2026-13-40' }))).toEqual([400, 'day']);
+	expect(await named(exportCsv(owner, { from: '2026-12-02', to: 'Friday' }))).toEqual([400, 'to']);
+	expect(await named(metrics(owner, { from: 'yesterday' }))).toEqual([400, 'from']);
+	expect(await leadStatus(lead.leadId)).toBe('new');
+});

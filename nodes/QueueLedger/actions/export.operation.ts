@@ -5,11 +5,11 @@
 // range gives a file with the header row only.
 import { updateDisplayOptions, type IBinaryData, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { QUEUE_ITEM_STATUSES, type QueueItemStatus } from '../../shared/contract/queue';
-import { perItem, SettingRefusedError } from '../../shared/per-item';
+import { FieldRefusedError, perItem, SettingRefusedError } from '../../shared/per-item';
 import { optionsCollection } from '../../shared/properties';
 import { notTextProblem, textProblem } from '../../shared/valid-input';
 import { inOwnerField } from '../helpers/caller-fields';
-import { dayRangeProperties, invalid, ownerProperty, readDayRange, readOwner } from '../helpers/common';
+import { dayRangeProperties, ownerProperty, readDayRange, readOwner } from '../helpers/common';
 import { csvStream } from '../helpers/csv';
 import { exportPages } from '../transport/exportPages';
 
@@ -63,7 +63,8 @@ function readStatuses(context: IExecuteFunctions, itemIndex: number): QueueItemS
 	const list = (Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : []).map((status) => String(status).trim().toLowerCase()).filter(Boolean);
 	const unknown = list.filter((status) => !(QUEUE_ITEM_STATUSES as readonly string[]).includes(status));
 	if (unknown.length > 0) {
-		throw invalid(context, itemIndex, `Statuses: "${unknown[0]}" is not a queue status`, `Choose among ${QUEUE_ITEM_STATUSES.join(', ')}.`);
+		// Named (field: statuses), as readUuid's refusals: the Export webhook answers it as its ?status=.
+		throw new FieldRefusedError(context.getNode(), `Statuses: "${unknown[0]}" is not a queue status`, { itemIndex, description: `Choose among ${QUEUE_ITEM_STATUSES.join(', ')}.` }, 'statuses');
 	}
 	return list.length > 0 ? ([...new Set(list)] as QueueItemStatus[]) : null;
 }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { NodeApiError, NodeOperationError, type IDataObject, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import { claimOfThisExecution, executionMark } from '../../shared/execution-claim';
 import { runsAsTool } from '../../shared/outputs';
-import { asNodeError, SettingRefusedError } from '../../shared/per-item';
+import { asNodeError, FieldRefusedError, SettingRefusedError } from '../../shared/per-item';
 import { parameterText } from '../../shared/resource-locator';
 import { readOwnerId } from '../../shared/owner-id';
 import { UUID } from '../../shared/valid-input';
@@ -38,13 +38,17 @@ export function ownerProperty(required: boolean, description: string): INodeProp
 	};
 }
 
-/** A UUID parameter of item i, lower case; empty → null when optional. */
+/**
+ * A UUID parameter of item i, lower case; empty → null when optional. Its refusal names the parameter
+ * (`field`: `name`, e.g. "leadId"), so the failed item says which value to mend and a webhook answers
+ * the request field it gave that parameter from.
+ */
 export function readUuid(context: IExecuteFunctions, name: string, label: string, itemIndex: number, hint: string, optional: true): string | null;
 export function readUuid(context: IExecuteFunctions, name: string, label: string, itemIndex: number, hint: string, optional?: false): string;
 export function readUuid(context: IExecuteFunctions, name: string, label: string, itemIndex: number, hint: string, optional = false): string | null {
 	const text = readText(context, name, itemIndex);
 	if (!text && optional) return null;
-	if (!UUID.test(text)) throw invalid(context, itemIndex, `The ${label} "${text}" is not a UUID`, hint);
+	if (!UUID.test(text)) throw new FieldRefusedError(context.getNode(), `The ${label} "${text}" is not a UUID`, { itemIndex, description: hint }, name);
 	return text.toLowerCase();
 }
 
@@ -90,7 +94,7 @@ export const daysBetween = (from: string, to: string) => Math.round((Date.parse(
 
 export const MAX_RANGE_DAYS = 366;
 
-/** The From and To day parameters of item i: calendar days, From ≤ To, at most a year apart. */
+/** The From and To day parameters of item i: calendar days, From ≤ To, at most a year apart; a day that is none is refused naming its parameter (field: fromDay, toDay). */
 export function readDayRange(context: IExecuteFunctions, itemIndex: number): { from: string; to: string };
 export function readDayRange(context: IExecuteFunctions, itemIndex: number, optional: true): { from: string | null; to: string | null };
 /** With `optional`, an empty day is null: the database fills it (the owner's last 7 local days). */
@@ -100,7 +104,12 @@ export function readDayRange(context: IExecuteFunctions, itemIndex: number, opti
 		if (optional && !text) return null;
 		const day = calendarDay(text);
 		if (!day) {
-			throw invalid(context, itemIndex, text ? `${label} "${text}" is not a day` : `${label} is empty`, `Write the day as YYYY-MM-DD, e.g. 2026-12-02 (the owner's local day the queue was prepared for).`);
+			throw new FieldRefusedError(
+				context.getNode(),
+				text ? `${label} "${text}" is not a day` : `${label} is empty`,
+				{ itemIndex, description: `Write the day as YYYY-MM-DD, e.g. 2026-12-02 (the owner's local day the queue was prepared for).` },
+				name,
+			);
 		}
 		return day;
 	};
