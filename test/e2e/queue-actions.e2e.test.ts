@@ -1,12 +1,13 @@
 // workflows/queue-actions.json in real n8n 2.41.1 (this package installed from its tarball) against
 // the local stack: Take Lead (200, harmless twice, 404 for an unknown or another owner's lead, 400
-// malformed), the export as a CSV download (streamed through n8n's binary data, headers only when
+// malformed), settling a dead message (200, already_settled, 409, 404, 400 naming outcome), the export as a CSV download (streamed through n8n's binary data, headers only when
 // empty), the metrics; 403 without the key; no answer holds a stack trace and a refused call writes nothing.
 import { parse } from 'csv-parse/sync';
 import { randomUUID } from 'node:crypto';
 import { EXPORT_COLUMNS } from '../../nodes/QueueLedger/helpers/csv';
 import { testStack } from '../helpers/stack';
 import { leadStatus, leadsOf, messagesOf, prepareDue, queueOwner } from '../nodes/QueueLedger/support/queue';
+import { claim, complete, failed, preparedOwner, TOMORROW } from '../db/queue/fixtures';
 import { startN8n, type RunningN8n } from './support';
 
 const KEY = { name: 'X-Leadflow-Key', value: `e2e-${randomUUID()}` };
@@ -75,6 +76,31 @@ test('in real n8n: take a lead (200, harmless twice), 404 unknown or another own
 	expect(await leadStatus(other.leadId)).toBe('new');
 	expect((await messagesOf(stranger)).length).toBe(0);
 	for (const answer of [foreign, unknown, malformed]) noStackTrace(answer.body);
+});
+
+test('in real n8n: settle a lead whose message ended dead uncertain (200 delivered, harmless twice; 409 the other outcome; 404 another owner\'s; 400 naming outcome)', async () => {
+	const { userId } = await preparedOwner(1, { max_attempts: 3 });
+	const [message] = await claim('w-settle-e2e', userId, `${TOMORROW}T16:00:00.000Z`);
+	await complete('w-settle-e2e', [failed(message, { code: 'uncertain', message: 'No answer within 30000 ms: it may have been sent', permanent: true })], `${TOMORROW}T16:01:00.000Z`);
+	const settleOf = (body: unknown, who = userId) => n8n.callWebhook(`leadflow/leads/${message.lead_id}/settle`, { method: 'POST', headers: headers(who), body: body as Record<string, unknown> });
+
+	const badOutcome = await settleOf({ outcome: 'arrived' });
+	expect(badOutcome.statusCode).toBe(400);
+	expect(badOutcome.body).toMatchObject({ status: 400, field: 'outcome' });
+	const foreign = await settleOf({ outcome: 'delivered' }, owner);
+	expect(foreign.statusCode).toBe(404);
+	expect(foreign.body).toMatchObject({ status: 404, field: 'leadId' });
+	expect(await leadStatus(message.lead_id)).toBe('queued');
+
+	const settled = await settleOf({ outcome: 'delivered', reason: 'She answered' });
+	expect(settled.statusCode).toBe(200);
+	expect(settled.body).toMatchObject({ lead_id: message.lead_id, outcome: 'delivered', status: 'contacted', already_settled: false, error_code: 'uncertain' });
+	expect((await settleOf({ outcome: 'delivered' })).body).toMatchObject({ already_settled: true });
+	const other = await settleOf({ outcome: 'send_again' });
+	expect(other.statusCode).toBe(409);
+	expect(other.body).toMatchObject({ status: 409, field: 'outcome', refusal: 'not_settleable' });
+	expect(await leadStatus(message.lead_id)).toBe('contacted');
+	for (const answer of [badOutcome, foreign, other]) noStackTrace(answer.body);
 });
 
 test('in real n8n: the metrics per day with totals; 400 for a bad range', async () => {
