@@ -144,11 +144,12 @@ test('values the node checks (a rule ID or a conversation ID that is not a UUID)
 
 	const badContact = await requeue(run.credentials, { ruleId: run.ruleId, conversationIds: [run.refused, 'nope'] });
 	expect(badContact.response?.statusCode).toBe(400);
-	expect(badContact.response?.body).toMatchObject({ status: 400, error: 'conversationIds[1] "nope" is not a conversation ID (a UUID)', hint: expect.stringMatching(/list of the contacts' conversation_id/) });
+	// Named by its field, as ruleId's is (review RM1 F2: before, these two 400s had no field).
+	expect(badContact.response?.body).toEqual({ status: 400, error: 'conversationIds[1] "nope" is not a conversation ID (a UUID)', field: 'conversationIds', hint: expect.stringMatching(/list of the contacts' conversation_id/) });
 
 	const empty = await requeue(run.credentials, { ruleId: run.ruleId, conversationIds: [] });
 	expect(empty.response?.statusCode).toBe(400);
-	expect(empty.response?.body).toMatchObject({ status: 400, error: 'conversationIds must hold 1 to 1000 conversation IDs (got 0)' });
+	expect(empty.response?.body).toEqual({ status: 400, error: 'conversationIds must hold 1 to 1000 conversation IDs (got 0)', field: 'conversationIds', hint: expect.stringMatching(/list of the contacts' conversation_id/) });
 
 	const gone = await requeue(run.credentials, { ruleId: '00000000-0000-4000-8000-000000000000' });
 	expect(gone.response?.statusCode).toBe(404);

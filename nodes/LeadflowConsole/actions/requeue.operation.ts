@@ -11,7 +11,7 @@
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { RequeueArgs, RequeueResult } from '../../shared/contract';
 import { runsAsTool } from '../../shared/outputs';
-import { perItem } from '../../shared/per-item';
+import { FieldRefusedError, perItem } from '../../shared/per-item';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
 import { OPERATION_NAMES } from './operation-names';
@@ -78,19 +78,20 @@ function conversationIds(context: IExecuteFunctions, i: number): string[] | null
 		return null;
 	}
 	const hint = 'Send conversationIds as a list of the contacts\' conversation_id (from the monitor\'s rows), e.g. ["5f1d2c3b-…"], or leave it out for every failed contact of the rule.';
-	if (!Array.isArray(value)) {
-		throw new NodeOperationError(context.getNode(), 'conversationIds must be a list of conversation IDs', { itemIndex: i, description: hint });
-	}
+	// Each refusal names the parameter (field: conversationIds), as ruleId's does, so the failed item
+	// and the console's webhook answer say which value to mend (review RM1 F2: these three had none).
+	const refused = (message: string, description: string) => new FieldRefusedError(context.getNode(), message, { itemIndex: i, description }, 'conversationIds');
+	if (!Array.isArray(value)) throw refused('conversationIds must be a list of conversation IDs', hint);
 	if (value.length < 1 || value.length > DATA_API_MAX_ROWS) {
-		throw new NodeOperationError(context.getNode(), `conversationIds must hold 1 to ${DATA_API_MAX_ROWS} conversation IDs (got ${value.length})`, {
-			itemIndex: i,
-			description: value.length === 0 ? hint : `Send at most ${DATA_API_MAX_ROWS} a call, or leave conversationIds out for every failed contact of the rule.`,
-		});
+		throw refused(
+			`conversationIds must hold 1 to ${DATA_API_MAX_ROWS} conversation IDs (got ${value.length})`,
+			value.length === 0 ? hint : `Send at most ${DATA_API_MAX_ROWS} a call, or leave conversationIds out for every failed contact of the rule.`,
+		);
 	}
 	const ids = value.map((id: unknown, n) => {
 		if (typeof id !== 'string' || !UUID.test(id.trim())) {
 			const shown = typeof id === 'string' ? id.slice(0, 60) : JSON.stringify(id)?.slice(0, 60);
-			throw new NodeOperationError(context.getNode(), `conversationIds[${n}] "${shown}" is not a conversation ID (a UUID)`, { itemIndex: i, description: hint });
+			throw refused(`conversationIds[${n}] "${shown}" is not a conversation ID (a UUID)`, hint);
 		}
 		return id.trim().toLowerCase();
 	});
