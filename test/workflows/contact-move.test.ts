@@ -72,18 +72,20 @@ test('bad input answers 400 naming the problem, and writes nothing', async () =>
 	expect(noId.response?.body).toEqual({
 		status: 400,
 		error: expect.stringMatching(/conversation ID "" is not a UUID/),
+		field: 'conversationId',
 		hint: 'Give the contact\'s id (the id column of messenger_conversations): a webhook caller sends it as {"conversationId": "…"}, a workflow maps it, e.g. {{ $json.conversationId }}.',
 	});
 
 	const noStage = await move({ conversationId: contact });
 	expect(noStage.response?.statusCode).toBe(400);
-	expect(noStage.response?.body).toEqual({ status: 400, error: 'Stage is empty', hint: 'Give the stage\'s id or its name: a webhook caller sends it as {"stage": "Qualified"}, a workflow picks it from the list or maps it.' });
+	expect(noStage.response?.body).toEqual({ status: 400, error: 'Stage is empty', field: 'stage', hint: 'Give the stage\'s id or its name: a webhook caller sends it as {"stage": "Qualified"}, a workflow picks it from the list or maps it.' });
 
 	const longReason = await move({ conversationId: contact, stage: 'Won', reason: 'x'.repeat(2001) });
 	expect(longReason.response?.statusCode).toBe(400);
 	expect(longReason.response?.body).toEqual({
 		status: 400,
 		error: expect.stringMatching(/^Reason is too long/),
+		field: 'reason',
 		hint: 'Write the reason as plain text of at most 2,000 characters.',
 	});
 	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
@@ -101,6 +103,7 @@ test('a reason that is not text (an object, an array, a number) answers 400 nami
 				body: {
 					status: 400,
 					error: expect.stringMatching(/^Reason must be text \(got /),
+					field: 'reason',
 					hint: 'Send the reason as text, a JSON string, e.g. {"reason": "Booked a demo"}: at most 2,000 characters.',
 				},
 			}),
@@ -136,6 +139,7 @@ test('a conversationId that is not text (a list holding the id, an object, a num
 				body: {
 					status: 400,
 					error: `Conversation ID must be text (got ${got})`,
+					field: 'conversationId',
 					hint: expect.stringContaining('Send one contact\'s id as text, e.g. {"conversationId": "'),
 				},
 			}),
@@ -205,6 +209,7 @@ test('pipelineId: a name is looked up in that pipeline, for a contact in several
 		expect(bad.response?.body).toEqual({
 			status: 400,
 			error: `The pipeline ID "${shown}" is not a UUID`,
+			field: 'pipelineId',
 			// Empty means the one pipeline the contact is in for a move (Analyze and Assign: the Page's).
 			hint: 'Pick the pipeline from the list, use the id column of pipelines, or leave it empty for the one pipeline the contact is in.',
 		});
@@ -302,14 +307,14 @@ test('a stage that is not text (an object, a list, a boolean, a number with a fr
 		const refused = await move({ conversationId: contact, stage });
 		expect({ stage, answer: refused.response }).toEqual({
 			stage,
-			answer: expect.objectContaining({ statusCode: 400, body: { status: 400, error, hint: STAGE_HINT } }),
+			answer: expect.objectContaining({ statusCode: 400, body: { status: 400, error, field: 'stage', hint: STAGE_HINT } }),
 		});
 	}
 	for (const stage of [{ name: 'Qualified' }, ['Qualified'], true]) {
 		const refused = await move({ conversationId: contact, stage });
 		expect({ stage, answer: refused.response }).toMatchObject({
 			stage,
-			answer: { statusCode: 400, body: { status: 400, error: expect.stringMatching(/^Stage must be text \(got /), hint: STAGE_HINT } },
+			answer: { statusCode: 400, body: { status: 400, error: expect.stringMatching(/^Stage must be text \(got /), field: 'stage', hint: STAGE_HINT } },
 		});
 	}
 	expect(await stageOf(contact)).toBe(world.pipeline.stages['New Lead']);
@@ -428,6 +433,8 @@ test('movedBy: stored as the move\'s actor_id (actor user), said back in the ans
 				body: {
 					status: 400,
 					error,
+					// The node's Mover ID (field actorId), answered as the request's movedBy.
+					field: 'movedBy',
 					hint: 'Say who moved the contact as one line of text, at most 200 characters: a webhook caller sends {"movedBy": "…"} (your user\'s id, or a name), or leaves it out. A whole number is read as its digits; one beyond 9007199254740991 has lost digits before it is read, so send it as text.',
 				},
 			}),

@@ -218,7 +218,7 @@ function readAnalyzeOwner(context: IExecuteFunctions, itemIndex: number): string
 function readAsked(context: IExecuteFunctions, json: IDataObject, itemIndex: number, maxMessages: number): Asked {
 	const raw = context.getNodeParameter('conversationId', itemIndex) as unknown;
 	const hint = conversationIdHint(context, raw, 'Map the id of messenger_conversations, e.g. {{ $json.conversation_id }}.', CONVERSATION_WORDS);
-	const conversationId = checkUuid(context, raw, 'conversation ID', itemIndex, hint);
+	const conversationId = checkUuid(context, raw, 'conversation ID', 'conversationId', itemIndex, hint);
 	const owner = readAnalyzeOwner(context, itemIndex);
 	return { itemIndex, conversationId, owner, pipelineId: readPipelineId(context, itemIndex), own: messagesOf(context, json, itemIndex, maxMessages) };
 }

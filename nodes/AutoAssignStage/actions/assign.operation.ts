@@ -36,7 +36,7 @@ const isPercent = (value: unknown) => typeof value === 'number' && Number.isInte
 const optionalText = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value : null);
 
 function readContact(context: IExecuteFunctions, json: IDataObject, itemIndex: number, pipelineId: string | null, updateMode: UpdateMode | null): AnalysedContact {
-	const conversationId = checkUuid(context, json.conversation_id, 'conversation_id', itemIndex, 'Feed the node Analyze\'s output: each item needs conversation_id (an id of messenger_conversations).');
+	const conversationId = checkUuid(context, json.conversation_id, 'conversation_id', 'conversation_id', itemIndex, 'Feed the node Analyze\'s output: each item needs conversation_id (an id of messenger_conversations).');
 	if (!isPercent(json.lead_score)) {
 		throw invalid(context, itemIndex, `lead_score must be a whole number from 0 to 100 (got ${JSON.stringify(json.lead_score ?? null)})`, 'Feed the node Analyze\'s output, or map a score from 0 to 100.');
 	}
@@ -47,7 +47,7 @@ function readContact(context: IExecuteFunctions, json: IDataObject, itemIndex: n
 	if (json.confidence !== undefined && json.confidence !== null && !(typeof json.confidence === 'number' && json.confidence >= 0 && json.confidence <= 100)) {
 		throw invalid(context, itemIndex, `confidence must be a number from 0 to 100 (got ${JSON.stringify(json.confidence)})`, 'Feed the node Analyze\'s output, or leave confidence out.');
 	}
-	const itemPipeline = pipelineId ?? checkUuid(context, json.pipeline_id, 'pipeline_id', itemIndex, 'Use an id of pipelines, or leave pipeline_id out for the Page\'s pipeline.', true);
+	const itemPipeline = pipelineId ?? checkUuid(context, json.pipeline_id, 'pipeline_id', 'pipeline_id', itemIndex, 'Use an id of pipelines, or leave pipeline_id out for the Page\'s pipeline.', true);
 	return {
 		conversation_id: conversationId,
 		lead_score: json.lead_score as number,

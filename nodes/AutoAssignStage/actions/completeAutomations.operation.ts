@@ -129,7 +129,7 @@ function errorText(raw: unknown): string {
 type Chosen = 'delivered' | 'retry' | 'failed';
 
 function readReport(context: IExecuteFunctions, itemIndex: number): { holder: string; chosen: Chosen; report: Report } {
-	const outboxId = checkUuid(context, context.getNodeParameter('outboxId', itemIndex), 'outbox item ID', itemIndex, 'Map the outbox_id of an item from the Automations output, e.g. {{ $json.outbox_id }}.');
+	const outboxId = checkUuid(context, context.getNodeParameter('outboxId', itemIndex), 'outbox item ID', 'outboxId', itemIndex, 'Map the outbox_id of an item from the Automations output, e.g. {{ $json.outbox_id }}.');
 	const holder = String(context.getNodeParameter('claimHolder', itemIndex, '') ?? '').trim();
 	if (!holder) throw invalid(context, itemIndex, 'Claim Holder is empty', 'Map the execution_id of the item from the Automations output: only the execution holding an action may report it.');
 	if (runsAsTool(context) && !claimOfThisExecution(context, holder)) {

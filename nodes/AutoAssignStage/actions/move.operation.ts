@@ -20,7 +20,7 @@ import { requireToolOwner, toolOwnerAdvice, type ToolOwnerField, type ToolOwnerW
 import { callRpc } from '../../shared/supabase';
 import { notTextProblem, textProblem, UUID } from '../../shared/valid-input';
 import { applyStageChanges } from '../helpers/stageChanges';
-import { automationsProperties, checkUuid, conversationIdHint, invalid, pipelineProperty, readLocator, readPipelineId, type ConversationWords } from '../helpers/common';
+import { automationsProperties, checkUuid, conversationIdHint, pipelineProperty, readLocator, readPipelineId, type ConversationWords } from '../helpers/common';
 
 
 const properties: INodeProperties[] = [
@@ -170,27 +170,41 @@ function asOwnSetting<T>(context: IExecuteFunctions, itemIndex: number, read: ()
 	);
 }
 
+/** A refusal of a value of the move, naming its parameter (`field`), as checkUuid's refusals do: the contact-move webhook answers that request field. */
+function fieldRefused(context: IExecuteFunctions, itemIndex: number, field: string, message: string, description: string): FieldRefusedError {
+	return new FieldRefusedError(context.getNode(), message, { itemIndex, description }, field);
+}
+
+/** A refusal of Stage (not text, empty, a name that is no one line): it names its field, `stage`, as the stage ID's does. */
+function stageRefused(context: IExecuteFunctions, itemIndex: number, message: string, description: string): FieldRefusedError {
+	return fieldRefused(context, itemIndex, 'stage', message, description);
+}
+
 function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 	// Text only: a list holding one id would otherwise pass as that id (String(['…']) is the id).
 	const rawConversationId = context.getNodeParameter('conversationId', itemIndex) as unknown;
 	const conversationNotText = notTextProblem(rawConversationId);
 	if (conversationNotText) {
-		throw invalid(
-			context,
-			itemIndex,
+		throw new FieldRefusedError(
+			context.getNode(),
 			`Conversation ID ${conversationNotText}`,
-			conversationIdHint(
-				context,
-				rawConversationId,
-				'Send one contact\'s id as text, e.g. {"conversationId": "0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f"} (the id column of messenger_conversations): a list or an object is not read, and one move moves one contact.',
-				CONVERSATION_WORDS,
-			),
+			{
+				itemIndex,
+				description: conversationIdHint(
+					context,
+					rawConversationId,
+					'Send one contact\'s id as text, e.g. {"conversationId": "0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f"} (the id column of messenger_conversations): a list or an object is not read, and one move moves one contact.',
+					CONVERSATION_WORDS,
+				),
+			},
+			'conversationId',
 		);
 	}
 	const conversationId = checkUuid(
 		context,
 		rawConversationId,
 		'conversation ID',
+		'conversationId',
 		itemIndex,
 		conversationIdHint(context, rawConversationId, 'Give the contact\'s id (the id column of messenger_conversations): a webhook caller sends it as {"conversationId": "…"}, a workflow maps it, e.g. {{ $json.conversationId }}.', CONVERSATION_WORDS),
 	);
@@ -203,7 +217,7 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 	// or a boolean is, not as an empty stage.
 	const stageText = textOrWholeNumber(stage.value, 'Stage');
 	if (stageText.problem) {
-		throw invalid(
+		throw stageRefused(
 			context,
 			itemIndex,
 			stageText.problem,
@@ -211,28 +225,28 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 		);
 	}
 	const value = (stageText.text ?? '').trim();
-	if (!value) throw invalid(context, itemIndex, 'Stage is empty', 'Give the stage\'s id or its name: a webhook caller sends it as {"stage": "Qualified"}, a workflow picks it from the list or maps it.');
+	if (!value) throw stageRefused(context, itemIndex, 'Stage is empty', 'Give the stage\'s id or its name: a webhook caller sends it as {"stage": "Qualified"}, a workflow picks it from the list or maps it.');
 	// "By Name or ID" (what a request names, e.g. the contact-move webhook's `stage`): a UUID is an id.
 	const byName = stage.mode === 'name' && !UUID.test(value);
-	const stageId = byName ? null : checkUuid(context, value, 'stage ID', itemIndex, 'Pick the stage from the list, use the id column of pipeline_stages, or choose "By Name".');
+	const stageId = byName ? null : checkUuid(context, value, 'stage ID', 'stage', itemIndex, 'Pick the stage from the list, use the id column of pipeline_stages, or choose "By Name".');
 	const nameProblem = byName ? textProblem(value, { kind: 'line', max: 100 }) : undefined;
-	if (nameProblem) throw invalid(context, itemIndex, `The stage name ${nameProblem}`, 'Give the stage\'s name as the pipeline shows it.');
+	if (nameProblem) throw stageRefused(context, itemIndex, `The stage name ${nameProblem}`, 'Give the stage\'s name as the pipeline shows it.');
 	const rawReason = context.getNodeParameter('reason', itemIndex, '') as unknown;
 	const notText = notTextProblem(rawReason);
-	if (notText) throw invalid(context, itemIndex, `Reason ${notText}`, 'Send the reason as text, a JSON string, e.g. {"reason": "Booked a demo"}: at most 2,000 characters.');
+	if (notText) throw fieldRefused(context, itemIndex, 'reason', `Reason ${notText}`, 'Send the reason as text, a JSON string, e.g. {"reason": "Booked a demo"}: at most 2,000 characters.');
 	// As a tool, a model's "null" or "undefined" is no reason (nodes/shared/tool-text.ts), as for Mover ID below.
 	const reason = optionalToolText(context, ((rawReason as string | null | undefined) ?? '').trim());
 	const reasonProblem = reason ? textProblem(reason, { kind: 'multiline', max: 2000 }) : undefined;
-	if (reasonProblem) throw invalid(context, itemIndex, `Reason ${reasonProblem}`, 'Write the reason as plain text of at most 2,000 characters.');
+	if (reasonProblem) throw fieldRefused(context, itemIndex, 'reason', `Reason ${reasonProblem}`, 'Write the reason as plain text of at most 2,000 characters.');
 	// Who moved (the history's actor_id; the contact-move webhook's movedBy): text, or a whole number
 	// (a numeric user id, read as its digits; one beyond the exact integers has lost digits and is
 	// refused saying so, not as "must be text"); one line of at most 200 characters, as the history
 	// keeps it, checked here so the refusal names Mover ID rather than the database's p_items[0].actor_id.
 	const actorText = textOrWholeNumber(context.getNodeParameter('actorId', itemIndex, '') as unknown, 'Mover ID');
-	if (actorText.problem) throw invalid(context, itemIndex, actorText.problem, MOVER_HINT);
+	if (actorText.problem) throw fieldRefused(context, itemIndex, 'actorId', actorText.problem, MOVER_HINT);
 	const actorId = optionalToolText(context, (actorText.text ?? '').trim());
 	const actorProblem = actorId ? textProblem(actorId, { kind: 'line', max: 200 }) : undefined;
-	if (actorProblem) throw invalid(context, itemIndex, `Mover ID ${actorProblem}`, MOVER_HINT);
+	if (actorProblem) throw fieldRefused(context, itemIndex, 'actorId', `Mover ID ${actorProblem}`, MOVER_HINT);
 	return {
 		conversation_id: conversationId,
 		stage_id: stageId,
@@ -242,6 +256,7 @@ function readMove(context: IExecuteFunctions, itemIndex: number): ManualMove {
 			context,
 			readLocator(context, 'fromPipelineId', itemIndex),
 			'From Pipeline ID',
+			'fromPipelineId',
 			itemIndex,
 			'Pick the pipeline to take the contact out of from the list, use the id column of pipelines (a webhook caller sends {"fromPipelineId": "…"}), or leave it empty to keep the contact in its pipelines.',
 			true,

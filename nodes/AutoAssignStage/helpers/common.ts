@@ -3,6 +3,7 @@
 import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 import { orEmpty, parameterText, UUID, UUID_PATTERN } from '../../shared/resource-locator';
 import { runsAsTool } from '../../shared/outputs';
+import { FieldRefusedError } from '../../shared/per-item';
 import { toolFieldMender } from '../../shared/tool-text';
 import { notTextProblem } from '../../shared/valid-input';
 import { deliveryProperties } from './automations';
@@ -50,16 +51,18 @@ export function invalid(context: IExecuteFunctions, itemIndex: number, message: 
 /**
  * A UUID field, lower case; empty → null when optional. Text only: a list holding one id (an
  * expression mapping an array, a request's JSON) is refused, never read as that id (String(['…']) is
- * the id), and an object is not shown as "[object Object]".
+ * the id), and an object is not shown as "[object Object]". Either refusal names its field (`field`:
+ * the parameter's name, e.g. "conversationId", or the input item's field, e.g. "conversation_id"),
+ * so the failed item says which value to mend and a webhook answers that request field.
  */
-export function checkUuid(context: IExecuteFunctions, raw: unknown, label: string, itemIndex: number, hint: string, optional: true): string | null;
-export function checkUuid(context: IExecuteFunctions, raw: unknown, label: string, itemIndex: number, hint: string, optional?: false): string;
-export function checkUuid(context: IExecuteFunctions, raw: unknown, label: string, itemIndex: number, hint: string, optional = false): string | null {
+export function checkUuid(context: IExecuteFunctions, raw: unknown, label: string, field: string, itemIndex: number, hint: string, optional: true): string | null;
+export function checkUuid(context: IExecuteFunctions, raw: unknown, label: string, field: string, itemIndex: number, hint: string, optional?: false): string;
+export function checkUuid(context: IExecuteFunctions, raw: unknown, label: string, field: string, itemIndex: number, hint: string, optional = false): string | null {
 	const notText = notTextProblem(raw);
-	if (notText) throw invalid(context, itemIndex, `${label.charAt(0).toUpperCase()}${label.slice(1)} ${notText}`, hint);
+	if (notText) throw new FieldRefusedError(context.getNode(), `${label.charAt(0).toUpperCase()}${label.slice(1)} ${notText}`, { itemIndex, description: hint }, field);
 	const text = typeof raw === 'string' ? raw.trim() : '';
 	if (!text && optional) return null;
-	if (!UUID.test(text)) throw invalid(context, itemIndex, `The ${label} "${text}" is not a UUID`, hint);
+	if (!UUID.test(text)) throw new FieldRefusedError(context.getNode(), `The ${label} "${text}" is not a UUID`, { itemIndex, description: hint }, field);
 	return text.toLowerCase();
 }
 
@@ -100,7 +103,7 @@ export function conversationIdHint(context: IExecuteFunctions, raw: unknown, wor
  * refusal's hint says it.
  */
 export function readPipelineId(context: IExecuteFunctions, itemIndex: number, empty = 'leave it empty for the Page\'s pipeline'): string | null {
-	return checkUuid(context, readLocator(context, 'pipelineId', itemIndex), 'pipeline ID', itemIndex, `Pick the pipeline from the list, use the id column of pipelines, or ${empty}.`, true);
+	return checkUuid(context, readLocator(context, 'pipelineId', itemIndex), 'pipeline ID', 'pipelineId', itemIndex, `Pick the pipeline from the list, use the id column of pipelines, or ${empty}.`, true);
 }
 
 /** Assign's and Move's Automations output: whether to hand out what the changes fired, and how it counts as delivered. */
