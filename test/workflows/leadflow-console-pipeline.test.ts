@@ -108,19 +108,19 @@ test('without a pipeline: the list; an unknown pipeline: 404 with the list to pi
 // The hint is the node's description of the problem (nodes/LeadflowConsole): what to do.
 test.each([
 	['pipelineId=pipe-1', { pipelineId: 'pipe-1' }, /pipeline ID "pipe-1" is not a UUID/, 'Use the id of one of the pipelines the board lists (GET …/api/pipeline without pipelineId), or leave it out for the list.', 'pipelineId'],
-	['limit=0', { limit: '0' }, /cards per stage \(limit\) must be a whole number from 1 to 200/, 'Pass limit=20 or another whole number in that range.', undefined],
-	['limit=201', { limit: '201' }, /cards per stage \(limit\) must be a whole number from 1 to 200/, 'Pass limit=20 or another whole number in that range.', undefined],
-	['offset=x', { offset: 'x' }, /offset must be a whole number from 0 to 1000000/, 'Pass offset=0 or another whole number in that range.', undefined],
+	['limit=0', { limit: '0' }, /cards per stage \(limit\) must be a whole number from 1 to 200/, 'Pass limit=20 or another whole number in that range.', 'limit'],
+	['limit=201', { limit: '201' }, /cards per stage \(limit\) must be a whole number from 1 to 200/, 'Pass limit=20 or another whole number in that range.', 'limit'],
+	['offset=x', { offset: 'x' }, /offset must be a whole number from 0 to 1000000/, 'Pass offset=0 or another whole number in that range.', 'offset'],
 	['stageId=stage', { stageId: 'stage' }, /paged stage ID "stage" is not a UUID/, 'Use the id of one of the pipeline\'s stages, as the board answers them (GET …/api/pipeline?pipelineId=…), or leave it out.', 'stageId'],
-	['a search of 201 characters', { search: 'x'.repeat(201) }, /search must be at most 200 characters/, 'Send a shorter search, at most 200 characters: a part of a name or an id finds it.', undefined],
-	['offsets=stage:20', { offsets: 'stage:20' }, /offsets: "stage:20" is not a <stage ID>:<offset> pair/, 'Send offsets as <stage ID>:<offset> pairs separated by commas, each stage an id of the board\'s stages and each offset a whole number from 0 to 1000000 (e.g. offsets=<stage ID>:20).', undefined],
-	['offsets=<id>:-1', { offsets: '6f1d2c3b-0000-4000-8000-000000000001:-1' }, /is not a <stage ID>:<offset> pair/, 'Send offsets as <stage ID>:<offset> pairs separated by commas, each stage an id of the board\'s stages and each offset a whole number from 0 to 1000000 (e.g. offsets=<stage ID>:20).', undefined],
-	['offsets naming a stage twice', { offsets: '6f1d2c3b-0000-4000-8000-000000000001:20,6F1D2C3B-0000-4000-8000-000000000001:40' }, /offsets names the stage 6f1d2c3b-0000-4000-8000-000000000001 twice/, 'Send offsets as <stage ID>:<offset> pairs separated by commas, each stage an id of the board\'s stages and each offset a whole number from 0 to 1000000 (e.g. offsets=<stage ID>:20).', undefined],
-	['known=v1', { known: 'v1' }, /known version "v1" is not a version of the board/, 'Send back the version of the last answer, or leave known out for the whole board.', undefined],
+	['a search of 201 characters', { search: 'x'.repeat(201) }, /search must be at most 200 characters/, 'Send a shorter search, at most 200 characters: a part of a name or an id finds it.', 'search'],
+	['offsets=stage:20', { offsets: 'stage:20' }, /offsets: "stage:20" is not a <stage ID>:<offset> pair/, 'Send offsets as <stage ID>:<offset> pairs separated by commas, each stage an id of the board\'s stages and each offset a whole number from 0 to 1000000 (e.g. offsets=<stage ID>:20).', 'offsets'],
+	['offsets=<id>:-1', { offsets: '6f1d2c3b-0000-4000-8000-000000000001:-1' }, /is not a <stage ID>:<offset> pair/, 'Send offsets as <stage ID>:<offset> pairs separated by commas, each stage an id of the board\'s stages and each offset a whole number from 0 to 1000000 (e.g. offsets=<stage ID>:20).', 'offsets'],
+	['offsets naming a stage twice', { offsets: '6f1d2c3b-0000-4000-8000-000000000001:20,6F1D2C3B-0000-4000-8000-000000000001:40' }, /offsets names the stage 6f1d2c3b-0000-4000-8000-000000000001 twice/, 'Send offsets as <stage ID>:<offset> pairs separated by commas, each stage an id of the board\'s stages and each offset a whole number from 0 to 1000000 (e.g. offsets=<stage ID>:20).', 'offsets'],
+	['known=v1', { known: 'v1' }, /known version "v1" is not a version of the board/, 'Send back the version of the last answer, or leave known out for the whole board.', 'known'],
 ])('bad input (%s) answers 400 naming it, with the hint', async (_label, query, message, hint, field) => {
 	const result = await board(query);
 	expect(result.response?.statusCode).toBe(400);
-	// An id that is not a UUID names its field (`field`), as one that is not text does.
+	// Every refusal of a parameter names its field (`field`): an id that is not a UUID, a page size, offsets, known.
 	expect(result.response?.body).toEqual({ status: 400, error: expect.stringMatching(message), field, hint });
 });
 

@@ -68,11 +68,12 @@ test('without the key, or with a wrong one, n8n refuses (403) and nothing runs',
 });
 
 test.each([
-	// An id that is not a UUID names its field (`field`), as one that is not text does.
+	// Every refusal of a parameter names its field (`field`): an id that is not a UUID, a status, a page size, a reason.
 	[{ ruleId: 'rule-1' }, /rule ID "rule-1" is not a UUID/, 'Use the id of a rule from the answer\'s rules list, or leave ruleId out for the list only.', 'ruleId'],
-	[{ status: 'sent' }, /status "sent" is not one of/, 'Leave status out for every status.', undefined],
-	[{ limit: '501' }, /page size \(limit\) must be a whole number from 1 to 500/, 'Pass limit=50 or another whole number in that range.', undefined],
-	[{ offset: '-3' }, /offset must be a whole number/, 'Pass offset=0 or another whole number in that range.', undefined],
+	[{ status: 'sent' }, /status "sent" is not one of/, 'Leave status out for every status.', 'status'],
+	[{ limit: '501' }, /page size \(limit\) must be a whole number from 1 to 500/, 'Pass limit=50 or another whole number in that range.', 'limit'],
+	[{ offset: '-3' }, /offset must be a whole number/, 'Pass offset=0 or another whole number in that range.', 'offset'],
+	[{ reason: 'Not-A-Code' }, /reason "Not-A-Code" is not a reason code/, 'Use a key of stats.skipped_by_reason, or leave reason out.', 'reason'],
 ])('bad input %j answers 400 naming it, with what to do', async (query, message, hint, field) => {
 	const result = await call('Monitor Request', query);
 	expect(result.response?.statusCode).toBe(400);

@@ -12,13 +12,13 @@
 // whoever fills it, as Queue Page's): before 6 December 2026 a tool with no rule listed every owner's
 // rules, and with a rule read any owner's. In a workflow empty is as before: every owner's rules (the
 // console's picker, which the console key may read), a rule of any owner.
-import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { runsAsTool } from '../../shared/outputs';
 import { NotFoundError, perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
 import { readConsoleOwner } from './tool-owner';
-import { idText, notAUuid, textParameter, wholeNumber } from './rule-input';
+import { idText, notAUuid, refusedParameter, textParameter, wholeNumber } from './rule-input';
 import { optionalToolText } from '../../shared/tool-text';
 
 const STATUSES = ['eligible', 'processing', 'recently_sent', 'stopped', 'skipped'];
@@ -100,21 +100,15 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		if (ruleId && !UUID.test(ruleId)) throw notAUuid(this, 'ruleId', 'rule ID', ruleId, i, ruleHint);
 		const status = textParameter(this, 'status', i);
 		if (status && !STATUSES.includes(status)) {
-			throw new NodeOperationError(this.getNode(), `The status "${status.slice(0, 40)}" is not one of ${STATUSES.join(', ')}`, {
-				itemIndex: i,
-				description: 'Leave status out for every status.',
-			});
+			throw refusedParameter(this, 'status', i, `The status "${status.slice(0, 40)}" is not one of ${STATUSES.join(', ')}`, 'Leave status out for every status.', `one of ${STATUSES.join(', ')}, or nothing for every status`);
 		}
 		const reason = textParameter(this, 'reason', i);
 		if (reason && !/^[a-z_]{1,64}$/.test(reason)) {
-			throw new NodeOperationError(this.getNode(), `The reason "${reason.slice(0, 40)}" is not a reason code such as outside_window`, {
-				itemIndex: i,
-				description: 'Use a key of stats.skipped_by_reason, or leave reason out.',
-			});
+			throw refusedParameter(this, 'reason', i, `The reason "${reason.slice(0, 40)}" is not a reason code such as outside_window`, 'Use a key of stats.skipped_by_reason, or leave reason out.', 'a key of stats.skipped_by_reason (e.g. outside_window), or nothing');
 		}
 		const search = textParameter(this, 'search', i);
 		if (search.length > 200) {
-			throw new NodeOperationError(this.getNode(), `The search must be at most 200 characters (got ${search.length})`, { itemIndex: i, description: 'Send a shorter search, at most 200 characters: a part of a name or an id finds it.' });
+			throw refusedParameter(this, 'search', i, `The search must be at most 200 characters (got ${search.length})`, 'Send a shorter search, at most 200 characters: a part of a name or an id finds it.', 'a search of at most 200 characters');
 		}
 		const args = {
 			p_rule_id: ruleId ? ruleId.toLowerCase() : null,

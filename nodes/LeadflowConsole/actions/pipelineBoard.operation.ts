@@ -9,7 +9,7 @@
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { perItem } from '../../shared/per-item';
 import { callRpc } from '../../shared/supabase';
-import { optionalUuid, textParameter, wholeNumber } from './rule-input';
+import { optionalUuid, refusedParameter, textParameter, wholeNumber } from './rule-input';
 import { readConsoleOwner } from './tool-owner';
 
 const properties: INodeProperties[] = [
@@ -77,24 +77,26 @@ export const description = updateDisplayOptions({ show: { operation: ['pipelineB
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** offsets=<stage ID>:<offset>,… as { stage ID: offset } (null when empty); a malformed pair is refused naming it. */
+const OFFSETS = '<stage ID>:<offset> pairs separated by commas (each offset a whole number from 0 to 1000000), or nothing';
+
+/** offsets=<stage ID>:<offset>,… as { stage ID: offset } (null when empty); a malformed pair is refused naming it (field: offsets). */
 function stageOffsets(context: IExecuteFunctions, i: number): Record<string, number> | null {
 	const raw = textParameter(context, 'offsets', i).trim();
 	if (!raw) return null;
 	const hint = 'Send offsets as <stage ID>:<offset> pairs separated by commas, each stage an id of the board\'s stages and each offset a whole number from 0 to 1000000 (e.g. offsets=<stage ID>:20).';
 	const pairs = raw.split(',');
 	if (pairs.length > 200) {
-		throw new NodeOperationError(context.getNode(), `offsets names ${pairs.length} stages: at most 200`, { itemIndex: i, description: hint });
+		throw refusedParameter(context, 'offsets', i, `offsets names ${pairs.length} stages: at most 200`, hint, OFFSETS);
 	}
 	const offsets: Record<string, number> = {};
 	for (const pair of pairs) {
 		const match = /^\s*([^:\s]+)\s*:\s*(\d{1,7})\s*$/.exec(pair);
 		if (!match || !UUID.test(match[1]) || Number(match[2]) > 1_000_000) {
-			throw new NodeOperationError(context.getNode(), `offsets: "${pair.trim().slice(0, 60)}" is not a <stage ID>:<offset> pair`, { itemIndex: i, description: hint });
+			throw refusedParameter(context, 'offsets', i, `offsets: "${pair.trim().slice(0, 60)}" is not a <stage ID>:<offset> pair`, hint, OFFSETS);
 		}
 		const stage = match[1].toLowerCase();
 		if (stage in offsets) {
-			throw new NodeOperationError(context.getNode(), `offsets names the stage ${stage} twice`, { itemIndex: i, description: hint });
+			throw refusedParameter(context, 'offsets', i, `offsets names the stage ${stage} twice`, hint, OFFSETS);
 		}
 		offsets[stage] = Number(match[2]);
 	}
@@ -108,14 +110,18 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		const stageId = optionalUuid(this, 'stageId', 'paged stage ID', i, 'Use the id of one of the pipeline\'s stages, as the board answers them (GET …/api/pipeline?pipelineId=…), or leave it out.');
 		const search = textParameter(this, 'search', i);
 		if (search.length > 200) {
-			throw new NodeOperationError(this.getNode(), `The search must be at most 200 characters (got ${search.length})`, { itemIndex: i, description: 'Send a shorter search, at most 200 characters: a part of a name or an id finds it.' });
+			throw refusedParameter(this, 'search', i, `The search must be at most 200 characters (got ${search.length})`, 'Send a shorter search, at most 200 characters: a part of a name or an id finds it.', 'a search of at most 200 characters');
 		}
 		const known = textParameter(this, 'known', i).toLowerCase();
 		if (known && !/^[0-9a-f]{32}$/.test(known)) {
-			throw new NodeOperationError(this.getNode(), `The known version "${known.slice(0, 40)}" is not a version of the board (32 hexadecimal digits)`, {
-				itemIndex: i,
-				description: 'Send back the version of the last answer, or leave known out for the whole board.',
-			});
+			throw refusedParameter(
+				this,
+				'known',
+				i,
+				`The known version "${known.slice(0, 40)}" is not a version of the board (32 hexadecimal digits)`,
+				'Send back the version of the last answer, or leave known out for the whole board.',
+				'the version of the last answer (32 hexadecimal digits), or nothing for the whole board',
+			);
 		}
 		const offsets = stageOffsets(this, i);
 		if (offsets && stageId) {

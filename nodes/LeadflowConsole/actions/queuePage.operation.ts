@@ -13,7 +13,7 @@ import { perItem } from '../../shared/per-item';
 import { inParameterNames } from '../../shared/caller-fields';
 import { callRpc } from '../../shared/supabase';
 import type { QueuePageArgs } from '../../shared/contract';
-import { textParameter, wholeNumber } from './rule-input';
+import { refusedParameter, textParameter, wholeNumber } from './rule-input';
 import { readConsoleOwner, toolOwnerAdvice } from './tool-owner';
 
 const STATUSES = ['queued', 'claimed', 'sent', 'failed', 'cancelled', 'dead'] as const;
@@ -91,21 +91,15 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		const userId = readOwner(this, i);
 		const day = textParameter(this, 'day', i);
 		if (day && (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)) || new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) !== day)) {
-			throw new NodeOperationError(this.getNode(), `The day "${day.slice(0, 40)}" is not a date as YYYY-MM-DD`, {
-				itemIndex: i,
-				description: 'Pass day=2026-12-02, or leave it out for today in the owner\'s time zone.',
-			});
+			throw refusedParameter(this, 'day', i, `The day "${day.slice(0, 40)}" is not a date as YYYY-MM-DD`, 'Pass day=2026-12-02, or leave it out for today in the owner\'s time zone.', 'a date as YYYY-MM-DD, or nothing for today in the owner\'s time zone');
 		}
 		const status = textParameter(this, 'status', i);
 		if (status && !(STATUSES as readonly string[]).includes(status)) {
-			throw new NodeOperationError(this.getNode(), `The status "${status.slice(0, 40)}" is not one of ${STATUSES.join(', ')}`, {
-				itemIndex: i,
-				description: 'Leave status out for every status.',
-			});
+			throw refusedParameter(this, 'status', i, `The status "${status.slice(0, 40)}" is not one of ${STATUSES.join(', ')}`, 'Leave status out for every status.', `one of ${STATUSES.join(', ')}, or nothing for every status`);
 		}
 		const search = textParameter(this, 'search', i);
 		if (search.length > 200) {
-			throw new NodeOperationError(this.getNode(), `The search must be at most 200 characters (got ${search.length})`, { itemIndex: i, description: 'Send a shorter search, at most 200 characters: a part of a name or an id finds it.' });
+			throw refusedParameter(this, 'search', i, `The search must be at most 200 characters (got ${search.length})`, 'Send a shorter search, at most 200 characters: a part of a name or an id finds it.', 'a search of at most 200 characters');
 		}
 		const args: QueuePageArgs = {
 			p_user_id: userId,

@@ -2,7 +2,7 @@
 // optional UUIDs and a rule's settings object.
 import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 import { FieldRefusedError } from '../../shared/per-item';
-import { readWholeNumber, shown, UUID } from '../../shared/valid-input';
+import { shown, UUID, wholeNumber as wholeNumberOf } from '../../shared/valid-input';
 import { runsAsTool } from '../../shared/outputs';
 import { fieldAsKnown, optionalToolText, toolFieldMender } from '../../shared/tool-text';
 
@@ -49,10 +49,44 @@ function notTextParameterAdvice(context: IExecuteFunctions, name: string, value:
 	return `Give ${key} as one text, not a list (call the tool once per value), object, number, true or false.`;
 }
 
-/** A whole-number parameter from min to max (query parameters come as text); a 400 naming it otherwise. */
+/**
+ * A whole-number parameter from min to max (query parameters come as text); refused otherwise naming
+ * it (`field`: the parameter's name), so the console's webhook answers 400 with that field. The
+ * advice: in a request, the query parameter to pass; as an AI agent's tool, for whoever can mend it
+ * (set in the tool's settings: the builder; given by the model: the model, by its `$fromAI` key).
+ */
 export function wholeNumber(context: IExecuteFunctions, name: string, label: string, i: number, min: number, max: number, example = min === 0 ? 0 : 50): number {
-	return readWholeNumber(context, name, i, { label, min, max, hint: `Pass ${name}=${example} or another whole number in that range.` });
+	const { value, problem } = wholeNumberOf(context.getNodeParameter(name, i, '') as unknown, { min, max });
+	if (problem === undefined) return value;
+	throw refusedParameter(context, name, i, `${label} ${problem}`, `Pass ${name}=${example} or another whole number in that range.`, `a whole number from ${min} to ${max}`, true);
 }
+
+/**
+ * The refusal of a parameter's value (a status, a known version, offsets pairs, a page size… that
+ * the console does not take), naming the parameter (`field`: its name), as idText's and notAUuid's
+ * do, so the failed item and the console's webhook answer say which value to mend. `hint`: what a
+ * request (the console's webhooks, a workflow) sends instead. As an AI agent's tool the advice is for
+ * whoever can mend the field, by toolFieldMender's rule (nodes/shared/tool-text.ts): set in the
+ * tool's settings, the builder sets it there to `what`; a `$fromAI` whose answer is not text, the
+ * builder types it 'string'; else the model, by its key, is told to give `what`. A number field
+ * (`numeric`) is the model's whenever it fills it: a `$fromAI` typed 'number' is right there.
+ */
+export function refusedParameter(context: IExecuteFunctions, name: string, i: number, message: string, hint: string, what: string, numeric = false): FieldRefusedError {
+	let description = hint;
+	if (runsAsTool(context)) {
+		const mender = toolFieldMender(context, name, context.getNodeParameter(name, i, '') as unknown);
+		const key = mender.key ?? name;
+		if (mender.by === 'settings') {
+			description = `${name} is set in this tool's settings, not given by the model, and is refused: set it there to ${what}, or let the model give it with {{ $fromAI('${name}', '${what}') }}.`;
+		} else if (mender.by === 'type' && !numeric) {
+			description = `${name} in this tool's settings makes the model's answer something other than text: the workflow's builder must change it to {{ $fromAI('${key}', '${what}', 'string') }}. Tell the user this tool needs that change.`;
+		} else {
+			description = `Give ${key} as ${what}.`;
+		}
+	}
+	return new FieldRefusedError(context.getNode(), message, { itemIndex: i, description }, name);
+}
+
 
 /**
  * An ID parameter's text, trimmed ('' when null, undefined or empty). Anything else that is not text

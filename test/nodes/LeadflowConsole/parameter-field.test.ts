@@ -1,0 +1,71 @@
+// Every refusal of a Console parameter's value names its field, as an ID that is not a UUID does
+// (notAUuid) and one that is not text (textParameter): Monitor's status, reason, search, limit and
+// offset, Queue Page's day and status, the board's offsets and known version. Before, only the
+// message named it, so a failed item and the console's webhook answer carried no `field`. As an AI
+// agent's tool the advice is for whoever can mend the field (toolFieldMender's rule): the builder
+// when it is set in the tool's settings, the model by its $fromAI key when the model gives it.
+import type { IDataObject } from 'n8n-workflow';
+import { runWorkflow, type WorkflowJson } from '../../harness';
+import { engineAgentWorkflow } from '../../harness/agent';
+import { createWorld } from '../../db/follow-up/fixtures';
+import { testStack } from '../../helpers/stack';
+
+const credentials = () => ({ leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey } });
+const node = { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } };
+
+async function failedItemOf(parameters: IDataObject): Promise<IDataObject> {
+	const run = await runWorkflow(
+		{
+			name: 'Console',
+			nodes: [
+				{ id: 'start', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+				{ id: 'console', name: 'Console', type: 'n8n-nodes-leadflow.leadflowConsole', typeVersion: 1, position: [200, 0], parameters, credentials: node, onError: 'continueRegularOutput' },
+			],
+			connections: { Start: { main: [[{ node: 'Console', type: 'main', index: 0 }]] } },
+			settings: { executionOrder: 'v1' },
+		} as unknown as WorkflowJson,
+		{ credentials: credentials() },
+	);
+	return run.nodeOutputs.Console[0];
+}
+
+test('in a workflow, a refused status, reason, search, page size, offset, day, offsets or known version fails the item naming its field', async () => {
+	const world = await createWorld();
+	const monitor = { resource: 'followUp', operation: 'monitor', userId: world.userId, ruleId: '' };
+	const queue = { resource: 'queue', operation: 'queuePage', userId: world.userId };
+	const board = { resource: 'pipeline', operation: 'pipelineBoard', userId: world.userId, pipelineId: '' };
+	const cases: Array<[IDataObject, string, RegExp]> = [
+		[{ ...monitor, status: 'sent' }, 'status', /^The status "sent" is not one of /],
+		[{ ...monitor, reason: 'Not-A-Code' }, 'reason', /^The reason "Not-A-Code" is not a reason code/],
+		[{ ...monitor, search: 'x'.repeat(201) }, 'search', /^The search must be at most 200 characters/],
+		[{ ...monitor, limit: '0' }, 'limit', /^The page size \(limit\) must be a whole number from 1 to /],
+		[{ ...monitor, offset: '-3' }, 'offset', /^The offset must be a whole number from 0 to 1000000/],
+		[{ ...queue, day: '2026-02-30' }, 'day', /^The day "2026-02-30" is not a date as YYYY-MM-DD/],
+		[{ ...queue, status: 'lost' }, 'status', /^The status "lost" is not one of /],
+		[{ ...board, offsets: 'stage:20' }, 'offsets', /^offsets: "stage:20" is not a <stage ID>:<offset> pair/],
+		[{ ...board, known: 'v1' }, 'known', /^The known version "v1" is not a version of the board/],
+	];
+	for (const [parameters, field, message] of cases) {
+		const item = await failedItemOf(parameters);
+		expect({ parameters, error: item.error }).toEqual({ parameters, error: { code: 'invalid_input', message: expect.stringMatching(message), description: expect.any(String), field } });
+	}
+});
+
+test('as a tool, the advice goes to whoever can mend the field: the model by its key, or the builder for a value set in the tool', async () => {
+	const world = await createWorld();
+	const monitor = { resource: 'followUp', operation: 'monitor', userId: world.userId, ruleId: '' };
+	const refusal = async (parameters: IDataObject, args: IDataObject) => {
+		const run = await runWorkflow(engineAgentWorkflow('leadflowConsole', parameters, node, args) as unknown as WorkflowJson, { credentials: credentials() });
+		expect(run.error).toBeUndefined();
+		return (JSON.parse(run.nodeOutputs.Agent[0].observation as string) as Array<{ error?: string }>)[0]?.error;
+	};
+	// The model gave it: told by its $fromAI key what to give, not a request's query parameter.
+	expect(await refusal({ ...monitor, status: "={{ $fromAI('state', 'the status to list', 'string') }}" }, { state: 'sent' })).toMatch(
+		/^The status "sent" is not one of .*\n\nDetails: Give state as one of .*, or nothing for every status\.$/,
+	);
+	expect(await refusal({ ...monitor, offset: "={{ $fromAI('skip', 'how many contacts to skip', 'number') }}" }, { skip: -3 })).toMatch(
+		/^The offset must be a whole number from 0 to 1000000 \(got -3\)\n\nDetails: Give skip as a whole number from 0 to 1000000\.$/,
+	);
+	// Set in the tool's settings: the model cannot change it, the builder is told.
+	expect(await refusal({ ...monitor, reason: 'Not-A-Code' }, {})).toMatch(/\n\nDetails: reason is set in this tool's settings, not given by the model, and is refused: set it there to /);
+});
