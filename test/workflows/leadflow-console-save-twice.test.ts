@@ -94,6 +94,14 @@ test('a key that is not a UUID is a 400 naming the Idempotency-Key header, nothi
 	const bad = await saveNew({ userId: world.userId, settings: settings(world) }, 'save-1');
 	expect(bad.response?.statusCode).toBe(400);
 	expect(String((bad.response?.body as { error: string }).error)).toContain('create key (Idempotency-Key header) "save-1" is not a UUID');
+	// field names the header the request sent, not the node's parameter createKey (review RM1 F1: a
+	// client following field "createKey" sent it in the body and was refused as an unknown field).
+	expect(bad.response?.body).toEqual({
+		status: 400,
+		error: 'The create key (Idempotency-Key header) "save-1" is not a UUID',
+		field: 'Idempotency-Key',
+		hint: 'Send one random UUID per new-rule form (crypto.randomUUID()), the same for every save of that form, or no key.',
+	});
 	expect(await rulesOf(world.userId)).toEqual([]);
 });
 
