@@ -285,6 +285,8 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		el('queue-rows').addEventListener('click', (event) => {
 			const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-take]');
 			if (button?.dataset.take) void takeLead(button.dataset.take, button.dataset.name ?? 'the lead', button.classList.contains('stop-follow-ups'), button.dataset.conversation !== 'no');
+			const settle = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-settle]');
+			if (settle?.dataset.settle && (settle.dataset.outcome === 'delivered' || settle.dataset.outcome === 'send_again')) void settleLead(settle.dataset.settle, settle.dataset.outcome, settle.dataset.name ?? 'the lead');
 		});
 	}
 
@@ -688,7 +690,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			<td data-label="Status"><span class="badge q-${escape(row.status)}">${escape(statusName(row.status))}</span>
 				${row.attempts > 0 ? `<div class="sub">attempt ${formatNumber(row.attempts)}${maxAttempts ? ` of ${formatNumber(maxAttempts)}` : ''}</div>` : ''}
 				${row.last_error ? `<div class="error">${escape(row.last_error)}</div>` : ''}
-				${meaning ? `<div class="sub status-meaning">${escape(meaning)}</div>` : ''}</td>
+				${meaning ? `<div class="sub status-meaning">${escape(meaning)}</div>` : ''}${settleButtons(row, name, taking)}</td>
 			<td data-label="Due">${row.completed_at
 				? `<time datetime="${escape(row.completed_at)}" title="${escape(`done ${inZone(row.completed_at, timeZone)}`)}">${escape(`done ${when(row.completed_at)}`)}</time>`
 				: `<time datetime="${escape(row.scheduled_for)}" title="${escape(`due ${inZone(row.scheduled_for, timeZone)}`)}">${escape(when(row.scheduled_for))}</time>`}</td>
@@ -779,6 +781,50 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		} catch (error) {
 			// No answer (the network, a time-out): the take may have been done before it was lost.
 			speak(takeMayHaveBeenDone(name, stopping, (error as Error).message), 'error');
+		} finally {
+			state.taking.delete(leadId);
+			state.metricsKey = '';
+			void poll();
+		}
+	}
+
+	/**
+	 * A dead message that may have arrived (`uncertain`) of a lead still new or queued: the owner settles
+	 * it (POST …/leads/:leadId/settle, queue_settle_lead): *It arrived* makes the lead contacted, *Send
+	 * again* new (the next Prepare queues a new message). The database decides; its refusal (409) is said.
+	 */
+	function settleButtons(row: QueueRow, name: string, busy: boolean): string {
+		if (row.status !== 'dead' || !/^uncertain(:|$)/.test(row.last_error ?? '') || (row.lead_status !== 'queued' && row.lead_status !== 'new')) return '';
+		const button = (outcome: string, label: string, aria: string) =>
+			`<button type="button" class="settle" data-key="settle-${escape(outcome)}-${escape(row.lead_id)}" data-settle="${escape(row.lead_id)}" data-outcome="${outcome}" data-name="${escape(name)}"${busy ? ' aria-disabled="true"' : ''} aria-label="${escape(`${aria}: ${name}`)}">${escape(label)}</button>`;
+		return `<div class="settle-actions">${button('delivered', 'It arrived — mark contacted', 'It arrived, mark contacted')} ${button('send_again', 'Send again', 'Send again')}</div>`;
+	}
+
+	/** Settles `leadId`'s dead message as `outcome`, the answer said in words on Take Lead's line. */
+	async function settleLead(leadId: string, outcome: 'delivered' | 'send_again', name: string) {
+		if (state.taking.has(leadId)) return;
+		state.taking.add(leadId);
+		if (state.data) renderPage(state.data);
+		const owner = state.data?.owner ?? state.owner;
+		const speak = (text: string, kind: 'ok' | 'error' = 'ok') => sayTake(text, owner, kind, leadId);
+		speak(outcome === 'delivered' ? `Marking ${name} contacted…` : `Queuing ${name} again…`);
+		try {
+			const { status, json } = await request(`${webhooks}/leads/${encodeURIComponent(leadId)}/settle`, {
+				method: 'POST',
+				headers: { 'Content-Type': 'application/json', ...ownerHeaders() },
+				body: JSON.stringify({ outcome, reason: outcome === 'delivered' ? 'It arrived pressed in the Leadflow console' : 'Send again pressed in the Leadflow console' }),
+			});
+			const answer = json as { already_settled?: boolean; error?: string } | undefined;
+			if (status === 200 && answer) {
+				const done = outcome === 'delivered' ? `${name} is marked contacted: its message is taken as delivered.` : `${name} is new again: the next Prepare queues a new message for it.`;
+				speak(answer.already_settled ? `${done} (It was settled so already: nothing changed.)` : done);
+			} else if (takeNotDone(status, json)) {
+				speak(`Could not settle ${name}: ${answer?.error ?? `the server answered ${status}`}`, 'error');
+			} else {
+				speak(`No answer to settling ${name} (the server answered ${status}): it may have been done. The row, read again now, shows it; pressing the same button again is safe.`, 'error');
+			}
+		} catch (error) {
+			speak(`No answer to settling ${name} (${(error as Error).message}): it may have been done. The row, read again now, shows it; pressing the same button again is safe.`, 'error');
 		} finally {
 			state.taking.delete(leadId);
 			state.metricsKey = '';

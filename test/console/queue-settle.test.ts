@@ -1,0 +1,76 @@
+// The Queue tab's settle buttons (console/src/queue.ts, run in jsdom): a dead message that may have
+// arrived (`uncertain`) of a lead still new or queued shows "It arrived — mark contacted" and "Send
+// again"; pressing one POSTs {outcome} to …/leads/:leadId/settle (queue-actions.json, queue_settle_lead)
+// with the owner's header, and the answer is said in words on the lead's line: settled, already
+// settled, or the database's refusal (409). Other rows (a message not dead, dead with Meta's error
+// code, a lead taken over) show no such button.
+import { pageDom, type PageDom } from './page-dom';
+
+type Answer = { status: number; json: unknown };
+const DAY = '2026-12-06';
+const row = (over: Record<string, unknown>) => ({
+	item_id: `i-${String(over.lead_id)}`, name: 'Ana', phone: '+447700900123', lead_status: 'queued', lead_score: 50,
+	status: 'dead', attempts: 1, scheduled_for: `${DAY}T15:00:00.000Z`, completed_at: `${DAY}T15:01:00.000Z`, message_id: null,
+	last_error: 'uncertain: No answer from the WhatsApp Cloud API (timeout): the message may have been delivered', taken_over_at: null,
+	taken_over_by: null, conversation_id: null, follow_ups_stopped: false, last_event: null, ...over,
+});
+const rows = [
+	row({ lead_id: 'lead-u', name: 'Ana' }),
+	row({ lead_id: 'lead-meta', name: 'Bo', last_error: '131050: User has stopped marketing messages' }),
+	row({ lead_id: 'lead-taken', name: 'Cy', lead_status: 'human_controlled' }),
+	row({ lead_id: 'lead-sent', name: 'Di', status: 'sent', last_error: null, lead_status: 'contacted' }),
+];
+const queuePage = () => ({
+	owners: ['owner-1'], ownerLabels: { 'owner-1': 'Shop One' }, owner: 'owner-1', generatedAt: `${DAY}T16:00:00.000Z`,
+	settings: { time_zone: 'UTC', daily_capacity: 10, send_from: '09:00:00', send_until: '17:00:00', max_attempts: 3 },
+	timeZone: 'UTC', today: DAY, day: DAY, counts: { total: rows.length, dead: 3, sent: 1 }, earlierOpen: { total: 0, days: [] },
+	rows: { total: rows.length, offset: 0, limit: 25, rows },
+});
+
+let page: PageDom;
+let answer: Answer;
+let calls: Array<{ url: string; body: unknown }>;
+let tab: { show(): void; hide(): void };
+
+beforeEach(async () => {
+	calls = [];
+	page = pageDom(async (url, init) => {
+		if (url.includes('/settle')) {
+			calls.push({ url, body: JSON.parse(init?.body ?? 'null') });
+			return answer;
+		}
+		if (url.includes('/queue/metrics')) return { status: 200, json: { days: [] } };
+		return { status: 200, json: queuePage() };
+	}, '#owner=owner-1');
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const { initQueue } = require('../../console/src/queue') as { initQueue: (context: unknown, panel: unknown) => typeof tab };
+	tab = initQueue(page.context, page.panel);
+	tab.show();
+	await page.flush();
+});
+
+afterEach(() => tab.hide());
+
+const line = () => page.document.getElementById('queue-take-message')?.textContent as string;
+const settleButtons = (lead: string) => Array.from(page.document.querySelectorAll(`tr[data-lead="${lead}"] button[data-settle]`) as ArrayLike<{ textContent: string; dispatchEvent(event: unknown): boolean }>);
+const buttons = (lead: string) => settleButtons(lead).map((button) => button.textContent);
+
+test('only an uncertain dead message of a lead new or queued has the two buttons', () => {
+	expect(buttons('lead-u')).toEqual(['It arrived — mark contacted', 'Send again']);
+	for (const lead of ['lead-meta', 'lead-taken', 'lead-sent']) expect({ lead, buttons: buttons(lead) }).toEqual({ lead, buttons: [] });
+});
+
+test.each([
+	['delivered', 0, { status: 200, json: { lead_id: 'lead-u', outcome: 'delivered', status: 'contacted', already_settled: false } }, 'Ana is marked contacted: its message is taken as delivered.'],
+	['send_again', 1, { status: 200, json: { lead_id: 'lead-u', outcome: 'send_again', status: 'new', already_settled: true } },
+		'Ana is new again: the next Prepare queues a new message for it. (It was settled so already: nothing changed.)'],
+	['send_again', 1, { status: 409, json: { status: 409, error: 'Lead lead-u is human_controlled: a person has taken it over; give it back (set it to new) first, then settle its message.', field: 'leadId' } },
+		'Could not settle Ana: Lead lead-u is human_controlled: a person has taken it over; give it back (set it to new) first, then settle its message.'],
+	['delivered', 0, { status: 502, json: undefined }, 'No answer to settling Ana (the server answered 502): it may have been done. The row, read again now, shows it; pressing the same button again is safe.'],
+])('pressing %s: POST {outcome} to the settle webhook, the answer in words', async (outcome, index, given, words) => {
+	answer = given as Answer;
+	settleButtons('lead-u')[index].dispatchEvent(new page.window.MouseEvent('click', { bubbles: true }));
+	await page.flush();
+	expect(calls).toEqual([{ url: expect.stringMatching(/\/leads\/lead-u\/settle$/), body: { outcome, reason: expect.stringContaining('pressed in the Leadflow console') } }]);
+	expect(line()).toBe(words);
+});
