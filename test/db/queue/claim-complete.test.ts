@@ -153,8 +153,10 @@ describe('queue_complete', () => {
 	// docs/database.md: `new` means the lead has a queued backlog item. A lead set back to new while
 	// its message waits for a retry keeps its backlog item claimed (the leads' trigger re-queues
 	// only a finished one); when that message then dies, Complete queues the item again, as it does
-	// for a queued lead it puts back to new (migration 20261201001510). Not after an uncertain send.
-	it('a lead set back to new while its message waits for a retry: when the message dies, its backlog item is queued again for the next Prepare (not after an uncertain send)', async () => {
+	// for a queued lead it puts back to new (migration 20261201001510). Not after an uncertain send:
+	// that lead is made queued, its backlog item dead (migration 20261201002930; before, it stayed new
+	// with its backlog item dead, which nothing ever queued again).
+	it('a lead set back to new while its message waits for a retry: when the message dies, its backlog item is queued again for the next Prepare (not after an uncertain send: the lead is made queued)', async () => {
 		const { userId } = await preparedOwner(3, { max_attempts: 2, retry_backoff_seconds: 60 });
 		const [a, b, c] = await claim('w-renew', userId, at('16:00'));
 		expect((await complete('w-renew', [failed(a), failed(b), failed(c)], at('16:00'))).map((report) => report.status)).toEqual(['failed', 'failed', 'failed']);
@@ -179,7 +181,7 @@ describe('queue_complete', () => {
 		]);
 		expect(await state()).toEqual({
 			[a.lead_id]: { lead: 'new', backlog: 'queued' },
-			[b.lead_id]: { lead: 'new', backlog: 'dead' },
+			[b.lead_id]: { lead: 'queued', backlog: 'dead' },
 			[c.lead_id]: { lead: 'new', backlog: 'queued' },
 		});
 		// Every change has its ledger row: a's backlog item moves as c's does (dead, then queued again
@@ -197,6 +199,7 @@ describe('queue_complete', () => {
 		expect(backlogRows(b.lead_id).at(-1)).toEqual(['claimed', 'dead', 'automation', 'permanent_error']);
 		expect(rows.filter((row) => row.queue === 'leads' && row.reason === 'message_dead').map((row) => [row.item_id, row.from_status, row.to_status])).toEqual([
 			[c.lead_id, 'queued', 'new'],
+			[b.lead_id, 'new', 'queued'],
 		]);
 
 		// The next Prepare (for Friday) queues a and c; b's message may have been delivered: never sent again by itself.

@@ -98,12 +98,12 @@ describe('queue_settle_lead', () => {
 		expect(later.explanation).toContain('waiting to be sent');
 	});
 
-	it('a lead set to new while its uncertain message waited (left new, its backlog item dead) can be settled both ways', async () => {
+	it('a lead set to new while its uncertain message waited (made queued, its backlog item dead: migration 20261201002930) can be settled both ways', async () => {
 		const { userId } = await preparedOwner(2, { max_attempts: 3 });
 		const [a, b] = await claim('w-settle-n', userId, at('16:00'));
 		await withDb((db) => db.query(`update public.leads set status = 'new' where id = any ($1::uuid[])`, [[a.lead_id, b.lead_id]]));
 		await complete('w-settle-n', [failed(a, UNCERTAIN), failed(b, UNCERTAIN)], at('16:01'));
-		expect(await leadState(a.lead_id)).toEqual({ lead: 'new', backlog: ['dead'] });
+		expect(await leadState(a.lead_id)).toEqual({ lead: 'queued', backlog: ['dead'] });
 		expect(await settle(a.lead_id, 'send_again', { userId })).toMatchObject({ settled: true, status: 'new' });
 		expect(await leadState(a.lead_id)).toEqual({ lead: 'new', backlog: ['queued'] });
 		expect(await settle(b.lead_id, 'delivered', { userId })).toMatchObject({ settled: true, status: 'contacted' });
