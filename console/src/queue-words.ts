@@ -118,7 +118,7 @@ function keptLeadInWords(leadStatus: string, code: string): string {
 export function statusMeaningInWords(status: string, lastError: string | null, leadStatus?: string | null): string {
 	if (status !== 'dead') return '';
 	const code = /^([^:]*)(:|$)/.exec(lastError ?? '')?.[1] ?? '';
-	const kept = !!leadStatus && leadStatus in LEAD_KEPT && !(leadStatus === 'invalid' && code === '131026');
+	const kept = !!leadStatus && Object.prototype.hasOwnProperty.call(LEAD_KEPT, leadStatus) && !(leadStatus === 'invalid' && code === '131026');
 	if (code === 'uncertain') {
 		const sure = 'May have been delivered: Meta gave no answer, or the run ended before recording one. It is never sent again by itself, '
 			+ 'as a retry could send it twice';

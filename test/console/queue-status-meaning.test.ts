@@ -99,7 +99,7 @@ test('a dead message whose lead is taken over says the lead keeps its status, no
 test('the words by the lead\'s status: a lead new or queued (or invalid after 131026) as the error leaves it; any other keeps its status, said so', () => {
 	const uncertain = 'uncertain: No answer within 30000 ms';
 	// New, queued, or no status given: what the database does to such a lead.
-	for (const leadStatus of ['new', 'queued', undefined, null, 'some_new_status']) {
+	for (const leadStatus of ['new', 'queued', undefined, null, 'some_new_status', 'constructor', 'toString']) {
 		expect(statusMeaningInWords('dead', uncertain, leadStatus)).toMatch(/and its lead stays queued\. Check the lead's WhatsApp chat/);
 		expect(statusMeaningInWords('dead', '132001: x', leadStatus)).toMatch(/any other error sets the lead back to new/);
 	}
