@@ -1,13 +1,11 @@
 // workflows/tag-monitor-send.json on its schedule (batches of 50) when a node fails as a node, through
 // n8n's engine in-process against the local stack and the simulators, each run pinned to the test's
 // own rule. Generate Follow-Up failing (a Gemini credential without a key) gives back the batch it
-// was handed: on the schedule that is the first claim's 50, the rest is never claimed (Claim The
-// Rest comes after the first batch), so nobody is held and a Trigger Now once the key is added
-// claims and sends them all at once. A failure after Claim The Rest, when the run's failure path
-// (Run Failed → Give Back Claimed Contacts) gives back both claims' contacts:
-// tag-monitor-send-two-claims.test.ts. Before the failure path gave the claim back (one claim of
-// 1,000 then), the 70 contacts past the first batch stayed held for the lease (600 s) and that
-// Trigger Now answered claimed 50, in_progress 70. Facebook Send failing as a node
+// was handed, and the run's failure path (Run Failed → Give Back Claimed Contacts) gives back the
+// rest of the claim before Fail The Scheduled Run: every contact of the claim is queued, held by
+// nobody, and a Trigger Now once the key is added claims and sends them all at once. Before the
+// failure path gave the claim back, the 70 contacts past the first batch stayed held for the lease
+// (600 s) and that Trigger Now answered claimed 50, in_progress 70. Facebook Send failing as a node
 // in the schedule's batches (a Page credential without a Page ID): every batch is handed over (the
 // run does not wait), and each batch's execution gives its own contacts back.
 import { startSimulators, type RunningSimulators } from '../../simulators';
@@ -54,7 +52,7 @@ async function statesOf(ruleId: string) {
 
 const NO_KEY = 'The Leadflow Gemini API credential has no API key';
 
-test('a scheduled run whose Generate Follow-Up fails as a node in its first batch gives that batch back and claims no more; a Trigger Now with the key then sends all 120', async () => {
+test('a scheduled run whose Generate Follow-Up fails as a node gives back every contact of its claim, not only the first batch; a Trigger Now with the key then sends all 120', async () => {
 	const seed = await dueContacts(120, 500, 'give-back-generate');
 	const credentials = pipelineCredentials(sims, seed.owner.pageId);
 	const noKey = { ...credentials, leadflowGeminiApi: { ...credentials.leadflowGeminiApi, apiKeys: '' } };
@@ -65,12 +63,14 @@ test('a scheduled run whose Generate Follow-Up fails as a node in its first batc
 	expect(result.status).toBe('error');
 	expect(result.error).toEqual({ message: NO_KEY, description: 'Add at least one Gemini API key to the credential, one per line.', node: 'Fail The Scheduled Run' });
 	expect(result.executedNodes).not.toContain('Send Batch');
-	// The schedule's first claim took 50 and Generate Follow-Up gave them back; the other 70 were
-	// never claimed (Claim The Rest comes after the first batch), so the failure path finds none held.
-	expect(result.executedNodes).not.toContain('Claim The Rest');
-	expect(await statesOf(seed.ruleId)).toEqual([{ stage: 'queued', held: false, reason: 'generation_setup_failed', n: 50 }]);
+	// Generate Follow-Up gave back its batch of 50; the failure path the claim's 70 others.
+	expect(await statesOf(seed.ruleId)).toEqual([
+		{ stage: 'queued', held: false, reason: 'generation_setup_failed', n: 50 },
+		{ stage: 'queued', held: false, reason: 'run_failed', n: 70 },
+	]);
 	const outcomes = (result.nodeOutputs['Give Back Claimed Contacts'] as Array<{ outcome: string }>).map((row) => row.outcome);
-	expect(outcomes).toEqual(Array.from({ length: 50 }, () => 'not_held'));
+	expect(outcomes.filter((outcome) => outcome === 'released')).toHaveLength(70);
+	expect(outcomes.filter((outcome) => outcome === 'not_held')).toHaveLength(50);
 
 	// The key added: Trigger Now at once claims and sends all 120, none held by the failed run.
 	const { summary } = await triggerNow(credentials, { ruleId: seed.ruleId });

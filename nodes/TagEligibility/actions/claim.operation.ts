@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { NodeApiError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import { type ClaimExplainedArgs } from '../../shared/contract';
-import { executionMark } from '../../shared/execution-claim';
 import { refuseAsTool } from '../../shared/outputs';
 import { asNodeError, failedItem, FieldRefusedError, SettingRefusedError } from '../../shared/per-item';
 import { APPLY_MIGRATIONS, callRpc } from '../../shared/supabase';
@@ -34,15 +33,6 @@ const properties: INodeProperties[] = [
 		description: 'Max number of results to return',
 	},
 	{
-		displayName: 'First Call Limit',
-		name: 'firstCallLimit',
-		type: 'number',
-		typeOptions: { minValue: 0, maxValue: 10000 },
-		default: 0,
-		description:
-			'0: claim up to Limit in one call. Otherwise at most this many now (never more than Limit), so a first batch can be sent at once; the Summary item reports Limit (limit) and the rule, Page ID and Lease this Claim was asked for (ruleId, pageId, leaseSeconds), from which a second Claim in the same execution takes the rest (Limit less claimed) while that batch is sent. The database never gives a Claim a contact an earlier Claim of the same execution took.',
-	},
-	{
 		displayName: 'Lease (Seconds)',
 		name: 'leaseSeconds',
 		type: 'number',
@@ -56,8 +46,6 @@ export const description = updateDisplayOptions({ show: { operation: ['claim'] }
 
 interface ClaimGroup {
 	args: ClaimExplainedArgs;
-	/** Limit as set (args.p_limit is less when First Call Limit is set): reported in the summary. */
-	limit: number;
 	itemIndexes: number[];
 }
 
@@ -182,13 +170,10 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		'Claim holds the contacts it takes (for Lease (Seconds), 600 by default) for a follow-up workflow to generate and send, and counts them against the rule\'s daily limit; an agent sends nothing, so they would wait unsent. To see which contacts are due and why the others are not, use Explain (it claims nothing); to read the rule\'s monitor, use Snapshot.',
 	);
 	const items = this.getInputData();
-	// The claim's holder, which every later step passes back: this execution's (executionMark: its id
-	// and a hash of this n8n's instance id, since execution ids are unique within one n8n database
-	// only and two n8n instances may claim from one Supabase). Every Claim of one execution passes
-	// the same holder, so the database never gives a Claim a contact an earlier Claim of the same
-	// execution took, whatever the rule's interval (migration …2900; tag-monitor-send.json's schedule
-	// claims twice). A run without an execution id (not seen in n8n) gets a holder of its own.
-	const executionId = `n8n${executionMark(this) ?? `-manual-${randomBytes(6).toString('hex')}`}`;
+	// The claim's holder, which every later step passes back. Unique beyond this n8n: execution ids
+	// are unique within one n8n database only, and two n8n instances (each its own database) may
+	// claim from one Supabase; a run without an id (some manual runs) would otherwise share one.
+	const executionId = `n8n-${this.getExecutionId() ?? 'manual'}-${randomBytes(6).toString('hex')}`;
 	const groups = new Map<string, ClaimGroup>();
 	const output: INodeExecutionData[] = [];
 	const summaries: INodeExecutionData[] = [];
@@ -207,23 +192,12 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				hint: 'Give how long this run holds the claimed contacts, in seconds (5 to 86,400), or leave it empty for 600.',
 				setting: true,
 			});
-			// 0 to 10,000 like Limit; 0 or empty: all of Limit in this call.
-			const firstCallLimit = readWholeNumber(this, 'firstCallLimit', i, {
-				label: 'First Call Limit',
-				min: 0,
-				max: 10_000,
-				fallback: 0,
-				hint: 'Give how many to claim in this call (at most Limit), or 0 to claim up to Limit in one call.',
-				setting: true,
-			});
 			const pageId = readPageId(this, i);
-			const callLimit = firstCallLimit > 0 ? Math.min(firstCallLimit, limit) : limit;
-			const key = `${ruleId}|${limit}|${callLimit}|${leaseSeconds}|${pageId}`;
+			const key = `${ruleId}|${limit}|${leaseSeconds}|${pageId}`;
 			const group = groups.get(key) ?? {
-				limit,
 				args: {
 					p_rule_id: ruleId,
-					p_limit: callLimit,
+					p_limit: limit,
 					p_execution_id: executionId,
 					p_lease_seconds: leaseSeconds,
 					// Only when set: without it the call is the one databases before migration …1110 know.
@@ -244,13 +218,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		try {
 			const answer = await callRpc(this, 'automation_claim_explained', group.args, group.itemIndexes[0]);
 			for (const contact of contactsWithRules(this, answer)) output.push({ json: contact as unknown as IDataObject, pairedItem });
-			// With what this Claim was asked for, resolved (the rule, or null for every enabled rule; the
-			// Page is the summary's pageId; Limit; the Lease): a second Claim takes the rest from these,
-			// never from this node's raw parameters (docs/nodes.md).
-			summaries.push({
-				json: { ...answer.summary, ruleId: group.args.p_rule_id, limit: group.limit, leaseSeconds: group.args.p_lease_seconds } as unknown as IDataObject,
-				pairedItem,
-			});
+			summaries.push({ json: { ...answer.summary } as unknown as IDataObject, pairedItem });
 		} catch (caught) {
 			const error = severalPagesRefused(this, pageRefused(this, caught, group.args, group.itemIndexes[0]), group.args, group.itemIndexes[0]);
 			if (!this.continueOnFail()) throw asNodeError(this, error);

@@ -197,19 +197,7 @@ test('claim: the contacts on the first output, and on Summary one item saying wh
 		);
 	}
 	expect(summaries!.map((item) => item.json)).toEqual([
-		// With what this Claim was asked for, resolved (ruleId, limit, leaseSeconds beside pageId): a
-		// second Claim of the run takes the rest from these.
-		{
-			requested: 3,
-			pageId: null,
-			claimed: 3,
-			reason: null,
-			notClaimed: {},
-			rules: [expect.objectContaining({ ruleId: own.ruleId, status: 'filled', claimed: 3 })],
-			ruleId: own.ruleId,
-			limit: 3,
-			leaseSeconds: 600,
-		},
+		{ requested: 3, pageId: null, claimed: 3, reason: null, notClaimed: {}, rules: [expect.objectContaining({ ruleId: own.ruleId, status: 'filled', claimed: 3 })] },
 	]);
 	expect([...contacts!, ...summaries!].every((item) => (item.pairedItem as Array<{ item: number }>)[0].item === 0)).toBe(true);
 
@@ -246,17 +234,7 @@ test('claim with a Page ID: only that Page\'s contacts under a rule for every Pa
 	expect(contactsA!.map((item) => item.json.recipient_id).sort()).toEqual([...world.psidsA].sort());
 	expect(contactsA!.every((item) => item.json.page_id === owner.pageId)).toBe(true);
 	expect(summariesA!.map((item) => item.json)).toEqual([
-		{
-			requested: 100,
-			pageId: owner.pageId,
-			claimed: 3,
-			reason: 'no_more_due',
-			notClaimed: {},
-			rules: [expect.objectContaining({ ruleId: world.ruleId, claimed: 3 })],
-			ruleId: world.ruleId,
-			limit: 100,
-			leaseSeconds: 600,
-		},
+		{ requested: 100, pageId: owner.pageId, claimed: 3, reason: 'no_more_due', notClaimed: {}, rules: [expect.objectContaining({ ruleId: world.ruleId, claimed: 3 })] },
 	]);
 
 	// The copy of the workflow that sends as Page B: B's two, still due.
@@ -422,45 +400,4 @@ test('Snapshot: Contacts per List from an expression (or an agent) is checked by
 	expect(await eligibleOf(200)).toBe(all);
 	// A workflow saved before the node checked it, with a large number for "every contact", still runs.
 	expect(await eligibleOf(1_000_000)).toBe(all);
-});
-
-test('claim: two Claims of one execution hold as one holder, and the second neither takes nor counts what the first took (migration …2900)', async () => {
-	const own = await dueContacts(5, 100, 'two-claims');
-	const claimNode = (id: string, name: string, limit: number, x: number) => ({
-		id,
-		name,
-		type: 'n8n-nodes-leadflow.tagEligibility',
-		typeVersion: 1,
-		position: [x, 0],
-		parameters: { operation: 'claim', ruleId: own.ruleId, limit },
-		credentials: { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } },
-	});
-	const workflow = {
-		name: 'Two claims in one execution',
-		nodes: [
-			{ id: 'start', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
-			claimNode('first', 'First Claim', 2, 200),
-			claimNode('second', 'Second Claim', 10, 400),
-		],
-		connections: {
-			Start: { main: [[{ node: 'First Claim', type: 'main', index: 0 }]] },
-			// The first's Summary item (one) starts the second, once.
-			'First Claim': { main: [[], [{ node: 'Second Claim', type: 'main', index: 0 }]] },
-		},
-	} as unknown as WorkflowJson;
-	const result = await runWorkflow(workflow, { credentials: credentials() });
-	expect(result.error).toBeUndefined();
-	const outputs = (name: string) => result.run!.data.resultData.runData[name][0].data!.main;
-	const [first] = outputs('First Claim');
-	const [rest, restSummary] = outputs('Second Claim');
-	expect(first).toHaveLength(2);
-	expect(rest).toHaveLength(3);
-	const holders = new Set([...first!, ...rest!].map((item) => item.json.execution_id));
-	expect(holders.size).toBe(1);
-	expect([...holders][0]).toMatch(/^n8n-\d+-[0-9a-f]{12}$/);
-	// Before: a holder per Claim, and the first's 2 counted as held by another run.
-	expect(restSummary!.map((item) => item.json)).toEqual([
-		expect.objectContaining({ requested: 10, claimed: 3, reason: 'no_more_due', notClaimed: {} }),
-	]);
-	expect(new Set([...first!, ...rest!].map((item) => item.json.conversation_id)).size).toBe(5);
 });
