@@ -451,11 +451,11 @@ test('an answer for a pipeline no longer asked for is not drawn: a late 404 for 
 	await visitor.close();
 });
 
-test('a board call refused for bad input answers what is wrong and what to do: { status, error, hint }', async () => {
+test('a board call refused for bad input answers what is wrong, the field and what to do: { status, error, field, hint }', async () => {
 	const answer = await n8n.callWebhook('leadflow/console/api/pipeline', { headers: { [KEY.name]: KEY.value }, query: { pipelineId: world.pipeline.id, limit: '0' } });
 	expect({ status: answer.statusCode, body: answer.body }).toEqual({
 		status: 400,
-		body: { status: 400, error: expect.stringMatching(/cards per stage \(limit\) must be a whole number from 1 to 200/), hint: 'Pass limit=20 or another whole number in that range.' },
+		body: { status: 400, error: expect.stringMatching(/cards per stage \(limit\) must be a whole number from 1 to 200/), field: 'limit', hint: 'Pass limit=20 or another whole number in that range.' },
 	});
 });
 

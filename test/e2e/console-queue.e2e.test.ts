@@ -429,12 +429,12 @@ test('a refused key on the Queue tab brings up the key form there; the good key 
 	await visitor.close();
 });
 
-test('a refused queue call answers what is wrong and what to do: { status, error, hint }', async () => {
+test('a refused queue call answers what is wrong, the field and what to do: { status, error, field, hint }', async () => {
 	const headers = { [WEBHOOK_KEY.name]: WEBHOOK_KEY.value };
 	const bad = await n8n.callWebhook('leadflow/console/api/queue', { headers, query: { userId: owner, status: 'sending' } });
 	expect({ status: bad.statusCode, body: bad.body }).toEqual({
 		status: 400,
-		body: { status: 400, error: expect.stringMatching(/status "sending" is not one of queued, claimed, sent, failed, cancelled, dead/), hint: 'Leave status out for every status.' },
+		body: { status: 400, error: expect.stringMatching(/status "sending" is not one of queued, claimed, sent, failed, cancelled, dead/), field: 'status', hint: 'Leave status out for every status.' },
 	});
 	const unknown = await n8n.callWebhook('leadflow/console/api/queue', { headers, query: { userId: '00000000-0000-4000-8000-000000000000' } });
 	expect({ status: unknown.statusCode, body: unknown.body }).toEqual({

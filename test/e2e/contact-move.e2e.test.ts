@@ -87,6 +87,7 @@ test('in real n8n: bad input 400, an unknown stage 404, no key 403, and nothing 
 	expect(noId.body).toEqual({
 		status: 400,
 		error: expect.stringMatching(/conversation ID "" is not a UUID/),
+		field: 'conversationId',
 		hint: 'Give the contact\'s id (the id column of messenger_conversations): a webhook caller sends it as {"conversationId": "…"}, a workflow maps it, e.g. {{ $json.conversationId }}.',
 	});
 	const listed = await move({ conversationId: [contact], stage: 'Won' });
@@ -94,6 +95,7 @@ test('in real n8n: bad input 400, an unknown stage 404, no key 403, and nothing 
 	expect(listed.body).toEqual({
 		status: 400,
 		error: 'Conversation ID must be text (got an array of 1)',
+		field: 'conversationId',
 		hint: expect.stringContaining('Send one contact\'s id as text, e.g. {"conversationId": "'),
 	});
 	const unknownStage = await move({ conversationId: contact, stage: 'Nowhere' });
@@ -136,6 +138,7 @@ test("in real n8n: a caller's id in a refused option's words is the caller's 400
 	expect(worded.body).toEqual({
 		status: 400,
 		error: 'The conversation ID "x must be one of a, b (got c)" is not a UUID',
+		field: 'conversationId',
 		hint: expect.stringMatching(/^Give the contact's id/),
 	});
 
