@@ -12,6 +12,7 @@ import { readCheckedOption, readCheckedOptions, type OptionWhy } from '../../sha
 import { OPTIONS } from '../description';
 import { isStateId, stateIdOf } from '../../shared/state-id';
 import { optionalToolText } from '../../shared/tool-text';
+import { FieldRefusedError } from '../../shared/per-item';
 
 export interface GenerationJob {
 	itemIndex: number;
@@ -143,11 +144,12 @@ function readHeld(context: IExecuteFunctions, read: ParameterReader, itemIndex: 
 	}
 	const stateId = stateIdOf(given);
 	if (!isStateId(stateId)) {
-		throw invalid(
-			context,
-			itemIndex,
+		// Named (field: stateId), as the other nodes' refusals of an ID are.
+		throw new FieldRefusedError(
+			context.getNode(),
 			`Contact State ID "${given.slice(0, 100)}" is not a UUID`,
-			'Map it from the claimed contact (state_id), or turn off "Record in Supabase" to generate without a database.',
+			{ itemIndex, description: 'Map it from the claimed contact (state_id), or turn off "Record in Supabase" to generate without a database.' },
+			'stateId',
 		);
 	}
 	return { stateId, holder };

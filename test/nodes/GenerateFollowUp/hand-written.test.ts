@@ -134,7 +134,7 @@ describe('Contact State ID', () => {
 			[batch.stateIds[0], 'ready_to_send'],
 			[batch.stateIds[2], 'ready_to_send'],
 		]);
-		expect(failed).toEqual([{ error: expect.objectContaining({ code: 'invalid_input', message: 'Contact State ID "state-42" is not a UUID' }) }]);
+		expect(failed).toEqual([{ error: expect.objectContaining({ code: 'invalid_input', message: 'Contact State ID "state-42" is not a UUID', field: 'stateId' }) }]);
 		expect(await generateCalls()).toHaveLength(2);
 		expect((await statesOf(batch.stateIds)).map((state) => state.current_stage)).toEqual(['ready_to_send', 'eligible', 'ready_to_send']);
 	});
