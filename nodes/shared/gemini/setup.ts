@@ -27,12 +27,20 @@ const MORE_KEYS_ADVICE =
 const REFUSED_KEYS_ADVICE =
 	'Fix or remove the refused API keys of the Leadflow Gemini API credential (one per line): Google refused them as invalid, expired, suspended or without access to the Gemini API (a refused key rests 15 minutes; a new key is used at once).';
 
+// From the Input: what pipeline_due_for_analysis lists is analysed again by the auto-assign workflow
+// (as after messenger-inbound.json's Analyze and Assign); anything else only if run again.
+const INPUT_AGAIN =
+	'If its Page has auto-assignment on and it is not in the pipeline yet, placed by the fallback score, or has new messages on an UPDATE_EXISTING Page, it stays due, and Due for Analysis (the auto-assign workflow) analyses it again in a later run once a key is back (fallback_retry_after_seconds); otherwise, for the model\'s analysis, run it again then.';
+
 /**
  * What becomes of the work a quota failure stopped, in the words of the node that met it: Generate
  * Follow-Up's item fails and is tried again; Analyze's conversation gets the fallback score, and is
- * analysed again by a later run when Analyze read it as due ('due'), or when whoever gave it runs it
- * again ('input': From the Input, the only source of an AI agent's tool). Both name the item's time
- * until a key is back.
+ * analysed again by a later run when Analyze read it as due ('due'). Read From the Input ('input', also
+ * the only source of an AI agent's tool), it is due as well when pipeline_due_for_analysis lists it
+ * (its Page has auto-assignment on, and it is not in the pipeline yet, placed by the fallback score, or
+ * has new messages on an UPDATE_EXISTING Page: so in messenger-inbound.json, Analyze then Assign), and
+ * the auto-assign workflow analyses it again; otherwise whoever gave it runs it again. Both name the
+ * item's time until a key is back.
  */
 const AFTER_QUOTA = {
 	item: {
@@ -46,10 +54,8 @@ const AFTER_QUOTA = {
 			'The other keys rest for their quota: this conversation got the fallback score, and Due for Analysis analyses it again in a later run once a key is back (fallback_retry_after_seconds; a conversation placed by the fallback score stays due).',
 	},
 	input: {
-		nothingToFix:
-			'Nothing to fix for this conversation: it got the fallback score. For the model\'s analysis, run it again once a key is back (fallback_retry_after_seconds).',
-		othersRest:
-			'The other keys rest for their quota: this conversation got the fallback score. For the model\'s analysis, run it again once a key is back (fallback_retry_after_seconds).',
+		nothingToFix: `Nothing to fix for this conversation: it got the fallback score. ${INPUT_AGAIN}`,
+		othersRest: `The other keys rest for their quota: this conversation got the fallback score. ${INPUT_AGAIN}`,
 	},
 } as const;
 

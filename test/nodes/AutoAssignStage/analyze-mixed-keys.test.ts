@@ -5,9 +5,10 @@
 // the message only ("scored by the fallback with no advice"). A quota failure with no refused key
 // carries the count too (0) and the quota's own advice. The advice says what becomes of the
 // conversation for the source Analyze read it from (review RM1 F3: it said "Due for Analysis analyses
-// it again" also From the Input, the default and an AI agent's tool's only source, where nothing
-// makes it due), and the item carries the time until a key is back (fallback_retry_after_seconds;
-// before, only inside fallback_message).
+// it again" also From the Input, the default and an AI agent's tool's only source, where it is due
+// only when its Page has auto-assignment on and pipeline_due_for_analysis lists it: review RMM1 F1,
+// analyze-input-fallback-due.test.ts), and the item carries the time until a key is back
+// (fallback_retry_after_seconds; before, only inside fallback_message).
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 import { startSimulators, type RunningSimulators } from '../../../simulators';
@@ -45,8 +46,11 @@ it('one key refused, the other resting for its quota: the fallback item counts t
 		expect(contact).toMatchObject({ fallback: true, fallback_reason: 'quota', fallback_refused_keys: 1 });
 		expect(String(contact.fallback_message)).toMatch(/^1 of the credential's 2 Gemini keys was refused by Google/);
 		expect(String(contact.fallback_description)).toMatch(/^Fix or remove the refused API keys of the Leadflow Gemini API credential \(one per line\)/);
-		expect(String(contact.fallback_description)).toMatch(/The other keys rest for their quota: this conversation got the fallback score\. For the model's analysis, run it again once a key is back \(fallback_retry_after_seconds\)\.$/);
-		expect(String(contact.fallback_description)).not.toContain('Due for Analysis');
+		expect(String(contact.fallback_description)).toMatch(
+			/The other keys rest for their quota: this conversation got the fallback score\. If its Page has auto-assignment on and it is not in the pipeline yet, placed by the fallback score, or has new messages on an UPDATE_EXISTING Page, it stays due, and Due for Analysis \(the auto-assign workflow\) analyses it again in a later run once a key is back \(fallback_retry_after_seconds\); otherwise, for the model's analysis, run it again then\.$/,
+		);
+		// Not the Due for Analysis source's words, which say it stays due whatever its Page.
+		expect(String(contact.fallback_description)).not.toContain('this conversation got the fallback score, and Due for Analysis');
 		expect(contact.fallback_retry_after_seconds).toEqual(expect.any(Number));
 		expect(contact.fallback_retry_after_seconds).toBeGreaterThanOrEqual(1);
 		expect(contact.fallback_retry_after_seconds).toBeLessThanOrEqual(45);
@@ -64,7 +68,9 @@ it('every key resting for its quota, none refused: the count is 0 and the advice
 
 	expect(result.error).toBeUndefined();
 	expect(contacts).toEqual([expect.objectContaining({ fallback: true, fallback_reason: 'quota', fallback_refused_keys: 0 })]);
-	expect(String(contacts[0].fallback_description)).toMatch(/^Nothing to fix for this conversation: it got the fallback score\. For the model's analysis, run it again once a key is back \(fallback_retry_after_seconds\)\. If it happens often, add API keys of other Google Cloud projects/);
+	expect(String(contacts[0].fallback_description)).toMatch(
+		/^Nothing to fix for this conversation: it got the fallback score\. If its Page has auto-assignment on and it is not in the pipeline yet, placed by the fallback score, or has new messages on an UPDATE_EXISTING Page, it stays due, and Due for Analysis \(the auto-assign workflow\) analyses it again in a later run once a key is back \(fallback_retry_after_seconds\); otherwise, for the model's analysis, run it again then\. If it happens often, add API keys of other Google Cloud projects/,
+	);
 	expect(contacts[0].fallback_retry_after_seconds).toBeGreaterThanOrEqual(1);
 	expect(contacts[0].fallback_retry_after_seconds).toBeLessThanOrEqual(45);
 });
