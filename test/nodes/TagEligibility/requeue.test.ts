@@ -165,7 +165,8 @@ test("the console's Requeue as an AI agent's tool: Conversation IDs left at its 
 
 	// The tool as added to an agent: Conversation IDs keeps its default, which finds no body in a tool's item.
 	const none = await asTool({}, { rule_id: ruleId });
-	expect(none.thrown).toMatch(/^Conversation IDs is empty: as an AI agent's tool, Requeue Failed requeues the contacts it names\n\nDetails: Give the conversation_id of each failed contact/);
+	// The model cannot give a field at its default: the advice is the builder's (review RMM1 F2).
+	expect(none.thrown).toMatch(/^Conversation IDs is empty: as an AI agent's tool, Requeue Failed requeues the contacts it names\n\nDetails: Conversation IDs \(conversationIds\) is set in this tool's settings, not given by the model: let the model give the contacts with \{\{ \$fromAI\('conversationIds'/);
 	expect(await requeuedAt(refused)).toBeNull();
 
 	const named = await asTool({ conversationIds: "={{ $fromAI('conversation_ids', 'the failed contacts to requeue', 'json') }}" }, { rule_id: ruleId, conversation_ids: [refused] });
