@@ -115,6 +115,17 @@ test('POST leads/:leadId/settle with bad input answers 400 naming the field, 403
 	expect(unknownBy.response?.statusCode).toBe(400);
 	expect(unknownBy.response?.body).toMatchObject({ status: 400, field: 'by', error: expect.stringMatching(/^Settled By: user .* does not exist/) });
 
+	// A reason too long or with a control character (refused by the node, not the request check):
+	// 400 naming reason (review RF1 F5: it named no field).
+	for (const [what, reason, error] of [
+		['reason too long', 'x'.repeat(2001), /^Reason is too long: 2001 characters, at most 2000/],
+		['reason with a control character', 'she said \u0007 yes', /^Reason contains a control character/],
+	] as Array<[string, string, RegExp]>) {
+		const run = await settle(owner, lead, { outcome: 'delivered', reason });
+		expect({ what, status: run.response?.statusCode }).toEqual({ what, status: 400 });
+		expect({ what, body: run.response?.body }).toEqual({ what, body: { status: 400, field: 'reason', error: expect.stringMatching(error), hint: 'Write the reason as plain text of at most 2,000 characters.' } });
+	}
+
 	const noKey = await settle(owner, lead, { outcome: 'delivered' }, false);
 	expect(noKey.response?.statusCode).toBe(403);
 	expect(await rowCounts(owner)).toEqual(counts);

@@ -17,7 +17,7 @@ import { inParameterNames } from '../../shared/caller-fields';
 import { runsAsTool } from '../../shared/outputs';
 import { isNotGivenWord, optionalToolText, toolFieldMender } from '../../shared/tool-text';
 import { requireToolOwner } from '../helpers/tool-owner';
-import { AGENT_OWNER_ADVICE, invalid, OWNER_FIELD, ownerProperty, readOwnerId, readText, readUuid } from '../helpers/common';
+import { AGENT_OWNER_ADVICE, OWNER_FIELD, ownerProperty, readOwnerId, readText, readUuid } from '../helpers/common';
 
 export const OUTCOMES = ['delivered', 'send_again'] as const;
 export type SettleOutcome = (typeof OUTCOMES)[number];
@@ -109,7 +109,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		const actorId = asTool && isNotGivenWord(readText(this, 'actorId', itemIndex)) ? null : readUuid(this, 'actorId', 'Settled By user ID', itemIndex, 'Use the id of the Supabase Auth user settling the message, or leave it empty.', true);
 		const reason = readReason(this, itemIndex);
 		const problem = reason ? textProblem(reason, { kind: 'multiline', max: 2000 }) : undefined;
-		if (problem) throw invalid(this, itemIndex, `Reason ${problem}`, 'Write the reason as plain text of at most 2,000 characters.');
+		if (problem) throw new FieldRefusedError(this.getNode(), `Reason ${problem}`, { itemIndex, description: 'Write the reason as plain text of at most 2,000 characters.' }, 'reason');
 		try {
 			const rows = await callRpc(this, 'queue_settle_lead', { p_lead_id: leadId, p_outcome: outcome, p_actor_id: actorId, p_reason: reason || null, p_user_id: owner }, itemIndex);
 			return rowsTo(0, rows);
