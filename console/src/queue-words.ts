@@ -113,9 +113,11 @@ function keptLeadInWords(leadStatus: string, code: string): string {
  * any other dead message was not sent (refused by Meta for good, or failed on its last attempt).
  * `leadStatus`, the row's lead's status: what the words say becomes of the lead holds for a lead that
  * is new or queued (or invalid after 131026); a lead of another status (taken over, contacted, do not
- * contact…) keeps it, and the words say so instead.
+ * contact…) keeps it, and the words say so instead. `settleOutcomes`, the row's settle_outcomes: the
+ * settles the database accepts now; the words point to the console's buttons for those, to the app
+ * otherwise.
  */
-export function statusMeaningInWords(status: string, lastError: string | null, leadStatus?: string | null): string {
+export function statusMeaningInWords(status: string, lastError: string | null, leadStatus?: string | null, settleOutcomes: readonly string[] = []): string {
 	if (status !== 'dead') return '';
 	const code = /^([^:]*)(:|$)/.exec(lastError ?? '')?.[1] ?? '';
 	const kept = !!leadStatus && Object.prototype.hasOwnProperty.call(LEAD_KEPT, leadStatus) && !(leadStatus === 'invalid' && code === '131026');
@@ -123,6 +125,14 @@ export function statusMeaningInWords(status: string, lastError: string | null, l
 		const sure = 'May have been delivered: Meta gave no answer, or the run ended before recording one. It is never sent again by itself, '
 			+ 'as a retry could send it twice';
 		if (kept) return `${sure}. ${keptLeadInWords(leadStatus, code)}`;
+		if (settleOutcomes.includes('send_again') && settleOutcomes.includes('delivered')) {
+			return `${sure}, and its lead stays queued. Check the lead's WhatsApp chat, then press It arrived if it did (the lead becomes contacted), `
+				+ 'or Send again to have a new message sent.';
+		}
+		if (settleOutcomes.includes('delivered')) {
+			return `${sure}, but its lead was set to new again, so the next Prepare sends a new message. Check the lead's WhatsApp chat: `
+				+ 'if it arrived, press It arrived (the lead becomes contacted and nothing is sent again).';
+		}
 		return `${sure}, and its lead stays queued. Check the lead's WhatsApp chat, then set the lead in your app: `
 			+ 'contacted if it arrived, new to have it queued and sent again.';
 	}

@@ -15,6 +15,8 @@ interface QueueRow {
 	taken_over_at: string | null; taken_over_by: string | null;
 	/** The lead's Messenger conversation, and whether it is stopped for every follow-up rule. */
 	conversation_id?: string | null; follow_ups_stopped?: boolean;
+	/** The settles the database accepts for this row now (console_queue_page, migration 20261201002942); [] or absent: none. */
+	settle_outcomes?: string[];
 	last_event: { queue: string; from_status: string | null; to_status: string; reason: string; actor: string; worker: string | null; at: string } | null;
 }
 interface QueuePage {
@@ -683,7 +685,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		const notToTake = notTakenOverInWords(row.lead_status);
 		const taking = state.taking.has(row.lead_id);
 		// A given-up message says what it means and what to do, in words under its status (not its colour alone).
-		const meaning = statusMeaningInWords(row.status, row.last_error, row.lead_status);
+		const meaning = statusMeaningInWords(row.status, row.last_error, row.lead_status, settleOutcomes(row));
 		return `
 			<td data-label="Lead"><strong class="lead-name">${escape(name)}</strong>
 				<div class="sub"><a href="tel:${escape(row.phone)}">${escape(row.phone)}</a>${row.lead_score === null ? '' : ` · score ${formatNumber(row.lead_score)}`} · ${escape(LEAD_STATUSES[row.lead_status] ?? row.lead_status)}</div></td>
@@ -788,16 +790,24 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		}
 	}
 
+	/** The settles the database accepts for a dead row now (console_queue_page's settle_outcomes). */
+	function settleOutcomes(row: QueueRow): Array<'delivered' | 'send_again'> {
+		if (row.status !== 'dead' || !Array.isArray(row.settle_outcomes)) return [];
+		return (['delivered', 'send_again'] as const).filter((outcome) => row.settle_outcomes!.includes(outcome));
+	}
+
 	/**
-	 * A dead message that may have arrived (`uncertain`) of a lead still new or queued: the owner settles
-	 * it (POST …/leads/:leadId/settle, queue_settle_lead): *It arrived* makes the lead contacted, *Send
-	 * again* new (the next Prepare queues a new message). The database decides; its refusal (409) is said.
+	 * A dead message that may have arrived (`uncertain`): the owner settles it (POST …/leads/:leadId/settle,
+	 * queue_settle_lead): *It arrived* makes the lead contacted, *Send again* new (the next Prepare queues a
+	 * new message). A button is shown only for an outcome the database accepts for the row now
+	 * (settle_outcomes); the database still decides when it is pressed, its refusal (409) is said.
 	 */
 	function settleButtons(row: QueueRow, name: string, busy: boolean): string {
-		if (row.status !== 'dead' || !/^uncertain(:|$)/.test(row.last_error ?? '') || (row.lead_status !== 'queued' && row.lead_status !== 'new')) return '';
+		const outcomes = settleOutcomes(row);
 		const button = (outcome: string, label: string, aria: string) =>
 			`<button type="button" class="settle" data-key="settle-${escape(outcome)}-${escape(row.lead_id)}" data-settle="${escape(row.lead_id)}" data-outcome="${outcome}" data-name="${escape(name)}"${busy ? ' aria-disabled="true"' : ''} aria-label="${escape(`${aria}: ${name}`)}">${escape(label)}</button>`;
-		return `<div class="settle-actions">${button('delivered', 'It arrived — mark contacted', 'It arrived, mark contacted')} ${button('send_again', 'Send again', 'Send again')}</div>`;
+		const parts = outcomes.map((outcome) => outcome === 'delivered' ? button('delivered', 'It arrived — mark contacted', 'It arrived, mark contacted') : button('send_again', 'Send again', 'Send again'));
+		return parts.length ? `<div class="settle-actions">${parts.join(' ')}</div>` : '';
 	}
 
 	/** Settles `leadId`'s dead message as `outcome`, the answer said in words on Take Lead's line. */

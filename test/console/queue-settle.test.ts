@@ -3,7 +3,10 @@
 // again"; pressing one POSTs {outcome} to …/leads/:leadId/settle (queue-actions.json, queue_settle_lead)
 // with the owner's header, and the answer is said in words on the lead's line: settled, already
 // settled, or the database's refusal (409). Other rows (a message not dead, dead with Meta's error
-// code, a lead taken over) show no such button.
+// code, a lead taken over) show no such button. The buttons shown are those console_queue_page's
+// settle_outcomes lists (migration 20261201002942, review RF1 F3): a lead set to new after the death
+// gets It arrived only, one already settled or with a newer message none, and the words under the
+// status point to the buttons shown (to the app when there are none).
 import { pageDom, type PageDom } from './page-dom';
 
 type Answer = { status: number; json: unknown };
@@ -12,10 +15,16 @@ const row = (over: Record<string, unknown>) => ({
 	item_id: `i-${String(over.lead_id)}`, name: 'Ana', phone: '+447700900123', lead_status: 'queued', lead_score: 50,
 	status: 'dead', attempts: 1, scheduled_for: `${DAY}T15:00:00.000Z`, completed_at: `${DAY}T15:01:00.000Z`, message_id: null,
 	last_error: 'uncertain: No answer from the WhatsApp Cloud API (timeout): the message may have been delivered', taken_over_at: null,
-	taken_over_by: null, conversation_id: null, follow_ups_stopped: false, last_event: null, ...over,
+	taken_over_by: null, conversation_id: null, follow_ups_stopped: false, last_event: null, settle_outcomes: [], ...over,
 });
-const rows = [
-	row({ lead_id: 'lead-u', name: 'Ana' }),
+// What the page answers for lead-u once a settle was pressed (the next poll): settled, no outcome left.
+let settledU: { lead_status: string } | null = null;
+const rows = () => [
+	row({ lead_id: 'lead-u', name: 'Ana', settle_outcomes: settledU ? [] : ['delivered', 'send_again'], ...settledU }),
+	// Set to new after its message died (given back, or by the app): its backlog item queued again.
+	row({ lead_id: 'lead-n', name: 'Ed', lead_status: 'new', settle_outcomes: ['delivered'] }),
+	// Settled Send again already (or a newer message since): the database refuses both.
+	row({ lead_id: 'lead-s', name: 'Flo', lead_status: 'new', settle_outcomes: [] }),
 	row({ lead_id: 'lead-meta', name: 'Bo', last_error: '131050: User has stopped marketing messages' }),
 	row({ lead_id: 'lead-taken', name: 'Cy', lead_status: 'human_controlled' }),
 	row({ lead_id: 'lead-sent', name: 'Di', status: 'sent', last_error: null, lead_status: 'contacted' }),
@@ -23,8 +32,8 @@ const rows = [
 const queuePage = () => ({
 	owners: ['owner-1'], ownerLabels: { 'owner-1': 'Shop One' }, owner: 'owner-1', generatedAt: `${DAY}T16:00:00.000Z`,
 	settings: { time_zone: 'UTC', daily_capacity: 10, send_from: '09:00:00', send_until: '17:00:00', max_attempts: 3 },
-	timeZone: 'UTC', today: DAY, day: DAY, counts: { total: rows.length, dead: 3, sent: 1 }, earlierOpen: { total: 0, days: [] },
-	rows: { total: rows.length, offset: 0, limit: 25, rows },
+	timeZone: 'UTC', today: DAY, day: DAY, counts: { total: rows().length, dead: 5, sent: 1 }, earlierOpen: { total: 0, days: [] },
+	rows: { total: rows().length, offset: 0, limit: 25, rows: rows() },
 });
 
 let page: PageDom;
@@ -34,9 +43,11 @@ let tab: { show(): void; hide(): void };
 
 beforeEach(async () => {
 	calls = [];
+	settledU = null;
 	page = pageDom(async (url, init) => {
 		if (url.includes('/settle')) {
 			calls.push({ url, body: JSON.parse(init?.body ?? 'null') });
+			if (answer.status === 200) settledU = { lead_status: (answer.json as { status: string }).status };
 			return answer;
 		}
 		if (url.includes('/queue/metrics')) return { status: 200, json: { days: [] } };
@@ -55,17 +66,23 @@ const line = () => page.document.getElementById('queue-take-message')?.textConte
 const settleButtons = (lead: string) => Array.from(page.document.querySelectorAll(`tr[data-lead="${lead}"] button[data-settle]`) as ArrayLike<{ textContent: string; dispatchEvent(event: unknown): boolean }>);
 const buttons = (lead: string) => settleButtons(lead).map((button) => button.textContent);
 
-test('only an uncertain dead message of a lead new or queued has the two buttons', () => {
+test('a row shows the buttons of the outcomes the database accepts for it (settle_outcomes), and words pointing to them', () => {
 	expect(buttons('lead-u')).toEqual(['It arrived — mark contacted', 'Send again']);
-	for (const lead of ['lead-meta', 'lead-taken', 'lead-sent']) expect({ lead, buttons: buttons(lead) }).toEqual({ lead, buttons: [] });
+	expect(buttons('lead-n')).toEqual(['It arrived — mark contacted']);
+	for (const lead of ['lead-s', 'lead-meta', 'lead-taken', 'lead-sent']) expect({ lead, buttons: buttons(lead) }).toEqual({ lead, buttons: [] });
+	const words = (lead: string) => page.document.querySelector(`tr[data-lead="${lead}"] .status-meaning`)?.textContent as string;
+	expect(words('lead-u')).toContain('then press It arrived if it did (the lead becomes contacted), or Send again to have a new message sent.');
+	expect(words('lead-n')).toContain('its lead was set to new again, so the next Prepare sends a new message. Check the lead\'s WhatsApp chat: if it arrived, press It arrived');
+	expect(words('lead-s')).toContain('then set the lead in your app');
+	for (const lead of ['lead-u', 'lead-n']) expect({ lead, words: words(lead) }).toEqual({ lead, words: expect.not.stringContaining('in your app') });
 });
 
 test.each([
 	['delivered', 0, { status: 200, json: { lead_id: 'lead-u', outcome: 'delivered', status: 'contacted', already_settled: false } }, 'Ana is marked contacted: its message is taken as delivered.'],
 	['send_again', 1, { status: 200, json: { lead_id: 'lead-u', outcome: 'send_again', status: 'new', already_settled: true } },
 		'Ana is new again: the next Prepare queues a new message for it. (It was settled so already: nothing changed.)'],
-	['send_again', 1, { status: 409, json: { status: 409, error: 'Lead lead-u is human_controlled: a person has taken it over; give it back (set it to new) first, then settle its message.', field: 'leadId' } },
-		'Could not settle Ana: Lead lead-u is human_controlled: a person has taken it over; give it back (set it to new) first, then settle its message.'],
+	['send_again', 1, { status: 409, json: { status: 409, error: 'Lead lead-u is human_controlled: a person has taken it over. If it arrived, set it to contacted in your app.', field: 'leadId' } },
+		'Could not settle Ana: Lead lead-u is human_controlled: a person has taken it over. If it arrived, set it to contacted in your app.'],
 	['delivered', 0, { status: 502, json: undefined }, 'No answer to settling Ana (the server answered 502): it may have been done. The row, read again now, shows it; pressing the same button again is safe.'],
 ])('pressing %s: POST {outcome} to the settle webhook, the answer in words', async (outcome, index, given, words) => {
 	answer = given as Answer;

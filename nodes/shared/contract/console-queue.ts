@@ -37,6 +37,13 @@ export interface QueuePageRow {
 	 * last_human_message_at: not a Page-inbox takeover a rule may resume after); false without one.
 	 */
 	follow_ups_stopped: boolean;
+	/**
+	 * The outcomes queue_settle_lead accepts now for this row (migration 20261201002942): both for the
+	 * lead's last message dead `uncertain`, never settled, its lead new or queued and its backlog item
+	 * dead; `delivered` only when that backlog item is queued again (set to new after the death); []
+	 * for every other row.
+	 */
+	settle_outcomes: Array<'delivered' | 'send_again'>;
 	/** The lead's most recent ledger row (any of its queues). */
 	last_event: { queue: string; from_status: string | null; to_status: string; reason: string; actor: string; worker: string | null; at: string } | null;
 }
