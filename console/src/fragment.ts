@@ -36,6 +36,17 @@ export function fragmentWithout(hash: string, name: string): string {
 }
 
 /**
+ * An ID the address gives (#owner=, #pipeline=, #rule=) as the server answers it: trimmed, and a UUID
+ * in lower case (the endpoints trim it and take any letter case; PostgreSQL prints a uuid in lower
+ * case, and the page compares the ID it asked for with the one answered as text). Text that is no
+ * UUID is only trimmed, so the server's refusal quotes it as it was typed.
+ */
+export function addressId(id: string | undefined): string {
+	const trimmed = (id ?? '').trim();
+	return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(trimmed) ? trimmed.toLowerCase() : trimmed;
+}
+
+/**
  * The tab a fragment asks for, the same when the page opens with it and when it is typed into the
  * open page: #tab= when given, else the tab of what it names (#rule= the Follow-ups tab, #pipeline=
  * the Pipeline tab, #owner= the Queue tab, in that order); undefined when it names none of them.

@@ -6,7 +6,7 @@
 import { lostAnswer, noTaggedContactInWords, notDone, requeueMayHaveBeenDone, triggerMayHaveRun } from './answers';
 import { claimReasonInWords, contactName, contactReasonInWords, failedToRequeue, formatDuration, formatNumber, formatRelative, reasonInWords, requeuedInWords, statusInWords, timeInZone } from './format';
 import { FocusAfter, focusFirst } from './focus';
-import { fragmentWithout, parseFragment, tabOf } from './fragment';
+import { addressId, fragmentWithout, parseFragment, tabOf } from './fragment';
 import { initPipeline } from './pipeline';
 import { initQueue } from './queue';
 import { initRules } from './rules';
@@ -69,9 +69,9 @@ const apiBase = `${pagePath}/api`;
 const triggerUrl = pagePath.replace(/\/console$/, '/trigger');
 
 const state = {
-	ruleId: fragment.get('rule') ?? '',
+	ruleId: addressId(fragment.get('rule')),
 	/** The rule from the address (#rule=…) until an answer takes it: a 400 for it lets it go. */
-	addressRule: fragment.get('rule') ?? '',
+	addressRule: addressId(fragment.get('rule')),
 	/** Why the address's rule was let go (the server's message and hint), shown until another rule is picked. */
 	addressError: '',
 	status: '',
@@ -536,7 +536,7 @@ let tabsReady: { selectTab(name: string): void; current(): string; follow(fragme
  * what it does not name stays.
  */
 function followAddress(next: Map<string, string>) {
-	const rule = next.get('rule');
+	const rule = addressId(next.get('rule'));
 	if (rule) {
 		chooseRule(rule);
 		// As #rule=… when the page opens: let go with its message if it is no rule ID.

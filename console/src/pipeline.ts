@@ -9,7 +9,7 @@
 import { analysisInWords, contactName, formatDuration, formatNumber, formatRelative, outsideActionsInWords, timeInZone } from './format';
 import { isRefusal, lostAnswer, moveMayHaveBeenDone, notDone } from './answers';
 import { FocusAfter } from './focus';
-import { parseFragment } from './fragment';
+import { addressId, parseFragment } from './fragment';
 import { pipelineNotFoundInWords } from './pipeline-words';
 import { isOffline, onSearchInput, type Tab, type TabContext } from './tab';
 
@@ -64,9 +64,9 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 	const fragment = parseFragment(location.hash);
 	const state = {
 		shown: false,
-		pipelineId: fragment.get('pipeline') ?? '',
+		pipelineId: addressId(fragment.get('pipeline')),
 		/** The pipeline from the address until an answer takes it: a 400 for it (no pipeline ID) lets it go. */
-		addressPipeline: fragment.get('pipeline') ?? '',
+		addressPipeline: addressId(fragment.get('pipeline')),
 		/**
 		 * The pipeline shown was chosen by the page (the first listed, none asked for): when it is
 		 * deleted the next is shown without a message, as nobody asked for this one.
@@ -642,7 +642,7 @@ export function initPipeline(context: TabContext, panel: HTMLElement): Tab {
 		},
 		follow(next) {
 			// #pipeline=… typed into the address: that pipeline, let go with its message if it is none.
-			const pipelineId = next.get('pipeline');
+			const pipelineId = addressId(next.get('pipeline'));
 			if (!pipelineId) return;
 			// The pipeline shown (Back from a link of none to it): what was said of another goes.
 			if (pipelineId === state.pipelineId) { tell(''); return; }
