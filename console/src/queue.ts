@@ -192,6 +192,8 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		ownerLabels: {} as Record<string, string | null>,
 		ownersAt: 0,
 		taking: new Set<string>(),
+		/** The settle last pressed here and what came of it: its row keeps a focus target where the button was. */
+		settlePressed: null as { leadId: string; outcome: string; words: string } | null,
 	};
 	const el = <T extends HTMLElement>(id: string) => panel.querySelector<T>(`#${id}`)!;
 
@@ -800,13 +802,18 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 	 * A dead message that may have arrived (`uncertain`): the owner settles it (POST …/leads/:leadId/settle,
 	 * queue_settle_lead): *It arrived* makes the lead contacted, *Send again* new (the next Prepare queues a
 	 * new message). A button is shown only for an outcome the database accepts for the row now
-	 * (settle_outcomes); the database still decides when it is pressed, its refusal (409) is said.
+	 * (settle_outcomes); the database still decides when it is pressed, its refusal (409) is said. Once
+	 * pressed, a row whose button is gone keeps a focus target where it was (as Take Lead's "Taken over").
 	 */
 	function settleButtons(row: QueueRow, name: string, busy: boolean): string {
 		const outcomes = settleOutcomes(row);
+		const pressed = state.settlePressed?.leadId === row.lead_id && row.status === 'dead' ? state.settlePressed : null;
 		const button = (outcome: string, label: string, aria: string) =>
 			`<button type="button" class="settle" data-key="settle-${escape(outcome)}-${escape(row.lead_id)}" data-settle="${escape(row.lead_id)}" data-outcome="${outcome}" data-name="${escape(name)}"${busy ? ' aria-disabled="true"' : ''} aria-label="${escape(`${aria}: ${name}`)}">${escape(label)}</button>`;
 		const parts = outcomes.map((outcome) => outcome === 'delivered' ? button('delivered', 'It arrived — mark contacted', 'It arrived, mark contacted') : button('send_again', 'Send again', 'Send again'));
+		if (pressed && !outcomes.includes(pressed.outcome as 'delivered' | 'send_again')) {
+			parts.push(`<span class="settled" tabindex="-1" data-key="settle-${escape(pressed.outcome)}-${escape(row.lead_id)}">${escape(pressed.words)}</span>`);
+		}
 		return parts.length ? `<div class="settle-actions">${parts.join(' ')}</div>` : '';
 	}
 
@@ -827,8 +834,10 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			const answer = json as { already_settled?: boolean; error?: string } | undefined;
 			if (status === 200 && answer) {
 				const done = outcome === 'delivered' ? `${name} is marked contacted: its message is taken as delivered.` : `${name} is new again: the next Prepare queues a new message for it.`;
+				state.settlePressed = { leadId, outcome, words: outcome === 'delivered' ? 'Marked contacted' : 'Queued again' };
 				speak(answer.already_settled ? `${done} (It was settled so already: nothing changed.)` : done);
 			} else if (takeNotDone(status, json)) {
+				state.settlePressed = { leadId, outcome, words: 'Not settled' };
 				speak(`Could not settle ${name}: ${answer?.error ?? `the server answered ${status}`}`, 'error');
 			} else {
 				speak(`No answer to settling ${name} (the server answered ${status}): it may have been done. The row, read again now, shows it; pressing the same button again is safe.`, 'error');

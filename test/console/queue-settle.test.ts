@@ -6,7 +6,8 @@
 // code, a lead taken over) show no such button. The buttons shown are those console_queue_page's
 // settle_outcomes lists (migration 20261201002942, review RF1 F3): a lead set to new after the death
 // gets It arrived only, one already settled or with a newer message none, and the words under the
-// status point to the buttons shown (to the app when there are none).
+// status point to the buttons shown (to the app when there are none). After a press, the row whose
+// button is gone keeps a focus target where it was (review RF1 F4).
 import { pageDom, type PageDom } from './page-dom';
 
 type Answer = { status: number; json: unknown };
@@ -55,6 +56,20 @@ beforeEach(async () => {
 	}, '#owner=owner-1');
 	// eslint-disable-next-line @typescript-eslint/no-require-imports
 	const { initQueue } = require('../../console/src/queue') as { initQueue: (context: unknown, panel: unknown) => typeof tab };
+	// The console's own render (console/src/main.ts): an element's content replaced only when it changed,
+	// the focused control kept by its data-key (page-dom's plain render keeps no focus).
+	type Focusable = { focus(): void; closest(selector: string): { dataset: Record<string, string | undefined> } | null };
+	type Element = { dataset: Record<string, string | undefined>; innerHTML: string; contains(node: unknown): boolean; querySelector(selector: string): Focusable | null };
+	const context = page.context as unknown as { render: (element: Element, html: string) => void };
+	context.render = (element, html) => {
+		if (element.dataset.rendered === html) return;
+		const active = page.document.activeElement as unknown as Focusable | null;
+		const focusedKey = active?.closest('[data-key]')?.dataset.key;
+		const hadFocus = element.contains(active);
+		element.innerHTML = html;
+		element.dataset.rendered = html;
+		if (hadFocus && focusedKey) element.querySelector(`[data-key="${focusedKey}"]`)?.focus();
+	};
 	tab = initQueue(page.context, page.panel);
 	tab.show();
 	await page.flush();
@@ -75,6 +90,21 @@ test('a row shows the buttons of the outcomes the database accepts for it (settl
 	expect(words('lead-n')).toContain('its lead was set to new again, so the next Prepare sends a new message. Check the lead\'s WhatsApp chat: if it arrived, press It arrived');
 	expect(words('lead-s')).toContain('then set the lead in your app');
 	for (const lead of ['lead-u', 'lead-n']) expect({ lead, words: words(lead) }).toEqual({ lead, words: expect.not.stringContaining('in your app') });
+});
+
+test.each([
+	['delivered', 0, 'contacted', 'Marked contacted'],
+	['send_again', 1, 'new', 'Queued again'],
+])('after %s the row redraws without the buttons and keeps the keyboard focus where the button was', async (outcome, index, status, label) => {
+	answer = { status: 200, json: { lead_id: 'lead-u', outcome, status, already_settled: false } };
+	const button = settleButtons('lead-u')[index] as unknown as { focus(): void; dispatchEvent(event: unknown): boolean };
+	button.focus();
+	button.dispatchEvent(new page.window.MouseEvent('click', { bubbles: true }));
+	await page.flush();
+	await page.flush();
+	expect(buttons('lead-u')).toEqual([]);
+	const active = page.document.activeElement as { tagName: string; textContent: string; getAttribute(name: string): string | null };
+	expect({ tag: active.tagName, key: active.getAttribute('data-key'), text: active.textContent }).toEqual({ tag: 'SPAN', key: `settle-${outcome}-lead-u`, text: label });
 });
 
 test.each([
