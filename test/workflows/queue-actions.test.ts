@@ -350,5 +350,8 @@ test('a value a node refuses answers 400 naming the request field it came from: 
 	expect(await named(exportCsv(owner, { day: '2026-13-40' }))).toEqual([400, 'day']);
 	expect(await named(exportCsv(owner, { from: '2026-12-02', to: 'Friday' }))).toEqual([400, 'to']);
 	expect(await named(metrics(owner, { from: 'yesterday' }))).toEqual([400, 'from']);
+	// A range with one end left out names the missing end, the range's parameter, not day (review RM3 F1).
+	expect(await named(exportCsv(owner, { from: '2026-12-02' }))).toEqual([400, 'to']);
+	expect(await named(exportCsv(owner, { to: '2026-12-02' }))).toEqual([400, 'from']);
 	expect(await leadStatus(lead.leadId)).toBe('new');
 });
