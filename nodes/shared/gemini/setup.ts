@@ -28,19 +28,23 @@ const REFUSED_KEYS_ADVICE =
 	'Fix or remove the refused API keys of the Leadflow Gemini API credential (one per line): Google refused them as invalid, expired, suspended or without access to the Gemini API (a refused key rests 15 minutes; a new key is used at once).';
 
 // From the Input: what pipeline_due_for_analysis lists is analysed again by the auto-assign workflow
-// (as after messenger-inbound.json's Analyze and Assign); anything else only if run again.
+// (as after messenger-inbound.json's Analyze and Assign); anything else only if run again. Its three
+// conditions as the SQL reads them (…2570), each under auto-assignment on: not placed and never moved
+// out; provisional (placed by the fallback score and not moved since: a person's move ends it); an
+// UPDATE_EXISTING place whose analysis saw an older last customer message (a fallback never writes an
+// analysis over a place: pipeline_assign keeps it, fallback_analysis).
 const INPUT_AGAIN =
-	'If its Page has auto-assignment on and it is not in the pipeline yet, placed by the fallback score, or has new messages on an UPDATE_EXISTING Page, it stays due, and Due for Analysis (the auto-assign workflow) analyses it again in a later run once a key is back (fallback_retry_after_seconds); otherwise, for the model\'s analysis, run it again then.';
+	'It stays due, and Due for Analysis (the auto-assign workflow) analyses it again in a later run once a key is back (fallback_retry_after_seconds), if its Page has auto-assignment on and it is one of: not in the pipeline yet (and never moved out of it), still where the fallback score placed it (no one moved it since), or on an UPDATE_EXISTING Page with customer messages since its previous analysis. Otherwise, for the model\'s analysis, run it again then.';
 
 /**
  * What becomes of the work a quota failure stopped, in the words of the node that met it: Generate
  * Follow-Up's item fails and is tried again; Analyze's conversation gets the fallback score, and is
  * analysed again by a later run when Analyze read it as due ('due'). Read From the Input ('input', also
  * the only source of an AI agent's tool), it is due as well when pipeline_due_for_analysis lists it
- * (its Page has auto-assignment on, and it is not in the pipeline yet, placed by the fallback score, or
- * has new messages on an UPDATE_EXISTING Page: so in messenger-inbound.json, Analyze then Assign), and
- * the auto-assign workflow analyses it again; otherwise whoever gave it runs it again. Both name the
- * item's time until a key is back.
+ * (its Page has auto-assignment on, and it is not in the pipeline yet, still where the fallback score
+ * placed it, or has new messages on an UPDATE_EXISTING Page: so in messenger-inbound.json, Analyze then
+ * Assign), and the auto-assign workflow analyses it again; otherwise whoever gave it runs it again. Both
+ * name the item's time until a key is back.
  */
 const AFTER_QUOTA = {
 	item: {

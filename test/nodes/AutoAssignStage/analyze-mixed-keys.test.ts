@@ -47,7 +47,7 @@ it('one key refused, the other resting for its quota: the fallback item counts t
 		expect(String(contact.fallback_message)).toMatch(/^1 of the credential's 2 Gemini keys was refused by Google/);
 		expect(String(contact.fallback_description)).toMatch(/^Fix or remove the refused API keys of the Leadflow Gemini API credential \(one per line\)/);
 		expect(String(contact.fallback_description)).toMatch(
-			/The other keys rest for their quota: this conversation got the fallback score\. If its Page has auto-assignment on and it is not in the pipeline yet, placed by the fallback score, or has new messages on an UPDATE_EXISTING Page, it stays due, and Due for Analysis \(the auto-assign workflow\) analyses it again in a later run once a key is back \(fallback_retry_after_seconds\); otherwise, for the model's analysis, run it again then\.$/,
+			/The other keys rest for their quota: this conversation got the fallback score\. It stays due, and Due for Analysis \(the auto-assign workflow\) analyses it again in a later run once a key is back \(fallback_retry_after_seconds\), if its Page has auto-assignment on and it is one of: not in the pipeline yet \(and never moved out of it\), still where the fallback score placed it \(no one moved it since\), or on an UPDATE_EXISTING Page with customer messages since its previous analysis\. Otherwise, for the model's analysis, run it again then\.$/,
 		);
 		// Not the Due for Analysis source's words, which say it stays due whatever its Page.
 		expect(String(contact.fallback_description)).not.toContain('this conversation got the fallback score, and Due for Analysis');
@@ -69,7 +69,7 @@ it('every key resting for its quota, none refused: the count is 0 and the advice
 	expect(result.error).toBeUndefined();
 	expect(contacts).toEqual([expect.objectContaining({ fallback: true, fallback_reason: 'quota', fallback_refused_keys: 0 })]);
 	expect(String(contacts[0].fallback_description)).toMatch(
-		/^Nothing to fix for this conversation: it got the fallback score\. If its Page has auto-assignment on and it is not in the pipeline yet, placed by the fallback score, or has new messages on an UPDATE_EXISTING Page, it stays due, and Due for Analysis \(the auto-assign workflow\) analyses it again in a later run once a key is back \(fallback_retry_after_seconds\); otherwise, for the model's analysis, run it again then\. If it happens often, add API keys of other Google Cloud projects/,
+		/^Nothing to fix for this conversation: it got the fallback score\. It stays due, and Due for Analysis \(the auto-assign workflow\) analyses it again in a later run once a key is back \(fallback_retry_after_seconds\), if its Page has auto-assignment on and it is one of: not in the pipeline yet \(and never moved out of it\), still where the fallback score placed it \(no one moved it since\), or on an UPDATE_EXISTING Page with customer messages since its previous analysis\. Otherwise, for the model's analysis, run it again then\. If it happens often, add API keys of other Google Cloud projects/,
 	);
 	expect(contacts[0].fallback_retry_after_seconds).toBeGreaterThanOrEqual(1);
 	expect(contacts[0].fallback_retry_after_seconds).toBeLessThanOrEqual(45);
