@@ -355,3 +355,35 @@ test('a value a node refuses answers 400 naming the request field it came from: 
 	expect(await named(exportCsv(owner, { to: '2026-12-02' }))).toEqual([400, 'from']);
 	expect(await leadStatus(lead.leadId)).toBe('new');
 });
+
+test('an Owner User ID set in the workflow\'s Take Lead, Export Queue or Get Metrics (typed, or an expression not reading X-Leadflow-Owner) that the node refuses is the workflow\'s 500 naming no field; read from the header it stays the caller\'s 400', async () => {
+	const owner = await queueOwner();
+	const [lead] = await leadsOf(owner, 1);
+	const shipped = loadWorkflow(WORKFLOW);
+	const withOwner = (nodeName: string, ownerUserId: string) => ({
+		...shipped,
+		nodes: shipped.nodes.map((node) => (node.name === nodeName ? { ...node, parameters: { ...node.parameters, ownerUserId } } : node)),
+	});
+	const typo = owner.slice(0, 35); // typed in the node, one character short
+	const runs: Array<[string, Promise<Awaited<ReturnType<typeof take>>>]> = [
+		['Take Lead', runWorkflow(withOwner('Take Lead', typo), { startNode: 'Take Lead Request', webhook: { method: 'POST', path: `leads/${lead.leadId}/take`, headers: headers(owner), body: {} }, credentials: credentials() })],
+		['Export Queue', runWorkflow(withOwner('Export Queue', typo), { startNode: 'Export Request', webhook: { method: 'GET', headers: headers(owner), query: { day: '2026-12-02' } }, credentials: credentials() })],
+		['Get Metrics', runWorkflow(withOwner('Get Metrics', `={{ '${typo}' }}`), { startNode: 'Metrics Request', webhook: { method: 'GET', headers: headers(owner), query: {} }, credentials: credentials() })],
+	];
+	for (const [nodeName, run] of runs) {
+		const { response } = await run;
+		expect({ nodeName, statusCode: response?.statusCode, body: response?.body }).toEqual({
+			nodeName,
+			statusCode: 500,
+			body: {
+				status: 500,
+				error: `The owner user ID "${typo}" is not a UUID`,
+				hint: expect.stringMatching(new RegExp(`^The workflow's node ${nodeName} refuses its own setting: fix it in the workflow \\(the request is not at fault\\)\\. `)),
+			},
+		});
+	}
+	expect(await leadStatus(lead.leadId)).toBe('new');
+	// The shipped expressions read the header: a bad header is the caller's 400 naming it.
+	const byHeader = await take(typo, lead.leadId);
+	expect(byHeader.response).toMatchObject({ statusCode: 400, body: { status: 400, field: 'X-Leadflow-Owner' } });
+});
