@@ -11,7 +11,7 @@
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { RequeueArgs, RequeueResult } from '../../shared/contract';
 import { runsAsTool } from '../../shared/outputs';
-import { fieldAsKnown, filledByModel, fromAIKey } from '../../shared/tool-text';
+import { fieldAsKnown, filledByModel, fromAIKey, fromAIType } from '../../shared/tool-text';
 import { FieldRefusedError, perItem } from '../../shared/per-item';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
@@ -59,10 +59,22 @@ export const description = updateDisplayOptions({ show: { operation: ['requeue']
  * As an AI agent's tool, what to do about Conversation IDs, for whoever fills it (docs/nodes.md, As an
  * AI agent's tool): the model, by its $fromAI key, is told to give the list (`toModel`), never to
  * leave it out (the tool refuses an empty one); set in the tool's settings (no $fromAI, e.g. its
- * `{{ $json.body… }}` default, which finds no body in a tool's item), the workflow's builder.
+ * `{{ $json.body… }}` default, which finds no body in a tool's item), the workflow's builder. The
+ * $fromAI type decides, as toolFieldMender's rule (nodes/shared/tool-text.ts), but for a list: typed
+ * 'json' (a list) or 'string' (a list's JSON text, parsed), or not typed, the model can give one;
+ * typed 'number' or 'boolean' it never can, so the builder is told to type it 'json' (review RMMM1
+ * F2: the model was told to give a list, and tried again and again). toolFieldMender itself does not
+ * fit: it wants text, so it sends a 'json' call to the builder.
  */
 function toolIdsAdvice(context: IExecuteFunctions, toModel: (key: string) => string): string {
-	if (filledByModel(context, 'conversationIds')) return toModel(fromAIKey(context, 'conversationIds') ?? 'conversationIds');
+	if (filledByModel(context, 'conversationIds')) {
+		const key = fromAIKey(context, 'conversationIds') ?? 'conversationIds';
+		const type = fromAIType(context, 'conversationIds');
+		if (type === 'number' || type === 'boolean') {
+			return `Conversation IDs (conversationIds) in this tool's settings asks the model for ${type === 'number' ? 'a number' : 'true or false'}, never a list, so no contact can be given this way: the workflow's builder must change it to {{ $fromAI('${key}', 'the conversation_id of each failed contact to requeue, as a list', 'json') }}. Tell the user this tool needs that change; this tool requeues no one until then.`;
+		}
+		return toModel(key);
+	}
 	return `Conversation IDs (conversationIds) is set in this tool's settings, not given by the model: let the model give the contacts with {{ $fromAI('conversationIds', 'the conversation_id of each failed contact to requeue, as a list', 'json') }}, or set it there to a list of 1 to ${DATA_API_MAX_ROWS} conversation IDs.`;
 }
 

@@ -54,6 +54,26 @@ test('given by the model: each refusal of Conversation IDs names its $fromAI key
 	});
 });
 
+test("typed 'number' or 'boolean', the model can never give a list: the builder is told to type it 'json'; typed 'string' or 'json', the model", async () => {
+	// Review RMMM1 F2: a $fromAI typed 'number' or 'boolean' told the model to give a list, which its
+	// schema never lets it give: it tried again and again. The $fromAI type decides (tool-text.ts).
+	const world = await createWorld();
+	const ruleId = await world.rule({ name: 'Requeue tool typed' });
+	const typed = (type: string) => ({ ruleId, userId: world.userId, conversationIds: `={{ $fromAI('contacts', 'the conversation ids', '${type}') }}` });
+	const toBuilder = (asks: string) =>
+		`Conversation IDs (conversationIds) in this tool's settings asks the model for ${asks}, never a list, so no contact can be given this way: the workflow's builder must change it to {{ $fromAI('contacts', 'the conversation_id of each failed contact to requeue, as a list', 'json') }}. Tell the user this tool needs that change; this tool requeues no one until then.`;
+	expect(await toolRefusal(typed('number'), { contacts: 5 })).toEqual({ message: 'contacts must be a list of conversation IDs', advice: toBuilder('a number') });
+	expect(await toolRefusal(typed('boolean'), { contacts: true })).toEqual({ message: 'contacts must be a list of conversation IDs', advice: toBuilder('true or false') });
+	// Left out, the same: the model cannot name any contact this way.
+	expect(await toolRefusal(typed('number'), {})).toEqual({
+		message: "Conversation IDs is empty: as an AI agent's tool, Requeue Failed requeues the contacts it names",
+		advice: `${toBuilder('a number')} ${WHOLE_RULE}`,
+	});
+	// Typed 'string' (a list's JSON text is read) or 'json' (a list), the model can give one: its advice.
+	expect(await toolRefusal(typed('string'), { contacts: 'a, b' })).toEqual({ message: 'contacts must be a list of conversation IDs', advice: GIVE_LIST });
+	expect(await toolRefusal(typed('json'), { contacts: { ids: [randomUUID()] } })).toEqual({ message: 'contacts must be a list of conversation IDs', advice: GIVE_LIST });
+});
+
 test("set in the tool's settings: the refusals of Conversation IDs speak to the workflow's builder", async () => {
 	const world = await createWorld();
 	const ruleId = await world.rule({ name: 'Requeue tool settings' });
