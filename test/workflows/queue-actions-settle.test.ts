@@ -8,7 +8,7 @@
 // other routes another change was editing at the same time.)
 import { randomUUID } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
-import { runWorkflow, type TestCredentials } from '../harness';
+import { loadWorkflow, runWorkflow, type TestCredentials } from '../harness';
 import { claim, complete, failed, preparedOwner, rowCounts, takeLead, TOMORROW } from '../db/queue/fixtures';
 import { leadStatus, supabaseCredentials } from '../nodes/QueueLedger/support/queue';
 
@@ -130,4 +130,37 @@ test('POST leads/:leadId/settle with bad input answers 400 naming the field, 403
 	expect(noKey.response?.statusCode).toBe(403);
 	expect(await rowCounts(owner)).toEqual(counts);
 	expect(await leadStatus(lead)).toBe('queued');
+});
+
+test('an Owner User ID set in the workflow\'s Settle Lead (typed, or an expression not reading X-Leadflow-Owner) that the node refuses is the workflow\'s 500 naming no field; read from the header it stays the caller\'s 400', async () => {
+	const { owner, leadIds } = await uncertainLeads(1);
+	const [lead] = leadIds;
+	const before = await leadStatus(lead);
+	const shipped = loadWorkflow(WORKFLOW);
+	const withOwner = (ownerUserId: string) => ({
+		...shipped,
+		nodes: shipped.nodes.map((node) => (node.name === 'Settle Lead' ? { ...node, parameters: { ...node.parameters, ownerUserId } } : node)),
+	});
+	const typo = owner.slice(0, 35); // typed in the node, one character short
+	for (const ownerUserId of [typo, `={{ '${typo}' }}`]) {
+		const { response } = await runWorkflow(withOwner(ownerUserId), {
+			startNode: 'Settle Lead Request',
+			webhook: { method: 'POST', path: `leads/${lead}/settle`, headers: headers(owner), body: { outcome: 'delivered' } },
+			credentials: credentials(),
+		});
+		expect({ ownerUserId, statusCode: response?.statusCode, body: response?.body }).toEqual({
+			ownerUserId,
+			statusCode: 500,
+			body: {
+				status: 500,
+				error: `The owner user ID "${typo}" is not a UUID`,
+				hint: expect.stringMatching(/^The workflow's node Settle Lead refuses its own setting: fix it in the workflow \(the request is not at fault\)\. /),
+			},
+		});
+	}
+	expect(await leadStatus(lead)).toBe(before);
+	// The shipped expression reads the header: a bad header is the caller's 400 naming it.
+	const byHeader = await settle(typo, lead, { outcome: 'delivered' });
+	expect(byHeader.response).toMatchObject({ statusCode: 400, body: { status: 400, field: 'X-Leadflow-Owner' } });
+	expect(await leadStatus(lead)).toBe(before);
 });
