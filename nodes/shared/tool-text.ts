@@ -138,18 +138,24 @@ function callType(raw: string): string | undefined {
  * (`type`); text or nothing, the type of the one call n8n reads decides as above (a wrapped 'number'
  * left empty: the builder; before, the model was told to give text n8n refuses against the schema),
  * and the model when there is no one readable call.
+ * `takes`: what the field reads. 'text' (the default) as above; 'number' (a whole-number field, which
+ * reads a number or text holding one) lets the model mend a call typed 'number' as well as 'string',
+ * and a number given through an expression around the call; 'boolean' or 'json' never gives a number,
+ * so the builder must type it 'number' (`type`).
  * `key`: the field's `$fromAI` key when it is a plain name (fromAIKey), else undefined.
  */
-export function toolFieldMender(context: { getNode(): INode }, name: string, value: unknown): { by: 'settings' | 'type' | 'model'; key?: string } {
+export function toolFieldMender(context: { getNode(): INode }, name: string, value: unknown, takes: 'text' | 'number' = 'text'): { by: 'settings' | 'type' | 'model'; key?: string } {
 	const raw = context.getNode().parameters?.[name];
 	if (!callsFromAI(raw)) return { by: 'settings' };
 	const key = fromAIKey(context, name);
 	const type = fromAIType(context, name);
-	if (type !== undefined) return { by: type === 'string' ? 'model' : 'type', key };
-	if (value !== null && value !== undefined && typeof value !== 'string') return { by: 'type', key };
+	const answers = (called: string | undefined) => called === undefined || called === 'string' || (takes === 'number' && called === 'number');
+	if (type !== undefined) return { by: answers(type) ? 'model' : 'type', key };
+	const read = typeof value === 'string' || (takes === 'number' && typeof value === 'number');
+	if (value !== null && value !== undefined && !read) return { by: 'type', key };
 	const called = callType(raw);
 	// Text read out of a 'json' answer (`.id`, `[0]`) is the model's own: it can give the id there
 	// (n8n passes {"id": "<uuid>"} through), so a name in it is the model's to mend, not the builder's.
-	if (called === 'json' && typeof value === 'string' && value.trim() !== '') return { by: 'model', key };
-	return { by: called === undefined || called === 'string' ? 'model' : 'type', key };
+	if (called === 'json' && read && String(value).trim() !== '') return { by: 'model', key };
+	return { by: answers(called) ? 'model' : 'type', key };
 }

@@ -67,19 +67,20 @@ export function wholeNumber(context: IExecuteFunctions, name: string, label: str
  * do, so the failed item and the console's webhook answer say which value to mend. `hint`: what a
  * request (the console's webhooks, a workflow) sends instead. As an AI agent's tool the advice is for
  * whoever can mend the field, by toolFieldMender's rule (nodes/shared/tool-text.ts): set in the
- * tool's settings, the builder sets it there to `what`; a `$fromAI` whose answer is not text, the
- * builder types it 'string'; else the model, by its key, is told to give `what`. A number field
- * (`numeric`) is the model's whenever it fills it: a `$fromAI` typed 'number' is right there.
+ * tool's settings, the builder sets it there to `what`; a `$fromAI` whose answer is not text (for a
+ * number field, `numeric`: neither a number nor text), the builder types it 'string' ('number');
+ * else the model, by its key, is told to give `what`. A number field's `$fromAI` typed 'number' or
+ * 'string' is the model's; typed 'boolean' or 'json' it can never give a number: the builder's.
  */
 export function refusedParameter(context: IExecuteFunctions, name: string, i: number, message: string, hint: string, what: string, numeric = false): FieldRefusedError {
 	let description = hint;
 	if (runsAsTool(context)) {
-		const mender = toolFieldMender(context, name, context.getNodeParameter(name, i, '') as unknown);
+		const mender = toolFieldMender(context, name, context.getNodeParameter(name, i, '') as unknown, numeric ? 'number' : 'text');
 		const key = mender.key ?? name;
 		if (mender.by === 'settings') {
 			description = `${name} is set in this tool's settings, not given by the model, and is refused: set it there to ${what}, or let the model give it with {{ $fromAI('${name}', '${what}') }}.`;
-		} else if (mender.by === 'type' && !numeric) {
-			description = `${name} in this tool's settings makes the model's answer something other than text: the workflow's builder must change it to {{ $fromAI('${key}', '${what}', 'string') }}. Tell the user this tool needs that change.`;
+		} else if (mender.by === 'type') {
+			description = `${name} in this tool's settings makes the model's answer something other than ${numeric ? 'a number' : 'text'}: the workflow's builder must change it to {{ $fromAI('${key}', '${what}', '${numeric ? 'number' : 'string'}') }}. Tell the user this tool needs that change.`;
 		} else {
 			description = `Give ${key} as ${what}.`;
 		}

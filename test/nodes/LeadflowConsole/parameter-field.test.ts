@@ -69,3 +69,22 @@ test('as a tool, the advice goes to whoever can mend the field: the model by its
 	// Set in the tool's settings: the model cannot change it, the builder is told.
 	expect(await refusal({ ...monitor, reason: 'Not-A-Code' }, {})).toMatch(/\n\nDetails: reason is set in this tool's settings, not given by the model, and is refused: set it there to /);
 });
+
+test('as a tool, a number field whose $fromAI is typed boolean or json tells the builder to type it number; typed number, string or untyped, the model', async () => {
+	const world = await createWorld();
+	const monitor = { resource: 'followUp', operation: 'monitor', userId: world.userId, ruleId: '' };
+	const refusal = async (limit: string, args: IDataObject) => {
+		const run = await runWorkflow(engineAgentWorkflow('leadflowConsole', { ...monitor, limit }, node, args) as unknown as WorkflowJson, { credentials: credentials() });
+		expect(run.error).toBeUndefined();
+		return (JSON.parse(run.nodeOutputs.Agent[0].observation as string) as Array<{ error?: string }>)[0]?.error;
+	};
+	// The model can never give a number through a boolean or json answer: only the builder can mend it.
+	const builder = "\n\nDetails: limit in this tool's settings makes the model's answer something other than a number: the workflow's builder must change it to {{ $fromAI('size', 'a whole number from 1 to 500', 'number') }}. Tell the user this tool needs that change.";
+	expect(await refusal("={{ $fromAI('size', 'how many contacts', 'boolean') }}", { size: true })).toBe(`The page size (limit) must be a whole number from 1 to 500 (got true)${builder}`);
+	expect(await refusal("={{ $fromAI('size', 'how many contacts', 'json') }}", { size: { size: 5 } })).toMatch(new RegExp(`^The page size \\(limit\\) must be a whole number from 1 to 500 \\(got [^\\n]*\\)${builder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+	// A number, or text holding one, the model can give: it is told by its key.
+	for (const type of ['number', 'string', '']) {
+		const call = type === '' ? "$fromAI('size', 'how many contacts')" : `$fromAI('size', 'how many contacts', '${type}')`;
+		expect(await refusal(`={{ ${call} }}`, { size: type === 'number' ? 0 : '0' })).toMatch(/\n\nDetails: Give size as a whole number from 1 to 500\.$/);
+	}
+});
