@@ -12,7 +12,7 @@
 import type { IExecuteFunctions } from 'n8n-workflow';
 import { runsAsTool } from './outputs';
 import { FieldRefusedError } from './per-item';
-import { fieldAsKnown, isNotGivenWord, toolFieldMender } from './tool-text';
+import { fieldAsKnown, fromAIExpression, isNotGivenWord, toolFieldMender } from './tool-text';
 import { shown } from './valid-input';
 
 /** A node's owner field: its parameter and its name as the node lists it. */
@@ -61,7 +61,7 @@ export function toolOwnerAdvice(context: IExecuteFunctions, field: ToolOwnerFiel
 		const key = mender.key ?? `${field.displayName} (${field.parameter})`;
 		return `Give the user ID of the owner ${words.purpose} as ${key}: a UUID, the id of the Supabase Auth user, as you were told it. If you were not told it, ask for it: this tool ${words.without} without it.`;
 	}
-	return `${field.displayName} (${field.parameter}) is set in this tool's settings, not given by the model: set it there to the user ID of the owner ${words.purpose} (a UUID, the id of the Supabase Auth user; a project with one owner sets it once), or let the model give it with {{ $fromAI('${field.parameter}', 'the user ID of the owner ${words.purpose}') }}. This tool ${words.without} without it.`;
+	return `${field.displayName} (${field.parameter}) is set in this tool's settings, not given by the model: set it there to the user ID of the owner ${words.purpose} (a UUID, the id of the Supabase Auth user; a project with one owner sets it once), or let the model give it with ${fromAIExpression(field.parameter, `the user ID of the owner ${words.purpose}`)}. This tool ${words.without} without it.`;
 }
 
 /** The refusal of a tool called with no owner, naming the field as whoever fills it knows it. */
@@ -93,7 +93,7 @@ function notOneOwner(context: IExecuteFunctions, itemIndex: number, field: ToolO
  */
 function typedAdvice(field: ToolOwnerField, words: Omit<ToolOwnerWords, 'operation'>, fromAIKey: string | undefined): string {
 	const key = fromAIKey ?? field.parameter;
-	return `${field.displayName} (${field.parameter}) in this tool's settings makes the model's answer something other than text, so no owner can be given this way: the workflow's builder must change it to {{ $fromAI('${key}', 'the user ID of the owner ${words.purpose}', 'string') }} (a $fromAI typed 'number', 'boolean' or 'json' cannot carry a UUID), or set the owner there. Tell the user this tool needs that change; this tool ${words.without} until then.`;
+	return `${field.displayName} (${field.parameter}) in this tool's settings makes the model's answer something other than text, so no owner can be given this way: the workflow's builder must change it to ${fromAIExpression(key, `the user ID of the owner ${words.purpose}`, 'string')} (a $fromAI typed 'number', 'boolean' or 'json' cannot carry a UUID), or set the owner there. Tell the user this tool needs that change; this tool ${words.without} until then.`;
 }
 
 /**

@@ -71,6 +71,17 @@ export function fromAIKey(context: { getNode(): INode }, name: string): string |
 }
 
 /**
+ * A `{{ $fromAI(…) }}` expression for the workflow's builder to paste into a tool's field: `key`,
+ * `description` and `type` each in single quotes with `\` and `'` escaped, so n8n reads it as
+ * written (extractFromAICalls) whatever the words hold ("the owner's time zone": pasted unescaped,
+ * the call did not parse). No `type`: n8n reads the call as 'string'.
+ */
+export function fromAIExpression(key: string, description: string, type?: string): string {
+	const quoted = (text: string) => `'${text.replace(/[\\']/g, (c) => `\\${c}`)}'`;
+	return `{{ $fromAI(${[key, description, ...(type === undefined ? [] : [type])].map(quoted).join(', ')}) }}`;
+}
+
+/**
  * How a refusal's first line names the field `name`: as the model knows it (the key of its one
  * `$fromAI` call) when the model fills it, else `label`, the field as the workflow's builder sees it
  * in the node's settings (e.g. "Owner ID, userId"). Advice and first line so speak to the same reader.

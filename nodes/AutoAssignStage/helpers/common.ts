@@ -4,7 +4,7 @@ import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from
 import { orEmpty, parameterText, UUID, UUID_PATTERN } from '../../shared/resource-locator';
 import { runsAsTool } from '../../shared/outputs';
 import { FieldRefusedError } from '../../shared/per-item';
-import { toolFieldMender } from '../../shared/tool-text';
+import { fromAIExpression, toolFieldMender } from '../../shared/tool-text';
 import { notTextProblem } from '../../shared/valid-input';
 import { deliveryProperties } from './automations';
 
@@ -88,11 +88,11 @@ export function conversationIdHint(context: IExecuteFunctions, raw: unknown, wor
 	const what = `the id of the ${words.thing} ${words.purpose}`;
 	const mender = toolFieldMender(context, 'conversationId', raw);
 	if (mender.by === 'settings') {
-		return `Conversation ID (conversationId) is set in this tool's settings, not given by the model: set it there to ${what} (a UUID, the id column of messenger_conversations), or let the model give it with {{ $fromAI('conversationId', '${what}', 'string') }}. This tool ${words.without} until then.`;
+		return `Conversation ID (conversationId) is set in this tool's settings, not given by the model: set it there to ${what} (a UUID, the id column of messenger_conversations), or let the model give it with ${fromAIExpression('conversationId', what, 'string')}. This tool ${words.without} until then.`;
 	}
 	const key = mender.key ?? 'conversationId';
 	if (mender.by === 'type') {
-		return `Conversation ID (conversationId) in this tool's settings makes the model's answer something other than text, so no ${words.thing} can be given this way: the workflow's builder must change it to {{ $fromAI('${key}', '${what}', 'string') }}. Tell the user this tool needs that change; this tool ${words.without} until then.`;
+		return `Conversation ID (conversationId) in this tool's settings makes the model's answer something other than text, so no ${words.thing} can be given this way: the workflow's builder must change it to ${fromAIExpression(key, what, 'string')}. Tell the user this tool needs that change; this tool ${words.without} until then.`;
 	}
 	return `Give ${what} as ${key}: one UUID (e.g. 0b7c6f2e-1d2a-4c3b-9e8f-5a6b7c8d9e0f), the ${words.thing}'s conversation_id exactly as the listing you found it in shows it, not its name or its Facebook id. If you have no such id, find the ${words.thing} in a listing first or ask for it: this tool ${words.without} without it.`;
 }

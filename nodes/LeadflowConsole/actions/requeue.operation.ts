@@ -11,7 +11,7 @@
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { RequeueArgs, RequeueResult } from '../../shared/contract';
 import { runsAsTool } from '../../shared/outputs';
-import { fieldAsKnown, filledByModel, fromAIKey, fromAIType } from '../../shared/tool-text';
+import { fieldAsKnown, filledByModel, fromAIExpression, fromAIKey, fromAIType } from '../../shared/tool-text';
 import { FieldRefusedError, perItem } from '../../shared/per-item';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
@@ -145,7 +145,7 @@ function noRuleId(context: IExecuteFunctions, i: number): FieldRefusedError {
 	if (runsAsTool(context)) {
 		description = filledByModel(context, 'ruleId')
 			? `Give ${fromAIKey(context, 'ruleId') ?? 'ruleId'} as ${what}: one UUID as ${OPERATION_NAMES.rules} shows it (its id). If you have no such id, list the rules first or ask for it.`
-			: `Rule ID (ruleId) is set in this tool's settings, not given by the model, and is empty: set it there to ${what}, or let the model give it with {{ $fromAI('ruleId', '${what}', 'string') }}.`;
+			: `Rule ID (ruleId) is set in this tool's settings, not given by the model, and is empty: set it there to ${what}, or let the model give it with ${fromAIExpression('ruleId', what, 'string')}.`;
 	}
 	return new FieldRefusedError(context.getNode(), 'The rule ID is missing', { itemIndex: i, description }, 'ruleId');
 }

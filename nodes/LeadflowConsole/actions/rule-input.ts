@@ -4,7 +4,7 @@ import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 import { FieldRefusedError } from '../../shared/per-item';
 import { shown, UUID, wholeNumber as wholeNumberOf } from '../../shared/valid-input';
 import { runsAsTool } from '../../shared/outputs';
-import { fieldAsKnown, optionalToolText, toolFieldMender } from '../../shared/tool-text';
+import { fieldAsKnown, fromAIExpression, optionalToolText, toolFieldMender } from '../../shared/tool-text';
 
 /**
  * A parameter as trimmed text ('' when it is empty): the optional filters and settings of a query.
@@ -40,11 +40,11 @@ function notTextParameterAdvice(context: IExecuteFunctions, name: string, value:
 	}
 	const mender = toolFieldMender(context, name, value);
 	if (mender.by === 'settings') {
-		return `${name} is set in this tool's settings, not given by the model, and is not text: set it there to text, or let the model give it with {{ $fromAI('${name}', '…', 'string') }}.`;
+		return `${name} is set in this tool's settings, not given by the model, and is not text: set it there to text, or let the model give it with ${fromAIExpression(name, '…', 'string')}.`;
 	}
 	const key = mender.key ?? name;
 	if (mender.by === 'type') {
-		return `${name} in this tool's settings makes the model's answer something other than text: the workflow's builder must change it to {{ $fromAI('${key}', '…', 'string') }}. Tell the user this tool needs that change.`;
+		return `${name} in this tool's settings makes the model's answer something other than text: the workflow's builder must change it to ${fromAIExpression(key, '…', 'string')}. Tell the user this tool needs that change.`;
 	}
 	return `Give ${key} as one text, not a list (call the tool once per value), object, number, true or false.`;
 }
@@ -78,9 +78,9 @@ export function refusedParameter(context: IExecuteFunctions, name: string, i: nu
 		const mender = toolFieldMender(context, name, context.getNodeParameter(name, i, '') as unknown, numeric ? 'number' : 'text');
 		const key = mender.key ?? name;
 		if (mender.by === 'settings') {
-			description = `${name} is set in this tool's settings, not given by the model, and is refused: set it there to ${what}, or let the model give it with {{ $fromAI('${name}', '${what}') }}.`;
+			description = `${name} is set in this tool's settings, not given by the model, and is refused: set it there to ${what}, or let the model give it with ${fromAIExpression(name, what)}.`;
 		} else if (mender.by === 'type') {
-			description = `${name} in this tool's settings makes the model's answer something other than ${numeric ? 'a number' : 'text'}: the workflow's builder must change it to {{ $fromAI('${key}', '${what}', '${numeric ? 'number' : 'string'}') }}. Tell the user this tool needs that change.`;
+			description = `${name} in this tool's settings makes the model's answer something other than ${numeric ? 'a number' : 'text'}: the workflow's builder must change it to ${fromAIExpression(key, what, numeric ? 'number' : 'string')}. Tell the user this tool needs that change.`;
 		} else {
 			description = `Give ${key} as ${what}.`;
 		}
@@ -135,11 +135,11 @@ function notTextAdvice(context: IExecuteFunctions, name: string, label: string, 
 function toolIdAdvice(context: IExecuteFunctions, name: string, label: string, value: unknown, toModel: (key: string) => string): string {
 	const mender = toolFieldMender(context, name, value);
 	if (mender.by === 'settings') {
-		return `The ${label} (${name}) is set in this tool's settings, not given by the model, and is not one UUID as text: set it there to one UUID, or let the model give it with {{ $fromAI('${name}', 'the ${label}', 'string') }}.`;
+		return `The ${label} (${name}) is set in this tool's settings, not given by the model, and is not one UUID as text: set it there to one UUID, or let the model give it with ${fromAIExpression(name, `the ${label}`, 'string')}.`;
 	}
 	const key = mender.key ?? name;
 	if (mender.by === 'type') {
-		return `The ${label} (${name}) in this tool's settings makes the model's answer something other than text, so no ${label} can be given this way: the workflow's builder must change it to {{ $fromAI('${key}', 'the ${label}', 'string') }}. Tell the user this tool needs that change.`;
+		return `The ${label} (${name}) in this tool's settings makes the model's answer something other than text, so no ${label} can be given this way: the workflow's builder must change it to ${fromAIExpression(key, `the ${label}`, 'string')}. Tell the user this tool needs that change.`;
 	}
 	return toModel(key);
 }

@@ -4,7 +4,7 @@
 // message named it, so a failed item and the console's webhook answer carried no `field`. As an AI
 // agent's tool the advice is for whoever can mend the field (toolFieldMender's rule): the builder
 // when it is set in the tool's settings, the model by its $fromAI key when the model gives it.
-import type { IDataObject } from 'n8n-workflow';
+import { extractFromAICalls, type IDataObject } from 'n8n-workflow';
 import { runWorkflow, type WorkflowJson } from '../../harness';
 import { engineAgentWorkflow } from '../../harness/agent';
 import { createWorld } from '../../db/follow-up/fixtures';
@@ -87,4 +87,14 @@ test('as a tool, a number field whose $fromAI is typed boolean or json tells the
 		const call = type === '' ? "$fromAI('size', 'how many contacts')" : `$fromAI('size', 'how many contacts', '${type}')`;
 		expect(await refusal(`={{ ${call} }}`, { size: type === 'number' ? 0 : '0' })).toMatch(/\n\nDetails: Give size as a whole number from 1 to 500\.$/);
 	}
+});
+
+test('as a tool, the builder\'s advice quotes a {{ $fromAI(...) }} n8n can read as written, its words holding an apostrophe', async () => {
+	const world = await createWorld();
+	const run = await runWorkflow(engineAgentWorkflow('leadflowConsole', { resource: 'queue', operation: 'queuePage', userId: world.userId, day: '2026-02-30' }, node, {}) as unknown as WorkflowJson, { credentials: credentials() });
+	const error = (JSON.parse(run.nodeOutputs.Agent[0].observation as string) as Array<{ error?: string }>)[0]?.error ?? '';
+	expect(error).toMatch(/\n\nDetails: day is set in this tool's settings, not given by the model, and is refused: set it there to a date as YYYY-MM-DD, or nothing for today in the owner's time zone, or let the model give it with \{\{ \$fromAI\(/);
+	const advised = /\{\{ \$fromAI\(.*?\) \}\}/.exec(error)?.[0] ?? '';
+	// n8n reads it (its own parser, as for the tool's schema): the key and the words, the apostrophe kept.
+	expect(extractFromAICalls(`=${advised}`)).toEqual([{ key: 'day', description: "a date as YYYY-MM-DD, or nothing for today in the owner's time zone", type: 'string', defaultValue: undefined }]);
 });

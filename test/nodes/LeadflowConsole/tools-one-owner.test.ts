@@ -63,7 +63,7 @@ async function ownerWithFailed() {
 }
 
 const BUILDER = (purpose: string, without: string) =>
-	`Owner ID (userId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner ${purpose} (a UUID, the id of the Supabase Auth user; a project with one owner sets it once), or let the model give it with {{ $fromAI('userId', 'the user ID of the owner ${purpose}') }}. This tool ${without} without it.`;
+	`Owner ID (userId) is set in this tool's settings, not given by the model: set it there to the user ID of the owner ${purpose} (a UUID, the id of the Supabase Auth user; a project with one owner sets it once), or let the model give it with {{ $fromAI('userId', 'the user ID of the owner ${purpose.replace(/'/g, "\\'")}') }}. This tool ${without} without it.`;
 const AGENT = (purpose: string, without: string, field: string) =>
 	`Give the user ID of the owner ${purpose} as ${field}: a UUID, the id of the Supabase Auth user, as you were told it. If you were not told it, ask for it: this tool ${without} without it.`;
 const refused = (operation: string, field: string, purpose: string) => `${operation} as an AI agent's tool needs the user ID of the owner ${purpose} (${field}), and none was given`;
