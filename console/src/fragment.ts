@@ -54,8 +54,9 @@ export function addressId(id: string | undefined): string {
 export function tabOf(fragment: Map<string, string>): string | undefined {
 	const tab = fragment.get('tab');
 	if (tab) return tab;
-	if (fragment.get('rule')) return 'followups';
-	if (fragment.get('pipeline')) return 'pipeline';
-	if (fragment.get('owner')) return 'queue';
+	// Read as the pickers read them (addressId): an ID of blanks names nothing, so it takes no tab.
+	if (addressId(fragment.get('rule'))) return 'followups';
+	if (addressId(fragment.get('pipeline'))) return 'pipeline';
+	if (addressId(fragment.get('owner'))) return 'queue';
 	return undefined;
 }

@@ -48,6 +48,12 @@ describe('the tab a fragment opens', () => {
 		expect(tab('#rule=r&owner=a')).toBe('followups');
 		expect(tab('#key=k')).toBeUndefined();
 		expect(tab('#owner=')).toBeUndefined();
+		// An ID of blanks names nothing, as the pickers read it (addressId): the tab is the one the
+		// rest of the address names (review RM4 F1; before, #rule=%20 took the Follow-ups tab).
+		expect(tab('#rule=%20&pipeline=0A1B2C3D-1111-4111-8111-111111111111')).toBe('pipeline');
+		expect(tab('#rule=%20%20&owner=bbbbbbbb-2222-4222-8222-222222222222')).toBe('queue');
+		expect(tab('#pipeline=%20&owner=bbbbbbbb-2222-4222-8222-222222222222')).toBe('queue');
+		expect(tab('#owner=%20')).toBeUndefined();
 	});
 });
 
