@@ -127,6 +127,17 @@ export function fromAIType(context: { getNode(): INode }, name: string): string 
 	return callsFromAI(raw) && onlyTheCall(raw) ? callType(raw) : undefined;
 }
 
+/**
+ * The type of a field's one `$fromAI` call as n8n reads it, wrapped in more or not (`|| null`, `?? []`,
+ * brackets: what toolFieldMender reads too); undefined when the field holds no such call, or not
+ * exactly one. For a field whose value is no text (Requeue's list of conversation IDs), where
+ * toolFieldMender's text rule does not fit.
+ */
+export function fromAICallType(context: { getNode(): INode }, name: string): string | undefined {
+	const raw = context.getNode().parameters?.[name];
+	return callsFromAI(raw) ? callType(raw) : undefined;
+}
+
 /** The type of the one `$fromAI` call n8n reads in a raw setting (extractFromAICalls), wrapped or not; undefined when not exactly one call or n8n cannot parse it. */
 function callType(raw: string): string | undefined {
 	if (typeof extractFromAICalls !== 'function') return undefined;

@@ -11,7 +11,7 @@
 import { NodeOperationError, updateDisplayOptions, type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties } from 'n8n-workflow';
 import type { RequeueArgs, RequeueResult } from '../../shared/contract';
 import { runsAsTool } from '../../shared/outputs';
-import { fieldAsKnown, filledByModel, fromAIExpression, fromAIKey, fromAIType } from '../../shared/tool-text';
+import { fieldAsKnown, filledByModel, fromAIExpression, fromAICallType, fromAIKey } from '../../shared/tool-text';
 import { FieldRefusedError, perItem } from '../../shared/per-item';
 import { callRpc, DATA_API_MAX_ROWS } from '../../shared/supabase';
 import { UUID } from '../../shared/valid-input';
@@ -69,7 +69,9 @@ export const description = updateDisplayOptions({ show: { operation: ['requeue']
 function toolIdsAdvice(context: IExecuteFunctions, toModel: (key: string) => string): string {
 	if (filledByModel(context, 'conversationIds')) {
 		const key = fromAIKey(context, 'conversationIds') ?? 'conversationIds';
-		const type = fromAIType(context, 'conversationIds');
+		// The call's type wrapped or not (review RM4 F2: `… 'number') || null` or `[$fromAI(…, 'number')]`
+		// still asks the model for a number, never a list).
+		const type = fromAICallType(context, 'conversationIds');
 		if (type === 'number' || type === 'boolean') {
 			return `Conversation IDs (conversationIds) in this tool's settings asks the model for ${type === 'number' ? 'a number' : 'true or false'}, never a list, so no contact can be given this way: the workflow's builder must change it to {{ $fromAI('${key}', 'the conversation_id of each failed contact to requeue, as a list', 'json') }}. Tell the user this tool needs that change; this tool requeues no one until then.`;
 		}

@@ -74,6 +74,23 @@ test("typed 'number' or 'boolean', the model can never give a list: the builder 
 	expect(await toolRefusal(typed('json'), { contacts: { ids: [randomUUID()] } })).toEqual({ message: 'contacts must be a list of conversation IDs', advice: GIVE_LIST });
 });
 
+test("typed 'number' or 'boolean' inside more (|| null, ?? null, brackets): still the builder, as the call alone", async () => {
+	// Review RM4 F2: only a field that was the call and nothing else was read for its type, so a
+	// wrapped call fell back to the model's advice, though the model can still only give a number or
+	// true or false, and it tried again and again.
+	const world = await createWorld();
+	const ruleId = await world.rule({ name: 'Requeue tool wrapped' });
+	const cases: Array<[string, unknown]> = [
+		["={{ $fromAI('contacts', 'the conversation ids', 'number') || null }}", 5],
+		["={{ $fromAI('contacts', 'the conversation ids', 'boolean') ?? null }}", true],
+		["={{ [$fromAI('contacts', 'the conversation id', 'number')] }}", 5],
+	];
+	for (const [conversationIds, contacts] of cases) {
+		const { advice } = await toolRefusal({ ruleId, userId: world.userId, conversationIds }, { contacts } as IDataObject);
+		expect(advice).toMatch(/^Conversation IDs \(conversationIds\) in this tool's settings asks the model for (a number|true or false), never a list, so no contact can be given this way: the workflow's builder must change it to \{\{ \$fromAI\('contacts', /);
+	}
+});
+
 test("set in the tool's settings: the refusals of Conversation IDs speak to the workflow's builder", async () => {
 	const world = await createWorld();
 	const ruleId = await world.rule({ name: 'Requeue tool settings' });
