@@ -16,13 +16,12 @@ import { runWorkflow, type WorkflowJson } from '../../harness';
 import { agentWorkflow, engineAgentWorkflow } from '../../harness/agent';
 import { createWorld } from '../../db/follow-up/fixtures';
 import { leadsOf, messagesOf, prepareDue, queueOwner } from '../QueueLedger/support/queue';
-import { createTestUser, testStack, useStackOfItsOwn, withDb } from '../../helpers/stack';
+import { createTestUser, useStackOfItsOwn, withDb } from '../../helpers/stack';
 import { fromAIKey } from '../../../nodes/shared/tool-text';
+import { consoleItemOf, credentials, node } from './support/workflow';
 
 useStackOfItsOwn();
 
-const credentials = () => ({ leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey } });
-const node = { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } };
 const ai = (key: string) => `={{ $fromAI('${key}', '', 'string') }}`;
 
 async function asTool(parameters: IDataObject, args: IDataObject): Promise<IDataObject> {
@@ -47,23 +46,6 @@ async function engineError(parameters: IDataObject, args: IDataObject): Promise<
 }
 
 /** The Console node alone in a workflow (Manual Trigger → Console). */
-/** The node's failed item (Continue On Fail) for these parameters. */
-async function failedItemOf(parameters: IDataObject): Promise<IDataObject> {
-	const run = await runWorkflow(
-		{
-			name: 'Console',
-			nodes: [
-				{ id: 'start', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
-				{ id: 'console', name: 'Console', type: 'n8n-nodes-leadflow.leadflowConsole', typeVersion: 1, position: [200, 0], parameters, credentials: node, onError: 'continueRegularOutput' },
-			],
-			connections: { Start: { main: [[{ node: 'Console', type: 'main', index: 0 }]] } },
-			settings: { executionOrder: 'v1' },
-		} as unknown as WorkflowJson,
-		{ credentials: credentials() },
-	);
-	return run.nodeOutputs.Console[0];
-}
-
 async function inWorkflow(parameters: IDataObject) {
 	return await runWorkflow(
 		{
@@ -295,7 +277,7 @@ test("a console tool's ID given as text that is not a UUID (a rule's name, a con
 	const run = await inWorkflow({ resource: 'rule', operation: 'ruleDelete', ruleId: 'Welcome rule' });
 	expect([run.error?.message, run.error?.description]).toEqual(['The rule ID "Welcome rule" is not a UUID', 'Use the rule ID from the rules list (GET …/api/rules).']);
 	// Its failed item names the field, as the not-text refusal's does.
-	expect((await failedItemOf({ resource: 'rule', operation: 'ruleDelete', ruleId: 'Welcome rule' })).error).toMatchObject({ code: 'invalid_input', message: 'The rule ID "Welcome rule" is not a UUID', field: 'ruleId' });
+	expect((await consoleItemOf({ resource: 'rule', operation: 'ruleDelete', ruleId: 'Welcome rule' })).error).toMatchObject({ code: 'invalid_input', message: 'The rule ID "Welcome rule" is not a UUID', field: 'ruleId' });
 	expect(await withDb(async (db) => (await db.query('select count(*)::int as n from public.ai_automation_rules where id = $1', [ruleId])).rows[0].n)).toBe(1);
 });
 

@@ -8,26 +8,9 @@ import { extractFromAICalls, type IDataObject } from 'n8n-workflow';
 import { runWorkflow, type WorkflowJson } from '../../harness';
 import { engineAgentWorkflow } from '../../harness/agent';
 import { createWorld } from '../../db/follow-up/fixtures';
-import { testStack } from '../../helpers/stack';
+import { consoleItemOf, credentials, node } from './support/workflow';
 
-const credentials = () => ({ leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey } });
-const node = { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } };
 
-async function failedItemOf(parameters: IDataObject): Promise<IDataObject> {
-	const run = await runWorkflow(
-		{
-			name: 'Console',
-			nodes: [
-				{ id: 'start', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
-				{ id: 'console', name: 'Console', type: 'n8n-nodes-leadflow.leadflowConsole', typeVersion: 1, position: [200, 0], parameters, credentials: node, onError: 'continueRegularOutput' },
-			],
-			connections: { Start: { main: [[{ node: 'Console', type: 'main', index: 0 }]] } },
-			settings: { executionOrder: 'v1' },
-		} as unknown as WorkflowJson,
-		{ credentials: credentials() },
-	);
-	return run.nodeOutputs.Console[0];
-}
 
 test('in a workflow, a refused status, reason, search, page size, offset, day, offsets or known version fails the item naming its field', async () => {
 	const world = await createWorld();
@@ -46,7 +29,7 @@ test('in a workflow, a refused status, reason, search, page size, offset, day, o
 		[{ ...board, known: 'v1' }, 'known', /^The known version "v1" is not a version of the board/],
 	];
 	for (const [parameters, field, message] of cases) {
-		const item = await failedItemOf(parameters);
+		const item = await consoleItemOf(parameters);
 		expect({ parameters, error: item.error }).toEqual({ parameters, error: { code: 'invalid_input', message: expect.stringMatching(message), description: expect.any(String), field } });
 	}
 });

@@ -4,29 +4,10 @@
 // errors without a field: the failed item, and the console's webhook answer, did not say which
 // value to mend. The webhook's answers: test/workflows/leadflow-console-requeue.test.ts.
 import { randomUUID } from 'node:crypto';
-import type { IDataObject } from 'n8n-workflow';
-import { runWorkflow, type WorkflowJson } from '../../harness';
 import { createWorld } from '../../db/follow-up/fixtures';
-import { testStack } from '../../helpers/stack';
+import { consoleItemOf } from './support/workflow';
 
-const credentials = () => ({ leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey } });
-const node = { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } };
 
-async function itemOf(parameters: IDataObject): Promise<IDataObject> {
-	const run = await runWorkflow(
-		{
-			name: 'Console',
-			nodes: [
-				{ id: 'start', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
-				{ id: 'console', name: 'Console', type: 'n8n-nodes-leadflow.leadflowConsole', typeVersion: 1, position: [200, 0], parameters, credentials: node, onError: 'continueRegularOutput' },
-			],
-			connections: { Start: { main: [[{ node: 'Console', type: 'main', index: 0 }]] } },
-			settings: { executionOrder: 'v1' },
-		} as unknown as WorkflowJson,
-		{ credentials: credentials() },
-	);
-	return run.nodeOutputs.Console[0];
-}
 
 test('in a workflow, each refusal of Conversation IDs fails the item naming conversationIds', async () => {
 	const world = await createWorld();
@@ -41,14 +22,14 @@ test('in a workflow, each refusal of Conversation IDs fails the item naming conv
 		[`={{ ["${randomUUID()}", 7] }}`, 'conversationIds[1] "7" is not a conversation ID (a UUID)'],
 	];
 	for (const [conversationIds, message] of cases) {
-		const item = await itemOf({ resource: 'followUp', operation: 'requeue', ruleId, userId: world.userId, conversationIds, uncertain: 'leave' });
+		const item = await consoleItemOf({ resource: 'followUp', operation: 'requeue', ruleId, userId: world.userId, conversationIds, uncertain: 'leave' });
 		expect({ conversationIds: conversationIds.slice(0, 40), error: item.error }).toEqual({
 			conversationIds: conversationIds.slice(0, 40),
 			error: expect.objectContaining({ code: 'invalid_input', message, field: 'conversationIds' }),
 		});
 	}
 	// A list of UUIDs is read as before (nothing of this rule failed: each is not_found).
-	const fine = await itemOf({ resource: 'followUp', operation: 'requeue', ruleId, userId: world.userId, conversationIds: `={{ ["${randomUUID()}"] }}`, uncertain: 'leave' });
+	const fine = await consoleItemOf({ resource: 'followUp', operation: 'requeue', ruleId, userId: world.userId, conversationIds: `={{ ["${randomUUID()}"] }}`, uncertain: 'leave' });
 	expect(fine.error).toBeUndefined();
 	expect(fine.counts).toEqual(expect.objectContaining({ not_found: 1 }));
 });

@@ -3,30 +3,12 @@
 // naming the parameter, as an ID that is not text is (idText). Before, textParameter read
 // String(value): a search given as a list searched its joined text ("Ana,Ben") and a model's
 // search of a list answered as if it were one word.
-import type { IDataObject } from 'n8n-workflow';
 import { runWorkflow, type WorkflowJson } from '../../harness';
 import { engineAgentWorkflow } from '../../harness/agent';
 import { createWorld } from '../../db/follow-up/fixtures';
-import { testStack } from '../../helpers/stack';
+import { consoleItemOf, credentials, node } from './support/workflow';
 
-const credentials = () => ({ leadflowSupabaseApi: { url: testStack().supabaseUrl, serviceRoleKey: testStack().serviceRoleKey } });
-const node = { leadflowSupabaseApi: { id: 'supabase', name: 'Supabase' } };
 
-async function failedItemOf(parameters: IDataObject): Promise<IDataObject> {
-	const run = await runWorkflow(
-		{
-			name: 'Console',
-			nodes: [
-				{ id: 'start', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
-				{ id: 'console', name: 'Console', type: 'n8n-nodes-leadflow.leadflowConsole', typeVersion: 1, position: [200, 0], parameters, credentials: node, onError: 'continueRegularOutput' },
-			],
-			connections: { Start: { main: [[{ node: 'Console', type: 'main', index: 0 }]] } },
-			settings: { executionOrder: 'v1' },
-		} as unknown as WorkflowJson,
-		{ credentials: credentials() },
-	);
-	return run.nodeOutputs.Console[0];
-}
 
 test('in a workflow, a search given as a list, an object or a number fails the item naming the field, never read as its joined text', async () => {
 	const world = await createWorld();
@@ -35,7 +17,7 @@ test('in a workflow, a search given as a list, an object or a number fails the i
 		['={{ { name: "Ana" } }}', 'an object'],
 		['={{ 42 }}', '42'],
 	]) {
-		const item = await failedItemOf({ resource: 'followUp', operation: 'monitor', userId: world.userId, ruleId: '', search });
+		const item = await consoleItemOf({ resource: 'followUp', operation: 'monitor', userId: world.userId, ruleId: '', search });
 		expect({ search, error: item.error }).toEqual({
 			search,
 			error: {
@@ -47,7 +29,7 @@ test('in a workflow, a search given as a list, an object or a number fails the i
 		});
 	}
 	// Text is read as before.
-	const fine = await failedItemOf({ resource: 'followUp', operation: 'monitor', userId: world.userId, ruleId: '', search: 'Ana' });
+	const fine = await consoleItemOf({ resource: 'followUp', operation: 'monitor', userId: world.userId, ruleId: '', search: 'Ana' });
 	expect(fine.error).toBeUndefined();
 });
 
