@@ -119,7 +119,7 @@ describe('queue_settle_lead on a lead queued again after its message died', () =
 		expect((settled as { answer: SettleLeadResult }).answer.explanation).toContain('queued again by itself');
 	});
 
-	it('a settle beside Prepare never deadlocks: delivered of an uncertain lead set to new answers "being prepared right now", nothing written', async () => {
+	it('a settle beside Prepare never deadlocks: delivered of an uncertain lead set to new is refused, nothing written, and both refusals advise contacted, which cancels the new message (review RMF1 F1)', async () => {
 		const { userId } = await preparedOwner(1, { max_attempts: 3 });
 		const [m] = await claim('w-settle-gd', userId, at('16:00'));
 		await complete('w-settle-gd', [failed(m, UNCERTAIN)], at('16:01'));
@@ -128,8 +128,24 @@ describe('queue_settle_lead on a lead queued again after its message died', () =
 		const { settled, prepared } = await settleBesidePrepare(userId, m.lead_id, m.item_id, 'delivered');
 		expect(prepared).toEqual({ queued: 1 });
 		expect(settled).toMatchObject({ answer: { settled: false, refusal: 'not_settleable', field: 'lead_id' } });
-		expect((settled as { answer: SettleLeadResult }).answer.explanation).toContain('being prepared for a new message right now: try again in a minute');
+		const first = (settled as { answer: SettleLeadResult }).answer.explanation;
+		expect(first).toContain('being given a new message by Prepare right now');
+		expect(first).toContain('set the lead to contacted in your app');
+		expect(first).not.toContain('try again');
 		expect((await ledger(userId)).filter((row) => row.reason === 'dead_message_settled')).toHaveLength(0);
 		expect((await leadState(m.lead_id)).lead).toBe('queued');
+
+		// Trying again: the lead's last message is now Prepare's new one; the refusal says what works.
+		const again = await settle(m.lead_id, 'delivered', userId, at('18:01'));
+		expect(again).toMatchObject({ settled: false, refusal: 'not_settleable', field: 'lead_id', status: 'queued' });
+		expect(again.explanation).toContain('waiting to be sent (queued), written after its message before died uncertain');
+		expect(again.explanation).toContain('set the lead to contacted in your app');
+
+		// Following it: contacted cancels the new message and its backlog item; nothing is handed out.
+		await withDb((db) => db.query(`update public.leads set status = 'contacted' where id = $1`, [m.lead_id]));
+		expect(await leadState(m.lead_id)).toEqual({ lead: 'contacted', backlog: ['cancelled'] });
+		expect((await messages(userId)).filter((row) => row.lead_id === m.lead_id).map((row) => row.status).sort()).toEqual(['cancelled', 'dead']);
+		const DAY2 = new Date(Date.parse(TOMORROW) + 86_400_000).toISOString().slice(0, 10);
+		expect(await claim('w-settle-gd2', userId, `${DAY2}T16:30:00.000Z`)).toHaveLength(0);
 	});
 });
