@@ -133,8 +133,14 @@ export function statusMeaningInWords(status: string, lastError: string | null, l
 			return `${sure}, but its lead was set to new again, so the next Prepare sends a new message. Check the lead's WhatsApp chat: `
 				+ 'if it arrived, press It arrived (the lead becomes contacted and nothing is sent again).';
 		}
+		// No settle accepted now: settled already (Send again: the lead is new), or a newer message was
+		// written since (the lead queued again). Setting it contacted is what is left to do if it arrived.
+		if (leadStatus === 'new') {
+			return `${sure}; its lead is new again, so the next Prepare queues a new message for it. Check the lead's WhatsApp chat: `
+				+ 'if it arrived after all, set the lead to contacted in your app.';
+		}
 		return `${sure}, and its lead stays queued. Check the lead's WhatsApp chat, then set the lead in your app: `
-			+ 'contacted if it arrived, new to have it queued and sent again.';
+			+ 'contacted if it arrived (a newer message waiting for it is then cancelled), new to have it queued and sent again.';
 	}
 	const notSent = 'Not sent, and not tried again: Meta refused it for good, or it failed on its last attempt (the error above).';
 	if (kept) return `${notSent} ${keptLeadInWords(leadStatus, code)}`;

@@ -88,7 +88,8 @@ test('a row shows the buttons of the outcomes the database accepts for it (settl
 	const words = (lead: string) => page.document.querySelector(`tr[data-lead="${lead}"] .status-meaning`)?.textContent as string;
 	expect(words('lead-u')).toContain('then press It arrived if it did (the lead becomes contacted), or Send again to have a new message sent.');
 	expect(words('lead-n')).toContain('its lead was set to new again, so the next Prepare sends a new message. Check the lead\'s WhatsApp chat: if it arrived, press It arrived');
-	expect(words('lead-s')).toContain('then set the lead in your app');
+	// Settled by Send again (the lead new, no buttons): said so, not "stays queued" (review RMF1 F2).
+	expect(words('lead-s')).toContain('its lead is new again, so the next Prepare queues a new message for it. Check the lead\'s WhatsApp chat: if it arrived after all, set the lead to contacted in your app.');
 	for (const lead of ['lead-u', 'lead-n']) expect({ lead, words: words(lead) }).toEqual({ lead, words: expect.not.stringContaining('in your app') });
 });
 

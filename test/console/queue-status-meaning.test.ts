@@ -59,7 +59,7 @@ test('a dead message whose send was uncertain says, under its status, that it ma
 	expect(words).toBe(statusMeaningInWords('dead', rows[0].last_error));
 	expect(words).toMatch(/^May have been delivered/);
 	expect(words).toMatch(/never sent again by itself/);
-	expect(words).toMatch(/contacted if it arrived, new to have it queued and sent again\.$/);
+	expect(words).toMatch(/contacted if it arrived \(a newer message waiting for it is then cancelled\), new to have it queued and sent again\.$/);
 	// In words after the status and its error, in the cell a screen reader reads with the status.
 	expect(statusCell('uncertain').textContent.replace(/\s+/g, ' ')).toMatch(/Given up .*uncertain: No outcome recorded.*May have been delivered/);
 });
@@ -100,9 +100,16 @@ test('the words by the lead\'s status: a lead new or queued (or invalid after 13
 	const uncertain = 'uncertain: No answer within 30000 ms';
 	// New, queued, or no status given: what the database does to such a lead.
 	for (const leadStatus of ['new', 'queued', undefined, null, 'some_new_status', 'constructor', 'toString']) {
-		expect(statusMeaningInWords('dead', uncertain, leadStatus)).toMatch(/and its lead stays queued\. Check the lead's WhatsApp chat/);
+		if (leadStatus !== 'new') expect(statusMeaningInWords('dead', uncertain, leadStatus)).toMatch(/and its lead stays queued\. Check the lead's WhatsApp chat/);
 		expect(statusMeaningInWords('dead', '132001: x', leadStatus)).toMatch(/any other error sets the lead back to new/);
 	}
+	// No button shown (review RMF1 F2): after Send again the lead is new, not "stays queued"; a lead queued
+	// again with a newer message waiting: contacted cancels that one.
+	const settledNew = statusMeaningInWords('dead', uncertain, 'new', []);
+	expect(settledNew).toContain('its lead is new again, so the next Prepare queues a new message for it');
+	expect(settledNew).toContain('if it arrived after all, set the lead to contacted in your app');
+	expect(settledNew).not.toMatch(/stays queued|new to have it queued/);
+	expect(statusMeaningInWords('dead', uncertain, 'queued', [])).toContain('contacted if it arrived (a newer message waiting for it is then cancelled)');
 	expect(statusMeaningInWords('dead', '131026: Message undeliverable', 'invalid')).toMatch(/131026 makes the lead invalid/);
 	// Taken over: given back, it is queued again (after uncertain: sent again, so check first; after 131050: kept out).
 	expect(statusMeaningInWords('dead', uncertain, 'human_controlled')).toBe(
