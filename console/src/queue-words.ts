@@ -129,6 +129,12 @@ export function statusMeaningInWords(status: string, lastError: string | null, l
 			return `${sure}, and its lead stays queued. Check the lead's WhatsApp chat, then press It arrived if it did (the lead becomes contacted), `
 				+ 'or Send again to have a new message sent.';
 		}
+		if (settleOutcomes.includes('delivered') && leadStatus === 'queued') {
+			// Set new, then queued by hand: its backlog item is queued, but Prepare takes only new leads.
+			return `${sure}, and its lead was set to queued in your app after it was queued again: Prepare takes only new leads, so nothing is sent `
+				+ 'while it stays queued. Check the lead\'s WhatsApp chat: if it arrived, press It arrived (the lead becomes contacted); '
+				+ 'if not, set the lead to new in your app to have a new message sent.';
+		}
 		if (settleOutcomes.includes('delivered')) {
 			return `${sure}, but its lead was set to new again, so the next Prepare sends a new message. Check the lead's WhatsApp chat: `
 				+ 'if it arrived, press It arrived (the lead becomes contacted and nothing is sent again).';

@@ -7,6 +7,7 @@
 // while holding the lead). The interleaving is forced by a third transaction holding the lead's
 // message, and each step waits until the database shows the previous one waiting for its lock.
 import { Client } from 'pg';
+import { statusMeaningInWords } from '../../../console/src/queue-words';
 import type { SettleLeadResult } from '../../../nodes/shared/contract';
 import { testStack, withDb } from '../../helpers/stack';
 import { claim, complete, failed, ledger, messages, preparedOwner, prepare, rpc, takeLead, TOMORROW } from './fixtures';
@@ -105,6 +106,31 @@ describe('queue_settle_lead on a lead queued again after its message died', () =
 		expect(again.explanation).toContain('queued again when it was set to new');
 		expect(again.explanation).not.toContain('by itself');
 		expect(await leadState(b.lead_id)).toEqual({ lead: 'new', backlog: ['queued'] });
+	});
+
+	it('uncertain, set to new then queued by hand: the send_again refusal and the row\'s words do not say the next Prepare sends it, as Prepare skips it (review RMF1 F4)', async () => {
+		const { userId } = await preparedOwner(1, { max_attempts: 3 });
+		const [m] = await claim('w-settle-gh', userId, at('16:00'));
+		await complete('w-settle-gh', [failed(m, UNCERTAIN)], at('16:01'));
+		await setNew(m.lead_id);
+		await withDb((db) => db.query(`update public.leads set status = 'queued' where id = $1`, [m.lead_id]));
+		expect(await leadState(m.lead_id)).toEqual({ lead: 'queued', backlog: ['queued'] });
+
+		const again = await settle(m.lead_id, 'send_again', userId);
+		expect(again).toMatchObject({ settled: false, refusal: 'not_settleable', field: 'lead_id', status: 'queued' });
+		expect(again.explanation).not.toContain('the next Prepare sends it');
+		expect(again.explanation).toContain('Prepare takes only new leads, so none sends it while the lead stays queued: set the lead to new in your app');
+
+		const page = await rpc<{ rows: { rows: Array<{ lead_id: string; status: string; last_error: string | null; lead_status: string; settle_outcomes: string[] }> } }>(
+			'console_queue_page', { p_user_id: userId, p_day: TOMORROW, p_now: at('19:00') });
+		const row = page.rows.rows.find((r) => r.lead_id === m.lead_id)!;
+		expect(row).toMatchObject({ status: 'dead', lead_status: 'queued', settle_outcomes: ['delivered'] });
+		const words = statusMeaningInWords(row.status, row.last_error, row.lead_status, row.settle_outcomes);
+		expect(words).not.toContain('the next Prepare sends');
+		expect(words).toContain('Prepare takes only new leads, so nothing is sent while it stays queued');
+
+		// What the words say: Prepare skips it.
+		expect((await prepare(userId, at('20:00')))[0]).toMatchObject({ queued: 0, skipped: expect.objectContaining({ not_new: 1 }) });
 	});
 
 	it('a settle beside Prepare never deadlocks: send_again of a lead queued again by itself (132001)', async () => {
