@@ -192,8 +192,11 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		ownerLabels: {} as Record<string, string | null>,
 		ownersAt: 0,
 		taking: new Set<string>(),
-		/** The settle last pressed here and what came of it: its row keeps a focus target where the button was. */
-		settlePressed: null as { leadId: string; outcome: string; words: string } | null,
+		/**
+		 * The settle last pressed here and what came of it: the message's row (its item, not the lead's other
+		 * rows) keeps a focus target where the button was, drawn once and then only while the focus is on it.
+		 */
+		settlePressed: null as { itemId: string; outcome: string; words: string; drawn: number } | null,
 	};
 	const el = <T extends HTMLElement>(id: string) => panel.querySelector<T>(`#${id}`)!;
 
@@ -290,7 +293,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-take]');
 			if (button?.dataset.take) void takeLead(button.dataset.take, button.dataset.name ?? 'the lead', button.classList.contains('stop-follow-ups'), button.dataset.conversation !== 'no');
 			const settle = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-settle]');
-			if (settle?.dataset.settle && (settle.dataset.outcome === 'delivered' || settle.dataset.outcome === 'send_again')) void settleLead(settle.dataset.settle, settle.dataset.outcome, settle.dataset.name ?? 'the lead');
+			if (settle?.dataset.settle && (settle.dataset.outcome === 'delivered' || settle.dataset.outcome === 'send_again')) void settleLead(settle.dataset.settle, settle.dataset.item ?? '', settle.dataset.outcome, settle.dataset.name ?? 'the lead');
 		});
 	}
 
@@ -807,9 +810,13 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 	 */
 	function settleButtons(row: QueueRow, name: string, busy: boolean): string {
 		const outcomes = settleOutcomes(row);
-		const pressed = state.settlePressed?.leadId === row.lead_id && row.status === 'dead' ? state.settlePressed : null;
+		// The message pressed (not any row of its lead), and only until the focus has left it: drawn once
+		// where the button was, then only while the focus is still on it.
+		const pressed = state.settlePressed?.itemId === row.item_id && row.status === 'dead'
+			&& (state.settlePressed.drawn++ === 0 || (document.activeElement as HTMLElement | null)?.dataset?.key === `settle-${state.settlePressed.outcome}-${row.lead_id}`)
+			? state.settlePressed : null;
 		const button = (outcome: string, label: string, aria: string) =>
-			`<button type="button" class="settle" data-key="settle-${escape(outcome)}-${escape(row.lead_id)}" data-settle="${escape(row.lead_id)}" data-outcome="${outcome}" data-name="${escape(name)}"${busy ? ' aria-disabled="true"' : ''} aria-label="${escape(`${aria}: ${name}`)}">${escape(label)}</button>`;
+			`<button type="button" class="settle" data-key="settle-${escape(outcome)}-${escape(row.lead_id)}" data-settle="${escape(row.lead_id)}" data-item="${escape(row.item_id)}" data-outcome="${outcome}" data-name="${escape(name)}"${busy ? ' aria-disabled="true"' : ''} aria-label="${escape(`${aria}: ${name}`)}">${escape(label)}</button>`;
 		const parts = outcomes.map((outcome) => outcome === 'delivered' ? button('delivered', 'It arrived — mark contacted', 'It arrived, mark contacted') : button('send_again', 'Send again', 'Send again'));
 		if (pressed && !outcomes.includes(pressed.outcome as 'delivered' | 'send_again')) {
 			parts.push(`<span class="settled" tabindex="-1" data-key="settle-${escape(pressed.outcome)}-${escape(row.lead_id)}">${escape(pressed.words)}</span>`);
@@ -818,7 +825,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 	}
 
 	/** Settles `leadId`'s dead message as `outcome`, the answer said in words on Take Lead's line. */
-	async function settleLead(leadId: string, outcome: 'delivered' | 'send_again', name: string) {
+	async function settleLead(leadId: string, itemId: string, outcome: 'delivered' | 'send_again', name: string) {
 		if (state.taking.has(leadId)) return;
 		state.taking.add(leadId);
 		if (state.data) renderPage(state.data);
@@ -834,10 +841,10 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 			const answer = json as { already_settled?: boolean; error?: string } | undefined;
 			if (status === 200 && answer) {
 				const done = outcome === 'delivered' ? `${name} is marked contacted: its message is taken as delivered.` : `${name} is new again: the next Prepare queues a new message for it.`;
-				state.settlePressed = { leadId, outcome, words: outcome === 'delivered' ? 'Marked contacted' : 'Queued again' };
+				state.settlePressed = { itemId, outcome, words: outcome === 'delivered' ? 'Marked contacted' : 'Queued again', drawn: 0 };
 				speak(answer.already_settled ? `${done} (It was settled so already: nothing changed.)` : done);
 			} else if (takeNotDone(status, json)) {
-				state.settlePressed = { leadId, outcome, words: 'Not settled' };
+				state.settlePressed = { itemId, outcome, words: 'Not settled', drawn: 0 };
 				speak(`Could not settle ${name}: ${answer?.error ?? `the server answered ${status}`}`, 'error');
 			} else {
 				speak(`No answer to settling ${name} (the server answered ${status}): it may have been done. The row, read again now, shows it; pressing the same button again is safe.`, 'error');

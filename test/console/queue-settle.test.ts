@@ -20,7 +20,9 @@ const row = (over: Record<string, unknown>) => ({
 });
 // What the page answers for lead-u once a settle was pressed (the next poll): settled, no outcome left.
 let settledU: { lead_status: string } | null = null;
-const rows = () => [
+// Rows added by one test (another message of lead-u).
+let extra: Array<ReturnType<typeof row>> = [];
+const rows = () => [...extra,
 	row({ lead_id: 'lead-u', name: 'Ana', settle_outcomes: settledU ? [] : ['delivered', 'send_again'], ...settledU }),
 	// Set to new after its message died (given back, or by the app): its backlog item queued again.
 	row({ lead_id: 'lead-n', name: 'Ed', lead_status: 'new', settle_outcomes: ['delivered'] }),
@@ -45,6 +47,7 @@ let tab: { show(): void; hide(): void };
 beforeEach(async () => {
 	calls = [];
 	settledU = null;
+	extra = [];
 	page = pageDom(async (url, init) => {
 		if (url.includes('/settle')) {
 			calls.push({ url, body: JSON.parse(init?.body ?? 'null') });
@@ -106,6 +109,28 @@ test.each([
 	expect(buttons('lead-u')).toEqual([]);
 	const active = page.document.activeElement as { tagName: string; textContent: string; getAttribute(name: string): string | null };
 	expect({ tag: active.tagName, key: active.getAttribute('data-key'), text: active.textContent }).toEqual({ tag: 'SPAN', key: `settle-${outcome}-lead-u`, text: label });
+});
+
+test('the pressed mark stays on the message pressed only while the focus is on it, never on another row of its lead (review RMF1 F3)', async () => {
+	answer = { status: 200, json: { lead_id: 'lead-u', outcome: 'send_again', status: 'new', already_settled: false } };
+	const button = settleButtons('lead-u')[1] as unknown as { focus(): void; dispatchEvent(event: unknown): boolean };
+	button.focus();
+	button.dispatchEvent(new page.window.MouseEvent('click', { bubbles: true }));
+	await page.flush();
+	await page.flush();
+	const marks = () => Array.from(page.document.querySelectorAll('tr[data-lead="lead-u"] .settled') as ArrayLike<{ textContent: string; closest(s: string): { dataset: Record<string, string> } }>)
+		.map((mark) => [mark.closest('tr').dataset.item, mark.textContent]);
+	expect(marks()).toEqual([['i-lead-u', 'Queued again']]);
+	// Another message of the same lead, drawn by a later poll while the focus is still on the mark: not marked.
+	extra = [row({ lead_id: 'lead-u', item_id: 'i-lead-u-other', name: 'Ana', lead_status: 'human_controlled', scheduled_for: `${DAY}T10:00:00.000Z` })];
+	await page.runTimers();
+	await page.flush();
+	expect(marks()).toEqual([['i-lead-u', 'Queued again']]);
+	// The focus moves on: the next poll draws no mark.
+	(settleButtons('lead-n')[0] as unknown as { focus(): void }).focus();
+	await page.runTimers();
+	await page.flush();
+	expect(marks()).toEqual([]);
 });
 
 test.each([
