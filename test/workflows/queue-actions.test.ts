@@ -369,6 +369,10 @@ test('an Owner User ID set in the workflow\'s Take Lead, Export Queue or Get Met
 		['Take Lead', runWorkflow(withOwner('Take Lead', typo), { startNode: 'Take Lead Request', webhook: { method: 'POST', path: `leads/${lead.leadId}/take`, headers: headers(owner), body: {} }, credentials: credentials() })],
 		['Export Queue', runWorkflow(withOwner('Export Queue', typo), { startNode: 'Export Request', webhook: { method: 'GET', headers: headers(owner), query: { day: '2026-12-02' } }, credentials: credentials() })],
 		['Get Metrics', runWorkflow(withOwner('Get Metrics', `={{ '${typo}' }}`), { startNode: 'Metrics Request', webhook: { method: 'GET', headers: headers(owner), query: {} }, credentials: credentials() })],
+		// Review RM5 F1: the shipped expression with only its header read swapped for a fixed owner keeps the
+		// words '(no X-Leadflow-Owner header)'; the header's name in the text made it the caller's 400. The rule
+		// is now the header itself: a UUID there that the node refused means the node did not get it as sent.
+		['Take Lead', runWorkflow(withOwner('Take Lead', `={{ String('${typo}').trim() || '(no X-Leadflow-Owner header)' }}`), { startNode: 'Take Lead Request', webhook: { method: 'POST', path: `leads/${lead.leadId}/take`, headers: headers(owner), body: {} }, credentials: credentials() })],
 	];
 	for (const [nodeName, run] of runs) {
 		const { response } = await run;
