@@ -164,14 +164,26 @@ describe('queue_settle_lead on a lead queued again after its message died', () =
 		// Trying again: the lead's last message is now Prepare's new one; the refusal says what works.
 		const again = await settle(m.lead_id, 'delivered', userId, at('18:01'));
 		expect(again).toMatchObject({ settled: false, refusal: 'not_settleable', field: 'lead_id', status: 'queued' });
-		expect(again.explanation).toContain('waiting to be sent (queued), written after its message before died uncertain');
-		expect(again.explanation).toContain('set the lead to contacted in your app');
+		// The advice is its own sentence after the rule (review RMMF1 F1: inside the state it read as if
+		// contacted would not help).
+		expect(again.explanation).toContain(
+			'has its last message waiting to be sent (queued): only a lead whose last message ended dead can be settled. It was written after its message before died uncertain (that one may have arrived): if it did, set the lead to contacted in your app, and this new message is cancelled before it is sent.',
+		);
+
+		// Claimed by the next day's run, its send not begun: the same advice (review RMMF1 F1: none was given,
+		// though the leads' trigger cancels a claimed message whose send has not begun too).
+		const DAY2 = new Date(Date.parse(TOMORROW) + 86_400_000).toISOString().slice(0, 10);
+		const [next] = await claim('w-settle-gd-next', userId, `${DAY2}T16:30:00.000Z`);
+		expect(next.lead_id).toBe(m.lead_id);
+		const whileClaimed = await settle(m.lead_id, 'delivered', userId, `${DAY2}T16:30:05.000Z`);
+		expect(whileClaimed).toMatchObject({ settled: false, refusal: 'not_settleable', message_status: 'claimed' });
+		expect(whileClaimed.explanation).toContain('has its last message claimed by a run, not sent yet: only a lead whose last message ended dead can be settled. It was written after');
+		expect(whileClaimed.explanation).toContain('set the lead to contacted in your app, and this new message is cancelled before it is sent.');
 
 		// Following it: contacted cancels the new message and its backlog item; nothing is handed out.
 		await withDb((db) => db.query(`update public.leads set status = 'contacted' where id = $1`, [m.lead_id]));
 		expect(await leadState(m.lead_id)).toEqual({ lead: 'contacted', backlog: ['cancelled'] });
 		expect((await messages(userId)).filter((row) => row.lead_id === m.lead_id).map((row) => row.status).sort()).toEqual(['cancelled', 'dead']);
-		const DAY2 = new Date(Date.parse(TOMORROW) + 86_400_000).toISOString().slice(0, 10);
 		expect(await claim('w-settle-gd2', userId, `${DAY2}T16:30:00.000Z`)).toHaveLength(0);
 	});
 });
