@@ -5,7 +5,7 @@
 // and the owner in X-Leadflow-Owner, as the owner's app would.
 import { followUpsStoppedInWords, formatDuration, formatNumber, formatRelative, notTakenOverInWords } from './format';
 import { focusFirst } from './focus';
-import { parseFragment } from './fragment';
+import { addressId, parseFragment } from './fragment';
 import { inZone, messagesCancelled, noQueueSettingsInWords, openEarlierInWords, ownerNotFoundInWords, statusMeaningInWords, takeMayHaveBeenDone, takeNotDone } from './queue-words';
 import { isOffline, onSearchInput, type Tab, type TabContext } from './tab';
 
@@ -78,18 +78,6 @@ const ACTORS: Record<string, string> = { automation: 'by n8n', user: 'by a perso
 
 // #owner=… as the page was opened.
 const fragment = parseFragment(location.hash);
-/**
- * The owner ID an address gives (#owner=…), as the server answers it: trimmed, and a UUID in lower case
- * (the queue endpoint trims its userId and PostgreSQL prints a uuid so). The page compares the owner
- * asked for with the owner drawn (Export waits for that owner's queue): "#owner=<ID in capitals>" or
- * one ending in a space, kept as typed, never matched the queue drawn, and Export stayed disabled.
- * Text that is no UUID is kept as typed (trimmed), for the server's refusal to quote it.
- */
-const addressOwnerId = (id: string | undefined) => {
-	const trimmed = (id ?? '').trim();
-	return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(trimmed) ? trimmed.toLowerCase() : trimmed;
-};
-
 const addDays = (day: string, days: number) => new Date(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 const dayInWords = (day: string) => new Date(`${day}T12:00:00Z`).toLocaleDateString(undefined, { timeZone: 'UTC', weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
 
@@ -109,9 +97,9 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		shown: false,
 		built: false,
 		// #owner=… opens an owner's queue (a link from the owner's app); else the first owner.
-		owner: addressOwnerId(fragment.get('owner')),
+		owner: addressId(fragment.get('owner')),
 		/** The owner from the address until an answer takes it: a 400 for it (no owner ID) lets it go. */
-		addressOwner: addressOwnerId(fragment.get('owner')),
+		addressOwner: addressId(fragment.get('owner')),
 		/**
 		 * An owner asked for that the database does not know (404): said so in place of the queue, with
 		 * the owners to pick from, until one is picked (or another #owner= typed). The polls meanwhile
@@ -952,7 +940,7 @@ export function initQueue(context: TabContext, panel: HTMLElement): Tab {
 		follow(next) {
 			// #owner=… typed into the address: that owner's queue (today, first page), let go with its
 			// message if it is no owner ID, as when the page opens with it.
-			const owner = addressOwnerId(next.get('owner'));
+			const owner = addressId(next.get('owner'));
 			if (!owner || owner === state.owner) return;
 			state.missingOwner = '';
 			state.owner = owner;
